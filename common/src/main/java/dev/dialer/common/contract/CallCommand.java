@@ -1,0 +1,78 @@
+package dev.dialer.common.contract;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A request to call one recipient: the value of a {@code dialer.call.commands} record, keyed by
+ * {@link #callerId()} so that one caller ID lives on one partition. Upstream systems may produce it
+ * directly; its JSON Schema is {@code schemas/call-command.v1.json}.
+ *
+ * @param version         contract version, {@value #VERSION}
+ * @param requestId       the call's id, unique per request (the {@code id} the API answered)
+ * @param accountId       the owning account
+ * @param callerId        caller ID in E.164 ({@code bridge} / {@code from})
+ * @param to              callee in E.164
+ * @param flowId          IVR flow to run on answer (or {@code application_sid}); this or {@code audio}
+ * @param audio           sound-file id or http(s) URL to play on answer
+ * @param campaign        campaign name ({@code name} in the seed)
+ * @param intervalMinutes retry interval: 0 (no retry), 5, 15, 30, 45 or 60
+ * @param maxAttempts     attempts allowed when {@code intervalMinutes > 0}
+ * @param attempt         which attempt this record asks for, 1 for a fresh request
+ * @param webhookId       webhook to notify of this call's events
+ * @param foreignId       the client's own reference
+ * @param variables       values for the flow; never copied into events (they can hold one-time passwords)
+ * @param validUntil      after this instant the call is not placed ({@code expired})
+ * @param priority        higher first within a caller ID's lane (0 by default)
+ * @param notifyUrl       Voice Gateway dialect: status events go here too
+ * @param actionHook      Voice Gateway dialect: the final outcome goes here too
+ * @param carrierOptions  Voice Gateway dialect fields carried to the carrier as given
+ *                        ({@code timeout}, {@code timeLimit}, {@code tag}, {@code headers}, {@code amd}, …)
+ * @param createdAt       when the request was accepted
+ */
+public record CallCommand(
+        int version,
+        String requestId,
+        String accountId,
+        String callerId,
+        String to,
+        String flowId,
+        String audio,
+        String campaign,
+        int intervalMinutes,
+        int maxAttempts,
+        int attempt,
+        String webhookId,
+        String foreignId,
+        Map<String, String> variables,
+        Instant validUntil,
+        Integer priority,
+        Hook notifyUrl,
+        Hook actionHook,
+        Map<String, Object> carrierOptions,
+        Instant createdAt) {
+
+    public static final int VERSION = 1;
+    public static final Set<Integer> INTERVALS = Set.of(0, 5, 15, 30, 45, 60);
+    public static final int DEFAULT_MAX_ATTEMPTS = 3;
+
+    public CallCommand {
+        attempt = attempt <= 0 ? 1 : attempt;
+        maxAttempts = maxAttempts <= 0 ? DEFAULT_MAX_ATTEMPTS : maxAttempts;
+        variables = variables == null ? Map.of() : Map.copyOf(variables);
+        carrierOptions = carrierOptions == null ? Map.of() : carrierOptions;
+    }
+
+    /** Attempts this request may use: one when it has no retry interval. */
+    public int allowedAttempts() {
+        return intervalMinutes == 0 ? 1 : maxAttempts;
+    }
+
+    /** The same request, asking for another attempt. */
+    public CallCommand withAttempt(int number) {
+        return new CallCommand(version, requestId, accountId, callerId, to, flowId, audio, campaign, intervalMinutes,
+                maxAttempts, number, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook,
+                carrierOptions, createdAt);
+    }
+}

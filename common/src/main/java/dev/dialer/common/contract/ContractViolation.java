@@ -1,0 +1,34 @@
+package dev.dialer.common.contract;
+
+/** A Kafka record that does not honour the contract; it goes to the topic's DLQ with {@link #code()}. */
+public final class ContractViolation extends RuntimeException {
+
+    /** Stable error codes, written to the DLQ's {@code dialer.error.code} header. */
+    public enum Code {
+        NOT_JSON("not_json"),
+        SCHEMA_INVALID("schema_invalid"),
+        UNKNOWN_VERSION("unknown_version"),
+        KEY_MISMATCH("key_mismatch");
+
+        private final String wire;
+
+        Code(String wire) {
+            this.wire = wire;
+        }
+
+        public String wire() {
+            return wire;
+        }
+    }
+
+    private final Code code;
+
+    public ContractViolation(Code code, String message) {
+        super(message, null, false, false);
+        this.code = code;
+    }
+
+    public Code code() {
+        return code;
+    }
+}

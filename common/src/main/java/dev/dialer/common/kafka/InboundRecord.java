@@ -1,0 +1,15 @@
+package dev.dialer.common.kafka;
+
+import java.util.Map;
+
+/**
+ * A consumed record. {@link #acknowledge()} marks it handled; its offset is committed once every earlier record of
+ * its partition is acknowledged too, so acknowledge only after the side effect is durable.
+ */
+public record InboundRecord(String topic, int partition, long offset, String key, byte[] value,
+                            Map<String, String> headers, Runnable acknowledger) {
+
+    public void acknowledge() {
+        acknowledger.run();
+    }
+}

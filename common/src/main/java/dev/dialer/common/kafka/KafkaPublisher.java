@@ -1,0 +1,89 @@
+package dev.dialer.common.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.kafka.sender.KafkaSender;
+import reactor.kafka.sender.SenderOptions;
+import reactor.kafka.sender.SenderRecord;
+import reactor.kafka.sender.SenderResult;
+
+/**
+ * Publishes records with {@code acks=all} and the idempotent producer: a completed {@link Mono} means every in-sync
+ * replica has the record. One instance per service, shared, closed at shutdown.
+ */
+public final class KafkaPublisher implements AutoCloseable {
+
+    private final KafkaSender<String, byte[]> sender;
+
+    private KafkaPublisher(KafkaSender<String, byte[]> sender) {
+        this.sender = sender;
+    }
+
+    /**
+     * @param deliveryTimeout how long the client may try before it reports a record as failed
+     */
+    public static KafkaPublisher create(KafkaSettings settings, String clientId, Duration deliveryTimeout) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
+        int timeout = (int) deliveryTimeout.toMillis();
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeout, 30_000));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(timeout, 2 + Math.min(timeout, 30_000)));
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.putAll(settings.overrides());
+        SenderOptions<String, byte[]> options = SenderOptions.<String, byte[]>create(props)
+                .stopOnError(false)
+                .maxInFlight(1024);
+        return new KafkaPublisher(KafkaSender.create(options));
+    }
+
+    /** Completes once the broker acknowledged the record; errors with the producer's exception otherwise. */
+    public Mono<Void> publish(OutboundRecord record) {
+        return sender.send(Mono.just(toSenderRecord(record))).next().flatMap(KafkaPublisher::outcome);
+    }
+
+    /**
+     * Sends the records pipelined (not one round trip each) and completes when all are acknowledged; errors with the
+     * first failure. Records of one key keep their order.
+     */
+    public Mono<Void> publishAll(List<OutboundRecord> records) {
+        if (records.isEmpty()) {
+            return Mono.empty();
+        }
+        return sender.send(Flux.fromIterable(records).map(KafkaPublisher::toSenderRecord))
+                .concatMap(KafkaPublisher::outcome)
+                .then();
+    }
+
+    private static Mono<Void> outcome(SenderResult<?> result) {
+        return result.exception() == null ? Mono.empty() : Mono.error(result.exception());
+    }
+
+    private static SenderRecord<String, byte[], Void> toSenderRecord(OutboundRecord record) {
+        ProducerRecord<String, byte[]> producerRecord =
+                new ProducerRecord<>(record.topic(), null, record.key(), record.value());
+        record.headers().forEach((name, value) ->
+                producerRecord.headers().add(name, value.getBytes(StandardCharsets.UTF_8)));
+        return SenderRecord.create(producerRecord, null);
+    }
+
+    @Override
+    public void close() {
+        sender.close();
+    }
+}

@@ -1,0 +1,73 @@
+package dev.dialer.common.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.kafka.receiver.KafkaReceiver;
+import reactor.kafka.receiver.ReceiverOptions;
+import reactor.kafka.receiver.ReceiverRecord;
+import reactor.util.retry.Retry;
+
+/**
+ * Group consumption, at least once: offsets are committed only for acknowledged records (and never past an
+ * unacknowledged one of the same partition). A consumer failure resubscribes with a fresh consumer after a backoff;
+ * per-record errors must be handled by the caller inside that record's pipeline.
+ */
+public final class KafkaSubscriber {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaSubscriber.class);
+
+    private KafkaSubscriber() {
+    }
+
+    /**
+     * @param maxPollRecords records fetched per poll: bounds what sits in memory per consumer
+     */
+    public static Flux<InboundRecord> receive(KafkaSettings settings, String groupId, Collection<String> topics,
+                                              int maxPollRecords) {
+        Map<String, Object> props = new HashMap<>();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, groupId + "-" + Long.toHexString(System.nanoTime()));
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        props.putAll(settings.overrides());
+        ReceiverOptions<String, byte[]> options = ReceiverOptions.<String, byte[]>create(props)
+                .subscription(topics)
+                .commitInterval(Duration.ofMillis(200))
+                .commitBatchSize(500);
+        // A failed receive() Flux cannot be resubscribed: build a fresh receiver for every retry.
+        return Flux.defer(() -> KafkaReceiver.create(options).receive())
+                .map(KafkaSubscriber::toInbound)
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(10))
+                        .doBeforeRetry(signal -> log.warn("consumer {} failed, resubscribing", groupId,
+                                signal.failure())));
+    }
+
+    static InboundRecord toInbound(ReceiverRecord<String, byte[]> record) {
+        return new InboundRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
+                headers(record.headers()), record.receiverOffset()::acknowledge);
+    }
+
+    static Map<String, String> headers(Iterable<Header> headers) {
+        Map<String, String> result = new HashMap<>();
+        for (Header header : headers) {
+            if (header.value() != null) {
+                result.put(header.key(), new String(header.value(), StandardCharsets.UTF_8));
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,64 @@
+package dev.dialer.common.kafka;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates the dialer's topics that do not exist yet; existing topics are left as they are. Runs once at start-up,
+ * before any pipeline subscribes, on the starting thread (it blocks, by design, for at most the given timeout).
+ */
+public final class TopicProvisioner {
+
+    private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
+
+    private TopicProvisioner() {
+    }
+
+    public static void ensure(String bootstrapServers, List<TopicSpec> specs, short replicationFactor,
+                              long timeoutMillis) {
+        try (Admin admin = Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, Integer.MAX_VALUE),
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, Integer.MAX_VALUE)))) {
+            Set<String> existing = admin.listTopics().names().get(timeoutMillis, TimeUnit.MILLISECONDS);
+            List<NewTopic> missing = specs.stream()
+                    .filter(spec -> !existing.contains(spec.name()))
+                    .map(spec -> new NewTopic(spec.name(), spec.partitions(), replicationFactor).configs(spec.configs()))
+                    .toList();
+            if (missing.isEmpty()) {
+                return;
+            }
+            for (var entry : admin.createTopics(missing).values().entrySet()) {
+                awaitCreated(entry.getKey(), entry.getValue(), timeoutMillis);
+            }
+            log.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot reach Kafka at " + bootstrapServers + " to create topics", e);
+        }
+    }
+
+    private static void awaitCreated(String name, org.apache.kafka.common.KafkaFuture<Void> future, long timeoutMillis)
+            throws InterruptedException, TimeoutException, ExecutionException {
+        try {
+            future.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            // Another instance starting at the same moment created it first: that is the outcome we wanted.
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+    }
+}

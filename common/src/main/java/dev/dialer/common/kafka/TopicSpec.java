@@ -1,0 +1,21 @@
+package dev.dialer.common.kafka;
+
+import java.time.Duration;
+import java.util.Map;
+
+/** How one topic is created: partitions and the configs that matter to its use. */
+public record TopicSpec(String name, int partitions, Map<String, String> configs) {
+
+    static TopicSpec deleting(String name, int partitions, Duration retention) {
+        return new TopicSpec(name, partitions, Map.of(
+                "cleanup.policy", "delete",
+                "retention.ms", Long.toString(retention.toMillis())));
+    }
+
+    static TopicSpec compacted(String name, int partitions) {
+        return new TopicSpec(name, partitions, Map.of(
+                "cleanup.policy", "compact",
+                "min.compaction.lag.ms", "0",
+                "delete.retention.ms", Long.toString(Duration.ofDays(1).toMillis())));
+    }
+}

@@ -1,0 +1,65 @@
+package dev.dialer.common.phone;
+
+import com.google.i18n.phonenumbers.NumberParseException;
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
+
+/**
+ * Normalises numbers to E.164. The seed API writes international numbers without '+' ({@code 91…}); such digits
+ * are read as international first and, failing that, as national numbers of the account's default region.
+ */
+public final class PhoneNumbers {
+
+    private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
+
+    private PhoneNumbers() {
+    }
+
+    /** The outcome: {@code e164} when valid, else {@code error} saying why. */
+    public record Result(String e164, String error) {
+
+        public boolean valid() {
+            return e164 != null;
+        }
+
+        /** E.164 without the '+', the way the seed API writes numbers. */
+        public String digits() {
+            return e164 == null ? null : e164.substring(1);
+        }
+    }
+
+    public static Result normalize(String raw, String defaultRegion) {
+        if (raw == null || raw.isBlank()) {
+            return new Result(null, "is empty");
+        }
+        String text = raw.strip();
+        if (!text.matches("\\+?[0-9 ()./-]+")) {
+            return new Result(null, "must contain only digits, optionally after '+'");
+        }
+        String digits = text.replaceAll("[^0-9]", "");
+        if (digits.length() < 6 || digits.length() > 15) {
+            return new Result(null, "must have 6 to 15 digits");
+        }
+        if (text.startsWith("+") || text.startsWith("00")) {
+            return parse("+" + (text.startsWith("00") ? digits.substring(2) : digits), null);
+        }
+        Result international = parse("+" + digits, null);
+        if (international.valid()) {
+            return international;
+        }
+        Result national = parse(digits, defaultRegion);
+        return national.valid() ? national : international;
+    }
+
+    private static Result parse(String text, String region) {
+        try {
+            PhoneNumber number = UTIL.parse(text, region);
+            if (!UTIL.isValidNumber(number)) {
+                return new Result(null, "is not a valid number for its country code +" + number.getCountryCode());
+            }
+            return new Result(UTIL.format(number, PhoneNumberUtil.PhoneNumberFormat.E164), null);
+        } catch (NumberParseException e) {
+            return new Result(null, "cannot be parsed: " + e.getMessage());
+        }
+    }
+}

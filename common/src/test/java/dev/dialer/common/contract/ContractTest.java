@@ -1,0 +1,105 @@
+package dev.dialer.common.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.JsonSchema;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ContractTest {
+
+    private final CommandReader reader = new CommandReader();
+
+    private static CallCommand command() {
+        return new CallCommand(1, "req-1", "acct-1", "+918068281234", "+919876543215", "24", null, "obd_api_call",
+                0, 0, 1, "wh-1", null, Map.of("otp", "123456"), null, null, null, null, null,
+                Instant.parse("2026-01-01T00:00:00Z"));
+    }
+
+    @Test
+    void commandRoundTripsThroughItsSchema() {
+        byte[] json = Contract.toBytes(command());
+
+        CallCommand read = reader.read(json);
+
+        assertThat(read).isEqualTo(command());
+        assertThat(new String(json, StandardCharsets.UTF_8))
+                .contains("\"request_id\":\"req-1\"", "\"caller_id\":\"+918068281234\"", "\"flow_id\":\"24\"");
+    }
+
+    @Test
+    void commandWithoutOptionalFieldsTakesDefaults() {
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"http://x/a.mp3","created_at":"2026-01-01T00:00:00Z"}""";
+
+        CallCommand read = reader.read(json.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(read.attempt()).isEqualTo(1);
+        assertThat(read.maxAttempts()).isEqualTo(CallCommand.DEFAULT_MAX_ATTEMPTS);
+        assertThat(read.allowedAttempts()).isEqualTo(1);
+        assertThat(read.variables()).isEmpty();
+    }
+
+    @Test
+    void notJsonIsAViolation() {
+        assertThatThrownBy(() -> reader.read("hello".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.NOT_JSON));
+    }
+
+    @Test
+    void missingFlowAndAudioIsSchemaInvalid() {
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+    }
+
+    @Test
+    void unknownVersionIsNamed() {
+        String json = """
+                {"version":2,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.UNKNOWN_VERSION));
+    }
+
+    @Test
+    void eventsMatchTheirSchemaAndNeverCarryVariables() {
+        CallEvent event = CallEvent.about(command()).sequence(1).status(AttemptStatus.QUEUED).build();
+        String json = Contract.toJson(event);
+        JsonSchema schema = CommandReader.load("schemas/call-event.v1.json");
+
+        assertThat(schema.validate(json, InputFormat.JSON)).isEmpty();
+        assertThat(json).doesNotContain("123456").doesNotContain("variables");
+        assertThat(Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class)).isEqualTo(event);
+    }
+
+    @Test
+    void finalEventCarriesTheFinalStatus() {
+        CallEvent event = CallEvent.about(command()).type(EventType.FINAL).sequence(6)
+                .status(FinalStatus.ANSWERED).build();
+
+        assertThat(Contract.toJson(event)).contains("\"event_type\":\"call.final\"", "\"status\":\"answered\"",
+                "\"attempt\":{\"number\":1,\"max\":1}");
+    }
+
+    @Test
+    void webhookConfigMatchesItsSchema() {
+        WebhookConfig config = new WebhookConfig("wh-1", "acct-1", "https://example.com/hook", null,
+                "whsec_abc", true, Instant.now());
+        JsonSchema schema = CommandReader.load("schemas/webhook-config.v1.json");
+
+        assertThat(schema.validate(Contract.toJson(config), InputFormat.JSON)).isEmpty();
+    }
+}
