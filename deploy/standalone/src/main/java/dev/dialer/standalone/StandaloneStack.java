@@ -1,0 +1,191 @@
+package dev.dialer.standalone;
+
+import dev.dialer.api.ApiApplication;
+import dev.dialer.dispatcher.DispatcherApplication;
+import dev.dialer.infra.EmbeddedKafka;
+import dev.dialer.infra.EmbeddedPostgresServer;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.SimulatorSettings;
+import dev.dialer.webhook.WebhookApplication;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * The whole dialer in one JVM on its embedded default: PostgreSQL, a Kafka broker, the carrier simulator and the
+ * three services, each service a separate Spring application with its own configuration file, schema and port.
+ * Everything it writes stays under {@link StandaloneOptions#dataDir()}.
+ */
+public final class StandaloneStack implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(StandaloneStack.class);
+    static final String DEMO_ACCOUNT = "demo";
+
+    private final EmbeddedPostgresServer postgres;
+    private final EmbeddedKafka kafka;
+    private final CarrierSimulator simulator;
+    private final List<ConfigurableApplicationContext> services;
+    private final String demoApiKey;
+
+    private StandaloneStack(EmbeddedPostgresServer postgres, EmbeddedKafka kafka, CarrierSimulator simulator,
+                            List<ConfigurableApplicationContext> services, String demoApiKey) {
+        this.postgres = postgres;
+        this.kafka = kafka;
+        this.simulator = simulator;
+        this.services = services;
+        this.demoApiKey = demoApiKey;
+    }
+
+    /** Starts everything; on a failure, what had started is stopped again before the error is thrown. */
+    public static StandaloneStack start(StandaloneOptions options) {
+        Path dataDir = options.dataDir().toAbsolutePath();
+        String demoKey = demoApiKey(dataDir);
+        String simulatorSecret = "sim-" + randomToken(16);
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(dataDir.resolve("postgres"),
+                    options.postgresPort(), false);
+            started.add(postgres);
+            EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), options.kafkaPort());
+            started.add(kafka);
+            CarrierSimulator simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withPort(options.simulatorPort())
+                    .withWebhookSecret(simulatorSecret)
+                    .withRingTime(options.ringTime())
+                    .withTalkTime(options.talkTime()));
+            started.add(simulator);
+            List<String> shared = sharedArgs(options, postgres, kafka);
+            List<ConfigurableApplicationContext> services = new ArrayList<>();
+            services.add(run(DispatcherApplication.class, "dispatcher-service", options.dispatcherPort(), shared,
+                    "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
+                    "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
+            started.add(services.get(0));
+            services.add(run(WebhookApplication.class, "webhook-service", options.webhookPort(), shared));
+            started.add(services.get(1));
+            services.add(run(ApiApplication.class, "api-service", options.apiPort(), shared,
+                    "--dialer.api.bootstrap.account-id=" + DEMO_ACCOUNT,
+                    "--dialer.api.bootstrap.api-key=" + demoKey));
+            return new StandaloneStack(postgres, kafka, simulator, services, demoKey);
+        } catch (RuntimeException e) {
+            closeAll(started);
+            throw e;
+        }
+    }
+
+    private static List<String> sharedArgs(StandaloneOptions options, EmbeddedPostgresServer postgres,
+                                           EmbeddedKafka kafka) {
+        List<String> args = new ArrayList<>(List.of(
+                "--dialer.kafka.bootstrap-servers=" + kafka.bootstrapServers(),
+                "--dialer.kafka.partitions=" + options.partitions(),
+                "--dialer.kafka.replication-factor=1",
+                "--spring.r2dbc.url=" + postgres.r2dbcUrl(),
+                "--spring.r2dbc.username=" + postgres.username(),
+                "--spring.r2dbc.password=" + postgres.password(),
+                "--spring.flyway.url=" + postgres.jdbcUrl(),
+                "--spring.flyway.user=" + postgres.username(),
+                "--spring.flyway.password=" + postgres.password(),
+                "--spring.main.banner-mode=off",
+                // The stack closes the services itself, in order, before Kafka and PostgreSQL.
+                "--spring.main.register-shutdown-hook=false"));
+        args.addAll(options.springArgs());
+        return args;
+    }
+
+    private static ConfigurableApplicationContext run(Class<?> application, String name, int port,
+                                                      List<String> shared, String... own) {
+        List<String> args = new ArrayList<>();
+        args.add("--spring.config.name=" + name);
+        args.add("--spring.application.name=" + name);
+        args.add("--server.port=" + port);
+        args.addAll(List.of(own));
+        args.addAll(shared);
+        long began = System.nanoTime();
+        ConfigurableApplicationContext context = new SpringApplicationBuilder(application)
+                .properties("spring.config.name=" + name)
+                .run(args.toArray(String[]::new));
+        log.info("{} started on port {} in {} ms", name, context.getEnvironment().getProperty("local.server.port"),
+                (System.nanoTime() - began) / 1_000_000);
+        return context;
+    }
+
+    public String demoApiKey() {
+        return demoApiKey;
+    }
+
+    public String kafkaBootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    public int postgresPort() {
+        return postgres.port();
+    }
+
+    public CarrierSimulator simulator() {
+        return simulator;
+    }
+
+    public int apiPort() {
+        return port(2);
+    }
+
+    public int dispatcherPort() {
+        return port(0);
+    }
+
+    public int webhookPort() {
+        return port(1);
+    }
+
+    private int port(int service) {
+        return Integer.parseInt(services.get(service).getEnvironment().getProperty("local.server.port", "-1"));
+    }
+
+    /** Stops the services (api first, so nothing new comes in), then the simulator, Kafka and PostgreSQL. */
+    @Override
+    public void close() {
+        List<AutoCloseable> order = new ArrayList<>(List.of(postgres, kafka, simulator));
+        order.addAll(services);
+        closeAll(order);
+    }
+
+    private static void closeAll(List<AutoCloseable> started) {
+        for (int i = started.size() - 1; i >= 0; i--) {
+            try {
+                started.get(i).close();
+            } catch (Exception e) {
+                log.warn("{} did not stop cleanly", started.get(i).getClass().getSimpleName(), e);
+            }
+        }
+    }
+
+    /** The demo account's key, kept in the data folder so that it survives restarts. */
+    private static String demoApiKey(Path dataDir) {
+        Path file = dataDir.resolve("demo-api-key");
+        try {
+            Files.createDirectories(dataDir);
+            if (Files.exists(file)) {
+                return Files.readString(file).strip();
+            }
+            String key = "dk_" + randomToken(32);
+            Files.writeString(file, key + "\n");
+            return key;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep the demo key in " + file, e);
+        }
+    }
+
+    private static String randomToken(int bytes) {
+        byte[] random = new byte[bytes];
+        new SecureRandom().nextBytes(random);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    }
+}

@@ -1,0 +1,47 @@
+package dev.dialer.standalone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class StandaloneOptionsTest {
+
+    @Test
+    void defaultsAreTheDocumentedPorts() {
+        StandaloneOptions options = StandaloneOptions.parse();
+
+        assertThat(options.apiPort()).isEqualTo(8080);
+        assertThat(options.dispatcherPort()).isEqualTo(8081);
+        assertThat(options.webhookPort()).isEqualTo(8082);
+        assertThat(options.simulatorPort()).isEqualTo(8090);
+        assertThat(options.kafkaPort()).isEqualTo(9092);
+        assertThat(options.dataDir()).isEqualTo(Path.of("dialer-data"));
+    }
+
+    @Test
+    void ownOptionsAreReadAndTheRestPassedToTheServices() {
+        StandaloneOptions options = StandaloneOptions.parse("--dialer.standalone.api-port=9000",
+                "--dialer.standalone.ring-time=PT0.5S", "--logging.level.dev.dialer=DEBUG");
+
+        assertThat(options.apiPort()).isEqualTo(9000);
+        assertThat(options.ringTime()).isEqualTo(Duration.ofMillis(500));
+        assertThat(options.springArgs()).containsExactly("--logging.level.dev.dialer=DEBUG");
+    }
+
+    @Test
+    void aMistypedOptionIsRefused() {
+        assertThatThrownBy(() -> StandaloneOptions.parse("--dialer.standalone.api-prot=9000"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("api-prot");
+    }
+
+    @Test
+    void aPortOutOfRangeIsRefused() {
+        assertThatThrownBy(() -> StandaloneOptions.parse("--dialer.standalone.kafka-port=70000"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kafka-port");
+    }
+}
