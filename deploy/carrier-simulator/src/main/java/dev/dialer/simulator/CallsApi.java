@@ -1,0 +1,163 @@
+package dev.dialer.simulator;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The jambonz REST calls resource: create, read and update calls. Plain functions from request to {@link Reply}, so
+ * the HTTP layer stays a thin adapter. All state is in memory: a simulator keeps every call until it is closed.
+ */
+final class CallsApi {
+
+    private static final Logger log = LoggerFactory.getLogger(CallsApi.class);
+    private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {
+    };
+
+    /** An HTTP answer: status and JSON body. */
+    record Reply(int status, String json) {
+    }
+
+    private final SimulatorSettings settings;
+    private final JsonMapper mapper;
+    private final SimulatorMetrics metrics;
+    private final Consumer<SimulatedCall> onCreated;
+    private final Map<String, SimulatedCall> calls = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<ReceivedCall> arrivals = new ConcurrentLinkedQueue<>();
+
+    CallsApi(SimulatorSettings settings, JsonMapper mapper, SimulatorMetrics metrics,
+             Consumer<SimulatedCall> onCreated) {
+        this.settings = settings;
+        this.mapper = mapper;
+        this.metrics = metrics;
+        this.onCreated = onCreated;
+    }
+
+    /** @return a refusal, or {@code null} when the caller may use the account */
+    Reply authorize(String authorization, String accountSid) {
+        if (settings.apiKey() != null && !("Bearer " + settings.apiKey()).equals(authorization)) {
+            return message(401, "invalid or missing api key");
+        }
+        if (!settings.accountSid().equals(accountSid)) {
+            return message(404, "account not found");
+        }
+        return null;
+    }
+
+    Reply create(String accountSid, String json) {
+        CreateCallRequest.Parsed parsed = CreateCallRequest.parse(mapper, json);
+        if (!parsed.valid()) {
+            ObjectNode errors = mapper.createObjectNode();
+            parsed.errors().forEach(errors.putArray("errors")::add);
+            return new Reply(400, mapper.writeValueAsString(errors));
+        }
+        SimulatedCall call = newCall(accountSid, parsed.request());
+        calls.put(call.received().callSid(), call);
+        arrivals.add(call.received());
+        metrics.callCreated(call.outcome());
+        log.debug("Created call {} to {} ({}), outcome {}", call.received().callSid(), call.received().toNumber(),
+                call.received().toType(), call.outcome());
+        call.advance(StatusUpdate.TRYING);
+        onCreated.accept(call);
+        return new Reply(201, mapper.writeValueAsString(mapper.createObjectNode()
+                .put("sid", call.received().callSid())
+                .put("callId", call.received().callId())));
+    }
+
+    Reply get(String callSid) {
+        SimulatedCall call = calls.get(callSid);
+        return call == null ? message(404, "call not found") : new Reply(200, mapper.writeValueAsString(state(call)));
+    }
+
+    /** {@code call_status} "no-answer" cancels an unanswered call, "completed" hangs up an answered one. */
+    Reply update(String callSid, String json) {
+        SimulatedCall call = calls.get(callSid);
+        if (call == null) {
+            return message(404, "call not found");
+        }
+        String wanted = requestedStatus(json);
+        boolean done;
+        if ("no-answer".equals(wanted)) {
+            done = call.cancel();
+        } else if ("completed".equals(wanted)) {
+            done = call.hangUp();
+        } else {
+            return message(400, "call_status must be no-answer or completed");
+        }
+        return done ? new Reply(202, "{}")
+                : message(400, "call is " + call.current().callStatus() + ", cannot set " + wanted);
+    }
+
+    List<ReceivedCall> calls() {
+        return List.copyOf(arrivals);
+    }
+
+    private SimulatedCall newCall(String accountSid, CreateCallRequest request) {
+        ReceivedCall received = new ReceivedCall(CallIds.uuid(), CallIds.uuid(),
+                accountSid, request.from(), request.toAddress(), request.toType(), request.trunk(),
+                request.applicationSid(), request.statusHook() == null ? null : request.statusHook().url(),
+                toMap(request.tag()), toMap(request.body()));
+        Outcome outcome = settings.outcomeRule().decide(received.toNumber());
+        return new SimulatedCall(received, request, outcome, CallIds.uuid(),
+                CallIds.traceId(), update -> metrics.callEnded());
+    }
+
+    private ObjectNode state(SimulatedCall call) {
+        ReceivedCall received = call.received();
+        StatusUpdate current = call.current();
+        ObjectNode json = mapper.createObjectNode()
+                .put("call_sid", received.callSid())
+                .put("call_id", received.callId())
+                .put("sbc_callid", call.sbcCallId())
+                .put("account_sid", received.accountSid())
+                .put("direction", "outbound")
+                .put("from", received.from())
+                .put("to", received.toNumber())
+                .put("caller_id", received.from())
+                .put("call_status", current.callStatus())
+                .put("sip_status", current.sipStatus())
+                .put("sip_reason", current.sipReason())
+                .put("duration", call.talkSeconds())
+                .put("trace_id", call.traceId());
+        if (received.applicationSid() != null) {
+            json.put("application_sid", received.applicationSid());
+        }
+        if (call.request().tag() != null) {
+            json.set("customerData", call.request().tag());
+        }
+        return json;
+    }
+
+    private String requestedStatus(String json) {
+        try {
+            JsonNode status = mapper.readTree(json).get("call_status");
+            return status != null && status.isString() ? status.stringValue() : null;
+        } catch (JacksonException e) {
+            return null;
+        }
+    }
+
+    private Map<String, Object> toMap(JsonNode node) {
+        if (node == null) {
+            return Map.of();
+        }
+        // JSON may hold nulls, which Map.copyOf refuses
+        return Collections.unmodifiableMap(new LinkedHashMap<>(mapper.convertValue(node, MAP)));
+    }
+
+    private Reply message(int status, String message) {
+        return new Reply(status, mapper.writeValueAsString(mapper.createObjectNode().put("msg", message)));
+    }
+}

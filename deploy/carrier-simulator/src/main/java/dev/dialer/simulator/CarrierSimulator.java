@@ -1,0 +1,193 @@
+package dev.dialer.simulator;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
+import reactor.netty.http.server.HttpServerRoutes;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A carrier that speaks the Voice Gateway (jambonz) REST API over real HTTP on 127.0.0.1, for tests and the
+ * standalone stack:
+ * <ul>
+ *   <li>{@code POST /v1/Accounts/{sid}/Calls} answers 201 {@code {sid, callId}} at once, then plays the call's
+ *       outcome (see {@link OutcomeRule#lastDigit()}) as jambonz status callbacks to its {@code call_status_hook}</li>
+ *   <li>{@code GET /v1/Accounts/{sid}/Calls/{call_sid}} returns the call's current status</li>
+ *   <li>{@code PUT /v1/Accounts/{sid}/Calls/{call_sid}} with {@code call_status} "no-answer" cancels an unanswered
+ *       call, "completed" hangs up an answered one</li>
+ *   <li>{@code GET /metrics} is the simulator's Prometheus scrape</li>
+ * </ul>
+ * Not a Spring application, so it embeds in any test or launcher.
+ */
+public final class CarrierSimulator implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CarrierSimulator.class);
+    private static final String HOST = "127.0.0.1";
+    private static final String CALLS = "/v1/Accounts/{accountSid}/Calls";
+    private static final String CALL = CALLS + "/{callSid}";
+    /** Beyond this many calls in flight, new calls wait for a slot before their timeline starts. */
+    private static final int MAX_LIVE_CALLS = 10_000;
+
+    private final SimulatorMetrics metrics;
+    private final StatusHookClient hooks;
+    private final CallTimeline timeline;
+    private final CallsApi api;
+    private final Sinks.Many<SimulatedCall> created = Sinks.many().unicast().onBackpressureBuffer();
+    private final Disposable liveCalls;
+    private final DisposableServer server;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private CarrierSimulator(SimulatorSettings settings) {
+        JsonMapper mapper = JsonMapper.builder().build();
+        this.metrics = new SimulatorMetrics();
+        this.hooks = new StatusHookClient(mapper, settings.webhookSecret(), metrics);
+        this.timeline = new CallTimeline(settings.ringTime(), settings.talkTime());
+        this.api = new CallsApi(settings, mapper, metrics,
+                call -> created.emitNext(call, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
+        this.liveCalls = liveCalls().subscribe();
+        try {
+            this.server = HttpServer.create()
+                    .host(HOST)
+                    .port(settings.port())
+                    .route(this::routes)
+                    .bindNow(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+            liveCalls.dispose();
+            release(hooks.close());
+            metrics.close();
+            throw e;
+        }
+    }
+
+    /** Starts a simulator bound to 127.0.0.1 on {@code settings.port()} (0 picks a free port). */
+    public static CarrierSimulator start(SimulatorSettings settings) {
+        CarrierSimulator simulator = new CarrierSimulator(settings);
+        log.info("Carrier simulator listening on {} for account {}", simulator.baseUrl(), settings.accountSid());
+        return simulator;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    /** {@code http://127.0.0.1:<port>}. */
+    public String baseUrl() {
+        return "http://" + HOST + ":" + port();
+    }
+
+    /** Every accepted create-call request, in arrival order; a snapshot, safe to read from any thread. */
+    public List<ReceivedCall> calls() {
+        return api.calls();
+    }
+
+    /** Stops the server and every pending call timer; callbacks not yet sent are dropped. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        server.disposeNow(Duration.ofSeconds(5));
+        liveCalls.dispose();
+        release(hooks.close());
+        metrics.close();
+    }
+
+    /**
+     * Runs the simulator on its own until SIGTERM. Options (all optional): {@code --port=8090},
+     * {@code --account-sid=dialer}, {@code --api-key=..}, {@code --webhook-secret=..}, {@code --ring-time=PT1S},
+     * {@code --talk-time=PT2S}.
+     */
+    public static void main(String[] args) {
+        CarrierSimulator simulator = start(LauncherArguments.parse(args));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            simulator.close();
+            stopped.countDown();
+        }, "carrier-simulator-shutdown"));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            simulator.close();
+        }
+    }
+
+    /**
+     * Plays every created call: its timeline and, strictly one after another, its status callbacks. Callbacks are
+     * at most once (see {@link StatusHookClient#deliver}); a call's failure never stops the others.
+     */
+    private Flux<Void> liveCalls() {
+        return created.asFlux().flatMap(this::play, MAX_LIVE_CALLS);
+    }
+
+    private Mono<Void> play(SimulatedCall call) {
+        Mono<Void> callbacks = call.updates().concatMap(update -> hooks.deliver(call, update)).then();
+        return Mono.when(timeline.play(call), callbacks)
+                .onErrorResume(e -> {
+                    log.warn("Simulated call {} stopped: {}", call.received().callSid(), e.toString());
+                    return Mono.empty();
+                });
+    }
+
+    private void routes(HttpServerRoutes routes) {
+        routes.post(CALLS, (request, response) -> withBody(request, response,
+                        body -> api.create(request.param("accountSid"), body)))
+                .get(CALL, (request, response) -> authorized(request, response,
+                        () -> Mono.just(api.get(request.param("callSid")))))
+                .put(CALL, (request, response) -> withBody(request, response,
+                        body -> api.update(request.param("callSid"), body)))
+                .get("/metrics", (request, response) -> response
+                        .header(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                        .sendString(Mono.fromCallable(metrics::scrape)));
+    }
+
+    private Publisher<Void> withBody(HttpServerRequest request, HttpServerResponse response,
+                                     Function<String, CallsApi.Reply> handler) {
+        return authorized(request, response, () -> request.receive().aggregate()
+                .asString(StandardCharsets.UTF_8)
+                .defaultIfEmpty("")
+                .map(handler));
+    }
+
+    private Publisher<Void> authorized(HttpServerRequest request, HttpServerResponse response,
+                                       Supplier<Mono<CallsApi.Reply>> handler) {
+        CallsApi.Reply refusal = api.authorize(request.requestHeaders().get(HttpHeaderNames.AUTHORIZATION),
+                request.param("accountSid"));
+        Mono<CallsApi.Reply> reply = refusal == null ? handler.get() : Mono.just(refusal);
+        return reply.flatMap(answer -> send(response, answer));
+    }
+
+    /** Waits for pooled connections to close, except on a Reactor thread (a test may close from a callback). */
+    private static void release(Mono<Void> closing) {
+        if (Schedulers.isInNonBlockingThread()) {
+            closing.subscribe();
+        } else {
+            closing.block(Duration.ofSeconds(5));
+        }
+    }
+
+    private static Mono<Void> send(HttpServerResponse response, CallsApi.Reply reply) {
+        return response.status(reply.status())
+                .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
+                .sendString(Mono.just(reply.json()))
+                .then();
+    }
+}

@@ -1,0 +1,53 @@
+package dev.dialer.simulator;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+
+/** Parses {@link CarrierSimulator#main} options ({@code --name=value}) over {@link SimulatorSettings#defaults()}. */
+final class LauncherArguments {
+
+    private LauncherArguments() {
+    }
+
+    static SimulatorSettings parse(String... args) {
+        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090);
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            if (!arg.startsWith("--") || eq < 0) {
+                throw new IllegalArgumentException("expected --name=value, got " + arg);
+            }
+            settings = apply(settings, arg.substring(2, eq), arg.substring(eq + 1));
+        }
+        return settings;
+    }
+
+    private static SimulatorSettings apply(SimulatorSettings settings, String name, String value) {
+        return switch (name) {
+            case "port" -> settings.withPort(port(value));
+            case "account-sid" -> settings.withAccountSid(value);
+            case "api-key" -> settings.withApiKey(value.isEmpty() ? null : value);
+            case "webhook-secret" -> settings.withWebhookSecret(value.isEmpty() ? null : value);
+            case "ring-time" -> settings.withRingTime(duration(name, value));
+            case "talk-time" -> settings.withTalkTime(duration(name, value));
+            default -> throw new IllegalArgumentException("unknown option --" + name
+                    + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time)");
+        };
+    }
+
+    private static int port(String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--port must be a number, got " + value, e);
+        }
+    }
+
+    private static Duration duration(String name, String value) {
+        try {
+            return Duration.parse(value);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("--" + name + " must be an ISO-8601 duration such as PT1S, got " + value,
+                    e);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.dialer.simulator;
+
+import java.time.Duration;
+import java.util.function.Consumer;
+
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/**
+ * The live state of one simulated call. Status changes come from the call's timers and from {@code PUT} requests on
+ * different threads; they are serialised here and queued, in order, for the status hook.
+ */
+final class SimulatedCall {
+
+    private final ReceivedCall received;
+    private final CreateCallRequest request;
+    private final Outcome outcome;
+    private final String sbcCallId;
+    private final String traceId;
+    private final Consumer<StatusUpdate> onFinal;
+    private final Sinks.Many<StatusUpdate> updates = Sinks.many().unicast().onBackpressureBuffer();
+    private final Sinks.One<Boolean> interruption = Sinks.one();
+    private StatusUpdate current;
+    private long answeredAtNanos;
+
+    SimulatedCall(ReceivedCall received, CreateCallRequest request, Outcome outcome, String sbcCallId,
+                  String traceId, Consumer<StatusUpdate> onFinal) {
+        this.received = received;
+        this.request = request;
+        this.outcome = outcome;
+        this.sbcCallId = sbcCallId;
+        this.traceId = traceId;
+        this.onFinal = onFinal;
+    }
+
+    ReceivedCall received() {
+        return received;
+    }
+
+    CreateCallRequest request() {
+        return request;
+    }
+
+    Outcome outcome() {
+        return outcome;
+    }
+
+    String sbcCallId() {
+        return sbcCallId;
+    }
+
+    String traceId() {
+        return traceId;
+    }
+
+    /** Status updates in the order they happened; completes after the final one. */
+    Flux<StatusUpdate> updates() {
+        return updates.asFlux();
+    }
+
+    /** Emits when a {@code PUT} has ended the call, so pending timers stop. */
+    Mono<Boolean> interruption() {
+        return interruption.asMono();
+    }
+
+    synchronized StatusUpdate current() {
+        return current;
+    }
+
+    /** Whole seconds since the call was answered (the final duration once completed), 0 before answer. */
+    synchronized long talkSeconds() {
+        if (current != null && current.duration() != null) {
+            return current.duration();
+        }
+        return answeredAtNanos == 0 ? 0 : Duration.ofNanos(System.nanoTime() - answeredAtNanos).toSeconds();
+    }
+
+    /**
+     * Moves the call on, unless it has already ended (a timer may fire just as a {@code PUT} ends the call).
+     *
+     * @return whether the update was applied
+     */
+    synchronized boolean advance(StatusUpdate update) {
+        if (current != null && current.isFinal()) {
+            return false;
+        }
+        current = update;
+        if ("in-progress".equals(update.callStatus())) {
+            answeredAtNanos = System.nanoTime();
+        }
+        updates.tryEmitNext(update);
+        if (update.isFinal()) {
+            updates.tryEmitComplete();
+            onFinal.accept(update);
+        }
+        return true;
+    }
+
+    /** {@code PUT call_status=no-answer}: only a call that has not been answered can be cancelled. */
+    synchronized boolean cancel() {
+        if (current == null || !current.isUnanswered()) {
+            return false;
+        }
+        interruption.tryEmitValue(Boolean.TRUE);
+        return advance(StatusUpdate.NO_ANSWER);
+    }
+
+    /** {@code PUT call_status=completed}: only an answered call can be hung up. */
+    synchronized boolean hangUp() {
+        if (current == null || !"in-progress".equals(current.callStatus())) {
+            return false;
+        }
+        interruption.tryEmitValue(Boolean.TRUE);
+        return advance(StatusUpdate.completed(talkSeconds(), "jambonz"));
+    }
+}

@@ -1,0 +1,71 @@
+package dev.dialer.simulator;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How a {@link CarrierSimulator} behaves.
+ *
+ * @param port          TCP port on 127.0.0.1; 0 picks a free one
+ * @param accountSid    the only account sid the API accepts in its paths
+ * @param apiKey        bearer token required on every API call; {@code null} disables the check
+ * @param webhookSecret secret for the {@code Jambonz-Signature} header on callbacks; {@code null} sends them unsigned
+ * @param ringTime      how long an answered or busy call rings before the far end reacts
+ * @param talkTime      how long an answered call lasts unless the request's {@code timeLimit} is shorter
+ * @param outcomeRule   what the far end does with each dialled number
+ */
+public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
+                                Duration talkTime, OutcomeRule outcomeRule) {
+
+    public SimulatorSettings {
+        if (port < 0 || port > 65_535) {
+            throw new IllegalArgumentException("port must be within 0..65535, was " + port);
+        }
+        if (accountSid == null || accountSid.isBlank()) {
+            throw new IllegalArgumentException("accountSid must not be blank");
+        }
+        requireNonNegative("ringTime", ringTime);
+        requireNonNegative("talkTime", talkTime);
+        Objects.requireNonNull(outcomeRule, "outcomeRule");
+    }
+
+    /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}. */
+    public static SimulatorSettings defaults() {
+        return new SimulatorSettings(0, "dialer", null, null, Duration.ofSeconds(1), Duration.ofSeconds(2),
+                OutcomeRule.lastDigit());
+    }
+
+    public SimulatorSettings withPort(int port) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    public SimulatorSettings withAccountSid(String accountSid) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    public SimulatorSettings withApiKey(String apiKey) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    public SimulatorSettings withWebhookSecret(String webhookSecret) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    public SimulatorSettings withRingTime(Duration ringTime) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    public SimulatorSettings withTalkTime(Duration talkTime) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    public SimulatorSettings withOutcomeRule(OutcomeRule outcomeRule) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+    }
+
+    private static void requireNonNegative(String name, Duration value) {
+        if (value == null || value.isNegative()) {
+            throw new IllegalArgumentException(name + " must be zero or positive, was " + value);
+        }
+    }
+}

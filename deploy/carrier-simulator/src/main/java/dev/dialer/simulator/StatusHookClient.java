@@ -1,0 +1,138 @@
+package dev.dialer.simulator;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/** Posts jambonz-style status callbacks to a call's {@code call_status_hook}. */
+final class StatusHookClient {
+
+    private static final Logger log = LoggerFactory.getLogger(StatusHookClient.class);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(5);
+
+    private final JsonMapper mapper;
+    private final String webhookSecret;
+    private final SimulatorMetrics metrics;
+    private final ConnectionProvider connections;
+    private final HttpClient client;
+
+    StatusHookClient(JsonMapper mapper, String webhookSecret, SimulatorMetrics metrics) {
+        this.mapper = mapper;
+        this.webhookSecret = webhookSecret;
+        this.metrics = metrics;
+        this.connections = ConnectionProvider.builder("carrier-simulator-callbacks")
+                .maxConnections(200)
+                .pendingAcquireTimeout(RESPONSE_TIMEOUT)
+                .build();
+        this.client = HttpClient.create(connections)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                .responseTimeout(RESPONSE_TIMEOUT);
+    }
+
+    /**
+     * Sends one callback. At most once: like jambonz without a {@code #rc=} fragment, a refused or failed delivery is
+     * logged and counted, never retried, and never fails the returned {@code Mono}, so the call's next status is
+     * still sent.
+     */
+    Mono<Void> deliver(SimulatedCall call, StatusUpdate update) {
+        CreateCallRequest.StatusHook hook = call.request().statusHook();
+        if (hook == null) {
+            return Mono.empty();
+        }
+        String body = payload(call, update);
+        return post(hook, body)
+                .doOnNext(code -> recordAnswer(call, update, code))
+                .onErrorResume(e -> recordFailure(call, update, e))
+                .then();
+    }
+
+    Mono<Void> close() {
+        return connections.disposeLater();
+    }
+
+    String payload(SimulatedCall call, StatusUpdate update) {
+        ReceivedCall received = call.received();
+        ObjectNode json = mapper.createObjectNode()
+                .put("call_sid", received.callSid())
+                .put("direction", "outbound")
+                .put("from", received.from())
+                .put("to", received.toNumber())
+                .put("call_id", received.callId())
+                .put("sbc_callid", call.sbcCallId())
+                .put("sip_status", update.sipStatus())
+                .put("sip_reason", update.sipReason())
+                .put("call_status", update.callStatus())
+                .put("caller_id", received.from())
+                .put("account_sid", received.accountSid())
+                .put("trace_id", call.traceId());
+        if (received.applicationSid() != null) {
+            json.put("application_sid", received.applicationSid());
+        }
+        if (update.terminatedBy() != null) {
+            json.put("call_termination_by", update.terminatedBy());
+        }
+        if (update.duration() != null) {
+            json.put("duration", update.duration());
+        }
+        if (call.request().tag() != null) {
+            json.set("customerData", call.request().tag());
+        }
+        return mapper.writeValueAsString(json);
+    }
+
+    private Mono<Integer> post(CreateCallRequest.StatusHook hook, String body) {
+        return client
+                .headers(headers -> {
+                    headers.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+                    if (webhookSecret != null) {
+                        headers.set(WebhookSignature.HEADER,
+                                WebhookSignature.sign(webhookSecret, Instant.now().getEpochSecond(), body));
+                    }
+                    if (hook.username() != null && hook.password() != null) {
+                        headers.set(HttpHeaderNames.AUTHORIZATION, basic(hook.username(), hook.password()));
+                    }
+                })
+                .request(HttpMethod.valueOf(hook.method()))
+                .uri(hook.url())
+                .send(ByteBufFlux.fromString(Mono.just(body)))
+                .responseSingle((response, content) -> content.asString().defaultIfEmpty("")
+                        .thenReturn(response.status().code()));
+    }
+
+    private void recordAnswer(SimulatedCall call, StatusUpdate update, int code) {
+        // jambonz counts only these as delivered
+        if (code == 200 || code == 202 || code == 204) {
+            metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.OK);
+            return;
+        }
+        metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.REFUSED);
+        log.warn("Status hook refused {} callback for call {} with HTTP {}; not retried", update.callStatus(),
+                call.received().callSid(), code);
+    }
+
+    private Mono<Integer> recordFailure(SimulatedCall call, StatusUpdate update, Throwable error) {
+        metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.ERROR);
+        log.warn("Status hook unreachable for {} callback of call {}: {}; not retried", update.callStatus(),
+                call.received().callSid(), error.toString());
+        return Mono.empty();
+    }
+
+    private static String basic(String username, String password) {
+        return "Basic " + Base64.getEncoder()
+                .encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,41 @@
+package dev.dialer.simulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+class LauncherArgumentsTest {
+
+    @Test
+    void withoutOptionsTheSimulatorListensOn8090WithDefaults() {
+        SimulatorSettings settings = LauncherArguments.parse();
+
+        assertThat(settings).isEqualTo(SimulatorSettings.defaults().withPort(8090));
+    }
+
+    @Test
+    void everyOptionIsApplied() {
+        SimulatorSettings settings = LauncherArguments.parse("--port=9000", "--account-sid=acme", "--api-key=k",
+                "--webhook-secret=s", "--ring-time=PT0.5S", "--talk-time=PT3S");
+
+        assertThat(settings.port()).isEqualTo(9000);
+        assertThat(settings.accountSid()).isEqualTo("acme");
+        assertThat(settings.apiKey()).isEqualTo("k");
+        assertThat(settings.webhookSecret()).isEqualTo("s");
+        assertThat(settings.ringTime()).isEqualTo(Duration.ofMillis(500));
+        assertThat(settings.talkTime()).isEqualTo(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void unknownOrMalformedOptionsFailFast() {
+        assertThatIllegalArgumentException().isThrownBy(() -> LauncherArguments.parse("--colour=blue"))
+                .withMessageContaining("--colour");
+        assertThatIllegalArgumentException().isThrownBy(() -> LauncherArguments.parse("--ring-time=1s"))
+                .withMessageContaining("ISO-8601");
+        assertThatIllegalArgumentException().isThrownBy(() -> LauncherArguments.parse("port=1"));
+        assertThatIllegalArgumentException().isThrownBy(() -> LauncherArguments.parse("--port=99999"));
+    }
+}

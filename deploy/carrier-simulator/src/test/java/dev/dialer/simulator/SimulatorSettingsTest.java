@@ -1,0 +1,43 @@
+package dev.dialer.simulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.Test;
+
+class SimulatorSettingsTest {
+
+    @Test
+    void defaultsAreAFreePortOpenAccessAndShortCalls() {
+        SimulatorSettings defaults = SimulatorSettings.defaults();
+
+        assertThat(defaults.port()).isZero();
+        assertThat(defaults.accountSid()).isEqualTo("dialer");
+        assertThat(defaults.apiKey()).isNull();
+        assertThat(defaults.webhookSecret()).isNull();
+        assertThat(defaults.ringTime()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(defaults.talkTime()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(defaults.outcomeRule()).isSameAs(OutcomeRule.lastDigit());
+    }
+
+    @Test
+    void withersChangeOnlyTheirOwnField() {
+        OutcomeRule alwaysBusy = number -> Outcome.BUSY;
+        SimulatorSettings settings = SimulatorSettings.defaults().withApiKey("k").withOutcomeRule(alwaysBusy);
+
+        assertThat(settings).isEqualTo(new SimulatorSettings(0, "dialer", "k", null, Duration.ofSeconds(1),
+                Duration.ofSeconds(2), alwaysBusy));
+    }
+
+    @Test
+    void impossibleValuesAreRefused() {
+        SimulatorSettings defaults = SimulatorSettings.defaults();
+
+        assertThatIllegalArgumentException().isThrownBy(() -> defaults.withRingTime(Duration.ofSeconds(-1)));
+        assertThatIllegalArgumentException().isThrownBy(() -> defaults.withTalkTime(null));
+        assertThatIllegalArgumentException().isThrownBy(() -> defaults.withAccountSid(" "));
+        assertThatIllegalArgumentException().isThrownBy(() -> defaults.withPort(-1));
+    }
+}
