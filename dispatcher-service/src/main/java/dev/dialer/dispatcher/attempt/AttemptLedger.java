@@ -1,0 +1,147 @@
+package dev.dialer.dispatcher.attempt;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.FinalStatus;
+import java.nio.charset.StandardCharsets;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * The dispatcher's record of requests and their attempts ({@code dispatch.requests}, {@code dispatch.attempts}).
+ * Every write is a single guarded statement, so concurrent writers (the command consumer and carrier callbacks)
+ * need no locks held across calls.
+ */
+@Component
+public class AttemptLedger {
+
+    private final DatabaseClient db;
+
+    AttemptLedger(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /**
+     * Records the request (the first command seen for its id wins) and its attempt as {@code queued}.
+     *
+     * @return whether the attempt is new; {@code false} means it was recorded before and must not be dialled again
+     */
+    public Mono<Boolean> record(CallCommand command) {
+        return insertRequest(command).then(insertAttempt(command)).map(rows -> rows == 1);
+    }
+
+    /** Remembers the carrier's id of the call; leaves the status alone, which callbacks may be moving already. */
+    public Mono<Void> storeProviderCallId(String requestId, int attempt, String providerCallId) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET provider_call_id = $3
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .bind(2, providerCallId)
+                .then();
+    }
+
+    /**
+     * Moves the attempt to a new status if it may move there from its current one
+     * ({@link Transition#predecessorsOf}); the row is locked for the check, so concurrent writers cannot both win.
+     *
+     * @return the status before, when the transition happened; empty when it did not (late, duplicate or unknown)
+     */
+    public Mono<AttemptStatus> transition(Transition change) {
+        String[] allowed = Transition.predecessorsOf(change.to()).stream().map(AttemptStatus::wire)
+                .toArray(String[]::new);
+        DatabaseClient.GenericExecuteSpec spec = db.sql("""
+                        UPDATE dispatch.attempts a
+                           SET status = $3,
+                               provider_status = COALESCE($4, a.provider_status),
+                               provider_call_id = COALESCE($5, a.provider_call_id),
+                               sip_status = COALESCE($6, a.sip_status),
+                               sip_reason = COALESCE($7, a.sip_reason),
+                               updated_at = now()
+                          FROM (SELECT status FROM dispatch.attempts
+                                 WHERE request_id = $1 AND attempt_no = $2 FOR UPDATE) previous
+                         WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
+                        RETURNING previous.status""")
+                .bind(0, change.requestId())
+                .bind(1, change.attempt())
+                .bind(2, change.to().wire());
+        spec = bindNullable(spec, 3, change.providerStatus(), String.class);
+        spec = bindNullable(spec, 4, change.providerCallId(), String.class);
+        spec = bindNullable(spec, 5, change.sipStatus(), Integer.class);
+        spec = bindNullable(spec, 6, change.sipReason(), String.class);
+        return spec.bind(7, allowed)
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
+                .one();
+    }
+
+    /** The next {@code sequence_number} of the request's events: monotonic per request, across attempts. */
+    public Mono<Long> nextSequence(String requestId) {
+        return db.sql("""
+                        UPDATE dispatch.requests SET next_sequence = next_sequence + 1
+                         WHERE request_id = $1 RETURNING next_sequence""")
+                .bind(0, requestId)
+                .map(row -> row.get(0, Long.class))
+                .one()
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("unknown request " + requestId)));
+    }
+
+    /**
+     * Marks the request finished, once.
+     *
+     * @return whether this call set it: only then may the caller publish the request's {@code call.final}
+     */
+    public Mono<Boolean> finish(String requestId, FinalStatus status) {
+        return db.sql("""
+                        UPDATE dispatch.requests SET final_status = $2, final_at = now()
+                         WHERE request_id = $1 AND final_status IS NULL""")
+                .bind(0, requestId)
+                .bind(1, status.wire())
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows == 1);
+    }
+
+    /** The command behind an attempt, as first received; empty when the dispatcher never recorded the attempt. */
+    public Mono<CallCommand> findCommand(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT r.command::text FROM dispatch.requests r
+                          JOIN dispatch.attempts a ON a.request_id = r.request_id
+                         WHERE a.request_id = $1 AND a.attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class))
+                .one();
+    }
+
+    private Mono<Long> insertRequest(CallCommand command) {
+        return db.sql("""
+                        INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
+                        VALUES ($1, $2, $3, $4::jsonb)
+                        ON CONFLICT (request_id) DO NOTHING""")
+                .bind(0, command.requestId())
+                .bind(1, command.accountId())
+                .bind(2, command.callerId())
+                .bind(3, Contract.toJson(command))
+                .fetch()
+                .rowsUpdated();
+    }
+
+    private Mono<Long> insertAttempt(CallCommand command) {
+        return db.sql("""
+                        INSERT INTO dispatch.attempts (request_id, attempt_no, status)
+                        VALUES ($1, $2, $3)
+                        ON CONFLICT (request_id, attempt_no) DO NOTHING""")
+                .bind(0, command.requestId())
+                .bind(1, command.attempt())
+                .bind(2, AttemptStatus.QUEUED.wire())
+                .fetch()
+                .rowsUpdated();
+    }
+
+    private static DatabaseClient.GenericExecuteSpec bindNullable(DatabaseClient.GenericExecuteSpec spec, int index,
+                                                                  Object value, Class<?> type) {
+        return value == null ? spec.bindNull(index, type) : spec.bind(index, value);
+    }
+}

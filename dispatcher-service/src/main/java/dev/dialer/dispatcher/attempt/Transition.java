@@ -1,0 +1,33 @@
+package dev.dialer.dispatcher.attempt;
+
+import dev.dialer.common.contract.AttemptStatus;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A status change an attempt should make, with what the carrier said about it.
+ *
+ * @param requestId      the request
+ * @param attempt        the attempt number
+ * @param to             the new status
+ * @param providerStatus the carrier's raw status, if any
+ * @param providerCallId the carrier's id of the call, if known
+ * @param sipStatus      SIP response code, if known
+ * @param sipReason      SIP reason phrase, if known
+ */
+public record Transition(String requestId, int attempt, AttemptStatus to, String providerStatus,
+                         String providerCallId, Integer sipStatus, String sipReason) {
+
+    /**
+     * The statuses this transition may start from: the attempt only moves forward
+     * ({@code queued → initiated → ringing → in-progress}), a terminal status may end any attempt that has not
+     * ended, and nothing follows a terminal status. So a repeated {@code ringing}, a late {@code initiated} or a
+     * second final callback change nothing.
+     */
+    public static List<AttemptStatus> predecessorsOf(AttemptStatus target) {
+        return Arrays.stream(AttemptStatus.values())
+                .filter(status -> !status.isTerminal())
+                .filter(status -> target.isTerminal() || status.ordinal() < target.ordinal())
+                .toList();
+    }
+}

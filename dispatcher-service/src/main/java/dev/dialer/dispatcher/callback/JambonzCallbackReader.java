@@ -1,0 +1,97 @@
+package dev.dialer.dispatcher.callback;
+
+import dev.dialer.common.contract.AttemptStatus;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Reads a jambonz status callback body: snake_case keys ({@code call_sid, call_status, sip_status, sip_reason,
+ * duration}) and {@code customerData}, the {@code tag} given at creation, which carries our correlation ids.
+ */
+final class JambonzCallbackReader {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private JambonzCallbackReader() {
+    }
+
+    /** A callback body that cannot be applied; {@link #field()} names what is wrong. */
+    static final class InvalidCallback extends RuntimeException {
+        private final String field;
+
+        InvalidCallback(String field, String message) {
+            super(message, null, false, false);
+            this.field = field;
+        }
+
+        String field() {
+            return field;
+        }
+    }
+
+    /** The callback's fields, with jambonz's raw {@code call_status}. */
+    record Parsed(String callStatus, String requestId, int attempt, String callSid, Integer sipStatus,
+                  String sipReason, Integer durationSeconds) {
+
+        CarrierCallback as(AttemptStatus status) {
+            return new CarrierCallback(requestId, attempt, status, callStatus, callSid, sipStatus, sipReason,
+                    durationSeconds);
+        }
+    }
+
+    /**
+     * @throws InvalidCallback when the body is not a JSON object or misses {@code call_status},
+     *                         {@code customerData.request_id} or {@code customerData.attempt}
+     */
+    static Parsed read(byte[] body) {
+        JsonNode json;
+        try {
+            json = JSON.readTree(body);
+        } catch (JacksonException e) {
+            throw new InvalidCallback("body", "the body is not JSON");
+        }
+        if (json == null || !json.isObject()) {
+            throw new InvalidCallback("body", "the body must be a JSON object");
+        }
+        String callStatus = text(json, "call_status");
+        if (callStatus == null) {
+            throw new InvalidCallback("call_status", "call_status is required");
+        }
+        JsonNode customerData = json.get("customerData");
+        String requestId = customerData == null ? null : text(customerData, "request_id");
+        if (requestId == null || requestId.isBlank()) {
+            throw new InvalidCallback("customerData.request_id", "customerData.request_id is required");
+        }
+        Integer attempt = customerData == null ? null : integer(customerData, "attempt");
+        if (attempt == null || attempt < 1) {
+            throw new InvalidCallback("customerData.attempt", "customerData.attempt must be a positive integer");
+        }
+        return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"), integer(json, "sip_status"),
+                text(json, "sip_reason"), integer(json, "duration"));
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && value.isString() ? value.stringValue() : null;
+    }
+
+    /** A whole number, given as a JSON number or as a string of digits (tags pass through other systems). */
+    private static Integer integer(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (value.isIntegralNumber() && value.canConvertToInt()) {
+            return value.intValue();
+        }
+        if (value.isString()) {
+            try {
+                return Integer.valueOf(value.stringValue().strip());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.dialer.dispatcher.callback;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Verifies jambonz's {@code Jambonz-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>}.
+ * A timestamp further than the tolerance from now is refused, so a captured callback cannot be replayed later.
+ */
+final class JambonzSignature {
+
+    static final String HEADER = "Jambonz-Signature";
+
+    private final byte[] secret;
+    private final Duration tolerance;
+    private final Clock clock;
+
+    JambonzSignature(String secret, Duration tolerance, Clock clock) {
+        this.secret = secret.getBytes(StandardCharsets.UTF_8);
+        this.tolerance = tolerance;
+        this.clock = clock;
+    }
+
+    /** Whether {@code header} is a fresh, valid signature of exactly these body bytes. */
+    boolean verify(String header, byte[] body) {
+        if (header == null || header.isBlank()) {
+            return false;
+        }
+        Long timestamp = null;
+        List<byte[]> signatures = new ArrayList<>();
+        for (String part : header.split(",")) {
+            String[] pair = part.strip().split("=", 2);
+            if (pair.length != 2) {
+                continue;
+            }
+            if (pair[0].equals("t")) {
+                timestamp = parseLong(pair[1]);
+            } else if (pair[0].equals("v1")) {
+                byte[] signature = parseHex(pair[1]);
+                if (signature != null) {
+                    signatures.add(signature);
+                }
+            }
+        }
+        if (timestamp == null || signatures.isEmpty() || !fresh(timestamp)) {
+            return false;
+        }
+        byte[] expected = hmac(timestamp, body);
+        return signatures.stream().anyMatch(signature -> MessageDigest.isEqual(expected, signature));
+    }
+
+    /** The header value for {@code body} signed at {@code unixSeconds}. */
+    String sign(long unixSeconds, byte[] body) {
+        return "t=" + unixSeconds + ",v1=" + HexFormat.of().formatHex(hmac(unixSeconds, body));
+    }
+
+    private boolean fresh(long unixSeconds) {
+        long skew = Math.abs(clock.instant().getEpochSecond() - unixSeconds);
+        return skew <= tolerance.toSeconds();
+    }
+
+    private byte[] hmac(long unixSeconds, byte[] body) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            mac.update((unixSeconds + ".").getBytes(StandardCharsets.UTF_8));
+            return mac.doFinal(body);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
+    }
+
+    private static Long parseLong(String text) {
+        try {
+            return Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static byte[] parseHex(String text) {
+        try {
+            return HexFormat.of().parseHex(text.strip());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+}

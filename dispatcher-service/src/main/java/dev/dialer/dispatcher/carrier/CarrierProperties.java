@@ -1,0 +1,61 @@
+package dev.dialer.dispatcher.carrier;
+
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The Voice Gateway (jambonz) REST carrier.
+ *
+ * @param baseUrl               the gateway's API root, e.g. {@code https://vg.example.com}
+ * @param accountSid            account sid in {@code /v1/Accounts/{sid}/Calls}
+ * @param apiKey                bearer token for the API; none is sent when absent
+ * @param defaultApplicationSid application that plays a command's {@code audio} (commands with a {@code flow_id}
+ *                              run that flow instead)
+ * @param callbackUrl           URL the gateway posts status callbacks to; when absent,
+ *                              {@code http://127.0.0.1:<server port>/carrier/voice-gateway/status}
+ * @param webhookSecret         the account's webhook secret: when set, callbacks must carry a valid
+ *                              {@code Jambonz-Signature}
+ * @param requestTimeout        how long one create-call request may take before it counts as a carrier error
+ * @param ringTimeout           jambonz {@code timeout}: how long the callee may ring, unless the command says otherwise
+ * @param timeLimit             jambonz {@code timeLimit}: longest answered call, unless the command says otherwise
+ * @param signatureTolerance    how far a callback's signature timestamp may be from now (replay protection)
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.carrier")
+public record CarrierProperties(
+        @DefaultValue("http://127.0.0.1:8090") @NotNull @Pattern(regexp = "^https?://.+") String baseUrl,
+        @DefaultValue("dialer") @NotBlank String accountSid,
+        String apiKey,
+        @DefaultValue("dialer-audio-player") @NotBlank String defaultApplicationSid,
+        @Pattern(regexp = "^https?://.+") String callbackUrl,
+        String webhookSecret,
+        @DefaultValue("PT5S") @NotNull Duration requestTimeout,
+        @DefaultValue("PT60S") @NotNull Duration ringTimeout,
+        @DefaultValue("PT1H") @NotNull Duration timeLimit,
+        @DefaultValue("PT5M") @NotNull Duration signatureTolerance) {
+
+    public CarrierProperties {
+        apiKey = blankToNull(apiKey);
+        callbackUrl = blankToNull(callbackUrl);
+        webhookSecret = blankToNull(webhookSecret);
+        requirePositive("request-timeout", requestTimeout);
+        requirePositive("ring-timeout", ringTimeout);
+        requirePositive("time-limit", timeLimit);
+        requirePositive("signature-tolerance", signatureTolerance);
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value;
+    }
+
+    private static void requirePositive(String name, Duration value) {
+        if (value != null && (value.isNegative() || value.isZero())) {
+            throw new IllegalArgumentException("dialer.dispatcher.carrier." + name + " must be positive, was " + value);
+        }
+    }
+}

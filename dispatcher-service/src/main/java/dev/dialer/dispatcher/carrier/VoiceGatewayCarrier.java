@@ -1,0 +1,121 @@
+package dev.dialer.dispatcher.carrier;
+
+import dev.dialer.common.contract.CallCommand;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Supplier;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.web.reactive.function.client.ClientResponse;
+import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Mono;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The Voice Gateway (jambonz) REST carrier: {@code POST {base-url}/v1/Accounts/{account-sid}/Calls}, answered
+ * {@code 201 {"sid", "callId"}} once the INVITE has gone out. Status changes arrive later on the status hook.
+ *
+ * <p>Each request runs under the configured timeout, and is sent once: a timeout is reported as such (the call may
+ * have been placed) and never retried here.
+ */
+final class VoiceGatewayCarrier implements Carrier {
+
+    static final String NAME = "voice-gateway";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final int MAX_ERROR_BODY = 300;
+
+    private final CarrierProperties properties;
+    private final WebClient client;
+    private final Supplier<String> statusHookUrl;
+    private final MeterRegistry registry;
+
+    VoiceGatewayCarrier(CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
+                        MeterRegistry registry) {
+        this.properties = properties;
+        this.client = client;
+        this.statusHookUrl = statusHookUrl;
+        this.registry = registry;
+        for (String outcome : new String[] {"placed", "rejected", "timeout", "unreachable"}) {
+            timer(outcome);
+        }
+    }
+
+    @Override
+    public Mono<PlacedCall> place(CallCommand command) {
+        return Mono.defer(() -> send(CreateCallBody.of(command, properties, statusHookUrl.get())))
+                .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
+                        CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
+                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::unreachable)
+                .transformDeferred(this::timed);
+    }
+
+    private Mono<PlacedCall> send(Object body) {
+        return client.post()
+                .uri(properties.baseUrl().replaceAll("/+$", "") + "/v1/Accounts/{sid}/Calls", properties.accountSid())
+                .contentType(MediaType.APPLICATION_JSON)
+                .accept(MediaType.APPLICATION_JSON)
+                .headers(headers -> {
+                    if (properties.apiKey() != null) {
+                        headers.setBearerAuth(properties.apiKey());
+                    }
+                })
+                .bodyValue(JSON.writeValueAsBytes(body))
+                .exchangeToMono(this::answer);
+    }
+
+    private Mono<PlacedCall> answer(ClientResponse response) {
+        return response.bodyToMono(byte[].class)
+                .defaultIfEmpty(new byte[0])
+                .map(body -> placedCall(response.statusCode(), body));
+    }
+
+    static PlacedCall placedCall(HttpStatusCode status, byte[] body) {
+        if (!status.is2xxSuccessful()) {
+            throw rejected("carrier answered HTTP " + status.value() + ": " + excerpt(body));
+        }
+        try {
+            JsonNode answer = JSON.readTree(body);
+            JsonNode sid = answer == null ? null : answer.get("sid");
+            if (sid == null || !sid.isString() || sid.stringValue().isBlank()) {
+                throw rejected("carrier answered HTTP " + status.value() + " without a call sid: " + excerpt(body));
+            }
+            JsonNode callId = answer.get("callId");
+            return new PlacedCall(sid.stringValue(), callId != null && callId.isString() ? callId.stringValue() : null);
+        } catch (JacksonException e) {
+            throw rejected("carrier answered HTTP " + status.value() + " with a body that is not JSON");
+        }
+    }
+
+    private Mono<PlacedCall> timed(Mono<PlacedCall> call) {
+        return Mono.defer(() -> {
+            Timer.Sample sample = Timer.start(registry);
+            return call
+                    .doOnSuccess(placed -> sample.stop(timer("placed")))
+                    .doOnError(CarrierException.class, e -> sample.stop(timer(e.reason().wire())));
+        });
+    }
+
+    private Timer timer(String outcome) {
+        return Timer.builder("dialer.dispatcher.carrier.requests")
+                .description("Create-call requests to the carrier, by outcome")
+                .tag("carrier", NAME)
+                .tag("outcome", outcome)
+                .register(registry);
+    }
+
+    private static CarrierException rejected(String message) {
+        return new CarrierException(CarrierException.Reason.REJECTED, message, null);
+    }
+
+    private static CarrierException unreachable(Throwable error) {
+        return new CarrierException(CarrierException.Reason.UNREACHABLE, "carrier unreachable: " + error, error);
+    }
+
+    private static String excerpt(byte[] body) {
+        String text = new String(body, StandardCharsets.UTF_8).strip();
+        return text.length() <= MAX_ERROR_BODY ? text : text.substring(0, MAX_ERROR_BODY) + "…";
+    }
+}

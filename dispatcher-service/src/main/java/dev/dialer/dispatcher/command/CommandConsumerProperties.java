@@ -1,0 +1,23 @@
+package dev.dialer.dispatcher.command;
+
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How the dispatcher consumes {@code dialer.call.commands}.
+ *
+ * @param groupId        consumer group shared by every dispatcher replica
+ * @param maxPollRecords records fetched per poll: bounds what sits in memory per consumer
+ * @param concurrency    partitions handled at once; must be at least the partitions one replica can own, or the
+ *                       per-partition pipeline stalls
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.commands")
+public record CommandConsumerProperties(
+        @DefaultValue("dialer-dispatcher") @NotBlank String groupId,
+        @DefaultValue("500") @Min(1) int maxPollRecords,
+        @DefaultValue("256") @Min(1) int concurrency) {
+}

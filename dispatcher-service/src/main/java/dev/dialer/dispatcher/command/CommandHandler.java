@@ -1,0 +1,153 @@
+package dev.dialer.dispatcher.command;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.kafka.DeadLetters;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.Transition;
+import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierException;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * Handles one {@code dialer.call.commands} record, every error inside the record's own {@link Mono}, and acknowledges
+ * it only once it is fully handled: the attempt recorded and the carrier's answer recorded (or the record
+ * dead-lettered).
+ *
+ * <p>Guarantees: a person is never called twice for one attempt. The attempt row is written before the carrier is
+ * asked, and a record whose attempt row already exists is a redelivery and is not dialled. The price is at most once
+ * per attempt: a crash between recording and dialling leaves a {@code queued} attempt that nobody dials (the
+ * reconciliation watchdog's to find).
+ *
+ * <p>A carrier failure (refused, unreachable, timed out) ends the attempt {@code failed} and the request
+ * {@code failed} with {@code error.code=carrier_error}. There are no retries yet; the durable retry schedule will
+ * decide later whether such a request gets another attempt.
+ *
+ * <p>PostgreSQL and Kafka outages are waited out ({@link InfraRetry#untilRecovered}): the partition pauses rather than
+ * losing a command.
+ */
+@Component
+class CommandHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(CommandHandler.class);
+    static final String CARRIER_ERROR = "carrier_error";
+
+    private final CommandReader reader = new CommandReader();
+    private final AttemptLedger ledger;
+    private final CallEvents events;
+    private final Carrier carrier;
+    private final KafkaPublisher publisher;
+    private final MeterRegistry registry;
+
+    CommandHandler(AttemptLedger ledger, CallEvents events, Carrier carrier, KafkaPublisher publisher,
+                   MeterRegistry registry) {
+        this.ledger = ledger;
+        this.events = events;
+        this.carrier = carrier;
+        this.publisher = publisher;
+        this.registry = registry;
+        // Registered up front, so dashboards see zeros rather than missing series.
+        for (CommandOutcome outcome : CommandOutcome.values()) {
+            registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire());
+        }
+    }
+
+    /** Completes once the record is handled and acknowledged; never errors. */
+    Mono<Void> handle(InboundRecord record) {
+        return process(record)
+                .onErrorResume(error -> skip(record, error))
+                .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
+                        .increment())
+                .then(Mono.fromRunnable(record::acknowledge));
+    }
+
+    private Mono<CommandOutcome> process(InboundRecord record) {
+        CallCommand command;
+        try {
+            command = reader.read(record.value());
+        } catch (ContractViolation violation) {
+            return deadLetter(record, violation);
+        }
+        return recordAttempt(command)
+                .flatMap(isNew -> isNew ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
+    }
+
+    private Mono<CommandOutcome> deadLetter(InboundRecord record, ContractViolation violation) {
+        log.warn("command at {}-{}@{} is {}: {}; sent to {}", record.topic(), record.partition(), record.offset(),
+                violation.code().wire(), violation.getMessage(), Topics.CALL_COMMANDS_DLQ);
+        return publisher.publish(DeadLetters.of(record, Topics.CALL_COMMANDS_DLQ, violation))
+                .retryWhen(InfraRetry.untilRecovered("dead-letter command"))
+                .then(Mono.fromRunnable(() -> registry.counter("dialer.dispatcher.dlq", "code",
+                        violation.code().wire()).increment()))
+                .thenReturn(CommandOutcome.DLQ);
+    }
+
+    private Mono<Boolean> recordAttempt(CallCommand command) {
+        return ledger.record(command).retryWhen(InfraRetry.untilRecovered("record attempt"));
+    }
+
+    private Mono<CommandOutcome> dial(CallCommand command) {
+        return events.emit(command, event -> event.status(AttemptStatus.QUEUED),
+                        InfraRetry.untilRecovered("queued event"))
+                .then(Mono.defer(() -> carrier.place(command)))
+                .flatMap(placed -> rememberCall(command, placed))
+                .onErrorResume(CarrierException.class, error -> carrierFailed(command, error));
+    }
+
+    private Mono<CommandOutcome> rememberCall(CallCommand command, PlacedCall placed) {
+        return ledger.storeProviderCallId(command.requestId(), command.attempt(), placed.sid())
+                .retryWhen(InfraRetry.untilRecovered("store provider call id"))
+                .thenReturn(CommandOutcome.DIALLED);
+    }
+
+    /** The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=carrier_error}. */
+    private Mono<CommandOutcome> carrierFailed(CallCommand command, CarrierException error) {
+        log.warn("carrier did not place request {} attempt {} ({}): {}", command.requestId(), command.attempt(),
+                error.reason().wire(), error.getMessage());
+        Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
+                null, null);
+        Mono<Void> attemptEvent = ledger.transition(failed)
+                .retryWhen(InfraRetry.untilRecovered("fail attempt"))
+                .flatMap(previous -> events.emit(command, event -> event
+                                .status(AttemptStatus.FAILED)
+                                .previousStatus(previous.wire())
+                                .error(CARRIER_ERROR, error.getMessage()),
+                        InfraRetry.untilRecovered("failed event")))
+                .then();
+        Mono<Void> finalEvent = ledger.finish(command.requestId(), FinalStatus.FAILED)
+                .retryWhen(InfraRetry.untilRecovered("finish request"))
+                .filter(Boolean::booleanValue)
+                .flatMap(first -> events.emit(command, event -> event
+                                .type(EventType.FINAL)
+                                .status(FinalStatus.FAILED)
+                                .retry(false, null)
+                                .error(CARRIER_ERROR, error.getMessage()),
+                        InfraRetry.untilRecovered("final event")))
+                .then();
+        return attemptEvent.then(finalEvent).thenReturn(CommandOutcome.FAILED);
+    }
+
+    /**
+     * A defect, not an outage (those are retried): log it and go on, because holding the partition would stop every
+     * other caller ID on it for a record that fails the same way each time.
+     */
+    private Mono<CommandOutcome> skip(InboundRecord record, Throwable error) {
+        log.error("command at {}-{}@{} could not be handled; skipped", record.topic(), record.partition(),
+                record.offset(), error);
+        return Mono.just(CommandOutcome.ERROR);
+    }
+}

@@ -1,0 +1,21 @@
+package dev.dialer.dispatcher.command;
+
+import java.util.Locale;
+
+/** What became of one command record; the {@code outcome} tag of {@code dialer.dispatcher.commands}. */
+enum CommandOutcome {
+    /** The carrier accepted the call. */
+    DIALLED,
+    /** The attempt was recorded before: a redelivery, not dialled again. */
+    DUPLICATE,
+    /** Not a valid command: sent to the DLQ. */
+    DLQ,
+    /** The carrier did not accept the call: the attempt and the request ended {@code failed}. */
+    FAILED,
+    /** An unexpected error; logged, and the record skipped so the partition goes on. */
+    ERROR;
+
+    String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,69 @@
+package dev.dialer.dispatcher.lifecycle;
+
+import dev.dialer.common.kafka.TopicProvisioner;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.command.CommandConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import reactor.core.Disposable;
+
+/**
+ * Owns the command pipeline: creates the dialer's topics, then subscribes on start; disposes the subscription on
+ * stop. Runs in the last lifecycle phase, so the web server (and with it the status hook URL) is up before the first
+ * call is placed, and the pipeline stops before the server does.
+ *
+ * <p>Stopping cancels records in flight: they are not acknowledged, come back after a restart, and are recognised
+ * by the attempt ledger, so none is dialled twice.
+ */
+@Component
+class CommandConsumerLifecycle implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(CommandConsumerLifecycle.class);
+    private static final long TOPIC_TIMEOUT_MILLIS = 30_000;
+
+    private final KafkaProperties kafka;
+    private final CommandConsumer consumer;
+    private volatile Disposable subscription;
+
+    CommandConsumerLifecycle(KafkaProperties kafka, CommandConsumer consumer) {
+        this.kafka = kafka;
+        this.consumer = consumer;
+    }
+
+    @Override
+    public synchronized void start() {
+        if (isRunning()) {
+            return;
+        }
+        // Blocks the starting thread, by design: nothing may consume before the topics exist.
+        TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()), kafka.replicationFactor(),
+                TOPIC_TIMEOUT_MILLIS);
+        subscription = consumer.run().subscribe(
+                ignored -> { },
+                error -> log.error("command pipeline ended with an error; the service is no longer ready", error),
+                () -> log.warn("command pipeline completed; the service is no longer ready"));
+        log.info("consuming {}", Topics.CALL_COMMANDS);
+    }
+
+    @Override
+    public synchronized void stop() {
+        Disposable current = subscription;
+        subscription = null;
+        if (current != null) {
+            current.dispose();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return subscription != null;
+    }
+
+    /** Whether the pipeline is subscribed and has not ended: what readiness reports. */
+    boolean pipelineRunning() {
+        Disposable current = subscription;
+        return current != null && !current.isDisposed();
+    }
+}

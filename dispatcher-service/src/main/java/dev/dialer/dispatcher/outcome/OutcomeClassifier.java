@@ -1,0 +1,72 @@
+package dev.dialer.dispatcher.outcome;
+
+import dev.dialer.common.contract.AttemptStatus;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Classifies an attempt's terminal status and SIP response into an {@link Outcome}, following the outcome table of
+ * ARCHITECTURE.md §4. Pure and stateless.
+ *
+ * <ul>
+ *   <li>capacity rejection: 503 whose reason names "calls in progress", 403 naming a channel limit, 429;</li>
+ *   <li>decline: 603, reported as busy, not retried;</li>
+ *   <li>unreachable: 404, 484, 410, 604;</li>
+ *   <li>retryable: busy (486, 600), no-answer (487, 480, 408), transient failures (500, 502, 504, any other 503)
+ *       and, not in the table, any other 5xx;</li>
+ *   <li>any other failure (a 4xx the table does not name, such as 400 or 488) is treated as unreachable: it will fail
+ *       the same way again.</li>
+ * </ul>
+ */
+public final class OutcomeClassifier {
+
+    private static final Set<Integer> UNREACHABLE = Set.of(404, 484, 410, 604);
+    private static final Set<Integer> BUSY = Set.of(486, 600);
+    private static final Set<Integer> NO_ANSWER = Set.of(487, 480, 408);
+
+    /**
+     * @param status    a terminal attempt status, as mapped from the carrier's status
+     * @param sipStatus the SIP response code, when the carrier reported one
+     * @param sipReason the SIP reason phrase, when the carrier reported one
+     * @throws IllegalArgumentException when {@code status} is not terminal
+     */
+    public Outcome classify(AttemptStatus status, Integer sipStatus, String sipReason) {
+        if (!status.isTerminal()) {
+            throw new IllegalArgumentException("not a terminal status: " + status.wire());
+        }
+        int sip = sipStatus == null ? 0 : sipStatus;
+        return switch (status) {
+            case COMPLETED -> new Outcome(Verdict.ANSWERED, status);
+            case CANCELED -> new Outcome(Verdict.CANCELED, status);
+            default -> classifyUnanswered(status, sip, sipReason);
+        };
+    }
+
+    private Outcome classifyUnanswered(AttemptStatus status, int sip, String reason) {
+        if (isCapacitySignal(sip, reason)) {
+            return new Outcome(Verdict.CAPACITY, status);
+        }
+        if (sip == 603) {
+            return new Outcome(Verdict.DECLINED, AttemptStatus.BUSY);
+        }
+        if (UNREACHABLE.contains(sip)) {
+            return new Outcome(Verdict.UNREACHABLE, status);
+        }
+        if (status == AttemptStatus.BUSY || status == AttemptStatus.NO_ANSWER
+                || BUSY.contains(sip) || NO_ANSWER.contains(sip) || (sip >= 500 && sip < 600)) {
+            return new Outcome(Verdict.RETRYABLE, status);
+        }
+        // jambonz reports errors that are not SIP responses as failed with 500; no code at all is just as unknown.
+        if (sip == 0) {
+            return new Outcome(Verdict.RETRYABLE, status);
+        }
+        return new Outcome(Verdict.UNREACHABLE, status);
+    }
+
+    private static boolean isCapacitySignal(int sip, String reason) {
+        String text = reason == null ? "" : reason.toLowerCase(Locale.ROOT);
+        return sip == 429
+                || (sip == 503 && text.contains("calls in progress"))
+                || (sip == 403 && text.contains("channel limit"));
+    }
+}

@@ -1,0 +1,443 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.ReceivedCall;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.Lifecycle;
+import org.springframework.core.env.Environment;
+import org.springframework.http.MediaType;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The dispatcher end to end: commands written straight to Kafka, the real carrier simulator over HTTP, its signed
+ * callbacks back, events read from Kafka, attempts in PostgreSQL.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+class DispatcherIT {
+
+    private static final String SECRET = "s3cret";
+    private static final String CALLER = "+4930123456";
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static CarrierSimulator simulator;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    Environment environment;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @Autowired
+    DatabaseClient db;
+
+    @Autowired
+    ApplicationContext context;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofMillis(100))
+                    .withTalkTime(Duration.ofMillis(200))
+                    .withWebhookSecret(SECRET));
+        }
+        registry.add("dialer.kafka.bootstrap-servers", infra::kafkaBootstrapServers);
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("spring.r2dbc.url", infra::r2dbcUrl);
+        registry.add("spring.r2dbc.username", infra::username);
+        registry.add("spring.r2dbc.password", infra::password);
+        registry.add("spring.flyway.url", infra::jdbcUrl);
+        registry.add("spring.flyway.user", infra::username);
+        registry.add("spring.flyway.password", infra::password);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
+    }
+
+    @BeforeEach
+    void connectToKafka() {
+        // Lazily, once: the topics exist only once the application has started.
+        if (tail == null) {
+            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ));
+            producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (producer != null) {
+            producer.close();
+        }
+        if (tail != null) {
+            tail.close();
+        }
+        if (simulator != null) {
+            simulator.close();
+        }
+    }
+
+    @Test
+    void loadsItsOwnConfigurationFile() {
+        assertThat(environment.getProperty("spring.application.name")).isEqualTo("dispatcher-service");
+        assertThat(environment.getProperty("spring.flyway.locations")).isEqualTo("classpath:db/migration/dispatch");
+    }
+
+    @Test
+    void answeredCallGoesThroughEveryStatusAndEndsWithOneFinalAnswered() {
+        String requestId = newRequestId();
+        produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "in-progress", "completed");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("answered");
+            assertThat(last.get("will_retry").booleanValue()).isFalse();
+        });
+        assertThat(events.get(events.size() - 1).get("event_type").stringValue()).isEqualTo("call.final");
+        assertStrictlyIncreasingSequence(events);
+        assertThat(events.get(2).get("previous_status").stringValue()).isEqualTo("initiated");
+        assertThat(events).allSatisfy(event -> {
+            assertThat(event.get("request_id").stringValue()).isEqualTo(requestId);
+            assertThat(event.get("account_id").stringValue()).isEqualTo("acc-it");
+            assertThat(event.toString()).doesNotContain("918273");
+        });
+
+        ReceivedCall call = callsFor(requestId).get(0);
+        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(call.from()).isEqualTo("4930123456");
+        assertThat(call.toNumber()).isEqualTo("4915112345678");
+        assertThat(call.applicationSid()).isEqualTo("dialer-audio-player");
+        assertThat(call.statusHookUrl()).isEqualTo("http://127.0.0.1:" + port + "/carrier/voice-gateway/status");
+        assertThat(call.tag()).containsEntry("request_id", requestId)
+                .containsEntry("attempt", 1)
+                .containsEntry("account_id", "acc-it")
+                .containsEntry("caller_id", CALLER)
+                .containsEntry("audio", "welcome.wav")
+                .containsEntry("variables", Map.of("otp", "918273"));
+        assertThat(events.get(4).get("provider_call_id").stringValue()).isEqualTo(call.callSid());
+        assertThat(attemptRow(requestId)).containsEntry("status", "completed")
+                .containsEntry("provider_call_id", call.callSid());
+    }
+
+    @Test
+    void busyCalleeEndsBusyWithSip486AndTheRequestExhausted() {
+        String requestId = newRequestId();
+        produce(CALLER, command(requestId, CALLER, "+4915112345670", ""));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "busy");
+        JsonNode busy = events.stream().filter(e -> "busy".equals(e.get("status").stringValue())).findFirst()
+                .orElseThrow();
+        assertThat(busy.get("sip_status").intValue()).isEqualTo(486);
+        assertThat(busy.get("provider_status").stringValue()).isEqualTo("busy");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
+            assertThat(last.get("will_retry").booleanValue()).isFalse();
+            assertThat(last.get("sip_status").intValue()).isEqualTo(486);
+        });
+        assertStrictlyIncreasingSequence(events);
+    }
+
+    @Test
+    void capacityRejectionEndsTheRequestExhaustedWithCapacityError() {
+        String requestId = newRequestId();
+        produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(statuses(events)).endsWith("failed");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
+            assertThat(last.get("sip_status").intValue()).isEqualTo(503);
+        });
+    }
+
+    @Test
+    void carrierRefusingTheCallFailsAttemptAndRequestWithCarrierError() {
+        String requestId = newRequestId();
+        // The simulator, like jambonz, answers 400 to a non-positive timeout; carrier options win over defaults.
+        produce(CALLER, command(requestId, CALLER, "+4915112345678", "\"carrier_options\":{\"timeout\":0},"));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(statuses(events)).containsExactly("queued", "failed");
+        assertThat(events.get(1).get("error").get("code").stringValue()).isEqualTo("carrier_error");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("failed");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("carrier_error");
+        });
+        assertThat(callsFor(requestId)).isEmpty();
+        assertThat(attemptRow(requestId)).containsEntry("status", "failed");
+    }
+
+    @Test
+    void badRecordsGoToTheDlqWithErrorHeadersAndTheNextCommandIsStillDialled() {
+        String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
+        String requestId = newRequestId();
+        produce(caller, "this is not JSON");
+        produce(caller, "{\"version\":1,\"request_id\":\"" + requestId + "-bad\",\"account_id\":\"acc-it\"}");
+        produce(caller, command(requestId, caller, "+4915112345678", ""));
+
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(tail.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(2));
+        List<ConsumerRecord<String, String>> dead = tail.records(Topics.CALL_COMMANDS_DLQ, caller);
+        assertThat(dead.get(0).value()).isEqualTo("this is not JSON");
+        assertThat(header(dead.get(0), Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
+        assertThat(header(dead.get(0), Topics.HEADER_SOURCE_TOPIC)).isEqualTo(Topics.CALL_COMMANDS);
+        assertThat(header(dead.get(0), Topics.HEADER_SOURCE_OFFSET)).isNotBlank();
+        assertThat(header(dead.get(1), Topics.HEADER_ERROR_CODE)).isEqualTo("schema_invalid");
+        assertThat(header(dead.get(1), Topics.HEADER_ERROR_MESSAGE)).isNotBlank();
+
+        assertThat(finals(awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
+        assertThat(callsFor(requestId)).hasSize(1);
+    }
+
+    @Test
+    void sameCommandDeliveredTwiceIsDialledOnce() {
+        String requestId = newRequestId();
+        String json = command(requestId, CALLER, "+4915112345678", "");
+        double duplicatesBefore = commands("duplicate");
+        produce(CALLER, json);
+        produce(CALLER, json);
+
+        List<JsonNode> events = awaitFinal(requestId);
+        await().atMost(WAIT).until(() -> commands("duplicate") > duplicatesBefore);
+
+        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(statuses(events)).containsOnlyOnce("queued");
+        assertThat(finals(tail.records(Topics.CALL_EVENTS, requestId).stream().map(r -> json(r.value())).toList()))
+                .hasSize(1);
+        Long attempts = db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
+        assertThat(attempts).isEqualTo(1L);
+    }
+
+    @Test
+    void callbackWithBadSignatureIsRefused() {
+        String body = "{\"call_sid\":\"x\",\"call_status\":\"completed\","
+                + "\"customerData\":{\"request_id\":\"nobody\",\"attempt\":1}}";
+        long now = Instant.now().getEpochSecond();
+
+        client().post().uri("/carrier/voice-gateway/status")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex("wrong-secret", now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isUnauthorized()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody().jsonPath("$.status").isEqualTo(401);
+        client().post().uri("/carrier/voice-gateway/status")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isUnauthorized();
+        // The same body correctly signed passes the check and is refused for what it is: an unknown attempt.
+        client().post().uri("/carrier/voice-gateway/status")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isNotFound()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON);
+    }
+
+    @Test
+    void lateAndRepeatedCallbacksChangeNothing() {
+        String requestId = newRequestId();
+        produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+        awaitFinal(requestId);
+        String callSid = callsFor(requestId).get(0).callSid();
+        double statusEventsBefore = meters.counter("dialer.dispatcher.events", "type", "call.status").count();
+        double finalEventsBefore = meters.counter("dialer.dispatcher.events", "type", "call.final").count();
+        double ignoredBefore = ignoredCallbacks("ringing") + ignoredCallbacks("completed");
+
+        postSigned(callback(requestId, callSid, "ringing", 180, "Ringing")).expectStatus().isOk();
+        postSigned(callback(requestId, callSid, "completed", 200, "OK")).expectStatus().isOk();
+        postSigned(callback(requestId, callSid, "busy", 486, "Busy Here")).expectStatus().isOk();
+
+        assertThat(ignoredCallbacks("ringing") + ignoredCallbacks("completed")).isEqualTo(ignoredBefore + 2);
+        assertThat(meters.counter("dialer.dispatcher.events", "type", "call.status").count())
+                .isEqualTo(statusEventsBefore);
+        assertThat(meters.counter("dialer.dispatcher.events", "type", "call.final").count())
+                .isEqualTo(finalEventsBefore);
+        assertThat(attemptRow(requestId)).containsEntry("status", "completed");
+    }
+
+    @Test
+    void readinessFollowsTheCommandPipeline() {
+        Lifecycle pipeline = context.getBean("commandConsumerLifecycle", Lifecycle.class);
+        pipeline.stop();
+        try {
+            client().get().uri("/actuator/health/readiness").exchange()
+                    .expectStatus().isEqualTo(503)
+                    .expectBody().jsonPath("$.status").isEqualTo("DOWN");
+        } finally {
+            pipeline.start();
+        }
+        client().get().uri("/actuator/health/readiness").exchange()
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.status").isEqualTo("UP");
+    }
+
+    @Test
+    void reportsReadyAndExposesDispatcherMetrics() {
+        client().get().uri("/actuator/health/readiness").exchange()
+                .expectStatus().isOk()
+                .expectBody().jsonPath("$.status").isEqualTo("UP");
+        String scrape = client().get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        assertThat(scrape).contains("dialer_dispatcher_commands_total")
+                .contains("dialer_dispatcher_carrier_requests_seconds_count");
+    }
+
+    private WebTestClient.ResponseSpec postSigned(String body) {
+        long now = Instant.now().getEpochSecond();
+        return client().post().uri("/carrier/voice-gateway/status")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .bodyValue(body)
+                .exchange();
+    }
+
+    private static String callback(String requestId, String callSid, String status, int sip, String reason) {
+        return """
+                {"call_sid":"%s","call_status":"%s","sip_status":%d,"sip_reason":"%s",
+                 "customerData":{"request_id":"%s","attempt":1}}""".formatted(callSid, status, sip, reason, requestId);
+    }
+
+    private double ignoredCallbacks(String status) {
+        return meters.counter("dialer.dispatcher.callbacks", "status", status, "result", "ignored").count();
+    }
+
+    private List<JsonNode> awaitFinal(String requestId) {
+        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
+        return eventsFor(requestId);
+    }
+
+    private List<JsonNode> eventsFor(String requestId) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream().map(r -> json(r.value())).toList();
+    }
+
+    private static List<String> statuses(List<JsonNode> events) {
+        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.status"))
+                .map(e -> e.get("status").stringValue()).toList();
+    }
+
+    private static List<JsonNode> finals(List<JsonNode> events) {
+        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.final")).toList();
+    }
+
+    private static void assertStrictlyIncreasingSequence(List<JsonNode> events) {
+        for (int i = 1; i < events.size(); i++) {
+            assertThat(events.get(i).get("sequence_number").longValue())
+                    .isGreaterThan(events.get(i - 1).get("sequence_number").longValue());
+        }
+    }
+
+    private static List<ReceivedCall> callsFor(String requestId) {
+        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).toList();
+    }
+
+    private Map<String, Object> attemptRow(String requestId) {
+        return db.sql("SELECT status, provider_call_id FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
+                .bind(0, requestId)
+                .fetch().one().block(WAIT);
+    }
+
+    private double commands(String outcome) {
+        return meters.counter("dialer.dispatcher.commands", "outcome", outcome).count();
+    }
+
+    private WebTestClient client() {
+        return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build();
+    }
+
+    private static void produce(String key, String value) {
+        try {
+            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, key, value)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot produce to " + Topics.CALL_COMMANDS, e);
+        }
+    }
+
+    /** A command as upstream producers write it: the documented snake_case JSON of call-command.v1.json. */
+    private static String command(String requestId, String callerId, String to, String extraFields) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-it","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","campaign":"it","variables":{"otp":"918273"},%s
+                 "created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, callerId, to, extraFields);
+    }
+
+    private static String newRequestId() {
+        return "it-" + UUID.randomUUID();
+    }
+
+    private static JsonNode json(String value) {
+        return Contract.mapper().readTree(value);
+    }
+
+    private static String header(ConsumerRecord<String, String> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    private static String hmacHex(String secret, String payload) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            return HexFormat.of().formatHex(mac.doFinal(payload.getBytes(StandardCharsets.UTF_8)));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package dev.dialer.dispatcher.carrier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CreateCallBodyTest {
+
+    private static final String HOOK = "http://127.0.0.1:8081/carrier/voice-gateway/status";
+    private static final CarrierProperties PROPERTIES = new CarrierProperties("http://vg", "acc", null,
+            "dialer-audio-player", null, null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1),
+            Duration.ofMinutes(5));
+
+    @Test
+    void sendsNumbersWithoutPlusAndAudioThroughTheDefaultApplication() {
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, HOOK);
+
+        assertThat(body).containsEntry("from", "4930123456")
+                .containsEntry("to", Map.of("type", "phone", "number", "4915112345678"))
+                .containsEntry("application_sid", "dialer-audio-player")
+                .containsEntry("call_status_hook", Map.of("url", HOOK, "method", "POST"))
+                .containsEntry("timeout", 60L)
+                .containsEntry("timeLimit", 3600L);
+    }
+
+    @Test
+    void runsTheCommandsFlowWhenItNamesOne() {
+        Map<String, Object> body = CreateCallBody.of(command("flow-7", null, Map.of()), PROPERTIES, HOOK);
+
+        assertThat(body).containsEntry("application_sid", "flow-7");
+        assertThat(tag(body)).containsEntry("flow_id", "flow-7").doesNotContainKey("audio");
+    }
+
+    @Test
+    void tagCarriesCorrelationIdsAudioAndVariables() {
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, HOOK);
+
+        assertThat(tag(body)).containsEntry("request_id", "req-1")
+                .containsEntry("attempt", 2)
+                .containsEntry("account_id", "acc-1")
+                .containsEntry("caller_id", "+4930123456")
+                .containsEntry("audio", "welcome.wav")
+                .containsEntry("variables", Map.of("otp", "123456"));
+    }
+
+    @Test
+    void carrierOptionsWinOverDefaults() {
+        Map<String, Object> options = new LinkedHashMap<>();
+        options.put("timeout", 20);
+        options.put("timeLimit", 120);
+        options.put("callerName", "Clinic");
+        options.put("headers", Map.of("User-to-User", "abc"));
+        options.put("amd", Map.of("actionHook", "https://example.com/amd"));
+        options.put("application_sid", "custom-app");
+        options.put("trunk", "carrier-b");
+
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, HOOK);
+
+        assertThat(body).containsEntry("timeout", 20)
+                .containsEntry("timeLimit", 120)
+                .containsEntry("callerName", "Clinic")
+                .containsEntry("headers", Map.of("User-to-User", "abc"))
+                .containsEntry("amd", Map.of("actionHook", "https://example.com/amd"))
+                .containsEntry("application_sid", "custom-app")
+                .doesNotContainKey("trunk");
+        assertThat(body.get("to")).isEqualTo(Map.of("type", "phone", "number", "4915112345678", "trunk", "carrier-b"));
+    }
+
+    @Test
+    void carrierOptionTagIsMergedButOurCorrelationIdsAlwaysWin() {
+        Map<String, Object> options = Map.of("tag", Map.of("env", "prod", "request_id", "forged", "attempt", 9));
+
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, HOOK);
+
+        assertThat(tag(body)).containsEntry("env", "prod")
+                .containsEntry("request_id", "req-1")
+                .containsEntry("attempt", 2);
+    }
+
+    @Test
+    void carrierOptionsCannotRedirectTheCallOrItsStatusHook() {
+        Map<String, Object> options = Map.of(
+                "to", Map.of("type", "phone", "number", "4999"),
+                "from", "4988",
+                "call_status_hook", "https://elsewhere.example.com/hook");
+
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, HOOK);
+
+        assertThat(body).containsEntry("from", "4930123456")
+                .containsEntry("to", Map.of("type", "phone", "number", "4915112345678"))
+                .containsEntry("call_status_hook", Map.of("url", HOOK, "method", "POST"));
+    }
+
+    @Test
+    void leavesVariablesOutOfTheTagWhenTheCommandHasNone() {
+        CallCommand command = new CallCommand(1, "req-2", "acc-1", "+4930123456", "+4915112345678", null, "a.wav",
+                null, 0, 0, 1, null, null, null, null, null, null, null, null, Instant.EPOCH);
+
+        assertThat(tag(CreateCallBody.of(command, PROPERTIES, HOOK))).doesNotContainKey("variables");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> tag(Map<String, Object> body) {
+        return (Map<String, Object>) body.get("tag");
+    }
+
+    private static CallCommand command(String flowId, String audio, Map<String, Object> carrierOptions) {
+        return new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345678", flowId, audio, "spring", 0, 0, 2,
+                null, null, Map.of("otp", "123456"), null, null, null, null, carrierOptions, Instant.EPOCH);
+    }
+}

@@ -1,0 +1,77 @@
+package dev.dialer.dispatcher.resilience;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.errors.NotEnoughReplicasException;
+import org.junit.jupiter.api.Test;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.dao.QueryTimeoutException;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class InfraRetryTest {
+
+    @Test
+    void outagesOfPostgresAndKafkaAreTransient() {
+        assertThat(InfraRetry.isTransient(new DataAccessResourceFailureException("connection refused"))).isTrue();
+        assertThat(InfraRetry.isTransient(new QueryTimeoutException("timeout"))).isTrue();
+        assertThat(InfraRetry.isTransient(new NotEnoughReplicasException("isr"))).isTrue();
+        assertThat(InfraRetry.isTransient(new org.apache.kafka.common.errors.TimeoutException("t"))).isTrue();
+    }
+
+    @Test
+    void defectsAreNotTransient() {
+        assertThat(InfraRetry.isTransient(new DataIntegrityViolationException("bad row"))).isFalse();
+        assertThat(InfraRetry.isTransient(new IllegalStateException("bug"))).isFalse();
+    }
+
+    @Test
+    void untilRecoveredKeepsRetryingAnOutageUntilItEnds() {
+        AtomicInteger calls = new AtomicInteger();
+        Mono<String> flaky = Mono.fromCallable(() -> {
+            if (calls.incrementAndGet() < 20) {
+                throw new DataAccessResourceFailureException("down");
+            }
+            return "ok";
+        });
+
+        StepVerifier.withVirtualTime(() -> flaky.retryWhen(InfraRetry.untilRecovered("test")))
+                .thenAwait(Duration.ofMinutes(5))
+                .expectNext("ok")
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(calls).hasValue(20);
+    }
+
+    @Test
+    void untilRecoveredLetsADefectThroughAtOnce() {
+        AtomicInteger calls = new AtomicInteger();
+        Mono<String> broken = Mono.fromCallable(() -> {
+            calls.incrementAndGet();
+            throw new IllegalStateException("bug");
+        });
+
+        StepVerifier.create(broken.retryWhen(InfraRetry.untilRecovered("test")))
+                .expectError(IllegalStateException.class)
+                .verify(Duration.ofSeconds(5));
+        assertThat(calls).hasValue(1);
+    }
+
+    @Test
+    void briefGivesUpAfterThreeRetries() {
+        AtomicInteger calls = new AtomicInteger();
+        Mono<String> down = Mono.fromCallable(() -> {
+            calls.incrementAndGet();
+            throw new DataAccessResourceFailureException("down");
+        });
+
+        StepVerifier.withVirtualTime(() -> down.retryWhen(InfraRetry.brief("test")))
+                .thenAwait(Duration.ofSeconds(10))
+                .expectError()
+                .verify(Duration.ofSeconds(5));
+        assertThat(calls).hasValue(4);
+    }
+}
