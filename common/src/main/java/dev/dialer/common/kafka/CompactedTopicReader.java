@@ -60,7 +60,9 @@ public final class CompactedTopicReader {
                 .addAssignListener(partitions -> partitions.forEach(ReceiverPartition::seekToBeginning));
         KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
         Flux<InboundRecord> records = receiver.receive().map(KafkaSubscriber::toInbound);
+        // The check runs on the consumer thread, which may sit in poll() longer than a tick: drop ticks meanwhile.
         Mono<Void> watch = Flux.interval(Duration.ofMillis(50))
+                .onBackpressureDrop()
                 .concatMap(tick -> receiver.doOnConsumer(consumer -> ends.entrySet().stream()
                         .allMatch(end -> consumer.position(end.getKey()) >= end.getValue())))
                 .filter(Boolean::booleanValue)

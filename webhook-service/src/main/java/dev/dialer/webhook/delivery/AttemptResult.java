@@ -1,0 +1,31 @@
+package dev.dialer.webhook.delivery;
+
+import java.time.Duration;
+
+/**
+ * What one HTTP attempt came to.
+ *
+ * @param statusCode the endpoint's status, or null when it never answered
+ * @param reason     {@link Reason#OK} for a 2xx, otherwise why the attempt failed
+ * @param error      what went wrong when there was no answer (for the delivery log), or null
+ * @param latency    from the start of the attempt until its answer was drained or it failed
+ */
+record AttemptResult(Integer statusCode, Reason reason, String error, Duration latency) {
+
+    private static final int MAX_ERROR_LENGTH = 1000;
+
+    static AttemptResult answered(int statusCode, Duration latency) {
+        return new AttemptResult(statusCode, statusCode >= 200 && statusCode < 300 ? Reason.OK : Reason.HTTP_STATUS,
+                null, latency);
+    }
+
+    static AttemptResult failed(Reason reason, String error, Duration latency) {
+        String text = error == null ? reason.tag() : error;
+        return new AttemptResult(null, reason, text.length() <= MAX_ERROR_LENGTH ? text
+                : text.substring(0, MAX_ERROR_LENGTH), latency);
+    }
+
+    boolean succeeded() {
+        return reason == Reason.OK;
+    }
+}

@@ -1,0 +1,27 @@
+package dev.dialer.webhook.delivery;
+
+import java.util.Locale;
+
+/** Why a delivery or an attempt ended as it did; the {@code reason} tag of the delivery metrics (bounded). */
+enum Reason {
+    /** The endpoint answered 2xx. */
+    OK,
+    /** The endpoint answered, but not 2xx (redirects included: they are not followed). */
+    HTTP_STATUS,
+    /** The attempt did not finish within its connect or total timeout. */
+    TIMEOUT,
+    /** The connection failed or broke. */
+    CONNECTION,
+    /** The webhook cannot be called as configured: malformed URL, unusable secret. */
+    INVALID_TARGET,
+    /** No webhook with the event's id appeared in time, or it was deleted. */
+    UNKNOWN_WEBHOOK,
+    /** The webhook exists but is disabled. */
+    DISABLED,
+    /** The webhook belongs to another account than the event. */
+    FOREIGN_ACCOUNT;
+
+    String tag() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,329 @@
+package dev.dialer.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.awaitility.Awaitility.await;
+
+import com.standardwebhooks.Webhook;
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.core.env.Environment;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The service against a real Kafka broker, a real PostgreSQL and a real HTTP receiver: events published on the topic
+ * arrive signed at the webhook they name, or not at all when they must not.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=webhook-service",
+        // Short waits keep the suite quick; their defaults come from webhook-service.yml.
+        "dialer.webhook.delivery.first-backoff=100ms",
+        "dialer.webhook.delivery.lookup-wait=2s"})
+class WebhookDeliveryIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static WebhookReceiver receiver;
+    private static KafkaPublisher publisher;
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    Environment environment;
+    @Autowired
+    WebhookDirectory directory;
+    @Autowired
+    DatabaseClient database;
+    @Autowired
+    MeterRegistry meters;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints endpoints = Infrastructure.shared();
+        registry.add("dialer.kafka.bootstrap-servers", endpoints::kafkaBootstrapServers);
+        registry.add("spring.r2dbc.url", endpoints::r2dbcUrl);
+        registry.add("spring.r2dbc.username", endpoints::username);
+        registry.add("spring.r2dbc.password", endpoints::password);
+        registry.add("spring.flyway.url", endpoints::jdbcUrl);
+        registry.add("spring.flyway.user", endpoints::username);
+        registry.add("spring.flyway.password", endpoints::password);
+    }
+
+    @BeforeAll
+    static void start() {
+        receiver = WebhookReceiver.start();
+        publisher = KafkaPublisher.create(KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
+                "webhook-it", Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stop() {
+        publisher.close();
+        receiver.close();
+    }
+
+    @Test
+    void runsWithItsOwnConfigurationFile() {
+        assertThat(environment.getProperty("spring.application.name")).isEqualTo("webhook-service");
+        assertThat(environment.getProperty("spring.flyway.default-schema")).isEqualTo("webhook");
+        assertThat(environment.getProperty("dialer.webhook.delivery.total-timeout")).isEqualTo("15s");
+        assertThat(environment.getProperty("dialer.webhook.delivery.attempts")).isEqualTo("3");
+    }
+
+    @Test
+    void deliversACallsEventsInOrderSignedAndExactlyAsPublished() {
+        String account = unique("acc");
+        Hook hook = createWebhook(account);
+        CallCommand command = command(account, hook.id(), Map.of("otp", "123456"));
+        List<CallEvent> events = List.of(
+                CallEvent.about(command).sequence(1).status(AttemptStatus.INITIATED).build(),
+                CallEvent.about(command).sequence(2).status(AttemptStatus.RINGING).build(),
+                CallEvent.about(command).sequence(3).type(EventType.FINAL).status(FinalStatus.ANSWERED).build());
+        List<byte[]> published = events.stream().map(Contract::toBytes).toList();
+
+        publish(command.requestId(), published);
+
+        await().atMost(WAIT).until(() -> receiver.at(hook.path()).size() == 3);
+        List<WebhookReceiver.Received> received = receiver.at(hook.path());
+        assertThat(received).extracting(request -> json(request).get("sequence_number").asLong())
+                .containsExactly(1L, 2L, 3L);
+        for (int i = 0; i < 3; i++) {
+            WebhookReceiver.Received request = received.get(i);
+            assertThat(request.body()).isEqualTo(published.get(i));
+            assertThat(request.header("webhook-id")).isEqualTo(events.get(i).eventId());
+            assertThat(request.header("content-type")).isEqualTo("application/json");
+            assertThat(json(request).has("variables")).isFalse();
+            assertThat(request.bodyText()).doesNotContain("123456");
+            assertSignedWith(hook.secret(), request);
+        }
+        await().atMost(WAIT).until(() -> attempts(events.get(2).eventId()).equals(List.of("1:200")));
+    }
+
+    @Test
+    void retriesAFailedAttemptWithTheSameIdAndLogsEveryAttempt() {
+        String account = unique("acc");
+        Hook hook = createWebhook(account);
+        receiver.answer(hook.path(), 500);
+        CallCommand command = command(account, hook.id(), Map.of());
+        CallEvent event = CallEvent.about(command).sequence(1).status(AttemptStatus.INITIATED).build();
+
+        publish(command.requestId(), List.of(Contract.toBytes(event)));
+
+        await().atMost(WAIT).until(() -> receiver.at(hook.path()).size() == 2);
+        assertThat(receiver.at(hook.path())).allSatisfy(request -> {
+            assertThat(request.header("webhook-id")).isEqualTo(event.eventId());
+            assertSignedWith(hook.secret(), request);
+        });
+        await().atMost(WAIT).until(() -> attempts(event.eventId()).equals(List.of("1:500", "2:200")));
+    }
+
+    @Test
+    void doesNotDeliverToAnotherAccountsWebhookNorToAnUnknownOrDisabledOne() {
+        String account = unique("acc");
+        Hook hook = createWebhook(account);
+        Hook disabledHook = createWebhook(account, false);
+        String requestId = unique("req");
+        CallEvent foreign = CallEvent.about(command(requestId, unique("other-acc"), hook.id())).sequence(1)
+                .status(AttemptStatus.INITIATED).build();
+        CallEvent unknown = CallEvent.about(command(requestId, account, unique("wh-missing"))).sequence(2)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent disabled = CallEvent.about(command(requestId, account, disabledHook.id())).sequence(3)
+                .status(AttemptStatus.IN_PROGRESS).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, hook.id())).sequence(4)
+                .status(AttemptStatus.COMPLETED).build();
+        double foreignBefore = skipped("foreign_account");
+        double unknownBefore = skipped("unknown_webhook");
+        double disabledBefore = skipped("disabled");
+
+        // One key, so one partition: once the last event arrives the ones before it have been handled.
+        publish(requestId, List.of(Contract.toBytes(foreign), Contract.toBytes(unknown), Contract.toBytes(disabled),
+                Contract.toBytes(marker)));
+
+        await().atMost(WAIT).until(() -> !receiver.at(hook.path()).isEmpty());
+        assertThat(receiver.at(hook.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(marker.eventId());
+        assertThat(receiver.all()).extracting(request -> request.header("webhook-id"))
+                .doesNotContain(foreign.eventId(), unknown.eventId(), disabled.eventId());
+        assertThat(receiver.at(disabledHook.path())).isEmpty();
+        assertThat(skipped("foreign_account")).isGreaterThan(foreignBefore);
+        assertThat(skipped("unknown_webhook")).isGreaterThan(unknownBefore);
+        assertThat(skipped("disabled")).isGreaterThan(disabledBefore);
+    }
+
+    @Test
+    void aDeletedWebhookGetsNoFurtherDeliveries() {
+        String account = unique("acc");
+        Hook deleted = createWebhook(account);
+        Hook other = createWebhook(account);
+        String requestId = unique("req");
+        CallEvent first = CallEvent.about(command(requestId, account, deleted.id())).sequence(1)
+                .status(AttemptStatus.INITIATED).build();
+        publish(requestId, List.of(Contract.toBytes(first)));
+        await().atMost(WAIT).until(() -> receiver.at(deleted.path()).size() == 1);
+
+        publishTo(Topics.WEBHOOK_CONFIG, deleted.id(), null);
+        await().atMost(WAIT).until(() -> directory.find(deleted.id(), Duration.ZERO).blockOptional().isEmpty());
+        CallEvent second = CallEvent.about(command(requestId, account, deleted.id())).sequence(2)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id())).sequence(3)
+                .status(AttemptStatus.COMPLETED).build();
+        publish(requestId, List.of(Contract.toBytes(second), Contract.toBytes(marker)));
+
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(receiver.at(deleted.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(first.eventId());
+    }
+
+    @Test
+    void anUnreadableRecordIsSkippedAndTheEventsAfterItAreDelivered() {
+        String account = unique("acc");
+        Hook hook = createWebhook(account);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, hook.id())).sequence(1)
+                .status(AttemptStatus.INITIATED).build();
+        double unreadableBefore = counter("dialer.webhook.events.unreadable");
+
+        publish(requestId, List.of("{not json".getBytes(StandardCharsets.UTF_8), Contract.toBytes(event)));
+
+        await().atMost(WAIT).until(() -> receiver.at(hook.path()).size() == 1);
+        assertThat(receiver.at(hook.path()).get(0).header("webhook-id")).isEqualTo(event.eventId());
+        assertThat(counter("dialer.webhook.events.unreadable")).isGreaterThan(unreadableBefore);
+    }
+
+    @Test
+    void reportsReadyAndExposesDeliveryMetrics() throws Exception {
+        await().atMost(WAIT).untilAsserted(() -> {
+            HttpResponse<String> readiness = get("/actuator/health/readiness");
+            assertThat(readiness.statusCode()).isEqualTo(200);
+            JsonNode health = Contract.mapper().readTree(readiness.body());
+            assertThat(health.path("status").asString()).isEqualTo("UP");
+            assertThat(health.path("components").path("webhookPipelines").path("status").asString()).isEqualTo("UP");
+        });
+
+        HttpResponse<String> prometheus = get("/actuator/prometheus");
+
+        assertThat(prometheus.statusCode()).isEqualTo(200);
+        assertThat(prometheus.body())
+                .contains("dialer_webhook_deliveries_total{")
+                .contains("dialer_webhook_events_consumed_total");
+    }
+
+    private record Hook(String id, String path, String secret) {
+    }
+
+    /** Publishes a webhook and waits until the service knows it, so that tests do not race the directory. */
+    private Hook createWebhook(String account) {
+        return createWebhook(account, true);
+    }
+
+    private Hook createWebhook(String account, boolean enabled) {
+        String id = unique("wh");
+        Hook hook = new Hook(id, "hooks/" + id, newSecret());
+        WebhookConfig config = new WebhookConfig(id, account, receiver.url(hook.path()), "test", hook.secret(),
+                enabled, Instant.now());
+        publishTo(Topics.WEBHOOK_CONFIG, id, Contract.toBytes(config));
+        await().atMost(WAIT).until(() -> directory.find(id, Duration.ZERO).blockOptional().isPresent());
+        return hook;
+    }
+
+    private static void assertSignedWith(String secret, WebhookReceiver.Received request) {
+        assertThatCode(() -> new Webhook(secret).verify(request.bodyText(), request.headers()))
+                .doesNotThrowAnyException();
+    }
+
+    private List<String> attempts(String eventId) {
+        return database.sql("""
+                        SELECT attempt_no, status_code FROM webhook.delivery_attempts
+                        WHERE event_id = :eventId ORDER BY attempt_no""")
+                .bind("eventId", eventId)
+                .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("status_code", Integer.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private double skipped(String reason) {
+        Counter counter = meters.find("dialer.webhook.deliveries").tag("outcome", "skipped").tag("reason", reason)
+                .counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private double counter(String name) {
+        Counter counter = meters.find(name).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static void publish(String requestId, List<byte[]> values) {
+        publisher.publishAll(values.stream()
+                        .map(value -> OutboundRecord.of(Topics.CALL_EVENTS, requestId, value))
+                        .toList())
+                .block(Duration.ofSeconds(30));
+    }
+
+    private static void publishTo(String topic, String key, byte[] value) {
+        publisher.publish(OutboundRecord.of(topic, key, value)).block(Duration.ofSeconds(30));
+    }
+
+    private static JsonNode json(WebhookReceiver.Received request) {
+        return Contract.mapper().readTree(request.body());
+    }
+
+    private static CallCommand command(String account, String webhookId, Map<String, String> variables) {
+        return new CallCommand(CallCommand.VERSION, unique("req"), account, "+14155550100", "+919876543210", "23",
+                null, "it", 0, 0, 1, webhookId, null, variables, null, null, null, null, null, Instant.now());
+    }
+
+    private static CallCommand command(String requestId, String account, String webhookId) {
+        return new CallCommand(CallCommand.VERSION, requestId, account, "+14155550100", "+919876543210", "23",
+                null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, null, null, null, Instant.now());
+    }
+
+    private static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID();
+    }
+
+    private static String newSecret() {
+        byte[] key = new byte[24];
+        new SecureRandom().nextBytes(key);
+        return "whsec_" + Base64.getEncoder().encodeToString(key);
+    }
+}

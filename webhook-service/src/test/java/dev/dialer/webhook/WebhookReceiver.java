@@ -1,0 +1,99 @@
+package dev.dialer.webhook;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.netty.http.server.HttpServerRequest;
+import reactor.netty.http.server.HttpServerResponse;
+
+/**
+ * A real HTTP endpoint for webhook deliveries: records every request and answers 200 unless told to answer a path
+ * differently for its next requests.
+ */
+public final class WebhookReceiver implements AutoCloseable {
+
+    /** One request as it arrived. Header names are lower case. */
+    public record Received(String path, Map<String, List<String>> headers, byte[] body) {
+
+        public String header(String name) {
+            List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
+            return values == null || values.isEmpty() ? null : values.get(0);
+        }
+
+        public String bodyText() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final Map<String, Deque<Integer>> scripted = new ConcurrentHashMap<>();
+    private final DisposableServer server;
+
+    private WebhookReceiver() {
+        server = HttpServer.create()
+                .host("127.0.0.1")
+                .port(0)
+                .handle(this::receive)
+                .bindNow();
+    }
+
+    public static WebhookReceiver start() {
+        return new WebhookReceiver();
+    }
+
+    public String url(String path) {
+        return "http://127.0.0.1:" + server.port() + "/" + path;
+    }
+
+    /** The next requests to {@code path} get these statuses, one each, in order; later ones get 200. */
+    public void answer(String path, Integer... statuses) {
+        scripted.computeIfAbsent("/" + path, ignored -> new ArrayDeque<>()).addAll(Arrays.asList(statuses));
+    }
+
+    public List<Received> at(String path) {
+        return received.stream().filter(request -> request.path().equals("/" + path)).toList();
+    }
+
+    public List<Received> all() {
+        return List.copyOf(received);
+    }
+
+    private Mono<Void> receive(HttpServerRequest request, HttpServerResponse response) {
+        return request.receive().aggregate().asByteArray()
+                .defaultIfEmpty(new byte[0])
+                .flatMap(body -> {
+                    received.add(new Received(request.path().isEmpty() ? "/" : "/" + request.path(),
+                            headers(request), body));
+                    return response.status(nextStatus(request)).send().then();
+                });
+    }
+
+    private int nextStatus(HttpServerRequest request) {
+        Deque<Integer> statuses = scripted.get("/" + request.path());
+        synchronized (this) {
+            Integer next = statuses == null ? null : statuses.pollFirst();
+            return next == null ? 200 : next;
+        }
+    }
+
+    private static Map<String, List<String>> headers(HttpServerRequest request) {
+        return request.requestHeaders().entries().stream().collect(Collectors.groupingBy(
+                entry -> entry.getKey().toLowerCase(Locale.ROOT),
+                Collectors.mapping(Map.Entry::getValue, Collectors.toList())));
+    }
+
+    @Override
+    public void close() {
+        server.disposeNow();
+    }
+}

@@ -1,0 +1,137 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
+import reactor.test.StepVerifier;
+
+/** One attempt against a real HTTP server: what counts as success, and the bounds on every attempt. */
+class WebhookTransportIT {
+
+    private static final byte[] BODY = "{\"event_id\":\"ev-1\"}".getBytes(StandardCharsets.UTF_8);
+    private static final List<String> hits = new CopyOnWriteArrayList<>();
+    private static final List<String> contentTypes = new CopyOnWriteArrayList<>();
+    private static final List<String> bodies = new CopyOnWriteArrayList<>();
+    private static DisposableServer server;
+    private static HttpWebhookTransport transport;
+
+    @BeforeAll
+    static void start() {
+        server = HttpServer.create().host("127.0.0.1").port(0)
+                .route(routes -> routes
+                        .post("/ok", (request, response) -> request.receive().aggregate().asString()
+                                .flatMap(body -> {
+                                    hits.add("ok");
+                                    bodies.add(body);
+                                    contentTypes.add(request.requestHeaders().get("Content-Type"));
+                                    return response.status(204).send().then();
+                                }))
+                        .post("/moved", (request, response) -> {
+                            hits.add("moved");
+                            return response.status(302).header("Location", url("/elsewhere")).send();
+                        })
+                        .route(request -> request.uri().startsWith("/elsewhere"), (request, response) -> {
+                            hits.add("elsewhere");
+                            return response.status(200).send();
+                        })
+                        .post("/silent", (request, response) -> Mono.never())
+                        .post("/big", (request, response) -> response.status(200)
+                                .send(ByteBufFlux.fromString(Flux.range(0, 4096).map(i -> "x".repeat(1024))))))
+                .bindNow();
+        transport = new HttpWebhookTransport(Duration.ofSeconds(2), Duration.ofMillis(700));
+    }
+
+    @AfterAll
+    static void stop() {
+        transport.close();
+        server.disposeNow();
+    }
+
+    @Test
+    void a2xxAnswerIsSuccessAndTheBodyIsSentAsJsonUnchanged() {
+        StepVerifier.create(transport.post(url("/ok"), Map.of("webhook-id", "ev-1"), BODY))
+                .assertNext(result -> {
+                    assertThat(result.succeeded()).isTrue();
+                    assertThat(result.statusCode()).isEqualTo(204);
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(bodies).contains(new String(BODY, StandardCharsets.UTF_8));
+        assertThat(contentTypes).contains("application/json");
+    }
+
+    @Test
+    void aRedirectIsAFailureAndIsNotFollowed() {
+        StepVerifier.create(transport.post(url("/moved"), Map.of(), BODY))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.HTTP_STATUS);
+                    assertThat(result.statusCode()).isEqualTo(302);
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(hits).contains("moved").doesNotContain("elsewhere");
+    }
+
+    @Test
+    void anEndpointThatNeverAnswersTimesOutAfterTheTotalTimeout() {
+        StepVerifier.create(transport.post(url("/silent"), Map.of(), BODY))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.TIMEOUT);
+                    assertThat(result.statusCode()).isNull();
+                    assertThat(result.latency()).isBetween(Duration.ofMillis(600), Duration.ofSeconds(5));
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aLargeAnswerIsDrainedAndDiscarded() {
+        StepVerifier.create(transport.post(url("/big"), Map.of(), BODY))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aRefusedConnectionIsAConnectionFailure() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+
+        StepVerifier.create(transport.post("http://127.0.0.1:" + closedPort + "/hook", Map.of(), BODY))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.CONNECTION);
+                    assertThat(result.error()).isNotBlank();
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aUrlThatIsNotAbsoluteHttpIsAnInvalidTarget() {
+        StepVerifier.create(transport.post("ftp://example.com/hook", Map.of(), BODY))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.INVALID_TARGET))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    private static String url(String path) {
+        return "http://127.0.0.1:" + server.port() + path;
+    }
+}
