@@ -41,6 +41,8 @@ public final class CarrierSimulator implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CarrierSimulator.class);
     private static final String HOST = "127.0.0.1";
+    /** Where the server listens: loopback unless {@code -Ddialer.simulator.bind-address} says (a container needs 0.0.0.0). */
+    private static final String BIND_ADDRESS = System.getProperty("dialer.simulator.bind-address", HOST);
     private static final String CALLS = "/v1/Accounts/{accountSid}/Calls";
     private static final String CALL = CALLS + "/{callSid}";
     /** Beyond this many calls in flight, new calls wait for a slot before their timeline starts. */
@@ -65,7 +67,7 @@ public final class CarrierSimulator implements AutoCloseable {
         this.liveCalls = liveCalls().subscribe();
         try {
             this.server = HttpServer.create()
-                    .host(HOST)
+                    .host(BIND_ADDRESS)
                     .port(settings.port())
                     .route(this::routes)
                     .bindNow(Duration.ofSeconds(10));
