@@ -4,7 +4,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
-/** The public HTTP front door: send requests become Kafka commands; webhooks are registered here. */
+/** The public HTTP front door: turns send requests into {@code dialer.call.commands} records, manages webhooks. */
 @SpringBootApplication
 @ConfigurationPropertiesScan
 public class ApiApplication {

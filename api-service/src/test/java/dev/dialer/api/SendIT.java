@@ -2,241 +2,249 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.dialer.api.account.ApiKeys;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
-import dev.dialer.common.contract.Contract;
-import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.infra.Infrastructure;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.DriverManager;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Value;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.PropertySource;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.config.name=api-service",
-        "dialer.api.bootstrap.account-id=acme",
-        "dialer.api.bootstrap.api-key=" + SendIT.KEY,
-        "dialer.kafka.partitions=3"})
-class SendIT {
+class SendIT extends RunningApiService {
 
-    static final String KEY = "dk_test_acme_0123456789abcdefghijklmnopqrstuvwxyz";
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-    private final HttpClient http = HttpClient.newHttpClient();
+    private static final String SEND = "/api/v2/outgoing/send";
+    private static final CommandReader READER = new CommandReader();
+    private static TopicProbe commands;
 
-    @LocalServerPort
-    int port;
+    @Autowired
+    ConfigurableEnvironment environment;
 
-    @Value("${dialer.api.kafka.ack-timeout}")
-    Duration ackTimeout;
+    @BeforeAll
+    static void readCommands() {
+        commands = probe(Topics.CALL_COMMANDS);
+    }
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        registry.add("dialer.kafka.bootstrap-servers", infra::kafkaBootstrapServers);
-        registry.add("spring.r2dbc.url", infra::r2dbcUrl);
-        registry.add("spring.r2dbc.username", infra::username);
-        registry.add("spring.r2dbc.password", infra::password);
-        registry.add("spring.flyway.url", infra::jdbcUrl);
-        registry.add("spring.flyway.user", infra::username);
-        registry.add("spring.flyway.password", infra::password);
+    @AfterAll
+    static void closeProbe() {
+        commands.close();
     }
 
     @Test
-    void loadsItsOwnConfigurationFile() {
-        assertThat(ackTimeout).isEqualTo(Duration.ofSeconds(10));
+    void runsOnItsOwnConfigurationFile() {
+        assertThat(environment.getPropertySources().stream().map(PropertySource::getName))
+                .anyMatch(name -> name.contains("api-service.yml"));
+        assertThat(environment.getProperty("spring.flyway.default-schema")).isEqualTo("api");
+        assertThat(environment.getProperty("dialer.api.kafka.ack-timeout")).isEqualTo("PT10S");
     }
 
     @Test
-    void queuesASeedRequestAndAnswersInTheSeedsShape() throws Exception {
-        String foreign = UUID.randomUUID().toString();
-        HttpResponse<String> response = post("/api/v2/outgoing/send", "application/x-www-form-urlencoded", KEY, """
-                {"bridge":"918068281234","to":"919876543215","flow_id":"24","foreign_id":"%s",
-                 "variables[Name]":"YourName","variables[otp]":"123456"}""".formatted(foreign));
+    void queuesTheSeedsVariablesExampleSentWithCurlsDefaultContentTypeAndAnswersInTheSeedsShape() throws Exception {
+        String foreignId = "f-" + UUID.randomUUID();
+        HttpResponse<String> response = post(SEND, FORM, KEY, """
+                {
+                    "bridge":"918068281234",
+                    "to":"919876543215",
+                    "flow_id":"24",
+                    "variables[Name]":"YourName",
+                    "variables[otp]":"123456",
+                    "foreign_id":"%s"
+                }""".formatted(foreignId));
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        JsonNode body = JSON.readTree(response.body());
+        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+                type -> assertThat(type).startsWith("application/json"));
+        JsonNode body = json(response);
+        assertThat(body.propertyNames()).containsExactly("status", "message", "data");
         assertThat(body.get("status").asString()).isEqualTo("OK");
         assertThat(body.get("message").asString()).isEqualTo("Calls queued successfully");
+        assertThat(body.get("data")).hasSize(1);
         JsonNode row = body.get("data").get(0);
         assertThat(row.propertyNames()).containsExactly("id", "channel", "caller_id", "mobile", "flow_id", "credits",
                 "created_at", "foreign_id", "options", "status");
         assertThat(row.get("channel").asString()).isEqualTo("outgoing");
         assertThat(row.get("caller_id").asString()).isEqualTo("918068281234");
         assertThat(row.get("mobile").asString()).isEqualTo("919876543215");
+        assertThat(row.get("flow_id").asString()).isEqualTo("24");
+        assertThat(row.get("credits").asInt()).isEqualTo(1);
+        assertThat(row.get("foreign_id").asString()).isEqualTo(foreignId);
         assertThat(row.get("options").isNull()).isTrue();
         assertThat(row.get("status").asString()).isEqualTo("queued");
 
-        ConsumerRecord<String, byte[]> record = commandFor(row.get("id").asString());
+        ConsumerRecord<String, byte[]> record = commandWithId(row.get("id").asString());
         assertThat(record.key()).isEqualTo("+918068281234");
-        CallCommand command = new CommandReader().read(record.value());
-        assertThat(command.accountId()).isEqualTo("acme");
+        CallCommand command = READER.read(record.value());
+        assertThat(command.version()).isEqualTo(1);
+        assertThat(command.accountId()).isEqualTo(ACCOUNT);
+        assertThat(command.callerId()).isEqualTo("+918068281234");
         assertThat(command.to()).isEqualTo("+919876543215");
-        assertThat(command.foreignId()).isEqualTo(foreign);
+        assertThat(command.flowId()).isEqualTo("24");
+        assertThat(command.intervalMinutes()).isZero();
+        assertThat(command.maxAttempts()).isEqualTo(CallCommand.DEFAULT_MAX_ATTEMPTS);
+        assertThat(command.foreignId()).isEqualTo(foreignId);
         assertThat(command.variables()).isEqualTo(Map.of("Name", "YourName", "otp", "123456"));
+        assertThat(command.createdAt().toString()).isEqualTo(row.get("created_at").asString());
     }
 
-    @Test
-    void queuesValidRecipientsAndReportsTheInvalidOne() throws Exception {
-        HttpResponse<String> response = post("/api/v2/outgoing/send", "application/json", KEY, """
-                {"bridge":"918068281234","to":"919876543215,12,919876543216","audio":"a-sound"}""");
+    static Stream<Arguments> seedExamples() {
+        String audioId = "\"audio\":\"39888925-718e-43bb-a8b1-d4a3a1b2c\",\n    \"name\":\"obd_api_call\"";
+        String flowId = "\"flow_id\":\"23\",\n    \"name\":\"obd_api_call\"";
+        String variables = "\"flow_id\":\"24\",\n    \"variables[Name]\":\"YourName\",\n    \"variables[otp]\":\"123456\"";
+        String audioUrl = "\"audio\":\"http://youraudiofilelocation.mp3\",\n    \"name\":\"obd_api_call\"";
+        return Stream.of(audioId, flowId, variables, audioUrl)
+                .map(fields -> "{\n    \"bridge\":\"918068281234\",\n    \"to\":\"919876543215\",\n    " + fields + "\n}")
+                .flatMap(body -> Stream.of(Arguments.of(body, JSON_TYPE), Arguments.of(body, FORM)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("seedExamples")
+    void queuesEachSeedExampleWithEitherContentType(String body, String contentType) throws Exception {
+        HttpResponse<String> response = post(SEND, contentType, KEY, body);
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        JsonNode data = JSON.readTree(response.body()).get("data");
+        JsonNode row = json(response).get("data").get(0);
+        CallCommand command = READER.read(commandWithId(row.get("id").asString()).value());
+        assertThat(command.to()).isEqualTo("+919876543215");
+        assertThat(command.flowId() != null || command.audio() != null).isTrue();
+    }
+
+    @Test
+    void queuesTheValidRecipientsOfAListAndRejectsTheInvalidOneInItsRow() throws Exception {
+        String foreignId = "f-" + UUID.randomUUID();
+        HttpResponse<String> response = post(SEND, JSON_TYPE, KEY, """
+                {"bridge":"918068281234","to":"919876543215, 123, 919876543216","audio":"welcome",
+                 "interval":15,"foreign_id":"%s"}""".formatted(foreignId));
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        JsonNode data = json(response).get("data");
         assertThat(data).hasSize(3);
         assertThat(data.get(1).get("status").asString()).isEqualTo("rejected");
-        assertThat(data.get(1).get("error").asString()).startsWith("to[1]");
-        commandFor(data.get(0).get("id").asString());
-        commandFor(data.get(2).get("id").asString());
+        assertThat(data.get(1).get("error").get("field").asString()).isEqualTo("to[1]");
+        List<CallCommand> queued = commands.readToEnd().stream()
+                .map(record -> READER.read(record.value()))
+                .filter(command -> foreignId.equals(command.foreignId()))
+                .toList();
+        assertThat(queued).extracting(CallCommand::to).containsExactlyInAnyOrder("+919876543215", "+919876543216");
+        assertThat(queued).extracting(CallCommand::requestId).containsExactlyInAnyOrder(
+                data.get(0).get("id").asString(), data.get(2).get("id").asString());
+        assertThat(queued).allSatisfy(command -> assertThat(command.intervalMinutes()).isEqualTo(15));
     }
 
     @Test
-    void refusesMissingOrWrongKeys() throws Exception {
-        HttpResponse<String> none = http.send(HttpRequest.newBuilder(uri("/api/v2/outgoing/send"))
-                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
-        HttpResponse<String> wrong = post("/api/v2/outgoing/send", "application/json", "dk_wrong", "{}");
+    void refusesARequestWithoutAKey() throws Exception {
+        HttpResponse<String> response = post(SEND, JSON_TYPE, null, SeedExample.FLOW);
 
-        assertThat(none.statusCode()).isEqualTo(401);
-        assertThat(wrong.statusCode()).isEqualTo(401);
-        assertThat(wrong.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertUnauthorized(response);
     }
 
     @Test
-    void namesTheBadFieldInAProblem() throws Exception {
-        HttpResponse<String> response = post("/api/v2/outgoing/send", "application/json", KEY, """
-                {"bridge":"918068281234","to":"919876543215","flow_id":"1","interval":7}""");
+    void refusesARequestWithAWrongKey() throws Exception {
+        HttpResponse<String> response = post(SEND, JSON_TYPE, "dk_" + UUID.randomUUID(), SeedExample.FLOW);
+
+        assertUnauthorized(response);
+    }
+
+    @Test
+    void answersAProblemNamingTheInvalidField() throws Exception {
+        HttpResponse<String> response = post(SEND, JSON_TYPE, KEY, """
+                {"bridge":"918068281234","to":"919876543215","audio":"ftp://x"}""");
 
         assertThat(response.statusCode()).isEqualTo(400);
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
-        JsonNode problem = JSON.readTree(response.body());
+        JsonNode problem = json(response);
         assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
-        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("interval");
+        assertThat(problem.get("status").asInt()).isEqualTo(400);
+        assertThat(problem.get("instance").asString()).isEqualTo(SEND);
+        assertThat(problem.get("errors")).hasSize(1);
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("audio");
     }
 
     @Test
-    void createsAWebhookStoresItsKeyHashedAndPublishesIt() throws Exception {
-        HttpResponse<String> created = post("/api/v2/webhooks", "application/json", KEY,
-                "{\"url\":\"https://example.com/hooks\",\"description\":\"crm\"}");
+    void answersBadInputWithA4xxProblemNeverA5xx() throws Exception {
+        HttpResponse<String> malformed = post(SEND, JSON_TYPE, KEY, "{\"bridge\": [");
+        HttpResponse<String> wrongMethod = get(SEND, KEY);
+        HttpResponse<String> unknownPath = get("/api/v2/nothing-here", KEY);
 
-        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
-        JsonNode webhook = JSON.readTree(created.body());
-        String id = webhook.get("id").asString();
-        assertThat(webhook.get("secret").asString()).startsWith("whsec_");
-        WebhookConfig published = Contract.read(recordOn(Topics.WEBHOOK_CONFIG, id).value(), WebhookConfig.class);
-        assertThat(published.url()).isEqualTo("https://example.com/hooks");
-        assertThat(published.accountId()).isEqualTo("acme");
-        assertThat(published.secret()).isEqualTo(webhook.get("secret").asString());
-
-        HttpResponse<String> read = get("/api/v2/webhooks/" + id, KEY);
-        assertThat(read.statusCode()).isEqualTo(200);
-        assertThat(read.body()).doesNotContain("whsec_");
-
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        try (var connection = DriverManager.getConnection(infra.jdbcUrl(), infra.username(), infra.password());
-             var rows = connection.createStatement().executeQuery("SELECT key_hash FROM api.api_keys")) {
-            List<String> hashes = new ArrayList<>();
-            while (rows.next()) {
-                hashes.add(rows.getString(1));
-            }
-            assertThat(hashes).contains(ApiKeys.hash(KEY)).doesNotContain(KEY);
-        }
+        assertThat(malformed.statusCode()).isEqualTo(400);
+        assertThat(json(malformed).get("type").asString()).isEqualTo("https://dialer.dev/problems/malformed-request");
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(unknownPath.statusCode()).isEqualTo(404);
+        assertThat(unknownPath.headers().firstValue("Content-Type")).hasValue("application/problem+json");
     }
 
     @Test
-    void anotherAccountsWebhookIsNotFoundAndCannotBeUsed() throws Exception {
-        String otherKey = ApiKeys.newKey();
-        accounts().ensure("other", "IN", otherKey).block(Duration.ofSeconds(10));
-        String id = JSON.readTree(post("/api/v2/webhooks", "application/json", otherKey,
-                "{\"url\":\"https://example.com/other\"}").body()).get("id").asString();
+    @ExtendWith(OutputCaptureExtension.class)
+    void refusesABodyAboveTheSizeLimitWith413WhetherItsLengthIsDeclaredOrChunked(CapturedOutput log)
+            throws Exception {
+        String huge = "{\"bridge\":\"918068281234\",\"to\":\"" + "9".repeat(400_000) + "\",\"flow_id\":\"1\"}";
 
-        assertThat(get("/api/v2/webhooks/" + id, KEY).statusCode()).isEqualTo(404);
-        HttpResponse<String> send = post("/api/v2/outgoing/send", "application/json", KEY, """
-                {"bridge":"918068281234","to":"919876543215","flow_id":"1","webhook_id":"%s"}""".formatted(id));
-        assertThat(send.statusCode()).isEqualTo(400);
-        assertThat(send.body()).contains("webhook_id");
+        HttpResponse<String> declared = post(SEND, JSON_TYPE, KEY, huge);
+        HttpResponse<String> chunked = postChunked(SEND, KEY, huge);
+
+        for (HttpResponse<String> response : List.of(declared, chunked)) {
+            assertThat(response.statusCode()).isEqualTo(413);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            assertThat(json(response).get("type").asString())
+                    .isEqualTo("https://dialer.dev/problems/payload-too-large");
+        }
+        assertThat(post(SEND, JSON_TYPE, KEY, SeedExample.FLOW).statusCode()).isEqualTo(200);
+        assertThat(log.getOut()).doesNotContain("IllegalReferenceCountException");
     }
 
     @Test
-    void exportsItsCounters() throws Exception {
-        post("/api/v2/outgoing/send", "application/json", KEY, "{}");
+    void exportsRequestAndProduceMetrics() throws Exception {
+        post(SEND, JSON_TYPE, KEY, SeedExample.FLOW);
+        post(SEND, JSON_TYPE, null, SeedExample.FLOW);
 
-        assertThat(get("/actuator/prometheus", null).body()).contains("dialer_api_requests_total");
-        assertThat(get("/actuator/health/readiness", null).body()).contains("UP");
+        String metrics = scrape();
+        assertThat(metrics).contains("dialer_api_requests_total{endpoint=\"send\",outcome=\"accepted\"}");
+        assertThat(metrics).contains("dialer_api_requests_total{endpoint=\"send\",outcome=\"rejected\"}");
+        assertThat(metrics).contains("dialer_api_recipients_accepted_total");
+        assertThat(metrics).contains("dialer_api_commands_produced_total");
+        assertThat(metrics).contains("dialer_api_produce_latency_seconds_count{outcome=\"acknowledged\"}");
     }
 
-    @org.springframework.beans.factory.annotation.Autowired
-    private dev.dialer.api.account.Accounts accountsBean;
-
-    private dev.dialer.api.account.Accounts accounts() {
-        return accountsBean;
+    @Test
+    void reportsLiveAndReadyWithoutAKey() throws Exception {
+        assertThat(get("/actuator/health/liveness", null).body()).contains("\"UP\"");
+        assertThat(get("/actuator/health/readiness", null).body()).contains("\"UP\"");
     }
 
-    private ConsumerRecord<String, byte[]> commandFor(String id) {
-        return recordOn(Topics.CALL_COMMANDS, null, id);
+    private static void assertUnauthorized(HttpResponse<String> response) {
+        assertThat(response.statusCode()).isEqualTo(401);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(response.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+        assertThat(json(response).get("type").asString()).isEqualTo("https://dialer.dev/problems/unauthorized");
     }
 
-    private ConsumerRecord<String, byte[]> recordOn(String topic, String key) {
-        return recordOn(topic, key, null);
+    private static ConsumerRecord<String, byte[]> commandWithId(String requestId) {
+        return commands.readToEnd().stream()
+                .filter(record -> requestId.equals(READER.read(record.value()).requestId()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no command " + requestId + " on " + Topics.CALL_COMMANDS));
     }
 
-    private ConsumerRecord<String, byte[]> recordOn(String topic, String key, String requestId) {
-        try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(
-                "bootstrap.servers", Infrastructure.shared().kafkaBootstrapServers(),
-                "group.id", "send-it-" + UUID.randomUUID(), "auto.offset.reset", "earliest"),
-                new StringDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    boolean keyMatches = key == null || key.equals(record.key());
-                    boolean idMatches = requestId == null
-                            || new String(record.value()).contains("\"request_id\":\"" + requestId + "\"");
-                    if (keyMatches && idMatches) {
-                        return record;
-                    }
-                }
-            }
+    /** A valid request body to use where its content does not matter. */
+    static final class SeedExample {
+        static final String FLOW = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23","name":"obd_api_call"}""";
+
+        private SeedExample() {
         }
-        throw new AssertionError("no record on " + topic + " for " + (key != null ? key : requestId));
-    }
-
-    private URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
-    }
-
-    private HttpResponse<String> post(String path, String contentType, String key, String body) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).header("Content-Type", contentType)
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        if (key != null) {
-            request.header("Authorization", "Bearer " + key);
-        }
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private HttpResponse<String> get(String path, String key) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).GET();
-        if (key != null) {
-            request.header("Authorization", "Bearer " + key);
-        }
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 }

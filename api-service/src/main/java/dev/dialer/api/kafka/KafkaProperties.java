@@ -1,20 +1,26 @@
 package dev.dialer.api.kafka;
 
+import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Where Kafka is and how the dialer's topics are created.
+ * Where Kafka is and how the dialer's topics are created; the same {@code dialer.kafka.*} keys in every service.
  *
- * @param bootstrapServers  Kafka bootstrap servers
- * @param partitions        partitions of the work topics when they are created
- * @param replicationFactor replication factor of created topics (3 in production)
- * @param provisionTopics   whether to create missing topics at start-up
+ * @param bootstrapServers  comma-separated host:port list
+ * @param partitions        partitions of the keyed work topics when this service creates them
+ * @param replicationFactor replication factor of the topics this service creates
+ * @param provisionTopics   whether to create missing topics at start-up; off where an operator creates them (or in
+ *                          a test that must start without a reachable broker)
  */
 @Validated
 @ConfigurationProperties("dialer.kafka")
-public record KafkaProperties(@NotBlank String bootstrapServers, @Min(1) int partitions,
-                              @Min(1) int replicationFactor, boolean provisionTopics) {
+record KafkaProperties(
+        @DefaultValue("localhost:9092") @NotBlank String bootstrapServers,
+        @DefaultValue("12") @Min(1) int partitions,
+        @DefaultValue("1") @Min(1) @Max(Short.MAX_VALUE) int replicationFactor,
+        @DefaultValue("true") boolean provisionTopics) {
 }

@@ -1,61 +1,30 @@
 package dev.dialer.api.problem;
 
-import java.net.URI;
-import java.time.Duration;
 import java.util.List;
-import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 
-/** A request the API refuses, rendered as {@code application/problem+json}. */
-public final class ApiProblem extends RuntimeException {
+/**
+ * A request the API refuses, carrying its RFC 9457 problem. Built through {@link Problems}, which owns the type URIs;
+ * rendered by {@link ProblemAdvice} or, outside controllers, by {@link ProblemWebExceptionHandler}.
+ */
+public class ApiProblem extends ErrorResponseException {
 
-    private final HttpStatus status;
-    private final URI type;
-    private final List<FieldError> errors;
-    private final Duration retryAfter;
-
-    private ApiProblem(HttpStatus status, URI type, String detail, List<FieldError> errors, Duration retryAfter) {
-        super(detail, null, false, false);
-        this.status = status;
-        this.type = type;
-        this.errors = List.copyOf(errors);
-        this.retryAfter = retryAfter;
+    ApiProblem(ProblemDetail problem, Throwable cause) {
+        super(HttpStatusCode.valueOf(problem.getStatus()), problem, cause);
     }
 
-    public static ApiProblem invalid(List<FieldError> errors) {
-        String detail = errors.size() == 1 ? errors.get(0).field() + " " + errors.get(0).message()
-                : errors.size() + " fields are invalid";
-        return new ApiProblem(HttpStatus.BAD_REQUEST, Problems.VALIDATION, detail, errors, null);
+    /** The invalid fields, empty when the problem is not about fields. */
+    @SuppressWarnings("unchecked")
+    public List<FieldProblem> errors() {
+        var properties = getBody().getProperties();
+        Object errors = properties == null ? null : properties.get(Problems.ERRORS);
+        return errors instanceof List<?> list ? (List<FieldProblem>) list : List.of();
     }
 
-    public static ApiProblem invalid(String field, String message) {
-        return invalid(List.of(new FieldError(field, message)));
-    }
-
-    public static ApiProblem unauthorized(String detail) {
-        return new ApiProblem(HttpStatus.UNAUTHORIZED, Problems.UNAUTHORIZED, detail, List.of(), null);
-    }
-
-    public static ApiProblem notFound(String what) {
-        return new ApiProblem(HttpStatus.NOT_FOUND, Problems.NOT_FOUND, what + " not found", List.of(), null);
-    }
-
-    public static ApiProblem unavailable(String detail, Duration retryAfter) {
-        return new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, Problems.UNAVAILABLE, detail, List.of(), retryAfter);
-    }
-
-    public HttpStatus status() {
-        return status;
-    }
-
-    public URI type() {
-        return type;
-    }
-
-    public List<FieldError> errors() {
-        return errors;
-    }
-
-    public Duration retryAfter() {
-        return retryAfter;
+    @Override
+    public String getMessage() {
+        return getBody().getStatus() + " " + getBody().getDetail() + (errors().isEmpty() ? "" : " " + errors());
     }
 }

@@ -1,17 +1,120 @@
 package dev.dialer.api.problem;
 
 import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
 
-/** The catalogue of problem types (RFC 9457) this API answers with; the URIs are stable. */
+/**
+ * The catalogue of problem types the API answers with. The type URIs are stable: clients may switch on them.
+ * Every status the API can produce maps to one type, so a problem raised by the framework (405, 406, 415…) is typed
+ * the same way as one raised by our own code.
+ */
 public final class Problems {
 
-    public static final URI VALIDATION = URI.create("https://dialer.dev/problems/validation");
-    public static final URI UNAUTHORIZED = URI.create("https://dialer.dev/problems/unauthorized");
-    public static final URI NOT_FOUND = URI.create("https://dialer.dev/problems/not-found");
-    public static final URI UNSUPPORTED = URI.create("https://dialer.dev/problems/unsupported-media-type");
-    public static final URI UNAVAILABLE = URI.create("https://dialer.dev/problems/kafka-unavailable");
-    public static final URI BAD_REQUEST = URI.create("https://dialer.dev/problems/bad-request");
+    /** The property holding the invalid fields, a list of {@code {field, message}}. */
+    public static final String ERRORS = "errors";
+
+    private static final String BASE = "https://dialer.dev/problems/";
+
+    public static final URI VALIDATION = URI.create(BASE + "validation");
+    public static final URI MALFORMED_REQUEST = URI.create(BASE + "malformed-request");
+    public static final URI UNAUTHORIZED = URI.create(BASE + "unauthorized");
+    public static final URI NOT_FOUND = URI.create(BASE + "not-found");
+    public static final URI METHOD_NOT_ALLOWED = URI.create(BASE + "method-not-allowed");
+    public static final URI NOT_ACCEPTABLE = URI.create(BASE + "not-acceptable");
+    public static final URI PAYLOAD_TOO_LARGE = URI.create(BASE + "payload-too-large");
+    public static final URI UNSUPPORTED_MEDIA_TYPE = URI.create(BASE + "unsupported-media-type");
+    public static final URI UNAVAILABLE = URI.create(BASE + "unavailable");
+    public static final URI INTERNAL = URI.create(BASE + "internal");
+    /** Any other client error the framework reports (none of our own code uses it). */
+    public static final URI BAD_REQUEST = URI.create(BASE + "bad-request");
+
+    private static final Map<Integer, URI> BY_STATUS = Map.of(
+            400, BAD_REQUEST,
+            401, UNAUTHORIZED,
+            404, NOT_FOUND,
+            405, METHOD_NOT_ALLOWED,
+            406, NOT_ACCEPTABLE,
+            413, PAYLOAD_TOO_LARGE,
+            415, UNSUPPORTED_MEDIA_TYPE,
+            503, UNAVAILABLE);
 
     private Problems() {
+    }
+
+    /** Request fields that are missing or invalid; each is named. */
+    public static ApiProblem validation(List<FieldProblem> errors) {
+        ProblemDetail problem = problem(HttpStatus.BAD_REQUEST, VALIDATION, "Invalid request",
+                errors.size() == 1 ? errors.get(0).field() + " " + errors.get(0).message()
+                        : errors.size() + " fields are invalid");
+        problem.setProperty(ERRORS, List.copyOf(errors));
+        return new ApiProblem(problem, null);
+    }
+
+    public static ApiProblem validation(String field, String message) {
+        return validation(List.of(new FieldProblem(field, message)));
+    }
+
+    /** The body cannot be read at all (not JSON, not a form). */
+    public static ApiProblem malformed(String detail) {
+        return new ApiProblem(problem(HttpStatus.BAD_REQUEST, MALFORMED_REQUEST, "Malformed request", detail), null);
+    }
+
+    public static ApiProblem unauthorized(String detail) {
+        ApiProblem unauthorized = new ApiProblem(
+                problem(HttpStatus.UNAUTHORIZED, UNAUTHORIZED, "Unauthorized", detail), null);
+        unauthorized.getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+        return unauthorized;
+    }
+
+    /** The body is larger than the endpoint accepts. */
+    public static ApiProblem tooLarge(int maxBytes) {
+        return new ApiProblem(problem(HttpStatus.CONTENT_TOO_LARGE, PAYLOAD_TOO_LARGE, "Content too large",
+                "The body is larger than " + maxBytes + " bytes."), null);
+    }
+
+    public static ApiProblem notFound(String detail) {
+        return new ApiProblem(problem(HttpStatus.NOT_FOUND, NOT_FOUND, "Not found", detail), null);
+    }
+
+    /**
+     * The request could not be made durable (Kafka did not acknowledge in time). Safe to retry after
+     * {@code retryAfter}; until requests carry deterministic ids, a retry may queue a call twice if the broker
+     * stored the first attempt late.
+     */
+    public static ApiProblem unavailable(String detail, Duration retryAfter, Throwable cause) {
+        ApiProblem unavailable = new ApiProblem(
+                problem(HttpStatus.SERVICE_UNAVAILABLE, UNAVAILABLE, "Service unavailable", detail), cause);
+        unavailable.getHeaders().set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, retryAfter.toSeconds())));
+        return unavailable;
+    }
+
+    static ProblemDetail internal() {
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, INTERNAL, "Internal error",
+                "The request failed on our side; it is safe to retry.");
+    }
+
+    /** Gives a framework-made problem our type for its status, and a title when it has none. */
+    static ProblemDetail typed(ProblemDetail problem) {
+        if (problem.getType() == null || "about:blank".equals(problem.getType().toString())) {
+            problem.setType(BY_STATUS.getOrDefault(problem.getStatus(),
+                    problem.getStatus() >= 500 ? INTERNAL : BAD_REQUEST));
+        }
+        if (problem.getTitle() == null) {
+            HttpStatus status = HttpStatus.resolve(problem.getStatus());
+            problem.setTitle(status == null ? "Error" : status.getReasonPhrase());
+        }
+        return problem;
+    }
+
+    private static ProblemDetail problem(HttpStatus status, URI type, String title, String detail) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
+        problem.setType(type);
+        problem.setTitle(title);
+        return problem;
     }
 }

@@ -4,18 +4,34 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A seed-dialect send request after parsing, before numbers are normalised.
+ * A validated seed-dialect send request. Request-level fields are all valid; recipients are valid or carry the
+ * reason they are not, and at least one is valid.
  *
- * @param bridge     caller ID as written
- * @param to         recipients as written, in order
- * @param flowId     IVR flow, or null
- * @param audio      sound-file id or http(s) URL, or null
- * @param campaign   the seed's {@code name}
- * @param interval   retry interval in minutes
- * @param webhookId  webhook to notify, or null
- * @param variables  flow variables
- * @param foreignId  the client's reference, or null
+ * @param callerId        {@code bridge} in E.164
+ * @param recipients      {@code to}, in the order given
+ * @param flowId          IVR flow, or null
+ * @param audio           sound-file id or http(s) URL, or null (one of flowId/audio is set)
+ * @param campaign        {@code name}, or null
+ * @param intervalMinutes retry interval, one of 0, 5, 15, 30, 45, 60
+ * @param webhookId       webhook to notify, or null (its ownership is checked against the account later)
+ * @param foreignId       the client's reference, or null
+ * @param variables       values for the flow, never null
  */
-record SendRequest(String bridge, List<String> to, String flowId, String audio, String campaign, int interval,
-                   String webhookId, Map<String, String> variables, String foreignId) {
+record SendRequest(String callerId, List<Recipient> recipients, String flowId, String audio, String campaign,
+                   int intervalMinutes, String webhookId, String foreignId, Map<String, String> variables) {
+
+    /**
+     * One entry of {@code to}.
+     *
+     * @param field the name to report it under: {@code to} for a single number, {@code to[i]} in a list
+     * @param raw   the number as given
+     * @param e164  the normalised number, null when invalid
+     * @param error why it is invalid, null when valid
+     */
+    record Recipient(String field, String raw, String e164, String error) {
+
+        boolean valid() {
+            return e164 != null;
+        }
+    }
 }

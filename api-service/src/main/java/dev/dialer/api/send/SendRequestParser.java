@@ -1,58 +1,103 @@
 package dev.dialer.api.send;
 
-import dev.dialer.api.problem.ApiProblem;
-import dev.dialer.api.problem.FieldError;
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.phone.PhoneNumbers;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Reads {@code POST /api/v2/outgoing/send} bodies the way the seed's clients send them: JSON, or form-encoded, and
- * JSON sent with curl's default form content type (detected from the body, not the header). The flat
- * {@code "variables[Name]": "…"} keys of the seed's examples are folded into {@code variables}.
+ * Reads the seed's {@code outgoing/send} body. The format is decided by the body, not the Content-Type: the seed's
+ * own curl examples send JSON with curl's default {@code application/x-www-form-urlencoded} label, so a body whose
+ * first non-blank character is {@code {} is JSON and anything else is read as a form. Both end up as the same
+ * field map, so every rule below applies to both alike.
+ *
+ * <p>Rules: {@code bridge} and {@code to} are required, and {@code flow_id} or {@code audio}; {@code to} is one
+ * number, a comma-separated list, or (JSON) an array; {@code variables} is an object or flat
+ * {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
+ * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
+ * recipient is valid, and then every problem is reported, each naming its field.
  */
 final class SendRequestParser {
 
+    static final int MAX_FLOW_ID = 128;
+    static final int MAX_AUDIO = 2048;
+    static final int MAX_NAME = 128;
+    static final int MAX_WEBHOOK_ID = 64;
+    static final int MAX_FOREIGN_ID = 128;
+    static final int MAX_VARIABLE_NAME = 64;
+    static final int MAX_SOUND_ID = 128;
+
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final String VARIABLE_PREFIX = "variables[";
+    private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
+    private static final Pattern SCHEME = Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*):");
+    private static final Pattern SOUND_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 
     private SendRequestParser() {
     }
 
-    static SendRequest parse(String body) {
-        Map<String, Object> fields = looksLikeJson(body) ? json(body) : form(body);
-        return validate(fields);
+    /**
+     * @throws dev.dialer.api.problem.ApiProblem 400: malformed body, or the invalid fields
+     */
+    static SendRequest parse(String body, String defaultRegion) {
+        return validate(fields(body), defaultRegion);
     }
 
-    private static boolean looksLikeJson(String body) {
-        return !body.isBlank() && body.strip().charAt(0) == '{';
+    /** The body as a field map, from JSON or from a form. */
+    static ObjectNode fields(String body) {
+        String text = body == null ? "" : body.replace("\uFEFF", "").strip();
+        if (text.isEmpty()) {
+            throw Problems.malformed("The body is empty; send the fields as JSON or as a form.");
+        }
+        char first = text.charAt(0);
+        if (first == '[') {
+            throw Problems.malformed("The body must be a JSON object, not an array.");
+        }
+        return first == '{' ? json(text) : form(text);
     }
 
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> json(String body) {
+    private static ObjectNode json(String text) {
         try {
-            return JSON.readValue(body, LinkedHashMap.class);
+            JsonNode root = JSON.readTree(text);
+            if (!(root instanceof ObjectNode object)) {
+                throw Problems.malformed("The body must be a JSON object.");
+            }
+            return object;
         } catch (JacksonException e) {
-            throw ApiProblem.invalid("body", "is not valid JSON: " + e.getOriginalMessage());
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
     }
 
-    private static Map<String, Object> form(String body) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        for (String pair : body.split("&")) {
-            if (pair.isBlank()) {
+    /** {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. */
+    private static ObjectNode form(String text) {
+        ObjectNode fields = JSON.createObjectNode();
+        for (String pair : text.split("&")) {
+            if (pair.isEmpty()) {
                 continue;
             }
-            int eq = pair.indexOf('=');
-            String name = decode(eq < 0 ? pair : pair.substring(0, eq));
-            String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+            int equals = pair.indexOf('=');
+            String name = decode(equals < 0 ? pair : pair.substring(0, equals));
+            String value = equals < 0 ? "" : decode(pair.substring(equals + 1));
+            if (name.equals("to[]")) {
+                name = "to";
+            }
+            if (name.equals("to") && fields.has("to")) {
+                value = fields.get("to").asString() + "," + value;
+            }
             fields.put(name, value);
         }
         return fields;
@@ -62,100 +107,199 @@ final class SendRequestParser {
         try {
             return URLDecoder.decode(text, StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalid("body", "is neither JSON nor form-encoded");
+            throw Problems.malformed("The body is neither JSON nor a valid form: " + e.getMessage());
         }
     }
 
-    private static SendRequest validate(Map<String, Object> fields) {
-        List<FieldError> errors = new ArrayList<>();
-        String bridge = text(fields, "bridge", errors);
-        List<String> to = recipients(fields.get("to"), errors);
-        String flowId = text(fields, "flow_id", errors);
-        String audio = text(fields, "audio", errors);
-        if (bridge == null && !errors.stream().anyMatch(e -> e.field().equals("bridge"))) {
-            errors.add(new FieldError("bridge", "is required"));
+    private static SendRequest validate(ObjectNode fields, String region) {
+        List<FieldProblem> errors = new ArrayList<>();
+        String bridge = required(fields, "bridge", errors);
+        String callerId = bridge == null ? null : number("bridge", bridge, region, errors);
+        List<SendRequest.Recipient> recipients = recipients(fields, region, errors);
+        String flowId = optional(fields, "flow_id", MAX_FLOW_ID, errors);
+        String audio = optional(fields, "audio", MAX_AUDIO, errors);
+        if (audio != null) {
+            String problem = audioProblem(audio);
+            if (problem != null) {
+                errors.add(new FieldProblem("audio", problem));
+            }
         }
-        if (flowId == null && audio == null) {
-            errors.add(new FieldError("flow_id", "or audio is required"));
+        if (flowId == null && audio == null && !named(errors, "flow_id") && !named(errors, "audio")) {
+            errors.add(new FieldProblem("flow_id", "is required when audio is not given (give flow_id or audio)"));
         }
-        if (audio != null && looksLikeUrl(audio) && !audio.matches("(?i)^https?://\\S+$")) {
-            errors.add(new FieldError("audio", "must be a sound-file id or a URL starting with http:// or https://"));
-        }
-        int interval = interval(fields.get("interval"), errors);
+        String campaign = optional(fields, "name", MAX_NAME, errors);
+        int interval = interval(fields, errors);
+        String webhookId = optional(fields, "webhook_id", MAX_WEBHOOK_ID, errors);
+        String foreignId = optional(fields, "foreign_id", MAX_FOREIGN_ID, errors);
         Map<String, String> variables = variables(fields, errors);
-        String campaign = text(fields, "name", errors);
-        String webhookId = text(fields, "webhook_id", errors);
-        String foreignId = text(fields, "foreign_id", errors);
-        if (!errors.isEmpty()) {
-            throw ApiProblem.invalid(errors);
+        List<FieldProblem> rejected = recipients.stream().filter(r -> !r.valid())
+                .map(r -> new FieldProblem(r.field(), r.error())).toList();
+        boolean anyValid = recipients.stream().anyMatch(SendRequest.Recipient::valid);
+        if (!errors.isEmpty() || !anyValid) {
+            List<FieldProblem> all = new ArrayList<>(errors);
+            if (!anyValid && recipients.size() > 1) {
+                all.add(new FieldProblem("to", "has no valid number"));
+            }
+            all.addAll(rejected);
+            throw Problems.validation(all);
         }
-        return new SendRequest(bridge, to, flowId, audio, campaign, interval, webhookId, variables, foreignId);
+        return new SendRequest(callerId, recipients, flowId, audio, campaign, interval, webhookId, foreignId,
+                variables);
     }
 
-    private static boolean looksLikeUrl(String audio) {
-        return audio.contains("://") || audio.matches("(?i)^[a-z][a-z0-9+.-]*:.*");
+    private static List<SendRequest.Recipient> recipients(ObjectNode fields, String region,
+                                                          List<FieldProblem> errors) {
+        JsonNode node = fields.get("to");
+        List<String> raw = new ArrayList<>();
+        if (node != null && node.isArray()) {
+            for (JsonNode element : node) {
+                raw.add(element.isString() || element.isNumber() ? element.asString().strip() : "");
+            }
+        } else {
+            String to = required(fields, "to", errors);
+            if (to == null) {
+                return List.of();
+            }
+            for (String part : to.split(",", -1)) {
+                raw.add(part.strip());
+            }
+        }
+        if (raw.isEmpty()) {
+            errors.add(new FieldProblem("to", "is required"));
+        }
+        List<SendRequest.Recipient> recipients = new ArrayList<>(raw.size());
+        for (int i = 0; i < raw.size(); i++) {
+            String field = raw.size() == 1 ? "to" : "to[" + i + "]";
+            PhoneNumbers.Result result = PhoneNumbers.normalize(raw.get(i), region);
+            recipients.add(new SendRequest.Recipient(field, raw.get(i), result.e164(), result.error()));
+        }
+        return recipients;
     }
 
-    private static String text(Map<String, Object> fields, String name, List<FieldError> errors) {
-        Object value = fields.get(name);
-        if (value == null) {
-            return null;
+    private static String number(String field, String raw, String region, List<FieldProblem> errors) {
+        PhoneNumbers.Result result = PhoneNumbers.normalize(raw, region);
+        if (!result.valid()) {
+            errors.add(new FieldProblem(field, result.error()));
         }
-        if (value instanceof String || value instanceof Number) {
-            String text = value.toString().strip();
-            return text.isEmpty() ? null : text;
-        }
-        errors.add(new FieldError(name, "must be a string"));
-        return null;
+        return result.e164();
     }
 
-    private static List<String> recipients(Object value, List<FieldError> errors) {
-        List<String> result = new ArrayList<>();
-        if (value instanceof List<?> list) {
-            list.forEach(item -> result.add(item == null ? "" : item.toString().strip()));
-        } else if (value instanceof String || value instanceof Number) {
-            Arrays.stream(value.toString().split(",")).map(String::strip).forEach(result::add);
-        } else if (value != null) {
-            errors.add(new FieldError("to", "must be a number, a comma-separated list or an array"));
-            return result;
-        }
-        result.removeIf(String::isEmpty);
-        if (result.isEmpty()) {
-            errors.add(new FieldError("to", "is required"));
-        }
-        return result;
-    }
-
-    private static int interval(Object value, List<FieldError> errors) {
-        if (value == null || value.toString().isBlank()) {
+    private static int interval(ObjectNode fields, List<FieldProblem> errors) {
+        String text = scalar(fields, "interval", errors);
+        if (text == null) {
             return 0;
         }
         try {
-            int minutes = Integer.parseInt(value.toString().strip());
+            int minutes = Integer.parseInt(text);
             if (CallCommand.INTERVALS.contains(minutes)) {
                 return minutes;
             }
         } catch (NumberFormatException e) {
-            // reported below with the allowed values
+            // reported below, like any other value outside the set
         }
-        errors.add(new FieldError("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
+        if (!named(errors, "interval")) {
+            errors.add(new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
+        }
         return 0;
     }
 
-    private static Map<String, String> variables(Map<String, Object> fields, List<FieldError> errors) {
+    /** {@code "variables": {...}} and flat {@code "variables[Name]": "..."} keys, merged in body order. */
+    private static Map<String, String> variables(ObjectNode fields, List<FieldProblem> errors) {
         Map<String, String> variables = new LinkedHashMap<>();
-        Object nested = fields.get("variables");
-        if (nested instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> variables.put(k.toString(), v == null ? "" : v.toString()));
-        } else if (nested != null && !(nested instanceof String s && s.isBlank())) {
-            errors.add(new FieldError("variables", "must be an object of names to values"));
-        }
-        fields.forEach((name, value) -> {
-            if (name.startsWith(VARIABLE_PREFIX) && name.endsWith("]") && name.length() > VARIABLE_PREFIX.length() + 1) {
-                variables.put(name.substring(VARIABLE_PREFIX.length(), name.length() - 1),
-                        value == null ? "" : value.toString());
+        for (Map.Entry<String, JsonNode> field : fields.properties()) {
+            String name = field.getKey();
+            JsonNode value = field.getValue();
+            if (name.equals("variables")) {
+                objectVariables(value, variables, errors);
+                continue;
             }
-        });
+            Matcher flat = FLAT_VARIABLE.matcher(name);
+            if (flat.matches()) {
+                variable(flat.group(1), name, value, variables, errors);
+            }
+        }
         return variables;
+    }
+
+    private static void objectVariables(JsonNode value, Map<String, String> variables, List<FieldProblem> errors) {
+        if (value == null || value.isNull() || (value.isString() && value.asString().isBlank())) {
+            return;
+        }
+        if (!value.isObject()) {
+            errors.add(new FieldProblem("variables", "must be an object of names to values"));
+            return;
+        }
+        for (Map.Entry<String, JsonNode> entry : value.properties()) {
+            variable(entry.getKey(), "variables[" + entry.getKey() + "]", entry.getValue(), variables, errors);
+        }
+    }
+
+    private static void variable(String name, String field, JsonNode value, Map<String, String> variables,
+                                 List<FieldProblem> errors) {
+        if (name.isBlank() || name.length() > MAX_VARIABLE_NAME) {
+            errors.add(new FieldProblem(field, "needs a name of 1 to " + MAX_VARIABLE_NAME + " characters"));
+        } else if (value == null || value.isNull()) {
+            variables.put(name, "");
+        } else if (value.isString() || value.isNumber() || value.isBoolean()) {
+            variables.put(name, value.asString());
+        } else {
+            errors.add(new FieldProblem(field, "must be a string"));
+        }
+    }
+
+    /** Null when the value is a sound-file id or an absolute http(s) URL. */
+    static String audioProblem(String audio) {
+        Matcher scheme = SCHEME.matcher(audio);
+        if (scheme.lookingAt()) {
+            String name = scheme.group(1).toLowerCase(Locale.ROOT);
+            if (!name.equals("http") && !name.equals("https")) {
+                return "must be a sound-file id or a URL starting with http:// or https://";
+            }
+            try {
+                URI uri = new URI(audio);
+                return uri.getHost() == null || uri.getHost().isEmpty() ? "must be an absolute URL with a host" : null;
+            } catch (URISyntaxException e) {
+                return "is not a valid URL: " + e.getReason();
+            }
+        }
+        if (audio.length() > MAX_SOUND_ID || !SOUND_ID.matcher(audio).matches()) {
+            return "must be a sound-file id (letters, digits, '.', '_', '-') or an http(s) URL";
+        }
+        return null;
+    }
+
+    private static String required(ObjectNode fields, String name, List<FieldProblem> errors) {
+        String value = scalar(fields, name, errors);
+        if (value == null && !named(errors, name)) {
+            errors.add(new FieldProblem(name, "is required"));
+        }
+        return value;
+    }
+
+    private static String optional(ObjectNode fields, String name, int maxLength, List<FieldProblem> errors) {
+        String value = scalar(fields, name, errors);
+        if (value != null && value.length() > maxLength) {
+            errors.add(new FieldProblem(name, "must be at most " + maxLength + " characters"));
+            return null;
+        }
+        return value;
+    }
+
+    /** A string or number field, stripped; null when absent, null or blank. */
+    private static String scalar(ObjectNode fields, String name, List<FieldProblem> errors) {
+        JsonNode node = fields.get(name);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isString() && !node.isNumber()) {
+            errors.add(new FieldProblem(name, "must be a string"));
+            return null;
+        }
+        String value = node.asString().strip();
+        return value.isEmpty() ? null : value;
+    }
+
+    private static boolean named(List<FieldProblem> errors, String field) {
+        return errors.stream().anyMatch(error -> error.field().equals(field));
     }
 }

@@ -2,28 +2,51 @@ package dev.dialer.api.send;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import dev.dialer.api.problem.FieldProblem;
 import java.util.List;
 
-/** The seed's answer shape, nulls included ({@code foreign_id}, {@code options}, {@code flow_id}). */
+/**
+ * The seed's answer to {@code outgoing/send}, field for field: absent values are written as {@code null}, never
+ * dropped (clients of the seed API read {@code foreign_id}, {@code options} and {@code flow_id} unconditionally).
+ * Numbers are written as digits without '+', as the seed does.
+ *
+ * <p>A recipient that was not queued keeps its row, in request order, with {@code status: "rejected"},
+ * {@code id: null}, {@code credits: 0}, {@code mobile} as given and an {@code error} {@code {field, message}};
+ * {@code error} appears only on such rows, so a fully accepted answer has exactly the seed's fields.
+ */
 @JsonInclude(JsonInclude.Include.ALWAYS)
-record SendResponse(String status, String message, List<Row> data) {
+@JsonPropertyOrder({"status", "message", "data"})
+record SendResponse(@JsonProperty("status") String status,
+                    @JsonProperty("message") String message,
+                    @JsonProperty("data") List<Row> data) {
 
-    /**
-     * One recipient. A recipient that could not be queued has {@code status: "rejected"} and an {@code error}; it is
-     * not dialled and does not fail the others.
-     */
+    static final String ALL_QUEUED = "Calls queued successfully";
+
+    static SendResponse of(List<Row> rows) {
+        long rejected = rows.stream().filter(row -> Row.REJECTED.equals(row.status())).count();
+        String message = rejected == 0 ? ALL_QUEUED
+                : (rows.size() - rejected) + " calls queued, " + rejected + " rejected";
+        return new SendResponse("OK", message, rows);
+    }
+
     @JsonInclude(JsonInclude.Include.ALWAYS)
-    record Row(
-            String id,
-            String channel,
-            @JsonProperty("caller_id") String callerId,
-            String mobile,
-            @JsonProperty("flow_id") String flowId,
-            int credits,
-            @JsonProperty("created_at") String createdAt,
-            @JsonProperty("foreign_id") String foreignId,
-            Object options,
-            String status,
-            @JsonInclude(JsonInclude.Include.NON_NULL) String error) {
+    @JsonPropertyOrder({"id", "channel", "caller_id", "mobile", "flow_id", "credits", "created_at", "foreign_id",
+            "options", "status", "error"})
+    record Row(@JsonProperty("id") String id,
+               @JsonProperty("channel") String channel,
+               @JsonProperty("caller_id") String callerId,
+               @JsonProperty("mobile") String mobile,
+               @JsonProperty("flow_id") String flowId,
+               @JsonProperty("credits") int credits,
+               @JsonProperty("created_at") String createdAt,
+               @JsonProperty("foreign_id") String foreignId,
+               @JsonProperty("options") Object options,
+               @JsonProperty("status") String status,
+               @JsonProperty("error") @JsonInclude(JsonInclude.Include.NON_NULL) FieldProblem error) {
+
+        static final String CHANNEL = "outgoing";
+        static final String QUEUED = "queued";
+        static final String REJECTED = "rejected";
     }
 }

@@ -1,48 +1,77 @@
 package dev.dialer.api.webhook;
 
+import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import java.security.SecureRandom;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import org.springframework.r2dbc.core.DatabaseClient;
-import org.springframework.stereotype.Component;
+import java.time.temporal.ChronoUnit;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
-/** Webhooks in the {@code api} schema; every read is scoped to the account (another account's webhook is absent). */
-@Component
-public class Webhooks {
+/** Creates and reads an account's webhook endpoints; every change is published to {@code dialer.webhook.config}. */
+@Service
+class Webhooks {
 
-    private final DatabaseClient db;
+    static final String SECRET_PREFIX = "whsec_";
+    private static final SecureRandom RANDOM = new SecureRandom();
 
-    Webhooks(DatabaseClient db) {
-        this.db = db;
+    private final WebhookRepository repository;
+    private final AcknowledgedPublisher publisher;
+    private final TransactionalOperator transactions;
+
+    Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx) {
+        this.repository = repository;
+        this.publisher = publisher;
+        this.transactions = TransactionalOperator.create(tx);
     }
 
-    /** A stored webhook. */
-    public record Stored(String id, String accountId, String url, String description, String secret, boolean enabled,
-                         Instant createdAt) {
+    /**
+     * Stores the webhook and publishes its config in one database transaction that commits only after Kafka
+     * acknowledged the record: if Kafka does not, nothing is stored and the answer is 503. (If the commit itself
+     * failed after the acknowledgement, webhook-service would know a webhook nobody can reference: harmless.)
+     */
+    Mono<Webhook> create(Account account, String body) {
+        return Mono.fromCallable(() -> WebhookRequest.parse(body))
+                .map(request -> newWebhook(account, request))
+                .flatMap(this::storeAndPublish);
     }
 
-    Mono<Void> insert(Stored webhook) {
-        DatabaseClient.GenericExecuteSpec spec = db.sql("""
-                        INSERT INTO api.webhooks (id, account_id, url, description, secret, enabled, created_at, updated_at)
-                        VALUES (:id, :account, :url, :description, :secret, :enabled, :created, :created)""")
-                .bind("id", webhook.id()).bind("account", webhook.accountId()).bind("url", webhook.url())
-                .bind("secret", webhook.secret()).bind("enabled", webhook.enabled())
-                .bind("created", webhook.createdAt().atOffset(java.time.ZoneOffset.UTC));
-        spec = webhook.description() == null ? spec.bindNull("description", String.class)
-                : spec.bind("description", webhook.description());
-        return spec.fetch().rowsUpdated().then();
+    Mono<Webhook> find(Account account, String id) {
+        return repository.find(account.id(), id)
+                .switchIfEmpty(Mono.error(() -> Problems.notFound("No webhook " + id + " in this account.")));
     }
 
-    /** The account's webhook, or empty when it does not exist or belongs to someone else. */
-    public Mono<Stored> find(String accountId, String id) {
-        return db.sql("""
-                        SELECT id, account_id, url, description, secret, enabled, created_at FROM api.webhooks
-                        WHERE id = :id AND account_id = :account""")
-                .bind("id", id).bind("account", accountId)
-                .map((row, meta) -> new Stored(row.get("id", String.class), row.get("account_id", String.class),
-                        row.get("url", String.class), row.get("description", String.class),
-                        row.get("secret", String.class), Boolean.TRUE.equals(row.get("enabled", Boolean.class)),
-                        row.get("created_at", OffsetDateTime.class).toInstant()))
-                .one();
+    private Mono<Webhook> storeAndPublish(Webhook webhook) {
+        return repository.insert(webhook)
+                .then(publisher.publishAll(List.of(configRecord(webhook))))
+                .thenReturn(webhook)
+                .as(transactions::transactional);
+    }
+
+    private static OutboundRecord configRecord(Webhook webhook) {
+        return OutboundRecord.of(Topics.WEBHOOK_CONFIG, webhook.id(), Contract.toBytes(webhook.config()));
+    }
+
+    private static Webhook newWebhook(Account account, WebhookRequest request) {
+        // PostgreSQL keeps microseconds: truncating makes the answer equal to what is read back later.
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        return new Webhook(UUID.randomUUID().toString(), account.id(), request.url(), request.description(),
+                newSecret(), true, now, now);
+    }
+
+    /** Standard Webhooks form: {@code whsec_} and the base64 of 32 random bytes. */
+    static String newSecret() {
+        byte[] random = new byte[32];
+        RANDOM.nextBytes(random);
+        return SECRET_PREFIX + Base64.getEncoder().encodeToString(random);
     }
 }

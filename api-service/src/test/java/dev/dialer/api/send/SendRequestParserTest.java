@@ -1,106 +1,259 @@
 package dev.dialer.api.send;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.dialer.api.problem.ApiProblem;
-import dev.dialer.api.problem.FieldError;
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SendRequestParserTest {
 
+    private static final String IN = "IN";
+
     @Test
     void readsTheSeedsAudioIdExample() {
-        SendRequest request = SendRequestParser.parse("""
-                {
-                "bridge":"91806828XXXX",
-                "to":"918867135XXXX",
-                "audio":"39888925-718e-43bb-a8b1-d4a3XXXXX",
-                "name":"obd_api_call"
-                }""");
+        SendRequest request = SendRequestParser.parse(SeedBodies.AUDIO_ID, IN);
 
-        assertThat(request.bridge()).isEqualTo("91806828XXXX");
-        assertThat(request.to()).containsExactly("918867135XXXX");
-        assertThat(request.audio()).isEqualTo("39888925-718e-43bb-a8b1-d4a3XXXXX");
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164).containsExactly("+919876543215");
+        assertThat(request.audio()).isEqualTo("39888925-718e-43bb-a8b1-d4a3a1b2c");
+        assertThat(request.flowId()).isNull();
         assertThat(request.campaign()).isEqualTo("obd_api_call");
-        assertThat(request.interval()).isZero();
+        assertThat(request.intervalMinutes()).isZero();
+        assertThat(request.variables()).isEmpty();
     }
 
     @Test
-    void readsTheSeedsFlowIdWithFlatVariablesExample() {
-        SendRequest request = SendRequestParser.parse("""
-                {"bridge":"918068281234","to":"919876543215","flow_id":"24",
-                 "variables[Name]":"YourName","variables[otp]":"123456"}""");
+    void readsTheSeedsAudioUrlExample() {
+        SendRequest request = SendRequestParser.parse(SeedBodies.AUDIO_URL, IN);
+
+        assertThat(request.audio()).isEqualTo("http://youraudiofilelocation.mp3");
+        assertThat(request.flowId()).isNull();
+    }
+
+    @Test
+    void readsTheSeedsFlowIdExample() {
+        SendRequest request = SendRequestParser.parse(SeedBodies.FLOW_ID, IN);
+
+        assertThat(request.flowId()).isEqualTo("23");
+        assertThat(request.audio()).isNull();
+        assertThat(request.campaign()).isEqualTo("obd_api_call");
+    }
+
+    @Test
+    void readsTheSeedsFlatVariables() {
+        SendRequest request = SendRequestParser.parse(SeedBodies.FLOW_ID_WITH_VARIABLES, IN);
 
         assertThat(request.flowId()).isEqualTo("24");
         assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "YourName", "otp", "123456"));
     }
 
     @Test
-    void readsTheSeedsAudioUrlExample() {
-        SendRequest request = SendRequestParser.parse("""
-                {"bridge":"918068281234","to":"919876543215","audio":"http://youraudiofilelocation.mp3"}""");
-
-        assertThat(request.audio()).isEqualTo("http://youraudiofilelocation.mp3");
+    void reportsTheSeedsPlaceholderNumbersAsInvalidFields() {
+        assertThat(fieldsOf(SeedBodies.AUDIO_ID_VERBATIM)).containsExactly("bridge", "to");
     }
 
     @Test
-    void readsFormEncodedBodiesWithFlatVariables() {
+    void readsAFormEncodedBody() {
+        SendRequest request = SendRequestParser.parse("bridge=918068281234&to=%2B919876543215&flow_id=23"
+                + "&interval=15&name=spring+sale&variables%5BName%5D=Your+Name&variables[otp]=42&foreign_id=crm-1", IN);
+
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164).containsExactly("+919876543215");
+        assertThat(request.intervalMinutes()).isEqualTo(15);
+        assertThat(request.campaign()).isEqualTo("spring sale");
+        assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "Your Name", "otp", "42"));
+        assertThat(request.foreignId()).isEqualTo("crm-1");
+    }
+
+    @Test
+    void readsRepeatedToFieldsOfAFormAsOneList() {
         SendRequest request = SendRequestParser.parse(
-                "bridge=918068281234&to=919876543215%2C919876543216&flow_id=23&interval=15"
-                        + "&variables%5BName%5D=Your+Name&foreign_id=abc");
+                "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting", IN);
 
-        assertThat(request.to()).containsExactly("919876543215", "919876543216");
-        assertThat(request.interval()).isEqualTo(15);
-        assertThat(request.variables()).containsEntry("Name", "Your Name");
-        assertThat(request.foreignId()).isEqualTo("abc");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+919876543216");
     }
 
     @Test
-    void readsNestedVariablesAndRecipientArrays() {
+    void readsNationalNumbersInTheAccountsRegion() {
+        SendRequest request = SendRequestParser.parse("bridge=08068281234&to=9876543215&audio=a", IN);
+
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients().get(0).e164()).isEqualTo("+919876543215");
+    }
+
+    @Test
+    void splitsACommaSeparatedListIntoOneRecipientEach() {
         SendRequest request = SendRequestParser.parse("""
-                {"bridge":"918068281234","to":["919876543215", 919876543216],"flow_id":23,
-                 "variables":{"Name":"A"},"interval":"5"}""");
+                {"bridge":"918068281234","to":"919876543215, 919876543216 ,919876543217","flow_id":"1"}""", IN);
 
-        assertThat(request.to()).containsExactly("919876543215", "919876543216");
-        assertThat(request.flowId()).isEqualTo("23");
-        assertThat(request.variables()).containsEntry("Name", "A");
-        assertThat(request.interval()).isEqualTo(5);
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::field)
+                .containsExactly("to[0]", "to[1]", "to[2]");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+919876543216", "+919876543217");
     }
 
     @Test
-    void namesEveryMissingMandatoryField() {
-        assertThat(errorsOf("{}")).extracting(FieldError::field).containsExactlyInAnyOrder("bridge", "to", "flow_id");
+    void keepsInvalidRecipientsOfAListWithTheirReasonWithoutFailingTheValidOnes() {
+        SendRequest request = SendRequestParser.parse("""
+                {"bridge":"918068281234","to":"919876543215,12345,919876543216","flow_id":"1"}""", IN);
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::valid).containsExactly(true, false, true);
+        SendRequest.Recipient rejected = request.recipients().get(1);
+        assertThat(rejected.field()).isEqualTo("to[1]");
+        assertThat(rejected.raw()).isEqualTo("12345");
+        assertThat(rejected.error()).isNotBlank();
+    }
+
+    @Test
+    void acceptsRecipientArraysNumbersAndAVariablesObject() {
+        SendRequest request = SendRequestParser.parse("""
+                {"bridge":918068281234,"to":["919876543215",919876543216],"flow_id":23,"interval":"5",
+                 "variables":{"Name":"A","count":3},"variables[otp]":"9"}""", IN);
+
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+919876543216");
+        assertThat(request.flowId()).isEqualTo("23");
+        assertThat(request.intervalMinutes()).isEqualTo(5);
+        assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "A", "count", "3", "otp", "9"));
+    }
+
+    @Test
+    void acceptsEverySeedIntervalAsTextOrNumber() {
+        for (int minutes : List.of(0, 5, 15, 30, 45, 60)) {
+            assertThat(SendRequestParser.parse(body("\"interval\":" + minutes), IN).intervalMinutes())
+                    .isEqualTo(minutes);
+            assertThat(SendRequestParser.parse(body("\"interval\":\"" + minutes + "\""), IN).intervalMinutes())
+                    .isEqualTo(minutes);
+        }
+    }
+
+    @Test
+    void namesAMissingBridge() {
+        assertThat(fieldsOf("{\"to\":\"919876543215\",\"flow_id\":\"1\"}")).containsExactly("bridge");
+    }
+
+    @Test
+    void namesAMissingTo() {
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"flow_id\":\"1\"}")).containsExactly("to");
+    }
+
+    @Test
+    void namesFlowIdWhenNeitherFlowIdNorAudioIsGiven() {
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\"}")).containsExactly("flow_id");
     }
 
     @Test
     void refusesAnIntervalOutsideTheSeedsValues() {
-        assertThat(errorsOf("""
-                {"bridge":"918068281234","to":"919876543215","flow_id":"1","interval":7}"""))
-                .extracting(FieldError::field).containsExactly("interval");
+        ApiProblem problem = problemOf(body("\"interval\":7"));
+
+        assertThat(problem.errors()).containsExactly(
+                new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
+        assertThat(fieldsOf(body("\"interval\":\"often\""))).containsExactly("interval");
     }
 
     @Test
     void refusesAnAudioUrlWithAnotherScheme() {
-        assertThat(errorsOf("""
-                {"bridge":"918068281234","to":"919876543215","audio":"ftp://x/a.mp3"}"""))
-                .extracting(FieldError::field).containsExactly("audio");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"audio\":\"ftp://x\"}"))
+                .containsExactly("audio");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"audio\":\"file:/etc/passwd\"}"))
+                .containsExactly("audio");
     }
 
     @Test
-    void refusesMalformedJsonAsABadBody() {
-        assertThat(errorsOf("{\"bridge\": ")).extracting(FieldError::field).containsExactly("body");
+    void acceptsHttpsAudioUrlsAndSoundIds() {
+        assertThat(SendRequestParser.audioProblem("https://cdn.example.com/a.mp3?x=1")).isNull();
+        assertThat(SendRequestParser.audioProblem("HTTP://cdn.example.com/a.mp3")).isNull();
+        assertThat(SendRequestParser.audioProblem("39888925-718e-43bb-a8b1-d4a3XXXXX")).isNull();
+        assertThat(SendRequestParser.audioProblem("www.example.com/a.mp3")).isNotNull();
+        assertThat(SendRequestParser.audioProblem("http:///nohost")).isNotNull();
     }
 
-    private static java.util.List<FieldError> errorsOf(String body) {
-        try {
-            SendRequestParser.parse(body);
-        } catch (ApiProblem problem) {
-            assertThat(problem.status().value()).isEqualTo(400);
-            return problem.errors();
-        }
-        assertThatThrownBy(() -> { }).as("expected a validation problem for " + body).isNotNull();
-        throw new AssertionError("expected a validation problem for " + body);
+    @Test
+    void namesAnInvalidSingleNumberAsTo() {
+        ApiProblem problem = problemOf("{\"bridge\":\"918068281234\",\"to\":\"12345\",\"flow_id\":\"1\"}");
+
+        assertThat(problem.errors()).extracting(FieldProblem::field).containsExactly("to");
+        assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
+    }
+
+    @Test
+    void namesAnInvalidBridge() {
+        assertThat(fieldsOf("{\"bridge\":\"abc\",\"to\":\"919876543215\",\"flow_id\":\"1\"}"))
+                .containsExactly("bridge");
+    }
+
+    @Test
+    void namesEveryRecipientAndToWhenNoRecipientIsValid() {
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to\":\"12345,,abc\",\"flow_id\":\"1\"}"))
+                .containsExactly("to", "to[0]", "to[1]", "to[2]");
+    }
+
+    @Test
+    void reportsRequestErrorsTogetherWithRejectedRecipients() {
+        assertThat(fieldsOf("{\"to\":\"919876543215,1\",\"flow_id\":\"1\",\"interval\":7}"))
+                .containsExactly("bridge", "interval", "to[1]");
+    }
+
+    @Test
+    void namesFieldsOfTheWrongType() {
+        assertThat(fieldsOf(body("\"variables\":[\"a\"]"))).containsExactly("variables");
+        assertThat(fieldsOf(body("\"variables\":{\"Name\":{\"nested\":1}}"))).containsExactly("variables[Name]");
+        assertThat(fieldsOf(body("\"name\":true"))).containsExactly("name");
+    }
+
+    @Test
+    void treatsEmptyOptionalValuesAsAbsent() {
+        SendRequest request = SendRequestParser.parse(
+                "bridge=918068281234&to=919876543215&audio=a&interval=&webhook_id=&foreign_id=&name=", IN);
+
+        assertThat(request.intervalMinutes()).isZero();
+        assertThat(request.webhookId()).isNull();
+        assertThat(request.foreignId()).isNull();
+        assertThat(request.campaign()).isNull();
+    }
+
+    @Test
+    void refusesAMalformedJsonBodyAsMalformed() {
+        ApiProblem problem = problemOf("{\"bridge\": ");
+
+        assertThat(problem.getStatusCode().value()).isEqualTo(400);
+        assertThat(problem.getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+    }
+
+    @Test
+    void refusesEmptyBodiesAndJsonArraysAsMalformed() {
+        assertThat(problemOf("  ").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+        assertThat(problemOf("[{}]").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+        assertThat(problemOf("to=%zz").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+    }
+
+    @Test
+    void refusesValuesLongerThanTheContractAllows() {
+        assertThat(fieldsOf(body("\"foreign_id\":\"" + "x".repeat(129) + "\""))).containsExactly("foreign_id");
+        assertThat(fieldsOf(body("\"webhook_id\":\"" + "x".repeat(65) + "\""))).containsExactly("webhook_id");
+    }
+
+    private static String body(String extra) {
+        return "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"," + extra + "}";
+    }
+
+    private static List<String> fieldsOf(String body) {
+        ApiProblem problem = problemOf(body);
+        assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
+        return problem.errors().stream().map(FieldProblem::field).toList();
+    }
+
+    private static ApiProblem problemOf(String body) {
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> SendRequestParser.parse(body, IN));
+        assertThat(problem).as("a problem for %s", body).isNotNull();
+        assertThat(problem.getStatusCode().value()).isEqualTo(400);
+        return problem;
     }
 }

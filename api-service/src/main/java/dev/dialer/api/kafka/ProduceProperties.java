@@ -1,0 +1,31 @@
+package dev.dialer.api.kafka;
+
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How the API waits for Kafka before it answers.
+ *
+ * @param ackTimeout longest wait for the broker to acknowledge (acks=all) every record of one request; past it the
+ *                   request is answered 503. Also the producer's own delivery timeout, so that it stops trying
+ *                   about when the client was told it failed.
+ * @param retryAfter what the 503's {@code Retry-After} header advises, in whole seconds
+ */
+@Validated
+@ConfigurationProperties("dialer.api.kafka")
+record ProduceProperties(
+        @DefaultValue("PT10S") @NotNull Duration ackTimeout,
+        @DefaultValue("PT5S") @NotNull Duration retryAfter) {
+
+    ProduceProperties {
+        if (ackTimeout != null && (ackTimeout.isNegative() || ackTimeout.toMillis() < 100)) {
+            throw new IllegalArgumentException("dialer.api.kafka.ack-timeout must be at least 100 ms");
+        }
+        if (retryAfter != null && retryAfter.isNegative()) {
+            throw new IllegalArgumentException("dialer.api.kafka.retry-after must not be negative");
+        }
+    }
+}

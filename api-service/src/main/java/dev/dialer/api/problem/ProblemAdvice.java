@@ -1,0 +1,66 @@
+package dev.dialer.api.problem;
+
+import java.net.URI;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.ErrorResponse;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.reactive.result.method.annotation.ResponseEntityExceptionHandler;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+
+/**
+ * Renders every error raised while handling a request as {@code application/problem+json}: our own
+ * {@link ApiProblem}s and the framework's (405, 406, 415, unreadable input…), typed from the {@link Problems}
+ * catalogue. Bad input is always a 4xx; only a failure of our own is a 500.
+ */
+@RestControllerAdvice
+public class ProblemAdvice extends ResponseEntityExceptionHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
+
+    /** A body above the codec's in-memory limit ({@code spring.http.codecs.max-in-memory-size}). */
+    @ExceptionHandler(DataBufferLimitException.class)
+    Mono<ResponseEntity<Object>> tooLarge(DataBufferLimitException ex, ServerWebExchange exchange) {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.CONTENT_TOO_LARGE, ex.getMessage());
+        return handleExceptionInternal(ex, problem, new HttpHeaders(), HttpStatus.CONTENT_TOO_LARGE, exchange);
+    }
+
+    @ExceptionHandler(Exception.class)
+    Mono<ResponseEntity<Object>> unexpected(Exception ex, ServerWebExchange exchange) {
+        log.error("request {} {} failed", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
+        return handleExceptionInternal(ex, Problems.internal(), new HttpHeaders(), HttpStatus.INTERNAL_SERVER_ERROR,
+                exchange);
+    }
+
+    @Override
+    protected Mono<ResponseEntity<Object>> handleExceptionInternal(Exception ex, Object body, HttpHeaders headers,
+                                                                   HttpStatusCode status,
+                                                                   ServerWebExchange exchange) {
+        // The framework's own errors (405, 406, 415…) arrive without a body: their problem is on the exception.
+        Object problemBody = body == null && ex instanceof ErrorResponse error ? error.getBody() : body;
+        if (problemBody instanceof ProblemDetail problem) {
+            Problems.typed(problem);
+            if (problem.getInstance() == null) {
+                problem.setInstance(URI.create(exchange.getRequest().getPath().value()));
+            }
+        }
+        return super.handleExceptionInternal(ex, problemBody, headers, status, exchange);
+    }
+
+    @Override
+    protected Mono<ResponseEntity<Object>> createResponseEntity(Object body, HttpHeaders headers,
+                                                                HttpStatusCode status, ServerWebExchange exchange) {
+        // The problem media type is set explicitly so that a client asking for application/json gets it too.
+        return Mono.just(ResponseEntity.status(status).headers(headers)
+                .contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body));
+    }
+}

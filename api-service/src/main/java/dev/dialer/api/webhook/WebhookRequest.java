@@ -1,0 +1,95 @@
+package dev.dialer.api.webhook;
+
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A webhook to create: {@code {"url": "...", "description": "..."}}. The body is read as JSON whatever the
+ * Content-Type says, as for the send endpoint (curl's {@code -d} labels JSON as a form).
+ */
+record WebhookRequest(String url, String description) {
+
+    static final int MAX_URL = 2048;
+    static final int MAX_DESCRIPTION = 256;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    static WebhookRequest parse(String body) {
+        JsonNode root = readObject(body);
+        List<FieldProblem> errors = new ArrayList<>();
+        String url = text(root, "url", errors);
+        String description = text(root, "description", errors);
+        if (url == null) {
+            if (errors.stream().noneMatch(e -> e.field().equals("url"))) {
+                errors.add(new FieldProblem("url", "is required"));
+            }
+        } else {
+            String problem = urlProblem(url);
+            if (problem != null) {
+                errors.add(new FieldProblem("url", problem));
+            }
+        }
+        if (description != null && description.length() > MAX_DESCRIPTION) {
+            errors.add(new FieldProblem("description", "must be at most " + MAX_DESCRIPTION + " characters"));
+        }
+        if (!errors.isEmpty()) {
+            throw Problems.validation(errors);
+        }
+        return new WebhookRequest(url, description);
+    }
+
+    private static JsonNode readObject(String body) {
+        if (body == null || body.isBlank()) {
+            throw Problems.malformed("The body is empty; send a JSON object with 'url'.");
+        }
+        try {
+            JsonNode root = JSON.readTree(body);
+            if (root == null || !root.isObject()) {
+                throw Problems.malformed("The body must be a JSON object.");
+            }
+            return root;
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    private static String text(JsonNode root, String field, List<FieldProblem> errors) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isString()) {
+            errors.add(new FieldProblem(field, "must be a string"));
+            return null;
+        }
+        String value = node.asString().strip();
+        return value.isEmpty() ? null : value;
+    }
+
+    /** Null when the URL is absolute http(s) with a host. */
+    static String urlProblem(String url) {
+        if (url.length() > MAX_URL) {
+            return "must be at most " + MAX_URL + " characters";
+        }
+        try {
+            URI uri = new URI(url);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https"))) {
+                return "must be an absolute http:// or https:// URL";
+            }
+            if (uri.getHost() == null || uri.getHost().isEmpty()) {
+                return "must name a host";
+            }
+            return null;
+        } catch (URISyntaxException e) {
+            return "is not a valid URL: " + e.getReason();
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.api.problem.ApiProblem;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.NettyDataBufferFactory;
+import org.springframework.http.HttpMethod;
+import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+class RequestBodiesTest {
+
+    private final NettyDataBufferFactory factory = new NettyDataBufferFactory(Unpooled.buffer().alloc());
+    private final List<ByteBuf> chunks = new ArrayList<>();
+
+    @Test
+    void readsAChunkedBodyAndReleasesEveryChunk() {
+        MockServerHttpRequest request = chunked("bridge=91806", "8281234&to=", "919876543215");
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create)
+                .expectNext("bridge=918068281234&to=919876543215")
+                .verifyComplete();
+
+        assertThat(chunks).allSatisfy(chunk -> assertThat(chunk.refCnt()).isZero());
+    }
+
+    @Test
+    void refusesAChunkedBodyOverTheLimitWithoutLeakingOrOverReleasingChunks() {
+        MockServerHttpRequest request = chunked("0123456789", "0123456789", "0123456789", "0123456789");
+
+        RequestBodies.text(request, 25).as(StepVerifier::create)
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getStatusCode().value())
+                        .isEqualTo(413))
+                .verify(Duration.ofSeconds(5));
+
+        // the chunks read are released once; the one never requested is still the sender's
+        assertThat(chunks.subList(0, 3)).allSatisfy(chunk -> assertThat(chunk.refCnt()).isZero());
+    }
+
+    @Test
+    void acceptsABodyOfExactlyTheLimit() {
+        RequestBodies.text(chunked("0123456789", "01234"), 15).as(StepVerifier::create)
+                .expectNext("012345678901234")
+                .verifyComplete();
+    }
+
+    @Test
+    void refusesADeclaredLengthOverTheLimitBeforeReading() {
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
+                .contentLength(10_000)
+                .body(Flux.error(new AssertionError("the body must not be read")));
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create)
+                .expectError(ApiProblem.class)
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void answersEmptyTextForNoBody() {
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/x").build();
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create).expectNext("").verifyComplete();
+    }
+
+    private MockServerHttpRequest chunked(String... parts) {
+        List<DataBuffer> buffers = new ArrayList<>();
+        for (String part : parts) {
+            ByteBuf chunk = Unpooled.copiedBuffer(part, StandardCharsets.UTF_8);
+            chunks.add(chunk);
+            buffers.add(factory.wrap(chunk));
+        }
+        return MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send").body(Flux.fromIterable(buffers));
+    }
+}

@@ -1,0 +1,104 @@
+package dev.dialer.api;
+
+import dev.dialer.infra.Infrastructure;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * api-service as it runs: its own configuration file, a real Kafka broker and a real PostgreSQL, a bootstrap
+ * account, a real HTTP port. The test classes extending it share one application context.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=api-service",
+        "dialer.api.bootstrap.account-id=" + RunningApiService.ACCOUNT,
+        "dialer.api.bootstrap.api-key=" + RunningApiService.KEY,
+        "dialer.kafka.partitions=3"})
+abstract class RunningApiService {
+
+    static final String ACCOUNT = "it-acme";
+    static final String KEY = "dk_itAcmeKey0123456789abcdefghijklmnopqrstuvwxy";
+    static final String FORM = "application/x-www-form-urlencoded";
+    static final String JSON_TYPE = "application/json";
+    static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @LocalServerPort
+    int port;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        registry.add("dialer.kafka.bootstrap-servers", infra::kafkaBootstrapServers);
+        registry.add("spring.r2dbc.url", infra::r2dbcUrl);
+        registry.add("spring.r2dbc.username", infra::username);
+        registry.add("spring.r2dbc.password", infra::password);
+        registry.add("spring.flyway.url", infra::jdbcUrl);
+        registry.add("spring.flyway.user", infra::username);
+        registry.add("spring.flyway.password", infra::password);
+    }
+
+    static TopicProbe probe(String topic) {
+        return new TopicProbe(Infrastructure.shared().kafkaBootstrapServers(), topic);
+    }
+
+    static Connection database() throws SQLException {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        return DriverManager.getConnection(infra.jdbcUrl(), infra.username(), infra.password());
+    }
+
+    HttpResponse<String> post(String path, String contentType, String key, String body) throws Exception {
+        HttpRequest.Builder request = request(path, key).POST(HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A POST whose body has no declared length (sent chunked). */
+    HttpResponse<String> postChunked(String path, String key, String body) throws Exception {
+        HttpRequest.BodyPublisher unsized = HttpRequest.BodyPublishers.fromPublisher(
+                HttpRequest.BodyPublishers.ofString(body));
+        return http.send(request(path, key).header("Content-Type", JSON_TYPE).POST(unsized).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    HttpResponse<String> get(String path, String key) throws Exception {
+        return http.send(request(path, key).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** What a Prometheus server sees when it scrapes. */
+    String scrape() throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus"))
+                .timeout(Duration.ofSeconds(30))
+                .header("Accept", "text/plain;version=0.0.4")
+                .GET().build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    static JsonNode json(HttpResponse<String> response) {
+        return JSON.readTree(response.body());
+    }
+
+    private HttpRequest.Builder request(String path, String key) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Accept", "application/json");
+        if (key != null) {
+            request.header("Authorization", "Bearer " + key);
+        }
+        return request;
+    }
+}

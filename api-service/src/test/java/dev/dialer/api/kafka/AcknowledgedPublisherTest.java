@@ -1,0 +1,66 @@
+package dev.dialer.api.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.http.HttpHeaders;
+import reactor.test.StepVerifier;
+
+class AcknowledgedPublisherTest {
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final KafkaPublisher kafka = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
+            "acknowledged-publisher-test", Duration.ofMillis(400));
+    private final AcknowledgedPublisher publisher =
+            new AcknowledgedPublisher(kafka, Duration.ofMillis(400), Duration.ofMillis(1500), registry);
+
+    @AfterEach
+    void closeProducer() {
+        kafka.close();
+    }
+
+    @Test
+    void turnsAMissingAcknowledgementInto503WithRetryAfter() {
+        OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", "{}".getBytes());
+
+        publisher.publishAll(List.of(record, record))
+                .as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    assertThat(error).isInstanceOf(ApiProblem.class);
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(503);
+                    assertThat(problem.getBody().getType()).isEqualTo(Problems.UNAVAILABLE);
+                    // whole seconds, never 0 (a client would retry at once)
+                    assertThat(problem.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("1");
+                })
+                .verify(Duration.ofSeconds(15));
+
+        assertThat(registry.find("dialer.api.produce.latency").tag("outcome", "failed").timer().count())
+                .isEqualTo(1);
+    }
+
+    @Test
+    void completesAtOnceWhenThereIsNothingToPublish() {
+        publisher.publishAll(List.of()).as(StepVerifier::create).verifyComplete();
+    }
+
+    private static int closedPort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

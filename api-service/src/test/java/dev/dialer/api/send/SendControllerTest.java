@@ -1,0 +1,209 @@
+package dev.dialer.api.send;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.ProblemAdvice;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.util.unit.DataSize;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The send endpoint over HTTP without Kafka: the records it would produce are captured instead (SendIT covers the
+ * real broker). Proves the body is read whatever its Content-Type and that the answer has the seed's shape.
+ */
+class SendControllerTest {
+
+    private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(256));
+    private static final Account ACCOUNT = new Account("acct-test", "Test", "IN");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String SEED_FORM_TYPE = MediaType.APPLICATION_FORM_URLENCODED_VALUE;
+
+    private final CapturingPublisher publisher = new CapturingPublisher();
+    private final WebTestClient client = WebTestClient
+            .bindToController(new SendController(new OutgoingCalls(publisher,
+                    (webhookId, accountId) -> Mono.just(webhookId.equals("wh-own")), new SimpleMeterRegistry()), PROPERTIES))
+            .controllerAdvice(new ProblemAdvice())
+            .webFilter((exchange, chain) -> {
+                exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
+                return chain.filter(exchange);
+            })
+            .build();
+
+    static Stream<Arguments> seedBodiesWithBothContentTypes() {
+        return SeedBodies.all().stream().flatMap(body -> Stream.of(
+                Arguments.of(body, MediaType.APPLICATION_JSON_VALUE),
+                Arguments.of(body, SEED_FORM_TYPE)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("seedBodiesWithBothContentTypes")
+    void queuesEachSeedExampleWhateverItsContentType(String body, String contentType) {
+        JsonNode answer = send(contentType, body, 200);
+
+        assertThat(publisher.records).hasSize(1);
+        OutboundRecord record = publisher.records.get(0);
+        CallCommand command = new CommandReader().read(record.value());
+        assertThat(record.topic()).isEqualTo(Topics.CALL_COMMANDS);
+        assertThat(record.key()).isEqualTo("+918068281234");
+        assertThat(command.to()).isEqualTo("+919876543215");
+        assertThat(command.accountId()).isEqualTo(ACCOUNT.id());
+        assertThat(answer.get("data").get(0).get("id").asString()).isEqualTo(command.requestId());
+        assertThat(answer.get("data").get(0).get("status").asString()).isEqualTo("queued");
+    }
+
+    @Test
+    void answersInTheSeedsShapeWithNullsWritten() {
+        JsonNode answer = send(SEED_FORM_TYPE, SeedBodies.AUDIO_ID, 200);
+
+        assertThat(answer.propertyNames()).containsExactly("status", "message", "data");
+        assertThat(answer.get("status").asString()).isEqualTo("OK");
+        assertThat(answer.get("message").asString()).isEqualTo("Calls queued successfully");
+        JsonNode row = answer.get("data").get(0);
+        assertThat(row.propertyNames()).containsExactly("id", "channel", "caller_id", "mobile", "flow_id", "credits",
+                "created_at", "foreign_id", "options", "status");
+        assertThat(row.get("channel").asString()).isEqualTo("outgoing");
+        assertThat(row.get("caller_id").asString()).isEqualTo("918068281234");
+        assertThat(row.get("mobile").asString()).isEqualTo("919876543215");
+        assertThat(row.get("flow_id").isNull()).isTrue();
+        assertThat(row.get("credits").asInt()).isEqualTo(1);
+        assertThat(row.get("created_at").asString()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,6})?Z");
+        assertThat(row.get("foreign_id").isNull()).isTrue();
+        assertThat(row.get("options").isNull()).isTrue();
+    }
+
+    @Test
+    void carriesTheSeedsVariablesIntoTheCommand() {
+        send(SEED_FORM_TYPE, SeedBodies.FLOW_ID_WITH_VARIABLES, 200);
+
+        CallCommand command = new CommandReader().read(publisher.records.get(0).value());
+        assertThat(command.flowId()).isEqualTo("24");
+        assertThat(command.variables()).containsEntry("Name", "YourName").containsEntry("otp", "123456");
+    }
+
+    @Test
+    void readsARealFormBody() {
+        send(SEED_FORM_TYPE, "bridge=918068281234&to=919876543215&audio=http%3A%2F%2Fa.example%2Fx.mp3"
+                + "&interval=30&variables%5Bcode%5D=77&webhook_id=wh-own&foreign_id=f-1", 200);
+
+        CallCommand command = new CommandReader().read(publisher.records.get(0).value());
+        assertThat(command.audio()).isEqualTo("http://a.example/x.mp3");
+        assertThat(command.intervalMinutes()).isEqualTo(30);
+        assertThat(command.variables()).containsEntry("code", "77");
+        assertThat(command.webhookId()).isEqualTo("wh-own");
+        assertThat(command.foreignId()).isEqualTo("f-1");
+    }
+
+    @Test
+    void readsABodyWithoutAnyContentType() {
+        client.post().uri("/api/v2/outgoing/send").bodyValue(SeedBodies.FLOW_ID.getBytes())
+                .exchange()
+                .expectStatus().isOk();
+
+        assertThat(publisher.records).hasSize(1);
+    }
+
+    @Test
+    void queuesTheValidRecipientsOfAListAndReportsTheInvalidOneInItsRow() {
+        JsonNode answer = send(MediaType.APPLICATION_JSON_VALUE, """
+                {"bridge":"918068281234","to":"919876543215,12345,919876543216","flow_id":"9","foreign_id":"f"}""",
+                200);
+
+        assertThat(publisher.records).extracting(OutboundRecord::key).containsExactly("+918068281234", "+918068281234");
+        JsonNode data = answer.get("data");
+        assertThat(data).hasSize(3);
+        assertThat(answer.get("message").asString()).isEqualTo("2 calls queued, 1 rejected");
+        assertThat(data.get(0).get("status").asString()).isEqualTo("queued");
+        assertThat(data.get(2).get("status").asString()).isEqualTo("queued");
+        JsonNode rejected = data.get(1);
+        assertThat(rejected.get("status").asString()).isEqualTo("rejected");
+        assertThat(rejected.get("id").isNull()).isTrue();
+        assertThat(rejected.get("credits").asInt()).isZero();
+        assertThat(rejected.get("mobile").asString()).isEqualTo("12345");
+        assertThat(rejected.get("error").get("field").asString()).isEqualTo("to[1]");
+        assertThat(rejected.get("error").get("message").asString()).isNotBlank();
+        assertThat(List.of(data.get(0).get("id").asString(), data.get(2).get("id").asString())).containsExactly(
+                new CommandReader().read(publisher.records.get(0).value()).requestId(),
+                new CommandReader().read(publisher.records.get(1).value()).requestId());
+    }
+
+    @Test
+    void answersAValidationProblemNamingTheField() {
+        JsonNode problem = send(MediaType.APPLICATION_JSON_VALUE, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","interval":7}""", 400);
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("status").asInt()).isEqualTo(400);
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("interval");
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void refusesAWebhookIdTheAccountDoesNotOwn() {
+        JsonNode problem = send(MediaType.APPLICATION_JSON_VALUE, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","webhook_id":"wh-other"}""", 400);
+
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("webhook_id");
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void answersMalformedJsonWithA400Problem() {
+        JsonNode problem = send(MediaType.APPLICATION_JSON_VALUE, "{\"bridge\":", 400);
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/malformed-request");
+    }
+
+    @Test
+    void answersAnUnsupportedMethodWithA405Problem() {
+        client.get().uri("/api/v2/outgoing/send").exchange()
+                .expectStatus().isEqualTo(405)
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody().jsonPath("$.type").isEqualTo("https://dialer.dev/problems/method-not-allowed");
+    }
+
+    private JsonNode send(String contentType, String body, int status) {
+        byte[] answer = client.post().uri("/api/v2/outgoing/send")
+                .header("Content-Type", contentType)
+                .header("Accept", MediaType.APPLICATION_JSON_VALUE)
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isEqualTo(status)
+                .expectHeader().contentType(status == 200 ? MediaType.APPLICATION_JSON
+                        : MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody().returnResult().getResponseBody();
+        return JSON.readTree(answer);
+    }
+
+    /** Stands in for Kafka: every record is acknowledged at once and kept for the assertions. */
+    static final class CapturingPublisher extends AcknowledgedPublisher {
+
+        final List<OutboundRecord> records = new CopyOnWriteArrayList<>();
+
+        CapturingPublisher() {
+            super(null, Duration.ofSeconds(1), Duration.ofSeconds(1), new SimpleMeterRegistry());
+        }
+
+        @Override
+        public Mono<Void> publishAll(List<OutboundRecord> batch) {
+            return Mono.fromRunnable(() -> records.addAll(batch));
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.dialer.api.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+class WebhookRequestTest {
+
+    @Test
+    void readsUrlAndDescription() {
+        WebhookRequest request = WebhookRequest.parse("{\"url\":\"https://crm.example.com/hooks\",\"description\":\"crm\"}");
+
+        assertThat(request.url()).isEqualTo("https://crm.example.com/hooks");
+        assertThat(request.description()).isEqualTo("crm");
+    }
+
+    @Test
+    void leavesTheDescriptionOptional() {
+        assertThat(WebhookRequest.parse("{\"url\":\"http://127.0.0.1:9999/h\"}").description()).isNull();
+    }
+
+    @Test
+    void namesUrlWhenItIsMissingRelativeOrNotHttp() {
+        assertThat(fieldOf("{}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":\"/hooks\"}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":\"ftp://example.com/h\"}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":\"https:///nohost\"}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":\"https://exa mple.com\"}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":42}")).isEqualTo("url");
+    }
+
+    @Test
+    void refusesBodiesThatAreNotAJsonObject() {
+        for (String body : new String[] {"", "[]", "{\"url\":", "url=https://example.com"}) {
+            ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body));
+            assertThat(problem).as(body).isNotNull();
+            assertThat(problem.getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+        }
+    }
+
+    @Test
+    void makesStandardWebhooksSecrets() {
+        String secret = Webhooks.newSecret();
+
+        assertThat(secret).startsWith("whsec_");
+        assertThat(Base64.getDecoder().decode(secret.substring("whsec_".length()))).hasSize(32);
+        assertThat(Webhooks.newSecret()).isNotEqualTo(secret);
+    }
+
+    private static String fieldOf(String body) {
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body));
+        assertThat(problem).as(body).isNotNull();
+        assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
+        return problem.errors().stream().map(FieldProblem::field).findFirst().orElseThrow();
+    }
+}
