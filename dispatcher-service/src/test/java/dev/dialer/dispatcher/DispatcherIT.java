@@ -37,6 +37,7 @@ import org.springframework.context.Lifecycle;
 import org.springframework.core.env.Environment;
 import org.springframework.http.MediaType;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -48,6 +49,8 @@ import tools.jackson.databind.JsonNode;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.config.name=dispatcher-service")
+// Its own dispatcher must be the only one consuming commands while it runs (RetryLadderIT starts another).
+@DirtiesContext
 class DispatcherIT {
 
     private static final String SECRET = "s3cret";
@@ -337,7 +340,9 @@ class DispatcherIT {
                 .expectStatus().isOk()
                 .expectBody(String.class).returnResult().getResponseBody();
         assertThat(scrape).contains("dialer_dispatcher_commands_total")
-                .contains("dialer_dispatcher_carrier_requests_seconds_count");
+                .contains("dialer_dispatcher_carrier_requests_seconds_count")
+                .contains("dialer_dispatcher_retries_total{stage=\"scheduled\"}")
+                .contains("dialer_dispatcher_retry_lateness_seconds_count");
     }
 
     private WebTestClient.ResponseSpec postSigned(String body) {

@@ -5,6 +5,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -16,6 +17,20 @@ import reactor.core.publisher.Mono;
  */
 @Component
 public class AttemptLedger {
+
+    /** The guarded transition; {@code RETURNING previous.status} ends it, so a caller may alias the column. */
+    private static final String TRANSITION = """
+            UPDATE dispatch.attempts a
+               SET status = $3,
+                   provider_status = COALESCE($4, a.provider_status),
+                   provider_call_id = COALESCE($5, a.provider_call_id),
+                   sip_status = COALESCE($6, a.sip_status),
+                   sip_reason = COALESCE($7, a.sip_reason),
+                   updated_at = now()
+              FROM (SELECT status FROM dispatch.attempts
+                     WHERE request_id = $1 AND attempt_no = $2 FOR UPDATE) previous
+             WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
+            RETURNING previous.status""";
 
     private final DatabaseClient db;
 
@@ -50,30 +65,47 @@ public class AttemptLedger {
      * @return the status before, when the transition happened; empty when it did not (late, duplicate or unknown)
      */
     public Mono<AttemptStatus> transition(Transition change) {
+        return bindTransition(db.sql(TRANSITION), change)
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
+                .one();
+    }
+
+    /**
+     * {@link #transition} to a terminal status that schedules the request's next attempt in the same statement: the
+     * {@code dispatch.schedule} row (holding the request's command) exists if and only if the attempt ended, so no
+     * crash can end an attempt and lose its retry, and a repeated final callback schedules nothing.
+     *
+     * @param nextAttempt the attempt to run
+     * @param dueAt       when it may run
+     * @return the status before, when the transition happened (and the retry is scheduled); empty otherwise
+     */
+    public Mono<AttemptStatus> transitionAndSchedule(Transition change, int nextAttempt, Instant dueAt) {
+        return bindTransition(db.sql("WITH moved AS (" + TRANSITION + " AS status), " + """
+                        scheduled AS (
+                            INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                            SELECT r.request_id, $9, $10, 'retry', r.command
+                              FROM moved, dispatch.requests r
+                             WHERE r.request_id = $1
+                            ON CONFLICT (request_id, attempt_no) DO NOTHING)
+                        SELECT status FROM moved"""), change)
+                .bind(8, nextAttempt)
+                .bind(9, dueAt)
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
+                .one();
+    }
+
+    private static DatabaseClient.GenericExecuteSpec bindTransition(DatabaseClient.GenericExecuteSpec spec,
+                                                                    Transition change) {
         String[] allowed = Transition.predecessorsOf(change.to()).stream().map(AttemptStatus::wire)
                 .toArray(String[]::new);
-        DatabaseClient.GenericExecuteSpec spec = db.sql("""
-                        UPDATE dispatch.attempts a
-                           SET status = $3,
-                               provider_status = COALESCE($4, a.provider_status),
-                               provider_call_id = COALESCE($5, a.provider_call_id),
-                               sip_status = COALESCE($6, a.sip_status),
-                               sip_reason = COALESCE($7, a.sip_reason),
-                               updated_at = now()
-                          FROM (SELECT status FROM dispatch.attempts
-                                 WHERE request_id = $1 AND attempt_no = $2 FOR UPDATE) previous
-                         WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
-                        RETURNING previous.status""")
-                .bind(0, change.requestId())
+        spec = spec.bind(0, change.requestId())
                 .bind(1, change.attempt())
                 .bind(2, change.to().wire());
         spec = bindNullable(spec, 3, change.providerStatus(), String.class);
         spec = bindNullable(spec, 4, change.providerCallId(), String.class);
         spec = bindNullable(spec, 5, change.sipStatus(), Integer.class);
         spec = bindNullable(spec, 6, change.sipReason(), String.class);
-        return spec.bind(7, allowed)
-                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
-                .one();
+        return spec.bind(7, allowed);
     }
 
     /** The next {@code sequence_number} of the request's events: monotonic per request, across attempts. */

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
@@ -10,8 +11,14 @@ import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import dev.dialer.dispatcher.retry.RetryDecision;
+import dev.dialer.dispatcher.retry.RetryMetrics;
+import dev.dialer.dispatcher.retry.RetryPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.Locale;
+import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
@@ -24,14 +31,17 @@ import reactor.core.publisher.Mono;
  * happened publishes a {@code call.status} event; a terminal one also classifies the outcome and, if this caller is
  * the one that marks the request finished, publishes the request's single {@code call.final}.
  *
- * <p>Retries and capacity requeues do not exist yet, so every terminal outcome ends the request now: a retryable
- * outcome (busy, no-answer, transient failure) and a declined call end {@code exhausted} with {@code will_retry=false},
- * a capacity rejection ends {@code exhausted} with {@code error.code=capacity}, an unreachable number ends
- * {@code failed}. The durable retry schedule will turn the first and the third into deferrals.
+ * <p>A terminal outcome is first put to the {@link RetryPolicy}. A retryable one (busy, no-answer, transient failure)
+ * with attempts left does not end the request: the attempt's terminal {@code call.status} event carries
+ * {@code will_retry=true} and {@code next_attempt_at}, and the next attempt is written to {@code dispatch.schedule} in
+ * the same statement that ends this one ({@link AttemptLedger#transitionAndSchedule}). Otherwise the request ends
+ * ({@link RequestEnding}): a retryable outcome without attempts left and a declined call end {@code exhausted}, a
+ * capacity rejection ends {@code exhausted} with {@code error.code=capacity} (capacity requeues do not exist yet), an
+ * unreachable number ends {@code failed}.
  *
  * <p>Delivery: events are published after the database change is committed. If publishing fails beyond a few quick
  * retries, the change stays applied and its event is lost (the carrier does not resend callbacks); the caller gets
- * the error.
+ * the error. A scheduled retry does not depend on its event: its row was committed with the attempt's end.
  */
 @Component
 public class CallbackApplier {
@@ -53,11 +63,18 @@ public class CallbackApplier {
     private final AttemptLedger ledger;
     private final CallEvents events;
     private final OutcomeClassifier classifier = new OutcomeClassifier();
+    private final RetryPolicy retryPolicy;
+    private final RetryMetrics retryMetrics;
+    private final Clock clock;
     private final MeterRegistry registry;
 
-    CallbackApplier(AttemptLedger ledger, CallEvents events, MeterRegistry registry) {
+    CallbackApplier(AttemptLedger ledger, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
+                    Clock clock, MeterRegistry registry) {
         this.ledger = ledger;
         this.events = events;
+        this.retryPolicy = retryPolicy;
+        this.retryMetrics = retryMetrics;
+        this.clock = clock;
         this.registry = registry;
     }
 
@@ -81,30 +98,60 @@ public class CallbackApplier {
                     .defaultIfEmpty(Result.IGNORED);
         }
         Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
-        return move(command, callback, outcome.attemptStatus())
-                .flatMap(previous -> end(command, callback, outcome).thenReturn(Result.APPLIED))
+        Instant endedAt = clock.instant();
+        // The command on record is the request's first; the attempt that ended is the callback's.
+        RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
+        return end(command, callback, outcome.attemptStatus(), retry, endedAt)
+                .flatMap(previous -> retry.willRetry()
+                        ? Mono.fromRunnable(retryMetrics::scheduled).thenReturn(Result.APPLIED)
+                        : finish(command, callback, outcome).thenReturn(Result.APPLIED))
                 .defaultIfEmpty(Result.IGNORED);
     }
 
     /** The guarded transition and, if it happened, its {@code call.status} event; emits the previous status. */
     private Mono<AttemptStatus> move(CallCommand command, CarrierCallback callback, AttemptStatus status) {
-        Transition change = new Transition(callback.requestId(), callback.attempt(), status,
-                callback.providerStatus(), callback.providerCallId(), callback.sipStatus(), callback.sipReason());
-        return ledger.transition(change)
+        return ledger.transition(transition(callback, status))
                 .retryWhen(InfraRetry.brief("attempt transition"))
-                .flatMap(previous -> events.emit(command, event -> event
+                .flatMap(previous -> statusEvent(command, callback, status, previous, event -> event));
+    }
+
+    /**
+     * Ends the attempt (scheduling the next one, when {@code retry} says so, in the same statement) and, if it
+     * ended, publishes its terminal {@code call.status} event with {@code will_retry} and {@code next_attempt_at}.
+     */
+    private Mono<AttemptStatus> end(CallCommand command, CarrierCallback callback, AttemptStatus status,
+                                    RetryDecision retry, Instant endedAt) {
+        Transition change = transition(callback, status);
+        Mono<AttemptStatus> ended = retry.willRetry()
+                ? ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
+                : ledger.transition(change);
+        return ended.retryWhen(InfraRetry.brief("attempt transition"))
+                .flatMap(previous -> statusEvent(command, callback, status, previous, event -> event
+                        .retry(retry.willRetry(), retry.dueAt())
+                        .occurredAt(endedAt)));
+    }
+
+    private Mono<AttemptStatus> statusEvent(CallCommand command, CarrierCallback callback, AttemptStatus status,
+                                            AttemptStatus previous,
+                                            UnaryOperator<CallEvent.Builder> more) {
+        return events.emit(command, event -> more.apply(event
                                 .attempt(callback.attempt())
                                 .status(status)
                                 .previousStatus(previous.wire())
                                 .provider(callback.providerStatus(), callback.providerCallId())
                                 .sip(callback.sipStatus(), callback.sipReason())
-                                .durationSeconds(callback.durationSeconds()),
+                                .durationSeconds(callback.durationSeconds())),
                         InfraRetry.brief("status event"))
-                        .thenReturn(previous));
+                .thenReturn(previous);
+    }
+
+    private static Transition transition(CarrierCallback callback, AttemptStatus status) {
+        return new Transition(callback.requestId(), callback.attempt(), status, callback.providerStatus(),
+                callback.providerCallId(), callback.sipStatus(), callback.sipReason());
     }
 
     /** Ends the request for a terminal outcome; only the caller that marks it finished publishes {@code call.final}. */
-    private Mono<Void> end(CallCommand command, CarrierCallback callback, Outcome outcome) {
+    private Mono<Void> finish(CallCommand command, CarrierCallback callback, Outcome outcome) {
         RequestEnding ending = RequestEnding.of(outcome);
         return ledger.finish(command.requestId(), ending.status())
                 .retryWhen(InfraRetry.brief("finish request"))
@@ -127,7 +174,7 @@ public class CallbackApplier {
     }
 
     /**
-     * How a request ends when its attempt ends, as long as no retry schedule exists.
+     * How a request ends when its attempt ends and no further attempt follows.
      *
      * @param status       the final status
      * @param errorCode    {@code error.code} of the final event, if any

@@ -34,8 +34,11 @@ import reactor.core.publisher.Mono;
  * reconciliation watchdog's to find).
  *
  * <p>A carrier failure (refused, unreachable, timed out) ends the attempt {@code failed} and the request
- * {@code failed} with {@code error.code=carrier_error}. There are no retries yet; the durable retry schedule will
- * decide later whether such a request gets another attempt.
+ * {@code failed} with {@code error.code=carrier_error}; it is not retried (the retry schedule, see
+ * {@code RetryPolicy}, covers carrier outcomes of calls that were placed).
+ *
+ * <p>Attempts after the first arrive here like any other command, published by the {@code RetryScheduler} with
+ * their attempt number; the ledger keeps a re-published one from being dialled twice.
  *
  * <p>PostgreSQL and Kafka outages are waited out ({@link InfraRetry#untilRecovered}): the partition pauses rather than
  * losing a command.

@@ -17,7 +17,7 @@ class RequestEndingTest {
     }
 
     @Test
-    void retryableAndDeclinedEndExhaustedWhileNoRetryScheduleExists() {
+    void retryableWithoutAttemptsLeftAndDeclinedEndExhausted() {
         assertThat(end(Verdict.RETRYABLE, AttemptStatus.BUSY).status()).isEqualTo(FinalStatus.EXHAUSTED);
         assertThat(end(Verdict.RETRYABLE, AttemptStatus.BUSY).errorCode()).isNull();
         assertThat(end(Verdict.DECLINED, AttemptStatus.BUSY).status()).isEqualTo(FinalStatus.EXHAUSTED);

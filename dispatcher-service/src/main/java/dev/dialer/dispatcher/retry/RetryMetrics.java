@@ -1,0 +1,44 @@
+package dev.dialer.dispatcher.retry;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@code dialer.dispatcher.retries} by {@code stage}: {@code scheduled} (an attempt ended and its next one was
+ * written to the schedule), {@code fired} (its command was published), {@code dropped} (the request no longer wanted
+ * it when the wait ended). {@code dialer.dispatcher.retry.lateness}: how long after its due time a retry fired, which
+ * grows when the schedule falls behind.
+ */
+@Component
+public class RetryMetrics {
+
+    private final Counter scheduled;
+    private final Counter fired;
+    private final Counter dropped;
+    private final Timer lateness;
+
+    RetryMetrics(MeterRegistry registry) {
+        this.scheduled = registry.counter("dialer.dispatcher.retries", "stage", "scheduled");
+        this.fired = registry.counter("dialer.dispatcher.retries", "stage", "fired");
+        this.dropped = registry.counter("dialer.dispatcher.retries", "stage", "dropped");
+        this.lateness = Timer.builder("dialer.dispatcher.retry.lateness")
+                .description("time from a retry's due time to its command being published")
+                .register(registry);
+    }
+
+    public void scheduled() {
+        scheduled.increment();
+    }
+
+    void fired(Duration late) {
+        fired.increment();
+        lateness.record(late.isNegative() ? Duration.ZERO : late);
+    }
+
+    void dropped() {
+        dropped.increment();
+    }
+}

@@ -1,0 +1,49 @@
+package dev.dialer.dispatcher.retry;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.outcome.Verdict;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.stereotype.Component;
+
+/**
+ * Decides whether an ended attempt gets another one, and when (ARCHITECTURE.md §5). Pure: the caller passes the
+ * instant the attempt ended, taken from the injected {@link java.time.Clock}.
+ *
+ * <p>Only a {@link Verdict#RETRYABLE} outcome (busy, no answer, transient failure) is retried, and only while the
+ * attempt is below {@link CallCommand#allowedAttempts()} (one when {@code interval_minutes} is 0). The next attempt
+ * is due {@code interval_minutes} after the attempt ended, never early.
+ */
+@Component
+public class RetryPolicy {
+
+    private final Duration minuteLength;
+
+    @Autowired
+    public RetryPolicy(RetryProperties properties) {
+        this(properties.minuteLength());
+    }
+
+    RetryPolicy(Duration minuteLength) {
+        this.minuteLength = minuteLength;
+    }
+
+    /**
+     * @param command the request's command (its interval and attempt limit)
+     * @param attempt the attempt that ended
+     * @param verdict what its outcome means
+     * @param endedAt when it ended
+     */
+    public RetryDecision decide(CallCommand command, int attempt, Verdict verdict, Instant endedAt) {
+        if (verdict != Verdict.RETRYABLE || attempt >= command.allowedAttempts()) {
+            return RetryDecision.none();
+        }
+        return new RetryDecision(attempt + 1, dueAfter(endedAt, command.intervalMinutes()));
+    }
+
+    /** {@code endedAt} plus {@code intervalMinutes} minutes of {@link RetryProperties#minuteLength()}. */
+    Instant dueAfter(Instant endedAt, int intervalMinutes) {
+        return endedAt.plus(minuteLength.multipliedBy(intervalMinutes));
+    }
+}

@@ -1,0 +1,29 @@
+package dev.dialer.dispatcher.retry;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The durable retry ladder. Bad values stop the service at start-up.
+ *
+ * @param minuteLength how long one minute of a request's {@code interval_minutes} is: one minute in production,
+ *                     a fraction of a second in demos and tests so a 5-minute interval runs in seconds
+ * @param pollInterval how often due retries are looked for; also bounds how late a due retry fires
+ * @param lease        how long a claimed row belongs to the dispatcher that claimed it; once it lapses (the
+ *                     claimer crashed or is stuck) another dispatcher fires the row again
+ * @param batchSize    rows claimed per poll: bounds the work of one tick
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.retry")
+public record RetryProperties(
+        @DefaultValue("PT1M") @NotNull @DurationMin(millis = 1) Duration minuteLength,
+        @DefaultValue("PT1S") @NotNull @DurationMin(millis = 1) Duration pollInterval,
+        @DefaultValue("PT30S") @NotNull @DurationMin(seconds = 1) Duration lease,
+        @DefaultValue("100") @Min(1) @Max(10_000) int batchSize) {
+}

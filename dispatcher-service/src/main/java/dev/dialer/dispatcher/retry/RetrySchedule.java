@@ -1,0 +1,63 @@
+package dev.dialer.dispatcher.retry;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code dispatch.schedule}: attempts waiting to be made. Rows are written by
+ * {@link dev.dialer.dispatcher.attempt.AttemptLedger#transitionAndSchedule} together with the attempt that ended;
+ * this class claims and removes them.
+ *
+ * <p>Times are compared with the instant the caller passes (the dispatcher's {@link java.time.Clock}, the same one
+ * that computed {@code due_at}) rather than the database's {@code now()}, so a clock difference between the two can
+ * never make a retry early.
+ */
+@Component
+class RetrySchedule {
+
+    private final DatabaseClient db;
+
+    RetrySchedule(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /**
+     * Leases up to {@code batch} rows due at {@code now} that nobody holds (or whose holder's lease lapsed), oldest
+     * first. {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or
+     * taking the same row.
+     */
+    Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+        return db.sql("""
+                        UPDATE dispatch.schedule s SET lease_until = $2
+                         WHERE (s.request_id, s.attempt_no) IN (
+                                SELECT request_id, attempt_no FROM dispatch.schedule
+                                 WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+                                 ORDER BY due_at
+                                 LIMIT $3
+                                   FOR UPDATE SKIP LOCKED)
+                        RETURNING s.command::text, s.attempt_no, s.due_at""")
+                .bind(0, now)
+                .bind(1, now.plus(lease))
+                .bind(2, batch)
+                .map(row -> new ScheduledAttempt(
+                        Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class),
+                        row.get(1, Integer.class),
+                        row.get(2, Instant.class)))
+                .all();
+    }
+
+    /** Removes a row once its attempt is released (or dropped). */
+    Mono<Void> remove(String requestId, int attempt) {
+        return db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .then();
+    }
+}

@@ -1,0 +1,96 @@
+package dev.dialer.dispatcher.retry;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import java.time.Clock;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The retry pipeline: every {@code poll-interval} it claims the due rows of {@code dispatch.schedule} (a lease, so
+ * other dispatchers skip them), asks the {@link WaitEndCheck} whether the request still wants the attempt, publishes
+ * the attempt's command to {@code dialer.call.commands} keyed by caller ID ({@code acks=all}) and only then deletes
+ * the row. The command consumer then dials it like any other command.
+ *
+ * <p>Delivery: at least once per scheduled attempt. A crash (or an error) after publishing and before deleting
+ * leaves the row, which is fired again once its lease lapses; the second command is harmless, because the attempt
+ * ledger records each attempt once ({@code INSERT … ON CONFLICT DO NOTHING}) and does not dial a command whose
+ * attempt row already exists. A retry is never early: rows are claimed only when {@code due_at} has passed.
+ *
+ * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
+ * slow database never piles up ticks; each tick handles at most {@code batch-size} rows, {@value #CONCURRENCY} at
+ * a time.
+ */
+@Component
+public class RetryScheduler {
+
+    private static final Logger log = LoggerFactory.getLogger(RetryScheduler.class);
+    static final int CONCURRENCY = 16;
+
+    private final RetrySchedule schedule;
+    private final WaitEndCheck waitEndCheck;
+    private final KafkaPublisher publisher;
+    private final RetryProperties properties;
+    private final Clock clock;
+    private final RetryMetrics metrics;
+
+    RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
+                   RetryProperties properties, Clock clock, RetryMetrics metrics) {
+        this.schedule = schedule;
+        this.waitEndCheck = waitEndCheck;
+        this.publisher = publisher;
+        this.properties = properties;
+        this.clock = clock;
+        this.metrics = metrics;
+    }
+
+    /** Runs until cancelled; errors are logged per tick and per row and never end it. */
+    public Flux<Void> run() {
+        return Flux.interval(properties.pollInterval())
+                .onBackpressureDrop()
+                .concatMap(tick -> fireDue(), 1);
+    }
+
+    /** One tick: what is due now, fired; completes when the batch is done. */
+    Mono<Void> fireDue() {
+        return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
+                .flatMap(this::fire, CONCURRENCY)
+                .then()
+                // The rows stay and are claimed again on a later tick, once the lease lapses.
+                .onErrorResume(error -> {
+                    log.warn("could not claim due retries; trying again next tick: {}", error.toString());
+                    return Mono.empty();
+                });
+    }
+
+    private Mono<Void> fire(ScheduledAttempt row) {
+        return waitEndCheck.stillWanted(row.command(), row.attempt())
+                .flatMap(wanted -> wanted ? release(row) : drop(row))
+                .onErrorResume(error -> {
+                    log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
+                            row.command().requestId(), row.attempt(), error.toString());
+                    return Mono.empty();
+                });
+    }
+
+    /** Publish first, delete after: the order that makes a crash in between repeat the command, never lose it. */
+    private Mono<Void> release(ScheduledAttempt row) {
+        CallCommand next = row.command().withAttempt(row.attempt());
+        return publisher.publish(OutboundRecord.of(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next)))
+                .then(schedule.remove(next.requestId(), row.attempt()))
+                .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.dueAt(), clock.instant()))));
+    }
+
+    private Mono<Void> drop(ScheduledAttempt row) {
+        log.info("request {} no longer wants attempt {}; dropped", row.command().requestId(), row.attempt());
+        return schedule.remove(row.command().requestId(), row.attempt())
+                .then(Mono.fromRunnable(metrics::dropped));
+    }
+}

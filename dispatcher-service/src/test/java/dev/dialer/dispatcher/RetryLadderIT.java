@@ -1,0 +1,265 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.ReceivedCall;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The durable retry ladder end to end: a busy callee on the real carrier simulator, retries written to
+ * {@code dispatch.schedule}, fired back through {@code dialer.call.commands} and dialled again. One interval minute
+ * lasts 200 ms here.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=dispatcher-service",
+        "dialer.dispatcher.retry.minute-length=PT0.2S",
+        "dialer.dispatcher.retry.poll-interval=PT0.05S"})
+// Its own dispatcher must be the only one consuming commands while it runs (another test class's cached context
+// would take some of them, with a different minute length).
+@DirtiesContext
+class RetryLadderIT {
+
+    private static final String SECRET = "s3cret";
+    private static final String CALLER = "+4930765432";
+    private static final String BUSY_NUMBER = "+4915112345670";
+    private static final Duration MINUTE = Duration.ofMillis(200);
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private static CarrierSimulator simulator;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @Autowired
+    DatabaseClient db;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofMillis(100))
+                    .withTalkTime(Duration.ofMillis(200))
+                    .withWebhookSecret(SECRET));
+        }
+        registry.add("dialer.kafka.bootstrap-servers", infra::kafkaBootstrapServers);
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("spring.r2dbc.url", infra::r2dbcUrl);
+        registry.add("spring.r2dbc.username", infra::username);
+        registry.add("spring.r2dbc.password", infra::password);
+        registry.add("spring.flyway.url", infra::jdbcUrl);
+        registry.add("spring.flyway.user", infra::username);
+        registry.add("spring.flyway.password", infra::password);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
+    }
+
+    @BeforeEach
+    void connectToKafka() {
+        // Lazily, once: the topics exist only once the application has started.
+        if (tail == null) {
+            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+            producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (producer != null) {
+            producer.close();
+        }
+        if (tail != null) {
+            tail.close();
+        }
+        if (simulator != null) {
+            simulator.close();
+        }
+    }
+
+    @Test
+    void busyCalleeWithIntervalFiveIsDialledThreeTimesThenExhaustedOnce() {
+        String requestId = "it-" + UUID.randomUUID();
+        double scheduledBefore = retries("scheduled");
+        double firedBefore = retries("fired");
+
+        produce(command(requestId, 5, 3));
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(callsFor(requestId)).extracting(call -> call.tag().get("attempt")).containsExactly(1, 2, 3);
+        List<JsonNode> queued = withStatus(events, "queued");
+        List<JsonNode> busy = withStatus(events, "busy");
+        assertThat(queued).extracting(RetryLadderIT::attempt).containsExactly(1, 2, 3);
+        assertThat(busy).extracting(RetryLadderIT::attempt).containsExactly(1, 2, 3);
+        assertThat(events).allSatisfy(event -> assertThat(event.get("attempt").get("max").intValue()).isEqualTo(3));
+        for (int i = 0; i < 2; i++) {
+            JsonNode ended = busy.get(i);
+            Instant nextAttemptAt = instant(ended, "next_attempt_at");
+            assertThat(ended.get("will_retry").booleanValue()).isTrue();
+            assertThat(ended.get("sip_status").intValue()).isEqualTo(486);
+            assertThat(nextAttemptAt).isAfterOrEqualTo(instant(ended, "occurred_at").plus(MINUTE.multipliedBy(5)));
+            // Never early: the next attempt is queued only once it is due.
+            assertThat(instant(queued.get(i + 1), "occurred_at")).isAfterOrEqualTo(nextAttemptAt);
+        }
+        assertThat(busy.get(2).get("will_retry").booleanValue()).isFalse();
+        assertThat(busy.get(2).has("next_attempt_at")).isFalse();
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
+            assertThat(last.get("will_retry").booleanValue()).isFalse();
+            assertThat(attempt(last)).isEqualTo(3);
+        });
+        assertThat(events.get(events.size() - 1).get("event_type").stringValue()).isEqualTo("call.final");
+        assertStrictlyIncreasingSequence(events);
+        assertThat(scheduleRows(requestId)).isZero();
+        assertThat(attemptStatuses(requestId)).containsExactly("busy", "busy", "busy");
+        assertThat(retries("scheduled")).isEqualTo(scheduledBefore + 2);
+        assertThat(retries("fired")).isEqualTo(firedBefore + 2);
+    }
+
+    @Test
+    void busyCalleeWithIntervalZeroIsDialledOnce() {
+        String requestId = "it-" + UUID.randomUUID();
+
+        produce(command(requestId, 0, 3));
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(withStatus(events, "busy")).singleElement().satisfies(busy -> {
+            assertThat(busy.get("will_retry").booleanValue()).isFalse();
+            assertThat(busy.get("attempt").get("max").intValue()).isEqualTo(1);
+        });
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("exhausted"));
+        // Nothing waits: no attempt can follow.
+        assertThat(scheduleRows(requestId)).isZero();
+        assertThat(attemptStatuses(requestId)).containsExactly("busy");
+    }
+
+    @Test
+    void retryFiredAgainAfterACrashBeforeItsRowWasDeletedIsNotDialledTwice() {
+        String requestId = "it-" + UUID.randomUUID();
+        double firedBefore = retries("fired");
+        double duplicatesBefore = meters.counter("dialer.dispatcher.commands", "outcome", "duplicate").count();
+
+        produce(command(requestId, 15, 3));
+        await().atMost(WAIT).until(() -> withStatus(eventsFor(requestId), "queued").size() == 2
+                && retries("fired") >= firedBefore + 1);
+        // What a crash between publishing attempt 2 and deleting its row leaves behind, lease lapsed.
+        db.sql("""
+                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command, lease_until)
+                        SELECT request_id, 2, now() - interval '1 second', 'retry', command, now() - interval '1 second'
+                          FROM dispatch.requests WHERE request_id = $1""")
+                .bind(0, requestId).fetch().rowsUpdated().block(WAIT);
+
+        await().atMost(WAIT).until(() -> meters.counter("dialer.dispatcher.commands", "outcome", "duplicate").count()
+                > duplicatesBefore);
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(callsFor(requestId)).extracting(call -> call.tag().get("attempt")).containsExactly(1, 2, 3);
+        assertThat(withStatus(events, "queued")).extracting(RetryLadderIT::attempt).containsExactly(1, 2, 3);
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("exhausted"));
+        assertThat(retries("fired")).isEqualTo(firedBefore + 3);
+        assertThat(scheduleRows(requestId)).isZero();
+    }
+
+    private List<JsonNode> awaitFinal(String requestId) {
+        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
+        return eventsFor(requestId);
+    }
+
+    private List<JsonNode> eventsFor(String requestId) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(r -> Contract.mapper().readTree(r.value())).toList();
+    }
+
+    private static List<JsonNode> withStatus(List<JsonNode> events, String status) {
+        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.status"))
+                .filter(e -> e.get("status").stringValue().equals(status)).toList();
+    }
+
+    private static List<JsonNode> finals(List<JsonNode> events) {
+        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.final")).toList();
+    }
+
+    private static int attempt(JsonNode event) {
+        return event.get("attempt").get("number").intValue();
+    }
+
+    private static Instant instant(JsonNode event, String field) {
+        return Instant.parse(event.get(field).stringValue());
+    }
+
+    private static void assertStrictlyIncreasingSequence(List<JsonNode> events) {
+        for (int i = 1; i < events.size(); i++) {
+            assertThat(events.get(i).get("sequence_number").longValue())
+                    .isGreaterThan(events.get(i - 1).get("sequence_number").longValue());
+        }
+    }
+
+    private static List<ReceivedCall> callsFor(String requestId) {
+        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).toList();
+    }
+
+    private long scheduleRows(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private List<String> attemptStatuses(String requestId) {
+        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 ORDER BY attempt_no")
+                .bind(0, requestId)
+                .map(row -> row.get(0, String.class)).all().collectList().block(WAIT);
+    }
+
+    private double retries(String stage) {
+        return meters.counter("dialer.dispatcher.retries", "stage", stage).count();
+    }
+
+    private static void produce(String value) {
+        try {
+            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, value)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot produce to " + Topics.CALL_COMMANDS, e);
+        }
+    }
+
+    private static String command(String requestId, int intervalMinutes, int maxAttempts) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-it","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","campaign":"it","interval_minutes":%d,"max_attempts":%d,
+                 "created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, CALLER, BUSY_NUMBER, intervalMinutes,
+                maxAttempts);
+    }
+}

@@ -1,0 +1,63 @@
+package dev.dialer.dispatcher.retry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.outcome.Verdict;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class RetryPolicyTest {
+
+    private static final Instant ENDED = Instant.parse("2026-03-01T10:15:30Z");
+
+    private final RetryPolicy policy = new RetryPolicy(Duration.ofMinutes(1));
+
+    @Test
+    void nextAttemptIsDueTheIntervalAfterTheAttemptEnded() {
+        RetryDecision decision = policy.decide(command(15, 3), 1, Verdict.RETRYABLE, ENDED);
+
+        assertThat(decision.willRetry()).isTrue();
+        assertThat(decision.nextAttempt()).isEqualTo(2);
+        assertThat(decision.dueAt()).isEqualTo(Instant.parse("2026-03-01T10:30:30Z"));
+    }
+
+    @Test
+    void minuteLengthScalesTheInterval() {
+        RetryPolicy fast = new RetryPolicy(Duration.ofMillis(200));
+
+        assertThat(fast.decide(command(5, 3), 2, Verdict.RETRYABLE, ENDED).dueAt())
+                .isEqualTo(ENDED.plusSeconds(1));
+        assertThat(fast.dueAfter(ENDED, 60)).isEqualTo(ENDED.plusSeconds(12));
+    }
+
+    @Test
+    void retriesWhileTheAttemptIsBelowMaxAttempts() {
+        assertThat(policy.decide(command(5, 3), 2, Verdict.RETRYABLE, ENDED).nextAttempt()).isEqualTo(3);
+        assertThat(policy.decide(command(5, 3), 3, Verdict.RETRYABLE, ENDED)).isEqualTo(RetryDecision.none());
+        assertThat(policy.decide(command(5, 1), 1, Verdict.RETRYABLE, ENDED).willRetry()).isFalse();
+    }
+
+    @Test
+    void intervalZeroNeverRetries() {
+        RetryDecision decision = policy.decide(command(0, 3), 1, Verdict.RETRYABLE, ENDED);
+
+        assertThat(decision.willRetry()).isFalse();
+        assertThat(decision.dueAt()).isNull();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Verdict.class, names = "RETRYABLE", mode = EnumSource.Mode.EXCLUDE)
+    void onlyRetryableOutcomesAreRetried(Verdict verdict) {
+        assertThat(policy.decide(command(5, 3), 1, verdict, ENDED).willRetry()).isFalse();
+    }
+
+    private static CallCommand command(int intervalMinutes, int maxAttempts) {
+        return new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345670", null, "welcome.wav", "c",
+                intervalMinutes, maxAttempts, 1, null, null, null, null, null, null, null, null,
+                Instant.parse("2026-03-01T10:00:00Z"));
+    }
+}

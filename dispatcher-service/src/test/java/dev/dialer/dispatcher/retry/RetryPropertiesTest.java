@@ -1,0 +1,47 @@
+package dev.dialer.dispatcher.retry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.context.ConfigurationPropertiesAutoConfiguration;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.validation.autoconfigure.ValidationAutoConfiguration;
+import org.springframework.context.annotation.Configuration;
+
+class RetryPropertiesTest {
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(ConfigurationPropertiesAutoConfiguration.class,
+                    ValidationAutoConfiguration.class))
+            .withUserConfiguration(Properties.class);
+
+    @Test
+    void defaultsAreOneMinuteOneSecondPollThirtySecondLeaseAndBatchesOfHundred() {
+        runner.run(context -> assertThat(context.getBean(RetryProperties.class))
+                .isEqualTo(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
+                        100)));
+    }
+
+    @Test
+    void minuteLengthCanBeShortenedForDemos() {
+        runner.withPropertyValues("dialer.dispatcher.retry.minute-length=PT0.2S")
+                .run(context -> assertThat(context.getBean(RetryProperties.class).minuteLength())
+                        .isEqualTo(Duration.ofMillis(200)));
+    }
+
+    @Test
+    void badValuesStopTheStart() {
+        Map.of("minute-length", "PT0S", "poll-interval", "-PT1S", "lease", "PT0.5S", "batch-size", "0")
+                .forEach((name, value) -> runner.withPropertyValues("dialer.dispatcher.retry." + name + "=" + value)
+                        .run(context -> assertThat(context).as(name).hasFailed()));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(RetryProperties.class)
+    static class Properties {
+    }
+}
