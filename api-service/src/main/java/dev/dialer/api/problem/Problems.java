@@ -29,6 +29,7 @@ public final class Problems {
     public static final URI PAYLOAD_TOO_LARGE = URI.create(BASE + "payload-too-large");
     public static final URI UNSUPPORTED_MEDIA_TYPE = URI.create(BASE + "unsupported-media-type");
     public static final URI UNAVAILABLE = URI.create(BASE + "unavailable");
+    public static final URI IDEMPOTENCY_CONFLICT = URI.create(BASE + "idempotency-conflict");
     public static final URI INTERNAL = URI.create(BASE + "internal");
     /** Any other client error the framework reports (none of our own code uses it). */
     public static final URI BAD_REQUEST = URI.create(BASE + "bad-request");
@@ -77,14 +78,20 @@ public final class Problems {
                 "The body is larger than " + maxBytes + " bytes."), null);
     }
 
+    /** The {@code Idempotency-Key} was already used with another body. */
+    public static ApiProblem idempotencyConflict(String key) {
+        return new ApiProblem(problem(HttpStatus.CONFLICT, IDEMPOTENCY_CONFLICT, "Idempotency key reused",
+                "Idempotency-Key '" + key + "' was used with a different body in the last 24 hours."), null);
+    }
+
     public static ApiProblem notFound(String detail) {
         return new ApiProblem(problem(HttpStatus.NOT_FOUND, NOT_FOUND, "Not found", detail), null);
     }
 
     /**
      * The request could not be made durable (Kafka did not acknowledge in time). Safe to retry after
-     * {@code retryAfter}; until requests carry deterministic ids, a retry may queue a call twice if the broker
-     * stored the first attempt late.
+     * {@code retryAfter}. A request sent with an {@code Idempotency-Key} gets the same call ids when repeated, so
+     * its retry can never create a second call; without one, a late-stored first try and its retry are two calls.
      */
     public static ApiProblem unavailable(String detail, Duration retryAfter, Throwable cause) {
         ApiProblem unavailable = new ApiProblem(

@@ -49,11 +49,19 @@ class OutgoingCalls {
      * deterministic ids).
      */
     Mono<SendResponse> queue(Account account, String body) {
+        return queue(account, body, null);
+    }
+
+    /**
+     * As {@link #queue(Account, String)}; with an {@code Idempotency-Key} the request ids are name-based on the key
+     * ({@link RequestIds}), so repeating the request can never create a second call.
+     */
+    Mono<SendResponse> queue(Account account, String body, String idempotencyKey) {
         return Mono.fromCallable(() -> SendRequestParser.parse(body, account.defaultRegion()))
                 // Normalising a long recipient list is CPU work: keep it off the event loop serving connections.
                 .subscribeOn(Schedulers.parallel())
                 .flatMap(request -> checkWebhook(account, request))
-                .flatMap(request -> publish(account, request));
+                .flatMap(request -> publish(account, request, idempotencyKey));
     }
 
     private Mono<SendRequest> checkWebhook(Account account, SendRequest request) {
@@ -65,10 +73,10 @@ class OutgoingCalls {
                         : Mono.error(Problems.validation("webhook_id", "does not name a webhook of this account")));
     }
 
-    private Mono<SendResponse> publish(Account account, SendRequest request) {
+    private Mono<SendResponse> publish(Account account, SendRequest request, String idempotencyKey) {
         // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        List<CallCommand> commands = commands(account, request, now);
+        List<CallCommand> commands = commands(account, request, now, idempotencyKey);
         List<OutboundRecord> records = commands.stream().map(OutgoingCalls::record).toList();
         return publisher.publishAll(records)
                 .then(Mono.fromSupplier(() -> accepted(request, commands, now)));
@@ -80,11 +88,16 @@ class OutgoingCalls {
         return SendResponse.of(rows(request, commands, now));
     }
 
-    private static List<CallCommand> commands(Account account, SendRequest request, Instant now) {
-        return request.recipients().stream()
-                .filter(SendRequest.Recipient::valid)
-                .map(recipient -> new CallCommand(CallCommand.VERSION, UUID.randomUUID().toString(), account.id(),
-                        request.callerId(), recipient.e164(), request.flowId(), request.audio(), request.campaign(),
+    private static List<CallCommand> commands(Account account, SendRequest request, Instant now,
+                                              String idempotencyKey) {
+        List<SendRequest.Recipient> recipients = request.recipients();
+        return java.util.stream.IntStream.range(0, recipients.size())
+                .filter(index -> recipients.get(index).valid())
+                .mapToObj(index -> new CallCommand(CallCommand.VERSION,
+                        idempotencyKey == null ? UUID.randomUUID().toString()
+                                : RequestIds.of(account.id(), idempotencyKey, index),
+                        account.id(),
+                        request.callerId(), recipients.get(index).e164(), request.flowId(), request.audio(), request.campaign(),
                         request.intervalMinutes(), CallCommand.DEFAULT_MAX_ATTEMPTS, 1, request.webhookId(),
                         request.foreignId(), request.variables(), null, null, null, null, null, now))
                 .toList();

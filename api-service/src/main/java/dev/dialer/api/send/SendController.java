@@ -7,7 +7,11 @@ import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
+import dev.dialer.api.account.ApiKeys;
+import dev.dialer.api.problem.Problems;
+import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code POST /api/v2/outgoing/send}, the seed dialect. No {@code consumes}: the body is read as text whatever its
@@ -17,17 +21,63 @@ import reactor.core.publisher.Mono;
 @RestController
 class SendController {
 
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    static final String REPLAYED = "Idempotent-Replayed";
+    private static final int MAX_KEY_LENGTH = 255;
+
     private final OutgoingCalls calls;
+    private final IdempotencyStore idempotency;
+    private final JsonMapper json;
     private final int maxBodyBytes;
 
-    SendController(OutgoingCalls calls, SendProperties properties) {
+    SendController(OutgoingCalls calls, IdempotencyStore idempotency, JsonMapper json, SendProperties properties) {
         this.calls = calls;
+        this.idempotency = idempotency;
+        this.json = json;
         this.maxBodyBytes = (int) properties.maxBodySize().toBytes();
     }
 
+    /**
+     * With an {@code Idempotency-Key} header (per account, 24 h): a repeat with the same body answers the stored
+     * response with {@code Idempotent-Replayed: true} and queues nothing; the same key with another body is a 409.
+     */
     @PostMapping(path = "/api/v2/outgoing/send", produces = MediaType.APPLICATION_JSON_VALUE)
-    Mono<SendResponse> send(@RequestAttribute(Account.ATTRIBUTE) Account account,
-                            ServerHttpRequest request) {
-        return RequestBodies.text(request, maxBodyBytes).flatMap(body -> calls.queue(account, body));
+    Mono<ResponseEntity<String>> send(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                                      ServerHttpRequest request) {
+        String key = idempotencyKey(request);
+        return RequestBodies.text(request, maxBodyBytes)
+                .flatMap(body -> key == null ? queue(account, body, null) : queueOnce(account, body, key));
+    }
+
+    private Mono<ResponseEntity<String>> queueOnce(Account account, String body, String key) {
+        return idempotency.claim(account.id(), key, ApiKeys.hash(body))
+                .flatMap(claim -> {
+                    if (claim instanceof IdempotencyStore.Replay replay) {
+                        return Mono.just(ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                                .header(REPLAYED, "true").body(replay.response()));
+                    }
+                    if (claim instanceof IdempotencyStore.Conflict) {
+                        return Mono.error(Problems.idempotencyConflict(key));
+                    }
+                    return queue(account, body, key).flatMap(answer -> idempotency
+                            .complete(account.id(), key, answer.getBody()).thenReturn(answer));
+                });
+    }
+
+    private Mono<ResponseEntity<String>> queue(Account account, String body, String key) {
+        return calls.queue(account, body, key)
+                .map(response -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
+                        .body(json.writeValueAsString(response)));
+    }
+
+    private static String idempotencyKey(ServerHttpRequest request) {
+        String key = request.getHeaders().getFirst(IDEMPOTENCY_KEY);
+        if (key == null || key.isBlank()) {
+            return null;
+        }
+        if (key.length() > MAX_KEY_LENGTH) {
+            throw Problems.validation(IDEMPOTENCY_KEY, "must be at most " + MAX_KEY_LENGTH + " characters");
+        }
+        return key.strip();
     }
 }

@@ -39,7 +39,9 @@ class SendControllerTest {
     private final CapturingPublisher publisher = new CapturingPublisher();
     private final WebTestClient client = WebTestClient
             .bindToController(new SendController(new OutgoingCalls(publisher,
-                    (webhookId, accountId) -> Mono.just(webhookId.equals("wh-own")), new SimpleMeterRegistry()), PROPERTIES))
+                    (webhookId, accountId) -> Mono.just(webhookId.equals("wh-own")), new SimpleMeterRegistry()),
+                    // No request here carries an Idempotency-Key: IdempotencyIT covers the store on PostgreSQL.
+                    null, JSON, PROPERTIES))
             .controllerAdvice(new ProblemAdvice())
             .webFilter((exchange, chain) -> {
                 exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
