@@ -45,8 +45,8 @@ class OutgoingCalls {
 
     /**
      * At-least-once: answers only after Kafka acknowledged every command (acks=all); a 503 when it did not, after
-     * which some commands may still have been stored (a retry can then queue a call twice until requests carry
-     * deterministic ids).
+     * which some commands may still have been stored (without an {@code Idempotency-Key}, a retry can then queue a
+     * call twice).
      */
     Mono<SendResponse> queue(Account account, String body) {
         return queue(account, body, null);
