@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
@@ -262,6 +263,27 @@ class DispatcherIT {
         Long attempts = db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, Long.class)).one().block(WAIT);
         assertThat(attempts).isEqualTo(1L);
+    }
+
+    @Test
+    void commandsOnTheWrongPartitionOrKeyedWronglyAreReroutedAndDialledOnce() throws Exception {
+        int partitions = TopicProvisioner.partitionCount(Infrastructure.shared().kafkaBootstrapServers(),
+                Topics.CALL_COMMANDS, 10_000);
+        int wrong = (dev.dialer.dispatcher.command.KeyRoutingAccess.partitionFor(CALLER, partitions) + 1) % partitions;
+        String onWrongPartition = newRequestId();
+        String keyedWrongly = newRequestId();
+        double reroutedBefore = commands("rerouted");
+
+        // What kcat does without -X partitioner=murmur2_random: the right key, CRC32's partition.
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, wrong, CALLER,
+                command(onWrongPartition, CALLER, "+4915112345678", ""))).get();
+        produce("not-a-caller-id", command(keyedWrongly, CALLER, "+4915112345679", ""));
+
+        assertThat(finals(awaitFinal(onWrongPartition))).hasSize(1);
+        assertThat(finals(awaitFinal(keyedWrongly))).hasSize(1);
+        assertThat(callsFor(onWrongPartition)).hasSize(1);
+        assertThat(callsFor(keyedWrongly)).hasSize(1);
+        assertThat(commands("rerouted")).isGreaterThanOrEqualTo(reroutedBefore + 2);
     }
 
     @Test

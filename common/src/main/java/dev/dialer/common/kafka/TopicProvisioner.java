@@ -50,6 +50,19 @@ public final class TopicProvisioner {
         }
     }
 
+    /** How many partitions {@code topic} has now (blocking, for start-up). */
+    public static int partitionCount(String bootstrapServers, String topic, long timeoutMillis) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(timeoutMillis, TimeUnit.MILLISECONDS)
+                    .get(topic).partitions().size();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing " + topic, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot describe " + topic + " at " + bootstrapServers, e);
+        }
+    }
+
     private static void awaitCreated(String name, org.apache.kafka.common.KafkaFuture<Void> future, long timeoutMillis)
             throws InterruptedException, TimeoutException, ExecutionException {
         try {

@@ -55,9 +55,11 @@ class CommandHandler {
     private final Carrier carrier;
     private final KafkaPublisher publisher;
     private final MeterRegistry registry;
+    private final KeyRouting routing;
 
     CommandHandler(AttemptLedger ledger, CallEvents events, Carrier carrier, KafkaPublisher publisher,
-                   MeterRegistry registry) {
+                   MeterRegistry registry, KeyRouting routing) {
+        this.routing = routing;
         this.ledger = ledger;
         this.events = events;
         this.carrier = carrier;
@@ -85,6 +87,9 @@ class CommandHandler {
         } catch (ContractViolation violation) {
             return deadLetter(record, violation);
         }
+        if (routing.misplaced(record, command)) {
+            return reroute(record, command);
+        }
         return recordAttempt(command)
                 .flatMap(isNew -> isNew ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
     }
@@ -97,6 +102,18 @@ class CommandHandler {
                 .then(Mono.fromRunnable(() -> registry.counter("dialer.dispatcher.dlq", "code",
                         violation.code().wire()).increment()))
                 .thenReturn(CommandOutcome.DLQ);
+    }
+
+    /** Published again keyed by its caller ID, so it lands where that caller ID's owner reads; then acknowledged. */
+    private Mono<CommandOutcome> reroute(InboundRecord record, CallCommand command) {
+        log.info("command {} at {}-{}@{} keyed '{}' is not where its caller ID lives; re-routed", command.requestId(),
+                record.topic(), record.partition(), record.offset(), record.key() == null ? "" : "…");
+        java.util.Map<String, String> headers = new java.util.HashMap<>(record.headers());
+        headers.put(KeyRouting.REROUTED_HEADER, record.partition() + "@" + record.offset());
+        return publisher.publish(new dev.dialer.common.kafka.OutboundRecord(Topics.CALL_COMMANDS, command.callerId(),
+                        record.value(), headers))
+                .retryWhen(InfraRetry.untilRecovered("re-route command"))
+                .thenReturn(CommandOutcome.REROUTED);
     }
 
     private Mono<Boolean> recordAttempt(CallCommand command) {

@@ -12,6 +12,8 @@ enum CommandOutcome {
     DLQ,
     /** The carrier did not accept the call: the attempt and the request ended {@code failed}. */
     FAILED,
+    /** On the wrong partition for its caller ID (or keyed by something else): published again, keyed right. */
+    REROUTED,
     /** An unexpected error; logged, and the record skipped so the partition goes on. */
     ERROR;
 

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.lifecycle;
 
 import dev.dialer.common.kafka.TopicProvisioner;
+import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.command.CommandConsumer;
 import org.slf4j.Logger;
@@ -25,11 +26,13 @@ class CommandConsumerLifecycle implements SmartLifecycle {
 
     private final KafkaProperties kafka;
     private final CommandConsumer consumer;
+    private final KeyRouting routing;
     private volatile Disposable subscription;
 
-    CommandConsumerLifecycle(KafkaProperties kafka, CommandConsumer consumer) {
+    CommandConsumerLifecycle(KafkaProperties kafka, CommandConsumer consumer, KeyRouting routing) {
         this.kafka = kafka;
         this.consumer = consumer;
+        this.routing = routing;
     }
 
     @Override
@@ -40,6 +43,8 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         // Blocks the starting thread, by design: nothing may consume before the topics exist.
         TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()), kafka.replicationFactor(),
                 TOPIC_TIMEOUT_MILLIS);
+        routing.commandsTopicHas(TopicProvisioner.partitionCount(kafka.bootstrapServers(), Topics.CALL_COMMANDS,
+                TOPIC_TIMEOUT_MILLIS));
         subscription = consumer.run().subscribe(
                 ignored -> { },
                 error -> log.error("command pipeline ended with an error; the service is no longer ready", error),

@@ -1,0 +1,57 @@
+package dev.dialer.dispatcher.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.kafka.InboundRecord;
+import java.time.Instant;
+import java.util.Map;
+import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+import org.junit.jupiter.api.Test;
+
+class KeyRoutingTest {
+
+    private static final String CALLER = "+918068281234";
+    private final KeyRouting routing = new KeyRouting();
+
+    private static CallCommand command() {
+        return new CallCommand(1, "r", "a", CALLER, "+919876543215", "23", null, null, 0, 0, 1, null, null, null,
+                null, null, null, null, null, Instant.now());
+    }
+
+    private static InboundRecord at(int partition, String key, Map<String, String> headers) {
+        return new InboundRecord("dialer.call.commands", partition, 0, key, new byte[0], headers, () -> { });
+    }
+
+    @Test
+    void agreesWithTheJavaClientsPartitioner() {
+        byte[] key = CALLER.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(KeyRouting.partitionFor(CALLER, 12)).isEqualTo(BuiltInPartitioner.partitionForKey(key, 12));
+    }
+
+    @Test
+    void aRecordWhereItsCallerIdLivesStays() {
+        routing.commandsTopicHas(12);
+
+        assertThat(routing.misplaced(at(KeyRouting.partitionFor(CALLER, 12), CALLER, Map.of()), command())).isFalse();
+    }
+
+    @Test
+    void aRecordOnAnotherPartitionOrKeyedOtherwiseMoves() {
+        routing.commandsTopicHas(12);
+        int right = KeyRouting.partitionFor(CALLER, 12);
+
+        assertThat(routing.misplaced(at((right + 1) % 12, CALLER, Map.of()), command())).isTrue();
+        assertThat(routing.misplaced(at(right, "someone-else", Map.of()), command())).isTrue();
+        assertThat(routing.misplaced(at(right, null, Map.of()), command())).isTrue();
+    }
+
+    @Test
+    void aRecordAlreadyReroutedIsNeverBouncedAgain() {
+        routing.commandsTopicHas(12);
+        int right = KeyRouting.partitionFor(CALLER, 12);
+
+        assertThat(routing.misplaced(at((right + 1) % 12, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")),
+                command())).isFalse();
+    }
+}
