@@ -52,7 +52,8 @@ import tools.jackson.databind.JsonNode;
         "spring.config.name=webhook-service",
         // Short waits keep the suite quick; their defaults come from webhook-service.yml.
         "dialer.webhook.delivery.first-backoff=100ms",
-        "dialer.webhook.delivery.lookup-wait=2s"})
+        "dialer.webhook.delivery.lookup-wait=2s",
+        "dialer.webhook.delivery.hook-secret=" + HookTargetsIT.HOOK_SECRET})
 class WebhookDeliveryIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);

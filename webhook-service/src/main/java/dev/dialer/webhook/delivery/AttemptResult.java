@@ -15,8 +15,14 @@ record AttemptResult(Integer statusCode, Reason reason, String error, Duration l
     private static final int MAX_ERROR_LENGTH = 1000;
 
     static AttemptResult answered(int statusCode, Duration latency) {
-        return new AttemptResult(statusCode, statusCode >= 200 && statusCode < 300 ? Reason.OK : Reason.HTTP_STATUS,
-                null, latency);
+        return new AttemptResult(statusCode, reasonFor(statusCode), null, latency);
+    }
+
+    private static Reason reasonFor(int statusCode) {
+        if (statusCode >= 200 && statusCode < 300) {
+            return Reason.OK;
+        }
+        return statusCode == 410 ? Reason.GONE : Reason.HTTP_STATUS;
     }
 
     static AttemptResult failed(Reason reason, String error, Duration latency) {
@@ -27,5 +33,10 @@ record AttemptResult(Integer statusCode, Reason reason, String error, Duration l
 
     boolean succeeded() {
         return reason == Reason.OK;
+    }
+
+    /** Whether another attempt is pointless: the endpoint said it is gone for good. */
+    boolean isFinal() {
+        return succeeded() || reason == Reason.GONE;
     }
 }

@@ -12,6 +12,7 @@ final class DeliveryMetrics {
     private final Counter unreadable;
     private final Counter unexpected;
     private final Counter unloggedAttempts;
+    private final Counter unpublishedAttempts;
 
     DeliveryMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -27,9 +28,14 @@ final class DeliveryMetrics {
         this.unloggedAttempts = Counter.builder("dialer.webhook.attempts.unlogged")
                 .description("Delivery attempts that could not be written to the delivery log")
                 .register(registry);
+        this.unpublishedAttempts = Counter.builder("dialer.webhook.attempts.unpublished")
+                .description("Delivery attempts that could not be published on dialer.webhook.deliveries")
+                .register(registry);
         // Registered up front so dashboards and alerts see zeroes rather than absent series.
-        deliveries(DeliveryOutcome.Status.DELIVERED, Reason.OK);
-        deliveries(DeliveryOutcome.Status.FAILED, Reason.HTTP_STATUS);
+        for (Target.Kind target : Target.Kind.values()) {
+            deliveries(target, DeliveryOutcome.Status.DELIVERED, Reason.OK);
+            deliveries(target, DeliveryOutcome.Status.FAILED, Reason.HTTP_STATUS);
+        }
     }
 
     void consumed() {
@@ -48,8 +54,12 @@ final class DeliveryMetrics {
         unloggedAttempts.increment();
     }
 
-    void outcome(DeliveryOutcome outcome) {
-        deliveries(outcome.status(), outcome.reason()).increment();
+    void unpublishedAttempt() {
+        unpublishedAttempts.increment();
+    }
+
+    void outcome(Target.Kind target, DeliveryOutcome outcome) {
+        deliveries(target, outcome.status(), outcome.reason()).increment();
     }
 
     /** Latency of one HTTP attempt, tagged with how that attempt ended. */
@@ -62,10 +72,12 @@ final class DeliveryMetrics {
                 .record(result.latency());
     }
 
-    private Counter deliveries(DeliveryOutcome.Status status, Reason reason) {
+    /** Every series carries the same tag keys: outcome, reason, target. */
+    private Counter deliveries(Target.Kind target, DeliveryOutcome.Status status, Reason reason) {
         return Counter.builder("dialer.webhook.deliveries")
-                .description("Deliveries of an event to a webhook, by how they ended")
+                .description("Deliveries of an event to a target (webhook or per-request hook), by how they ended")
                 .tag("outcome", status.tag())
+                .tag("target", target.tag())
                 .tag("reason", reason.tag())
                 .register(registry);
     }

@@ -28,6 +28,11 @@ record DeliveryOutcome(Status status, Reason reason, int attempts, Integer statu
     }
 
     static DeliveryOutcome skipped(Reason reason) {
-        return new DeliveryOutcome(Status.SKIPPED, reason, 0, null);
+        return skipped(reason, 0);
+    }
+
+    /** Skipped after {@code attempts} attempts: a target refused before a retry. */
+    static DeliveryOutcome skipped(Reason reason, int attempts) {
+        return new DeliveryOutcome(Status.SKIPPED, reason, attempts, null);
     }
 }

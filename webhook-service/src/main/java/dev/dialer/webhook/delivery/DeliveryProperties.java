@@ -3,7 +3,9 @@ package dev.dialer.webhook.delivery;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
+import java.util.List;
 import org.hibernate.validator.constraints.time.DurationMax;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -19,6 +21,12 @@ import org.springframework.validation.annotation.Validated;
  * @param firstBackoff   wait before the second attempt; each further wait doubles
  * @param lookupWait     how long an event waits for its webhook to appear in the directory (a webhook created just
  *                       before a call may still be on its way) before it is skipped as unknown
+ * @param hookSecret     {@code whsec_} secret that signs deliveries to per-request hooks ({@code notify_url},
+ *                       {@code action_hook}), which have no secret of their own; unset or empty sends them unsigned
+ *                       (with a warning at start-up)
+ * @param allowedHosts   host names, IP literals and CIDR blocks that may be called although they resolve to a
+ *                       loopback, private, link-local or unspecified address; the shipped default allows the local
+ *                       machine for the standalone stack, and production should set it empty
  */
 @Validated
 @ConfigurationProperties(prefix = "dialer.webhook.delivery")
@@ -27,7 +35,9 @@ record DeliveryProperties(
         @NotNull @DurationMin(millis = 1) @DefaultValue("15s") Duration totalTimeout,
         @Min(1) @Max(10) @DefaultValue("3") int attempts,
         @NotNull @DurationMin(millis = 0) @DurationMax(minutes = 5) @DefaultValue("1s") Duration firstBackoff,
-        @NotNull @DurationMin(millis = 0) @DurationMax(minutes = 5) @DefaultValue("10s") Duration lookupWait) {
+        @NotNull @DurationMin(millis = 0) @DurationMax(minutes = 5) @DefaultValue("10s") Duration lookupWait,
+        @Pattern(regexp = "(whsec_[A-Za-z0-9+/=]+)?") String hookSecret,
+        @NotNull @DefaultValue List<String> allowedHosts) {
 
     /** The wait before attempt {@code number + 1}: the first backoff, doubled for each attempt after the first. */
     Duration backoffAfter(int number) {

@@ -5,6 +5,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
@@ -41,27 +42,27 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     }
 
     @Override
-    public Mono<AttemptResult> post(String url, Map<String, String> headers, byte[] body) {
+    public Mono<AttemptResult> send(String method, String url, Map<String, String> headers, byte[] body) {
         return Mono.defer(() -> {
             long started = System.nanoTime();
             return Mono.fromCallable(() -> target(url))
-                    .flatMap(target -> exchange(target, headers, body))
+                    .flatMap(target -> exchange(HttpMethod.valueOf(method), target, headers, body))
                     .timeout(totalTimeout)
                     .map(status -> AttemptResult.answered(status, since(started)))
                     .onErrorResume(error -> Mono.just(failure(error, since(started))));
         });
     }
 
-    private Mono<Integer> exchange(URI target, Map<String, String> headers, byte[] body) {
-        return client.post()
+    private Mono<Integer> exchange(HttpMethod method, URI target, Map<String, String> headers, byte[] body) {
+        WebClient.RequestBodySpec request = client.method(method)
                 .uri(target)
-                .contentType(MediaType.APPLICATION_JSON)
                 .headers(http -> {
                     headers.forEach(http::set);
                     http.set("User-Agent", USER_AGENT);
-                })
-                .bodyValue(body)
-                .exchangeToMono(response -> response.releaseBody().thenReturn(response.statusCode().value()));
+                });
+        WebClient.RequestHeadersSpec<?> withBody = body.length == 0 ? request
+                : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
+        return withBody.exchangeToMono(response -> response.releaseBody().thenReturn(response.statusCode().value()));
     }
 
     private static URI target(String url) {

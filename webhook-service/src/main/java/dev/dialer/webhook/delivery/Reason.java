@@ -6,6 +6,8 @@ import java.util.Locale;
 enum Reason {
     /** The endpoint answered 2xx. */
     OK,
+    /** The endpoint answered 410 Gone: no further attempt, and a webhook is disabled on this instance. */
+    GONE,
     /** The endpoint answered, but not 2xx (redirects included: they are not followed). */
     HTTP_STATUS,
     /** The attempt did not finish within its connect or total timeout. */
@@ -19,7 +21,9 @@ enum Reason {
     /** The webhook exists but is disabled. */
     DISABLED,
     /** The webhook belongs to another account than the event. */
-    FOREIGN_ACCOUNT;
+    FOREIGN_ACCOUNT,
+    /** The target's URL is not http(s) or resolves to an address that must not be called (see TargetGuard). */
+    FORBIDDEN_TARGET;
 
     String tag() {
         return name().toLowerCase(Locale.ROOT);

@@ -41,6 +41,11 @@ final class WebhookSigner {
                 SIGNATURE_HEADER, signature(secret, messageId, timestamp, body));
     }
 
+    /** The headers of an unsigned attempt: receivers still de-duplicate by id and can reject old timestamps. */
+    Map<String, String> unsignedHeaders(String messageId) {
+        return Map.of(ID_HEADER, messageId, TIMESTAMP_HEADER, Long.toString(clock.instant().getEpochSecond()));
+    }
+
     static String signature(String secret, String messageId, long timestamp, byte[] body) {
         Mac mac = hmac(key(secret));
         mac.update((messageId + "." + timestamp + ".").getBytes(StandardCharsets.UTF_8));

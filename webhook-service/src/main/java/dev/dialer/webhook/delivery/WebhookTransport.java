@@ -7,8 +7,13 @@ import reactor.core.publisher.Mono;
 interface WebhookTransport {
 
     /**
-     * POSTs {@code body} as JSON with the given headers. Never errors: a failure (no answer, timeout, bad URL) is
-     * described by the result.
+     * Sends {@code body} as JSON with the given method and headers; an empty body is not sent at all. Never errors:
+     * a failure (no answer, timeout, bad URL) is described by the result.
      */
-    Mono<AttemptResult> post(String url, Map<String, String> headers, byte[] body);
+    Mono<AttemptResult> send(String method, String url, Map<String, String> headers, byte[] body);
+
+    /** A JSON POST, as webhooks get. */
+    default Mono<AttemptResult> post(String url, Map<String, String> headers, byte[] body) {
+        return send("POST", url, headers, body);
+    }
 }

@@ -93,6 +93,15 @@ public final class WebhookDirectory {
                 .timeout(wait, Mono.empty());
     }
 
+    /**
+     * Marks the webhook disabled on this instance only, after its endpoint answered 410 Gone. The next version of the
+     * webhook read from the topic replaces this; a durable disable is api-service's to publish.
+     */
+    public void disableLocally(String id) {
+        webhooks.computeIfPresent(id, (key, config) -> new WebhookConfig(config.id(), config.accountId(),
+                config.url(), config.description(), config.secret(), false, config.updatedAt()));
+    }
+
     private void apply(InboundRecord record) {
         String id = record.key();
         if (id == null) {

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.spi.ConnectionFactories;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.test.StepVerifier;
@@ -23,7 +24,8 @@ class DeliveryLogTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         DeliveryLog log = new DeliveryLog(unreachable, new DeliveryMetrics(registry));
 
-        StepVerifier.create(log.record(new AttemptRecord("ev-1", "wh-1", "acc-1", 1, 200, null, 12)))
+        StepVerifier.create(log.record(new AttemptRecord("ev-1", "wh-1", Target.Kind.WEBHOOK, "req-1", "acc-1", 1,
+                        200, null, 12, Instant.now())))
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
 

@@ -53,6 +53,32 @@ class WebhookDirectoryTest {
     }
 
     @Test
+    void aWebhookDisabledLocallyStaysDisabledUntilItsNextVersionArrives() {
+        publish("wh-1", Contract.toBytes(HOOK));
+
+        directory.disableLocally("wh-1");
+
+        StepVerifier.create(directory.find("wh-1", Duration.ZERO))
+                .assertNext(config -> assertThat(config.enabled()).isFalse())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        publish("wh-1", Contract.toBytes(HOOK));
+        StepVerifier.create(directory.find("wh-1", Duration.ZERO))
+                .assertNext(config -> assertThat(config.enabled()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void disablingAnUnknownWebhookDoesNotCreateIt() {
+        directory.disableLocally("wh-unknown");
+
+        StepVerifier.create(directory.find("wh-unknown", Duration.ZERO))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
     void aLookupWaitsForAWebhookThatArrivesLate() {
         StepVerifier.create(directory.find("wh-1", Duration.ofSeconds(10)))
                 .expectSubscription()

@@ -1,0 +1,22 @@
+package dev.dialer.webhook.delivery;
+
+import java.util.List;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** Records each attempt in several logs at once; completes when all have (none of them errors). */
+final class AttemptLogs implements AttemptLog {
+
+    private final List<AttemptLog> logs;
+
+    AttemptLogs(List<AttemptLog> logs) {
+        this.logs = List.copyOf(logs);
+    }
+
+    @Override
+    public Mono<Void> record(AttemptRecord attempt) {
+        return Flux.fromIterable(logs)
+                .flatMap(log -> log.record(attempt), logs.size())
+                .then();
+    }
+}

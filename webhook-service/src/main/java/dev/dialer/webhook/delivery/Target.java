@@ -1,0 +1,41 @@
+package dev.dialer.webhook.delivery;
+
+import java.net.URI;
+import java.util.Locale;
+
+/**
+ * One place an event is sent to.
+ *
+ * @param kind   the webhook the request names, or one of its per-request hooks
+ * @param id     the webhook's id, or the hook kind's tag for a hook (hooks have no id of their own)
+ * @param url    where the event goes
+ * @param method HTTP method ({@code POST} for webhooks)
+ * @param secret {@code whsec_} signing secret, or null when the event is sent unsigned
+ */
+record Target(Kind kind, String id, String url, String method, String secret) {
+
+    /** Where a target comes from; the {@code target} tag of the delivery metrics (bounded). */
+    enum Kind {
+        /** The webhook the request names by id, from the directory. */
+        WEBHOOK,
+        /** The request's {@code notify_url}: every event. */
+        NOTIFY,
+        /** The request's {@code action_hook}: the final event only. */
+        ACTION;
+
+        String tag() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The URL without its query string or user info, fit for a log line (a query may carry tokens). */
+    String redactedUrl() {
+        try {
+            URI uri = URI.create(url);
+            return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
+                    + (uri.getRawPath() == null ? "" : uri.getRawPath());
+        } catch (IllegalArgumentException e) {
+            return "<malformed URL>";
+        }
+    }
+}

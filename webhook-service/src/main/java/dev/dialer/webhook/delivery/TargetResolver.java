@@ -1,0 +1,58 @@
+package dev.dialer.webhook.delivery;
+
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.Hook;
+import dev.dialer.common.contract.WebhookConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where one event goes: the request's webhook (every event), its {@code notify_url} (every event) and its
+ * {@code action_hook} ({@code call.final} only).
+ *
+ * <p>Each distinct URL gets the event once: when two targets share a URL the first of webhook, notify, action wins, so
+ * a {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret.
+ *
+ * <p>Hooks are named per request and have no secret of their own, so they are signed with one service-wide
+ * {@code whsec_} secret ({@code dialer.webhook.delivery.hook-secret}) that the customer is given once. Without it
+ * they are sent unsigned (still with {@code webhook-id} and {@code webhook-timestamp}); a warning at start-up says so.
+ */
+final class TargetResolver {
+
+    private final String hookSecret;
+
+    /** @param hookSecret the service-wide secret for hooks, or null to send hooks unsigned */
+    TargetResolver(String hookSecret) {
+        this.hookSecret = hookSecret == null || hookSecret.isBlank() ? null : hookSecret;
+    }
+
+    /**
+     * @param webhook the request's webhook when it may be delivered to (known, enabled, same account), else null
+     */
+    List<Target> resolve(CallEvent event, WebhookConfig webhook) {
+        Map<String, Target> byUrl = new LinkedHashMap<>();
+        if (webhook != null) {
+            add(byUrl, new Target(Target.Kind.WEBHOOK, webhook.id() == null ? event.webhookId() : webhook.id(),
+                    webhook.url(), "POST", webhook.secret()));
+        }
+        add(byUrl, hook(Target.Kind.NOTIFY, event.notifyUrl()));
+        if (event.eventType() == EventType.FINAL) {
+            add(byUrl, hook(Target.Kind.ACTION, event.actionHook()));
+        }
+        return new ArrayList<>(byUrl.values());
+    }
+
+    private Target hook(Target.Kind kind, Hook hook) {
+        return hook == null || hook.url() == null || hook.url().isBlank() ? null
+                : new Target(kind, kind.tag(), hook.url(), hook.method(), hookSecret);
+    }
+
+    private static void add(Map<String, Target> byUrl, Target target) {
+        if (target != null) {
+            byUrl.putIfAbsent(target.url().trim(), target);
+        }
+    }
+}

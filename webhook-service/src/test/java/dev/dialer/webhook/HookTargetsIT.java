@@ -1,0 +1,275 @@
+package dev.dialer.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.awaitility.Awaitility.await;
+
+import com.standardwebhooks.Webhook;
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.contract.Hook;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Per-request hooks, refused targets and 410 Gone against a real Kafka broker, PostgreSQL and HTTP receiver. The
+ * properties equal {@link WebhookDeliveryIT}'s so that both share one application context.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=webhook-service",
+        "dialer.webhook.delivery.first-backoff=100ms",
+        "dialer.webhook.delivery.lookup-wait=2s",
+        "dialer.webhook.delivery.hook-secret=" + HookTargetsIT.HOOK_SECRET})
+class HookTargetsIT {
+
+    /** The service-wide secret hooks are signed with (Standard Webhooks' own example secret). */
+    static final String HOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static WebhookReceiver receiver;
+    private static KafkaPublisher publisher;
+
+    @Autowired
+    WebhookDirectory directory;
+    @Autowired
+    DatabaseClient database;
+    @Autowired
+    MeterRegistry meters;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints endpoints = Infrastructure.shared();
+        registry.add("dialer.kafka.bootstrap-servers", endpoints::kafkaBootstrapServers);
+        registry.add("spring.r2dbc.url", endpoints::r2dbcUrl);
+        registry.add("spring.r2dbc.username", endpoints::username);
+        registry.add("spring.r2dbc.password", endpoints::password);
+        registry.add("spring.flyway.url", endpoints::jdbcUrl);
+        registry.add("spring.flyway.user", endpoints::username);
+        registry.add("spring.flyway.password", endpoints::password);
+    }
+
+    @BeforeAll
+    static void start() {
+        receiver = WebhookReceiver.start();
+        publisher = KafkaPublisher.create(KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
+                "hook-targets-it", Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stop() {
+        publisher.close();
+        receiver.close();
+    }
+
+    @Test
+    void theNotifyUrlGetsEveryEventAndTheActionHookOnlyTheFinalOneSignedWithTheHookSecret() {
+        String account = unique("acc");
+        Endpoint webhook = createWebhook(account, null);
+        String notifyPath = "notify/" + UUID.randomUUID();
+        String actionPath = "action/" + UUID.randomUUID();
+        CallCommand command = command(account, webhook.id(), new Hook(receiver.url(notifyPath), "POST"),
+                new Hook(receiver.url(actionPath), null));
+        List<CallEvent> events = List.of(
+                CallEvent.about(command).sequence(1).status(AttemptStatus.RINGING).build(),
+                CallEvent.about(command).sequence(2).type(EventType.DEFERRED).status("deferred").build(),
+                CallEvent.about(command).sequence(3).type(EventType.FINAL).status(FinalStatus.ANSWERED).build());
+        double notifyBefore = deliveries("notify", "delivered");
+        double actionBefore = deliveries("action", "delivered");
+
+        publish(command.requestId(), events);
+
+        await().atMost(WAIT).until(() -> receiver.at(notifyPath).size() == 3 && receiver.at(actionPath).size() == 1
+                && receiver.at(webhook.path()).size() == 3);
+        // The final event is the last on its partition, so nothing else can still be on its way to the action hook.
+        assertThat(receiver.at(notifyPath)).extracting(request -> request.header("webhook-id"))
+                .containsExactly(events.get(0).eventId(), events.get(1).eventId(), events.get(2).eventId());
+        assertThat(receiver.at(actionPath)).extracting(request -> request.header("webhook-id"))
+                .containsExactly(events.get(2).eventId());
+        assertThat(receiver.at(notifyPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRET, request));
+        assertThat(receiver.at(actionPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRET, request));
+        assertThat(receiver.at(webhook.path())).allSatisfy(request -> assertSignedWith(webhook.secret(), request));
+        assertThat(deliveries("notify", "delivered")).isEqualTo(notifyBefore + 3);
+        assertThat(deliveries("action", "delivered")).isEqualTo(actionBefore + 1);
+        JsonNode published = publishedAttempt("action:" + command.requestId());
+        assertThat(published.path("event_id").asString()).isEqualTo(events.get(2).eventId());
+        assertThat(published.path("hook").asString()).isEqualTo("action");
+        assertThat(published.path("status_code").asInt()).isEqualTo(200);
+    }
+
+    @Test
+    void aNotifyUrlEqualToTheWebhooksUrlGetsEachEventOnce() {
+        String account = unique("acc");
+        Endpoint webhook = createWebhook(account, null);
+        Endpoint other = createWebhook(account, null);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, webhook.id(),
+                new Hook(receiver.url(webhook.path()), "POST"))).sequence(1).status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+
+        publish(requestId, List.of(event, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(receiver.at(webhook.path())).singleElement()
+                .satisfies(request -> assertSignedWith(webhook.secret(), request));
+    }
+
+    @Test
+    void aWebhookOnAPrivateAddressNotOnTheAllowListGetsNoAttemptAndIsCounted() {
+        String account = unique("acc");
+        Endpoint internal = createWebhook(account, "http://10.255.255.1:8080/hooks?token=secret");
+        Endpoint other = createWebhook(account, null);
+        String requestId = unique("req");
+        CallEvent refused = CallEvent.about(command(requestId, account, internal.id(), null)).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+        double forbiddenBefore = skipped("webhook", "forbidden_target");
+
+        publish(requestId, List.of(refused, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(skipped("webhook", "forbidden_target")).isEqualTo(forbiddenBefore + 1);
+        assertThat(attempts(refused.eventId())).isEmpty();
+    }
+
+    @Test
+    void aWebhookAnswering410GetsOneAttemptAndNoFurtherEvents() {
+        String account = unique("acc");
+        Endpoint gone = createWebhook(account, null);
+        Endpoint other = createWebhook(account, null);
+        receiver.answer(gone.path(), 410);
+        String requestId = unique("req");
+        CallEvent first = CallEvent.about(command(requestId, account, gone.id(), null)).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent second = CallEvent.about(command(requestId, account, gone.id(), null)).sequence(2)
+                .status(AttemptStatus.IN_PROGRESS).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(3)
+                .status(AttemptStatus.COMPLETED).build();
+        double goneBefore = deliveries("webhook", "failed", "gone");
+        double disabledBefore = skipped("webhook", "disabled");
+
+        publish(requestId, List.of(first, second, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(receiver.at(gone.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(first.eventId());
+        await().atMost(WAIT).until(() -> attempts(first.eventId()).equals(List.of("1:410")));
+        assertThat(deliveries("webhook", "failed", "gone")).isEqualTo(goneBefore + 1);
+        assertThat(skipped("webhook", "disabled")).isEqualTo(disabledBefore + 1);
+        assertThat(directory.find(gone.id(), Duration.ZERO).blockOptional())
+                .hasValueSatisfying(config -> assertThat(config.enabled()).isFalse());
+    }
+
+    /** The first attempt published on dialer.webhook.deliveries under this key, read with a fresh group. */
+    private static JsonNode publishedAttempt(String key) {
+        InboundRecord record = KafkaSubscriber.receive(
+                        KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()), unique("it-attempts"),
+                        List.of(Topics.WEBHOOK_DELIVERIES), 500)
+                .filter(candidate -> key.equals(candidate.key()))
+                .next()
+                .block(WAIT);
+        assertThat(record).isNotNull();
+        return Contract.mapper().readTree(record.value());
+    }
+
+    private record Endpoint(String id, String path, String secret) {
+    }
+
+    /** Publishes a webhook (at the receiver unless a URL is given) and waits until the service knows it. */
+    private Endpoint createWebhook(String account, String url) {
+        String id = unique("wh");
+        Endpoint endpoint = new Endpoint(id, "hooks/" + id, newSecret());
+        WebhookConfig config = new WebhookConfig(id, account, url == null ? receiver.url(endpoint.path()) : url,
+                "test", endpoint.secret(), true, Instant.now());
+        publisher.publish(OutboundRecord.of(Topics.WEBHOOK_CONFIG, id, Contract.toBytes(config)))
+                .block(Duration.ofSeconds(30));
+        await().atMost(WAIT).until(() -> directory.find(id, Duration.ZERO).blockOptional().isPresent());
+        return endpoint;
+    }
+
+    private static void assertSignedWith(String secret, WebhookReceiver.Received request) {
+        assertThatCode(() -> new Webhook(secret).verify(request.bodyText(), request.headers()))
+                .doesNotThrowAnyException();
+    }
+
+    private List<String> attempts(String eventId) {
+        return database.sql("""
+                        SELECT attempt_no, status_code FROM webhook.delivery_attempts
+                        WHERE event_id = :eventId ORDER BY attempt_no""")
+                .bind("eventId", eventId)
+                .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("status_code", Integer.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private double skipped(String target, String reason) {
+        return deliveries(target, "skipped", reason);
+    }
+
+    private double deliveries(String target, String outcome) {
+        return deliveries(target, outcome, "ok");
+    }
+
+    private double deliveries(String target, String outcome, String reason) {
+        Counter counter = meters.find("dialer.webhook.deliveries").tag("target", target).tag("outcome", outcome)
+                .tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private static void publish(String requestId, List<CallEvent> events) {
+        publisher.publishAll(events.stream()
+                        .map(event -> OutboundRecord.of(Topics.CALL_EVENTS, requestId, Contract.toBytes(event)))
+                        .toList())
+                .block(Duration.ofSeconds(30));
+    }
+
+    private static CallCommand command(String account, String webhookId, Hook notify, Hook action) {
+        return new CallCommand(CallCommand.VERSION, unique("req"), account, "+14155550100", "+919876543210", "23",
+                null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, notify, action, null, Instant.now());
+    }
+
+    private static CallCommand command(String requestId, String account, String webhookId, Hook notify) {
+        return new CallCommand(CallCommand.VERSION, requestId, account, "+14155550100", "+919876543210", "23",
+                null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, notify, null, null, Instant.now());
+    }
+
+    private static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID();
+    }
+
+    private static String newSecret() {
+        byte[] key = new byte[24];
+        new SecureRandom().nextBytes(key);
+        return "whsec_" + Base64.getEncoder().encodeToString(key);
+    }
+}

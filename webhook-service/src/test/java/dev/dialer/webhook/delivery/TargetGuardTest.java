@@ -1,0 +1,141 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.test.StepVerifier;
+
+class TargetGuardTest {
+
+    /** A fake DNS: each test host name stands for an address class. */
+    private static final Map<String, String> DNS = Map.of(
+            "public.test", "93.184.216.34",
+            "private.test", "10.1.2.3",
+            "metadata.test", "169.254.169.254",
+            "mixed.test", "93.184.216.34,192.168.1.10",
+            "public6.test", "2606:2800:220:1:248:1893:25c8:1946",
+            "ula.test", "fd12:3456::1");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "127.5.5.5", "::1", "10.0.0.1", "172.16.0.1", "172.31.255.255",
+            "192.168.0.1", "169.254.169.254", "169.254.1.1", "0.0.0.0", "0.1.2.3", "::", "fe80::1", "fc00::1",
+            "fd00:ec2::254", "::ffff:10.0.0.1"})
+    void internalAddressesAreRecognised(String address) throws Exception {
+        assertThat(TargetGuard.isInternal(InetAddress.getByName(address))).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"93.184.216.34", "172.32.0.1", "172.15.255.255", "192.169.0.1", "8.8.8.8",
+            "2606:2800:220:1:248:1893:25c8:1946", "fe00::1"})
+    void publicAddressesAreNotInternal(String address) throws Exception {
+        assertThat(TargetGuard.isInternal(InetAddress.getByName(address))).isFalse();
+    }
+
+    @Test
+    void onlyHttpAndHttpsAreCalled() {
+        TargetGuard guard = guard(List.of());
+
+        assertPermits(guard, "https://public.test/hook", true);
+        assertPermits(guard, "HTTP://public.test/hook", true);
+        assertPermits(guard, "ftp://public.test/hook", false);
+        assertPermits(guard, "file:///etc/passwd", false);
+        assertPermits(guard, "not a url", false);
+        assertPermits(guard, "/relative/path", false);
+    }
+
+    @Test
+    void hostsResolvingToAnInternalAddressAreRefused() {
+        TargetGuard guard = guard(List.of());
+
+        assertPermits(guard, "http://private.test/hook", false);
+        assertPermits(guard, "http://metadata.test/latest/meta-data", false);
+        assertPermits(guard, "http://ula.test/hook", false);
+        assertPermits(guard, "http://public6.test/hook", true);
+    }
+
+    @Test
+    void aHostIsRefusedWhenAnyOfItsAddressesIsInternal() {
+        assertPermits(guard(List.of()), "http://mixed.test/hook", false);
+    }
+
+    @Test
+    void ipLiteralsAreCheckedWithoutResolving() {
+        TargetGuard guard = guard(List.of());
+
+        assertPermits(guard, "http://127.0.0.1:8080/hook", false);
+        assertPermits(guard, "http://[::1]:8080/hook", false);
+        assertPermits(guard, "http://169.254.169.254/latest", false);
+        assertPermits(guard, "http://93.184.216.34/hook", true);
+    }
+
+    @Test
+    void theAllowListAdmitsHostNamesIpLiteralsAndCidrBlocks() {
+        TargetGuard guard = guard(List.of("localhost", "127.0.0.1", "10.0.0.0/8", "fd12:3456::/32", " ::1 "));
+
+        assertPermits(guard, "http://LOCALHOST:8080/hook", true);
+        assertPermits(guard, "http://127.0.0.1:8080/hook", true);
+        assertPermits(guard, "http://127.0.0.2:8080/hook", false);
+        assertPermits(guard, "http://10.200.0.1/hook", true);
+        assertPermits(guard, "http://private.test/hook", true);
+        assertPermits(guard, "http://ula.test/hook", true);
+        assertPermits(guard, "http://[::1]/hook", true);
+        assertPermits(guard, "http://192.168.1.1/hook", false);
+        assertPermits(guard, "http://metadata.test/hook", false);
+    }
+
+    @Test
+    void aCidrPrefixThatIsNotAByteBoundaryIsHonoured() {
+        AllowList list = new AllowList(List.of("172.16.0.0/12"));
+
+        assertThat(list.allows(address("172.31.255.255"))).isTrue();
+        assertThat(list.allows(address("172.32.0.0"))).isFalse();
+        assertThat(list.allows(address("::ffff:172.20.0.1"))).isTrue();
+        assertThat(list.allows(address("fd00::1"))).isFalse();
+    }
+
+    @Test
+    void aMalformedAllowListEntryIsRejected() {
+        assertThatThrownBy(() -> new AllowList(List.of("10.0.0.0/33"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new AllowList(List.of("10.0.0.0/x"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new AllowList(List.of("999.1.1.1"))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void anUnresolvableHostIsLeftToFailAtConnect() {
+        assertPermits(guard(List.of()), "http://nowhere.test/hook", true);
+    }
+
+    private static TargetGuard guard(List<String> allowed) {
+        return new TargetGuard(new AllowList(allowed), host -> {
+            String addresses = DNS.get(host);
+            if (addresses == null) {
+                throw new UnknownHostException(host);
+            }
+            String[] parts = addresses.split(",");
+            InetAddress[] resolved = new InetAddress[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                resolved[i] = InetAddress.getByName(parts[i]);
+            }
+            return resolved;
+        });
+    }
+
+    private static void assertPermits(TargetGuard guard, String url, boolean expected) {
+        StepVerifier.create(guard.permits(url))
+                .assertNext(permitted -> assertThat(permitted).as(url).isEqualTo(expected))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    private static InetAddress address(String literal) {
+        return AllowList.literal(literal);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.contract.Hook;
+import dev.dialer.common.contract.WebhookConfig;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TargetResolverTest {
+
+    private static final String HOOK_SECRET = WebhookSignerTest.newSecret();
+    private static final WebhookConfig WEBHOOK = new WebhookConfig("wh-1", "acc-1", "https://customer.test/webhook",
+            "test", "whsec_AAAA", true, Instant.now());
+
+    private final TargetResolver resolver = new TargetResolver(HOOK_SECRET);
+
+    @Test
+    void aStatusEventGoesToTheWebhookAndTheNotifyUrlButNotTheActionHook() {
+        CallEvent event = status(command(new Hook("https://customer.test/notify", "get"),
+                new Hook("https://customer.test/action", null)));
+
+        assertThat(resolver.resolve(event, WEBHOOK))
+                .extracting(Target::kind, Target::id, Target::url, Target::method, Target::secret)
+                .containsExactly(
+                        tuple(Target.Kind.WEBHOOK, "wh-1", "https://customer.test/webhook", "POST", "whsec_AAAA"),
+                        tuple(Target.Kind.NOTIFY, "notify", "https://customer.test/notify", "GET", HOOK_SECRET));
+    }
+
+    @Test
+    void theFinalEventAlsoGoesToTheActionHook() {
+        CallEvent event = finalEvent(command(new Hook("https://customer.test/notify", null),
+                new Hook("https://customer.test/action", null)));
+
+        assertThat(resolver.resolve(event, WEBHOOK)).extracting(Target::kind)
+                .containsExactly(Target.Kind.WEBHOOK, Target.Kind.NOTIFY, Target.Kind.ACTION);
+    }
+
+    @Test
+    void aNotifyUrlEqualToTheWebhooksUrlIsSentOnceAsTheWebhook() {
+        CallEvent event = finalEvent(command(new Hook("https://customer.test/webhook", null),
+                new Hook("https://customer.test/webhook", null)));
+
+        assertThat(resolver.resolve(event, WEBHOOK)).singleElement()
+                .satisfies(target -> assertThat(target.kind()).isEqualTo(Target.Kind.WEBHOOK));
+    }
+
+    @Test
+    void hooksStillGoOutWithoutAUsableWebhook() {
+        CallEvent event = finalEvent(command(null, new Hook("https://customer.test/action", "POST")));
+
+        assertThat(resolver.resolve(event, null)).extracting(Target::kind).containsExactly(Target.Kind.ACTION);
+    }
+
+    @Test
+    void withoutAHookSecretHooksAreUnsignedButWebhooksStaySigned() {
+        CallEvent event = status(command(new Hook("https://customer.test/notify", null), null));
+
+        assertThat(new TargetResolver(null).resolve(event, WEBHOOK)).extracting(Target::secret)
+                .containsExactly("whsec_AAAA", null);
+    }
+
+    @Test
+    void anEventWithoutWebhookOrHooksHasNoTarget() {
+        assertThat(resolver.resolve(status(command(null, null)), null)).isEmpty();
+    }
+
+    private static CallEvent status(CallCommand command) {
+        return CallEvent.about(command).sequence(1).status(AttemptStatus.RINGING).build();
+    }
+
+    private static CallEvent finalEvent(CallCommand command) {
+        return CallEvent.about(command).sequence(2).type(EventType.FINAL).status(FinalStatus.ANSWERED).build();
+    }
+
+    private static CallCommand command(Hook notify, Hook action) {
+        return new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100", "+919876543210", "23", null,
+                "test", 0, 0, 1, "wh-1", null, Map.of(), null, null, notify, action, null, Instant.now());
+    }
+}
