@@ -48,6 +48,9 @@ class RequestMetrics implements WebFilter {
 
     /** A bounded tag value: the feature, never the path (which can hold ids). */
     static String endpointOf(String path) {
+        if (path.startsWith("/v1/Accounts/")) {
+            return "voice-gateway-calls";
+        }
         if (!path.startsWith("/api/")) {
             return null;
         }

@@ -43,6 +43,8 @@ class StandaloneStackIT {
     private static StandaloneStack stack;
     private static DisposableServer receiver;
     private static final Queue<JsonNode> delivered = new ConcurrentLinkedQueue<>();
+    private static final Queue<JsonNode> notified = new ConcurrentLinkedQueue<>();
+    private static final Queue<JsonNode> actioned = new ConcurrentLinkedQueue<>();
     private static final HttpClient http = HttpClient.newHttpClient();
     private static String webhookId;
 
@@ -52,10 +54,19 @@ class StandaloneStackIT {
         stack = StandaloneStack.start(StandaloneOptions.defaults().withFreePorts().withDataDir(dataDir)
                 .withTimes(Duration.ofMillis(200), Duration.ofMillis(300)));
         receiver = HttpServer.create().host("127.0.0.1").port(0)
-                .route(routes -> routes.post("/hooks", (request, response) -> request.receive().aggregate()
-                        .asString(StandardCharsets.UTF_8)
-                        .doOnNext(body -> delivered.add(JSON.readTree(body)))
-                        .then(response.status(200).send())))
+                .route(routes -> routes
+                        .post("/hooks", (request, response) -> request.receive().aggregate()
+                                .asString(StandardCharsets.UTF_8)
+                                .doOnNext(body -> delivered.add(JSON.readTree(body)))
+                                .then(response.status(200).send()))
+                        .post("/notify", (request, response) -> request.receive().aggregate()
+                                .asString(StandardCharsets.UTF_8)
+                                .doOnNext(body -> notified.add(JSON.readTree(body)))
+                                .then(response.status(200).send()))
+                        .post("/action", (request, response) -> request.receive().aggregate()
+                                .asString(StandardCharsets.UTF_8)
+                                .doOnNext(body -> actioned.add(JSON.readTree(body)))
+                                .then(response.status(200).send())))
                 .bindNow();
         HttpResponse<String> created = post("/api/v2/webhooks", "application/json",
                 "{\"url\":\"http://127.0.0.1:" + receiver.port() + "/hooks\",\"description\":\"e2e\"}");
@@ -141,6 +152,30 @@ class StandaloneStackIT {
             producer.send(new ProducerRecord<>("dialer.call.commands", "+918068281234", command)).get();
         }
         assertCompletedLifecycle(id);
+    }
+
+    @Test
+    void voiceGatewayDialectCallReportsToItsNotifyUrlAndActionHook() throws Exception {
+        String hooks = "http://127.0.0.1:" + receiver.port();
+        HttpResponse<String> created = post("/v1/Accounts/demo/Calls", "application/json", """
+                {"application_sid":"app-1","from":"918068281234","to":{"type":"phone","number":"919876543214"},
+                 "timeLimit":30,"tag":{"crm":"c-1"},"notifyUrl":{"url":"%s/notify","method":"POST"},
+                 "actionHook":"%s/action"}""".formatted(hooks, hooks));
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String sid = JSON.readTree(created.body()).get("sid").asString();
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> actioned.stream()
+                .anyMatch(e -> sid.equals(e.get("request_id").asString())));
+        List<String> statuses = notified.stream().filter(e -> sid.equals(e.get("request_id").asString()))
+                .filter(e -> e.get("event_type").asString().equals("call.status"))
+                .map(e -> e.get("status").asString()).toList();
+        assertThat(statuses).containsSubsequence("queued", "initiated", "ringing", "in-progress", "completed");
+        List<JsonNode> finals = actioned.stream().filter(e -> sid.equals(e.get("request_id").asString())).toList();
+        assertThat(finals).hasSize(1);
+        assertThat(finals.get(0).get("status").asString()).isEqualTo("answered");
+        Map<String, Object> tag = stack.simulator().calls().stream()
+                .filter(call -> sid.equals(call.tag().get("request_id"))).findFirst().orElseThrow().tag();
+        assertThat(tag).containsEntry("crm", "c-1");
     }
 
     @Test

@@ -1,0 +1,91 @@
+package dev.dialer.api.voicegateway;
+
+import dev.dialer.api.RequestBodies;
+import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
+import org.springframework.web.bind.annotation.ResponseStatus;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The Voice Gateway dialect, {@code POST /v1/Accounts/{account_sid}/Calls}: one call per request, answered
+ * {@code 201 {sid, callId}} once Kafka acknowledged the command (acks=all). {@code sid} is the dialer's call id (the
+ * one its events carry); {@code callId} is the same value, since the carrier's SIP Call-ID exists only once the call
+ * is dialled. The account sid in the path must be the authenticated account's: another account's is a 404.
+ */
+@RestController
+class VoiceGatewayCallsController {
+
+    private static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final AcknowledgedPublisher publisher;
+    private final Counter accepted;
+
+    VoiceGatewayCallsController(AcknowledgedPublisher publisher, MeterRegistry registry) {
+        this.publisher = publisher;
+        this.accepted = Counter.builder("dialer.api.recipients.accepted")
+                .description("Recipients queued as call commands").register(registry);
+    }
+
+    @PostMapping(path = "/v1/Accounts/{accountSid}/Calls", produces = MediaType.APPLICATION_JSON_VALUE)
+    @ResponseStatus(HttpStatus.CREATED)
+    Mono<Map<String, String>> create(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                                     @PathVariable String accountSid, ServerHttpRequest request) {
+        if (!account.id().equals(accountSid)) {
+            return Mono.error(Problems.notFound("account " + accountSid + " not found"));
+        }
+        return RequestBodies.text(request, MAX_BODY_BYTES)
+                .map(body -> CreateCall.from(parse(body), account.defaultRegion()))
+                .flatMap(call -> queue(account, call));
+    }
+
+    private Mono<Map<String, String>> queue(Account account, CreateCall call) {
+        CallCommand command = new CallCommand(CallCommand.VERSION, UUID.randomUUID().toString(), account.id(),
+                call.callerId(), call.to(), call.applicationSid(), null, null, 0, CallCommand.DEFAULT_MAX_ATTEMPTS, 1,
+                null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.carrierOptions(),
+                Instant.now().truncatedTo(ChronoUnit.MICROS));
+        OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
+        return publisher.publishAll(List.of(record)).then(Mono.fromSupplier(() -> {
+            accepted.increment();
+            Map<String, String> created = new LinkedHashMap<>();
+            created.put("sid", command.requestId());
+            created.put("callId", command.requestId());
+            return created;
+        }));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> parse(String body) {
+        try {
+            Object value = JSON.readValue(body, Object.class);
+            if (value instanceof Map<?, ?> map) {
+                return (Map<String, Object>) map;
+            }
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not JSON: " + e.getOriginalMessage());
+        }
+        throw Problems.malformed("The body must be a JSON object.");
+    }
+}

@@ -1,0 +1,84 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.contract.Hook;
+import dev.dialer.common.kafka.Topics;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The Voice Gateway dialect's create-call, as its seed document writes it, against real Kafka and PostgreSQL. */
+class VoiceGatewayCallsIT extends RunningApiService {
+
+    @Test
+    void createsACallAnsweringSidAndCallIdAndCarriesEveryFieldToTheCommand() throws Exception {
+        HttpResponse response = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
+                {"application_sid":"app-123","from":"918068281234",
+                 "to":{"type":"phone","number":"919876543215","trunk":"carrier-a"},
+                 "timeLimit":120,"tag":{"crm":"c-9"},"headers":{"X-Campaign":"spring"},
+                 "amd":{"actionHook":"https://example.com/amd"},"callerName":"Acme","fromHost":"sip.acme.example",
+                 "speech_synthesis_voice":"en-IN-Wavenet-A",
+                 "notifyUrl":{"url":"https://example.com/status","method":"POST"},
+                 "actionHook":"https://example.com/done"}""");
+
+        assertThat(response.status()).as(response.body()).isEqualTo(201);
+        JsonNode created = JSON.readTree(response.body());
+        String sid = created.get("sid").asString();
+        assertThat(created.get("callId").asString()).isNotBlank();
+
+        CallCommand command = commandFor(sid);
+        assertThat(command.callerId()).isEqualTo("+918068281234");
+        assertThat(command.to()).isEqualTo("+919876543215");
+        assertThat(command.flowId()).isEqualTo("app-123");
+        assertThat(command.notifyUrl()).isEqualTo(new Hook("https://example.com/status", "POST"));
+        assertThat(command.actionHook()).isEqualTo(new Hook("https://example.com/done", null));
+        assertThat(command.carrierOptions()).containsEntry("timeout", 60).containsEntry("timeLimit", 120)
+                .containsEntry("trunk", "carrier-a").containsEntry("callerName", "Acme")
+                .containsEntry("fromHost", "sip.acme.example").containsEntry("speech_synthesis_voice", "en-IN-Wavenet-A")
+                .containsEntry("tag", Map.of("crm", "c-9")).containsEntry("headers", Map.of("X-Campaign", "spring"))
+                .containsKey("amd");
+    }
+
+    @Test
+    void anotherAccountsSidIsNotFound() throws Exception {
+        HttpResponse response = call("/v1/Accounts/someone-else/Calls", JSON_TYPE, KEY, """
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""");
+
+        assertThat(response.status()).isEqualTo(404);
+    }
+
+    @Test
+    void missingFieldsAreNamedAndNeedAKey() throws Exception {
+        HttpResponse invalid = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
+                {"from":"918068281234","to":{"type":"sip","sipUri":"sip:a@b"},"timeout":-1}""");
+        HttpResponse anonymous = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, null, "{}");
+
+        assertThat(invalid.status()).isEqualTo(400);
+        assertThat(invalid.body()).contains("\"to.type\"", "\"application_sid\"", "\"timeout\"");
+        assertThat(anonymous.status()).isEqualTo(401);
+    }
+
+    private record HttpResponse(int status, String body) {
+    }
+
+    private HttpResponse call(String path, String type, String key, String body) throws Exception {
+        java.net.http.HttpResponse<String> response = super.post(path, type, key, body);
+        return new HttpResponse(response.statusCode(), response.body());
+    }
+
+    private static CallCommand commandFor(String requestId) {
+        try (TopicProbe probe = probe(Topics.CALL_COMMANDS)) {
+            ConsumerRecord<String, byte[]> record = probe.readToEnd().stream()
+                    .filter(r -> new String(r.value(), StandardCharsets.UTF_8)
+                            .contains("\"request_id\":\"" + requestId + "\""))
+                    .findFirst().orElseThrow();
+            assertThat(record.key()).isEqualTo("+918068281234");
+            return new CommandReader().read(record.value());
+        }
+    }
+}
