@@ -27,19 +27,14 @@ class IdempotencyIT extends RunningApiService {
     @BeforeAll
     static void startASecondInstance() {
         Infrastructure.Endpoints infra = Infrastructure.shared();
-        second = new SpringApplicationBuilder(ApiApplication.class).run(
+        java.util.List<String> args = new java.util.ArrayList<>(List.of(
                 "--spring.config.name=api-service",
                 "--server.port=0",
                 "--dialer.api.bootstrap.account-id=" + ACCOUNT,
                 "--dialer.api.bootstrap.api-key=" + KEY,
-                "--dialer.kafka.partitions=3",
-                "--dialer.kafka.bootstrap-servers=" + infra.kafkaBootstrapServers(),
-                "--spring.r2dbc.url=" + infra.r2dbcUrl(),
-                "--spring.r2dbc.username=" + infra.username(),
-                "--spring.r2dbc.password=" + infra.password(),
-                "--spring.flyway.url=" + infra.jdbcUrl(),
-                "--spring.flyway.user=" + infra.username(),
-                "--spring.flyway.password=" + infra.password());
+                "--dialer.kafka.partitions=3"));
+        infra.serviceProperties().forEach((name, value) -> args.add("--" + name + "=" + value));
+        second = new SpringApplicationBuilder(ApiApplication.class).run(args.toArray(String[]::new));
         secondPort = Integer.parseInt(second.getEnvironment().getProperty("local.server.port"));
     }
 

@@ -41,13 +41,7 @@ abstract class RunningApiService {
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
         Infrastructure.Endpoints infra = Infrastructure.shared();
-        registry.add("dialer.kafka.bootstrap-servers", infra::kafkaBootstrapServers);
-        registry.add("spring.r2dbc.url", infra::r2dbcUrl);
-        registry.add("spring.r2dbc.username", infra::username);
-        registry.add("spring.r2dbc.password", infra::password);
-        registry.add("spring.flyway.url", infra::jdbcUrl);
-        registry.add("spring.flyway.user", infra::username);
-        registry.add("spring.flyway.password", infra::password);
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
     }
 
     static TopicProbe probe(String topic) {

@@ -69,14 +69,8 @@ class RetryLadderIT {
                     .withTalkTime(Duration.ofMillis(200))
                     .withWebhookSecret(SECRET));
         }
-        registry.add("dialer.kafka.bootstrap-servers", infra::kafkaBootstrapServers);
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
         registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("spring.r2dbc.url", infra::r2dbcUrl);
-        registry.add("spring.r2dbc.username", infra::username);
-        registry.add("spring.r2dbc.password", infra::password);
-        registry.add("spring.flyway.url", infra::jdbcUrl);
-        registry.add("spring.flyway.user", infra::username);
-        registry.add("spring.flyway.password", infra::password);
         registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
         registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
     }

@@ -75,13 +75,7 @@ class WebhookDeliveryIT {
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
         Infrastructure.Endpoints endpoints = Infrastructure.shared();
-        registry.add("dialer.kafka.bootstrap-servers", endpoints::kafkaBootstrapServers);
-        registry.add("spring.r2dbc.url", endpoints::r2dbcUrl);
-        registry.add("spring.r2dbc.username", endpoints::username);
-        registry.add("spring.r2dbc.password", endpoints::password);
-        registry.add("spring.flyway.url", endpoints::jdbcUrl);
-        registry.add("spring.flyway.user", endpoints::username);
-        registry.add("spring.flyway.password", endpoints::password);
+        endpoints.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
     }
 
     @BeforeAll

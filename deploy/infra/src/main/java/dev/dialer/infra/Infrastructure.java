@@ -24,6 +24,18 @@ public final class Infrastructure {
     /** Where the running infrastructure is. */
     public record Endpoints(String kafkaBootstrapServers, String jdbcUrl, String r2dbcUrl, String username,
                             String password, String kind) {
+
+        /** The Spring properties that point a dialer service at this Kafka and PostgreSQL. */
+        public java.util.Map<String, String> serviceProperties() {
+            return java.util.Map.of(
+                    "dialer.kafka.bootstrap-servers", kafkaBootstrapServers,
+                    "spring.r2dbc.url", r2dbcUrl,
+                    "spring.r2dbc.username", username,
+                    "spring.r2dbc.password", password,
+                    "spring.flyway.url", jdbcUrl,
+                    "spring.flyway.user", username,
+                    "spring.flyway.password", password);
+        }
     }
 
     /** Starts the shared infrastructure on first use and returns where it is. */
