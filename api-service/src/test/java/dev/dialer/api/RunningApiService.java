@@ -73,6 +73,10 @@ abstract class RunningApiService {
         return http.send(request(path, key).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    HttpResponse<String> delete(String path, String key) throws Exception {
+        return http.send(request(path, key).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** What a Prometheus server sees when it scrapes. */
     String scrape() throws Exception {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus"))

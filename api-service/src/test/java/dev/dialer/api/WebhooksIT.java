@@ -95,6 +95,34 @@ class WebhooksIT extends RunningApiService {
     }
 
     @Test
+    void deletingAWebhookRemovesItAndPublishesItsTombstone() throws Exception {
+        String id = json(post(WEBHOOKS, JSON_TYPE, KEY, "{\"url\":\"https://gone.example.com/h\"}"))
+                .get("id").asString();
+
+        HttpResponse<String> deleted = delete(WEBHOOKS + "/" + id, KEY);
+
+        assertThat(deleted.statusCode()).isEqualTo(204);
+        assertThat(get(WEBHOOKS + "/" + id, KEY).statusCode()).isEqualTo(404);
+        assertThat(delete(WEBHOOKS + "/" + id, KEY).statusCode()).isEqualTo(404);
+        try (TopicProbe probe = probe(dev.dialer.common.kafka.Topics.WEBHOOK_CONFIG)) {
+            var records = probe.readToEnd().stream().filter(r -> id.equals(r.key())).toList();
+            assertThat(records).hasSize(2);
+            assertThat(records.get(1).value()).isNull();
+        }
+    }
+
+    @Test
+    void anotherAccountCannotDeleteAWebhook() throws Exception {
+        String otherKey = ApiKeys.generate();
+        createAccount("other-" + UUID.randomUUID(), otherKey);
+        String foreign = json(post(WEBHOOKS, JSON_TYPE, otherKey, "{\"url\":\"https://other.example.com/d\"}"))
+                .get("id").asString();
+
+        assertThat(delete(WEBHOOKS + "/" + foreign, KEY).statusCode()).isEqualTo(404);
+        assertThat(get(WEBHOOKS + "/" + foreign, otherKey).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void hidesAnotherAccountsWebhookAndRefusesItAsWebhookId() throws Exception {
         String otherKey = ApiKeys.generate();
         createAccount("other-" + UUID.randomUUID(), otherKey);

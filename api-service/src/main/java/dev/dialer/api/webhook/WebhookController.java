@@ -5,6 +5,7 @@ import dev.dialer.api.account.Account;
 import java.net.URI;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -34,6 +35,11 @@ class WebhookController {
                 .flatMap(body -> webhooks.create(account, body))
                 .map(webhook -> ResponseEntity.created(URI.create("/api/v2/webhooks/" + webhook.id()))
                         .body(WebhookResponses.Created.of(webhook)));
+    }
+
+    @DeleteMapping("/{id}")
+    Mono<ResponseEntity<Void>> delete(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String id) {
+        return webhooks.delete(account, id).thenReturn(ResponseEntity.noContent().build());
     }
 
     @GetMapping("/{id}")

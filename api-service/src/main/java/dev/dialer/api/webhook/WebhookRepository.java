@@ -47,6 +47,15 @@ class WebhookRepository implements WebhookDirectory {
                 .one();
     }
 
+    /** Whether the account's webhook existed and is now gone. */
+    Mono<Boolean> delete(String accountId, String id) {
+        return db.sql("DELETE FROM api.webhooks WHERE id = :id AND account_id = :account")
+                .bind("id", id)
+                .bind("account", accountId)
+                .fetch().rowsUpdated()
+                .map(rows -> rows > 0);
+    }
+
     @Override
     public Mono<Boolean> belongsTo(String webhookId, String accountId) {
         return db.sql("SELECT 1 FROM api.webhooks WHERE id = :id AND account_id = :account")

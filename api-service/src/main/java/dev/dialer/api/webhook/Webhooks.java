@@ -50,6 +50,19 @@ class Webhooks {
                 .switchIfEmpty(Mono.error(() -> Problems.notFound("No webhook " + id + " in this account.")));
     }
 
+    /**
+     * Deletes the account's webhook and publishes its tombstone, in one transaction that commits only after Kafka
+     * acknowledged the tombstone; webhook-service stops delivering to it. Calls already queued with this
+     * {@code webhook_id} keep their other targets.
+     */
+    Mono<Void> delete(Account account, String id) {
+        return repository.delete(account.id(), id)
+                .flatMap(deleted -> deleted
+                        ? publisher.publishAll(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG, id, null, null)))
+                        : Mono.error(Problems.notFound("No webhook " + id + " in this account.")))
+                .as(transactions::transactional);
+    }
+
     private Mono<Webhook> storeAndPublish(Webhook webhook) {
         return repository.insert(webhook)
                 .then(publisher.publishAll(List.of(configRecord(webhook))))
