@@ -8,7 +8,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
 
 /**
  * Owns the command pipeline: creates the dialer's topics, then subscribes on start; disposes the subscription on
@@ -27,7 +26,7 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final KafkaProperties kafka;
     private final CommandConsumer consumer;
     private final KeyRouting routing;
-    private volatile Disposable subscription;
+    private final PipelineSubscription pipeline = new PipelineSubscription("command");
 
     CommandConsumerLifecycle(KafkaProperties kafka, CommandConsumer consumer, KeyRouting routing) {
         this.kafka = kafka;
@@ -45,30 +44,22 @@ class CommandConsumerLifecycle implements SmartLifecycle {
                 TOPIC_TIMEOUT_MILLIS);
         routing.commandsTopicHas(TopicProvisioner.partitionCount(kafka.bootstrapServers(), Topics.CALL_COMMANDS,
                 TOPIC_TIMEOUT_MILLIS));
-        subscription = consumer.run().subscribe(
-                ignored -> { },
-                error -> log.error("command pipeline ended with an error; the service is no longer ready", error),
-                () -> log.warn("command pipeline completed; the service is no longer ready"));
+        pipeline.start(consumer.run());
         log.info("consuming {}", Topics.CALL_COMMANDS);
     }
 
     @Override
-    public synchronized void stop() {
-        Disposable current = subscription;
-        subscription = null;
-        if (current != null) {
-            current.dispose();
-        }
+    public void stop() {
+        pipeline.stop();
     }
 
     @Override
     public boolean isRunning() {
-        return subscription != null;
+        return pipeline.started();
     }
 
     /** Whether the pipeline is subscribed and has not ended: what readiness reports. */
     boolean pipelineRunning() {
-        Disposable current = subscription;
-        return current != null && !current.isDisposed();
+        return pipeline.running();
     }
 }

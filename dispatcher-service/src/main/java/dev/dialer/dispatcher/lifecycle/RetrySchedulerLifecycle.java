@@ -5,7 +5,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
 
 /**
  * Owns the retry pipeline: subscribes on start, disposes on stop. It depends on {@link CommandConsumerLifecycle},
@@ -20,7 +19,7 @@ class RetrySchedulerLifecycle implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(RetrySchedulerLifecycle.class);
 
     private final RetryScheduler scheduler;
-    private volatile Disposable subscription;
+    private final PipelineSubscription pipeline = new PipelineSubscription("retry");
 
     RetrySchedulerLifecycle(CommandConsumerLifecycle commands, RetryScheduler scheduler) {
         // The dependency is the point: it orders start and stop (see the class comment).
@@ -32,30 +31,22 @@ class RetrySchedulerLifecycle implements SmartLifecycle {
         if (isRunning()) {
             return;
         }
-        subscription = scheduler.run().subscribe(
-                ignored -> { },
-                error -> log.error("retry pipeline ended with an error; the service is no longer ready", error),
-                () -> log.warn("retry pipeline completed; the service is no longer ready"));
+        pipeline.start(scheduler.run());
         log.info("firing due retries");
     }
 
     @Override
-    public synchronized void stop() {
-        Disposable current = subscription;
-        subscription = null;
-        if (current != null) {
-            current.dispose();
-        }
+    public void stop() {
+        pipeline.stop();
     }
 
     @Override
     public boolean isRunning() {
-        return subscription != null;
+        return pipeline.started();
     }
 
     /** Whether the pipeline is subscribed and has not ended: what readiness reports. */
     boolean pipelineRunning() {
-        Disposable current = subscription;
-        return current != null && !current.isDisposed();
+        return pipeline.running();
     }
 }
