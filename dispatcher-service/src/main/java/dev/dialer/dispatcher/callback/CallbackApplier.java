@@ -3,7 +3,6 @@ package dev.dialer.dispatcher.callback;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
-import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
@@ -153,20 +152,13 @@ public class CallbackApplier {
     /** Ends the request for a terminal outcome; only the caller that marks it finished publishes {@code call.final}. */
     private Mono<Void> finish(CallCommand command, CarrierCallback callback, Outcome outcome) {
         RequestEnding ending = RequestEnding.of(outcome);
-        return ledger.finish(command.requestId(), ending.status())
-                .retryWhen(InfraRetry.brief("finish request"))
-                .filter(Boolean::booleanValue)
-                .flatMap(first -> events.emit(command, event -> {
-                    event.type(EventType.FINAL)
-                            .attempt(callback.attempt())
-                            .status(ending.status())
-                            .provider(callback.providerStatus(), callback.providerCallId())
-                            .sip(callback.sipStatus(), callback.sipReason())
-                            .durationSeconds(callback.durationSeconds())
-                            .retry(false, null);
-                    return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
-                }, InfraRetry.brief("final event")))
-                .then();
+        return events.finishOnce(command, ending.status(), event -> {
+            event.attempt(callback.attempt())
+                    .provider(callback.providerStatus(), callback.providerCallId())
+                    .sip(callback.sipStatus(), callback.sipReason())
+                    .durationSeconds(callback.durationSeconds());
+            return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
+        }, InfraRetry.brief("final event"));
     }
 
     private void count(String status, Result result) {

@@ -4,7 +4,6 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.ContractViolation;
-import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
@@ -148,16 +147,8 @@ class CommandHandler {
                                 .error(CARRIER_ERROR, error.getMessage()),
                         InfraRetry.untilRecovered("failed event")))
                 .then();
-        Mono<Void> finalEvent = ledger.finish(command.requestId(), FinalStatus.FAILED)
-                .retryWhen(InfraRetry.untilRecovered("finish request"))
-                .filter(Boolean::booleanValue)
-                .flatMap(first -> events.emit(command, event -> event
-                                .type(EventType.FINAL)
-                                .status(FinalStatus.FAILED)
-                                .retry(false, null)
-                                .error(CARRIER_ERROR, error.getMessage()),
-                        InfraRetry.untilRecovered("final event")))
-                .then();
+        Mono<Void> finalEvent = events.finishOnce(command, FinalStatus.FAILED,
+                event -> event.error(CARRIER_ERROR, error.getMessage()), InfraRetry.untilRecovered("final event"));
         return attemptEvent.then(finalEvent).thenReturn(CommandOutcome.FAILED);
     }
 

@@ -4,6 +4,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
@@ -49,6 +50,23 @@ public class CallEvents {
                 .map(sequence -> details.apply(CallEvent.about(command)).sequence(sequence).build())
                 .flatMap(event -> publish(event).retryWhen(retry).thenReturn(event))
                 .doOnNext(this::count);
+    }
+
+    /**
+     * Ends the request with {@code status} and publishes its {@code call.final}, but only if this call is the one that
+     * ended it (the PostgreSQL transition from no final status): a request gets exactly one final event however many
+     * paths reach an end. {@code details} fills in the rest; type, status and {@code will_retry=false} are set here.
+     */
+    public Mono<Void> finishOnce(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
+                                 Retry retry) {
+        return ledger.finish(command.requestId(), status)
+                .retryWhen(retry)
+                .filter(Boolean::booleanValue)
+                .flatMap(first -> emit(command, event -> details.apply(event
+                        .type(EventType.FINAL)
+                        .status(status)
+                        .retry(false, null)), retry))
+                .then();
     }
 
     private Mono<Void> publish(CallEvent event) {
