@@ -4,16 +4,22 @@ import java.time.Instant;
 
 /**
  * A webhook endpoint as api-service publishes it on the compacted {@code dialer.webhook.config} topic, keyed by
- * {@link #id()}; a tombstone (null value) deletes it. Carries the signing secret, so the topic must be readable
- * only by the dialer's own services.
+ * {@link #id()}; a tombstone (null value) deletes it. Carries the signing secrets, so the topic must be readable
+ * only by the dialer's own services. Subscriptions share the topic under keys prefixed
+ * {@value SubscriptionConfig#KEY_PREFIX} ({@link SubscriptionConfig}).
  *
- * @param id          the webhook's id
- * @param accountId   the owning account
- * @param url         where events are POSTed
- * @param description the customer's label
- * @param secret      {@code whsec_…} signing secret
- * @param enabled     whether deliveries go out
- * @param updatedAt   when this version was written
+ * @param id                      the webhook's id
+ * @param accountId               the owning account
+ * @param url                     where events are POSTed
+ * @param description             the customer's label
+ * @param secret                  {@code whsec_…} signing secret
+ * @param enabled                 whether deliveries go out
+ * @param updatedAt               when this version was written
+ * @param previousSecret          during a secret rotation, the secret being replaced: deliveries carry a signature
+ *                                with each secret until {@code previousSecretExpiresAt}
+ * @param previousSecretExpiresAt when the previous secret stops being used
+ * @param disabledReason          why the webhook is disabled, when it is ({@code gone}, {@code failing},
+ *                                {@code customer})
  */
 public record WebhookConfig(
         String id,
@@ -22,5 +28,19 @@ public record WebhookConfig(
         String description,
         String secret,
         boolean enabled,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String previousSecret,
+        Instant previousSecretExpiresAt,
+        String disabledReason) {
+
+    public WebhookConfig(String id, String accountId, String url, String description, String secret, boolean enabled,
+                         Instant updatedAt) {
+        this(id, accountId, url, description, secret, enabled, updatedAt, null, null, null);
+    }
+
+    /** The previous secret if it is still in use at {@code now}. */
+    public String previousSecretAt(Instant now) {
+        return previousSecret != null && previousSecretExpiresAt != null && now.isBefore(previousSecretExpiresAt)
+                ? previousSecret : null;
+    }
 }

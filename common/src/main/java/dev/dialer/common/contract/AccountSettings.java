@@ -1,0 +1,90 @@
+package dev.dialer.common.contract;
+
+import java.time.Instant;
+import java.time.LocalTime;
+import java.util.List;
+
+/**
+ * An account's dialling settings: the value of a compacted {@code dialer.account.config} record keyed by the account
+ * id. Absent fields take the service defaults. Its JSON Schema is {@code schemas/account-settings.v1.json}.
+ *
+ * @param version            contract version, {@value #VERSION}
+ * @param accountId          the account
+ * @param defaultRegion      ISO 3166 region for numbers written without a country code (e.g. {@code IN})
+ * @param callingWindow      local hours of the recipient in which calls may be placed (default 09:00–21:00)
+ * @param campaignWindows    per-campaign windows that replace {@code callingWindow} for that campaign
+ * @param cpsPerCallerId     calls per second allowed per caller ID (null: the dispatcher's default)
+ * @param allowedCallerIds   E.164 caller IDs the account may use; empty means any
+ * @param perCalleeDailyCap  most calls to one number in any 24 hours, across campaigns (null: no cap)
+ * @param updatedAt          when this version was written
+ */
+public record AccountSettings(
+        int version,
+        String accountId,
+        String defaultRegion,
+        CallingWindow callingWindow,
+        List<CampaignWindow> campaignWindows,
+        Double cpsPerCallerId,
+        List<String> allowedCallerIds,
+        Integer perCalleeDailyCap,
+        Instant updatedAt) {
+
+    public static final int VERSION = 1;
+
+    public AccountSettings {
+        campaignWindows = campaignWindows == null ? List.of() : List.copyOf(campaignWindows);
+        allowedCallerIds = allowedCallerIds == null ? List.of() : List.copyOf(allowedCallerIds);
+    }
+
+    /** The settings an account has before it wrote any. */
+    public static AccountSettings defaults(String accountId) {
+        return new AccountSettings(VERSION, accountId, null, null, List.of(), null, List.of(), null, null);
+    }
+
+    /** Whether the account may call from {@code callerId} (E.164). */
+    public boolean allowsCallerId(String callerId) {
+        return allowedCallerIds.isEmpty() || allowedCallerIds.contains(callerId);
+    }
+
+    /** The window for a campaign: its own if set, else the account's, else {@link CallingWindow#DEFAULT}. */
+    public CallingWindow windowFor(String campaign) {
+        if (campaign != null) {
+            for (CampaignWindow window : campaignWindows) {
+                if (window.campaign().equals(campaign)) {
+                    return window.window();
+                }
+            }
+        }
+        return callingWindow == null ? CallingWindow.DEFAULT : callingWindow;
+    }
+
+    /**
+     * Local hours [start, end) in which a recipient may be called. {@code end} before {@code start} spans midnight;
+     * equal times mean all day.
+     */
+    public record CallingWindow(LocalTime start, LocalTime end) {
+
+        public static final CallingWindow DEFAULT = new CallingWindow(LocalTime.of(9, 0), LocalTime.of(21, 0));
+        public static final CallingWindow ALWAYS = new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT);
+
+        public CallingWindow {
+            if (start == null || end == null) {
+                throw new IllegalArgumentException("a calling window needs start and end");
+            }
+        }
+
+        /** Whether {@code time} falls inside the window. */
+        public boolean contains(LocalTime time) {
+            if (start.equals(end)) {
+                return true;
+            }
+            return start.isBefore(end)
+                    ? !time.isBefore(start) && time.isBefore(end)
+                    : !time.isBefore(start) || time.isBefore(end);
+        }
+    }
+
+    /** A campaign's own calling window. */
+    public record CampaignWindow(String campaign, CallingWindow window) {
+    }
+}

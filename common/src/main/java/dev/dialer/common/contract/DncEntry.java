@@ -1,0 +1,28 @@
+package dev.dialer.common.contract;
+
+import java.time.Instant;
+
+/**
+ * A number an account must not call: the value of a compacted {@code dialer.dnc} record keyed by {@link #key()}; a
+ * tombstone (null value) removes it. The dispatcher checks the list at dial time, so an entry added after a request
+ * was accepted still blocks it. Its JSON Schema is {@code schemas/dnc-entry.v1.json}.
+ *
+ * @param version   contract version, {@value #VERSION}
+ * @param accountId the owning account
+ * @param number    the number in E.164
+ * @param reason    why, as the customer gave it (optional)
+ * @param addedAt   when it was added
+ */
+public record DncEntry(int version, String accountId, String number, String reason, Instant addedAt) {
+
+    public static final int VERSION = 1;
+
+    /** The record key: {@code <account>:<E.164 number>}. */
+    public String key() {
+        return key(accountId, number);
+    }
+
+    public static String key(String accountId, String number) {
+        return accountId + ":" + number;
+    }
+}

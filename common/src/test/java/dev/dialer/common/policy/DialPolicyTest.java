@@ -1,0 +1,101 @@
+package dev.dialer.common.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DialPolicyTest {
+
+    private static final String CALLER = "+918068281234";
+    private static final String INDIA = "+919876543215";
+    /** 12:00 in India (UTC+05:30): inside the default 09:00–21:00 window. */
+    private static final Instant INDIA_NOON = Instant.parse("2026-03-02T06:30:00Z");
+    /** 22:30 in India: after the window. */
+    private static final Instant INDIA_LATE = Instant.parse("2026-03-02T17:00:00Z");
+
+    private static DialPolicy.Facts facts(AccountSettings settings, boolean dnc, Instant capFrees, Instant validUntil,
+                                          Instant now) {
+        return new DialPolicy.Facts(CALLER, INDIA, null, validUntil, settings, dnc, capFrees, now);
+    }
+
+    private static AccountSettings defaults() {
+        return AccountSettings.defaults("acct");
+    }
+
+    @Test
+    void dialsInsideTheWindowWhenNothingElseObjects() {
+        PolicyDecision decision = DialPolicy.decide(facts(defaults(), false, null, null, INDIA_NOON));
+
+        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
+    }
+
+    @Test
+    void blocksANumberOnTheDncList() {
+        PolicyDecision decision = DialPolicy.decide(facts(defaults(), true, null, null, INDIA_NOON));
+
+        assertThat(decision).isEqualTo(new PolicyDecision(PolicyDecision.Verdict.BLOCK, PolicyDecision.DNC, null));
+    }
+
+    @Test
+    void blocksACallerIdTheAccountMayNotUse() {
+        AccountSettings settings = new AccountSettings(1, "acct", null, null, null, null, List.of("+918068280000"),
+                null, null);
+
+        assertThat(DialPolicy.decide(facts(settings, false, null, null, INDIA_NOON)).reason())
+                .isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
+    }
+
+    @Test
+    void expiresWhenValidUntilHasPassed() {
+        PolicyDecision decision = DialPolicy.decide(facts(defaults(), false, null, INDIA_NOON.minusSeconds(1),
+                INDIA_NOON));
+
+        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.EXPIRE);
+    }
+
+    @Test
+    void defersALateCallToNineInTheRecipientsMorning() {
+        PolicyDecision decision = DialPolicy.decide(facts(defaults(), false, null, null, INDIA_LATE));
+
+        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.DEFER);
+        assertThat(decision.reason()).isEqualTo(PolicyDecision.CALLING_WINDOW);
+        assertThat(decision.notBefore().atZone(ZoneId.of("Asia/Kolkata")).toLocalTime())
+                .isEqualTo(LocalTime.of(9, 0));
+        assertThat(decision.notBefore()).isAfter(INDIA_LATE);
+    }
+
+    @Test
+    void expiresRatherThanWaitForAWindowPastValidUntil() {
+        PolicyDecision decision = DialPolicy.decide(facts(defaults(), false, null, INDIA_LATE.plusSeconds(3600),
+                INDIA_LATE));
+
+        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.EXPIRE);
+    }
+
+    @Test
+    void defersUntilTheCalleeCapFreesAndTheWindowIsOpen() {
+        Instant capFrees = INDIA_NOON.plusSeconds(3600);
+
+        PolicyDecision decision = DialPolicy.decide(facts(defaults(), false, capFrees, null, INDIA_NOON));
+
+        assertThat(decision).isEqualTo(new PolicyDecision(PolicyDecision.Verdict.DEFER, PolicyDecision.CALLEE_CAP,
+                capFrees));
+    }
+
+    @Test
+    void aCampaignWindowReplacesTheAccountWindow() {
+        AccountSettings settings = new AccountSettings(1, "acct", null, null,
+                List.of(new AccountSettings.CampaignWindow("night",
+                        new CallingWindow(LocalTime.of(22, 0), LocalTime.of(23, 0)))), null, null, null, null);
+        DialPolicy.Facts night = new DialPolicy.Facts(CALLER, INDIA, "night", null, settings, false, null,
+                INDIA_LATE);
+
+        assertThat(DialPolicy.decide(night).verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
+    }
+}
