@@ -1,0 +1,46 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.dialer.infra.Infrastructure;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class TopicProvisionerIT {
+
+    private final String kafka = Infrastructure.shared().kafkaBootstrapServers();
+
+    @Test
+    void createsMissingTopicsWithTheirPartitionCounts() {
+        String name = "provision-" + UUID.randomUUID();
+
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.deleting(name, 4, Duration.ofDays(1))), (short) 1, 30_000);
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.deleting(name, 4, Duration.ofDays(1))), (short) 1, 30_000);
+
+        assertThat(TopicProvisioner.partitionCount(kafka, name, 30_000)).isEqualTo(4);
+    }
+
+    @Test
+    void waitsForATopicThatAnotherInstanceIsStillCreating() throws Exception {
+        String name = "late-" + UUID.randomUUID();
+        CompletableFuture<Void> creator = CompletableFuture.runAsync(() -> TopicProvisioner.ensure(kafka,
+                List.of(TopicSpec.deleting(name, 3, Duration.ofDays(1))), (short) 1, 30_000),
+                CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS));
+
+        int partitions = TopicProvisioner.partitionCount(kafka, name, 30_000);
+
+        creator.get(30, TimeUnit.SECONDS);
+        assertThat(partitions).isEqualTo(3);
+    }
+
+    @Test
+    void givesUpOnATopicThatNeverAppears() {
+        assertThatThrownBy(() -> TopicProvisioner.partitionCount(kafka, "never-" + UUID.randomUUID(), 500))
+                .isInstanceOf(IllegalStateException.class);
+    }
+}
