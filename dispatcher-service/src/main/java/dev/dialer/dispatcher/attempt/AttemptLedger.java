@@ -41,10 +41,28 @@ public class AttemptLedger {
     /**
      * Records the request (the first command seen for its id wins) and its attempt as {@code queued}.
      *
-     * @return whether the attempt is new; {@code false} means it was recorded before and must not be dialled again
+     * @return whether the attempt is new; {@code false} means it was recorded before, or the request has ended or
+     *         been cancelled, and it must not be dialled
      */
     public Mono<Boolean> record(CallCommand command) {
         return insertRequest(command).then(insertAttempt(command)).map(rows -> rows == 1);
+    }
+
+    /** Records the request (the first command seen for its id wins), without an attempt: what a wait needs. */
+    public Mono<Void> recordRequest(CallCommand command) {
+        return insertRequest(command).then();
+    }
+
+    /**
+     * Whether a cancel reached the request: once it has, an attempt's end (a 487 after our hang-up above all) means
+     * {@code canceled}.
+     */
+    public Mono<Boolean> cancelRequested(String requestId) {
+        return db.sql("SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one()
+                .defaultIfEmpty(false);
     }
 
     /** Remembers the carrier's id of the call; leaves the status alone, which callbacks may be moving already. */
@@ -160,10 +178,18 @@ public class AttemptLedger {
                 .rowsUpdated();
     }
 
+    /**
+     * Inserts the attempt only while the request is open: not finished and not cancelled. The request row is locked
+     * for the check, so a cancel committed before cannot be missed, and one committed after finds the attempt.
+     */
     private Mono<Long> insertAttempt(CallCommand command) {
         return db.sql("""
+                        WITH open AS (
+                            SELECT request_id FROM dispatch.requests
+                             WHERE request_id = $1 AND final_status IS NULL AND cancel_requested_at IS NULL
+                               FOR UPDATE)
                         INSERT INTO dispatch.attempts (request_id, attempt_no, status)
-                        VALUES ($1, $2, $3)
+                        SELECT open.request_id, $2, $3 FROM open
                         ON CONFLICT (request_id, attempt_no) DO NOTHING""")
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
