@@ -12,7 +12,7 @@ import reactor.core.Disposable;
  * no call event leaves the dispatcher. Stopping it loses nothing (unsent events stay in the table); it stops after the
  * pipelines that write events, so their last events are still relayed.
  */
-@Component("outboxRelay")
+@Component("outboxRelayHealthIndicator")
 class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
 
     private final OutboxRelay relay;

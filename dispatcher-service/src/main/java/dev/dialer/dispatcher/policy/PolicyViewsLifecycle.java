@@ -21,7 +21,7 @@ import reactor.core.publisher.Mono;
  * before that either), and again if reading ends. Starts before the command pipeline, creating the three compacted
  * topics it reads if they do not exist yet.
  */
-@Component("policyViews")
+@Component("policyViewsHealthIndicator")
 class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyViewsLifecycle.class);
