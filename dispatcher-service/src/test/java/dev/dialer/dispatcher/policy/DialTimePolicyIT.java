@@ -34,6 +34,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ApplicationContext;
@@ -289,13 +291,28 @@ class DialTimePolicyIT {
     }
 
     @Test
-    void readinessWaitsForThePolicyViewsAndTheRelay() {
+    void readinessIncludesThePolicyViewsAndTheRelay() {
         WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build()
                 .get().uri("/actuator/health/readiness").exchange()
                 .expectStatus().isOk()
-                .expectBody()
-                .jsonPath("$.components.policyViews.status").isEqualTo("UP")
-                .jsonPath("$.components.outboxRelay.status").isEqualTo("UP");
+                .expectBody().jsonPath("$.status").isEqualTo("UP");
+        assertThat(health("policyViewsHealthIndicator")).isEqualTo(Status.UP);
+        assertThat(health("outboxRelayHealthIndicator")).isEqualTo(Status.UP);
+
+        Lifecycle relay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
+        relay.stop();
+        try {
+            assertThat(health("outboxRelayHealthIndicator")).isEqualTo(Status.DOWN);
+            WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build()
+                    .get().uri("/actuator/health/readiness").exchange()
+                    .expectStatus().isEqualTo(503);
+        } finally {
+            relay.start();
+        }
+    }
+
+    private Status health(String indicator) {
+        return context.getBean(indicator, HealthIndicator.class).health().getStatus();
     }
 
     // --- helpers
