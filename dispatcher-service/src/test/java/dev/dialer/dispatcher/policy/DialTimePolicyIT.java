@@ -141,6 +141,7 @@ class DialTimePolicyIT {
         assertThat(events.of(requestId)).hasSize(1);
         assertThat(callsFor(requestId)).isEmpty();
         assertThat(attempts(requestId)).isZero();
+        assertThat(decisions("block", "dnc")).isPositive();
     }
 
     @Test
@@ -183,6 +184,31 @@ class DialTimePolicyIT {
         assertThat(Instant.parse(queued.get("occurred_at").stringValue())).isAfterOrEqualTo(opens);
         assertThat(events.of(requestId).get(0).get("event_type").stringValue()).isEqualTo("call.deferred");
         assertIncreasingSequence(events.of(requestId));
+    }
+
+    @Test
+    void secondCallToACalleeAtItsDailyCapWaitsADayAfterTheFirst() {
+        String account = newAccount();
+        publishSettings(account, CallingWindow.ALWAYS, List.of(), 1);
+        awaitSeen(() -> Integer.valueOf(1).equals(views().settingsOf(account).perCalleeDailyCap()));
+        String first = newRequestId();
+        String second = newRequestId();
+        double deferredBefore = decisions("defer", "callee_cap");
+
+        produceCommand(first, account, ANSWERING, null, null);
+        assertThat(awaitFinal(first).get("status").stringValue()).isEqualTo("answered");
+        produceCommand(second, account, ANSWERING, null, null);
+
+        await().atMost(WAIT).until(() -> !ofType(events.of(second), "call.deferred").isEmpty());
+        JsonNode deferred = ofType(events.of(second), "call.deferred").get(0);
+        assertThat(deferred.get("error").get("code").stringValue()).isEqualTo("callee_cap");
+        Instant firstDialled = db.sql("SELECT created_at FROM dispatch.attempts WHERE request_id = $1")
+                .bind(0, first).map(row -> row.get(0, Instant.class)).one().block(WAIT);
+        assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue()))
+                .isEqualTo(firstDialled.plus(Duration.ofHours(24)));
+        assertThat(scheduleReasons(second)).containsExactly("cap");
+        assertThat(callsFor(second)).isEmpty();
+        assertThat(decisions("defer", "callee_cap")).isEqualTo(deferredBefore + 1);
     }
 
     @Test
@@ -298,6 +324,16 @@ class DialTimePolicyIT {
                 .expectBody().jsonPath("$.status").isEqualTo("UP");
         assertThat(health("policyViewsHealthIndicator")).isEqualTo(Status.UP);
         assertThat(health("outboxRelayHealthIndicator")).isEqualTo(Status.UP);
+        String scrape = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build()
+                .get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        assertThat(scrape)
+                .contains("dialer_dispatcher_policy_decisions_total{reason=\"calling_window\",verdict=\"defer\"}")
+                .contains("dialer_dispatcher_controls_total")
+                .contains("dialer_dispatcher_outbox_pending")
+                .contains("dialer_dispatcher_outbox_lag_seconds_count")
+                .contains("dialer_dispatcher_policy_view_size{view=\"dnc\"}");
 
         Lifecycle relay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
         relay.stop();
@@ -370,6 +406,10 @@ class DialTimePolicyIT {
     private long unsent(String requestId) {
         return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1 AND sent_at IS NULL")
                 .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private double decisions(String verdict, String reason) {
+        return meters.counter("dialer.dispatcher.policy.decisions", "verdict", verdict, "reason", reason).count();
     }
 
     private double controls(String outcome) {
