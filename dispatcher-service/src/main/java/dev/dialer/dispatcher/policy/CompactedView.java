@@ -34,17 +34,19 @@ final class CompactedView<V> {
     private final Mono<Void> readerCaughtUp;
     private final Map<String, V> entries = new ConcurrentHashMap<>();
     /**
-     * Every value applied, for the one listener that acts on changes, buffered until it subscribes; null for views
-     * nobody listens to (a buffer without a reader would only grow).
+     * Every value applied, for the one listener that acts on changes, buffered until it subscribes; a new one for each
+     * {@link #follow()}, so a restarted reader gets a restarted listener. Null for views nobody listens to (a buffer
+     * without a reader would only grow).
      */
-    private final Sinks.Many<V> applied;
+    private volatile Sinks.Many<V> applied;
+    private final boolean announces;
     private final Counter unreadable;
     private volatile boolean caughtUp;
 
     CompactedView(String name, Class<V> type, Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp,
                   boolean announces, MeterRegistry registry) {
         this.name = name;
-        this.applied = announces ? Sinks.many().unicast().onBackpressureBuffer() : null;
+        this.announces = announces;
         this.type = type;
         this.records = records;
         this.readerCaughtUp = caughtUp.cache();
@@ -63,6 +65,9 @@ final class CompactedView<V> {
      * consumer failure the topic is read again from the beginning, which gives the same view.
      */
     Mono<Void> follow() {
+        if (announces) {
+            applied = Sinks.many().unicast().onBackpressureBuffer();
+        }
         Mono<Void> apply = Flux.defer(records)
                 .doOnNext(this::apply)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(10))
@@ -92,8 +97,12 @@ final class CompactedView<V> {
         return entries.containsKey(key);
     }
 
-    /** The values applied, in the order read, including those of the first full read. One subscriber only. */
+    /**
+     * The values applied by the latest {@link #follow()}, in the order read, including those of the first full read.
+     * One subscriber per {@code follow()}; ask after calling {@code follow()}.
+     */
     Flux<V> applied() {
+        Sinks.Many<V> applied = this.applied;
         if (applied == null) {
             throw new IllegalStateException(name + " view does not announce its values");
         }
@@ -115,8 +124,9 @@ final class CompactedView<V> {
         try {
             V value = Contract.read(record.value(), type);
             entries.put(key, value);
-            if (applied != null) {
-                applied.tryEmitNext(value);
+            Sinks.Many<V> listener = applied;
+            if (listener != null) {
+                listener.tryEmitNext(value);
             }
         } catch (RuntimeException e) {
             unreadable.increment();

@@ -55,6 +55,7 @@ import tools.jackson.databind.JsonNode;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service",
         "dialer.dispatcher.retry.poll-interval=PT0.2S",
+        "dialer.dispatcher.retry.minute-length=PT2S",
         "dialer.dispatcher.policy.pause-recheck=PT1H"})
 @DirtiesContext
 class DialTimePolicyIT {
@@ -65,6 +66,8 @@ class DialTimePolicyIT {
     private static final String ANSWERING = "+4915112345678";
     /** Never answered: rings until the request's timeout (last digit 1). */
     private static final String RINGING = "+4915112345671";
+    /** Busy (last digit 0). */
+    private static final String BUSY = "+4915112345670";
     private static final ZoneId BERLIN = ZoneId.of("Europe/Berlin");
     private static final Duration WAIT = Duration.ofSeconds(40);
 
@@ -209,6 +212,33 @@ class DialTimePolicyIT {
         assertThat(scheduleReasons(second)).containsExactly("cap");
         assertThat(callsFor(second)).isEmpty();
         assertThat(decisions("defer", "callee_cap")).isEqualTo(deferredBefore + 1);
+    }
+
+    @Test
+    void retryFallingDueAfterTheWindowClosedWaitsForTheNextWindow() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        // Open now, closed well before the retry is due (interval 5 × 2 s after the busy attempt ends).
+        LocalTime nowInBerlin = Instant.now().atZone(BERLIN).toLocalTime().truncatedTo(ChronoUnit.SECONDS);
+        LocalTime start = nowInBerlin.minusHours(1);
+        publishSettings(account, new CallingWindow(start, nowInBerlin.plusSeconds(8)), List.of(), null);
+        awaitSeen(() -> views().settingsOf(account).callingWindow().start().equals(start));
+
+        produceCommand(requestId, account, BUSY, null, null, 5);
+
+        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.deferred").isEmpty());
+        JsonNode busy = ofType(events.of(requestId), "call.status").stream()
+                .filter(event -> event.get("status").stringValue().equals("busy")).findFirst().orElseThrow();
+        assertThat(busy.get("will_retry").booleanValue()).isTrue();
+        JsonNode deferred = ofType(events.of(requestId), "call.deferred").get(0);
+        assertThat(deferred.get("attempt").get("number").intValue()).isEqualTo(2);
+        assertThat(deferred.get("error").get("code").stringValue()).isEqualTo("calling_window");
+        Instant nextAttemptAt = Instant.parse(deferred.get("next_attempt_at").stringValue());
+        assertThat(nextAttemptAt).isAfter(Instant.parse(busy.get("next_attempt_at").stringValue()));
+        assertThat(nextAttemptAt.atZone(BERLIN).toLocalTime()).isEqualTo(start);
+        assertThat(scheduleReasons(requestId)).containsExactly("window");
+        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(ofType(events.of(requestId), "call.final")).isEmpty();
     }
 
     @Test
@@ -450,9 +480,15 @@ class DialTimePolicyIT {
 
     private static void produceCommand(String requestId, String account, String to, String campaign,
                                        Instant validUntil) {
+        produceCommand(requestId, account, to, campaign, validUntil, 0);
+    }
+
+    private static void produceCommand(String requestId, String account, String to, String campaign,
+                                       Instant validUntil, int intervalMinutes) {
         String json = """
                 {"version":1,"request_id":"%s","account_id":"%s","caller_id":"%s","to":"%s",
-                 "audio":"welcome.wav",%s%s"created_at":"%s"}""".formatted(requestId, account, CALLER, to,
+                 "audio":"welcome.wav","interval_minutes":%d,%s%s"created_at":"%s"}""".formatted(requestId, account,
+                CALLER, to, intervalMinutes,
                 campaign == null ? "" : "\"campaign\":\"" + campaign + "\",",
                 validUntil == null ? "" : "\"valid_until\":\"" + validUntil + "\",",
                 Instant.now());
