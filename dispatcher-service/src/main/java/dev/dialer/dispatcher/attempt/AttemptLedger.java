@@ -126,7 +126,10 @@ public class AttemptLedger {
         return spec.bind(7, allowed);
     }
 
-    /** The next {@code sequence_number} of the request's events: monotonic per request, across attempts. */
+    /**
+     * The next {@code sequence_number} of the request's events: monotonic per request, across attempts. Events take
+     * theirs when {@code CallEvents} stores them in the outbox; this is for callers that need a number alone.
+     */
     public Mono<Long> nextSequence(String requestId) {
         return db.sql("""
                         UPDATE dispatch.requests SET next_sequence = next_sequence + 1
@@ -138,7 +141,8 @@ public class AttemptLedger {
     }
 
     /**
-     * Marks the request finished, once.
+     * Marks the request finished, once. Callers that publish the final event use {@code CallEvents#finishOnce}
+     * instead, which does this and stores the event in one statement.
      *
      * @return whether this call set it: only then may the caller publish the request's {@code call.final}
      */

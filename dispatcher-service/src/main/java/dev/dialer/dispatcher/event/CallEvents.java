@@ -52,9 +52,9 @@ public class CallEvents {
     public Mono<CallEvent> emit(CallCommand command, UnaryOperator<CallEvent.Builder> details, Retry retry) {
         return Mono.defer(() -> {
                     Draft draft = Draft.of(command, details);
+                    // One statement: atomic on its own, and part of the caller's transaction when there is one.
                     return outbox.append(draft.event()).map(draft::withSequence);
                 })
-                .as(transactions::transactional)
                 .retryWhen(retry)
                 .doOnNext(this::stored);
     }
@@ -74,7 +74,6 @@ public class CallEvents {
                             .retry(false, null)));
                     return outbox.finishWith(status, draft.event()).map(draft::withSequence);
                 })
-                .as(transactions::transactional)
                 .retryWhen(retry)
                 .doOnNext(this::stored)
                 .then();
