@@ -3,8 +3,10 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.TopicSpec;
 import dev.dialer.common.kafka.Topics;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -18,8 +20,8 @@ import reactor.core.publisher.Mono;
 /**
  * Reads the policy topics and acts on controls from start to stop, and reports {@code policyViews} in the readiness
  * group: DOWN until the DNC list, account settings and call controls are read in full (the gate decides nothing
- * before that either), and again if reading ends. Starts before the command pipeline, creating the three compacted
- * topics it reads if they do not exist yet.
+ * before that either), and again if reading ends. Starts before the command pipeline, creating the dialer's topics if
+ * they do not exist yet.
  */
 @Component("policyViewsHealthIndicator")
 class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
@@ -51,13 +53,32 @@ class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
         if (subscription != null) {
             return;
         }
-        List<TopicSpec> specs = Topics.all(partitions).stream().filter(spec -> TOPICS.contains(spec.name())).toList();
-        // Blocks the starting thread, by design: a reader of a topic that does not exist would read nothing.
+        // Blocks the starting thread, by design: a reader of a topic that does not exist would read nothing. Every
+        // dialer topic is created here, not only the three read, and start-up goes on only once the broker describes
+        // them: a topic just created can be briefly unknown to the broker that answers the next request.
+        List<TopicSpec> specs = Topics.all(partitions);
         TopicProvisioner.ensure(bootstrapServers, specs, replicationFactor, TOPIC_TIMEOUT_MILLIS);
+        specs.forEach(spec -> awaitDescribed(spec.name()));
         subscription = Mono.when(views.follow(), controls.run().then()).subscribe(
                 ignored -> { },
                 error -> log.error("policy views ended with an error; the service is no longer ready", error));
         log.info("reading {}", TOPICS);
+    }
+
+    private void awaitDescribed(String topic) {
+        long deadline = System.currentTimeMillis() + TOPIC_TIMEOUT_MILLIS;
+        while (true) {
+            try {
+                TopicProvisioner.partitionCount(bootstrapServers, topic, TOPIC_TIMEOUT_MILLIS);
+                return;
+            } catch (IllegalStateException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                log.debug("{} not described yet: {}", topic, e.toString());
+                LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+            }
+        }
     }
 
     @Override
