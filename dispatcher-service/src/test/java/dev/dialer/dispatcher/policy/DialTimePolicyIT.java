@@ -381,7 +381,7 @@ class DialTimePolicyIT {
         return context.getBean(indicator, HealthIndicator.class).health().getStatus();
     }
 
-    // --- helpers
+    // What the tests share
 
     private PolicyViews views() {
         return context.getBean(PolicyViews.class);
