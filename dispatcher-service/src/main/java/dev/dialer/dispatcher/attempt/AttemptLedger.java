@@ -41,10 +41,28 @@ public class AttemptLedger {
     /**
      * Records the request (the first command seen for its id wins) and its attempt as {@code queued}.
      *
-     * @return whether the attempt is new; {@code false} means it was recorded before and must not be dialled again
+     * @return whether the attempt is new; {@code false} means it was recorded before, or the request has ended or
+     *         been cancelled, and it must not be dialled
      */
     public Mono<Boolean> record(CallCommand command) {
         return insertRequest(command).then(insertAttempt(command)).map(rows -> rows == 1);
+    }
+
+    /** Records the request (the first command seen for its id wins), without an attempt: what a wait needs. */
+    public Mono<Void> recordRequest(CallCommand command) {
+        return insertRequest(command).then();
+    }
+
+    /**
+     * Whether a cancel reached the request: once it has, an attempt's end (a 487 after our hang-up above all) means
+     * {@code canceled}.
+     */
+    public Mono<Boolean> cancelRequested(String requestId) {
+        return db.sql("SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one()
+                .defaultIfEmpty(false);
     }
 
     /** Remembers the carrier's id of the call; leaves the status alone, which callbacks may be moving already. */
@@ -108,7 +126,10 @@ public class AttemptLedger {
         return spec.bind(7, allowed);
     }
 
-    /** The next {@code sequence_number} of the request's events: monotonic per request, across attempts. */
+    /**
+     * The next {@code sequence_number} of the request's events: monotonic per request, across attempts. Events take
+     * theirs when {@code CallEvents} stores them in the outbox; this is for callers that need a number alone.
+     */
     public Mono<Long> nextSequence(String requestId) {
         return db.sql("""
                         UPDATE dispatch.requests SET next_sequence = next_sequence + 1
@@ -120,7 +141,8 @@ public class AttemptLedger {
     }
 
     /**
-     * Marks the request finished, once.
+     * Marks the request finished, once. Callers that publish the final event use {@code CallEvents#finishOnce}
+     * instead, which does this and stores the event in one statement.
      *
      * @return whether this call set it: only then may the caller publish the request's {@code call.final}
      */
@@ -160,10 +182,18 @@ public class AttemptLedger {
                 .rowsUpdated();
     }
 
+    /**
+     * Inserts the attempt only while the request is open: not finished and not cancelled. The request row is locked
+     * for the check, so a cancel committed before cannot be missed, and one committed after finds the attempt.
+     */
     private Mono<Long> insertAttempt(CallCommand command) {
         return db.sql("""
+                        WITH open AS (
+                            SELECT request_id FROM dispatch.requests
+                             WHERE request_id = $1 AND final_status IS NULL AND cancel_requested_at IS NULL
+                               FOR UPDATE)
                         INSERT INTO dispatch.attempts (request_id, attempt_no, status)
-                        VALUES ($1, $2, $3)
+                        SELECT open.request_id, $2, $3 FROM open
                         ON CONFLICT (request_id, attempt_no) DO NOTHING""")
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())

@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
@@ -20,6 +21,7 @@ import java.util.Locale;
 import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Applies a carrier status callback to its attempt and publishes what changed. Independent of HTTP, so a consumer of
@@ -38,9 +40,12 @@ import reactor.core.publisher.Mono;
  * capacity rejection ends {@code exhausted} with {@code error.code=capacity} (capacity requeues do not exist yet), an
  * unreachable number ends {@code failed}.
  *
- * <p>Delivery: events are published after the database change is committed. If publishing fails beyond a few quick
- * retries, the change stays applied and its event is lost (the carrier does not resend callbacks); the caller gets
- * the error. A scheduled retry does not depend on its event: its row was committed with the attempt's end.
+ * <p>Once a cancel has reached the request ({@code AttemptLedger#cancelRequested}), an attempt's end is reported
+ * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
+ * retried: the 487 that follows our own cancel is not a no-answer.
+ *
+ * <p>Delivery: an attempt's change and its event are committed in one transaction (the event goes to the outbox, which
+ * a relay publishes), so a change is never applied without its event. A scheduled retry is committed with them.
  */
 @Component
 public class CallbackApplier {
@@ -96,7 +101,23 @@ public class CallbackApplier {
                     .map(previous -> Result.APPLIED)
                     .defaultIfEmpty(Result.IGNORED);
         }
-        Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
+        return ledger.cancelRequested(command.requestId())
+                .retryWhen(InfraRetry.brief("cancel requested"))
+                .flatMap(cancelled -> applyEnd(command, callback, cancelled
+                        ? cancelledOutcome(callback.status())
+                        : classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason())));
+    }
+
+    /**
+     * How an attempt ends once a cancel reached its request: {@code canceled}, without a retry, however the carrier
+     * reports the end (a 487 after our own cancel above all; an answered call we hung up stays {@code completed}).
+     */
+    static Outcome cancelledOutcome(AttemptStatus reported) {
+        return new Outcome(Verdict.CANCELED,
+                reported == AttemptStatus.COMPLETED ? AttemptStatus.COMPLETED : AttemptStatus.CANCELED);
+    }
+
+    private Mono<Result> applyEnd(CallCommand command, CarrierCallback callback, Outcome outcome) {
         Instant endedAt = clock.instant();
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
@@ -109,9 +130,9 @@ public class CallbackApplier {
 
     /** The guarded transition and, if it happened, its {@code call.status} event; emits the previous status. */
     private Mono<AttemptStatus> move(CallCommand command, CarrierCallback callback, AttemptStatus status) {
-        return ledger.transition(transition(callback, status))
-                .retryWhen(InfraRetry.brief("attempt transition"))
-                .flatMap(previous -> statusEvent(command, callback, status, previous, event -> event));
+        return events.atomically(ledger.transition(transition(callback, status))
+                        .flatMap(previous -> statusEvent(command, callback, status, previous, event -> event)))
+                .retryWhen(InfraRetry.brief("attempt transition"));
     }
 
     /**
@@ -124,10 +145,9 @@ public class CallbackApplier {
         Mono<AttemptStatus> ended = retry.willRetry()
                 ? ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
                 : ledger.transition(change);
-        return ended.retryWhen(InfraRetry.brief("attempt transition"))
-                .flatMap(previous -> statusEvent(command, callback, status, previous, event -> event
-                        .retry(retry.willRetry(), retry.dueAt())
-                        .occurredAt(endedAt)));
+        return events.atomically(ended.flatMap(previous -> statusEvent(command, callback, status, previous,
+                        event -> event.retry(retry.willRetry(), retry.dueAt()).occurredAt(endedAt))))
+                .retryWhen(InfraRetry.brief("attempt transition"));
     }
 
     private Mono<AttemptStatus> statusEvent(CallCommand command, CarrierCallback callback, AttemptStatus status,
@@ -140,7 +160,7 @@ public class CallbackApplier {
                                 .provider(callback.providerStatus(), callback.providerCallId())
                                 .sip(callback.sipStatus(), callback.sipReason())
                                 .durationSeconds(callback.durationSeconds())),
-                        InfraRetry.brief("status event"))
+                        Retry.max(0))
                 .thenReturn(previous);
     }
 

@@ -15,6 +15,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
@@ -55,10 +56,12 @@ class CommandHandler {
     private final KafkaPublisher publisher;
     private final MeterRegistry registry;
     private final KeyRouting routing;
+    private final DialGate gate;
 
     CommandHandler(AttemptLedger ledger, CallEvents events, Carrier carrier, KafkaPublisher publisher,
-                   MeterRegistry registry, KeyRouting routing) {
+                   MeterRegistry registry, KeyRouting routing, DialGate gate) {
         this.routing = routing;
+        this.gate = gate;
         this.ledger = ledger;
         this.events = events;
         this.carrier = carrier;
@@ -89,8 +92,16 @@ class CommandHandler {
         if (routing.misplaced(record, command)) {
             return reroute(record, command);
         }
-        return recordAttempt(command)
-                .flatMap(isNew -> isNew ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
+        return clearedByPolicy(command)
+                .flatMap(cleared -> cleared ? recordAttempt(command) : Mono.just(CommandOutcome.HELD_BY_POLICY));
+    }
+
+    /**
+     * The dial-time policy ({@link DialGate}): cancel, pause, DNC, TTL, per-callee cap and calling window. A command it
+     * holds has been ended or made to wait durably, with its event; only a cleared one is recorded and dialled.
+     */
+    private Mono<Boolean> clearedByPolicy(CallCommand command) {
+        return gate.clear(command);
     }
 
     private Mono<CommandOutcome> deadLetter(InboundRecord record, ContractViolation violation) {
@@ -115,8 +126,9 @@ class CommandHandler {
                 .thenReturn(CommandOutcome.REROUTED);
     }
 
-    private Mono<Boolean> recordAttempt(CallCommand command) {
-        return ledger.record(command).retryWhen(InfraRetry.untilRecovered("record attempt"));
+    private Mono<CommandOutcome> recordAttempt(CallCommand command) {
+        return ledger.record(command).retryWhen(InfraRetry.untilRecovered("record attempt"))
+                .flatMap(isNew -> isNew ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
     }
 
     private Mono<CommandOutcome> dial(CallCommand command) {
@@ -139,13 +151,13 @@ class CommandHandler {
                 error.reason().wire(), error.getMessage());
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null);
-        Mono<Void> attemptEvent = ledger.transition(failed)
+        Mono<Void> attemptEvent = events.atomically(ledger.transition(failed)
+                        .flatMap(previous -> events.emit(command, event -> event
+                                        .status(AttemptStatus.FAILED)
+                                        .previousStatus(previous.wire())
+                                        .error(CARRIER_ERROR, error.getMessage()),
+                                reactor.util.retry.Retry.max(0))))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
-                .flatMap(previous -> events.emit(command, event -> event
-                                .status(AttemptStatus.FAILED)
-                                .previousStatus(previous.wire())
-                                .error(CARRIER_ERROR, error.getMessage()),
-                        InfraRetry.untilRecovered("failed event")))
                 .then();
         Mono<Void> finalEvent = events.finishOnce(command, FinalStatus.FAILED,
                 event -> event.error(CARRIER_ERROR, error.getMessage()), InfraRetry.untilRecovered("final event"));

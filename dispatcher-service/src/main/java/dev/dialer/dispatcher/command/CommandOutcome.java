@@ -10,6 +10,8 @@ enum CommandOutcome {
     DUPLICATE,
     /** Not a valid command: sent to the DLQ. */
     DLQ,
+    /** Held by the dial-time policy: ended (blocked, expired, canceled) or made to wait, with its event. */
+    HELD_BY_POLICY,
     /** The carrier did not accept the call: the attempt and the request ended {@code failed}. */
     FAILED,
     /** On the wrong partition for its caller ID (or keyed by something else): published again, keyed right. */

@@ -2,34 +2,39 @@ package dev.dialer.dispatcher.event;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
-import dev.dialer.common.kafka.KafkaPublisher;
-import dev.dialer.common.kafka.OutboundRecord;
-import dev.dialer.common.kafka.Topics;
-import dev.dialer.dispatcher.attempt.AttemptLedger;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
 /**
- * Writes call events to {@code dialer.call.events}, keyed by request id so a call's events stay in order, each with
- * the request's next {@code sequence_number}. Never carries the request's variables ({@link CallEvent} has no field
- * for them).
+ * Writes call events for {@code dialer.call.events} into the outbox ({@code dispatch.outbox}), each with the request's
+ * next {@code sequence_number}; the {@link OutboxRelay} publishes them, keyed by request id, in order per request.
+ * Never carries the request's variables ({@link CallEvent} has no field for them).
+ *
+ * <p>An event is stored in the same PostgreSQL transaction as the change it reports: {@link #finishOnce} ends the
+ * request and stores its final event in one statement, and a caller that changes state and then {@link #emit}s wraps
+ * both in {@link #atomically}. A committed change therefore always has its event, whatever happens to Kafka or to
+ * this process afterwards.
  */
 @Component
 public class CallEvents {
 
-    private final AttemptLedger ledger;
-    private final KafkaPublisher publisher;
+    private final Outbox outbox;
+    private final OutboxRelay relay;
+    private final TransactionalOperator transactions;
     private final MeterRegistry registry;
 
-    CallEvents(AttemptLedger ledger, KafkaPublisher publisher, MeterRegistry registry) {
-        this.ledger = ledger;
-        this.publisher = publisher;
+    CallEvents(Outbox outbox, OutboxRelay relay, ReactiveTransactionManager transactionManager,
+               MeterRegistry registry) {
+        this.outbox = outbox;
+        this.relay = relay;
+        this.transactions = TransactionalOperator.create(transactionManager);
         this.registry = registry;
         // Registered up front, so dashboards see zeros rather than missing series.
         for (EventType type : EventType.values()) {
@@ -38,42 +43,67 @@ public class CallEvents {
     }
 
     /**
-     * Builds the event ({@code details} fills in what happened) and publishes it with {@code acks=all}. Each step
-     * retries infrastructure errors by {@code retry}; a retried publish sends the same event (same id and sequence
-     * number), so a consumer can drop the copy a timed-out but delivered first send leaves behind.
+     * Builds the event ({@code details} fills in what happened) and stores it in the outbox, joining the caller's
+     * transaction if there is one. Infrastructure errors are retried by {@code retry} (outside a transaction only: a
+     * failed statement aborts the caller's transaction, which the caller repeats as a whole).
      *
-     * @return the published event, once Kafka has it
+     * @return the stored event, with its sequence number, once committed (or once written, inside a transaction)
      */
     public Mono<CallEvent> emit(CallCommand command, UnaryOperator<CallEvent.Builder> details, Retry retry) {
-        return ledger.nextSequence(command.requestId())
+        return Mono.defer(() -> {
+                    Draft draft = Draft.of(command, details);
+                    // One statement: atomic on its own, and part of the caller's transaction when there is one.
+                    return outbox.append(draft.event()).map(draft::withSequence);
+                })
                 .retryWhen(retry)
-                .map(sequence -> details.apply(CallEvent.about(command)).sequence(sequence).build())
-                .flatMap(event -> publish(event).retryWhen(retry).thenReturn(event))
-                .doOnNext(this::count);
+                .doOnNext(this::stored);
     }
 
     /**
-     * Ends the request with {@code status} and publishes its {@code call.final}, but only if this call is the one that
-     * ended it (the PostgreSQL transition from no final status): a request gets exactly one final event however many
-     * paths reach an end. {@code details} fills in the rest; type, status and {@code will_retry=false} are set here.
+     * Ends the request with {@code status} and stores its {@code call.final}, in one statement, but only if this call
+     * is the one that ended it (the PostgreSQL transition from no final status): a request gets exactly one final
+     * event however many paths reach an end. {@code details} fills in the rest; type, status and
+     * {@code will_retry=false} are set here.
      */
     public Mono<Void> finishOnce(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
                                  Retry retry) {
-        return ledger.finish(command.requestId(), status)
+        return Mono.defer(() -> {
+                    Draft draft = Draft.of(command, event -> details.apply(event
+                            .type(EventType.FINAL)
+                            .status(status)
+                            .retry(false, null)));
+                    return outbox.finishWith(status, draft.event()).map(draft::withSequence);
+                })
                 .retryWhen(retry)
-                .filter(Boolean::booleanValue)
-                .flatMap(first -> emit(command, event -> details.apply(event
-                        .type(EventType.FINAL)
-                        .status(status)
-                        .retry(false, null)), retry))
+                .doOnNext(this::stored)
                 .then();
     }
 
-    private Mono<Void> publish(CallEvent event) {
-        return publisher.publish(OutboundRecord.of(Topics.CALL_EVENTS, event.requestId(), Contract.toBytes(event)));
+    /**
+     * Runs {@code change} — a state change followed by the {@link #emit} that reports it — in one transaction: both
+     * are committed, or neither. The relay is woken once it is committed.
+     */
+    public <T> Mono<T> atomically(Mono<T> change) {
+        return transactions.transactional(change).doOnSuccess(done -> relay.wake());
     }
 
-    private void count(CallEvent event) {
+    private void stored(CallEvent event) {
         registry.counter("dialer.dispatcher.events", "type", event.eventType().wire()).increment();
+        relay.wake();
+    }
+
+    /** An event built once, so its id and time stay the same when the sequence number is filled in. */
+    private record Draft(CallEvent.Builder builder, CallEvent event) {
+
+        static Draft of(CallCommand command, UnaryOperator<CallEvent.Builder> details) {
+            CallEvent.Builder builder = details.apply(CallEvent.about(command));
+            CallEvent first = builder.build();
+            builder.eventId(first.eventId()).occurredAt(first.occurredAt());
+            return new Draft(builder, builder.build());
+        }
+
+        CallEvent withSequence(long sequence) {
+            return builder.sequence(sequence).build();
+        }
     }
 }

@@ -53,11 +53,16 @@ class RetrySchedule {
                 .all();
     }
 
-    /** Removes a row once its attempt is released (or dropped). */
-    Mono<Void> remove(String requestId, int attempt) {
-        return db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1 AND attempt_no = $2")
+    /**
+     * Removes a row once its attempt is released (or dropped), unless it was rewritten meanwhile: the released command
+     * may already have been made to wait again (a calling window, a paused campaign), which moved {@code due_at}, and
+     * that new wait must stay.
+     */
+    Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+        return db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1 AND attempt_no = $2 AND due_at = $3")
                 .bind(0, requestId)
                 .bind(1, attempt)
+                .bind(2, dueAt)
                 .then();
     }
 }

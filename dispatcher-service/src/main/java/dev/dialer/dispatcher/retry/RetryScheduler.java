@@ -84,13 +84,13 @@ public class RetryScheduler {
     private Mono<Void> release(ScheduledAttempt row) {
         CallCommand next = row.command().withAttempt(row.attempt());
         return publisher.publish(OutboundRecord.of(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next)))
-                .then(schedule.remove(next.requestId(), row.attempt()))
+                .then(schedule.remove(next.requestId(), row.attempt(), row.dueAt()))
                 .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.dueAt(), clock.instant()))));
     }
 
     private Mono<Void> drop(ScheduledAttempt row) {
         log.info("request {} no longer wants attempt {}; dropped", row.command().requestId(), row.attempt());
-        return schedule.remove(row.command().requestId(), row.attempt())
+        return schedule.remove(row.command().requestId(), row.attempt(), row.dueAt())
                 .then(Mono.fromRunnable(metrics::dropped));
     }
 }

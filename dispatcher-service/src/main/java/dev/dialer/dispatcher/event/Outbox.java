@@ -1,0 +1,125 @@
+package dev.dialer.dispatcher.event;
+
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.FinalStatus;
+import java.time.Instant;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code dispatch.outbox}: call events written by the state change that causes them and published later by the
+ * {@link OutboxRelay}. Each append allocates the request's next {@code sequence_number} and stores the event in one
+ * statement; the row lock that allocation takes on {@code dispatch.requests} lasts until the surrounding transaction
+ * commits, so a request's rows are numbered (by {@code id}) in the order of their sequence numbers.
+ */
+@Component
+class Outbox {
+
+    /** The event's JSON with the allocated sequence number written in. */
+    private static final String INSERT_FROM = """
+            INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+            SELECT $2, $1, $3, allocated.next_sequence,
+                   jsonb_set($4::jsonb, '{sequence_number}', to_jsonb(allocated.next_sequence))
+              FROM allocated
+            RETURNING sequence_number""";
+
+    private final DatabaseClient db;
+
+    Outbox(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /** Stores {@code draft} under the request's next sequence number; emits that number. */
+    Mono<Long> append(CallEvent draft) {
+        return bindEvent(db.sql("""
+                        WITH allocated AS (
+                            UPDATE dispatch.requests SET next_sequence = next_sequence + 1
+                             WHERE request_id = $1 RETURNING next_sequence)
+                        """ + INSERT_FROM), draft)
+                .map(row -> row.get(0, Long.class))
+                .one()
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("unknown request " + draft.requestId())));
+    }
+
+    /**
+     * Ends the request with {@code status} and stores its final event, in one statement, only if the request had no
+     * final status: emits the event's sequence number when this call ended the request, nothing otherwise.
+     */
+    Mono<Long> finishWith(FinalStatus status, CallEvent draft) {
+        return bindEvent(db.sql("""
+                        WITH allocated AS (
+                            UPDATE dispatch.requests
+                               SET final_status = $5, final_at = now(), next_sequence = next_sequence + 1
+                             WHERE request_id = $1 AND final_status IS NULL RETURNING next_sequence)
+                        """ + INSERT_FROM), draft)
+                .bind(4, status.wire())
+                .map(row -> row.get(0, Long.class))
+                .one();
+    }
+
+    /** Up to {@code limit} unsent rows, oldest first. */
+    Flux<PendingEvent> unsent(int limit) {
+        return db.sql("""
+                        SELECT id, request_id, payload::text, created_at FROM dispatch.outbox
+                         WHERE sent_at IS NULL ORDER BY id LIMIT $1""")
+                .bind(0, limit)
+                .map(row -> new PendingEvent(row.get(0, Long.class), row.get(1, String.class),
+                        row.get(2, String.class), row.get(3, Instant.class)))
+                .all();
+    }
+
+    Mono<Void> markSent(Long[] ids) {
+        return db.sql("UPDATE dispatch.outbox SET sent_at = now() WHERE id = ANY($1)").bind(0, ids).then();
+    }
+
+    /**
+     * Takes the relay's lock for the current transaction: one relay at a time across every dispatcher, which is what
+     * keeps a request's events in order on the topic. Emits whether it was taken.
+     */
+    Mono<Boolean> tryRelayLock() {
+        return db.sql("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(0, RELAY_LOCK)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one();
+    }
+
+    /** Unsent rows and the age of the oldest, for the relay's gauges. */
+    Mono<Backlog> backlog() {
+        return db.sql("SELECT count(*), min(created_at) FROM dispatch.outbox WHERE sent_at IS NULL")
+                .map(row -> new Backlog(row.get(0, Long.class), row.get(1, Instant.class)))
+                .one();
+    }
+
+    /** Deletes up to {@code limit} rows sent before {@code before}. */
+    Mono<Long> purgeSentBefore(Instant before, int limit) {
+        return db.sql("""
+                        DELETE FROM dispatch.outbox WHERE id IN (
+                            SELECT id FROM dispatch.outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2)""")
+                .bind(0, before)
+                .bind(1, limit)
+                .fetch()
+                .rowsUpdated();
+    }
+
+    private static DatabaseClient.GenericExecuteSpec bindEvent(DatabaseClient.GenericExecuteSpec spec,
+                                                               CallEvent draft) {
+        return spec.bind(0, draft.requestId())
+                .bind(1, draft.eventId())
+                .bind(2, draft.eventType().wire())
+                .bind(3, Contract.toJson(draft));
+    }
+
+    /** Key of the relay's advisory lock (any constant no other code uses). */
+    private static final long RELAY_LOCK = 0x6469616c65724fL;
+
+    /** An unsent row. */
+    record PendingEvent(long id, String requestId, String payload, Instant createdAt) {
+    }
+
+    /** How many rows wait, and since when. */
+    record Backlog(long pending, Instant oldest) {
+    }
+}

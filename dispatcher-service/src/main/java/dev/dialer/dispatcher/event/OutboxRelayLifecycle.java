@@ -1,0 +1,59 @@
+package dev.dialer.dispatcher.event;
+
+import dev.dialer.common.kafka.Topics;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import reactor.core.Disposable;
+
+/**
+ * Owns the outbox relay's subscription and reports it as {@code outboxRelay} in the readiness group: without the relay
+ * no call event leaves the dispatcher. Stopping it loses nothing (unsent events stay in the table); it stops after the
+ * pipelines that write events, so their last events are still relayed.
+ */
+@Component("outboxRelayHealthIndicator")
+class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
+
+    private final OutboxRelay relay;
+    private volatile Disposable subscription;
+
+    OutboxRelayLifecycle(OutboxRelay relay) {
+        this.relay = relay;
+    }
+
+    @Override
+    public synchronized void start() {
+        if (subscription == null) {
+            subscription = relay.run().subscribe();
+        }
+    }
+
+    @Override
+    public synchronized void stop() {
+        Disposable current = subscription;
+        subscription = null;
+        if (current != null) {
+            current.dispose();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return subscription != null;
+    }
+
+    /** Started before (and stopped after) the command and retry pipelines, which run in the last phase. */
+    @Override
+    public int getPhase() {
+        return DEFAULT_PHASE - 1_000;
+    }
+
+    @Override
+    public Health health() {
+        Disposable current = subscription;
+        boolean running = current != null && !current.isDisposed();
+        return (running ? Health.up() : Health.down()).withDetail("table", "dispatch.outbox")
+                .withDetail("topic", Topics.CALL_EVENTS).build();
+    }
+}

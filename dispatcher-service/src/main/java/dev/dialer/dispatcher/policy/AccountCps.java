@@ -1,0 +1,24 @@
+package dev.dialer.dispatcher.policy;
+
+import java.util.OptionalDouble;
+import org.springframework.stereotype.Component;
+
+/**
+ * An account's own calls-per-second limit per caller ID, from its settings on {@code dialer.account.config}; for the
+ * pacer, which falls back to its configured default when the account set none.
+ */
+@Component
+public class AccountCps {
+
+    private final PolicyViews views;
+
+    AccountCps(PolicyViews views) {
+        this.views = views;
+    }
+
+    /** The account's CPS per caller ID; empty when its settings name none. */
+    public OptionalDouble perCallerId(String accountId) {
+        Double cps = views.settingsOf(accountId).cpsPerCallerId();
+        return cps == null || cps <= 0 ? OptionalDouble.empty() : OptionalDouble.of(cps);
+    }
+}

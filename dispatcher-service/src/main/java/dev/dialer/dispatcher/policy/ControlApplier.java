@@ -1,0 +1,172 @@
+package dev.dialer.dispatcher.policy;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Acts on cancels, pauses and resumes as they are read from {@code dialer.call.control}, for the calls the dial-time
+ * gate will not see again: those waiting in {@code dispatch.schedule} and those live at the carrier. (Calls still
+ * queued in {@code dialer.call.commands} meet the control at the gate.)
+ *
+ * <ul>
+ *   <li>request cancel: the request is marked cancelled, so no attempt of it is recorded from now on; a waiting
+ *       request ends {@code canceled} at once; a live call is cancelled (ringing) or hung up (answered) at the carrier,
+ *       and its end is reported {@code canceled} when the carrier's callback comes; a request that has ended already
+ *       is left as it is — the cancel came too late ({@code dialer.dispatcher.controls{outcome=too_late}}, logged);
+ *       one the dispatcher has not seen yet is cancelled by the gate when its command arrives ({@code pending});</li>
+ *   <li>campaign cancel: the same for every open request of the campaign accepted up to the cancel;</li>
+ *   <li>campaign resume: the campaign's paused calls become due at once; a pause needs no action here.</li>
+ * </ul>
+ *
+ * <p>Delivery: every dispatcher reads every control, from the topic's beginning at each start; the first to claim a
+ * control in {@code dispatch.applied_controls} acts on it, once. A failed action gives the claim back and is tried
+ * again when the control is read again (the next start); the gate still applies it to every call it sees.
+ */
+@Component
+class ControlApplier {
+
+    static final String APPLIED = "applied";
+    static final String HUNG_UP = "hung_up";
+    static final String TOO_LATE = "too_late";
+    static final String PENDING = "pending";
+    static final String FAILED = "failed";
+    static final List<String> OUTCOMES = List.of(APPLIED, HUNG_UP, TOO_LATE, PENDING, FAILED);
+    private static final Duration PROVIDER_ID_POLL = Duration.ofMillis(100);
+    private static final int CAMPAIGN_CONCURRENCY = 8;
+
+    private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
+
+    private final PolicyViews views;
+    private final PolicyLedger ledger;
+    private final CallEvents events;
+    private final CallHangUp hangUp;
+    private final PolicyProperties properties;
+    private final PolicyMetrics metrics;
+    private final Clock clock;
+
+    ControlApplier(PolicyViews views, PolicyLedger ledger, CallEvents events, CallHangUp hangUp,
+                   PolicyProperties properties, PolicyMetrics metrics, Clock clock) {
+        this.views = views;
+        this.ledger = ledger;
+        this.events = events;
+        this.hangUp = hangUp;
+        this.properties = properties;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /** Acts on each control read, {@code control-concurrency} at a time; runs until cancelled, never errors. */
+    Flux<Void> run() {
+        return views.controls().flatMap(this::apply, properties.controlConcurrency());
+    }
+
+    Mono<Void> apply(CallControl control) {
+        return ledger.claimControl(control.controlId())
+                .retryWhen(InfraRetry.untilRecovered("claim control"))
+                .filter(Boolean::booleanValue)
+                .flatMap(claimed -> act(control))
+                .flatMap(outcome -> ledger.settleControl(control.controlId(), outcome).thenReturn(outcome))
+                .doOnNext(outcome -> metrics.controlled(control.action().wire(), outcome))
+                .onErrorResume(error -> giveBack(control, error))
+                .then();
+    }
+
+    private Mono<String> act(CallControl control) {
+        if (control.scope() == CallControl.Scope.REQUEST) {
+            return cancelRequest(control.requestId());
+        }
+        return switch (control.action()) {
+            case CANCEL -> cancelCampaign(control);
+            case RESUME -> ledger.releasePaused(control.accountId(), control.campaign(), clock.instant())
+                    .doOnNext(released -> log.info("campaign resumed: {} paused calls released", released))
+                    .thenReturn(APPLIED);
+            case PAUSE -> Mono.just(APPLIED);
+        };
+    }
+
+    private Mono<String> cancelCampaign(CallControl control) {
+        return ledger.openRequestsOf(control.accountId(), control.campaign())
+                .filter(command -> CallControls.acceptedBy(command.createdAt(), control.issuedAt()))
+                .flatMap(command -> cancelRequest(command.requestId()), CAMPAIGN_CONCURRENCY)
+                .count()
+                .doOnNext(count -> log.info("campaign cancelled: {} open requests reached", count))
+                .thenReturn(APPLIED);
+    }
+
+    /** Marks the request cancelled, then ends it if it waits, or ends its live call at the carrier. */
+    private Mono<String> cancelRequest(String requestId) {
+        return ledger.markCancelRequested(requestId)
+                .flatMap(finalStatus -> finalStatus.isEmpty() ? endOrHangUp(requestId) : tooLate(requestId, finalStatus))
+                .defaultIfEmpty(PENDING);
+    }
+
+    private Mono<String> tooLate(String requestId, String finalStatus) {
+        log.info("cancel of request {} came too late: it ended {}", requestId, finalStatus);
+        return Mono.just(TOO_LATE);
+    }
+
+    private Mono<String> endOrHangUp(String requestId) {
+        return ledger.liveAttempts(requestId)
+                .collectList()
+                .flatMap(live -> live.isEmpty()
+                        ? endWaiting(requestId)
+                        : Flux.fromIterable(live).concatMap(this::endLive).last());
+    }
+
+    /** No call is live: the request waits (or is between attempts), so it ends here. */
+    private Mono<String> endWaiting(String requestId) {
+        return ledger.command(requestId)
+                .flatMap(command -> events.finishOnce(command, FinalStatus.CANCELED, event -> event,
+                        InfraRetry.untilRecovered("cancel final")))
+                .then(ledger.dropWaits(requestId))
+                .thenReturn(APPLIED);
+    }
+
+    /** Hangs up a live call once the carrier's id of it is known (it may be being placed right now). */
+    private Mono<String> endLive(PolicyLedger.LiveAttempt attempt) {
+        return withProviderId(attempt)
+                .flatMap(live -> live.map(this::hangUpAtCarrier).orElseGet(() -> Mono.just(TOO_LATE)));
+    }
+
+    private Mono<String> hangUpAtCarrier(PolicyLedger.LiveAttempt live) {
+        return hangUp.hangUp(live.providerCallId(), live.status() == AttemptStatus.IN_PROGRESS)
+                .map(result -> result == CallHangUp.Result.ENDED ? HUNG_UP : TOO_LATE)
+                .doOnNext(outcome -> log.info("cancel of request {} attempt {}: {} at the carrier", live.requestId(),
+                        live.attempt(), outcome));
+    }
+
+    /** The attempt with its carrier id; empty optional when it ended (or got no id) before {@code hang-up-wait}. */
+    private Mono<Optional<PolicyLedger.LiveAttempt>> withProviderId(PolicyLedger.LiveAttempt attempt) {
+        if (attempt.providerCallId() != null) {
+            return Mono.just(Optional.of(attempt));
+        }
+        return Flux.interval(PROVIDER_ID_POLL)
+                .concatMap(tick -> ledger.liveAttempt(attempt.requestId(), attempt.attempt())
+                        .map(Optional::of)
+                        .defaultIfEmpty(Optional.empty()))
+                .filter(live -> live.isEmpty() || live.get().providerCallId() != null)
+                .next()
+                .timeout(properties.hangUpWait(), Mono.just(Optional.empty()));
+    }
+
+    private Mono<String> giveBack(CallControl control, Throwable error) {
+        log.warn("control {} ({} {}) failed; it is tried again when read again: {}", control.controlId(),
+                control.action().wire(), control.scope().wire(), error.toString());
+        metrics.controlled(control.action().wire(), FAILED);
+        return ledger.releaseControl(control.controlId())
+                .onErrorResume(releaseError -> Mono.empty())
+                .then(Mono.empty());
+    }
+}

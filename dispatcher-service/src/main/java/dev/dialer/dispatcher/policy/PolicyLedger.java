@@ -1,0 +1,169 @@
+package dev.dialer.dispatcher.policy;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import java.time.Instant;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** The dispatcher's tables as the dial-time policy and the call controls read and write them. */
+@Component
+class PolicyLedger {
+
+    private static final String[] LIVE = {AttemptStatus.QUEUED.wire(), AttemptStatus.INITIATED.wire(),
+            AttemptStatus.RINGING.wire(), AttemptStatus.IN_PROGRESS.wire()};
+
+    private final DatabaseClient db;
+
+    PolicyLedger(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /** Where a request stands when one of its commands arrives. */
+    record RequestState(String finalStatus, boolean attemptRecorded) {
+    }
+
+    Mono<RequestState> state(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT r.final_status,
+                               EXISTS (SELECT 1 FROM dispatch.attempts a
+                                        WHERE a.request_id = r.request_id AND a.attempt_no = $2)
+                          FROM dispatch.requests r WHERE r.request_id = $1""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> new RequestState(row.get(0, String.class), Boolean.TRUE.equals(row.get(1, Boolean.class))))
+                .one()
+                .defaultIfEmpty(new RequestState(null, false));
+    }
+
+    /** When the account's attempts to {@code callee} since {@code since} were recorded, oldest first. */
+    Flux<Instant> dialsSince(String accountId, String callee, Instant since) {
+        return db.sql("""
+                        SELECT a.created_at FROM dispatch.requests r
+                          JOIN dispatch.attempts a ON a.request_id = r.request_id
+                         WHERE r.account_id = $1 AND r.command ->> 'to' = $2 AND a.created_at > $3
+                         ORDER BY a.created_at""")
+                .bind(0, accountId)
+                .bind(1, callee)
+                .bind(2, since)
+                .map(row -> row.get(0, Instant.class))
+                .all();
+    }
+
+    /**
+     * Makes the command's attempt wait in {@code dispatch.schedule} until {@code dueAt}. A row already there for the
+     * attempt (the one whose firing brought the command back) takes the new time and reason, and loses its lease.
+     */
+    Mono<Void> schedule(CallCommand command, String reason, Instant dueAt) {
+        return db.sql("""
+                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                        SELECT request_id, $2, $3, $4, command FROM dispatch.requests WHERE request_id = $1
+                        ON CONFLICT (request_id, attempt_no)
+                        DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL""")
+                .bind(0, command.requestId())
+                .bind(1, command.attempt())
+                .bind(2, dueAt)
+                .bind(3, reason)
+                .then();
+    }
+
+    /**
+     * Marks the request cancelled (from now on no attempt of it is recorded).
+     *
+     * @return its final status, "" when it has none; empty when the dispatcher has not seen the request yet
+     */
+    Mono<String> markCancelRequested(String requestId) {
+        return db.sql("""
+                        UPDATE dispatch.requests SET cancel_requested_at = COALESCE(cancel_requested_at, now())
+                         WHERE request_id = $1 RETURNING COALESCE(final_status, '')""")
+                .bind(0, requestId)
+                .map(row -> row.get(0, String.class))
+                .one();
+    }
+
+    /** An attempt that has not ended. */
+    record LiveAttempt(String requestId, int attempt, AttemptStatus status, String providerCallId) {
+    }
+
+    Flux<LiveAttempt> liveAttempts(String requestId) {
+        return db.sql("""
+                        SELECT attempt_no, status, provider_call_id FROM dispatch.attempts
+                         WHERE request_id = $1 AND status = ANY($2)""")
+                .bind(0, requestId)
+                .bind(1, LIVE)
+                .map(row -> new LiveAttempt(requestId, row.get(0, Integer.class),
+                        AttemptStatus.fromWire(row.get(1, String.class)), row.get(2, String.class)))
+                .all();
+    }
+
+    /** The attempt as it is now, if it has not ended. */
+    Mono<LiveAttempt> liveAttempt(String requestId, int attempt) {
+        return liveAttempts(requestId).filter(live -> live.attempt() == attempt).next();
+    }
+
+    /** Removes every wait of the request. */
+    Mono<Void> dropWaits(String requestId) {
+        return db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId).then();
+    }
+
+    /** The command of a request the dispatcher has seen. */
+    Mono<CallCommand> command(String requestId) {
+        return db.sql("SELECT command::text FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId)
+                .map(row -> Contract.read(row.get(0, String.class).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        CallCommand.class))
+                .one();
+    }
+
+    /** The campaign's requests that have not ended, with the command each was accepted with. */
+    Flux<CallCommand> openRequestsOf(String accountId, String campaign) {
+        return db.sql("""
+                        SELECT command::text FROM dispatch.requests
+                         WHERE account_id = $1 AND command ->> 'campaign' = $2 AND final_status IS NULL""")
+                .bind(0, accountId)
+                .bind(1, campaign)
+                .map(row -> Contract.read(row.get(0, String.class).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        CallCommand.class))
+                .all();
+    }
+
+    /** Makes the campaign's paused calls due at {@code now}; emits how many. */
+    Mono<Long> releasePaused(String accountId, String campaign, Instant now) {
+        return db.sql("""
+                        UPDATE dispatch.schedule SET due_at = $3
+                         WHERE reason = 'paused' AND command ->> 'account_id' = $1 AND command ->> 'campaign' = $2""")
+                .bind(0, accountId)
+                .bind(1, campaign)
+                .bind(2, now)
+                .fetch()
+                .rowsUpdated();
+    }
+
+    /** Claims a control for this dispatcher: emits whether nobody acted on it before. */
+    Mono<Boolean> claimControl(String controlId) {
+        return db.sql("""
+                        INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')
+                        ON CONFLICT (control_id) DO NOTHING""")
+                .bind(0, controlId)
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows == 1);
+    }
+
+    Mono<Void> settleControl(String controlId, String outcome) {
+        return db.sql("UPDATE dispatch.applied_controls SET outcome = $2 WHERE control_id = $1")
+                .bind(0, controlId)
+                .bind(1, outcome)
+                .then();
+    }
+
+    /** Gives a claim back after a failure, so the control is acted upon when it is read again. */
+    Mono<Void> releaseControl(String controlId) {
+        return db.sql("DELETE FROM dispatch.applied_controls WHERE control_id = $1 AND outcome = 'claimed'")
+                .bind(0, controlId)
+                .then();
+    }
+}

@@ -1,0 +1,93 @@
+package dev.dialer.dispatcher.policy;
+
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.DncEntry;
+import dev.dialer.common.kafka.CompactedTopicReader;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * What the dial-time policy knows from the compacted topics, each read in full by every dispatcher: the DNC list
+ * ({@code dialer.dnc}), account settings ({@code dialer.account.config}) and call controls
+ * ({@code dialer.call.control}: cancelled requests, cancelled, paused and resumed campaigns).
+ *
+ * <p>Memory: the views hold one entry per live key. Account settings and campaign controls are few; DNC entries and
+ * request cancels grow with customers' lists (about 300 bytes each: a million DNC numbers take some 300 MB of heap).
+ * Size the heap with {@code dialer.dispatcher.policy.view.size}; lists far beyond that belong in a table, not in every
+ * dispatcher's memory.
+ */
+@Component
+class PolicyViews {
+
+    private final CompactedView<DncEntry> dnc;
+    private final CompactedView<AccountSettings> settings;
+    private final CompactedView<CallControl> controls;
+    private final PolicyProperties properties;
+
+    PolicyViews(KafkaSettings kafka, PolicyProperties properties, MeterRegistry registry) {
+        this.properties = properties;
+        this.dnc = view("dnc", DncEntry.class, new CompactedTopicReader(kafka, Topics.DNC), false, registry);
+        this.settings = view("account-settings", AccountSettings.class,
+                new CompactedTopicReader(kafka, Topics.ACCOUNT_CONFIG), false, registry);
+        this.controls = view("call-control", CallControl.class, new CompactedTopicReader(kafka, Topics.CALL_CONTROL),
+                true, registry);
+    }
+
+    private static <V> CompactedView<V> view(String name, Class<V> type, CompactedTopicReader reader,
+                                             boolean announces, MeterRegistry registry) {
+        return new CompactedView<>(name, type, reader::records, reader.caughtUp(), announces, registry);
+    }
+
+    /** Reads the three topics until cancelled. */
+    Mono<Void> follow() {
+        return Mono.when(dnc.follow(), settings.follow(), controls.follow());
+    }
+
+    /** Completes once all three topics have been read up to where they ended when reading began. */
+    Mono<Void> ready() {
+        return Mono.when(dnc.caughtUp(), settings.caughtUp(), controls.caughtUp());
+    }
+
+    boolean isReady() {
+        return dnc.isCaughtUp() && settings.isCaughtUp() && controls.isCaughtUp();
+    }
+
+    boolean onDncList(String accountId, String number) {
+        return dnc.contains(DncEntry.key(accountId, number));
+    }
+
+    /**
+     * The account's settings; the service defaults when it wrote none. A missing account window is replaced by
+     * {@code dialer.dispatcher.policy.default-calling-window}.
+     */
+    AccountSettings settingsOf(String accountId) {
+        AccountSettings written = settings.get(accountId);
+        AccountSettings known = written == null ? AccountSettings.defaults(accountId) : written;
+        if (known.callingWindow() != null) {
+            return known;
+        }
+        return new AccountSettings(known.version(), known.accountId(), known.defaultRegion(),
+                properties.defaultWindow(), known.campaignWindows(), known.cpsPerCallerId(), known.allowedCallerIds(),
+                known.perCalleeDailyCap(), known.updatedAt());
+    }
+
+    /** The request's cancel, if one was issued. */
+    CallControl requestControl(String requestId) {
+        return controls.get(CallControl.requestKey(requestId));
+    }
+
+    /** The campaign's latest control (cancel, pause or resume), if any. */
+    CallControl campaignControl(String accountId, String campaign) {
+        return campaign == null ? null : controls.get(CallControl.campaignKey(accountId, campaign));
+    }
+
+    /** Every control read, from the topic's beginning; one subscriber ({@link ControlApplier}). */
+    Flux<CallControl> controls() {
+        return controls.applied();
+    }
+}

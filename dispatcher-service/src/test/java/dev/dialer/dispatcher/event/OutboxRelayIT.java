@@ -1,0 +1,205 @@
+package dev.dialer.dispatcher.event;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.infra.Infrastructure;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.Lifecycle;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The outbox relay against real PostgreSQL and Kafka, with Kafka made unreachable for a while: the relay publishes to
+ * a broker address nobody listens on, then to the real one.
+ */
+@SpringBootTest(properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class OutboxRelayIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(40);
+
+    @Autowired
+    ApplicationContext context;
+
+    @Autowired
+    CallEvents events;
+
+    @Autowired
+    AttemptLedger ledger;
+
+    @Autowired
+    Outbox outbox;
+
+    @Autowired
+    ReactiveTransactionManager transactionManager;
+
+    @Autowired
+    KafkaPublisher reachable;
+
+    @Autowired
+    DatabaseClient db;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+    }
+
+    @Test
+    void eventsWhosePublishFailedArePublishedOnceEachInOrderWhenKafkaIsBack() throws Exception {
+        // The service's own relay stays out of the way: only the relay under test publishes.
+        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
+        serviceRelay.stop();
+        CallCommand command = command();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (KafkaPublisher unreachable = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "unreachable",
+                Duration.ofSeconds(1));
+             EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
+            AtomicReference<KafkaPublisher> kafka = new AtomicReference<>(unreachable);
+            OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
+                    records -> kafka.get().publishAll(records), properties(), Clock.systemUTC(), meters);
+
+            ledger.recordRequest(command).block(WAIT);
+            for (AttemptStatus status : List.of(AttemptStatus.QUEUED, AttemptStatus.INITIATED, AttemptStatus.RINGING)) {
+                events.emit(command, event -> event.status(status), Retry.max(0)).block(WAIT);
+            }
+            events.finishOnce(command, FinalStatus.EXHAUSTED, event -> event, Retry.max(0)).block(WAIT);
+            // A second ending of the same request stores nothing: one final per request.
+            events.finishOnce(command, FinalStatus.ANSWERED, event -> event, Retry.max(0)).block(WAIT);
+
+            relay.drain().block(WAIT);
+            relay.drain().block(WAIT);
+            assertThat(meters.counter("dialer.dispatcher.outbox.failures").count()).isEqualTo(2);
+            assertThat(unsent(command.requestId())).isEqualTo(4);
+
+            kafka.set(reachable);
+            relay.drain().block(WAIT);
+
+            assertThat(unsent(command.requestId())).isZero();
+            await().atMost(WAIT).until(() -> reader.of(command.requestId()).size() >= 4);
+            relay.drain().block(WAIT);
+            List<JsonNode> published = reader.of(command.requestId());
+            assertThat(published).hasSize(4);
+            assertThat(published).extracting(event -> event.get("event_id").stringValue()).doesNotHaveDuplicates();
+            assertThat(published).extracting(event -> event.get("status").stringValue())
+                    .containsExactly("queued", "initiated", "ringing", "exhausted");
+            assertThat(published).extracting(event -> event.get("sequence_number").longValue())
+                    .containsExactly(1L, 2L, 3L, 4L);
+            assertThat(meters.counter("dialer.dispatcher.outbox.published").count()).isEqualTo(4);
+        } finally {
+            serviceRelay.start();
+        }
+    }
+
+    @Test
+    void aStateChangeRolledBackTakesItsEventWithIt() {
+        CallCommand command = command();
+        ledger.recordRequest(command).block(WAIT);
+
+        Mono<Object> failingChange = events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))
+                .then(Mono.error(new IllegalStateException("the change failed after its event was written")));
+        try {
+            events.atomically(failingChange).block(WAIT);
+        } catch (IllegalStateException expected) {
+            // what the change reported
+        }
+
+        Long rows = db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1").bind(0, command.requestId())
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
+        assertThat(rows).isZero();
+    }
+
+    private long unsent(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1 AND sent_at IS NULL")
+                .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private static OutboxProperties properties() {
+        return new OutboxProperties(Duration.ofSeconds(1), 100, Duration.ofSeconds(5), Duration.ofHours(1));
+    }
+
+    private static CallCommand command() {
+        return new CallCommand(CallCommand.VERSION, "it-" + UUID.randomUUID(), "acc-outbox", "+4930111222",
+                "+4915112345678", null, "welcome.wav", null, 0, 0, 1, null, null, Map.of(), null, null, null, null,
+                Map.of(), Instant.now());
+    }
+
+    /** Reads {@code dialer.call.events} from the beginning on a background thread. */
+    private static final class EventReader implements AutoCloseable {
+
+        private final KafkaConsumer<String, String> consumer;
+        private final List<String[]> records = new CopyOnWriteArrayList<>();
+        private final Thread thread;
+
+        EventReader(String bootstrap) {
+            consumer = new KafkaConsumer<>(Map.of(
+                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ConsumerConfig.GROUP_ID_CONFIG, "it-outbox-" + UUID.randomUUID(),
+                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                    ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+            consumer.subscribe(List.of(Topics.CALL_EVENTS));
+            thread = new Thread(() -> {
+                try {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        consumer.poll(Duration.ofMillis(200))
+                                .forEach(r -> records.add(new String[] {r.key(), r.value()}));
+                    }
+                } catch (org.apache.kafka.common.errors.WakeupException e) {
+                    // closing
+                } finally {
+                    consumer.close();
+                }
+            }, "it-outbox-events");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        List<JsonNode> of(String requestId) {
+            List<JsonNode> events = new ArrayList<>();
+            for (String[] record : records) {
+                if (requestId.equals(record[0])) {
+                    events.add(Contract.mapper().readTree(record[1]));
+                }
+            }
+            return events;
+        }
+
+        @Override
+        public void close() {
+            consumer.wakeup();
+        }
+    }
+}
