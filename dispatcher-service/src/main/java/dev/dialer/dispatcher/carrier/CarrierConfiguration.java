@@ -1,9 +1,15 @@
 package dev.dialer.dispatcher.carrier;
 
+import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkCarrier;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
+import java.time.Clock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
@@ -11,7 +17,11 @@ import org.springframework.web.reactive.function.client.WebClient;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
-/** The carrier the dispatcher dials through: the Voice Gateway REST API. */
+/**
+ * The carrier the dispatcher dials through: the Voice Gateway REST API, or a SIP trunk when
+ * {@code dialer.dispatcher.carrier.sip.enabled=true}. The SIP trunk carrier produces its statuses itself and applies
+ * them like the Voice Gateway's callbacks.
+ */
 @Configuration(proxyBeanMethods = false)
 class CarrierConfiguration {
 
@@ -25,7 +35,15 @@ class CarrierConfiguration {
                 .build();
     }
 
+    @Bean(destroyMethod = "close")
+    @ConditionalOnBooleanProperty("dialer.dispatcher.carrier.sip.enabled")
+    SipTrunkCarrier sipTrunkCarrier(SipTrunkProperties properties, CallbackApplier applier, Clock clock,
+                                    MeterRegistry registry) {
+        return new SipTrunkCarrier(properties, applier::apply, clock, registry);
+    }
+
     @Bean
+    @ConditionalOnMissingBean(Carrier.class)
     Carrier carrier(CarrierProperties properties, ConnectionProvider voiceGatewayConnections,
                     StatusHookUrl statusHookUrl, MeterRegistry registry) {
         int connectMillis = (int) Math.min(properties.requestTimeout().toMillis(), 5_000);

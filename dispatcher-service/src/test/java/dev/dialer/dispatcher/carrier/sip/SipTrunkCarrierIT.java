@@ -119,6 +119,18 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void trunkThatAsksForDigestCredentialsGetsThemOnTheRepeatedInvite() throws Exception {
+        start("challenge-then-busy", "dialer", "s3cret");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.BUSY);
+        assertThat(last().sipStatus()).as("486 means the trunk accepted the credentials, 403 that it did not")
+                .isEqualTo(486);
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
     void statusOfACallInFlightIsWhatTheCarrierLastSaw() throws Exception {
         start("ring-until-cancel");
         PlacedCall placed = place(Map.of("timeout", 2));
@@ -131,9 +143,13 @@ class SipTrunkCarrierIT {
     }
 
     private void start(String scenario) throws Exception {
+        start(scenario, null, null);
+    }
+
+    private void start(String scenario, String username, String password) throws Exception {
         sipp = Sipp.uas(scenario);
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
-                null, null, null, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2);
+                null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2);
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
                 Clock.systemUTC(), new SimpleMeterRegistry());
         assertThat(carrier.localPort()).isPositive();
@@ -147,8 +163,8 @@ class SipTrunkCarrierIT {
     }
 
     private void awaitStatuses(AttemptStatus... expected) {
-        await().atMost(WAIT).untilAsserted(() -> assertThat(reported).extracting(CarrierCallback::status)
-                .containsExactly(expected));
+        await().atMost(WAIT).untilAsserted(() -> assertThat(reported).as("reported: %s", reported)
+                .extracting(CarrierCallback::status).containsExactly(expected));
     }
 
     private CarrierCallback last() {
