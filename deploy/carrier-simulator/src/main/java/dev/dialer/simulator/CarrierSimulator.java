@@ -60,7 +60,7 @@ public final class CarrierSimulator implements AutoCloseable {
     private CarrierSimulator(SimulatorSettings settings) {
         JsonMapper mapper = JsonMapper.builder().build();
         this.metrics = new SimulatorMetrics();
-        this.hooks = new StatusHookClient(mapper, settings.webhookSecret(), metrics);
+        this.hooks = new StatusHookClient(mapper, settings.webhookSecret(), settings.lostCallbacks(), metrics);
         this.timeline = new CallTimeline(settings.ringTime(), settings.talkTime());
         this.api = new CallsApi(settings, mapper, metrics,
                 call -> created.emitNext(call, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
