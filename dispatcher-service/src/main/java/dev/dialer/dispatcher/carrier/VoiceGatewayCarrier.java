@@ -30,6 +30,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_ERROR_BODY = 300;
 
+    private final String name;
     private final CarrierProperties properties;
     private final WebClient client;
     private final Supplier<String> statusHookUrl;
@@ -37,6 +38,13 @@ final class VoiceGatewayCarrier implements Carrier {
 
     VoiceGatewayCarrier(CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
                         MeterRegistry registry) {
+        this(NAME, properties, client, statusHookUrl, registry);
+    }
+
+    /** @param name the carrier's route name: the {@code carrier} tag of its metrics */
+    VoiceGatewayCarrier(String name, CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
+                        MeterRegistry registry) {
+        this.name = name;
         this.properties = properties;
         this.client = client;
         this.statusHookUrl = statusHookUrl;
@@ -164,7 +172,8 @@ final class VoiceGatewayCarrier implements Carrier {
 
     static PlacedCall placedCall(HttpStatusCode status, byte[] body) {
         if (!status.is2xxSuccessful()) {
-            throw rejected("carrier answered HTTP " + status.value() + ": " + excerpt(body));
+            throw new CarrierException(CarrierException.Reason.REJECTED, status.value(),
+                    "carrier answered HTTP " + status.value() + ": " + excerpt(body), null);
         }
         try {
             JsonNode answer = JSON.readTree(body);
@@ -191,7 +200,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private Timer timer(String outcome) {
         return Timer.builder("dialer.dispatcher.carrier.requests")
                 .description("Create-call requests to the carrier, by outcome")
-                .tag("carrier", NAME)
+                .tag("carrier", name)
                 .tag("outcome", outcome)
                 .register(registry);
     }
