@@ -32,6 +32,10 @@ final class SimulatorMetrics {
                 .increment();
     }
 
+    void capacityRejected() {
+        registry.counter("dialer.simulator.capacity.rejected").increment();
+    }
+
     void callEnded() {
         active.decrementAndGet();
     }
