@@ -200,6 +200,28 @@ public class AttemptLedger {
                 .then();
     }
 
+    /** Notes that the dialer itself asked the carrier to end the attempt's call (before asking). */
+    public Mono<Void> markCancelRequested(String requestId, int attempt) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET cancel_requested_at = COALESCE(cancel_requested_at, now())
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .then();
+    }
+
+    /** Whether the dialer asked the carrier to end the attempt's call; false for an unknown attempt. */
+    public Mono<Boolean> cancelRequested(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT cancel_requested_at IS NOT NULL FROM dispatch.attempts
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one()
+                .defaultIfEmpty(false);
+    }
+
     private Mono<Long> insertRequest(CallCommand command) {
         return db.sql("""
                         INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)

@@ -184,7 +184,7 @@ final class SipCall {
             invite = session.authenticate(response, invite);
             invite.sendRequest();
         } else {
-            onRefusal(code, response.getReasonPhrase(), out);
+            onRefusal(code, reasonOf(response), out);
         }
     }
 
@@ -238,6 +238,19 @@ final class SipCall {
         this.dialog = dialog;
         out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, reason, null));
         report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
+    }
+
+    /**
+     * The reason phrase; a 503 that carries {@code X-Call-Limit} (jambonz's SBC at an account's concurrency limit)
+     * names the limit in it, so the outcome table sees a capacity signal whatever the phrase says.
+     */
+    static String reasonOf(Response response) {
+        String reason = response.getReasonPhrase();
+        javax.sip.header.Header limit = response.getHeader("X-Call-Limit");
+        if (response.getStatusCode() == 503 && limit instanceof javax.sip.header.ExtensionHeader extension) {
+            return reason + " (X-Call-Limit: " + extension.getValue() + ")";
+        }
+        return reason;
     }
 
     private void onRefusal(int code, String reason, List<CarrierCallback> out) {

@@ -8,6 +8,8 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.Verdict;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -115,6 +117,20 @@ class SipTrunkCarrierIT {
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.FAILED);
         assertThat(last().sipStatus()).isEqualTo(503);
         assertThat(last().sipReason()).isEqualTo("Service Unavailable");
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void accountLimitRefusalNamesTheCallLimitSoItClassifiesAsCapacity() throws Exception {
+        start("account-limit");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.FAILED);
+        assertThat(last().sipStatus()).isEqualTo(503);
+        assertThat(last().sipReason()).isEqualTo("Max Account Calls In Progress (X-Call-Limit: 20)");
+        assertThat(new OutcomeClassifier().classify(last().status(), last().sipStatus(), last().sipReason()).verdict())
+                .isEqualTo(Verdict.CAPACITY);
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
     }
 
