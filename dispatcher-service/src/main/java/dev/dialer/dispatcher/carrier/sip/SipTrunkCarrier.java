@@ -11,8 +11,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import javax.sip.ClientTransaction;
 import javax.sip.DialogTerminatedEvent;
@@ -62,9 +64,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
     private final Scheduler workers;
     private final SipSession session;
     private final Disposable pipeline;
+    private final Timer callbackLag;
 
-    /** One event for one call. */
-    private record Envelope(SipCall call, Object event) {
+    /** One event for one call, and when it was handed over. */
+    private record Envelope(SipCall call, Object event, long handedOverNanos) {
     }
 
     public SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
@@ -73,6 +76,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
         this.reporter = reporter;
         this.clock = clock;
         this.registry = registry;
+        this.callbackLag = Timer.builder("dialer.dispatcher.carrier.callback.lag")
+                .description("From a carrier event's arrival to its status being applied")
+                .tag("carrier", NAME)
+                .register(registry);
         this.workers = Schedulers.newBoundedElastic(properties.threads(), Integer.MAX_VALUE, "sip-carrier");
         try {
             this.session = new SipSession(properties, new Listener());
@@ -146,9 +153,15 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
 
     private Mono<SipCall> handle(Envelope envelope) {
         SipCall call = envelope.call();
-        return Flux.fromIterable(call.step(envelope.event(), workers))
+        List<CarrierCallback> statuses = call.step(envelope.event(), workers);
+        return Flux.fromIterable(statuses)
                 .concatMap(this::report)
-                .then(Mono.fromRunnable(() -> forgetIfEnded(call)))
+                .then(Mono.fromRunnable(() -> {
+                    if (!statuses.isEmpty()) {
+                        callbackLag.record(System.nanoTime() - envelope.handedOverNanos(), TimeUnit.NANOSECONDS);
+                    }
+                    forgetIfEnded(call);
+                }))
                 .thenReturn(call);
     }
 
@@ -167,7 +180,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
     }
 
     private void offer(SipCall call, Object event) {
-        inbox.emitNext(new Envelope(call, event), Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(2)));
+        inbox.emitNext(new Envelope(call, event, System.nanoTime()), Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(2)));
     }
 
     /** Hands an event for a known call over; events of calls that ended are only logged (the stack answers them). */

@@ -30,6 +30,7 @@ class SipTrunkCarrierIT {
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     private final ConcurrentLinkedQueue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private Sipp sipp;
     private SipTrunkCarrier carrier;
 
@@ -56,6 +57,10 @@ class SipTrunkCarrierIT {
         assertThat(completed.requestId()).isEqualTo("req-sip");
         assertThat(completed.attempt()).isEqualTo(2);
         assertThat(completed.durationSeconds()).isNotNull().isGreaterThanOrEqualTo(1);
+        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk").count())
+                .isEqualTo(4);
+        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk", "outcome", "placed")
+                .count()).isEqualTo(1);
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
     }
 
@@ -167,7 +172,7 @@ class SipTrunkCarrierIT {
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
                 null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2);
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                Clock.systemUTC(), new SimpleMeterRegistry());
+                Clock.systemUTC(), registry);
         assertThat(carrier.localPort()).isPositive();
     }
 
