@@ -101,6 +101,17 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void answerThatCrossesOurCancelIsAcknowledgedThenEndedWithBye() throws Exception {
+        start("answer-crossing-cancel");
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        assertThat(last().sipStatus()).isEqualTo(200);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our ACK and BYE: %s", sipp.output()).isZero();
+    }
+
+    @Test
     void ringingCallThatWeHangUpIsCancelledAndEndsCanceled() throws Exception {
         start("ring-until-cancel");
         PlacedCall placed = place(Map.of("timeout", 120));
