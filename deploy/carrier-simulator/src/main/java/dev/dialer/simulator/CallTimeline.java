@@ -1,6 +1,7 @@
 package dev.dialer.simulator;
 
 import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 
 import reactor.core.publisher.Mono;
 
@@ -20,10 +21,24 @@ final class CallTimeline {
 
     private final Duration ringTime;
     private final Duration talkTime;
+    private final Duration ringSpread;
+    private final Duration talkSpread;
 
     CallTimeline(Duration ringTime, Duration talkTime) {
+        this(ringTime, talkTime, Duration.ZERO, Duration.ZERO);
+    }
+
+    /** Ring and talk times drawn uniformly from {@code [time, time + spread]} for each call. */
+    CallTimeline(Duration ringTime, Duration talkTime, Duration ringSpread, Duration talkSpread) {
         this.ringTime = ringTime;
         this.talkTime = talkTime;
+        this.ringSpread = ringSpread;
+        this.talkSpread = talkSpread;
+    }
+
+    private static Duration draw(Duration base, Duration spread) {
+        return spread.isZero() ? base
+                : base.plusMillis(ThreadLocalRandom.current().nextLong(spread.toMillis() + 1));
     }
 
     Mono<Void> play(SimulatedCall call) {
@@ -44,6 +59,7 @@ final class CallTimeline {
     /** Rings for the ring time, then the far end reacts, unless the request's timeout cancels the call first. */
     private Mono<Void> ringThen(SimulatedCall call, StatusUpdate reaction) {
         Duration timeout = call.request().timeout();
+        Duration ringTime = draw(this.ringTime, ringSpread);
         Mono<Void> end = ringTime.compareTo(timeout) < 0
                 ? after(ringTime, call, reaction)
                 : after(timeout, call, StatusUpdate.NO_ANSWER);
@@ -56,6 +72,7 @@ final class CallTimeline {
             return Mono.empty();
         }
         Duration limit = call.request().timeLimit();
+        Duration talkTime = draw(this.talkTime, talkSpread);
         boolean limited = limit != null && limit.compareTo(talkTime) < 0;
         Duration talk = limited ? limit : talkTime;
         return after(talk, call, StatusUpdate.completed(talk.toSeconds(), limited ? "jambonz" : "caller"));

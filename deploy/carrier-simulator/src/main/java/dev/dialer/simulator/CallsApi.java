@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
@@ -36,6 +37,8 @@ final class CallsApi {
     private final Consumer<SimulatedCall> onCreated;
     private final Map<String, SimulatedCall> calls = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<ReceivedCall> arrivals = new ConcurrentLinkedQueue<>();
+    /** Calls that count against the account's concurrency limit: accepted, not refused for capacity, not ended. */
+    private final AtomicInteger inProgress = new AtomicInteger();
 
     CallsApi(SimulatorSettings settings, JsonMapper mapper, SimulatorMetrics metrics,
              Consumer<SimulatedCall> onCreated) {
@@ -109,9 +112,33 @@ final class CallsApi {
                 accountSid, request.from(), request.toAddress(), request.toType(), request.trunk(),
                 request.applicationSid(), request.statusHook() == null ? null : request.statusHook().url(),
                 toMap(request.tag()), toMap(request.body()));
-        Outcome outcome = settings.outcomeRule().decide(received.toNumber());
+        Outcome outcome = overLimit() ? Outcome.CAPACITY_REJECTED : settings.outcomeRule().decide(received.toNumber());
+        boolean counted = outcome != Outcome.CAPACITY_REJECTED && settings.maxCalls() > 0;
         return new SimulatedCall(received, request, outcome, CallIds.uuid(),
-                CallIds.traceId(), update -> metrics.callEnded());
+                CallIds.traceId(), update -> {
+                    metrics.callEnded();
+                    if (counted) {
+                        inProgress.decrementAndGet();
+                    }
+                });
+    }
+
+    /**
+     * Takes a place under the account's concurrency limit, or says there is none: jambonz's SBC then answers the
+     * INVITE 503 "Max Account Calls In Progress" with {@code X-Call-Limit: <limit>}, which the status hook reports.
+     */
+    private boolean overLimit() {
+        int limit = settings.maxCalls();
+        if (limit <= 0) {
+            return false;
+        }
+        if (inProgress.incrementAndGet() > limit) {
+            inProgress.decrementAndGet();
+            metrics.capacityRejected();
+            log.debug("account {} is at its limit of {} calls in progress", settings.accountSid(), limit);
+            return true;
+        }
+        return false;
     }
 
     private ObjectNode state(SimulatedCall call) {

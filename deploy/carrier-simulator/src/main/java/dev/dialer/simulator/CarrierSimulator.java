@@ -60,8 +60,9 @@ public final class CarrierSimulator implements AutoCloseable {
     private CarrierSimulator(SimulatorSettings settings) {
         JsonMapper mapper = JsonMapper.builder().build();
         this.metrics = new SimulatorMetrics();
-        this.hooks = new StatusHookClient(mapper, settings.webhookSecret(), metrics);
-        this.timeline = new CallTimeline(settings.ringTime(), settings.talkTime());
+        this.hooks = new StatusHookClient(mapper, settings.webhookSecret(), settings.lostCallbacks(), metrics);
+        this.timeline = new CallTimeline(settings.ringTime(), settings.talkTime(), settings.ringSpread(),
+                settings.talkSpread());
         this.api = new CallsApi(settings, mapper, metrics,
                 call -> created.emitNext(call, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
         this.liveCalls = liveCalls().subscribe();
@@ -115,7 +116,8 @@ public final class CarrierSimulator implements AutoCloseable {
     /**
      * Runs the simulator on its own until SIGTERM. Options (all optional): {@code --port=8090},
      * {@code --account-sid=dialer}, {@code --api-key=..}, {@code --webhook-secret=..}, {@code --ring-time=PT1S},
-     * {@code --talk-time=PT2S}.
+     * {@code --talk-time=PT2S}, {@code --ring-spread=PT0S}, {@code --talk-spread=PT0S}, {@code --max-calls=0},
+     * {@code --lost-callbacks=0}, {@code --outcome-weights=answered:60,busy:20,no-answer:10,failed:5,capacity:5}.
      */
     public static void main(String[] args) {
         CarrierSimulator simulator = start(LauncherArguments.parse(args));

@@ -29,8 +29,14 @@ final class LauncherArguments {
             case "webhook-secret" -> settings.withWebhookSecret(value.isEmpty() ? null : value);
             case "ring-time" -> settings.withRingTime(duration(name, value));
             case "talk-time" -> settings.withTalkTime(duration(name, value));
+            case "lost-callbacks" -> settings.withLostCallbacks(share(name, value));
+            case "ring-spread" -> settings.withSpread(duration(name, value), settings.talkSpread());
+            case "talk-spread" -> settings.withSpread(settings.ringSpread(), duration(name, value));
+            case "max-calls" -> settings.withMaxCalls(number(name, value));
+            case "outcome-weights" -> settings.withOutcomeRule(WeightedRule.parse(value));
             default -> throw new IllegalArgumentException("unknown option --" + name
-                    + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time)");
+                    + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time, ring-spread,"
+                    + " talk-spread, max-calls, lost-callbacks, outcome-weights)");
         };
     }
 
@@ -39,6 +45,22 @@ final class LauncherArguments {
             return Integer.parseInt(value);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--port must be a number, got " + value, e);
+        }
+    }
+
+    private static int number(String name, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " must be a whole number, got " + value, e);
+        }
+    }
+
+    private static double share(String name, String value) {
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + name + " must be a number from 0 to 1, got " + value, e);
         }
     }
 

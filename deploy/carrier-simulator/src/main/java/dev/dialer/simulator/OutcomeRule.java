@@ -24,4 +24,12 @@ public interface OutcomeRule {
     static OutcomeRule lastDigit() {
         return LastDigitRule.INSTANCE;
     }
+
+    /**
+     * Outcomes drawn at random with the given weights (e.g. answered 60, busy 20, no-answer 10, failed 5, capacity 5),
+     * whatever the number.
+     */
+    static OutcomeRule weighted(java.util.Map<Outcome, Integer> weights) {
+        return new WeightedRule(weights);
+    }
 }

@@ -12,7 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 final class SimulatorMetrics {
 
     /** How a callback delivery went: {@code ok} for 200/202/204, {@code refused} for any other answer. */
-    enum CallbackResult { OK, REFUSED, ERROR }
+    enum CallbackResult { OK, REFUSED, ERROR, LOST }
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger active = new AtomicInteger();
@@ -30,6 +30,10 @@ final class SimulatorMetrics {
                 .tag("outcome", outcome.name().toLowerCase(Locale.ROOT))
                 .register(registry)
                 .increment();
+    }
+
+    void capacityRejected() {
+        registry.counter("dialer.simulator.capacity.rejected").increment();
     }
 
     void callEnded() {

@@ -13,9 +13,17 @@ import java.util.Objects;
  * @param ringTime      how long an answered or busy call rings before the far end reacts
  * @param talkTime      how long an answered call lasts unless the request's {@code timeLimit} is shorter
  * @param outcomeRule   what the far end does with each dialled number
+ * @param lostCallbacks share of status callbacks never sent (0 to 1), as a carrier that loses them would: it
+ *                      exercises the dialer's reconciliation, which asks {@code GET …/Calls/{sid}} instead
+ * @param ringSpread    ring times are spread uniformly over {@code [ringTime, ringTime + ringSpread]}
+ * @param talkSpread    talk times are spread uniformly over {@code [talkTime, talkTime + talkSpread]}
+ * @param maxCalls      the account's concurrency limit (0: none): a call beyond it is accepted (201) and then
+ *                      reported {@code failed} with SIP 503 "Max Account Calls In Progress", as jambonz's outbound
+ *                      SBC does
  */
 public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
-                                Duration talkTime, OutcomeRule outcomeRule) {
+                                Duration talkTime, OutcomeRule outcomeRule, double lostCallbacks, Duration ringSpread,
+                                Duration talkSpread, int maxCalls) {
 
     public SimulatorSettings {
         if (port < 0 || port > 65_535) {
@@ -27,40 +35,74 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
         requireNonNegative("ringTime", ringTime);
         requireNonNegative("talkTime", talkTime);
         Objects.requireNonNull(outcomeRule, "outcomeRule");
+        requireNonNegative("ringSpread", ringSpread);
+        requireNonNegative("talkSpread", talkSpread);
+        if (maxCalls < 0) {
+            throw new IllegalArgumentException("maxCalls must be zero (no limit) or positive, was " + maxCalls);
+        }
+        if (!(lostCallbacks >= 0 && lostCallbacks <= 1)) {
+            throw new IllegalArgumentException("lostCallbacks must be within 0..1, was " + lostCallbacks);
+        }
     }
 
-    /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}. */
+    /** The same settings with ring and talk times spread over {@code [time, time + spread]}. */
+    public SimulatorSettings withSpread(Duration ring, Duration talk) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ring, talk, maxCalls);
+    }
+
+    /** The same settings with an account concurrency limit (0: none). */
+    public SimulatorSettings withMaxCalls(int limit) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, limit);
+    }
+
+    /** The same settings with {@code share} (0 to 1) of the status callbacks lost. */
+    public SimulatorSettings withLostCallbacks(double share) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                share, ringSpread, talkSpread, maxCalls);
+    }
+
+    /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}, no lost callbacks. */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings(0, "dialer", null, null, Duration.ofSeconds(1), Duration.ofSeconds(2),
-                OutcomeRule.lastDigit());
+                OutcomeRule.lastDigit(), 0,
+                Duration.ZERO, Duration.ZERO, 0);
     }
 
     public SimulatorSettings withPort(int port) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     public SimulatorSettings withAccountSid(String accountSid) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     public SimulatorSettings withApiKey(String apiKey) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     public SimulatorSettings withWebhookSecret(String webhookSecret) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     public SimulatorSettings withRingTime(Duration ringTime) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     public SimulatorSettings withTalkTime(Duration talkTime) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     public SimulatorSettings withOutcomeRule(OutcomeRule outcomeRule) {
-        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule);
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls);
     }
 
     private static void requireNonNegative(String name, Duration value) {

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.concurrent.ThreadLocalRandom;
 
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -27,10 +28,12 @@ final class StatusHookClient {
     private final JsonMapper mapper;
     private final String webhookSecret;
     private final SimulatorMetrics metrics;
+    private final double lostCallbacks;
     private final ConnectionProvider connections;
     private final HttpClient client;
 
-    StatusHookClient(JsonMapper mapper, String webhookSecret, SimulatorMetrics metrics) {
+    StatusHookClient(JsonMapper mapper, String webhookSecret, double lostCallbacks, SimulatorMetrics metrics) {
+        this.lostCallbacks = lostCallbacks;
         this.mapper = mapper;
         this.webhookSecret = webhookSecret;
         this.metrics = metrics;
@@ -51,6 +54,12 @@ final class StatusHookClient {
     Mono<Void> deliver(SimulatedCall call, StatusUpdate update) {
         CreateCallRequest.StatusHook hook = call.request().statusHook();
         if (hook == null) {
+            return Mono.empty();
+        }
+        if (lostCallbacks > 0 && ThreadLocalRandom.current().nextDouble() < lostCallbacks) {
+            // Deliberately lost, as carriers sometimes do: the dialer's reconciliation must notice.
+            log.debug("callback {} of call {} lost on purpose", update.callStatus(), call.received().callSid());
+            metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.LOST);
             return Mono.empty();
         }
         String body = payload(call, update);

@@ -28,7 +28,7 @@ class SimulatorSettingsTest {
         SimulatorSettings settings = SimulatorSettings.defaults().withApiKey("k").withOutcomeRule(alwaysBusy);
 
         assertThat(settings).isEqualTo(new SimulatorSettings(0, "dialer", "k", null, Duration.ofSeconds(1),
-                Duration.ofSeconds(2), alwaysBusy));
+                Duration.ofSeconds(2), alwaysBusy, 0, Duration.ZERO, Duration.ZERO, 0));
     }
 
     @Test

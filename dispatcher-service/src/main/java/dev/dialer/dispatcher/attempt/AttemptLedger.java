@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -167,6 +168,80 @@ public class AttemptLedger {
                 .bind(1, attempt)
                 .map(row -> Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class))
                 .one();
+    }
+
+    /**
+     * Notes that the carrier is about to be asked for the attempt: from now on it may ring someone, so the watchdog
+     * must see it end. Leaves the status and {@code updated_at} alone.
+     */
+    public Mono<Void> markCarrierAsked(String requestId, int attempt) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET carrier_asked_at = now()
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .then();
+    }
+
+    /**
+     * Claims up to {@code limit} attempts that reached the carrier, have not ended and had no news since
+     * {@code quietSince}, under a lease until {@code leaseUntil} ({@code FOR UPDATE SKIP LOCKED}: several dispatchers
+     * never claim the same attempt while its lease runs).
+     */
+    public Flux<QuietAttempt> claimQuiet(Instant quietSince, Instant now, Instant leaseUntil, int limit) {
+        return db.sql("""
+                        WITH due AS (
+                            SELECT request_id, attempt_no FROM dispatch.attempts
+                             WHERE status IN ('queued', 'initiated', 'ringing', 'in-progress')
+                               AND carrier_asked_at IS NOT NULL
+                               AND updated_at < $1
+                               AND (watch_lease_until IS NULL OR watch_lease_until < $2)
+                             ORDER BY updated_at
+                             LIMIT $4
+                             FOR UPDATE SKIP LOCKED)
+                        UPDATE dispatch.attempts a SET watch_lease_until = $3
+                          FROM due
+                         WHERE a.request_id = due.request_id AND a.attempt_no = due.attempt_no
+                        RETURNING a.request_id, a.attempt_no, a.status, a.provider_call_id""")
+                .bind(0, quietSince)
+                .bind(1, now)
+                .bind(2, leaseUntil)
+                .bind(3, limit)
+                .map(row -> new QuietAttempt(row.get(0, String.class), row.get(1, Integer.class),
+                        AttemptStatus.fromWire(row.get(2, String.class)), row.get(3, String.class)))
+                .all();
+    }
+
+    /** News that the attempt is still alive (the carrier said so): it is quiet again only from now. */
+    public Mono<Void> touch(String requestId, int attempt) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET updated_at = now(), watch_lease_until = NULL
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .then();
+    }
+
+    /** Notes that the dialer itself asked the carrier to end the attempt's call (before asking). */
+    public Mono<Void> markCancelRequested(String requestId, int attempt) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET cancel_requested_at = COALESCE(cancel_requested_at, now())
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .then();
+    }
+
+    /** Whether the dialer asked the carrier to end the attempt's call; false for an unknown attempt. */
+    public Mono<Boolean> cancelRequested(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT cancel_requested_at IS NOT NULL FROM dispatch.attempts
+                         WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one()
+                .defaultIfEmpty(false);
     }
 
     private Mono<Long> insertRequest(CallCommand command) {

@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.OwnCancels;
 import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
@@ -71,9 +72,11 @@ public class CallbackApplier {
     private final RetryMetrics retryMetrics;
     private final Clock clock;
     private final MeterRegistry registry;
+    private final OwnCancels ownCancels;
 
     CallbackApplier(AttemptLedger ledger, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
-                    Clock clock, MeterRegistry registry) {
+                    Clock clock, MeterRegistry registry, OwnCancels ownCancels) {
+        this.ownCancels = ownCancels;
         this.ledger = ledger;
         this.events = events;
         this.retryPolicy = retryPolicy;
@@ -83,6 +86,12 @@ public class CallbackApplier {
     }
 
     public Mono<Result> apply(CarrierCallback callback) {
+        return ownCancels.reclassify(callback)
+                .retryWhen(InfraRetry.brief("own cancel"))
+                .flatMap(this::applyReclassified);
+    }
+
+    private Mono<Result> applyReclassified(CarrierCallback callback) {
         return ledger.findCommand(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> applyTo(command, callback))

@@ -4,7 +4,7 @@ import dev.dialer.common.contract.AttemptStatus;
 import java.util.Optional;
 
 /** jambonz {@code call_status} values in the dialer's attempt vocabulary. */
-final class VoiceGatewayStatus {
+public final class VoiceGatewayStatus {
 
     private VoiceGatewayStatus() {
     }
@@ -15,7 +15,7 @@ final class VoiceGatewayStatus {
      *
      * @return empty for a status jambonz does not document
      */
-    static Optional<AttemptStatus> toAttemptStatus(String callStatus) {
+    public static Optional<AttemptStatus> toAttemptStatus(String callStatus) {
         if (callStatus == null) {
             return Optional.empty();
         }

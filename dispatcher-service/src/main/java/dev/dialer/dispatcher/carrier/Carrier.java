@@ -4,8 +4,8 @@ import dev.dialer.common.contract.CallCommand;
 import reactor.core.publisher.Mono;
 
 /**
- * Places calls. The seam between dispatching and a carrier's protocol: the Voice Gateway REST API today, a SIP trunk
- * later. Status changes come back separately, as callbacks.
+ * Places calls. The seam between dispatching and a carrier's protocol: the Voice Gateway REST API or a SIP trunk.
+ * Status changes come back separately, as callbacks; {@link #status} asks for them when they stop coming.
  */
 public interface Carrier {
 
@@ -17,4 +17,19 @@ public interface Carrier {
      *         timed out or could not be reached
      */
     Mono<PlacedCall> place(CallCommand command);
+
+    /**
+     * What the carrier knows about a call it was asked to place (reconciliation of calls that went quiet).
+     *
+     * @return the call's state; empty when the carrier knows no such call; a {@link CarrierException} when it could
+     *         not be asked
+     */
+    Mono<CallReport> status(CallRef call);
+
+    /**
+     * Ends a call: cancels it while it rings, hangs it up once answered. The outcome arrives as a status callback.
+     *
+     * @return completes once the carrier took the order; empty completion too when the call is already over or unknown
+     */
+    Mono<Void> hangUp(CallRef call);
 }

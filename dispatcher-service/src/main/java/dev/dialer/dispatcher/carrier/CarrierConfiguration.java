@@ -1,17 +1,32 @@
 package dev.dialer.dispatcher.carrier;
 
+import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
+import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
+import dev.dialer.dispatcher.carrier.routing.RoutingCarriers;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkCarrier;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.ChannelOption;
 import java.time.Duration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
-/** The carrier the dispatcher dials through: the Voice Gateway REST API. */
+/**
+ * The carriers the dispatcher dials through: the Voice Gateway REST API, a SIP trunk when
+ * {@code dialer.dispatcher.carrier.sip.enabled=true}, or several of them under {@code dialer.dispatcher.carrier.routing}.
+ * The SIP trunk carrier produces its statuses itself and applies them like the Voice Gateway's callbacks.
+ */
 @Configuration(proxyBeanMethods = false)
 class CarrierConfiguration {
 
@@ -25,13 +40,46 @@ class CarrierConfiguration {
                 .build();
     }
 
+    @Bean(destroyMethod = "close")
+    @ConditionalOnBooleanProperty("dialer.dispatcher.carrier.sip.enabled")
+    SipTrunkCarrier sipTrunkCarrier(SipTrunkProperties properties, CallbackApplier applier, Clock clock,
+                                    MeterRegistry registry) {
+        return new SipTrunkCarrier(properties, applier::apply, clock, registry);
+    }
+
+    /**
+     * The carrier everything else uses: the configured carriers (or the one default carrier) each behind its own
+     * timeout, breaker and bulkhead, chosen per call by the routing rules, with failover on technical failures.
+     */
     @Bean
-    Carrier carrier(CarrierProperties properties, ConnectionProvider voiceGatewayConnections,
-                    StatusHookUrl statusHookUrl, MeterRegistry registry) {
+    @Primary
+    Carrier carrier(CarrierProperties properties, CarrierRoutingProperties routing,
+                    ConnectionProvider voiceGatewayConnections, StatusHookUrl statusHookUrl,
+                    ObjectProvider<SipTrunkCarrier> sipTrunk, MeterRegistry registry) {
+        SipTrunkCarrier sip = sipTrunk.getIfAvailable();
+        routing.validate(sip != null);
+        WebClient client = webClient(properties, voiceGatewayConnections);
+        Map<String, Carrier> carriers = new LinkedHashMap<>();
+        if (routing.enabled()) {
+            routing.carriers().forEach((name, endpoint) -> carriers.put(name, new VoiceGatewayCarrier(name,
+                    properties.withEndpoint(endpoint.baseUrl(), endpoint.accountSid(), endpoint.apiKey()), client,
+                    statusHookUrl::get, registry)));
+            if (sip != null) {
+                carriers.put(CarrierRoutingProperties.SIP, sip);
+            }
+        } else if (sip != null) {
+            carriers.put(CarrierRoutingProperties.SIP, sip);
+        } else {
+            carriers.put(VoiceGatewayCarrier.NAME, new VoiceGatewayCarrier(properties, client, statusHookUrl::get,
+                    registry));
+        }
+        return RoutingCarriers.of(routing, carriers, registry);
+    }
+
+    private static WebClient webClient(CarrierProperties properties, ConnectionProvider connections) {
         int connectMillis = (int) Math.min(properties.requestTimeout().toMillis(), 5_000);
-        HttpClient http = HttpClient.create(voiceGatewayConnections)
+        HttpClient http = HttpClient.create(connections)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis);
-        WebClient client = WebClient.builder().clientConnector(new ReactorClientHttpConnector(http)).build();
-        return new VoiceGatewayCarrier(properties, client, statusHookUrl::get, registry);
+        return WebClient.builder().clientConnector(new ReactorClientHttpConnector(http)).build();
     }
 }

@@ -20,13 +20,33 @@ public final class CarrierException extends RuntimeException {
     }
 
     private final Reason reason;
+    private final Integer httpStatus;
 
     public CarrierException(Reason reason, String message, Throwable cause) {
+        this(reason, null, message, cause);
+    }
+
+    public CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
+        this.httpStatus = httpStatus;
     }
 
     public Reason reason() {
         return reason;
+    }
+
+    /** The HTTP status the carrier's API answered with, when it answered at all. */
+    public Integer httpStatus() {
+        return httpStatus;
+    }
+
+    /**
+     * A failure of the carrier rather than an answer about the callee, after which another carrier may be tried
+     * without ringing anyone twice: no connection, or a 5xx from the API. A timeout is not one: the call may have been
+     * placed (it is reconciled instead).
+     */
+    public boolean isTechnical() {
+        return reason == Reason.UNREACHABLE || (reason == Reason.REJECTED && httpStatus != null && httpStatus >= 500);
     }
 }

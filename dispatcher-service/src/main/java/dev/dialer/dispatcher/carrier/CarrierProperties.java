@@ -49,6 +49,13 @@ public record CarrierProperties(
         requirePositive("signature-tolerance", signatureTolerance);
     }
 
+    /** The same settings for another Voice Gateway endpoint; a {@code null} account sid or API key keeps this one's. */
+    public CarrierProperties withEndpoint(String otherBaseUrl, String otherAccountSid, String otherApiKey) {
+        return new CarrierProperties(otherBaseUrl, otherAccountSid != null ? otherAccountSid : accountSid,
+                otherApiKey != null ? otherApiKey : apiKey, defaultApplicationSid, callbackUrl, webhookSecret,
+                requestTimeout, ringTimeout, timeLimit, signatureTolerance);
+    }
+
     private static String blankToNull(String value) {
         return value == null || value.isBlank() ? null : value;
     }

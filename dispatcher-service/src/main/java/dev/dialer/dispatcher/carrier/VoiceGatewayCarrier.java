@@ -1,9 +1,12 @@
 package dev.dialer.dispatcher.carrier;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.callback.VoiceGatewayStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
@@ -27,6 +30,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_ERROR_BODY = 300;
 
+    private final String name;
     private final CarrierProperties properties;
     private final WebClient client;
     private final Supplier<String> statusHookUrl;
@@ -34,6 +38,13 @@ final class VoiceGatewayCarrier implements Carrier {
 
     VoiceGatewayCarrier(CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
                         MeterRegistry registry) {
+        this(NAME, properties, client, statusHookUrl, registry);
+    }
+
+    /** @param name the carrier's route name: the {@code carrier} tag of its metrics */
+    VoiceGatewayCarrier(String name, CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
+                        MeterRegistry registry) {
+        this.name = name;
         this.properties = properties;
         this.client = client;
         this.statusHookUrl = statusHookUrl;
@@ -50,6 +61,93 @@ final class VoiceGatewayCarrier implements Carrier {
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
                 .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::unreachable)
                 .transformDeferred(this::timed);
+    }
+
+    /**
+     * {@code GET …/Calls/{call_sid}}: {@code call_status}, {@code sip_status}, {@code sip_reason}, {@code duration}.
+     * A call without a sid (its create-call answer never came) cannot be looked up: empty, like a 404.
+     */
+    @Override
+    public Mono<CallReport> status(CallRef call) {
+        if (call.providerCallId() == null) {
+            return Mono.empty();
+        }
+        return Mono.defer(() -> client.get()
+                        .uri(callUri(), properties.accountSid(), call.providerCallId())
+                        .accept(MediaType.APPLICATION_JSON)
+                        .headers(this::authorize)
+                        .exchangeToMono(response -> response.bodyToMono(byte[].class)
+                                .defaultIfEmpty(new byte[0])
+                                .flatMap(body -> Mono.justOrEmpty(report(call, response.statusCode(), body)))))
+                .transform(this::bounded);
+    }
+
+    /**
+     * {@code PUT …/Calls/{call_sid}} with {@code call_status} {@code no-answer} (cancels a ringing call) or
+     * {@code completed} (hangs up an answered one), whichever the call's current status calls for.
+     */
+    @Override
+    public Mono<Void> hangUp(CallRef call) {
+        return status(call)
+                .filter(report -> !report.status().isTerminal())
+                .flatMap(report -> update(call, report.status() == AttemptStatus.IN_PROGRESS ? "completed"
+                        : "no-answer"));
+    }
+
+    private Mono<Void> update(CallRef call, String callStatus) {
+        return Mono.defer(() -> client.put()
+                        .uri(callUri(), properties.accountSid(), call.providerCallId())
+                        .contentType(MediaType.APPLICATION_JSON)
+                        .headers(this::authorize)
+                        .bodyValue(JSON.writeValueAsBytes(Map.of("call_status", callStatus)))
+                        .exchangeToMono(response -> response.bodyToMono(byte[].class)
+                                .defaultIfEmpty(new byte[0])
+                                .flatMap(body -> response.statusCode().is2xxSuccessful()
+                                        || response.statusCode().value() == 404 ? Mono.<Void>empty()
+                                        : Mono.error(rejected("carrier answered HTTP "
+                                        + response.statusCode().value() + " to the update: " + excerpt(body))))))
+                .transform(this::bounded);
+    }
+
+    static CallReport report(CallRef call, HttpStatusCode status, byte[] body) {
+        if (status.value() == 404) {
+            return null;
+        }
+        if (!status.is2xxSuccessful()) {
+            throw rejected("carrier answered HTTP " + status.value() + " to the status query: " + excerpt(body));
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(body);
+        } catch (JacksonException e) {
+            throw rejected("carrier answered the status query with a body that is not JSON");
+        }
+        String raw = json == null || json.get("call_status") == null ? null : json.get("call_status").asString();
+        AttemptStatus mapped = VoiceGatewayStatus.toAttemptStatus(raw).orElseThrow(() -> rejected(
+                "carrier reported a call status it does not document: " + raw));
+        return new CallReport(mapped, raw, call.providerCallId(), integer(json, "sip_status"),
+                json.hasNonNull("sip_reason") ? json.get("sip_reason").asString() : null, integer(json, "duration"));
+    }
+
+    private static Integer integer(JsonNode json, String field) {
+        JsonNode value = json.get(field);
+        return value != null && value.canConvertToInt() && value.isNumber() ? value.intValue() : null;
+    }
+
+    private <T> Mono<T> bounded(Mono<T> request) {
+        return request.timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
+                        CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
+                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::unreachable);
+    }
+
+    private String callUri() {
+        return properties.baseUrl().replaceAll("/+$", "") + "/v1/Accounts/{sid}/Calls/{callSid}";
+    }
+
+    private void authorize(org.springframework.http.HttpHeaders headers) {
+        if (properties.apiKey() != null) {
+            headers.setBearerAuth(properties.apiKey());
+        }
     }
 
     private Mono<PlacedCall> send(Object body) {
@@ -74,7 +172,8 @@ final class VoiceGatewayCarrier implements Carrier {
 
     static PlacedCall placedCall(HttpStatusCode status, byte[] body) {
         if (!status.is2xxSuccessful()) {
-            throw rejected("carrier answered HTTP " + status.value() + ": " + excerpt(body));
+            throw new CarrierException(CarrierException.Reason.REJECTED, status.value(),
+                    "carrier answered HTTP " + status.value() + ": " + excerpt(body), null);
         }
         try {
             JsonNode answer = JSON.readTree(body);
@@ -101,7 +200,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private Timer timer(String outcome) {
         return Timer.builder("dialer.dispatcher.carrier.requests")
                 .description("Create-call requests to the carrier, by outcome")
-                .tag("carrier", NAME)
+                .tag("carrier", name)
                 .tag("outcome", outcome)
                 .register(registry);
     }

@@ -33,8 +33,9 @@ import reactor.core.publisher.Mono;
  * per attempt: a crash between recording and dialling leaves a {@code queued} attempt that nobody dials (the
  * reconciliation watchdog's to find).
  *
- * <p>A carrier failure (refused, unreachable, timed out) ends the attempt {@code failed} and the request
- * {@code failed} with {@code error.code=carrier_error}; it is not retried (the retry schedule, see
+ * <p>A carrier failure (refused, unreachable) ends the attempt {@code failed} and the request
+ * {@code failed} with {@code error.code=carrier_error}; it is not retried. A timed-out request may have placed the
+ * call: it is left to the reconciliation watchdog, never redialled (the retry schedule, see
  * {@code RetryPolicy}, covers carrier outcomes of calls that were placed).
  *
  * <p>Attempts after the first arrive here like any other command, published by the {@code RetryScheduler} with
@@ -134,15 +135,29 @@ class CommandHandler {
     private Mono<CommandOutcome> dial(CallCommand command) {
         return events.emit(command, event -> event.status(AttemptStatus.QUEUED),
                         InfraRetry.untilRecovered("queued event"))
+                .then(ledger.markCarrierAsked(command.requestId(), command.attempt())
+                        .retryWhen(InfraRetry.untilRecovered("mark carrier asked")))
                 .then(Mono.defer(() -> carrier.place(command)))
                 .flatMap(placed -> rememberCall(command, placed))
-                .onErrorResume(CarrierException.class, error -> carrierFailed(command, error));
+                .onErrorResume(CarrierException.class, error -> error.reason() == CarrierException.Reason.TIMEOUT
+                        ? outcomeUnknown(command, error)
+                        : carrierFailed(command, error));
     }
 
     private Mono<CommandOutcome> rememberCall(CallCommand command, PlacedCall placed) {
         return ledger.storeProviderCallId(command.requestId(), command.attempt(), placed.sid())
                 .retryWhen(InfraRetry.untilRecovered("store provider call id"))
                 .thenReturn(CommandOutcome.DIALLED);
+    }
+
+    /**
+     * The carrier may have placed the call: never dial it again blind. The attempt stays open; its callbacks may still
+     * come, and if none does, the watchdog reconciles it (asks the carrier, else fails it with {@code status_timeout}).
+     */
+    private Mono<CommandOutcome> outcomeUnknown(CallCommand command, CarrierException error) {
+        log.warn("carrier did not answer for request {} attempt {} ({}); left to reconciliation", command.requestId(),
+                command.attempt(), error.getMessage());
+        return Mono.just(CommandOutcome.DIALLED);
     }
 
     /** The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=carrier_error}. */

@@ -9,7 +9,8 @@ import java.util.Set;
  * ARCHITECTURE.md §4. Pure and stateless.
  *
  * <ul>
- *   <li>capacity rejection: 503 whose reason names "calls in progress", 403 naming a channel limit, 429;</li>
+ *   <li>capacity rejection: 503 whose reason names "calls in progress" or an {@code X-Call-Limit} (the SIP trunk
+ *       carrier adds it to the reason when the 503 carries that header), 403 naming a channel limit, 429;</li>
  *   <li>decline: 603, reported as busy, not retried;</li>
  *   <li>unreachable: 404, 484, 410, 604;</li>
  *   <li>retryable: busy (486, 600), no-answer (487, 480, 408), transient failures (500, 502, 504, any other 503)
@@ -66,7 +67,7 @@ public final class OutcomeClassifier {
     private static boolean isCapacitySignal(int sip, String reason) {
         String text = reason == null ? "" : reason.toLowerCase(Locale.ROOT);
         return sip == 429
-                || (sip == 503 && text.contains("calls in progress"))
+                || (sip == 503 && (text.contains("calls in progress") || text.contains("x-call-limit")))
                 || (sip == 403 && text.contains("channel limit"));
     }
 }

@@ -1,8 +1,9 @@
 package dev.dialer.dispatcher.policy;
 
-import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.dispatcher.carrier.CallCanceller;
+import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import java.time.Clock;
@@ -51,17 +52,17 @@ class ControlApplier {
     private final PolicyViews views;
     private final PolicyLedger ledger;
     private final CallEvents events;
-    private final CallHangUp hangUp;
+    private final CallCanceller canceller;
     private final PolicyProperties properties;
     private final PolicyMetrics metrics;
     private final Clock clock;
 
-    ControlApplier(PolicyViews views, PolicyLedger ledger, CallEvents events, CallHangUp hangUp,
+    ControlApplier(PolicyViews views, PolicyLedger ledger, CallEvents events, CallCanceller canceller,
                    PolicyProperties properties, PolicyMetrics metrics, Clock clock) {
         this.views = views;
         this.ledger = ledger;
         this.events = events;
-        this.hangUp = hangUp;
+        this.canceller = canceller;
         this.properties = properties;
         this.metrics = metrics;
         this.clock = clock;
@@ -140,9 +141,13 @@ class ControlApplier {
                 .flatMap(live -> live.map(this::hangUpAtCarrier).orElseGet(() -> Mono.just(TOO_LATE)));
     }
 
+    /**
+     * The carrier is asked to end the call (the routing carrier finds the one that placed it); a call that ended in
+     * the meantime is left alone, and its own final callback settles the request.
+     */
     private Mono<String> hangUpAtCarrier(PolicyLedger.LiveAttempt live) {
-        return hangUp.hangUp(live.providerCallId(), live.status() == AttemptStatus.IN_PROGRESS)
-                .map(result -> result == CallHangUp.Result.ENDED ? HUNG_UP : TOO_LATE)
+        return canceller.cancel(new CallRef(live.requestId(), live.attempt(), live.providerCallId()))
+                .thenReturn(HUNG_UP)
                 .doOnNext(outcome -> log.info("cancel of request {} attempt {}: {} at the carrier", live.requestId(),
                         live.attempt(), outcome));
     }

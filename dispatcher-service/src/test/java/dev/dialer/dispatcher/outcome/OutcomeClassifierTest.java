@@ -40,6 +40,7 @@ class OutcomeClassifierTest {
             failed    | 503 | Max Account Calls In Progress  | CAPACITY    | failed
             failed    | 503 | Maximum Calls In Progress      | CAPACITY    | failed
             failed    | 503 | Max Service Provider Calls In Progress | CAPACITY | failed
+            failed    | 503 | Service Unavailable (X-Call-Limit: 20) | CAPACITY | failed
             failed    | 403 | User channel limit exceeded    | CAPACITY    | failed
             failed    | 429 | Too Many Requests              | CAPACITY    | failed
             failed    | 403 | Forbidden                      | UNREACHABLE | failed

@@ -1,0 +1,92 @@
+package dev.dialer.simulator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The simulator's account concurrency limit and lost callbacks, over real HTTP. */
+class SimulatorLimitsIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final JsonMapper MAPPER = JsonMapper.builder().build();
+    private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final CallbackReceiver receiver = new CallbackReceiver();
+    private CarrierSimulator simulator;
+
+    @AfterEach
+    void stop() {
+        if (simulator != null) {
+            simulator.close();
+        }
+        receiver.close();
+    }
+
+    @Test
+    void callBeyondTheAccountLimitIsAcceptedThenFailsWith503MaxAccountCallsInProgress() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofSeconds(30)).withMaxCalls(2));
+        List<String> sids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> response = create("15550100005");
+            assertThat(response.statusCode()).as("accepted like jambonz: the SBC refuses, not the API").isEqualTo(201);
+            sids.add(MAPPER.readTree(response.body()).get("sid").stringValue());
+        }
+
+        await().atMost(WAIT).until(() -> receiver.statusesOf(sids.get(2)).contains("failed"));
+        JsonNode failed = receiver.forCall(sids.get(2)).get(1).json();
+        assertThat(failed.get("sip_status").intValue()).isEqualTo(503);
+        assertThat(failed.get("sip_reason").stringValue()).isEqualTo("Max Account Calls In Progress");
+        assertThat(receiver.statusesOf(sids.get(0))).doesNotContain("failed");
+        assertThat(receiver.statusesOf(sids.get(1))).doesNotContain("failed");
+    }
+
+    @Test
+    void endedCallsFreeTheirPlaceUnderTheLimit() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50)).withMaxCalls(1));
+        String first = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        await().atMost(WAIT).until(() -> receiver.statusesOf(first).contains("completed"));
+
+        String second = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+
+        await().atMost(WAIT).until(() -> receiver.statusesOf(second).contains("completed"));
+    }
+
+    @Test
+    void lostCallbacksAreNeverSentButTheCallIsStillReadable() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50)).withLostCallbacks(1.0));
+        String sid = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(get(sid).get("call_status").stringValue())
+                .isEqualTo("completed"));
+        assertThat(receiver.forCall(sid)).isEmpty();
+    }
+
+    private HttpResponse<String> create(String number) throws Exception {
+        String body = """
+                {"from":"15550001111","to":{"type":"phone","number":"%s"},"application_sid":"app",
+                 "call_status_hook":"%s","timeout":60,"tag":{"n":1}}""".formatted(number, receiver.url("/hooks/ok"));
+        return http.send(HttpRequest.newBuilder(URI.create(simulator.baseUrl() + "/v1/Accounts/dialer/Calls"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode get(String sid) throws Exception {
+        return MAPPER.readTree(http.send(HttpRequest.newBuilder(
+                        URI.create(simulator.baseUrl() + "/v1/Accounts/dialer/Calls/" + sid)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+    }
+}

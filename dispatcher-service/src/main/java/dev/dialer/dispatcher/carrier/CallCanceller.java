@@ -1,0 +1,28 @@
+package dev.dialer.dispatcher.carrier;
+
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * Ends a call on the dialer's own initiative (a request cancelled while its call rings or talks). The ledger notes
+ * the cancel first, so the carrier's coming 487 / {@code no-answer} is applied as {@code canceled}, not as a callee
+ * who did not answer.
+ */
+@Component
+public class CallCanceller {
+
+    private final AttemptLedger ledger;
+    private final Carrier carrier;
+
+    CallCanceller(AttemptLedger ledger, Carrier carrier) {
+        this.ledger = ledger;
+        this.carrier = carrier;
+    }
+
+    /** Completes once the carrier took the order; the outcome arrives as the call's final status. */
+    public Mono<Void> cancel(CallRef call) {
+        return ledger.markCancelRequested(call.requestId(), call.attempt())
+                .then(Mono.defer(() -> carrier.hangUp(call)));
+    }
+}

@@ -1,0 +1,75 @@
+package dev.dialer.dispatcher.carrier.routing;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierException;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadFullException;
+import io.github.resilience4j.circuitbreaker.CallNotPermittedException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.reactor.bulkhead.operator.BulkheadOperator;
+import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
+import java.time.Duration;
+import reactor.core.publisher.Mono;
+
+/**
+ * A carrier behind its own timeout, circuit breaker and bulkhead. Only technical failures
+ * ({@link CarrierException#isTechnical()}, and timeouts) count against the breaker; a carrier that refuses a bad
+ * request is working. A refusal by the breaker or the bulkhead is reported as an {@code unreachable} carrier, so the
+ * router moves on to the next one.
+ */
+final class GuardedCarrier implements Carrier {
+
+    private final String name;
+    private final Carrier carrier;
+    private final CircuitBreaker breaker;
+    private final Bulkhead bulkhead;
+    private final Duration timeout;
+
+    GuardedCarrier(String name, Carrier carrier, CircuitBreaker breaker, Bulkhead bulkhead, Duration timeout) {
+        this.name = name;
+        this.carrier = carrier;
+        this.breaker = breaker;
+        this.bulkhead = bulkhead;
+        this.timeout = timeout;
+    }
+
+    String name() {
+        return name;
+    }
+
+    @Override
+    public Mono<PlacedCall> place(CallCommand command) {
+        return Mono.defer(() -> carrier.place(command))
+                .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
+                        "carrier " + name + " did not answer within " + timeout, null)))
+                .transformDeferred(CircuitBreakerOperator.of(breaker))
+                .transformDeferred(BulkheadOperator.of(bulkhead))
+                .onErrorMap(GuardedCarrier::refusedByGuard, error -> new CarrierException(
+                        CarrierException.Reason.UNREACHABLE, "carrier " + name + " not tried: " + error.getMessage(),
+                        error));
+    }
+
+    @Override
+    public Mono<CallReport> status(CallRef call) {
+        return carrier.status(call);
+    }
+
+    @Override
+    public Mono<Void> hangUp(CallRef call) {
+        return carrier.hangUp(call);
+    }
+
+    private static boolean refusedByGuard(Throwable error) {
+        return error instanceof CallNotPermittedException || error instanceof BulkheadFullException;
+    }
+
+    /** What the breaker counts as a failure of the carrier. */
+    static boolean countsAgainstCarrier(Throwable error) {
+        return error instanceof CarrierException failure
+                && (failure.isTechnical() || failure.reason() == CarrierException.Reason.TIMEOUT);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.dialer.dispatcher.carrier.routing;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierException;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Places each call through the carriers its route names ({@link RouteTable}), in order, moving to the next only
+ * after a technical failure of the previous one (no connection, a 5xx from its API, its breaker open, its bulkhead
+ * full). Never after an answer about the callee (busy, no answer, decline arrive later, as statuses of a call that
+ * was placed) nor after a timeout (the call may have been placed: it is reconciled, not dialled elsewhere).
+ *
+ * <p>Each carrier is tried at most once per command, so a person is rung by at most one of them.
+ */
+public final class RoutingCarrier implements Carrier {
+
+    private static final Logger log = LoggerFactory.getLogger(RoutingCarrier.class);
+
+    private final Map<String, GuardedCarrier> carriers;
+    private final RouteTable routes;
+    private final MeterRegistry registry;
+
+    RoutingCarrier(Map<String, GuardedCarrier> carriers, RouteTable routes, MeterRegistry registry) {
+        this.carriers = Map.copyOf(carriers);
+        this.routes = routes;
+        this.registry = registry;
+    }
+
+    @Override
+    public Mono<PlacedCall> place(CallCommand command) {
+        return placeFrom(command, routes.route(command), 0);
+    }
+
+    private Mono<PlacedCall> placeFrom(CallCommand command, List<String> route, int index) {
+        GuardedCarrier carrier = carriers.get(route.get(index));
+        return carrier.place(command)
+                .onErrorResume(error -> index + 1 < route.size() && error instanceof CarrierException failure
+                        && failure.isTechnical(), error -> failOver(command, route, index, error));
+    }
+
+    private Mono<PlacedCall> failOver(CallCommand command, List<String> route, int index, Throwable error) {
+        String from = route.get(index);
+        String to = route.get(index + 1);
+        log.warn("carrier {} failed for request {} attempt {} ({}); trying {}", from, command.requestId(),
+                command.attempt(), error.getMessage(), to);
+        registry.counter("dialer.dispatcher.carrier.failovers", "from", from, "to", to).increment();
+        return placeFrom(command, route, index + 1);
+    }
+
+    /**
+     * Asks each carrier in turn (the call's carrier is not on record); the first that knows the call answers. Empty
+     * only when every carrier answered that it knows no such call; an error when one could not be asked and none
+     * knew the call, so that a carrier outage never passes for "no such call".
+     */
+    @Override
+    public Mono<CallReport> status(CallRef call) {
+        return Flux.fromIterable(carriers.values())
+                .concatMap(carrier -> carrier.status(call)
+                        .map(Lookup::found)
+                        .defaultIfEmpty(Lookup.NOT_FOUND)
+                        .onErrorResume(error -> Mono.just(Lookup.failed(error))))
+                .takeUntil(lookup -> lookup.report() != null)
+                .collectList()
+                .flatMap(RoutingCarrier::conclude);
+    }
+
+    private static Mono<CallReport> conclude(List<Lookup> lookups) {
+        for (Lookup lookup : lookups) {
+            if (lookup.report() != null) {
+                return Mono.just(lookup.report());
+            }
+        }
+        return lookups.stream().filter(lookup -> lookup.error() != null).findFirst()
+                .<Mono<CallReport>>map(lookup -> Mono.error(lookup.error()))
+                .orElse(Mono.empty());
+    }
+
+    /** One carrier's answer to a status query. */
+    private record Lookup(CallReport report, Throwable error) {
+        static final Lookup NOT_FOUND = new Lookup(null, null);
+
+        static Lookup found(CallReport report) {
+            return new Lookup(report, null);
+        }
+
+        static Lookup failed(Throwable error) {
+            return new Lookup(null, error);
+        }
+    }
+
+    /** Orders every carrier that knows the call to end it (at most one does). */
+    @Override
+    public Mono<Void> hangUp(CallRef call) {
+        return Flux.fromIterable(carriers.values())
+                .concatMap(carrier -> carrier.hangUp(call).onErrorResume(error -> Mono.empty()))
+                .then();
+    }
+}

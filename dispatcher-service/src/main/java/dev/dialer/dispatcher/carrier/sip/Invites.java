@@ -1,0 +1,147 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import dev.dialer.common.contract.CallCommand;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import javax.sip.InvalidArgumentException;
+import javax.sip.SipProvider;
+import javax.sip.address.Address;
+import javax.sip.address.AddressFactory;
+import javax.sip.address.SipURI;
+import javax.sip.header.HeaderFactory;
+import javax.sip.header.ViaHeader;
+import javax.sip.message.MessageFactory;
+import javax.sip.message.Request;
+
+/**
+ * Builds the INVITE for a command: Request-URI and {@code To} = the callee at the trunk, {@code From} = the caller ID,
+ * an SDP offer (the SBC in front anchors the media: the dialer sends none), the command's own SIP {@code headers}
+ * (from its carrier options) and ours:
+ * <ul>
+ *   <li>{@code X-Dialer-Request-Id}, {@code X-Dialer-Attempt}, {@code X-Dialer-Account-Id}: correlation;</li>
+ *   <li>{@code X-Dialer-Flow-Id} or {@code X-Dialer-Audio}: what the SBC's application should run on answer;</li>
+ *   <li>{@code X-Dialer-Variables}: the flow's variables, form-encoded ({@code name=value&…}).</li>
+ * </ul>
+ * A given header may not replace one the SIP dialog depends on (Via, From, To, Call-ID, CSeq, Contact, …) nor ours.
+ */
+final class Invites {
+
+    static final String REQUEST_ID = "X-Dialer-Request-Id";
+    static final String ATTEMPT = "X-Dialer-Attempt";
+    static final String ACCOUNT_ID = "X-Dialer-Account-Id";
+    static final String FLOW_ID = "X-Dialer-Flow-Id";
+    static final String AUDIO = "X-Dialer-Audio";
+    static final String VARIABLES = "X-Dialer-Variables";
+
+    private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
+    private static final Set<String> RESERVED = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq",
+            "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route", "record-route",
+            "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt", "x-dialer-account-id",
+            "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
+
+    private final SipTrunkProperties properties;
+    private final AddressFactory addresses;
+    private final HeaderFactory headers;
+    private final MessageFactory messages;
+
+    Invites(SipTrunkProperties properties, AddressFactory addresses, HeaderFactory headers, MessageFactory messages) {
+        this.properties = properties;
+        this.addresses = addresses;
+        this.headers = headers;
+        this.messages = messages;
+    }
+
+    Request invite(CallCommand command, SipProvider provider, int localPort) throws ParseException,
+            InvalidArgumentException {
+        SipURI target = addresses.createSipURI(command.to(), properties.trunkHost());
+        target.setPort(properties.trunkPort());
+        target.setTransportParam(properties.transport());
+        SipURI caller = addresses.createSipURI(command.callerId(), properties.fromHostOrBind());
+        Address toAddress = addresses.createAddress(addresses.createSipURI(command.to(), properties.trunkHost()));
+        List<ViaHeader> vias = new ArrayList<>();
+        vias.add(headers.createViaHeader(properties.bindAddress(), localPort, properties.transport(), null));
+        Request invite = messages.createRequest(target, Request.INVITE, provider.getNewCallId(),
+                headers.createCSeqHeader(1L, Request.INVITE),
+                headers.createFromHeader(addresses.createAddress(caller), Long.toHexString(randomLong())),
+                headers.createToHeader(toAddress, null), vias, headers.createMaxForwardsHeader(70));
+        SipURI contact = addresses.createSipURI(command.callerId(), properties.bindAddress());
+        contact.setPort(localPort);
+        contact.setTransportParam(properties.transport());
+        invite.addHeader(headers.createContactHeader(addresses.createAddress(contact)));
+        addGivenHeaders(invite, command.carrierOptions().get("headers"));
+        addOurHeaders(invite, command);
+        invite.setContent(sdpOffer(), headers.createContentTypeHeader("application", "sdp"));
+        return invite;
+    }
+
+    private void addGivenHeaders(Request invite, Object given) throws ParseException {
+        if (!(given instanceof Map<?, ?> map)) {
+            return;
+        }
+        for (Map.Entry<?, ?> entry : map.entrySet()) {
+            String name = String.valueOf(entry.getKey());
+            String value = entry.getValue() == null ? "" : String.valueOf(entry.getValue());
+            if (TOKEN.matcher(name).matches() && !RESERVED.contains(name.toLowerCase(Locale.ROOT))
+                    && value.indexOf('\r') < 0 && value.indexOf('\n') < 0) {
+                invite.addHeader(headers.createHeader(name, value));
+            }
+        }
+    }
+
+    private void addOurHeaders(Request invite, CallCommand command) throws ParseException {
+        invite.addHeader(headers.createHeader(REQUEST_ID, command.requestId()));
+        invite.addHeader(headers.createHeader(ATTEMPT, Integer.toString(command.attempt())));
+        invite.addHeader(headers.createHeader(ACCOUNT_ID, command.accountId()));
+        if (command.flowId() != null) {
+            invite.addHeader(headers.createHeader(FLOW_ID, command.flowId()));
+        }
+        if (command.audio() != null) {
+            invite.addHeader(headers.createHeader(AUDIO, command.audio()));
+        }
+        if (!command.variables().isEmpty()) {
+            invite.addHeader(headers.createHeader(VARIABLES, formEncoded(command.variables())));
+        }
+    }
+
+    static String formEncoded(Map<String, String> variables) {
+        return variables.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .map(entry -> encode(entry.getKey()) + "=" + encode(entry.getValue()))
+                .collect(Collectors.joining("&"));
+    }
+
+    private static String encode(String text) {
+        return URLEncoder.encode(text == null ? "" : text, StandardCharsets.UTF_8);
+    }
+
+    /** An audio offer (PCMU, PCMA, DTMF events) naming the media address the SBC is to send to. */
+    String sdpOffer() {
+        long session = System.currentTimeMillis() / 1000;
+        String address = properties.mediaAddressOrBind();
+        String family = address.contains(":") ? "IP6" : "IP4";
+        return "v=0\r\n"
+                + "o=dialer " + session + " " + session + " IN " + family + " " + address + "\r\n"
+                + "s=dialer\r\n"
+                + "c=IN " + family + " " + address + "\r\n"
+                + "t=0 0\r\n"
+                + "m=audio " + properties.mediaPort() + " RTP/AVP 0 8 101\r\n"
+                + "a=rtpmap:0 PCMU/8000\r\n"
+                + "a=rtpmap:8 PCMA/8000\r\n"
+                + "a=rtpmap:101 telephone-event/8000\r\n"
+                + "a=fmtp:101 0-16\r\n"
+                + "a=sendrecv\r\n";
+    }
+
+    private static long randomLong() {
+        return ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+    }
+}

@@ -1,0 +1,364 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.CarrierException;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.sip.ClientTransaction;
+import javax.sip.Dialog;
+import javax.sip.RequestEvent;
+import javax.sip.ResponseEvent;
+import javax.sip.ServerTransaction;
+import javax.sip.SipException;
+import javax.sip.TimeoutEvent;
+import javax.sip.header.CSeqHeader;
+import javax.sip.message.Request;
+import javax.sip.message.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * One outgoing SIP call as a state machine. Every event (the start, a response, a request from the trunk, a timer, a
+ * hang-up order) is handed to the carrier's {@link Inbox}, and {@link SipTrunkCarrier} runs {@link #step} for them
+ * one at a time, in order, on a Reactor worker: never on the SIP stack's listener thread, and never two at once for
+ * one call, so the fields need no locks.
+ *
+ * <p>Rules: CANCEL only after a provisional response (a ring timeout or hang-up before one waits for it); a 200 that
+ * crosses our CANCEL is acknowledged and then ended with BYE; an answered call is ended with BYE at its time limit.
+ * The attempt status each step produces is returned as {@link CarrierCallback}s, in order.
+ */
+final class SipCall {
+
+    private static final Logger log = LoggerFactory.getLogger(SipCall.class);
+
+    /** Why we cancel. */
+    enum Cancel { RING_TIMEOUT, HANG_UP }
+
+    /** Timer and order events; SIP events travel as the stack's own event objects. */
+    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP }
+
+    /** The first event: send the INVITE. */
+    record Start(ClientTransaction invite, Duration ringTimeout) {
+    }
+
+    /** Where a call's events go to be run in order. */
+    interface Inbox {
+        void offer(SipCall call, Object event);
+    }
+
+    private enum State { CALLING, EARLY, ANSWERED, ENDED }
+
+    private final String requestId;
+    private final int attempt;
+    private final String callId;
+    private final SipSession session;
+    private final Duration timeLimit;
+    private final Clock clock;
+    private final Inbox inbox;
+    private final Sinks.One<PlacedCall> placed = Sinks.one();
+
+    private ClientTransaction invite;
+    private Dialog dialog;
+    private State state = State.CALLING;
+    private boolean provisional;
+    private boolean ringingReported;
+    private Cancel pendingCancel;
+    private Cancel cancelled;
+    private int challenges;
+    private Instant answeredAt;
+    private Disposable ringTimer;
+    private Disposable limitTimer;
+    private volatile CallReport report;
+
+    SipCall(String requestId, int attempt, String callId, SipSession session, Duration timeLimit, Clock clock,
+            Inbox inbox) {
+        this.inbox = inbox;
+        this.requestId = requestId;
+        this.attempt = attempt;
+        this.callId = callId;
+        this.session = session;
+        this.timeLimit = timeLimit;
+        this.clock = clock;
+        this.report = new CallReport(AttemptStatus.INITIATED, "trying", callId, null, null, null);
+    }
+
+    String callId() {
+        return callId;
+    }
+
+    /** Emits the call once its INVITE is out, or the error that kept it from going out. */
+    Mono<PlacedCall> placed() {
+        return placed.asMono();
+    }
+
+    /** What the call looks like now, for reconciliation. */
+    CallReport report() {
+        return report;
+    }
+
+    boolean ended() {
+        return state == State.ENDED;
+    }
+
+    private void offer(Object event) {
+        inbox.offer(this, event);
+    }
+
+    /** Sends the INVITE and starts the ring timer; a call whose INVITE could not go out ends without a status. */
+    private void start(Start start, List<CarrierCallback> out, Scheduler timers) {
+        invite = start.invite();
+        try {
+            invite.sendRequest();
+        } catch (SipException e) {
+            state = State.ENDED;
+            placed.tryEmitError(new CarrierException(CarrierException.Reason.UNREACHABLE,
+                    "INVITE could not be sent: " + e.getMessage(), e));
+            return;
+        }
+        ringTimer = timers.schedule(() -> offer(Signal.RING_TIMEOUT), start.ringTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+        placed.tryEmitValue(new PlacedCall(callId, callId));
+        out.add(callback(AttemptStatus.INITIATED, "trying", null, null, null));
+    }
+
+    /** One event: the SIP actions it calls for, then the attempt statuses it produced. */
+    List<CarrierCallback> step(Object event, Scheduler timers) {
+        List<CarrierCallback> out = new ArrayList<>(2);
+        if (state == State.ENDED) {
+            straggler(event);
+            return out;
+        }
+        try {
+            if (event instanceof Start start) {
+                start(start, out, timers);
+            } else if (event instanceof ResponseEvent response) {
+                onResponse(response, out, timers);
+            } else if (event instanceof RequestEvent request) {
+                onRequest(request, out);
+            } else if (event instanceof TimeoutEvent timeout) {
+                onTimeout(timeout, out);
+            } else if (event instanceof Signal signal) {
+                onSignal(signal, out);
+            }
+        } catch (Exception e) {
+            if (invite == null) {
+                state = State.ENDED;
+                placed.tryEmitError(new CarrierException(CarrierException.Reason.UNREACHABLE,
+                        "INVITE could not be sent: " + e.getMessage(), e));
+                return out;
+            }
+            log.warn("SIP call {} ({} attempt {}) failed on {}: {}", callId, requestId, attempt,
+                    event.getClass().getSimpleName(), e.toString());
+            if (state != State.ANSWERED) {
+                end(out, AttemptStatus.FAILED, "failed", 500, "local SIP error: " + e.getMessage());
+            } else {
+                end(out, AttemptStatus.COMPLETED, "completed", null, null);
+            }
+        }
+        return out;
+    }
+
+    private void onResponse(ResponseEvent event, List<CarrierCallback> out, Scheduler timers) throws Exception {
+        Response response = event.getResponse();
+        CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
+        if (cseq == null || !Request.INVITE.equals(cseq.getMethod())) {
+            return; // answers to our CANCEL and BYE change nothing: the INVITE's final answer or our BYE decided
+        }
+        int code = response.getStatusCode();
+        if (code < 200) {
+            onProvisional(code, out);
+        } else if (code < 300) {
+            onAnswer(event, cseq, out, timers);
+        } else if ((code == 401 || code == 407) && session.canAuthenticate() && challenges++ == 0) {
+            invite = session.authenticate(response, invite);
+            invite.sendRequest();
+        } else {
+            onRefusal(code, reasonOf(response), out);
+        }
+    }
+
+    private void onProvisional(int code, List<CarrierCallback> out) throws SipException {
+        provisional = true;
+        if (pendingCancel != null) {
+            sendCancel(pendingCancel);
+            pendingCancel = null;
+            return;
+        }
+        if (code == 100 || cancelled != null) {
+            return;
+        }
+        state = State.EARLY;
+        if (!ringingReported) {
+            ringingReported = true;
+            String raw = code == 183 ? "early-media" : "ringing";
+            out.add(callback(AttemptStatus.RINGING, raw, code, null, null));
+            report = new CallReport(AttemptStatus.RINGING, raw, callId, code, null, null);
+        }
+    }
+
+    private void onAnswer(ResponseEvent event, CSeqHeader cseq, List<CarrierCallback> out, Scheduler timers)
+            throws Exception {
+        Dialog dialog = event.getDialog();
+        if (dialog == null) {
+            log.warn("SIP call {}: 2xx without a dialog; cannot acknowledge it", callId);
+            return;
+        }
+        if (state == State.ANSWERED) {
+            return; // a retransmitted 200: the stack re-sends our ACK itself
+        }
+        dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
+        cancelTimer(ringTimer);
+        String reason = event.getResponse().getReasonPhrase();
+        if (cancelled != null || pendingCancel != null) {
+            // The callee answered as we gave up: nobody is there to talk to, so end it at once.
+            session.bye(dialog);
+            Cancel why = cancelled != null ? cancelled : pendingCancel;
+            log.info("SIP call {}: 200 crossed our CANCEL ({}); acknowledged and ended with BYE", callId, why);
+            if (why == Cancel.HANG_UP) {
+                end(out, AttemptStatus.CANCELED, "canceled", 200, "answered as we cancelled");
+            } else {
+                end(out, AttemptStatus.NO_ANSWER, "no-answer", 200, "answered after the ring timeout");
+            }
+            return;
+        }
+        state = State.ANSWERED;
+        answeredAt = clock.instant();
+        limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
+        this.dialog = dialog;
+        out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, reason, null));
+        report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
+    }
+
+    /**
+     * The reason phrase; a 503 that carries {@code X-Call-Limit} (jambonz's SBC at an account's concurrency limit)
+     * names the limit in it, so the outcome table sees a capacity signal whatever the phrase says.
+     */
+    static String reasonOf(Response response) {
+        String reason = response.getReasonPhrase();
+        javax.sip.header.Header limit = response.getHeader("X-Call-Limit");
+        if (response.getStatusCode() == 503 && limit instanceof javax.sip.header.ExtensionHeader extension) {
+            return reason + " (X-Call-Limit: " + extension.getValue() + ")";
+        }
+        return reason;
+    }
+
+    private void onRefusal(int code, String reason, List<CarrierCallback> out) {
+        if (code == 487) {
+            if (cancelled == Cancel.HANG_UP) {
+                end(out, AttemptStatus.CANCELED, "canceled", code, reason);
+            } else {
+                end(out, AttemptStatus.NO_ANSWER, "no-answer", code, reason);
+            }
+        } else if (code == 486 || code == 600 || code == 603) {
+            end(out, AttemptStatus.BUSY, "busy", code, reason);
+        } else {
+            end(out, AttemptStatus.FAILED, "failed", code, reason);
+        }
+    }
+
+    private void onRequest(RequestEvent event, List<CarrierCallback> out) throws Exception {
+        Request request = event.getRequest();
+        ServerTransaction transaction = session.serverTransaction(event);
+        if (Request.BYE.equals(request.getMethod())) {
+            transaction.sendResponse(session.response(200, request));
+            if (state == State.ANSWERED) {
+                end(out, AttemptStatus.COMPLETED, "completed", null, null);
+            }
+        } else if (!Request.ACK.equals(request.getMethod())) {
+            transaction.sendResponse(session.response(Response.NOT_IMPLEMENTED, request));
+        }
+    }
+
+    private void onTimeout(TimeoutEvent event, List<CarrierCallback> out) {
+        ClientTransaction transaction = event.getClientTransaction();
+        if (transaction == null || !Request.INVITE.equals(transaction.getRequest().getMethod())) {
+            return;
+        }
+        if (state == State.ANSWERED) {
+            return;
+        }
+        end(out, AttemptStatus.FAILED, "failed", 408, "no answer from the trunk");
+    }
+
+    private void onSignal(Signal signal, List<CarrierCallback> out) throws SipException {
+        switch (signal) {
+            case RING_TIMEOUT -> giveUp(Cancel.RING_TIMEOUT);
+            case HANG_UP -> {
+                if (state == State.ANSWERED) {
+                    hangUpAnswered(out);
+                } else {
+                    giveUp(Cancel.HANG_UP);
+                }
+            }
+            case TIME_LIMIT -> {
+                if (state == State.ANSWERED) {
+                    hangUpAnswered(out);
+                }
+            }
+        }
+    }
+
+    private void giveUp(Cancel why) throws SipException {
+        if (state == State.ANSWERED || cancelled != null) {
+            return;
+        }
+        if (provisional) {
+            sendCancel(why);
+        } else {
+            pendingCancel = why; // RFC 3261 9.1: no CANCEL before a provisional response
+        }
+    }
+
+    private void sendCancel(Cancel why) throws SipException {
+        cancelled = why;
+        session.cancel(invite);
+    }
+
+    private void hangUpAnswered(List<CarrierCallback> out) throws SipException {
+        session.bye(dialog);
+        end(out, AttemptStatus.COMPLETED, "completed", null, null);
+    }
+
+    private void end(List<CarrierCallback> out, AttemptStatus status, String raw, Integer sip, String reason) {
+        Integer duration = status == AttemptStatus.COMPLETED && answeredAt != null
+                ? (int) Math.max(0, Math.round(Duration.between(answeredAt, clock.instant()).toMillis() / 1000.0))
+                : null;
+        state = State.ENDED;
+        cancelTimer(ringTimer);
+        cancelTimer(limitTimer);
+        out.add(callback(status, raw, sip, reason, duration));
+        report = new CallReport(status, raw, callId, sip, reason, duration);
+    }
+
+    /** After the end: still answer the trunk's requests (a BYE crossing ours), ignore the rest. */
+    private void straggler(Object event) {
+        if (event instanceof RequestEvent request && !Request.ACK.equals(request.getRequest().getMethod())) {
+            try {
+                session.serverTransaction(request).sendResponse(session.response(200, request.getRequest()));
+            } catch (Exception e) {
+                log.debug("SIP call {}: could not answer a late {}", callId, request.getRequest().getMethod(), e);
+            }
+        }
+    }
+
+    private CarrierCallback callback(AttemptStatus status, String raw, Integer sip, String reason, Integer duration) {
+        return new CarrierCallback(requestId, attempt, status, raw, callId, sip, reason, duration);
+    }
+
+    private static void cancelTimer(Disposable timer) {
+        if (timer != null) {
+            timer.dispose();
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import dev.dialer.common.contract.CallCommand;
+import gov.nist.javax.sip.SipStackExt;
+import gov.nist.javax.sip.clientauthutils.AccountManager;
+import gov.nist.javax.sip.clientauthutils.AuthenticationHelper;
+import gov.nist.javax.sip.clientauthutils.UserCredentials;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.Properties;
+import java.util.TooManyListenersException;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sip.ClientTransaction;
+import javax.sip.Dialog;
+import javax.sip.ListeningPoint;
+import javax.sip.PeerUnavailableException;
+import javax.sip.RequestEvent;
+import javax.sip.ServerTransaction;
+import javax.sip.SipException;
+import javax.sip.SipFactory;
+import javax.sip.SipListener;
+import javax.sip.SipProvider;
+import javax.sip.SipStack;
+import javax.sip.header.CallIdHeader;
+import javax.sip.header.HeaderFactory;
+import javax.sip.message.MessageFactory;
+import javax.sip.message.Request;
+import javax.sip.message.Response;
+
+/**
+ * One JAIN-SIP stack (with its own {@code STACK_NAME}), its listening point and provider, and the few SIP operations
+ * a {@link SipCall} needs. Operations send on the calling thread (a datagram or a write to a TCP connection), so they
+ * run on the carrier's worker threads, never on an event loop.
+ */
+final class SipSession implements AutoCloseable {
+
+    private static final AtomicInteger STACKS = new AtomicInteger();
+
+    private final SipTrunkProperties properties;
+    private final SipStack stack;
+    private final SipProvider provider;
+    private final ListeningPoint listeningPoint;
+    private final HeaderFactory headers;
+    private final MessageFactory messages;
+    private final Invites invites;
+    private final AuthenticationHelper authentication;
+
+    SipSession(SipTrunkProperties properties, SipListener listener) throws PeerUnavailableException, SipException,
+            javax.sip.InvalidArgumentException, TooManyListenersException {
+        this.properties = properties;
+        SipFactory factory = SipFactory.getInstance();
+        factory.setPathName("gov.nist");
+        Properties config = new Properties();
+        // Every stack needs a name of its own: the factory caches stacks by it.
+        config.setProperty("javax.sip.STACK_NAME", "dialer-sip-" + STACKS.incrementAndGet());
+        config.setProperty("gov.nist.javax.sip.TRACE_LEVEL", "0");
+        config.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
+        config.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "1");
+        config.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "false");
+        stack = factory.createSipStack(config);
+        headers = factory.createHeaderFactory();
+        messages = factory.createMessageFactory();
+        invites = new Invites(properties, factory.createAddressFactory(), headers, messages);
+        listeningPoint = listen(stack, properties);
+        provider = stack.createSipProvider(listeningPoint);
+        provider.addSipListener(listener);
+        authentication = ((SipStackExt) stack).getAuthenticationHelper(new TrunkAccount(properties), headers);
+    }
+
+    /**
+     * The listening point on the configured port. The stack refuses port 0, so "any free port" is found here: a port
+     * the operating system just handed out, tried again with another should someone take it in between.
+     */
+    private static ListeningPoint listen(SipStack stack, SipTrunkProperties properties) throws SipException,
+            javax.sip.InvalidArgumentException {
+        if (properties.bindPort() != 0) {
+            return stack.createListeningPoint(properties.bindAddress(), properties.bindPort(), properties.transport());
+        }
+        javax.sip.InvalidArgumentException last = null;
+        for (int tries = 0; tries < 5; tries++) {
+            try {
+                return stack.createListeningPoint(properties.bindAddress(), freePort(properties), properties.transport());
+            } catch (javax.sip.InvalidArgumentException e) {
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private static int freePort(SipTrunkProperties properties) throws javax.sip.InvalidArgumentException {
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(properties.bindAddress());
+            if ("udp".equals(properties.transport())) {
+                try (DatagramSocket socket = new DatagramSocket(0, address)) {
+                    return socket.getLocalPort();
+                }
+            }
+            try (ServerSocket socket = new ServerSocket(0, 1, address)) {
+                return socket.getLocalPort();
+            }
+        } catch (IOException e) {
+            throw new javax.sip.InvalidArgumentException("no free port on " + properties.bindAddress(), e);
+        }
+    }
+
+    /** The local SIP port. */
+    int localPort() {
+        return listeningPoint.getPort();
+    }
+
+    /** A client transaction for the command's INVITE, not yet sent. */
+    ClientTransaction newInvite(CallCommand command) throws Exception {
+        return provider.getNewClientTransaction(invites.invite(command, provider, localPort()));
+    }
+
+    static String callId(ClientTransaction transaction) {
+        return ((CallIdHeader) transaction.getRequest().getHeader(CallIdHeader.NAME)).getCallId();
+    }
+
+    boolean canAuthenticate() {
+        return properties.username() != null && properties.password() != null;
+    }
+
+    /** The INVITE again, with credentials for the challenge in {@code response}; not yet sent. */
+    ClientTransaction authenticate(Response response, ClientTransaction challenged) throws SipException {
+        return authentication.handleChallenge(response, challenged, provider, 5);
+    }
+
+    void cancel(ClientTransaction invite) throws SipException {
+        provider.getNewClientTransaction(invite.createCancel()).sendRequest();
+    }
+
+    void bye(Dialog dialog) throws SipException {
+        dialog.sendRequest(provider.getNewClientTransaction(dialog.createRequest(Request.BYE)));
+    }
+
+    ServerTransaction serverTransaction(RequestEvent event) throws SipException {
+        ServerTransaction existing = event.getServerTransaction();
+        return existing != null ? existing : provider.getNewServerTransaction(event.getRequest());
+    }
+
+    Response response(int code, Request request) throws java.text.ParseException {
+        return messages.createResponse(code, request);
+    }
+
+    @Override
+    public void close() {
+        stack.stop();
+    }
+
+    /** The trunk's digest credentials, whatever realm it names. */
+    private record TrunkAccount(SipTrunkProperties properties) implements AccountManager {
+        @Override
+        public UserCredentials getCredentials(ClientTransaction challenged, String realm) {
+            return new UserCredentials() {
+                @Override
+                public String getUserName() {
+                    return properties.username();
+                }
+
+                @Override
+                public String getPassword() {
+                    return properties.password();
+                }
+
+                @Override
+                public String getSipDomain() {
+                    return realm;
+                }
+            };
+        }
+    }
+}

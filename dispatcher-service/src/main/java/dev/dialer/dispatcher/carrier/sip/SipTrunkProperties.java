@@ -1,0 +1,76 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The SIP trunk carrier: INVITEs straight to a trunk or an SBC in front of it.
+ *
+ * @param enabled       dial through the SIP trunk instead of the Voice Gateway REST API
+ * @param trunkHost     host (name or address) of the trunk or SBC the INVITEs go to
+ * @param trunkPort     its SIP port
+ * @param transport     {@code udp} or {@code tcp}
+ * @param bindAddress   local address the SIP stack listens on (and names in Via, Contact and the SDP)
+ * @param bindPort      local SIP port; 0 picks a free one
+ * @param fromHost      host part of the From URI; the bind address when absent
+ * @param username      digest user name, used only when the trunk challenges (401/407)
+ * @param password      digest password
+ * @param mediaAddress  address the SDP offer names for media; the bind address when absent (the dialer sends none)
+ * @param mediaPort     port the SDP offer names for media
+ * @param ringTimeout   how long the callee may ring before we CANCEL, unless the command says otherwise
+ * @param timeLimit     longest answered call before we send BYE, unless the command says otherwise
+ * @param threads       threads that run SIP work handed over from the stack's listener thread
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.carrier.sip")
+public record SipTrunkProperties(
+        @DefaultValue("false") boolean enabled,
+        @DefaultValue("127.0.0.1") @NotBlank String trunkHost,
+        @DefaultValue("5060") @Min(1) @Max(65535) int trunkPort,
+        @DefaultValue("udp") @NotNull @Pattern(regexp = "udp|tcp") String transport,
+        @DefaultValue("127.0.0.1") @NotBlank String bindAddress,
+        @DefaultValue("0") @Min(0) @Max(65535) int bindPort,
+        String fromHost,
+        String username,
+        String password,
+        String mediaAddress,
+        @DefaultValue("40000") @Min(1) @Max(65535) int mediaPort,
+        @DefaultValue("PT60S") @NotNull Duration ringTimeout,
+        @DefaultValue("PT1H") @NotNull Duration timeLimit,
+        @DefaultValue("4") @Min(1) int threads) {
+
+    public SipTrunkProperties {
+        fromHost = blankToNull(fromHost);
+        username = blankToNull(username);
+        password = blankToNull(password);
+        mediaAddress = blankToNull(mediaAddress);
+        requirePositive("ring-timeout", ringTimeout);
+        requirePositive("time-limit", timeLimit);
+    }
+
+    String fromHostOrBind() {
+        return fromHost != null ? fromHost : bindAddress;
+    }
+
+    String mediaAddressOrBind() {
+        return mediaAddress != null ? mediaAddress : bindAddress;
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value;
+    }
+
+    private static void requirePositive(String name, Duration value) {
+        if (value != null && (value.isNegative() || value.isZero())) {
+            throw new IllegalArgumentException("dialer.dispatcher.carrier.sip." + name + " must be positive, was "
+                    + value);
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package dev.dialer.dispatcher.watchdog;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.QuietAttempt;
+import dev.dialer.dispatcher.attempt.Transition;
+import dev.dialer.dispatcher.callback.CallbackApplier;
+import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierProperties;
+import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Reconciles attempts that went quiet: every {@code poll-interval} it claims (leased, {@code FOR UPDATE SKIP LOCKED})
+ * the attempts that reached the carrier, have not ended, and had no news for ring timeout + time limit + margin,
+ * and asks the carrier about each.
+ * <ul>
+ *   <li>The carrier knows the call: its answer is applied by the {@link CallbackApplier} as if a callback had come
+ *       (same outcome table, retries and events); a call it reports still alive counts as news.</li>
+ *   <li>The carrier knows no such call (or was never told its id, because the create-call answer was lost): the
+ *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
+ *       through the single-final path.</li>
+ *   <li>The carrier cannot be asked: nothing changes; the attempt is claimed again once its lease lapses.</li>
+ * </ul>
+ *
+ * <p>Delivery: at least once per quiet attempt (a crash mid-way leaves the lease to lapse); the guarded transitions
+ * and the request's single-final marker make a repeat harmless.
+ */
+@Component
+public class Watchdog {
+
+    private static final Logger log = LoggerFactory.getLogger(Watchdog.class);
+    static final String STATUS_TIMEOUT = "status_timeout";
+    static final int CONCURRENCY = 8;
+
+    private final AttemptLedger ledger;
+    private final Carrier carrier;
+    private final CallbackApplier applier;
+    private final CallEvents events;
+    private final WatchdogProperties properties;
+    private final Duration quietFor;
+    private final Clock clock;
+    private final MeterRegistry registry;
+
+    Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
+             WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry) {
+        this.ledger = ledger;
+        this.carrier = carrier;
+        this.applier = applier;
+        this.events = events;
+        this.properties = properties;
+        this.quietFor = carrierProperties.ringTimeout().plus(carrierProperties.timeLimit()).plus(properties.margin());
+        this.clock = clock;
+        this.registry = registry;
+        for (String outcome : new String[] {"carrier_answered", "still_alive", "status_timeout", "carrier_error"}) {
+            registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
+        }
+    }
+
+    /** Runs until cancelled; errors are logged per poll and per attempt and never end it. */
+    public Flux<Void> run() {
+        return Flux.interval(properties.pollInterval())
+                .onBackpressureDrop()
+                .concatMap(tick -> reconcileQuiet(), 1);
+    }
+
+    /** One poll: the quiet attempts claimed and reconciled; completes when the batch is done. */
+    Mono<Void> reconcileQuiet() {
+        Instant now = clock.instant();
+        return Flux.defer(() -> ledger.claimQuiet(now.minus(quietFor), now, now.plus(properties.lease()),
+                        properties.batchSize()))
+                .flatMap(this::reconcile, CONCURRENCY)
+                .then()
+                .onErrorResume(error -> {
+                    log.warn("could not claim quiet attempts; trying again next poll: {}", error.toString());
+                    return Mono.empty();
+                });
+    }
+
+    private Mono<Void> reconcile(QuietAttempt quiet) {
+        CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
+        return carrier.status(ref)
+                .flatMap(report -> applyReport(quiet, report).thenReturn(true))
+                .switchIfEmpty(Mono.defer(() -> statusTimeout(quiet).thenReturn(true)))
+                .then()
+                .onErrorResume(error -> {
+                    log.warn("request {} attempt {} could not be reconciled; again after its lease: {}",
+                            quiet.requestId(), quiet.attempt(), error.toString());
+                    count("carrier_error");
+                    return Mono.empty();
+                });
+    }
+
+    private Mono<Void> applyReport(QuietAttempt quiet, CallReport report) {
+        CarrierCallback callback = new CarrierCallback(quiet.requestId(), quiet.attempt(), report.status(),
+                report.providerStatus(), report.providerCallId(), report.sipStatus(), report.sipReason(),
+                report.durationSeconds());
+        log.info("request {} attempt {} was quiet; the carrier says {}", quiet.requestId(), quiet.attempt(),
+                report.providerStatus());
+        Mono<Void> applied = applier.apply(callback).then();
+        if (report.status().isTerminal()) {
+            return applied.then(Mono.fromRunnable(() -> count("carrier_answered")));
+        }
+        return applied.then(ledger.touch(quiet.requestId(), quiet.attempt()))
+                .then(Mono.fromRunnable(() -> count("still_alive")));
+    }
+
+    /** The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=status_timeout}. */
+    private Mono<Void> statusTimeout(QuietAttempt quiet) {
+        log.warn("request {} attempt {} had no news for {} and the carrier knows no such call; failed with {}",
+                quiet.requestId(), quiet.attempt(), quietFor, STATUS_TIMEOUT);
+        String message = "no status from the carrier for " + quietFor;
+        return ledger.findCommand(quiet.requestId(), quiet.attempt())
+                .flatMap(command -> failAttempt(command, quiet, message)
+                        .then(events.finishOnce(command, FinalStatus.FAILED,
+                                event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message),
+                                InfraRetry.brief("final event"))))
+                .then(Mono.fromRunnable(() -> count(STATUS_TIMEOUT)));
+    }
+
+    private Mono<Void> failAttempt(CallCommand command, QuietAttempt quiet, String message) {
+        Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null, null, null,
+                null);
+        return ledger.transition(failed)
+                .retryWhen(InfraRetry.brief("fail attempt"))
+                .flatMap(previous -> events.emit(command, event -> event
+                                .attempt(quiet.attempt())
+                                .status(AttemptStatus.FAILED)
+                                .previousStatus(previous.wire())
+                                .error(STATUS_TIMEOUT, message),
+                        InfraRetry.brief("failed event")))
+                .then();
+    }
+
+    private void count(String outcome) {
+        registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome).increment();
+    }
+}

@@ -1,0 +1,47 @@
+package dev.dialer.dispatcher.watchdog;
+
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The reconciliation watchdog.
+ *
+ * @param enabled      run it (every dispatcher instance may: claims are leased)
+ * @param margin       added to the carrier's ring timeout and time limit: an attempt with no news for that long is
+ *                     reconciled
+ * @param pollInterval how often quiet attempts are looked for
+ * @param lease        how long a claimed attempt is left to the dispatcher that claimed it
+ * @param batchSize    attempts claimed per poll
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.watchdog")
+public record WatchdogProperties(
+        @DefaultValue("true") boolean enabled,
+        @DefaultValue("PT5M") @NotNull Duration margin,
+        @DefaultValue("PT30S") @NotNull Duration pollInterval,
+        @DefaultValue("PT2M") @NotNull Duration lease,
+        @DefaultValue("50") @Min(1) int batchSize) {
+
+    public WatchdogProperties {
+        requireNotNegative("margin", margin);
+        requirePositive("poll-interval", pollInterval);
+        requirePositive("lease", lease);
+    }
+
+    private static void requirePositive(String name, Duration value) {
+        if (value != null && (value.isNegative() || value.isZero())) {
+            throw new IllegalArgumentException("dialer.dispatcher.watchdog." + name + " must be positive, was " + value);
+        }
+    }
+
+    private static void requireNotNegative(String name, Duration value) {
+        if (value != null && value.isNegative()) {
+            throw new IllegalArgumentException("dialer.dispatcher.watchdog." + name + " must not be negative, was "
+                    + value);
+        }
+    }
+}

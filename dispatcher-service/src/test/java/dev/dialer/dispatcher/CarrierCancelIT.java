@@ -1,0 +1,151 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.carrier.CallCanceller;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.SimulatorSettings;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A call the dialer cancels itself, against the real simulator: the carrier reports the 487 as {@code no-answer}, the
+ * ledger knows the cancel was ours, so the attempt ends {@code canceled} and the request with one final
+ * {@code canceled}.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class CarrierCancelIT {
+
+    private static final String CALLER = "+4930777111";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static CarrierSimulator simulator;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @Autowired
+    CallCanceller canceller;
+
+    @Autowired
+    DatabaseClient db;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofSeconds(30)));
+        }
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+    }
+
+    @BeforeEach
+    void connectToKafka() {
+        if (tail == null) {
+            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+            producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (producer != null) {
+            producer.close();
+        }
+        if (tail != null) {
+            tail.close();
+        }
+        if (simulator != null) {
+            simulator.close();
+        }
+    }
+
+    @Test
+    void ringingCallThatWeCancelEndsCanceledNotNoAnswer() throws Exception {
+        String requestId = "cc-" + UUID.randomUUID();
+        // Numbers ending in 1 ring until the request's timeout (60 s): long enough to cancel them first.
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345671"))).get();
+        await().atMost(WAIT).until(() -> statuses(eventsFor(requestId)).contains("ringing") && callSid(requestId) != null);
+
+        canceller.cancel(new CallRef(requestId, 1, callSid(requestId))).block(WAIT);
+
+        List<JsonNode> events = awaitFinal(requestId);
+        assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "canceled");
+        JsonNode canceled = events.stream().filter(e -> "canceled".equals(text(e, "status"))).findFirst().orElseThrow();
+        assertThat(text(canceled, "provider_status")).isEqualTo("no-answer");
+        assertThat(canceled.get("sip_status").intValue()).isEqualTo(487);
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+    }
+
+    private String callSid(String requestId) {
+        return db.sql("SELECT provider_call_id FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
+                .bind(0, requestId)
+                .map(row -> java.util.Optional.ofNullable(row.get(0, String.class)))
+                .one()
+                .block(WAIT)
+                .orElse(null);
+    }
+
+    private List<JsonNode> awaitFinal(String requestId) {
+        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
+        return eventsFor(requestId);
+    }
+
+    private List<JsonNode> eventsFor(String requestId) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(r -> Contract.mapper().readTree(r.value())).toList();
+    }
+
+    private static List<String> statuses(List<JsonNode> events) {
+        return events.stream().filter(e -> "call.status".equals(text(e, "event_type")))
+                .map(e -> text(e, "status")).toList();
+    }
+
+    private static List<JsonNode> finals(List<JsonNode> events) {
+        return events.stream().filter(e -> "call.final".equals(text(e, "event_type"))).toList();
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asString();
+    }
+
+    private static String command(String requestId, String to) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-wd","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","campaign":"wd","created_at":"%s"}""".formatted(requestId, CALLER, to,
+                Instant.now());
+    }
+}

@@ -1,0 +1,186 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The reconciliation watchdog against the real simulator configured to lose every status callback: attempts that
+ * go quiet are settled by asking the carrier ({@code GET …/Calls/{sid}}), and an attempt the carrier never knew ends
+ * with {@code status_timeout} and exactly one final event.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class WatchdogIT {
+
+    private static final String CALLER = "+4930777000";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static CarrierSimulator simulator;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @Autowired
+    AttemptLedger ledger;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofMillis(100))
+                    .withTalkTime(Duration.ofMillis(200))
+                    .withLostCallbacks(1.0));
+        }
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+        // Quiet after 2 s without news: ring timeout 1 s + time limit 1 s + no margin.
+        registry.add("dialer.dispatcher.carrier.ring-timeout", () -> "PT1S");
+        registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
+        registry.add("dialer.dispatcher.watchdog.margin", () -> "PT0S");
+        registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
+    }
+
+    @BeforeEach
+    void connectToKafka() {
+        if (tail == null) {
+            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+            producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (producer != null) {
+            producer.close();
+        }
+        if (tail != null) {
+            tail.close();
+        }
+        if (simulator != null) {
+            simulator.close();
+        }
+    }
+
+    @Test
+    void answeredCallWhoseCallbacksWereLostIsSettledByAskingTheCarrier() throws Exception {
+        String requestId = "wd-" + UUID.randomUUID();
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345678")))
+                .get();
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(statuses(events)).as("no callback arrived: only the carrier's answer to GET moved the attempt")
+                .containsExactly("queued", "completed");
+        JsonNode completed = events.stream().filter(e -> "completed".equals(text(e, "status"))).findFirst()
+                .orElseThrow();
+        assertThat(text(completed, "provider_status")).isEqualTo("completed");
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
+        assertThat(meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "carrier_answered").count())
+                .isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void attemptTheCarrierNeverKnewEndsFailedWithStatusTimeoutAndOneFinalEvent() {
+        String requestId = "wd-" + UUID.randomUUID();
+        CallCommand command = Contract.read(command(requestId, "+4915100000001").getBytes(), CallCommand.class);
+        // As after a create-call request that timed out: recorded, the carrier asked, no call id ever learnt.
+        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(statuses(events)).containsExactly("failed");
+        assertThat(events.get(0).get("error").get("code").stringValue()).isEqualTo("status_timeout");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(text(last, "status")).isEqualTo("failed");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("status_timeout");
+        });
+        // Later polls find nothing more to do: still exactly one final event.
+        await().pollDelay(Duration.ofSeconds(3)).atMost(WAIT).untilAsserted(() ->
+                assertThat(finals(eventsFor(requestId))).hasSize(1));
+    }
+
+    @Test
+    void attemptWhoseCallIdTheCarrierDoesNotKnowEndsWithStatusTimeout() {
+        String requestId = "wd-" + UUID.randomUUID();
+        CallCommand command = Contract.read(command(requestId, "+4915100000002").getBytes(), CallCommand.class);
+        ledger.record(command)
+                .then(ledger.markCarrierAsked(requestId, 1))
+                .then(ledger.storeProviderCallId(requestId, 1, "never-placed-" + UUID.randomUUID()))
+                .block(WAIT);
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(last.get("error").get("code").stringValue())
+                        .isEqualTo("status_timeout"));
+    }
+
+    private List<JsonNode> awaitFinal(String requestId) {
+        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
+        return eventsFor(requestId);
+    }
+
+    private List<JsonNode> eventsFor(String requestId) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(r -> Contract.mapper().readTree(r.value())).toList();
+    }
+
+    private static List<String> statuses(List<JsonNode> events) {
+        return events.stream().filter(e -> "call.status".equals(text(e, "event_type")))
+                .map(e -> text(e, "status")).toList();
+    }
+
+    private static List<JsonNode> finals(List<JsonNode> events) {
+        return events.stream().filter(e -> "call.final".equals(text(e, "event_type"))).toList();
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asString();
+    }
+
+    private static String command(String requestId, String to) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-wd","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","campaign":"wd","created_at":"%s"}""".formatted(requestId, CALLER, to,
+                Instant.now());
+    }
+}

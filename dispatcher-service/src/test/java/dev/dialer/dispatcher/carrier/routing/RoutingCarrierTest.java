@@ -1,0 +1,116 @@
+package dev.dialer.dispatcher.carrier.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierException;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/** Failover rules and status look-ups of {@link RoutingCarrier}, with stand-in carriers. */
+class RoutingCarrierTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    private static final CallRef REF = new CallRef("req", 1, "sid-1");
+
+    private final AtomicInteger secondPlaced = new AtomicInteger();
+    private final Carrier second = new StubCarrier(Mono.fromCallable(() -> {
+        secondPlaced.incrementAndGet();
+        return new PlacedCall("sid-2", null);
+    }), Mono.empty());
+
+    @Test
+    void timeoutIsNotFailedOverBecauseTheCallMayHaveBeenPlaced() {
+        Carrier routing = routing(failing(CarrierException.Reason.TIMEOUT, null), second);
+
+        StepVerifier.create(routing.place(command()))
+                .expectErrorSatisfies(error -> assertThat(((CarrierException) error).reason())
+                        .isEqualTo(CarrierException.Reason.TIMEOUT))
+                .verify(WAIT);
+        assertThat(secondPlaced).hasValue(0);
+    }
+
+    @Test
+    void unreachableCarrierIsFailedOver() {
+        Carrier routing = routing(failing(CarrierException.Reason.UNREACHABLE, null), second);
+
+        StepVerifier.create(routing.place(command()))
+                .expectNext(new PlacedCall("sid-2", null))
+                .expectComplete()
+                .verify(WAIT);
+        assertThat(secondPlaced).hasValue(1);
+    }
+
+    @Test
+    void statusComesFromTheCarrierThatKnowsTheCall() {
+        CallReport report = new CallReport(AttemptStatus.COMPLETED, "completed", "sid-1", 200, "OK", 12);
+        Carrier routing = routing(new StubCarrier(Mono.never(), Mono.empty()),
+                new StubCarrier(Mono.never(), Mono.just(report)));
+
+        StepVerifier.create(routing.status(REF)).expectNext(report).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void carrierThatCannotBeAskedNeverPassesForNoSuchCall() {
+        Carrier routing = routing(new StubCarrier(Mono.never(), Mono.error(new CarrierException(
+                        CarrierException.Reason.UNREACHABLE, "down", null))),
+                new StubCarrier(Mono.never(), Mono.empty()));
+
+        StepVerifier.create(routing.status(REF)).expectError(CarrierException.class).verify(WAIT);
+    }
+
+    @Test
+    void noCarrierKnowingTheCallIsEmpty() {
+        Carrier routing = routing(new StubCarrier(Mono.never(), Mono.empty()), second);
+
+        StepVerifier.create(routing.status(REF)).expectComplete().verify(WAIT);
+    }
+
+    private static Carrier failing(CarrierException.Reason reason, Integer http) {
+        return new StubCarrier(Mono.error(new CarrierException(reason, http, "first failed", null)), Mono.empty());
+    }
+
+    private static Carrier routing(Carrier first, Carrier then) {
+        Map<String, Carrier> carriers = new LinkedHashMap<>();
+        carriers.put("first", first);
+        carriers.put("second", then);
+        CarrierRoutingProperties properties = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
+                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 10, Duration.ofSeconds(30)));
+        return RoutingCarriers.of(properties, carriers, new SimpleMeterRegistry());
+    }
+
+    private static CallCommand command() {
+        return new CallCommand(1, "req", "acc", "+4930000000", "+4930111111", null, "a.wav", null, 0, 3, 1, null,
+                null, null, null, null, null, null, null, Instant.now());
+    }
+
+    private record StubCarrier(Mono<PlacedCall> placed, Mono<CallReport> report) implements Carrier {
+        @Override
+        public Mono<PlacedCall> place(CallCommand command) {
+            return placed;
+        }
+
+        @Override
+        public Mono<CallReport> status(CallRef call) {
+            return report;
+        }
+
+        @Override
+        public Mono<Void> hangUp(CallRef call) {
+            return Mono.empty();
+        }
+    }
+}

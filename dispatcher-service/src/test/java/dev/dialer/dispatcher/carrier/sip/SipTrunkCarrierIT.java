@@ -1,0 +1,214 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.Verdict;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@link SipTrunkCarrier} against sipp acting as the trunk, one UAS scenario per test (the XML files in
+ * {@code src/test/resources/sipp}); sipp's exit code says the trunk saw the SIP it expected (ACK, BYE, CANCEL).
+ */
+class SipTrunkCarrierIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private final ConcurrentLinkedQueue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private Sipp sipp;
+    private SipTrunkCarrier carrier;
+
+    @AfterEach
+    void stop() {
+        if (carrier != null) {
+            carrier.close();
+        }
+        if (sipp != null) {
+            sipp.close();
+        }
+    }
+
+    @Test
+    void answeredCallThatTheTrunkHangsUpEndsCompletedWithItsDuration() throws Exception {
+        start("answer-then-hang-up");
+
+        PlacedCall placed = place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        CarrierCallback completed = last();
+        assertThat(completed.providerCallId()).isEqualTo(placed.sid());
+        assertThat(completed.requestId()).isEqualTo("req-sip");
+        assertThat(completed.attempt()).isEqualTo(2);
+        assertThat(completed.durationSeconds()).isNotNull().isGreaterThanOrEqualTo(1);
+        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk").count())
+                .isEqualTo(4);
+        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk", "outcome", "placed")
+                .count()).isEqualTo(1);
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void answeredCallIsHungUpWithByeAtItsTimeLimit() throws Exception {
+        start("answer-and-stay");
+
+        place(Map.of("timeLimit", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        assertThat(reported).filteredOn(c -> c.status() == AttemptStatus.RINGING).singleElement()
+                .satisfies(ringing -> assertThat(ringing.providerStatus()).isEqualTo("early-media"));
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our BYE: %s", sipp.output()).isZero();
+    }
+
+    @Test
+    void busyCalleeEndsBusyWith486() throws Exception {
+        start("busy");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.BUSY);
+        assertThat(last().sipStatus()).isEqualTo(486);
+        assertThat(last().sipReason()).isEqualTo("Busy Here");
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void ringingCallIsCancelledAtTheRingTimeoutAndEndsNoAnswer() throws Exception {
+        start("ring-until-cancel");
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        assertThat(last().sipStatus()).isEqualTo(487);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our CANCEL: %s", sipp.output()).isZero();
+    }
+
+    @Test
+    void answerThatCrossesOurCancelIsAcknowledgedThenEndedWithBye() throws Exception {
+        start("answer-crossing-cancel");
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        assertThat(last().sipStatus()).isEqualTo(200);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our ACK and BYE: %s", sipp.output()).isZero();
+    }
+
+    @Test
+    void ringingCallThatWeHangUpIsCancelledAndEndsCanceled() throws Exception {
+        start("ring-until-cancel");
+        PlacedCall placed = place(Map.of("timeout", 120));
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING);
+
+        carrier.hangUp(new CallRef("req-sip", 2, placed.sid())).block(WAIT);
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.CANCELED);
+        assertThat(last().sipStatus()).isEqualTo(487);
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void unavailableTrunkEndsFailedWith503() throws Exception {
+        start("unavailable");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.FAILED);
+        assertThat(last().sipStatus()).isEqualTo(503);
+        assertThat(last().sipReason()).isEqualTo("Service Unavailable");
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void accountLimitRefusalNamesTheCallLimitSoItClassifiesAsCapacity() throws Exception {
+        start("account-limit");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.FAILED);
+        assertThat(last().sipStatus()).isEqualTo(503);
+        assertThat(last().sipReason()).isEqualTo("Max Account Calls In Progress (X-Call-Limit: 20)");
+        assertThat(new OutcomeClassifier().classify(last().status(), last().sipStatus(), last().sipReason()).verdict())
+                .isEqualTo(Verdict.CAPACITY);
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void trunkThatAsksForDigestCredentialsGetsThemOnTheRepeatedInvite() throws Exception {
+        start("challenge-then-busy", "dialer", "s3cret");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.BUSY);
+        assertThat(last().sipStatus()).as("486 means the trunk accepted the credentials, 403 that it did not")
+                .isEqualTo(486);
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void statusOfACallInFlightIsWhatTheCarrierLastSaw() throws Exception {
+        start("ring-until-cancel");
+        PlacedCall placed = place(Map.of("timeout", 2));
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING);
+
+        assertThat(carrier.status(new CallRef("req-sip", 2, placed.sid())).block(WAIT))
+                .satisfies(report -> assertThat(report.status()).isIn(AttemptStatus.RINGING, AttemptStatus.NO_ANSWER));
+        assertThat(carrier.status(new CallRef("req-sip", 2, "never-placed")).blockOptional(WAIT)).isEmpty();
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+    }
+
+    private void start(String scenario) throws Exception {
+        start(scenario, null, null);
+    }
+
+    private void start(String scenario, String username, String password) throws Exception {
+        sipp = Sipp.uas(scenario);
+        SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
+                null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2);
+        carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                Clock.systemUTC(), registry);
+        assertThat(carrier.localPort()).isPositive();
+    }
+
+    private PlacedCall place(Map<String, Object> carrierOptions) {
+        PlacedCall placed = carrier.place(command(carrierOptions)).block(WAIT);
+        assertThat(placed).isNotNull();
+        assertThat(placed.sid()).isNotBlank().isEqualTo(placed.callId());
+        return placed;
+    }
+
+    private void awaitStatuses(AttemptStatus... expected) {
+        await().atMost(WAIT).untilAsserted(() -> assertThat(reported).as("reported: %s", reported)
+                .extracting(CarrierCallback::status).containsExactly(expected));
+    }
+
+    private CarrierCallback last() {
+        List<CarrierCallback> all = List.copyOf(reported);
+        return all.get(all.size() - 1);
+    }
+
+    private static CallCommand command(Map<String, Object> carrierOptions) {
+        return new CallCommand(1, "req-sip", "acc-1", "+4930123456", "+4930654321", "flow-1", null, "spring", 0, 3, 2,
+                null, null, Map.of("otp", "12 34"), null, null, null, null,
+                new java.util.HashMap<>(carrierOptions) {{
+                    put("headers", Map.of("X-Campaign", "spring", "Via", "must-not-replace"));
+                }}, Instant.now());
+    }
+}

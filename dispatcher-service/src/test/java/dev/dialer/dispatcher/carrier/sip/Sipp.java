@@ -1,0 +1,120 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.SocketException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * sipp (Debian's {@code sip-tester}) as the trunk, running one UAS scenario from {@code src/test/resources/sipp} for
+ * one call on a free UDP port. A missing sipp fails the test: the SIP carrier is not tested without it.
+ */
+final class Sipp implements AutoCloseable {
+
+    private final Process process;
+    private final int port;
+    private final Path log;
+    private final Path errors;
+
+    private Sipp(Process process, int port, Path log, Path errors) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+        this.errors = errors;
+    }
+
+    static Sipp uas(String scenario) throws IOException, URISyntaxException {
+        Path file = Path.of(Sipp.class.getResource("/sipp/" + scenario + ".xml").toURI());
+        Path dir = Files.createTempDirectory("sipp-" + scenario);
+        Path log = dir.resolve("screen.log");
+        Path errors = dir.resolve("errors.log");
+        int port = freeUdpPort();
+        Process process = new ProcessBuilder(executable(), "-sf", file.toString(), "-i", "127.0.0.1",
+                "-p", Integer.toString(port), "-m", "1", "-nostdin", "-timeout", "90s", "-timeout_error",
+                "-trace_err", "-error_file", errors.toString(), "-mi", "127.0.0.1", "-mp", "0")
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        Sipp sipp = new Sipp(process, port, log, errors);
+        await("sipp listening on UDP " + port).atMost(Duration.ofSeconds(30)).until(() -> !process.isAlive()
+                || portTaken(port));
+        assertThat(process.isAlive()).as("sipp started; its output: %s", sipp.output()).isTrue();
+        return sipp;
+    }
+
+    private static String executable() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            Path candidate = Path.of(dir, "sipp");
+            if (Files.isExecutable(candidate)) {
+                return candidate.toString();
+            }
+        }
+        throw new AssertionError("sipp is not installed: apt-get install -y sip-tester (see .ci/run)");
+    }
+
+    int port() {
+        return port;
+    }
+
+    /** Waits for sipp to finish its one call; its exit code is 0 when the scenario ran as written. */
+    int awaitExit(Duration timeout) throws InterruptedException {
+        assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
+                .as("sipp finished its scenario; its output: %s", output()).isTrue();
+        return process.exitValue();
+    }
+
+    String output() {
+        try {
+            String screen = Files.exists(log) ? Files.readString(log) : "";
+            String errs = Files.exists(errors) ? Files.readString(errors) : "";
+            return tail(screen) + "\n--- errors ---\n" + tail(errs);
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+
+    private static String tail(String text) {
+        return text.length() <= 4000 ? text : text.substring(text.length() - 4000);
+    }
+
+    private static int freeUdpPort() throws SocketException {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static boolean portTaken(int port) {
+        try (DatagramSocket socket = new DatagramSocket(port, InetAddress.getLoopbackAddress())) {
+            return false;
+        } catch (BindException e) {
+            return true;
+        } catch (SocketException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+            }
+        }
+    }
+}
