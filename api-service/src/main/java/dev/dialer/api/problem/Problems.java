@@ -135,6 +135,7 @@ public final class Problems {
         public static final URI FORBIDDEN = URI.create(BASE + "forbidden");
         public static final URI RATE_LIMITED = URI.create(BASE + "rate-limited");
         public static final URI CALL_ALREADY_FINAL = URI.create(BASE + "call-already-final");
+        public static final URI CAMPAIGN_CANCELED = URI.create(BASE + "campaign-canceled");
 
         private Catalogue() {
         }
@@ -162,5 +163,11 @@ public final class Problems {
                 "Call " + requestId + " already ended: " + finalStatus + ".");
         problem.setProperty("final_status", finalStatus);
         return new ApiProblem(problem, null);
+    }
+
+    /** A canceled campaign stays canceled: pausing or resuming it would replace the cancel on the compacted topic. */
+    public static ApiProblem campaignCanceled(String campaign) {
+        return new ApiProblem(problem(HttpStatus.CONFLICT, Catalogue.CAMPAIGN_CANCELED, "Campaign canceled",
+                "Campaign " + campaign + " was canceled; a canceled campaign cannot be paused or resumed."), null);
     }
 }
