@@ -15,7 +15,7 @@ import reactor.core.publisher.Mono;
  * callee history behind the per-callee cap.
  */
 @Component
-public class CallLedger {
+public class CallLedger implements AcceptedCalls {
 
     /** The window of the per-callee cap. */
     public static final Duration CAP_WINDOW = Duration.ofHours(24);
@@ -52,6 +52,7 @@ public class CallLedger {
      * Records accepted calls as {@code queued}, in one statement; a row the events already created is left as it is.
      * Runs inside the caller's transaction when there is one.
      */
+    @Override
     public Mono<Void> recordAccepted(String accountId, List<Accepted> calls, Instant createdAt) {
         if (calls.isEmpty()) {
             return Mono.empty();

@@ -3,8 +3,11 @@ package dev.dialer.api.send;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -13,20 +16,19 @@ import reactor.core.publisher.Mono;
  * no claim; a concurrent request with the same reference waits for that commit and then sees the claim.
  */
 @Component
-class ForeignIds {
-
-    /** One recipient's claim. */
-    record Claim(String foreignId, String callee, String requestId) {
-
-        String key() {
-            return foreignId + "\n" + callee;
-        }
-    }
+class ForeignIds implements ForeignIdClaims {
 
     private final DatabaseClient db;
+    private final TransactionalOperator transactions;
 
-    ForeignIds(DatabaseClient db) {
+    ForeignIds(DatabaseClient db, ReactiveTransactionManager tx) {
         this.db = db;
+        this.transactions = TransactionalOperator.create(tx);
+    }
+
+    @Override
+    public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, String>, Mono<T>> work) {
+        return claim(accountId, claims).flatMap(work).as(transactions::transactional);
     }
 
     /**

@@ -1,7 +1,9 @@
 package dev.dialer.api.send;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
@@ -25,8 +27,6 @@ import java.util.UUID;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import org.springframework.stereotype.Service;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -46,24 +46,22 @@ class OutgoingCalls {
 
     private final AcknowledgedPublisher publisher;
     private final WebhookDirectory webhooks;
-    private final AccountSettingsStore settings;
-    private final ForeignIds foreignIds;
-    private final CallLedger ledger;
-    private final TransactionalOperator transactions;
+    private final AccountSettingsLookup settings;
+    private final ForeignIdClaims foreignIds;
+    private final AcceptedCalls ledger;
     private final Counter recipientsAccepted;
     private final Counter commandsProduced;
     private final Counter duplicates;
     private final Counter forbiddenCallerIds;
     private final Counter ledgerLag;
 
-    OutgoingCalls(AcknowledgedPublisher publisher, WebhookDirectory webhooks, AccountSettingsStore settings,
-                  ForeignIds foreignIds, CallLedger ledger, ReactiveTransactionManager tx, MeterRegistry registry) {
+    OutgoingCalls(AcknowledgedPublisher publisher, WebhookDirectory webhooks, AccountSettingsLookup settings,
+                  ForeignIdClaims foreignIds, AcceptedCalls ledger, MeterRegistry registry) {
         this.publisher = publisher;
         this.webhooks = webhooks;
         this.settings = settings;
         this.foreignIds = foreignIds;
         this.ledger = ledger;
-        this.transactions = TransactionalOperator.create(tx);
         this.recipientsAccepted = Counter.builder("dialer.api.recipients.accepted")
                 .description("Recipients queued as call commands").register(registry);
         this.commandsProduced = Counter.builder("dialer.api.commands.produced")
@@ -133,9 +131,9 @@ class OutgoingCalls {
         // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         List<Planned> planned = plan(account, request, now, idempotencyKey);
-        List<ForeignIds.Claim> claims = planned.stream().filter(p -> p.command() != null)
+        List<ForeignIdClaims.Claim> claims = planned.stream().filter(p -> p.command() != null)
                 .filter(p -> p.command().foreignId() != null)
-                .map(p -> new ForeignIds.Claim(p.command().foreignId(), p.command().to(), p.command().requestId()))
+                .map(p -> new ForeignIdClaims.Claim(p.command().foreignId(), p.command().to(), p.command().requestId()))
                 .toList();
         if (claims.isEmpty()) {
             return produce(commandsOf(planned))
@@ -143,12 +141,12 @@ class OutgoingCalls {
                     .then(Mono.fromSupplier(() -> accepted(request, planned, now)));
         }
         // The claims commit with the acknowledgement, or not at all.
-        return foreignIds.claim(account.id(), claims)
-                .map(owners -> withDuplicates(planned, owners))
-                .flatMap(fates -> ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
-                        .then(produce(commandsOf(fates)))
-                        .thenReturn(fates))
-                .as(transactions::transactional)
+        return foreignIds.claimThen(account.id(), claims, owners -> {
+                    List<Planned> fates = withDuplicates(planned, owners);
+                    return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
+                            .then(produce(commandsOf(fates)))
+                            .thenReturn(fates);
+                })
                 .map(fates -> accepted(request, fates, now));
     }
 
@@ -180,7 +178,7 @@ class OutgoingCalls {
         for (Planned p : planned) {
             CallCommand command = p.command();
             String owner = command == null || command.foreignId() == null ? null
-                    : owners.get(new ForeignIds.Claim(command.foreignId(), command.to(), null).key());
+                    : owners.get(ForeignIdClaims.Claim.key(command.foreignId(), command.to()));
             if (owner != null && !owner.equals(command.requestId())) {
                 fates.add(new Planned(p.recipient(), null, owner));
             } else {

@@ -30,7 +30,7 @@ import reactor.core.publisher.Mono;
  * cache. An account that never wrote settings has {@link AccountSettings#defaults} with its own region.
  */
 @Component
-public class AccountSettingsStore {
+public class AccountSettingsStore implements AccountSettingsLookup {
 
     private static final Logger log = LoggerFactory.getLogger(AccountSettingsStore.class);
     private static final int MAX_CACHED = 10_000;
@@ -57,6 +57,7 @@ public class AccountSettingsStore {
     }
 
     /** The account's settings, its defaults when it wrote none. */
+    @Override
     public Mono<AccountSettings> of(String accountId) {
         Cached cached = cache.get(accountId);
         if (cached != null && clock.instant().isBefore(cached.expiresAt())) {
