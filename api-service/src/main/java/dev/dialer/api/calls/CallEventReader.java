@@ -17,6 +17,8 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
@@ -32,18 +34,21 @@ import reactor.util.retry.Retry;
 class CallEventReader implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(CallEventReader.class);
+    private static final Duration PRUNE_EVERY = Duration.ofHours(1);
 
     private final ReadModelProperties properties;
     private final KafkaSettings kafka;
     private final CallEventProjection projection;
+    private final CallLedger ledger;
     private final MeterRegistry registry;
     private final Counter unreadable;
     private volatile Disposable running;
     private volatile boolean consuming;
 
     CallEventReader(ReadModelProperties properties, @Value("${dialer.kafka.bootstrap-servers}") String bootstrap,
-                    CallEventProjection projection, MeterRegistry registry) {
+                    CallEventProjection projection, CallLedger ledger, MeterRegistry registry) {
         this.properties = properties;
+        this.ledger = ledger;
         this.kafka = KafkaSettings.of(bootstrap);
         this.projection = projection;
         this.registry = registry;
@@ -104,6 +109,17 @@ class CallEventReader implements SmartLifecycle {
                 .register(registry);
     }
 
+    /** Forgets applied event ids hourly once they are older than the topic keeps events; a failure waits an hour. */
+    private Flux<Long> pruneApplied() {
+        return Flux.interval(PRUNE_EVERY, PRUNE_EVERY)
+                .concatMap(tick -> ledger.pruneApplied(properties.keepApplied())
+                        .doOnNext(pruned -> log.debug("{} applied event ids pruned", pruned))
+                        .onErrorResume(error -> {
+                            log.warn("pruning applied event ids failed; next try in {}", PRUNE_EVERY, error);
+                            return Mono.empty();
+                        }));
+    }
+
     boolean isConsuming() {
         return consuming;
     }
@@ -115,7 +131,9 @@ class CallEventReader implements SmartLifecycle {
             running = Mono.never().subscribe();
             return;
         }
-        running = run().subscribe(null, error -> log.error("call event reader stopped", error));
+        running = Disposables.composite(
+                run().subscribe(null, error -> log.error("call event reader stopped", error)),
+                pruneApplied().subscribe(null, error -> log.error("applied event pruning stopped", error)));
         log.info("calls read model consuming {} as {}", Topics.CALL_EVENTS, properties.consumerGroup());
     }
 
