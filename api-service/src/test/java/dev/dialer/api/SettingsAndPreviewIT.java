@@ -133,6 +133,8 @@ class SettingsAndPreviewIT extends RunningApiService {
                 {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
                 .isEqualTo(200);
         assertThat(putDnc(key, "9876500100").statusCode()).isEqualTo(200);
+        // Another account's DNC entry is that account's business: it must not block this one's call.
+        assertThat(putDnc(TestAccounts.ensure("it-preview-other"), "9876500102").statusCode()).isEqualTo(200);
         // One attempt reached +919876500101 a moment ago: with a cap of one, the next waits 24 h.
         try (CallEventsProducer events = new CallEventsProducer()) {
             CallCommand earlier = CallEventsProducer.command(account, UUID.randomUUID().toString(),
