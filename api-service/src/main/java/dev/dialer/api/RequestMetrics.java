@@ -57,7 +57,27 @@ class RequestMetrics implements WebFilter {
         if (path.startsWith("/api/v2/outgoing/send")) {
             return "send";
         }
-        return path.startsWith("/api/v2/webhooks") ? "webhooks" : "other";
+        if (path.startsWith("/api/v2/webhooks")) {
+            return "webhooks";
+        }
+        return featureOf(path);
+    }
+
+    /** The calls, control, DNC, settings and preview features. */
+    private static String featureOf(String path) {
+        if (path.startsWith("/api/v2/outgoing/preview")) {
+            return "preview";
+        }
+        if (path.startsWith("/api/v2/calls")) {
+            return "calls";
+        }
+        if (path.startsWith("/api/v2/campaigns")) {
+            return "campaigns";
+        }
+        if (path.startsWith("/api/v2/dnc")) {
+            return "dnc";
+        }
+        return path.startsWith("/api/v2/account/settings") ? "account-settings" : "other";
     }
 
     static String outcomeOf(HttpStatusCode status) {
@@ -67,6 +87,9 @@ class RequestMetrics implements WebFilter {
         }
         if (code == 503) {
             return "unavailable";
+        }
+        if (code == 429) {
+            return "limited";
         }
         return code < 500 ? "rejected" : "failed";
     }

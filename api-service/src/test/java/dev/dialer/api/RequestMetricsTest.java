@@ -12,6 +12,11 @@ class RequestMetricsTest {
         assertThat(RequestMetrics.endpointOf("/api/v2/outgoing/send")).isEqualTo("send");
         assertThat(RequestMetrics.endpointOf("/api/v2/webhooks")).isEqualTo("webhooks");
         assertThat(RequestMetrics.endpointOf("/api/v2/webhooks/0b6c…")).isEqualTo("webhooks");
+        assertThat(RequestMetrics.endpointOf("/api/v2/outgoing/preview")).isEqualTo("preview");
+        assertThat(RequestMetrics.endpointOf("/api/v2/calls/0b6c…")).isEqualTo("calls");
+        assertThat(RequestMetrics.endpointOf("/api/v2/campaigns/spring/pause")).isEqualTo("campaigns");
+        assertThat(RequestMetrics.endpointOf("/api/v2/dnc/919876543215")).isEqualTo("dnc");
+        assertThat(RequestMetrics.endpointOf("/api/v2/account/settings")).isEqualTo("account-settings");
         assertThat(RequestMetrics.endpointOf("/api/v2/anything/else")).isEqualTo("other");
         assertThat(RequestMetrics.endpointOf("/actuator/prometheus")).isNull();
     }
@@ -24,6 +29,7 @@ class RequestMetricsTest {
         assertThat(RequestMetrics.outcomeOf(HttpStatus.BAD_REQUEST)).isEqualTo("rejected");
         assertThat(RequestMetrics.outcomeOf(HttpStatus.UNAUTHORIZED)).isEqualTo("rejected");
         assertThat(RequestMetrics.outcomeOf(HttpStatus.SERVICE_UNAVAILABLE)).isEqualTo("unavailable");
+        assertThat(RequestMetrics.outcomeOf(HttpStatus.TOO_MANY_REQUESTS)).isEqualTo("limited");
         assertThat(RequestMetrics.outcomeOf(HttpStatus.INTERNAL_SERVER_ERROR)).isEqualTo("failed");
     }
 }

@@ -24,11 +24,14 @@ import tools.jackson.databind.json.JsonMapper;
         "spring.config.name=api-service",
         "dialer.api.bootstrap.account-id=" + RunningApiService.ACCOUNT,
         "dialer.api.bootstrap.api-key=" + RunningApiService.KEY,
-        "dialer.kafka.partitions=3"})
+        "dialer.kafka.partitions=3",
+        "dialer.api.rate-limit.accounts." + RunningApiService.LIMITED_ACCOUNT + "=0.1"})
 abstract class RunningApiService {
 
     static final String ACCOUNT = "it-acme";
     static final String KEY = "dk_itAcmeKey0123456789abcdefghijklmnopqrstuvwxy";
+    /** An account held to one request per ten seconds. */
+    static final String LIMITED_ACCOUNT = "it-limited";
     static final String FORM = "application/x-www-form-urlencoded";
     static final String JSON_TYPE = "application/json";
     static final JsonMapper JSON = JsonMapper.builder().build();

@@ -42,7 +42,9 @@ public final class Problems {
             406, NOT_ACCEPTABLE,
             413, PAYLOAD_TOO_LARGE,
             415, UNSUPPORTED_MEDIA_TYPE,
-            503, UNAVAILABLE);
+            503, UNAVAILABLE,
+            403, Catalogue.FORBIDDEN,
+            429, Catalogue.RATE_LIMITED);
 
     private Problems() {
     }
@@ -123,5 +125,49 @@ public final class Problems {
         problem.setType(type);
         problem.setTitle(title);
         return problem;
+    }
+
+    /**
+     * Types of the calls, control, DNC, settings and rate-limit features. A nested holder so that their constants
+     * are initialised before {@link #BY_STATUS} reads them.
+     */
+    public static final class Catalogue {
+        public static final URI FORBIDDEN = URI.create(BASE + "forbidden");
+        public static final URI RATE_LIMITED = URI.create(BASE + "rate-limited");
+        public static final URI CALL_ALREADY_FINAL = URI.create(BASE + "call-already-final");
+        public static final URI CAMPAIGN_CANCELED = URI.create(BASE + "campaign-canceled");
+
+        private Catalogue() {
+        }
+    }
+
+    /** The account may not do this with that value of the field (a caller ID outside its allowed list). */
+    public static ApiProblem forbidden(String field, String message) {
+        ProblemDetail problem = problem(HttpStatus.FORBIDDEN, Catalogue.FORBIDDEN, "Forbidden", field + " " + message);
+        problem.setProperty(ERRORS, List.of(new FieldProblem(field, message)));
+        return new ApiProblem(problem, null);
+    }
+
+    /** The account sent more requests than its rate allows; retry after {@code retryAfter}. */
+    public static ApiProblem rateLimited(Duration retryAfter) {
+        long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+        ApiProblem limited = new ApiProblem(problem(HttpStatus.TOO_MANY_REQUESTS, Catalogue.RATE_LIMITED,
+                "Too many requests", "This account's request rate is exceeded; retry in " + seconds + " s."), null);
+        limited.getHeaders().set(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+        return limited;
+    }
+
+    /** A call that already ended cannot be cancelled; the problem names its final status. */
+    public static ApiProblem callAlreadyFinal(String requestId, String finalStatus) {
+        ProblemDetail problem = problem(HttpStatus.CONFLICT, Catalogue.CALL_ALREADY_FINAL, "Call already final",
+                "Call " + requestId + " already ended: " + finalStatus + ".");
+        problem.setProperty("final_status", finalStatus);
+        return new ApiProblem(problem, null);
+    }
+
+    /** A canceled campaign stays canceled: pausing or resuming it would replace the cancel on the compacted topic. */
+    public static ApiProblem campaignCanceled(String campaign) {
+        return new ApiProblem(problem(HttpStatus.CONFLICT, Catalogue.CAMPAIGN_CANCELED, "Campaign canceled",
+                "Campaign " + campaign + " was canceled; a canceled campaign cannot be paused or resumed."), null);
     }
 }

@@ -1,6 +1,11 @@
 package dev.dialer.api.send;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.calls.AcceptedCalls;
+import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.settings.AccountSettingsLookup;
+import dev.dialer.api.settings.AccountSettingsStore;
+import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
@@ -17,30 +22,59 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Map;
 import java.util.UUID;
+import java.util.stream.IntStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
  * Turns a seed send request into one {@link CallCommand} per valid recipient on {@code dialer.call.commands}, keyed
- * by the caller ID, and answers in the seed's shape.
+ * by the caller ID, and answers in the seed's shape. Numbers are read in the account's region (its settings', else
+ * the account's); a {@code bridge} outside a non-empty list of allowed caller IDs is a 403; a recipient whose
+ * {@code foreign_id} and number an earlier request of the account already used is answered {@code duplicate} with
+ * that request's id and not queued again.
  */
 @Service
 class OutgoingCalls {
 
+    static final String DUPLICATE = "duplicate";
+    private static final Logger log = LoggerFactory.getLogger(OutgoingCalls.class);
+
     private final AcknowledgedPublisher publisher;
     private final WebhookDirectory webhooks;
+    private final AccountSettingsLookup settings;
+    private final ForeignIdClaims foreignIds;
+    private final AcceptedCalls ledger;
     private final Counter recipientsAccepted;
     private final Counter commandsProduced;
+    private final Counter duplicates;
+    private final Counter forbiddenCallerIds;
+    private final Counter ledgerLag;
 
-    OutgoingCalls(AcknowledgedPublisher publisher, WebhookDirectory webhooks, MeterRegistry registry) {
+    OutgoingCalls(AcknowledgedPublisher publisher, WebhookDirectory webhooks, AccountSettingsLookup settings,
+                  ForeignIdClaims foreignIds, AcceptedCalls ledger, MeterRegistry registry) {
         this.publisher = publisher;
         this.webhooks = webhooks;
+        this.settings = settings;
+        this.foreignIds = foreignIds;
+        this.ledger = ledger;
         this.recipientsAccepted = Counter.builder("dialer.api.recipients.accepted")
                 .description("Recipients queued as call commands").register(registry);
         this.commandsProduced = Counter.builder("dialer.api.commands.produced")
                 .description("Call commands acknowledged by Kafka").register(registry);
+        this.duplicates = Counter.builder("dialer.api.recipients.duplicate")
+                .description("Recipients not queued because their foreign_id and number were already used")
+                .register(registry);
+        this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
+                .description("Send requests refused because the caller ID is not allowed for the account")
+                .tag("dialect", "seed").register(registry);
+        this.ledgerLag = Counter.builder("dialer.api.read_model.accepted_not_recorded")
+                .description("Accepted calls whose queued row could not be written (the events will create it)")
+                .register(registry);
     }
 
     /**
@@ -57,11 +91,27 @@ class OutgoingCalls {
      * ({@link RequestIds}), so repeating the request can never create a second call.
      */
     Mono<SendResponse> queue(Account account, String body, String idempotencyKey) {
-        return Mono.fromCallable(() -> SendRequestParser.parse(body, account.defaultRegion()))
-                // Normalising a long recipient list is CPU work: keep it off the event loop serving connections.
-                .subscribeOn(Schedulers.parallel())
+        return settings.of(account.id())
+                .flatMap(accountSettings -> parse(account, accountSettings, body))
                 .flatMap(request -> checkWebhook(account, request))
                 .flatMap(request -> publish(account, request, idempotencyKey));
+    }
+
+    /** Parses in the account's region and checks the caller ID against its allowed list. */
+    Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body) {
+        String region = AccountSettingsStore.regionOf(account, accountSettings);
+        return Mono.fromCallable(() -> SendRequestParser.parse(body, region))
+                // Normalising a long recipient list is CPU work: keep it off the event loop serving connections.
+                .subscribeOn(Schedulers.parallel())
+                .map(request -> allowedCallerId(accountSettings, request));
+    }
+
+    private SendRequest allowedCallerId(AccountSettings accountSettings, SendRequest request) {
+        if (!accountSettings.allowsCallerId(request.callerId())) {
+            forbiddenCallerIds.increment();
+            throw Problems.forbidden("bridge", "is not one of this account's allowed caller IDs");
+        }
+        return request;
     }
 
     private Mono<SendRequest> checkWebhook(Account account, SendRequest request) {
@@ -73,33 +123,99 @@ class OutgoingCalls {
                         : Mono.error(Problems.validation("webhook_id", "does not name a webhook of this account")));
     }
 
+    /** One recipient's fate: a command to produce, a duplicate of an earlier request, or nothing (invalid). */
+    private record Planned(SendRequest.Recipient recipient, CallCommand command, String duplicateOf) {
+    }
+
     private Mono<SendResponse> publish(Account account, SendRequest request, String idempotencyKey) {
         // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        List<CallCommand> commands = commands(account, request, now, idempotencyKey);
-        List<OutboundRecord> records = commands.stream().map(OutgoingCalls::record).toList();
-        return publisher.publishAll(records)
-                .then(Mono.fromSupplier(() -> accepted(request, commands, now)));
+        List<Planned> planned = plan(account, request, now, idempotencyKey);
+        List<ForeignIdClaims.Claim> claims = planned.stream().filter(p -> p.command() != null)
+                .filter(p -> p.command().foreignId() != null)
+                .map(p -> new ForeignIdClaims.Claim(p.command().foreignId(), p.command().to(), p.command().requestId()))
+                .toList();
+        if (claims.isEmpty()) {
+            return produce(commandsOf(planned))
+                    .then(recordQueued(account, commandsOf(planned), now))
+                    .then(Mono.fromSupplier(() -> accepted(request, planned, now)));
+        }
+        // The claims commit with the acknowledgement, or not at all.
+        return foreignIds.claimThen(account.id(), claims, owners -> {
+                    List<Planned> fates = withDuplicates(planned, owners);
+                    return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
+                            .then(produce(commandsOf(fates)))
+                            .thenReturn(fates);
+                })
+                .map(fates -> accepted(request, fates, now));
     }
 
-    private SendResponse accepted(SendRequest request, List<CallCommand> commands, Instant now) {
-        recipientsAccepted.increment(commands.size());
-        commandsProduced.increment(commands.size());
-        return SendResponse.of(rows(request, commands, now));
+    private Mono<Void> produce(List<CallCommand> commands) {
+        return publisher.publishAll(commands.stream().map(OutgoingCalls::record).toList());
     }
 
-    private static List<CallCommand> commands(Account account, SendRequest request, Instant now,
-                                              String idempotencyKey) {
+    /**
+     * Writes the accepted calls' {@code queued} rows after the acknowledgement. If that fails the calls are queued
+     * all the same (Kafka has them): the answer stays 200 and the read model learns them from their first event.
+     */
+    private Mono<Void> recordQueued(Account account, List<CallCommand> commands, Instant now) {
+        return ledger.recordAccepted(account.id(), accepted(commands), now)
+                .onErrorResume(error -> {
+                    ledgerLag.increment(commands.size());
+                    log.warn("{} accepted calls of account {} not recorded as queued; their events will add them",
+                            commands.size(), account.id(), error);
+                    return Mono.empty();
+                });
+    }
+
+    private static List<CallLedger.Accepted> accepted(List<CallCommand> commands) {
+        return commands.stream().map(c -> new CallLedger.Accepted(c.requestId(), c.callerId(), c.to(), c.campaign(),
+                c.foreignId(), c.allowedAttempts())).toList();
+    }
+
+    private List<Planned> withDuplicates(List<Planned> planned, Map<String, String> owners) {
+        List<Planned> fates = new ArrayList<>(planned.size());
+        for (Planned p : planned) {
+            CallCommand command = p.command();
+            String owner = command == null || command.foreignId() == null ? null
+                    : owners.get(ForeignIdClaims.Claim.key(command.foreignId(), command.to()));
+            if (owner != null && !owner.equals(command.requestId())) {
+                fates.add(new Planned(p.recipient(), null, owner));
+            } else {
+                fates.add(p);
+            }
+        }
+        return fates;
+    }
+
+    private static List<CallCommand> commandsOf(List<Planned> planned) {
+        return planned.stream().map(Planned::command).filter(Objects::nonNull).toList();
+    }
+
+    private SendResponse accepted(SendRequest request, List<Planned> fates, Instant now) {
+        int queued = commandsOf(fates).size();
+        recipientsAccepted.increment(queued);
+        commandsProduced.increment(queued);
+        duplicates.increment(fates.stream().filter(p -> p.duplicateOf() != null).count());
+        return SendResponse.of(rows(request, fates, now));
+    }
+
+    private static List<Planned> plan(Account account, SendRequest request, Instant now, String idempotencyKey) {
         List<SendRequest.Recipient> recipients = request.recipients();
-        return java.util.stream.IntStream.range(0, recipients.size())
-                .filter(index -> recipients.get(index).valid())
-                .mapToObj(index -> new CallCommand(CallCommand.VERSION,
-                        idempotencyKey == null ? UUID.randomUUID().toString()
-                                : RequestIds.of(account.id(), idempotencyKey, index),
-                        account.id(),
-                        request.callerId(), recipients.get(index).e164(), request.flowId(), request.audio(), request.campaign(),
-                        request.intervalMinutes(), CallCommand.DEFAULT_MAX_ATTEMPTS, 1, request.webhookId(),
-                        request.foreignId(), request.variables(), null, null, null, null, null, now))
+        return IntStream.range(0, recipients.size())
+                .mapToObj(index -> {
+                    SendRequest.Recipient recipient = recipients.get(index);
+                    if (!recipient.valid()) {
+                        return new Planned(recipient, null, null);
+                    }
+                    return new Planned(recipient, new CallCommand(CallCommand.VERSION,
+                            idempotencyKey == null ? UUID.randomUUID().toString()
+                                    : RequestIds.of(account.id(), idempotencyKey, index),
+                            account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
+                            request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,
+                            request.webhookId(), request.foreignIdOf(recipient), request.variables(),
+                            request.validUntil(), request.priority(), null, null, null, now), null);
+                })
                 .toList();
     }
 
@@ -107,21 +223,24 @@ class OutgoingCalls {
         return OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
     }
 
-    /** One row per recipient in request order: valid ones take the commands' ids in turn. */
-    private static List<SendResponse.Row> rows(SendRequest request, List<CallCommand> commands, Instant now) {
+    /** One row per recipient in request order. */
+    private static List<SendResponse.Row> rows(SendRequest request, List<Planned> fates, Instant now) {
         String createdAt = DateTimeFormatter.ISO_INSTANT.format(now);
         String callerId = digits(request.callerId());
-        List<SendResponse.Row> rows = new ArrayList<>(request.recipients().size());
-        int next = 0;
-        for (SendRequest.Recipient recipient : request.recipients()) {
-            if (recipient.valid()) {
-                CallCommand command = commands.get(next++);
-                rows.add(new SendResponse.Row(command.requestId(), SendResponse.Row.CHANNEL, callerId,
-                        digits(command.to()), request.flowId(), 1, createdAt, request.foreignId(), null,
+        List<SendResponse.Row> rows = new ArrayList<>(fates.size());
+        for (Planned fate : fates) {
+            SendRequest.Recipient recipient = fate.recipient();
+            String foreignId = request.foreignIdOf(recipient);
+            if (fate.command() != null) {
+                rows.add(new SendResponse.Row(fate.command().requestId(), SendResponse.Row.CHANNEL, callerId,
+                        digits(fate.command().to()), request.flowId(), 1, createdAt, foreignId, null,
                         SendResponse.Row.QUEUED, null));
+            } else if (fate.duplicateOf() != null) {
+                rows.add(new SendResponse.Row(fate.duplicateOf(), SendResponse.Row.CHANNEL, callerId,
+                        digits(recipient.e164()), request.flowId(), 0, createdAt, foreignId, null, DUPLICATE, null));
             } else {
                 rows.add(new SendResponse.Row(null, SendResponse.Row.CHANNEL, callerId, recipient.raw(),
-                        request.flowId(), 0, createdAt, request.foreignId(), null, SendResponse.Row.REJECTED,
+                        request.flowId(), 0, createdAt, foreignId, null, SendResponse.Row.REJECTED,
                         new FieldProblem(recipient.field(), recipient.error())));
             }
         }

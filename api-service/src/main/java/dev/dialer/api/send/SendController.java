@@ -26,12 +26,15 @@ class SendController {
     private static final int MAX_KEY_LENGTH = 255;
 
     private final OutgoingCalls calls;
+    private final OutgoingPreview preview;
     private final IdempotencyStore idempotency;
     private final JsonMapper json;
     private final int maxBodyBytes;
 
-    SendController(OutgoingCalls calls, IdempotencyStore idempotency, JsonMapper json, SendProperties properties) {
+    SendController(OutgoingCalls calls, OutgoingPreview preview, IdempotencyStore idempotency, JsonMapper json,
+                   SendProperties properties) {
         this.calls = calls;
+        this.preview = preview;
         this.idempotency = idempotency;
         this.json = json;
         this.maxBodyBytes = (int) properties.maxBodySize().toBytes();
@@ -47,6 +50,17 @@ class SendController {
         String key = idempotencyKey(request);
         return RequestBodies.text(request, maxBodyBytes)
                 .flatMap(body -> key == null ? queue(account, body, null) : queueOnce(account, body, key));
+    }
+
+    /**
+     * {@code POST /api/v2/outgoing/preview}: the same body as a send, answered per recipient with what the dispatcher
+     * would do now ({@code dial}, {@code defer} until {@code not_before}, {@code block} or {@code expire} with a
+     * reason, or {@code rejected} for an invalid number). Queues nothing.
+     */
+    @PostMapping(path = "/api/v2/outgoing/preview", produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<java.util.Map<String, Object>> preview(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                                                ServerHttpRequest request) {
+        return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));
     }
 
     private Mono<ResponseEntity<String>> queueOnce(Account account, String body, String key) {

@@ -1,5 +1,6 @@
 package dev.dialer.api.send;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -16,9 +17,18 @@ import java.util.Map;
  * @param webhookId       webhook to notify, or null (its ownership is checked against the account later)
  * @param foreignId       the client's reference, or null
  * @param variables       values for the flow, never null
+ * @param maxAttempts     attempts allowed when {@code intervalMinutes > 0}
+ * @param validUntil      the call is not placed after this instant, or null
+ * @param priority        0 (default) to 9, higher first within a caller ID's lane
  */
 record SendRequest(String callerId, List<Recipient> recipients, String flowId, String audio, String campaign,
-                   int intervalMinutes, String webhookId, String foreignId, Map<String, String> variables) {
+                   int intervalMinutes, String webhookId, String foreignId, Map<String, String> variables,
+                   int maxAttempts, Instant validUntil, Integer priority) {
+
+    /** The recipient's own {@code foreign_id}, else the request's. */
+    String foreignIdOf(Recipient recipient) {
+        return recipient.foreignId() != null ? recipient.foreignId() : foreignId;
+    }
 
     /**
      * One entry of {@code to}.
@@ -27,8 +37,13 @@ record SendRequest(String callerId, List<Recipient> recipients, String flowId, S
      * @param raw   the number as given
      * @param e164  the normalised number, null when invalid
      * @param error why it is invalid, null when valid
+     * @param foreignId the recipient's own client reference ({@code to: [{number, foreign_id}]}), or null
      */
-    record Recipient(String field, String raw, String e164, String error) {
+    record Recipient(String field, String raw, String e164, String error, String foreignId) {
+
+        Recipient(String field, String raw, String e164, String error) {
+            this(field, raw, e164, error, null);
+        }
 
         boolean valid() {
             return e164 != null;

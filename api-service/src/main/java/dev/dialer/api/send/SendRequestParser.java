@@ -8,6 +8,9 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +44,8 @@ final class SendRequestParser {
     static final int MAX_FOREIGN_ID = 128;
     static final int MAX_VARIABLE_NAME = 64;
     static final int MAX_SOUND_ID = 128;
+    static final int MAX_MAX_ATTEMPTS = 10;
+    static final int MAX_PRIORITY = 9;
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
@@ -132,6 +137,11 @@ final class SendRequestParser {
         String webhookId = optional(fields, "webhook_id", MAX_WEBHOOK_ID, errors);
         String foreignId = optional(fields, "foreign_id", MAX_FOREIGN_ID, errors);
         Map<String, String> variables = variables(fields, errors);
+        int maxAttempts = boundedInt(fields, "max_attempts", 1, MAX_MAX_ATTEMPTS, CallCommand.DEFAULT_MAX_ATTEMPTS,
+                errors);
+        Instant validUntil = validUntil(fields, errors);
+        Integer priority = fields.get("priority") == null || fields.get("priority").isNull() ? null
+                : boundedInt(fields, "priority", 0, MAX_PRIORITY, 0, errors);
         List<FieldProblem> rejected = recipients.stream().filter(r -> !r.valid())
                 .map(r -> new FieldProblem(r.field(), r.error())).toList();
         boolean anyValid = recipients.stream().anyMatch(SendRequest.Recipient::valid);
@@ -144,16 +154,27 @@ final class SendRequestParser {
             throw Problems.validation(all);
         }
         return new SendRequest(callerId, recipients, flowId, audio, campaign, interval, webhookId, foreignId,
-                variables);
+                variables, maxAttempts, validUntil, priority);
     }
 
     private static List<SendRequest.Recipient> recipients(ObjectNode fields, String region,
                                                           List<FieldProblem> errors) {
         JsonNode node = fields.get("to");
         List<String> raw = new ArrayList<>();
+        List<String> foreignIds = new ArrayList<>();
         if (node != null && node.isArray()) {
             for (JsonNode element : node) {
-                raw.add(element.isString() || element.isNumber() ? element.asString().strip() : "");
+                if (element.isObject()) {
+                    JsonNode number = element.get("number");
+                    raw.add(number != null && (number.isString() || number.isNumber()) ? number.asString().strip()
+                            : "");
+                    JsonNode foreign = element.get("foreign_id");
+                    foreignIds.add(foreign != null && (foreign.isString() || foreign.isNumber())
+                            && !foreign.asString().isBlank() ? foreign.asString().strip() : null);
+                } else {
+                    raw.add(element.isString() || element.isNumber() ? element.asString().strip() : "");
+                    foreignIds.add(null);
+                }
             }
         } else {
             String to = required(fields, "to", errors);
@@ -162,6 +183,7 @@ final class SendRequestParser {
             }
             for (String part : to.split(",", -1)) {
                 raw.add(part.strip());
+                foreignIds.add(null);
             }
         }
         if (raw.isEmpty()) {
@@ -170,8 +192,14 @@ final class SendRequestParser {
         List<SendRequest.Recipient> recipients = new ArrayList<>(raw.size());
         for (int i = 0; i < raw.size(); i++) {
             String field = raw.size() == 1 ? "to" : "to[" + i + "]";
+            String foreignId = foreignIds.get(i);
+            if (foreignId != null && foreignId.length() > MAX_FOREIGN_ID) {
+                recipients.add(new SendRequest.Recipient(field + ".foreign_id", raw.get(i), null,
+                        "must be at most " + MAX_FOREIGN_ID + " characters", null));
+                continue;
+            }
             PhoneNumbers.Result result = PhoneNumbers.normalize(raw.get(i), region);
-            recipients.add(new SendRequest.Recipient(field, raw.get(i), result.e164(), result.error()));
+            recipients.add(new SendRequest.Recipient(field, raw.get(i), result.e164(), result.error(), foreignId));
         }
         return recipients;
     }
@@ -201,6 +229,48 @@ final class SendRequestParser {
             errors.add(new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
         }
         return 0;
+    }
+
+    /** A whole number in [min, max]; {@code otherwise} when absent. */
+    private static int boundedInt(ObjectNode fields, String name, int min, int max, int otherwise,
+                                  List<FieldProblem> errors) {
+        String text = scalar(fields, name, errors);
+        if (text == null) {
+            return otherwise;
+        }
+        try {
+            int value = Integer.parseInt(text);
+            if (value >= min && value <= max) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        if (!named(errors, name)) {
+            errors.add(new FieldProblem(name, "must be a whole number from " + min + " to " + max));
+        }
+        return otherwise;
+    }
+
+    /** An ISO-8601 instant with its offset ({@code 2026-11-29T18:30:00Z}, {@code …+05:30}), in the future. */
+    private static Instant validUntil(ObjectNode fields, List<FieldProblem> errors) {
+        String text = scalar(fields, "valid_until", errors);
+        if (text == null) {
+            return null;
+        }
+        Instant instant;
+        try {
+            instant = OffsetDateTime.parse(text).toInstant();
+        } catch (DateTimeParseException e) {
+            errors.add(new FieldProblem("valid_until",
+                    "must be an ISO-8601 date-time with an offset, e.g. 2026-11-29T18:30:00Z"));
+            return null;
+        }
+        if (!instant.isAfter(Instant.now())) {
+            errors.add(new FieldProblem("valid_until", "must be in the future"));
+            return null;
+        }
+        return instant;
     }
 
     /** {@code "variables": {...}} and flat {@code "variables[Name]": "..."} keys, merged in body order. */

@@ -13,7 +13,9 @@ import java.util.List;
  *
  * <p>A recipient that was not queued keeps its row, in request order, with {@code status: "rejected"},
  * {@code id: null}, {@code credits: 0}, {@code mobile} as given and an {@code error} {@code {field, message}};
- * {@code error} appears only on such rows, so a fully accepted answer has exactly the seed's fields.
+ * {@code error} appears only on such rows, so a fully accepted answer has exactly the seed's fields. A recipient whose
+ * {@code foreign_id} and number an earlier request already used has {@code status: "duplicate"}, the earlier
+ * request's {@code id} and {@code credits: 0}, and is not queued again.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonPropertyOrder({"status", "message", "data"})
@@ -25,8 +27,11 @@ record SendResponse(@JsonProperty("status") String status,
 
     static SendResponse of(List<Row> rows) {
         long rejected = rows.stream().filter(row -> Row.REJECTED.equals(row.status())).count();
-        String message = rejected == 0 ? ALL_QUEUED
-                : (rows.size() - rejected) + " calls queued, " + rejected + " rejected";
+        long queued = rows.stream().filter(row -> Row.QUEUED.equals(row.status())).count();
+        long duplicates = rows.size() - rejected - queued;
+        String message = queued == rows.size() ? ALL_QUEUED
+                : queued + " calls queued, " + rejected + " rejected"
+                        + (duplicates == 0 ? "" : ", " + duplicates + " duplicate");
         return new SendResponse("OK", message, rows);
     }
 

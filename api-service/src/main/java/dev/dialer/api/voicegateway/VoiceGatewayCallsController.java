@@ -2,6 +2,9 @@ package dev.dialer.api.voicegateway;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
+import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.settings.AccountSettingsStore;
+import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
@@ -41,10 +44,19 @@ class VoiceGatewayCallsController {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final AcknowledgedPublisher publisher;
+    private final AccountSettingsStore settings;
+    private final CallLedger ledger;
     private final Counter accepted;
+    private final Counter forbiddenCallerIds;
 
-    VoiceGatewayCallsController(AcknowledgedPublisher publisher, MeterRegistry registry) {
+    VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsStore settings, CallLedger ledger,
+                                MeterRegistry registry) {
         this.publisher = publisher;
+        this.settings = settings;
+        this.ledger = ledger;
+        this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
+                .description("Send requests refused because the caller ID is not allowed for the account")
+                .tag("dialect", "voice-gateway").register(registry);
         this.accepted = Counter.builder("dialer.api.recipients.accepted")
                 .description("Recipients queued as call commands").register(registry);
     }
@@ -56,9 +68,19 @@ class VoiceGatewayCallsController {
         if (!account.id().equals(accountSid)) {
             return Mono.error(Problems.notFound("account " + accountSid + " not found"));
         }
-        return RequestBodies.text(request, MAX_BODY_BYTES)
-                .map(body -> CreateCall.from(parse(body), account.defaultRegion()))
+        return settings.of(account.id())
+                .zipWith(RequestBodies.text(request, MAX_BODY_BYTES))
+                .map(found -> allowedCallerId(found.getT1(), CreateCall.from(parse(found.getT2()),
+                        AccountSettingsStore.regionOf(account, found.getT1()))))
                 .flatMap(call -> queue(account, call));
+    }
+
+    private CreateCall allowedCallerId(AccountSettings accountSettings, CreateCall call) {
+        if (!accountSettings.allowsCallerId(call.callerId())) {
+            forbiddenCallerIds.increment();
+            throw Problems.forbidden("from", "is not one of this account's allowed caller IDs");
+        }
+        return call;
     }
 
     private Mono<Map<String, String>> queue(Account account, CreateCall call) {
@@ -67,13 +89,18 @@ class VoiceGatewayCallsController {
                 null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.carrierOptions(),
                 Instant.now().truncatedTo(ChronoUnit.MICROS));
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
-        return publisher.publishAll(List.of(record)).then(Mono.fromSupplier(() -> {
-            accepted.increment();
-            Map<String, String> created = new LinkedHashMap<>();
-            created.put("sid", command.requestId());
-            created.put("callId", command.requestId());
-            return created;
-        }));
+        return publisher.publishAll(List.of(record))
+                .then(ledger.recordAccepted(account.id(), List.of(new CallLedger.Accepted(command.requestId(),
+                        command.callerId(), command.to(), null, null, command.allowedAttempts())), command.createdAt())
+                        // Kafka has the call: the answer stays 201 and its first event adds the row.
+                        .onErrorResume(error -> Mono.empty()))
+                .then(Mono.fromSupplier(() -> {
+                    accepted.increment();
+                    Map<String, String> created = new LinkedHashMap<>();
+                    created.put("sid", command.requestId());
+                    created.put("callId", command.requestId());
+                    return created;
+                }));
     }
 
     @SuppressWarnings("unchecked")

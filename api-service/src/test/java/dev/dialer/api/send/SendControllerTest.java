@@ -37,11 +37,13 @@ class SendControllerTest {
     private static final String SEED_FORM_TYPE = MediaType.APPLICATION_FORM_URLENCODED_VALUE;
 
     private final CapturingPublisher publisher = new CapturingPublisher();
+    private final SendSeams.InMemoryClaims claims = new SendSeams.InMemoryClaims();
     private final WebTestClient client = WebTestClient
             .bindToController(new SendController(new OutgoingCalls(publisher,
-                    (webhookId, accountId) -> Mono.just(webhookId.equals("wh-own")), new SimpleMeterRegistry()),
+                    (webhookId, accountId) -> Mono.just(webhookId.equals("wh-own")), SendSeams.defaults(), claims,
+                    SendSeams.noLedger(), new SimpleMeterRegistry()),
                     // No request here carries an Idempotency-Key: IdempotencyIT covers the store on PostgreSQL.
-                    null, JSON, PROPERTIES))
+                    null, null, JSON, PROPERTIES))
             .controllerAdvice(new ProblemAdvice())
             .webFilter((exchange, chain) -> {
                 exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);

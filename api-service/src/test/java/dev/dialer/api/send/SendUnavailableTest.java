@@ -33,8 +33,9 @@ class SendUnavailableTest {
     private final WebTestClient client = WebTestClient
             .bindToController(new SendController(new OutgoingCalls(
                     new AcknowledgedPublisher(kafka, Duration.ofMillis(500), Duration.ofSeconds(7), registry),
-                    (webhookId, accountId) -> Mono.just(true), registry),
-                    null, tools.jackson.databind.json.JsonMapper.builder().build(), PROPERTIES))
+                    (webhookId, accountId) -> Mono.just(true), SendSeams.defaults(), new SendSeams.InMemoryClaims(),
+                    SendSeams.noLedger(), registry),
+                    null, null, tools.jackson.databind.json.JsonMapper.builder().build(), PROPERTIES))
             .controllerAdvice(new ProblemAdvice())
             .webFilter((exchange, chain) -> {
                 exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);

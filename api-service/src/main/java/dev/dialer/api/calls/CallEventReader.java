@@ -1,0 +1,153 @@
+package dev.dialer.api.calls;
+
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+
+/**
+ * Builds the calls read model from {@code dialer.call.events}, in its own consumer group.
+ *
+ * <p>Delivery guarantee: <b>at least once</b>, made effectively once by {@link CallEventProjection} (event ids are
+ * remembered, so a redelivery changes nothing). A record is acknowledged only after its transaction committed;
+ * records of a partition are applied one after another, partitions in parallel. An unreadable record is counted,
+ * logged and skipped; a database failure is retried with backoff without acknowledging, so nothing is lost.
+ */
+@Component
+class CallEventReader implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(CallEventReader.class);
+    private static final Duration PRUNE_EVERY = Duration.ofHours(1);
+
+    private final ReadModelProperties properties;
+    private final KafkaSettings kafka;
+    private final CallEventProjection projection;
+    private final CallLedger ledger;
+    private final MeterRegistry registry;
+    private final Counter unreadable;
+    private volatile Disposable running;
+    private volatile boolean consuming;
+
+    CallEventReader(ReadModelProperties properties, @Value("${dialer.kafka.bootstrap-servers}") String bootstrap,
+                    CallEventProjection projection, CallLedger ledger, MeterRegistry registry) {
+        this.properties = properties;
+        this.ledger = ledger;
+        this.kafka = KafkaSettings.of(bootstrap);
+        this.projection = projection;
+        this.registry = registry;
+        this.unreadable = outcome("unreadable");
+    }
+
+    /** Consumes until disposed; a consumer failure resubscribes inside the Kafka port. */
+    Mono<Void> run() {
+        return KafkaSubscriber.receive(kafka, properties.consumerGroup(), List.of(Topics.CALL_EVENTS),
+                        properties.maxPollRecords())
+                .groupBy(InboundRecord::partition)
+                // Every partition needs its own inner stream at once, or groupBy stalls the consumer.
+                .flatMap(partition -> partition.concatMap(this::handle), Math.max(256, properties.concurrency()))
+                .doOnSubscribe(subscription -> consuming = true)
+                .doFinally(signal -> consuming = false)
+                .then();
+    }
+
+    private Mono<Void> handle(InboundRecord record) {
+        CallEvent event = read(record);
+        if (event == null) {
+            return Mono.fromRunnable(record::acknowledge);
+        }
+        return Mono.defer(() -> projection.apply(event))
+                .doOnNext(result -> outcome(result.name().toLowerCase()).increment())
+                // The database is down or busy: keep the record (not acknowledged) and try again.
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(10))
+                        .doBeforeRetry(signal -> log.warn("applying event {} of call {} failed, retrying",
+                                event.eventId(), event.requestId(), signal.failure())))
+                .then(Mono.fromRunnable(record::acknowledge));
+    }
+
+    private CallEvent read(InboundRecord record) {
+        try {
+            if (record.value() == null || record.value().length == 0) {
+                throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
+            }
+            CallEvent event = Contract.read(record.value(), CallEvent.class);
+            if (event.eventId() == null || event.accountId() == null || event.requestId() == null
+                    || event.eventType() == null) {
+                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                        "event_id, event_type, request_id or account_id missing");
+            }
+            return event;
+        } catch (ContractViolation | IllegalArgumentException e) {
+            // A bad record must not stop the read model: it is counted, logged and skipped.
+            log.warn("unreadable call event at {}-{}@{} skipped: {}", record.topic(), record.partition(),
+                    record.offset(), e.getMessage());
+            unreadable.increment();
+            return null;
+        }
+    }
+
+    private Counter outcome(String outcome) {
+        return Counter.builder("dialer.api.read_model.events")
+                .description("Call events consumed into the read model, by outcome")
+                .tag("outcome", outcome)
+                .register(registry);
+    }
+
+    /** Forgets applied event ids hourly once they are older than the topic keeps events; a failure waits an hour. */
+    private Flux<Long> pruneApplied() {
+        return Flux.interval(PRUNE_EVERY, PRUNE_EVERY)
+                .concatMap(tick -> ledger.pruneApplied(properties.keepApplied())
+                        .doOnNext(pruned -> log.debug("{} applied event ids pruned", pruned))
+                        .onErrorResume(error -> {
+                            log.warn("pruning applied event ids failed; next try in {}", PRUNE_EVERY, error);
+                            return Mono.empty();
+                        }));
+    }
+
+    boolean isConsuming() {
+        return consuming;
+    }
+
+    @Override
+    public void start() {
+        if (!properties.enabled()) {
+            log.info("calls read model disabled (dialer.api.read-model.enabled=false)");
+            running = Mono.never().subscribe();
+            return;
+        }
+        running = Disposables.composite(
+                run().subscribe(null, error -> log.error("call event reader stopped", error)),
+                pruneApplied().subscribe(null, error -> log.error("applied event pruning stopped", error)));
+        log.info("calls read model consuming {} as {}", Topics.CALL_EVENTS, properties.consumerGroup());
+    }
+
+    @Override
+    public void stop() {
+        Disposable current = running;
+        running = null;
+        if (current != null) {
+            current.dispose();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running != null;
+    }
+}

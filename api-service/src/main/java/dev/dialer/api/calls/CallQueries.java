@@ -1,0 +1,195 @@
+package dev.dialer.api.calls;
+
+import dev.dialer.api.problem.Problems;
+import io.r2dbc.spi.Readable;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/** Reads of the calls read model, every one scoped to the asking account. */
+@Component
+class CallQueries {
+
+    private static final String COLUMNS = """
+            id, status, final_status, campaign, foreign_id, caller_id, callee, attempts_used, max_attempts,
+            next_attempt_at, error_code, error_message, created_at, updated_at, finished_at""";
+
+    /** A list filter; null fields do not filter. */
+    record Filter(String campaign, String status, String foreignId) {
+    }
+
+    private final DatabaseClient db;
+
+    CallQueries(DatabaseClient db) {
+        this.db = db;
+    }
+
+    Mono<CallViews.Call> find(String accountId, String id) {
+        return db.sql("SELECT " + COLUMNS + " FROM api.calls WHERE id = :id AND account_id = :account")
+                .bind("id", id)
+                .bind("account", accountId)
+                .map(CallQueries::call)
+                .one()
+                .flatMap(call -> attempts(id).map(attempts -> withAttempts(call, attempts)));
+    }
+
+    /** Newest first; {@code limit} rows after the cursor. */
+    Mono<CallViews.Page> list(String accountId, Filter filter, String cursor, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM api.calls WHERE account_id = :account");
+        Cursor after = cursor == null ? null : Cursor.parse(cursor);
+        if (filter.campaign() != null) {
+            sql.append(" AND campaign = :campaign");
+        }
+        if (filter.status() != null) {
+            sql.append(" AND status = :status");
+        }
+        if (filter.foreignId() != null) {
+            sql.append(" AND foreign_id = :foreign");
+        }
+        if (after != null) {
+            sql.append(" AND (created_at, id) < (:afterTime, :afterId)");
+        }
+        sql.append(" ORDER BY created_at DESC, id DESC LIMIT :limit");
+        GenericExecuteSpec spec = db.sql(sql.toString()).bind("account", accountId).bind("limit", limit + 1);
+        if (filter.campaign() != null) {
+            spec = spec.bind("campaign", filter.campaign());
+        }
+        if (filter.status() != null) {
+            spec = spec.bind("status", filter.status());
+        }
+        if (filter.foreignId() != null) {
+            spec = spec.bind("foreign", filter.foreignId());
+        }
+        if (after != null) {
+            spec = spec.bind("afterTime", OffsetDateTime.ofInstant(after.createdAt(), ZoneOffset.UTC))
+                    .bind("afterId", after.id());
+        }
+        return spec.map(CallQueries::call).all().collectList().map(rows -> page(rows, limit));
+    }
+
+    Mono<CallViews.Campaign> campaign(String accountId, String name) {
+        return db.sql("""
+                        SELECT status, final_status IS NOT NULL AS finished, count(*) AS n FROM api.calls
+                        WHERE account_id = :account AND campaign = :campaign GROUP BY status, final_status IS NOT NULL""")
+                .bind("account", accountId)
+                .bind("campaign", name)
+                .map((row, meta) -> new StatusCount(row.get("status", String.class),
+                        Boolean.TRUE.equals(row.get("finished", Boolean.class)), row.get("n", Long.class)))
+                .all().collectList()
+                .zipWith(campaignState(accountId, name).defaultIfEmpty(""))
+                .flatMap(counts -> counts.getT1().isEmpty() && counts.getT2().isEmpty() ? Mono.empty()
+                        : Mono.just(campaignView(name, counts.getT2(), counts.getT1())));
+    }
+
+    private Mono<String> campaignState(String accountId, String name) {
+        return db.sql("SELECT state FROM api.campaign_states WHERE account_id = :account AND campaign = :campaign")
+                .bind("account", accountId)
+                .bind("campaign", name)
+                .map((row, meta) -> row.get("state", String.class))
+                .one();
+    }
+
+    private record StatusCount(String status, boolean finished, long count) {
+    }
+
+    private static CallViews.Campaign campaignView(String name, String state, List<StatusCount> counts) {
+        Map<String, Long> byStatus = new LinkedHashMap<>();
+        Map<String, Long> byFinal = new LinkedHashMap<>();
+        long total = 0;
+        long finished = 0;
+        for (String status : CallStatuses.ALL) {
+            for (StatusCount count : counts) {
+                if (count.status().equals(status)) {
+                    byStatus.merge(status, count.count(), Long::sum);
+                    if (count.finished()) {
+                        byFinal.merge(status, count.count(), Long::sum);
+                    }
+                }
+            }
+        }
+        for (StatusCount count : counts) {
+            total += count.count();
+            finished += count.finished() ? count.count() : 0;
+        }
+        double progress = total == 0 ? 0 : Math.round(10_000.0 * finished / total) / 10_000.0;
+        return new CallViews.Campaign(name, state.isEmpty() ? "active" : state, total, finished, progress, byStatus,
+                byFinal);
+    }
+
+    private Mono<List<CallViews.Attempt>> attempts(String id) {
+        return db.sql("""
+                        SELECT number, status, provider_status, provider_call_id, sip_status, sip_reason, answered_by,
+                            duration_seconds, started_at, updated_at, ended_at
+                        FROM api.call_attempts WHERE call_id = :id ORDER BY number""")
+                .bind("id", id)
+                .map((row, meta) -> new CallViews.Attempt(row.get("number", Integer.class),
+                        row.get("status", String.class), row.get("provider_status", String.class),
+                        row.get("provider_call_id", String.class), row.get("sip_status", Integer.class),
+                        row.get("sip_reason", String.class), row.get("answered_by", String.class),
+                        row.get("duration_seconds", Integer.class), time(row, "started_at"),
+                        time(row, "updated_at"), time(row, "ended_at")))
+                .all().collectList();
+    }
+
+    private static CallViews.Page page(List<CallViews.Call> rows, int limit) {
+        if (rows.size() <= limit) {
+            return new CallViews.Page(rows, null);
+        }
+        List<CallViews.Call> data = new ArrayList<>(rows.subList(0, limit));
+        CallViews.Call last = data.get(limit - 1);
+        return new CallViews.Page(data, new Cursor(last.createdAt(), last.id()).encode());
+    }
+
+    private static CallViews.Call call(Readable row) {
+        String errorCode = row.get("error_code", String.class);
+        return new CallViews.Call(row.get("id", String.class), row.get("status", String.class),
+                row.get("final_status", String.class), row.get("campaign", String.class),
+                row.get("foreign_id", String.class), row.get("caller_id", String.class),
+                row.get("callee", String.class), row.get("attempts_used", Integer.class),
+                row.get("max_attempts", Integer.class), time(row, "next_attempt_at"),
+                errorCode == null ? null : new CallViews.Error(errorCode, row.get("error_message", String.class)),
+                time(row, "created_at"), time(row, "updated_at"), time(row, "finished_at"), null);
+    }
+
+    private static CallViews.Call withAttempts(CallViews.Call c, List<CallViews.Attempt> attempts) {
+        return new CallViews.Call(c.id(), c.status(), c.finalStatus(), c.campaign(), c.foreignId(), c.callerId(),
+                c.to(), c.attemptsUsed(), c.maxAttempts(), c.nextAttemptAt(), c.error(), c.createdAt(),
+                c.updatedAt(), c.finishedAt(), attempts);
+    }
+
+    private static Instant time(Readable row, String column) {
+        return Sql.instant(row.get(column, OffsetDateTime.class));
+    }
+
+    /** An opaque position in the newest-first order: the last row's creation time (microseconds) and id. */
+    record Cursor(Instant createdAt, String id) {
+
+        String encode() {
+            long micros = ChronoUnit.MICROS.between(Instant.EPOCH, createdAt);
+            return Base64.getUrlEncoder().withoutPadding()
+                    .encodeToString((micros + "|" + id).getBytes(StandardCharsets.UTF_8));
+        }
+
+        static Cursor parse(String text) {
+            try {
+                String decoded = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
+                int bar = decoded.indexOf('|');
+                long micros = Long.parseLong(decoded.substring(0, bar));
+                return new Cursor(Instant.EPOCH.plus(micros, ChronoUnit.MICROS), decoded.substring(bar + 1));
+            } catch (RuntimeException e) {
+                throw Problems.validation("cursor", "is not a cursor this API returned");
+            }
+        }
+    }
+}

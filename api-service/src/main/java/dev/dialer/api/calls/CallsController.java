@@ -1,0 +1,89 @@
+package dev.dialer.api.calls;
+
+import dev.dialer.api.account.Account;
+import dev.dialer.api.problem.Problems;
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestAttribute;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+
+/**
+ * The calls read model: {@code GET /api/v2/calls/{id}}, {@code GET /api/v2/calls} (filtered, newest first, paged by
+ * cursor) and {@code GET /api/v2/campaigns/{name}}. Another account's call or campaign is a 404, like a missing one.
+ */
+@RestController
+class CallsController {
+
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 500;
+    private static final int MAX_FILTER_LENGTH = 128;
+
+    private final CallQueries queries;
+
+    CallsController(CallQueries queries) {
+        this.queries = queries;
+    }
+
+    @GetMapping(path = "/api/v2/calls/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<CallViews.Call> call(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String id) {
+        return queries.find(account.id(), id)
+                .switchIfEmpty(Mono.error(() -> Problems.notFound("No call " + id + " in this account.")));
+    }
+
+    @GetMapping(path = "/api/v2/calls", produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<CallViews.Page> calls(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                               @RequestParam(required = false) String campaign,
+                               @RequestParam(required = false) String status,
+                               @RequestParam(name = "foreign_id", required = false) String foreignId,
+                               @RequestParam(required = false) String cursor,
+                               @RequestParam(required = false) String limit) {
+        CallQueries.Filter filter = new CallQueries.Filter(filterValue("campaign", campaign),
+                statusFilter(status), filterValue("foreign_id", foreignId));
+        return queries.list(account.id(), filter, blankToNull(cursor), limit(limit));
+    }
+
+    @GetMapping(path = "/api/v2/campaigns/{name}", produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<CallViews.Campaign> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                                      @PathVariable String name) {
+        return queries.campaign(account.id(), name)
+                .switchIfEmpty(Mono.error(() -> Problems.notFound("No campaign " + name + " in this account.")));
+    }
+
+    static int limit(String text) {
+        if (text == null || text.isBlank()) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int limit = Integer.parseInt(text.strip());
+            if (limit >= 1 && limit <= MAX_LIMIT) {
+                return limit;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw Problems.validation("limit", "must be a whole number from 1 to " + MAX_LIMIT);
+    }
+
+    private static String statusFilter(String status) {
+        String value = blankToNull(status);
+        if (value != null && !CallStatuses.ALL.contains(value)) {
+            throw Problems.validation("status", "must be one of " + String.join(", ", CallStatuses.ALL));
+        }
+        return value;
+    }
+
+    private static String filterValue(String field, String value) {
+        String stripped = blankToNull(value);
+        if (stripped != null && stripped.length() > MAX_FILTER_LENGTH) {
+            throw Problems.validation(field, "must be at most " + MAX_FILTER_LENGTH + " characters");
+        }
+        return stripped;
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value.strip();
+    }
+}

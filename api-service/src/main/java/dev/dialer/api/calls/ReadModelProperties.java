@@ -1,0 +1,31 @@
+package dev.dialer.api.calls;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The calls read model.
+ *
+ * @param enabled        whether this instance consumes {@code dialer.call.events} (every instance may: the group
+ *                       shares the partitions out)
+ * @param consumerGroup  the consumer group; its own, so the read model never competes with webhook delivery
+ * @param maxPollRecords records fetched per poll
+ * @param concurrency    partitions applied in parallel (each partition stays in order)
+ * @param keepApplied    how long applied event ids are remembered for de-duplication; longer than the events
+ *                       topic's retention
+ */
+@Validated
+@ConfigurationProperties("dialer.api.read-model")
+record ReadModelProperties(
+        @DefaultValue("true") boolean enabled,
+        @DefaultValue("dialer-api-read-model") @NotBlank String consumerGroup,
+        @DefaultValue("200") @Min(1) @Max(5000) int maxPollRecords,
+        @DefaultValue("16") @Min(1) @Max(1024) int concurrency,
+        @DefaultValue("P8D") @NotNull Duration keepApplied) {
+}

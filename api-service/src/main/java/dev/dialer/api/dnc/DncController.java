@@ -1,0 +1,156 @@
+package dev.dialer.api.dnc;
+
+import dev.dialer.api.RequestBodies;
+import dev.dialer.api.account.Account;
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.api.settings.AccountSettingsStore;
+import dev.dialer.common.contract.DncEntry;
+import dev.dialer.common.phone.PhoneNumbers;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The account's do-not-call list: {@code PUT/GET/DELETE /api/v2/dnc/{number}} and the bulk import
+ * {@code POST /api/v2/dnc}. Numbers are read in the account's region and answered in E.164. Changes answer only
+ * after Kafka acknowledged them on {@code dialer.dnc}.
+ */
+@RestController
+@RequestMapping(path = "/api/v2/dnc", produces = MediaType.APPLICATION_JSON_VALUE)
+class DncController {
+
+    private static final int MAX_ENTRY_BODY = 4 * 1024;
+    /** 10,000 rows of a number and a short reason. */
+    private static final int MAX_IMPORT_BODY = 1024 * 1024;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final DncList list;
+    private final AccountSettingsStore settings;
+
+    DncController(DncList list, AccountSettingsStore settings) {
+        this.list = list;
+        this.settings = settings;
+    }
+
+    @PutMapping("/{number}")
+    Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String number,
+                                  ServerHttpRequest request) {
+        return normalised(account, number).zipWith(RequestBodies.text(request, MAX_ENTRY_BODY))
+                .flatMap(found -> {
+                    DncEntry entry = new DncEntry(DncEntry.VERSION, account.id(), found.getT1(),
+                            reason(found.getT2()), now());
+                    return list.addAll(account.id(), List.of(entry), "single").thenReturn(view(entry));
+                });
+    }
+
+    @GetMapping("/{number}")
+    Mono<Map<String, Object>> get(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String number) {
+        return normalised(account, number)
+                .flatMap(e164 -> list.find(account.id(), e164)
+                        .switchIfEmpty(Mono.error(() -> Problems.notFound(e164 + " is not on this account's DNC list."))))
+                .map(DncController::view);
+    }
+
+    @DeleteMapping("/{number}")
+    Mono<ResponseEntity<Void>> delete(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                                      @PathVariable String number) {
+        return normalised(account, number)
+                .flatMap(e164 -> list.remove(account.id(), e164).flatMap(removed -> removed
+                        ? Mono.just(ResponseEntity.noContent().<Void>build())
+                        : Mono.error(Problems.notFound(e164 + " is not on this account's DNC list."))));
+    }
+
+    /**
+     * Bulk import; at most {@value DncImport#MAX_ROWS} rows. Answers {@code {added, rejected, errors}}; a 400 when no
+     * row is valid.
+     */
+    @PostMapping
+    Mono<Map<String, Object>> importAll(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                                        ServerHttpRequest request) {
+        return settings.of(account.id()).map(s -> AccountSettingsStore.regionOf(account, s))
+                .zipWith(RequestBodies.text(request, MAX_IMPORT_BODY))
+                .map(found -> DncImport.parse(found.getT2(), found.getT1()))
+                .flatMap(parsed -> store(account, parsed));
+    }
+
+    private Mono<Map<String, Object>> store(Account account, DncImport.Parsed parsed) {
+        if (parsed.rows().isEmpty()) {
+            List<FieldProblem> all = new ArrayList<>(parsed.rejected());
+            all.add(0, new FieldProblem("rows", "has no valid number"));
+            return Mono.error(Problems.validation(all));
+        }
+        Instant now = now();
+        List<DncEntry> entries = parsed.rows().stream()
+                .map(row -> new DncEntry(DncEntry.VERSION, account.id(), row.e164(), row.reason(), now)).toList();
+        return list.addAll(account.id(), entries, "bulk").then(Mono.fromSupplier(() -> {
+            Map<String, Object> answer = new LinkedHashMap<>();
+            answer.put("added", entries.size());
+            answer.put("rejected", parsed.rejected().size());
+            answer.put("errors", parsed.rejected());
+            return answer;
+        }));
+    }
+
+    private Mono<String> normalised(Account account, String number) {
+        return settings.of(account.id()).map(s -> {
+            PhoneNumbers.Result result = PhoneNumbers.normalize(number, AccountSettingsStore.regionOf(account, s));
+            if (!result.valid()) {
+                throw Problems.validation("number", result.error());
+            }
+            return result.e164();
+        });
+    }
+
+    /** The optional body of a PUT: {@code {"reason": "..."}}. */
+    private static String reason(String body) {
+        if (body == null || body.isBlank()) {
+            return null;
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+        }
+        JsonNode reason = root == null ? null : root.get("reason");
+        if (!(root != null && root.isObject()) || (reason != null && !reason.isNull() && !reason.isString())) {
+            throw Problems.validation("reason", "must be a string in a JSON object {\"reason\": \"...\"}");
+        }
+        String text = reason == null || reason.isNull() ? null : reason.asString().strip();
+        if (text != null && text.length() > DncImport.MAX_REASON) {
+            throw Problems.validation("reason", "must be at most " + DncImport.MAX_REASON + " characters");
+        }
+        return text == null || text.isEmpty() ? null : text;
+    }
+
+    private static Map<String, Object> view(DncEntry entry) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("number", entry.number());
+        view.put("reason", entry.reason());
+        view.put("added_at", entry.addedAt());
+        return view;
+    }
+
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MICROS);
+    }
+}

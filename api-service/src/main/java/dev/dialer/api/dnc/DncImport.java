@@ -1,0 +1,114 @@
+package dev.dialer.api.dnc;
+
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.common.phone.PhoneNumbers;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Reads a bulk DNC import: a JSON array of numbers or {@code {number, reason}} objects, or text with one
+ * {@code number[,reason]} per line (CSV; a first line {@code number,reason} is a header and skipped). Each row is
+ * normalised in the account's region; invalid rows are reported by index ({@code rows[i]}, counting the rows the
+ * body holds, blank lines excluded) and do not stop the valid ones.
+ */
+final class DncImport {
+
+    static final int MAX_ROWS = 10_000;
+    static final int MAX_REASON = 256;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** A valid row. */
+    record Row(String e164, String reason) {
+    }
+
+    /** The valid rows, de-duplicated by number (the last reason wins), and the rejected ones. */
+    record Parsed(List<Row> rows, List<FieldProblem> rejected) {
+    }
+
+    private DncImport() {
+    }
+
+    static Parsed parse(String body, String region) {
+        String text = body == null ? "" : body.replace("\uFEFF", "").strip();
+        if (text.isEmpty()) {
+            throw Problems.malformed("The body is empty; send a JSON array or one number per line.");
+        }
+        List<String[]> raw = text.charAt(0) == '[' ? json(text) : lines(text);
+        if (raw.size() > MAX_ROWS) {
+            throw Problems.validation("rows", "must be at most " + MAX_ROWS + " per request (got " + raw.size() + ")");
+        }
+        Map<String, Row> rows = new LinkedHashMap<>();
+        List<FieldProblem> rejected = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            String field = "rows[" + i + "]";
+            String number = raw.get(i)[0];
+            String reason = raw.get(i)[1];
+            if (reason != null && reason.length() > MAX_REASON) {
+                rejected.add(new FieldProblem(field + ".reason", "must be at most " + MAX_REASON + " characters"));
+                continue;
+            }
+            PhoneNumbers.Result result = PhoneNumbers.normalize(number, region);
+            if (result.valid()) {
+                rows.put(result.e164(), new Row(result.e164(), reason));
+            } else {
+                rejected.add(new FieldProblem(field, result.error()));
+            }
+        }
+        return new Parsed(List.copyOf(rows.values()), rejected);
+    }
+
+    private static List<String[]> json(String text) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(text);
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+        }
+        List<String[]> raw = new ArrayList<>(root.size());
+        for (JsonNode entry : root) {
+            if (entry.isString() || entry.isNumber()) {
+                raw.add(new String[] {entry.asString().strip(), null});
+            } else if (entry.isObject()) {
+                JsonNode number = entry.get("number");
+                JsonNode reason = entry.get("reason");
+                raw.add(new String[] {number == null || number.isNull() ? "" : number.asString().strip(),
+                        reason == null || reason.isNull() ? null : reason.asString().strip()});
+            } else {
+                raw.add(new String[] {"", null});
+            }
+        }
+        return raw;
+    }
+
+    private static List<String[]> lines(String text) {
+        List<String[]> raw = new ArrayList<>();
+        boolean first = true;
+        for (String line : text.split("\\r?\\n")) {
+            String stripped = line.strip();
+            if (stripped.isEmpty()) {
+                continue;
+            }
+            if (first && stripped.toLowerCase(java.util.Locale.ROOT).startsWith("number")) {
+                first = false;
+                continue;
+            }
+            first = false;
+            int comma = stripped.indexOf(',');
+            String number = comma < 0 ? stripped : stripped.substring(0, comma).strip();
+            String reason = comma < 0 ? null : unquote(stripped.substring(comma + 1).strip());
+            raw.add(new String[] {unquote(number), reason == null || reason.isEmpty() ? null : reason});
+        }
+        return raw;
+    }
+
+    private static String unquote(String value) {
+        return value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")
+                ? value.substring(1, value.length() - 1).replace("\"\"", "\"") : value;
+    }
+}

@@ -1,0 +1,106 @@
+package dev.dialer.api.dnc;
+
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.DncEntry;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+
+/**
+ * Each account's do-not-call list in {@code api.dnc}, every change also published on the compacted
+ * {@code dialer.dnc} topic that the dispatcher enforces at dial time. A change is stored in a transaction that
+ * commits only after Kafka acknowledged its record(s): when Kafka does not, nothing changes and the answer is 503.
+ */
+@Component
+public class DncList {
+
+    private final DatabaseClient db;
+    private final AcknowledgedPublisher publisher;
+    private final TransactionalOperator transactions;
+    private final MeterRegistry registry;
+
+    DncList(DatabaseClient db, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
+            MeterRegistry registry) {
+        this.db = db;
+        this.publisher = publisher;
+        this.transactions = TransactionalOperator.create(tx);
+        this.registry = registry;
+    }
+
+    /** Whether the account's list holds the number (E.164). */
+    public Mono<Boolean> contains(String accountId, String e164) {
+        return find(accountId, e164).map(entry -> Boolean.TRUE).defaultIfEmpty(Boolean.FALSE);
+    }
+
+    Mono<DncEntry> find(String accountId, String e164) {
+        return db.sql("SELECT reason, added_at FROM api.dnc WHERE account_id = :account AND number = :number")
+                .bind("account", accountId)
+                .bind("number", e164)
+                .map((row, meta) -> new DncEntry(DncEntry.VERSION, accountId, e164, row.get("reason", String.class),
+                        row.get("added_at", OffsetDateTime.class).toInstant()))
+                .one();
+    }
+
+    /** Adds the entries (an existing entry takes the new reason), then publishes them all. */
+    Mono<Void> addAll(String accountId, List<DncEntry> entries, String source) {
+        if (entries.isEmpty()) {
+            return Mono.empty();
+        }
+        String[] numbers = entries.stream().map(DncEntry::number).toArray(String[]::new);
+        String[] reasons = entries.stream().map(DncEntry::reason).toArray(String[]::new);
+        Instant addedAt = entries.get(0).addedAt();
+        return db.sql("""
+                        INSERT INTO api.dnc (account_id, number, reason, added_at)
+                        SELECT :account, u.number, u.reason, :added FROM unnest(:numbers::text[], :reasons::text[])
+                            AS u(number, reason)
+                        ON CONFLICT (account_id, number) DO UPDATE SET reason = EXCLUDED.reason""")
+                .bind("account", accountId)
+                .bind("added", OffsetDateTime.ofInstant(addedAt, ZoneOffset.UTC))
+                .bind("numbers", numbers)
+                .bind("reasons", reasons)
+                .then()
+                .then(publisher.publishAll(entries.stream().map(DncList::record).toList()))
+                .as(transactions::transactional)
+                .doOnSuccess(done -> changes("added", source).increment(entries.size()));
+    }
+
+    /** Removes the number and publishes its tombstone; false when the list did not hold it. */
+    Mono<Boolean> remove(String accountId, String e164) {
+        return db.sql("DELETE FROM api.dnc WHERE account_id = :account AND number = :number")
+                .bind("account", accountId)
+                .bind("number", e164)
+                .fetch().rowsUpdated()
+                .flatMap(rows -> rows == 0 ? Mono.just(false)
+                        : publisher.publishAll(List.of(new OutboundRecord(Topics.DNC, DncEntry.key(accountId, e164),
+                                null, null))).thenReturn(true))
+                .as(transactions::transactional)
+                .doOnNext(removed -> {
+                    if (removed) {
+                        changes("removed", "single").increment();
+                    }
+                });
+    }
+
+    private static OutboundRecord record(DncEntry entry) {
+        return OutboundRecord.of(Topics.DNC, entry.key(), Contract.toBytes(entry));
+    }
+
+    private Counter changes(String change, String source) {
+        return Counter.builder("dialer.api.dnc.changes")
+                .description("DNC entries added or removed, by change and by endpoint (single or bulk)")
+                .tag("change", change)
+                .tag("source", source)
+                .register(registry);
+    }
+}

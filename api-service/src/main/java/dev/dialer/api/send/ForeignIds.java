@@ -1,0 +1,71 @@
+package dev.dialer.api.send;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code foreign_id} de-duplication per account: one request per client reference and callee. Claims are made inside
+ * the send's transaction, which commits only after Kafka acknowledged the commands, so a request that failed leaves
+ * no claim; a concurrent request with the same reference waits for that commit and then sees the claim.
+ */
+@Component
+class ForeignIds implements ForeignIdClaims {
+
+    private final DatabaseClient db;
+    private final TransactionalOperator transactions;
+
+    ForeignIds(DatabaseClient db, ReactiveTransactionManager tx) {
+        this.db = db;
+        this.transactions = TransactionalOperator.create(tx);
+    }
+
+    @Override
+    public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, String>, Mono<T>> work) {
+        return claim(accountId, claims).flatMap(work).as(transactions::transactional);
+    }
+
+    /**
+     * Claims every (foreign id, callee) pair not claimed yet and answers, for every pair, the request that owns it:
+     * the caller's own id for a fresh claim (or a repeat under the same Idempotency-Key), an earlier request's id for
+     * a duplicate.
+     */
+    Mono<Map<String, String>> claim(String accountId, List<Claim> claims) {
+        String[] foreignIds = claims.stream().map(Claim::foreignId).toArray(String[]::new);
+        String[] callees = claims.stream().map(Claim::callee).toArray(String[]::new);
+        String[] requestIds = claims.stream().map(Claim::requestId).toArray(String[]::new);
+        return db.sql("""
+                        INSERT INTO api.foreign_ids (account_id, foreign_id, callee, request_id)
+                        SELECT :account, u.foreign_id, u.callee, u.request_id
+                        FROM unnest(:foreignIds::text[], :callees::text[], :requestIds::text[])
+                            AS u(foreign_id, callee, request_id)
+                        ON CONFLICT (account_id, foreign_id, callee) DO NOTHING""")
+                .bind("account", accountId)
+                .bind("foreignIds", foreignIds)
+                .bind("callees", callees)
+                .bind("requestIds", requestIds)
+                .then()
+                .then(owners(accountId, foreignIds, callees));
+    }
+
+    private Mono<Map<String, String>> owners(String accountId, String[] foreignIds, String[] callees) {
+        return db.sql("""
+                        SELECT f.foreign_id, f.callee, f.request_id FROM api.foreign_ids f
+                        JOIN unnest(:foreignIds::text[], :callees::text[]) AS u(foreign_id, callee)
+                            ON f.foreign_id = u.foreign_id AND f.callee = u.callee
+                        WHERE f.account_id = :account""")
+                .bind("account", accountId)
+                .bind("foreignIds", foreignIds)
+                .bind("callees", callees)
+                .map((row, meta) -> new Claim(row.get("foreign_id", String.class), row.get("callee", String.class),
+                        row.get("request_id", String.class)))
+                .all()
+                .collectMap(Claim::key, Claim::requestId, HashMap::new);
+    }
+}

@@ -1,0 +1,115 @@
+package dev.dialer.api.settings;
+
+import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+
+/**
+ * Each account's {@link AccountSettings}: stored in {@code api.account_settings}, published on the compacted
+ * {@code dialer.account.config} topic (which the dispatcher enforces), and read on the send path through a short
+ * cache. An account that never wrote settings has {@link AccountSettings#defaults} with its own region.
+ */
+@Component
+public class AccountSettingsStore implements AccountSettingsLookup {
+
+    private static final Logger log = LoggerFactory.getLogger(AccountSettingsStore.class);
+    private static final int MAX_CACHED = 10_000;
+
+    private record Cached(AccountSettings settings, Instant expiresAt) {
+    }
+
+    private final DatabaseClient db;
+    private final AcknowledgedPublisher publisher;
+    private final TransactionalOperator transactions;
+    private final Duration cacheTtl;
+    private final Clock clock = Clock.systemUTC();
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    private final Counter updates;
+
+    AccountSettingsStore(DatabaseClient db, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
+                         SettingsProperties properties, MeterRegistry registry) {
+        this.db = db;
+        this.publisher = publisher;
+        this.transactions = TransactionalOperator.create(tx);
+        this.cacheTtl = properties.cacheTtl();
+        this.updates = Counter.builder("dialer.api.account_settings.updates")
+                .description("Account settings stored and published").register(registry);
+    }
+
+    /** The account's settings, its defaults when it wrote none. */
+    @Override
+    public Mono<AccountSettings> of(String accountId) {
+        Cached cached = cache.get(accountId);
+        if (cached != null && clock.instant().isBefore(cached.expiresAt())) {
+            return Mono.just(cached.settings());
+        }
+        return load(accountId).doOnNext(settings -> remember(accountId, settings));
+    }
+
+    /** The region numbers written without a country code are read in: the settings', else the account's. */
+    public static String regionOf(Account account, AccountSettings settings) {
+        return settings.defaultRegion() != null ? settings.defaultRegion() : account.defaultRegion();
+    }
+
+    /**
+     * Stores the settings and publishes them, in one transaction that commits only after Kafka acknowledged the
+     * record: when Kafka does not, nothing changes and the answer is 503.
+     */
+    Mono<AccountSettings> replace(AccountSettings settings) {
+        return db.sql("""
+                        INSERT INTO api.account_settings (account_id, settings, updated_at) VALUES (:account, :json, :at)
+                        ON CONFLICT (account_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at""")
+                .bind("account", settings.accountId())
+                .bind("json", Contract.toJson(settings))
+                .bind("at", OffsetDateTime.ofInstant(settings.updatedAt(), ZoneOffset.UTC))
+                .then()
+                .then(publisher.publishAll(List.of(OutboundRecord.of(Topics.ACCOUNT_CONFIG, settings.accountId(),
+                        Contract.toBytes(settings)))))
+                .as(transactions::transactional)
+                .doOnSuccess(done -> {
+                    remember(settings.accountId(), settings);
+                    updates.increment();
+                    log.info("account {} settings replaced ({} allowed caller IDs, cap {}, region {})",
+                            settings.accountId(), settings.allowedCallerIds().size(), settings.perCalleeDailyCap(),
+                            settings.defaultRegion());
+                })
+                .thenReturn(settings);
+    }
+
+    private Mono<AccountSettings> load(String accountId) {
+        return db.sql("SELECT settings FROM api.account_settings WHERE account_id = :account")
+                .bind("account", accountId)
+                .map((row, meta) -> Contract.read(row.get("settings", String.class)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8), AccountSettings.class))
+                .one()
+                .defaultIfEmpty(AccountSettings.defaults(accountId));
+    }
+
+    private void remember(String accountId, AccountSettings settings) {
+        if (cache.size() >= MAX_CACHED) {
+            // Bounded: refilling costs one query per active account.
+            cache.clear();
+        }
+        cache.put(accountId, new Cached(settings, clock.instant().plus(cacheTtl)));
+    }
+}

@@ -1,0 +1,74 @@
+package dev.dialer.api.settings;
+
+import dev.dialer.api.RequestBodies;
+import dev.dialer.api.account.Account;
+import dev.dialer.common.contract.AccountSettings;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
+import org.springframework.web.bind.annotation.RestController;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code GET/PUT /api/v2/account/settings}: the caller's own account only. {@code PUT} replaces the settings whole
+ * and answers once Kafka acknowledged them on {@code dialer.account.config}.
+ */
+@RestController
+class SettingsController {
+
+    private static final String PATH = "/api/v2/account/settings";
+    private static final int MAX_BODY_BYTES = 128 * 1024;
+
+    private final AccountSettingsStore store;
+
+    SettingsController(AccountSettingsStore store) {
+        this.store = store;
+    }
+
+    @GetMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<Map<String, Object>> get(@RequestAttribute(Account.ATTRIBUTE) Account account) {
+        return store.of(account.id()).map(settings -> view(account, settings));
+    }
+
+    @PutMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)
+    Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, ServerHttpRequest request) {
+        return RequestBodies.text(request, MAX_BODY_BYTES)
+                .map(body -> SettingsRequest.parse(body, account.id(), account.defaultRegion(),
+                        Instant.now().truncatedTo(ChronoUnit.MICROS)))
+                .flatMap(store::replace)
+                .map(settings -> view(account, settings));
+    }
+
+    /** Every setting with the value in force: a default shows as the default, never as absent. */
+    static Map<String, Object> view(Account account, AccountSettings settings) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("account_id", account.id());
+        view.put("default_region", AccountSettingsStore.regionOf(account, settings));
+        view.put("calling_window", window(settings.windowFor(null)));
+        view.put("campaign_windows", settings.campaignWindows().stream().map(window -> {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("campaign", window.campaign());
+            entry.putAll(window(window.window()));
+            return entry;
+        }).toList());
+        view.put("cps_per_caller_id", settings.cpsPerCallerId());
+        view.put("allowed_caller_ids", List.copyOf(settings.allowedCallerIds()));
+        view.put("per_callee_daily_cap", settings.perCalleeDailyCap());
+        view.put("updated_at", settings.updatedAt());
+        return view;
+    }
+
+    private static Map<String, Object> window(AccountSettings.CallingWindow window) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("start", window.start().toString());
+        view.put("end", window.end().toString());
+        return view;
+    }
+}

@@ -1,0 +1,198 @@
+package dev.dialer.api.settings;
+
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.AccountSettings.CampaignWindow;
+import dev.dialer.common.phone.PhoneNumbers;
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Reads a {@code PUT /api/v2/account/settings} body into the {@link AccountSettings} contract. The body replaces the
+ * settings whole: a field left out takes its default. Every invalid field is reported, each by name.
+ */
+final class SettingsRequest {
+
+    static final int MAX_CALLER_IDS = 1000;
+    static final int MAX_CAMPAIGN_WINDOWS = 100;
+    static final double MAX_CPS = 10_000;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Set<String> REGIONS = PhoneNumberUtil.getInstance().getSupportedRegions();
+    private static final Set<String> FIELDS = Set.of("default_region", "calling_window", "campaign_windows",
+            "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap");
+
+    private SettingsRequest() {
+    }
+
+    /**
+     * @param accountRegion the region numbers are read in when the body names none
+     */
+    static AccountSettings parse(String body, String accountId, String accountRegion, Instant now) {
+        ObjectNode fields = object(body);
+        List<FieldProblem> errors = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> field : fields.properties()) {
+            if (!FIELDS.contains(field.getKey())) {
+                errors.add(new FieldProblem(field.getKey(), "is not a setting (known: " + String.join(", ",
+                        FIELDS.stream().sorted().toList()) + ")"));
+            }
+        }
+        String region = region(fields.get("default_region"), errors);
+        CallingWindow window = window(fields.get("calling_window"), "calling_window", errors);
+        List<CampaignWindow> campaignWindows = campaignWindows(fields.get("campaign_windows"), errors);
+        Double cps = cps(fields.get("cps_per_caller_id"), errors);
+        List<String> callerIds = callerIds(fields.get("allowed_caller_ids"), region == null ? accountRegion : region,
+                errors);
+        Integer cap = cap(fields.get("per_callee_daily_cap"), errors);
+        if (!errors.isEmpty()) {
+            throw Problems.validation(errors);
+        }
+        return new AccountSettings(AccountSettings.VERSION, accountId, region, window, campaignWindows, cps, callerIds,
+                cap, now);
+    }
+
+    private static ObjectNode object(String body) {
+        if (body == null || body.isBlank()) {
+            throw Problems.malformed("The body is empty; send the settings as a JSON object.");
+        }
+        try {
+            JsonNode root = JSON.readTree(body);
+            if (root instanceof ObjectNode object) {
+                return object;
+            }
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+        }
+        throw Problems.malformed("The body must be a JSON object.");
+    }
+
+    private static String region(JsonNode node, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return null;
+        }
+        String region = node.isString() ? node.asString().strip() : "";
+        if (!REGIONS.contains(region)) {
+            errors.add(new FieldProblem("default_region",
+                    "must be an ISO 3166-1 alpha-2 region with a numbering plan, e.g. IN or US"));
+            return null;
+        }
+        return region;
+    }
+
+    private static CallingWindow window(JsonNode node, String field, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return null;
+        }
+        if (!node.isObject()) {
+            errors.add(new FieldProblem(field, "must be an object {start, end} of local times HH:mm"));
+            return null;
+        }
+        LocalTime start = time(node.get("start"), field + ".start", errors);
+        LocalTime end = time(node.get("end"), field + ".end", errors);
+        return start == null || end == null ? null : new CallingWindow(start, end);
+    }
+
+    private static LocalTime time(JsonNode node, String field, List<FieldProblem> errors) {
+        String text = node != null && node.isString() ? node.asString().strip() : "";
+        if (text.matches("[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?")) {
+            try {
+                return LocalTime.parse(text);
+            } catch (DateTimeParseException e) {
+                // reported below
+            }
+        }
+        errors.add(new FieldProblem(field, "must be a local time HH:mm from 00:00 to 23:59"));
+        return null;
+    }
+
+    private static List<CampaignWindow> campaignWindows(JsonNode node, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return List.of();
+        }
+        if (!node.isArray() || node.size() > MAX_CAMPAIGN_WINDOWS) {
+            errors.add(new FieldProblem("campaign_windows",
+                    "must be an array of at most " + MAX_CAMPAIGN_WINDOWS + " {campaign, start, end}"));
+            return List.of();
+        }
+        List<CampaignWindow> windows = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        for (int i = 0; i < node.size(); i++) {
+            String field = "campaign_windows[" + i + "]";
+            JsonNode entry = node.get(i);
+            String campaign = entry.isObject() && entry.get("campaign") != null && entry.get("campaign").isString()
+                    ? entry.get("campaign").asString().strip() : "";
+            if (campaign.isEmpty() || campaign.length() > 128) {
+                errors.add(new FieldProblem(field + ".campaign", "must be a campaign name of 1 to 128 characters"));
+            } else if (!seen.add(campaign)) {
+                errors.add(new FieldProblem(field + ".campaign", "is given twice"));
+            }
+            CallingWindow window = window(entry, field, errors);
+            if (window != null && !campaign.isEmpty()) {
+                windows.add(new CampaignWindow(campaign, window));
+            }
+        }
+        return windows;
+    }
+
+    private static Double cps(JsonNode node, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return null;
+        }
+        if (!node.isNumber() || !(node.asDouble() > 0) || node.asDouble() > MAX_CPS) {
+            errors.add(new FieldProblem("cps_per_caller_id", "must be a number above 0 and at most " + (int) MAX_CPS));
+            return null;
+        }
+        return node.asDouble();
+    }
+
+    private static List<String> callerIds(JsonNode node, String region, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return List.of();
+        }
+        if (!node.isArray() || node.size() > MAX_CALLER_IDS) {
+            errors.add(new FieldProblem("allowed_caller_ids",
+                    "must be an array of at most " + MAX_CALLER_IDS + " numbers"));
+            return List.of();
+        }
+        Set<String> numbers = new LinkedHashSet<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode entry = node.get(i);
+            String raw = entry.isString() || entry.isNumber() ? entry.asString().strip() : "";
+            PhoneNumbers.Result result = PhoneNumbers.normalize(raw, region);
+            if (result.valid()) {
+                numbers.add(result.e164());
+            } else {
+                errors.add(new FieldProblem("allowed_caller_ids[" + i + "]",
+                        raw.isEmpty() ? "must be a phone number" : result.error()));
+            }
+        }
+        return List.copyOf(numbers);
+    }
+
+    private static Integer cap(JsonNode node, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return null;
+        }
+        if (!node.isIntegralNumber() || node.asLong() < 1 || node.asLong() > 10_000) {
+            errors.add(new FieldProblem("per_callee_daily_cap", "must be a whole number from 1 to 10000"));
+            return null;
+        }
+        return node.asInt();
+    }
+
+    private static boolean absent(JsonNode node) {
+        return node == null || node.isNull();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.dialer.api;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Writes call events to {@code dialer.call.events} as the dispatcher does (a plain producer, key = request id). */
+final class CallEventsProducer implements AutoCloseable {
+
+    private final KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Infrastructure.shared().kafkaBootstrapServers(),
+            ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
+
+    static CallCommand command(String account, String requestId, String to, String campaign, String foreignId,
+                               int interval) {
+        return new CallCommand(CallCommand.VERSION, requestId, account, "+918068281234", to, "1", null, campaign,
+                interval, 3, 1, null, foreignId, Map.of(), null, null, null, null, null, Instant.now());
+    }
+
+    static CallEvent.Builder event(CallCommand command, EventType type, long sequence, String status) {
+        return CallEvent.about(command).type(type).sequence(sequence).status(status);
+    }
+
+    void send(CallEvent event) throws Exception {
+        producer.send(new ProducerRecord<>(Topics.CALL_EVENTS, event.requestId(), Contract.toBytes(event)))
+                .get(30, TimeUnit.SECONDS);
+    }
+
+    void sendRaw(String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(Topics.CALL_EVENTS, key, value)).get(30, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+    }
+}

@@ -1,0 +1,147 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.kafka.Topics;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** Cancel, pause and resume published as CallControl records that a plain consumer reads back. */
+class ControlIT extends RunningApiService {
+
+    private static final String OTHER = "it-control-other";
+    private static TopicProbe controls;
+    private static CallEventsProducer events;
+    private String otherKey;
+
+    @BeforeAll
+    static void open() {
+        events = new CallEventsProducer();
+    }
+
+    @AfterAll
+    static void close() {
+        if (controls != null) {
+            controls.close();
+        }
+        events.close();
+    }
+
+    /** After the context started: it creates the topics the probe reads. */
+    @BeforeEach
+    void otherAccountAndProbe() throws Exception {
+        otherKey = TestAccounts.ensure(OTHER);
+        if (controls == null) {
+            controls = probe(Topics.CALL_CONTROL);
+        }
+    }
+
+    @Test
+    void cancellingACallPublishesACancelKeyedByTheRequestAndAnswers202WithTheControlId() throws Exception {
+        String id = sendOne("c-" + UUID.randomUUID());
+
+        HttpResponse<String> cancel = delete("/api/v2/calls/" + id, KEY);
+
+        assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(202);
+        String controlId = json(cancel).get("control_id").asString();
+        CallControl control = controlWithId(controlId);
+        assertThat(control.action()).isEqualTo(CallControl.Action.CANCEL);
+        assertThat(control.scope()).isEqualTo(CallControl.Scope.REQUEST);
+        assertThat(control.requestId()).isEqualTo(id);
+        assertThat(control.accountId()).isEqualTo(ACCOUNT);
+        assertThat(recordOf(controlId).key()).isEqualTo("request:" + id);
+    }
+
+    @Test
+    void cancellingAnotherAccountsOrAnUnknownCallIs404AndPublishesNothing() throws Exception {
+        String id = sendOne(null);
+        int before = controls.readToEnd().size();
+
+        assertThat(delete("/api/v2/calls/" + id, otherKey).statusCode()).isEqualTo(404);
+        assertThat(delete("/api/v2/calls/" + UUID.randomUUID(), KEY).statusCode()).isEqualTo(404);
+        assertThat(controls.readToEnd()).hasSize(before);
+    }
+
+    @Test
+    void cancellingAFinishedCallIs409WithItsFinalStatus() throws Exception {
+        String id = sendOne(null);
+        CallCommand command = CallEventsProducer.command(ACCOUNT, id, "+919876543215", null, null, 0);
+        events.send(CallEventsProducer.event(command, EventType.FINAL, 3, "answered").build());
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                json(get("/api/v2/calls/" + id, KEY)).get("final_status").isString());
+
+        HttpResponse<String> cancel = delete("/api/v2/calls/" + id, KEY);
+
+        assertThat(cancel.statusCode()).isEqualTo(409);
+        assertThat(cancel.headers().firstValue("Content-Type")).hasValueSatisfying(
+                type -> assertThat(type).startsWith("application/problem+json"));
+        JsonNode problem = json(cancel);
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/call-already-final");
+        assertThat(problem.get("final_status").asString()).isEqualTo("answered");
+    }
+
+    @Test
+    void pausingAndResumingACampaignPublishesUnderTheCampaignKeyAndShowsInItsProgress() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        sendOne(campaign);
+
+        HttpResponse<String> pause = post("/api/v2/campaigns/" + campaign + "/pause", null, KEY, "");
+        assertThat(pause.statusCode()).as(pause.body()).isEqualTo(202);
+        CallControl paused = controlWithId(json(pause).get("control_id").asString());
+        assertThat(paused.action()).isEqualTo(CallControl.Action.PAUSE);
+        assertThat(paused.key()).isEqualTo("campaign:" + ACCOUNT + ":" + campaign);
+        assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("state").asString()).isEqualTo("paused");
+
+        HttpResponse<String> resume = post("/api/v2/campaigns/" + campaign + "/resume", null, KEY, "");
+        assertThat(resume.statusCode()).isEqualTo(202);
+        assertThat(controlWithId(json(resume).get("control_id").asString()).action())
+                .isEqualTo(CallControl.Action.RESUME);
+        assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("state").asString()).isEqualTo("active");
+    }
+
+    @Test
+    void aCanceledCampaignCannotBeResumedAndAnotherAccountsCampaignIs404() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        sendOne(campaign);
+
+        assertThat(post("/api/v2/campaigns/" + campaign + "/pause", null, otherKey, "").statusCode()).isEqualTo(404);
+        assertThat(post("/api/v2/campaigns/" + campaign + "/cancel", null, KEY, "").statusCode()).isEqualTo(202);
+        HttpResponse<String> resume = post("/api/v2/campaigns/" + campaign + "/resume", null, KEY, "");
+
+        assertThat(resume.statusCode()).isEqualTo(409);
+        assertThat(json(resume).get("type").asString()).isEqualTo("https://dialer.dev/problems/campaign-canceled");
+    }
+
+    private String sendOne(String campaign) throws Exception {
+        String name = campaign == null ? "" : ",\"name\":\"" + campaign + "\"";
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"" + name + "}");
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        return json(sent).get("data").get(0).get("id").asString();
+    }
+
+    private static CallControl controlWithId(String controlId) {
+        return Contract.read(recordOf(controlId).value(), CallControl.class);
+    }
+
+    private static ConsumerRecord<String, byte[]> recordOf(String controlId) {
+        List<ConsumerRecord<String, byte[]>> seen = controls.readToEnd();
+        return seen.stream()
+                .filter(record -> record.value() != null
+                        && Contract.read(record.value(), CallControl.class).controlId().equals(controlId))
+                .findFirst().orElseThrow(() -> new AssertionError("no control " + controlId + " on the topic"));
+    }
+}

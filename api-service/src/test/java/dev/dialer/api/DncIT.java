@@ -1,0 +1,131 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.DncEntry;
+import dev.dialer.common.kafka.Topics;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The DNC list: stored per account and published on dialer.dnc, an entry on put and a tombstone on delete. */
+class DncIT extends RunningApiService {
+
+    private static final String OWNER = "it-dnc";
+    private static final String OTHER = "it-dnc-other";
+    private static TopicProbe dnc;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private String ownerKey;
+    private String otherKey;
+
+    @BeforeEach
+    void accountsAndProbe() throws Exception {
+        ownerKey = TestAccounts.ensure(OWNER);
+        otherKey = TestAccounts.ensure(OTHER);
+        if (dnc == null) {
+            dnc = probe(Topics.DNC);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (dnc != null) {
+            dnc.close();
+        }
+    }
+
+    @Test
+    void putPublishesTheEntryAndDeletePublishesATombstoneUnderTheSameKey() throws Exception {
+        HttpResponse<String> put = put("/api/v2/dnc/9876500001", ownerKey, "{\"reason\":\"asked by phone\"}");
+
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        assertThat(json(put).get("number").asString()).isEqualTo("+919876500001");
+        String key = OWNER + ":+919876500001";
+        ConsumerRecord<String, byte[]> entry = last(key);
+        DncEntry published = Contract.read(entry.value(), DncEntry.class);
+        assertThat(published.accountId()).isEqualTo(OWNER);
+        assertThat(published.reason()).isEqualTo("asked by phone");
+        assertThat(json(get("/api/v2/dnc/+919876500001", ownerKey)).get("reason").asString())
+                .isEqualTo("asked by phone");
+
+        HttpResponse<String> deleted = delete("/api/v2/dnc/919876500001", ownerKey);
+
+        assertThat(deleted.statusCode()).isEqualTo(204);
+        assertThat(last(key).value()).isNull();
+        assertThat(get("/api/v2/dnc/9876500001", ownerKey).statusCode()).isEqualTo(404);
+        assertThat(delete("/api/v2/dnc/9876500001", ownerKey).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void anotherAccountsEntryIsNotFoundAndCannotBeDeleted() throws Exception {
+        assertThat(put("/api/v2/dnc/9876500002", ownerKey, "").statusCode()).isEqualTo(200);
+
+        assertThat(get("/api/v2/dnc/9876500002", otherKey).statusCode()).isEqualTo(404);
+        assertThat(delete("/api/v2/dnc/9876500002", otherKey).statusCode()).isEqualTo(404);
+        assertThat(get("/api/v2/dnc/9876500002", ownerKey).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void refusesANumberThatCannotBeValidNamingIt() throws Exception {
+        HttpResponse<String> put = put("/api/v2/dnc/12", ownerKey, "");
+
+        assertThat(put.statusCode()).isEqualTo(400);
+        assertThat(json(put).get("errors").get(0).get("field").asString()).isEqualTo("number");
+    }
+
+    @Test
+    void importsAJsonArrayReportingInvalidRowsAndPublishesEachValidOne() throws Exception {
+        HttpResponse<String> imported = post("/api/v2/dnc", JSON_TYPE, ownerKey, """
+                ["9876500010", {"number":"+919876500011","reason":"complaint"}, "12", {"reason":"no number"}]""");
+
+        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(200);
+        JsonNode answer = json(imported);
+        assertThat(answer.get("added").asInt()).isEqualTo(2);
+        assertThat(answer.get("rejected").asInt()).isEqualTo(2);
+        assertThat(answer.get("errors").get(0).get("field").asString()).isEqualTo("rows[2]");
+        assertThat(answer.get("errors").get(1).get("field").asString()).isEqualTo("rows[3]");
+        assertThat(Contract.read(last(OWNER + ":+919876500011").value(), DncEntry.class).reason())
+                .isEqualTo("complaint");
+        assertThat(last(OWNER + ":+919876500010").value()).isNotNull();
+    }
+
+    @Test
+    void importsCsvLinesWithAHeader() throws Exception {
+        HttpResponse<String> imported = post("/api/v2/dnc", "text/csv", ownerKey,
+                "number,reason\n9876500020,opt-out\n\n+919876500021\n");
+
+        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(200);
+        assertThat(json(imported).get("added").asInt()).isEqualTo(2);
+        assertThat(json(get("/api/v2/dnc/9876500020", ownerKey)).get("reason").asString()).isEqualTo("opt-out");
+    }
+
+    @Test
+    void refusesAnImportWithoutAnyValidRow() throws Exception {
+        HttpResponse<String> imported = post("/api/v2/dnc", JSON_TYPE, ownerKey, "[\"12\"]");
+
+        assertThat(imported.statusCode()).isEqualTo(400);
+        assertThat(json(imported).get("errors").get(1).get("field").asString()).isEqualTo("rows[0]");
+    }
+
+    private static ConsumerRecord<String, byte[]> last(String key) {
+        List<ConsumerRecord<String, byte[]>> seen = dnc.readToEnd();
+        return seen.stream().filter(record -> key.equals(record.key())).reduce((first, second) -> second)
+                .orElseThrow(() -> new AssertionError("nothing on dialer.dnc under " + key));
+    }
+
+    private HttpResponse<String> put(String path, String key, String body) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", JSON_TYPE)
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+}

@@ -1,0 +1,58 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** foreign_id de-duplication per account on PostgreSQL, including requests racing each other. */
+class ForeignIdIT extends RunningApiService {
+
+    @Test
+    void concurrentRequestsWithTheSameForeignIdAndNumberQueueExactlyOneCall() throws Exception {
+        String foreignId = "crm-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"%s"}""".formatted(foreignId);
+        List<CompletableFuture<HttpResponse<String>>> racing = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            racing.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        List<JsonNode> rows = new ArrayList<>();
+        for (CompletableFuture<HttpResponse<String>> response : racing) {
+            HttpResponse<String> answer = response.join();
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+            rows.add(json(answer).get("data").get(0));
+        }
+
+        assertThat(rows).filteredOn(row -> row.get("status").asString().equals("queued")).hasSize(1);
+        assertThat(rows).filteredOn(row -> row.get("status").asString().equals("duplicate")).hasSize(3);
+        assertThat(rows.stream().map(row -> row.get("id").asString()).distinct()).hasSize(1);
+        JsonNode listed = json(get("/api/v2/calls?foreign_id=" + foreignId, KEY)).get("data");
+        assertThat(listed).hasSize(1);
+    }
+
+    @Test
+    void theSameForeignIdForAnotherAccountIsNotADuplicate() throws Exception {
+        String otherKey = TestAccounts.ensure("it-foreign-other");
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"shared-%s"}"""
+                .formatted(UUID.randomUUID());
+
+        HttpResponse<String> mine = post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+        HttpResponse<String> theirs = post("/api/v2/outgoing/send", JSON_TYPE, otherKey, body);
+
+        assertThat(json(mine).get("data").get(0).get("status").asString()).isEqualTo("queued");
+        assertThat(json(theirs).get("data").get(0).get("status").asString()).isEqualTo("queued");
+    }
+}

@@ -1,0 +1,203 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.kafka.Topics;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Account settings (stored, published on dialer.account.config, enforced on both send dialects, used for number
+ * regions) and the compliance preview answering from DialPolicy with the account's real facts. Each test uses its own
+ * account, since settings change what every later request of that account gets.
+ */
+class SettingsAndPreviewIT extends RunningApiService {
+
+    private static TopicProbe config;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void probe() {
+        if (config == null) {
+            config = probe(Topics.ACCOUNT_CONFIG);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (config != null) {
+            config.close();
+        }
+    }
+
+    @Test
+    void putStoresPublishesAndAnswersTheSettingsNormalised() throws Exception {
+        String account = "it-settings-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+
+        HttpResponse<String> put = put(key, """
+                {"default_region":"IN","calling_window":{"start":"10:00","end":"19:30"},
+                 "campaign_windows":[{"campaign":"late","start":"12:00","end":"22:00"}],
+                 "cps_per_caller_id":2.5,"allowed_caller_ids":["08068281234","+918068280000"],
+                 "per_callee_daily_cap":3}""");
+
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        JsonNode answer = json(put);
+        assertThat(answer.get("allowed_caller_ids").get(0).asString()).isEqualTo("+918068281234");
+        assertThat(answer.get("calling_window").get("end").asString()).isEqualTo("19:30");
+        assertThat(json(get("/api/v2/account/settings", key))).isEqualTo(answer);
+        ConsumerRecord<String, byte[]> record = config.readToEnd().stream()
+                .filter(r -> account.equals(r.key())).reduce((a, b) -> b).orElseThrow();
+        AccountSettings published = Contract.read(record.value(), AccountSettings.class);
+        assertThat(published.allowedCallerIds()).containsExactly("+918068281234", "+918068280000");
+        assertThat(published.perCalleeDailyCap()).isEqualTo(3);
+        assertThat(published.cpsPerCallerId()).isEqualTo(2.5);
+        assertThat(published.windowFor("late").end().toString()).isEqualTo("22:00");
+    }
+
+    @Test
+    void refusesInvalidSettingsNamingEveryField() throws Exception {
+        String key = TestAccounts.ensure("it-settings-bad");
+
+        HttpResponse<String> put = put(key, """
+                {"default_region":"XX","calling_window":{"start":"25:00","end":"10:00"},"cps_per_caller_id":0,
+                 "allowed_caller_ids":["12"],"per_callee_daily_cap":0}""");
+
+        assertThat(put.statusCode()).isEqualTo(400);
+        assertThat(json(put).get("errors").findValuesAsString("field")).containsExactlyInAnyOrder("default_region",
+                "calling_window.start", "cps_per_caller_id", "allowed_caller_ids[0]", "per_callee_daily_cap");
+    }
+
+    @Test
+    void bothSendDialectsRefuseACallerIdOutsideTheAllowedListWith403() throws Exception {
+        String account = "it-settings-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+        assertThat(put(key, "{\"allowed_caller_ids\":[\"918068280000\"]}").statusCode()).isEqualTo(200);
+
+        HttpResponse<String> seed = post("/api/v2/outgoing/send", JSON_TYPE, key,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"}");
+        HttpResponse<String> gateway = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""");
+        HttpResponse<String> allowed = post("/api/v2/outgoing/send", JSON_TYPE, key,
+                "{\"bridge\":\"918068280000\",\"to\":\"919876543215\",\"flow_id\":\"1\"}");
+
+        assertThat(seed.statusCode()).isEqualTo(403);
+        assertThat(json(seed).get("type").asString()).isEqualTo("https://dialer.dev/problems/forbidden");
+        assertThat(json(seed).get("errors").get(0).get("field").asString()).isEqualTo("bridge");
+        assertThat(gateway.statusCode()).isEqualTo(403);
+        assertThat(json(gateway).get("errors").get(0).get("field").asString()).isEqualTo("from");
+        assertThat(allowed.statusCode()).as(allowed.body()).isEqualTo(200);
+    }
+
+    @Test
+    void theAccountsRegionReadsNumbersWrittenWithoutACountryCode() throws Exception {
+        String key = TestAccounts.ensure("it-settings-us-" + UUID.randomUUID().toString().substring(0, 8));
+        assertThat(put(key, "{\"default_region\":\"US\"}").statusCode()).isEqualTo(200);
+
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, key,
+                "{\"bridge\":\"2025550143\",\"to\":\"4155550123\",\"flow_id\":\"1\"}");
+
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        assertThat(json(sent).get("data").get(0).get("mobile").asString()).isEqualTo("14155550123");
+    }
+
+    @Test
+    void anotherAccountSeesOnlyItsOwnSettings() throws Exception {
+        String key = TestAccounts.ensure("it-settings-iso-" + UUID.randomUUID().toString().substring(0, 8));
+        String otherKey = TestAccounts.ensure("it-settings-iso-other");
+        assertThat(put(key, "{\"allowed_caller_ids\":[\"918068280000\"]}").statusCode()).isEqualTo(200);
+
+        assertThat(json(get("/api/v2/account/settings", otherKey)).get("allowed_caller_ids")).isEmpty();
+    }
+
+    @Test
+    void previewAnswersEachRecipientFromTheDialPolicyWithoutQueuingAnything() throws Exception {
+        String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+        assertThat(put(key, """
+                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
+                .isEqualTo(200);
+        assertThat(putDnc(key, "9876500100").statusCode()).isEqualTo(200);
+        // Another account's DNC entry is that account's business: it must not block this one's call.
+        assertThat(putDnc(TestAccounts.ensure("it-preview-other"), "9876500102").statusCode()).isEqualTo(200);
+        // One attempt reached +919876500101 a moment ago: with a cap of one, the next waits 24 h.
+        try (CallEventsProducer events = new CallEventsProducer()) {
+            CallCommand earlier = CallEventsProducer.command(account, UUID.randomUUID().toString(),
+                    "+919876500101", null, null, 0);
+            events.send(CallEventsProducer.event(earlier, EventType.STATUS, 1, "initiated").build());
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> json(get("/api/v2/calls?limit=1", key)).get("data")
+                .size() == 1);
+
+        HttpResponse<String> preview = post("/api/v2/outgoing/preview", JSON_TYPE, key, """
+                {"bridge":"918068281234","to":"9876500100,9876500101,9876500102,12","flow_id":"1"}""");
+
+        assertThat(preview.statusCode()).as(preview.body()).isEqualTo(200);
+        JsonNode rows = json(preview).get("data");
+        assertThat(rows).hasSize(4);
+        assertThat(rows.get(0).get("decision").asString()).isEqualTo("block");
+        assertThat(rows.get(0).get("reason").asString()).isEqualTo("dnc");
+        assertThat(rows.get(1).get("decision").asString()).isEqualTo("defer");
+        assertThat(rows.get(1).get("reason").asString()).isEqualTo("callee_cap");
+        assertThat(Instant.parse(rows.get(1).get("not_before").asString()))
+                .isAfter(Instant.now().plus(Duration.ofHours(23)));
+        assertThat(rows.get(2).get("decision").asString()).isEqualTo("dial");
+        assertThat(rows.get(3).get("decision").asString()).isEqualTo("rejected");
+        assertThat(json(get("/api/v2/calls?limit=10", key)).get("data")).hasSize(1);
+    }
+
+    @Test
+    void previewBlocksACallerIdTheAccountMayNotUseAndExpiresACallWhoseWindowOpensAfterValidUntil()
+            throws Exception {
+        String key = TestAccounts.ensure("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
+        // A window that opens two hours from now in India, so a call valid for ten minutes can never be placed.
+        java.time.LocalTime inTwoHours = java.time.LocalTime.now(java.time.ZoneId.of("Asia/Kolkata")).plusHours(2)
+                .withSecond(0).withNano(0);
+        assertThat(put(key, """
+                {"allowed_caller_ids":["918068280000"],"calling_window":{"start":"%s","end":"%s"}}""".formatted(
+                inTwoHours, inTwoHours.plusHours(1))).statusCode()).isEqualTo(200);
+        String validUntil = Instant.now().plus(Duration.ofMinutes(10)).toString();
+
+        JsonNode rows = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1"}""")).get("data");
+        JsonNode expired = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, """
+                {"bridge":"918068280000","to":"919876543215","flow_id":"1","valid_until":"%s"}""".formatted(
+                validUntil))).get("data").get(0);
+
+        assertThat(rows.get(0).get("decision").asString()).isEqualTo("block");
+        assertThat(rows.get(0).get("reason").asString()).isEqualTo("caller_id_not_allowed");
+        assertThat(expired.get("decision").asString()).isEqualTo("expire");
+        assertThat(expired.get("reason").asString()).isEqualTo("valid_until");
+    }
+
+    private HttpResponse<String> put(String key, String body) throws Exception {
+        return send("/api/v2/account/settings", key, body);
+    }
+
+    private HttpResponse<String> putDnc(String key, String number) throws Exception {
+        return send("/api/v2/dnc/" + number, key, "");
+    }
+
+    private HttpResponse<String> send(String path, String key, String body) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", JSON_TYPE)
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+}

@@ -1,0 +1,44 @@
+package dev.dialer.api.dnc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.FieldProblem;
+import org.junit.jupiter.api.Test;
+
+class DncImportTest {
+
+    @Test
+    void readsAJsonArrayOfNumbersAndObjectsInTheAccountsRegion() {
+        DncImport.Parsed parsed = DncImport.parse("[\"9876543215\", {\"number\":\"+14155550123\",\"reason\":\"x\"}]",
+                "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543215", null),
+                new DncImport.Row("+14155550123", "x"));
+        assertThat(parsed.rejected()).isEmpty();
+    }
+
+    @Test
+    void readsCsvWithHeaderQuotesAndBlankLinesAndReportsBadRowsByIndex() {
+        DncImport.Parsed parsed = DncImport.parse("number,reason\r\n9876543215,\"said \"\"stop\"\"\"\n\n12\n", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543215", "said \"stop\""));
+        assertThat(parsed.rejected()).extracting(FieldProblem::field).containsExactly("rows[1]");
+    }
+
+    @Test
+    void keepsOneRowPerNumberWithTheLastReason() {
+        DncImport.Parsed parsed = DncImport.parse("919876543215,a\n+919876543215,b", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543215", "b"));
+    }
+
+    @Test
+    void refusesMoreRowsThanTheDocumentedLimit() {
+        String body = "9876543215\n".repeat(DncImport.MAX_ROWS + 1);
+
+        assertThatThrownBy(() -> DncImport.parse(body, "IN")).isInstanceOfSatisfying(ApiProblem.class,
+                problem -> assertThat(problem.errors()).extracting(FieldProblem::field).containsExactly("rows"));
+    }
+}

@@ -1,0 +1,143 @@
+package dev.dialer.api.send;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.api.account.Account;
+import dev.dialer.api.problem.ProblemAdvice;
+import dev.dialer.api.settings.AccountSettingsLookup;
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.util.unit.DataSize;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The send path's account rules and documented extensions, over HTTP without Kafka or PostgreSQL: allowed caller
+ * IDs (403), the account's number region, foreign_id de-duplication, and max_attempts / valid_until / priority
+ * carried into the command.
+ */
+class SendPolicyTest {
+
+    private static final Account ACCOUNT = new Account("acct-policy", "Policy", "IN");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final SendControllerTest.CapturingPublisher publisher = new SendControllerTest.CapturingPublisher();
+    private final SendSeams.InMemoryClaims claims = new SendSeams.InMemoryClaims();
+
+    private WebTestClient client(AccountSettingsLookup settings) {
+        return WebTestClient
+                .bindToController(new SendController(new OutgoingCalls(publisher,
+                        (webhookId, accountId) -> Mono.just(false), settings, claims, SendSeams.noLedger(),
+                        new SimpleMeterRegistry()), null, null, JSON, new SendProperties(DataSize.ofKilobytes(64))))
+                .controllerAdvice(new ProblemAdvice())
+                .webFilter((exchange, chain) -> {
+                    exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
+                    return chain.filter(exchange);
+                })
+                .build();
+    }
+
+    private static AccountSettings allowing(String... callerIds) {
+        return new AccountSettings(1, ACCOUNT.id(), null, null, List.of(), null, List.of(callerIds), null, null);
+    }
+
+    @Test
+    void refusesACallerIdOutsideTheAllowedListWith403NamingBridge() {
+        client(SendSeams.settings(allowing("+918068280000"))).post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"}")
+                .exchange()
+                .expectStatus().isForbidden()
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/forbidden")
+                .jsonPath("$.errors[0].field").isEqualTo("bridge");
+
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void acceptsACallerIdOnTheAllowedListWrittenAnyWay() {
+        send(SendSeams.settings(allowing("+918068281234")),
+                "{\"bridge\":\"08068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"}");
+
+        assertThat(publisher.records).hasSize(1);
+    }
+
+    @Test
+    void readsNumbersInTheRegionOfTheAccountsSettings() {
+        AccountSettings us = new AccountSettings(1, ACCOUNT.id(), "US", null, List.of(), null, List.of(), null, null);
+        send(SendSeams.settings(us), "{\"bridge\":\"2025550143\",\"to\":\"4155550123\",\"flow_id\":\"1\"}");
+
+        CallCommand command = new CommandReader().read(publisher.records.get(0).value());
+        assertThat(command.callerId()).isEqualTo("+12025550143");
+        assertThat(command.to()).isEqualTo("+14155550123");
+    }
+
+    @Test
+    void carriesMaxAttemptsValidUntilAndPriorityIntoTheCommand() {
+        Instant until = Instant.now().plus(2, ChronoUnit.HOURS).truncatedTo(ChronoUnit.SECONDS);
+        send(SendSeams.defaults(), """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","interval":5,"max_attempts":5,
+                 "valid_until":"%s","priority":7}""".formatted(until));
+
+        CallCommand command = new CommandReader().read(publisher.records.get(0).value());
+        assertThat(command.maxAttempts()).isEqualTo(5);
+        assertThat(command.validUntil()).isEqualTo(until);
+        assertThat(command.priority()).isEqualTo(7);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void refusesExtensionsOutOfRangeNamingEachField() {
+        client(SendSeams.defaults()).post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("""
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1","max_attempts":0,
+                         "valid_until":"2001-01-01T00:00:00Z","priority":"high"}""")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.errors[*].field").value(fields -> assertThat((List<Object>) fields)
+                        .containsExactlyInAnyOrder("max_attempts", "valid_until", "priority"));
+    }
+
+    @Test
+    void answersARepeatedForeignIdAndNumberAsADuplicateOfTheFirstRequestWithoutQueuingIt() {
+        AccountSettingsLookup settings = SendSeams.defaults();
+        JsonNode first = send(settings,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\",\"foreign_id\":\"crm-9\"}");
+        JsonNode second = send(settings, """
+                {"bridge":"918068281234","flow_id":"1",
+                 "to":[{"number":"919876543215","foreign_id":"crm-9"},{"number":"919876543216","foreign_id":"crm-9"}]}""");
+
+        assertThat(publisher.records).hasSize(2);
+        String firstId = first.get("data").get(0).get("id").asString();
+        JsonNode duplicate = second.get("data").get(0);
+        assertThat(duplicate.get("status").asString()).isEqualTo("duplicate");
+        assertThat(duplicate.get("id").asString()).isEqualTo(firstId);
+        assertThat(duplicate.get("credits").asInt()).isZero();
+        assertThat(second.get("data").get(1).get("status").asString()).isEqualTo("queued");
+        assertThat(second.get("data").get(1).get("foreign_id").asString()).isEqualTo("crm-9");
+        assertThat(second.get("message").asString()).isEqualTo("1 calls queued, 0 rejected, 1 duplicate");
+    }
+
+    private JsonNode send(AccountSettingsLookup settings, String body) {
+        byte[] answer = client(settings).post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isOk()
+                .expectBody().returnResult().getResponseBody();
+        return JSON.readTree(answer);
+    }
+}

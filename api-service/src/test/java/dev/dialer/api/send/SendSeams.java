@@ -1,0 +1,50 @@
+package dev.dialer.api.send;
+
+import dev.dialer.api.calls.AcceptedCalls;
+import dev.dialer.api.settings.AccountSettingsLookup;
+import dev.dialer.common.contract.AccountSettings;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import reactor.core.publisher.Mono;
+
+/** The send path's database-backed collaborators, in memory, for tests that run without PostgreSQL. */
+final class SendSeams {
+
+    private SendSeams() {
+    }
+
+    static AccountSettingsLookup defaults() {
+        return accountId -> Mono.just(AccountSettings.defaults(accountId));
+    }
+
+    static AccountSettingsLookup settings(AccountSettings settings) {
+        return accountId -> Mono.just(settings);
+    }
+
+    static AcceptedCalls noLedger() {
+        return (accountId, calls, createdAt) -> Mono.empty();
+    }
+
+    /** Claims kept in a map; kept only when the work succeeds, as the database's transaction does. */
+    static final class InMemoryClaims implements ForeignIdClaims {
+
+        final Map<String, String> owners = new ConcurrentHashMap<>();
+
+        @Override
+        public <T> Mono<T> claimThen(String accountId, List<Claim> claims,
+                                     Function<Map<String, String>, Mono<T>> work) {
+            Map<String, String> view = new HashMap<>(owners);
+            for (Claim claim : claims) {
+                view.putIfAbsent(accountId + "\n" + claim.key(), claim.requestId());
+            }
+            Map<String, String> result = new HashMap<>();
+            for (Claim claim : claims) {
+                result.put(claim.key(), view.get(accountId + "\n" + claim.key()));
+            }
+            return work.apply(result).doOnSuccess(done -> owners.putAll(view));
+        }
+    }
+}

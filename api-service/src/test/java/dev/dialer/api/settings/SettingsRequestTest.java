@@ -1,0 +1,54 @@
+package dev.dialer.api.settings;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.common.contract.AccountSettings;
+import java.time.Instant;
+import java.time.LocalTime;
+import org.junit.jupiter.api.Test;
+
+class SettingsRequestTest {
+
+    private static final Instant NOW = Instant.parse("2026-11-28T12:00:00Z");
+
+    @Test
+    void readsEverySettingAndNormalisesCallerIdsInTheGivenRegion() {
+        AccountSettings settings = SettingsRequest.parse("""
+                {"default_region":"US","calling_window":{"start":"22:00","end":"02:00"},
+                 "campaign_windows":[{"campaign":"a","start":"10:00","end":"11:00"}],
+                 "cps_per_caller_id":0.5,"allowed_caller_ids":["2025550143","2025550143"],"per_callee_daily_cap":2}""",
+                "acct", "IN", NOW);
+
+        assertThat(settings.defaultRegion()).isEqualTo("US");
+        assertThat(settings.windowFor(null).start()).isEqualTo(LocalTime.of(22, 0));
+        assertThat(settings.windowFor("a").end()).isEqualTo(LocalTime.of(11, 0));
+        assertThat(settings.cpsPerCallerId()).isEqualTo(0.5);
+        assertThat(settings.allowedCallerIds()).containsExactly("+12025550143");
+        assertThat(settings.perCalleeDailyCap()).isEqualTo(2);
+        assertThat(settings.updatedAt()).isEqualTo(NOW);
+    }
+
+    @Test
+    void anEmptyObjectMeansEveryDefault() {
+        AccountSettings settings = SettingsRequest.parse("{}", "acct", "IN", NOW);
+
+        assertThat(settings.allowsCallerId("+918068281234")).isTrue();
+        assertThat(settings.windowFor(null)).isEqualTo(AccountSettings.CallingWindow.DEFAULT);
+        assertThat(settings.perCalleeDailyCap()).isNull();
+    }
+
+    @Test
+    void namesEveryInvalidFieldIncludingUnknownOnes() {
+        assertThatThrownBy(() -> SettingsRequest.parse("""
+                {"default_region":"in","calling_window":{"start":"9","end":"10:00"},"cps_per_caller_id":-1,
+                 "per_callee_daily_cap":1.5,"campaign_windows":[{"start":"10:00","end":"11:00"}],"colour":"red"}""",
+                "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactlyInAnyOrder("colour", "default_region",
+                                "calling_window.start", "cps_per_caller_id", "per_callee_daily_cap",
+                                "campaign_windows[0].campaign"));
+    }
+}
