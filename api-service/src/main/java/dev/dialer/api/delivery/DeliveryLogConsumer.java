@@ -24,9 +24,9 @@ import reactor.util.retry.Retry;
  * that disabled its endpoint, the webhook's change and its republished config) is committed. At least once: a
  * failure leaves the record unacknowledged and it is retried in place, so the log never skips one; records are
  * handled one after another, which keeps each webhook's attempts (one key, one partition) in order. Reported as
- * the {@code deliveryLog} health indicator.
+ * the {@code deliveryLogConsumer} health indicator.
  */
-@Component("deliveryLog")
+@Component
 class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryLogConsumer.class);

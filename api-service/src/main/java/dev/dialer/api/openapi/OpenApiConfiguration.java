@@ -51,7 +51,7 @@ class OpenApiConfiguration {
                                 `application/problem+json` document naming the field; a 2xx on a write means Kafka \
                                 has the record (`acks=all`).""")
                         .license(new License().name("Apache-2.0").identifier("Apache-2.0")))
-                .servers(List.of(new Server().url("http://localhost:8080").description("The standalone stack")))
+                .servers(List.of(new Server().url("/").description("This api-service")))
                 .components(new Components()
                         .addSecuritySchemes(ApiDocs.BEARER, new SecurityScheme().type(SecurityScheme.Type.HTTP)
                                 .scheme("bearer").description("An API key (`dk_…`): `Authorization: Bearer <key>`"))

@@ -75,11 +75,10 @@ class SendController {
                                             + "minutes", value = ApiDocs.SEND_BULK)}),
                     @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED_VALUE,
                             schema = @Schema(implementation = SendDocs.class), examples = @ExampleObject(
-                                    name = "form", value = "bridge=918068281234&to=918867135123&flow_id=23"
-                                            + "&variables[Name]=YourName"))}))
+                                    name = "form", value = ApiDocs.SEND_WITH_FLOW))}))
     @ApiResponse(responseCode = "200", description = "Queued (rows of rejected recipients say why)",
             content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
-                    schema = @Schema(implementation = SendResponse.class),
+                    schema = @Schema(implementation = SendDocs.Answer.class),
                     examples = @ExampleObject(name = "queued", value = ApiDocs.SEND_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)

@@ -66,16 +66,17 @@ class VoiceGatewayCallsController {
                     + "`headers`, `amd`, `callerName`, `fromHost`, `to.trunk` and `speech_synthesis_*` travel to "
                     + "the carrier as given. Answers once Kafka has the command.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
-                    mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(type = "object",
-                            requiredProperties = {"from", "to"}, description = "The Voice Gateway create-call body"),
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = VoiceGatewayDocs.Call.class),
                     examples = {
                             @ExampleObject(name = "basic", summary = "The seed's request",
                                     value = ApiDocs.VOICE_GATEWAY_CALL),
                             @ExampleObject(name = "with-hooks", summary = "With hooks and carrier options",
                                     value = ApiDocs.VOICE_GATEWAY_CALL_WITH_HOOKS)})))
     @ApiResponse(responseCode = "201", description = "Queued: `sid` is the call id its events carry",
-            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(type = "object",
-                    requiredProperties = {"sid", "callId"}), examples = @ExampleObject(name = "created",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = VoiceGatewayDocs.Created.class),
+                    examples = @ExampleObject(name = "created",
                     value = ApiDocs.VOICE_GATEWAY_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
