@@ -90,6 +90,24 @@ class DeliveryLogIT extends RunningApiService {
     }
 
     @Test
+    void anAttemptOlderThanTheCustomersLastChangeDoesNotDisableTheWebhookAgain() throws Exception {
+        String webhook = webhook(KEY);
+        Instant beforeReEnabling = Instant.now().minusSeconds(60);
+        patch("/api/v2/webhooks/" + webhook, KEY, "{\"enabled\":false}");
+        patch("/api/v2/webhooks/" + webhook, KEY, "{\"enabled\":true}");
+        DeliveryAttempt stale = attempt(webhook, ACCOUNT, "evt-stale", 5, DeliveryAttempt.Outcome.DEAD, 503,
+                beforeReEnabling, true);
+
+        produce(stale);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")
+                        .findValuesAsString("attempt_id")).containsExactly(stale.attemptId()));
+        assertThat(json(get("/api/v2/webhooks/" + webhook, KEY)).get("enabled").asBoolean()).isTrue();
+        assertThat(WebhookChangesIT.latestConfig(webhook).enabled()).isTrue();
+    }
+
+    @Test
     void anotherAccountSeesNeitherTheLogNorCanReplay() throws Exception {
         String otherKey = TestAccounts.another();
         String foreign = webhook(otherKey);
