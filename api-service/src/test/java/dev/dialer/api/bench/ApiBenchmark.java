@@ -80,8 +80,8 @@ public final class ApiBenchmark {
     private void run() throws Exception {
         Duration duration = Duration.parse(option("duration", "PT20S"));
         Duration warmup = Duration.parse(option("warmup", "PT5S"));
-        System.out.printf(Locale.ROOT, "started %s, %d cores, phase %s + warm-up %s%n", Instant.now(),
-                Runtime.getRuntime().availableProcessors(), duration, warmup);
+        System.out.printf(Locale.ROOT, "started %s, %d cores, phase %s + warm-up %s, load average %s%n",
+                Instant.now(), Runtime.getRuntime().availableProcessors(), duration, warmup, loadAverage());
 
         double raw = rawProducer(intOption("raw-records", 200_000));
         System.out.printf(Locale.ROOT, "raw producer: %,.0f records/s%n", raw);
@@ -97,6 +97,7 @@ public final class ApiBenchmark {
         Result single = load("single", singleClients, 1, duration);
         System.out.println(single.report());
 
+        System.out.printf(Locale.ROOT, "ended %s, load average %s%n", Instant.now(), loadAverage());
         System.out.printf(Locale.ROOT, "summary: raw %,.0f rec/s | bulk %,.0f recipients/s (%.0f%% of raw) | single "
                         + "%,.0f sends/s p50 %.1f ms p99 %.1f ms%n", raw, bulk.recipientsPerSecond(),
                 100 * bulk.recipientsPerSecond() / raw, single.recipientsPerSecond(), single.percentile(50),
@@ -226,6 +227,16 @@ public final class ApiBenchmark {
     private static String mobile() {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         return "98" + String.format(Locale.ROOT, "%07d", random.nextInt(10_000_000)) + (4 + random.nextInt(6));
+    }
+
+    /** The machine's 1/5/15-minute load averages: the benchmark shares it with whatever else runs. */
+    private static String loadAverage() {
+        try {
+            String[] fields = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     private String option(String name, String fallback) {
