@@ -41,8 +41,8 @@ import reactor.netty.resources.ConnectionProvider;
  * recipients/s and per-request latency percentiles.
  *
  * <p>Options ({@code --name=value}): api (http://localhost:8080), key (the demo key), kafka (localhost:9092),
- * partitions (6), duration (PT20S per phase), warmup (PT5S), bulk-size (1000), bulk-clients (4), single-clients (32),
- * raw-records (200000).
+ * partitions (6), duration (PT20S per phase), warmup (PT5S), bulk-size (1000), bulk-clients (4), single-clients (8,32:
+ * one single phase per count), raw-records (200000).
  */
 public final class ApiBenchmark {
 
@@ -54,7 +54,9 @@ public final class ApiBenchmark {
 
     private ApiBenchmark(Map<String, String> options) {
         this.options = options;
-        int connections = Math.max(intOption("bulk-clients", 4), intOption("single-clients", 32)) + 8;
+        int connections = Math.max(intOption("bulk-clients", 4), java.util.Arrays.stream(
+                option("single-clients", "8,32").split(",")).mapToInt(c -> Integer.parseInt(c.strip())).max()
+                .orElse(32)) + 8;
         this.http = HttpClient.create(ConnectionProvider.builder("bench").maxConnections(connections)
                         .pendingAcquireMaxCount(-1).build())
                 .baseUrl(option("api", "http://localhost:8080"))
@@ -92,13 +94,16 @@ public final class ApiBenchmark {
         Result bulk = load("bulk", bulkClients, bulkSize, duration);
         System.out.println(bulk.report());
 
-        int singleClients = intOption("single-clients", 32);
-        load("single", singleClients, 1, warmup);
-        Result single = load("single", singleClients, 1, duration);
-        System.out.println(single.report());
+        Result single = null;
+        for (String clients : option("single-clients", "8,32").split(",")) {
+            int singleClients = Integer.parseInt(clients.strip());
+            load("single", singleClients, 1, warmup);
+            single = load("single", singleClients, 1, duration);
+            System.out.println(single.report());
+        }
 
         System.out.printf(Locale.ROOT, "ended %s, load average %s%n", Instant.now(), loadAverage());
-        System.out.printf(Locale.ROOT, "summary: raw %,.0f rec/s | bulk %,.0f recipients/s (%.0f%% of raw) | single "
+        System.out.printf(Locale.ROOT, "summary: raw %,.0f rec/s | bulk %,.0f recipients/s (%.0f%% of raw) | last single "
                         + "%,.0f sends/s p50 %.1f ms p99 %.1f ms%n", raw, bulk.recipientsPerSecond(),
                 100 * bulk.recipientsPerSecond() / raw, single.recipientsPerSecond(), single.percentile(50),
                 single.percentile(99));
