@@ -1,8 +1,8 @@
 package dev.dialer.api.delivery;
 
+import dev.dialer.api.problem.Problems;
 import dev.dialer.api.webhook.WebhookDirectory;
 import dev.dialer.api.webhook.WebhookDisabler;
-import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DeliveryAttempt;
 import io.micrometer.core.instrument.MeterRegistry;
