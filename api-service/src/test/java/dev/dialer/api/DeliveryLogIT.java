@@ -108,6 +108,30 @@ class DeliveryLogIT extends RunningApiService {
     }
 
     @Test
+    void skipsHookAttemptsAndUnreadableValuesAndKeepsConsuming() throws Exception {
+        String webhook = webhook(KEY);
+        DeliveryAttempt hook = new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-hook",
+                "call.final", null, "notify_url", "r1", ACCOUNT, 1, DeliveryAttempt.Outcome.DELIVERED, 200, null, null,
+                3, null, false, false, Instant.now());
+        DeliveryAttempt after = attempt(webhook, ACCOUNT, "evt-after", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                Instant.now(), false);
+
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, webhook, "not json".getBytes())).get();
+            producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, webhook, Contract.toBytes(hook))).get();
+        }
+        produce(after);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")
+                        .findValuesAsString("attempt_id")).containsExactly(after.attemptId()));
+        String metrics = scrape();
+        assertThat(metrics).containsPattern("dialer_api_delivery_log_records_total\\{[^}]*outcome=\"skipped_hook\"");
+        assertThat(metrics)
+                .containsPattern("dialer_api_delivery_log_records_total\\{[^}]*outcome=\"skipped_unreadable\"");
+    }
+
+    @Test
     void anotherAccountSeesNeitherTheLogNorCanReplay() throws Exception {
         String otherKey = TestAccounts.another();
         String foreign = webhook(otherKey);
@@ -179,10 +203,14 @@ class DeliveryLogIT extends RunningApiService {
                 42, outcome == DeliveryAttempt.Outcome.RETRYING ? at.plusSeconds(60) : null, disabled, false, at);
     }
 
-    private static void produce(DeliveryAttempt... attempts) throws Exception {
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+    private static KafkaProducer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Infrastructure.shared().kafkaBootstrapServers(),
-                ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer())) {
+                ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private static void produce(DeliveryAttempt... attempts) throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
             for (DeliveryAttempt attempt : List.of(attempts)) {
                 producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, attempt.webhookId(),
                         Contract.toBytes(attempt))).get();

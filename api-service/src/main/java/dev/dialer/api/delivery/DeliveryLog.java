@@ -43,8 +43,9 @@ class DeliveryLog {
 
     /**
      * Records one {@code dialer.webhook.deliveries} value; at least once and idempotent on {@code attempt_id}, so a
-     * record read twice changes nothing the second time. A value that is not a delivery attempt to a webhook is
-     * skipped (logged and counted): the log has nowhere to put it, and it must not stop the consumer. A database or
+     * record read twice changes nothing the second time. An attempt to a per-request hook is skipped and counted (no
+     * webhook's log shows it); a value that is not a delivery attempt is skipped, logged and counted: the log has
+     * nowhere to put it, and it must not stop the consumer. A database or
      * Kafka failure errors, so the record is not acknowledged and is read again.
      */
     Mono<Void> record(byte[] value) {
@@ -54,9 +55,14 @@ class DeliveryLog {
         } catch (RuntimeException e) {
             return skip("unreadable", e.getMessage());
         }
+        if (attempt != null && attempt.webhookId() == null && attempt.attemptId() != null) {
+            // A per-request hook (notify_url, action_hook) has no webhook whose log could show it: expected, counted.
+            count("skipped_hook");
+            return Mono.empty();
+        }
         String problem = problemOf(attempt);
         if (problem != null) {
-            return skip(attempt != null && attempt.webhookId() == null ? "not_webhook" : "invalid", problem);
+            return skip("invalid", problem);
         }
         DeliveryRecord row = DeliveryRecord.of(attempt);
         return repository.insert(row)
