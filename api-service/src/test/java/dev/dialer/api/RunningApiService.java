@@ -76,6 +76,11 @@ abstract class RunningApiService {
         return http.send(request(path, key).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    HttpResponse<String> patch(String path, String key, String body) throws Exception {
+        return http.send(request(path, key).header("Content-Type", JSON_TYPE)
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     HttpResponse<String> delete(String path, String key) throws Exception {
         return http.send(request(path, key).DELETE().build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -3,6 +3,7 @@ package dev.dialer.api;
 import dev.dialer.api.account.ApiKeys;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.util.UUID;
 
 /** Extra accounts for tenant-isolation tests, written straight into the api schema (idempotently). */
 final class TestAccounts {
@@ -28,5 +29,10 @@ final class TestAccounts {
             }
         }
         return key;
+    }
+
+    /** Creates a fresh account and answers its API key. */
+    static String another() throws Exception {
+        return ensure("other-" + UUID.randomUUID());
     }
 }

@@ -9,6 +9,15 @@ import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 import dev.dialer.api.account.ApiKeys;
 import dev.dialer.api.problem.Problems;
+import dev.dialer.api.openapi.ApiDocs;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
@@ -19,6 +28,7 @@ import tools.jackson.databind.json.JsonMapper;
  * form.
  */
 @RestController
+@Tag(name = "send")
 class SendController {
 
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
@@ -45,7 +55,39 @@ class SendController {
      * response with {@code Idempotent-Replayed: true} and queues nothing; the same key with another body is a 409.
      */
     @PostMapping(path = "/api/v2/outgoing/send", produces = MediaType.APPLICATION_JSON_VALUE)
-    Mono<ResponseEntity<String>> send(@RequestAttribute(Account.ATTRIBUTE) Account account,
+    @Operation(operationId = "sendCalls", summary = "Queue outbound calls",
+            description = "Queues one call per valid recipient of `to` and answers in the seed's shape once Kafka has "
+                    + "every command (`acks=all`). A recipient that cannot be valid gets a row with "
+                    + "`status: rejected` and an `error` naming it, and is not queued; the others are.",
+            parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
+                    + "safe for 24 hours: a repeat with the same body answers the original response with "
+                    + "`Idempotent-Replayed: true`; the same key with another body is a 409",
+                    schema = @Schema(type = "string", maxLength = MAX_KEY_LENGTH)),
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
+                    @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                            schema = @Schema(implementation = SendDocs.class), examples = {
+                                    @ExampleObject(name = "audio-file-id", summary = "Using an audio file id",
+                                            value = ApiDocs.SEND_WITH_AUDIO_ID),
+                                    @ExampleObject(name = "ivr-journey", summary = "Using an IVR journey id",
+                                            value = ApiDocs.SEND_WITH_FLOW),
+                                    @ExampleObject(name = "ivr-with-variables", summary = "IVR journey and variables",
+                                            value = ApiDocs.SEND_WITH_VARIABLES),
+                                    @ExampleObject(name = "audio-file-location", summary = "Custom audio file "
+                                            + "location", value = ApiDocs.SEND_WITH_AUDIO_URL),
+                                    @ExampleObject(name = "bulk", summary = "Several recipients, retried every 15 "
+                                            + "minutes", value = ApiDocs.SEND_BULK)}),
+                    @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED_VALUE,
+                            schema = @Schema(implementation = SendDocs.class), examples = @ExampleObject(
+                                    name = "form", value = ApiDocs.SEND_WITH_FLOW))}))
+    @ApiResponse(responseCode = "200", description = "Queued (rows of rejected recipients say why)",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = SendDocs.Answer.class),
+                    examples = @ExampleObject(name = "queued", value = ApiDocs.SEND_RESPONSE)))
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)
+    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
+    Mono<ResponseEntity<String>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
         String key = idempotencyKey(request);
         return RequestBodies.text(request, maxBodyBytes)

@@ -19,6 +19,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import dev.dialer.api.openapi.ApiDocs;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -38,6 +46,7 @@ import tools.jackson.databind.json.JsonMapper;
  * is dialled. The account sid in the path must be the authenticated account's: another account's is a 404.
  */
 @RestController
+@Tag(name = "voice-gateway")
 class VoiceGatewayCallsController {
 
     private static final int MAX_BODY_BYTES = 64 * 1024;
@@ -63,7 +72,30 @@ class VoiceGatewayCallsController {
 
     @PostMapping(path = "/v1/Accounts/{accountSid}/Calls", produces = MediaType.APPLICATION_JSON_VALUE)
     @ResponseStatus(HttpStatus.CREATED)
-    Mono<Map<String, String>> create(@RequestAttribute(Account.ATTRIBUTE) Account account,
+    @Operation(operationId = "createCall", summary = "Queue one call (Voice Gateway dialect)",
+            description = "The Voice Gateway (jambonz) create-call request. `notifyUrl` receives every event of the "
+                    + "call, `actionHook` its final outcome; `timeout` (60 by default), `timeLimit`, `tag`, "
+                    + "`headers`, `amd`, `callerName`, `fromHost`, `to.trunk` and `speech_synthesis_*` travel to "
+                    + "the carrier as given. Answers once Kafka has the command.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = VoiceGatewayDocs.Call.class),
+                    examples = {
+                            @ExampleObject(name = "basic", summary = "The seed's request",
+                                    value = ApiDocs.VOICE_GATEWAY_CALL),
+                            @ExampleObject(name = "with-hooks", summary = "With hooks and carrier options",
+                                    value = ApiDocs.VOICE_GATEWAY_CALL_WITH_HOOKS)})))
+    @ApiResponse(responseCode = "201", description = "Queued: `sid` is the call id its events carry",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = VoiceGatewayDocs.Created.class),
+                    examples = @ExampleObject(name = "created",
+                    value = ApiDocs.VOICE_GATEWAY_RESPONSE)))
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
+    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
+    Mono<Map<String, String>> create(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
+                                     @Parameter(description = "The account's id (its sid)", example = "demo")
                                      @PathVariable String accountSid, ServerHttpRequest request) {
         if (!account.id().equals(accountSid)) {
             return Mono.error(Problems.notFound("account " + accountSid + " not found"));

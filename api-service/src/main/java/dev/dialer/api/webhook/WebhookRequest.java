@@ -15,7 +15,12 @@ import tools.jackson.databind.json.JsonMapper;
  * A webhook to create: {@code {"url": "...", "description": "..."}}. The body is read as JSON whatever the
  * Content-Type says, as for the send endpoint (curl's {@code -d} labels JSON as a form).
  */
-record WebhookRequest(String url, String description) {
+@io.swagger.v3.oas.annotations.media.Schema(name = "WebhookCreate", requiredProperties = "url")
+record WebhookRequest(
+        @io.swagger.v3.oas.annotations.media.Schema(description = "Absolute http(s) URL the events are POSTed to",
+                example = "https://crm.example.com/hooks/calls", maxLength = MAX_URL) String url,
+        @io.swagger.v3.oas.annotations.media.Schema(description = "Your label", example = "CRM call status",
+                maxLength = MAX_DESCRIPTION) String description) {
 
     static final int MAX_URL = 2048;
     static final int MAX_DESCRIPTION = 256;

@@ -4,6 +4,7 @@ import dev.dialer.api.account.Account;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import java.security.SecureRandom;
@@ -12,14 +13,28 @@ import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Stream;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** Creates and reads an account's webhook endpoints; every change is published to {@code dialer.webhook.config}. */
+/**
+ * Creates, changes, rotates and deletes an account's webhook endpoints. Every change is published to
+ * {@code dialer.webhook.config} inside the database transaction that makes it, and the transaction commits only after
+ * Kafka acknowledged the record: a 2xx means webhook-service will see the change, a 503 means nothing changed. (If
+ * the commit itself failed after the acknowledgement, webhook-service would hold a version the API does not: the next
+ * change of the webhook overwrites it on the compacted topic.)
+ */
 @Service
-class Webhooks {
+class Webhooks implements WebhookDisabler {
+
+    private static final Logger log = LoggerFactory.getLogger(Webhooks.class);
 
     static final String SECRET_PREFIX = "whsec_";
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -27,11 +42,18 @@ class Webhooks {
     private final WebhookRepository repository;
     private final AcknowledgedPublisher publisher;
     private final TransactionalOperator transactions;
+    private final WebhookSubscriptions subscriptions;
+    private final WebhookProperties properties;
+    private final MeterRegistry registry;
 
-    Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx) {
+    Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
+             WebhookSubscriptions subscriptions, WebhookProperties properties, MeterRegistry registry) {
         this.repository = repository;
         this.publisher = publisher;
         this.transactions = TransactionalOperator.create(tx);
+        this.subscriptions = subscriptions;
+        this.properties = properties;
+        this.registry = registry;
     }
 
     /**
@@ -46,28 +68,111 @@ class Webhooks {
     }
 
     Mono<Webhook> find(Account account, String id) {
-        return repository.find(account.id(), id)
-                .switchIfEmpty(Mono.error(() -> Problems.notFound("No webhook " + id + " in this account.")));
+        return repository.find(account.id(), id).switchIfEmpty(notFound(id));
+    }
+
+    /** The account's webhooks, oldest first. */
+    Flux<Webhook> list(Account account) {
+        return repository.list(account.id());
     }
 
     /**
-     * Deletes the account's webhook and publishes its tombstone, in one transaction that commits only after Kafka
-     * acknowledged the tombstone; webhook-service stops delivering to it. Calls already queued with this
-     * {@code webhook_id} keep their other targets.
+     * Changes url, description or enabled. Enabling clears the disabled reason; disabling records {@code customer}
+     * as the reason. The row is locked while the change is published, so concurrent changes reach the topic in the
+     * order they commit.
+     */
+    Mono<Webhook> update(Account account, String id, String body) {
+        return Mono.fromCallable(() -> WebhookPatch.parse(body))
+                .flatMap(patch -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
+                        .map(webhook -> patch.applyTo(webhook, now()))
+                        .flatMap(this::saveAndPublish))
+                .as(transactions::transactional)
+                .doOnSuccess(webhook -> count("updated"));
+    }
+
+    /**
+     * Gives the webhook a new secret, shown in the answer only. The replaced secret stays in use beside it for
+     * {@code dialer.api.webhooks.secret-overlap}, so deliveries carry both signatures while receivers switch; a second
+     * rotation within that time drops the oldest secret at once.
+     */
+    Mono<Webhook> rotateSecret(Account account, String id) {
+        return repository.lock(account.id(), id).switchIfEmpty(notFound(id))
+                .map(webhook -> {
+                    Instant now = now();
+                    return webhook.rotated(newSecret(), now, now.plus(properties.secretOverlap()));
+                })
+                .flatMap(this::saveAndPublish)
+                .as(transactions::transactional)
+                .doOnSuccess(webhook -> count("rotated"));
+    }
+
+    /**
+     * Deletes the account's webhook and its subscriptions and publishes their tombstones, in one transaction that
+     * commits only after Kafka acknowledged them; webhook-service stops delivering to it. Calls already queued with
+     * this {@code webhook_id} keep their other targets.
      */
     Mono<Void> delete(Account account, String id) {
-        return repository.delete(account.id(), id)
-                .flatMap(deleted -> deleted
-                        ? publisher.publishAll(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG, id, null, null)))
-                        : Mono.error(Problems.notFound("No webhook " + id + " in this account.")))
+        return subscriptions.removeAllOf(account.id(), id)
+                .map(subscription -> tombstone(SubscriptionConfig.key(subscription)))
+                .collectList()
+                .flatMap(tombstones -> repository.delete(account.id(), id)
+                        .flatMap(deleted -> deleted
+                                ? publisher.publishAll(Stream.concat(tombstones.stream(), Stream.of(tombstone(id)))
+                                        .toList())
+                                : notFound(id).then()))
+                .as(transactions::transactional)
+                .doOnSuccess(done -> count("deleted"));
+    }
+
+    /**
+     * At least once per observation: the delivery log consumer calls this for an attempt that disabled the endpoint;
+     * a repeat finds the webhook already disabled and changes nothing.
+     */
+    @Override
+    public Mono<Boolean> disable(String webhookId, String reason, Instant observedAt) {
+        return repository.lock(webhookId)
+                .filter(webhook -> webhook.enabled() && !webhook.updatedAt().isAfter(observedAt))
+                .map(webhook -> webhook.withChanges(webhook.url(), webhook.description(), false, reason, now()))
+                .flatMap(this::saveAndPublish)
+                .doOnNext(webhook -> {
+                    log.info("webhook {} of account {} disabled by webhook-service: {}", webhook.id(),
+                            webhook.accountId(), reason);
+                    count("disabled");
+                })
+                .hasElement()
                 .as(transactions::transactional);
+    }
+
+    private Mono<Webhook> saveAndPublish(Webhook webhook) {
+        return repository.update(webhook)
+                .then(publisher.publishAll(List.of(configRecord(webhook))))
+                .thenReturn(webhook);
+    }
+
+    private void count(String change) {
+        Counter.builder("dialer.api.webhook.changes").description("Webhook changes published")
+                .tag("change", change).register(registry).increment();
+    }
+
+    private static <T> Mono<T> notFound(String id) {
+        return Mono.error(() -> Problems.notFound("No webhook " + id + " in this account."));
+    }
+
+    private static OutboundRecord tombstone(String key) {
+        return new OutboundRecord(Topics.WEBHOOK_CONFIG, key, null, null);
+    }
+
+    private static Instant now() {
+        // PostgreSQL keeps microseconds: truncating makes the answer equal to what is read back later.
+        return Instant.now().truncatedTo(ChronoUnit.MICROS);
     }
 
     private Mono<Webhook> storeAndPublish(Webhook webhook) {
         return repository.insert(webhook)
                 .then(publisher.publishAll(List.of(configRecord(webhook))))
                 .thenReturn(webhook)
-                .as(transactions::transactional);
+                .as(transactions::transactional)
+                .doOnSuccess(created -> count("created"));
     }
 
     private static OutboundRecord configRecord(Webhook webhook) {
@@ -75,10 +180,9 @@ class Webhooks {
     }
 
     private static Webhook newWebhook(Account account, WebhookRequest request) {
-        // PostgreSQL keeps microseconds: truncating makes the answer equal to what is read back later.
-        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        Instant now = now();
         return new Webhook(UUID.randomUUID().toString(), account.id(), request.url(), request.description(),
-                newSecret(), true, now, now);
+                newSecret(), true, now, now, null, null, null);
     }
 
     /** Standard Webhooks form: {@code whsec_} and the base64 of 32 random bytes. */

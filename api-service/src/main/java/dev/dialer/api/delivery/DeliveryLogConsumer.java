@@ -1,0 +1,95 @@
+package dev.dialer.api.delivery;
+
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.Topics;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+
+/**
+ * Owns the one pipeline that keeps the delivery log: consumes {@code dialer.webhook.deliveries} in its own group and
+ * records each attempt ({@link DeliveryLog#record}), acknowledging a record only after its row (and, for an attempt
+ * that disabled its endpoint, the webhook's change and its republished config) is committed. At least once: a
+ * failure leaves the record unacknowledged and it is retried in place, so the log never skips one; records are
+ * handled one after another, which keeps each webhook's attempts (one key, one partition) in order. Reported as
+ * the {@code deliveryLogConsumer} health indicator.
+ */
+@Component
+class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
+
+    private static final Logger log = LoggerFactory.getLogger(DeliveryLogConsumer.class);
+    private static final Duration RETRY_FIRST = Duration.ofMillis(200);
+    private static final Duration RETRY_MAX = Duration.ofSeconds(10);
+
+    private final DeliveryLog deliveryLog;
+    private final DeliveryProperties properties;
+    private final String bootstrapServers;
+    private volatile Disposable running;
+
+    DeliveryLogConsumer(DeliveryLog deliveryLog, DeliveryProperties properties,
+                        @Value("${dialer.kafka.bootstrap-servers}") String bootstrapServers) {
+        this.deliveryLog = deliveryLog;
+        this.properties = properties;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    Flux<InboundRecord> consume() {
+        return KafkaSubscriber.receive(KafkaSettings.of(bootstrapServers), properties.groupId(),
+                        List.of(Topics.WEBHOOK_DELIVERIES), properties.maxPollRecords())
+                .concatMap(record -> recordOne(record).thenReturn(record));
+    }
+
+    private Mono<Void> recordOne(InboundRecord record) {
+        return Mono.defer(() -> deliveryLog.record(record.value()))
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
+                        .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
+                                record.topic(), record.partition(), record.offset(), signal.failure())))
+                .then(Mono.fromRunnable(record::acknowledge));
+    }
+
+    @Override
+    public void start() {
+        if (!properties.consume()) {
+            log.info("delivery log consumer is off (dialer.api.deliveries.consume=false)");
+            return;
+        }
+        running = consume().subscribe(null, error -> log.error("delivery log consumer stopped", error));
+        log.info("delivery log consumer started in group {}", properties.groupId());
+    }
+
+    @Override
+    public void stop() {
+        Disposable pipeline = running;
+        running = null;
+        if (pipeline != null) {
+            pipeline.dispose();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running != null;
+    }
+
+    @Override
+    public Health health() {
+        Disposable pipeline = running;
+        if (!properties.consume()) {
+            return Health.up().withDetail("consuming", false).build();
+        }
+        return (pipeline != null && !pipeline.isDisposed() ? Health.up() : Health.down())
+                .withDetail("consuming", pipeline != null && !pipeline.isDisposed()).build();
+    }
+}

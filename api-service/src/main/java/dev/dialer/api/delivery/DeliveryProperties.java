@@ -1,0 +1,36 @@
+package dev.dialer.api.delivery;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The delivery log (read from {@code dialer.webhook.deliveries}) and replays.
+ *
+ * @param consume          whether this instance keeps the delivery log; off only where no broker is reachable
+ * @param groupId          the consumer group: the api-service instances share the work
+ * @param maxPollRecords   records fetched per poll
+ * @param maxReplayRange   longest {@code from}..{@code to} a replay may cover (webhook-service keeps events about a
+ *                         week)
+ * @param maxReplayEvents  most {@code event_ids} in one replay
+ */
+@Validated
+@ConfigurationProperties("dialer.api.deliveries")
+record DeliveryProperties(
+        @DefaultValue("true") boolean consume,
+        @DefaultValue("api-service-delivery-log") @NotBlank String groupId,
+        @DefaultValue("500") @Min(1) @Max(10_000) int maxPollRecords,
+        @DefaultValue("P7D") @NotNull Duration maxReplayRange,
+        @DefaultValue("1000") @Min(1) @Max(100_000) int maxReplayEvents) {
+
+    DeliveryProperties {
+        if (maxReplayRange != null && (maxReplayRange.isNegative() || maxReplayRange.isZero())) {
+            throw new IllegalArgumentException("dialer.api.deliveries.max-replay-range must be positive");
+        }
+    }
+}

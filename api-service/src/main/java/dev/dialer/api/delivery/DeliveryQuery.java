@@ -1,0 +1,81 @@
+package dev.dialer.api.delivery;
+
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.common.contract.DeliveryAttempt;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * Filters and position of a delivery log page.
+ *
+ * @param eventId only the attempts of this event
+ * @param outcome only attempts that ended so ({@code delivered}, {@code retrying}, {@code dead}, {@code refused})
+ * @param limit   rows per page
+ * @param after   the last row of the previous page, or null for the newest
+ */
+record DeliveryQuery(String eventId, String outcome, int limit, Position after) {
+
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 200;
+    static final List<String> OUTCOMES = Stream.of(DeliveryAttempt.Outcome.values())
+            .map(DeliveryAttempt.Outcome::wire).toList();
+
+    /** Where a page ended: the opaque cursor is its base64url form. */
+    record Position(Instant attemptedAt, String attemptId) {
+
+        String cursor() {
+            String plain = attemptedAt.getEpochSecond() + "." + attemptedAt.getNano() + ":" + attemptId;
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+        }
+
+        static Position of(String cursor) {
+            String plain = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+            int colon = plain.indexOf(':');
+            int dot = plain.indexOf('.');
+            if (colon < 0 || dot < 0 || dot > colon) {
+                throw new IllegalArgumentException("no position");
+            }
+            return new Position(Instant.ofEpochSecond(Long.parseLong(plain.substring(0, dot)),
+                    Long.parseLong(plain.substring(dot + 1, colon))), plain.substring(colon + 1));
+        }
+    }
+
+    /** Reads the query parameters; a bad one is a 400 naming it. */
+    static DeliveryQuery of(String eventId, String outcome, String limit, String cursor) {
+        List<FieldProblem> errors = new ArrayList<>();
+        String normalOutcome = outcome == null || outcome.isBlank() ? null : outcome.strip().toLowerCase(Locale.ROOT);
+        if (normalOutcome != null && !OUTCOMES.contains(normalOutcome)) {
+            errors.add(new FieldProblem("outcome", "must be one of " + OUTCOMES));
+        }
+        int pageSize = DEFAULT_LIMIT;
+        if (limit != null && !limit.isBlank()) {
+            try {
+                pageSize = Integer.parseInt(limit.strip());
+            } catch (NumberFormatException e) {
+                pageSize = -1;
+            }
+            if (pageSize < 1 || pageSize > MAX_LIMIT) {
+                errors.add(new FieldProblem("limit", "must be a whole number from 1 to " + MAX_LIMIT));
+            }
+        }
+        Position after = null;
+        if (cursor != null && !cursor.isBlank()) {
+            try {
+                after = Position.of(cursor.strip());
+            } catch (RuntimeException e) {
+                errors.add(new FieldProblem("cursor", "is not a cursor this API returned"));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw Problems.validation(errors);
+        }
+        return new DeliveryQuery(eventId == null || eventId.isBlank() ? null : eventId.strip(), normalOutcome,
+                pageSize, after);
+    }
+}

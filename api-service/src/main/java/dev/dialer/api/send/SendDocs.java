@@ -1,0 +1,65 @@
+package dev.dialer.api.send;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.swagger.v3.oas.annotations.StringToClassMapItem;
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The send request as the OpenAPI document describes it. The endpoint reads the body by hand
+ * ({@link SendRequestParser}: JSON, a form, or JSON labelled as a form), so this record only documents it.
+ */
+@Schema(name = "SendRequest", requiredProperties = {"bridge", "to"},
+        patternProperties = @StringToClassMapItem(key = "^variables\\[[^\\]]+\\]$", value = String.class),
+        description = "`flow_id` or `audio` is required. Also accepted as a form, and as JSON sent with curl's default "
+                + "form content type; `variables[Name]` flat keys are read as `variables`.")
+record SendDocs(
+        @JsonProperty("bridge") @Schema(description = "Caller ID the call is placed from, with country code",
+                example = "918068281234") String bridge,
+        @JsonProperty("to") @Schema(description = "One number, a comma-separated list, or a JSON array of numbers; "
+                + "each recipient gets its own row and id", oneOf = {String.class, String[].class}) Object to,
+        @JsonProperty("flow_id") @Schema(description = "IVR journey to run when answered", example = "23")
+        String flowId,
+        @JsonProperty("audio") @Schema(description = "Sound file id, or an http(s) URL of an audio file",
+                example = "39888925-718e-43bb-a8b1-d4a3a1b2c3d4") String audio,
+        @JsonProperty("name") @Schema(description = "Campaign name", example = "obd_api_call") String name,
+        @JsonProperty("interval") @Schema(description = "Retry interval in minutes: 0, 5, 15, 30, 45 or 60; 0 (the "
+                + "default) means no retry", example = "15") Integer interval,
+        @JsonProperty("webhook_id") @Schema(description = "A webhook of the account that receives this request's "
+                + "events") String webhookId,
+        @JsonProperty("variables") @Schema(description = "Values for the flow's variables",
+                example = "{\"Name\":\"YourName\",\"otp\":\"123456\"}") Map<String, String> variables,
+        @JsonProperty("foreign_id") @Schema(description = "Your reference; de-duplicates per account")
+        String foreignId,
+        @JsonProperty("max_attempts") @Schema(description = "Attempts at most, with `interval` between them",
+                example = "3") Integer maxAttempts,
+        @JsonProperty("valid_until") @Schema(description = "Not dialled after this instant", format = "date-time")
+        String validUntil,
+        @JsonProperty("priority") @Schema(description = "Higher is dialled first among queued calls") Integer priority) {
+
+    /** The seed's answer as documented ({@link SendResponse} writes it). */
+    @Schema(name = "SendResponse", requiredProperties = {"status", "message", "data"})
+    record Answer(@JsonProperty("status") @Schema(example = "OK") String status,
+                  @JsonProperty("message") @Schema(example = "Calls queued successfully") String message,
+                  @JsonProperty("data") List<Row> data) {
+    }
+
+    /** One recipient's row. */
+    @Schema(name = "SendResponseRow", requiredProperties = {"id", "channel", "caller_id", "mobile", "flow_id",
+            "credits", "created_at", "foreign_id", "options", "status"})
+    record Row(@JsonProperty("id") @Schema(types = {"string", "null"}, description = "The call id; null when "
+                       + "rejected") String id,
+               @JsonProperty("channel") @Schema(example = "outgoing") String channel,
+               @JsonProperty("caller_id") @Schema(example = "918068281234") String callerId,
+               @JsonProperty("mobile") @Schema(example = "919876543215") String mobile,
+               @JsonProperty("flow_id") @Schema(types = {"string", "null"}) String flowId,
+               @JsonProperty("credits") @Schema(example = "1") int credits,
+               @JsonProperty("created_at") @Schema(format = "date-time") String createdAt,
+               @JsonProperty("foreign_id") @Schema(types = {"string", "null"}) String foreignId,
+               @JsonProperty("options") @Schema(types = {"object", "null"}) Map<String, Object> options,
+               @JsonProperty("status") @Schema(allowableValues = {"queued", "rejected"}) String status,
+               @JsonProperty("error") @Schema(description = "Only on a rejected row: the recipient's field and "
+                       + "why") dev.dialer.api.problem.FieldProblem error) {
+    }
+}

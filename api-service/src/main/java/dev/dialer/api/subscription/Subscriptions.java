@@ -1,0 +1,122 @@
+package dev.dialer.api.subscription;
+
+import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.Problems;
+import dev.dialer.api.webhook.WebhookDirectory;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.SubscriptionConfig;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * An account's subscriptions: which event types go to which of its webhooks, so requests need not carry a
+ * {@code webhook_id}. Every change is published as a {@link SubscriptionConfig} (key {@code subscription:<id>}) on
+ * {@code dialer.webhook.config} inside the transaction that makes it, committed only after Kafka acknowledged: a 2xx
+ * means webhook-service will see it, a 503 means nothing changed.
+ */
+@Service
+class Subscriptions {
+
+    private final SubscriptionRepository repository;
+    private final WebhookDirectory webhooks;
+    private final AcknowledgedPublisher publisher;
+    private final TransactionalOperator transactions;
+    private final MeterRegistry registry;
+
+    Subscriptions(SubscriptionRepository repository, WebhookDirectory webhooks, AcknowledgedPublisher publisher,
+                  ReactiveTransactionManager tx, MeterRegistry registry) {
+        this.repository = repository;
+        this.webhooks = webhooks;
+        this.publisher = publisher;
+        this.transactions = TransactionalOperator.create(tx);
+        this.registry = registry;
+    }
+
+    Mono<Subscription> create(Account account, String body) {
+        return Mono.fromCallable(() -> SubscriptionRequest.create(body))
+                .flatMap(request -> ownWebhook(account, request))
+                .map(request -> {
+                    Instant now = now();
+                    return new Subscription(UUID.randomUUID().toString(), account.id(), request.webhookId(),
+                            request.eventTypes(), request.enabled(), now, now);
+                })
+                .flatMap(subscription -> repository.insert(subscription).then(publish(subscription)))
+                .as(transactions::transactional)
+                .doOnSuccess(created -> count("created"));
+    }
+
+    Mono<Subscription> find(Account account, String id) {
+        return repository.find(account.id(), id).switchIfEmpty(notFound(id));
+    }
+
+    Flux<Subscription> list(Account account, String webhookId) {
+        return repository.list(account.id(), webhookId);
+    }
+
+    Mono<Subscription> update(Account account, String id, String body) {
+        return Mono.fromCallable(() -> SubscriptionRequest.change(body))
+                .flatMap(request -> ownWebhook(account, request))
+                .flatMap(request -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
+                        .map(current -> new Subscription(current.id(), current.accountId(),
+                                request.webhookId() == null ? current.webhookId() : request.webhookId(),
+                                request.eventTypes() == null ? current.eventTypes() : request.eventTypes(),
+                                request.enabled() == null ? current.enabled() : request.enabled(),
+                                current.createdAt(), now())))
+                .flatMap(subscription -> repository.update(subscription).then(publish(subscription)))
+                .as(transactions::transactional)
+                .doOnSuccess(updated -> count("updated"));
+    }
+
+    /** Deletes the subscription and publishes its tombstone; committed only after Kafka acknowledged it. */
+    Mono<Void> delete(Account account, String id) {
+        return repository.delete(account.id(), id)
+                .flatMap(deleted -> deleted
+                        ? publisher.publishAll(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG,
+                                SubscriptionConfig.key(id), null, null)))
+                        : notFound(id).then())
+                .as(transactions::transactional)
+                .doOnSuccess(done -> count("deleted"));
+    }
+
+    /** A webhook named in the body must be the account's own: otherwise the field is invalid. */
+    private Mono<SubscriptionRequest> ownWebhook(Account account, SubscriptionRequest request) {
+        if (request.webhookId() == null) {
+            return Mono.just(request);
+        }
+        return webhooks.belongsTo(request.webhookId(), account.id())
+                .flatMap(own -> own ? Mono.just(request)
+                        : Mono.error(Problems.validation("webhook_id", "does not name a webhook of this account")));
+    }
+
+    private Mono<Subscription> publish(Subscription subscription) {
+        SubscriptionConfig config = subscription.config();
+        return publisher.publishAll(List.of(OutboundRecord.of(Topics.WEBHOOK_CONFIG, config.key(),
+                        Contract.toBytes(config))))
+                .thenReturn(subscription);
+    }
+
+    private void count(String change) {
+        Counter.builder("dialer.api.subscription.changes").description("Subscription changes published")
+                .tag("change", change).register(registry).increment();
+    }
+
+    private static <T> Mono<T> notFound(String id) {
+        return Mono.error(() -> Problems.notFound("No subscription " + id + " in this account."));
+    }
+
+    private static Instant now() {
+        return Instant.now().truncatedTo(ChronoUnit.MICROS);
+    }
+}

@@ -1,0 +1,16 @@
+package dev.dialer.api.webhook;
+
+import java.time.Instant;
+import reactor.core.publisher.Mono;
+
+/** Disables a webhook on the dialer's own initiative (webhook-service found the endpoint gone or failing). */
+public interface WebhookDisabler {
+
+    /**
+     * Disables the webhook unless it changed after {@code observedAt} (a customer who re-enabled it since keeps it
+     * enabled) or is already disabled; answers whether it did.
+     *
+     * @param reason what webhook-service observed: {@code gone} or {@code failing}
+     */
+    Mono<Boolean> disable(String webhookId, String reason, Instant observedAt);
+}

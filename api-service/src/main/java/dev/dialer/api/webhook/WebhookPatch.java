@@ -1,0 +1,109 @@
+package dev.dialer.api.webhook;
+
+import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.Problems;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A partial change of a webhook: {@code {"url": "...", "description": "...", "enabled": true}}, every field optional
+ * but at least one present. {@code "description": null} clears the description. Unknown fields are refused, so a
+ * misspelt field is never silently ignored.
+ *
+ * @param url         the new URL, or null to keep it
+ * @param description the new description when {@code setsDescription}
+ * @param enabled     the new state, or null to keep it
+ */
+record WebhookPatch(String url, boolean setsDescription, String description, Boolean enabled) {
+
+    private static final Set<String> FIELDS = Set.of("url", "description", "enabled");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    static WebhookPatch parse(String body) {
+        JsonNode root = readObject(body);
+        List<FieldProblem> errors = new ArrayList<>();
+        root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
+                .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a webhook")));
+        String url = url(root.get("url"), errors);
+        String description = description(root.get("description"), errors);
+        Boolean enabled = enabled(root.get("enabled"), errors);
+        if (errors.isEmpty() && url == null && !root.has("description") && enabled == null) {
+            errors.add(new FieldProblem("url", "or description or enabled is required"));
+        }
+        if (!errors.isEmpty()) {
+            throw Problems.validation(errors);
+        }
+        return new WebhookPatch(url, root.has("description"), description, enabled);
+    }
+
+    private static String url(JsonNode node, List<FieldProblem> errors) {
+        if (node == null) {
+            return null;
+        }
+        if (!node.isString() || node.asString().isBlank()) {
+            errors.add(new FieldProblem("url", "must be a non-empty string"));
+            return null;
+        }
+        String url = node.asString().strip();
+        String problem = WebhookRequest.urlProblem(url);
+        if (problem != null) {
+            errors.add(new FieldProblem("url", problem));
+        }
+        return url;
+    }
+
+    private static String description(JsonNode node, List<FieldProblem> errors) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isString()) {
+            errors.add(new FieldProblem("description", "must be a string or null"));
+            return null;
+        }
+        String description = node.asString().strip();
+        if (description.length() > WebhookRequest.MAX_DESCRIPTION) {
+            errors.add(new FieldProblem("description",
+                    "must be at most " + WebhookRequest.MAX_DESCRIPTION + " characters"));
+        }
+        return description.isEmpty() ? null : description;
+    }
+
+    private static Boolean enabled(JsonNode node, List<FieldProblem> errors) {
+        if (node == null) {
+            return null;
+        }
+        if (!node.isBoolean()) {
+            errors.add(new FieldProblem("enabled", "must be true or false"));
+            return null;
+        }
+        return node.asBoolean();
+    }
+
+    private static JsonNode readObject(String body) {
+        if (body == null || body.isBlank()) {
+            throw Problems.malformed("The body is empty; send a JSON object with the fields to change.");
+        }
+        try {
+            JsonNode root = JSON.readTree(body);
+            if (root == null || !root.isObject()) {
+                throw Problems.malformed("The body must be a JSON object.");
+            }
+            return root;
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** The webhook with this patch applied at {@code now}. */
+    Webhook applyTo(Webhook webhook, java.time.Instant now) {
+        boolean nowEnabled = enabled == null ? webhook.enabled() : enabled;
+        String reason = nowEnabled ? null
+                : enabled != null && webhook.enabled() ? Webhook.DISABLED_BY_CUSTOMER : webhook.disabledReason();
+        return webhook.withChanges(url == null ? webhook.url() : url,
+                setsDescription ? description : webhook.description(), nowEnabled, reason, now);
+    }
+}

@@ -1,0 +1,220 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.DeliveryAttempt;
+import dev.dialer.common.contract.ReplayRequest;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+class DeliveryLogIT extends RunningApiService {
+
+    private static final String WEBHOOKS = "/api/v2/webhooks/";
+    private static final Duration READ_MODEL = Duration.ofSeconds(60);
+
+    @Test
+    void keepsEachAttemptOnceNewestFirstAndFiltersByEventAndOutcome() throws Exception {
+        String webhook = webhook(KEY);
+        Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS).minusSeconds(60);
+        DeliveryAttempt first = attempt(webhook, ACCOUNT, "evt-a", 1, DeliveryAttempt.Outcome.RETRYING, 500, t0, false);
+        DeliveryAttempt second = attempt(webhook, ACCOUNT, "evt-a", 2, DeliveryAttempt.Outcome.DELIVERED, 200,
+                t0.plusSeconds(10), false);
+        DeliveryAttempt other = attempt(webhook, ACCOUNT, "evt-b", 1, DeliveryAttempt.Outcome.DELIVERED, 204,
+                t0.plusSeconds(20), false);
+
+        produce(first, second, other, first);
+
+        String log = WEBHOOKS + webhook + "/deliveries";
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(log, KEY)).get("data").findValuesAsString("attempt_id")).containsExactly(
+                        other.attemptId(), second.attemptId(), first.attemptId()));
+        JsonNode newest = json(get(log, KEY)).get("data").get(0);
+        assertThat(newest.get("event_id").asString()).isEqualTo("evt-b");
+        assertThat(newest.get("status_code").asInt()).isEqualTo(204);
+        assertThat(newest.get("outcome").asString()).isEqualTo("delivered");
+        assertThat(json(get(log + "?event_id=evt-a", KEY)).get("data").findValuesAsString("attempt_id"))
+                .containsExactly(second.attemptId(), first.attemptId());
+        assertThat(json(get(log + "?outcome=retrying", KEY)).get("data").findValuesAsString("attempt_id"))
+                .containsExactly(first.attemptId());
+
+        JsonNode page1 = json(get(log + "?limit=2", KEY));
+        assertThat(page1.get("data").findValuesAsString("attempt_id"))
+                .containsExactly(other.attemptId(), second.attemptId());
+        JsonNode page2 = json(get(log + "?limit=2&cursor=" + page1.get("next_cursor").asString(), KEY));
+        assertThat(page2.get("data").findValuesAsString("attempt_id")).containsExactly(first.attemptId());
+        assertThat(page2.get("next_cursor").isNull()).isTrue();
+
+        HttpResponse<String> badOutcome = get(log + "?outcome=lost&limit=0", KEY);
+        assertThat(badOutcome.statusCode()).isEqualTo(400);
+        assertThat(json(badOutcome).get("errors").findValuesAsString("field"))
+                .containsExactlyInAnyOrder("outcome", "limit");
+    }
+
+    @Test
+    void anAttemptThatDisabledTheEndpointDisablesTheWebhookAndRepublishesIt() throws Exception {
+        String webhook = webhook(KEY);
+        DeliveryAttempt gone = attempt(webhook, ACCOUNT, "evt-gone", 1, DeliveryAttempt.Outcome.DEAD, 410,
+                Instant.now().plusSeconds(1), true);
+
+        produce(gone);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get("/api/v2/webhooks/" + webhook, KEY)).get("enabled").asBoolean()).isFalse());
+        assertThat(json(get("/api/v2/webhooks/" + webhook, KEY)).get("disabled_reason").asString())
+                .isEqualTo("gone");
+        WebhookConfig config = WebhookChangesIT.latestConfig(webhook);
+        assertThat(config.enabled()).isFalse();
+        assertThat(config.disabledReason()).isEqualTo("gone");
+
+        HttpResponse<String> reenabled = patch("/api/v2/webhooks/" + webhook, KEY, "{\"enabled\":true}");
+        assertThat(json(reenabled).get("disabled_reason").isNull()).isTrue();
+        assertThat(WebhookChangesIT.latestConfig(webhook).enabled()).isTrue();
+    }
+
+    @Test
+    void anAttemptOlderThanTheCustomersLastChangeDoesNotDisableTheWebhookAgain() throws Exception {
+        String webhook = webhook(KEY);
+        Instant beforeReEnabling = Instant.now().minusSeconds(60);
+        patch("/api/v2/webhooks/" + webhook, KEY, "{\"enabled\":false}");
+        patch("/api/v2/webhooks/" + webhook, KEY, "{\"enabled\":true}");
+        DeliveryAttempt stale = attempt(webhook, ACCOUNT, "evt-stale", 5, DeliveryAttempt.Outcome.DEAD, 503,
+                beforeReEnabling, true);
+
+        produce(stale);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")
+                        .findValuesAsString("attempt_id")).containsExactly(stale.attemptId()));
+        assertThat(json(get("/api/v2/webhooks/" + webhook, KEY)).get("enabled").asBoolean()).isTrue();
+        assertThat(WebhookChangesIT.latestConfig(webhook).enabled()).isTrue();
+    }
+
+    @Test
+    void skipsHookAttemptsAndUnreadableValuesAndKeepsConsuming() throws Exception {
+        String webhook = webhook(KEY);
+        DeliveryAttempt hook = new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-hook",
+                "call.final", null, "notify_url", "r1", ACCOUNT, 1, DeliveryAttempt.Outcome.DELIVERED, 200, null, null,
+                3, null, false, false, Instant.now());
+        DeliveryAttempt after = attempt(webhook, ACCOUNT, "evt-after", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                Instant.now(), false);
+
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, webhook, "not json".getBytes())).get();
+            producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, webhook, Contract.toBytes(hook))).get();
+        }
+        produce(after);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")
+                        .findValuesAsString("attempt_id")).containsExactly(after.attemptId()));
+        String metrics = scrape();
+        assertThat(metrics).containsPattern("dialer_api_delivery_log_records_total\\{[^}]*outcome=\"skipped_hook\"");
+        assertThat(metrics)
+                .containsPattern("dialer_api_delivery_log_records_total\\{[^}]*outcome=\"skipped_unreadable\"");
+    }
+
+    @Test
+    void anotherAccountSeesNeitherTheLogNorCanReplay() throws Exception {
+        String otherKey = TestAccounts.another();
+        String foreign = webhook(otherKey);
+
+        assertThat(get(WEBHOOKS + foreign + "/deliveries", KEY).statusCode()).isEqualTo(404);
+        assertThat(post(WEBHOOKS + foreign + "/replay", JSON_TYPE, KEY, "{\"event_ids\":[\"evt-1\"]}").statusCode())
+                .isEqualTo(404);
+        assertThat(get(WEBHOOKS + foreign + "/deliveries", otherKey).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void replayPublishesAReplayRequestAndAnswersItsId() throws Exception {
+        String webhook = webhook(KEY);
+
+        HttpResponse<String> byEvents = post(WEBHOOKS + webhook + "/replay", JSON_TYPE, KEY,
+                "{\"event_ids\":[\"evt-1\",\"evt-2\"]}");
+        HttpResponse<String> byRange = post(WEBHOOKS + webhook + "/replay", JSON_TYPE, KEY,
+                "{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-01-01T06:00:00+00:00\"}");
+
+        assertThat(byEvents.statusCode()).as(byEvents.body()).isEqualTo(202);
+        assertThat(byRange.statusCode()).as(byRange.body()).isEqualTo(202);
+        String eventsReplay = json(byEvents).get("replay_id").asString();
+        String rangeReplay = json(byRange).get("replay_id").asString();
+        try (TopicProbe control = probe(Topics.WEBHOOK_CONTROL)) {
+            Map<String, ReplayRequest> published = control.readToEnd().stream()
+                    .filter(record -> webhook.equals(record.key()))
+                    .map(ConsumerRecord::value)
+                    .map(value -> Contract.read(value, ReplayRequest.class))
+                    .collect(java.util.stream.Collectors.toMap(ReplayRequest::replayId, request -> request));
+            assertThat(published.get(eventsReplay).eventIds()).containsExactly("evt-1", "evt-2");
+            assertThat(published.get(eventsReplay).accountId()).isEqualTo(ACCOUNT);
+            assertThat(published.get(rangeReplay).from()).isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
+            assertThat(published.get(rangeReplay).to()).isEqualTo(Instant.parse("2026-01-01T06:00:00Z"));
+            assertThat(published.get(rangeReplay).eventIds()).isEmpty();
+        }
+    }
+
+    @Test
+    void replayNamesTheFieldThatIsWrong() throws Exception {
+        String replay = WEBHOOKS + webhook(KEY) + "/replay";
+
+        assertThat(field(post(replay, JSON_TYPE, KEY, "{\"from\":\"2026-01-01T00:00:00Z\","
+                + "\"to\":\"2026-03-01T00:00:00Z\"}"))).isEqualTo("to");
+        assertThat(field(post(replay, JSON_TYPE, KEY, "{\"from\":\"yesterday\",\"to\":\"2026-01-01T00:00:00Z\"}")))
+                .isEqualTo("from");
+        assertThat(field(post(replay, JSON_TYPE, KEY, "{\"event_ids\":[],\"from\":\"2026-01-01T00:00:00Z\"}")))
+                .isEqualTo("event_ids");
+        assertThat(field(post(replay, JSON_TYPE, KEY, "{\"event_ids\":[\"ok\", 7]}"))).isEqualTo("event_ids[1]");
+    }
+
+    private String field(HttpResponse<String> response) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        return json(response).get("errors").get(0).get("field").asString();
+    }
+
+    private String webhook(String key) throws Exception {
+        HttpResponse<String> created = post("/api/v2/webhooks", JSON_TYPE, key,
+                "{\"url\":\"https://log.example.com/" + UUID.randomUUID() + "\"}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        return json(created).get("id").asString();
+    }
+
+    private static DeliveryAttempt attempt(String webhook, String account, String eventId, int attemptNo,
+                                           DeliveryAttempt.Outcome outcome, int status, Instant at,
+                                           boolean disabled) {
+        return new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), eventId, "call.final",
+                webhook, "webhook", UUID.randomUUID().toString(), account, attemptNo, outcome, status, null, "ok",
+                42, outcome == DeliveryAttempt.Outcome.RETRYING ? at.plusSeconds(60) : null, disabled, false, at);
+    }
+
+    private static KafkaProducer<String, byte[]> producer() {
+        return new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Infrastructure.shared().kafkaBootstrapServers(),
+                ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private static void produce(DeliveryAttempt... attempts) throws Exception {
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            for (DeliveryAttempt attempt : List.of(attempts)) {
+                producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, attempt.webhookId(),
+                        Contract.toBytes(attempt))).get();
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The OpenAPI document as the running service serves it. Writes it to {@code target/openapi.json}, which CI lints
+ * with Redocly ({@code .ci/run}); when the linter is installed ({@code .ci/tools}) this test runs it too.
+ */
+class OpenApiIT extends RunningApiService {
+
+    static final Path EXPORTED = Path.of("target", "openapi.json");
+    private static final Path REDOCLY = Path.of("..", ".ci", "tools", "node_modules", ".bin", "redocly");
+
+    @Test
+    void servesAnOpenApi31DocumentOfEveryPublicEndpointAndExportsIt() throws Exception {
+        HttpResponse<String> docs = get("/v3/api-docs", null);
+
+        assertThat(docs.statusCode()).isEqualTo(200);
+        JsonNode document = json(docs);
+        assertThat(document.get("openapi").asString()).startsWith("3.1");
+        assertThat(document.get("paths").propertyNames()).contains(
+                "/api/v2/outgoing/send", "/v1/Accounts/{accountSid}/Calls", "/api/v2/webhooks",
+                "/api/v2/webhooks/{id}", "/api/v2/webhooks/{id}/rotate-secret", "/api/v2/webhooks/{id}/deliveries",
+                "/api/v2/webhooks/{id}/replay", "/api/v2/subscriptions", "/api/v2/subscriptions/{id}");
+        assertThat(document.at("/components/securitySchemes/bearer/scheme").asString()).isEqualTo("bearer");
+        assertThat(document.at("/paths/~1api~1v2~1outgoing~1send/post/requestBody/content/application~1json/examples")
+                .propertyNames()).contains("audio-file-id", "ivr-journey", "ivr-with-variables",
+                "audio-file-location");
+        assertThat(document.at("/paths/~1api~1v2~1webhooks~1{id}/get/responses/404/$ref").asString())
+                .isEqualTo("#/components/responses/NotFound");
+        Files.createDirectories(EXPORTED.getParent());
+        Files.writeString(EXPORTED, docs.body(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void servesSwaggerUi() throws Exception {
+        HttpResponse<String> ui = get("/swagger-ui/index.html", null);
+
+        assertThat(ui.statusCode()).isEqualTo(200);
+        assertThat(ui.body()).contains("swagger-ui");
+    }
+
+    @Test
+    void theDocumentIsLintCleanWhenTheLinterIsInstalled() throws Exception {
+        assumeTrue(Files.isExecutable(REDOCLY), "Redocly is installed by .ci/run into .ci/tools");
+        Path document = Files.createTempFile("openapi", ".json");
+        Files.writeString(document, get("/v3/api-docs", null).body(), StandardCharsets.UTF_8);
+        Process lint = new ProcessBuilder(List.of(REDOCLY.toString(), "lint", "--config",
+                Path.of("..", "redocly.yaml").toString(), document.toString()))
+                .redirectErrorStream(true).start();
+        String output = new String(lint.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(lint.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(lint.exitValue()).as(output).isZero();
+        assertThat(output).as(output).contains("Your API description is valid")
+                .doesNotContainPattern("You have \\d+ warning");
+    }
+}

@@ -1,0 +1,277 @@
+package dev.dialer.api.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+
+/**
+ * Throughput of the send endpoint against a running stack (the standalone one: see docs/benchmarks/api.md), next
+ * to the raw producer throughput of the same broker measured in the same run. Not a test: run by hand.
+ *
+ * <p>Phases, each with a warm-up that is not counted: (1) raw: a plain Kafka producer with the API's settings
+ * (acks=all, idempotent, linger 2 ms, 64 KB batches) sends command-sized records to a benchmark topic with the same
+ * partition count; (2) bulk: {@code --bulk-clients} clients each POST {@code --bulk-size}-recipient requests back to
+ * back; (3) single: {@code --single-clients} clients each POST one-recipient requests back to back. Reports
+ * recipients/s and per-request latency percentiles.
+ *
+ * <p>Options ({@code --name=value}): api (http://localhost:8080), key (the demo key), kafka (localhost:9092),
+ * partitions (6), duration (PT20S per phase), warmup (PT5S), bulk-size (1000), bulk-clients (4), single-clients (8,32:
+ * one single phase per count), raw-records (200000).
+ */
+public final class ApiBenchmark {
+
+    private static final String BRIDGE_PREFIX = "9180682812";
+    private static final String RAW_TOPIC = "dialer.bench.raw";
+
+    private final Map<String, String> options;
+    private final HttpClient http;
+
+    private ApiBenchmark(Map<String, String> options) {
+        this.options = options;
+        int connections = Math.max(intOption("bulk-clients", 4), java.util.Arrays.stream(
+                option("single-clients", "8,32").split(",")).mapToInt(c -> Integer.parseInt(c.strip())).max()
+                .orElse(32)) + 8;
+        this.http = HttpClient.create(ConnectionProvider.builder("bench").maxConnections(connections)
+                        .pendingAcquireMaxCount(-1).build())
+                .baseUrl(option("api", "http://localhost:8080"))
+                .headers(headers -> headers.set("Authorization", "Bearer " + option("key", ""))
+                        .set("Content-Type", "application/json").set("Accept", "application/json"))
+                .responseTimeout(Duration.ofSeconds(60));
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new HashMap<>();
+        for (String arg : args) {
+            if (arg.startsWith("--") && arg.contains("=")) {
+                options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+            }
+        }
+        if (!options.containsKey("key")) {
+            System.err.println("usage: ApiBenchmark --key=dk_... [--api=http://localhost:8080] [--kafka=localhost:9092]");
+            System.exit(2);
+        }
+        new ApiBenchmark(options).run();
+    }
+
+    private void run() throws Exception {
+        Duration duration = Duration.parse(option("duration", "PT20S"));
+        Duration warmup = Duration.parse(option("warmup", "PT5S"));
+        System.out.printf(Locale.ROOT, "started %s, %d cores, phase %s + warm-up %s, load average %s%n",
+                Instant.now(), Runtime.getRuntime().availableProcessors(), duration, warmup, loadAverage());
+
+        double raw = rawProducer(intOption("raw-records", 200_000));
+        System.out.printf(Locale.ROOT, "raw producer: %,.0f records/s%n", raw);
+
+        int bulkSize = intOption("bulk-size", 1000);
+        int bulkClients = intOption("bulk-clients", 4);
+        load("bulk", bulkClients, bulkSize, warmup);
+        Result bulk = load("bulk", bulkClients, bulkSize, duration);
+        System.out.println(bulk.report());
+
+        Result single = null;
+        for (String clients : option("single-clients", "8,32").split(",")) {
+            int singleClients = Integer.parseInt(clients.strip());
+            load("single", singleClients, 1, warmup);
+            single = load("single", singleClients, 1, duration);
+            System.out.println(single.report());
+        }
+
+        System.out.printf(Locale.ROOT, "ended %s, load average %s%n", Instant.now(), loadAverage());
+        System.out.printf(Locale.ROOT, "summary: raw %,.0f rec/s | bulk %,.0f recipients/s (%.0f%% of raw) | last single "
+                        + "%,.0f sends/s p50 %.1f ms p99 %.1f ms%n", raw, bulk.recipientsPerSecond(),
+                100 * bulk.recipientsPerSecond() / raw, single.recipientsPerSecond(), single.percentile(50),
+                single.percentile(99));
+    }
+
+    /** Records/s of a plain producer with the API's settings, first send to last acknowledgement. */
+    private double rawProducer(int records) throws Exception {
+        String kafka = option("kafka", "localhost:9092");
+        int partitions = intOption("partitions", 6);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka))) {
+            admin.createTopics(List.of(new NewTopic(RAW_TOPIC, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(),
+                new ByteArraySerializer())) {
+            send(producer, records / 5);
+            long started = System.nanoTime();
+            send(producer, records);
+            return records / ((System.nanoTime() - started) / 1e9);
+        }
+    }
+
+    private static void send(KafkaProducer<String, byte[]> producer, int records) throws InterruptedException {
+        java.util.concurrent.CountDownLatch acknowledged = new java.util.concurrent.CountDownLatch(records);
+        AtomicLong failed = new AtomicLong();
+        for (int index = 0; index < records; index++) {
+            String callerId = "+" + bridge(index);
+            byte[] value = commandLike(callerId).getBytes(StandardCharsets.UTF_8);
+            producer.send(new ProducerRecord<>(RAW_TOPIC, callerId, value), (metadata, error) -> {
+                if (error != null) {
+                    failed.incrementAndGet();
+                }
+                acknowledged.countDown();
+            });
+        }
+        acknowledged.await();
+        if (failed.get() > 0) {
+            System.out.println("raw producer: " + failed.get() + " records failed");
+        }
+    }
+
+    /** A value of the size and shape of a CallCommand the API produces. */
+    private static String commandLike(String callerId) {
+        return "{\"version\":1,\"request_id\":\"" + UUID.randomUUID() + "\",\"account_id\":\"demo\",\"caller_id\":\""
+                + callerId + "\",\"to\":\"+91" + mobile() + "\",\"flow_id\":\"23\",\"interval_minutes\":0,"
+                + "\"max_attempts\":3,\"attempt\":1,\"variables\":{},\"created_at\":\"" + Instant.now() + "\"}";
+    }
+
+    private Result load(String name, int clients, int recipients, Duration duration) {
+        long deadline = System.nanoTime() + duration.toNanos();
+        List<Samples> samples = new ArrayList<>();
+        LongAdder errors = new LongAdder();
+        for (int client = 0; client < clients; client++) {
+            samples.add(new Samples());
+        }
+        long started = System.nanoTime();
+        Flux.range(0, clients)
+                .flatMap(client -> Mono.defer(() -> post(body(client, recipients)))
+                        .doOnNext(elapsed -> {
+                            if (elapsed < 0) {
+                                errors.increment();
+                            } else {
+                                samples.get(client).add(elapsed);
+                            }
+                        })
+                        .repeat(() -> System.nanoTime() < deadline), clients)
+                .blockLast(duration.plusMinutes(2));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        long[] all = samples.stream().flatMapToLong(Samples::stream).sorted().toArray();
+        return new Result(name, clients, recipients, all.length, errors.sum(), seconds, all);
+    }
+
+    /** One client's latencies; only that client's pipeline writes it. */
+    private static final class Samples {
+
+        private long[] values = new long[1024];
+        private int size;
+
+        void add(long value) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = value;
+        }
+
+        java.util.stream.LongStream stream() {
+            return Arrays.stream(values, 0, size);
+        }
+    }
+
+    /** Nanoseconds from sending to the whole answer, or -1 for an answer other than 200. */
+    private Mono<Long> post(String body) {
+        long sent = System.nanoTime();
+        return http.post().uri("/api/v2/outgoing/send")
+                .send(ByteBufFlux.fromString(Mono.just(body)))
+                .responseSingle((response, content) -> content.asString().defaultIfEmpty("")
+                        .map(text -> response.status().code() == 200 ? System.nanoTime() - sent : -1L))
+                .onErrorReturn(-1L);
+    }
+
+    private static String body(int client, int recipients) {
+        StringBuilder to = new StringBuilder();
+        for (int index = 0; index < recipients; index++) {
+            to.append(index == 0 ? "\"" : ",\"").append("91").append(mobile()).append('"');
+        }
+        String recipientsJson = recipients == 1 ? to.toString() : "[" + to + "]";
+        return "{\"bridge\":\"" + bridge(client) + "\",\"to\":" + recipientsJson + ",\"flow_id\":\"23\","
+                + "\"name\":\"bench\"}";
+    }
+
+    /** Twelve caller IDs, so requests spread over the partitions as real campaigns do. */
+    private static String bridge(int index) {
+        return BRIDGE_PREFIX + String.format(Locale.ROOT, "%02d", 10 + Math.floorMod(index, 12));
+    }
+
+    /** An Indian mobile number (10 digits from 9): ends in 4-9, which the simulator answers. */
+    private static String mobile() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        return "98" + String.format(Locale.ROOT, "%07d", random.nextInt(10_000_000)) + (4 + random.nextInt(6));
+    }
+
+    /** The machine's 1/5/15-minute load averages: the benchmark shares it with whatever else runs. */
+    private static String loadAverage() {
+        try {
+            String[] fields = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private String option(String name, String fallback) {
+        return options.getOrDefault(name, fallback);
+    }
+
+    private int intOption(String name, int fallback) {
+        return Integer.parseInt(option(name, Integer.toString(fallback)));
+    }
+
+    private record Result(String name, int clients, int recipientsPerRequest, long requests, long errors,
+                          double seconds, long[] sortedNanos) {
+
+        double recipientsPerSecond() {
+            return requests * recipientsPerRequest / seconds;
+        }
+
+        double percentile(double p) {
+            if (sortedNanos.length == 0) {
+                return Double.NaN;
+            }
+            int index = (int) Math.min(sortedNanos.length - 1, Math.ceil(p / 100 * sortedNanos.length) - 1);
+            return sortedNanos[Math.max(0, index)] / 1e6;
+        }
+
+        String report() {
+            return String.format(Locale.ROOT, "%s: %d clients x %d recipients: %,d requests (%d errors) in %.1f s = "
+                            + "%,.0f requests/s, %,.0f recipients/s; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                    name, clients, recipientsPerRequest, requests, errors, seconds, requests / seconds,
+                    recipientsPerSecond(), percentile(50), percentile(99), percentile(100));
+        }
+    }
+}

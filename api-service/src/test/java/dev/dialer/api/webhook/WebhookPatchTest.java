@@ -1,0 +1,77 @@
+package dev.dialer.api.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.FieldProblem;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class WebhookPatchTest {
+
+    private static final Instant CREATED = Instant.parse("2026-01-01T00:00:00Z");
+    private static final Instant NOW = Instant.parse("2026-01-02T00:00:00Z");
+
+    @Test
+    void keepsWhatThePatchDoesNotName() {
+        Webhook changed = WebhookPatch.parse("{\"url\":\"https://b.example.com/h\"}").applyTo(webhook(true, null), NOW);
+
+        assertThat(changed.url()).isEqualTo("https://b.example.com/h");
+        assertThat(changed.description()).isEqualTo("crm");
+        assertThat(changed.secret()).isEqualTo("whsec_a");
+        assertThat(changed.enabled()).isTrue();
+        assertThat(changed.updatedAt()).isEqualTo(NOW);
+        assertThat(changed.createdAt()).isEqualTo(CREATED);
+    }
+
+    @Test
+    void nullDescriptionClearsIt() {
+        Webhook changed = WebhookPatch.parse("{\"description\":null}").applyTo(webhook(true, null), NOW);
+
+        assertThat(changed.description()).isNull();
+    }
+
+    @Test
+    void disablingRecordsTheCustomerAndEnablingClearsAnyReason() {
+        Webhook disabled = WebhookPatch.parse("{\"enabled\":false}").applyTo(webhook(true, null), NOW);
+        Webhook enabled = WebhookPatch.parse("{\"enabled\":true}").applyTo(webhook(false, "gone"), NOW);
+        Webhook stillGone = WebhookPatch.parse("{\"description\":\"x\"}").applyTo(webhook(false, "gone"), NOW);
+
+        assertThat(disabled.disabledReason()).isEqualTo("customer");
+        assertThat(enabled.enabled()).isTrue();
+        assertThat(enabled.disabledReason()).isNull();
+        assertThat(stillGone.enabled()).isFalse();
+        assertThat(stillGone.disabledReason()).isEqualTo("gone");
+    }
+
+    @Test
+    void namesUnknownAndInvalidFields() {
+        assertThatThrownBy(() -> WebhookPatch.parse("{\"urll\":\"x\",\"enabled\":1,\"url\":\"mailto:a@b\"}"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactlyInAnyOrder("urll", "enabled", "url"));
+    }
+
+    @Test
+    void anEmptyPatchIsRefused() {
+        assertThatThrownBy(() -> WebhookPatch.parse("{}"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.getStatusCode().value())
+                        .isEqualTo(400));
+        assertThatThrownBy(() -> WebhookPatch.parse("[1]")).isInstanceOf(ApiProblem.class);
+    }
+
+    @Test
+    void rotationKeepsTheReplacedSecretAsPrevious() {
+        Webhook rotated = webhook(true, null).rotated("whsec_b", NOW, NOW.plusSeconds(3600));
+
+        assertThat(rotated.config().secret()).isEqualTo("whsec_b");
+        assertThat(rotated.config().previousSecret()).isEqualTo("whsec_a");
+        assertThat(rotated.config().previousSecretAt(NOW.plusSeconds(10))).isEqualTo("whsec_a");
+        assertThat(rotated.previousSecretAt(NOW.plusSeconds(3600))).isNull();
+    }
+
+    private static Webhook webhook(boolean enabled, String reason) {
+        return new Webhook("w1", "acme", "https://a.example.com/h", "crm", "whsec_a", enabled, CREATED, CREATED, null,
+                null, reason);
+    }
+}
