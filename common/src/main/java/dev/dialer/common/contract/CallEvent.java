@@ -26,6 +26,10 @@ import java.time.Instant;
  * @param durationSeconds talk time of a completed call
  * @param answeredBy     answering-machine detection result, when enabled
  * @param error          why a request failed without a carrier outcome
+ * @param reason         why the request waits ({@code call.deferred}: {@code calling_window}, {@code callee_cap},
+ *                       {@code paused}, {@code capacity}, …) or was refused by policy ({@code call.final}
+ *                       {@code blocked}: {@code dnc}, {@code caller_id_not_allowed}; {@code expired}:
+ *                       {@code valid_until})
  * @param callerId       caller ID, E.164
  * @param to             callee, E.164
  * @param campaign       campaign name
@@ -55,6 +59,7 @@ public record CallEvent(
         Integer durationSeconds,
         String answeredBy,
         ErrorInfo error,
+        String reason,
         String callerId,
         String to,
         String campaign,
@@ -98,6 +103,7 @@ public record CallEvent(
         private Integer durationSeconds;
         private String answeredBy;
         private ErrorInfo error;
+        private String reason;
         private Instant occurredAt;
 
         private Builder(CallCommand command) {
@@ -123,6 +129,7 @@ public record CallEvent(
         public Builder durationSeconds(Integer value) { this.durationSeconds = value; return this; }
         public Builder answeredBy(String value) { this.answeredBy = value; return this; }
         public Builder error(String code, String message) { this.error = new ErrorInfo(code, message); return this; }
+        public Builder reason(String value) { this.reason = value; return this; }
         public Builder occurredAt(Instant value) { this.occurredAt = value; return this; }
 
         public CallEvent build() {
@@ -130,7 +137,7 @@ public record CallEvent(
                     eventType, command.requestId(), command.accountId(),
                     new Attempt(attempt, command.allowedAttempts()), sequenceNumber, status, previousStatus,
                     providerStatus, providerCallId, sipStatus, sipReason, willRetry, nextAttemptAt, durationSeconds,
-                    answeredBy, error, command.callerId(), command.to(), command.campaign(), command.foreignId(),
+                    answeredBy, error, reason, command.callerId(), command.to(), command.campaign(), command.foreignId(),
                     command.webhookId(), command.notifyUrl(), command.actionHook(), command.createdAt(),
                     occurredAt == null ? Instant.now() : occurredAt);
         }

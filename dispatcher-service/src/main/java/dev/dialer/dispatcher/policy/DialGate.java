@@ -30,7 +30,7 @@ import reactor.util.retry.Retry;
  *   <li>a cancelled request (or one of a cancelled campaign, accepted before the cancel) ends {@code canceled};</li>
  *   <li>a paused campaign's call waits in {@code dispatch.schedule} (reason {@code paused}) until a resume releases
  *       it, looked at again every {@code pause-recheck} in case a resume was missed;</li>
- *   <li>then {@link DialPolicy} decides: BLOCK ends the request {@code blocked} (the reason in {@code error.code}),
+ *   <li>then {@link DialPolicy} decides: BLOCK ends the request {@code blocked} (the reason in {@code reason} and {@code error.code}),
  *       EXPIRE ends it {@code expired}, DEFER makes the call wait (reason {@code window} or {@code cap}) and announces
  *       {@code call.deferred} with {@code next_attempt_at}, DIAL lets it through.</li>
  * </ul>
@@ -157,7 +157,7 @@ public class DialGate {
                         .type(EventType.DEFERRED)
                         .status("deferred")
                         .retry(true, nextAttemptAt)
-                        .error(eventReason, message), Retry.max(0)))
+                        .reason(eventReason), Retry.max(0)))
                 .then();
         return events.atomically(wait)
                 .retryWhen(InfraRetry.untilRecovered("defer call"))
@@ -174,7 +174,8 @@ public class DialGate {
     }
 
     private Mono<Boolean> end(CallCommand command, FinalStatus status, String verdict, String reason, String message) {
-        return events.finishOnce(command, status, event -> message == null ? event : event.error(reason, message),
+        return events.finishOnce(command, status,
+                        event -> message == null ? event.reason(reason) : event.reason(reason).error(reason, message),
                         InfraRetry.untilRecovered("policy final"))
                 .then(Mono.fromRunnable(() -> {
                     metrics.decided(verdict, reason);

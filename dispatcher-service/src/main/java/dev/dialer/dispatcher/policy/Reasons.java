@@ -4,7 +4,7 @@ import dev.dialer.common.policy.PolicyDecision;
 
 /**
  * Why a call waits, in the two vocabularies that name it: the {@code reason} of its {@code dispatch.schedule} row,
- * and the {@code error.code} of its {@code call.deferred} event (the one {@link PolicyDecision} uses, which the
+ * and the {@code reason} of its {@code call.deferred} event (the one {@link PolicyDecision} uses, which the
  * compliance preview answers with too).
  */
 final class Reasons {

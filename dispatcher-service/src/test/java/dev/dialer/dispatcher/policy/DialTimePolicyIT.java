@@ -175,7 +175,7 @@ class DialTimePolicyIT {
         await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.deferred").isEmpty());
         JsonNode deferred = ofType(events.of(requestId), "call.deferred").get(0);
         assertThat(deferred.get("status").stringValue()).isEqualTo("deferred");
-        assertThat(deferred.get("error").get("code").stringValue()).isEqualTo("calling_window");
+        assertThat(deferred.get("reason").stringValue()).isEqualTo("calling_window");
         assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue())).isEqualTo(opens);
         assertThat(scheduleReasons(requestId)).containsExactly("window");
 
@@ -204,7 +204,7 @@ class DialTimePolicyIT {
 
         await().atMost(WAIT).until(() -> !ofType(events.of(second), "call.deferred").isEmpty());
         JsonNode deferred = ofType(events.of(second), "call.deferred").get(0);
-        assertThat(deferred.get("error").get("code").stringValue()).isEqualTo("callee_cap");
+        assertThat(deferred.get("reason").stringValue()).isEqualTo("callee_cap");
         Instant firstDialled = db.sql("SELECT created_at FROM dispatch.attempts WHERE request_id = $1")
                 .bind(0, first).map(row -> row.get(0, Instant.class)).one().block(WAIT);
         assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue()))
@@ -232,7 +232,7 @@ class DialTimePolicyIT {
         assertThat(busy.get("will_retry").booleanValue()).isTrue();
         JsonNode deferred = ofType(events.of(requestId), "call.deferred").get(0);
         assertThat(deferred.get("attempt").get("number").intValue()).isEqualTo(2);
-        assertThat(deferred.get("error").get("code").stringValue()).isEqualTo("calling_window");
+        assertThat(deferred.get("reason").stringValue()).isEqualTo("calling_window");
         Instant nextAttemptAt = Instant.parse(deferred.get("next_attempt_at").stringValue());
         assertThat(nextAttemptAt).isAfter(Instant.parse(busy.get("next_attempt_at").stringValue()));
         assertThat(nextAttemptAt.atZone(BERLIN).toLocalTime()).isEqualTo(start);
@@ -251,7 +251,7 @@ class DialTimePolicyIT {
         produceCommand(requestId, account, ANSWERING, "spring", null);
 
         await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.deferred").isEmpty());
-        assertThat(ofType(events.of(requestId), "call.deferred").get(0).get("error").get("code").stringValue())
+        assertThat(ofType(events.of(requestId), "call.deferred").get(0).get("reason").stringValue())
                 .isEqualTo("paused");
         assertThat(scheduleReasons(requestId)).containsExactly("paused");
         assertThat(callsFor(requestId)).isEmpty();
