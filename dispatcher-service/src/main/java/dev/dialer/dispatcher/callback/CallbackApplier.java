@@ -9,6 +9,10 @@ import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.Verdict;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.PacingProperties;
+import dev.dialer.common.contract.EventType;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
@@ -34,9 +38,9 @@ import reactor.core.publisher.Mono;
  * with attempts left does not end the request: the attempt's terminal {@code call.status} event carries
  * {@code will_retry=true} and {@code next_attempt_at}, and the next attempt is written to {@code dispatch.schedule} in
  * the same statement that ends this one ({@link AttemptLedger#transitionAndSchedule}). Otherwise the request ends
- * ({@link RequestEnding}): a retryable outcome without attempts left and a declined call end {@code exhausted}, a
- * capacity rejection ends {@code exhausted} with {@code error.code=capacity} (capacity requeues do not exist yet), an
- * unreachable number ends {@code failed}.
+ * ({@link RequestEnding}): a retryable outcome without attempts left and a declined call end {@code exhausted}, an
+ * unreachable number ends {@code failed}. A capacity rejection is not an attempt and ends nothing: the attempt is
+ * requeued under the same number ({@link #requeue}). Every terminal callback frees the attempt's trunk slot.
  *
  * <p>Delivery: events are published after the database change is committed. If publishing fails beyond a few quick
  * retries, the change stays applied and its event is lost (the carrier does not resend callbacks); the caller gets
@@ -66,9 +70,15 @@ public class CallbackApplier {
     private final RetryMetrics retryMetrics;
     private final Clock clock;
     private final MeterRegistry registry;
+    private final Lanes lanes;
+    private final PacingProperties pacing;
+    static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
-                    Clock clock, MeterRegistry registry) {
+                    Clock clock, MeterRegistry registry, Lanes lanes, PacingProperties pacing) {
+        this.lanes = lanes;
+        this.pacing = pacing;
+        registry.counter("dialer.dispatcher.capacity.rejections");
         this.ledger = ledger;
         this.events = events;
         this.retryPolicy = retryPolicy;
@@ -97,6 +107,10 @@ public class CallbackApplier {
                     .defaultIfEmpty(Result.IGNORED);
         }
         Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
+        if (outcome.verdict() == Verdict.CAPACITY) {
+            return requeue(command, callback);
+        }
+        lanes.trunk().release(slotKey(callback), true);
         Instant endedAt = clock.instant();
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
@@ -105,6 +119,38 @@ public class CallbackApplier {
                         ? Mono.fromRunnable(retryMetrics::scheduled).thenReturn(Result.APPLIED)
                         : finish(command, callback, outcome).thenReturn(Result.APPLIED))
                 .defaultIfEmpty(Result.IGNORED);
+    }
+
+    /**
+     * A capacity rejection is not an attempt: the attempt goes back to the schedule under the same number (reason
+     * {@code capacity}, due after {@code capacity-requeue-delay}), a {@code call.deferred} event with
+     * {@code error.code=capacity} and {@code next_attempt_at} announces it, and the trunk's concurrency limit shrinks.
+     * A repeated rejection changes nothing.
+     */
+    private Mono<Result> requeue(CallCommand command, CarrierCallback callback) {
+        Instant due = clock.instant().plus(pacing.capacityRequeueDelay());
+        return ledger.requeueForCapacity(callback.requestId(), callback.attempt(), callback.providerCallId(), due)
+                .retryWhen(InfraRetry.brief("capacity requeue"))
+                .filter(Boolean::booleanValue)
+                .doOnNext(requeued -> {
+                    lanes.trunk().capacityRejected(slotKey(callback));
+                    registry.counter("dialer.dispatcher.capacity.rejections").increment();
+                })
+                .flatMap(requeued -> events.emit(command, event -> event
+                                .type(EventType.DEFERRED)
+                                .status("deferred")
+                                .attempt(callback.attempt())
+                                .provider(callback.providerStatus(), callback.providerCallId())
+                                .sip(callback.sipStatus(), callback.sipReason())
+                                .retry(true, due)
+                                .error(CAPACITY, "the carrier had no capacity for the call; dialled again later"),
+                        InfraRetry.brief("deferred event")))
+                .map(published -> Result.APPLIED)
+                .defaultIfEmpty(Result.IGNORED);
+    }
+
+    private static String slotKey(CarrierCallback callback) {
+        return callback.requestId() + "#" + callback.attempt();
     }
 
     /** The guarded transition and, if it happened, its {@code call.status} event; emits the previous status. */
