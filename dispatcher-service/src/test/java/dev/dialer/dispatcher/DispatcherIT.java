@@ -184,18 +184,33 @@ class DispatcherIT {
     }
 
     @Test
-    void capacityRejectionEndsTheRequestExhaustedWithCapacityError() {
+    void capacityRejectionIsNotAnAttemptTheCallIsDeferredAndDialledAgainUnderTheSameAttemptNumber() {
         String requestId = newRequestId();
+        double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
         produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        // The simulator rejects this number for capacity every time: each rejection requeues the same attempt.
+        await().atMost(WAIT).until(() -> callsFor(requestId).size() >= 2 && deferred(requestId).size() >= 2);
 
-        assertThat(statuses(events)).endsWith("failed");
-        assertThat(finals(events)).singleElement().satisfies(last -> {
-            assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
-            assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
-            assertThat(last.get("sip_status").intValue()).isEqualTo(503);
+        assertThat(callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+        assertThat(deferred(requestId)).allSatisfy(event -> {
+            assertThat(event.get("status").stringValue()).isEqualTo("deferred");
+            assertThat(event.get("attempt").get("number").intValue()).isEqualTo(1);
+            assertThat(event.get("error").get("code").stringValue()).isEqualTo("capacity");
+            assertThat(event.get("sip_status").intValue()).isEqualTo(503);
+            assertThat(event.get("will_retry").booleanValue()).isTrue();
+            assertThat(event.get("next_attempt_at")).isNotNull();
         });
+        assertThat(finals(eventsFor(requestId))).isEmpty();
+        assertThat(statuses(eventsFor(requestId))).doesNotContain("failed");
+        assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
+                .isGreaterThanOrEqualTo(rejectionsBefore + 2);
+        assertThat(meters.get("dialer.dispatcher.trunk.concurrency.limit").gauge().value()).isGreaterThanOrEqualTo(1);
+    }
+
+    private List<JsonNode> deferred(String requestId) {
+        return eventsFor(requestId).stream()
+                .filter(e -> e.get("event_type").stringValue().equals("call.deferred")).toList();
     }
 
     @Test
