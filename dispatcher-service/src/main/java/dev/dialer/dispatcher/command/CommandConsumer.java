@@ -8,11 +8,14 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.callback.CallbackRecords;
 import dev.dialer.dispatcher.pacing.LaneTicket;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.LanesProperties;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
 import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.RangeAssignor;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,7 +27,9 @@ import reactor.core.publisher.Mono;
 /**
  * The {@code dialer.call.commands} pipeline: consume, group by partition, and hand each partition's records to its
  * {@link PartitionLanes}, which dial them per caller ID within the pacing limits; the partitions side by side
- * (bounded {@code flatMap}).
+ * (bounded {@code flatMap}). The same consumer reads {@code dialer.carrier.callbacks}, co-partitioned with the
+ * commands, and applies each of its partitions in order ({@link CallbackRecords}): the owner of a caller ID's commands
+ * is the one writer of its calls' statuses.
  *
  * <p>Delivery: at least once per record (a record is acknowledged only after it is handled or parked, and the lanes
  * commit a partition only up to its first unfinished record); at most one dial per attempt (see
@@ -40,11 +45,13 @@ public class CommandConsumer {
     private final KeyRouting routing;
     private final Lanes lanes;
     private final LanesProperties lanesProperties;
+    private final CallbackRecords callbacks;
     private final CommandReader reader = new CommandReader();
     private final Map<Integer, PartitionLanes> byPartition = new ConcurrentHashMap<>();
 
     CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
-                    KeyRouting routing, Lanes lanes, LanesProperties lanesProperties) {
+                    KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks) {
+        this.callbacks = callbacks;
         this.settings = settings;
         this.properties = properties;
         this.handler = handler;
@@ -58,16 +65,34 @@ public class CommandConsumer {
         PartitionFlow flow = new PartitionFlow()
                 .onAssigned(assigned -> lanes.owns(assigned, Set.of(), routing.partitions()))
                 .onRevoked(this::revoked);
-        return KafkaSubscriber.receive(settings, properties.groupId(), List.of(Topics.CALL_COMMANDS),
-                        properties.maxPollRecords(), flow)
-                .groupBy(InboundRecord::partition)
-                .flatMap(partition -> inLanes(partition, flow), properties.concurrency());
+        return KafkaSubscriber.receive(coPartitioned(settings), properties.groupId(),
+                        List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS), properties.maxPollRecords(), flow)
+                .groupBy(record -> record.topic() + "-" + record.partition())
+                .flatMap(partition -> partition.key().startsWith(Topics.CARRIER_CALLBACKS + "-")
+                        ? inOrder(partition)
+                        : inLanes(partition, flow), 2 * properties.concurrency());
     }
 
-    private Flux<Void> inLanes(GroupedFlux<Integer, InboundRecord> partition, PartitionFlow flow) {
-        PartitionLanes partitionLanes = lanes.forPartition(Topics.CALL_COMMANDS, partition.key(), flow, this::dial);
-        byPartition.put(partition.key(), partitionLanes);
-        Flux<Void> admitted = partition
+    /**
+     * The range assignor gives one consumer the same partition number of every subscribed topic when the topics have
+     * as many partitions: so the dispatcher that owns a caller ID's commands also gets its callbacks.
+     */
+    private static KafkaSettings coPartitioned(KafkaSettings settings) {
+        Map<String, Object> overrides = new java.util.HashMap<>(settings.overrides());
+        overrides.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
+        return new KafkaSettings(settings.bootstrapServers(), overrides);
+    }
+
+    /** A callbacks partition: applied one after another, which keeps each call's statuses in order. */
+    private Flux<Void> inOrder(GroupedFlux<String, InboundRecord> partition) {
+        return partition.concatMap(callbacks::handle);
+    }
+
+    private Flux<Void> inLanes(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
+        int partition = Integer.parseInt(group.key().substring(Topics.CALL_COMMANDS.length() + 1));
+        PartitionLanes partitionLanes = lanes.forPartition(Topics.CALL_COMMANDS, partition, flow, this::dial);
+        byPartition.put(partition, partitionLanes);
+        Flux<Void> admitted = group
                 .doOnNext(record -> partitionLanes.admit(record, ticket(record)))
                 .thenMany(Flux.empty());
         // The jobs first: they must be subscribed before the first record is admitted. Jobs are bounded by the
@@ -75,7 +100,7 @@ public class CommandConsumer {
         return Flux.merge(partitionLanes.jobs(2 * lanesProperties.maxInFlightPerPartition() + 16), admitted)
                 .doFinally(signal -> {
                     lanes.closed(partitionLanes);
-                    byPartition.remove(partition.key(), partitionLanes);
+                    byPartition.remove(partition, partitionLanes);
                 });
     }
 
