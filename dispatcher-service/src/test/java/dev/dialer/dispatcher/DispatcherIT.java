@@ -206,6 +206,9 @@ class DispatcherIT {
         assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
                 .isGreaterThanOrEqualTo(rejectionsBefore + 2);
         assertThat(meters.get("dialer.dispatcher.trunk.concurrency.limit").gauge().value()).isGreaterThanOrEqualTo(1);
+        // The simulator would reject this number for ever: end the request so its requeues stop here.
+        db.sql("UPDATE dispatch.requests SET final_status = 'canceled' WHERE request_id = $1").bind(0, requestId)
+                .then().block(WAIT);
     }
 
     private List<JsonNode> deferred(String requestId) {
@@ -235,12 +238,18 @@ class DispatcherIT {
     void badRecordsGoToTheDlqWithErrorHeadersAndTheNextCommandIsStillDialled() {
         String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
         String requestId = newRequestId();
+        double deadBefore = dlqCount();
         produce(caller, "this is not JSON");
         produce(caller, "{\"version\":1,\"request_id\":\"" + requestId + "-bad\",\"account_id\":\"acc-it\"}");
+        produce(caller, command(requestId + "-v9", caller, "+4915112345678", "").replace("\"version\":1",
+                "\"version\":9"));
         produce(caller, command(requestId, caller, "+4915112345678", ""));
 
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(tail.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(2));
+                assertThat(tail.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(3));
+        assertThat(header(tail.records(Topics.CALL_COMMANDS_DLQ, caller).get(2), Topics.HEADER_ERROR_CODE))
+                .isEqualTo("unknown_version");
+        assertThat(dlqCount()).isEqualTo(deadBefore + 3);
         List<ConsumerRecord<String, String>> dead = tail.records(Topics.CALL_COMMANDS_DLQ, caller);
         assertThat(dead.get(0).value()).isEqualTo("this is not JSON");
         assertThat(header(dead.get(0), Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
@@ -428,6 +437,10 @@ class DispatcherIT {
         return db.sql("SELECT status, provider_call_id FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
                 .bind(0, requestId)
                 .fetch().one().block(WAIT);
+    }
+
+    private double dlqCount() {
+        return meters.find("dialer.dispatcher.dlq").counters().stream().mapToDouble(c -> c.count()).sum();
     }
 
     private double commands(String outcome) {

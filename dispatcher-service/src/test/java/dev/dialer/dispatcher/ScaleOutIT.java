@@ -9,6 +9,7 @@ import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -115,7 +116,12 @@ class ScaleOutIT {
                 .as("dials of %s", attempt).isEqualTo(1L));
         assertThat(dialsPerAttempt.keySet()).isEqualTo(requests.stream().map(id -> id + "#1")
                 .collect(Collectors.toSet()));
-        assertThat(second.isRunning()).isTrue();
+        // Both took part: each dialled some of the calls and appended callbacks for the owner to apply.
+        for (ConfigurableApplicationContext dispatcher : List.of(first, second)) {
+            MeterRegistry meters = dispatcher.getBean(MeterRegistry.class);
+            assertThat(meters.counter("dialer.dispatcher.commands", "outcome", "dialled").count()).isPositive();
+            assertThat(meters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count()).isPositive();
+        }
     }
 
     private void produceAndAwaitDialled(int count) {
@@ -173,10 +179,10 @@ class ScaleOutIT {
         properties.put("dialer.dispatcher.commands.group-id", GROUP);
         properties.put("dialer.dispatcher.carrier.base-url", simulator.baseUrl());
         properties.put("dialer.dispatcher.carrier.webhook-secret", SECRET);
+        // As command-line arguments: they win over dispatcher-service.yml, which default properties would not.
         ConfigurableApplicationContext context = new SpringApplicationBuilder(DispatcherApplication.class)
-                .properties(properties.entrySet().stream()
-                        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)))
-                .run();
+                .run(properties.entrySet().stream().map(entry -> "--" + entry.getKey() + "=" + entry.getValue())
+                        .toArray(String[]::new));
         contexts.add(context);
         return context;
     }

@@ -111,6 +111,8 @@ public class CallbackApplier {
             return requeue(command, callback);
         }
         lanes.trunk().release(slotKey(callback), true);
+        registry.counter("dialer.dispatcher.outcomes", "status", callback.status().wire(),
+                "sip_class", sipClass(callback.sipStatus())).increment();
         Instant endedAt = clock.instant();
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
@@ -147,6 +149,11 @@ public class CallbackApplier {
                         InfraRetry.brief("deferred event")))
                 .map(published -> Result.APPLIED)
                 .defaultIfEmpty(Result.IGNORED);
+    }
+
+    /** {@code 2xx} … {@code 6xx}, or {@code none} when the carrier reported no SIP status: a bounded tag. */
+    static String sipClass(Integer sipStatus) {
+        return sipStatus == null || sipStatus < 100 || sipStatus > 699 ? "none" : (sipStatus / 100) + "xx";
     }
 
     private static String slotKey(CarrierCallback callback) {

@@ -136,8 +136,9 @@ public final class PartitionLanes {
             }
             Pending next = lane.queue.peek();
             long owner = generation;
+            // Woken on the scheduler, never on the releasing thread, which may hold another partition's lock.
             if (!lanes.trunk().acquireOrWait(next.ticket.slotKey(), next.ticket.command().accountId(), now,
-                    () -> slotFreed(lane, owner))) {
+                    () -> scheduler.schedule(() -> slotFreed(lane, owner)))) {
                 lane.waitingForSlot = true;
                 return;
             }
