@@ -86,15 +86,31 @@ public class Lanes {
         return Math.max(at, trunk.earliest(now));
     }
 
-    void taken(PartitionLanes.Lane lane, LaneTicket ticket, long now) {
+    /**
+     * Starts the lane's head at {@code now} if every limit allows it: the shared buckets (campaign, then trunk rate
+     * and slot) are taken atomically, each checked again as it is taken, and the caller ID's bucket last. A campaign
+     * token taken when the trunk then refuses is lost, which errs on the side of dialling less.
+     *
+     * @return {@code now} when started; {@link TrunkGate#QUEUED} when queued for a trunk slot ({@code wake} runs when
+     *         one frees); otherwise the time to try again
+     */
+    long tryStart(PartitionLanes.Lane lane, LaneTicket ticket, long now, Runnable wake) {
+        PaceBucket campaign = campaignBucket(ticket);
+        if (campaign != null) {
+            long at = campaign.tryTake(now);
+            if (at != now) {
+                return at;
+            }
+        }
+        long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), now, wake);
+        if (trunkResult != now) {
+            return trunkResult;
+        }
         if (lane.bucket != null) {
             lane.bucket.take(now);
         }
-        PaceBucket campaign = campaignBucket(ticket);
-        if (campaign != null) {
-            campaign.take(now);
-        }
         metrics.started();
+        return now;
     }
 
     PaceBucket callerBucket(String accountId, String callerId) {

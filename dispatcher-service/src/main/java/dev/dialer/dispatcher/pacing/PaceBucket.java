@@ -38,6 +38,20 @@ final class PaceBucket {
         theoreticalArrival = base + intervalNanos;
     }
 
+    /**
+     * Takes the slot at {@code now} if the rate allows it now, as one step (for buckets several threads share).
+     *
+     * @return {@code now} when taken; otherwise the earliest time to try again
+     */
+    synchronized long tryTake(long now) {
+        long at = earliest(now);
+        if (at > now) {
+            return at;
+        }
+        take(now);
+        return now;
+    }
+
     /** Whether the bucket is full again at {@code now}: forgetting it then changes nothing. */
     synchronized boolean idleAt(long now) {
         return theoreticalArrival == Long.MIN_VALUE || theoreticalArrival <= now;

@@ -137,13 +137,18 @@ public final class PartitionLanes {
             Pending next = lane.queue.peek();
             long owner = generation;
             // Woken on the scheduler, never on the releasing thread, which may hold another partition's lock.
-            if (!lanes.trunk().acquireOrWait(next.ticket.slotKey(), next.ticket.command().accountId(), now,
-                    () -> scheduler.schedule(() -> slotFreed(lane, owner)))) {
+            long started = lanes.tryStart(lane, next.ticket, now,
+                    () -> scheduler.schedule(() -> slotFreed(lane, owner)));
+            if (started == TrunkGate.QUEUED) {
                 lane.waitingForSlot = true;
                 return;
             }
+            if (started != now) {
+                lane.timerArmed = true;
+                emit(timer(lane, started - now));
+                return;
+            }
             lane.queue.poll();
-            lanes.taken(lane, next.ticket, now);
             lane.inFlight++;
             lanes.metrics().waited(Duration.ofNanos(now - next.admittedAt));
             emit(dial(lane, next, owner));

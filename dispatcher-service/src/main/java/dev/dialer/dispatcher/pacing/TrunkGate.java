@@ -61,29 +61,37 @@ public final class TrunkGate {
         return bucket == null ? now : bucket.earliest(now);
     }
 
+    /** {@link #acquireOrWait} found every slot held and queued the waiter. */
+    static final long QUEUED = Long.MAX_VALUE;
+
     /**
-     * Takes a concurrency slot and the rate slot at {@code now} for {@code slotKey}; or, when every slot is held,
-     * queues {@code wake} under {@code account} and takes nothing.
+     * Takes the rate slot and a concurrency slot at {@code now} for {@code slotKey}, as one step; or, when every
+     * concurrency slot is held, queues {@code wake} under {@code account} and takes nothing.
      *
-     * @return whether the slot was taken
+     * @return {@code now} when taken; {@link #QUEUED} when queued for a slot; otherwise the earliest time the trunk's
+     *         rate allows another start (nothing taken, nothing queued)
      */
-    boolean acquireOrWait(String slotKey, String account, long now, Runnable wake) {
+    long acquireOrWait(String slotKey, String account, long now, Runnable wake) {
         List<Runnable> toWake;
-        boolean taken;
+        long result;
         synchronized (this) {
             toWake = expire(now);
-            taken = slots.size() < currentLimit();
-            if (taken) {
+            long rate = bucket == null ? now : bucket.earliest(now);
+            if (rate > now) {
+                result = rate;
+            } else if (slots.size() < currentLimit()) {
                 slots.put(slotKey, now);
                 if (bucket != null) {
                     bucket.take(now);
                 }
+                result = now;
             } else {
                 waiting.computeIfAbsent(account, key -> new ArrayDeque<>()).add(wake);
+                result = QUEUED;
             }
         }
         toWake.forEach(Runnable::run);
-        return taken;
+        return result;
     }
 
     /** The attempt ended (or was never placed): its slot frees; {@code success} grows the limit back. */

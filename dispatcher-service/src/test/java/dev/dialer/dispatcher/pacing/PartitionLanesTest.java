@@ -34,6 +34,8 @@ class PartitionLanesTest {
     private final CommandReader reader = new CommandReader();
     private Disposable running;
     private long nextOffset;
+    private boolean placed;
+    private Lanes built;
 
     @AfterEach
     void stop() {
@@ -90,9 +92,29 @@ class PartitionLanesTest {
         assertThat(PaceBucketTest.maxInAnyWindow(all, SECOND)).isLessThanOrEqualTo(20 + 1);
     }
 
+    @Test
+    void holdsATrunkSlotPerPlacedCallUntilItsTerminalStatusFreesIt() {
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 2,
+                Duration.ofHours(1), Duration.ofSeconds(2));
+        placed = true;
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        for (int i = 0; i < 5; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(2);
+
+        // The first call's terminal status arrives: one more may start, and only one.
+        built.trunk().release("r-0#1", true);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(3);
+        assertThat(built.trunk().inFlight()).isEqualTo(2);
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
         Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
                 new PacingMetrics(new SimpleMeterRegistry()), time);
+        built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), this::work);
         running = partition.jobs(10_000).subscribe();
         return partition;
@@ -102,7 +124,7 @@ class PartitionLanesTest {
         return Mono.fromRunnable(() -> {
             started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
             record.acknowledge();
-        }).thenReturn(false);
+        }).thenReturn(placed);
     }
 
     private void admit(PartitionLanes lanes, String callerId) {

@@ -16,9 +16,9 @@ class TrunkGateTest {
     void holdsNoMoreCallsThanItsConcurrency() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, clock::get);
 
-        assertThat(trunk.acquireOrWait("a", "acc", 0, () -> { })).isTrue();
-        assertThat(trunk.acquireOrWait("b", "acc", 0, () -> { })).isTrue();
-        assertThat(trunk.acquireOrWait("c", "acc", 0, () -> { })).isFalse();
+        assertThat(trunk.acquireOrWait("a", "acc", 0, () -> { })).isZero();
+        assertThat(trunk.acquireOrWait("b", "acc", 0, () -> { })).isZero();
+        assertThat(trunk.acquireOrWait("c", "acc", 0, () -> { })).isEqualTo(TrunkGate.QUEUED);
         assertThat(trunk.inFlight()).isEqualTo(2);
     }
 
@@ -75,8 +75,17 @@ class TrunkGateTest {
         TrunkGate trunk = new TrunkGate(0, 1, 1_000, clock::get);
         trunk.acquireOrWait("lost", "acc", 0, () -> { });
 
-        assertThat(trunk.acquireOrWait("next", "acc", 500, () -> { })).isFalse();
-        assertThat(trunk.acquireOrWait("next", "acc", 1_001, () -> { })).isTrue();
+        assertThat(trunk.acquireOrWait("next", "acc", 500, () -> { })).isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.acquireOrWait("next", "acc", 1_001, () -> { })).isEqualTo(1_001);
+    }
+
+    @Test
+    void refusesAStartItsRateDoesNotAllowYetAndSaysWhenToTryAgain() {
+        TrunkGate trunk = new TrunkGate(10, 0, HOUR, clock::get);
+
+        assertThat(trunk.acquireOrWait("a", "acc", 0, () -> { })).isZero();
+        assertThat(trunk.acquireOrWait("b", "acc", 0, () -> { })).isEqualTo(100_000_000L);
+        assertThat(trunk.inFlight()).isEqualTo(1);
     }
 
     @Test
