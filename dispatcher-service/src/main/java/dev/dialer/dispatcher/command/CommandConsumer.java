@@ -63,7 +63,7 @@ public class CommandConsumer {
     /** Runs until cancelled; per-record errors never end it, and the subscriber resubscribes on consumer failures. */
     public Flux<Void> run() {
         PartitionFlow flow = new PartitionFlow()
-                .onAssigned(assigned -> lanes.owns(assigned, Set.of(), routing.partitions()))
+                .onAssigned(this::assigned)
                 .onRevoked(this::revoked);
         return KafkaSubscriber.receive(coPartitioned(settings), properties.groupId(),
                         List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS), properties.maxPollRecords(), flow)
@@ -102,6 +102,16 @@ public class CommandConsumer {
                     lanes.closed(partitionLanes);
                     byPartition.remove(partition, partitionLanes);
                 });
+    }
+
+    private void assigned(Set<Integer> partitions) {
+        lanes.owns(partitions, Set.of(), routing.partitions());
+        partitions.forEach(number -> {
+            PartitionLanes back = byPartition.get(number);
+            if (back != null) {
+                back.reassigned();
+            }
+        });
     }
 
     private void revoked(Set<Integer> partitions) {

@@ -10,9 +10,10 @@ import org.springframework.validation.annotation.Validated;
 /**
  * How a partition's records are held in per-caller-ID lanes.
  *
- * @param maxInFlightPerPartition records of one partition held in memory at once (waiting in a lane, being dialled,
- *                                or handled but behind an unfinished earlier record); the partition stops fetching
- *                                when it is reached and fetches again below half of it
+ * @param maxInFlightPerPartition records of one partition held for dialling at once (waiting in a lane or being
+ *                                dialled); the partition stops fetching when it is reached and fetches again below
+ *                                half of it. Also stops fetching: 1,000 records on their way to the parking lot, or
+ *                                20 times this many offsets kept (a few bytes each) behind an unfinished record
  * @param inFlightPerLane         dials of one caller ID running at once (each started in order, in its turn)
  * @param parkAfter               a record whose lane already holds this much waiting (in time at the lane's rate)
  *                                is parked in {@code dispatch.schedule} rather than held, so a long backlog never

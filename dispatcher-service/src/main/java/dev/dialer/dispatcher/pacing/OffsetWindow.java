@@ -11,21 +11,26 @@ import java.util.ArrayDeque;
  */
 final class OffsetWindow {
 
-    /** A tracked record. */
+    /** A tracked record: only its acknowledgement is kept, not its payload, once it has been handed on. */
     static final class Slot {
-        final InboundRecord record;
+        final Runnable acknowledge;
+        final long epoch;
         boolean finished;
 
-        Slot(InboundRecord record) {
-            this.record = record;
+        Slot(Runnable acknowledge, long epoch) {
+            this.acknowledge = acknowledge;
+            this.epoch = epoch;
         }
     }
 
     private final ArrayDeque<Slot> slots = new ArrayDeque<>();
+    private int unfinished;
+    private long epoch;
 
     Slot track(InboundRecord record) {
-        Slot slot = new Slot(record);
+        Slot slot = new Slot(record.acknowledger(), epoch);
         slots.add(slot);
+        unfinished++;
         return slot;
     }
 
@@ -35,22 +40,33 @@ final class OffsetWindow {
             return;
         }
         slot.finished = true;
+        if (slot.epoch != epoch) {
+            return;
+        }
+        unfinished--;
         Slot last = null;
         while (!slots.isEmpty() && slots.peekFirst().finished) {
             last = slots.pollFirst();
         }
         if (last != null) {
-            last.record.acknowledge();
+            last.acknowledge.run();
         }
     }
 
-    /** Records held: unfinished ones and finished ones behind an unfinished one. */
+    /** Records tracked: unfinished ones and finished ones behind an unfinished one. */
     int size() {
         return slots.size();
+    }
+
+    /** Records not finished yet. */
+    int unfinished() {
+        return unfinished;
     }
 
     /** Forgets every record (the partition was revoked: the next owner reads from the last commit). */
     void clear() {
         slots.clear();
+        unfinished = 0;
+        epoch++;
     }
 }

@@ -56,8 +56,8 @@ class PacingMetrics {
                 .tag("trunk", "default").register(registry);
     }
 
-    void parked() {
-        parked.increment();
+    void parked(int count) {
+        parked.increment(count);
     }
 
     void started() {

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.pacing;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import java.time.Instant;
+import java.util.List;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -22,29 +23,40 @@ class ParkingLot {
     }
 
     /**
-     * Parks the command's attempt until {@code dueAt}. Parking the same attempt again while a row waits changes
-     * nothing; the request row is written first (the first command seen for a request wins, as in the ledger).
+     * Parks each command's attempt until its due time, in two statements whatever the batch's size. Parking an
+     * attempt again while its row waits changes nothing; request rows are written first (the first command seen for a
+     * request wins, as in the ledger).
      */
-    Mono<Void> park(CallCommand command, Instant dueAt) {
-        return insertRequest(command).then(db.sql("""
-                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                        SELECT request_id, $2, $3, 'parked', command FROM dispatch.requests WHERE request_id = $1
-                        ON CONFLICT (request_id, attempt_no) DO NOTHING""")
-                .bind(0, command.requestId())
-                .bind(1, command.attempt())
-                .bind(2, dueAt)
-                .then());
-    }
-
-    private Mono<Void> insertRequest(CallCommand command) {
+    Mono<Void> parkAll(List<Parked> batch) {
+        String[] requestIds = batch.stream().map(p -> p.command().requestId()).toArray(String[]::new);
         return db.sql("""
                         INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
-                        VALUES ($1, $2, $3, $4::jsonb)
+                        SELECT r, a, c, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                            AS t(r, a, c, j)
                         ON CONFLICT (request_id) DO NOTHING""")
-                .bind(0, command.requestId())
-                .bind(1, command.accountId())
-                .bind(2, command.callerId())
-                .bind(3, Contract.toJson(command))
-                .then();
+                .bind(0, requestIds)
+                .bind(1, batch.stream().map(p -> p.command().accountId()).toArray(String[]::new))
+                .bind(2, batch.stream().map(p -> p.command().callerId()).toArray(String[]::new))
+                .bind(3, batch.stream().map(p -> Contract.toJson(p.command())).toArray(String[]::new))
+                .then()
+                .then(db.sql("""
+                                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                                SELECT t.r, t.n, t.d::timestamptz, 'parked', q.command
+                                  FROM unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
+                                  JOIN dispatch.requests q ON q.request_id = t.r
+                                ON CONFLICT (request_id, attempt_no) DO NOTHING""")
+                        .bind(0, requestIds)
+                        .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
+                        .bind(2, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))
+                        .then());
+    }
+
+    /**
+     * A command to park.
+     *
+     * @param command the command
+     * @param dueAt   when to publish it again
+     */
+    record Parked(CallCommand command, Instant dueAt) {
     }
 }

@@ -6,6 +6,8 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +40,8 @@ import reactor.core.scheduler.Scheduler;
 public final class PartitionLanes {
 
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
+    private static final int PARK_BATCH = 500;
+    private static final int TRACKED_FACTOR = 20;
 
     private final String topic;
     private final int partition;
@@ -50,6 +54,9 @@ public final class PartitionLanes {
     private final Map<String, Lane> byCallerId = new HashMap<>();
     private final Flux<Mono<Void>> jobs;
     private FluxSink<Mono<Void>> sink;
+    private final ArrayDeque<ToPark> toPark = new ArrayDeque<>();
+    private boolean parking;
+    private int parkingNow;
     private boolean paused;
     private long generation;
     private int admittedSinceSweep;
@@ -88,16 +95,16 @@ public final class PartitionLanes {
         } else {
             Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
             if (lane.overBudget(lanes.properties().parkAfter())) {
-                emit(park(lane, slot, ticket));
+                park(lane, slot, ticket);
             } else {
                 lane.queue.add(new Pending(record, ticket, slot, now()));
                 pump(lane);
             }
         }
-        if (!paused && window.size() >= lanes.properties().maxInFlightPerPartition()) {
+        if (!paused && full()) {
             paused = true;
             lanes.metrics().paused(1);
-            log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.size());
+            log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.unfinished());
             emit(flow.pause(topic, partition));
         }
         if (++admittedSinceSweep >= 1_000) {
@@ -111,10 +118,21 @@ public final class PartitionLanes {
         generation++;
         window.clear();
         byCallerId.clear();
+        toPark.clear();
+        parking = false;
+        parkingNow = 0;
         if (paused) {
             paused = false;
             lanes.metrics().paused(-1);
         }
+    }
+
+    /**
+     * The partition came back to this consumer after a revocation. A pause set before it was revoked may have
+     * survived in the consumer; the window is empty now, so fetching resumes.
+     */
+    public synchronized void reassigned() {
+        emit(flow.resume(topic, partition));
     }
 
     private InboundRecord withAcknowledger(InboundRecord raw, OffsetWindow.Slot slot) {
@@ -196,13 +214,49 @@ public final class PartitionLanes {
         }
     }
 
-    private Mono<Void> park(Lane lane, OffsetWindow.Slot slot, LaneTicket ticket) {
-        long owner = generation;
+    /**
+     * Queues the record for parking; one batch per partition is written at a time, so parking a long backlog takes a
+     * few statements and never crowds the dials out of the connection pool.
+     */
+    private void park(Lane lane, OffsetWindow.Slot slot, LaneTicket ticket) {
         Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter());
-        lanes.metrics().parked();
-        return lanes.parking().park(ticket.command(), due)
-                .retryWhen(InfraRetry.untilRecovered("park command"))
-                .then(Mono.fromRunnable(() -> finished(slot, owner)));
+        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot));
+        if (!parking) {
+            parking = true;
+            emit(parkBatch(generation));
+        }
+    }
+
+    private Mono<Void> parkBatch(long owner) {
+        return Mono.defer(() -> {
+            List<ToPark> batch = takeParkBatch();
+            return lanes.parking().parkAll(batch.stream().map(ToPark::parked).toList())
+                    .retryWhen(InfraRetry.untilRecovered("park commands"))
+                    .then(Mono.fromRunnable(() -> parked(batch, owner)));
+        });
+    }
+
+    private synchronized List<ToPark> takeParkBatch() {
+        List<ToPark> batch = new ArrayList<>();
+        while (!toPark.isEmpty() && batch.size() < PARK_BATCH) {
+            batch.add(toPark.poll());
+        }
+        parkingNow = batch.size();
+        return batch;
+    }
+
+    private synchronized void parked(List<ToPark> batch, long owner) {
+        lanes.metrics().parked(batch.size());
+        if (owner != generation) {
+            return;
+        }
+        parkingNow = 0;
+        batch.forEach(done -> finished(done.slot(), owner));
+        if (toPark.isEmpty()) {
+            parking = false;
+        } else {
+            emit(parkBatch(generation));
+        }
     }
 
     private synchronized void finished(OffsetWindow.Slot slot, long owner) {
@@ -210,11 +264,32 @@ public final class PartitionLanes {
             return;
         }
         window.finish(slot);
-        if (paused && window.size() <= lanes.properties().maxInFlightPerPartition() / 2) {
+        if (paused && roomAgain()) {
             paused = false;
             lanes.metrics().paused(-1);
             emit(flow.resume(topic, partition));
         }
+    }
+
+    /**
+     * Whether to stop fetching: the records held for dialling reached the limit, or the records on their way to the
+     * parking lot (kept apart, so a backlog being parked never holds up another caller ID's records), or the offsets
+     * kept behind an unfinished record (a few bytes each) reached many times the limit.
+     */
+    private boolean full() {
+        int limit = lanes.properties().maxInFlightPerPartition();
+        return window.unfinished() - parkingCount() >= limit || parkingCount() >= 2 * PARK_BATCH
+                || window.size() >= TRACKED_FACTOR * limit;
+    }
+
+    private boolean roomAgain() {
+        int limit = lanes.properties().maxInFlightPerPartition();
+        return window.unfinished() - parkingCount() <= limit / 2 && parkingCount() < PARK_BATCH
+                && window.size() < TRACKED_FACTOR * limit / 2;
+    }
+
+    private int parkingCount() {
+        return toPark.size() + parkingNow;
     }
 
     private void emit(Mono<Void> job) {
@@ -240,11 +315,14 @@ public final class PartitionLanes {
     }
 
     synchronized int held() {
-        return window.size();
+        return window.unfinished();
     }
 
     long nowNanos() {
         return now();
+    }
+
+    private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot) {
     }
 
     private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {
