@@ -91,7 +91,7 @@ public final class PartitionLanes {
         OffsetWindow.Slot slot = window.track(raw);
         InboundRecord record = withAcknowledger(raw, slot);
         if (ticket == null) {
-            emit(work.handle(record).then());
+            emit(Mono.defer(() -> work.handle(record)).subscribeOn(scheduler).then());
         } else {
             Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
             if (lane.overBudget(lanes.properties().parkAfter())) {
@@ -195,7 +195,10 @@ public final class PartitionLanes {
 
     private Mono<Void> dial(Lane lane, Pending pending, long owner) {
         String slotKey = pending.ticket.slotKey();
-        return work.handle(pending.record)
+        // Off the pumping thread: reading and validating the command is CPU work, and the pump holds the lock and
+        // keeps the lane's timing.
+        return Mono.defer(() -> work.handle(pending.record))
+                .subscribeOn(scheduler)
                 .defaultIfEmpty(false)
                 .onErrorReturn(false)
                 .doOnNext(placed -> {
