@@ -218,6 +218,9 @@ class DispatchBenchmark {
         producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, infra.kafkaBootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all",
+                // The in-process broker answered the idempotent producer OUT_OF_ORDER_SEQUENCE_NUMBER under load and
+                // the producer retried for ever; this producer needs no idempotence (each record has its own id).
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false,
                 ProducerConfig.LINGER_MS_CONFIG, 5,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
