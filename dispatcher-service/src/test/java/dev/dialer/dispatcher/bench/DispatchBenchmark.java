@@ -107,8 +107,10 @@ class DispatchBenchmark {
     private void pacing(int cps, Duration window) {
         String caller = "+4950" + (1_000_000 + cps);
         // Enough dials in flight that the carrier's and the callbacks' latency never caps the lane's start rate.
+        int burst = Integer.getInteger("bench.burst", 1);
         start(Map.of(
                 "dialer.dispatcher.pacing.caller-cps", String.valueOf(cps),
+                "dialer.dispatcher.pacing.caller-burst", String.valueOf(burst),
                 "dialer.dispatcher.lanes.in-flight-per-lane", "2000",
                 "dialer.dispatcher.retry.batch-size", "1000"));
         int backlog = (int) (cps * window.toSeconds() * 1.3) + 50;
@@ -142,7 +144,7 @@ class DispatchBenchmark {
             }
         }
         System.out.println("BENCHMARK gaps longer than three intervals: " + gaps);
-        report("pacing" + cps, "caller ID at %d CPS, burst 1, backlog %d: lane started %.0f dials in the %.2f s from "
+        report("pacing" + cps, "caller ID at %d CPS, burst " + burst + ", backlog %d: lane started %.0f dials in the %.2f s from "
                         + "its first (expected %d, error %+.0f = %+.2f %%); carrier received %d in the %d s from the "
                         + "first it received (error %+d = %+.2f %%)", cps, backlog, startsInWindow,
                 startWindow / 1e9, expected, startsInWindow - expected, 100.0 * (startsInWindow - expected) / expected,
