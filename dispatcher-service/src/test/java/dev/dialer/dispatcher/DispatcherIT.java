@@ -184,18 +184,36 @@ class DispatcherIT {
     }
 
     @Test
-    void capacityRejectionEndsTheRequestExhaustedWithCapacityError() {
+    void capacityRejectionIsNotAnAttemptTheCallIsDeferredAndDialledAgainUnderTheSameAttemptNumber() {
         String requestId = newRequestId();
+        double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
         produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        // The simulator rejects this number for capacity every time: each rejection requeues the same attempt.
+        await().atMost(WAIT).until(() -> callsFor(requestId).size() >= 2 && deferred(requestId).size() >= 2);
 
-        assertThat(statuses(events)).endsWith("failed");
-        assertThat(finals(events)).singleElement().satisfies(last -> {
-            assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
-            assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
-            assertThat(last.get("sip_status").intValue()).isEqualTo(503);
+        assertThat(callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+        assertThat(deferred(requestId)).allSatisfy(event -> {
+            assertThat(event.get("status").stringValue()).isEqualTo("deferred");
+            assertThat(event.get("attempt").get("number").intValue()).isEqualTo(1);
+            assertThat(event.get("reason").stringValue()).isEqualTo("capacity");
+            assertThat(event.get("sip_status").intValue()).isEqualTo(503);
+            assertThat(event.get("will_retry").booleanValue()).isTrue();
+            assertThat(event.get("next_attempt_at")).isNotNull();
         });
+        assertThat(finals(eventsFor(requestId))).isEmpty();
+        assertThat(statuses(eventsFor(requestId))).doesNotContain("failed");
+        assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
+                .isGreaterThanOrEqualTo(rejectionsBefore + 2);
+        assertThat(meters.get("dialer.dispatcher.trunk.concurrency.limit").gauge().value()).isGreaterThanOrEqualTo(1);
+        // The simulator would reject this number for ever: end the request so its requeues stop here.
+        db.sql("UPDATE dispatch.requests SET final_status = 'canceled' WHERE request_id = $1").bind(0, requestId)
+                .then().block(WAIT);
+    }
+
+    private List<JsonNode> deferred(String requestId) {
+        return eventsFor(requestId).stream()
+                .filter(e -> e.get("event_type").stringValue().equals("call.deferred")).toList();
     }
 
     @Test
@@ -220,12 +238,18 @@ class DispatcherIT {
     void badRecordsGoToTheDlqWithErrorHeadersAndTheNextCommandIsStillDialled() {
         String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
         String requestId = newRequestId();
+        double deadBefore = dlqCount();
         produce(caller, "this is not JSON");
         produce(caller, "{\"version\":1,\"request_id\":\"" + requestId + "-bad\",\"account_id\":\"acc-it\"}");
+        produce(caller, command(requestId + "-v9", caller, "+4915112345678", "").replace("\"version\":1",
+                "\"version\":9"));
         produce(caller, command(requestId, caller, "+4915112345678", ""));
 
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(tail.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(2));
+                assertThat(tail.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(3));
+        assertThat(header(tail.records(Topics.CALL_COMMANDS_DLQ, caller).get(2), Topics.HEADER_ERROR_CODE))
+                .isEqualTo("unknown_version");
+        assertThat(dlqCount()).isEqualTo(deadBefore + 3);
         List<ConsumerRecord<String, String>> dead = tail.records(Topics.CALL_COMMANDS_DLQ, caller);
         assertThat(dead.get(0).value()).isEqualTo("this is not JSON");
         assertThat(header(dead.get(0), Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
@@ -413,6 +437,10 @@ class DispatcherIT {
         return db.sql("SELECT status, provider_call_id FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
                 .bind(0, requestId)
                 .fetch().one().block(WAIT);
+    }
+
+    private double dlqCount() {
+        return meters.find("dialer.dispatcher.dlq").counters().stream().mapToDouble(c -> c.count()).sum();
     }
 
     private double commands(String outcome) {

@@ -35,6 +35,10 @@ final class TopicTail implements AutoCloseable {
         return records.stream().filter(r -> r.topic().equals(topic) && key.equals(r.key())).toList();
     }
 
+    List<ConsumerRecord<String, String>> all(String topic) {
+        return records.stream().filter(r -> r.topic().equals(topic)).toList();
+    }
+
     private void poll() {
         try {
             while (!Thread.currentThread().isInterrupted()) {

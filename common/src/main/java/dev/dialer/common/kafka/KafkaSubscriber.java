@@ -34,6 +34,15 @@ public final class KafkaSubscriber {
      */
     public static Flux<InboundRecord> receive(KafkaSettings settings, String groupId, Collection<String> topics,
                                               int maxPollRecords) {
+        return receive(settings, groupId, topics, maxPollRecords, new PartitionFlow());
+    }
+
+    /**
+     * As {@link #receive(KafkaSettings, String, Collection, int)}, with {@code flow} attached to each consumer it
+     * creates: the caller may pause and resume single partitions and hears of assignments and revocations.
+     */
+    public static Flux<InboundRecord> receive(KafkaSettings settings, String groupId, Collection<String> topics,
+                                              int maxPollRecords, PartitionFlow flow) {
         Map<String, Object> props = new HashMap<>();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
@@ -47,9 +56,15 @@ public final class KafkaSubscriber {
         ReceiverOptions<String, byte[]> options = ReceiverOptions.<String, byte[]>create(props)
                 .subscription(topics)
                 .commitInterval(Duration.ofMillis(200))
-                .commitBatchSize(500);
+                .commitBatchSize(500)
+                .addAssignListener(flow::assigned)
+                .addRevokeListener(flow::revoked);
         // A failed receive() Flux cannot be resubscribed: build a fresh receiver for every retry.
-        return Flux.defer(() -> KafkaReceiver.create(options).receive())
+        return Flux.defer(() -> {
+                    KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
+                    flow.attach(receiver);
+                    return receiver.receive();
+                })
                 .map(KafkaSubscriber::toInbound)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(10))
                         .doBeforeRetry(signal -> log.warn("consumer {} failed, resubscribing", groupId,

@@ -113,6 +113,61 @@ public class AttemptLedger {
                 .one();
     }
 
+    /**
+     * The carrier rejected the attempt for capacity, which is not an attempt: in one statement the attempt goes back
+     * to {@code queued} and is marked requeued (forgetting the rejected call's id), and a {@code dispatch.schedule}
+     * row (reason {@code capacity}) brings its command back at {@code dueAt} under the same attempt number. Only an
+     * attempt that has not ended and still belongs to the rejected call moves, so a repeated or late rejection changes
+     * nothing.
+     *
+     * @param providerCallId the rejected call's id, when the callback names it
+     * @return whether this call requeued the attempt
+     */
+    public Mono<Boolean> requeueForCapacity(String requestId, int attempt, String providerCallId, Instant dueAt) {
+        String open = Transition.predecessorsOf(AttemptStatus.FAILED).stream().map(AttemptStatus::wire)
+                .collect(java.util.stream.Collectors.joining("','", "'", "'"));
+        DatabaseClient.GenericExecuteSpec spec = db.sql("""
+                        WITH requeued AS (
+                            UPDATE dispatch.attempts
+                               SET status = 'queued', requeued = true, provider_call_id = NULL,
+                                   updated_at = now()
+                             WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
+                               AND status IN (%s)
+                               AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
+                            RETURNING request_id, attempt_no),
+                        scheduled AS (
+                            INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                            SELECT r.request_id, q.attempt_no, $4, 'capacity', r.command
+                              FROM requeued q JOIN dispatch.requests r ON r.request_id = q.request_id
+                            ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
+                                reason = EXCLUDED.reason, lease_until = NULL)
+                        SELECT count(*) FROM requeued""".formatted(open))
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .bind(3, dueAt);
+        return bindNullable(spec, 2, providerCallId, String.class)
+                .map(row -> row.get(0, Long.class))
+                .one()
+                .map(rows -> rows > 0);
+    }
+
+    /**
+     * Claims back an attempt requeued after a capacity rejection, once: the command that comes back for it dials it
+     * under the same number; any other copy of the command finds it claimed and is a duplicate.
+     *
+     * @return whether this call claimed it
+     */
+    public Mono<Boolean> reclaimRequeued(CallCommand command) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET requeued = false, updated_at = now()
+                         WHERE request_id = $1 AND attempt_no = $2 AND requeued""")
+                .bind(0, command.requestId())
+                .bind(1, command.attempt())
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows == 1);
+    }
+
     private static DatabaseClient.GenericExecuteSpec bindTransition(DatabaseClient.GenericExecuteSpec spec,
                                                                     Transition change) {
         String[] allowed = Transition.predecessorsOf(change.to()).stream().map(AttemptStatus::wire)

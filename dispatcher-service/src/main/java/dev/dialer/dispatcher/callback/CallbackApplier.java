@@ -11,6 +11,9 @@ import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 import dev.dialer.dispatcher.outcome.OwnCancels;
 import dev.dialer.dispatcher.outcome.Verdict;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.PacingProperties;
+import dev.dialer.common.contract.EventType;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
@@ -37,9 +40,9 @@ import reactor.util.retry.Retry;
  * with attempts left does not end the request: the attempt's terminal {@code call.status} event carries
  * {@code will_retry=true} and {@code next_attempt_at}, and the next attempt is written to {@code dispatch.schedule} in
  * the same statement that ends this one ({@link AttemptLedger#transitionAndSchedule}). Otherwise the request ends
- * ({@link RequestEnding}): a retryable outcome without attempts left and a declined call end {@code exhausted}, a
- * capacity rejection ends {@code exhausted} with {@code error.code=capacity} (capacity requeues do not exist yet), an
- * unreachable number ends {@code failed}.
+ * ({@link RequestEnding}): a retryable outcome without attempts left and a declined call end {@code exhausted}, an
+ * unreachable number ends {@code failed}. A capacity rejection is not an attempt and ends nothing: the attempt is
+ * requeued under the same number ({@link #requeue}). Every terminal callback frees the attempt's trunk slot.
  *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#cancelRequested}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
@@ -73,10 +76,16 @@ public class CallbackApplier {
     private final Clock clock;
     private final MeterRegistry registry;
     private final OwnCancels ownCancels;
+    private final Lanes lanes;
+    private final PacingProperties pacing;
+    static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
-                    Clock clock, MeterRegistry registry, OwnCancels ownCancels) {
+                    Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes, PacingProperties pacing) {
         this.ownCancels = ownCancels;
+        this.lanes = lanes;
+        this.pacing = pacing;
+        registry.counter("dialer.dispatcher.capacity.rejections");
         this.ledger = ledger;
         this.events = events;
         this.retryPolicy = retryPolicy;
@@ -112,9 +121,9 @@ public class CallbackApplier {
         }
         return ledger.cancelRequested(command.requestId())
                 .retryWhen(InfraRetry.brief("cancel requested"))
-                .flatMap(cancelled -> applyEnd(command, callback, cancelled
-                        ? cancelledOutcome(callback.status())
-                        : classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason())));
+                .flatMap(cancelled -> cancelled
+                        ? ended(command, callback, cancelledOutcome(callback.status()))
+                        : classified(command, callback));
     }
 
     /**
@@ -126,7 +135,17 @@ public class CallbackApplier {
                 reported == AttemptStatus.COMPLETED ? AttemptStatus.COMPLETED : AttemptStatus.CANCELED);
     }
 
-    private Mono<Result> applyEnd(CallCommand command, CarrierCallback callback, Outcome outcome) {
+    /** The carrier's outcome by the table; a capacity rejection is requeued rather than ended. */
+    private Mono<Result> classified(CallCommand command, CarrierCallback callback) {
+        Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
+        return outcome.verdict() == Verdict.CAPACITY ? requeue(command, callback) : ended(command, callback, outcome);
+    }
+
+    /** The attempt ended: its trunk slot is freed, and the request retried or ended. */
+    private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome) {
+        lanes.trunk().release(slotKey(callback), true);
+        registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
+                "sip_class", sipClass(callback.sipStatus())).increment();
         Instant endedAt = clock.instant();
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
@@ -135,6 +154,45 @@ public class CallbackApplier {
                         ? Mono.fromRunnable(retryMetrics::scheduled).thenReturn(Result.APPLIED)
                         : finish(command, callback, outcome).thenReturn(Result.APPLIED))
                 .defaultIfEmpty(Result.IGNORED);
+    }
+
+    /**
+     * A capacity rejection is not an attempt: the attempt goes back to the schedule under the same number (reason
+     * {@code capacity}, due after {@code capacity-requeue-delay}), a {@code call.deferred} event with
+     * {@code reason=capacity} and {@code next_attempt_at} announces it, and the trunk's concurrency limit shrinks.
+     * A repeated rejection changes nothing.
+     */
+    private Mono<Result> requeue(CallCommand command, CarrierCallback callback) {
+        Instant due = clock.instant().plus(pacing.capacityRequeueDelay());
+        Mono<Boolean> requeued = ledger.requeueForCapacity(callback.requestId(), callback.attempt(),
+                        callback.providerCallId(), due)
+                .filter(Boolean::booleanValue)
+                .flatMap(done -> events.emit(command, event -> event
+                                .type(EventType.DEFERRED)
+                                .status("deferred")
+                                .attempt(callback.attempt())
+                                .provider(callback.providerStatus(), callback.providerCallId())
+                                .sip(callback.sipStatus(), callback.sipReason())
+                                .retry(true, due)
+                                .reason(CAPACITY),
+                        Retry.max(0)).thenReturn(done));
+        return events.atomically(requeued)
+                .retryWhen(InfraRetry.brief("capacity requeue"))
+                .doOnNext(done -> {
+                    lanes.trunk().capacityRejected(slotKey(callback));
+                    registry.counter("dialer.dispatcher.capacity.rejections").increment();
+                })
+                .map(published -> Result.APPLIED)
+                .defaultIfEmpty(Result.IGNORED);
+    }
+
+    /** {@code 2xx} … {@code 6xx}, or {@code none} when the carrier reported no SIP status: a bounded tag. */
+    static String sipClass(Integer sipStatus) {
+        return sipStatus == null || sipStatus < 100 || sipStatus > 699 ? "none" : (sipStatus / 100) + "xx";
+    }
+
+    private static String slotKey(CarrierCallback callback) {
+        return callback.requestId() + "#" + callback.attempt();
     }
 
     /** The guarded transition and, if it happened, its {@code call.status} event; emits the previous status. */

@@ -19,8 +19,10 @@ import reactor.core.publisher.Mono;
 /**
  * The Voice Gateway's status hook ({@code call_status_hook}): the only non-operational endpoint of this service.
  *
- * <p>Answers 200 only after the callback's events are published. jambonz posts a call's callbacks one after another,
- * so answering late keeps each call's events in order. jambonz does not resend a refused callback; a lost status is
+ * <p>A verified callback whose tag names the caller ID is appended to {@code dialer.carrier.callbacks} keyed by it
+ * ({@link CallbackRecords}) and answered 200 once Kafka has it, so whichever dispatcher owns the caller ID applies it;
+ * one without is applied here and answered once its events are published. jambonz posts a call's callbacks one after
+ * another, so answering only then keeps each call's callbacks in order, on the topic as in the database. jambonz does not resend a refused callback; a lost status is
  * the reconciliation watchdog's to find.
  */
 @RestController
@@ -30,10 +32,13 @@ class VoiceGatewayStatusEndpoint {
 
     private final JambonzSignature signature;
     private final CallbackApplier applier;
+    private final CallbackRecords callbacks;
     private final MeterRegistry registry;
 
-    VoiceGatewayStatusEndpoint(CarrierProperties properties, CallbackApplier applier, MeterRegistry registry) {
+    VoiceGatewayStatusEndpoint(CarrierProperties properties, CallbackApplier applier, CallbackRecords callbacks,
+                               MeterRegistry registry) {
         this.applier = applier;
+        this.callbacks = callbacks;
         this.registry = registry;
         if (properties.webhookSecret() == null) {
             // Acceptable on a private network with the simulator; anyone who can reach the port could forge statuses.
@@ -66,6 +71,14 @@ class VoiceGatewayStatusEndpoint {
             applier.countUnmapped();
             return Mono.just(ResponseEntity.ok().build());
         }
+        Optional<String> callerId = CallbackRecords.callerId(raw);
+        if (callerId.isPresent()) {
+            return callbacks.append(callerId.get(), raw)
+                    .thenReturn(ResponseEntity.ok().build())
+                    .onErrorResume(error -> notApplied(parsed, error));
+        }
+        // A tag without a caller ID (not one this dispatcher wrote) cannot be routed to an owner: applied here.
+        callbacks.appliedDirectly();
         return applier.apply(parsed.as(status.get()))
                 .map(this::answer)
                 .onErrorResume(error -> notApplied(parsed, error));

@@ -1,22 +1,40 @@
 package dev.dialer.dispatcher.command;
 
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.callback.CallbackRecords;
+import dev.dialer.dispatcher.pacing.LaneTicket;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.LanesProperties;
+import dev.dialer.dispatcher.pacing.PartitionLanes;
 import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.RangeAssignor;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.GroupedFlux;
+import reactor.core.publisher.Mono;
 
 /**
- * The {@code dialer.call.commands} pipeline: consume, group by partition, handle each partition's records one after
- * another ({@code concatMap}), the partitions side by side (bounded {@code flatMap}).
+ * The {@code dialer.call.commands} pipeline: consume, group by partition, and hand each partition's records to its
+ * {@link PartitionLanes}, which dial them per caller ID within the pacing limits; the partitions side by side
+ * (bounded {@code flatMap}). The same consumer reads {@code dialer.carrier.callbacks}, co-partitioned with the
+ * commands, and applies each of its partitions in order ({@link CallbackRecords}): the owner of a caller ID's commands
+ * is the one writer of its calls' statuses.
  *
- * <p>Delivery: at least once per record (an offset is acknowledged only after its record is handled, and in a
- * partition records finish in order, so a committed offset never skips an unhandled record); at most one dial per
- * attempt (see {@link CommandHandler}). Per-caller lanes and pacing will replace the plain per-partition
- * {@code concatMap}.
+ * <p>Delivery: at least once per record (a record is acknowledged only after it is handled or parked, and the lanes
+ * commit a partition only up to its first unfinished record); at most one dial per attempt (see
+ * {@link CommandHandler}). As partitions move between dispatchers, the lanes of a revoked partition are dropped and
+ * the trunk-wide limits re-divided by the share of partitions owned.
  */
 @Component
 public class CommandConsumer {
@@ -24,22 +42,100 @@ public class CommandConsumer {
     private final KafkaSettings settings;
     private final CommandConsumerProperties properties;
     private final CommandHandler handler;
+    private final KeyRouting routing;
+    private final Lanes lanes;
+    private final LanesProperties lanesProperties;
+    private final CallbackRecords callbacks;
+    private final CommandReader reader = new CommandReader();
+    private final Map<Integer, PartitionLanes> byPartition = new ConcurrentHashMap<>();
 
-    CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler) {
+    CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
+                    KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks) {
+        this.callbacks = callbacks;
         this.settings = settings;
         this.properties = properties;
         this.handler = handler;
+        this.routing = routing;
+        this.lanes = lanes;
+        this.lanesProperties = lanesProperties;
     }
 
     /** Runs until cancelled; per-record errors never end it, and the subscriber resubscribes on consumer failures. */
     public Flux<Void> run() {
-        return KafkaSubscriber.receive(settings, properties.groupId(), List.of(Topics.CALL_COMMANDS),
-                        properties.maxPollRecords())
-                .groupBy(InboundRecord::partition)
-                .flatMap(this::inOrder, properties.concurrency());
+        PartitionFlow flow = new PartitionFlow()
+                .onAssigned(this::assigned)
+                .onRevoked(this::revoked);
+        return KafkaSubscriber.receive(coPartitioned(settings), properties.groupId(),
+                        List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS), properties.maxPollRecords(), flow)
+                .groupBy(record -> record.topic() + "-" + record.partition())
+                .flatMap(partition -> partition.key().startsWith(Topics.CARRIER_CALLBACKS + "-")
+                        ? inOrder(partition)
+                        : inLanes(partition, flow), 2 * properties.concurrency());
     }
 
-    private Flux<Void> inOrder(GroupedFlux<Integer, InboundRecord> partition) {
-        return partition.concatMap(handler::handle);
+    /**
+     * The range assignor gives one consumer the same partition number of every subscribed topic when the topics have
+     * as many partitions: so the dispatcher that owns a caller ID's commands also gets its callbacks.
+     */
+    private static KafkaSettings coPartitioned(KafkaSettings settings) {
+        Map<String, Object> overrides = new java.util.HashMap<>(settings.overrides());
+        overrides.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
+        return new KafkaSettings(settings.bootstrapServers(), overrides);
+    }
+
+    /** A callbacks partition: applied one after another, which keeps each call's statuses in order. */
+    private Flux<Void> inOrder(GroupedFlux<String, InboundRecord> partition) {
+        return partition.concatMap(callbacks::handle);
+    }
+
+    private Flux<Void> inLanes(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
+        int partition = Integer.parseInt(group.key().substring(Topics.CALL_COMMANDS.length() + 1));
+        PartitionLanes partitionLanes = lanes.forPartition(Topics.CALL_COMMANDS, partition, flow, this::dial);
+        byPartition.put(partition, partitionLanes);
+        Flux<Void> admitted = group
+                .doOnNext(record -> partitionLanes.admit(record, ticket(record)))
+                .thenMany(Flux.empty());
+        // The jobs first: they must be subscribed before the first record is admitted. Jobs are bounded by the
+        // window (dials, parkings, one timer per lane, pause and resume), so this bound never throttles them.
+        return Flux.merge(partitionLanes.jobs(2 * lanesProperties.maxInFlightPerPartition() + 16), admitted)
+                .doFinally(signal -> {
+                    lanes.closed(partitionLanes);
+                    byPartition.remove(partition, partitionLanes);
+                });
+    }
+
+    private void assigned(Set<Integer> partitions) {
+        lanes.owns(partitions, Set.of(), routing.partitions());
+        partitions.forEach(number -> {
+            PartitionLanes back = byPartition.get(number);
+            if (back != null) {
+                back.reassigned();
+            }
+        });
+    }
+
+    private void revoked(Set<Integer> partitions) {
+        lanes.owns(Set.of(), partitions, routing.partitions());
+        partitions.forEach(number -> {
+            PartitionLanes revoked = byPartition.get(number);
+            if (revoked != null) {
+                revoked.revoke();
+            }
+        });
+    }
+
+    private Mono<Boolean> dial(InboundRecord record) {
+        return handler.handleReporting(record).map(outcome -> outcome == CommandOutcome.DIALLED);
+    }
+
+    /** The lane ticket of a record to dial; null for one the handler will dead-letter or re-route at once. */
+    private LaneTicket ticket(InboundRecord record) {
+        CallCommand command;
+        try {
+            command = reader.read(record.value());
+        } catch (ContractViolation violation) {
+            return null;
+        }
+        return routing.misplaced(record, command) ? null : new LaneTicket(command);
     }
 }

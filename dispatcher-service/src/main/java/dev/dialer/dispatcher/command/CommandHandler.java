@@ -76,11 +76,16 @@ class CommandHandler {
 
     /** Completes once the record is handled and acknowledged; never errors. */
     Mono<Void> handle(InboundRecord record) {
+        return handleReporting(record).then();
+    }
+
+    /** As {@link #handle}, telling what became of the record once it is acknowledged. */
+    Mono<CommandOutcome> handleReporting(InboundRecord record) {
         return process(record)
                 .onErrorResume(error -> skip(record, error))
                 .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
                         .increment())
-                .then(Mono.fromRunnable(record::acknowledge));
+                .flatMap(outcome -> Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
     }
 
     private Mono<CommandOutcome> process(InboundRecord record) {
@@ -127,9 +132,15 @@ class CommandHandler {
                 .thenReturn(CommandOutcome.REROUTED);
     }
 
+    /**
+     * Dials when the attempt is new, or when it was requeued after a capacity rejection and this command is the first
+     * to claim it back (the rejection was not an attempt, so the same attempt number is dialled again).
+     */
     private Mono<CommandOutcome> recordAttempt(CallCommand command) {
-        return ledger.record(command).retryWhen(InfraRetry.untilRecovered("record attempt"))
-                .flatMap(isNew -> isNew ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
+        return ledger.record(command)
+                .flatMap(isNew -> isNew ? Mono.just(true) : ledger.reclaimRequeued(command))
+                .retryWhen(InfraRetry.untilRecovered("record attempt"))
+                .flatMap(dial -> dial ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
     }
 
     private Mono<CommandOutcome> dial(CallCommand command) {

@@ -24,6 +24,11 @@ public class KeyRouting {
         this.partitions = partitionCount;
     }
 
+    /** Partitions of the commands topic; 0 before start-up has learnt it. */
+    public int partitions() {
+        return partitions;
+    }
+
     /** Whether the record is on the wrong partition for its caller ID, or keyed by something else. */
     boolean misplaced(InboundRecord record, CallCommand command) {
         if (record.headers().containsKey(REROUTED_HEADER)) {

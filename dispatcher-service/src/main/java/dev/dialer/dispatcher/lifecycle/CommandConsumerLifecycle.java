@@ -10,7 +10,7 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * Owns the command pipeline: creates the dialer's topics, then subscribes on start; disposes the subscription on
+ * Owns the command pipeline (commands and the carrier callbacks co-partitioned with them): creates the dialer's topics, then subscribes on start; disposes the subscription on
  * stop. Runs in the last lifecycle phase, so the web server (and with it the status hook URL) is up before the first
  * call is placed, and the pipeline stops before the server does.
  *
@@ -45,7 +45,7 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         routing.commandsTopicHas(TopicProvisioner.partitionCount(kafka.bootstrapServers(), Topics.CALL_COMMANDS,
                 TOPIC_TIMEOUT_MILLIS));
         pipeline.start(consumer.run());
-        log.info("consuming {}", Topics.CALL_COMMANDS);
+        log.info("consuming {} and {}", Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS);
     }
 
     @Override

@@ -1,0 +1,78 @@
+package dev.dialer.common.kafka;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.apache.kafka.common.TopicPartition;
+import reactor.core.publisher.Mono;
+import reactor.kafka.receiver.KafkaReceiver;
+import reactor.kafka.receiver.ReceiverPartition;
+
+/**
+ * Control over one subscription's partitions, for a consumer that holds records in memory per partition and must
+ * stop fetching a partition that is full without stopping the others (back-pressure on the shared {@code receive()}
+ * Flux would pause every partition). Also tells the consumer which partitions it owns as the group rebalances.
+ *
+ * <p>A pause is the consumer's own ({@code Consumer.pause}); the receiver keeps such user pauses across its
+ * back-pressure pauses and rebalances. Pausing or resuming while no consumer runs (between a failure and the
+ * resubscription) does nothing: a fresh consumer starts with every partition resumed.
+ */
+public final class PartitionFlow {
+
+    private final AtomicReference<KafkaReceiver<String, byte[]>> receiver = new AtomicReference<>();
+    private final List<Consumer<Set<Integer>>> assignedListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Set<Integer>>> revokedListeners = new CopyOnWriteArrayList<>();
+
+    /** Called with the partitions (of every subscribed topic) this consumer was given. */
+    public PartitionFlow onAssigned(Consumer<Set<Integer>> listener) {
+        assignedListeners.add(listener);
+        return this;
+    }
+
+    /** Called with the partitions this consumer lost, before another consumer takes them. */
+    public PartitionFlow onRevoked(Consumer<Set<Integer>> listener) {
+        revokedListeners.add(listener);
+        return this;
+    }
+
+    /** Stops fetching the partition until {@link #resume}; records already fetched still arrive. */
+    public Mono<Void> pause(String topic, int partition) {
+        return onConsumer(consumer -> consumer.pause(List.of(new TopicPartition(topic, partition))));
+    }
+
+    public Mono<Void> resume(String topic, int partition) {
+        return onConsumer(consumer -> consumer.resume(List.of(new TopicPartition(topic, partition))));
+    }
+
+    private Mono<Void> onConsumer(Consumer<org.apache.kafka.clients.consumer.Consumer<String, byte[]>> action) {
+        KafkaReceiver<String, byte[]> current = receiver.get();
+        if (current == null) {
+            return Mono.empty();
+        }
+        return current.doOnConsumer(consumer -> {
+            action.accept(consumer);
+            return Boolean.TRUE;
+        }).then();
+    }
+
+    void attach(KafkaReceiver<String, byte[]> current) {
+        receiver.set(current);
+    }
+
+    void assigned(Collection<ReceiverPartition> partitions) {
+        Set<Integer> numbers = numbers(partitions);
+        assignedListeners.forEach(listener -> listener.accept(numbers));
+    }
+
+    void revoked(Collection<ReceiverPartition> partitions) {
+        Set<Integer> numbers = numbers(partitions);
+        revokedListeners.forEach(listener -> listener.accept(numbers));
+    }
+
+    private static Set<Integer> numbers(Collection<ReceiverPartition> partitions) {
+        return Set.copyOf(partitions.stream().map(p -> p.topicPartition().partition()).toList());
+    }
+}

@@ -1,0 +1,89 @@
+package dev.dialer.dispatcher.callback;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Carrier callbacks through {@code dialer.carrier.callbacks}: the status endpoint appends each verified callback,
+ * untouched, keyed by the call's caller ID, so it lands on the partition number the caller ID's commands use; the
+ * dispatcher that owns that partition (the commands and callbacks topics are co-partitioned and assigned together)
+ * applies it. One writer per call: its trunk slot, the order of its statuses and its single final event stay with
+ * the dispatcher that dialled it, whichever instance the carrier's HTTP request reached.
+ *
+ * <p>Delivery: at least once per callback; {@link CallbackApplier} makes a repeated one change nothing. A record that
+ * cannot be read is logged, counted and skipped: the endpoint verified it before appending, so it is a defect.
+ */
+@Component
+public class CallbackRecords {
+
+    private static final Logger log = LoggerFactory.getLogger(CallbackRecords.class);
+
+    private final CallbackApplier applier;
+    private final KafkaPublisher publisher;
+    private final MeterRegistry registry;
+
+    CallbackRecords(CallbackApplier applier, KafkaPublisher publisher, MeterRegistry registry) {
+        this.applier = applier;
+        this.publisher = publisher;
+        this.registry = registry;
+        for (String path : new String[] {"topic", "direct"}) {
+            registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
+        }
+    }
+
+    /** The caller ID the callback's correlation tag names; empty for a tag without one. */
+    static Optional<String> callerId(byte[] body) {
+        JsonNode customerData = Contract.mapper().readTree(body).get("customerData");
+        JsonNode callerId = customerData == null ? null : customerData.get("caller_id");
+        return callerId != null && callerId.isString() && !callerId.stringValue().isBlank()
+                ? Optional.of(callerId.stringValue()) : Optional.empty();
+    }
+
+    /** Appends a verified callback for its caller ID's owner; completes once Kafka has it ({@code acks=all}). */
+    Mono<Void> append(String callerId, byte[] body) {
+        return publisher.publish(OutboundRecord.of(Topics.CARRIER_CALLBACKS, callerId, body))
+                .retryWhen(InfraRetry.brief("append callback"))
+                .then(Mono.fromRunnable(() -> registry.counter("dialer.dispatcher.callbacks.routed", "path", "topic")
+                        .increment()));
+    }
+
+    void appliedDirectly() {
+        registry.counter("dialer.dispatcher.callbacks.routed", "path", "direct").increment();
+    }
+
+    /** Applies one callback record, then acknowledges it; never errors. */
+    public Mono<Void> handle(InboundRecord record) {
+        return Mono.defer(() -> apply(record))
+                .onErrorResume(error -> {
+                    log.error("callback at {}-{}@{} could not be applied; skipped", record.topic(),
+                            record.partition(), record.offset(), error);
+                    registry.counter("dialer.dispatcher.callbacks.skipped").increment();
+                    return Mono.empty();
+                })
+                .then(Mono.fromRunnable(record::acknowledge));
+    }
+
+    private Mono<Void> apply(InboundRecord record) {
+        JambonzCallbackReader.Parsed parsed = JambonzCallbackReader.read(record.value());
+        Optional<AttemptStatus> status = VoiceGatewayStatus.toAttemptStatus(parsed.callStatus());
+        if (status.isEmpty()) {
+            applier.countUnmapped();
+            return Mono.empty();
+        }
+        return applier.apply(parsed.as(status.get()))
+                .retryWhen(InfraRetry.untilRecovered("apply callback"))
+                .then();
+    }
+}

@@ -1,0 +1,16 @@
+package dev.dialer.dispatcher.pacing;
+
+/**
+ * Where a caller ID's rate comes from. Configuration answers today ({@link ConfiguredCallerLimits}); account settings
+ * read from Kafka can answer per account later without touching the lanes.
+ */
+public interface CallerLimits {
+
+    /**
+     * @return calls per second the caller ID may start; 0 means no limit
+     */
+    double callerCps(String accountId, String callerId);
+
+    /** Calls one caller ID may start back to back. */
+    int callerBurst(String accountId, String callerId);
+}

@@ -1,0 +1,15 @@
+package dev.dialer.dispatcher.pacing;
+
+import dev.dialer.common.kafka.InboundRecord;
+import reactor.core.publisher.Mono;
+
+/** What the lanes run for a record once its turn comes; the consumer that owns the records supplies it. */
+public interface LaneWork {
+
+    /**
+     * Handles the record (its {@link InboundRecord#acknowledge()} tells the lanes it is finished) and never errors.
+     *
+     * @return whether a call was placed, so the trunk slot taken for it stays held until its terminal status
+     */
+    Mono<Boolean> handle(InboundRecord record);
+}

@@ -1,0 +1,74 @@
+package dev.dialer.dispatcher.pacing;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.stereotype.Component;
+
+/**
+ * The lanes and limits in numbers, none tagged by caller ID, account or number:
+ * <ul>
+ *   <li>{@code dialer.dispatcher.lanes.backlog}: records waiting in lanes; {@code …lanes.held}: records held in
+ *       partition windows; {@code …lanes.oldest.wait}: seconds the oldest waiting record has waited;
+ *       {@code …lanes.paused}: partitions not fetching because their window is full;</li>
+ *   <li>{@code dialer.dispatcher.lanes.parked}: records parked in the schedule; {@code …lanes.wait}: time from a
+ *       record's arrival in its lane to its dial;</li>
+ *   <li>{@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
+ *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections}.</li>
+ * </ul>
+ */
+@Component
+class PacingMetrics {
+
+    private final MeterRegistry registry;
+    private final Counter parked;
+    private final Counter started;
+    private final Timer waited;
+    private final AtomicInteger paused = new AtomicInteger();
+
+    PacingMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.parked = registry.counter("dialer.dispatcher.lanes.parked");
+        this.started = registry.counter("dialer.dispatcher.dials.started", "trunk", "default");
+        this.waited = Timer.builder("dialer.dispatcher.lanes.wait")
+                .description("time from a record's arrival in its lane to its dial")
+                .register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.paused", paused, AtomicInteger::get).register(registry);
+    }
+
+    void watch(Lanes lanes) {
+        Gauge.builder("dialer.dispatcher.lanes.backlog", lanes, l -> l.sum(PartitionLanes::backlog))
+                .register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.held", lanes, l -> l.sum(PartitionLanes::held)).register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.oldest.wait", lanes, Lanes::oldestWaitSeconds)
+                .baseUnit("seconds").register(registry);
+        TrunkGate trunk = lanes.trunk();
+        Gauge.builder("dialer.dispatcher.trunk.cps.limit", trunk, TrunkGate::currentCps).tag("trunk", "default")
+                .register(registry);
+        Gauge.builder("dialer.dispatcher.trunk.in.flight", trunk, TrunkGate::inFlight).tag("trunk", "default")
+                .register(registry);
+        Gauge.builder("dialer.dispatcher.trunk.concurrency.limit", trunk, TrunkGate::currentLimit)
+                .tag("trunk", "default").register(registry);
+        Gauge.builder("dialer.dispatcher.trunk.capacity.rejections", trunk, TrunkGate::capacityRejections)
+                .tag("trunk", "default").register(registry);
+    }
+
+    void parked(int count) {
+        parked.increment(count);
+    }
+
+    void started() {
+        started.increment();
+    }
+
+    void waited(Duration wait) {
+        waited.record(wait);
+    }
+
+    void paused(int delta) {
+        paused.addAndGet(delta);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.dialer.dispatcher.pacing;
+
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.PositiveOrZero;
+import java.time.Duration;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The dial limits. A rate of 0 means no limit. Map keys holding {@code +} are written in brackets in YAML
+ * ({@code "[+4930123456]": 2}).
+ *
+ * @param callerCps           calls per second started per caller ID, unless overridden
+ * @param callerBurst         calls one caller ID may start back to back after an idle spell (1 = evenly spaced)
+ * @param accountCallerCps    per-account override of {@code caller-cps}, by account id
+ * @param numberCps           per-caller-ID override, by E.164 caller ID; wins over the account's
+ * @param campaignCps         calls per second per campaign name, for campaigns listed here only
+ * @param trunkCps            calls per second across the trunk, divided among dispatchers by partition share
+ * @param trunkConcurrency    calls in progress at once on the trunk (a slot is held until the attempt's terminal
+ *                            status), divided among dispatchers by partition share; shrinks on capacity rejections
+ * @param slotTimeLimit       a concurrency slot whose terminal status never arrives is released after this long
+ * @param capacityRequeueDelay how long a call the carrier rejected for capacity waits before it is dialled again
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.pacing")
+public record PacingProperties(
+        @DefaultValue("10") @PositiveOrZero double callerCps,
+        @DefaultValue("1") @Min(1) int callerBurst,
+        Map<String, Double> accountCallerCps,
+        Map<String, Double> numberCps,
+        Map<String, Double> campaignCps,
+        @DefaultValue("0") @PositiveOrZero double trunkCps,
+        @DefaultValue("0") @PositiveOrZero int trunkConcurrency,
+        @DefaultValue("PT1H5M") @NotNull Duration slotTimeLimit,
+        @DefaultValue("PT2S") @NotNull Duration capacityRequeueDelay) {
+
+    public PacingProperties {
+        accountCallerCps = accountCallerCps == null ? Map.of() : Map.copyOf(accountCallerCps);
+        numberCps = numberCps == null ? Map.of() : Map.copyOf(numberCps);
+        campaignCps = campaignCps == null ? Map.of() : Map.copyOf(campaignCps);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.dialer.dispatcher.pacing;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * Stores a command whose lane is too far behind as a {@code dispatch.schedule} row (reason {@code parked}), so the
+ * retry scheduler publishes it again to {@code dialer.call.commands} when its turn comes. Only after the row is
+ * committed may the record be acknowledged.
+ */
+@Component
+class ParkingLot {
+
+    private final DatabaseClient db;
+
+    ParkingLot(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /**
+     * Parks each command's attempt until its due time, in two statements whatever the batch's size. Parking an
+     * attempt again while its row waits changes nothing; request rows are written first (the first command seen for a
+     * request wins, as in the ledger).
+     */
+    Mono<Void> parkAll(List<Parked> batch) {
+        String[] requestIds = batch.stream().map(p -> p.command().requestId()).toArray(String[]::new);
+        return db.sql("""
+                        INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
+                        SELECT r, a, c, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                            AS t(r, a, c, j)
+                        ON CONFLICT (request_id) DO NOTHING""")
+                .bind(0, requestIds)
+                .bind(1, batch.stream().map(p -> p.command().accountId()).toArray(String[]::new))
+                .bind(2, batch.stream().map(p -> p.command().callerId()).toArray(String[]::new))
+                .bind(3, batch.stream().map(p -> Contract.toJson(p.command())).toArray(String[]::new))
+                .then()
+                .then(db.sql("""
+                                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                                SELECT t.r, t.n, t.d::timestamptz, 'parked', q.command
+                                  FROM unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
+                                  JOIN dispatch.requests q ON q.request_id = t.r
+                                ON CONFLICT (request_id, attempt_no) DO NOTHING""")
+                        .bind(0, requestIds)
+                        .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
+                        .bind(2, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))
+                        .then());
+    }
+
+    /**
+     * A command to park.
+     *
+     * @param command the command
+     * @param dueAt   when to publish it again
+     */
+    record Parked(CallCommand command, Instant dueAt) {
+    }
+}

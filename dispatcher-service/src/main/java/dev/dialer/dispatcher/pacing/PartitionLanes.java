@@ -1,0 +1,372 @@
+package dev.dialer.dispatcher.pacing;
+
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.PartitionFlow;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * One partition's records in per-caller-ID lanes. Lanes proceed independently: a caller ID waiting for its rate
+ * never holds another one up. A lane starts its records in offset order, each when every limit allows (its caller
+ * ID's rate, its campaign's, the trunk's rate and a trunk concurrency slot), and keeps up to
+ * {@code inFlightPerLane} of them running.
+ *
+ * <p>Memory is bounded: at most {@code maxInFlightPerPartition} records are held (plus one poll's worth fetched before
+ * a pause takes effect); at that mark the partition stops fetching, below half of it it fetches again. A record
+ * arriving at a lane that already holds {@code parkAfter} of waiting is parked (stored in {@code dispatch.schedule},
+ * then acknowledged) with a due time spaced at the lane's rate, so a long backlog of one caller ID neither fills the
+ * window nor holds the partition's commits or a rebalance.
+ *
+ * <p>Delivery: at least once per record. A record is acknowledged only through its {@link OffsetWindow}, which
+ * commits no further than the first unfinished record. The work (and so the ledger) keeps a redelivered record from
+ * dialling twice.
+ *
+ * <p>Every state change happens under this object's lock and only ever emits work to {@link #jobs()}; the caller
+ * subscribes to that once and runs the jobs.
+ */
+public final class PartitionLanes {
+
+    private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
+    private static final int PARK_BATCH = 500;
+    private static final int TRACKED_FACTOR = 20;
+
+    private final String topic;
+    private final int partition;
+    private final Lanes lanes;
+    private final PartitionFlow flow;
+    private final LaneWork work;
+    private final Scheduler scheduler;
+
+    private final OffsetWindow window = new OffsetWindow();
+    private final Map<String, Lane> byCallerId = new HashMap<>();
+    private final Flux<Mono<Void>> jobs;
+    private FluxSink<Mono<Void>> sink;
+    private final ArrayDeque<ToPark> toPark = new ArrayDeque<>();
+    private boolean parking;
+    private int parkingNow;
+    private boolean paused;
+    private long generation;
+    private int admittedSinceSweep;
+
+    PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler) {
+        this.topic = topic;
+        this.partition = partition;
+        this.lanes = lanes;
+        this.flow = flow;
+        this.work = work;
+        this.scheduler = scheduler;
+        this.jobs = Flux.<Mono<Void>>create(created -> {
+            synchronized (this) {
+                sink = created;
+            }
+        }, FluxSink.OverflowStrategy.BUFFER);
+    }
+
+    /**
+     * The work this partition's lanes hand out (dials, parkings, timers, pause and resume), to be run concurrently;
+     * its size is bounded by the window, so the caller's concurrency only needs to be as large.
+     */
+    public Flux<Void> jobs(int concurrency) {
+        return jobs.flatMap(job -> job, concurrency);
+    }
+
+    /**
+     * Takes a record in. {@code ticket} null means it will not be dialled (a bad record, one to re-route): it runs
+     * at once, outside any lane.
+     */
+    public synchronized void admit(InboundRecord raw, LaneTicket ticket) {
+        OffsetWindow.Slot slot = window.track(raw);
+        InboundRecord record = withAcknowledger(raw, slot);
+        if (ticket == null) {
+            emit(Mono.defer(() -> work.handle(record)).subscribeOn(scheduler).then());
+        } else {
+            Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
+            if (lane.overBudget(lanes.properties().parkAfter())) {
+                park(lane, slot, ticket);
+            } else {
+                lane.queue.add(new Pending(record, ticket, slot, now()));
+                pump(lane);
+            }
+        }
+        if (!paused && full()) {
+            paused = true;
+            lanes.metrics().paused(1);
+            log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.unfinished());
+            emit(flow.pause(topic, partition));
+        }
+        if (++admittedSinceSweep >= 1_000) {
+            admittedSinceSweep = 0;
+            byCallerId.values().removeIf(idle -> idle.idle(now()));
+        }
+    }
+
+    /** The partition went to another consumer: forget its records; jobs still running finish into nothing. */
+    public synchronized void revoke() {
+        generation++;
+        window.clear();
+        byCallerId.clear();
+        toPark.clear();
+        parking = false;
+        parkingNow = 0;
+        if (paused) {
+            paused = false;
+            lanes.metrics().paused(-1);
+        }
+    }
+
+    /**
+     * The partition came back to this consumer after a revocation. A pause set before it was revoked may have
+     * survived in the consumer; the window is empty now, so fetching resumes.
+     */
+    public synchronized void reassigned() {
+        emit(flow.resume(topic, partition));
+    }
+
+    private InboundRecord withAcknowledger(InboundRecord raw, OffsetWindow.Slot slot) {
+        long owner = generation;
+        return new InboundRecord(raw.topic(), raw.partition(), raw.offset(), raw.key(), raw.value(), raw.headers(),
+                () -> finished(slot, owner));
+    }
+
+    /** Starts as many of the lane's records as its limits allow now, and sets a timer for the next one. */
+    private void pump(Lane lane) {
+        while (!lane.timerArmed && !lane.waitingForSlot && !lane.queue.isEmpty()
+                && lane.inFlight < lanes.properties().inFlightPerLane()) {
+            long now = now();
+            long at = lanes.earliest(lane, lane.queue.peek().ticket, now);
+            if (at > now) {
+                lane.timerArmed = true;
+                emit(timer(lane, at - now));
+                return;
+            }
+            Pending next = lane.queue.peek();
+            long owner = generation;
+            // Woken on the scheduler, never on the releasing thread, which may hold another partition's lock.
+            long started = lanes.tryStart(lane, next.ticket, now,
+                    () -> scheduler.schedule(() -> slotFreed(lane, owner)));
+            if (started == TrunkGate.QUEUED) {
+                lane.waitingForSlot = true;
+                return;
+            }
+            if (started != now) {
+                lane.timerArmed = true;
+                emit(timer(lane, started - now));
+                return;
+            }
+            lane.queue.poll();
+            lane.inFlight++;
+            lanes.metrics().waited(Duration.ofNanos(now - next.admittedAt));
+            emit(dial(lane, next, owner));
+        }
+    }
+
+    private Mono<Void> timer(Lane lane, long delayNanos) {
+        long owner = generation;
+        return Mono.delay(Duration.ofNanos(delayNanos), scheduler)
+                .then(Mono.fromRunnable(() -> timerFired(lane, owner)));
+    }
+
+    private synchronized void timerFired(Lane lane, long owner) {
+        lane.timerArmed = false;
+        if (owner == generation) {
+            pump(lane);
+        }
+    }
+
+    private synchronized void slotFreed(Lane lane, long owner) {
+        lane.waitingForSlot = false;
+        if (owner == generation) {
+            pump(lane);
+        }
+    }
+
+    private Mono<Void> dial(Lane lane, Pending pending, long owner) {
+        String slotKey = pending.ticket.slotKey();
+        // Off the pumping thread: reading and validating the command is CPU work, and the pump holds the lock and
+        // keeps the lane's timing.
+        return Mono.defer(() -> work.handle(pending.record))
+                .subscribeOn(scheduler)
+                .defaultIfEmpty(false)
+                .onErrorReturn(false)
+                .doOnNext(placed -> {
+                    if (!placed) {
+                        lanes.trunk().release(slotKey, false);
+                    }
+                })
+                .doFinally(signal -> dialEnded(lane, owner))
+                .then();
+    }
+
+    private synchronized void dialEnded(Lane lane, long owner) {
+        lane.inFlight--;
+        if (owner == generation) {
+            pump(lane);
+        }
+    }
+
+    /**
+     * Queues the record for parking; one batch per partition is written at a time, so parking a long backlog takes a
+     * few statements and never crowds the dials out of the connection pool.
+     */
+    private void park(Lane lane, OffsetWindow.Slot slot, LaneTicket ticket) {
+        Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter());
+        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot));
+        if (!parking) {
+            parking = true;
+            emit(parkBatch(generation));
+        }
+    }
+
+    private Mono<Void> parkBatch(long owner) {
+        return Mono.defer(() -> {
+            List<ToPark> batch = takeParkBatch();
+            return lanes.parking().parkAll(batch.stream().map(ToPark::parked).toList())
+                    .retryWhen(InfraRetry.untilRecovered("park commands"))
+                    .then(Mono.fromRunnable(() -> parked(batch, owner)));
+        });
+    }
+
+    private synchronized List<ToPark> takeParkBatch() {
+        List<ToPark> batch = new ArrayList<>();
+        while (!toPark.isEmpty() && batch.size() < PARK_BATCH) {
+            batch.add(toPark.poll());
+        }
+        parkingNow = batch.size();
+        return batch;
+    }
+
+    private synchronized void parked(List<ToPark> batch, long owner) {
+        lanes.metrics().parked(batch.size());
+        if (owner != generation) {
+            return;
+        }
+        parkingNow = 0;
+        batch.forEach(done -> finished(done.slot(), owner));
+        if (toPark.isEmpty()) {
+            parking = false;
+        } else {
+            emit(parkBatch(generation));
+        }
+    }
+
+    private synchronized void finished(OffsetWindow.Slot slot, long owner) {
+        if (owner != generation) {
+            return;
+        }
+        window.finish(slot);
+        if (paused && roomAgain()) {
+            paused = false;
+            lanes.metrics().paused(-1);
+            emit(flow.resume(topic, partition));
+        }
+    }
+
+    /**
+     * Whether to stop fetching: the records held for dialling reached the limit, or the records on their way to the
+     * parking lot (kept apart, so a backlog being parked never holds up another caller ID's records), or the offsets
+     * kept behind an unfinished record (a few bytes each) reached many times the limit.
+     */
+    private boolean full() {
+        int limit = lanes.properties().maxInFlightPerPartition();
+        return window.unfinished() - parkingCount() >= limit || parkingCount() >= 2 * PARK_BATCH
+                || window.size() >= TRACKED_FACTOR * limit;
+    }
+
+    private boolean roomAgain() {
+        int limit = lanes.properties().maxInFlightPerPartition();
+        return window.unfinished() - parkingCount() <= limit / 2 && parkingCount() < PARK_BATCH
+                && window.size() < TRACKED_FACTOR * limit / 2;
+    }
+
+    private int parkingCount() {
+        return toPark.size() + parkingNow;
+    }
+
+    private void emit(Mono<Void> job) {
+        if (sink == null) {
+            throw new IllegalStateException("jobs() of " + topic + "-" + partition + " is not subscribed");
+        }
+        sink.next(job);
+    }
+
+    private long now() {
+        return scheduler.now(TimeUnit.NANOSECONDS);
+    }
+
+    // Gauges, read rarely.
+
+    synchronized int backlog() {
+        return byCallerId.values().stream().mapToInt(lane -> lane.queue.size()).sum();
+    }
+
+    synchronized long oldestAdmittedAt() {
+        return byCallerId.values().stream().filter(lane -> !lane.queue.isEmpty())
+                .mapToLong(lane -> lane.queue.peek().admittedAt).min().orElse(Long.MAX_VALUE);
+    }
+
+    synchronized int held() {
+        return window.unfinished();
+    }
+
+    long nowNanos() {
+        return now();
+    }
+
+    private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot) {
+    }
+
+    private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {
+    }
+
+    /** One caller ID's records on this partition. */
+    static final class Lane {
+        final String callerId;
+        final PaceBucket bucket;
+        final ArrayDeque<Pending> queue = new ArrayDeque<>();
+        int inFlight;
+        boolean timerArmed;
+        boolean waitingForSlot;
+        private Instant lastParkDue = Instant.MIN;
+
+        Lane(String callerId, LaneTicket first, Lanes lanes) {
+            this.callerId = callerId;
+            this.bucket = lanes.callerBucket(first.command().accountId(), callerId);
+        }
+
+        /** Whether the lane already holds {@code parkAfter} of waiting at its rate (never, if it has no rate). */
+        boolean overBudget(Duration parkAfter) {
+            if (bucket == null) {
+                return false;
+            }
+            long budget = Math.max(1, parkAfter.toNanos() / bucket.intervalNanos());
+            return queue.size() >= budget;
+        }
+
+        /** Parked records come back spaced at the lane's rate, the first once the held backlog has gone. */
+        Instant nextParkDue(Instant now, Duration parkAfter) {
+            Instant earliest = now.plus(parkAfter);
+            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest
+                    : lastParkDue.plusNanos(bucket.intervalNanos());
+            lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
+            return lastParkDue;
+        }
+
+        boolean idle(long now) {
+            return queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot
+                    && (bucket == null || bucket.idleAt(now));
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.ReceivedCall;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.Lifecycle;
+
+/**
+ * Two dispatchers in one consumer group, joining and leaving at fixed call counts, against the carrier simulator over
+ * real HTTP: every call is placed exactly once, and every call's callbacks (which reach the instance that placed it)
+ * are applied by whichever instance owns the caller ID, so every request gets its one final event.
+ */
+class ScaleOutIT {
+
+    private static final String SECRET = "scale-s3cret";
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final int PER_PHASE = 30;
+    private static final List<String> CALLERS = List.of("+4940100001", "+4940100002", "+4940100003", "+4940100004",
+            "+4940100005", "+4940100006");
+
+    private static final String RUN = "scale-" + UUID.randomUUID().toString().substring(0, 8) + "-";
+    private static final String GROUP = "dialer-dispatcher-" + RUN;
+
+    private static CarrierSimulator simulator;
+    private static KafkaProducer<String, String> producer;
+    private static TopicTail tail;
+    private static Admin admin;
+    private static final List<ConfigurableApplicationContext> contexts = new ArrayList<>();
+    private static final List<String> requests = new ArrayList<>();
+
+    @BeforeAll
+    static void start() {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofMillis(50))
+                .withTalkTime(Duration.ofMillis(100))
+                .withWebhookSecret(SECRET));
+        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+        producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+    }
+
+    @AfterAll
+    static void stop() {
+        // The last context to close disposes Reactor Netty's shared resources: close them in reverse order.
+        for (int i = contexts.size() - 1; i >= 0; i--) {
+            contexts.get(i).close();
+        }
+        if (tail != null) {
+            tail.close();
+        }
+        if (producer != null) {
+            producer.close();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (simulator != null) {
+            simulator.close();
+        }
+    }
+
+    @Test
+    void dispatchersJoiningAndLeavingPlaceEveryCallExactlyOnceAndFinishEveryRequest() {
+        ConfigurableApplicationContext first = dispatcher();
+        tail = new TopicTail(Infrastructure.shared().kafkaBootstrapServers(), List.of(Topics.CALL_EVENTS));
+        awaitMembers(1);
+        produceAndAwaitDialled(PER_PHASE);
+
+        ConfigurableApplicationContext second = dispatcher();
+        awaitMembers(2);
+        produceAndAwaitDialled(PER_PHASE);
+        awaitFinals();
+
+        // The first leaves the group; its web endpoint stays up, so callbacks the simulator still sends there are
+        // appended to the callbacks topic and applied by the second, now the owner of every caller ID.
+        first.getBean("commandConsumerLifecycle", Lifecycle.class).stop();
+        awaitMembers(1);
+        produceAndAwaitDialled(PER_PHASE);
+        awaitFinals();
+
+        Map<String, Long> dialsPerAttempt = mine().stream().collect(Collectors.groupingBy(
+                call -> call.tag().get("request_id") + "#" + call.tag().get("attempt"), Collectors.counting()));
+        assertThat(dialsPerAttempt).hasSize(3 * PER_PHASE).allSatisfy((attempt, dials) -> assertThat(dials)
+                .as("dials of %s", attempt).isEqualTo(1L));
+        assertThat(dialsPerAttempt.keySet()).isEqualTo(requests.stream().map(id -> id + "#1")
+                .collect(Collectors.toSet()));
+        // Both took part: each dialled some of the calls and appended callbacks for the owner to apply.
+        for (ConfigurableApplicationContext dispatcher : List.of(first, second)) {
+            MeterRegistry meters = dispatcher.getBean(MeterRegistry.class);
+            assertThat(meters.counter("dialer.dispatcher.commands", "outcome", "dialled").count()).isPositive();
+            assertThat(meters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count()).isPositive();
+        }
+    }
+
+    private void produceAndAwaitDialled(int count) {
+        for (int i = 0; i < count; i++) {
+            String requestId = RUN + requests.size();
+            String callerId = CALLERS.get(requests.size() % CALLERS.size());
+            requests.add(requestId);
+            String json = """
+                    {"version":1,"request_id":"%s","account_id":"acc-scale","caller_id":"%s","to":"+4915112345678",
+                     "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, callerId);
+            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, callerId, json));
+        }
+        producer.flush();
+        await().atMost(WAIT).until(() -> mine().stream().map(call -> call.tag().get("request_id"))
+                .collect(Collectors.toSet()).containsAll(requests));
+    }
+
+    /** Every request so far has exactly one final event, answered. */
+    private void awaitFinals() {
+        await().atMost(WAIT).until(() -> finals().keySet().containsAll(requests));
+        assertThat(finals()).allSatisfy((requestId, statuses) -> assertThat(statuses).containsExactly("answered"));
+    }
+
+    private Map<String, List<String>> finals() {
+        Set<String> mine = Set.copyOf(requests);
+        Map<String, List<String>> result = new HashMap<>();
+        tail.all(Topics.CALL_EVENTS).stream()
+                .filter(record -> mine.contains(record.key()))
+                .map(record -> Contract.mapper().readTree(record.value()))
+                .filter(event -> event.get("event_type").stringValue().equals("call.final"))
+                .forEach(event -> result.computeIfAbsent(event.get("request_id").stringValue(),
+                        key -> new ArrayList<>()).add(event.get("status").stringValue()));
+        return result;
+    }
+
+    private List<ReceivedCall> mine() {
+        return simulator.calls().stream()
+                .filter(call -> String.valueOf(call.tag().get("request_id")).startsWith(RUN))
+                .toList();
+    }
+
+    private void awaitMembers(int count) {
+        await().atMost(WAIT).until(() -> {
+            ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(GROUP)).all().get().get(GROUP);
+            return group.groupState() == GroupState.STABLE && group.members().size() == count
+                    && group.members().stream().allMatch(member -> !member.assignment().topicPartitions().isEmpty());
+        });
+    }
+
+    private static ConfigurableApplicationContext dispatcher() {
+        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
+        properties.put("spring.config.name", "dispatcher-service");
+        properties.put("server.port", 0);
+        properties.put("dialer.kafka.partitions", 3);
+        properties.put("dialer.dispatcher.commands.group-id", GROUP);
+        properties.put("dialer.dispatcher.carrier.base-url", simulator.baseUrl());
+        properties.put("dialer.dispatcher.carrier.webhook-secret", SECRET);
+        // As command-line arguments: they win over dispatcher-service.yml, which default properties would not.
+        ConfigurableApplicationContext context = new SpringApplicationBuilder(DispatcherApplication.class)
+                .run(properties.entrySet().stream().map(entry -> "--" + entry.getKey() + "=" + entry.getValue())
+                        .toArray(String[]::new));
+        contexts.add(context);
+        return context;
+    }
+
+}

@@ -1,0 +1,86 @@
+package dev.dialer.dispatcher.pacing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class PaceBucketTest {
+
+    private static final long SECOND = 1_000_000_000L;
+
+    @Test
+    void spacesStartsEvenlyWithoutBurst() {
+        PaceBucket bucket = new PaceBucket(10, 1);
+        List<Long> starts = greedyStarts(bucket, 0, 30);
+
+        assertThat(starts.get(1) - starts.get(0)).isEqualTo(SECOND / 10);
+        assertThat(maxInAnyWindow(starts, SECOND)).isLessThanOrEqualTo(10 + 1);
+    }
+
+    @Test
+    void allowsTheBurstBackToBackAfterAnIdleSpellThenTheRate() {
+        PaceBucket bucket = new PaceBucket(5, 3);
+        List<Long> starts = greedyStarts(bucket, 0, 8);
+
+        assertThat(starts.subList(0, 3)).containsOnly(0L);
+        assertThat(starts.get(3)).isEqualTo(SECOND / 5);
+    }
+
+    @Test
+    void neverLetsMoreThanRatePlusBurstThroughAnyOneSecondWindowUnderRandomArrivals() {
+        Random random = new Random(42);
+        for (int round = 0; round < 50; round++) {
+            double rate = 1 + random.nextInt(100);
+            int burst = 1 + random.nextInt(10);
+            PaceBucket bucket = new PaceBucket(rate, burst);
+            List<Long> starts = new ArrayList<>();
+            long now = 0;
+            for (int i = 0; i < 2_000; i++) {
+                // Arrivals in bursts and lulls: sometimes many at once, sometimes seconds apart.
+                now += random.nextInt(10) == 0 ? random.nextLong(3 * SECOND) : random.nextLong(SECOND / 50 + 1);
+                long at = bucket.earliest(now);
+                bucket.take(at);
+                starts.add(at);
+                now = Math.max(now, at);
+            }
+            assertThat(maxInAnyWindow(starts, SECOND)).as("rate %s burst %s", rate, burst)
+                    .isLessThanOrEqualTo((int) rate + burst);
+        }
+    }
+
+    @Test
+    void isIdleOnceItHasRefilled() {
+        PaceBucket bucket = new PaceBucket(2, 1);
+        bucket.take(0);
+
+        assertThat(bucket.idleAt(SECOND / 4)).isFalse();
+        assertThat(bucket.idleAt(SECOND / 2)).isTrue();
+    }
+
+    private static List<Long> greedyStarts(PaceBucket bucket, long now, int count) {
+        List<Long> starts = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long at = bucket.earliest(now);
+            bucket.take(at);
+            starts.add(at);
+        }
+        return starts;
+    }
+
+    /** The most starts inside any half-open window [t, t + length), t ranging over the starts themselves. */
+    static int maxInAnyWindow(List<Long> starts, long length) {
+        List<Long> sorted = starts.stream().sorted().toList();
+        int best = 0;
+        int tail = 0;
+        for (int head = 0; head < sorted.size(); head++) {
+            while (sorted.get(head) - sorted.get(tail) >= length) {
+                tail++;
+            }
+            best = Math.max(best, head - tail + 1);
+        }
+        return best;
+    }
+}

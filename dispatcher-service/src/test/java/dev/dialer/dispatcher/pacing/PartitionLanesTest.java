@@ -1,0 +1,152 @@
+package dev.dialer.dispatcher.pacing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.PartitionFlow;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/** The lanes of one partition on a virtual clock: pacing, independence of caller IDs, and in-order commits. */
+class PartitionLanesTest {
+
+    private static final long SECOND = 1_000_000_000L;
+    private static final String A = "+4930000001";
+    private static final String B = "+4930000002";
+
+    private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+    private final List<Started> started = Collections.synchronizedList(new ArrayList<>());
+    private final List<Long> acknowledged = Collections.synchronizedList(new ArrayList<>());
+    private final CommandReader reader = new CommandReader();
+    private Disposable running;
+    private long nextOffset;
+    private boolean placed;
+    private Lanes built;
+
+    @AfterEach
+    void stop() {
+        if (running != null) {
+            running.dispose();
+        }
+        time.dispose();
+    }
+
+    @Test
+    void neverStartsMoreThanRatePlusBurstOfOneCallerIdInAnyOneSecondWindow() {
+        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        for (int i = 0; i < 200; i++) {
+            admit(lanes, A);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(30));
+
+        assertThat(started).hasSize(200);
+        assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A), SECOND)).isLessThanOrEqualTo(10 + 2);
+        assertThat(acknowledged).last().isEqualTo(199L);
+    }
+
+    @Test
+    void aSlowCallerIdDoesNotHoldUpAnotherOnTheSamePartition() {
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of(B, 100.0)),
+                new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        for (int i = 0; i < 30; i++) {
+            admit(lanes, A);
+        }
+        for (int i = 0; i < 10; i++) {
+            admit(lanes, B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(2));
+
+        assertThat(startsOf(B)).hasSize(10).allMatch(at -> at < SECOND);
+        assertThat(startsOf(A)).hasSize(3);
+        // A's fourth record (offset 3) is not done: nothing from it on is committed, B's records included.
+        assertThat(acknowledged).isNotEmpty().allMatch(offset -> offset <= 2);
+    }
+
+    @Test
+    void keepsTheTrunkRateAcrossCallerIds() {
+        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        for (int i = 0; i < 100; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(10));
+
+        assertThat(started).hasSize(100);
+        List<Long> all = started.stream().map(Started::at).toList();
+        assertThat(PaceBucketTest.maxInAnyWindow(all, SECOND)).isLessThanOrEqualTo(20 + 1);
+    }
+
+    @Test
+    void holdsATrunkSlotPerPlacedCallUntilItsTerminalStatusFreesIt() {
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 2,
+                Duration.ofHours(1), Duration.ofSeconds(2));
+        placed = true;
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        for (int i = 0; i < 5; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(2);
+
+        // The first call's terminal status arrives: one more may start, and only one.
+        built.trunk().release("r-0#1", true);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(3);
+        assertThat(built.trunk().inFlight()).isEqualTo(2);
+    }
+
+    private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
+        Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
+                new PacingMetrics(new SimpleMeterRegistry()), time);
+        built = lanes;
+        PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), this::work);
+        running = partition.jobs(10_000).subscribe();
+        return partition;
+    }
+
+    private Mono<Boolean> work(InboundRecord record) {
+        return Mono.fromRunnable(() -> {
+            started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
+            record.acknowledge();
+        }).thenReturn(placed);
+    }
+
+    private void admit(PartitionLanes lanes, String callerId) {
+        long offset = nextOffset++;
+        String json = """
+                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, callerId);
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        CallCommand command = reader.read(value);
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
+                () -> acknowledged.add(offset)), new LaneTicket(command));
+    }
+
+    private List<Long> startsOf(String callerId) {
+        return started.stream().filter(s -> s.callerId().equals(callerId)).map(Started::at).toList();
+    }
+
+    private static PacingProperties pacing(double callerCps, int burst, double trunkCps, Map<String, Double> numbers) {
+        return new PacingProperties(callerCps, burst, Map.of(), numbers, Map.of(), trunkCps, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2));
+    }
+
+    private record Started(String callerId, long at) {
+    }
+}
