@@ -1,8 +1,8 @@
 package dev.dialer.dispatcher.pacing;
 
 /**
- * Where a caller ID's rate comes from. Configuration answers today ({@link ConfiguredCallerLimits}); account settings
- * read from Kafka can answer per account later without touching the lanes.
+ * Where a caller ID's rate comes from ({@link ConfiguredCallerLimits}: configuration and the accounts' settings read
+ * from Kafka), so the lanes need not know.
  */
 public interface CallerLimits {
 
