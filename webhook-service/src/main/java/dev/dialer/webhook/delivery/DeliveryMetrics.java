@@ -100,7 +100,7 @@ final class DeliveryMetrics {
     }
 
     void endpointDisabled(String reason) {
-        Counter.builder("dialer.webhook.endpoints.disabled.total")
+        Counter.builder("dialer.webhook.endpoint.disables")
                 .description("Webhooks disabled, by why")
                 .tag("reason", reason)
                 .register(registry)

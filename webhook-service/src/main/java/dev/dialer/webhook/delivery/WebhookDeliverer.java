@@ -176,9 +176,9 @@ final class WebhookDeliverer {
     private Mono<Void> dead(DeliveryTask task, int tries, AttemptResult result, boolean disabledNow) {
         metrics.outcome(task.target().kind(), "dead", result.reason());
         metrics.deadLetter(result.reason());
-        log.warn("gave up delivering event {} to {} {} after {} tries ({}, status {}){}", task.eventId(),
+        log.warn("gave up delivering event {} to {} {} after {} tries ({}, status {}, {}){}", task.eventId(),
                 task.target().kind().tag(), task.target().id(), tries, result.reason().tag(), result.statusCode(),
-                disabledNow ? "; the webhook is now disabled" : "");
+                result.error(), disabledNow ? "; the webhook is now disabled" : "");
         Mono<Void> announce = disabledNow ? announce(task, result) : Mono.empty();
         return store.deadLetter(task, tries, result.reason())
                 .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, disabledNow)))

@@ -1,0 +1,89 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.WAIT;
+import static dev.dialer.webhook.ItFixture.assertSignedWith;
+import static dev.dialer.webhook.ItFixture.attempts;
+import static dev.dialer.webhook.ItFixture.command;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.r2dbc.core.DatabaseClient;
+
+/** A retry stored by one run of the service is made by the next run: the retry state lives in PostgreSQL. */
+class RestartIT {
+
+    @Test
+    void aRetryScheduledBeforeARestartHappensAfterIt() {
+        try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("restart-it")) {
+            String account = unique("acc");
+            String id = unique("wh");
+            String secret = newSecret();
+            receiver.answer("hooks/" + id, 503);
+            String requestId = unique("req");
+            CallEvent event = CallEvent.about(command(requestId, account, id)).sequence(1)
+                    .status(AttemptStatus.RINGING).build();
+
+            try (ConfigurableApplicationContext first = start()) {
+                // Published once the service has created the topics.
+                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "restart", secret,
+                        true, Instant.now()));
+                await().atMost(WAIT).until(() -> first.getBean(WebhookDirectory.class).current(id) != null);
+                fixture.publishEvents(requestId, List.of(event));
+                DatabaseClient database = first.getBean(DatabaseClient.class);
+                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == 1);
+            }
+            // Stopped well before the retry is due (100 schedule seconds of 100 ms): nobody has retried yet.
+            assertThat(receiver.at("hooks/" + id)).hasSize(1);
+
+            try (ConfigurableApplicationContext second = start()) {
+                DatabaseClient database = second.getBean(DatabaseClient.class);
+                await().atMost(WAIT).until(() -> receiver.at("hooks/" + id).size() == 2);
+                assertThat(receiver.at("hooks/" + id)).extracting(request -> request.header("webhook-id"))
+                        .containsOnly(event.eventId());
+                assertSignedWith(secret, receiver.at("hooks/" + id).get(1));
+                await().atMost(WAIT).until(() -> attempts(database, event.eventId())
+                        .equals(List.of("1:503:retrying", "2:200:delivered")));
+                assertThat(pendingTries(database, event.eventId())).isEqualTo(-1);
+            }
+        }
+    }
+
+    private static ConfigurableApplicationContext start() {
+        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
+        properties.put("spring.config.name", "webhook-service");
+        properties.put("spring.profiles.active", "it");
+        properties.put("server.port", "0");
+        properties.put("dialer.webhook.retry.schedule", "0s,100s");
+        properties.put("dialer.webhook.retry.jitter", "0");
+        // As arguments, so they override the service's configuration file (builder properties would not).
+        String[] arguments = properties.entrySet().stream()
+                .map(property -> "--" + property.getKey() + "=" + property.getValue())
+                .toArray(String[]::new);
+        return new SpringApplicationBuilder(WebhookApplication.class).run(arguments);
+    }
+
+    /** The tries made of the event's stored retry, or -1 when it has none. */
+    private static int pendingTries(DatabaseClient database, String eventId) {
+        return database.sql("SELECT tries FROM webhook.retries WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(row -> row.get("tries", Integer.class))
+                .one()
+                .defaultIfEmpty(-1)
+                .block(Duration.ofSeconds(10));
+    }
+}
