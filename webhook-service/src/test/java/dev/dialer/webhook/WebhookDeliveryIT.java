@@ -235,7 +235,11 @@ class WebhookDeliveryIT {
         assertThat(prometheus.statusCode()).isEqualTo(200);
         assertThat(prometheus.body())
                 .contains("dialer_webhook_deliveries_total{")
-                .contains("dialer_webhook_events_consumed_total");
+                .contains("dialer_webhook_events_consumed_total")
+                .contains("dialer_webhook_retries_pending")
+                .contains("dialer_webhook_dead_letters_total")
+                .contains("dialer_webhook_endpoints_disabled")
+                .contains("dialer_webhook_delivery_latency_seconds");
     }
 
     private record Hook(String id, String path, String secret) {
