@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.EventType;
@@ -23,6 +24,7 @@ import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -213,6 +215,25 @@ class FanOutIT {
         assertThat(receiver.at(flaky.path())).allSatisfy(request -> assertSignedWith(flaky.secret(), request));
         await().atMost(WAIT).until(() -> attempts(database, earlier.eventId())
                 .equals(List.of("1:500:retrying", "2:500:retrying", "3:200:delivered")));
+    }
+
+    @Test
+    void anEventLargerThanThePayloadCapIsNotSentAndIsDeadLettered() {
+        String account = unique("acc");
+        Endpoint target = webhook(account);
+        String requestId = unique("req");
+        CallCommand command = command(requestId, account, target.id());
+        CallCommand oversized = new CallCommand(command.version(), requestId, account, command.callerId(),
+                command.to(), command.flowId(), null, command.campaign(), 0, 0, 1, target.id(), "x".repeat(20_000),
+                Map.of(), null, null, null, null, null, Instant.now());
+        CallEvent large = CallEvent.about(oversized).sequence(1).status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command).sequence(2).status(AttemptStatus.COMPLETED).build();
+
+        fixture.publishEvents(requestId, List.of(large, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
+        assertThat(receiver.at(target.path()).get(0).header("webhook-id")).isEqualTo(marker.eventId());
+        await().atMost(WAIT).until(() -> attempts(database, large.eventId()).equals(List.of("0:null:refused")));
     }
 
     private record Endpoint(String id, String path, String secret) {
