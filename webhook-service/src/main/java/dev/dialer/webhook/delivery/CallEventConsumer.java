@@ -9,6 +9,7 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.r2dbc.spi.R2dbcException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,8 +18,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -33,10 +36,11 @@ import reactor.util.retry.Retry;
  *
  * <p>Delivery guarantee: <b>at least once</b> per target. A record is acknowledged only once every target's first try
  * has ended and its outcome is durable (delivered, stored for a retry, or dead-lettered), and only after every
- * earlier record of its partition, so a crash before that makes the next consumer try it again. Up to
- * {@value #IN_FLIGHT_PER_PARTITION} records of a partition are in flight at once, except that records with the same
- * key (one call) go one after another, which keeps a call's events in order; a later event of a call whose earlier
- * event is still in the retry table waits there behind it (see {@link RetryStore}).
+ * earlier record of its partition ({@link InOrderAcknowledger}), so a crash before that makes the next consumer try
+ * it again. Up to {@value #IN_FLIGHT_PER_PARTITION} records of a partition are in flight at once and finish in any
+ * order, so a slow endpoint holds one slot per try, never the partition; records with the same key (one call) go one
+ * after another, which keeps a call's events in order, and a later event of a call whose earlier event is still in
+ * the retry table waits there behind it (see {@link RetryStore}).
  */
 public final class CallEventConsumer {
 
@@ -48,7 +52,6 @@ public final class CallEventConsumer {
     static final int IN_FLIGHT_PER_PARTITION = 64;
     /** An event's targets tried at once. */
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
-    private static final int STORE_RETRIES = 10;
 
     private final KafkaSettings settings;
     private final int partitionConcurrency;
@@ -86,12 +89,19 @@ public final class CallEventConsumer {
     public Mono<Void> run() {
         return KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS)
                 .groupBy(InboundRecord::partition)
-                .flatMap(partition -> partition
-                        .flatMapSequential(record -> afterSameKey(record, handle(record)), IN_FLIGHT_PER_PARTITION)
-                        .doOnNext(InboundRecord::acknowledge), partitionConcurrency)
+                .flatMap(this::handlePartition, partitionConcurrency)
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)
                 .then();
+    }
+
+    /** Up to {@value #IN_FLIGHT_PER_PARTITION} records at once, finishing in any order, acknowledged in order. */
+    private Flux<InboundRecord> handlePartition(Flux<InboundRecord> partition) {
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger();
+        return partition
+                .doOnNext(acknowledger::received)
+                .flatMap(record -> afterSameKey(record, handle(record)), IN_FLIGHT_PER_PARTITION)
+                .doOnNext(acknowledger::done);
     }
 
     /** Whether the consumer is subscribed and has not stopped. */
@@ -119,8 +129,11 @@ public final class CallEventConsumer {
                     metrics.consumed();
                     return deliver(record);
                 })
-                // PostgreSQL unreachable: the outcome is not durable, so the record is handled again (at least once).
-                .retryWhen(Retry.backoff(STORE_RETRIES, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(10)))
+                // PostgreSQL unreachable: the outcome is not durable, so the record is handled again (at least once)
+                // and its partition waits rather than lose it. Any other error is a bug: logged, and skipped.
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
+                        .filter(CallEventConsumer::isStoreFailure)
+                        .doBeforeRetry(signal -> storeUnavailable(record, signal.failure())))
                 .onErrorResume(error -> unexpected(record, error));
     }
 
@@ -195,9 +208,19 @@ public final class CallEventConsumer {
         }
     }
 
+    private static boolean isStoreFailure(Throwable error) {
+        return error instanceof DataAccessException || error instanceof R2dbcException
+                || error instanceof TimeoutException;
+    }
+
+    private void storeUnavailable(InboundRecord record, Throwable error) {
+        log.warn("call event at {}-{}@{} not settled, PostgreSQL unavailable; handling it again: {}",
+                record.topic(), record.partition(), record.offset(), error.toString());
+    }
+
     private Mono<Void> unexpected(InboundRecord record, Throwable error) {
         // Skipping keeps the partition moving; the event is lost to its targets, so it is logged as an error.
-        log.error("handling call event at {}-{}@{} failed repeatedly; skipped", record.topic(), record.partition(),
+        log.error("handling call event at {}-{}@{} failed; skipped", record.topic(), record.partition(),
                 record.offset(), error);
         metrics.unexpected();
         return Mono.empty();
