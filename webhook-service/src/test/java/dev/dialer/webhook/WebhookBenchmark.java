@@ -84,8 +84,10 @@ class WebhookBenchmark {
             warmUp(publisher, account, healthy);
             throughput(publisher, account, healthy, 20_000);
             paced("1,000 events/s, 10 healthy endpoints", publisher, account, healthy, List.of(), 1_000, 15);
-            paced("1,000 events/s, 10 healthy endpoints + a dead and a hanging one (10 % of events each)", publisher,
-                    account, healthy, List.of(dead, stuck), 1_000, 15);
+            // Below saturation, so that the isolation figure compares the endpoints, not two queues.
+            paced("250 events/s, 10 healthy endpoints", publisher, account, healthy, List.of(), 250, 20);
+            paced("250 events/s, 10 healthy endpoints + a dead and a hanging one (10 % of events each)", publisher,
+                    account, healthy, List.of(dead, stuck), 250, 20);
         } finally {
             publisher.close();
             hanging.disposeNow();
@@ -116,8 +118,8 @@ class WebhookBenchmark {
         reset();
         int total = perSecond * seconds;
         long started = System.nanoTime();
-        // Ten events every 10 ms; a slow publish never holds back the ticks (the offered rate is reported).
-        Flux.interval(Duration.ofMillis(10))
+        // Ten events per tick; a slow publish never holds back the ticks (the offered rate is reported).
+        Flux.interval(Duration.ofNanos(10_000_000_000L / perSecond))
                 .onBackpressureBuffer()
                 .take(total / 10)
                 .flatMap(tick -> Flux.range(0, 10)
