@@ -5,7 +5,7 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.delivery.CallEventConsumer;
 import dev.dialer.webhook.delivery.EndpointStateLoader;
 import dev.dialer.webhook.delivery.ReplayConsumer;
-import dev.dialer.webhook.delivery.RetryWorker;
+import dev.dialer.webhook.delivery.RetryPoller;
 import java.time.Duration;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import org.slf4j.Logger;
@@ -31,13 +31,13 @@ class WebhookPipelines implements SmartLifecycle {
     private final KafkaProperties kafka;
     private final WebhookDirectory directory;
     private final CallEventConsumer consumer;
-    private final RetryWorker retries;
+    private final RetryPoller retries;
     private final ReplayConsumer replays;
     private final EndpointStateLoader endpointState;
     private volatile Disposable running;
 
     WebhookPipelines(KafkaProperties kafka, WebhookDirectory directory, CallEventConsumer consumer,
-                     RetryWorker retries, ReplayConsumer replays, EndpointStateLoader endpointState) {
+                     RetryPoller retries, ReplayConsumer replays, EndpointStateLoader endpointState) {
         this.kafka = kafka;
         this.directory = directory;
         this.consumer = consumer;
@@ -55,7 +55,7 @@ class WebhookPipelines implements SmartLifecycle {
         running = Disposables.composite(
                 directory.follow().subscribe(null, error -> log.error("webhook directory stopped", error)),
                 consumer.run().subscribe(null, error -> log.error("call event consumer stopped", error)),
-                retries.run().subscribe(null, error -> log.error("webhook retry worker stopped", error)),
+                retries.run().subscribe(null, error -> log.error("webhook retry poller stopped", error)),
                 replays.run().subscribe(null, error -> log.error("webhook replay consumer stopped", error)));
         log.info("webhook pipelines started");
     }

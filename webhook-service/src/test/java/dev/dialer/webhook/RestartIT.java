@@ -52,13 +52,14 @@ class RestartIT {
 
             try (ConfigurableApplicationContext second = start()) {
                 DatabaseClient database = second.getBean(DatabaseClient.class);
-                await().atMost(WAIT).until(() -> receiver.at("hooks/" + id).size() == 2);
-                assertThat(receiver.at("hooks/" + id)).extracting(request -> request.header("webhook-id"))
-                        .containsOnly(event.eventId());
-                assertSignedWith(secret, receiver.at("hooks/" + id).get(1));
-                await().atMost(WAIT).until(() -> attempts(database, event.eventId())
-                        .equals(List.of("1:503:retrying", "2:200:delivered")));
-                assertThat(pendingTries(database, event.eventId())).isEqualTo(-1);
+                // Try 2 can only come from the stored retry (tries made: 1). The record itself may be handled again
+                // too when the first run stopped before acknowledging it: at least once, with the same webhook-id.
+                await().atMost(WAIT).until(() -> attempts(database, event.eventId()).contains("2:200:delivered"));
+                assertThat(attempts(database, event.eventId())).startsWith("1:503:retrying");
+                assertThat(receiver.at("hooks/" + id)).hasSizeGreaterThanOrEqualTo(2)
+                        .extracting(request -> request.header("webhook-id")).containsOnly(event.eventId());
+                assertThat(receiver.at("hooks/" + id)).allSatisfy(request -> assertSignedWith(secret, request));
+                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == -1);
             }
         }
     }

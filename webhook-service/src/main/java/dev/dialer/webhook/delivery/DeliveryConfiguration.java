@@ -123,14 +123,14 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    RetryWorker retryWorker(RetryStore store, WebhookDeliverer deliverer, RetryProperties retry,
+    RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, RetryProperties retry,
                             DeliveryProperties delivery, DeliveryMetrics metrics, DeliveryLog deliveryLog,
                             EventStore events, HealthProperties health, Clock clock) {
-        RetryWorker.Housekeeping housekeeping = () -> Mono.when(
+        RetryPoller.Housekeeping housekeeping = () -> Mono.when(
                 deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
                 events.purge(clock.instant().minus(health.eventRetention())),
                 store.purgeDeadLetters(clock.instant().minus(health.deadLetterRetention())));
-        return new RetryWorker(store, deliverer, retry, delivery.lease(), metrics, housekeeping,
+        return new RetryPoller(store, deliverer, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval());
     }
 

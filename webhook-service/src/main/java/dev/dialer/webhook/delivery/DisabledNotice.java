@@ -13,7 +13,7 @@ import reactor.core.publisher.Mono;
 /**
  * Announces that a webhook was disabled: a {@value SubscriptionConfig#WEBHOOK_DISABLED} event, kept like any event
  * (replayable) and queued durably in {@code webhook.retries}, due at once, for every other webhook of the account
- * subscribed to that event type. The retry worker sends it, signed, with the usual retries.
+ * subscribed to that event type. The retry poller sends it, signed, with the usual retries.
  */
 final class DisabledNotice {
 

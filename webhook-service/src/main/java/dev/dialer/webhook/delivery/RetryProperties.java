@@ -14,7 +14,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * The durable retry schedule ({@code webhook.retries}, see {@link RetryWorker}).
+ * The durable retry schedule ({@code webhook.retries}, see {@link RetryPoller}).
  *
  * @param schedule         when each try is due, counted from the failure before it: the first entry is the first try
  *                         (normally immediately); after the last try fails the delivery goes to the dead letters

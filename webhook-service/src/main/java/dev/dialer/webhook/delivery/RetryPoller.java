@@ -17,9 +17,9 @@ import reactor.core.publisher.Mono;
  * <p>Delivery guarantee: at least once. A row stays in the table until its outcome is written; an instance that
  * dies mid-try leaves the row leased, and it is claimed again when the lease runs out.
  */
-public final class RetryWorker {
+public final class RetryPoller {
 
-    private static final Logger log = LoggerFactory.getLogger(RetryWorker.class);
+    private static final Logger log = LoggerFactory.getLogger(RetryPoller.class);
 
     private final RetryStore store;
     private final WebhookDeliverer deliverer;
@@ -35,7 +35,7 @@ public final class RetryWorker {
         Mono<Void> purge();
     }
 
-    RetryWorker(RetryStore store, WebhookDeliverer deliverer, RetryProperties properties, Duration lease,
+    RetryPoller(RetryStore store, WebhookDeliverer deliverer, RetryProperties properties, Duration lease,
                 DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval) {
         this.purgeInterval = purgeInterval;
         this.store = store;
