@@ -3,6 +3,10 @@ package dev.dialer.webhook;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.delivery.CallEventConsumer;
+import dev.dialer.webhook.delivery.EndpointStateLoader;
+import dev.dialer.webhook.delivery.ReplayConsumer;
+import dev.dialer.webhook.delivery.RetryPoller;
+import java.time.Duration;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,9 +16,11 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 
 /**
- * Owns the service's Kafka pipelines: on start it creates any missing topics, then follows the webhook directory and
- * consumes call events; on stop it disposes both. Stopping in the middle of a delivery leaves its record
- * unacknowledged, so the next consumer of the partition delivers it again (at least once).
+ * Owns the service's pipelines: on start it creates any missing topics and loads the durable endpoint state, then
+ * follows the webhook directory, consumes call events, sends due retries and consumes replay requests; on stop it
+ * disposes them all. Stopping in the middle of a first try leaves its record unacknowledged, so the next consumer of
+ * the partition tries it again; stopping in the middle of a retry leaves its row leased until the lease runs out
+ * (at least once, both).
  */
 @Component
 class WebhookPipelines implements SmartLifecycle {
@@ -25,21 +31,32 @@ class WebhookPipelines implements SmartLifecycle {
     private final KafkaProperties kafka;
     private final WebhookDirectory directory;
     private final CallEventConsumer consumer;
+    private final RetryPoller retries;
+    private final ReplayConsumer replays;
+    private final EndpointStateLoader endpointState;
     private volatile Disposable running;
 
-    WebhookPipelines(KafkaProperties kafka, WebhookDirectory directory, CallEventConsumer consumer) {
+    WebhookPipelines(KafkaProperties kafka, WebhookDirectory directory, CallEventConsumer consumer,
+                     RetryPoller retries, ReplayConsumer replays, EndpointStateLoader endpointState) {
         this.kafka = kafka;
         this.directory = directory;
         this.consumer = consumer;
+        this.retries = retries;
+        this.replays = replays;
+        this.endpointState = endpointState;
     }
 
     @Override
     public void start() {
         TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()),
                 (short) kafka.replicationFactor(), TOPIC_TIMEOUT_MILLIS);
+        // Start-up thread, not an event loop: a disabled webhook must be known before anything is delivered.
+        endpointState.load().block(Duration.ofMillis(TOPIC_TIMEOUT_MILLIS));
         running = Disposables.composite(
                 directory.follow().subscribe(null, error -> log.error("webhook directory stopped", error)),
-                consumer.run().subscribe(null, error -> log.error("call event consumer stopped", error)));
+                consumer.run().subscribe(null, error -> log.error("call event consumer stopped", error)),
+                retries.run().subscribe(null, error -> log.error("webhook retry poller stopped", error)),
+                replays.run().subscribe(null, error -> log.error("webhook replay consumer stopped", error)));
         log.info("webhook pipelines started");
     }
 

@@ -36,6 +36,8 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -44,11 +46,11 @@ import tools.jackson.databind.JsonNode;
  * Per-request hooks, refused targets and 410 Gone against a real Kafka broker, PostgreSQL and HTTP receiver. The
  * properties equal {@link WebhookDeliveryIT}'s so that both share one application context.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.config.name=webhook-service",
-        "dialer.webhook.delivery.first-backoff=100ms",
-        "dialer.webhook.delivery.lookup-wait=2s",
-        "dialer.webhook.delivery.hook-secret=" + HookTargetsIT.HOOK_SECRET})
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=webhook-service")
+@ActiveProfiles("it")
+// Each class runs its service alone: a cached context would keep consuming, and retrying, behind the next class.
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
 class HookTargetsIT {
 
     /** The service-wide secret hooks are signed with (Standard Webhooks' own example secret). */
@@ -112,9 +114,10 @@ class HookTargetsIT {
         assertThat(receiver.at(webhook.path())).allSatisfy(request -> assertSignedWith(webhook.secret(), request));
         assertThat(deliveries("notify", "delivered")).isEqualTo(notifyBefore + 3);
         assertThat(deliveries("action", "delivered")).isEqualTo(actionBefore + 1);
-        JsonNode published = publishedAttempt("action:" + command.requestId());
+        JsonNode published = publishedAttempt("action_hook:" + command.requestId());
         assertThat(published.path("event_id").asString()).isEqualTo(events.get(2).eventId());
-        assertThat(published.path("hook").asString()).isEqualTo("action");
+        assertThat(published.path("target").asString()).isEqualTo("action_hook");
+        assertThat(published.path("outcome").asString()).isEqualTo("delivered");
         assertThat(published.path("status_code").asInt()).isEqualTo(200);
     }
 
@@ -152,11 +155,13 @@ class HookTargetsIT {
 
         await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
         assertThat(skipped("webhook", "forbidden_target")).isEqualTo(forbiddenBefore + 1);
-        assertThat(attempts(refused.eventId())).isEmpty();
+        // Refused, never sent: no try, but the log says why, and the event waits in the dead letters.
+        await().atMost(WAIT).until(() -> attempts(refused.eventId()).equals(List.of("0:null")));
+        assertThat(deadLetters(refused.eventId())).containsExactly("forbidden_target");
     }
 
     @Test
-    void aWebhookAnswering410GetsOneAttemptAndNoFurtherEvents() {
+    void aWebhookAnswering410GetsOneAttemptAndNoFurtherEventsAndIsDisabledDurably() {
         String account = unique("acc");
         Endpoint gone = createWebhook(account, null);
         Endpoint other = createWebhook(account, null);
@@ -168,7 +173,7 @@ class HookTargetsIT {
                 .status(AttemptStatus.IN_PROGRESS).build();
         CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(3)
                 .status(AttemptStatus.COMPLETED).build();
-        double goneBefore = deliveries("webhook", "failed", "gone");
+        double goneBefore = deliveries("webhook", "dead", "gone");
         double disabledBefore = skipped("webhook", "disabled");
 
         publish(requestId, List.of(first, second, marker));
@@ -177,10 +182,12 @@ class HookTargetsIT {
         assertThat(receiver.at(gone.path())).extracting(request -> request.header("webhook-id"))
                 .containsExactly(first.eventId());
         await().atMost(WAIT).until(() -> attempts(first.eventId()).equals(List.of("1:410")));
-        assertThat(deliveries("webhook", "failed", "gone")).isEqualTo(goneBefore + 1);
+        assertThat(deliveries("webhook", "dead", "gone")).isEqualTo(goneBefore + 1);
         assertThat(skipped("webhook", "disabled")).isEqualTo(disabledBefore + 1);
-        assertThat(directory.find(gone.id(), Duration.ZERO).blockOptional())
-                .hasValueSatisfying(config -> assertThat(config.enabled()).isFalse());
+        assertThat(disabledReason(gone.id())).isEqualTo("gone");
+        JsonNode published = publishedAttempt(gone.id());
+        assertThat(published.path("outcome").asString()).isEqualTo("dead");
+        assertThat(published.path("endpoint_disabled").asBoolean()).isTrue();
     }
 
     /** The first attempt published on dialer.webhook.deliveries under this key, read with a fresh group. */
@@ -223,6 +230,23 @@ class HookTargetsIT {
                 .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("status_code", Integer.class))
                 .all()
                 .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private List<String> deadLetters(String eventId) {
+        return database.sql("SELECT reason FROM webhook.dead_letters WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("reason", String.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private String disabledReason(String webhookId) {
+        return database.sql("SELECT disabled_reason FROM webhook.endpoint_state WHERE webhook_id = :id")
+                .bind("id", webhookId)
+                .map(row -> row.get("disabled_reason", String.class))
+                .one()
                 .block(Duration.ofSeconds(10));
     }
 

@@ -40,6 +40,8 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.core.env.Environment;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -48,12 +50,11 @@ import tools.jackson.databind.JsonNode;
  * The service against a real Kafka broker, a real PostgreSQL and a real HTTP receiver: events published on the topic
  * arrive signed at the webhook they name, or not at all when they must not.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.config.name=webhook-service",
-        // Short waits keep the suite quick; their defaults come from webhook-service.yml.
-        "dialer.webhook.delivery.first-backoff=100ms",
-        "dialer.webhook.delivery.lookup-wait=2s",
-        "dialer.webhook.delivery.hook-secret=" + HookTargetsIT.HOOK_SECRET})
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=webhook-service")
+@ActiveProfiles("it")
+// Each class runs its service alone: a cached context would keep consuming, and retrying, behind the next class.
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
 class WebhookDeliveryIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -96,7 +97,7 @@ class WebhookDeliveryIT {
         assertThat(environment.getProperty("spring.application.name")).isEqualTo("webhook-service");
         assertThat(environment.getProperty("spring.flyway.default-schema")).isEqualTo("webhook");
         assertThat(environment.getProperty("dialer.webhook.delivery.total-timeout")).isEqualTo("15s");
-        assertThat(environment.getProperty("dialer.webhook.delivery.attempts")).isEqualTo("3");
+        assertThat(environment.getProperty("dialer.webhook.retry.time-unit")).isEqualTo("100ms");
     }
 
     @Test
@@ -234,7 +235,11 @@ class WebhookDeliveryIT {
         assertThat(prometheus.statusCode()).isEqualTo(200);
         assertThat(prometheus.body())
                 .contains("dialer_webhook_deliveries_total{")
-                .contains("dialer_webhook_events_consumed_total");
+                .contains("dialer_webhook_events_consumed_total")
+                .contains("dialer_webhook_retries_pending")
+                .contains("dialer_webhook_dead_letters_total")
+                .contains("dialer_webhook_endpoints_disabled")
+                .contains("dialer_webhook_delivery_latency_seconds");
     }
 
     private record Hook(String id, String path, String secret) {

@@ -15,6 +15,7 @@ import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
 import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
+import reactor.netty.resources.LoopResources;
 
 /**
  * A real HTTP endpoint for webhook deliveries: records every request and answers 200 unless told to answer a path
@@ -38,9 +39,12 @@ public final class WebhookReceiver implements AutoCloseable {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Map<String, Deque<Integer>> scripted = new ConcurrentHashMap<>();
     private final DisposableServer server;
+    /** Its own event loop: a service context that closes disposes Reactor Netty's global one. */
+    private final LoopResources loops = LoopResources.create("webhook-receiver", 1, true);
 
     private WebhookReceiver() {
         server = HttpServer.create()
+                .runOn(loops)
                 .host("127.0.0.1")
                 .port(0)
                 .handle(this::receive)
@@ -95,5 +99,6 @@ public final class WebhookReceiver implements AutoCloseable {
     @Override
     public void close() {
         server.disposeNow();
+        loops.disposeLater().block(java.time.Duration.ofSeconds(10));
     }
 }

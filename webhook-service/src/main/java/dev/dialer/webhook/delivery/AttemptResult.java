@@ -3,19 +3,26 @@ package dev.dialer.webhook.delivery;
 import java.time.Duration;
 
 /**
- * What one HTTP attempt came to.
+ * What one HTTP try came to.
  *
- * @param statusCode the endpoint's status, or null when it never answered
- * @param reason     {@link Reason#OK} for a 2xx, otherwise why the attempt failed
- * @param error      what went wrong when there was no answer (for the delivery log), or null
- * @param latency    from the start of the attempt until its answer was drained or it failed
+ * @param statusCode   the endpoint's status, or null when it never answered
+ * @param reason       {@link Reason#OK} for a 2xx, otherwise why the try failed
+ * @param error        what went wrong when there was no answer (for the delivery log), or null
+ * @param latency      from the start of the try until its answer was read or it failed
+ * @param responseBody the start of the answer's body (bounded by the read limit), or null
+ * @param retryAfter   the endpoint's {@code Retry-After}, or null
  */
-record AttemptResult(Integer statusCode, Reason reason, String error, Duration latency) {
+record AttemptResult(Integer statusCode, Reason reason, String error, Duration latency, String responseBody,
+                     Duration retryAfter) {
 
     private static final int MAX_ERROR_LENGTH = 1000;
 
     static AttemptResult answered(int statusCode, Duration latency) {
-        return new AttemptResult(statusCode, reasonFor(statusCode), null, latency);
+        return answered(statusCode, latency, null, null);
+    }
+
+    static AttemptResult answered(int statusCode, Duration latency, String body, Duration retryAfter) {
+        return new AttemptResult(statusCode, reasonFor(statusCode), null, latency, body, retryAfter);
     }
 
     private static Reason reasonFor(int statusCode) {
@@ -28,15 +35,15 @@ record AttemptResult(Integer statusCode, Reason reason, String error, Duration l
     static AttemptResult failed(Reason reason, String error, Duration latency) {
         String text = error == null ? reason.tag() : error;
         return new AttemptResult(null, reason, text.length() <= MAX_ERROR_LENGTH ? text
-                : text.substring(0, MAX_ERROR_LENGTH), latency);
+                : text.substring(0, MAX_ERROR_LENGTH), latency, null, null);
     }
 
     boolean succeeded() {
         return reason == Reason.OK;
     }
 
-    /** Whether another attempt is pointless: the endpoint said it is gone for good. */
-    boolean isFinal() {
-        return succeeded() || reason == Reason.GONE;
+    /** Whether the try never left: the endpoint's concurrency limit or open circuit refused it (not a try). */
+    boolean refusedLocally() {
+        return reason == Reason.ENDPOINT_BUSY || reason == Reason.CIRCUIT_OPEN;
     }
 }

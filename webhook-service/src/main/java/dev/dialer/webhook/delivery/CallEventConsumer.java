@@ -9,66 +9,99 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.r2dbc.spi.R2dbcException;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.util.retry.Retry;
 
 /**
- * Consumes {@code dialer.call.events} in the {@value #GROUP} consumer group and delivers every event to its targets
- * (see {@link TargetResolver}): the webhook it names, its {@code notify_url}, and for {@code call.final} its
- * {@code action_hook}. The targets of one event are delivered concurrently, each independently of the others.
+ * Consumes {@code dialer.call.events} in the {@value #GROUP} consumer group and makes the first try of every event to
+ * each of its targets (see {@link TargetResolver}): the webhook it names, the account's webhooks subscribed to its
+ * type, its {@code notify_url}, and for {@code call.final} its {@code action_hook}. What does not succeed at once is
+ * stored in the durable retry table by the {@link WebhookDeliverer}; there are no in-line retries. Every event is
+ * also kept in {@code webhook.events} for replay.
  *
- * <p>Delivery guarantee: <b>at least once</b> per target. A record is acknowledged only after the deliveries to all
- * its targets have finished (delivered, given up after the in-line attempts, or skipped), so a crash or a rebalance
- * before that delivers it again, to every target; receivers de-duplicate by the {@code webhook-id} header, which is
- * the event id on every attempt. Records of one partition are handled one after another, which keeps each call's
- * events (keyed by request id) in order, while partitions proceed in parallel. Until failed deliveries move to a
- * durable retry table, the in-line retries hold back the events behind them on their partition, and a given-up event
- * is not tried again.
+ * <p>Delivery guarantee: <b>at least once</b> per target. A record is acknowledged only once every target's first try
+ * has ended and its outcome is durable (delivered, stored for a retry, or dead-lettered), and only after every
+ * earlier record of its partition ({@link InOrderAcknowledger}), so a crash before that makes the next consumer try
+ * it again. Up to {@value #IN_FLIGHT_PER_PARTITION} records of a partition are in flight at once and finish in any
+ * order, so a slow endpoint holds one slot per try, never the partition; records with the same key (one call) go one
+ * after another, which keeps a call's events in order, and a later event of a call whose earlier event is still in
+ * the retry table waits there behind it (see {@link RetryStore}).
  */
 public final class CallEventConsumer {
 
     static final String GROUP = "dialer-webhook";
     private static final Logger log = LoggerFactory.getLogger(CallEventConsumer.class);
-    /** Records fetched per poll: bounds what waits in memory while a partition retries. */
-    private static final int MAX_POLL_RECORDS = 100;
+    private static final int MAX_POLL_RECORDS = 500;
     private static final int MIN_PARTITION_CONCURRENCY = 256;
-    /** An event has at most three targets (webhook, notify, action): all of them go out at once. */
-    private static final int MAX_TARGETS_IN_FLIGHT = 3;
+    /** Records of one partition in flight at once: bounds what a slow endpoint can hold back before it is refused. */
+    static final int IN_FLIGHT_PER_PARTITION = 64;
+    /** An event's targets tried at once. */
+    private static final int MAX_TARGETS_IN_FLIGHT = 16;
 
     private final KafkaSettings settings;
     private final int partitionConcurrency;
     private final WebhookDirectory directory;
     private final TargetResolver resolver;
     private final WebhookDeliverer deliverer;
+    private final RetryStore store;
+    private final EventStore events;
     private final Duration lookupWait;
+    private final Duration orderingWait;
     private final DeliveryMetrics metrics;
+    private final Clock clock;
+    /** The last record in flight per key, so the next one of the key starts after it. */
+    private final Map<String, Mono<Void>> keyTails = new ConcurrentHashMap<>();
     private volatile boolean running;
 
     CallEventConsumer(KafkaSettings settings, int partitions, WebhookDirectory directory, TargetResolver resolver,
-                      WebhookDeliverer deliverer, Duration lookupWait, DeliveryMetrics metrics) {
-        this.resolver = resolver;
+                      WebhookDeliverer deliverer, RetryStore store, EventStore events, Duration lookupWait,
+                      Duration orderingWait, DeliveryMetrics metrics, Clock clock) {
         this.settings = settings;
         // Every partition needs its own inner stream at once, or groupBy stops the consumer.
         this.partitionConcurrency = Math.max(MIN_PARTITION_CONCURRENCY, partitions);
         this.directory = directory;
+        this.resolver = resolver;
         this.deliverer = deliverer;
+        this.store = store;
+        this.events = events;
         this.lookupWait = lookupWait;
+        this.orderingWait = orderingWait;
         this.metrics = metrics;
+        this.clock = clock;
     }
 
     /** Consumes until cancelled; a consumer failure resubscribes inside the Kafka port. */
     public Mono<Void> run() {
         return KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS)
                 .groupBy(InboundRecord::partition)
-                .flatMap(partition -> partition.concatMap(this::handle), partitionConcurrency)
+                .flatMap(this::handlePartition, partitionConcurrency)
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)
                 .then();
+    }
+
+    /** Up to {@value #IN_FLIGHT_PER_PARTITION} records at once, finishing in any order, acknowledged in order. */
+    private Flux<InboundRecord> handlePartition(Flux<InboundRecord> partition) {
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger();
+        return partition
+                .doOnNext(acknowledger::received)
+                .flatMap(record -> afterSameKey(record, handle(record)), IN_FLIGHT_PER_PARTITION)
+                .doOnNext(acknowledger::done);
     }
 
     /** Whether the consumer is subscribed and has not stopped. */
@@ -76,11 +109,32 @@ public final class CallEventConsumer {
         return running;
     }
 
+    /** Runs {@code work} once the record before it with the same key has finished; emits the record. */
+    private Mono<InboundRecord> afterSameKey(InboundRecord record, Mono<Void> work) {
+        String key = Objects.requireNonNullElse(record.key(), "");
+        Sinks.Empty<Void> done = Sinks.empty();
+        Mono<Void> tail = done.asMono();
+        Mono<Void> previous = keyTails.put(key, tail);
+        return Objects.requireNonNullElse(previous, Mono.<Void>empty())
+                .then(work)
+                .doFinally(signal -> {
+                    keyTails.remove(key, tail);
+                    done.tryEmitEmpty();
+                })
+                .thenReturn(record);
+    }
+
     private Mono<Void> handle(InboundRecord record) {
-        metrics.consumed();
-        return Mono.defer(() -> deliver(record))
-                .onErrorResume(error -> unexpected(record, error))
-                .then(Mono.fromRunnable(record::acknowledge));
+        return Mono.defer(() -> {
+                    metrics.consumed();
+                    return deliver(record);
+                })
+                // PostgreSQL unreachable: the outcome is not durable, so the record is handled again (at least once)
+                // and its partition waits rather than lose it. Any other error is a bug: logged, and skipped.
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
+                        .filter(CallEventConsumer::isStoreFailure)
+                        .doBeforeRetry(signal -> storeUnavailable(record, signal.failure())))
+                .onErrorResume(error -> unexpected(record, error));
     }
 
     private Mono<Void> deliver(InboundRecord record) {
@@ -88,38 +142,50 @@ public final class CallEventConsumer {
         if (event == null) {
             return Mono.empty();
         }
-        return usableWebhook(event)
-                .map(webhook -> resolver.resolve(event, webhook.orElse(null)))
+        Mono<Void> kept = events.keep(new EventStore.StoredEvent(event.eventId(), event.accountId(),
+                event.eventType().wire(), event.occurredAt() == null ? clock.instant() : event.occurredAt(),
+                record.value()));
+        Mono<Void> delivered = namedWebhook(event)
+                .map(webhook -> resolver.resolve(event, webhook.orElse(null), subscribed(event)))
                 .flatMapMany(Flux::fromIterable)
-                .flatMap(target -> deliverTo(target, event, record.value()), MAX_TARGETS_IN_FLIGHT)
+                .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
+                        event.requestId(), event.accountId(), record.value()))
+                .flatMap(this::firstTry, MAX_TARGETS_IN_FLIGHT)
                 .then();
+        return Mono.when(kept, delivered);
     }
 
-    /** The event's webhook if it may be delivered to; a webhook that may not is counted as skipped here. */
-    private Mono<Optional<WebhookConfig>> usableWebhook(CallEvent event) {
+    /** The first try, unless an earlier event of the call is still retrying to this target: then it waits behind. */
+    private Mono<Void> firstTry(DeliveryTask task) {
+        return store.hasPending(task.orderKey())
+                .flatMap(pending -> pending ? holdBack(task) : deliverer.deliver(task));
+    }
+
+    private Mono<Void> holdBack(DeliveryTask task) {
+        metrics.heldBack();
+        Instant now = clock.instant();
+        return store.save(task, 0, now, now.plus(orderingWait));
+    }
+
+    /** The event's named webhook if it is known; an unknown one is counted as skipped here. */
+    private Mono<Optional<WebhookConfig>> namedWebhook(CallEvent event) {
         if (event.webhookId() == null) {
             return Mono.just(Optional.empty());
         }
         return directory.find(event.webhookId(), lookupWait)
-                .map(webhook -> usable(webhook, event))
+                .map(Optional::of)
                 .switchIfEmpty(Mono.fromSupplier(() -> {
-                    skippedWebhook(event, Reason.UNKNOWN_WEBHOOK);
+                    metrics.outcome(Target.Kind.WEBHOOK, "skipped", Reason.UNKNOWN_WEBHOOK);
                     return Optional.empty();
                 }));
     }
 
-    private Optional<WebhookConfig> usable(WebhookConfig webhook, CallEvent event) {
-        Reason refusal = refusal(webhook, event);
-        if (refusal == null) {
-            return Optional.of(webhook);
-        }
-        skippedWebhook(event, refusal);
-        return Optional.empty();
-    }
-
-    private void skippedWebhook(CallEvent event, Reason reason) {
-        settle(event, new Target(Target.Kind.WEBHOOK, event.webhookId(), "", "POST", null),
-                DeliveryOutcome.skipped(reason));
+    private List<WebhookConfig> subscribed(CallEvent event) {
+        return directory.subscribers(event.accountId(), event.eventType().wire()).stream()
+                .map(directory::current)
+                .filter(Objects::nonNull)
+                .filter(webhook -> event.accountId().equals(webhook.accountId()))
+                .toList();
     }
 
     private CallEvent read(InboundRecord record) {
@@ -128,8 +194,9 @@ public final class CallEventConsumer {
                 throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
             }
             CallEvent event = Contract.read(record.value(), CallEvent.class);
-            if (event.eventId() == null || event.accountId() == null) {
-                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "event_id or account_id missing");
+            if (event.eventId() == null || event.accountId() == null || event.eventType() == null) {
+                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                        "event_id, event_type or account_id missing");
             }
             return event;
         } catch (ContractViolation e) {
@@ -141,41 +208,18 @@ public final class CallEventConsumer {
         }
     }
 
-    private Mono<DeliveryOutcome> deliverTo(Target target, CallEvent event, byte[] body) {
-        return deliverer.deliver(Delivery.of(event, target, body))
-                .doOnNext(outcome -> settle(event, target, outcome));
+    private static boolean isStoreFailure(Throwable error) {
+        return error instanceof DataAccessException || error instanceof R2dbcException
+                || error instanceof TimeoutException;
     }
 
-    private static Reason refusal(WebhookConfig webhook, CallEvent event) {
-        if (!webhook.accountId().equals(event.accountId())) {
-            return Reason.FOREIGN_ACCOUNT;
-        }
-        return webhook.enabled() ? null : Reason.DISABLED;
-    }
-
-    private void settle(CallEvent event, Target target, DeliveryOutcome outcome) {
-        metrics.outcome(target.kind(), outcome);
-        if (outcome.reason() == Reason.GONE && target.kind() == Target.Kind.WEBHOOK) {
-            directory.disableLocally(target.id());
-            log.warn("webhook {} answered 410 Gone to event {}: disabled on this instance", target.id(),
-                    event.eventId());
-        } else if (outcome.reason() == Reason.FORBIDDEN_TARGET) {
-            // The query string can carry a token, so only scheme, host, port and path are logged.
-            log.warn("event {} of request {} not sent to {} target {} ({}): its URL is not http(s) or resolves "
-                    + "to an internal address not on dialer.webhook.delivery.allowed-hosts", event.eventId(),
-                    event.requestId(), target.kind().tag(), target.id(), target.redactedUrl());
-        } else if (outcome.status() == DeliveryOutcome.Status.FAILED) {
-            log.warn("gave up delivering event {} of request {} to {} target {} after {} attempts ({}, status {})",
-                    event.eventId(), event.requestId(), target.kind().tag(), target.id(), outcome.attempts(),
-                    outcome.reason().tag(), outcome.statusCode());
-        } else {
-            log.debug("event {} of request {} to {} target {}: {} ({})", event.eventId(), event.requestId(),
-                    target.kind().tag(), target.id(), outcome.status().tag(), outcome.reason().tag());
-        }
+    private void storeUnavailable(InboundRecord record, Throwable error) {
+        log.warn("call event at {}-{}@{} not settled, PostgreSQL unavailable; handling it again: {}",
+                record.topic(), record.partition(), record.offset(), error.toString());
     }
 
     private Mono<Void> unexpected(InboundRecord record, Throwable error) {
-        // Skipping keeps the partition moving; the event is lost to this webhook, so it is logged as an error.
+        // Skipping keeps the partition moving; the event is lost to its targets, so it is logged as an error.
         log.error("handling call event at {}-{}@{} failed; skipped", record.topic(), record.partition(),
                 record.offset(), error);
         metrics.unexpected();

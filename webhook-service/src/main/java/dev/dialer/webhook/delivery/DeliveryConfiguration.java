@@ -1,17 +1,19 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.webhook.KafkaProperties;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.MeterRegistry;
-import dev.dialer.common.kafka.KafkaPublisher;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.r2dbc.core.DatabaseClient;
+import reactor.core.publisher.Mono;
 
 @Configuration(proxyBeanMethods = false)
 class DeliveryConfiguration {
@@ -20,24 +22,30 @@ class DeliveryConfiguration {
     private static final Duration ATTEMPT_PUBLISH_TIMEOUT = Duration.ofSeconds(10);
 
     @Bean
+    Clock deliveryClock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean
     DeliveryMetrics deliveryMetrics(MeterRegistry registry) {
         return new DeliveryMetrics(registry);
     }
 
     @Bean
-    HttpWebhookTransport webhookTransport(DeliveryProperties properties) {
-        return new HttpWebhookTransport(properties.connectTimeout(), properties.totalTimeout());
+    TargetGuard targetGuard(DeliveryProperties properties) {
+        // A malformed allow-list entry fails start-up: guessing what it meant could open an internal address.
+        return TargetGuard.resolvingWithDns(new AllowList(properties.allowedHosts()), properties.plainHttp());
+    }
+
+    @Bean
+    HttpWebhookTransport webhookTransport(DeliveryProperties properties, TargetGuard guard) {
+        return new HttpWebhookTransport(properties.connectTimeout(), properties.totalTimeout(),
+                Math.toIntExact(properties.responseBodyLimit().toBytes()), new GuardedAddressResolverGroup(guard));
     }
 
     @Bean
     DeliveryLog deliveryLog(DatabaseClient database, DeliveryMetrics metrics) {
         return new DeliveryLog(database, metrics);
-    }
-
-    @Bean
-    TargetGuard targetGuard(DeliveryProperties properties) {
-        // A malformed allow-list entry fails start-up: guessing what it meant could open an internal address.
-        return TargetGuard.resolvingWithDns(new AllowList(properties.allowedHosts()));
     }
 
     @Bean
@@ -56,24 +64,85 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    AttemptFeed attemptFeed(KafkaPublisher attemptPublisher, DeliveryMetrics metrics) {
-        return new AttemptFeed(attemptPublisher::publish, metrics);
+    AttemptFeed attemptFeed(KafkaPublisher attemptPublisher, DeliveryMetrics metrics,
+                            DeliveryProperties properties) {
+        return new AttemptFeed(attemptPublisher::publish, metrics,
+                Math.toIntExact(properties.publishedBodyLimit().toBytes()));
     }
 
     @Bean
-    WebhookDeliverer webhookDeliverer(HttpWebhookTransport transport, TargetGuard guard, DeliveryLog deliveryLog,
-                                      AttemptFeed attemptFeed, DeliveryMetrics metrics,
-                                      DeliveryProperties properties) {
-        return new WebhookDeliverer(new WebhookSigner(Clock.systemUTC()), transport, guard,
-                new AttemptLogs(List.of(deliveryLog, attemptFeed)), metrics, properties.attempts(),
-                properties::backoffAfter);
+    RetryStore retryStore(DatabaseClient database) {
+        return new RetryStore(database);
+    }
+
+    @Bean
+    EventStore eventStore(DatabaseClient database) {
+        return new EventStore(database);
+    }
+
+    @Bean
+    EndpointHealth endpointHealth(DatabaseClient database, HealthProperties properties, Clock clock,
+                                  DeliveryMetrics metrics) {
+        EndpointHealth health = new EndpointHealth(database, properties, clock);
+        metrics.disabledEndpoints(health::disabledCount);
+        return health;
+    }
+
+    @Bean
+    EndpointIsolation endpointIsolation(IsolationProperties properties) {
+        return new EndpointIsolation(properties);
+    }
+
+    @Bean
+    DisabledNotice disabledNotice(WebhookDirectory directory, RetryStore store, EventStore events, Clock clock) {
+        return new DisabledNotice(directory, store, events, clock);
+    }
+
+    @Bean
+    WebhookDeliverer webhookDeliverer(HttpWebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
+                                      DeliveryLog deliveryLog, AttemptFeed attemptFeed, RetryStore store,
+                                      EndpointHealth health, DisabledNotice notice, WebhookDirectory directory,
+                                      DeliveryMetrics metrics, DeliveryProperties delivery, RetryProperties retry,
+                                      Clock clock) {
+        RetrySchedule schedule = new RetrySchedule(retry, () -> ThreadLocalRandom.current().nextDouble());
+        String hookSecret = delivery.hookSecret() == null || delivery.hookSecret().isBlank() ? null
+                : delivery.hookSecret();
+        return new WebhookDeliverer(new WebhookSigner(clock), transport, guard, isolation,
+                new AttemptLogs(List.of(deliveryLog, attemptFeed)), store, schedule, health, notice, directory,
+                metrics, new WebhookDeliverer.Settings(hookSecret, delivery.maxPayload().toBytes(),
+                retry.refusalDelay()), clock);
     }
 
     @Bean
     CallEventConsumer callEventConsumer(KafkaProperties kafka, WebhookDirectory directory, TargetResolver resolver,
-                                        WebhookDeliverer deliverer, DeliveryProperties properties,
-                                        DeliveryMetrics metrics) {
-        return new CallEventConsumer(kafka.settings(), kafka.partitions(), directory, resolver, deliverer,
-                properties.lookupWait(), metrics);
+                                        WebhookDeliverer deliverer, RetryStore store, EventStore events,
+                                        DeliveryProperties delivery, RetryProperties retry, DeliveryMetrics metrics,
+                                        Clock clock) {
+        return new CallEventConsumer(kafka.settings(), kafka.partitions(), directory, resolver, deliverer, store,
+                events, delivery.lookupWait(), retry.scaled(retry.orderingWait()), metrics, clock);
+    }
+
+    @Bean
+    RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, RetryProperties retry,
+                            DeliveryProperties delivery, DeliveryMetrics metrics, DeliveryLog deliveryLog,
+                            EventStore events, HealthProperties health, Clock clock) {
+        RetryPoller.Housekeeping housekeeping = () -> Mono.when(
+                deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
+                events.purge(clock.instant().minus(health.eventRetention())),
+                store.purgeDeadLetters(clock.instant().minus(health.deadLetterRetention())));
+        return new RetryPoller(store, deliverer, retry, delivery.lease(), metrics, housekeeping,
+                health.purgeInterval());
+    }
+
+    @Bean
+    ReplayConsumer replayConsumer(KafkaProperties kafka, WebhookDirectory directory, EventStore events,
+                                  RetryStore store, Clock clock) {
+        return new ReplayConsumer(kafka.settings(), directory, events, store, clock);
+    }
+
+    /** Loads the durable endpoint state; the pipelines start only after it. */
+    @Bean
+    EndpointStateLoader endpointStateLoader(EndpointHealth health) {
+        return new EndpointStateLoader(health);
     }
 }

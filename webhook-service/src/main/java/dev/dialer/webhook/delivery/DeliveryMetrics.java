@@ -1,8 +1,11 @@
 package dev.dialer.webhook.delivery;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /** The service's meters. Tags are bounded enums only: never an id, URL or account. */
 final class DeliveryMetrics {
@@ -13,6 +16,8 @@ final class DeliveryMetrics {
     private final Counter unexpected;
     private final Counter unloggedAttempts;
     private final Counter unpublishedAttempts;
+    private final Counter heldBack;
+    private final AtomicLong retriesPending = new AtomicLong();
 
     DeliveryMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -26,16 +31,30 @@ final class DeliveryMetrics {
                 .description("Call events whose handling failed unexpectedly and were skipped")
                 .register(registry);
         this.unloggedAttempts = Counter.builder("dialer.webhook.attempts.unlogged")
-                .description("Delivery attempts that could not be written to the delivery log")
+                .description("Delivery tries that could not be written to the delivery log")
                 .register(registry);
         this.unpublishedAttempts = Counter.builder("dialer.webhook.attempts.unpublished")
-                .description("Delivery attempts that could not be published on dialer.webhook.deliveries")
+                .description("Delivery tries that could not be published on dialer.webhook.deliveries")
+                .register(registry);
+        this.heldBack = Counter.builder("dialer.webhook.deliveries.held")
+                .description("Events held back behind an earlier event of the same call still retrying")
+                .register(registry);
+        Gauge.builder("dialer.webhook.retries.pending", retriesPending, AtomicLong::get)
+                .description("Deliveries waiting in the durable retry table")
                 .register(registry);
         // Registered up front so dashboards and alerts see zeroes rather than absent series.
         for (Target.Kind target : Target.Kind.values()) {
-            deliveries(target, DeliveryOutcome.Status.DELIVERED, Reason.OK);
-            deliveries(target, DeliveryOutcome.Status.FAILED, Reason.HTTP_STATUS);
+            deliveries(target, "delivered", Reason.OK);
+            deliveries(target, "dead", Reason.HTTP_STATUS);
         }
+        deadLetters(Reason.HTTP_STATUS);
+    }
+
+    /** Registers the gauge of webhooks disabled on this instance's records. */
+    void disabledEndpoints(Supplier<Number> count) {
+        Gauge.builder("dialer.webhook.endpoints.disabled", count)
+                .description("Webhooks disabled after 410 Gone or sustained failure")
+                .register(registry);
     }
 
     void consumed() {
@@ -58,25 +77,58 @@ final class DeliveryMetrics {
         unpublishedAttempts.increment();
     }
 
-    void outcome(Target.Kind target, DeliveryOutcome outcome) {
-        deliveries(target, outcome.status(), outcome.reason()).increment();
+    void heldBack() {
+        heldBack.increment();
     }
 
-    /** Latency of one HTTP attempt, tagged with how that attempt ended. */
+    void retriesPending(long pending) {
+        retriesPending.set(pending);
+    }
+
+    /** @param outcome delivered, retrying, dead or skipped */
+    void outcome(Target.Kind target, String outcome, Reason reason) {
+        deliveries(target, outcome, reason).increment();
+    }
+
+    /** A try refused by the endpoint's concurrency limit or open circuit (not a try). */
+    void refusedLocally(Target.Kind target, Reason reason) {
+        deliveries(target, "deferred", reason).increment();
+    }
+
+    void deadLetter(Reason reason) {
+        deadLetters(reason).increment();
+    }
+
+    void endpointDisabled(String reason) {
+        Counter.builder("dialer.webhook.endpoint.disables")
+                .description("Webhooks disabled, by why")
+                .tag("reason", reason)
+                .register(registry)
+                .increment();
+    }
+
+    /** Latency of one HTTP try, tagged with how that try ended. */
     void attempt(AttemptResult result) {
         Timer.builder("dialer.webhook.delivery.latency")
-                .description("Duration of one HTTP delivery attempt")
-                .tag("outcome", result.succeeded() ? DeliveryOutcome.Status.DELIVERED.tag()
-                        : DeliveryOutcome.Status.FAILED.tag())
+                .description("Duration of one HTTP delivery try")
+                .tag("outcome", result.succeeded() ? "delivered" : "failed")
+                .publishPercentileHistogram()
                 .register(registry)
                 .record(result.latency());
     }
 
+    private Counter deadLetters(Reason reason) {
+        return Counter.builder("dialer.webhook.dead.letters")
+                .description("Deliveries given up and moved to the dead letters, by the last try's reason")
+                .tag("reason", reason.tag())
+                .register(registry);
+    }
+
     /** Every series carries the same tag keys: outcome, reason, target. */
-    private Counter deliveries(Target.Kind target, DeliveryOutcome.Status status, Reason reason) {
+    private Counter deliveries(Target.Kind target, String outcome, Reason reason) {
         return Counter.builder("dialer.webhook.deliveries")
-                .description("Deliveries of an event to a target (webhook or per-request hook), by how they ended")
-                .tag("outcome", status.tag())
+                .description("Deliveries of an event to a target by how each try (or refusal) ended")
+                .tag("outcome", outcome)
                 .tag("target", target.tag())
                 .tag("reason", reason.tag())
                 .register(registry);

@@ -1,22 +1,32 @@
 package dev.dialer.webhook.delivery;
 
 import io.netty.channel.ChannelOption;
+import io.netty.resolver.AddressResolverGroup;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
 /**
- * Webhook attempts over Reactor Netty. Each attempt is bounded: connect timeout, then a total timeout over sending,
- * the answer and draining its body, which is discarded as it arrives (never held in memory). Redirects are not
- * followed.
+ * Webhook tries over Reactor Netty. Each try is bounded: connect timeout, then a total timeout over sending, the
+ * answer and reading the start of its body; at most {@code responseBodyLimit} bytes of the body are read, then the
+ * connection is dropped rather than drained. Redirects are not followed. Host names are resolved through the
+ * {@link GuardedAddressResolverGroup}, so the address connected to is the address checked.
  */
 final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
 
@@ -26,9 +36,17 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     private final ConnectionProvider connections;
     private final WebClient client;
     private final Duration totalTimeout;
+    private final int responseBodyLimit;
 
     HttpWebhookTransport(Duration connectTimeout, Duration totalTimeout) {
+        this(connectTimeout, totalTimeout, 20 * 1024, null);
+    }
+
+    /** @param resolver how host names are resolved, or null for Reactor Netty's default */
+    HttpWebhookTransport(Duration connectTimeout, Duration totalTimeout, int responseBodyLimit,
+                         AddressResolverGroup<?> resolver) {
         this.totalTimeout = totalTimeout;
+        this.responseBodyLimit = responseBodyLimit;
         this.connections = ConnectionProvider.builder("webhook-delivery")
                 .maxConnections(MAX_CONNECTIONS)
                 .pendingAcquireTimeout(totalTimeout)
@@ -38,6 +56,9 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.toIntExact(connectTimeout.toMillis()))
                 // A redirect could send a signed event anywhere, an internal address included: it counts as a failure.
                 .followRedirect(false);
+        if (resolver != null) {
+            http = http.resolver(resolver);
+        }
         this.client = WebClient.builder().clientConnector(new ReactorClientHttpConnector(http)).build();
     }
 
@@ -48,12 +69,13 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
             return Mono.fromCallable(() -> target(url))
                     .flatMap(target -> exchange(HttpMethod.valueOf(method), target, headers, body))
                     .timeout(totalTimeout)
-                    .map(status -> AttemptResult.answered(status, since(started)))
+                    .map(answer -> AttemptResult.answered(answer.status(), since(started), answer.body(),
+                            answer.retryAfter()))
                     .onErrorResume(error -> Mono.just(failure(error, since(started))));
         });
     }
 
-    private Mono<Integer> exchange(HttpMethod method, URI target, Map<String, String> headers, byte[] body) {
+    private Mono<Answer> exchange(HttpMethod method, URI target, Map<String, String> headers, byte[] body) {
         WebClient.RequestBodySpec request = client.method(method)
                 .uri(target)
                 .headers(http -> {
@@ -62,7 +84,46 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                 });
         WebClient.RequestHeadersSpec<?> withBody = body.length == 0 ? request
                 : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
-        return withBody.exchangeToMono(response -> response.releaseBody().thenReturn(response.statusCode().value()));
+        return withBody.exchangeToMono(response -> readStart(response.bodyToFlux(DataBuffer.class))
+                .map(start -> new Answer(response.statusCode().value(), start,
+                        retryAfter(response.headers().asHttpHeaders().getFirst("Retry-After")))));
+    }
+
+    /** The first {@code responseBodyLimit} bytes of the body as text; reading stops there. */
+    private Mono<String> readStart(Flux<DataBuffer> body) {
+        if (responseBodyLimit == 0) {
+            return body.doOnNext(DataBufferUtils::release).then(Mono.just(""));
+        }
+        return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(body, responseBodyLimit))
+                .map(joined -> {
+                    try {
+                        return joined.toString(StandardCharsets.UTF_8);
+                    } finally {
+                        DataBufferUtils.release(joined);
+                    }
+                })
+                .defaultIfEmpty("");
+    }
+
+    /** Retry-After in seconds or as an HTTP date; null when absent or unreadable. */
+    static Duration retryAfter(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Duration.ofSeconds(Math.max(0, Long.parseLong(value.trim())));
+        } catch (NumberFormatException notSeconds) {
+            try {
+                Instant at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+                Duration wait = Duration.between(Instant.now(), at);
+                return wait.isNegative() ? Duration.ZERO : wait;
+            } catch (DateTimeParseException notADate) {
+                return null;
+            }
+        }
+    }
+
+    private record Answer(int status, String body, Duration retryAfter) {
     }
 
     private static URI target(String url) {
@@ -77,6 +138,11 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     private AttemptResult failure(Throwable error, Duration latency) {
         if (error instanceof IllegalArgumentException) {
             return AttemptResult.failed(Reason.INVALID_TARGET, "invalid URL: " + error.getMessage(), latency);
+        }
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof TargetGuard.ForbiddenAddressException) {
+                return AttemptResult.failed(Reason.FORBIDDEN_TARGET, cause.getMessage(), latency);
+            }
         }
         if (isTimeout(error)) {
             return AttemptResult.failed(Reason.TIMEOUT, "timeout: " + describe(error), latency);

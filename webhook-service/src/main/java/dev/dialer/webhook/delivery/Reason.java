@@ -6,7 +6,7 @@ import java.util.Locale;
 enum Reason {
     /** The endpoint answered 2xx. */
     OK,
-    /** The endpoint answered 410 Gone: no further attempt, and a webhook is disabled on this instance. */
+    /** The endpoint answered 410 Gone: no further try, and a webhook is disabled. */
     GONE,
     /** The endpoint answered, but not 2xx (redirects included: they are not followed). */
     HTTP_STATUS,
@@ -22,6 +22,12 @@ enum Reason {
     DISABLED,
     /** The webhook belongs to another account than the event. */
     FOREIGN_ACCOUNT,
+    /** The endpoint already has its limit of tries in flight: refused here, not counted as a try. */
+    ENDPOINT_BUSY,
+    /** The endpoint's circuit is open after many failures: refused here, not counted as a try. */
+    CIRCUIT_OPEN,
+    /** The event is larger than the payload cap. */
+    PAYLOAD_TOO_LARGE,
     /** The target's URL is not http(s) or resolves to an address that must not be called (see TargetGuard). */
     FORBIDDEN_TARGET;
 

@@ -13,11 +13,22 @@ import reactor.core.scheduler.Schedulers;
  * at 169.254.169.254 included) or unspecified address, unless the host or the address is on the {@link AllowList}.
  * A host with several addresses is refused when any of them is refused.
  *
- * <p>The check runs before every attempt, not at connect time: a host whose DNS answer changes between the check and
- * the connection (DNS rebinding) is not caught. A host that does not resolve is let through; its attempt then fails
- * to connect like any unreachable endpoint.
+ * <p>The check runs before every try, and again when the HTTP client resolves the host to connect
+ * ({@link GuardedAddressResolverGroup}): the client connects to the very address that was checked, so a DNS answer
+ * that changes between the two (DNS rebinding) is caught. A host that does not resolve is let through here; its try
+ * then fails to connect like any unreachable endpoint.
+ *
+ * <p>Plain {@code http://} is refused unless the {@link DeliveryProperties.PlainHttp} policy allows it: by default
+ * only for allow-listed hosts (the local stack), so outside it events travel encrypted.
  */
 final class TargetGuard {
+
+    /** A host resolved, at connect time, to an address that must not be called. */
+    static final class ForbiddenAddressException extends UnknownHostException {
+        ForbiddenAddressException(String host) {
+            super(host + " resolves to an address that must not be called");
+        }
+    }
 
     /** Resolves a host name; blocking. */
     interface Resolver {
@@ -26,14 +37,38 @@ final class TargetGuard {
 
     private final AllowList allowList;
     private final Resolver resolver;
+    private final DeliveryProperties.PlainHttp plainHttp;
 
     TargetGuard(AllowList allowList, Resolver resolver) {
-        this.allowList = allowList;
-        this.resolver = resolver;
+        this(allowList, resolver, DeliveryProperties.PlainHttp.ALLOWED);
     }
 
-    static TargetGuard resolvingWithDns(AllowList allowList) {
-        return new TargetGuard(allowList, InetAddress::getAllByName);
+    TargetGuard(AllowList allowList, Resolver resolver, DeliveryProperties.PlainHttp plainHttp) {
+        this.allowList = allowList;
+        this.resolver = resolver;
+        this.plainHttp = plainHttp;
+    }
+
+    static TargetGuard resolvingWithDns(AllowList allowList, DeliveryProperties.PlainHttp plainHttp) {
+        return new TargetGuard(allowList, InetAddress::getAllByName, plainHttp);
+    }
+
+    /**
+     * The addresses a host may be connected to, at connect time; blocking (DNS).
+     *
+     * @throws UnknownHostException when the host does not resolve, or resolves to an address that must not be called
+     */
+    InetAddress[] connectable(String host) throws UnknownHostException {
+        InetAddress[] addresses = resolver.resolve(host);
+        if (allowList.allowsHost(host)) {
+            return addresses;
+        }
+        for (InetAddress address : addresses) {
+            if (!permitted(address)) {
+                throw new ForbiddenAddressException(host);
+            }
+        }
+        return addresses;
     }
 
     /** Completes with whether the URL may be called. DNS resolution runs on the bounded elastic scheduler. */
@@ -44,6 +79,11 @@ final class TargetGuard {
         }
         if (allowList.allowsHost(host)) {
             return Mono.just(true);
+        }
+        if (isPlainHttp(url) && plainHttp != DeliveryProperties.PlainHttp.ALLOWED
+                && !(plainHttp == DeliveryProperties.PlainHttp.ALLOW_LISTED && AllowList.isLiteral(host)
+                && allowList.allows(AllowList.literal(host)))) {
+            return Mono.just(false);
         }
         if (AllowList.isLiteral(host)) {
             return Mono.fromCallable(() -> permitted(AllowList.literal(host)))
@@ -83,6 +123,10 @@ final class TargetGuard {
     /** 0.0.0.0/8: "this network", which some stacks route to the local host. */
     private static boolean isZeroNetwork(InetAddress address) {
         return address.getAddress().length == 4 && address.getAddress()[0] == 0;
+    }
+
+    private static boolean isPlainHttp(String url) {
+        return url.trim().regionMatches(true, 0, "http:", 0, 5);
     }
 
     /** The host of an absolute http(s) URL, without IPv6 brackets; null for anything else. */

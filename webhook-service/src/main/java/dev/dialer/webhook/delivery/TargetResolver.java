@@ -5,16 +5,19 @@ import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.WebhookConfig;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Where one event goes: the request's webhook (every event), its {@code notify_url} (every event) and its
- * {@code action_hook} ({@code call.final} only).
+ * Where one event goes: the request's webhook (every event), the account's webhooks subscribed to the event's type,
+ * its {@code notify_url} (every event) and its {@code action_hook} ({@code call.final} only).
  *
- * <p>Each distinct URL gets the event once: when two targets share a URL the first of webhook, notify, action wins, so
- * a {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret.
+ * <p>Each webhook and each distinct URL gets the event once: when two targets share a webhook or a URL the first of
+ * named webhook, subscriptions, notify, action wins, so a webhook both named and subscribed gets it once, and a
+ * {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret.
  *
  * <p>Hooks are named per request and have no secret of their own, so they are signed with one service-wide
  * {@code whsec_} secret ({@code dialer.webhook.delivery.hook-secret}) that the customer is given once. Without it
@@ -33,10 +36,26 @@ final class TargetResolver {
      * @param webhook the request's webhook when it may be delivered to (known, enabled, same account), else null
      */
     List<Target> resolve(CallEvent event, WebhookConfig webhook) {
+        return resolve(event, webhook, List.of());
+    }
+
+    /**
+     * @param webhook    the request's webhook when it is known, else null
+     * @param subscribed the account's webhooks subscribed to the event's type
+     */
+    List<Target> resolve(CallEvent event, WebhookConfig webhook, List<WebhookConfig> subscribed) {
         Map<String, Target> byUrl = new LinkedHashMap<>();
+        Set<String> webhookIds = new HashSet<>();
         if (webhook != null) {
-            add(byUrl, new Target(Target.Kind.WEBHOOK, webhook.id() == null ? event.webhookId() : webhook.id(),
-                    webhook.url(), "POST", webhook.secret()));
+            String id = webhook.id() == null ? event.webhookId() : webhook.id();
+            webhookIds.add(id);
+            add(byUrl, new Target(Target.Kind.WEBHOOK, id, webhook.url(), "POST", webhook.secret()));
+        }
+        for (WebhookConfig subscriber : subscribed) {
+            if (webhookIds.add(subscriber.id())) {
+                add(byUrl, new Target(Target.Kind.SUBSCRIPTION, subscriber.id(), subscriber.url(), "POST",
+                        subscriber.secret()));
+            }
         }
         add(byUrl, hook(Target.Kind.NOTIFY, event.notifyUrl()));
         if (event.eventType() == EventType.FINAL) {

@@ -1,79 +1,227 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.contract.DeliveryAttempt;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
-import java.util.function.IntFunction;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /**
- * Delivers one event to one target: a request signed with the target's secret (unsigned when it has none), repeated
- * after a doubling backoff until it succeeds (2xx only), the endpoint answers 410 Gone, or the configured attempts
- * are used up. Before every attempt the {@link TargetGuard} checks the URL again; a refused target is skipped and
- * never retried. Every attempt is written to the {@link AttemptLog} before the next one starts. Each attempt is sent
- * at most once; the event may reach the endpoint more than once (an attempt that timed out may still have arrived),
- * so it carries the same {@code webhook-id} every time. The in-line retries cover short outages only; longer ones are
- * the job of a durable retry schedule.
+ * Makes one try of one delivery (an event to one target) and settles what follows in PostgreSQL: delivered (its
+ * retry row, if any, is removed), due again per the {@link RetrySchedule} (stored in {@code webhook.retries}), or
+ * dead (moved to {@code webhook.dead_letters}, replayable). Before the try the webhook is looked up again (URL,
+ * secrets, enabled), the payload cap and the {@link TargetGuard} are checked, and the {@link EndpointIsolation} may
+ * refuse it, in which case it waits in the retry table without counting as a try. A 410 Gone, or sustained failure
+ * ({@link EndpointHealth}), disables the webhook and announces it ({@link DisabledNotice}). Every try is recorded in
+ * the {@link AttemptLog}.
+ *
+ * <p>Delivery guarantee: each try is sent at most once; the delivery as a whole at least once, since a try that timed
+ * out may still have arrived. The completion of {@link #deliver} means the outcome is durable; it errors only when
+ * PostgreSQL cannot be written, and then nothing was acknowledged (the caller retries the whole delivery).
  */
 final class WebhookDeliverer {
+
+    private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
 
     private final WebhookSigner signer;
     private final WebhookTransport transport;
     private final TargetGuard guard;
+    private final EndpointIsolation isolation;
     private final AttemptLog attemptLog;
+    private final RetryStore store;
+    private final RetrySchedule schedule;
+    private final EndpointHealth health;
+    private final DisabledNotice notice;
+    private final WebhookDirectory directory;
     private final DeliveryMetrics metrics;
-    private final int attempts;
-    private final IntFunction<Duration> backoffAfter;
+    private final Settings settings;
+    private final Clock clock;
 
-    WebhookDeliverer(WebhookSigner signer, WebhookTransport transport, TargetGuard guard, AttemptLog attemptLog,
-                     DeliveryMetrics metrics, int attempts, IntFunction<Duration> backoffAfter) {
+    /** What the deliverer needs to know from the configuration. */
+    record Settings(String hookSecret, long maxPayloadBytes, Duration refusalDelay) {
+    }
+
+    WebhookDeliverer(WebhookSigner signer, WebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
+                     AttemptLog attemptLog, RetryStore store, RetrySchedule schedule, EndpointHealth health,
+                     DisabledNotice notice, WebhookDirectory directory, DeliveryMetrics metrics, Settings settings,
+                     Clock clock) {
         this.signer = signer;
         this.transport = transport;
         this.guard = guard;
+        this.isolation = isolation;
         this.attemptLog = attemptLog;
+        this.store = store;
+        this.schedule = schedule;
+        this.health = health;
+        this.notice = notice;
+        this.directory = directory;
         this.metrics = metrics;
-        this.attempts = attempts;
-        this.backoffAfter = backoffAfter;
+        this.settings = settings;
+        this.clock = clock;
     }
 
-    /** Completes with how the delivery ended; never errors. */
-    Mono<DeliveryOutcome> deliver(Delivery delivery) {
-        return attempt(delivery, 1);
+    /** One try, or a refusal, and its durable consequence. */
+    Mono<Void> deliver(DeliveryTask task) {
+        return resolve(task)
+                .flatMap(resolution -> resolution.refusal() == null ? guarded(resolution.task())
+                        : refuse(task, resolution.refusal()));
     }
 
-    private Mono<DeliveryOutcome> attempt(Delivery delivery, int number) {
-        return guard.permits(delivery.url())
-                .flatMap(permitted -> permitted ? sendAndRecord(delivery, number)
-                        : Mono.just(DeliveryOutcome.skipped(Reason.FORBIDDEN_TARGET, number - 1)));
+    private record Resolution(DeliveryTask task, Reason refusal) {
     }
 
-    private Mono<DeliveryOutcome> sendAndRecord(Delivery delivery, int number) {
-        return send(delivery)
-                .flatMap(result -> record(delivery, number, result))
-                .flatMap(result -> afterAttempt(delivery, number, result));
+    /** The task with the target as it is now (a webhook's URL and secrets), or why it must not be sent. */
+    private Mono<Resolution> resolve(DeliveryTask task) {
+        if (task.payload().length > settings.maxPayloadBytes()) {
+            return refusal(Reason.PAYLOAD_TOO_LARGE);
+        }
+        Target target = task.target();
+        if (!target.kind().isWebhook()) {
+            return Mono.just(new Resolution(task.withTarget(new Target(target.kind(), target.id(), target.url(),
+                    target.method(), settings.hookSecret())), null));
+        }
+        WebhookConfig config = directory.current(target.id());
+        if (config == null) {
+            return refusal(Reason.UNKNOWN_WEBHOOK);
+        }
+        if (!config.accountId().equals(task.accountId())) {
+            return refusal(Reason.FOREIGN_ACCOUNT);
+        }
+        if (!config.enabled()) {
+            return refusal(Reason.DISABLED);
+        }
+        return health.disabled(config).map(disabled -> disabled ? new Resolution(task, Reason.DISABLED)
+                : new Resolution(task.withTarget(new Target(target.kind(), target.id(), config.url(), "POST",
+                config.secret(), config.previousSecretAt(clock.instant()))), null));
     }
 
-    private Mono<AttemptResult> send(Delivery delivery) {
-        byte[] payload = delivery.payload();
+    private static Mono<Resolution> refusal(Reason reason) {
+        return Mono.just(new Resolution(null, reason));
+    }
+
+    private Mono<Void> guarded(DeliveryTask task) {
+        return guard.permits(task.target().url())
+                .flatMap(permitted -> permitted ? attempt(task) : refuse(task, Reason.FORBIDDEN_TARGET));
+    }
+
+    private Mono<Void> attempt(DeliveryTask task) {
+        return isolation.call(task.target().url(), () -> send(task))
+                .flatMap(result -> settle(task, result));
+    }
+
+    private Mono<AttemptResult> send(DeliveryTask task) {
+        Target target = task.target();
+        byte[] body = task.body();
         Map<String, String> headers;
         try {
-            headers = delivery.secret() == null ? signer.unsignedHeaders(delivery.eventId())
-                    : signer.headers(delivery.secret(), delivery.eventId(), payload);
+            headers = target.secret() == null ? signer.unsignedHeaders(task.eventId())
+                    : signer.headers(target.secret(), target.previousSecret(), task.eventId(), body);
         } catch (IllegalArgumentException e) {
             return Mono.just(AttemptResult.failed(Reason.INVALID_TARGET, "secret is not base64", Duration.ZERO));
         }
-        return transport.send(delivery.target().method(), delivery.url(), headers, payload);
+        return transport.send(target.method(), target.url(), headers, body);
     }
 
-    private Mono<AttemptResult> record(Delivery delivery, int number, AttemptResult result) {
-        metrics.attempt(result);
-        return attemptLog.record(delivery.attempt(number, result)).thenReturn(result);
-    }
-
-    private Mono<DeliveryOutcome> afterAttempt(Delivery delivery, int number, AttemptResult result) {
-        if (result.isFinal() || number >= attempts) {
-            return Mono.just(DeliveryOutcome.after(number, result));
+    private Mono<Void> settle(DeliveryTask task, AttemptResult result) {
+        if (result.refusedLocally()) {
+            // Not a try: the endpoint is saturated or its circuit is open. It waits durably, its tries unchanged.
+            metrics.refusedLocally(task.target().kind(), result.reason());
+            return store.save(task, task.tries(), clock.instant().plus(settings.refusalDelay()), null);
         }
-        return Mono.delay(backoffAfter.apply(number))
-                .then(Mono.defer(() -> attempt(delivery, number + 1)));
+        int tries = task.tries() + 1;
+        metrics.attempt(result);
+        if (result.succeeded()) {
+            return delivered(task, tries, result);
+        }
+        if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
+            return health.disable(task.target().id(), EndpointHealth.GONE)
+                    .flatMap(disabledNow -> dead(task, tries, result, disabledNow));
+        }
+        if (result.reason() == Reason.FORBIDDEN_TARGET || result.reason() == Reason.INVALID_TARGET
+                || result.reason() == Reason.GONE) {
+            return dead(task, tries, result, false);
+        }
+        Mono<Boolean> disabledNow = task.target().kind().isWebhook() ? health.failed(task.target().id())
+                : Mono.just(false);
+        return disabledNow.flatMap(disabled -> disabled ? dead(task, tries, result, true)
+                : retryOrDead(task, tries, result));
+    }
+
+    private Mono<Void> delivered(DeliveryTask task, int tries, AttemptResult result) {
+        metrics.outcome(task.target().kind(), "delivered", Reason.OK);
+        Mono<Void> healthy = task.target().kind().isWebhook() ? health.succeeded(task.target().id()) : Mono.empty();
+        return store.remove(task)
+                .then(healthy)
+                .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.DELIVERED, result, null, false)));
+    }
+
+    private Mono<Void> retryOrDead(DeliveryTask task, int tries, AttemptResult result) {
+        Optional<Duration> wait = schedule.next(tries, result);
+        if (wait.isEmpty()) {
+            return dead(task, tries, result, false);
+        }
+        Instant next = clock.instant().plus(wait.get());
+        metrics.outcome(task.target().kind(), "retrying", result.reason());
+        return store.save(task, tries, next, null)
+                .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.RETRYING, result, next, false)));
+    }
+
+    private Mono<Void> dead(DeliveryTask task, int tries, AttemptResult result, boolean disabledNow) {
+        metrics.outcome(task.target().kind(), "dead", result.reason());
+        metrics.deadLetter(result.reason());
+        log.warn("gave up delivering event {} to {} {} after {} tries ({}, status {}, {}){}", task.eventId(),
+                task.target().kind().tag(), task.target().id(), tries, result.reason().tag(), result.statusCode(),
+                result.error(), disabledNow ? "; the webhook is now disabled" : "");
+        Mono<Void> announce = disabledNow ? announce(task, result) : Mono.empty();
+        return store.deadLetter(task, tries, result.reason())
+                .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, disabledNow)))
+                .then(announce);
+    }
+
+    private Mono<Void> announce(DeliveryTask task, AttemptResult result) {
+        String reason = result.reason() == Reason.GONE ? EndpointHealth.GONE : EndpointHealth.FAILING;
+        metrics.endpointDisabled(reason);
+        log.warn("webhook {} disabled ({}): its endpoint answered {}", task.target().id(), reason,
+                result.statusCode() == null ? result.reason().tag() : result.statusCode());
+        return notice.announce(task.target().id(), task.accountId(), reason);
+    }
+
+    /** A delivery that is not sent at all: a deleted webhook is dropped, anything else goes to the dead letters. */
+    private Mono<Void> refuse(DeliveryTask task, Reason reason) {
+        metrics.outcome(task.target().kind(), "skipped", reason);
+        if (reason == Reason.FORBIDDEN_TARGET) {
+            // The query string can carry a token, so only scheme, host, port and path are logged.
+            log.warn("event {} not sent to {} {} ({}): its URL is not https (or http to an allowed host) or resolves "
+                            + "to an internal address not on dialer.webhook.delivery.allowed-hosts", task.eventId(),
+                    task.target().kind().tag(), task.target().id(), task.target().redactedUrl());
+        }
+        if (reason == Reason.UNKNOWN_WEBHOOK || reason == Reason.FOREIGN_ACCOUNT) {
+            return store.remove(task);
+        }
+        AttemptResult refused = AttemptResult.failed(reason, reason.tag(), Duration.ZERO);
+        Mono<Void> logged = attemptLog.record(attempt(task, task.tries(), DeliveryAttempt.Outcome.REFUSED, refused,
+                null, false));
+        if (!task.stored() && reason == Reason.DISABLED) {
+            // A disabled webhook's new events are kept in webhook.events for a replay after it is re-enabled.
+            return Mono.empty();
+        }
+        return store.deadLetter(task, task.tries(), reason).then(logged);
+    }
+
+    private DeliveryAttempt attempt(DeliveryTask task, int attemptNo, DeliveryAttempt.Outcome outcome,
+                                    AttemptResult result, Instant next, boolean disabledNow) {
+        Target target = task.target();
+        return new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), task.eventId(),
+                task.eventType(), target.kind().isWebhook() ? target.id() : null, target.kind().wire(),
+                task.requestId(), task.accountId(), attemptNo, outcome, result.statusCode(), result.error(),
+                result.responseBody(), result.latency().toMillis(), next, disabledNow, task.replay(),
+                clock.instant());
     }
 }

@@ -41,6 +41,22 @@ final class WebhookSigner {
                 SIGNATURE_HEADER, signature(secret, messageId, timestamp, body));
     }
 
+    /**
+     * The signing headers during a secret rotation: one signature per secret, space-separated as Standard Webhooks
+     * specifies, so a receiver that knows either secret can verify. A null {@code previousSecret} signs once.
+     */
+    Map<String, String> headers(String secret, String previousSecret, String messageId, byte[] body) {
+        if (previousSecret == null) {
+            return headers(secret, messageId, body);
+        }
+        long timestamp = clock.instant().getEpochSecond();
+        return Map.of(
+                ID_HEADER, messageId,
+                TIMESTAMP_HEADER, Long.toString(timestamp),
+                SIGNATURE_HEADER, signature(secret, messageId, timestamp, body) + " "
+                        + signature(previousSecret, messageId, timestamp, body));
+    }
+
     /** The headers of an unsigned attempt: receivers still de-duplicate by id and can reject old timestamps. */
     Map<String, String> unsignedHeaders(String messageId) {
         return Map.of(ID_HEADER, messageId, TIMESTAMP_HEADER, Long.toString(clock.instant().getEpochSecond()));

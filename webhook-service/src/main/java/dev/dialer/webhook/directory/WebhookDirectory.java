@@ -2,6 +2,7 @@ package dev.dialer.webhook.directory;
 
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.CompactedTopicReader;
 import dev.dialer.common.kafka.InboundRecord;
@@ -11,7 +12,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -22,9 +25,10 @@ import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
 
 /**
- * The webhooks api-service publishes on the compacted {@code dialer.webhook.config} topic, held in memory. Every
- * instance reads the whole topic from the beginning and then follows it (no consumer group, nothing committed), so
- * each one holds the complete directory; a tombstone removes a webhook.
+ * The webhooks and subscriptions api-service publishes on the compacted {@code dialer.webhook.config} topic, held in
+ * memory. Every instance reads the whole topic from the beginning and then follows it (no consumer group, nothing
+ * committed), so each one holds the complete directory; a tombstone removes a webhook or a subscription. Keys starting
+ * with {@value SubscriptionConfig#KEY_PREFIX} are subscriptions, every other key a webhook.
  */
 public final class WebhookDirectory {
 
@@ -33,6 +37,10 @@ public final class WebhookDirectory {
     private final Supplier<Flux<InboundRecord>> records;
     private final Mono<Void> readerCaughtUp;
     private final Map<String, WebhookConfig> webhooks = new ConcurrentHashMap<>();
+    /** Subscriptions by account, then by subscription id. */
+    private final Map<String, Map<String, SubscriptionConfig>> subscriptions = new ConcurrentHashMap<>();
+    /** The account of each subscription, so a tombstone (no value) finds it. */
+    private final Map<String, String> subscriptionAccounts = new ConcurrentHashMap<>();
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
     private final Counter unreadable;
@@ -94,12 +102,26 @@ public final class WebhookDirectory {
     }
 
     /**
-     * Marks the webhook disabled on this instance only, after its endpoint answered 410 Gone. The next version of the
-     * webhook read from the topic replaces this; a durable disable is api-service's to publish.
+     * The ids of the account's webhooks with an enabled subscription to {@code eventType}, each once, in no particular
+     * order. Whether each webhook exists and is enabled is the caller's to check.
      */
-    public void disableLocally(String id) {
-        webhooks.computeIfPresent(id, (key, config) -> new WebhookConfig(config.id(), config.accountId(),
-                config.url(), config.description(), config.secret(), false, config.updatedAt()));
+    public Set<String> subscribers(String accountId, String eventType) {
+        Map<String, SubscriptionConfig> ofAccount = subscriptions.get(accountId);
+        if (ofAccount == null) {
+            return Set.of();
+        }
+        Set<String> webhookIds = new LinkedHashSet<>();
+        for (SubscriptionConfig subscription : ofAccount.values()) {
+            if (subscription.enabled() && subscription.eventTypes().contains(eventType)) {
+                webhookIds.add(subscription.webhookId());
+            }
+        }
+        return webhookIds;
+    }
+
+    /** The webhook with this id if it is known now. */
+    public WebhookConfig current(String id) {
+        return webhooks.get(id);
     }
 
     private void apply(InboundRecord record) {
@@ -108,6 +130,10 @@ public final class WebhookDirectory {
             log.warn("webhook config record without a key at {}-{}@{}: ignored", record.topic(), record.partition(),
                     record.offset());
             unreadable.increment();
+            return;
+        }
+        if (SubscriptionConfig.isSubscriptionKey(id)) {
+            applySubscription(id, record);
             return;
         }
         if (record.value() == null) {
@@ -124,6 +150,35 @@ public final class WebhookDirectory {
             }
         }
         changes.tryEmitNext(id);
+    }
+
+    private void applySubscription(String key, InboundRecord record) {
+        removeSubscription(key);
+        if (record.value() == null) {
+            return;
+        }
+        try {
+            SubscriptionConfig subscription = Contract.read(record.value(), SubscriptionConfig.class);
+            if (subscription.accountId() == null || subscription.webhookId() == null) {
+                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "account_id or webhook_id missing");
+            }
+            subscriptions.computeIfAbsent(subscription.accountId(), account -> new ConcurrentHashMap<>())
+                    .put(key, subscription);
+            subscriptionAccounts.put(key, subscription.accountId());
+        } catch (ContractViolation e) {
+            log.warn("subscription {} is not readable ({}): subscription dropped", key, e.getMessage());
+            unreadable.increment();
+        }
+    }
+
+    private void removeSubscription(String key) {
+        String account = subscriptionAccounts.remove(key);
+        if (account != null) {
+            subscriptions.computeIfPresent(account, (ignored, ofAccount) -> {
+                ofAccount.remove(key);
+                return ofAccount.isEmpty() ? null : ofAccount;
+            });
+        }
     }
 
     private WebhookConfig readable(InboundRecord record) {

@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -23,12 +24,11 @@ class AttemptFeedTest {
     private final List<OutboundRecord> published = new CopyOnWriteArrayList<>();
 
     @Test
-    void aWebhookAttemptIsPublishedKeyedByTheWebhookId() {
+    void aWebhookAttemptIsPublishedAsADeliveryAttemptKeyedByTheWebhookIdWithItsBodyCut() {
         AttemptFeed feed = new AttemptFeed(record -> Mono.fromRunnable(() -> published.add(record)),
-                new DeliveryMetrics(registry));
+                new DeliveryMetrics(registry), 16);
 
-        StepVerifier.create(feed.record(new AttemptRecord("ev-1", "wh-1", Target.Kind.WEBHOOK, "req-1", "acc-1", 2,
-                        503, null, 42, AT)))
+        StepVerifier.create(feed.record(attempt("wh-1", "webhook", 2, 503, null, "é".repeat(20))))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
 
@@ -42,8 +42,11 @@ class AttemptFeedTest {
             assertThat(json.path("attempt_no").asInt()).isEqualTo(2);
             assertThat(json.path("status_code").asInt()).isEqualTo(503);
             assertThat(json.path("latency_ms").asLong()).isEqualTo(42);
+            assertThat(json.path("outcome").asString()).isEqualTo("retrying");
+            assertThat(json.path("target").asString()).isEqualTo("webhook");
             assertThat(json.path("attempted_at").asString()).isEqualTo("2026-01-02T03:04:05Z");
-            assertThat(json.has("hook")).isFalse();
+            // 16 bytes of two-byte characters: eight of them, none cut in half.
+            assertThat(json.path("response_body").asString()).isEqualTo("é".repeat(8));
             assertThat(json.has("error")).isFalse();
         });
     }
@@ -51,17 +54,16 @@ class AttemptFeedTest {
     @Test
     void aHookAttemptIsKeyedByItsKindAndTheRequestId() {
         AttemptFeed feed = new AttemptFeed(record -> Mono.fromRunnable(() -> published.add(record)),
-                new DeliveryMetrics(registry));
+                new DeliveryMetrics(registry), 16);
 
-        StepVerifier.create(feed.record(new AttemptRecord("ev-1", "notify", Target.Kind.NOTIFY, "req-1", "acc-1", 1,
-                        null, "ConnectException: refused", 3, AT)))
+        StepVerifier.create(feed.record(attempt(null, "notify_url", 1, null, "ConnectException: refused", null)))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
 
         assertThat(published).singleElement().satisfies(record -> {
-            assertThat(record.key()).isEqualTo("notify:req-1");
+            assertThat(record.key()).isEqualTo("notify_url:req-1");
             JsonNode json = Contract.mapper().readTree(record.value());
-            assertThat(json.path("hook").asString()).isEqualTo("notify");
+            assertThat(json.path("target").asString()).isEqualTo("notify_url");
             assertThat(json.has("webhook_id")).isFalse();
             assertThat(json.path("error").asString()).isEqualTo("ConnectException: refused");
         });
@@ -70,13 +72,19 @@ class AttemptFeedTest {
     @Test
     void aFailedPublishCompletesAndIsCounted() {
         AttemptFeed feed = new AttemptFeed(record -> Mono.error(new IllegalStateException("broker down")),
-                new DeliveryMetrics(registry));
+                new DeliveryMetrics(registry), 16);
 
-        StepVerifier.create(feed.record(new AttemptRecord("ev-1", "wh-1", Target.Kind.WEBHOOK, "req-1", "acc-1", 1,
-                        200, null, 5, AT)))
+        StepVerifier.create(feed.record(attempt("wh-1", "webhook", 1, 200, null, null)))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
 
         assertThat(registry.get("dialer.webhook.attempts.unpublished").counter().count()).isEqualTo(1);
+    }
+
+    static DeliveryAttempt attempt(String webhookId, String target, int attemptNo, Integer status, String error,
+                                   String body) {
+        return new DeliveryAttempt(DeliveryAttempt.VERSION, "att-1", "ev-1", "call.status", webhookId, target,
+                "req-1", "acc-1", attemptNo, DeliveryAttempt.Outcome.RETRYING, status, error, body, 42,
+                Instant.parse("2026-01-02T03:05:05Z"), false, false, AT);
     }
 }

@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.spi.ConnectionFactories;
 import java.net.ServerSocket;
 import java.time.Duration;
-import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.test.StepVerifier;
@@ -24,8 +23,7 @@ class DeliveryLogTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         DeliveryLog log = new DeliveryLog(unreachable, new DeliveryMetrics(registry));
 
-        StepVerifier.create(log.record(new AttemptRecord("ev-1", "wh-1", Target.Kind.WEBHOOK, "req-1", "acc-1", 1,
-                        200, null, 12, Instant.now())))
+        StepVerifier.create(log.record(AttemptFeedTest.attempt("wh-1", "webhook", 1, 200, null, null)))
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
 

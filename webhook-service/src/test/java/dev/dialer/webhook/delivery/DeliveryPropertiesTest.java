@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
@@ -17,18 +18,17 @@ class DeliveryPropertiesTest {
     private final ApplicationContextRunner context = new ApplicationContextRunner().withUserConfiguration(Bound.class);
 
     @Test
-    void defaultsToFiveSecondConnectFifteenSecondTotalAndThreeAttempts() {
+    void defaultsToFiveSecondConnectFifteenSecondTotalAndHttpOnlyForAllowListedHosts() {
         context.run(started -> assertThat(started.getBean(DeliveryProperties.class)).isEqualTo(new DeliveryProperties(
-                Duration.ofSeconds(5), Duration.ofSeconds(15), 3, Duration.ofSeconds(1), Duration.ofSeconds(10), null,
-                List.of())));
+                Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(10), null, List.of(),
+                DeliveryProperties.PlainHttp.ALLOW_LISTED, DataSize.ofKilobytes(256), DataSize.ofKilobytes(20),
+                DataSize.ofKilobytes(4))));
     }
 
     @Test
-    void refusesToStartWithoutAnyAttempt() {
-        context.withPropertyValues("dialer.webhook.delivery.attempts=0")
-                .run(started -> assertThat(started).getFailure()
-                        .hasStackTraceContaining("dialer.webhook.delivery")
-                        .hasStackTraceContaining("attempts"));
+    void leasesARetryForLongerThanATryCanTake() {
+        context.run(started -> assertThat(started.getBean(DeliveryProperties.class).lease())
+                .isGreaterThan(Duration.ofSeconds(20)));
     }
 
     @Test
@@ -57,15 +57,5 @@ class DeliveryPropertiesTest {
         context.withPropertyValues("dialer.webhook.delivery.allowed-hosts=127.0.0.1,10.0.0.0/8,hooks.internal")
                 .run(started -> assertThat(started.getBean(DeliveryProperties.class).allowedHosts())
                         .containsExactly("127.0.0.1", "10.0.0.0/8", "hooks.internal"));
-    }
-
-    @Test
-    void backoffDoublesAfterEachAttempt() {
-        DeliveryProperties properties = new DeliveryProperties(Duration.ofSeconds(5), Duration.ofSeconds(15), 4,
-                Duration.ofMillis(500), Duration.ofSeconds(10), null, List.of());
-
-        assertThat(properties.backoffAfter(1)).isEqualTo(Duration.ofMillis(500));
-        assertThat(properties.backoffAfter(2)).isEqualTo(Duration.ofSeconds(1));
-        assertThat(properties.backoffAfter(3)).isEqualTo(Duration.ofSeconds(2));
     }
 }

@@ -113,6 +113,35 @@ class TargetGuardTest {
         assertPermits(guard(List.of()), "http://nowhere.test/hook", true);
     }
 
+    @Test
+    void plainHttpGoesOnlyToAllowListedHostsByDefaultWhileHttpsGoesAnywherePublic() {
+        TargetGuard guard = new TargetGuard(new AllowList(List.of("127.0.0.1", "localhost")),
+                host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.ALLOW_LISTED);
+
+        assertPermits(guard, "http://hooks.example.com/hook", false);
+        assertPermits(guard, "https://hooks.example.com/hook", true);
+        assertPermits(guard, "http://127.0.0.1:8080/hook", true);
+        assertPermits(guard, "http://localhost:8080/hook", true);
+    }
+
+    @Test
+    void plainHttpCanBeRefusedEverywhere() {
+        TargetGuard guard = new TargetGuard(new AllowList(List.of()),
+                host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.REFUSED);
+
+        assertPermits(guard, "http://hooks.example.com/hook", false);
+        assertPermits(guard, "https://hooks.example.com/hook", true);
+    }
+
+    @Test
+    void atConnectTimeAHostResolvingToAnInternalAddressIsRefused() {
+        TargetGuard guard = new TargetGuard(new AllowList(List.of()),
+                host -> new InetAddress[] {address("169.254.169.254")});
+
+        assertThatThrownBy(() -> guard.connectable("metadata.test"))
+                .isInstanceOf(TargetGuard.ForbiddenAddressException.class);
+    }
+
     private static TargetGuard guard(List<String> allowed) {
         return new TargetGuard(new AllowList(allowed), host -> {
             String addresses = DNS.get(host);

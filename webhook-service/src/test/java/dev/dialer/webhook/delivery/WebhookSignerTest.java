@@ -37,6 +37,28 @@ class WebhookSignerTest {
     }
 
     @Test
+    void duringARotationTheReferenceLibraryAcceptsEitherSecretAndNoOther() {
+        String current = newSecret();
+        String previous = newSecret();
+
+        Map<String, String> headers = signer.headers(current, previous, "ev-1", BODY);
+
+        String body = new String(BODY, StandardCharsets.UTF_8);
+        assertThat(headers.get("webhook-signature").split(" ")).hasSize(2).allMatch(part -> part.startsWith("v1,"));
+        assertThatCode(() -> new Webhook(current).verify(body, asHttp(headers))).doesNotThrowAnyException();
+        assertThatCode(() -> new Webhook(previous).verify(body, asHttp(headers))).doesNotThrowAnyException();
+        assertThatThrownBy(() -> new Webhook(newSecret()).verify(body, asHttp(headers)))
+                .isInstanceOf(WebhookVerificationException.class);
+    }
+
+    @Test
+    void withoutAPreviousSecretThereIsOneSignature() {
+        Map<String, String> headers = signer.headers(newSecret(), null, "ev-1", BODY);
+
+        assertThat(headers.get("webhook-signature")).doesNotContain(" ");
+    }
+
+    @Test
     void referenceLibraryRejectsATamperedBody() {
         String secret = newSecret();
         Map<String, String> headers = signer.headers(secret, "ev-1", BODY);

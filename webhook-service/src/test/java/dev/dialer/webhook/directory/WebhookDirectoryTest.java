@@ -3,6 +3,7 @@ package dev.dialer.webhook.directory;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.Topics;
@@ -10,6 +11,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -53,29 +55,43 @@ class WebhookDirectoryTest {
     }
 
     @Test
-    void aWebhookDisabledLocallyStaysDisabledUntilItsNextVersionArrives() {
+    void subscriptionsAreFoundByAccountAndEventTypeAndAreNotTakenForWebhooks() {
         publish("wh-1", Contract.toBytes(HOOK));
+        publish(SubscriptionConfig.key("sub-1"), Contract.toBytes(subscription("sub-1", "acc-1", "wh-1",
+                List.of("call.final", "webhook.disabled"), true)));
+        publish(SubscriptionConfig.key("sub-2"), Contract.toBytes(subscription("sub-2", "acc-1", "wh-2",
+                List.of("call.status"), true)));
+        publish(SubscriptionConfig.key("sub-3"), Contract.toBytes(subscription("sub-3", "acc-1", "wh-3",
+                List.of("call.final"), false)));
+        publish(SubscriptionConfig.key("sub-4"), Contract.toBytes(subscription("sub-4", "acc-2", "wh-4",
+                List.of("call.final"), true)));
 
-        directory.disableLocally("wh-1");
-
-        StepVerifier.create(directory.find("wh-1", Duration.ZERO))
-                .assertNext(config -> assertThat(config.enabled()).isFalse())
-                .expectComplete()
-                .verify(Duration.ofSeconds(5));
-        publish("wh-1", Contract.toBytes(HOOK));
-        StepVerifier.create(directory.find("wh-1", Duration.ZERO))
-                .assertNext(config -> assertThat(config.enabled()).isTrue())
-                .expectComplete()
-                .verify(Duration.ofSeconds(5));
+        assertThat(directory.subscribers("acc-1", "call.final")).containsExactly("wh-1");
+        assertThat(directory.subscribers("acc-1", "call.status")).containsExactly("wh-2");
+        assertThat(directory.subscribers("acc-3", "call.final")).isEmpty();
+        assertThat(directory.current("sub-1")).isNull();
+        assertThat(directory.current(SubscriptionConfig.key("sub-1"))).isNull();
+        assertThat(directory.current("wh-1")).isEqualTo(HOOK);
     }
 
     @Test
-    void disablingAnUnknownWebhookDoesNotCreateIt() {
-        directory.disableLocally("wh-unknown");
+    void aSubscriptionTombstoneOrANewVersionReplacesTheOldOne() {
+        publish(SubscriptionConfig.key("sub-1"), Contract.toBytes(subscription("sub-1", "acc-1", "wh-1",
+                List.of("call.final"), true)));
+        publish(SubscriptionConfig.key("sub-1"), Contract.toBytes(subscription("sub-1", "acc-1", "wh-1",
+                List.of("call.status"), true)));
 
-        StepVerifier.create(directory.find("wh-unknown", Duration.ZERO))
-                .expectComplete()
-                .verify(Duration.ofSeconds(5));
+        assertThat(directory.subscribers("acc-1", "call.final")).isEmpty();
+        assertThat(directory.subscribers("acc-1", "call.status")).containsExactly("wh-1");
+
+        publish(SubscriptionConfig.key("sub-1"), null);
+
+        assertThat(directory.subscribers("acc-1", "call.status")).isEmpty();
+    }
+
+    private static SubscriptionConfig subscription(String id, String account, String webhookId, List<String> types,
+                                                   boolean enabled) {
+        return new SubscriptionConfig(SubscriptionConfig.KIND, id, account, webhookId, types, enabled, Instant.now());
     }
 
     @Test

@@ -1,0 +1,46 @@
+package dev.dialer.webhook.delivery;
+
+/**
+ * One event on its way to one target, from its first try to its last; stored in {@code webhook.retries} between
+ * tries. A webhook target is looked up again before every try (its URL, secrets and state may have changed), so
+ * only a hook's URL and method are kept.
+ *
+ * @param id        the retry row, or null before the delivery is stored
+ * @param eventId   the {@code webhook-id} header, the same on every try
+ * @param eventType the event's type, e.g. {@code call.status}
+ * @param target    where it goes (a webhook's URL and secrets are filled in for each try)
+ * @param requestId the call the event belongs to, or null (an endpoint-disabled notice)
+ * @param accountId the account the event belongs to
+ * @param payload   the event exactly as received
+ * @param tries     tries made so far
+ * @param orderKey  deliveries with the same key go out in order (a call's events to one target), or null
+ * @param replay    whether a replay asked for it
+ */
+record DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
+                    byte[] payload, int tries, String orderKey, boolean replay) {
+
+    static DeliveryTask first(String eventId, String eventType, Target target, String requestId, String accountId,
+                              byte[] payload) {
+        String orderKey = requestId == null ? null
+                : requestId + "|" + target.kind().tag() + "|" + (target.kind().isWebhook() ? target.id() : target.url());
+        return new DeliveryTask(null, eventId, eventType, target, requestId, accountId, payload, 0, orderKey, false);
+    }
+
+    /** Whether the delivery has a row in {@code webhook.retries}. */
+    boolean stored() {
+        return id != null;
+    }
+
+    DeliveryTask withTarget(Target resolved) {
+        return new DeliveryTask(id, eventId, eventType, resolved, requestId, accountId, payload, tries, orderKey,
+                replay);
+    }
+
+    /**
+     * What is sent and signed: the event, except for a {@code GET} or {@code HEAD} hook, which carries no body and
+     * gets the headers only (the signature then covers an empty body).
+     */
+    byte[] body() {
+        return "GET".equals(target.method()) || "HEAD".equals(target.method()) ? new byte[0] : payload;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.dialer.webhook.delivery;
+
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import reactor.core.publisher.Mono;
+
+/**
+ * Keeps one endpoint (a URL's scheme, host and port) from taking capacity from the others: a concurrency limit and a
+ * circuit breaker per endpoint, neither of which ever waits. A try refused by either comes back at once as
+ * {@link Reason#ENDPOINT_BUSY} or {@link Reason#CIRCUIT_OPEN}; the caller moves it to the durable retry table
+ * without counting it as a try. Endpoints unused for a while are forgotten, so the map stays bounded by the endpoints
+ * in use; the breakers are not registered as meters (their names would be hosts).
+ */
+final class EndpointIsolation {
+
+    private final BulkheadConfig bulkheadConfig;
+    private final CircuitBreakerConfig breakerConfig;
+    private final long idleNanos;
+    private final Map<String, Guard> guards = new ConcurrentHashMap<>();
+    private volatile long lastSweep = System.nanoTime();
+
+    EndpointIsolation(IsolationProperties properties) {
+        this.bulkheadConfig = BulkheadConfig.custom()
+                .maxConcurrentCalls(properties.maxConcurrentPerEndpoint())
+                // Any wait above zero would block the calling thread, an event loop here.
+                .maxWaitDuration(Duration.ZERO)
+                .build();
+        this.breakerConfig = CircuitBreakerConfig.custom()
+                .failureRateThreshold(properties.failureRateThreshold())
+                .minimumNumberOfCalls(properties.minimumCalls())
+                .slidingWindowSize(properties.windowSize())
+                .waitDurationInOpenState(properties.openDuration())
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .build();
+        this.idleNanos = properties.idleEviction().toNanos();
+    }
+
+    /** Runs the try unless the endpoint refuses it; the try itself never errors. */
+    Mono<AttemptResult> call(String url, Supplier<Mono<AttemptResult>> attempt) {
+        return Mono.defer(() -> {
+            Guard guard = guard(endpoint(url));
+            if (!guard.breaker.tryAcquirePermission()) {
+                return Mono.just(AttemptResult.failed(Reason.CIRCUIT_OPEN, "circuit open", Duration.ZERO));
+            }
+            if (!guard.bulkhead.tryAcquirePermission()) {
+                guard.breaker.releasePermission();
+                return Mono.just(AttemptResult.failed(Reason.ENDPOINT_BUSY, "endpoint busy", Duration.ZERO));
+            }
+            return attempt.get()
+                    .doOnNext(result -> recordResult(guard, result))
+                    .doOnCancel(guard.breaker::releasePermission)
+                    .doFinally(signal -> guard.bulkhead.onComplete());
+        });
+    }
+
+    /** Endpoints currently open (not counting half-open ones). */
+    long openCircuits() {
+        return guards.values().stream().filter(guard -> guard.breaker.getState() == CircuitBreaker.State.OPEN)
+                .count();
+    }
+
+    private static void recordResult(Guard guard, AttemptResult result) {
+        long nanos = result.latency().toNanos();
+        if (result.succeeded() || result.statusCode() != null && result.statusCode() < 500
+                && result.statusCode() != 429) {
+            // A 4xx is the endpoint answering promptly about this event, not the endpoint being down.
+            guard.breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
+        } else {
+            guard.breaker.onError(nanos, TimeUnit.NANOSECONDS, new EndpointFailure(result.reason()));
+        }
+    }
+
+    private Guard guard(String endpoint) {
+        long now = System.nanoTime();
+        sweep(now);
+        Guard guard = guards.computeIfAbsent(endpoint, key -> new Guard(Bulkhead.of(key, bulkheadConfig),
+                CircuitBreaker.of(key, breakerConfig)));
+        guard.lastUsed = now;
+        return guard;
+    }
+
+    private void sweep(long now) {
+        if (now - lastSweep < idleNanos / 4) {
+            return;
+        }
+        lastSweep = now;
+        guards.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idleNanos
+                && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls()
+                == bulkheadConfig.getMaxConcurrentCalls());
+    }
+
+    static String endpoint(String url) {
+        try {
+            URI uri = URI.create(url.trim());
+            return uri.getScheme().toLowerCase(Locale.ROOT) + "://" + uri.getHost().toLowerCase(Locale.ROOT) + ":"
+                    + uri.getPort();
+        } catch (RuntimeException e) {
+            return "invalid";
+        }
+    }
+
+    private static final class Guard {
+        final Bulkhead bulkhead;
+        final CircuitBreaker breaker;
+        volatile long lastUsed;
+
+        Guard(Bulkhead bulkhead, CircuitBreaker breaker) {
+            this.bulkhead = bulkhead;
+            this.breaker = breaker;
+        }
+    }
+
+    /** What the breaker records for a failed try (never thrown). */
+    private static final class EndpointFailure extends RuntimeException {
+        EndpointFailure(Reason reason) {
+            super(reason.tag(), null, false, false);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.dialer.webhook.delivery;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.ReplayRequest;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Consumes replay requests from {@code dialer.webhook.control} (group {@value #GROUP}) and queues the named events
+ * (kept in {@code webhook.events}) for the webhook again, durably in {@code webhook.retries}, due at once and marked
+ * {@code replay}. By event ids: the account's events with those ids. By time range: the account's events in it that
+ * the webhook receives, i.e. those that name it or whose type it is subscribed to. Replayed deliveries keep their
+ * event ids ({@code webhook-id}) and are signed afresh when sent.
+ *
+ * <p>Delivery guarantee: at least once per replay request; a request is acknowledged once its deliveries are stored.
+ */
+public final class ReplayConsumer {
+
+    static final String GROUP = "dialer-webhook-replay";
+    private static final Logger log = LoggerFactory.getLogger(ReplayConsumer.class);
+
+    private final KafkaSettings settings;
+    private final WebhookDirectory directory;
+    private final EventStore events;
+    private final RetryStore store;
+    private final Clock clock;
+
+    ReplayConsumer(KafkaSettings settings, WebhookDirectory directory, EventStore events, RetryStore store,
+                   Clock clock) {
+        this.settings = settings;
+        this.directory = directory;
+        this.events = events;
+        this.store = store;
+        this.clock = clock;
+    }
+
+    public Mono<Void> run() {
+        return KafkaSubscriber.receive(settings, GROUP, List.of(Topics.WEBHOOK_CONTROL), 50)
+                .concatMap(record -> handle(record).then(Mono.fromRunnable(record::acknowledge)))
+                .then();
+    }
+
+    private Mono<Void> handle(InboundRecord record) {
+        ReplayRequest request;
+        try {
+            request = Contract.read(record.value(), ReplayRequest.class);
+        } catch (RuntimeException e) {
+            log.warn("unreadable replay request at {}-{}@{} skipped: {}", record.topic(), record.partition(),
+                    record.offset(), e.getMessage());
+            return Mono.empty();
+        }
+        return replay(request)
+                .retryWhen(Retry.backoff(10, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(10)))
+                .onErrorResume(error -> {
+                    log.error("replay {} of webhook {} failed; skipped", request.replayId(), request.webhookId(),
+                            error);
+                    return Mono.empty();
+                });
+    }
+
+    private Mono<Void> replay(ReplayRequest request) {
+        WebhookConfig webhook = directory.current(request.webhookId());
+        if (webhook == null || !webhook.accountId().equals(request.accountId())) {
+            log.warn("replay {} names webhook {}, unknown for account {}: skipped", request.replayId(),
+                    request.webhookId(), request.accountId());
+            return Mono.empty();
+        }
+        Flux<EventStore.StoredEvent> chosen = request.eventIds().isEmpty()
+                ? events.between(request.accountId(), request.from(), request.to())
+                        .filter(event -> receives(webhook, event))
+                : events.byIds(request.accountId(), request.eventIds());
+        Instant now = clock.instant();
+        return chosen
+                .map(event -> task(webhook, event))
+                .concatMap(task -> store.save(task, 0, now, null).thenReturn(task))
+                .count()
+                .doOnNext(count -> log.info("replay {}: {} events queued for webhook {}", request.replayId(), count,
+                        webhook.id()))
+                .then();
+    }
+
+    private boolean receives(WebhookConfig webhook, EventStore.StoredEvent event) {
+        return webhook.id().equals(field(event, "webhook_id"))
+                || directory.subscribers(event.accountId(), event.eventType()).contains(webhook.id());
+    }
+
+    private static DeliveryTask task(WebhookConfig webhook, EventStore.StoredEvent event) {
+        Target.Kind kind = webhook.id().equals(field(event, "webhook_id")) ? Target.Kind.WEBHOOK
+                : Target.Kind.SUBSCRIPTION;
+        return new DeliveryTask(null, event.eventId(), event.eventType(),
+                new Target(kind, webhook.id(), null, "POST", null), field(event, "request_id"), event.accountId(),
+                event.payload(), 0, null, true);
+    }
+
+    private static String field(EventStore.StoredEvent event, String name) {
+        try {
+            JsonNode value = Contract.mapper().readTree(event.payload()).get(name);
+            return value == null || value.isNull() ? null : value.asString();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+}

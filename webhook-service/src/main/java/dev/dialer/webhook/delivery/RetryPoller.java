@@ -1,0 +1,93 @@
+package dev.dialer.webhook.delivery;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Sends the deliveries that are due in {@code webhook.retries}: every poll interval it claims as many due rows as it
+ * has free capacity (at most {@code concurrency} in flight, separate from the first tries, which keep their own
+ * capacity), leases them for longer than a try can take, and hands each to the {@link WebhookDeliverer}. Also keeps
+ * the pending gauge current and purges expired log rows, events and dead letters.
+ *
+ * <p>Delivery guarantee: at least once. A row stays in the table until its outcome is written; an instance that
+ * dies mid-try leaves the row leased, and it is claimed again when the lease runs out.
+ */
+public final class RetryPoller {
+
+    private static final Logger log = LoggerFactory.getLogger(RetryPoller.class);
+
+    private final RetryStore store;
+    private final WebhookDeliverer deliverer;
+    private final RetryProperties properties;
+    private final Duration lease;
+    private final DeliveryMetrics metrics;
+    private final Housekeeping housekeeping;
+    private final Duration purgeInterval;
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    /** Deletes what has outlived its retention. */
+    interface Housekeeping {
+        Mono<Void> purge();
+    }
+
+    RetryPoller(RetryStore store, WebhookDeliverer deliverer, RetryProperties properties, Duration lease,
+                DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval) {
+        this.purgeInterval = purgeInterval;
+        this.store = store;
+        this.deliverer = deliverer;
+        this.properties = properties;
+        this.lease = lease;
+        this.metrics = metrics;
+        this.housekeeping = housekeeping;
+    }
+
+    /** Runs until cancelled. */
+    public Mono<Void> run() {
+        Flux<DeliveryTask> due = Flux.interval(Duration.ZERO, properties.pollInterval())
+                .onBackpressureDrop()
+                .concatMap(tick -> claimDue(), 1);
+        return Mono.when(due.flatMap(this::deliver, properties.concurrency()).then(), purging());
+    }
+
+    /** Deletes expired rows now and then; a failure is logged and tried again at the next interval. */
+    private Mono<Void> purging() {
+        return Flux.interval(purgeInterval, purgeInterval)
+                .onBackpressureDrop()
+                .concatMap(tick -> housekeeping.purge()
+                        .onErrorResume(error -> {
+                            log.warn("purging expired delivery records failed: {}", error.toString());
+                            return Mono.empty();
+                        }))
+                .then();
+    }
+
+    private Flux<DeliveryTask> claimDue() {
+        int free = properties.concurrency() - inFlight.get();
+        Mono<Void> gauge = store.pending().doOnNext(metrics::retriesPending).then();
+        if (free <= 0) {
+            return gauge.thenMany(Flux.empty());
+        }
+        return gauge.thenMany(store.claim(Math.min(free, properties.batchSize()), lease))
+                .doOnNext(task -> inFlight.incrementAndGet())
+                .onErrorResume(error -> {
+                    log.warn("claiming due webhook retries failed: {}", error.toString());
+                    return Flux.empty();
+                });
+    }
+
+    private Mono<Void> deliver(DeliveryTask task) {
+        return deliverer.deliver(task)
+                .onErrorResume(error -> {
+                    // Its row keeps its lease and is claimed again when the lease runs out.
+                    log.warn("retry of event {} to {} {} failed to settle: {}", task.eventId(),
+                            task.target().kind().tag(), task.target().id(), error.toString());
+                    return Mono.empty();
+                })
+                .doFinally(signal -> inFlight.decrementAndGet());
+    }
+}

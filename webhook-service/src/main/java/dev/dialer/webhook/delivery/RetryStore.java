@@ -1,0 +1,147 @@
+package dev.dialer.webhook.delivery;
+
+import io.r2dbc.spi.Readable;
+import java.time.Duration;
+import java.time.Instant;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.r2dbc.core.Parameter;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The durable retry state in PostgreSQL: {@code webhook.retries} holds deliveries waiting for their next try,
+ * {@code webhook.dead_letters} those given up. Rows are claimed with {@code FOR UPDATE SKIP LOCKED} and a lease, so
+ * several instances share the table and a row whose instance died is claimed again once its lease runs out.
+ *
+ * <p>A row waits behind an earlier row with the same order key (a call's earlier event to the same target) until its
+ * {@code hold_until} passes; then it goes anyway.
+ */
+final class RetryStore {
+
+    private static final String INSERT = """
+            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, method, request_id,
+                account_id, payload, tries, order_key, hold_until, replay, next_attempt_at)
+            VALUES (:eventId, :eventType, :kind, :targetId, :url, :method, :requestId, :accountId, :payload, :tries,
+                :orderKey, :holdUntil, :replay, :nextAt)""";
+    private static final String RESCHEDULE = """
+            UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL WHERE id = :id""";
+    private static final String CLAIM = """
+            UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
+            WHERE r.id IN (
+                SELECT c.id FROM webhook.retries c
+                WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
+                  AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
+                       OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
+                ORDER BY c.next_attempt_at
+                LIMIT :limit
+                FOR UPDATE SKIP LOCKED)
+            RETURNING r.*""";
+    private static final String DEAD_LETTER = """
+            WITH removed AS (DELETE FROM webhook.retries WHERE id = :id)
+            INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, request_id,
+                tries, reason, payload)
+            VALUES (:eventId, :eventType, :kind, :targetId, :accountId, :requestId, :tries, :reason, :payload)""";
+
+    private final DatabaseClient database;
+
+    RetryStore(DatabaseClient database) {
+        this.database = database;
+    }
+
+    /** Stores a delivery due at {@code nextAt}, or moves a stored one there; {@code tries} are the tries made. */
+    Mono<Void> save(DeliveryTask task, int tries, Instant nextAt, Instant holdUntil) {
+        if (task.stored()) {
+            return database.sql(RESCHEDULE).bind("tries", tries).bind("nextAt", nextAt).bind("id", task.id())
+                    .then();
+        }
+        Target target = task.target();
+        return database.sql(INSERT)
+                .bind("eventId", task.eventId())
+                .bind("eventType", task.eventType())
+                .bind("kind", target.kind().name())
+                .bind("targetId", target.id())
+                .bind("url", Parameter.fromOrEmpty(target.kind().isWebhook() ? null : target.url(), String.class))
+                .bind("method", Parameter.fromOrEmpty(target.method(), String.class))
+                .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
+                .bind("accountId", task.accountId())
+                .bind("payload", task.payload())
+                .bind("tries", tries)
+                .bind("orderKey", Parameter.fromOrEmpty(task.orderKey(), String.class))
+                .bind("holdUntil", Parameter.fromOrEmpty(holdUntil, Instant.class))
+                .bind("replay", task.replay())
+                .bind("nextAt", nextAt)
+                .then();
+    }
+
+    /** Claims up to {@code limit} due rows for {@code lease}; another instance cannot claim them meanwhile. */
+    Flux<DeliveryTask> claim(int limit, Duration lease) {
+        return database.sql(CLAIM)
+                .bind("leaseSeconds", lease.toMillis() / 1000.0)
+                .bind("limit", limit)
+                .map(RetryStore::task)
+                .all();
+    }
+
+    /** Removes a delivered (or dropped) row. */
+    Mono<Void> remove(DeliveryTask task) {
+        return task.stored() ? database.sql("DELETE FROM webhook.retries WHERE id = :id").bind("id", task.id()).then()
+                : Mono.empty();
+    }
+
+    /** Moves the delivery to the dead letters, in one statement (removing its retry row if it has one). */
+    Mono<Void> deadLetter(DeliveryTask task, int tries, Reason reason) {
+        return database.sql(DEAD_LETTER)
+                .bind("id", task.stored() ? task.id() : -1L)
+                .bind("eventId", task.eventId())
+                .bind("eventType", task.eventType())
+                .bind("kind", task.target().kind().name())
+                .bind("targetId", task.target().id())
+                .bind("accountId", task.accountId())
+                .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
+                .bind("tries", tries)
+                .bind("reason", reason.tag())
+                .bind("payload", task.payload())
+                .then();
+    }
+
+    /** Whether an earlier delivery with this order key is still waiting to be retried. */
+    Mono<Boolean> hasPending(String orderKey) {
+        if (orderKey == null) {
+            return Mono.just(false);
+        }
+        return database.sql("SELECT EXISTS (SELECT 1 FROM webhook.retries WHERE order_key = :key) AS pending")
+                .bind("key", orderKey)
+                .map(row -> Boolean.TRUE.equals(row.get("pending", Boolean.class)))
+                .one();
+    }
+
+    /** Rows waiting in the retry table. */
+    Mono<Long> pending() {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries").map(row -> row.get("n", Long.class)).one();
+    }
+
+    /** Deletes dead letters older than {@code before}. */
+    Mono<Long> purgeDeadLetters(Instant before) {
+        return database.sql("DELETE FROM webhook.dead_letters WHERE dead_at < :before").bind("before", before)
+                .fetch().rowsUpdated();
+    }
+
+    private static DeliveryTask task(Readable row) {
+        Target.Kind kind = Target.Kind.valueOf(row.get("target_kind", String.class));
+        Target target = new Target(kind, row.get("target_id", String.class), row.get("url", String.class),
+                row.get("method", String.class), null);
+        return new DeliveryTask(row.get("id", Long.class), row.get("event_id", String.class),
+                row.get("event_type", String.class), target, row.get("request_id", String.class),
+                row.get("account_id", String.class), bytes(row.get("payload")), row.get("tries", Integer.class),
+                row.get("order_key", String.class), Boolean.TRUE.equals(row.get("replay", Boolean.class)));
+    }
+
+    private static byte[] bytes(Object value) {
+        if (value instanceof java.nio.ByteBuffer buffer) {
+            byte[] bytes = new byte[buffer.remaining()];
+            buffer.get(bytes);
+            return bytes;
+        }
+        return (byte[]) value;
+    }
+}

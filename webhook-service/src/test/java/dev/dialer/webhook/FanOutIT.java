@@ -1,0 +1,272 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.WAIT;
+import static dev.dialer.webhook.ItFixture.assertSignedWith;
+import static dev.dialer.webhook.ItFixture.attempts;
+import static dev.dialer.webhook.ItFixture.command;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.EventType;
+import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.contract.ReplayRequest;
+import dev.dialer.common.contract.SubscriptionConfig;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Subscriptions, secret rotation, the durable disable and its announcement, replay and per-call ordering, against a
+ * real Kafka broker, PostgreSQL and HTTP receiver.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=webhook-service")
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class FanOutIT {
+
+    private static WebhookReceiver receiver;
+    private static ItFixture fixture;
+
+    @Autowired
+    WebhookDirectory directory;
+    @Autowired
+    DatabaseClient database;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @BeforeAll
+    static void start() {
+        receiver = WebhookReceiver.start();
+        fixture = new ItFixture("fan-out-it");
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+        receiver.close();
+    }
+
+    @Test
+    void aWebhookBothNamedAndSubscribedGetsEachEventOnceAndSubscriptionsFilterByType() {
+        String account = unique("acc");
+        Endpoint named = webhook(account);
+        Endpoint finalOnly = webhook(account);
+        fixture.publishSubscription(account, named.id(), "call.status", "call.final");
+        fixture.publishSubscription(account, finalOnly.id(), "call.final");
+        await().atMost(WAIT).until(() -> directory.subscribers(account, "call.final").size() == 2
+                && directory.subscribers(account, "call.status").size() == 1);
+        String requestId = unique("req");
+        CallEvent status = CallEvent.about(command(requestId, account, named.id())).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent last = CallEvent.about(command(requestId, account, named.id())).sequence(2)
+                .type(EventType.FINAL).status(FinalStatus.ANSWERED).build();
+
+        fixture.publishEvents(requestId, List.of(status, last));
+
+        await().atMost(WAIT).until(() -> receiver.at(named.path()).size() == 2
+                && receiver.at(finalOnly.path()).size() == 1);
+        // A marker on the same call: once it arrives, nothing of the earlier events is still on its way.
+        CallEvent marker = CallEvent.about(command(requestId, account, named.id())).sequence(3)
+                .type(EventType.FINAL).status(FinalStatus.ANSWERED).build();
+        fixture.publishEvents(requestId, List.of(marker));
+        await().atMost(WAIT).until(() -> receiver.at(named.path()).size() == 3);
+        assertThat(receiver.at(named.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(status.eventId(), last.eventId(), marker.eventId());
+        await().atMost(WAIT).until(() -> receiver.at(finalOnly.path()).size() == 2);
+        assertThat(receiver.at(finalOnly.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(last.eventId(), marker.eventId());
+        assertThat(receiver.at(finalOnly.path())).allSatisfy(request -> assertSignedWith(finalOnly.secret(), request));
+        assertThat(attempts(database, last.eventId())).containsExactlyInAnyOrder("1:200:delivered",
+                "1:200:delivered");
+    }
+
+    @Test
+    void duringASecretRotationEveryDeliveryVerifiesWithEitherSecret() {
+        String account = unique("acc");
+        String id = unique("wh");
+        String current = newSecret();
+        String previous = newSecret();
+        fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "rotating", current, true,
+                Instant.now(), previous, Instant.now().plus(Duration.ofHours(24)), null));
+        await().atMost(WAIT).until(() -> directory.current(id) != null);
+        String requestId = unique("req");
+
+        fixture.publishEvents(requestId, List.of(CallEvent.about(command(requestId, account, id)).sequence(1)
+                .status(AttemptStatus.RINGING).build()));
+
+        await().atMost(WAIT).until(() -> receiver.at("hooks/" + id).size() == 1);
+        WebhookReceiver.Received request = receiver.at("hooks/" + id).get(0);
+        assertThat(request.header("webhook-signature").split(" ")).hasSize(2);
+        assertSignedWith(current, request);
+        assertSignedWith(previous, request);
+    }
+
+    @Test
+    void aGoneWebhookIsDisabledDurablyAnnouncedToSubscribersAndReEnabledByANewerConfiguration() {
+        String account = unique("acc");
+        Endpoint gone = webhook(account);
+        Endpoint watcher = webhook(account);
+        fixture.publishSubscription(account, watcher.id(), SubscriptionConfig.WEBHOOK_DISABLED);
+        await().atMost(WAIT).until(() -> directory.subscribers(account, SubscriptionConfig.WEBHOOK_DISABLED)
+                .contains(watcher.id()));
+        receiver.answer(gone.path(), 410);
+        String requestId = unique("req");
+        CallEvent first = CallEvent.about(command(requestId, account, gone.id())).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+
+        fixture.publishEvents(requestId, List.of(first));
+
+        await().atMost(WAIT).until(() -> receiver.at(watcher.path()).size() == 1);
+        WebhookReceiver.Received notice = receiver.at(watcher.path()).get(0);
+        JsonNode json = Contract.mapper().readTree(notice.body());
+        assertThat(json.path("event_type").asString()).isEqualTo(SubscriptionConfig.WEBHOOK_DISABLED);
+        assertThat(json.path("webhook_id").asString()).isEqualTo(gone.id());
+        assertThat(json.path("reason").asString()).isEqualTo("gone");
+        assertSignedWith(watcher.secret(), notice);
+        assertThat(attempts(database, first.eventId())).containsExactly("1:410:dead");
+
+        // Disabled: the next event is not sent.
+        CallEvent refused = CallEvent.about(command(requestId, account, gone.id())).sequence(2)
+                .status(AttemptStatus.IN_PROGRESS).build();
+        fixture.publishEvents(requestId, List.of(refused));
+        await().atMost(WAIT).until(() -> processed(refused.eventId()));
+        assertThat(receiver.at(gone.path())).hasSize(1);
+
+        // The customer re-enables it: a newer configuration with enabled=true.
+        Instant reEnabled = Instant.now();
+        fixture.publishWebhook(new WebhookConfig(gone.id(), account, receiver.url(gone.path()), "test",
+                gone.secret(), true, reEnabled));
+        await().atMost(WAIT).until(() -> reEnabled.equals(directory.current(gone.id()).updatedAt()));
+        CallEvent after = CallEvent.about(command(requestId, account, gone.id())).sequence(3)
+                .status(AttemptStatus.COMPLETED).build();
+        fixture.publishEvents(requestId, List.of(after));
+        await().atMost(WAIT).until(() -> receiver.at(gone.path()).size() == 2);
+        assertThat(receiver.at(gone.path()).get(1).header("webhook-id")).isEqualTo(after.eventId());
+    }
+
+    @Test
+    void aReplayDeliversEventsAgainWithTheirIdsSignedAfreshAndMarkedAsReplays() {
+        String account = unique("acc");
+        Endpoint target = webhook(account);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, target.id())).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        fixture.publishEvents(requestId, List.of(event));
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
+
+        replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
+                List.of(event.eventId()), null, null, Instant.now()));
+
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 2);
+        assertThat(receiver.at(target.path())).extracting(request -> request.header("webhook-id"))
+                .containsOnly(event.eventId());
+        assertSignedWith(target.secret(), receiver.at(target.path()).get(1));
+        await().atMost(WAIT).until(() -> replays(event.eventId()) == 1);
+
+        replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(), List.of(),
+                event.occurredAt().minusSeconds(1), event.occurredAt().plusSeconds(1), Instant.now()));
+
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 3);
+        await().atMost(WAIT).until(() -> replays(event.eventId()) == 2);
+    }
+
+    @Test
+    void aLaterEventOfACallWaitsWhileAnEarlierOneIsRetrying() {
+        String account = unique("acc");
+        Endpoint flaky = webhook(account);
+        receiver.answer(flaky.path(), 500, 500);
+        String requestId = unique("req");
+        CallEvent earlier = CallEvent.about(command(requestId, account, flaky.id())).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent later = CallEvent.about(command(requestId, account, flaky.id())).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+
+        fixture.publishEvents(requestId, List.of(earlier, later));
+
+        await().atMost(WAIT).until(() -> receiver.at(flaky.path()).size() == 4);
+        assertThat(receiver.at(flaky.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(earlier.eventId(), earlier.eventId(), earlier.eventId(), later.eventId());
+        assertThat(receiver.at(flaky.path())).allSatisfy(request -> assertSignedWith(flaky.secret(), request));
+        await().atMost(WAIT).until(() -> attempts(database, earlier.eventId())
+                .equals(List.of("1:500:retrying", "2:500:retrying", "3:200:delivered")));
+    }
+
+    @Test
+    void anEventLargerThanThePayloadCapIsNotSentAndIsDeadLettered() {
+        String account = unique("acc");
+        Endpoint target = webhook(account);
+        String requestId = unique("req");
+        CallCommand command = command(requestId, account, target.id());
+        CallCommand oversized = new CallCommand(command.version(), requestId, account, command.callerId(),
+                command.to(), command.flowId(), null, command.campaign(), 0, 0, 1, target.id(), "x".repeat(20_000),
+                Map.of(), null, null, null, null, null, Instant.now());
+        CallEvent large = CallEvent.about(oversized).sequence(1).status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command).sequence(2).status(AttemptStatus.COMPLETED).build();
+
+        fixture.publishEvents(requestId, List.of(large, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
+        assertThat(receiver.at(target.path()).get(0).header("webhook-id")).isEqualTo(marker.eventId());
+        await().atMost(WAIT).until(() -> attempts(database, large.eventId()).equals(List.of("0:null:refused")));
+    }
+
+    private record Endpoint(String id, String path, String secret) {
+    }
+
+    private Endpoint webhook(String account) {
+        String id = unique("wh");
+        Endpoint endpoint = new Endpoint(id, "hooks/" + id, newSecret());
+        fixture.publishWebhook(new WebhookConfig(id, account, receiver.url(endpoint.path()), "test",
+                endpoint.secret(), true, Instant.now()));
+        await().atMost(WAIT).until(() -> directory.current(id) != null);
+        return endpoint;
+    }
+
+    private void replay(ReplayRequest request) {
+        fixture.publish(Topics.WEBHOOK_CONTROL, request.webhookId(), Contract.toBytes(request));
+    }
+
+    /** Whether the event was kept, which happens when its record is handled. */
+    private boolean processed(String eventId) {
+        return Boolean.TRUE.equals(database.sql("SELECT EXISTS (SELECT 1 FROM webhook.events WHERE event_id = :id)"
+                        + " AS kept")
+                .bind("id", eventId)
+                .map(row -> row.get("kept", Boolean.class))
+                .one()
+                .block(Duration.ofSeconds(10)));
+    }
+
+    private long replays(String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.delivery_attempts WHERE event_id = :id AND replay")
+                .bind("id", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+}

@@ -1,0 +1,140 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.WAIT;
+import static dev.dialer.webhook.ItFixture.assertSignedWith;
+import static dev.dialer.webhook.ItFixture.attempts;
+import static dev.dialer.webhook.ItFixture.command;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * One dead endpoint (a closed port), one that hangs until the test releases it, and ten healthy ones, all real: the
+ * healthy ones get every event while the bad two are stuck, and the hanging one gets its events once released.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=webhook-service",
+        // Here the bad endpoints must stay enabled: this test is about isolation, not about disabling.
+        "dialer.webhook.health.disable-after-failures=100000",
+        "dialer.webhook.delivery.total-timeout=10s"})
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class IsolationIT {
+
+    private static final int HEALTHY = 10;
+    private static final int EVENTS_EACH = 5;
+
+    private static final List<WebhookReceiver> healthy = new ArrayList<>();
+    private static HangingEndpoint hanging;
+    private static ItFixture fixture;
+
+    @Autowired
+    WebhookDirectory directory;
+    @Autowired
+    DatabaseClient database;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @BeforeAll
+    static void start() {
+        IntStream.range(0, HEALTHY).forEach(i -> healthy.add(WebhookReceiver.start()));
+        hanging = new HangingEndpoint();
+        fixture = new ItFixture("isolation-it");
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+        hanging.close();
+        healthy.forEach(WebhookReceiver::close);
+    }
+
+    @Test
+    void everyHealthyDeliveryCompletesWhileADeadAndAHangingEndpointAreStuck() throws IOException {
+        String account = unique("acc");
+        String dead = webhook(account, "http://127.0.0.1:" + closedPort() + "/dead", newSecret());
+        String stuck = webhook(account, hanging.url("hang"), newSecret());
+        List<String> secrets = new ArrayList<>();
+        List<String> healthyIds = new ArrayList<>();
+        for (WebhookReceiver receiver : healthy) {
+            String secret = newSecret();
+            secrets.add(secret);
+            healthyIds.add(webhook(account, receiver.url("ok"), secret));
+        }
+        List<String> deadEvents = new ArrayList<>();
+        List<String> stuckEvents = new ArrayList<>();
+
+        // The bad endpoints' events go first in every round, each call on its own key (so across partitions).
+        for (int round = 0; round < EVENTS_EACH; round++) {
+            deadEvents.add(publish(account, dead));
+            stuckEvents.add(publish(account, stuck));
+            for (String id : healthyIds) {
+                publish(account, id);
+            }
+        }
+
+        await().atMost(WAIT).until(() -> healthy.stream().allMatch(r -> r.at("ok").size() >= EVENTS_EACH));
+        assertThat(hanging.received()).isPositive();
+        assertThat(hanging.answered()).isZero();
+        assertThat(deadEvents).anySatisfy(event -> assertThat(attempts(database, event)).isNotEmpty());
+        assertThat(deadEvents).allSatisfy(event -> assertThat(attempts(database, event))
+                .noneMatch(attempt -> attempt.endsWith(":delivered")));
+        for (int i = 0; i < HEALTHY; i++) {
+            String secret = secrets.get(i);
+            assertThat(healthy.get(i).at("ok")).hasSize(EVENTS_EACH)
+                    .allSatisfy(request -> assertSignedWith(secret, request));
+        }
+
+        hanging.release();
+
+        await().atMost(WAIT).until(() -> stuckEvents.stream().allMatch(event ->
+                attempts(database, event).stream().anyMatch(attempt -> attempt.endsWith(":delivered"))));
+    }
+
+    private String publish(String account, String webhookId) {
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, webhookId)).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        fixture.publishEvents(requestId, List.of(event));
+        return event.eventId();
+    }
+
+    private String webhook(String account, String url, String secret) {
+        String id = unique("wh");
+        fixture.publishWebhook(new WebhookConfig(id, account, url, "isolation", secret, true, Instant.now()));
+        await().atMost(WAIT).until(() -> directory.current(id) != null);
+        return id;
+    }
+
+    private static int closedPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.dialer.webhook;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import com.standardwebhooks.Webhook;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.SubscriptionConfig;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.springframework.r2dbc.core.DatabaseClient;
+
+/** What the integration tests publish and read, against the shared Kafka and PostgreSQL. */
+final class ItFixture implements AutoCloseable {
+
+    static final Duration WAIT = Duration.ofSeconds(90);
+
+    private final KafkaPublisher publisher;
+
+    ItFixture(String clientId) {
+        publisher = KafkaPublisher.create(KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()), clientId,
+                Duration.ofSeconds(30));
+    }
+
+    void publish(String topic, String key, byte[] value) {
+        publisher.publish(OutboundRecord.of(topic, key, value)).block(Duration.ofSeconds(30));
+    }
+
+    void publishEvents(String requestId, List<CallEvent> events) {
+        publisher.publishAll(events.stream()
+                        .map(event -> OutboundRecord.of(Topics.CALL_EVENTS, requestId, Contract.toBytes(event)))
+                        .toList())
+                .block(Duration.ofSeconds(30));
+    }
+
+    void publishWebhook(WebhookConfig config) {
+        publish(Topics.WEBHOOK_CONFIG, config.id(), Contract.toBytes(config));
+    }
+
+    void publishSubscription(String account, String webhookId, String... eventTypes) {
+        SubscriptionConfig subscription = new SubscriptionConfig(SubscriptionConfig.KIND, unique("sub"), account,
+                webhookId, List.of(eventTypes), true, Instant.now());
+        publish(Topics.WEBHOOK_CONFIG, subscription.key(), Contract.toBytes(subscription));
+    }
+
+    static void assertSignedWith(String secret, WebhookReceiver.Received request) {
+        assertThatCode(() -> new Webhook(secret).verify(request.bodyText(), request.headers()))
+                .doesNotThrowAnyException();
+    }
+
+    /** "attempt_no:status_code:outcome" of every logged try of the event, in order. */
+    static List<String> attempts(DatabaseClient database, String eventId) {
+        return database.sql("""
+                        SELECT attempt_no, status_code, outcome FROM webhook.delivery_attempts
+                        WHERE event_id = :eventId ORDER BY id""")
+                .bind("eventId", eventId)
+                .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("status_code", Integer.class) + ":"
+                        + row.get("outcome", String.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
+    static CallCommand command(String requestId, String account, String webhookId) {
+        return new CallCommand(CallCommand.VERSION, requestId, account, "+14155550100", "+919876543210", "23",
+                null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, null, null, null, Instant.now());
+    }
+
+    static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID();
+    }
+
+    static String newSecret() {
+        byte[] key = new byte[24];
+        new SecureRandom().nextBytes(key);
+        return "whsec_" + Base64.getEncoder().encodeToString(key);
+    }
+
+    @Override
+    public void close() {
+        publisher.close();
+    }
+}

@@ -1,0 +1,90 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.WAIT;
+import static dev.dialer.webhook.ItFixture.assertSignedWith;
+import static dev.dialer.webhook.ItFixture.attempts;
+import static dev.dialer.webhook.ItFixture.command;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.r2dbc.core.DatabaseClient;
+
+/** A retry stored by one run of the service is made by the next run: the retry state lives in PostgreSQL. */
+class RestartIT {
+
+    @Test
+    void aRetryScheduledBeforeARestartHappensAfterIt() {
+        try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("restart-it")) {
+            String account = unique("acc");
+            String id = unique("wh");
+            String secret = newSecret();
+            receiver.answer("hooks/" + id, 503);
+            String requestId = unique("req");
+            CallEvent event = CallEvent.about(command(requestId, account, id)).sequence(1)
+                    .status(AttemptStatus.RINGING).build();
+
+            try (ConfigurableApplicationContext first = start()) {
+                // Published once the service has created the topics.
+                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "restart", secret,
+                        true, Instant.now()));
+                await().atMost(WAIT).until(() -> first.getBean(WebhookDirectory.class).current(id) != null);
+                fixture.publishEvents(requestId, List.of(event));
+                DatabaseClient database = first.getBean(DatabaseClient.class);
+                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == 1);
+            }
+            // Stopped well before the retry is due (100 schedule seconds of 100 ms): nobody has retried yet.
+            assertThat(receiver.at("hooks/" + id)).hasSize(1);
+
+            try (ConfigurableApplicationContext second = start()) {
+                DatabaseClient database = second.getBean(DatabaseClient.class);
+                // Try 2 can only come from the stored retry (tries made: 1). The record itself may be handled again
+                // too when the first run stopped before acknowledging it: at least once, with the same webhook-id.
+                await().atMost(WAIT).until(() -> attempts(database, event.eventId()).contains("2:200:delivered"));
+                assertThat(attempts(database, event.eventId())).startsWith("1:503:retrying");
+                assertThat(receiver.at("hooks/" + id)).hasSizeGreaterThanOrEqualTo(2)
+                        .extracting(request -> request.header("webhook-id")).containsOnly(event.eventId());
+                assertThat(receiver.at("hooks/" + id)).allSatisfy(request -> assertSignedWith(secret, request));
+                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == -1);
+            }
+        }
+    }
+
+    private static ConfigurableApplicationContext start() {
+        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
+        properties.put("spring.config.name", "webhook-service");
+        properties.put("spring.profiles.active", "it");
+        properties.put("server.port", "0");
+        properties.put("dialer.webhook.retry.schedule", "0s,100s");
+        properties.put("dialer.webhook.retry.jitter", "0");
+        // As arguments, so they override the service's configuration file (builder properties would not).
+        String[] arguments = properties.entrySet().stream()
+                .map(property -> "--" + property.getKey() + "=" + property.getValue())
+                .toArray(String[]::new);
+        return new SpringApplicationBuilder(WebhookApplication.class).run(arguments);
+    }
+
+    /** The tries made of the event's stored retry, or -1 when it has none. */
+    private static int pendingTries(DatabaseClient database, String eventId) {
+        return database.sql("SELECT tries FROM webhook.retries WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(row -> row.get("tries", Integer.class))
+                .one()
+                .defaultIfEmpty(-1)
+                .block(Duration.ofSeconds(10));
+    }
+}
