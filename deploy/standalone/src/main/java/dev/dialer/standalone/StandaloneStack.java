@@ -65,9 +65,15 @@ public final class StandaloneStack implements AutoCloseable {
             started.add(simulator);
             List<String> shared = sharedArgs(options, postgres, kafka);
             List<ConfigurableApplicationContext> services = new ArrayList<>();
-            services.add(run(DispatcherApplication.class, "dispatcher-service", options.dispatcherPort(), shared,
+            List<String> dispatcher = new ArrayList<>(List.of(
                     "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
                     "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
+            if (options.springArgs().stream().noneMatch(arg -> arg.startsWith("--" + CALLING_WINDOW + "="))) {
+                // A local stack dials at any hour (the simulator's callees never sleep); production keeps 09:00–21:00.
+                dispatcher.add("--" + CALLING_WINDOW + "=00:00-00:00");
+            }
+            services.add(run(DispatcherApplication.class, "dispatcher-service", options.dispatcherPort(), shared,
+                    dispatcher.toArray(String[]::new)));
             started.add(services.get(0));
             services.add(run(WebhookApplication.class, "webhook-service", options.webhookPort(), shared));
             started.add(services.get(1));
@@ -80,6 +86,9 @@ public final class StandaloneStack implements AutoCloseable {
             throw e;
         }
     }
+
+    /** The dispatcher's default calling window; the standalone stack opens it all day unless told otherwise. */
+    static final String CALLING_WINDOW = "dialer.dispatcher.policy.default-calling-window";
 
     private static List<String> sharedArgs(StandaloneOptions options, EmbeddedPostgresServer postgres,
                                            EmbeddedKafka kafka) {
