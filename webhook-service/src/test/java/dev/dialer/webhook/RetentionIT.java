@@ -1,0 +1,89 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.WAIT;
+import static dev.dialer.webhook.ItFixture.attempts;
+import static dev.dialer.webhook.ItFixture.command;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.r2dbc.core.DatabaseClient;
+
+/** The delivery log and the stored events are kept for their retention, then purged; younger rows stay. */
+class RetentionIT {
+
+    @Test
+    void triesAndEventsOlderThanTheirRetentionArePurgedAndYoungerOnesKept() {
+        try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("retention-it");
+             ConfigurableApplicationContext service = start()) {
+            String account = unique("acc");
+            String id = unique("wh");
+            fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "retention",
+                    newSecret(), true, Instant.now()));
+            await().atMost(WAIT).until(() -> service.getBean(WebhookDirectory.class).current(id) != null);
+            CallEvent old = event(account, id);
+            CallEvent young = event(account, id);
+            fixture.publishEvents(old.requestId(), List.of(old));
+            fixture.publishEvents(young.requestId(), List.of(young));
+            DatabaseClient database = service.getBean(DatabaseClient.class);
+            await().atMost(WAIT).until(() -> attempts(database, old.eventId()).equals(List.of("1:200:delivered"))
+                    && attempts(database, young.eventId()).equals(List.of("1:200:delivered")));
+
+            // As if the first event had been delivered 31 days ago (retentions: tries 30 days, events 7 days).
+            age(database, "UPDATE webhook.delivery_attempts SET attempted_at = now() - interval '31 days' "
+                    + "WHERE event_id = :eventId", old.eventId());
+            age(database, "UPDATE webhook.events SET received_at = now() - interval '31 days' "
+                    + "WHERE event_id = :eventId", old.eventId());
+
+            await().atMost(WAIT).until(() -> attempts(database, old.eventId()).isEmpty()
+                    && storedEvents(database, old.eventId()) == 0);
+            assertThat(attempts(database, young.eventId())).containsExactly("1:200:delivered");
+            assertThat(storedEvents(database, young.eventId())).isEqualTo(1);
+        }
+    }
+
+    private static CallEvent event(String account, String webhookId) {
+        String requestId = unique("req");
+        return CallEvent.about(command(requestId, account, webhookId)).sequence(1).status(AttemptStatus.RINGING)
+                .build();
+    }
+
+    private static void age(DatabaseClient database, String sql, String eventId) {
+        database.sql(sql).bind("eventId", eventId).fetch().rowsUpdated().block(Duration.ofSeconds(10));
+    }
+
+    private static long storedEvents(DatabaseClient database, String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.events WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private static ConfigurableApplicationContext start() {
+        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
+        properties.put("spring.config.name", "webhook-service");
+        properties.put("spring.profiles.active", "it");
+        properties.put("server.port", "0");
+        properties.put("dialer.webhook.health.purge-interval", "1s");
+        // As arguments, so they override the service's configuration file (builder properties would not).
+        String[] arguments = properties.entrySet().stream()
+                .map(property -> "--" + property.getKey() + "=" + property.getValue())
+                .toArray(String[]::new);
+        return new SpringApplicationBuilder(WebhookApplication.class).run(arguments);
+    }
+}
