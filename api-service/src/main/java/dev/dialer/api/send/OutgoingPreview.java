@@ -37,8 +37,11 @@ class OutgoingPreview {
     private final DncList dnc;
     private final CallLedger ledger;
     private final MeterRegistry registry;
+    private final PreviewProperties properties;
 
-    OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, MeterRegistry registry) {
+    OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, MeterRegistry registry,
+                    PreviewProperties properties) {
+        this.properties = properties;
         this.settings = settings;
         this.dnc = dnc;
         this.ledger = ledger;
@@ -48,6 +51,7 @@ class OutgoingPreview {
     Mono<Map<String, Object>> preview(Account account, String body) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         return settings.of(account.id())
+                .map(properties::applyTo)
                 .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body,
                                 AccountSettingsStore.regionOf(account, accountSettings)))
                         .subscribeOn(Schedulers.parallel())

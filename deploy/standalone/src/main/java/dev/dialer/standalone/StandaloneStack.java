@@ -65,12 +65,16 @@ public final class StandaloneStack implements AutoCloseable {
             started.add(simulator);
             List<String> shared = sharedArgs(options, postgres, kafka);
             List<ConfigurableApplicationContext> services = new ArrayList<>();
+            List<String> api = new ArrayList<>(List.of(
+                    "--dialer.api.bootstrap.account-id=" + DEMO_ACCOUNT,
+                    "--dialer.api.bootstrap.api-key=" + demoKey));
             List<String> dispatcher = new ArrayList<>(List.of(
                     "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
                     "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
             if (options.springArgs().stream().noneMatch(arg -> arg.startsWith("--" + CALLING_WINDOW + "="))) {
                 // A local stack dials at any hour (the simulator's callees never sleep); production keeps 09:00–21:00.
                 dispatcher.add("--" + CALLING_WINDOW + "=00:00-00:00");
+                api.add("--" + PREVIEW_CALLING_WINDOW + "=00:00-00:00");
             }
             services.add(run(DispatcherApplication.class, "dispatcher-service", options.dispatcherPort(), shared,
                     dispatcher.toArray(String[]::new)));
@@ -78,8 +82,7 @@ public final class StandaloneStack implements AutoCloseable {
             services.add(run(WebhookApplication.class, "webhook-service", options.webhookPort(), shared));
             started.add(services.get(1));
             services.add(run(ApiApplication.class, "api-service", options.apiPort(), shared,
-                    "--dialer.api.bootstrap.account-id=" + DEMO_ACCOUNT,
-                    "--dialer.api.bootstrap.api-key=" + demoKey));
+                    api.toArray(String[]::new)));
             return new StandaloneStack(postgres, kafka, simulator, services, demoKey);
         } catch (RuntimeException e) {
             closeAll(started);
@@ -89,6 +92,8 @@ public final class StandaloneStack implements AutoCloseable {
 
     /** The dispatcher's default calling window; the standalone stack opens it all day unless told otherwise. */
     static final String CALLING_WINDOW = "dialer.dispatcher.policy.default-calling-window";
+    /** The preview's copy of it, which must say the same. */
+    static final String PREVIEW_CALLING_WINDOW = "dialer.api.preview.default-calling-window";
 
     private static List<String> sharedArgs(StandaloneOptions options, EmbeddedPostgresServer postgres,
                                            EmbeddedKafka kafka) {

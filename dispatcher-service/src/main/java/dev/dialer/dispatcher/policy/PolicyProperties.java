@@ -13,8 +13,8 @@ import org.springframework.validation.annotation.Validated;
  * The dial-time policy.
  *
  * @param defaultCallingWindow the recipient's local hours, {@code HH:mm-HH:mm}, for accounts whose settings name no
- *                             window ({@code 00:00-00:00} means all day). api-service's preview assumes 09:00-21:00:
- *                             change both together
+ *                             window ({@code 00:00-00:00} means all day). api-service's preview reads its own copy,
+ *                             {@code dialer.api.preview.default-calling-window}: change both together
  * @param pauseRecheck         how often a call of a paused campaign is looked at again; a resume releases the
  *                             campaign's calls at once, this only bounds the wait if a resume was missed
  * @param hangUpWait           how long a cancel waits for a call being placed right now to get its carrier id, so it
