@@ -13,12 +13,9 @@ import dev.dialer.simulator.SimulatorSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,25 +67,13 @@ class CarrierCancelIT {
         if (tail == null) {
             String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
             tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-            producer = new KafkaProducer<>(Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                    ProducerConfig.ACKS_CONFIG, "all",
-                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+            producer = TestKafka.producer(bootstrap);
         }
     }
 
     @AfterAll
-    static void stop() {
-        if (producer != null) {
-            producer.close();
-        }
-        if (tail != null) {
-            tail.close();
-        }
-        if (simulator != null) {
-            simulator.close();
-        }
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, tail, simulator);
     }
 
     @Test

@@ -23,10 +23,8 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -98,25 +96,13 @@ class DispatcherIT {
         if (tail == null) {
             String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
             tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ));
-            producer = new KafkaProducer<>(Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                    ProducerConfig.ACKS_CONFIG, "all",
-                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+            producer = TestKafka.producer(bootstrap);
         }
     }
 
     @AfterAll
-    static void stop() {
-        if (producer != null) {
-            producer.close();
-        }
-        if (tail != null) {
-            tail.close();
-        }
-        if (simulator != null) {
-            simulator.close();
-        }
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, tail, simulator);
     }
 
     @Test

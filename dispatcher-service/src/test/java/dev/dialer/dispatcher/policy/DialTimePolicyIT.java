@@ -9,6 +9,7 @@ import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.TestKafka;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
@@ -26,10 +27,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -106,26 +105,14 @@ class DialTimePolicyIT {
     void connectToKafka() {
         if (producer == null) {
             String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            producer = new KafkaProducer<>(Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                    ProducerConfig.ACKS_CONFIG, "all",
-                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+            producer = TestKafka.producer(bootstrap);
             events = new EventTail(bootstrap);
         }
     }
 
     @AfterAll
-    static void stop() {
-        if (producer != null) {
-            producer.close();
-        }
-        if (events != null) {
-            events.close();
-        }
-        if (simulator != null) {
-            simulator.close();
-        }
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, events, simulator);
     }
 
     @Test
