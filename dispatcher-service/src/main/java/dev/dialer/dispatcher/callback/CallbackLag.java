@@ -37,10 +37,6 @@ public class CallbackLag {
     private final Clock clock;
     private final Set<String> carriers = new LinkedHashSet<>();
 
-    CallbackLag(MeterRegistry registry, CarrierRoutingProperties routing) {
-        this(registry, routing, Clock.systemUTC());
-    }
-
     CallbackLag(MeterRegistry registry, CarrierRoutingProperties routing, Clock clock) {
         this.registry = registry;
         this.clock = clock;
