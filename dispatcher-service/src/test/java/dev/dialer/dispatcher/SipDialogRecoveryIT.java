@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.carrier.sip.SipTrunkCarrier;
 import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
 import dev.dialer.dispatcher.carrier.sip.Sipp;
@@ -18,7 +21,9 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -37,7 +42,8 @@ import tools.jackson.databind.JsonNode;
  * An answered SIP call outlives the SIP carrier that placed it: sipp answers and stays until BYE; the carrier is
  * closed while the call is up (its stack gone, as in a dispatcher restart), and a new carrier started on the same
  * address takes the kept call over, sends the BYE (sipp's scenario completes) and ends the attempt once,
- * {@code completed} with its talk time, the request {@code answered}.
+ * {@code completed} with its talk time, the request {@code answered}. A ringing call is cancelled the same way, and its
+ * attempt fails with {@code error.code=dispatcher_restart}.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
@@ -60,6 +66,9 @@ class SipDialogRecoveryIT {
 
     @Autowired
     CallbackApplier applier;
+
+    @Autowired
+    AttemptLedger ledger;
 
     @Autowired
     MeterRegistry meters;
@@ -90,7 +99,9 @@ class SipDialogRecoveryIT {
     @Test
     void answeredCallIsEndedWithByeByTheNextCarrierAndItsAttemptEndsOnceAnswered() throws Exception {
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-        tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        if (tail == null) {
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        }
         producer = TestKafka.producer(bootstrap);
         String requestId = "sip-restart-" + UUID.randomUUID();
         producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId))).get();
@@ -131,14 +142,67 @@ class SipDialogRecoveryIT {
         }
     }
 
-    /** The old stack has just let go of the port; binding it again may take a moment. */
+    @Test
+    void ringingCallIsCancelledByTheNextCarrierAndItsAttemptFailsWithDispatcherRestart() throws Exception {
+        // Carriers built here, towards a trunk of this test's own; the application's carrier takes nothing over.
+        first.stop();
+        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+        if (tail == null) {
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        }
+        try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
+            SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
+            String requestId = "sip-restart-ringing-" + UUID.randomUUID();
+            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777001", "+4915112345670", null,
+                    "welcome.wav", "sip-restart", 0, 0, 1, null, null, Map.of(), null, null, null, null, null,
+                    Instant.now());
+            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
+            PlacedCall placed = placing.place(command).block(WAIT);
+            assertThat(placed).isNotNull();
+            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
+            assertThat(keptState(placed.callId())).isEqualTo("early");
+
+            placing.close();
+            SipTrunkCarrier next = startOnTheSameAddress(towardsRinging);
+            try {
+                assertThat(ringing.awaitExit(WAIT)).as("sipp received our CANCEL and ACK: %s", ringing.output())
+                        .isZero();
+                await().atMost(WAIT).until(() -> !finals(requestId).isEmpty());
+                await().during(Duration.ofSeconds(3)).atMost(WAIT).until(() -> finals(requestId).size() == 1);
+
+                JsonNode failed = events(requestId).stream()
+                        .filter(e -> "failed".equals(e.get("status").stringValue())).findFirst().orElseThrow();
+                assertThat(failed.get("error").get("code").stringValue()).isEqualTo("dispatcher_restart");
+                JsonNode last = finals(requestId).get(0);
+                assertThat(last.get("status").stringValue()).as("one attempt allowed: no retry")
+                        .isEqualTo("exhausted");
+                assertThat(last.get("error").get("code").stringValue()).isEqualTo("dispatcher_restart");
+                assertThat(attemptColumn(requestId, "status")).isEqualTo("failed");
+                assertThat(keptState(placed.callId())).isNull();
+            } finally {
+                next.close();
+            }
+        }
+    }
+
+    private SipTrunkProperties towards(int trunkPort, int bindPort) {
+        return new SipTrunkProperties(true, "127.0.0.1", trunkPort, "udp", "127.0.0.1", bindPort, null, null, null,
+                null, 40000, Duration.ofSeconds(60), Duration.ofHours(1), 2, Duration.ofSeconds(3));
+    }
+
     private SipTrunkCarrier startOnTheSameAddress() {
+        return startOnTheSameAddress(properties);
+    }
+
+    /** The old stack has just let go of the port; binding it again may take a moment. */
+    private SipTrunkCarrier startOnTheSameAddress(SipTrunkProperties on) {
         AtomicReference<SipTrunkCarrier> started = new AtomicReference<>();
         await().atMost(WAIT).ignoreExceptionsInstanceOf(IllegalStateException.class).until(() -> {
-            started.set(SipTrunkCarrier.durable(properties, applier::apply, Clock.systemUTC(), meters, db));
+            started.set(SipTrunkCarrier.durable(on, applier::apply, Clock.systemUTC(), meters, db));
             return true;
         });
-        assertThat(started.get().localPort()).isEqualTo(sipPort);
+        assertThat(started.get().localPort()).isEqualTo(on.bindPort());
         started.get().start();
         return started.get();
     }
