@@ -29,7 +29,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -48,6 +51,8 @@ import tools.jackson.databind.JsonNode;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
 @DirtiesContext
+// The application's sipp starts with the context and gives up after 90 s: its call goes first.
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SipDialogRecoveryIT {
 
     private static final String CALLER = "+4930777000";
@@ -97,6 +102,7 @@ class SipDialogRecoveryIT {
     }
 
     @Test
+    @Order(1)
     void answeredCallIsEndedWithByeByTheNextCarrierAndItsAttemptEndsOnceAnswered() throws Exception {
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
         if (tail == null) {
@@ -143,6 +149,7 @@ class SipDialogRecoveryIT {
     }
 
     @Test
+    @Order(2)
     void ringingCallIsCancelledByTheNextCarrierAndItsAttemptFailsWithDispatcherRestart() throws Exception {
         // Carriers built here, towards a trunk of this test's own; the application's carrier takes nothing over.
         first.stop();
