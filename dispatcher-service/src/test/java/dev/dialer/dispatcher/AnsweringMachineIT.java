@@ -128,6 +128,33 @@ class AnsweringMachineIT {
     }
 
     @Test
+    void resultAfterTheCallEndedIsKeptButPublishedNowhere() {
+        String requestId = newRequestId();
+        produce(command(requestId, "+4915112345678"));
+        int eventsAtTheEnd = awaitFinal(requestId).size();
+        double lateBefore = meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone",
+                "result", "late").count();
+        // No caller ID in the tag: applied where it arrives, so the answer says what became of it.
+        String body = """
+                {"type":"amd_tone_detected","call_sid":"late","customerData":{"request_id":"%s","attempt":1}}"""
+                .formatted(requestId);
+        long now = Instant.now().getEpochSecond();
+
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isOk();
+
+        assertThat(meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone", "result", "late")
+                .count()).isEqualTo(lateBefore + 1);
+        assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("tone");
+        await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> eventsFor(requestId).size() == eventsAtTheEnd);
+    }
+
+    @Test
     void callsWithoutDetectionCarryNoAnsweredBy() {
         String requestId = newRequestId();
         produce(command(requestId, "+4915112345679").replace("\"carrier_options\":", "\"unused\":"));

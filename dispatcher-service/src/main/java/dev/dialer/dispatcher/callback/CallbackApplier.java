@@ -24,6 +24,8 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -60,6 +62,8 @@ import reactor.util.retry.Retry;
  */
 @Component
 public class CallbackApplier {
+
+    private static final Logger log = LoggerFactory.getLogger(CallbackApplier.class);
 
     /** What became of a callback. */
     public enum Result {
@@ -135,8 +139,16 @@ public class CallbackApplier {
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> storeDetection(command, detection))
                 .defaultIfEmpty("unknown_attempt")
-                .doOnNext(result -> registry.counter("dialer.dispatcher.answering.machine",
-                        "answered_by", detection.answeredBy(), "result", result).increment())
+                .doOnNext(result -> {
+                    if ("late".equals(result)) {
+                        // The final event is the request's last word: a result after it is kept, not published.
+                        log.info("answering-machine result {} for request {} attempt {} came after the attempt "
+                                + "ended; kept, not published", detection.answeredBy(), detection.requestId(),
+                                detection.attempt());
+                    }
+                    registry.counter("dialer.dispatcher.answering.machine", "answered_by", detection.answeredBy(),
+                            "result", result).increment();
+                })
                 .map(result -> switch (result) {
                     case "applied" -> Result.APPLIED;
                     case "unknown_attempt" -> Result.UNKNOWN_ATTEMPT;
