@@ -9,7 +9,8 @@ import reactor.core.publisher.Mono;
  * The far end's script for a call, as Reactor timers ({@code Mono.delay}, no thread waits). The {@code trying} update
  * is applied when the call is created; the timeline does the rest:
  * <ul>
- *   <li>answered: ringing → [ring time] in-progress → [min(talk time, timeLimit)] completed</li>
+ *   <li>answered: ringing → [ring time] in-progress (→ the answering-machine result, if the request asked for
+ *       detection) → [min(talk time, timeLimit)] completed</li>
  *   <li>busy: ringing → [ring time] busy (486)</li>
  *   <li>no answer: ringing → [timeout] no-answer (487)</li>
  *   <li>failed: failed (500) at once; capacity: failed (503 "Max Account Calls In Progress") at once</li>
@@ -47,7 +48,9 @@ final class CallTimeline {
 
     private Mono<Void> script(SimulatedCall call) {
         return switch (call.outcome()) {
-            case ANSWERED -> ringThen(call, StatusUpdate.IN_PROGRESS).then(Mono.defer(() -> talk(call)));
+            case ANSWERED -> ringThen(call, StatusUpdate.IN_PROGRESS)
+                    .then(Mono.fromRunnable(call::detectAnsweringMachine))
+                    .then(Mono.defer(() -> talk(call)));
             case BUSY -> ringThen(call, StatusUpdate.BUSY);
             case NO_ANSWER -> now(call, StatusUpdate.RINGING).then(after(call.request().timeout(), call,
                     StatusUpdate.NO_ANSWER));

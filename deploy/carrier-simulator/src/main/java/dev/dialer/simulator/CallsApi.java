@@ -114,7 +114,9 @@ final class CallsApi {
                 toMap(request.tag()), toMap(request.body()));
         Outcome outcome = overLimit() ? Outcome.CAPACITY_REJECTED : settings.outcomeRule().decide(received.toNumber());
         boolean counted = outcome != Outcome.CAPACITY_REJECTED && settings.maxCalls() > 0;
-        return new SimulatedCall(received, request, outcome, CallIds.uuid(),
+        String amdEvent = request.answeringMachineHook() == null ? null
+                : settings.answeringMachineRule().decide(received.toNumber());
+        return new SimulatedCall(received, request, outcome, amdEvent, CallIds.uuid(),
                 CallIds.traceId(), update -> {
                     metrics.callEnded();
                     if (counted) {

@@ -29,7 +29,10 @@ import tools.jackson.databind.json.JsonMapper;
  * standalone stack:
  * <ul>
  *   <li>{@code POST /v1/Accounts/{sid}/Calls} answers 201 {@code {sid, callId}} at once, then plays the call's
- *       outcome (see {@link OutcomeRule#lastDigit()}) as jambonz status callbacks to its {@code call_status_hook}</li>
+ *       outcome (see {@link OutcomeRule#lastDigit()}) as jambonz status callbacks to its {@code call_status_hook};
+ *       a request with {@code amd} also gets, once answered, a signed answering-machine event
+ *       ({@code amd_human_detected} or {@code amd_machine_detected}, see {@link AnsweringMachineRule}) on its
+ *       {@code amd.actionHook}</li>
  *   <li>{@code GET /v1/Accounts/{sid}/Calls/{call_sid}} returns the call's current status</li>
  *   <li>{@code PUT /v1/Accounts/{sid}/Calls/{call_sid}} with {@code call_status} "no-answer" cancels an unanswered
  *       call, "completed" hangs up an answered one</li>
@@ -117,7 +120,9 @@ public final class CarrierSimulator implements AutoCloseable {
      * Runs the simulator on its own until SIGTERM. Options (all optional): {@code --port=8090},
      * {@code --account-sid=dialer}, {@code --api-key=..}, {@code --webhook-secret=..}, {@code --ring-time=PT1S},
      * {@code --talk-time=PT2S}, {@code --ring-spread=PT0S}, {@code --talk-spread=PT0S}, {@code --max-calls=0},
-     * {@code --lost-callbacks=0}, {@code --outcome-weights=answered:60,busy:20,no-answer:10,failed:5,capacity:5}.
+     * {@code --lost-callbacks=0}, {@code --outcome-weights=answered:60,busy:20,no-answer:10,failed:5,capacity:5},
+     * {@code --amd-machine-share=0.3} (who answers calls that ask for {@code amd}; by default numbers ending in 9
+     * reach a machine).
      */
     public static void main(String[] args) {
         CarrierSimulator simulator = start(LauncherArguments.parse(args));

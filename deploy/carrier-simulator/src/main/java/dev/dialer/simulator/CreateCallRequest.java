@@ -14,7 +14,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 record CreateCallRequest(JsonNode body, String from, String toAddress, String toType, String trunk,
                          String applicationSid, StatusHook statusHook, JsonNode tag, Duration timeout,
-                         Duration timeLimit) {
+                         Duration timeLimit, StatusHook answeringMachineHook) {
 
     /** jambonz cancels an unanswered outbound call after 60 s unless the request says otherwise. */
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
@@ -59,6 +59,7 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
             errors.add("either application_sid or call_hook is required");
         }
         StatusHook hook = statusHook(body.get("call_status_hook"), errors);
+        StatusHook amdHook = answeringMachineHook(body.get("amd"), errors);
         JsonNode tag = body.get("tag");
         if (tag != null && !tag.isNull() && !tag.isObject()) {
             errors.add("tag must be an object");
@@ -70,7 +71,7 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
         }
         return new Parsed(new CreateCallRequest(body, from, toAddress, toType, to == null ? null : text(to, "trunk"),
                 applicationSid, hook, tag != null && tag.isObject() ? tag : null,
-                timeout == null ? DEFAULT_TIMEOUT : timeout, timeLimit), List.of());
+                timeout == null ? DEFAULT_TIMEOUT : timeout, timeLimit, amdHook), List.of());
     }
 
     private static String address(JsonNode to, String type, List<String> errors) {
@@ -111,6 +112,28 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
             errors.add("call_status_hook must be a URL or an object with url");
         }
         return null;
+    }
+
+    /** {@code amd.actionHook}, a URL or an object with {@code url}; {@code null} without {@code amd} or a hook. */
+    private static StatusHook answeringMachineHook(JsonNode amd, List<String> errors) {
+        if (amd == null || amd.isNull()) {
+            return null;
+        }
+        if (!amd.isObject()) {
+            errors.add("amd must be an object");
+            return null;
+        }
+        JsonNode hook = amd.get("actionHook");
+        String url = hook == null ? null : hook.isString() ? hook.stringValue() : text(hook, "url");
+        if (hook == null || hook.isNull()) {
+            return null;
+        }
+        if (url == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
+            errors.add("amd.actionHook url must be an absolute http(s) URL");
+            return null;
+        }
+        String method = hook.isObject() ? text(hook, "method") : null;
+        return new StatusHook(url, method == null ? "POST" : method.toUpperCase(), null, null);
     }
 
     private static boolean validUrl(String url, List<String> errors) {

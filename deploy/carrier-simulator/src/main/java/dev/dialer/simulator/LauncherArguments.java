@@ -34,9 +34,11 @@ final class LauncherArguments {
             case "talk-spread" -> settings.withSpread(settings.ringSpread(), duration(name, value));
             case "max-calls" -> settings.withMaxCalls(number(name, value));
             case "outcome-weights" -> settings.withOutcomeRule(WeightedRule.parse(value));
+            case "amd-machine-share" -> settings.withAnsweringMachineRule(
+                    AnsweringMachineRule.machineShare(share(name, value)));
             default -> throw new IllegalArgumentException("unknown option --" + name
                     + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time, ring-spread,"
-                    + " talk-spread, max-calls, lost-callbacks, outcome-weights)");
+                    + " talk-spread, max-calls, lost-callbacks, outcome-weights, amd-machine-share)");
         };
     }
 

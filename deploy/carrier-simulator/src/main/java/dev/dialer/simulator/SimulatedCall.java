@@ -16,6 +16,7 @@ final class SimulatedCall {
     private final ReceivedCall received;
     private final CreateCallRequest request;
     private final Outcome outcome;
+    private final String answeringMachineEvent;
     private final String sbcCallId;
     private final String traceId;
     private final Consumer<StatusUpdate> onFinal;
@@ -24,8 +25,13 @@ final class SimulatedCall {
     private StatusUpdate current;
     private long answeredAtNanos;
 
-    SimulatedCall(ReceivedCall received, CreateCallRequest request, Outcome outcome, String sbcCallId,
-                  String traceId, Consumer<StatusUpdate> onFinal) {
+    /**
+     * @param answeringMachineEvent the answering-machine event to report once answered ({@code amd_…_detected}), or
+     *                              {@code null} when the request asked for no detection
+     */
+    SimulatedCall(ReceivedCall received, CreateCallRequest request, Outcome outcome, String answeringMachineEvent,
+                  String sbcCallId, String traceId, Consumer<StatusUpdate> onFinal) {
+        this.answeringMachineEvent = answeringMachineEvent;
         this.received = received;
         this.request = request;
         this.outcome = outcome;
@@ -95,6 +101,16 @@ final class SimulatedCall {
             onFinal.accept(update);
         }
         return true;
+    }
+
+    /**
+     * Reports who answered, if the request asked for detection and the call is still answered; the status stays
+     * {@code in-progress}.
+     */
+    synchronized void detectAnsweringMachine() {
+        if (answeringMachineEvent != null && current != null && "in-progress".equals(current.callStatus())) {
+            updates.tryEmitNext(StatusUpdate.answeringMachine(answeringMachineEvent));
+        }
     }
 
     /** {@code PUT call_status=no-answer}: only a call that has not been answered can be cancelled. */

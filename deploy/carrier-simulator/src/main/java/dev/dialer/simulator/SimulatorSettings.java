@@ -20,10 +20,12 @@ import java.util.Objects;
  * @param maxCalls      the account's concurrency limit (0: none): a call beyond it is accepted (201) and then
  *                      reported {@code failed} with SIP 503 "Max Account Calls In Progress", as jambonz's outbound
  *                      SBC does
+ * @param answeringMachineRule who answers a call that asked for answering-machine detection ({@code amd}): the
+ *                      event the simulator posts to its {@code amd.actionHook} once the call is answered
  */
 public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
                                 Duration talkTime, OutcomeRule outcomeRule, double lostCallbacks, Duration ringSpread,
-                                Duration talkSpread, int maxCalls) {
+                                Duration talkSpread, int maxCalls, AnsweringMachineRule answeringMachineRule) {
 
     public SimulatorSettings {
         if (port < 0 || port > 65_535) {
@@ -35,6 +37,7 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
         requireNonNegative("ringTime", ringTime);
         requireNonNegative("talkTime", talkTime);
         Objects.requireNonNull(outcomeRule, "outcomeRule");
+        Objects.requireNonNull(answeringMachineRule, "answeringMachineRule");
         requireNonNegative("ringSpread", ringSpread);
         requireNonNegative("talkSpread", talkSpread);
         if (maxCalls < 0) {
@@ -48,61 +51,68 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
     /** The same settings with ring and talk times spread over {@code [time, time + spread]}. */
     public SimulatorSettings withSpread(Duration ring, Duration talk) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ring, talk, maxCalls);
+                lostCallbacks, ring, talk, maxCalls, answeringMachineRule);
     }
 
     /** The same settings with an account concurrency limit (0: none). */
     public SimulatorSettings withMaxCalls(int limit) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, limit);
+                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule);
     }
 
     /** The same settings with {@code share} (0 to 1) of the status callbacks lost. */
     public SimulatorSettings withLostCallbacks(double share) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                share, ringSpread, talkSpread, maxCalls);
+                share, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
-    /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}, no lost callbacks. */
+    /** The same settings with another rule for who answers calls that ask for answering-machine detection. */
+    public SimulatorSettings withAnsweringMachineRule(AnsweringMachineRule rule) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls, rule);
+    }
+
+    /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}, no lost callbacks,
+     * {@link AnsweringMachineRule#lastDigit()}. */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings(0, "dialer", null, null, Duration.ofSeconds(1), Duration.ofSeconds(2),
                 OutcomeRule.lastDigit(), 0,
-                Duration.ZERO, Duration.ZERO, 0);
+                Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit());
     }
 
     public SimulatorSettings withPort(int port) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     public SimulatorSettings withAccountSid(String accountSid) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     public SimulatorSettings withApiKey(String apiKey) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     public SimulatorSettings withWebhookSecret(String webhookSecret) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     public SimulatorSettings withRingTime(Duration ringTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     public SimulatorSettings withTalkTime(Duration talkTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     public SimulatorSettings withOutcomeRule(OutcomeRule outcomeRule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
     }
 
     private static void requireNonNegative(String name, Duration value) {

@@ -18,7 +18,10 @@ import reactor.netty.resources.ConnectionProvider;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
-/** Posts jambonz-style status callbacks to a call's {@code call_status_hook}. */
+/**
+ * Posts jambonz-style status callbacks to a call's {@code call_status_hook}, and its answering-machine result to its
+ * {@code amd.actionHook}: the call's details with the event's {@code type} (and {@code reason}) added, signed alike.
+ */
 final class StatusHookClient {
 
     private static final Logger log = LoggerFactory.getLogger(StatusHookClient.class);
@@ -52,14 +55,15 @@ final class StatusHookClient {
      * still sent.
      */
     Mono<Void> deliver(SimulatedCall call, StatusUpdate update) {
-        CreateCallRequest.StatusHook hook = call.request().statusHook();
+        CreateCallRequest.StatusHook hook = update.isAnsweringMachineResult()
+                ? call.request().answeringMachineHook() : call.request().statusHook();
         if (hook == null) {
             return Mono.empty();
         }
         if (lostCallbacks > 0 && ThreadLocalRandom.current().nextDouble() < lostCallbacks) {
             // Deliberately lost, as carriers sometimes do: the dialer's reconciliation must notice.
             log.debug("callback {} of call {} lost on purpose", update.callStatus(), call.received().callSid());
-            metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.LOST);
+            metrics.callback(kind(update), SimulatorMetrics.CallbackResult.LOST);
             return Mono.empty();
         }
         String body = payload(call, update);
@@ -100,6 +104,11 @@ final class StatusHookClient {
         if (call.request().tag() != null) {
             json.set("customerData", call.request().tag());
         }
+        if (update.isAnsweringMachineResult()) {
+            json.put("type", update.amdType());
+            json.put("reason", AnsweringMachineRule.MACHINE.equals(update.amdType()) ? "long greeting"
+                    : "short greeting");
+        }
         return mapper.writeValueAsString(json);
     }
 
@@ -123,21 +132,27 @@ final class StatusHookClient {
     }
 
     private void recordAnswer(SimulatedCall call, StatusUpdate update, int code) {
+
         // jambonz counts only these as delivered
         if (code == 200 || code == 202 || code == 204) {
-            metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.OK);
+            metrics.callback(kind(update), SimulatorMetrics.CallbackResult.OK);
             return;
         }
-        metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.REFUSED);
+        metrics.callback(kind(update), SimulatorMetrics.CallbackResult.REFUSED);
         log.warn("Status hook refused {} callback for call {} with HTTP {}; not retried", update.callStatus(),
                 call.received().callSid(), code);
     }
 
     private Mono<Integer> recordFailure(SimulatedCall call, StatusUpdate update, Throwable error) {
-        metrics.callback(update.callStatus(), SimulatorMetrics.CallbackResult.ERROR);
+        metrics.callback(kind(update), SimulatorMetrics.CallbackResult.ERROR);
         log.warn("Status hook unreachable for {} callback of call {}: {}; not retried", update.callStatus(),
                 call.received().callSid(), error.toString());
         return Mono.empty();
+    }
+
+    /** The metrics' {@code status} tag: the call status, or {@code amd} for an answering-machine result. */
+    private static String kind(StatusUpdate update) {
+        return update.isAnsweringMachineResult() ? "amd" : update.callStatus();
     }
 
     private static String basic(String username, String password) {

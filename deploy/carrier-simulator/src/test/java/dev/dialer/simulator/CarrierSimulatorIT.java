@@ -142,6 +142,40 @@ class CarrierSimulatorIT {
         });
     }
 
+    @ParameterizedTest(name = "number {0} → {1}")
+    @CsvSource(delimiter = '|', value = {
+            "15550100009 | amd_machine_detected | long greeting",
+            "15550100007 | amd_human_detected | short greeting"})
+    void answeredCallThatAsksForDetectionGetsItsSignedResultOnTheAmdHook(String number, String type, String reason)
+            throws Exception {
+        String body = callBody(number, receiver.url("/hooks/ok"), 5, "{\"request_id\":\"r-amd\"}")
+                .replaceFirst("}$", ",\"amd\":{\"actionHook\":{\"url\":\"" + receiver.url("/hooks/amd")
+                        + "\",\"method\":\"POST\"}}}");
+        String sid = createCall(signed, API_KEY, body).get("sid").stringValue();
+
+        await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("completed"));
+        List<CallbackReceiver.Callback> callbacks = receiver.forCall(sid);
+        assertThat(callbacks).extracting(CallbackReceiver.Callback::path)
+                .containsExactly("/hooks/ok", "/hooks/ok", "/hooks/ok", "/hooks/amd", "/hooks/ok");
+        CallbackReceiver.Callback amd = callbacks.get(3);
+        assertThat(amd.json().get("type").stringValue()).isEqualTo(type);
+        assertThat(amd.json().get("reason").stringValue()).isEqualTo(reason);
+        assertThat(amd.json().get("call_sid").stringValue()).isEqualTo(sid);
+        assertThat(amd.json().get("customerData").get("request_id").stringValue()).isEqualTo("r-amd");
+        String t = amd.signature().substring(2, amd.signature().indexOf(','));
+        assertThat(amd.signature().substring(amd.signature().indexOf("v1=") + 3))
+                .isEqualTo(TestHmac.hex(SECRET, t + "." + amd.body()));
+    }
+
+    @Test
+    void noDetectionResultIsSentUnlessTheRequestAsksForOne() throws Exception {
+        String sid = createCall(signed, API_KEY, callBody("15550100009", receiver.url("/hooks/ok"), 5, null))
+                .get("sid").stringValue();
+
+        await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("completed"));
+        assertThat(receiver.forCall(sid)).extracting(CallbackReceiver.Callback::path).containsOnly("/hooks/ok");
+    }
+
     @Test
     void callbacksAreUnsignedWithoutASecret() throws Exception {
         String sid = createCall(unsigned, null, callBody("15550100002", receiver.url("/hooks/ok"), 5, null))

@@ -20,6 +20,7 @@ class SimulatorSettingsTest {
         assertThat(defaults.ringTime()).isEqualTo(Duration.ofSeconds(1));
         assertThat(defaults.talkTime()).isEqualTo(Duration.ofSeconds(2));
         assertThat(defaults.outcomeRule()).isSameAs(OutcomeRule.lastDigit());
+        assertThat(defaults.answeringMachineRule()).isSameAs(AnsweringMachineRule.lastDigit());
     }
 
     @Test
@@ -28,7 +29,7 @@ class SimulatorSettingsTest {
         SimulatorSettings settings = SimulatorSettings.defaults().withApiKey("k").withOutcomeRule(alwaysBusy);
 
         assertThat(settings).isEqualTo(new SimulatorSettings(0, "dialer", "k", null, Duration.ofSeconds(1),
-                Duration.ofSeconds(2), alwaysBusy, 0, Duration.ZERO, Duration.ZERO, 0));
+                Duration.ofSeconds(2), alwaysBusy, 0, Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit()));
     }
 
     @Test

@@ -29,7 +29,9 @@ final class TestCalls {
         ReceivedCall received = new ReceivedCall(CallIds.uuid(), CallIds.uuid(), "dialer", request.from(),
                 request.toAddress(), request.toType(), request.trunk(), request.applicationSid(),
                 request.statusHook().url(), Map.of(), Map.of());
-        SimulatedCall call = new SimulatedCall(received, request, OutcomeRule.lastDigit().decide(number),
+        String amdEvent = request.answeringMachineHook() == null ? null
+                : AnsweringMachineRule.lastDigit().decide(number);
+        SimulatedCall call = new SimulatedCall(received, request, OutcomeRule.lastDigit().decide(number), amdEvent,
                 CallIds.uuid(), CallIds.traceId(), update -> finals.incrementAndGet());
         call.advance(StatusUpdate.TRYING);
         return call;

@@ -22,7 +22,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -48,11 +51,19 @@ import reactor.util.retry.Retry;
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
  * retried: the 487 that follows our own cancel is not a no-answer.
  *
+ * <p>An answering-machine result ({@link CarrierCallback#isAnsweringMachineResult()}) changes no status: it stores the
+ * attempt's {@code answered_by} and, while the attempt is open, publishes a {@code call.status} event with the
+ * attempt's current status and {@code answered_by}. The attempt's terminal event and the request's final event carry
+ * the stored value too, however much later the call ends. A result that arrives after the attempt ended is stored
+ * but published nowhere (the final event is the request's last) and counted {@code late}.
+ *
  * <p>Delivery: an attempt's change and its event are committed in one transaction (the event goes to the outbox, which
  * a relay publishes), so a change is never applied without its event. A scheduled retry is committed with them.
  */
 @Component
 public class CallbackApplier {
+
+    private static final Logger log = LoggerFactory.getLogger(CallbackApplier.class);
 
     /** What became of a callback. */
     public enum Result {
@@ -78,10 +89,18 @@ public class CallbackApplier {
     private final OwnCancels ownCancels;
     private final Lanes lanes;
     private final PacingProperties pacing;
+    private final AnsweringMachineResults answeringMachine;
     static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
-                    Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes, PacingProperties pacing) {
+                    Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes, PacingProperties pacing,
+                    AnsweringMachineResults answeringMachine) {
+        this.answeringMachine = answeringMachine;
+        for (String answeredBy : AnsweredBy.VALUES) {
+            for (String result : new String[] {"applied", "repeated", "late", "unknown_attempt"}) {
+                registry.counter("dialer.dispatcher.answering.machine", "answered_by", answeredBy, "result", result);
+            }
+        }
         this.ownCancels = ownCancels;
         this.lanes = lanes;
         this.pacing = pacing;
@@ -95,6 +114,9 @@ public class CallbackApplier {
     }
 
     public Mono<Result> apply(CarrierCallback callback) {
+        if (callback.isAnsweringMachineResult()) {
+            return applyDetection(callback);
+        }
         return ownCancels.reclassify(callback)
                 .retryWhen(InfraRetry.brief("own cancel"))
                 .flatMap(this::applyReclassified);
@@ -106,6 +128,47 @@ public class CallbackApplier {
                 .flatMap(command -> applyTo(command, callback))
                 .defaultIfEmpty(Result.UNKNOWN_ATTEMPT)
                 .doOnNext(result -> count(callback.status().wire(), result));
+    }
+
+    /**
+     * Stores who answered and, while the attempt is open, publishes it in a {@code call.status} event carrying the
+     * attempt's current status (one transaction). A repeated result changes nothing.
+     */
+    private Mono<Result> applyDetection(CarrierCallback detection) {
+        return ledger.findCommand(detection.requestId(), detection.attempt())
+                .retryWhen(InfraRetry.brief("find attempt"))
+                .flatMap(command -> storeDetection(command, detection))
+                .defaultIfEmpty("unknown_attempt")
+                .doOnNext(result -> {
+                    if ("late".equals(result)) {
+                        // The final event is the request's last word: a result after it is kept, not published.
+                        log.info("answering-machine result {} for request {} attempt {} came after the attempt "
+                                + "ended; kept, not published", detection.answeredBy(), detection.requestId(),
+                                detection.attempt());
+                    }
+                    registry.counter("dialer.dispatcher.answering.machine", "answered_by", detection.answeredBy(),
+                            "result", result).increment();
+                })
+                .map(result -> switch (result) {
+                    case "applied" -> Result.APPLIED;
+                    case "unknown_attempt" -> Result.UNKNOWN_ATTEMPT;
+                    default -> Result.IGNORED;
+                });
+    }
+
+    /** {@code applied}, {@code late} (the attempt had ended) or {@code repeated} (nothing changed). */
+    private Mono<String> storeDetection(CallCommand command, CarrierCallback detection) {
+        Mono<String> stored = answeringMachine.record(detection)
+                .flatMap(status -> status.isTerminal() ? Mono.just("late") : events.emit(command, event -> event
+                                .attempt(detection.attempt())
+                                .status(status)
+                                .previousStatus(status.wire())
+                                .provider(detection.providerStatus(), detection.providerCallId())
+                                .answeredBy(detection.answeredBy()),
+                        Retry.max(0)).thenReturn("applied"));
+        return events.atomically(stored)
+                .retryWhen(InfraRetry.brief("answered by"))
+                .defaultIfEmpty("repeated");
     }
 
     /** Counts a callback that never reached {@link #apply} (e.g. a status the carrier does not document). */
@@ -149,11 +212,23 @@ public class CallbackApplier {
         Instant endedAt = clock.instant();
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
-        return end(command, callback, outcome.attemptStatus(), retry, endedAt)
+        return answeredBy(callback, outcome.attemptStatus()).flatMap(answeredBy -> end(command, callback,
+                        outcome.attemptStatus(), retry, endedAt, answeredBy.orElse(null))
                 .flatMap(previous -> retry.willRetry()
                         ? Mono.fromRunnable(retryMetrics::scheduled).thenReturn(Result.APPLIED)
-                        : finish(command, callback, outcome).thenReturn(Result.APPLIED))
+                        : finish(command, callback, outcome, answeredBy.orElse(null)).thenReturn(Result.APPLIED)))
                 .defaultIfEmpty(Result.IGNORED);
+    }
+
+    /** Who answered a call that was answered, if a detection said so; only an answered call can have one. */
+    private Mono<Optional<String>> answeredBy(CarrierCallback callback, AttemptStatus status) {
+        if (status != AttemptStatus.COMPLETED) {
+            return Mono.just(Optional.empty());
+        }
+        return answeringMachine.find(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("find answered by"))
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty());
     }
 
     /**
@@ -207,28 +282,34 @@ public class CallbackApplier {
      * ended, publishes its terminal {@code call.status} event with {@code will_retry} and {@code next_attempt_at}.
      */
     private Mono<AttemptStatus> end(CallCommand command, CarrierCallback callback, AttemptStatus status,
-                                    RetryDecision retry, Instant endedAt) {
+                                    RetryDecision retry, Instant endedAt, String answeredBy) {
         Transition change = transition(callback, status);
         Mono<AttemptStatus> ended = retry.willRetry()
                 ? ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
                 : ledger.transition(change);
         return events.atomically(ended.flatMap(previous -> statusEvent(command, callback, status, previous,
-                        event -> event.retry(retry.willRetry(), retry.dueAt()).occurredAt(endedAt))))
+                        event -> event.retry(retry.willRetry(), retry.dueAt()).occurredAt(endedAt)
+                                .answeredBy(answeredBy))))
                 .retryWhen(InfraRetry.brief("attempt transition"));
     }
 
     private Mono<AttemptStatus> statusEvent(CallCommand command, CarrierCallback callback, AttemptStatus status,
                                             AttemptStatus previous,
                                             UnaryOperator<CallEvent.Builder> more) {
-        return events.emit(command, event -> more.apply(event
+        return events.emit(command, event -> more.apply(withError(callback, event
                                 .attempt(callback.attempt())
                                 .status(status)
                                 .previousStatus(previous.wire())
                                 .provider(callback.providerStatus(), callback.providerCallId())
                                 .sip(callback.sipStatus(), callback.sipReason())
-                                .durationSeconds(callback.durationSeconds())),
+                                .durationSeconds(callback.durationSeconds()))),
                         Retry.max(0))
                 .thenReturn(previous);
+    }
+
+    /** The dialer's own reason for ending the attempt, if it ended it (the reason phrase says more). */
+    private static CallEvent.Builder withError(CarrierCallback callback, CallEvent.Builder event) {
+        return callback.errorCode() == null ? event : event.error(callback.errorCode(), callback.sipReason());
     }
 
     private static Transition transition(CarrierCallback callback, AttemptStatus status) {
@@ -237,13 +318,17 @@ public class CallbackApplier {
     }
 
     /** Ends the request for a terminal outcome; only the caller that marks it finished publishes {@code call.final}. */
-    private Mono<Void> finish(CallCommand command, CarrierCallback callback, Outcome outcome) {
+    private Mono<Void> finish(CallCommand command, CarrierCallback callback, Outcome outcome, String answeredBy) {
         RequestEnding ending = RequestEnding.of(outcome);
         return events.finishOnce(command, ending.status(), event -> {
             event.attempt(callback.attempt())
                     .provider(callback.providerStatus(), callback.providerCallId())
                     .sip(callback.sipStatus(), callback.sipReason())
-                    .durationSeconds(callback.durationSeconds());
+                    .durationSeconds(callback.durationSeconds())
+                    .answeredBy(answeredBy);
+            if (ending.errorCode() == null && callback.errorCode() != null) {
+                return event.error(callback.errorCode(), callback.sipReason());
+            }
             return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
         }, InfraRetry.brief("final event"));
     }

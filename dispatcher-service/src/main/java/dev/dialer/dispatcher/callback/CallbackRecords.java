@@ -1,6 +1,5 @@
 package dev.dialer.dispatcher.callback;
 
-import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
@@ -21,6 +20,9 @@ import tools.jackson.databind.JsonNode;
  * dispatcher that owns that partition (the commands and callbacks topics are co-partitioned and assigned together)
  * applies it. One writer per call: its trunk slot, the order of its statuses and its single final event stay with
  * the dispatcher that dialled it, whichever instance the carrier's HTTP request reached.
+ *
+ * <p>Answering-machine events travel the same way ({@link JambonzCallbackReader} tells them apart by their
+ * {@code type}).
  *
  * <p>Delivery: at least once per callback; {@link CallbackApplier} makes a repeated one change nothing. A record that
  * cannot be read is logged, counted and skipped: the endpoint verified it before appending, so it is a defect.
@@ -77,12 +79,14 @@ public class CallbackRecords {
 
     private Mono<Void> apply(InboundRecord record) {
         JambonzCallbackReader.Parsed parsed = JambonzCallbackReader.read(record.value());
-        Optional<AttemptStatus> status = VoiceGatewayStatus.toAttemptStatus(parsed.callStatus());
-        if (status.isEmpty()) {
+        Optional<CarrierCallback> callback = parsed.isAnsweringMachineEvent()
+                ? AnsweredBy.of(parsed.amdType()).map(parsed::detected)
+                : VoiceGatewayStatus.toAttemptStatus(parsed.callStatus()).map(parsed::as);
+        if (callback.isEmpty()) {
             applier.countUnmapped();
             return Mono.empty();
         }
-        return applier.apply(parsed.as(status.get()))
+        return applier.apply(callback.get())
                 .retryWhen(InfraRetry.untilRecovered("apply callback"))
                 .then();
     }

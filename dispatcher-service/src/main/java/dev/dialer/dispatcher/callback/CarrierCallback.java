@@ -3,18 +3,37 @@ package dev.dialer.dispatcher.callback;
 import dev.dialer.common.contract.AttemptStatus;
 
 /**
- * A verified carrier status callback, in the dialer's words: what {@link CallbackApplier} applies, whether it came
- * over HTTP or, later, from a topic.
+ * A verified carrier callback, in the dialer's words: what {@link CallbackApplier} applies, whether it came over HTTP,
+ * from the callbacks topic, from the SIP trunk carrier or from the watchdog.
+ *
+ * <p>A callback that carries {@code answeredBy} is an answering-machine result ({@link AnsweredBy}): its status is the
+ * {@code in-progress} it implies, and it changes the attempt's {@code answered_by}, not its status.
  *
  * @param requestId       the request, from the correlation tag
  * @param attempt         the attempt number, from the correlation tag
  * @param status          the attempt status the carrier's status maps to
- * @param providerStatus  the carrier's raw status
+ * @param providerStatus  the carrier's raw status (for an answering-machine result, its event type)
  * @param providerCallId  the carrier's id of the call
  * @param sipStatus       SIP response code, if reported
  * @param sipReason       SIP reason phrase, if reported
  * @param durationSeconds talk time, on a completed call
+ * @param answeredBy      who answered, by answering-machine detection ({@link AnsweredBy}); {@code null} otherwise
+ * @param errorCode       why the dialer itself ended the attempt (e.g. {@code dispatcher_restart}), reported as the
+ *                        events' {@code error.code}; {@code null} for what the carrier reported
  */
 public record CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
-                              String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds) {
+                              String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
+                              String answeredBy, String errorCode) {
+
+    /** A status callback as the carrier reports it. */
+    public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
+                           String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds) {
+        this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds, null,
+                null);
+    }
+
+    /** Whether this is an answering-machine result rather than a status change. */
+    public boolean isAnsweringMachineResult() {
+        return answeredBy != null;
+    }
 }

@@ -6,8 +6,12 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Reads a jambonz status callback body: snake_case keys ({@code call_sid, call_status, sip_status, sip_reason,
+ * Reads a jambonz callback body: snake_case keys ({@code call_sid, call_status, sip_status, sip_reason,
  * duration}) and {@code customerData}, the {@code tag} given at creation, which carries our correlation ids.
+ *
+ * <p>An answering-machine event (posted to {@code amd.actionHook}) is the call's details with a {@code type} such as
+ * {@code amd_machine_detected} added; its {@code type} tells it apart from a status callback, and it needs no
+ * {@code call_status}.
  */
 final class JambonzCallbackReader {
 
@@ -30,18 +34,32 @@ final class JambonzCallbackReader {
         }
     }
 
-    /** The callback's fields, with jambonz's raw {@code call_status}. */
+    /**
+     * The callback's fields, with jambonz's raw {@code call_status}; {@code amdType} is set (and {@code callStatus}
+     * may be absent) for an answering-machine event. {@code carrier} and {@code sentAtMillis} are what our tag says
+     * about the create-call request (its route name, when it was sent), if it says.
+     */
     record Parsed(String callStatus, String requestId, int attempt, String callSid, Integer sipStatus,
-                  String sipReason, Integer durationSeconds) {
+                  String sipReason, Integer durationSeconds, String amdType, String carrier, Long sentAtMillis) {
+
+        boolean isAnsweringMachineEvent() {
+            return amdType != null;
+        }
 
         CarrierCallback as(AttemptStatus status) {
             return new CarrierCallback(requestId, attempt, status, callStatus, callSid, sipStatus, sipReason,
                     durationSeconds);
         }
+
+        /** An answering-machine result: the answered call it implies, carrying {@code answeredBy}. */
+        CarrierCallback detected(String answeredBy) {
+            return new CarrierCallback(requestId, attempt, AttemptStatus.IN_PROGRESS, amdType, callSid, null, null,
+                    null, answeredBy, null);
+        }
     }
 
     /**
-     * @throws InvalidCallback when the body is not a JSON object or misses {@code call_status},
+     * @throws InvalidCallback when the body is not a JSON object or misses {@code call_status} (a status callback),
      *                         {@code customerData.request_id} or {@code customerData.attempt}
      */
     static Parsed read(byte[] body) {
@@ -55,7 +73,9 @@ final class JambonzCallbackReader {
             throw new InvalidCallback("body", "the body must be a JSON object");
         }
         String callStatus = text(json, "call_status");
-        if (callStatus == null) {
+        String type = text(json, "type");
+        String amdType = type != null && type.startsWith(AnsweredBy.EVENT_PREFIX) ? type : null;
+        if (callStatus == null && amdType == null) {
             throw new InvalidCallback("call_status", "call_status is required");
         }
         JsonNode customerData = json.get("customerData");
@@ -68,12 +88,18 @@ final class JambonzCallbackReader {
             throw new InvalidCallback("customerData.attempt", "customerData.attempt must be a positive integer");
         }
         return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"), integer(json, "sip_status"),
-                text(json, "sip_reason"), integer(json, "duration"));
+                text(json, "sip_reason"), integer(json, "duration"), amdType, text(customerData, "carrier"),
+                longValue(customerData, "sent_at"));
     }
 
     private static String text(JsonNode node, String field) {
         JsonNode value = node.get(field);
         return value != null && value.isString() ? value.stringValue() : null;
+    }
+
+    private static Long longValue(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && value.isIntegralNumber() && value.canConvertToLong() ? value.longValue() : null;
     }
 
     /** A whole number, given as a JSON number or as a string of digits (tags pass through other systems). */

@@ -57,6 +57,20 @@ final class JambonzSignature {
         return signatures.stream().anyMatch(signature -> MessageDigest.isEqual(expected, signature));
     }
 
+    /** The {@code t=} of a signature header (unix seconds, when the carrier signed); null when it has none. */
+    static Long signedAt(String header) {
+        if (header == null) {
+            return null;
+        }
+        for (String part : header.split(",")) {
+            String[] pair = part.strip().split("=", 2);
+            if (pair.length == 2 && pair[0].equals("t")) {
+                return parseLong(pair[1]);
+            }
+        }
+        return null;
+    }
+
     /** The header value for {@code body} signed at {@code unixSeconds}. */
     String sign(long unixSeconds, byte[] body) {
         return "t=" + unixSeconds + ",v1=" + HexFormat.of().formatHex(hmac(unixSeconds, body));

@@ -5,6 +5,7 @@ import dev.dialer.dispatcher.carrier.CarrierProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.MediaType;
@@ -17,13 +18,16 @@ import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 
 /**
- * The Voice Gateway's status hook ({@code call_status_hook}): the only non-operational endpoint of this service.
+ * The Voice Gateway's hooks: the status hook ({@code call_status_hook}, {@value StatusHookUrl#PATH}) and the
+ * answering-machine hook ({@code amd.actionHook}, {@value StatusHookUrl#AMD_PATH}), the only non-operational
+ * endpoints of this service. Both verify {@code Jambonz-Signature} alike.
  *
  * <p>A verified callback whose tag names the caller ID is appended to {@code dialer.carrier.callbacks} keyed by it
  * ({@link CallbackRecords}) and answered 200 once Kafka has it, so whichever dispatcher owns the caller ID applies it;
  * one without is applied here and answered once its events are published. jambonz posts a call's callbacks one after
- * another, so answering only then keeps each call's callbacks in order, on the topic as in the database. jambonz does not resend a refused callback; a lost status is
- * the reconciliation watchdog's to find.
+ * another, so answering only then keeps each call's callbacks in order, on the topic as in the database. jambonz does
+ * not resend a refused callback; a lost status is the reconciliation watchdog's to find. An answering-machine event
+ * travels the same way; its {@code type} tells the consumer what it is.
  */
 @RestController
 class VoiceGatewayStatusEndpoint {
@@ -33,12 +37,14 @@ class VoiceGatewayStatusEndpoint {
     private final JambonzSignature signature;
     private final CallbackApplier applier;
     private final CallbackRecords callbacks;
+    private final CallbackLag lag;
     private final MeterRegistry registry;
 
     VoiceGatewayStatusEndpoint(CarrierProperties properties, CallbackApplier applier, CallbackRecords callbacks,
-                               MeterRegistry registry) {
+                               CallbackLag lag, MeterRegistry registry) {
         this.applier = applier;
         this.callbacks = callbacks;
+        this.lag = lag;
         this.registry = registry;
         if (properties.webhookSecret() == null) {
             // Acceptable on a private network with the simulator; anyone who can reach the port could forge statuses.
@@ -54,23 +60,79 @@ class VoiceGatewayStatusEndpoint {
     Mono<ResponseEntity<Object>> status(@RequestHeader(name = JambonzSignature.HEADER, required = false) String signed,
                                         @RequestBody(required = false) byte[] body) {
         byte[] raw = body == null ? new byte[0] : body;
+        try {
+            JambonzCallbackReader.Parsed parsed = verified(signed, raw);
+            if (parsed.isAnsweringMachineEvent()) {
+                return Mono.just(refuse("malformed", invalid("type", "an answering-machine event belongs on "
+                        + StatusHookUrl.AMD_PATH)));
+            }
+            return statusCallback(parsed, raw);
+        } catch (Refused refused) {
+            return Mono.just(refused.answer);
+        }
+    }
+
+    /** {@code amd.actionHook}: jambonz's answering-machine events for the call, signed like its status callbacks. */
+    @PostMapping(StatusHookUrl.AMD_PATH)
+    Mono<ResponseEntity<Object>> answeringMachine(
+            @RequestHeader(name = JambonzSignature.HEADER, required = false) String signed,
+            @RequestBody(required = false) byte[] body) {
+        byte[] raw = body == null ? new byte[0] : body;
+        try {
+            JambonzCallbackReader.Parsed parsed = verified(signed, raw);
+            if (!parsed.isAnsweringMachineEvent()) {
+                return Mono.just(refuse("malformed", invalid("type",
+                        "type must name an answering-machine event (amd_…)")));
+            }
+            return answeringMachineEvent(parsed, raw);
+        } catch (Refused refused) {
+            return Mono.just(refused.answer);
+        }
+    }
+
+    /**
+     * The callback, once its signature is checked and its body read; its lateness is recorded here, on arrival.
+     *
+     * @throws Refused with the problem to answer when the signature or the body is bad
+     */
+    private JambonzCallbackReader.Parsed verified(String signed, byte[] raw) {
         if (signature != null && !signature.verify(signed, raw)) {
-            return Mono.just(refuse("signature", ProblemTypes.INVALID_SIGNATURE.detail(
+            throw new Refused(refuse("signature", ProblemTypes.INVALID_SIGNATURE.detail(
                     "the " + JambonzSignature.HEADER + " header is missing, stale or does not match the body")));
         }
         JambonzCallbackReader.Parsed parsed;
         try {
             parsed = JambonzCallbackReader.read(raw);
         } catch (JambonzCallbackReader.InvalidCallback e) {
-            ProblemDetail problem = ProblemTypes.INVALID_CALLBACK.detail(e.getMessage());
-            problem.setProperty("field", e.field());
-            return Mono.just(refuse("malformed", problem));
+            throw new Refused(refuse("malformed", invalid(e.field(), e.getMessage())));
         }
+        lag.received(parsed.carrier(), signature == null ? null : JambonzSignature.signedAt(signed),
+                parsed.sentAtMillis(), !parsed.isAnsweringMachineEvent() && "trying".equals(parsed.callStatus()));
+        return parsed;
+    }
+
+    private Mono<ResponseEntity<Object>> statusCallback(JambonzCallbackReader.Parsed parsed, byte[] raw) {
         Optional<AttemptStatus> status = VoiceGatewayStatus.toAttemptStatus(parsed.callStatus());
         if (status.isEmpty()) {
             applier.countUnmapped();
             return Mono.just(ResponseEntity.ok().build());
         }
+        return route(parsed, raw, () -> applier.apply(parsed.as(status.get())));
+    }
+
+    private Mono<ResponseEntity<Object>> answeringMachineEvent(JambonzCallbackReader.Parsed parsed, byte[] raw) {
+        Optional<String> answeredBy = AnsweredBy.of(parsed.amdType());
+        if (answeredBy.isEmpty()) {
+            // amd_machine_stopped_speaking, amd_stopped, amd_error…: nothing is decided by them.
+            registry.counter("dialer.dispatcher.answering.machine.undecided").increment();
+            return Mono.just(ResponseEntity.ok().build());
+        }
+        return route(parsed, raw, () -> applier.apply(parsed.detected(answeredBy.get())));
+    }
+
+    /** To the caller ID's owner through the callbacks topic, or applied here when the tag names no caller ID. */
+    private Mono<ResponseEntity<Object>> route(JambonzCallbackReader.Parsed parsed, byte[] raw,
+                                               Supplier<Mono<CallbackApplier.Result>> here) {
         Optional<String> callerId = CallbackRecords.callerId(raw);
         if (callerId.isPresent()) {
             return callbacks.append(callerId.get(), raw)
@@ -79,7 +141,7 @@ class VoiceGatewayStatusEndpoint {
         }
         // A tag without a caller ID (not one this dispatcher wrote) cannot be routed to an owner: applied here.
         callbacks.appliedDirectly();
-        return applier.apply(parsed.as(status.get()))
+        return Mono.defer(here)
                 .map(this::answer)
                 .onErrorResume(error -> notApplied(parsed, error));
     }
@@ -93,9 +155,16 @@ class VoiceGatewayStatusEndpoint {
     }
 
     private Mono<ResponseEntity<Object>> notApplied(JambonzCallbackReader.Parsed parsed, Throwable error) {
-        log.error("status callback {} for request {} attempt {} not applied", parsed.callStatus(),
-                parsed.requestId(), parsed.attempt(), error);
+        log.error("callback {} for request {} attempt {} not applied",
+                parsed.isAnsweringMachineEvent() ? parsed.amdType() : parsed.callStatus(), parsed.requestId(),
+                parsed.attempt(), error);
         return Mono.just(problem(ProblemTypes.CALLBACK_NOT_APPLIED.detail("the callback could not be applied")));
+    }
+
+    private static ProblemDetail invalid(String field, String message) {
+        ProblemDetail problem = ProblemTypes.INVALID_CALLBACK.detail(message);
+        problem.setProperty("field", field);
+        return problem;
     }
 
     private ResponseEntity<Object> refuse(String reason, ProblemDetail problem) {
@@ -106,5 +175,15 @@ class VoiceGatewayStatusEndpoint {
     private static ResponseEntity<Object> problem(ProblemDetail problem) {
         return ResponseEntity.status(problem.getStatus()).contentType(MediaType.APPLICATION_PROBLEM_JSON)
                 .body(problem);
+    }
+
+    /** A callback refused before it could be routed, with the answer to give. */
+    private static final class Refused extends RuntimeException {
+        private final transient ResponseEntity<Object> answer;
+
+        Refused(ResponseEntity<Object> answer) {
+            super(null, null, false, false);
+            this.answer = answer;
+        }
     }
 }

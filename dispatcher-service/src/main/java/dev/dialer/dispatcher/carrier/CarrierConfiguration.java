@@ -18,6 +18,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
@@ -43,8 +44,8 @@ class CarrierConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnBooleanProperty("dialer.dispatcher.carrier.sip.enabled")
     SipTrunkCarrier sipTrunkCarrier(SipTrunkProperties properties, CallbackApplier applier, Clock clock,
-                                    MeterRegistry registry) {
-        return new SipTrunkCarrier(properties, applier::apply, clock, registry);
+                                    MeterRegistry registry, DatabaseClient db) {
+        return SipTrunkCarrier.durable(properties, applier::apply, clock, registry, db);
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.callback.StatusHookUrl;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -20,16 +22,33 @@ import java.util.Set;
  *       {@code tag} are always ours, {@code call_status_hook} always points at this dispatcher (otherwise no status
  *       would ever arrive), and {@code to} / {@code from} always are the command's own validated numbers (events
  *       report them). A {@code trunk} option becomes {@code to.trunk}.</li>
+ *   <li>an {@code amd} option (answering-machine detection) is sent with its {@code actionHook} pointing at this
+ *       dispatcher's answering-machine endpoint, whatever the command gave: the result reaches the customer as
+ *       {@code answered_by} in the call's events. The command on record keeps its own hook untouched.</li>
+ *   <li>the tag also names the carrier's route ({@code carrier}) and when the request was sent ({@code sent_at},
+ *       epoch milliseconds), so a callback can say how late it is ({@code dialer.dispatcher.carrier.callback.lag}).
+ *   </li>
  * </ul>
  */
 final class CreateCallBody {
 
-    private static final Set<String> OURS = Set.of("from", "to", "call_status_hook", "tag", "trunk");
+    private static final Set<String> OURS = Set.of("from", "to", "call_status_hook", "tag", "trunk", "amd");
+
+    /**
+     * What the request says about who sends it.
+     *
+     * @param statusHookUrl this dispatcher's status hook
+     * @param carrier       the carrier's route name
+     * @param sentAt        when the request is sent
+     */
+    record Sender(String statusHookUrl, String carrier, Instant sentAt) {
+    }
 
     private CreateCallBody() {
     }
 
-    static Map<String, Object> of(CallCommand command, CarrierProperties properties, String statusHookUrl) {
+    static Map<String, Object> of(CallCommand command, CarrierProperties properties, Sender sender) {
+        String statusHookUrl = sender.statusHookUrl();
         Map<String, Object> options = command.carrierOptions();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("from", digits(command.callerId()));
@@ -43,8 +62,22 @@ final class CreateCallBody {
                 body.put(name, value);
             }
         });
-        body.put("tag", tag(command, options.get("tag")));
+        if (options.get("amd") instanceof Map<?, ?> amd) {
+            body.put("amd", answeringMachine(amd, statusHookUrl));
+        }
+        Map<String, Object> tag = tag(command, options.get("tag"));
+        tag.put("carrier", sender.carrier());
+        tag.put("sent_at", sender.sentAt().toEpochMilli());
+        body.put("tag", tag);
         return body;
+    }
+
+    /** The command's {@code amd} settings, with our answering-machine endpoint as their {@code actionHook}. */
+    private static Map<String, Object> answeringMachine(Map<?, ?> given, String statusHookUrl) {
+        Map<String, Object> amd = new LinkedHashMap<>();
+        given.forEach((name, value) -> amd.put(String.valueOf(name), value));
+        amd.put("actionHook", Map.of("url", StatusHookUrl.answeringMachine(statusHookUrl), "method", "POST"));
+        return amd;
     }
 
     private static Map<String, Object> target(CallCommand command, Object trunk) {

@@ -6,6 +6,7 @@ import dev.dialer.dispatcher.callback.VoiceGatewayStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.springframework.http.HttpStatusCode;
@@ -56,7 +57,8 @@ final class VoiceGatewayCarrier implements Carrier {
 
     @Override
     public Mono<PlacedCall> place(CallCommand command) {
-        return Mono.defer(() -> send(CreateCallBody.of(command, properties, statusHookUrl.get())))
+        return Mono.defer(() -> send(CreateCallBody.of(command, properties,
+                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now()))))
                 .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
                 .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::unreachable)

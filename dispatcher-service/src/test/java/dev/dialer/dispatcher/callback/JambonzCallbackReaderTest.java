@@ -14,7 +14,53 @@ class JambonzCallbackReaderTest {
                 {"call_sid":"cs-1","call_status":"completed","sip_status":200,"sip_reason":"OK","duration":42,
                  "customerData":{"request_id":"r-1","attempt":2,"account_id":"a"}}""");
 
-        assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-1", 2, "cs-1", 200, "OK", 42));
+        assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-1", 2, "cs-1", 200, "OK", 42,
+                null, null, null));
+    }
+
+    @Test
+    void readsAnAnsweringMachineEventByItsTypeWithoutCallStatus() {
+        JambonzCallbackReader.Parsed parsed = read("""
+                {"type":"amd_machine_detected","reason":"long greeting","call_sid":"cs-1",
+                 "customerData":{"request_id":"r-1","attempt":1,"carrier":"primary","sent_at":1700000000123}}""");
+
+        assertThat(parsed.isAnsweringMachineEvent()).isTrue();
+        assertThat(parsed.amdType()).isEqualTo("amd_machine_detected");
+        assertThat(parsed.carrier()).isEqualTo("primary");
+        assertThat(parsed.sentAtMillis()).isEqualTo(1_700_000_000_123L);
+        assertThat(parsed.detected(AnsweredBy.MACHINE)).satisfies(callback -> {
+            assertThat(callback.isAnsweringMachineResult()).isTrue();
+            assertThat(callback.answeredBy()).isEqualTo("machine");
+            assertThat(callback.providerStatus()).isEqualTo("amd_machine_detected");
+        });
+    }
+
+    @Test
+    void aStatusCallbackIsNoAnsweringMachineEvent() {
+        assertThat(read("""
+                {"call_status":"in-progress","type":"call","customerData":{"request_id":"r-1","attempt":1}}""")
+                .isAnsweringMachineEvent()).isFalse();
+    }
+
+    @Test
+    void mapsJambonzAnsweringMachineEventsToTheAnsweredByVocabulary() {
+        assertThat(AnsweredBy.of("amd_human_detected")).contains("human");
+        assertThat(AnsweredBy.of("amd_machine_detected")).contains("machine");
+        assertThat(AnsweredBy.of("amd_no_speech_detected")).contains("no_speech");
+        assertThat(AnsweredBy.of("amd_decision_timeout")).contains("decision_timeout");
+        assertThat(AnsweredBy.of("amd_tone_detected")).contains("tone");
+        assertThat(AnsweredBy.of("amd_machine_stopped_speaking")).isEmpty();
+        assertThat(AnsweredBy.of("amd_error")).isEmpty();
+    }
+
+    @Test
+    void answeringMachineHookSitsBesideTheStatusHook() {
+        assertThat(StatusHookUrl.answeringMachine("http://127.0.0.1:8081/carrier/voice-gateway/status"))
+                .isEqualTo("http://127.0.0.1:8081/carrier/voice-gateway/amd");
+        assertThat(StatusHookUrl.answeringMachine("https://lb.example.com/dialer/status?x=1#rc=2"))
+                .isEqualTo("https://lb.example.com/dialer/amd?x=1#rc=2");
+        assertThat(StatusHookUrl.answeringMachine("https://lb.example.com/hooks/"))
+                .isEqualTo("https://lb.example.com/hooks/amd");
     }
 
     @Test

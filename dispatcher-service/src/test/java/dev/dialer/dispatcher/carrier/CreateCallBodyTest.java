@@ -15,10 +15,12 @@ class CreateCallBodyTest {
     private static final CarrierProperties PROPERTIES = new CarrierProperties("http://vg", "acc", null,
             "dialer-audio-player", null, null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1),
             Duration.ofMinutes(5));
+    private static final CreateCallBody.Sender SENDER = new CreateCallBody.Sender(HOOK, "primary",
+            Instant.ofEpochMilli(1_700_000_000_123L));
 
     @Test
     void sendsNumbersWithoutPlusAndAudioThroughTheDefaultApplication() {
-        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, HOOK);
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, SENDER);
 
         assertThat(body).containsEntry("from", "4930123456")
                 .containsEntry("to", Map.of("type", "phone", "number", "4915112345678"))
@@ -30,7 +32,7 @@ class CreateCallBodyTest {
 
     @Test
     void runsTheCommandsFlowWhenItNamesOne() {
-        Map<String, Object> body = CreateCallBody.of(command("flow-7", null, Map.of()), PROPERTIES, HOOK);
+        Map<String, Object> body = CreateCallBody.of(command("flow-7", null, Map.of()), PROPERTIES, SENDER);
 
         assertThat(body).containsEntry("application_sid", "flow-7");
         assertThat(tag(body)).containsEntry("flow_id", "flow-7").doesNotContainKey("audio");
@@ -38,7 +40,7 @@ class CreateCallBodyTest {
 
     @Test
     void tagCarriesCorrelationIdsAudioAndVariables() {
-        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, HOOK);
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, SENDER);
 
         assertThat(tag(body)).containsEntry("request_id", "req-1")
                 .containsEntry("attempt", 2)
@@ -59,23 +61,48 @@ class CreateCallBodyTest {
         options.put("application_sid", "custom-app");
         options.put("trunk", "carrier-b");
 
-        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, HOOK);
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
 
         assertThat(body).containsEntry("timeout", 20)
                 .containsEntry("timeLimit", 120)
                 .containsEntry("callerName", "Clinic")
                 .containsEntry("headers", Map.of("User-to-User", "abc"))
-                .containsEntry("amd", Map.of("actionHook", "https://example.com/amd"))
                 .containsEntry("application_sid", "custom-app")
                 .doesNotContainKey("trunk");
         assertThat(body.get("to")).isEqualTo(Map.of("type", "phone", "number", "4915112345678", "trunk", "carrier-b"));
     }
 
     @Test
+    void answeringMachineDetectionReportsToOurEndpointAndKeepsItsOtherSettings() {
+        Map<String, Object> amd = Map.of("actionHook", "https://example.com/amd", "thresholdWordCount", 5);
+        CallCommand command = command(null, "welcome.wav", Map.of("amd", amd));
+
+        Map<String, Object> body = CreateCallBody.of(command, PROPERTIES, SENDER);
+
+        assertThat(body.get("amd")).isEqualTo(Map.of("thresholdWordCount", 5, "actionHook",
+                Map.of("url", "http://127.0.0.1:8081/carrier/voice-gateway/amd", "method", "POST")));
+        assertThat(command.carrierOptions().get("amd")).as("the command on record keeps the customer's hook")
+                .isEqualTo(amd);
+    }
+
+    @Test
+    void sendsNoAnsweringMachineDetectionUnlessAsked() {
+        assertThat(CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, SENDER))
+                .doesNotContainKey("amd");
+    }
+
+    @Test
+    void tagNamesTheCarrierAndWhenTheRequestWasSent() {
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, SENDER);
+
+        assertThat(tag(body)).containsEntry("carrier", "primary").containsEntry("sent_at", 1_700_000_000_123L);
+    }
+
+    @Test
     void carrierOptionTagIsMergedButOurCorrelationIdsAlwaysWin() {
         Map<String, Object> options = Map.of("tag", Map.of("env", "prod", "request_id", "forged", "attempt", 9));
 
-        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, HOOK);
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
 
         assertThat(tag(body)).containsEntry("env", "prod")
                 .containsEntry("request_id", "req-1")
@@ -89,7 +116,7 @@ class CreateCallBodyTest {
                 "from", "4988",
                 "call_status_hook", "https://elsewhere.example.com/hook");
 
-        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, HOOK);
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
 
         assertThat(body).containsEntry("from", "4930123456")
                 .containsEntry("to", Map.of("type", "phone", "number", "4915112345678"))
@@ -101,7 +128,7 @@ class CreateCallBodyTest {
         CallCommand command = new CallCommand(1, "req-2", "acc-1", "+4930123456", "+4915112345678", null, "a.wav",
                 null, 0, 0, 1, null, null, null, null, null, null, null, null, Instant.EPOCH);
 
-        assertThat(tag(CreateCallBody.of(command, PROPERTIES, HOOK))).doesNotContainKey("variables");
+        assertThat(tag(CreateCallBody.of(command, PROPERTIES, SENDER))).doesNotContainKey("variables");
     }
 
     @SuppressWarnings("unchecked")

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.sip.ClientTransaction;
 import javax.sip.Dialog;
@@ -19,6 +20,7 @@ import javax.sip.ServerTransaction;
 import javax.sip.SipException;
 import javax.sip.TimeoutEvent;
 import javax.sip.header.CSeqHeader;
+import javax.sip.header.ToHeader;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
 import org.slf4j.Logger;
@@ -37,6 +39,9 @@ import reactor.core.scheduler.Scheduler;
  * <p>Rules: CANCEL only after a provisional response (a ring timeout or hang-up before one waits for it); a 200 that
  * crosses our CANCEL is acknowledged and then ended with BYE; an answered call is ended with BYE at its time limit.
  * The attempt status each step produces is returned as {@link CarrierCallback}s, in order.
+ *
+ * <p>What must survive the process ({@link SipDialog}: the INVITE's identity, then the dialog's) changes with the state;
+ * the carrier stores each change ({@link #takeKeptChange}) before it reports the step's statuses.
  */
 final class SipCall {
 
@@ -80,9 +85,15 @@ final class SipCall {
     private Disposable ringTimer;
     private Disposable limitTimer;
     private volatile CallReport report;
+    private SipDialog kept;
+    private boolean keptChanged;
+    private long invitedAtNanos;
+    private Duration firstResponseAfter;
+    private boolean firstResponseTaken;
 
     SipCall(String requestId, int attempt, String callId, SipSession session, Duration timeLimit, Clock clock,
-            Inbox inbox) {
+            Inbox inbox, SipDialog kept) {
+        this.kept = kept;
         this.inbox = inbox;
         this.requestId = requestId;
         this.attempt = attempt;
@@ -111,6 +122,34 @@ final class SipCall {
         return state == State.ENDED;
     }
 
+    /** What must survive the process of this call, as it stands. */
+    SipDialog kept() {
+        return kept;
+    }
+
+    /** The kept state if it changed since the last call, once; empty otherwise. */
+    Optional<SipDialog> takeKeptChange() {
+        if (!keptChanged) {
+            return Optional.empty();
+        }
+        keptChanged = false;
+        return Optional.of(kept);
+    }
+
+    /** How long the trunk took to answer the INVITE at all (its first response), once; empty before or after. */
+    Optional<Duration> takeFirstResponseDelay() {
+        if (firstResponseAfter == null || firstResponseTaken) {
+            return Optional.empty();
+        }
+        firstResponseTaken = true;
+        return Optional.of(firstResponseAfter);
+    }
+
+    private void keep(SipDialog changed) {
+        kept = changed;
+        keptChanged = true;
+    }
+
     private void offer(Object event) {
         inbox.offer(this, event);
     }
@@ -119,6 +158,7 @@ final class SipCall {
     private void start(Start start, List<CarrierCallback> out, Scheduler timers) {
         invite = start.invite();
         try {
+            invitedAtNanos = System.nanoTime();
             invite.sendRequest();
         } catch (SipException e) {
             state = State.ENDED;
@@ -171,24 +211,29 @@ final class SipCall {
 
     private void onResponse(ResponseEvent event, List<CarrierCallback> out, Scheduler timers) throws Exception {
         Response response = event.getResponse();
+        if (firstResponseAfter == null && invitedAtNanos != 0) {
+            firstResponseAfter = Duration.ofNanos(System.nanoTime() - invitedAtNanos);
+        }
         CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
         if (cseq == null || !Request.INVITE.equals(cseq.getMethod())) {
             return; // answers to our CANCEL and BYE change nothing: the INVITE's final answer or our BYE decided
         }
         int code = response.getStatusCode();
         if (code < 200) {
-            onProvisional(code, out);
+            onProvisional(response, out);
         } else if (code < 300) {
             onAnswer(event, cseq, out, timers);
         } else if ((code == 401 || code == 407) && session.canAuthenticate() && challenges++ == 0) {
             invite = session.authenticate(response, invite);
+            keep(SipDialog.calling(requestId, attempt, kept.trunk(), invite));
             invite.sendRequest();
         } else {
             onRefusal(code, reasonOf(response), out);
         }
     }
 
-    private void onProvisional(int code, List<CarrierCallback> out) throws SipException {
+    private void onProvisional(Response response, List<CarrierCallback> out) throws SipException {
+        int code = response.getStatusCode();
         provisional = true;
         if (pendingCancel != null) {
             sendCancel(pendingCancel);
@@ -199,6 +244,9 @@ final class SipCall {
             return;
         }
         state = State.EARLY;
+        if (kept.state() == SipDialog.State.CALLING) {
+            keep(kept.early(((ToHeader) response.getHeader(ToHeader.NAME)).getTag()));
+        }
         if (!ringingReported) {
             ringingReported = true;
             String raw = code == 183 ? "early-media" : "ringing";
@@ -234,6 +282,7 @@ final class SipCall {
         }
         state = State.ANSWERED;
         answeredAt = clock.instant();
+        keep(kept.confirmed(dialog, answeredAt));
         limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
         this.dialog = dialog;
         out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, reason, null));

@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.text.ParseException;
+import java.util.List;
 import java.util.Properties;
 import java.util.TooManyListenersException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,7 +25,12 @@ import javax.sip.SipFactory;
 import javax.sip.SipListener;
 import javax.sip.SipProvider;
 import javax.sip.SipStack;
+import javax.sip.InvalidArgumentException;
+import javax.sip.address.AddressFactory;
 import javax.sip.header.CallIdHeader;
+import javax.sip.header.FromHeader;
+import javax.sip.header.ToHeader;
+import javax.sip.header.ViaHeader;
 import javax.sip.header.HeaderFactory;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
@@ -44,6 +51,7 @@ final class SipSession implements AutoCloseable {
     private final ListeningPoint listeningPoint;
     private final HeaderFactory headers;
     private final MessageFactory messages;
+    private final AddressFactory addresses;
     private final Invites invites;
     private final AuthenticationHelper authentication;
 
@@ -62,7 +70,8 @@ final class SipSession implements AutoCloseable {
         stack = factory.createSipStack(config);
         headers = factory.createHeaderFactory();
         messages = factory.createMessageFactory();
-        invites = new Invites(properties, factory.createAddressFactory(), headers, messages);
+        addresses = factory.createAddressFactory();
+        invites = new Invites(properties, addresses, headers, messages);
         listeningPoint = listen(stack, properties);
         provider = stack.createSipProvider(listeningPoint);
         provider.addSipListener(listener);
@@ -135,6 +144,85 @@ final class SipSession implements AutoCloseable {
 
     void bye(Dialog dialog) throws SipException {
         dialog.sendRequest(provider.getNewClientTransaction(dialog.createRequest(Request.BYE)));
+    }
+
+    /**
+     * BYE for a dialog this stack never saw (an earlier process answered it, {@link SipDialog}): built from what was
+     * kept, sent in a client transaction of its own (retransmitted over UDP until answered).
+     */
+    void bye(SipDialog dialog) throws ParseException, SipException, InvalidArgumentException {
+        Request bye = messages.createRequest(addresses.createURI(dialog.remoteTarget()), Request.BYE,
+                headers.createCallIdHeader(dialog.callId()), headers.createCSeqHeader(dialog.localCseq() + 1,
+                        Request.BYE), from(dialog), to(dialog, dialog.remoteTag()), List.of(ownVia()),
+                headers.createMaxForwardsHeader(70));
+        for (String route : dialog.routeSet()) {
+            bye.addHeader(headers.createRouteHeader(addresses.createAddress(route)));
+        }
+        provider.getNewClientTransaction(bye).sendRequest();
+    }
+
+    /**
+     * CANCEL for an INVITE an earlier process sent: it repeats the INVITE's Request-URI, Via (branch and sent-by, so
+     * the trunk matches it to its INVITE: this stack must listen where the earlier one did), From, To, Call-ID and
+     * CSeq number. Sent statelessly: no client transaction of this stack belongs to that INVITE.
+     */
+    void cancel(SipDialog dialog) throws ParseException, SipException, InvalidArgumentException {
+        provider.sendRequest(messages.createRequest(addresses.createURI(dialog.inviteUri()), Request.CANCEL,
+                headers.createCallIdHeader(dialog.callId()), headers.createCSeqHeader(dialog.localCseq(),
+                        Request.CANCEL), from(dialog), to(dialog, null), List.of(inviteVia(dialog)),
+                headers.createMaxForwardsHeader(70)));
+    }
+
+    /**
+     * Acknowledges a final answer to an INVITE an earlier process sent (the trunk would resend it otherwise): a
+     * non-2xx hop by hop, with the INVITE's Via; a 2xx end to end, to its Contact, after which the call is ended at
+     * once with BYE (nobody is there to talk).
+     */
+    void acknowledge(SipDialog dialog, Response response) throws ParseException, SipException,
+            InvalidArgumentException {
+        ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
+        if (response.getStatusCode() >= 300) {
+            provider.sendRequest(messages.createRequest(addresses.createURI(dialog.inviteUri()), Request.ACK,
+                    headers.createCallIdHeader(dialog.callId()), headers.createCSeqHeader(dialog.localCseq(),
+                            Request.ACK), from(dialog), to, List.of(inviteVia(dialog)),
+                    headers.createMaxForwardsHeader(70)));
+            return;
+        }
+        javax.sip.header.ContactHeader contact = (javax.sip.header.ContactHeader) response.getHeader(
+                javax.sip.header.ContactHeader.NAME);
+        javax.sip.address.URI target = contact != null ? contact.getAddress().getURI()
+                : addresses.createURI(dialog.inviteUri());
+        ViaHeader ackVia = ownVia();
+        ackVia.setBranch(freshBranch());
+        provider.sendRequest(messages.createRequest(target, Request.ACK, headers.createCallIdHeader(dialog.callId()),
+                headers.createCSeqHeader(dialog.localCseq(), Request.ACK), from(dialog), to, List.of(ackVia),
+                headers.createMaxForwardsHeader(70)));
+        bye(new SipDialog(dialog.callId(), dialog.requestId(), dialog.attempt(), dialog.trunk(),
+                SipDialog.State.CONFIRMED, dialog.inviteUri(), dialog.viaBranch(), dialog.viaHost(),
+                dialog.viaPort(), dialog.localUri(), dialog.localTag(), dialog.remoteUri(), to.getTag(),
+                target.toString(), List.of(), dialog.localCseq(), null));
+    }
+
+    private FromHeader from(SipDialog dialog) throws ParseException {
+        return headers.createFromHeader(addresses.createAddress(addresses.createURI(dialog.localUri())),
+                dialog.localTag());
+    }
+
+    private ToHeader to(SipDialog dialog, String tag) throws ParseException {
+        return headers.createToHeader(addresses.createAddress(addresses.createURI(dialog.remoteUri())), tag);
+    }
+
+    private ViaHeader ownVia() throws ParseException, InvalidArgumentException {
+        return headers.createViaHeader(properties.bindAddress(), localPort(), properties.transport(), null);
+    }
+
+    private ViaHeader inviteVia(SipDialog dialog) throws ParseException, InvalidArgumentException {
+        return headers.createViaHeader(dialog.viaHost(), dialog.viaPort(), properties.transport(),
+                dialog.viaBranch());
+    }
+
+    private static String freshBranch() {
+        return "z9hG4bK" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
     }
 
     ServerTransaction serverTransaction(RequestEvent event) throws SipException {

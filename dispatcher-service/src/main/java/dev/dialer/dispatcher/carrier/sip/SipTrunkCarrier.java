@@ -1,20 +1,25 @@
 package dev.dialer.dispatcher.carrier.sip;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.callback.CallbackLag;
 import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import javax.sip.ClientTransaction;
 import javax.sip.DialogTerminatedEvent;
@@ -24,10 +29,15 @@ import javax.sip.ResponseEvent;
 import javax.sip.SipListener;
 import javax.sip.TimeoutEvent;
 import javax.sip.TransactionTerminatedEvent;
+import javax.sip.header.CSeqHeader;
 import javax.sip.header.CallIdHeader;
 import javax.sip.message.Message;
+import javax.sip.message.Request;
+import javax.sip.message.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -46,14 +56,28 @@ import reactor.core.scheduler.Schedulers;
  * each call's events in order on the carrier's worker threads ({@code publishOn}), at most
  * {@link #MAX_CALLS_IN_FLIGHT} calls at once.
  *
- * <p>Delivery: each call's statuses are reported in order, each once, while this process lives. Calls live in
- * memory: after a restart the watchdog finds their attempts quiet and {@link #status} knows nothing of them.
+ * <p>Durability: each call's {@link SipDialog} (the INVITE's identity, then the dialog's) is kept in PostgreSQL
+ * ({@link DialogStore}) under a lease this carrier renews while it lives, and stored before the step's statuses are
+ * reported. When a dispatcher dies (its lease lapses) or stops (it releases its leases), whoever claims the calls next
+ * (this process once restarted, or another dispatcher) ends each one: BYE for an answered call, whose attempt ends
+ * {@code completed} with its talk time up to then, so the request ends {@code answered}; CANCEL for one still ringing,
+ * whose attempt ends {@code failed} with {@code error.code=dispatcher_restart} (retried like a transient failure;
+ * the trunk's final answer to that INVITE is acknowledged when it comes). Until then {@link #status} reports such a
+ * call alive, so the watchdog leaves it alone.
+ *
+ * <p>Delivery: each call's statuses are reported in order, each once, while this process lives; a call whose process
+ * died is reported ended once, by whoever takes it over.
  */
-public final class SipTrunkCarrier implements Carrier, AutoCloseable {
+public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifecycle {
 
     static final String NAME = "sip-trunk";
+    /** {@code error.code} of an attempt that was ringing when its dispatcher died. */
+    static final String DISPATCHER_RESTART = "dispatcher_restart";
     private static final Logger log = LoggerFactory.getLogger(SipTrunkCarrier.class);
     private static final int MAX_CALLS_IN_FLIGHT = 100_000;
+    private static final int RECOVERY_BATCH = 100;
+    /** How long an orphan's INVITE may still be answered after our CANCEL (64 × T1, RFC 3261 timer B). */
+    private static final Duration ORPHAN_ANSWER_WINDOW = Duration.ofSeconds(32);
 
     private final SipTrunkProperties properties;
     private final Function<CarrierCallback, Mono<?>> reporter;
@@ -65,21 +89,41 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
     private final SipSession session;
     private final Disposable pipeline;
     private final Timer callbackLag;
+    private final Timer firstResponse;
+    private final DialogStore dialogs;
+    private final String trunk;
+    /** Orphaned calls we cancelled: the trunk's final answer to their INVITE is acknowledged here. */
+    private final Map<String, SipDialog> cancelledOrphans = new ConcurrentHashMap<>();
+    private volatile Disposable keeper;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     /** One event for one call, and when it was handed over. */
     private record Envelope(SipCall call, Object event, long handedOverNanos) {
     }
 
-    public SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
-                           MeterRegistry registry) {
+    /**
+     * A carrier whose calls are kept in {@code dispatch.sip_dialogs}, as this process's own (a fresh owner id), and
+     * which takes over calls whose dispatcher died.
+     */
+    public static SipTrunkCarrier durable(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter,
+                                          Clock clock, MeterRegistry registry, DatabaseClient db) {
+        DialogStore store = new PostgresDialogStore(db, "sip-" + UUID.randomUUID(), properties.dialogLease());
+        return new SipTrunkCarrier(properties, reporter, clock, registry, store);
+    }
+
+    SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
+                    MeterRegistry registry, DialogStore dialogs) {
         this.properties = properties;
         this.reporter = reporter;
         this.clock = clock;
         this.registry = registry;
-        this.callbackLag = Timer.builder("dialer.dispatcher.carrier.callback.lag")
-                .description("From a carrier event's arrival to its status being applied")
-                .tag("carrier", NAME)
-                .register(registry);
+        this.dialogs = dialogs;
+        this.trunk = properties.trunkHost() + ":" + properties.trunkPort() + "/" + properties.transport();
+        this.callbackLag = CallbackLag.timer(registry, NAME, CallbackLag.APPLIED);
+        this.firstResponse = CallbackLag.timer(registry, NAME, CallbackLag.FIRST_CALLBACK);
+        for (SipDialog.State state : SipDialog.State.values()) {
+            registry.counter("dialer.dispatcher.carrier.sip.recovered", "state", state.wire());
+        }
         this.workers = Schedulers.newBoundedElastic(properties.threads(), Integer.MAX_VALUE, "sip-carrier");
         try {
             this.session = new SipSession(properties, new Listener());
@@ -92,6 +136,31 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
         registry.gauge("dialer.dispatcher.carrier.sip.calls", calls, Map::size);
         log.info("SIP trunk carrier listening on {}:{}/{}, dialling {}:{}", properties.bindAddress(),
                 session.localPort(), properties.transport(), properties.trunkHost(), properties.trunkPort());
+    }
+
+    /**
+     * Starts keeping leases and taking over calls whose dispatcher died: once the schema exists and the application is
+     * up (a Spring bean is started with the context; a carrier built by hand is started by whoever built it).
+     */
+    @Override
+    public synchronized void start() {
+        if (keeper == null && !closed.get()) {
+            keeper = keepLeases().subscribe();
+        }
+    }
+
+    /** Stops taking calls over; the calls this process holds go on until {@link #close}. */
+    @Override
+    public synchronized void stop() {
+        if (keeper != null) {
+            keeper.dispose();
+            keeper = null;
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return keeper != null;
     }
 
     /** The local SIP port. */
@@ -110,24 +179,61 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
                 .subscribeOn(workers)
                 .onErrorMap(error -> !(error instanceof CarrierException), error -> new CarrierException(
                         CarrierException.Reason.REJECTED, "INVITE could not be built: " + error.getMessage(), error))
-                .flatMap(SipCall::placed)
+                .flatMap(this::keepThenStart)
                 .doOnSuccess(placed -> sample.stop(timer("placed")))
                 .doOnError(CarrierException.class, error -> sample.stop(timer(error.reason().wire())));
     }
 
-    private SipCall register(CallCommand command) throws Exception {
-        ClientTransaction invite = session.newInvite(command);
-        SipCall call = new SipCall(command.requestId(), command.attempt(), SipSession.callId(invite), session,
-                seconds(command, "timeLimit", properties.timeLimit()), clock, this::offer);
-        calls.put(call.callId(), call);
-        offer(call, new SipCall.Start(invite, seconds(command, "timeout", properties.ringTimeout())));
-        return call;
+    /** A call whose INVITE is built, not sent. */
+    private record Registered(SipCall call, SipCall.Start start) {
     }
 
-    /** What this process knows of the call; empty for a call it never placed or no longer remembers. */
+    private Registered register(CallCommand command) throws Exception {
+        ClientTransaction invite = session.newInvite(command);
+        SipDialog kept = SipDialog.calling(command.requestId(), command.attempt(), trunk, invite);
+        SipCall call = new SipCall(command.requestId(), command.attempt(), SipSession.callId(invite), session,
+                seconds(command, "timeLimit", properties.timeLimit()), clock, this::offer, kept);
+        calls.put(call.callId(), call);
+        return new Registered(call, new SipCall.Start(invite, seconds(command, "timeout", properties.ringTimeout())));
+    }
+
+    /**
+     * The INVITE goes out only once the call is kept: a call this process cannot keep is not placed (nothing rang, so
+     * it is a technical failure, which routing may fail over).
+     */
+    private Mono<PlacedCall> keepThenStart(Registered registered) {
+        SipCall call = registered.call();
+        return dialogs.save(call.kept())
+                .retryWhen(InfraRetry.brief("keep SIP dialog"))
+                .onErrorMap(error -> {
+                    calls.remove(call.callId(), call);
+                    return new CarrierException(CarrierException.Reason.UNREACHABLE,
+                            "the call could not be kept in PostgreSQL: " + error.getMessage(), error);
+                })
+                .then(Mono.fromRunnable(() -> offer(call, registered.start())))
+                .then(call.placed());
+    }
+
+    /**
+     * What this process knows of the call; for a call it does not hold, what is kept of it: a call whose dispatcher
+     * died and that nobody has ended yet is alive (whoever takes it over ends it). Empty for a call nobody holds.
+     */
     @Override
     public Mono<CallReport> status(CallRef ref) {
-        return Mono.justOrEmpty(ref.providerCallId()).mapNotNull(calls::get).map(SipCall::report);
+        String callId = ref.providerCallId();
+        if (callId == null) {
+            return Mono.empty();
+        }
+        SipCall call = calls.get(callId);
+        return call != null ? Mono.just(call.report()) : dialogs.find(callId).map(SipTrunkCarrier::pending);
+    }
+
+    private static CallReport pending(SipDialog kept) {
+        return switch (kept.state()) {
+            case CONFIRMED -> new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", kept.callId(), 200, null, null);
+            case EARLY -> new CallReport(AttemptStatus.RINGING, "ringing", kept.callId(), null, null, null);
+            case CALLING -> new CallReport(AttemptStatus.INITIATED, "trying", kept.callId(), null, null, null);
+        };
     }
 
     /** Cancels a ringing call (at once, or at its first provisional response) or hangs up an answered one. */
@@ -154,7 +260,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
     private Mono<SipCall> handle(Envelope envelope) {
         SipCall call = envelope.call();
         List<CarrierCallback> statuses = call.step(envelope.event(), workers);
-        return Flux.fromIterable(statuses)
+        call.takeFirstResponseDelay().ifPresent(firstResponse::record);
+        return keep(call)
+                .thenMany(Flux.fromIterable(statuses))
                 .concatMap(this::report)
                 .then(Mono.fromRunnable(() -> {
                     if (!statuses.isEmpty()) {
@@ -163,6 +271,87 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
                     forgetIfEnded(call);
                 }))
                 .thenReturn(call);
+    }
+
+    /**
+     * The call's kept state as it now stands: saved while it runs, deleted once it ended; before its statuses are
+     * reported, so an answered call is durable before anyone hears of it. A write that keeps failing is logged and
+     * counted, and the call goes on in memory (it is then not durable).
+     */
+    private Mono<Void> keep(SipCall call) {
+        Mono<Void> write = call.ended() ? dialogs.forget(call.callId())
+                : call.takeKeptChange().map(dialogs::save).orElseGet(Mono::empty);
+        return write.retryWhen(InfraRetry.brief("keep SIP dialog"))
+                .onErrorResume(error -> {
+                    log.warn("SIP call {} could not be kept in PostgreSQL: {}", call.callId(), error.toString());
+                    registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved").increment();
+                    return Mono.empty();
+                });
+    }
+
+    /**
+     * Every third of the lease: renews this process's leases, then takes over calls whose holder's lease lapsed and
+     * ends them ({@link #recover}). A tick that fails is logged; the next one tries again.
+     */
+    private Flux<Void> keepLeases() {
+        return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
+                .onBackpressureDrop()
+                .concatMap(tick -> dialogs.renewLeases()
+                        .thenMany(dialogs.claimOrphans(RECOVERY_BATCH))
+                        .flatMap(this::recover, 4)
+                        .then()
+                        .onErrorResume(error -> {
+                            log.warn("SIP dialog leases could not be renewed or orphans claimed: {}", error.toString());
+                            return Mono.empty();
+                        }));
+    }
+
+    /**
+     * Ends a call whose dispatcher died, on the wire and in the ledger, once: its status goes to the reporter, then
+     * the kept call is deleted. If that fails, the lease is given up so the next tick (here or elsewhere) tries again.
+     */
+    private Mono<Void> recover(SipDialog orphan) {
+        return Mono.fromCallable(() -> endOrphan(orphan))
+                .subscribeOn(workers)
+                .flatMap(callback -> Mono.defer(() -> reporter.apply(callback)).then(dialogs.forget(orphan.callId())))
+                .doOnSuccess(done -> registry.counter("dialer.dispatcher.carrier.sip.recovered",
+                        "state", orphan.state().wire()).increment())
+                .onErrorResume(error -> {
+                    log.warn("SIP call {} of request {} attempt {}, left by a dispatcher that stopped, could not be "
+                            + "ended: {}", orphan.callId(), orphan.requestId(), orphan.attempt(), error.toString());
+                    return dialogs.release(orphan.callId()).onErrorResume(e -> Mono.empty());
+                });
+    }
+
+    private CarrierCallback endOrphan(SipDialog orphan) throws Exception {
+        if (orphan.state() == SipDialog.State.CONFIRMED) {
+            session.bye(orphan);
+            Integer duration = orphan.answeredAt() == null ? null : (int) Math.max(0,
+                    Math.round(Duration.between(orphan.answeredAt(), clock.instant()).toMillis() / 1000.0));
+            log.info("SIP call {} (request {} attempt {}) was answered when its dispatcher stopped: ended with BYE "
+                    + "after {} s", orphan.callId(), orphan.requestId(), orphan.attempt(), duration);
+            return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.COMPLETED, "completed",
+                    orphan.callId(), null, null, duration);
+        }
+        cancelledOrphans.put(orphan.callId(), orphan);
+        workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), ORPHAN_ANSWER_WINDOW.toMillis(),
+                TimeUnit.MILLISECONDS);
+        session.cancel(orphan);
+        log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: cancelled",
+                orphan.callId(), orphan.requestId(), orphan.attempt());
+        return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.FAILED, "failed",
+                orphan.callId(), null, "the dispatcher restarted while the call rang", null, null,
+                DISPATCHER_RESTART);
+    }
+
+    /** The trunk's final answer to an orphan's INVITE we cancelled: acknowledged (and a 2xx hung up at once). */
+    private void acknowledgeOrphan(SipDialog orphan, Response response) {
+        try {
+            session.acknowledge(orphan, response);
+            cancelledOrphans.remove(orphan.callId(), orphan);
+        } catch (Exception e) {
+            log.debug("could not acknowledge the {} to cancelled call {}", response.getStatusCode(), orphan.callId(), e);
+        }
     }
 
     private Mono<Void> report(CarrierCallback callback) {
@@ -187,13 +376,22 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
     private void dispatch(Message message, Object event) {
         CallIdHeader callId = message == null ? null : (CallIdHeader) message.getHeader(CallIdHeader.NAME);
         SipCall call = callId == null ? null : calls.get(callId.getCallId());
+        SipDialog orphan = callId == null ? null : cancelledOrphans.get(callId.getCallId());
         if (call != null) {
             offer(call, event);
         } else if (event instanceof RequestEvent request) {
             Schedulers.boundedElastic().schedule(() -> answerStray(request));
+        } else if (orphan != null && event instanceof ResponseEvent response
+                && finalToInvite(response.getResponse())) {
+            Schedulers.boundedElastic().schedule(() -> acknowledgeOrphan(orphan, response.getResponse()));
         } else {
             log.debug("SIP event for no call in flight: {}", event.getClass().getSimpleName());
         }
+    }
+
+    private static boolean finalToInvite(Response response) {
+        CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
+        return response.getStatusCode() >= 200 && cseq != null && Request.INVITE.equals(cseq.getMethod());
     }
 
     /** A request in no call we know (a BYE after we forgot the call): 481 Call/Transaction Does Not Exist. */
@@ -222,8 +420,23 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable {
                 .register(registry);
     }
 
+    /**
+     * Stops the SIP stack. Calls still up are left to whoever claims them next (their leases are given up at once),
+     * as if this process had died, only sooner.
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        stop();
+        try {
+            dialogs.releaseLeases().block(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            log.warn("SIP dialog leases could not be released; they lapse after {}: {}", properties.dialogLease(),
+                    e.toString());
+        }
+        calls.clear();
         pipeline.dispose();
         session.close();
         workers.dispose();

@@ -27,6 +27,9 @@ import org.springframework.validation.annotation.Validated;
  * @param ringTimeout   how long the callee may ring before we CANCEL, unless the command says otherwise
  * @param timeLimit     longest answered call before we send BYE, unless the command says otherwise
  * @param threads       threads that run SIP work handed over from the stack's listener thread
+ * @param dialogLease   how long a call kept in PostgreSQL stays with this process without news from it (renewed every
+ *                      third of it): a dispatcher that dies leaves its calls to whoever starts next, or to another
+ *                      dispatcher, once this has passed
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier.sip")
@@ -44,7 +47,8 @@ public record SipTrunkProperties(
         @DefaultValue("40000") @Min(1) @Max(65535) int mediaPort,
         @DefaultValue("PT60S") @NotNull Duration ringTimeout,
         @DefaultValue("PT1H") @NotNull Duration timeLimit,
-        @DefaultValue("4") @Min(1) int threads) {
+        @DefaultValue("4") @Min(1) int threads,
+        @DefaultValue("PT30S") @NotNull Duration dialogLease) {
 
     public SipTrunkProperties {
         fromHost = blankToNull(fromHost);
@@ -53,6 +57,7 @@ public record SipTrunkProperties(
         mediaAddress = blankToNull(mediaAddress);
         requirePositive("ring-timeout", ringTimeout);
         requirePositive("time-limit", timeLimit);
+        requirePositive("dialog-lease", dialogLease);
     }
 
     String fromHostOrBind() {

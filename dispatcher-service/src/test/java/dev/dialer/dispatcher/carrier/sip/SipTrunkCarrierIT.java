@@ -31,6 +31,7 @@ class SipTrunkCarrierIT {
 
     private final ConcurrentLinkedQueue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final MemoryDialogStore dialogs = new MemoryDialogStore();
     private Sipp sipp;
     private SipTrunkCarrier carrier;
 
@@ -57,8 +58,13 @@ class SipTrunkCarrierIT {
         assertThat(completed.requestId()).isEqualTo("req-sip");
         assertThat(completed.attempt()).isEqualTo(2);
         assertThat(completed.durationSeconds()).isNotNull().isGreaterThanOrEqualTo(1);
-        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk").count())
-                .isEqualTo(4);
+        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk", "kind", "applied")
+                .count()).isEqualTo(4);
+        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk",
+                "kind", "first_callback").count()).isEqualTo(1);
+        assertThat(dialogs.saved()).as("kept before the INVITE, when it rang and when it was answered")
+                .containsExactly(SipDialog.State.CALLING, SipDialog.State.EARLY, SipDialog.State.CONFIRMED);
+        await().atMost(WAIT).until(() -> dialogs.kept().isEmpty());
         assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk", "outcome", "placed")
                 .count()).isEqualTo(1);
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
@@ -181,9 +187,11 @@ class SipTrunkCarrierIT {
     private void start(String scenario, String username, String password) throws Exception {
         sipp = Sipp.uas(scenario);
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
-                null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2);
+                null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
+                Duration.ofSeconds(30));
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                Clock.systemUTC(), registry);
+                Clock.systemUTC(), registry, dialogs);
+        carrier.start();
         assertThat(carrier.localPort()).isPositive();
     }
 

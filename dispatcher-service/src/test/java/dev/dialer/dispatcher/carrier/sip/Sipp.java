@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * sipp (Debian's {@code sip-tester}) as the trunk, running one UAS scenario from {@code src/test/resources/sipp} for
  * one call on a free UDP port. A missing sipp fails the test: the SIP carrier is not tested without it.
  */
-final class Sipp implements AutoCloseable {
+public final class Sipp implements AutoCloseable {
 
     private final Process process;
     private final int port;
@@ -32,7 +32,7 @@ final class Sipp implements AutoCloseable {
         this.errors = errors;
     }
 
-    static Sipp uas(String scenario) throws IOException, URISyntaxException {
+    public static Sipp uas(String scenario) throws IOException, URISyntaxException {
         Path file = Path.of(Sipp.class.getResource("/sipp/" + scenario + ".xml").toURI());
         Path dir = Files.createTempDirectory("sipp-" + scenario);
         Path log = dir.resolve("screen.log");
@@ -62,18 +62,18 @@ final class Sipp implements AutoCloseable {
         throw new AssertionError("sipp is not installed: apt-get install -y sip-tester (see .ci/run)");
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
     /** Waits for sipp to finish its one call; its exit code is 0 when the scenario ran as written. */
-    int awaitExit(Duration timeout) throws InterruptedException {
+    public int awaitExit(Duration timeout) throws InterruptedException {
         assertThat(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
                 .as("sipp finished its scenario; its output: %s", output()).isTrue();
         return process.exitValue();
     }
 
-    String output() {
+    public String output() {
         try {
             String screen = Files.exists(log) ? Files.readString(log) : "";
             String errs = Files.exists(errors) ? Files.readString(errors) : "";

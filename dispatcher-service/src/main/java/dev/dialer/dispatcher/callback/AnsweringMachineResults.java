@@ -1,0 +1,58 @@
+package dev.dialer.dispatcher.callback;
+
+import dev.dialer.common.contract.AttemptStatus;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * Who answered each attempt, by answering-machine detection ({@code dispatch.answered_by}): written when the carrier's
+ * detection arrives, read when the attempt ends, so its terminal {@code call.status} and the request's
+ * {@code call.final} carry {@code answered_by} even though the detection came in an earlier callback.
+ */
+@Component
+class AnsweringMachineResults {
+
+    private final DatabaseClient db;
+
+    AnsweringMachineResults(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /**
+     * Stores the attempt's {@code answered_by} (a later, different detection replaces it: a machine, then its beep),
+     * holding the attempt's row while it does, so a status transition cannot interleave.
+     *
+     * @return the attempt's status when the value changed; empty for a repeat or an unknown attempt
+     */
+    Mono<AttemptStatus> record(CarrierCallback detection) {
+        return db.sql("""
+                        WITH attempt AS (
+                            SELECT request_id, attempt_no, status FROM dispatch.attempts
+                             WHERE request_id = $1 AND attempt_no = $2 FOR UPDATE),
+                        stored AS (
+                            INSERT INTO dispatch.answered_by (request_id, attempt_no, answered_by, provider_event)
+                            SELECT request_id, attempt_no, $3, $4 FROM attempt
+                            ON CONFLICT (request_id, attempt_no) DO UPDATE
+                               SET answered_by = EXCLUDED.answered_by, provider_event = EXCLUDED.provider_event,
+                                   detected_at = now()
+                             WHERE dispatch.answered_by.answered_by <> EXCLUDED.answered_by
+                            RETURNING 1)
+                        SELECT attempt.status FROM attempt, stored""")
+                .bind(0, detection.requestId())
+                .bind(1, detection.attempt())
+                .bind(2, detection.answeredBy())
+                .bind(3, detection.providerStatus() == null ? "" : detection.providerStatus())
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
+                .one();
+    }
+
+    /** The attempt's {@code answered_by}; empty when no detection arrived (or none was asked for). */
+    Mono<String> find(String requestId, int attempt) {
+        return db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> row.get(0, String.class))
+                .one();
+    }
+}

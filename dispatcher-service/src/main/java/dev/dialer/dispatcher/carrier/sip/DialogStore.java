@@ -1,0 +1,32 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Where the SIP trunk carrier keeps its calls while they run, under a lease per carrier instance, so a process that
+ * dies does not take its calls' state with it ({@link PostgresDialogStore}).
+ */
+interface DialogStore {
+
+    /** Records the call (or its new state), held by this carrier instance. */
+    Mono<Void> save(SipDialog dialog);
+
+    /** The call ended: nothing is left to do for it. */
+    Mono<Void> forget(String callId);
+
+    /** A call someone recorded and nobody has ended yet; empty when there is none. */
+    Mono<SipDialog> find(String callId);
+
+    /** Extends the lease on every call this instance holds: they are alive. */
+    Mono<Void> renewLeases();
+
+    /** Lets another instance take this instance's calls over at once (on an orderly stop). */
+    Mono<Void> releaseLeases();
+
+    /** Lets another instance take one call over at once (its recovery here failed). */
+    Mono<Void> release(String callId);
+
+    /** Takes over, under a new lease, up to {@code limit} calls whose holder's lease has lapsed. */
+    Flux<SipDialog> claimOrphans(int limit);
+}

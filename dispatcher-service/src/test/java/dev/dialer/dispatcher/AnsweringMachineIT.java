@@ -1,0 +1,291 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.ReceivedCall;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.MediaType;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Answering-machine detection end to end: commands that ask for {@code amd} go to the real carrier simulator over
+ * HTTP, which posts a signed {@code amd_*_detected} event to the dispatcher's own AMD endpoint after answer; the
+ * result comes out of {@code dialer.call.events} as {@code answered_by}. Also: the callbacks' lag is measured.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class AnsweringMachineIT {
+
+    private static final String SECRET = "amd-s3cret";
+    private static final String CALLER = "+4930555000";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static CarrierSimulator simulator;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @LocalServerPort
+    int port;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @Autowired
+    DatabaseClient db;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            // Talk long enough that the detection, which follows the answer, lands while the call is up.
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofMillis(100))
+                    .withTalkTime(Duration.ofMillis(1500))
+                    .withWebhookSecret(SECRET));
+        }
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
+    }
+
+    @BeforeEach
+    void connectToKafka() {
+        if (tail == null) {
+            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+            producer = TestKafka.producer(bootstrap);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, tail, simulator);
+    }
+
+    @Test
+    void machineDetectedAfterAnswerIsPublishedAsAnsweredByAndKeptForTheEndOfTheCall() {
+        String requestId = newRequestId();
+        // The simulator's rule: a number ending in 9 is answered by a machine.
+        produce(command(requestId, "+4915112345679"));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        JsonNode detected = detection(events);
+        assertThat(detected.get("answered_by").stringValue()).isEqualTo("machine");
+        assertThat(detected.get("status").stringValue()).isEqualTo("in-progress");
+        assertThat(detected.get("provider_status").stringValue()).isEqualTo("amd_machine_detected");
+        assertThat(statusEvent(events, "completed").get("answered_by").stringValue()).isEqualTo("machine");
+        assertThat(finalEvent(events).get("status").stringValue()).isEqualTo("answered");
+        assertThat(finalEvent(events).get("answered_by").stringValue()).isEqualTo("machine");
+        assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("machine");
+    }
+
+    @Test
+    void humanDetectedEndsUpAsAnsweredByHumanAndTheCarrierGotOurHookNotTheCustomers() {
+        String requestId = newRequestId();
+        produce(command(requestId, "+4915112345678"));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(detection(events).get("answered_by").stringValue()).isEqualTo("human");
+        assertThat(finalEvent(events).get("answered_by").stringValue()).isEqualTo("human");
+        ReceivedCall call = simulator.calls().stream().filter(c -> requestId.equals(c.tag().get("request_id")))
+                .findFirst().orElseThrow();
+        assertThat(call.body().get("amd")).isEqualTo(Map.of("thresholdWordCount", 5, "actionHook",
+                Map.of("url", "http://127.0.0.1:" + port + "/carrier/voice-gateway/amd", "method", "POST")));
+        assertThat(call.tag()).containsEntry("carrier", "voice-gateway").containsKey("sent_at");
+    }
+
+    @Test
+    void resultAfterTheCallEndedIsKeptButPublishedNowhere() {
+        String requestId = newRequestId();
+        produce(command(requestId, "+4915112345678"));
+        int eventsAtTheEnd = awaitFinal(requestId).size();
+        double lateBefore = meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone",
+                "result", "late").count();
+        // No caller ID in the tag: applied where it arrives, so the answer says what became of it.
+        String body = """
+                {"type":"amd_tone_detected","call_sid":"late","customerData":{"request_id":"%s","attempt":1}}"""
+                .formatted(requestId);
+        long now = Instant.now().getEpochSecond();
+
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isOk();
+
+        assertThat(meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone", "result", "late")
+                .count()).isEqualTo(lateBefore + 1);
+        assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("tone");
+        await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> eventsFor(requestId).size() == eventsAtTheEnd);
+    }
+
+    @Test
+    void callsWithoutDetectionCarryNoAnsweredBy() {
+        String requestId = newRequestId();
+        produce(command(requestId, "+4915112345679").replace("\"carrier_options\":", "\"unused\":"));
+
+        List<JsonNode> events = awaitFinal(requestId);
+
+        assertThat(events).allSatisfy(event -> assertThat(event.has("answered_by")
+                && !event.get("answered_by").isNull()).isFalse());
+    }
+
+    @Test
+    void answeringMachineEventWithBadSignatureIsRefusedWith401Problem() {
+        String body = """
+                {"type":"amd_machine_detected","call_sid":"x",
+                 "customerData":{"request_id":"nobody","attempt":1}}""";
+        long now = Instant.now().getEpochSecond();
+
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex("wrong-secret", now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isUnauthorized()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody()
+                .jsonPath("$.status").isEqualTo(401)
+                .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/invalid-signature");
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isUnauthorized();
+        // Correctly signed, the same body passes the check and is refused for what it is: an unknown attempt.
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isNotFound();
+    }
+
+    @Test
+    void statusCallbackPostedToTheAmdEndpointIsRefusedNamingTheField() {
+        String body = """
+                {"call_status":"ringing","call_sid":"x","customerData":{"request_id":"nobody","attempt":1}}""";
+        long now = Instant.now().getEpochSecond();
+
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .bodyValue(body)
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectHeader().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody().jsonPath("$.field").isEqualTo("type");
+    }
+
+    @Test
+    void callbackLagIsRecordedPerCarrierFromTheSignatureAndFromOurCreateRequest() {
+        String requestId = newRequestId();
+        produce(command(requestId, "+4915112345678"));
+        awaitFinal(requestId);
+
+        assertThat(meters.get("dialer.dispatcher.carrier.callback.lag")
+                .tags("carrier", "voice-gateway", "kind", "delivery").timer().count()).isGreaterThanOrEqualTo(5);
+        assertThat(meters.get("dialer.dispatcher.carrier.callback.lag")
+                .tags("carrier", "voice-gateway", "kind", "first_callback").timer().count()).isGreaterThanOrEqualTo(1);
+        String scrape = client().get().uri("/actuator/prometheus").exchange().expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+        assertThat(scrape).contains(
+                "dialer_dispatcher_carrier_callback_lag_seconds_count{carrier=\"voice-gateway\",kind=\"delivery\"");
+    }
+
+    private static JsonNode detection(List<JsonNode> events) {
+        return events.stream().filter(e -> e.has("answered_by") && !e.get("answered_by").isNull()
+                        && "in-progress".equals(e.get("status").stringValue()))
+                .findFirst().orElseThrow(() -> new AssertionError("no answered_by event in " + events));
+    }
+
+    private static JsonNode statusEvent(List<JsonNode> events, String status) {
+        return events.stream().filter(e -> "call.status".equals(e.get("event_type").stringValue())
+                && status.equals(e.get("status").stringValue())).findFirst().orElseThrow();
+    }
+
+    private static JsonNode finalEvent(List<JsonNode> events) {
+        return events.stream().filter(e -> "call.final".equals(e.get("event_type").stringValue())).findFirst()
+                .orElseThrow();
+    }
+
+    private List<JsonNode> awaitFinal(String requestId) {
+        await().atMost(WAIT).until(() -> eventsFor(requestId).stream()
+                .anyMatch(e -> "call.final".equals(e.get("event_type").stringValue())));
+        return eventsFor(requestId);
+    }
+
+    private List<JsonNode> eventsFor(String requestId) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(r -> Contract.mapper().readTree(r.value())).toList();
+    }
+
+    private WebTestClient client() {
+        return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build();
+    }
+
+    private static void produce(String value) {
+        try {
+            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, value)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot produce to " + Topics.CALL_COMMANDS, e);
+        }
+    }
+
+    private static String command(String requestId, String to) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-amd","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","campaign":"amd",
+                 "carrier_options":{"amd":{"actionHook":"https://customer.example.com/amd","thresholdWordCount":5}},
+                 "created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, CALLER, to);
+    }
+
+    private static String newRequestId() {
+        return "amd-" + UUID.randomUUID();
+    }
+
+    private static String hmacHex(String secret, String payload) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            return HexFormat.of().formatHex(mac.doFinal(payload.getBytes(StandardCharsets.UTF_8)));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

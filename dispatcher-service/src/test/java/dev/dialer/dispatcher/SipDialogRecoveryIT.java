@@ -1,0 +1,254 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.callback.CallbackApplier;
+import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CallReport;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkCarrier;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
+import dev.dialer.dispatcher.carrier.sip.Sipp;
+import dev.dialer.infra.Infrastructure;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * An answered SIP call outlives the SIP carrier that placed it: sipp answers and stays until BYE; the carrier is
+ * closed while the call is up (its stack gone, as in a dispatcher restart), and a new carrier started on the same
+ * address takes the kept call over, sends the BYE (sipp's scenario completes) and ends the attempt once,
+ * {@code completed} with its talk time, the request {@code answered}. A ringing call is cancelled the same way, and its
+ * attempt fails with {@code error.code=dispatcher_restart}.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
+@DirtiesContext
+// The application's sipp starts with the context and gives up after 90 s: its call goes first.
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SipDialogRecoveryIT {
+
+    private static final String CALLER = "+4930777000";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static Sipp sipp;
+    private static int sipPort;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @Autowired
+    SipTrunkCarrier first;
+
+    @Autowired
+    SipTrunkProperties properties;
+
+    @Autowired
+    CallbackApplier applier;
+
+    @Autowired
+    AttemptLedger ledger;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @Autowired
+    DatabaseClient db;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) throws Exception {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (sipp == null) {
+            sipp = Sipp.uas("answer-and-stay");
+            sipPort = freeUdpPort();
+        }
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("dialer.dispatcher.carrier.sip.trunk-port", sipp::port);
+        // A fixed port: whoever takes the calls over listens where the INVITEs said (their Via and Contact).
+        registry.add("dialer.dispatcher.carrier.sip.bind-port", () -> sipPort);
+        registry.add("dialer.dispatcher.carrier.sip.dialog-lease", () -> "PT3S");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, tail, sipp);
+    }
+
+    @Test
+    @Order(1)
+    void answeredCallIsEndedWithByeByTheNextCarrierAndItsAttemptEndsOnceAnswered() throws Exception {
+        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+        if (tail == null) {
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        }
+        producer = TestKafka.producer(bootstrap);
+        String requestId = "sip-restart-" + UUID.randomUUID();
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId))).get();
+
+        await().atMost(WAIT).until(() -> statuses(requestId).contains("in-progress"));
+        String callId = attemptColumn(requestId, "provider_call_id");
+        assertThat(keptState(callId)).isEqualTo("confirmed");
+
+        first.close();
+
+        // Nobody holds the call now: the watchdog, asking the carrier, hears that it is alive.
+        CallReport meanwhile = first.status(new CallRef(requestId, 1, callId)).block(WAIT);
+        assertThat(meanwhile).isNotNull();
+        assertThat(meanwhile.status()).isEqualTo(AttemptStatus.IN_PROGRESS);
+        assertThat(finals(requestId)).isEmpty();
+
+        SipTrunkCarrier next = startOnTheSameAddress();
+        try {
+            assertThat(sipp.awaitExit(WAIT)).as("sipp received the BYE: %s", sipp.output()).isZero();
+            await().atMost(WAIT).until(() -> !finals(requestId).isEmpty());
+            // Once: nothing else ends the attempt, however long one waits.
+            await().during(Duration.ofSeconds(3)).atMost(WAIT).until(() -> finals(requestId).size() == 1
+                    && statuses(requestId).stream().filter("completed"::equals).count() == 1);
+
+            assertThat(statuses(requestId)).containsExactly("queued", "initiated", "ringing", "in-progress",
+                    "completed");
+            JsonNode last = finals(requestId).get(0);
+            assertThat(last.get("status").stringValue()).isEqualTo("answered");
+            assertThat(last.get("duration_seconds").intValue()).isGreaterThanOrEqualTo(0);
+            assertThat(attemptColumn(requestId, "status")).isEqualTo("completed");
+            assertThat(keptState(callId)).as("forgotten once ended").isNull();
+            assertThat(meters.counter("dialer.dispatcher.carrier.sip.recovered", "state", "confirmed").count())
+                    .isEqualTo(1);
+            assertThat(meters.find("dialer.dispatcher.watchdog.reconciled").tag("outcome", "status_timeout")
+                    .counters().stream().mapToDouble(c -> c.count()).sum()).isZero();
+        } finally {
+            next.close();
+        }
+    }
+
+    @Test
+    @Order(2)
+    void ringingCallIsCancelledByTheNextCarrierAndItsAttemptFailsWithDispatcherRestart() throws Exception {
+        // Carriers built here, towards a trunk of this test's own; the application's carrier takes nothing over.
+        first.stop();
+        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+        if (tail == null) {
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        }
+        try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
+            SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
+            String requestId = "sip-restart-ringing-" + UUID.randomUUID();
+            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777001", "+4915112345670", null,
+                    "welcome.wav", "sip-restart", 0, 0, 1, null, null, Map.of(), null, null, null, null, null,
+                    Instant.now());
+            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
+            PlacedCall placed = placing.place(command).block(WAIT);
+            assertThat(placed).isNotNull();
+            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
+            assertThat(keptState(placed.callId())).isEqualTo("early");
+
+            placing.close();
+            SipTrunkCarrier next = startOnTheSameAddress(towardsRinging);
+            try {
+                assertThat(ringing.awaitExit(WAIT)).as("sipp received our CANCEL and ACK: %s", ringing.output())
+                        .isZero();
+                await().atMost(WAIT).until(() -> !finals(requestId).isEmpty());
+                await().during(Duration.ofSeconds(3)).atMost(WAIT).until(() -> finals(requestId).size() == 1);
+
+                JsonNode failed = events(requestId).stream()
+                        .filter(e -> "failed".equals(e.get("status").stringValue())).findFirst().orElseThrow();
+                assertThat(failed.get("error").get("code").stringValue()).isEqualTo("dispatcher_restart");
+                JsonNode last = finals(requestId).get(0);
+                assertThat(last.get("status").stringValue()).as("one attempt allowed: no retry")
+                        .isEqualTo("exhausted");
+                assertThat(last.get("error").get("code").stringValue()).isEqualTo("dispatcher_restart");
+                assertThat(attemptColumn(requestId, "status")).isEqualTo("failed");
+                assertThat(keptState(placed.callId())).isNull();
+            } finally {
+                next.close();
+            }
+        }
+    }
+
+    private SipTrunkProperties towards(int trunkPort, int bindPort) {
+        return new SipTrunkProperties(true, "127.0.0.1", trunkPort, "udp", "127.0.0.1", bindPort, null, null, null,
+                null, 40000, Duration.ofSeconds(60), Duration.ofHours(1), 2, Duration.ofSeconds(3));
+    }
+
+    private SipTrunkCarrier startOnTheSameAddress() {
+        return startOnTheSameAddress(properties);
+    }
+
+    /** The old stack has just let go of the port; binding it again may take a moment. */
+    private SipTrunkCarrier startOnTheSameAddress(SipTrunkProperties on) {
+        AtomicReference<SipTrunkCarrier> started = new AtomicReference<>();
+        await().atMost(WAIT).ignoreExceptionsInstanceOf(IllegalStateException.class).until(() -> {
+            started.set(SipTrunkCarrier.durable(on, applier::apply, Clock.systemUTC(), meters, db));
+            return true;
+        });
+        assertThat(started.get().localPort()).isEqualTo(on.bindPort());
+        started.get().start();
+        return started.get();
+    }
+
+    private List<String> statuses(String requestId) {
+        return events(requestId).stream().filter(e -> "call.status".equals(e.get("event_type").stringValue()))
+                .map(e -> e.get("status").stringValue()).toList();
+    }
+
+    private List<JsonNode> finals(String requestId) {
+        return events(requestId).stream().filter(e -> "call.final".equals(e.get("event_type").stringValue()))
+                .toList();
+    }
+
+    private List<JsonNode> events(String requestId) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(r -> Contract.mapper().readTree(r.value())).toList();
+    }
+
+    private String attemptColumn(String requestId, String column) {
+        return db.sql("SELECT " + column + " FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
+                .bind(0, requestId).map(row -> row.get(0, String.class)).one().block(WAIT);
+    }
+
+    private String keptState(String callId) {
+        return db.sql("SELECT state FROM dispatch.sip_dialogs WHERE call_id = $1").bind(0, callId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT);
+    }
+
+    private static String command(String requestId) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-sip","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","campaign":"sip-restart","created_at":"2025-06-01T12:00:00Z"}"""
+                .formatted(requestId, CALLER);
+    }
+
+    private static int freeUdpPort() throws Exception {
+        try (DatagramSocket socket = new DatagramSocket(0, InetAddress.getByName("127.0.0.1"))) {
+            return socket.getLocalPort();
+        }
+    }
+}

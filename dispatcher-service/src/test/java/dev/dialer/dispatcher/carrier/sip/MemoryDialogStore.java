@@ -1,0 +1,66 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A {@link DialogStore} in memory, for tests of the SIP flow itself (one carrier, no restart): it records what the
+ * carrier kept, in order, so a test can check that calls are kept while they run and forgotten when they end.
+ * Calls that must survive a restart are tested against PostgreSQL ({@code SipDialogRecoveryIT}).
+ */
+final class MemoryDialogStore implements DialogStore {
+
+    private final Map<String, SipDialog> kept = new ConcurrentHashMap<>();
+    private final List<SipDialog.State> saved = new CopyOnWriteArrayList<>();
+
+    @Override
+    public Mono<Void> save(SipDialog dialog) {
+        return Mono.fromRunnable(() -> {
+            kept.put(dialog.callId(), dialog);
+            saved.add(dialog.state());
+        });
+    }
+
+    @Override
+    public Mono<Void> forget(String callId) {
+        return Mono.fromRunnable(() -> kept.remove(callId));
+    }
+
+    @Override
+    public Mono<SipDialog> find(String callId) {
+        return Mono.justOrEmpty(kept.get(callId));
+    }
+
+    @Override
+    public Mono<Void> renewLeases() {
+        return Mono.empty();
+    }
+
+    @Override
+    public Mono<Void> releaseLeases() {
+        return Mono.empty();
+    }
+
+    @Override
+    public Mono<Void> release(String callId) {
+        return Mono.empty();
+    }
+
+    @Override
+    public Flux<SipDialog> claimOrphans(int limit) {
+        return Flux.empty();
+    }
+
+    Map<String, SipDialog> kept() {
+        return kept;
+    }
+
+    /** The states saved, in order. */
+    List<SipDialog.State> saved() {
+        return saved;
+    }
+}
