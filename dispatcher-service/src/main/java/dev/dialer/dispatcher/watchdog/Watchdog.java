@@ -56,9 +56,12 @@ public class Watchdog {
     private final Duration quietFor;
     private final Clock clock;
     private final MeterRegistry registry;
+    private final WatchdogHeartbeat heartbeat;
 
     Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
-             WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry) {
+             WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry,
+             WatchdogHeartbeat heartbeat) {
+        this.heartbeat = heartbeat;
         this.ledger = ledger;
         this.carrier = carrier;
         this.applier = applier;
@@ -72,11 +75,16 @@ public class Watchdog {
         }
     }
 
-    /** Runs until cancelled; errors are logged per poll and per attempt and never end it. */
+    /**
+     * Runs until cancelled; errors are logged per poll and per attempt and never end it. Each finished poll is noted
+     * in the {@link WatchdogHeartbeat} readiness reads.
+     */
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
-                .concatMap(tick -> reconcileQuiet(), 1);
+                .concatMap(tick -> reconcileQuiet().doOnTerminate(heartbeat::polled), 1)
+                .doOnSubscribe(subscription -> heartbeat.started())
+                .doFinally(signal -> heartbeat.stopped());
     }
 
     /** One poll: the quiet attempts claimed and reconciled; completes when the batch is done. */
