@@ -3,10 +3,12 @@ package dev.dialer.dispatcher;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.SimulatorSettings;
@@ -25,11 +27,14 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.util.retry.Retry;
 
 /**
- * An attempt's state change and the event it implies are one PostgreSQL transaction. A trigger on
- * {@code dispatch.outbox} refuses chosen events (as a serialization failure, which the dispatcher retries) to inject a
- * failure between the ledger's write and the event's: while it refuses, neither is there; once it lets go, both are.
+ * The windows a crash can hit between an attempt's writes. An attempt's state change and the event it implies are one
+ * PostgreSQL transaction: a trigger on {@code dispatch.outbox} refuses chosen events (as a serialization failure, which
+ * the dispatcher retries) to inject a failure between the ledger's write and the event's; while it refuses, neither is
+ * there, and once it lets go, both are. An attempt recorded but never claimed for the carrier is dialled by its
+ * redelivered command, once.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.config.name=dispatcher-service")
@@ -47,6 +52,9 @@ class AtomicTransitionsIT {
 
     @Autowired
     AttemptLedger ledger;
+
+    @Autowired
+    CallEvents events;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -120,6 +128,30 @@ class AtomicTransitionsIT {
         assertThat(outboxEvents(requestId)).startsWith("call.status:queued");
         assertThat(attemptStatus(requestId)).isEqualTo("completed");
         assertThat(dialsOf(requestId)).isEqualTo(1);
+    }
+
+    @Test
+    void attemptRecordedButNeverClaimedIsDialledOnceByItsRedeliveredCommand() {
+        String requestId = "txc-" + UUID.randomUUID();
+        String json = command(requestId, "+4915112345679");
+        CallCommand command = Contract.read(json.getBytes(), CallCommand.class);
+        // As a dispatcher that died after recording the attempt (with its event) and before claiming it for the carrier.
+        events.atomically(ledger.record(command)
+                        .then(events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
+                .block(WAIT);
+
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
+        producer.flush();
+        await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
+        // A further copy of the command finds the attempt claimed: it is a duplicate and dials nothing.
+        String marker = "txc-" + UUID.randomUUID();
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(marker, "+4915112345678")));
+        producer.flush();
+        await().atMost(WAIT).until(() -> outboxEvents(marker).contains("call.final"));
+
+        assertThat(dialsOf(requestId)).isEqualTo(1);
+        assertThat(attemptStatus(requestId)).isEqualTo("completed");
     }
 
     @Test

@@ -107,15 +107,22 @@ class DispatcherCrashIT {
         awaitMembers(1);
 
         produceRequests();
-        // Killed once a good share of the calls has been dialled, and before they have all ended.
+        // Killed once a good share of the calls has been dialled and a retry waits, before they have all ended.
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
-                .until(() -> dialledRequests().size() >= REQUESTS * 6 / 10);
+                .until(() -> dialledRequests().size() >= REQUESTS * 6 / 10
+                        && ledgerSnapshot().getOrDefault("scheduled retry", 0L) > 0);
         dispatcherA.destroyForcibly().waitFor();
         Map<String, Long> atKill = ledgerSnapshot();
+        int dialledAtKill = dialledRequests().size();
         int finalsAtKill = finalEvents().keySet().size();
-        log.info("dispatcher A killed: {} requests dialled, {} with a final event; ledger {}",
-                dialledRequests().size(), finalsAtKill, atKill);
+        log.info("dispatcher A killed: {} requests dialled, {} with a final event; ledger {}", dialledAtKill,
+                finalsAtKill, atKill);
+        assertThat(dialledAtKill).as("killed before every request was dialled").isLessThan(REQUESTS);
         assertThat(finalsAtKill).as("killed before every request ended").isLessThan(REQUESTS);
+        assertThat(atKill.entrySet().stream()
+                .filter(entry -> List.of("attempt queued", "attempt initiated", "attempt ringing",
+                        "attempt in-progress").contains(entry.getKey()))
+                .mapToLong(Map.Entry::getValue).sum()).as("calls at the carrier when A died").isPositive();
 
         dispatcherB = startInThisJvm();
 
