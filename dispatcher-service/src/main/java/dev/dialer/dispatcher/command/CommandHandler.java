@@ -1,8 +1,8 @@
 package dev.dialer.dispatcher.command;
 
 import dev.dialer.common.contract.AttemptStatus;
-import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.FinalStatus;
