@@ -142,10 +142,12 @@ public class Watchdog {
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> events.atomically(failAndFinish(command, quiet, message))
                         .retryWhen(InfraRetry.brief("fail attempt")))
-                .then(Mono.fromRunnable(() -> count(STATUS_TIMEOUT)));
+                .doOnNext(failed -> count(STATUS_TIMEOUT))
+                .then();
     }
 
-    private Mono<Void> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
+    /** Emits once the attempt moved to {@code failed} with its events; empty when it had moved on meanwhile. */
+    private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
         Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null, null, null,
                 null);
         return ledger.transition(failed)
@@ -156,7 +158,8 @@ public class Watchdog {
                                 .error(STATUS_TIMEOUT, message),
                         Retry.max(0)))
                 .flatMap(attemptEvent -> events.finishOnce(command, FinalStatus.FAILED,
-                        event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message), Retry.max(0)));
+                        event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message), Retry.max(0))
+                        .thenReturn(true));
     }
 
     private void count(String outcome) {
