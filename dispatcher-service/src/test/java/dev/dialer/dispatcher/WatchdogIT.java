@@ -21,10 +21,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.Lifecycle;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -49,6 +55,12 @@ class WatchdogIT {
 
     @Autowired
     MeterRegistry meters;
+
+    @Autowired
+    ApplicationContext context;
+
+    @LocalServerPort
+    int port;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -136,6 +148,29 @@ class WatchdogIT {
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(last.get("error").get("code").stringValue())
                         .isEqualTo("status_timeout"));
+    }
+
+    @Test
+    void readinessIncludesTheWatchdogAndGoesDownWhenItsPollsStop() {
+        WebTestClient readiness = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port)
+                .responseTimeout(WAIT).build();
+        await().atMost(WAIT).until(() -> health() == Status.UP);
+        readiness.get().uri("/actuator/health/readiness").exchange().expectStatus().isOk();
+        assertThat(meters.get("dialer.dispatcher.watchdog.poll.age").gauge()).isNotNull();
+
+        Lifecycle watchdog = context.getBean("watchdogLifecycle", Lifecycle.class);
+        watchdog.stop();
+        try {
+            assertThat(health()).isEqualTo(Status.DOWN);
+            readiness.get().uri("/actuator/health/readiness").exchange().expectStatus().isEqualTo(503);
+        } finally {
+            watchdog.start();
+        }
+        await().atMost(WAIT).until(() -> health() == Status.UP);
+    }
+
+    private Status health() {
+        return context.getBean("watchdogHealthIndicator", HealthIndicator.class).health().getStatus();
     }
 
     private List<JsonNode> awaitFinal(String requestId) {

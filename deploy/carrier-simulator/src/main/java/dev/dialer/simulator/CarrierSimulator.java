@@ -67,7 +67,7 @@ public final class CarrierSimulator implements AutoCloseable {
         this.timeline = new CallTimeline(settings.ringTime(), settings.talkTime(), settings.ringSpread(),
                 settings.talkSpread());
         this.api = new CallsApi(settings, mapper, metrics,
-                call -> created.emitNext(call, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
+                this::emitCreated);
         this.liveCalls = liveCalls().subscribe();
         try {
             this.server = HttpServer.create()
@@ -80,6 +80,17 @@ public final class CarrierSimulator implements AutoCloseable {
             release(hooks.close());
             metrics.close();
             throw e;
+        }
+    }
+
+    /**
+     * Hands a new call to its timeline. Create-call requests arrive on several event loops at once and a unicast sink
+     * takes one emitter at a time: serialized here, because busy-looping for a turn failed the request with a 500
+     * whenever a busy machine kept the current emitter off the CPU for long.
+     */
+    private void emitCreated(SimulatedCall call) {
+        synchronized (created) {
+            created.emitNext(call, Sinks.EmitFailureHandler.FAIL_FAST);
         }
     }
 

@@ -115,7 +115,8 @@ public class AttemptLedger {
 
     /**
      * The carrier rejected the attempt for capacity, which is not an attempt: in one statement the attempt goes back
-     * to {@code queued} and is marked requeued (forgetting the rejected call's id), and a {@code dispatch.schedule}
+     * to {@code queued} and is marked requeued (forgetting the rejected call's id and that the carrier was asked, so
+     * {@link #claimDial} lets the command that brings it back dial it), and a {@code dispatch.schedule}
      * row (reason {@code capacity}) brings its command back at {@code dueAt} under the same attempt number. Only an
      * attempt that has not ended and still belongs to the rejected call moves, so a repeated or late rejection changes
      * nothing.
@@ -130,7 +131,7 @@ public class AttemptLedger {
                         WITH requeued AS (
                             UPDATE dispatch.attempts
                                SET status = 'queued', requeued = true, provider_call_id = NULL,
-                                   updated_at = now()
+                                   carrier_asked_at = NULL, updated_at = now()
                              WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
                                AND status IN (%s)
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
@@ -236,6 +237,25 @@ public class AttemptLedger {
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .then();
+    }
+
+    /**
+     * Claims a {@code queued} attempt for dialling, once: sets {@code carrier_asked_at} just before the carrier is
+     * asked, only if nobody set it before and the attempt is not waiting in the schedule after a capacity rejection.
+     * From then on the attempt may ring someone: it is never dialled again, and the watchdog sees it end.
+     *
+     * @return whether this call claimed it (and must dial it)
+     */
+    public Mono<Boolean> claimDial(String requestId, int attempt) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET carrier_asked_at = now()
+                         WHERE request_id = $1 AND attempt_no = $2 AND status = 'queued'
+                           AND carrier_asked_at IS NULL AND NOT requeued""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows == 1);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.command;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.FinalStatus;
@@ -22,16 +23,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Handles one {@code dialer.call.commands} record, every error inside the record's own {@link Mono}, and acknowledges
  * it only once it is fully handled: the attempt recorded and the carrier's answer recorded (or the record
  * dead-lettered).
  *
- * <p>Guarantees: a person is never called twice for one attempt. The attempt row is written before the carrier is
- * asked, and a record whose attempt row already exists is a redelivery and is not dialled. The price is at most once
- * per attempt: a crash between recording and dialling leaves a {@code queued} attempt that nobody dials (the
- * reconciliation watchdog's to find).
+ * <p>Guarantees: a person is never called twice for one attempt. The attempt row and its {@code queued} event are
+ * committed together before the carrier is asked, and the attempt is claimed ({@code carrier_asked_at}) by one
+ * statement just before the carrier is asked: a redelivered record finds the claim taken and does not dial. A crash
+ * after recording and before the claim leaves a {@code queued} attempt nobody asked the carrier for; the record was not
+ * acknowledged, so its redelivery claims and dials it. A crash after the claim leaves the attempt to the
+ * reconciliation watchdog, which asks the carrier and never redials.
  *
  * <p>A carrier failure (refused, unreachable) ends the attempt {@code failed} and the request
  * {@code failed} with {@code error.code=carrier_error}; it is not retried. A timed-out request may have placed the
@@ -133,22 +137,34 @@ class CommandHandler {
     }
 
     /**
-     * Dials when the attempt is new, or when it was requeued after a capacity rejection and this command is the first
-     * to claim it back (the rejection was not an attempt, so the same attempt number is dialled again).
+     * Records the attempt and claims it for dialling. The attempt row and its {@code queued} event are committed in
+     * one transaction ({@link #recordQueued}); the claim ({@link AttemptLedger#claimDial}) then lets exactly one
+     * handler ask the carrier. A redelivered command therefore dials an attempt that was recorded but never reached
+     * the carrier (its dispatcher died in between), and never one that did.
      */
     private Mono<CommandOutcome> recordAttempt(CallCommand command) {
-        return ledger.record(command)
-                .flatMap(isNew -> isNew ? Mono.just(true) : ledger.reclaimRequeued(command))
+        return events.atomically(recordQueued(command))
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
-                .flatMap(dial -> dial ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
+                .then(Mono.defer(() -> ledger.claimDial(command.requestId(), command.attempt()))
+                        .retryWhen(InfraRetry.untilRecovered("claim attempt")))
+                .flatMap(claimed -> claimed ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
     }
 
+    /**
+     * Inside one transaction: a new attempt, or one requeued after a capacity rejection that this command claims back
+     * (the rejection was not an attempt, so the same number is dialled again), becomes {@code queued} with its event.
+     * Emits the event when there was one to write.
+     */
+    private Mono<CallEvent> recordQueued(CallCommand command) {
+        return ledger.record(command)
+                .flatMap(isNew -> isNew ? Mono.just(true) : ledger.reclaimRequeued(command))
+                .filter(Boolean::booleanValue)
+                .flatMap(queued -> events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)));
+    }
+
+    /** The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. */
     private Mono<CommandOutcome> dial(CallCommand command) {
-        return events.emit(command, event -> event.status(AttemptStatus.QUEUED),
-                        InfraRetry.untilRecovered("queued event"))
-                .then(ledger.markCarrierAsked(command.requestId(), command.attempt())
-                        .retryWhen(InfraRetry.untilRecovered("mark carrier asked")))
-                .then(Mono.defer(() -> carrier.place(command)))
+        return Mono.defer(() -> carrier.place(command))
                 .flatMap(placed -> rememberCall(command, placed))
                 .onErrorResume(CarrierException.class, error -> error.reason() == CarrierException.Reason.TIMEOUT
                         ? outcomeUnknown(command, error)
@@ -177,17 +193,18 @@ class CommandHandler {
                 error.reason().wire(), error.getMessage());
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null);
-        Mono<Void> attemptEvent = events.atomically(ledger.transition(failed)
-                        .flatMap(previous -> events.emit(command, event -> event
-                                        .status(AttemptStatus.FAILED)
-                                        .previousStatus(previous.wire())
-                                        .error(CARRIER_ERROR, error.getMessage()),
-                                reactor.util.retry.Retry.max(0))))
+        // The attempt's end, its event and the request's final event: committed together, or not at all.
+        Mono<Void> ended = ledger.transition(failed)
+                .flatMap(previous -> events.emit(command, event -> event
+                                .status(AttemptStatus.FAILED)
+                                .previousStatus(previous.wire())
+                                .error(CARRIER_ERROR, error.getMessage()),
+                        Retry.max(0)))
+                .flatMap(attemptEvent -> events.finishOnce(command, FinalStatus.FAILED,
+                        event -> event.error(CARRIER_ERROR, error.getMessage()), Retry.max(0)));
+        return events.atomically(ended)
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
-                .then();
-        Mono<Void> finalEvent = events.finishOnce(command, FinalStatus.FAILED,
-                event -> event.error(CARRIER_ERROR, error.getMessage()), InfraRetry.untilRecovered("final event"));
-        return attemptEvent.then(finalEvent).thenReturn(CommandOutcome.FAILED);
+                .thenReturn(CommandOutcome.FAILED);
     }
 
     /**

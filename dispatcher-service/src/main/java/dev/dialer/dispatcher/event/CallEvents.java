@@ -9,6 +9,7 @@ import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
@@ -45,7 +46,8 @@ public class CallEvents {
     /**
      * Builds the event ({@code details} fills in what happened) and stores it in the outbox, joining the caller's
      * transaction if there is one. Infrastructure errors are retried by {@code retry} (outside a transaction only: a
-     * failed statement aborts the caller's transaction, which the caller repeats as a whole).
+     * failed statement aborts the caller's transaction, which the caller repeats as a whole, so inside one pass
+     * {@code Retry.max(0)}); when it gives up, the error is the statement's own, not Reactor's retry exhaustion.
      *
      * @return the stored event, with its sequence number, once committed (or once written, inside a transaction)
      */
@@ -56,6 +58,7 @@ public class CallEvents {
                     return outbox.append(draft.event()).map(draft::withSequence);
                 })
                 .retryWhen(retry)
+                .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .doOnNext(this::stored);
     }
 
@@ -75,6 +78,7 @@ public class CallEvents {
                     return outbox.finishWith(status, draft.event()).map(draft::withSequence);
                 })
                 .retryWhen(retry)
+                .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .doOnNext(this::stored)
                 .then();
     }
@@ -85,6 +89,15 @@ public class CallEvents {
      */
     public <T> Mono<T> atomically(Mono<T> change) {
         return transactions.transactional(change).doOnSuccess(done -> relay.wake());
+    }
+
+    /**
+     * The error behind exhausted retries. Inside a transaction callers pass {@code Retry.max(0)}; its exhaustion must
+     * surface as the statement's own error, so that the caller's retry of the whole transaction can tell an outage
+     * (retried) from a defect.
+     */
+    private static Throwable cause(Throwable exhausted) {
+        return exhausted.getCause() != null ? exhausted.getCause() : exhausted;
     }
 
     private void stored(CallEvent event) {

@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Reconciles attempts that went quiet: every {@code poll-interval} it claims (leased, {@code FOR UPDATE SKIP LOCKED})
@@ -55,9 +56,12 @@ public class Watchdog {
     private final Duration quietFor;
     private final Clock clock;
     private final MeterRegistry registry;
+    private final WatchdogHeartbeat heartbeat;
 
     Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
-             WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry) {
+             WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry,
+             WatchdogHeartbeat heartbeat) {
+        this.heartbeat = heartbeat;
         this.ledger = ledger;
         this.carrier = carrier;
         this.applier = applier;
@@ -71,11 +75,16 @@ public class Watchdog {
         }
     }
 
-    /** Runs until cancelled; errors are logged per poll and per attempt and never end it. */
+    /**
+     * Runs until cancelled; errors are logged per poll and per attempt and never end it. Each finished poll is noted
+     * in the {@link WatchdogHeartbeat} readiness reads.
+     */
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
-                .concatMap(tick -> reconcileQuiet(), 1);
+                .concatMap(tick -> reconcileQuiet().doOnTerminate(heartbeat::polled), 1)
+                .doOnSubscribe(subscription -> heartbeat.started())
+                .doFinally(signal -> heartbeat.stopped());
     }
 
     /** One poll: the quiet attempts claimed and reconciled; completes when the batch is done. */
@@ -119,31 +128,38 @@ public class Watchdog {
                 .then(Mono.fromRunnable(() -> count("still_alive")));
     }
 
-    /** The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=status_timeout}. */
+    /**
+     * The attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout}: the
+     * attempt's transition, its {@code call.status} event and the request's {@code call.final} are committed in one
+     * transaction. A failure leaves all three undone, and the attempt is claimed again once its lease lapses; an
+     * attempt that moved meanwhile (a late callback) is left to the path that moved it.
+     */
     private Mono<Void> statusTimeout(QuietAttempt quiet) {
         log.warn("request {} attempt {} had no news for {} and the carrier knows no such call; failed with {}",
                 quiet.requestId(), quiet.attempt(), quietFor, STATUS_TIMEOUT);
         String message = "no status from the carrier for " + quietFor;
         return ledger.findCommand(quiet.requestId(), quiet.attempt())
-                .flatMap(command -> failAttempt(command, quiet, message)
-                        .then(events.finishOnce(command, FinalStatus.FAILED,
-                                event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message),
-                                InfraRetry.brief("final event"))))
-                .then(Mono.fromRunnable(() -> count(STATUS_TIMEOUT)));
+                .retryWhen(InfraRetry.brief("find attempt"))
+                .flatMap(command -> events.atomically(failAndFinish(command, quiet, message))
+                        .retryWhen(InfraRetry.brief("fail attempt")))
+                .doOnNext(failed -> count(STATUS_TIMEOUT))
+                .then();
     }
 
-    private Mono<Void> failAttempt(CallCommand command, QuietAttempt quiet, String message) {
+    /** Emits once the attempt moved to {@code failed} with its events; empty when it had moved on meanwhile. */
+    private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
         Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null, null, null,
                 null);
         return ledger.transition(failed)
-                .retryWhen(InfraRetry.brief("fail attempt"))
                 .flatMap(previous -> events.emit(command, event -> event
                                 .attempt(quiet.attempt())
                                 .status(AttemptStatus.FAILED)
                                 .previousStatus(previous.wire())
                                 .error(STATUS_TIMEOUT, message),
-                        InfraRetry.brief("failed event")))
-                .then();
+                        Retry.max(0)))
+                .flatMap(attemptEvent -> events.finishOnce(command, FinalStatus.FAILED,
+                        event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message), Retry.max(0))
+                        .thenReturn(true));
     }
 
     private void count(String outcome) {

@@ -16,6 +16,8 @@ import org.springframework.validation.annotation.Validated;
  * @param pollInterval how often quiet attempts are looked for
  * @param lease        how long a claimed attempt is left to the dispatcher that claimed it
  * @param batchSize    attempts claimed per poll
+ * @param staleAfter   readiness goes DOWN when no poll has finished for this long (several poll intervals: a poll
+ *                     that reconciles a full batch against a slow carrier takes a while)
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.watchdog")
@@ -24,12 +26,18 @@ public record WatchdogProperties(
         @DefaultValue("PT5M") @NotNull Duration margin,
         @DefaultValue("PT30S") @NotNull Duration pollInterval,
         @DefaultValue("PT2M") @NotNull Duration lease,
-        @DefaultValue("50") @Min(1) int batchSize) {
+        @DefaultValue("50") @Min(1) int batchSize,
+        @DefaultValue("PT2M") @NotNull Duration staleAfter) {
 
     public WatchdogProperties {
         requireNotNegative("margin", margin);
         requirePositive("poll-interval", pollInterval);
         requirePositive("lease", lease);
+        requirePositive("stale-after", staleAfter);
+        if (pollInterval != null && staleAfter != null && staleAfter.compareTo(pollInterval.multipliedBy(2)) < 0) {
+            throw new IllegalArgumentException("dialer.dispatcher.watchdog.stale-after must be at least two poll "
+                    + "intervals (" + pollInterval.multipliedBy(2) + "), was " + staleAfter);
+        }
     }
 
     private static void requirePositive(String name, Duration value) {

@@ -1,0 +1,221 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.SimulatorSettings;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import reactor.util.retry.Retry;
+
+/**
+ * The windows a crash can hit between an attempt's writes. An attempt's state change and the event it implies are one
+ * PostgreSQL transaction: a trigger on {@code dispatch.outbox} refuses chosen events (as a serialization failure, which
+ * the dispatcher retries) to inject a failure between the ledger's write and the event's; while it refuses, neither is
+ * there, and once it lets go, both are. An attempt recorded but never claimed for the carrier is dialled by its
+ * redelivered command, once.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class AtomicTransitionsIT {
+
+    private static final String CALLER = "+4930777100";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static CarrierSimulator simulator;
+    private static KafkaProducer<String, String> producer;
+
+    @Autowired
+    DatabaseClient db;
+
+    @Autowired
+    AttemptLedger ledger;
+
+    @Autowired
+    CallEvents events;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofMillis(100))
+                    .withTalkTime(Duration.ofMillis(200)));
+        }
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+        // Quiet after 10 s without news (calls dialled here end well before, even on a busy machine), claimed again
+        // 1 s after a failed reconciliation.
+        registry.add("dialer.dispatcher.carrier.ring-timeout", () -> "PT1S");
+        registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
+        registry.add("dialer.dispatcher.watchdog.margin", () -> "PT8S");
+        registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
+        registry.add("dialer.dispatcher.watchdog.lease", () -> "PT1S");
+    }
+
+    @BeforeEach
+    void installRefusals() {
+        if (producer == null) {
+            producer = TestKafka.producer(Infrastructure.shared().kafkaBootstrapServers());
+        }
+        for (String statement : List.of(
+                "CREATE TABLE IF NOT EXISTS dispatch.it_refused_events (request_id text, event_type text)",
+                "CREATE SEQUENCE IF NOT EXISTS dispatch.it_refusals",
+                """
+                CREATE OR REPLACE FUNCTION dispatch.it_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF EXISTS (SELECT 1 FROM dispatch.it_refused_events r
+                                WHERE r.request_id = NEW.request_id AND r.event_type = NEW.event_type) THEN
+                        -- Counted outside the transaction it aborts: sequences are not rolled back.
+                        PERFORM nextval('dispatch.it_refusals');
+                        RAISE EXCEPTION 'event refused by the test' USING ERRCODE = '40001';
+                    END IF;
+                    RETURN NEW;
+                END $$""",
+                "DROP TRIGGER IF EXISTS it_refuse_event ON dispatch.outbox",
+                """
+                CREATE TRIGGER it_refuse_event BEFORE INSERT ON dispatch.outbox
+                    FOR EACH ROW EXECUTE FUNCTION dispatch.it_refuse_event()""")) {
+            db.sql(statement).then().block(WAIT);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, simulator);
+    }
+
+    @Test
+    void attemptRowExistsOnlyWithItsQueuedEventAndIsDialledOnceTheEventCanBeWritten() {
+        String requestId = "txq-" + UUID.randomUUID();
+        refuse(requestId, "call.status");
+        long before = refusals();
+
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345678")));
+        producer.flush();
+
+        // The handler tried (and the transaction rolled back) several times over.
+        await().atMost(WAIT).until(() -> refusals() >= before + 3);
+        assertThat(attemptStatus(requestId)).as("no attempt row without its queued event").isNull();
+        assertThat(outboxEvents(requestId)).isEmpty();
+        assertThat(dialsOf(requestId)).as("an attempt not recorded is not dialled").isZero();
+
+        allow(requestId);
+
+        await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
+        assertThat(outboxEvents(requestId)).startsWith("call.status:queued");
+        assertThat(attemptStatus(requestId)).isEqualTo("completed");
+        assertThat(dialsOf(requestId)).isEqualTo(1);
+    }
+
+    @Test
+    void attemptRecordedButNeverClaimedIsDialledOnceByItsRedeliveredCommand() {
+        String requestId = "txc-" + UUID.randomUUID();
+        String json = command(requestId, "+4915112345679");
+        CallCommand command = Contract.read(json.getBytes(), CallCommand.class);
+        // As a dispatcher that died after recording the attempt (with its event) and before claiming it for the carrier.
+        events.atomically(ledger.record(command)
+                        .then(events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
+                .block(WAIT);
+
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
+        producer.flush();
+        await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
+        // A further copy of the command finds the attempt claimed: it is a duplicate and dials nothing.
+        String marker = "txc-" + UUID.randomUUID();
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(marker, "+4915112345678")));
+        producer.flush();
+        await().atMost(WAIT).until(() -> outboxEvents(marker).contains("call.final"));
+
+        assertThat(dialsOf(requestId)).isEqualTo(1);
+        assertThat(attemptStatus(requestId)).isEqualTo("completed");
+    }
+
+    @Test
+    void statusTimeoutCommitsTheFailedAttemptItsEventAndTheFinalTogether() {
+        String requestId = "txw-" + UUID.randomUUID();
+        CallCommand command = Contract.read(command(requestId, "+4915100000001").getBytes(), CallCommand.class);
+        refuse(requestId, "call.final");
+        long before = refusals();
+        // As after a create-call request that timed out: recorded, the carrier asked, no call id ever learnt.
+        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+
+        // The watchdog claimed it, failed to finish it, and claimed it again after its lease.
+        await().atMost(WAIT).until(() -> refusals() >= before + 2);
+        assertThat(attemptStatus(requestId)).as("the attempt does not end without the request's final")
+                .isEqualTo("queued");
+        assertThat(outboxEvents(requestId)).isEmpty();
+
+        allow(requestId);
+
+        await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
+        assertThat(attemptStatus(requestId)).isEqualTo("failed");
+        assertThat(outboxEvents(requestId)).containsExactly("call.status:failed", "call.final");
+    }
+
+    private void refuse(String requestId, String eventType) {
+        db.sql("INSERT INTO dispatch.it_refused_events (request_id, event_type) VALUES ($1, $2)")
+                .bind(0, requestId).bind(1, eventType).then().block(WAIT);
+    }
+
+    private void allow(String requestId) {
+        db.sql("DELETE FROM dispatch.it_refused_events WHERE request_id = $1").bind(0, requestId).then().block(WAIT);
+    }
+
+    private long refusals() {
+        // last_value is 1 before the first nextval; is_called tells the two apart.
+        return db.sql("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM dispatch.it_refusals")
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private String attemptStatus(String requestId) {
+        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
+                .bind(0, requestId).map(row -> row.get(0, String.class)).one().block(WAIT);
+    }
+
+    /** The request's events in the outbox, in order: {@code call.status:<status>}, or the type alone for others. */
+    private List<String> outboxEvents(String requestId) {
+        return db.sql("""
+                        SELECT event_type, payload ->> 'status' FROM dispatch.outbox
+                         WHERE request_id = $1 ORDER BY sequence_number""")
+                .bind(0, requestId)
+                .map(row -> "call.status".equals(row.get(0, String.class))
+                        ? "call.status:" + row.get(1, String.class) : row.get(0, String.class))
+                .all().collectList().block(WAIT);
+    }
+
+    private static long dialsOf(String requestId) {
+        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).count();
+    }
+
+    private static String command(String requestId, String to) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-tx","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","campaign":"tx","created_at":"%s"}""".formatted(requestId, CALLER, to,
+                Instant.now());
+    }
+}

@@ -1,0 +1,109 @@
+package dev.dialer.dispatcher.watchdog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.health.contributor.Status;
+
+class WatchdogHealthIndicatorTest {
+
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final WatchdogHeartbeat heartbeat = new WatchdogHeartbeat(clock, registry);
+
+    @Test
+    void isDownBeforeTheWatchdogStarts() {
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.DOWN);
+    }
+
+    @Test
+    void isUpFromTheStartUntilStaleAfterPassesWithoutAPoll() {
+        heartbeat.started();
+        clock.advance(Duration.ofSeconds(90));
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.UP);
+
+        clock.advance(Duration.ofSeconds(31));
+
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.DOWN);
+    }
+
+    @Test
+    void eachFinishedPollKeepsItUpAndTheGaugeShowsItsAge() {
+        heartbeat.started();
+        for (int poll = 0; poll < 10; poll++) {
+            clock.advance(Duration.ofSeconds(30));
+            heartbeat.polled();
+        }
+        clock.advance(Duration.ofSeconds(45));
+
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.UP);
+        assertThat(registry.get("dialer.dispatcher.watchdog.poll.age").gauge().value()).isEqualTo(45.0);
+    }
+
+    @Test
+    void isDownOnceStopped() {
+        heartbeat.started();
+        heartbeat.polled();
+
+        heartbeat.stopped();
+
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.DOWN);
+    }
+
+    @Test
+    void isUpWhenTheWatchdogIsDisabledOnThisInstance() {
+        assertThat(indicator(false).health().getStatus()).isEqualTo(Status.UP);
+    }
+
+    @Test
+    void refusesStaleAfterShorterThanTwoPolls() {
+        assertThatThrownBy(() -> properties(true, Duration.ofSeconds(30), Duration.ofSeconds(59)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stale-after");
+    }
+
+    private WatchdogHealthIndicator indicator(boolean enabled) {
+        return new WatchdogHealthIndicator(heartbeat, properties(enabled, Duration.ofSeconds(30),
+                Duration.ofMinutes(2)));
+    }
+
+    private static WatchdogProperties properties(boolean enabled, Duration pollInterval, Duration staleAfter) {
+        return new WatchdogProperties(enabled, Duration.ofMinutes(5), pollInterval, Duration.ofMinutes(2), 50,
+                staleAfter);
+    }
+
+    private static final class MovableClock extends Clock {
+
+        private Instant now;
+
+        MovableClock(Instant now) {
+            this.now = now;
+        }
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}
