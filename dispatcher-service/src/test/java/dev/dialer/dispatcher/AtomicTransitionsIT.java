@@ -177,6 +177,30 @@ class AtomicTransitionsIT {
         assertThat(outboxEvents(requestId)).containsExactly("call.status:failed", "call.final");
     }
 
+    @Test
+    void callbackThatEndsTheRequestCommitsTheAttemptsEndItsEventAndTheFinalTogether() {
+        String requestId = "txf-" + UUID.randomUUID();
+        refuse(requestId, "call.final");
+        long before = refusals();
+
+        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345676")));
+        producer.flush();
+
+        // The completed callback was applied, refused at the final, rolled back and applied again.
+        await().atMost(WAIT).until(() -> refusals() >= before + 3);
+        assertThat(attemptStatus(requestId)).as("the attempt does not end without the request's final")
+                .isEqualTo("in-progress");
+        assertThat(outboxEvents(requestId)).doesNotContain("call.status:completed", "call.final");
+
+        allow(requestId);
+
+        await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
+        assertThat(attemptStatus(requestId)).isEqualTo("completed");
+        assertThat(outboxEvents(requestId)).containsOnlyOnce("call.status:completed", "call.final");
+        assertThat(outboxEvents(requestId)).endsWith("call.status:completed", "call.final");
+        assertThat(dialsOf(requestId)).isEqualTo(1);
+    }
+
     private void refuse(String requestId, String eventType) {
         db.sql("INSERT INTO dispatch.it_refused_events (request_id, event_type) VALUES ($1, $2)")
                 .bind(0, requestId).bind(1, eventType).then().block(WAIT);

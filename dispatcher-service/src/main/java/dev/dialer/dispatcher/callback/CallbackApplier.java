@@ -212,11 +212,21 @@ public class CallbackApplier {
         Instant endedAt = clock.instant();
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
-        return answeredBy(callback, outcome.attemptStatus()).flatMap(answeredBy -> end(command, callback,
-                        outcome.attemptStatus(), retry, endedAt, answeredBy.orElse(null))
-                .flatMap(previous -> retry.willRetry()
-                        ? Mono.fromRunnable(retryMetrics::scheduled).thenReturn(Result.APPLIED)
-                        : finish(command, callback, outcome, answeredBy.orElse(null)).thenReturn(Result.APPLIED)))
+        // The attempt's end, its event and (when nothing follows) the request's final commit together: a crash
+        // between them would otherwise leave a request that never gets its final.
+        return answeredBy(callback, outcome.attemptStatus()).flatMap(answeredBy -> events.atomically(
+                                end(command, callback, outcome.attemptStatus(), retry, endedAt, answeredBy.orElse(null))
+                                        .flatMap(previous -> retry.willRetry()
+                                                ? Mono.just(previous)
+                                                : finish(command, callback, outcome, answeredBy.orElse(null))
+                                                        .thenReturn(previous)))
+                        .retryWhen(InfraRetry.brief("attempt end")))
+                .doOnNext(previous -> {
+                    if (retry.willRetry()) {
+                        retryMetrics.scheduled();
+                    }
+                })
+                .map(previous -> Result.APPLIED)
                 .defaultIfEmpty(Result.IGNORED);
     }
 
@@ -280,6 +290,7 @@ public class CallbackApplier {
     /**
      * Ends the attempt (scheduling the next one, when {@code retry} says so, in the same statement) and, if it
      * ended, publishes its terminal {@code call.status} event with {@code will_retry} and {@code next_attempt_at}.
+     * Runs inside the caller's transaction.
      */
     private Mono<AttemptStatus> end(CallCommand command, CarrierCallback callback, AttemptStatus status,
                                     RetryDecision retry, Instant endedAt, String answeredBy) {
@@ -287,10 +298,8 @@ public class CallbackApplier {
         Mono<AttemptStatus> ended = retry.willRetry()
                 ? ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
                 : ledger.transition(change);
-        return events.atomically(ended.flatMap(previous -> statusEvent(command, callback, status, previous,
-                        event -> event.retry(retry.willRetry(), retry.dueAt()).occurredAt(endedAt)
-                                .answeredBy(answeredBy))))
-                .retryWhen(InfraRetry.brief("attempt transition"));
+        return ended.flatMap(previous -> statusEvent(command, callback, status, previous,
+                event -> event.retry(retry.willRetry(), retry.dueAt()).occurredAt(endedAt).answeredBy(answeredBy)));
     }
 
     private Mono<AttemptStatus> statusEvent(CallCommand command, CarrierCallback callback, AttemptStatus status,
@@ -317,7 +326,10 @@ public class CallbackApplier {
                 callback.providerCallId(), callback.sipStatus(), callback.sipReason());
     }
 
-    /** Ends the request for a terminal outcome; only the caller that marks it finished publishes {@code call.final}. */
+    /**
+     * Ends the request for a terminal outcome; only the caller that marks it finished publishes {@code call.final}.
+     * Runs inside the caller's transaction, which retries the whole.
+     */
     private Mono<Void> finish(CallCommand command, CarrierCallback callback, Outcome outcome, String answeredBy) {
         RequestEnding ending = RequestEnding.of(outcome);
         return events.finishOnce(command, ending.status(), event -> {
@@ -330,7 +342,7 @@ public class CallbackApplier {
                 return event.error(callback.errorCode(), callback.sipReason());
             }
             return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
-        }, InfraRetry.brief("final event"));
+        }, Retry.max(0));
     }
 
     private void count(String status, Result result) {
