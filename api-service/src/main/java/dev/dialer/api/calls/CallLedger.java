@@ -4,7 +4,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -114,23 +116,27 @@ public class CallLedger implements AcceptedCalls {
     }
 
     /**
-     * When the per-callee cap lets the next call to {@code callee} through: empty when fewer than {@code cap}
-     * attempts reached it in the {@link #CAP_WINDOW} before {@code now}; otherwise the moment the oldest of the last
-     * {@code cap} attempts leaves the window. Counts attempts the dialer placed, across campaigns.
+     * When the per-callee cap lets the next call to each of {@code callees} through, in one query. A callee to whom
+     * {@code cap} attempts were placed in the {@link #CAP_WINDOW} before {@code now} is mapped to the moment the
+     * oldest of its last {@code cap} attempts leaves the window; the others are absent (free now). Counts attempts
+     * the dialer placed, across campaigns.
      */
-    public Mono<Instant> capFreesAt(String accountId, String callee, int cap, Instant now) {
+    public Mono<Map<String, Instant>> capsFreeAt(String accountId, Collection<String> callees, int cap, Instant now) {
         return db.sql("""
-                        SELECT started_at FROM api.call_attempts
-                        WHERE account_id = :account AND callee = :callee AND started_at > :since
-                        ORDER BY started_at DESC LIMIT :cap""")
+                        SELECT callee, started_at FROM (
+                            SELECT callee, started_at,
+                                   row_number() OVER (PARTITION BY callee ORDER BY started_at DESC) AS newest
+                              FROM api.call_attempts
+                             WHERE account_id = :account AND callee = ANY(:callees) AND started_at > :since) recent
+                         WHERE newest = :cap""")
                 .bind("account", accountId)
-                .bind("callee", callee)
+                .bind("callees", callees.toArray(String[]::new))
                 .bind("since", OffsetDateTime.ofInstant(now.minus(CAP_WINDOW), ZoneOffset.UTC))
                 .bind("cap", cap)
-                .map((row, meta) -> row.get("started_at", OffsetDateTime.class).toInstant())
-                .all().collectList()
-                .flatMap(starts -> starts.size() < cap ? Mono.empty()
-                        : Mono.just(starts.get(starts.size() - 1).plus(CAP_WINDOW)));
+                .map((row, meta) -> Map.entry(row.get("callee", String.class),
+                        row.get("started_at", OffsetDateTime.class).toInstant().plus(CAP_WINDOW)))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
     }
 
     /** Forgets applied event ids older than {@code keep}: redeliveries come within the topic's retention. */
