@@ -210,12 +210,12 @@ class ControlApplier {
      * {@code hang-up-wait}.
      */
     private Mono<Optional<PolicyLedger.LiveAttempt>> withProviderId(PolicyLedger.LiveAttempt attempt) {
-        return Flux.interval(Duration.ZERO, PROVIDER_ID_POLL)
-                .concatMap(tick -> ledger.liveAttempt(attempt.requestId(), attempt.attempt())
-                        .map(Optional::of)
-                        .defaultIfEmpty(Optional.empty()))
+        // Read again after each pause (never on a timer that could outrun a slow read), until it has an id or ended.
+        return ledger.liveAttempt(attempt.requestId(), attempt.attempt())
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
                 .filter(live -> live.isEmpty() || live.get().providerCallId() != null)
-                .next()
+                .repeatWhenEmpty(reads -> reads.delayElements(PROVIDER_ID_POLL))
                 .timeout(properties.hangUpWait(), Mono.just(Optional.empty()));
     }
 
