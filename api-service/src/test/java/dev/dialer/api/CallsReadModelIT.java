@@ -159,6 +159,35 @@ class CallsReadModelIT extends RunningApiService {
     }
 
     @Test
+    void cancelRejectedIsNotedWithoutChangingTheCallsStatus() throws Exception {
+        String id = UUID.randomUUID().toString();
+        CallCommand command = CallEventsProducer.command(ACCOUNT, id, "+919876543298", null, null, 0);
+        CallEvent talking = CallEventsProducer.event(command, EventType.STATUS, 3, "in-progress").build();
+        CallEvent rejected = CallEventsProducer.event(command, EventType.CANCEL_REJECTED, 4, "in-progress")
+                .reason("too_late").build();
+        CallEvent completed = CallEventsProducer.event(command, EventType.STATUS, 5, "completed").build();
+        CallEvent answered = CallEventsProducer.event(command, EventType.FINAL, 6, "answered").build();
+
+        events.send(talking);
+        events.send(rejected);
+        await().atMost(WAIT).untilAsserted(() -> {
+            HttpResponse<String> found = get("/api/v2/calls/" + id, KEY);
+            assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
+            assertThat(json(found).get("cancel_rejected_at").isNull()).isFalse();
+        });
+        assertThat(json(get("/api/v2/calls/" + id, KEY)).get("status").asString()).isEqualTo("in-progress");
+        events.send(completed);
+        events.send(answered);
+
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(json(get("/api/v2/calls/" + id, KEY)).get("final_status").asString()).isEqualTo("answered"));
+        JsonNode call = json(get("/api/v2/calls/" + id, KEY));
+        assertThat(call.get("status").asString()).isEqualTo("answered");
+        assertThat(call.get("cancel_rejected_at").isNull()).isFalse();
+        assertThat(call.get("attempts").get(0).get("status").asString()).isEqualTo("completed");
+    }
+
+    @Test
     void refusesABadFilterNamingIt() throws Exception {
         HttpResponse<String> badStatus = get("/api/v2/calls?status=sleeping", KEY);
         HttpResponse<String> badLimit = get("/api/v2/calls?limit=100000", KEY);

@@ -38,6 +38,10 @@ class OpenApiIT extends RunningApiService {
                 "audio-file-location");
         assertThat(document.at("/paths/~1api~1v2~1webhooks~1{id}/get/responses/404/$ref").asString())
                 .isEqualTo("#/components/responses/NotFound");
+        assertThat(document.at("/components/schemas/Subscription/properties/event_types/items/enum")
+                .valueStream().map(JsonNode::asString).toList()).contains("call.cancel_rejected");
+        assertThat(document.at("/paths/~1api~1v2~1calls~1{id}/delete/description").asString())
+                .contains("call.cancel_rejected", "too_late");
         Files.createDirectories(EXPORTED.getParent());
         Files.writeString(EXPORTED, docs.body(), StandardCharsets.UTF_8);
     }

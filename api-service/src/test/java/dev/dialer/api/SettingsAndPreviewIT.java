@@ -145,11 +145,11 @@ class SettingsAndPreviewIT extends RunningApiService {
                 .size() == 1);
 
         HttpResponse<String> preview = post("/api/v2/outgoing/preview", JSON_TYPE, key, """
-                {"bridge":"918068281234","to":"9876500100,9876500101,9876500102,12","flow_id":"1"}""");
+                {"bridge":"918068281234","to":"9876500100,9876500101,9876500102,12,919876500101","flow_id":"1"}""");
 
         assertThat(preview.statusCode()).as(preview.body()).isEqualTo(200);
         JsonNode rows = json(preview).get("data");
-        assertThat(rows).hasSize(4);
+        assertThat(rows).hasSize(5);
         assertThat(rows.get(0).get("decision").asString()).isEqualTo("block");
         assertThat(rows.get(0).get("reason").asString()).isEqualTo("dnc");
         assertThat(rows.get(1).get("decision").asString()).isEqualTo("defer");
@@ -158,6 +158,9 @@ class SettingsAndPreviewIT extends RunningApiService {
                 .isAfter(Instant.now().plus(Duration.ofHours(23)));
         assertThat(rows.get(2).get("decision").asString()).isEqualTo("dial");
         assertThat(rows.get(3).get("decision").asString()).isEqualTo("rejected");
+        // The same number twice (written two ways) is answered the same both times.
+        assertThat(rows.get(4).get("decision").asString()).isEqualTo("defer");
+        assertThat(rows.get(4).get("not_before")).isEqualTo(rows.get(1).get("not_before"));
         assertThat(json(get("/api/v2/calls?limit=10", key)).get("data")).hasSize(1);
     }
 

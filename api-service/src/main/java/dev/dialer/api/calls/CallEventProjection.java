@@ -13,7 +13,9 @@ import reactor.core.publisher.Mono;
 /**
  * Applies one {@link CallEvent} to the read model, in one transaction. Idempotent: an event id already applied
  * changes nothing. Order-safe: a call's and an attempt's status move only to an event with a higher
- * {@code sequence_number} than the one they show, and a final status, once set, is never replaced.
+ * {@code sequence_number} than the one they show, and a final status, once set, is never replaced. A
+ * {@code call.cancel_rejected} (a cancel that came too late) only notes when, in {@code cancel_rejected_at}: the call
+ * goes on, or stays ended, as it was.
  */
 @Component
 class CallEventProjection {
@@ -31,8 +33,7 @@ class CallEventProjection {
 
     Mono<Result> apply(CallEvent event) {
         return markApplied(event)
-                .flatMap(first -> first ? upsertCall(event).then(upsertAttempt(event)).thenReturn(Result.APPLIED)
-                        : Mono.just(Result.DUPLICATE))
+                .flatMap(first -> first ? change(event).thenReturn(Result.APPLIED) : Mono.just(Result.DUPLICATE))
                 .as(transactions::transactional);
     }
 
@@ -41,6 +42,23 @@ class CallEventProjection {
                 .bind("id", event.eventId())
                 .fetch().rowsUpdated()
                 .map(rows -> rows > 0);
+    }
+
+    private Mono<Void> change(CallEvent event) {
+        return event.eventType() == EventType.CANCEL_REJECTED
+                ? noteCancelRejected(event)
+                : upsertCall(event).then(upsertAttempt(event));
+    }
+
+    /** The first time a cancel came too late; a call the read model does not know yet is left alone. */
+    private Mono<Void> noteCancelRejected(CallEvent event) {
+        return db.sql("""
+                        UPDATE api.calls SET cancel_rejected_at = COALESCE(cancel_rejected_at, :occurred)
+                         WHERE id = :id AND account_id = :account""")
+                .bind("occurred", occurred(event))
+                .bind("id", event.requestId())
+                .bind("account", event.accountId())
+                .then();
     }
 
     private Mono<Void> upsertCall(CallEvent event) {

@@ -1,10 +1,14 @@
 package dev.dialer.api.calls;
 
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -21,9 +25,16 @@ public class CallLedger implements AcceptedCalls {
     public static final Duration CAP_WINDOW = Duration.ofHours(24);
 
     private final DatabaseClient db;
+    private final QueuedRowBatches batches;
 
-    CallLedger(DatabaseClient db) {
+    CallLedger(DatabaseClient db, ReadModelProperties properties, MeterRegistry registry) {
         this.db = db;
+        DistributionSummary requestsPerStatement = DistributionSummary
+                .builder("dialer.api.accepted.requests_per_statement")
+                .description("Send requests whose queued rows one statement wrote (group commit)")
+                .register(registry);
+        this.batches = new QueuedRowBatches(this::insertQueued, properties.acceptedWriters(),
+                properties.acceptedRowsPerStatement(), requestsPerStatement::record);
     }
 
     /**
@@ -57,39 +68,64 @@ public class CallLedger implements AcceptedCalls {
         if (calls.isEmpty()) {
             return Mono.empty();
         }
-        int size = calls.size();
+        return insertQueued(List.of(new QueuedRowBatches.Rows(accountId, calls, createdAt)));
+    }
+
+    /**
+     * As {@link #recordAccepted}, outside any transaction, group-committed with the rows of the requests accepted
+     * meanwhile ({@link QueuedRowBatches}): one statement for many concurrent sends.
+     */
+    @Override
+    public Mono<Void> recordAcceptedShared(String accountId, List<Accepted> calls, Instant createdAt) {
+        if (calls.isEmpty()) {
+            return Mono.empty();
+        }
+        return batches.record(new QueuedRowBatches.Rows(accountId, calls, createdAt));
+    }
+
+    /** The rows of several requests (accounts and times of their own) in one statement. */
+    private Mono<Void> insertQueued(List<QueuedRowBatches.Rows> requests) {
+        int size = requests.stream().mapToInt(request -> request.calls().size()).sum();
+        String[] accounts = new String[size];
+        OffsetDateTime[] created = new OffsetDateTime[size];
         String[] ids = new String[size];
         String[] callers = new String[size];
         String[] callees = new String[size];
         String[] campaigns = new String[size];
         String[] foreignIds = new String[size];
         Integer[] maxAttempts = new Integer[size];
-        for (int i = 0; i < size; i++) {
-            Accepted call = calls.get(i);
-            ids[i] = call.requestId();
-            callers[i] = call.callerId();
-            callees[i] = call.callee();
-            campaigns[i] = call.campaign();
-            foreignIds[i] = call.foreignId();
-            maxAttempts[i] = call.maxAttempts();
+        int i = 0;
+        for (QueuedRowBatches.Rows request : requests) {
+            OffsetDateTime createdAt = OffsetDateTime.ofInstant(request.createdAt(), ZoneOffset.UTC);
+            for (Accepted call : request.calls()) {
+                accounts[i] = request.accountId();
+                created[i] = createdAt;
+                ids[i] = call.requestId();
+                callers[i] = call.callerId();
+                callees[i] = call.callee();
+                campaigns[i] = call.campaign();
+                foreignIds[i] = call.foreignId();
+                maxAttempts[i] = call.maxAttempts();
+                i++;
+            }
         }
         return db.sql("""
                         INSERT INTO api.calls (id, account_id, campaign, foreign_id, caller_id, callee, status,
                             max_attempts, created_at, updated_at)
-                        SELECT u.id, :account, u.campaign, u.foreign_id, u.caller_id, u.callee, 'queued', u.max_attempts,
-                            :created, :created
-                        FROM unnest(:ids::text[], :campaigns::text[], :foreignIds::text[], :callers::text[],
-                            :callees::text[], :maxAttempts::int[])
-                            AS u(id, campaign, foreign_id, caller_id, callee, max_attempts)
+                        SELECT u.id, u.account_id, u.campaign, u.foreign_id, u.caller_id, u.callee, 'queued',
+                            u.max_attempts, u.created_at, u.created_at
+                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                            $7::int[], $8::timestamptz[])
+                            AS u(id, account_id, campaign, foreign_id, caller_id, callee, max_attempts, created_at)
                         ON CONFLICT (id) DO NOTHING""")
-                .bind("account", accountId)
-                .bind("created", OffsetDateTime.ofInstant(createdAt, ZoneOffset.UTC))
-                .bind("ids", ids)
-                .bind("campaigns", campaigns)
-                .bind("foreignIds", foreignIds)
-                .bind("callers", callers)
-                .bind("callees", callees)
-                .bind("maxAttempts", maxAttempts)
+                .bind(0, ids)
+                .bind(1, accounts)
+                .bind(2, campaigns)
+                .bind(3, foreignIds)
+                .bind(4, callers)
+                .bind(5, callees)
+                .bind(6, maxAttempts)
+                .bind(7, created)
                 .then();
     }
 
@@ -114,23 +150,27 @@ public class CallLedger implements AcceptedCalls {
     }
 
     /**
-     * When the per-callee cap lets the next call to {@code callee} through: empty when fewer than {@code cap}
-     * attempts reached it in the {@link #CAP_WINDOW} before {@code now}; otherwise the moment the oldest of the last
-     * {@code cap} attempts leaves the window. Counts attempts the dialer placed, across campaigns.
+     * When the per-callee cap lets the next call to each of {@code callees} through, in one query. A callee to whom
+     * {@code cap} attempts were placed in the {@link #CAP_WINDOW} before {@code now} is mapped to the moment the
+     * oldest of its last {@code cap} attempts leaves the window; the others are absent (free now). Counts attempts
+     * the dialer placed, across campaigns.
      */
-    public Mono<Instant> capFreesAt(String accountId, String callee, int cap, Instant now) {
+    public Mono<Map<String, Instant>> capsFreeAt(String accountId, Collection<String> callees, int cap, Instant now) {
         return db.sql("""
-                        SELECT started_at FROM api.call_attempts
-                        WHERE account_id = :account AND callee = :callee AND started_at > :since
-                        ORDER BY started_at DESC LIMIT :cap""")
+                        SELECT callee, started_at FROM (
+                            SELECT callee, started_at,
+                                   row_number() OVER (PARTITION BY callee ORDER BY started_at DESC) AS newest
+                              FROM api.call_attempts
+                             WHERE account_id = :account AND callee = ANY(:callees) AND started_at > :since) recent
+                         WHERE newest = :cap""")
                 .bind("account", accountId)
-                .bind("callee", callee)
+                .bind("callees", callees.toArray(String[]::new))
                 .bind("since", OffsetDateTime.ofInstant(now.minus(CAP_WINDOW), ZoneOffset.UTC))
                 .bind("cap", cap)
-                .map((row, meta) -> row.get("started_at", OffsetDateTime.class).toInstant())
-                .all().collectList()
-                .flatMap(starts -> starts.size() < cap ? Mono.empty()
-                        : Mono.just(starts.get(starts.size() - 1).plus(CAP_WINDOW)));
+                .map((row, meta) -> Map.entry(row.get("callee", String.class),
+                        row.get("started_at", OffsetDateTime.class).toInstant().plus(CAP_WINDOW)))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
     }
 
     /** Forgets applied event ids older than {@code keep}: redeliveries come within the topic's retention. */

@@ -23,7 +23,7 @@ class CallQueries {
 
     private static final String COLUMNS = """
             id, status, final_status, campaign, foreign_id, caller_id, callee, attempts_used, max_attempts,
-            next_attempt_at, error_code, error_message, created_at, updated_at, finished_at""";
+            next_attempt_at, error_code, error_message, created_at, updated_at, finished_at, cancel_rejected_at""";
 
     /** A list filter; null fields do not filter. */
     record Filter(String campaign, String status, String foreignId) {
@@ -159,13 +159,14 @@ class CallQueries {
                 row.get("callee", String.class), row.get("attempts_used", Integer.class),
                 row.get("max_attempts", Integer.class), time(row, "next_attempt_at"),
                 errorCode == null ? null : new CallViews.Error(errorCode, row.get("error_message", String.class)),
-                time(row, "created_at"), time(row, "updated_at"), time(row, "finished_at"), null);
+                time(row, "created_at"), time(row, "updated_at"), time(row, "finished_at"),
+                time(row, "cancel_rejected_at"), null);
     }
 
     private static CallViews.Call withAttempts(CallViews.Call c, List<CallViews.Attempt> attempts) {
         return new CallViews.Call(c.id(), c.status(), c.finalStatus(), c.campaign(), c.foreignId(), c.callerId(),
                 c.to(), c.attemptsUsed(), c.maxAttempts(), c.nextAttemptAt(), c.error(), c.createdAt(),
-                c.updatedAt(), c.finishedAt(), attempts);
+                c.updatedAt(), c.finishedAt(), c.cancelRejectedAt(), attempts);
     }
 
     private static Instant time(Readable row, String column) {

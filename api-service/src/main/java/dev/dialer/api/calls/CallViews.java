@@ -16,12 +16,13 @@ final class CallViews {
      * One call. {@code status} is the latest attempt status ({@code queued}, {@code initiated}, {@code ringing},
      * {@code in-progress}, {@code completed}, {@code busy}, …), {@code deferred} while it waits, or once finished its
      * final status ({@code answered}, {@code exhausted}, {@code failed}, {@code canceled}, {@code blocked},
-     * {@code expired}), which {@code final_status} also holds.
+     * {@code expired}), which {@code final_status} also holds. {@code cancel_rejected_at} is when a cancel of the call
+     * first came too late (it had ended, or it was answered and left to talk); null when none did.
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Call(String id, String status, String finalStatus, String campaign, String foreignId, String callerId,
                 String to, int attemptsUsed, int maxAttempts, Instant nextAttemptAt, Error error, Instant createdAt,
-                Instant updatedAt, Instant finishedAt, List<Attempt> attempts) {
+                Instant updatedAt, Instant finishedAt, Instant cancelRejectedAt, List<Attempt> attempts) {
     }
 
     /** Why a request ended without a carrier outcome. */

@@ -19,6 +19,9 @@ import org.springframework.validation.annotation.Validated;
  * @param concurrency    partitions applied in parallel (each partition stays in order)
  * @param keepApplied    how long applied event ids are remembered for de-duplication; longer than the events
  *                       topic's retention
+ * @param acceptedWriters statements writing accept-time {@code queued} rows in flight at most; the rows of the
+ *                       requests accepted meanwhile wait and go together in the next statement
+ * @param acceptedRowsPerStatement about how many accept-time rows one statement writes at most
  */
 @Validated
 @ConfigurationProperties("dialer.api.read-model")
@@ -27,5 +30,7 @@ record ReadModelProperties(
         @DefaultValue("dialer-api-read-model") @NotBlank String consumerGroup,
         @DefaultValue("200") @Min(1) @Max(5000) int maxPollRecords,
         @DefaultValue("16") @Min(1) @Max(1024) int concurrency,
-        @DefaultValue("P8D") @NotNull Duration keepApplied) {
+        @DefaultValue("P8D") @NotNull Duration keepApplied,
+        @DefaultValue("2") @Min(1) @Max(64) int acceptedWriters,
+        @DefaultValue("5000") @Min(1) @Max(100000) int acceptedRowsPerStatement) {
 }

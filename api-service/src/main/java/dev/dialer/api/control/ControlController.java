@@ -2,6 +2,7 @@ package dev.dialer.api.control;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.common.contract.CallControl;
+import io.swagger.v3.oas.annotations.Operation;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
@@ -21,6 +22,11 @@ import reactor.core.publisher.Mono;
 @RestController
 class ControlController {
 
+    private static final String CANCEL_OUTCOME = "The outcome follows as the call's events: a `call.final` with "
+            + "status `canceled`, or a `call.cancel_rejected` (reason `too_late`, status `in-progress` or the final "
+            + "status) when the cancel came too late: the call had ended, or it was answered (an answered call is "
+            + "never hung up on; it ends as answered calls end).";
+
     private final CallControls controls;
 
     ControlController(CallControls controls) {
@@ -28,6 +34,8 @@ class ControlController {
     }
 
     @DeleteMapping(path = "/api/v2/calls/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(summary = "Cancel a call", description = "Answers 202 once the cancel is durable in Kafka. "
+            + CANCEL_OUTCOME)
     Mono<ResponseEntity<Map<String, Object>>> cancel(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                      @PathVariable String id) {
         return controls.cancelCall(account, id).map(ControlController::accepted);
@@ -35,6 +43,8 @@ class ControlController {
 
     @PostMapping(path = "/api/v2/campaigns/{name}/{action:cancel|pause|resume}",
             produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(summary = "Cancel, pause or resume a campaign", description = "Answers 202 once the control is "
+            + "durable in Kafka. A cancel reaches every call of the campaign accepted before it. " + CANCEL_OUTCOME)
     Mono<ResponseEntity<Map<String, Object>>> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                        @PathVariable String name, @PathVariable String action) {
         return controls.controlCampaign(account, name, CallControl.Action.fromWire(action))

@@ -10,7 +10,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.Collection;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
@@ -38,9 +41,14 @@ public class DncList {
         this.registry = registry;
     }
 
-    /** Whether the account's list holds the number (E.164). */
-    public Mono<Boolean> contains(String accountId, String e164) {
-        return find(accountId, e164).map(entry -> Boolean.TRUE).defaultIfEmpty(Boolean.FALSE);
+    /** Which of the numbers (E.164) the account's list holds, in one query. */
+    public Mono<Set<String>> containing(String accountId, Collection<String> e164s) {
+        return db.sql("SELECT number FROM api.dnc WHERE account_id = :account AND number = ANY(:numbers)")
+                .bind("account", accountId)
+                .bind("numbers", e164s.toArray(String[]::new))
+                .map((row, meta) -> row.get("number", String.class))
+                .all()
+                .collect(Collectors.toSet());
     }
 
     Mono<DncEntry> find(String accountId, String e164) {

@@ -42,6 +42,8 @@ import reactor.core.scheduler.Schedulers;
 class OutgoingCalls {
 
     static final String DUPLICATE = "duplicate";
+    /** Bodies up to this many characters (a few recipients) are parsed on the thread that read them. */
+    static final int INLINE_PARSE_CHARS = 2048;
     private static final Logger log = LoggerFactory.getLogger(OutgoingCalls.class);
 
     private final AcknowledgedPublisher publisher;
@@ -100,9 +102,10 @@ class OutgoingCalls {
     /** Parses in the account's region and checks the caller ID against its allowed list. */
     Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body) {
         String region = AccountSettingsStore.regionOf(account, accountSettings);
-        return Mono.fromCallable(() -> SendRequestParser.parse(body, region))
-                // Normalising a long recipient list is CPU work: keep it off the event loop serving connections.
-                .subscribeOn(Schedulers.parallel())
+        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, region));
+        // Normalising a long recipient list is CPU work: keep it off the event loop serving connections. A body of a
+        // few recipients takes microseconds, less than the hop to another thread would cost it in latency.
+        return (body.length() > INLINE_PARSE_CHARS ? parsed.subscribeOn(Schedulers.parallel()) : parsed)
                 .map(request -> allowedCallerId(accountSettings, request));
     }
 
@@ -155,11 +158,12 @@ class OutgoingCalls {
     }
 
     /**
-     * Writes the accepted calls' {@code queued} rows after the acknowledgement. If that fails the calls are queued
-     * all the same (Kafka has them): the answer stays 200 and the read model learns them from their first event.
+     * Writes the accepted calls' {@code queued} rows after the acknowledgement, in a statement shared with the rows
+     * of the sends accepted meanwhile. If that fails the calls are queued all the same (Kafka has them): the answer
+     * stays 200 and the read model learns them from their first event.
      */
     private Mono<Void> recordQueued(Account account, List<CallCommand> commands, Instant now) {
-        return ledger.recordAccepted(account.id(), accepted(commands), now)
+        return ledger.recordAcceptedShared(account.id(), accepted(commands), now)
                 .onErrorResume(error -> {
                     ledgerLag.increment(commands.size());
                     log.warn("{} accepted calls of account {} not recorded as queued; their events will add them",

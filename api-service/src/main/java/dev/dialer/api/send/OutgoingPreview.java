@@ -15,9 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
 import org.springframework.stereotype.Service;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -25,13 +24,11 @@ import reactor.core.scheduler.Schedulers;
  * The compliance preview: for each recipient of a send body, what the dispatcher would do with it now. It asks
  * {@link DialPolicy}, the code the dispatcher runs at dial time, with the same facts: the account's settings, its DNC
  * list, the attempts to the number in the last 24 hours (per-callee cap), {@code valid_until} and the current time.
- * It produces nothing and stores nothing.
+ * The facts of the whole list are read with one query per kind, whatever its length. It produces nothing and stores
+ * nothing.
  */
 @Service
 class OutgoingPreview {
-
-    /** Recipients looked up at once: the lookups share the connection pool with the send path. */
-    private static final int LOOKUP_CONCURRENCY = 4;
 
     private final AccountSettingsStore settings;
     private final DncList dnc;
@@ -55,36 +52,54 @@ class OutgoingPreview {
                 .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body,
                                 AccountSettingsStore.regionOf(account, accountSettings)))
                         .subscribeOn(Schedulers.parallel())
-                        .flatMap(request -> Flux.fromIterable(request.recipients())
-                                .flatMapSequential(recipient -> row(account, accountSettings, request, recipient, now),
-                                        LOOKUP_CONCURRENCY)
-                                .collectList()))
+                        .flatMap(request -> facts(account, accountSettings, request, now)
+                                .map(facts -> rows(accountSettings, request, facts, now))))
                 .map(rows -> answer(rows, now));
     }
 
-    private Mono<Map<String, Object>> row(Account account, AccountSettings accountSettings, SendRequest request,
-                                          SendRequest.Recipient recipient, Instant now) {
+    /** The numbers on the DNC list and when the cap frees each capped number: two queries for the whole list. */
+    private Mono<ListFacts> facts(Account account, AccountSettings accountSettings, SendRequest request,
+                                  Instant now) {
+        List<String> numbers = request.recipients().stream().filter(SendRequest.Recipient::valid)
+                .map(SendRequest.Recipient::e164).distinct().toList();
+        if (numbers.isEmpty()) {
+            return Mono.just(new ListFacts(Set.of(), Map.of()));
+        }
+        return dnc.containing(account.id(), numbers)
+                .zipWith(capsFreeAt(account, accountSettings, numbers, now), ListFacts::new);
+    }
+
+    private Mono<Map<String, Instant>> capsFreeAt(Account account, AccountSettings accountSettings,
+                                                  List<String> numbers, Instant now) {
+        Integer cap = accountSettings.perCalleeDailyCap();
+        if (cap == null) {
+            return Mono.just(Map.of());
+        }
+        return ledger.capsFreeAt(account.id(), numbers, cap, now);
+    }
+
+    private List<Map<String, Object>> rows(AccountSettings accountSettings, SendRequest request, ListFacts facts,
+                                           Instant now) {
+        return request.recipients().stream().map(recipient -> row(accountSettings, request, recipient, facts, now))
+                .toList();
+    }
+
+    private Map<String, Object> row(AccountSettings accountSettings, SendRequest request,
+                                    SendRequest.Recipient recipient, ListFacts facts, Instant now) {
         if (!recipient.valid()) {
             Map<String, Object> row = base(request, recipient, recipient.raw());
             row.put("decision", "rejected");
             row.put("error", Map.of("field", recipient.field(), "message", recipient.error()));
-            return Mono.just(row);
+            return row;
         }
-        return dnc.contains(account.id(), recipient.e164())
-                .zipWith(capFreesAt(account, accountSettings, recipient.e164(), now))
-                .map(facts -> DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
-                        request.campaign(), request.validUntil(), accountSettings, facts.getT1(),
-                        facts.getT2().orElse(null), now)))
-                .map(decision -> decided(request, recipient, decision));
+        PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
+                request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
+                facts.capFreesAt().get(recipient.e164()), now));
+        return decided(request, recipient, decision);
     }
 
-    private Mono<Optional<Instant>> capFreesAt(Account account, AccountSettings accountSettings, String e164,
-                                               Instant now) {
-        Integer cap = accountSettings.perCalleeDailyCap();
-        if (cap == null) {
-            return Mono.just(Optional.empty());
-        }
-        return ledger.capFreesAt(account.id(), e164, cap, now).map(Optional::of).defaultIfEmpty(Optional.empty());
+    /** What the lookups found for a list: numbers on the DNC list, and when the cap frees each capped number. */
+    private record ListFacts(Set<String> dnc, Map<String, Instant> capFreesAt) {
     }
 
     private Map<String, Object> decided(SendRequest request, SendRequest.Recipient recipient,

@@ -205,7 +205,7 @@ final class SendRequestParser {
     }
 
     private static String number(String field, String raw, String region, List<FieldProblem> errors) {
-        PhoneNumbers.Result result = PhoneNumbers.normalize(raw, region);
+        PhoneNumbers.Result result = CallerIdCache.normalize(raw, region);
         if (!result.valid()) {
             errors.add(new FieldProblem(field, result.error()));
         }

@@ -18,7 +18,7 @@ final class SubscriptionResponses {
     record View(@JsonProperty("id") @Schema(example = "0d4c6f1e-8a2b-4b7c-9e3f-5a1d2c3b4e5f") String id,
                 @JsonProperty("webhook_id") @Schema(example = "5f0c1a9e-3c1b-4d7e-9a51-2b8e6c0d4f11") String webhookId,
                 @JsonProperty("event_types") @ArraySchema(schema = @Schema(allowableValues = {"call.status",
-                        "call.deferred", "call.final", "webhook.disabled"})) List<String> eventTypes,
+                        "call.deferred", "call.final", "call.cancel_rejected", "webhook.disabled"})) List<String> eventTypes,
                 @JsonProperty("enabled") boolean enabled,
                 @JsonProperty("created_at") @Schema(format = "date-time") String createdAt,
                 @JsonProperty("updated_at") @Schema(format = "date-time") String updatedAt) {
@@ -40,7 +40,7 @@ final class SubscriptionResponses {
                              example = "5f0c1a9e-3c1b-4d7e-9a51-2b8e6c0d4f11") String webhookId,
                      @JsonProperty("event_types") @ArraySchema(minItems = 1, uniqueItems = true,
                              schema = @Schema(allowableValues = {"call.status", "call.deferred", "call.final",
-                                     "webhook.disabled"})) List<String> eventTypes,
+                                     "call.cancel_rejected", "webhook.disabled"})) List<String> eventTypes,
                      @JsonProperty("enabled") @Schema(description = "true unless given",
                              example = "true") Boolean enabled) {
     }
@@ -50,7 +50,7 @@ final class SubscriptionResponses {
     record ChangeDoc(@JsonProperty("webhook_id") String webhookId,
                      @JsonProperty("event_types") @ArraySchema(minItems = 1, uniqueItems = true,
                              schema = @Schema(allowableValues = {"call.status", "call.deferred", "call.final",
-                                     "webhook.disabled"})) List<String> eventTypes,
+                                     "call.cancel_rejected", "webhook.disabled"})) List<String> eventTypes,
                      @JsonProperty("enabled") Boolean enabled) {
     }
 }

@@ -122,7 +122,7 @@ class VoiceGatewayCallsController {
                 Instant.now().truncatedTo(ChronoUnit.MICROS));
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
         return publisher.publishAll(List.of(record))
-                .then(ledger.recordAccepted(account.id(), List.of(new CallLedger.Accepted(command.requestId(),
+                .then(ledger.recordAcceptedShared(account.id(), List.of(new CallLedger.Accepted(command.requestId(),
                         command.callerId(), command.to(), null, null, command.allowedAttempts())), command.createdAt())
                         // Kafka has the call: the answer stays 201 and its first event adds the row.
                         .onErrorResume(error -> Mono.empty()))

@@ -42,7 +42,8 @@ import reactor.netty.resources.ConnectionProvider;
  *
  * <p>Options ({@code --name=value}): api (http://localhost:8080), key (the demo key), kafka (localhost:9092),
  * partitions (6), duration (PT20S per phase), warmup (PT5S), bulk-size (1000), bulk-clients (4), single-clients (8,32:
- * one single phase per count), raw-records (200000).
+ * one single phase per count), raw-records (200000), stack-pid (the stack's process id: each phase then also reports
+ * the CPU time the stack and its child processes used per request, the figure that survives a busy machine).
  */
 public final class ApiBenchmark {
 
@@ -168,6 +169,7 @@ public final class ApiBenchmark {
         for (int client = 0; client < clients; client++) {
             samples.add(new Samples());
         }
+        long cpuBefore = stackCpuTicks();
         long started = System.nanoTime();
         Flux.range(0, clients)
                 .flatMap(client -> Mono.defer(() -> post(body(client, recipients)))
@@ -181,8 +183,46 @@ public final class ApiBenchmark {
                         .repeat(() -> System.nanoTime() < deadline), clients)
                 .blockLast(duration.plusMinutes(2));
         double seconds = (System.nanoTime() - started) / 1e9;
+        double cpuSeconds = cpuBefore < 0 ? -1 : (stackCpuTicks() - cpuBefore) / (double) CLOCK_TICKS;
         long[] all = samples.stream().flatMapToLong(Samples::stream).sorted().toArray();
-        return new Result(name, clients, recipients, all.length, errors.sum(), seconds, all);
+        return new Result(name, clients, recipients, all.length, errors.sum(), seconds, all, cpuSeconds);
+    }
+
+    /** Linux's USER_HZ: /proc reports CPU times in these ticks. */
+    private static final int CLOCK_TICKS = 100;
+
+    /**
+     * CPU time used so far by the stack's process ({@code --stack-pid}) and every process below it (the embedded
+     * PostgreSQL's), in clock ticks; -1 without the option. CPU time per request hardly depends on what else runs
+     * on the machine, unlike requests per second: it is the figure to compare between runs on a shared machine.
+     */
+    private long stackCpuTicks() {
+        String pid = options.get("stack-pid");
+        if (pid == null) {
+            return -1;
+        }
+        Map<String, List<String>> children = new HashMap<>();
+        Map<String, Long> ticks = new HashMap<>();
+        java.io.File[] processes = new java.io.File("/proc").listFiles(file -> file.getName().matches("[0-9]+"));
+        for (java.io.File process : processes == null ? new java.io.File[0] : processes) {
+            try {
+                String stat = java.nio.file.Files.readString(process.toPath().resolve("stat"));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                // After the command: state, ppid, …; utime and stime are fields 14 and 15 of the whole line.
+                children.computeIfAbsent(fields[1], parent -> new ArrayList<>()).add(process.getName());
+                ticks.put(process.getName(), Long.parseLong(fields[11]) + Long.parseLong(fields[12]));
+            } catch (java.io.IOException | RuntimeException gone) {
+                // the process ended while being read
+            }
+        }
+        long total = 0;
+        java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(List.of(pid));
+        while (!pending.isEmpty()) {
+            String next = pending.pop();
+            total += ticks.getOrDefault(next, 0L);
+            pending.addAll(children.getOrDefault(next, List.of()));
+        }
+        return total;
     }
 
     /** One client's latencies; only that client's pipeline writes it. */
@@ -253,7 +293,7 @@ public final class ApiBenchmark {
     }
 
     private record Result(String name, int clients, int recipientsPerRequest, long requests, long errors,
-                          double seconds, long[] sortedNanos) {
+                          double seconds, long[] sortedNanos, double stackCpuSeconds) {
 
         double recipientsPerSecond() {
             return requests * recipientsPerRequest / seconds;
@@ -271,7 +311,17 @@ public final class ApiBenchmark {
             return String.format(Locale.ROOT, "%s: %d clients x %d recipients: %,d requests (%d errors) in %.1f s = "
                             + "%,.0f requests/s, %,.0f recipients/s; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
                     name, clients, recipientsPerRequest, requests, errors, seconds, requests / seconds,
-                    recipientsPerSecond(), percentile(50), percentile(99), percentile(100));
+                    recipientsPerSecond(), percentile(50), percentile(99), percentile(100)) + cpu();
+        }
+
+        /** The stack's CPU time per request and per recipient, when the harness was told the stack's pid. */
+        private String cpu() {
+            if (stackCpuSeconds < 0 || requests == 0) {
+                return "";
+            }
+            return String.format(Locale.ROOT, "; stack CPU %.1f core-s = %.3f ms per request, %.4f ms per recipient",
+                    stackCpuSeconds, 1000 * stackCpuSeconds / requests,
+                    1000 * stackCpuSeconds / (requests * recipientsPerRequest));
         }
     }
 }

@@ -22,7 +22,8 @@ class SubscriptionRequestTest {
     @Test
     void acceptsEveryEventTypeOfTheContract() {
         assertThat(SubscriptionRequest.EVENT_TYPES)
-                .containsExactly("call.status", "call.deferred", "call.final", "webhook.disabled");
+                .containsExactly("call.status", "call.deferred", "call.final", "call.cancel_rejected",
+                        "webhook.disabled");
     }
 
     @Test

@@ -9,13 +9,15 @@ import java.time.Instant;
  *
  * @param version        contract version, {@value #VERSION}
  * @param eventId        unique id of this event (stable across webhook retries)
- * @param eventType      {@code call.status}, {@code call.deferred} or {@code call.final}
+ * @param eventType      {@code call.status}, {@code call.deferred}, {@code call.final} or
+ *                       {@code call.cancel_rejected}
  * @param requestId      the call's id
  * @param accountId      the owning account
  * @param attempt        attempt number and the most the request may use
  * @param sequenceNumber monotonic per request, across attempts: receivers order by it
  * @param status         attempt status for {@code call.status} ({@link AttemptStatus}), the final status for
- *                       {@code call.final} ({@link FinalStatus}), {@code deferred} for {@code call.deferred}
+ *                       {@code call.final} ({@link FinalStatus}), {@code deferred} for {@code call.deferred}, the
+ *                       call's status at the time for {@code call.cancel_rejected}
  * @param previousStatus the status before this one, if any
  * @param providerStatus the carrier's raw status (jambonz {@code call_status})
  * @param providerCallId the carrier's id of the attempt (jambonz {@code call_sid})
@@ -29,7 +31,8 @@ import java.time.Instant;
  * @param reason         why the request waits ({@code call.deferred}: {@code calling_window}, {@code callee_cap},
  *                       {@code paused}, {@code capacity}, …) or was refused by policy ({@code call.final}
  *                       {@code blocked}: {@code dnc}, {@code caller_id_not_allowed}; {@code expired}:
- *                       {@code valid_until})
+ *                       {@code valid_until}), or why a cancel was refused ({@code call.cancel_rejected}:
+ *                       {@code too_late})
  * @param callerId       caller ID, E.164
  * @param to             callee, E.164
  * @param campaign       campaign name

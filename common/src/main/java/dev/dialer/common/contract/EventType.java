@@ -10,7 +10,13 @@ public enum EventType {
     /** The request waits: for a calling window, a retry or carrier capacity. */
     DEFERRED("call.deferred"),
     /** The request's one final outcome. */
-    FINAL("call.final");
+    FINAL("call.final"),
+    /**
+     * A cancel came too late ({@code reason=too_late}): the call had been answered, or the request had ended already.
+     * {@code status} is the call's status when the cancel was applied ({@code in-progress} or the final status). The
+     * request goes on (or stays ended) as if the cancel had not been sent; its {@code call.final} is unaffected.
+     */
+    CANCEL_REJECTED("call.cancel_rejected");
 
     private final String wire;
 

@@ -95,6 +95,36 @@ class ContractTest {
     }
 
     @Test
+    void cancelRejectedEventMatchesTheSchemaWithTheStatusItFound() {
+        CallEvent event = CallEvent.about(command()).type(EventType.CANCEL_REJECTED).sequence(7)
+                .status(FinalStatus.ANSWERED).reason("too_late").build();
+        String json = Contract.toJson(event);
+        JsonSchema schema = CommandReader.load("schemas/call-event.v1.json");
+
+        assertThat(schema.validate(json, InputFormat.JSON)).isEmpty();
+        assertThat(json).contains("\"event_type\":\"call.cancel_rejected\"", "\"reason\":\"too_late\"");
+        assertThat(Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class).eventType())
+                .isEqualTo(EventType.CANCEL_REJECTED);
+    }
+
+    @Test
+    void everyEventTypeIsInTheEventAndSubscriptionSchemas() throws Exception {
+        String events = resource("schemas/call-event.v1.json");
+        String subscriptions = resource("schemas/subscription-config.v1.json");
+
+        for (EventType type : EventType.values()) {
+            assertThat(events).contains("\"" + type.wire() + "\"");
+            assertThat(subscriptions).contains("\"" + type.wire() + "\"");
+        }
+    }
+
+    private static String resource(String path) throws java.io.IOException {
+        try (var in = ContractTest.class.getClassLoader().getResourceAsStream(path)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void webhookConfigMatchesItsSchema() {
         WebhookConfig config = new WebhookConfig("wh-1", "acct-1", "https://example.com/hook", null,
                 "whsec_abc", true, Instant.now());

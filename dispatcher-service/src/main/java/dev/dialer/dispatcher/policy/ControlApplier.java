@@ -1,6 +1,8 @@
 package dev.dialer.dispatcher.policy;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.carrier.CallCanceller;
 import dev.dialer.dispatcher.carrier.CallRef;
@@ -12,6 +14,7 @@ import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -23,17 +26,22 @@ import reactor.core.publisher.Mono;
  *
  * <ul>
  *   <li>request cancel: the request is marked cancelled, so no attempt of it is recorded from now on; a waiting
- *       request ends {@code canceled} at once; a live call is cancelled (ringing) or hung up (answered) at the carrier,
- *       and its end is reported {@code canceled} when the carrier's callback comes; a request that has ended already
- *       is left as it is — the cancel came too late ({@code dialer.dispatcher.controls{outcome=too_late}}, logged);
- *       one the dispatcher has not seen yet is cancelled by the gate when its command arrives ({@code pending});</li>
+ *       request ends {@code canceled} at once; a call still being placed or ringing is cancelled at the carrier, and
+ *       its end is reported {@code canceled} when the carrier's callback comes; one the dispatcher has not seen yet
+ *       is cancelled by the gate when its command arrives ({@code pending});</li>
+ *   <li>too late: a request that has ended already is left as it is, and one whose call has been answered is not
+ *       hung up (nobody is cut off mid-sentence because a cancel crossed the answer) and ends as answered calls
+ *       end. Either way one {@code call.cancel_rejected} event (reason {@code too_late}, status {@code in-progress}
+ *       or the final status) says so, counted {@code dialer.dispatcher.controls{outcome=too_late}};</li>
  *   <li>campaign cancel: the same for every open request of the campaign accepted up to the cancel;</li>
  *   <li>campaign resume: the campaign's paused calls become due at once; a pause needs no action here.</li>
  * </ul>
  *
  * <p>Delivery: every dispatcher reads every control, from the topic's beginning at each start; the first to claim a
  * control in {@code dispatch.applied_controls} acts on it, once. A failed action gives the claim back and is tried
- * again when the control is read again (the next start); the gate still applies it to every call it sees.
+ * again when the control is read again (the next start); the gate still applies it to every call it sees. A
+ * {@code call.cancel_rejected} event's id is derived from the control's id and the request's, so a control acted on
+ * again finds its event already in the outbox and adds none: one per control record and request.
  */
 @Component
 class ControlApplier {
@@ -44,6 +52,8 @@ class ControlApplier {
     static final String PENDING = "pending";
     static final String FAILED = "failed";
     static final List<String> OUTCOMES = List.of(APPLIED, HUNG_UP, TOO_LATE, PENDING, FAILED);
+    /** The {@code reason} of a {@code call.cancel_rejected} event. */
+    static final String TOO_LATE_REASON = "too_late";
     private static final Duration PROVIDER_ID_POLL = Duration.ofMillis(100);
     private static final int CAMPAIGN_CONCURRENCY = 8;
 
@@ -86,7 +96,7 @@ class ControlApplier {
 
     private Mono<String> act(CallControl control) {
         if (control.scope() == CallControl.Scope.REQUEST) {
-            return cancelRequest(control.requestId());
+            return cancelRequest(control, control.requestId());
         }
         return switch (control.action()) {
             case CANCEL -> cancelCampaign(control);
@@ -100,30 +110,60 @@ class ControlApplier {
     private Mono<String> cancelCampaign(CallControl control) {
         return ledger.openRequestsOf(control.accountId(), control.campaign())
                 .filter(command -> CallControls.acceptedBy(command.createdAt(), control.issuedAt()))
-                .flatMap(command -> cancelRequest(command.requestId()), CAMPAIGN_CONCURRENCY)
+                .flatMap(command -> cancelRequest(control, command.requestId()), CAMPAIGN_CONCURRENCY)
                 .count()
                 .doOnNext(count -> log.info("campaign cancelled: {} open requests reached", count))
                 .thenReturn(APPLIED);
     }
 
-    /** Marks the request cancelled, then ends it if it waits, or ends its live call at the carrier. */
-    private Mono<String> cancelRequest(String requestId) {
+    /**
+     * Marks the request cancelled, then ends it if it waits, or ends its live call at the carrier; tells the cancel
+     * came too late when the request ended already or its call is answered.
+     */
+    private Mono<String> cancelRequest(CallControl control, String requestId) {
         return ledger.markCancelRequested(requestId)
-                .flatMap(finalStatus -> finalStatus.isEmpty() ? endOrHangUp(requestId) : tooLate(requestId, finalStatus))
+                .flatMap(target -> target.tooLate()
+                        ? tooLate(control, requestId, target)
+                        : endOrHangUp(control, requestId))
                 .defaultIfEmpty(PENDING);
     }
 
-    private Mono<String> tooLate(String requestId, String finalStatus) {
-        log.info("cancel of request {} came too late: it ended {}", requestId, finalStatus);
-        return Mono.just(TOO_LATE);
+    private Mono<String> tooLate(CallControl control, String requestId, PolicyLedger.CancelTarget target) {
+        if (!target.finalStatus().isEmpty()) {
+            log.info("cancel of request {} came too late: it ended {}", requestId, target.finalStatus());
+            return reject(control, requestId, target.lastAttempt(), target.finalStatus());
+        }
+        log.info("cancel of request {} came too late: attempt {} is answered", requestId, target.answeredAttempt());
+        return reject(control, requestId, target.answeredAttempt(), AttemptStatus.IN_PROGRESS.wire());
     }
 
-    private Mono<String> endOrHangUp(String requestId) {
+    /**
+     * Stores the request's {@code call.cancel_rejected} event under an id derived from the control and the request:
+     * one event however often the control is acted on (a second append of the id is refused by the outbox).
+     */
+    private Mono<String> reject(CallControl control, String requestId, Integer attempt, String status) {
+        String eventId = CancelRejections.eventId(control.controlId(), requestId);
+        return ledger.command(requestId)
+                .flatMap(command -> events.emit(command, event -> event
+                                .eventId(eventId)
+                                .type(EventType.CANCEL_REJECTED)
+                                .attempt(attempt == null ? command.attempt() : attempt)
+                                .status(status)
+                                .reason(TOO_LATE_REASON),
+                        InfraRetry.untilRecovered("cancel rejected event")))
+                .onErrorResume(DataIntegrityViolationException.class, duplicate -> {
+                    log.debug("cancel rejection {} of request {} was stored before", eventId, requestId);
+                    return Mono.empty();
+                })
+                .thenReturn(TOO_LATE);
+    }
+
+    private Mono<String> endOrHangUp(CallControl control, String requestId) {
         return ledger.liveAttempts(requestId)
                 .collectList()
                 .flatMap(live -> live.isEmpty()
                         ? endWaiting(requestId)
-                        : Flux.fromIterable(live).concatMap(this::endLive).last());
+                        : Flux.fromIterable(live).concatMap(attempt -> endLive(control, attempt)).last());
     }
 
     /** No call is live: the request waits (or is between attempts), so it ends here. */
@@ -135,10 +175,23 @@ class ControlApplier {
                 .thenReturn(APPLIED);
     }
 
-    /** Hangs up a live call once the carrier's id of it is known (it may be being placed right now). */
-    private Mono<String> endLive(PolicyLedger.LiveAttempt attempt) {
+    /**
+     * Cancels a live call at the carrier once the carrier's id of it is known (it may be being placed right now); a
+     * call answered in the meantime is left to talk, and the cancel withdrawn: too late.
+     */
+    private Mono<String> endLive(CallControl control, PolicyLedger.LiveAttempt attempt) {
         return withProviderId(attempt)
-                .flatMap(live -> live.map(this::hangUpAtCarrier).orElseGet(() -> Mono.just(TOO_LATE)));
+                .flatMap(live -> live.map(found -> found.status() == AttemptStatus.IN_PROGRESS
+                                ? answeredMeanwhile(control, found)
+                                : hangUpAtCarrier(found))
+                        .orElseGet(() -> Mono.just(TOO_LATE)));
+    }
+
+    private Mono<String> answeredMeanwhile(CallControl control, PolicyLedger.LiveAttempt answered) {
+        log.info("cancel of request {} came too late: attempt {} was answered meanwhile", answered.requestId(),
+                answered.attempt());
+        return ledger.withdrawCancel(answered.requestId())
+                .then(reject(control, answered.requestId(), answered.attempt(), AttemptStatus.IN_PROGRESS.wire()));
     }
 
     /**
@@ -152,17 +205,17 @@ class ControlApplier {
                         live.attempt(), outcome));
     }
 
-    /** The attempt with its carrier id; empty optional when it ended (or got no id) before {@code hang-up-wait}. */
+    /**
+     * The attempt as it is now, with its carrier id; empty optional when it ended (or got no id) before
+     * {@code hang-up-wait}.
+     */
     private Mono<Optional<PolicyLedger.LiveAttempt>> withProviderId(PolicyLedger.LiveAttempt attempt) {
-        if (attempt.providerCallId() != null) {
-            return Mono.just(Optional.of(attempt));
-        }
-        return Flux.interval(PROVIDER_ID_POLL)
-                .concatMap(tick -> ledger.liveAttempt(attempt.requestId(), attempt.attempt())
-                        .map(Optional::of)
-                        .defaultIfEmpty(Optional.empty()))
+        // Read again after each pause (never on a timer that could outrun a slow read), until it has an id or ended.
+        return ledger.liveAttempt(attempt.requestId(), attempt.attempt())
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
                 .filter(live -> live.isEmpty() || live.get().providerCallId() != null)
-                .next()
+                .repeatWhenEmpty(reads -> reads.delayElements(PROVIDER_ID_POLL))
                 .timeout(properties.hangUpWait(), Mono.just(Optional.empty()));
     }
 

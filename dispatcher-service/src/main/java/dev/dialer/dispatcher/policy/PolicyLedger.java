@@ -71,17 +71,58 @@ class PolicyLedger {
     }
 
     /**
-     * Marks the request cancelled (from now on no attempt of it is recorded).
+     * Where a request stood when a cancel reached it.
      *
-     * @return its final status, "" when it has none; empty when the dispatcher has not seen the request yet
+     * @param finalStatus     its final status, "" when it has none
+     * @param answeredAttempt the attempt whose call is answered and talking, or null
+     * @param lastAttempt     its highest attempt number, or null when no attempt was recorded
      */
-    Mono<String> markCancelRequested(String requestId) {
+    record CancelTarget(String finalStatus, Integer answeredAttempt, Integer lastAttempt) {
+
+        /** Whether the cancel came too late: the request ended, or a person is on the line. */
+        boolean tooLate() {
+            return !finalStatus.isEmpty() || answeredAttempt != null;
+        }
+    }
+
+    /**
+     * Marks the request cancelled (from now on no attempt of it is recorded) unless a call of it is answered: a person
+     * on the line is not hung up on, and that call's end must still count as answered, not canceled.
+     *
+     * @return where the request stood; empty when the dispatcher has not seen the request yet
+     */
+    Mono<CancelTarget> markCancelRequested(String requestId) {
         return db.sql("""
-                        UPDATE dispatch.requests SET cancel_requested_at = COALESCE(cancel_requested_at, now())
-                         WHERE request_id = $1 RETURNING COALESCE(final_status, '')""")
+                        WITH answered AS (
+                            SELECT max(attempt_no) AS attempt_no FROM dispatch.attempts
+                             WHERE request_id = $1 AND status = $2),
+                        last AS (
+                            SELECT max(attempt_no) AS attempt_no FROM dispatch.attempts WHERE request_id = $1)
+                        UPDATE dispatch.requests r
+                           SET cancel_requested_at = CASE
+                               WHEN r.final_status IS NULL AND (SELECT attempt_no FROM answered) IS NOT NULL
+                                   THEN r.cancel_requested_at
+                               ELSE COALESCE(r.cancel_requested_at, now()) END
+                         WHERE r.request_id = $1
+                        RETURNING COALESCE(r.final_status, ''), (SELECT attempt_no FROM answered),
+                                  (SELECT attempt_no FROM last)""")
                 .bind(0, requestId)
-                .map(row -> row.get(0, String.class))
+                .bind(1, AttemptStatus.IN_PROGRESS.wire())
+                .map(row -> new CancelTarget(row.get(0, String.class), row.get(1, Integer.class),
+                        row.get(2, Integer.class)))
                 .one();
+    }
+
+    /**
+     * Takes back the cancel mark of a request that has not ended: its call was answered while the cancel was on its
+     * way, and is left to talk.
+     */
+    Mono<Void> withdrawCancel(String requestId) {
+        return db.sql("""
+                        UPDATE dispatch.requests SET cancel_requested_at = NULL
+                         WHERE request_id = $1 AND final_status IS NULL""")
+                .bind(0, requestId)
+                .then();
     }
 
     /** An attempt that has not ended. */

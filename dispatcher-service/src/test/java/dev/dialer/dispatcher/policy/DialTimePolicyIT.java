@@ -297,7 +297,7 @@ class DialTimePolicyIT {
     }
 
     @Test
-    void cancelAfterTheFinalChangesNothingAndIsCountedTooLate() {
+    void cancelAfterTheFinalChangesNothingAndIsToldTooLate() {
         String account = newAccount();
         String requestId = newRequestId();
         produceCommand(requestId, account, ANSWERING, null, null);
@@ -307,7 +307,12 @@ class DialTimePolicyIT {
         publishControl(requestControl(account, requestId));
 
         await().atMost(WAIT).until(() -> controls("too_late") > tooLateBefore);
+        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.cancel_rejected").isEmpty());
         assertThat(ofType(events.of(requestId), "call.final")).hasSize(1);
+        assertThat(ofType(events.of(requestId), "call.cancel_rejected")).singleElement().satisfies(rejected -> {
+            assertThat(rejected.get("reason").stringValue()).isEqualTo("too_late");
+            assertThat(rejected.get("status").stringValue()).isEqualTo("answered");
+        });
     }
 
     @Test

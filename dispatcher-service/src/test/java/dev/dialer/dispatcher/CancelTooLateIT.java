@@ -1,0 +1,190 @@
+package dev.dialer.dispatcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A cancel that comes too late, end to end: controls published on {@code dialer.call.control}, commands on
+ * {@code dialer.call.commands}, the real carrier simulator over HTTP (answered calls talk long enough to be cancelled
+ * while they talk), events read from {@code dialer.call.events}. The request is told with one
+ * {@code call.cancel_rejected} per control, and its final is what it would have been without the cancel.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class CancelTooLateIT {
+
+    private static final String CALLER = "+4930777333";
+    /** Answered by the simulator (last digit 8), then talks for {@link #TALK}. */
+    private static final String ANSWERING = "+4915112345678";
+    /** Busy (last digit 0): ends at once, without retry. */
+    private static final String BUSY = "+4915112345670";
+    private static final Duration TALK = Duration.ofSeconds(15);
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private static CarrierSimulator simulator;
+    private static TopicTail tail;
+    private static KafkaProducer<String, String> producer;
+
+    @Autowired
+    DatabaseClient db;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        if (simulator == null) {
+            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                    .withRingTime(Duration.ofMillis(100))
+                    .withTalkTime(TALK));
+        }
+        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
+    }
+
+    @BeforeEach
+    void connectToKafka() {
+        if (tail == null) {
+            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+            producer = TestKafka.producer(bootstrap);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        TestKafka.closeAll(producer, tail, simulator);
+    }
+
+    @Test
+    void cancelAfterTheFinalIsRejectedOnceWithTheFinalStatusEvenWhenTheControlIsActedOnAgain() {
+        String account = "acc-" + UUID.randomUUID();
+        String requestId = "late-" + UUID.randomUUID();
+        produce(Topics.CALL_COMMANDS, CALLER, command(requestId, account, BUSY));
+        assertThat(text(awaitOne(requestId, "call.final"), "status")).isEqualTo("exhausted");
+        CallControl control = cancel(account, requestId);
+        double tooLateBefore = tooLate();
+
+        produce(Topics.CALL_CONTROL, control.key(), Contract.toJson(control));
+
+        JsonNode rejected = awaitOne(requestId, "call.cancel_rejected");
+        assertThat(text(rejected, "reason")).isEqualTo("too_late");
+        assertThat(text(rejected, "status")).isEqualTo("exhausted");
+        assertThat(rejected.get("attempt").get("number").intValue()).isEqualTo(1);
+        assertThat(rejected.get("sequence_number").longValue())
+                .isGreaterThan(awaitOne(requestId, "call.final").get("sequence_number").longValue());
+        assertThat(tooLate()).isEqualTo(tooLateBefore + 1);
+
+        // The claim given back (as after a failure) and the same control record read again: acted on again,
+        // but its event is already stored.
+        db.sql("DELETE FROM dispatch.applied_controls WHERE control_id = $1").bind(0, control.controlId())
+                .then().block(WAIT);
+        produce(Topics.CALL_CONTROL, control.key(), Contract.toJson(control));
+        await().atMost(WAIT).until(() -> tooLate() >= tooLateBefore + 2);
+
+        assertThat(outboxRows(requestId, "call.cancel_rejected")).isEqualTo(1);
+        assertThat(ofType(requestId, "call.cancel_rejected")).hasSize(1);
+        assertThat(ofType(requestId, "call.final")).hasSize(1);
+    }
+
+    @Test
+    void cancelWhileTheCallIsAnsweredLeavesItTalkingAndEndsAnswered() {
+        String account = "acc-" + UUID.randomUUID();
+        String requestId = "talk-" + UUID.randomUUID();
+        produce(Topics.CALL_COMMANDS, CALLER, command(requestId, account, ANSWERING));
+        await().atMost(WAIT).until(() -> statuses(requestId).contains("in-progress"));
+        CallControl control = cancel(account, requestId);
+
+        produce(Topics.CALL_CONTROL, control.key(), Contract.toJson(control));
+
+        JsonNode rejected = awaitOne(requestId, "call.cancel_rejected");
+        assertThat(text(rejected, "reason")).isEqualTo("too_late");
+        assertThat(text(rejected, "status")).isEqualTo("in-progress");
+        assertThat(ofType(requestId, "call.final")).isEmpty();
+        JsonNode last = awaitOne(requestId, "call.final");
+        assertThat(text(last, "status")).isEqualTo("answered");
+        assertThat(statuses(requestId)).endsWith("in-progress", "completed");
+        assertThat(cancelRequested(requestId)).isFalse();
+    }
+
+    private JsonNode awaitOne(String requestId, String type) {
+        await().atMost(WAIT).until(() -> !ofType(requestId, type).isEmpty());
+        return ofType(requestId, type).get(0);
+    }
+
+    private static List<JsonNode> ofType(String requestId, String type) {
+        return tail.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(r -> Contract.mapper().readTree(r.value()))
+                .filter(event -> type.equals(text(event, "event_type")))
+                .toList();
+    }
+
+    private static List<String> statuses(String requestId) {
+        return ofType(requestId, "call.status").stream().map(event -> text(event, "status")).toList();
+    }
+
+    private long outboxRows(String requestId, String type) {
+        return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1 AND event_type = $2")
+                .bind(0, requestId).bind(1, type).map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private boolean cancelRequested(String requestId) {
+        return db.sql("SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId).map(row -> row.get(0, Boolean.class)).one().block(WAIT);
+    }
+
+    private double tooLate() {
+        return meters.counter("dialer.dispatcher.controls", "action", "cancel", "outcome", "too_late").count();
+    }
+
+    private static CallControl cancel(String account, String requestId) {
+        return new CallControl(CallControl.VERSION, UUID.randomUUID().toString(), CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, account, requestId, null, Instant.now());
+    }
+
+    private static String command(String requestId, String account, String to) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"%s","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","created_at":"%s"}""".formatted(requestId, account, CALLER, to, Instant.now());
+    }
+
+    private static void produce(String topic, String key, String value) {
+        try {
+            producer.send(new ProducerRecord<>(topic, key, value)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot produce to " + topic, e);
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asString();
+    }
+}
