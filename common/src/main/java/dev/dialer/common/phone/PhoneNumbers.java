@@ -33,10 +33,10 @@ public final class PhoneNumbers {
             return new Result(null, "is empty");
         }
         String text = raw.strip();
-        if (!text.matches("\\+?[0-9 ()./-]+")) {
+        String digits = digitsOf(text);
+        if (digits == null) {
             return new Result(null, "must contain only digits, optionally after '+'");
         }
-        String digits = text.replaceAll("[^0-9]", "");
         if (digits.length() < 6 || digits.length() > 15) {
             return new Result(null, "must have 6 to 15 digits");
         }
@@ -49,6 +49,23 @@ public final class PhoneNumbers {
         }
         Result national = parse(digits, defaultRegion);
         return national.valid() ? national : international;
+    }
+
+    /**
+     * The digits of {@code text}, or {@code null} unless it is digits and the separators {@code " ()./-"}, optionally
+     * after one leading '+'. One pass without regular expressions: bulk sends read every recipient through here.
+     */
+    private static String digitsOf(String text) {
+        StringBuilder digits = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= '0' && c <= '9') {
+                digits.append(c);
+            } else if (!(c == '+' && i == 0) && " ()./-".indexOf(c) < 0) {
+                return null;
+            }
+        }
+        return text.equals("+") || text.isEmpty() ? null : digits.toString();
     }
 
     private static Result parse(String text, String region) {

@@ -39,4 +39,18 @@ class PhoneNumbersTest {
     void digitsDropThePlus() {
         assertThat(PhoneNumbers.normalize("+919876543210", "IN").digits()).isEqualTo("919876543210");
     }
+
+    @Test
+    void readsTheUsualSeparatorsAndAnInternationalZeroZeroPrefix() {
+        assertThat(PhoneNumbers.normalize("(+44) 20-7946.0958", "IN").valid()).isFalse();
+        assertThat(PhoneNumbers.normalize("+44 (20) 7946-0958", "IN").e164()).isEqualTo("+442079460958");
+        assertThat(PhoneNumbers.normalize("0044/20/7946/0958", "IN").e164()).isEqualTo("+442079460958");
+    }
+
+    @Test
+    void refusesAPlusAnywhereButFirstAndALonePlus() {
+        assertThat(PhoneNumbers.normalize("44+2079460958", "IN").error()).contains("digits");
+        assertThat(PhoneNumbers.normalize("++442079460958", "IN").error()).contains("digits");
+        assertThat(PhoneNumbers.normalize("+", "IN").error()).contains("digits");
+    }
 }
