@@ -49,6 +49,7 @@ public final class PartitionLanes {
     private final PartitionFlow flow;
     private final LaneWork work;
     private final Scheduler scheduler;
+    private final Scheduler timers;
 
     private final OffsetWindow window = new OffsetWindow();
     private final Map<String, Lane> byCallerId = new HashMap<>();
@@ -61,13 +62,15 @@ public final class PartitionLanes {
     private long generation;
     private int admittedSinceSweep;
 
-    PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler) {
+    PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler,
+                   Scheduler timers) {
         this.topic = topic;
         this.partition = partition;
         this.lanes = lanes;
         this.flow = flow;
         this.work = work;
         this.scheduler = scheduler;
+        this.timers = timers;
         this.jobs = Flux.<Mono<Void>>create(created -> {
             synchronized (this) {
                 sink = created;
@@ -155,7 +158,7 @@ public final class PartitionLanes {
             Pending next = lane.queue.peek();
             long owner = generation;
             // Woken on the scheduler, never on the releasing thread, which may hold another partition's lock.
-            long started = lanes.tryStart(lane, next.ticket, now,
+            long started = lanes.tryStart(lane, next.ticket, partition, now,
                     () -> scheduler.schedule(() -> slotFreed(lane, owner)));
             if (started == TrunkGate.QUEUED) {
                 lane.waitingForSlot = true;
@@ -175,7 +178,7 @@ public final class PartitionLanes {
 
     private Mono<Void> timer(Lane lane, long delayNanos) {
         long owner = generation;
-        return Mono.delay(Duration.ofNanos(delayNanos), scheduler)
+        return Mono.delay(Duration.ofNanos(delayNanos), timers)
                 .then(Mono.fromRunnable(() -> timerFired(lane, owner)));
     }
 

@@ -111,9 +111,36 @@ class PartitionLanesTest {
         assertThat(built.trunk().inFlight()).isEqualTo(2);
     }
 
+    @Test
+    void servesAccountsSharingABindingTrunkRateRoundRobinNotBehindTheLargeBacklog() {
+        PartitionLanes lanes = lanes(pacing(100, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        for (int call = 0; call < 10; call++) {
+            for (int caller = 0; caller < 20; caller++) {
+                admit(lanes, "big", "+49301000" + (100 + caller));
+            }
+        }
+        for (int call = 0; call < 3; call++) {
+            admit(lanes, "small", B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(30));
+
+        assertThat(started).hasSize(203);
+        List<Integer> smallAt = new ArrayList<>();
+        for (int i = 0; i < started.size(); i++) {
+            if (started.get(i).callerId().equals(B)) {
+                smallAt.add(i);
+            }
+        }
+        // First come would put them behind the 200 of the large account; round robin serves every other token.
+        assertThat(smallAt).hasSize(3).allMatch(position -> position < 8);
+        assertThat(PaceBucketTest.maxInAnyWindow(started.stream().map(Started::at).toList(), SECOND))
+                .isLessThanOrEqualTo(10 + 1);
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
         Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
-                new PacingMetrics(new SimpleMeterRegistry()), time);
+                new PacingMetrics(new SimpleMeterRegistry()), null, time, time);
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), this::work);
         running = partition.jobs(10_000).subscribe();
@@ -128,10 +155,14 @@ class PartitionLanesTest {
     }
 
     private void admit(PartitionLanes lanes, String callerId) {
+        admit(lanes, "acc", callerId);
+    }
+
+    private void admit(PartitionLanes lanes, String account, String callerId) {
         long offset = nextOffset++;
         String json = """
-                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, callerId);
+                {"version":1,"request_id":"r-%d","account_id":"%s","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, account, callerId);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
