@@ -135,6 +135,11 @@ public class Lanes {
                 });
     }
 
+    /** The commands partitions this dispatcher owns now. */
+    Set<Integer> owned() {
+        return Set.copyOf(owned);
+    }
+
     /** The trunk's limits as this dispatcher applies them; terminal callbacks release its slots. */
     public TrunkGate trunk() {
         return trunk;

@@ -358,9 +358,13 @@ public final class PartitionLanes {
             return queue.size() >= budget;
         }
 
-        /** Parked records come back spaced at the lane's rate, the first once the held backlog has gone. */
+        /**
+         * Parked records come back spaced at the lane's rate, the first when half the held backlog has gone: their way
+         * back (the schedule's poll, Kafka, the consumer) takes a second or more, and a lane that waits for them runs
+         * dry. Coming back spaced at the rate, they keep the lane at about half its budget rather than above it.
+         */
         Instant nextParkDue(Instant now, Duration parkAfter) {
-            Instant earliest = now.plus(parkAfter);
+            Instant earliest = now.plus(parkAfter.dividedBy(2));
             Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest
                     : lastParkDue.plusNanos(bucket.intervalNanos());
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;

@@ -221,6 +221,11 @@ public final class TrunkGate {
         }
     }
 
+    /** Whether a slot is held for {@code slotKey}. */
+    synchronized boolean holds(String slotKey) {
+        return slots.containsKey(slotKey);
+    }
+
     synchronized int inFlight() {
         return slots.size();
     }
