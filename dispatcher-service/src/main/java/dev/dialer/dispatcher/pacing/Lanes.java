@@ -35,6 +35,7 @@ public class Lanes {
     private final Scheduler scheduler;
     private final Scheduler timers;
     private final InFlightCalls inFlightCalls;
+    private final DialPermits permits;
     private final TrunkGate trunk;
     private final PacingMetrics metrics;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
@@ -65,6 +66,7 @@ public class Lanes {
         this.timers = timers;
         this.metrics = metrics;
         this.inFlightCalls = inFlightCalls;
+        this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
                 timers);
         metrics.watch(this);
@@ -87,6 +89,7 @@ public class Lanes {
     /** The partition's pipeline ended: its lanes no longer count in the gauges. */
     public void closed(PartitionLanes lanes) {
         live.remove(lanes);
+        lanes.close();
     }
 
     /**
@@ -201,6 +204,10 @@ public class Lanes {
         }
         Double cps = pacing.campaignCps().get(campaign);
         return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign, name -> new PaceBucket(cps, 1));
+    }
+
+    DialPermits permits() {
+        return permits;
     }
 
     LanesProperties properties() {

@@ -14,6 +14,8 @@ import org.springframework.stereotype.Component;
  *   <li>{@code dialer.dispatcher.lanes.backlog}: records waiting in lanes; {@code …lanes.held}: records held in
  *       partition windows; {@code …lanes.oldest.wait}: seconds the oldest waiting record has waited;
  *       {@code …lanes.paused}: partitions not fetching because their window is full;</li>
+ *   <li>{@code dialer.dispatcher.lanes.dials.in.flight}: dials running (bounded by {@code max-dials-in-flight});
+ *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked}: records parked in the schedule; {@code …lanes.wait}: time from a
  *       record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
@@ -52,6 +54,8 @@ class PacingMetrics {
         Gauge.builder("dialer.dispatcher.lanes.held", lanes, l -> l.sum(PartitionLanes::held)).register(registry);
         Gauge.builder("dialer.dispatcher.lanes.oldest.wait", lanes, Lanes::oldestWaitSeconds)
                 .baseUnit("seconds").register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.dials.in.flight", lanes, l -> l.permits().inUse()).register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.dials.waiting", lanes, l -> l.permits().waiting()).register(registry);
         TrunkGate trunk = lanes.trunk();
         Gauge.builder("dialer.dispatcher.trunk.cps.limit", trunk, TrunkGate::currentCps).tag("trunk", "default")
                 .register(registry);

@@ -10,7 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -56,6 +59,7 @@ public final class PartitionLanes {
     private final Flux<Mono<Void>> jobs;
     private FluxSink<Mono<Void>> sink;
     private final ArrayDeque<ToPark> toPark = new ArrayDeque<>();
+    private final Set<AtomicBoolean> permitsHeld = ConcurrentHashMap.newKeySet();
     private boolean parking;
     private int parkingNow;
     private boolean paused;
@@ -144,9 +148,21 @@ public final class PartitionLanes {
                 () -> finished(slot, owner));
     }
 
-    /** Starts as many of the lane's records as its limits allow now, and sets a timer for the next one. */
+    /**
+     * Starts as many of the lane's records as its limits allow now, and sets a timer for the next one. A dial permit
+     * (the dispatcher-wide bound on dials running) is taken just before the limits are, and kept only by a dial that
+     * starts: a lane never holds one while it waits.
+     */
     private void pump(Lane lane) {
-        while (!lane.timerArmed && !lane.waitingForSlot && !lane.queue.isEmpty()
+        startWhatIsDue(lane);
+        if (lane.holdsPermit) {
+            lane.holdsPermit = false;
+            lanes.permits().release();
+        }
+    }
+
+    private void startWhatIsDue(Lane lane) {
+        while (!lane.timerArmed && !lane.waitingForSlot && !lane.waitingForPermit && !lane.queue.isEmpty()
                 && lane.inFlight < lanes.properties().inFlightPerLane()) {
             long now = now();
             long at = lanes.earliest(lane, lane.queue.peek().ticket, now);
@@ -155,9 +171,15 @@ public final class PartitionLanes {
                 emit(timer(lane, at - now));
                 return;
             }
-            Pending next = lane.queue.peek();
             long owner = generation;
             // Woken on the scheduler, never on the releasing thread, which may hold another partition's lock.
+            if (!lane.holdsPermit && !lanes.permits().tryAcquire(
+                    () -> scheduler.schedule(() -> permitGranted(lane, owner)))) {
+                lane.waitingForPermit = true;
+                return;
+            }
+            lane.holdsPermit = true;
+            Pending next = lane.queue.peek();
             long started = lanes.tryStart(lane, next.ticket, partition, now,
                     () -> scheduler.schedule(() -> slotFreed(lane, owner)));
             if (started == TrunkGate.QUEUED) {
@@ -169,10 +191,11 @@ public final class PartitionLanes {
                 emit(timer(lane, started - now));
                 return;
             }
+            lane.holdsPermit = false;
             lane.queue.poll();
             lane.inFlight++;
             lanes.metrics().waited(Duration.ofNanos(now - next.admittedAt));
-            emit(dial(lane, next, owner));
+            emit(dial(lane, next, owner, held(new AtomicBoolean(true))));
         }
     }
 
@@ -189,6 +212,17 @@ public final class PartitionLanes {
         }
     }
 
+    /** A dial permit was handed to the lane; a lane whose partition went away passes it on. */
+    private synchronized void permitGranted(Lane lane, long owner) {
+        lane.waitingForPermit = false;
+        if (owner != generation) {
+            lanes.permits().release();
+            return;
+        }
+        lane.holdsPermit = true;
+        pump(lane);
+    }
+
     private synchronized void slotFreed(Lane lane, long owner) {
         lane.waitingForSlot = false;
         if (owner == generation) {
@@ -196,7 +230,7 @@ public final class PartitionLanes {
         }
     }
 
-    private Mono<Void> dial(Lane lane, Pending pending, long owner) {
+    private Mono<Void> dial(Lane lane, Pending pending, long owner, AtomicBoolean permit) {
         String slotKey = pending.ticket.slotKey();
         // Off the pumping thread: reading and validating the command is CPU work, and the pump holds the lock and
         // keeps the lane's timing.
@@ -209,8 +243,33 @@ public final class PartitionLanes {
                         lanes.trunk().release(slotKey, false);
                     }
                 })
-                .doFinally(signal -> dialEnded(lane, owner))
+                .doFinally(signal -> {
+                    releasePermit(permit);
+                    dialEnded(lane, owner);
+                })
                 .then();
+    }
+
+    /** Notes a dial's permit as held by this partition, so one never run is still given back at {@link #close}. */
+    private AtomicBoolean held(AtomicBoolean permit) {
+        permitsHeld.add(permit);
+        return permit;
+    }
+
+    private void releasePermit(AtomicBoolean permit) {
+        if (permit.compareAndSet(true, false)) {
+            permitsHeld.remove(permit);
+            lanes.permits().release();
+        }
+    }
+
+    /**
+     * The partition's pipeline ended: dials it emitted but never ran (their jobs were dropped with the pipeline) give
+     * their permits back, or the dispatcher would run short of them.
+     */
+    void close() {
+        List<AtomicBoolean> left = List.copyOf(permitsHeld);
+        left.forEach(this::releasePermit);
     }
 
     private synchronized void dialEnded(Lane lane, long owner) {
@@ -342,6 +401,8 @@ public final class PartitionLanes {
         int inFlight;
         boolean timerArmed;
         boolean waitingForSlot;
+        boolean waitingForPermit;
+        boolean holdsPermit;
         private Instant lastParkDue = Instant.MIN;
 
         Lane(String callerId, LaneTicket first, Lanes lanes) {
@@ -372,7 +433,7 @@ public final class PartitionLanes {
         }
 
         boolean idle(long now) {
-            return queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot
+            return queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot && !waitingForPermit
                     && (bucket == null || bucket.idleAt(now));
         }
     }

@@ -42,7 +42,12 @@ final class ChildDispatcher implements AutoCloseable {
                 DispatcherApplication.class.getName(),
                 "--server.port=" + port,
                 "--management.endpoints.web.exposure.include=health,prometheus"));
-        properties.forEach((name, value) -> command.add("--" + name + "=" + value));
+        // Its own port, known here: the readiness check and the samples read its actuator.
+        properties.forEach((name, value) -> {
+            if (!name.equals("server.port")) {
+                command.add("--" + name + "=" + value);
+            }
+        });
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(log.toFile()).start();

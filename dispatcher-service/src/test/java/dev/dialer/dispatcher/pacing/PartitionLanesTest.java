@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** The lanes of one partition on a virtual clock: pacing, independence of caller IDs, and in-order commits. */
@@ -47,7 +48,7 @@ class PartitionLanesTest {
 
     @Test
     void neverStartsMoreThanRatePlusBurstOfOneCallerIdInAnyOneSecondWindow() {
-        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
         for (int i = 0; i < 200; i++) {
             admit(lanes, A);
         }
@@ -62,7 +63,7 @@ class PartitionLanesTest {
     @Test
     void aSlowCallerIdDoesNotHoldUpAnotherOnTheSamePartition() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of(B, 100.0)),
-                new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+                new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
         for (int i = 0; i < 30; i++) {
             admit(lanes, A);
         }
@@ -80,7 +81,7 @@ class PartitionLanesTest {
 
     @Test
     void keepsTheTrunkRateAcrossCallerIds() {
-        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
         for (int i = 0; i < 100; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
         }
@@ -97,7 +98,7 @@ class PartitionLanesTest {
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 2,
                 Duration.ofHours(1), Duration.ofSeconds(2));
         placed = true;
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
         for (int i = 0; i < 5; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
         }
@@ -113,7 +114,7 @@ class PartitionLanesTest {
 
     @Test
     void servesAccountsSharingABindingTrunkRateRoundRobinNotBehindTheLargeBacklog() {
-        PartitionLanes lanes = lanes(pacing(100, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing(100, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
         for (int call = 0; call < 10; call++) {
             for (int caller = 0; caller < 20; caller++) {
                 admit(lanes, "big", "+49301000" + (100 + caller));
@@ -138,11 +139,39 @@ class PartitionLanesTest {
                 .isLessThanOrEqualTo(10 + 1);
     }
 
+    @Test
+    void runsNoMoreDialsAtOnceThanTheDispatcherWideBoundAndStartsTheNextAsOneEnds() {
+        List<Sinks.One<Boolean>> running = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing(0, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 2),
+                record -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
+                    Sinks.One<Boolean> dial = Sinks.one();
+                    running.add(dial);
+                    return dial.asMono();
+                });
+        for (int i = 0; i < 6; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(2);
+        assertThat(built.permits().waiting()).isEqualTo(2);
+
+        running.get(0).tryEmitValue(false);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(started).hasSize(3);
+        assertThat(built.permits().inUse()).isEqualTo(2);
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
+        return lanes(pacing, properties, this::work);
+    }
+
+    private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
         Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
                 new PacingMetrics(new SimpleMeterRegistry()), null, time, time);
         built = lanes;
-        PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), this::work);
+        PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
         running = partition.jobs(10_000).subscribe();
         return partition;
     }
