@@ -43,13 +43,14 @@ import org.springframework.context.ConfigurableApplicationContext;
  *
  * <pre>
  * ./mvnw -B -q -pl dispatcher-service -am verify -Dtest=None -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Dit.test=DispatchBenchmark -Dbench.scenario=pacing10
+ *     -Dfailsafe.failIfNoSpecifiedTests=false -Dit.test=DispatchBenchmark -Dbench.scenario=pacing10
  * </pre>
  *
- * Scenarios: {@code throughput} (limits off), {@code pacing10} and {@code pacing100} (one caller ID for 60 s),
- * {@code hol} (head of line: ten calls behind a 1 CPS backlog on one partition) and {@code heap} (heap after GC while
- * a large backlog is worked through; {@code -Dbench.backlog=N}). Results are printed and appended to
- * {@code target/benchmark-results.txt}.
+ * Scenarios: {@code throughput} (limits off, a simulator that answers at once), {@code pacing10} and
+ * {@code pacing100} (one caller ID for 60 s; {@code -Dbench.burst=N}, {@code -Dbench.park=true}), {@code hol} (head
+ * of line: ten calls behind a 1 CPS backlog on one partition) and {@code heap} (the dispatcher's heap after GC, in a
+ * JVM of its own, while a large backlog is produced and worked through; {@code -Dbench.backlog=N}). Each finishes
+ * within about three minutes. Results are printed and appended to {@code target/benchmark-results.txt}.
  */
 @Tag("benchmark")
 class DispatchBenchmark {
@@ -113,6 +114,7 @@ class DispatchBenchmark {
                 "dialer.dispatcher.carrier.request-timeout", "PT60S",
                 "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S",
                 "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
+                "dialer.dispatcher.lanes.max-dials-in-flight", "1000",
                 "dialer.dispatcher.lanes.in-flight-per-lane", "1000"),
                 SimulatorSettings.defaults().withRingTime(Duration.ZERO).withTalkTime(Duration.ZERO));
         Counter starts = dispatcher.getBean(MeterRegistry.class).get("dialer.dispatcher.dials.started").counter();
@@ -151,6 +153,8 @@ class DispatchBenchmark {
                 "dialer.dispatcher.pacing.caller-cps", String.valueOf(cps),
                 "dialer.dispatcher.pacing.caller-burst", String.valueOf(burst),
                 "dialer.dispatcher.lanes.in-flight-per-lane", "2000",
+                "dialer.dispatcher.lanes.max-dials-in-flight", "1000",
+                "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
                 "dialer.dispatcher.retry.batch-size", "1000"));
         if (!Boolean.getBoolean("bench.park")) {
             // The whole backlog held in the lane: what is measured is the pacing, not the parking lot's round trip

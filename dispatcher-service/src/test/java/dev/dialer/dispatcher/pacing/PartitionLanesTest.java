@@ -48,7 +48,7 @@ class PartitionLanesTest {
 
     @Test
     void neverStartsMoreThanRatePlusBurstOfOneCallerIdInAnyOneSecondWindow() {
-        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
+        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 200; i++) {
             admit(lanes, A);
         }
@@ -63,7 +63,7 @@ class PartitionLanesTest {
     @Test
     void aSlowCallerIdDoesNotHoldUpAnotherOnTheSamePartition() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of(B, 100.0)),
-                new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
+                new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 30; i++) {
             admit(lanes, A);
         }
@@ -81,7 +81,7 @@ class PartitionLanesTest {
 
     @Test
     void keepsTheTrunkRateAcrossCallerIds() {
-        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
+        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 100; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
         }
@@ -98,7 +98,7 @@ class PartitionLanesTest {
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 2,
                 Duration.ofHours(1), Duration.ofSeconds(2));
         placed = true;
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 5; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
         }
@@ -114,7 +114,7 @@ class PartitionLanesTest {
 
     @Test
     void servesAccountsSharingABindingTrunkRateRoundRobinNotBehindTheLargeBacklog() {
-        PartitionLanes lanes = lanes(pacing(100, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 256));
+        PartitionLanes lanes = lanes(pacing(100, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int call = 0; call < 10; call++) {
             for (int caller = 0; caller < 20; caller++) {
                 admit(lanes, "big", "+49301000" + (100 + caller));
