@@ -8,8 +8,13 @@ import dev.dialer.dispatcher.DispatcherApplication;
 import dev.dialer.dispatcher.TestKafka;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,6 +51,7 @@ class TrunkSlotsRebalanceIT {
     private static final String RUN = "slots-" + UUID.randomUUID().toString().substring(0, 8) + "-";
     private static final String GROUP = "dialer-dispatcher-" + RUN;
 
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static CarrierSimulator simulator;
     private static KafkaProducer<String, String> producer;
     private static Admin admin;
@@ -53,10 +59,10 @@ class TrunkSlotsRebalanceIT {
 
     @BeforeAll
     static void start() {
-        // Long enough a talk that the calls are still in progress while the second dispatcher starts and joins.
+        // The calls talk until the test hangs them up: still in progress however long the second dispatcher takes.
         simulator = CarrierSimulator.start(SimulatorSettings.defaults()
                 .withRingTime(Duration.ofMillis(50))
-                .withTalkTime(Duration.ofSeconds(45))
+                .withTalkTime(Duration.ofMinutes(10))
                 .withWebhookSecret(SECRET));
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
@@ -78,8 +84,7 @@ class TrunkSlotsRebalanceIT {
         awaitMembers(1);
         Map<String, Integer> calls = produceOnePerPartition(2);
         TrunkGate firstTrunk = first.getBean(Lanes.class).trunk();
-        await().atMost(WAIT).until(() -> simulator.calls().stream()
-                .filter(call -> String.valueOf(call.tag().get("request_id")).startsWith(RUN)).count() == calls.size());
+        await().atMost(WAIT).until(() -> mine().size() == calls.size());
         await().atMost(WAIT).until(() -> calls.keySet().stream().allMatch(firstTrunk::holds));
 
         ConfigurableApplicationContext second = dispatcher();
@@ -107,9 +112,26 @@ class TrunkSlotsRebalanceIT {
                 .counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released").count()).isPositive();
 
         // The calls end: their statuses reach the owners, which release the slots they hold, counted ones included.
-        await().atMost(WAIT.plusSeconds(45)).untilAsserted(() -> assertThat(calls.keySet())
+        mine().forEach(TrunkSlotsRebalanceIT::hangUp);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(calls.keySet())
                 .noneMatch(firstTrunk::holds)
                 .noneMatch(secondTrunk::holds));
+    }
+
+    private static List<ReceivedCall> mine() {
+        return simulator.calls().stream()
+                .filter(call -> String.valueOf(call.tag().get("request_id")).startsWith(RUN))
+                .toList();
+    }
+
+    /** Hangs the answered call up at the simulator, as the callee would: its final status follows. */
+    private static void hangUp(ReceivedCall call) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(simulator.baseUrl() + "/v1/Accounts/"
+                        + call.accountSid() + "/Calls/" + call.callSid()))
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"call_status\":\"completed\"}"))
+                .build();
+        await().atMost(WAIT).until(() -> HTTP.send(request, HttpResponse.BodyHandlers.ofString()).statusCode() == 202);
     }
 
     /** {@code perPartition} calls on caller IDs of each partition; slot key to partition. */
