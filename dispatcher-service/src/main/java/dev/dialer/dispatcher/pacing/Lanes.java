@@ -68,7 +68,7 @@ public class Lanes {
         this.inFlightCalls = inFlightCalls;
         this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
-                timers);
+                timers, pacing.timerCatchUp().toNanos());
         metrics.watch(this);
     }
 
@@ -194,7 +194,8 @@ public class Lanes {
 
     PaceBucket callerBucket(String accountId, String callerId) {
         double cps = callerLimits.callerCps(accountId, callerId);
-        return cps > 0 ? new PaceBucket(cps, callerLimits.callerBurst(accountId, callerId)) : null;
+        return cps > 0 ? new PaceBucket(cps, callerLimits.callerBurst(accountId, callerId),
+                pacing.timerCatchUp().toNanos()) : null;
     }
 
     private PaceBucket campaignBucket(LaneTicket ticket) {
@@ -203,7 +204,8 @@ public class Lanes {
             return null;
         }
         Double cps = pacing.campaignCps().get(campaign);
-        return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign, name -> new PaceBucket(cps, 1));
+        return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign,
+                name -> new PaceBucket(cps, 1, pacing.timerCatchUp().toNanos()));
     }
 
     DialPermits permits() {

@@ -20,7 +20,7 @@ package dev.dialer.dispatcher.pacing;
 final class PaceBucket {
 
     /** How far behind a promised start may fall and still be caught up, unless the caller says otherwise. */
-    static final long DEFAULT_CATCH_UP_NANOS = 250_000_000L;
+    static final long DEFAULT_CATCH_UP_NANOS = 1_000_000_000L;
     private static final long WINDOW_NANOS = 1_000_000_000L;
 
     private final long intervalNanos;

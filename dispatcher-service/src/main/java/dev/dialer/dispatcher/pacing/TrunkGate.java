@@ -46,6 +46,7 @@ public final class TrunkGate {
     private final double configuredCps;
     private final int configuredConcurrency;
     private final long slotTimeLimitNanos;
+    private final long catchUpNanos;
     private final Scheduler scheduler;
 
     private double share = 1.0;
@@ -62,6 +63,12 @@ public final class TrunkGate {
     private long capacityRejections;
 
     TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler) {
+        this(configuredCps, configuredConcurrency, slotTimeLimitNanos, scheduler, PaceBucket.DEFAULT_CATCH_UP_NANOS);
+    }
+
+    TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler,
+              long catchUpNanos) {
+        this.catchUpNanos = catchUpNanos;
         this.configuredCps = configuredCps;
         this.configuredConcurrency = configuredConcurrency;
         this.slotTimeLimitNanos = slotTimeLimitNanos;
@@ -76,7 +83,7 @@ public final class TrunkGate {
 
     private void resize(double fraction) {
         share = fraction;
-        bucket = configuredCps > 0 ? new PaceBucket(configuredCps * fraction, 1) : null;
+        bucket = configuredCps > 0 ? new PaceBucket(configuredCps * fraction, 1, catchUpNanos) : null;
         limit = configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * fraction) : Double.POSITIVE_INFINITY;
     }
 

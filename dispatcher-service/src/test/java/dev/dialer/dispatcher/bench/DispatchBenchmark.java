@@ -114,7 +114,6 @@ class DispatchBenchmark {
                 "dialer.dispatcher.carrier.request-timeout", "PT60S",
                 "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S",
                 "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
-                "dialer.dispatcher.lanes.max-dials-in-flight", "1000",
                 "dialer.dispatcher.lanes.in-flight-per-lane", "1000"),
                 SimulatorSettings.defaults().withRingTime(Duration.ZERO).withTalkTime(Duration.ZERO));
         Counter starts = dispatcher.getBean(MeterRegistry.class).get("dialer.dispatcher.dials.started").counter();
@@ -153,8 +152,6 @@ class DispatchBenchmark {
                 "dialer.dispatcher.pacing.caller-cps", String.valueOf(cps),
                 "dialer.dispatcher.pacing.caller-burst", String.valueOf(burst),
                 "dialer.dispatcher.lanes.in-flight-per-lane", "2000",
-                "dialer.dispatcher.lanes.max-dials-in-flight", "1000",
-                "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
                 "dialer.dispatcher.retry.batch-size", "1000"));
         if (!Boolean.getBoolean("bench.park")) {
             // The whole backlog held in the lane: what is measured is the pacing, not the parking lot's round trip

@@ -96,7 +96,7 @@ class PartitionLanesTest {
     @Test
     void holdsATrunkSlotPerPlacedCallUntilItsTerminalStatusFreesIt() {
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 2,
-                Duration.ofHours(1), Duration.ofSeconds(2));
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
         placed = true;
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 5; i++) {
@@ -204,7 +204,7 @@ class PartitionLanesTest {
 
     private static PacingProperties pacing(double callerCps, int burst, double trunkCps, Map<String, Double> numbers) {
         return new PacingProperties(callerCps, burst, Map.of(), numbers, Map.of(), trunkCps, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2));
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
     }
 
     private record Started(String callerId, long at) {
