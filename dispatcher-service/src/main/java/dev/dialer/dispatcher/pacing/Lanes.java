@@ -5,6 +5,8 @@ import java.time.Clock;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
@@ -34,6 +36,7 @@ public class Lanes {
     private final Clock clock;
     private final Scheduler scheduler;
     private final Scheduler timers;
+    private final LongSupplier nanoTime;
     private final InFlightCalls inFlightCalls;
     private final DialPermits permits;
     private final TrunkGate trunk;
@@ -46,17 +49,27 @@ public class Lanes {
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
-                Schedulers.newSingle("dialer-lane-timers", true));
+                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime);
+    }
+
+    /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well. */
+    Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers) {
+        this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
+                () -> scheduler.now(TimeUnit.NANOSECONDS));
     }
 
     /**
-     * @param scheduler where dials are handed off and what tells the time
+     * @param scheduler where dials are handed off
      * @param timers    where lanes and the trunk wait for their next token: a thread of their own in service, so a
      *                  timer never waits behind a dial's work on a busy scheduler and fires as little late as the
      *                  machine allows; tests pass their virtual clock for both
+     * @param nanoTime  the limits' clock: monotonic in service ({@link System#nanoTime}; a scheduler's {@code now} is
+     *                  the wall clock in milliseconds, which steps when the system time is corrected)
      */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers) {
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
+          LongSupplier nanoTime) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
@@ -64,11 +77,12 @@ public class Lanes {
         this.clock = clock;
         this.scheduler = scheduler;
         this.timers = timers;
+        this.nanoTime = nanoTime;
         this.metrics = metrics;
         this.inFlightCalls = inFlightCalls;
         this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
-                timers, pacing.timerCatchUp().toNanos());
+                timers, nanoTime, pacing.timerCatchUp().toNanos());
         metrics.watch(this);
     }
 
@@ -208,6 +222,11 @@ public class Lanes {
                 name -> new PaceBucket(cps, 1, pacing.timerCatchUp().toNanos()));
     }
 
+    /** The limits' clock, in nanoseconds. */
+    long nanoTime() {
+        return nanoTime.getAsLong();
+    }
+
     DialPermits permits() {
         return permits;
     }
@@ -234,7 +253,7 @@ public class Lanes {
 
     /** Seconds the oldest record waiting in any lane has waited; 0 when none waits. */
     double oldestWaitSeconds() {
-        long now = scheduler.now(java.util.concurrent.TimeUnit.NANOSECONDS);
+        long now = nanoTime.getAsLong();
         long oldest = live.stream().mapToLong(PartitionLanes::oldestAdmittedAt).min().orElse(Long.MAX_VALUE);
         return oldest == Long.MAX_VALUE ? 0 : (now - oldest) / 1e9;
     }

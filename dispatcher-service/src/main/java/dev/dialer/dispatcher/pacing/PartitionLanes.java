@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -365,7 +364,7 @@ public final class PartitionLanes {
     }
 
     private long now() {
-        return scheduler.now(TimeUnit.NANOSECONDS);
+        return lanes.nanoTime();
     }
 
     // Gauges, read rarely.

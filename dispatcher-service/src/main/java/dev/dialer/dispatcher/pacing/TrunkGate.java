@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import reactor.core.Disposable;
 import reactor.core.scheduler.Scheduler;
 
@@ -47,6 +48,7 @@ public final class TrunkGate {
     private final int configuredConcurrency;
     private final long slotTimeLimitNanos;
     private final long catchUpNanos;
+    private final LongSupplier nanoTime;
     private final Scheduler scheduler;
 
     private double share = 1.0;
@@ -62,13 +64,20 @@ public final class TrunkGate {
     private final Set<String> releasedWhileCounting = new HashSet<>();
     private long capacityRejections;
 
+    /** On the scheduler's clock (a virtual one in tests). */
     TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler) {
-        this(configuredCps, configuredConcurrency, slotTimeLimitNanos, scheduler, PaceBucket.DEFAULT_CATCH_UP_NANOS);
+        this(configuredCps, configuredConcurrency, slotTimeLimitNanos, scheduler,
+                () -> scheduler.now(TimeUnit.NANOSECONDS), PaceBucket.DEFAULT_CATCH_UP_NANOS);
     }
 
+    /**
+     * @param scheduler where the rate's timer runs
+     * @param nanoTime  the clock, in nanoseconds
+     */
     TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler,
-              long catchUpNanos) {
+              LongSupplier nanoTime, long catchUpNanos) {
         this.catchUpNanos = catchUpNanos;
+        this.nanoTime = nanoTime;
         this.configuredCps = configuredCps;
         this.configuredConcurrency = configuredConcurrency;
         this.slotTimeLimitNanos = slotTimeLimitNanos;
@@ -335,7 +344,7 @@ public final class TrunkGate {
     }
 
     private long now() {
-        return scheduler.now(TimeUnit.NANOSECONDS);
+        return nanoTime.getAsLong();
     }
 
     /** A call found in flight on a gained partition: its slot key, partition, and time since it was placed. */

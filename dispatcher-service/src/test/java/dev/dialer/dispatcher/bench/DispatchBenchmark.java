@@ -152,7 +152,11 @@ class DispatchBenchmark {
                 "dialer.dispatcher.pacing.caller-cps", String.valueOf(cps),
                 "dialer.dispatcher.pacing.caller-burst", String.valueOf(burst),
                 "dialer.dispatcher.lanes.in-flight-per-lane", "2000",
-                "dialer.dispatcher.retry.batch-size", "1000"));
+                "dialer.dispatcher.retry.batch-size", "1000",
+                // On a loaded machine the simulator (in this JVM) answered late, 5 s timeouts opened the carrier's
+                // breaker and the dials then failed at once without reaching it: what was measured was the breaker.
+                "dialer.dispatcher.carrier.request-timeout", "PT60S",
+                "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S"));
         if (!Boolean.getBoolean("bench.park")) {
             // The whole backlog held in the lane: what is measured is the pacing, not the parking lot's round trip
             // (-Dbench.park=true keeps the default park-after, and the round trip with it).
