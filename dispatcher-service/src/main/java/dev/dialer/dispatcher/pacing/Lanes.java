@@ -202,7 +202,7 @@ public class Lanes {
         if (lane.bucket != null) {
             lane.bucket.take(now);
         }
-        metrics.started();
+        metrics.started(now);
         return now;
     }
 

@@ -73,7 +73,8 @@ class PacingMetrics {
         parked.increment(count);
     }
 
-    void started() {
+    /** A start was decided at {@code decidedAt} (the limits' clock). */
+    void started(long decidedAt) {
         started.increment();
     }
 

@@ -52,12 +52,13 @@ class LanePacingBenchmark {
         PacingProperties pacing = new PacingProperties(cps, burst, Map.of(), Map.of(), Map.of(), 0, 0,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
         Scheduler timers = Schedulers.newSingle("bench-lane-timers", true);
-        // When each start was decided (the limits' clock, as in service) and when its dial ran.
+        // When each start was decided (the time the limits were asked at, on their clock as in service) and when its
+        // dial ran.
         List<Long> decided = new CopyOnWriteArrayList<>();
         PacingMetrics metrics = new PacingMetrics(new SimpleMeterRegistry()) {
             @Override
-            void started() {
-                decided.add(System.nanoTime());
+            void started(long decidedAt) {
+                decided.add(decidedAt);
             }
         };
         Lanes lanes = new Lanes(new LanesProperties(backlog + 1_000, 2_000, Duration.ofMinutes(5), 1_000), pacing,
