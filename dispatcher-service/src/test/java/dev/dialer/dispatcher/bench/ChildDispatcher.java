@@ -98,6 +98,11 @@ final class ChildDispatcher implements AutoCloseable {
         return String.join(System.lineSeparator(), kept);
     }
 
+    /** Its threads' stacks ({@code jcmd Thread.print}). */
+    String threadDump() {
+        return jcmd("Thread.print");
+    }
+
     private String jcmd(String what) {
         try {
             Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),

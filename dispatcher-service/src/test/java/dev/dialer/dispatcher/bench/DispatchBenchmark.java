@@ -273,6 +273,11 @@ class DispatchBenchmark {
             }
         }
         String histogramEnd = child.histogram(15);
+        try {
+            Files.writeString(Path.of("target", "benchmark-heap-threads.txt"), child.threadDump());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         double dialled = child.counter("dialer_dispatcher_dials_started_total");
         double parked = child.counter("dialer_dispatcher_lanes_parked_total");
         System.out.println("BENCHMARK heap histogram of the dispatcher half-way:" + System.lineSeparator()
