@@ -287,6 +287,24 @@ public class AttemptLedger {
                 .all();
     }
 
+    /**
+     * The attempts in flight: the carrier was asked for them since {@code askedSince}, they have not ended, and they
+     * were not sent back to the queue by a capacity rejection. Read-only; what a dispatcher that gains partitions
+     * counts as trunk slots already held.
+     */
+    public Flux<InFlightAttempt> inFlight(Instant askedSince) {
+        return db.sql("""
+                        SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at
+                          FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
+                         WHERE a.status IN ('queued', 'initiated', 'ringing', 'in-progress')
+                           AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
+                           AND NOT a.requeued""")
+                .bind(0, askedSince)
+                .map(row -> new InFlightAttempt(row.get(0, String.class), row.get(1, Integer.class),
+                        row.get(2, String.class), row.get(3, Instant.class)))
+                .all();
+    }
+
     /** News that the attempt is still alive (the carrier said so): it is quiet again only from now. */
     public Mono<Void> touch(String requestId, int attempt) {
         return db.sql("""

@@ -5,7 +5,14 @@ import java.time.Clock;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import jakarta.annotation.PreDestroy;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.scheduler.Scheduler;
@@ -19,12 +26,19 @@ import reactor.core.scheduler.Schedulers;
 @Component
 public class Lanes {
 
+    private static final Logger log = LoggerFactory.getLogger(Lanes.class);
+    private static final Duration COUNT_TIMEOUT = Duration.ofSeconds(30);
+
     private final LanesProperties properties;
     private final PacingProperties pacing;
     private final CallerLimits callerLimits;
     private final ParkingLot parking;
     private final Clock clock;
     private final Scheduler scheduler;
+    private final Scheduler timers;
+    private final LongSupplier nanoTime;
+    private final InFlightCalls inFlightCalls;
+    private final DialPermits permits;
     private final TrunkGate trunk;
     private final PacingMetrics metrics;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
@@ -33,27 +47,55 @@ public class Lanes {
 
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics) {
-        this(properties, pacing, callerLimits, parking, clock, metrics, Schedulers.parallel());
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls) {
+        this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
+                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime);
     }
 
+    /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well. */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics, Scheduler scheduler) {
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers) {
+        this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
+                () -> scheduler.now(TimeUnit.NANOSECONDS));
+    }
+
+    /**
+     * @param scheduler where dials are handed off
+     * @param timers    where lanes and the trunk wait for their next token: a thread of their own in service, so a
+     *                  timer never waits behind a dial's work on a busy scheduler and fires as little late as the
+     *                  machine allows; tests pass their virtual clock for both
+     * @param nanoTime  the limits' clock: monotonic in service ({@link System#nanoTime}; a scheduler's {@code now} is
+     *                  the wall clock in milliseconds, which steps when the system time is corrected)
+     */
+    Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
+          LongSupplier nanoTime) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
         this.parking = parking;
         this.clock = clock;
         this.scheduler = scheduler;
+        this.timers = timers;
+        this.nanoTime = nanoTime;
         this.metrics = metrics;
+        this.inFlightCalls = inFlightCalls;
+        this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
-                () -> scheduler.now(java.util.concurrent.TimeUnit.NANOSECONDS));
+                timers, nanoTime, pacing.timerCatchUp().toNanos());
         metrics.watch(this);
+    }
+
+    @PreDestroy
+    void stopTimers() {
+        if (timers != scheduler) {
+            timers.dispose();
+        }
     }
 
     /** The lanes of one partition; its {@link PartitionLanes#jobs} must be subscribed before records are admitted. */
     public PartitionLanes forPartition(String topic, int partition, PartitionFlow flow, LaneWork work) {
-        PartitionLanes lanes = new PartitionLanes(topic, partition, this, flow, work, scheduler);
+        PartitionLanes lanes = new PartitionLanes(topic, partition, this, flow, work, scheduler, timers);
         live.add(lanes);
         return lanes;
     }
@@ -61,15 +103,58 @@ public class Lanes {
     /** The partition's pipeline ended: its lanes no longer count in the gauges. */
     public void closed(PartitionLanes lanes) {
         live.remove(lanes);
+        lanes.close();
     }
 
-    /** Partitions were assigned or revoked: the trunk-wide limits are re-divided by the share now owned. */
+    /**
+     * Partitions were assigned or revoked: the trunk-wide limits are re-divided by the share now owned; the slots of
+     * the revoked partitions' calls are let go (their statuses now go to the new owner), and the calls in flight on
+     * the gained ones are counted as held slots until their statuses arrive here.
+     */
     public void owns(Set<Integer> assigned, Set<Integer> revoked, int partitionCount) {
         owned.removeAll(revoked);
         owned.addAll(assigned);
         if (partitionCount > 0 && !owned.isEmpty()) {
             trunk.share((double) owned.size() / partitionCount);
         }
+        if (!revoked.isEmpty()) {
+            int released = trunk.releasePartitions(revoked);
+            metrics.releasedOnRevoke(released);
+            log.info("Partitions {} revoked: {} trunk slots released to their new owner", revoked, released);
+        }
+        if (!assigned.isEmpty() && partitionCount > 0) {
+            countInFlight(Set.copyOf(assigned), partitionCount);
+        }
+    }
+
+    /**
+     * Counts the calls in flight on gained partitions as held trunk slots. Runs on its own (the rebalance callback
+     * must not wait for PostgreSQL): until the count is in, the gained partitions' calls are not yet counted, which
+     * errs towards dialling more for the few milliseconds the query takes. A failed count holds nothing (the trunk's
+     * limit then errs likewise until those calls end) and says so.
+     */
+    private void countInFlight(Set<Integer> gained, int partitionCount) {
+        if (inFlightCalls == null) {
+            return;
+        }
+        trunk.countingStarts();
+        inFlightCalls.on(gained, partitionCount)
+                .collectList()
+                .timeout(COUNT_TIMEOUT)
+                .retryWhen(InfraRetry.brief("count calls in flight"))
+                .subscribe(calls -> {
+                    int held = trunk.holdCounted(calls);
+                    metrics.countedOnAssign(held);
+                    log.info("Partitions {} gained: {} calls in flight on them hold trunk slots", gained, held);
+                }, error -> {
+                    trunk.countingEnded();
+                    log.warn("Partitions {} gained: the calls in flight on them could not be counted", gained, error);
+                });
+    }
+
+    /** The commands partitions this dispatcher owns now. */
+    Set<Integer> owned() {
+        return Set.copyOf(owned);
     }
 
     /** The trunk's limits as this dispatcher applies them; terminal callbacks release its slots. */
@@ -77,45 +162,54 @@ public class Lanes {
         return trunk;
     }
 
+    /**
+     * The earliest start the caller ID's and the campaign's rates allow; the trunk's limits are not asked here, they
+     * queue the lane in {@link #tryStart} when they bind. A start the trunk granted already may happen now.
+     */
     long earliest(PartitionLanes.Lane lane, LaneTicket ticket, long now) {
+        if (trunk.isGranted(ticket.slotKey())) {
+            return now;
+        }
         long at = lane.bucket == null ? now : lane.bucket.earliest(now);
         PaceBucket campaign = campaignBucket(ticket);
         if (campaign != null) {
             at = Math.max(at, campaign.earliest(now));
         }
-        return Math.max(at, trunk.earliest(now));
+        return at;
     }
 
     /**
-     * Starts the lane's head at {@code now} if every limit allows it: the shared buckets (campaign, then trunk rate
-     * and slot) are taken atomically, each checked again as it is taken, and the caller ID's bucket last. A campaign
-     * token taken when the trunk then refuses is lost, which errs on the side of dialling less.
+     * Starts the lane's head at {@code now} if every limit allows it: the campaign's token first, then the trunk's
+     * token and slot (taken atomically, or the lane queued for them round robin by account), and the caller ID's
+     * bucket last. A campaign token taken when the trunk then queues the lane stands for the start the trunk grants
+     * later (no second one is taken).
      *
-     * @return {@code now} when started; {@link TrunkGate#QUEUED} when queued for a trunk slot ({@code wake} runs when
-     *         one frees); otherwise the time to try again
+     * @return {@code now} when started; {@link TrunkGate#QUEUED} when queued at the trunk ({@code wake} runs when the
+     *         start is granted); otherwise the time to try again
      */
-    long tryStart(PartitionLanes.Lane lane, LaneTicket ticket, long now, Runnable wake) {
+    long tryStart(PartitionLanes.Lane lane, LaneTicket ticket, int partition, long now, Runnable wake) {
         PaceBucket campaign = campaignBucket(ticket);
-        if (campaign != null) {
+        if (campaign != null && !trunk.isGranted(ticket.slotKey())) {
             long at = campaign.tryTake(now);
             if (at != now) {
                 return at;
             }
         }
-        long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), now, wake);
+        long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), partition, now, wake);
         if (trunkResult != now) {
             return trunkResult;
         }
         if (lane.bucket != null) {
             lane.bucket.take(now);
         }
-        metrics.started();
+        metrics.started(now);
         return now;
     }
 
     PaceBucket callerBucket(String accountId, String callerId) {
         double cps = callerLimits.callerCps(accountId, callerId);
-        return cps > 0 ? new PaceBucket(cps, callerLimits.callerBurst(accountId, callerId)) : null;
+        return cps > 0 ? new PaceBucket(cps, callerLimits.callerBurst(accountId, callerId),
+                pacing.timerCatchUp().toNanos()) : null;
     }
 
     private PaceBucket campaignBucket(LaneTicket ticket) {
@@ -124,7 +218,17 @@ public class Lanes {
             return null;
         }
         Double cps = pacing.campaignCps().get(campaign);
-        return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign, name -> new PaceBucket(cps, 1));
+        return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign,
+                name -> new PaceBucket(cps, 1, pacing.timerCatchUp().toNanos()));
+    }
+
+    /** The limits' clock, in nanoseconds. */
+    long nanoTime() {
+        return nanoTime.getAsLong();
+    }
+
+    DialPermits permits() {
+        return permits;
     }
 
     LanesProperties properties() {
@@ -149,7 +253,7 @@ public class Lanes {
 
     /** Seconds the oldest record waiting in any lane has waited; 0 when none waits. */
     double oldestWaitSeconds() {
-        long now = scheduler.now(java.util.concurrent.TimeUnit.NANOSECONDS);
+        long now = nanoTime.getAsLong();
         long oldest = live.stream().mapToLong(PartitionLanes::oldestAdmittedAt).min().orElse(Long.MAX_VALUE);
         return oldest == Long.MAX_VALUE ? 0 : (now - oldest) / 1e9;
     }

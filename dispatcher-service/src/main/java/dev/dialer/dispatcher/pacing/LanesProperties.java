@@ -18,13 +18,19 @@ import org.springframework.validation.annotation.Validated;
  * @param parkAfter               a record whose lane already holds this much waiting (in time at the lane's rate)
  *                                is parked in {@code dispatch.schedule} rather than held, so a long backlog never
  *                                holds the partition's commits or the window
+ * @param maxDialsInFlight        dials running at once in this dispatcher, all partitions together (a dial runs from
+ *                                its start until the carrier accepted or refused the call); further starts wait for
+ *                                one to end. Bounds the heap when starts outrun PostgreSQL and the carrier. Keep it
+ *                                below the carrier guard's {@code max-concurrent-calls} (200), or a burst of starts
+ *                                finds the carrier's bulkhead full
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.lanes")
 public record LanesProperties(
         @DefaultValue("1000") @Min(2) int maxInFlightPerPartition,
         @DefaultValue("50") @Min(1) int inFlightPerLane,
-        @DefaultValue("PT10S") @NotNull Duration parkAfter) {
+        @DefaultValue("PT10S") @NotNull Duration parkAfter,
+        @DefaultValue("150") @Min(1) int maxDialsInFlight) {
 
     public LanesProperties {
         if (parkAfter != null && (parkAfter.isNegative() || parkAfter.isZero())) {

@@ -3,39 +3,92 @@ package dev.dialer.dispatcher.pacing;
 /**
  * A token bucket of {@code rate} per second holding at most {@code burst} tokens, kept as the generic cell rate
  * algorithm's theoretical arrival time: one number, no refill timer. Each start is spaced {@code 1/rate} from the
- * previous one, with up to {@code burst} starts allowed back to back after an idle spell; so any one-second window
- * sees at most {@code rate + burst} starts, never the doubled burst a fixed-cycle limiter allows at a cycle boundary.
+ * previous one, with up to {@code burst} starts allowed back to back after an idle spell.
+ *
+ * <p>Late timers are caught up. A caller told to wait (by {@link #earliest} answering a later time) comes back on a
+ * timer, and a timer fires late, by as much again as the interval on a busy machine at 100 per second. The plain
+ * algorithm restarts its schedule from the late start and so gives the lateness away: each start then costs the
+ * interval plus the lateness. Here a start up to {@code catchUp} behind a promised time keeps the schedule, so the next
+ * one is due at once and the rate is reached on average. What bounds the starts is a second, exact rule: at most
+ * {@code floor(rate + burst)} starts in any one-second window (the most the plain algorithm ever lets through), checked
+ * against the times of the last starts themselves; so catching up never adds up to more than {@code rate + burst} in a
+ * second, and never the doubled burst a fixed-cycle limiter allows at a cycle boundary.
  *
  * <p>Times are the caller's nanoseconds (a scheduler's {@code now}), so a virtual clock drives it in tests.
  * Thread-safe.
  */
 final class PaceBucket {
 
+    /** How far behind a promised start may fall and still be caught up, unless the caller says otherwise. */
+    static final long DEFAULT_CATCH_UP_NANOS = 1_000_000_000L;
+    private static final long WINDOW_NANOS = 1_000_000_000L;
+
     private final long intervalNanos;
     private final long toleranceNanos;
+    private final long catchUpNanos;
+    /** The last starts, oldest first once full: the one-second window rule reads the oldest. */
+    private final long[] recent;
+    private int recentCount;
+    private int recentNext;
     private long theoreticalArrival = Long.MIN_VALUE;
+    private boolean promised;
 
     /**
      * @param perSecond starts per second, above 0
      * @param burst     starts allowed back to back, at least 1
      */
     PaceBucket(double perSecond, int burst) {
-        if (!(perSecond > 0) || burst < 1) {
-            throw new IllegalArgumentException("rate must be above 0 and burst at least 1");
+        this(perSecond, burst, DEFAULT_CATCH_UP_NANOS);
+    }
+
+    /**
+     * @param perSecond    starts per second, above 0
+     * @param burst        starts allowed back to back, at least 1
+     * @param catchUpNanos how late a promised start may come and still keep the schedule (0: never caught up)
+     */
+    PaceBucket(double perSecond, int burst, long catchUpNanos) {
+        if (!(perSecond > 0) || burst < 1 || catchUpNanos < 0) {
+            throw new IllegalArgumentException("rate must be above 0, burst at least 1 and catch-up not negative");
         }
         this.intervalNanos = Math.max(1, Math.round(1_000_000_000d / perSecond));
         this.toleranceNanos = (burst - 1) * intervalNanos;
+        this.catchUpNanos = catchUpNanos;
+        this.recent = new long[(int) Math.max(1, Math.min(Math.floor(perSecond + burst), 1_000_000))];
     }
 
-    /** The earliest time a start may happen, given {@code now}; reserves nothing. */
+    /** The earliest time a start may happen, given {@code now}; reserves nothing, but promises that time. */
     synchronized long earliest(long now) {
-        return theoreticalArrival == Long.MIN_VALUE ? now : Math.max(now, theoreticalArrival - toleranceNanos);
+        long at = now;
+        if (theoreticalArrival != Long.MIN_VALUE) {
+            at = Math.max(at, theoreticalArrival - toleranceNanos);
+        }
+        if (recentCount == recent.length) {
+            // One more start must fall outside the closed second that began with the oldest of the last ones.
+            at = Math.max(at, recent[recentNext] + WINDOW_NANOS + 1);
+        }
+        if (at > now) {
+            promised = true;
+        }
+        return at;
     }
 
     /** Takes the slot at {@code at}, which must be at or after {@link #earliest}. */
     synchronized void take(long at) {
-        long base = theoreticalArrival == Long.MIN_VALUE ? at : Math.max(theoreticalArrival, at);
-        theoreticalArrival = base + intervalNanos;
+        boolean catchingUp = promised && theoreticalArrival != Long.MIN_VALUE && at > theoreticalArrival
+                && at - theoreticalArrival <= catchUpNanos;
+        if (theoreticalArrival == Long.MIN_VALUE) {
+            theoreticalArrival = at + intervalNanos;
+        } else if (catchingUp) {
+            // A start that came late for its promised time: the schedule stands, the next start is due the sooner.
+            theoreticalArrival += intervalNanos;
+        } else {
+            theoreticalArrival = Math.max(theoreticalArrival, at) + intervalNanos;
+        }
+        // Still behind after this start: the next one, due at once, is part of the same late run (not an idle spell).
+        promised = catchingUp && theoreticalArrival <= at;
+        recent[recentNext] = at;
+        recentNext = (recentNext + 1) % recent.length;
+        recentCount = Math.min(recentCount + 1, recent.length);
     }
 
     /**
@@ -54,7 +107,8 @@ final class PaceBucket {
 
     /** Whether the bucket is full again at {@code now}: forgetting it then changes nothing. */
     synchronized boolean idleAt(long now) {
-        return theoreticalArrival == Long.MIN_VALUE || theoreticalArrival <= now;
+        boolean windowOpen = recentCount < recent.length || recent[recentNext] + WINDOW_NANOS < now;
+        return theoreticalArrival == Long.MIN_VALUE || theoreticalArrival <= now && windowOpen;
     }
 
     long intervalNanos() {

@@ -14,10 +14,15 @@ import org.springframework.stereotype.Component;
  *   <li>{@code dialer.dispatcher.lanes.backlog}: records waiting in lanes; {@code …lanes.held}: records held in
  *       partition windows; {@code …lanes.oldest.wait}: seconds the oldest waiting record has waited;
  *       {@code …lanes.paused}: partitions not fetching because their window is full;</li>
+ *   <li>{@code dialer.dispatcher.lanes.dials.in.flight}: dials running (bounded by {@code max-dials-in-flight});
+ *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked}: records parked in the schedule; {@code …lanes.wait}: time from a
  *       record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
- *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections}.</li>
+ *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
+ *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
+ *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted}}: slots let go with revoked
+ *       partitions, and calls found in flight on gained ones and held as slots.</li>
  * </ul>
  */
 @Component
@@ -27,6 +32,8 @@ class PacingMetrics {
     private final Counter parked;
     private final Counter started;
     private final Timer waited;
+    private final Counter slotsReleased;
+    private final Counter slotsCounted;
     private final AtomicInteger paused = new AtomicInteger();
 
     PacingMetrics(MeterRegistry registry) {
@@ -36,6 +43,8 @@ class PacingMetrics {
         this.waited = Timer.builder("dialer.dispatcher.lanes.wait")
                 .description("time from a record's arrival in its lane to its dial")
                 .register(registry);
+        this.slotsReleased = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released");
+        this.slotsCounted = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "counted");
         Gauge.builder("dialer.dispatcher.lanes.paused", paused, AtomicInteger::get).register(registry);
     }
 
@@ -45,6 +54,8 @@ class PacingMetrics {
         Gauge.builder("dialer.dispatcher.lanes.held", lanes, l -> l.sum(PartitionLanes::held)).register(registry);
         Gauge.builder("dialer.dispatcher.lanes.oldest.wait", lanes, Lanes::oldestWaitSeconds)
                 .baseUnit("seconds").register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.dials.in.flight", lanes, l -> l.permits().inUse()).register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.dials.waiting", lanes, l -> l.permits().waiting()).register(registry);
         TrunkGate trunk = lanes.trunk();
         Gauge.builder("dialer.dispatcher.trunk.cps.limit", trunk, TrunkGate::currentCps).tag("trunk", "default")
                 .register(registry);
@@ -52,6 +63,8 @@ class PacingMetrics {
                 .register(registry);
         Gauge.builder("dialer.dispatcher.trunk.concurrency.limit", trunk, TrunkGate::currentLimit)
                 .tag("trunk", "default").register(registry);
+        Gauge.builder("dialer.dispatcher.trunk.waiting", trunk, TrunkGate::waiting).tag("trunk", "default")
+                .register(registry);
         Gauge.builder("dialer.dispatcher.trunk.capacity.rejections", trunk, TrunkGate::capacityRejections)
                 .tag("trunk", "default").register(registry);
     }
@@ -60,12 +73,21 @@ class PacingMetrics {
         parked.increment(count);
     }
 
-    void started() {
+    /** A start was decided at {@code decidedAt} (the limits' clock). */
+    void started(long decidedAt) {
         started.increment();
     }
 
     void waited(Duration wait) {
         waited.record(wait);
+    }
+
+    void releasedOnRevoke(int count) {
+        slotsReleased.increment(count);
+    }
+
+    void countedOnAssign(int count) {
+        slotsCounted.increment(count);
     }
 
     void paused(int delta) {

@@ -23,6 +23,10 @@ import org.springframework.validation.annotation.Validated;
  *                            status), divided among dispatchers by partition share; shrinks on capacity rejections
  * @param slotTimeLimit       a concurrency slot whose terminal status never arrives is released after this long
  * @param capacityRequeueDelay how long a call the carrier rejected for capacity waits before it is dialled again
+ * @param timerCatchUp        how late a start may come for the time its rate promised and still keep the rate's
+ *                            schedule (the next start then follows at once): what a busy machine's late timers cost
+ *                            the rate is made up, never beyond rate + burst starts in any one-second window. 0 gives
+ *                            lateness away, as a plain cell rate algorithm does
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.pacing")
@@ -35,9 +39,13 @@ public record PacingProperties(
         @DefaultValue("0") @PositiveOrZero double trunkCps,
         @DefaultValue("0") @PositiveOrZero int trunkConcurrency,
         @DefaultValue("PT1H5M") @NotNull Duration slotTimeLimit,
-        @DefaultValue("PT2S") @NotNull Duration capacityRequeueDelay) {
+        @DefaultValue("PT2S") @NotNull Duration capacityRequeueDelay,
+        @DefaultValue("PT1S") @NotNull Duration timerCatchUp) {
 
     public PacingProperties {
+        if (timerCatchUp != null && timerCatchUp.isNegative()) {
+            throw new IllegalArgumentException("dialer.dispatcher.pacing.timer-catch-up must not be negative");
+        }
         accountCallerCps = accountCallerCps == null ? Map.of() : Map.copyOf(accountCallerCps);
         numberCps = numberCps == null ? Map.of() : Map.copyOf(numberCps);
         campaignCps = campaignCps == null ? Map.of() : Map.copyOf(campaignCps);

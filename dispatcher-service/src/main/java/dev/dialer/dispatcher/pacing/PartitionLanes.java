@@ -10,7 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -42,6 +44,8 @@ public final class PartitionLanes {
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
     private static final int TRACKED_FACTOR = 20;
+    /** Records a poll may still deliver after a pause (max.poll.records); beyond them the pause is asked again. */
+    private static final int REPAUSE_AFTER = 500;
 
     private final String topic;
     private final int partition;
@@ -49,25 +53,30 @@ public final class PartitionLanes {
     private final PartitionFlow flow;
     private final LaneWork work;
     private final Scheduler scheduler;
+    private final Scheduler timers;
 
     private final OffsetWindow window = new OffsetWindow();
     private final Map<String, Lane> byCallerId = new HashMap<>();
     private final Flux<Mono<Void>> jobs;
     private FluxSink<Mono<Void>> sink;
     private final ArrayDeque<ToPark> toPark = new ArrayDeque<>();
+    private final Set<AtomicBoolean> permitsHeld = ConcurrentHashMap.newKeySet();
     private boolean parking;
     private int parkingNow;
     private boolean paused;
+    private int admittedWhilePaused;
     private long generation;
     private int admittedSinceSweep;
 
-    PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler) {
+    PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler,
+                   Scheduler timers) {
         this.topic = topic;
         this.partition = partition;
         this.lanes = lanes;
         this.flow = flow;
         this.work = work;
         this.scheduler = scheduler;
+        this.timers = timers;
         this.jobs = Flux.<Mono<Void>>create(created -> {
             synchronized (this) {
                 sink = created;
@@ -103,8 +112,16 @@ public final class PartitionLanes {
         }
         if (!paused && full()) {
             paused = true;
+            admittedWhilePaused = 0;
             lanes.metrics().paused(1);
             log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.unfinished());
+            emit(flow.pause(topic, partition));
+        } else if (paused && ++admittedWhilePaused % REPAUSE_AFTER == 0) {
+            // More than a poll's worth arrived after the pause: it did not hold. reactor-kafka resumes every partition
+            // not paused when it paused them all for its own back-pressure, so a pause made meanwhile is lost; asking
+            // again keeps the window bounded.
+            log.debug("{}-{} still fetching while paused ({} records since); pausing again", topic, partition,
+                    admittedWhilePaused);
             emit(flow.pause(topic, partition));
         }
         if (++admittedSinceSweep >= 1_000) {
@@ -141,9 +158,21 @@ public final class PartitionLanes {
                 () -> finished(slot, owner));
     }
 
-    /** Starts as many of the lane's records as its limits allow now, and sets a timer for the next one. */
+    /**
+     * Starts as many of the lane's records as its limits allow now, and sets a timer for the next one. A dial permit
+     * (the dispatcher-wide bound on dials running) is taken just before the limits are, and kept only by a dial that
+     * starts: a lane never holds one while it waits.
+     */
     private void pump(Lane lane) {
-        while (!lane.timerArmed && !lane.waitingForSlot && !lane.queue.isEmpty()
+        startWhatIsDue(lane);
+        if (lane.holdsPermit) {
+            lane.holdsPermit = false;
+            lanes.permits().release();
+        }
+    }
+
+    private void startWhatIsDue(Lane lane) {
+        while (!lane.timerArmed && !lane.waitingForSlot && !lane.waitingForPermit && !lane.queue.isEmpty()
                 && lane.inFlight < lanes.properties().inFlightPerLane()) {
             long now = now();
             long at = lanes.earliest(lane, lane.queue.peek().ticket, now);
@@ -152,10 +181,16 @@ public final class PartitionLanes {
                 emit(timer(lane, at - now));
                 return;
             }
-            Pending next = lane.queue.peek();
             long owner = generation;
             // Woken on the scheduler, never on the releasing thread, which may hold another partition's lock.
-            long started = lanes.tryStart(lane, next.ticket, now,
+            if (!lane.holdsPermit && !lanes.permits().tryAcquire(
+                    () -> scheduler.schedule(() -> permitGranted(lane, owner)))) {
+                lane.waitingForPermit = true;
+                return;
+            }
+            lane.holdsPermit = true;
+            Pending next = lane.queue.peek();
+            long started = lanes.tryStart(lane, next.ticket, partition, now,
                     () -> scheduler.schedule(() -> slotFreed(lane, owner)));
             if (started == TrunkGate.QUEUED) {
                 lane.waitingForSlot = true;
@@ -166,16 +201,17 @@ public final class PartitionLanes {
                 emit(timer(lane, started - now));
                 return;
             }
+            lane.holdsPermit = false;
             lane.queue.poll();
             lane.inFlight++;
             lanes.metrics().waited(Duration.ofNanos(now - next.admittedAt));
-            emit(dial(lane, next, owner));
+            emit(dial(lane, next, owner, held(new AtomicBoolean(true))));
         }
     }
 
     private Mono<Void> timer(Lane lane, long delayNanos) {
         long owner = generation;
-        return Mono.delay(Duration.ofNanos(delayNanos), scheduler)
+        return Mono.delay(Duration.ofNanos(delayNanos), timers)
                 .then(Mono.fromRunnable(() -> timerFired(lane, owner)));
     }
 
@@ -186,6 +222,17 @@ public final class PartitionLanes {
         }
     }
 
+    /** A dial permit was handed to the lane; a lane whose partition went away passes it on. */
+    private synchronized void permitGranted(Lane lane, long owner) {
+        lane.waitingForPermit = false;
+        if (owner != generation) {
+            lanes.permits().release();
+            return;
+        }
+        lane.holdsPermit = true;
+        pump(lane);
+    }
+
     private synchronized void slotFreed(Lane lane, long owner) {
         lane.waitingForSlot = false;
         if (owner == generation) {
@@ -193,7 +240,7 @@ public final class PartitionLanes {
         }
     }
 
-    private Mono<Void> dial(Lane lane, Pending pending, long owner) {
+    private Mono<Void> dial(Lane lane, Pending pending, long owner, AtomicBoolean permit) {
         String slotKey = pending.ticket.slotKey();
         // Off the pumping thread: reading and validating the command is CPU work, and the pump holds the lock and
         // keeps the lane's timing.
@@ -206,8 +253,33 @@ public final class PartitionLanes {
                         lanes.trunk().release(slotKey, false);
                     }
                 })
-                .doFinally(signal -> dialEnded(lane, owner))
+                .doFinally(signal -> {
+                    releasePermit(permit);
+                    dialEnded(lane, owner);
+                })
                 .then();
+    }
+
+    /** Notes a dial's permit as held by this partition, so one never run is still given back at {@link #close}. */
+    private AtomicBoolean held(AtomicBoolean permit) {
+        permitsHeld.add(permit);
+        return permit;
+    }
+
+    private void releasePermit(AtomicBoolean permit) {
+        if (permit.compareAndSet(true, false)) {
+            permitsHeld.remove(permit);
+            lanes.permits().release();
+        }
+    }
+
+    /**
+     * The partition's pipeline ended: dials it emitted but never ran (their jobs were dropped with the pipeline) give
+     * their permits back, or the dispatcher would run short of them.
+     */
+    void close() {
+        List<AtomicBoolean> left = List.copyOf(permitsHeld);
+        left.forEach(this::releasePermit);
     }
 
     private synchronized void dialEnded(Lane lane, long owner) {
@@ -303,7 +375,7 @@ public final class PartitionLanes {
     }
 
     private long now() {
-        return scheduler.now(TimeUnit.NANOSECONDS);
+        return lanes.nanoTime();
     }
 
     // Gauges, read rarely.
@@ -339,6 +411,8 @@ public final class PartitionLanes {
         int inFlight;
         boolean timerArmed;
         boolean waitingForSlot;
+        boolean waitingForPermit;
+        boolean holdsPermit;
         private Instant lastParkDue = Instant.MIN;
 
         Lane(String callerId, LaneTicket first, Lanes lanes) {
@@ -355,9 +429,13 @@ public final class PartitionLanes {
             return queue.size() >= budget;
         }
 
-        /** Parked records come back spaced at the lane's rate, the first once the held backlog has gone. */
+        /**
+         * Parked records come back spaced at the lane's rate, the first when half the held backlog has gone: their way
+         * back (the schedule's poll, Kafka, the consumer) takes a second or more, and a lane that waits for them runs
+         * dry. Coming back spaced at the rate, they keep the lane at about half its budget rather than above it.
+         */
         Instant nextParkDue(Instant now, Duration parkAfter) {
-            Instant earliest = now.plus(parkAfter);
+            Instant earliest = now.plus(parkAfter.dividedBy(2));
             Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest
                     : lastParkDue.plusNanos(bucket.intervalNanos());
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
@@ -365,7 +443,7 @@ public final class PartitionLanes {
         }
 
         boolean idle(long now) {
-            return queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot
+            return queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot && !waitingForPermit
                     && (bucket == null || bucket.idleAt(now));
         }
     }

@@ -2,12 +2,18 @@ package dev.dialer.dispatcher.pacing;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * The trunk's limits as this dispatcher applies them: calls per second and calls in progress, each the configured
@@ -15,33 +21,67 @@ import java.util.function.LongSupplier;
  * re-divided when partitions move.
  *
  * <p>A concurrency slot is taken when a dial starts and held until the attempt's terminal status is applied; a slot
- * whose status never comes is released after {@code slotTimeLimit}, so slots never leak. The concurrency limit is
- * additive-increase, multiplicative-decrease: a capacity rejection halves it (never below 1), each call that ends
- * otherwise grows it by {@code 1/limit}, back up to the configured share. With no configured concurrency the first
- * rejection starts the limit at half the calls then in progress.
+ * whose status never comes is released after {@code slotTimeLimit}, so slots never leak. Slots follow their partition:
+ * when a partition is revoked its calls' statuses go to the new owner, so their slots are released here at once
+ * ({@link #releasePartitions}), and the new owner counts the calls in flight on the partitions it gains as held
+ * ({@link #holdCounted}) until their terminal statuses arrive. The concurrency limit is additive-increase,
+ * multiplicative-decrease: a capacity rejection halves it (never below 1), each call that ends otherwise grows it by
+ * {@code 1/limit}, back up to the configured share. With no configured concurrency the first rejection starts the limit
+ * at half the calls then in progress.
  *
- * <p>Lanes that find the trunk full wait in per-account queues and are woken round robin by account as slots free,
- * so one account's backlog cannot starve another sharing the trunk. Thread-safe.
+ * <p>Fairness: when either limit binds (no rate token now, or every slot held), the lane asking waits in its account's
+ * queue, and so does every lane that asks while anyone waits. As tokens and slots come (the gate's own timer for the
+ * rate, a release for a slot), the gate serves the queues round robin by account: it takes the token and the slot for
+ * the next account's first waiter and wakes it, and the woken lane finds its start granted. So one account's backlog
+ * cannot crowd out another sharing the trunk, whichever limit binds. A grant the lane never claims (its partition went
+ * away) is given back after {@link #GRANT_TIMEOUT_NANOS}. Thread-safe.
  */
 public final class TrunkGate {
+
+    /** {@link #acquireOrWait} queued the waiter: it is woken when its start is granted. */
+    static final long QUEUED = Long.MAX_VALUE;
+
+    /** A woken lane claims its grant within milliseconds; one that has not after this is gone. */
+    static final long GRANT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final double configuredCps;
     private final int configuredConcurrency;
     private final long slotTimeLimitNanos;
-    private final LongSupplier clock;
+    private final long catchUpNanos;
+    private final LongSupplier nanoTime;
+    private final Scheduler scheduler;
 
     private double share = 1.0;
     private PaceBucket bucket;
     private double limit;
-    private final Map<String, Long> slots = new HashMap<>();
-    private final LinkedHashMap<String, ArrayDeque<Runnable>> waiting = new LinkedHashMap<>();
+    private final Map<String, Slot> slots = new HashMap<>();
+    private final Map<String, Long> granted = new HashMap<>();
+    private final LinkedHashMap<String, ArrayDeque<Waiter>> waiting = new LinkedHashMap<>();
+    private int waiters;
+    private Disposable rateTimer;
+    private long rateTimerAt = Long.MAX_VALUE;
+    private int counting;
+    private final Set<String> releasedWhileCounting = new HashSet<>();
     private long capacityRejections;
 
-    TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, LongSupplier clock) {
+    /** On the scheduler's clock (a virtual one in tests). */
+    TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler) {
+        this(configuredCps, configuredConcurrency, slotTimeLimitNanos, scheduler,
+                () -> scheduler.now(TimeUnit.NANOSECONDS), PaceBucket.DEFAULT_CATCH_UP_NANOS);
+    }
+
+    /**
+     * @param scheduler where the rate's timer runs
+     * @param nanoTime  the clock, in nanoseconds
+     */
+    TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler,
+              LongSupplier nanoTime, long catchUpNanos) {
+        this.catchUpNanos = catchUpNanos;
+        this.nanoTime = nanoTime;
         this.configuredCps = configuredCps;
         this.configuredConcurrency = configuredConcurrency;
         this.slotTimeLimitNanos = slotTimeLimitNanos;
-        this.clock = clock;
+        this.scheduler = scheduler;
         resize(1.0);
     }
 
@@ -52,41 +92,37 @@ public final class TrunkGate {
 
     private void resize(double fraction) {
         share = fraction;
-        bucket = configuredCps > 0 ? new PaceBucket(configuredCps * fraction, 1) : null;
+        bucket = configuredCps > 0 ? new PaceBucket(configuredCps * fraction, 1, catchUpNanos) : null;
         limit = configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * fraction) : Double.POSITIVE_INFINITY;
     }
 
-    /** The earliest start the trunk's rate allows, given {@code now}. */
-    synchronized long earliest(long now) {
-        return bucket == null ? now : bucket.earliest(now);
+    /** Whether a start was granted to {@code slotKey} (its token and slot are taken): no other limit may stop it. */
+    synchronized boolean isGranted(String slotKey) {
+        return granted.containsKey(slotKey);
     }
 
-    /** {@link #acquireOrWait} found every slot held and queued the waiter. */
-    static final long QUEUED = Long.MAX_VALUE;
-
     /**
-     * Takes the rate slot and a concurrency slot at {@code now} for {@code slotKey}, as one step; or, when every
-     * concurrency slot is held, queues {@code wake} under {@code account} and takes nothing.
+     * Takes the rate token and a concurrency slot at {@code now} for {@code slotKey}, as one step, or claims the start
+     * granted to it; or, when a limit binds or others wait before it, queues {@code wake} under {@code account} and
+     * takes nothing.
      *
-     * @return {@code now} when taken; {@link #QUEUED} when queued for a slot; otherwise the earliest time the trunk's
-     *         rate allows another start (nothing taken, nothing queued)
+     * @param partition the commands partition the call belongs to (its slot is released if the partition is revoked)
+     * @return {@code now} when taken; {@link #QUEUED} when queued ({@code wake} runs once the start is granted)
      */
-    long acquireOrWait(String slotKey, String account, long now, Runnable wake) {
-        List<Runnable> toWake;
+    long acquireOrWait(String slotKey, String account, int partition, long now, Runnable wake) {
+        List<Runnable> toWake = new ArrayList<>();
         long result;
         synchronized (this) {
-            toWake = expire(now);
-            long rate = bucket == null ? now : bucket.earliest(now);
-            if (rate > now) {
-                result = rate;
-            } else if (slots.size() < currentLimit()) {
-                slots.put(slotKey, now);
-                if (bucket != null) {
-                    bucket.take(now);
-                }
+            expire(now, toWake);
+            if (granted.remove(slotKey) != null) {
+                result = now;
+            } else if (waiters == 0 && rateAllows(now) && slots.size() < currentLimit()) {
+                take(slotKey, partition, now);
                 result = now;
             } else {
-                waiting.computeIfAbsent(account, key -> new ArrayDeque<>()).add(wake);
+                waiting.computeIfAbsent(account, key -> new ArrayDeque<>()).add(new Waiter(slotKey, partition, wake));
+                waiters++;
+                serve(now, toWake);
                 result = QUEUED;
             }
         }
@@ -96,34 +132,123 @@ public final class TrunkGate {
 
     /** The attempt ended (or was never placed): its slot frees; {@code success} grows the limit back. */
     public void release(String slotKey, boolean success) {
-        List<Runnable> toWake;
+        List<Runnable> toWake = new ArrayList<>();
         synchronized (this) {
+            granted.remove(slotKey);
             if (slots.remove(slotKey) == null) {
+                if (counting > 0) {
+                    // Its end overtook the count of calls in flight on a gained partition: it must not be counted.
+                    releasedWhileCounting.add(slotKey);
+                }
                 return;
             }
             if (success && limit != Double.POSITIVE_INFINITY) {
                 limit = Math.min(ceiling(), limit + 1.0 / Math.max(limit, 1));
             }
-            toWake = wakeable(1);
+            serve(now(), toWake);
         }
         toWake.forEach(Runnable::run);
     }
 
     /** The carrier rejected the attempt for capacity: its slot frees and the limit halves, never below 1. */
     public void capacityRejected(String slotKey) {
-        List<Runnable> toWake;
+        List<Runnable> toWake = new ArrayList<>();
         synchronized (this) {
             capacityRejections++;
             double base = limit == Double.POSITIVE_INFINITY ? slots.size() : limit;
             limit = Math.max(1, base / 2);
+            granted.remove(slotKey);
             slots.remove(slotKey);
-            toWake = wakeable(Math.max(0, currentLimit() - slots.size()));
+            serve(now(), toWake);
         }
         toWake.forEach(Runnable::run);
     }
 
+    /**
+     * The partitions went to another dispatcher, which now receives their calls' statuses: their slots (and grants,
+     * and waiting lanes, which are dropped with the partition) are let go here, or they would stay held until the
+     * slot time limit.
+     *
+     * @return how many slots were released
+     */
+    public int releasePartitions(Set<Integer> partitions) {
+        List<Runnable> toWake = new ArrayList<>();
+        int released;
+        synchronized (this) {
+            int before = slots.size();
+            slots.entrySet().removeIf(entry -> {
+                boolean gone = partitions.contains(entry.getValue().partition());
+                if (gone) {
+                    granted.remove(entry.getKey());
+                }
+                return gone;
+            });
+            released = before - slots.size();
+            for (Iterator<ArrayDeque<Waiter>> queues = waiting.values().iterator(); queues.hasNext(); ) {
+                ArrayDeque<Waiter> queue = queues.next();
+                int size = queue.size();
+                queue.removeIf(waiter -> partitions.contains(waiter.partition()));
+                waiters -= size - queue.size();
+                if (queue.isEmpty()) {
+                    queues.remove();
+                }
+            }
+            serve(now(), toWake);
+        }
+        toWake.forEach(Runnable::run);
+        return released;
+    }
+
+    /**
+     * A count of the calls in flight on gained partitions is starting: terminal statuses applied until
+     * {@link #holdCounted} must keep their calls out of the count.
+     */
+    public synchronized void countingStarts() {
+        counting++;
+    }
+
+    /**
+     * Holds a slot for each call found in flight on partitions this dispatcher gained (their terminal statuses now
+     * come here and release them), except those whose end was applied while they were being counted.
+     *
+     * @return how many slots were taken
+     */
+    public int holdCounted(Collection<CountedCall> calls) {
+        int held = 0;
+        synchronized (this) {
+            long now = now();
+            for (CountedCall call : calls) {
+                if (!releasedWhileCounting.contains(call.slotKey()) && !slots.containsKey(call.slotKey())) {
+                    long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
+                    slots.put(call.slotKey(), new Slot(now - age, call.partition()));
+                    held++;
+                }
+            }
+            countingEnded();
+        }
+        return held;
+    }
+
+    /** A count of the calls in flight on gained partitions failed or was abandoned: nothing is held for it. */
+    public synchronized void countingEnded() {
+        counting = Math.max(0, counting - 1);
+        if (counting == 0) {
+            releasedWhileCounting.clear();
+        }
+    }
+
+    /** Whether a slot is held for {@code slotKey}. */
+    synchronized boolean holds(String slotKey) {
+        return slots.containsKey(slotKey);
+    }
+
     synchronized int inFlight() {
         return slots.size();
+    }
+
+    /** Lanes queued for a token or a slot. */
+    synchronized int waiting() {
+        return waiters;
     }
 
     /** The concurrency limit now in force ({@link Integer#MAX_VALUE} when unlimited). */
@@ -144,25 +269,91 @@ public final class TrunkGate {
         return configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * share) : Double.POSITIVE_INFINITY;
     }
 
-    /** Slots held past the time limit are given back: their terminal status was lost. */
-    private List<Runnable> expire(long now) {
-        int before = slots.size();
-        slots.values().removeIf(acquired -> now - acquired > slotTimeLimitNanos);
-        return wakeable(before - slots.size());
+    private boolean rateAllows(long now) {
+        return bucket == null || bucket.earliest(now) <= now;
     }
 
-    /** Up to {@code count} waiters, one account after another (round robin: a served account goes to the back). */
-    private List<Runnable> wakeable(int count) {
-        List<Runnable> result = new ArrayList<>();
-        while (result.size() < count && !waiting.isEmpty()) {
-            Iterator<Map.Entry<String, ArrayDeque<Runnable>>> first = waiting.entrySet().iterator();
-            Map.Entry<String, ArrayDeque<Runnable>> entry = first.next();
+    private void take(String slotKey, int partition, long now) {
+        slots.put(slotKey, new Slot(now, partition));
+        if (bucket != null) {
+            bucket.take(now);
+        }
+    }
+
+    /**
+     * Grants starts to waiting lanes, one account after another (a served account goes to the back), while a token
+     * and a slot are there; when the rate is what binds, sets the timer for the next token.
+     */
+    private void serve(long now, List<Runnable> toWake) {
+        while (waiters > 0 && slots.size() < currentLimit()) {
+            long at = bucket == null ? now : bucket.earliest(now);
+            if (at > now) {
+                armRateTimer(now, at);
+                return;
+            }
+            Iterator<Map.Entry<String, ArrayDeque<Waiter>>> first = waiting.entrySet().iterator();
+            Map.Entry<String, ArrayDeque<Waiter>> entry = first.next();
             first.remove();
-            result.add(entry.getValue().poll());
+            Waiter next = entry.getValue().poll();
+            waiters--;
             if (!entry.getValue().isEmpty()) {
                 waiting.put(entry.getKey(), entry.getValue());
             }
+            take(next.slotKey(), next.partition(), now);
+            granted.put(next.slotKey(), now);
+            toWake.add(next.wake());
         }
-        return result;
+    }
+
+    private void armRateTimer(long now, long at) {
+        if (rateTimer != null && !rateTimer.isDisposed() && rateTimerAt <= at) {
+            return;
+        }
+        if (rateTimer != null) {
+            rateTimer.dispose();
+        }
+        rateTimerAt = at;
+        rateTimer = scheduler.schedule(this::rateTimerFired, at - now, TimeUnit.NANOSECONDS);
+    }
+
+    private void rateTimerFired() {
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (this) {
+            rateTimerAt = Long.MAX_VALUE;
+            long now = now();
+            expire(now, toWake);
+            serve(now, toWake);
+        }
+        toWake.forEach(Runnable::run);
+    }
+
+    /** Slots held past the time limit are given back (their terminal status was lost), and grants never claimed. */
+    private void expire(long now, List<Runnable> toWake) {
+        int before = slots.size();
+        slots.values().removeIf(slot -> now - slot.acquiredAt() > slotTimeLimitNanos);
+        granted.entrySet().removeIf(grant -> {
+            boolean stale = now - grant.getValue() > GRANT_TIMEOUT_NANOS;
+            if (stale) {
+                slots.remove(grant.getKey());
+            }
+            return stale;
+        });
+        if (slots.size() < before) {
+            serve(now, toWake);
+        }
+    }
+
+    private long now() {
+        return nanoTime.getAsLong();
+    }
+
+    /** A call found in flight on a gained partition: its slot key, partition, and time since it was placed. */
+    public record CountedCall(String slotKey, int partition, long ageNanos) {
+    }
+
+    private record Slot(long acquiredAt, int partition) {
+    }
+
+    private record Waiter(String slotKey, int partition, Runnable wake) {
     }
 }

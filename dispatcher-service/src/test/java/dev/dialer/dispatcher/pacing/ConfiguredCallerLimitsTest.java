@@ -12,7 +12,7 @@ class ConfiguredCallerLimitsTest {
     private static final String NUMBER = "+4930123456";
 
     private final PacingProperties properties = new PacingProperties(10, 1, Map.of("configured", 4.0),
-            Map.of(NUMBER, 2.0), Map.of(), 0, 0, Duration.ofHours(1), Duration.ofSeconds(2));
+            Map.of(NUMBER, 2.0), Map.of(), 0, 0, Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
 
     private final ConfiguredCallerLimits limits = new ConfiguredCallerLimits(properties,
             account -> account.startsWith("set") ? OptionalDouble.of(7) : OptionalDouble.empty());

@@ -52,12 +52,91 @@ class PaceBucketTest {
     }
 
     @Test
+    void catchesUpOnLateTimersAndReachesTheRateWithoutEverExceedingRatePlusBurstInAnySecond() {
+        Random random = new Random(7);
+        PaceBucket bucket = new PaceBucket(100, 1);
+        List<Long> starts = new ArrayList<>();
+        long now = 0;
+        while (now < 60 * SECOND) {
+            long at = bucket.earliest(now);
+            if (at > now) {
+                // A timer set for the promised time fires late: by up to one and a half intervals, as on a busy machine.
+                now = at + random.nextLong(15_000_000L);
+                continue;
+            }
+            bucket.take(now);
+            starts.add(now);
+        }
+
+        assertThat(starts).hasSizeBetween(5_990, 6_001);
+        assertThat(maxInAnyWindow(starts, SECOND)).isLessThanOrEqualTo(100 + 1);
+        assertThat(maxInAnyWindowClosed(starts, SECOND)).isLessThanOrEqualTo(100 + 1);
+    }
+
+    @Test
+    void withoutCatchingUpALateTimerCostsTheRateItsLateness() {
+        PaceBucket bucket = new PaceBucket(100, 1, 0);
+        long now = 0;
+        int count = 0;
+        while (now < 10 * SECOND) {
+            long at = bucket.earliest(now);
+            if (at > now) {
+                now = at + 10_000_000L;
+                continue;
+            }
+            bucket.take(now);
+            count++;
+        }
+
+        assertThat(count).isBetween(499, 501);
+    }
+
+    @Test
+    void doesNotTurnAnIdleSpellIntoMoreThanTheBurst() {
+        PaceBucket bucket = new PaceBucket(10, 2);
+        greedyStarts(bucket, 0, 5);
+        long afterIdle = 5 * SECOND;
+
+        List<Long> starts = greedyStarts(bucket, afterIdle, 4);
+
+        assertThat(starts.subList(0, 2)).containsOnly(afterIdle);
+        assertThat(starts.get(2)).isEqualTo(afterIdle + SECOND / 10);
+    }
+
+    @Test
+    void aStartCaughtUpLateIsStillHeldToRatePlusBurstInTheSecondBehindIt() {
+        PaceBucket bucket = new PaceBucket(10, 1);
+        List<Long> starts = new ArrayList<>(greedyStarts(bucket, 0, 10));
+        // The eleventh start is promised at 1 s; the timer comes 200 ms late, so two are due at once: both may go,
+        // then the next waits for its own time.
+        long late = bucket.earliest(0) + 200_000_000L;
+        starts.addAll(greedyStarts(bucket, late, 4));
+
+        assertThat(starts.subList(10, 12)).containsOnly(late);
+        assertThat(maxInAnyWindowClosed(starts, SECOND)).isLessThanOrEqualTo(10 + 1);
+    }
+
+    @Test
     void isIdleOnceItHasRefilled() {
         PaceBucket bucket = new PaceBucket(2, 1);
         bucket.take(0);
 
         assertThat(bucket.idleAt(SECOND / 4)).isFalse();
         assertThat(bucket.idleAt(SECOND / 2)).isTrue();
+    }
+
+    /** The most starts inside any closed window [t, t + length]. */
+    static int maxInAnyWindowClosed(List<Long> starts, long length) {
+        List<Long> sorted = starts.stream().sorted().toList();
+        int best = 0;
+        int tail = 0;
+        for (int head = 0; head < sorted.size(); head++) {
+            while (sorted.get(head) - sorted.get(tail) > length) {
+                tail++;
+            }
+            best = Math.max(best, head - tail + 1);
+        }
+        return best;
     }
 
     private static List<Long> greedyStarts(PaceBucket bucket, long now, int count) {

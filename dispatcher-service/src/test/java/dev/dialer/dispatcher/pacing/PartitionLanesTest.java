@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** The lanes of one partition on a virtual clock: pacing, independence of caller IDs, and in-order commits. */
@@ -47,7 +48,7 @@ class PartitionLanesTest {
 
     @Test
     void neverStartsMoreThanRatePlusBurstOfOneCallerIdInAnyOneSecondWindow() {
-        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing(10, 2, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 200; i++) {
             admit(lanes, A);
         }
@@ -62,7 +63,7 @@ class PartitionLanesTest {
     @Test
     void aSlowCallerIdDoesNotHoldUpAnotherOnTheSamePartition() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of(B, 100.0)),
-                new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+                new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 30; i++) {
             admit(lanes, A);
         }
@@ -80,7 +81,7 @@ class PartitionLanesTest {
 
     @Test
     void keepsTheTrunkRateAcrossCallerIds() {
-        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing(50, 1, 20, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 100; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
         }
@@ -95,9 +96,9 @@ class PartitionLanesTest {
     @Test
     void holdsATrunkSlotPerPlacedCallUntilItsTerminalStatusFreesIt() {
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 2,
-                Duration.ofHours(1), Duration.ofSeconds(2));
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
         placed = true;
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1)));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 5; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
         }
@@ -111,11 +112,66 @@ class PartitionLanesTest {
         assertThat(built.trunk().inFlight()).isEqualTo(2);
     }
 
+    @Test
+    void servesAccountsSharingABindingTrunkRateRoundRobinNotBehindTheLargeBacklog() {
+        PartitionLanes lanes = lanes(pacing(100, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        for (int call = 0; call < 10; call++) {
+            for (int caller = 0; caller < 20; caller++) {
+                admit(lanes, "big", "+49301000" + (100 + caller));
+            }
+        }
+        for (int call = 0; call < 3; call++) {
+            admit(lanes, "small", B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(30));
+
+        assertThat(started).hasSize(203);
+        List<Integer> smallAt = new ArrayList<>();
+        for (int i = 0; i < started.size(); i++) {
+            if (started.get(i).callerId().equals(B)) {
+                smallAt.add(i);
+            }
+        }
+        // First come would put them behind the 200 of the large account; round robin serves every other token.
+        assertThat(smallAt).hasSize(3).allMatch(position -> position < 8);
+        assertThat(PaceBucketTest.maxInAnyWindow(started.stream().map(Started::at).toList(), SECOND))
+                .isLessThanOrEqualTo(10 + 1);
+    }
+
+    @Test
+    void runsNoMoreDialsAtOnceThanTheDispatcherWideBoundAndStartsTheNextAsOneEnds() {
+        List<Sinks.One<Boolean>> running = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing(0, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 2),
+                record -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
+                    Sinks.One<Boolean> dial = Sinks.one();
+                    running.add(dial);
+                    return dial.asMono();
+                });
+        for (int i = 0; i < 6; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(2);
+        assertThat(built.permits().waiting()).isEqualTo(2);
+
+        running.get(0).tryEmitValue(false);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(started).hasSize(3);
+        assertThat(built.permits().inUse()).isEqualTo(2);
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
+        return lanes(pacing, properties, this::work);
+    }
+
+    private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
         Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
-                new PacingMetrics(new SimpleMeterRegistry()), time);
+                new PacingMetrics(new SimpleMeterRegistry()), null, time, time);
         built = lanes;
-        PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), this::work);
+        PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
         running = partition.jobs(10_000).subscribe();
         return partition;
     }
@@ -128,10 +184,14 @@ class PartitionLanesTest {
     }
 
     private void admit(PartitionLanes lanes, String callerId) {
+        admit(lanes, "acc", callerId);
+    }
+
+    private void admit(PartitionLanes lanes, String account, String callerId) {
         long offset = nextOffset++;
         String json = """
-                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, callerId);
+                {"version":1,"request_id":"r-%d","account_id":"%s","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, account, callerId);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
@@ -144,7 +204,7 @@ class PartitionLanesTest {
 
     private static PacingProperties pacing(double callerCps, int burst, double trunkCps, Map<String, Double> numbers) {
         return new PacingProperties(callerCps, burst, Map.of(), numbers, Map.of(), trunkCps, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2));
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
     }
 
     private record Started(String callerId, long at) {

@@ -2,31 +2,42 @@ package dev.dialer.dispatcher.pacing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import reactor.test.scheduler.VirtualTimeScheduler;
 
 class TrunkGateTest {
 
     private static final long HOUR = 3_600_000_000_000L;
-    private final AtomicLong clock = new AtomicLong();
+    private static final long SECOND = 1_000_000_000L;
+    private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+
+    @AfterEach
+    void stop() {
+        time.dispose();
+    }
 
     @Test
     void holdsNoMoreCallsThanItsConcurrency() {
-        TrunkGate trunk = new TrunkGate(0, 2, HOUR, clock::get);
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
 
-        assertThat(trunk.acquireOrWait("a", "acc", 0, () -> { })).isZero();
-        assertThat(trunk.acquireOrWait("b", "acc", 0, () -> { })).isZero();
-        assertThat(trunk.acquireOrWait("c", "acc", 0, () -> { })).isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.acquireOrWait("a", "acc", 0, 0, () -> { })).isZero();
+        assertThat(trunk.acquireOrWait("b", "acc", 0, 0, () -> { })).isZero();
+        assertThat(trunk.acquireOrWait("c", "acc", 0, 0, () -> { })).isEqualTo(TrunkGate.QUEUED);
         assertThat(trunk.inFlight()).isEqualTo(2);
     }
 
     @Test
     void halvesItsLimitOnACapacityRejectionNeverBelowOneAndGrowsBackOnSuccess() {
-        TrunkGate trunk = new TrunkGate(0, 8, HOUR, clock::get);
+        TrunkGate trunk = new TrunkGate(0, 8, HOUR, time);
         for (int i = 0; i < 8; i++) {
-            trunk.acquireOrWait("call" + i, "acc", 0, () -> { });
+            trunk.acquireOrWait("call" + i, "acc", 0, 0, () -> { });
         }
 
         trunk.capacityRejected("call0");
@@ -41,59 +52,207 @@ class TrunkGateTest {
         assertThat(trunk.currentLimit()).isEqualTo(1);
 
         for (int round = 0; round < 100; round++) {
-            trunk.acquireOrWait("ok" + round, "acc", 0, () -> { });
+            trunk.acquireOrWait("ok" + round, "acc", 0, 0, () -> { });
             trunk.release("ok" + round, true);
         }
         assertThat(trunk.currentLimit()).isBetween(2, 8);
     }
 
     @Test
-    void wakesWaitingAccountsRoundRobinNotFirstComeFirstServed() {
-        TrunkGate trunk = new TrunkGate(0, 1, HOUR, clock::get);
-        trunk.acquireOrWait("held", "big", 0, () -> { });
+    void grantsFreedSlotsToWaitingAccountsRoundRobinNotFirstComeFirstServed() {
+        TrunkGate trunk = new TrunkGate(0, 1, HOUR, time);
+        trunk.acquireOrWait("held", "big", 0, 0, () -> { });
         List<String> woken = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            int n = i;
-            trunk.acquireOrWait("big" + i, "big", 0, () -> woken.add("big" + n));
+            String key = "big" + i;
+            trunk.acquireOrWait(key, "big", 0, 0, () -> woken.add(key));
         }
-        trunk.acquireOrWait("small0", "small", 0, () -> woken.add("small0"));
+        trunk.acquireOrWait("small0", "small", 0, 0, () -> woken.add("small0"));
 
+        String ending = "held";
         for (int i = 0; i < 4; i++) {
-            trunk.release(i == 0 ? "held" : "nothing-" + i, true);
-            // Each wake takes the freed slot and gives it back, as a dial that ended would.
-            if (!woken.isEmpty()) {
-                trunk.acquireOrWait("x" + i, "any", 0, () -> { });
-                trunk.release("x" + i, true);
-            }
+            trunk.release(ending, true);
+            ending = woken.get(woken.size() - 1);
+            // The woken lane finds its start granted: it runs without asking any limit again.
+            assertThat(trunk.acquireOrWait(ending, "whoever", 0, 0, () -> { })).isZero();
         }
 
-        assertThat(woken).startsWith("big0", "small0");
+        assertThat(woken).containsExactly("big0", "small0", "big1", "big2");
+    }
+
+    @Test
+    void aNewcomerQueuesBehindTheWaitingInsteadOfTakingAFreedSlot() {
+        TrunkGate trunk = new TrunkGate(0, 1, HOUR, time);
+        trunk.acquireOrWait("held", "big", 0, 0, () -> { });
+        List<String> woken = new ArrayList<>();
+        trunk.acquireOrWait("waiting", "small", 0, 0, () -> woken.add("waiting"));
+
+        trunk.release("held", true);
+
+        assertThat(trunk.acquireOrWait("newcomer", "big", 0, 0, () -> woken.add("newcomer")))
+                .isEqualTo(TrunkGate.QUEUED);
+        assertThat(woken).containsExactly("waiting");
+        assertThat(trunk.isGranted("waiting")).isTrue();
     }
 
     @Test
     void givesBackASlotWhoseTerminalStatusNeverCameAfterTheTimeLimit() {
-        TrunkGate trunk = new TrunkGate(0, 1, 1_000, clock::get);
-        trunk.acquireOrWait("lost", "acc", 0, () -> { });
+        TrunkGate trunk = new TrunkGate(0, 1, SECOND, time);
+        trunk.acquireOrWait("lost", "acc", 0, 0, () -> { });
+        List<String> woken = new ArrayList<>();
 
-        assertThat(trunk.acquireOrWait("next", "acc", 500, () -> { })).isEqualTo(TrunkGate.QUEUED);
-        assertThat(trunk.acquireOrWait("next", "acc", 1_001, () -> { })).isEqualTo(1_001);
+        assertThat(trunk.acquireOrWait("next", "acc", 0, SECOND / 2, () -> woken.add("next")))
+                .isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.acquireOrWait("other", "acc", 0, SECOND + 1, () -> { })).isEqualTo(TrunkGate.QUEUED);
+
+        assertThat(woken).containsExactly("next");
+        assertThat(trunk.acquireOrWait("next", "acc", 0, SECOND + 2, () -> { })).isEqualTo(SECOND + 2);
     }
 
     @Test
-    void refusesAStartItsRateDoesNotAllowYetAndSaysWhenToTryAgain() {
-        TrunkGate trunk = new TrunkGate(10, 0, HOUR, clock::get);
+    void queuesAStartItsRateDoesNotAllowYetAndGrantsItWhenTheTokenComes() {
+        TrunkGate trunk = new TrunkGate(10, 0, HOUR, time);
+        List<Long> woken = new ArrayList<>();
 
-        assertThat(trunk.acquireOrWait("a", "acc", 0, () -> { })).isZero();
-        assertThat(trunk.acquireOrWait("b", "acc", 0, () -> { })).isEqualTo(100_000_000L);
+        assertThat(trunk.acquireOrWait("a", "acc", 0, 0, () -> { })).isZero();
+        assertThat(trunk.acquireOrWait("b", "acc", 0, 0, () -> woken.add(now()))).isEqualTo(TrunkGate.QUEUED);
         assertThat(trunk.inFlight()).isEqualTo(1);
+
+        time.advanceTimeBy(Duration.ofMillis(99));
+        assertThat(woken).isEmpty();
+        time.advanceTimeBy(Duration.ofMillis(1));
+        assertThat(woken).containsExactly(100_000_000L);
+        assertThat(trunk.inFlight()).isEqualTo(2);
+    }
+
+    /**
+     * Two accounts share a trunk whose rate binds: one with a backlog across many lanes, one with three calls. The small
+     * account's calls are interleaved with the large one's, each within a couple of tokens, not behind its backlog.
+     */
+    @Test
+    void servesTheTrunkRateRoundRobinByAccountWhenItBinds() {
+        TrunkGate trunk = new TrunkGate(10, 0, HOUR, time);
+        List<String> starts = Collections.synchronizedList(new ArrayList<>());
+        for (int lane = 0; lane < 20; lane++) {
+            new Caller(trunk, "big", "big-lane" + lane, 5, starts).ask();
+        }
+        new Caller(trunk, "small", "small-lane", 3, starts).ask();
+
+        time.advanceTimeBy(Duration.ofSeconds(20));
+
+        assertThat(starts).hasSize(103);
+        List<Integer> smallAt = new ArrayList<>();
+        for (int i = 0; i < starts.size(); i++) {
+            if (starts.get(i).startsWith("small")) {
+                smallAt.add(i);
+            }
+        }
+        // The first start went to the first asker; after that the accounts alternate while both wait.
+        assertThat(smallAt).hasSize(3).allMatch(position -> position <= 6);
+        assertThat(PaceBucketTest.maxInAnyWindow(starts.stream().map(s -> Long.parseLong(s.split("@")[1])).toList(),
+                SECOND)).isLessThanOrEqualTo(10 + 1);
+    }
+
+    @Test
+    void releasesTheSlotsOfRevokedPartitionsAndWakesTheWaiting() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.acquireOrWait("p1-call", "acc", 1, 0, () -> { });
+        trunk.acquireOrWait("p2-call", "acc", 2, 0, () -> { });
+        List<String> woken = new ArrayList<>();
+        trunk.acquireOrWait("p2-waiting", "acc", 2, 0, () -> woken.add("p2-waiting"));
+        trunk.acquireOrWait("p3-waiting", "acc", 3, 0, () -> woken.add("p3-waiting"));
+
+        assertThat(trunk.releasePartitions(Set.of(1, 2))).isEqualTo(2);
+
+        // The revoked partition's waiting lane is dropped with it; the other one's is granted a slot.
+        assertThat(woken).containsExactly("p3-waiting");
+        assertThat(trunk.inFlight()).isEqualTo(1);
+        assertThat(trunk.waiting()).isZero();
+    }
+
+    @Test
+    void countsCallsInFlightOnGainedPartitionsAsHeldUntilTheirTerminalStatus() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.countingStarts();
+        // One of the counted calls ended while the count ran: it must not hold a slot.
+        trunk.release("ended-meanwhile#1", true);
+        int held = trunk.holdCounted(List.of(new TrunkGate.CountedCall("r1#1", 4, SECOND),
+                new TrunkGate.CountedCall("r2#1", 4, SECOND),
+                new TrunkGate.CountedCall("ended-meanwhile#1", 4, SECOND)));
+
+        assertThat(held).isEqualTo(2);
+        assertThat(trunk.acquireOrWait("new", "acc", 4, 0, () -> { })).isEqualTo(TrunkGate.QUEUED);
+
+        trunk.release("r1#1", true);
+        assertThat(trunk.isGranted("new")).isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(2);
+    }
+
+    @Test
+    void aCountedCallWhoseStatusNeverComesIsGivenBackAtTheTimeLimitCountedFromItsPlacement() {
+        TrunkGate trunk = new TrunkGate(0, 1, 10 * SECOND, time);
+        trunk.countingStarts();
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("old#1", 0, 8 * SECOND)));
+
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(trunk.acquireOrWait("a", "acc", 0, now(), () -> { })).isEqualTo(TrunkGate.QUEUED);
+        time.advanceTimeBy(Duration.ofMillis(1_001));
+        assertThat(trunk.acquireOrWait("b", "acc", 0, now(), () -> { })).isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.isGranted("a")).isTrue();
+    }
+
+    @Test
+    void givesBackAGrantNobodyClaims() {
+        TrunkGate trunk = new TrunkGate(0, 1, HOUR, time);
+        trunk.acquireOrWait("held", "acc", 0, 0, () -> { });
+        trunk.acquireOrWait("gone", "acc", 0, 0, () -> { });
+        trunk.release("held", true);
+        assertThat(trunk.isGranted("gone")).isTrue();
+
+        long later = TrunkGate.GRANT_TIMEOUT_NANOS + 1;
+        assertThat(trunk.acquireOrWait("next", "acc", 0, later, () -> { })).isEqualTo(later);
+        assertThat(trunk.isGranted("gone")).isFalse();
     }
 
     @Test
     void dividesItsLimitsByThePartitionShare() {
-        TrunkGate trunk = new TrunkGate(100, 30, HOUR, clock::get);
+        TrunkGate trunk = new TrunkGate(100, 30, HOUR, time);
         trunk.share(1.0 / 3);
 
         assertThat(trunk.currentLimit()).isEqualTo(10);
         assertThat(trunk.currentCps()).isCloseTo(33.3, org.assertj.core.data.Offset.offset(0.1));
+    }
+
+    private long now() {
+        return time.now(TimeUnit.NANOSECONDS);
+    }
+
+    /** A lane as the gate sees it: asks for its head, and when woken (granted) starts it and asks for the next. */
+    private final class Caller {
+        private final TrunkGate trunk;
+        private final String account;
+        private final String name;
+        private final List<String> starts;
+        private int left;
+
+        Caller(TrunkGate trunk, String account, String name, int calls, List<String> starts) {
+            this.trunk = trunk;
+            this.account = account;
+            this.name = name;
+            this.left = calls;
+            this.starts = starts;
+        }
+
+        void ask() {
+            while (left > 0) {
+                String key = name + "#" + left;
+                long result = trunk.acquireOrWait(key, account, 0, now(), () -> time.schedule(this::ask));
+                if (result == TrunkGate.QUEUED) {
+                    return;
+                }
+                starts.add(name + "@" + now());
+                left--;
+            }
+        }
     }
 }

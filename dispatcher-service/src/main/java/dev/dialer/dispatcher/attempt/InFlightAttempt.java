@@ -1,0 +1,14 @@
+package dev.dialer.dispatcher.attempt;
+
+import java.time.Instant;
+
+/**
+ * An attempt the carrier was asked to place that has not ended: a call that may be in progress on the trunk.
+ *
+ * @param requestId      the request
+ * @param attempt        the attempt number
+ * @param callerId       the caller ID (the key of the request's commands and callbacks)
+ * @param carrierAskedAt when the carrier was asked
+ */
+public record InFlightAttempt(String requestId, int attempt, String callerId, Instant carrierAskedAt) {
+}
