@@ -1,9 +1,6 @@
 package dev.dialer.api.send;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.dialer.common.id.NameBasedUuids;
 import java.util.UUID;
 
 /**
@@ -20,21 +17,6 @@ final class RequestIds {
     }
 
     static String of(String accountId, String idempotencyKey, int recipientIndex) {
-        return nameBased(NAMESPACE, accountId + "\n" + idempotencyKey + "\n" + recipientIndex).toString();
-    }
-
-    static UUID nameBased(UUID namespace, String name) {
-        try {
-            MessageDigest sha1 = MessageDigest.getInstance("SHA-1");
-            sha1.update(ByteBuffer.allocate(16).putLong(namespace.getMostSignificantBits())
-                    .putLong(namespace.getLeastSignificantBits()).array());
-            byte[] hash = sha1.digest(name.getBytes(StandardCharsets.UTF_8));
-            hash[6] = (byte) ((hash[6] & 0x0f) | 0x50);
-            hash[8] = (byte) ((hash[8] & 0x3f) | 0x80);
-            ByteBuffer bits = ByteBuffer.wrap(hash, 0, 16);
-            return new UUID(bits.getLong(), bits.getLong());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-1 is part of every JDK", e);
-        }
+        return NameBasedUuids.v5(NAMESPACE, accountId + "\n" + idempotencyKey + "\n" + recipientIndex).toString();
     }
 }
