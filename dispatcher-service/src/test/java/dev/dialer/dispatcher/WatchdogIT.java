@@ -155,7 +155,10 @@ class WatchdogIT {
         WebTestClient readiness = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port)
                 .responseTimeout(WAIT).build();
         await().atMost(WAIT).until(() -> health() == Status.UP);
-        readiness.get().uri("/actuator/health/readiness").exchange().expectStatus().isOk();
+        // Readiness holds the other pipelines' indicators too (the command consumer's assignment among them), which
+        // may come up a moment after the watchdog's.
+        await().atMost(WAIT).untilAsserted(() ->
+                readiness.get().uri("/actuator/health/readiness").exchange().expectStatus().isOk());
         assertThat(meters.get("dialer.dispatcher.watchdog.poll.age").gauge()).isNotNull();
 
         Lifecycle watchdog = context.getBean("watchdogLifecycle", Lifecycle.class);
