@@ -61,7 +61,7 @@ public final class KafkaSubscriber {
                 .addRevokeListener(flow::revoked);
         // A failed receive() Flux cannot be resubscribed: build a fresh receiver for every retry.
         return Flux.defer(() -> {
-                    KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
+                    KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(FlowControlledConsumer.factory(flow), options);
                     flow.attach(receiver);
                     return receiver.receive();
                 })

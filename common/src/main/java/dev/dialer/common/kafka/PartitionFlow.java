@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.kafka.common.TopicPartition;
 import reactor.core.publisher.Mono;
 import reactor.kafka.receiver.KafkaReceiver;
@@ -16,13 +17,15 @@ import reactor.kafka.receiver.ReceiverPartition;
  * stop fetching a partition that is full without stopping the others (back-pressure on the shared {@code receive()}
  * Flux would pause every partition). Also tells the consumer which partitions it owns as the group rebalances.
  *
- * <p>A pause is the consumer's own ({@code Consumer.pause}); the receiver keeps such user pauses across its
- * back-pressure pauses and rebalances. Pausing or resuming while no consumer runs (between a failure and the
- * resubscription) does nothing: a fresh consumer starts with every partition resumed.
+ * <p>A pause holds across the receiver's own back-pressure pauses and until {@link #resume}, and a resume never lets a
+ * partition be fetched while the receiver has no demand ({@link FlowControlledConsumer}). Pausing or resuming while no
+ * consumer runs (between a failure and the resubscription) does nothing: a fresh consumer starts with every partition
+ * resumed.
  */
 public final class PartitionFlow {
 
     private final AtomicReference<KafkaReceiver<String, byte[]>> receiver = new AtomicReference<>();
+    private final AtomicReference<FlowControlledConsumer<?, ?>> consumer = new AtomicReference<>();
     private final List<Consumer<Set<Integer>>> assignedListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Set<Integer>>> revokedListeners = new CopyOnWriteArrayList<>();
 
@@ -40,26 +43,38 @@ public final class PartitionFlow {
 
     /** Stops fetching the partition until {@link #resume}; records already fetched still arrive. */
     public Mono<Void> pause(String topic, int partition) {
-        return onConsumer(consumer -> consumer.pause(List.of(new TopicPartition(topic, partition))));
+        return onConsumer(flowControlled -> flowControlled.pauseForApplication(new TopicPartition(topic, partition)));
     }
 
     public Mono<Void> resume(String topic, int partition) {
-        return onConsumer(consumer -> consumer.resume(List.of(new TopicPartition(topic, partition))));
+        return onConsumer(flowControlled -> flowControlled.resumeForApplication(new TopicPartition(topic, partition)));
     }
 
-    private Mono<Void> onConsumer(Consumer<org.apache.kafka.clients.consumer.Consumer<String, byte[]>> action) {
-        KafkaReceiver<String, byte[]> current = receiver.get();
-        if (current == null) {
-            return Mono.empty();
-        }
-        return current.doOnConsumer(consumer -> {
-            action.accept(consumer);
+    private Mono<Void> onConsumer(Consumer<FlowControlledConsumer<?, ?>> action) {
+        return withConsumer(flowControlled -> {
+            action.accept(flowControlled);
             return Boolean.TRUE;
         }).then();
     }
 
+    /** Runs {@code action} on the receiver's event-loop thread, the only one that may touch its consumer. */
+    <T> Mono<T> withConsumer(Function<FlowControlledConsumer<?, ?>, T> action) {
+        KafkaReceiver<String, byte[]> current = receiver.get();
+        FlowControlledConsumer<?, ?> flowControlled = consumer.get();
+        if (current == null || flowControlled == null) {
+            return Mono.empty();
+        }
+        return current.doOnConsumer(proxy -> action.apply(flowControlled));
+    }
+
+    /** A new receiver for the subscription; its consumer is created when it is subscribed to. */
     void attach(KafkaReceiver<String, byte[]> current) {
+        consumer.set(null);
         receiver.set(current);
+    }
+
+    void consumerCreated(FlowControlledConsumer<?, ?> created) {
+        consumer.set(created);
     }
 
     void assigned(Collection<ReceiverPartition> partitions) {

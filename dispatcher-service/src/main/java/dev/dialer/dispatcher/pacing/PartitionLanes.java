@@ -44,8 +44,6 @@ public final class PartitionLanes {
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
     private static final int TRACKED_FACTOR = 20;
-    /** Records a poll may still deliver after a pause (max.poll.records); beyond them the pause is asked again. */
-    private static final int REPAUSE_AFTER = 500;
 
     private final String topic;
     private final int partition;
@@ -64,7 +62,6 @@ public final class PartitionLanes {
     private boolean parking;
     private int parkingNow;
     private boolean paused;
-    private int admittedWhilePaused;
     private long generation;
     private int admittedSinceSweep;
 
@@ -112,16 +109,8 @@ public final class PartitionLanes {
         }
         if (!paused && full()) {
             paused = true;
-            admittedWhilePaused = 0;
             lanes.metrics().paused(1);
             log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.unfinished());
-            emit(flow.pause(topic, partition));
-        } else if (paused && ++admittedWhilePaused % REPAUSE_AFTER == 0) {
-            // More than a poll's worth arrived after the pause: it did not hold. reactor-kafka resumes every partition
-            // not paused when it paused them all for its own back-pressure, so a pause made meanwhile is lost; asking
-            // again keeps the window bounded.
-            log.debug("{}-{} still fetching while paused ({} records since); pausing again", topic, partition,
-                    admittedWhilePaused);
             emit(flow.pause(topic, partition));
         }
         if (++admittedSinceSweep >= 1_000) {

@@ -1,0 +1,108 @@
+package dev.dialer.common.kafka;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import reactor.kafka.receiver.ReceiverOptions;
+import reactor.kafka.receiver.internals.ConsumerFactory;
+
+/**
+ * A Kafka consumer whose partitions are paused by two parties that must not undo each other: the receiver (reactor-kafka
+ * pauses every assigned partition while its subscriber has no demand, and resumes them when demand returns) and the
+ * application (which pauses single partitions whose records it cannot hold). A partition is fetched only while neither
+ * has it paused.
+ *
+ * <p>Without this, reactor-kafka 1.3's resume after its own back-pressure pause also resumed partitions the
+ * application had paused meanwhile, and an application resume during that pause let the partition be fetched although
+ * the receiver had no demand: its event loop still polls (to commit and heartbeat) and queues what those polls return,
+ * unbounded. With a long backlog that queue grew to hundreds of thousands of records. Here every poll first re-applies
+ * both pauses, including to partitions assigned since (a rebalance inside a back-pressure pause).
+ *
+ * <p>Every method runs on the receiver's event-loop thread: the receiver calls pause, resume and poll there, and
+ * {@link PartitionFlow} calls {@link #pauseForApplication} and {@link #resumeForApplication} through
+ * {@code KafkaReceiver.doOnConsumer}, which runs there too.
+ */
+final class FlowControlledConsumer<K, V> extends KafkaConsumer<K, V> {
+
+    private final Set<TopicPartition> pausedByApplication = new HashSet<>();
+    private boolean pausedByReceiver;
+
+    FlowControlledConsumer(Map<String, Object> config, ReceiverOptions<K, V> options) {
+        super(config, options.keyDeserializer(), options.valueDeserializer());
+    }
+
+    /** Creates the consumers of one subscription, telling {@code flow} of each. */
+    static ConsumerFactory factory(PartitionFlow flow) {
+        return new ConsumerFactory() {
+            @Override
+            public <K, V> org.apache.kafka.clients.consumer.Consumer<K, V> createConsumer(ReceiverOptions<K, V> options) {
+                FlowControlledConsumer<K, V> consumer = new FlowControlledConsumer<>(options.consumerProperties(),
+                        options);
+                flow.consumerCreated(consumer);
+                return consumer;
+            }
+        };
+    }
+
+    /**
+     * The receiver's back-pressure pause (the application pauses through {@link #pauseForApplication}): it names every
+     * assigned partition, and holds for partitions assigned later too.
+     */
+    @Override
+    public void pause(Collection<TopicPartition> partitions) {
+        pausedByReceiver = true;
+        super.pause(partitions);
+    }
+
+    /** The receiver's resume: partitions the application holds paused stay paused. */
+    @Override
+    public void resume(Collection<TopicPartition> partitions) {
+        pausedByReceiver = false;
+        Set<TopicPartition> toResume = new HashSet<>(partitions);
+        toResume.removeAll(pausedByApplication);
+        super.resume(toResume);
+    }
+
+    /**
+     * The application's pauses only: reactor-kafka reads this before its own pause to know what to leave paused when
+     * it resumes.
+     */
+    @Override
+    public Set<TopicPartition> paused() {
+        Set<TopicPartition> paused = new HashSet<>(pausedByApplication);
+        paused.retainAll(assignment());
+        return paused;
+    }
+
+    @Override
+    public ConsumerRecords<K, V> poll(Duration timeout) {
+        Set<TopicPartition> assigned = assignment();
+        if (pausedByReceiver) {
+            super.pause(assigned);
+        } else if (!pausedByApplication.isEmpty()) {
+            Set<TopicPartition> paused = new HashSet<>(pausedByApplication);
+            paused.retainAll(assigned);
+            super.pause(paused);
+        }
+        return super.poll(timeout);
+    }
+
+    void pauseForApplication(TopicPartition partition) {
+        pausedByApplication.add(partition);
+        if (assignment().contains(partition)) {
+            super.pause(Set.of(partition));
+        }
+    }
+
+    void resumeForApplication(TopicPartition partition) {
+        pausedByApplication.remove(partition);
+        if (!pausedByReceiver && assignment().contains(partition)) {
+            super.resume(Set.of(partition));
+        }
+    }
+}
