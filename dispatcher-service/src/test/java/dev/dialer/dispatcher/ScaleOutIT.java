@@ -55,7 +55,7 @@ class ScaleOutIT {
     private static final List<String> requests = new ArrayList<>();
 
     @BeforeAll
-    static void start() {
+    static void start() throws Exception {
         simulator = CarrierSimulator.start(SimulatorSettings.defaults()
                 .withRingTime(Duration.ofMillis(50))
                 .withTalkTime(Duration.ofMillis(100))
@@ -63,6 +63,9 @@ class ScaleOutIT {
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
         admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
         producer = TestKafka.producer(bootstrap);
+        // The new group starts where the topics end: from the earliest offsets it would first work through every
+        // command and callback earlier test classes left on the shared broker.
+        TestKafka.startGroupAtEnd(bootstrap, GROUP, Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS);
     }
 
     @AfterAll

@@ -17,11 +17,12 @@ import reactor.kafka.receiver.internals.ConsumerFactory;
  * application (which pauses single partitions whose records it cannot hold). A partition is fetched only while neither
  * has it paused.
  *
- * <p>Without this, reactor-kafka 1.3's resume after its own back-pressure pause also resumed partitions the
- * application had paused meanwhile, and an application resume during that pause let the partition be fetched although
- * the receiver had no demand: its event loop still polls (to commit and heartbeat) and queues what those polls return,
- * unbounded. With a long backlog that queue grew to hundreds of thousands of records. Here every poll first re-applies
- * both pauses, including to partitions assigned since (a rebalance inside a back-pressure pause).
+ * <p>Without this, an application resume made while reactor-kafka 1.3 held every partition paused for back-pressure
+ * un-paused the partition at the consumer although the receiver had no demand: its event loop still polls (to commit)
+ * and queues what those polls return, unbounded. With a long backlog that queue grew to hundreds of thousands of
+ * records. Here every poll first re-applies both pauses, including to partitions assigned since (a rebalance inside a
+ * back-pressure pause). The application's pauses bypass reactor-kafka's consumer proxy, so this class keeps their
+ * record.
  *
  * <p>Every method runs on the receiver's event-loop thread: the receiver calls pause, resume and poll there, and
  * {@link PartitionFlow} calls {@link #pauseForApplication} and {@link #resumeForApplication} through
@@ -68,10 +69,7 @@ final class FlowControlledConsumer<K, V> extends KafkaConsumer<K, V> {
         super.resume(toResume);
     }
 
-    /**
-     * The application's pauses only: reactor-kafka reads this before its own pause to know what to leave paused when
-     * it resumes.
-     */
+    /** The application's pauses only (the receiver's are its own affair). */
     @Override
     public Set<TopicPartition> paused() {
         Set<TopicPartition> paused = new HashSet<>(pausedByApplication);

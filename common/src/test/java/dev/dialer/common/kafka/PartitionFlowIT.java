@@ -75,6 +75,45 @@ class PartitionFlowIT {
     }
 
     @Test
+    void aPartitionResumedWhileTheReceiverPausesForBackPressureIsFetchedAgain() throws Exception {
+        String topic = topicWith(2, 3_000);
+        PartitionFlow flow = new PartitionFlow();
+        AtomicInteger delivered = new AtomicInteger();
+        AtomicInteger zeroAfterResume = new AtomicInteger();
+        AtomicBoolean resumed = new AtomicBoolean();
+        // A record every 2 ms, so the receiver pauses for back-pressure after every poll; partition 0 is paused
+        // after the 50th record and resumed after the 200th, each time most likely while the receiver holds
+        // everything paused (and so remembers partition 0 as the application's when it resumes).
+        BaseSubscriber<InboundRecord> slow = new BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(Subscription subscription) {
+                request(1);
+            }
+
+            @Override
+            protected void hookOnNext(InboundRecord record) {
+                record.acknowledge();
+                int count = delivered.incrementAndGet();
+                if (resumed.get() && record.partition() == 0) {
+                    zeroAfterResume.incrementAndGet();
+                }
+                Mono<Void> flowChange = count == 50 ? flow.pause(topic, 0)
+                        : count == 200 ? flow.resume(topic, 0).doOnTerminate(() -> resumed.set(true))
+                        : Mono.empty();
+                flowChange.doOnTerminate(() -> Schedulers.parallel().schedule(() -> request(1), 2,
+                        TimeUnit.MILLISECONDS)).subscribe();
+            }
+        };
+        KafkaSubscriber.receive(KafkaSettings.of(kafka), "flow-" + UUID.randomUUID(), List.of(topic), MAX_POLL, flow)
+                .subscribe(slow);
+        try {
+            awaitAtLeast(zeroAfterResume, 3 * MAX_POLL, Duration.ofSeconds(30));
+        } finally {
+            slow.dispose();
+        }
+    }
+
+    @Test
     void aResumeDoesNotFetchWhileTheSubscriberWantsNothing() throws Exception {
         String topic = topicWith(2, 3_000);
         PartitionFlow flow = new PartitionFlow();

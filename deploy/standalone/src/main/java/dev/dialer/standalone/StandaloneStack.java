@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -33,11 +35,11 @@ public final class StandaloneStack implements AutoCloseable {
     private final EmbeddedPostgresServer postgres;
     private final EmbeddedKafka kafka;
     private final CarrierSimulator simulator;
-    private final List<ConfigurableApplicationContext> services;
+    private final Map<String, ConfigurableApplicationContext> services;
     private final String demoApiKey;
 
     private StandaloneStack(EmbeddedPostgresServer postgres, EmbeddedKafka kafka, CarrierSimulator simulator,
-                            List<ConfigurableApplicationContext> services, String demoApiKey) {
+                            Map<String, ConfigurableApplicationContext> services, String demoApiKey) {
         this.postgres = postgres;
         this.kafka = kafka;
         this.simulator = simulator;
@@ -64,7 +66,7 @@ public final class StandaloneStack implements AutoCloseable {
                     .withTalkTime(options.talkTime()));
             started.add(simulator);
             List<String> shared = sharedArgs(options, postgres, kafka);
-            List<ConfigurableApplicationContext> services = new ArrayList<>();
+            Map<String, ConfigurableApplicationContext> services = new LinkedHashMap<>();
             List<String> api = new ArrayList<>(List.of(
                     "--dialer.api.bootstrap.account-id=" + DEMO_ACCOUNT,
                     "--dialer.api.bootstrap.api-key=" + demoKey));
@@ -76,13 +78,20 @@ public final class StandaloneStack implements AutoCloseable {
                 dispatcher.add("--" + CALLING_WINDOW + "=00:00-00:00");
                 api.add("--" + PREVIEW_CALLING_WINDOW + "=00:00-00:00");
             }
-            services.add(run(DispatcherApplication.class, "dispatcher-service", options.dispatcherPort(), shared,
-                    dispatcher.toArray(String[]::new)));
-            started.add(services.get(0));
-            services.add(run(WebhookApplication.class, "webhook-service", options.webhookPort(), shared));
-            started.add(services.get(1));
-            services.add(run(ApiApplication.class, "api-service", options.apiPort(), shared,
-                    api.toArray(String[]::new)));
+            if (options.services().contains("dispatcher")) {
+                services.put("dispatcher", run(DispatcherApplication.class, "dispatcher-service",
+                        options.dispatcherPort(), shared, dispatcher.toArray(String[]::new)));
+                started.add(services.get("dispatcher"));
+            }
+            if (options.services().contains("webhook")) {
+                services.put("webhook", run(WebhookApplication.class, "webhook-service", options.webhookPort(),
+                        shared));
+                started.add(services.get("webhook"));
+            }
+            if (options.services().contains("api")) {
+                services.put("api", run(ApiApplication.class, "api-service", options.apiPort(), shared,
+                        api.toArray(String[]::new)));
+            }
             return new StandaloneStack(postgres, kafka, simulator, services, demoKey);
         } catch (RuntimeException e) {
             closeAll(started);
@@ -148,26 +157,29 @@ public final class StandaloneStack implements AutoCloseable {
     }
 
     public int apiPort() {
-        return port(2);
+        return port("api");
     }
 
     public int dispatcherPort() {
-        return port(0);
+        return port("dispatcher");
     }
 
     public int webhookPort() {
-        return port(1);
+        return port("webhook");
     }
 
-    private int port(int service) {
-        return Integer.parseInt(services.get(service).getEnvironment().getProperty("local.server.port", "-1"));
+    /** The service's HTTP port; -1 for a service this stack does not run. */
+    private int port(String service) {
+        ConfigurableApplicationContext context = services.get(service);
+        return context == null ? -1
+                : Integer.parseInt(context.getEnvironment().getProperty("local.server.port", "-1"));
     }
 
     /** Stops the services (api first, so nothing new comes in), then the simulator, Kafka and PostgreSQL. */
     @Override
     public void close() {
         List<AutoCloseable> order = new ArrayList<>(List.of(postgres, kafka, simulator));
-        order.addAll(services);
+        order.addAll(services.values());
         closeAll(order);
     }
 

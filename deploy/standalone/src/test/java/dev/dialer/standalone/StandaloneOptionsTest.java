@@ -32,6 +32,17 @@ class StandaloneOptionsTest {
     }
 
     @Test
+    void runsEveryServiceUnlessToldWhich() {
+        assertThat(StandaloneOptions.parse().services()).containsExactlyInAnyOrder("dispatcher", "webhook", "api");
+        assertThat(StandaloneOptions.parse("--dialer.standalone.services=api").services()).containsExactly("api");
+        assertThat(StandaloneOptions.parse("--dialer.standalone.services=api, webhook").services())
+                .containsExactlyInAnyOrder("api", "webhook");
+        assertThatThrownBy(() -> StandaloneOptions.parse("--dialer.standalone.services=api,dialer"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'dialer'");
+    }
+
+    @Test
     void aMistypedOptionIsRefused() {
         assertThatThrownBy(() -> StandaloneOptions.parse("--dialer.standalone.api-prot=9000"))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -69,7 +69,7 @@ public class CommandConsumer {
                         List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS), properties.maxPollRecords(), flow)
                 .groupBy(record -> record.topic() + "-" + record.partition())
                 .flatMap(partition -> partition.key().startsWith(Topics.CARRIER_CALLBACKS + "-")
-                        ? inOrder(partition)
+                        ? inOrder(partition, flow)
                         : inLanes(partition, flow), 2 * properties.concurrency());
     }
 
@@ -83,9 +83,35 @@ public class CommandConsumer {
         return new KafkaSettings(settings.bootstrapServers(), overrides);
     }
 
-    /** A callbacks partition: applied one after another, which keeps each call's statuses in order. */
-    private Flux<Void> inOrder(GroupedFlux<String, InboundRecord> partition) {
-        return partition.concatMap(callbacks::handle);
+    /**
+     * A callbacks partition: applied one after another, which keeps each call's statuses in order. Memory is bounded
+     * as in the lanes: the records are taken in as they arrive and counted, and at {@code max-in-flight-per-partition}
+     * waiting the partition stops fetching until half of them are applied (the rest wait in Kafka).
+     */
+    private Flux<Void> inOrder(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
+        int partition = Integer.parseInt(group.key().substring(Topics.CARRIER_CALLBACKS.length() + 1));
+        int high = lanesProperties.maxInFlightPerPartition();
+        // Counted and switched under one lock, so a pause and the resume after it reach the consumer in that order.
+        Object lock = new Object();
+        int[] waiting = {0};
+        boolean[] paused = {false};
+        return group
+                .doOnNext(record -> {
+                    synchronized (lock) {
+                        if (++waiting[0] >= high && !paused[0]) {
+                            paused[0] = true;
+                            flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe();
+                        }
+                    }
+                })
+                .concatMap(record -> callbacks.handle(record).doFinally(signal -> {
+                    synchronized (lock) {
+                        if (--waiting[0] <= high / 2 && paused[0]) {
+                            paused[0] = false;
+                            flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe();
+                        }
+                    }
+                }), Integer.MAX_VALUE);
     }
 
     private Flux<Void> inLanes(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
@@ -124,8 +150,10 @@ public class CommandConsumer {
         });
     }
 
-    private Mono<Boolean> dial(InboundRecord record) {
-        return handler.handleReporting(record).map(outcome -> outcome == CommandOutcome.DIALLED);
+    /** The command was read (and validated) when the record was admitted: it is not read again. */
+    private Mono<Boolean> dial(InboundRecord record, LaneTicket ticket) {
+        return handler.handleReporting(record, ticket == null ? null : ticket.command())
+                .map(outcome -> outcome == CommandOutcome.DIALLED);
     }
 
     /** The lane ticket of a record to dial; null for one the handler will dead-letter or re-route at once. */

@@ -80,22 +80,26 @@ class CommandHandler {
 
     /** Completes once the record is handled and acknowledged; never errors. */
     Mono<Void> handle(InboundRecord record) {
-        return handleReporting(record).then();
+        return handleReporting(record, null).then();
     }
 
-    /** As {@link #handle}, telling what became of the record once it is acknowledged. */
-    Mono<CommandOutcome> handleReporting(InboundRecord record) {
-        return process(record)
+    /**
+     * As {@link #handle}, telling what became of the record once it is acknowledged.
+     *
+     * @param read the record's command when the caller has read and validated it already; null to read it here
+     */
+    Mono<CommandOutcome> handleReporting(InboundRecord record, CallCommand read) {
+        return process(record, read)
                 .onErrorResume(error -> skip(record, error))
                 .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
                         .increment())
                 .flatMap(outcome -> Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
     }
 
-    private Mono<CommandOutcome> process(InboundRecord record) {
+    private Mono<CommandOutcome> process(InboundRecord record, CallCommand read) {
         CallCommand command;
         try {
-            command = reader.read(record.value());
+            command = read != null ? read : reader.read(record.value());
         } catch (ContractViolation violation) {
             return deadLetter(record, violation);
         }

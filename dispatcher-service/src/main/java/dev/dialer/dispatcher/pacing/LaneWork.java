@@ -9,7 +9,9 @@ public interface LaneWork {
     /**
      * Handles the record (its {@link InboundRecord#acknowledge()} tells the lanes it is finished) and never errors.
      *
+     * @param ticket the record's lane ticket, with the command already read from it; null for a record that is not
+     *               dialled (a bad record, one to re-route)
      * @return whether a call was placed, so the trunk slot taken for it stays held until its terminal status
      */
-    Mono<Boolean> handle(InboundRecord record);
+    Mono<Boolean> handle(InboundRecord record, LaneTicket ticket);
 }

@@ -97,7 +97,7 @@ public final class PartitionLanes {
         OffsetWindow.Slot slot = window.track(raw);
         InboundRecord record = withAcknowledger(raw, slot);
         if (ticket == null) {
-            emit(Mono.defer(() -> work.handle(record)).subscribeOn(scheduler).then());
+            emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
         } else {
             Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
             if (lane.overBudget(lanes.properties().parkAfter())) {
@@ -233,7 +233,7 @@ public final class PartitionLanes {
         String slotKey = pending.ticket.slotKey();
         // Off the pumping thread: reading and validating the command is CPU work, and the pump holds the lock and
         // keeps the lane's timing.
-        return Mono.defer(() -> work.handle(pending.record))
+        return Mono.defer(() -> work.handle(pending.record, pending.ticket))
                 .subscribeOn(scheduler)
                 .defaultIfEmpty(false)
                 .onErrorReturn(false)

@@ -58,7 +58,7 @@ class DispatchBenchmark {
     private static final String SECRET = "bench-secret";
     private static final Duration SAMPLE = Duration.ofMillis(5);
     private static final Duration THROUGHPUT_DEADLINE = Duration.ofSeconds(120);
-    private static final int HEAP_SAMPLES = 20;
+    private static final int HEAP_SAMPLES = Integer.getInteger("bench.heap.samples", 20);
     private static final String CHILD_HEAP = "512m";
 
     private CarrierSimulator simulator;
@@ -100,45 +100,78 @@ class DispatchBenchmark {
     }
 
     /**
-     * Limits off, many caller IDs: how many dials per second the dispatcher starts and the simulator receives. The
-     * simulator answers at once (no ring, no talk) and the carrier request timeout is long, so what is measured is the
-     * dispatcher, not a carrier that times out under the load; the trunk's concurrency is high but bounded, so calls
-     * in progress cannot outgrow what the simulator and the callbacks path can take on one machine. Bounded in time:
-     * what arrived within {@code THROUGHPUT_DEADLINE} of the first dial is reported.
+     * Limits off, many caller IDs: how many dials per second the dispatcher starts and the simulator receives, and what
+     * each dial costs in CPU. The dispatcher runs in a JVM of its own ({@link ChildDispatcher}), so its CPU time is its
+     * own; the broker, the simulator and the producer share this JVM and are reported apart (PostgreSQL runs in its
+     * own processes). The simulator answers at once (no ring, no talk) and the carrier request timeout is long, so
+     * what is measured is the dispatcher, not a carrier that times out under the load; the trunk's concurrency is high
+     * but bounded, so calls in progress cannot outgrow what the simulator and the callbacks path can take on one
+     * machine. Bounded in time: what arrived within {@code THROUGHPUT_DEADLINE} of the first dial is reported.
      */
     private void throughput(int calls) {
+        Infrastructure.Endpoints infra = Infrastructure.shared();
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults().withRingTime(Duration.ZERO)
+                .withTalkTime(Duration.ZERO).withWebhookSecret(SECRET));
+        child = ChildDispatcher.start(CHILD_HEAP, dispatcherProperties(infra, Map.of(
+                        "dialer.dispatcher.pacing.caller-cps", "0",
+                        "dialer.dispatcher.pacing.trunk-concurrency", "1000",
+                        "dialer.dispatcher.carrier.request-timeout", "PT60S",
+                        "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S",
+                        "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
+                        "dialer.dispatcher.lanes.in-flight-per-lane", "1000")),
+                Path.of("target", "benchmark-throughput-dispatcher.log"), Duration.ofMinutes(2));
         sampleEvery = Duration.ofMillis(100);
-        start(Map.of(
-                "dialer.dispatcher.pacing.caller-cps", "0",
-                "dialer.dispatcher.pacing.trunk-concurrency", "1000",
-                "dialer.dispatcher.carrier.request-timeout", "PT60S",
-                "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S",
-                "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
-                "dialer.dispatcher.lanes.in-flight-per-lane", "1000"),
-                SimulatorSettings.defaults().withRingTime(Duration.ZERO).withTalkTime(Duration.ZERO));
-        Counter starts = dispatcher.getBean(MeterRegistry.class).get("dialer.dispatcher.dials.started").counter();
-        List<long[]> startSamples = new CopyOnWriteArrayList<>();
-        Thread startSampler = sampler("bench-start-sampler", () -> startSamples.add(
-                new long[] {System.nanoTime(), (long) starts.count()}));
+        startProducerAndSampler(infra);
+        ProcessHandle dispatcherProcess = ProcessHandle.of(child.pid()).orElseThrow();
+        com.sun.management.OperatingSystemMXBean harness =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        // {time, dials started, dispatcher CPU, this JVM's CPU} every second (reading the child's counters costs it a
+        // scrape, so not more often).
+        List<long[]> samples = new CopyOnWriteArrayList<>();
+        Thread startSampler = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                samples.add(new long[] {System.nanoTime(), (long) child.counter("dialer_dispatcher_dials_started_total"),
+                        dispatcherProcess.info().totalCpuDuration().map(Duration::toNanos).orElse(0L),
+                        harness.getProcessCpuTime()});
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "bench-start-sampler");
+        startSampler.setDaemon(true);
+        startSampler.start();
         List<String> callers = callers(1_000);
         long produced = produce(calls, i -> callers.get(i % callers.size()));
         long deadline = System.nanoTime() + THROUGHPUT_DEADLINE.toNanos();
         while (dialTimes.size() < calls && System.nanoTime() < deadline) {
             sleep(Duration.ofMillis(100));
         }
+        sleep(Duration.ofMillis(1_100));
         startSampler.interrupt();
         int received = dialTimes.size();
         double receivedSeconds = received < 2 ? 0 : (dialTimes.get(received - 1) - dialTimes.get(0)) / 1e9;
-        long[] firstStart = startSamples.stream().filter(sample -> sample[1] > 0).findFirst().orElse(new long[2]);
-        long[] lastStart = startSamples.isEmpty() ? new long[2] : startSamples.get(startSamples.size() - 1);
-        long[] allStarted = startSamples.stream().filter(sample -> sample[1] >= lastStart[1]).findFirst()
-                .orElse(lastStart);
-        double startSeconds = (allStarted[0] - firstStart[0]) / 1e9;
+        long[] first = samples.stream().filter(sample -> sample[1] > 0).findFirst().orElse(new long[4]);
+        long[] last = samples.isEmpty() ? new long[4] : samples.get(samples.size() - 1);
+        long[] allStarted = samples.stream().filter(sample -> sample[1] >= last[1]).findFirst().orElse(last);
+        double startSeconds = (allStarted[0] - first[0]) / 1e9;
+        long dials = allStarted[1] - first[1];
+        double dispatcherCpuMs = (allStarted[2] - first[2]) / 1e6;
+        double harnessCpuMs = (allStarted[3] - first[3]) / 1e6;
+        StringBuilder perSecond = new StringBuilder();
+        for (int i = 1; i < samples.size(); i++) {
+            perSecond.append(samples.get(i)[1] - samples.get(i - 1)[1]).append(' ');
+        }
+        System.out.println("BENCHMARK throughput dials started per second: " + perSecond.toString().trim());
         report("throughput", "%d calls over %d caller IDs, limits off (trunk concurrency 1000), simulator without "
                         + "ring or talk time: dispatcher started %d in %.1f s = %.0f CPS; simulator received %d, first "
-                        + "to last %.1f s = %.0f CPS (producing took %.1f s)%s", calls, callers.size(), allStarted[1],
-                startSeconds, startSeconds > 0 ? allStarted[1] / startSeconds : 0, received, receivedSeconds,
-                receivedSeconds > 0 ? (received - 1) / receivedSeconds : 0, produced / 1e9,
+                        + "to last %.1f s = %.0f CPS (producing took %.1f s); CPU per dial: dispatcher %.1f ms "
+                        + "(%.0f %% of a core), broker + simulator + producer %.1f ms%s", calls, callers.size(),
+                allStarted[1], startSeconds, startSeconds > 0 ? allStarted[1] / startSeconds : 0, received,
+                receivedSeconds, receivedSeconds > 0 ? (received - 1) / receivedSeconds : 0, produced / 1e9,
+                dials > 0 ? dispatcherCpuMs / dials : 0, startSeconds > 0 ? dispatcherCpuMs / 10 / startSeconds : 0,
+                dials > 0 ? harnessCpuMs / dials : 0,
                 received < calls ? "; stopped at the deadline, " + (calls - received) + " not received" : "");
     }
 

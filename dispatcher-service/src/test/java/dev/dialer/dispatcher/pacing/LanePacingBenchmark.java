@@ -66,7 +66,7 @@ class LanePacingBenchmark {
                 timers, System::nanoTime);
         List<Long> starts = new CopyOnWriteArrayList<>();
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(),
-                record -> Mono.fromRunnable(() -> {
+                (record, ticket) -> Mono.fromRunnable(() -> {
                     starts.add(System.nanoTime());
                     record.acknowledge();
                 }).thenReturn(false));

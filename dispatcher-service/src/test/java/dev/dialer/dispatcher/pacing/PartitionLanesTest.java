@@ -143,7 +143,7 @@ class PartitionLanesTest {
     void runsNoMoreDialsAtOnceThanTheDispatcherWideBoundAndStartsTheNextAsOneEnds() {
         List<Sinks.One<Boolean>> running = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes lanes = lanes(pacing(0, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 2),
-                record -> {
+                (record, ticket) -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
                     Sinks.One<Boolean> dial = Sinks.one();
                     running.add(dial);
@@ -176,7 +176,7 @@ class PartitionLanesTest {
         return partition;
     }
 
-    private Mono<Boolean> work(InboundRecord record) {
+    private Mono<Boolean> work(InboundRecord record, LaneTicket ticket) {
         return Mono.fromRunnable(() -> {
             started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
             record.acknowledge();

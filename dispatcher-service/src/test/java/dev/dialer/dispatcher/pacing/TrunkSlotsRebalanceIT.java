@@ -160,7 +160,8 @@ class TrunkSlotsRebalanceIT {
     }
 
     private void awaitMembers(int count) {
-        await().atMost(WAIT).until(() -> {
+        // The group may not exist yet (GroupIdNotFoundException) until its first member has joined.
+        await().atMost(WAIT).ignoreExceptions().until(() -> {
             ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(GROUP)).all().get().get(GROUP);
             return group.groupState() == GroupState.STABLE && group.members().size() == count
                     && group.members().stream().allMatch(member -> !member.assignment().topicPartitions().isEmpty());
