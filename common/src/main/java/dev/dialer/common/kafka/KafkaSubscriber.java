@@ -25,6 +25,8 @@ import reactor.util.retry.Retry;
 public final class KafkaSubscriber {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaSubscriber.class);
+    /** reactor-kafka's own default: a revocation waits up to a minute for unacknowledged records. */
+    private static final Duration DEFAULT_REBALANCE_WAIT = Duration.ofSeconds(60);
 
     private KafkaSubscriber() {
     }
@@ -43,6 +45,15 @@ public final class KafkaSubscriber {
      */
     public static Flux<InboundRecord> receive(KafkaSettings settings, String groupId, Collection<String> topics,
                                               int maxPollRecords, PartitionFlow flow) {
+        return receive(settings, groupId, topics, maxPollRecords, flow, DEFAULT_REBALANCE_WAIT);
+    }
+
+    /**
+     * As {@link #receive(KafkaSettings, String, Collection, int, PartitionFlow)}, with how long a revocation waits for
+     * the records already emitted from the revoked partitions to be acknowledged before it lets the group go on.
+     */
+    public static Flux<InboundRecord> receive(KafkaSettings settings, String groupId, Collection<String> topics,
+                                              int maxPollRecords, PartitionFlow flow, Duration rebalanceWait) {
         Map<String, Object> props = new HashMap<>();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
@@ -57,6 +68,7 @@ public final class KafkaSubscriber {
                 .subscription(topics)
                 .commitInterval(Duration.ofMillis(200))
                 .commitBatchSize(500)
+                .maxDelayRebalance(rebalanceWait)
                 .addAssignListener(flow::assigned)
                 .addRevokeListener(flow::revoked);
         // A failed receive() Flux cannot be resubscribed: build a fresh receiver for every retry.

@@ -66,7 +66,8 @@ public class CommandConsumer {
                 .onAssigned(this::assigned)
                 .onRevoked(this::revoked);
         return KafkaSubscriber.receive(coPartitioned(settings), properties.groupId(),
-                        List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS), properties.maxPollRecords(), flow)
+                        List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS), properties.maxPollRecords(), flow,
+                        properties.rebalanceWait())
                 .groupBy(record -> record.topic() + "-" + record.partition())
                 .flatMap(partition -> partition.key().startsWith(Topics.CARRIER_CALLBACKS + "-")
                         ? inOrder(partition, flow)

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.command;
 
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
+import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -13,11 +14,16 @@ import org.springframework.validation.annotation.Validated;
  * @param maxPollRecords records fetched per poll: bounds what sits in memory per consumer
  * @param concurrency    partitions handled at once; must be at least the partitions one replica can own, or the
  *                       per-partition pipeline stalls
+ * @param rebalanceWait  how long a revocation waits for records already handed to the lanes to be acknowledged (so
+ *                       their offsets are committed before the new owner starts); the rest are delivered again to the
+ *                       new owner, whose attempt ledger keeps them from dialling twice. Records waiting for their rate
+ *                       are never acknowledged in time, so this is a bound on how long a rebalance stalls the group
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.commands")
 public record CommandConsumerProperties(
         @DefaultValue("dialer-dispatcher") @NotBlank String groupId,
         @DefaultValue("500") @Min(1) int maxPollRecords,
-        @DefaultValue("256") @Min(1) int concurrency) {
+        @DefaultValue("256") @Min(1) int concurrency,
+        @DefaultValue("PT1S") Duration rebalanceWait) {
 }
