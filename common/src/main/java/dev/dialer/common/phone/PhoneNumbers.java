@@ -11,6 +11,8 @@ import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 public final class PhoneNumbers {
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
+    private static final String UNKNOWN_REGION = "ZZ";
+    private static final String NON_GEOGRAPHIC = "001";
 
     private PhoneNumbers() {
     }
@@ -41,9 +43,9 @@ public final class PhoneNumbers {
             return new Result(null, "must have 6 to 15 digits");
         }
         if (text.startsWith("+") || text.startsWith("00")) {
-            return parse("+" + (text.startsWith("00") ? digits.substring(2) : digits), null);
+            return international(text.startsWith("00") ? digits.substring(2) : digits);
         }
-        Result international = parse("+" + digits, null);
+        Result international = international(digits);
         if (international.valid()) {
             return international;
         }
@@ -66,6 +68,42 @@ public final class PhoneNumbers {
             }
         }
         return text.equals("+") || text.isEmpty() ? null : digits.toString();
+    }
+
+    /** {@code digits} (country code first, no '+') read as an international number. */
+    private static Result international(String digits) {
+        Result plain = plainInternational(digits);
+        return plain != null ? plain : parse("+" + digits, null);
+    }
+
+    /**
+     * The common case without libphonenumber's parser, whose extension and punctuation handling (regular expressions)
+     * cost more than half of a bulk send's recipient parsing: country code (the calling codes are prefix-free, as in
+     * its own parser), then the national number as it stands, valid by the same {@code isValidNumber}. Returns null
+     * (leaving the number to the full parser) for anything where the parser could read it differently: a national
+     * number that starts with 0 or with the country's national prefix (which the parser may strip), non-geographic
+     * codes, or a number that is not valid as it stands.
+     */
+    private static Result plainInternational(String digits) {
+        for (int length = 1; length <= 3 && length < digits.length(); length++) {
+            int countryCode = Integer.parseInt(digits, 0, length, 10);
+            String region = UTIL.getRegionCodeForCountryCode(countryCode);
+            if (UNKNOWN_REGION.equals(region)) {
+                continue;
+            }
+            String national = digits.substring(length);
+            if (NON_GEOGRAPHIC.equals(region) || national.length() > 15 || national.startsWith("0")) {
+                return null;
+            }
+            String nationalPrefix = UTIL.getNddPrefixForRegion(region, true);
+            if (nationalPrefix != null && !nationalPrefix.isEmpty() && national.startsWith(nationalPrefix)) {
+                return null;
+            }
+            PhoneNumber number = new PhoneNumber().setCountryCode(countryCode)
+                    .setNationalNumber(Long.parseLong(national));
+            return UTIL.isValidNumber(number) ? new Result("+" + digits, null) : null;
+        }
+        return null;
     }
 
     private static Result parse(String text, String region) {
