@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,28 +43,13 @@ class PartitionFlowIT {
         // A record every 2 ms: the receiver runs out of demand after every poll, so it pauses and resumes every
         // partition many times while partition 0 is meant to stay paused; the pause itself is asked while the
         // receiver has them all paused.
-        BaseSubscriber<InboundRecord> slow = new BaseSubscriber<>() {
-            @Override
-            protected void hookOnSubscribe(Subscription subscription) {
-                request(1);
+        BaseSubscriber<InboundRecord> slow = subscribe(topic, flow, Duration.ofMillis(2), record -> {
+            if (pauseDone.get()) {
+                (record.partition() == 0 ? zeroAfterPause : oneAfterPause).incrementAndGet();
+                return Mono.empty();
             }
-
-            @Override
-            protected void hookOnNext(InboundRecord record) {
-                record.acknowledge();
-                if (pauseDone.get()) {
-                    (record.partition() == 0 ? zeroAfterPause : oneAfterPause).incrementAndGet();
-                    Schedulers.parallel().schedule(() -> request(1), 2, TimeUnit.MILLISECONDS);
-                } else {
-                    flow.pause(topic, 0).doOnTerminate(() -> {
-                        pauseDone.set(true);
-                        request(1);
-                    }).subscribe();
-                }
-            }
-        };
-        KafkaSubscriber.receive(KafkaSettings.of(kafka), "flow-" + UUID.randomUUID(), List.of(topic), MAX_POLL, flow)
-                .subscribe(slow);
+            return flow.pause(topic, 0).doOnTerminate(() -> pauseDone.set(true));
+        });
         try {
             awaitAtLeast(oneAfterPause, 600, Duration.ofSeconds(60));
         } finally {
@@ -84,28 +70,15 @@ class PartitionFlowIT {
         // A record every 2 ms, so the receiver pauses for back-pressure after every poll; partition 0 is paused
         // after the 50th record and resumed after the 200th, each time most likely while the receiver holds
         // everything paused (and so remembers partition 0 as the application's when it resumes).
-        BaseSubscriber<InboundRecord> slow = new BaseSubscriber<>() {
-            @Override
-            protected void hookOnSubscribe(Subscription subscription) {
-                request(1);
+        BaseSubscriber<InboundRecord> slow = subscribe(topic, flow, Duration.ofMillis(2), record -> {
+            int count = delivered.incrementAndGet();
+            if (resumed.get() && record.partition() == 0) {
+                zeroAfterResume.incrementAndGet();
             }
-
-            @Override
-            protected void hookOnNext(InboundRecord record) {
-                record.acknowledge();
-                int count = delivered.incrementAndGet();
-                if (resumed.get() && record.partition() == 0) {
-                    zeroAfterResume.incrementAndGet();
-                }
-                Mono<Void> flowChange = count == 50 ? flow.pause(topic, 0)
-                        : count == 200 ? flow.resume(topic, 0).doOnTerminate(() -> resumed.set(true))
-                        : Mono.empty();
-                flowChange.doOnTerminate(() -> Schedulers.parallel().schedule(() -> request(1), 2,
-                        TimeUnit.MILLISECONDS)).subscribe();
-            }
-        };
-        KafkaSubscriber.receive(KafkaSettings.of(kafka), "flow-" + UUID.randomUUID(), List.of(topic), MAX_POLL, flow)
-                .subscribe(slow);
+            return count == 50 ? flow.pause(topic, 0)
+                    : count == 200 ? flow.resume(topic, 0).doOnTerminate(() -> resumed.set(true))
+                    : Mono.empty();
+        });
         try {
             awaitAtLeast(zeroAfterResume, 3 * MAX_POLL, Duration.ofSeconds(30));
         } finally {
@@ -119,25 +92,14 @@ class PartitionFlowIT {
         PartitionFlow flow = new PartitionFlow();
         AtomicLong delivered = new AtomicLong();
         // A record every 100 ms, each acknowledged: the receiver commits (and polls to do so) while it has no demand.
-        BaseSubscriber<InboundRecord> slow = new BaseSubscriber<>() {
-            @Override
-            protected void hookOnSubscribe(Subscription subscription) {
-                request(1);
+        BaseSubscriber<InboundRecord> slow = subscribe(topic, flow, Duration.ofMillis(100), record -> {
+            if (delivered.incrementAndGet() == 1) {
+                // Paused and resumed while the receiver holds everything paused for its own back-pressure.
+                return flow.pause(topic, 0).then(flow.pause(topic, 1)).then(flow.resume(topic, 0))
+                        .then(flow.resume(topic, 1));
             }
-
-            @Override
-            protected void hookOnNext(InboundRecord record) {
-                record.acknowledge();
-                if (delivered.incrementAndGet() == 1) {
-                    // Paused and resumed while the receiver holds everything paused for its own back-pressure.
-                    flow.pause(topic, 0).then(flow.pause(topic, 1)).then(flow.resume(topic, 0))
-                            .then(flow.resume(topic, 1)).subscribe();
-                }
-                Schedulers.parallel().schedule(() -> request(1), 100, TimeUnit.MILLISECONDS);
-            }
-        };
-        KafkaSubscriber.receive(KafkaSettings.of(kafka), "flow-" + UUID.randomUUID(), List.of(topic), MAX_POLL, flow)
-                .subscribe(slow);
+            return Mono.empty();
+        });
         try {
             awaitAtLeast(delivered, 30, Duration.ofSeconds(60));
             long fetched = flow.withConsumer(consumer -> consumer.metrics().entrySet().stream()
@@ -155,6 +117,31 @@ class PartitionFlowIT {
         } finally {
             slow.dispose();
         }
+    }
+
+    /**
+     * Subscribes to {@code topic} taking one record at a time: each is acknowledged and handed to {@code seen}, and
+     * the next is asked for {@code gap} after what {@code seen} returned has completed. Slow on purpose: the receiver
+     * runs out of demand after every poll and pauses every partition for back-pressure until the next request.
+     */
+    private BaseSubscriber<InboundRecord> subscribe(String topic, PartitionFlow flow, Duration gap,
+                                                    Function<InboundRecord, Mono<Void>> seen) {
+        BaseSubscriber<InboundRecord> subscriber = new BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(Subscription subscription) {
+                request(1);
+            }
+
+            @Override
+            protected void hookOnNext(InboundRecord record) {
+                record.acknowledge();
+                seen.apply(record).doOnTerminate(() -> Schedulers.parallel().schedule(() -> request(1),
+                        gap.toMillis(), TimeUnit.MILLISECONDS)).subscribe();
+            }
+        };
+        KafkaSubscriber.receive(KafkaSettings.of(kafka), "flow-" + UUID.randomUUID(), List.of(topic), MAX_POLL, flow)
+                .subscribe(subscriber);
+        return subscriber;
     }
 
     private String topicWith(int partitions, int recordsPerPartition) {
