@@ -125,6 +125,22 @@ public class AttemptLedger {
      * @return whether this call requeued the attempt
      */
     public Mono<Boolean> requeueForCapacity(String requestId, int attempt, String providerCallId, Instant dueAt) {
+        return requeue(requestId, attempt, providerCallId, dueAt, null);
+    }
+
+    /**
+     * No carrier placed the attempt (none could be reached, or each answered 5xx, or the guard refused it): as
+     * {@link #requeueForCapacity}, the attempt goes back to {@code queued} under the same number and its command is
+     * scheduled for {@code dueAt}; but only while the attempt was first queued after {@code queuedAfter}.
+     *
+     * @return whether the attempt was requeued (false: it waited long enough, or it ended or was requeued meanwhile)
+     */
+    public Mono<Boolean> requeueNotPlaced(String requestId, int attempt, Instant dueAt, Instant queuedAfter) {
+        return requeue(requestId, attempt, null, dueAt, queuedAfter);
+    }
+
+    private Mono<Boolean> requeue(String requestId, int attempt, String providerCallId, Instant dueAt,
+                                  Instant queuedAfter) {
         String open = Transition.predecessorsOf(AttemptStatus.FAILED).stream().map(AttemptStatus::wire)
                 .collect(java.util.stream.Collectors.joining("','", "'", "'"));
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
@@ -135,6 +151,7 @@ public class AttemptLedger {
                              WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
                                AND status IN (%s)
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
+                               AND ($5::timestamptz IS NULL OR created_at > $5)
                             RETURNING request_id, attempt_no),
                         scheduled AS (
                             INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
@@ -146,7 +163,8 @@ public class AttemptLedger {
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .bind(3, dueAt);
-        return bindNullable(spec, 2, providerCallId, String.class)
+        spec = bindNullable(spec, 2, providerCallId, String.class);
+        return bindNullable(spec, 4, queuedAfter, Instant.class)
                 .map(row -> row.get(0, Long.class))
                 .one()
                 .map(rows -> rows > 0);

@@ -5,6 +5,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
@@ -18,7 +19,10 @@ import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import dev.dialer.dispatcher.retry.RetryProperties;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -37,10 +41,14 @@ import reactor.util.retry.Retry;
  * acknowledged, so its redelivery claims and dials it. A crash after the claim leaves the attempt to the
  * reconciliation watchdog, which asks the carrier and never redials.
  *
- * <p>A carrier failure (refused, unreachable) ends the attempt {@code failed} and the request
- * {@code failed} with {@code error.code=carrier_error}; it is not retried. A timed-out request may have placed the
- * call: it is left to the reconciliation watchdog, never redialled (the retry schedule, see
- * {@code RetryPolicy}, covers carrier outcomes of calls that were placed).
+ * <p>A call no carrier could take (no connection, a 5xx, an open breaker or a full bulkhead: it was not placed)
+ * waits and is dialled again under the same attempt number: the attempt is requeued durably with a
+ * {@code call.deferred} event ({@code reason=carrier_unavailable}), every {@code retry.carrier-unavailable-delay},
+ * for at most {@code retry.carrier-unavailable-max-wait} after it was first queued. A carrier refusal (a 4xx: the
+ * request is wrong everywhere), or a call that waited that long, ends the attempt {@code failed} and the request
+ * {@code failed} with {@code error.code=carrier_error}. A timed-out request may have placed the call: it is left to
+ * the reconciliation watchdog, never redialled (the retry schedule, see {@code RetryPolicy}, covers carrier outcomes
+ * of calls that were placed).
  *
  * <p>Attempts after the first arrive here like any other command, published by the {@code RetryScheduler} with
  * their attempt number; the ledger keeps a re-published one from being dialled twice.
@@ -53,6 +61,7 @@ class CommandHandler {
 
     private static final Logger log = LoggerFactory.getLogger(CommandHandler.class);
     static final String CARRIER_ERROR = "carrier_error";
+    static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
 
     private final CommandReader reader = new CommandReader();
     private final AttemptLedger ledger;
@@ -62,9 +71,13 @@ class CommandHandler {
     private final MeterRegistry registry;
     private final KeyRouting routing;
     private final DialGate gate;
+    private final RetryProperties retry;
+    private final Clock clock;
 
     CommandHandler(AttemptLedger ledger, CallEvents events, Carrier carrier, KafkaPublisher publisher,
-                   MeterRegistry registry, KeyRouting routing, DialGate gate) {
+                   MeterRegistry registry, KeyRouting routing, DialGate gate, RetryProperties retry, Clock clock) {
+        this.retry = retry;
+        this.clock = clock;
         this.routing = routing;
         this.gate = gate;
         this.ledger = ledger;
@@ -172,7 +185,36 @@ class CommandHandler {
                 .flatMap(placed -> rememberCall(command, placed))
                 .onErrorResume(CarrierException.class, error -> error.reason() == CarrierException.Reason.TIMEOUT
                         ? outcomeUnknown(command, error)
-                        : carrierFailed(command, error));
+                        : error.isTechnical() ? notPlaced(command, error) : carrierFailed(command, error));
+    }
+
+    /**
+     * No carrier took the call, so nobody was called: the attempt is requeued under the same number (its claim
+     * released) with a {@code call.deferred} event, in one transaction; once it has waited
+     * {@code carrier-unavailable-max-wait} since it was first queued, it fails instead.
+     */
+    private Mono<CommandOutcome> notPlaced(CallCommand command, CarrierException error) {
+        Instant now = clock.instant();
+        Instant due = now.plus(retry.carrierUnavailableDelay());
+        Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), due,
+                        now.minus(retry.carrierUnavailableMaxWait()))
+                .filter(Boolean::booleanValue)
+                .flatMap(done -> events.emit(command, event -> event
+                                .type(EventType.DEFERRED)
+                                .status("deferred")
+                                .attempt(command.attempt())
+                                .retry(true, due)
+                                .reason(CARRIER_UNAVAILABLE)
+                                .error(CARRIER_ERROR, error.getMessage()),
+                        Retry.max(0)).thenReturn(true));
+        return events.atomically(requeued)
+                .retryWhen(InfraRetry.untilRecovered("requeue attempt not placed"))
+                .map(done -> {
+                    log.warn("no carrier placed request {} attempt {} ({}); dialled again at {}", command.requestId(),
+                            command.attempt(), error.getMessage(), due);
+                    return CommandOutcome.REQUEUED;
+                })
+                .switchIfEmpty(Mono.defer(() -> carrierFailed(command, error)));
     }
 
     private Mono<CommandOutcome> rememberCall(CallCommand command, PlacedCall placed) {

@@ -14,6 +14,8 @@ enum CommandOutcome {
     HELD_BY_POLICY,
     /** The carrier did not accept the call: the attempt and the request ended {@code failed}. */
     FAILED,
+    /** No carrier could take the call (it was not placed): requeued to be dialled again under the same number. */
+    REQUEUED,
     /** On the wrong partition for its caller ID (or keyed by something else): published again, keyed right. */
     REROUTED,
     /** An unexpected error; logged, and the record skipped so the partition goes on. */

@@ -18,6 +18,11 @@ import org.springframework.validation.annotation.Validated;
  * @param lease        how long a claimed row belongs to the dispatcher that claimed it; once it lapses (the
  *                     claimer crashed or is stuck) another dispatcher fires the row again
  * @param batchSize    rows claimed per poll: bounds the work of one tick
+ * @param carrierUnavailableDelay   how long an attempt no carrier could take (no connection, a 5xx, an open breaker,
+ *                                  a full bulkhead: the call was not placed) waits before it is dialled again, under
+ *                                  the same attempt number
+ * @param carrierUnavailableMaxWait how long after an attempt was first queued such waits go on; after that it ends
+ *                                  {@code failed} with {@code error.code=carrier_error}
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.retry")
@@ -25,5 +30,7 @@ public record RetryProperties(
         @DefaultValue("PT1M") @NotNull @DurationMin(millis = 1) Duration minuteLength,
         @DefaultValue("PT1S") @NotNull @DurationMin(millis = 1) Duration pollInterval,
         @DefaultValue("PT30S") @NotNull @DurationMin(seconds = 1) Duration lease,
-        @DefaultValue("100") @Min(1) @Max(10_000) int batchSize) {
+        @DefaultValue("100") @Min(1) @Max(10_000) int batchSize,
+        @DefaultValue("PT15S") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableDelay,
+        @DefaultValue("PT30M") @NotNull Duration carrierUnavailableMaxWait) {
 }

@@ -23,7 +23,7 @@ class RetryPropertiesTest {
     void defaultsAreOneMinuteOneSecondPollThirtySecondLeaseAndBatchesOfHundred() {
         runner.run(context -> assertThat(context.getBean(RetryProperties.class))
                 .isEqualTo(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                        100)));
+                        100, Duration.ofSeconds(15), Duration.ofMinutes(30))));
     }
 
     @Test
