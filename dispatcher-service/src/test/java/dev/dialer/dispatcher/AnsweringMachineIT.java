@@ -1,9 +1,9 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
@@ -251,8 +251,7 @@ class AnsweringMachineIT {
     }
 
     private List<JsonNode> eventsFor(String requestId) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream()
-                .map(r -> Contract.mapper().readTree(r.value())).toList();
+        return eventsOf(tail, requestId);
     }
 
     private WebTestClient client() {

@@ -1,9 +1,12 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
+import static dev.dialer.dispatcher.CallEventsJson.deferred;
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
@@ -130,21 +133,7 @@ class CarrierUnavailableIT {
     }
 
     private List<JsonNode> eventsFor(String requestId) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream()
-                .map(r -> Contract.mapper().readTree(r.value())).toList();
-    }
-
-    private static List<JsonNode> deferred(List<JsonNode> events) {
-        return events.stream().filter(e -> "call.deferred".equals(text(e, "event_type"))).toList();
-    }
-
-    private static List<JsonNode> finals(List<JsonNode> events) {
-        return events.stream().filter(e -> "call.final".equals(text(e, "event_type"))).toList();
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        return value == null || value.isNull() ? null : value.asString();
+        return eventsOf(tail, requestId);
     }
 
     private static String command(String requestId) {

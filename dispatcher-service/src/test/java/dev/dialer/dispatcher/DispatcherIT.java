@@ -1,5 +1,7 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statuses;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -401,15 +403,6 @@ class DispatcherIT {
 
     private List<JsonNode> eventsFor(String requestId) {
         return tail.records(Topics.CALL_EVENTS, requestId).stream().map(r -> json(r.value())).toList();
-    }
-
-    private static List<String> statuses(List<JsonNode> events) {
-        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.status"))
-                .map(e -> e.get("status").stringValue()).toList();
-    }
-
-    private static List<JsonNode> finals(List<JsonNode> events) {
-        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.final")).toList();
     }
 
     private static void assertStrictlyIncreasingSequence(List<JsonNode> events) {

@@ -1,9 +1,10 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
+import static dev.dialer.dispatcher.CallEventsJson.finals;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
@@ -179,17 +180,12 @@ class RetryLadderIT {
     }
 
     private List<JsonNode> eventsFor(String requestId) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream()
-                .map(r -> Contract.mapper().readTree(r.value())).toList();
+        return eventsOf(tail, requestId);
     }
 
     private static List<JsonNode> withStatus(List<JsonNode> events, String status) {
         return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.status"))
                 .filter(e -> e.get("status").stringValue().equals(status)).toList();
-    }
-
-    private static List<JsonNode> finals(List<JsonNode> events) {
-        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.final")).toList();
     }
 
     private static int attempt(JsonNode event) {

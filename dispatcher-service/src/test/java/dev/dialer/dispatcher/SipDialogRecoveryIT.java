@@ -1,11 +1,11 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.callback.CallbackApplier;
@@ -225,8 +225,7 @@ class SipDialogRecoveryIT {
     }
 
     private List<JsonNode> events(String requestId) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream()
-                .map(r -> Contract.mapper().readTree(r.value())).toList();
+        return eventsOf(tail, requestId);
     }
 
     private String attemptColumn(String requestId, String column) {

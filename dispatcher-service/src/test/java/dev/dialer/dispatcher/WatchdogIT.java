@@ -1,5 +1,9 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statuses;
+import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -182,22 +186,7 @@ class WatchdogIT {
     }
 
     private List<JsonNode> eventsFor(String requestId) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream()
-                .map(r -> Contract.mapper().readTree(r.value())).toList();
-    }
-
-    private static List<String> statuses(List<JsonNode> events) {
-        return events.stream().filter(e -> "call.status".equals(text(e, "event_type")))
-                .map(e -> text(e, "status")).toList();
-    }
-
-    private static List<JsonNode> finals(List<JsonNode> events) {
-        return events.stream().filter(e -> "call.final".equals(text(e, "event_type"))).toList();
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        return value == null || value.isNull() ? null : value.asString();
+        return eventsOf(tail, requestId);
     }
 
     private static String command(String requestId, String to) {
