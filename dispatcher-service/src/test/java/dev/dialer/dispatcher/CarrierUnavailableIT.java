@@ -8,13 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.FreePorts;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -43,7 +41,7 @@ class CarrierUnavailableIT {
 
     private static final String CALLER = "+4930777222";
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static final int CARRIER_PORT = freePort();
+    private static final int CARRIER_PORT = FreePorts.find();
 
     private static CarrierSimulator simulator;
     private static TopicTail tail;
@@ -141,13 +139,5 @@ class CarrierUnavailableIT {
                 {"version":1,"request_id":"%s","account_id":"acc-cu","caller_id":"%s","to":"+4915112345678",
                  "audio":"welcome.wav","campaign":"cu","created_at":"%s"}""".formatted(requestId, CALLER,
                 Instant.now());
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

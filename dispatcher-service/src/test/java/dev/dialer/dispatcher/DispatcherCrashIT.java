@@ -6,12 +6,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.FreePorts;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -102,7 +102,7 @@ class DispatcherCrashIT {
 
     @Test
     void killedDispatcherLeavesEveryRequestOneFinalEventAndNoAttemptDialledTwice() throws Exception {
-        int portA = freePort();
+        int portA = FreePorts.find();
         // A new group would otherwise start from the earliest offsets and first work through every command and
         // callback the test classes before this one left on the shared broker.
         TestKafka.startGroupAtEnd(Infrastructure.shared().kafkaBootstrapServers(), GROUP,
@@ -338,11 +338,5 @@ class DispatcherCrashIT {
             return group.groupState() == GroupState.STABLE && group.members().size() == count
                     && group.members().stream().allMatch(member -> !member.assignment().topicPartitions().isEmpty());
         });
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -1,9 +1,9 @@
 package dev.dialer.dispatcher.bench;
 
 import dev.dialer.dispatcher.DispatcherApplication;
+import dev.dialer.infra.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,7 +34,7 @@ final class ChildDispatcher implements AutoCloseable {
 
     /** Starts it with {@code maxHeap} and the given properties, and waits until it reports ready. */
     static ChildDispatcher start(String maxHeap, Map<String, Object> properties, Path log, Duration timeout) {
-        int port = freePort();
+        int port = FreePorts.find();
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + maxHeap, "-XX:+UseG1GC",
@@ -158,14 +158,6 @@ final class ChildDispatcher implements AutoCloseable {
         }
         close();
         throw new IllegalStateException("the dispatcher was not ready within " + timeout);
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Override
