@@ -13,7 +13,6 @@ import dev.dialer.dispatcher.outcome.OwnCancels;
 import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.PacingProperties;
-import dev.dialer.common.contract.EventType;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
@@ -252,15 +251,11 @@ public class CallbackApplier {
         Mono<Boolean> requeued = ledger.requeueForCapacity(callback.requestId(), callback.attempt(),
                         callback.providerCallId(), due)
                 .filter(Boolean::booleanValue)
-                .flatMap(done -> events.emit(command, event -> event
-                                .type(EventType.DEFERRED)
-                                .status("deferred")
+                .flatMap(done -> events.deferred(command, CAPACITY, due, event -> event
                                 .attempt(callback.attempt())
                                 .provider(callback.providerStatus(), callback.providerCallId())
-                                .sip(callback.sipStatus(), callback.sipReason())
-                                .retry(true, due)
-                                .reason(CAPACITY),
-                        Retry.max(0)).thenReturn(done));
+                                .sip(callback.sipStatus(), callback.sipReason()))
+                        .thenReturn(done));
         return events.atomically(requeued)
                 .retryWhen(InfraRetry.brief("capacity requeue"))
                 .doOnNext(done -> {

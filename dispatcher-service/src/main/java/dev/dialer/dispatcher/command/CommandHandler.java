@@ -5,7 +5,6 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.ContractViolation;
-import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
@@ -199,14 +198,10 @@ class CommandHandler {
         Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), due,
                         now.minus(retry.carrierUnavailableMaxWait()))
                 .filter(Boolean::booleanValue)
-                .flatMap(done -> events.emit(command, event -> event
-                                .type(EventType.DEFERRED)
-                                .status("deferred")
+                .flatMap(done -> events.deferred(command, CARRIER_UNAVAILABLE, due, event -> event
                                 .attempt(command.attempt())
-                                .retry(true, due)
-                                .reason(CARRIER_UNAVAILABLE)
-                                .error(CARRIER_ERROR, error.getMessage()),
-                        Retry.max(0)).thenReturn(true));
+                                .error(CARRIER_ERROR, error.getMessage()))
+                        .thenReturn(true));
         return events.atomically(requeued)
                 .retryWhen(InfraRetry.untilRecovered("requeue attempt not placed"))
                 .map(done -> {

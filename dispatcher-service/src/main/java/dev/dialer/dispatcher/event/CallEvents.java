@@ -5,6 +5,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
 import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
@@ -81,6 +82,22 @@ public class CallEvents {
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .doOnNext(this::stored)
                 .then();
+    }
+
+    /**
+     * Stores the {@code call.deferred} event of a request made to wait for {@code reason} until
+     * {@code nextAttemptAt}, inside the caller's transaction (the wait and its event commit together, and the caller
+     * repeats the whole on an outage). Type, status, {@code will_retry=true}, {@code next_attempt_at} and the reason
+     * are set here; {@code details} fills in the rest.
+     */
+    public Mono<CallEvent> deferred(CallCommand command, String reason, Instant nextAttemptAt,
+                                    UnaryOperator<CallEvent.Builder> details) {
+        return emit(command, event -> details.apply(event
+                        .type(EventType.DEFERRED)
+                        .status("deferred")
+                        .retry(true, nextAttemptAt)
+                        .reason(reason)),
+                Retry.max(0));
     }
 
     /**

@@ -3,7 +3,6 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
-import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.policy.DialPolicy;
 import dev.dialer.common.policy.PolicyDecision;
@@ -19,7 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * The dial-time policy, asked before an attempt is recorded and dialled — for a fresh command, and again for every
@@ -153,11 +151,7 @@ public class DialGate {
     private Mono<Boolean> defer(CallCommand command, String rowReason, String eventReason, Instant dueAt,
                                 Instant nextAttemptAt, String message) {
         Mono<Void> wait = policyLedger.schedule(command, rowReason, dueAt)
-                .then(events.emit(command, event -> event
-                        .type(EventType.DEFERRED)
-                        .status("deferred")
-                        .retry(true, nextAttemptAt)
-                        .reason(eventReason), Retry.max(0)))
+                .then(events.deferred(command, eventReason, nextAttemptAt, event -> event))
                 .then();
         return events.atomically(wait)
                 .retryWhen(InfraRetry.untilRecovered("defer call"))
