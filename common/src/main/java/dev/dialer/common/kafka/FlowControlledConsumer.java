@@ -69,14 +69,6 @@ final class FlowControlledConsumer<K, V> extends KafkaConsumer<K, V> {
         super.resume(toResume);
     }
 
-    /** The application's pauses only (the receiver's are its own affair). */
-    @Override
-    public Set<TopicPartition> paused() {
-        Set<TopicPartition> paused = new HashSet<>(pausedByApplication);
-        paused.retainAll(assignment());
-        return paused;
-    }
-
     @Override
     public ConsumerRecords<K, V> poll(Duration timeout) {
         Set<TopicPartition> assigned = assignment();
