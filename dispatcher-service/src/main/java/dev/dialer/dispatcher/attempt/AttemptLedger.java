@@ -4,6 +4,7 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.dispatcher.event.StateChange;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -33,6 +34,25 @@ public class AttemptLedger {
              WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
             RETURNING previous.status""";
 
+    /** The request as its first command describes it; a later command for the same id changes nothing. */
+    private static final String INSERT_REQUEST = """
+            INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
+            VALUES ($1, $2, $3, $4::jsonb)
+            ON CONFLICT (request_id) DO NOTHING""";
+
+    /**
+     * A new attempt, {@code queued}, only while the request is open: not finished and not cancelled. The request row
+     * is locked for the check, so a cancel committed before cannot be missed, and one committed after finds the
+     * attempt. Returns a row (with no previous status) only when it inserted one.
+     */
+    private static final String NEW_ATTEMPT = """
+            INSERT INTO dispatch.attempts (request_id, attempt_no, status)
+            SELECT r.request_id, $2, $3 FROM dispatch.requests r
+             WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+               FOR UPDATE
+            ON CONFLICT (request_id, attempt_no) DO NOTHING
+            RETURNING NULL::text AS status""";
+
     private final DatabaseClient db;
 
     AttemptLedger(DatabaseClient db) {
@@ -49,9 +69,39 @@ public class AttemptLedger {
         return insertRequest(command).then(insertAttempt(command)).map(rows -> rows == 1);
     }
 
-    /** Records the request (the first command seen for its id wins), without an attempt: what a wait needs. */
-    public Mono<Void> recordRequest(CallCommand command) {
-        return insertRequest(command).then();
+    /**
+     * Records the request (the first command seen for its id wins), without an attempt, and tells where it stood
+     * before: what the dial-time policy needs before it may end the request or make the call wait. One statement.
+     */
+    public Mono<RequestState> recordRequest(CallCommand command) {
+        return bindRequest(db.sql("WITH inserted AS (" + INSERT_REQUEST + " RETURNING request_id)\n" + """
+                        SELECT NULL::text, false FROM inserted
+                        UNION ALL
+                        SELECT r.final_status,
+                               EXISTS (SELECT 1 FROM dispatch.attempts a
+                                        WHERE a.request_id = r.request_id AND a.attempt_no = $5)
+                          FROM dispatch.requests r WHERE r.request_id = $1"""), command)
+                .bind(4, command.attempt())
+                .map(row -> new RequestState(row.get(0, String.class), Boolean.TRUE.equals(row.get(1, Boolean.class))))
+                .one()
+                // Inserted by a concurrent copy of the command after this statement's snapshot: new to this one.
+                .defaultIfEmpty(new RequestState(null, false));
+    }
+
+    /**
+     * The command's attempt as a new {@code queued} attempt of its recorded request, for {@code CallEvents#emitOn}: it
+     * happens only if the attempt is new and the request is open (not finished, not cancelled).
+     */
+    public StateChange newAttempt(CallCommand command) {
+        return new StateChange(NEW_ATTEMPT, 3, spec -> spec
+                .bind(0, command.requestId())
+                .bind(1, command.attempt())
+                .bind(2, AttemptStatus.QUEUED.wire()));
+    }
+
+    /** {@link #transition} for {@code CallEvents#emitOn}: the change and its event in one statement. */
+    public StateChange transitionChange(Transition change) {
+        return new StateChange(TRANSITION + " AS status", 8, spec -> bindTransition(spec, change));
     }
 
     /**
@@ -356,36 +406,19 @@ public class AttemptLedger {
     }
 
     private Mono<Long> insertRequest(CallCommand command) {
-        return db.sql("""
-                        INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
-                        VALUES ($1, $2, $3, $4::jsonb)
-                        ON CONFLICT (request_id) DO NOTHING""")
-                .bind(0, command.requestId())
-                .bind(1, command.accountId())
-                .bind(2, command.callerId())
-                .bind(3, Contract.toJson(command))
-                .fetch()
-                .rowsUpdated();
+        return bindRequest(db.sql(INSERT_REQUEST), command).fetch().rowsUpdated();
     }
 
-    /**
-     * Inserts the attempt only while the request is open: not finished and not cancelled. The request row is locked
-     * for the check, so a cancel committed before cannot be missed, and one committed after finds the attempt.
-     */
+    private static DatabaseClient.GenericExecuteSpec bindRequest(DatabaseClient.GenericExecuteSpec spec,
+                                                                 CallCommand command) {
+        return spec.bind(0, command.requestId())
+                .bind(1, command.accountId())
+                .bind(2, command.callerId())
+                .bind(3, Contract.toJson(command));
+    }
+
     private Mono<Long> insertAttempt(CallCommand command) {
-        return db.sql("""
-                        WITH open AS (
-                            SELECT request_id FROM dispatch.requests
-                             WHERE request_id = $1 AND final_status IS NULL AND cancel_requested_at IS NULL
-                               FOR UPDATE)
-                        INSERT INTO dispatch.attempts (request_id, attempt_no, status)
-                        SELECT open.request_id, $2, $3 FROM open
-                        ON CONFLICT (request_id, attempt_no) DO NOTHING""")
-                .bind(0, command.requestId())
-                .bind(1, command.attempt())
-                .bind(2, AttemptStatus.QUEUED.wire())
-                .fetch()
-                .rowsUpdated();
+        return newAttempt(command).bind().apply(db.sql(NEW_ATTEMPT)).fetch().rowsUpdated();
     }
 
     private static DatabaseClient.GenericExecuteSpec bindNullable(DatabaseClient.GenericExecuteSpec spec, int index,

@@ -5,6 +5,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
@@ -79,6 +80,7 @@ public class CallbackApplier {
     }
 
     private final AttemptLedger ledger;
+    private final OpenAttempts openAttempts;
     private final CallEvents events;
     private final OutcomeClassifier classifier = new OutcomeClassifier();
     private final RetryPolicy retryPolicy;
@@ -91,10 +93,11 @@ public class CallbackApplier {
     private final AnsweringMachineResults answeringMachine;
     static final String CAPACITY = "capacity";
 
-    CallbackApplier(AttemptLedger ledger, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
+    CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
                     Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes, PacingProperties pacing,
                     AnsweringMachineResults answeringMachine) {
         this.answeringMachine = answeringMachine;
+        this.openAttempts = openAttempts;
         for (String answeredBy : AnsweredBy.VALUES) {
             for (String result : new String[] {"applied", "repeated", "late", "unknown_attempt"}) {
                 registry.counter("dialer.dispatcher.answering.machine", "answered_by", answeredBy, "result", result);
@@ -122,7 +125,7 @@ public class CallbackApplier {
     }
 
     private Mono<Result> applyReclassified(CarrierCallback callback) {
-        return ledger.findCommand(callback.requestId(), callback.attempt())
+        return openAttempts.command(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> applyTo(command, callback))
                 .defaultIfEmpty(Result.UNKNOWN_ATTEMPT)
@@ -134,7 +137,7 @@ public class CallbackApplier {
      * attempt's current status (one transaction). A repeated result changes nothing.
      */
     private Mono<Result> applyDetection(CarrierCallback detection) {
-        return ledger.findCommand(detection.requestId(), detection.attempt())
+        return openAttempts.command(detection.requestId(), detection.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> storeDetection(command, detection))
                 .defaultIfEmpty("unknown_attempt")
@@ -206,6 +209,7 @@ public class CallbackApplier {
     /** The attempt ended: its trunk slot is freed, and the request retried or ended. */
     private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome) {
         lanes.trunk().release(slotKey(callback), true);
+        openAttempts.ended(callback.requestId(), callback.attempt());
         registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
                 "sip_class", sipClass(callback.sipStatus())).increment();
         Instant endedAt = clock.instant();
@@ -259,6 +263,7 @@ public class CallbackApplier {
         return events.atomically(requeued)
                 .retryWhen(InfraRetry.brief("capacity requeue"))
                 .doOnNext(done -> {
+                    openAttempts.ended(callback.requestId(), callback.attempt());
                     lanes.trunk().capacityRejected(slotKey(callback));
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
@@ -275,10 +280,14 @@ public class CallbackApplier {
         return callback.requestId() + "#" + callback.attempt();
     }
 
-    /** The guarded transition and, if it happened, its {@code call.status} event; emits the previous status. */
+    /**
+     * The guarded transition and, if it happened, its {@code call.status} event, in one statement; emits the previous
+     * status.
+     */
     private Mono<AttemptStatus> move(CallCommand command, CarrierCallback callback, AttemptStatus status) {
-        return events.atomically(ledger.transition(transition(callback, status))
-                        .flatMap(previous -> statusEvent(command, callback, status, previous, event -> event)))
+        return events.emitOn(command, ledger.transitionChange(transition(callback, status)),
+                        event -> statusDetails(callback, status, event))
+                .flatMap(Mono::justOrEmpty)
                 .retryWhen(InfraRetry.brief("attempt transition"));
     }
 
@@ -300,15 +309,21 @@ public class CallbackApplier {
     private Mono<AttemptStatus> statusEvent(CallCommand command, CarrierCallback callback, AttemptStatus status,
                                             AttemptStatus previous,
                                             UnaryOperator<CallEvent.Builder> more) {
-        return events.emit(command, event -> more.apply(withError(callback, event
-                                .attempt(callback.attempt())
-                                .status(status)
-                                .previousStatus(previous.wire())
-                                .provider(callback.providerStatus(), callback.providerCallId())
-                                .sip(callback.sipStatus(), callback.sipReason())
-                                .durationSeconds(callback.durationSeconds()))),
+        return events.emit(command, event -> more.apply(statusDetails(callback, status, event)
+                                .previousStatus(previous.wire())),
                         Retry.max(0))
                 .thenReturn(previous);
+    }
+
+    /** What a {@code call.status} event for {@code status} says about the callback that brought it. */
+    private static CallEvent.Builder statusDetails(CarrierCallback callback, AttemptStatus status,
+                                                   CallEvent.Builder event) {
+        return withError(callback, event
+                .attempt(callback.attempt())
+                .status(status)
+                .provider(callback.providerStatus(), callback.providerCallId())
+                .sip(callback.sipStatus(), callback.sipReason())
+                .durationSeconds(callback.durationSeconds()));
     }
 
     /** The dialer's own reason for ending the attempt, if it ended it (the reason phrase says more). */

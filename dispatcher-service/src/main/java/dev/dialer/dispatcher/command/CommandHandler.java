@@ -11,6 +11,7 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
@@ -22,6 +23,7 @@ import dev.dialer.dispatcher.retry.RetryProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -64,6 +66,7 @@ class CommandHandler {
 
     private final CommandReader reader = new CommandReader();
     private final AttemptLedger ledger;
+    private final OpenAttempts openAttempts;
     private final CallEvents events;
     private final Carrier carrier;
     private final KafkaPublisher publisher;
@@ -73,8 +76,9 @@ class CommandHandler {
     private final RetryProperties retry;
     private final Clock clock;
 
-    CommandHandler(AttemptLedger ledger, CallEvents events, Carrier carrier, KafkaPublisher publisher,
+    CommandHandler(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, Carrier carrier, KafkaPublisher publisher,
                    MeterRegistry registry, KeyRouting routing, DialGate gate, RetryProperties retry, Clock clock) {
+        this.openAttempts = openAttempts;
         this.retry = retry;
         this.clock = clock;
         this.routing = routing;
@@ -159,23 +163,34 @@ class CommandHandler {
      * the carrier (its dispatcher died in between), and never one that did.
      */
     private Mono<CommandOutcome> recordAttempt(CallCommand command) {
-        return events.atomically(recordQueued(command))
+        return recordQueued(command)
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
                 .then(Mono.defer(() -> ledger.claimDial(command.requestId(), command.attempt()))
                         .retryWhen(InfraRetry.untilRecovered("claim attempt")))
-                .flatMap(claimed -> claimed ? dial(command) : Mono.just(CommandOutcome.DUPLICATE));
+                .flatMap(claimed -> {
+                    if (!claimed) {
+                        return Mono.just(CommandOutcome.DUPLICATE);
+                    }
+                    openAttempts.recorded(command);
+                    return dial(command);
+                });
     }
 
     /**
-     * Inside one transaction: a new attempt, or one requeued after a capacity rejection that this command claims back
-     * (the rejection was not an attempt, so the same number is dialled again), becomes {@code queued} with its event.
-     * Emits the event when there was one to write.
+     * A new attempt becomes {@code queued} with its event, in one statement; failing that, one requeued after a
+     * capacity rejection that this command claims back (the rejection was not an attempt, so the same number is dialled
+     * again) does, in one transaction. Emits whether either happened (not: the attempt was recorded before, or the
+     * request has ended or been cancelled).
      */
-    private Mono<CallEvent> recordQueued(CallCommand command) {
-        return ledger.record(command)
-                .flatMap(isNew -> isNew ? Mono.just(true) : ledger.reclaimRequeued(command))
-                .filter(Boolean::booleanValue)
-                .flatMap(queued -> events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)));
+    private Mono<Boolean> recordQueued(CallCommand command) {
+        UnaryOperator<CallEvent.Builder> queued = event -> event.status(AttemptStatus.QUEUED);
+        return events.emitOn(command, ledger.newAttempt(command), queued)
+                .map(previous -> true)
+                .switchIfEmpty(Mono.defer(() -> events.atomically(ledger.reclaimRequeued(command)
+                        .filter(Boolean::booleanValue)
+                        .flatMap(reclaimed -> events.emit(command, queued, Retry.max(0)))
+                        .map(event -> true))
+                        .defaultIfEmpty(false)));
     }
 
     /** The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. */
@@ -205,6 +220,7 @@ class CommandHandler {
         return events.atomically(requeued)
                 .retryWhen(InfraRetry.untilRecovered("requeue attempt not placed"))
                 .map(done -> {
+                    openAttempts.ended(command.requestId(), command.attempt());
                     log.warn("no carrier placed request {} attempt {} ({}); dialled again at {}", command.requestId(),
                             command.attempt(), error.getMessage(), due);
                     return CommandOutcome.REQUEUED;
@@ -245,6 +261,7 @@ class CommandHandler {
                         event -> event.error(CARRIER_ERROR, error.getMessage()), Retry.max(0)));
         return events.atomically(ended)
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
+                .doOnSuccess(done -> openAttempts.ended(command.requestId(), command.attempt()))
                 .thenReturn(CommandOutcome.FAILED);
     }
 

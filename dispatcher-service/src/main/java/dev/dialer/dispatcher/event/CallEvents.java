@@ -1,11 +1,13 @@
 package dev.dialer.dispatcher.event;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
@@ -61,6 +63,28 @@ public class CallEvents {
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .doOnNext(this::stored);
+    }
+
+    /**
+     * Makes {@code change} and, if it happened, stores its event in the same statement: what a change and its event
+     * in {@link #atomically} do, in one round trip and without a transaction of its own. The event's
+     * {@code previous_status} is the status {@code change} returned. Infrastructure errors are retried by the caller
+     * (a repeated change that happened the first time does not happen again, so stores nothing).
+     *
+     * @return the status before the change (empty {@link Optional} when it had none), when it happened; empty when it
+     *         did not
+     */
+    public Mono<Optional<AttemptStatus>> emitOn(CallCommand command, StateChange change,
+                                                UnaryOperator<CallEvent.Builder> details) {
+        return Mono.defer(() -> {
+            Draft draft = Draft.of(command, details);
+            return outbox.appendOn(change, draft.event()).map(appended -> {
+                CallEvent stored = draft.builder().previousStatus(appended.previousStatus())
+                        .sequence(appended.sequence()).build();
+                stored(stored);
+                return Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire);
+            });
+        });
     }
 
     /**

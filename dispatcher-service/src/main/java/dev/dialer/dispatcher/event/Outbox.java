@@ -45,6 +45,38 @@ class Outbox {
     }
 
     /**
+     * Makes {@code change} and, if it happened, stores {@code draft} under the request's next sequence number with the
+     * status {@code change} returned as its {@code previous_status}: one statement, so atomic without a transaction
+     * of its own, and part of the caller's when there is one. Emits what was stored; nothing when the change did not
+     * happen.
+     */
+    Mono<Appended> appendOn(StateChange change, CallEvent draft) {
+        int event = change.parameters();
+        String sql = """
+                WITH changed AS (%s),
+                allocated AS (
+                    UPDATE dispatch.requests r SET next_sequence = r.next_sequence + 1
+                      FROM changed WHERE r.request_id = $1
+                    RETURNING r.next_sequence, changed.status),
+                stored AS (
+                    INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+                    SELECT $%d, $1, $%d, a.next_sequence,
+                           CASE WHEN a.status IS NULL THEN n.payload
+                                ELSE jsonb_set(n.payload, '{previous_status}', to_jsonb(a.status)) END
+                      FROM allocated a,
+                           LATERAL jsonb_set($%d::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
+                    RETURNING sequence_number)
+                SELECT stored.sequence_number, allocated.status FROM stored, allocated"""
+                .formatted(change.sql(), event + 1, event + 2, event + 3);
+        return change.bind().apply(db.sql(sql))
+                .bind(event, draft.eventId())
+                .bind(event + 1, draft.eventType().wire())
+                .bind(event + 2, Contract.toJson(draft))
+                .map(row -> new Appended(row.get(0, Long.class), row.get(1, String.class)))
+                .one();
+    }
+
+    /**
      * Ends the request with {@code status} and stores its final event, in one statement, only if the request had no
      * final status: emits the event's sequence number when this call ended the request, nothing otherwise.
      */
@@ -114,6 +146,10 @@ class Outbox {
 
     /** Key of the relay's advisory lock (any constant no other code uses). */
     private static final long RELAY_LOCK = 0x6469616c65724fL;
+
+    /** What {@link #appendOn} stored: the event's sequence number, and the status before the change (or null). */
+    record Appended(long sequence, String previousStatus) {
+    }
 
     /** An unsent row. */
     record PendingEvent(long id, String requestId, String payload, Instant createdAt) {

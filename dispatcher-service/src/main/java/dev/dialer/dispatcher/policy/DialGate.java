@@ -67,9 +67,10 @@ public class DialGate {
      *         request, made the call wait, or the request has ended already
      */
     public Mono<Boolean> clear(CallCommand command) {
+        // The request is recorded first (once), so that the policy may end it or make it wait.
         return views.ready()
-                .then(Mono.defer(() -> policyLedger.state(command.requestId(), command.attempt())))
-                .retryWhen(InfraRetry.untilRecovered("policy state"))
+                .then(Mono.defer(() -> attempts.recordRequest(command)))
+                .retryWhen(InfraRetry.untilRecovered("record request"))
                 .flatMap(state -> {
                     if (state.attemptRecorded()) {
                         // A redelivery: the attempt ledger recognises it and it is not dialled again.
@@ -80,9 +81,7 @@ public class DialGate {
                                 state.finalStatus(), command.attempt());
                         return Mono.just(false);
                     }
-                    return attempts.recordRequest(command)
-                            .retryWhen(InfraRetry.untilRecovered("record request"))
-                            .then(Mono.defer(() -> decide(command)));
+                    return decide(command);
                 });
     }
 

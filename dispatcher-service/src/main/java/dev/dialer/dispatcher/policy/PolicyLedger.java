@@ -22,23 +22,6 @@ class PolicyLedger {
         this.db = db;
     }
 
-    /** Where a request stands when one of its commands arrives. */
-    record RequestState(String finalStatus, boolean attemptRecorded) {
-    }
-
-    Mono<RequestState> state(String requestId, int attempt) {
-        return db.sql("""
-                        SELECT r.final_status,
-                               EXISTS (SELECT 1 FROM dispatch.attempts a
-                                        WHERE a.request_id = r.request_id AND a.attempt_no = $2)
-                          FROM dispatch.requests r WHERE r.request_id = $1""")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .map(row -> new RequestState(row.get(0, String.class), Boolean.TRUE.equals(row.get(1, Boolean.class))))
-                .one()
-                .defaultIfEmpty(new RequestState(null, false));
-    }
-
     /** When the account's attempts to {@code callee} since {@code since} were recorded, oldest first. */
     Flux<Instant> dialsSince(String accountId, String callee, Instant since) {
         return db.sql("""

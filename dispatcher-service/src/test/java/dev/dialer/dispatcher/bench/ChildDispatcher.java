@@ -37,8 +37,13 @@ final class ChildDispatcher implements AutoCloseable {
         int port = FreePorts.find();
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx" + maxHeap, "-XX:+UseG1GC",
-                "-cp", System.getProperty("java.class.path"),
+                "-Xmx" + maxHeap, "-XX:+UseG1GC"));
+        // Extra JVM options for a profile, e.g. -Dbench.child.jvm-args=-XX:StartFlightRecording=filename=d.jfr
+        String extra = System.getProperty("bench.child.jvm-args", "").trim();
+        if (!extra.isEmpty()) {
+            command.addAll(List.of(extra.split("\\s+")));
+        }
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 DispatcherApplication.class.getName(),
                 "--server.port=" + port,
                 "--management.endpoints.web.exposure.include=health,prometheus"));

@@ -1,0 +1,73 @@
+package dev.dialer.dispatcher.attempt;
+
+import dev.dialer.common.contract.CallCommand;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * The commands of the attempts this dispatcher recorded and has not seen end, so that their carrier callbacks (which
+ * the same dispatcher applies: they are keyed by caller ID like the commands) need not read the command back from
+ * PostgreSQL each time. Bounded: the oldest entries give way, and an attempt not found here (evicted, or recorded by
+ * another dispatcher before a rebalance) is read from the {@link AttemptLedger}.
+ *
+ * <p>An entry is added only once the attempt is committed, so whatever is found here the ledger holds too. The command
+ * is the attempt's: a retry's is the request's first command with its attempt number, which is all that differs.
+ */
+@Component
+public class OpenAttempts {
+
+    /** About 1 KB each: a few megabytes at most. */
+    static final int CAPACITY = 10_000;
+
+    private final AttemptLedger ledger;
+    private final Counter hits;
+    private final Counter misses;
+    private final Map<String, CallCommand> commands = new LinkedHashMap<>(1_024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, CallCommand> eldest) {
+            return size() > CAPACITY;
+        }
+    };
+
+    OpenAttempts(AttemptLedger ledger, MeterRegistry registry) {
+        this.ledger = ledger;
+        this.hits = registry.counter("dialer.dispatcher.open.attempts.lookups", "result", "hit");
+        this.misses = registry.counter("dialer.dispatcher.open.attempts.lookups", "result", "miss");
+    }
+
+    /** The attempt of {@code command} is recorded. */
+    public void recorded(CallCommand command) {
+        synchronized (commands) {
+            commands.put(key(command.requestId(), command.attempt()), command);
+        }
+    }
+
+    /** The attempt ended, or went back to the schedule: its callbacks, if any more come, read the ledger. */
+    public void ended(String requestId, int attempt) {
+        synchronized (commands) {
+            commands.remove(key(requestId, attempt));
+        }
+    }
+
+    /** The command behind an attempt; empty when the dispatcher never recorded the attempt. */
+    public Mono<CallCommand> command(String requestId, int attempt) {
+        CallCommand known;
+        synchronized (commands) {
+            known = commands.get(key(requestId, attempt));
+        }
+        if (known != null) {
+            hits.increment();
+            return Mono.just(known);
+        }
+        misses.increment();
+        return ledger.findCommand(requestId, attempt);
+    }
+
+    private static String key(String requestId, int attempt) {
+        return requestId + "#" + attempt;
+    }
+}
