@@ -21,6 +21,7 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
+import java.nio.charset.StandardCharsets;
 
 /**
  * {@code POST /api/v2/outgoing/send}, the seed dialect. No {@code consumes}: the body is read as text whatever its
@@ -87,7 +88,7 @@ class SendController {
     @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)
     @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
-    Mono<ResponseEntity<String>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
+    Mono<ResponseEntity<byte[]>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
         String key = idempotencyKey(request);
         return RequestBodies.text(request, maxBodyBytes)
@@ -105,25 +106,27 @@ class SendController {
         return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));
     }
 
-    private Mono<ResponseEntity<String>> queueOnce(Account account, String body, String key) {
+    private Mono<ResponseEntity<byte[]>> queueOnce(Account account, String body, String key) {
         return idempotency.claim(account.id(), key, ApiKeys.hash(body))
                 .flatMap(claim -> {
                     if (claim instanceof IdempotencyStore.Replay replay) {
                         return Mono.just(ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
-                                .header(REPLAYED, "true").body(replay.response()));
+                                .header(REPLAYED, "true").body(replay.response().getBytes(StandardCharsets.UTF_8)));
                     }
                     if (claim instanceof IdempotencyStore.Conflict) {
                         return Mono.error(Problems.idempotencyConflict(key));
                     }
                     return queue(account, body, key).flatMap(answer -> idempotency
-                            .complete(account.id(), key, answer.getBody()).thenReturn(answer));
+                            .complete(account.id(), key, new String(answer.getBody(), StandardCharsets.UTF_8))
+                            .thenReturn(answer));
                 });
     }
 
-    private Mono<ResponseEntity<String>> queue(Account account, String body, String key) {
+    /** The answer as UTF-8 bytes, written once (a thousand rows' JSON is not built as a string first). */
+    private Mono<ResponseEntity<byte[]>> queue(Account account, String body, String key) {
         return calls.queue(account, body, key)
                 .map(response -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
-                        .body(json.writeValueAsString(response)));
+                        .body(json.writeValueAsBytes(response)));
     }
 
     private static String idempotencyKey(ServerHttpRequest request) {
