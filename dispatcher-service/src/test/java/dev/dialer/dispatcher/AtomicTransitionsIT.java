@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
@@ -8,6 +9,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
@@ -199,6 +201,45 @@ class AtomicTransitionsIT {
         assertThat(outboxEvents(requestId)).containsOnlyOnce("call.status:completed", "call.final");
         assertThat(outboxEvents(requestId)).endsWith("call.status:completed", "call.final");
         assertThat(dialsOf(requestId)).isEqualTo(1);
+    }
+
+    @Test
+    void statusChangeAndItsEventAreOneStatementAndOneThatDoesNotHappenStoresNothing() {
+        String requestId = "txs-" + UUID.randomUUID();
+        // Recorded directly, never sent: nothing else writes to this request.
+        CallCommand command = Contract.read(command(requestId, "+4915112345675").getBytes(), CallCommand.class);
+        events.atomically(ledger.record(command)
+                        .then(events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
+                .block(WAIT);
+        Transition ringing = new Transition(requestId, 1, AttemptStatus.RINGING, "ringing", "sid-1", 180, "Ringing");
+
+        refuse(requestId, "call.status");
+        assertThatThrownBy(() -> events.emitOn(command, ledger.transitionChange(ringing),
+                event -> event.status(AttemptStatus.RINGING)).block(WAIT))
+                .as("the event's refusal fails the statement").isNotNull();
+        assertThat(attemptStatus(requestId)).as("no change without its event").isEqualTo("queued");
+        assertThat(outboxEvents(requestId)).containsExactly("call.status:queued");
+
+        allow(requestId);
+        assertThat(events.emitOn(command, ledger.transitionChange(ringing),
+                event -> event.status(AttemptStatus.RINGING)).block(WAIT)).contains(AttemptStatus.QUEUED);
+        assertThat(attemptStatus(requestId)).isEqualTo("ringing");
+        assertThat(outboxEvents(requestId)).containsExactly("call.status:queued", "call.status:ringing");
+        assertThat(db.sql("""
+                        SELECT payload ->> 'previous_status', (payload ->> 'sequence_number')::bigint, sequence_number
+                          FROM dispatch.outbox WHERE request_id = $1 AND payload ->> 'status' = 'ringing'""")
+                .bind(0, requestId)
+                .map(row -> row.get(0, String.class) + "/" + row.get(1, Long.class) + "/" + row.get(2, Long.class))
+                .one().block(WAIT))
+                .as("previous status, and the same sequence number in the payload and the row")
+                .isEqualTo("queued/2/2");
+
+        // A repeated ringing moves nothing: no event, and no sequence number taken.
+        assertThat(events.emitOn(command, ledger.transitionChange(ringing),
+                event -> event.status(AttemptStatus.RINGING)).blockOptional(WAIT)).isEmpty();
+        assertThat(outboxEvents(requestId)).hasSize(2);
+        assertThat(db.sql("SELECT next_sequence FROM dispatch.requests WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).isEqualTo(2L);
     }
 
     private void refuse(String requestId, String eventType) {

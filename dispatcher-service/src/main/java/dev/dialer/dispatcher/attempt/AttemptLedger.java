@@ -105,15 +105,27 @@ public class AttemptLedger {
     }
 
     /**
-     * Whether a cancel reached the request: once it has, an attempt's end (a 487 after our hang-up above all) means
-     * {@code canceled}.
+     * What the end of an attempt depends on besides the carrier's word, read in one query: whether a cancel reached the
+     * request, and who answered by an earlier answering-machine detection.
      */
-    public Mono<Boolean> cancelRequested(String requestId) {
-        return db.sql("SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests WHERE request_id = $1")
+    public Mono<EndContext> endContext(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT r.cancel_requested_at IS NOT NULL,
+                               (SELECT b.answered_by FROM dispatch.answered_by b
+                                 WHERE b.request_id = $1 AND b.attempt_no = $2)
+                          FROM dispatch.requests r WHERE r.request_id = $1""")
                 .bind(0, requestId)
-                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .bind(1, attempt)
+                .map(row -> new EndContext(Boolean.TRUE.equals(row.get(0, Boolean.class)), row.get(1, String.class)))
                 .one()
-                .defaultIfEmpty(false);
+                .defaultIfEmpty(new EndContext(false, null));
+    }
+
+    /**
+     * @param cancelRequested whether a cancel reached the request
+     * @param answeredBy      who answered, by an answering-machine detection; null when none arrived
+     */
+    public record EndContext(boolean cancelRequested, String answeredBy) {
     }
 
     /** Remembers the carrier's id of the call; leaves the status alone, which callbacks may be moving already. */

@@ -46,13 +46,4 @@ class AnsweringMachineResults {
                 .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
                 .one();
     }
-
-    /** The attempt's {@code answered_by}; empty when no detection arrived (or none was asked for). */
-    Mono<String> find(String requestId, int attempt) {
-        return db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1 AND attempt_no = $2")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .map(row -> row.get(0, String.class))
-                .one();
-    }
 }

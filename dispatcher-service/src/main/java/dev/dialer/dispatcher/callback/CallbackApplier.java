@@ -22,7 +22,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +46,7 @@ import reactor.util.retry.Retry;
  * unreachable number ends {@code failed}. A capacity rejection is not an attempt and ends nothing: the attempt is
  * requeued under the same number ({@link #requeue}). Every terminal callback frees the attempt's trunk slot.
  *
- * <p>Once a cancel has reached the request ({@code AttemptLedger#cancelRequested}), an attempt's end is reported
+ * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
  * retried: the 487 that follows our own cancel is not a no-answer.
  *
@@ -184,11 +183,11 @@ public class CallbackApplier {
                     .map(previous -> Result.APPLIED)
                     .defaultIfEmpty(Result.IGNORED);
         }
-        return ledger.cancelRequested(command.requestId())
-                .retryWhen(InfraRetry.brief("cancel requested"))
-                .flatMap(cancelled -> cancelled
-                        ? ended(command, callback, cancelledOutcome(callback.status()))
-                        : classified(command, callback));
+        return ledger.endContext(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt end context"))
+                .flatMap(context -> context.cancelRequested()
+                        ? ended(command, callback, cancelledOutcome(callback.status()), context.answeredBy())
+                        : classified(command, callback, context.answeredBy()));
     }
 
     /**
@@ -201,29 +200,33 @@ public class CallbackApplier {
     }
 
     /** The carrier's outcome by the table; a capacity rejection is requeued rather than ended. */
-    private Mono<Result> classified(CallCommand command, CarrierCallback callback) {
+    private Mono<Result> classified(CallCommand command, CarrierCallback callback, String answeredBy) {
         Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
-        return outcome.verdict() == Verdict.CAPACITY ? requeue(command, callback) : ended(command, callback, outcome);
+        return outcome.verdict() == Verdict.CAPACITY ? requeue(command, callback)
+                : ended(command, callback, outcome, answeredBy);
     }
 
-    /** The attempt ended: its trunk slot is freed, and the request retried or ended. */
-    private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome) {
+    /**
+     * The attempt ended: its trunk slot is freed, and the request retried or ended.
+     *
+     * @param detected who answered, by an earlier answering-machine detection, if any; only an answered call keeps it
+     */
+    private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome, String detected) {
         lanes.trunk().release(slotKey(callback), true);
         openAttempts.ended(callback.requestId(), callback.attempt());
         registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
                 "sip_class", sipClass(callback.sipStatus())).increment();
         Instant endedAt = clock.instant();
+        String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
         // The attempt's end, its event and (when nothing follows) the request's final commit together: a crash
         // between them would otherwise leave a request that never gets its final.
-        return answeredBy(callback, outcome.attemptStatus()).flatMap(answeredBy -> events.atomically(
-                                end(command, callback, outcome.attemptStatus(), retry, endedAt, answeredBy.orElse(null))
-                                        .flatMap(previous -> retry.willRetry()
-                                                ? Mono.just(previous)
-                                                : finish(command, callback, outcome, answeredBy.orElse(null))
-                                                        .thenReturn(previous)))
-                        .retryWhen(InfraRetry.brief("attempt end")))
+        return events.atomically(end(command, callback, outcome.attemptStatus(), retry, endedAt, answeredBy)
+                                .flatMap(previous -> retry.willRetry()
+                                        ? Mono.just(previous)
+                                        : finish(command, callback, outcome, answeredBy).thenReturn(previous)))
+                .retryWhen(InfraRetry.brief("attempt end"))
                 .doOnNext(previous -> {
                     if (retry.willRetry()) {
                         retryMetrics.scheduled();
@@ -231,17 +234,6 @@ public class CallbackApplier {
                 })
                 .map(previous -> Result.APPLIED)
                 .defaultIfEmpty(Result.IGNORED);
-    }
-
-    /** Who answered a call that was answered, if a detection said so; only an answered call can have one. */
-    private Mono<Optional<String>> answeredBy(CarrierCallback callback, AttemptStatus status) {
-        if (status != AttemptStatus.COMPLETED) {
-            return Mono.just(Optional.empty());
-        }
-        return answeringMachine.find(callback.requestId(), callback.attempt())
-                .retryWhen(InfraRetry.brief("find answered by"))
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty());
     }
 
     /**
@@ -299,20 +291,18 @@ public class CallbackApplier {
     private Mono<AttemptStatus> end(CallCommand command, CarrierCallback callback, AttemptStatus status,
                                     RetryDecision retry, Instant endedAt, String answeredBy) {
         Transition change = transition(callback, status);
-        Mono<AttemptStatus> ended = retry.willRetry()
-                ? ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
-                : ledger.transition(change);
-        return ended.flatMap(previous -> statusEvent(command, callback, status, previous,
-                event -> event.retry(retry.willRetry(), retry.dueAt()).occurredAt(endedAt).answeredBy(answeredBy)));
-    }
-
-    private Mono<AttemptStatus> statusEvent(CallCommand command, CarrierCallback callback, AttemptStatus status,
-                                            AttemptStatus previous,
-                                            UnaryOperator<CallEvent.Builder> more) {
-        return events.emit(command, event -> more.apply(statusDetails(callback, status, event)
-                                .previousStatus(previous.wire())),
-                        Retry.max(0))
-                .thenReturn(previous);
+        UnaryOperator<CallEvent.Builder> details = event -> statusDetails(callback, status, event)
+                .retry(retry.willRetry(), retry.dueAt())
+                .occurredAt(endedAt)
+                .answeredBy(answeredBy);
+        if (!retry.willRetry()) {
+            // The transition and its event in one statement.
+            return events.emitOn(command, ledger.transitionChange(change), details).flatMap(Mono::justOrEmpty);
+        }
+        return ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
+                .flatMap(previous -> events.emit(command, event -> details.apply(event)
+                                .previousStatus(previous.wire()), Retry.max(0))
+                        .thenReturn(previous));
     }
 
     /** What a {@code call.status} event for {@code status} says about the callback that brought it. */
