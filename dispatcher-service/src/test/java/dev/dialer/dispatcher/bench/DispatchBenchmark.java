@@ -143,7 +143,7 @@ class DispatchBenchmark {
         List<String> callers = callers(1_000);
         // The JIT compiles for about two minutes: a warm-up of the same calls first, so the figure is the
         // dispatcher's steady state (-Dbench.warmup=0 measures it cold).
-        int warmup = Integer.getInteger("bench.warmup", 8_000);
+        int warmup = Integer.getInteger("bench.warmup", 25_000);
         if (warmup > 0) {
             produce("warm-" + run, warmup, i -> callers.get(i % callers.size()));
             awaitDials(warmup, Duration.ofMinutes(5));
