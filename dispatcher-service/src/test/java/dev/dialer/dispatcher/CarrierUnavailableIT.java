@@ -57,7 +57,8 @@ class CarrierUnavailableIT {
         // Nothing listens here until the test starts the simulator on this port.
         registry.add("dialer.dispatcher.carrier.base-url", () -> "http://127.0.0.1:" + CARRIER_PORT);
         registry.add("dialer.dispatcher.retry.carrier-unavailable-delay", () -> "PT1S");
-        registry.add("dialer.dispatcher.retry.carrier-unavailable-max-wait", () -> "PT5S");
+        // Waits of about 1, 1, 2 and 4 s (each as long as the call has waited), then it fails.
+        registry.add("dialer.dispatcher.retry.carrier-unavailable-max-wait", () -> "PT8S");
         registry.add("dialer.dispatcher.retry.poll-interval", () -> "PT0.2S");
         // The refused connections would otherwise open the carrier's breaker for 30 s, longer than the wait allowed.
         registry.add("dialer.dispatcher.carrier.routing.guard.minimum-calls", () -> "1000");
@@ -85,7 +86,15 @@ class CarrierUnavailableIT {
 
         List<JsonNode> events = awaitFinal(givesUp);
 
-        assertThat(deferred(events)).hasSizeGreaterThanOrEqualTo(2).allSatisfy(event -> {
+        Instant firstDeferred = Instant.parse(text(deferred(events).get(0), "occurred_at"));
+        assertThat(deferred(events)).hasSizeGreaterThanOrEqualTo(3).allSatisfy(event -> {
+            // Each wait is as long as the call has waited so far, and at least the shortest (1 s).
+            Instant occurred = Instant.parse(text(event, "occurred_at"));
+            Duration waited = Duration.between(firstDeferred, occurred);
+            Duration wait = Duration.between(occurred, Instant.parse(text(event, "next_attempt_at")));
+            assertThat(wait).isGreaterThanOrEqualTo(
+                    (waited.compareTo(Duration.ofSeconds(1)) > 0 ? waited : Duration.ofSeconds(1))
+                            .minusMillis(250));
             assertThat(text(event, "reason")).isEqualTo("carrier_unavailable");
             assertThat(event.get("attempt").get("number").intValue()).isEqualTo(1);
             assertThat(event.get("will_retry").booleanValue()).isTrue();

@@ -128,6 +128,15 @@ public class AttemptLedger {
     public record EndContext(boolean cancelRequested, String answeredBy) {
     }
 
+    /** When the attempt was first queued (a requeue keeps it); empty for an unknown attempt. */
+    public Mono<Instant> queuedAt(String requestId, int attempt) {
+        return db.sql("SELECT created_at FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> row.get(0, Instant.class))
+                .one();
+    }
+
     /** Remembers the carrier's id of the call; leaves the status alone, which callbacks may be moving already. */
     public Mono<Void> storeProviderCallId(String requestId, int attempt, String providerCallId) {
         return db.sql("""

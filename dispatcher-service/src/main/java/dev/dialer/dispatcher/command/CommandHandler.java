@@ -22,6 +22,7 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -44,8 +45,9 @@ import reactor.util.retry.Retry;
  *
  * <p>A call no carrier could take (no connection, a 5xx, an open breaker or a full bulkhead: it was not placed)
  * waits and is dialled again under the same attempt number: the attempt is requeued durably with a
- * {@code call.deferred} event ({@code reason=carrier_unavailable}), every {@code retry.carrier-unavailable-delay},
- * for at most {@code retry.carrier-unavailable-max-wait} after it was first queued. A carrier refusal (a 4xx: the
+ * {@code call.deferred} event ({@code reason=carrier_unavailable}), after waits that grow from
+ * {@code retry.carrier-unavailable-delay} to {@code retry.carrier-unavailable-max-delay} (each as long again as the
+ * attempt has waited), for at most {@code retry.carrier-unavailable-max-wait} after it was first queued. A carrier refusal (a 4xx: the
  * request is wrong everywhere), or a call that waited that long, ends the attempt {@code failed} and the request
  * {@code failed} with {@code error.code=carrier_error}. A timed-out request may have placed the call: it is left to
  * the reconciliation watchdog, never redialled (the retry schedule, see {@code RetryPolicy}, covers carrier outcomes
@@ -208,8 +210,15 @@ class CommandHandler {
      * {@code carrier-unavailable-max-wait} since it was first queued, it fails instead.
      */
     private Mono<CommandOutcome> notPlaced(CallCommand command, CarrierException error) {
+        return ledger.queuedAt(command.requestId(), command.attempt())
+                .retryWhen(InfraRetry.untilRecovered("attempt queued at"))
+                .flatMap(queuedAt -> requeueNotPlaced(command, error, queuedAt))
+                .switchIfEmpty(Mono.defer(() -> carrierFailed(command, error)));
+    }
+
+    private Mono<CommandOutcome> requeueNotPlaced(CallCommand command, CarrierException error, Instant queuedAt) {
         Instant now = clock.instant();
-        Instant due = now.plus(retry.carrierUnavailableDelay());
+        Instant due = now.plus(retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
         Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), due,
                         now.minus(retry.carrierUnavailableMaxWait()))
                 .filter(Boolean::booleanValue)
@@ -224,8 +233,7 @@ class CommandHandler {
                     log.warn("no carrier placed request {} attempt {} ({}); dialled again at {}", command.requestId(),
                             command.attempt(), error.getMessage(), due);
                     return CommandOutcome.REQUEUED;
-                })
-                .switchIfEmpty(Mono.defer(() -> carrierFailed(command, error)));
+                });
     }
 
     private Mono<CommandOutcome> rememberCall(CallCommand command, PlacedCall placed) {

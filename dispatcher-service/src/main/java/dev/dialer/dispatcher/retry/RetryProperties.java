@@ -19,8 +19,10 @@ import org.springframework.validation.annotation.Validated;
  *                     claimer crashed or is stuck) another dispatcher fires the row again
  * @param batchSize    rows claimed per poll: bounds the work of one tick
  * @param carrierUnavailableDelay   how long an attempt no carrier could take (no connection, a 5xx, an open breaker,
- *                                  a full bulkhead: the call was not placed) waits before it is dialled again, under
- *                                  the same attempt number
+ *                                  a full bulkhead: the call was not placed) waits at least before it is dialled again,
+ *                                  under the same attempt number; the wait grows with how long it has waited already
+ *                                  ({@link #carrierUnavailableWait})
+ * @param carrierUnavailableMaxDelay the longest such single wait
  * @param carrierUnavailableMaxWait how long after an attempt was first queued such waits go on; after that it ends
  *                                  {@code failed} with {@code error.code=carrier_error}
  */
@@ -32,5 +34,17 @@ public record RetryProperties(
         @DefaultValue("PT30S") @NotNull @DurationMin(seconds = 1) Duration lease,
         @DefaultValue("100") @Min(1) @Max(10_000) int batchSize,
         @DefaultValue("PT15S") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableDelay,
-        @DefaultValue("PT30M") @NotNull Duration carrierUnavailableMaxWait) {
+        @DefaultValue("PT30M") @NotNull Duration carrierUnavailableMaxWait,
+        @DefaultValue("PT5M") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableMaxDelay) {
+
+    /**
+     * How long an attempt no carrier could take waits this time, having waited {@code waitedSoFar} since it was first
+     * queued: as long again (so the waits about double: 15 s, 15 s, 30 s, 60 s, …), but at least
+     * {@code carrier-unavailable-delay} and at most {@code carrier-unavailable-max-delay}. A long outage then costs
+     * each waiting call a few dials and {@code call.deferred} events, not one every 15 s.
+     */
+    public Duration carrierUnavailableWait(Duration waitedSoFar) {
+        Duration wait = waitedSoFar.compareTo(carrierUnavailableDelay) < 0 ? carrierUnavailableDelay : waitedSoFar;
+        return wait.compareTo(carrierUnavailableMaxDelay) > 0 ? carrierUnavailableMaxDelay : wait;
+    }
 }

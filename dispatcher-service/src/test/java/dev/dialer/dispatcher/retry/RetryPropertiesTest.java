@@ -23,7 +23,21 @@ class RetryPropertiesTest {
     void defaultsAreOneMinuteOneSecondPollThirtySecondLeaseAndBatchesOfHundred() {
         runner.run(context -> assertThat(context.getBean(RetryProperties.class))
                 .isEqualTo(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                        100, Duration.ofSeconds(15), Duration.ofMinutes(30))));
+                        100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5))));
+    }
+
+    @Test
+    void aCallNoCarrierTookWaitsAsLongAgainAsItHasWaitedBetweenTheShortestAndLongestWait() {
+        RetryProperties retry = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), 100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
+        assertThat(retry.carrierUnavailableWait(Duration.ZERO)).isEqualTo(Duration.ofSeconds(15));
+        assertThat(retry.carrierUnavailableWait(Duration.ofSeconds(15))).isEqualTo(Duration.ofSeconds(15));
+        assertThat(retry.carrierUnavailableWait(Duration.ofSeconds(31))).isEqualTo(Duration.ofSeconds(31));
+        assertThat(retry.carrierUnavailableWait(Duration.ofSeconds(62))).isEqualTo(Duration.ofSeconds(62));
+        assertThat(retry.carrierUnavailableWait(Duration.ofMinutes(4))).isEqualTo(Duration.ofMinutes(4));
+        assertThat(retry.carrierUnavailableWait(Duration.ofMinutes(20))).isEqualTo(Duration.ofMinutes(5));
+        // A clock that went back does not shorten the wait below the shortest.
+        assertThat(retry.carrierUnavailableWait(Duration.ofSeconds(-3))).isEqualTo(Duration.ofSeconds(15));
     }
 
     @Test
