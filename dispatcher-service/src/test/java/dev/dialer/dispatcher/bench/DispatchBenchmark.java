@@ -128,16 +128,18 @@ class DispatchBenchmark {
         // {time, dials started, dispatcher CPU, this JVM's CPU} every second (reading the child's counters costs it a
         // scrape, so not more often).
         List<long[]> samples = new CopyOnWriteArrayList<>();
+        java.util.function.Supplier<long[]> reading = () -> new long[] {System.nanoTime(),
+                (long) child.counter("dialer_dispatcher_dials_started_total"),
+                dispatcherProcess.info().totalCpuDuration().map(Duration::toNanos).orElse(0L),
+                harness.getProcessCpuTime()};
         Thread startSampler = new Thread(() -> {
             while (!Thread.currentThread().isInterrupted()) {
-                samples.add(new long[] {System.nanoTime(), (long) child.counter("dialer_dispatcher_dials_started_total"),
-                        dispatcherProcess.info().totalCpuDuration().map(Duration::toNanos).orElse(0L),
-                        harness.getProcessCpuTime()});
                 try {
                     Thread.sleep(1_000);
                 } catch (InterruptedException e) {
                     return;
                 }
+                samples.add(reading.get());
             }
         }, "bench-start-sampler");
         List<String> callers = callers(1_000);
@@ -150,6 +152,8 @@ class DispatchBenchmark {
             sleep(Duration.ofSeconds(5));
         }
         int before = dialTimes.size();
+        // The baseline before anything is produced, so every measured dial counts.
+        samples.add(reading.get());
         startSampler.setDaemon(true);
         startSampler.start();
         long produced = produce(run, calls, i -> callers.get(i % callers.size()));
