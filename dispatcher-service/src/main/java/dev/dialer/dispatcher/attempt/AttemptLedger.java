@@ -242,20 +242,18 @@ public class AttemptLedger {
     }
 
     /**
-     * Claims back an attempt requeued after a capacity rejection, once: the command that comes back for it dials it
-     * under the same number; any other copy of the command finds it claimed and is a duplicate.
-     *
-     * @return whether this call claimed it
+     * An attempt requeued after a capacity rejection, claimed back once, for {@code CallEvents#emitOn}: the command
+     * that comes back for it dials it under the same number (it becomes {@code queued} again, with no previous
+     * status); any other copy of the command finds it claimed and is a duplicate. It happens only if this call claimed
+     * it.
      */
-    public Mono<Boolean> reclaimRequeued(CallCommand command) {
-        return db.sql("""
-                        UPDATE dispatch.attempts SET requeued = false, updated_at = now()
-                         WHERE request_id = $1 AND attempt_no = $2 AND requeued""")
+    public StateChange reclaimedAttempt(CallCommand command) {
+        return new StateChange("""
+                UPDATE dispatch.attempts SET requeued = false, updated_at = now()
+                 WHERE request_id = $1 AND attempt_no = $2 AND requeued
+                RETURNING NULL::text AS status""", 2, spec -> spec
                 .bind(0, command.requestId())
-                .bind(1, command.attempt())
-                .fetch()
-                .rowsUpdated()
-                .map(rows -> rows == 1);
+                .bind(1, command.attempt()));
     }
 
     private static DatabaseClient.GenericExecuteSpec bindTransition(DatabaseClient.GenericExecuteSpec spec,
@@ -439,7 +437,8 @@ public class AttemptLedger {
     }
 
     private Mono<Long> insertAttempt(CallCommand command) {
-        return newAttempt(command).bind().apply(db.sql(NEW_ATTEMPT)).fetch().rowsUpdated();
+        StateChange change = newAttempt(command);
+        return change.bind().apply(db.sql(change.sql())).fetch().rowsUpdated();
     }
 
     private static DatabaseClient.GenericExecuteSpec bindNullable(DatabaseClient.GenericExecuteSpec spec, int index,

@@ -20,7 +20,7 @@ import reactor.core.publisher.Mono;
 @Component
 public class OpenAttempts {
 
-    /** About 1 KB each: a few megabytes at most. */
+    /** About 1 KB each: some 10 MB at most. */
     static final int CAPACITY = 10_000;
 
     private final AttemptLedger ledger;

@@ -92,9 +92,9 @@ public class CallbackApplier {
     private final AnsweringMachineResults answeringMachine;
     static final String CAPACITY = "capacity";
 
-    CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy, RetryMetrics retryMetrics,
-                    Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes, PacingProperties pacing,
-                    AnsweringMachineResults answeringMachine) {
+    CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy,
+                    RetryMetrics retryMetrics, Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes,
+                    PacingProperties pacing, AnsweringMachineResults answeringMachine) {
         this.answeringMachine = answeringMachine;
         this.openAttempts = openAttempts;
         for (String answeredBy : AnsweredBy.VALUES) {

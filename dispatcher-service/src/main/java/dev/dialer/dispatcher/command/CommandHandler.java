@@ -47,11 +47,11 @@ import reactor.util.retry.Retry;
  * waits and is dialled again under the same attempt number: the attempt is requeued durably with a
  * {@code call.deferred} event ({@code reason=carrier_unavailable}), after waits that grow from
  * {@code retry.carrier-unavailable-delay} to {@code retry.carrier-unavailable-max-delay} (each as long again as the
- * attempt has waited), for at most {@code retry.carrier-unavailable-max-wait} after it was first queued. A carrier refusal (a 4xx: the
- * request is wrong everywhere), or a call that waited that long, ends the attempt {@code failed} and the request
- * {@code failed} with {@code error.code=carrier_error}. A timed-out request may have placed the call: it is left to
- * the reconciliation watchdog, never redialled (the retry schedule, see {@code RetryPolicy}, covers carrier outcomes
- * of calls that were placed).
+ * attempt has waited), for at most {@code retry.carrier-unavailable-max-wait} after it was first queued. A carrier
+ * refusal (a 4xx: the request is wrong everywhere), or a call that waited that long, ends the attempt {@code failed}
+ * and the request {@code failed} with {@code error.code=carrier_error}. A timed-out request may have placed the call:
+ * it is left to the reconciliation watchdog, never redialled (the retry schedule, see {@code RetryPolicy}, covers
+ * carrier outcomes of calls that were placed).
  *
  * <p>Attempts after the first arrive here like any other command, published by the {@code RetryScheduler} with
  * their attempt number; the ledger keeps a re-published one from being dialled twice.
@@ -78,8 +78,9 @@ class CommandHandler {
     private final RetryProperties retry;
     private final Clock clock;
 
-    CommandHandler(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, Carrier carrier, KafkaPublisher publisher,
-                   MeterRegistry registry, KeyRouting routing, DialGate gate, RetryProperties retry, Clock clock) {
+    CommandHandler(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, Carrier carrier,
+                   KafkaPublisher publisher, MeterRegistry registry, KeyRouting routing, DialGate gate,
+                   RetryProperties retry, Clock clock) {
         this.openAttempts = openAttempts;
         this.retry = retry;
         this.clock = clock;
@@ -179,20 +180,16 @@ class CommandHandler {
     }
 
     /**
-     * A new attempt becomes {@code queued} with its event, in one statement; failing that, one requeued after a
-     * capacity rejection that this command claims back (the rejection was not an attempt, so the same number is dialled
-     * again) does, in one transaction. Emits whether either happened (not: the attempt was recorded before, or the
-     * request has ended or been cancelled).
+     * A new attempt becomes {@code queued} with its event; failing that, one requeued after a capacity rejection that
+     * this command claims back (the rejection was not an attempt, so the same number is dialled again) does. Each is
+     * one statement. Emits whether either happened (not: the attempt was recorded before, or the request has ended or
+     * been cancelled).
      */
     private Mono<Boolean> recordQueued(CallCommand command) {
         UnaryOperator<CallEvent.Builder> queued = event -> event.status(AttemptStatus.QUEUED);
         return events.emitOn(command, ledger.newAttempt(command), queued)
-                .map(previous -> true)
-                .switchIfEmpty(Mono.defer(() -> events.atomically(ledger.reclaimRequeued(command)
-                        .filter(Boolean::booleanValue)
-                        .flatMap(reclaimed -> events.emit(command, queued, Retry.max(0)))
-                        .map(event -> true))
-                        .defaultIfEmpty(false)));
+                .switchIfEmpty(Mono.defer(() -> events.emitOn(command, ledger.reclaimedAttempt(command), queued)))
+                .hasElement();
     }
 
     /** The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. */
