@@ -3,23 +3,41 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.api.calls.CallLedger;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
 /** The calls read model built from events on the real topic, and its endpoints scoped to the caller's account. */
 class CallsReadModelIT extends RunningApiService {
+
+    @Autowired
+    private CallLedger ledger;
+    @Autowired
+    private MeterRegistry registry;
 
     private static final String OTHER = "it-calls-other";
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -59,6 +77,51 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(call.get("to").asString()).isEqualTo("+919876543215");
         assertThat(call.get("max_attempts").asInt()).isEqualTo(4);
         assertThat(call.get("attempts")).isEmpty();
+    }
+
+    @Test
+    void rowsOfConcurrentRequestsWrittenInOneStatementKeepTheirOwnAccountTimeAndFields() throws Exception {
+        Instant base = Instant.parse("2026-01-02T03:04:05.123456Z");
+        Map<String, List<Object>> expected = new HashMap<>();
+        List<Mono<Void>> writes = new ArrayList<>();
+        for (int request = 0; request < 20; request++) {
+            String account = request % 2 == 0 ? ACCOUNT : OTHER;
+            List<CallLedger.Accepted> calls = new ArrayList<>();
+            for (int n = 0; n <= request; n++) {
+                String id = UUID.randomUUID().toString();
+                String callee = "+91987654%04d".formatted(request * 100 + n);
+                String foreignId = n % 3 == 0 ? "f-" + id : null;
+                calls.add(new CallLedger.Accepted(id, "+918068281234", callee, "batch-" + request, foreignId,
+                        1 + request % 4));
+                expected.put(id, Arrays.asList(account, base.plusSeconds(request), callee, "batch-" + request,
+                        foreignId, 1 + request % 4));
+            }
+            writes.add(ledger.recordAcceptedShared(account, calls, base.plusSeconds(request)));
+        }
+        DistributionSummary perStatement = registry.get("dialer.api.accepted.requests_per_statement").summary();
+        long statementsBefore = perStatement.count();
+
+        Mono.when(writes).block(WAIT);
+
+        // Twenty requests went out at once to at most two writers: most shared a statement.
+        assertThat(perStatement.count() - statementsBefore).isBetween(2L, 10L);
+        Map<String, List<Object>> stored = new HashMap<>();
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement("""
+                SELECT id, account_id, created_at, updated_at, callee, campaign, foreign_id, max_attempts, status
+                FROM api.calls WHERE id = ANY(?)""")) {
+            query.setArray(1, db.createArrayOf("text", expected.keySet().toArray()));
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    Instant created = rows.getObject("created_at", OffsetDateTime.class).toInstant();
+                    assertThat(rows.getObject("updated_at", OffsetDateTime.class).toInstant()).isEqualTo(created);
+                    assertThat(rows.getString("status")).isEqualTo("queued");
+                    stored.put(rows.getString("id"), Arrays.asList(rows.getString("account_id"), created,
+                            rows.getString("callee"), rows.getString("campaign"), rows.getString("foreign_id"),
+                            rows.getInt("max_attempts")));
+                }
+            }
+        }
+        assertThat(stored).hasSize(210).isEqualTo(expected);
     }
 
     @Test

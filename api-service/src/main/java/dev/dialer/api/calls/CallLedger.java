@@ -83,49 +83,57 @@ public class CallLedger implements AcceptedCalls {
         return batches.record(new QueuedRowBatches.Rows(accountId, calls, createdAt));
     }
 
-    /** The rows of several requests (accounts and times of their own) in one statement. */
+    /**
+     * The rows of several requests (accounts and times of their own) in one statement. What a request's rows share
+     * (account, time) is sent once per request and joined to its rows by the request's position, so a 1,000-row
+     * request encodes (and PostgreSQL parses) one timestamp, not 1,000.
+     */
     private Mono<Void> insertQueued(List<QueuedRowBatches.Rows> requests) {
         int size = requests.stream().mapToInt(request -> request.calls().size()).sum();
-        String[] accounts = new String[size];
-        OffsetDateTime[] created = new OffsetDateTime[size];
         String[] ids = new String[size];
         String[] callers = new String[size];
         String[] callees = new String[size];
         String[] campaigns = new String[size];
         String[] foreignIds = new String[size];
         Integer[] maxAttempts = new Integer[size];
+        Integer[] requestOf = new Integer[size];
+        String[] accounts = new String[requests.size()];
+        OffsetDateTime[] created = new OffsetDateTime[requests.size()];
         int i = 0;
-        for (QueuedRowBatches.Rows request : requests) {
-            OffsetDateTime createdAt = OffsetDateTime.ofInstant(request.createdAt(), ZoneOffset.UTC);
+        for (int r = 0; r < requests.size(); r++) {
+            QueuedRowBatches.Rows request = requests.get(r);
+            accounts[r] = request.accountId();
+            created[r] = OffsetDateTime.ofInstant(request.createdAt(), ZoneOffset.UTC);
             for (Accepted call : request.calls()) {
-                accounts[i] = request.accountId();
-                created[i] = createdAt;
                 ids[i] = call.requestId();
                 callers[i] = call.callerId();
                 callees[i] = call.callee();
                 campaigns[i] = call.campaign();
                 foreignIds[i] = call.foreignId();
                 maxAttempts[i] = call.maxAttempts();
+                requestOf[i] = r + 1;
                 i++;
             }
         }
         return db.sql("""
                         INSERT INTO api.calls (id, account_id, campaign, foreign_id, caller_id, callee, status,
                             max_attempts, created_at, updated_at)
-                        SELECT u.id, u.account_id, u.campaign, u.foreign_id, u.caller_id, u.callee, 'queued',
-                            u.max_attempts, u.created_at, u.created_at
-                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                            $7::int[], $8::timestamptz[])
-                            AS u(id, account_id, campaign, foreign_id, caller_id, callee, max_attempts, created_at)
+                        SELECT c.id, r.account_id, c.campaign, c.foreign_id, c.caller_id, c.callee, 'queued',
+                            c.max_attempts, r.created_at, r.created_at
+                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[])
+                                AS c(id, campaign, foreign_id, caller_id, callee, max_attempts, request)
+                            JOIN unnest($8::text[], $9::timestamptz[]) WITH ORDINALITY
+                                AS r(account_id, created_at, request) USING (request)
                         ON CONFLICT (id) DO NOTHING""")
                 .bind(0, ids)
-                .bind(1, accounts)
-                .bind(2, campaigns)
-                .bind(3, foreignIds)
-                .bind(4, callers)
-                .bind(5, callees)
-                .bind(6, maxAttempts)
-                .bind(7, created)
+                .bind(1, campaigns)
+                .bind(2, foreignIds)
+                .bind(3, callers)
+                .bind(4, callees)
+                .bind(5, maxAttempts)
+                .bind(6, requestOf)
+                .bind(7, accounts)
+                .bind(8, created)
                 .then();
     }
 

@@ -12,6 +12,7 @@ import dev.dialer.api.problem.Problems;
 import dev.dialer.api.webhook.WebhookDirectory;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.id.TimeOrderedUuids;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -23,7 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Map;
-import java.util.UUID;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -213,7 +213,7 @@ class OutgoingCalls {
                         return new Planned(recipient, null, null);
                     }
                     return new Planned(recipient, new CallCommand(CallCommand.VERSION,
-                            idempotencyKey == null ? UUID.randomUUID().toString()
+                            idempotencyKey == null ? TimeOrderedUuids.v7().toString()
                                     : RequestIds.of(account.id(), idempotencyKey, index),
                             account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
                             request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,

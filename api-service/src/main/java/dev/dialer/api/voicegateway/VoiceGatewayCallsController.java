@@ -9,6 +9,7 @@ import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.id.TimeOrderedUuids;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -18,7 +19,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import dev.dialer.api.openapi.ApiDocs;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -116,7 +116,7 @@ class VoiceGatewayCallsController {
     }
 
     private Mono<Map<String, String>> queue(Account account, CreateCall call) {
-        CallCommand command = new CallCommand(CallCommand.VERSION, UUID.randomUUID().toString(), account.id(),
+        CallCommand command = new CallCommand(CallCommand.VERSION, TimeOrderedUuids.v7().toString(), account.id(),
                 call.callerId(), call.to(), call.applicationSid(), null, null, 0, CallCommand.DEFAULT_MAX_ATTEMPTS, 1,
                 null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.carrierOptions(),
                 Instant.now().truncatedTo(ChronoUnit.MICROS));

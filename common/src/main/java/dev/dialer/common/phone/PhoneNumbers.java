@@ -79,9 +79,10 @@ public final class PhoneNumbers {
     /**
      * The common case without libphonenumber's parser, whose extension and punctuation handling (regular expressions)
      * cost more than half of a bulk send's recipient parsing: country code (the calling codes are prefix-free, as in
-     * its own parser), then the national number as it stands, valid by the same {@code isValidNumber}. Returns null
-     * (leaving the number to the full parser) for anything where the parser could read it differently: a national
-     * number that starts with 0 or with the country's national prefix (which the parser may strip), non-geographic
+     * its own parser), then the national number as it stands, valid by the same rule as {@code isValidNumber}
+     * ({@link NumberValidity}). Returns null (leaving the number to the full parser) for anything where the parser
+     * could read it differently: a national number that starts with 0 or with the country's national prefix (which
+     * the parser may strip), non-geographic
      * codes, or a number that is not valid as it stands.
      */
     private static Result plainInternational(String digits) {
@@ -99,9 +100,12 @@ public final class PhoneNumbers {
             if (nationalPrefix != null && !nationalPrefix.isEmpty() && national.startsWith(nationalPrefix)) {
                 return null;
             }
-            PhoneNumber number = new PhoneNumber().setCountryCode(countryCode)
-                    .setNationalNumber(Long.parseLong(national));
-            return UTIL.isValidNumber(number) ? new Result("+" + digits, null) : null;
+            Boolean valid = NumberValidity.validForSingleRegion(countryCode, national);
+            if (valid == null) {
+                valid = UTIL.isValidNumber(new PhoneNumber().setCountryCode(countryCode)
+                        .setNationalNumber(Long.parseLong(national)));
+            }
+            return valid ? new Result("+" + digits, null) : null;
         }
         return null;
     }

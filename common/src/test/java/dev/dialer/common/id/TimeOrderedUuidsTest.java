@@ -1,0 +1,51 @@
+package dev.dialer.common.id;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+class TimeOrderedUuidsTest {
+
+    @Test
+    void isAVersion7UuidCarryingItsMillisecond() {
+        long millis = 1_795_000_000_123L;
+        UUID id = TimeOrderedUuids.v7(millis);
+
+        assertThat(id.version()).isEqualTo(7);
+        assertThat(id.variant()).isEqualTo(2);
+        assertThat(id.getMostSignificantBits() >>> 16).isEqualTo(millis);
+        assertThat(id.toString()).startsWith("01a1ee56-5e7b-7");
+    }
+
+    @Test
+    void idsOfALaterMillisecondSortAfterAsTextAndAllDiffer() {
+        List<String> ids = new ArrayList<>();
+        Set<String> distinct = new HashSet<>();
+        for (long millis = 1_795_000_000_000L; millis < 1_795_000_000_100L; millis++) {
+            for (int n = 0; n < 1_000; n++) {
+                String id = TimeOrderedUuids.v7(millis).toString();
+                ids.add(id);
+                distinct.add(id);
+            }
+        }
+
+        assertThat(distinct).hasSize(100_000);
+        for (int i = 1_000; i < ids.size(); i += 1_000) {
+            String lastOfPrevious = ids.subList(i - 1_000, i).stream().max(String::compareTo).orElseThrow();
+            String firstOfThis = ids.subList(i, i + 1_000).stream().min(String::compareTo).orElseThrow();
+            assertThat(firstOfThis).isGreaterThan(lastOfPrevious);
+        }
+    }
+
+    @Test
+    void takesTheClocksTime() {
+        long before = System.currentTimeMillis();
+        long carried = TimeOrderedUuids.v7().getMostSignificantBits() >>> 16;
+        assertThat(carried).isBetween(before, System.currentTimeMillis());
+    }
+}
