@@ -125,6 +125,49 @@ class CallsReadModelIT extends RunningApiService {
     }
 
     @Test
+    void aRowTheEventsCreatedFirstIsLeftAsItIsAndTheOthersOfItsStatementAreWritten() throws Exception {
+        String existing = UUID.randomUUID().toString();
+        try (Connection db = database(); PreparedStatement insert = db.prepareStatement("""
+                INSERT INTO api.calls (id, account_id, caller_id, callee, status, created_at, updated_at)
+                VALUES (?, ?, '+918068281234', '+919876543215', 'ringing', now(), now())""")) {
+            insert.setString(1, existing);
+            insert.setString(2, ACCOUNT);
+            insert.executeUpdate();
+        }
+        // One request whose rows differ in caller ID, campaign and attempts: each keeps its own.
+        List<CallLedger.Accepted> calls = List.of(
+                new CallLedger.Accepted(UUID.randomUUID().toString(), "+918068281234", "+919876543211", "a", null, 1),
+                new CallLedger.Accepted(existing, "+918068281234", "+919876543215", "a", null, 1),
+                new CallLedger.Accepted(UUID.randomUUID().toString(), "+918068281235", "+919876543212", "a", null, 1),
+                new CallLedger.Accepted(UUID.randomUUID().toString(), "+918068281235", "+919876543213", null, null, 1),
+                new CallLedger.Accepted(UUID.randomUUID().toString(), "+918068281235", "+919876543214", null, null, 3));
+        double retriesBefore = registry.get("dialer.api.accepted.conflict_retries").counter().count();
+
+        ledger.recordAcceptedShared(ACCOUNT, calls, Instant.parse("2026-01-02T03:04:05Z")).block(WAIT);
+
+        assertThat(registry.get("dialer.api.accepted.conflict_retries").counter().count() - retriesBefore)
+                .isEqualTo(1.0);
+        List<String> stored = new ArrayList<>();
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement("""
+                SELECT id, caller_id, callee, campaign, max_attempts, status FROM api.calls WHERE id = ANY(?)""")) {
+            query.setArray(1, db.createArrayOf("text", calls.stream().map(CallLedger.Accepted::requestId).toArray()));
+            try (ResultSet rows = query.executeQuery()) {
+                while (rows.next()) {
+                    stored.add(String.join(" ", rows.getString("id"), rows.getString("caller_id"),
+                            rows.getString("callee"), String.valueOf(rows.getString("campaign")),
+                            String.valueOf(rows.getInt("max_attempts")), rows.getString("status")));
+                }
+            }
+        }
+        assertThat(stored).containsExactlyInAnyOrder(
+                calls.get(0).requestId() + " +918068281234 +919876543211 a 1 queued",
+                existing + " +918068281234 +919876543215 null 1 ringing",
+                calls.get(2).requestId() + " +918068281235 +919876543212 a 1 queued",
+                calls.get(3).requestId() + " +918068281235 +919876543213 null 1 queued",
+                calls.get(4).requestId() + " +918068281235 +919876543214 null 3 queued");
+    }
+
+    @Test
     void eventsOutOfOrderAndRepeatedEndInTheFinalStateWithTheAttemptsSipStatus() throws Exception {
         String id = UUID.randomUUID().toString();
         String campaign = "c-" + UUID.randomUUID();

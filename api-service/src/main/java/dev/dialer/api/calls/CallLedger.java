@@ -1,14 +1,19 @@
 package dev.dialer.api.calls;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.r2dbc.spi.R2dbcException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -24,8 +29,11 @@ public class CallLedger implements AcceptedCalls {
     /** The window of the per-callee cap. */
     public static final Duration CAP_WINDOW = Duration.ofHours(24);
 
+    private static final String UNIQUE_VIOLATION = "23505";
+
     private final DatabaseClient db;
     private final QueuedRowBatches batches;
+    private final Counter conflictRetries;
 
     CallLedger(DatabaseClient db, ReadModelProperties properties, MeterRegistry registry) {
         this.db = db;
@@ -33,7 +41,10 @@ public class CallLedger implements AcceptedCalls {
                 .builder("dialer.api.accepted.requests_per_statement")
                 .description("Send requests whose queued rows one statement wrote (group commit)")
                 .register(registry);
-        this.batches = new QueuedRowBatches(this::insertQueued, properties.acceptedWriters(),
+        this.conflictRetries = Counter.builder("dialer.api.accepted.conflict_retries")
+                .description("Accept-time statements run again with ON CONFLICT after a row already existed")
+                .register(registry);
+        this.batches = new QueuedRowBatches(rows -> insertQueued(rows, true), properties.acceptedWriters(),
                 properties.acceptedRowsPerStatement(), requestsPerStatement::record);
     }
 
@@ -49,6 +60,12 @@ public class CallLedger implements AcceptedCalls {
      */
     public record Accepted(String requestId, String callerId, String callee, String campaign, String foreignId,
                            int maxAttempts) {
+
+        /** Whether this call's row shares its caller ID, campaign and attempts with {@code other}'s. */
+        boolean sharesGroupWith(Accepted other) {
+            return callerId.equals(other.callerId) && Objects.equals(campaign, other.campaign)
+                    && maxAttempts == other.maxAttempts;
+        }
     }
 
     /** A call's id and its final status, null while it is not final. */
@@ -68,7 +85,7 @@ public class CallLedger implements AcceptedCalls {
         if (calls.isEmpty()) {
             return Mono.empty();
         }
-        return insertQueued(List.of(new QueuedRowBatches.Rows(accountId, calls, createdAt)));
+        return insertQueued(List.of(new QueuedRowBatches.Rows(accountId, calls, createdAt)), false);
     }
 
     /**
@@ -84,57 +101,79 @@ public class CallLedger implements AcceptedCalls {
     }
 
     /**
-     * The rows of several requests (accounts and times of their own) in one statement. What a request's rows share
-     * (account, time) is sent once per request and joined to its rows by the request's position, so a 1,000-row
-     * request encodes (and PostgreSQL parses) one timestamp, not 1,000.
+     * The rows of several requests (accounts and times of their own) in one statement. What consecutive rows of a
+     * request share (account, time, caller ID, campaign, attempts: all of a send's rows) is sent once per group and
+     * joined to its rows by the group's position, so a 1,000-row request encodes (and PostgreSQL parses) those
+     * columns once, not 1,000 times.
+     *
+     * @param optimistic first without {@code ON CONFLICT}: an insertion that need not look for a conflicting row first
+     *                   costs PostgreSQL less, and a conflict (a row the events created first, a repeated request) is
+     *                   rare; when one comes, the statement fails whole and runs again with {@code ON CONFLICT DO
+     *                   NOTHING}. Only outside a transaction, which the failed statement would abort.
      */
-    private Mono<Void> insertQueued(List<QueuedRowBatches.Rows> requests) {
+    private Mono<Void> insertQueued(List<QueuedRowBatches.Rows> requests, boolean optimistic) {
         int size = requests.stream().mapToInt(request -> request.calls().size()).sum();
         String[] ids = new String[size];
-        String[] callers = new String[size];
         String[] callees = new String[size];
-        String[] campaigns = new String[size];
         String[] foreignIds = new String[size];
-        Integer[] maxAttempts = new Integer[size];
-        Integer[] requestOf = new Integer[size];
-        String[] accounts = new String[requests.size()];
-        OffsetDateTime[] created = new OffsetDateTime[requests.size()];
+        Integer[] groupOf = new Integer[size];
+        List<String> accounts = new ArrayList<>();
+        List<OffsetDateTime> created = new ArrayList<>();
+        List<String> callers = new ArrayList<>();
+        List<String> campaigns = new ArrayList<>();
+        List<Integer> maxAttempts = new ArrayList<>();
         int i = 0;
-        for (int r = 0; r < requests.size(); r++) {
-            QueuedRowBatches.Rows request = requests.get(r);
-            accounts[r] = request.accountId();
-            created[r] = OffsetDateTime.ofInstant(request.createdAt(), ZoneOffset.UTC);
+        for (QueuedRowBatches.Rows request : requests) {
+            OffsetDateTime createdAt = OffsetDateTime.ofInstant(request.createdAt(), ZoneOffset.UTC);
+            Accepted groupFirst = null;
             for (Accepted call : request.calls()) {
+                if (groupFirst == null || !call.sharesGroupWith(groupFirst)) {
+                    groupFirst = call;
+                    accounts.add(request.accountId());
+                    created.add(createdAt);
+                    callers.add(call.callerId());
+                    campaigns.add(call.campaign());
+                    maxAttempts.add(call.maxAttempts());
+                }
                 ids[i] = call.requestId();
-                callers[i] = call.callerId();
                 callees[i] = call.callee();
-                campaigns[i] = call.campaign();
                 foreignIds[i] = call.foreignId();
-                maxAttempts[i] = call.maxAttempts();
-                requestOf[i] = r + 1;
+                groupOf[i] = accounts.size();
                 i++;
             }
         }
-        return db.sql("""
-                        INSERT INTO api.calls (id, account_id, campaign, foreign_id, caller_id, callee, status,
-                            max_attempts, created_at, updated_at)
-                        SELECT c.id, r.account_id, c.campaign, c.foreign_id, c.caller_id, c.callee, 'queued',
-                            c.max_attempts, r.created_at, r.created_at
-                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[])
-                                AS c(id, campaign, foreign_id, caller_id, callee, max_attempts, request)
-                            JOIN unnest($8::text[], $9::timestamptz[]) WITH ORDINALITY
-                                AS r(account_id, created_at, request) USING (request)
-                        ON CONFLICT (id) DO NOTHING""")
+        String insert = """
+                INSERT INTO api.calls (id, account_id, campaign, foreign_id, caller_id, callee, status, max_attempts,
+                    created_at, updated_at)
+                SELECT c.id, g.account_id, g.campaign, c.foreign_id, g.caller_id, c.callee, 'queued', g.max_attempts,
+                    g.created_at, g.created_at
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS c(id, callee, foreign_id, grp)
+                    JOIN unnest($5::text[], $6::timestamptz[], $7::text[], $8::text[], $9::int[]) WITH ORDINALITY
+                        AS g(account_id, created_at, caller_id, campaign, max_attempts, grp) USING (grp)""";
+        Function<String, Mono<Void>> run = sql -> db.sql(sql)
                 .bind(0, ids)
-                .bind(1, campaigns)
+                .bind(1, callees)
                 .bind(2, foreignIds)
-                .bind(3, callers)
-                .bind(4, callees)
-                .bind(5, maxAttempts)
-                .bind(6, requestOf)
-                .bind(7, accounts)
-                .bind(8, created)
+                .bind(3, groupOf)
+                .bind(4, accounts.toArray(String[]::new))
+                .bind(5, created.toArray(OffsetDateTime[]::new))
+                .bind(6, callers.toArray(String[]::new))
+                .bind(7, campaigns.toArray(String[]::new))
+                .bind(8, maxAttempts.toArray(Integer[]::new))
                 .then();
+        Mono<Void> tolerant = run.apply(insert + "\nON CONFLICT (id) DO NOTHING");
+        if (!optimistic) {
+            return tolerant;
+        }
+        return run.apply(insert).onErrorResume(CallLedger::isUniqueViolation, conflict -> {
+            conflictRetries.increment();
+            return tolerant;
+        });
+    }
+
+    private static boolean isUniqueViolation(Throwable error) {
+        return error instanceof R2dbcException r2dbc && UNIQUE_VIOLATION.equals(r2dbc.getSqlState())
+                || error.getCause() instanceof R2dbcException cause && UNIQUE_VIOLATION.equals(cause.getSqlState());
     }
 
     /** The account's call, empty when it has none of that id (another account's call included). */
