@@ -2,8 +2,8 @@ package dev.dialer.api.calls;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
-import io.r2dbc.spi.R2dbcException;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.r2dbc.spi.R2dbcException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;

@@ -1,4 +1,4 @@
-package dev.dialer.common.id;
+package dev.dialer.api.ids;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
