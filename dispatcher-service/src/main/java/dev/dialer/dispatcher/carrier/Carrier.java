@@ -32,4 +32,13 @@ public interface Carrier {
      * @return completes once the carrier took the order; empty completion too when the call is already over or unknown
      */
     Mono<Void> hangUp(CallRef call);
+
+    /**
+     * Whether asking to place the command's call now could reach a carrier: false only while every carrier of its
+     * route refuses without trying (its circuit breaker open). Lanes hold their calls meanwhile instead of dialling
+     * them into certain refusal.
+     */
+    default boolean accepting(CallCommand command) {
+        return true;
+    }
 }

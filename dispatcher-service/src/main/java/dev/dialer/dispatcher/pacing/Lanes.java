@@ -1,18 +1,23 @@
 package dev.dialer.dispatcher.pacing;
 
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.PartitionFlow;
+import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import jakarta.annotation.PreDestroy;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
-import dev.dialer.dispatcher.resilience.InfraRetry;
-import jakarta.annotation.PreDestroy;
-import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.scheduler.Scheduler;
@@ -28,6 +33,8 @@ public class Lanes {
 
     private static final Logger log = LoggerFactory.getLogger(Lanes.class);
     private static final Duration COUNT_TIMEOUT = Duration.ofSeconds(30);
+    /** How often a lane held for want of a carrier looks again. */
+    static final long CARRIER_RECHECK_NANOS = Duration.ofSeconds(1).toNanos();
 
     private final LanesProperties properties;
     private final PacingProperties pacing;
@@ -41,22 +48,40 @@ public class Lanes {
     private final DialPermits permits;
     private final TrunkGate trunk;
     private final PacingMetrics metrics;
+    private final Predicate<CallCommand> carrierAccepting;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
     private final Set<PartitionLanes> live = ConcurrentHashMap.newKeySet();
     private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
 
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls) {
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, ObjectProvider<Carrier> carrier) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
-                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime);
+                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, acceptingOf(carrier));
+    }
+
+    /**
+     * The carrier is looked up at the first start, not when the lanes are built: the SIP trunk carrier needs the
+     * callback applier, which needs the lanes.
+     */
+    private static Predicate<CallCommand> acceptingOf(ObjectProvider<Carrier> provider) {
+        AtomicReference<Carrier> resolved = new AtomicReference<>();
+        return command -> {
+            Carrier carrier = resolved.get();
+            if (carrier == null) {
+                carrier = provider.getObject();
+                resolved.set(carrier);
+            }
+            return carrier.accepting(command);
+        };
     }
 
     /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well. */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers) {
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
+          Predicate<CallCommand> carrierAccepting) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
-                () -> scheduler.now(TimeUnit.NANOSECONDS));
+                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting);
     }
 
     /**
@@ -66,10 +91,11 @@ public class Lanes {
      *                  machine allows; tests pass their virtual clock for both
      * @param nanoTime  the limits' clock: monotonic in service ({@link System#nanoTime}; a scheduler's {@code now} is
      *                  the wall clock in milliseconds, which steps when the system time is corrected)
+     * @param carrierAccepting whether a command's call could reach a carrier now ({@link Carrier#accepting})
      */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
-          LongSupplier nanoTime) {
+          LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
@@ -80,6 +106,7 @@ public class Lanes {
         this.nanoTime = nanoTime;
         this.metrics = metrics;
         this.inFlightCalls = inFlightCalls;
+        this.carrierAccepting = carrierAccepting;
         this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
                 timers, nanoTime, pacing.timerCatchUp().toNanos());
@@ -165,10 +192,18 @@ public class Lanes {
     /**
      * The earliest start the caller ID's and the campaign's rates allow; the trunk's limits are not asked here, they
      * queue the lane in {@link #tryStart} when they bind. A start the trunk granted already may happen now.
+     *
+     * <p>While no carrier of the head's route would be tried (every breaker open), the lane is held: it looks again in
+     * a second and takes no token, permit or slot meanwhile. Its calls stay in the lane (and in Kafka) instead of each
+     * being recorded, refused by the open breaker, and requeued with a {@code call.deferred} event.
      */
     long earliest(PartitionLanes.Lane lane, LaneTicket ticket, long now) {
         if (trunk.isGranted(ticket.slotKey())) {
             return now;
+        }
+        lane.heldForCarrier = !carrierAccepting.test(ticket.command());
+        if (lane.heldForCarrier) {
+            return now + CARRIER_RECHECK_NANOS;
         }
         long at = lane.bucket == null ? now : lane.bucket.earliest(now);
         PaceBucket campaign = campaignBucket(ticket);

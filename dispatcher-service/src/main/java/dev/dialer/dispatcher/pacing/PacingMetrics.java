@@ -52,6 +52,9 @@ class PacingMetrics {
         Gauge.builder("dialer.dispatcher.lanes.backlog", lanes, l -> l.sum(PartitionLanes::backlog))
                 .register(registry);
         Gauge.builder("dialer.dispatcher.lanes.held", lanes, l -> l.sum(PartitionLanes::held)).register(registry);
+        Gauge.builder("dialer.dispatcher.lanes.held.for.carrier", lanes, l -> l.sum(PartitionLanes::heldForCarrier))
+                .description("lanes whose next call waits because every carrier of its route has its breaker open")
+                .register(registry);
         Gauge.builder("dialer.dispatcher.lanes.oldest.wait", lanes, Lanes::oldestWaitSeconds)
                 .baseUnit("seconds").register(registry);
         Gauge.builder("dialer.dispatcher.lanes.dials.in.flight", lanes, l -> l.permits().inUse()).register(registry);

@@ -378,6 +378,17 @@ public final class PartitionLanes {
                 .mapToLong(lane -> lane.queue.peek().admittedAt).min().orElse(Long.MAX_VALUE);
     }
 
+    /** Lanes whose head waits for a carrier of its route: a gauge. */
+    synchronized int heldForCarrier() {
+        int held = 0;
+        for (Lane lane : byCallerId.values()) {
+            if (lane.heldForCarrier && !lane.queue.isEmpty()) {
+                held++;
+            }
+        }
+        return held;
+    }
+
     synchronized int held() {
         return window.unfinished();
     }
@@ -402,6 +413,8 @@ public final class PartitionLanes {
         boolean waitingForSlot;
         boolean waitingForPermit;
         boolean holdsPermit;
+        /** The head waits for a carrier of its route to take calls again ({@link Lanes#earliest}). */
+        boolean heldForCarrier;
         private Instant lastParkDue = Instant.MIN;
 
         Lane(String callerId, LaneTicket first, Lanes lanes) {

@@ -63,7 +63,7 @@ class LanePacingBenchmark {
         };
         Lanes lanes = new Lanes(new LanesProperties(backlog + 1_000, 2_000, Duration.ofMinutes(5), 1_000), pacing,
                 new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(), metrics, null, Schedulers.parallel(),
-                timers, System::nanoTime);
+                timers, System::nanoTime, command -> true);
         List<Long> starts = new CopyOnWriteArrayList<>();
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(),
                 (record, ticket) -> Mono.fromRunnable(() -> {

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -37,6 +39,9 @@ class PartitionLanesTest {
     private long nextOffset;
     private boolean placed;
     private Lanes built;
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    /** Caller IDs whose calls no carrier would take now (every breaker of their route open). */
+    private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
 
     @AfterEach
     void stop() {
@@ -58,6 +63,33 @@ class PartitionLanesTest {
         assertThat(started).hasSize(200);
         assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A), SECOND)).isLessThanOrEqualTo(10 + 2);
         assertThat(acknowledged).last().isEqualTo(199L);
+    }
+
+    @Test
+    void holdsALaneWhileNoCarrierOfItsRouteTakesCallsAndStartsItInOrderOnceOneDoes() {
+        downCallerIds.add(A);
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        for (int i = 0; i < 20; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(30));
+
+        // B's route has a carrier: its ten are dialled. A's are not even tried, and nothing of A's is committed.
+        assertThat(startsOf(B)).hasSize(10);
+        assertThat(startsOf(A)).isEmpty();
+        assertThat(acknowledged).isEmpty();
+        assertThat(registry.get("dialer.dispatcher.lanes.held.for.carrier").gauge().value()).isEqualTo(1.0);
+
+        downCallerIds.remove(A);
+        time.advanceTimeBy(Duration.ofSeconds(3));
+
+        assertThat(startsOf(A)).hasSize(10).allMatch(at -> at >= 30 * SECOND);
+        assertThat(started.stream().filter(s -> s.callerId().equals(A)).map(Started::offset).toList())
+                .isSorted();
+        assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A), SECOND)).isLessThanOrEqualTo(10 + 1);
+        assertThat(acknowledged).last().isEqualTo(19L);
+        assertThat(registry.get("dialer.dispatcher.lanes.held.for.carrier").gauge().value()).isZero();
     }
 
     @Test
@@ -144,7 +176,7 @@ class PartitionLanesTest {
         List<Sinks.One<Boolean>> running = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes lanes = lanes(pacing(0, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 2),
                 (record, ticket) -> {
-                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     Sinks.One<Boolean> dial = Sinks.one();
                     running.add(dial);
                     return dial.asMono();
@@ -169,7 +201,7 @@ class PartitionLanesTest {
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
         Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
-                new PacingMetrics(new SimpleMeterRegistry()), null, time, time);
+                new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()));
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
         running = partition.jobs(10_000).subscribe();
@@ -178,7 +210,7 @@ class PartitionLanesTest {
 
     private Mono<Boolean> work(InboundRecord record, LaneTicket ticket) {
         return Mono.fromRunnable(() -> {
-            started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS)));
+            started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
             record.acknowledge();
         }).thenReturn(placed);
     }
@@ -207,6 +239,6 @@ class PartitionLanesTest {
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
     }
 
-    private record Started(String callerId, long at) {
+    private record Started(String callerId, long at, long offset) {
     }
 }

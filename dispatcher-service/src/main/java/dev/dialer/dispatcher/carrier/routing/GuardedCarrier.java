@@ -41,6 +41,12 @@ final class GuardedCarrier implements Carrier {
         return name;
     }
 
+    /** False while the breaker is open: a request would be refused without reaching the carrier. */
+    boolean accepting() {
+        CircuitBreaker.State state = breaker.getState();
+        return state != CircuitBreaker.State.OPEN && state != CircuitBreaker.State.FORCED_OPEN;
+    }
+
     @Override
     public Mono<PlacedCall> place(CallCommand command) {
         return Mono.defer(() -> carrier.place(command))

@@ -41,6 +41,17 @@ public final class RoutingCarrier implements Carrier {
         return placeFrom(command, routes.route(command), 0);
     }
 
+    /** Whether some carrier of the command's route would be tried: not every one has its breaker open. */
+    @Override
+    public boolean accepting(CallCommand command) {
+        for (String name : routes.route(command)) {
+            if (carriers.get(name).accepting()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private Mono<PlacedCall> placeFrom(CallCommand command, List<String> route, int index) {
         GuardedCarrier carrier = carriers.get(route.get(index));
         return carrier.place(command)

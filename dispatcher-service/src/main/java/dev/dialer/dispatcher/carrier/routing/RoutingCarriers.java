@@ -31,6 +31,9 @@ public final class RoutingCarriers {
                 .minimumNumberOfCalls(guard.minimumCalls())
                 .slidingWindowSize(Math.max(guard.minimumCalls(), 20))
                 .waitDurationInOpenState(guard.openFor())
+                // Half-open when the wait is over, not at the next request: lanes hold their calls while every
+                // carrier of the route is open, so no request would come to move the breaker on.
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
                 .permittedNumberOfCallsInHalfOpenState(3)
                 .recordException(GuardedCarrier::countsAgainstCarrier)
                 .build());

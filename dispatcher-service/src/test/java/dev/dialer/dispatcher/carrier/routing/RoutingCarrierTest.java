@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.carrier.routing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
@@ -55,6 +56,29 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void acceptsUntilEveryCarrierOfTheRouteHasItsBreakerOpenAndAgainOnceOneHalfOpens() {
+        Duration openFor = Duration.ofMillis(400);
+        Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, openFor);
+        Carrier bothDown = routing(failing(CarrierException.Reason.UNREACHABLE, null),
+                failing(CarrierException.Reason.UNREACHABLE, null), openFor);
+        assertThat(bothDown.accepting(command())).isTrue();
+
+        for (int i = 0; i < 2; i++) {
+            StepVerifier.create(oneDown.place(command())).expectNextCount(1).expectComplete().verify(WAIT);
+            StepVerifier.create(bothDown.place(command())).expectError(CarrierException.class).verify(WAIT);
+        }
+
+        // The first carrier's breaker is open in both; the second is healthy in one, open in the other.
+        assertThat(oneDown.accepting(command())).isTrue();
+        assertThat(bothDown.accepting(command())).isFalse();
+        StepVerifier.create(bothDown.place(command()))
+                .expectErrorSatisfies(error -> assertThat(error.getMessage()).contains("not tried"))
+                .verify(WAIT);
+        // Half-open once the wait is over, without a request to move it on: the lanes held theirs.
+        await().atMost(WAIT).until(() -> bothDown.accepting(command()));
+    }
+
+    @Test
     void statusComesFromTheCarrierThatKnowsTheCall() {
         CallReport report = new CallReport(AttemptStatus.COMPLETED, "completed", "sid-1", 200, "OK", 12);
         Carrier routing = routing(new StubCarrier(Mono.never(), Mono.empty()),
@@ -84,11 +108,16 @@ class RoutingCarrierTest {
     }
 
     private static Carrier routing(Carrier first, Carrier then) {
+        return routing(first, then, Duration.ofSeconds(30));
+    }
+
+    /** Breakers that open after two requests, half of them failed, for {@code openFor}. */
+    private static Carrier routing(Carrier first, Carrier then, Duration openFor) {
         Map<String, Carrier> carriers = new LinkedHashMap<>();
         carriers.put("first", first);
         carriers.put("second", then);
         CarrierRoutingProperties properties = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
-                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 10, Duration.ofSeconds(30)));
+                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, openFor));
         return RoutingCarriers.of(properties, carriers, new SimpleMeterRegistry());
     }
 
