@@ -58,6 +58,8 @@ class CarrierOutageIT extends CarrierDown {
         assertThat(triedDuringOutage).isBetween(2L, 15L);
         assertThat(deferredDuringOutage).isGreaterThanOrEqualTo(2).isLessThan(CALLS / 2);
         assertThat(requests).allSatisfy(id -> assertThat(finals(eventsFor(id))).isEmpty());
+        // The calls requeued by the refusals came due during the outage and were kept in the schedule.
+        assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "held").counter().count()).isPositive();
 
         CarrierSimulator simulator = carrierComesBack();
 

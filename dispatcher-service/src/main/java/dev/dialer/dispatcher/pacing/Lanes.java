@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.pacing;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
@@ -11,13 +12,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.scheduler.Scheduler;
@@ -55,25 +54,9 @@ public class Lanes {
 
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, ObjectProvider<Carrier> carrier) {
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, CarrierReadiness carrier) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
-                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, acceptingOf(carrier));
-    }
-
-    /**
-     * The carrier is looked up at the first start, not when the lanes are built: the SIP trunk carrier needs the
-     * callback applier, which needs the lanes.
-     */
-    private static Predicate<CallCommand> acceptingOf(ObjectProvider<Carrier> provider) {
-        AtomicReference<Carrier> resolved = new AtomicReference<>();
-        return command -> {
-            Carrier carrier = resolved.get();
-            if (carrier == null) {
-                carrier = provider.getObject();
-                resolved.set(carrier);
-            }
-            return carrier.accepting(command);
-        };
+                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting);
     }
 
     /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well. */

@@ -9,7 +9,8 @@ import org.springframework.stereotype.Component;
 /**
  * {@code dialer.dispatcher.retries} by {@code stage}: {@code scheduled} (an attempt ended and its next one was
  * written to the schedule), {@code fired} (its command was published), {@code dropped} (the request no longer wanted
- * it when the wait ended). {@code dialer.dispatcher.retry.lateness}: how long after its due time a retry fired, which
+ * it when the wait ended), {@code held} (due, but left in the schedule a while longer because no carrier of its route
+ * takes calls: every breaker open). {@code dialer.dispatcher.retry.lateness}: how long after its due time a retry fired, which
  * grows when the schedule falls behind.
  */
 @Component
@@ -18,12 +19,14 @@ public class RetryMetrics {
     private final Counter scheduled;
     private final Counter fired;
     private final Counter dropped;
+    private final Counter held;
     private final Timer lateness;
 
     RetryMetrics(MeterRegistry registry) {
         this.scheduled = registry.counter("dialer.dispatcher.retries", "stage", "scheduled");
         this.fired = registry.counter("dialer.dispatcher.retries", "stage", "fired");
         this.dropped = registry.counter("dialer.dispatcher.retries", "stage", "dropped");
+        this.held = registry.counter("dialer.dispatcher.retries", "stage", "held");
         this.lateness = Timer.builder("dialer.dispatcher.retry.lateness")
                 .description("time from a retry's due time to its command being published")
                 .register(registry);
@@ -40,5 +43,9 @@ public class RetryMetrics {
 
     void dropped() {
         dropped.increment();
+    }
+
+    void held() {
+        held.increment();
     }
 }

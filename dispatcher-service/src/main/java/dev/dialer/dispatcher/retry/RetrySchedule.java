@@ -54,6 +54,21 @@ class RetrySchedule {
     }
 
     /**
+     * Keeps a claimed row until {@code until} instead of its full lease: it stays due, and is claimed again then.
+     * For a row whose call no carrier would take now.
+     */
+    Mono<Void> holdUntil(String requestId, int attempt, Instant dueAt, Instant until) {
+        return db.sql("""
+                        UPDATE dispatch.schedule SET lease_until = $4
+                         WHERE request_id = $1 AND attempt_no = $2 AND due_at = $3""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .bind(2, dueAt)
+                .bind(3, until)
+                .then();
+    }
+
+    /**
      * Removes a row once its attempt is released (or dropped), unless it was rewritten meanwhile: the released command
      * may already have been made to wait again (a calling window, a paused campaign), which moved {@code due_at}, and
      * that new wait must stay.

@@ -5,6 +5,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import java.time.Clock;
 import java.time.Duration;
 import org.slf4j.Logger;
@@ -24,6 +25,9 @@ import reactor.core.publisher.Mono;
  * ledger records each attempt once ({@code INSERT … ON CONFLICT DO NOTHING}) and does not dial a command whose
  * attempt row already exists. A retry is never early: rows are claimed only when {@code due_at} has passed.
  *
+ * <p>A due row whose route has no carrier taking calls (every breaker open) stays in the schedule and is looked at
+ * again 5 s later, rather than published to wait in its lane (decision 0067).
+ *
  * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
  * slow database never piles up ticks; each tick handles at most {@code batch-size} rows, {@value #CONCURRENCY} at
  * a time.
@@ -34,15 +38,20 @@ public class RetryScheduler {
     private static final Logger log = LoggerFactory.getLogger(RetryScheduler.class);
     static final int CONCURRENCY = 16;
 
+    /** How soon a row held for want of a carrier is looked at again. */
+    private static final Duration CARRIER_RECHECK = Duration.ofSeconds(5);
+
     private final RetrySchedule schedule;
     private final WaitEndCheck waitEndCheck;
     private final KafkaPublisher publisher;
     private final RetryProperties properties;
     private final Clock clock;
     private final RetryMetrics metrics;
+    private final CarrierReadiness carrier;
 
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
-                   RetryProperties properties, Clock clock, RetryMetrics metrics) {
+                   RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier) {
+        this.carrier = carrier;
         this.schedule = schedule;
         this.waitEndCheck = waitEndCheck;
         this.publisher = publisher;
@@ -72,7 +81,7 @@ public class RetryScheduler {
 
     private Mono<Void> fire(ScheduledAttempt row) {
         return waitEndCheck.stillWanted(row.command(), row.attempt())
-                .flatMap(wanted -> wanted ? release(row) : drop(row))
+                .flatMap(wanted -> !wanted ? drop(row) : carrier.accepting(row.command()) ? release(row) : hold(row))
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
                             row.command().requestId(), row.attempt(), error.toString());
@@ -86,6 +95,16 @@ public class RetryScheduler {
         return publisher.publish(OutboundRecord.of(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next)))
                 .then(schedule.remove(next.requestId(), row.attempt(), row.dueAt()))
                 .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.dueAt(), clock.instant()))));
+    }
+
+    /**
+     * Every carrier of the row's route has its breaker open: published now, the command would only wait in its lane
+     * (and, past the lane's budget, be parked here again). It stays due here and is looked at again shortly.
+     */
+    private Mono<Void> hold(ScheduledAttempt row) {
+        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(),
+                        clock.instant().plus(CARRIER_RECHECK))
+                .then(Mono.fromRunnable(metrics::held));
     }
 
     private Mono<Void> drop(ScheduledAttempt row) {

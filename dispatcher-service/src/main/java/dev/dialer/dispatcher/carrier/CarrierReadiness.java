@@ -1,0 +1,31 @@
+package dev.dialer.dispatcher.carrier;
+
+import dev.dialer.common.contract.CallCommand;
+import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.stereotype.Component;
+
+/**
+ * Whether a command's call could reach a carrier now ({@link Carrier#accepting}), for the parts that hold calls while
+ * it could not: the lanes and the retry scheduler. The carrier is looked up at the first question, not when they are
+ * built: the SIP trunk carrier needs the callback applier, which needs the lanes.
+ */
+@Component
+public class CarrierReadiness {
+
+    private final ObjectProvider<Carrier> provider;
+    private final AtomicReference<Carrier> resolved = new AtomicReference<>();
+
+    CarrierReadiness(ObjectProvider<Carrier> provider) {
+        this.provider = provider;
+    }
+
+    public boolean accepting(CallCommand command) {
+        Carrier carrier = resolved.get();
+        if (carrier == null) {
+            carrier = provider.getObject();
+            resolved.set(carrier);
+        }
+        return carrier.accepting(command);
+    }
+}
