@@ -1,5 +1,6 @@
 package dev.dialer.api.bench;
 
+import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +25,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import io.netty.buffer.Unpooled;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
@@ -209,13 +209,13 @@ public final class ApiBenchmark {
                     byte[][] own = bodies.get(client);
                     int[] next = {0};
                     return Mono.defer(() -> post(own[next[0]++ % own.length]))
-                        .doOnNext(elapsed -> {
-                            if (elapsed < 0) {
-                                errors.increment();
-                            } else {
-                                samples.get(client).add(elapsed);
-                            }
-                        })
+                            .doOnNext(elapsed -> {
+                                if (elapsed < 0) {
+                                    errors.increment();
+                                } else {
+                                    samples.get(client).add(elapsed);
+                                }
+                            })
                             .repeat(() -> System.nanoTime() < deadline);
                 }, clients)
                 .blockLast(duration.plusMinutes(2));

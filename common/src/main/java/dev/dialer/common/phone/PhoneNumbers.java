@@ -82,8 +82,7 @@ public final class PhoneNumbers {
      * its own parser), then the national number as it stands, valid by the same rule as {@code isValidNumber}
      * ({@link NumberValidity}). Returns null (leaving the number to the full parser) for anything where the parser
      * could read it differently: a national number that starts with 0 or with the country's national prefix (which
-     * the parser may strip), non-geographic
-     * codes, or a number that is not valid as it stands.
+     * the parser may strip), non-geographic codes, or a number that is not valid as it stands.
      */
     private static Result plainInternational(String digits) {
         for (int length = 1; length <= 3 && length < digits.length(); length++) {

@@ -10,8 +10,8 @@ import org.springframework.stereotype.Component;
  * {@code dialer.dispatcher.retries} by {@code stage}: {@code scheduled} (an attempt ended and its next one was
  * written to the schedule), {@code fired} (its command was published), {@code dropped} (the request no longer wanted
  * it when the wait ended), {@code held} (due, but left in the schedule a while longer because no carrier of its route
- * takes calls: every breaker open). {@code dialer.dispatcher.retry.lateness}: how long after its due time a retry fired, which
- * grows when the schedule falls behind.
+ * takes calls: every breaker open). {@code dialer.dispatcher.retry.lateness}: how long after its due time a retry
+ * fired, which grows when the schedule falls behind.
  */
 @Component
 public class RetryMetrics {

@@ -51,13 +51,13 @@ public class RetryScheduler {
 
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
                    RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier) {
-        this.carrier = carrier;
         this.schedule = schedule;
         this.waitEndCheck = waitEndCheck;
         this.publisher = publisher;
         this.properties = properties;
         this.clock = clock;
         this.metrics = metrics;
+        this.carrier = carrier;
     }
 
     /** Runs until cancelled; errors are logged per tick and per row and never end it. */
