@@ -1,6 +1,7 @@
 package dev.dialer.api.delivery;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
 import java.time.Duration;
 import java.time.Instant;
@@ -10,9 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * What to replay: {@code {"event_ids": [...]}} or {@code {"from": "...", "to": "..."}} (ISO-8601 instants, the range
@@ -26,10 +25,10 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
 
     private static final Set<String> FIELDS = Set.of("event_ids", "from", "to");
     private static final int MAX_EVENT_ID = 128;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static ReplayBody parse(String body, int maxEvents, Duration maxRange) {
-        JsonNode root = readObject(body);
+        JsonNode root = JsonBodies.object(body,
+                "The body is empty; send {\"event_ids\": [...]} or {\"from\": ..., \"to\": ...}.");
         List<FieldProblem> errors = new ArrayList<>();
         root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
                 .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a replay")));
@@ -92,21 +91,6 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
         } catch (DateTimeParseException e) {
             errors.add(new FieldProblem(field, "must be an ISO-8601 date-time such as 2026-01-01T00:00:00Z"));
             return null;
-        }
-    }
-
-    private static JsonNode readObject(String body) {
-        if (body == null || body.isBlank()) {
-            throw Problems.malformed("The body is empty; send {\"event_ids\": [...]} or {\"from\": ..., \"to\": ...}.");
-        }
-        try {
-            JsonNode root = JSON.readTree(body);
-            if (root == null || !root.isObject()) {
-                throw Problems.malformed("The body must be a JSON object.");
-            }
-            return root;
-        } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.dialer.api.settings;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
@@ -15,9 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
@@ -29,7 +28,6 @@ final class SettingsRequest {
     static final int MAX_CALLER_IDS = 1000;
     static final int MAX_CAMPAIGN_WINDOWS = 100;
     static final double MAX_CPS = 10_000;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Set<String> REGIONS = PhoneNumberUtil.getInstance().getSupportedRegions();
     private static final Set<String> FIELDS = Set.of("default_region", "calling_window", "campaign_windows",
             "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap");
@@ -41,7 +39,7 @@ final class SettingsRequest {
      * @param accountRegion the region numbers are read in when the body names none
      */
     static AccountSettings parse(String body, String accountId, String accountRegion, Instant now) {
-        ObjectNode fields = object(body);
+        ObjectNode fields = JsonBodies.object(body, "The body is empty; send the settings as a JSON object.");
         List<FieldProblem> errors = new ArrayList<>();
         for (Map.Entry<String, JsonNode> field : fields.properties()) {
             if (!FIELDS.contains(field.getKey())) {
@@ -61,21 +59,6 @@ final class SettingsRequest {
         }
         return new AccountSettings(AccountSettings.VERSION, accountId, region, window, campaignWindows, cps, callerIds,
                 cap, now);
-    }
-
-    private static ObjectNode object(String body) {
-        if (body == null || body.isBlank()) {
-            throw Problems.malformed("The body is empty; send the settings as a JSON object.");
-        }
-        try {
-            JsonNode root = JSON.readTree(body);
-            if (root instanceof ObjectNode object) {
-                return object;
-            }
-        } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
-        }
-        throw Problems.malformed("The body must be a JSON object.");
     }
 
     private static String region(JsonNode node, List<FieldProblem> errors) {

@@ -1,6 +1,7 @@
 package dev.dialer.api.subscription;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.SubscriptionConfig;
@@ -9,9 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A subscription to create ({@code webhook_id} and {@code event_types} required) or change (any of
@@ -28,7 +27,6 @@ record SubscriptionRequest(String webhookId, List<String> eventTypes, Boolean en
             Stream.of(SubscriptionConfig.WEBHOOK_DISABLED)).toList();
     private static final Set<String> FIELDS = Set.of("webhook_id", "event_types", "enabled");
     private static final int MAX_ID = 64;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static SubscriptionRequest create(String body) {
         return parse(body, true);
@@ -39,13 +37,13 @@ record SubscriptionRequest(String webhookId, List<String> eventTypes, Boolean en
     }
 
     private static SubscriptionRequest parse(String body, boolean create) {
-        JsonNode root = readObject(body);
+        JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object.");
         List<FieldProblem> errors = new ArrayList<>();
         root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
                 .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a subscription")));
         String webhookId = webhookId(root.get("webhook_id"), create, errors);
         List<String> eventTypes = eventTypes(root.get("event_types"), create, errors);
-        Boolean enabled = enabled(root.get("enabled"), errors);
+        Boolean enabled = JsonBodies.enabled(root.get("enabled"), errors);
         if (!create && errors.isEmpty() && webhookId == null && eventTypes == null && enabled == null) {
             errors.add(new FieldProblem("event_types", "or webhook_id or enabled is required"));
         }
@@ -90,31 +88,5 @@ record SubscriptionRequest(String webhookId, List<String> eventTypes, Boolean en
             }
         }
         return List.copyOf(types);
-    }
-
-    private static Boolean enabled(JsonNode node, List<FieldProblem> errors) {
-        if (node == null) {
-            return null;
-        }
-        if (!node.isBoolean()) {
-            errors.add(new FieldProblem("enabled", "must be true or false"));
-            return null;
-        }
-        return node.asBoolean();
-    }
-
-    private static JsonNode readObject(String body) {
-        if (body == null || body.isBlank()) {
-            throw Problems.malformed("The body is empty; send a JSON object.");
-        }
-        try {
-            JsonNode root = JSON.readTree(body);
-            if (root == null || !root.isObject()) {
-                throw Problems.malformed("The body must be a JSON object.");
-            }
-            return root;
-        } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
-        }
     }
 }

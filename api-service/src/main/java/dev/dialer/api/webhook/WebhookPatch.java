@@ -1,13 +1,12 @@
 package dev.dialer.api.webhook;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A partial change of a webhook: {@code {"url": "...", "description": "...", "enabled": true}}, every field optional
@@ -21,16 +20,15 @@ import tools.jackson.databind.json.JsonMapper;
 record WebhookPatch(String url, boolean setsDescription, String description, Boolean enabled) {
 
     private static final Set<String> FIELDS = Set.of("url", "description", "enabled");
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static WebhookPatch parse(String body) {
-        JsonNode root = readObject(body);
+        JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with the fields to change.");
         List<FieldProblem> errors = new ArrayList<>();
         root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
                 .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a webhook")));
         String url = url(root.get("url"), errors);
         String description = description(root.get("description"), errors);
-        Boolean enabled = enabled(root.get("enabled"), errors);
+        Boolean enabled = JsonBodies.enabled(root.get("enabled"), errors);
         if (errors.isEmpty() && url == null && !root.has("description") && enabled == null) {
             errors.add(new FieldProblem("url", "or description or enabled is required"));
         }
@@ -70,32 +68,6 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
                     "must be at most " + WebhookRequest.MAX_DESCRIPTION + " characters"));
         }
         return description.isEmpty() ? null : description;
-    }
-
-    private static Boolean enabled(JsonNode node, List<FieldProblem> errors) {
-        if (node == null) {
-            return null;
-        }
-        if (!node.isBoolean()) {
-            errors.add(new FieldProblem("enabled", "must be true or false"));
-            return null;
-        }
-        return node.asBoolean();
-    }
-
-    private static JsonNode readObject(String body) {
-        if (body == null || body.isBlank()) {
-            throw Problems.malformed("The body is empty; send a JSON object with the fields to change.");
-        }
-        try {
-            JsonNode root = JSON.readTree(body);
-            if (root == null || !root.isObject()) {
-                throw Problems.malformed("The body must be a JSON object.");
-            }
-            return root;
-        } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
-        }
     }
 
     /** The webhook with this patch applied at {@code now}. */

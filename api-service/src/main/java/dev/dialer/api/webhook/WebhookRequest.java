@@ -1,15 +1,14 @@
 package dev.dialer.api.webhook;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A webhook to create: {@code {"url": "...", "description": "..."}}. The body is read as JSON whatever the
@@ -24,10 +23,9 @@ record WebhookRequest(
 
     static final int MAX_URL = 2048;
     static final int MAX_DESCRIPTION = 256;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     static WebhookRequest parse(String body) {
-        JsonNode root = readObject(body);
+        JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with 'url'.");
         List<FieldProblem> errors = new ArrayList<>();
         String url = text(root, "url", errors);
         String description = text(root, "description", errors);
@@ -48,21 +46,6 @@ record WebhookRequest(
             throw Problems.validation(errors);
         }
         return new WebhookRequest(url, description);
-    }
-
-    private static JsonNode readObject(String body) {
-        if (body == null || body.isBlank()) {
-            throw Problems.malformed("The body is empty; send a JSON object with 'url'.");
-        }
-        try {
-            JsonNode root = JSON.readTree(body);
-            if (root == null || !root.isObject()) {
-                throw Problems.malformed("The body must be a JSON object.");
-            }
-            return root;
-        } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
-        }
     }
 
     private static String text(JsonNode root, String field, List<FieldProblem> errors) {

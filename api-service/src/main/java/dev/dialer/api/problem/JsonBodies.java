@@ -1,0 +1,54 @@
+package dev.dialer.api.problem;
+
+import java.util.List;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Reads the JSON object bodies of the management endpoints (webhooks, subscriptions, settings, replays), whatever the
+ * Content-Type says (curl's {@code -d} labels JSON as a form), and the fields they share. What cannot be read is a
+ * {@code malformed-request} problem; a field of the wrong kind is added to the request's field problems.
+ */
+public final class JsonBodies {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private JsonBodies() {
+    }
+
+    /**
+     * The body as a JSON object.
+     *
+     * @param whenEmpty the problem's detail when there is no body, saying what to send
+     * @throws ApiProblem {@code malformed-request} when the body is empty, not JSON, or not an object
+     */
+    public static ObjectNode object(String body, String whenEmpty) {
+        if (body == null || body.isBlank()) {
+            throw Problems.malformed(whenEmpty);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(body);
+        } catch (JacksonException e) {
+            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root instanceof ObjectNode object) {
+            return object;
+        }
+        throw Problems.malformed("The body must be a JSON object.");
+    }
+
+    /** The optional boolean field {@code enabled}: null when absent; a non-boolean is a field problem. */
+    public static Boolean enabled(JsonNode node, List<FieldProblem> errors) {
+        if (node == null) {
+            return null;
+        }
+        if (!node.isBoolean()) {
+            errors.add(new FieldProblem("enabled", "must be true or false"));
+            return null;
+        }
+        return node.asBoolean();
+    }
+}
