@@ -220,18 +220,28 @@ public class CallbackApplier {
         String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         // The command on record is the request's first; the attempt that ended is the callback's.
         RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
-        // The attempt's end, its event and (when nothing follows) the request's final commit together: a crash
-        // between them would otherwise leave a request that never gets its final.
-        return events.atomically(end(command, callback, outcome.attemptStatus(), retry, endedAt, answeredBy)
-                                .flatMap(previous -> retry.willRetry()
-                                        ? Mono.just(previous)
-                                        : finish(command, callback, outcome, answeredBy).thenReturn(previous)))
+        Transition change = transition(callback, outcome.attemptStatus());
+        UnaryOperator<CallEvent.Builder> details = event -> statusDetails(callback, outcome.attemptStatus(), event)
+                .retry(retry.willRetry(), retry.dueAt())
+                .occurredAt(endedAt)
+                .answeredBy(answeredBy);
+        if (!retry.willRetry()) {
+            // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
+            // leave an ended attempt whose request never gets its final.
+            RequestEnding ending = RequestEnding.of(outcome);
+            return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
+                            finalDetails(callback, ending, answeredBy))
+                    .retryWhen(InfraRetry.brief("attempt end"))
+                    .map(previous -> Result.APPLIED)
+                    .defaultIfEmpty(Result.IGNORED);
+        }
+        // The attempt's end schedules the next attempt in the same statement; its event commits with them.
+        return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
+                        .flatMap(previous -> events.emit(command, event -> details.apply(event)
+                                        .previousStatus(previous.wire()), Retry.max(0))
+                                .thenReturn(previous)))
                 .retryWhen(InfraRetry.brief("attempt end"))
-                .doOnNext(previous -> {
-                    if (retry.willRetry()) {
-                        retryMetrics.scheduled();
-                    }
-                })
+                .doOnNext(previous -> retryMetrics.scheduled())
                 .map(previous -> Result.APPLIED)
                 .defaultIfEmpty(Result.IGNORED);
     }
@@ -283,28 +293,6 @@ public class CallbackApplier {
                 .retryWhen(InfraRetry.brief("attempt transition"));
     }
 
-    /**
-     * Ends the attempt (scheduling the next one, when {@code retry} says so, in the same statement) and, if it
-     * ended, publishes its terminal {@code call.status} event with {@code will_retry} and {@code next_attempt_at}.
-     * Runs inside the caller's transaction.
-     */
-    private Mono<AttemptStatus> end(CallCommand command, CarrierCallback callback, AttemptStatus status,
-                                    RetryDecision retry, Instant endedAt, String answeredBy) {
-        Transition change = transition(callback, status);
-        UnaryOperator<CallEvent.Builder> details = event -> statusDetails(callback, status, event)
-                .retry(retry.willRetry(), retry.dueAt())
-                .occurredAt(endedAt)
-                .answeredBy(answeredBy);
-        if (!retry.willRetry()) {
-            // The transition and its event in one statement.
-            return events.emitOn(command, ledger.transitionChange(change), details).flatMap(Mono::justOrEmpty);
-        }
-        return ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
-                .flatMap(previous -> events.emit(command, event -> details.apply(event)
-                                .previousStatus(previous.wire()), Retry.max(0))
-                        .thenReturn(previous));
-    }
-
     /** What a {@code call.status} event for {@code status} says about the callback that brought it. */
     private static CallEvent.Builder statusDetails(CarrierCallback callback, AttemptStatus status,
                                                    CallEvent.Builder event) {
@@ -326,13 +314,10 @@ public class CallbackApplier {
                 callback.providerCallId(), callback.sipStatus(), callback.sipReason());
     }
 
-    /**
-     * Ends the request for a terminal outcome; only the caller that marks it finished publishes {@code call.final}.
-     * Runs inside the caller's transaction, which retries the whole.
-     */
-    private Mono<Void> finish(CallCommand command, CarrierCallback callback, Outcome outcome, String answeredBy) {
-        RequestEnding ending = RequestEnding.of(outcome);
-        return events.finishOnce(command, ending.status(), event -> {
+    /** What the request's {@code call.final} says when the callback's attempt ends it. */
+    private static UnaryOperator<CallEvent.Builder> finalDetails(CarrierCallback callback, RequestEnding ending,
+                                                                 String answeredBy) {
+        return event -> {
             event.attempt(callback.attempt())
                     .provider(callback.providerStatus(), callback.providerCallId())
                     .sip(callback.sipStatus(), callback.sipReason())
@@ -342,7 +327,7 @@ public class CallbackApplier {
                 return event.error(callback.errorCode(), callback.sipReason());
             }
             return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
-        }, Retry.max(0));
+        };
     }
 
     private void count(String status, Result result) {

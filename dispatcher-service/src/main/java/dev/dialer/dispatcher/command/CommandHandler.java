@@ -29,7 +29,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Handles one {@code dialer.call.commands} record, every error inside the record's own {@link Mono}, and acknowledges
@@ -255,16 +254,10 @@ class CommandHandler {
                 error.reason().wire(), error.getMessage());
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null);
-        // The attempt's end, its event and the request's final event: committed together, or not at all.
-        Mono<Void> ended = ledger.transition(failed)
-                .flatMap(previous -> events.emit(command, event -> event
-                                .status(AttemptStatus.FAILED)
-                                .previousStatus(previous.wire())
-                                .error(CARRIER_ERROR, error.getMessage()),
-                        Retry.max(0)))
-                .flatMap(attemptEvent -> events.finishOnce(command, FinalStatus.FAILED,
-                        event -> event.error(CARRIER_ERROR, error.getMessage()), Retry.max(0)));
-        return events.atomically(ended)
+        // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
+        return events.endOn(command, ledger.transitionChange(failed),
+                        event -> event.status(AttemptStatus.FAILED).error(CARRIER_ERROR, error.getMessage()),
+                        FinalStatus.FAILED, event -> event.error(CARRIER_ERROR, error.getMessage()))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .doOnSuccess(done -> openAttempts.ended(command.requestId(), command.attempt()))
                 .thenReturn(CommandOutcome.FAILED);

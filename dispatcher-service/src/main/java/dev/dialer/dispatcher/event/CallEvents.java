@@ -96,16 +96,41 @@ public class CallEvents {
     public Mono<Void> finishOnce(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
                                  Retry retry) {
         return Mono.defer(() -> {
-                    Draft draft = Draft.of(command, event -> details.apply(event
-                            .type(EventType.FINAL)
-                            .status(status)
-                            .retry(false, null)));
+                    Draft draft = Draft.ofFinal(command, status, details);
                     return outbox.finishWith(status, draft.event()).map(draft::withSequence);
                 })
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .doOnNext(this::stored)
                 .then();
+    }
+
+    /**
+     * Ends an attempt and, unless another path ended the request first, the request: makes {@code change} (the
+     * attempt's terminal transition) and, if it happened, stores its {@code call.status} event ({@code attemptDetails},
+     * with the status before as {@code previous_status}) and, if the request had no final status, ends it with
+     * {@code status} and stores its {@code call.final} ({@code finalDetails}, completed as {@link #finishOnce} does)
+     * after it. One statement: all of it commits together, without a transaction of its own, and a repeated change
+     * stores nothing. Infrastructure errors are retried by the caller.
+     *
+     * @return the attempt's status before the change (empty {@link Optional} when it had none), when it happened;
+     *         empty when it did not
+     */
+    public Mono<Optional<AttemptStatus>> endOn(CallCommand command, StateChange change,
+                                               UnaryOperator<CallEvent.Builder> attemptDetails, FinalStatus status,
+                                               UnaryOperator<CallEvent.Builder> finalDetails) {
+        return Mono.defer(() -> {
+            Draft attempt = Draft.of(command, attemptDetails);
+            Draft ending = Draft.ofFinal(command, status, finalDetails);
+            return outbox.endOn(change, attempt.event(), status, ending.event()).map(ended -> {
+                stored(attempt.builder().previousStatus(ended.previousStatus())
+                        .sequence(ended.attemptSequence()).build());
+                if (ended.finalSequence() != null) {
+                    stored(ending.withSequence(ended.finalSequence()));
+                }
+                return Optional.ofNullable(ended.previousStatus()).map(AttemptStatus::fromWire);
+            });
+        });
     }
 
     /**
@@ -154,6 +179,14 @@ public class CallEvents {
             CallEvent first = builder.build();
             builder.eventId(first.eventId()).occurredAt(first.occurredAt());
             return new Draft(builder, builder.build());
+        }
+
+        /** A {@code call.final} with {@code status}: type, status and {@code will_retry=false} set here. */
+        static Draft ofFinal(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details) {
+            return of(command, event -> details.apply(event
+                    .type(EventType.FINAL)
+                    .status(status)
+                    .retry(false, null)));
         }
 
         CallEvent withSequence(long sequence) {

@@ -77,6 +77,55 @@ class Outbox {
     }
 
     /**
+     * Makes {@code change} (an attempt's end) and, if it happened, stores {@code attemptEvent} as {@link #appendOn}
+     * does and, if the request had no final status, ends the request with {@code status} and stores
+     * {@code finalEvent} under the sequence number after: one statement, so the three are atomic without a transaction
+     * of their own. Emits what was stored; nothing when the change did not happen.
+     */
+    Mono<Ended> endOn(StateChange change, CallEvent attemptEvent, FinalStatus status, CallEvent finalEvent) {
+        int p = change.parameters();
+        String sql = """
+                WITH changed AS (%s),
+                allocated AS (
+                    UPDATE dispatch.requests r
+                       SET next_sequence = r.next_sequence + CASE WHEN earlier.final_status IS NULL THEN 2 ELSE 1 END,
+                           final_status = COALESCE(earlier.final_status, $%d::text),
+                           final_at = CASE WHEN earlier.final_status IS NULL THEN now() ELSE r.final_at END
+                      FROM changed,
+                           (SELECT final_status FROM dispatch.requests WHERE request_id = $1 FOR UPDATE) earlier
+                     WHERE r.request_id = $1
+                    RETURNING r.next_sequence, earlier.final_status IS NULL AS ended, changed.status),
+                stored AS (
+                    INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+                    SELECT e.event_id, $1, e.event_type, e.sequence_number,
+                           jsonb_set(e.payload, '{sequence_number}', to_jsonb(e.sequence_number))
+                      FROM allocated a, LATERAL (
+                            SELECT $%d::text, $%d::text, a.next_sequence - CASE WHEN a.ended THEN 1 ELSE 0 END,
+                                   CASE WHEN a.status IS NULL THEN $%d::jsonb
+                                        ELSE jsonb_set($%d::jsonb, '{previous_status}', to_jsonb(a.status)) END
+                            UNION ALL
+                            SELECT $%d::text, $%d::text, a.next_sequence, $%d::jsonb WHERE a.ended
+                           ) e(event_id, event_type, sequence_number, payload)
+                    RETURNING sequence_number)
+                SELECT a.next_sequence, a.ended, a.status FROM allocated a"""
+                .formatted(change.sql(), p + 1, p + 2, p + 3, p + 4, p + 4, p + 5, p + 6, p + 7);
+        return change.bind().apply(db.sql(sql))
+                .bind(p, status.wire())
+                .bind(p + 1, attemptEvent.eventId())
+                .bind(p + 2, attemptEvent.eventType().wire())
+                .bind(p + 3, Contract.toJson(attemptEvent))
+                .bind(p + 4, finalEvent.eventId())
+                .bind(p + 5, finalEvent.eventType().wire())
+                .bind(p + 6, Contract.toJson(finalEvent))
+                .map(row -> {
+                    long last = row.get(0, Long.class);
+                    boolean ended = Boolean.TRUE.equals(row.get(1, Boolean.class));
+                    return new Ended(ended ? last - 1 : last, row.get(2, String.class), ended ? last : null);
+                })
+                .one();
+    }
+
+    /**
      * Ends the request with {@code status} and stores its final event, in one statement, only if the request had no
      * final status: emits the event's sequence number when this call ended the request, nothing otherwise.
      */
@@ -149,6 +198,13 @@ class Outbox {
 
     /** What {@link #appendOn} stored: the event's sequence number, and the status before the change (or null). */
     record Appended(long sequence, String previousStatus) {
+    }
+
+    /**
+     * What {@link #endOn} stored: the attempt event's sequence number, the status before the change (or null), and
+     * the final event's sequence number (null when the request had ended before).
+     */
+    record Ended(long attemptSequence, String previousStatus, Long finalSequence) {
     }
 
     /** An unsent row. */

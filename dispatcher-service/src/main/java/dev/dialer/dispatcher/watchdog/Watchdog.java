@@ -23,7 +23,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Reconciles attempts that went quiet: every {@code poll-interval} it claims (leased, {@code FOR UPDATE SKIP LOCKED})
@@ -131,7 +130,7 @@ public class Watchdog {
     /**
      * The attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout}: the
      * attempt's transition, its {@code call.status} event and the request's {@code call.final} are committed in one
-     * transaction. A failure leaves all three undone, and the attempt is claimed again once its lease lapses; an
+     * statement. A failure leaves all three undone, and the attempt is claimed again once its lease lapses; an
      * attempt that moved meanwhile (a late callback) is left to the path that moved it.
      */
     private Mono<Void> statusTimeout(QuietAttempt quiet) {
@@ -140,7 +139,7 @@ public class Watchdog {
         String message = "no status from the carrier for " + quietFor;
         return ledger.findCommand(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
-                .flatMap(command -> events.atomically(failAndFinish(command, quiet, message))
+                .flatMap(command -> failAndFinish(command, quiet, message)
                         .retryWhen(InfraRetry.brief("fail attempt")))
                 .doOnNext(failed -> count(STATUS_TIMEOUT))
                 .then();
@@ -150,16 +149,11 @@ public class Watchdog {
     private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
         Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null, null, null,
                 null);
-        return ledger.transition(failed)
-                .flatMap(previous -> events.emit(command, event -> event
-                                .attempt(quiet.attempt())
-                                .status(AttemptStatus.FAILED)
-                                .previousStatus(previous.wire())
+        return events.endOn(command, ledger.transitionChange(failed),
+                        event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
                                 .error(STATUS_TIMEOUT, message),
-                        Retry.max(0)))
-                .flatMap(attemptEvent -> events.finishOnce(command, FinalStatus.FAILED,
-                        event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message), Retry.max(0))
-                        .thenReturn(true));
+                        FinalStatus.FAILED, event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message))
+                .thenReturn(true);
     }
 
     private void count(String outcome) {
