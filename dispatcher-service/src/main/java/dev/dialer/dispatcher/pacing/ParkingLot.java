@@ -3,7 +3,9 @@ package dev.dialer.dispatcher.pacing;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -23,11 +25,17 @@ class ParkingLot {
     }
 
     /**
-     * Parks each command's attempt until its due time, in two statements whatever the batch's size. Parking an
-     * attempt again while its row waits changes nothing; request rows are written first (the first command seen for a
-     * request wins, as in the ledger).
+     * Parks each command's attempt until its due time, in two statements whatever the batch's size; request rows are
+     * written first (the first command seen for a request wins, as in the ledger). Parking an attempt whose row is
+     * still there moves that row to the new due time, as every other wait does ({@code PolicyLedger#schedule}): the
+     * row may be the very one the retry scheduler has just published this command from and is about to delete, and
+     * its delete, guarded by the due time it published, must then leave the new wait alone.
      */
-    Mono<Void> parkAll(List<Parked> batch) {
+    Mono<Void> parkAll(List<Parked> parked) {
+        // One row per attempt: a statement may not move the same row twice (copies of a record parked together).
+        Map<String, Parked> byAttempt = new LinkedHashMap<>();
+        parked.forEach(p -> byAttempt.put(p.command().requestId() + "#" + p.command().attempt(), p));
+        List<Parked> batch = List.copyOf(byAttempt.values());
         String[] requestIds = batch.stream().map(p -> p.command().requestId()).toArray(String[]::new);
         return db.sql("""
                         INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
@@ -44,7 +52,8 @@ class ParkingLot {
                                 SELECT t.r, t.n, t.d::timestamptz, 'parked', q.command
                                   FROM unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
                                   JOIN dispatch.requests q ON q.request_id = t.r
-                                ON CONFLICT (request_id, attempt_no) DO NOTHING""")
+                                ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
+                                    reason = EXCLUDED.reason, lease_until = NULL""")
                         .bind(0, requestIds)
                         .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
                         .bind(2, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))

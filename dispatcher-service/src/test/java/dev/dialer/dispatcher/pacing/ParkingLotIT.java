@@ -1,0 +1,107 @@
+package dev.dialer.dispatcher.pacing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.retry.RetryScheduleAccess;
+import dev.dialer.infra.Infrastructure;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * The parking lot on the real PostgreSQL, against the retry scheduler's claim and delete: a command parked again
+ * while the row it was published from is still there keeps its wait, and copies of one record parked together make
+ * one row.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
+        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
+@DirtiesContext
+class ParkingLotIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @Autowired
+    DatabaseClient db;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
+    }
+
+    @Test
+    void aCommandParkedAgainBeforeTheSchedulerDeletesItsRowKeepsItsNewWait() {
+        ParkingLot lot = new ParkingLot(db);
+        RetryScheduleAccess scheduler = new RetryScheduleAccess(db);
+        CallCommand command = command("park-" + UUID.randomUUID());
+        // An hour ahead, where the service's own scheduler, on the real clock, leaves these rows alone.
+        Instant now = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        lot.parkAll(List.of(new ParkingLot.Parked(command, now.minusSeconds(1)))).block(WAIT);
+
+        // The scheduler claims the due row and publishes its command…
+        RetryScheduleAccess.Claimed claimed = scheduler.claimDue(now).block(WAIT).stream()
+                .filter(row -> row.requestId().equals(command.requestId())).findFirst().orElseThrow();
+        // …which the lane parks again before the scheduler has deleted the row…
+        Instant parkedAgainUntil = now.plusSeconds(60);
+        lot.parkAll(List.of(new ParkingLot.Parked(command, parkedAgainUntil))).block(WAIT);
+        // …and the scheduler's delete comes after.
+        scheduler.remove(claimed).block(WAIT);
+
+        assertThat(rows(command.requestId())).as("the new wait is the command's only copy, and it stays")
+                .containsExactly(new Row(1, parkedAgainUntil, "parked", false));
+        assertThat(scheduler.claimDue(parkedAgainUntil).block(WAIT))
+                .anySatisfy(row -> assertThat(row.requestId()).isEqualTo(command.requestId()));
+    }
+
+    @Test
+    void copiesOfOneRecordParkedTogetherMakeOneRowAndOtherAttemptsKeepTheirOwn() {
+        ParkingLot lot = new ParkingLot(db);
+        CallCommand first = command("park-" + UUID.randomUUID());
+        CallCommand second = first.withAttempt(2);
+        Instant due = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+
+        lot.parkAll(List.of(new ParkingLot.Parked(first, due), new ParkingLot.Parked(first, due.plusSeconds(1)),
+                new ParkingLot.Parked(second, due))).block(WAIT);
+
+        assertThat(rows(first.requestId())).containsExactly(
+                new Row(1, due.plusSeconds(1), "parked", false), new Row(2, due, "parked", false));
+    }
+
+    @AfterEach
+    void dropRows() {
+        // The rows would come due within the hour, while other tests' dispatchers run on this database.
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id LIKE 'park-%'").then().block(WAIT);
+    }
+
+    private List<Row> rows(String requestId) {
+        return db.sql("""
+                        SELECT attempt_no, due_at, reason, lease_until IS NOT NULL FROM dispatch.schedule
+                         WHERE request_id = $1 ORDER BY attempt_no""")
+                .bind(0, requestId)
+                .map(row -> new Row(row.get(0, Integer.class), row.get(1, Instant.class), row.get(2, String.class),
+                        Boolean.TRUE.equals(row.get(3, Boolean.class))))
+                .all()
+                .collectList()
+                .block(WAIT);
+    }
+
+    private static CallCommand command(String requestId) {
+        return new CallCommand(1, requestId, "acc-parking", "+4930555001", "+4915100000019", null, "a.wav", null, 0, 3,
+                1, null, null, null, null, null, null, null, null, Instant.now());
+    }
+
+    /** A schedule row as the test reads it. */
+    private record Row(int attempt, Instant dueAt, String reason, boolean leased) {
+    }
+}

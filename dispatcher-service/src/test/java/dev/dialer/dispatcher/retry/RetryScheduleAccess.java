@@ -1,0 +1,33 @@
+package dev.dialer.dispatcher.retry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.r2dbc.core.DatabaseClient;
+import reactor.core.publisher.Mono;
+
+/** The retry scheduler's claims and deletes on {@code dispatch.schedule}, for tests outside its package. */
+public final class RetryScheduleAccess {
+
+    private final RetrySchedule schedule;
+
+    public RetryScheduleAccess(DatabaseClient db) {
+        this.schedule = new RetrySchedule(db);
+    }
+
+    /** Leases the rows due at {@code now}, as the scheduler does before it publishes them. */
+    public Mono<List<Claimed>> claimDue(Instant now) {
+        return schedule.claimDue(now, Duration.ofSeconds(30), 1000)
+                .map(row -> new Claimed(row.command().requestId(), row.attempt(), row.dueAt()))
+                .collectList();
+    }
+
+    /** The scheduler's delete once it has published a claimed row. */
+    public Mono<Void> remove(Claimed row) {
+        return schedule.remove(row.requestId(), row.attempt(), row.dueAt());
+    }
+
+    /** A claimed row: its attempt and the due time it was claimed at. */
+    public record Claimed(String requestId, int attempt, Instant dueAt) {
+    }
+}
