@@ -31,13 +31,19 @@ import reactor.netty.resources.ConnectionProvider;
 @Configuration(proxyBeanMethods = false)
 class CarrierConfiguration {
 
-    /** Its own pool, so carrier traffic neither shares nor exhausts connections with anything else. */
+    /**
+     * Its own pool, so carrier traffic neither shares nor exhausts connections with anything else. An idle connection
+     * is dropped after 4 s, before the 5 s after which Node's HTTP server (jambonz's API) closes it: a create-call
+     * request written into a connection the carrier is closing is lost after it was sent, and such a call may not be
+     * dialled again (see {@link CarrierException#mayHaveBeenPlaced}).
+     */
     @Bean(destroyMethod = "dispose")
     ConnectionProvider voiceGatewayConnections(CarrierProperties properties) {
         return ConnectionProvider.builder("voice-gateway")
                 .maxConnections(500)
                 .pendingAcquireTimeout(properties.requestTimeout())
-                .maxIdleTime(Duration.ofSeconds(30))
+                .maxIdleTime(Duration.ofSeconds(4))
+                .evictInBackground(Duration.ofSeconds(2))
                 .build();
     }
 

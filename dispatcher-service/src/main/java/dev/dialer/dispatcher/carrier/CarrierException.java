@@ -11,8 +11,13 @@ public final class CarrierException extends RuntimeException {
         REJECTED,
         /** No answer within the request timeout; the call may or may not have been placed. */
         TIMEOUT,
-        /** No connection to the carrier. */
-        UNREACHABLE;
+        /** No connection to the carrier: the request never reached it. */
+        UNREACHABLE,
+        /**
+         * The connection failed after the request was sent and before an answer came (closed, reset): the call may or
+         * may not have been placed.
+         */
+        LOST;
 
         public String wire() {
             return name().toLowerCase(Locale.ROOT);
@@ -42,11 +47,28 @@ public final class CarrierException extends RuntimeException {
     }
 
     /**
-     * A failure of the carrier rather than an answer about the callee, after which another carrier may be tried
-     * without ringing anyone twice: no connection, or a 5xx from the API. A timeout is not one: the call may have been
-     * placed (it is reconciled instead).
+     * A failure of the carrier rather than an answer about the callee, after which the call was certainly not placed,
+     * so another carrier (or a later try) may take it without ringing anyone twice: no connection, a 503 (the server
+     * did not take the request on), another 5xx but those that {@link #mayHaveBeenPlaced may have placed} the call,
+     * a 429 (the API's rate limit) or jambonz's 480 (no feature server to place it).
      */
     public boolean isTechnical() {
-        return reason == Reason.UNREACHABLE || (reason == Reason.REJECTED && httpStatus != null && httpStatus >= 500);
+        if (reason == Reason.UNREACHABLE) {
+            return true;
+        }
+        return reason == Reason.REJECTED && httpStatus != null && !mayHaveBeenPlaced()
+                && (httpStatus >= 500 || httpStatus == 429 || httpStatus == 480);
+    }
+
+    /**
+     * Whether the call may have been placed although no create-call answer said so: a timeout, a connection lost after
+     * the request was sent, or a 500, 502 or 504 (the server, or the gateway in front of it, failed while the request
+     * was being handled; jambonz answers 500 when its feature server did not confirm the call, which may have gone
+     * out). Such a call is reconciled (its callbacks, else the watchdog), never dialled again or elsewhere.
+     */
+    public boolean mayHaveBeenPlaced() {
+        return reason == Reason.TIMEOUT || reason == Reason.LOST
+                || (reason == Reason.REJECTED && httpStatus != null
+                        && (httpStatus == 500 || httpStatus == 502 || httpStatus == 504));
     }
 }

@@ -50,7 +50,7 @@ final class VoiceGatewayCarrier implements Carrier {
         this.client = client;
         this.statusHookUrl = statusHookUrl;
         this.registry = registry;
-        for (String outcome : new String[] {"placed", "rejected", "timeout", "unreachable"}) {
+        for (String outcome : new String[] {"placed", "rejected", "timeout", "unreachable", "lost"}) {
             timer(outcome);
         }
     }
@@ -61,7 +61,7 @@ final class VoiceGatewayCarrier implements Carrier {
                         new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now()))))
                 .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
-                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::unreachable)
+                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure)
                 .transformDeferred(this::timed);
     }
 
@@ -139,7 +139,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private <T> Mono<T> bounded(Mono<T> request) {
         return request.timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
-                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::unreachable);
+                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure);
     }
 
     private String callUri() {
@@ -211,7 +211,24 @@ final class VoiceGatewayCarrier implements Carrier {
         return new CarrierException(CarrierException.Reason.REJECTED, message, null);
     }
 
-    private static CarrierException unreachable(Throwable error) {
+    /**
+     * A request that got no answer: {@code UNREACHABLE} when it never reached the carrier (no connection could be
+     * made: refused, timed out, no such host, TLS handshake failed; or none could be had from the pool), {@code LOST}
+     * when the connection failed after it was sent (closed before the answer, reset), so the carrier may have acted
+     * on it. reactor-netty itself repeats, once, a request whose pooled connection closed before it was written.
+     */
+    static CarrierException transportFailure(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof java.net.ConnectException || cause instanceof java.net.UnknownHostException
+                    || cause instanceof javax.net.ssl.SSLHandshakeException
+                    || cause instanceof java.util.concurrent.TimeoutException) {
+                break;
+            }
+            if (cause instanceof java.io.IOException) {
+                return new CarrierException(CarrierException.Reason.LOST,
+                        "connection to the carrier lost after the request was sent: " + error, error);
+            }
+        }
         return new CarrierException(CarrierException.Reason.UNREACHABLE, "carrier unreachable: " + error, error);
     }
 

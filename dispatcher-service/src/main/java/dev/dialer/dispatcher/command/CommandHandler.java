@@ -195,7 +195,7 @@ class CommandHandler {
     private Mono<CommandOutcome> dial(CallCommand command) {
         return Mono.defer(() -> carrier.place(command))
                 .flatMap(placed -> rememberCall(command, placed))
-                .onErrorResume(CarrierException.class, error -> error.reason() == CarrierException.Reason.TIMEOUT
+                .onErrorResume(CarrierException.class, error -> error.mayHaveBeenPlaced()
                         ? outcomeUnknown(command, error)
                         : error.isTechnical() ? notPlaced(command, error) : carrierFailed(command, error));
     }
@@ -239,7 +239,8 @@ class CommandHandler {
     }
 
     /**
-     * The carrier may have placed the call: never dial it again blind. The attempt stays open; its callbacks may still
+     * The carrier may have placed the call (a timeout, a connection lost after the request went out, a 500, 502 or
+     * 504): never dial it again blind. The attempt stays open; its callbacks may still
      * come, and if none does, the watchdog reconciles it (asks the carrier, else fails it with {@code status_timeout}).
      */
     private Mono<CommandOutcome> outcomeUnknown(CallCommand command, CarrierException error) {

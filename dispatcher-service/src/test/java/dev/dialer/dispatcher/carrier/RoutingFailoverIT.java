@@ -64,10 +64,10 @@ class RoutingFailoverIT {
     }
 
     @Test
-    void callGoesToTheNextCarrierWhenTheFirstAnswers5xx() {
+    void callGoesToTheNextCarrierWhenTheFirstAnswers503() {
         failing = HttpServer.create().host("127.0.0.1").port(0)
-                .handle((request, response) -> response.status(500).sendString(reactor.core.publisher.Mono.just(
-                        "{\"msg\":\"feature server did not answer\"}")))
+                .handle((request, response) -> response.status(503).sendString(reactor.core.publisher.Mono.just(
+                        "{\"msg\":\"service unavailable\"}")))
                 .bindNow();
         Carrier carrier = routing(Map.of("broken", "http://127.0.0.1:" + failing.port(), "backup", backup.baseUrl()),
                 List.of("broken", "backup"));
@@ -78,6 +78,27 @@ class RoutingFailoverIT {
                 .verify(WAIT);
 
         assertThat(backup.calls()).hasSize(1);
+    }
+
+    @Test
+    void callIsNeverTriedOnAnotherCarrierWhenTheFirstMayHavePlacedIt() {
+        // jambonz answers 500 when its feature server did not confirm the call: the INVITE may have gone out.
+        failing = HttpServer.create().host("127.0.0.1").port(0)
+                .handle((request, response) -> response.status(500).sendString(reactor.core.publisher.Mono.just(
+                        "{\"msg\":\"feature server did not answer\"}")))
+                .bindNow();
+        Carrier carrier = routing(Map.of("broken", "http://127.0.0.1:" + failing.port(), "backup", backup.baseUrl()),
+                List.of("broken", "backup"));
+
+        StepVerifier.create(carrier.place(command("req-500", "+4915112345678")))
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOfSatisfying(CarrierException.class,
+                        failure -> {
+                            assertThat(failure.httpStatus()).isEqualTo(500);
+                            assertThat(failure.mayHaveBeenPlaced()).isTrue();
+                        }))
+                .verify(WAIT);
+
+        assertThat(backup.calls()).isEmpty();
     }
 
     @Test

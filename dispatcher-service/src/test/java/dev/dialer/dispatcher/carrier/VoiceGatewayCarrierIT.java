@@ -124,6 +124,30 @@ class VoiceGatewayCarrierIT {
         assertThat(timerCount("unreachable")).isEqualTo(1);
     }
 
+    @Test
+    void connectionClosedAfterTheRequestWasSentIsLostNotUnreachable() {
+        server = HttpServer.create().host("127.0.0.1").port(0)
+                .handle((request, response) -> request.receive().aggregate().asString(StandardCharsets.UTF_8)
+                        .doOnNext(body -> received.add(new Received(request.uri(), null, null, null)))
+                        .then(Mono.defer(() -> {
+                            // The carrier had the whole request (it may be placing the call) and then went away.
+                            response.withConnection(connection -> connection.channel().close());
+                            return Mono.never();
+                        })))
+                .bindNow();
+
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command()))
+                .expectErrorSatisfies(error -> assertThat(error)
+                        .isInstanceOfSatisfying(CarrierException.class, e -> {
+                            assertThat(e.reason()).isEqualTo(CarrierException.Reason.LOST);
+                            assertThat(e.mayHaveBeenPlaced()).isTrue();
+                            assertThat(e.isTechnical()).as("never tried again or elsewhere").isFalse();
+                        }))
+                .verify(Duration.ofSeconds(10));
+        assertThat(received).as("the request was not sent a second time").hasSize(1);
+        assertThat(timerCount("lost")).isEqualTo(1);
+    }
+
     record Reply(int status, String json) {
     }
 

@@ -76,6 +76,6 @@ final class GuardedCarrier implements Carrier {
     /** What the breaker counts as a failure of the carrier. */
     static boolean countsAgainstCarrier(Throwable error) {
         return error instanceof CarrierException failure
-                && (failure.isTechnical() || failure.reason() == CarrierException.Reason.TIMEOUT);
+                && (failure.isTechnical() || failure.mayHaveBeenPlaced());
     }
 }
