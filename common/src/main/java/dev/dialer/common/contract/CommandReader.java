@@ -9,8 +9,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Reads {@code dialer.call.commands} values as upstream systems write them: checks the version, validates against
@@ -38,7 +40,55 @@ public final class CommandReader {
             throw new ContractViolation(versionError(errors) ? ContractViolation.Code.UNKNOWN_VERSION
                     : ContractViolation.Code.SCHEMA_INVALID, describe(errors));
         }
+        if (hasNul(json)) {
+            // Valid JSON, but PostgreSQL stores no U+0000 in text or jsonb: the dispatcher could not record the call.
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                    nulAt(Contract.mapper().readTree(value), "$") + ": text may not contain U+0000 (NUL)");
+        }
         return Contract.read(value, CallCommand.class);
+    }
+
+    /**
+     * Whether the JSON text escapes a U+0000: a backslash and {@code u0000}, the backslash not itself escaped (preceded
+     * by an even number of backslashes). A raw U+0000 is not JSON, so the schema check refused it already.
+     */
+    static boolean hasNul(String json) {
+        for (int at = json.indexOf("\\u0000"); at >= 0; at = json.indexOf("\\u0000", at + 1)) {
+            int backslashes = 0;
+            for (int i = at; i >= 0 && json.charAt(i) == '\\'; i--) {
+                backslashes++;
+            }
+            if (backslashes % 2 == 1) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The path of the first name or text holding U+0000, for the violation's message. */
+    private static String nulAt(JsonNode node, String path) {
+        if (node.isString()) {
+            return node.stringValue().indexOf('\0') >= 0 ? path : null;
+        }
+        if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                String found = nulAt(node.get(i), path + "[" + i + "]");
+                if (found != null) {
+                    return found;
+                }
+            }
+        }
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            String at = path + "." + field.getKey();
+            if (field.getKey().indexOf('\0') >= 0) {
+                return at;
+            }
+            String found = nulAt(field.getValue(), at);
+            if (found != null) {
+                return found;
+            }
+        }
+        return path.equals("$") ? "a text" : null;
     }
 
     private static boolean versionError(Set<ValidationMessage> errors) {

@@ -64,6 +64,33 @@ class ContractTest {
     }
 
     @Test
+    void textHoldingNulIsSchemaInvalidAndNamesTheField() {
+        // Valid JSON, which PostgreSQL could not store in the dispatcher's ledger.
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","variables":{"otp":"12\\u00003"},
+                 "created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class, v -> {
+                    assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID);
+                    assertThat(v.getMessage()).startsWith("$.variables.otp: ").contains("U+0000");
+                });
+    }
+
+    @Test
+    void anEscapedBackslashBeforeU0000IsNotNul() {
+        // The text is a backslash followed by "u0000": storable as it is.
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","variables":{"path":"C:\\\\u0000"},
+                 "created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThat(reader.read(json.getBytes(StandardCharsets.UTF_8)).variables())
+                .containsEntry("path", "C:\\u0000");
+    }
+
+    @Test
     void unknownVersionIsNamed() {
         String json = """
                 {"version":2,"request_id":"r","account_id":"a","caller_id":"+918068281234",
