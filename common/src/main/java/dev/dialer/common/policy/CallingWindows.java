@@ -22,7 +22,7 @@ public final class CallingWindows {
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
     private static final PhoneNumberToTimeZonesMapper ZONES = PhoneNumberToTimeZonesMapper.getInstance();
-    /** How far ahead an opening is looked for; windows that never overlap fall back to the earliest single zone. */
+    /** How far ahead a common opening is looked for; windows that never overlap fall back to any single zone. */
     private static final int DAYS_AHEAD = 3;
 
     private CallingWindows() {
@@ -63,8 +63,22 @@ public final class CallingWindows {
                 return candidate;
             }
         }
-        // The zones' windows never overlap: the strict rule cannot be met, so the earliest opening in any zone wins.
+        // The zones' windows never overlap: the strict rule cannot be met, so the window counts as open wherever it is
+        // open (now, if it is open in a zone now; else the earliest opening in any zone, which this answers again
+        // when asked then, so a call made to wait for it is dialled then rather than made to wait again).
+        if (openInAny(zones, window, now)) {
+            return now;
+        }
         return starts.isEmpty() ? now : starts.first();
+    }
+
+    private static boolean openInAny(List<ZoneId> zones, CallingWindow window, Instant at) {
+        for (ZoneId zone : zones) {
+            if (window.contains(at.atZone(zone).toLocalTime())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static TreeSet<Instant> windowStarts(List<ZoneId> zones, CallingWindow window, Instant now) {

@@ -53,4 +53,22 @@ class CallingWindowsTest {
         assertThat(opening.atZone(ZoneId.of("America/New_York")).toLocalTime()).isEqualTo(LocalTime.of(9, 0));
         assertThat(opening).isEqualTo(Instant.parse("2026-03-08T13:00:00Z"));
     }
+
+    @Test
+    void windowsThatNeverOverlapAcrossTheZonesOpenWhereverTheyAreOpenAndTheOpeningHolds() {
+        // One hour a day cannot be open from New York to Honolulu at once: the strict rule cannot be met.
+        CallingWindow oneHour = new CallingWindow(LocalTime.of(9, 0), LocalTime.of(10, 0));
+        Instant night = ZonedDateTime.of(2026, 3, 2, 2, 0, 0, 0, ZoneId.of("America/New_York")).toInstant();
+
+        Instant opening = CallingWindows.nextOpening(US_TOLL_FREE, oneHour, night);
+
+        assertThat(opening).isAfter(night);
+        assertThat(CallingWindows.zonesOf(US_TOLL_FREE))
+                .anySatisfy(zone -> assertThat(oneHour.contains(opening.atZone(zone).toLocalTime())).isTrue());
+        // Asked again at the opening (a deferred call coming back), the answer is that opening: it is dialled, not
+        // deferred to the next zone's opening again and again.
+        assertThat(CallingWindows.nextOpening(US_TOLL_FREE, oneHour, opening)).isEqualTo(opening);
+        assertThat(CallingWindows.nextOpening(US_TOLL_FREE, oneHour, opening.plusSeconds(1800)))
+                .isEqualTo(opening.plusSeconds(1800));
+    }
 }
