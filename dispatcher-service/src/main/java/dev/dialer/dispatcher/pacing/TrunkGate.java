@@ -135,13 +135,18 @@ public final class TrunkGate {
         List<Runnable> toWake = new ArrayList<>();
         synchronized (this) {
             granted.remove(slotKey);
-            if (slots.remove(slotKey) == null) {
+            Slot slot = slots.get(slotKey);
+            if (slot == null) {
                 if (counting > 0) {
                     // Its end overtook the count of calls in flight on a gained partition: it must not be counted.
                     releasedWhileCounting.add(slotKey);
                 }
                 return;
             }
+            if (--slot.holders > 0) {
+                return;
+            }
+            slots.remove(slotKey);
             if (success && limit != Double.POSITIVE_INFINITY) {
                 limit = Math.min(ceiling(), limit + 1.0 / Math.max(limit, 1));
             }
@@ -274,7 +279,14 @@ public final class TrunkGate {
     }
 
     private void take(String slotKey, int partition, long now) {
-        slots.put(slotKey, new Slot(now, partition));
+        Slot held = slots.get(slotKey);
+        if (held != null) {
+            // Another start of the same attempt (a redelivered or re-published command, which the ledger will find
+            // a duplicate): it shares the call's slot, so its release must not free the slot of the call in progress.
+            held.holders++;
+        } else {
+            slots.put(slotKey, new Slot(now, partition));
+        }
         if (bucket != null) {
             bucket.take(now);
         }
@@ -351,7 +363,24 @@ public final class TrunkGate {
     public record CountedCall(String slotKey, int partition, long ageNanos) {
     }
 
-    private record Slot(long acquiredAt, int partition) {
+    /** A held slot: when and for which partition it was taken, and how many starts of its attempt hold it. */
+    private static final class Slot {
+        private final long acquiredAt;
+        private final int partition;
+        private int holders = 1;
+
+        Slot(long acquiredAt, int partition) {
+            this.acquiredAt = acquiredAt;
+            this.partition = partition;
+        }
+
+        long acquiredAt() {
+            return acquiredAt;
+        }
+
+        int partition() {
+            return partition;
+        }
     }
 
     private record Waiter(String slotKey, int partition, Runnable wake) {

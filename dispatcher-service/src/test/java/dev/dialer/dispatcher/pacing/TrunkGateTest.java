@@ -34,6 +34,22 @@ class TrunkGateTest {
     }
 
     @Test
+    void aSecondStartOfTheSameAttemptSharesItsSlotAndItsReleaseLeavesTheCallInProgressCounted() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });
+        // A redelivered copy of the command: the ledger will call it a duplicate and the lane releases its start.
+        trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });
+        assertThat(trunk.inFlight()).isEqualTo(1);
+
+        trunk.release("req-1#1", false);
+        assertThat(trunk.holds("req-1#1")).as("the call in progress still holds its slot").isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(1);
+
+        trunk.release("req-1#1", true);
+        assertThat(trunk.inFlight()).isZero();
+    }
+
+    @Test
     void halvesItsLimitOnACapacityRejectionNeverBelowOneAndGrowsBackOnSuccess() {
         TrunkGate trunk = new TrunkGate(0, 8, HOUR, time);
         for (int i = 0; i < 8; i++) {
