@@ -30,7 +30,8 @@ import reactor.core.scheduler.Scheduler;
  * a pause takes effect); at that mark the partition stops fetching, below half of it it fetches again. A record
  * arriving at a lane that already holds {@code parkAfter} of waiting is parked (stored in {@code dispatch.schedule},
  * then acknowledged) with a due time spaced at the lane's rate, so a long backlog of one caller ID neither fills the
- * window nor holds the partition's commits or a rebalance.
+ * window nor holds the partition's commits or a rebalance. A requeued attempt ({@link #FRONT_OF_LANE_HEADER}) goes to
+ * the front of its lane instead.
  *
  * <p>Delivery: at least once per record. A record is acknowledged only through its {@link OffsetWindow}, which
  * commits no further than the first unfinished record. The work (and so the ledger) keeps a redelivered record from
@@ -40,6 +41,13 @@ import reactor.core.scheduler.Scheduler;
  * subscribes to that once and runs the jobs.
  */
 public final class PartitionLanes {
+
+    /**
+     * Marks a command the retry scheduler publishes for an attempt requeued after the carrier took no call (a capacity
+     * rejection, no carrier reachable): it goes to the front of its lane, never parked, since it had reached the head
+     * of the lane once already.
+     */
+    public static final String FRONT_OF_LANE_HEADER = "dialer.front-of-lane";
 
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
@@ -100,7 +108,11 @@ public final class PartitionLanes {
             emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
         } else {
             Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
-            if (lane.overBudget(lanes.properties().parkAfter())) {
+            if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
+                // An attempt that was already at the head of its lane once: it goes before the lane's backlog.
+                lane.queue.addFirst(new Pending(record, ticket, slot, now()));
+                pump(lane);
+            } else if (lane.overBudget(lanes.properties().parkAfter())) {
                 park(lane, slot, ticket);
             } else {
                 lane.queue.add(new Pending(record, ticket, slot, now()));

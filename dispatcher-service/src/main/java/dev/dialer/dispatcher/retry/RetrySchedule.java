@@ -42,14 +42,15 @@ class RetrySchedule {
                                  ORDER BY due_at
                                  LIMIT $3
                                    FOR UPDATE SKIP LOCKED)
-                        RETURNING s.command::text, s.attempt_no, s.due_at""")
+                        RETURNING s.command::text, s.attempt_no, s.due_at, s.reason""")
                 .bind(0, now)
                 .bind(1, now.plus(lease))
                 .bind(2, batch)
                 .map(row -> new ScheduledAttempt(
                         Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class),
                         row.get(1, Integer.class),
-                        row.get(2, Instant.class)))
+                        row.get(2, Instant.class),
+                        row.get(3, String.class)))
                 .all();
     }
 

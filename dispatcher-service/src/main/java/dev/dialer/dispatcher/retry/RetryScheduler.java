@@ -6,8 +6,10 @@ import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
+import dev.dialer.dispatcher.pacing.PartitionLanes;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -89,10 +91,16 @@ public class RetryScheduler {
                 });
     }
 
-    /** Publish first, delete after: the order that makes a crash in between repeat the command, never lose it. */
+    /**
+     * Publish first, delete after: the order that makes a crash in between repeat the command, never lose it. A
+     * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}).
+     */
     private Mono<Void> release(ScheduledAttempt row) {
         CallCommand next = row.command().withAttempt(row.attempt());
-        return publisher.publish(OutboundRecord.of(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next)))
+        Map<String, String> headers = row.requeued() ? Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, row.reason())
+                : Map.of();
+        return publisher.publish(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
+                        headers))
                 .then(schedule.remove(next.requestId(), row.attempt(), row.dueAt()))
                 .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.dueAt(), clock.instant()))));
     }

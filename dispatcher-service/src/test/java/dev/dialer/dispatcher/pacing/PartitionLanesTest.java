@@ -93,6 +93,25 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aRequeuedAttemptGoesBeforeItsLanesBacklog() {
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        for (int i = 0; i < 10; i++) {
+            admit(lanes, A);
+        }
+        time.advanceTimeBy(Duration.ofMillis(1500));
+        assertThat(started).hasSize(2);
+
+        // Offset 10: an attempt the carrier had no capacity for, coming back from the schedule.
+        admit(lanes, "acc", A, Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, "capacity"));
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(started).hasSize(3);
+        assertThat(started.get(2).offset()).isEqualTo(10L);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started.get(3).offset()).as("then the backlog, in order").isEqualTo(2L);
+    }
+
+    @Test
     void aSlowCallerIdDoesNotHoldUpAnotherOnTheSamePartition() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of(B, 100.0)),
                 new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
@@ -220,13 +239,17 @@ class PartitionLanesTest {
     }
 
     private void admit(PartitionLanes lanes, String account, String callerId) {
+        admit(lanes, account, callerId, Map.of());
+    }
+
+    private void admit(PartitionLanes lanes, String account, String callerId, Map<String, String> headers) {
         long offset = nextOffset++;
         String json = """
                 {"version":1,"request_id":"r-%d","account_id":"%s","caller_id":"%s","to":"+4915112345678",
                  "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, account, callerId);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         CallCommand command = reader.read(value);
-        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, headers,
                 () -> acknowledged.add(offset)), new LaneTicket(command));
     }
 
