@@ -1,29 +1,20 @@
 package dev.dialer.dispatcher;
 
-import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
+import static dev.dialer.dispatcher.DispatcherFixture.signature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.kafka.Topics;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -49,9 +40,15 @@ class AnsweringMachineIT {
     private static final String CALLER = "+4930555000";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private static CarrierSimulator simulator;
-    private static TopicTail tail;
-    private static KafkaProducer<String, String> producer;
+    /** Talks long enough that the detection, which follows the answer, lands while the call is up. */
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, SimulatorSettings.defaults()
+            .withRingTime(Duration.ofMillis(100)).withTalkTime(Duration.ofMillis(1500)).withWebhookSecret(SECRET));
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
 
     @LocalServerPort
     int port;
@@ -62,51 +59,21 @@ class AnsweringMachineIT {
     @Autowired
     DatabaseClient db;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            // Talk long enough that the detection, which follows the answer, lands while the call is up.
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(Duration.ofMillis(1500))
-                    .withWebhookSecret(SECRET));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        if (tail == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-            producer = TestKafka.producer(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, tail, simulator);
-    }
-
     @Test
     void machineDetectedAfterAnswerIsPublishedAsAnsweredByAndKeptForTheEndOfTheCall() {
         String requestId = newRequestId();
         // The simulator's rule: a number ending in 9 is answered by a machine.
-        produce(command(requestId, "+4915112345679"));
+        fixture.produce(CALLER, command(requestId, "+4915112345679"));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         JsonNode detected = detection(events);
         assertThat(detected.get("answered_by").stringValue()).isEqualTo("machine");
         assertThat(detected.get("status").stringValue()).isEqualTo("in-progress");
         assertThat(detected.get("provider_status").stringValue()).isEqualTo("amd_machine_detected");
         assertThat(statusEvent(events, "completed").get("answered_by").stringValue()).isEqualTo("machine");
-        assertThat(finalEvent(events).get("status").stringValue()).isEqualTo("answered");
-        assertThat(finalEvent(events).get("answered_by").stringValue()).isEqualTo("machine");
+        assertThat(finals(events).get(0).get("status").stringValue()).isEqualTo("answered");
+        assertThat(finals(events).get(0).get("answered_by").stringValue()).isEqualTo("machine");
         assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("machine");
     }
@@ -114,14 +81,13 @@ class AnsweringMachineIT {
     @Test
     void humanDetectedEndsUpAsAnsweredByHumanAndTheCarrierGotOurHookNotTheCustomers() {
         String requestId = newRequestId();
-        produce(command(requestId, "+4915112345678"));
+        fixture.produce(CALLER, command(requestId, "+4915112345678"));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(detection(events).get("answered_by").stringValue()).isEqualTo("human");
-        assertThat(finalEvent(events).get("answered_by").stringValue()).isEqualTo("human");
-        ReceivedCall call = simulator.calls().stream().filter(c -> requestId.equals(c.tag().get("request_id")))
-                .findFirst().orElseThrow();
+        assertThat(finals(events).get(0).get("answered_by").stringValue()).isEqualTo("human");
+        ReceivedCall call = fixture.callsFor(requestId).get(0);
         assertThat(call.body().get("amd")).isEqualTo(Map.of("thresholdWordCount", 5, "actionHook",
                 Map.of("url", "http://127.0.0.1:" + port + "/carrier/voice-gateway/amd", "method", "POST")));
         assertThat(call.tag()).containsEntry("carrier", "voice-gateway").containsKey("sent_at");
@@ -130,19 +96,18 @@ class AnsweringMachineIT {
     @Test
     void resultAfterTheCallEndedIsKeptButPublishedNowhere() {
         String requestId = newRequestId();
-        produce(command(requestId, "+4915112345678"));
-        int eventsAtTheEnd = awaitFinal(requestId).size();
+        fixture.produce(CALLER, command(requestId, "+4915112345678"));
+        int eventsAtTheEnd = fixture.awaitFinal(requestId).size();
         double lateBefore = meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone",
                 "result", "late").count();
         // No caller ID in the tag: applied where it arrives, so the answer says what became of it.
         String body = """
                 {"type":"amd_tone_detected","call_sid":"late","customerData":{"request_id":"%s","attempt":1}}"""
                 .formatted(requestId);
-        long now = Instant.now().getEpochSecond();
 
         client().post().uri("/carrier/voice-gateway/amd")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .header("Jambonz-Signature", signature(SECRET, body))
                 .bodyValue(body)
                 .exchange()
                 .expectStatus().isOk();
@@ -151,15 +116,16 @@ class AnsweringMachineIT {
                 .count()).isEqualTo(lateBefore + 1);
         assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("tone");
-        await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> eventsFor(requestId).size() == eventsAtTheEnd);
+        await().during(Duration.ofSeconds(2)).atMost(WAIT)
+                .until(() -> fixture.eventsFor(requestId).size() == eventsAtTheEnd);
     }
 
     @Test
     void callsWithoutDetectionCarryNoAnsweredBy() {
         String requestId = newRequestId();
-        produce(command(requestId, "+4915112345679").replace("\"carrier_options\":", "\"unused\":"));
+        fixture.produce(CALLER, command(requestId, "+4915112345679").replace("\"carrier_options\":", "\"unused\":"));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(events).allSatisfy(event -> assertThat(event.has("answered_by")
                 && !event.get("answered_by").isNull()).isFalse());
@@ -170,11 +136,10 @@ class AnsweringMachineIT {
         String body = """
                 {"type":"amd_machine_detected","call_sid":"x",
                  "customerData":{"request_id":"nobody","attempt":1}}""";
-        long now = Instant.now().getEpochSecond();
 
         client().post().uri("/carrier/voice-gateway/amd")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex("wrong-secret", now + "." + body))
+                .header("Jambonz-Signature", signature("wrong-secret", body))
                 .bodyValue(body)
                 .exchange()
                 .expectStatus().isUnauthorized()
@@ -190,7 +155,7 @@ class AnsweringMachineIT {
         // Correctly signed, the same body passes the check and is refused for what it is: an unknown attempt.
         client().post().uri("/carrier/voice-gateway/amd")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .header("Jambonz-Signature", signature(SECRET, body))
                 .bodyValue(body)
                 .exchange()
                 .expectStatus().isNotFound();
@@ -200,11 +165,10 @@ class AnsweringMachineIT {
     void statusCallbackPostedToTheAmdEndpointIsRefusedNamingTheField() {
         String body = """
                 {"call_status":"ringing","call_sid":"x","customerData":{"request_id":"nobody","attempt":1}}""";
-        long now = Instant.now().getEpochSecond();
 
         client().post().uri("/carrier/voice-gateway/amd")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .header("Jambonz-Signature", signature(SECRET, body))
                 .bodyValue(body)
                 .exchange()
                 .expectStatus().isBadRequest()
@@ -215,8 +179,8 @@ class AnsweringMachineIT {
     @Test
     void callbackLagIsRecordedPerCarrierFromTheSignatureAndFromOurCreateRequest() {
         String requestId = newRequestId();
-        produce(command(requestId, "+4915112345678"));
-        awaitFinal(requestId);
+        fixture.produce(CALLER, command(requestId, "+4915112345678"));
+        fixture.awaitFinal(requestId);
 
         assertThat(meters.get("dialer.dispatcher.carrier.callback.lag")
                 .tags("carrier", "voice-gateway", "kind", "delivery").timer().count()).isGreaterThanOrEqualTo(5);
@@ -234,36 +198,8 @@ class AnsweringMachineIT {
                 .findFirst().orElseThrow(() -> new AssertionError("no answered_by event in " + events));
     }
 
-    private static JsonNode statusEvent(List<JsonNode> events, String status) {
-        return events.stream().filter(e -> "call.status".equals(e.get("event_type").stringValue())
-                && status.equals(e.get("status").stringValue())).findFirst().orElseThrow();
-    }
-
-    private static JsonNode finalEvent(List<JsonNode> events) {
-        return events.stream().filter(e -> "call.final".equals(e.get("event_type").stringValue())).findFirst()
-                .orElseThrow();
-    }
-
-    private List<JsonNode> awaitFinal(String requestId) {
-        await().atMost(WAIT).until(() -> eventsFor(requestId).stream()
-                .anyMatch(e -> "call.final".equals(e.get("event_type").stringValue())));
-        return eventsFor(requestId);
-    }
-
-    private List<JsonNode> eventsFor(String requestId) {
-        return eventsOf(tail, requestId);
-    }
-
     private WebTestClient client() {
         return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build();
-    }
-
-    private static void produce(String value) {
-        try {
-            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, value)).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot produce to " + Topics.CALL_COMMANDS, e);
-        }
     }
 
     private static String command(String requestId, String to) {
@@ -276,15 +212,5 @@ class AnsweringMachineIT {
 
     private static String newRequestId() {
         return "amd-" + UUID.randomUUID();
-    }
-
-    private static String hmacHex(String secret, String payload) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-            return HexFormat.of().formatHex(mac.doFinal(payload.getBytes(StandardCharsets.UTF_8)));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

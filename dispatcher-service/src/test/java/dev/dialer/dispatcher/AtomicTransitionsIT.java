@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -7,22 +8,16 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
-import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
-import dev.dialer.simulator.SimulatorSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -46,8 +41,21 @@ class AtomicTransitionsIT {
     private static final String CALLER = "+4930777100";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private static CarrierSimulator simulator;
-    private static KafkaProducer<String, String> producer;
+    /** Reads the outbox, not the published events: no tail. */
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls()).tailing();
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+        // Quiet after 10 s without news (calls dialled here end well before, even on a busy machine), claimed again
+        // 1 s after a failed reconciliation.
+        registry.add("dialer.dispatcher.carrier.ring-timeout", () -> "PT1S");
+        registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
+        registry.add("dialer.dispatcher.watchdog.margin", () -> "PT8S");
+        registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
+        registry.add("dialer.dispatcher.watchdog.lease", () -> "PT1S");
+    }
 
     @Autowired
     DatabaseClient db;
@@ -58,31 +66,8 @@ class AtomicTransitionsIT {
     @Autowired
     CallEvents events;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(Duration.ofMillis(200)));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-        // Quiet after 10 s without news (calls dialled here end well before, even on a busy machine), claimed again
-        // 1 s after a failed reconciliation.
-        registry.add("dialer.dispatcher.carrier.ring-timeout", () -> "PT1S");
-        registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
-        registry.add("dialer.dispatcher.watchdog.margin", () -> "PT8S");
-        registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
-        registry.add("dialer.dispatcher.watchdog.lease", () -> "PT1S");
-    }
-
     @BeforeEach
     void installRefusals() {
-        if (producer == null) {
-            producer = TestKafka.producer(Infrastructure.shared().kafkaBootstrapServers());
-        }
         for (String statement : List.of(
                 "CREATE TABLE IF NOT EXISTS dispatch.it_refused_events (request_id text, event_type text)",
                 "CREATE SEQUENCE IF NOT EXISTS dispatch.it_refusals",
@@ -105,32 +90,26 @@ class AtomicTransitionsIT {
         }
     }
 
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, simulator);
-    }
-
     @Test
     void attemptRowExistsOnlyWithItsQueuedEventAndIsDialledOnceTheEventCanBeWritten() {
         String requestId = "txq-" + UUID.randomUUID();
         refuse(requestId, "call.status");
         long before = refusals();
 
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345678")));
-        producer.flush();
+        fixture.produce(CALLER, command(requestId, "+4915112345678"));
 
         // The handler tried (and the transaction rolled back) several times over.
         await().atMost(WAIT).until(() -> refusals() >= before + 3);
         assertThat(attemptStatus(requestId)).as("no attempt row without its queued event").isNull();
         assertThat(outboxEvents(requestId)).isEmpty();
-        assertThat(dialsOf(requestId)).as("an attempt not recorded is not dialled").isZero();
+        assertThat(fixture.callsFor(requestId)).as("an attempt not recorded is not dialled").isEmpty();
 
         allow(requestId);
 
         await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
         assertThat(outboxEvents(requestId)).startsWith("call.status:queued");
         assertThat(attemptStatus(requestId)).isEqualTo("completed");
-        assertThat(dialsOf(requestId)).isEqualTo(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
     }
 
     @Test
@@ -143,17 +122,15 @@ class AtomicTransitionsIT {
                         .then(events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
                 .block(WAIT);
 
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
-        producer.flush();
+        fixture.produce(CALLER, json);
         await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
         // A further copy of the command finds the attempt claimed: it is a duplicate and dials nothing.
         String marker = "txc-" + UUID.randomUUID();
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(marker, "+4915112345678")));
-        producer.flush();
+        fixture.produce(CALLER, json);
+        fixture.produce(CALLER, command(marker, "+4915112345678"));
         await().atMost(WAIT).until(() -> outboxEvents(marker).contains("call.final"));
 
-        assertThat(dialsOf(requestId)).isEqualTo(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
         assertThat(attemptStatus(requestId)).isEqualTo("completed");
     }
 
@@ -185,8 +162,7 @@ class AtomicTransitionsIT {
         refuse(requestId, "call.final");
         long before = refusals();
 
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345676")));
-        producer.flush();
+        fixture.produce(CALLER, command(requestId, "+4915112345676"));
 
         // The completed callback was applied, refused at the final, rolled back and applied again.
         await().atMost(WAIT).until(() -> refusals() >= before + 3);
@@ -200,7 +176,7 @@ class AtomicTransitionsIT {
         assertThat(attemptStatus(requestId)).isEqualTo("completed");
         assertThat(outboxEvents(requestId)).containsOnlyOnce("call.status:completed", "call.final");
         assertThat(outboxEvents(requestId)).endsWith("call.status:completed", "call.final");
-        assertThat(dialsOf(requestId)).isEqualTo(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
     }
 
     @Test
@@ -271,10 +247,6 @@ class AtomicTransitionsIT {
                 .map(row -> "call.status".equals(row.get(0, String.class))
                         ? "call.status:" + row.get(1, String.class) : row.get(0, String.class))
                 .all().collectList().block(WAIT);
-    }
-
-    private static long dialsOf(String requestId) {
-        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).count();
     }
 
     private static String command(String requestId, String to) {

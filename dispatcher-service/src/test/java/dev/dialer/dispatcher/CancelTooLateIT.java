@@ -1,5 +1,7 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.ofType;
+import static dev.dialer.dispatcher.CallEventsJson.statuses;
 import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -7,19 +9,14 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.UUID;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -47,9 +44,14 @@ class CancelTooLateIT {
     private static final Duration TALK = Duration.ofSeconds(15);
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private static CarrierSimulator simulator;
-    private static TopicTail tail;
-    private static KafkaProducer<String, String> producer;
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, SimulatorSettings.defaults()
+            .withRingTime(Duration.ofMillis(100)).withTalkTime(TALK));
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
 
     @Autowired
     DatabaseClient db;
@@ -57,50 +59,23 @@ class CancelTooLateIT {
     @Autowired
     MeterRegistry meters;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(TALK));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        if (tail == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-            producer = TestKafka.producer(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, tail, simulator);
-    }
-
     @Test
     void cancelAfterTheFinalIsRejectedOnceWithTheFinalStatusEvenWhenTheControlIsActedOnAgain() {
         String account = "acc-" + UUID.randomUUID();
         String requestId = "late-" + UUID.randomUUID();
         produce(Topics.CALL_COMMANDS, CALLER, command(requestId, account, BUSY));
-        assertThat(text(awaitOne(requestId, "call.final"), "status")).isEqualTo("exhausted");
+        assertThat(text(fixture.awaitEvent(requestId, "call.final"), "status")).isEqualTo("exhausted");
         CallControl control = cancel(account, requestId);
         double tooLateBefore = tooLate();
 
         produce(Topics.CALL_CONTROL, control.key(), Contract.toJson(control));
 
-        JsonNode rejected = awaitOne(requestId, "call.cancel_rejected");
+        JsonNode rejected = fixture.awaitEvent(requestId, "call.cancel_rejected");
         assertThat(text(rejected, "reason")).isEqualTo("too_late");
         assertThat(text(rejected, "status")).isEqualTo("exhausted");
         assertThat(rejected.get("attempt").get("number").intValue()).isEqualTo(1);
         assertThat(rejected.get("sequence_number").longValue())
-                .isGreaterThan(awaitOne(requestId, "call.final").get("sequence_number").longValue());
+                .isGreaterThan(fixture.awaitEvent(requestId, "call.final").get("sequence_number").longValue());
         assertThat(tooLate()).isEqualTo(tooLateBefore + 1);
 
         // The claim given back (as after a failure) and the same control record read again: acted on again,
@@ -111,8 +86,8 @@ class CancelTooLateIT {
         await().atMost(WAIT).until(() -> tooLate() >= tooLateBefore + 2);
 
         assertThat(outboxRows(requestId, "call.cancel_rejected")).isEqualTo(1);
-        assertThat(ofType(requestId, "call.cancel_rejected")).hasSize(1);
-        assertThat(ofType(requestId, "call.final")).hasSize(1);
+        assertThat(ofType(fixture.eventsFor(requestId), "call.cancel_rejected")).hasSize(1);
+        assertThat(ofType(fixture.eventsFor(requestId), "call.final")).hasSize(1);
     }
 
     @Test
@@ -120,35 +95,19 @@ class CancelTooLateIT {
         String account = "acc-" + UUID.randomUUID();
         String requestId = "talk-" + UUID.randomUUID();
         produce(Topics.CALL_COMMANDS, CALLER, command(requestId, account, ANSWERING));
-        await().atMost(WAIT).until(() -> statuses(requestId).contains("in-progress"));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("in-progress"));
         CallControl control = cancel(account, requestId);
 
         produce(Topics.CALL_CONTROL, control.key(), Contract.toJson(control));
 
-        JsonNode rejected = awaitOne(requestId, "call.cancel_rejected");
+        JsonNode rejected = fixture.awaitEvent(requestId, "call.cancel_rejected");
         assertThat(text(rejected, "reason")).isEqualTo("too_late");
         assertThat(text(rejected, "status")).isEqualTo("in-progress");
-        assertThat(ofType(requestId, "call.final")).isEmpty();
-        JsonNode last = awaitOne(requestId, "call.final");
+        assertThat(ofType(fixture.eventsFor(requestId), "call.final")).isEmpty();
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(text(last, "status")).isEqualTo("answered");
-        assertThat(statuses(requestId)).endsWith("in-progress", "completed");
+        assertThat(statuses(fixture.eventsFor(requestId))).endsWith("in-progress", "completed");
         assertThat(cancelRequested(requestId)).isFalse();
-    }
-
-    private JsonNode awaitOne(String requestId, String type) {
-        await().atMost(WAIT).until(() -> !ofType(requestId, type).isEmpty());
-        return ofType(requestId, type).get(0);
-    }
-
-    private static List<JsonNode> ofType(String requestId, String type) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream()
-                .map(r -> Contract.mapper().readTree(r.value()))
-                .filter(event -> type.equals(text(event, "event_type")))
-                .toList();
-    }
-
-    private static List<String> statuses(String requestId) {
-        return ofType(requestId, "call.status").stream().map(event -> text(event, "status")).toList();
     }
 
     private long outboxRows(String requestId, String type) {
@@ -177,10 +136,6 @@ class CancelTooLateIT {
     }
 
     private static void produce(String topic, String key, String value) {
-        try {
-            producer.send(new ProducerRecord<>(topic, key, value)).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot produce to " + topic, e);
-        }
+        fixture.send(new ProducerRecord<>(topic, key, value));
     }
 }

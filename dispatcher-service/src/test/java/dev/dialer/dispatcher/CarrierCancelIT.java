@@ -1,27 +1,21 @@
 package dev.dialer.dispatcher;
 
-import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
 import static dev.dialer.dispatcher.CallEventsJson.statuses;
 import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.carrier.CallCanceller;
 import dev.dialer.dispatcher.carrier.CallRef;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.SimulatorSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -43,9 +37,14 @@ class CarrierCancelIT {
     private static final String CALLER = "+4930777111";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private static CarrierSimulator simulator;
-    private static TopicTail tail;
-    private static KafkaProducer<String, String> producer;
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, SimulatorSettings.defaults()
+            .withRingTime(Duration.ofSeconds(30)));
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
 
     @Autowired
     CallCanceller canceller;
@@ -53,44 +52,19 @@ class CarrierCancelIT {
     @Autowired
     DatabaseClient db;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofSeconds(30)));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        if (tail == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-            producer = TestKafka.producer(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, tail, simulator);
-    }
-
     @Test
-    void ringingCallThatWeCancelEndsCanceledNotNoAnswer() throws Exception {
+    void ringingCallThatWeCancelEndsCanceledNotNoAnswer() {
         String requestId = "cc-" + UUID.randomUUID();
         // Numbers ending in 1 ring until the request's timeout (60 s): long enough to cancel them first.
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345671"))).get();
-        await().atMost(WAIT).until(() -> statuses(eventsFor(requestId)).contains("ringing") && callSid(requestId) != null);
+        fixture.produce(CALLER, command(requestId, "+4915112345671"));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("ringing")
+                && callSid(requestId) != null);
 
         canceller.cancel(new CallRef(requestId, 1, callSid(requestId))).block(WAIT);
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
         assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "canceled");
-        JsonNode canceled = events.stream().filter(e -> "canceled".equals(text(e, "status"))).findFirst().orElseThrow();
+        JsonNode canceled = statusEvent(events, "canceled");
         assertThat(text(canceled, "provider_status")).isEqualTo("no-answer");
         assertThat(canceled.get("sip_status").intValue()).isEqualTo(487);
         assertThat(finals(events)).singleElement()
@@ -104,15 +78,6 @@ class CarrierCancelIT {
                 .one()
                 .block(WAIT)
                 .orElse(null);
-    }
-
-    private List<JsonNode> awaitFinal(String requestId) {
-        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
-        return eventsFor(requestId);
-    }
-
-    private List<JsonNode> eventsFor(String requestId) {
-        return eventsOf(tail, requestId);
     }
 
     private static String command(String requestId, String to) {

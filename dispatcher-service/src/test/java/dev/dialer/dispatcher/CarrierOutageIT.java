@@ -52,19 +52,19 @@ class CarrierOutageIT extends CarrierDown {
         await().atMost(WAIT).until(() -> registry.get("dialer.dispatcher.lanes.held.for.carrier").gauge().value() >= 1);
         Thread.sleep(7_000);
         long triedDuringOutage = attemptRows(run);
-        long deferredDuringOutage = requests.stream().mapToLong(id -> deferred(eventsFor(id)).size()).sum();
+        long deferredDuringOutage = requests.stream().mapToLong(id -> deferred(fixture.eventsFor(id)).size()).sum();
         // Dialled into the refusals: the two that opened the breaker and a few probes each time it half-opened
         // (three per 3 s), not all thirty calls again and again.
         assertThat(triedDuringOutage).isBetween(2L, 15L);
         assertThat(deferredDuringOutage).isGreaterThanOrEqualTo(2).isLessThan(CALLS / 2);
-        assertThat(requests).allSatisfy(id -> assertThat(finals(eventsFor(id))).isEmpty());
+        assertThat(requests).allSatisfy(id -> assertThat(finals(fixture.eventsFor(id))).isEmpty());
         // The calls requeued by the refusals came due during the outage and were kept in the schedule.
         assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "held").counter().count()).isPositive();
 
         CarrierSimulator simulator = carrierComesBack();
 
-        await().atMost(WAIT).until(() -> requests.stream().allMatch(id -> !finals(eventsFor(id)).isEmpty()));
-        assertThat(requests).allSatisfy(id -> assertThat(finals(eventsFor(id))).singleElement()
+        await().atMost(WAIT).until(() -> requests.stream().allMatch(id -> !finals(fixture.eventsFor(id)).isEmpty()));
+        assertThat(requests).allSatisfy(id -> assertThat(finals(fixture.eventsFor(id))).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered")));
         Map<Object, Long> dialsPerRequest = simulator.calls().stream()
                 .filter(call -> String.valueOf(call.tag().get("request_id")).startsWith(run))

@@ -4,10 +4,8 @@ import static dev.dialer.dispatcher.CallEventsJson.deferred;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
 import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.dialer.simulator.CarrierSimulator;
-import dev.dialer.simulator.ReceivedCall;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -39,7 +37,7 @@ class CarrierUnavailableIT extends CarrierDown {
         String givesUp = "cu-" + UUID.randomUUID();
         send(CALLER, givesUp);
 
-        List<JsonNode> events = awaitFinal(givesUp);
+        List<JsonNode> events = fixture.awaitFinal(givesUp);
 
         Instant firstDeferred = Instant.parse(text(deferred(events).get(0), "occurred_at"));
         assertThat(deferred(events)).hasSizeGreaterThanOrEqualTo(3).allSatisfy(event -> {
@@ -65,16 +63,15 @@ class CarrierUnavailableIT extends CarrierDown {
         // The carrier comes back while a call waits: it is dialled once, under attempt 1, and answered.
         String comesThrough = "cu-" + UUID.randomUUID();
         send(CALLER, comesThrough);
-        await().atMost(WAIT).until(() -> !deferred(eventsFor(comesThrough)).isEmpty());
+        fixture.awaitEvent(comesThrough, "call.deferred");
         CarrierSimulator simulator = carrierComesBack();
 
-        List<JsonNode> answered = awaitFinal(comesThrough);
+        List<JsonNode> answered = fixture.awaitFinal(comesThrough);
 
         assertThat(finals(answered)).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
-        List<ReceivedCall> calls = simulator.calls().stream()
-                .filter(call -> comesThrough.equals(call.tag().get("request_id"))).toList();
-        assertThat(calls).singleElement().satisfies(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+        assertThat(fixture.callsFor(comesThrough)).singleElement()
+                .satisfies(call -> assertThat(call.tag()).containsEntry("attempt", 1));
         assertThat(attempts(comesThrough)).containsExactly("1:completed");
         assertThat(simulator.calls()).noneMatch(call -> givesUp.equals(call.tag().get("request_id")));
     }

@@ -1,35 +1,31 @@
 package dev.dialer.dispatcher;
 
+import static dev.dialer.dispatcher.CallEventsJson.assertStrictlyIncreasingSequence;
+import static dev.dialer.dispatcher.CallEventsJson.deferred;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
 import static dev.dialer.dispatcher.CallEventsJson.statuses;
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
+import static dev.dialer.dispatcher.DispatcherFixture.signature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
-import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -58,9 +54,14 @@ class DispatcherIT {
     private static final String CALLER = "+4930123456";
     private static final Duration WAIT = Duration.ofSeconds(30);
 
-    private static CarrierSimulator simulator;
-    private static TopicTail tail;
-    private static KafkaProducer<String, String> producer;
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET))
+            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ);
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
 
     @LocalServerPort
     int port;
@@ -77,36 +78,6 @@ class DispatcherIT {
     @Autowired
     ApplicationContext context;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(Duration.ofMillis(200))
-                    .withWebhookSecret(SECRET));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        // Lazily, once: the topics exist only once the application has started.
-        if (tail == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ));
-            producer = TestKafka.producer(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, tail, simulator);
-    }
-
     @Test
     void loadsItsOwnConfigurationFile() {
         assertThat(environment.getProperty("spring.application.name")).isEqualTo("dispatcher-service");
@@ -116,9 +87,9 @@ class DispatcherIT {
     @Test
     void answeredCallGoesThroughEveryStatusAndEndsWithOneFinalAnswered() {
         String requestId = newRequestId();
-        produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "in-progress", "completed");
         assertThat(finals(events)).singleElement().satisfies(last -> {
@@ -134,8 +105,8 @@ class DispatcherIT {
             assertThat(event.toString()).doesNotContain("918273");
         });
 
-        ReceivedCall call = callsFor(requestId).get(0);
-        assertThat(callsFor(requestId)).hasSize(1);
+        ReceivedCall call = fixture.callsFor(requestId).get(0);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
         assertThat(call.from()).isEqualTo("4930123456");
         assertThat(call.toNumber()).isEqualTo("4915112345678");
         assertThat(call.applicationSid()).isEqualTo("dialer-audio-player");
@@ -154,13 +125,12 @@ class DispatcherIT {
     @Test
     void busyCalleeEndsBusyWithSip486AndTheRequestExhausted() {
         String requestId = newRequestId();
-        produce(CALLER, command(requestId, CALLER, "+4915112345670", ""));
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345670", ""));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "busy");
-        JsonNode busy = events.stream().filter(e -> "busy".equals(e.get("status").stringValue())).findFirst()
-                .orElseThrow();
+        JsonNode busy = statusEvent(events, "busy");
         assertThat(busy.get("sip_status").intValue()).isEqualTo(486);
         assertThat(busy.get("provider_status").stringValue()).isEqualTo("busy");
         assertThat(finals(events)).singleElement().satisfies(last -> {
@@ -175,13 +145,14 @@ class DispatcherIT {
     void capacityRejectionIsNotAnAttemptTheCallIsDeferredAndDialledAgainUnderTheSameAttemptNumber() {
         String requestId = newRequestId();
         double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
-        produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
 
         // The simulator rejects this number for capacity every time: each rejection requeues the same attempt.
-        await().atMost(WAIT).until(() -> callsFor(requestId).size() >= 2 && deferred(requestId).size() >= 2);
+        await().atMost(WAIT).until(() -> fixture.callsFor(requestId).size() >= 2
+                && deferred(fixture.eventsFor(requestId)).size() >= 2);
 
-        assertThat(callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
-        assertThat(deferred(requestId)).allSatisfy(event -> {
+        assertThat(fixture.callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+        assertThat(deferred(fixture.eventsFor(requestId))).allSatisfy(event -> {
             assertThat(event.get("status").stringValue()).isEqualTo("deferred");
             assertThat(event.get("attempt").get("number").intValue()).isEqualTo(1);
             assertThat(event.get("reason").stringValue()).isEqualTo("capacity");
@@ -189,8 +160,8 @@ class DispatcherIT {
             assertThat(event.get("will_retry").booleanValue()).isTrue();
             assertThat(event.get("next_attempt_at")).isNotNull();
         });
-        assertThat(finals(eventsFor(requestId))).isEmpty();
-        assertThat(statuses(eventsFor(requestId))).doesNotContain("failed");
+        assertThat(finals(fixture.eventsFor(requestId))).isEmpty();
+        assertThat(statuses(fixture.eventsFor(requestId))).doesNotContain("failed");
         assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
                 .isGreaterThanOrEqualTo(rejectionsBefore + 2);
         assertThat(meters.get("dialer.dispatcher.trunk.concurrency.limit").gauge().value()).isGreaterThanOrEqualTo(1);
@@ -199,18 +170,13 @@ class DispatcherIT {
                 .then().block(WAIT);
     }
 
-    private List<JsonNode> deferred(String requestId) {
-        return eventsFor(requestId).stream()
-                .filter(e -> e.get("event_type").stringValue().equals("call.deferred")).toList();
-    }
-
     @Test
     void carrierRefusingTheCallFailsAttemptAndRequestWithCarrierError() {
         String requestId = newRequestId();
         // The simulator, like jambonz, answers 400 to a non-positive timeout; carrier options win over defaults.
-        produce(CALLER, command(requestId, CALLER, "+4915112345678", "\"carrier_options\":{\"timeout\":0},"));
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", "\"carrier_options\":{\"timeout\":0},"));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(statuses(events)).containsExactly("queued", "failed");
         assertThat(events.get(1).get("error").get("code").stringValue()).isEqualTo("carrier_error");
@@ -218,7 +184,7 @@ class DispatcherIT {
             assertThat(last.get("status").stringValue()).isEqualTo("failed");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("carrier_error");
         });
-        assertThat(callsFor(requestId)).isEmpty();
+        assertThat(fixture.callsFor(requestId)).isEmpty();
         assertThat(attemptRow(requestId)).containsEntry("status", "failed");
     }
 
@@ -227,18 +193,18 @@ class DispatcherIT {
         String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
         String requestId = newRequestId();
         double deadBefore = dlqCount();
-        produce(caller, "this is not JSON");
-        produce(caller, "{\"version\":1,\"request_id\":\"" + requestId + "-bad\",\"account_id\":\"acc-it\"}");
-        produce(caller, command(requestId + "-v9", caller, "+4915112345678", "").replace("\"version\":1",
+        fixture.produce(caller, "this is not JSON");
+        fixture.produce(caller, "{\"version\":1,\"request_id\":\"" + requestId + "-bad\",\"account_id\":\"acc-it\"}");
+        fixture.produce(caller, command(requestId + "-v9", caller, "+4915112345678", "").replace("\"version\":1",
                 "\"version\":9"));
-        produce(caller, command(requestId, caller, "+4915112345678", ""));
+        fixture.produce(caller, command(requestId, caller, "+4915112345678", ""));
 
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(tail.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(3));
+                assertThat(fixture.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(3));
         assertThat(dlqCount()).isEqualTo(deadBefore + 3);
         // Bad records have no lane, so they are handled side by side and may reach the DLQ in any order; the source
         // offset header puts each back beside the record it came from.
-        List<ConsumerRecord<String, String>> dead = tail.records(Topics.CALL_COMMANDS_DLQ, caller).stream()
+        List<ConsumerRecord<String, String>> dead = fixture.records(Topics.CALL_COMMANDS_DLQ, caller).stream()
                 .sorted(java.util.Comparator.comparingLong(
                         record -> Long.parseLong(header(record, Topics.HEADER_SOURCE_OFFSET))))
                 .toList();
@@ -250,9 +216,9 @@ class DispatcherIT {
         assertThat(header(dead.get(1), Topics.HEADER_ERROR_CODE)).isEqualTo("schema_invalid");
         assertThat(header(dead.get(1), Topics.HEADER_ERROR_MESSAGE)).isNotBlank();
 
-        assertThat(finals(awaitFinal(requestId))).singleElement()
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
                 .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
-        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
     }
 
     @Test
@@ -260,23 +226,22 @@ class DispatcherIT {
         String requestId = newRequestId();
         String json = command(requestId, CALLER, "+4915112345678", "");
         double duplicatesBefore = commands("duplicate");
-        produce(CALLER, json);
-        produce(CALLER, json);
+        fixture.produce(CALLER, json);
+        fixture.produce(CALLER, json);
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
         await().atMost(WAIT).until(() -> commands("duplicate") > duplicatesBefore);
 
-        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
         assertThat(statuses(events)).containsOnlyOnce("queued");
-        assertThat(finals(tail.records(Topics.CALL_EVENTS, requestId).stream().map(r -> json(r.value())).toList()))
-                .hasSize(1);
+        assertThat(finals(fixture.eventsFor(requestId))).hasSize(1);
         Long attempts = db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, Long.class)).one().block(WAIT);
         assertThat(attempts).isEqualTo(1L);
     }
 
     @Test
-    void commandsOnTheWrongPartitionOrKeyedWronglyAreReroutedAndDialledOnce() throws Exception {
+    void commandsOnTheWrongPartitionOrKeyedWronglyAreReroutedAndDialledOnce() {
         int partitions = TopicProvisioner.partitionCount(Infrastructure.shared().kafkaBootstrapServers(),
                 Topics.CALL_COMMANDS, 10_000);
         int wrong = (dev.dialer.dispatcher.command.KeyRoutingAccess.partitionFor(CALLER, partitions) + 1) % partitions;
@@ -285,14 +250,14 @@ class DispatcherIT {
         double reroutedBefore = commands("rerouted");
 
         // What kcat does without -X partitioner=murmur2_random: the right key, CRC32's partition.
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, wrong, CALLER,
-                command(onWrongPartition, CALLER, "+4915112345678", ""))).get();
-        produce("not-a-caller-id", command(keyedWrongly, CALLER, "+4915112345679", ""));
+        fixture.send(new ProducerRecord<>(Topics.CALL_COMMANDS, wrong, CALLER,
+                command(onWrongPartition, CALLER, "+4915112345678", "")));
+        fixture.produce("not-a-caller-id", command(keyedWrongly, CALLER, "+4915112345679", ""));
 
-        assertThat(finals(awaitFinal(onWrongPartition))).hasSize(1);
-        assertThat(finals(awaitFinal(keyedWrongly))).hasSize(1);
-        assertThat(callsFor(onWrongPartition)).hasSize(1);
-        assertThat(callsFor(keyedWrongly)).hasSize(1);
+        assertThat(finals(fixture.awaitFinal(onWrongPartition))).hasSize(1);
+        assertThat(finals(fixture.awaitFinal(keyedWrongly))).hasSize(1);
+        assertThat(fixture.callsFor(onWrongPartition)).hasSize(1);
+        assertThat(fixture.callsFor(keyedWrongly)).hasSize(1);
         assertThat(commands("rerouted")).isGreaterThanOrEqualTo(reroutedBefore + 2);
     }
 
@@ -300,11 +265,10 @@ class DispatcherIT {
     void callbackWithBadSignatureIsRefused() {
         String body = "{\"call_sid\":\"x\",\"call_status\":\"completed\","
                 + "\"customerData\":{\"request_id\":\"nobody\",\"attempt\":1}}";
-        long now = Instant.now().getEpochSecond();
 
         client().post().uri("/carrier/voice-gateway/status")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex("wrong-secret", now + "." + body))
+                .header("Jambonz-Signature", signature("wrong-secret", body))
                 .bodyValue(body)
                 .exchange()
                 .expectStatus().isUnauthorized()
@@ -318,7 +282,7 @@ class DispatcherIT {
         // The same body correctly signed passes the check and is refused for what it is: an unknown attempt.
         client().post().uri("/carrier/voice-gateway/status")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .header("Jambonz-Signature", signature(SECRET, body))
                 .bodyValue(body)
                 .exchange()
                 .expectStatus().isNotFound()
@@ -328,9 +292,9 @@ class DispatcherIT {
     @Test
     void lateAndRepeatedCallbacksChangeNothing() {
         String requestId = newRequestId();
-        produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
-        awaitFinal(requestId);
-        String callSid = callsFor(requestId).get(0).callSid();
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+        fixture.awaitFinal(requestId);
+        String callSid = fixture.callsFor(requestId).get(0).callSid();
         double statusEventsBefore = meters.counter("dialer.dispatcher.events", "type", "call.status").count();
         double finalEventsBefore = meters.counter("dialer.dispatcher.events", "type", "call.final").count();
         double ignoredBefore = ignoredCallbacks("ringing") + ignoredCallbacks("completed");
@@ -378,10 +342,9 @@ class DispatcherIT {
     }
 
     private WebTestClient.ResponseSpec postSigned(String body) {
-        long now = Instant.now().getEpochSecond();
         return client().post().uri("/carrier/voice-gateway/status")
                 .contentType(MediaType.APPLICATION_JSON)
-                .header("Jambonz-Signature", "t=" + now + ",v1=" + hmacHex(SECRET, now + "." + body))
+                .header("Jambonz-Signature", signature(SECRET, body))
                 .bodyValue(body)
                 .exchange();
     }
@@ -394,26 +357,6 @@ class DispatcherIT {
 
     private double ignoredCallbacks(String status) {
         return meters.counter("dialer.dispatcher.callbacks", "status", status, "result", "ignored").count();
-    }
-
-    private List<JsonNode> awaitFinal(String requestId) {
-        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
-        return eventsFor(requestId);
-    }
-
-    private List<JsonNode> eventsFor(String requestId) {
-        return tail.records(Topics.CALL_EVENTS, requestId).stream().map(r -> json(r.value())).toList();
-    }
-
-    private static void assertStrictlyIncreasingSequence(List<JsonNode> events) {
-        for (int i = 1; i < events.size(); i++) {
-            assertThat(events.get(i).get("sequence_number").longValue())
-                    .isGreaterThan(events.get(i - 1).get("sequence_number").longValue());
-        }
-    }
-
-    private static List<ReceivedCall> callsFor(String requestId) {
-        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).toList();
     }
 
     private Map<String, Object> attemptRow(String requestId) {
@@ -434,14 +377,6 @@ class DispatcherIT {
         return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build();
     }
 
-    private static void produce(String key, String value) {
-        try {
-            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, key, value)).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot produce to " + Topics.CALL_COMMANDS, e);
-        }
-    }
-
     /** A command as upstream producers write it: the documented snake_case JSON of call-command.v1.json. */
     private static String command(String requestId, String callerId, String to, String extraFields) {
         return """
@@ -454,22 +389,8 @@ class DispatcherIT {
         return "it-" + UUID.randomUUID();
     }
 
-    private static JsonNode json(String value) {
-        return Contract.mapper().readTree(value);
-    }
-
     private static String header(ConsumerRecord<String, String> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
-    }
-
-    private static String hmacHex(String secret, String payload) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-            return HexFormat.of().formatHex(mac.doFinal(payload.getBytes(StandardCharsets.UTF_8)));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -1,25 +1,19 @@
 package dev.dialer.dispatcher;
 
-import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
+import static dev.dialer.dispatcher.CallEventsJson.assertStrictlyIncreasingSequence;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.withStatus;
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.dialer.common.kafka.Topics;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
-import dev.dialer.simulator.ReceivedCall;
-import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -48,9 +42,13 @@ class RetryLadderIT {
     private static final Duration MINUTE = Duration.ofMillis(200);
     private static final Duration WAIT = Duration.ofSeconds(30);
 
-    private static CarrierSimulator simulator;
-    private static TopicTail tail;
-    private static KafkaProducer<String, String> producer;
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET));
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
 
     @Autowired
     DatabaseClient db;
@@ -58,46 +56,16 @@ class RetryLadderIT {
     @Autowired
     MeterRegistry meters;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(Duration.ofMillis(200))
-                    .withWebhookSecret(SECRET));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        // Lazily, once: the topics exist only once the application has started.
-        if (tail == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-            producer = TestKafka.producer(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, tail, simulator);
-    }
-
     @Test
     void busyCalleeWithIntervalFiveIsDialledThreeTimesThenExhaustedOnce() {
         String requestId = "it-" + UUID.randomUUID();
         double scheduledBefore = retries("scheduled");
         double firedBefore = retries("fired");
 
-        produce(command(requestId, 5, 3));
-        List<JsonNode> events = awaitFinal(requestId);
+        fixture.produce(CALLER, command(requestId, 5, 3));
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
-        assertThat(callsFor(requestId)).extracting(call -> call.tag().get("attempt")).containsExactly(1, 2, 3);
+        assertThat(fixture.callsFor(requestId)).extracting(call -> call.tag().get("attempt")).containsExactly(1, 2, 3);
         List<JsonNode> queued = withStatus(events, "queued");
         List<JsonNode> busy = withStatus(events, "busy");
         assertThat(queued).extracting(RetryLadderIT::attempt).containsExactly(1, 2, 3);
@@ -131,10 +99,10 @@ class RetryLadderIT {
     void busyCalleeWithIntervalZeroIsDialledOnce() {
         String requestId = "it-" + UUID.randomUUID();
 
-        produce(command(requestId, 0, 3));
-        List<JsonNode> events = awaitFinal(requestId);
+        fixture.produce(CALLER, command(requestId, 0, 3));
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
-        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
         assertThat(withStatus(events, "busy")).singleElement().satisfies(busy -> {
             assertThat(busy.get("will_retry").booleanValue()).isFalse();
             assertThat(busy.get("attempt").get("max").intValue()).isEqualTo(1);
@@ -152,8 +120,8 @@ class RetryLadderIT {
         double firedBefore = retries("fired");
         double duplicatesBefore = meters.counter("dialer.dispatcher.commands", "outcome", "duplicate").count();
 
-        produce(command(requestId, 15, 3));
-        await().atMost(WAIT).until(() -> withStatus(eventsFor(requestId), "queued").size() == 2
+        fixture.produce(CALLER, command(requestId, 15, 3));
+        await().atMost(WAIT).until(() -> withStatus(fixture.eventsFor(requestId), "queued").size() == 2
                 && retries("fired") >= firedBefore + 1);
         // What a crash between publishing attempt 2 and deleting its row leaves behind, lease lapsed.
         db.sql("""
@@ -164,28 +132,14 @@ class RetryLadderIT {
 
         await().atMost(WAIT).until(() -> meters.counter("dialer.dispatcher.commands", "outcome", "duplicate").count()
                 > duplicatesBefore);
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
-        assertThat(callsFor(requestId)).extracting(call -> call.tag().get("attempt")).containsExactly(1, 2, 3);
+        assertThat(fixture.callsFor(requestId)).extracting(call -> call.tag().get("attempt")).containsExactly(1, 2, 3);
         assertThat(withStatus(events, "queued")).extracting(RetryLadderIT::attempt).containsExactly(1, 2, 3);
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("exhausted"));
         assertThat(retries("fired")).isEqualTo(firedBefore + 3);
         assertThat(scheduleRows(requestId)).isZero();
-    }
-
-    private List<JsonNode> awaitFinal(String requestId) {
-        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
-        return eventsFor(requestId);
-    }
-
-    private List<JsonNode> eventsFor(String requestId) {
-        return eventsOf(tail, requestId);
-    }
-
-    private static List<JsonNode> withStatus(List<JsonNode> events, String status) {
-        return events.stream().filter(e -> e.get("event_type").stringValue().equals("call.status"))
-                .filter(e -> e.get("status").stringValue().equals(status)).toList();
     }
 
     private static int attempt(JsonNode event) {
@@ -194,17 +148,6 @@ class RetryLadderIT {
 
     private static Instant instant(JsonNode event, String field) {
         return Instant.parse(event.get(field).stringValue());
-    }
-
-    private static void assertStrictlyIncreasingSequence(List<JsonNode> events) {
-        for (int i = 1; i < events.size(); i++) {
-            assertThat(events.get(i).get("sequence_number").longValue())
-                    .isGreaterThan(events.get(i - 1).get("sequence_number").longValue());
-        }
-    }
-
-    private static List<ReceivedCall> callsFor(String requestId) {
-        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).toList();
     }
 
     private long scheduleRows(String requestId) {
@@ -220,14 +163,6 @@ class RetryLadderIT {
 
     private double retries(String stage) {
         return meters.counter("dialer.dispatcher.retries", "stage", stage).count();
-    }
-
-    private static void produce(String value) {
-        try {
-            producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, value)).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot produce to " + Topics.CALL_COMMANDS, e);
-        }
     }
 
     private static String command(String requestId, int intervalMinutes, int maxAttempts) {

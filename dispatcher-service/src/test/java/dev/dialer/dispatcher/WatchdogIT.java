@@ -1,29 +1,23 @@
 package dev.dialer.dispatcher;
 
-import static dev.dialer.dispatcher.CallEventsJson.eventsOf;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
 import static dev.dialer.dispatcher.CallEventsJson.statuses;
 import static dev.dialer.dispatcher.CallEventsJson.text;
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
-import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
-import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
@@ -50,9 +44,18 @@ class WatchdogIT {
     private static final String CALLER = "+4930777000";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
-    private static CarrierSimulator simulator;
-    private static TopicTail tail;
-    private static KafkaProducer<String, String> producer;
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withLostCallbacks(1.0));
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+        // Quiet after 2 s without news: ring timeout 1 s + time limit 1 s + no margin.
+        registry.add("dialer.dispatcher.carrier.ring-timeout", () -> "PT1S");
+        registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
+        registry.add("dialer.dispatcher.watchdog.margin", () -> "PT0S");
+        registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
+    }
 
     @Autowired
     AttemptLedger ledger;
@@ -66,51 +69,16 @@ class WatchdogIT {
     @LocalServerPort
     int port;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(Duration.ofMillis(200))
-                    .withLostCallbacks(1.0));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-        // Quiet after 2 s without news: ring timeout 1 s + time limit 1 s + no margin.
-        registry.add("dialer.dispatcher.carrier.ring-timeout", () -> "PT1S");
-        registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
-        registry.add("dialer.dispatcher.watchdog.margin", () -> "PT0S");
-        registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        if (tail == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-            producer = TestKafka.producer(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, tail, simulator);
-    }
-
     @Test
-    void answeredCallWhoseCallbacksWereLostIsSettledByAskingTheCarrier() throws Exception {
+    void answeredCallWhoseCallbacksWereLostIsSettledByAskingTheCarrier() {
         String requestId = "wd-" + UUID.randomUUID();
-        producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, command(requestId, "+4915112345678")))
-                .get();
+        fixture.produce(CALLER, command(requestId, "+4915112345678"));
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(statuses(events)).as("no callback arrived: only the carrier's answer to GET moved the attempt")
                 .containsExactly("queued", "completed");
-        JsonNode completed = events.stream().filter(e -> "completed".equals(text(e, "status"))).findFirst()
-                .orElseThrow();
+        JsonNode completed = statusEvent(events, "completed");
         assertThat(text(completed, "provider_status")).isEqualTo("completed");
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
@@ -125,7 +93,7 @@ class WatchdogIT {
         // As after a create-call request that timed out: recorded, the carrier asked, no call id ever learnt.
         ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(statuses(events)).containsExactly("failed");
         assertThat(events.get(0).get("error").get("code").stringValue()).isEqualTo("status_timeout");
@@ -135,7 +103,7 @@ class WatchdogIT {
         });
         // Later polls find nothing more to do: still exactly one final event.
         await().pollDelay(Duration.ofSeconds(3)).atMost(WAIT).untilAsserted(() ->
-                assertThat(finals(eventsFor(requestId))).hasSize(1));
+                assertThat(finals(fixture.eventsFor(requestId))).hasSize(1));
     }
 
     @Test
@@ -147,7 +115,7 @@ class WatchdogIT {
                 .then(ledger.storeProviderCallId(requestId, 1, "never-placed-" + UUID.randomUUID()))
                 .block(WAIT);
 
-        List<JsonNode> events = awaitFinal(requestId);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
 
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(last.get("error").get("code").stringValue())
@@ -178,15 +146,6 @@ class WatchdogIT {
 
     private Status health() {
         return context.getBean("watchdogHealthIndicator", HealthIndicator.class).health().getStatus();
-    }
-
-    private List<JsonNode> awaitFinal(String requestId) {
-        await().atMost(WAIT).until(() -> !finals(eventsFor(requestId)).isEmpty());
-        return eventsFor(requestId);
-    }
-
-    private List<JsonNode> eventsFor(String requestId) {
-        return eventsOf(tail, requestId);
     }
 
     private static String command(String requestId, String to) {

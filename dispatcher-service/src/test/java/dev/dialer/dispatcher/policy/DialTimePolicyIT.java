@@ -1,5 +1,10 @@
 package dev.dialer.dispatcher.policy;
 
+import static dev.dialer.dispatcher.CallEventsJson.assertStrictlyIncreasingSequence;
+import static dev.dialer.dispatcher.CallEventsJson.ofType;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
+import static dev.dialer.dispatcher.CallEventsJson.statuses;
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -9,11 +14,7 @@ import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.dispatcher.TestKafka;
-import dev.dialer.infra.Infrastructure;
-import dev.dialer.simulator.CarrierSimulator;
-import dev.dialer.simulator.ReceivedCall;
-import dev.dialer.simulator.SimulatorSettings;
+import dev.dialer.dispatcher.DispatcherFixture;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,17 +22,10 @@ import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
@@ -70,9 +64,13 @@ class DialTimePolicyIT {
     private static final ZoneId BERLIN = ZoneId.of("Europe/Berlin");
     private static final Duration WAIT = Duration.ofSeconds(40);
 
-    private static CarrierSimulator simulator;
-    private static KafkaProducer<String, String> producer;
-    private static EventTail events;
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET));
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
 
     @LocalServerPort
     int port;
@@ -86,35 +84,6 @@ class DialTimePolicyIT {
     @Autowired
     ApplicationContext context;
 
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.Endpoints infra = Infrastructure.shared();
-        if (simulator == null) {
-            simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                    .withRingTime(Duration.ofMillis(100))
-                    .withTalkTime(Duration.ofMillis(200))
-                    .withWebhookSecret(SECRET));
-        }
-        infra.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
-        registry.add("dialer.dispatcher.carrier.base-url", simulator::baseUrl);
-        registry.add("dialer.dispatcher.carrier.webhook-secret", () -> SECRET);
-    }
-
-    @BeforeEach
-    void connectToKafka() {
-        if (producer == null) {
-            String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-            producer = TestKafka.producer(bootstrap);
-            events = new EventTail(bootstrap);
-        }
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        TestKafka.closeAll(producer, events, simulator);
-    }
-
     @Test
     void numberOnTheDncListEndsBlockedAndIsNeverDialled() {
         String account = newAccount();
@@ -125,11 +94,11 @@ class DialTimePolicyIT {
 
         produceCommand(requestId, account, ANSWERING, null, null);
 
-        JsonNode last = awaitFinal(requestId);
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("blocked");
         assertThat(last.get("error").get("code").stringValue()).isEqualTo("dnc");
-        assertThat(events.of(requestId)).hasSize(1);
-        assertThat(callsFor(requestId)).isEmpty();
+        assertThat(fixture.eventsFor(requestId)).hasSize(1);
+        assertThat(fixture.callsFor(requestId)).isEmpty();
         assertThat(attempts(requestId)).isZero();
         assertThat(decisions("block", "dnc")).isPositive();
     }
@@ -140,10 +109,10 @@ class DialTimePolicyIT {
 
         produceCommand(requestId, newAccount(), ANSWERING, null, Instant.now().minusSeconds(60));
 
-        JsonNode last = awaitFinal(requestId);
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("expired");
         assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
-        assertThat(callsFor(requestId)).isEmpty();
+        assertThat(fixture.callsFor(requestId)).isEmpty();
     }
 
     @Test
@@ -159,21 +128,20 @@ class DialTimePolicyIT {
 
         produceCommand(requestId, account, ANSWERING, "evening", null);
 
-        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.deferred").isEmpty());
-        JsonNode deferred = ofType(events.of(requestId), "call.deferred").get(0);
+        JsonNode deferred = fixture.awaitEvent(requestId, "call.deferred");
         assertThat(deferred.get("status").stringValue()).isEqualTo("deferred");
         assertThat(deferred.get("reason").stringValue()).isEqualTo("calling_window");
         assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue())).isEqualTo(opens);
         assertThat(scheduleReasons(requestId)).containsExactly("window");
 
-        JsonNode last = awaitFinal(requestId);
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("answered");
-        assertThat(callsFor(requestId)).hasSize(1);
-        JsonNode queued = ofType(events.of(requestId), "call.status").get(0);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+        JsonNode queued = ofType(fixture.eventsFor(requestId), "call.status").get(0);
         assertThat(queued.get("status").stringValue()).isEqualTo("queued");
         assertThat(Instant.parse(queued.get("occurred_at").stringValue())).isAfterOrEqualTo(opens);
-        assertThat(events.of(requestId).get(0).get("event_type").stringValue()).isEqualTo("call.deferred");
-        assertIncreasingSequence(events.of(requestId));
+        assertThat(fixture.eventsFor(requestId).get(0).get("event_type").stringValue()).isEqualTo("call.deferred");
+        assertStrictlyIncreasingSequence(fixture.eventsFor(requestId));
     }
 
     @Test
@@ -186,18 +154,17 @@ class DialTimePolicyIT {
         double deferredBefore = decisions("defer", "callee_cap");
 
         produceCommand(first, account, ANSWERING, null, null);
-        assertThat(awaitFinal(first).get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.awaitEvent(first, "call.final").get("status").stringValue()).isEqualTo("answered");
         produceCommand(second, account, ANSWERING, null, null);
 
-        await().atMost(WAIT).until(() -> !ofType(events.of(second), "call.deferred").isEmpty());
-        JsonNode deferred = ofType(events.of(second), "call.deferred").get(0);
+        JsonNode deferred = fixture.awaitEvent(second, "call.deferred");
         assertThat(deferred.get("reason").stringValue()).isEqualTo("callee_cap");
         Instant firstDialled = db.sql("SELECT created_at FROM dispatch.attempts WHERE request_id = $1")
                 .bind(0, first).map(row -> row.get(0, Instant.class)).one().block(WAIT);
         assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue()))
                 .isEqualTo(firstDialled.plus(Duration.ofHours(24)));
         assertThat(scheduleReasons(second)).containsExactly("cap");
-        assertThat(callsFor(second)).isEmpty();
+        assertThat(fixture.callsFor(second)).isEmpty();
         assertThat(decisions("defer", "callee_cap")).isEqualTo(deferredBefore + 1);
     }
 
@@ -213,19 +180,18 @@ class DialTimePolicyIT {
 
         produceCommand(requestId, account, BUSY, null, null, 5);
 
-        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.deferred").isEmpty());
-        JsonNode busy = ofType(events.of(requestId), "call.status").stream()
-                .filter(event -> event.get("status").stringValue().equals("busy")).findFirst().orElseThrow();
+        fixture.awaitEvent(requestId, "call.deferred");
+        JsonNode busy = statusEvent(fixture.eventsFor(requestId), "busy");
         assertThat(busy.get("will_retry").booleanValue()).isTrue();
-        JsonNode deferred = ofType(events.of(requestId), "call.deferred").get(0);
+        JsonNode deferred = ofType(fixture.eventsFor(requestId), "call.deferred").get(0);
         assertThat(deferred.get("attempt").get("number").intValue()).isEqualTo(2);
         assertThat(deferred.get("reason").stringValue()).isEqualTo("calling_window");
         Instant nextAttemptAt = Instant.parse(deferred.get("next_attempt_at").stringValue());
         assertThat(nextAttemptAt).isAfter(Instant.parse(busy.get("next_attempt_at").stringValue()));
         assertThat(nextAttemptAt.atZone(BERLIN).toLocalTime()).isEqualTo(start);
         assertThat(scheduleReasons(requestId)).containsExactly("window");
-        assertThat(callsFor(requestId)).hasSize(1);
-        assertThat(ofType(events.of(requestId), "call.final")).isEmpty();
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+        assertThat(ofType(fixture.eventsFor(requestId), "call.final")).isEmpty();
     }
 
     @Test
@@ -237,16 +203,14 @@ class DialTimePolicyIT {
 
         produceCommand(requestId, account, ANSWERING, "spring", null);
 
-        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.deferred").isEmpty());
-        assertThat(ofType(events.of(requestId), "call.deferred").get(0).get("reason").stringValue())
-                .isEqualTo("paused");
+        assertThat(fixture.awaitEvent(requestId, "call.deferred").get("reason").stringValue()).isEqualTo("paused");
         assertThat(scheduleReasons(requestId)).containsExactly("paused");
-        assertThat(callsFor(requestId)).isEmpty();
+        assertThat(fixture.callsFor(requestId)).isEmpty();
 
         publishControl(campaignControl(account, "spring", CallControl.Action.RESUME));
 
-        assertThat(awaitFinal(requestId).get("status").stringValue()).isEqualTo("answered");
-        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
     }
 
     @Test
@@ -264,10 +228,10 @@ class DialTimePolicyIT {
         await().atMost(WAIT).until(() -> scheduleReasons(requestId).contains("window"));
         publishControl(requestControl(account, requestId));
 
-        JsonNode last = awaitFinal(requestId);
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("canceled");
         assertThat(scheduleReasons(requestId)).isEmpty();
-        assertThat(callsFor(requestId)).isEmpty();
+        assertThat(fixture.callsFor(requestId)).isEmpty();
         assertThat(controls("applied")).isEqualTo(appliedBefore + 1);
     }
 
@@ -276,21 +240,20 @@ class DialTimePolicyIT {
         String account = newAccount();
         String requestId = newRequestId();
         produceCommand(requestId, account, RINGING, null, null);
-        await().atMost(WAIT).until(() -> statuses(requestId).contains("ringing"));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("ringing"));
 
         publishControl(requestControl(account, requestId));
 
-        JsonNode last = awaitFinal(requestId);
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("canceled");
-        assertThat(statuses(requestId)).endsWith("canceled");
-        JsonNode ended = ofType(events.of(requestId), "call.status").stream()
-                .filter(event -> event.get("status").stringValue().equals("canceled")).findFirst().orElseThrow();
+        assertThat(statuses(fixture.eventsFor(requestId))).endsWith("canceled");
+        JsonNode ended = statusEvent(fixture.eventsFor(requestId), "canceled");
         assertThat(ended.get("sip_status").intValue()).isEqualTo(487);
         assertThat(ended.get("will_retry").booleanValue()).isFalse();
-        assertThat(callsFor(requestId)).hasSize(1);
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
         // The carrier says the call ended by our cancel, long before its 60 s ring timeout.
-        String callSid = callsFor(requestId).get(0).callSid();
-        WebTestClient.bindToServer().baseUrl(simulator.baseUrl()).build()
+        String callSid = fixture.callsFor(requestId).get(0).callSid();
+        WebTestClient.bindToServer().baseUrl(fixture.simulator().baseUrl()).build()
                 .get().uri("/v1/Accounts/dialer/Calls/" + callSid).exchange()
                 .expectStatus().isOk()
                 .expectBody().jsonPath("$.call_status").isEqualTo("no-answer");
@@ -301,15 +264,15 @@ class DialTimePolicyIT {
         String account = newAccount();
         String requestId = newRequestId();
         produceCommand(requestId, account, ANSWERING, null, null);
-        assertThat(awaitFinal(requestId).get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
         double tooLateBefore = controls("too_late");
 
         publishControl(requestControl(account, requestId));
 
         await().atMost(WAIT).until(() -> controls("too_late") > tooLateBefore);
-        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.cancel_rejected").isEmpty());
-        assertThat(ofType(events.of(requestId), "call.final")).hasSize(1);
-        assertThat(ofType(events.of(requestId), "call.cancel_rejected")).singleElement().satisfies(rejected -> {
+        fixture.awaitEvent(requestId, "call.cancel_rejected");
+        assertThat(ofType(fixture.eventsFor(requestId), "call.final")).hasSize(1);
+        assertThat(ofType(fixture.eventsFor(requestId), "call.cancel_rejected")).singleElement().satisfies(rejected -> {
             assertThat(rejected.get("reason").stringValue()).isEqualTo("too_late");
             assertThat(rejected.get("status").stringValue()).isEqualTo("answered");
         });
@@ -323,18 +286,18 @@ class DialTimePolicyIT {
         try {
             produceCommand(requestId, newAccount(), ANSWERING, null, null);
             await().atMost(WAIT).until(() -> pendingFinals(requestId) == 1);
-            assertThat(events.of(requestId)).isEmpty();
+            assertThat(fixture.eventsFor(requestId)).isEmpty();
         } finally {
             relay.start();
         }
 
-        awaitFinal(requestId);
+        fixture.awaitEvent(requestId, "call.final");
         await().atMost(WAIT).until(() -> unsent(requestId) == 0);
-        List<JsonNode> published = events.of(requestId);
+        List<JsonNode> published = fixture.eventsFor(requestId);
         assertThat(published).extracting(event -> event.get("event_id").stringValue()).doesNotHaveDuplicates();
         assertThat(published).extracting(event -> event.get("status").stringValue())
                 .containsExactly("queued", "initiated", "ringing", "in-progress", "completed", "answered");
-        assertIncreasingSequence(published);
+        assertStrictlyIncreasingSequence(published);
         assertThat(meters.get("dialer.dispatcher.outbox.pending").gauge()).isNotNull();
     }
 
@@ -381,31 +344,6 @@ class DialTimePolicyIT {
 
     private static void awaitSeen(java.util.concurrent.Callable<Boolean> condition) {
         await().atMost(WAIT).until(condition);
-    }
-
-    private JsonNode awaitFinal(String requestId) {
-        await().atMost(WAIT).until(() -> !ofType(events.of(requestId), "call.final").isEmpty());
-        return ofType(events.of(requestId), "call.final").get(0);
-    }
-
-    private static List<JsonNode> ofType(List<JsonNode> events, String type) {
-        return events.stream().filter(event -> event.get("event_type").stringValue().equals(type)).toList();
-    }
-
-    private static List<String> statuses(String requestId) {
-        return ofType(events.of(requestId), "call.status").stream()
-                .map(event -> event.get("status").stringValue()).toList();
-    }
-
-    private static void assertIncreasingSequence(List<JsonNode> events) {
-        for (int i = 1; i < events.size(); i++) {
-            assertThat(events.get(i).get("sequence_number").longValue())
-                    .isGreaterThan(events.get(i - 1).get("sequence_number").longValue());
-        }
-    }
-
-    private static List<ReceivedCall> callsFor(String requestId) {
-        return simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))).toList();
     }
 
     private long attempts(String requestId) {
@@ -467,7 +405,7 @@ class DialTimePolicyIT {
     }
 
     private static void publish(String topic, String key, Object value) {
-        send(new ProducerRecord<>(topic, key, Contract.toJson(value)));
+        fixture.send(new ProducerRecord<>(topic, key, Contract.toJson(value)));
     }
 
     private static void produceCommand(String requestId, String account, String to, String campaign,
@@ -484,58 +422,6 @@ class DialTimePolicyIT {
                 campaign == null ? "" : "\"campaign\":\"" + campaign + "\",",
                 validUntil == null ? "" : "\"valid_until\":\"" + validUntil + "\",",
                 Instant.now());
-        send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, json));
-    }
-
-    private static void send(ProducerRecord<String, String> record) {
-        try {
-            producer.send(record).get();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot produce to " + record.topic(), e);
-        }
-    }
-
-    /** Every call event, read from the beginning on a background thread. */
-    private static final class EventTail implements AutoCloseable {
-
-        private final KafkaConsumer<String, String> consumer;
-        private final List<ConsumerRecord<String, String>> records =
-                new java.util.concurrent.CopyOnWriteArrayList<>();
-        private final Thread thread;
-
-        EventTail(String bootstrap) {
-            consumer = new KafkaConsumer<>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                    ConsumerConfig.GROUP_ID_CONFIG, "it-policy-" + UUID.randomUUID(),
-                    ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                    ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
-            consumer.subscribe(List.of(Topics.CALL_EVENTS));
-            thread = new Thread(this::poll, "it-policy-events");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        List<JsonNode> of(String requestId) {
-            return records.stream().filter(r -> requestId.equals(r.key()))
-                    .map(r -> Contract.mapper().readTree(r.value())).toList();
-        }
-
-        private void poll() {
-            try {
-                while (!Thread.currentThread().isInterrupted()) {
-                    consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-                }
-            } catch (org.apache.kafka.common.errors.WakeupException e) {
-                // closing
-            } finally {
-                consumer.close();
-            }
-        }
-
-        @Override
-        public void close() {
-            consumer.wakeup();
-        }
+        fixture.produce(CALLER, json);
     }
 }
