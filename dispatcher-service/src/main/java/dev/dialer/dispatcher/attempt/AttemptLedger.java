@@ -75,17 +75,21 @@ public class AttemptLedger {
      */
     public Mono<RequestState> recordRequest(CallCommand command) {
         return bindRequest(db.sql("WITH inserted AS (" + INSERT_REQUEST + " RETURNING request_id)\n" + """
-                        SELECT NULL::text, false FROM inserted
+                        SELECT NULL::text, NULL::boolean FROM inserted
                         UNION ALL
                         SELECT r.final_status,
-                               EXISTS (SELECT 1 FROM dispatch.attempts a
-                                        WHERE a.request_id = r.request_id AND a.attempt_no = $5)
+                               (SELECT a.requeued FROM dispatch.attempts a
+                                 WHERE a.request_id = r.request_id AND a.attempt_no = $5)
                           FROM dispatch.requests r WHERE r.request_id = $1"""), command)
                 .bind(4, command.attempt())
-                .map(row -> new RequestState(row.get(0, String.class), Boolean.TRUE.equals(row.get(1, Boolean.class))))
+                .map(row -> {
+                    Boolean requeued = row.get(1, Boolean.class);
+                    return new RequestState(row.get(0, String.class), requeued != null,
+                            Boolean.TRUE.equals(requeued));
+                })
                 .one()
                 // Inserted by a concurrent copy of the command after this statement's snapshot: new to this one.
-                .defaultIfEmpty(new RequestState(null, false));
+                .defaultIfEmpty(new RequestState(null, false, false));
     }
 
     /**
@@ -245,12 +249,16 @@ public class AttemptLedger {
      * An attempt requeued after a capacity rejection, claimed back once, for {@code CallEvents#emitOn}: the command
      * that comes back for it dials it under the same number (it becomes {@code queued} again, with no previous
      * status); any other copy of the command finds it claimed and is a duplicate. It happens only if this call claimed
-     * it.
+     * it, and only while the request is open (not finished, not cancelled: the request row is locked for the check, as
+     * for a new attempt).
      */
     public StateChange reclaimedAttempt(CallCommand command) {
         return new StateChange("""
-                UPDATE dispatch.attempts SET requeued = false, updated_at = now()
-                 WHERE request_id = $1 AND attempt_no = $2 AND requeued
+                UPDATE dispatch.attempts a SET requeued = false, updated_at = now()
+                  FROM (SELECT r.request_id FROM dispatch.requests r
+                         WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+                           FOR UPDATE) open
+                 WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.requeued
                 RETURNING NULL::text AS status""", 2, spec -> spec
                 .bind(0, command.requestId())
                 .bind(1, command.attempt()));

@@ -72,7 +72,7 @@ public class DialGate {
                 .then(Mono.defer(() -> attempts.recordRequest(command)))
                 .retryWhen(InfraRetry.untilRecovered("record request"))
                 .flatMap(state -> {
-                    if (state.attemptRecorded()) {
+                    if (state.attemptRecorded() && !state.attemptWaiting()) {
                         // A redelivery: the attempt ledger recognises it and it is not dialled again.
                         return Mono.just(true);
                     }

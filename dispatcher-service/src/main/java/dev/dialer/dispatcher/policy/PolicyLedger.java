@@ -112,10 +112,14 @@ class PolicyLedger {
     record LiveAttempt(String requestId, int attempt, AttemptStatus status, String providerCallId) {
     }
 
+    /**
+     * The request's attempts that have not ended, but for one waiting to be dialled again under its number (requeued
+     * after a capacity rejection, or because no carrier placed it): that one rang nobody, so the request only waits.
+     */
     Flux<LiveAttempt> liveAttempts(String requestId) {
         return db.sql("""
                         SELECT attempt_no, status, provider_call_id FROM dispatch.attempts
-                         WHERE request_id = $1 AND status = ANY($2)""")
+                         WHERE request_id = $1 AND status = ANY($2) AND NOT requeued""")
                 .bind(0, requestId)
                 .bind(1, LIVE)
                 .map(row -> new LiveAttempt(requestId, row.get(0, Integer.class),
