@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * and the pattern of at least one number type. libphonenumber looks for the type (premium rate, toll free, shared
  * cost, VoIP, personal, pager, UAN, voicemail, then fixed line and mobile), matching each pattern twice
  * ({@code lookingAt}, then {@code matches}); validity needs only whether one matches, so the types most numbers are
- * (mobile, fixed line) are tried first, each once. Bulk sends validate every recipient through here.
+ * (mobile, fixed line) are tried first, each once. Bulk sends validate every recipient through here. Also the few
+ * look-ups into the same metadata that {@link PhoneNumbers} needs to read digits the way the parser reads them.
  */
 final class NumberValidity {
 
@@ -56,12 +57,45 @@ final class NumberValidity {
                 || matches(national, metadata.getVoicemail());
     }
 
+    /** The metadata of a supported region (not "001", "ZZ" or null), else null. */
+    static PhoneMetadata metadata(String region) {
+        return region != null && UTIL.getSupportedRegions().contains(region)
+                ? METADATA.getMetadataForRegion(region) : null;
+    }
+
+    /** Whether {@code digits} as a whole match the region's general national number pattern (lengths not checked). */
+    static boolean matchesGeneralPattern(PhoneMetadata metadata, String digits) {
+        String pattern = metadata.getGeneralDesc().getNationalNumberPattern();
+        return !pattern.isEmpty() && pattern(pattern).matcher(digits).matches();
+    }
+
+    /** Whether {@code regex} matches at the start of {@code digits}, possibly matching nothing. */
+    static boolean lookingAt(String regex, String digits) {
+        return pattern(regex).matcher(digits).lookingAt();
+    }
+
+    /**
+     * Whether libphonenumber's parser could strip a national prefix (or carrier code) from {@code national}: its
+     * national prefix rule matches at the start (even matching nothing, which a transform rule may act on), or it
+     * starts with the national prefix. When false, the parser leaves {@code national} as it stands.
+     */
+    static boolean mayStripNationalPrefix(PhoneMetadata metadata, String national) {
+        String forParsing = metadata.getNationalPrefixForParsing();
+        String prefix = metadata.getNationalPrefix().replace("~", "");
+        return (!forParsing.isEmpty() && lookingAt(forParsing, national))
+                || (!prefix.isEmpty() && national.startsWith(prefix));
+    }
+
+    private static Pattern pattern(String regex) {
+        return PATTERNS.computeIfAbsent(regex, Pattern::compile);
+    }
+
     /** libphonenumber's {@code isNumberMatchingDesc}: a possible length, then the whole pattern. */
     private static boolean matches(String national, PhoneNumberDesc desc) {
         if (desc.getPossibleLengthCount() > 0 && !desc.getPossibleLengthList().contains(national.length())) {
             return false;
         }
         String pattern = desc.getNationalNumberPattern();
-        return !pattern.isEmpty() && PATTERNS.computeIfAbsent(pattern, Pattern::compile).matcher(national).matches();
+        return !pattern.isEmpty() && pattern(pattern).matcher(national).matches();
     }
 }

@@ -2,11 +2,27 @@ package dev.dialer.common.phone;
 
 import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.Phonemetadata.PhoneMetadata;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 
 /**
- * Normalises numbers to E.164. The seed API writes international numbers without '+' ({@code 91…}); such digits
- * are read as international first and, failing that, as national numbers of the account's default region.
+ * Normalises numbers to E.164, reading a number the way libphonenumber's {@code parse(number, region)} reads it, in
+ * the account's default region:
+ * <ul>
+ *   <li>a number written with '+' or the international prefix 00 is read as international, whatever the region;</li>
+ *   <li>any other number is read first as a number of the region: a leading 0 is the region's national (trunk)
+ *       prefix, never the start of a country code, and the parser takes the region's own country code off digits
+ *       that start with it where they are a number of the region only without it (with region IN,
+ *       {@code 919876543210}, the seed API's way of writing numbers, {@code 09876543210} and {@code 9876543210} are
+ *       all {@code +919876543210});</li>
+ *   <li>only when that national reading is not a valid number are digits without a leading 0 read as
+ *       international: {@code 919876543210} is {@code +919876543210} with region US, and {@code 4930123456} is
+ *       German with region IN. A valid national number is never dialled abroad: with region IN,
+ *       {@code 6598765432} is {@code +916598765432}, not Singapore's {@code +6598765432}; and a region where the
+ *       digits are a valid national number keeps them ({@code 919876543210} is {@code +49919876543210} with region
+ *       DE). When neither reading is valid, the error is the national reading's.</li>
+ * </ul>
+ * Valid means libphonenumber's {@code isValidNumber}.
  */
 public final class PhoneNumbers {
 
@@ -45,12 +61,15 @@ public final class PhoneNumbers {
         if (text.startsWith("+") || text.startsWith("00")) {
             return international(text.startsWith("00") ? digits.substring(2) : digits);
         }
-        Result international = international(digits);
-        if (international.valid()) {
-            return international;
+        Result national = nationalWithoutParser(digits, defaultRegion);
+        if (national == null) {
+            national = parse(digits, defaultRegion);
         }
-        Result national = parse(digits, defaultRegion);
-        return national.valid() ? national : international;
+        if (national.valid() || digits.charAt(0) == '0') {
+            return national;
+        }
+        Result international = international(digits);
+        return international.valid() ? international : national;
     }
 
     /**
@@ -81,10 +100,14 @@ public final class PhoneNumbers {
      * cost more than half of a bulk send's recipient parsing: country code (the calling codes are prefix-free, as in
      * its own parser), then the national number as it stands, valid by the same rule as {@code isValidNumber}
      * ({@link NumberValidity}). Returns null (leaving the number to the full parser) for anything where the parser
-     * could read it differently: a national number that starts with 0 or with the country's national prefix (which
-     * the parser may strip), non-geographic codes, or a number that is not valid as it stands.
+     * could read it differently: digits that start with 0 (no country code does), a national number that starts with
+     * 0 or with what the country's national prefix rule strips, non-geographic codes, or a number that is not valid
+     * as it stands.
      */
     private static Result plainInternational(String digits) {
+        if (digits.isEmpty() || digits.charAt(0) == '0') {
+            return null;
+        }
         for (int length = 1; length <= 3 && length < digits.length(); length++) {
             int countryCode = Integer.parseInt(digits, 0, length, 10);
             String region = UTIL.getRegionCodeForCountryCode(countryCode);
@@ -95,8 +118,8 @@ public final class PhoneNumbers {
             if (NON_GEOGRAPHIC.equals(region) || national.length() > 15 || national.startsWith("0")) {
                 return null;
             }
-            String nationalPrefix = UTIL.getNddPrefixForRegion(region, true);
-            if (nationalPrefix != null && !nationalPrefix.isEmpty() && national.startsWith(nationalPrefix)) {
+            PhoneMetadata metadata = NumberValidity.metadata(region);
+            if (metadata == null || NumberValidity.mayStripNationalPrefix(metadata, national)) {
                 return null;
             }
             Boolean valid = NumberValidity.validForSingleRegion(countryCode, national);
@@ -107,6 +130,53 @@ public final class PhoneNumbers {
             return valid ? new Result("+" + digits, null) : null;
         }
         return null;
+    }
+
+    /**
+     * What {@code parse(digits, region)} and {@code isValidNumber} answer, without the parser, for the common cases:
+     * the region's own country code followed by a national number (the seed API's {@code 91…}), or a national number
+     * without national prefix. Mirrors the parser's steps: digits that start with the region's international prefix
+     * are international; digits that start with the region's country code lose it when they do not match the
+     * region's general pattern as a whole but do without it; a national prefix is stripped. Returns null (leaving
+     * the number to the parser) wherever one of those steps could apply in a way not read here: digits that start
+     * with 0 or with something the international prefix or the national prefix rule matches, digits that start with
+     * the country code but match the general pattern as they stand or do not without it, or a region that shares its
+     * country code and is not the code's main region (CA for +1, whose numbers the parser reads with US rules).
+     */
+    static Result nationalWithoutParser(String digits, String region) {
+        if (region == null || digits.isEmpty() || digits.charAt(0) == '0') {
+            return null;
+        }
+        PhoneMetadata metadata = NumberValidity.metadata(region);
+        if (metadata == null || NumberValidity.lookingAt(metadata.getInternationalPrefix(), digits)) {
+            return null;
+        }
+        int countryCode = metadata.getCountryCode();
+        String countryCodeDigits = Integer.toString(countryCode);
+        String national = digits;
+        if (digits.startsWith(countryCodeDigits)) {
+            String rest = digits.substring(countryCodeDigits.length());
+            if (NumberValidity.matchesGeneralPattern(metadata, digits)
+                    || !NumberValidity.matchesGeneralPattern(metadata, rest)) {
+                return null;
+            }
+            national = rest;
+        }
+        if (national.isEmpty() || national.charAt(0) == '0'
+                || NumberValidity.mayStripNationalPrefix(metadata, national)) {
+            return null;
+        }
+        Boolean valid = NumberValidity.validForSingleRegion(countryCode, national);
+        if (valid == null) {
+            if (!region.equals(UTIL.getRegionCodeForCountryCode(countryCode))) {
+                return null;
+            }
+            valid = UTIL.isValidNumber(new PhoneNumber().setCountryCode(countryCode)
+                    .setNationalNumber(Long.parseLong(national)));
+        }
+        return valid
+                ? new Result("+" + countryCodeDigits + national, null)
+                : new Result(null, "is not a valid number for its country code +" + countryCode);
     }
 
     private static Result parse(String text, String region) {

@@ -53,4 +53,91 @@ class PhoneNumbersTest {
         assertThat(PhoneNumbers.normalize("++442079460958", "IN").error()).contains("digits");
         assertThat(PhoneNumbers.normalize("+", "IN").error()).contains("digits");
     }
+
+    @Test
+    void aLeadingZeroIsTheNationalTrunkPrefixNeverTheStartOfACountryCode() {
+        // "065…" once became "+06598765432": 0, then 65 (Singapore), then "+" before all the digits.
+        assertThat(PhoneNumbers.normalize("06598765432", "IN").e164()).isEqualTo("+916598765432");
+        assertThat(PhoneNumbers.normalize("09512345678", "IN").e164()).isEqualTo("+919512345678");
+        assertThat(PhoneNumbers.normalize("06621234567", "IN").e164()).isEqualTo("+916621234567");
+        assertThat(PhoneNumbers.normalize("08221234567", "IN").e164()).isEqualTo("+918221234567");
+        assertThat(PhoneNumbers.normalize("09876543210", "IN").e164()).isEqualTo("+919876543210");
+        assertThat(PhoneNumbers.normalize("0 98765 43210", "IN").e164()).isEqualTo("+919876543210");
+        assertThat(PhoneNumbers.normalize("06598765432", "DE").e164()).isEqualTo("+496598765432");
+        assertThat(PhoneNumbers.normalize("020 7946 0958", "GB").e164()).isEqualTo("+442079460958");
+        // Not valid in the region: refused in the region's terms, never tried as an international number.
+        for (String digits : new String[] {"06598765432", "09512345678", "06621234567", "08221234567"}) {
+            PhoneNumbers.Result us = PhoneNumbers.normalize(digits, "US");
+            assertThat(us.valid()).as(digits).isFalse();
+            assertThat(us.error()).as(digits).isEqualTo("is not a valid number for its country code +1");
+            assertThat(PhoneNumbers.normalize(digits, "GB").valid()).as(digits).isFalse();
+        }
+        // After '+' or 00 a 0 cannot start a country code either.
+        assertThat(PhoneNumbers.normalize("+06598765432", "IN").valid()).isFalse();
+        assertThat(PhoneNumbers.normalize("+0 6598765432", "US").valid()).isFalse();
+        assertThat(PhoneNumbers.normalize("0006598765432", "IN").valid()).isFalse();
+        assertThat(PhoneNumbers.normalize("006598765432", "IN").e164()).isEqualTo("+6598765432");
+    }
+
+    @Test
+    void aValidNumberOfTheAccountsRegionIsNotDialledAbroad() {
+        // Each is a valid Indian mobile number and, read as international, a valid foreign one.
+        assertThat(PhoneNumbers.normalize("6598765432", "IN").e164()).isEqualTo("+916598765432");
+        assertThat(PhoneNumbers.normalize("6621234567", "IN").e164()).isEqualTo("+916621234567");
+        assertThat(PhoneNumbers.normalize("6421234567", "IN").e164()).isEqualTo("+916421234567");
+        assertThat(PhoneNumbers.normalize("8221234567", "IN").e164()).isEqualTo("+918221234567");
+        assertThat(PhoneNumbers.normalize("9512345678", "IN").e164()).isEqualTo("+919512345678");
+        // With '+' (or 00) they are what they say.
+        assertThat(PhoneNumbers.normalize("+6598765432", "IN").e164()).isEqualTo("+6598765432");
+        assertThat(PhoneNumbers.normalize("+82 2 1234 567", "IN").e164()).isEqualTo("+8221234567");
+        assertThat(PhoneNumbers.normalize("0095 1 234 5678", "IN").e164()).isEqualTo("+9512345678");
+        // In a region where they are not valid national numbers, the international reading still applies.
+        assertThat(PhoneNumbers.normalize("6621234567", "US").e164()).isEqualTo("+6621234567");
+        assertThat(PhoneNumbers.normalize("6421234567", "GB").e164()).isEqualTo("+6421234567");
+        assertThat(PhoneNumbers.normalize("8221234567", "GB").e164()).isEqualTo("+8221234567");
+        // Where they are valid national numbers too, the region wins.
+        assertThat(PhoneNumbers.normalize("6598765432", "US").e164()).isEqualTo("+16598765432");
+        assertThat(PhoneNumbers.normalize("6598765432", "DE").e164()).isEqualTo("+496598765432");
+    }
+
+    @Test
+    void theRegionsOwnCountryCodeWithoutPlusIsReadAsSuch() {
+        assertThat(PhoneNumbers.normalize("919876543210", "IN").e164()).isEqualTo("+919876543210");
+        assertThat(PhoneNumbers.normalize("91 98765 43210", "IN").e164()).isEqualTo("+919876543210");
+        assertThat(PhoneNumbers.normalize("918068281234", "IN").e164()).isEqualTo("+918068281234");
+        assertThat(PhoneNumbers.normalize("442079460958", "GB").e164()).isEqualTo("+442079460958");
+        assertThat(PhoneNumbers.normalize("4930123456", "DE").e164()).isEqualTo("+4930123456");
+        assertThat(PhoneNumbers.normalize("14155552671", "US").e164()).isEqualTo("+14155552671");
+    }
+
+    @Test
+    void anotherCountrysNumberWithoutPlusIsReadAsInternationalWhenItIsNoNationalNumber() {
+        assertThat(PhoneNumbers.normalize("4930123456", "IN").e164()).isEqualTo("+4930123456");
+        assertThat(PhoneNumbers.normalize("442079460958", "IN").e164()).isEqualTo("+442079460958");
+        assertThat(PhoneNumbers.normalize("14155552671", "IN").e164()).isEqualTo("+14155552671");
+        assertThat(PhoneNumbers.normalize("919876543210", "GB").e164()).isEqualTo("+919876543210");
+        // A number of neither reading is refused in the region's terms.
+        assertThat(PhoneNumbers.normalize("12345678", "IN").error())
+                .isEqualTo("is not a valid number for its country code +91");
+    }
+
+    @Test
+    void aNationalNumberTheRegionAcceptsIsThatRegionsEvenWhenItStartsWithAnotherCountryCode() {
+        // "919876543210" is also a valid German number (German numbers have no fixed length); with region DE,
+        // the national reading comes first, as libphonenumber's parse("919876543210", "DE") reads it.
+        assertThat(PhoneNumbers.normalize("919876543210", "DE").e164()).isEqualTo("+49919876543210");
+        assertThat(PhoneNumbers.normalize("+919876543210", "DE").e164()).isEqualTo("+919876543210");
+    }
+
+    @Test
+    void readsTheAccountsOwnCountryCodeWithoutTheFullParser() {
+        assertThat(PhoneNumbers.nationalWithoutParser("919876543210", "IN"))
+                .isEqualTo(new PhoneNumbers.Result("+919876543210", null));
+        assertThat(PhoneNumbers.nationalWithoutParser("9876543210", "IN"))
+                .isEqualTo(new PhoneNumbers.Result("+919876543210", null));
+        assertThat(PhoneNumbers.nationalWithoutParser("918068281234", "IN"))
+                .isEqualTo(new PhoneNumbers.Result("+918068281234", null));
+        // A national prefix is left to the parser.
+        assertThat(PhoneNumbers.nationalWithoutParser("09876543210", "IN")).isNull();
+    }
 }
