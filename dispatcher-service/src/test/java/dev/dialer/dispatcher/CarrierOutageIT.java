@@ -54,9 +54,10 @@ class CarrierOutageIT extends CarrierDown {
         long triedDuringOutage = attemptRows(run);
         long deferredDuringOutage = requests.stream().mapToLong(id -> deferred(fixture.eventsFor(id)).size()).sum();
         // Dialled into the refusals: the two that opened the breaker and a few probes each time it half-opened
-        // (three per 3 s), not all thirty calls again and again.
-        assertThat(triedDuringOutage).isBetween(2L, 15L);
-        assertThat(deferredDuringOutage).isGreaterThanOrEqualTo(2).isLessThan(CALLS / 2);
+        // (three per 3 s; more on a busy machine, where the breaker opens later), not all thirty calls, each again and
+        // again (at 10 CPS the lane would have tried all thirty within 3 s, and requeued each every second or two).
+        assertThat(triedDuringOutage).isBetween(2L, CALLS - 6L);
+        assertThat(deferredDuringOutage).isGreaterThanOrEqualTo(2).isLessThan(CALLS);
         assertThat(requests).allSatisfy(id -> assertThat(finals(fixture.eventsFor(id))).isEmpty());
         // The calls requeued by the refusals came due during the outage and were kept in the schedule.
         assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "held").counter().count()).isPositive();

@@ -45,9 +45,10 @@ class CarrierUnavailableIT extends CarrierDown {
             Instant occurred = Instant.parse(text(event, "occurred_at"));
             Duration waited = Duration.between(firstDeferred, occurred);
             Duration wait = Duration.between(occurred, Instant.parse(text(event, "next_attempt_at")));
+            // Less the time from computing the due time to building the event, which a busy machine stretches.
             assertThat(wait).isGreaterThanOrEqualTo(
                     (waited.compareTo(Duration.ofSeconds(1)) > 0 ? waited : Duration.ofSeconds(1))
-                            .minusMillis(250));
+                            .minusMillis(500));
             assertThat(text(event, "reason")).isEqualTo("carrier_unavailable");
             assertThat(event.get("attempt").get("number").intValue()).isEqualTo(1);
             assertThat(event.get("will_retry").booleanValue()).isTrue();
