@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -107,6 +108,11 @@ final class CompactedView<V> {
             throw new IllegalStateException(name + " view does not announce its values");
         }
         return applied.asFlux();
+    }
+
+    /** The live keys that start with {@code prefix}, in no particular order. */
+    List<String> keysStartingWith(String prefix) {
+        return entries.keySet().stream().filter(key -> key.startsWith(prefix)).toList();
     }
 
     private void apply(InboundRecord record) {

@@ -28,7 +28,8 @@ record PolicyProperties(
         String defaultCallingWindow,
         @DefaultValue("PT5M") @NotNull Duration pauseRecheck,
         @DefaultValue("PT10S") @NotNull Duration hangUpWait,
-        @DefaultValue("16") int controlConcurrency) {
+        @DefaultValue("16") int controlConcurrency,
+        @DefaultValue("PT10M") @NotNull Duration cancelSweepInterval) {
 
     PolicyProperties {
         if (defaultCallingWindow != null && defaultCallingWindow.matches("\\d{2}:\\d{2}-\\d{2}:\\d{2}")) {
@@ -36,6 +37,7 @@ record PolicyProperties(
         }
         requirePositive("pause-recheck", pauseRecheck);
         requirePositive("hang-up-wait", hangUpWait);
+        requirePositive("cancel-sweep-interval", cancelSweepInterval);
         if (controlConcurrency < 1) {
             throw new IllegalArgumentException("dialer.dispatcher.policy.control-concurrency must be at least 1");
         }

@@ -7,6 +7,7 @@ import dev.dialer.common.kafka.CompactedTopicReader;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -17,7 +18,8 @@ import reactor.core.publisher.Mono;
  * ({@code dialer.call.control}: cancelled requests, cancelled, paused and resumed campaigns).
  *
  * <p>Memory: the views hold one entry per live key. Account settings and campaign controls are few; DNC entries and
- * request cancels grow with customers' lists (about 300 bytes each: a million DNC numbers take some 300 MB of heap).
+ * request cancels grow with customers' lists (about 300 bytes each: a million DNC numbers take some 300 MB of heap);
+ * a request's cancel is removed from the topic once the request has ended ({@link CancelSweep}).
  * Size the heap with {@code dialer.dispatcher.policy.view.size}; lists far beyond that belong in a table, not in every
  * dispatcher's memory.
  */
@@ -79,6 +81,12 @@ class PolicyViews {
     /** The request's cancel, if one was issued. */
     CallControl requestControl(String requestId) {
         return controls.get(CallControl.requestKey(requestId));
+    }
+
+    /** The requests that have a cancel in the view. */
+    List<String> cancelledRequests() {
+        String prefix = CallControl.requestKey("");
+        return controls.keysStartingWith(prefix).stream().map(key -> key.substring(prefix.length())).toList();
     }
 
     /** The campaign's latest control (cancel, pause or resume), if any. */

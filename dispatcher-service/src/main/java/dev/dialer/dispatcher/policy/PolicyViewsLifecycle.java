@@ -32,17 +32,19 @@ class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
 
     private final PolicyViews views;
     private final ControlApplier controls;
+    private final CancelSweep cancels;
     private final String bootstrapServers;
     private final int partitions;
     private final short replicationFactor;
     private volatile Disposable subscription;
 
-    PolicyViewsLifecycle(PolicyViews views, ControlApplier controls,
+    PolicyViewsLifecycle(PolicyViews views, ControlApplier controls, CancelSweep cancels,
                          @Value("${dialer.kafka.bootstrap-servers}") String bootstrapServers,
                          @Value("${dialer.kafka.partitions:12}") int partitions,
                          @Value("${dialer.kafka.replication-factor:1}") short replicationFactor) {
         this.views = views;
         this.controls = controls;
+        this.cancels = cancels;
         this.bootstrapServers = bootstrapServers;
         this.partitions = partitions;
         this.replicationFactor = replicationFactor;
@@ -59,7 +61,7 @@ class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
         List<TopicSpec> specs = Topics.all(partitions);
         TopicProvisioner.ensure(bootstrapServers, specs, replicationFactor, TOPIC_TIMEOUT_MILLIS);
         specs.forEach(spec -> awaitDescribed(spec.name()));
-        subscription = Mono.when(views.follow(), controls.run().then()).subscribe(
+        subscription = Mono.when(views.follow(), controls.run().then(), cancels.run().then()).subscribe(
                 ignored -> { },
                 error -> log.error("policy views ended with an error; the service is no longer ready", error));
         log.info("reading {}", TOPICS);

@@ -233,6 +233,16 @@ class DialTimePolicyIT {
         assertThat(scheduleReasons(requestId)).isEmpty();
         assertThat(fixture.callsFor(requestId)).isEmpty();
         assertThat(controls("applied")).isEqualTo(appliedBefore + 1);
+
+        // The request has ended: the sweep removes its cancel from the topic, and from every view. A cancel of a
+        // request the dispatcher has not seen yet stays, for the gate to apply when its command comes.
+        String unseen = newRequestId();
+        publishControl(requestControl(account, unseen));
+        awaitSeen(() -> views().requestControl(unseen) != null);
+        context.getBean(CancelSweep.class).sweep().block(WAIT);
+        awaitSeen(() -> views().requestControl(requestId) == null);
+        assertThat(views().requestControl(unseen)).isNotNull();
+        assertThat(meters.get("dialer.dispatcher.controls.swept").counter().count()).isPositive();
     }
 
     @Test
