@@ -10,6 +10,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.NettyDataBufferFactory;
 import org.springframework.http.HttpMethod;
@@ -69,6 +71,35 @@ class RequestBodiesTest {
         MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/x").build();
 
         RequestBodies.text(request, 1024).as(StepVerifier::create).expectNext("").verifyComplete();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"json", "application/json; charset=utf-9", "application/json; charset=\"utf 8\"", "/"})
+    void readsABodyWhoseContentTypeCannotBeParsedAsUtf8(String contentType) {
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/webhooks")
+                .header("Content-Type", contentType)
+                .body(bytes("{\"description\":\"Caf\u00e9\"}".getBytes(StandardCharsets.UTF_8)));
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create)
+                .expectNext("{\"description\":\"Caf\u00e9\"}")
+                .verifyComplete();
+    }
+
+    @Test
+    void decodesWithTheCharsetTheContentTypeNames() {
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/webhooks")
+                .header("Content-Type", "application/json; charset=ISO-8859-1")
+                .body(bytes("{\"description\":\"Caf\u00e9\"}".getBytes(StandardCharsets.ISO_8859_1)));
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create)
+                .expectNext("{\"description\":\"Caf\u00e9\"}")
+                .verifyComplete();
+    }
+
+    private Flux<DataBuffer> bytes(byte[] body) {
+        ByteBuf chunk = Unpooled.wrappedBuffer(body);
+        chunks.add(chunk);
+        return Flux.just(factory.wrap(chunk));
     }
 
     private MockServerHttpRequest chunked(String... parts) {

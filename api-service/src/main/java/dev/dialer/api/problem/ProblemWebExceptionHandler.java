@@ -5,6 +5,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.annotation.Order;
+import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.codec.HttpMessageWriter;
@@ -68,6 +69,9 @@ class ProblemWebExceptionHandler implements WebExceptionHandler {
     private static ProblemDetail problemOf(ServerWebExchange exchange, Throwable ex) {
         if (ex instanceof ErrorResponse error) {
             return Problems.typed(error.getBody());
+        }
+        if (ex instanceof InvalidMediaTypeException unreadable) {
+            return Problems.unsupportedMediaType(unreadable.getMessage()).getBody();
         }
         log.error("request {} {} failed", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
         return Problems.internal();

@@ -80,6 +80,12 @@ public final class Problems {
                 "The body is larger than " + maxBytes + " bytes."), null);
     }
 
+    /** The Content-Type header cannot be read (not {@code type/subtype}, or a charset that does not exist). */
+    public static ApiProblem unsupportedMediaType(String detail) {
+        return new ApiProblem(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type", detail), null);
+    }
+
     /** The {@code Idempotency-Key} was already used with another body. */
     public static ApiProblem idempotencyConflict(String key) {
         return new ApiProblem(problem(HttpStatus.CONFLICT, IDEMPOTENCY_CONFLICT, "Idempotency key reused",

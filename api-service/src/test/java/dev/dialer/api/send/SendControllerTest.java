@@ -17,10 +17,15 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import java.nio.charset.StandardCharsets;
+import org.springframework.core.io.buffer.DefaultDataBufferFactory;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.util.unit.DataSize;
+import org.springframework.web.reactive.function.BodyInserters;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -118,6 +123,20 @@ class SendControllerTest {
     @Test
     void readsABodyWithoutAnyContentType() {
         client.post().uri("/api/v2/outgoing/send").bodyValue(SeedBodies.FLOW_ID.getBytes())
+                .exchange()
+                .expectStatus().isOk();
+
+        assertThat(publisher.records).hasSize(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"json", "application/json; charset=utf-9", "text/plain; charset=\"\""})
+    void readsABodyWhoseContentTypeCannotBeParsedAsUtf8(String contentType) {
+        // Written as raw bytes: the client's own encoders would parse the label, and refuse it, before sending.
+        client.post().uri("/api/v2/outgoing/send")
+                .header("Content-Type", contentType)
+                .body(BodyInserters.fromDataBuffers(Flux.just(DefaultDataBufferFactory.sharedInstance.wrap(
+                        SeedBodies.FLOW_ID.getBytes(StandardCharsets.UTF_8)))))
                 .exchange()
                 .expectStatus().isOk();
 
