@@ -6,7 +6,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -74,6 +76,114 @@ class BadInputIT extends RunningApiService {
         HttpResponse<String> response = exchange(request.method(), request.path(), contentType, request.body());
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(request.status());
+    }
+
+    /** A request holding a NUL character, and the problem it must get: its status and the field it names. */
+    record NulRequest(String method, String path, String contentType, String body, int status, String field) {
+
+        @Override
+        public String toString() {
+            return method + " " + path + (body == null ? "" : " " + body);
+        }
+    }
+
+    static Stream<NulRequest> stringsWithANulCharacter() {
+        String send = "/api/v2/outgoing/send";
+        String calls = "/v1/Accounts/" + ACCOUNT_ID + "/Calls";
+        return Stream.of(
+                new NulRequest("POST", send, JSON_TYPE, """
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"a\\u0000"}""",
+                        400, "foreign_id"),
+                new NulRequest("POST", send, JSON_TYPE, """
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1","name":"spring\\u0000"}""",
+                        400, "name"),
+                new NulRequest("POST", send, JSON_TYPE, """
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1\\u0000"}""", 400, "flow_id"),
+                new NulRequest("POST", send, JSON_TYPE, """
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1","variables[otp]":"12\\u000034"}""",
+                        400, "variables[otp]"),
+                new NulRequest("POST", send, JSON_TYPE, """
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1","variables":{"o\\u0000tp":"1"}}""",
+                        400, "variables[o\\u0000tp]"),
+                new NulRequest("POST", send, JSON_TYPE, """
+                        {"bridge":"918068281234","flow_id":"1",\
+                        "to":[{"number":"919876543215","foreign_id":"crm\\u0000"},"919876543216"]}""",
+                        400, "to[0].foreign_id"),
+                new NulRequest("POST", send, FORM, "bridge=918068281234&to=919876543215&flow_id=1&name=a%00b",
+                        400, "name"),
+                new NulRequest("POST", "/api/v2/outgoing/preview", JSON_TYPE, """
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"\\u0000"}""",
+                        400, "foreign_id"),
+                new NulRequest("POST", calls, JSON_TYPE, """
+                        {"application_sid":"app-1","from":"918068281234",\
+                        "to":{"type":"phone","number":"919876543215"},"tag":{"crm":"c\\u00009"}}""", 400, "tag.crm"),
+                new NulRequest("POST", calls, JSON_TYPE, """
+                        {"application_sid":"app\\u0000","from":"918068281234",\
+                        "to":{"type":"phone","number":"919876543215"}}""", 400, "application_sid"),
+                new NulRequest("POST", "/api/v2/webhooks", JSON_TYPE, """
+                        {"url":"https://crm.example.com/nul","description":"crm\\u0000"}""", 400, "description"),
+                new NulRequest("PATCH", "/api/v2/webhooks/{webhook}", JSON_TYPE, """
+                        {"description":"\\u0000"}""", 400, "description"),
+                new NulRequest("POST", "/api/v2/subscriptions", JSON_TYPE, """
+                        {"webhook_id":"\\u0000","event_types":["call.final"]}""", 400, "webhook_id"),
+                new NulRequest("POST", "/api/v2/webhooks/{webhook}/replay", JSON_TYPE, """
+                        {"event_ids":["evt\\u0000"]}""", 400, "event_ids[0]"),
+                new NulRequest("PUT", "/api/v2/account/settings", JSON_TYPE, """
+                        {"campaign_windows":[{"campaign":"a\\u0000","start":"09:00","end":"18:00"}]}""",
+                        400, "campaign_windows[0].campaign"),
+                new NulRequest("PUT", "/api/v2/dnc/919876543297", JSON_TYPE, """
+                        {"reason":"asked\\u0000"}""", 400, "reason"),
+                new NulRequest("GET", "/api/v2/calls/%00", null, null, 404, null),
+                new NulRequest("DELETE", "/api/v2/calls/a%00b", null, null, 404, null),
+                new NulRequest("GET", "/api/v2/campaigns/%00", null, null, 404, null),
+                new NulRequest("POST", "/api/v2/campaigns/%00/pause", null, null, 404, null),
+                new NulRequest("GET", "/api/v2/webhooks/%00", null, null, 404, null),
+                new NulRequest("GET", "/api/v2/subscriptions/%00", null, null, 404, null),
+                new NulRequest("GET", "/api/v2/webhooks/%00/deliveries", null, null, 404, null),
+                new NulRequest("GET", "/api/v2/dnc/%00", null, null, 404, null),
+                new NulRequest("GET", "/api/v2/calls?foreign_id=%00", null, null, 400, "foreign_id"),
+                new NulRequest("GET", "/api/v2/calls?campaign=a%00", null, null, 400, "campaign"),
+                new NulRequest("GET", "/api/v2/subscriptions?webhook_id=%00", null, null, 400, "webhook_id"),
+                new NulRequest("GET", "/api/v2/webhooks/{webhook}/deliveries?event_id=%00", null, null, 400,
+                        "event_id"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("stringsWithANulCharacter")
+    void refusesAStringWithANulCharacterNamingItsField(NulRequest request) throws Exception {
+        HttpResponse<String> response = exchange(request.method(), request.path(), request.contentType(),
+                request.body());
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(request.status());
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        if (request.field() != null) {
+            assertThat(json(response).get("errors").findValuesAsString("field"))
+                    .contains(JSON.readTree("\"" + request.field() + "\"").asString());
+        }
+    }
+
+    /** Cursors made by hand: times outside what a row can hold, an id with a NUL character. */
+    static Stream<String> cursorsNoRowCouldHave() {
+        Stream<String> calls = Stream.of(Long.MIN_VALUE + "|x", Long.MAX_VALUE + "|x", "-1|x",
+                        "253402300800000000|x", "1700000000000000|a\u0000b")
+                .map(plain -> "/api/v2/calls?cursor=" + base64(plain));
+        Stream<String> deliveries = Stream.of(Long.MIN_VALUE + ".0:x", "31556889864403199.0:x", "-1.0:x",
+                        "253402300800.0:x", "1700000000.0:a\u0000b")
+                .map(plain -> "/api/v2/webhooks/{webhook}/deliveries?cursor=" + base64(plain));
+        return Stream.concat(calls, deliveries);
+    }
+
+    private static String base64(String plain) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @ParameterizedTest
+    @MethodSource("cursorsNoRowCouldHave")
+    void refusesAHandMadeCursorNoRowCouldHave(String path) throws Exception {
+        HttpResponse<String> response = exchange("GET", path, null, null);
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        assertThat(json(response).get("errors").get(0).get("field").asString()).isEqualTo("cursor");
     }
 
     HttpResponse<String> exchange(String method, String path, String contentType, String body) throws Exception {

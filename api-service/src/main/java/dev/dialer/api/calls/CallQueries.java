@@ -1,5 +1,6 @@
 package dev.dialer.api.calls;
 
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import io.r2dbc.spi.Readable;
 import java.nio.charset.StandardCharsets;
@@ -173,8 +174,16 @@ class CallQueries {
         return Sql.instant(row.get(column, OffsetDateTime.class));
     }
 
-    /** An opaque position in the newest-first order: the last row's creation time (microseconds) and id. */
+    /**
+     * An opaque position in the newest-first order: the last row's creation time (microseconds) and id. Clients can
+     * make one by hand, so {@link #parse} accepts only what a row could hold: a time from 1970 to the year 9999 (one
+     * outside PostgreSQL's range, or the driver's, would fail the query) and an id without a NUL character.
+     */
     record Cursor(Instant createdAt, String id) {
+
+        /** 9999-12-31T23:59:59.999999Z (ChronoUnit.MICROS.between counts in nanoseconds and overflows). */
+        private static final long MAX_MICROS = Instant.parse("9999-12-31T23:59:59Z").getEpochSecond() * 1_000_000
+                + 999_999;
 
         String encode() {
             long micros = ChronoUnit.MICROS.between(Instant.EPOCH, createdAt);
@@ -187,7 +196,11 @@ class CallQueries {
                 String decoded = new String(Base64.getUrlDecoder().decode(text), StandardCharsets.UTF_8);
                 int bar = decoded.indexOf('|');
                 long micros = Long.parseLong(decoded.substring(0, bar));
-                return new Cursor(Instant.EPOCH.plus(micros, ChronoUnit.MICROS), decoded.substring(bar + 1));
+                String id = decoded.substring(bar + 1);
+                if (micros < 0 || micros > MAX_MICROS || NulCharacters.in(id)) {
+                    throw new IllegalArgumentException("no position a row could have");
+                }
+                return new Cursor(Instant.EPOCH.plus(micros, ChronoUnit.MICROS), id);
             } catch (RuntimeException e) {
                 throw Problems.validation("cursor", "is not a cursor this API returned");
             }

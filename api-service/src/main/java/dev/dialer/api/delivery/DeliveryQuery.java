@@ -1,6 +1,7 @@
 package dev.dialer.api.delivery;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.DeliveryAttempt;
 import java.nio.charset.StandardCharsets;
@@ -26,8 +27,14 @@ record DeliveryQuery(String eventId, String outcome, int limit, Position after) 
     static final List<String> OUTCOMES = Stream.of(DeliveryAttempt.Outcome.values())
             .map(DeliveryAttempt.Outcome::wire).toList();
 
-    /** Where a page ended: the opaque cursor is its base64url form. */
+    /**
+     * Where a page ended: the opaque cursor is its base64url form. Clients can make one by hand, so {@link #of}
+     * accepts only what a row could hold: a time from 1970 to the year 9999 (one outside PostgreSQL's range, or the
+     * driver's, would fail the query) and an id without a NUL character.
+     */
     record Position(Instant attemptedAt, String attemptId) {
+
+        private static final Instant LAST = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
         String cursor() {
             String plain = attemptedAt.getEpochSecond() + "." + attemptedAt.getNano() + ":" + attemptId;
@@ -41,8 +48,13 @@ record DeliveryQuery(String eventId, String outcome, int limit, Position after) 
             if (colon < 0 || dot < 0 || dot > colon) {
                 throw new IllegalArgumentException("no position");
             }
-            return new Position(Instant.ofEpochSecond(Long.parseLong(plain.substring(0, dot)),
-                    Long.parseLong(plain.substring(dot + 1, colon))), plain.substring(colon + 1));
+            Instant attemptedAt = Instant.ofEpochSecond(Long.parseLong(plain.substring(0, dot)),
+                    Long.parseLong(plain.substring(dot + 1, colon)));
+            String attemptId = plain.substring(colon + 1);
+            if (attemptedAt.isBefore(Instant.EPOCH) || attemptedAt.isAfter(LAST) || NulCharacters.in(attemptId)) {
+                throw new IllegalArgumentException("no position a row could have");
+            }
+            return new Position(attemptedAt, attemptId);
         }
     }
 

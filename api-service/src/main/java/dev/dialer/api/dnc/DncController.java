@@ -3,6 +3,7 @@ package dev.dialer.api.dnc;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.DncEntry;
@@ -136,6 +137,9 @@ class DncController {
             throw Problems.validation("reason", "must be a string in a JSON object {\"reason\": \"...\"}");
         }
         String text = reason == null || reason.isNull() ? null : reason.asString().strip();
+        if (NulCharacters.in(text)) {
+            throw Problems.validation("reason", NulCharacters.MESSAGE);
+        }
         if (text != null && text.length() > DncImport.MAX_REASON) {
             throw Problems.validation("reason", "must be at most " + DncImport.MAX_REASON + " characters");
         }

@@ -1,6 +1,7 @@
 package dev.dialer.api.dnc;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.util.ArrayList;
@@ -15,7 +16,8 @@ import tools.jackson.databind.json.JsonMapper;
  * Reads a bulk DNC import: a JSON array of numbers or {@code {number, reason}} objects, or text with one
  * {@code number[,reason]} per line (CSV; a first line {@code number,reason} is a header and skipped). Each row is
  * normalised in the account's region; invalid rows are reported by index ({@code rows[i]}, counting the rows the
- * body holds, blank lines excluded) and do not stop the valid ones.
+ * body holds, blank lines excluded) and do not stop the valid ones; so is a row whose reason holds a NUL character,
+ * which no database column could store.
  */
 final class DncImport {
 
@@ -51,6 +53,9 @@ final class DncImport {
             String reason = raw.get(i)[1];
             if (reason != null && reason.length() > MAX_REASON) {
                 rejected.add(new FieldProblem(field + ".reason", "must be at most " + MAX_REASON + " characters"));
+                continue;
+            }
+            if (NulCharacters.check(field + ".reason", reason, rejected)) {
                 continue;
             }
             PhoneNumbers.Result result = PhoneNumbers.normalize(number, region);

@@ -1,5 +1,6 @@
 package dev.dialer.api.problem;
 
+import java.util.ArrayList;
 import java.util.List;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -9,7 +10,8 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * Reads the JSON object bodies of the management endpoints (webhooks, subscriptions, settings, replays), whatever the
  * Content-Type says (curl's {@code -d} labels JSON as a form), and the fields they share. What cannot be read is a
- * {@code malformed-request} problem; a field of the wrong kind is added to the request's field problems.
+ * {@code malformed-request} problem; a field of the wrong kind is added to the request's field problems. No string of
+ * such a body may hold a NUL character.
  */
 public final class JsonBodies {
 
@@ -22,7 +24,9 @@ public final class JsonBodies {
      * The body as a JSON object.
      *
      * @param whenEmpty the problem's detail when there is no body, saying what to send
-     * @throws ApiProblem {@code malformed-request} when the body is empty, not JSON, or not an object
+     * @throws ApiProblem {@code malformed-request} when the body is empty, not JSON, or not an object; a validation
+     *                    problem naming every string in it, property names too, that holds a NUL character
+     *                    ({@link NulCharacters})
      */
     public static ObjectNode object(String body, String whenEmpty) {
         if (body == null || body.isBlank()) {
@@ -34,10 +38,15 @@ public final class JsonBodies {
         } catch (JacksonException e) {
             throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
-        if (root instanceof ObjectNode object) {
-            return object;
+        if (!(root instanceof ObjectNode object)) {
+            throw Problems.malformed("The body must be a JSON object.");
         }
-        throw Problems.malformed("The body must be a JSON object.");
+        List<FieldProblem> nul = new ArrayList<>();
+        NulCharacters.check("", object, nul);
+        if (!nul.isEmpty()) {
+            throw Problems.validation(nul);
+        }
+        return object;
     }
 
     /** The optional boolean field {@code enabled}: null when absent; a non-boolean is a field problem. */

@@ -8,6 +8,7 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 import dev.dialer.api.account.ApiKeys;
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.openapi.ApiDocs;
 import io.swagger.v3.oas.annotations.Operation;
@@ -136,6 +137,9 @@ class SendController {
         }
         if (key.length() > MAX_KEY_LENGTH) {
             throw Problems.validation(IDEMPOTENCY_KEY, "must be at most " + MAX_KEY_LENGTH + " characters");
+        }
+        if (NulCharacters.in(key)) {
+            throw Problems.validation(IDEMPOTENCY_KEY, NulCharacters.MESSAGE);
         }
         return key.strip();
     }

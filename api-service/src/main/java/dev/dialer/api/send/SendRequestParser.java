@@ -1,6 +1,7 @@
 package dev.dialer.api.send;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.phone.PhoneNumbers;
@@ -33,7 +34,8 @@ import tools.jackson.databind.node.ObjectNode;
  * number, a comma-separated list, or (JSON) an array; {@code variables} is an object or flat
  * {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
- * recipient is valid, and then every problem is reported, each naming its field.
+ * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
+ * holds a NUL character fails the request, wherever it is ({@link NulCharacters}).
  */
 final class SendRequestParser {
 
@@ -150,7 +152,7 @@ final class SendRequestParser {
             if (!anyValid && recipients.size() > 1) {
                 all.add(new FieldProblem("to", "has no valid number"));
             }
-            all.addAll(rejected);
+            rejected.stream().filter(problem -> !all.contains(problem)).forEach(all::add);
             throw Problems.validation(all);
         }
         return new SendRequest(callerId, recipients, flowId, audio, campaign, interval, webhookId, foreignId,
@@ -193,6 +195,13 @@ final class SendRequestParser {
         for (int i = 0; i < raw.size(); i++) {
             String field = raw.size() == 1 ? "to" : "to[" + i + "]";
             String foreignId = foreignIds.get(i);
+            String nul = NulCharacters.in(raw.get(i)) ? field
+                    : NulCharacters.in(foreignId) ? field + ".foreign_id" : null;
+            if (nul != null) {
+                errors.add(new FieldProblem(nul, NulCharacters.MESSAGE));
+                recipients.add(new SendRequest.Recipient(nul, raw.get(i), null, NulCharacters.MESSAGE, null));
+                continue;
+            }
             if (foreignId != null && foreignId.length() > MAX_FOREIGN_ID) {
                 recipients.add(new SendRequest.Recipient(field + ".foreign_id", raw.get(i), null,
                         "must be at most " + MAX_FOREIGN_ID + " characters", null));
@@ -308,6 +317,9 @@ final class SendRequestParser {
                                  List<FieldProblem> errors) {
         if (name.isBlank() || name.length() > MAX_VARIABLE_NAME) {
             errors.add(new FieldProblem(field, "needs a name of 1 to " + MAX_VARIABLE_NAME + " characters"));
+        } else if (NulCharacters.check(field, name, errors)
+                || (value != null && value.isString() && NulCharacters.check(field, value.asString(), errors))) {
+            // reported by the check
         } else if (value == null || value.isNull()) {
             variables.put(name, "");
         } else if (value.isString() || value.isNumber() || value.isBoolean()) {
@@ -366,6 +378,9 @@ final class SendRequestParser {
             return null;
         }
         String value = node.asString().strip();
+        if (NulCharacters.check(name, value, errors)) {
+            return null;
+        }
         return value.isEmpty() ? null : value;
     }
 

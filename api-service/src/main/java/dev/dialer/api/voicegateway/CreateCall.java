@@ -1,6 +1,7 @@
 package dev.dialer.api.voicegateway;
 
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.phone.PhoneNumbers;
@@ -14,7 +15,7 @@ import java.util.Set;
  * A Voice Gateway (jambonz) {@code POST /v1/Accounts/{sid}/Calls} body, validated. Every field the dispatcher does
  * not map itself ({@code timeout}, {@code timeLimit}, {@code tag}, {@code headers}, {@code amd}, {@code callerName},
  * {@code fromHost}, {@code call_hook}, {@code speech_synthesis_*}, …) travels to the carrier unchanged in
- * {@code carrierOptions}: none is dropped.
+ * {@code carrierOptions}: none is dropped. No string in it, a name or a value, may hold a NUL character.
  *
  * @param callerId       {@code from}, E.164
  * @param to             {@code to.number}, E.164
@@ -31,6 +32,11 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
 
     static CreateCall from(Map<String, Object> body, String defaultRegion) {
         List<FieldProblem> errors = new ArrayList<>();
+        // Every field travels in the command, so a NUL anywhere would reach the dispatcher's database.
+        NulCharacters.check("", body, errors);
+        if (!errors.isEmpty()) {
+            throw Problems.validation(errors);
+        }
         String callerId = number(body.get("from"), "from", defaultRegion, errors);
         String to = callee(body.get("to"), defaultRegion, errors);
         Object application = body.get("application_sid");

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -38,6 +40,18 @@ class DeliveryQueryTest {
         assertThatThrownBy(() -> DeliveryQuery.of(null, "lost", "500", "%%%"))
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
                         .extracting(FieldProblem::field).containsExactly("outcome", "limit", "cursor"));
+    }
+
+    @Test
+    void refusesAHandMadeCursorNoRowCouldHave() {
+        for (String plain : List.of("-1.0:a", "253402300800.0:a", "31556889864403199.999999999:a",
+                "1700000000.0:a\u0000b")) {
+            String cursor = Base64.getUrlEncoder().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+
+            assertThatThrownBy(() -> DeliveryQuery.of(null, null, null, cursor)).as(plain)
+                    .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                            .extracting(FieldProblem::field).containsExactly("cursor"));
+        }
     }
 
     @Test

@@ -28,6 +28,16 @@ class DncImportTest {
     }
 
     @Test
+    void rejectsARowWhoseReasonHoldsANulCharacter() {
+        DncImport.Parsed parsed = DncImport.parse(
+                "[{\"number\":\"9876543215\",\"reason\":\"a\\u0000\"}, \"9876543216\"]", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543216", null));
+        assertThat(parsed.rejected()).containsExactly(
+                new FieldProblem("rows[0].reason", "must not contain NUL characters (U+0000)"));
+    }
+
+    @Test
     void keepsOneRowPerNumberWithTheLastReason() {
         DncImport.Parsed parsed = DncImport.parse("919876543215,a\n+919876543215,b", "IN");
 

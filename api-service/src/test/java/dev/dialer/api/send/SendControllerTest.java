@@ -179,6 +179,19 @@ class SendControllerTest {
     }
 
     @Test
+    void refusesAnIdempotencyKeyHoldingANulCharacterBeforeStoringIt() {
+        client.post().uri("/api/v2/outgoing/send")
+                .header("Content-Type", MediaType.APPLICATION_JSON_VALUE)
+                .header("Idempotency-Key", "order\u00001")
+                .bodyValue(SeedBodies.FLOW_ID)
+                .exchange()
+                .expectStatus().isEqualTo(400)
+                .expectBody().jsonPath("$.errors[0].field").isEqualTo("Idempotency-Key");
+
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
     void refusesAWebhookIdTheAccountDoesNotOwn() {
         JsonNode problem = send(MediaType.APPLICATION_JSON_VALUE, """
                 {"bridge":"918068281234","to":"919876543215","flow_id":"1","webhook_id":"wh-other"}""", 400);

@@ -240,6 +240,30 @@ class SendRequestParserTest {
         assertThat(fieldsOf(body("\"webhook_id\":\"" + "x".repeat(65) + "\""))).containsExactly("webhook_id");
     }
 
+    @Test
+    void refusesEveryValueHoldingANulCharacterNamingItsField() {
+        assertThat(fieldsOf(body("\"foreign_id\":\"a\\u0000\""))).containsExactly("foreign_id");
+        assertThat(fieldsOf(body("\"name\":\"spring\\u0000\",\"webhook_id\":\"\\u0000w\""))).containsExactly("name",
+                "webhook_id");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\\u0000\"}"))
+                .containsExactly("flow_id");
+        assertThat(fieldsOf(body("\"variables[otp]\":\"12\\u000034\""))).containsExactly("variables[otp]");
+        assertThat(fieldsOf(body("\"variables\":{\"o\\u0000tp\":\"1\"}"))).containsExactly("variables[o\u0000tp]");
+        assertThat(fieldsOf("bridge=918068281234&to=919876543215&flow_id=1&name=a%00b")).containsExactly("name");
+        assertThat(fieldsOf("bridge=918068281234&to=919876543215%00&flow_id=1")).containsExactly("to");
+    }
+
+    @Test
+    void refusesAListWhoseRecipientHoldsANulCharacterNamingTheRecipient() {
+        ApiProblem problem = problemOf("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"crm\\u0000"},
+                 "919876543216", "9198765\\u000043217"]}""");
+
+        assertThat(problem.errors()).containsExactly(
+                new FieldProblem("to[0].foreign_id", "must not contain NUL characters (U+0000)"),
+                new FieldProblem("to[2]", "must not contain NUL characters (U+0000)"));
+    }
+
     private static String body(String extra) {
         return "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"," + extra + "}";
     }

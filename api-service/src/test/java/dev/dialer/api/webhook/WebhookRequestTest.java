@@ -20,6 +20,13 @@ class WebhookRequestTest {
     }
 
     @Test
+    void namesAStringHoldingANulCharacter() {
+        assertThat(fieldOf("{\"url\":\"https://crm.example.com/hooks\",\"description\":\"crm\\u0000\"}"))
+                .isEqualTo("description");
+        assertThat(fieldOf("{\"url\":\"https://crm.example.com/hooks\",\"x\\u0000\":1}")).isEqualTo("x\u0000");
+    }
+
+    @Test
     void leavesTheDescriptionOptional() {
         assertThat(WebhookRequest.parse("{\"url\":\"http://127.0.0.1:9999/h\"}").description()).isNull();
     }

@@ -1,0 +1,34 @@
+package dev.dialer.api.calls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.FieldProblem;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class CallQueriesCursorTest {
+
+    @Test
+    void aCursorRoundTripsToTheSamePosition() {
+        CallQueries.Cursor cursor = new CallQueries.Cursor(Instant.parse("2026-01-01T00:00:00.123456Z"),
+                "id|with|bars");
+
+        assertThat(CallQueries.Cursor.parse(cursor.encode())).isEqualTo(cursor);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-9223372036854775808|a", "9223372036854775807|a", "-1|a", "253402300800000000|a",
+            "1700000000000000|a\u0000b", "1700000000000000", "x|a"})
+    void refusesAHandMadeCursorNoRowCouldHaveAsA400NamingIt(String plain) {
+        String cursor = Base64.getUrlEncoder().withoutPadding().encodeToString(plain.getBytes(StandardCharsets.UTF_8));
+
+        assertThatThrownBy(() -> CallQueries.Cursor.parse(cursor)).isInstanceOfSatisfying(ApiProblem.class,
+                problem -> assertThat(problem.errors()).extracting(FieldProblem::field).containsExactly("cursor"));
+    }
+}
