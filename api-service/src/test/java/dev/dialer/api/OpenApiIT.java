@@ -42,6 +42,16 @@ class OpenApiIT extends RunningApiService {
                 .valueStream().map(JsonNode::asString).toList()).contains("call.cancel_rejected");
         assertThat(document.at("/paths/~1api~1v2~1calls~1{id}/delete/description").asString())
                 .contains("call.cancel_rejected", "too_late");
+        assertThat(document.at("/paths/~1api~1v2~1outgoing~1send/post/responses/413/description").asString())
+                .contains("dialer.api.send.max-body-size", "262144", "dialer.api.send.max-recipients", "1000");
+        assertThat(document.at("/paths/~1api~1v2~1outgoing~1send/post/responses/413/content/application~1problem+json"
+                + "/examples").propertyNames()).containsExactly("payload-too-large", "too-many-recipients");
+        assertThat(document.at("/paths/~1api~1v2~1webhooks/post/responses/413/content/application~1problem+json"
+                + "/examples/payload-too-large/value").toString()).contains("The body is larger than 16384 bytes.");
+        assertThat(document.at("/paths/~1v1~1Accounts~1{accountSid}~1Calls/post/responses/413/content"
+                + "/application~1problem+json/examples/payload-too-large/value").toString())
+                .contains("The body is larger than 65536 bytes.");
+        assertThat(document.at("/components/responses").propertyNames()).doesNotContain("ContentTooLarge");
         Files.createDirectories(EXPORTED.getParent());
         Files.writeString(EXPORTED, docs.body(), StandardCharsets.UTF_8);
     }

@@ -207,6 +207,27 @@ class SendIT extends RunningApiService {
     }
 
     @Test
+    void refusesMoreRecipientsThanTheLimitWith413NamingToAndQueuesNone() throws Exception {
+        String number = "9198765" + "43215";
+        String tooMany = "{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":\""
+                + String.join(",", java.util.Collections.nCopies(1001, number)) + "\"}";
+        long before = commands.readToEnd().size();
+
+        for (String path : List.of(SEND, "/api/v2/outgoing/preview")) {
+            HttpResponse<String> response = post(path, JSON_TYPE, KEY, tooMany);
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(413);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            JsonNode problem = json(response);
+            assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/payload-too-large");
+            assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("to");
+            assertThat(problem.get("errors").get(0).get("message").asString())
+                    .isEqualTo("must hold at most 1000 recipients");
+        }
+        assertThat(commands.readToEnd()).hasSize((int) before);
+    }
+
+    @Test
     void exportsRequestAndProduceMetrics() throws Exception {
         post(SEND, JSON_TYPE, KEY, SeedExample.FLOW);
         post(SEND, JSON_TYPE, null, SeedExample.FLOW);

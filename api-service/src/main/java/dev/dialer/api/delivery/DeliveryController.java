@@ -87,7 +87,10 @@ class DeliveryController {
     @ApiResponse(responseCode = "202", description = "Accepted: webhook-service has the replay request")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 256 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Replay> replay(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                         @Parameter(description = ID) @PathVariable String id, ServerHttpRequest request) {

@@ -14,8 +14,17 @@ public final class ApiDocs {
     public static final String UNAUTHORIZED = RESPONSES + "Unauthorized";
     public static final String NOT_FOUND = RESPONSES + "NotFound";
     public static final String CONFLICT = RESPONSES + "Conflict";
-    public static final String TOO_LARGE = RESPONSES + "ContentTooLarge";
     public static final String UNAVAILABLE = RESPONSES + "Unavailable";
+
+    /**
+     * A 413 is declared by each operation, since each endpoint has its own limit: its content is a {@link #PROBLEM}
+     * as {@link #PROBLEM_JSON}, and its example {@code TOO_LARGE_EXAMPLE + <limit in bytes> + BYTES}.
+     */
+    public static final String PROBLEM_JSON = "application/problem+json";
+    public static final String PROBLEM = "#/components/schemas/Problem";
+    public static final String TOO_LARGE_EXAMPLE = "{\"type\":\"https://dialer.dev/problems/payload-too-large\","
+            + "\"title\":\"Content too large\",\"status\":413,\"detail\":\"The body is larger than ";
+    public static final String BYTES = " bytes.\"}";
 
     /** The seed's first curl example: a sound file id. */
     public static final String SEND_WITH_AUDIO_ID = """

@@ -26,7 +26,8 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * The OpenAPI 3.1 document ({@code /v3/api-docs}, Swagger UI at {@code /swagger-ui.html}): the API's description,
- * the Bearer scheme, the RFC 9457 problem schema and the problem responses every operation may answer. The
+ * the Bearer scheme, the RFC 9457 problem schema and the problem responses operations share (a 413 is each
+ * operation's own, saying its endpoint's limit). The
  * customizer also gives any operation that was not annotated the basics (a summary, a tag description, the 401), so
  * every public endpoint is documented and the document stays lint-clean as endpoints are added.
  */
@@ -165,8 +166,6 @@ class OpenApiConfiguration {
         responses.put("Conflict", problem("The request conflicts with an earlier one", "idempotency-conflict", 409,
                 "Idempotency key reused", "Idempotency-Key 'order-4711' was used with a different body in the last "
                         + "24 hours."));
-        responses.put("ContentTooLarge", problem("The body is larger than the endpoint accepts",
-                "payload-too-large", 413, "Content too large", "The body is larger than 16384 bytes."));
         responses.put("Unavailable", problem("Kafka did not acknowledge in time: nothing is promised; retry after "
                 + "`Retry-After` seconds", "unavailable", 503, "Service unavailable",
                 "The request could not be queued: Kafka did not acknowledge within 10000 ms. Retry later.")

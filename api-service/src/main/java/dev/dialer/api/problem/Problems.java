@@ -80,6 +80,18 @@ public final class Problems {
                 "The body is larger than " + maxBytes + " bytes."), null);
     }
 
+    /**
+     * A list in the body holds more entries than one request may; the problem names the list's field.
+     *
+     * @param entries what the list holds, in the plural ({@code recipients})
+     */
+    public static ApiProblem tooMany(String field, String entries, int max, int given) {
+        ProblemDetail problem = problem(HttpStatus.CONTENT_TOO_LARGE, PAYLOAD_TOO_LARGE, "Content too large",
+                field + " holds " + given + " " + entries + "; a request may hold at most " + max + ".");
+        problem.setProperty(ERRORS, List.of(new FieldProblem(field, "must hold at most " + max + " " + entries)));
+        return new ApiProblem(problem, null);
+    }
+
     /** The Content-Type header cannot be read (not {@code type/subtype}, or a charset that does not exist). */
     public static ApiProblem unsupportedMediaType(String detail) {
         return new ApiProblem(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_MEDIA_TYPE,

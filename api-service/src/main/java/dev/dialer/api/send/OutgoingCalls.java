@@ -56,9 +56,11 @@ class OutgoingCalls {
     private final Counter duplicates;
     private final Counter forbiddenCallerIds;
     private final Counter ledgerLag;
+    private final int maxRecipients;
 
     OutgoingCalls(AcknowledgedPublisher publisher, WebhookDirectory webhooks, AccountSettingsLookup settings,
-                  ForeignIdClaims foreignIds, AcceptedCalls ledger, MeterRegistry registry) {
+                  ForeignIdClaims foreignIds, AcceptedCalls ledger, MeterRegistry registry, SendProperties properties) {
+        this.maxRecipients = properties.maxRecipients();
         this.publisher = publisher;
         this.webhooks = webhooks;
         this.settings = settings;
@@ -102,7 +104,7 @@ class OutgoingCalls {
     /** Parses in the account's region and checks the caller ID against its allowed list. */
     Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body) {
         String region = AccountSettingsStore.regionOf(account, accountSettings);
-        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, region));
+        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, region, maxRecipients));
         // Normalising a long recipient list is CPU work: keep it off the event loop serving connections. A body of a
         // few recipients takes microseconds, less than the hop to another thread would cost it in latency.
         return (body.length() > INLINE_PARSE_CHARS ? parsed.subscribeOn(Schedulers.parallel()) : parsed)

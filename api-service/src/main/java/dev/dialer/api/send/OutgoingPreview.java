@@ -35,10 +35,12 @@ class OutgoingPreview {
     private final CallLedger ledger;
     private final MeterRegistry registry;
     private final PreviewProperties properties;
+    private final int maxRecipients;
 
     OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, MeterRegistry registry,
-                    PreviewProperties properties) {
+                    PreviewProperties properties, SendProperties sendProperties) {
         this.properties = properties;
+        this.maxRecipients = sendProperties.maxRecipients();
         this.settings = settings;
         this.dnc = dnc;
         this.ledger = ledger;
@@ -50,7 +52,7 @@ class OutgoingPreview {
         return settings.of(account.id())
                 .map(properties::applyTo)
                 .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body,
-                                AccountSettingsStore.regionOf(account, accountSettings)))
+                                AccountSettingsStore.regionOf(account, accountSettings), maxRecipients))
                         .subscribeOn(Schedulers.parallel())
                         .flatMap(request -> facts(account, accountSettings, request, now)
                                 .map(facts -> rows(accountSettings, request, facts, now))))

@@ -36,6 +36,16 @@ class SendController {
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
     static final String REPLAYED = "Idempotent-Replayed";
     private static final int MAX_KEY_LENGTH = 255;
+    private static final int DEFAULT_MAX_BODY_BYTES = SendProperties.DEFAULT_MAX_BODY_BYTES;
+    private static final int DEFAULT_MAX_RECIPIENTS = SendProperties.DEFAULT_MAX_RECIPIENTS;
+    private static final String TOO_LARGE = "The body is larger than `dialer.api.send.max-body-size` ("
+            + DEFAULT_MAX_BODY_BYTES / 1024 + " KB, " + DEFAULT_MAX_BODY_BYTES + " bytes, by default), or `to` holds "
+            + "more recipients than `dialer.api.send.max-recipients` (" + DEFAULT_MAX_RECIPIENTS + " by default): "
+            + "`errors` then names `to`";
+    private static final String TOO_MANY_RECIPIENTS = "{\"type\":\"https://dialer.dev/problems/payload-too-large\","
+            + "\"title\":\"Content too large\",\"status\":413,\"detail\":\"to holds 1500 recipients; a request may "
+            + "hold at most " + DEFAULT_MAX_RECIPIENTS + ".\",\"errors\":[{\"field\":\"to\",\"message\":\"must hold "
+            + "at most " + DEFAULT_MAX_RECIPIENTS + " recipients\"}]}";
 
     private final OutgoingCalls calls;
     private final OutgoingPreview preview;
@@ -87,7 +97,11 @@ class SendController {
                     examples = @ExampleObject(name = "queued", value = ApiDocs.SEND_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = TOO_LARGE, content = @Content(mediaType = ApiDocs.PROBLEM_JSON,
+            schema = @Schema(ref = ApiDocs.PROBLEM), examples = {
+                    @ExampleObject(name = "payload-too-large", value = ApiDocs.TOO_LARGE_EXAMPLE
+                            + DEFAULT_MAX_BODY_BYTES + ApiDocs.BYTES),
+                    @ExampleObject(name = "too-many-recipients", value = TOO_MANY_RECIPIENTS)}))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<byte[]>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
@@ -102,6 +116,11 @@ class SendController {
      * reason, or {@code rejected} for an invalid number). Queues nothing.
      */
     @PostMapping(path = "/api/v2/outgoing/preview", produces = MediaType.APPLICATION_JSON_VALUE)
+    @ApiResponse(responseCode = "200", description = "What the dialer would do with each recipient now")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "413", description = TOO_LARGE, content = @Content(mediaType = ApiDocs.PROBLEM_JSON,
+            schema = @Schema(ref = ApiDocs.PROBLEM), examples = @ExampleObject(name = "too-many-recipients",
+                    value = TOO_MANY_RECIPIENTS)))
     Mono<java.util.Map<String, Object>> preview(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                 ServerHttpRequest request) {
         return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));

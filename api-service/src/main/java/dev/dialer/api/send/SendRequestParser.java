@@ -31,8 +31,9 @@ import tools.jackson.databind.node.ObjectNode;
  * field map, so every rule below applies to both alike.
  *
  * <p>Rules: {@code bridge} and {@code to} are required, and {@code flow_id} or {@code audio}; {@code to} is one
- * number, a comma-separated list, or (JSON) an array; {@code variables} is an object or flat
- * {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
+ * number, a comma-separated list, or (JSON) an array, of at most {@code dialer.api.send.max-recipients} entries (more
+ * is a 413 naming {@code to}); {@code variables} is an object or flat {@code variables[Name]} keys; an empty optional
+ * value counts as absent (forms send empty inputs). Invalid
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
  * holds a NUL character fails the request, wherever it is ({@link NulCharacters}).
@@ -58,10 +59,12 @@ final class SendRequestParser {
     }
 
     /**
-     * @throws dev.dialer.api.problem.ApiProblem 400: malformed body, or the invalid fields
+     * @param maxRecipients most entries {@code to} may hold
+     * @throws dev.dialer.api.problem.ApiProblem 400: malformed body, or the invalid fields; 413 naming {@code to} when
+     *                                           it holds more than {@code maxRecipients} entries
      */
-    static SendRequest parse(String body, String defaultRegion) {
-        return validate(fields(body), defaultRegion);
+    static SendRequest parse(String body, String defaultRegion, int maxRecipients) {
+        return validate(fields(body), defaultRegion, maxRecipients);
     }
 
     /** The body as a field map, from JSON or from a form. */
@@ -118,11 +121,11 @@ final class SendRequestParser {
         }
     }
 
-    private static SendRequest validate(ObjectNode fields, String region) {
+    private static SendRequest validate(ObjectNode fields, String region, int maxRecipients) {
         List<FieldProblem> errors = new ArrayList<>();
         String bridge = required(fields, "bridge", errors);
         String callerId = bridge == null ? null : number("bridge", bridge, region, errors);
-        List<SendRequest.Recipient> recipients = recipients(fields, region, errors);
+        List<SendRequest.Recipient> recipients = recipients(fields, region, maxRecipients, errors);
         String flowId = optional(fields, "flow_id", MAX_FLOW_ID, errors);
         String audio = optional(fields, "audio", MAX_AUDIO, errors);
         if (audio != null) {
@@ -159,7 +162,7 @@ final class SendRequestParser {
                 variables, maxAttempts, validUntil, priority);
     }
 
-    private static List<SendRequest.Recipient> recipients(ObjectNode fields, String region,
+    private static List<SendRequest.Recipient> recipients(ObjectNode fields, String region, int maxRecipients,
                                                           List<FieldProblem> errors) {
         JsonNode node = fields.get("to");
         List<String> raw = new ArrayList<>();
@@ -190,6 +193,10 @@ final class SendRequestParser {
         }
         if (raw.isEmpty()) {
             errors.add(new FieldProblem("to", "is required"));
+        }
+        if (raw.size() > maxRecipients) {
+            // Before a single number is normalised: refusing costs nothing, whatever the list's length.
+            throw Problems.tooMany("to", "recipients", maxRecipients, raw.size());
         }
         List<SendRequest.Recipient> recipients = new ArrayList<>(raw.size());
         for (int i = 0; i < raw.size(); i++) {

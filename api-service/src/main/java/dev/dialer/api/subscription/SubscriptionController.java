@@ -52,7 +52,10 @@ class SubscriptionController {
                             "event_types":["call.final","webhook.disabled"]}"""))))
     @ApiResponse(responseCode = "201", description = "Created; `Location` names it")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 16 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<SubscriptionResponses.View>> create(
             @Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
@@ -95,7 +98,10 @@ class SubscriptionController {
     @ApiResponse(responseCode = "200", description = "The changed subscription")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 16 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<SubscriptionResponses.View> update(
             @Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,

@@ -92,7 +92,10 @@ class VoiceGatewayCallsController {
                     value = ApiDocs.VOICE_GATEWAY_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 64 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, String>> create(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                      @Parameter(description = "The account's id (its sid)", example = "demo")

@@ -53,7 +53,10 @@ class WebhookController {
                             {"url":"https://crm.example.com/hooks/calls","description":"CRM call status"}"""))))
     @ApiResponse(responseCode = "201", description = "Created; `Location` names it")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 16 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<WebhookResponses.Created>> create(
             @Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
@@ -94,7 +97,10 @@ class WebhookController {
     @ApiResponse(responseCode = "200", description = "The changed webhook")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
-    @ApiResponse(responseCode = "413", ref = ApiDocs.TOO_LARGE)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 16 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<WebhookResponses.View> update(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                        @Parameter(description = ID) @PathVariable String id,

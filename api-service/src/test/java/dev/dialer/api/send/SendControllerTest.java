@@ -36,7 +36,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class SendControllerTest {
 
-    private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(256));
+    private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(256), 1000);
     private static final Account ACCOUNT = new Account("acct-test", "Test", "IN");
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String SEED_FORM_TYPE = MediaType.APPLICATION_FORM_URLENCODED_VALUE;
@@ -46,7 +46,7 @@ class SendControllerTest {
     private final WebTestClient client = WebTestClient
             .bindToController(new SendController(new OutgoingCalls(publisher,
                     (webhookId, accountId) -> Mono.just(webhookId.equals("wh-own")), SendSeams.defaults(), claims,
-                    SendSeams.noLedger(), new SimpleMeterRegistry()),
+                    SendSeams.noLedger(), new SimpleMeterRegistry(), PROPERTIES),
                     // No request here carries an Idempotency-Key: IdempotencyIT covers the store on PostgreSQL.
                     null, null, JSON, PROPERTIES))
             .controllerAdvice(new ProblemAdvice())
@@ -188,6 +188,16 @@ class SendControllerTest {
                 .expectStatus().isEqualTo(400)
                 .expectBody().jsonPath("$.errors[0].field").isEqualTo("Idempotency-Key");
 
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void refusesMoreRecipientsThanTheLimitWith413NamingToAndQueuesNone() {
+        JsonNode problem = send(MediaType.APPLICATION_JSON_VALUE, "{\"bridge\":\"918068281234\",\"flow_id\":\"1\","
+                + "\"to\":\"" + String.join(",", java.util.Collections.nCopies(1001, "919876543215")) + "\"}", 413);
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/payload-too-large");
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("to");
         assertThat(publisher.records).isEmpty();
     }
 

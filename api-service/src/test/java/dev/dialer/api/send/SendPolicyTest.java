@@ -29,6 +29,7 @@ class SendPolicyTest {
 
     private static final Account ACCOUNT = new Account("acct-policy", "Policy", "IN");
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(64), 1000);
 
     private final SendControllerTest.CapturingPublisher publisher = new SendControllerTest.CapturingPublisher();
     private final SendSeams.InMemoryClaims claims = new SendSeams.InMemoryClaims();
@@ -37,7 +38,7 @@ class SendPolicyTest {
         return WebTestClient
                 .bindToController(new SendController(new OutgoingCalls(publisher,
                         (webhookId, accountId) -> Mono.just(false), settings, claims, SendSeams.noLedger(),
-                        new SimpleMeterRegistry()), null, null, JSON, new SendProperties(DataSize.ofKilobytes(64))))
+                        new SimpleMeterRegistry(), PROPERTIES), null, null, JSON, PROPERTIES))
                 .controllerAdvice(new ProblemAdvice())
                 .webFilter((exchange, chain) -> {
                     exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -13,10 +14,11 @@ import org.junit.jupiter.api.Test;
 class SendRequestParserTest {
 
     private static final String IN = "IN";
+    private static final int MAX_RECIPIENTS = 1000;
 
     @Test
     void readsTheSeedsAudioIdExample() {
-        SendRequest request = SendRequestParser.parse(SeedBodies.AUDIO_ID, IN);
+        SendRequest request = parse(SeedBodies.AUDIO_ID);
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients()).extracting(SendRequest.Recipient::e164).containsExactly("+919876543215");
@@ -29,7 +31,7 @@ class SendRequestParserTest {
 
     @Test
     void readsTheSeedsAudioUrlExample() {
-        SendRequest request = SendRequestParser.parse(SeedBodies.AUDIO_URL, IN);
+        SendRequest request = parse(SeedBodies.AUDIO_URL);
 
         assertThat(request.audio()).isEqualTo("http://youraudiofilelocation.mp3");
         assertThat(request.flowId()).isNull();
@@ -37,7 +39,7 @@ class SendRequestParserTest {
 
     @Test
     void readsTheSeedsFlowIdExample() {
-        SendRequest request = SendRequestParser.parse(SeedBodies.FLOW_ID, IN);
+        SendRequest request = parse(SeedBodies.FLOW_ID);
 
         assertThat(request.flowId()).isEqualTo("23");
         assertThat(request.audio()).isNull();
@@ -46,7 +48,7 @@ class SendRequestParserTest {
 
     @Test
     void readsTheSeedsFlatVariables() {
-        SendRequest request = SendRequestParser.parse(SeedBodies.FLOW_ID_WITH_VARIABLES, IN);
+        SendRequest request = parse(SeedBodies.FLOW_ID_WITH_VARIABLES);
 
         assertThat(request.flowId()).isEqualTo("24");
         assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "YourName", "otp", "123456"));
@@ -59,8 +61,8 @@ class SendRequestParserTest {
 
     @Test
     void readsAFormEncodedBody() {
-        SendRequest request = SendRequestParser.parse("bridge=918068281234&to=%2B919876543215&flow_id=23"
-                + "&interval=15&name=spring+sale&variables%5BName%5D=Your+Name&variables[otp]=42&foreign_id=crm-1", IN);
+        SendRequest request = parse("bridge=918068281234&to=%2B919876543215&flow_id=23"
+                + "&interval=15&name=spring+sale&variables%5BName%5D=Your+Name&variables[otp]=42&foreign_id=crm-1");
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients()).extracting(SendRequest.Recipient::e164).containsExactly("+919876543215");
@@ -72,8 +74,8 @@ class SendRequestParserTest {
 
     @Test
     void readsRepeatedToFieldsOfAFormAsOneList() {
-        SendRequest request = SendRequestParser.parse(
-                "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting", IN);
+        SendRequest request = parse(
+                "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting");
 
         assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
                 .containsExactly("+919876543215", "+919876543216");
@@ -81,7 +83,7 @@ class SendRequestParserTest {
 
     @Test
     void readsNationalNumbersInTheAccountsRegion() {
-        SendRequest request = SendRequestParser.parse("bridge=08068281234&to=9876543215&audio=a", IN);
+        SendRequest request = parse("bridge=08068281234&to=9876543215&audio=a");
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients().get(0).e164()).isEqualTo("+919876543215");
@@ -89,8 +91,8 @@ class SendRequestParserTest {
 
     @Test
     void splitsACommaSeparatedListIntoOneRecipientEach() {
-        SendRequest request = SendRequestParser.parse("""
-                {"bridge":"918068281234","to":"919876543215, 919876543216 ,919876543217","flow_id":"1"}""", IN);
+        SendRequest request = parse("""
+                {"bridge":"918068281234","to":"919876543215, 919876543216 ,919876543217","flow_id":"1"}""");
 
         assertThat(request.recipients()).extracting(SendRequest.Recipient::field)
                 .containsExactly("to[0]", "to[1]", "to[2]");
@@ -100,8 +102,8 @@ class SendRequestParserTest {
 
     @Test
     void keepsInvalidRecipientsOfAListWithTheirReasonWithoutFailingTheValidOnes() {
-        SendRequest request = SendRequestParser.parse("""
-                {"bridge":"918068281234","to":"919876543215,12345,919876543216","flow_id":"1"}""", IN);
+        SendRequest request = parse("""
+                {"bridge":"918068281234","to":"919876543215,12345,919876543216","flow_id":"1"}""");
 
         assertThat(request.recipients()).extracting(SendRequest.Recipient::valid).containsExactly(true, false, true);
         SendRequest.Recipient rejected = request.recipients().get(1);
@@ -112,9 +114,9 @@ class SendRequestParserTest {
 
     @Test
     void acceptsRecipientArraysNumbersAndAVariablesObject() {
-        SendRequest request = SendRequestParser.parse("""
+        SendRequest request = parse("""
                 {"bridge":918068281234,"to":["919876543215",919876543216],"flow_id":23,"interval":"5",
-                 "variables":{"Name":"A","count":3},"variables[otp]":"9"}""", IN);
+                 "variables":{"Name":"A","count":3},"variables[otp]":"9"}""");
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
@@ -127,9 +129,9 @@ class SendRequestParserTest {
     @Test
     void acceptsEverySeedIntervalAsTextOrNumber() {
         for (int minutes : List.of(0, 5, 15, 30, 45, 60)) {
-            assertThat(SendRequestParser.parse(body("\"interval\":" + minutes), IN).intervalMinutes())
+            assertThat(parse(body("\"interval\":" + minutes)).intervalMinutes())
                     .isEqualTo(minutes);
-            assertThat(SendRequestParser.parse(body("\"interval\":\"" + minutes + "\""), IN).intervalMinutes())
+            assertThat(parse(body("\"interval\":\"" + minutes + "\"")).intervalMinutes())
                     .isEqualTo(minutes);
         }
     }
@@ -210,8 +212,8 @@ class SendRequestParserTest {
 
     @Test
     void treatsEmptyOptionalValuesAsAbsent() {
-        SendRequest request = SendRequestParser.parse(
-                "bridge=918068281234&to=919876543215&audio=a&interval=&webhook_id=&foreign_id=&name=", IN);
+        SendRequest request = parse(
+                "bridge=918068281234&to=919876543215&audio=a&interval=&webhook_id=&foreign_id=&name=");
 
         assertThat(request.intervalMinutes()).isZero();
         assertThat(request.webhookId()).isNull();
@@ -264,6 +266,29 @@ class SendRequestParserTest {
                 new FieldProblem("to[2]", "must not contain NUL characters (U+0000)"));
     }
 
+    @Test
+    void takesAsManyRecipientsAsTheLimitAndRefusesOneMoreWith413NamingTo() {
+        String list = String.join(",", Collections.nCopies(MAX_RECIPIENTS, "919876543215"));
+        String array = "[" + String.join(",", Collections.nCopies(MAX_RECIPIENTS + 1, "\"919876543215\"")) + "]";
+
+        assertThat(parse("{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":\"" + list
+                + "\"}").recipients()).hasSize(MAX_RECIPIENTS);
+        for (String to : List.of("\"" + list + ",919876543216\"", array)) {
+            ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> parse(
+                    "{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":" + to + "}"));
+
+            assertThat(problem.getStatusCode().value()).isEqualTo(413);
+            assertThat(problem.getBody().getType()).isEqualTo(Problems.PAYLOAD_TOO_LARGE);
+            assertThat(problem.errors()).containsExactly(new FieldProblem("to", "must hold at most 1000 recipients"));
+            assertThat(problem.getBody().getDetail()).isEqualTo(
+                    "to holds 1001 recipients; a request may hold at most 1000.");
+        }
+    }
+
+    private static SendRequest parse(String body) {
+        return SendRequestParser.parse(body, IN, MAX_RECIPIENTS);
+    }
+
     private static String body(String extra) {
         return "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"," + extra + "}";
     }
@@ -275,7 +300,7 @@ class SendRequestParserTest {
     }
 
     private static ApiProblem problemOf(String body) {
-        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> SendRequestParser.parse(body, IN));
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> parse(body));
         assertThat(problem).as("a problem for %s", body).isNotNull();
         assertThat(problem.getStatusCode().value()).isEqualTo(400);
         return problem;

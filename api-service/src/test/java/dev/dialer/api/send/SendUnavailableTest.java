@@ -24,7 +24,7 @@ import reactor.core.publisher.Mono;
  */
 class SendUnavailableTest {
 
-    private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(256));
+    private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(256), 1000);
     private static final Account ACCOUNT = new Account("acct-unavailable", "Test", "IN");
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -34,7 +34,7 @@ class SendUnavailableTest {
             .bindToController(new SendController(new OutgoingCalls(
                     new AcknowledgedPublisher(kafka, Duration.ofMillis(500), Duration.ofSeconds(7), registry),
                     (webhookId, accountId) -> Mono.just(true), SendSeams.defaults(), new SendSeams.InMemoryClaims(),
-                    SendSeams.noLedger(), registry),
+                    SendSeams.noLedger(), registry, PROPERTIES),
                     null, null, tools.jackson.databind.json.JsonMapper.builder().build(), PROPERTIES))
             .controllerAdvice(new ProblemAdvice())
             .webFilter((exchange, chain) -> {
