@@ -2,7 +2,12 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.api.send.RequestIdsAccess;
+import dev.dialer.common.kafka.Topics;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -40,6 +45,41 @@ class ForeignIdIT extends RunningApiService {
         assertThat(rows.stream().map(row -> row.get("id").asString()).distinct()).hasSize(1);
         JsonNode listed = json(get("/api/v2/calls?foreign_id=" + foreignId, KEY)).get("data");
         assertThat(listed).hasSize(1);
+    }
+
+    @Test
+    void aRetryWithoutAKeyAfterAnAmbiguous503QueuesTheSameCallIdAgainAndLaterRequestsAreDuplicates()
+            throws Exception {
+        String foreignId = "crm-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"%s"}""".formatted(foreignId);
+        String id = RequestIdsAccess.ofForeignId(ACCOUNT, foreignId, "+919876543215");
+
+        HttpResponse<String> first = post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+        // As if Kafka had acknowledged after the API answered 503: the claim and the queued row rolled back with the
+        // 503's transaction, while the command was stored.
+        try (Connection db = database(); PreparedStatement rollback = db.prepareStatement("""
+                WITH claim AS (DELETE FROM api.foreign_ids WHERE account_id = ? AND foreign_id = ?)
+                DELETE FROM api.calls WHERE account_id = ? AND id = ?""")) {
+            rollback.setString(1, ACCOUNT);
+            rollback.setString(2, foreignId);
+            rollback.setString(3, ACCOUNT);
+            rollback.setString(4, id);
+            rollback.executeUpdate();
+        }
+        HttpResponse<String> retry = post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+        HttpResponse<String> later = post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+
+        assertThat(json(first).get("data").get(0).get("id").asString()).isEqualTo(id);
+        assertThat(json(retry).get("data").get(0).get("status").asString()).as(retry.body()).isEqualTo("queued");
+        assertThat(json(retry).get("data").get(0).get("id").asString()).isEqualTo(id);
+        assertThat(json(later).get("data").get(0).get("status").asString()).isEqualTo("duplicate");
+        assertThat(json(later).get("data").get(0).get("id").asString()).isEqualTo(id);
+        try (TopicProbe commands = probe(Topics.CALL_COMMANDS)) {
+            // Twice on the topic under one id: the dispatcher's ledger keeps the first and dials it once.
+            assertThat(commands.readToEnd()).filteredOn(record -> new String(record.value(), StandardCharsets.UTF_8)
+                    .contains("\"request_id\":\"" + id + "\"")).hasSize(2);
+        }
     }
 
     @Test

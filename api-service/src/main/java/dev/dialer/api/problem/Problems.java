@@ -111,7 +111,8 @@ public final class Problems {
     /**
      * The request could not be made durable (Kafka did not acknowledge in time). Safe to retry after
      * {@code retryAfter}. A request sent with an {@code Idempotency-Key} gets the same call ids when repeated, so
-     * its retry can never create a second call; without one, a late-stored first try and its retry are two calls.
+     * its retry can never create a second call; without one, so does each recipient with a {@code foreign_id}, and
+     * for any other a late-stored first try and its retry are two calls.
      */
     public static ApiProblem unavailable(String detail, Duration retryAfter, Throwable cause) {
         ApiProblem unavailable = new ApiProblem(

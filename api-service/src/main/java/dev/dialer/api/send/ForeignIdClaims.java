@@ -21,8 +21,18 @@ interface ForeignIdClaims {
     }
 
     /**
-     * Claims every pair not claimed yet, then runs {@code work} with the owner of every pair (the claim's own request
-     * id, or an earlier request's for a duplicate); the claims are kept only if {@code work} succeeds.
+     * Who owns a pair.
+     *
+     * @param requestId  the request id the pair is claimed for
+     * @param claimedNow whether this very claim made it; otherwise an earlier request did (or a racing one that
+     *                   committed first), even when the request ids are equal, as derived ids are
      */
-    <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, String>, Mono<T>> work);
+    record Owner(String requestId, boolean claimedNow) {
+    }
+
+    /**
+     * Claims every pair not claimed yet, then runs {@code work} with the owner of every pair, keyed by
+     * {@link Claim#key()}; the claims are kept only if {@code work} succeeds.
+     */
+    <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, Owner>, Mono<T>> work);
 }

@@ -3,7 +3,9 @@ package dev.dialer.api.send;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
@@ -27,16 +29,16 @@ class ForeignIds implements ForeignIdClaims {
     }
 
     @Override
-    public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, String>, Mono<T>> work) {
+    public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, Owner>, Mono<T>> work) {
         return claim(accountId, claims).flatMap(work).as(transactions::transactional);
     }
 
     /**
-     * Claims every (foreign id, callee) pair not claimed yet and answers, for every pair, the request that owns it:
-     * the caller's own id for a fresh claim (or a repeat under the same Idempotency-Key), an earlier request's id for
-     * a duplicate.
+     * Claims every (foreign id, callee) pair not claimed yet and answers, for every pair, the request that owns it and
+     * whether this claim made it. The insert says which rows it added; the owners are read by a second statement,
+     * whose snapshot sees a racing request's claim once that request committed (the insert waited for it).
      */
-    Mono<Map<String, String>> claim(String accountId, List<Claim> claims) {
+    Mono<Map<String, Owner>> claim(String accountId, List<Claim> claims) {
         String[] foreignIds = claims.stream().map(Claim::foreignId).toArray(String[]::new);
         String[] callees = claims.stream().map(Claim::callee).toArray(String[]::new);
         String[] requestIds = claims.stream().map(Claim::requestId).toArray(String[]::new);
@@ -45,16 +47,20 @@ class ForeignIds implements ForeignIdClaims {
                         SELECT :account, u.foreign_id, u.callee, u.request_id
                         FROM unnest(:foreignIds::text[], :callees::text[], :requestIds::text[])
                             AS u(foreign_id, callee, request_id)
-                        ON CONFLICT (account_id, foreign_id, callee) DO NOTHING""")
+                        ON CONFLICT (account_id, foreign_id, callee) DO NOTHING
+                        RETURNING foreign_id, callee""")
                 .bind("account", accountId)
                 .bind("foreignIds", foreignIds)
                 .bind("callees", callees)
                 .bind("requestIds", requestIds)
-                .then()
-                .then(owners(accountId, foreignIds, callees));
+                .map((row, meta) -> Claim.key(row.get("foreign_id", String.class), row.get("callee", String.class)))
+                .all()
+                .collect(Collectors.toSet())
+                .flatMap(claimedNow -> owners(accountId, foreignIds, callees, claimedNow));
     }
 
-    private Mono<Map<String, String>> owners(String accountId, String[] foreignIds, String[] callees) {
+    private Mono<Map<String, Owner>> owners(String accountId, String[] foreignIds, String[] callees,
+                                            Set<String> claimedNow) {
         return db.sql("""
                         SELECT f.foreign_id, f.callee, f.request_id FROM api.foreign_ids f
                         JOIN unnest(:foreignIds::text[], :callees::text[]) AS u(foreign_id, callee)
@@ -66,6 +72,7 @@ class ForeignIds implements ForeignIdClaims {
                 .map((row, meta) -> new Claim(row.get("foreign_id", String.class), row.get("callee", String.class),
                         row.get("request_id", String.class)))
                 .all()
-                .collectMap(Claim::key, Claim::requestId, HashMap::new);
+                .collectMap(Claim::key, claim -> new Owner(claim.requestId(), claimedNow.contains(claim.key())),
+                        HashMap::new);
     }
 }

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Map;
@@ -84,7 +85,7 @@ class OutgoingCalls {
     /**
      * At-least-once: answers only after Kafka acknowledged every command (acks=all); a 503 when it did not, after
      * which some commands may still have been stored (without an {@code Idempotency-Key}, a retry can then queue a
-     * call twice).
+     * call twice, except to a recipient with a {@code foreign_id}, whose id is derived from it).
      */
     Mono<SendResponse> queue(Account account, String body) {
         return queue(account, body, null);
@@ -147,7 +148,7 @@ class OutgoingCalls {
         }
         // The claims commit with the acknowledgement, or not at all.
         return foreignIds.claimThen(account.id(), claims, owners -> {
-                    List<Planned> fates = withDuplicates(planned, owners);
+                    List<Planned> fates = withDuplicates(planned, owners, idempotencyKey != null);
                     return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
                             .then(produce(commandsOf(fates)))
                             .thenReturn(fates);
@@ -179,16 +180,33 @@ class OutgoingCalls {
                 c.foreignId(), c.allowedAttempts())).toList();
     }
 
-    private List<Planned> withDuplicates(List<Planned> planned, Map<String, String> owners) {
+    /**
+     * A recipient with a {@code foreign_id} is queued when its claim is this request's own: made by this request, or,
+     * under an {@code Idempotency-Key}, made for its very id by an earlier try of the same request (whose commands
+     * the dispatcher then sees twice and dials once). Any other owner makes it a duplicate of that owner's call: an
+     * id derived from the {@code foreign_id} equals the earlier request's, so equal ids alone do not make a claim
+     * this request's. A pair repeated within the request is queued once, for its first recipient.
+     */
+    private List<Planned> withDuplicates(List<Planned> planned, Map<String, ForeignIdClaims.Owner> owners,
+                                         boolean keyed) {
         List<Planned> fates = new ArrayList<>(planned.size());
+        Map<String, String> queued = new HashMap<>();
         for (Planned p : planned) {
             CallCommand command = p.command();
-            String owner = command == null || command.foreignId() == null ? null
-                    : owners.get(ForeignIdClaims.Claim.key(command.foreignId(), command.to()));
-            if (owner != null && !owner.equals(command.requestId())) {
-                fates.add(new Planned(p.recipient(), null, owner));
-            } else {
+            if (command == null || command.foreignId() == null) {
                 fates.add(p);
+                continue;
+            }
+            String pair = ForeignIdClaims.Claim.key(command.foreignId(), command.to());
+            ForeignIdClaims.Owner owner = owners.get(pair);
+            boolean own = owner == null
+                    || (owner.requestId().equals(command.requestId()) && (owner.claimedNow() || keyed));
+            String earlier = queued.get(pair);
+            if (own && earlier == null) {
+                queued.put(pair, command.requestId());
+                fates.add(p);
+            } else {
+                fates.add(new Planned(p.recipient(), null, earlier != null ? earlier : owner.requestId()));
             }
         }
         return fates;
@@ -215,14 +233,29 @@ class OutgoingCalls {
                         return new Planned(recipient, null, null);
                     }
                     return new Planned(recipient, new CallCommand(CallCommand.VERSION,
-                            idempotencyKey == null ? TimeOrderedUuids.v7().toString()
-                                    : RequestIds.of(account.id(), idempotencyKey, index),
+                            requestId(account, request, recipient, index, idempotencyKey),
                             account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
                             request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,
                             request.webhookId(), request.foreignIdOf(recipient), request.variables(),
                             request.validUntil(), request.priority(), null, null, null, now), null);
                 })
                 .toList();
+    }
+
+    /**
+     * The recipient's call id: derived from the {@code Idempotency-Key} when there is one, else from its
+     * {@code foreign_id} when it has one, so that a retry after an ambiguous 503 produces the same id and the
+     * dispatcher dials it once (the 503 rolled the {@code foreign_id} claim back, so the retry claims it afresh);
+     * else time-ordered and random, and such a retry may call twice.
+     */
+    private static String requestId(Account account, SendRequest request, SendRequest.Recipient recipient, int index,
+                                    String idempotencyKey) {
+        if (idempotencyKey != null) {
+            return RequestIds.of(account.id(), idempotencyKey, index);
+        }
+        String foreignId = request.foreignIdOf(recipient);
+        return foreignId != null ? RequestIds.ofForeignId(account.id(), foreignId, recipient.e164())
+                : TimeOrderedUuids.v7().toString();
     }
 
     private static OutboundRecord record(CallCommand command) {

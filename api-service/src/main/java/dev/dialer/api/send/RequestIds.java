@@ -4,9 +4,11 @@ import dev.dialer.common.id.NameBasedUuids;
 import java.util.UUID;
 
 /**
- * Call ids. With an {@code Idempotency-Key} they are name-based (RFC 4122 version 5) on account, key and recipient
- * index, so a client that repeats a request after an ambiguous answer (a 503, a timeout) produces the very same
- * request ids, and the dispatcher's attempt ledger dials each of them once.
+ * Call ids that a repeated request must reproduce. With an {@code Idempotency-Key} they are name-based (RFC 4122
+ * version 5) on account, key and recipient index; without one, a recipient with a {@code foreign_id} gets one
+ * name-based on account, {@code foreign_id} and number. A client that repeats a request after an ambiguous answer
+ * (a 503, a timeout) therefore produces the very same request ids, and the dispatcher's attempt ledger (the first
+ * command per id wins) dials each of them once.
  */
 final class RequestIds {
 
@@ -18,5 +20,14 @@ final class RequestIds {
 
     static String of(String accountId, String idempotencyKey, int recipientIndex) {
         return NameBasedUuids.v5(NAMESPACE, accountId + "\n" + idempotencyKey + "\n" + recipientIndex).toString();
+    }
+
+    /**
+     * The id of the one call an account places for a {@code foreign_id} and number ({@code foreign_id}
+     * de-duplication keeps one request per pair). The name ends with the number in E.164 (a '+'), where a keyed
+     * id's ends with the recipient index (digits), so the two never share a name.
+     */
+    static String ofForeignId(String accountId, String foreignId, String calleeE164) {
+        return NameBasedUuids.v5(NAMESPACE, accountId + "\n" + foreignId + "\n" + calleeE164).toString();
     }
 }

@@ -17,4 +17,15 @@ class RequestIdsTest {
         assertThat(RequestIds.of("acme", "key-2", 0)).isNotEqualTo(id);
         assertThat(UUID.fromString(id).version()).isEqualTo(5);
     }
+
+    @Test
+    void aForeignIdAndNumberGiveOneIdPerAccountAndNoKeyedOne() {
+        String id = RequestIds.ofForeignId("acme", "crm-1", "+919876543215");
+
+        assertThat(RequestIds.ofForeignId("acme", "crm-1", "+919876543215")).isEqualTo(id);
+        assertThat(RequestIds.ofForeignId("acme", "crm-1", "+919876543216")).isNotEqualTo(id);
+        assertThat(RequestIds.ofForeignId("acme", "crm-2", "+919876543215")).isNotEqualTo(id);
+        assertThat(RequestIds.ofForeignId("other", "crm-1", "+919876543215")).isNotEqualTo(id);
+        assertThat(UUID.fromString(id).version()).isEqualTo(5);
+    }
 }

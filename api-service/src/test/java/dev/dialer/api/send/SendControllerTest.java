@@ -239,7 +239,7 @@ class SendControllerTest {
     }
 
     /** Stands in for Kafka: every record is acknowledged at once and kept for the assertions. */
-    static final class CapturingPublisher extends AcknowledgedPublisher {
+    static class CapturingPublisher extends AcknowledgedPublisher {
 
         final List<OutboundRecord> records = new CopyOnWriteArrayList<>();
 

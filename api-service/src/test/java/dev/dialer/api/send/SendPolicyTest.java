@@ -3,15 +3,20 @@ package dev.dialer.api.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ProblemAdvice;
+import dev.dialer.api.problem.Problems;
 import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -35,6 +40,10 @@ class SendPolicyTest {
     private final SendSeams.InMemoryClaims claims = new SendSeams.InMemoryClaims();
 
     private WebTestClient client(AccountSettingsLookup settings) {
+        return client(settings, publisher);
+    }
+
+    private WebTestClient client(AccountSettingsLookup settings, AcknowledgedPublisher publisher) {
         return WebTestClient
                 .bindToController(new SendController(new OutgoingCalls(publisher,
                         (webhookId, accountId) -> Mono.just(false), settings, claims, SendSeams.noLedger(),
@@ -130,6 +139,65 @@ class SendPolicyTest {
         assertThat(second.get("data").get(1).get("status").asString()).isEqualTo("queued");
         assertThat(second.get("data").get(1).get("foreign_id").asString()).isEqualTo("crm-9");
         assertThat(second.get("message").asString()).isEqualTo("1 calls queued, 0 rejected, 1 duplicate");
+    }
+
+    @Test
+    void aRetryWithoutAKeyAfterAnAmbiguous503ReusesTheCallIdOfEachRecipientWithAForeignId() {
+        LateAcknowledgement kafka = new LateAcknowledgement();
+        WebTestClient client = client(SendSeams.defaults(), kafka);
+        String body = """
+                {"bridge":"918068281234","flow_id":"1",\
+                "to":[{"number":"919876543215","foreign_id":"crm-5"},"919876543216"]}""";
+
+        // Kafka stores both commands but acknowledges too late: 503, and the foreign_id claim is rolled back.
+        client.post().uri("/api/v2/outgoing/send").contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isEqualTo(503);
+        JsonNode retry = JSON.readTree(client.post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody());
+        JsonNode again = JSON.readTree(client.post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody());
+
+        List<String> ids = kafka.records.stream().map(r -> new CommandReader().read(r.value()).requestId()).toList();
+        assertThat(ids).hasSize(5);
+        // The recipient with a foreign_id has one id however often it is sent: the dispatcher dials it once.
+        assertThat(ids.get(2)).isEqualTo(ids.get(0))
+                .isEqualTo(RequestIds.ofForeignId(ACCOUNT.id(), "crm-5", "+919876543215"));
+        assertThat(retry.get("data").get(0).get("status").asString()).isEqualTo("queued");
+        assertThat(retry.get("data").get(0).get("id").asString()).isEqualTo(ids.get(0));
+        // Without a foreign_id (nor a key) the retry is a new call: the documented limit.
+        assertThat(ids.get(3)).isNotEqualTo(ids.get(1));
+        // Once a request with the pair succeeded, the pair is a duplicate of that call.
+        assertThat(again.get("data").get(0).get("status").asString()).isEqualTo("duplicate");
+        assertThat(again.get("data").get(0).get("id").asString()).isEqualTo(ids.get(0));
+        assertThat(again.get("message").asString()).isEqualTo("1 calls queued, 0 rejected, 1 duplicate");
+    }
+
+    @Test
+    void queuesAForeignIdAndNumberGivenTwiceInOneRequestOnce() {
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1","foreign_id":"crm-6","to":"919876543215,919876543215"}""");
+
+        assertThat(publisher.records).hasSize(1);
+        assertThat(answer.get("data").get(0).get("status").asString()).isEqualTo("queued");
+        assertThat(answer.get("data").get(1).get("status").asString()).isEqualTo("duplicate");
+        assertThat(answer.get("data").get(1).get("id").asString())
+                .isEqualTo(answer.get("data").get(0).get("id").asString());
+    }
+
+    /** Kafka that stores the first batch but acknowledges it after the API gave up: the ambiguous 503. */
+    static final class LateAcknowledgement extends SendControllerTest.CapturingPublisher {
+
+        private final AtomicBoolean late = new AtomicBoolean(true);
+
+        @Override
+        public Mono<Void> publishAll(List<OutboundRecord> batch) {
+            return super.publishAll(batch).then(Mono.defer(() -> late.getAndSet(false)
+                    ? Mono.error(Problems.unavailable("Kafka did not acknowledge in time.", Duration.ofSeconds(5),
+                            null))
+                    : Mono.empty()));
+        }
     }
 
     private JsonNode send(AccountSettingsLookup settings, String body) {

@@ -4,8 +4,10 @@ import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.common.contract.AccountSettings;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
@@ -35,14 +37,18 @@ final class SendSeams {
 
         @Override
         public <T> Mono<T> claimThen(String accountId, List<Claim> claims,
-                                     Function<Map<String, String>, Mono<T>> work) {
+                                     Function<Map<String, Owner>, Mono<T>> work) {
             Map<String, String> view = new HashMap<>(owners);
+            Set<String> claimedNow = new HashSet<>();
             for (Claim claim : claims) {
-                view.putIfAbsent(accountId + "\n" + claim.key(), claim.requestId());
+                if (view.putIfAbsent(accountId + "\n" + claim.key(), claim.requestId()) == null) {
+                    claimedNow.add(claim.key());
+                }
             }
-            Map<String, String> result = new HashMap<>();
+            Map<String, Owner> result = new HashMap<>();
             for (Claim claim : claims) {
-                result.put(claim.key(), view.get(accountId + "\n" + claim.key()));
+                result.put(claim.key(), new Owner(view.get(accountId + "\n" + claim.key()),
+                        claimedNow.contains(claim.key())));
             }
             return work.apply(result).doOnSuccess(done -> owners.putAll(view));
         }
