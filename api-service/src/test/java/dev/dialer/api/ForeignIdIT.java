@@ -2,7 +2,7 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.dialer.api.send.RequestIdsAccess;
+import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.common.kafka.Topics;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +53,7 @@ class ForeignIdIT extends RunningApiService {
         String foreignId = "crm-" + UUID.randomUUID();
         String body = """
                 {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"%s"}""".formatted(foreignId);
-        String id = RequestIdsAccess.ofForeignId(ACCOUNT, foreignId, "+919876543215");
+        String id = RequestIds.ofForeignId(ACCOUNT, foreignId, "+919876543215");
 
         HttpResponse<String> first = post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
         // As if Kafka had acknowledged after the API answered 503: the claim and the queued row rolled back with the

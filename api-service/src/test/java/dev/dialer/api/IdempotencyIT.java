@@ -2,6 +2,8 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.api.account.ApiKeys;
+import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import java.net.URI;
@@ -17,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
-/** Idempotency-Key across two api-service instances sharing Kafka and PostgreSQL. */
+/** Idempotency-Key across two api-service instances sharing Kafka and PostgreSQL, on both dialects. */
 class IdempotencyIT extends RunningApiService {
 
     private static ConfigurableApplicationContext second;
@@ -97,9 +99,160 @@ class IdempotencyIT extends RunningApiService {
         HttpResponse<String> again = send(port, key, body);
 
         String id = json(retry).get("data").get(0).get("id").asString();
-        assertThat(id).isEqualTo(dev.dialer.api.send.RequestIdsAccess.of(ACCOUNT, key, 0));
+        // A row claimed before salts existed has none: its ids keep the derivation they were first given.
+        assertThat(id).isEqualTo(RequestIds.of(ACCOUNT, key, null, 0));
         assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(json(again).get("data").get(0).get("id").asString()).isEqualTo(id);
+    }
+
+    @Test
+    void aRetryAfterAnUnfinishedFirstTryReusesTheIdsOfItsSalt() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543219","audio":"a-sound"}""";
+        String salt = UUID.randomUUID().toString();
+        claim(key, ApiKeys.hash(body), salt, "now()");
+
+        HttpResponse<String> retry = send(secondPort, key, body);
+
+        assertThat(json(retry).get("data").get(0).get("id").asString())
+                .isEqualTo(RequestIds.of(ACCOUNT, key, salt, 0));
+    }
+
+    @Test
+    void aKeyReusedAfterItExpiredQueuesNewCallIdsTheDispatcherWillDial() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23"}""";
+        HttpResponse<String> first = send(port, key, body);
+        expire(key);
+
+        HttpResponse<String> reused = send(secondPort, key, body);
+
+        assertThat(reused.statusCode()).as(reused.body()).isEqualTo(200);
+        assertThat(reused.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        String firstId = json(first).get("data").get(0).get("id").asString();
+        String reusedId = json(reused).get("data").get(0).get("id").asString();
+        // The dispatcher keeps the first command per id for ever: the same id again would never be dialled.
+        assertThat(reusedId).isNotEqualTo(firstId).isEqualTo(RequestIds.of(ACCOUNT, key, saltOf(key), 0));
+        assertThat(commandsFor(List.of(firstId, reusedId))).hasSize(2);
+    }
+
+    @Test
+    void aKeyWhoseRequestWasRefusedWithA4xxCanBeSentAgainAtOnceWithACorrectedBody() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+
+        HttpResponse<String> refused = send(port, key, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23","interval":7}""");
+        HttpResponse<String> corrected = send(secondPort, key, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23","interval":15}""");
+        HttpResponse<String> repeated = send(port, key, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23","interval":15}""");
+
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(corrected.statusCode()).as(corrected.body()).isEqualTo(200);
+        assertThat(corrected.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        assertThat(repeated.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(json(repeated)).isEqualTo(json(corrected));
+    }
+
+    @Test
+    void aRefusalKeepsTheClaimOfAnEarlierTryThatMayHaveProduced() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        // The first try claimed the key and produced, but never stored its answer; its body is refused now (a
+        // webhook deleted meanwhile, say, here one that never existed).
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23","webhook_id":"gone"}""";
+        claim(key, ApiKeys.hash(body), UUID.randomUUID().toString(), "now()");
+
+        HttpResponse<String> refused = send(port, key, body);
+        HttpResponse<String> other = send(secondPort, key, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23"}""");
+
+        assertThat(refused.statusCode()).isEqualTo(400);
+        // Released, the key would take a new salt and new ids for calls the first try may have queued.
+        assertThat(other.statusCode()).isEqualTo(409);
+    }
+
+    @Test
+    void theVoiceGatewayDialectHonoursTheKeyOnEitherInstance() throws Exception {
+        String key = "call-" + UUID.randomUUID();
+        String path = "/v1/Accounts/" + ACCOUNT + "/Calls";
+        String body = """
+                {"application_sid":"app-1","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""";
+
+        HttpResponse<String> first = send(port, path, key, body);
+        HttpResponse<String> repeat = send(secondPort, path, key, body);
+        HttpResponse<String> other = send(secondPort, path, key, body.replace("app-1", "app-2"));
+        HttpResponse<String> onSend = send(port, key, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"23"}""");
+
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+        assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        String sid = json(first).get("sid").asString();
+        assertThat(sid).isEqualTo(RequestIds.of(ACCOUNT, key, saltOf(key), 0));
+        assertThat(repeat.statusCode()).isEqualTo(201);
+        assertThat(repeat.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertThat(json(repeat)).isEqualTo(json(first));
+        assertThat(commandsFor(List.of(sid))).hasSize(1);
+        assertThat(other.statusCode()).isEqualTo(409);
+        assertThat(json(other).get("type").asString()).endsWith("/idempotency-conflict");
+        assertThat(onSend.statusCode()).isEqualTo(409);
+    }
+
+    @Test
+    void theVoiceGatewayDialectReusesItsCallIdAfterAnUnfinishedFirstTry() throws Exception {
+        String key = "call-" + UUID.randomUUID();
+        String path = "/v1/Accounts/" + ACCOUNT + "/Calls";
+        String body = """
+                {"application_sid":"app-1","from":"918068281234","to":{"type":"phone","number":"919876543216"}}""";
+        String first = send(port, path, key, body).body();
+        // As if the first try's answer had never been stored (a 503 after Kafka stored the command late).
+        try (var db = database(); var unfinished = db.prepareStatement(
+                "UPDATE api.idempotency_keys SET response = NULL WHERE account_id = ? AND key = ?")) {
+            unfinished.setString(1, ACCOUNT);
+            unfinished.setString(2, key);
+            unfinished.executeUpdate();
+        }
+
+        HttpResponse<String> retry = send(secondPort, path, key, body);
+
+        assertThat(retry.statusCode()).isEqualTo(201);
+        assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        assertThat(json(retry).get("sid").asString()).isEqualTo(JSON.readTree(first).get("sid").asString());
+    }
+
+    private static void claim(String key, String fingerprint, String salt, String createdAt) throws Exception {
+        try (var db = database(); var claim = db.prepareStatement("INSERT INTO api.idempotency_keys "
+                + "(account_id, key, body_sha256, salt, created_at) VALUES (?, ?, ?, ?, " + createdAt + ")")) {
+            claim.setString(1, ACCOUNT);
+            claim.setString(2, key);
+            claim.setString(3, fingerprint);
+            claim.setString(4, salt);
+            claim.executeUpdate();
+        }
+    }
+
+    /** Moves the key's claim 25 hours back: past its life. */
+    private static void expire(String key) throws Exception {
+        try (var db = database(); var age = db.prepareStatement("UPDATE api.idempotency_keys "
+                + "SET created_at = now() - interval '25 hours' WHERE account_id = ? AND key = ?")) {
+            age.setString(1, ACCOUNT);
+            age.setString(2, key);
+            assertThat(age.executeUpdate()).isEqualTo(1);
+        }
+    }
+
+    private static String saltOf(String key) throws Exception {
+        try (var db = database(); var select = db.prepareStatement(
+                "SELECT salt FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
+            select.setString(1, ACCOUNT);
+            select.setString(2, key);
+            try (var row = select.executeQuery()) {
+                assertThat(row.next()).isTrue();
+                return row.getString(1);
+            }
+        }
     }
 
     private List<?> commandsFor(List<String> ids) {
@@ -112,7 +265,11 @@ class IdempotencyIT extends RunningApiService {
     }
 
     private HttpResponse<String> send(int to, String key, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to + "/api/v2/outgoing/send"))
+        return send(to, "/api/v2/outgoing/send", key, body);
+    }
+
+    private HttpResponse<String> send(int to, String path, String key, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to + path))
                 .header("Authorization", "Bearer " + KEY)
                 .header("Content-Type", JSON_TYPE)
                 .header("Idempotency-Key", key)

@@ -3,6 +3,8 @@ package dev.dialer.api.send;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.idempotency.IdempotencyKey;
+import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.api.settings.AccountSettingsStore;
@@ -93,9 +95,10 @@ class OutgoingCalls {
 
     /**
      * As {@link #queue(Account, String)}; with an {@code Idempotency-Key} the request ids are name-based on the key
-     * ({@link RequestIds}), so repeating the request can never create a second call.
+     * and its claim's salt ({@link IdempotencyKey#callId}), so repeating the request within the key's life can never
+     * create a second call.
      */
-    Mono<SendResponse> queue(Account account, String body, String idempotencyKey) {
+    Mono<SendResponse> queue(Account account, String body, IdempotencyKey idempotencyKey) {
         return settings.of(account.id())
                 .flatMap(accountSettings -> parse(account, accountSettings, body))
                 .flatMap(request -> checkWebhook(account, request))
@@ -133,7 +136,7 @@ class OutgoingCalls {
     private record Planned(SendRequest.Recipient recipient, CallCommand command, String duplicateOf) {
     }
 
-    private Mono<SendResponse> publish(Account account, SendRequest request, String idempotencyKey) {
+    private Mono<SendResponse> publish(Account account, SendRequest request, IdempotencyKey idempotencyKey) {
         // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         List<Planned> planned = plan(account, request, now, idempotencyKey);
@@ -224,7 +227,8 @@ class OutgoingCalls {
         return SendResponse.of(rows(request, fates, now));
     }
 
-    private static List<Planned> plan(Account account, SendRequest request, Instant now, String idempotencyKey) {
+    private static List<Planned> plan(Account account, SendRequest request, Instant now,
+                                      IdempotencyKey idempotencyKey) {
         List<SendRequest.Recipient> recipients = request.recipients();
         return IntStream.range(0, recipients.size())
                 .mapToObj(index -> {
@@ -249,9 +253,9 @@ class OutgoingCalls {
      * else time-ordered and random, and such a retry may call twice.
      */
     private static String requestId(Account account, SendRequest request, SendRequest.Recipient recipient, int index,
-                                    String idempotencyKey) {
+                                    IdempotencyKey idempotencyKey) {
         if (idempotencyKey != null) {
-            return RequestIds.of(account.id(), idempotencyKey, index);
+            return idempotencyKey.callId(account.id(), index);
         }
         String foreignId = request.foreignIdOf(recipient);
         return foreignId != null ? RequestIds.ofForeignId(account.id(), foreignId, recipient.e164())

@@ -2,14 +2,15 @@ package dev.dialer.api.send;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 import dev.dialer.api.account.ApiKeys;
-import dev.dialer.api.problem.NulCharacters;
-import dev.dialer.api.problem.Problems;
+import dev.dialer.api.idempotency.IdempotencyKey;
+import dev.dialer.api.idempotency.IdempotentRequests;
 import dev.dialer.api.openapi.ApiDocs;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -22,7 +23,6 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
-import java.nio.charset.StandardCharsets;
 
 /**
  * {@code POST /api/v2/outgoing/send}, the seed dialect. No {@code consumes}: the body is read as text whatever its
@@ -33,9 +33,8 @@ import java.nio.charset.StandardCharsets;
 @Tag(name = "send")
 class SendController {
 
-    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
-    static final String REPLAYED = "Idempotent-Replayed";
-    private static final int MAX_KEY_LENGTH = 255;
+    private static final String IDEMPOTENCY_KEY = IdempotentRequests.HEADER;
+    private static final int MAX_KEY_LENGTH = IdempotentRequests.MAX_KEY_LENGTH;
     private static final int DEFAULT_MAX_BODY_BYTES = SendProperties.DEFAULT_MAX_BODY_BYTES;
     private static final int DEFAULT_MAX_RECIPIENTS = SendProperties.DEFAULT_MAX_RECIPIENTS;
     private static final String TOO_LARGE = "The body is larger than `dialer.api.send.max-body-size` ("
@@ -49,11 +48,11 @@ class SendController {
 
     private final OutgoingCalls calls;
     private final OutgoingPreview preview;
-    private final IdempotencyStore idempotency;
+    private final IdempotentRequests idempotency;
     private final JsonMapper json;
     private final int maxBodyBytes;
 
-    SendController(OutgoingCalls calls, OutgoingPreview preview, IdempotencyStore idempotency, JsonMapper json,
+    SendController(OutgoingCalls calls, OutgoingPreview preview, IdempotentRequests idempotency, JsonMapper json,
                    SendProperties properties) {
         this.calls = calls;
         this.preview = preview;
@@ -63,8 +62,9 @@ class SendController {
     }
 
     /**
-     * With an {@code Idempotency-Key} header (per account, 24 h): a repeat with the same body answers the stored
-     * response with {@code Idempotent-Replayed: true} and queues nothing; the same key with another body is a 409.
+     * With an {@code Idempotency-Key} header (per account, 24 h; {@link IdempotentRequests}): a repeat with the same
+     * body answers the stored response with {@code Idempotent-Replayed: true} and queues nothing; the same key with
+     * another body is a 409; a request refused with a 4xx leaves the key free.
      */
     @PostMapping(path = "/api/v2/outgoing/send", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "sendCalls", summary = "Queue outbound calls",
@@ -73,7 +73,8 @@ class SendController {
                     + "`status: rejected` and an `error` naming it, and is not queued; the others are.",
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
                     + "safe for 24 hours: a repeat with the same body answers the original response with "
-                    + "`Idempotent-Replayed: true`; the same key with another body is a 409",
+                    + "`Idempotent-Replayed: true`; the same key with another body is a 409. A request refused "
+                    + "with a 4xx is not stored: the key can be sent again with a corrected body",
                     schema = @Schema(type = "string", maxLength = MAX_KEY_LENGTH)),
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
@@ -105,9 +106,14 @@ class SendController {
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<byte[]>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
-        String key = idempotencyKey(request);
+        String key = IdempotentRequests.keyOf(request);
         return RequestBodies.text(request, maxBodyBytes)
-                .flatMap(body -> key == null ? queue(account, body, null) : queueOnce(account, body, key));
+                .flatMap(body -> key == null
+                        ? queue(account, body, null).map(answer -> ResponseEntity.ok()
+                                .contentType(MediaType.APPLICATION_JSON).body(answer))
+                        // The send's fingerprint is its body alone, as it was before other endpoints took keys.
+                        : idempotency.once(account.id(), key, ApiKeys.hash(body), HttpStatus.OK,
+                                claimed -> queue(account, body, claimed)));
     }
 
     /**
@@ -126,40 +132,8 @@ class SendController {
         return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));
     }
 
-    private Mono<ResponseEntity<byte[]>> queueOnce(Account account, String body, String key) {
-        return idempotency.claim(account.id(), key, ApiKeys.hash(body))
-                .flatMap(claim -> {
-                    if (claim instanceof IdempotencyStore.Replay replay) {
-                        return Mono.just(ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
-                                .header(REPLAYED, "true").body(replay.response().getBytes(StandardCharsets.UTF_8)));
-                    }
-                    if (claim instanceof IdempotencyStore.Conflict) {
-                        return Mono.error(Problems.idempotencyConflict(key));
-                    }
-                    return queue(account, body, key).flatMap(answer -> idempotency
-                            .complete(account.id(), key, new String(answer.getBody(), StandardCharsets.UTF_8))
-                            .thenReturn(answer));
-                });
-    }
-
     /** The answer as UTF-8 bytes, written once (a thousand rows' JSON is not built as a string first). */
-    private Mono<ResponseEntity<byte[]>> queue(Account account, String body, String key) {
-        return calls.queue(account, body, key)
-                .map(response -> ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON)
-                        .body(json.writeValueAsBytes(response)));
-    }
-
-    private static String idempotencyKey(ServerHttpRequest request) {
-        String key = request.getHeaders().getFirst(IDEMPOTENCY_KEY);
-        if (key == null || key.isBlank()) {
-            return null;
-        }
-        if (key.length() > MAX_KEY_LENGTH) {
-            throw Problems.validation(IDEMPOTENCY_KEY, "must be at most " + MAX_KEY_LENGTH + " characters");
-        }
-        if (NulCharacters.in(key)) {
-            throw Problems.validation(IDEMPOTENCY_KEY, NulCharacters.MESSAGE);
-        }
-        return key.strip();
+    private Mono<byte[]> queue(Account account, String body, IdempotencyKey key) {
+        return calls.queue(account, body, key).map(json::writeValueAsBytes);
     }
 }

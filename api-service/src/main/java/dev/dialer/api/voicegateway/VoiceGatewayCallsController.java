@@ -2,7 +2,10 @@ package dev.dialer.api.voicegateway;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
+import dev.dialer.api.account.ApiKeys;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.idempotency.IdempotencyKey;
+import dev.dialer.api.idempotency.IdempotentRequests;
 import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.AccountSettings;
@@ -22,6 +25,7 @@ import java.util.Map;
 import dev.dialer.api.openapi.ApiDocs;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -29,11 +33,11 @@ import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
-import org.springframework.web.bind.annotation.ResponseStatus;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import tools.jackson.core.JacksonException;
@@ -43,7 +47,9 @@ import tools.jackson.databind.json.JsonMapper;
  * The Voice Gateway dialect, {@code POST /v1/Accounts/{account_sid}/Calls}: one call per request, answered
  * {@code 201 {sid, callId}} once Kafka acknowledged the command (acks=all). {@code sid} is the dialer's call id (the
  * one its events carry); {@code callId} is the same value, since the carrier's SIP Call-ID exists only once the call
- * is dialled. The account sid in the path must be the authenticated account's: another account's is a 404.
+ * is dialled. The account sid in the path must be the authenticated account's: another account's is a 404. It
+ * honours {@code Idempotency-Key} as the send endpoint does ({@link IdempotentRequests}: the same store, replay and
+ * conflict), so a retry after an ambiguous 503 cannot create a second call.
  */
 @RestController
 @Tag(name = "voice-gateway")
@@ -51,15 +57,22 @@ class VoiceGatewayCallsController {
 
     private static final int MAX_BODY_BYTES = 64 * 1024;
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * Prefixes the body in the key's fingerprint, so that a key used on the send endpoint is a conflict here, never a
+     * replay of the other endpoint's answer.
+     */
+    private static final String FINGERPRINT = "POST /v1/Accounts/{account_sid}/Calls\n";
 
     private final AcknowledgedPublisher publisher;
     private final AccountSettingsStore settings;
     private final CallLedger ledger;
+    private final IdempotentRequests idempotency;
     private final Counter accepted;
     private final Counter forbiddenCallerIds;
 
     VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsStore settings, CallLedger ledger,
-                                MeterRegistry registry) {
+                                IdempotentRequests idempotency, MeterRegistry registry) {
+        this.idempotency = idempotency;
         this.publisher = publisher;
         this.settings = settings;
         this.ledger = ledger;
@@ -71,12 +84,16 @@ class VoiceGatewayCallsController {
     }
 
     @PostMapping(path = "/v1/Accounts/{accountSid}/Calls", produces = MediaType.APPLICATION_JSON_VALUE)
-    @ResponseStatus(HttpStatus.CREATED)
     @Operation(operationId = "createCall", summary = "Queue one call (Voice Gateway dialect)",
             description = "The Voice Gateway (jambonz) create-call request. `notifyUrl` receives every event of the "
                     + "call, `actionHook` its final outcome; `timeout` (60 by default), `timeLimit`, `tag`, "
                     + "`headers`, `amd`, `callerName`, `fromHost`, `to.trunk` and `speech_synthesis_*` travel to "
                     + "the carrier as given. Answers once Kafka has the command.",
+            parameters = @Parameter(name = IdempotentRequests.HEADER, in = ParameterIn.HEADER, description = "Makes "
+                    + "retries safe for 24 hours, as on the send endpoint: a repeat with the same body answers the "
+                    + "original 201 with `Idempotent-Replayed: true` and queues nothing; the same key with another "
+                    + "body (or used on another endpoint) is a 409. A request refused with a 4xx is not stored",
+                    schema = @Schema(type = "string", maxLength = IdempotentRequests.MAX_KEY_LENGTH)),
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
                     mediaType = MediaType.APPLICATION_JSON_VALUE,
                     schema = @Schema(implementation = VoiceGatewayDocs.Call.class),
@@ -92,22 +109,36 @@ class VoiceGatewayCallsController {
                     value = ApiDocs.VOICE_GATEWAY_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)
     @ApiResponse(responseCode = "413", description = "The body is larger than 64 KB (" + MAX_BODY_BYTES + " bytes)",
             content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
                     examples = @ExampleObject(name = "payload-too-large",
                             value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
-    Mono<Map<String, String>> create(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
-                                     @Parameter(description = "The account's id (its sid)", example = "demo")
-                                     @PathVariable String accountSid, ServerHttpRequest request) {
+    Mono<ResponseEntity<byte[]>> create(
+            @Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
+            @Parameter(description = "The account's id (its sid)", example = "demo") @PathVariable String accountSid,
+            ServerHttpRequest request) {
         if (!account.id().equals(accountSid)) {
             return Mono.error(Problems.notFound("account " + accountSid + " not found"));
         }
+        String key = IdempotentRequests.keyOf(request);
         return settings.of(account.id())
                 .zipWith(RequestBodies.text(request, MAX_BODY_BYTES))
-                .map(found -> allowedCallerId(found.getT1(), CreateCall.from(parse(found.getT2()),
-                        AccountSettingsStore.regionOf(account, found.getT1()))))
-                .flatMap(call -> queue(account, call));
+                .flatMap(found -> key == null
+                        ? create(account, found.getT1(), found.getT2(), null)
+                                .map(created -> ResponseEntity.status(HttpStatus.CREATED)
+                                        .contentType(MediaType.APPLICATION_JSON).body(created))
+                        : idempotency.once(account.id(), key, ApiKeys.hash(FINGERPRINT + found.getT2()),
+                                HttpStatus.CREATED, claimed -> create(account, found.getT1(), found.getT2(), claimed)));
+    }
+
+    /** Validates the body and queues its call: the answer {@code {sid, callId}} as JSON. */
+    private Mono<byte[]> create(Account account, AccountSettings accountSettings, String body, IdempotencyKey key) {
+        return Mono.fromCallable(() -> allowedCallerId(accountSettings,
+                        CreateCall.from(parse(body), AccountSettingsStore.regionOf(account, accountSettings))))
+                .flatMap(call -> queue(account, call, key))
+                .map(JSON::writeValueAsBytes);
     }
 
     private CreateCall allowedCallerId(AccountSettings accountSettings, CreateCall call) {
@@ -118,8 +149,13 @@ class VoiceGatewayCallsController {
         return call;
     }
 
-    private Mono<Map<String, String>> queue(Account account, CreateCall call) {
-        CallCommand command = new CallCommand(CallCommand.VERSION, TimeOrderedUuids.v7().toString(), account.id(),
+    /**
+     * The call id is derived from the {@code Idempotency-Key} when there is one, so a retry after an ambiguous 503
+     * reproduces it and the dispatcher dials it once; else it is time-ordered and random.
+     */
+    private Mono<Map<String, String>> queue(Account account, CreateCall call, IdempotencyKey key) {
+        String id = key == null ? TimeOrderedUuids.v7().toString() : key.callId(account.id(), 0);
+        CallCommand command = new CallCommand(CallCommand.VERSION, id, account.id(),
                 call.callerId(), call.to(), call.applicationSid(), null, null, 0, CallCommand.DEFAULT_MAX_ATTEMPTS, 1,
                 null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.carrierOptions(),
                 Instant.now().truncatedTo(ChronoUnit.MICROS));

@@ -3,6 +3,7 @@ package dev.dialer.api.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.api.problem.Problems;

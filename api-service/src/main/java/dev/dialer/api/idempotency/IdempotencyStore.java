@@ -1,0 +1,115 @@
+package dev.dialer.api.idempotency;
+
+import java.time.Duration;
+import java.util.UUID;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code Idempotency-Key} records in PostgreSQL, shared by every api-service instance and by every endpoint that
+ * honours the header. A key is claimed before anything is produced; the stored answer is replayed for a repeat with
+ * the same fingerprint (the endpoint and its body); another fingerprint under the same key is a conflict. Keys live
+ * {@value #TTL_HOURS} hours.
+ *
+ * <p>Each claim draws a random salt, which the call ids derived from the key include ({@link RequestIds}): a repeat
+ * within the key's life finds the salt and reproduces the ids, while a key claimed again after it expired draws a new
+ * one. Without it the ids of a reused key would be those of its first life, which the dispatcher keeps for ever (the
+ * first command per id wins), and the new calls would be dropped as duplicates behind a 2xx.
+ */
+@Component
+public class IdempotencyStore {
+
+    static final int TTL_HOURS = 24;
+    private static final Duration TTL = Duration.ofHours(TTL_HOURS);
+
+    private final DatabaseClient db;
+
+    IdempotencyStore(DatabaseClient db) {
+        this.db = db;
+    }
+
+    /** What a request under a key should do. */
+    public sealed interface Claim permits Proceed, Replay, Conflict {
+    }
+
+    /**
+     * Produce (first use, a use whose first try never completed, or an expired key).
+     *
+     * @param salt  the claim's salt, for the call ids; null for a claim made before salts existed
+     * @param fresh whether this claim made the row (a first use, or an expired key claimed anew), rather than
+     *              finding the row of a try that never stored its answer (it failed, or is still running) and may
+     *              have produced
+     */
+    public record Proceed(String salt, boolean fresh) implements Claim {
+    }
+
+    /** Answer with the stored response. */
+    public record Replay(String response) implements Claim {
+    }
+
+    /** The key was used with another fingerprint. */
+    public record Conflict() implements Claim {
+    }
+
+    /**
+     * Claims {@code key} for a fingerprint. A first try that claimed the key but never stored its answer (it failed,
+     * or is still running) lets the repeat proceed with the same salt: the request ids are name-based on key and salt,
+     * so producing again cannot create a second call.
+     */
+    public Mono<Claim> claim(String accountId, String key, String fingerprint) {
+        String salt = UUID.randomUUID().toString();
+        return db.sql("""
+                        INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt)
+                        VALUES (:account, :key, :hash, :salt)
+                        ON CONFLICT (account_id, key) DO UPDATE
+                            SET body_sha256 = EXCLUDED.body_sha256, response = NULL, created_at = now(),
+                                salt = EXCLUDED.salt
+                            WHERE api.idempotency_keys.created_at < now() - make_interval(secs => :ttl)
+                        RETURNING 1""")
+                .bind("account", accountId).bind("key", key).bind("hash", fingerprint).bind("salt", salt)
+                .bind("ttl", (double) TTL.toSeconds())
+                .fetch().first()
+                .<Claim>map(inserted -> new Proceed(salt, true))
+                .switchIfEmpty(Mono.defer(() -> existing(accountId, key, fingerprint)));
+    }
+
+    private Mono<Claim> existing(String accountId, String key, String fingerprint) {
+        return db.sql("""
+                        SELECT body_sha256, response, salt FROM api.idempotency_keys
+                        WHERE account_id = :account AND key = :key""")
+                .bind("account", accountId).bind("key", key)
+                .map((row, meta) -> {
+                    String hash = row.get("body_sha256", String.class);
+                    String response = row.get("response", String.class);
+                    if (!fingerprint.equals(hash)) {
+                        return (Claim) new Conflict();
+                    }
+                    return response == null ? (Claim) new Proceed(row.get("salt", String.class), false)
+                            : new Replay(response);
+                })
+                .one();
+    }
+
+    /** Stores the answer to replay; only the first stored answer counts. */
+    public Mono<Void> complete(String accountId, String key, String response) {
+        return db.sql("""
+                        UPDATE api.idempotency_keys SET response = :response
+                        WHERE account_id = :account AND key = :key AND response IS NULL""")
+                .bind("response", response).bind("account", accountId).bind("key", key)
+                .fetch().rowsUpdated().then();
+    }
+
+    /**
+     * Gives up a claim this request made ({@link Proceed#fresh()}) when it was refused before anything was produced,
+     * so the key can be used at once with a corrected body: a refusal is not an answer to replay. Only that claim is
+     * removed: the row must still hold its salt and no answer.
+     */
+    public Mono<Void> release(String accountId, String key, String salt) {
+        return db.sql("""
+                        DELETE FROM api.idempotency_keys
+                        WHERE account_id = :account AND key = :key AND salt = :salt AND response IS NULL""")
+                .bind("account", accountId).bind("key", key).bind("salt", salt)
+                .fetch().rowsUpdated().then();
+    }
+}

@@ -1,0 +1,101 @@
+package dev.dialer.api.idempotency;
+
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.NulCharacters;
+import dev.dialer.api.problem.Problems;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * The {@code Idempotency-Key} header, the same on every endpoint that creates calls (per account, 24 hours): a repeat
+ * with the same fingerprint answers the stored response with {@code Idempotent-Replayed: true} and produces nothing;
+ * the same key with another fingerprint is a 409; a request refused with a 4xx before it produced anything leaves no
+ * claim behind, so the key can be sent again at once with a corrected body (a refusal is not stored, as Stripe does
+ * not store one either). Call ids come from {@link IdempotencyKey#callId}, so a retry after an ambiguous 503 produces
+ * the same ids and the dispatcher dials each once.
+ */
+@Component
+public class IdempotentRequests {
+
+    public static final String HEADER = "Idempotency-Key";
+    public static final String REPLAYED = "Idempotent-Replayed";
+    public static final int MAX_KEY_LENGTH = 255;
+    private static final Logger log = LoggerFactory.getLogger(IdempotentRequests.class);
+
+    private final IdempotencyStore store;
+
+    IdempotentRequests(IdempotencyStore store) {
+        this.store = store;
+    }
+
+    /**
+     * The request's key, stripped; null when there is none (or it is blank).
+     *
+     * @throws ApiProblem 400 naming the header when the key is too long or holds a NUL character
+     */
+    public static String keyOf(ServerHttpRequest request) {
+        String key = request.getHeaders().getFirst(HEADER);
+        if (key == null || key.isBlank()) {
+            return null;
+        }
+        if (key.length() > MAX_KEY_LENGTH) {
+            throw Problems.validation(HEADER, "must be at most " + MAX_KEY_LENGTH + " characters");
+        }
+        if (NulCharacters.in(key)) {
+            throw Problems.validation(HEADER, NulCharacters.MESSAGE);
+        }
+        return key.strip();
+    }
+
+    /**
+     * Answers a request under {@code key} once.
+     *
+     * @param fingerprint what makes a repeat the same request: the endpoint and the body (a hash)
+     * @param status      the status of the answer {@code work} produces, and of its replays
+     * @param work        validates, produces with the key's call ids, and answers the body (JSON)
+     */
+    public Mono<ResponseEntity<byte[]>> once(String accountId, String key, String fingerprint, HttpStatus status,
+                                             Function<IdempotencyKey, Mono<byte[]>> work) {
+        return store.claim(accountId, key, fingerprint).flatMap(claim -> {
+            if (claim instanceof IdempotencyStore.Replay replay) {
+                return Mono.just(ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON)
+                        .header(REPLAYED, "true").body(replay.response().getBytes(StandardCharsets.UTF_8)));
+            }
+            if (claim instanceof IdempotencyStore.Conflict) {
+                return Mono.error(Problems.idempotencyConflict(key));
+            }
+            IdempotencyStore.Proceed proceed = (IdempotencyStore.Proceed) claim;
+            return work.apply(new IdempotencyKey(key, proceed.salt()))
+                    .onErrorResume(error -> refusedBeforeProducing(error) && proceed.fresh(),
+                            error -> release(accountId, key, proceed.salt()).then(Mono.error(error)))
+                    .flatMap(body -> store.complete(accountId, key, new String(body, StandardCharsets.UTF_8))
+                            .thenReturn(ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON)
+                                    .body(body)));
+        });
+    }
+
+    /**
+     * A 4xx: the endpoints refuse bad input, a caller ID not allowed, too many recipients… before they produce. A 503
+     * (Kafka did not acknowledge in time) or any other failure may come after the records were stored: the claim
+     * stays, so the retry reproduces the same ids.
+     */
+    private static boolean refusedBeforeProducing(Throwable error) {
+        return error instanceof ApiProblem problem && problem.getStatusCode().is4xxClientError();
+    }
+
+    /** A claim that cannot be released only keeps the key from being used again for its 24 hours. */
+    private Mono<Void> release(String accountId, String key, String salt) {
+        return store.release(accountId, key, salt).onErrorResume(failure -> {
+            log.warn("Idempotency-Key of account {} not released after a refused request", accountId, failure);
+            return Mono.empty();
+        });
+    }
+}

@@ -1,0 +1,47 @@
+package dev.dialer.api.idempotency;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.id.NameBasedUuids;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+class RequestIdsTest {
+
+    private static final String SALT = "0b5e6c1e-7d3a-4f8e-9b51-2f6a4c3e8d17";
+
+    @Test
+    void theSameKeySaltAndIndexGiveTheSameIdAndAnythingElseAnother() {
+        String id = RequestIds.of("acme", "key-1", SALT, 0);
+
+        assertThat(RequestIds.of("acme", "key-1", SALT, 0)).isEqualTo(id);
+        assertThat(RequestIds.of("acme", "key-1", SALT, 1)).isNotEqualTo(id);
+        assertThat(RequestIds.of("other", "key-1", SALT, 0)).isNotEqualTo(id);
+        assertThat(RequestIds.of("acme", "key-2", SALT, 0)).isNotEqualTo(id);
+        assertThat(UUID.fromString(id).version()).isEqualTo(5);
+    }
+
+    @Test
+    void aKeyClaimedAnewAfterItExpiredGetsOtherIds() {
+        assertThat(RequestIds.of("acme", "key-1", UUID.randomUUID().toString(), 0))
+                .isNotEqualTo(RequestIds.of("acme", "key-1", SALT, 0))
+                .isNotEqualTo(RequestIds.of("acme", "key-1", null, 0));
+    }
+
+    @Test
+    void aKeyClaimedBeforeSaltsKeepsTheIdsItWasGiven() {
+        assertThat(RequestIds.of("acme", "key-1", null, 2))
+                .isEqualTo(NameBasedUuids.v5(RequestIds.NAMESPACE, "acme\nkey-1\n2").toString());
+    }
+
+    @Test
+    void aForeignIdAndNumberGiveOneIdPerAccountAndNoKeyedOne() {
+        String id = RequestIds.ofForeignId("acme", "crm-1", "+919876543215");
+
+        assertThat(RequestIds.ofForeignId("acme", "crm-1", "+919876543215")).isEqualTo(id);
+        assertThat(RequestIds.ofForeignId("acme", "crm-1", "+919876543216")).isNotEqualTo(id);
+        assertThat(RequestIds.ofForeignId("acme", "crm-2", "+919876543215")).isNotEqualTo(id);
+        assertThat(RequestIds.ofForeignId("other", "crm-1", "+919876543215")).isNotEqualTo(id);
+        assertThat(UUID.fromString(id).version()).isEqualTo(5);
+    }
+}
