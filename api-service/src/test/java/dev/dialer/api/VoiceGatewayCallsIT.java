@@ -30,6 +30,7 @@ class VoiceGatewayCallsIT extends RunningApiService {
         JsonNode created = JSON.readTree(response.body());
         String sid = created.get("sid").asString();
         assertThat(created.get("callId").asString()).isNotBlank();
+        assertThat(created.get("callid").asString()).isEqualTo(created.get("callId").asString());
 
         CallCommand command = commandFor(sid);
         assertThat(command.callerId()).isEqualTo("+918068281234");

@@ -12,7 +12,8 @@ import org.springframework.web.server.WebFilterChain;
 import reactor.core.publisher.Mono;
 
 /**
- * Requires {@code Authorization: Bearer <key>} on {@code /api/**} and puts the key's {@link Account} on the
+ * Requires {@code Authorization: Bearer <key>} (or the bare key) on {@code /api/**} and {@code /v1/**} and puts the
+ * key's {@link Account} on the
  * exchange ({@link Account#ATTRIBUTE}); anything else is a 401 problem. Other paths (actuator) stay open.
  * Verified keys are cached for {@code dialer.api.auth.cache-ttl}; unknown keys always go to the database, so a key
  * registered a moment ago works at once.
@@ -57,7 +58,15 @@ class ApiKeyAuthentication implements WebFilter {
         return accounts.findByKeyHash(keyHash).doOnNext(account -> cache.put(keyHash, account));
     }
 
+    /**
+     * The key of {@code Bearer <key>}, or of a bare {@code <key>} (the Voice Gateway's v1 document shows
+     * {@code Authorization: <api_key>}); null for another scheme or no key.
+     */
     static String bearerKey(String header) {
+        if (header != null && !header.isBlank() && header.strip().indexOf(' ') < 0
+                && !header.strip().equalsIgnoreCase(BEARER.strip())) {
+            return header.strip();
+        }
         if (header == null || header.length() <= BEARER.length()
                 || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
             return null;

@@ -60,7 +60,8 @@ public final class ApiDocs {
             "notifyUrl":{"url":"https://crm.example.com/status","method":"POST"},\
             "actionHook":"https://crm.example.com/done"}""";
     public static final String VOICE_GATEWAY_RESPONSE = """
-            {"sid":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61","callId":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61"}""";
+            {"sid":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61","callId":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61",\
+            "callid":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61"}""";
 
     private ApiDocs() {
     }

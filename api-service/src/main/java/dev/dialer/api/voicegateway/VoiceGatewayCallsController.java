@@ -45,7 +45,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The Voice Gateway dialect, {@code POST /v1/Accounts/{account_sid}/Calls}: one call per request, answered
- * {@code 201 {sid, callId}} once Kafka acknowledged the command (acks=all). {@code sid} is the dialer's call id (the
+ * {@code 201 {sid, callId, callid}} once Kafka acknowledged the command (acks=all). {@code sid} is the dialer's call id (the
  * one its events carry); {@code callId} is the same value, since the carrier's SIP Call-ID exists only once the call
  * is dialled. The account sid in the path must be the authenticated account's: another account's is a 404. It
  * honours {@code Idempotency-Key} as the send endpoint does ({@link IdempotentRequests}: the same store, replay and
@@ -133,7 +133,7 @@ class VoiceGatewayCallsController {
                                 HttpStatus.CREATED, claimed -> create(account, found.getT1(), found.getT2(), claimed)));
     }
 
-    /** Validates the body and queues its call: the answer {@code {sid, callId}} as JSON. */
+    /** Validates the body and queues its call: the answer {@code {sid, callId, callid}} as JSON. */
     private Mono<byte[]> create(Account account, AccountSettings accountSettings, String body, IdempotencyKey key) {
         return Mono.fromCallable(() -> allowedCallerId(accountSettings,
                         CreateCall.from(parse(body), AccountSettingsStore.regionOf(account, accountSettings))))
@@ -170,6 +170,8 @@ class VoiceGatewayCallsController {
                     Map<String, String> created = new LinkedHashMap<>();
                     created.put("sid", command.requestId());
                     created.put("callId", command.requestId());
+                    // The current Voice Gateway document spells it callid, the v1 document callId: both are written.
+                    created.put("callid", command.requestId());
                     return created;
                 }));
     }

@@ -46,8 +46,11 @@ final class VoiceGatewayDocs {
                 @JsonProperty("method") @Schema(allowableValues = {"POST", "GET"}) String method) {
     }
 
-    @Schema(name = "VoiceGatewayCallCreated", requiredProperties = {"sid", "callId"})
+    @Schema(name = "VoiceGatewayCallCreated", requiredProperties = {"sid", "callId", "callid"})
     record Created(@JsonProperty("sid") @Schema(description = "The call id its events carry") String sid,
-                   @JsonProperty("callId") @Schema(description = "The same id") String callId) {
+                   @JsonProperty("callId") @Schema(description = "The same id (the v1 document's spelling)")
+                   String callId,
+                   @JsonProperty("callid") @Schema(description = "The same id (the current document's spelling)")
+                   String callid) {
     }
 }

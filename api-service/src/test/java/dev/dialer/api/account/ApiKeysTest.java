@@ -30,6 +30,9 @@ class ApiKeysTest {
         assertThat(ApiKeyAuthentication.bearerKey("Bearer dk_abc")).isEqualTo("dk_abc");
         assertThat(ApiKeyAuthentication.bearerKey("bearer   dk_abc ")).isEqualTo("dk_abc");
         assertThat(ApiKeyAuthentication.bearerKey("Basic dk_abc")).isNull();
+        // The Voice Gateway's v1 document sends the key alone.
+        assertThat(ApiKeyAuthentication.bearerKey("dk_abc")).isEqualTo("dk_abc");
+        assertThat(ApiKeyAuthentication.bearerKey(" ")).isNull();
         assertThat(ApiKeyAuthentication.bearerKey("Bearer ")).isNull();
         assertThat(ApiKeyAuthentication.bearerKey("Bearer")).isNull();
         assertThat(ApiKeyAuthentication.bearerKey(null)).isNull();
