@@ -78,13 +78,18 @@ public final class DispatcherFixture implements BeforeEachCallback, AfterAllCall
      * the simulator's webhook secret when it signs its callbacks.
      */
     public void register(DynamicPropertyRegistry registry) {
-        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
+        infrastructure(registry);
         String baseUrl = carrierUp ? startCarrier().baseUrl() : "http://127.0.0.1:" + settings.port();
         registry.add("dialer.dispatcher.carrier.base-url", () -> baseUrl);
         if (settings.webhookSecret() != null) {
             registry.add("dialer.dispatcher.carrier.webhook-secret", settings::webhookSecret);
         }
+    }
+
+    /** Points a dispatcher at the shared Kafka (three partitions a topic) and PostgreSQL, and at nothing else. */
+    public static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        registry.add("dialer.kafka.partitions", () -> 3);
     }
 
     /** Starts the simulator, unless it runs already. */

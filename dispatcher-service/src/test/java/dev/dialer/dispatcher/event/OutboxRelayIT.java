@@ -10,6 +10,7 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.DispatcherFixture;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.infra.Infrastructure;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -73,8 +74,7 @@ class OutboxRelayIT {
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
+        DispatcherFixture.infrastructure(registry);
     }
 
     @Test

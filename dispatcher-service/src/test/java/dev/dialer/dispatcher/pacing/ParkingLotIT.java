@@ -3,8 +3,8 @@ package dev.dialer.dispatcher.pacing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.DispatcherFixture;
 import dev.dialer.dispatcher.retry.RetryScheduleAccess;
-import dev.dialer.infra.Infrastructure;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -36,8 +36,7 @@ class ParkingLotIT {
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
+        DispatcherFixture.infrastructure(registry);
     }
 
     @Test

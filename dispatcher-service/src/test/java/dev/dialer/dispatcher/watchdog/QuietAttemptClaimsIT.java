@@ -3,9 +3,9 @@ package dev.dialer.dispatcher.watchdog;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.DispatcherFixture;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.QuietAttempt;
-import dev.dialer.infra.Infrastructure;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -44,8 +44,7 @@ class QuietAttemptClaimsIT {
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
+        DispatcherFixture.infrastructure(registry);
     }
 
     @Test

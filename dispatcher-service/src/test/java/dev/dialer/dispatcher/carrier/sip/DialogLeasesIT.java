@@ -2,7 +2,7 @@ package dev.dialer.dispatcher.carrier.sip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.dialer.infra.Infrastructure;
+import dev.dialer.dispatcher.DispatcherFixture;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -36,8 +36,7 @@ class DialogLeasesIT {
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-        registry.add("dialer.kafka.partitions", () -> 3);
+        DispatcherFixture.infrastructure(registry);
     }
 
     @Test
