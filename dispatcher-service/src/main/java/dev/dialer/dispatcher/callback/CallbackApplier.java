@@ -18,6 +18,7 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
 import dev.dialer.dispatcher.retry.RetryPolicy;
+import dev.dialer.dispatcher.retry.RetryProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
@@ -44,7 +45,9 @@ import reactor.util.retry.Retry;
  * the same statement that ends this one ({@link AttemptLedger#transitionAndSchedule}). Otherwise the request ends
  * ({@link RequestEnding}): a retryable outcome without attempts left and a declined call end {@code exhausted}, an
  * unreachable number ends {@code failed}. A capacity rejection is not an attempt and ends nothing: the attempt is
- * requeued under the same number ({@link #requeue}). Every terminal callback frees the attempt's trunk slot.
+ * requeued under the same number ({@link #requeue}), until it was first queued longer than
+ * {@code retry.carrier-unavailable-max-wait} ago, when the request ends {@code exhausted} with
+ * {@code error.code=capacity}. Every terminal callback frees the attempt's trunk slot.
  *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
@@ -90,12 +93,14 @@ public class CallbackApplier {
     private final Lanes lanes;
     private final PacingProperties pacing;
     private final AnsweringMachineResults answeringMachine;
+    private final RetryProperties retry;
     static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy,
                     RetryMetrics retryMetrics, Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes,
-                    PacingProperties pacing, AnsweringMachineResults answeringMachine) {
+                    PacingProperties pacing, AnsweringMachineResults answeringMachine, RetryProperties retry) {
         this.answeringMachine = answeringMachine;
+        this.retry = retry;
         this.openAttempts = openAttempts;
         for (String answeredBy : AnsweredBy.VALUES) {
             for (String result : new String[] {"applied", "repeated", "late", "unknown_attempt"}) {
@@ -199,11 +204,29 @@ public class CallbackApplier {
                 reported == AttemptStatus.COMPLETED ? AttemptStatus.COMPLETED : AttemptStatus.CANCELED);
     }
 
-    /** The carrier's outcome by the table; a capacity rejection is requeued rather than ended. */
+    /**
+     * The carrier's outcome by the table; a capacity rejection is requeued rather than ended, unless the attempt was
+     * first queued longer than {@code retry.carrier-unavailable-max-wait} ago: then the carrier has had no room for it
+     * that long, and the request ends {@code exhausted} with {@code error.code=capacity} instead of cycling for ever.
+     */
     private Mono<Result> classified(CallCommand command, CarrierCallback callback, String answeredBy) {
         Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
-        return outcome.verdict() == Verdict.CAPACITY ? requeue(command, callback)
-                : ended(command, callback, outcome, answeredBy);
+        if (outcome.verdict() != Verdict.CAPACITY) {
+            return ended(command, callback, outcome, answeredBy);
+        }
+        Instant giveUpBefore = clock.instant().minus(retry.carrierUnavailableMaxWait());
+        return ledger.queuedAt(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt queued at"))
+                .flatMap(queuedAt -> {
+                    if (!queuedAt.isBefore(giveUpBefore)) {
+                        return requeue(command, callback);
+                    }
+                    log.warn("request {} attempt {} met the carrier's capacity limit for longer than {}; ended",
+                            callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
+                    lanes.trunk().capacityRejected(slotKey(callback));
+                    return ended(command, callback, outcome, answeredBy);
+                })
+                .defaultIfEmpty(Result.UNKNOWN_ATTEMPT);
     }
 
     /**

@@ -24,7 +24,9 @@ import org.springframework.validation.annotation.Validated;
  *                                  ({@link #carrierUnavailableWait})
  * @param carrierUnavailableMaxDelay the longest such single wait
  * @param carrierUnavailableMaxWait how long after an attempt was first queued such waits go on; after that it ends
- *                                  {@code failed} with {@code error.code=carrier_error}
+ *                                  {@code failed} with {@code error.code=carrier_error}. Requeues after a carrier's
+ *                                  capacity rejections go on as long; after that the request ends {@code exhausted}
+ *                                  with {@code error.code=capacity}
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.retry")

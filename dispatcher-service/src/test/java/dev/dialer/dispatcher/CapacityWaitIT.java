@@ -1,0 +1,57 @@
+package dev.dialer.dispatcher;
+
+import static dev.dialer.dispatcher.CallEventsJson.deferred;
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.text;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.simulator.CarrierSimulator;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A carrier that has no room for a call for longer than {@code carrier-unavailable-max-wait}: the capacity rejections
+ * requeue the call under the same attempt until then, and then the request ends {@code exhausted} with
+ * {@code error.code=capacity}, instead of being requeued for ever.
+ */
+class CapacityWaitIT extends CarrierDown {
+
+    private static final String CALLER = "+4930777444";
+
+    @DynamicPropertySource
+    static void shortWait(DynamicPropertyRegistry registry) {
+        registry.add("dialer.dispatcher.retry.carrier-unavailable-max-wait", () -> "PT5S");
+        registry.add("dialer.dispatcher.pacing.capacity-requeue-delay", () -> "PT1S");
+    }
+
+    @Test
+    void aCallTheCarrierHasNoRoomForEndsExhaustedOnceItHasWaitedTheLongestWait() {
+        CarrierSimulator simulator = carrierComesBack();
+        String requestId = "cap-" + UUID.randomUUID();
+        Instant sent = Instant.now();
+        // The simulator rejects a number ending in 3 for capacity (503 "Max Account Calls In Progress") every time.
+        fixture.produce(CALLER, """
+                {"version":1,"request_id":"%s","account_id":"acc-down","caller_id":"%s","to":"+4915112345673",
+                 "audio":"welcome.wav","created_at":"%s"}""".formatted(requestId, CALLER, sent));
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(deferred(events)).hasSizeGreaterThanOrEqualTo(2)
+                .allSatisfy(event -> assertThat(text(event, "reason")).isEqualTo("capacity"));
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(text(last, "status")).isEqualTo("exhausted");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
+            assertThat(Instant.parse(text(last, "occurred_at"))).isAfter(sent.plus(Duration.ofSeconds(5)));
+        });
+        assertThat(simulator.calls().stream().filter(call -> requestId.equals(call.tag().get("request_id"))))
+                .hasSizeGreaterThanOrEqualTo(2)
+                .allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+        assertThat(attempts(requestId)).containsExactly("1:failed");
+    }
+}
