@@ -92,7 +92,12 @@ final class SendRequestParser {
         }
     }
 
-    /** {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. */
+    /**
+     * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. In the
+     * numbers ({@code to}, {@code bridge}) a literal '+' is a plus sign, as the writer meant it ({@code to=+6598765432}
+     * from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number read without its '+'
+     * would be taken for one of the account's region.
+     */
     private static ObjectNode form(String text) {
         ObjectNode fields = JSON.createObjectNode();
         for (String pair : text.split("&")) {
@@ -101,7 +106,9 @@ final class SendRequestParser {
             }
             int equals = pair.indexOf('=');
             String name = decode(equals < 0 ? pair : pair.substring(0, equals));
-            String value = equals < 0 ? "" : decode(pair.substring(equals + 1));
+            String raw = equals < 0 ? "" : pair.substring(equals + 1);
+            boolean number = name.equals("to") || name.equals("to[]") || name.equals("bridge");
+            String value = decode(number ? raw.replace("+", "%2B") : raw);
             if (name.equals("to[]")) {
                 name = "to";
             }

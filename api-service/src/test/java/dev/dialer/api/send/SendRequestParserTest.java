@@ -73,6 +73,18 @@ class SendRequestParserTest {
     }
 
     @Test
+    void aLiteralPlusInAFormsNumbersIsAPlusSignNotASpace() {
+        // curl -d 'to=+6598765432': a Singapore number, although 6598765432 alone is an Indian mobile in region IN.
+        SendRequest request = parse("bridge=+918068281234&to=+6598765432,+919876543215&to[]=+14155550123"
+                + "&audio=greeting&name=spring+sale");
+
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+6598765432", "+919876543215", "+14155550123");
+        assertThat(request.campaign()).as("elsewhere '+' is still a space").isEqualTo("spring sale");
+    }
+
+    @Test
     void readsRepeatedToFieldsOfAFormAsOneList() {
         SendRequest request = parse(
                 "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting");
