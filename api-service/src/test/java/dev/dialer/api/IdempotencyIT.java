@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.account.ApiKeys;
+import dev.dialer.api.idempotency.IdempotencyStore;
 import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
@@ -16,11 +17,49 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /** Idempotency-Key across two api-service instances sharing Kafka and PostgreSQL, on both dialects. */
 class IdempotencyIT extends RunningApiService {
+
+    @Autowired
+    IdempotencyStore store;
+
+    @Test
+    void anAnswerGivenUnderAClaimThatWasReleasedMeanwhileIsKeptAndReplayed() {
+        String key = "released-" + UUID.randomUUID();
+        // A claims the key; B, a retry, finds A's claim and goes on with its salt; A is refused and releases it.
+        IdempotencyStore.Proceed first = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
+        IdempotencyStore.Proceed retry = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
+        assertThat(retry.fresh()).isFalse();
+        assertThat(retry.salt()).isEqualTo(first.salt());
+        store.release(ACCOUNT, key, first.salt()).block();
+
+        // B produced under that salt and answers: its answer is kept, so a further retry replays it instead of
+        // claiming the key afresh with new ids.
+        store.complete(ACCOUNT, key, "same body", retry.salt(), "{\"status\":\"OK\"}").block();
+
+        assertThat(store.claim(ACCOUNT, key, "same body").block()).isInstanceOfSatisfying(IdempotencyStore.Replay.class,
+                replay -> assertThat(replay.response()).isEqualTo("{\"status\":\"OK\"}"));
+    }
+
+    @Test
+    void anAnswerGivenUnderAnotherClaimsSaltDoesNotOverwriteTheClaimThatHoldsTheKey() {
+        String key = "reclaimed-" + UUID.randomUUID();
+        IdempotencyStore.Proceed first = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "body a").block();
+        store.release(ACCOUNT, key, first.salt()).block();
+        IdempotencyStore.Proceed second = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "body b").block();
+        assertThat(second.fresh()).isTrue();
+
+        store.complete(ACCOUNT, key, "body a", first.salt(), "{\"from\":\"a\"}").block();
+        store.complete(ACCOUNT, key, "body b", second.salt(), "{\"from\":\"b\"}").block();
+
+        assertThat(store.claim(ACCOUNT, key, "body b").block()).isInstanceOfSatisfying(IdempotencyStore.Replay.class,
+                replay -> assertThat(replay.response()).isEqualTo("{\"from\":\"b\"}"));
+    }
+
 
     private static ConfigurableApplicationContext second;
     private static int secondPort;

@@ -20,6 +20,9 @@ import reactor.core.publisher.Mono;
 @Component
 public class IdempotencyStore {
 
+    /** How many times a claim is tried when the row it met is released before it could be read. */
+    private static final int CLAIM_TRIES = 3;
+
     static final int TTL_HOURS = 24;
     private static final Duration TTL = Duration.ofHours(TTL_HOURS);
 
@@ -58,6 +61,15 @@ public class IdempotencyStore {
      * so producing again cannot create a second call.
      */
     public Mono<Claim> claim(String accountId, String key, String fingerprint) {
+        return claim(accountId, key, fingerprint, CLAIM_TRIES);
+    }
+
+    /**
+     * One try: insert the claim, else read the row that holds the key. A row that is gone by the time it is read was
+     * a refused request's claim, released in between: the key is free again, so the claim is tried anew (a few times,
+     * then it is an error: never an empty answer).
+     */
+    private Mono<Claim> claim(String accountId, String key, String fingerprint, int triesLeft) {
         String salt = UUID.randomUUID().toString();
         return db.sql("""
                         INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt)
@@ -71,7 +83,10 @@ public class IdempotencyStore {
                 .bind("ttl", (double) TTL.toSeconds())
                 .fetch().first()
                 .<Claim>map(inserted -> new Proceed(salt, true))
-                .switchIfEmpty(Mono.defer(() -> existing(accountId, key, fingerprint)));
+                .switchIfEmpty(Mono.defer(() -> existing(accountId, key, fingerprint)))
+                .switchIfEmpty(Mono.defer(() -> triesLeft > 1 ? claim(accountId, key, fingerprint, triesLeft - 1)
+                        : Mono.error(new IllegalStateException("Idempotency-Key claimed and released again "
+                                + CLAIM_TRIES + " times in a row"))));
     }
 
     private Mono<Claim> existing(String accountId, String key, String fingerprint) {
@@ -91,13 +106,23 @@ public class IdempotencyStore {
                 .one();
     }
 
-    /** Stores the answer to replay; only the first stored answer counts. */
-    public Mono<Void> complete(String accountId, String key, String response) {
-        return db.sql("""
-                        UPDATE api.idempotency_keys SET response = :response
-                        WHERE account_id = :account AND key = :key AND response IS NULL""")
-                .bind("response", response).bind("account", accountId).bind("key", key)
-                .fetch().rowsUpdated().then();
+    /**
+     * Stores the answer to replay; only the first stored answer counts, and only on the claim whose salt the answer's
+     * ids were derived with. The row is written again if it is gone: a request that found another try's claim and
+     * produced under its salt must leave its answer even when that other try was refused and released the claim
+     * meanwhile, or a retry would claim the key afresh, with new ids.
+     */
+    public Mono<Void> complete(String accountId, String key, String fingerprint, String salt, String response) {
+        DatabaseClient.GenericExecuteSpec spec = db.sql("""
+                        INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt, response)
+                        VALUES (:account, :key, :hash, :salt, :response)
+                        ON CONFLICT (account_id, key) DO UPDATE SET response = EXCLUDED.response
+                            WHERE api.idempotency_keys.response IS NULL
+                              AND api.idempotency_keys.salt IS NOT DISTINCT FROM EXCLUDED.salt""")
+                .bind("response", response).bind("account", accountId).bind("key", key).bind("hash", fingerprint);
+        // A key claimed before salts existed has none, and keeps its ids without one.
+        spec = salt == null ? spec.bindNull("salt", String.class) : spec.bind("salt", salt);
+        return spec.fetch().rowsUpdated().then();
     }
 
     /**

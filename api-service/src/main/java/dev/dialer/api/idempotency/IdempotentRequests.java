@@ -76,7 +76,8 @@ public class IdempotentRequests {
             return work.apply(new IdempotencyKey(key, proceed.salt()))
                     .onErrorResume(error -> refusedBeforeProducing(error) && proceed.fresh(),
                             error -> release(accountId, key, proceed.salt()).then(Mono.error(error)))
-                    .flatMap(body -> store.complete(accountId, key, new String(body, StandardCharsets.UTF_8))
+                    .flatMap(body -> store.complete(accountId, key, fingerprint, proceed.salt(),
+                                    new String(body, StandardCharsets.UTF_8))
                             .thenReturn(ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON)
                                     .body(body)));
         });
