@@ -132,9 +132,14 @@ public class AttemptLedger {
     public record EndContext(boolean cancelRequested, String answeredBy) {
     }
 
-    /** When the attempt was first queued (a requeue keeps it); empty for an unknown attempt. */
+    /**
+     * When the attempt began to wait for a carrier: when it was first queued (a requeue keeps it), or when the last
+     * dial-time policy wait it met since ended; empty for an unknown attempt.
+     */
     public Mono<Instant> queuedAt(String requestId, int attempt) {
-        return db.sql("SELECT created_at FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+        return db.sql("""
+                        SELECT COALESCE(waiting_since, created_at) FROM dispatch.attempts
+                         WHERE request_id = $1 AND attempt_no = $2""")
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .map(row -> row.get(0, Instant.class))
@@ -226,7 +231,7 @@ public class AttemptLedger {
                              WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
                                AND status IN (%s)
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
-                               AND ($5::timestamptz IS NULL OR created_at > $5)
+                               AND ($5::timestamptz IS NULL OR COALESCE(waiting_since, created_at) > $5)
                             RETURNING request_id, attempt_no),
                         scheduled AS (
                             INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
@@ -336,16 +341,22 @@ public class AttemptLedger {
 
     /**
      * Claims a {@code queued} attempt for dialling, once: sets {@code carrier_asked_at} just before the carrier is
-     * asked, only if nobody set it before and the attempt is not waiting in the schedule after a capacity rejection.
+     * asked, only if nobody set it before, the attempt is not waiting in the schedule after a capacity rejection, and
+     * the request is open (not finished, no cancel marked).
      * From then on the attempt may ring someone: it is never dialled again, and the watchdog sees it end.
      *
      * @return whether this call claimed it (and must dial it)
      */
     public Mono<Boolean> claimDial(String requestId, int attempt) {
+        // The request row is share-locked for the check: a cancel marked before the claim stops it, and one marked
+        // after finds the attempt claimed (a call to cancel at the carrier), never a claim still on its way.
         return db.sql("""
-                        UPDATE dispatch.attempts SET carrier_asked_at = now()
-                         WHERE request_id = $1 AND attempt_no = $2 AND status = 'queued'
-                           AND carrier_asked_at IS NULL AND NOT requeued""")
+                        UPDATE dispatch.attempts a SET carrier_asked_at = now()
+                          FROM (SELECT r.request_id FROM dispatch.requests r
+                                 WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+                                   FOR SHARE) open
+                         WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.status = 'queued'
+                           AND a.carrier_asked_at IS NULL AND NOT a.requeued""")
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .fetch()

@@ -22,12 +22,17 @@ class PolicyLedger {
         this.db = db;
     }
 
-    /** When the account's attempts to {@code callee} since {@code since} were recorded, oldest first. */
+    /**
+     * When the account's attempts to {@code callee} since {@code since} were recorded, oldest first: those that reached
+     * the carrier. An attempt waiting to be dialled again under its number (requeued: the carrier had no room for it,
+     * or none could be reached) rang nobody, and is not counted, least of all against itself when it comes back.
+     */
     Flux<Instant> dialsSince(String accountId, String callee, Instant since) {
         return db.sql("""
                         SELECT a.created_at FROM dispatch.requests r
                           JOIN dispatch.attempts a ON a.request_id = r.request_id
                          WHERE r.account_id = $1 AND r.command ->> 'to' = $2 AND a.created_at > $3
+                           AND a.carrier_asked_at IS NOT NULL
                          ORDER BY a.created_at""")
                 .bind(0, accountId)
                 .bind(1, callee)
@@ -38,10 +43,15 @@ class PolicyLedger {
 
     /**
      * Makes the command's attempt wait in {@code dispatch.schedule} until {@code dueAt}. A row already there for the
-     * attempt (the one whose firing brought the command back) takes the new time and reason, and loses its lease.
+     * attempt (the one whose firing brought the command back) takes the new time and reason, and loses its lease. An
+     * attempt that was waiting for a carrier (requeued) counts that wait anew from {@code dueAt}: the policy's wait is
+     * not the carrier's ({@code retry.carrier-unavailable-max-wait}).
      */
     Mono<Void> schedule(CallCommand command, String reason, Instant dueAt) {
         return db.sql("""
+                        WITH restarted AS (
+                            UPDATE dispatch.attempts SET waiting_since = $3
+                             WHERE request_id = $1 AND attempt_no = $2 AND requeued)
                         INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
                         SELECT request_id, $2, $3, $4, command FROM dispatch.requests WHERE request_id = $1
                         ON CONFLICT (request_id, attempt_no)
@@ -113,13 +123,16 @@ class PolicyLedger {
     }
 
     /**
-     * The request's attempts that have not ended, but for one waiting to be dialled again under its number (requeued
-     * after a capacity rejection, or because no carrier placed it): that one rang nobody, so the request only waits.
+     * The request's attempts that reached the carrier and have not ended. One recorded but not claimed for the carrier
+     * yet rang nobody, and once the request's cancel is marked can no longer be claimed
+     * ({@code AttemptLedger#claimDial}); one waiting to be dialled again under its number (requeued after a capacity
+     * rejection, or because no carrier placed it) rang nobody either. For those the request only waits.
      */
     Flux<LiveAttempt> liveAttempts(String requestId) {
         return db.sql("""
                         SELECT attempt_no, status, provider_call_id FROM dispatch.attempts
-                         WHERE request_id = $1 AND status = ANY($2) AND NOT requeued""")
+                         WHERE request_id = $1 AND status = ANY($2) AND NOT requeued
+                           AND carrier_asked_at IS NOT NULL""")
                 .bind(0, requestId)
                 .bind(1, LIVE)
                 .map(row -> new LiveAttempt(requestId, row.get(0, Integer.class),

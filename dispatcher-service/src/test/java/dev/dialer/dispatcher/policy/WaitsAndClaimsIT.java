@@ -1,0 +1,97 @@
+package dev.dialer.dispatcher.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * The ledger's claims and waits against the dial-time policy, on the real PostgreSQL: a cancel marked before an
+ * attempt is claimed stops the claim (and leaves nothing live to hang up); an attempt that never reached the carrier
+ * does not count against the callee's cap; a policy wait restarts a requeued attempt's wait for a carrier.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
+        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
+@DirtiesContext
+class WaitsAndClaimsIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @Autowired
+    AttemptLedger attempts;
+
+    @Autowired
+    PolicyLedger policy;
+
+    @Autowired
+    DatabaseClient db;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        DispatcherFixture.infrastructure(registry);
+    }
+
+    @Test
+    void aCancelMarkedBeforeTheClaimStopsItAndLeavesNoCallToHangUp() {
+        CallCommand command = command("+4915112340101");
+        attempts.record(command).block(WAIT);
+
+        policy.markCancelRequested(command.requestId()).block(WAIT);
+
+        assertThat(attempts.claimDial(command.requestId(), 1).block(WAIT)).isFalse();
+        assertThat(policy.liveAttempts(command.requestId()).collectList().block(WAIT)).isEmpty();
+    }
+
+    @Test
+    void aClaimedAttemptIsLiveForACancelAndCountsAgainstTheCalleesCap() {
+        String callee = "+4915112340102";
+        CallCommand command = command(callee);
+        attempts.record(command).block(WAIT);
+        Instant since = Instant.now().minus(Duration.ofHours(1));
+        assertThat(policy.dialsSince(command.accountId(), callee, since).collectList().block(WAIT))
+                .as("recorded, not yet dialled").isEmpty();
+
+        assertThat(attempts.claimDial(command.requestId(), 1).block(WAIT)).isTrue();
+
+        assertThat(policy.dialsSince(command.accountId(), callee, since).collectList().block(WAIT)).hasSize(1);
+        assertThat(policy.liveAttempts(command.requestId()).collectList().block(WAIT)).hasSize(1);
+    }
+
+    @Test
+    void aRequeuedAttemptNeitherCountsAgainstTheCapNorHasItsCarrierWaitRunDuringAPolicyWait() {
+        String callee = "+4915112340103";
+        CallCommand command = command(callee);
+        attempts.record(command).block(WAIT);
+        attempts.claimDial(command.requestId(), 1).block(WAIT);
+        Instant now = Instant.now();
+        // No carrier placed it: it waits to be dialled again under its number.
+        assertThat(attempts.requeueNotPlaced(command.requestId(), 1, now.plusSeconds(15),
+                now.minus(Duration.ofMinutes(30))).block(WAIT)).isTrue();
+        assertThat(policy.dialsSince(command.accountId(), callee, now.minus(Duration.ofHours(1))).collectList()
+                .block(WAIT)).as("it rang nobody").isEmpty();
+
+        // Back from that wait, the calling window is closed: it waits for the window until tomorrow morning.
+        Instant windowOpens = now.plus(Duration.ofHours(10)).truncatedTo(ChronoUnit.MILLIS);
+        policy.schedule(command, "window", windowOpens).block(WAIT);
+
+        assertThat(attempts.queuedAt(command.requestId(), 1).block(WAIT))
+                .as("its wait for a carrier counts from the window's opening").isEqualTo(windowOpens);
+    }
+
+    private static CallCommand command(String to) {
+        return new CallCommand(1, "wc-" + UUID.randomUUID(), "acc-waits", "+4930555002", to, null, "a.wav", null, 0, 3,
+                1, null, null, null, null, null, null, null, null, Instant.now());
+    }
+}
