@@ -213,15 +213,20 @@ final class VoiceGatewayCarrier implements Carrier {
 
     /**
      * A request that got no answer: {@code UNREACHABLE} when it never reached the carrier (no connection could be
-     * made: refused, timed out, no such host, TLS handshake failed; or none could be had from the pool), {@code LOST}
+     * made: refused, timed out, no such host, no route, network unreachable, TLS handshake failed; or none could be
+     * had from the pool), {@code LOST}
      * when the connection failed after it was sent (closed before the answer, reset), so the carrier may have acted
      * on it. reactor-netty itself repeats, once, a request whose pooled connection closed before it was written.
      */
     static CarrierException transportFailure(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof java.net.ConnectException || cause instanceof java.net.UnknownHostException
+                    || cause instanceof java.net.NoRouteToHostException
+                    || cause instanceof java.net.PortUnreachableException
                     || cause instanceof javax.net.ssl.SSLHandshakeException
-                    || cause instanceof java.util.concurrent.TimeoutException) {
+                    || cause instanceof java.util.concurrent.TimeoutException
+                    || (cause instanceof java.net.SocketException && String.valueOf(cause.getMessage())
+                            .toLowerCase(java.util.Locale.ROOT).contains("unreachable"))) {
                 break;
             }
             if (cause instanceof java.io.IOException) {

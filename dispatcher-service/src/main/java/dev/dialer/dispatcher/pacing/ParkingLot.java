@@ -27,9 +27,10 @@ class ParkingLot {
     /**
      * Parks each command's attempt until its due time, in two statements whatever the batch's size; request rows are
      * written first (the first command seen for a request wins, as in the ledger). Parking an attempt whose row is
-     * still there moves that row to the new due time, as every other wait does ({@code PolicyLedger#schedule}): the
-     * row may be the very one the retry scheduler has just published this command from and is about to delete, and
-     * its delete, guarded by the due time it published, must then leave the new wait alone.
+     * still there moves that row to the new due time if it is a parked row or one the retry scheduler has claimed: it
+     * may be the very one the scheduler has just published this command from and is about to delete, and its delete,
+     * guarded by the due time it published, must then leave the new wait alone. Another wait (a retry, a requeue, a
+     * calling window) that a copy of the command meets in a full lane stays as it is.
      */
     Mono<Void> parkAll(List<Parked> parked) {
         // One row per attempt: a statement may not move the same row twice (copies of a record parked together).
@@ -53,7 +54,9 @@ class ParkingLot {
                                   FROM unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
                                   JOIN dispatch.requests q ON q.request_id = t.r
                                 ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
-                                    reason = EXCLUDED.reason, lease_until = NULL""")
+                                    reason = EXCLUDED.reason, lease_until = NULL
+                                 WHERE dispatch.schedule.reason = 'parked'
+                                    OR dispatch.schedule.lease_until IS NOT NULL""")
                         .bind(0, requestIds)
                         .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
                         .bind(2, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))

@@ -109,8 +109,14 @@ public final class PartitionLanes {
         } else {
             Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
             if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
-                // An attempt that was already at the head of its lane once: it goes before the lane's backlog.
-                lane.queue.addFirst(new Pending(record, ticket, slot, now()));
+                // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
+                // after a head the trunk is about to grant a start to (the grant is for that head's call).
+                Pending front = new Pending(record, ticket, slot, now());
+                Pending head = lane.waitingForSlot ? lane.queue.pollFirst() : null;
+                lane.queue.addFirst(front);
+                if (head != null) {
+                    lane.queue.addFirst(head);
+                }
                 pump(lane);
             } else if (lane.overBudget(lanes.properties().parkAfter())) {
                 park(lane, slot, ticket);

@@ -153,7 +153,7 @@ public class Watchdog {
                         event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
                                 .error(STATUS_TIMEOUT, message),
                         FinalStatus.FAILED, event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message))
-                .thenReturn(true);
+                .map(previous -> true);
     }
 
     private void count(String outcome) {
