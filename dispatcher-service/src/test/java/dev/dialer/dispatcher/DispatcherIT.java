@@ -61,6 +61,8 @@ class DispatcherIT {
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
         fixture.register(registry);
+        // A call the carrier keeps rejecting for capacity is requeued for this long, then ends.
+        registry.add("dialer.dispatcher.retry.carrier-unavailable-max-wait", () -> "PT8S");
     }
 
     @LocalServerPort
@@ -142,7 +144,7 @@ class DispatcherIT {
     }
 
     @Test
-    void capacityRejectionIsNotAnAttemptTheCallIsDeferredAndDialledAgainUnderTheSameAttemptNumber() {
+    void capacityRejectionIsNotAnAttemptTheCallIsDeferredAndDialledAgainUnderTheSameAttemptNumberUntilTheLongestWait() {
         String requestId = newRequestId();
         double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
         fixture.produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
@@ -160,14 +162,19 @@ class DispatcherIT {
             assertThat(event.get("will_retry").booleanValue()).isTrue();
             assertThat(event.get("next_attempt_at")).isNotNull();
         });
-        assertThat(finals(fixture.eventsFor(requestId))).isEmpty();
-        assertThat(statuses(fixture.eventsFor(requestId))).doesNotContain("failed");
         assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
                 .isGreaterThanOrEqualTo(rejectionsBefore + 2);
         assertThat(meters.get("dialer.dispatcher.trunk.concurrency.limit").gauge().value()).isGreaterThanOrEqualTo(1);
-        // The simulator would reject this number for ever: end the request so its requeues stop here.
-        db.sql("UPDATE dispatch.requests SET final_status = 'canceled' WHERE request_id = $1").bind(0, requestId)
-                .then().block(WAIT);
+
+        // The simulator rejects this number for ever: once the attempt was first queued longer than
+        // carrier-unavailable-max-wait (8 s here) ago, the next rejection ends the request instead of requeueing it.
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(statuses(events)).as("the attempt ends once, at the end").containsOnlyOnce("failed");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("exhausted");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
+        });
+        assertThat(fixture.callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
     }
 
     @Test
