@@ -294,7 +294,8 @@ public final class TrunkGate {
 
     /**
      * Grants starts to waiting lanes, one account after another (a served account goes to the back), while a token
-     * and a slot are there; when the rate is what binds, sets the timer for the next token.
+     * and a slot are there; when the rate is what binds, sets the timer for the next token, and when concurrency
+     * binds, for the first held slot or grant to lapse.
      */
     private void serve(long now, List<Runnable> toWake) {
         while (waiters > 0 && slots.size() < currentLimit()) {
@@ -314,6 +315,21 @@ public final class TrunkGate {
             take(next.slotKey(), next.partition(), now);
             granted.put(next.slotKey(), now);
             toWake.add(next.wake());
+        }
+        if (waiters > 0 && slots.size() >= currentLimit()) {
+            // Concurrency binds. A slot held past its time limit (its terminal status was lost) or a grant never
+            // claimed frees one with no release to say so: look again when the first of them lapses, or the waiting
+            // lanes would wait for traffic that may never come.
+            long lapses = Long.MAX_VALUE;
+            for (Slot slot : slots.values()) {
+                lapses = Math.min(lapses, slot.acquiredAt() + slotTimeLimitNanos + 1);
+            }
+            for (long grantedAt : granted.values()) {
+                lapses = Math.min(lapses, grantedAt + GRANT_TIMEOUT_NANOS + 1);
+            }
+            if (lapses != Long.MAX_VALUE) {
+                armRateTimer(now, Math.max(lapses, now + 1));
+            }
         }
     }
 

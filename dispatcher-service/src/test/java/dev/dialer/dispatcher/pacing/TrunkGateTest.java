@@ -126,6 +126,24 @@ class TrunkGateTest {
     }
 
     @Test
+    void aWaitingStartIsGrantedWhenAHeldSlotLapsesThoughNothingElseHappens() {
+        TrunkGate trunk = new TrunkGate(0, 1, SECOND, time);
+        trunk.acquireOrWait("lost", "acc", 0, now(), () -> { });
+        List<String> woken = new ArrayList<>();
+        assertThat(trunk.acquireOrWait("next", "acc", 0, now(), () -> woken.add("next")))
+                .isEqualTo(TrunkGate.QUEUED);
+
+        // No release, no other start: only the lost call's time limit frees the trunk.
+        time.advanceTimeBy(Duration.ofMillis(900));
+        assertThat(woken).isEmpty();
+        time.advanceTimeBy(Duration.ofMillis(200));
+
+        assertThat(woken).containsExactly("next");
+        assertThat(trunk.holds("lost")).isFalse();
+        assertThat(trunk.holds("next")).isTrue();
+    }
+
+    @Test
     void queuesAStartItsRateDoesNotAllowYetAndGrantsItWhenTheTokenComes() {
         TrunkGate trunk = new TrunkGate(10, 0, HOUR, time);
         List<Long> woken = new ArrayList<>();
