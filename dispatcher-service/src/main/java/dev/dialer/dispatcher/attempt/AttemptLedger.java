@@ -103,7 +103,12 @@ public class AttemptLedger {
                 .bind(2, AttemptStatus.QUEUED.wire()));
     }
 
-    /** {@link #transition} for {@code CallEvents#emitOn}: the change and its event in one statement. */
+    /**
+     * Moves the attempt to a new status if it may move there from its current one ({@link Transition#predecessorsOf});
+     * the row is locked for the check, so concurrent writers cannot both win. For {@code CallEvents#emitOn} and
+     * {@code CallEvents#endOn}: the change and its events in one statement, which returns the status before when the
+     * transition happened and nothing when it did not (late, duplicate or unknown).
+     */
     public StateChange transitionChange(Transition change) {
         return new StateChange(TRANSITION + " AS status", 8, spec -> bindTransition(spec, change));
     }
@@ -158,19 +163,7 @@ public class AttemptLedger {
     }
 
     /**
-     * Moves the attempt to a new status if it may move there from its current one
-     * ({@link Transition#predecessorsOf}); the row is locked for the check, so concurrent writers cannot both win.
-     *
-     * @return the status before, when the transition happened; empty when it did not (late, duplicate or unknown)
-     */
-    public Mono<AttemptStatus> transition(Transition change) {
-        return bindTransition(db.sql(TRANSITION), change)
-                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
-                .one();
-    }
-
-    /**
-     * {@link #transition} to a terminal status that schedules the request's next attempt in the same statement: the
+     * {@link #transitionChange} to a terminal status that schedules the request's next attempt in the same statement: the
      * {@code dispatch.schedule} row (holding the request's command) exists if and only if the attempt ended, so no
      * crash can end an attempt and lose its retry, and a repeated final callback schedules nothing.
      *
@@ -281,20 +274,6 @@ public class AttemptLedger {
         spec = bindNullable(spec, 5, change.sipStatus(), Integer.class);
         spec = bindNullable(spec, 6, change.sipReason(), String.class);
         return spec.bind(7, allowed);
-    }
-
-    /**
-     * The next {@code sequence_number} of the request's events: monotonic per request, across attempts. Events take
-     * theirs when {@code CallEvents} stores them in the outbox; this is for callers that need a number alone.
-     */
-    public Mono<Long> nextSequence(String requestId) {
-        return db.sql("""
-                        UPDATE dispatch.requests SET next_sequence = next_sequence + 1
-                         WHERE request_id = $1 RETURNING next_sequence""")
-                .bind(0, requestId)
-                .map(row -> row.get(0, Long.class))
-                .one()
-                .switchIfEmpty(Mono.error(() -> new IllegalStateException("unknown request " + requestId)));
     }
 
     /**

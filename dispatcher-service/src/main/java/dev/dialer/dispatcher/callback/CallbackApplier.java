@@ -34,7 +34,7 @@ import reactor.util.retry.Retry;
  * Applies a carrier status callback to its attempt and publishes what changed. Independent of HTTP, so a consumer of
  * a callbacks topic can call it too.
  *
- * <p>The attempt moves by a guarded transition ({@link AttemptLedger#transition}): a late or repeated callback (a
+ * <p>The attempt moves by a guarded transition ({@link AttemptLedger#transitionChange}): a late or repeated callback (a
  * second {@code ringing}, anything after a terminal status) changes nothing and publishes nothing. A transition that
  * happened publishes a {@code call.status} event; a terminal one also classifies the outcome and, if this caller is
  * the one that marks the request finished, publishes the request's single {@code call.final}.
