@@ -3,7 +3,7 @@ package dev.dialer.dispatcher.pacing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
-import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.retry.RetryScheduleAccess;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,32 +12,13 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.r2dbc.core.DatabaseClient;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * The parking lot on the real PostgreSQL, against the retry scheduler's claim and delete: a command parked again
  * while the row it was published from is still there keeps its wait, and copies of one record parked together make
  * one row.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
-        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
-@DirtiesContext
-class ParkingLotIT {
-
-    private static final Duration WAIT = Duration.ofSeconds(30);
-
-    @Autowired
-    DatabaseClient db;
-
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        DispatcherFixture.infrastructure(registry);
-    }
+class ParkingLotIT extends DispatcherOnDatabase {
 
     @Test
     void aCommandParkedAgainBeforeTheSchedulerDeletesItsRowKeepsItsNewWait() {

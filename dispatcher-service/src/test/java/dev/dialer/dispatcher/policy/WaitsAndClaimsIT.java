@@ -3,7 +3,7 @@ package dev.dialer.dispatcher.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
-import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,37 +11,19 @@ import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.r2dbc.core.DatabaseClient;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * The ledger's claims and waits against the dial-time policy, on the real PostgreSQL: a cancel marked before an
  * attempt is claimed stops the claim (and leaves nothing live to hang up); an attempt that never reached the carrier
  * does not count against the callee's cap; a policy wait restarts a requeued attempt's wait for a carrier.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
-        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
-@DirtiesContext
-class WaitsAndClaimsIT {
-
-    private static final Duration WAIT = Duration.ofSeconds(30);
+class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
     @Autowired
     AttemptLedger attempts;
 
     @Autowired
     PolicyLedger policy;
-
-    @Autowired
-    DatabaseClient db;
-
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        DispatcherFixture.infrastructure(registry);
-    }
 
     @Test
     void aCancelMarkedBeforeTheClaimStopsItAndLeavesNoCallToHangUp() {

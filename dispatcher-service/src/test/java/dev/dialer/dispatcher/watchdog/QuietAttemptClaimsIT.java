@@ -3,7 +3,7 @@ package dev.dialer.dispatcher.watchdog;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
-import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.QuietAttempt;
 import java.time.Duration;
@@ -16,11 +16,6 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.r2dbc.core.DatabaseClient;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -29,23 +24,10 @@ import reactor.core.scheduler.Schedulers;
  * The watchdog's claims on the real PostgreSQL: dispatchers claiming at the same moment never get the same attempt,
  * and a claimed attempt is left alone until its lease lapses.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
-        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
-@DirtiesContext
-class QuietAttemptClaimsIT {
-
-    private static final Duration WAIT = Duration.ofSeconds(30);
+class QuietAttemptClaimsIT extends DispatcherOnDatabase {
 
     @Autowired
     AttemptLedger ledger;
-
-    @Autowired
-    DatabaseClient db;
-
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        DispatcherFixture.infrastructure(registry);
-    }
 
     @Test
     void concurrentClaimsNeverShareAnAttemptAndALeaseHoldsItUntilItLapses() {

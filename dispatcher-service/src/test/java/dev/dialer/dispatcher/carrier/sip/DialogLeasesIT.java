@@ -2,7 +2,7 @@ package dev.dialer.dispatcher.carrier.sip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.DispatcherOnDatabase;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -11,12 +11,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.r2dbc.core.DatabaseClient;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
 
@@ -24,20 +18,7 @@ import reactor.core.scheduler.Schedulers;
  * Kept SIP calls on the real PostgreSQL: a call held under a live lease is nobody else's; once its holder gives the
  * lease up or lets it lapse, carriers claiming at the same moment never get the same call.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
-        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
-@DirtiesContext
-class DialogLeasesIT {
-
-    private static final Duration WAIT = Duration.ofSeconds(30);
-
-    @Autowired
-    DatabaseClient db;
-
-    @DynamicPropertySource
-    static void infrastructure(DynamicPropertyRegistry registry) {
-        DispatcherFixture.infrastructure(registry);
-    }
+class DialogLeasesIT extends DispatcherOnDatabase {
 
     @Test
     void aLiveLeaseKeepsCallsAndLapsedOnesAreClaimedByExactlyOneCarrier() {
