@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
@@ -175,6 +176,10 @@ class DispatcherIT {
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("capacity");
         });
         assertThat(fixture.callsFor(requestId)).allSatisfy(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+        List<ReceivedCall> dials = fixture.callsFor(requestId);
+        assertThat(dials).as("each dial of the attempt is numbered in its tag, so its callbacks name it")
+                .extracting(call -> call.tag().get("dial"))
+                .containsExactlyElementsOf(IntStream.rangeClosed(1, dials.size()).boxed().toList());
     }
 
     @Test

@@ -165,7 +165,7 @@ class SipDialogRecoveryIT {
                     Instant.now());
             ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
             SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
-            PlacedCall placed = placing.place(command).block(WAIT);
+            PlacedCall placed = placing.place(command, 1).block(WAIT);
             assertThat(placed).isNotNull();
             await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
             assertThat(keptState(placed.callId())).isEqualTo("early");

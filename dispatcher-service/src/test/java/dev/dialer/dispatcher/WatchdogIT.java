@@ -111,8 +111,8 @@ class WatchdogIT {
         String requestId = "wd-" + UUID.randomUUID();
         CallCommand command = Contract.read(command(requestId, "+4915100000002").getBytes(), CallCommand.class);
         ledger.record(command)
-                .then(ledger.markCarrierAsked(requestId, 1))
-                .then(ledger.storeProviderCallId(requestId, 1, "never-placed-" + UUID.randomUUID()))
+                .then(ledger.claimDial(requestId, 1))
+                .flatMap(dial -> ledger.storeProviderCallId(requestId, 1, dial, "never-placed-" + UUID.randomUUID()))
                 .block(WAIT);
 
         List<JsonNode> events = fixture.awaitFinal(requestId);

@@ -20,7 +20,11 @@ import reactor.core.publisher.Mono;
 @Component
 public class AttemptLedger {
 
-    /** The guarded transition; {@code RETURNING previous.status} ends it, so a caller may alias the column. */
+    /**
+     * The guarded transition; {@code RETURNING previous.status} ends it, so a caller may alias the column. A change
+     * that names a dial ({@code $9}) happens only while that dial is the one in flight: not a later one, and not while
+     * the attempt waits to be dialled again.
+     */
     private static final String TRANSITION = """
             UPDATE dispatch.attempts a
                SET status = $3,
@@ -32,6 +36,7 @@ public class AttemptLedger {
               FROM (SELECT status FROM dispatch.attempts
                      WHERE request_id = $1 AND attempt_no = $2 FOR UPDATE) previous
              WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
+               AND ($9::integer IS NULL OR (a.dial_no = $9 AND a.carrier_asked_at IS NOT NULL))
             RETURNING previous.status""";
 
     /** The request as its first command describes it; a later command for the same id changes nothing. */
@@ -110,7 +115,7 @@ public class AttemptLedger {
      * transition happened and nothing when it did not (late, duplicate or unknown).
      */
     public StateChange transitionChange(Transition change) {
-        return new StateChange(TRANSITION + " AS status", 8, spec -> bindTransition(spec, change));
+        return new StateChange(TRANSITION + " AS status", 9, spec -> bindTransition(spec, change));
     }
 
     /**
@@ -151,14 +156,19 @@ public class AttemptLedger {
                 .one();
     }
 
-    /** Remembers the carrier's id of the call; leaves the status alone, which callbacks may be moving already. */
-    public Mono<Void> storeProviderCallId(String requestId, int attempt, String providerCallId) {
+    /**
+     * Remembers the carrier's id of the call its {@code dial} placed, while that dial is the attempt's current one (a
+     * late answer to an earlier dial names a call that is over); leaves the status alone, which callbacks may be
+     * moving already.
+     */
+    public Mono<Void> storeProviderCallId(String requestId, int attempt, int dial, String providerCallId) {
         return db.sql("""
                         UPDATE dispatch.attempts SET provider_call_id = $3
-                         WHERE request_id = $1 AND attempt_no = $2""")
+                         WHERE request_id = $1 AND attempt_no = $2 AND dial_no = $4""")
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .bind(2, providerCallId)
+                .bind(3, dial)
                 .then();
     }
 
@@ -175,13 +185,13 @@ public class AttemptLedger {
         return bindTransition(db.sql("WITH moved AS (" + TRANSITION + " AS status), " + """
                         scheduled AS (
                             INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                            SELECT r.request_id, $9, $10, 'retry', r.command
+                            SELECT r.request_id, $10, $11, 'retry', r.command
                               FROM moved, dispatch.requests r
                              WHERE r.request_id = $1
                             ON CONFLICT (request_id, attempt_no) DO NOTHING)
                         SELECT status FROM moved"""), change)
-                .bind(8, nextAttempt)
-                .bind(9, dueAt)
+                .bind(9, nextAttempt)
+                .bind(10, dueAt)
                 .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
                 .one();
     }
@@ -192,13 +202,15 @@ public class AttemptLedger {
      * {@link #claimDial} lets the command that brings it back dial it), and a {@code dispatch.schedule}
      * row (reason {@code capacity}) brings its command back at {@code dueAt} under the same attempt number. Only an
      * attempt that has not ended and still belongs to the rejected call moves, so a repeated or late rejection changes
-     * nothing.
+     * nothing; so does a rejection of an earlier dial than the one in flight.
      *
      * @param providerCallId the rejected call's id, when the callback names it
+     * @param dial           the rejected dial, when the callback names it
      * @return whether this call requeued the attempt
      */
-    public Mono<Boolean> requeueForCapacity(String requestId, int attempt, String providerCallId, Instant dueAt) {
-        return requeue(requestId, attempt, providerCallId, dueAt, null);
+    public Mono<Boolean> requeueForCapacity(String requestId, int attempt, String providerCallId, Integer dial,
+                                            Instant dueAt) {
+        return requeue(requestId, attempt, providerCallId, dial, dueAt, null);
     }
 
     /**
@@ -206,13 +218,15 @@ public class AttemptLedger {
      * {@link #requeueForCapacity}, the attempt goes back to {@code queued} under the same number and its command is
      * scheduled for {@code dueAt}; but only while the attempt was first queued after {@code queuedAfter}.
      *
+     * @param dial the dial no carrier placed
      * @return whether the attempt was requeued (false: it waited long enough, or it ended or was requeued meanwhile)
      */
-    public Mono<Boolean> requeueNotPlaced(String requestId, int attempt, Instant dueAt, Instant queuedAfter) {
-        return requeue(requestId, attempt, null, dueAt, queuedAfter);
+    public Mono<Boolean> requeueNotPlaced(String requestId, int attempt, int dial, Instant dueAt,
+                                          Instant queuedAfter) {
+        return requeue(requestId, attempt, null, dial, dueAt, queuedAfter);
     }
 
-    private Mono<Boolean> requeue(String requestId, int attempt, String providerCallId, Instant dueAt,
+    private Mono<Boolean> requeue(String requestId, int attempt, String providerCallId, Integer dial, Instant dueAt,
                                   Instant queuedAfter) {
         String open = Transition.predecessorsOf(AttemptStatus.FAILED).stream().map(AttemptStatus::wire)
                 .collect(java.util.stream.Collectors.joining("','", "'", "'"));
@@ -225,6 +239,7 @@ public class AttemptLedger {
                                AND status IN (%s)
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
                                AND ($5::timestamptz IS NULL OR COALESCE(waiting_since, created_at) > $5)
+                               AND ($6::integer IS NULL OR (dial_no = $6 AND carrier_asked_at IS NOT NULL))
                             RETURNING request_id, attempt_no),
                         scheduled AS (
                             INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
@@ -237,6 +252,7 @@ public class AttemptLedger {
                 .bind(1, attempt)
                 .bind(3, dueAt);
         spec = bindNullable(spec, 2, providerCallId, String.class);
+        spec = bindNullable(spec, 5, dial, Integer.class);
         return bindNullable(spec, 4, queuedAfter, Instant.class)
                 .map(row -> row.get(0, Long.class))
                 .one()
@@ -273,6 +289,7 @@ public class AttemptLedger {
         spec = bindNullable(spec, 4, change.providerCallId(), String.class);
         spec = bindNullable(spec, 5, change.sipStatus(), Integer.class);
         spec = bindNullable(spec, 6, change.sipReason(), String.class);
+        spec = bindNullable(spec, 8, change.dial(), Integer.class);
         return spec.bind(7, allowed);
     }
 
@@ -322,25 +339,28 @@ public class AttemptLedger {
      * Claims a {@code queued} attempt for dialling, once: sets {@code carrier_asked_at} just before the carrier is
      * asked, only if nobody set it before, the attempt is not waiting in the schedule after a capacity rejection, and
      * the request is open (not finished, no cancel marked).
-     * From then on the attempt may ring someone: it is never dialled again, and the watchdog sees it end.
+     * From then on the attempt may ring someone: it is never dialled again, and the watchdog sees it end. Each claim
+     * is a new dial of the attempt (an attempt the carrier took no call for is claimed again under its number): the
+     * dial number counts them, and the call id of an earlier dial is forgotten.
      *
-     * @return whether this call claimed it (and must dial it)
+     * @return the dial number this call claimed (it must dial it); empty when it claimed nothing
      */
-    public Mono<Boolean> claimDial(String requestId, int attempt) {
+    public Mono<Integer> claimDial(String requestId, int attempt) {
         // The request row is share-locked for the check: a cancel marked before the claim stops it, and one marked
         // after finds the attempt claimed (a call to cancel at the carrier), never a claim still on its way.
         return db.sql("""
-                        UPDATE dispatch.attempts a SET carrier_asked_at = now()
+                        UPDATE dispatch.attempts a SET carrier_asked_at = now(), dial_no = a.dial_no + 1,
+                               provider_call_id = NULL
                           FROM (SELECT r.request_id FROM dispatch.requests r
                                  WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
                                    FOR SHARE) open
                          WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.status = 'queued'
-                           AND a.carrier_asked_at IS NULL AND NOT a.requeued""")
+                           AND a.carrier_asked_at IS NULL AND NOT a.requeued
+                        RETURNING a.dial_no""")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .fetch()
-                .rowsUpdated()
-                .map(rows -> rows == 1);
+                .map(row -> row.get(0, Integer.class))
+                .one();
     }
 
     /**

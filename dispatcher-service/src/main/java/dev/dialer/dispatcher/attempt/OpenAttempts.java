@@ -15,7 +15,9 @@ import reactor.core.publisher.Mono;
  * another dispatcher before a rebalance) is read from the {@link AttemptLedger}.
  *
  * <p>An entry is added only once the attempt is committed, so whatever is found here the ledger holds too. The command
- * is the attempt's: a retry's is the request's first command with its attempt number, which is all that differs.
+ * is the attempt's: a retry's is the request's first command with its attempt number, which is all that differs. The
+ * entry also knows which dial of the attempt is in flight, so a callback of an earlier dial is recognised without a
+ * query ({@link #laterDialThan}).
  */
 @Component
 public class OpenAttempts {
@@ -26,9 +28,9 @@ public class OpenAttempts {
     private final AttemptLedger ledger;
     private final Counter hits;
     private final Counter misses;
-    private final Map<String, CallCommand> commands = new LinkedHashMap<>(1_024, 0.75f, false) {
+    private final Map<String, Open> commands = new LinkedHashMap<>(1_024, 0.75f, false) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, CallCommand> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Open> eldest) {
             return size() > CAPACITY;
         }
     };
@@ -39,11 +41,30 @@ public class OpenAttempts {
         this.misses = registry.counter("dialer.dispatcher.open.attempts.lookups", "result", "miss");
     }
 
-    /** The attempt of {@code command} is recorded. */
-    public void recorded(CallCommand command) {
+    private record Open(CallCommand command, int dial) {
+    }
+
+    /** The attempt of {@code command} is recorded and claimed for its {@code dial}. */
+    public void recorded(CallCommand command, int dial) {
         synchronized (commands) {
-            commands.put(key(command.requestId(), command.attempt()), command);
+            commands.put(key(command.requestId(), command.attempt()), new Open(command, dial));
         }
+    }
+
+    /**
+     * Whether a later dial of the attempt than {@code dial} is known to be in flight: then a callback about
+     * {@code dial} is about a call that is over and must change nothing. False when the dial is unknown or not known
+     * to be superseded (the ledger's guarded statements decide then).
+     */
+    public boolean laterDialThan(String requestId, int attempt, Integer dial) {
+        if (dial == null) {
+            return false;
+        }
+        Open open;
+        synchronized (commands) {
+            open = commands.get(key(requestId, attempt));
+        }
+        return open != null && open.dial() > dial;
     }
 
     /** The attempt ended, or went back to the schedule: its callbacks, if any more come, read the ledger. */
@@ -55,13 +76,13 @@ public class OpenAttempts {
 
     /** The command behind an attempt; empty when the dispatcher never recorded the attempt. */
     public Mono<CallCommand> command(String requestId, int attempt) {
-        CallCommand known;
+        Open known;
         synchronized (commands) {
             known = commands.get(key(requestId, attempt));
         }
         if (known != null) {
             hits.increment();
-            return Mono.just(known);
+            return Mono.just(known.command());
         }
         misses.increment();
         return ledger.findCommand(requestId, attempt);

@@ -14,9 +14,18 @@ import java.util.List;
  * @param providerCallId the carrier's id of the call, if known
  * @param sipStatus      SIP response code, if known
  * @param sipReason      SIP reason phrase, if known
+ * @param dial           which dial of the attempt the carrier reports on (the tag's {@code dial}): the change happens
+ *                       only while that dial is the attempt's current one; {@code null} when the report names none
+ *                       (the dialer's own decisions, a SIP dialog, an older tag)
  */
 public record Transition(String requestId, int attempt, AttemptStatus to, String providerStatus,
-                         String providerCallId, Integer sipStatus, String sipReason) {
+                         String providerCallId, Integer sipStatus, String sipReason, Integer dial) {
+
+    /** A change that names no dial: it applies to whichever dial the attempt is on. */
+    public Transition(String requestId, int attempt, AttemptStatus to, String providerStatus, String providerCallId,
+                      Integer sipStatus, String sipReason) {
+        this(requestId, attempt, to, providerStatus, providerCallId, sipStatus, sipReason, null);
+    }
 
     /**
      * The statuses this transition may start from: the attempt only moves forward

@@ -49,6 +49,13 @@ import reactor.util.retry.Retry;
  * {@code retry.carrier-unavailable-max-wait} ago, when the request ends {@code exhausted} with
  * {@code error.code=capacity}. Every terminal callback frees the attempt's trunk slot.
  *
+ * <p>A callback names the dial of its attempt it is about (the tag's {@code dial}: an attempt is dialled again under
+ * its number after a capacity rejection). One about an earlier dial than the one in flight, such as a repeated or
+ * late capacity rejection of the first dial arriving once the second rings, changes nothing: it neither requeues the
+ * attempt (which would dial the callee a third time while the second call rings), nor moves or ends it, nor frees its
+ * trunk slot. The dispatcher that dialled knows the dial in flight ({@link OpenAttempts#laterDialThan}); the ledger's
+ * guarded statements refuse such a callback wherever it is applied.
+ *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
  * retried: the 487 that follows our own cancel is not a no-answer.
@@ -129,6 +136,12 @@ public class CallbackApplier {
     }
 
     private Mono<Result> applyReclassified(CarrierCallback callback) {
+        if (openAttempts.laterDialThan(callback.requestId(), callback.attempt(), callback.dial())) {
+            log.info("{} callback for request {} attempt {} is about dial {}, which a later dial replaced; ignored",
+                    callback.providerStatus(), callback.requestId(), callback.attempt(), callback.dial());
+            count(callback.status().wire(), Result.IGNORED);
+            return Mono.just(Result.IGNORED);
+        }
         return openAttempts.command(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> applyTo(command, callback))
@@ -278,7 +291,7 @@ public class CallbackApplier {
     private Mono<Result> requeue(CallCommand command, CarrierCallback callback) {
         Instant due = clock.instant().plus(pacing.capacityRequeueDelay());
         Mono<Boolean> requeued = ledger.requeueForCapacity(callback.requestId(), callback.attempt(),
-                        callback.providerCallId(), due)
+                        callback.providerCallId(), callback.dial(), due)
                 .filter(Boolean::booleanValue)
                 .flatMap(done -> events.deferred(command, CAPACITY, due, event -> event
                                 .attempt(callback.attempt())
@@ -334,7 +347,7 @@ public class CallbackApplier {
 
     private static Transition transition(CarrierCallback callback, AttemptStatus status) {
         return new Transition(callback.requestId(), callback.attempt(), status, callback.providerStatus(),
-                callback.providerCallId(), callback.sipStatus(), callback.sipReason());
+                callback.providerCallId(), callback.sipStatus(), callback.sipReason(), callback.dial());
     }
 
     /** What the request's {@code call.final} says when the callback's attempt ends it. */

@@ -20,16 +20,27 @@ import dev.dialer.common.contract.AttemptStatus;
  * @param answeredBy      who answered, by answering-machine detection ({@link AnsweredBy}); {@code null} otherwise
  * @param errorCode       why the dialer itself ended the attempt (e.g. {@code dispatcher_restart}), reported as the
  *                        events' {@code error.code}; {@code null} for what the carrier reported
+ * @param dial            which dial of the attempt the callback is about, from the correlation tag (an attempt is
+ *                        dialled again under its number after a capacity rejection); {@code null} when the tag names
+ *                        none: then it is taken to be about the current dial
  */
 public record CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
                               String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
-                              String answeredBy, String errorCode) {
+                              String answeredBy, String errorCode, Integer dial) {
+
+    /** A callback that names no dial. */
+    public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
+                           String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
+                           String answeredBy, String errorCode) {
+        this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds,
+                answeredBy, errorCode, null);
+    }
 
     /** A status callback as the carrier reports it. */
     public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
                            String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds) {
         this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds, null,
-                null);
+                null, null);
     }
 
     /** Whether this is an answering-machine result rather than a status change. */

@@ -36,11 +36,13 @@ final class JambonzCallbackReader {
 
     /**
      * The callback's fields, with jambonz's raw {@code call_status}; {@code amdType} is set (and {@code callStatus}
-     * may be absent) for an answering-machine event. {@code carrier} and {@code sentAtMillis} are what our tag says
-     * about the create-call request (its route name, when it was sent), if it says.
+     * may be absent) for an answering-machine event. {@code carrier}, {@code sentAtMillis} and {@code dial} are what
+     * our tag says about the create-call request (its route name, when it was sent, which dial of the attempt it
+     * was), if it says.
      */
     record Parsed(String callStatus, String requestId, int attempt, String callSid, Integer sipStatus,
-                  String sipReason, Integer durationSeconds, String amdType, String carrier, Long sentAtMillis) {
+                  String sipReason, Integer durationSeconds, String amdType, String carrier, Long sentAtMillis,
+                  Integer dial) {
 
         boolean isAnsweringMachineEvent() {
             return amdType != null;
@@ -48,13 +50,13 @@ final class JambonzCallbackReader {
 
         CarrierCallback as(AttemptStatus status) {
             return new CarrierCallback(requestId, attempt, status, callStatus, callSid, sipStatus, sipReason,
-                    durationSeconds);
+                    durationSeconds, null, null, dial);
         }
 
         /** An answering-machine result: the answered call it implies, carrying {@code answeredBy}. */
         CarrierCallback detected(String answeredBy) {
             return new CarrierCallback(requestId, attempt, AttemptStatus.IN_PROGRESS, amdType, callSid, null, null,
-                    null, answeredBy, null);
+                    null, answeredBy, null, dial);
         }
     }
 
@@ -89,7 +91,7 @@ final class JambonzCallbackReader {
         }
         return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"), integer(json, "sip_status"),
                 text(json, "sip_reason"), integer(json, "duration"), amdType, text(customerData, "carrier"),
-                longValue(customerData, "sent_at"));
+                longValue(customerData, "sent_at"), positive(integer(customerData, "dial")));
     }
 
     private static String text(JsonNode node, String field) {
@@ -100,6 +102,11 @@ final class JambonzCallbackReader {
     private static Long longValue(JsonNode node, String field) {
         JsonNode value = node.get(field);
         return value != null && value.isIntegralNumber() && value.canConvertToLong() ? value.longValue() : null;
+    }
+
+    /** A dial number is 1 or more; anything else names no dial. */
+    private static Integer positive(Integer value) {
+        return value != null && value > 0 ? value : null;
     }
 
     /** A whole number, given as a JSON number or as a string of digits (tags pass through other systems). */

@@ -13,10 +13,14 @@ public interface Carrier {
      * Asks the carrier to place the command's call, once: implementations never retry, because a retried request
      * could ring the callee twice.
      *
+     * @param dial which dial of the attempt this is ({@code AttemptLedger#claimDial}): 1, or more when the attempt is
+     *             dialled again after the carrier took no call. A carrier whose callbacks echo a tag carries it, so
+     *             that a callback of an earlier dial is told apart from the current one's
+     *
      * @return the carrier's ids for the call once it accepted it; or a {@link CarrierException} when it refused,
      *         timed out or could not be reached
      */
-    Mono<PlacedCall> place(CallCommand command);
+    Mono<PlacedCall> place(CallCommand command, int dial);
 
     /**
      * What the carrier knows about a call it was asked to place (reconciliation of calls that went quiet).

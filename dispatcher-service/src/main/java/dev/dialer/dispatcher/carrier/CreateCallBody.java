@@ -26,7 +26,9 @@ import java.util.Set;
  *       dispatcher's answering-machine endpoint, whatever the command gave: the result reaches the customer as
  *       {@code answered_by} in the call's events. The command on record keeps its own hook untouched.</li>
  *   <li>the tag also names the carrier's route ({@code carrier}) and when the request was sent ({@code sent_at},
- *       epoch milliseconds), so a callback can say how late it is ({@code dialer.dispatcher.carrier.callback.lag}).
+ *       epoch milliseconds), so a callback can say how late it is ({@code dialer.dispatcher.carrier.callback.lag}),
+ *       and which dial of the attempt it is ({@code dial}: 1, then one more each time the attempt is dialled again
+ *       after the carrier took no call), so a late callback of an earlier dial never acts on the current one.
  *   </li>
  * </ul>
  */
@@ -40,8 +42,10 @@ final class CreateCallBody {
      * @param statusHookUrl this dispatcher's status hook
      * @param carrier       the carrier's route name
      * @param sentAt        when the request is sent
+     * @param dial          which dial of the attempt this is ({@code AttemptLedger#claimDial}): 1, or more when the
+     *                      attempt is dialled again after the carrier took no call
      */
-    record Sender(String statusHookUrl, String carrier, Instant sentAt) {
+    record Sender(String statusHookUrl, String carrier, Instant sentAt, int dial) {
     }
 
     private CreateCallBody() {
@@ -68,6 +72,7 @@ final class CreateCallBody {
         Map<String, Object> tag = tag(command, options.get("tag"));
         tag.put("carrier", sender.carrier());
         tag.put("sent_at", sender.sentAt().toEpochMilli());
+        tag.put("dial", sender.dial());
         body.put("tag", tag);
         return body;
     }

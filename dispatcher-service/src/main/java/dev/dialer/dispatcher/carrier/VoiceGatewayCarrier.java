@@ -56,9 +56,9 @@ final class VoiceGatewayCarrier implements Carrier {
     }
 
     @Override
-    public Mono<PlacedCall> place(CallCommand command) {
+    public Mono<PlacedCall> place(CallCommand command, int dial) {
         return Mono.defer(() -> send(CreateCallBody.of(command, properties,
-                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now()))))
+                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial))))
                 .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
                 .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure)

@@ -24,6 +24,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -168,13 +169,16 @@ class CommandHandler {
         return recordQueued(command)
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
                 .then(Mono.defer(() -> ledger.claimDial(command.requestId(), command.attempt()))
-                        .retryWhen(InfraRetry.untilRecovered("claim attempt")))
+                        .retryWhen(InfraRetry.untilRecovered("claim attempt"))
+                        .map(Optional::of)
+                        .defaultIfEmpty(Optional.empty()))
                 .flatMap(claimed -> {
-                    if (!claimed) {
+                    if (claimed.isEmpty()) {
                         return Mono.just(CommandOutcome.DUPLICATE);
                     }
-                    openAttempts.recorded(command);
-                    return dial(command);
+                    int dial = claimed.get();
+                    openAttempts.recorded(command, dial);
+                    return dial(command, dial);
                 });
     }
 
@@ -192,12 +196,12 @@ class CommandHandler {
     }
 
     /** The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. */
-    private Mono<CommandOutcome> dial(CallCommand command) {
-        return Mono.defer(() -> carrier.place(command))
-                .flatMap(placed -> rememberCall(command, placed))
+    private Mono<CommandOutcome> dial(CallCommand command, int dial) {
+        return Mono.defer(() -> carrier.place(command, dial))
+                .flatMap(placed -> rememberCall(command, dial, placed))
                 .onErrorResume(CarrierException.class, error -> error.mayHaveBeenPlaced()
                         ? outcomeUnknown(command, error)
-                        : error.isTechnical() ? notPlaced(command, error) : carrierFailed(command, error));
+                        : error.isTechnical() ? notPlaced(command, dial, error) : carrierFailed(command, error));
     }
 
     /**
@@ -205,17 +209,18 @@ class CommandHandler {
      * released) with a {@code call.deferred} event, in one transaction; once it has waited
      * {@code carrier-unavailable-max-wait} since it was first queued, it fails instead.
      */
-    private Mono<CommandOutcome> notPlaced(CallCommand command, CarrierException error) {
+    private Mono<CommandOutcome> notPlaced(CallCommand command, int dial, CarrierException error) {
         return ledger.queuedAt(command.requestId(), command.attempt())
                 .retryWhen(InfraRetry.untilRecovered("attempt queued at"))
-                .flatMap(queuedAt -> requeueNotPlaced(command, error, queuedAt))
+                .flatMap(queuedAt -> requeueNotPlaced(command, dial, error, queuedAt))
                 .switchIfEmpty(Mono.defer(() -> carrierFailed(command, error)));
     }
 
-    private Mono<CommandOutcome> requeueNotPlaced(CallCommand command, CarrierException error, Instant queuedAt) {
+    private Mono<CommandOutcome> requeueNotPlaced(CallCommand command, int dial, CarrierException error,
+                                                  Instant queuedAt) {
         Instant now = clock.instant();
         Instant due = now.plus(retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
-        Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), due,
+        Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), dial, due,
                         now.minus(retry.carrierUnavailableMaxWait()))
                 .filter(Boolean::booleanValue)
                 .flatMap(done -> events.deferred(command, CARRIER_UNAVAILABLE, due, event -> event
@@ -232,8 +237,8 @@ class CommandHandler {
                 });
     }
 
-    private Mono<CommandOutcome> rememberCall(CallCommand command, PlacedCall placed) {
-        return ledger.storeProviderCallId(command.requestId(), command.attempt(), placed.sid())
+    private Mono<CommandOutcome> rememberCall(CallCommand command, int dial, PlacedCall placed) {
+        return ledger.storeProviderCallId(command.requestId(), command.attempt(), dial, placed.sid())
                 .retryWhen(InfraRetry.untilRecovered("store provider call id"))
                 .thenReturn(CommandOutcome.DIALLED);
     }

@@ -35,7 +35,7 @@ class OpenAttemptsTest {
     @Test
     void aRecordedAttemptsCommandIsFoundWithoutTheLedgerUntilTheAttemptEnds() {
         CallCommand retry = command("req-1", 2);
-        open.recorded(retry);
+        open.recorded(retry, 1);
 
         assertThat(open.command("req-1", 2).block()).isSameAs(retry);
         assertThat(ledger.lookups).isEmpty();
@@ -49,16 +49,29 @@ class OpenAttemptsTest {
 
     @Test
     void anotherAttemptOfTheSameRequestIsNotTakenForIt() {
-        open.recorded(command("req-1", 1));
+        open.recorded(command("req-1", 1), 1);
 
         open.command("req-1", 2).block();
         assertThat(ledger.lookups).containsExactly("req-1#2");
     }
 
     @Test
+    void aCallbackAboutAnEarlierDialThanTheOneRecordedIsKnownToBeSuperseded() {
+        open.recorded(command("req-1", 1), 2);
+
+        assertThat(open.laterDialThan("req-1", 1, 1)).isTrue();
+        assertThat(open.laterDialThan("req-1", 1, 2)).isFalse();
+        assertThat(open.laterDialThan("req-1", 1, 3)).as("a dial this dispatcher has not recorded").isFalse();
+        assertThat(open.laterDialThan("req-1", 1, null)).as("a callback naming no dial").isFalse();
+        assertThat(open.laterDialThan("req-1", 2, 1)).as("another attempt").isFalse();
+        open.ended("req-1", 1);
+        assertThat(open.laterDialThan("req-1", 1, 1)).as("unknown once ended: the ledger decides").isFalse();
+    }
+
+    @Test
     void theOldestEntriesGiveWayBeyondTheCapacity() {
         for (int i = 0; i <= OpenAttempts.CAPACITY; i++) {
-            open.recorded(command("req-" + i, 1));
+            open.recorded(command("req-" + i, 1), 1);
         }
 
         open.command("req-0", 1).block();

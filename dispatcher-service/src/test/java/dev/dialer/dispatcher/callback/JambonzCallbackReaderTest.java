@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.callback;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.common.contract.AttemptStatus;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,26 @@ class JambonzCallbackReaderTest {
                  "customerData":{"request_id":"r-1","attempt":2,"account_id":"a"}}""");
 
         assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-1", 2, "cs-1", 200, "OK", 42,
-                null, null, null));
+                null, null, null, null));
+    }
+
+    @Test
+    void readsWhichDialOfTheAttemptTheTagNamesAndCarriesItIntoTheCallback() {
+        JambonzCallbackReader.Parsed parsed = read("""
+                {"call_sid":"cs-2","call_status":"failed","sip_status":503,
+                 "customerData":{"request_id":"r-1","attempt":1,"dial":2}}""");
+
+        assertThat(parsed.dial()).isEqualTo(2);
+        assertThat(parsed.as(AttemptStatus.FAILED).dial()).isEqualTo(2);
+        assertThat(read("""
+                {"call_status":"failed","customerData":{"request_id":"r-1","attempt":1,"dial":"3"}}""").dial())
+                .as("a tag that passed through other systems may carry it as text").isEqualTo(3);
+        assertThat(read("""
+                {"call_status":"failed","customerData":{"request_id":"r-1","attempt":1,"dial":0}}""").dial())
+                .as("no dial is numbered 0").isNull();
+        assertThat(read("""
+                {"call_status":"failed","customerData":{"request_id":"r-1","attempt":1}}""").as(AttemptStatus.FAILED)
+                .dial()).as("an older tag names no dial").isNull();
     }
 
     @Test

@@ -16,7 +16,7 @@ class CreateCallBodyTest {
             "dialer-audio-player", null, null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1),
             Duration.ofMinutes(5));
     private static final CreateCallBody.Sender SENDER = new CreateCallBody.Sender(HOOK, "primary",
-            Instant.ofEpochMilli(1_700_000_000_123L));
+            Instant.ofEpochMilli(1_700_000_000_123L), 2);
 
     @Test
     void sendsNumbersWithoutPlusAndAudioThroughTheDefaultApplication() {
@@ -92,21 +92,24 @@ class CreateCallBodyTest {
     }
 
     @Test
-    void tagNamesTheCarrierAndWhenTheRequestWasSent() {
+    void tagNamesTheCarrierWhenTheRequestWasSentAndWhichDialOfTheAttemptItIs() {
         Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, SENDER);
 
-        assertThat(tag(body)).containsEntry("carrier", "primary").containsEntry("sent_at", 1_700_000_000_123L);
+        assertThat(tag(body)).containsEntry("carrier", "primary").containsEntry("sent_at", 1_700_000_000_123L)
+                .containsEntry("dial", 2);
     }
 
     @Test
     void carrierOptionTagIsMergedButOurCorrelationIdsAlwaysWin() {
-        Map<String, Object> options = Map.of("tag", Map.of("env", "prod", "request_id", "forged", "attempt", 9));
+        Map<String, Object> options = Map.of("tag", Map.of("env", "prod", "request_id", "forged", "attempt", 9,
+                "dial", 7));
 
         Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
 
         assertThat(tag(body)).containsEntry("env", "prod")
                 .containsEntry("request_id", "req-1")
-                .containsEntry("attempt", 2);
+                .containsEntry("attempt", 2)
+                .containsEntry("dial", 2);
     }
 
     @Test

@@ -52,7 +52,7 @@ class RoutingFailoverIT {
         Carrier carrier = routing(Map.of("down", "http://127.0.0.1:" + closedPort(), "backup", backup.baseUrl()),
                 List.of("down", "backup"));
 
-        StepVerifier.create(carrier.place(command("req-down", "+4915112345678")))
+        StepVerifier.create(carrier.place(command("req-down", "+4915112345678"), 1))
                 .assertNext(placed -> assertThat(placed.sid()).isNotBlank())
                 .expectComplete()
                 .verify(WAIT);
@@ -72,7 +72,7 @@ class RoutingFailoverIT {
         Carrier carrier = routing(Map.of("broken", "http://127.0.0.1:" + failing.port(), "backup", backup.baseUrl()),
                 List.of("broken", "backup"));
 
-        StepVerifier.create(carrier.place(command("req-5xx", "+4915112345678")))
+        StepVerifier.create(carrier.place(command("req-5xx", "+4915112345678"), 1))
                 .expectNextCount(1)
                 .expectComplete()
                 .verify(WAIT);
@@ -90,7 +90,7 @@ class RoutingFailoverIT {
         Carrier carrier = routing(Map.of("broken", "http://127.0.0.1:" + failing.port(), "backup", backup.baseUrl()),
                 List.of("broken", "backup"));
 
-        StepVerifier.create(carrier.place(command("req-500", "+4915112345678")))
+        StepVerifier.create(carrier.place(command("req-500", "+4915112345678"), 1))
                 .expectErrorSatisfies(error -> assertThat(error).isInstanceOfSatisfying(CarrierException.class,
                         failure -> {
                             assertThat(failure.httpStatus()).isEqualTo(500);
@@ -107,7 +107,7 @@ class RoutingFailoverIT {
                 List.of("primary", "backup"));
 
         // The simulator answers numbers ending in 0 busy: the call was placed, the callee said no.
-        StepVerifier.create(carrier.place(command("req-busy", "+4915112345670")))
+        StepVerifier.create(carrier.place(command("req-busy", "+4915112345670"), 1))
                 .expectNextCount(1)
                 .expectComplete()
                 .verify(WAIT);
@@ -125,7 +125,7 @@ class RoutingFailoverIT {
         Carrier carrier = routing(Map.of("strict", "http://127.0.0.1:" + failing.port(), "backup", backup.baseUrl()),
                 List.of("strict", "backup"));
 
-        StepVerifier.create(carrier.place(command("req-400", "+4915112345678")))
+        StepVerifier.create(carrier.place(command("req-400", "+4915112345678"), 1))
                 .expectErrorSatisfies(error -> assertThat(error).isInstanceOfSatisfying(CarrierException.class,
                         failure -> assertThat(failure.httpStatus()).isEqualTo(400)))
                 .verify(WAIT);

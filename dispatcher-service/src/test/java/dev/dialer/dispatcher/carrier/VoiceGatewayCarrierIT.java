@@ -44,7 +44,7 @@ class VoiceGatewayCarrierIT {
     void postsTheCallWithBearerTokenAndReturnsTheCarriersIds() {
         start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
 
-        StepVerifier.create(carrier("key-1", Duration.ofSeconds(5)).place(command()))
+        StepVerifier.create(carrier("key-1", Duration.ofSeconds(5)).place(command(), 1))
                 .expectNext(new PlacedCall("sid-1", "call-1"))
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
@@ -64,7 +64,7 @@ class VoiceGatewayCarrierIT {
     void sendsNoAuthorizationWithoutApiKey() {
         start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
 
-        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command()))
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
                 .expectNextCount(1)
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
@@ -76,7 +76,7 @@ class VoiceGatewayCarrierIT {
     void nonSuccessAnswerIsARejection() {
         start(request -> Mono.just(new Reply(400, "{\"errors\":[\"timeout must be a positive number\"]}")));
 
-        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command()))
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(error)
                         .isInstanceOfSatisfying(CarrierException.class, e -> {
                             assertThat(e.reason()).isEqualTo(CarrierException.Reason.REJECTED);
@@ -90,7 +90,7 @@ class VoiceGatewayCarrierIT {
     void successWithoutSidIsARejection() {
         start(request -> Mono.just(new Reply(201, "{}")));
 
-        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command()))
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(error)
                         .isInstanceOfSatisfying(CarrierException.class,
                                 e -> assertThat(e.reason()).isEqualTo(CarrierException.Reason.REJECTED)))
@@ -101,7 +101,7 @@ class VoiceGatewayCarrierIT {
     void slowCarrierTimesOut() {
         start(request -> Mono.delay(Duration.ofSeconds(5)).thenReturn(new Reply(201, "{\"sid\":\"late\"}")));
 
-        StepVerifier.create(carrier(null, Duration.ofMillis(300)).place(command()))
+        StepVerifier.create(carrier(null, Duration.ofMillis(300)).place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(error)
                         .isInstanceOfSatisfying(CarrierException.class,
                                 e -> assertThat(e.reason()).isEqualTo(CarrierException.Reason.TIMEOUT)))
@@ -116,7 +116,7 @@ class VoiceGatewayCarrierIT {
         server.disposeNow();
         server = null;
 
-        StepVerifier.create(carrier(null, Duration.ofSeconds(5), "http://127.0.0.1:" + closedPort).place(command()))
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5), "http://127.0.0.1:" + closedPort).place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(error)
                         .isInstanceOfSatisfying(CarrierException.class,
                                 e -> assertThat(e.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE)))
@@ -136,7 +136,7 @@ class VoiceGatewayCarrierIT {
                         })))
                 .bindNow();
 
-        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command()))
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(error)
                         .isInstanceOfSatisfying(CarrierException.class, e -> {
                             assertThat(e.reason()).isEqualTo(CarrierException.Reason.LOST);

@@ -32,7 +32,7 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
         policy.markCancelRequested(command.requestId()).block(WAIT);
 
-        assertThat(attempts.claimDial(command.requestId(), 1).block(WAIT)).isFalse();
+        assertThat(attempts.claimDial(command.requestId(), 1).blockOptional(WAIT)).isEmpty();
         assertThat(policy.liveAttempts(command.requestId()).collectList().block(WAIT)).isEmpty();
     }
 
@@ -45,7 +45,7 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         assertThat(policy.dialsSince(command.accountId(), callee, since).collectList().block(WAIT))
                 .as("recorded, not yet dialled").isEmpty();
 
-        assertThat(attempts.claimDial(command.requestId(), 1).block(WAIT)).isTrue();
+        assertThat(attempts.claimDial(command.requestId(), 1).block(WAIT)).isEqualTo(1);
 
         assertThat(policy.dialsSince(command.accountId(), callee, since).collectList().block(WAIT)).hasSize(1);
         assertThat(policy.liveAttempts(command.requestId()).collectList().block(WAIT)).hasSize(1);
@@ -56,10 +56,10 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         String callee = "+4915112340103";
         CallCommand command = command(callee);
         attempts.record(command).block(WAIT);
-        attempts.claimDial(command.requestId(), 1).block(WAIT);
+        int dial = attempts.claimDial(command.requestId(), 1).block(WAIT);
         Instant now = Instant.now();
         // No carrier placed it: it waits to be dialled again under its number.
-        assertThat(attempts.requeueNotPlaced(command.requestId(), 1, now.plusSeconds(15),
+        assertThat(attempts.requeueNotPlaced(command.requestId(), 1, dial, now.plusSeconds(15),
                 now.minus(Duration.ofMinutes(30))).block(WAIT)).isTrue();
         assertThat(policy.dialsSince(command.accountId(), callee, now.minus(Duration.ofHours(1))).collectList()
                 .block(WAIT)).as("it rang nobody").isEmpty();

@@ -48,8 +48,8 @@ final class GuardedCarrier implements Carrier {
     }
 
     @Override
-    public Mono<PlacedCall> place(CallCommand command) {
-        return Mono.defer(() -> carrier.place(command))
+    public Mono<PlacedCall> place(CallCommand command, int dial) {
+        return Mono.defer(() -> carrier.place(command, dial))
                 .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
                         "carrier " + name + " did not answer within " + timeout, null)))
                 .transformDeferred(CircuitBreakerOperator.of(breaker))

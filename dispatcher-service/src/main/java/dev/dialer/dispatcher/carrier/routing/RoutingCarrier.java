@@ -37,8 +37,8 @@ public final class RoutingCarrier implements Carrier {
     }
 
     @Override
-    public Mono<PlacedCall> place(CallCommand command) {
-        return placeFrom(command, routes.route(command), 0);
+    public Mono<PlacedCall> place(CallCommand command, int dial) {
+        return placeFrom(command, dial, routes.route(command), 0);
     }
 
     /** Whether some carrier of the command's route would be tried: not every one has its breaker open. */
@@ -52,20 +52,20 @@ public final class RoutingCarrier implements Carrier {
         return false;
     }
 
-    private Mono<PlacedCall> placeFrom(CallCommand command, List<String> route, int index) {
+    private Mono<PlacedCall> placeFrom(CallCommand command, int dial, List<String> route, int index) {
         GuardedCarrier carrier = carriers.get(route.get(index));
-        return carrier.place(command)
+        return carrier.place(command, dial)
                 .onErrorResume(error -> index + 1 < route.size() && error instanceof CarrierException failure
-                        && failure.isTechnical(), error -> failOver(command, route, index, error));
+                        && failure.isTechnical(), error -> failOver(command, dial, route, index, error));
     }
 
-    private Mono<PlacedCall> failOver(CallCommand command, List<String> route, int index, Throwable error) {
+    private Mono<PlacedCall> failOver(CallCommand command, int dial, List<String> route, int index, Throwable error) {
         String from = route.get(index);
         String to = route.get(index + 1);
         log.warn("carrier {} failed for request {} attempt {} ({}); trying {}", from, command.requestId(),
                 command.attempt(), error.getMessage(), to);
         registry.counter("dialer.dispatcher.carrier.failovers", "from", from, "to", to).increment();
-        return placeFrom(command, route, index + 1);
+        return placeFrom(command, dial, route, index + 1);
     }
 
     /**

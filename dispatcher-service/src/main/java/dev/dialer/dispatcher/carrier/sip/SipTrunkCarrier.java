@@ -170,10 +170,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * Places the call: the INVITE is sent, then this emits the Call-ID as both ids. The call's statuses follow through
-     * the reporter, starting with {@code initiated}.
+     * the reporter, starting with {@code initiated}. Each dial is a dialog of its own Call-ID, whose responses reach
+     * only its own {@link SipCall}: the dial number is not needed to tell them apart.
      */
     @Override
-    public Mono<PlacedCall> place(CallCommand command) {
+    public Mono<PlacedCall> place(CallCommand command, int dial) {
         Timer.Sample sample = Timer.start(registry);
         return Mono.fromCallable(() -> register(command))
                 .subscribeOn(workers)

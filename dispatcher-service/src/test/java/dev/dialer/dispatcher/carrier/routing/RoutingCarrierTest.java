@@ -37,7 +37,7 @@ class RoutingCarrierTest {
     void timeoutIsNotFailedOverBecauseTheCallMayHaveBeenPlaced() {
         Carrier routing = routing(failing(CarrierException.Reason.TIMEOUT, null), second);
 
-        StepVerifier.create(routing.place(command()))
+        StepVerifier.create(routing.place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(((CarrierException) error).reason())
                         .isEqualTo(CarrierException.Reason.TIMEOUT))
                 .verify(WAIT);
@@ -48,7 +48,7 @@ class RoutingCarrierTest {
     void unreachableCarrierIsFailedOver() {
         Carrier routing = routing(failing(CarrierException.Reason.UNREACHABLE, null), second);
 
-        StepVerifier.create(routing.place(command()))
+        StepVerifier.create(routing.place(command(), 1))
                 .expectNext(new PlacedCall("sid-2", null))
                 .expectComplete()
                 .verify(WAIT);
@@ -64,14 +64,14 @@ class RoutingCarrierTest {
         assertThat(bothDown.accepting(command())).isTrue();
 
         for (int i = 0; i < 2; i++) {
-            StepVerifier.create(oneDown.place(command())).expectNextCount(1).expectComplete().verify(WAIT);
-            StepVerifier.create(bothDown.place(command())).expectError(CarrierException.class).verify(WAIT);
+            StepVerifier.create(oneDown.place(command(), 1)).expectNextCount(1).expectComplete().verify(WAIT);
+            StepVerifier.create(bothDown.place(command(), 1)).expectError(CarrierException.class).verify(WAIT);
         }
 
         // The first carrier's breaker is open in both; the second is healthy in one, open in the other.
         assertThat(oneDown.accepting(command())).isTrue();
         assertThat(bothDown.accepting(command())).isFalse();
-        StepVerifier.create(bothDown.place(command()))
+        StepVerifier.create(bothDown.place(command(), 1))
                 .expectErrorSatisfies(error -> assertThat(error.getMessage()).contains("not tried"))
                 .verify(WAIT);
         // Half-open once the wait is over, without a request to move it on: the lanes held theirs.
@@ -128,7 +128,7 @@ class RoutingCarrierTest {
 
     private record StubCarrier(Mono<PlacedCall> placed, Mono<CallReport> report) implements Carrier {
         @Override
-        public Mono<PlacedCall> place(CallCommand command) {
+        public Mono<PlacedCall> place(CallCommand command, int dial) {
             return placed;
         }
 

@@ -196,7 +196,7 @@ class SipTrunkCarrierIT {
     }
 
     private PlacedCall place(Map<String, Object> carrierOptions) {
-        PlacedCall placed = carrier.place(command(carrierOptions)).block(WAIT);
+        PlacedCall placed = carrier.place(command(carrierOptions), 1).block(WAIT);
         assertThat(placed).isNotNull();
         assertThat(placed.sid()).isNotBlank().isEqualTo(placed.callId());
         return placed;
