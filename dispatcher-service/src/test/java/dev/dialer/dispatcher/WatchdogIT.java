@@ -11,6 +11,8 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.TrunkGate;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,6 +66,9 @@ class WatchdogIT {
     MeterRegistry meters;
 
     @Autowired
+    Lanes lanes;
+
+    @Autowired
     ApplicationContext context;
 
     @LocalServerPort
@@ -90,10 +95,17 @@ class WatchdogIT {
     void attemptTheCarrierNeverKnewEndsFailedWithStatusTimeoutAndOneFinalEvent() {
         String requestId = "wd-" + UUID.randomUUID();
         CallCommand command = Contract.read(command(requestId, "+4915100000001").getBytes(), CallCommand.class);
-        // As after a create-call request that timed out: recorded, the carrier asked, no call id ever learnt.
+        // As after a create-call request that timed out: recorded, the carrier asked, no call id ever learnt; its
+        // trunk slot held.
+        double inFlightBefore = inFlight();
+        lanes.trunk().countingStarts();
+        assertThat(lanes.trunk().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
+        assertThat(inFlight()).isEqualTo(inFlightBefore + 1);
         ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
 
         List<JsonNode> events = fixture.awaitFinal(requestId);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(inFlight())
+                .as("no callback will ever free its slot: the watchdog does").isEqualTo(inFlightBefore));
 
         assertThat(statuses(events)).containsExactly("failed");
         assertThat(events.get(0).get("error").get("code").stringValue()).isEqualTo("status_timeout");
@@ -104,6 +116,10 @@ class WatchdogIT {
         // Later polls find nothing more to do: still exactly one final event.
         await().pollDelay(Duration.ofSeconds(3)).atMost(WAIT).untilAsserted(() ->
                 assertThat(finals(fixture.eventsFor(requestId))).hasSize(1));
+    }
+
+    private double inFlight() {
+        return meters.get("dialer.dispatcher.trunk.in.flight").gauge().value();
     }
 
     @Test

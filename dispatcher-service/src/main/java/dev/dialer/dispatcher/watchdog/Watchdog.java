@@ -13,6 +13,7 @@ import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -33,7 +34,8 @@ import reactor.core.publisher.Mono;
  *       (same outcome table, retries and events); a call it reports still alive counts as news.</li>
  *   <li>The carrier knows no such call (or was never told its id, because the create-call answer was lost): the
  *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
- *       through the single-final path.</li>
+ *       through the single-final path, and its trunk slot frees (where this dispatcher holds it: the slot is held
+ *       by the owner of the caller ID's partition; another owner frees it after {@code slot-time-limit}).</li>
  *   <li>The carrier cannot be asked: nothing changes; the attempt is claimed again once its lease lapses.</li>
  * </ul>
  *
@@ -56,11 +58,13 @@ public class Watchdog {
     private final Clock clock;
     private final MeterRegistry registry;
     private final WatchdogHeartbeat heartbeat;
+    private final Lanes lanes;
 
     Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
              WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry,
-             WatchdogHeartbeat heartbeat) {
+             WatchdogHeartbeat heartbeat, Lanes lanes) {
         this.heartbeat = heartbeat;
+        this.lanes = lanes;
         this.ledger = ledger;
         this.carrier = carrier;
         this.applier = applier;
@@ -141,7 +145,11 @@ public class Watchdog {
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> failAndFinish(command, quiet, message)
                         .retryWhen(InfraRetry.brief("fail attempt")))
-                .doOnNext(failed -> count(STATUS_TIMEOUT))
+                .doOnNext(failed -> {
+                    // Nothing else will end it: no callback comes for a call the carrier does not know.
+                    lanes.trunk().release(quiet.requestId() + "#" + quiet.attempt(), false);
+                    count(STATUS_TIMEOUT);
+                })
                 .then();
     }
 
