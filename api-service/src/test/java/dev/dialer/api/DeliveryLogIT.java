@@ -132,6 +132,26 @@ class DeliveryLogIT extends RunningApiService {
     }
 
     @Test
+    void anEndpointAnswerWithNulCharactersIsKeptAndTheLogGoesOn() throws Exception {
+        String webhook = webhook(KEY);
+        Instant now = Instant.now();
+        DeliveryAttempt binary = new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-nul",
+                "call.final", webhook, "webhook", "r-nul", ACCOUNT, 1, DeliveryAttempt.Outcome.RETRYING, 500,
+                "HTTP 500\u0000", "\u001f\u008b\u0000gzip", 5, now.plusSeconds(60), false, false, now);
+        DeliveryAttempt after = attempt(webhook, ACCOUNT, "evt-after-nul", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                now.plusSeconds(1), false);
+
+        produce(binary, after);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")
+                        .findValuesAsString("attempt_id")).containsExactly(after.attemptId(), binary.attemptId()));
+        JsonNode kept = json(get(WEBHOOKS + webhook + "/deliveries?event_id=evt-nul", KEY)).get("data").get(0);
+        assertThat(kept.get("response_body").asString()).isEqualTo("\u001f\u008b\uFFFDgzip");
+        assertThat(kept.get("error").asString()).isEqualTo("HTTP 500\uFFFD");
+    }
+
+    @Test
     void anotherAccountSeesNeitherTheLogNorCanReplay() throws Exception {
         String otherKey = TestAccounts.another();
         String foreign = webhook(otherKey);
