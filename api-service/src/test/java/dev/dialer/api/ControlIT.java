@@ -10,8 +10,14 @@ import dev.dialer.common.contract.EventType;
 import dev.dialer.common.kafka.Topics;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -123,6 +129,50 @@ class ControlIT extends RunningApiService {
 
         assertThat(resume.statusCode()).isEqualTo(409);
         assertThat(json(resume).get("type").asString()).isEqualTo("https://dialer.dev/problems/campaign-canceled");
+    }
+
+    @Test
+    void aPauseOrResumeRacingACampaignsCancelIsNeverPublishedAfterIt() throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(6);
+        try {
+            for (int round = 0; round < 6; round++) {
+                String campaign = "race-" + UUID.randomUUID();
+                sendOne(campaign);
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<HttpResponse<String>>> answers = new ArrayList<>();
+                for (String action : List.of("resume", "pause", "resume", "cancel", "resume", "pause")) {
+                    answers.add(clients.submit(() -> {
+                        start.await();
+                        return post("/api/v2/campaigns/" + campaign + "/" + action, null, KEY, "");
+                    }));
+                }
+                start.countDown();
+                List<String> accepted = new ArrayList<>();
+                for (Future<HttpResponse<String>> answer : answers) {
+                    HttpResponse<String> response = answer.get(30, TimeUnit.SECONDS);
+                    assertThat(response.statusCode()).as(response.body()).isIn(202, 409);
+                    if (response.statusCode() == 202) {
+                        accepted.add(json(response).get("control_id").asString());
+                    }
+                }
+
+                String key = "campaign:" + ACCOUNT + ":" + campaign;
+                List<CallControl> published = controls.readToEnd().stream()
+                        .filter(record -> key.equals(record.key()) && record.value() != null)
+                        .map(record -> Contract.read(record.value(), CallControl.class))
+                        .toList();
+                assertThat(published).extracting(CallControl::controlId)
+                        .as("what was answered 202, and only that, is on the topic")
+                        .containsExactlyInAnyOrderElementsOf(accepted);
+                assertThat(published.get(published.size() - 1).action())
+                        .as("round %d: the campaign's latest control, which the dispatchers act on", round)
+                        .isEqualTo(CallControl.Action.CANCEL);
+                assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("state").asString())
+                        .isEqualTo("canceled");
+            }
+        } finally {
+            clients.shutdownNow();
+        }
     }
 
     private String sendOne(String campaign) throws Exception {

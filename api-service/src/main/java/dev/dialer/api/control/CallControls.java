@@ -20,6 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -28,6 +30,11 @@ import reactor.core.publisher.Mono;
  * record (acks=all): from then on no dispatcher dials a queued, paused or waiting call it covers, and a ringing one
  * is cancelled at the carrier. The outcome follows as the call's events ({@code canceled}, or a final status that
  * came first).
+ *
+ * <p>A campaign's controls share one compacted key, and the dispatchers act on its latest record: a cancel is final
+ * only if no pause or resume is published after it. So each campaign control is one transaction under a lock on the
+ * campaign: check that it was not cancelled, store its new state, publish, commit. A resume racing a cancel either
+ * comes first or is refused 409; it never lands on the topic after the cancel it did not see.
  */
 @Service
 class CallControls {
@@ -38,8 +45,11 @@ class CallControls {
     private final AcknowledgedPublisher publisher;
     private final DatabaseClient db;
     private final MeterRegistry registry;
+    private final TransactionalOperator transactions;
 
-    CallControls(CallLedger ledger, AcknowledgedPublisher publisher, DatabaseClient db, MeterRegistry registry) {
+    CallControls(CallLedger ledger, AcknowledgedPublisher publisher, DatabaseClient db, MeterRegistry registry,
+                 ReactiveTransactionManager tx) {
+        this.transactions = TransactionalOperator.create(tx);
         this.ledger = ledger;
         this.publisher = publisher;
         this.db = db;
@@ -56,14 +66,31 @@ class CallControls {
                                 CallControl.Scope.REQUEST, account.id(), requestId, null, now())));
     }
 
-    /** 404 for a campaign this account never sent a call in. */
+    /**
+     * 404 for a campaign this account never sent a call in; 409 for a pause or resume of a cancelled one. The state is
+     * stored before the record is published and both commit together, so a control whose publishing failed leaves no
+     * state behind.
+     */
     Mono<CallControl> controlCampaign(Account account, String campaign, CallControl.Action action) {
         return ledger.hasCampaign(account.id(), campaign)
-                .flatMap(exists -> exists ? refuseAfterCancel(account, campaign, action)
+                .flatMap(exists -> exists ? Mono.just(campaign)
                         : Mono.error(Problems.notFound("No campaign " + campaign + " in this account.")))
-                .then(Mono.defer(() -> publish(new CallControl(CallControl.VERSION, newId(), action,
-                        CallControl.Scope.CAMPAIGN, account.id(), null, campaign, now()))))
-                .flatMap(control -> rememberState(control).thenReturn(control));
+                .flatMap(known -> {
+                    CallControl control = new CallControl(CallControl.VERSION, newId(), action,
+                            CallControl.Scope.CAMPAIGN, account.id(), null, campaign, now());
+                    return lock(control)
+                            .then(refuseAfterCancel(account, campaign, action))
+                            .then(rememberState(control))
+                            .then(publish(control))
+                            .as(transactions::transactional);
+                });
+    }
+
+    /** Serialises the controls of one campaign until the transaction ends, across api-service instances. */
+    private Mono<Void> lock(CallControl control) {
+        return db.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+                .bind("key", control.key())
+                .then();
     }
 
     /** A cancel is final: the same compacted key must never carry a later pause or resume. */
