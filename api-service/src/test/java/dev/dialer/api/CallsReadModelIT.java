@@ -207,6 +207,37 @@ class CallsReadModelIT extends RunningApiService {
     }
 
     @Test
+    void aCallShowsItsLatestErrorWhileItGoesOnAndTheFinalEventsErrorOnceItEnds() throws Exception {
+        String id = UUID.randomUUID().toString();
+        CallCommand command = CallEventsProducer.command(ACCOUNT, id, "+919876543298", null, null, 0);
+        // No carrier could place it at first: it waited, with the carrier's error; then it was answered.
+        CallEvent waiting = CallEventsProducer.event(command, EventType.DEFERRED, 2, "deferred")
+                .error("carrier_error", "no carrier reachable").build();
+        CallEvent completed = CallEventsProducer.event(command, EventType.STATUS, 5, "completed")
+                .sip(200, "OK").build();
+        CallEvent answered = CallEventsProducer.event(command, EventType.FINAL, 6, "answered").build();
+
+        events.send(waiting);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(json(get("/api/v2/calls/" + id, KEY)).get("error")
+                .get("code").asString()).as("while it waits").isEqualTo("carrier_error"));
+
+        events.send(completed);
+        events.send(answered);
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(json(get("/api/v2/calls/" + id, KEY)).get("final_status").asString()).isEqualTo("answered"));
+        assertThat(json(get("/api/v2/calls/" + id, KEY)).get("error").isNull())
+                .as("an answered call shows no error").isTrue();
+
+        // Once final, an older event's error changes nothing: the wait redelivered, then (same key, so read after it)
+        // a cancel that came too late, whose mark shows the wait was read.
+        events.send(waiting);
+        events.send(CallEventsProducer.event(command, EventType.CANCEL_REJECTED, 7, "answered").build());
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(json(get("/api/v2/calls/" + id, KEY)).get("cancel_rejected_at").isNull()).isFalse());
+        assertThat(json(get("/api/v2/calls/" + id, KEY)).get("error").isNull()).isTrue();
+    }
+
+    @Test
     void listsByCampaignStatusAndForeignIdPagedByCursorAndCountsTheCampaign() throws Exception {
         String campaign = "c-" + UUID.randomUUID();
         List<String> ids = new ArrayList<>();

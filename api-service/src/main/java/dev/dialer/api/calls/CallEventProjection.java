@@ -13,7 +13,9 @@ import reactor.core.publisher.Mono;
 /**
  * Applies one {@link CallEvent} to the read model, in one transaction. Idempotent: an event id already applied
  * changes nothing. Order-safe: a call's and an attempt's status move only to an event with a higher
- * {@code sequence_number} than the one they show, and a final status, once set, is never replaced. A
+ * {@code sequence_number} than the one they show, and a final status, once set, is never replaced. The call's error
+ * follows the same rule: the latest event's, and once final, the final event's (an answered call shows none, however
+ * its earlier attempts or waits failed). A
  * {@code call.cancel_rejected} (a cancel that came too late) only notes when, in {@code cancel_rejected_at}: the call
  * goes on, or stays ended, as it was.
  */
@@ -82,8 +84,16 @@ class CallEventProjection {
                             THEN EXCLUDED.next_attempt_at
                         ELSE c.next_attempt_at END,
                     final_status = COALESCE(c.final_status, EXCLUDED.final_status),
-                    error_code = COALESCE(c.error_code, EXCLUDED.error_code),
-                    error_message = COALESCE(c.error_message, EXCLUDED.error_message),
+                    error_code = CASE
+                        WHEN c.final_status IS NOT NULL THEN c.error_code
+                        WHEN EXCLUDED.final_status IS NOT NULL OR EXCLUDED.last_sequence > c.last_sequence
+                            THEN EXCLUDED.error_code
+                        ELSE c.error_code END,
+                    error_message = CASE
+                        WHEN c.final_status IS NOT NULL THEN c.error_message
+                        WHEN EXCLUDED.final_status IS NOT NULL OR EXCLUDED.last_sequence > c.last_sequence
+                            THEN EXCLUDED.error_message
+                        ELSE c.error_message END,
                     attempts_used = GREATEST(c.attempts_used, EXCLUDED.attempts_used),
                     max_attempts = EXCLUDED.max_attempts,
                     last_sequence = GREATEST(c.last_sequence, EXCLUDED.last_sequence),
