@@ -55,12 +55,14 @@ class RetrySchedule {
     }
 
     /**
-     * Keeps a claimed row until {@code until} instead of its full lease: it stays due, and is claimed again then.
-     * For a row whose call no carrier would take now.
+     * Puts a claimed row back, due again at {@code until}: for a row whose call no carrier would take now. It goes
+     * behind the rows due before then, which are claimed oldest first: holding it under a short lease instead kept its
+     * old due time, so during a long outage of one route its rows, the oldest, filled every claim and starved the
+     * waits of every other route.
      */
     Mono<Void> holdUntil(String requestId, int attempt, Instant dueAt, Instant until) {
         return db.sql("""
-                        UPDATE dispatch.schedule SET lease_until = $4
+                        UPDATE dispatch.schedule SET due_at = $4, lease_until = NULL
                          WHERE request_id = $1 AND attempt_no = $2 AND due_at = $3""")
                 .bind(0, requestId)
                 .bind(1, attempt)
