@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessException;
+import reactor.core.Exceptions;
 import reactor.util.retry.Retry;
 import reactor.util.retry.RetryBackoffSpec;
 
@@ -45,8 +46,15 @@ public final class InfraRetry {
                 .doBeforeRetry(signal -> log.warn("{} failed, retrying: {}", step, signal.failure().toString()));
     }
 
-    /** Whether the error says the infrastructure is (briefly) unavailable rather than that the request is wrong. */
+    /**
+     * Whether the error says the infrastructure is (briefly) unavailable rather than that the request is wrong. An
+     * inner step's {@link #brief} retries that ran out say what their last failure says: an outage that outlasted
+     * them is still an outage, which an outer {@link #untilRecovered} must wait out rather than take for a defect.
+     */
     public static boolean isTransient(Throwable error) {
+        if (Exceptions.isRetryExhausted(error) && error.getCause() != null) {
+            return isTransient(error.getCause());
+        }
         return error instanceof TransientDataAccessException
                 || error instanceof DataAccessResourceFailureException
                 || error instanceof RecoverableDataAccessException

@@ -61,6 +61,27 @@ class InfraRetryTest {
     }
 
     @Test
+    void anOutageThatOutlastedAnInnerBriefRetryIsStillWaitedOutByUntilRecovered() {
+        AtomicInteger calls = new AtomicInteger();
+        Mono<String> down = Mono.fromCallable(() -> {
+            if (calls.incrementAndGet() < 10) {
+                throw new DataAccessResourceFailureException("failing over");
+            }
+            return "ok";
+        });
+
+        // As a callback is applied: each database step retries briefly, the whole record until recovered.
+        StepVerifier.withVirtualTime(() -> Mono.defer(() -> down.retryWhen(InfraRetry.brief("step")))
+                        .retryWhen(InfraRetry.untilRecovered("record")))
+                .thenAwait(Duration.ofMinutes(1))
+                .expectNext("ok")
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(InfraRetry.isTransient(reactor.core.Exceptions.retryExhausted("exhausted",
+                new IllegalStateException("bug")))).as("a defect stays a defect").isFalse();
+    }
+
+    @Test
     void briefGivesUpAfterThreeRetries() {
         AtomicInteger calls = new AtomicInteger();
         Mono<String> down = Mono.fromCallable(() -> {
