@@ -14,13 +14,15 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
+import reactor.core.publisher.Mono;
 
 /**
  * Owns the service's pipelines: on start it creates any missing topics and loads the durable endpoint state, then
- * follows the webhook directory, consumes call events, sends due retries and consumes replay requests; on stop it
- * disposes them all. Stopping in the middle of a first try leaves its record unacknowledged, so the next consumer of
- * the partition tries it again; stopping in the middle of a retry leaves its row leased until the lease runs out
- * (at least once, both).
+ * follows the webhook directory and, once the directory has caught up with its topic, consumes call events, sends due
+ * retries and consumes replay requests; on stop it disposes them all. Until the directory has caught up every webhook
+ * would look unknown: a due retry would be dropped, a subscribed webhook skipped and a replay ignored. Stopping in
+ * the middle of a first try leaves its record unacknowledged, so the next consumer of the partition tries it again;
+ * stopping in the middle of a retry leaves its row leased until the lease runs out (at least once, both).
  */
 @Component
 class WebhookPipelines implements SmartLifecycle {
@@ -54,10 +56,17 @@ class WebhookPipelines implements SmartLifecycle {
         endpointState.load().block(Duration.ofMillis(TOPIC_TIMEOUT_MILLIS));
         running = Disposables.composite(
                 directory.follow().subscribe(null, error -> log.error("webhook directory stopped", error)),
-                consumer.run().subscribe(null, error -> log.error("call event consumer stopped", error)),
-                retries.run().subscribe(null, error -> log.error("webhook retry poller stopped", error)),
-                replays.run().subscribe(null, error -> log.error("webhook replay consumer stopped", error)));
-        log.info("webhook pipelines started");
+                afterDirectory(consumer.run(), "call event consumer"),
+                afterDirectory(retries.run(), "webhook retry poller"),
+                afterDirectory(replays.run(), "webhook replay consumer"));
+        log.info("webhook pipelines started; delivering once the webhook directory has caught up");
+    }
+
+    /** Waits without blocking start-up; readiness stays down meanwhile, as the call event consumer is not running. */
+    private Disposable afterDirectory(Mono<Void> pipeline, String name) {
+        return directory.caughtUp()
+                .then(pipeline)
+                .subscribe(null, error -> log.error("{} stopped", name, error));
     }
 
     @Override

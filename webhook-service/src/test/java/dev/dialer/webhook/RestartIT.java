@@ -64,6 +64,37 @@ class RestartIT {
         }
     }
 
+    @Test
+    void aRetryAlreadyDueWhenTheServiceStartsIsMadeOnceTheWebhooksAreKnown() {
+        try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("restart-due-it")) {
+            String account = unique("acc");
+            String id = unique("wh");
+            receiver.answer("hooks/" + id, 503);
+            String requestId = unique("req");
+            CallEvent event = CallEvent.about(command(requestId, account, id)).sequence(1)
+                    .status(AttemptStatus.RINGING).build();
+
+            try (ConfigurableApplicationContext first = start()) {
+                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "restart",
+                        newSecret(), true, Instant.now()));
+                await().atMost(WAIT).until(() -> first.getBean(WebhookDirectory.class).current(id) != null);
+                fixture.publishEvents(requestId, List.of(event));
+                DatabaseClient database = first.getBean(DatabaseClient.class);
+                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == 1);
+                // As if the service had been down past the retry's due time: the next run polls it at once.
+                database.sql("UPDATE webhook.retries SET next_attempt_at = now() - interval '1 minute' "
+                                + "WHERE event_id = :id")
+                        .bind("id", event.eventId()).fetch().rowsUpdated().block(Duration.ofSeconds(10));
+            }
+
+            try (ConfigurableApplicationContext second = start()) {
+                DatabaseClient database = second.getBean(DatabaseClient.class);
+                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == -1);
+                assertThat(attempts(database, event.eventId())).contains("2:200:delivered");
+            }
+        }
+    }
+
     private static ConfigurableApplicationContext start() {
         Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
         properties.put("spring.config.name", "webhook-service");

@@ -43,6 +43,7 @@ public final class WebhookDirectory {
     private final Map<String, String> subscriptionAccounts = new ConcurrentHashMap<>();
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
+    private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
     private final Counter unreadable;
     private volatile boolean caughtUp;
 
@@ -81,6 +82,14 @@ public final class WebhookDirectory {
     /** Whether everything that was on the topic when reading began has been read. */
     public boolean isCaughtUp() {
         return caughtUp;
+    }
+
+    /**
+     * Completes once everything that was on the topic when reading began has been read (at once if it has been);
+     * never before {@link #follow()} is subscribed.
+     */
+    public Mono<Void> caughtUp() {
+        return caughtUpSignal.asMono();
     }
 
     /**
@@ -198,5 +207,6 @@ public final class WebhookDirectory {
     private void markCaughtUp() {
         caughtUp = true;
         log.info("webhook directory caught up: {} webhooks", webhooks.size());
+        caughtUpSignal.tryEmitEmpty();
     }
 }

@@ -146,6 +146,18 @@ class WebhookDirectoryTest {
         assertThat(directory.isCaughtUp()).isTrue();
     }
 
+    @Test
+    void caughtUpCompletesOnlyOnceTheReaderHasReadTheTopicToItsEnd() {
+        StepVerifier.create(directory.caughtUp())
+                .expectSubscription()
+                .then(() -> publish("wh-1", Contract.toBytes(HOOK)))
+                .expectNoEvent(Duration.ofMillis(100))
+                .then(readerCaughtUp::tryEmitEmpty)
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(directory.current("wh-1")).isEqualTo(HOOK);
+    }
+
     private void publish(String key, byte[] value) {
         topic.tryEmitNext(new InboundRecord(Topics.WEBHOOK_CONFIG, 0, offsets.getAndIncrement(), key, value, Map.of(),
                 () -> { }));
