@@ -130,7 +130,7 @@ class DeliveryConfiguration {
                 deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
                 events.purge(clock.instant().minus(health.eventRetention())),
                 store.purgeDeadLetters(clock.instant().minus(health.deadLetterRetention())));
-        return new RetryPoller(store, deliverer, retry, delivery.lease(), metrics, housekeeping,
+        return new RetryPoller(store, deliverer::deliver, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval());
     }
 

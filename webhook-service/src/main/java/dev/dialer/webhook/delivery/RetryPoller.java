@@ -21,8 +21,8 @@ public final class RetryPoller {
 
     private static final Logger log = LoggerFactory.getLogger(RetryPoller.class);
 
-    private final RetryStore store;
-    private final WebhookDeliverer deliverer;
+    private final DueDeliveries store;
+    private final Delivery deliverer;
     private final RetryProperties properties;
     private final Duration lease;
     private final DeliveryMetrics metrics;
@@ -35,7 +35,22 @@ public final class RetryPoller {
         Mono<Void> purge();
     }
 
-    RetryPoller(RetryStore store, WebhookDeliverer deliverer, RetryProperties properties, Duration lease,
+    /** The retry table as the poller sees it ({@link RetryStore}). */
+    interface DueDeliveries {
+
+        /** Rows waiting in the table. */
+        Mono<Long> pending();
+
+        /** Claims up to {@code limit} due rows for {@code lease}. */
+        Flux<DeliveryTask> claim(int limit, Duration lease);
+    }
+
+    /** One try of a claimed delivery and its durable outcome ({@link WebhookDeliverer#deliver}). */
+    interface Delivery {
+        Mono<Void> deliver(DeliveryTask task);
+    }
+
+    RetryPoller(DueDeliveries store, Delivery deliverer, RetryProperties properties, Duration lease,
                 DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval) {
         this.purgeInterval = purgeInterval;
         this.store = store;
@@ -66,18 +81,22 @@ public final class RetryPoller {
                 .then();
     }
 
+    /** Updates the pending gauge, then claims what capacity allows; after a failure the next tick tries again. */
     private Flux<DeliveryTask> claimDue() {
         int free = properties.concurrency() - inFlight.get();
-        Mono<Void> gauge = store.pending().doOnNext(metrics::retriesPending).then();
-        if (free <= 0) {
-            return gauge.thenMany(Flux.empty());
-        }
-        return gauge.thenMany(store.claim(Math.min(free, properties.batchSize()), lease))
-                .doOnNext(task -> inFlight.incrementAndGet())
+        Flux<DeliveryTask> claimed = free <= 0 ? Flux.empty() : claim(Math.min(free, properties.batchSize()));
+        return store.pending()
+                .doOnNext(metrics::retriesPending)
+                .thenMany(claimed)
+                // An error here would end the poller for good; PostgreSQL may well be back at the next tick.
                 .onErrorResume(error -> {
-                    log.warn("claiming due webhook retries failed: {}", error.toString());
+                    log.warn("polling due webhook retries failed: {}", error.toString());
                     return Flux.empty();
                 });
+    }
+
+    private Flux<DeliveryTask> claim(int limit) {
+        return store.claim(limit, lease).doOnNext(task -> inFlight.incrementAndGet());
     }
 
     private Mono<Void> deliver(DeliveryTask task) {

@@ -16,7 +16,7 @@ import reactor.core.publisher.Mono;
  * <p>A row waits behind an earlier row with the same order key (a call's earlier event to the same target) until its
  * {@code hold_until} passes; then it goes anyway.
  */
-final class RetryStore {
+final class RetryStore implements RetryPoller.DueDeliveries {
 
     private static final String INSERT = """
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, method, request_id,
@@ -74,7 +74,8 @@ final class RetryStore {
     }
 
     /** Claims up to {@code limit} due rows for {@code lease}; another instance cannot claim them meanwhile. */
-    Flux<DeliveryTask> claim(int limit, Duration lease) {
+    @Override
+    public Flux<DeliveryTask> claim(int limit, Duration lease) {
         return database.sql(CLAIM)
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
                 .bind("limit", limit)
@@ -116,7 +117,8 @@ final class RetryStore {
     }
 
     /** Rows waiting in the retry table. */
-    Mono<Long> pending() {
+    @Override
+    public Mono<Long> pending() {
         return database.sql("SELECT count(*) AS n FROM webhook.retries").map(row -> row.get("n", Long.class)).one();
     }
 

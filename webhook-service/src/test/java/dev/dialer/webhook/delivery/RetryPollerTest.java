@@ -1,0 +1,78 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.springframework.dao.DataAccessResourceFailureException;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.test.StepVerifier;
+
+class RetryPollerTest {
+
+    private static final Duration POLL = Duration.ofSeconds(1);
+    private static final DeliveryTask TASK = new DeliveryTask(1L, "ev-1", "call.status",
+            new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), "req-1", "acc-1", new byte[0], 1, null, false);
+
+    private final AtomicBoolean databaseDown = new AtomicBoolean();
+    private final AtomicInteger claims = new AtomicInteger();
+    private final Sinks.Empty<Void> delivery = Sinks.empty();
+
+    /** One delivery in flight at most; the first claim returns one task, whose try lasts until the test ends it. */
+    private final RetryPoller.DueDeliveries table = new RetryPoller.DueDeliveries() {
+        @Override
+        public Mono<Long> pending() {
+            return databaseDown.get() ? Mono.error(new DataAccessResourceFailureException("connection refused"))
+                    : Mono.just(1L);
+        }
+
+        @Override
+        public Flux<DeliveryTask> claim(int limit, Duration lease) {
+            return Flux.defer(() -> claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
+        }
+    };
+
+    @Test
+    void aFailedCountWhileNoCapacityIsFreeIsLoggedAndTheNextTickPollsAgain() {
+        StepVerifier.withVirtualTime(() -> poller(1).run())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> databaseDown.set(true))
+                // This tick finds no free capacity and its count query fails.
+                .expectNoEvent(POLL)
+                .then(() -> {
+                    databaseDown.set(false);
+                    delivery.tryEmitEmpty();
+                })
+                .expectNoEvent(POLL)
+                .then(() -> assertThat(claims).hasValue(2))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aFailedCountWithCapacityFreeIsLoggedAndTheNextTickClaims() {
+        databaseDown.set(true);
+        StepVerifier.withVirtualTime(() -> poller(2).run())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> databaseDown.set(false))
+                .expectNoEvent(POLL)
+                .then(() -> assertThat(claims).hasValue(1))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    private RetryPoller poller(int concurrency) {
+        RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
+                Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
+        return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
+                new DeliveryMetrics(new SimpleMeterRegistry()), Mono::empty, Duration.ofHours(1));
+    }
+}
