@@ -23,6 +23,7 @@ import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -194,6 +195,60 @@ class FanOutIT {
 
         await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 3);
         await().atMost(WAIT).until(() -> replays(event.eventId()) == 2);
+    }
+
+    @Test
+    void aReplayInterruptedByADatabaseFailureIsRetriedWholeAndQueuesEachEventOnce() {
+        String account = unique("acc");
+        Endpoint target = webhook(account);
+        String requestId = unique("req");
+        CallEvent first = CallEvent.about(command(requestId, account, target.id())).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent second = CallEvent.about(command(requestId, account, target.id())).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+        fixture.publishEvents(requestId, List.of(first, second));
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 2);
+
+        failFirstRetryInsertOf(second.eventId());
+        try {
+            replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
+                    List.of(first.eventId(), second.eventId()), null, null, Instant.now()));
+
+            await().atMost(WAIT).until(() -> replays(second.eventId()) == 1 && queued(first, second) == 0);
+        } finally {
+            execute("DROP TRIGGER IF EXISTS replay_it_fail_once ON webhook.retries");
+        }
+        assertThat(receiver.at(target.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactlyInAnyOrder(first.eventId(), second.eventId(), first.eventId(), second.eventId());
+    }
+
+    /** PostgreSQL refuses the first row of this event written to webhook.retries, as a lost connection would. */
+    private void failFirstRetryInsertOf(String eventId) {
+        execute("DROP SEQUENCE IF EXISTS webhook.replay_it_failures");
+        execute("CREATE SEQUENCE webhook.replay_it_failures");
+        execute("""
+                CREATE OR REPLACE FUNCTION webhook.replay_it_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('webhook.replay_it_failures') = 1 THEN
+                        RAISE EXCEPTION 'injected failure';
+                    END IF;
+                    RETURN NEW;
+                END $$""");
+        execute("DROP TRIGGER IF EXISTS replay_it_fail_once ON webhook.retries");
+        execute("CREATE TRIGGER replay_it_fail_once BEFORE INSERT ON webhook.retries FOR EACH ROW"
+                + " WHEN (NEW.event_id = '" + eventId + "') EXECUTE FUNCTION webhook.replay_it_fail_once()");
+    }
+
+    private void execute(String sql) {
+        database.sql(sql).then().block(Duration.ofSeconds(10));
+    }
+
+    private long queued(CallEvent... events) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id IN (:ids)")
+                .bind("ids", Arrays.stream(events).map(CallEvent::eventId).toList())
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
     }
 
     @Test

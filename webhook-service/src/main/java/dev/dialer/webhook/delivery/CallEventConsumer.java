@@ -208,7 +208,8 @@ public final class CallEventConsumer {
         }
     }
 
-    private static boolean isStoreFailure(Throwable error) {
+    /** Whether PostgreSQL could not be reached or written: handling the work again may well succeed. */
+    static boolean isStoreFailure(Throwable error) {
         return error instanceof DataAccessException || error instanceof R2dbcException
                 || error instanceof TimeoutException;
     }

@@ -13,6 +13,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 @Configuration(proxyBeanMethods = false)
@@ -71,8 +73,8 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    RetryStore retryStore(DatabaseClient database) {
-        return new RetryStore(database);
+    RetryStore retryStore(DatabaseClient database, ReactiveTransactionManager transactions) {
+        return new RetryStore(database, TransactionalOperator.create(transactions));
     }
 
     @Bean

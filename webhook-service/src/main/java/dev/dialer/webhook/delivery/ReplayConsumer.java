@@ -10,7 +10,6 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +26,8 @@ import tools.jackson.databind.JsonNode;
  * event ids ({@code webhook-id}) and are signed afresh when sent.
  *
  * <p>Delivery guarantee: at least once per replay request; a request is acknowledged once its deliveries are stored.
+ * A request's deliveries are stored in one transaction, so a request handled again after a failure queues each event
+ * once; while PostgreSQL cannot be reached the request is handled again and again, holding back those after it.
  */
 public final class ReplayConsumer {
 
@@ -64,12 +65,21 @@ public final class ReplayConsumer {
             return Mono.empty();
         }
         return replay(request)
-                .retryWhen(Retry.backoff(10, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(10)))
+                // Skipping would lose the replay for good: the customer asked for it once and is told nothing.
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
+                        .filter(CallEventConsumer::isStoreFailure)
+                        .doBeforeRetry(signal -> storeUnavailable(request, signal.failure())))
                 .onErrorResume(error -> {
+                    // Any other error is a bug, and handling the request again would meet it again.
                     log.error("replay {} of webhook {} failed; skipped", request.replayId(), request.webhookId(),
                             error);
                     return Mono.empty();
                 });
+    }
+
+    private static void storeUnavailable(ReplayRequest request, Throwable error) {
+        log.warn("replay {} of webhook {} not stored, PostgreSQL unavailable; handling it again: {}",
+                request.replayId(), request.webhookId(), error.toString());
     }
 
     private Mono<Void> replay(ReplayRequest request) {
@@ -83,11 +93,10 @@ public final class ReplayConsumer {
                 ? events.between(request.accountId(), request.from(), request.to())
                         .filter(event -> receives(webhook, event))
                 : events.byIds(request.accountId(), request.eventIds());
-        Instant now = clock.instant();
         return chosen
                 .map(event -> task(webhook, event))
-                .concatMap(task -> store.save(task, 0, now, null).thenReturn(task))
-                .count()
+                .collectList()
+                .flatMap(tasks -> store.saveAll(tasks, clock.instant()).thenReturn(tasks.size()))
                 .doOnNext(count -> log.info("replay {}: {} events queued for webhook {}", request.replayId(), count,
                         webhook.id()))
                 .then();

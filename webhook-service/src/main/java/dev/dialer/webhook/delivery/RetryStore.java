@@ -3,8 +3,10 @@ package dev.dialer.webhook.delivery;
 import io.r2dbc.spi.Readable;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.Parameter;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -43,9 +45,11 @@ final class RetryStore implements RetryPoller.DueDeliveries {
             VALUES (:eventId, :eventType, :kind, :targetId, :accountId, :requestId, :tries, :reason, :payload)""";
 
     private final DatabaseClient database;
+    private final TransactionalOperator transactions;
 
-    RetryStore(DatabaseClient database) {
+    RetryStore(DatabaseClient database, TransactionalOperator transactions) {
         this.database = database;
+        this.transactions = transactions;
     }
 
     /** Stores a delivery due at {@code nextAt}, or moves a stored one there; {@code tries} are the tries made. */
@@ -71,6 +75,20 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("replay", task.replay())
                 .bind("nextAt", nextAt)
                 .then();
+    }
+
+    /**
+     * Stores new deliveries due at {@code nextAt}, all or none: a failure part-way leaves no row behind, so storing
+     * them again does not queue the first ones twice.
+     */
+    Mono<Void> saveAll(List<DeliveryTask> tasks, Instant nextAt) {
+        if (tasks.isEmpty()) {
+            return Mono.empty();
+        }
+        return Flux.fromIterable(tasks)
+                .concatMap(task -> save(task, 0, nextAt, null))
+                .then()
+                .as(transactions::transactional);
     }
 
     /** Claims up to {@code limit} due rows for {@code lease}; another instance cannot claim them meanwhile. */
