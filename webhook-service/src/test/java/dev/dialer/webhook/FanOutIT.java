@@ -21,6 +21,7 @@ import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -195,6 +196,25 @@ class FanOutIT {
 
         await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 3);
         await().atMost(WAIT).until(() -> replays(event.eventId()) == 2);
+    }
+
+    @Test
+    void aReplayRequestThatIsJsonNullIsSkippedAndTheRequestsAfterItAreReplayed() {
+        String account = unique("acc");
+        Endpoint target = webhook(account);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, target.id())).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        fixture.publishEvents(requestId, List.of(event));
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
+
+        // One key, so one partition: the request after the null ones is read after them.
+        fixture.publish(Topics.WEBHOOK_CONTROL, target.id(), "null".getBytes(StandardCharsets.UTF_8));
+        fixture.publish(Topics.WEBHOOK_CONTROL, target.id(), null);
+        replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
+                List.of(event.eventId()), null, null, Instant.now()));
+
+        await().atMost(WAIT).until(() -> replays(event.eventId()) == 1);
     }
 
     @Test

@@ -194,7 +194,7 @@ public final class CallEventConsumer {
                 throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
             }
             CallEvent event = Contract.read(record.value(), CallEvent.class);
-            if (event.eventId() == null || event.accountId() == null || event.eventType() == null) {
+            if (event == null || event.eventId() == null || event.accountId() == null || event.eventType() == null) {
                 throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                         "event_id, event_type or account_id missing");
             }

@@ -138,8 +138,8 @@ class DeliveryConfiguration {
 
     @Bean
     ReplayConsumer replayConsumer(KafkaProperties kafka, WebhookDirectory directory, EventStore events,
-                                  RetryStore store, Clock clock) {
-        return new ReplayConsumer(kafka.settings(), directory, events, store, clock);
+                                  RetryStore store, DeliveryMetrics metrics, Clock clock) {
+        return new ReplayConsumer(kafka.settings(), directory, events, store, metrics, clock);
     }
 
     /** Loads the durable endpoint state; the pipelines start only after it. */

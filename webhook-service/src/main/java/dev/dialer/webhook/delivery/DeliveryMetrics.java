@@ -13,6 +13,7 @@ final class DeliveryMetrics {
     private final MeterRegistry registry;
     private final Counter consumed;
     private final Counter unreadable;
+    private final Counter unreadableReplays;
     private final Counter unexpected;
     private final Counter unloggedAttempts;
     private final Counter unpublishedAttempts;
@@ -26,6 +27,9 @@ final class DeliveryMetrics {
                 .register(registry);
         this.unreadable = Counter.builder("dialer.webhook.events.unreadable")
                 .description("Call event records that could not be read and were skipped")
+                .register(registry);
+        this.unreadableReplays = Counter.builder("dialer.webhook.replays.unreadable")
+                .description("Replay requests that could not be read and were skipped")
                 .register(registry);
         this.unexpected = Counter.builder("dialer.webhook.events.errors")
                 .description("Call events whose handling failed unexpectedly and were skipped")
@@ -63,6 +67,10 @@ final class DeliveryMetrics {
 
     void unreadable() {
         unreadable.increment();
+    }
+
+    void unreadableReplay() {
+        unreadableReplays.increment();
     }
 
     void unexpected() {

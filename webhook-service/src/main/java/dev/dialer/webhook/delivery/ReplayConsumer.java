@@ -1,6 +1,7 @@
 package dev.dialer.webhook.delivery;
 
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.ReplayRequest;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
@@ -38,14 +39,16 @@ public final class ReplayConsumer {
     private final WebhookDirectory directory;
     private final EventStore events;
     private final RetryStore store;
+    private final DeliveryMetrics metrics;
     private final Clock clock;
 
     ReplayConsumer(KafkaSettings settings, WebhookDirectory directory, EventStore events, RetryStore store,
-                   Clock clock) {
+                   DeliveryMetrics metrics, Clock clock) {
         this.settings = settings;
         this.directory = directory;
         this.events = events;
         this.store = store;
+        this.metrics = metrics;
         this.clock = clock;
     }
 
@@ -56,15 +59,33 @@ public final class ReplayConsumer {
     }
 
     private Mono<Void> handle(InboundRecord record) {
-        ReplayRequest request;
+        ReplayRequest request = read(record);
+        return request == null ? Mono.empty() : handle(request);
+    }
+
+    /** The request, or null when the record holds none (counted, logged, and skipped). */
+    private ReplayRequest read(InboundRecord record) {
         try {
-            request = Contract.read(record.value(), ReplayRequest.class);
+            if (record.value() == null) {
+                throw new ContractViolation(ContractViolation.Code.NOT_JSON, "no value");
+            }
+            ReplayRequest request = Contract.read(record.value(), ReplayRequest.class);
+            if (request == null || request.accountId() == null || request.webhookId() == null) {
+                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "account_id or webhook_id missing");
+            }
+            return request;
         } catch (RuntimeException e) {
+            // A bad record must not stop the consumer: it is counted, logged and acknowledged.
             log.warn("unreadable replay request at {}-{}@{} skipped: {}", record.topic(), record.partition(),
                     record.offset(), e.getMessage());
-            return Mono.empty();
+            metrics.unreadableReplay();
+            return null;
         }
-        return replay(request)
+    }
+
+    private Mono<Void> handle(ReplayRequest request) {
+        // Deferred, so that an error in building the replay is handled below rather than ending the consumer.
+        return Mono.defer(() -> replay(request))
                 // Skipping would lose the replay for good: the customer asked for it once and is told nothing.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
                         .filter(CallEventConsumer::isStoreFailure)

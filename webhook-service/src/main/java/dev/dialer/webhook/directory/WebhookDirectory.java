@@ -67,11 +67,12 @@ public final class WebhookDirectory {
     /**
      * Applies the topic to the directory until cancelled. Every record is applied, in order per webhook id, as it is
      * read; nothing is committed. After a consumer failure the topic is read again from the beginning, which is
-     * harmless because applying a compacted topic twice gives the same directory.
+     * harmless because applying a compacted topic twice gives the same directory. A record that cannot be applied is
+     * counted and skipped: failing the reader would read the topic again and meet the same record for ever.
      */
     public Mono<Void> follow() {
         Mono<Void> apply = Flux.defer(records)
-                .doOnNext(this::apply)
+                .doOnNext(this::applyOrSkip)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(10))
                         .doBeforeRetry(signal -> log.warn("webhook directory reader failed, reading again",
                                 signal.failure())))
@@ -133,6 +134,16 @@ public final class WebhookDirectory {
         return webhooks.get(id);
     }
 
+    private void applyOrSkip(InboundRecord record) {
+        try {
+            apply(record);
+        } catch (RuntimeException e) {
+            log.error("webhook config record {} at {}-{}@{} could not be applied: skipped", record.key(),
+                    record.topic(), record.partition(), record.offset(), e);
+            unreadable.increment();
+        }
+    }
+
     private void apply(InboundRecord record) {
         String id = record.key();
         if (id == null) {
@@ -168,7 +179,7 @@ public final class WebhookDirectory {
         }
         try {
             SubscriptionConfig subscription = Contract.read(record.value(), SubscriptionConfig.class);
-            if (subscription.accountId() == null || subscription.webhookId() == null) {
+            if (subscription == null || subscription.accountId() == null || subscription.webhookId() == null) {
                 throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "account_id or webhook_id missing");
             }
             subscriptions.computeIfAbsent(subscription.accountId(), account -> new ConcurrentHashMap<>())
@@ -193,7 +204,7 @@ public final class WebhookDirectory {
     private WebhookConfig readable(InboundRecord record) {
         try {
             WebhookConfig config = Contract.read(record.value(), WebhookConfig.class);
-            if (config.accountId() != null && config.url() != null && config.secret() != null) {
+            if (config != null && config.accountId() != null && config.url() != null && config.secret() != null) {
                 return config;
             }
             log.warn("webhook config {} lacks account, url or secret: webhook dropped", record.key());

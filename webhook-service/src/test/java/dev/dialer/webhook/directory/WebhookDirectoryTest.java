@@ -137,6 +137,19 @@ class WebhookDirectoryTest {
     }
 
     @Test
+    void aJsonNullWebhookOrSubscriptionIsCountedAsUnreadableAndTheRecordsAfterItAreApplied() {
+        byte[] jsonNull = "null".getBytes(StandardCharsets.UTF_8);
+        publish("wh-1", Contract.toBytes(HOOK));
+        publish("wh-1", jsonNull);
+        publish(SubscriptionConfig.key("sub-1"), jsonNull);
+        publish("wh-2", Contract.toBytes(HOOK));
+
+        assertThat(directory.current("wh-1")).isNull();
+        assertThat(directory.current("wh-2")).isEqualTo(HOOK);
+        assertThat(registry.get("dialer.webhook.config.unreadable").counter().count()).isEqualTo(2);
+    }
+
+    @Test
     void isCaughtUpOnlyOnceTheReaderSaysSo() {
         publish("wh-1", Contract.toBytes(HOOK));
         assertThat(directory.isCaughtUp()).isFalse();
