@@ -148,6 +148,27 @@ class WebhookDeliveryIT {
     }
 
     @Test
+    void anAnswerWithANulByteIsLoggedWithTheStartOfItsBody() {
+        String account = unique("acc");
+        Hook hook = createWebhook(account);
+        receiver.answer(hook.path(), 500, "{\"error\":\"bad\0byte\"}".getBytes(StandardCharsets.UTF_8));
+        CallCommand command = command(account, hook.id(), Map.of());
+        CallEvent event = CallEvent.about(command).sequence(1).status(AttemptStatus.INITIATED).build();
+        double unloggedBefore = counter("dialer.webhook.attempts.unlogged");
+
+        publish(command.requestId(), List.of(Contract.toBytes(event)));
+
+        await().atMost(WAIT).until(() -> attempts(event.eventId()).equals(List.of("1:500", "2:200")));
+        assertThat(database.sql("SELECT response_body FROM webhook.delivery_attempts WHERE event_id = :eventId "
+                        + "AND attempt_no = 1")
+                .bind("eventId", event.eventId())
+                .map(row -> row.get("response_body", String.class))
+                .one()
+                .block(Duration.ofSeconds(10))).isEqualTo("{\"error\":\"bad\uFFFDbyte\"}");
+        assertThat(counter("dialer.webhook.attempts.unlogged")).isEqualTo(unloggedBefore);
+    }
+
+    @Test
     void doesNotDeliverToAnotherAccountsWebhookNorToAnUnknownOrDisabledOne() {
         String account = unique("acc");
         Hook hook = createWebhook(account);

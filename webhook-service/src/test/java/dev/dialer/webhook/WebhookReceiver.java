@@ -37,7 +37,7 @@ public final class WebhookReceiver implements AutoCloseable {
     }
 
     private final List<Received> received = new CopyOnWriteArrayList<>();
-    private final Map<String, Deque<Integer>> scripted = new ConcurrentHashMap<>();
+    private final Map<String, Deque<Answer>> scripted = new ConcurrentHashMap<>();
     private final DisposableServer server;
     /** Its own event loop: a service context that closes disposes Reactor Netty's global one. */
     private final LoopResources loops = LoopResources.create("webhook-receiver", 1, true);
@@ -61,7 +61,12 @@ public final class WebhookReceiver implements AutoCloseable {
 
     /** The next requests to {@code path} get these statuses, one each, in order; later ones get 200. */
     public void answer(String path, Integer... statuses) {
-        scripted.computeIfAbsent("/" + path, ignored -> new ArrayDeque<>()).addAll(Arrays.asList(statuses));
+        Arrays.stream(statuses).forEach(status -> answer(path, status, new byte[0]));
+    }
+
+    /** The next request to {@code path} gets this status and body (after those scripted before it). */
+    public void answer(String path, int status, byte[] body) {
+        scripted.computeIfAbsent("/" + path, ignored -> new ArrayDeque<>()).add(new Answer(status, body));
     }
 
     public List<Received> at(String path) {
@@ -78,15 +83,19 @@ public final class WebhookReceiver implements AutoCloseable {
                 .flatMap(body -> {
                     received.add(new Received(request.path().isEmpty() ? "/" : "/" + request.path(),
                             headers(request), body));
-                    return response.status(nextStatus(request)).send().then();
+                    Answer answer = nextAnswer(request);
+                    return response.status(answer.status()).sendByteArray(Mono.just(answer.body())).then();
                 });
     }
 
-    private int nextStatus(HttpServerRequest request) {
-        Deque<Integer> statuses = scripted.get("/" + request.path());
+    private record Answer(int status, byte[] body) {
+    }
+
+    private Answer nextAnswer(HttpServerRequest request) {
+        Deque<Answer> answers = scripted.get("/" + request.path());
         synchronized (this) {
-            Integer next = statuses == null ? null : statuses.pollFirst();
-            return next == null ? 200 : next;
+            Answer next = answers == null ? null : answers.pollFirst();
+            return next == null ? new Answer(200, new byte[0]) : next;
         }
     }
 

@@ -89,7 +89,7 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                         retryAfter(response.headers().asHttpHeaders().getFirst("Retry-After")))));
     }
 
-    /** The first {@code responseBodyLimit} bytes of the body as text; reading stops there. */
+    /** The first {@code responseBodyLimit} bytes of the body as {@link #storable} text; reading stops there. */
     private Mono<String> readStart(Flux<DataBuffer> body) {
         if (responseBodyLimit == 0) {
             return body.doOnNext(DataBufferUtils::release).then(Mono.just(""));
@@ -97,7 +97,7 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(body, responseBodyLimit))
                 .map(joined -> {
                     try {
-                        return joined.toString(StandardCharsets.UTF_8);
+                        return storable(joined.toString(StandardCharsets.UTF_8));
                     } finally {
                         DataBufferUtils.release(joined);
                     }
@@ -135,13 +135,22 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         return uri;
     }
 
+    /**
+     * Text as it can be kept: PostgreSQL refuses U+0000 in a text column, so an answer (or error) holding a NUL would
+     * cost every try its delivery log row. It becomes U+FFFD, as undecodable bytes already do.
+     */
+    private static String storable(String text) {
+        return text == null ? null : text.replace('\0', '\uFFFD');
+    }
+
     private AttemptResult failure(Throwable error, Duration latency) {
         if (error instanceof IllegalArgumentException) {
-            return AttemptResult.failed(Reason.INVALID_TARGET, "invalid URL: " + error.getMessage(), latency);
+            return AttemptResult.failed(Reason.INVALID_TARGET, storable("invalid URL: " + error.getMessage()),
+                    latency);
         }
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof TargetGuard.ForbiddenAddressException) {
-                return AttemptResult.failed(Reason.FORBIDDEN_TARGET, cause.getMessage(), latency);
+                return AttemptResult.failed(Reason.FORBIDDEN_TARGET, storable(cause.getMessage()), latency);
             }
         }
         if (isTimeout(error)) {
@@ -165,7 +174,7 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        return root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
+        return storable(root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage()));
     }
 
     private static Duration since(long startedNanos) {

@@ -51,6 +51,8 @@ class WebhookTransportIT {
                         .post("/silent", (request, response) -> Mono.never())
                         .post("/busy", (request, response) -> response.status(503).header("Retry-After", "7")
                                 .sendString(Mono.just("try later")))
+                        .post("/nul", (request, response) -> response.status(400)
+                                .sendByteArray(Mono.just("bad\0input".getBytes(StandardCharsets.UTF_8))))
                         .post("/big", (request, response) -> response.status(200)
                                 .send(ByteBufFlux.fromString(Flux.range(0, 4096).map(i -> "x".repeat(1024))))))
                 .bindNow();
@@ -125,6 +127,17 @@ class WebhookTransportIT {
                     assertThat(result.statusCode()).isEqualTo(503);
                     assertThat(result.retryAfter()).isEqualTo(Duration.ofSeconds(7));
                     assertThat(result.responseBody()).isEqualTo("try later");
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aNulByteInTheAnswerIsKeptAsAReplacementCharacterWhichPostgresqlTextAccepts() {
+        StepVerifier.create(transport.post(url("/nul"), Map.of(), BODY))
+                .assertNext(result -> {
+                    assertThat(result.statusCode()).isEqualTo(400);
+                    assertThat(result.responseBody()).isEqualTo("bad\uFFFDinput");
                 })
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
