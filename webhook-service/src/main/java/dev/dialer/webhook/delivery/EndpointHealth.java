@@ -7,9 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.r2dbc.core.DatabaseClient;
-import org.springframework.r2dbc.core.Parameter;
 import reactor.core.publisher.Mono;
 
 /**
@@ -18,13 +16,36 @@ import reactor.core.publisher.Mono;
  * at least {@code disable-after} old; a success resets the count. api-service owns the configuration topic, so the
  * disable lives here, and a configuration of the webhook written after the disable with {@code enabled: true} (the
  * customer re-enabling it) lifts it. The table is mirrored in memory (loaded at start-up); every change is written
- * through.
+ * first and mirrored once written, so memory never holds what the table lacks.
+ *
+ * <p>Several instances share the table, each with its own memory. Only a re-enable removes a disable: counting a
+ * failure or a success leaves a row whose {@code disabled_at} is set alone, and the instance then reads the row
+ * again. Failures are counted in the table, so the count covers the tries of every instance.
  */
 final class EndpointHealth {
 
     /** Why a webhook was disabled: the {@code disabled_reason} api-service shows. */
     static final String GONE = "gone";
     static final String FAILING = "failing";
+
+    private static final String DISABLE = """
+            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, disabled_at, disabled_reason)
+            VALUES (:id, 0, :disabledAt, :reason)
+            ON CONFLICT (webhook_id) DO UPDATE SET disabled_at = EXCLUDED.disabled_at,
+                disabled_reason = EXCLUDED.disabled_reason
+            WHERE s.disabled_at IS NULL
+            RETURNING *""";
+    private static final String FAILED = """
+            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, first_failure_at)
+            VALUES (:id, 1, :failedAt)
+            ON CONFLICT (webhook_id) DO UPDATE SET failures = s.failures + 1,
+                first_failure_at = COALESCE(s.first_failure_at, EXCLUDED.first_failure_at)
+            WHERE s.disabled_at IS NULL
+            RETURNING *""";
+    private static final String RESET = """
+            DELETE FROM webhook.endpoint_state WHERE webhook_id = :id AND disabled_at IS NULL""";
+    private static final String LIFT = """
+            DELETE FROM webhook.endpoint_state WHERE webhook_id = :id AND disabled_at < :configuredAt""";
 
     private record State(int failures, Instant firstFailureAt, Instant disabledAt, String reason) {
         boolean disabled() {
@@ -54,7 +75,7 @@ final class EndpointHealth {
 
     /**
      * Whether the webhook is disabled here. A configuration newer than the disable that has the webhook enabled lifts
-     * the disable (and deletes it from the table).
+     * the disable (and deletes it from the table, unless a newer disable is there by then).
      */
     Mono<Boolean> disabled(WebhookConfig config) {
         State state = states.get(config.id());
@@ -62,8 +83,7 @@ final class EndpointHealth {
             return Mono.just(false);
         }
         if (config.enabled() && config.updatedAt() != null && config.updatedAt().isAfter(state.disabledAt())) {
-            states.remove(config.id(), state);
-            return delete(config.id()).thenReturn(false);
+            return lift(config);
         }
         return Mono.just(true);
     }
@@ -73,36 +93,38 @@ final class EndpointHealth {
         return states.values().stream().filter(State::disabled).count();
     }
 
-    /** Completes with true when this disabled the webhook (false when it already was). */
+    /** Completes with true when this disabled the webhook (false when it already was, here or elsewhere). */
     Mono<Boolean> disable(String webhookId, String reason) {
-        Instant now = clock.instant();
-        AtomicBoolean changed = new AtomicBoolean();
-        State state = states.compute(webhookId, (id, old) -> {
-            if (old != null && old.disabled()) {
-                return old;
-            }
-            changed.set(true);
-            return new State(old == null ? 0 : old.failures(), old == null ? null : old.firstFailureAt(), now, reason);
-        });
-        return changed.get() ? write(webhookId, state).thenReturn(true) : Mono.just(false);
+        State known = states.get(webhookId);
+        if (known != null && known.disabled()) {
+            return Mono.just(false);
+        }
+        return database.sql(DISABLE)
+                .bind("id", webhookId)
+                .bind("disabledAt", clock.instant())
+                .bind("reason", reason)
+                .map(EndpointHealth::state)
+                .one()
+                .doOnNext(state -> states.put(webhookId, state))
+                .map(State::disabled)
+                // Disabled elsewhere meanwhile: that instance announces it.
+                .switchIfEmpty(refresh(webhookId).thenReturn(false));
     }
 
     /** Counts a failed try; completes with true when the failures disabled the webhook just now. */
     Mono<Boolean> failed(String webhookId) {
+        State known = states.get(webhookId);
+        if (known != null && known.disabled()) {
+            return Mono.just(false);
+        }
         Instant now = clock.instant();
-        AtomicBoolean disabledNow = new AtomicBoolean();
-        State state = states.compute(webhookId, (id, old) -> {
-            if (old != null && old.disabled()) {
-                return old;
-            }
-            int failures = old == null ? 1 : old.failures() + 1;
-            Instant first = old == null || old.firstFailureAt() == null ? now : old.firstFailureAt();
-            boolean sustained = failures >= properties.disableAfterFailures()
-                    && Duration.between(first, now).compareTo(properties.disableAfter()) >= 0;
-            disabledNow.set(sustained);
-            return new State(failures, first, sustained ? now : null, sustained ? FAILING : null);
-        });
-        return write(webhookId, state).thenReturn(disabledNow.get());
+        return database.sql(FAILED)
+                .bind("id", webhookId)
+                .bind("failedAt", now)
+                .map(EndpointHealth::state)
+                .one()
+                .flatMap(state -> counted(webhookId, state, now))
+                .switchIfEmpty(refresh(webhookId).thenReturn(false));
     }
 
     /** A successful try: the failure count starts again. */
@@ -111,28 +133,45 @@ final class EndpointHealth {
         if (state == null || state.disabled()) {
             return Mono.empty();
         }
-        states.remove(webhookId, state);
-        return delete(webhookId);
-    }
-
-    private Mono<Void> write(String webhookId, State state) {
-        return database.sql("""
-                        INSERT INTO webhook.endpoint_state (webhook_id, failures, first_failure_at, disabled_at,
-                            disabled_reason)
-                        VALUES (:id, :failures, :first, :disabledAt, :reason)
-                        ON CONFLICT (webhook_id) DO UPDATE SET failures = EXCLUDED.failures,
-                            first_failure_at = EXCLUDED.first_failure_at, disabled_at = EXCLUDED.disabled_at,
-                            disabled_reason = EXCLUDED.disabled_reason""")
+        return database.sql(RESET)
                 .bind("id", webhookId)
-                .bind("failures", state.failures())
-                .bind("first", Parameter.fromOrEmpty(state.firstFailureAt(), Instant.class))
-                .bind("disabledAt", Parameter.fromOrEmpty(state.disabledAt(), Instant.class))
-                .bind("reason", Parameter.fromOrEmpty(state.reason(), String.class))
-                .then();
+                .fetch()
+                .rowsUpdated()
+                .flatMap(deleted -> deleted > 0 ? Mono.<Void>fromRunnable(() -> states.remove(webhookId, state))
+                        : refresh(webhookId).then());
     }
 
-    private Mono<Void> delete(String webhookId) {
-        return database.sql("DELETE FROM webhook.endpoint_state WHERE webhook_id = :id").bind("id", webhookId).then();
+    private Mono<Boolean> counted(String webhookId, State state, Instant now) {
+        if (sustained(state, now)) {
+            return disable(webhookId, FAILING);
+        }
+        states.put(webhookId, state);
+        return Mono.just(false);
+    }
+
+    private boolean sustained(State state, Instant now) {
+        return state.failures() >= properties.disableAfterFailures()
+                && Duration.between(state.firstFailureAt(), now).compareTo(properties.disableAfter()) >= 0;
+    }
+
+    private Mono<Boolean> lift(WebhookConfig config) {
+        return database.sql(LIFT)
+                .bind("id", config.id())
+                .bind("configuredAt", config.updatedAt())
+                .then()
+                .then(refresh(config.id()))
+                .map(State::disabled)
+                .defaultIfEmpty(false);
+    }
+
+    /** Mirrors the webhook's row as it is now: another instance may have written it. */
+    private Mono<State> refresh(String webhookId) {
+        return database.sql("SELECT * FROM webhook.endpoint_state WHERE webhook_id = :id")
+                .bind("id", webhookId)
+                .map(EndpointHealth::state)
+                .one()
+                .doOnNext(state -> states.put(webhookId, state))
+                .switchIfEmpty(Mono.fromRunnable(() -> states.remove(webhookId)));
     }
 
     private static State state(Readable row) {

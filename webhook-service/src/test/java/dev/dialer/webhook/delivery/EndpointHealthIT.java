@@ -1,0 +1,97 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.WebhookApplication;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import reactor.test.StepVerifier;
+
+/**
+ * The durable disable in PostgreSQL shared by several instances of the service, each with its own memory of it: two
+ * {@link EndpointHealth}s on one database stand for two instances.
+ */
+@SpringBootTest(classes = WebhookApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=webhook-service")
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class EndpointHealthIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    @Autowired
+    DatabaseClient database;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @Test
+    void aDisableWrittenByOneInstanceSurvivesAFailureAndASuccessCountedByAnother() {
+        String id = "wh-" + UUID.randomUUID();
+        WebhookConfig configured = new WebhookConfig(id, "acc-1", "https://example.com/hook", "test",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, Instant.now().minusSeconds(60));
+        EndpointHealth disabling = loaded();
+        EndpointHealth other = loaded();
+        StepVerifier.create(other.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+
+        StepVerifier.create(disabling.disable(id, EndpointHealth.GONE)).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(other.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(other.succeeded(id)).expectComplete().verify(WAIT);
+
+        StepVerifier.create(loaded().disabled(configured)).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(other.disabled(configured)).expectNext(true).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void aDisableIsAnnouncedOnceWhenTwoInstancesDisableTheSameWebhook() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth first = loaded();
+        EndpointHealth second = loaded();
+
+        StepVerifier.create(first.disable(id, EndpointHealth.GONE)).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(second.disable(id, EndpointHealth.GONE)).expectNext(false).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void consecutiveFailuresDisableTheWebhookOnceAndASuccessStartsTheCountAgain() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth health = loaded(3);
+        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.succeeded(id)).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+
+        StepVerifier.create(health.failed(id)).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(loaded(3).disable(id, EndpointHealth.GONE)).expectNext(false).expectComplete()
+                .verify(WAIT);
+    }
+
+    private EndpointHealth loaded() {
+        return loaded(100);
+    }
+
+    /** Disables after {@code failures} failed tries, however short the time they span. */
+    private EndpointHealth loaded(int failures) {
+        EndpointHealth health = new EndpointHealth(database, new HealthProperties(failures, Duration.ZERO,
+                Duration.ofDays(30), Duration.ofDays(7), Duration.ofDays(30), Duration.ofMinutes(15)),
+                Clock.systemUTC());
+        health.load().block(WAIT);
+        return health;
+    }
+}
