@@ -52,6 +52,7 @@ public final class PartitionLanes {
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
     private static final int TRACKED_FACTOR = 20;
+    private static final long NOT_HELD = Long.MIN_VALUE;
 
     private final String topic;
     private final int partition;
@@ -183,6 +184,12 @@ public final class PartitionLanes {
                 && lane.inFlight < lanes.properties().inFlightPerLane()) {
             long now = now();
             long at = lanes.earliest(lane, lane.queue.peek().ticket, now);
+            if (!lane.heldForCarrier) {
+                lane.heldSince = NOT_HELD;
+            } else if (heldLongEnough(lane, now)) {
+                parkHeld(lane);
+                return;
+            }
             if (at > now) {
                 lane.timerArmed = true;
                 emit(timer(lane, at - now));
@@ -294,6 +301,32 @@ public final class PartitionLanes {
         if (owner == generation) {
             pump(lane);
         }
+    }
+
+    /**
+     * Whether the lane's route has had no carrier taking calls for {@code parkAfter}: its head then waits on, and every
+     * record behind it stays in the partition's window, uncommitted; after enough of them the partition pauses and
+     * every other caller ID on it stops too. Notes when the hold began, and forgets it once the route takes calls.
+     */
+    private boolean heldLongEnough(Lane lane, long now) {
+        if (lane.heldSince == NOT_HELD) {
+            lane.heldSince = now;
+        }
+        return now - lane.heldSince >= lanes.properties().parkAfter().toNanos();
+    }
+
+    /**
+     * Parks every record of a lane held for its carrier, head first: nothing of them was recorded or tried, and the
+     * retry scheduler keeps them due until a carrier of their route takes calls again, so the partition's commits go
+     * on past them. What arrives for the lane while the hold lasts is parked as it reaches the head.
+     */
+    private void parkHeld(Lane lane) {
+        int count = lane.queue.size();
+        for (Pending pending = lane.queue.poll(); pending != null; pending = lane.queue.poll()) {
+            park(lane, pending.slot, pending.ticket);
+        }
+        log.info("{}-{}: no carrier takes calls for caller ID lane {} for {} or more; {} record(s) parked", topic,
+                partition, lane.callerId, lanes.properties().parkAfter(), count);
     }
 
     /**
@@ -433,6 +466,8 @@ public final class PartitionLanes {
         boolean holdsPermit;
         /** The head waits for a carrier of its route to take calls again ({@link Lanes#earliest}). */
         boolean heldForCarrier;
+        /** Since when (the limits' clock) the lane has been held for its carrier; {@link #NOT_HELD} while it is not. */
+        long heldSince = NOT_HELD;
         private Instant lastParkDue = Instant.MIN;
 
         Lane(String callerId, LaneTicket first, Lanes lanes) {
@@ -456,7 +491,7 @@ public final class PartitionLanes {
          */
         Instant nextParkDue(Instant now, Duration parkAfter) {
             Instant earliest = now.plus(parkAfter.dividedBy(2));
-            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest
+            Instant spaced = lastParkDue.equals(Instant.MIN) || bucket == null ? earliest
                     : lastParkDue.plusNanos(bucket.intervalNanos());
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
             return lastParkDue;

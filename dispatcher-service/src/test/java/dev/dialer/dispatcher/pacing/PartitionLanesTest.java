@@ -42,6 +42,8 @@ class PartitionLanesTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     /** Caller IDs whose calls no carrier would take now (every breaker of their route open). */
     private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
+    /** Where lanes park records; none unless a test parks. */
+    private ParkingLot parking;
 
     @AfterEach
     void stop() {
@@ -90,6 +92,49 @@ class PartitionLanesTest {
         assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A), SECOND)).isLessThanOrEqualTo(10 + 1);
         assertThat(acknowledged).last().isEqualTo(19L);
         assertThat(registry.get("dialer.dispatcher.lanes.held.for.carrier").gauge().value()).isZero();
+    }
+
+    @Test
+    void aLaneHeldForItsCarrierLongerThanParkAfterIsParkedSoThePartitionsCommitsGoOn() {
+        downCallerIds.add(A);
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofSeconds(5), 150));
+        for (int i = 0; i < 20; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(3));
+        assertThat(parked).as("held, not yet for park-after").isEmpty();
+        assertThat(acknowledged).as("A's head holds the partition's commits").isEmpty();
+
+        time.advanceTimeBy(Duration.ofSeconds(5));
+        assertThat(startsOf(A)).isEmpty();
+        assertThat(startsOf(B)).hasSize(10);
+        assertThat(parked).extracting(p -> p.command().callerId()).hasSize(10).containsOnly(A);
+        assertThat(parked).extracting(p -> p.command().requestId())
+                .as("in the lane's order").containsExactly("r-0", "r-2", "r-4", "r-6", "r-8", "r-10", "r-12", "r-14",
+                        "r-16", "r-18");
+        assertThat(acknowledged).as("every record is done with: dialled or parked").last().isEqualTo(19L);
+
+        // While the hold lasts, what arrives for A is parked as it reaches the head, without waiting again.
+        admit(lanes, A);
+        time.advanceTimeBy(Duration.ofSeconds(2));
+        assertThat(parked).hasSize(11);
+        assertThat(acknowledged).last().isEqualTo(20L);
+
+        // The route takes calls again: A's next call is dialled.
+        downCallerIds.remove(A);
+        time.advanceTimeBy(Duration.ofSeconds(2));
+        admit(lanes, A);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(startsOf(A)).hasSize(1);
+        assertThat(parked).hasSize(11);
     }
 
     @Test
@@ -219,7 +264,7 @@ class PartitionLanesTest {
     }
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
-        Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), null, Clock.systemUTC(),
+        Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), parking, Clock.systemUTC(),
                 new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()));
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
