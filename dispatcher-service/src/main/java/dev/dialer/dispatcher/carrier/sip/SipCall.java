@@ -37,7 +37,8 @@ import reactor.core.scheduler.Scheduler;
  * one call, so the fields need no locks.
  *
  * <p>Rules: CANCEL only after a provisional response (a ring timeout or hang-up before one waits for it); a 200 that
- * crosses our CANCEL is acknowledged and then ended with BYE; an answered call is ended with BYE at its time limit.
+ * crosses our CANCEL is acknowledged and then ended with BYE; an INVITE whose final answer does not follow our CANCEL
+ * in time is given up as if the 487 had come; an answered call is ended with BYE at its time limit.
  * The attempt status each step produces is returned as {@link CarrierCallback}s, in order.
  *
  * <p>What must survive the process ({@link SipDialog}: the INVITE's identity, then the dialog's) changes with the state;
@@ -51,10 +52,14 @@ final class SipCall {
     enum Cancel { RING_TIMEOUT, HANG_UP }
 
     /** Timer and order events; SIP events travel as the stack's own event objects. */
-    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP }
+    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED }
 
-    /** The first event: send the INVITE. */
-    record Start(ClientTransaction invite, Duration ringTimeout) {
+    /**
+     * The first event: send the INVITE.
+     *
+     * @param answerAfterCancel how long the INVITE may go without a final answer once we cancelled it (64 × T1)
+     */
+    record Start(ClientTransaction invite, Duration ringTimeout, Duration answerAfterCancel) {
     }
 
     /** Where a call's events go to be run in order. */
@@ -84,6 +89,8 @@ final class SipCall {
     private Instant answeredAt;
     private Disposable ringTimer;
     private Disposable limitTimer;
+    private Disposable answerTimer;
+    private Duration answerAfterCancel;
     private volatile CallReport report;
     private SipDialog kept;
     private boolean keptChanged;
@@ -157,6 +164,7 @@ final class SipCall {
     /** Sends the INVITE and starts the ring timer; a call whose INVITE could not go out ends without a status. */
     private void start(Start start, List<CarrierCallback> out, Scheduler timers) {
         invite = start.invite();
+        answerAfterCancel = start.answerAfterCancel();
         try {
             invitedAtNanos = System.nanoTime();
             invite.sendRequest();
@@ -189,7 +197,7 @@ final class SipCall {
             } else if (event instanceof TimeoutEvent timeout) {
                 onTimeout(timeout, out);
             } else if (event instanceof Signal signal) {
-                onSignal(signal, out);
+                onSignal(signal, out, timers);
             }
         } catch (Exception e) {
             if (invite == null) {
@@ -220,7 +228,7 @@ final class SipCall {
         }
         int code = response.getStatusCode();
         if (code < 200) {
-            onProvisional(response, out);
+            onProvisional(response, out, timers);
         } else if (code < 300) {
             onAnswer(event, cseq, out, timers);
         } else if ((code == 401 || code == 407) && session.canAuthenticate() && challenges++ == 0) {
@@ -232,11 +240,11 @@ final class SipCall {
         }
     }
 
-    private void onProvisional(Response response, List<CarrierCallback> out) throws SipException {
+    private void onProvisional(Response response, List<CarrierCallback> out, Scheduler timers) throws SipException {
         int code = response.getStatusCode();
         provisional = true;
         if (pendingCancel != null) {
-            sendCancel(pendingCancel);
+            sendCancel(pendingCancel, timers);
             pendingCancel = null;
             return;
         }
@@ -304,11 +312,7 @@ final class SipCall {
 
     private void onRefusal(int code, String reason, List<CarrierCallback> out) {
         if (code == 487) {
-            if (cancelled == Cancel.HANG_UP) {
-                end(out, AttemptStatus.CANCELED, "canceled", code, reason);
-            } else {
-                end(out, AttemptStatus.NO_ANSWER, "no-answer", code, reason);
-            }
+            endCancelled(out, code, reason);
         } else if (code == 486 || code == 600 || code == 603) {
             end(out, AttemptStatus.BUSY, "busy", code, reason);
         } else {
@@ -340,14 +344,14 @@ final class SipCall {
         end(out, AttemptStatus.FAILED, "failed", 408, "no answer from the trunk");
     }
 
-    private void onSignal(Signal signal, List<CarrierCallback> out) throws SipException {
+    private void onSignal(Signal signal, List<CarrierCallback> out, Scheduler timers) throws SipException {
         switch (signal) {
-            case RING_TIMEOUT -> giveUp(Cancel.RING_TIMEOUT);
+            case RING_TIMEOUT -> giveUp(Cancel.RING_TIMEOUT, timers);
             case HANG_UP -> {
                 if (state == State.ANSWERED) {
                     hangUpAnswered(out);
                 } else {
-                    giveUp(Cancel.HANG_UP);
+                    giveUp(Cancel.HANG_UP, timers);
                 }
             }
             case TIME_LIMIT -> {
@@ -355,23 +359,52 @@ final class SipCall {
                     hangUpAnswered(out);
                 }
             }
+            case CANCEL_UNANSWERED -> abandonInvite(out);
         }
     }
 
-    private void giveUp(Cancel why) throws SipException {
+    private void giveUp(Cancel why, Scheduler timers) throws SipException {
         if (state == State.ANSWERED || cancelled != null) {
             return;
         }
         if (provisional) {
-            sendCancel(why);
+            sendCancel(why, timers);
         } else {
             pendingCancel = why; // RFC 3261 9.1: no CANCEL before a provisional response
         }
     }
 
-    private void sendCancel(Cancel why) throws SipException {
+    /**
+     * Sends the CANCEL and starts waiting for the INVITE's final answer: the INVITE's transaction has no timer of its
+     * own once the trunk answered provisionally, so without this a trunk that never sends its 487 would keep the call
+     * ringing, for the watchdog too, for ever.
+     */
+    private void sendCancel(Cancel why, Scheduler timers) throws SipException {
         cancelled = why;
         session.cancel(invite);
+        answerTimer = timers.schedule(() -> offer(Signal.CANCEL_UNANSWERED), answerAfterCancel.toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * No final answer to the INVITE we cancelled (the trunk answered the CANCEL, or not, but never sent its 487):
+     * RFC 3261 §9.1 says to consider the INVITE cancelled and destroy its transaction, so the call ends as the 487
+     * would have ended it.
+     */
+    private void abandonInvite(List<CarrierCallback> out) {
+        log.warn("SIP call {} ({} attempt {}): no final answer {} after our CANCEL; given up as cancelled", callId,
+                requestId, attempt, answerAfterCancel);
+        session.abandon(invite);
+        endCancelled(out, null, "no final answer to our CANCEL");
+    }
+
+    /** The end of a call we cancelled: {@code canceled} when the dialer asked for it, else nobody answered in time. */
+    private void endCancelled(List<CarrierCallback> out, Integer sip, String reason) {
+        if (cancelled == Cancel.HANG_UP) {
+            end(out, AttemptStatus.CANCELED, "canceled", sip, reason);
+        } else {
+            end(out, AttemptStatus.NO_ANSWER, "no-answer", sip, reason);
+        }
     }
 
     private void hangUpAnswered(List<CarrierCallback> out) throws SipException {
@@ -386,6 +419,7 @@ final class SipCall {
         state = State.ENDED;
         cancelTimer(ringTimer);
         cancelTimer(limitTimer);
+        cancelTimer(answerTimer);
         out.add(callback(status, raw, sip, reason, duration));
         report = new CallReport(status, raw, callId, sip, reason, duration);
     }

@@ -35,6 +35,8 @@ import javax.sip.header.HeaderFactory;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One JAIN-SIP stack (with its own {@code STACK_NAME}), its listening point and provider, and the few SIP operations
@@ -44,6 +46,7 @@ import javax.sip.message.Response;
 final class SipSession implements AutoCloseable {
 
     private static final AtomicInteger STACKS = new AtomicInteger();
+    private static final Logger log = LoggerFactory.getLogger(SipSession.class);
 
     private final SipTrunkProperties properties;
     private final SipStack stack;
@@ -140,6 +143,22 @@ final class SipSession implements AutoCloseable {
 
     void cancel(ClientTransaction invite) throws SipException {
         provider.getNewClientTransaction(invite.createCancel()).sendRequest();
+    }
+
+    /**
+     * Drops an INVITE we cancelled and gave up on, with its early dialog: the stack keeps an INVITE transaction that
+     * got a provisional answer until its final one comes, so one that never comes would stay in memory for good.
+     */
+    void abandon(ClientTransaction invite) {
+        try {
+            Dialog early = invite.getDialog();
+            invite.terminate();
+            if (early != null) {
+                early.delete();
+            }
+        } catch (SipException e) {
+            log.debug("INVITE {} could not be dropped: {}", callId(invite), e.toString());
+        }
     }
 
     void bye(Dialog dialog) throws SipException {

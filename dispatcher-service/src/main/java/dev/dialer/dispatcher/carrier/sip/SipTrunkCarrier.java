@@ -76,8 +76,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final Logger log = LoggerFactory.getLogger(SipTrunkCarrier.class);
     private static final int MAX_CALLS_IN_FLIGHT = 100_000;
     private static final int RECOVERY_BATCH = 100;
-    /** How long an orphan's INVITE may still be answered after our CANCEL (64 × T1, RFC 3261 timer B). */
-    private static final Duration ORPHAN_ANSWER_WINDOW = Duration.ofSeconds(32);
+    /**
+     * How long an INVITE we cancelled may still get its final answer (64 × T1, RFC 3261 §9.1): a call of ours is
+     * then ended as cancelled, an orphan's answer no longer acknowledged.
+     */
+    private static final Duration ANSWER_AFTER_CANCEL = Duration.ofSeconds(32);
 
     private final SipTrunkProperties properties;
     private final Function<CarrierCallback, Mono<?>> reporter;
@@ -92,6 +95,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Timer firstResponse;
     private final DialogStore dialogs;
     private final String trunk;
+    private final Duration answerAfterCancel;
     /** Orphaned calls we cancelled: the trunk's final answer to their INVITE is acknowledged here. */
     private final Map<String, SipDialog> cancelledOrphans = new ConcurrentHashMap<>();
     private volatile Disposable keeper;
@@ -113,6 +117,13 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
                     MeterRegistry registry, DialogStore dialogs) {
+        this(properties, reporter, clock, registry, dialogs, ANSWER_AFTER_CANCEL);
+    }
+
+    /** A carrier that waits {@code answerAfterCancel} instead of 64 × T1 (tests, which cannot wait that long). */
+    SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
+                    MeterRegistry registry, DialogStore dialogs, Duration answerAfterCancel) {
+        this.answerAfterCancel = answerAfterCancel;
         this.properties = properties;
         this.reporter = reporter;
         this.clock = clock;
@@ -195,7 +206,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         SipCall call = new SipCall(command.requestId(), command.attempt(), SipSession.callId(invite), session,
                 seconds(command, "timeLimit", properties.timeLimit()), clock, this::offer, kept);
         calls.put(call.callId(), call);
-        return new Registered(call, new SipCall.Start(invite, seconds(command, "timeout", properties.ringTimeout())));
+        return new Registered(call, new SipCall.Start(invite, seconds(command, "timeout", properties.ringTimeout()),
+                answerAfterCancel));
     }
 
     /**
@@ -335,7 +347,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     orphan.callId(), null, null, duration);
         }
         cancelledOrphans.put(orphan.callId(), orphan);
-        workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), ORPHAN_ANSWER_WINDOW.toMillis(),
+        workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), answerAfterCancel.toMillis(),
                 TimeUnit.MILLISECONDS);
         session.cancel(orphan);
         log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: cancelled",

@@ -28,6 +28,35 @@ import reactor.core.publisher.Mono;
 class SipTrunkCarrierIT {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
+    /** A trunk that answers our CANCEL but never ends the INVITE with its 487. */
+    private static final String CANCEL_WITHOUT_487 = """
+            <?xml version="1.0" encoding="ISO-8859-1" ?>
+            <scenario name="cancel without 487">
+              <recv request="INVITE" crlf="true"/>
+              <send><![CDATA[
+            SIP/2.0 180 Ringing
+            [last_Via:]
+            [last_From:]
+            [last_To:];tag=[pid]SIPpTag01[call_number]
+            [last_Call-ID:]
+            [last_CSeq:]
+            Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+            Content-Length: 0
+
+            ]]></send>
+              <recv request="CANCEL" timeout="60000"/>
+              <send><![CDATA[
+            SIP/2.0 200 OK
+            [last_Via:]
+            [last_From:]
+            [last_To:];tag=[pid]SIPpTag01[call_number]
+            [last_Call-ID:]
+            [last_CSeq:]
+            Content-Length: 0
+
+            ]]></send>
+            </scenario>
+            """;
 
     private final ConcurrentLinkedQueue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -131,6 +160,34 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void cancelAtTheRingTimeoutWhoseInviteNeverGetsItsFinalAnswerEndsNoAnswerAndIsForgotten() throws Exception {
+        start(Sipp.uas("cancel-without-487", CANCEL_WITHOUT_487), null, null, Duration.ofSeconds(2));
+
+        PlacedCall placed = place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        assertThat(last().sipStatus()).as("no 487 came").isNull();
+        assertThat(last().sipReason()).isEqualTo("no final answer to our CANCEL");
+        await().atMost(WAIT).until(() -> dialogs.kept().isEmpty());
+        assertThat(carrier.status(new CallRef("req-sip", 2, placed.sid())).blockOptional(WAIT)).as("forgotten")
+                .isEmpty();
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our CANCEL: %s", sipp.output()).isZero();
+    }
+
+    @Test
+    void hangUpWhoseInviteNeverGetsItsFinalAnswerEndsCanceled() throws Exception {
+        start(Sipp.uas("cancel-without-487", CANCEL_WITHOUT_487), null, null, Duration.ofSeconds(2));
+        PlacedCall placed = place(Map.of("timeout", 120));
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING);
+
+        carrier.hangUp(new CallRef("req-sip", 2, placed.sid())).block(WAIT);
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.CANCELED);
+        await().atMost(WAIT).until(() -> dialogs.kept().isEmpty());
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our CANCEL: %s", sipp.output()).isZero();
+    }
+
+    @Test
     void unavailableTrunkEndsFailedWith503() throws Exception {
         start("unavailable");
 
@@ -185,12 +242,16 @@ class SipTrunkCarrierIT {
     }
 
     private void start(String scenario, String username, String password) throws Exception {
-        sipp = Sipp.uas(scenario);
+        start(Sipp.uas(scenario), username, password, Duration.ofSeconds(32));
+    }
+
+    private void start(Sipp trunk, String username, String password, Duration answerAfterCancel) {
+        sipp = trunk;
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
                 null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
                 Duration.ofSeconds(30));
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                Clock.systemUTC(), registry, dialogs);
+                Clock.systemUTC(), registry, dialogs, answerAfterCancel);
         carrier.start();
         assertThat(carrier.localPort()).isPositive();
     }

@@ -33,7 +33,17 @@ public final class Sipp implements AutoCloseable {
     }
 
     public static Sipp uas(String scenario) throws IOException, URISyntaxException {
-        Path file = Path.of(Sipp.class.getResource("/sipp/" + scenario + ".xml").toURI());
+        return run(scenario, Path.of(Sipp.class.getResource("/sipp/" + scenario + ".xml").toURI()));
+    }
+
+    /** Runs a scenario written by the test itself, for a trunk that misbehaves in a way only one test needs. */
+    static Sipp uas(String scenario, String xml) throws IOException {
+        Path file = Files.createTempFile("sipp-" + scenario, ".xml");
+        Files.writeString(file, xml);
+        return run(scenario, file);
+    }
+
+    private static Sipp run(String scenario, Path file) throws IOException {
         Path dir = Files.createTempDirectory("sipp-" + scenario);
         Path log = dir.resolve("screen.log");
         Path errors = dir.resolve("errors.log");
