@@ -18,6 +18,15 @@ interface DialogStore {
     /** A call someone recorded and nobody has ended yet; empty when there is none. */
     Mono<SipDialog> find(String callId);
 
+    /**
+     * Asks whoever holds the call to hang it up (it is read with {@link #hangUpsRequested}); false when nobody keeps
+     * the call (it ended, or was never kept).
+     */
+    Mono<Boolean> requestHangUp(String callId);
+
+    /** The calls this instance holds whose hang-up was asked for, by {@link #requestHangUp} anywhere. */
+    Flux<String> hangUpsRequested();
+
     /** Extends the lease on every call this instance holds: they are alive. */
     Mono<Void> renewLeases();
 

@@ -81,6 +81,25 @@ final class PostgresDialogStore implements DialogStore {
     }
 
     @Override
+    public Mono<Boolean> requestHangUp(String callId) {
+        return db.sql("""
+                        UPDATE dispatch.sip_dialogs SET hangup_requested_at = coalesce(hangup_requested_at, now())
+                         WHERE call_id = $1""")
+                .bind(0, callId)
+                .fetch()
+                .rowsUpdated()
+                .map(updated -> updated > 0);
+    }
+
+    @Override
+    public Flux<String> hangUpsRequested() {
+        return db.sql("SELECT call_id FROM dispatch.sip_dialogs WHERE owner = $1 AND hangup_requested_at IS NOT NULL")
+                .bind(0, owner)
+                .map(row -> row.get("call_id", String.class))
+                .all();
+    }
+
+    @Override
     public Mono<Void> renewLeases() {
         return db.sql("""
                         UPDATE dispatch.sip_dialogs SET lease_until = now() + $2 * interval '1 millisecond'

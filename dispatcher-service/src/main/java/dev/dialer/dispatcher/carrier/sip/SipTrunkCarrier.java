@@ -249,11 +249,26 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         };
     }
 
-    /** Cancels a ringing call (at once, or at its first provisional response) or hangs up an answered one. */
+    /**
+     * Cancels a ringing call (at once, or at its first provisional response) or hangs up an answered one. A call
+     * another dispatcher holds (the first to claim a cancel acts on it, whoever placed the call) is marked in its kept
+     * state, and its holder hangs it up at its next lease renewal ({@link #keepLeases}); nothing happens to a call
+     * nobody keeps.
+     */
     @Override
     public Mono<Void> hangUp(CallRef ref) {
-        return Mono.justOrEmpty(ref.providerCallId()).mapNotNull(calls::get)
-                .doOnNext(call -> offer(call, SipCall.Signal.HANG_UP))
+        String callId = ref.providerCallId();
+        if (callId == null) {
+            return Mono.empty();
+        }
+        SipCall call = calls.get(callId);
+        if (call != null) {
+            return Mono.fromRunnable(() -> offer(call, SipCall.Signal.HANG_UP));
+        }
+        return dialogs.requestHangUp(callId)
+                .retryWhen(InfraRetry.brief("ask for a SIP hang-up"))
+                .doOnNext(asked -> log.info("SIP call {} of request {} attempt {}: {}", callId, ref.requestId(),
+                        ref.attempt(), asked ? "held elsewhere, its holder is asked to hang up" : "nobody holds it"))
                 .then();
     }
 
@@ -303,13 +318,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * Every third of the lease: renews this process's leases, then takes over calls whose holder's lease lapsed and
-     * ends them ({@link #recover}). A tick that fails is logged; the next one tries again.
+     * Every third of the lease: renews this process's leases, hangs up its calls whose hang-up another dispatcher
+     * asked for, then takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails
+     * is logged; the next one tries again.
      */
     private Flux<Void> keepLeases() {
         return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
                 .onBackpressureDrop()
                 .concatMap(tick -> dialogs.renewLeases()
+                        .thenMany(dialogs.hangUpsRequested())
+                        .doOnNext(this::hangUpAskedElsewhere)
                         .thenMany(dialogs.claimOrphans(RECOVERY_BATCH))
                         .flatMap(this::recover, 4)
                         .then()
@@ -317,6 +335,14 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                             log.warn("SIP dialog leases could not be renewed or orphans claimed: {}", error.toString());
                             return Mono.empty();
                         }));
+    }
+
+    /** Asked again every tick until the call ends: a hang-up is harmless to repeat ({@link SipCall}). */
+    private void hangUpAskedElsewhere(String callId) {
+        SipCall call = calls.get(callId);
+        if (call != null) {
+            offer(call, SipCall.Signal.HANG_UP);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.carrier.sip;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import reactor.core.publisher.Flux;
@@ -16,6 +17,7 @@ final class MemoryDialogStore implements DialogStore {
 
     private final Map<String, SipDialog> kept = new ConcurrentHashMap<>();
     private final List<SipDialog.State> saved = new CopyOnWriteArrayList<>();
+    private final Set<String> hangUps = ConcurrentHashMap.newKeySet();
 
     @Override
     public Mono<Void> save(SipDialog dialog) {
@@ -27,12 +29,25 @@ final class MemoryDialogStore implements DialogStore {
 
     @Override
     public Mono<Void> forget(String callId) {
-        return Mono.fromRunnable(() -> kept.remove(callId));
+        return Mono.fromRunnable(() -> {
+            kept.remove(callId);
+            hangUps.remove(callId);
+        });
     }
 
     @Override
     public Mono<SipDialog> find(String callId) {
         return Mono.justOrEmpty(kept.get(callId));
+    }
+
+    @Override
+    public Mono<Boolean> requestHangUp(String callId) {
+        return Mono.fromCallable(() -> kept.containsKey(callId) && (hangUps.add(callId) || true));
+    }
+
+    @Override
+    public Flux<String> hangUpsRequested() {
+        return Flux.defer(() -> Flux.fromIterable(List.copyOf(hangUps)));
     }
 
     @Override
