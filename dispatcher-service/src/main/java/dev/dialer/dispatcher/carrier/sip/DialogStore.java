@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.carrier.sip;
 
+import java.util.Collection;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -27,8 +28,11 @@ interface DialogStore {
     /** The calls this instance holds whose hang-up was asked for, by {@link #requestHangUp} anywhere. */
     Flux<String> hangUpsRequested();
 
-    /** Extends the lease on every call this instance holds: they are alive. */
-    Mono<Void> renewLeases();
+    /**
+     * Extends the lease on these calls, which this instance holds and still runs. Only those: a call that ended but
+     * whose {@link #forget} failed must lapse, so that someone deletes it, rather than be kept for ever.
+     */
+    Mono<Void> renewLeases(Collection<String> running);
 
     /** Lets another instance take this instance's calls over at once (on an orderly stop). */
     Mono<Void> releaseLeases();

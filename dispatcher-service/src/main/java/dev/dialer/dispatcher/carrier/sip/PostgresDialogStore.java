@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.publisher.Flux;
@@ -100,12 +101,16 @@ final class PostgresDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Void> renewLeases() {
+    public Mono<Void> renewLeases(Collection<String> running) {
+        if (running.isEmpty()) {
+            return Mono.empty();
+        }
         return db.sql("""
                         UPDATE dispatch.sip_dialogs SET lease_until = now() + $2 * interval '1 millisecond'
-                         WHERE owner = $1""")
+                         WHERE owner = $1 AND call_id = ANY($3)""")
                 .bind(0, owner)
                 .bind(1, lease.toMillis())
+                .bind(2, running.toArray(String[]::new))
                 .then();
     }
 

@@ -318,14 +318,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * Every third of the lease: renews this process's leases, hangs up its calls whose hang-up another dispatcher
+     * Every third of the lease: renews the leases of the calls this process runs (a call that ended but could not be
+     * forgotten lapses, and is deleted by whoever claims it: its CANCEL or BYE gets a 481, its status changes
+     * nothing), hangs up its calls whose hang-up another dispatcher
      * asked for, then takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails
      * is logged; the next one tries again.
      */
     private Flux<Void> keepLeases() {
         return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
                 .onBackpressureDrop()
-                .concatMap(tick -> dialogs.renewLeases()
+                .concatMap(tick -> dialogs.renewLeases(List.copyOf(calls.keySet()))
                         .thenMany(dialogs.hangUpsRequested())
                         .doOnNext(this::hangUpAskedElsewhere)
                         .thenMany(dialogs.claimOrphans(RECOVERY_BATCH))

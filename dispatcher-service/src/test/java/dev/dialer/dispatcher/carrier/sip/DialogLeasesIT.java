@@ -1,22 +1,36 @@
 package dev.dialer.dispatcher.carrier.sip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
+import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.carrier.PlacedCall;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
  * Kept SIP calls on the real PostgreSQL: a call held under a live lease is nobody else's; once its holder gives the
- * lease up or lets it lapse, carriers claiming at the same moment never get the same call.
+ * lease up or lets it lapse, carriers claiming at the same moment never get the same call. A carrier renews the leases
+ * of the calls it still runs, never of one that ended but whose row it failed to delete.
  */
 class DialogLeasesIT extends DispatcherOnDatabase {
 
@@ -51,7 +65,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         DialogStore holder = store("holder-" + batch);
         holder.save(dialog(batch + "-0")).block(WAIT);
         backdate(batch, "2 seconds");
-        holder.renewLeases().block(WAIT);
+        holder.renewLeases(List.of(batch + "-0")).block(WAIT);
 
         assertThat(mine(store("other-" + batch).claimOrphans(1000), batch)).as("renewed").isEmpty();
 
@@ -60,6 +74,90 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         assertThat(mine(next.claimOrphans(1000), batch)).containsExactly(batch + "-0");
         next.forget(batch + "-0").block(WAIT);
         assertThat(next.find(batch + "-0").blockOptional(WAIT)).isEmpty();
+    }
+
+    @Test
+    void aCallThatEndedButCouldNotBeForgottenIsNoLongerRenewedAndIsClearedOnceItsLeaseLapses() throws Exception {
+        String owner = "ended-" + UUID.randomUUID();
+        ForgetFailsOnce dialogs = new ForgetFailsOnce(new PostgresDialogStore(db, owner, Duration.ofSeconds(3)));
+        Queue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
+        try (Sipp busy = Sipp.uas("busy");
+             SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", busy.port(), "udp",
+                     "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
+                     Duration.ofSeconds(3)), callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                     Clock.systemUTC(), new SimpleMeterRegistry(), dialogs)) {
+            carrier.start();
+            String requestId = "ended-" + UUID.randomUUID();
+            PlacedCall placed = carrier.place(new CallCommand(1, requestId, "acc-1", "+4930123456", "+4930654321",
+                    "flow-1", null, "spring", 0, 3, 1, null, null, Map.of(), null, null, null, null, Map.of(),
+                    Instant.now()), 1).block(WAIT);
+            assertThat(placed).isNotNull();
+            await().atMost(WAIT).until(() -> reported.stream().anyMatch(c -> c.status() == AttemptStatus.BUSY));
+            assertThat(dialogs.failedForgets.get()).as("the ended call's row was left behind").isEqualTo(1);
+
+            await().atMost(WAIT).until(() -> kept(placed.callId()) == 0);
+        }
+    }
+
+    /** Its first {@code forget} fails, as on a database that is briefly away; everything else goes through. */
+    private static final class ForgetFailsOnce implements DialogStore {
+        private final DialogStore store;
+        private final AtomicInteger failedForgets = new AtomicInteger();
+
+        ForgetFailsOnce(DialogStore store) {
+            this.store = store;
+        }
+
+        @Override
+        public Mono<Void> save(SipDialog dialog) {
+            return store.save(dialog);
+        }
+
+        @Override
+        public Mono<Void> forget(String callId) {
+            return Mono.defer(() -> failedForgets.compareAndSet(0, 1)
+                    ? Mono.error(new IllegalStateException("database away")) : store.forget(callId));
+        }
+
+        @Override
+        public Mono<SipDialog> find(String callId) {
+            return store.find(callId);
+        }
+
+        @Override
+        public Mono<Boolean> requestHangUp(String callId) {
+            return store.requestHangUp(callId);
+        }
+
+        @Override
+        public Flux<String> hangUpsRequested() {
+            return store.hangUpsRequested();
+        }
+
+        @Override
+        public Mono<Void> renewLeases(Collection<String> running) {
+            return store.renewLeases(running);
+        }
+
+        @Override
+        public Mono<Void> releaseLeases() {
+            return store.releaseLeases();
+        }
+
+        @Override
+        public Mono<Void> release(String callId) {
+            return store.release(callId);
+        }
+
+        @Override
+        public Flux<SipDialog> claimOrphans(int limit) {
+            return store.claimOrphans(limit);
+        }
+    }
+
+    private long kept(String callId) {
+        return db.sql("SELECT count(*) FROM dispatch.sip_dialogs WHERE call_id = $1").bind(0, callId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
     }
 
     private void backdate(String batch, String by) {

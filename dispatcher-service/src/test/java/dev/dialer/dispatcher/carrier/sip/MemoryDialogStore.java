@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.carrier.sip;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,7 +52,7 @@ final class MemoryDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Void> renewLeases() {
+    public Mono<Void> renewLeases(Collection<String> running) {
         return Mono.empty();
     }
 
