@@ -2,9 +2,13 @@ package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
+import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,20 +44,38 @@ class VoiceGatewayStatusEndpoint {
     private final CallbackLag lag;
     private final MeterRegistry registry;
 
-    VoiceGatewayStatusEndpoint(CarrierProperties properties, CallbackApplier applier, CallbackRecords callbacks,
-                               CallbackLag lag, MeterRegistry registry) {
+    VoiceGatewayStatusEndpoint(CarrierProperties properties, CarrierRoutingProperties routing,
+                               CallbackApplier applier, CallbackRecords callbacks, CallbackLag lag,
+                               MeterRegistry registry) {
         this.applier = applier;
         this.callbacks = callbacks;
         this.lag = lag;
         this.registry = registry;
-        if (properties.webhookSecret() == null) {
+        List<String> secrets = webhookSecrets(properties, routing);
+        if (secrets.isEmpty()) {
             // Acceptable on a private network with the simulator; anyone who can reach the port could forge statuses.
             log.warn("dialer.dispatcher.carrier.webhook-secret is not set: status callbacks are accepted unsigned");
             this.signature = null;
         } else {
-            this.signature = new JambonzSignature(properties.webhookSecret(), properties.signatureTolerance(),
-                    Clock.systemUTC());
+            this.signature = new JambonzSignature(secrets, properties.signatureTolerance(), Clock.systemUTC());
         }
+    }
+
+    /**
+     * The webhook secrets callbacks may be signed with: jambonz signs with the secret of the account that placed the
+     * call, and each routed carrier may be another account ({@code routing.carriers.<name>.webhook-secret}, else the
+     * default one).
+     */
+    static List<String> webhookSecrets(CarrierProperties properties, CarrierRoutingProperties routing) {
+        Set<String> secrets = new LinkedHashSet<>();
+        if (properties.webhookSecret() != null) {
+            secrets.add(properties.webhookSecret());
+        }
+        routing.carriers().values().stream()
+                .map(CarrierRoutingProperties.Endpoint::webhookSecret)
+                .filter(secret -> secret != null && !secret.isBlank())
+                .forEach(secrets::add);
+        return List.copyOf(secrets);
     }
 
     @PostMapping(StatusHookUrl.PATH)

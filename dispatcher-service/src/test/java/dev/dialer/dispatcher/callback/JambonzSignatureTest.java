@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HexFormat;
+import java.util.List;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,20 @@ class JambonzSignatureTest {
         String header = "t=" + NOW.getEpochSecond() + ",v1=" + hmacHex("other", NOW.getEpochSecond() + ".", BODY);
 
         assertThat(signature.verify(header, BODY)).isFalse();
+    }
+
+    @Test
+    void acceptsASignatureMadeWithAnyOfTheAccountsSecrets() {
+        JambonzSignature twoAccounts = new JambonzSignature(List.of("s3cret", "ac2-secret"), Duration.ofMinutes(5),
+                Clock.fixed(NOW, ZoneOffset.UTC));
+        String prefix = NOW.getEpochSecond() + ".";
+
+        assertThat(twoAccounts.verify("t=" + NOW.getEpochSecond() + ",v1=" + hmacHex("ac2-secret", prefix, BODY),
+                BODY)).isTrue();
+        assertThat(twoAccounts.verify("t=" + NOW.getEpochSecond() + ",v1=" + hmacHex("s3cret", prefix, BODY), BODY))
+                .isTrue();
+        assertThat(twoAccounts.verify("t=" + NOW.getEpochSecond() + ",v1=" + hmacHex("other", prefix, BODY), BODY))
+                .isFalse();
     }
 
     @Test

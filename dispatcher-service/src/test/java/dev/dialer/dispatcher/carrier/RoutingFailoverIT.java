@@ -139,7 +139,7 @@ class RoutingFailoverIT {
         CarrierProperties base = new CarrierProperties("http://127.0.0.1:1", "dialer", null, "player", null, null,
                 Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(5));
         for (String name : order) {
-            carriers.put(name, new CarrierRoutingProperties.Endpoint(endpoints.get(name), null, null));
+            carriers.put(name, new CarrierRoutingProperties.Endpoint(endpoints.get(name), null, null, null));
             built.put(name, new VoiceGatewayCarrier(name, base.withEndpoint(endpoints.get(name), null, null),
                     WebClient.create(), () -> HOOK, registry));
         }

@@ -53,12 +53,13 @@ public record CarrierRoutingProperties(
     /**
      * One Voice Gateway endpoint; what is not given here comes from {@code dialer.dispatcher.carrier}.
      *
-     * @param baseUrl    the gateway's API root
-     * @param accountSid account sid in its paths
-     * @param apiKey     bearer token
+     * @param baseUrl       the gateway's API root
+     * @param accountSid    account sid in its paths
+     * @param apiKey        bearer token
+     * @param webhookSecret the account's webhook secret, which signs its callbacks, when it is not the default one
      */
     public record Endpoint(@NotNull @Pattern(regexp = "^https?://.+") String baseUrl, String accountSid,
-                           String apiKey) {
+                           String apiKey, String webhookSecret) {
     }
 
     /**
