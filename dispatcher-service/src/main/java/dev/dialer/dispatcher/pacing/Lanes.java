@@ -49,6 +49,8 @@ public class Lanes {
     private final PacingMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
+    /** This dispatcher's share of the commands partitions: a campaign's calls spread over all of them. */
+    private volatile double campaignShare = 1.0;
     private final Set<PartitionLanes> live = ConcurrentHashMap.newKeySet();
     private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
 
@@ -117,7 +119,9 @@ public class Lanes {
     }
 
     /**
-     * Partitions were assigned or revoked: the trunk-wide limits are re-divided by the share now owned; the slots of
+     * Partitions were assigned or revoked: the trunk-wide and campaign limits are re-divided by the share now owned (a
+     * campaign's caller IDs hash to any partition, so each dispatcher applies its share of the campaign's rate, as of
+     * the trunk's, and the group as a whole stays within it); the slots of
      * the revoked partitions' calls are let go (their statuses now go to the new owner), and the calls in flight on
      * the gained ones are counted as held slots until their statuses arrive here.
      */
@@ -125,7 +129,13 @@ public class Lanes {
         owned.removeAll(revoked);
         owned.addAll(assigned);
         if (partitionCount > 0 && !owned.isEmpty()) {
-            trunk.share((double) owned.size() / partitionCount);
+            double share = (double) owned.size() / partitionCount;
+            trunk.share(share);
+            if (share != campaignShare) {
+                campaignShare = share;
+                // Rebuilt at the new rate as the campaigns' next calls come.
+                campaigns.clear();
+            }
         }
         if (!revoked.isEmpty()) {
             int released = trunk.releasePartitions(revoked);
@@ -237,7 +247,7 @@ public class Lanes {
         }
         Double cps = pacing.campaignCps().get(campaign);
         return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign,
-                name -> new PaceBucket(cps, 1, pacing.timerCatchUp().toNanos()));
+                name -> new PaceBucket(cps * campaignShare, 1, pacing.timerCatchUp().toNanos()));
     }
 
     /** The limits' clock, in nanoseconds. */

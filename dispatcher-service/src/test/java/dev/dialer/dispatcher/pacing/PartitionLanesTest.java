@@ -138,6 +138,29 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCampaignsRateHoldsAcrossItsCallerIdsAndIsDividedByTheShareOfPartitionsOwned() {
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 4.0), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        for (int i = 0; i < 40; i++) {
+            admitInCampaign(lanes, i % 2 == 0 ? A : B, "spring-sale");
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(5));
+        List<Long> alone = started.stream().map(Started::at).toList();
+        assertThat(alone).hasSizeBetween(4 * 5 - 1, 4 * 5 + 2);
+        assertThat(PaceBucketTest.maxInAnyWindow(alone, SECOND)).isLessThanOrEqualTo(4 + 1);
+
+        // Another dispatcher joins: this one owns half the partitions, so half the campaign's rate is its own.
+        built.owns(Set.of(0), Set.of(), 2);
+        int before = started.size();
+        time.advanceTimeBy(Duration.ofSeconds(6));
+        List<Long> shared = started.stream().skip(before).map(Started::at).toList();
+        assertThat(shared).hasSizeBetween(2 * 6 - 1, 2 * 6 + 2);
+        assertThat(PaceBucketTest.maxInAnyWindow(shared, SECOND)).isLessThanOrEqualTo(2 + 1);
+    }
+
+    @Test
     void aRequeuedAttemptGoesBeforeItsLanesBacklog() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 10; i++) {
@@ -295,6 +318,18 @@ class PartitionLanesTest {
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, headers,
+                () -> acknowledged.add(offset)), new LaneTicket(command));
+    }
+
+    private void admitInCampaign(PartitionLanes lanes, String callerId, String campaign) {
+        long offset = nextOffset++;
+        String json = """
+                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","campaign":"%s","created_at":"2025-06-01T12:00:00Z"}"""
+                .formatted(offset, callerId, campaign);
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        CallCommand command = reader.read(value);
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
                 () -> acknowledged.add(offset)), new LaneTicket(command));
     }
 
