@@ -31,17 +31,21 @@ class RetrySchedule {
     /**
      * Leases up to {@code batch} rows due at {@code now} that nobody holds (or whose holder's lease lapsed), oldest
      * first. {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or
-     * taking the same row.
+     * taking the same row. The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery
+     * the planner may run it again for each row it joins, and with {@code SKIP LOCKED} each run can pick other rows,
+     * so more than {@code batch} were claimed.
      */
     Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
         return db.sql("""
+                        WITH due AS (
+                            SELECT request_id, attempt_no FROM dispatch.schedule
+                             WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+                             ORDER BY due_at
+                             LIMIT $3
+                               FOR UPDATE SKIP LOCKED)
                         UPDATE dispatch.schedule s SET lease_until = $2
-                         WHERE (s.request_id, s.attempt_no) IN (
-                                SELECT request_id, attempt_no FROM dispatch.schedule
-                                 WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-                                 ORDER BY due_at
-                                 LIMIT $3
-                                   FOR UPDATE SKIP LOCKED)
+                          FROM due
+                         WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
                         RETURNING s.command::text, s.attempt_no, s.due_at, s.reason""")
                 .bind(0, now)
                 .bind(1, now.plus(lease))

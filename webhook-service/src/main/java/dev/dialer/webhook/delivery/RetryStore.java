@@ -27,9 +27,12 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 :orderKey, :holdUntil, :replay, :nextAt)""";
     private static final String RESCHEDULE = """
             UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL WHERE id = :id""";
+    /**
+     * The due rows, chosen once in a {@code WITH} query: as an {@code IN} subquery the planner may run it again per
+     * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}.
+     */
     private static final String CLAIM = """
-            UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
-            WHERE r.id IN (
+            WITH due AS (
                 SELECT c.id FROM webhook.retries c
                 WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
                   AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
@@ -37,6 +40,9 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 ORDER BY c.next_attempt_at
                 LIMIT :limit
                 FOR UPDATE SKIP LOCKED)
+            UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
+              FROM due
+             WHERE r.id = due.id
             RETURNING r.*""";
     private static final String DEAD_LETTER = """
             WITH removed AS (DELETE FROM webhook.retries WHERE id = :id)
