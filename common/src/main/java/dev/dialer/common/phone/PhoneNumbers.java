@@ -55,11 +55,14 @@ public final class PhoneNumbers {
         if (digits == null) {
             return new Result(null, "must contain only digits, optionally after '+'");
         }
-        if (digits.length() < 6 || digits.length() > 15) {
+        // 00 is the international prefix, not part of the number: counted without it.
+        boolean internationalPrefix = text.startsWith("00");
+        String significant = internationalPrefix ? digits.substring(2) : digits;
+        if (significant.length() < 6 || significant.length() > 15) {
             return new Result(null, "must have 6 to 15 digits");
         }
-        if (text.startsWith("+") || text.startsWith("00")) {
-            return international(text.startsWith("00") ? digits.substring(2) : digits);
+        if (text.startsWith("+") || internationalPrefix) {
+            return international(significant);
         }
         Result national = nationalWithoutParser(digits, defaultRegion);
         if (national == null) {

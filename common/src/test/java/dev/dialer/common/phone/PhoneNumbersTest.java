@@ -45,6 +45,10 @@ class PhoneNumbersTest {
         assertThat(PhoneNumbers.normalize("(+44) 20-7946.0958", "IN").valid()).isFalse();
         assertThat(PhoneNumbers.normalize("+44 (20) 7946-0958", "IN").e164()).isEqualTo("+442079460958");
         assertThat(PhoneNumbers.normalize("0044/20/7946/0958", "IN").e164()).isEqualTo("+442079460958");
+        // 00 is not counted among a number's at most 15 digits: a 14-digit number written with it is read as with '+'.
+        assertThat(PhoneNumbers.normalize("0062812345678901", "IN"))
+                .isEqualTo(PhoneNumbers.normalize("+62812345678901", "IN"));
+        assertThat(PhoneNumbers.normalize("0062812345678901", "IN").e164()).isEqualTo("+62812345678901");
     }
 
     @Test
