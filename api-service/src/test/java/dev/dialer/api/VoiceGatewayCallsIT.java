@@ -64,6 +64,32 @@ class VoiceGatewayCallsIT extends RunningApiService {
         assertThat(anonymous.status()).isEqualTo(401);
     }
 
+    @Test
+    void aCallAnswered201IsOneTheDispatcherAcceptsHooksWrittenInAnyCase() throws Exception {
+        HttpResponse response = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
+                {"application_sid":"app-9","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "notifyUrl":{"url":"HTTPS://example.com/Status","method":"post"},"actionHook":"Http://example.com/x"}""");
+
+        assertThat(response.status()).as(response.body()).isEqualTo(201);
+        // Read with the dispatcher's own reader, schema included: it would send anything else to the DLQ.
+        CallCommand command = commandFor(JSON.readTree(response.body()).get("sid").asString());
+        assertThat(command.notifyUrl()).isEqualTo(new Hook("https://example.com/Status", "POST"));
+        assertThat(command.actionHook()).isEqualTo(new Hook("http://example.com/x", null));
+    }
+
+    @Test
+    void anApplicationTheDispatcherCouldNotRunIsRefusedNamingApplicationSid() throws Exception {
+        String to = ",\"from\":\"918068281234\",\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"}}";
+        for (String application : new String[] {"{\"call_hook\":\"https://example.com/app\"",
+                "{\"application_sid\":\"\"", "{\"application_sid\":\"" + "a".repeat(129) + "\""}) {
+            HttpResponse refused = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, application + to);
+
+            assertThat(refused.status()).as(application).isEqualTo(400);
+            assertThat(JSON.readTree(refused.body()).get("errors").get(0).get("field").asString())
+                    .isEqualTo("application_sid");
+        }
+    }
+
     private record HttpResponse(int status, String body) {
     }
 

@@ -8,6 +8,7 @@ import dev.dialer.common.phone.PhoneNumbers;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,7 +20,7 @@ import java.util.Set;
  *
  * @param callerId       {@code from}, E.164
  * @param to             {@code to.number}, E.164
- * @param applicationSid the application to run on answer, or null when {@code call_hook} is given
+ * @param applicationSid the application to run on answer (required, as the seed document says)
  * @param notifyUrl      status events go here too
  * @param actionHook     the final outcome goes here too
  * @param carrierOptions the rest of the body, for the carrier
@@ -29,6 +30,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
 
     private static final Set<String> MAPPED = Set.of("from", "to", "application_sid", "notifyUrl", "actionHook");
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
+    /** The longest application sid the call command carries ({@code flow_id}). */
+    static final int MAX_APPLICATION_SID = 128;
 
     static CreateCall from(Map<String, Object> body, String defaultRegion) {
         List<FieldProblem> errors = new ArrayList<>();
@@ -40,8 +43,13 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         String callerId = number(body.get("from"), "from", defaultRegion, errors);
         String to = callee(body.get("to"), defaultRegion, errors);
         Object application = body.get("application_sid");
-        if (!(application instanceof String) && body.get("call_hook") == null) {
-            errors.add(new FieldProblem("application_sid", "or call_hook is required"));
+        if (!(application instanceof String sid) || sid.isBlank()) {
+            // The dispatcher runs an application by its sid; a call_hook alone names none it could run.
+            errors.add(new FieldProblem("application_sid", body.get("call_hook") != null
+                    ? "is required: call_hook alone is not supported, create an application for it"
+                    : "is required"));
+        } else if (sid.length() > MAX_APPLICATION_SID) {
+            errors.add(new FieldProblem("application_sid", "must be at most " + MAX_APPLICATION_SID + " characters"));
         }
         Hook notifyUrl = hook(body.get("notifyUrl"), "notifyUrl", errors);
         Hook actionHook = hook(body.get("actionHook"), "actionHook", errors);
@@ -116,6 +124,9 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             errors.add(new FieldProblem(field + ".method", "must be GET or POST"));
             return null;
         }
-        return new Hook(url, method);
+        // Schemes and methods are case-insensitive: written as the command's contract spells them.
+        int colon = url.indexOf(':');
+        return new Hook(url.substring(0, colon).toLowerCase(Locale.ROOT) + url.substring(colon),
+                method == null ? null : method.toUpperCase(Locale.ROOT));
     }
 }

@@ -15,7 +15,7 @@ final class VoiceGatewayDocs {
     }
 
     @Schema(name = "VoiceGatewayCall", requiredProperties = {"from", "to"},
-            description = "`application_sid` or `call_hook` is required; other fields are passed to the carrier")
+            description = "`application_sid` is required (a `call_hook` alone is refused); other fields are passed to the carrier")
     record Call(@JsonProperty("application_sid") @Schema(example = "app-1") String applicationSid,
                 @JsonProperty("from") @Schema(description = "The calling number", example = "918068281234")
                 String from,
