@@ -140,16 +140,21 @@ class SettingsAndPreviewIT extends RunningApiService {
             CallCommand earlier = CallEventsProducer.command(account, UUID.randomUUID().toString(),
                     "+919876500101", null, null, 0);
             events.send(CallEventsProducer.event(earlier, EventType.STATUS, 1, "initiated").build());
+            // A call to +919876500103 was queued but never reached a carrier: the dispatcher does not count it.
+            CallCommand neverDialled = CallEventsProducer.command(account, UUID.randomUUID().toString(),
+                    "+919876500103", null, null, 0);
+            events.send(CallEventsProducer.event(neverDialled, EventType.STATUS, 1, "queued").build());
         }
-        await().atMost(Duration.ofSeconds(60)).until(() -> json(get("/api/v2/calls?limit=1", key)).get("data")
-                .size() == 1);
+        await().atMost(Duration.ofSeconds(60)).until(() -> json(get("/api/v2/calls?limit=10", key)).get("data")
+                .size() == 2);
 
         HttpResponse<String> preview = post("/api/v2/outgoing/preview", JSON_TYPE, key, """
-                {"bridge":"918068281234","to":"9876500100,9876500101,9876500102,12,919876500101","flow_id":"1"}""");
+                {"bridge":"918068281234","to":"9876500100,9876500101,9876500102,12,919876500101,9876500103",
+                 "flow_id":"1"}""");
 
         assertThat(preview.statusCode()).as(preview.body()).isEqualTo(200);
         JsonNode rows = json(preview).get("data");
-        assertThat(rows).hasSize(5);
+        assertThat(rows).hasSize(6);
         assertThat(rows.get(0).get("decision").asString()).isEqualTo("block");
         assertThat(rows.get(0).get("reason").asString()).isEqualTo("dnc");
         assertThat(rows.get(1).get("decision").asString()).isEqualTo("defer");
@@ -161,7 +166,8 @@ class SettingsAndPreviewIT extends RunningApiService {
         // The same number twice (written two ways) is answered the same both times.
         assertThat(rows.get(4).get("decision").asString()).isEqualTo("defer");
         assertThat(rows.get(4).get("not_before")).isEqualTo(rows.get(1).get("not_before"));
-        assertThat(json(get("/api/v2/calls?limit=10", key)).get("data")).hasSize(1);
+        assertThat(rows.get(5).get("decision").asString()).as("a queued attempt rang nobody").isEqualTo("dial");
+        assertThat(json(get("/api/v2/calls?limit=10", key)).get("data")).hasSize(2);
     }
 
     @Test

@@ -200,7 +200,8 @@ public class CallLedger implements AcceptedCalls {
      * When the per-callee cap lets the next call to each of {@code callees} through, in one query. A callee to whom
      * {@code cap} attempts were placed in the {@link #CAP_WINDOW} before {@code now} is mapped to the moment the
      * oldest of its last {@code cap} attempts leaves the window; the others are absent (free now). Counts attempts
-     * the dialer placed, across campaigns.
+     * the dialer placed, across campaigns: as the dispatcher does, not those still {@code queued}, which never reached
+     * a carrier (cancelled while they waited, or waiting for a carrier to take calls).
      */
     public Mono<Map<String, Instant>> capsFreeAt(String accountId, Collection<String> callees, int cap, Instant now) {
         return db.sql("""
@@ -208,7 +209,8 @@ public class CallLedger implements AcceptedCalls {
                             SELECT callee, started_at,
                                    row_number() OVER (PARTITION BY callee ORDER BY started_at DESC) AS newest
                               FROM api.call_attempts
-                             WHERE account_id = :account AND callee = ANY(:callees) AND started_at > :since) recent
+                             WHERE account_id = :account AND callee = ANY(:callees) AND started_at > :since
+                               AND status <> 'queued') recent
                          WHERE newest = :cap""")
                 .bind("account", accountId)
                 .bind("callees", callees.toArray(String[]::new))
