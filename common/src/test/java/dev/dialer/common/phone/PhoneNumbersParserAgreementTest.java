@@ -177,11 +177,13 @@ class PhoneNumbersParserAgreementTest {
                 return new PhoneNumbers.Result(null, "must contain only digits, optionally after '+'");
             }
         }
-        if (digits.length() < 6 || digits.length() > 15) {
+        // The 00 international prefix is not one of the number's digits.
+        String significant = text.startsWith("00") ? digits.substring(2) : digits.toString();
+        if (significant.length() < 6 || significant.length() > 15) {
             return new PhoneNumbers.Result(null, "must have 6 to 15 digits");
         }
         if (text.startsWith("+") || text.startsWith("00")) {
-            return parse("+" + (text.startsWith("00") ? digits.substring(2) : digits), null);
+            return parse("+" + significant, null);
         }
         PhoneNumbers.Result national = parse(digits.toString(), defaultRegion);
         if (national.valid() || digits.charAt(0) == '0') {
