@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
@@ -21,8 +22,13 @@ import reactor.kafka.receiver.ReceiverPartition;
 
 /**
  * Reads a compacted topic in full, every partition from the beginning, then follows it: each instance sees every
- * record (no consumer group, no commits). {@link #caughtUp()} completes once every partition has been read up to
- * the end it had when reading began, so a service can report ready only with its view complete.
+ * record (no consumer group, no commits). {@link #caughtUp()} completes once every record that was in the topic when
+ * reading began has been handed on and applied, so a service can report ready only with its view complete.
+ *
+ * <p>A record counts as applied once the subscriber's {@code onNext} for it returned: the views apply each record as
+ * they receive it. The consumer's position says only what was fetched, and reactor-kafka may still hold many fetched
+ * records on their way to the subscriber (a large do-not-call list at start-up): ready on the position alone, a
+ * dispatcher could dial numbers its view had yet to learn were blocked.
  */
 public final class CompactedTopicReader {
 
@@ -42,9 +48,12 @@ public final class CompactedTopicReader {
         props.putAll(settings.overrides());
     }
 
-    /** The records, from the beginning; subscribe once. Acknowledging is not needed (nothing is committed). */
+    /**
+     * The records, from the beginning; subscribe once, and apply each record in {@code onNext} (not later, on another
+     * thread), so that {@link #caughtUp()} means applied. Acknowledging is not needed (nothing is committed).
+     */
     public Flux<InboundRecord> records() {
-        return Mono.fromCallable(this::endOffsets)
+        return Mono.fromCallable(this::bounds)
                 .subscribeOn(Schedulers.boundedElastic())
                 .flatMapMany(this::follow);
     }
@@ -54,31 +63,49 @@ public final class CompactedTopicReader {
         return caughtUp.asMono();
     }
 
-    private Flux<InboundRecord> follow(Map<TopicPartition, Long> ends) {
+    private Flux<InboundRecord> follow(Bounds bounds) {
         ReceiverOptions<String, byte[]> options = ReceiverOptions.<String, byte[]>create(props)
-                .assignment(ends.keySet())
+                .assignment(bounds.ends().keySet())
                 .addAssignListener(partitions -> partitions.forEach(ReceiverPartition::seekToBeginning));
         KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
-        Flux<InboundRecord> records = receiver.receive().map(KafkaSubscriber::toInbound);
-        // The check runs on the consumer thread, which may sit in poll() longer than a tick: drop ticks meanwhile.
+        Map<Integer, Long> applied = new ConcurrentHashMap<>();
+        Flux<InboundRecord> records = receiver.receive()
+                .map(KafkaSubscriber::toInbound)
+                // Handed on first: once the subscriber's onNext returned, the record is applied, and only then noted.
+                .handle((record, sink) -> {
+                    sink.next(record);
+                    applied.merge(record.partition(), record.offset(), Math::max);
+                });
         Mono<Void> watch = Flux.interval(Duration.ofMillis(50))
                 .onBackpressureDrop()
-                .concatMap(tick -> receiver.doOnConsumer(consumer -> ends.entrySet().stream()
-                        .allMatch(end -> consumer.position(end.getKey()) >= end.getValue())))
-                .filter(Boolean::booleanValue)
+                .filter(tick -> bounds.allApplied(applied))
                 .next()
                 .doOnNext(done -> caughtUp.tryEmitEmpty())
                 .then();
         return records.mergeWith(watch.then(Mono.empty()));
     }
 
-    private Map<TopicPartition, Long> endOffsets() {
+    /**
+     * Each partition's first and next offset when reading began. The last record of a partition is never compacted
+     * away (the active segment is not cleaned), so a partition that had records is read once its record at
+     * {@code end - 1} is applied.
+     */
+    private record Bounds(Map<TopicPartition, Long> beginnings, Map<TopicPartition, Long> ends) {
+
+        boolean allApplied(Map<Integer, Long> applied) {
+            return ends.entrySet().stream().allMatch(end -> end.getValue() <= beginnings.get(end.getKey())
+                    || applied.getOrDefault(end.getKey().partition(), -1L) >= end.getValue() - 1);
+        }
+    }
+
+    private Bounds bounds() {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             List<TopicPartition> topicPartitions = partitions.stream()
                     .map(info -> new TopicPartition(topic, info.partition()))
                     .toList();
-            return consumer.endOffsets(topicPartitions, Duration.ofSeconds(30));
+            return new Bounds(consumer.beginningOffsets(topicPartitions, Duration.ofSeconds(30)),
+                    consumer.endOffsets(topicPartitions, Duration.ofSeconds(30)));
         }
     }
 }

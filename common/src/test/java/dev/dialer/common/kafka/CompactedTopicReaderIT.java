@@ -1,0 +1,77 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.infra.Infrastructure;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+
+/** A compacted topic read in full on a real broker: caught up means every record that was there is applied. */
+class CompactedTopicReaderIT {
+
+    private final String kafka = Infrastructure.shared().kafkaBootstrapServers();
+
+    @Test
+    void isCaughtUpOnlyOnceEveryRecordThatWasThereHasBeenApplied() {
+        String topic = "compacted-" + UUID.randomUUID();
+        int records = 3_000;
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.LINGER_MS_CONFIG, 5))) {
+            for (int i = 0; i < records; i++) {
+                producer.send(new ProducerRecord<>(topic, i % 2, "key-" + i, "{\"n\":" + i + "}"));
+            }
+            producer.flush();
+        }
+        CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
+        AtomicInteger applied = new AtomicInteger();
+        // Applying takes a while (a large do-not-call list): the whole topic is fetched long before it is applied.
+        Disposable reading = reader.records()
+                .doOnNext(record -> {
+                    sleepQuietly();
+                    applied.incrementAndGet();
+                })
+                .subscribe();
+        try {
+            reader.caughtUp().block(Duration.ofSeconds(60));
+
+            assertThat(applied.get()).as("applied when caught up").isEqualTo(records);
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    /** An empty topic is caught up at once. */
+    @Test
+    void anEmptyTopicIsCaughtUp() {
+        String topic = "compacted-" + UUID.randomUUID();
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
+        CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
+        Disposable reading = reader.records().subscribe();
+        try {
+            reader.caughtUp().block(Duration.ofSeconds(30));
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    private static void sleepQuietly() {
+        try {
+            Thread.sleep(1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
