@@ -51,6 +51,10 @@ final class DncImport {
             String field = "rows[" + i + "]";
             String number = raw.get(i)[0];
             String reason = raw.get(i)[1];
+            if (raw.get(i).length > 2) {
+                rejected.add(new FieldProblem(field + "." + raw.get(i)[2], "must be a string"));
+                continue;
+            }
             if (reason != null && reason.length() > MAX_REASON) {
                 rejected.add(new FieldProblem(field + ".reason", "must be at most " + MAX_REASON + " characters"));
                 continue;
@@ -82,8 +86,15 @@ final class DncImport {
             } else if (entry.isObject()) {
                 JsonNode number = entry.get("number");
                 JsonNode reason = entry.get("reason");
-                raw.add(new String[] {number == null || number.isNull() ? "" : number.asString().strip(),
-                        reason == null || reason.isNull() ? null : reason.asString().strip()});
+                if (number != null && number.isContainer()) {
+                    // An object or an array is no number, and reading it as text fails: the row is refused.
+                    raw.add(new String[] {"", null, "number"});
+                } else if (reason != null && reason.isContainer()) {
+                    raw.add(new String[] {"", null, "reason"});
+                } else {
+                    raw.add(new String[] {number == null || number.isNull() ? "" : number.asString().strip(),
+                            reason == null || reason.isNull() ? null : reason.asString().strip()});
+                }
             } else {
                 raw.add(new String[] {"", null});
             }

@@ -168,7 +168,7 @@ final class SettingsRequest {
         if (absent(node)) {
             return null;
         }
-        if (!node.isIntegralNumber() || node.asLong() < 1 || node.asLong() > 10_000) {
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1 || node.asInt() > 10_000) {
             errors.add(new FieldProblem("per_callee_daily_cap", "must be a whole number from 1 to 10000"));
             return null;
         }

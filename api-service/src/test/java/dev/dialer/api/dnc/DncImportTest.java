@@ -28,6 +28,16 @@ class DncImportTest {
     }
 
     @Test
+    void rejectsARowWhoseNumberOrReasonIsAnObjectOrAnArrayNamingIt() {
+        DncImport.Parsed parsed = DncImport.parse(
+                "[{\"number\":{}}, {\"number\":\"9876543215\",\"reason\":[\"x\"]}, \"9876543216\"]", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543216", null));
+        assertThat(parsed.rejected()).containsExactly(new FieldProblem("rows[0].number", "must be a string"),
+                new FieldProblem("rows[1].reason", "must be a string"));
+    }
+
+    @Test
     void rejectsARowWhoseReasonHoldsANulCharacter() {
         DncImport.Parsed parsed = DncImport.parse(
                 "[{\"number\":\"9876543215\",\"reason\":\"a\\u0000\"}, \"9876543216\"]", "IN");

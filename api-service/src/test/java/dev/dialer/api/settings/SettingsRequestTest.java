@@ -32,6 +32,14 @@ class SettingsRequestTest {
     }
 
     @Test
+    void aCapBeyondAnyNumberTheApiTakesIsNamedNotAFailure() {
+        assertThatThrownBy(() -> SettingsRequest.parse("{\"per_callee_daily_cap\":99999999999999999999}", "acct",
+                "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("per_callee_daily_cap"));
+    }
+
+    @Test
     void anEmptyObjectMeansEveryDefault() {
         AccountSettings settings = SettingsRequest.parse("{}", "acct", "IN", NOW);
 
