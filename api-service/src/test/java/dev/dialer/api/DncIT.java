@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Instant;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -55,6 +56,15 @@ class DncIT extends RunningApiService {
         assertThat(published.reason()).isEqualTo("asked by phone");
         assertThat(json(get("/api/v2/dnc/+919876500001", ownerKey)).get("reason").asString())
                 .isEqualTo("asked by phone");
+
+        // Put again: the list, its answer and its record on the topic agree on the new reason and time.
+        HttpResponse<String> again = put("/api/v2/dnc/9876500001", ownerKey, "{\"reason\":\"asked again\"}");
+        assertThat(again.statusCode()).isEqualTo(200);
+        JsonNode stored = json(get("/api/v2/dnc/+919876500001", ownerKey));
+        assertThat(stored.get("reason").asString()).isEqualTo("asked again");
+        assertThat(Instant.parse(stored.get("added_at").asString()))
+                .isEqualTo(Instant.parse(json(again).get("added_at").asString()))
+                .isEqualTo(Contract.read(last(key).value(), DncEntry.class).addedAt());
 
         HttpResponse<String> deleted = delete("/api/v2/dnc/919876500001", ownerKey);
 

@@ -60,11 +60,16 @@ public class DncList {
                 .one();
     }
 
-    /** Adds the entries (an existing entry takes the new reason), then publishes them all. */
-    Mono<Void> addAll(String accountId, List<DncEntry> entries, String source) {
-        if (entries.isEmpty()) {
+    /**
+     * Adds the entries (an existing entry takes the new reason and time, as its record on the topic does), then
+     * publishes them all. The rows are written in the numbers' order: two imports sharing numbers then lock them in
+     * the same order and wait for each other instead of deadlocking.
+     */
+    Mono<Void> addAll(String accountId, List<DncEntry> given, String source) {
+        if (given.isEmpty()) {
             return Mono.empty();
         }
+        List<DncEntry> entries = given.stream().sorted(java.util.Comparator.comparing(DncEntry::number)).toList();
         String[] numbers = entries.stream().map(DncEntry::number).toArray(String[]::new);
         String[] reasons = entries.stream().map(DncEntry::reason).toArray(String[]::new);
         Instant addedAt = entries.get(0).addedAt();
@@ -72,7 +77,8 @@ public class DncList {
                         INSERT INTO api.dnc (account_id, number, reason, added_at)
                         SELECT :account, u.number, u.reason, :added FROM unnest(:numbers::text[], :reasons::text[])
                             AS u(number, reason)
-                        ON CONFLICT (account_id, number) DO UPDATE SET reason = EXCLUDED.reason""")
+                        ON CONFLICT (account_id, number) DO UPDATE SET reason = EXCLUDED.reason,
+                            added_at = EXCLUDED.added_at""")
                 .bind("account", accountId)
                 .bind("added", OffsetDateTime.ofInstant(addedAt, ZoneOffset.UTC))
                 .bind("numbers", numbers)
