@@ -41,6 +41,12 @@ public final class WebhookDirectory {
     private final Map<String, Map<String, SubscriptionConfig>> subscriptions = new ConcurrentHashMap<>();
     /** The account of each subscription, so a tombstone (no value) finds it. */
     private final Map<String, String> subscriptionAccounts = new ConcurrentHashMap<>();
+    /**
+     * Per partition, the offset of the last record applied. A read from the beginning again (after a consumer
+     * failure) passes over them: applied again, the history still in uncompacted segments would show older webhooks
+     * and subscriptions for a while.
+     */
+    private final Map<Integer, Long> appliedUpTo = new ConcurrentHashMap<>();
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
     private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
@@ -135,6 +141,11 @@ public final class WebhookDirectory {
     }
 
     private void applyOrSkip(InboundRecord record) {
+        Long upTo = appliedUpTo.get(record.partition());
+        if (upTo != null && record.offset() <= upTo) {
+            return;
+        }
+        appliedUpTo.put(record.partition(), record.offset());
         try {
             apply(record);
         } catch (RuntimeException e) {
