@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
@@ -52,7 +53,9 @@ class Subscriptions {
                     return new Subscription(UUID.randomUUID().toString(), account.id(), request.webhookId(),
                             request.eventTypes(), request.enabled(), now, now);
                 })
-                .flatMap(subscription -> repository.insert(subscription).then(publish(subscription)))
+                .flatMap(subscription -> repository.insert(subscription)
+                        .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
+                        .then(publish(subscription)))
                 .as(transactions::transactional)
                 .doOnSuccess(created -> count("created"));
     }
@@ -74,7 +77,9 @@ class Subscriptions {
                                 request.eventTypes() == null ? current.eventTypes() : request.eventTypes(),
                                 request.enabled() == null ? current.enabled() : request.enabled(),
                                 current.createdAt(), now())))
-                .flatMap(subscription -> repository.update(subscription).then(publish(subscription)))
+                .flatMap(subscription -> repository.update(subscription)
+                        .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
+                        .then(publish(subscription)))
                 .as(transactions::transactional)
                 .doOnSuccess(updated -> count("updated"));
     }
@@ -88,6 +93,11 @@ class Subscriptions {
                         : notFound(id).then())
                 .as(transactions::transactional)
                 .doOnSuccess(done -> count("deleted"));
+    }
+
+    /** The webhook was deleted between the check that it is the account's and the write that refers to it. */
+    private static Throwable webhookGone(DataIntegrityViolationException error) {
+        return Problems.validation("webhook_id", "does not name a webhook of this account");
     }
 
     /** A webhook named in the body must be the account's own: otherwise the field is invalid. */

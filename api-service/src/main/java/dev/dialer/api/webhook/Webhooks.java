@@ -109,10 +109,13 @@ class Webhooks implements WebhookDisabler {
     /**
      * Deletes the account's webhook and its subscriptions and publishes their tombstones, in one transaction that
      * commits only after Kafka acknowledged them; webhook-service stops delivering to it. Calls already queued with
-     * this {@code webhook_id} keep their other targets.
+     * this {@code webhook_id} keep their other targets. The webhook is locked first: a subscription to it being created
+     * meanwhile either committed before (and is found, and gets its tombstone) or waits and is refused, never deleted
+     * by the cascade without one.
      */
     Mono<Void> delete(Account account, String id) {
-        return subscriptions.removeAllOf(account.id(), id)
+        return repository.lock(account.id(), id)
+                .thenMany(subscriptions.removeAllOf(account.id(), id))
                 .map(subscription -> tombstone(SubscriptionConfig.key(subscription)))
                 .collectList()
                 .flatMap(tombstones -> repository.delete(account.id(), id)
