@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher;
 
 import static dev.dialer.dispatcher.CallEventsJson.ofType;
+import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
 import static dev.dialer.dispatcher.CallEventsJson.statuses;
 import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,6 +10,8 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.carrier.CallCanceller;
+import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -59,6 +62,9 @@ class CancelTooLateIT {
     @Autowired
     MeterRegistry meters;
 
+    @Autowired
+    CallCanceller canceller;
+
     @Test
     void cancelAfterTheFinalIsRejectedOnceWithTheFinalStatusEvenWhenTheControlIsActedOnAgain() {
         String account = "acc-" + UUID.randomUUID();
@@ -108,6 +114,31 @@ class CancelTooLateIT {
         assertThat(text(last, "status")).isEqualTo("answered");
         assertThat(statuses(fixture.eventsFor(requestId))).endsWith("in-progress", "completed");
         assertThat(cancelRequested(requestId)).isFalse();
+    }
+
+    @Test
+    void aCancelThatCrossesTheAnswerDoesNotHangUpAndTheCallEndsAnswered() {
+        String account = "acc-" + UUID.randomUUID();
+        String requestId = "cross-" + UUID.randomUUID();
+        produce(Topics.CALL_COMMANDS, CALLER, command(requestId, account, ANSWERING));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("in-progress"));
+
+        // As a cancel acted on while the call still rang, whose order reaches the carrier once it is answered.
+        db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1").bind(0, requestId)
+                .then().block(WAIT);
+        canceller.cancel(new CallRef(requestId, 1, providerCallId(requestId))).block(WAIT);
+
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
+        assertThat(text(last, "status")).as("a person was on the line").isEqualTo("answered");
+        assertThat(statuses(fixture.eventsFor(requestId))).endsWith("in-progress", "completed");
+        JsonNode completed = statusEvent(fixture.eventsFor(requestId), "completed");
+        assertThat(completed.get("duration_seconds").intValue()).as("it talked its full time")
+                .isGreaterThanOrEqualTo((int) TALK.toSeconds() - 1);
+    }
+
+    private String providerCallId(String requestId) {
+        return db.sql("SELECT provider_call_id FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
+                .bind(0, requestId).map(row -> row.get(0, String.class)).one().block(WAIT);
     }
 
     private long outboxRows(String requestId, String type) {

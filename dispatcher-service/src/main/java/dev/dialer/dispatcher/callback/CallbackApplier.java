@@ -203,18 +203,21 @@ public class CallbackApplier {
         }
         return ledger.endContext(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
-                .flatMap(context -> context.cancelRequested()
-                        ? ended(command, callback, cancelledOutcome(callback.status()), context.answeredBy())
+                .flatMap(context -> endsCanceled(context.cancelRequested(), callback.status())
+                        ? ended(command, callback, CANCELLED, context.answeredBy())
                         : classified(command, callback, context.answeredBy()));
     }
 
+    /** How an attempt ends once a cancel decides it: {@code canceled}, without a retry. */
+    static final Outcome CANCELLED = new Outcome(Verdict.CANCELED, AttemptStatus.CANCELED);
+
     /**
-     * How an attempt ends once a cancel reached its request: {@code canceled}, without a retry, however the carrier
-     * reports the end (a 487 after our own cancel above all; an answered call we hung up stays {@code completed}).
+     * Whether a cancel decides how the attempt ends: once a cancel reached its request, any end the carrier reports
+     * (a 487 after our own cancel above all) is {@code canceled}, except an answered call's: a cancel never hangs up on
+     * a person, so a call answered before the cancel could reach the carrier talks on and ends as answered calls end.
      */
-    static Outcome cancelledOutcome(AttemptStatus reported) {
-        return new Outcome(Verdict.CANCELED,
-                reported == AttemptStatus.COMPLETED ? AttemptStatus.COMPLETED : AttemptStatus.CANCELED);
+    static boolean endsCanceled(boolean cancelRequested, AttemptStatus reported) {
+        return cancelRequested && reported != AttemptStatus.COMPLETED;
     }
 
     /**

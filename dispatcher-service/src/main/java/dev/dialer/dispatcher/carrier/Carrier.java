@@ -31,9 +31,12 @@ public interface Carrier {
     Mono<CallReport> status(CallRef call);
 
     /**
-     * Ends a call: cancels it while it rings, hangs it up once answered. The outcome arrives as a status callback.
+     * Cancels a call while it rings, for a cancel of its request. A call answered by the time the carrier is asked is
+     * left to talk: a person is on the line, and a cancel never hangs up on anyone. The outcome arrives as a status
+     * callback.
      *
-     * @return completes once the carrier took the order; empty completion too when the call is already over or unknown
+     * @return completes once the carrier took the order; empty completion too when the call is already over, answered
+     *         or unknown
      */
     Mono<Void> hangUp(CallRef call);
 

@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.client.ClientResponse;
@@ -27,6 +29,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class VoiceGatewayCarrier implements Carrier {
 
+    private static final Logger log = LoggerFactory.getLogger(VoiceGatewayCarrier.class);
     static final String NAME = "voice-gateway";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int MAX_ERROR_BODY = 300;
@@ -85,15 +88,21 @@ final class VoiceGatewayCarrier implements Carrier {
     }
 
     /**
-     * {@code PUT …/Calls/{call_sid}} with {@code call_status} {@code no-answer} (cancels a ringing call) or
-     * {@code completed} (hangs up an answered one), whichever the call's current status calls for.
+     * {@code PUT …/Calls/{call_sid}} with {@code call_status} {@code no-answer}, which cancels a ringing call; a call
+     * the carrier reports answered is left to talk (a cancel that crossed the answer comes too late).
      */
     @Override
     public Mono<Void> hangUp(CallRef call) {
         return status(call)
                 .filter(report -> !report.status().isTerminal())
-                .flatMap(report -> update(call, report.status() == AttemptStatus.IN_PROGRESS ? "completed"
-                        : "no-answer"));
+                .flatMap(report -> {
+                    if (report.status() == AttemptStatus.IN_PROGRESS) {
+                        log.info("request {} attempt {} was answered before its cancel reached the carrier; left to "
+                                + "talk", call.requestId(), call.attempt());
+                        return Mono.empty();
+                    }
+                    return update(call, "no-answer");
+                });
     }
 
     private Mono<Void> update(CallRef call, String callStatus) {

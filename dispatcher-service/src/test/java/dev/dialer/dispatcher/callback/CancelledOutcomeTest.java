@@ -10,21 +10,20 @@ import org.junit.jupiter.api.Test;
 class CancelledOutcomeTest {
 
     @Test
-    void noAnswerAfterOurCancelIsCanceledNotRetried() {
-        assertThat(CallbackApplier.cancelledOutcome(AttemptStatus.NO_ANSWER))
-                .isEqualTo(new Outcome(Verdict.CANCELED, AttemptStatus.CANCELED));
+    void anEndAfterOurCancelIsCanceledNotRetried() {
+        assertThat(CallbackApplier.CANCELLED).isEqualTo(new Outcome(Verdict.CANCELED, AttemptStatus.CANCELED));
+        assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.NO_ANSWER)).isTrue();
+        assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.BUSY)).isTrue();
+        assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.FAILED)).isTrue();
     }
 
     @Test
-    void answeredCallHungUpByTheCancelStaysCompletedAndEndsTheRequestCanceled() {
-        assertThat(CallbackApplier.cancelledOutcome(AttemptStatus.COMPLETED))
-                .isEqualTo(new Outcome(Verdict.CANCELED, AttemptStatus.COMPLETED));
+    void aCallAnsweredBeforeTheCancelReachedTheCarrierEndsAsAnsweredCallsEnd() {
+        assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.COMPLETED)).isFalse();
     }
 
     @Test
-    void anyOtherEndAfterACancelIsCanceled() {
-        assertThat(CallbackApplier.cancelledOutcome(AttemptStatus.BUSY).verdict()).isEqualTo(Verdict.CANCELED);
-        assertThat(CallbackApplier.cancelledOutcome(AttemptStatus.FAILED).attemptStatus())
-                .isEqualTo(AttemptStatus.CANCELED);
+    void withoutACancelTheCarriersWordDecides() {
+        assertThat(CallbackApplier.endsCanceled(false, AttemptStatus.NO_ANSWER)).isFalse();
     }
 }

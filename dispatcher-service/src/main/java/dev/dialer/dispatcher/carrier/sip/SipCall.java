@@ -348,9 +348,8 @@ final class SipCall {
         switch (signal) {
             case RING_TIMEOUT -> giveUp(Cancel.RING_TIMEOUT, timers);
             case HANG_UP -> {
-                if (state == State.ANSWERED) {
-                    hangUpAnswered(out);
-                } else {
+                // A cancel of a call already answered comes too late: a person is on the line, and it talks on.
+                if (state != State.ANSWERED) {
                     giveUp(Cancel.HANG_UP, timers);
                 }
             }
