@@ -14,7 +14,8 @@ import java.util.Set;
  *   <li>decline: 603, reported as busy, not retried;</li>
  *   <li>unreachable: 404, 484, 410, 604;</li>
  *   <li>retryable: busy (486, 600), no-answer (487, 480, 408), transient failures (500, 502, 504, any other 503)
- *       and, not in the table, any other 5xx;</li>
+ *       and, not in the table, any other 5xx; a busy or no-answer code is reported as such, whatever status the
+ *       carrier gave it (jambonz reports every SIP error but 486, 487 and 603 as {@code failed});</li>
  *   <li>any other failure (a 4xx the table does not name, such as 400 or 488) is treated as unreachable: it will fail
  *       the same way again.</li>
  * </ul>
@@ -53,8 +54,13 @@ public final class OutcomeClassifier {
         if (UNREACHABLE.contains(sip)) {
             return new Outcome(Verdict.UNREACHABLE, status);
         }
-        if (status == AttemptStatus.BUSY || status == AttemptStatus.NO_ANSWER
-                || BUSY.contains(sip) || NO_ANSWER.contains(sip) || (sip >= 500 && sip < 600)) {
+        if (BUSY.contains(sip)) {
+            return new Outcome(Verdict.RETRYABLE, AttemptStatus.BUSY);
+        }
+        if (NO_ANSWER.contains(sip)) {
+            return new Outcome(Verdict.RETRYABLE, AttemptStatus.NO_ANSWER);
+        }
+        if (status == AttemptStatus.BUSY || status == AttemptStatus.NO_ANSWER || (sip >= 500 && sip < 600)) {
             return new Outcome(Verdict.RETRYABLE, status);
         }
         // jambonz reports errors that are not SIP responses as failed with 500; no code at all is just as unknown.

@@ -22,10 +22,10 @@ class OutcomeClassifierTest {
     @CsvSource(delimiter = '|', nullValues = "null", textBlock = """
             busy      | 486 | Busy Here                      | RETRYABLE   | busy
             busy      | 600 | Busy Everywhere                | RETRYABLE   | busy
-            failed    | 600 | Busy Everywhere                | RETRYABLE   | failed
+            failed    | 600 | Busy Everywhere                | RETRYABLE   | busy
             no-answer | 487 | Request Terminated             | RETRYABLE   | no-answer
-            failed    | 480 | Temporarily Unavailable        | RETRYABLE   | failed
-            failed    | 408 | Request Timeout                | RETRYABLE   | failed
+            failed    | 480 | Temporarily Unavailable        | RETRYABLE   | no-answer
+            failed    | 408 | Request Timeout                | RETRYABLE   | no-answer
             failed    | 500 | Internal Server Error          | RETRYABLE   | failed
             failed    | 502 | Bad Gateway                    | RETRYABLE   | failed
             failed    | 504 | Server Time-out                | RETRYABLE   | failed
