@@ -98,6 +98,7 @@ class DispatcherIT {
         assertThat(finals(events)).singleElement().satisfies(last -> {
             assertThat(last.get("status").stringValue()).isEqualTo("answered");
             assertThat(last.get("will_retry").booleanValue()).isFalse();
+            assertThat(last.get("previous_status").stringValue()).as("the attempt's end").isEqualTo("completed");
         });
         assertThat(events.get(events.size() - 1).get("event_type").stringValue()).isEqualTo("call.final");
         assertStrictlyIncreasingSequence(events);

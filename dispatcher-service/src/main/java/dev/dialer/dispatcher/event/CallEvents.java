@@ -121,7 +121,10 @@ public class CallEvents {
                                                UnaryOperator<CallEvent.Builder> finalDetails) {
         return Mono.defer(() -> {
             Draft attempt = Draft.of(command, attemptDetails);
-            Draft ending = Draft.ofFinal(command, status, finalDetails);
+            // The request's status before its end is the attempt's end the same statement stores.
+            String attemptEnd = attempt.event().status();
+            Draft ending = Draft.ofFinal(command, status,
+                    event -> finalDetails.apply(event).previousStatus(attemptEnd));
             return outbox.endOn(change, attempt.event(), status, ending.event()).map(ended -> {
                 stored(attempt.builder().previousStatus(ended.previousStatus())
                         .sequence(ended.attemptSequence()).build());
