@@ -42,7 +42,8 @@ import reactor.netty.resources.LoopResources;
  * publishing an event to its arrival at 1,000 events/s, and that p99 for ten healthy endpoints with and without a
  * dead and a hanging endpoint beside them. Run with
  * {@code ./mvnw -B -pl webhook-service -am verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false
- * -Dit.test=WebhookBenchmark -Dbenchmark=true}; figures go to the test's output file.
+ * -Dfailsafe.failIfNoSpecifiedTests=false -Dit.test=WebhookBenchmark -Dbenchmark=true}; figures go to the test's
+ * output file.
  */
 @EnabledIfSystemProperty(named = "benchmark", matches = "true")
 class WebhookBenchmark {
