@@ -44,8 +44,8 @@ public final class PartitionLanes {
 
     /**
      * Marks a command the retry scheduler publishes for an attempt requeued after the carrier took no call (a capacity
-     * rejection, no carrier reachable): it goes to the front of its lane, never parked, since it had reached the head
-     * of the lane once already.
+     * rejection, no carrier reachable): it goes to the front of its lane, never parked for the lane's backlog, since
+     * it had reached the head of the lane once already (only a lane held for its carrier parks it, with the rest).
      */
     public static final String FRONT_OF_LANE_HEADER = "dialer.front-of-lane";
 
@@ -316,15 +316,18 @@ public final class PartitionLanes {
     }
 
     /**
-     * Parks every record of a lane held for its carrier, head first: nothing of them was recorded or tried, and the
-     * retry scheduler keeps them due until a carrier of their route takes calls again, so the partition's commits go
-     * on past them. What arrives for the lane while the hold lasts is parked as it reaches the head.
+     * Parks every record of a lane held for its carrier, head first (a requeued attempt at the front too): nothing of
+     * them was dialled, and the retry scheduler keeps them due until a carrier of their route takes calls again, so
+     * the partition's commits go on past them. The hold is counted anew from the next record to reach the head: what
+     * arrives while the outage lasts waits at most {@code park-after} more, and a lane held again long after is not
+     * parked on a stale hold.
      */
     private void parkHeld(Lane lane) {
         int count = lane.queue.size();
         for (Pending pending = lane.queue.poll(); pending != null; pending = lane.queue.poll()) {
             park(lane, pending.slot, pending.ticket);
         }
+        lane.heldSince = NOT_HELD;
         log.info("{}-{}: no carrier takes calls for caller ID lane {} for {} or more; {} record(s) parked", topic,
                 partition, lane.callerId, lanes.properties().parkAfter(), count);
     }

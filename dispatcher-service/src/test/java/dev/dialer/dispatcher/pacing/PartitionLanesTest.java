@@ -122,9 +122,11 @@ class PartitionLanesTest {
                         "r-16", "r-18");
         assertThat(acknowledged).as("every record is done with: dialled or parked").last().isEqualTo(19L);
 
-        // While the hold lasts, what arrives for A is parked as it reaches the head, without waiting again.
+        // While the hold lasts, what arrives for A is parked once it has waited park-after at the head.
         admit(lanes, A);
         time.advanceTimeBy(Duration.ofSeconds(2));
+        assertThat(parked).hasSize(10);
+        time.advanceTimeBy(Duration.ofSeconds(5));
         assertThat(parked).hasSize(11);
         assertThat(acknowledged).last().isEqualTo(20L);
 
