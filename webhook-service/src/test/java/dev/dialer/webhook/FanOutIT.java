@@ -172,15 +172,26 @@ class FanOutIT {
         assertThat(receiver.at(gone.path()).get(1).header("webhook-id")).isEqualTo(after.eventId());
     }
 
-    @Test
-    void aReplayDeliversEventsAgainWithTheirIdsSignedAfreshAndMarkedAsReplays() {
-        String account = unique("acc");
+    /** A new webhook of the account, and one event of a new request delivered to it. */
+    private Delivered deliveredOnce(String account) {
         Endpoint target = webhook(account);
         String requestId = unique("req");
         CallEvent event = CallEvent.about(command(requestId, account, target.id())).sequence(1)
                 .status(AttemptStatus.RINGING).build();
         fixture.publishEvents(requestId, List.of(event));
         await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
+        return new Delivered(target, event);
+    }
+
+    private record Delivered(Endpoint target, CallEvent event) {
+    }
+
+    @Test
+    void aReplayDeliversEventsAgainWithTheirIdsSignedAfreshAndMarkedAsReplays() {
+        String account = unique("acc");
+        Delivered delivered = deliveredOnce(account);
+        Endpoint target = delivered.target();
+        CallEvent event = delivered.event();
 
         replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
                 List.of(event.eventId()), null, null, Instant.now()));
@@ -201,12 +212,9 @@ class FanOutIT {
     @Test
     void aReplayRequestThatIsJsonNullIsSkippedAndTheRequestsAfterItAreReplayed() {
         String account = unique("acc");
-        Endpoint target = webhook(account);
-        String requestId = unique("req");
-        CallEvent event = CallEvent.about(command(requestId, account, target.id())).sequence(1)
-                .status(AttemptStatus.RINGING).build();
-        fixture.publishEvents(requestId, List.of(event));
-        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
+        Delivered delivered = deliveredOnce(account);
+        Endpoint target = delivered.target();
+        CallEvent event = delivered.event();
 
         // One key, so one partition: the request after the null ones is read after them.
         fixture.publish(Topics.WEBHOOK_CONTROL, target.id(), "null".getBytes(StandardCharsets.UTF_8));
