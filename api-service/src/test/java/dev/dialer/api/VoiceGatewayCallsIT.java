@@ -90,6 +90,20 @@ class VoiceGatewayCallsIT extends RunningApiService {
         }
     }
 
+    @Test
+    void aRingOrCallTimeThatIsNoWholeNumberOfSecondsUpToADayIsRefusedNamingIt() throws Exception {
+        for (String times : new String[] {"\"timeout\":1.5", "\"timeout\":4294967297", "\"timeLimit\":86401",
+                "\"timeLimit\":99999999999999999999", "\"timeout\":\"30\""}) {
+            HttpResponse refused = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, "{" + times
+                    + ",\"application_sid\":\"a\",\"from\":\"918068281234\","
+                    + "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"}}");
+
+            assertThat(refused.status()).as(times).isEqualTo(400);
+            assertThat(JSON.readTree(refused.body()).get("errors").get(0).get("field").asString())
+                    .isEqualTo(times.substring(1, times.indexOf('"', 1)));
+        }
+    }
+
     private record HttpResponse(int status, String body) {
     }
 

@@ -30,6 +30,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
 
     private static final Set<String> MAPPED = Set.of("from", "to", "application_sid", "notifyUrl", "actionHook");
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
+    /** A day: the longest ring or call a value here may ask for. */
+    static final long MAX_SECONDS = 86_400;
     /** The longest application sid the call command carries ({@code flow_id}). */
     static final int MAX_APPLICATION_SID = 128;
 
@@ -54,12 +56,12 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         Hook notifyUrl = hook(body.get("notifyUrl"), "notifyUrl", errors);
         Hook actionHook = hook(body.get("actionHook"), "actionHook", errors);
         Object timeout = body.get("timeout");
-        if (timeout != null && !(timeout instanceof Number n && n.intValue() > 0)) {
-            errors.add(new FieldProblem("timeout", "must be a positive number of seconds"));
+        if (timeout != null && !wholeSeconds(timeout)) {
+            errors.add(new FieldProblem("timeout", "must be a whole number of seconds from 1 to " + MAX_SECONDS));
         }
         Object timeLimit = body.get("timeLimit");
-        if (timeLimit != null && !(timeLimit instanceof Number n && n.intValue() > 0)) {
-            errors.add(new FieldProblem("timeLimit", "must be a positive number of seconds"));
+        if (timeLimit != null && !wholeSeconds(timeLimit)) {
+            errors.add(new FieldProblem("timeLimit", "must be a whole number of seconds from 1 to " + MAX_SECONDS));
         }
         if (!errors.isEmpty()) {
             throw Problems.validation(errors);
@@ -76,6 +78,18 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         }
         return new CreateCall(callerId, to, application instanceof String sid ? sid : null, notifyUrl, actionHook,
                 options);
+    }
+
+    /**
+     * A whole number of seconds the carrier can take: not a fraction (it would pass on as written), and not a number
+     * beyond a day, which read as an int would wrap round into a small one.
+     */
+    private static boolean wholeSeconds(Object value) {
+        if (!(value instanceof Integer || value instanceof Long || value instanceof java.math.BigInteger)) {
+            return false;
+        }
+        java.math.BigInteger seconds = new java.math.BigInteger(value.toString());
+        return seconds.signum() > 0 && seconds.compareTo(java.math.BigInteger.valueOf(MAX_SECONDS)) <= 0;
     }
 
     private static String callee(Object value, String region, List<FieldProblem> errors) {
