@@ -126,7 +126,8 @@ class CancelTooLateIT {
         // As a cancel acted on while the call still rang, whose order reaches the carrier once it is answered.
         db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1").bind(0, requestId)
                 .then().block(WAIT);
-        canceller.cancel(new CallRef(requestId, 1, providerCallId(requestId))).block(WAIT);
+        assertThat(canceller.cancel(new CallRef(requestId, 1, providerCallId(requestId))).block(WAIT))
+                .as("found answered, left to talk: the cancel is late").isTrue();
 
         JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(text(last, "status")).as("a person was on the line").isEqualTo("answered");

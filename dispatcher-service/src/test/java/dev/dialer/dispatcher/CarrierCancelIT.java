@@ -60,7 +60,8 @@ class CarrierCancelIT {
         await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("ringing")
                 && callSid(requestId) != null);
 
-        canceller.cancel(new CallRef(requestId, 1, callSid(requestId))).block(WAIT);
+        assertThat(canceller.cancel(new CallRef(requestId, 1, callSid(requestId))).block(WAIT))
+                .as("asked to cancel a ringing call").isFalse();
 
         List<JsonNode> events = fixture.awaitFinal(requestId);
         assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "canceled");

@@ -20,8 +20,13 @@ public class CallCanceller {
         this.carrier = carrier;
     }
 
-    /** Completes once the carrier took the order; the outcome arrives as the call's final status. */
-    public Mono<Void> cancel(CallRef call) {
+    /**
+     * The outcome arrives as the call's final status.
+     *
+     * @return {@code false} once the carrier took the order; {@code true} when the call was answered before the
+     *         carrier could be asked, and talks on; empty when the call is over or unknown
+     */
+    public Mono<Boolean> cancel(CallRef call) {
         return ledger.markCancelRequested(call.requestId(), call.attempt())
                 .then(Mono.defer(() -> carrier.hangUp(call)));
     }

@@ -35,10 +35,10 @@ public interface Carrier {
      * left to talk: a person is on the line, and a cancel never hangs up on anyone. The outcome arrives as a status
      * callback.
      *
-     * @return completes once the carrier took the order; empty completion too when the call is already over, answered
-     *         or unknown
+     * @return {@code false} once the carrier took the order; {@code true} when the call was found answered and left to
+     *         talk (the cancel came too late); empty when the call is already over or unknown
      */
-    Mono<Void> hangUp(CallRef call);
+    Mono<Boolean> hangUp(CallRef call);
 
     /**
      * Whether asking to place the command's call now could reach a carrier: false only while every carrier of its

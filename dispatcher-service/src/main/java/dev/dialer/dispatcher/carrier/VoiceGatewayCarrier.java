@@ -92,16 +92,16 @@ final class VoiceGatewayCarrier implements Carrier {
      * the carrier reports answered is left to talk (a cancel that crossed the answer comes too late).
      */
     @Override
-    public Mono<Void> hangUp(CallRef call) {
+    public Mono<Boolean> hangUp(CallRef call) {
         return status(call)
                 .filter(report -> !report.status().isTerminal())
                 .flatMap(report -> {
                     if (report.status() == AttemptStatus.IN_PROGRESS) {
                         log.info("request {} attempt {} was answered before its cancel reached the carrier; left to "
                                 + "talk", call.requestId(), call.attempt());
-                        return Mono.empty();
+                        return Mono.just(true);
                     }
-                    return update(call, "no-answer");
+                    return update(call, "no-answer").thenReturn(false);
                 });
     }
 

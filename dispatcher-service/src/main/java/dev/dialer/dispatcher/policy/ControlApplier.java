@@ -183,7 +183,7 @@ class ControlApplier {
         return withProviderId(attempt)
                 .flatMap(live -> live.map(found -> found.status() == AttemptStatus.IN_PROGRESS
                                 ? answeredMeanwhile(control, found)
-                                : hangUpAtCarrier(found))
+                                : hangUpAtCarrier(control, found))
                         .orElseGet(() -> Mono.just(TOO_LATE)));
     }
 
@@ -198,9 +198,11 @@ class ControlApplier {
      * The carrier is asked to end the call (the routing carrier finds the one that placed it); a call that ended in
      * the meantime is left alone, and its own final callback settles the request.
      */
-    private Mono<String> hangUpAtCarrier(PolicyLedger.LiveAttempt live) {
+    private Mono<String> hangUpAtCarrier(CallControl control, PolicyLedger.LiveAttempt live) {
         return canceller.cancel(new CallRef(live.requestId(), live.attempt(), live.providerCallId()))
-                .thenReturn(HUNG_UP)
+                .defaultIfEmpty(false)
+                // Answered between the ledger's read and the carrier's: a person is on the line, the cancel is late.
+                .flatMap(answered -> answered ? answeredMeanwhile(control, live) : Mono.just(HUNG_UP))
                 .doOnNext(outcome -> log.info("cancel of request {} attempt {}: {} at the carrier", live.requestId(),
                         live.attempt(), outcome));
     }

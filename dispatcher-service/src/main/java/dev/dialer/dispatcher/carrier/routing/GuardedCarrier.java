@@ -65,7 +65,7 @@ final class GuardedCarrier implements Carrier {
     }
 
     @Override
-    public Mono<Void> hangUp(CallRef call) {
+    public Mono<Boolean> hangUp(CallRef call) {
         return carrier.hangUp(call);
     }
 

@@ -109,11 +109,11 @@ public final class RoutingCarrier implements Carrier {
         }
     }
 
-    /** Orders every carrier that knows the call to end it (at most one does). */
+    /** Orders every carrier that knows the call to cancel it (at most one does), and says what that one found. */
     @Override
-    public Mono<Void> hangUp(CallRef call) {
+    public Mono<Boolean> hangUp(CallRef call) {
         return Flux.fromIterable(carriers.values())
                 .concatMap(carrier -> carrier.hangUp(call).onErrorResume(error -> Mono.empty()))
-                .then();
+                .reduce(Boolean::logicalOr);
     }
 }

@@ -250,26 +250,30 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * Cancels a ringing call (at once, or at its first provisional response) or hangs up an answered one. A call
+     * Cancels a ringing call (at once, or at its first provisional response); an answered one talks on. A call
      * another dispatcher holds (the first to claim a cancel acts on it, whoever placed the call) is marked in its kept
-     * state, and its holder hangs it up at its next lease renewal ({@link #keepLeases}); nothing happens to a call
+     * state, and its holder cancels it at its next lease renewal ({@link #keepLeases}); nothing happens to a call
      * nobody keeps.
      */
     @Override
-    public Mono<Void> hangUp(CallRef ref) {
+    public Mono<Boolean> hangUp(CallRef ref) {
         String callId = ref.providerCallId();
         if (callId == null) {
             return Mono.empty();
         }
         SipCall call = calls.get(callId);
         if (call != null) {
-            return Mono.fromRunnable(() -> offer(call, SipCall.Signal.HANG_UP));
+            if (call.report().status() == AttemptStatus.IN_PROGRESS) {
+                return Mono.just(true);
+            }
+            return Mono.fromRunnable(() -> offer(call, SipCall.Signal.HANG_UP)).thenReturn(false);
         }
         return dialogs.requestHangUp(callId)
                 .retryWhen(InfraRetry.brief("ask for a SIP hang-up"))
                 .doOnNext(asked -> log.info("SIP call {} of request {} attempt {}: {}", callId, ref.requestId(),
                         ref.attempt(), asked ? "held elsewhere, its holder is asked to hang up" : "nobody holds it"))
-                .then();
+                .filter(Boolean::booleanValue)
+                .map(asked -> false);
     }
 
     /**

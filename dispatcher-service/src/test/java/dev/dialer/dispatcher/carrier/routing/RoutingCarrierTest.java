@@ -138,7 +138,7 @@ class RoutingCarrierTest {
         }
 
         @Override
-        public Mono<Void> hangUp(CallRef call) {
+        public Mono<Boolean> hangUp(CallRef call) {
             return Mono.empty();
         }
     }
