@@ -69,11 +69,16 @@ public class RetryScheduler {
                 .concatMap(tick -> fireDue(), 1);
     }
 
-    /** One tick: what is due now, fired; completes when the batch is done. */
+    /**
+     * One tick: what is due now, fired; completes when the batch is done, or when its lease has run out. A tick still
+     * running then (a connection that hangs without failing) would hold up every later tick for ever, while the rows
+     * it claimed are free for the taking again; it is given up, and the next tick claims afresh.
+     */
     Mono<Void> fireDue() {
         return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
                 .flatMap(this::fire, CONCURRENCY)
                 .then()
+                .timeout(properties.lease())
                 // The rows stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
                     log.warn("could not claim due retries; trying again next tick: {}", error.toString());
