@@ -29,12 +29,19 @@ import reactor.kafka.receiver.ReceiverPartition;
  * they receive it. The consumer's position says only what was fetched, and reactor-kafka may still hold many fetched
  * records on their way to the subscriber (a large do-not-call list at start-up): ready on the position alone, a
  * dispatcher could dial numbers its view had yet to learn were blocked.
+ *
+ * <p>After a failure its subscriber subscribes to {@link #records()} again, and the topic is read from the beginning
+ * again; records applied already are passed over. Applied again, the history still in uncompacted segments (a number
+ * added, removed and added again; a campaign paused, resumed and paused again) would show older values for a while,
+ * and the service would act on them.
  */
 public final class CompactedTopicReader {
 
     private final Map<String, Object> props;
     private final String topic;
     private final Sinks.Empty<Void> caughtUp = Sinks.empty();
+    /** Per partition, the offset of the last record applied, across reads from the beginning. */
+    private final Map<Integer, Long> applied = new ConcurrentHashMap<>();
 
     public CompactedTopicReader(KafkaSettings settings, String topic) {
         this.topic = topic;
@@ -49,8 +56,9 @@ public final class CompactedTopicReader {
     }
 
     /**
-     * The records, from the beginning; subscribe once, and apply each record in {@code onNext} (not later, on another
-     * thread), so that {@link #caughtUp()} means applied. Acknowledging is not needed (nothing is committed).
+     * The records, from the beginning, without those applied in an earlier subscription; apply each record in
+     * {@code onNext} (not later, on another thread), so that {@link #caughtUp()} means applied. Acknowledging is not
+     * needed (nothing is committed).
      */
     public Flux<InboundRecord> records() {
         return Mono.fromCallable(this::bounds)
@@ -68,11 +76,14 @@ public final class CompactedTopicReader {
                 .assignment(bounds.ends().keySet())
                 .addAssignListener(partitions -> partitions.forEach(ReceiverPartition::seekToBeginning));
         KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
-        Map<Integer, Long> applied = new ConcurrentHashMap<>();
         Flux<InboundRecord> records = receiver.receive()
                 .map(KafkaSubscriber::toInbound)
                 // Handed on first: once the subscriber's onNext returned, the record is applied, and only then noted.
                 .handle((record, sink) -> {
+                    Long upTo = applied.get(record.partition());
+                    if (upTo != null && record.offset() <= upTo) {
+                        return;
+                    }
                     sink.next(record);
                     applied.merge(record.partition(), record.offset(), Math::max);
                 });

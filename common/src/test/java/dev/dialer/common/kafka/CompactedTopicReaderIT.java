@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -51,6 +52,52 @@ class CompactedTopicReaderIT {
         } finally {
             reading.dispose();
         }
+    }
+
+    /**
+     * Read again from the beginning after a failure, the topic's history (still in uncompacted segments) does not come
+     * again: an older value would show for a while, and the service would act on it.
+     */
+    @Test
+    void aReadAgainPassesOverTheRecordsAppliedAlready() throws Exception {
+        String topic = "compacted-" + UUID.randomUUID();
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(topic, 1)), (short) 1, 30_000);
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(topic, "dnc:+4915112345678", "first")).get();
+            producer.send(new ProducerRecord<>(topic, "dnc:+4915112345678", null)).get();
+            producer.send(new ProducerRecord<>(topic, "dnc:+4915112345678", "again")).get();
+        }
+        CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
+        List<String> first = new CopyOnWriteArrayList<>();
+        Disposable reading = reader.records().subscribe(record -> first.add(value(record)));
+        reader.caughtUp().block(Duration.ofSeconds(30));
+        reading.dispose();
+        assertThat(first).containsExactly("first", null, "again");
+
+        // The subscriber failed and reads again: only what came since.
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(topic, "dnc:+4915112345678", "latest")).get();
+        }
+        List<String> again = new CopyOnWriteArrayList<>();
+        reading = reader.records().subscribe(record -> again.add(value(record)));
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> !again.isEmpty());
+            Thread.sleep(500);
+            assertThat(again).as("nothing read before comes again").containsExactly("latest");
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    private KafkaProducer<String, String> producer() {
+        return new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+    }
+
+    private static String value(InboundRecord record) {
+        return record.value() == null ? null : new String(record.value(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** An empty topic is caught up at once. */

@@ -34,8 +34,6 @@ final class CompactedView<V> {
     private final Supplier<Flux<InboundRecord>> records;
     private final Mono<Void> readerCaughtUp;
     private final Map<String, V> entries = new ConcurrentHashMap<>();
-    /** Per partition, the offset of the last record applied: what a read from the beginning again passes over. */
-    private final Map<Integer, Long> appliedUpTo = new ConcurrentHashMap<>();
     /**
      * Every value applied, for the one listener that acts on changes, buffered until it subscribes; a new one for each
      * {@link #follow()}, so a restarted reader gets a restarted listener. Null for views nobody listens to (a buffer
@@ -65,9 +63,8 @@ final class CompactedView<V> {
 
     /**
      * Applies the topic to the view until cancelled, in order per key as it is read; nothing is committed. After a
-     * consumer failure the topic is read again from the beginning, passing over what was applied already: applied
-     * again, the history still in uncompacted segments (a number added, removed and added again; a campaign paused,
-     * resumed and paused again) would show older values for a while, and the dispatcher would act on them.
+     * consumer failure the topic is read again from the beginning; the reader passes over what was applied already
+     * ({@code CompactedTopicReader}).
      */
     Mono<Void> follow() {
         if (announces) {
@@ -120,11 +117,6 @@ final class CompactedView<V> {
     }
 
     private void apply(InboundRecord record) {
-        Long upTo = appliedUpTo.get(record.partition());
-        if (upTo != null && record.offset() <= upTo) {
-            return;
-        }
-        appliedUpTo.put(record.partition(), record.offset());
         String key = record.key();
         if (key == null) {
             unreadable.increment();

@@ -41,12 +41,6 @@ public final class WebhookDirectory {
     private final Map<String, Map<String, SubscriptionConfig>> subscriptions = new ConcurrentHashMap<>();
     /** The account of each subscription, so a tombstone (no value) finds it. */
     private final Map<String, String> subscriptionAccounts = new ConcurrentHashMap<>();
-    /**
-     * Per partition, the offset of the last record applied. A read from the beginning again (after a consumer
-     * failure) passes over them: applied again, the history still in uncompacted segments would show older webhooks
-     * and subscriptions for a while.
-     */
-    private final Map<Integer, Long> appliedUpTo = new ConcurrentHashMap<>();
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
     private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
@@ -72,8 +66,8 @@ public final class WebhookDirectory {
 
     /**
      * Applies the topic to the directory until cancelled. Every record is applied, in order per webhook id, as it is
-     * read; nothing is committed. After a consumer failure the topic is read again from the beginning, which is
-     * harmless because applying a compacted topic twice gives the same directory. A record that cannot be applied is
+     * read; nothing is committed. After a consumer failure the topic is read again from the beginning, and the reader
+     * passes over what was applied already ({@code CompactedTopicReader}). A record that cannot be applied is
      * counted and skipped: failing the reader would read the topic again and meet the same record for ever.
      */
     public Mono<Void> follow() {
@@ -141,11 +135,6 @@ public final class WebhookDirectory {
     }
 
     private void applyOrSkip(InboundRecord record) {
-        Long upTo = appliedUpTo.get(record.partition());
-        if (upTo != null && record.offset() <= upTo) {
-            return;
-        }
-        appliedUpTo.put(record.partition(), record.offset());
         try {
             apply(record);
         } catch (RuntimeException e) {

@@ -89,22 +89,6 @@ class WebhookDirectoryTest {
         assertThat(directory.subscribers("acc-1", "call.status")).isEmpty();
     }
 
-    @Test
-    void recordsReadAgainFromTheBeginningAreNotAppliedAgain() {
-        byte[] first = Contract.toBytes(subscription("sub-1", "acc-1", "wh-1", List.of("call.final"), true));
-        byte[] latest = Contract.toBytes(subscription("sub-1", "acc-1", "wh-1", List.of("call.status"), true));
-        publish(SubscriptionConfig.key("sub-1"), first);
-        publish(SubscriptionConfig.key("sub-1"), null);
-        publish(SubscriptionConfig.key("sub-1"), latest);
-
-        // The topic read again after a consumer failure: its history comes again, from offset 0.
-        topic.tryEmitNext(new InboundRecord(Topics.WEBHOOK_CONFIG, 0, 0, SubscriptionConfig.key("sub-1"), first,
-                Map.of(), () -> { }));
-
-        assertThat(directory.subscribers("acc-1", "call.final")).as("the first version, read again").isEmpty();
-        assertThat(directory.subscribers("acc-1", "call.status")).containsExactly("wh-1");
-    }
-
     private static SubscriptionConfig subscription(String id, String account, String webhookId, List<String> types,
                                                    boolean enabled) {
         return new SubscriptionConfig(SubscriptionConfig.KIND, id, account, webhookId, types, enabled, Instant.now());
