@@ -18,7 +18,9 @@ import reactor.util.retry.Retry;
 
 /**
  * Writes call events for {@code dialer.call.events} into the outbox ({@code dispatch.outbox}), each with the request's
- * next {@code sequence_number}; the {@link OutboxRelay} publishes them, keyed by request id, in order per request.
+ * next {@code sequence_number} and a {@code previous_status}: the attempt's status before a transition, and otherwise
+ * (a deferral, a final decided by policy or a cancel, an attempt's first event) the status of the request's latest
+ * event, if it had one. The {@link OutboxRelay} publishes them, keyed by request id, in order per request.
  * Never carries the request's variables ({@link CallEvent} has no field for them).
  *
  * <p>An event is stored in the same PostgreSQL transaction as the change it reports: {@link #finishOnce} ends the
@@ -58,7 +60,7 @@ public class CallEvents {
         return Mono.defer(() -> {
                     Draft draft = Draft.of(command, details);
                     // One statement: atomic on its own, and part of the caller's transaction when there is one.
-                    return outbox.append(draft.event()).map(draft::withSequence);
+                    return outbox.append(draft.event()).map(draft::stored);
                 })
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
@@ -97,7 +99,7 @@ public class CallEvents {
                                  Retry retry) {
         return Mono.defer(() -> {
                     Draft draft = Draft.ofFinal(command, status, details);
-                    return outbox.finishWith(status, draft.event()).map(draft::withSequence);
+                    return outbox.finishWith(status, draft.event()).map(draft::stored);
                 })
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
@@ -194,6 +196,14 @@ public class CallEvents {
 
         CallEvent withSequence(long sequence) {
             return builder.sequence(sequence).build();
+        }
+
+        /** The event as stored: its sequence number, and the request's status before it unless it had its own. */
+        CallEvent stored(Outbox.Appended appended) {
+            if (event.previousStatus() == null && appended.previousStatus() != null) {
+                builder.previousStatus(appended.previousStatus());
+            }
+            return withSequence(appended.sequence());
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.event;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
+import io.r2dbc.spi.Readable;
 import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
@@ -18,13 +19,26 @@ import reactor.core.publisher.Mono;
 @Component
 class Outbox {
 
-    /** The event's JSON with the allocated sequence number written in. */
+    /**
+     * The event's JSON with the allocated sequence number written in and, unless the event has its own, the request's
+     * status before it ({@code allocated.last_status}) as its {@code previous_status}.
+     */
     private static final String INSERT_FROM = """
-            INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
-            SELECT $2, $1, $3, allocated.next_sequence,
-                   jsonb_set($4::jsonb, '{sequence_number}', to_jsonb(allocated.next_sequence))
-              FROM allocated
-            RETURNING sequence_number""";
+            , stored AS (
+                INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+                SELECT $2, $1, $3, allocated.next_sequence,
+                       jsonb_set(CASE WHEN allocated.last_status IS NULL
+                                        OR $4::jsonb ->> 'previous_status' IS NOT NULL THEN $4::jsonb
+                                      ELSE jsonb_set($4::jsonb, '{previous_status}', to_jsonb(allocated.last_status))
+                                 END,
+                                 '{sequence_number}', to_jsonb(allocated.next_sequence))
+                  FROM allocated
+                RETURNING sequence_number)
+            SELECT stored.sequence_number, allocated.last_status FROM stored, allocated""";
+
+    /** The request's row, locked, as it was before the statement: its status before the event being stored. */
+    private static final String EARLIER = "(SELECT final_status, last_status FROM dispatch.requests"
+            + " WHERE request_id = $1 FOR UPDATE) earlier";
 
     private final DatabaseClient db;
 
@@ -32,14 +46,19 @@ class Outbox {
         this.db = db;
     }
 
-    /** Stores {@code draft} under the request's next sequence number; emits that number. */
-    Mono<Long> append(CallEvent draft) {
+    /**
+     * Stores {@code draft} under the request's next sequence number, with the status of the request's latest event as
+     * its {@code previous_status} unless it has one; emits the number and that status.
+     */
+    Mono<Appended> append(CallEvent draft) {
         return bindEvent(db.sql("""
                         WITH allocated AS (
-                            UPDATE dispatch.requests SET next_sequence = next_sequence + 1
-                             WHERE request_id = $1 RETURNING next_sequence)
-                        """ + INSERT_FROM), draft)
-                .map(row -> row.get(0, Long.class))
+                            UPDATE dispatch.requests r
+                               SET next_sequence = r.next_sequence + 1, last_status = $4::jsonb ->> 'status'
+                              FROM %s
+                             WHERE r.request_id = $1 RETURNING r.next_sequence, earlier.last_status)
+                        """.formatted(EARLIER) + INSERT_FROM), draft)
+                .map(Outbox::appended)
                 .one()
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("unknown request " + draft.requestId())));
     }
@@ -55,19 +74,20 @@ class Outbox {
         String sql = """
                 WITH changed AS (%s),
                 allocated AS (
-                    UPDATE dispatch.requests r SET next_sequence = r.next_sequence + 1
-                      FROM changed WHERE r.request_id = $1
-                    RETURNING r.next_sequence, changed.status),
+                    UPDATE dispatch.requests r
+                       SET next_sequence = r.next_sequence + 1, last_status = $%4$d::jsonb ->> 'status'
+                      FROM changed, %5$s WHERE r.request_id = $1
+                    RETURNING r.next_sequence, changed.status, COALESCE(changed.status, earlier.last_status) before),
                 stored AS (
                     INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
-                    SELECT $%d, $1, $%d, a.next_sequence,
-                           CASE WHEN a.status IS NULL THEN n.payload
-                                ELSE jsonb_set(n.payload, '{previous_status}', to_jsonb(a.status)) END
+                    SELECT $%2$d, $1, $%3$d, a.next_sequence,
+                           CASE WHEN a.before IS NULL THEN n.payload
+                                ELSE jsonb_set(n.payload, '{previous_status}', to_jsonb(a.before)) END
                       FROM allocated a,
-                           LATERAL jsonb_set($%d::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
+                           LATERAL jsonb_set($%4$d::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
                     RETURNING sequence_number)
                 SELECT stored.sequence_number, allocated.status FROM stored, allocated"""
-                .formatted(change.sql(), event + 1, event + 2, event + 3);
+                .formatted(change.sql(), event + 1, event + 2, event + 3, EARLIER);
         return change.bind().apply(db.sql(sql))
                 .bind(event, draft.eventId())
                 .bind(event + 1, draft.eventType().wire())
@@ -89,26 +109,28 @@ class Outbox {
                 allocated AS (
                     UPDATE dispatch.requests r
                        SET next_sequence = r.next_sequence + CASE WHEN earlier.final_status IS NULL THEN 2 ELSE 1 END,
-                           final_status = COALESCE(earlier.final_status, $%d::text),
-                           final_at = CASE WHEN earlier.final_status IS NULL THEN now() ELSE r.final_at END
-                      FROM changed,
-                           (SELECT final_status FROM dispatch.requests WHERE request_id = $1 FOR UPDATE) earlier
+                           final_status = COALESCE(earlier.final_status, $%2$d::text),
+                           final_at = CASE WHEN earlier.final_status IS NULL THEN now() ELSE r.final_at END,
+                           last_status = CASE WHEN earlier.final_status IS NULL THEN $%2$d::text
+                                              ELSE $%5$d::jsonb ->> 'status' END
+                      FROM changed, %9$s
                      WHERE r.request_id = $1
-                    RETURNING r.next_sequence, earlier.final_status IS NULL AS ended, changed.status),
+                    RETURNING r.next_sequence, earlier.final_status IS NULL AS ended, changed.status,
+                              COALESCE(changed.status, earlier.last_status) before),
                 stored AS (
                     INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
                     SELECT e.event_id, $1, e.event_type, e.sequence_number,
                            jsonb_set(e.payload, '{sequence_number}', to_jsonb(e.sequence_number))
                       FROM allocated a, LATERAL (
-                            SELECT $%d::text, $%d::text, a.next_sequence - CASE WHEN a.ended THEN 1 ELSE 0 END,
-                                   CASE WHEN a.status IS NULL THEN $%d::jsonb
-                                        ELSE jsonb_set($%d::jsonb, '{previous_status}', to_jsonb(a.status)) END
+                            SELECT $%3$d::text, $%4$d::text, a.next_sequence - CASE WHEN a.ended THEN 1 ELSE 0 END,
+                                   CASE WHEN a.before IS NULL THEN $%5$d::jsonb
+                                        ELSE jsonb_set($%5$d::jsonb, '{previous_status}', to_jsonb(a.before)) END
                             UNION ALL
-                            SELECT $%d::text, $%d::text, a.next_sequence, $%d::jsonb WHERE a.ended
+                            SELECT $%6$d::text, $%7$d::text, a.next_sequence, $%8$d::jsonb WHERE a.ended
                            ) e(event_id, event_type, sequence_number, payload)
                     RETURNING sequence_number)
                 SELECT a.next_sequence, a.ended, a.status FROM allocated a"""
-                .formatted(change.sql(), p + 1, p + 2, p + 3, p + 4, p + 4, p + 5, p + 6, p + 7);
+                .formatted(change.sql(), p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, EARLIER);
         return change.bind().apply(db.sql(sql))
                 .bind(p, status.wire())
                 .bind(p + 1, attemptEvent.eventId())
@@ -127,17 +149,21 @@ class Outbox {
 
     /**
      * Ends the request with {@code status} and stores its final event, in one statement, only if the request had no
-     * final status: emits the event's sequence number when this call ended the request, nothing otherwise.
+     * final status, with the status of the request's latest event as its {@code previous_status} unless it has one:
+     * emits the event's sequence number and that status when this call ended the request, nothing otherwise.
      */
-    Mono<Long> finishWith(FinalStatus status, CallEvent draft) {
+    Mono<Appended> finishWith(FinalStatus status, CallEvent draft) {
         return bindEvent(db.sql("""
                         WITH allocated AS (
-                            UPDATE dispatch.requests
-                               SET final_status = $5, final_at = now(), next_sequence = next_sequence + 1
-                             WHERE request_id = $1 AND final_status IS NULL RETURNING next_sequence)
-                        """ + INSERT_FROM), draft)
+                            UPDATE dispatch.requests r
+                               SET final_status = $5, final_at = now(), next_sequence = r.next_sequence + 1,
+                                   last_status = $5
+                              FROM %s
+                             WHERE r.request_id = $1 AND earlier.final_status IS NULL
+                            RETURNING r.next_sequence, earlier.last_status)
+                        """.formatted(EARLIER) + INSERT_FROM), draft)
                 .bind(4, status.wire())
-                .map(row -> row.get(0, Long.class))
+                .map(Outbox::appended)
                 .one();
     }
 
@@ -185,6 +211,10 @@ class Outbox {
                 .rowsUpdated();
     }
 
+    private static Appended appended(Readable row) {
+        return new Appended(row.get(0, Long.class), row.get(1, String.class));
+    }
+
     private static DatabaseClient.GenericExecuteSpec bindEvent(DatabaseClient.GenericExecuteSpec spec,
                                                                CallEvent draft) {
         return spec.bind(0, draft.requestId())
@@ -196,7 +226,10 @@ class Outbox {
     /** Key of the relay's advisory lock (any constant no other code uses). */
     private static final long RELAY_LOCK = 0x6469616c65724fL;
 
-    /** What {@link #appendOn} stored: the event's sequence number, and the status before the change (or null). */
+    /**
+     * What was stored: the event's sequence number, and the status before it (or null): for {@link #appendOn} the
+     * status the change returned, for {@link #append} and {@link #finishWith} the status of the request's latest event.
+     */
     record Appended(long sequence, String previousStatus) {
     }
 

@@ -132,6 +132,7 @@ class DialTimePolicyIT {
         assertThat(deferred.get("status").stringValue()).isEqualTo("deferred");
         assertThat(deferred.get("reason").stringValue()).isEqualTo("calling_window");
         assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue())).isEqualTo(opens);
+        assertThat(deferred.has("previous_status")).as("the request's first event").isFalse();
         assertThat(scheduleReasons(requestId)).containsExactly("window");
 
         JsonNode last = fixture.awaitEvent(requestId, "call.final");
@@ -139,6 +140,7 @@ class DialTimePolicyIT {
         assertThat(fixture.callsFor(requestId)).hasSize(1);
         JsonNode queued = ofType(fixture.eventsFor(requestId), "call.status").get(0);
         assertThat(queued.get("status").stringValue()).isEqualTo("queued");
+        assertThat(queued.get("previous_status").stringValue()).isEqualTo("deferred");
         assertThat(Instant.parse(queued.get("occurred_at").stringValue())).isAfterOrEqualTo(opens);
         assertThat(fixture.eventsFor(requestId).get(0).get("event_type").stringValue()).isEqualTo("call.deferred");
         assertStrictlyIncreasingSequence(fixture.eventsFor(requestId));
@@ -186,6 +188,7 @@ class DialTimePolicyIT {
         JsonNode deferred = ofType(fixture.eventsFor(requestId), "call.deferred").get(0);
         assertThat(deferred.get("attempt").get("number").intValue()).isEqualTo(2);
         assertThat(deferred.get("reason").stringValue()).isEqualTo("calling_window");
+        assertThat(deferred.get("previous_status").stringValue()).as("the first attempt's end").isEqualTo("busy");
         Instant nextAttemptAt = Instant.parse(deferred.get("next_attempt_at").stringValue());
         assertThat(nextAttemptAt).isAfter(Instant.parse(busy.get("next_attempt_at").stringValue()));
         assertThat(nextAttemptAt.atZone(BERLIN).toLocalTime()).isEqualTo(start);
@@ -230,6 +233,7 @@ class DialTimePolicyIT {
 
         JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("canceled");
+        assertThat(last.get("previous_status").stringValue()).isEqualTo("deferred");
         assertThat(scheduleReasons(requestId)).isEmpty();
         assertThat(fixture.callsFor(requestId)).isEmpty();
         assertThat(controls("applied")).isEqualTo(appliedBefore + 1);
