@@ -46,7 +46,8 @@ import tools.jackson.databind.JsonNode;
  * closed while the call is up (its stack gone, as in a dispatcher restart), and a new carrier started on the same
  * address takes the kept call over, sends the BYE (sipp's scenario completes) and ends the attempt once,
  * {@code completed} with its talk time, the request {@code answered}. A ringing call is cancelled the same way, and its
- * attempt fails with {@code error.code=dispatcher_restart}.
+ * attempt fails with {@code error.code=dispatcher_restart}, unless a cancel had reached its request: then it ends
+ * {@code canceled}, as the cancel would have ended it.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
@@ -186,6 +187,51 @@ class SipDialogRecoveryIT {
                         .isEqualTo("exhausted");
                 assertThat(last.get("error").get("code").stringValue()).isEqualTo("dispatcher_restart");
                 assertThat(attemptColumn(requestId, "status")).isEqualTo("failed");
+                assertThat(keptState(placed.callId())).isNull();
+            } finally {
+                next.close();
+            }
+        }
+    }
+
+    @Test
+    @Order(3)
+    void ringingCallWhoseHangUpWasAskedIsCancelledByTheNextCarrierAndEndsCanceled() throws Exception {
+        first.stop();
+        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+        if (tail == null) {
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        }
+        try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
+            SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
+            String requestId = "sip-restart-cancel-" + UUID.randomUUID();
+            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777002", "+4915112345671", null,
+                    "welcome.wav", "sip-restart", 0, 3, 1, null, null, Map.of(), null, null, null, null, null,
+                    Instant.now());
+            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
+            PlacedCall placed = placing.place(command, 1).block(WAIT);
+            assertThat(placed).isNotNull();
+            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
+
+            // The holder dies with a cancel taken by another dispatcher and marked on its kept call, not yet acted on.
+            placing.close();
+            db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1")
+                    .bind(0, requestId).then().block(WAIT);
+            db.sql("UPDATE dispatch.sip_dialogs SET hangup_requested_at = now() WHERE call_id = $1")
+                    .bind(0, placed.callId()).then().block(WAIT);
+            SipTrunkCarrier next = startOnTheSameAddress(towardsRinging);
+            try {
+                assertThat(ringing.awaitExit(WAIT)).as("sipp received our CANCEL and ACK: %s", ringing.output())
+                        .isZero();
+                await().atMost(WAIT).until(() -> !finals(requestId).isEmpty());
+                await().during(Duration.ofSeconds(3)).atMost(WAIT).until(() -> finals(requestId).size() == 1);
+
+                assertThat(statuses(requestId)).endsWith("canceled").doesNotContain("failed");
+                JsonNode last = finals(requestId).get(0);
+                assertThat(last.get("status").stringValue()).as("three attempts allowed, none retried")
+                        .isEqualTo("canceled");
+                assertThat(attemptColumn(requestId, "status")).isEqualTo("canceled");
                 assertThat(keptState(placed.callId())).isNull();
             } finally {
                 next.close();
