@@ -47,7 +47,8 @@ import reactor.util.retry.Retry;
  * unreachable number ends {@code failed}. A capacity rejection is not an attempt and ends nothing: the attempt is
  * requeued under the same number ({@link #requeue}), until it was first queued longer than
  * {@code retry.carrier-unavailable-max-wait} ago, when the request ends {@code exhausted} with
- * {@code error.code=capacity}. Every terminal callback frees the attempt's trunk slot.
+ * {@code error.code=capacity}. A terminal callback frees the attempt's trunk slot once the ledger has let it end or
+ * requeue the attempt, never before: one it refuses frees nothing.
  *
  * <p>A callback names the dial of its attempt it is about (the tag's {@code dial}: an attempt is dialled again under
  * its number after a capacity rejection). One about an earlier dial than the one in flight, such as a repeated or
@@ -237,24 +238,19 @@ public class CallbackApplier {
                     if (!queuedAt.isBefore(giveUpBefore)) {
                         return requeue(command, callback);
                     }
-                    log.warn("request {} attempt {} met the carrier's capacity limit for longer than {}; ended",
-                            callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
-                    lanes.trunk().capacityRejected(slotKey(callback));
                     return ended(command, callback, outcome, answeredBy);
                 })
                 .defaultIfEmpty(Result.UNKNOWN_ATTEMPT);
     }
 
     /**
-     * The attempt ended: its trunk slot is freed, and the request retried or ended.
+     * The attempt ends, if the ledger lets the callback end it: the request is retried or ended, and then the trunk
+     * slot is freed ({@link #attemptEnded}).
      *
      * @param detected who answered, by an earlier answering-machine detection, if any; only an answered call keeps it
      */
     private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome, String detected) {
-        lanes.trunk().release(slotKey(callback), true);
         openAttempts.ended(callback.requestId(), callback.attempt());
-        registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
-                "sip_class", sipClass(callback.sipStatus())).increment();
         Instant endedAt = clock.instant();
         String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         // The command on record is the request's first; the attempt that ended is the callback's.
@@ -271,8 +267,9 @@ public class CallbackApplier {
             return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
                             finalDetails(callback, ending, answeredBy))
                     .retryWhen(InfraRetry.brief("attempt end"))
+                    .doOnNext(previous -> attemptEnded(callback, outcome))
                     .map(previous -> Result.APPLIED)
-                    .defaultIfEmpty(Result.IGNORED);
+                    .switchIfEmpty(Mono.fromSupplier(() -> notEnded(callback)));
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
@@ -280,9 +277,38 @@ public class CallbackApplier {
                                         .previousStatus(previous.wire()), Retry.max(0))
                                 .thenReturn(previous)))
                 .retryWhen(InfraRetry.brief("attempt end"))
-                .doOnNext(previous -> retryMetrics.scheduled())
+                .doOnNext(previous -> {
+                    retryMetrics.scheduled();
+                    attemptEnded(callback, outcome);
+                })
                 .map(previous -> Result.APPLIED)
-                .defaultIfEmpty(Result.IGNORED);
+                .switchIfEmpty(Mono.fromSupplier(() -> notEnded(callback)));
+    }
+
+    /**
+     * The attempt's end is committed: its trunk slot frees (a capacity rejection that ended the request also halves
+     * the trunk's limit). Only now, and only here: a callback the ledger refused — a late one of an earlier dial,
+     * which a dispatcher that does not know the attempt cannot tell apart, or a repeat — must not free the slot the
+     * dial in flight holds under the same key, or the trunk would carry more calls than its limit.
+     */
+    private void attemptEnded(CarrierCallback callback, Outcome outcome) {
+        if (outcome.verdict() == Verdict.CAPACITY) {
+            log.warn("request {} attempt {} met the carrier's capacity limit for longer than {}; ended",
+                    callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
+            lanes.trunk().capacityRejected(slotKey(callback));
+        } else {
+            lanes.trunk().release(slotKey(callback), true);
+        }
+        registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
+                "sip_class", sipClass(callback.sipStatus())).increment();
+    }
+
+    /** The ledger refused the end: the attempt had ended, or another dial of it is in flight and keeps its slot. */
+    private Result notEnded(CarrierCallback callback) {
+        log.info("{} callback for request {} attempt {} dial {} ended nothing: the attempt had ended or is on another "
+                        + "dial; its trunk slot is left as it is", callback.providerStatus(), callback.requestId(),
+                callback.attempt(), callback.dial() == null ? "unnamed" : callback.dial());
+        return Result.IGNORED;
     }
 
     /**
