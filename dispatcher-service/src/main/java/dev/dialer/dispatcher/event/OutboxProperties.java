@@ -15,6 +15,12 @@ import org.springframework.validation.annotation.Validated;
  *                       other dispatchers, and those left by a crash, are found this way)
  * @param batchSize      most events published in one round
  * @param publishTimeout how long one round's publish may take before it counts as failed (and is repeated)
+ * @param roundTimeout   how long one round (its lock, read, publish, marks and commit) may take before it is given up
+ *                       and the next round takes its events again: a database connection that hangs without failing
+ *                       would otherwise stop the relay for ever. Longer than {@code publish-timeout}
+ * @param staleAfter     readiness goes DOWN when events are waiting and the outbox has not moved for this long: no
+ *                       round of this relay completed, and no other relay was seen to send any. Longer than
+ *                       {@code round-timeout}, so one round given up does not take the service out of readiness
  * @param retention      how long sent events are kept before they are deleted
  */
 @Validated
@@ -23,17 +29,28 @@ record OutboxProperties(
         @DefaultValue("PT0.5S") @NotNull Duration pollInterval,
         @DefaultValue("500") @Min(1) @Max(10_000) int batchSize,
         @DefaultValue("PT30S") @NotNull Duration publishTimeout,
+        @DefaultValue("PT1M") @NotNull Duration roundTimeout,
+        @DefaultValue("PT2M") @NotNull Duration staleAfter,
         @DefaultValue("PT1H") @NotNull Duration retention) {
 
     OutboxProperties {
         requirePositive("poll-interval", pollInterval);
         requirePositive("publish-timeout", publishTimeout);
         requirePositive("retention", retention);
+        requireLonger("round-timeout", roundTimeout, "publish-timeout", publishTimeout);
+        requireLonger("stale-after", staleAfter, "round-timeout", roundTimeout);
     }
 
     private static void requirePositive(String name, Duration value) {
         if (value != null && (value.isNegative() || value.isZero())) {
             throw new IllegalArgumentException("dialer.dispatcher.outbox." + name + " must be positive, was " + value);
+        }
+    }
+
+    private static void requireLonger(String name, Duration value, String thanName, Duration than) {
+        if (value != null && than != null && value.compareTo(than) <= 0) {
+            throw new IllegalArgumentException("dialer.dispatcher.outbox." + name + " must be longer than " + thanName
+                    + " (" + than + "), was " + value);
         }
     }
 }

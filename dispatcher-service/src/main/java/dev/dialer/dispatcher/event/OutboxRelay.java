@@ -12,6 +12,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -35,6 +37,11 @@ import reactor.core.publisher.Sinks;
  * marks nothing and is repeated until Kafka takes the events; an event is published again only when Kafka acknowledged
  * it but the relay could not mark it sent (a crash or database failure in between) — a copy with the same
  * {@code event_id} and {@code sequence_number}, which consumers drop.
+ *
+ * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
+ * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
+ * allows, and the next round takes its events again. Whether the outbox still moves (a round of this relay completed,
+ * or the oldest unsent event changed while another relay held the lock) is what readiness reads.
  */
 @Component
 public class OutboxRelay {
@@ -52,7 +59,9 @@ public class OutboxRelay {
     private final AtomicReference<Instant> oldest = new AtomicReference<>();
     private final Counter published;
     private final Counter failures;
+    private final Counter roundTimeouts;
     private final Timer lag;
+    private volatile Instant progressed;
 
     @Autowired
     OutboxRelay(Outbox outbox, ReactiveTransactionManager transactionManager, KafkaPublisher publisher,
@@ -72,12 +81,19 @@ public class OutboxRelay {
                 .description("Call events the outbox relay published to Kafka").register(registry);
         this.failures = Counter.builder("dialer.dispatcher.outbox.failures")
                 .description("Relay rounds that failed and will be repeated").register(registry);
+        this.roundTimeouts = Counter.builder("dialer.dispatcher.outbox.round.timeouts")
+                .description("Relay rounds given up after round-timeout (also counted as failures)")
+                .register(registry);
         this.lag = Timer.builder("dialer.dispatcher.outbox.lag")
                 .description("From an event's commit to its publication").register(registry);
         Gauge.builder("dialer.dispatcher.outbox.pending", pending, AtomicLong::get)
                 .description("Call events committed but not yet published").register(registry);
         Gauge.builder("dialer.dispatcher.outbox.oldest.age", this, OutboxRelay::oldestAgeSeconds)
                 .description("Seconds the oldest unpublished call event has waited (0 when none)")
+                .baseUnit("seconds").register(registry);
+        Gauge.builder("dialer.dispatcher.outbox.progress.age", this, OutboxRelay::progressAgeSeconds)
+                .description("Seconds since this relay last completed a round or saw the unsent events move "
+                        + "(0 while it is not running)")
                 .baseUnit("seconds").register(registry);
     }
 
@@ -96,26 +112,68 @@ public class OutboxRelay {
         Flux<Void> housekeeping = Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
                 .concatMap(tick -> measureAndPurge(), 1);
-        return Flux.merge(relay, housekeeping);
+        return Flux.merge(relay, housekeeping)
+                // Counted from the start: the first round is due within one poll interval.
+                .doOnSubscribe(subscription -> progressed())
+                .doFinally(signal -> progressed = null);
     }
 
-    /** Rounds until the outbox is empty (or a round fails); completes empty. */
+    /**
+     * Whether events wait and the outbox has not moved for {@code staleAfter}: no round of this relay completed, and
+     * no other relay was seen to send any. False while the relay is not running (readiness tells that apart).
+     */
+    boolean stalledFor(Duration staleAfter) {
+        Instant since = progressed;
+        return since != null && pending.get() > 0 && clock.instant().isAfter(since.plus(staleAfter));
+    }
+
+    /** When the outbox last moved as far as this relay can tell; {@code null} while it is not running. */
+    Instant lastProgress() {
+        return progressed;
+    }
+
+    /** Unsent events at the last measurement. */
+    long pending() {
+        return pending.get();
+    }
+
+    /** Rounds until the outbox is empty (or a round fails or is given up); completes empty. */
     Mono<Void> drain() {
         return round()
-                .expand(count -> count >= properties.batchSize() ? round() : Mono.empty())
+                .expand(round -> round.sent() >= properties.batchSize() ? round() : Mono.empty())
                 .then()
-                .onErrorResume(error -> {
-                    failures.increment();
-                    log.warn("outbox relay round failed; repeated on the next one: {}", error.toString());
-                    return Mono.empty();
-                });
+                .onErrorResume(this::failed);
     }
 
-    /** One round in one transaction: lock, read a batch, publish it, mark it sent. Emits how many were sent. */
-    private Mono<Integer> round() {
-        Mono<Integer> round = outbox.tryRelayLock()
-                .flatMap(locked -> locked ? relayBatch() : Mono.just(0));
-        return transactions.transactional(round);
+    /**
+     * One round in one transaction: lock, read a batch, publish it, mark it sent; given up after
+     * {@code round-timeout}, commit included. Emits whether it held the lock and how many it sent.
+     */
+    private Mono<Round> round() {
+        Mono<Round> round = outbox.tryRelayLock()
+                .flatMap(locked -> locked ? relayBatch().map(Round::relayed) : Mono.just(Round.LOCKED_ELSEWHERE));
+        return transactions.transactional(round)
+                .timeout(properties.roundTimeout(), Mono.error(RoundTimedOut::new))
+                .doOnNext(this::completed);
+    }
+
+    /** A round that did not get the lock says nothing of the outbox: the one holding it may be the one stuck. */
+    private void completed(Round round) {
+        if (round.locked()) {
+            progressed();
+        }
+    }
+
+    private Mono<Void> failed(Throwable error) {
+        failures.increment();
+        if (error instanceof RoundTimedOut) {
+            roundTimeouts.increment();
+            log.warn("outbox relay round had not ended after {} (a database connection or Kafka send that hangs); "
+                    + "given up, the next round takes its events again", properties.roundTimeout());
+        } else {
+            log.warn("outbox relay round failed; repeated on the next one: {}", error.toString());
+        }
+        return Mono.empty();
     }
 
     private Mono<Integer> relayBatch() {
@@ -145,20 +203,63 @@ public class OutboxRelay {
 
     private Mono<Void> measureAndPurge() {
         return outbox.backlog()
-                .doOnNext(backlog -> {
-                    pending.set(backlog.pending());
-                    oldest.set(backlog.oldest());
-                })
+                .doOnNext(this::measured)
                 .then(outbox.purgeSentBefore(clock.instant().minus(properties.retention()), PURGE_LIMIT))
                 .then()
-                .onErrorResume(error -> {
-                    log.debug("outbox backlog not measured: {}", error.toString());
-                    return Mono.empty();
-                });
+                // Like a round, a measurement on a hung connection would stop every later one (and the purge).
+                .timeout(properties.roundTimeout())
+                .onErrorResume(this::notMeasured);
+    }
+
+    /** The oldest unsent event changing is how another relay, holding the lock, is seen at work. */
+    private void measured(Outbox.Backlog backlog) {
+        if (backlog.pending() == 0 || !Objects.equals(backlog.oldest(), oldest.get())) {
+            progressed();
+        }
+        pending.set(backlog.pending());
+        oldest.set(backlog.oldest());
+    }
+
+    private Mono<Void> notMeasured(Throwable error) {
+        if (error instanceof TimeoutException) {
+            log.warn("outbox backlog not measured within {}; measured again next poll", properties.roundTimeout());
+        } else {
+            log.debug("outbox backlog not measured: {}", error.toString());
+        }
+        return Mono.empty();
+    }
+
+    private void progressed() {
+        progressed = clock.instant();
     }
 
     private double oldestAgeSeconds() {
-        Instant since = oldest.get();
+        return ageSeconds(oldest.get());
+    }
+
+    private double progressAgeSeconds() {
+        return ageSeconds(progressed);
+    }
+
+    private double ageSeconds(Instant since) {
         return since == null ? 0 : Math.max(0, Duration.between(since, clock.instant()).toMillis() / 1000.0);
+    }
+
+    /** How a round ended: whether it held the relay lock, and how many events it sent. */
+    private record Round(boolean locked, int sent) {
+
+        static final Round LOCKED_ELSEWHERE = new Round(false, 0);
+
+        static Round relayed(int sent) {
+            return new Round(true, sent);
+        }
+    }
+
+    /** A round still running after {@code round-timeout}. */
+    private static final class RoundTimedOut extends RuntimeException {
+
+        RoundTimedOut() {
+            super("round timed out", null, false, false);
+        }
     }
 }

@@ -9,17 +9,21 @@ import reactor.core.Disposable;
 
 /**
  * Owns the outbox relay's subscription and reports it as {@code outboxRelay} in the readiness group: without the relay
- * no call event leaves the dispatcher. Stopping it loses nothing (unsent events stay in the table); it stops after the
- * pipelines that write events, so their last events are still relayed.
+ * no call event leaves the dispatcher. DOWN while the relay does not run, and while events wait and the outbox has not
+ * moved for {@code stale-after} (rounds that hang and are given up one after another, Kafka refusing the events, or
+ * another dispatcher's relay stuck holding the lock). Stopping it loses nothing (unsent events stay in the table); it
+ * stops after the pipelines that write events, so their last events are still relayed.
  */
 @Component("outboxRelayHealthIndicator")
 class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
 
     private final OutboxRelay relay;
+    private final OutboxProperties properties;
     private volatile Disposable subscription;
 
-    OutboxRelayLifecycle(OutboxRelay relay) {
+    OutboxRelayLifecycle(OutboxRelay relay, OutboxProperties properties) {
         this.relay = relay;
+        this.properties = properties;
     }
 
     @Override
@@ -53,7 +57,12 @@ class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
     public Health health() {
         Disposable current = subscription;
         boolean running = current != null && !current.isDisposed();
-        return (running ? Health.up() : Health.down()).withDetail("table", "dispatch.outbox")
-                .withDetail("topic", Topics.CALL_EVENTS).build();
+        Health.Builder health = running && !relay.stalledFor(properties.staleAfter()) ? Health.up() : Health.down();
+        return health.withDetail("table", "dispatch.outbox")
+                .withDetail("topic", Topics.CALL_EVENTS)
+                .withDetail("lastProgress", String.valueOf(relay.lastProgress()))
+                .withDetail("pending", relay.pending())
+                .withDetail("staleAfter", properties.staleAfter().toString())
+                .build();
     }
 }

@@ -147,7 +147,8 @@ class OutboxRelayIT {
     }
 
     private static OutboxProperties properties() {
-        return new OutboxProperties(Duration.ofSeconds(1), 100, Duration.ofSeconds(5), Duration.ofHours(1));
+        return new OutboxProperties(Duration.ofSeconds(1), 100, Duration.ofSeconds(5), Duration.ofSeconds(10),
+                Duration.ofSeconds(20), Duration.ofHours(1));
     }
 
     private static CallCommand command() {

@@ -1,0 +1,309 @@
+package dev.dialer.dispatcher.event;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.dialer.common.kafka.OutboundRecord;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.transaction.reactive.TransactionCallback;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * The outbox relay's rounds and its readiness on virtual time, against an in-memory outbox whose statements (and
+ * commit) can be made to hang: a connection that neither answers nor fails.
+ */
+class OutboxRelayTest {
+
+    private static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration ROUND_TIMEOUT = Duration.ofMinutes(1);
+    private static final Duration STALE_AFTER = Duration.ofMinutes(2);
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+    private final InMemoryOutbox outbox = new InMemoryOutbox();
+    private final List<String> published = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean commitHangs = new AtomicBoolean();
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final OutboxRelay relay = new OutboxRelay(outbox, new InMemoryTransactions(), this::publish,
+            properties(), new VirtualClock(time), meters);
+
+    @AfterEach
+    void virtualTimeOff() {
+        VirtualTimeScheduler.reset();
+    }
+
+    @Test
+    void aRoundWhoseLockQueryNeverAnswersIsGivenUpAfterTheRoundTimeoutAndALaterRoundPublishes() {
+        outbox.add(2);
+        outbox.lockHangsOnce();
+
+        StepVerifier.withVirtualTime(relay::run, () -> time, Long.MAX_VALUE)
+                .expectSubscription()
+                .thenAwait(POLL)
+                .thenAwait(ROUND_TIMEOUT.minusMillis(1))
+                .then(() -> assertThat(published).isEmpty())
+                .thenAwait(Duration.ofMillis(1))
+                .then(() -> {
+                    assertThat(published).containsExactly("event-1", "event-2");
+                    assertThat(outbox.unsentCount()).isZero();
+                    assertThat(meters.counter("dialer.dispatcher.outbox.failures").count()).isEqualTo(1);
+                    assertThat(meters.counter("dialer.dispatcher.outbox.round.timeouts").count()).isEqualTo(1);
+                })
+                .thenCancel()
+                .verify(WAIT);
+    }
+
+    @Test
+    void aRoundWhoseCommitNeverAnswersIsGivenUpAndItsEventsArePublishedAgainByALaterRound() {
+        outbox.add(2);
+        commitHangs.set(true);
+
+        StepVerifier.withVirtualTime(relay::run, () -> time, Long.MAX_VALUE)
+                .expectSubscription()
+                .thenAwait(POLL)
+                .then(() -> {
+                    // Kafka took them; the transaction that marks them sent did not end.
+                    assertThat(published).containsExactly("event-1", "event-2");
+                    commitHangs.set(false);
+                })
+                .thenAwait(ROUND_TIMEOUT)
+                .then(() -> {
+                    // At least once: the same events again, which consumers drop by event id.
+                    assertThat(published).containsExactly("event-1", "event-2", "event-1", "event-2");
+                    assertThat(outbox.unsentCount()).isZero();
+                    assertThat(meters.counter("dialer.dispatcher.outbox.round.timeouts").count()).isEqualTo(1);
+                })
+                .thenCancel()
+                .verify(WAIT);
+    }
+
+    @Test
+    void readinessGoesDownWhenRoundsStallWithEventsPendingAndUpAgainOnceARoundCompletes() {
+        outbox.add(3);
+        outbox.lockHangs(true);
+        OutboxRelayLifecycle lifecycle = startedOnVirtualTime();
+        try {
+            time.advanceTimeBy(POLL);
+            assertThat(lifecycle.health().getStatus()).isEqualTo(Status.UP);
+
+            time.advanceTimeBy(STALE_AFTER.plusSeconds(5));
+            Health stalled = lifecycle.health();
+            assertThat(stalled.getStatus()).isEqualTo(Status.DOWN);
+            assertThat(stalled.getDetails()).containsEntry("pending", 3L)
+                    .containsEntry("lastProgress", "1970-01-01T00:00:00.500Z");
+            assertThat(meters.get("dialer.dispatcher.outbox.progress.age").gauge().value()).isEqualTo(125.0);
+
+            outbox.lockHangs(false);
+            // The round hanging now is given up at its timeout; the next one publishes.
+            time.advanceTimeBy(ROUND_TIMEOUT);
+            assertThat(published).hasSize(3);
+            assertThat(lifecycle.health().getStatus()).isEqualTo(Status.UP);
+        } finally {
+            lifecycle.stop();
+        }
+    }
+
+    @Test
+    void readinessStaysUpWhileRoundsHangWithNothingPending() {
+        outbox.lockHangs(true);
+        OutboxRelayLifecycle lifecycle = startedOnVirtualTime();
+        try {
+            time.advanceTimeBy(STALE_AFTER.multipliedBy(3));
+
+            assertThat(lifecycle.health().getStatus()).isEqualTo(Status.UP);
+        } finally {
+            lifecycle.stop();
+        }
+    }
+
+    @Test
+    void aRelayThatNeverGetsTheLockStaysUpWhileAnotherPublishesAndGoesDownWhenTheBacklogStopsMoving() {
+        outbox.add(10);
+        outbox.lockHeldElsewhere.set(true);
+        OutboxRelayLifecycle lifecycle = startedOnVirtualTime();
+        try {
+            // Another dispatcher's relay sends one event a minute.
+            for (int minute = 0; minute < 5; minute++) {
+                time.advanceTimeBy(Duration.ofMinutes(1));
+                outbox.sendOldestElsewhere();
+            }
+            assertThat(lifecycle.health().getStatus()).isEqualTo(Status.UP);
+
+            // It stops, holding the lock: nothing leaves the outbox.
+            time.advanceTimeBy(STALE_AFTER.plusSeconds(5));
+
+            assertThat(lifecycle.health().getStatus()).isEqualTo(Status.DOWN);
+            assertThat(published).isEmpty();
+        } finally {
+            lifecycle.stop();
+        }
+    }
+
+    @Test
+    void refusesARoundTimeoutNotLongerThanThePublishTimeout() {
+        assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), Duration.ofSeconds(30),
+                STALE_AFTER, Duration.ofHours(1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("round-timeout");
+    }
+
+    @Test
+    void refusesStaleAfterNotLongerThanTheRoundTimeout() {
+        assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT,
+                ROUND_TIMEOUT, Duration.ofHours(1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stale-after");
+    }
+
+    private OutboxRelayLifecycle startedOnVirtualTime() {
+        VirtualTimeScheduler.getOrSet(time);
+        OutboxRelayLifecycle lifecycle = new OutboxRelayLifecycle(relay, properties());
+        lifecycle.start();
+        return lifecycle;
+    }
+
+    private Mono<Void> publish(List<OutboundRecord> records) {
+        records.forEach(record -> published.add(new String(record.value(), StandardCharsets.UTF_8)));
+        return Mono.empty();
+    }
+
+    private static OutboxProperties properties() {
+        return new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT, STALE_AFTER, Duration.ofHours(1));
+    }
+
+    /**
+     * A transaction is the work, then a commit that hangs while {@link #commitHangs} is set; an error or a cancel
+     * rolls it back.
+     */
+    private final class InMemoryTransactions implements TransactionalOperator {
+
+        @Override
+        public <T> Flux<T> execute(TransactionCallback<T> action) {
+            Mono<T> commit = Mono.defer(() -> commitHangs.get() ? Mono.never() : Mono.fromRunnable(outbox::commit));
+            return Flux.from(action.doInTransaction(null))
+                    .concatWith(commit)
+                    .doOnError(error -> outbox.rollback())
+                    .doOnCancel(outbox::rollback);
+        }
+    }
+
+    /** {@code dispatch.outbox} in memory; the relay lock's query can be made to hang, or be taken by another relay. */
+    private static final class InMemoryOutbox extends Outbox {
+
+        private final List<PendingEvent> unsent = new CopyOnWriteArrayList<>();
+        private final List<Long> markedInTransaction = new CopyOnWriteArrayList<>();
+        private final AtomicBoolean lockHangs = new AtomicBoolean();
+        private final AtomicInteger lockHangsFor = new AtomicInteger();
+        private final AtomicBoolean lockHeldElsewhere = new AtomicBoolean();
+        private final AtomicInteger added = new AtomicInteger();
+
+        InMemoryOutbox() {
+            super(null);
+        }
+
+        void add(int events) {
+            IntStream.range(0, events).forEach(ignored -> {
+                int id = added.incrementAndGet();
+                unsent.add(new PendingEvent(id, "request-" + id, "event-" + id, Instant.EPOCH.plusSeconds(id)));
+            });
+        }
+
+        void lockHangs(boolean hangs) {
+            lockHangs.set(hangs);
+        }
+
+        void lockHangsOnce() {
+            lockHangsFor.set(1);
+        }
+
+        void sendOldestElsewhere() {
+            unsent.remove(0);
+        }
+
+        int unsentCount() {
+            return unsent.size();
+        }
+
+        @Override
+        Mono<Boolean> tryRelayLock() {
+            return Mono.defer(() -> lockHangs.get() || lockHangsFor.getAndDecrement() > 0 ? Mono.never()
+                    : Mono.just(!lockHeldElsewhere.get()));
+        }
+
+        @Override
+        Flux<PendingEvent> unsent(int limit) {
+            return Flux.defer(() -> Flux.fromIterable(List.copyOf(unsent)).take(limit));
+        }
+
+        @Override
+        Mono<Void> markSent(Long[] ids) {
+            return Mono.fromRunnable(() -> markedInTransaction.addAll(Arrays.asList(ids)));
+        }
+
+        void commit() {
+            unsent.removeIf(event -> markedInTransaction.contains(event.id()));
+            markedInTransaction.clear();
+        }
+
+        void rollback() {
+            markedInTransaction.clear();
+        }
+
+        @Override
+        Mono<Backlog> backlog() {
+            return Mono.fromSupplier(() -> new Backlog(unsent.size(),
+                    unsent.isEmpty() ? null : unsent.get(0).createdAt()));
+        }
+
+        @Override
+        Mono<Long> purgeSentBefore(Instant before, int limit) {
+            return Mono.just(0L);
+        }
+    }
+
+    /** The virtual scheduler's time as a clock, so ages and staleness follow it. */
+    private static final class VirtualClock extends Clock {
+
+        private final VirtualTimeScheduler time;
+
+        VirtualClock(VirtualTimeScheduler time) {
+            this.time = time;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.EPOCH.plusMillis(time.now(TimeUnit.MILLISECONDS));
+        }
+    }
+}
