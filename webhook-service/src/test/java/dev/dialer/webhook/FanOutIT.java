@@ -21,12 +21,16 @@ import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,6 +60,8 @@ class FanOutIT {
     WebhookDirectory directory;
     @Autowired
     DatabaseClient database;
+    @Autowired
+    MeterRegistry meters;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -226,28 +232,75 @@ class FanOutIT {
     }
 
     @Test
-    void aReplayInterruptedByADatabaseFailureIsRetriedWholeAndQueuesEachEventOnce() {
+    void aReplayInterruptedByADatabaseFailureStoresTheFailedPageAgainAndQueuesEachEventOnce() {
         String account = unique("acc");
         Endpoint target = webhook(account);
         String requestId = unique("req");
-        CallEvent first = CallEvent.about(command(requestId, account, target.id())).sequence(1)
-                .status(AttemptStatus.RINGING).build();
-        CallEvent second = CallEvent.about(command(requestId, account, target.id())).sequence(2)
-                .status(AttemptStatus.COMPLETED).build();
-        fixture.publishEvents(requestId, List.of(first, second));
-        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 2);
+        // Four events: two pages of the "it" profile's three, the failure in the second.
+        List<CallEvent> events = IntStream.rangeClosed(1, 4)
+                .mapToObj(sequence -> CallEvent.about(command(requestId, account, target.id())).sequence(sequence)
+                        .status(AttemptStatus.RINGING).build())
+                .toList();
+        fixture.publishEvents(requestId, events);
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == events.size());
+        CallEvent last = events.get(3);
 
-        failFirstRetryInsertOf(second.eventId());
+        failFirstRetryInsertOf(last.eventId());
         try {
             replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
-                    List.of(first.eventId(), second.eventId()), null, null, Instant.now()));
+                    events.stream().map(CallEvent::eventId).toList(), null, null, Instant.now()));
 
-            await().atMost(WAIT).until(() -> replays(second.eventId()) == 1 && queued(first, second) == 0);
+            await().atMost(WAIT).until(() -> replays(last.eventId()) == 1 && queued(events) == 0);
         } finally {
             execute("DROP TRIGGER IF EXISTS replay_it_fail_once ON webhook.retries");
         }
-        assertThat(receiver.at(target.path())).extracting(request -> request.header("webhook-id"))
-                .containsExactlyInAnyOrder(first.eventId(), second.eventId(), first.eventId(), second.eventId());
+        assertThat(received(target)).isEqualTo(times(events, 2));
+    }
+
+    @Test
+    void aReplayOfSeveralPagesDeliversEachEventOnceAndTheSameRequestReadAgainQueuesNoneOfThemTwice() {
+        String account = unique("acc");
+        Endpoint target = webhook(account);
+        String requestId = unique("req");
+        // Two events per instant: a page boundary (every three events in the "it" profile) falls between two events
+        // that occurred at the same time.
+        Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        List<CallEvent> events = IntStream.rangeClosed(1, 8)
+                .mapToObj(sequence -> CallEvent.about(command(requestId, account, target.id())).sequence(sequence)
+                        .status(AttemptStatus.RINGING).occurredAt(start.plusMillis((sequence - 1) / 2)).build())
+                .toList();
+        fixture.publishEvents(requestId, events);
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == events.size());
+        ReplayRequest request = new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
+                List.of(), start, start.plusSeconds(1), Instant.now());
+        double repeatedBefore = meters.counter("dialer.webhook.replays.repeated").count();
+
+        replay(request);
+        await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 2 * events.size());
+        // The same request read again (as after a restart before it was acknowledged), then a request after it on
+        // the same partition: once that one is delivered, whatever the first queued again would have been too.
+        replay(request);
+        CallEvent marker = events.get(0);
+        replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
+                List.of(marker.eventId()), null, null, Instant.now()));
+        await().atMost(WAIT).until(() -> replays(marker.eventId()) >= 2 && queued(events) == 0);
+
+        Map<String, Long> expected = times(events, 2);
+        expected.put(marker.eventId(), 3L);
+        assertThat(received(target)).isEqualTo(expected);
+        assertThat(meters.counter("dialer.webhook.replays.repeated").count() - repeatedBefore)
+                .isEqualTo(events.size());
+    }
+
+    /** How many times the target received each event id. */
+    private static Map<String, Long> received(Endpoint target) {
+        return receiver.at(target.path()).stream()
+                .collect(Collectors.groupingBy(request -> request.header("webhook-id"), Collectors.counting()));
+    }
+
+    private static Map<String, Long> times(List<CallEvent> events, long times) {
+        return events.stream().collect(Collectors.toMap(CallEvent::eventId, event -> times, Long::sum,
+                HashMap::new));
     }
 
     /** PostgreSQL refuses the first row of this event written to webhook.retries, as a lost connection would. */
@@ -271,9 +324,9 @@ class FanOutIT {
         database.sql(sql).then().block(Duration.ofSeconds(10));
     }
 
-    private long queued(CallEvent... events) {
+    private long queued(List<CallEvent> events) {
         return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id IN (:ids)")
-                .bind("ids", Arrays.stream(events).map(CallEvent::eventId).toList())
+                .bind("ids", events.stream().map(CallEvent::eventId).toList())
                 .map(row -> row.get("n", Long.class))
                 .one()
                 .block(Duration.ofSeconds(10));

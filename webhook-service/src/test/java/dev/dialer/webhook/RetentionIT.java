@@ -23,11 +23,14 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.r2dbc.core.DatabaseClient;
 
-/** The delivery log and the stored events are kept for their retention, then purged; younger rows stay. */
+/**
+ * The delivery log, the stored events and replays' marks are kept for their retention, then purged; younger rows
+ * stay.
+ */
 class RetentionIT {
 
     @Test
-    void triesAndEventsOlderThanTheirRetentionArePurgedAndYoungerOnesKept() {
+    void triesEventsAndReplayMarksOlderThanTheirRetentionArePurgedAndYoungerOnesKept() {
         try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("retention-it");
              ConfigurableApplicationContext service = start()) {
             String account = unique("acc");
@@ -48,11 +51,18 @@ class RetentionIT {
                     + "WHERE event_id = :eventId", old.eventId());
             age(database, "UPDATE webhook.events SET received_at = now() - interval '31 days' "
                     + "WHERE event_id = :eventId", old.eventId());
+            // Replays' marks of them, one queued 8 days ago: a mark outlives its event (7 days) by a purge.
+            String replayId = unique("replay");
+            age(database, "INSERT INTO webhook.replayed_events (replay_id, event_id, queued_at) VALUES ('" + replayId
+                    + "', :eventId, now() - interval '8 days')", old.eventId());
+            age(database, "INSERT INTO webhook.replayed_events (replay_id, event_id) VALUES ('" + replayId
+                    + "', :eventId)", young.eventId());
 
             await().atMost(WAIT).until(() -> attempts(database, old.eventId()).isEmpty()
-                    && storedEvents(database, old.eventId()) == 0);
+                    && storedEvents(database, old.eventId()) == 0 && replayMarks(database, old.eventId()) == 0);
             assertThat(attempts(database, young.eventId())).containsExactly("1:200:delivered");
             assertThat(storedEvents(database, young.eventId())).isEqualTo(1);
+            assertThat(replayMarks(database, young.eventId())).isEqualTo(1);
         }
     }
 
@@ -68,6 +78,14 @@ class RetentionIT {
 
     private static long storedEvents(DatabaseClient database, String eventId) {
         return database.sql("SELECT count(*) AS n FROM webhook.events WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private static long replayMarks(DatabaseClient database, String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.replayed_events WHERE event_id = :eventId")
                 .bind("eventId", eventId)
                 .map(row -> row.get("n", Long.class))
                 .one()

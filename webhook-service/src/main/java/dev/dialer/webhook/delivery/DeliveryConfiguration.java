@@ -131,15 +131,17 @@ class DeliveryConfiguration {
         RetryPoller.Housekeeping housekeeping = () -> Mono.when(
                 deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
                 events.purge(clock.instant().minus(health.eventRetention())),
-                store.purgeDeadLetters(clock.instant().minus(health.deadLetterRetention())));
+                store.purgeDeadLetters(clock.instant().minus(health.deadLetterRetention())),
+                // A mark outlives its event by a purge: a request handled again finds either the mark or no event.
+                store.purgeReplayMarks(clock.instant().minus(health.eventRetention()).minus(health.purgeInterval())));
         return new RetryPoller(store, deliverer::deliver, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval());
     }
 
     @Bean
     ReplayConsumer replayConsumer(KafkaProperties kafka, WebhookDirectory directory, EventStore events,
-                                  RetryStore store, DeliveryMetrics metrics, Clock clock) {
-        return new ReplayConsumer(kafka.settings(), directory, events, store, metrics, clock);
+                                  RetryStore store, DeliveryMetrics metrics, ReplayProperties replay, Clock clock) {
+        return new ReplayConsumer(kafka.settings(), directory, events, store, metrics, clock, replay.pageSize());
     }
 
     /** Loads the durable endpoint state; the pipelines start only after it. */

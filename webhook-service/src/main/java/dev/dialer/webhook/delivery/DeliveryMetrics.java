@@ -14,6 +14,8 @@ final class DeliveryMetrics {
     private final Counter consumed;
     private final Counter unreadable;
     private final Counter unreadableReplays;
+    private final Counter replayQueued;
+    private final Counter replayRepeated;
     private final Counter unexpected;
     private final Counter unloggedAttempts;
     private final Counter unpublishedAttempts;
@@ -30,6 +32,13 @@ final class DeliveryMetrics {
                 .register(registry);
         this.unreadableReplays = Counter.builder("dialer.webhook.replays.unreadable")
                 .description("Replay requests that could not be read and were skipped")
+                .register(registry);
+        this.replayQueued = Counter.builder("dialer.webhook.replays.queued")
+                .description("Events queued for delivery again by replay requests")
+                .register(registry);
+        this.replayRepeated = Counter.builder("dialer.webhook.replays.repeated")
+                .description("Events of a replay request handled again that the replay had already queued, not queued"
+                        + " twice")
                 .register(registry);
         this.unexpected = Counter.builder("dialer.webhook.events.errors")
                 .description("Call events whose handling failed unexpectedly and were skipped")
@@ -71,6 +80,12 @@ final class DeliveryMetrics {
 
     void unreadableReplay() {
         unreadableReplays.increment();
+    }
+
+    /** One page of a replay: events queued now, and events an earlier handling of the request had queued. */
+    void replayPage(long queued, long repeated) {
+        replayQueued.increment(queued);
+        replayRepeated.increment(repeated);
     }
 
     void unexpected() {

@@ -35,28 +35,51 @@ final class EventStore {
                 .then();
     }
 
-    /** The account's events with these ids (another account's are not found). */
-    Flux<StoredEvent> byIds(String accountId, List<String> eventIds) {
-        return database.sql("""
-                        SELECT * FROM webhook.events WHERE account_id = :accountId AND event_id = ANY(:ids)
-                        ORDER BY occurred_at""")
-                .bind("accountId", accountId)
+    /** Where a page of events ends: the next page starts after this event in (occurred_at, event_id) order. */
+    record Position(Instant occurredAt, String eventId) {
+
+        static Position of(StoredEvent event) {
+            return new Position(event.occurredAt(), event.eventId());
+        }
+    }
+
+    /**
+     * Up to {@code limit} of the account's events with these ids (another account's are not found), after
+     * {@code after} (null: from the first) in occurrence order.
+     */
+    Flux<StoredEvent> byIds(String accountId, List<String> eventIds, Position after, int limit) {
+        return page("event_id = ANY(:ids)", accountId, after, limit)
                 .bind("ids", eventIds.toArray(String[]::new))
                 .map(EventStore::event)
                 .all();
     }
 
-    /** The account's events that occurred in [from, to). */
-    Flux<StoredEvent> between(String accountId, Instant from, Instant to) {
-        return database.sql("""
-                        SELECT * FROM webhook.events
-                        WHERE account_id = :accountId AND occurred_at >= :from AND occurred_at < :to
-                        ORDER BY occurred_at""")
-                .bind("accountId", accountId)
+    /**
+     * Up to {@code limit} of the account's events that occurred in [from, to), after {@code after} (null: from the
+     * first) in occurrence order.
+     */
+    Flux<StoredEvent> between(String accountId, Instant from, Instant to, Position after, int limit) {
+        return page("occurred_at >= :from AND occurred_at < :to", accountId, after, limit)
                 .bind("from", from)
                 .bind("to", to)
                 .map(EventStore::event)
                 .all();
+    }
+
+    /**
+     * Keyset paging in (occurred_at, event_id) order, a total order: the event id breaks ties between events that
+     * occurred at the same instant, so a page boundary between them neither repeats nor skips one. The first
+     * condition on occurred_at alone lets the (account_id, occurred_at) index find where the page starts.
+     */
+    private DatabaseClient.GenericExecuteSpec page(String chosen, String accountId, Position after, int limit) {
+        String keyset = after == null ? ""
+                : " AND occurred_at >= :afterAt AND (occurred_at > :afterAt OR event_id > :afterId)";
+        DatabaseClient.GenericExecuteSpec spec = database.sql("SELECT * FROM webhook.events"
+                        + " WHERE account_id = :accountId AND " + chosen + keyset
+                        + " ORDER BY occurred_at, event_id LIMIT :limit")
+                .bind("accountId", accountId)
+                .bind("limit", limit);
+        return after == null ? spec : spec.bind("afterAt", after.occurredAt()).bind("afterId", after.eventId());
     }
 
     Mono<Long> purge(Instant before) {

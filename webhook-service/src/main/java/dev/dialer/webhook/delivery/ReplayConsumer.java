@@ -26,9 +26,15 @@ import tools.jackson.databind.JsonNode;
  * the webhook receives, i.e. those that name it or whose type it is subscribed to. Replayed deliveries keep their
  * event ids ({@code webhook-id}) and are signed afresh when sent.
  *
- * <p>Delivery guarantee: at least once per replay request; a request is acknowledged once its deliveries are stored.
- * A request's deliveries are stored in one transaction, so a request handled again after a failure queues each event
- * once; while PostgreSQL cannot be reached the request is handled again and again, holding back those after it.
+ * <p>The events are read a page at a time ({@code dialer.webhook.replay.page-size}, keyset-paged in occurrence order)
+ * and each page's deliveries are stored in a transaction of its own, so a replay holds one page in memory however long
+ * its window, and the first pages' deliveries may go out while later pages are still being read.
+ *
+ * <p>Delivery guarantee: each event at least once per replay request, and queued once: a request is acknowledged once
+ * all its pages are stored, and every queued event is marked with the replay id in {@code webhook.replayed_events}
+ * in the page's transaction, so a request handled again (read again after a failure or a restart) queues only the
+ * events not marked yet. While PostgreSQL cannot be reached the page is stored again and again, holding back the
+ * requests after it.
  */
 public final class ReplayConsumer {
 
@@ -41,15 +47,27 @@ public final class ReplayConsumer {
     private final RetryStore store;
     private final DeliveryMetrics metrics;
     private final Clock clock;
+    private final int pageSize;
+
+    /** What one page of a replay came to; {@code next} is where the next page starts, or null after the last. */
+    record Page(int read, long queued, long repeated, EventStore.Position next) {
+
+        static final Page NONE = new Page(0, 0, 0, null);
+
+        Page plus(Page later) {
+            return new Page(read + later.read, queued + later.queued, repeated + later.repeated, later.next);
+        }
+    }
 
     ReplayConsumer(KafkaSettings settings, WebhookDirectory directory, EventStore events, RetryStore store,
-                   DeliveryMetrics metrics, Clock clock) {
+                   DeliveryMetrics metrics, Clock clock, int pageSize) {
         this.settings = settings;
         this.directory = directory;
         this.events = events;
         this.store = store;
         this.metrics = metrics;
         this.clock = clock;
+        this.pageSize = pageSize;
     }
 
     public Mono<Void> run() {
@@ -70,8 +88,10 @@ public final class ReplayConsumer {
                 throw new ContractViolation(ContractViolation.Code.NOT_JSON, "no value");
             }
             ReplayRequest request = Contract.read(record.value(), ReplayRequest.class);
-            if (request == null || request.accountId() == null || request.webhookId() == null) {
-                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "account_id or webhook_id missing");
+            if (request == null || request.replayId() == null || request.accountId() == null
+                    || request.webhookId() == null) {
+                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                        "replay_id, account_id or webhook_id missing");
             }
             return request;
         } catch (RuntimeException e) {
@@ -86,21 +106,13 @@ public final class ReplayConsumer {
     private Mono<Void> handle(ReplayRequest request) {
         // Deferred, so that an error in building the replay is handled below rather than ending the consumer.
         return Mono.defer(() -> replay(request))
-                // Skipping would lose the replay for good: the customer asked for it once and is told nothing.
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
-                        .filter(CallEventConsumer::isStoreFailure)
-                        .doBeforeRetry(signal -> storeUnavailable(request, signal.failure())))
                 .onErrorResume(error -> {
-                    // Any other error is a bug, and handling the request again would meet it again.
+                    // Any other error than a store failure (retried per page) is a bug, and handling the request
+                    // again would meet it again.
                     log.error("replay {} of webhook {} failed; skipped", request.replayId(), request.webhookId(),
                             error);
                     return Mono.empty();
                 });
-    }
-
-    private static void storeUnavailable(ReplayRequest request, Throwable error) {
-        log.warn("replay {} of webhook {} not stored, PostgreSQL unavailable; handling it again: {}",
-                request.replayId(), request.webhookId(), error.toString());
     }
 
     private Mono<Void> replay(ReplayRequest request) {
@@ -110,17 +122,57 @@ public final class ReplayConsumer {
                     request.webhookId(), request.accountId());
             return Mono.empty();
         }
-        Flux<EventStore.StoredEvent> chosen = request.eventIds().isEmpty()
-                ? events.between(request.accountId(), request.from(), request.to())
-                        .filter(event -> receives(webhook, event))
-                : events.byIds(request.accountId(), request.eventIds());
-        return chosen
-                .map(event -> task(webhook, event))
-                .collectList()
-                .flatMap(tasks -> store.saveAll(tasks, clock.instant()).thenReturn(tasks.size()))
-                .doOnNext(count -> log.info("replay {}: {} events queued for webhook {}", request.replayId(), count,
-                        webhook.id()))
+        return pages(request, webhook)
+                .reduce(Page.NONE, Page::plus)
+                .doOnNext(total -> queued(request, webhook, total))
                 .then();
+    }
+
+    /** The replay's pages, each read and stored before the next is read. */
+    Flux<Page> pages(ReplayRequest request, WebhookConfig webhook) {
+        return page(request, webhook, null)
+                .expand(page -> page.next() == null ? Mono.empty() : page(request, webhook, page.next()));
+    }
+
+    private Mono<Page> page(ReplayRequest request, WebhookConfig webhook, EventStore.Position after) {
+        return Mono.defer(() -> read(request, after).collectList())
+                .flatMap(read -> queue(request, webhook, read))
+                // Skipping would lose the rest of the replay: the customer asked for it once and is told nothing.
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
+                        .filter(CallEventConsumer::isStoreFailure)
+                        .doBeforeRetry(signal -> storeUnavailable(request, signal.failure())))
+                .doOnNext(page -> metrics.replayPage(page.queued(), page.repeated()));
+    }
+
+    private Flux<EventStore.StoredEvent> read(ReplayRequest request, EventStore.Position after) {
+        return request.eventIds().isEmpty()
+                ? events.between(request.accountId(), request.from(), request.to(), after, pageSize)
+                : events.byIds(request.accountId(), request.eventIds(), after, pageSize);
+    }
+
+    /** Stores the deliveries of the page's events that the replay covers; a full page may have a next. */
+    private Mono<Page> queue(ReplayRequest request, WebhookConfig webhook, List<EventStore.StoredEvent> read) {
+        List<DeliveryTask> tasks = read.stream()
+                .filter(event -> !request.eventIds().isEmpty() || receives(webhook, event))
+                .map(event -> task(webhook, event))
+                .toList();
+        EventStore.Position next = read.size() < pageSize ? null : EventStore.Position.of(read.get(read.size() - 1));
+        return store.queueReplay(request.replayId(), tasks, clock.instant())
+                .map(queued -> new Page(read.size(), queued, tasks.size() - queued, next));
+    }
+
+    private static void storeUnavailable(ReplayRequest request, Throwable error) {
+        log.warn("replay {} of webhook {}: a page not stored, PostgreSQL unavailable; storing it again: {}",
+                request.replayId(), request.webhookId(), error.toString());
+    }
+
+    private static void queued(ReplayRequest request, WebhookConfig webhook, Page total) {
+        if (total.repeated() > 0) {
+            log.info("replay {}: {} events queued for webhook {}, {} already queued by an earlier handling of it",
+                    request.replayId(), total.queued(), webhook.id(), total.repeated());
+        } else {
+            log.info("replay {}: {} events queued for webhook {}", request.replayId(), total.queued(), webhook.id());
+        }
     }
 
     private boolean receives(WebhookConfig webhook, EventStore.StoredEvent event) {

@@ -12,8 +12,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * The durable retry state in PostgreSQL: {@code webhook.retries} holds deliveries waiting for their next try,
- * {@code webhook.dead_letters} those given up. Rows are claimed with {@code FOR UPDATE SKIP LOCKED} and a lease, so
- * several instances share the table and a row whose instance died is claimed again once its lease runs out.
+ * {@code webhook.dead_letters} those given up, {@code webhook.replayed_events} which events each replay has queued.
+ * Rows are claimed with {@code FOR UPDATE SKIP LOCKED} and a lease, so several instances share the table and a row
+ * whose instance died is claimed again once its lease runs out.
  *
  * <p>A row waits behind an earlier row with the same order key (a call's earlier event to the same target) until its
  * {@code hold_until} passes; then it goes anyway.
@@ -25,6 +26,16 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 account_id, payload, tries, order_key, hold_until, replay, next_attempt_at)
             VALUES (:eventId, :eventType, :kind, :targetId, :url, :method, :requestId, :accountId, :payload, :tries,
                 :orderKey, :holdUntil, :replay, :nextAt)""";
+    /** A replayed delivery, queued only if the replay has not marked its event as queued yet. */
+    private static final String QUEUE_REPLAY = """
+            WITH marked AS (
+                INSERT INTO webhook.replayed_events (replay_id, event_id) VALUES (:replayId, :eventId)
+                ON CONFLICT DO NOTHING
+                RETURNING event_id)
+            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, method, request_id, account_id,
+                payload, tries, replay, next_attempt_at)
+            SELECT event_id, :eventType, :kind, :targetId, :method, :requestId, :accountId, :payload, 0, true, :nextAt
+              FROM marked""";
     private static final String RESCHEDULE = """
             UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL WHERE id = :id""";
     /**
@@ -84,17 +95,34 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     }
 
     /**
-     * Stores new deliveries due at {@code nextAt}, all or none: a failure part-way leaves no row behind, so storing
-     * them again does not queue the first ones twice.
+     * Queues a page of a replay's deliveries, due at {@code nextAt}, all or none, and each at most once per replay: a
+     * delivery whose event the replay has already queued (its request handled again) is not queued twice. A failure
+     * part-way leaves no row behind. Completes with how many were queued.
      */
-    Mono<Void> saveAll(List<DeliveryTask> tasks, Instant nextAt) {
+    Mono<Long> queueReplay(String replayId, List<DeliveryTask> tasks, Instant nextAt) {
         if (tasks.isEmpty()) {
-            return Mono.empty();
+            return Mono.just(0L);
         }
         return Flux.fromIterable(tasks)
-                .concatMap(task -> save(task, 0, nextAt, null))
-                .then()
+                .concatMap(task -> queueReplay(replayId, task, nextAt))
+                .reduce(0L, Long::sum)
                 .as(transactions::transactional);
+    }
+
+    private Mono<Long> queueReplay(String replayId, DeliveryTask task, Instant nextAt) {
+        return database.sql(QUEUE_REPLAY)
+                .bind("replayId", replayId)
+                .bind("eventId", task.eventId())
+                .bind("eventType", task.eventType())
+                .bind("kind", task.target().kind().name())
+                .bind("targetId", task.target().id())
+                .bind("method", Parameter.fromOrEmpty(task.target().method(), String.class))
+                .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
+                .bind("accountId", task.accountId())
+                .bind("payload", task.payload())
+                .bind("nextAt", nextAt)
+                .fetch()
+                .rowsUpdated();
     }
 
     /** Claims up to {@code limit} due rows for {@code lease}; another instance cannot claim them meanwhile. */
@@ -149,6 +177,12 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /** Deletes dead letters older than {@code before}. */
     Mono<Long> purgeDeadLetters(Instant before) {
         return database.sql("DELETE FROM webhook.dead_letters WHERE dead_at < :before").bind("before", before)
+                .fetch().rowsUpdated();
+    }
+
+    /** Deletes the marks of events replays queued before {@code before}. */
+    Mono<Long> purgeReplayMarks(Instant before) {
+        return database.sql("DELETE FROM webhook.replayed_events WHERE queued_at < :before").bind("before", before)
                 .fetch().rowsUpdated();
     }
 
