@@ -1,27 +1,163 @@
 package dev.dialer.common.kafka;
 
 import dev.dialer.common.contract.ContractViolation;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
 
-/** Builds the DLQ copy of a bad record: the value untouched, headers naming the error and where it came from. */
+/**
+ * Sends the DLQ copy of a bad record: the value untouched, headers naming the error and where it came from (source
+ * topic, partition, offset).
+ *
+ * <p>A bad record is never dropped for being large. A copy larger than the publisher sends
+ * ({@link KafkaPublisher#maxRecordBytes()}) goes with its value cut to fit; one the DLQ topic refuses as too large goes
+ * without its value. Either is marked {@link Topics#HEADER_DLQ_TRUNCATED} with the value's size
+ * ({@link Topics#HEADER_DLQ_ORIGINAL_SIZE}) and keeps the error and source headers, so the whole record can be read
+ * from the source topic for as long as that topic keeps it.
+ */
 public final class DeadLetters {
 
-    private DeadLetters() {
+    private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
+    private static final int MAX_MESSAGE_CHARS = 1000;
+    private static final byte[] NO_VALUE = new byte[0];
+    // A record batch of one record, counted as Kafka's producer counts it before it sends, with every length taken at
+    // its largest varint (5 bytes): so a copy estimated to fit is never refused by the producer for its size.
+    private static final int BATCH_OVERHEAD = 61;
+    private static final int RECORD_OVERHEAD = 21;
+    private static final int VARINT = 5;
+
+    private final KafkaPublisher publisher;
+    private final String topic;
+
+    /**
+     * @param topic the DLQ
+     */
+    public DeadLetters(KafkaPublisher publisher, String topic) {
+        this.publisher = publisher;
+        this.topic = topic;
     }
 
-    public static OutboundRecord of(InboundRecord bad, String dlqTopic, ContractViolation violation) {
+    /** What reached the DLQ. */
+    public enum Copy {
+        /** The record as it was read. */
+        WHOLE,
+        /** The record with its value cut short or left out, because it was too large to send whole. */
+        TRUNCATED;
+
+        /** The value of a metric tag. */
+        public String wire() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * Sends the copy of {@code bad}, cut to fit when it is too large. Completes with what was sent once the broker
+     * has it; errors with the producer's exception otherwise (retrying an outage is the caller's part).
+     */
+    public Mono<Copy> send(InboundRecord bad, ContractViolation violation) {
+        OutboundRecord copy = copy(bad, topic, violation, publisher.maxRecordBytes());
+        Mono<Copy> sent = truncated(copy) ? sendCut(bad, copy) : publisher.publish(copy).thenReturn(Copy.WHOLE);
+        // Never lost for its size: what can go, goes, naming where the whole record is.
+        return sent.onErrorResume(RecordTooLargeException.class, refused -> sendWithoutValue(bad, violation, refused));
+    }
+
+    private Mono<Copy> sendCut(InboundRecord bad, OutboundRecord copy) {
+        return publisher.publish(copy).thenReturn(Copy.TRUNCATED)
+                .doOnNext(sent -> log.warn("the DLQ copy of {}-{}@{} is larger than the {} bytes a record may have; "
+                                + "sent to {} with {} of its {} value bytes", bad.topic(), bad.partition(), bad.offset(),
+                        publisher.maxRecordBytes(), topic, copy.value().length, size(bad.value())));
+    }
+
+    /** The copy was refused as too large after all (by the DLQ topic, or for its headers): the headers alone must do. */
+    private Mono<Copy> sendWithoutValue(InboundRecord bad, ContractViolation violation, RecordTooLargeException why) {
+        return publisher.publish(withoutValue(bad, topic, violation)).thenReturn(Copy.TRUNCATED)
+                .doOnNext(sent -> log.warn("the DLQ copy of {}-{}@{} was refused as too large ({}); sent to {} without "
+                                + "its {} value bytes", bad.topic(), bad.partition(), bad.offset(), why.getMessage(),
+                        topic, size(bad.value())));
+    }
+
+    /** The whole copy: the value untouched, the record's own headers and the error and source headers. */
+    static OutboundRecord of(InboundRecord bad, String dlqTopic, ContractViolation violation) {
         Map<String, String> headers = new HashMap<>(bad.headers());
-        headers.put(Topics.HEADER_ERROR_CODE, violation.code().wire());
-        headers.put(Topics.HEADER_ERROR_MESSAGE, truncate(violation.getMessage()));
-        headers.put(Topics.HEADER_SOURCE_TOPIC, bad.topic());
-        headers.put(Topics.HEADER_SOURCE_PARTITION, Integer.toString(bad.partition()));
-        headers.put(Topics.HEADER_SOURCE_OFFSET, Long.toString(bad.offset()));
+        headers.putAll(errorHeaders(bad, violation));
         return new OutboundRecord(dlqTopic, bad.key(), bad.value(), headers);
     }
 
-    private static String truncate(String message) {
+    /**
+     * The copy a producer that sends records of at most {@code maxRecordBytes} can send: the whole copy when it
+     * fits, else one marked truncated whose value is cut to the bytes that fit (none when the headers alone fill it).
+     */
+    static OutboundRecord copy(InboundRecord bad, String dlqTopic, ContractViolation violation, int maxRecordBytes) {
+        OutboundRecord whole = of(bad, dlqTopic, violation);
+        if (sizeUpperBound(whole) <= maxRecordBytes) {
+            return whole;
+        }
+        Map<String, String> headers = new HashMap<>(whole.headers());
+        headers.putAll(truncationHeaders(bad));
+        int room = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, bad.key(), NO_VALUE, headers));
+        byte[] value = Arrays.copyOf(bad.value() == null ? NO_VALUE : bad.value(),
+                Math.max(0, Math.min(room, size(bad.value()))));
+        return new OutboundRecord(dlqTopic, bad.key(), value, headers);
+    }
+
+    /**
+     * The copy as small as it can be: no value, and of the record's own headers (which may be what made it large)
+     * none; the error, source and truncation headers only.
+     */
+    static OutboundRecord withoutValue(InboundRecord bad, String dlqTopic, ContractViolation violation) {
+        Map<String, String> headers = new HashMap<>(errorHeaders(bad, violation));
+        headers.putAll(truncationHeaders(bad));
+        return new OutboundRecord(dlqTopic, bad.key(), NO_VALUE, headers);
+    }
+
+    /**
+     * At least the bytes the producer counts for {@code record} alone in a batch (uncompressed) when it checks the
+     * record against its {@code max.request.size}.
+     */
+    static int sizeUpperBound(OutboundRecord record) {
+        int size = BATCH_OVERHEAD + RECORD_OVERHEAD + VARINT + utf8(record.key()) + VARINT + size(record.value())
+                + VARINT;
+        for (Map.Entry<String, String> header : record.headers().entrySet()) {
+            size += VARINT + utf8(header.getKey()) + VARINT + utf8(header.getValue());
+        }
+        return size;
+    }
+
+    static boolean truncated(OutboundRecord copy) {
+        return "true".equals(copy.headers().get(Topics.HEADER_DLQ_TRUNCATED));
+    }
+
+    private static Map<String, String> errorHeaders(InboundRecord bad, ContractViolation violation) {
+        return Map.of(
+                Topics.HEADER_ERROR_CODE, violation.code().wire(),
+                Topics.HEADER_ERROR_MESSAGE, shortened(violation.getMessage()),
+                Topics.HEADER_SOURCE_TOPIC, bad.topic(),
+                Topics.HEADER_SOURCE_PARTITION, Integer.toString(bad.partition()),
+                Topics.HEADER_SOURCE_OFFSET, Long.toString(bad.offset()));
+    }
+
+    private static Map<String, String> truncationHeaders(InboundRecord bad) {
+        return Map.of(
+                Topics.HEADER_DLQ_TRUNCATED, "true",
+                Topics.HEADER_DLQ_ORIGINAL_SIZE, Integer.toString(size(bad.value())));
+    }
+
+    private static String shortened(String message) {
         String text = message == null ? "" : message;
-        return text.length() <= 1000 ? text : text.substring(0, 1000);
+        return text.length() <= MAX_MESSAGE_CHARS ? text : text.substring(0, MAX_MESSAGE_CHARS);
+    }
+
+    private static int size(byte[] bytes) {
+        return bytes == null ? 0 : bytes.length;
+    }
+
+    private static int utf8(String text) {
+        return text == null ? 0 : text.getBytes(StandardCharsets.UTF_8).length;
     }
 }

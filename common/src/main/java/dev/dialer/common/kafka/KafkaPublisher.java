@@ -23,9 +23,11 @@ import reactor.kafka.sender.SenderResult;
 public final class KafkaPublisher implements AutoCloseable {
 
     private final KafkaSender<String, byte[]> sender;
+    private final int maxRecordBytes;
 
-    private KafkaPublisher(KafkaSender<String, byte[]> sender) {
+    private KafkaPublisher(KafkaSender<String, byte[]> sender, int maxRecordBytes) {
         this.sender = sender;
+        this.maxRecordBytes = maxRecordBytes;
     }
 
     /**
@@ -39,6 +41,8 @@ public final class KafkaPublisher implements AutoCloseable {
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.LINGER_MS_CONFIG, 2);
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
+        // As large as the largest DLQ record, so that a copy of the largest command a topic takes is sent whole.
+        props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_DLQ_RECORD_BYTES);
         int timeout = (int) deliveryTimeout.toMillis();
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeout, 30_000));
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(timeout, 2 + Math.min(timeout, 30_000)));
@@ -49,7 +53,17 @@ public final class KafkaPublisher implements AutoCloseable {
         SenderOptions<String, byte[]> options = SenderOptions.<String, byte[]>create(props)
                 .stopOnError(false)
                 .maxInFlight(1024);
-        return new KafkaPublisher(KafkaSender.create(options));
+        return new KafkaPublisher(KafkaSender.create(options), maxRequestSize(props));
+    }
+
+    /** The largest record this publisher sends ({@code max.request.size}); a larger one fails to publish. */
+    public int maxRecordBytes() {
+        return maxRecordBytes;
+    }
+
+    private static int maxRequestSize(Map<String, Object> props) {
+        Object value = props.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        return value instanceof Number number ? number.intValue() : Integer.parseInt(value.toString().trim());
     }
 
     /** Completes once the broker acknowledged the record; errors with the producer's exception otherwise. */

@@ -2,7 +2,7 @@ package dev.dialer.common.kafka;
 
 import java.util.Map;
 
-/** A record to publish: value bytes are the contract's JSON (or, on a DLQ, the bad record untouched). */
+/** A record to publish: value bytes are the contract's JSON (or, on a DLQ, the bad record, whole or cut short). */
 public record OutboundRecord(String topic, String key, byte[] value, Map<String, String> headers) {
 
     public OutboundRecord {

@@ -1,6 +1,7 @@
 package dev.dialer.common.kafka;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 
 /** How one topic is created: partitions and the configs that matter to its use. */
@@ -17,5 +18,12 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                 "cleanup.policy", "compact",
                 "min.compaction.lag.ms", "0",
                 "delete.retention.ms", Long.toString(Duration.ofDays(1).toMillis())));
+    }
+
+    /** The same topic, taking record batches of at most {@code bytes} ({@code max.message.bytes}). */
+    TopicSpec maxMessageBytes(int bytes) {
+        Map<String, String> sized = new HashMap<>(configs);
+        sized.put("max.message.bytes", Integer.toString(bytes));
+        return new TopicSpec(name, partitions, Map.copyOf(sized));
     }
 }

@@ -11,7 +11,10 @@ public final class Topics {
 
     /** CallCommand v1, key caller ID. Public: upstream systems produce here. */
     public static final String CALL_COMMANDS = "dialer.call.commands";
-    /** Bad command records, untouched, with error headers. */
+    /**
+     * Bad command records, untouched, with error headers; one too large to copy whole is cut short and marked
+     * ({@link #HEADER_DLQ_TRUNCATED}).
+     */
     public static final String CALL_COMMANDS_DLQ = "dialer.call.commands.dlq";
     /** CallEvent v1, key request id. */
     public static final String CALL_EVENTS = "dialer.call.events";
@@ -36,6 +39,24 @@ public final class Topics {
     public static final String HEADER_SOURCE_TOPIC = "dialer.source.topic";
     public static final String HEADER_SOURCE_PARTITION = "dialer.source.partition";
     public static final String HEADER_SOURCE_OFFSET = "dialer.source.offset";
+    /**
+     * On a DLQ copy whose value was cut short or left out, because the whole copy was larger than a record may be:
+     * {@code true}. The whole record is still in the source topic, at the offset named, for that topic's retention.
+     */
+    public static final String HEADER_DLQ_TRUNCATED = "dialer.dlq.truncated";
+    /** On a truncated DLQ copy: how many bytes the source record's value has. */
+    public static final String HEADER_DLQ_ORIGINAL_SIZE = "dialer.dlq.original.size";
+
+    /**
+     * The largest record batch {@link #CALL_COMMANDS} takes ({@code max.message.bytes}): the 1 MiB a Kafka producer
+     * sends at most by default, stated so that the DLQ can be sized from it.
+     */
+    public static final int MAX_COMMAND_BYTES = 1024 * 1024;
+    /**
+     * The largest record batch {@link #CALL_COMMANDS_DLQ} takes, and the largest record a {@link KafkaPublisher} sends:
+     * the largest command and room for the error headers its DLQ copy adds.
+     */
+    public static final int MAX_DLQ_RECORD_BYTES = MAX_COMMAND_BYTES + 64 * 1024;
 
     private static final Duration WEEK = Duration.ofDays(7);
 
@@ -46,13 +67,18 @@ public final class Topics {
      * Every topic with its settings. Retention of the work topics (a week) is far longer than the longest wait,
      * which never sits in a topic anyway (waits live in the dispatcher's PostgreSQL schedule).
      *
+     * <p>The commands DLQ takes every command whole with its error headers, and keeps it for 30 days: longer than the
+     * commands topic's week, so a DLQ copy outlives its original. A copy that could not be sent whole (the limits were
+     * changed on a topic that exists, or a producer sends less) has only a part of the value: its original can be read
+     * from the source topic, at the offset the copy names, for that topic's week only.
+     *
      * @param partitions partitions of the keyed work topics; compacted configuration topics use at most 3
      */
     public static List<TopicSpec> all(int partitions) {
         int small = Math.min(partitions, 3);
         return List.of(
-                TopicSpec.deleting(CALL_COMMANDS, partitions, WEEK),
-                TopicSpec.deleting(CALL_COMMANDS_DLQ, small, Duration.ofDays(30)),
+                TopicSpec.deleting(CALL_COMMANDS, partitions, WEEK).maxMessageBytes(MAX_COMMAND_BYTES),
+                TopicSpec.deleting(CALL_COMMANDS_DLQ, small, Duration.ofDays(30)).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.deleting(CALL_EVENTS, partitions, WEEK),
                 TopicSpec.deleting(CARRIER_CALLBACKS, partitions, Duration.ofDays(2)),
                 TopicSpec.compacted(CALL_CONTROL, small),

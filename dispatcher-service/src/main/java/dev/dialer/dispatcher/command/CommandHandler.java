@@ -72,6 +72,7 @@ class CommandHandler {
     private final CallEvents events;
     private final Carrier carrier;
     private final KafkaPublisher publisher;
+    private final DeadLetters deadLetters;
     private final MeterRegistry registry;
     private final KeyRouting routing;
     private final DialGate gate;
@@ -90,6 +91,7 @@ class CommandHandler {
         this.events = events;
         this.carrier = carrier;
         this.publisher = publisher;
+        this.deadLetters = new DeadLetters(publisher, Topics.CALL_COMMANDS_DLQ);
         this.registry = registry;
         // Registered up front, so dashboards see zeros rather than missing series.
         for (CommandOutcome outcome : CommandOutcome.values()) {
@@ -137,13 +139,20 @@ class CommandHandler {
         return gate.clear(command);
     }
 
+    /**
+     * The record's copy goes to the DLQ, whole, or cut short and marked when it is too large to send whole (the
+     * whole record then stays in the commands topic, at the offset the copy names, for the topic's retention).
+     */
     private Mono<CommandOutcome> deadLetter(InboundRecord record, ContractViolation violation) {
-        log.warn("command at {}-{}@{} is {}: {}; sent to {}", record.topic(), record.partition(), record.offset(),
-                violation.code().wire(), violation.getMessage(), Topics.CALL_COMMANDS_DLQ);
-        return publisher.publish(DeadLetters.of(record, Topics.CALL_COMMANDS_DLQ, violation))
+        return deadLetters.send(record, violation)
                 .retryWhen(InfraRetry.untilRecovered("dead-letter command"))
-                .then(Mono.fromRunnable(() -> registry.counter("dialer.dispatcher.dlq", "code",
-                        violation.code().wire()).increment()))
+                .doOnNext(copy -> {
+                    log.warn("command at {}-{}@{} is {}: {}; sent to {} ({})", record.topic(), record.partition(),
+                            record.offset(), violation.code().wire(), violation.getMessage(),
+                            Topics.CALL_COMMANDS_DLQ, copy.wire());
+                    registry.counter("dialer.dispatcher.dlq", "code", violation.code().wire(), "copy", copy.wire())
+                            .increment();
+                })
                 .thenReturn(CommandOutcome.DLQ);
     }
 

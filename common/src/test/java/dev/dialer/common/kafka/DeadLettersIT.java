@@ -1,0 +1,116 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.infra.Infrastructure;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import reactor.test.StepVerifier;
+
+/** DLQ copies too large to send whole, on a real broker: each still reaches the DLQ, marked, and nothing stops. */
+class DeadLettersIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final ContractViolation NOT_JSON =
+            new ContractViolation(ContractViolation.Code.NOT_JSON, "Unexpected character ('x' (code 120))");
+
+    private final String kafka = Infrastructure.shared().kafkaBootstrapServers();
+
+    @Test
+    void aCopyTheDlqTopicRefusesAsTooLargeIsSentWithoutItsValueAndTheNextCopyGoesWhole() {
+        String dlq = dlq(10 * 1024);
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of(kafka), "it-dlq", WAIT)) {
+            DeadLetters deadLetters = new DeadLetters(publisher, dlq);
+
+            deadLetters.send(bad(7, filled(50_000)), NOT_JSON).as(StepVerifier::create)
+                    .expectNext(DeadLetters.Copy.TRUNCATED).expectComplete().verify(WAIT);
+            deadLetters.send(bad(8, "not JSON".getBytes(StandardCharsets.UTF_8)), NOT_JSON).as(StepVerifier::create)
+                    .expectNext(DeadLetters.Copy.WHOLE).expectComplete().verify(WAIT);
+        }
+
+        List<ConsumerRecord<String, byte[]>> copies = read(dlq, 2);
+        assertThat(copies.get(0).value()).isEmpty();
+        assertThat(header(copies.get(0), Topics.HEADER_DLQ_TRUNCATED)).isEqualTo("true");
+        assertThat(header(copies.get(0), Topics.HEADER_DLQ_ORIGINAL_SIZE)).isEqualTo("50000");
+        assertThat(header(copies.get(0), Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
+        assertThat(header(copies.get(0), Topics.HEADER_SOURCE_OFFSET)).isEqualTo("7");
+        assertThat(new String(copies.get(1).value(), StandardCharsets.UTF_8)).isEqualTo("not JSON");
+        assertThat(header(copies.get(1), Topics.HEADER_DLQ_TRUNCATED)).isNull();
+        assertThat(header(copies.get(1), Topics.HEADER_SOURCE_OFFSET)).isEqualTo("8");
+    }
+
+    @Test
+    void aCopyLargerThanThePublisherSendsIsSentCutToFit() {
+        String dlq = dlq(Topics.MAX_DLQ_RECORD_BYTES);
+        int limit = 16 * 1024;
+        byte[] value = filled(100_000);
+        try (KafkaPublisher publisher = KafkaPublisher.create(
+                new KafkaSettings(kafka, Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, limit)), "it-dlq", WAIT)) {
+            new DeadLetters(publisher, dlq).send(bad(9, value), NOT_JSON).as(StepVerifier::create)
+                    .expectNext(DeadLetters.Copy.TRUNCATED).expectComplete().verify(WAIT);
+        }
+
+        ConsumerRecord<String, byte[]> copy = read(dlq, 1).get(0);
+        assertThat(copy.value()).hasSizeLessThan(limit).isEqualTo(Arrays.copyOf(value, copy.value().length));
+        assertThat(header(copy, Topics.HEADER_DLQ_TRUNCATED)).isEqualTo("true");
+        assertThat(header(copy, Topics.HEADER_DLQ_ORIGINAL_SIZE)).isEqualTo("100000");
+        assertThat(header(copy, Topics.HEADER_SOURCE_TOPIC)).isEqualTo(Topics.CALL_COMMANDS);
+        assertThat(header(copy, Topics.HEADER_SOURCE_PARTITION)).isEqualTo("1");
+        assertThat(header(copy, Topics.HEADER_SOURCE_OFFSET)).isEqualTo("9");
+    }
+
+    private String dlq(int maxMessageBytes) {
+        String name = "dlq-" + UUID.randomUUID();
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.deleting(name, 1, Duration.ofDays(1))
+                .maxMessageBytes(maxMessageBytes)), (short) 1, WAIT.toMillis());
+        return name;
+    }
+
+    private List<ConsumerRecord<String, byte[]>> read(String topic, int count) {
+        TopicPartition partition = new TopicPartition(topic, 0);
+        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (records.size() < count && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+        }
+        assertThat(records).hasSize(count);
+        return records;
+    }
+
+    private static InboundRecord bad(long offset, byte[] value) {
+        return new InboundRecord(Topics.CALL_COMMANDS, 1, offset, "+4930123456", value, Map.of(), () -> { });
+    }
+
+    private static byte[] filled(int size) {
+        byte[] bytes = new byte[size];
+        Arrays.fill(bytes, (byte) 'x');
+        return bytes;
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.ContractViolation;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.record.AbstractRecords;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.RecordBatch;
+import org.junit.jupiter.api.Test;
+
+class DeadLettersTest {
+
+    private static final String DLQ = Topics.CALL_COMMANDS_DLQ;
+    private static final int LIMIT = 64 * 1024;
+    private static final ContractViolation NOT_JSON =
+            new ContractViolation(ContractViolation.Code.NOT_JSON, "Unexpected character ('n' (code 110))");
+
+    @Test
+    void aCopyThatFitsIsTheRecordWholeWithTheErrorAndWhereItCameFrom() {
+        InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8), Map.of("trace", "abc"));
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+
+        assertThat(copy.topic()).isEqualTo(DLQ);
+        assertThat(copy.key()).isEqualTo("+4930123456");
+        assertThat(copy.value()).isEqualTo(bad.value());
+        assertThat(copy.headers())
+                .containsEntry("trace", "abc")
+                .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
+                .containsEntry(Topics.HEADER_ERROR_MESSAGE, NOT_JSON.getMessage())
+                .containsEntry(Topics.HEADER_SOURCE_TOPIC, Topics.CALL_COMMANDS)
+                .containsEntry(Topics.HEADER_SOURCE_PARTITION, "2")
+                .containsEntry(Topics.HEADER_SOURCE_OFFSET, "4711")
+                .doesNotContainKeys(Topics.HEADER_DLQ_TRUNCATED, Topics.HEADER_DLQ_ORIGINAL_SIZE);
+    }
+
+    @Test
+    void aCopyLargerThanTheProducerSendsIsCutToWhatFitsAndMarkedWithTheOriginalSize() {
+        byte[] value = filled(200_000);
+        InboundRecord bad = bad(value, Map.of("trace", "abc"));
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+
+        assertThat(copy.headers())
+                .containsEntry(Topics.HEADER_DLQ_TRUNCATED, "true")
+                .containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "200000")
+                .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
+                .containsEntry(Topics.HEADER_SOURCE_TOPIC, Topics.CALL_COMMANDS)
+                .containsEntry(Topics.HEADER_SOURCE_PARTITION, "2")
+                .containsEntry(Topics.HEADER_SOURCE_OFFSET, "4711")
+                .containsEntry("trace", "abc");
+        assertThat(copy.value()).isEqualTo(Arrays.copyOf(value, copy.value().length));
+        assertThat(producerCounts(copy)).as("bytes the producer counts").isLessThanOrEqualTo(LIMIT);
+        assertThat(copy.value().length).as("cut to what fits, not further").isGreaterThan(LIMIT - 1024);
+    }
+
+    @Test
+    void aCopyIsWholeUpToTheLimitAndCutOneByteBeyondIt() {
+        InboundRecord bad = bad(filled(10_000), Map.of());
+        int whole = DeadLetters.sizeUpperBound(DeadLetters.of(bad, DLQ, NOT_JSON));
+
+        assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole))).isFalse();
+        assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole - 1))).isTrue();
+    }
+
+    @Test
+    void headersThatFillTheLimitAloneLeaveNoRoomForTheValue() {
+        InboundRecord bad = bad(filled(1_000), Map.of("big", "h".repeat(2_000)));
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, 1_500);
+
+        assertThat(copy.value()).isEmpty();
+        assertThat(copy.headers()).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "1000");
+    }
+
+    @Test
+    void aCopyWithoutValueKeepsOnlyTheErrorSourceAndTruncationHeaders() {
+        InboundRecord bad = bad(filled(5_000), Map.of("big", "h".repeat(2_000)));
+
+        OutboundRecord copy = DeadLetters.withoutValue(bad, DLQ, NOT_JSON);
+
+        assertThat(copy.value()).isEmpty();
+        assertThat(copy.key()).isEqualTo("+4930123456");
+        assertThat(copy.headers()).containsOnlyKeys(Topics.HEADER_ERROR_CODE, Topics.HEADER_ERROR_MESSAGE,
+                Topics.HEADER_SOURCE_TOPIC, Topics.HEADER_SOURCE_PARTITION, Topics.HEADER_SOURCE_OFFSET,
+                Topics.HEADER_DLQ_TRUNCATED, Topics.HEADER_DLQ_ORIGINAL_SIZE);
+        assertThat(copy.headers()).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "5000");
+    }
+
+    @Test
+    void aRecordWithoutValueIsCopiedWhole() {
+        OutboundRecord copy = DeadLetters.copy(bad(null, Map.of()), DLQ, NOT_JSON, LIMIT);
+
+        assertThat(copy.value()).isNull();
+        assertThat(DeadLetters.truncated(copy)).isFalse();
+    }
+
+    @Test
+    void theSizeBoundIsNeverBelowWhatTheProducerCounts() {
+        for (OutboundRecord record : new OutboundRecord[] {
+                new OutboundRecord(DLQ, null, null, Map.of()),
+                new OutboundRecord(DLQ, "", new byte[0], Map.of("", "")),
+                new OutboundRecord(DLQ, "+4930123456", filled(127), Map.of("é", "ü".repeat(70))),
+                new OutboundRecord(DLQ, "k".repeat(300), filled(16_384), Map.of("a", "b", "c", "d".repeat(20_000))),
+                DeadLetters.of(bad(filled(2_000_000), Map.of("trace", "abc")), DLQ, NOT_JSON)}) {
+            assertThat(DeadLetters.sizeUpperBound(record)).isGreaterThanOrEqualTo(producerCounts(record));
+        }
+    }
+
+    /** The size {@code KafkaProducer} checks against {@code max.request.size}, by Kafka's own code. */
+    private static int producerCounts(OutboundRecord record) {
+        Header[] headers = record.headers().entrySet().stream()
+                .map(header -> new RecordHeader(header.getKey(), header.getValue().getBytes(StandardCharsets.UTF_8)))
+                .toArray(Header[]::new);
+        byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
+        return AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE, CompressionType.NONE,
+                key, record.value(), headers);
+    }
+
+    private static InboundRecord bad(byte[] value, Map<String, String> headers) {
+        return new InboundRecord(Topics.CALL_COMMANDS, 2, 4711, "+4930123456", value, headers, () -> { });
+    }
+
+    private static byte[] filled(int size) {
+        byte[] bytes = new byte[size];
+        Arrays.fill(bytes, (byte) 'x');
+        return bytes;
+    }
+}

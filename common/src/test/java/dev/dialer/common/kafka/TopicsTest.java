@@ -1,0 +1,42 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.ContractViolation;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TopicsTest {
+
+    @Test
+    void theLargestCommandTheTopicTakesIsCopiedWholeToTheDlqByAPublisherAsItIsMadeByDefault() {
+        int largestValue = Integer.parseInt(config(Topics.CALL_COMMANDS, "max.message.bytes")) - 100;
+        InboundRecord largest = new InboundRecord(Topics.CALL_COMMANDS, 0, Long.MAX_VALUE, "+4930123456",
+                new byte[largestValue], Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+                () -> { });
+        // The longest error message a copy carries, in characters that take three bytes each.
+        ContractViolation violation = new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "€".repeat(5_000));
+        int dlqTakes = Integer.parseInt(config(Topics.CALL_COMMANDS_DLQ, "max.message.bytes"));
+
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "topics-test",
+                Duration.ofSeconds(1))) {
+            OutboundRecord copy = DeadLetters.copy(largest, Topics.CALL_COMMANDS_DLQ, violation,
+                    publisher.maxRecordBytes());
+
+            assertThat(DeadLetters.truncated(copy)).isFalse();
+            assertThat(DeadLetters.sizeUpperBound(copy)).isLessThanOrEqualTo(dlqTakes);
+        }
+    }
+
+    @Test
+    void theCommandsDlqKeepsItsCopiesLongerThanTheCommandsTopicKeepsTheOriginals() {
+        assertThat(Long.parseLong(config(Topics.CALL_COMMANDS_DLQ, "retention.ms")))
+                .isGreaterThan(Long.parseLong(config(Topics.CALL_COMMANDS, "retention.ms")));
+    }
+
+    private static String config(String topic, String name) {
+        return Topics.all(12).stream().filter(spec -> spec.name().equals(topic)).findFirst().orElseThrow()
+                .configs().get(name);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.dialer.dispatcher;
+
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * A bad command whose DLQ copy is larger than the dispatcher's producer may send (here it sends records of at most
+ * 64 KiB): the copy still reaches the DLQ, its value cut to fit and marked, naming where the whole record is; the
+ * consumer goes on with the next command.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class OversizedDeadLetterIT {
+
+    private static final int PRODUCER_LIMIT = 64 * 1024;
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls())
+            .tailing(Topics.CALL_COMMANDS, Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ);
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
+
+    @Autowired
+    MeterRegistry meters;
+
+    @Test
+    void aBadCommandTooLargeToCopyWholeReachesTheDlqCutAndMarkedAndTheNextCommandIsDialled() {
+        String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
+        String requestId = "it-" + UUID.randomUUID();
+        String bad = "not a command ".repeat(15_000);
+        fixture.produce(caller, bad);
+        fixture.produce(caller, command(requestId, caller));
+
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(fixture.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(1));
+        ConsumerRecord<String, String> source = fixture.records(Topics.CALL_COMMANDS, caller).get(0);
+        ConsumerRecord<String, String> dead = fixture.records(Topics.CALL_COMMANDS_DLQ, caller).get(0);
+        assertThat(header(dead, Topics.HEADER_DLQ_TRUNCATED)).isEqualTo("true");
+        assertThat(header(dead, Topics.HEADER_DLQ_ORIGINAL_SIZE)).isEqualTo(Integer.toString(bad.length()));
+        assertThat(header(dead, Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
+        assertThat(header(dead, Topics.HEADER_ERROR_MESSAGE)).isNotBlank();
+        assertThat(header(dead, Topics.HEADER_SOURCE_TOPIC)).isEqualTo(Topics.CALL_COMMANDS);
+        assertThat(header(dead, Topics.HEADER_SOURCE_PARTITION)).isEqualTo(Integer.toString(source.partition()));
+        assertThat(header(dead, Topics.HEADER_SOURCE_OFFSET)).isEqualTo(Long.toString(source.offset()));
+        assertThat(dead.value()).as("the value cut to fit").isNotEmpty().hasSizeLessThan(PRODUCER_LIMIT);
+        assertThat(bad).startsWith(dead.value());
+        assertThat(meters.counter("dialer.dispatcher.dlq", "code", "not_json", "copy", "truncated").count())
+                .isEqualTo(1);
+
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
+    }
+
+    private static String command(String requestId, String callerId) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-it","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, callerId);
+    }
+
+    private static String header(ConsumerRecord<String, String> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    /** The dispatcher's one publisher, sending records of at most {@link #PRODUCER_LIMIT}. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class SmallRecords {
+
+        @Bean(destroyMethod = "close")
+        @Primary
+        KafkaPublisher smallRecordsPublisher(KafkaSettings settings) {
+            return KafkaPublisher.create(new KafkaSettings(settings.bootstrapServers(),
+                            Map.of(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, PRODUCER_LIMIT)), "it-small-records",
+                    Duration.ofSeconds(30));
+        }
+    }
+}
