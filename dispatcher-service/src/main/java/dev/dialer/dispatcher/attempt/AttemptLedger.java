@@ -430,6 +430,16 @@ public class AttemptLedger {
                 .then();
     }
 
+    /** Whether the attempt has ended (its status is terminal); false for an unknown attempt. */
+    public Mono<Boolean> hasEnded(String requestId, int attempt) {
+        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)).isTerminal())
+                .one()
+                .defaultIfEmpty(false);
+    }
+
     /** Whether the dialer asked the carrier to end the attempt's call; false for an unknown attempt. */
     public Mono<Boolean> cancelRequested(String requestId, int attempt) {
         return db.sql("""

@@ -269,7 +269,7 @@ public class CallbackApplier {
                     .retryWhen(InfraRetry.brief("attempt end"))
                     .doOnNext(previous -> attemptEnded(callback, outcome))
                     .map(previous -> Result.APPLIED)
-                    .switchIfEmpty(Mono.fromSupplier(() -> notEnded(callback)));
+                    .switchIfEmpty(Mono.defer(() -> notEnded(callback)));
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
@@ -282,7 +282,7 @@ public class CallbackApplier {
                     attemptEnded(callback, outcome);
                 })
                 .map(previous -> Result.APPLIED)
-                .switchIfEmpty(Mono.fromSupplier(() -> notEnded(callback)));
+                .switchIfEmpty(Mono.defer(() -> notEnded(callback)));
     }
 
     /**
@@ -303,12 +303,27 @@ public class CallbackApplier {
                 "sip_class", sipClass(callback.sipStatus())).increment();
     }
 
-    /** The ledger refused the end: the attempt had ended, or another dial of it is in flight and keeps its slot. */
-    private Result notEnded(CarrierCallback callback) {
-        log.info("{} callback for request {} attempt {} dial {} ended nothing: the attempt had ended or is on another "
-                        + "dial; its trunk slot is left as it is", callback.providerStatus(), callback.requestId(),
-                callback.attempt(), callback.dial() == null ? "unnamed" : callback.dial());
-        return Result.IGNORED;
+    /**
+     * The ledger refused the end: the attempt had ended, or another dial of it is in flight and keeps its slot. An
+     * attempt that has ended holds no slot, so one still held under its key is freed: that is the slot of an end
+     * whose commit went through but whose answer was lost, and whose retry the ledger then refused. Without that it
+     * would be held until {@code slot-time-limit}.
+     */
+    private Mono<Result> notEnded(CarrierCallback callback) {
+        return ledger.hasEnded(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt ended"))
+                .onErrorResume(error -> Mono.just(false))
+                .map(ended -> {
+                    if (ended) {
+                        lanes.trunk().release(slotKey(callback), false);
+                    }
+                    log.info("{} callback for request {} attempt {} dial {} ended nothing: {}",
+                            callback.providerStatus(), callback.requestId(), callback.attempt(),
+                            callback.dial() == null ? "unnamed" : callback.dial(),
+                            ended ? "the attempt had ended (its slot, if still held, is freed)"
+                                    : "another dial of the attempt is in flight and keeps its slot");
+                    return Result.IGNORED;
+                });
     }
 
     /**

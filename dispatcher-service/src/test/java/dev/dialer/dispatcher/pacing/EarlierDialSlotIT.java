@@ -115,6 +115,24 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         assertThat(status(command)).isEqualTo("failed/2");
     }
 
+    @Test
+    void anEndCommittedWhoseAnswerWasLostStillFreesTheSlotWhenItsRetryIsRefused() {
+        CallCommand command = command("+4930555103");
+        String slot = secondDialRingingAndCounted(command);
+        int inFlight = trunk.inFlight();
+        // The end's statement committed, but its answer never came back: the slot was not freed then.
+        db.sql("UPDATE dispatch.attempts SET status = 'completed' WHERE request_id = $1")
+                .bind(0, command.requestId()).then().block(WAIT);
+
+        CarrierCallback secondEnds = new CarrierCallback(command.requestId(), 1, AttemptStatus.COMPLETED, "completed",
+                "sid-2", 200, "OK", 30, null, null, 2);
+        assertThat(applier.apply(secondEnds).block(WAIT)).as("the retry of the end").isEqualTo(Result.IGNORED);
+        assertThat(trunk.holds(slot)).isFalse();
+        assertThat(trunk.inFlight()).isEqualTo(inFlight - 1);
+        assertThat(applier.apply(secondEnds).block(WAIT)).as("repeated").isEqualTo(Result.IGNORED);
+        assertThat(trunk.inFlight()).isEqualTo(inFlight - 1);
+    }
+
     /**
      * Dial 1 of the command's attempt is rejected for capacity and the attempt is dialled again: dial 2 rings. Its
      * slot is held as a dispatcher that gained the caller ID's partition holds it, counted from the ledger, and this
