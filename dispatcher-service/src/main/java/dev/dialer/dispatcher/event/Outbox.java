@@ -4,6 +4,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
 import io.r2dbc.spi.Readable;
+import java.time.Duration;
 import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
@@ -185,10 +186,19 @@ class Outbox {
     /**
      * Takes the relay's lock for the current transaction: one relay at a time across every dispatcher, which is what
      * keeps a request's events in order on the topic. Emits whether it was taken.
+     *
+     * <p>The transaction is also limited on the server, to {@code limit} per statement and {@code limit} idle
+     * between statements: a relay that gave its round up (its connection hung, or the process froze) cannot leave
+     * PostgreSQL holding the lock, and with it every dispatcher's relay, until someone ends the session by hand.
      */
-    Mono<Boolean> tryRelayLock() {
-        return db.sql("SELECT pg_try_advisory_xact_lock($1)")
+    Mono<Boolean> tryRelayLock(Duration limit) {
+        String millis = Long.toString(Math.max(1, limit.toMillis()));
+        return db.sql("""
+                        SELECT pg_try_advisory_xact_lock($1),
+                               set_config('statement_timeout', $2, true),
+                               set_config('idle_in_transaction_session_timeout', $2, true)""")
                 .bind(0, RELAY_LOCK)
+                .bind(1, millis)
                 .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
                 .one();
     }

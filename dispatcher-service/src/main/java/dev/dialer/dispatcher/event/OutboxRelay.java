@@ -150,7 +150,7 @@ public class OutboxRelay {
      * {@code round-timeout}, commit included. Emits whether it held the lock and how many it sent.
      */
     private Mono<Round> round() {
-        Mono<Round> round = outbox.tryRelayLock()
+        Mono<Round> round = outbox.tryRelayLock(properties.roundTimeout())
                 .flatMap(locked -> locked ? relayBatch().map(Round::relayed) : Mono.just(Round.LOCKED_ELSEWHERE));
         return transactions.transactional(round)
                 .timeout(properties.roundTimeout(), Mono.error(RoundTimedOut::new))

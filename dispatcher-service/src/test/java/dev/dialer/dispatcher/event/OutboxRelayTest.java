@@ -246,7 +246,7 @@ class OutboxRelayTest {
         }
 
         @Override
-        Mono<Boolean> tryRelayLock() {
+        Mono<Boolean> tryRelayLock(Duration limit) {
             return Mono.defer(() -> lockHangs.get() || lockHangsFor.getAndDecrement() > 0 ? Mono.never()
                     : Mono.just(!lockHeldElsewhere.get()));
         }
