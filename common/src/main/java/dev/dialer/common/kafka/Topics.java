@@ -67,9 +67,10 @@ public final class Topics {
      * Every topic with its settings. Retention of the work topics (a week) is far longer than the longest wait,
      * which never sits in a topic anyway (waits live in the dispatcher's PostgreSQL schedule).
      *
-     * <p>The commands DLQ takes every command whole with its error headers, and keeps it for 30 days: longer than the
-     * commands topic's week, so a DLQ copy outlives its original. A copy that could not be sent whole (the limits were
-     * changed on a topic that exists, or a producer sends less) has only a part of the value: its original can be read
+     * <p>The commands DLQ takes every command of up to 1 MiB (uncompressed) whole with its error headers, and keeps it
+     * for 30 days: longer than the commands topic's week, so a DLQ copy outlives its original. A copy that could not
+     * be sent whole (a larger command that reached the topic compressed, the limits changed on a topic that exists,
+     * or a producer that sends less) has only a part of the value: its original can be read
      * from the source topic, at the offset the copy names, for that topic's week only.
      *
      * @param partitions partitions of the keyed work topics; compacted configuration topics use at most 3

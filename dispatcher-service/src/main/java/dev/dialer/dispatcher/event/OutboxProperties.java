@@ -17,10 +17,12 @@ import org.springframework.validation.annotation.Validated;
  * @param publishTimeout how long one round's publish may take before it counts as failed (and is repeated)
  * @param roundTimeout   how long one round (its lock, read, publish, marks and commit) may take before it is given up
  *                       and the next round takes its events again: a database connection that hangs without failing
- *                       would otherwise stop the relay for ever. Longer than {@code publish-timeout}
+ *                       would otherwise stop the relay for ever. Longer than {@code publish-timeout}; unset, twice
+ *                       {@code publish-timeout} (one minute by default)
  * @param staleAfter     readiness goes DOWN when events are waiting and the outbox has not moved for this long: no
  *                       round of this relay completed, and no other relay was seen to send any. Longer than
- *                       {@code round-timeout}, so one round given up does not take the service out of readiness
+ *                       {@code round-timeout}, so one round given up does not take the service out of readiness;
+ *                       unset, twice {@code round-timeout} (two minutes by default)
  * @param retention      how long sent events are kept before they are deleted
  */
 @Validated
@@ -29,11 +31,18 @@ record OutboxProperties(
         @DefaultValue("PT0.5S") @NotNull Duration pollInterval,
         @DefaultValue("500") @Min(1) @Max(10_000) int batchSize,
         @DefaultValue("PT30S") @NotNull Duration publishTimeout,
-        @DefaultValue("PT1M") @NotNull Duration roundTimeout,
-        @DefaultValue("PT2M") @NotNull Duration staleAfter,
+        Duration roundTimeout,
+        Duration staleAfter,
         @DefaultValue("PT1H") @NotNull Duration retention) {
 
     OutboxProperties {
+        // Derived when unset, so that a longer publish-timeout alone never makes the service refuse to start.
+        if (roundTimeout == null && publishTimeout != null) {
+            roundTimeout = publishTimeout.multipliedBy(2);
+        }
+        if (staleAfter == null && roundTimeout != null) {
+            staleAfter = roundTimeout.multipliedBy(2);
+        }
         requirePositive("poll-interval", pollInterval);
         requirePositive("publish-timeout", publishTimeout);
         requirePositive("retention", retention);

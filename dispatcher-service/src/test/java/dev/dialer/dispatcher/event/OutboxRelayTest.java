@@ -169,6 +169,19 @@ class OutboxRelayTest {
     }
 
     @Test
+    void derivesTheRoundTimeoutAndStaleAfterFromTheirPredecessorsWhenUnset() {
+        OutboxProperties longPublish = new OutboxProperties(POLL, 100, Duration.ofSeconds(90), null, null,
+                Duration.ofHours(1));
+        assertThat(longPublish.roundTimeout()).isEqualTo(Duration.ofSeconds(180));
+        assertThat(longPublish.staleAfter()).isEqualTo(Duration.ofSeconds(360));
+
+        OutboxProperties defaults = new OutboxProperties(POLL, 100, Duration.ofSeconds(30), null, null,
+                Duration.ofHours(1));
+        assertThat(defaults.roundTimeout()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(defaults.staleAfter()).isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
     void refusesStaleAfterNotLongerThanTheRoundTimeout() {
         assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT,
                 ROUND_TIMEOUT, Duration.ofHours(1)))
