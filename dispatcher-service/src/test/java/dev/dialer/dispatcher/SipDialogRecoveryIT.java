@@ -47,7 +47,7 @@ import tools.jackson.databind.JsonNode;
  * address takes the kept call over, sends the BYE (sipp's scenario completes) and ends the attempt once,
  * {@code completed} with its talk time, the request {@code answered}. A ringing call is cancelled the same way, and its
  * attempt fails with {@code error.code=dispatcher_restart}, unless a cancel had reached its request: then it ends
- * {@code canceled}, as the cancel would have ended it.
+ * {@code canceled}, as the cancel would have ended it. That CANCEL is sent again until the trunk answers it.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
@@ -237,6 +237,51 @@ class SipDialogRecoveryIT {
                 next.close();
             }
         }
+    }
+
+    @Test
+    @Order(4)
+    void cancelOfATakenOverRingingCallIsSentAgainUntilTheTrunkAnswersIt() throws Exception {
+        first.stop();
+        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
+        if (tail == null) {
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+        }
+        double acceptedBefore = recoveredCancels("accepted");
+        try (Sipp ringing = Sipp.uasSeeingRetransmissions("ignore-first-cancel")) {
+            SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
+            String requestId = "sip-restart-lost-cancel-" + UUID.randomUUID();
+            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777003", "+4915112345672", null,
+                    "welcome.wav", "sip-restart", 0, 0, 1, null, null, Map.of(), null, null, null, null, null,
+                    Instant.now());
+            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
+            PlacedCall placed = placing.place(command, 1).block(WAIT);
+            assertThat(placed).isNotNull();
+            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
+
+            placing.close();
+            SipTrunkCarrier next = startOnTheSameAddress(towardsRinging);
+            try {
+                assertThat(ringing.awaitExit(WAIT))
+                        .as("sipp ignored our first CANCEL, answered the next one and received the ACK of its 487: %s",
+                                ringing.output())
+                        .isZero();
+                await().atMost(WAIT).until(() -> recoveredCancels("accepted") == acceptedBefore + 1);
+                await().atMost(WAIT).until(() -> !finals(requestId).isEmpty());
+
+                assertThat(finals(requestId).get(0).get("error").get("code").stringValue())
+                        .isEqualTo("dispatcher_restart");
+                assertThat(attemptColumn(requestId, "status")).isEqualTo("failed");
+                assertThat(recoveredCancels("refused") + recoveredCancels("unanswered")).isZero();
+            } finally {
+                next.close();
+            }
+        }
+    }
+
+    private double recoveredCancels(String outcome) {
+        return meters.counter("dialer.dispatcher.carrier.sip.recovered.cancels", "outcome", outcome).count();
     }
 
     private SipTrunkProperties towards(int trunkPort, int bindPort) {

@@ -70,6 +70,10 @@ final class SipSession implements AutoCloseable {
         config.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
         config.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "1");
         config.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "false");
+        // A CANCEL for an INVITE an earlier process sent has no INVITE transaction in this stack, which by default
+        // refuses to send such a CANCEL in a client transaction; our own CANCELs wait for a provisional answer anyway
+        // (SipCall), which is all the check is for.
+        config.setProperty("gov.nist.javax.sip.CANCEL_CLIENT_TRANSACTION_CHECKED", "false");
         stack = factory.createSipStack(config);
         headers = factory.createHeaderFactory();
         messages = factory.createMessageFactory();
@@ -183,13 +187,23 @@ final class SipSession implements AutoCloseable {
     /**
      * CANCEL for an INVITE an earlier process sent: it repeats the INVITE's Request-URI, Via (branch and sent-by, so
      * the trunk matches it to its INVITE: this stack must listen where the earlier one did), From, To, Call-ID and
-     * CSeq number. Sent statelessly: no client transaction of this stack belongs to that INVITE.
+     * CSeq number. Sent in a client transaction of its own, so over UDP it is retransmitted (Timer E) until the trunk
+     * answers it, or for 64 × T1 (Timer F, then a timeout). The transaction carries {@code dialog} as its
+     * application data: its answer and its timeout are this CANCEL's ({@link #takenOverCancel}), not the INVITE's.
      */
     void cancel(SipDialog dialog) throws ParseException, SipException, InvalidArgumentException {
-        provider.sendRequest(messages.createRequest(addresses.createURI(dialog.inviteUri()), Request.CANCEL,
-                headers.createCallIdHeader(dialog.callId()), headers.createCSeqHeader(dialog.localCseq(),
-                        Request.CANCEL), from(dialog), to(dialog, null), List.of(inviteVia(dialog)),
-                headers.createMaxForwardsHeader(70)));
+        ClientTransaction cancel = provider.getNewClientTransaction(messages.createRequest(
+                addresses.createURI(dialog.inviteUri()), Request.CANCEL, headers.createCallIdHeader(dialog.callId()),
+                headers.createCSeqHeader(dialog.localCseq(), Request.CANCEL), from(dialog), to(dialog, null),
+                List.of(inviteVia(dialog)), headers.createMaxForwardsHeader(70)));
+        cancel.setApplicationData(dialog);
+        cancel.sendRequest();
+    }
+
+    /** The taken-over call {@code transaction} is the CANCEL of ({@link #cancel(SipDialog)}), or null. */
+    static SipDialog takenOverCancel(ClientTransaction transaction) {
+        return transaction != null && Request.CANCEL.equals(transaction.getRequest().getMethod())
+                && transaction.getApplicationData() instanceof SipDialog dialog ? dialog : null;
     }
 
     /**

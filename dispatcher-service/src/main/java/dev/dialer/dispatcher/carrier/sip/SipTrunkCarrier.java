@@ -62,8 +62,8 @@ import reactor.core.scheduler.Schedulers;
  * (this process once restarted, or another dispatcher) ends each one: BYE for an answered call, whose attempt ends
  * {@code completed} with its talk time up to then, so the request ends {@code answered}; CANCEL for one still ringing,
  * whose attempt ends {@code failed} with {@code error.code=dispatcher_restart} (retried like a transient failure;
- * the trunk's final answer to that INVITE is acknowledged when it comes). Until then {@link #status} reports such a
- * call alive, so the watchdog leaves it alone.
+ * the CANCEL is retransmitted until the trunk answers it, and the trunk's final answer to that INVITE is
+ * acknowledged when it comes). Until then {@link #status} reports such a call alive, so the watchdog leaves it alone.
  *
  * <p>Delivery: each call's statuses are reported in order, each once, while this process lives; a call whose process
  * died is reported ended once, by whoever takes it over.
@@ -76,6 +76,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final Logger log = LoggerFactory.getLogger(SipTrunkCarrier.class);
     private static final int MAX_CALLS_IN_FLIGHT = 100_000;
     private static final int RECOVERY_BATCH = 100;
+    private static final String RECOVERED_CANCELS = "dialer.dispatcher.carrier.sip.recovered.cancels";
     /**
      * How long an INVITE we cancelled may still get its final answer (64 × T1, RFC 3261 §9.1): a call of ours is
      * then ended as cancelled, an orphan's answer no longer acknowledged.
@@ -134,6 +135,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         this.firstResponse = CallbackLag.timer(registry, NAME, CallbackLag.FIRST_CALLBACK);
         for (SipDialog.State state : SipDialog.State.values()) {
             registry.counter("dialer.dispatcher.carrier.sip.recovered", "state", state.wire());
+        }
+        for (String outcome : List.of("accepted", "refused", "unanswered")) {
+            registry.counter(RECOVERED_CANCELS, "outcome", outcome);
         }
         this.workers = Schedulers.newBoundedElastic(properties.threads(), Integer.MAX_VALUE, "sip-carrier");
         try {
@@ -382,7 +386,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), answerAfterCancel.toMillis(),
                 TimeUnit.MILLISECONDS);
         session.cancel(orphan);
-        log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: cancelled",
+        log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: CANCEL sent",
                 orphan.callId(), orphan.requestId(), orphan.attempt());
         return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.FAILED, "failed",
                 orphan.callId(), null, "the dispatcher restarted while the call rang", null, null,
@@ -397,6 +401,37 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         } catch (Exception e) {
             log.debug("could not acknowledge the {} to cancelled call {}", response.getStatusCode(), orphan.callId(), e);
         }
+    }
+
+    /**
+     * The trunk's answer to a taken-over call's CANCEL ({@link SipSession#cancel(SipDialog)}): a 200 ends its
+     * retransmissions and the INVITE's 487 follows ({@link #acknowledgeOrphan}); a refusal (481: the trunk no longer
+     * knows the INVITE, or the CANCEL did not come from where its Via said) leaves a call still ringing to ring until
+     * the trunk's own timeout.
+     */
+    private void cancelAnswered(SipDialog orphan, Response response) {
+        int code = response.getStatusCode();
+        if (code < 200) {
+            return; // the CANCEL's transaction waits on for its final answer
+        }
+        if (code < 300) {
+            registry.counter(RECOVERED_CANCELS, "outcome", "accepted").increment();
+            log.debug("SIP call {}: the trunk accepted our CANCEL", orphan.callId());
+            return;
+        }
+        registry.counter(RECOVERED_CANCELS, "outcome", "refused").increment();
+        log.warn("SIP call {} (request {} attempt {}), taken over from a dispatcher that stopped: the trunk refused "
+                + "our CANCEL with {} {}; unless the call had ended, it rings until the trunk's own timeout (does "
+                + "this dispatcher listen where the INVITE's Via said?)", orphan.callId(), orphan.requestId(),
+                orphan.attempt(), code, response.getReasonPhrase());
+    }
+
+    /** No answer to a taken-over call's CANCEL however often it was sent (64 × T1): the call may still ring. */
+    private void cancelUnanswered(SipDialog orphan) {
+        registry.counter(RECOVERED_CANCELS, "outcome", "unanswered").increment();
+        log.warn("SIP call {} (request {} attempt {}), taken over from a dispatcher that stopped: the trunk never "
+                + "answered our CANCEL; it may ring until the trunk's own timeout", orphan.callId(),
+                orphan.requestId(), orphan.attempt());
     }
 
     private Mono<Void> report(CarrierCallback callback) {
@@ -487,20 +522,35 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         workers.dispose();
     }
 
-    /** The stack's one listener thread: look the call up, hand the event over, nothing else. */
+    /**
+     * The stack's one listener thread: look the call up, hand the event over, nothing else (a taken-over call's
+     * CANCEL, which no call here owns, is only counted and logged).
+     */
     private final class Listener implements SipListener {
         @Override
         public void processRequest(RequestEvent event) {
             dispatch(event.getRequest(), event);
         }
 
+        /** A taken-over call's CANCEL is known by its transaction: it has the INVITE's Call-ID but no call here. */
         @Override
         public void processResponse(ResponseEvent event) {
-            dispatch(event.getResponse(), event);
+            SipDialog orphan = SipSession.takenOverCancel(event.getClientTransaction());
+            if (orphan != null) {
+                cancelAnswered(orphan, event.getResponse());
+            } else {
+                dispatch(event.getResponse(), event);
+            }
         }
 
         @Override
         public void processTimeout(TimeoutEvent event) {
+            SipDialog orphan = event.isServerTransaction() ? null
+                    : SipSession.takenOverCancel(event.getClientTransaction());
+            if (orphan != null) {
+                cancelUnanswered(orphan);
+                return;
+            }
             javax.sip.Transaction transaction = event.isServerTransaction() ? event.getServerTransaction()
                     : event.getClientTransaction();
             dispatch(transaction == null ? null : transaction.getRequest(), event);

@@ -12,6 +12,8 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,24 +35,39 @@ public final class Sipp implements AutoCloseable {
     }
 
     public static Sipp uas(String scenario) throws IOException, URISyntaxException {
-        return run(scenario, Path.of(Sipp.class.getResource("/sipp/" + scenario + ".xml").toURI()));
+        return run(scenario, resource(scenario), List.of());
+    }
+
+    /**
+     * Like {@link #uas(String)}, with sipp's handling of retransmissions off ({@code -nr}): a request we send again
+     * reaches the scenario as a message of its own (sipp otherwise swallows it, or answers it as it answered the
+     * first), so a scenario can ignore the first copy and answer the next. sipp then retransmits nothing either.
+     */
+    public static Sipp uasSeeingRetransmissions(String scenario) throws IOException, URISyntaxException {
+        return run(scenario, resource(scenario), List.of("-nr"));
+    }
+
+    private static Path resource(String scenario) throws URISyntaxException {
+        return Path.of(Sipp.class.getResource("/sipp/" + scenario + ".xml").toURI());
     }
 
     /** Runs a scenario written by the test itself, for a trunk that misbehaves in a way only one test needs. */
     static Sipp uas(String scenario, String xml) throws IOException {
         Path file = Files.createTempFile("sipp-" + scenario, ".xml");
         Files.writeString(file, xml);
-        return run(scenario, file);
+        return run(scenario, file, List.of());
     }
 
-    private static Sipp run(String scenario, Path file) throws IOException {
+    private static Sipp run(String scenario, Path file, List<String> options) throws IOException {
         Path dir = Files.createTempDirectory("sipp-" + scenario);
         Path log = dir.resolve("screen.log");
         Path errors = dir.resolve("errors.log");
         int port = freeUdpPort();
-        Process process = new ProcessBuilder(executable(), "-sf", file.toString(), "-i", "127.0.0.1",
+        List<String> command = new ArrayList<>(List.of(executable(), "-sf", file.toString(), "-i", "127.0.0.1",
                 "-p", Integer.toString(port), "-m", "1", "-nostdin", "-timeout", "90s", "-timeout_error",
-                "-trace_err", "-error_file", errors.toString(), "-mi", "127.0.0.1", "-mp", "0")
+                "-trace_err", "-error_file", errors.toString(), "-mi", "127.0.0.1", "-mp", "0"));
+        command.addAll(options);
+        Process process = new ProcessBuilder(command)
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
