@@ -10,6 +10,7 @@ import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -141,7 +142,14 @@ class DeliveryLogIT extends RunningApiService {
         DeliveryAttempt after = attempt(webhook, ACCOUNT, "evt-after-nul", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
                 now.plusSeconds(1), false);
 
-        produce(binary, after);
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            // NUL on the wire, as a webhook-service that does not replace it publishes the attempt.
+            String withNul = Contract.toJson(binary).replace("\uFFFD", "\\u0000");
+            assertThat(withNul).contains("\"error\":\"HTTP 500\\u0000\"");
+            producer.send(new ProducerRecord<>(Topics.WEBHOOK_DELIVERIES, webhook,
+                    withNul.getBytes(StandardCharsets.UTF_8))).get();
+        }
+        produce(after);
 
         await().atMost(READ_MODEL).untilAsserted(() ->
                 assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")

@@ -4,9 +4,8 @@ import dev.dialer.common.contract.DeliveryAttempt;
 import java.time.Instant;
 
 /**
- * One attempt as the delivery log keeps it in {@code api.webhook_deliveries}. Its text is kept as PostgreSQL can store
- * it: a NUL character (U+0000, which a {@code text} column refuses, every time) becomes U+FFFD. The response body is an
- * endpoint's, and an endpoint may answer anything; refusing the row would stop the log at it.
+ * One attempt as the delivery log keeps it in {@code api.webhook_deliveries}. Its text is already as PostgreSQL can
+ * store it: {@link DeliveryAttempt} replaces a NUL character, which a {@code text} column refuses, when it is read.
  */
 record DeliveryRecord(String attemptId, String accountId, String webhookId, String eventId, String eventType,
                       String target, String requestId, int attemptNo, String outcome, Integer statusCode,
@@ -14,16 +13,10 @@ record DeliveryRecord(String attemptId, String accountId, String webhookId, Stri
                       boolean endpointDisabled, boolean replay, Instant attemptedAt) {
 
     static DeliveryRecord of(DeliveryAttempt attempt) {
-        return new DeliveryRecord(storable(attempt.attemptId()), storable(attempt.accountId()),
-                storable(attempt.webhookId()), storable(attempt.eventId()), storable(attempt.eventType()),
-                storable(attempt.target()), storable(attempt.requestId()), attempt.attemptNo(),
-                attempt.outcome().wire(), attempt.statusCode(), storable(attempt.error()),
-                storable(attempt.responseBody()), attempt.latencyMs(), attempt.nextAttemptAt(),
-                Boolean.TRUE.equals(attempt.endpointDisabled()), Boolean.TRUE.equals(attempt.replay()),
-                attempt.attemptedAt());
-    }
-
-    static String storable(String text) {
-        return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+        return new DeliveryRecord(attempt.attemptId(), attempt.accountId(), attempt.webhookId(), attempt.eventId(),
+                attempt.eventType(), attempt.target(), attempt.requestId(), attempt.attemptNo(),
+                attempt.outcome().wire(), attempt.statusCode(), attempt.error(), attempt.responseBody(),
+                attempt.latencyMs(), attempt.nextAttemptAt(), Boolean.TRUE.equals(attempt.endpointDisabled()),
+                Boolean.TRUE.equals(attempt.replay()), attempt.attemptedAt());
     }
 }

@@ -10,6 +10,12 @@ import java.util.Locale;
  * {@link #webhookId()} (or the hook kind for per-request hooks), so api-service can serve the delivery log. Its JSON
  * Schema is {@code schemas/delivery-attempt.v1.json}.
  *
+ * <p>Its text is kept as PostgreSQL can store it, since both services write it to a {@code text} column: a NUL
+ * character (U+0000, which such a column refuses, every time) becomes U+FFFD, as bytes that are not UTF-8 already do.
+ * An endpoint may answer anything, a gzip or binary body included, and refusing the row would lose the try from the
+ * delivery log and, in api-service, stop the log behind it. The rule holds for an attempt webhook-service builds and
+ * for one api-service reads from the topic alike, whichever version of webhook-service wrote it.
+ *
  * @param version          contract version, {@value #VERSION}
  * @param attemptId        unique id of this attempt
  * @param eventId          the delivered event's id ({@code webhook-id} header, stable across retries)
@@ -50,6 +56,22 @@ public record DeliveryAttempt(
         Instant attemptedAt) {
 
     public static final int VERSION = 1;
+
+    public DeliveryAttempt {
+        attemptId = storable(attemptId);
+        eventId = storable(eventId);
+        eventType = storable(eventType);
+        webhookId = storable(webhookId);
+        target = storable(target);
+        requestId = storable(requestId);
+        accountId = storable(accountId);
+        error = storable(error);
+        responseBody = storable(responseBody);
+    }
+
+    private static String storable(String text) {
+        return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+    }
 
     public enum Outcome {
         /** 2xx: done. */

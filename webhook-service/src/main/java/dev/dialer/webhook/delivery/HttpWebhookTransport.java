@@ -89,7 +89,10 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                         retryAfter(response.headers().asHttpHeaders().getFirst("Retry-After")))));
     }
 
-    /** The first {@code responseBodyLimit} bytes of the body as {@link #storable} text; reading stops there. */
+    /**
+     * The first {@code responseBodyLimit} bytes of the body as UTF-8 text; reading stops there. A NUL it holds is made
+     * storable by {@link dev.dialer.common.contract.DeliveryAttempt}, which carries it to the delivery log.
+     */
     private Mono<String> readStart(Flux<DataBuffer> body) {
         if (responseBodyLimit == 0) {
             return body.doOnNext(DataBufferUtils::release).then(Mono.just(""));
@@ -97,7 +100,7 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(body, responseBodyLimit))
                 .map(joined -> {
                     try {
-                        return storable(joined.toString(StandardCharsets.UTF_8));
+                        return joined.toString(StandardCharsets.UTF_8);
                     } finally {
                         DataBufferUtils.release(joined);
                     }
@@ -135,22 +138,13 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         return uri;
     }
 
-    /**
-     * Text as it can be kept: PostgreSQL refuses U+0000 in a text column, so an answer (or error) holding a NUL would
-     * cost every try its delivery log row. It becomes U+FFFD, as undecodable bytes already do.
-     */
-    private static String storable(String text) {
-        return text == null ? null : text.replace('\0', '\uFFFD');
-    }
-
     private AttemptResult failure(Throwable error, Duration latency) {
         if (error instanceof IllegalArgumentException) {
-            return AttemptResult.failed(Reason.INVALID_TARGET, storable("invalid URL: " + error.getMessage()),
-                    latency);
+            return AttemptResult.failed(Reason.INVALID_TARGET, "invalid URL: " + error.getMessage(), latency);
         }
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof TargetGuard.ForbiddenAddressException) {
-                return AttemptResult.failed(Reason.FORBIDDEN_TARGET, storable(cause.getMessage()), latency);
+                return AttemptResult.failed(Reason.FORBIDDEN_TARGET, cause.getMessage(), latency);
             }
         }
         if (isTimeout(error)) {
@@ -174,7 +168,7 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        return storable(root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage()));
+        return root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage());
     }
 
     private static Duration since(long startedNanos) {
