@@ -246,7 +246,7 @@ public class AttemptLedger {
                             SELECT r.request_id, q.attempt_no, $4, 'capacity', r.command
                               FROM requeued q JOIN dispatch.requests r ON r.request_id = q.request_id
                             ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
-                                reason = EXCLUDED.reason, lease_until = NULL)
+                                reason = EXCLUDED.reason, lease_until = NULL, first_due_at = NULL)
                         SELECT count(*) FROM requeued""".formatted(open))
                 .bind(0, requestId)
                 .bind(1, attempt)

@@ -54,7 +54,7 @@ class ParkingLot {
                                   FROM unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
                                   JOIN dispatch.requests q ON q.request_id = t.r
                                 ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
-                                    reason = EXCLUDED.reason, lease_until = NULL
+                                    reason = EXCLUDED.reason, lease_until = NULL, first_due_at = NULL
                                  WHERE dispatch.schedule.reason = 'parked'
                                     OR dispatch.schedule.lease_until IS NOT NULL""")
                         .bind(0, requestIds)

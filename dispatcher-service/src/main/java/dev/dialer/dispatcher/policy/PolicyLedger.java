@@ -55,7 +55,8 @@ class PolicyLedger {
                         INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
                         SELECT request_id, $2, $3, $4, command FROM dispatch.requests WHERE request_id = $1
                         ON CONFLICT (request_id, attempt_no)
-                        DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL""")
+                        DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
+                            first_due_at = NULL""")
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
                 .bind(2, dueAt)

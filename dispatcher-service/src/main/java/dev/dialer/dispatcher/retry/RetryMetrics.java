@@ -10,8 +10,10 @@ import org.springframework.stereotype.Component;
  * {@code dialer.dispatcher.retries} by {@code stage}: {@code scheduled} (an attempt ended and its next one was
  * written to the schedule), {@code fired} (its command was published), {@code dropped} (the request no longer wanted
  * it when the wait ended), {@code held} (due, but left in the schedule a while longer because no carrier of its route
- * takes calls: every breaker open). {@code dialer.dispatcher.retry.lateness}: how long after its due time a retry
- * fired, which grows when the schedule falls behind.
+ * takes calls: every breaker open). {@code dialer.dispatcher.retry.lateness}: how long after its due time a wait
+ * (a retry, a window, a capacity requeue, a parked call) was published, which grows when the schedule falls behind,
+ * and counted from the due time the wait first had: a row held for want of a carrier is due again a few seconds later
+ * each time, and an hour of holds shows as an hour late.
  */
 @Component
 public class RetryMetrics {
@@ -28,7 +30,7 @@ public class RetryMetrics {
         this.dropped = registry.counter("dialer.dispatcher.retries", "stage", "dropped");
         this.held = registry.counter("dialer.dispatcher.retries", "stage", "held");
         this.lateness = Timer.builder("dialer.dispatcher.retry.lateness")
-                .description("time from a retry's due time to its command being published")
+                .description("time from the due time a scheduled wait first had to its command being published")
                 .register(registry);
     }
 

@@ -46,7 +46,8 @@ class RetrySchedule {
                         UPDATE dispatch.schedule s SET lease_until = $2
                           FROM due
                          WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
-                        RETURNING s.command::text, s.attempt_no, s.due_at, s.reason""")
+                        RETURNING s.command::text, s.attempt_no, s.due_at, s.reason,
+                                  COALESCE(s.first_due_at, s.due_at)""")
                 .bind(0, now)
                 .bind(1, now.plus(lease))
                 .bind(2, batch)
@@ -54,7 +55,8 @@ class RetrySchedule {
                         Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class),
                         row.get(1, Integer.class),
                         row.get(2, Instant.class),
-                        row.get(3, String.class)))
+                        row.get(3, String.class),
+                        row.get(4, Instant.class)))
                 .all();
     }
 
@@ -62,11 +64,13 @@ class RetrySchedule {
      * Puts a claimed row back, due again at {@code until}: for a row whose call no carrier would take now. It goes
      * behind the rows due before then, which are claimed oldest first: holding it under a short lease instead kept its
      * old due time, so during a long outage of one route its rows, the oldest, filled every claim and starved the
-     * waits of every other route.
+     * waits of every other route. The due time it had before its first hold stays in {@code first_due_at}, which
+     * the statements that write a new wait into the row clear: how late the row fires is counted from there.
      */
     Mono<Void> holdUntil(String requestId, int attempt, Instant dueAt, Instant until) {
         return db.sql("""
-                        UPDATE dispatch.schedule SET due_at = $4, lease_until = NULL
+                        UPDATE dispatch.schedule
+                           SET first_due_at = COALESCE(first_due_at, due_at), due_at = $4, lease_until = NULL
                          WHERE request_id = $1 AND attempt_no = $2 AND due_at = $3""")
                 .bind(0, requestId)
                 .bind(1, attempt)

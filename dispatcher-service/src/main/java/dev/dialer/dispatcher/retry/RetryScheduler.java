@@ -10,8 +10,11 @@ import dev.dialer.dispatcher.pacing.PartitionLanes;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -45,21 +48,28 @@ public class RetryScheduler {
 
     private final RetrySchedule schedule;
     private final WaitEndCheck waitEndCheck;
-    private final KafkaPublisher publisher;
+    private final Function<OutboundRecord, Mono<Void>> publish;
     private final RetryProperties properties;
     private final Clock clock;
     private final RetryMetrics metrics;
-    private final CarrierReadiness carrier;
+    private final Predicate<CallCommand> carrierAccepting;
 
+    @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
                    RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier) {
+        this(schedule, waitEndCheck, publisher::publish, properties, clock, metrics, carrier::accepting);
+    }
+
+    RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
+                   RetryProperties properties, Clock clock, RetryMetrics metrics,
+                   Predicate<CallCommand> carrierAccepting) {
         this.schedule = schedule;
         this.waitEndCheck = waitEndCheck;
-        this.publisher = publisher;
+        this.publish = publish;
         this.properties = properties;
         this.clock = clock;
         this.metrics = metrics;
-        this.carrier = carrier;
+        this.carrierAccepting = carrierAccepting;
     }
 
     /** Runs until cancelled; errors are logged per tick and per row and never end it. */
@@ -88,7 +98,8 @@ public class RetryScheduler {
 
     private Mono<Void> fire(ScheduledAttempt row) {
         return waitEndCheck.stillWanted(row.command(), row.attempt())
-                .flatMap(wanted -> !wanted ? drop(row) : carrier.accepting(row.command()) ? release(row) : hold(row))
+                .flatMap(wanted -> !wanted ? drop(row) : carrierAccepting.test(row.command()) ? release(row)
+                        : hold(row))
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
                             row.command().requestId(), row.attempt(), error.toString());
@@ -98,16 +109,17 @@ public class RetryScheduler {
 
     /**
      * Publish first, delete after: the order that makes a crash in between repeat the command, never lose it. A
-     * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}).
+     * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}). Its
+     * lateness counts from when its wait first became due, holds included: a hold moves the row's due time.
      */
     private Mono<Void> release(ScheduledAttempt row) {
         CallCommand next = row.command().withAttempt(row.attempt());
         Map<String, String> headers = row.requeued() ? Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, row.reason())
                 : Map.of();
-        return publisher.publish(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
+        return publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
                         headers))
                 .then(schedule.remove(next.requestId(), row.attempt(), row.dueAt()))
-                .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.dueAt(), clock.instant()))));
+                .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.firstDueAt(), clock.instant()))));
     }
 
     /**

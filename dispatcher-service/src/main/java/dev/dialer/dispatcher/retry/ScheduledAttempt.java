@@ -6,12 +6,14 @@ import java.time.Instant;
 /**
  * A claimed {@code dispatch.schedule} row.
  *
- * @param command the request's command, as first received
- * @param attempt the attempt to run
- * @param dueAt   when it became due
- * @param reason  why it waited: {@code retry}, {@code capacity} (a requeued attempt), {@code parked}, {@code window}…
+ * @param command    the request's command, as first received
+ * @param attempt    the attempt to run
+ * @param dueAt      its due time now: what a conditional remove or hold matches, so a wait written meanwhile stays
+ * @param reason     why it waited: {@code retry}, {@code capacity} (a requeued attempt), {@code parked}, {@code window}…
+ * @param firstDueAt when this wait first became due: {@code dueAt}, or earlier when the row was held since (a hold
+ *                   moves {@code dueAt} ahead); how late the row fires is counted from here
  */
-record ScheduledAttempt(CallCommand command, int attempt, Instant dueAt, String reason) {
+record ScheduledAttempt(CallCommand command, int attempt, Instant dueAt, String reason, Instant firstDueAt) {
 
     /** An attempt that was requeued after the carrier took no call: it goes back to the front of its lane. */
     boolean requeued() {

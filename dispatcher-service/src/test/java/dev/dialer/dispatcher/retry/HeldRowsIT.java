@@ -4,21 +4,33 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * Rows held because no carrier of their route would take the call now go behind the rows due after them, on the real
  * PostgreSQL: a long outage of one route, whose held rows are older than everything else, must not starve the
- * retries, window releases and parked calls of the other routes.
+ * retries, window releases and parked calls of the other routes. How late such a row fires still counts the whole
+ * hold.
  */
 class HeldRowsIT extends DispatcherOnDatabase {
 
@@ -53,6 +65,110 @@ class HeldRowsIT extends DispatcherOnDatabase {
                 .orElseThrow();
         schedule.remove(outageA, 1, a.dueAt()).block(WAIT);
         assertThat(rows(outageA)).isZero();
+    }
+
+    @Test
+    void aRowHeldAgainAndAgainIsRecordedAsLateAsTheWholeHold() {
+        String requestId = waiting(T0);
+        Scheduler scheduler = new Scheduler(requestId);
+
+        // The route has no carrier for an hour; the row comes due again every few seconds and is held each time.
+        scheduler.tickAt(T0.plusSeconds(1));
+        scheduler.tickAt(T0.plus(Duration.ofMinutes(20)));
+        scheduler.tickAt(T0.plus(Duration.ofMinutes(40)));
+        assertThat(scheduler.held()).isEqualTo(3);
+        scheduler.carrierUp.set(true);
+        scheduler.tickAt(T0.plus(Duration.ofHours(1)));
+
+        assertThat(scheduler.published).hasSize(1);
+        assertThat(scheduler.lateness().count()).isEqualTo(1);
+        assertThat(scheduler.lateness().totalTime(TimeUnit.SECONDS)).isEqualTo(3600.0);
+        assertThat(rows(requestId)).as("removed by the due time it was last claimed at").isZero();
+    }
+
+    @Test
+    void aNewWaitWrittenIntoAHeldRowIsLateFromItsOwnDueTime() {
+        String requestId = waiting(T0);
+        Scheduler scheduler = new Scheduler(requestId);
+        scheduler.tickAt(T0.plusSeconds(1));
+        scheduler.tickAt(T0.plus(Duration.ofMinutes(20)));
+
+        // The carrier rejects the attempt for capacity meanwhile: a wait of its own, due an hour later.
+        Instant requeuedUntil = T0.plus(Duration.ofHours(1));
+        assertThat(attempts.requeueForCapacity(requestId, 1, null, null, requeuedUntil).block(WAIT)).isTrue();
+        scheduler.carrierUp.set(true);
+        scheduler.tickAt(requeuedUntil.plusSeconds(2));
+
+        assertThat(scheduler.published).hasSize(1);
+        assertThat(scheduler.lateness().totalTime(TimeUnit.SECONDS)).isEqualTo(2.0);
+        assertThat(rows(requestId)).isZero();
+    }
+
+    /**
+     * The retry scheduler on the real schedule, at a time the test sets, that publishes to a list and sees the route's
+     * carrier up or down as the test says. It fires only the test's row: other rows due then (other tests' rows on
+     * this database) are only leased.
+     */
+    private final class Scheduler {
+
+        final AtomicBoolean carrierUp = new AtomicBoolean();
+        final List<OutboundRecord> published = new CopyOnWriteArrayList<>();
+        private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        private final SetClock clock = new SetClock();
+        private final RetryScheduler scheduler;
+
+        Scheduler(String requestId) {
+            RetrySchedule schedule = new RetrySchedule(db) {
+                @Override
+                Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+                    return super.claimDue(now, lease, batch)
+                            .filter(row -> row.command().requestId().equals(requestId));
+                }
+            };
+            RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                    Duration.ofSeconds(30), 1000, Duration.ofSeconds(15),
+                    Duration.ofMinutes(30), Duration.ofMinutes(5));
+            this.scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true), this::publish,
+                    properties, clock, new RetryMetrics(meters), command -> carrierUp.get());
+        }
+
+        void tickAt(Instant now) {
+            clock.now = now;
+            scheduler.fireDue().block(WAIT);
+        }
+
+        double held() {
+            return meters.counter("dialer.dispatcher.retries", "stage", "held").count();
+        }
+
+        Timer lateness() {
+            return meters.get("dialer.dispatcher.retry.lateness").timer();
+        }
+
+        private Mono<Void> publish(OutboundRecord record) {
+            return Mono.fromRunnable(() -> published.add(record));
+        }
+    }
+
+    /** A clock that shows the instant last set. */
+    private static final class SetClock extends Clock {
+
+        volatile Instant now;
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
     }
 
     /** A recorded request with a retry row due at {@code dueAt}. */

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 /** The retry scheduler's ticks, on virtual time. */
@@ -23,8 +24,8 @@ class RetrySchedulerTest {
                 return Flux.never();
             }
         };
-        RetryScheduler scheduler = new RetryScheduler(hanging, null, null, properties, Clock.systemUTC(),
-                new RetryMetrics(new SimpleMeterRegistry()), null);
+        RetryScheduler scheduler = new RetryScheduler(hanging, null, record -> Mono.empty(), properties,
+                Clock.systemUTC(), new RetryMetrics(new SimpleMeterRegistry()), command -> true);
 
         StepVerifier.withVirtualTime(scheduler::fireDue)
                 .expectSubscription()
