@@ -1,22 +1,36 @@
 package dev.dialer.dispatcher.lifecycle;
 
+import dev.dialer.dispatcher.retry.RetryProperties;
+import dev.dialer.dispatcher.retry.RetryScheduler;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
-/** {@code retryScheduler} in the readiness group: DOWN until the retry pipeline runs, and again if it ends. */
+/**
+ * {@code retryScheduler} in the readiness group: DOWN until the retry pipeline runs, again if it ends, and while no
+ * tick has completed for {@code stale-after}: ticks given up or failing one after another (a database that hangs or
+ * refuses) leave the pipeline subscribed while no retry, window or parked call is released.
+ */
 @Component
 class RetrySchedulerHealthIndicator implements HealthIndicator {
 
     private final RetrySchedulerLifecycle lifecycle;
+    private final RetryScheduler scheduler;
+    private final RetryProperties properties;
 
-    RetrySchedulerHealthIndicator(RetrySchedulerLifecycle lifecycle) {
+    RetrySchedulerHealthIndicator(RetrySchedulerLifecycle lifecycle, RetryScheduler scheduler,
+                                  RetryProperties properties) {
         this.lifecycle = lifecycle;
+        this.scheduler = scheduler;
+        this.properties = properties;
     }
 
     @Override
     public Health health() {
-        return (lifecycle.pipelineRunning() ? Health.up() : Health.down()).withDetail("table", "dispatch.schedule")
+        boolean ticking = lifecycle.pipelineRunning() && !scheduler.stalledFor(properties.staleAfter());
+        return (ticking ? Health.up() : Health.down()).withDetail("table", "dispatch.schedule")
+                .withDetail("lastProgress", String.valueOf(scheduler.lastProgress()))
+                .withDetail("staleAfter", properties.staleAfter().toString())
                 .build();
     }
 }

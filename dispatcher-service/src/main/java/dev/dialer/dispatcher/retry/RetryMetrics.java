@@ -1,9 +1,11 @@
 package dev.dialer.dispatcher.retry;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.function.Supplier;
 import org.springframework.stereotype.Component;
 
 /**
@@ -13,11 +15,13 @@ import org.springframework.stereotype.Component;
  * takes calls: every breaker open). {@code dialer.dispatcher.retry.lateness}: how long after its due time a wait
  * (a retry, a window, a capacity requeue, a parked call) was published, which grows when the schedule falls behind,
  * and counted from the due time the wait first had: a row held for want of a carrier is due again a few seconds later
- * each time, and an hour of holds shows as an hour late.
+ * each time, and an hour of holds shows as an hour late. {@code dialer.dispatcher.retry.progress.age}: seconds since
+ * the scheduler last completed a tick.
  */
 @Component
 public class RetryMetrics {
 
+    private final MeterRegistry registry;
     private final Counter scheduled;
     private final Counter fired;
     private final Counter dropped;
@@ -25,6 +29,7 @@ public class RetryMetrics {
     private final Timer lateness;
 
     RetryMetrics(MeterRegistry registry) {
+        this.registry = registry;
         this.scheduled = registry.counter("dialer.dispatcher.retries", "stage", "scheduled");
         this.fired = registry.counter("dialer.dispatcher.retries", "stage", "fired");
         this.dropped = registry.counter("dialer.dispatcher.retries", "stage", "dropped");
@@ -49,5 +54,12 @@ public class RetryMetrics {
 
     void held() {
         held.increment();
+    }
+
+    /** Registers the scheduler's progress age, read from {@code seconds} at each scrape. */
+    void progressAge(Supplier<Number> seconds) {
+        Gauge.builder("dialer.dispatcher.retry.progress.age", seconds)
+                .description("Seconds since the retry scheduler last completed a tick (0 while it is not running)")
+                .baseUnit("seconds").register(registry);
     }
 }

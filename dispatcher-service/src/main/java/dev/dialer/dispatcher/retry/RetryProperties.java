@@ -16,7 +16,11 @@ import org.springframework.validation.annotation.Validated;
  *                     a fraction of a second in demos and tests so a 5-minute interval runs in seconds
  * @param pollInterval how often due retries are looked for; also bounds how late a due retry fires
  * @param lease        how long a claimed row belongs to the dispatcher that claimed it; once it lapses (the
- *                     claimer crashed or is stuck) another dispatcher fires the row again
+ *                     claimer crashed or is stuck) another dispatcher fires the row again. A tick that has run
+ *                     this long is given up
+ * @param staleAfter   readiness goes DOWN when no tick has completed for this long (each one given up or failed): no
+ *                     wait ends on this dispatcher then. Longer than {@code lease} plus two {@code poll-interval}s, so
+ *                     that one tick given up does not take the service out of readiness
  * @param batchSize    rows claimed per poll: bounds the work of one tick
  * @param carrierUnavailableDelay   how long an attempt no carrier could take (no connection, a 5xx, an open breaker,
  *                                  a full bulkhead: the call was not placed) waits at least before it is dialled again,
@@ -34,10 +38,20 @@ public record RetryProperties(
         @DefaultValue("PT1M") @NotNull @DurationMin(millis = 1) Duration minuteLength,
         @DefaultValue("PT1S") @NotNull @DurationMin(millis = 1) Duration pollInterval,
         @DefaultValue("PT30S") @NotNull @DurationMin(seconds = 1) Duration lease,
+        @DefaultValue("PT2M") @NotNull Duration staleAfter,
         @DefaultValue("100") @Min(1) @Max(10_000) int batchSize,
         @DefaultValue("PT15S") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableDelay,
         @DefaultValue("PT30M") @NotNull Duration carrierUnavailableMaxWait,
         @DefaultValue("PT5M") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableMaxDelay) {
+
+    public RetryProperties {
+        // A tick given up after its lease is followed by the next within a poll interval or two: not yet stale.
+        if (staleAfter != null && lease != null && pollInterval != null
+                && staleAfter.compareTo(lease.plus(pollInterval.multipliedBy(2))) <= 0) {
+            throw new IllegalArgumentException("dialer.dispatcher.retry.stale-after must be longer than lease (" + lease
+                    + ") plus two poll-intervals (" + pollInterval + "), was " + staleAfter);
+        }
+    }
 
     /**
      * How long an attempt no carrier could take waits this time, having waited {@code waitedSoFar} since it was first

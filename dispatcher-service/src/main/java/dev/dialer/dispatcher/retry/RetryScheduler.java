@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -36,6 +37,9 @@ import reactor.core.publisher.Mono;
  * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
  * slow database never piles up ticks; each tick handles at most {@code batch-size} rows, {@value #CONCURRENCY} at
  * a time.
+ *
+ * <p>Whether the ticks still complete is what readiness reads ({@link #stalledFor}): a tick that hangs or fails, one
+ * after another, leaves the pipeline subscribed while no wait ends.
  */
 @Component
 public class RetryScheduler {
@@ -53,6 +57,7 @@ public class RetryScheduler {
     private final Clock clock;
     private final RetryMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
+    private volatile Instant progressed;
 
     @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
@@ -70,25 +75,45 @@ public class RetryScheduler {
         this.clock = clock;
         this.metrics = metrics;
         this.carrierAccepting = carrierAccepting;
+        metrics.progressAge(this::progressAgeSeconds);
     }
 
     /** Runs until cancelled; errors are logged per tick and per row and never end it. */
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
-                .concatMap(tick -> fireDue(), 1);
+                .concatMap(tick -> fireDue(), 1)
+                // Counted from the start: the first tick is due within one poll interval.
+                .doOnSubscribe(subscription -> progressed())
+                .doFinally(signal -> progressed = null);
+    }
+
+    /**
+     * Whether no tick has completed for {@code staleAfter} (each one given up or failed, or one still running): then
+     * no wait ends on this dispatcher. False while the scheduler is not running (readiness tells that apart).
+     */
+    public boolean stalledFor(Duration staleAfter) {
+        Instant since = progressed;
+        return since != null && clock.instant().isAfter(since.plus(staleAfter));
+    }
+
+    /** When a tick last completed (or the scheduler started); {@code null} while it is not running. */
+    public Instant lastProgress() {
+        return progressed;
     }
 
     /**
      * One tick: what is due now, fired; completes when the batch is done, or when its lease has run out. A tick still
      * running then (a connection that hangs without failing) would hold up every later tick for ever, while the rows
-     * it claimed are free for the taking again; it is given up, and the next tick claims afresh.
+     * it claimed are free for the taking again; it is given up, and the next tick claims afresh. Only a tick that
+     * completes, whatever it found, is progress.
      */
     Mono<Void> fireDue() {
         return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
                 .flatMap(this::fire, CONCURRENCY)
                 .then()
                 .timeout(properties.lease())
+                .doOnSuccess(ignored -> progressed())
                 // The rows stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
                     log.warn("could not claim due retries; trying again next tick: {}", error.toString());
@@ -136,5 +161,14 @@ public class RetryScheduler {
         log.info("request {} no longer wants attempt {}; dropped", row.command().requestId(), row.attempt());
         return schedule.remove(row.command().requestId(), row.attempt(), row.dueAt())
                 .then(Mono.fromRunnable(metrics::dropped));
+    }
+
+    private void progressed() {
+        progressed = clock.instant();
+    }
+
+    private double progressAgeSeconds() {
+        Instant since = progressed;
+        return since == null ? 0 : Math.max(0, Duration.between(since, clock.instant()).toMillis() / 1000.0);
     }
 }

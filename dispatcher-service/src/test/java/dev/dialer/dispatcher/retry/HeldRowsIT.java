@@ -126,7 +126,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
                 }
             };
             RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-                    Duration.ofSeconds(30), 1000, Duration.ofSeconds(15),
+                    Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, Duration.ofSeconds(15),
                     Duration.ofMinutes(30), Duration.ofMinutes(5));
             this.scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true), this::publish,
                     properties, clock, new RetryMetrics(meters), command -> carrierUp.get());

@@ -20,16 +20,18 @@ class RetryPropertiesTest {
             .withUserConfiguration(Properties.class);
 
     @Test
-    void defaultsAreOneMinuteOneSecondPollThirtySecondLeaseAndBatchesOfHundred() {
+    void defaultsAreOneMinuteOneSecondPollThirtySecondLeaseTwoMinutesStaleAfterAndBatchesOfHundred() {
         runner.run(context -> assertThat(context.getBean(RetryProperties.class))
                 .isEqualTo(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                        100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5))));
+                        Duration.ofMinutes(2), 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                        Duration.ofMinutes(5))));
     }
 
     @Test
     void aCallNoCarrierTookWaitsAsLongAgainAsItHasWaitedBetweenTheShortestAndLongestWait() {
         RetryProperties retry = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-                Duration.ofSeconds(30), 100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
+                Duration.ofSeconds(30), Duration.ofMinutes(2), 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                Duration.ofMinutes(5));
         assertThat(retry.carrierUnavailableWait(Duration.ZERO)).isEqualTo(Duration.ofSeconds(15));
         assertThat(retry.carrierUnavailableWait(Duration.ofSeconds(15))).isEqualTo(Duration.ofSeconds(15));
         assertThat(retry.carrierUnavailableWait(Duration.ofSeconds(31))).isEqualTo(Duration.ofSeconds(31));
@@ -52,6 +54,15 @@ class RetryPropertiesTest {
         Map.of("minute-length", "PT0S", "poll-interval", "-PT1S", "lease", "PT0.5S", "batch-size", "0")
                 .forEach((name, value) -> runner.withPropertyValues("dialer.dispatcher.retry." + name + "=" + value)
                         .run(context -> assertThat(context).as(name).hasFailed()));
+    }
+
+    @Test
+    void staleAfterMustOutlastATickGivenUpAtItsLeaseAndTheNextTwoPolls() {
+        runner.withPropertyValues("dialer.dispatcher.retry.lease=PT1M", "dialer.dispatcher.retry.stale-after=PT1M2S")
+                .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
+                        .hasMessageContaining("stale-after"));
+        runner.withPropertyValues("dialer.dispatcher.retry.lease=PT1M", "dialer.dispatcher.retry.stale-after=PT1M3S")
+                .run(context -> assertThat(context).hasNotFailed());
     }
 
     @Configuration(proxyBeanMethods = false)

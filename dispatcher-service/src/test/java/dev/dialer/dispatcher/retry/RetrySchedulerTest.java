@@ -13,7 +13,8 @@ import reactor.test.StepVerifier;
 class RetrySchedulerTest {
 
     private final RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-            Duration.ofSeconds(30), 100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
+            Duration.ofSeconds(30), Duration.ofMinutes(2), 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
+            Duration.ofMinutes(5));
 
     @Test
     void aTickWhoseDatabaseHangsIsGivenUpOnceItsLeaseRanOut() {
