@@ -20,7 +20,8 @@ import org.springframework.validation.annotation.Validated;
  *                     this long is given up
  * @param staleAfter   readiness goes DOWN when no tick has completed for this long (each one given up or failed): no
  *                     wait ends on this dispatcher then. Longer than {@code lease} plus two {@code poll-interval}s, so
- *                     that one tick given up does not take the service out of readiness
+ *                     that one tick given up does not take the service out of readiness; unset, twice that, and at
+ *                     least two minutes
  * @param batchSize    rows claimed per poll: bounds the work of one tick
  * @param carrierUnavailableDelay   how long an attempt no carrier could take (no connection, a 5xx, an open breaker,
  *                                  a full bulkhead: the call was not placed) waits at least before it is dialled again,
@@ -38,13 +39,18 @@ public record RetryProperties(
         @DefaultValue("PT1M") @NotNull @DurationMin(millis = 1) Duration minuteLength,
         @DefaultValue("PT1S") @NotNull @DurationMin(millis = 1) Duration pollInterval,
         @DefaultValue("PT30S") @NotNull @DurationMin(seconds = 1) Duration lease,
-        @DefaultValue("PT2M") @NotNull Duration staleAfter,
+        Duration staleAfter,
         @DefaultValue("100") @Min(1) @Max(10_000) int batchSize,
         @DefaultValue("PT15S") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableDelay,
         @DefaultValue("PT30M") @NotNull Duration carrierUnavailableMaxWait,
         @DefaultValue("PT5M") @NotNull @DurationMin(millis = 1) Duration carrierUnavailableMaxDelay) {
 
     public RetryProperties {
+        // Derived when unset, so that a longer lease alone never makes the service refuse to start.
+        if (staleAfter == null && lease != null && pollInterval != null) {
+            Duration twiceATick = lease.plus(pollInterval.multipliedBy(2)).multipliedBy(2);
+            staleAfter = twiceATick.compareTo(Duration.ofMinutes(2)) > 0 ? twiceATick : Duration.ofMinutes(2);
+        }
         // A tick given up after its lease is followed by the next within a poll interval or two: not yet stale.
         if (staleAfter != null && lease != null && pollInterval != null
                 && staleAfter.compareTo(lease.plus(pollInterval.multipliedBy(2))) <= 0) {

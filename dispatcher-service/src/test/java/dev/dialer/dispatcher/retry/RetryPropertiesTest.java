@@ -65,6 +65,13 @@ class RetryPropertiesTest {
                 .run(context -> assertThat(context).hasNotFailed());
     }
 
+    @Test
+    void staleAfterUnsetFollowsALongerLease() {
+        runner.withPropertyValues("dialer.dispatcher.retry.lease=PT5M")
+                .run(context -> assertThat(context.getBean(RetryProperties.class).staleAfter())
+                        .isEqualTo(Duration.ofMinutes(10).plusSeconds(4)));
+    }
+
     @Configuration(proxyBeanMethods = false)
     @EnableConfigurationProperties(RetryProperties.class)
     static class Properties {
