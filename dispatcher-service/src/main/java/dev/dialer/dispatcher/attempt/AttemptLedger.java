@@ -440,6 +440,19 @@ public class AttemptLedger {
                 .defaultIfEmpty(false);
     }
 
+    /**
+     * Whether the attempt waits in the schedule after a capacity rejection, no dial of it in flight; false for an
+     * unknown attempt.
+     */
+    public Mono<Boolean> isRequeued(String requestId, int attempt) {
+        return db.sql("SELECT requeued FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one()
+                .defaultIfEmpty(false);
+    }
+
     /** Whether the dialer asked the carrier to end the attempt's call; false for an unknown attempt. */
     public Mono<Boolean> cancelRequested(String requestId, int attempt) {
         return db.sql("""

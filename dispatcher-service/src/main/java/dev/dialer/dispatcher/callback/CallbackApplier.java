@@ -350,7 +350,24 @@ public class CallbackApplier {
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
                 .map(published -> Result.APPLIED)
-                .defaultIfEmpty(Result.IGNORED);
+                .switchIfEmpty(Mono.defer(() -> notRequeued(callback)));
+    }
+
+    /**
+     * The ledger refused the requeue: a repeated rejection, or one of an earlier dial than the one in flight. An
+     * attempt that waits in the schedule has no dial in flight, so a slot still held under its key is freed: that is
+     * the slot of a requeue whose commit went through but whose answer was lost, and whose retry was then refused.
+     */
+    private Mono<Result> notRequeued(CarrierCallback callback) {
+        return ledger.isRequeued(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt requeued"))
+                .onErrorResume(error -> Mono.just(false))
+                .map(requeued -> {
+                    if (requeued) {
+                        lanes.trunk().release(slotKey(callback), false);
+                    }
+                    return Result.IGNORED;
+                });
     }
 
     /** {@code 2xx} … {@code 6xx}, or {@code none} when the carrier reported no SIP status: a bounded tag. */

@@ -133,6 +133,34 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         assertThat(trunk.inFlight()).isEqualTo(inFlight - 1);
     }
 
+    @Test
+    void aRequeueCommittedWhoseAnswerWasLostStillFreesTheSlotWhenItsRetryIsRefused() {
+        CallCommand command = command("+4930555104");
+        String id = command.requestId();
+        attempts.record(command).block(WAIT);
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
+        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+        String slot = id + "#1";
+        int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
+        trunk.countingStarts();
+        List<TrunkGate.CountedCall> counted = inFlightCalls.on(Set.of(partition), PARTITIONS)
+                .filter(call -> call.slotKey().equals(slot))
+                .collectList()
+                .block(WAIT);
+        assertThat(trunk.holdCounted(counted)).isEqualTo(1);
+        int inFlight = trunk.inFlight();
+        // The requeue's statement committed, but its answer never came back: the slot was not freed then.
+        assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
+                .isTrue();
+
+        CarrierCallback rejected = dialOne(command, AttemptStatus.FAILED, 503, CAPACITY_REASON);
+        assertThat(applier.apply(rejected).block(WAIT)).as("the retry of the requeue").isEqualTo(Result.IGNORED);
+        assertThat(trunk.holds(slot)).isFalse();
+        assertThat(trunk.inFlight()).isEqualTo(inFlight - 1);
+        // The database is shared with later test classes, whose schedulers must not find this wait.
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
+    }
+
     /**
      * Dial 1 of the command's attempt is rejected for capacity and the attempt is dialled again: dial 2 rings. Its
      * slot is held as a dispatcher that gained the caller ID's partition holds it, counted from the ledger, and this
