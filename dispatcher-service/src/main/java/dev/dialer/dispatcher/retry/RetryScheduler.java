@@ -106,14 +106,24 @@ public class RetryScheduler {
      * One tick: what is due now, fired; completes when the batch is done, or when its lease has run out. A tick still
      * running then (a connection that hangs without failing) would hold up every later tick for ever, while the rows
      * it claimed are free for the taking again; it is given up, and the next tick claims afresh. Only a tick that
-     * completes, whatever it found, is progress.
+     * completes is progress, and only if it found nothing due or moved at least one row on (fired, held or dropped):
+     * one whose every row failed (Kafka refusing every command at once) released nothing.
      */
     Mono<Void> fireDue() {
         return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
                 .flatMap(this::fire, CONCURRENCY)
-                .then()
+                .reduce(new long[2], (counts, handled) -> {
+                    counts[0]++;
+                    counts[1] += handled ? 1 : 0;
+                    return counts;
+                })
                 .timeout(properties.lease())
-                .doOnSuccess(ignored -> progressed())
+                .doOnNext(counts -> {
+                    if (counts[0] == 0 || counts[1] > 0) {
+                        progressed();
+                    }
+                })
+                .then()
                 // The rows stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
                     log.warn("could not claim due retries; trying again next tick: {}", error.toString());
@@ -121,14 +131,16 @@ public class RetryScheduler {
                 });
     }
 
-    private Mono<Void> fire(ScheduledAttempt row) {
+    /** Emits whether the row was moved on (fired, held or dropped), false when that failed. */
+    private Mono<Boolean> fire(ScheduledAttempt row) {
         return waitEndCheck.stillWanted(row.command(), row.attempt())
                 .flatMap(wanted -> !wanted ? drop(row) : carrierAccepting.test(row.command()) ? release(row)
                         : hold(row))
+                .thenReturn(true)
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
                             row.command().requestId(), row.attempt(), error.toString());
-                    return Mono.empty();
+                    return Mono.just(false);
                 });
     }
 

@@ -1,9 +1,16 @@
 package dev.dialer.dispatcher.retry;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.CallCommand;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -34,5 +41,68 @@ class RetrySchedulerTest {
                 .thenAwait(Duration.ofSeconds(1))
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aTickWhoseEveryRowFailsToPublishIsNoProgressAndOneThatFiresARowIs() {
+        AtomicBoolean kafkaRefuses = new AtomicBoolean(true);
+        RetrySchedule oneDue = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+                return Flux.just(new ScheduledAttempt(command(), 2, now, "retry", now));
+            }
+
+            @Override
+            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+                return Mono.empty();
+            }
+        };
+        MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
+        RetryScheduler scheduler = new RetryScheduler(oneDue, (command, attempt) -> Mono.just(true),
+                record -> kafkaRefuses.get() ? Mono.error(new IllegalStateException("not authorized")) : Mono.empty(),
+                properties, clock, new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+        Instant start = clock.instant();
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+        assertThat(scheduler.lastProgress()).as("every row failed").isNull();
+
+        kafkaRefuses.set(false);
+        clock.advance(Duration.ofSeconds(5));
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+        assertThat(scheduler.lastProgress()).isEqualTo(start.plusSeconds(5));
+    }
+
+    private static CallCommand command() {
+        return new CallCommand(1, "rs-" + UUID.randomUUID(), "acc-retry", "+4930555900", "+4915112340900", null,
+                "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
+    }
+
+    /** A clock the test moves. */
+    private static final class MutableClock extends Clock {
+
+        private Instant now;
+
+        MutableClock(Instant now) {
+            this.now = now;
+        }
+
+        void advance(Duration by) {
+            now = now.plus(by);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
     }
 }
