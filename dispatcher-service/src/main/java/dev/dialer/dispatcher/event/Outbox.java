@@ -188,8 +188,10 @@ class Outbox {
      * keeps a request's events in order on the topic. Emits whether it was taken.
      *
      * <p>The transaction is also limited on the server, to {@code limit} per statement and {@code limit} idle
-     * between statements: a relay that gave its round up (its connection hung, or the process froze) cannot leave
-     * PostgreSQL holding the lock, and with it every dispatcher's relay, until someone ends the session by hand.
+     * between statements (both local to it): a relay that gave its round up while its session sat idle in the
+     * transaction, or ran a statement, does not leave PostgreSQL holding the lock, and with it every dispatcher's
+     * relay. A session blocked sending a result to a client that stopped reading is not ended this way: it lasts
+     * until TCP gives the connection up.
      */
     Mono<Boolean> tryRelayLock(Duration limit) {
         String millis = Long.toString(Math.max(1, limit.toMillis()));
