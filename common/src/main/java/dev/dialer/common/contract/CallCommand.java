@@ -13,7 +13,7 @@ import java.util.Set;
  * @param requestId       the call's id, unique per request (the {@code id} the API answered)
  * @param accountId       the owning account
  * @param callerId        caller ID in E.164 ({@code bridge} / {@code from})
- * @param to              callee in E.164
+ * @param to              callee: E.164, a {@code sip:}/{@code sips:} URI or {@code user:<name>} ({@link Destination})
  * @param flowId          IVR flow to run on answer (or {@code application_sid}); this or {@code audio}
  * @param audio           sound-file id or http(s) URL to play on answer
  * @param campaign        campaign name ({@code name} in the seed)

@@ -34,7 +34,7 @@ import java.time.Instant;
  *                       {@code valid_until}), or why a cancel was refused ({@code call.cancel_rejected}:
  *                       {@code too_late})
  * @param callerId       caller ID, E.164
- * @param to             callee, E.164
+ * @param to             callee: E.164, a SIP URI or {@code user:<name>}, as the command named it
  * @param campaign       campaign name
  * @param foreignId      the client's own reference
  * @param webhookId      the request's webhook

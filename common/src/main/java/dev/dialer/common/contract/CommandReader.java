@@ -45,7 +45,14 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     nulAt(Contract.mapper().readTree(value), "$") + ": text may not contain U+0000 (NUL)");
         }
-        return Contract.read(value, CallCommand.class);
+        CallCommand command = Contract.read(value, CallCommand.class);
+        if (Destination.kindOf(command.to()) == Destination.Kind.UNKNOWN) {
+            // The schema's patterns are looser than the dialer's reading (a SIP URI needs a host): refused here, not
+            // at the carrier.
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                    "$.to: not an E.164 number, a sip:/sips: URI with a host, nor user:<name>");
+        }
+        return command;
     }
 
     /**

@@ -3,6 +3,8 @@ package dev.dialer.common.policy;
 import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberToTimeZonesMapper;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.Phonenumber;
+import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -16,7 +18,7 @@ import java.util.TreeSet;
 /**
  * When a number may be called: its calling window in the recipient's local time. A number's time zones come from
  * libphonenumber; where a number spans several zones the strictest rule applies: the window must be open in all of
- * them at once.
+ * them at once. A destination that is not a number (a SIP URI, a registered user) is timed by {@link #zonesFor}.
  */
 public final class CallingWindows {
 
@@ -26,6 +28,55 @@ public final class CallingWindows {
     private static final int DAYS_AHEAD = 3;
 
     private CallingWindows() {
+    }
+
+    /**
+     * The time zones a destination's calling window is applied in: a phone number's own ({@link #zonesOf}); for a SIP
+     * URI or a registered user, which have no country, those of the account's default region, else those of the caller
+     * ID's country (the account calls from a number of the country it serves; ADR 0072). A region or a country spans
+     * several zones at times: the strict rule applies to them as to a number's.
+     *
+     * @param to            the command's {@code to}
+     * @param callerId      the caller ID, E.164
+     * @param defaultRegion the account's default region (ISO 3166), null when its settings name none
+     */
+    public static List<ZoneId> zonesFor(String to, String callerId, String defaultRegion) {
+        if (Destination.isPhone(to)) {
+            return zonesOf(to);
+        }
+        int countryCode = defaultRegion == null ? 0 : UTIL.getCountryCodeForRegion(defaultRegion);
+        if (countryCode == 0) {
+            countryCode = countryCodeOf(callerId);
+        }
+        return countryZones(countryCode);
+    }
+
+    private static int countryCodeOf(String e164) {
+        try {
+            return UTIL.parse(e164, null).getCountryCode();
+        } catch (NumberParseException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** Every zone of a country calling code (libphonenumber's country-level entry); UTC for none. */
+    private static List<ZoneId> countryZones(int countryCode) {
+        if (countryCode == 0) {
+            return List.of(ZoneOffset.UTC);
+        }
+        // A national number of "0" matches no area, so the look-up falls back to the country code's own entry.
+        return known(ZONES.getTimeZonesForGeographicalNumber(new Phonenumber.PhoneNumber()
+                .setCountryCode(countryCode).setNationalNumber(0)));
+    }
+
+    private static List<ZoneId> known(List<String> ids) {
+        List<ZoneId> zones = new ArrayList<>();
+        for (String id : ids) {
+            if (!PhoneNumberToTimeZonesMapper.getUnknownTimeZone().equals(id)) {
+                zones.add(ZoneId.of(id));
+            }
+        }
+        return zones.isEmpty() ? List.of(ZoneOffset.UTC) : zones;
     }
 
     /** The time zones of an E.164 number; UTC when libphonenumber knows none. */
@@ -53,7 +104,14 @@ public final class CallingWindows {
      * {@code now} itself when it is open already.
      */
     public static Instant nextOpening(String e164, CallingWindow window, Instant now) {
-        List<ZoneId> zones = zonesOf(e164);
+        return nextOpening(zonesOf(e164), window, now);
+    }
+
+    /**
+     * The first instant at or after {@code now} at which {@code window} is open in every one of {@code zones}
+     * ({@link #zonesFor}): {@code now} itself when it is open already.
+     */
+    public static Instant nextOpening(List<ZoneId> zones, CallingWindow window, Instant now) {
         if (openInAll(zones, window, now)) {
             return now;
         }

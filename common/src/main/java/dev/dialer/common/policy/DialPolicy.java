@@ -21,11 +21,13 @@ public final class DialPolicy {
      * The facts a decision needs.
      *
      * @param callerId          the caller ID, E.164
-     * @param to                the callee, E.164
+     * @param to                the callee: E.164, or a SIP URI or {@code user:<name>} ({@link
+     *                          dev.dialer.common.contract.Destination}), which has no time zone of its own: its window
+     *                          is applied in the account's default region, else the caller ID's country
      * @param campaign          the campaign, if any (it may have its own window)
      * @param validUntil        the request's TTL, if any
      * @param settings          the account's settings ({@link AccountSettings#defaults} when it wrote none)
-     * @param onDncList         whether the callee is on the account's DNC list
+     * @param onDncList         whether the callee, as written, is on the account's DNC list
      * @param calleeCapFreesAt  when the per-callee cap is reached: the first instant a call is allowed again; null
      *                          when the cap is not reached (or the account has none)
      * @param now               the decision's time
@@ -51,7 +53,9 @@ public final class DialPolicy {
             earliest = facts.calleeCapFreesAt();
             reason = PolicyDecision.CALLEE_CAP;
         }
-        Instant opening = CallingWindows.nextOpening(facts.to(), settings.windowFor(facts.campaign()), earliest);
+        Instant opening = CallingWindows.nextOpening(
+                CallingWindows.zonesFor(facts.to(), facts.callerId(), settings.defaultRegion()),
+                settings.windowFor(facts.campaign()), earliest);
         if (opening.isAfter(earliest)) {
             reason = PolicyDecision.CALLING_WINDOW;
         }

@@ -46,6 +46,32 @@ class ContractTest {
     }
 
     @Test
+    void aCommandMayNameASipUriOrARegisteredUser() {
+        for (String to : new String[] {"sip:alice@pbx.example.com;transport=tls", "sips:10.0.0.7:5061", "user:alice"}) {
+            String json = """
+                    {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                     "to":"%s","audio":"x","created_at":"2026-01-01T00:00:00Z"}""".formatted(to);
+
+            assertThat(reader.read(json.getBytes(StandardCharsets.UTF_8)).to()).isEqualTo(to);
+        }
+    }
+
+    @Test
+    void aDestinationThatIsNoneOfTheThreeFormsIsSchemaInvalid() {
+        for (String to : new String[] {"919876543215", "sip:", "sip:alice@", "sip:a b@host", "user:", "tel:+4930123",
+                "user:" + "a".repeat(129), "sip:" + "a".repeat(Destination.MAX_SIP_URI)}) {
+            String json = """
+                    {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                     "to":"%s","audio":"x","created_at":"2026-01-01T00:00:00Z"}""".formatted(to);
+
+            assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
+                    .as(to)
+                    .isInstanceOfSatisfying(ContractViolation.class,
+                            v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        }
+    }
+
+    @Test
     void notJsonIsAViolation() {
         assertThatThrownBy(() -> reader.read("hello".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(ContractViolation.class,

@@ -98,4 +98,73 @@ class DialPolicyTest {
 
         assertThat(DialPolicy.decide(night).verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
     }
+
+    private static final String SIP = "sip:alice@pbx.example.com";
+    private static final String USER = "user:alice";
+    /** 12:00 in Germany (UTC+01:00 in March): 16:30 in India, so inside a German and an Indian 09:00-21:00 day. */
+    private static final Instant GERMAN_NOON = Instant.parse("2026-03-02T11:00:00Z");
+
+    private static DialPolicy.Facts nonPhone(String to, AccountSettings settings, Instant now) {
+        return new DialPolicy.Facts(CALLER, to, null, null, settings, false, null, now);
+    }
+
+    private static AccountSettings region(String region) {
+        return new AccountSettings(1, "acct", region, null, null, null, null, null, null);
+    }
+
+    @Test
+    void aSipDestinationIsTimedInTheAccountsDefaultRegionNotInUtc() {
+        // 22:30 in India is 17:00 UTC: inside a UTC day, outside the account's region's window.
+        PolicyDecision decision = DialPolicy.decide(nonPhone(SIP, region("IN"), INDIA_LATE));
+
+        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.DEFER);
+        assertThat(decision.reason()).isEqualTo(PolicyDecision.CALLING_WINDOW);
+        assertThat(decision.notBefore().atZone(ZoneId.of("Asia/Kolkata")).toLocalTime())
+                .isEqualTo(LocalTime.of(9, 0));
+    }
+
+    @Test
+    void aUserDestinationIsTimedInTheAccountsRegionRatherThanTheCallerIdsCountry() {
+        // 17:00 UTC is 18:00 in Germany: open there, although it is 22:30 in the caller ID's India.
+        assertThat(DialPolicy.decide(nonPhone(USER, region("DE"), INDIA_LATE)).verdict())
+                .isEqualTo(PolicyDecision.Verdict.DIAL);
+    }
+
+    @Test
+    void withoutADefaultRegionANonPhoneDestinationIsTimedInTheCallerIdsCountry() {
+        assertThat(DialPolicy.decide(nonPhone(SIP, defaults(), INDIA_LATE)).verdict())
+                .isEqualTo(PolicyDecision.Verdict.DEFER);
+        assertThat(DialPolicy.decide(nonPhone(USER, defaults(), GERMAN_NOON)).verdict())
+                .isEqualTo(PolicyDecision.Verdict.DIAL);
+    }
+
+    @Test
+    void aRegionOfSeveralZonesMustBeOpenInAllOfThem() {
+        // 14:00 UTC: 09:00 in New York, 06:00 in Los Angeles: the US window is not open everywhere yet.
+        Instant newYorkNine = Instant.parse("2026-03-02T14:00:00Z");
+
+        PolicyDecision decision = DialPolicy.decide(nonPhone(SIP, region("US"), newYorkNine));
+
+        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.DEFER);
+        assertThat(CallingWindows.zonesFor(SIP, CALLER, "US"))
+                .contains(ZoneId.of("America/New_York"), ZoneId.of("America/Los_Angeles"));
+    }
+
+    @Test
+    void aNonPhoneDestinationOnTheDncListIsBlockedAndItsCapDefersIt() {
+        Instant capFrees = GERMAN_NOON.plusSeconds(3600);
+
+        assertThat(DialPolicy.decide(new DialPolicy.Facts(CALLER, SIP, null, null, region("DE"), true, null,
+                GERMAN_NOON)).reason()).isEqualTo(PolicyDecision.DNC);
+        assertThat(DialPolicy.decide(new DialPolicy.Facts(CALLER, USER, null, null, region("DE"), false, capFrees,
+                GERMAN_NOON))).isEqualTo(new PolicyDecision(PolicyDecision.Verdict.DEFER, PolicyDecision.CALLEE_CAP,
+                capFrees));
+    }
+
+    @Test
+    void nothingThrowsOnAnUnreadableRegionOrCallerId() {
+        assertThat(DialPolicy.decide(new DialPolicy.Facts("not-a-number", SIP, null, null, region("ZZ"), false, null,
+                GERMAN_NOON)).verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
+        assertThat(CallingWindows.zonesFor(USER, "not-a-number", null)).containsExactly(java.time.ZoneOffset.UTC);
+    }
 }
