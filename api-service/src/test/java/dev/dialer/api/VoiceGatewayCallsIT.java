@@ -56,7 +56,7 @@ class VoiceGatewayCallsIT extends RunningApiService {
     @Test
     void missingFieldsAreNamedAndNeedAKey() throws Exception {
         HttpResponse invalid = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
-                {"from":"918068281234","to":{"type":"sip","sipUri":"sip:a@b"},"timeout":-1}""");
+                {"from":"918068281234","to":{"type":"teams","number":"a"},"timeout":-1}""");
         HttpResponse anonymous = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, null, "{}");
 
         assertThat(invalid.status()).isEqualTo(400);

@@ -3,6 +3,7 @@ package dev.dialer.api.voicegateway;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
+import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.util.ArrayList;
@@ -18,8 +19,13 @@ import java.util.Set;
  * {@code fromHost}, {@code call_hook}, {@code speech_synthesis_*}, …) travels to the carrier unchanged in
  * {@code carrierOptions}: none is dropped. No string in it, a name or a value, may hold a NUL character.
  *
+ * <p>{@code to} is a {@code phone} ({@code number}, optional {@code trunk}), a {@code sip} target ({@code sipUri},
+ * optional {@code auth}) or a registered {@code user} ({@code name}). A sip or user target also travels whole, as
+ * {@code carrierOptions.to}, so the carrier gets every field the client gave (ADR 0072).
+ *
  * @param callerId       {@code from}, E.164
- * @param to             {@code to.number}, E.164
+ * @param to             the destination: {@code to.number} in E.164, the {@code sip:}/{@code sips:} URI, or
+ *                       {@code user:<name>}
  * @param applicationSid the application to run on answer (required, as the seed document says)
  * @param notifyUrl      status events go here too
  * @param actionHook     the final outcome goes here too
@@ -73,8 +79,14 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             }
         });
         options.putIfAbsent("timeout", DEFAULT_TIMEOUT_SECONDS);
-        if (body.get("to") instanceof Map<?, ?> target && target.get("trunk") instanceof String trunk) {
-            options.put("trunk", trunk);
+        if (body.get("to") instanceof Map<?, ?> target) {
+            if (target.get("trunk") instanceof String trunk) {
+                options.put("trunk", trunk);
+            }
+            if (!"phone".equals(target.get("type"))) {
+                // The target as the client wrote it (auth, and whatever else the gateway reads), for the carrier.
+                options.put("to", target);
+            }
         }
         return new CreateCall(callerId, to, application instanceof String sid ? sid : null, notifyUrl, actionHook,
                 options);
@@ -92,18 +104,70 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         return seconds.signum() > 0 && seconds.compareTo(java.math.BigInteger.valueOf(MAX_SECONDS)) <= 0;
     }
 
+    /**
+     * The command's {@code to}: the E.164 number of a {@code phone}, the URI of a {@code sip} target (its scheme in
+     * lower case), {@code user:<name>} for a registered {@code user} (ADR 0072).
+     */
     private static String callee(Object value, String region, List<FieldProblem> errors) {
         if (!(value instanceof Map<?, ?> to)) {
-            errors.add(new FieldProblem("to", "is required: {type, number}"));
+            errors.add(new FieldProblem("to", "is required: {type, number}, {type, sipUri} or {type, name}"));
             return null;
         }
         Object type = to.get("type");
-        if (!"phone".equals(type)) {
-            errors.add(new FieldProblem("to.type", type == null ? "is required"
-                    : "'" + type + "' is not supported: only phone destinations are dialled"));
+        if ("phone".equals(type)) {
+            return number(to.get("number"), "to.number", region, errors);
+        }
+        if ("sip".equals(type)) {
+            auth(to.get("auth"), errors);
+            return sipUri(to.get("sipUri"), errors);
+        }
+        if ("user".equals(type)) {
+            return userName(to.get("name"), errors);
+        }
+        errors.add(new FieldProblem("to.type", type == null ? "is required"
+                : "'" + type + "' is not supported: phone, sip and user destinations are dialled"));
+        return null;
+    }
+
+    private static String sipUri(Object value, List<FieldProblem> errors) {
+        if (!(value instanceof String text) || text.isBlank()) {
+            errors.add(new FieldProblem("to.sipUri", "is required"));
             return null;
         }
-        return number(to.get("number"), "to.number", region, errors);
+        if (text.length() > Destination.MAX_SIP_URI) {
+            errors.add(new FieldProblem("to.sipUri", "must be at most " + Destination.MAX_SIP_URI + " characters"));
+            return null;
+        }
+        // The scheme is case-insensitive (RFC 3261): written in lower case, as the command's contract spells it.
+        int colon = text.indexOf(':');
+        String uri = colon < 0 ? text : text.substring(0, colon).toLowerCase(Locale.ROOT) + text.substring(colon);
+        if (!Destination.isSipUri(uri)) {
+            errors.add(new FieldProblem("to.sipUri",
+                    "must be a sip: or sips: URI with a host, without whitespace or control characters"));
+            return null;
+        }
+        return uri;
+    }
+
+    /** Carried to the carrier as given: only its shape is checked, so that the gateway can use it. */
+    private static void auth(Object value, List<FieldProblem> errors) {
+        if (value != null && !(value instanceof Map<?, ?> auth && auth.get("username") instanceof String
+                && auth.get("password") instanceof String)) {
+            errors.add(new FieldProblem("to.auth", "must be {username, password}, both strings"));
+        }
+    }
+
+    private static String userName(Object value, List<FieldProblem> errors) {
+        if (!(value instanceof String name) || name.isEmpty()) {
+            errors.add(new FieldProblem("to.name", "is required"));
+            return null;
+        }
+        if (!Destination.isUserName(name)) {
+            errors.add(new FieldProblem("to.name", "must be 1 to " + Destination.MAX_USER_NAME
+                    + " visible ASCII characters (no spaces)"));
+            return null;
+        }
+        return Destination.user(name);
     }
 
     private static String number(Object value, String field, String region, List<FieldProblem> errors) {

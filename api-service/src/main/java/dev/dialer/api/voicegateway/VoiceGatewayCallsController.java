@@ -3,10 +3,12 @@ package dev.dialer.api.voicegateway;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.ApiKeys;
+import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.IdempotentRequests;
 import dev.dialer.api.ids.TimeOrderedUuids;
+import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
@@ -64,13 +66,13 @@ class VoiceGatewayCallsController {
     private static final String FINGERPRINT = "POST /v1/Accounts/{account_sid}/Calls\n";
 
     private final AcknowledgedPublisher publisher;
-    private final AccountSettingsStore settings;
-    private final CallLedger ledger;
+    private final AccountSettingsLookup settings;
+    private final AcceptedCalls ledger;
     private final IdempotentRequests idempotency;
     private final Counter accepted;
     private final Counter forbiddenCallerIds;
 
-    VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsStore settings, CallLedger ledger,
+    VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsLookup settings, AcceptedCalls ledger,
                                 IdempotentRequests idempotency, MeterRegistry registry) {
         this.idempotency = idempotency;
         this.publisher = publisher;
@@ -88,7 +90,10 @@ class VoiceGatewayCallsController {
             description = "The Voice Gateway (jambonz) create-call request. `notifyUrl` receives every event of the "
                     + "call, `actionHook` its final outcome; `timeout` (60 by default), `timeLimit`, `tag`, "
                     + "`headers`, `amd`, `callerName`, `fromHost`, `to.trunk` and `speech_synthesis_*` travel to "
-                    + "the carrier as given. Answers once Kafka has the command.",
+                    + "the carrier as given. `to` is a `phone` number, a `sip` URI or a registered `user`: a sip or "
+                    + "user target has no time zone, so its calling window is applied in the account's default "
+                    + "region (else the caller ID's country); DNC and the per-callee cap match it as written. "
+                    + "Answers once Kafka has the command.",
             parameters = @Parameter(name = IdempotentRequests.HEADER, in = ParameterIn.HEADER, description = "Makes "
                     + "retries safe for 24 hours, as on the send endpoint: a repeat with the same body answers the "
                     + "original 201 with `Idempotent-Replayed: true` and queues nothing; the same key with another "
@@ -101,7 +106,11 @@ class VoiceGatewayCallsController {
                             @ExampleObject(name = "basic", summary = "The seed's request",
                                     value = ApiDocs.VOICE_GATEWAY_CALL),
                             @ExampleObject(name = "with-hooks", summary = "With hooks and carrier options",
-                                    value = ApiDocs.VOICE_GATEWAY_CALL_WITH_HOOKS)})))
+                                    value = ApiDocs.VOICE_GATEWAY_CALL_WITH_HOOKS),
+                            @ExampleObject(name = "sip", summary = "To a SIP URI, with credentials",
+                                    value = VoiceGatewayDocs.SIP_CALL),
+                            @ExampleObject(name = "user", summary = "To a user registered with the gateway",
+                                    value = VoiceGatewayDocs.USER_CALL)})))
     @ApiResponse(responseCode = "201", description = "Queued: `sid` is the call id its events carry",
             content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
                     schema = @Schema(implementation = VoiceGatewayDocs.Created.class),

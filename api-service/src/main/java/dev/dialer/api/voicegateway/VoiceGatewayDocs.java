@@ -11,6 +11,15 @@ import java.util.Map;
  */
 final class VoiceGatewayDocs {
 
+    /** A call to a SIP URI. */
+    static final String SIP_CALL = """
+            {"application_sid":"app-1","from":"918068281234",\
+            "to":{"type":"sip","sipUri":"sip:support@pbx.example.com","auth":{"username":"dialer","password":"s3cret"}}}\
+            """;
+    /** A call to a user registered with the gateway. */
+    static final String USER_CALL = """
+            {"application_sid":"app-1","from":"918068281234","to":{"type":"user","name":"alice"}}""";
+
     private VoiceGatewayDocs() {
     }
 
@@ -35,10 +44,26 @@ final class VoiceGatewayDocs {
                         + "`{url, method}`", oneOf = {String.class, Hook.class}) Object actionHook) {
     }
 
-    @Schema(name = "VoiceGatewayTarget", requiredProperties = {"type", "number"})
+    @Schema(name = "VoiceGatewayTarget", requiredProperties = "type", description = "The destination: a `phone` "
+            + "(`number`, optional `trunk`), a `sip` URI (`sipUri`, optional `auth`) or a registered `user` (`name`). "
+            + "A sip or user target's calling window is applied in the account's default region (else the caller "
+            + "ID's country), and the whole object travels to the carrier as given")
     record Target(@JsonProperty("type") @Schema(allowableValues = {"phone", "sip", "user"}) String type,
-                  @JsonProperty("number") @Schema(example = "919876543215") String number,
-                  @JsonProperty("trunk") String trunk) {
+                  @JsonProperty("number") @Schema(description = "For `phone` (required): the callee's number",
+                          example = "919876543215") String number,
+                  @JsonProperty("trunk") @Schema(description = "The carrier route to use") String trunk,
+                  @JsonProperty("sipUri") @Schema(description = "For `sip` (required): a `sip:` or `sips:` URI with "
+                          + "a host, without whitespace", maxLength = 1024, example = "sip:alice@pbx.example.com")
+                  String sipUri,
+                  @JsonProperty("auth") @Schema(description = "For `sip`: credentials for the far end's digest "
+                          + "challenge, passed to the gateway as given") TargetAuth auth,
+                  @JsonProperty("name") @Schema(description = "For `user` (required): the registered user, 1 to 128 "
+                          + "visible ASCII characters", minLength = 1, maxLength = 128, example = "alice")
+                  String name) {
+    }
+
+    @Schema(name = "VoiceGatewayTargetAuth", requiredProperties = {"username", "password"})
+    record TargetAuth(@JsonProperty("username") String username, @JsonProperty("password") String password) {
     }
 
     @Schema(name = "VoiceGatewayHook", requiredProperties = "url")

@@ -1,0 +1,163 @@
+package dev.dialer.api.voicegateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.ProblemAdvice;
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.kafka.OutboundRecord;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Mono;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The Voice Gateway create-call over HTTP without Kafka: the command it would produce is captured and read with the
+ * dispatcher's own reader (schema included). VoiceGatewayCallsIT covers the real broker.
+ */
+class VoiceGatewayCallsControllerTest {
+
+    private static final Account ACCOUNT = new Account("acct-test", "Test", "IN");
+    private static final String PATH = "/v1/Accounts/" + ACCOUNT.id() + "/Calls";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final CapturingPublisher publisher = new CapturingPublisher();
+    private final WebTestClient client = WebTestClient
+            .bindToController(new VoiceGatewayCallsController(publisher,
+                    accountId -> Mono.just(AccountSettings.defaults(accountId)),
+                    (accountId, calls, createdAt) -> Mono.empty(),
+                    // No request here carries an Idempotency-Key: IdempotencyIT covers the store.
+                    null, new SimpleMeterRegistry()))
+            .controllerAdvice(new ProblemAdvice())
+            .webFilter((exchange, chain) -> {
+                exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
+                return chain.filter(exchange);
+            })
+            .build();
+
+    @Test
+    void aSipTargetIsQueuedWithItsUriAsTheDestinationAndTravelsWholeToTheCarrier() {
+        JsonNode created = created(VoiceGatewayDocs.SIP_CALL);
+
+        CallCommand command = onlyCommand();
+        assertThat(created.get("sid").asString()).isEqualTo(command.requestId());
+        assertThat(created.get("callId").asString()).isEqualTo(command.requestId());
+        assertThat(command.to()).isEqualTo("sip:support@pbx.example.com");
+        assertThat(command.callerId()).isEqualTo("+918068281234");
+        assertThat(command.carrierOptions()).containsEntry("to", Map.of("type", "sip",
+                "sipUri", "sip:support@pbx.example.com", "auth", Map.of("username", "dialer", "password", "s3cret")));
+    }
+
+    @Test
+    void aUserTargetIsQueuedAsUserColonName() {
+        created(VoiceGatewayDocs.USER_CALL);
+
+        CallCommand command = onlyCommand();
+        assertThat(command.to()).isEqualTo("user:alice");
+        assertThat(command.carrierOptions()).containsEntry("to", Map.of("type", "user", "name", "alice"));
+    }
+
+    @Test
+    void aSipSchemeWrittenInCapitalsIsQueuedInLowerCase() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"sip","sipUri":"SIPS:bob@10.0.0.7:5061"}}""");
+
+        assertThat(onlyCommand().to()).isEqualTo("sips:bob@10.0.0.7:5061");
+    }
+
+    @Test
+    void aPhoneTargetIsQueuedAsBeforeWithoutTheTargetInTheCarrierOptions() {
+        created("""
+                {"application_sid":"a","from":"918068281234",
+                 "to":{"type":"phone","number":"919876543215","trunk":"carrier-a"}}""");
+
+        CallCommand command = onlyCommand();
+        assertThat(command.to()).isEqualTo("+919876543215");
+        assertThat(command.carrierOptions()).containsEntry("trunk", "carrier-a").doesNotContainKey("to");
+    }
+
+    @ParameterizedTest(name = "{0} is refused naming {1}")
+    @CsvSource(delimiter = '|', value = {
+            "{\"type\":\"sip\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":42}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"tel:+4930123456\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:al ice@pbx.example.com\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com\\t\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":\"dialer:s3cret\"}|to.auth",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":{\"username\":\"dialer\"}}|to.auth",
+            "{\"type\":\"user\"}|to.name",
+            "{\"type\":\"user\",\"name\":\"\"}|to.name",
+            "{\"type\":\"user\",\"name\":\"al ice\"}|to.name",
+            "{\"type\":\"user\",\"name\":\"al\\u00e9\"}|to.name",
+            "{\"type\":\"teams\",\"number\":\"x\"}|to.type",
+            "{\"number\":\"919876543215\"}|to.type"})
+    void eachBadTargetFieldIsA400NamingIt(String to, String field) {
+        JsonNode problem = refused("{\"application_sid\":\"a\",\"from\":\"918068281234\",\"to\":" + to + "}");
+
+        assertThat(problem.get("errors")).hasSize(1);
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo(field);
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void aSipUriOrUserNameOverItsBoundIsA400NamingIt() {
+        String longUri = "sip:" + "a".repeat(1021) + "@b";
+        String longName = "a".repeat(129);
+
+        assertThat(refused("{\"application_sid\":\"a\",\"from\":\"918068281234\",\"to\":{\"type\":\"sip\",\"sipUri\":\""
+                + longUri + "\"}}").get("errors").get(0).get("message").asString()).contains("1024");
+        assertThat(refused("{\"application_sid\":\"a\",\"from\":\"918068281234\",\"to\":{\"type\":\"user\",\"name\":\""
+                + longName + "\"}}").get("errors").get(0).get("field").asString()).isEqualTo("to.name");
+    }
+
+    private JsonNode created(String body) {
+        byte[] answer = client.post().uri(PATH).contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange()
+                .expectStatus().isCreated()
+                .expectBody().returnResult().getResponseBody();
+        return JSON.readTree(answer);
+    }
+
+    private JsonNode refused(String body) {
+        byte[] answer = client.post().uri(PATH).contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .expectBody().returnResult().getResponseBody();
+        return JSON.readTree(answer);
+    }
+
+    private CallCommand onlyCommand() {
+        assertThat(publisher.records).hasSize(1);
+        return new CommandReader().read(publisher.records.get(0).value());
+    }
+
+    private static final class CapturingPublisher extends AcknowledgedPublisher {
+
+        final List<OutboundRecord> records = new CopyOnWriteArrayList<>();
+
+        CapturingPublisher() {
+            super(null, Duration.ofSeconds(1), Duration.ofSeconds(1), new SimpleMeterRegistry());
+        }
+
+        @Override
+        public Mono<Void> publishAll(List<OutboundRecord> batch) {
+            return Mono.fromRunnable(() -> records.addAll(batch));
+        }
+    }
+}
