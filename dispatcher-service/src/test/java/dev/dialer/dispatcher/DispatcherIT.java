@@ -127,6 +127,36 @@ class DispatcherIT {
     }
 
     @Test
+    void aSipTargetReachesTheGatewayAsJambonzsSipTargetWithTheAuthTheClientGaveAndIsReportedByItsUri() {
+        String requestId = newRequestId();
+        String uri = "sip:4915112345678@pbx.example.com;transport=tls";
+        fixture.produce(CALLER, command(requestId, CALLER, uri, """
+                "carrier_options":{"to":{"type":"sip","sipUri":"%s","auth":{"username":"dialer","password":"pw"}}},"""
+                .formatted(uri)));
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(statuses(events)).containsExactly("queued", "initiated", "ringing", "in-progress", "completed");
+        assertThat(events).allSatisfy(event -> assertThat(event.get("to").stringValue()).isEqualTo(uri));
+        ReceivedCall call = fixture.callsFor(requestId).get(0);
+        assertThat(call.toType()).isEqualTo("sip");
+        assertThat(call.toNumber()).isEqualTo(uri);
+        assertThat(call.body().get("to")).isEqualTo(Map.of("type", "sip", "sipUri", uri,
+                "auth", Map.of("username", "dialer", "password", "pw")));
+    }
+
+    @Test
+    void aRegisteredUserReachesTheGatewayAsJambonzsUserTarget() {
+        String requestId = newRequestId();
+        fixture.produce(CALLER, command(requestId, CALLER, "user:agent-7", ""));
+
+        fixture.awaitFinal(requestId);
+
+        ReceivedCall call = fixture.callsFor(requestId).get(0);
+        assertThat(call.body().get("to")).isEqualTo(Map.of("type", "user", "name", "agent-7"));
+    }
+
+    @Test
     void busyCalleeEndsBusyWithSip486AndTheRequestExhausted() {
         String requestId = newRequestId();
         fixture.produce(CALLER, command(requestId, CALLER, "+4915112345670", ""));

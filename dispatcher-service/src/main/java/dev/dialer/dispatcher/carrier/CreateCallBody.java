@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Destination;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -12,7 +13,9 @@ import java.util.Set;
  *
  * <ul>
  *   <li>{@code from} and {@code to.number} are the E.164 numbers without the leading '+', the form jambonz and its
- *       carriers expect for phone numbers;</li>
+ *       carriers expect for phone numbers; a command to a SIP URI or a registered user ({@code user:<name>}) sends
+ *       jambonz's {@code {type: sip, sipUri, auth?}} or {@code {type: user, name}} target instead, with the other
+ *       fields of the target the client gave ({@code carrier_options.to});</li>
  *   <li>{@code application_sid} is the command's {@code flow_id}, or the configured audio player for a command with
  *       {@code audio};</li>
  *   <li>{@code tag} (echoed back as {@code customerData} on every callback) carries the correlation ids
@@ -56,7 +59,7 @@ final class CreateCallBody {
         Map<String, Object> options = command.carrierOptions();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("from", digits(command.callerId()));
-        body.put("to", target(command, options.get("trunk")));
+        body.put("to", target(command, options.get("trunk"), options.get("to")));
         body.put("application_sid", command.flowId() != null ? command.flowId() : properties.defaultApplicationSid());
         body.put("call_status_hook", Map.of("url", statusHookUrl, "method", "POST"));
         body.put("timeout", properties.ringTimeout().toSeconds());
@@ -85,14 +88,40 @@ final class CreateCallBody {
         return amd;
     }
 
-    private static Map<String, Object> target(CallCommand command, Object trunk) {
+    /**
+     * jambonz's target: {@code {type: phone, number, trunk?}} for a number; for a SIP URI {@code {type: sip, sipUri}}
+     * and for {@code user:<name>} {@code {type: user, name}}, each with the rest of the target the client gave
+     * ({@code carrier_options.to}: {@code auth}, …). The address itself is always the command's.
+     */
+    private static Map<String, Object> target(CallCommand command, Object trunk, Object given) {
         Map<String, Object> to = new LinkedHashMap<>();
-        to.put("type", "phone");
-        to.put("number", digits(command.to()));
+        switch (Destination.kindOf(command.to())) {
+            case SIP -> {
+                to.put("type", "sip");
+                to.put("sipUri", command.to());
+                rest(to, given);
+            }
+            case USER -> {
+                to.put("type", "user");
+                to.put("name", Destination.userName(command.to()));
+                rest(to, given);
+            }
+            default -> {
+                to.put("type", "phone");
+                to.put("number", digits(command.to()));
+            }
+        }
         if (trunk instanceof String name && !name.isBlank()) {
             to.put("trunk", name);
         }
         return to;
+    }
+
+    /** The given target's other fields; never its type or address, which the command's {@code to} decides. */
+    private static void rest(Map<String, Object> to, Object given) {
+        if (given instanceof Map<?, ?> fields) {
+            fields.forEach((name, value) -> to.putIfAbsent(String.valueOf(name), value));
+        }
     }
 
     private static Map<String, Object> tag(CallCommand command, Object theirs) {
