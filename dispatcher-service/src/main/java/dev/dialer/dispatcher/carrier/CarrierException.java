@@ -24,17 +24,39 @@ public final class CarrierException extends RuntimeException {
         }
     }
 
+    /** {@code error.code} of an attempt whose destination the carrier has no way to address. */
+    public static final String UNSUPPORTED_TARGET = "unsupported_target";
+
     private final Reason reason;
     private final Integer httpStatus;
+    private final String errorCode;
 
     public CarrierException(Reason reason, String message, Throwable cause) {
         this(reason, null, message, cause);
     }
 
     public CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause) {
+        this(reason, httpStatus, message, cause, null);
+    }
+
+    private CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause, String errorCode) {
         super(message, cause);
         this.reason = reason;
         this.httpStatus = httpStatus;
+        this.errorCode = errorCode;
+    }
+
+    /**
+     * The carrier cannot address this kind of destination at all (a registered user over a plain SIP trunk): a refusal
+     * made before anything was sent, the same on every try, so the attempt fails and is not retried.
+     */
+    public static CarrierException unsupportedTarget(String message) {
+        return new CarrierException(Reason.REJECTED, null, message, null, UNSUPPORTED_TARGET);
+    }
+
+    /** The {@code error.code} the attempt's failure carries, when more precise than {@code carrier_error}; or null. */
+    public String errorCode() {
+        return errorCode;
     }
 
     public Reason reason() {

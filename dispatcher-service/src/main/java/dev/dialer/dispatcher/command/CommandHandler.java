@@ -263,16 +263,20 @@ class CommandHandler {
         return Mono.just(CommandOutcome.DIALLED);
     }
 
-    /** The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=carrier_error}. */
+    /**
+     * The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=carrier_error}, or the
+     * carrier's more precise code ({@code unsupported_target}).
+     */
     private Mono<CommandOutcome> carrierFailed(CallCommand command, CarrierException error) {
-        log.warn("carrier did not place request {} attempt {} ({}): {}", command.requestId(), command.attempt(),
-                error.reason().wire(), error.getMessage());
+        String code = error.errorCode() != null ? error.errorCode() : CARRIER_ERROR;
+        log.warn("carrier did not place request {} attempt {} ({}, {}): {}", command.requestId(), command.attempt(),
+                error.reason().wire(), code, error.getMessage());
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
         return events.endOn(command, ledger.transitionChange(failed),
-                        event -> event.status(AttemptStatus.FAILED).error(CARRIER_ERROR, error.getMessage()),
-                        FinalStatus.FAILED, event -> event.error(CARRIER_ERROR, error.getMessage()))
+                        event -> event.status(AttemptStatus.FAILED).error(code, error.getMessage()),
+                        FinalStatus.FAILED, event -> event.error(code, error.getMessage()))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .doOnSuccess(done -> openAttempts.ended(command.requestId(), command.attempt()))
                 .thenReturn(CommandOutcome.FAILED);

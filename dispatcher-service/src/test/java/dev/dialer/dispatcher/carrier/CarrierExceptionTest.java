@@ -33,4 +33,15 @@ class CarrierExceptionTest {
         assertThat(failure.isTechnical()).as("not placed").isEqualTo(expected.equals("not placed"));
         assertThat(failure.mayHaveBeenPlaced()).as("may be placed").isEqualTo(expected.equals("may be placed"));
     }
+
+    @org.junit.jupiter.api.Test
+    void anUnsupportedTargetIsARefusalNamedByItsOwnCodeSoTheAttemptFailsWithoutFailoverOrRetry() {
+        CarrierException failure = CarrierException.unsupportedTarget("no address for user:alice");
+
+        assertThat(failure.reason()).isEqualTo(CarrierException.Reason.REJECTED);
+        assertThat(failure.errorCode()).isEqualTo("unsupported_target");
+        assertThat(failure.isTechnical()).isFalse();
+        assertThat(failure.mayHaveBeenPlaced()).isFalse();
+        assertThat(new CarrierException(CarrierException.Reason.REJECTED, 400, "bad", null).errorCode()).isNull();
+    }
 }

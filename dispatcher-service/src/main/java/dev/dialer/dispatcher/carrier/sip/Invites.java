@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.carrier.sip;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Destination;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
@@ -17,13 +18,16 @@ import javax.sip.SipProvider;
 import javax.sip.address.Address;
 import javax.sip.address.AddressFactory;
 import javax.sip.address.SipURI;
+import javax.sip.address.URI;
 import javax.sip.header.HeaderFactory;
+import javax.sip.header.RouteHeader;
 import javax.sip.header.ViaHeader;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
 
 /**
- * Builds the INVITE for a command: Request-URI and {@code To} = the callee at the trunk, {@code From} = the caller ID,
+ * Builds the INVITE for a command: Request-URI and {@code To} = the callee's number at the trunk, or for a command to a
+ * SIP URI that URI, with a {@code Route} to the trunk so that the trunk stays the next hop; {@code From} = the caller ID,
  * an SDP offer (the SBC in front anchors the media: the dialer sends none), the command's own SIP {@code headers}
  * (from its carrier options) and ours:
  * <ul>
@@ -62,11 +66,11 @@ final class Invites {
 
     Request invite(CallCommand command, SipProvider provider, int localPort) throws ParseException,
             InvalidArgumentException {
-        SipURI target = addresses.createSipURI(command.to(), properties.trunkHost());
-        target.setPort(properties.trunkPort());
-        target.setTransportParam(properties.transport());
+        boolean sipTarget = Destination.kindOf(command.to()) == Destination.Kind.SIP;
+        URI target = sipTarget ? addresses.createURI(command.to()) : numberAtTrunk(command);
         SipURI caller = addresses.createSipURI(command.callerId(), properties.fromHostOrBind());
-        Address toAddress = addresses.createAddress(addresses.createSipURI(command.to(), properties.trunkHost()));
+        Address toAddress = addresses.createAddress(sipTarget ? addresses.createURI(command.to())
+                : addresses.createSipURI(command.to(), properties.trunkHost()));
         List<ViaHeader> vias = new ArrayList<>();
         vias.add(headers.createViaHeader(properties.bindAddress(), localPort, properties.transport(), null));
         Request invite = messages.createRequest(target, Request.INVITE, provider.getNewCallId(),
@@ -77,10 +81,41 @@ final class Invites {
         contact.setPort(localPort);
         contact.setTransportParam(properties.transport());
         invite.addHeader(headers.createContactHeader(addresses.createAddress(contact)));
+        if (sipTarget) {
+            // The URI names the callee, the trunk stays the next hop: a loose route to it (RFC 3261 16.12).
+            invite.addHeader(trunkRoute());
+        }
         addGivenHeaders(invite, command.carrierOptions().get("headers"));
         addOurHeaders(invite, command);
         invite.setContent(sdpOffer(), headers.createContentTypeHeader("application", "sdp"));
         return invite;
+    }
+
+    /** The callee's number at the trunk: the Request-URI of a phone call. */
+    private SipURI numberAtTrunk(CallCommand command) throws ParseException, InvalidArgumentException {
+        SipURI target = addresses.createSipURI(command.to(), properties.trunkHost());
+        target.setPort(properties.trunkPort());
+        target.setTransportParam(properties.transport());
+        return target;
+    }
+
+    /** {@code Route: <sip:trunk:port;transport=…;lr>}: sends a request to the trunk whatever its Request-URI. */
+    RouteHeader trunkRoute() throws ParseException, InvalidArgumentException {
+        SipURI trunk = addresses.createSipURI(null, properties.trunkHost());
+        trunk.setPort(properties.trunkPort());
+        trunk.setTransportParam(properties.transport());
+        trunk.setLrParam();
+        return headers.createRouteHeader(addresses.createAddress(trunk));
+    }
+
+    /**
+     * Whether a request to {@code requestUri} needs {@link #trunkRoute} to reach the trunk: a call to a SIP URI
+     * (an INVITE to a number is addressed to the trunk itself).
+     */
+    boolean routedToTrunk(String requestUri) throws ParseException {
+        URI uri = addresses.createURI(requestUri);
+        return !(uri instanceof SipURI sip && properties.trunkHost().equalsIgnoreCase(sip.getHost())
+                && sip.getPort() == properties.trunkPort());
     }
 
     private void addGivenHeaders(Request invite, Object given) throws ParseException {

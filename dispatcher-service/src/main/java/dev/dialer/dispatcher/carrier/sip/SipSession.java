@@ -196,6 +196,7 @@ final class SipSession implements AutoCloseable {
                 addresses.createURI(dialog.inviteUri()), Request.CANCEL, headers.createCallIdHeader(dialog.callId()),
                 headers.createCSeqHeader(dialog.localCseq(), Request.CANCEL), from(dialog), to(dialog, null),
                 List.of(inviteVia(dialog)), headers.createMaxForwardsHeader(70)));
+        routeLikeTheInvite(cancel.getRequest(), dialog);
         cancel.setApplicationData(dialog);
         cancel.sendRequest();
     }
@@ -215,10 +216,12 @@ final class SipSession implements AutoCloseable {
             InvalidArgumentException {
         ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
         if (response.getStatusCode() >= 300) {
-            provider.sendRequest(messages.createRequest(addresses.createURI(dialog.inviteUri()), Request.ACK,
+            Request ack = messages.createRequest(addresses.createURI(dialog.inviteUri()), Request.ACK,
                     headers.createCallIdHeader(dialog.callId()), headers.createCSeqHeader(dialog.localCseq(),
                             Request.ACK), from(dialog), to, List.of(inviteVia(dialog)),
-                    headers.createMaxForwardsHeader(70)));
+                    headers.createMaxForwardsHeader(70));
+            routeLikeTheInvite(ack, dialog);
+            provider.sendRequest(ack);
             return;
         }
         javax.sip.header.ContactHeader contact = (javax.sip.header.ContactHeader) response.getHeader(
@@ -234,6 +237,17 @@ final class SipSession implements AutoCloseable {
                 SipDialog.State.CONFIRMED, dialog.inviteUri(), dialog.viaBranch(), dialog.viaHost(),
                 dialog.viaPort(), dialog.localUri(), dialog.localTag(), dialog.remoteUri(), to.getTag(),
                 target.toString(), List.of(), dialog.localCseq(), null));
+    }
+
+    /**
+     * A CANCEL or a non-2xx ACK goes where its INVITE went: an INVITE to a SIP URI went to the trunk by a Route, which
+     * the kept dialog does not hold, so it is added again.
+     */
+    private void routeLikeTheInvite(Request request, SipDialog dialog) throws ParseException,
+            InvalidArgumentException {
+        if (invites.routedToTrunk(dialog.inviteUri())) {
+            request.addHeader(invites.trunkRoute());
+        }
     }
 
     private FromHeader from(SipDialog dialog) throws ParseException {

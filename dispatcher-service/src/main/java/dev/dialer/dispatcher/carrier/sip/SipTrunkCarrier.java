@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.carrier.sip;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Destination;
 import dev.dialer.dispatcher.callback.CallbackLag;
 import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.carrier.CallRef;
@@ -191,6 +192,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
         Timer.Sample sample = Timer.start(registry);
+        if (Destination.kindOf(command.to()) == Destination.Kind.USER) {
+            // A registered user lives in the Voice Gateway's registrar; a trunk has no address for it.
+            sample.stop(timer("rejected"));
+            return Mono.error(CarrierException.unsupportedTarget("a SIP trunk cannot reach a registered user ("
+                    + command.to() + "): route such calls to a Voice Gateway carrier"));
+        }
         return Mono.fromCallable(() -> register(command))
                 .subscribeOn(workers)
                 .onErrorMap(error -> !(error instanceof CarrierException), error -> new CarrierException(

@@ -1,12 +1,14 @@
 package dev.dialer.dispatcher.carrier.sip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 import dev.dialer.dispatcher.outcome.Verdict;
@@ -55,6 +57,38 @@ class SipTrunkCarrierIT {
             Content-Length: 0
 
             ]]></send>
+            </scenario>
+            """;
+
+    /**
+     * A trunk that takes only an INVITE whose Request-URI is the SIP URI the command named, routed to it loosely, and
+     * answers it busy.
+     */
+    private static final String BUSY_FOR_SIP_URI = """
+            <?xml version="1.0" encoding="ISO-8859-1" ?>
+            <scenario name="busy for a SIP URI">
+              <recv request="INVITE" crlf="true">
+                <action>
+                  <ereg regexp="^INVITE sip:alice@pbx\\.example\\.com;transport=tcp SIP/2\\.0" search_in="msg"
+                        check_it="true" assign_to="request_line"/>
+                  <ereg regexp="sip:127\\.0\\.0\\.1:[0-9]+;transport=udp;lr" search_in="hdr" header="Route:"
+                        check_it="true" assign_to="route"/>
+                  <ereg regexp="sip:alice@pbx\\.example\\.com" search_in="hdr" header="To:" check_it="true"
+                        assign_to="to"/>
+                </action>
+              </recv>
+              <send><![CDATA[
+            SIP/2.0 486 Busy Here
+            [last_Via:]
+            [last_From:]
+            [last_To:];tag=[pid]SIPpTag01[call_number]
+            [last_Call-ID:]
+            [last_CSeq:]
+            Content-Length: 0
+
+            ]]></send>
+              <recv request="ACK" crlf="true"/>
+              <Reference variables="request_line,route,to"/>
             </scenario>
             """;
 
@@ -237,6 +271,35 @@ class SipTrunkCarrierIT {
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
     }
 
+    @Test
+    void aSipUriTargetIsTheInvitesRequestUriWhileTheTrunkStaysTheNextHop() throws Exception {
+        start(Sipp.uas("busy-for-sip-uri", BUSY_FOR_SIP_URI), null, null, Duration.ofSeconds(32));
+
+        PlacedCall placed = carrier.place(command("sip:alice@pbx.example.com;transport=tcp", Map.of()), 1)
+                .block(WAIT);
+
+        assertThat(placed).isNotNull();
+        await().atMost(WAIT).until(() -> reported.stream().anyMatch(c -> c.status().isTerminal()));
+        assertThat(sipp.awaitExit(WAIT)).as("sipp saw the URI as Request-URI and a Route to itself: %s",
+                sipp.output()).isZero();
+    }
+
+    @Test
+    void aRegisteredUserCannotBeReachedOverATrunkAndIsRefusedWithoutAnyInvite() throws Exception {
+        start("busy");
+
+        assertThatThrownBy(() -> carrier.place(command("user:alice", Map.of()), 1).block(WAIT))
+                .isInstanceOfSatisfying(CarrierException.class, error -> {
+                    assertThat(error.errorCode()).isEqualTo(CarrierException.UNSUPPORTED_TARGET);
+                    assertThat(error.isTechnical()).as("no failover, no requeue").isFalse();
+                    assertThat(error.mayHaveBeenPlaced()).isFalse();
+                });
+        assertThat(reported).isEmpty();
+        assertThat(dialogs.saved()).isEmpty();
+        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk", "outcome", "rejected")
+                .count()).isEqualTo(1);
+    }
+
     private void start(String scenario) throws Exception {
         start(scenario, null, null);
     }
@@ -274,7 +337,11 @@ class SipTrunkCarrierIT {
     }
 
     private static CallCommand command(Map<String, Object> carrierOptions) {
-        return new CallCommand(1, "req-sip", "acc-1", "+4930123456", "+4930654321", "flow-1", null, "spring", 0, 3, 2,
+        return command("+4930654321", carrierOptions);
+    }
+
+    private static CallCommand command(String to, Map<String, Object> carrierOptions) {
+        return new CallCommand(1, "req-sip", "acc-1", "+4930123456", to, "flow-1", null, "spring", 0, 3, 2,
                 null, null, Map.of("otp", "12 34"), null, null, null, null,
                 new java.util.HashMap<>(carrierOptions) {{
                     put("headers", Map.of("X-Campaign", "spring", "Via", "must-not-replace"));
