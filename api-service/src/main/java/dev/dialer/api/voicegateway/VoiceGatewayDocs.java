@@ -47,7 +47,7 @@ final class VoiceGatewayDocs {
     @Schema(name = "VoiceGatewayTarget", requiredProperties = "type", description = "The destination: a `phone` "
             + "(`number`, optional `trunk`), a `sip` URI (`sipUri`, optional `auth`) or a registered `user` (`name`). "
             + "A sip or user target's calling window is applied in the account's default region (else the caller "
-            + "ID's country), and the whole object travels to the carrier as given")
+            + "ID's country), and the target object travels to the carrier whole")
     record Target(@JsonProperty("type") @Schema(allowableValues = {"phone", "sip", "user"}) String type,
                   @JsonProperty("number") @Schema(description = "For `phone` (required): the callee's number",
                           example = "919876543215") String number,
