@@ -139,6 +139,30 @@ class CreateCallBodyTest {
         return (Map<String, Object>) body.get("tag");
     }
 
+    @Test
+    void aSipTargetKeepsTheFieldsTheClientGaveButItsAddressIsAlwaysTheCommands() {
+        Map<String, Object> given = Map.of("type", "phone", "sipUri", "sip:someone-else@evil.example.com",
+                "auth", Map.of("username", "u", "password", "p"));
+
+        Map<String, Object> body = CreateCallBody.of(command("sip:201@pbx.example.com", Map.of("to", given,
+                "trunk", "carrier-a")), PROPERTIES, SENDER);
+
+        assertThat(body).containsEntry("to", Map.of("type", "sip", "sipUri", "sip:201@pbx.example.com",
+                "auth", Map.of("username", "u", "password", "p"), "trunk", "carrier-a"));
+    }
+
+    @Test
+    void aUserTargetIsSentByName() {
+        Map<String, Object> body = CreateCallBody.of(command("user:alice", Map.of()), PROPERTIES, SENDER);
+
+        assertThat(body).containsEntry("to", Map.of("type", "user", "name", "alice"));
+    }
+
+    private static CallCommand command(String to, Map<String, Object> carrierOptions) {
+        return new CallCommand(1, "req-1", "acc-1", "+4930123456", to, null, "a.wav", "spring", 0, 0, 2,
+                null, null, Map.of(), null, null, null, null, carrierOptions, Instant.EPOCH);
+    }
+
     private static CallCommand command(String flowId, String audio, Map<String, Object> carrierOptions) {
         return new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345678", flowId, audio, "spring", 0, 0, 2,
                 null, null, Map.of("otp", "123456"), null, null, null, null, carrierOptions, Instant.EPOCH);
