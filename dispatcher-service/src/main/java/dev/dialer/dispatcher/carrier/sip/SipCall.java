@@ -232,12 +232,31 @@ final class SipCall {
         } else if (code < 300) {
             onAnswer(event, cseq, out, timers);
         } else if ((code == 401 || code == 407) && session.canAuthenticate() && challenges++ == 0) {
-            invite = session.authenticate(response, invite);
-            keep(SipDialog.calling(requestId, attempt, kept.trunk(), invite));
-            invite.sendRequest();
+            onChallenge(response, out);
         } else {
             onRefusal(code, reasonOf(response), out);
         }
+    }
+
+    /**
+     * The INVITE again, with credentials. It is a new INVITE transaction, which has had no provisional answer yet
+     * whatever the challenged one had (a 100 before the 407), so a CANCEL waits for one again: sent sooner, it may
+     * overtake its INVITE (RFC 3261 §9.1), and the trunk refuses it while the INVITE goes on to ring. A call we gave
+     * up on before the challenge came (ring timeout, hang-up) is not invited again: the challenge was its INVITE's
+     * final answer, so it ends here as cancelled.
+     */
+    private void onChallenge(Response challenge, List<CarrierCallback> out) throws SipException {
+        if (cancelled != null || pendingCancel != null) {
+            cancelled = cancelled != null ? cancelled : pendingCancel;
+            pendingCancel = null;
+            endCancelled(out, challenge.getStatusCode(), reasonOf(challenge));
+            return;
+        }
+        invite = session.authenticate(challenge, invite);
+        provisional = false;
+        state = State.CALLING;
+        keep(SipDialog.calling(requestId, attempt, kept.trunk(), invite));
+        invite.sendRequest();
     }
 
     private void onProvisional(Response response, List<CarrierCallback> out, Scheduler timers) throws SipException {

@@ -260,6 +260,31 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void ringTimeoutBeforeTheInviteWithCredentialsGetsAProvisionalAnswerWaitsForItBeforeCancelling()
+            throws Exception {
+        start("challenge-then-slow-ringing", "dialer", "s3cret");
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.NO_ANSWER);
+        assertThat(last().sipStatus()).isEqualTo(487);
+        assertThat(sipp.awaitExit(WAIT))
+                .as("sipp received our CANCEL only after its 180 to the INVITE with credentials: %s", sipp.output())
+                .isZero();
+    }
+
+    @Test
+    void challengeThatComesAfterTheRingTimeoutEndsTheCallNoAnswerWithoutInvitingAgain() throws Exception {
+        start("slow-challenge", "dialer", "s3cret");
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.NO_ANSWER);
+        assertThat(last().sipStatus()).isEqualTo(407);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received no INVITE with credentials: %s", sipp.output()).isZero();
+    }
+
+    @Test
     void statusOfACallInFlightIsWhatTheCarrierLastSaw() throws Exception {
         start("ring-until-cancel");
         PlacedCall placed = place(Map.of("timeout", 2));
