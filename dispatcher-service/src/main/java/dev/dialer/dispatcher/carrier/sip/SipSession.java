@@ -70,9 +70,10 @@ final class SipSession implements AutoCloseable {
         config.setProperty("gov.nist.javax.sip.LOG_MESSAGE_CONTENT", "false");
         config.setProperty("gov.nist.javax.sip.THREAD_POOL_SIZE", "1");
         config.setProperty("gov.nist.javax.sip.REENTRANT_LISTENER", "false");
-        // A CANCEL for an INVITE an earlier process sent has no INVITE transaction in this stack, which by default
-        // refuses to send such a CANCEL in a client transaction; our own CANCELs wait for a provisional answer anyway
-        // (SipCall), which is all the check is for.
+        // A CANCEL for an INVITE an earlier process sent has no INVITE transaction in this stack, and with this check
+        // on, a CANCEL's client transaction refuses to send unless it finds the INVITE's transaction, already sent.
+        // That is all the check covers: it never looks for a provisional answer (whatever its error message says),
+        // so turning it off loses nothing; our own calls wait for one themselves before they cancel (SipCall).
         config.setProperty("gov.nist.javax.sip.CANCEL_CLIENT_TRANSACTION_CHECKED", "false");
         stack = factory.createSipStack(config);
         headers = factory.createHeaderFactory();
