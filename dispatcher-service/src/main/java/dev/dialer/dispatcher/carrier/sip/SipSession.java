@@ -5,6 +5,8 @@ import gov.nist.javax.sip.SipStackExt;
 import gov.nist.javax.sip.clientauthutils.AccountManager;
 import gov.nist.javax.sip.clientauthutils.AuthenticationHelper;
 import gov.nist.javax.sip.clientauthutils.UserCredentials;
+import gov.nist.javax.sip.message.SIPRequest;
+import gov.nist.javax.sip.stack.SIPTransactionStack;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -191,15 +193,24 @@ final class SipSession implements AutoCloseable {
      * CSeq number. Sent in a client transaction of its own, so over UDP it is retransmitted (Timer E) until the trunk
      * answers it, or for 64 × T1 (Timer F, then a timeout). The transaction carries {@code dialog} as its
      * application data: its answer and its timeout are this CANCEL's ({@link #takenOverCancel}), not the INVITE's.
+     *
+     * @return false when this stack's transaction for that very CANCEL still lives (the call was taken over again, its
+     *         earlier recovery having failed after the CANCEL left): the CANCEL is under way, and not sent again
      */
-    void cancel(SipDialog dialog) throws ParseException, SipException, InvalidArgumentException {
-        ClientTransaction cancel = provider.getNewClientTransaction(messages.createRequest(
-                addresses.createURI(dialog.inviteUri()), Request.CANCEL, headers.createCallIdHeader(dialog.callId()),
-                headers.createCSeqHeader(dialog.localCseq(), Request.CANCEL), from(dialog), to(dialog, null),
-                List.of(inviteVia(dialog)), headers.createMaxForwardsHeader(70)));
-        routeLikeTheInvite(cancel.getRequest(), dialog);
+    boolean cancel(SipDialog dialog) throws ParseException, SipException, InvalidArgumentException {
+        Request request = messages.createRequest(addresses.createURI(dialog.inviteUri()), Request.CANCEL,
+                headers.createCallIdHeader(dialog.callId()), headers.createCSeqHeader(dialog.localCseq(),
+                        Request.CANCEL), from(dialog), to(dialog, null), List.of(inviteVia(dialog)),
+                headers.createMaxForwardsHeader(70));
+        routeLikeTheInvite(request, dialog);
+        // Same branch and method: the stack would refuse a second transaction ("Transaction already exists").
+        if (((SIPTransactionStack) stack).findTransaction((SIPRequest) request, false) != null) {
+            return false;
+        }
+        ClientTransaction cancel = provider.getNewClientTransaction(request);
         cancel.setApplicationData(dialog);
         cancel.sendRequest();
+        return true;
     }
 
     /** The taken-over call {@code transaction} is the CANCEL of ({@link #cancel(SipDialog)}), or null. */

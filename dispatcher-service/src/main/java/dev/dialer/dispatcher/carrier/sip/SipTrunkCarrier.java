@@ -392,9 +392,14 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         cancelledOrphans.put(orphan.callId(), orphan);
         workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), answerAfterCancel.toMillis(),
                 TimeUnit.MILLISECONDS);
-        session.cancel(orphan);
-        log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: CANCEL sent",
-                orphan.callId(), orphan.requestId(), orphan.attempt());
+        if (session.cancel(orphan)) {
+            log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: CANCEL sent",
+                    orphan.callId(), orphan.requestId(), orphan.attempt());
+        } else {
+            log.info("SIP call {} (request {} attempt {}) was ringing when its dispatcher stopped: taken over again "
+                    + "while our CANCEL is still under way, not sent again", orphan.callId(), orphan.requestId(),
+                    orphan.attempt());
+        }
         return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.FAILED, "failed",
                 orphan.callId(), null, "the dispatcher restarted while the call rang", null, null,
                 DISPATCHER_RESTART);

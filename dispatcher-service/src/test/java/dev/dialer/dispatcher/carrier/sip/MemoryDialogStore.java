@@ -6,19 +6,24 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * A {@link DialogStore} in memory, for tests of the SIP flow itself (one carrier, no restart): it records what the
  * carrier kept, in order, so a test can check that calls are kept while they run and forgotten when they end.
- * Calls that must survive a restart are tested against PostgreSQL ({@code SipDialogRecoveryIT}).
+ * Calls that must survive a restart are tested against PostgreSQL ({@code SipDialogRecoveryIT}); a call left by a
+ * dispatcher that stopped ({@link #leave}) is handed out by {@link #claimOrphans} until it is forgotten, again each
+ * time its lease is released.
  */
 final class MemoryDialogStore implements DialogStore {
 
     private final Map<String, SipDialog> kept = new ConcurrentHashMap<>();
     private final List<SipDialog.State> saved = new CopyOnWriteArrayList<>();
     private final Set<String> hangUps = ConcurrentHashMap.newKeySet();
+    private final Set<String> claimable = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger releases = new AtomicInteger();
 
     @Override
     public Mono<Void> save(SipDialog dialog) {
@@ -33,6 +38,7 @@ final class MemoryDialogStore implements DialogStore {
         return Mono.fromRunnable(() -> {
             kept.remove(callId);
             hangUps.remove(callId);
+            claimable.remove(callId);
         });
     }
 
@@ -63,12 +69,31 @@ final class MemoryDialogStore implements DialogStore {
 
     @Override
     public Mono<Void> release(String callId) {
-        return Mono.empty();
+        return Mono.fromRunnable(() -> {
+            releases.incrementAndGet();
+            if (kept.containsKey(callId)) {
+                claimable.add(callId);
+            }
+        });
     }
 
     @Override
     public Flux<SipDialog> claimOrphans(int limit) {
-        return Flux.empty();
+        return Flux.defer(() -> Flux.fromIterable(List.copyOf(claimable)))
+                .filter(claimable::remove)
+                .mapNotNull(kept::get)
+                .take(limit);
+    }
+
+    /** A call kept by a dispatcher that stopped: the next {@link #claimOrphans} takes it over. */
+    void leave(SipDialog orphan) {
+        kept.put(orphan.callId(), orphan);
+        claimable.add(orphan.callId());
+    }
+
+    /** How often a call's lease was given up ({@link #release}). */
+    int releases() {
+        return releases.get();
     }
 
     Map<String, SipDialog> kept() {

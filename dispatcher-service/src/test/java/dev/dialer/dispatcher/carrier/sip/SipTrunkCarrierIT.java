@@ -19,6 +19,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
@@ -285,6 +287,31 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void ringingCallTakenOverAgainWhileItsCancelIsStillUnderWayIsEndedWithoutSendingItAgain() throws Exception {
+        AtomicInteger applied = new AtomicInteger();
+        start(Sipp.uas("answer-cancel"), callback -> Mono.defer(() -> applied.incrementAndGet() == 1
+                ? Mono.error(new IllegalStateException("the ledger could not be written"))
+                : Mono.fromRunnable(() -> reported.add(callback))), Duration.ofSeconds(3));
+        SipDialog orphan = new SipDialog("taken-over-1@127.0.0.1", "req-sip", 2, "127.0.0.1:" + sipp.port() + "/udp",
+                SipDialog.State.EARLY, "sip:+4930654321@127.0.0.1:" + sipp.port(), "z9hG4bKtakenover1", "127.0.0.1",
+                carrier.localPort(), "sip:+4930123456@127.0.0.1", "from-1", "sip:+4930654321@127.0.0.1", "to-1",
+                null, List.of(), 1, null);
+
+        // Its first recovery sends the CANCEL but cannot report the attempt, so it gives the call up; the next tick
+        // takes it over again while that CANCEL's transaction still lives.
+        dialogs.leave(orphan);
+
+        await().atMost(WAIT).until(() -> !dialogs.kept().containsKey(orphan.callId()) || dialogs.releases() > 1);
+        assertThat(dialogs.releases()).as("given up once, by the recovery whose report failed").isEqualTo(1);
+        assertThat(dialogs.kept()).as("forgotten once reported").doesNotContainKey(orphan.callId());
+        assertThat(reported).extracting(CarrierCallback::status).containsExactly(AttemptStatus.FAILED);
+        assertThat(last().errorCode()).isEqualTo(SipTrunkCarrier.DISPATCHER_RESTART);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our CANCEL: %s", sipp.output()).isZero();
+        await().atMost(WAIT).until(() -> registry.counter("dialer.dispatcher.carrier.sip.recovered.cancels",
+                "outcome", "accepted").count() == 1);
+    }
+
+    @Test
     void statusOfACallInFlightIsWhatTheCarrierLastSaw() throws Exception {
         start("ring-until-cancel");
         PlacedCall placed = place(Map.of("timeout", 2));
@@ -334,12 +361,22 @@ class SipTrunkCarrierIT {
     }
 
     private void start(Sipp trunk, String username, String password, Duration answerAfterCancel) {
+        start(trunk, username, password, answerAfterCancel,
+                callback -> Mono.fromRunnable(() -> reported.add(callback)), Duration.ofSeconds(30));
+    }
+
+    /** A carrier whose leases are renewed, and orphans claimed, every third of {@code dialogLease}. */
+    private void start(Sipp trunk, Function<CarrierCallback, Mono<?>> reporter, Duration dialogLease) {
+        start(trunk, null, null, Duration.ofSeconds(32), reporter, dialogLease);
+    }
+
+    private void start(Sipp trunk, String username, String password, Duration answerAfterCancel,
+                       Function<CarrierCallback, Mono<?>> reporter, Duration dialogLease) {
         sipp = trunk;
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
                 null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
-                Duration.ofSeconds(30));
-        carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                Clock.systemUTC(), registry, dialogs, answerAfterCancel);
+                dialogLease);
+        carrier = new SipTrunkCarrier(properties, reporter, Clock.systemUTC(), registry, dialogs, answerAfterCancel);
         carrier.start();
         assertThat(carrier.localPort()).isPositive();
     }
