@@ -32,9 +32,11 @@ public final class CallingWindows {
 
     /**
      * The time zones a destination's calling window is applied in: a phone number's own ({@link #zonesOf}); for a SIP
-     * URI or a registered user, which have no country, those of the account's default region, else those of the caller
-     * ID's country (the account calls from a number of the country it serves; ADR 0072). A region or a country spans
-     * several zones at times: the strict rule applies to them as to a number's.
+     * URI or a registered user, which have no number, the caller ID's own ({@link #zonesOf}: area by area, so a
+     * New York caller ID gives New York's) when it is a number of the account's default region or the account names
+     * none, else every zone of that region (ADR 0072). A country's zones can be far apart (the whole of +1 runs from
+     * Guam to Samoa), which is why the caller ID's area comes first: the strict rule applies to several zones as to a
+     * number's.
      *
      * @param to            the command's {@code to}
      * @param callerId      the caller ID, E.164
@@ -44,11 +46,12 @@ public final class CallingWindows {
         if (Destination.isPhone(to)) {
             return zonesOf(to);
         }
-        int countryCode = defaultRegion == null ? 0 : UTIL.getCountryCodeForRegion(defaultRegion);
-        if (countryCode == 0) {
-            countryCode = countryCodeOf(callerId);
+        int callerCountry = countryCodeOf(callerId);
+        int regionCountry = defaultRegion == null ? 0 : UTIL.getCountryCodeForRegion(defaultRegion);
+        if (regionCountry == 0 || regionCountry == callerCountry) {
+            return callerCountry == 0 ? List.of(ZoneOffset.UTC) : zonesOf(callerId);
         }
-        return countryZones(countryCode);
+        return countryZones(regionCountry);
     }
 
     private static int countryCodeOf(String e164) {

@@ -139,15 +139,28 @@ class DialPolicyTest {
     }
 
     @Test
-    void aRegionOfSeveralZonesMustBeOpenInAllOfThem() {
-        // 14:00 UTC: 09:00 in New York, 06:00 in Los Angeles: the US window is not open everywhere yet.
+    void aCallerIdOfTheAccountsRegionTimesANonPhoneDestinationInItsOwnArea() {
+        // 14:00 UTC: 09:00 in New York. The whole of +1 runs from Guam to Samoa, where no window is ever open
+        // everywhere at once: the caller ID's area decides, not its country.
         Instant newYorkNine = Instant.parse("2026-03-02T14:00:00Z");
+        String newYorkCaller = "+12124561234";
 
-        PolicyDecision decision = DialPolicy.decide(nonPhone(SIP, region("US"), newYorkNine));
+        assertThat(CallingWindows.zonesFor(SIP, newYorkCaller, "US")).containsExactly(ZoneId.of("America/New_York"));
+        assertThat(CallingWindows.zonesFor(USER, newYorkCaller, null)).containsExactly(ZoneId.of("America/New_York"));
+        assertThat(DialPolicy.decide(new DialPolicy.Facts(newYorkCaller, SIP, null, null, region("US"), false, null,
+                newYorkNine)).verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
+        assertThat(DialPolicy.decide(new DialPolicy.Facts(newYorkCaller, SIP, null, null, region("US"), false, null,
+                newYorkNine.minusSeconds(60))).verdict()).isEqualTo(PolicyDecision.Verdict.DEFER);
+    }
 
-        assertThat(decision.verdict()).isEqualTo(PolicyDecision.Verdict.DEFER);
-        assertThat(CallingWindows.zonesFor(SIP, CALLER, "US"))
-                .contains(ZoneId.of("America/New_York"), ZoneId.of("America/Los_Angeles"));
+    @Test
+    void aCallerIdOfAnotherCountryLeavesTheRegionsZonesWhichMustAllBeOpen() {
+        // 08:30 UTC: 09:30 in Berlin; the Indian caller ID's own zone does not count for a German account.
+        Instant berlinHalfPastNine = Instant.parse("2026-03-02T08:30:00Z");
+
+        assertThat(CallingWindows.zonesFor(SIP, CALLER, "DE")).containsExactly(ZoneId.of("Europe/Berlin"));
+        assertThat(DialPolicy.decide(nonPhone(SIP, region("DE"), berlinHalfPastNine)).verdict())
+                .isEqualTo(PolicyDecision.Verdict.DIAL);
     }
 
     @Test
