@@ -101,21 +101,38 @@ final class Invites {
 
     /** {@code Route: <sip:trunk:port;transport=…;lr>}: sends a request to the trunk whatever its Request-URI. */
     RouteHeader trunkRoute() throws ParseException, InvalidArgumentException {
-        SipURI trunk = addresses.createSipURI(null, properties.trunkHost());
-        trunk.setPort(properties.trunkPort());
-        trunk.setTransportParam(properties.transport());
-        trunk.setLrParam();
-        return headers.createRouteHeader(addresses.createAddress(trunk));
+        return route(properties.trunkHost(), properties.trunkPort(), properties.transport());
     }
 
     /**
-     * Whether a request to {@code requestUri} needs {@link #trunkRoute} to reach the trunk: a call to a SIP URI
-     * (an INVITE to a number is addressed to the trunk itself).
+     * The {@link #trunkRoute} of a call kept by any dispatcher, to the trunk its INVITE went to ({@code trunk} as
+     * {@link SipDialog#trunk} keeps it, {@code host:port/transport}), not to the one configured here now: a CANCEL or
+     * ACK must follow its INVITE. Empty when a request to {@code requestUri} needs none: an INVITE to a number is
+     * addressed to that trunk itself.
      */
-    boolean routedToTrunk(String requestUri) throws ParseException {
+    java.util.Optional<RouteHeader> keptTrunkRoute(String requestUri, String trunk) throws ParseException,
+            InvalidArgumentException {
+        int slash = trunk.lastIndexOf('/');
+        int colon = trunk.lastIndexOf(':', slash < 0 ? trunk.length() : slash);
+        if (slash < 0 || colon < 0) {
+            throw new ParseException("kept trunk is not host:port/transport: " + trunk, 0);
+        }
+        String host = trunk.substring(0, colon);
+        int port = Integer.parseInt(trunk.substring(colon + 1, slash));
         URI uri = addresses.createURI(requestUri);
-        return !(uri instanceof SipURI sip && properties.trunkHost().equalsIgnoreCase(sip.getHost())
-                && sip.getPort() == properties.trunkPort());
+        if (uri instanceof SipURI sip && host.equalsIgnoreCase(sip.getHost()) && sip.getPort() == port) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(route(host, port, trunk.substring(slash + 1)));
+    }
+
+    private RouteHeader route(String host, int port, String transport) throws ParseException,
+            InvalidArgumentException {
+        SipURI trunk = addresses.createSipURI(null, host);
+        trunk.setPort(port);
+        trunk.setTransportParam(transport);
+        trunk.setLrParam();
+        return headers.createRouteHeader(addresses.createAddress(trunk));
     }
 
     private void addGivenHeaders(Request invite, Object given) throws ParseException {

@@ -252,14 +252,13 @@ final class SipSession implements AutoCloseable {
     }
 
     /**
-     * A CANCEL or a non-2xx ACK goes where its INVITE went: an INVITE to a SIP URI went to the trunk by a Route, which
-     * the kept dialog does not hold, so it is added again.
+     * A CANCEL or a non-2xx ACK goes where its INVITE went: an INVITE to a SIP URI went to its trunk by a Route, which
+     * the kept dialog does not hold, so it is added again, to the trunk the dialog names (the one configured here may
+     * have changed since, or differ from the dispatcher's that placed the call).
      */
     private void routeLikeTheInvite(Request request, SipDialog dialog) throws ParseException,
             InvalidArgumentException {
-        if (invites.routedToTrunk(dialog.inviteUri())) {
-            request.addHeader(invites.trunkRoute());
-        }
+        invites.keptTrunkRoute(dialog.inviteUri(), dialog.trunk()).ifPresent(request::addHeader);
     }
 
     private FromHeader from(SipDialog dialog) throws ParseException {
