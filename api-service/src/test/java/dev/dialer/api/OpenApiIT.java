@@ -52,6 +52,8 @@ class OpenApiIT extends RunningApiService {
                 + "/application~1problem+json/examples/payload-too-large/value").toString())
                 .contains("The body is larger than 65536 bytes.");
         assertThat(document.at("/components/responses").propertyNames()).doesNotContain("ContentTooLarge");
+        assertThat(document.at("/components/schemas/VoiceGatewayTargetAuth/properties/password/writeOnly").asBoolean())
+                .isTrue();
         Files.createDirectories(EXPORTED.getParent());
         Files.writeString(EXPORTED, docs.body(), StandardCharsets.UTF_8);
     }

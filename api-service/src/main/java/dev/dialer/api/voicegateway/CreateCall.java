@@ -142,18 +142,52 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         int colon = text.indexOf(':');
         String uri = colon < 0 ? text : text.substring(0, colon).toLowerCase(Locale.ROOT) + text.substring(colon);
         if (!Destination.isSipUri(uri)) {
-            errors.add(new FieldProblem("to.sipUri",
-                    "must be a sip: or sips: URI with a host, without whitespace or control characters"));
+            errors.add(new FieldProblem("to.sipUri", sipUriProblem(uri)));
             return null;
         }
         return uri;
     }
 
-    /** Carried to the carrier as given: only its shape is checked, so that the gateway can use it. */
+    /**
+     * Why a URI is refused, the most specific reason first. The URI becomes the INVITE's Request-URI and To: anything
+     * that could end or split a header field there, add header fields ({@code ?…}) or expose a password is refused.
+     */
+    private static String sipUriProblem(String uri) {
+        if (uri.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f)) {
+            return "must not contain whitespace, control or non-ASCII characters";
+        }
+        if (uri.chars().anyMatch(c -> c == '<' || c == '>' || c == '"' || c == ',')) {
+            return "must be a single plain URI, without < > \" or ,";
+        }
+        if (uri.indexOf('?') >= 0) {
+            return "must not carry headers (?...)";
+        }
+        int at = uri.indexOf('@');
+        if (at > 0 && uri.substring(uri.indexOf(':') + 1, at).indexOf(':') >= 0) {
+            return "must not carry a password: put credentials in to.auth";
+        }
+        return "must be a sip: or sips: URI with a host, in RFC 3261's characters";
+    }
+
+    /**
+     * Carried to the carrier as given, which may write them into SIP header fields (an Authorization header's quoted
+     * username): a line break or a control character would end that field, and {@code "} or {@code \} the username's
+     * quoted string.
+     */
     private static void auth(Object value, List<FieldProblem> errors) {
-        if (value != null && !(value instanceof Map<?, ?> auth && auth.get("username") instanceof String
-                && auth.get("password") instanceof String)) {
+        if (value == null) {
+            return;
+        }
+        if (!(value instanceof Map<?, ?> auth && auth.get("username") instanceof String username
+                && auth.get("password") instanceof String password)) {
             errors.add(new FieldProblem("to.auth", "must be {username, password}, both strings"));
+            return;
+        }
+        if (username.chars().anyMatch(c -> Character.isISOControl(c) || c == '"' || c == '\\')) {
+            errors.add(new FieldProblem("to.auth.username", "must not contain control characters, \" or \\"));
+        }
+        if (password.chars().anyMatch(Character::isISOControl)) {
+            errors.add(new FieldProblem("to.auth.password", "must not contain control characters"));
         }
     }
 

@@ -46,14 +46,17 @@ final class VoiceGatewayDocs {
 
     @Schema(name = "VoiceGatewayTarget", requiredProperties = "type", description = "The destination: a `phone` "
             + "(`number`, optional `trunk`), a `sip` URI (`sipUri`, optional `auth`) or a registered `user` (`name`). "
-            + "A sip or user target's calling window is applied in the account's default region (else the caller "
-            + "ID's country), and the target object travels to the carrier whole")
+            + "A sip or user target's calling window is applied in the time zones of the caller ID's number "
+            + "(strictest when several); DNC never blocks one and the per-callee cap counts it as written. The target "
+            + "object travels to the carrier whole")
     record Target(@JsonProperty("type") @Schema(allowableValues = {"phone", "sip", "user"}) String type,
                   @JsonProperty("number") @Schema(description = "For `phone` (required): the callee's number",
                           example = "919876543215") String number,
                   @JsonProperty("trunk") @Schema(description = "The carrier route to use") String trunk,
-                  @JsonProperty("sipUri") @Schema(description = "For `sip` (required): a `sip:` or `sips:` URI with "
-                          + "a host, without whitespace", maxLength = 1024, example = "sip:alice@pbx.example.com")
+                  @JsonProperty("sipUri") @Schema(description = "For `sip` (required): a plain `sip:` or `sips:` "
+                          + "URI with a host and optional `;` parameters, in RFC 3261's characters: no whitespace, "
+                          + "control or non-ASCII characters, no `<`, `>`, `\"` or `,`, no `?` headers and no password "
+                          + "(`sip:alice:secret@host`; use `auth`)", maxLength = 1024, example = "sip:alice@pbx.example.com")
                   String sipUri,
                   @JsonProperty("auth") @Schema(description = "For `sip`: credentials for the far end's digest "
                           + "challenge, passed to the gateway as given") TargetAuth auth,
@@ -63,7 +66,10 @@ final class VoiceGatewayDocs {
     }
 
     @Schema(name = "VoiceGatewayTargetAuth", requiredProperties = {"username", "password"})
-    record TargetAuth(@JsonProperty("username") String username, @JsonProperty("password") String password) {
+    record TargetAuth(@JsonProperty("username") @Schema(description = "No control characters, `\"` or `\\`")
+                      String username,
+                      @JsonProperty("password") @Schema(description = "No control characters; never returned",
+                              accessMode = Schema.AccessMode.WRITE_ONLY) String password) {
     }
 
     @Schema(name = "VoiceGatewayHook", requiredProperties = "url")

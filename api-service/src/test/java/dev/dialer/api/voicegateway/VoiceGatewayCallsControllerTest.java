@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import reactor.core.publisher.Mono;
@@ -77,6 +78,15 @@ class VoiceGatewayCallsControllerTest {
         assertThat(onlyCommand().to()).isEqualTo("sips:bob@10.0.0.7:5061");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"sip:alice@pbx.example.com;transport=tcp", "sips:bob@example.com:5061"})
+    void aPlainSipUriWithAPortOrParametersIsQueuedAsWritten(String uri) {
+        created("{\"application_sid\":\"a\",\"from\":\"918068281234\",\"to\":{\"type\":\"sip\",\"sipUri\":\""
+                + uri + "\",\"auth\":{\"username\":\"dialer\",\"password\":\"s3cr\\\"t\\\\\"}}}");
+
+        assertThat(onlyCommand().to()).isEqualTo(uri);
+    }
+
     @Test
     void aPhoneTargetIsQueuedAsBeforeWithoutTheTargetInTheCarrierOptions() {
         created("""
@@ -100,6 +110,19 @@ class VoiceGatewayCallsControllerTest {
             "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com\\t\"}|to.sipUri",
             "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":\"dialer:s3cret\"}|to.auth",
             "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":{\"username\":\"dialer\"}}|to.auth",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com>\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:<alice@pbx.example.com\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:\\\"alice\\\"@pbx.example.com\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com,sip:bob@pbx.example.com\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com\\r\\nX-Evil: 1\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com\\u0001\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alic\\u00e9@pbx.example.com\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice@pbx.example.com?Subject=x\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:alice:secret@pbx.example.com\"}|to.sipUri",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":{\"username\":\"dia\\r\\nler\",\"password\":\"p\"}}|to.auth.username",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":{\"username\":\"dia\\\"ler\",\"password\":\"p\"}}|to.auth.username",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":{\"username\":\"dia\\\\ler\",\"password\":\"p\"}}|to.auth.username",
+            "{\"type\":\"sip\",\"sipUri\":\"sip:a@b\",\"auth\":{\"username\":\"d\",\"password\":\"p\\nX: 1\"}}|to.auth.password",
             "{\"type\":\"user\"}|to.name",
             "{\"type\":\"user\",\"name\":\"\"}|to.name",
             "{\"type\":\"user\",\"name\":\"al ice\"}|to.name",

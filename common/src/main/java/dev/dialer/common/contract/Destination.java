@@ -18,9 +18,22 @@ public final class Destination {
     public static final String USER_PREFIX = "user:";
 
     private static final Pattern PHONE = Pattern.compile("\\+[1-9][0-9]{5,14}");
-    /** {@code sip:} or {@code sips:}, an optional userinfo, then a host; no whitespace or control characters. */
-    private static final Pattern SIP_URI = Pattern.compile("sips?:([^@\\s\\p{Cntrl}]+@)?[^@\\s\\p{Cntrl};?]+"
-            + "([;?][^\\s\\p{Cntrl}]*)?");
+    /** An RFC 3261 escape, {@code %} and two hex digits. */
+    private static final String ESCAPED = "%[0-9A-Fa-f]{2}";
+    /** RFC 3261 {@code user}: unreserved, escaped and user-unreserved characters, but {@code ,} and {@code ?}. */
+    private static final String USER = "(?:[A-Za-z0-9\\-_.!~*'()&=+$;/]|" + ESCAPED + ")+";
+    /** A host name or IPv4 address, or an IPv6 reference in brackets; an optional port. */
+    private static final String HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\\.?|\\[[0-9A-Fa-f:.]+])"
+            + "(?::[0-9]{1,5})?";
+    /** RFC 3261 {@code paramchar}: param-unreserved, unreserved and escaped characters. */
+    private static final String PARAM = "(?:[A-Za-z0-9\\-_.!~*'()\\[\\]/:&+$]|" + ESCAPED + ")+";
+    /**
+     * A plain {@code sip:} or {@code sips:} URI in RFC 3261's character sets: an optional user (no password), a host,
+     * then {@code ;} URI parameters. No headers ({@code ?…}): they would become header fields of the request, and
+     * nothing that could close or split a header field ({@code < > " ,}, whitespace, control or non-ASCII characters).
+     */
+    private static final Pattern SIP_URI = Pattern.compile("sips?:(?:" + USER + "@)?" + HOST
+            + "(?:;" + PARAM + "(?:=" + PARAM + ")?)*");
     /** Visible ASCII: a SIP user part cannot carry a space or a control character as written. */
     private static final Pattern USER_NAME = Pattern.compile("[\\x21-\\x7e]{1," + MAX_USER_NAME + "}");
 
@@ -53,7 +66,10 @@ public final class Destination {
         return kindOf(to) == Kind.PHONE;
     }
 
-    /** A lower-case {@code sip:}/{@code sips:} URI of at most {@link #MAX_SIP_URI} characters, with a host. */
+    /**
+     * A lower-case {@code sip:}/{@code sips:} URI of at most {@link #MAX_SIP_URI} characters, with a host, in RFC 3261's
+     * character sets, without a password or headers.
+     */
     public static boolean isSipUri(String text) {
         return text != null && text.length() <= MAX_SIP_URI && SIP_URI.matcher(text).matches();
     }

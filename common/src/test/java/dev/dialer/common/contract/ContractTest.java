@@ -59,7 +59,9 @@ class ContractTest {
     @Test
     void aDestinationThatIsNoneOfTheThreeFormsIsSchemaInvalid() {
         for (String to : new String[] {"919876543215", "sip:", "sip:alice@", "sip:a b@host", "user:", "tel:+4930123",
-                "user:" + "a".repeat(129), "sip:" + "a".repeat(Destination.MAX_SIP_URI)}) {
+                "user:" + "a".repeat(129), "sip:" + "a".repeat(Destination.MAX_SIP_URI),
+                "sip:alice:secret@pbx.example.com", "sip:alice@pbx.example.com?Subject=x", "sip:<alice@pbx.example.com>",
+                "sip:alice@pbx.example.com,sip:bob@pbx.example.com", "sip:alic\u00e9@pbx.example.com"}) {
             String json = """
                     {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
                      "to":"%s","audio":"x","created_at":"2026-01-01T00:00:00Z"}""".formatted(to);
