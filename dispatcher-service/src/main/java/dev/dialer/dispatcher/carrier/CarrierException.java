@@ -48,7 +48,8 @@ public final class CarrierException extends RuntimeException {
 
     /**
      * The carrier cannot address this kind of destination at all (a registered user over a plain SIP trunk): a refusal
-     * made before anything was sent, the same on every try, so the attempt fails and is not retried.
+     * made before anything was sent, the same on every try: the attempt is not retried, but a route may hand it to its
+     * next carrier.
      */
     public static CarrierException unsupportedTarget(String message) {
         return new CarrierException(Reason.REJECTED, null, message, null, UNSUPPORTED_TARGET);
@@ -57,6 +58,11 @@ public final class CarrierException extends RuntimeException {
     /** The {@code error.code} the attempt's failure carries, when more precise than {@code carrier_error}; or null. */
     public String errorCode() {
         return errorCode;
+    }
+
+    /** Whether the carrier refused the destination's kind before sending anything ({@link #UNSUPPORTED_TARGET}). */
+    public boolean isUnsupportedTarget() {
+        return UNSUPPORTED_TARGET.equals(errorCode);
     }
 
     public Reason reason() {

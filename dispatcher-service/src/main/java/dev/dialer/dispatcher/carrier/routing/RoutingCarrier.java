@@ -17,7 +17,8 @@ import reactor.core.publisher.Mono;
 /**
  * Places each call through the carriers its route names ({@link RouteTable}), in order, moving to the next only
  * after a technical failure of the previous one (no connection, a 5xx from its API, its breaker open, its bulkhead
- * full). Never after an answer about the callee (busy, no answer, decline arrive later, as statuses of a call that
+ * full) or its refusal of a destination it cannot address ({@code unsupported_target}: a registered user over a SIP
+ * trunk, refused before anything was sent). Never after an answer about the callee (busy, no answer, decline arrive later, as statuses of a call that
  * was placed) nor after a timeout (the call may have been placed: it is reconciled, not dialled elsewhere).
  *
  * <p>Each carrier is tried at most once per command, so a person is rung by at most one of them.
@@ -56,7 +57,12 @@ public final class RoutingCarrier implements Carrier {
         GuardedCarrier carrier = carriers.get(route.get(index));
         return carrier.place(command, dial)
                 .onErrorResume(error -> index + 1 < route.size() && error instanceof CarrierException failure
-                        && failure.isTechnical(), error -> failOver(command, dial, route, index, error));
+                        && failsOver(failure), error -> failOver(command, dial, route, index, error));
+    }
+
+    /** Whether another carrier may take the call: this one certainly did not place it, nor ring anyone. */
+    private static boolean failsOver(CarrierException failure) {
+        return failure.isTechnical() || failure.isUnsupportedTarget();
     }
 
     private Mono<PlacedCall> failOver(CallCommand command, int dial, List<String> route, int index, Throwable error) {

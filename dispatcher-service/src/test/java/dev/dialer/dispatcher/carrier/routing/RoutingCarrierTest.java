@@ -56,6 +56,35 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void userTargetRefusedByTheSipTrunkGoesToTheVoiceGatewayAfterIt() {
+        Carrier trunk = new StubCarrier(Mono.error(CarrierException.unsupportedTarget("no registered users")),
+                Mono.empty());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Carrier routing = routing(trunk, second, Duration.ofSeconds(30), registry);
+
+        StepVerifier.create(routing.place(command("user:alice"), 1))
+                .expectNext(new PlacedCall("sid-2", null))
+                .expectComplete()
+                .verify(WAIT);
+        assertThat(secondPlaced).hasValue(1);
+        assertThat(registry.counter("dialer.dispatcher.carrier.failovers", "from", "first", "to", "second").count())
+                .isEqualTo(1.0);
+    }
+
+    @Test
+    void unsupportedTargetOfTheLastCarrierFailsTheAttemptWithItsCode() {
+        Map<String, Carrier> only = new LinkedHashMap<>();
+        only.put("trunk", new StubCarrier(Mono.error(CarrierException.unsupportedTarget("no registered users")),
+                Mono.empty()));
+        Carrier alone = RoutingCarriers.of(properties(Duration.ofSeconds(30)), only, new SimpleMeterRegistry());
+
+        StepVerifier.create(alone.place(command("user:alice"), 1))
+                .expectErrorSatisfies(error -> assertThat(((CarrierException) error).errorCode())
+                        .isEqualTo(CarrierException.UNSUPPORTED_TARGET))
+                .verify(WAIT);
+    }
+
+    @Test
     void acceptsUntilEveryCarrierOfTheRouteHasItsBreakerOpenAndAgainOnceOneHalfOpens() {
         Duration openFor = Duration.ofMillis(400);
         Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, openFor);
@@ -113,16 +142,27 @@ class RoutingCarrierTest {
 
     /** Breakers that open after two requests, half of them failed, for {@code openFor}. */
     private static Carrier routing(Carrier first, Carrier then, Duration openFor) {
+        return routing(first, then, openFor, new SimpleMeterRegistry());
+    }
+
+    private static Carrier routing(Carrier first, Carrier then, Duration openFor, SimpleMeterRegistry registry) {
         Map<String, Carrier> carriers = new LinkedHashMap<>();
         carriers.put("first", first);
         carriers.put("second", then);
-        CarrierRoutingProperties properties = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
+        return RoutingCarriers.of(properties(openFor), carriers, registry);
+    }
+
+    private static CarrierRoutingProperties properties(Duration openFor) {
+        return new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
                 new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, openFor));
-        return RoutingCarriers.of(properties, carriers, new SimpleMeterRegistry());
     }
 
     private static CallCommand command() {
-        return new CallCommand(1, "req", "acc", "+4930000000", "+4930111111", null, "a.wav", null, 0, 3, 1, null,
+        return command("+4930111111");
+    }
+
+    private static CallCommand command(String to) {
+        return new CallCommand(1, "req", "acc", "+4930000000", to, null, "a.wav", null, 0, 3, 1, null,
                 null, null, null, null, null, null, null, Instant.now());
     }
 
