@@ -47,7 +47,8 @@ final class VoiceGatewayDocs {
     @Schema(name = "VoiceGatewayTarget", requiredProperties = "type", description = "The destination: a `phone` "
             + "(`number`, optional `trunk`), a `sip` URI (`sipUri`, optional `auth`) or a registered `user` (`name`). "
             + "A sip or user target's calling window is applied in the time zones of the caller ID's number "
-            + "(strictest when several); DNC never blocks one and the per-callee cap counts it as written. The target "
+            + "(strictest when several), or of the account's default region when the caller ID is of another "
+            + "country; DNC never blocks one and the per-callee cap counts it as written. The target "
             + "object travels to the carrier whole")
     record Target(@JsonProperty("type") @Schema(allowableValues = {"phone", "sip", "user"}) String type,
                   @JsonProperty("number") @Schema(description = "For `phone` (required): the callee's number",
