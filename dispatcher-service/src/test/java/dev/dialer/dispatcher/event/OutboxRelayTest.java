@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.dispatcher.TestClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
@@ -46,7 +43,7 @@ class OutboxRelayTest {
     private final AtomicBoolean commitHangs = new AtomicBoolean();
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final OutboxRelay relay = new OutboxRelay(outbox, new InMemoryTransactions(), this::publish,
-            properties(), new VirtualClock(time), meters);
+            properties(), TestClock.following(time), meters);
 
     @AfterEach
     void virtualTimeOff() {
@@ -292,31 +289,6 @@ class OutboxRelayTest {
         @Override
         Mono<Long> purgeSentBefore(Instant before, int limit) {
             return Mono.just(0L);
-        }
-    }
-
-    /** The virtual scheduler's time as a clock, so ages and staleness follow it. */
-    private static final class VirtualClock extends Clock {
-
-        private final VirtualTimeScheduler time;
-
-        VirtualClock(VirtualTimeScheduler time) {
-            this.time = time;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.EPOCH.plusMillis(time.now(TimeUnit.MILLISECONDS));
         }
     }
 }

@@ -2,16 +2,12 @@ package dev.dialer.dispatcher.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.dispatcher.TestClock;
 import dev.dialer.dispatcher.retry.RetryProperties;
 import dev.dialer.dispatcher.retry.RetryScheduler;
 import dev.dialer.dispatcher.retry.ScriptedRetryScheduler;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,7 +32,7 @@ class RetrySchedulerHealthIndicatorTest {
     private final RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), POLL, LEASE, STALE_AFTER,
             100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
     private final RetryScheduler scheduler = ScriptedRetryScheduler.claiming(claim::get, properties,
-            new VirtualClock(time), meters);
+            TestClock.following(time), meters);
     private final RetrySchedulerLifecycle lifecycle = new RetrySchedulerLifecycle(null, scheduler);
     private final RetrySchedulerHealthIndicator indicator =
             new RetrySchedulerHealthIndicator(lifecycle, scheduler, properties);
@@ -115,30 +111,5 @@ class RetrySchedulerHealthIndicatorTest {
     private void start() {
         VirtualTimeScheduler.getOrSet(time);
         lifecycle.start();
-    }
-
-    /** The virtual scheduler's time as a clock, so ages and staleness follow it. */
-    private static final class VirtualClock extends Clock {
-
-        private final VirtualTimeScheduler time;
-
-        VirtualClock(VirtualTimeScheduler time) {
-            this.time = time;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.EPOCH.plusMillis(time.now(TimeUnit.MILLISECONDS));
-        }
     }
 }

@@ -6,15 +6,13 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
+import dev.dialer.dispatcher.TestClock;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
@@ -114,7 +112,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
         final AtomicBoolean carrierUp = new AtomicBoolean();
         final List<OutboundRecord> published = new CopyOnWriteArrayList<>();
         private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        private final SetClock clock = new SetClock();
+        private final TestClock clock = TestClock.at(null);
         private final RetryScheduler scheduler;
 
         Scheduler(String requestId) {
@@ -133,7 +131,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
         }
 
         void tickAt(Instant now) {
-            clock.now = now;
+            clock.set(now);
             scheduler.fireDue().block(WAIT);
         }
 
@@ -147,27 +145,6 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
         private Mono<Void> publish(OutboundRecord record) {
             return Mono.fromRunnable(() -> published.add(record));
-        }
-    }
-
-    /** A clock that shows the instant last set. */
-    private static final class SetClock extends Clock {
-
-        volatile Instant now;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
         }
     }
 

@@ -3,12 +3,11 @@ package dev.dialer.dispatcher.retry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.TestClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -57,7 +56,7 @@ class RetrySchedulerTest {
                 return Mono.empty();
             }
         };
-        MutableClock clock = new MutableClock(Instant.parse("2026-01-01T10:00:00Z"));
+        TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
         RetryScheduler scheduler = new RetryScheduler(oneDue, (command, attempt) -> Mono.just(true),
                 record -> kafkaRefuses.get() ? Mono.error(new IllegalStateException("not authorized")) : Mono.empty(),
                 properties, clock, new RetryMetrics(new SimpleMeterRegistry()), command -> true);
@@ -75,34 +74,5 @@ class RetrySchedulerTest {
     private static CallCommand command() {
         return new CallCommand(1, "rs-" + UUID.randomUUID(), "acc-retry", "+4930555900", "+4915112340900", null,
                 "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
-    }
-
-    /** A clock the test moves. */
-    private static final class MutableClock extends Clock {
-
-        private Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }

@@ -3,18 +3,16 @@ package dev.dialer.dispatcher.watchdog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.dispatcher.TestClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Status;
 
 class WatchdogHealthIndicatorTest {
 
-    private final MovableClock clock = new MovableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    private final TestClock clock = TestClock.at(Instant.parse("2026-01-01T00:00:00Z"));
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final WatchdogHeartbeat heartbeat = new WatchdogHeartbeat(clock, registry);
 
@@ -77,33 +75,5 @@ class WatchdogHealthIndicatorTest {
     private static WatchdogProperties properties(boolean enabled, Duration pollInterval, Duration staleAfter) {
         return new WatchdogProperties(enabled, Duration.ofMinutes(5), pollInterval, Duration.ofMinutes(2), 50,
                 staleAfter);
-    }
-
-    private static final class MovableClock extends Clock {
-
-        private Instant now;
-
-        MovableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration by) {
-            now = now.plus(by);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
