@@ -152,26 +152,10 @@ class SipDialogRecoveryIT {
     @Test
     @Order(2)
     void ringingCallIsCancelledByTheNextCarrierAndItsAttemptFailsWithDispatcherRestart() throws Exception {
-        // Carriers built here, towards a trunk of this test's own; the application's carrier takes nothing over.
-        first.stop();
-        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-        if (tail == null) {
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-        }
         try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
             SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
             String requestId = "sip-restart-ringing-" + UUID.randomUUID();
-            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777001", "+4915112345670", null,
-                    "welcome.wav", "sip-restart", 0, 0, 1, null, null, Map.of(), null, null, null, null, null,
-                    Instant.now());
-            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
-            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
-            PlacedCall placed = placing.place(command, 1).block(WAIT);
-            assertThat(placed).isNotNull();
-            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
-            assertThat(keptState(placed.callId())).isEqualTo("early");
-
-            placing.close();
+            PlacedCall placed = ringingWhenItsCarrierStops(towardsRinging, requestId, "+4930777001", 0);
             SipTrunkCarrier next = startOnTheSameAddress(towardsRinging);
             try {
                 assertThat(ringing.awaitExit(WAIT)).as("sipp received our CANCEL and ACK: %s", ringing.output())
@@ -197,25 +181,12 @@ class SipDialogRecoveryIT {
     @Test
     @Order(3)
     void ringingCallWhoseHangUpWasAskedIsCancelledByTheNextCarrierAndEndsCanceled() throws Exception {
-        first.stop();
-        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-        if (tail == null) {
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-        }
         try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
             SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
             String requestId = "sip-restart-cancel-" + UUID.randomUUID();
-            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777002", "+4915112345671", null,
-                    "welcome.wav", "sip-restart", 0, 3, 1, null, null, Map.of(), null, null, null, null, null,
-                    Instant.now());
-            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
-            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
-            PlacedCall placed = placing.place(command, 1).block(WAIT);
-            assertThat(placed).isNotNull();
-            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
+            PlacedCall placed = ringingWhenItsCarrierStops(towardsRinging, requestId, "+4930777002", 3);
 
-            // The holder dies with a cancel taken by another dispatcher and marked on its kept call, not yet acted on.
-            placing.close();
+            // The holder died with a cancel taken by another dispatcher and marked on its kept call, not yet acted on.
             db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1")
                     .bind(0, requestId).then().block(WAIT);
             db.sql("UPDATE dispatch.sip_dialogs SET hangup_requested_at = now() WHERE call_id = $1")
@@ -242,25 +213,11 @@ class SipDialogRecoveryIT {
     @Test
     @Order(4)
     void cancelOfATakenOverRingingCallIsSentAgainUntilTheTrunkAnswersIt() throws Exception {
-        first.stop();
-        String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-        if (tail == null) {
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
-        }
         double acceptedBefore = recoveredCancels("accepted");
         try (Sipp ringing = Sipp.uasSeeingRetransmissions("ignore-first-cancel")) {
             SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
             String requestId = "sip-restart-lost-cancel-" + UUID.randomUUID();
-            CallCommand command = new CallCommand(1, requestId, "acc-sip", "+4930777003", "+4915112345672", null,
-                    "welcome.wav", "sip-restart", 0, 0, 1, null, null, Map.of(), null, null, null, null, null,
-                    Instant.now());
-            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
-            SipTrunkCarrier placing = startOnTheSameAddress(towardsRinging);
-            PlacedCall placed = placing.place(command, 1).block(WAIT);
-            assertThat(placed).isNotNull();
-            await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
-
-            placing.close();
+            ringingWhenItsCarrierStops(towardsRinging, requestId, "+4930777003", 0);
             SipTrunkCarrier next = startOnTheSameAddress(towardsRinging);
             try {
                 assertThat(ringing.awaitExit(WAIT))
@@ -278,6 +235,29 @@ class SipDialogRecoveryIT {
                 next.close();
             }
         }
+    }
+
+    /**
+     * A call of {@code requestId} placed by a carrier of this test's own towards {@code trunk} (the application's
+     * carrier stopped, so it takes nothing over), ringing, kept as {@code early}; then that carrier stops.
+     */
+    private PlacedCall ringingWhenItsCarrierStops(SipTrunkProperties trunk, String requestId, String callerId,
+                                                  int maxAttempts) {
+        first.stop();
+        if (tail == null) {
+            tail = new TopicTail(Infrastructure.shared().kafkaBootstrapServers(), List.of(Topics.CALL_EVENTS));
+        }
+        CallCommand command = new CallCommand(1, requestId, "acc-sip", callerId, "+4915112345670", null,
+                "welcome.wav", "sip-restart", 0, maxAttempts, 1, null, null, Map.of(), null, null, null, null, null,
+                Instant.now());
+        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+        SipTrunkCarrier placing = startOnTheSameAddress(trunk);
+        PlacedCall placed = placing.place(command, 1).block(WAIT);
+        assertThat(placed).isNotNull();
+        await().atMost(WAIT).until(() -> "ringing".equals(attemptColumn(requestId, "status")));
+        assertThat(keptState(placed.callId())).isEqualTo("early");
+        placing.close();
+        return placed;
     }
 
     private double recoveredCancels(String outcome) {
