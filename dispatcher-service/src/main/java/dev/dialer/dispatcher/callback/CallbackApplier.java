@@ -48,7 +48,7 @@ import reactor.util.retry.Retry;
  * requeued under the same number ({@link #requeue}), until it was first queued longer than
  * {@code retry.carrier-unavailable-max-wait} ago, when the request ends {@code exhausted} with
  * {@code error.code=capacity}. A terminal callback frees the attempt's trunk slot once the ledger has let it end or
- * requeue the attempt, never before: one it refuses frees nothing.
+ * requeue the attempt, never before; one it refuses frees a slot only if no dial of the attempt is in flight.
  *
  * <p>A callback names the dial of its attempt it is about (the tag's {@code dial}: an attempt is dialled again under
  * its number after a capacity rejection). One about an earlier dial than the one in flight, such as a repeated or
@@ -269,7 +269,7 @@ public class CallbackApplier {
                     .retryWhen(InfraRetry.brief("attempt end"))
                     .doOnNext(previous -> attemptEnded(callback, outcome))
                     .map(previous -> Result.APPLIED)
-                    .switchIfEmpty(Mono.defer(() -> notEnded(callback)));
+                    .switchIfEmpty(Mono.defer(() -> refused(callback)));
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
@@ -282,7 +282,7 @@ public class CallbackApplier {
                     attemptEnded(callback, outcome);
                 })
                 .map(previous -> Result.APPLIED)
-                .switchIfEmpty(Mono.defer(() -> notEnded(callback)));
+                .switchIfEmpty(Mono.defer(() -> refused(callback)));
     }
 
     /**
@@ -304,23 +304,24 @@ public class CallbackApplier {
     }
 
     /**
-     * The ledger refused the end: the attempt had ended, or another dial of it is in flight and keeps its slot. An
-     * attempt that has ended holds no slot, so one still held under its key is freed: that is the slot of an end
-     * whose commit went through but whose answer was lost, and whose retry the ledger then refused. Without that it
-     * would be held until {@code slot-time-limit}.
+     * The ledger refused the callback's end or requeue: a repeat, or one of an earlier dial than the one in flight. A
+     * slot is held under the attempt's key only while a dial of it is in flight, so when none is (the attempt has
+     * ended, or waits in the schedule) a slot still held there is freed: that of an end or requeue whose commit went
+     * through but whose answer was lost, and whose retry the ledger then refused. Without that it would be held until
+     * {@code slot-time-limit}. When a dial is in flight, its slot stays.
      */
-    private Mono<Result> notEnded(CarrierCallback callback) {
-        return ledger.hasEnded(callback.requestId(), callback.attempt())
-                .retryWhen(InfraRetry.brief("attempt ended"))
+    private Mono<Result> refused(CarrierCallback callback) {
+        return ledger.noDialInFlight(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt dial in flight"))
                 .onErrorResume(error -> Mono.just(false))
-                .map(ended -> {
-                    if (ended) {
+                .map(noDial -> {
+                    if (noDial) {
                         lanes.trunk().release(slotKey(callback), false);
                     }
-                    log.info("{} callback for request {} attempt {} dial {} ended nothing: {}",
+                    log.info("{} callback for request {} attempt {} dial {} changed nothing: {}",
                             callback.providerStatus(), callback.requestId(), callback.attempt(),
                             callback.dial() == null ? "unnamed" : callback.dial(),
-                            ended ? "the attempt had ended (its slot, if still held, is freed)"
+                            noDial ? "no dial of the attempt is in flight (its slot, if still held, is freed)"
                                     : "another dial of the attempt is in flight and keeps its slot");
                     return Result.IGNORED;
                 });
@@ -350,24 +351,7 @@ public class CallbackApplier {
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
                 .map(published -> Result.APPLIED)
-                .switchIfEmpty(Mono.defer(() -> notRequeued(callback)));
-    }
-
-    /**
-     * The ledger refused the requeue: a repeated rejection, or one of an earlier dial than the one in flight. An
-     * attempt that waits in the schedule has no dial in flight, so a slot still held under its key is freed: that is
-     * the slot of a requeue whose commit went through but whose answer was lost, and whose retry was then refused.
-     */
-    private Mono<Result> notRequeued(CarrierCallback callback) {
-        return ledger.isRequeued(callback.requestId(), callback.attempt())
-                .retryWhen(InfraRetry.brief("attempt requeued"))
-                .onErrorResume(error -> Mono.just(false))
-                .map(requeued -> {
-                    if (requeued) {
-                        lanes.trunk().release(slotKey(callback), false);
-                    }
-                    return Result.IGNORED;
-                });
+                .switchIfEmpty(Mono.defer(() -> refused(callback)));
     }
 
     /** {@code 2xx} … {@code 6xx}, or {@code none} when the carrier reported no SIP status: a bounded tag. */
