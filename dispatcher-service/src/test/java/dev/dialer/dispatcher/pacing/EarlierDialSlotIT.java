@@ -140,14 +140,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         attempts.record(command).block(WAIT);
         assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
         attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
-        String slot = id + "#1";
-        int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
-        trunk.countingStarts();
-        List<TrunkGate.CountedCall> counted = inFlightCalls.on(Set.of(partition), PARTITIONS)
-                .filter(call -> call.slotKey().equals(slot))
-                .collectList()
-                .block(WAIT);
-        assertThat(trunk.holdCounted(counted)).isEqualTo(1);
+        String slot = heldAsCounted(command);
         int inFlight = trunk.inFlight();
         // The requeue's statement committed, but its answer never came back: the slot was not freed then.
         assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
@@ -185,7 +178,20 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         assertThat(events.emitOn(command, attempts.transitionChange(ringing), event -> event
                 .status(AttemptStatus.RINGING)).blockOptional(WAIT)).isPresent();
 
-        String slot = id + "#1";
+        String slot = heldAsCounted(command);
+        openAttempts.ended(id, 1);
+        assertThat(openAttempts.laterDialThan(id, 1, 1)).as("known to this dispatcher").isFalse();
+        return slot;
+    }
+
+    /**
+     * The slot of the command's attempt, held as a dispatcher that gained the caller ID's partition holds it: counted
+     * from the ledger's dials in flight.
+     *
+     * @return the slot's key
+     */
+    private String heldAsCounted(CallCommand command) {
+        String slot = command.requestId() + "#1";
         int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
         trunk.countingStarts();
         List<TrunkGate.CountedCall> counted = inFlightCalls.on(Set.of(partition), PARTITIONS)
@@ -193,8 +199,6 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
                 .collectList()
                 .block(WAIT);
         assertThat(trunk.holdCounted(counted)).isEqualTo(1);
-        openAttempts.ended(id, 1);
-        assertThat(openAttempts.laterDialThan(id, 1, 1)).as("known to this dispatcher").isFalse();
         return slot;
     }
 

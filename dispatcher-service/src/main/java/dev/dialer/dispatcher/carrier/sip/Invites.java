@@ -99,6 +99,11 @@ final class Invites {
         return target;
     }
 
+    /** The configured trunk as {@link SipDialog#trunk} keeps it, {@code host:port/transport}: {@link #keptTrunkRoute}. */
+    static String trunkOf(SipTrunkProperties properties) {
+        return properties.trunkHost() + ":" + properties.trunkPort() + "/" + properties.transport();
+    }
+
     /** {@code Route: <sip:trunk:port;transport=…;lr>}: sends a request to the trunk whatever its Request-URI. */
     RouteHeader trunkRoute() throws ParseException, InvalidArgumentException {
         return route(properties.trunkHost(), properties.trunkPort(), properties.transport());

@@ -131,7 +131,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         this.clock = clock;
         this.registry = registry;
         this.dialogs = dialogs;
-        this.trunk = properties.trunkHost() + ":" + properties.trunkPort() + "/" + properties.transport();
+        this.trunk = Invites.trunkOf(properties);
         this.callbackLag = CallbackLag.timer(registry, NAME, CallbackLag.APPLIED);
         this.firstResponse = CallbackLag.timer(registry, NAME, CallbackLag.FIRST_CALLBACK);
         for (SipDialog.State state : SipDialog.State.values()) {

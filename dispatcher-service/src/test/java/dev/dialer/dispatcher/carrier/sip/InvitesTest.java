@@ -25,5 +25,8 @@ class InvitesTest {
 
         assertThat(invites.keptTrunkRoute("sip:+4915112345678@10.0.0.1:5060;transport=tcp", "10.0.0.1:5060/tcp"))
                 .as("an INVITE to a number went to that trunk itself").isEmpty();
+        assertThat(invites.keptTrunkRoute("sip:alice@pbx.example.com", Invites.trunkOf(now)).orElseThrow()
+                .getAddress().getURI().toString()).as("as this dispatcher keeps its own calls")
+                .isEqualTo("sip:10.0.0.2:5070;transport=udp;lr");
     }
 }
