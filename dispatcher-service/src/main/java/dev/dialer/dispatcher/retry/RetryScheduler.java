@@ -112,14 +112,10 @@ public class RetryScheduler {
     Mono<Void> fireDue() {
         return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
                 .flatMap(this::fire, CONCURRENCY)
-                .reduce(new long[2], (counts, handled) -> {
-                    counts[0]++;
-                    counts[1] += handled ? 1 : 0;
-                    return counts;
-                })
+                .collectList()
                 .timeout(properties.lease())
-                .doOnNext(counts -> {
-                    if (counts[0] == 0 || counts[1] > 0) {
+                .doOnNext(moved -> {
+                    if (moved.isEmpty() || moved.contains(true)) {
                         progressed();
                     }
                 })
