@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.event;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.resilience.Heartbeat;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -61,7 +62,7 @@ public class OutboxRelay {
     private final Counter failures;
     private final Counter roundTimeouts;
     private final Timer lag;
-    private volatile Instant progressed;
+    private final Heartbeat progress;
 
     @Autowired
     OutboxRelay(Outbox outbox, ReactiveTransactionManager transactionManager, KafkaPublisher publisher,
@@ -91,10 +92,9 @@ public class OutboxRelay {
         Gauge.builder("dialer.dispatcher.outbox.oldest.age", this, OutboxRelay::oldestAgeSeconds)
                 .description("Seconds the oldest unpublished call event has waited (0 when none)")
                 .baseUnit("seconds").register(registry);
-        Gauge.builder("dialer.dispatcher.outbox.progress.age", this, OutboxRelay::progressAgeSeconds)
-                .description("Seconds since this relay last completed a round or saw the unsent events move "
-                        + "(0 while it is not running)")
-                .baseUnit("seconds").register(registry);
+        this.progress = new Heartbeat(clock, registry, "dialer.dispatcher.outbox.progress.age",
+                "Seconds since this relay last completed a round or saw the unsent events move "
+                        + "(0 while it is not running)");
     }
 
     /** Asks for a round soon: called once an event is committed, so it does not wait for the next poll. */
@@ -114,8 +114,8 @@ public class OutboxRelay {
                 .concatMap(tick -> measureAndPurge(), 1);
         return Flux.merge(relay, housekeeping)
                 // Counted from the start: the first round is due within one poll interval.
-                .doOnSubscribe(subscription -> progressed())
-                .doFinally(signal -> progressed = null);
+                .doOnSubscribe(subscription -> progress.beat())
+                .doFinally(signal -> progress.stop());
     }
 
     /**
@@ -123,13 +123,12 @@ public class OutboxRelay {
      * no other relay was seen to send any. False while the relay is not running (readiness tells that apart).
      */
     boolean stalledFor(Duration staleAfter) {
-        Instant since = progressed;
-        return since != null && pending.get() > 0 && clock.instant().isAfter(since.plus(staleAfter));
+        return pending.get() > 0 && progress.staleFor(staleAfter);
     }
 
     /** When the outbox last moved as far as this relay can tell; {@code null} while it is not running. */
     Instant lastProgress() {
-        return progressed;
+        return progress.last();
     }
 
     /** Unsent events at the last measurement. */
@@ -160,7 +159,7 @@ public class OutboxRelay {
     /** A round that did not get the lock says nothing of the outbox: the one holding it may be the one stuck. */
     private void completed(Round round) {
         if (round.locked()) {
-            progressed();
+            progress.beat();
         }
     }
 
@@ -214,7 +213,7 @@ public class OutboxRelay {
     /** The oldest unsent event changing is how another relay, holding the lock, is seen at work. */
     private void measured(Outbox.Backlog backlog) {
         if (backlog.pending() == 0 || !Objects.equals(backlog.oldest(), oldest.get())) {
-            progressed();
+            progress.beat();
         }
         pending.set(backlog.pending());
         oldest.set(backlog.oldest());
@@ -229,17 +228,11 @@ public class OutboxRelay {
         return Mono.empty();
     }
 
-    private void progressed() {
-        progressed = clock.instant();
-    }
 
     private double oldestAgeSeconds() {
         return ageSeconds(oldest.get());
     }
 
-    private double progressAgeSeconds() {
-        return ageSeconds(progressed);
-    }
 
     private double ageSeconds(Instant since) {
         return since == null ? 0 : Math.max(0, Duration.between(since, clock.instant()).toMillis() / 1000.0);

@@ -1,11 +1,11 @@
 package dev.dialer.dispatcher.retry;
 
+import dev.dialer.dispatcher.resilience.Heartbeat;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Clock;
 import java.time.Duration;
-import java.util.function.Supplier;
 import org.springframework.stereotype.Component;
 
 /**
@@ -56,10 +56,9 @@ public class RetryMetrics {
         held.increment();
     }
 
-    /** Registers the scheduler's progress age, read from {@code seconds} at each scrape. */
-    void progressAge(Supplier<Number> seconds) {
-        Gauge.builder("dialer.dispatcher.retry.progress.age", seconds)
-                .description("Seconds since the retry scheduler last completed a tick (0 while it is not running)")
-                .baseUnit("seconds").register(registry);
+    /** The scheduler's progress, its age the gauge {@code dialer.dispatcher.retry.progress.age}. */
+    Heartbeat progress(Clock clock) {
+        return new Heartbeat(clock, registry, "dialer.dispatcher.retry.progress.age",
+                "Seconds since the retry scheduler last completed a tick (0 while it is not running)");
     }
 }

@@ -7,6 +7,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
+import dev.dialer.dispatcher.resilience.Heartbeat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -57,7 +58,7 @@ public class RetryScheduler {
     private final Clock clock;
     private final RetryMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
-    private volatile Instant progressed;
+    private final Heartbeat progress;
 
     @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
@@ -75,7 +76,7 @@ public class RetryScheduler {
         this.clock = clock;
         this.metrics = metrics;
         this.carrierAccepting = carrierAccepting;
-        metrics.progressAge(this::progressAgeSeconds);
+        this.progress = metrics.progress(clock);
     }
 
     /** Runs until cancelled; errors are logged per tick and per row and never end it. */
@@ -84,8 +85,8 @@ public class RetryScheduler {
                 .onBackpressureDrop()
                 .concatMap(tick -> fireDue(), 1)
                 // Counted from the start: the first tick is due within one poll interval.
-                .doOnSubscribe(subscription -> progressed())
-                .doFinally(signal -> progressed = null);
+                .doOnSubscribe(subscription -> progress.beat())
+                .doFinally(signal -> progress.stop());
     }
 
     /**
@@ -93,13 +94,12 @@ public class RetryScheduler {
      * no wait ends on this dispatcher. False while the scheduler is not running (readiness tells that apart).
      */
     public boolean stalledFor(Duration staleAfter) {
-        Instant since = progressed;
-        return since != null && clock.instant().isAfter(since.plus(staleAfter));
+        return progress.staleFor(staleAfter);
     }
 
     /** When a tick last completed (or the scheduler started); {@code null} while it is not running. */
     public Instant lastProgress() {
-        return progressed;
+        return progress.last();
     }
 
     /**
@@ -116,7 +116,7 @@ public class RetryScheduler {
                 .timeout(properties.lease())
                 .doOnNext(moved -> {
                     if (moved.isEmpty() || moved.contains(true)) {
-                        progressed();
+                        progress.beat();
                     }
                 })
                 .then()
@@ -171,12 +171,4 @@ public class RetryScheduler {
                 .then(Mono.fromRunnable(metrics::dropped));
     }
 
-    private void progressed() {
-        progressed = clock.instant();
-    }
-
-    private double progressAgeSeconds() {
-        Instant since = progressed;
-        return since == null ? 0 : Math.max(0, Duration.between(since, clock.instant()).toMillis() / 1000.0);
-    }
 }

@@ -1,0 +1,50 @@
+package dev.dialer.dispatcher.resilience;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * When a background loop last made progress: what tells a loop that runs from one whose subscription is alive but
+ * whose work no longer gets done (a poll, tick or round stuck on the database). Beats from the loop's start; cleared
+ * when it stops. Its age is a gauge, 0 while the loop is not running.
+ */
+public class Heartbeat {
+
+    private final Clock clock;
+    private volatile Instant last;
+
+    public Heartbeat(Clock clock, MeterRegistry registry, String gauge, String description) {
+        this.clock = clock;
+        Gauge.builder(gauge, this, Heartbeat::ageSeconds).description(description).baseUnit("seconds")
+                .register(registry);
+    }
+
+    /** The loop started, or made progress. */
+    public void beat() {
+        last = clock.instant();
+    }
+
+    /** The loop stopped. */
+    public void stop() {
+        last = null;
+    }
+
+    /** When the loop last made progress (or started); {@code null} while it is not running. */
+    public Instant last() {
+        return last;
+    }
+
+    /** Whether the loop runs and has made no progress for {@code staleAfter}; false while it is not running. */
+    public boolean staleFor(Duration staleAfter) {
+        Instant since = last;
+        return since != null && clock.instant().isAfter(since.plus(staleAfter));
+    }
+
+    private double ageSeconds() {
+        Instant since = last;
+        return since == null ? 0 : Math.max(0, Duration.between(since, clock.instant()).toMillis() / 1000.0);
+    }
+}
