@@ -71,6 +71,8 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifecycle {
 
+    private static final String SIPS = "sips:";
+
     static final String NAME = "sip-trunk";
     /** {@code error.code} of an attempt that was ringing when its dispatcher died. */
     static final String DISPATCHER_RESTART = "dispatcher_restart";
@@ -197,6 +199,13 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             sample.stop(timer("rejected"));
             return Mono.error(CarrierException.unsupportedTarget("a SIP trunk cannot reach a registered user ("
                     + command.to() + "): route such calls to a Voice Gateway carrier"));
+        }
+        if (command.to().startsWith(SIPS)) {
+            // RFC 3261 §26.2.2: a sips: URI is reached over TLS on every hop; this trunk speaks UDP or TCP only, and
+            // sending it there would pretend a security the callee asked for and does not get.
+            sample.stop(timer("rejected"));
+            return Mono.error(CarrierException.unsupportedTarget("a SIP trunk over " + properties.transport()
+                    + " cannot reach a sips: URI, which needs TLS on every hop (" + command.to() + ")"));
         }
         return Mono.fromCallable(() -> register(command))
                 .subscribeOn(workers)

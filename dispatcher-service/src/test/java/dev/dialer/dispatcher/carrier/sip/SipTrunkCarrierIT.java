@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Mono;
 
 /**
@@ -336,11 +338,13 @@ class SipTrunkCarrierIT {
                 sipp.output()).isZero();
     }
 
-    @Test
-    void aRegisteredUserCannotBeReachedOverATrunkAndIsRefusedWithoutAnyInvite() throws Exception {
+    /** A registered user has no address a trunk knows; a {@code sips:} URI needs TLS on every hop, which no trunk has. */
+    @ParameterizedTest
+    @ValueSource(strings = {"user:alice", "sips:alice@pbx.example.com"})
+    void aTargetATrunkCannotReachIsRefusedWithoutAnyInvite(String to) throws Exception {
         start("busy");
 
-        assertThatThrownBy(() -> carrier.place(command("user:alice", Map.of()), 1).block(WAIT))
+        assertThatThrownBy(() -> carrier.place(command(to, Map.of()), 1).block(WAIT))
                 .isInstanceOfSatisfying(CarrierException.class, error -> {
                     assertThat(error.errorCode()).isEqualTo(CarrierException.UNSUPPORTED_TARGET);
                     assertThat(error.isTechnical()).as("no failover, no requeue").isFalse();
