@@ -85,9 +85,23 @@ public final class TrunkGate {
         resize(1.0);
     }
 
-    /** This dispatcher's share of the partitions, in (0, 1]; the limits are rescaled at once. */
+    /**
+     * This dispatcher's share of the partitions, in (0, 1]; the limits are rescaled at once. A concurrency limit learned
+     * from capacity rejections is rescaled with the share, not reset to the configured figure: the carrier's real limit
+     * did not change because partitions moved, and resetting it would bring on a burst of rejections at every
+     * rebalance. The same share again changes nothing.
+     */
     public synchronized void share(double fraction) {
-        resize(Math.max(Math.min(fraction, 1.0), 0.0001));
+        double next = Math.max(Math.min(fraction, 1.0), 0.0001);
+        if (next == share) {
+            return;
+        }
+        double before = share;
+        double learned = limit;
+        resize(next);
+        if (learned != Double.POSITIVE_INFINITY) {
+            limit = Math.max(1, Math.min(ceiling(), learned * next / before));
+        }
     }
 
     private void resize(double fraction) {

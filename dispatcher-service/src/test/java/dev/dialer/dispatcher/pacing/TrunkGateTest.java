@@ -257,6 +257,41 @@ class TrunkGateTest {
         assertThat(trunk.currentCps()).isCloseTo(33.3, org.assertj.core.data.Offset.offset(0.1));
     }
 
+    @Test
+    void keepsTheConcurrencyItLearnedFromCapacityRejectionsWhenPartitionsMove() {
+        TrunkGate trunk = new TrunkGate(0, 40, HOUR, time);
+        trunk.share(0.5);
+        for (int i = 0; i < 20; i++) {
+            trunk.acquireOrWait("call" + i, "acc", 0, 0, () -> { });
+        }
+        trunk.capacityRejected("call0");
+        trunk.capacityRejected("call1");
+        assertThat(trunk.currentLimit()).isEqualTo(5);
+
+        trunk.share(0.5);
+        assertThat(trunk.currentLimit()).as("the same share: nothing learned is lost").isEqualTo(5);
+
+        trunk.share(1.0);
+        assertThat(trunk.currentLimit()).as("twice the partitions: twice what was learned, not the configured 40")
+                .isEqualTo(10);
+        trunk.share(0.25);
+        assertThat(trunk.currentLimit()).isEqualTo(2);
+    }
+
+    @Test
+    void aLimitLearnedWithoutAConfiguredConcurrencyIsRescaledToo() {
+        TrunkGate trunk = new TrunkGate(0, 0, HOUR, time);
+        trunk.share(0.5);
+        for (int i = 0; i < 16; i++) {
+            trunk.acquireOrWait("call" + i, "acc", 0, 0, () -> { });
+        }
+        trunk.capacityRejected("call0");
+        assertThat(trunk.currentLimit()).as("half the calls then in progress").isEqualTo(8);
+
+        trunk.share(1.0);
+        assertThat(trunk.currentLimit()).isEqualTo(16);
+    }
+
     private long now() {
         return time.now(TimeUnit.NANOSECONDS);
     }
