@@ -264,7 +264,7 @@ public final class PartitionLanes {
                 .onErrorReturn(false)
                 .doOnNext(placed -> {
                     if (!placed) {
-                        lanes.trunk().release(slotKey, false);
+                        lanes.trunk().unplaced(slotKey);
                     }
                 })
                 .doFinally(signal -> {

@@ -169,6 +169,24 @@ public final class TrunkGate {
         toWake.forEach(Runnable::run);
     }
 
+    /**
+     * A start was not placed (a duplicate of a call in progress, refused by policy, or failed before the carrier was
+     * asked): its hold goes, but not the slot of a call in flight that {@link #holdCounted} found holding it with this
+     * start.
+     */
+    public void unplaced(String slotKey) {
+        synchronized (this) {
+            Slot slot = slots.get(slotKey);
+            if (slot != null && slot.counted && slot.holders == 1) {
+                // The counted call in flight is now the slot's only holder; its terminal status releases it.
+                slot.counted = false;
+                granted.remove(slotKey);
+                return;
+            }
+        }
+        release(slotKey, false);
+    }
+
     /** The carrier rejected the attempt for capacity: its slot frees and the limit halves, never below 1. */
     public void capacityRejected(String slotKey) {
         List<Runnable> toWake = new ArrayList<>();
@@ -237,7 +255,15 @@ public final class TrunkGate {
         synchronized (this) {
             long now = now();
             for (CountedCall call : calls) {
-                if (!releasedWhileCounting.contains(call.slotKey()) && !slots.containsKey(call.slotKey())) {
+                if (releasedWhileCounting.contains(call.slotKey())) {
+                    continue;
+                }
+                Slot existing = slots.get(call.slotKey());
+                if (existing != null) {
+                    // A start of the same attempt holds it now: a live dial of ours, or a redelivered copy the ledger
+                    // will call a duplicate. The call in flight keeps the slot if that start turns out unplaced.
+                    existing.counted = true;
+                } else {
                     long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
                     slots.put(call.slotKey(), new Slot(now - age, call.partition()));
                     held++;
@@ -398,6 +424,8 @@ public final class TrunkGate {
         private final long acquiredAt;
         private final int partition;
         private int holders = 1;
+        /** Found in flight by a count of a gained partition while a start held it (see {@link #unplaced}). */
+        private boolean counted;
 
         Slot(long acquiredAt, int partition) {
             this.acquiredAt = acquiredAt;

@@ -223,6 +223,43 @@ class TrunkGateTest {
     }
 
     @Test
+    void aCountedCallKeepsItsSlotWhenARedeliveredCopyHoldingItTurnsOutADuplicate() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.countingStarts();
+        // The gained partition's uncommitted window is read again: a copy of the call in flight starts meanwhile.
+        trunk.acquireOrWait("live#1", "acc", 4, 0, () -> { });
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("live#1", 4, SECOND)));
+
+        trunk.unplaced("live#1");
+        assertThat(trunk.holds("live#1")).as("the ringing call still holds its slot").isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(1);
+
+        trunk.release("live#1", true);
+        assertThat(trunk.holds("live#1")).as("its terminal status frees it").isFalse();
+    }
+
+    @Test
+    void aCountedCallThatIsOurOwnLiveDialHoldsOneSlotFreedByItsTerminalStatus() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.countingStarts();
+        trunk.acquireOrWait("mine#1", "acc", 4, 0, () -> { });
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("mine#1", 4, SECOND)));
+
+        trunk.release("mine#1", false);
+        assertThat(trunk.holds("mine#1")).as("not held twice").isFalse();
+        assertThat(trunk.inFlight()).isZero();
+    }
+
+    @Test
+    void anUnplacedStartOfACallNobodyCountedFreesItsSlot() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.acquireOrWait("refused#1", "acc", 4, 0, () -> { });
+
+        trunk.unplaced("refused#1");
+        assertThat(trunk.holds("refused#1")).isFalse();
+    }
+
+    @Test
     void aCountedCallWhoseStatusNeverComesIsGivenBackAtTheTimeLimitCountedFromItsPlacement() {
         TrunkGate trunk = new TrunkGate(0, 1, 10 * SECOND, time);
         trunk.countingStarts();
