@@ -58,6 +58,20 @@ public class AttemptLedger {
             ON CONFLICT (request_id, attempt_no) DO NOTHING
             RETURNING NULL::text AS status""";
 
+    /**
+     * Of an {@code UPDATE dispatch.attempts a}: the attempt a claim may take. It is {@code queued}, nobody claimed it,
+     * it does not wait in the schedule to be dialled again, and its request is open. The request row is share-locked
+     * for the check: a cancel marked before the claim stops it, and one marked after finds the attempt claimed (a call
+     * to cancel at the carrier), never a claim still on its way.
+     */
+    private static final String CLAIMABLE = """
+
+              FROM (SELECT r.request_id FROM dispatch.requests r
+                     WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+                       FOR SHARE) open
+             WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.status = 'queued'
+               AND a.carrier_asked_at IS NULL AND NOT a.requeued""";
+
     private final DatabaseClient db;
 
     AttemptLedger(DatabaseClient db) {
@@ -341,26 +355,38 @@ public class AttemptLedger {
      * the request is open (not finished, no cancel marked).
      * From then on the attempt may ring someone: it is never dialled again, and the watchdog sees it end. Each claim
      * is a new dial of the attempt (an attempt the carrier took no call for is claimed again under its number): the
-     * dial number counts them, and the call id of an earlier dial is forgotten.
+     * dial number counts them, and the call id of an earlier dial is forgotten. {@code carrier_asked_at} is also when
+     * the per-callee cap counts the dial.
      *
      * @return the dial number this call claimed (it must dial it); empty when it claimed nothing
      */
     public Mono<Integer> claimDial(String requestId, int attempt) {
-        // The request row is share-locked for the check: a cancel marked before the claim stops it, and one marked
-        // after finds the attempt claimed (a call to cancel at the carrier), never a claim still on its way.
         return db.sql("""
                         UPDATE dispatch.attempts a SET carrier_asked_at = now(), dial_no = a.dial_no + 1,
-                               provider_call_id = NULL
-                          FROM (SELECT r.request_id FROM dispatch.requests r
-                                 WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
-                                   FOR SHARE) open
-                         WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.status = 'queued'
-                           AND a.carrier_asked_at IS NULL AND NOT a.requeued
-                        RETURNING a.dial_no""")
+                               provider_call_id = NULL""" + CLAIMABLE + "\nRETURNING a.dial_no")
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .map(row -> row.get(0, Integer.class))
                 .one();
+    }
+
+    /**
+     * The dial-time policy refused to let a claimable attempt ({@link #claimDial}) be dialled: the callee's cap was
+     * reached since the policy let its command through. The attempt waits to be dialled under its number, as a
+     * requeued one does, so the command that brings it back meets the policy again and claims it back
+     * ({@link #reclaimedAttempt}); the caller schedules that command with the wait's event. Only an attempt
+     * {@link #claimDial} would have claimed moves.
+     *
+     * @return whether this call made the attempt wait (false: it was claimed before, or its request has ended or been
+     *         cancelled)
+     */
+    public Mono<Boolean> holdUnclaimed(String requestId, int attempt) {
+        return db.sql("UPDATE dispatch.attempts a SET requeued = true, updated_at = now()" + CLAIMABLE)
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows == 1);
     }
 
     /**

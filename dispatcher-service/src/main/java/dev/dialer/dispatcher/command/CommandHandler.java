@@ -170,24 +170,27 @@ class CommandHandler {
 
     /**
      * Records the attempt and claims it for dialling. The attempt row and its {@code queued} event are committed in
-     * one transaction ({@link #recordQueued}); the claim ({@link AttemptLedger#claimDial}) then lets exactly one
-     * handler ask the carrier. A redelivered command therefore dials an attempt that was recorded but never reached
-     * the carrier (its dispatcher died in between), and never one that did.
+     * one transaction ({@link #recordQueued}); the claim ({@link DialGate#claim}: {@link AttemptLedger#claimDial},
+     * within the callee's cap) then lets exactly one handler ask the carrier. A redelivered command therefore dials an
+     * attempt that was recorded but never reached the carrier (its dispatcher died in between), and never one that
+     * did. A claim the callee's cap refuses (another call to the callee was dialled since the policy let this one
+     * through) dials nothing: the call waits, with its {@code call.deferred} event.
      */
     private Mono<CommandOutcome> recordAttempt(CallCommand command) {
         return recordQueued(command)
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
-                .then(Mono.defer(() -> ledger.claimDial(command.requestId(), command.attempt()))
-                        .retryWhen(InfraRetry.untilRecovered("claim attempt"))
+                .then(Mono.defer(() -> gate.claim(command))
                         .map(Optional::of)
                         .defaultIfEmpty(Optional.empty()))
                 .flatMap(claimed -> {
                     if (claimed.isEmpty()) {
                         return Mono.just(CommandOutcome.DUPLICATE);
                     }
-                    int dial = claimed.get();
-                    openAttempts.recorded(command, dial);
-                    return dial(command, dial);
+                    if (!(claimed.get() instanceof DialGate.Claim.Dial claim)) {
+                        return Mono.just(CommandOutcome.HELD_BY_POLICY);
+                    }
+                    openAttempts.recorded(command, claim.number());
+                    return dial(command, claim.number());
                 });
     }
 

@@ -17,6 +17,8 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -32,6 +34,10 @@ import reactor.core.publisher.Mono;
  *       EXPIRE ends it {@code expired}, DEFER makes the call wait (reason {@code window} or {@code cap}) and announces
  *       {@code call.deferred} with {@code next_attempt_at}, DIAL lets it through.</li>
  * </ul>
+ *
+ * <p>The per-callee cap is read here without a lock, and other lanes, partitions and dispatchers may dial the same
+ * callee before this command's attempt is claimed: where the account has a cap, {@link #claim} counts again, and
+ * claims only within it.
  *
  * <p>Guarantees: a wait and its {@code call.deferred} event are committed together; an ending is the request's single
  * final event ({@link CallEvents#finishOnce}). Nothing is decided before the policy topics have been read in full.
@@ -50,9 +56,11 @@ public class DialGate {
     private final PolicyProperties properties;
     private final PolicyMetrics metrics;
     private final Clock clock;
+    private final TransactionalOperator transactions;
 
     DialGate(PolicyViews views, PolicyLedger policyLedger, AttemptLedger attempts, CallEvents events,
-             PolicyProperties properties, PolicyMetrics metrics, Clock clock) {
+             PolicyProperties properties, PolicyMetrics metrics, Clock clock,
+             ReactiveTransactionManager transactionManager) {
         this.views = views;
         this.policyLedger = policyLedger;
         this.attempts = attempts;
@@ -60,6 +68,22 @@ public class DialGate {
         this.properties = properties;
         this.metrics = metrics;
         this.clock = clock;
+        this.transactions = TransactionalOperator.create(transactionManager);
+    }
+
+    /** What the claim of a cleared command's attempt ({@link #claim}) came to. */
+    public sealed interface Claim {
+
+        /** The attempt is claimed under dial {@code number}: the carrier must be asked for it now. */
+        record Dial(int number) implements Claim {
+        }
+
+        /**
+         * The callee's cap was reached since {@link #clear} let the command through: the attempt was not claimed, and
+         * the call waits (or ended) as {@link #clear} would have made it, with its event.
+         */
+        record HeldByCap() implements Claim {
+        }
     }
 
     /**
@@ -85,6 +109,65 @@ public class DialGate {
                 });
     }
 
+    /**
+     * Claims the attempt of a command {@link #clear} let through, and recorded since, for dialling
+     * ({@link AttemptLedger#claimDial}). Where the account has a per-callee cap, the callee's dials are counted again
+     * and the attempt claimed in one transaction, holding the callee's advisory lock ({@link PolicyLedger#lockCallee})
+     * from the count to the commit: of any number of claims for one callee, on any lane or dispatcher, each counts the
+     * dials of those before it, so the cap is never exceeded. A claim the cap refuses leaves its attempt waiting under
+     * its number, and the call is deferred as {@link #clear} defers it (same decision, wait and event).
+     *
+     * @return the dial to place, or that the cap held the call; empty when nothing was claimed (the attempt was claimed
+     *         before, or its request has ended or been cancelled)
+     */
+    public Mono<Claim> claim(CallCommand command) {
+        Integer cap = views.settingsOf(command.accountId()).perCalleeDailyCap();
+        if (cap == null) {
+            return Mono.defer(() -> attempts.claimDial(command.requestId(), command.attempt()))
+                    .retryWhen(InfraRetry.untilRecovered("claim attempt"))
+                    .map(Claim.Dial::new);
+        }
+        Instant now = clock.instant();
+        return transactions.transactional(Mono.defer(() -> claimWithinCap(command, cap, now)))
+                .retryWhen(InfraRetry.untilRecovered("claim attempt within the callee's cap"))
+                .flatMap(counted -> counted.dial() != null
+                        ? Mono.just(new Claim.Dial(counted.dial()))
+                        : heldByCap(command, counted.dials(), cap, now));
+    }
+
+    /**
+     * What a claim within the cap found: the dial it claimed, or (when the cap refused it and the attempt was made to
+     * wait) the callee's dials it counted.
+     */
+    private record CountedClaim(Integer dial, List<Instant> dials) {
+    }
+
+    /** In the claim's transaction: the callee's lock, then its dials, then the claim or the wait. */
+    private Mono<CountedClaim> claimWithinCap(CallCommand command, int cap, Instant now) {
+        return policyLedger.lockCallee(command.accountId(), command.to())
+                .thenMany(policyLedger.dialsSince(command.accountId(), command.to(), now.minus(CAP_PERIOD)))
+                .collectList()
+                .flatMap(dials -> dials.size() < cap
+                        ? attempts.claimDial(command.requestId(), command.attempt())
+                                .map(dial -> new CountedClaim(dial, dials))
+                        : attempts.holdUnclaimed(command.requestId(), command.attempt())
+                                .filter(Boolean::booleanValue)
+                                .map(held -> new CountedClaim(null, dials)));
+    }
+
+    /**
+     * The cap was reached between {@link #clear} and the claim (another call to the callee was dialled meanwhile):
+     * the policy decides again with the dials the claim counted, as {@link #clear} would have. The cap frees after
+     * {@code now} (every counted dial is younger than a day), so the call waits or ends; it is never let through.
+     */
+    private Mono<Claim> heldByCap(CallCommand command, List<Instant> dials, int cap, Instant now) {
+        log.info("request {} attempt {}: the callee's cap was reached after the policy let the call through; not "
+                + "dialled", command.requestId(), command.attempt());
+        PolicyDecision decision = decide(command, views.settingsOf(command.accountId()),
+                capFreesAt(dials, cap, now), now);
+        return act(command, decision).thenReturn(new Claim.HeldByCap());
+    }
+
     private Mono<Boolean> decide(CallCommand command) {
         Instant now = clock.instant();
         CallControl campaignControl = views.campaignControl(command.accountId(), command.campaign());
@@ -99,10 +182,13 @@ public class DialGate {
         return calleeCapFreesAt(command, settings, now)
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
-                .map(capFreesAt -> DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(),
-                        command.campaign(), command.validUntil(), settings,
-                        views.onDncList(command.accountId(), command.to()), capFreesAt.orElse(null), now)))
+                .map(capFreesAt -> decide(command, settings, capFreesAt.orElse(null), now))
                 .flatMap(decision -> act(command, decision));
+    }
+
+    private PolicyDecision decide(CallCommand command, AccountSettings settings, Instant capFreesAt, Instant now) {
+        return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
+                command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now));
     }
 
     private Mono<Boolean> act(CallCommand command, PolicyDecision decision) {
@@ -131,7 +217,7 @@ public class DialGate {
     }
 
     /**
-     * With {@code dials} the callee's attempts of the last 24 hours, oldest first: null while fewer than {@code cap},
+     * With {@code dials} the callee's dials of the last 24 hours, oldest first: null while fewer than {@code cap},
      * otherwise the instant enough of them are older than 24 hours for one more call. A cap of zero or less blocks
      * every call, so the answer is a day from {@code now}.
      */

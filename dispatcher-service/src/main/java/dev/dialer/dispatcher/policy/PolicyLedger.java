@@ -16,6 +16,9 @@ class PolicyLedger {
     private static final String[] LIVE = {AttemptStatus.QUEUED.wire(), AttemptStatus.INITIATED.wire(),
             AttemptStatus.RINGING.wire(), AttemptStatus.IN_PROGRESS.wire()};
 
+    /** First key of the callees' advisory locks (two-key locks: apart from the outbox relay's one-key lock). */
+    private static final int CALLEE_LOCK = 0x636170;
+
     private final DatabaseClient db;
 
     PolicyLedger(DatabaseClient db) {
@@ -23,22 +26,38 @@ class PolicyLedger {
     }
 
     /**
-     * When the account's attempts to {@code callee} since {@code since} were recorded, oldest first: those that reached
-     * the carrier. An attempt waiting to be dialled again under its number (requeued: the carrier had no room for it,
-     * or none could be reached) rang nobody, and is not counted, least of all against itself when it comes back.
+     * When the carrier was asked for the account's calls to {@code callee} since {@code since}, oldest first: the
+     * dials claimed ({@code AttemptLedger#claimDial}), each counted from its claim, however long before its attempt
+     * was recorded (a call recorded in the evening may wait for the morning's calling window). A dial the carrier took
+     * no call for (requeued: it had no room for it, or none could be reached) rang nobody; its claim is released, and
+     * it is not counted, least of all against itself when it comes back.
      */
     Flux<Instant> dialsSince(String accountId, String callee, Instant since) {
         return db.sql("""
-                        SELECT a.created_at FROM dispatch.requests r
+                        SELECT a.carrier_asked_at FROM dispatch.requests r
                           JOIN dispatch.attempts a ON a.request_id = r.request_id
-                         WHERE r.account_id = $1 AND r.command ->> 'to' = $2 AND a.created_at > $3
-                           AND a.carrier_asked_at IS NOT NULL
-                         ORDER BY a.created_at""")
+                         WHERE r.account_id = $1 AND r.command ->> 'to' = $2 AND a.carrier_asked_at > $3
+                         ORDER BY a.carrier_asked_at""")
                 .bind(0, accountId)
                 .bind(1, callee)
                 .bind(2, since)
                 .map(row -> row.get(0, Instant.class))
                 .all();
+    }
+
+    /**
+     * Takes the account's callee's advisory lock for the caller's transaction: claims kept within the per-callee cap
+     * hold it from their count of the callee's dials until they commit, on every dispatcher, so each counts the dials
+     * claimed before it. The count must be a later statement of the transaction: a statement's snapshot is taken
+     * before it waits for a lock, so a count in the same statement would miss the dial its lock's last holder
+     * committed. Accounts and callees whose keys hash alike only wait for one another.
+     */
+    Mono<Void> lockCallee(String accountId, String callee) {
+        return db.sql("SELECT pg_advisory_xact_lock($1, hashtext($2::text || ' ' || $3::text))")
+                .bind(0, CALLEE_LOCK)
+                .bind(1, accountId)
+                .bind(2, callee)
+                .then();
     }
 
     /**

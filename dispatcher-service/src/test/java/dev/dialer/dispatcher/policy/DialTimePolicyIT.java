@@ -161,7 +161,7 @@ class DialTimePolicyIT {
 
         JsonNode deferred = fixture.awaitEvent(second, "call.deferred");
         assertThat(deferred.get("reason").stringValue()).isEqualTo("callee_cap");
-        Instant firstDialled = db.sql("SELECT created_at FROM dispatch.attempts WHERE request_id = $1")
+        Instant firstDialled = db.sql("SELECT carrier_asked_at FROM dispatch.attempts WHERE request_id = $1")
                 .bind(0, first).map(row -> row.get(0, Instant.class)).one().block(WAIT);
         assertThat(Instant.parse(deferred.get("next_attempt_at").stringValue()))
                 .isEqualTo(firstDialled.plus(Duration.ofHours(24)));

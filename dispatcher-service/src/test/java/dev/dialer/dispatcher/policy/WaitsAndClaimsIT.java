@@ -15,7 +15,8 @@ import org.springframework.beans.factory.annotation.Autowired;
 /**
  * The ledger's claims and waits against the dial-time policy, on the real PostgreSQL: a cancel marked before an
  * attempt is claimed stops the claim (and leaves nothing live to hang up); an attempt that never reached the carrier
- * does not count against the callee's cap; a policy wait restarts a requeued attempt's wait for a carrier.
+ * does not count against the callee's cap, and one that did counts from when it did; a policy wait restarts a requeued
+ * attempt's wait for a carrier.
  */
 class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
@@ -49,6 +50,23 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
         assertThat(policy.dialsSince(command.accountId(), callee, since).collectList().block(WAIT)).hasSize(1);
         assertThat(policy.liveAttempts(command.requestId()).collectList().block(WAIT)).hasSize(1);
+    }
+
+    @Test
+    void anAttemptRecordedLongBeforeItIsDialledCountsAgainstTheCalleesCapFromItsDial() {
+        String callee = "+4915112340104";
+        CallCommand command = command(callee);
+        attempts.record(command).block(WAIT);
+        // Recorded two days ago (an evening's call, then calling windows and capacity waits): dialled only now.
+        db.sql("UPDATE dispatch.attempts SET created_at = now() - interval '2 days' WHERE request_id = $1")
+                .bind(0, command.requestId()).then().block(WAIT);
+
+        attempts.claimDial(command.requestId(), 1).block(WAIT);
+
+        Instant dialled = db.sql("SELECT carrier_asked_at FROM dispatch.attempts WHERE request_id = $1")
+                .bind(0, command.requestId()).map(row -> row.get(0, Instant.class)).one().block(WAIT);
+        assertThat(policy.dialsSince(command.accountId(), callee, Instant.now().minus(Duration.ofHours(1)))
+                .collectList().block(WAIT)).as("counted from its dial, in the last hour").containsExactly(dialled);
     }
 
     @Test
