@@ -94,21 +94,22 @@ public class AttemptLedger {
      */
     public Mono<RequestState> recordRequest(CallCommand command) {
         return bindRequest(db.sql("WITH inserted AS (" + INSERT_REQUEST + " RETURNING request_id)\n" + """
-                        SELECT NULL::text, NULL::boolean FROM inserted
+                        SELECT NULL::text, NULL::boolean, NULL::boolean FROM inserted
                         UNION ALL
-                        SELECT r.final_status,
-                               (SELECT a.requeued FROM dispatch.attempts a
-                                 WHERE a.request_id = r.request_id AND a.attempt_no = $5)
-                          FROM dispatch.requests r WHERE r.request_id = $1"""), command)
+                        SELECT r.final_status, a.requeued,
+                               a.status = 'queued' AND a.carrier_asked_at IS NULL AND NOT a.requeued
+                          FROM dispatch.requests r
+                          LEFT JOIN dispatch.attempts a ON a.request_id = r.request_id AND a.attempt_no = $5
+                         WHERE r.request_id = $1"""), command)
                 .bind(4, command.attempt())
                 .map(row -> {
                     Boolean requeued = row.get(1, Boolean.class);
                     return new RequestState(row.get(0, String.class), requeued != null,
-                            Boolean.TRUE.equals(requeued));
+                            Boolean.TRUE.equals(requeued), Boolean.TRUE.equals(row.get(2, Boolean.class)));
                 })
                 .one()
                 // Inserted by a concurrent copy of the command after this statement's snapshot: new to this one.
-                .defaultIfEmpty(new RequestState(null, false, false));
+                .defaultIfEmpty(new RequestState(null, false, false, false));
     }
 
     /**

@@ -96,8 +96,9 @@ public class DialGate {
                 .then(Mono.defer(() -> attempts.recordRequest(command)))
                 .retryWhen(InfraRetry.untilRecovered("record request"))
                 .flatMap(state -> {
-                    if (state.attemptRecorded() && !state.attemptWaiting()) {
-                        // A redelivery: the attempt ledger recognises it and it is not dialled again.
+                    if (!state.meetsPolicy()) {
+                        // A redelivery of an attempt claimed before: the attempt ledger recognises it and it is not
+                        // dialled again.
                         return Mono.just(true);
                     }
                     if (state.finalStatus() != null) {

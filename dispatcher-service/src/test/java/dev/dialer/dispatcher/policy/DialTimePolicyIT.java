@@ -10,11 +10,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +24,7 @@ import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -101,6 +104,27 @@ class DialTimePolicyIT {
         assertThat(fixture.callsFor(requestId)).isEmpty();
         assertThat(attempts(requestId)).isZero();
         assertThat(decisions("block", "dnc")).isPositive();
+    }
+
+    @Test
+    void aCommandWhoseAttemptWasRecordedButNeverClaimedMeetsThePolicyWhenRedelivered() {
+        String account = newAccount();
+        CallCommand command = new CallCommand(CallCommand.VERSION, newRequestId(), account, CALLER, ANSWERING, null,
+                "welcome.wav", null, 0, 0, 1, null, null, Map.of(), null, null, null, null, Map.of(), Instant.now());
+        // Its dispatcher stopped between recording the attempt and claiming it; the callee asked not to be called since.
+        AttemptLedger ledger = context.getBean(AttemptLedger.class);
+        ledger.recordRequest(command).block(WAIT);
+        db.sql("INSERT INTO dispatch.attempts (request_id, attempt_no, status) VALUES ($1, 1, 'queued')")
+                .bind(0, command.requestId()).then().block(WAIT);
+        publish(Topics.DNC, DncEntry.key(account, ANSWERING),
+                new DncEntry(DncEntry.VERSION, account, ANSWERING, "asked", Instant.now()));
+        awaitSeen(() -> views().onDncList(account, ANSWERING));
+
+        fixture.produce(CALLER, Contract.toJson(command));
+
+        JsonNode last = fixture.awaitEvent(command.requestId(), "call.final");
+        assertThat(last.get("status").stringValue()).isEqualTo("blocked");
+        assertThat(fixture.callsFor(command.requestId())).as("never dialled").isEmpty();
     }
 
     @Test
