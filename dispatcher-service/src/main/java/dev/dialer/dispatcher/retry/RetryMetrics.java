@@ -26,6 +26,7 @@ public class RetryMetrics {
     private final Counter fired;
     private final Counter dropped;
     private final Counter held;
+    private final Counter stillPaused;
     private final Timer lateness;
 
     RetryMetrics(MeterRegistry registry) {
@@ -34,6 +35,7 @@ public class RetryMetrics {
         this.fired = registry.counter("dialer.dispatcher.retries", "stage", "fired");
         this.dropped = registry.counter("dialer.dispatcher.retries", "stage", "dropped");
         this.held = registry.counter("dialer.dispatcher.retries", "stage", "held");
+        this.stillPaused = registry.counter("dialer.dispatcher.retries", "stage", "still_paused");
         this.lateness = Timer.builder("dialer.dispatcher.retry.lateness")
                 .description("time from the due time a scheduled wait first had to its command being published")
                 .register(registry);
@@ -54,6 +56,11 @@ public class RetryMetrics {
 
     void held() {
         held.increment();
+    }
+
+    /** A call waiting for its campaign's resume was looked at and kept: the campaign is still paused. */
+    void stillPaused() {
+        stillPaused.increment();
     }
 
     /** The scheduler's progress, its age the gauge {@code dialer.dispatcher.retry.progress.age}. */

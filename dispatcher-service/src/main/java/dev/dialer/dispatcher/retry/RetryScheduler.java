@@ -7,6 +7,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
+import dev.dialer.dispatcher.policy.CampaignPauses;
 import dev.dialer.dispatcher.resilience.Heartbeat;
 import java.time.Clock;
 import java.time.Duration;
@@ -58,17 +59,31 @@ public class RetryScheduler {
     private final Clock clock;
     private final RetryMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
+    private final Predicate<CallCommand> campaignPaused;
+    private final Duration pauseRecheck;
     private final Heartbeat progress;
 
     @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
-                   RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier) {
-        this(schedule, waitEndCheck, publisher::publish, properties, clock, metrics, carrier::accepting);
+                   RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier,
+                   CampaignPauses pauses) {
+        this(schedule, waitEndCheck, publisher::publish, properties, clock, metrics, carrier::accepting,
+                pauses::paused, pauses.recheck());
     }
 
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
                    RetryProperties properties, Clock clock, RetryMetrics metrics,
                    Predicate<CallCommand> carrierAccepting) {
+        this(schedule, waitEndCheck, publish, properties, clock, metrics, carrierAccepting, command -> false,
+                Duration.ofMinutes(5));
+    }
+
+    RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
+                   RetryProperties properties, Clock clock, RetryMetrics metrics,
+                   Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> campaignPaused,
+                   Duration pauseRecheck) {
+        this.campaignPaused = campaignPaused;
+        this.pauseRecheck = pauseRecheck;
         this.schedule = schedule;
         this.waitEndCheck = waitEndCheck;
         this.publish = publish;
@@ -130,8 +145,8 @@ public class RetryScheduler {
     /** Emits whether the row was moved on (fired, held or dropped), false when that failed. */
     private Mono<Boolean> fire(ScheduledAttempt row) {
         return waitEndCheck.stillWanted(row.command(), row.attempt())
-                .flatMap(wanted -> !wanted ? drop(row) : carrierAccepting.test(row.command()) ? release(row)
-                        : hold(row))
+                .flatMap(wanted -> !wanted ? drop(row) : stillPaused(row) ? holdPaused(row)
+                        : carrierAccepting.test(row.command()) ? release(row) : hold(row))
                 .thenReturn(true)
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
@@ -163,6 +178,21 @@ public class RetryScheduler {
         return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(),
                         clock.instant().plus(CARRIER_RECHECK))
                 .then(Mono.fromRunnable(metrics::held));
+    }
+
+    private boolean stillPaused(ScheduledAttempt row) {
+        return CampaignPauses.isPauseWait(row.reason()) && campaignPaused.test(row.command());
+    }
+
+    /**
+     * The row waits for its campaign's resume, and the campaign is still paused: published, the command would spend
+     * its lane's and the trunk's rate only to wait again, with another {@code call.deferred} for the customer. It
+     * stays here, silently, until the resume releases it (or the next recheck).
+     */
+    private Mono<Void> holdPaused(ScheduledAttempt row) {
+        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(),
+                        clock.instant().plus(pauseRecheck))
+                .then(Mono.fromRunnable(metrics::stillPaused));
     }
 
     private Mono<Void> drop(ScheduledAttempt row) {

@@ -102,6 +102,41 @@ class HeldRowsIT extends DispatcherOnDatabase {
         assertThat(rows(requestId)).isZero();
     }
 
+    @Test
+    void aCallWaitingForItsCampaignsResumeStaysInTheScheduleWhileThePauseLasts() {
+        String requestId = waiting(T0, "paused");
+        Scheduler scheduler = new Scheduler(requestId);
+        scheduler.carrierUp.set(true);
+        scheduler.campaignPaused.set(true);
+
+        scheduler.tickAt(T0.plusSeconds(1));
+        scheduler.tickAt(T0.plus(Duration.ofMinutes(3)));
+        assertThat(scheduler.published).as("not yet due again").isEmpty();
+        scheduler.tickAt(T0.plus(Duration.ofMinutes(6)));
+
+        assertThat(scheduler.published).as("nothing spends the lane's rate while the pause lasts").isEmpty();
+        assertThat(scheduler.stillPaused()).isEqualTo(2);
+        assertThat(rows(requestId)).isOne();
+
+        scheduler.campaignPaused.set(false);
+        scheduler.tickAt(T0.plus(Duration.ofMinutes(12)));
+        assertThat(scheduler.published).hasSize(1);
+        assertThat(rows(requestId)).isZero();
+    }
+
+    @Test
+    void aPausedCampaignHoldsOnlyTheCallsWaitingForItsResume() {
+        String requestId = waiting(T0);
+        Scheduler scheduler = new Scheduler(requestId);
+        scheduler.carrierUp.set(true);
+        scheduler.campaignPaused.set(true);
+
+        scheduler.tickAt(T0.plusSeconds(1));
+
+        assertThat(scheduler.published).as("a retry meets the pause in the dial-time policy").hasSize(1);
+        assertThat(scheduler.stillPaused()).isZero();
+    }
+
     /**
      * The retry scheduler on the real schedule, at a time the test sets, that publishes to a list and sees the route's
      * carrier up or down as the test says. It fires only the test's row: other rows due then (other tests' rows on
@@ -110,6 +145,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
     private final class Scheduler {
 
         final AtomicBoolean carrierUp = new AtomicBoolean();
+        final AtomicBoolean campaignPaused = new AtomicBoolean();
         final List<OutboundRecord> published = new CopyOnWriteArrayList<>();
         private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
         private final TestClock clock = TestClock.at(null);
@@ -127,7 +163,8 @@ class HeldRowsIT extends DispatcherOnDatabase {
                     Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, Duration.ofSeconds(15),
                     Duration.ofMinutes(30), Duration.ofMinutes(5));
             this.scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true), this::publish,
-                    properties, clock, new RetryMetrics(meters), command -> carrierUp.get());
+                    properties, clock, new RetryMetrics(meters), command -> carrierUp.get(),
+                    command -> campaignPaused.get(), Duration.ofMinutes(5));
         }
 
         void tickAt(Instant now) {
@@ -137,6 +174,10 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
         double held() {
             return meters.counter("dialer.dispatcher.retries", "stage", "held").count();
+        }
+
+        double stillPaused() {
+            return meters.counter("dialer.dispatcher.retries", "stage", "still_paused").count();
         }
 
         Timer lateness() {
@@ -150,16 +191,22 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
     /** A recorded request with a retry row due at {@code dueAt}. */
     private String waiting(Instant dueAt) {
+        return waiting(dueAt, "retry");
+    }
+
+    /** A recorded request with a row of {@code reason} due at {@code dueAt}. */
+    private String waiting(Instant dueAt, String reason) {
         CallCommand command = new CallCommand(1, "held-" + UUID.randomUUID(), "acc-held", "+4930555004",
                 "+4915112340301", null, "a.wav", null, 0, 3, 1, null, null, null, null, null, null, null, null,
                 Instant.now());
         attempts.record(command).block(WAIT);
         db.sql("""
                         INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                        VALUES ($1, 1, $2, 'retry', $3::jsonb)""")
+                        VALUES ($1, 1, $2, $4, $3::jsonb)""")
                 .bind(0, command.requestId())
                 .bind(1, dueAt)
                 .bind(2, new String(Contract.toBytes(command), StandardCharsets.UTF_8))
+                .bind(3, reason)
                 .then()
                 .block(WAIT);
         return command.requestId();
