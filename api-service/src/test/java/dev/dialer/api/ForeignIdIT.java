@@ -83,6 +83,39 @@ class ForeignIdIT extends RunningApiService {
     }
 
     @Test
+    void aKeyedRetryOfATryThatCommittedQueuesItsCallAgainWhileAnotherKeyOrNoneIsADuplicate() throws Exception {
+        String foreignId = "crm-" + UUID.randomUUID();
+        String key = "fid-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"%s"}""".formatted(foreignId);
+        String id = RequestIds.ofForeignId(ACCOUNT, foreignId, "+919876543215");
+
+        HttpResponse<String> first = sendKeyed(key, body);
+        // As if the first try's answer had never been stored (the client went away after its claims committed).
+        try (Connection db = database(); PreparedStatement unfinished = db.prepareStatement(
+                "UPDATE api.idempotency_keys SET response = NULL WHERE account_id = ? AND key = ?")) {
+            unfinished.setString(1, ACCOUNT);
+            unfinished.setString(2, key);
+            unfinished.executeUpdate();
+        }
+        HttpResponse<String> retry = sendKeyed(key, body);
+        HttpResponse<String> otherKey = sendKeyed("fid-" + UUID.randomUUID(), body);
+        HttpResponse<String> noKey = post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+
+        // Keyed or not, the call has the id its foreign_id and number derive: a try that Kafka stored late is the
+        // same call as its retry, whatever key that retry carries.
+        assertThat(json(first).get("data").get(0).get("id").asString()).as(first.body()).isEqualTo(id);
+        assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        assertThat(json(retry).get("data").get(0).get("status").asString()).as(retry.body()).isEqualTo("queued");
+        assertThat(json(retry).get("data").get(0).get("id").asString()).isEqualTo(id);
+        for (HttpResponse<String> later : List.of(otherKey, noKey)) {
+            assertThat(json(later).get("data").get(0).get("status").asString()).as(later.body())
+                    .isEqualTo("duplicate");
+            assertThat(json(later).get("data").get(0).get("id").asString()).isEqualTo(id);
+        }
+    }
+
+    @Test
     void theSameForeignIdForAnotherAccountIsNotADuplicate() throws Exception {
         String otherKey = TestAccounts.ensure("it-foreign-other");
         String body = """

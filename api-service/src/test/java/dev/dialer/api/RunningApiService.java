@@ -64,6 +64,13 @@ abstract class RunningApiService {
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A JSON send under an {@code Idempotency-Key}. */
+    HttpResponse<String> sendKeyed(String idempotencyKey, String body) throws Exception {
+        return http.send(request("/api/v2/outgoing/send", KEY).header("Content-Type", JSON_TYPE)
+                .header("Idempotency-Key", idempotencyKey).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     /** A POST whose body has no declared length (sent chunked). */
     HttpResponse<String> postChunked(String path, String key, String body) throws Exception {
         HttpRequest.BodyPublisher unsized = HttpRequest.BodyPublishers.fromPublisher(

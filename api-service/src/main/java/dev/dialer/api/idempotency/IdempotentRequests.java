@@ -19,8 +19,8 @@ import reactor.core.publisher.Mono;
  * with the same fingerprint answers the stored response with {@code Idempotent-Replayed: true} and produces nothing;
  * the same key with another fingerprint is a 409; a request refused with a 4xx before it produced anything leaves no
  * claim behind, so the key can be sent again at once with a corrected body (a refusal is not stored, as Stripe does
- * not store one either). Call ids come from {@link IdempotencyKey#callId}, so a retry after an ambiguous 503 produces
- * the same ids and the dispatcher dials each once.
+ * not store one either). Call ids come from {@link IdempotencyKey#callId} (or from a recipient's {@code foreign_id}),
+ * so a retry after an ambiguous 503 produces the same ids and the dispatcher dials each once.
  */
 @Component
 public class IdempotentRequests {

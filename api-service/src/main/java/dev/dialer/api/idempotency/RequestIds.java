@@ -4,11 +4,12 @@ import dev.dialer.common.id.NameBasedUuids;
 import java.util.UUID;
 
 /**
- * Call ids that a repeated request must reproduce. With an {@code Idempotency-Key} they are name-based (RFC 4122
- * version 5) on account, key, the salt drawn when the key was claimed, and recipient index; without one, a recipient
- * with a {@code foreign_id} gets one name-based on account, {@code foreign_id} and number. A client that repeats a
- * request after an ambiguous answer (a 503, a timeout) therefore produces the very same request ids, and the
- * dispatcher's attempt ledger (the first command per id wins) dials each of them once.
+ * Call ids that a repeated request must reproduce. A recipient with a {@code foreign_id} gets one name-based (RFC 4122
+ * version 5) on account, {@code foreign_id} and number, with or without an {@code Idempotency-Key}; any other
+ * recipient of a request with a key gets one name-based on account, key, the salt drawn when the key was claimed, and
+ * recipient index. A client that repeats a request after an ambiguous answer (a 503, a timeout) therefore produces
+ * the very same request ids (for a {@code foreign_id}, whatever key the repeat carries), and the dispatcher's attempt
+ * ledger (the first command per id wins) dials each of them once.
  *
  * <p>The names never coincide: their last line is the salt (a UUID, with dashes) for a keyed id, the recipient index
  * (digits) for a keyed id claimed before salts existed, and the number in E.164 (a '+') for a {@code foreign_id}'s.

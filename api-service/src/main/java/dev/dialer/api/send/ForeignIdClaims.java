@@ -8,8 +8,12 @@ import reactor.core.publisher.Mono;
 /** {@code foreign_id} claims, and the work that must commit with them ({@link ForeignIds} in the service). */
 interface ForeignIdClaims {
 
-    /** One recipient's claim. */
-    record Claim(String foreignId, String callee, String requestId) {
+    /**
+     * One recipient's claim.
+     *
+     * @param keyCallId the id the request's {@code Idempotency-Key} derives for the recipient; null without a key
+     */
+    record Claim(String foreignId, String callee, String requestId, String keyCallId) {
 
         String key() {
             return key(foreignId, callee);
@@ -24,10 +28,12 @@ interface ForeignIdClaims {
      * Who owns a pair.
      *
      * @param requestId  the request id the pair is claimed for
+     * @param keyCallId  the key-derived id of the recipient that claimed it, when its request had a key: a later try
+     *                   of that keyed request knows its own claim by it
      * @param claimedNow whether this very claim made it; otherwise an earlier request did (or a racing one that
      *                   committed first), even when the request ids are equal, as derived ids are
      */
-    record Owner(String requestId, boolean claimedNow) {
+    record Owner(String requestId, String keyCallId, boolean claimedNow) {
     }
 
     /**

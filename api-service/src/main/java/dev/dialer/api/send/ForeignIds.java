@@ -42,17 +42,19 @@ class ForeignIds implements ForeignIdClaims {
         String[] foreignIds = claims.stream().map(Claim::foreignId).toArray(String[]::new);
         String[] callees = claims.stream().map(Claim::callee).toArray(String[]::new);
         String[] requestIds = claims.stream().map(Claim::requestId).toArray(String[]::new);
+        String[] keyCallIds = claims.stream().map(Claim::keyCallId).toArray(String[]::new);
         return db.sql("""
-                        INSERT INTO api.foreign_ids (account_id, foreign_id, callee, request_id)
-                        SELECT :account, u.foreign_id, u.callee, u.request_id
-                        FROM unnest(:foreignIds::text[], :callees::text[], :requestIds::text[])
-                            AS u(foreign_id, callee, request_id)
+                        INSERT INTO api.foreign_ids (account_id, foreign_id, callee, request_id, key_call_id)
+                        SELECT :account, u.foreign_id, u.callee, u.request_id, u.key_call_id
+                        FROM unnest(:foreignIds::text[], :callees::text[], :requestIds::text[], :keyCallIds::text[])
+                            AS u(foreign_id, callee, request_id, key_call_id)
                         ON CONFLICT (account_id, foreign_id, callee) DO NOTHING
                         RETURNING foreign_id, callee""")
                 .bind("account", accountId)
                 .bind("foreignIds", foreignIds)
                 .bind("callees", callees)
                 .bind("requestIds", requestIds)
+                .bind("keyCallIds", keyCallIds)
                 .map((row, meta) -> Claim.key(row.get("foreign_id", String.class), row.get("callee", String.class)))
                 .all()
                 .collect(Collectors.toSet())
@@ -62,7 +64,7 @@ class ForeignIds implements ForeignIdClaims {
     private Mono<Map<String, Owner>> owners(String accountId, String[] foreignIds, String[] callees,
                                             Set<String> claimedNow) {
         return db.sql("""
-                        SELECT f.foreign_id, f.callee, f.request_id FROM api.foreign_ids f
+                        SELECT f.foreign_id, f.callee, f.request_id, f.key_call_id FROM api.foreign_ids f
                         JOIN unnest(:foreignIds::text[], :callees::text[]) AS u(foreign_id, callee)
                             ON f.foreign_id = u.foreign_id AND f.callee = u.callee
                         WHERE f.account_id = :account""")
@@ -70,9 +72,9 @@ class ForeignIds implements ForeignIdClaims {
                 .bind("foreignIds", foreignIds)
                 .bind("callees", callees)
                 .map((row, meta) -> new Claim(row.get("foreign_id", String.class), row.get("callee", String.class),
-                        row.get("request_id", String.class)))
+                        row.get("request_id", String.class), row.get("key_call_id", String.class)))
                 .all()
-                .collectMap(Claim::key, claim -> new Owner(claim.requestId(), claimedNow.contains(claim.key())),
-                        HashMap::new);
+                .collectMap(Claim::key, claim -> new Owner(claim.requestId(), claim.keyCallId(),
+                        claimedNow.contains(claim.key())), HashMap::new);
     }
 }

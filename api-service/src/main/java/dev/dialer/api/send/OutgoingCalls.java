@@ -87,16 +87,16 @@ class OutgoingCalls {
     /**
      * At-least-once: answers only after Kafka acknowledged every command (acks=all); a 503 when it did not, after
      * which some commands may still have been stored (without an {@code Idempotency-Key}, a retry can then queue a
-     * call twice, except to a recipient with a {@code foreign_id}, whose id is derived from it).
+     * call twice, except to a recipient with a {@code foreign_id}, whose id is always derived from it).
      */
     Mono<SendResponse> queue(Account account, String body) {
         return queue(account, body, null);
     }
 
     /**
-     * As {@link #queue(Account, String)}; with an {@code Idempotency-Key} the request ids are name-based on the key
-     * and its claim's salt ({@link IdempotencyKey#callId}), so repeating the request within the key's life can never
-     * create a second call.
+     * As {@link #queue(Account, String)}; with an {@code Idempotency-Key} the ids of recipients without a
+     * {@code foreign_id} are name-based on the key and its claim's salt ({@link IdempotencyKey#callId}), so repeating
+     * the request within the key's life can never create a second call.
      */
     Mono<SendResponse> queue(Account account, String body, IdempotencyKey idempotencyKey) {
         return settings.of(account.id())
@@ -132,8 +132,18 @@ class OutgoingCalls {
                         : Mono.error(Problems.validation("webhook_id", "does not name a webhook of this account")));
     }
 
-    /** One recipient's fate: a command to produce, a duplicate of an earlier request, or nothing (invalid). */
-    private record Planned(SendRequest.Recipient recipient, CallCommand command, String duplicateOf) {
+    /**
+     * One recipient's fate: a command to produce, a duplicate of an earlier request, or nothing (invalid).
+     *
+     * @param keyCallId the id the request's {@code Idempotency-Key} derives for this recipient (null without a key):
+     *                  what a later try of the same keyed request knows its own {@code foreign_id} claim by
+     */
+    private record Planned(SendRequest.Recipient recipient, CallCommand command, String duplicateOf,
+                           String keyCallId) {
+
+        Planned(SendRequest.Recipient recipient, String duplicateOf) {
+            this(recipient, null, duplicateOf, null);
+        }
     }
 
     private Mono<SendResponse> publish(Account account, SendRequest request, IdempotencyKey idempotencyKey) {
@@ -142,7 +152,8 @@ class OutgoingCalls {
         List<Planned> planned = plan(account, request, now, idempotencyKey);
         List<ForeignIdClaims.Claim> claims = planned.stream().filter(p -> p.command() != null)
                 .filter(p -> p.command().foreignId() != null)
-                .map(p -> new ForeignIdClaims.Claim(p.command().foreignId(), p.command().to(), p.command().requestId()))
+                .map(p -> new ForeignIdClaims.Claim(p.command().foreignId(), p.command().to(), p.command().requestId(),
+                        p.keyCallId()))
                 .toList();
         if (claims.isEmpty()) {
             return produce(commandsOf(planned))
@@ -151,7 +162,7 @@ class OutgoingCalls {
         }
         // The claims commit with the acknowledgement, or not at all.
         return foreignIds.claimThen(account.id(), claims, owners -> {
-                    List<Planned> fates = withDuplicates(planned, owners, idempotencyKey != null);
+                    List<Planned> fates = withDuplicates(planned, owners);
                     return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
                             .then(produce(commandsOf(fates)))
                             .thenReturn(fates);
@@ -185,13 +196,13 @@ class OutgoingCalls {
 
     /**
      * A recipient with a {@code foreign_id} is queued when its claim is this request's own: made by this request, or,
-     * under an {@code Idempotency-Key}, made for its very id by an earlier try of the same request (whose commands
-     * the dispatcher then sees twice and dials once). Any other owner makes it a duplicate of that owner's call: an
-     * id derived from the {@code foreign_id} equals the earlier request's, so equal ids alone do not make a claim
-     * this request's. A pair repeated within the request is queued once, for its first recipient.
+     * under an {@code Idempotency-Key}, made by an earlier try of the same request (the claim holds the id the key
+     * derives for the recipient; the dispatcher then sees the call's command twice and dials it once). Any other owner
+     * makes it a duplicate of that owner's call: its id is derived from the {@code foreign_id} and number, as every
+     * request's is, so equal ids alone do not make a claim this request's. A pair repeated within the request is
+     * queued once, for its first recipient.
      */
-    private List<Planned> withDuplicates(List<Planned> planned, Map<String, ForeignIdClaims.Owner> owners,
-                                         boolean keyed) {
+    private List<Planned> withDuplicates(List<Planned> planned, Map<String, ForeignIdClaims.Owner> owners) {
         List<Planned> fates = new ArrayList<>(planned.size());
         Map<String, String> queued = new HashMap<>();
         for (Planned p : planned) {
@@ -202,14 +213,14 @@ class OutgoingCalls {
             }
             String pair = ForeignIdClaims.Claim.key(command.foreignId(), command.to());
             ForeignIdClaims.Owner owner = owners.get(pair);
-            boolean own = owner == null
-                    || (owner.requestId().equals(command.requestId()) && (owner.claimedNow() || keyed));
+            boolean own = owner == null || owner.claimedNow()
+                    || (p.keyCallId() != null && p.keyCallId().equals(owner.keyCallId()));
             String earlier = queued.get(pair);
             if (own && earlier == null) {
                 queued.put(pair, command.requestId());
                 fates.add(p);
             } else {
-                fates.add(new Planned(p.recipient(), null, earlier != null ? earlier : owner.requestId()));
+                fates.add(new Planned(p.recipient(), earlier != null ? earlier : owner.requestId()));
             }
         }
         return fates;
@@ -234,32 +245,33 @@ class OutgoingCalls {
                 .mapToObj(index -> {
                     SendRequest.Recipient recipient = recipients.get(index);
                     if (!recipient.valid()) {
-                        return new Planned(recipient, null, null);
+                        return new Planned(recipient, null);
                     }
+                    String keyCallId = idempotencyKey == null ? null : idempotencyKey.callId(account.id(), index);
                     return new Planned(recipient, new CallCommand(CallCommand.VERSION,
-                            requestId(account, request, recipient, index, idempotencyKey),
+                            requestId(account, request, recipient, keyCallId),
                             account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
                             request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,
                             request.webhookId(), request.foreignIdOf(recipient), request.variables(),
-                            request.validUntil(), request.priority(), null, null, null, now), null);
+                            request.validUntil(), request.priority(), null, null, null, now), null, keyCallId);
                 })
                 .toList();
     }
 
     /**
-     * The recipient's call id: derived from the {@code Idempotency-Key} when there is one, else from its
-     * {@code foreign_id} when it has one, so that a retry after an ambiguous 503 produces the same id and the
-     * dispatcher dials it once (the 503 rolled the {@code foreign_id} claim back, so the retry claims it afresh);
-     * else time-ordered and random, and such a retry may call twice.
+     * The recipient's call id: derived from its {@code foreign_id} and number when it has a {@code foreign_id},
+     * whether the request has an {@code Idempotency-Key} or not, so that every try to place that call carries one id
+     * and the dispatcher dials it once, however the client retries (the same key, another key, none: a 503 leaves no
+     * {@code foreign_id} claim behind, so the retry claims it afresh); else derived from the key when there is one;
+     * else time-ordered and random, and a retry after an ambiguous 503 may call twice.
      */
-    private static String requestId(Account account, SendRequest request, SendRequest.Recipient recipient, int index,
-                                    IdempotencyKey idempotencyKey) {
-        if (idempotencyKey != null) {
-            return idempotencyKey.callId(account.id(), index);
-        }
+    private static String requestId(Account account, SendRequest request, SendRequest.Recipient recipient,
+                                    String keyCallId) {
         String foreignId = request.foreignIdOf(recipient);
-        return foreignId != null ? RequestIds.ofForeignId(account.id(), foreignId, recipient.e164())
-                : TimeOrderedUuids.v7().toString();
+        if (foreignId != null) {
+            return RequestIds.ofForeignId(account.id(), foreignId, recipient.e164());
+        }
+        return keyCallId != null ? keyCallId : TimeOrderedUuids.v7().toString();
     }
 
     private static OutboundRecord record(CallCommand command) {

@@ -3,8 +3,10 @@ package dev.dialer.api.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.settings.AccountSettingsLookup;
@@ -23,6 +25,7 @@ import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.util.unit.DataSize;
 import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -36,6 +39,7 @@ class SendPolicyTest {
     private static final Account ACCOUNT = new Account("acct-policy", "Policy", "IN");
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(64), 1000);
+    private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
     private final SendControllerTest.CapturingPublisher publisher = new SendControllerTest.CapturingPublisher();
     private final SendSeams.InMemoryClaims claims = new SendSeams.InMemoryClaims();
@@ -185,6 +189,53 @@ class SendPolicyTest {
         assertThat(answer.get("data").get(1).get("status").asString()).isEqualTo("duplicate");
         assertThat(answer.get("data").get(1).get("id").asString())
                 .isEqualTo(answer.get("data").get(0).get("id").asString());
+    }
+
+    @Test
+    void aRetryAfterAKeyedAmbiguous503WithoutTheKeyOrWithAnotherQueuesTheSameCallIdForAForeignId() {
+        LateAcknowledgement kafka = new LateAcknowledgement();
+        OutgoingCalls calls = calls(kafka);
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"crm-7"}""";
+
+        // Kafka stores the keyed try's command but acknowledges too late: 503, and the claim is rolled back.
+        calls.queue(ACCOUNT, body, new IdempotencyKey("k1", "salt-1")).as(StepVerifier::create)
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getStatusCode().value()).isEqualTo(503))
+                .verify(Duration.ofSeconds(5));
+        JsonNode unkeyed = JSON.readTree(client(SendSeams.defaults(), kafka).post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON).bodyValue(body)
+                .exchange().expectStatus().isOk().expectBody().returnResult().getResponseBody());
+        SendResponse otherKey = calls.queue(ACCOUNT, body, new IdempotencyKey("k2", "salt-2")).block(TIMEOUT);
+
+        List<String> ids = kafka.records.stream().map(r -> new CommandReader().read(r.value()).requestId()).toList();
+        // The dispatcher dials an id once: the late-stored command and the retry's are one call.
+        assertThat(ids).hasSize(2).containsOnly(RequestIds.ofForeignId(ACCOUNT.id(), "crm-7", "+919876543215"));
+        assertThat(unkeyed.get("data").get(0).get("status").asString()).isEqualTo("queued");
+        assertThat(otherKey.data().get(0).status()).isEqualTo(OutgoingCalls.DUPLICATE);
+        assertThat(otherKey.data().get(0).id()).isEqualTo(ids.get(0));
+    }
+
+    @Test
+    void aKeyedRetryCountsTheForeignIdClaimOfItsEarlierTryAsItsOwnAndAnotherKeysAsADuplicate() {
+        OutgoingCalls calls = calls(publisher);
+        String body = """
+                {"bridge":"918068281234","to":"919876543215,919876543216","flow_id":"1","foreign_id":"crm-8"}""";
+        IdempotencyKey key = new IdempotencyKey("k1", "salt-1");
+
+        SendResponse first = calls.queue(ACCOUNT, body, key).block(TIMEOUT);
+        // The first try's claims committed but its answer was never stored: the retry under the key produces again.
+        SendResponse retry = calls.queue(ACCOUNT, body, key).block(TIMEOUT);
+        SendResponse other = calls.queue(ACCOUNT, body, new IdempotencyKey("k2", "salt-2")).block(TIMEOUT);
+
+        assertThat(retry.data()).extracting(SendResponse.Row::status).containsOnly(SendResponse.Row.QUEUED);
+        assertThat(retry.data()).extracting(SendResponse.Row::id)
+                .containsExactlyElementsOf(first.data().stream().map(SendResponse.Row::id).toList());
+        assertThat(other.data()).extracting(SendResponse.Row::status).containsOnly(OutgoingCalls.DUPLICATE);
+    }
+
+    private OutgoingCalls calls(AcknowledgedPublisher kafka) {
+        return new OutgoingCalls(kafka, (webhookId, accountId) -> Mono.just(false), SendSeams.defaults(), claims,
+                SendSeams.noLedger(), new SimpleMeterRegistry(), PROPERTIES);
     }
 
     /** Kafka that stores the first batch but acknowledges it after the API gave up: the ambiguous 503. */

@@ -33,21 +33,22 @@ final class SendSeams {
     /** Claims kept in a map; kept only when the work succeeds, as the database's transaction does. */
     static final class InMemoryClaims implements ForeignIdClaims {
 
-        final Map<String, String> owners = new ConcurrentHashMap<>();
+        final Map<String, Claim> owners = new ConcurrentHashMap<>();
 
         @Override
         public <T> Mono<T> claimThen(String accountId, List<Claim> claims,
                                      Function<Map<String, Owner>, Mono<T>> work) {
-            Map<String, String> view = new HashMap<>(owners);
+            Map<String, Claim> view = new HashMap<>(owners);
             Set<String> claimedNow = new HashSet<>();
             for (Claim claim : claims) {
-                if (view.putIfAbsent(accountId + "\n" + claim.key(), claim.requestId()) == null) {
+                if (view.putIfAbsent(accountId + "\n" + claim.key(), claim) == null) {
                     claimedNow.add(claim.key());
                 }
             }
             Map<String, Owner> result = new HashMap<>();
             for (Claim claim : claims) {
-                result.put(claim.key(), new Owner(view.get(accountId + "\n" + claim.key()),
+                Claim owner = view.get(accountId + "\n" + claim.key());
+                result.put(claim.key(), new Owner(owner.requestId(), owner.keyCallId(),
                         claimedNow.contains(claim.key())));
             }
             return work.apply(result).doOnSuccess(done -> owners.putAll(view));
