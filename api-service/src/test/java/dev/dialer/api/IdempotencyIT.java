@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.account.ApiKeys;
+import dev.dialer.api.idempotency.ExpiredKeyPruner;
 import dev.dialer.api.idempotency.IdempotencyStore;
 import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.common.kafka.Topics;
@@ -12,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -26,6 +28,30 @@ class IdempotencyIT extends RunningApiService {
 
     @Autowired
     IdempotencyStore store;
+
+    @Autowired
+    ExpiredKeyPruner pruner;
+
+    @Test
+    void claimsPastTheirLifeArePrunedAndTheirKeysClaimedAnewWhileLiveClaimsStay() throws Exception {
+        String aged = "aged-" + UUID.randomUUID();
+        String unanswered = "aged-" + UUID.randomUUID();
+        String live = "live-" + UUID.randomUUID();
+        claim(aged, "body", UUID.randomUUID().toString(), "now() - interval '25 hours'");
+        answer(aged);
+        claim(unanswered, "body", UUID.randomUUID().toString(), "now() - interval '25 hours'");
+        claim(live, "body", UUID.randomUUID().toString(), "now() - interval '23 hours'");
+
+        Long pruned = pruner.prune().block(Duration.ofSeconds(30));
+
+        assertThat(pruned).isGreaterThanOrEqualTo(2);
+        assertThat(rowsOf(aged)).isZero();
+        assertThat(rowsOf(unanswered)).isZero();
+        assertThat(rowsOf(live)).isOne();
+        assertThat(store.claim(ACCOUNT, aged, "another body").block())
+                .isInstanceOfSatisfying(IdempotencyStore.Proceed.class, claim -> assertThat(claim.fresh()).isTrue());
+        assertThat(store.claim(ACCOUNT, live, "another body").block()).isInstanceOf(IdempotencyStore.Conflict.class);
+    }
 
     @Test
     void anAnswerGivenUnderAClaimThatWasReleasedMeanwhileIsKeptAndReplayed() {
@@ -269,6 +295,27 @@ class IdempotencyIT extends RunningApiService {
             claim.setString(3, fingerprint);
             claim.setString(4, salt);
             claim.executeUpdate();
+        }
+    }
+
+    private static void answer(String key) throws Exception {
+        try (var db = database(); var answer = db.prepareStatement("UPDATE api.idempotency_keys "
+                + "SET response = '{}' WHERE account_id = ? AND key = ?")) {
+            answer.setString(1, ACCOUNT);
+            answer.setString(2, key);
+            assertThat(answer.executeUpdate()).isEqualTo(1);
+        }
+    }
+
+    private static int rowsOf(String key) throws Exception {
+        try (var db = database(); var select = db.prepareStatement(
+                "SELECT count(*) FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
+            select.setString(1, ACCOUNT);
+            select.setString(2, key);
+            try (var row = select.executeQuery()) {
+                row.next();
+                return row.getInt(1);
+            }
         }
     }
 

@@ -10,7 +10,7 @@ import reactor.core.publisher.Mono;
  * {@code Idempotency-Key} records in PostgreSQL, shared by every api-service instance and by every endpoint that
  * honours the header. A key is claimed before anything is produced; the stored answer is replayed for a repeat with
  * the same fingerprint (the endpoint and its body); another fingerprint under the same key is a conflict. Keys live
- * {@value #TTL_HOURS} hours.
+ * {@value #TTL_HOURS} hours; {@link ExpiredKeyPruner} then deletes them.
  *
  * <p>Each claim draws a random salt, which the call ids derived from the key include ({@link RequestIds}): a repeat
  * within the key's life finds the salt and reproduces the ids, while a key claimed again after it expired draws a new
@@ -123,6 +123,25 @@ public class IdempotencyStore {
         // A key claimed before salts existed has none, and keeps its ids without one.
         spec = salt == null ? spec.bindNull("salt", String.class) : spec.bind("salt", salt);
         return spec.fetch().rowsUpdated().then();
+    }
+
+    /**
+     * Deletes up to {@code batch} claims made more than {@value #TTL_HOURS} hours ago (oldest first, by the
+     * {@code created_at} index); answers how many. Rows another instance is deleting are skipped, and a row claimed
+     * anew meanwhile (its {@code created_at} is now) is kept.
+     */
+    Mono<Long> pruneExpired(int batch) {
+        return db.sql("""
+                        DELETE FROM api.idempotency_keys k
+                        USING (SELECT account_id, key FROM api.idempotency_keys
+                               WHERE created_at < now() - make_interval(secs => :ttl)
+                               ORDER BY created_at LIMIT :batch
+                               FOR UPDATE SKIP LOCKED) expired
+                        WHERE k.account_id = expired.account_id AND k.key = expired.key
+                          AND k.created_at < now() - make_interval(secs => :ttl)""")
+                .bind("ttl", (double) TTL.toSeconds())
+                .bind("batch", batch)
+                .fetch().rowsUpdated();
     }
 
     /**
