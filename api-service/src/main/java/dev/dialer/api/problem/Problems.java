@@ -86,6 +86,18 @@ public final class Problems {
      * @param entries what the list holds, in the plural ({@code recipients})
      */
     public static ApiProblem tooMany(String field, String entries, int max, int given) {
+        return tooMany(field, entries, max, Integer.toString(given));
+    }
+
+    /**
+     * As {@link #tooMany(String, String, int, int)}, when the reading stopped at the first entry past the limit (the
+     * list's length is not known).
+     */
+    public static ApiProblem tooMany(String field, String entries, int max) {
+        return tooMany(field, entries, max, "more than " + max);
+    }
+
+    private static ApiProblem tooMany(String field, String entries, int max, String given) {
         ProblemDetail problem = problem(HttpStatus.CONTENT_TOO_LARGE, PAYLOAD_TOO_LARGE, "Content too large",
                 field + " holds " + given + " " + entries + "; a request may hold at most " + max + ".");
         problem.setProperty(ERRORS, List.of(new FieldProblem(field, "must hold at most " + max + " " + entries)));

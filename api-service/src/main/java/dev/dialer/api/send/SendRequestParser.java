@@ -64,11 +64,11 @@ final class SendRequestParser {
      *                                           it holds more than {@code maxRecipients} entries
      */
     static SendRequest parse(String body, String defaultRegion, int maxRecipients) {
-        return validate(fields(body), defaultRegion, maxRecipients);
+        return validate(fields(body, maxRecipients), defaultRegion, maxRecipients);
     }
 
-    /** The body as a field map, from JSON or from a form. */
-    static ObjectNode fields(String body) {
+    /** The body as a field map, from JSON or from a form (whose reading stops past {@code maxRecipients}). */
+    private static ObjectNode fields(String body, int maxRecipients) {
         String text = body == null ? "" : body.replace("\uFEFF", "").strip();
         if (text.isEmpty()) {
             throw Problems.malformed("The body is empty; send the fields as JSON or as a form.");
@@ -77,7 +77,7 @@ final class SendRequestParser {
         if (first == '[') {
             throw Problems.malformed("The body must be a JSON object, not an array.");
         }
-        return first == '{' ? json(text) : form(text);
+        return first == '{' ? json(text) : form(text, maxRecipients);
     }
 
     private static ObjectNode json(String text) {
@@ -96,11 +96,18 @@ final class SendRequestParser {
      * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. In the
      * numbers ({@code to}, {@code bridge}) a literal '+' is a plus sign, as the writer meant it ({@code to=+6598765432}
      * from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number read without its '+'
-     * would be taken for one of the account's region.
+     * would be taken for one of the account's region. The recipients are counted as they are read, and the first one
+     * past {@code maxRecipients} ends the reading with the 413: a body of many short repeats costs no more than the
+     * limit's worth of them.
      */
-    private static ObjectNode form(String text) {
+    private static ObjectNode form(String text, int maxRecipients) {
         ObjectNode fields = JSON.createObjectNode();
-        for (String pair : text.split("&")) {
+        List<String> to = new ArrayList<>();
+        int recipients = 0;
+        for (int start = 0, end; start <= text.length(); start = end + 1) {
+            end = text.indexOf('&', start);
+            end = end < 0 ? text.length() : end;
+            String pair = text.substring(start, end);
             if (pair.isEmpty()) {
                 continue;
             }
@@ -109,13 +116,18 @@ final class SendRequestParser {
             String raw = equals < 0 ? "" : pair.substring(equals + 1);
             boolean number = name.equals("to") || name.equals("to[]") || name.equals("bridge");
             String value = decode(number ? raw.replace("+", "%2B") : raw);
-            if (name.equals("to[]")) {
-                name = "to";
+            if (name.equals("to") || name.equals("to[]")) {
+                recipients += 1 + (int) value.chars().filter(c -> c == ',').count();
+                if (recipients > maxRecipients) {
+                    throw Problems.tooMany("to", "recipients", maxRecipients);
+                }
+                to.add(value);
+            } else {
+                fields.put(name, value);
             }
-            if (name.equals("to") && fields.has("to")) {
-                value = fields.get("to").asString() + "," + value;
-            }
-            fields.put(name, value);
+        }
+        if (!to.isEmpty()) {
+            fields.put("to", String.join(",", to));
         }
         return fields;
     }

@@ -297,6 +297,35 @@ class SendRequestParserTest {
         }
     }
 
+    @Test
+    void takesAsManyRepeatedFormRecipientsAsTheLimitAndStopsReadingAtTheFirstOneMoreWith413() {
+        String repeats = String.join("&", Collections.nCopies(MAX_RECIPIENTS, "to=919876543215"));
+        assertThat(parse("bridge=918068281234&flow_id=1&" + repeats).recipients()).hasSize(MAX_RECIPIENTS);
+
+        // A pair that cannot be decoded follows the one past the limit: reaching it would be a 400 malformed body.
+        for (String more : List.of("&to[]=919876543216&to=%zz", "&to=919876543216,919876543217&to=%zz")) {
+            ApiProblem problem = catchThrowableOfType(ApiProblem.class,
+                    () -> parse("bridge=918068281234&flow_id=1&" + repeats + more));
+
+            assertThat(problem.getStatusCode().value()).isEqualTo(413);
+            assertThat(problem.getBody().getType()).isEqualTo(Problems.PAYLOAD_TOO_LARGE);
+            assertThat(problem.errors()).containsExactly(new FieldProblem("to", "must hold at most 1000 recipients"));
+            assertThat(problem.getBody().getDetail())
+                    .isEqualTo("to holds more than 1000 recipients; a request may hold at most 1000.");
+        }
+    }
+
+    @Test
+    void countsTheCommaSeparatedNumbersOfEachRepeatedFormToAgainstTheLimit() {
+        String half = String.join(",", Collections.nCopies(MAX_RECIPIENTS / 2, "919876543215"));
+
+        assertThat(parse("bridge=918068281234&flow_id=1&to=" + half + "&to[]=" + half).recipients())
+                .hasSize(MAX_RECIPIENTS);
+        assertThat(catchThrowableOfType(ApiProblem.class,
+                () -> parse("bridge=918068281234&flow_id=1&to=" + half + "&to=" + half + ",919876543216"))
+                .getStatusCode().value()).isEqualTo(413);
+    }
+
     private static SendRequest parse(String body) {
         return SendRequestParser.parse(body, IN, MAX_RECIPIENTS);
     }
