@@ -1,6 +1,7 @@
 package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.common.kafka.Topics;
@@ -8,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -113,6 +115,65 @@ class ForeignIdIT extends RunningApiService {
                     .isEqualTo("duplicate");
             assertThat(json(later).get("data").get(0).get("id").asString()).isEqualTo(id);
         }
+    }
+
+    @Test
+    void twoRequestsClaimingTheSamePairsInOppositeOrdersBothSucceedInsteadOfDeadlocking() throws Exception {
+        String prefix = "lock-" + UUID.randomUUID();
+        // An open transaction holds a third pair: the first request stops on it, holding what it claimed before.
+        try (Connection gate = database()) {
+            gate.setAutoCommit(false);
+            try (PreparedStatement hold = gate.prepareStatement("INSERT INTO api.foreign_ids "
+                    + "(account_id, foreign_id, callee, request_id) VALUES (?, ?, '+919876543219', 'gate')")) {
+                hold.setString(1, ACCOUNT);
+                hold.setString(2, prefix + "-z");
+                hold.executeUpdate();
+            }
+            CompletableFuture<HttpResponse<String>> first = sendAsync("""
+                    {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"%1$s-a"},
+                     {"number":"919876543219","foreign_id":"%1$s-z"},{"number":"919876543216","foreign_id":"%1$s-b"}]}"""
+                    .formatted(prefix));
+            awaitLockWaits(1);
+            CompletableFuture<HttpResponse<String>> second = sendAsync("""
+                    {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543216","foreign_id":"%1$s-b"},
+                     {"number":"919876543215","foreign_id":"%1$s-a"}]}""".formatted(prefix));
+            awaitLockWaits(2);
+            gate.rollback();
+
+            List<JsonNode> rows = new ArrayList<>();
+            for (HttpResponse<String> answer : List.of(first.join(), second.join())) {
+                assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+                json(answer).get("data").forEach(rows::add);
+            }
+            for (String pair : List.of(prefix + "-a", prefix + "-b")) {
+                assertThat(rows).filteredOn(row -> row.get("foreign_id").asString().equals(pair))
+                        .extracting(row -> row.get("status").asString())
+                        .containsExactlyInAnyOrder("queued", "duplicate");
+            }
+        }
+    }
+
+    private CompletableFuture<HttpResponse<String>> sendAsync(String body) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** Waits until {@code count} claims wait on a lock held by another transaction. */
+    private static void awaitLockWaits(int count) {
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            try (Connection db = database(); PreparedStatement waiting = db.prepareStatement("""
+                    SELECT count(*) FROM pg_stat_activity
+                    WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO api.foreign_ids%'""");
+                 var row = waiting.executeQuery()) {
+                row.next();
+                return row.getInt(1) >= count;
+            }
+        });
     }
 
     @Test

@@ -1,9 +1,13 @@
 package dev.dialer.api.problem;
 
+import io.r2dbc.spi.R2dbcException;
 import java.net.URI;
+import java.time.Duration;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -21,12 +25,16 @@ import reactor.core.publisher.Mono;
 /**
  * Renders every error raised while handling a request as {@code application/problem+json}: our own
  * {@link ApiProblem}s and the framework's (405, 406, 415, unreadable input…), typed from the {@link Problems}
- * catalogue. Bad input is always a 4xx; only a failure of our own is a 500.
+ * catalogue. Bad input is always a 4xx; a request the database failed to end a conflict with a concurrent one is a
+ * 503; only a failure of our own is a 500.
  */
 @RestControllerAdvice
 public class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
+    /** The conflicting request holds its rows for milliseconds: a second is plenty. */
+    private static final Duration CONFLICT_RETRY_AFTER = Duration.ofSeconds(1);
+    private static final Set<String> CONFLICT_STATES = Set.of("40P01", "40001");
 
     /** A body above the codec's in-memory limit ({@code spring.http.codecs.max-in-memory-size}). */
     @ExceptionHandler(DataBufferLimitException.class)
@@ -48,9 +56,40 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(Exception.class)
     Mono<ResponseEntity<Object>> unexpected(Exception ex, ServerWebExchange exchange) {
+        if (lostToAConcurrentRequest(ex)) {
+            return concurrentConflict(ex, exchange);
+        }
         log.error("request {} {} failed", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
         return handleExceptionInternal(ex, Problems.internal(), new HttpHeaders(), HttpStatus.INTERNAL_SERVER_ERROR,
                 exchange);
+    }
+
+    /**
+     * PostgreSQL broke a deadlock or a serialization conflict with a concurrent request by failing this one. The input
+     * was fine and the same request succeeds when sent again: a 503 with {@code Retry-After}, never a 500.
+     */
+    private Mono<ResponseEntity<Object>> concurrentConflict(Exception ex, ServerWebExchange exchange) {
+        log.warn("request {} {} answered 503: it conflicted with a concurrent one in the database ({})",
+                exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex.toString());
+        ApiProblem problem = Problems.unavailable("The request conflicted with a concurrent one and was not completed. "
+                + "Retry it.", CONFLICT_RETRY_AFTER, ex);
+        return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),
+                HttpStatus.SERVICE_UNAVAILABLE, exchange);
+    }
+
+    /**
+     * A deadlock ({@code 40P01}) or serialization failure ({@code 40001}), whichever way it arrives: the driver raises
+     * a deadlock as a transient exception Spring leaves uncategorized, so the SQLState decides.
+     */
+    static boolean lostToAConcurrentRequest(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof ConcurrencyFailureException
+                    || cause instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null
+                    && CONFLICT_STATES.contains(r2dbc.getSqlState())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.dialer.api.send;
 
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,8 +39,13 @@ class ForeignIds implements ForeignIdClaims {
      * Claims every (foreign id, callee) pair not claimed yet and answers, for every pair, the request that owns it and
      * whether this claim made it. The insert says which rows it added; the owners are read by a second statement,
      * whose snapshot sees a racing request's claim once that request committed (the insert waited for it).
+     *
+     * <p>The rows are inserted in the pairs' order, each pair once (for its first recipient): two requests sharing
+     * pairs then wait on them in the same order, one for the other, where in request order each could hold a pair the
+     * other waits for, a deadlock PostgreSQL breaks by failing one of them.
      */
-    Mono<Map<String, Owner>> claim(String accountId, List<Claim> claims) {
+    Mono<Map<String, Owner>> claim(String accountId, List<Claim> given) {
+        List<Claim> claims = inLockOrder(given);
         String[] foreignIds = claims.stream().map(Claim::foreignId).toArray(String[]::new);
         String[] callees = claims.stream().map(Claim::callee).toArray(String[]::new);
         String[] requestIds = claims.stream().map(Claim::requestId).toArray(String[]::new);
@@ -47,7 +54,8 @@ class ForeignIds implements ForeignIdClaims {
                         INSERT INTO api.foreign_ids (account_id, foreign_id, callee, request_id, key_call_id)
                         SELECT :account, u.foreign_id, u.callee, u.request_id, u.key_call_id
                         FROM unnest(:foreignIds::text[], :callees::text[], :requestIds::text[], :keyCallIds::text[])
-                            AS u(foreign_id, callee, request_id, key_call_id)
+                            WITH ORDINALITY AS u(foreign_id, callee, request_id, key_call_id, n)
+                        ORDER BY u.n
                         ON CONFLICT (account_id, foreign_id, callee) DO NOTHING
                         RETURNING foreign_id, callee""")
                 .bind("account", accountId)
@@ -59,6 +67,15 @@ class ForeignIds implements ForeignIdClaims {
                 .all()
                 .collect(Collectors.toSet())
                 .flatMap(claimedNow -> owners(accountId, foreignIds, callees, claimedNow));
+    }
+
+    /** Each pair once, its request's first claim of it, sorted by foreign id then callee. */
+    static List<Claim> inLockOrder(List<Claim> claims) {
+        Map<String, Claim> firstOfEachPair = new LinkedHashMap<>();
+        claims.forEach(claim -> firstOfEachPair.putIfAbsent(claim.key(), claim));
+        return firstOfEachPair.values().stream()
+                .sorted(Comparator.comparing(Claim::foreignId).thenComparing(Claim::callee))
+                .toList();
     }
 
     private Mono<Map<String, Owner>> owners(String accountId, String[] foreignIds, String[] callees,

@@ -1,7 +1,12 @@
 package dev.dialer.api.problem;
 
+import io.r2dbc.spi.R2dbcRollbackException;
+import io.r2dbc.spi.R2dbcTransientException;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.core.io.buffer.DefaultDataBufferFactory;
+import org.springframework.dao.PessimisticLockingFailureException;
+import org.springframework.r2dbc.UncategorizedR2dbcException;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -11,10 +16,13 @@ import org.springframework.web.reactive.function.BodyInserters;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** Errors the framework raises on bad input are answered as 4xx problems, never as 500s. */
+/**
+ * Errors the framework raises on bad input are answered as 4xx problems, and a request the database failed for a
+ * concurrent one's sake as a 503, never as 500s.
+ */
 class ProblemAdviceTest {
 
-    private final WebTestClient client = WebTestClient.bindToController(new ContentTypeReader())
+    private final WebTestClient client = WebTestClient.bindToController(new ContentTypeReader(), new Conflicting())
             .controllerAdvice(new ProblemAdvice())
             .build();
 
@@ -31,6 +39,41 @@ class ProblemAdviceTest {
                 .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unsupported-media-type")
                 .jsonPath("$.status").isEqualTo(415)
                 .jsonPath("$.instance").isEqualTo("/content-type");
+    }
+
+    @Test
+    void answersADeadlockOrSerializationFailureWith503AndRetryAfterNot500() {
+        for (String path : List.of("/deadlock", "/serialization", "/lock-failure")) {
+            client.post().uri(path)
+                    .exchange()
+                    .expectStatus().isEqualTo(503)
+                    .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectHeader().valueEquals("Retry-After", "1")
+                    .expectBody()
+                    .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unavailable")
+                    .jsonPath("$.instance").isEqualTo(path);
+        }
+    }
+
+    /** Fails as the loser of a deadlock or serialization conflict arrives: as Spring wraps it, as the driver raises it. */
+    @RestController
+    static class Conflicting {
+
+        @PostMapping("/deadlock")
+        Mono<String> deadlock() {
+            return Mono.error(new UncategorizedR2dbcException("executeMany", "INSERT …",
+                    new R2dbcTransientException("deadlock detected", "40P01") { }));
+        }
+
+        @PostMapping("/serialization")
+        Mono<String> serialization() {
+            return Mono.error(new R2dbcRollbackException("could not serialize access", "40001"));
+        }
+
+        @PostMapping("/lock-failure")
+        Mono<String> lockFailure() {
+            return Mono.error(new PessimisticLockingFailureException("deadlock detected"));
+        }
     }
 
     /** Reads the Content-Type the way framework code does, which throws for a label it cannot parse. */
