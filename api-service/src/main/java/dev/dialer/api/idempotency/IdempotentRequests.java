@@ -1,8 +1,11 @@
 package dev.dialer.api.idempotency;
 
+import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -31,9 +34,15 @@ public class IdempotentRequests {
     private static final Logger log = LoggerFactory.getLogger(IdempotentRequests.class);
 
     private final IdempotencyStore store;
+    private final AcknowledgedPublisher publisher;
+    private final Counter answersNotStored;
 
-    IdempotentRequests(IdempotencyStore store) {
+    IdempotentRequests(IdempotencyStore store, AcknowledgedPublisher publisher, MeterRegistry registry) {
         this.store = store;
+        this.publisher = publisher;
+        this.answersNotStored = Counter.builder("dialer.api.produced_unconfirmed")
+                .description("Requests answered 503 after Kafka had their records (their state did not commit)")
+                .tag("stage", "idempotency_key").register(registry);
     }
 
     /**
@@ -78,9 +87,21 @@ public class IdempotentRequests {
                             error -> release(accountId, key, proceed.salt()).then(Mono.error(error)))
                     .flatMap(body -> store.complete(accountId, key, fingerprint, proceed.salt(),
                                     new String(body, StandardCharsets.UTF_8))
+                            .onErrorMap(error -> answerNotStored(accountId, error))
                             .thenReturn(ResponseEntity.status(status).contentType(MediaType.APPLICATION_JSON)
                                     .body(body)));
         });
+    }
+
+    /**
+     * The work produced, so its calls are in Kafka, but the answer to replay was not stored: a 503 that says so, not a
+     * 500 "safe to retry". The claim holds no answer, so a retry under the key proceeds with its salt and ids.
+     */
+    private Throwable answerNotStored(String accountId, Throwable error) {
+        answersNotStored.increment();
+        log.warn("Idempotency-Key answer of account {} not stored after its calls were produced; answering 503",
+                accountId, error);
+        return Problems.unconfirmed(publisher.retryAfter(), error);
     }
 
     /**

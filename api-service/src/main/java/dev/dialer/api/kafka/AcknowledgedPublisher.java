@@ -51,6 +51,11 @@ public class AcknowledgedPublisher {
         });
     }
 
+    /** How long a client is told to wait before retrying a request whose records Kafka may not have. */
+    public Duration retryAfter() {
+        return retryAfter;
+    }
+
     private Throwable unavailable(Throwable error) {
         String why = error instanceof TimeoutException
                 ? "Kafka did not acknowledge within " + ackTimeout.toMillis() + " ms"

@@ -166,8 +166,9 @@ class OpenApiConfiguration {
         responses.put("Conflict", problem("The request conflicts with an earlier one", "idempotency-conflict", 409,
                 "Idempotency key reused", "Idempotency-Key 'order-4711' was used with a different body in the last "
                         + "24 hours."));
-        responses.put("Unavailable", problem("Kafka did not acknowledge in time: nothing is promised; retry after "
-                + "`Retry-After` seconds", "unavailable", 503, "Service unavailable",
+        responses.put("Unavailable", problem("Kafka did not acknowledge in time, or the request failed after Kafka "
+                + "had its records: nothing is promised; retry after `Retry-After` seconds, with the same "
+                + "`Idempotency-Key`", "unavailable", 503, "Service unavailable",
                 "The request could not be queued: Kafka did not acknowledge within 10000 ms. Retry later.")
                 .addHeaderObject("Retry-After", new io.swagger.v3.oas.models.headers.Header()
                         .description("Seconds to wait before retrying")

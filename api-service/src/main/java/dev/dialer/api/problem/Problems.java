@@ -133,6 +133,18 @@ public final class Problems {
         return unavailable;
     }
 
+    /**
+     * Kafka acknowledged the request's records, then the request failed (its {@code foreign_id} claims or its
+     * {@code Idempotency-Key} answer could not be stored): as ambiguous an outcome as a late acknowledgement, and
+     * answered alike, a 503. A retry with the same key reuses the call ids (and a {@code foreign_id}'s id is the same on
+     * every try), so it places no call twice.
+     */
+    public static ApiProblem unconfirmed(Duration retryAfter, Throwable cause) {
+        return unavailable("The calls may have been queued: Kafka has them, but the request failed after producing "
+                + "them. Retry with the same Idempotency-Key: the retry reuses the call ids, so no call is placed "
+                + "twice.", retryAfter, cause);
+    }
+
     static ProblemDetail internal() {
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, INTERNAL, "Internal error",
                 "The request failed on our side; it is safe to retry.");

@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,7 @@ class OutgoingCalls {
     private final Counter duplicates;
     private final Counter forbiddenCallerIds;
     private final Counter ledgerLag;
+    private final Counter producedUnconfirmed;
     private final int maxRecipients;
 
     OutgoingCalls(AcknowledgedPublisher publisher, WebhookDirectory webhooks, AccountSettingsLookup settings,
@@ -82,6 +84,9 @@ class OutgoingCalls {
         this.ledgerLag = Counter.builder("dialer.api.read_model.accepted_not_recorded")
                 .description("Accepted calls whose queued row could not be written (the events will create it)")
                 .register(registry);
+        this.producedUnconfirmed = Counter.builder("dialer.api.produced_unconfirmed")
+                .description("Requests answered 503 after Kafka had their records (their state did not commit)")
+                .tag("stage", "foreign_ids").register(registry);
     }
 
     /**
@@ -161,13 +166,30 @@ class OutgoingCalls {
                     .then(Mono.fromSupplier(() -> accepted(request, planned, now)));
         }
         // The claims commit with the acknowledgement, or not at all.
-        return foreignIds.claimThen(account.id(), claims, owners -> {
-                    List<Planned> fates = withDuplicates(planned, owners);
-                    return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
-                            .then(produce(commandsOf(fates)))
-                            .thenReturn(fates);
-                })
-                .map(fates -> accepted(request, fates, now));
+        return Mono.defer(() -> {
+            AtomicBoolean produced = new AtomicBoolean();
+            return foreignIds.claimThen(account.id(), claims, owners -> {
+                        List<Planned> fates = withDuplicates(planned, owners);
+                        return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
+                                .then(produce(commandsOf(fates)))
+                                .then(Mono.fromRunnable(() -> produced.set(true)))
+                                .thenReturn(fates);
+                    })
+                    .onErrorMap(error -> produced.get(), error -> unconfirmed(account, error))
+                    .map(fates -> accepted(request, fates, now));
+        });
+    }
+
+    /**
+     * Kafka has the commands but the claims did not commit: the client must not read "failed, safe to retry" into
+     * that, so it is the ambiguous 503 of a late acknowledgement, whose retry under the same key (or with the same
+     * {@code foreign_id}s, whose ids are derived) places each call once.
+     */
+    private Throwable unconfirmed(Account account, Throwable error) {
+        producedUnconfirmed.increment();
+        log.warn("commands of account {} are in Kafka but the send failed after producing them; answering 503",
+                account.id(), error);
+        return Problems.unconfirmed(publisher.retryAfter(), error);
     }
 
     private Mono<Void> produce(List<CallCommand> commands) {

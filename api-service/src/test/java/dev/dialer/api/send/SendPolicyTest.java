@@ -233,6 +233,34 @@ class SendPolicyTest {
         assertThat(other.data()).extracting(SendResponse.Row::status).containsOnly(OutgoingCalls.DUPLICATE);
     }
 
+    @Test
+    void aSendWhoseForeignIdClaimsFailToCommitAfterKafkaHasItsCommandsIsAnAmbiguous503NotA500() {
+        ForeignIdClaims commitFails = new SendSeams.CommitFails();
+        WebTestClient client = WebTestClient
+                .bindToController(new SendController(new OutgoingCalls(publisher,
+                        (webhookId, accountId) -> Mono.just(false), SendSeams.defaults(), commitFails,
+                        SendSeams.noLedger(), new SimpleMeterRegistry(), PROPERTIES), null, null, JSON, PROPERTIES))
+                .controllerAdvice(new ProblemAdvice())
+                .webFilter((exchange, chain) -> {
+                    exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
+                    return chain.filter(exchange);
+                })
+                .build();
+
+        client.post().uri("/api/v2/outgoing/send").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\","
+                        + "\"foreign_id\":\"crm-10\"}")
+                .exchange()
+                .expectStatus().isEqualTo(503)
+                .expectHeader().valueEquals("Retry-After", "1")
+                .expectBody()
+                .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unavailable")
+                .jsonPath("$.detail").value(detail -> assertThat((String) detail)
+                        .startsWith("The calls may have been queued").contains("same Idempotency-Key"));
+
+        assertThat(publisher.records).hasSize(1);
+    }
+
     private OutgoingCalls calls(AcknowledgedPublisher kafka) {
         return new OutgoingCalls(kafka, (webhookId, accountId) -> Mono.just(false), SendSeams.defaults(), claims,
                 SendSeams.noLedger(), new SimpleMeterRegistry(), PROPERTIES);

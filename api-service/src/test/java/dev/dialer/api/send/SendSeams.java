@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.springframework.dao.DataAccessResourceFailureException;
 import reactor.core.publisher.Mono;
 
 /** The send path's database-backed collaborators, in memory, for tests that run without PostgreSQL. */
@@ -52,6 +53,18 @@ final class SendSeams {
                         claimedNow.contains(claim.key())));
             }
             return work.apply(result).doOnSuccess(done -> owners.putAll(view));
+        }
+    }
+
+    /** Claims whose work runs (and produces) and whose commit then fails. */
+    static final class CommitFails implements ForeignIdClaims {
+
+        private final InMemoryClaims claims = new InMemoryClaims();
+
+        @Override
+        public <T> Mono<T> claimThen(String accountId, List<Claim> given, Function<Map<String, Owner>, Mono<T>> work) {
+            return claims.claimThen(accountId, given, work)
+                    .then(Mono.error(new DataAccessResourceFailureException("commit failed: connection lost")));
         }
     }
 }

@@ -1,0 +1,57 @@
+package dev.dialer.api.idempotency;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.ApiProblem;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.http.HttpStatus;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class IdempotentRequestsTest {
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @Test
+    void anAnswerThatCannotBeStoredAfterTheCallsWereProducedIsAnAmbiguous503NotA500() {
+        IdempotentRequests requests = new IdempotentRequests(new AnswerNotStored(),
+                new AcknowledgedPublisher(null, Duration.ofSeconds(10), Duration.ofSeconds(5), registry), registry);
+
+        requests.once("acme", "order-1", "fingerprint", HttpStatus.OK,
+                        key -> Mono.just("{\"status\":\"OK\"}".getBytes(StandardCharsets.UTF_8)))
+                .as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(503);
+                    assertThat(problem.getHeaders().getFirst("Retry-After")).isEqualTo("5");
+                    assertThat(problem.getBody().getDetail()).contains("same Idempotency-Key");
+                })
+                .verify(Duration.ofSeconds(5));
+
+        assertThat(registry.find("dialer.api.produced_unconfirmed").tag("stage", "idempotency_key").counter().count())
+                .isEqualTo(1);
+    }
+
+    /** A store that grants every claim and fails to store the answer, as when the database goes away meanwhile. */
+    private static final class AnswerNotStored extends IdempotencyStore {
+
+        AnswerNotStored() {
+            super(null);
+        }
+
+        @Override
+        public Mono<Claim> claim(String accountId, String key, String fingerprint) {
+            return Mono.just(new Proceed("salt", true));
+        }
+
+        @Override
+        public Mono<Void> complete(String accountId, String key, String fingerprint, String salt, String response) {
+            return Mono.error(new DataAccessResourceFailureException("connection lost"));
+        }
+    }
+}
