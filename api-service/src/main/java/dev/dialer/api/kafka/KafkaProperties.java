@@ -12,7 +12,8 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param bootstrapServers  comma-separated host:port list
  * @param partitions        partitions of the keyed work topics when this service creates them
- * @param replicationFactor replication factor of the topics this service creates
+ * @param replicationFactor replication factor of the topics this service creates; above 1, they are created with
+ *                          {@code min.insync.replicas} of one less, at least 2
  * @param provisionTopics   whether to create missing topics at start-up; off where an operator creates them (or in
  *                          a test that must start without a reachable broker)
  */

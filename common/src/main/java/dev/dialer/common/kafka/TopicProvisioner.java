@@ -1,5 +1,6 @@
 package dev.dialer.common.kafka;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,12 +17,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates the dialer's topics that do not exist yet; existing topics are left as they are. Runs once at start-up,
- * before any pipeline subscribes, on the starting thread (it blocks, by design, for at most the given timeout).
+ * before any pipeline subscribes, on the starting thread (it blocks, by design, for at most the given timeout). A
+ * replicated topic is created with {@code min.insync.replicas} set ({@link #newTopic}).
  */
 public final class TopicProvisioner {
 
     private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
     private static final long UNKNOWN_TOPIC_BACKOFF_MILLIS = 100;
+    static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
 
     private TopicProvisioner() {
     }
@@ -35,7 +38,7 @@ public final class TopicProvisioner {
             Set<String> existing = admin.listTopics().names().get(timeoutMillis, TimeUnit.MILLISECONDS);
             List<NewTopic> missing = specs.stream()
                     .filter(spec -> !existing.contains(spec.name()))
-                    .map(spec -> new NewTopic(spec.name(), spec.partitions(), replicationFactor).configs(spec.configs()))
+                    .map(spec -> newTopic(spec, replicationFactor))
                     .toList();
             if (missing.isEmpty()) {
                 return;
@@ -50,6 +53,21 @@ public final class TopicProvisioner {
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot reach Kafka at " + bootstrapServers + " to create topics", e);
         }
+    }
+
+    /**
+     * The topic as it is created: the spec's partitions and configs, and {@code min.insync.replicas} of the
+     * replication factor less one, at least 2, when the topic is replicated and the spec does not set it. The
+     * producers send with {@code acks=all}, which waits only for the replicas in sync: under the broker's default
+     * (1) an acknowledged record could rest on the leader alone, and be lost with it. With this, a partition with
+     * fewer replicas in sync refuses writes (the API answers 503) rather than acknowledging a single copy.
+     */
+    static NewTopic newTopic(TopicSpec spec, short replicationFactor) {
+        Map<String, String> configs = new HashMap<>(spec.configs());
+        if (replicationFactor > 1) {
+            configs.putIfAbsent(MIN_INSYNC_REPLICAS, Integer.toString(Math.max(2, replicationFactor - 1)));
+        }
+        return new NewTopic(spec.name(), spec.partitions(), replicationFactor).configs(Map.copyOf(configs));
     }
 
     /**
