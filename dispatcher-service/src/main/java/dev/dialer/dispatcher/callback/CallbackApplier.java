@@ -7,6 +7,8 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.attempt.Transition;
+import dev.dialer.dispatcher.carrier.CallCanceller;
+import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
@@ -26,6 +28,7 @@ import java.util.Locale;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -59,7 +62,9 @@ import reactor.util.retry.Retry;
  *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
- * retried: the 487 that follows our own cancel is not a no-answer.
+ * retried: the 487 that follows our own cancel is not a no-answer. A call that is placed or rings although a cancel
+ * reached its request (the cancel's own order did not reach the carrier, or crossed the dial) is cancelled at the
+ * carrier again ({@link #cancelAgain}).
  *
  * <p>An answering-machine result ({@link CarrierCallback#isAnsweringMachineResult()}) changes no status: it stores the
  * attempt's {@code answered_by} and, while the attempt is open, publishes a {@code call.status} event with the
@@ -102,12 +107,16 @@ public class CallbackApplier {
     private final PacingProperties pacing;
     private final AnsweringMachineResults answeringMachine;
     private final RetryProperties retry;
+    private final ObjectProvider<CallCanceller> canceller;
     static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy,
                     RetryMetrics retryMetrics, Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes,
-                    PacingProperties pacing, AnsweringMachineResults answeringMachine, RetryProperties retry) {
+                    PacingProperties pacing, AnsweringMachineResults answeringMachine, RetryProperties retry,
+                    ObjectProvider<CallCanceller> canceller) {
         this.answeringMachine = answeringMachine;
+        // Looked up when first needed: the canceller's carrier (a SIP trunk) reports its calls' statuses here.
+        this.canceller = canceller;
         this.retry = retry;
         this.openAttempts = openAttempts;
         for (String answeredBy : AnsweredBy.VALUES) {
@@ -199,7 +208,7 @@ public class CallbackApplier {
     private Mono<Result> applyTo(CallCommand command, CarrierCallback callback) {
         if (!callback.status().isTerminal()) {
             return move(command, callback, callback.status())
-                    .map(previous -> Result.APPLIED)
+                    .flatMap(previous -> cancelAgain(callback).thenReturn(Result.APPLIED))
                     .defaultIfEmpty(Result.IGNORED);
         }
         return ledger.endContext(callback.requestId(), callback.attempt())
@@ -207,6 +216,34 @@ public class CallbackApplier {
                 .flatMap(context -> endsCanceled(context.cancelRequested(), callback.status())
                         ? ended(command, callback, CANCELLED, context.answeredBy())
                         : classified(command, callback, context.answeredBy()));
+    }
+
+    /**
+     * A call that has just been placed or begun to ring although a cancel reached its request is cancelled at the
+     * carrier again: the cancel's own order may have failed, or crossed the dial before the call had a carrier id. An
+     * answered call is never hung up. The callback is applied whatever becomes of the order (a failure is logged and
+     * counted by the {@link CallCanceller}; the next early status, or the cancel's own retries, ask again).
+     */
+    private Mono<Void> cancelAgain(CarrierCallback callback) {
+        AttemptStatus status = callback.status();
+        boolean early = status == AttemptStatus.INITIATED || status == AttemptStatus.RINGING;
+        if (!early || callback.providerCallId() == null) {
+            return Mono.empty();
+        }
+        return ledger.endContext(callback.requestId(), callback.attempt())
+                .filter(AttemptLedger.EndContext::cancelRequested)
+                .flatMap(cancelled -> {
+                    log.info("request {} attempt {} is {} although a cancel reached it; cancelled at the carrier again",
+                            callback.requestId(), callback.attempt(), status.wire());
+                    return canceller.getObject().cancel(new CallRef(callback.requestId(), callback.attempt(),
+                            callback.providerCallId()));
+                })
+                .onErrorResume(error -> {
+                    log.warn("request {} attempt {} could not be cancelled again on its {} status: {}",
+                            callback.requestId(), callback.attempt(), status.wire(), error.toString());
+                    return Mono.empty();
+                })
+                .then();
     }
 
     /** How an attempt ends once a cancel decides it: {@code canceled}, without a retry. */

@@ -1,15 +1,18 @@
 package dev.dialer.dispatcher.policy;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.carrier.CallCanceller;
 import dev.dialer.dispatcher.carrier.CallRef;
+import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -18,6 +21,7 @@ import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Acts on cancels, pauses and resumes as they are read from {@code dialer.call.control}, for the calls the dial-time
@@ -28,7 +32,9 @@ import reactor.core.publisher.Mono;
  *   <li>request cancel: the request is marked cancelled, so no attempt of it is recorded from now on; a waiting
  *       request ends {@code canceled} at once; a call still being placed or ringing is cancelled at the carrier, and
  *       its end is reported {@code canceled} when the carrier's callback comes; one the dispatcher has not seen yet
- *       is cancelled by the gate when its command arrives ({@code pending});</li>
+ *       is cancelled by the gate when its command arrives ({@code pending}). An order the carrier did not take (it
+ *       could not be reached, or refused it) is given again, backing off, until the call ends, is answered, or has
+ *       rung its ring timeout;</li>
  *   <li>too late: a request that has ended already is left as it is, and one whose call has been answered is not
  *       hung up (nobody is cut off mid-sentence because a cancel crossed the answer) and ends as answered calls
  *       end. Either way one {@code call.cancel_rejected} event (reason {@code too_late}, status {@code in-progress}
@@ -38,8 +44,10 @@ import reactor.core.publisher.Mono;
  * </ul>
  *
  * <p>Delivery: every dispatcher reads every control, from the topic's beginning at each start; the first to claim a
- * control in {@code dispatch.applied_controls} acts on it, once. A failed action gives the claim back and is tried
- * again when the control is read again (the next start); the gate still applies it to every call it sees. A
+ * control in {@code dispatch.applied_controls} acts on it, once. A failed action (a hang-up still refused once the
+ * call's ring timeout has passed among them) gives the claim back and is tried again when the control is read again
+ * (the next start); the gate still applies it to every call it sees, and a call that rings although its request
+ * was cancelled is cancelled again by the callback path. A
  * {@code call.cancel_rejected} event's id is derived from the control's id and the request's, so a control acted on
  * again finds its event already in the outbox and adds none: one per control record and request.
  */
@@ -55,6 +63,8 @@ class ControlApplier {
     /** The {@code reason} of a {@code call.cancel_rejected} event. */
     static final String TOO_LATE_REASON = "too_late";
     private static final Duration PROVIDER_ID_POLL = Duration.ofMillis(100);
+    private static final Duration HANG_UP_BACKOFF = Duration.ofMillis(250);
+    private static final Duration HANG_UP_MAX_BACKOFF = Duration.ofSeconds(5);
     private static final int CAMPAIGN_CONCURRENCY = 8;
 
     private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
@@ -66,9 +76,11 @@ class ControlApplier {
     private final PolicyProperties properties;
     private final PolicyMetrics metrics;
     private final Clock clock;
+    private final CarrierProperties carrier;
 
     ControlApplier(PolicyViews views, PolicyLedger ledger, CallEvents events, CallCanceller canceller,
-                   PolicyProperties properties, PolicyMetrics metrics, Clock clock) {
+                   PolicyProperties properties, PolicyMetrics metrics, Clock clock, CarrierProperties carrier) {
+        this.carrier = carrier;
         this.views = views;
         this.ledger = ledger;
         this.events = events;
@@ -107,13 +119,26 @@ class ControlApplier {
         };
     }
 
+    /**
+     * Cancels each open request of the campaign; one that fails (its call could not be cancelled at the carrier)
+     * does not stop the others, and gives the control back once they are done, so it is acted on again.
+     */
     private Mono<String> cancelCampaign(CallControl control) {
         return ledger.openRequestsOf(control.accountId(), control.campaign())
                 .filter(command -> CallControls.acceptedBy(command.createdAt(), control.issuedAt()))
-                .flatMap(command -> cancelRequest(control, command.requestId()), CAMPAIGN_CONCURRENCY)
-                .count()
-                .doOnNext(count -> log.info("campaign cancelled: {} open requests reached", count))
-                .thenReturn(APPLIED);
+                .flatMap(command -> cancelRequest(control, command.requestId())
+                        .onErrorResume(error -> {
+                            log.warn("campaign cancel could not cancel request {}: {}", command.requestId(),
+                                    error.toString());
+                            return Mono.just(FAILED);
+                        }), CAMPAIGN_CONCURRENCY)
+                .collectList()
+                .flatMap(outcomes -> {
+                    long failed = outcomes.stream().filter(FAILED::equals).count();
+                    log.info("campaign cancelled: {} open requests reached, {} failed", outcomes.size(), failed);
+                    return failed == 0 ? Mono.just(APPLIED) : Mono.error(new IllegalStateException(
+                            failed + " of the campaign's open requests could not be cancelled"));
+                });
     }
 
     /**
@@ -177,14 +202,43 @@ class ControlApplier {
 
     /**
      * Cancels a live call at the carrier once the carrier's id of it is known (it may be being placed right now); a
-     * call answered in the meantime is left to talk, and the cancel withdrawn: too late.
+     * call answered in the meantime is left to talk, and the cancel withdrawn: too late. An order that fails (the
+     * carrier could not be reached or refused it, or no id came within {@code hang-up-wait}) is given again, backing
+     * off, as long as the call may still ring: until its ring timeout, counted from the cancel (plus
+     * {@code hang-up-wait} for a call that was being placed then), has passed; the carrier ends an unanswered call
+     * itself by then. After that the error gives the control back.
      */
     private Mono<String> endLive(CallControl control, PolicyLedger.LiveAttempt attempt) {
+        Instant cancelled = control.issuedAt() != null ? control.issuedAt() : clock.instant();
+        return ledger.command(attempt.requestId())
+                .map(this::ringTimeout)
+                .defaultIfEmpty(carrier.ringTimeout())
+                .flatMap(ring -> Mono.defer(() -> endLiveOnce(control, attempt))
+                        .retryWhen(whileItMayRing(attempt, cancelled.plus(ring).plus(properties.hangUpWait()))));
+    }
+
+    private Mono<String> endLiveOnce(CallControl control, PolicyLedger.LiveAttempt attempt) {
         return withProviderId(attempt)
                 .flatMap(live -> live.map(found -> found.status() == AttemptStatus.IN_PROGRESS
                                 ? answeredMeanwhile(control, found)
                                 : hangUpAtCarrier(control, found))
                         .orElseGet(() -> Mono.just(TOO_LATE)));
+    }
+
+    /** How long the call may ring before the carrier ends it: the command's own {@code timeout}, else the default. */
+    private Duration ringTimeout(CallCommand command) {
+        return command.carrierOptions().get("timeout") instanceof Number seconds && seconds.longValue() > 0
+                ? Duration.ofSeconds(seconds.longValue())
+                : carrier.ringTimeout();
+    }
+
+    private Retry whileItMayRing(PolicyLedger.LiveAttempt attempt, Instant giveUpAt) {
+        return Retry.backoff(Long.MAX_VALUE, HANG_UP_BACKOFF)
+                .maxBackoff(HANG_UP_MAX_BACKOFF)
+                .filter(error -> clock.instant().isBefore(giveUpAt))
+                .doBeforeRetry(signal -> log.warn("cancel of request {} attempt {} failed (try {}); trying again "
+                                + "until {}: {}", attempt.requestId(), attempt.attempt(), signal.totalRetries() + 1,
+                        giveUpAt, signal.failure().toString()));
     }
 
     private Mono<String> answeredMeanwhile(CallControl control, PolicyLedger.LiveAttempt answered) {
@@ -196,7 +250,8 @@ class ControlApplier {
 
     /**
      * The carrier is asked to end the call (the routing carrier finds the one that placed it); a call that ended in
-     * the meantime is left alone, and its own final callback settles the request.
+     * the meantime is left alone, and its own final callback settles the request. An order that could not be given is
+     * an error, never taken for a call that is over.
      */
     private Mono<String> hangUpAtCarrier(CallControl control, PolicyLedger.LiveAttempt live) {
         return canceller.cancel(new CallRef(live.requestId(), live.attempt(), live.providerCallId()))
@@ -208,8 +263,8 @@ class ControlApplier {
     }
 
     /**
-     * The attempt as it is now, with its carrier id; empty optional when it ended (or got no id) before
-     * {@code hang-up-wait}.
+     * The attempt as it is now, with its carrier id; empty optional when it is no longer live (it ended, or went back
+     * to wait for a carrier); an error when it got no id within {@code hang-up-wait}.
      */
     private Mono<Optional<PolicyLedger.LiveAttempt>> withProviderId(PolicyLedger.LiveAttempt attempt) {
         // Read again after each pause (never on a timer that could outrun a slow read), until it has an id or ended.
@@ -218,7 +273,8 @@ class ControlApplier {
                 .defaultIfEmpty(Optional.empty())
                 .filter(live -> live.isEmpty() || live.get().providerCallId() != null)
                 .repeatWhenEmpty(reads -> reads.delayElements(PROVIDER_ID_POLL))
-                .timeout(properties.hangUpWait(), Mono.just(Optional.empty()));
+                .timeout(properties.hangUpWait(), Mono.error(() -> new IllegalStateException("attempt "
+                        + attempt.attempt() + " got no carrier id within " + properties.hangUpWait())));
     }
 
     private Mono<String> giveBack(CallControl control, Throwable error) {

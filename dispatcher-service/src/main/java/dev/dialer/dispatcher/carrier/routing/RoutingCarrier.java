@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.carrier.PlacedCall;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -81,45 +82,58 @@ public final class RoutingCarrier implements Carrier {
      */
     @Override
     public Mono<CallReport> status(CallRef call) {
+        return askEach(carrier -> carrier.status(call));
+    }
+
+    /**
+     * Orders the carrier that knows the call to cancel it (at most one does), asking each in turn, and says what that
+     * one found. Empty only when every carrier answered that it knows no such call (it is over); an error when one
+     * could not be asked and none knew the call: the order was not given, and the call may still ring, so the caller
+     * must ask again rather than take it for a call that is over.
+     */
+    @Override
+    public Mono<Boolean> hangUp(CallRef call) {
+        return askEach(carrier -> carrier.hangUp(call)
+                .doOnError(error -> log.warn("carrier {} could not be asked to cancel request {} attempt {}: {}",
+                        carrier.name(), call.requestId(), call.attempt(), error.toString())));
+    }
+
+    /** The first carrier's answer, in route-table order; see {@link #status} for empty and error. */
+    private <T> Mono<T> askEach(Function<GuardedCarrier, Mono<T>> question) {
         return Flux.fromIterable(carriers.values())
-                .concatMap(carrier -> carrier.status(call)
+                .concatMap(carrier -> question.apply(carrier)
                         .map(Lookup::found)
-                        .defaultIfEmpty(Lookup.NOT_FOUND)
+                        .defaultIfEmpty(Lookup.notFound())
                         .onErrorResume(error -> Mono.just(Lookup.failed(error))))
-                .takeUntil(lookup -> lookup.report() != null)
+                .takeUntil(lookup -> lookup.answer() != null)
                 .collectList()
                 .flatMap(RoutingCarrier::conclude);
     }
 
-    private static Mono<CallReport> conclude(List<Lookup> lookups) {
-        for (Lookup lookup : lookups) {
-            if (lookup.report() != null) {
-                return Mono.just(lookup.report());
+    private static <T> Mono<T> conclude(List<Lookup<T>> lookups) {
+        for (Lookup<T> lookup : lookups) {
+            if (lookup.answer() != null) {
+                return Mono.just(lookup.answer());
             }
         }
         return lookups.stream().filter(lookup -> lookup.error() != null).findFirst()
-                .<Mono<CallReport>>map(lookup -> Mono.error(lookup.error()))
+                .<Mono<T>>map(lookup -> Mono.error(lookup.error()))
                 .orElse(Mono.empty());
     }
 
-    /** One carrier's answer to a status query. */
-    private record Lookup(CallReport report, Throwable error) {
-        static final Lookup NOT_FOUND = new Lookup(null, null);
+    /** One carrier's answer to a question about a call: what it knows, that it knows no such call, or its failure. */
+    private record Lookup<T>(T answer, Throwable error) {
 
-        static Lookup found(CallReport report) {
-            return new Lookup(report, null);
+        static <T> Lookup<T> found(T answer) {
+            return new Lookup<>(answer, null);
         }
 
-        static Lookup failed(Throwable error) {
-            return new Lookup(null, error);
+        static <T> Lookup<T> notFound() {
+            return new Lookup<>(null, null);
         }
-    }
 
-    /** Orders every carrier that knows the call to cancel it (at most one does), and says what that one found. */
-    @Override
-    public Mono<Boolean> hangUp(CallRef call) {
-        return Flux.fromIterable(carriers.values())
-                .concatMap(carrier -> carrier.hangUp(call).onErrorResume(error -> Mono.empty()))
-                .reduce(Boolean::logicalOr);
+        static <T> Lookup<T> failed(Throwable error) {
+            return new Lookup<>(null, error);
+        }
     }
 }

@@ -132,6 +132,42 @@ class RoutingCarrierTest {
         StepVerifier.create(routing.status(REF)).expectComplete().verify(WAIT);
     }
 
+    @Test
+    void hangUpThatNoCarrierCouldTakeIsAnErrorNotACallThatIsOver() {
+        Carrier routing = routing(hangingUp(Mono.error(new CarrierException(CarrierException.Reason.REJECTED, 503,
+                "carrier answered HTTP 503 to the update", null))), hangingUp(Mono.empty()));
+
+        StepVerifier.create(routing.hangUp(REF))
+                .expectErrorSatisfies(error -> assertThat(((CarrierException) error).httpStatus()).isEqualTo(503))
+                .verify(WAIT);
+    }
+
+    @Test
+    void hangUpIsTakenByTheCarrierThatKnowsTheCallWhenAnotherCannotBeAsked() {
+        Carrier routing = routing(hangingUp(Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE,
+                "down", null))), hangingUp(Mono.just(false)));
+
+        StepVerifier.create(routing.hangUp(REF)).expectNext(false).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void hangUpOfACallNoCarrierKnowsIsEmpty() {
+        Carrier routing = routing(hangingUp(Mono.empty()), hangingUp(Mono.empty()));
+
+        StepVerifier.create(routing.hangUp(REF)).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void hangUpSaysTheCallWasAnsweredWhenItsCarrierFoundItTalking() {
+        Carrier routing = routing(hangingUp(Mono.empty()), hangingUp(Mono.just(true)));
+
+        StepVerifier.create(routing.hangUp(REF)).expectNext(true).expectComplete().verify(WAIT);
+    }
+
+    private static Carrier hangingUp(Mono<Boolean> answer) {
+        return new StubCarrier(Mono.never(), Mono.empty(), answer);
+    }
+
     private static Carrier failing(CarrierException.Reason reason, Integer http) {
         return new StubCarrier(Mono.error(new CarrierException(reason, http, "first failed", null)), Mono.empty());
     }
@@ -166,7 +202,13 @@ class RoutingCarrierTest {
                 null, null, null, null, null, null, null, Instant.now());
     }
 
-    private record StubCarrier(Mono<PlacedCall> placed, Mono<CallReport> report) implements Carrier {
+    private record StubCarrier(Mono<PlacedCall> placed, Mono<CallReport> report, Mono<Boolean> hungUp)
+            implements Carrier {
+
+        StubCarrier(Mono<PlacedCall> placed, Mono<CallReport> report) {
+            this(placed, report, Mono.empty());
+        }
+
         @Override
         public Mono<PlacedCall> place(CallCommand command, int dial) {
             return placed;
@@ -179,7 +221,7 @@ class RoutingCarrierTest {
 
         @Override
         public Mono<Boolean> hangUp(CallRef call) {
-            return Mono.empty();
+            return hungUp;
         }
     }
 }
