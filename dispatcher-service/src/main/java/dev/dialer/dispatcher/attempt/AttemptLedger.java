@@ -158,6 +158,22 @@ public class AttemptLedger {
     }
 
     /**
+     * Whether a cancel has reached the request, read under a lock on the request's row that lasts until the caller's
+     * transaction ends: a cancel marked before is seen however recently it committed, and one marked after waits
+     * until the transaction is over. For a step that must not happen once a cancel reached the request (a retry), in
+     * the transaction that makes it. False for an unknown request.
+     */
+    public Mono<Boolean> cancelRequestedLocked(String requestId) {
+        return db.sql("""
+                        SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests
+                         WHERE request_id = $1 FOR UPDATE""")
+                .bind(0, requestId)
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
+                .one()
+                .defaultIfEmpty(false);
+    }
+
+    /**
      * When the attempt began to wait for a carrier: when it was first queued (a requeue keeps it), or when the last
      * dial-time policy wait it met since ended; empty for an unknown attempt.
      */

@@ -62,9 +62,11 @@ import reactor.util.retry.Retry;
  *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
- * retried: the 487 that follows our own cancel is not a no-answer. A call that is placed or rings although a cancel
- * reached its request (the cancel's own order did not reach the carrier, or crossed the dial) is cancelled at the
- * carrier again ({@link #cancelAgain}).
+ * retried: the 487 that follows our own cancel is not a no-answer. A retry is scheduled only if no cancel has reached
+ * the request by then, read under a lock on the request in the retry's transaction: an end and a cancel that cross
+ * never leave the request waiting for a retry that the dial-time gate would only cancel ({@link #ended}). A call that
+ * is placed or rings although a cancel reached its request (the cancel's own order did not reach the carrier, or
+ * crossed the dial) is cancelled at the carrier again ({@link #cancelAgain}).
  *
  * <p>An answering-machine result ({@link CarrierCallback#isAnsweringMachineResult()}) changes no status: it stores the
  * attempt's {@code answered_by} and, while the attempt is open, publishes a {@code call.status} event with the
@@ -310,6 +312,7 @@ public class CallbackApplier {
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
+                        .flatMap(previous -> notCancelled(callback).thenReturn(previous))
                         .flatMap(previous -> events.emit(command, event -> details.apply(event)
                                         .previousStatus(previous.wire()), Retry.max(0))
                                 .thenReturn(previous)))
@@ -319,7 +322,29 @@ public class CallbackApplier {
                     attemptEnded(callback, outcome);
                 })
                 .map(previous -> Result.APPLIED)
-                .switchIfEmpty(Mono.defer(() -> refused(callback)));
+                .switchIfEmpty(Mono.defer(() -> refused(callback)))
+                .onErrorResume(CancelledMeanwhile.class, cancelled -> {
+                    log.info("{} callback for request {} attempt {} crossed a cancel of the request; it ends canceled, "
+                            + "not retried", callback.providerStatus(), callback.requestId(), callback.attempt());
+                    return ended(command, callback, CANCELLED, detected);
+                });
+    }
+
+    /**
+     * Errors, rolling the retry's transaction back, when a cancel has reached the request since its end context was
+     * read: a cancel marked before the lock is seen here, and one marked after waits for the retry to commit and then
+     * finds no attempt live, and ends the waiting request itself.
+     */
+    private Mono<Void> notCancelled(CarrierCallback callback) {
+        return ledger.cancelRequestedLocked(callback.requestId())
+                .flatMap(cancelled -> cancelled ? Mono.error(new CancelledMeanwhile()) : Mono.<Void>empty());
+    }
+
+    /** A cancel reached the request between its end context's read and its retry: the retry must not be made. */
+    private static final class CancelledMeanwhile extends RuntimeException {
+        CancelledMeanwhile() {
+            super("a cancel reached the request", null, false, false);
+        }
     }
 
     /**

@@ -34,11 +34,13 @@ import reactor.util.retry.Retry;
  *       its end is reported {@code canceled} when the carrier's callback comes; one the dispatcher has not seen yet
  *       is cancelled by the gate when its command arrives ({@code pending}). An order the carrier did not take (it
  *       could not be reached, or refused it) is given again, backing off, until the call ends, is answered, or has
- *       rung its ring timeout;</li>
- *   <li>too late: a request that has ended already is left as it is, and one whose call has been answered is not
- *       hung up (nobody is cut off mid-sentence because a cancel crossed the answer) and ends as answered calls
- *       end. Either way one {@code call.cancel_rejected} event (reason {@code too_late}, status {@code in-progress}
- *       or the final status) says so, counted {@code dialer.dispatcher.controls{outcome=too_late}};</li>
+ *       rung its ring timeout; a call whose attempt ended while the cancel was on its way is looked at again as a
+ *       waiting request is (its retry, if any, is dropped);</li>
+ *   <li>too late: a request that has ended already (also one that ended otherwise while the cancel was on its way)
+ *       is left as it is, and one whose call has been answered is not hung up (nobody is cut off mid-sentence
+ *       because a cancel crossed the answer) and ends as answered calls end. Either way one
+ *       {@code call.cancel_rejected} event (reason {@code too_late}, status {@code in-progress} or the final status)
+ *       says so, counted {@code dialer.dispatcher.controls{outcome=too_late}};</li>
  *   <li>campaign cancel: the same for every open request of the campaign accepted up to the cancel;</li>
  *   <li>campaign resume: the campaign's paused calls become due at once; a pause needs no action here.</li>
  * </ul>
@@ -187,17 +189,25 @@ class ControlApplier {
         return ledger.liveAttempts(requestId)
                 .collectList()
                 .flatMap(live -> live.isEmpty()
-                        ? endWaiting(requestId)
+                        ? endWaiting(control, requestId)
                         : Flux.fromIterable(live).concatMap(attempt -> endLive(control, attempt)).last());
     }
 
-    /** No call is live: the request waits (or is between attempts), so it ends here. */
-    private Mono<String> endWaiting(String requestId) {
+    /**
+     * No call is live: the request waits (or is between attempts), so it ends here; unless it ended otherwise while
+     * the cancel was on its way (an attempt's end that crossed the cancel), which makes the cancel too late.
+     */
+    private Mono<String> endWaiting(CallControl control, String requestId) {
         return ledger.command(requestId)
                 .flatMap(command -> events.finishOnce(command, FinalStatus.CANCELED, event -> event,
                         InfraRetry.untilRecovered("cancel final")))
                 .then(ledger.dropWaits(requestId))
-                .thenReturn(APPLIED);
+                // Marking again keeps the mark as it is, and tells how the request ended.
+                .then(ledger.markCancelRequested(requestId))
+                .flatMap(target -> target.tooLate() && !FinalStatus.CANCELED.wire().equals(target.finalStatus())
+                        ? tooLate(control, requestId, target)
+                        : Mono.just(APPLIED))
+                .defaultIfEmpty(APPLIED);
     }
 
     /**
@@ -222,7 +232,18 @@ class ControlApplier {
                 .flatMap(live -> live.map(found -> found.status() == AttemptStatus.IN_PROGRESS
                                 ? answeredMeanwhile(control, found)
                                 : hangUpAtCarrier(control, found))
-                        .orElseGet(() -> Mono.just(TOO_LATE)));
+                        .orElseGet(() -> endedMeanwhile(control, attempt)));
+    }
+
+    /**
+     * The attempt ended (or went back to wait for a carrier) after the request's live attempts were read: the
+     * request is looked at again as one with no live call, so a retry it was given meanwhile is dropped and it ends
+     * {@code canceled}, or the cancel is too late for the end it had.
+     */
+    private Mono<String> endedMeanwhile(CallControl control, PolicyLedger.LiveAttempt attempt) {
+        log.info("cancel of request {}: attempt {} ended while the cancel was on its way", attempt.requestId(),
+                attempt.attempt());
+        return endWaiting(control, attempt.requestId());
     }
 
     /** How long the call may ring before the carrier ends it: the command's own {@code timeout}, else the default. */

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.policy;
 
 import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.ofType;
 import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
 import static dev.dialer.dispatcher.CallEventsJson.statuses;
 import static dev.dialer.dispatcher.CallEventsJson.text;
@@ -11,6 +12,8 @@ import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -52,9 +55,10 @@ import tools.jackson.databind.JsonNode;
 /**
  * Cancels of calls that are live at the carrier, end to end (controls on {@code dialer.call.control}, the carrier
  * simulator over HTTP behind a proxy that can refuse a hang-up or hold a create-call request), including the cancels
- * that cross something: a hang-up the carrier refuses, a dial that the cancel could not reach. Where an interleaving
- * must be forced, a ledger statement is held (the ledger bean is wrapped in a spy, built once before the application
- * uses it, that delays the real statement until the test lets it go), never replaced.
+ * that cross something: a hang-up the carrier refuses, a dial that the cancel could not reach, an attempt's end that
+ * a cancel crosses. Where an interleaving must be forced, a ledger statement is held (the ledger bean is wrapped
+ * in a spy, built once before the application uses it, that delays the real statement until the test lets it go),
+ * never replaced.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.config.name=dispatcher-service")
@@ -63,6 +67,10 @@ class CancelAtTheCarrierIT {
 
     /** Numbers ending in 1 ring until the request's timeout (60 s): far longer than any wait here. */
     private static final String RINGS_LONG = "+4915112345671";
+    /** Busy after {@link #RING}. */
+    private static final String BUSY = "+4915112345670";
+    /** Answered after {@link #RING}, then talks for half a second. */
+    private static final String ANSWERING = "+4915112345678";
     private static final Duration RING = Duration.ofSeconds(3);
     private static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -84,7 +92,9 @@ class CancelAtTheCarrierIT {
         proxy.close();
     }
 
-    /** A cancel's read of these requests' live attempt (once their carrier id is sought) waits until released. */
+    /** Retries scheduled for these requests wait, before their statement runs, until the test lets them go. */
+    private static final Map<String, Hold> HELD_RETRIES = new ConcurrentHashMap<>();
+    /** A cancel's read of these requests' live attempt (once their carrier id is sought) waits likewise. */
     private static final Map<String, Hold> HELD_LIVE_READS = new ConcurrentHashMap<>();
 
     @TestConfiguration
@@ -95,6 +105,10 @@ class CancelAtTheCarrierIT {
             return new BeanPostProcessor() {
                 @Override
                 public Object postProcessAfterInitialization(Object bean, String name) {
+                    if (bean instanceof AttemptLedger ledger) {
+                        return holding(AttemptLedger.class, ledger, "transitionAndSchedule",
+                                arguments -> ((Transition) arguments[0]).requestId(), HELD_RETRIES);
+                    }
                     if (bean instanceof PolicyLedger ledger) {
                         return holding(PolicyLedger.class, ledger, "liveAttempt",
                                 arguments -> (String) arguments[0], HELD_LIVE_READS);
@@ -168,6 +182,48 @@ class CancelAtTheCarrierIT {
     }
 
     @Test
+    void retryableEndThatCrossesACancelEndsTheRequestCanceledWithoutARetry() {
+        String requestId = "crossed-retry-" + UUID.randomUUID();
+        Hold retry = new Hold();
+        HELD_RETRIES.put(requestId, retry);
+        fixture.produce("+4930777503", command(requestId, "+4930777503", BUSY, 5));
+        // The busy callback has read that no cancel reached the request, and is about to schedule the retry.
+        retry.reached().join();
+
+        CallControl control = cancel(requestId);
+        publish(control);
+        await().atMost(WAIT).until(() -> settled(control) != null && !"claimed".equals(settled(control)));
+        retry.release();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+        assertThat(statuses(events)).doesNotContain("busy").endsWith("canceled");
+        assertThat(scheduled(requestId)).as("no retry waits").isZero();
+        assertThat(fixture.callsFor(requestId)).as("dialled once").hasSize(1);
+    }
+
+    @Test
+    void attemptThatEndsOtherwiseWhileTheCancelIsOnItsWayIsToldTooLate() {
+        String requestId = "crossed-end-" + UUID.randomUUID();
+        fixture.produce("+4930777504", command(requestId, "+4930777504", ANSWERING, 0));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("ringing"));
+        Hold liveRead = new Hold();
+        HELD_LIVE_READS.put(requestId, liveRead);
+
+        publish(cancel(requestId));
+        // The cancel found the call ringing and is about to look for its carrier id; meanwhile it is answered and ends.
+        liveRead.reached().join();
+        assertThat(text(fixture.awaitEvent(requestId, "call.final"), "status")).isEqualTo("answered");
+        liveRead.release();
+
+        JsonNode rejected = fixture.awaitEvent(requestId, "call.cancel_rejected");
+        assertThat(text(rejected, "reason")).isEqualTo("too_late");
+        assertThat(text(rejected, "status")).isEqualTo("answered");
+        assertThat(ofType(fixture.eventsFor(requestId), "call.final")).hasSize(1);
+    }
+
+    @Test
     void campaignCancelGoesOnPastARequestWhoseCallCannotBeCancelledAndIsActedOnAgain() {
         String campaign = "camp-" + UUID.randomUUID();
         String stuck = "stuck-" + UUID.randomUUID();
@@ -228,6 +284,11 @@ class CancelAtTheCarrierIT {
                 .defaultIfEmpty(Optional.empty())
                 .block(WAIT)
                 .orElse(null);
+    }
+
+    private long scheduled(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
     }
 
     private static CallControl cancel(String requestId) {
