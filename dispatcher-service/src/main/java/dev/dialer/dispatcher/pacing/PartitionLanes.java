@@ -119,7 +119,7 @@ public final class PartitionLanes {
                     lane.queue.addFirst(head);
                 }
                 pump(lane);
-            } else if (lane.overBudget(lanes.properties().parkAfter())) {
+            } else if (lane.overBudget(lanes.properties().parkAfter(), now())) {
                 park(lane, slot, ticket);
             } else {
                 lane.queue.add(new Pending(record, ticket, slot, now()));
@@ -208,6 +208,10 @@ public final class PartitionLanes {
                     () -> scheduler.schedule(() -> slotFreed(lane, owner)));
             if (started == TrunkGate.QUEUED) {
                 lane.waitingForSlot = true;
+                if (lane.queuedAtTrunkSince == NOT_HELD) {
+                    lane.queuedAtTrunkSince = now;
+                    emit(trunkWaitCheck(lane, now));
+                }
                 return;
             }
             if (started != now) {
@@ -216,11 +220,49 @@ public final class PartitionLanes {
                 return;
             }
             lane.holdsPermit = false;
+            lane.lastTrunkWait = lane.queuedAtTrunkSince == NOT_HELD ? 0 : now - lane.queuedAtTrunkSince;
+            lane.queuedAtTrunkSince = NOT_HELD;
             lane.queue.poll();
             lane.inFlight++;
             lanes.metrics().waited(Duration.ofNanos(now - next.admittedAt));
             emit(dial(lane, next, owner, held(new AtomicBoolean(true))));
         }
+    }
+
+    /**
+     * Looks at the lane again when its head has waited {@code park-after} at the trunk: a trunk whose limits bind
+     * (every slot held by long calls, many lanes sharing it) starts the lane's records far more slowly than its own
+     * rate, and the records behind the head would wait in the window, fill it and pause the partition, so that no
+     * other account's record is fetched to be served its turn.
+     */
+    private Mono<Void> trunkWaitCheck(Lane lane, long since) {
+        long owner = generation;
+        return Mono.delay(lanes.properties().parkAfter(), timers)
+                .then(Mono.fromRunnable(() -> trunkWaitLasted(lane, owner, since)));
+    }
+
+    private synchronized void trunkWaitLasted(Lane lane, long owner, long since) {
+        if (owner == generation && lane.queuedAtTrunkSince == since) {
+            shed(lane, now());
+        }
+    }
+
+    /**
+     * Parks the lane's records beyond the {@code park-after} of waiting it may hold at the pace it starts them now,
+     * in the lane's order; the head, queued at the trunk for its turn, stays.
+     */
+    private void shed(Lane lane, long now) {
+        int keep = lane.budget(lanes.properties().parkAfter(), now);
+        if (lane.queue.size() <= keep) {
+            return;
+        }
+        ArrayDeque<Pending> beyond = new ArrayDeque<>();
+        while (lane.queue.size() > keep) {
+            beyond.addFirst(lane.queue.pollLast());
+        }
+        beyond.forEach(pending -> park(lane, pending.slot, pending.ticket));
+        log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
+                topic, partition, lane.callerId, lanes.properties().parkAfter(), beyond.size());
     }
 
     private Mono<Void> timer(Lane lane, long delayNanos) {
@@ -337,7 +379,8 @@ public final class PartitionLanes {
      * few statements and never crowds the dials out of the connection pool.
      */
     private void park(Lane lane, OffsetWindow.Slot slot, LaneTicket ticket) {
-        Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter());
+        Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                lane.startInterval(now()));
         toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot));
         if (!parking) {
             parking = true;
@@ -471,6 +514,10 @@ public final class PartitionLanes {
         boolean heldForCarrier;
         /** Since when (the limits' clock) the lane has been held for its carrier; {@link #NOT_HELD} while it is not. */
         long heldSince = NOT_HELD;
+        /** Since when (the limits' clock) the head has been queued at the trunk; {@link #NOT_HELD} while it is not. */
+        long queuedAtTrunkSince = NOT_HELD;
+        /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
+        long lastTrunkWait;
         private Instant lastParkDue = Instant.MIN;
 
         Lane(String callerId, LaneTicket first, Lanes lanes) {
@@ -478,13 +525,29 @@ public final class PartitionLanes {
             this.bucket = lanes.callerBucket(first.command().accountId(), callerId);
         }
 
-        /** Whether the lane already holds {@code parkAfter} of waiting at its rate (never, if it has no rate). */
-        boolean overBudget(Duration parkAfter) {
-            if (bucket == null) {
-                return false;
-            }
-            long budget = Math.max(1, parkAfter.toNanos() / bucket.intervalNanos());
-            return queue.size() >= budget;
+        /** Whether the lane already holds {@code parkAfter} of waiting at the pace it starts records now. */
+        boolean overBudget(Duration parkAfter, long now) {
+            return queue.size() >= budget(parkAfter, now);
+        }
+
+        /**
+         * How many records make {@code parkAfter} of waiting: the lane starts one per {@link #startInterval} (never
+         * fewer than one, its head; no bound while nothing slows the lane).
+         */
+        int budget(Duration parkAfter, long now) {
+            long interval = startInterval(now);
+            return interval == 0 ? Integer.MAX_VALUE
+                    : (int) Math.max(1, Math.min(Integer.MAX_VALUE, parkAfter.toNanos() / interval));
+        }
+
+        /**
+         * The expected time between the lane's starts: its rate's interval, or, while the trunk's limits bind, how long
+         * its head waits there for its turn (the one waiting now, or the last start's wait), when that is longer.
+         */
+        long startInterval(long now) {
+            long trunkWait = queuedAtTrunkSince == NOT_HELD ? lastTrunkWait
+                    : Math.max(lastTrunkWait, now - queuedAtTrunkSince);
+            return Math.max(bucket == null ? 0 : bucket.intervalNanos(), trunkWait);
         }
 
         /**
@@ -492,10 +555,9 @@ public final class PartitionLanes {
          * back (the schedule's poll, Kafka, the consumer) takes a second or more, and a lane that waits for them runs
          * dry. Coming back spaced at the rate, they keep the lane at about half its budget rather than above it.
          */
-        Instant nextParkDue(Instant now, Duration parkAfter) {
+        Instant nextParkDue(Instant now, Duration parkAfter, long intervalNanos) {
             Instant earliest = now.plus(parkAfter.dividedBy(2));
-            Instant spaced = lastParkDue.equals(Instant.MIN) || bucket == null ? earliest
-                    : lastParkDue.plusNanos(bucket.intervalNanos());
+            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest : lastParkDue.plusNanos(intervalNanos);
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
             return lastParkDue;
         }

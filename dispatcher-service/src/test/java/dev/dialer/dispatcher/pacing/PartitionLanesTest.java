@@ -140,6 +140,51 @@ class PartitionLanesTest {
     }
 
     @Test
+    void parksWhatWaitsLongAtABindingTrunkSoThePartitionFetchesAgainAndAnotherAccountIsServedItsTurn() {
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        // One trunk channel, two-minute calls: the trunk, not the caller IDs' 10 CPS, sets the pace.
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(30), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 2, TimeUnit.MINUTES);
+                }).thenReturn(true));
+        List<String[]> topic = new ArrayList<>();
+        for (int call = 0; call < 100; call++) {
+            for (int caller = 0; caller < 20; caller++) {
+                topic.add(new String[] {"big", "+49301000" + (100 + caller)});
+            }
+        }
+        topic.add(new String[] {"small", B});
+
+        // Fetched as a consumer would: only while the partition is not paused.
+        int fetched = 0;
+        for (int second = 0; second < 10 * 60; second++) {
+            while (fetched < topic.size() && registry.get("dialer.dispatcher.lanes.paused").gauge().value() == 0) {
+                admit(lanes, topic.get(fetched)[0], topic.get(fetched)[1]);
+                fetched++;
+            }
+            time.advanceTimeBy(Duration.ofSeconds(1));
+        }
+
+        assertThat(fetched).as("every record fetched").isEqualTo(topic.size());
+        assertThat(registry.get("dialer.dispatcher.lanes.paused").gauge().value()).isZero();
+        assertThat(started).as("one call every two minutes").hasSize(6);
+        assertThat(started.stream().map(Started::callerId).toList().indexOf(B))
+                .as("the small account's call gets its turn after one of the large account's").isBetween(0, 2);
+        assertThat(parked).extracting(p -> p.command().accountId()).hasSizeGreaterThan(1900).containsOnly("big");
+        assertThat(lanes.held()).as("at most each lane's head, queued at the trunk for its turn").isLessThanOrEqualTo(21);
+    }
+
+    @Test
     void aCampaignsRateHoldsAcrossItsCallerIdsAndIsDividedByTheShareOfPartitionsOwned() {
         PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 4.0), 0, 0,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
