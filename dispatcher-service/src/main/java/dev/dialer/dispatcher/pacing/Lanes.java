@@ -184,7 +184,8 @@ public class Lanes {
 
     /**
      * The earliest start the caller ID's and the campaign's rates allow; the trunk's limits are not asked here, they
-     * queue the lane in {@link #tryStart} when they bind. A start the trunk granted already may happen now.
+     * queue the lane in {@link #tryStart} when they bind. A start the trunk granted already may happen now, as far as
+     * the lane's own rate goes (its campaign's token is still asked for in {@link #tryStart}).
      *
      * <p>While no carrier of the head's route would be tried (every breaker open), the lane is held: it looks again in
      * a second and takes no token, permit or slot meanwhile. Its calls stay in the lane (and in Kafka) instead of each
@@ -207,22 +208,36 @@ public class Lanes {
     }
 
     /**
-     * Starts the lane's head at {@code now} if every limit allows it: the campaign's token first, then the trunk's
-     * token and slot (taken atomically, or the lane queued for them round robin by account), and the caller ID's
-     * bucket last. A campaign token taken when the trunk then queues the lane stands for the start the trunk grants
-     * later (no second one is taken).
+     * Starts the lane's head at {@code now} if every limit allows it: the campaign's rate is asked first, then the
+     * trunk's token and slot (taken atomically, or the lane queued for them round robin by account); the campaign's
+     * token and the caller ID's are taken when the start happens. A lane the trunk queues holds no campaign token: the
+     * trunk may grant many starts at once as slots free together, and each granted start still waits for the
+     * campaign's token (keeping its grant), so the campaign's rate holds however the trunk's grants bunch.
      *
      * @return {@code now} when started; {@link TrunkGate#QUEUED} when queued at the trunk ({@code wake} runs when the
      *         start is granted); otherwise the time to try again
      */
     long tryStart(PartitionLanes.Lane lane, LaneTicket ticket, int partition, long now, Runnable wake) {
         PaceBucket campaign = campaignBucket(ticket);
-        if (campaign != null && !trunk.isGranted(ticket.slotKey())) {
-            long at = campaign.tryTake(now);
-            if (at != now) {
+        if (campaign == null) {
+            return startAtTrunk(lane, ticket, partition, now, wake);
+        }
+        // Every partition's lanes share the campaign's bucket: its token is asked and taken as one step with the
+        // trunk's start (the trunk never calls back into a lane or a bucket under its own lock).
+        synchronized (campaign) {
+            long at = campaign.earliest(now);
+            if (at > now) {
                 return at;
             }
+            long started = startAtTrunk(lane, ticket, partition, now, wake);
+            if (started == now) {
+                campaign.take(now);
+            }
+            return started;
         }
+    }
+
+    private long startAtTrunk(PartitionLanes.Lane lane, LaneTicket ticket, int partition, long now, Runnable wake) {
         long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), partition, now, wake);
         if (trunkResult != now) {
             return trunkResult;

@@ -208,6 +208,37 @@ class PartitionLanesTest {
     }
 
     @Test
+    void keepsACampaignsRateWhenTheTrunkGrantsManyOfItsStartsAtOnce() {
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 5.0), 0, 20,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        placed = true;
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(10), 150));
+        // Another account's calls hold every trunk slot.
+        for (int caller = 0; caller < 20; caller++) {
+            admit(lanes, "other", "+49302000" + (100 + caller));
+        }
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(20);
+        // The campaign's calls, one per caller ID, all queue at the trunk.
+        for (int caller = 0; caller < 20; caller++) {
+            admitInCampaign(lanes, "+49301000" + (100 + caller), "spring-sale");
+        }
+        time.advanceTimeBy(Duration.ofSeconds(10));
+        assertThat(started).hasSize(20);
+        assertThat(built.trunk().waiting()).isEqualTo(20);
+
+        // Every slot frees together: the trunk grants twenty starts at once.
+        for (int offset = 0; offset < 20; offset++) {
+            built.trunk().release("r-" + offset + "#1", true);
+        }
+        time.advanceTimeBy(Duration.ofSeconds(10));
+
+        List<Long> campaign = started.stream().skip(20).map(Started::at).toList();
+        assertThat(campaign).hasSize(20);
+        assertThat(PaceBucketTest.maxInAnyWindow(campaign, SECOND)).isLessThanOrEqualTo(5 + 1);
+    }
+
+    @Test
     void aRequeuedAttemptGoesBeforeItsLanesBacklog() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 10; i++) {
