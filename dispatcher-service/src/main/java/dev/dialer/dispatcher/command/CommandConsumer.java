@@ -7,6 +7,7 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.PartitionFlow;
+import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.callback.CallbackRecords;
 import dev.dialer.dispatcher.pacing.LaneTicket;
@@ -19,10 +20,13 @@ import org.apache.kafka.clients.consumer.RangeAssignor;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.GroupedFlux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The {@code dialer.call.commands} pipeline: consume, group by partition, and hand each partition's records to its
@@ -38,6 +42,9 @@ import reactor.core.publisher.Mono;
  */
 @Component
 public class CommandConsumer {
+
+    private static final Logger log = LoggerFactory.getLogger(CommandConsumer.class);
+    private static final long COUNT_TIMEOUT_MILLIS = 10_000;
 
     private final KafkaSettings settings;
     private final CommandConsumerProperties properties;
@@ -139,6 +146,28 @@ public class CommandConsumer {
                 back.reassigned();
             }
         });
+        recount();
+    }
+
+    /**
+     * Reads the topics' partition counts again: partitions added to a subscribed topic bring on the rebalance that
+     * called this, and the share of them this dispatcher owns, which divides the trunk-wide limits, changed with the
+     * count. Off the consumer's thread (an admin request); until it answers, the count known before holds.
+     */
+    private void recount() {
+        Mono.fromCallable(() -> new int[] {partitionCount(Topics.CALL_COMMANDS),
+                        partitionCount(Topics.CARRIER_CALLBACKS)})
+                .subscribeOn(Schedulers.boundedElastic())
+                .subscribe(counts -> {
+                    if (routing.recounted(counts[0], counts[1])) {
+                        lanes.partitionCount(counts[0]);
+                    }
+                }, error -> log.warn("The topics' partition counts could not be read again after a rebalance; the "
+                        + "trunk-wide limits stay divided by {} partitions", routing.partitions(), error));
+    }
+
+    private int partitionCount(String topic) {
+        return TopicProvisioner.partitionCount(settings.bootstrapServers(), topic, COUNT_TIMEOUT_MILLIS);
     }
 
     private void revoked(Set<Integer> partitions) {

@@ -2,8 +2,11 @@ package dev.dialer.dispatcher.command;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -17,11 +20,52 @@ public class KeyRouting {
     /** Header marking a record this dispatcher already re-routed: it is never bounced a second time. */
     static final String REROUTED_HEADER = "dialer.rerouted";
 
+    private static final Logger log = LoggerFactory.getLogger(KeyRouting.class);
+
     private volatile int partitions;
 
     /** Set once the commands topic is known (start-up), and again if it grows. */
     public void commandsTopicHas(int partitionCount) {
         this.partitions = partitionCount;
+    }
+
+    /**
+     * The topics' partition counts at start-up. The callbacks of a caller ID's calls must reach the dispatcher that
+     * owns its commands, which the range assignor does only for topics of the same partition count: with any other,
+     * the dispatcher refuses to start rather than apply statuses of calls another dispatcher paces.
+     *
+     * @throws IllegalStateException when the two topics' counts differ
+     */
+    public void topicsHave(int commandsPartitions, int callbacksPartitions) {
+        if (commandsPartitions != callbacksPartitions) {
+            throw new IllegalStateException(notCoPartitioned(commandsPartitions, callbacksPartitions)
+                    + "; give both topics the same number of partitions");
+        }
+        commandsTopicHas(commandsPartitions);
+    }
+
+    /**
+     * The topics' partition counts read again after a rebalance (adding partitions to a topic brings one on).
+     * A running dispatcher cannot refuse, so topics no longer co-partitioned are logged as the error they are.
+     *
+     * @return whether the commands topic's count changed (the limits divided by it must be re-divided)
+     */
+    public boolean recounted(int commandsPartitions, int callbacksPartitions) {
+        if (commandsPartitions != callbacksPartitions) {
+            log.error("{}; statuses of some calls now reach a dispatcher that does not pace them: give both topics "
+                    + "the same number of partitions", notCoPartitioned(commandsPartitions, callbacksPartitions));
+        }
+        int before = partitions;
+        commandsTopicHas(commandsPartitions);
+        if (before != commandsPartitions) {
+            log.info("{} has {} partitions now (was {})", Topics.CALL_COMMANDS, commandsPartitions, before);
+        }
+        return before != commandsPartitions;
+    }
+
+    private static String notCoPartitioned(int commandsPartitions, int callbacksPartitions) {
+        return "%s has %d partitions but %s has %d: the topics must be co-partitioned".formatted(
+                Topics.CARRIER_CALLBACKS, callbacksPartitions, Topics.CALL_COMMANDS, commandsPartitions);
     }
 
     /** Partitions of the commands topic; 0 before start-up has learnt it. */

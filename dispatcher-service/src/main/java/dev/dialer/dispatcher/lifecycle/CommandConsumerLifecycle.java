@@ -42,10 +42,14 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         // Blocks the starting thread, by design: nothing may consume before the topics exist.
         TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()), kafka.replicationFactor(),
                 TOPIC_TIMEOUT_MILLIS);
-        routing.commandsTopicHas(TopicProvisioner.partitionCount(kafka.bootstrapServers(), Topics.CALL_COMMANDS,
-                TOPIC_TIMEOUT_MILLIS));
+        // Refuses to start on topics that are not co-partitioned (created earlier by hand, or one of them grown).
+        routing.topicsHave(partitionCount(Topics.CALL_COMMANDS), partitionCount(Topics.CARRIER_CALLBACKS));
         pipeline.start(consumer.run());
         log.info("consuming {} and {}", Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS);
+    }
+
+    private int partitionCount(String topic) {
+        return TopicProvisioner.partitionCount(kafka.bootstrapServers(), topic, TOPIC_TIMEOUT_MILLIS);
     }
 
     @Override

@@ -53,6 +53,8 @@ public class Lanes {
     private volatile double campaignShare = 1.0;
     private final Set<PartitionLanes> live = ConcurrentHashMap.newKeySet();
     private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
+    /** Partitions of the commands topic, as last learnt. */
+    private int partitionCount;
 
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
@@ -128,15 +130,7 @@ public class Lanes {
     public void owns(Set<Integer> assigned, Set<Integer> revoked, int partitionCount) {
         owned.removeAll(revoked);
         owned.addAll(assigned);
-        if (partitionCount > 0 && !owned.isEmpty()) {
-            double share = (double) owned.size() / partitionCount;
-            trunk.share(share);
-            if (share != campaignShare) {
-                campaignShare = share;
-                // Rebuilt at the new rate as the campaigns' next calls come.
-                campaigns.clear();
-            }
-        }
+        reshare(partitionCount);
         if (!revoked.isEmpty()) {
             int released = trunk.releasePartitions(revoked);
             metrics.releasedOnRevoke(released);
@@ -144,6 +138,31 @@ public class Lanes {
         }
         if (!assigned.isEmpty() && partitionCount > 0) {
             countInFlight(Set.copyOf(assigned), partitionCount);
+        }
+    }
+
+    /**
+     * The commands topic has {@code count} partitions now (it grew): the partitions owned are a smaller share of it,
+     * and the trunk-wide and campaign limits are re-divided.
+     */
+    public void partitionCount(int count) {
+        reshare(count);
+    }
+
+    private void reshare(int count) {
+        synchronized (owned) {
+            if (count > 0) {
+                partitionCount = count;
+            }
+            if (partitionCount > 0 && !owned.isEmpty()) {
+                double share = Math.min(1.0, (double) owned.size() / partitionCount);
+                trunk.share(share);
+                if (share != campaignShare) {
+                    campaignShare = share;
+                    // Rebuilt at the new rate as the campaigns' next calls come.
+                    campaigns.clear();
+                }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.command;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
@@ -44,6 +45,28 @@ class KeyRoutingTest {
         assertThat(routing.misplaced(at((right + 1) % 12, CALLER, Map.of()), command())).isTrue();
         assertThat(routing.misplaced(at(right, "someone-else", Map.of()), command())).isTrue();
         assertThat(routing.misplaced(at(right, null, Map.of()), command())).isTrue();
+    }
+
+    @Test
+    void refusesToStartWhenTheCallbacksTopicIsNotCoPartitionedWithTheCommands() {
+        assertThatThrownBy(() -> routing.topicsHave(12, 6))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("dialer.carrier.callbacks has 6 partitions but dialer.call.commands has 12");
+        assertThat(routing.partitions()).isZero();
+
+        routing.topicsHave(12, 12);
+        assertThat(routing.partitions()).isEqualTo(12);
+    }
+
+    @Test
+    void routesByTheCommandsTopicsNewCountOnceItGrew() {
+        routing.topicsHave(12, 12);
+
+        assertThat(routing.recounted(12, 12)).isFalse();
+        assertThat(routing.recounted(24, 24)).isTrue();
+        int right = KeyRouting.partitionFor(CALLER, 24);
+        assertThat(routing.misplaced(at(right, CALLER, Map.of()), command())).isFalse();
+        assertThat(routing.misplaced(at((right + 1) % 24, CALLER, Map.of()), command())).isTrue();
     }
 
     @Test

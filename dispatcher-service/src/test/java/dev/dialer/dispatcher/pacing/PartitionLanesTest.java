@@ -239,6 +239,24 @@ class PartitionLanesTest {
     }
 
     @Test
+    void reDividesTheTrunksLimitsWhenTheCommandsTopicGrows() {
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of(), 40, 40,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        built.owns(Set.of(0, 1), Set.of(), 4);
+        assertThat(built.trunk().currentCps()).isEqualTo(20.0);
+        assertThat(built.trunk().currentLimit()).isEqualTo(20);
+
+        // Four more partitions: the two owned are a quarter of the topic now.
+        built.partitionCount(8);
+
+        assertThat(built.trunk().currentCps()).isEqualTo(10.0);
+        assertThat(built.trunk().currentLimit()).isEqualTo(10);
+        built.owns(Set.of(2), Set.of(), 8);
+        assertThat(built.trunk().currentCps()).isEqualTo(15.0);
+    }
+
+    @Test
     void aRequeuedAttemptGoesBeforeItsLanesBacklog() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 10; i++) {
