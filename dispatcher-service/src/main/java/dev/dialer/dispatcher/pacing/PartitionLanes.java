@@ -49,6 +49,12 @@ public final class PartitionLanes {
      */
     public static final String FRONT_OF_LANE_HEADER = "dialer.front-of-lane";
 
+    /**
+     * Marks a command the retry scheduler publishes again when its parking ended: it is in its lane's turn (what came
+     * after it was parked after it), so it joins the lane whatever the lane holds, never parked behind later records.
+     */
+    public static final String PARKED_HEADER = "dialer.parked";
+
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
     private static final int TRACKED_FACTOR = 20;
@@ -119,7 +125,13 @@ public final class PartitionLanes {
                     lane.queue.addFirst(head);
                 }
                 pump(lane);
-            } else if (lane.overBudget(lanes.properties().parkAfter(), now())) {
+            } else if (raw.headers().containsKey(PARKED_HEADER)) {
+                // Due times were spaced so that it comes back as the lane makes room for it.
+                lane.queue.add(new Pending(record, ticket, slot, now()));
+                pump(lane);
+            } else if (lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())
+                    || lane.overBudget(lanes.properties().parkAfter(), now())) {
+                // Records parked before it have not all come back: admitted now, it would be dialled before them.
                 park(lane, slot, ticket);
             } else {
                 lane.queue.add(new Pending(record, ticket, slot, now()));
@@ -134,7 +146,8 @@ public final class PartitionLanes {
         }
         if (++admittedSinceSweep >= 1_000) {
             admittedSinceSweep = 0;
-            byCallerId.values().removeIf(idle -> idle.idle(now()));
+            Instant wallNow = lanes.clock().instant();
+            byCallerId.values().removeIf(idle -> idle.idle(now(), wallNow, lanes.properties().parkAfter()));
         }
     }
 
@@ -562,8 +575,16 @@ public final class PartitionLanes {
             return lastParkDue;
         }
 
-        boolean idle(long now) {
-            return queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot && !waitingForPermit
+        /**
+         * Whether records this lane parked may still be on their way back: until the last one's due time, and the
+         * half of {@code parkAfter} its way back (the schedule's poll, Kafka, the consumer) may take.
+         */
+        boolean parkedAhead(Instant now, Duration parkAfter) {
+            return !lastParkDue.equals(Instant.MIN) && now.isBefore(lastParkDue.plus(parkAfter.dividedBy(2)));
+        }
+
+        boolean idle(long now, Instant wallNow, Duration parkAfter) {
+            return !parkedAhead(wallNow, parkAfter) && queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot && !waitingForPermit
                     && (bucket == null || bucket.idleAt(now));
         }
     }

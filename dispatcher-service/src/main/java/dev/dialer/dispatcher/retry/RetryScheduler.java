@@ -51,6 +51,8 @@ public class RetryScheduler {
 
     /** How soon a row held for want of a carrier is looked at again. */
     private static final Duration CARRIER_RECHECK = Duration.ofSeconds(5);
+    /** The reason of a row the lanes parked for their backlog. */
+    private static final String PARKED = "parked";
 
     private final RetrySchedule schedule;
     private final WaitEndCheck waitEndCheck;
@@ -157,12 +159,14 @@ public class RetryScheduler {
 
     /**
      * Publish first, delete after: the order that makes a crash in between repeat the command, never lose it. A
-     * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}). Its
-     * lateness counts from when its wait first became due, holds included: a hold moves the row's due time.
+     * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}), a parked
+     * one as back for its turn ({@link PartitionLanes#PARKED_HEADER}). Its lateness counts from when its wait first
+     * became due, holds included: a hold moves the row's due time.
      */
     private Mono<Void> release(ScheduledAttempt row) {
         CallCommand next = row.command().withAttempt(row.attempt());
         Map<String, String> headers = row.requeued() ? Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, row.reason())
+                : PARKED.equals(row.reason()) ? Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())
                 : Map.of();
         return publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
                         headers))

@@ -10,6 +10,9 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -44,6 +47,23 @@ class PartitionLanesTest {
     private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
     /** Where lanes park records; none unless a test parks. */
     private ParkingLot parking;
+    /** The clock of the parking lot's due times: the virtual one. */
+    private final Clock clock = new Clock() {
+        @Override
+        public ZoneOffset getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(time.now(TimeUnit.MILLISECONDS));
+        }
+    };
 
     @AfterEach
     void stop() {
@@ -122,17 +142,16 @@ class PartitionLanesTest {
                         "r-16", "r-18");
         assertThat(acknowledged).as("every record is done with: dialled or parked").last().isEqualTo(19L);
 
-        // While the hold lasts, what arrives for A is parked once it has waited park-after at the head.
+        // While A's parked records are due to come back, what arrives for A is parked behind them at once.
         admit(lanes, A);
         time.advanceTimeBy(Duration.ofSeconds(2));
-        assertThat(parked).hasSize(10);
-        time.advanceTimeBy(Duration.ofSeconds(5));
         assertThat(parked).hasSize(11);
+        assertThat(parked.get(10).dueAt()).isAfter(parked.get(9).dueAt());
         assertThat(acknowledged).last().isEqualTo(20L);
 
-        // The route takes calls again: A's next call is dialled.
+        // The route takes calls again and A's parked records are back: A's next call is dialled.
         downCallerIds.remove(A);
-        time.advanceTimeBy(Duration.ofSeconds(2));
+        time.advanceTimeBy(Duration.ofSeconds(4));
         admit(lanes, A);
         time.advanceTimeBy(Duration.ofSeconds(1));
         assertThat(startsOf(A)).hasSize(1);
@@ -254,6 +273,46 @@ class PartitionLanesTest {
         assertThat(built.trunk().currentLimit()).isEqualTo(10);
         built.owns(Set.of(2), Set.of(), 8);
         assertThat(built.trunk().currentCps()).isEqualTo(15.0);
+    }
+
+    @Test
+    void aLaneDialsInOrderWhenRecordsArriveWhileItsParkedOnesComeBack() {
+        List<ParkingLot.Parked> schedule = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> schedule.addAll(batch));
+            }
+        };
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+                    record.acknowledge();
+                }).thenReturn(false));
+        int request = 0;
+        for (; request < 30; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+
+        for (int tenth = 0; tenth < 800; tenth++) {
+            if (tenth == 80) {
+                // The second burst comes while the first one's parked records are coming back.
+                for (int more = 0; more < 20; more++, request++) {
+                    admitRequest(lanes, "r-" + request, Map.of());
+                }
+            }
+            // The retry scheduler publishes what is due, in due order, to the end of the partition.
+            List<ParkingLot.Parked> due = schedule.stream()
+                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+            schedule.removeAll(due);
+            due.forEach(row -> admitRequest(lanes, row.command().requestId(),
+                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(dialled).hasSize(50).isSorted();
     }
 
     @Test
@@ -383,7 +442,7 @@ class PartitionLanesTest {
     }
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
-        Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), parking, Clock.systemUTC(),
+        Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), parking, clock,
                 new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()));
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
@@ -415,6 +474,16 @@ class PartitionLanesTest {
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, headers,
                 () -> acknowledged.add(offset)), new LaneTicket(command));
+    }
+
+    private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {
+        long offset = nextOffset++;
+        String json = """
+                {"version":1,"request_id":"%s","account_id":"acc","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, A);
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, A, value, headers,
+                () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
     }
 
     private void admitInCampaign(PartitionLanes lanes, String callerId, String campaign) {

@@ -3,11 +3,16 @@ package dev.dialer.dispatcher.retry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.dispatcher.TestClock;
+import dev.dialer.dispatcher.pacing.PartitionLanes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
@@ -69,6 +74,33 @@ class RetrySchedulerTest {
         clock.advance(Duration.ofSeconds(5));
         StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
         assertThat(scheduler.lastProgress()).isEqualTo(start.plusSeconds(5));
+    }
+
+    @Test
+    void marksAParkedCommandAsBackForItsTurnAndARetryAsNew() {
+        CallCommand parked = command();
+        RetrySchedule parkedAndRetry = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+                return Flux.just(new ScheduledAttempt(parked, 1, now, "parked", now),
+                        new ScheduledAttempt(command(), 2, now, "retry", now));
+            }
+
+            @Override
+            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+                return Mono.empty();
+            }
+        };
+        List<OutboundRecord> published = Collections.synchronizedList(new ArrayList<>());
+        RetryScheduler scheduler = new RetryScheduler(parkedAndRetry, (command, attempt) -> Mono.just(true),
+                record -> Mono.fromRunnable(() -> published.add(record)), properties, Clock.systemUTC(),
+                new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(published).hasSize(2);
+        assertThat(published).filteredOn(record -> record.headers().containsKey(PartitionLanes.PARKED_HEADER))
+                .singleElement().satisfies(record -> assertThat(record.value()).asString().contains(parked.requestId()));
     }
 
     private static CallCommand command() {
