@@ -130,8 +130,9 @@ public class CommandConsumer {
                 .doOnNext(record -> partitionLanes.admit(record, ticket(record)))
                 .thenMany(Flux.empty());
         // The jobs first: they must be subscribed before the first record is admitted. Jobs are bounded by the
-        // window (dials, parkings, one timer per lane, pause and resume), so this bound never throttles them.
-        return Flux.merge(partitionLanes.jobs(2 * lanesProperties.maxInFlightPerPartition() + 16), admitted)
+        // window (dials, parkings, a pacing timer and a trunk-wait timer per lane, pause and resume), so this bound
+        // never throttles them.
+        return Flux.merge(partitionLanes.jobs(3 * lanesProperties.maxInFlightPerPartition() + 16), admitted)
                 .doFinally(signal -> {
                     lanes.closed(partitionLanes);
                     byPartition.remove(partition, partitionLanes);

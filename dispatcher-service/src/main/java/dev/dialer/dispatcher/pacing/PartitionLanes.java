@@ -223,7 +223,10 @@ public final class PartitionLanes {
                 lane.waitingForSlot = true;
                 if (lane.queuedAtTrunkSince == NOT_HELD) {
                     lane.queuedAtTrunkSince = now;
-                    emit(trunkWaitCheck(lane, now));
+                    if (!lane.trunkCheckArmed) {
+                        lane.trunkCheckArmed = true;
+                        emit(trunkWaitCheck(lane, lanes.properties().parkAfter().toNanos()));
+                    }
                 }
                 return;
             }
@@ -246,17 +249,27 @@ public final class PartitionLanes {
      * Looks at the lane again when its head has waited {@code park-after} at the trunk: a trunk whose limits bind
      * (every slot held by long calls, many lanes sharing it) starts the lane's records far more slowly than its own
      * rate, and the records behind the head would wait in the window, fill it and pause the partition, so that no
-     * other account's record is fetched to be served its turn.
+     * other account's record is fetched to be served its turn. One such timer per lane: a lane queued again before it
+     * fires is looked at when its new wait reaches {@code park-after}.
      */
-    private Mono<Void> trunkWaitCheck(Lane lane, long since) {
+    private Mono<Void> trunkWaitCheck(Lane lane, long delayNanos) {
         long owner = generation;
-        return Mono.delay(lanes.properties().parkAfter(), timers)
-                .then(Mono.fromRunnable(() -> trunkWaitLasted(lane, owner, since)));
+        return Mono.delay(Duration.ofNanos(delayNanos), timers)
+                .then(Mono.fromRunnable(() -> trunkWaitLasted(lane, owner)));
     }
 
-    private synchronized void trunkWaitLasted(Lane lane, long owner, long since) {
-        if (owner == generation && lane.queuedAtTrunkSince == since) {
-            shed(lane, now());
+    private synchronized void trunkWaitLasted(Lane lane, long owner) {
+        lane.trunkCheckArmed = false;
+        if (owner != generation || lane.queuedAtTrunkSince == NOT_HELD) {
+            return;
+        }
+        long now = now();
+        long left = lane.queuedAtTrunkSince + lanes.properties().parkAfter().toNanos() - now;
+        if (left > 0) {
+            lane.trunkCheckArmed = true;
+            emit(trunkWaitCheck(lane, left));
+        } else {
+            shed(lane, now);
         }
     }
 
@@ -529,6 +542,8 @@ public final class PartitionLanes {
         long heldSince = NOT_HELD;
         /** Since when (the limits' clock) the head has been queued at the trunk; {@link #NOT_HELD} while it is not. */
         long queuedAtTrunkSince = NOT_HELD;
+        /** A timer is set to look at the lane's wait at the trunk ({@link #trunkWaitCheck}). */
+        boolean trunkCheckArmed;
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
         long lastTrunkWait;
         private Instant lastParkDue = Instant.MIN;
@@ -584,8 +599,8 @@ public final class PartitionLanes {
         }
 
         boolean idle(long now, Instant wallNow, Duration parkAfter) {
-            return !parkedAhead(wallNow, parkAfter) && queue.isEmpty() && inFlight == 0 && !timerArmed && !waitingForSlot && !waitingForPermit
-                    && (bucket == null || bucket.idleAt(now));
+            return !parkedAhead(wallNow, parkAfter) && queue.isEmpty() && inFlight == 0 && !timerArmed
+                    && !waitingForSlot && !waitingForPermit && (bucket == null || bucket.idleAt(now));
         }
     }
 }
