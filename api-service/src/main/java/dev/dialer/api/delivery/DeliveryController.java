@@ -75,7 +75,8 @@ class DeliveryController {
     @ResponseStatus(HttpStatus.ACCEPTED)
     @Operation(operationId = "replayWebhookEvents", summary = "Deliver events to a webhook again",
             description = "Names the events by id, or by the range [`from`, `to`) of when they occurred (at most 7 "
-                    + "days). webhook-service delivers them again with their original `webhook-id`, signed afresh; "
+                    + "days, from 1970 to now: a time more than a few minutes after now is refused). webhook-service "
+                    + "delivers them again with their original `webhook-id`, signed afresh; "
                     + "the attempts appear in the delivery log with `replay: true`.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
                     mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = ReplayDoc.class),

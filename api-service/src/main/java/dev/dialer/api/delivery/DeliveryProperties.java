@@ -18,6 +18,8 @@ import org.springframework.validation.annotation.Validated;
  * @param maxReplayRange   longest {@code from}..{@code to} a replay may cover (webhook-service keeps events about a
  *                         week)
  * @param maxReplayEvents  most {@code event_ids} in one replay
+ * @param replayClockSkew  how far past this instance's clock a replay's {@code from} or {@code to} may lie (a
+ *                         client's clock may run ahead); a later one is refused, never stored for webhook-service
  */
 @Validated
 @ConfigurationProperties("dialer.api.deliveries")
@@ -26,11 +28,16 @@ record DeliveryProperties(
         @DefaultValue("api-service-delivery-log") @NotBlank String groupId,
         @DefaultValue("500") @Min(1) @Max(10_000) int maxPollRecords,
         @DefaultValue("P7D") @NotNull Duration maxReplayRange,
-        @DefaultValue("1000") @Min(1) @Max(100_000) int maxReplayEvents) {
+        @DefaultValue("1000") @Min(1) @Max(100_000) int maxReplayEvents,
+        @DefaultValue("PT5M") @NotNull Duration replayClockSkew) {
 
     DeliveryProperties {
         if (maxReplayRange != null && (maxReplayRange.isNegative() || maxReplayRange.isZero())) {
             throw new IllegalArgumentException("dialer.api.deliveries.max-replay-range must be positive");
+        }
+        if (replayClockSkew != null
+                && (replayClockSkew.isNegative() || replayClockSkew.compareTo(Duration.ofDays(1)) > 0)) {
+            throw new IllegalArgumentException("dialer.api.deliveries.replay-clock-skew must be from 0 to 1 day");
         }
     }
 }

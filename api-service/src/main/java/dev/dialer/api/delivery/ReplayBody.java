@@ -17,6 +17,9 @@ import tools.jackson.databind.JsonNode;
  * What to replay: {@code {"event_ids": [...]}} or {@code {"from": "...", "to": "..."}} (ISO-8601 instants, the range
  * [from, to) of the events' occurrence), never both. Every problem names its field.
  *
+ * <p>A range lies between 1970 and a little after now: ISO-8601 admits years such as -5000 or +300000, which
+ * PostgreSQL cannot hold, and webhook-service would fail on such a request each time it read it again.
+ *
  * @param eventIds the events, without repeats, or empty for a range
  * @param from     start of the range, inclusive
  * @param to       end of the range, exclusive
@@ -25,8 +28,15 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
 
     private static final Set<String> FIELDS = Set.of("event_ids", "from", "to");
     private static final int MAX_EVENT_ID = 128;
+    /** No event occurred before: the earliest {@code from} or {@code to}. */
+    static final Instant EARLIEST = Instant.EPOCH;
 
-    static ReplayBody parse(String body, int maxEvents, Duration maxRange) {
+    /**
+     * Reads a replay body.
+     *
+     * @param latest the latest {@code from} or {@code to} accepted: now and a little (clocks differ)
+     */
+    static ReplayBody parse(String body, int maxEvents, Duration maxRange, Instant latest) {
         JsonNode root = JsonBodies.object(body,
                 "The body is empty; send {\"event_ids\": [...]} or {\"from\": ..., \"to\": ...}.");
         List<FieldProblem> errors = new ArrayList<>();
@@ -40,8 +50,8 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
             errors.add(new FieldProblem("event_ids", "or from and to are required"));
         }
         List<String> eventIds = byEvents && !byRange ? eventIds(root.get("event_ids"), maxEvents, errors) : List.of();
-        Instant from = byRange && !byEvents ? instant(root, "from", errors) : null;
-        Instant to = byRange && !byEvents ? instant(root, "to", errors) : null;
+        Instant from = byRange && !byEvents ? instant(root, "from", latest, errors) : null;
+        Instant to = byRange && !byEvents ? instant(root, "to", latest, errors) : null;
         if (from != null && to != null) {
             if (!from.isBefore(to)) {
                 errors.add(new FieldProblem("to", "must be after from"));
@@ -76,7 +86,7 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
         return List.copyOf(ids);
     }
 
-    private static Instant instant(JsonNode root, String field, List<FieldProblem> errors) {
+    private static Instant instant(JsonNode root, String field, Instant latest, List<FieldProblem> errors) {
         JsonNode node = root.get(field);
         if (node == null || node.isNull()) {
             errors.add(new FieldProblem(field, "is required with a range"));
@@ -86,11 +96,25 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
             errors.add(new FieldProblem(field, "must be an ISO-8601 date-time such as 2026-01-01T00:00:00Z"));
             return null;
         }
+        Instant instant;
         try {
-            return OffsetDateTime.parse(node.asString().strip()).toInstant();
+            instant = OffsetDateTime.parse(node.asString().strip()).toInstant();
         } catch (DateTimeParseException e) {
             errors.add(new FieldProblem(field, "must be an ISO-8601 date-time such as 2026-01-01T00:00:00Z"));
             return null;
         }
+        return within(field, instant, latest, errors);
+    }
+
+    private static Instant within(String field, Instant instant, Instant latest, List<FieldProblem> errors) {
+        if (instant.isBefore(EARLIEST)) {
+            errors.add(new FieldProblem(field, "must not be before " + EARLIEST));
+            return null;
+        }
+        if (instant.isAfter(latest)) {
+            errors.add(new FieldProblem(field, "must not be after " + latest + " (now, give or take clock skew)"));
+            return null;
+        }
+        return instant;
     }
 }

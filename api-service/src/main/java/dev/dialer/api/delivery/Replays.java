@@ -40,7 +40,7 @@ class Replays {
 
     Mono<ReplayRequest> request(Account account, String webhookId, String body) {
         return Mono.fromCallable(() -> ReplayBody.parse(body, properties.maxReplayEvents(),
-                        properties.maxReplayRange()))
+                        properties.maxReplayRange(), Instant.now().plus(properties.replayClockSkew())))
                 .flatMap(replay -> webhooks.belongsTo(webhookId, account.id())
                         .flatMap(own -> own ? Mono.just(replay)
                                 : Mono.error(Problems.notFound("No webhook " + webhookId + " in this account."))))

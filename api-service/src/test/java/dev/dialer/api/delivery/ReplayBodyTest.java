@@ -12,10 +12,11 @@ import org.junit.jupiter.api.Test;
 class ReplayBodyTest {
 
     private static final Duration WEEK = Duration.ofDays(7);
+    private static final Instant LATEST = Instant.parse("2026-06-01T00:05:00Z");
 
     @Test
     void readsEventIdsWithoutRepeats() {
-        ReplayBody body = ReplayBody.parse("{\"event_ids\":[\"e1\",\"e2\",\"e1\"]}", 10, WEEK);
+        ReplayBody body = ReplayBody.parse("{\"event_ids\":[\"e1\",\"e2\",\"e1\"]}", 10, WEEK, LATEST);
 
         assertThat(body.eventIds()).containsExactly("e1", "e2");
         assertThat(body.from()).isNull();
@@ -24,7 +25,7 @@ class ReplayBodyTest {
     @Test
     void readsARangeWithAnyOffset() {
         ReplayBody body = ReplayBody.parse("{\"from\":\"2026-01-01T05:30:00+05:30\",\"to\":\"2026-01-02T00:00:00Z\"}",
-                10, WEEK);
+                10, WEEK, LATEST);
 
         assertThat(body.from()).isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
         assertThat(body.to()).isEqualTo(Instant.parse("2026-01-02T00:00:00Z"));
@@ -49,15 +50,38 @@ class ReplayBodyTest {
     }
 
     @Test
+    void refusesARangeOutsideWhatTheEventStoreCanHold() {
+        assertThat(field("{\"from\":\"-5000-01-01T00:00:00Z\",\"to\":\"-4999-12-31T00:00:00Z\"}", 10))
+                .isEqualTo("from");
+        assertThat(field("{\"from\":\"+300000-01-01T00:00:00Z\",\"to\":\"+300000-01-02T00:00:00Z\"}", 10))
+                .isEqualTo("from");
+        assertThat(field("{\"from\":\"1969-12-31T23:00:00Z\",\"to\":\"1970-01-01T01:00:00Z\"}", 10))
+                .isEqualTo("from");
+        assertThat(field("{\"from\":\"2026-05-31T12:00:00Z\",\"to\":\"+300000-01-01T00:00:00Z\"}", 10))
+                .isEqualTo("to");
+        assertThat(field("{\"from\":\"2026-05-31T12:00:00Z\",\"to\":\"2026-06-01T00:05:01Z\"}", 10))
+                .isEqualTo("to");
+    }
+
+    @Test
+    void acceptsARangeFromTheEpochAndOneEndingAtTheLatestInstant() {
+        String fromTheEpoch = "{\"from\":\"1970-01-01T00:00:00Z\",\"to\":\"1970-01-02T00:00:00Z\"}";
+        String toTheLatest = "{\"from\":\"2026-05-31T00:00:00Z\",\"to\":\"2026-06-01T00:05:00Z\"}";
+
+        assertThat(ReplayBody.parse(fromTheEpoch, 10, WEEK, LATEST).from()).isEqualTo(Instant.EPOCH);
+        assertThat(ReplayBody.parse(toTheLatest, 10, WEEK, LATEST).to()).isEqualTo(LATEST);
+    }
+
+    @Test
     void aBodyThatIsNotAnObjectIsMalformed() {
-        assertThatThrownBy(() -> ReplayBody.parse("not json", 10, WEEK))
+        assertThatThrownBy(() -> ReplayBody.parse("not json", 10, WEEK, LATEST))
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.getBody().getType())
                         .hasToString("https://dialer.dev/problems/malformed-request"));
     }
 
     private static String field(String body, int maxEvents) {
         try {
-            ReplayBody.parse(body, maxEvents, WEEK);
+            ReplayBody.parse(body, maxEvents, WEEK, LATEST);
         } catch (ApiProblem problem) {
             return problem.errors().stream().map(FieldProblem::field).findFirst().orElseThrow();
         }
