@@ -52,6 +52,10 @@ class OpenApiIT extends RunningApiService {
                 + "/application~1problem+json/examples/payload-too-large/value").toString())
                 .contains("The body is larger than 65536 bytes.");
         assertThat(document.at("/components/responses").propertyNames()).doesNotContain("ContentTooLarge");
+        assertThat(document.at("/paths/~1api~1v2~1calls/get/responses/429/$ref").asString())
+                .isEqualTo("#/components/responses/TooManyRequests");
+        assertThat(document.at("/components/responses/TooManyRequests/headers").propertyNames())
+                .contains("Retry-After");
         assertThat(document.at("/components/schemas/VoiceGatewayTargetAuth/properties/password/writeOnly").asBoolean())
                 .isTrue();
         Files.createDirectories(EXPORTED.getParent());

@@ -20,10 +20,13 @@ class AccountBootstrap implements InitializingBean {
 
     private final BootstrapProperties properties;
     private final AccountRepository accounts;
+    private final ApiKeyAuthentication authentication;
 
-    AccountBootstrap(BootstrapProperties properties, AccountRepository accounts) {
+    AccountBootstrap(BootstrapProperties properties, AccountRepository accounts,
+                     ApiKeyAuthentication authentication) {
         this.properties = properties;
         this.accounts = accounts;
+        this.authentication = authentication;
     }
 
     @Override
@@ -32,13 +35,15 @@ class AccountBootstrap implements InitializingBean {
             return;
         }
         Account account = properties.account();
+        String keyHash = ApiKeys.hash(properties.apiKey().strip());
         // Start-up runs on the main thread, not an event loop: waiting here keeps requests out until it is done.
         String owner = accounts.upsert(account)
-                .then(accounts.addKey(account.id(), ApiKeys.hash(properties.apiKey().strip()), "bootstrap"))
+                .then(accounts.addKey(account.id(), keyHash, "bootstrap"))
                 .block(STARTUP_TIMEOUT);
         if (!account.id().equals(owner)) {
             throw new IllegalStateException("dialer.api.bootstrap.api-key already belongs to another account");
         }
+        authentication.registered(keyHash);
         log.info("account {} ready (region {})", account.id(), account.defaultRegion());
     }
 }

@@ -10,13 +10,36 @@ import org.springframework.validation.annotation.Validated;
 /**
  * API key checks.
  *
- * @param cacheTtl  how long a verified key is trusted without asking the database again; a revoked key keeps
- *                  working at most this long
- * @param cacheSize most keys held; beyond it the cache is emptied rather than grown
+ * @param cacheTtl            how long a verified key is trusted without asking the database again; a revoked key
+ *                            keeps working at most this long
+ * @param cacheSize           most keys held; beyond it the cache is emptied rather than grown
+ * @param unknownKeyTtl       how long a key the database does not know is refused from memory; a key written to the
+ *                            database by another process works at most this long after it was last tried
+ * @param unknownKeyCacheSize most unknown keys remembered; beyond it they are forgotten rather than grown
+ * @param maxFailures         requests with an unknown key one remote address may send per {@code failureWindow};
+ *                            beyond them its keys are not looked up and it is answered 429 with Retry-After
+ * @param failureWindow       the window {@code maxFailures} counts in
+ * @param failureAddresses    most remote addresses whose failures are counted at once
  */
 @Validated
 @ConfigurationProperties("dialer.api.auth")
 record AuthProperties(
         @DefaultValue("PT60S") @NotNull Duration cacheTtl,
-        @DefaultValue("10000") @Min(1) int cacheSize) {
+        @DefaultValue("10000") @Min(1) int cacheSize,
+        @DefaultValue("PT5S") @NotNull Duration unknownKeyTtl,
+        @DefaultValue("10000") @Min(1) int unknownKeyCacheSize,
+        @DefaultValue("20") @Min(1) int maxFailures,
+        @DefaultValue("PT10S") @NotNull Duration failureWindow,
+        @DefaultValue("10000") @Min(1) int failureAddresses) {
+
+    AuthProperties {
+        if (unknownKeyTtl != null
+                && (unknownKeyTtl.isNegative() || unknownKeyTtl.compareTo(Duration.ofMinutes(1)) > 0)) {
+            throw new IllegalArgumentException("dialer.api.auth.unknown-key-ttl must be from 0 to 1 minute");
+        }
+        if (failureWindow != null
+                && (failureWindow.toMillis() < 1 || failureWindow.compareTo(Duration.ofHours(1)) > 0)) {
+            throw new IllegalArgumentException("dialer.api.auth.failure-window must be from 1 ms to 1 hour");
+        }
+    }
 }

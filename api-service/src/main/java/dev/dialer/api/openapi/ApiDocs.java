@@ -15,6 +15,7 @@ public final class ApiDocs {
     public static final String NOT_FOUND = RESPONSES + "NotFound";
     public static final String CONFLICT = RESPONSES + "Conflict";
     public static final String UNAVAILABLE = RESPONSES + "Unavailable";
+    public static final String TOO_MANY_REQUESTS = RESPONSES + "TooManyRequests";
 
     /**
      * A 413 is declared by each operation, since each endpoint has its own limit: its content is a {@link #PROBLEM}

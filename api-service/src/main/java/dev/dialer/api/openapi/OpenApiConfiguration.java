@@ -28,7 +28,8 @@ import org.springframework.context.annotation.Configuration;
  * The OpenAPI 3.1 document ({@code /v3/api-docs}, Swagger UI at {@code /swagger-ui.html}): the API's description,
  * the Bearer scheme, the RFC 9457 problem schema and the problem responses operations share (a 413 is each
  * operation's own, saying its endpoint's limit). The
- * customizer also gives any operation that was not annotated the basics (a summary, a tag description, the 401), so
+ * customizer also gives any operation that was not annotated the basics (a summary, a tag description, the 401 and
+ * the 429 every request can get), so
  * every public endpoint is documented and the document stays lint-clean as endpoints are added.
  */
 @Configuration(proxyBeanMethods = false)
@@ -79,6 +80,7 @@ class OpenApiConfiguration {
         }
         ApiResponses responses = operation.getResponses() == null ? new ApiResponses() : operation.getResponses();
         responses.computeIfAbsent("401", code -> new ApiResponse().$ref(ApiDocs.UNAUTHORIZED));
+        responses.computeIfAbsent("429", code -> new ApiResponse().$ref(ApiDocs.TOO_MANY_REQUESTS));
         responses.computeIfAbsent("500", code -> new ApiResponse().$ref("#/components/responses/Internal"));
         operation.setResponses(responses);
     }
@@ -166,16 +168,24 @@ class OpenApiConfiguration {
         responses.put("Conflict", problem("The request conflicts with an earlier one", "idempotency-conflict", 409,
                 "Idempotency key reused", "Idempotency-Key 'order-4711' was used with a different body in the last "
                         + "24 hours."));
+        responses.put("TooManyRequests", problem("The account's request rate is exceeded, or this address sent too "
+                + "many requests with a key that is not valid; retry after `Retry-After` seconds", "rate-limited", 429,
+                "Too many requests", "This account's request rate is exceeded; retry in 1 s.")
+                .addHeaderObject("Retry-After", retryAfter()));
         responses.put("Unavailable", problem("Kafka did not acknowledge in time, or the request failed after Kafka "
                 + "had its records: nothing is promised; retry after `Retry-After` seconds, with the same "
                 + "`Idempotency-Key`", "unavailable", 503, "Service unavailable",
                 "The request could not be queued: Kafka did not acknowledge within 10000 ms. Retry later.")
-                .addHeaderObject("Retry-After", new io.swagger.v3.oas.models.headers.Header()
-                        .description("Seconds to wait before retrying")
-                        .schema(new Schema<>().types(java.util.Set.of("integer")))));
+                .addHeaderObject("Retry-After", retryAfter()));
         responses.put("Internal", problem("A failure on our side; safe to retry", "internal", 500,
                 "Internal error", "The request failed on our side; it is safe to retry."));
         return responses;
+    }
+
+    private static io.swagger.v3.oas.models.headers.Header retryAfter() {
+        return new io.swagger.v3.oas.models.headers.Header()
+                .description("Seconds to wait before retrying")
+                .schema(new Schema<>().types(java.util.Set.of("integer")));
     }
 
     private static ApiResponse problem(String description, String type, int status, String title, String detail) {

@@ -1,0 +1,73 @@
+package dev.dialer.api.account;
+
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
+import io.github.resilience4j.ratelimiter.RateLimiterRegistry;
+import io.github.resilience4j.ratelimiter.internal.AtomicRateLimiter;
+import java.time.Duration;
+
+/**
+ * Failed authentications (a key the database does not know) per remote address: a resilience4j {@link RateLimiter}
+ * each, from a registry built once, holding {@code maxFailures} per {@code window}. An address that used them up
+ * is refused before any lookup until the window ends. Never blocks. Bounded: when {@code maxAddresses} are tracked,
+ * the addresses with no failure in their current window are dropped (they hold nothing worth keeping) and, if that
+ * is not enough, all of them.
+ */
+final class FailedAuthentications {
+
+    private final RateLimiterRegistry registry;
+    private final int maxFailures;
+    private final int maxAddresses;
+
+    FailedAuthentications(int maxFailures, Duration window, int maxAddresses) {
+        this.maxFailures = maxFailures;
+        this.maxAddresses = maxAddresses;
+        this.registry = RateLimiterRegistry.of(RateLimiterConfig.custom()
+                .limitForPeriod(maxFailures)
+                .limitRefreshPeriod(window)
+                .timeoutDuration(Duration.ZERO)
+                .build());
+    }
+
+    /** How long the address must wait before its keys are looked up again; zero when they may be now. */
+    Duration blockedFor(String address) {
+        return registry.find(address)
+                .filter(limiter -> limiter.getMetrics().getAvailablePermissions() <= 0)
+                .map(FailedAuthentications::waitOf)
+                .orElse(Duration.ZERO);
+    }
+
+    /** Counts one failure of the address; answers whether that used up what its window allows. */
+    boolean record(String address) {
+        if (registry.find(address).isEmpty() && registry.getAllRateLimiters().size() >= maxAddresses) {
+            makeRoom();
+        }
+        RateLimiter limiter = registry.rateLimiter(address);
+        return !limiter.acquirePermission() || limiter.getMetrics().getAvailablePermissions() <= 0;
+    }
+
+    int size() {
+        return registry.getAllRateLimiters().size();
+    }
+
+    private void makeRoom() {
+        registry.getAllRateLimiters().stream()
+                .filter(limiter -> limiter.getMetrics().getAvailablePermissions() >= maxFailures)
+                .map(RateLimiter::getName)
+                .toList()
+                .forEach(registry::remove);
+        if (registry.getAllRateLimiters().size() >= maxAddresses) {
+            registry.getAllRateLimiters().stream().map(RateLimiter::getName).toList().forEach(registry::remove);
+        }
+    }
+
+    private static Duration waitOf(RateLimiter limiter) {
+        if (limiter instanceof AtomicRateLimiter atomic) {
+            long nanos = atomic.getDetailedMetrics().getNanosToWait();
+            if (nanos > 0) {
+                return Duration.ofNanos(nanos);
+            }
+        }
+        return limiter.getRateLimiterConfig().getLimitRefreshPeriod();
+    }
+}
