@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.api.delivery.DeliveryLogPruner;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.contract.ReplayRequest;
@@ -11,6 +12,9 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -24,12 +28,17 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
 
 class DeliveryLogIT extends RunningApiService {
 
     private static final String WEBHOOKS = "/api/v2/webhooks/";
     private static final Duration READ_MODEL = Duration.ofSeconds(60);
+
+    @Autowired
+    DeliveryLogPruner pruner;
 
     @Test
     void keepsEachAttemptOnceNewestFirstAndFiltersByEventAndOutcome() throws Exception {
@@ -67,6 +76,42 @@ class DeliveryLogIT extends RunningApiService {
         assertThat(badOutcome.statusCode()).isEqualTo(400);
         assertThat(json(badOutcome).get("errors").findValuesAsString("field"))
                 .containsExactlyInAnyOrder("outcome", "limit");
+    }
+
+    @Test
+    void prunesAttemptsOlderThanTheRetentionAndKeepsTheOthers() throws Exception {
+        String webhook = webhook(KEY);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        DeliveryAttempt old = attempt(webhook, ACCOUNT, "evt-old", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                now.minus(Duration.ofDays(31)), false);
+        DeliveryAttempt fresh = attempt(webhook, ACCOUNT, "evt-fresh", 1, DeliveryAttempt.Outcome.DELIVERED, 200, now,
+                false);
+        produce(old, fresh);
+        String log = WEBHOOKS + webhook + "/deliveries";
+        await().atMost(READ_MODEL).untilAsserted(() -> assertThat(json(get(log, KEY)).get("data")
+                .findValuesAsString("attempt_id")).containsExactly(fresh.attemptId(), old.attemptId()));
+
+        pruner.prune().as(StepVerifier::create)
+                .assertNext(deleted -> assertThat(deleted).isPositive())
+                .expectComplete()
+                .verify(Duration.ofSeconds(30));
+
+        assertThat(json(get(log, KEY)).get("data").findValuesAsString("attempt_id"))
+                .containsExactly(fresh.attemptId());
+        assertThat(scrape()).containsPattern("dialer_api_delivery_log_pruned_total(\\{[^}]*})? [1-9]");
+    }
+
+    @Test
+    void deletingAWebhookDeletesItsLog() throws Exception {
+        String webhook = webhook(KEY);
+        DeliveryAttempt attempt = attempt(webhook, ACCOUNT, "evt-deleted", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                Instant.now(), false);
+        produce(attempt);
+        await().atMost(READ_MODEL).until(() -> loggedAttempts(webhook) == 1);
+
+        assertThat(delete("/api/v2/webhooks/" + webhook, KEY).statusCode()).isEqualTo(204);
+
+        assertThat(loggedAttempts(webhook)).isZero();
     }
 
     @Test
@@ -229,6 +274,18 @@ class DeliveryLogIT extends RunningApiService {
         return new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), eventId, "call.final",
                 webhook, "webhook", UUID.randomUUID().toString(), account, attemptNo, outcome, status, null, "ok",
                 42, outcome == DeliveryAttempt.Outcome.RETRYING ? at.plusSeconds(60) : null, disabled, false, at);
+    }
+
+    private static int loggedAttempts(String webhook) throws Exception {
+        try (Connection db = database();
+             PreparedStatement count = db.prepareStatement(
+                     "SELECT count(*) FROM api.webhook_deliveries WHERE webhook_id = ?")) {
+            count.setString(1, webhook);
+            try (ResultSet rows = count.executeQuery()) {
+                rows.next();
+                return rows.getInt(1);
+            }
+        }
     }
 
     private static KafkaProducer<String, byte[]> producer() {

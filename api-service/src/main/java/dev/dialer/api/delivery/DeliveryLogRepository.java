@@ -1,5 +1,6 @@
 package dev.dialer.api.delivery;
 
+import dev.dialer.api.webhook.WebhookDeliveryLog;
 import io.r2dbc.spi.Readable;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -11,9 +12,12 @@ import org.springframework.stereotype.Repository;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** The delivery log in {@code api.webhook_deliveries}: written by the consumer, read per webhook and account. */
+/**
+ * The delivery log in {@code api.webhook_deliveries}: written by the consumer, read per webhook and account, pruned
+ * by age and deleted with its webhook.
+ */
 @Repository
-class DeliveryLogRepository {
+class DeliveryLogRepository implements WebhookDeliveryLog {
 
     private final DatabaseClient db;
 
@@ -84,6 +88,27 @@ class DeliveryLogRepository {
                     .bind("cursorId", query.after().attemptId());
         }
         return select.map(DeliveryLogRepository::attempt).all();
+    }
+
+    /**
+     * Deletes at most {@code batch} attempts made before {@code cutoff}; answers how many. Rows another instance is
+     * deleting at the same time are skipped, not waited for.
+     */
+    Mono<Long> pruneBefore(Instant cutoff, int batch) {
+        return db.sql("""
+                        DELETE FROM api.webhook_deliveries WHERE attempt_id IN (
+                            SELECT attempt_id FROM api.webhook_deliveries WHERE attempted_at < :cutoff
+                            LIMIT :batch FOR UPDATE SKIP LOCKED)""")
+                .bind("cutoff", time(cutoff))
+                .bind("batch", batch)
+                .fetch().rowsUpdated();
+    }
+
+    @Override
+    public Mono<Long> removeAllOf(String webhookId) {
+        return db.sql("DELETE FROM api.webhook_deliveries WHERE webhook_id = :webhook")
+                .bind("webhook", webhookId)
+                .fetch().rowsUpdated();
     }
 
     private static DeliveryRecord attempt(Readable row) {

@@ -20,6 +20,9 @@ import org.springframework.validation.annotation.Validated;
  * @param maxReplayEvents  most {@code event_ids} in one replay
  * @param replayClockSkew  how far past this instance's clock a replay's {@code from} or {@code to} may lie (a
  *                         client's clock may run ahead); a later one is refused, never stored for webhook-service
+ * @param retention        how long the log keeps an attempt (by when it was made); older ones are pruned
+ * @param pruneEvery       how often an instance prunes the log
+ * @param pruneBatch       attempts deleted per statement, so that no pass holds many locks or a long transaction
  */
 @Validated
 @ConfigurationProperties("dialer.api.deliveries")
@@ -29,7 +32,10 @@ record DeliveryProperties(
         @DefaultValue("500") @Min(1) @Max(10_000) int maxPollRecords,
         @DefaultValue("P7D") @NotNull Duration maxReplayRange,
         @DefaultValue("1000") @Min(1) @Max(100_000) int maxReplayEvents,
-        @DefaultValue("PT5M") @NotNull Duration replayClockSkew) {
+        @DefaultValue("PT5M") @NotNull Duration replayClockSkew,
+        @DefaultValue("P30D") @NotNull Duration retention,
+        @DefaultValue("PT10M") @NotNull Duration pruneEvery,
+        @DefaultValue("1000") @Min(1) @Max(100_000) int pruneBatch) {
 
     DeliveryProperties {
         if (maxReplayRange != null && (maxReplayRange.isNegative() || maxReplayRange.isZero())) {
@@ -38,6 +44,12 @@ record DeliveryProperties(
         if (replayClockSkew != null
                 && (replayClockSkew.isNegative() || replayClockSkew.compareTo(Duration.ofDays(1)) > 0)) {
             throw new IllegalArgumentException("dialer.api.deliveries.replay-clock-skew must be from 0 to 1 day");
+        }
+        if (retention != null && retention.compareTo(Duration.ofHours(1)) < 0) {
+            throw new IllegalArgumentException("dialer.api.deliveries.retention must be at least 1 hour");
+        }
+        if (pruneEvery != null && pruneEvery.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("dialer.api.deliveries.prune-every must be at least 1 s");
         }
     }
 }

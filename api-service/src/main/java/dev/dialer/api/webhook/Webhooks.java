@@ -43,15 +43,18 @@ class Webhooks implements WebhookDisabler {
     private final AcknowledgedPublisher publisher;
     private final TransactionalOperator transactions;
     private final WebhookSubscriptions subscriptions;
+    private final WebhookDeliveryLog deliveryLog;
     private final WebhookProperties properties;
     private final MeterRegistry registry;
 
     Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
-             WebhookSubscriptions subscriptions, WebhookProperties properties, MeterRegistry registry) {
+             WebhookSubscriptions subscriptions, WebhookDeliveryLog deliveryLog, WebhookProperties properties,
+             MeterRegistry registry) {
         this.repository = repository;
         this.publisher = publisher;
         this.transactions = TransactionalOperator.create(tx);
         this.subscriptions = subscriptions;
+        this.deliveryLog = deliveryLog;
         this.properties = properties;
         this.registry = registry;
     }
@@ -107,11 +110,12 @@ class Webhooks implements WebhookDisabler {
     }
 
     /**
-     * Deletes the account's webhook and its subscriptions and publishes their tombstones, in one transaction that
-     * commits only after Kafka acknowledged them; webhook-service stops delivering to it. Calls already queued with
-     * this {@code webhook_id} keep their other targets. The webhook is locked first: a subscription to it being created
-     * meanwhile either committed before (and is found, and gets its tombstone) or waits and is refused, never deleted
-     * by the cascade without one.
+     * Deletes the account's webhook, its subscriptions and its delivery log and publishes the tombstones, in one
+     * transaction that commits only after Kafka acknowledged them; webhook-service stops delivering to it. Calls
+     * already queued with this {@code webhook_id} keep their other targets. The webhook is locked first: a
+     * subscription to it being created meanwhile either committed before (and is found, and gets its tombstone) or
+     * waits and is refused, never deleted by the cascade without one. An attempt webhook-service reports after the
+     * delete is logged under an id nobody can read and goes with the log's retention.
      */
     Mono<Void> delete(Account account, String id) {
         return repository.lock(account.id(), id)
@@ -120,8 +124,11 @@ class Webhooks implements WebhookDisabler {
                 .collectList()
                 .flatMap(tombstones -> repository.delete(account.id(), id)
                         .flatMap(deleted -> deleted
-                                ? publisher.publishAll(Stream.concat(tombstones.stream(), Stream.of(tombstone(id)))
-                                        .toList())
+                                ? deliveryLog.removeAllOf(id)
+                                        .doOnNext(rows -> log.debug("webhook {} deleted with {} logged attempts", id,
+                                                rows))
+                                        .then(publisher.publishAll(Stream.concat(tombstones.stream(),
+                                                Stream.of(tombstone(id))).toList()))
                                 : notFound(id).then()))
                 .as(transactions::transactional)
                 .doOnSuccess(done -> count("deleted"));
