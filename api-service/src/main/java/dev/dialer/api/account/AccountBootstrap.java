@@ -1,6 +1,7 @@
 package dev.dialer.api.account;
 
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.InitializingBean;
@@ -9,7 +10,10 @@ import org.springframework.stereotype.Component;
 
 /**
  * Creates the configured account and registers its key's hash at start-up, idempotently (a restart with the same
- * configuration changes nothing). Runs after the Flyway migration and before the server accepts requests.
+ * configuration changes nothing). Runs after the Flyway migration and before the server accepts requests. The
+ * account's other bootstrap keys are deleted, so changing {@code dialer.api.bootstrap.api-key} revokes the old key;
+ * keys the account got otherwise stay. An instance that verified the old key less than
+ * {@code dialer.api.auth.cache-ttl} ago still accepts it until then.
  */
 @Component
 @DependsOnDatabaseInitialization
@@ -17,6 +21,7 @@ class AccountBootstrap implements InitializingBean {
 
     private static final Logger log = LoggerFactory.getLogger(AccountBootstrap.class);
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
+    private static final String LABEL = "bootstrap";
 
     private final BootstrapProperties properties;
     private final AccountRepository accounts;
@@ -38,12 +43,18 @@ class AccountBootstrap implements InitializingBean {
         String keyHash = ApiKeys.hash(properties.apiKey().strip());
         // Start-up runs on the main thread, not an event loop: waiting here keeps requests out until it is done.
         String owner = accounts.upsert(account)
-                .then(accounts.addKey(account.id(), keyHash, "bootstrap"))
+                .then(accounts.addKey(account.id(), keyHash, LABEL))
                 .block(STARTUP_TIMEOUT);
         if (!account.id().equals(owner)) {
             throw new IllegalStateException("dialer.api.bootstrap.api-key already belongs to another account");
         }
         authentication.registered(keyHash);
+        List<String> revoked = accounts.removeOtherKeys(account.id(), LABEL, keyHash).collectList()
+                .block(STARTUP_TIMEOUT);
+        revoked.forEach(authentication::revoked);
+        if (!revoked.isEmpty()) {
+            log.info("account {}: {} earlier bootstrap key(s) revoked", account.id(), revoked.size());
+        }
         log.info("account {} ready (region {})", account.id(), account.defaultRegion());
     }
 }

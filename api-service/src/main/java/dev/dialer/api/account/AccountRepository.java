@@ -2,6 +2,7 @@ package dev.dialer.api.account;
 
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Repository;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /** Accounts and API key hashes in {@code api.accounts} / {@code api.api_keys}. */
@@ -34,6 +35,22 @@ class AccountRepository {
                 .bind("name", account.name())
                 .bind("region", account.defaultRegion())
                 .fetch().rowsUpdated();
+    }
+
+    /**
+     * Deletes the account's keys with this label except {@code keptHash}; answers the deleted hashes. Keys with
+     * another label (made otherwise than by this bootstrap) are kept.
+     */
+    Flux<String> removeOtherKeys(String accountId, String label, String keptHash) {
+        return db.sql("""
+                        DELETE FROM api.api_keys
+                        WHERE account_id = :account AND label = :label AND key_hash <> :kept
+                        RETURNING key_hash""")
+                .bind("account", accountId)
+                .bind("label", label)
+                .bind("kept", keptHash)
+                .map((row, meta) -> row.get("key_hash", String.class))
+                .all();
     }
 
     /** Adds the key hash if absent; answers the account that owns the hash afterwards. */

@@ -94,6 +94,14 @@ class ApiKeyAuthentication implements WebFilter {
         unknownKeys.forget(keyHash);
     }
 
+    /**
+     * A key revoked by this process stops working here at once; other instances accept it until their cache entry
+     * ends ({@code dialer.api.auth.cache-ttl}).
+     */
+    void revoked(String keyHash) {
+        cache.remove(keyHash);
+    }
+
     private Mono<Account> accountOf(String keyHash, String address) {
         Account cached = cache.get(keyHash);
         if (cached != null) {

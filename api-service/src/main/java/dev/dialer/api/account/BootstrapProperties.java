@@ -11,7 +11,8 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param accountId     the account to create or update
  * @param accountName   its display name, the id when not set
- * @param apiKey        the key in clear; only its SHA-256 is stored
+ * @param apiKey        the key in clear; only its SHA-256 is stored. Changing it revokes the account's previous
+ *                      bootstrap key (other instances accept it for up to {@code dialer.api.auth.cache-ttl})
  * @param defaultRegion region for numbers written without a country code
  */
 @Validated

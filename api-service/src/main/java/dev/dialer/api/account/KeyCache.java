@@ -51,6 +51,10 @@ final class KeyCache {
         entries.put(keyHash, new Entry(account, clock.instant().plus(ttl)));
     }
 
+    void remove(String keyHash) {
+        entries.remove(keyHash);
+    }
+
     int size() {
         return entries.size();
     }
