@@ -7,12 +7,15 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.api.kafka.ConsumerProgress;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -28,7 +31,8 @@ import reactor.util.retry.Retry;
  * <p>Delivery guarantee: <b>at least once</b>, made effectively once by {@link CallEventProjection} (event ids are
  * remembered, so a redelivery changes nothing). A record is acknowledged only after its transaction committed;
  * records of a partition are applied one after another, partitions in parallel. An unreadable record is counted,
- * logged and skipped; a database failure is retried with backoff without acknowledging, so nothing is lost.
+ * logged and skipped; a database failure is retried with backoff without acknowledging, so nothing is lost. A record
+ * in hand for longer than {@code stale-after} turns {@link ReadModelHealthIndicator} DOWN ({@link ConsumerProgress}).
  */
 @Component
 class CallEventReader implements SmartLifecycle {
@@ -42,17 +46,25 @@ class CallEventReader implements SmartLifecycle {
     private final CallLedger ledger;
     private final MeterRegistry registry;
     private final Counter unreadable;
+    private final ConsumerProgress progress;
     private volatile Disposable running;
-    private volatile boolean consuming;
 
+    @Autowired
     CallEventReader(ReadModelProperties properties, @Value("${dialer.kafka.bootstrap-servers}") String bootstrap,
                     CallEventProjection projection, CallLedger ledger, MeterRegistry registry) {
+        this(properties, bootstrap, projection, ledger, registry, Clock.systemUTC());
+    }
+
+    CallEventReader(ReadModelProperties properties, String bootstrap, CallEventProjection projection,
+                    CallLedger ledger, MeterRegistry registry, Clock clock) {
         this.properties = properties;
         this.ledger = ledger;
         this.kafka = KafkaSettings.of(bootstrap);
         this.projection = projection;
         this.registry = registry;
         this.unreadable = outcome("unreadable");
+        this.progress = new ConsumerProgress(clock, registry, "dialer.api.read_model.in_hand.age",
+                "Seconds the call event longest in hand (retries included) has been (0 when none is)");
     }
 
     /** Consumes until disposed; a consumer failure resubscribes inside the Kafka port. */
@@ -62,8 +74,8 @@ class CallEventReader implements SmartLifecycle {
                 .groupBy(InboundRecord::partition)
                 // Every partition needs its own inner stream at once, or groupBy stalls the consumer.
                 .flatMap(partition -> partition.concatMap(this::handle), Math.max(256, properties.concurrency()))
-                .doOnSubscribe(subscription -> consuming = true)
-                .doFinally(signal -> consuming = false)
+                .doOnSubscribe(subscription -> progress.started())
+                .doFinally(signal -> progress.stopped())
                 .then();
     }
 
@@ -72,12 +84,13 @@ class CallEventReader implements SmartLifecycle {
         if (event == null) {
             return Mono.fromRunnable(record::acknowledge);
         }
-        return Mono.defer(() -> projection.apply(event))
-                .doOnNext(result -> outcome(result.name().toLowerCase()).increment())
-                // The database is down or busy: keep the record (not acknowledged) and try again.
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(10))
-                        .doBeforeRetry(signal -> log.warn("applying event {} of call {} failed, retrying",
-                                event.eventId(), event.requestId(), signal.failure())))
+        return progress.track(Mono.defer(() -> projection.apply(event))
+                        .doOnNext(result -> outcome(result.name().toLowerCase()).increment())
+                        // The database is down or busy: keep the record (not acknowledged) and try again.
+                        .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200))
+                                .maxBackoff(Duration.ofSeconds(10))
+                                .doBeforeRetry(signal -> log.warn("applying event {} of call {} failed, retrying",
+                                        event.eventId(), event.requestId(), signal.failure()))))
                 .then(Mono.fromRunnable(record::acknowledge));
     }
 
@@ -120,8 +133,8 @@ class CallEventReader implements SmartLifecycle {
                         }));
     }
 
-    boolean isConsuming() {
-        return consuming;
+    ConsumerProgress progress() {
+        return progress;
     }
 
     @Override

@@ -4,7 +4,12 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
-/** {@code readModel}: up while the call event reader consumes (or when it is disabled on this instance). */
+/**
+ * {@code readModel}: UP while the call event reader consumes and no event has been in hand (retried) for longer than
+ * {@code dialer.api.read-model.stale-after}, or when the reader is disabled on this instance. DOWN otherwise: the
+ * reader's retries never end, so a database that refuses its writes would leave it subscribed but standing still,
+ * and the calls' statuses growing old. Not in the readiness group: sends are still accepted while it stands still.
+ */
 @Component
 class ReadModelHealthIndicator implements HealthIndicator {
 
@@ -21,7 +26,6 @@ class ReadModelHealthIndicator implements HealthIndicator {
         if (!properties.enabled()) {
             return Health.up().withDetail("callEventReader", "disabled").build();
         }
-        boolean consuming = reader.isConsuming();
-        return (consuming ? Health.up() : Health.down()).withDetail("callEventReaderConsuming", consuming).build();
+        return reader.progress().health(properties.staleAfter());
     }
 }

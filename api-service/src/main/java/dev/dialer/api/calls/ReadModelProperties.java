@@ -22,6 +22,7 @@ import org.springframework.validation.annotation.Validated;
  * @param acceptedWriters statements writing accept-time {@code queued} rows in flight at most; the rows of the
  *                       requests accepted meanwhile wait and go together in the next statement
  * @param acceptedRowsPerStatement about how many accept-time rows one statement writes at most
+ * @param staleAfter     health turns DOWN when one event has been in hand (retried) for longer than this
  */
 @Validated
 @ConfigurationProperties("dialer.api.read-model")
@@ -32,5 +33,12 @@ record ReadModelProperties(
         @DefaultValue("16") @Min(1) @Max(1024) int concurrency,
         @DefaultValue("P8D") @NotNull Duration keepApplied,
         @DefaultValue("2") @Min(1) @Max(64) int acceptedWriters,
-        @DefaultValue("5000") @Min(1) @Max(100000) int acceptedRowsPerStatement) {
+        @DefaultValue("5000") @Min(1) @Max(100000) int acceptedRowsPerStatement,
+        @DefaultValue("PT2M") @NotNull Duration staleAfter) {
+
+    ReadModelProperties {
+        if (staleAfter != null && staleAfter.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("dialer.api.read-model.stale-after must be at least 1 s");
+        }
+    }
 }

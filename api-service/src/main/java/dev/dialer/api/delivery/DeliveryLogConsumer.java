@@ -1,13 +1,17 @@
 package dev.dialer.api.delivery;
 
+import dev.dialer.api.kafka.ConsumerProgress;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -24,7 +28,8 @@ import reactor.util.retry.Retry;
  * that disabled its endpoint, the webhook's change and its republished config) is committed. At least once: a
  * failure leaves the record unacknowledged and it is retried in place, so the log never skips one; records are
  * handled one after another, which keeps each webhook's attempts (one key, one partition) in order. Reported as
- * the {@code deliveryLogConsumer} health indicator.
+ * the {@code deliveryLogConsumer} health indicator: DOWN when not consuming, or when one record has been in hand
+ * (retried) for longer than {@code dialer.api.deliveries.stale-after}, since the retries never end on their own.
  */
 @Component
 class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
@@ -36,26 +41,37 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private final DeliveryLog deliveryLog;
     private final DeliveryProperties properties;
     private final String bootstrapServers;
+    private final ConsumerProgress progress;
     private volatile Disposable running;
 
+    @Autowired
     DeliveryLogConsumer(DeliveryLog deliveryLog, DeliveryProperties properties,
-                        @Value("${dialer.kafka.bootstrap-servers}") String bootstrapServers) {
+                        @Value("${dialer.kafka.bootstrap-servers}") String bootstrapServers, MeterRegistry registry) {
+        this(deliveryLog, properties, bootstrapServers, registry, Clock.systemUTC());
+    }
+
+    DeliveryLogConsumer(DeliveryLog deliveryLog, DeliveryProperties properties, String bootstrapServers,
+                        MeterRegistry registry, Clock clock) {
         this.deliveryLog = deliveryLog;
         this.properties = properties;
         this.bootstrapServers = bootstrapServers;
+        this.progress = new ConsumerProgress(clock, registry, "dialer.api.delivery.log.in_hand.age",
+                "Seconds the delivery attempt longest in hand (retries included) has been (0 when none is)");
     }
 
     Flux<InboundRecord> consume() {
         return KafkaSubscriber.receive(KafkaSettings.of(bootstrapServers), properties.groupId(),
                         List.of(Topics.WEBHOOK_DELIVERIES), properties.maxPollRecords())
-                .concatMap(record -> recordOne(record).thenReturn(record));
+                .concatMap(record -> recordOne(record).thenReturn(record))
+                .doOnSubscribe(subscription -> progress.started())
+                .doFinally(signal -> progress.stopped());
     }
 
-    private Mono<Void> recordOne(InboundRecord record) {
-        return Mono.defer(() -> deliveryLog.record(record.value()))
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
-                        .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
-                                record.topic(), record.partition(), record.offset(), signal.failure())))
+    Mono<Void> recordOne(InboundRecord record) {
+        return progress.track(Mono.defer(() -> deliveryLog.record(record.value()))
+                        .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
+                                .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
+                                        record.topic(), record.partition(), record.offset(), signal.failure()))))
                 .then(Mono.fromRunnable(record::acknowledge));
     }
 
@@ -85,11 +101,13 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
 
     @Override
     public Health health() {
-        Disposable pipeline = running;
         if (!properties.consume()) {
             return Health.up().withDetail("consuming", false).build();
         }
-        return (pipeline != null && !pipeline.isDisposed() ? Health.up() : Health.down())
-                .withDetail("consuming", pipeline != null && !pipeline.isDisposed()).build();
+        return progress.health(properties.staleAfter());
+    }
+
+    ConsumerProgress progress() {
+        return progress;
     }
 }

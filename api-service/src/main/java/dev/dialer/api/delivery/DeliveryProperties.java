@@ -23,6 +23,7 @@ import org.springframework.validation.annotation.Validated;
  * @param retention        how long the log keeps an attempt (by when it was made); older ones are pruned
  * @param pruneEvery       how often an instance prunes the log
  * @param pruneBatch       attempts deleted per statement, so that no pass holds many locks or a long transaction
+ * @param staleAfter       health turns DOWN when one attempt has been in hand (retried) for longer than this
  */
 @Validated
 @ConfigurationProperties("dialer.api.deliveries")
@@ -35,7 +36,8 @@ record DeliveryProperties(
         @DefaultValue("PT5M") @NotNull Duration replayClockSkew,
         @DefaultValue("P30D") @NotNull Duration retention,
         @DefaultValue("PT10M") @NotNull Duration pruneEvery,
-        @DefaultValue("1000") @Min(1) @Max(100_000) int pruneBatch) {
+        @DefaultValue("1000") @Min(1) @Max(100_000) int pruneBatch,
+        @DefaultValue("PT2M") @NotNull Duration staleAfter) {
 
     DeliveryProperties {
         if (maxReplayRange != null && (maxReplayRange.isNegative() || maxReplayRange.isZero())) {
@@ -50,6 +52,9 @@ record DeliveryProperties(
         }
         if (pruneEvery != null && pruneEvery.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("dialer.api.deliveries.prune-every must be at least 1 s");
+        }
+        if (staleAfter != null && staleAfter.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("dialer.api.deliveries.stale-after must be at least 1 s");
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.dialer.api.account;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.api.TestClock;
 import dev.dialer.api.problem.ApiProblem;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
