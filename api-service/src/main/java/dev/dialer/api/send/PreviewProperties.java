@@ -10,7 +10,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * The compliance preview.
+ * The compliance preview, and the default window the account settings show.
  *
  * @param defaultCallingWindow the recipient's local hours, {@code HH:mm-HH:mm}, for accounts whose settings name no
  *                             window ({@code 00:00-00:00}: all day). It must equal the dispatcher's
@@ -19,18 +19,18 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("dialer.api.preview")
-record PreviewProperties(
+public record PreviewProperties(
         @DefaultValue("09:00-21:00") @NotNull @Pattern(regexp = "\\d{2}:\\d{2}-\\d{2}:\\d{2}")
         String defaultCallingWindow) {
 
-    PreviewProperties {
+    public PreviewProperties {
         if (defaultCallingWindow != null && defaultCallingWindow.matches("\\d{2}:\\d{2}-\\d{2}:\\d{2}")) {
             defaultWindow(defaultCallingWindow);
         }
     }
 
     /** The account's settings, with the deployment's default window where the account chose none. */
-    AccountSettings applyTo(AccountSettings settings) {
+    public AccountSettings applyTo(AccountSettings settings) {
         if (settings.callingWindow() != null) {
             return settings;
         }

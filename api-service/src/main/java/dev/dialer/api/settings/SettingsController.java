@@ -2,6 +2,7 @@ package dev.dialer.api.settings;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
+import dev.dialer.api.send.PreviewProperties;
 import dev.dialer.common.contract.AccountSettings;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -18,7 +19,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * {@code GET/PUT /api/v2/account/settings}: the caller's own account only. {@code PUT} replaces the settings whole
- * and answers once Kafka acknowledged them on {@code dialer.account.config}.
+ * and answers once Kafka acknowledged them on {@code dialer.account.config}. An account without a window of its own
+ * is shown the deployment's default ({@code dialer.api.preview.default-calling-window}, which the dispatcher's
+ * matches), the window its calls are actually held to.
  */
 @RestController
 class SettingsController {
@@ -27,9 +30,11 @@ class SettingsController {
     private static final int MAX_BODY_BYTES = 128 * 1024;
 
     private final AccountSettingsStore store;
+    private final PreviewProperties defaults;
 
-    SettingsController(AccountSettingsStore store) {
+    SettingsController(AccountSettingsStore store, PreviewProperties defaults) {
         this.store = store;
+        this.defaults = defaults;
     }
 
     @GetMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)
@@ -47,7 +52,8 @@ class SettingsController {
     }
 
     /** Every setting with the value in force: a default shows as the default, never as absent. */
-    static Map<String, Object> view(Account account, AccountSettings settings) {
+    Map<String, Object> view(Account account, AccountSettings stored) {
+        AccountSettings settings = defaults.applyTo(stored);
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("account_id", account.id());
         view.put("default_region", AccountSettingsStore.regionOf(account, settings));
