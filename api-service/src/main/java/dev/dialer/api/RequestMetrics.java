@@ -60,6 +60,9 @@ class RequestMetrics implements WebFilter {
         if (path.startsWith("/api/v2/webhooks")) {
             return "webhooks";
         }
+        if (path.startsWith("/api/v2/subscriptions")) {
+            return "subscriptions";
+        }
         return featureOf(path);
     }
 

@@ -12,6 +12,8 @@ class RequestMetricsTest {
         assertThat(RequestMetrics.endpointOf("/api/v2/outgoing/send")).isEqualTo("send");
         assertThat(RequestMetrics.endpointOf("/api/v2/webhooks")).isEqualTo("webhooks");
         assertThat(RequestMetrics.endpointOf("/api/v2/webhooks/0b6c…")).isEqualTo("webhooks");
+        assertThat(RequestMetrics.endpointOf("/api/v2/subscriptions")).isEqualTo("subscriptions");
+        assertThat(RequestMetrics.endpointOf("/api/v2/subscriptions/5f0c…")).isEqualTo("subscriptions");
         assertThat(RequestMetrics.endpointOf("/api/v2/outgoing/preview")).isEqualTo("preview");
         assertThat(RequestMetrics.endpointOf("/api/v2/calls/0b6c…")).isEqualTo("calls");
         assertThat(RequestMetrics.endpointOf("/api/v2/campaigns/spring/pause")).isEqualTo("campaigns");
