@@ -12,14 +12,20 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
+import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,19 +39,25 @@ import org.springframework.test.context.DynamicPropertySource;
 
 /**
  * One dead endpoint (a closed port), one that hangs until the test releases it, and ten healthy ones, all real: the
- * healthy ones get every event while the bad two are stuck, and the hanging one gets its events once released.
+ * healthy ones get every event while the bad two are stuck, and the hanging one gets its events once released. Events
+ * naming a deleted webhook hold nothing back either.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=webhook-service",
         // Here the bad endpoints must stay enabled: this test is about isolation, not about disabling.
         "dialer.webhook.health.disable-after-failures=100000",
-        "dialer.webhook.delivery.total-timeout=10s"})
+        "dialer.webhook.delivery.total-timeout=10s",
+        // Long enough that an event waiting it out cannot go unnoticed; no test here names a webhook not created yet.
+        "dialer.webhook.delivery.lookup-wait=60s"})
 @ActiveProfiles("it")
 @DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
 class IsolationIT {
 
     private static final int HEALTHY = 10;
     private static final int EVENTS_EACH = 5;
+    private static final Duration LOOKUP_WAIT = Duration.ofSeconds(60);
+    /** Records of one partition the call event consumer has in flight at once. */
+    private static final int IN_FLIGHT_PER_PARTITION = 64;
 
     private static final List<WebhookReceiver> healthy = new ArrayList<>();
     private static HangingEndpoint hanging;
@@ -55,6 +67,10 @@ class IsolationIT {
     WebhookDirectory directory;
     @Autowired
     DatabaseClient database;
+    @Autowired
+    MeterRegistry meters;
+    @Autowired
+    KafkaProperties kafka;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -115,6 +131,51 @@ class IsolationIT {
 
         await().atMost(WAIT).until(() -> stuckEvents.stream().allMatch(event ->
                 attempts(database, event).stream().anyMatch(attempt -> attempt.endsWith(":delivered"))));
+    }
+
+    @Test
+    void eventsNamingADeletedWebhookDoNotHoldBackTheEventsBehindThemOnTheirPartition() {
+        String account = unique("acc");
+        WebhookReceiver receiver = healthy.get(0);
+        String deleted = webhook(account, receiver.url("deleted"), newSecret());
+        String live = webhook(account, receiver.url("live"), newSecret());
+        fixture.publish(Topics.WEBHOOK_CONFIG, deleted, null);
+        await().atMost(WAIT).until(() -> directory.current(deleted) == null);
+        String liveRequest = unique("req");
+        int partition = partitionOf(liveRequest);
+        double waitsBefore = counter("dialer.webhook.directory.waits");
+
+        // More than a partition has in flight, every one a call of its own on the live event's partition: had each
+        // to wait out the lookup wait, the live event could not start before a whole lookup wait had passed.
+        int published = 0;
+        while (published <= IN_FLIGHT_PER_PARTITION) {
+            String requestId = unique("req");
+            if (partitionOf(requestId) == partition) {
+                publish(requestId, account, deleted);
+                published++;
+            }
+        }
+        long liveAt = System.nanoTime();
+        publish(liveRequest, account, live);
+
+        await().atMost(WAIT).until(() -> receiver.at("live").size() == 1);
+        assertThat(Duration.ofNanos(System.nanoTime() - liveAt)).isLessThan(LOOKUP_WAIT.dividedBy(2));
+        assertThat(receiver.at("deleted")).isEmpty();
+        assertThat(counter("dialer.webhook.directory.waits")).isEqualTo(waitsBefore);
+    }
+
+    private int partitionOf(String key) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % kafka.partitions();
+    }
+
+    private double counter(String name) {
+        Counter counter = meters.find(name).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private static void publish(String requestId, String account, String webhookId) {
+        fixture.publishEvents(requestId, List.of(CallEvent.about(command(requestId, account, webhookId)).sequence(1)
+                .status(AttemptStatus.RINGING).build()));
     }
 
     private String publish(String account, String webhookId) {

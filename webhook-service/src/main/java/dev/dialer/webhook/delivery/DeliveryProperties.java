@@ -16,8 +16,10 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param connectTimeout    how long opening a connection to an endpoint may take
  * @param totalTimeout      how long one try may take in all: connect, send, answer and reading the answer's start
- * @param lookupWait        how long an event waits for its webhook to appear in the directory (a webhook created
- *                          just before a call may still be on its way) before it is skipped as unknown
+ * @param lookupWait        how long events wait for a webhook id the directory has never seen (a webhook created
+ *                          just before a call may still be on its way) before they are skipped as unknown: one wait
+ *                          per id, shared by the events naming it meanwhile; after it, and for a deleted webhook,
+ *                          events naming the id are skipped at once until the id appears
  * @param hookSecret        {@code whsec_} secret that signs deliveries to per-request hooks ({@code notify_url},
  *                          {@code action_hook}), which have no secret of their own; unset or empty sends them
  *                          unsigned (with a warning at start-up)

@@ -12,8 +12,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -29,10 +32,18 @@ import reactor.util.retry.Retry;
  * memory. Every instance reads the whole topic from the beginning and then follows it (no consumer group, nothing
  * committed), so each one holds the complete directory; a tombstone removes a webhook or a subscription. Keys starting
  * with {@value SubscriptionConfig#KEY_PREFIX} are subscriptions, every other key a webhook.
+ *
+ * <p>Calls already queued keep naming their webhook after it is deleted, so events naming a webhook that is gone are
+ * ordinary traffic, and a lookup must not make each of them wait for a webhook that will never come. The directory
+ * remembers the ids it knows to be absent: deleted (a tombstone, or a version it could not read) or looked for in vain
+ * for a whole wait. A lookup of one of them is answered at once; a lookup of an id never seen waits, but one wait per
+ * id, shared by every lookup of that id meanwhile. A newer version of the id forgets its absence.
  */
 public final class WebhookDirectory {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookDirectory.class);
+    /** Absent ids remembered at most; the oldest is forgotten first (and costs one more wait if it is named again). */
+    static final int MAX_ABSENT = 100_000;
 
     private final Supplier<Flux<InboundRecord>> records;
     private final Mono<Void> readerCaughtUp;
@@ -41,20 +52,42 @@ public final class WebhookDirectory {
     private final Map<String, Map<String, SubscriptionConfig>> subscriptions = new ConcurrentHashMap<>();
     /** The account of each subscription, so a tombstone (no value) finds it. */
     private final Map<String, String> subscriptionAccounts = new ConcurrentHashMap<>();
+    /** Ids known to have no webhook (deleted, unreadable, or not found when a wait ended), oldest first. */
+    private final Map<String, Boolean> absent;
+    /** The wait in progress for each id not known yet, shared by every lookup of the id while it lasts. */
+    private final Map<String, Mono<Optional<WebhookConfig>>> waits = new ConcurrentHashMap<>();
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
     private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
     private final Counter unreadable;
+    private final Counter lookupWaits;
     private volatile boolean caughtUp;
 
     WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, MeterRegistry registry) {
+        this(records, caughtUp, registry, MAX_ABSENT);
+    }
+
+    WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, MeterRegistry registry,
+                     int maxAbsent) {
         this.records = records;
         this.readerCaughtUp = caughtUp;
+        this.absent = Collections.synchronizedMap(new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > maxAbsent;
+            }
+        });
         this.unreadable = Counter.builder("dialer.webhook.config.unreadable")
                 .description("Webhook configuration records that could not be read; the webhook is dropped")
                 .register(registry);
+        this.lookupWaits = Counter.builder("dialer.webhook.directory.waits")
+                .description("Waits for a webhook id not known yet, one per id at a time however many events name it")
+                .register(registry);
         Gauge.builder("dialer.webhook.directory.size", webhooks, Map::size)
                 .description("Webhooks known to this instance")
+                .register(registry);
+        Gauge.builder("dialer.webhook.directory.absent", absent, Map::size)
+                .description("Webhook ids remembered as deleted or unknown, answered without waiting")
                 .register(registry);
     }
 
@@ -95,20 +128,40 @@ public final class WebhookDirectory {
 
     /**
      * The webhook with this id, waiting up to {@code wait} for it to appear: a webhook created just before a call may
-     * still be on its way through the topic. Empty if it is unknown (or deleted) when the wait ends.
+     * still be on its way through the topic. Empty at once if the id is known to be absent (deleted, or looked for in
+     * vain before); empty when the wait ends if it is still unknown, and then remembered as absent. Concurrent lookups
+     * of one unknown id share a single wait.
      */
     public Mono<WebhookConfig> find(String id, Duration wait) {
-        Mono<WebhookConfig> known = Mono.fromSupplier(() -> webhooks.get(id));
-        if (wait.isZero() || wait.isNegative()) {
-            return known;
-        }
-        Flux<WebhookConfig> arrivals = changes.asFlux()
+        return Mono.defer(() -> {
+            WebhookConfig known = webhooks.get(id);
+            if (known != null || wait.isZero() || wait.isNegative() || absent.containsKey(id)) {
+                return Mono.justOrEmpty(known);
+            }
+            return waits.computeIfAbsent(id, key -> waitFor(key, wait)).flatMap(Mono::justOrEmpty);
+        });
+    }
+
+    /** One wait for an id, ended by the first record of the id or by the timeout; shared until it ends. */
+    private Mono<Optional<WebhookConfig>> waitFor(String id, Duration wait) {
+        lookupWaits.increment();
+        Flux<Optional<WebhookConfig>> changed = changes.asFlux()
                 .filter(id::equals)
-                .mapNotNull(changed -> webhooks.get(id));
-        // merge() subscribes to the arrivals first, so one that lands between the two is not missed.
-        return Flux.merge(arrivals, known)
+                .map(ignored -> Optional.ofNullable(webhooks.get(id)));
+        // merge() subscribes to the changes first, so a record that lands between the two is not missed.
+        Mono<Optional<WebhookConfig>> settledMeanwhile = Mono.fromSupplier(() -> Optional.ofNullable(webhooks.get(id)))
+                .filter(known -> known.isPresent() || absent.containsKey(id));
+        return Flux.merge(changed, settledMeanwhile)
                 .next()
-                .timeout(wait, Mono.empty());
+                .timeout(wait, Mono.fromSupplier(() -> missed(id)))
+                .doFinally(signal -> waits.remove(id))
+                .cache();
+    }
+
+    private Optional<WebhookConfig> missed(String id) {
+        log.info("webhook {} not known after waiting for it: events naming it are skipped until it appears", id);
+        absent.put(id, Boolean.TRUE);
+        return Optional.ofNullable(webhooks.get(id));
     }
 
     /**
@@ -158,6 +211,7 @@ public final class WebhookDirectory {
         }
         if (record.value() == null) {
             webhooks.remove(id);
+            absent.put(id, Boolean.TRUE);
             log.debug("webhook {} deleted", id);
         } else {
             WebhookConfig config = readable(record);
@@ -165,8 +219,10 @@ public final class WebhookDirectory {
                 // The newest version cannot be used: stop delivering rather than keep a URL and secret that were
                 // replaced (once the topic is compacted the older version is gone anyway).
                 webhooks.remove(id);
+                absent.put(id, Boolean.TRUE);
             } else {
                 webhooks.put(id, config);
+                absent.remove(id);
             }
         }
         changes.tryEmitNext(id);

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
@@ -126,6 +127,84 @@ class WebhookDirectoryTest {
     }
 
     @Test
+    void aDeletedWebhookIsAnsweredAtOnceWithoutWaiting() {
+        publish("wh-1", Contract.toBytes(HOOK));
+        publish("wh-1", null);
+
+        StepVerifier.withVirtualTime(() -> directory.find("wh-1", Duration.ofSeconds(10)))
+                .expectSubscription()
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(waits()).isZero();
+    }
+
+    @Test
+    void lookupsOfAnUnknownIdShareOneWaitAndItsAbsenceIsThenAnsweredAtOnce() {
+        StepVerifier.withVirtualTime(() -> Flux.merge(directory.find("wh-unknown", Duration.ofSeconds(10)),
+                        directory.find("wh-unknown", Duration.ofSeconds(10)),
+                        directory.find("wh-unknown", Duration.ofSeconds(10))))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(10))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(waits()).isEqualTo(1);
+
+        StepVerifier.withVirtualTime(() -> directory.find("wh-unknown", Duration.ofSeconds(10)))
+                .expectSubscription()
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(waits()).isEqualTo(1);
+    }
+
+    @Test
+    void aWebhookThatAppearsAfterItsAbsenceWasRememberedIsFound() {
+        publish("wh-1", null);
+        publish("wh-1", Contract.toBytes(HOOK));
+
+        StepVerifier.withVirtualTime(() -> directory.find("wh-1", Duration.ofSeconds(10)))
+                .expectSubscription()
+                .expectNext(HOOK)
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aTombstoneArrivingDuringAWaitEndsItAtOnce() {
+        StepVerifier.withVirtualTime(() -> directory.find("wh-1", Duration.ofSeconds(10)))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(1))
+                .then(() -> publish("wh-1", null))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void theOldestRememberedAbsenceIsForgottenBeyondTheBound() {
+        Sinks.Many<InboundRecord> smallTopic = Sinks.many().unicast().onBackpressureBuffer();
+        WebhookDirectory small = new WebhookDirectory(smallTopic::asFlux, Sinks.<Void>empty().asMono(),
+                new SimpleMeterRegistry(), 2);
+        Disposable followingSmall = small.follow().subscribe();
+        for (String id : List.of("wh-1", "wh-2", "wh-3")) {
+            smallTopic.tryEmitNext(new InboundRecord(Topics.WEBHOOK_CONFIG, 0, offsets.getAndIncrement(), id, null,
+                    Map.of(), () -> { }));
+        }
+
+        try {
+            StepVerifier.withVirtualTime(() -> small.find("wh-3", Duration.ofSeconds(10)))
+                    .expectSubscription()
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(5));
+            StepVerifier.withVirtualTime(() -> small.find("wh-1", Duration.ofSeconds(10)))
+                    .expectSubscription()
+                    .expectNoEvent(Duration.ofSeconds(10))
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(5));
+        } finally {
+            followingSmall.dispose();
+        }
+    }
+
+    @Test
     void anUnreadableVersionDropsTheWebhookAndIsCounted() {
         publish("wh-1", Contract.toBytes(HOOK));
         publish("wh-1", "{not json".getBytes(StandardCharsets.UTF_8));
@@ -169,6 +248,10 @@ class WebhookDirectoryTest {
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
         assertThat(directory.current("wh-1")).isEqualTo(HOOK);
+    }
+
+    private double waits() {
+        return registry.get("dialer.webhook.directory.waits").counter().count();
     }
 
     private void publish(String key, byte[] value) {
