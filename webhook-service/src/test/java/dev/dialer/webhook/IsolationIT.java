@@ -164,6 +164,63 @@ class IsolationIT {
         assertThat(counter("dialer.webhook.directory.waits")).isEqualTo(waitsBefore);
     }
 
+    @Test
+    void retriesOfAnEndpointWhoseCircuitIsOpenLeaveThePollersCapacityToOtherEndpoints() throws IOException {
+        String account = unique("acc");
+        String down = webhook(account, "http://127.0.0.1:" + closedPort() + "/down", newSecret());
+        WebhookReceiver receiver = healthy.get(1);
+        String up = webhook(account, receiver.url("retried"), newSecret());
+        double refusedBefore = deferred("circuit_open");
+        // Nothing listens there: the first tries fail at once and open its circuit, which then refuses the rest.
+        for (int i = 0; i < 8; i++) {
+            publish(unique("req"), account, down);
+        }
+        await().atMost(WAIT).until(() -> deferred("circuit_open") > refusedBefore);
+
+        // Many rows of the open endpoint, all due before the healthy one: claimed in due order, they would come first.
+        int downRows = 2000;
+        byte[] payload = "{\"event_type\":\"call.status\"}".getBytes(StandardCharsets.UTF_8);
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, account_id, payload,
+                            tries, next_attempt_at)
+                        SELECT 'ev-' || :down || '-' || g, 'call.status', 'WEBHOOK', :down, :account, :payload, 1,
+                               now() - interval '1 hour'
+                          FROM generate_series(1, :rows) g""")
+                .bind("down", down).bind("account", account).bind("payload", payload).bind("rows", downRows)
+                .then().block(Duration.ofSeconds(30));
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, account_id, payload,
+                            tries, next_attempt_at)
+                        VALUES (:eventId, 'call.status', 'WEBHOOK', :up, :account, :payload, 1, now())""")
+                .bind("eventId", unique("ev")).bind("up", up).bind("account", account).bind("payload", payload)
+                .then().block(Duration.ofSeconds(30));
+
+        try {
+            await().atMost(WAIT).until(() -> receiver.at("retried").size() == 1);
+            // Every row the poller claimed before the healthy one was refused and moved; most were never claimed.
+            assertThat(untouchedRowsOf(down)).isGreaterThan(downRows / 2);
+        } finally {
+            database.sql("DELETE FROM webhook.retries WHERE target_id = :down").bind("down", down).then()
+                    .block(Duration.ofSeconds(30));
+        }
+    }
+
+    private long untouchedRowsOf(String webhookId) {
+        return database.sql("""
+                        SELECT count(*) AS n FROM webhook.retries
+                        WHERE target_id = :id AND next_attempt_at < now() - interval '30 minutes'""")
+                .bind("id", webhookId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private double deferred(String reason) {
+        Counter counter = meters.find("dialer.webhook.deliveries").tag("outcome", "deferred").tag("reason", reason)
+                .counter();
+        return counter == null ? 0 : counter.count();
+    }
+
     private int partitionOf(String key) {
         return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % kafka.partitions();
     }

@@ -10,7 +10,8 @@ import java.time.Duration;
  * @param error        what went wrong when there was no answer (for the delivery log), or null
  * @param latency      from the start of the try until its answer was read or it failed
  * @param responseBody the start of the answer's body (bounded by the read limit), or null
- * @param retryAfter   the endpoint's {@code Retry-After}, or null
+ * @param retryAfter   the endpoint's {@code Retry-After}; for a try an open circuit refused, how long it stays open;
+ *                     else null
  */
 record AttemptResult(Integer statusCode, Reason reason, String error, Duration latency, String responseBody,
                      Duration retryAfter) {
@@ -36,6 +37,11 @@ record AttemptResult(Integer statusCode, Reason reason, String error, Duration l
         String text = error == null ? reason.tag() : error;
         return new AttemptResult(null, reason, text.length() <= MAX_ERROR_LENGTH ? text
                 : text.substring(0, MAX_ERROR_LENGTH), latency, null, null);
+    }
+
+    /** A try the endpoint's open circuit refused, which it goes on refusing for {@code openFor}. */
+    static AttemptResult circuitOpen(Duration openFor) {
+        return new AttemptResult(null, Reason.CIRCUIT_OPEN, "circuit open", Duration.ZERO, null, openFor);
     }
 
     boolean succeeded() {

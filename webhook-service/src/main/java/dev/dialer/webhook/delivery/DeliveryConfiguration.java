@@ -96,20 +96,27 @@ class DeliveryConfiguration {
     }
 
     @Bean
+    HeldTargets heldTargets(EndpointIsolation isolation, DeliveryMetrics metrics) {
+        HeldTargets held = new HeldTargets(isolation);
+        metrics.heldTargets(held::size);
+        return held;
+    }
+
+    @Bean
     DisabledNotice disabledNotice(WebhookDirectory directory, RetryStore store, EventStore events, Clock clock) {
         return new DisabledNotice(directory, store, events, clock);
     }
 
     @Bean
     WebhookDeliverer webhookDeliverer(HttpWebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
-                                      DeliveryLog deliveryLog, AttemptFeed attemptFeed, RetryStore store,
-                                      EndpointHealth health, DisabledNotice notice, WebhookDirectory directory,
-                                      DeliveryMetrics metrics, DeliveryProperties delivery, RetryProperties retry,
-                                      Clock clock) {
+                                      HeldTargets held, DeliveryLog deliveryLog, AttemptFeed attemptFeed,
+                                      RetryStore store, EndpointHealth health, DisabledNotice notice,
+                                      WebhookDirectory directory, DeliveryMetrics metrics, DeliveryProperties delivery,
+                                      RetryProperties retry, Clock clock) {
         RetrySchedule schedule = new RetrySchedule(retry, () -> ThreadLocalRandom.current().nextDouble());
         String hookSecret = delivery.hookSecret() == null || delivery.hookSecret().isBlank() ? null
                 : delivery.hookSecret();
-        return new WebhookDeliverer(new WebhookSigner(clock), transport, guard, isolation,
+        return new WebhookDeliverer(new WebhookSigner(clock), transport, guard, isolation, held,
                 new AttemptLogs(List.of(deliveryLog, attemptFeed)), store, schedule, health, notice, directory,
                 metrics, new WebhookDeliverer.Settings(hookSecret, delivery.maxPayload().toBytes(),
                 retry.refusalDelay()), clock);
@@ -125,7 +132,7 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, RetryProperties retry,
+    RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, HeldTargets held, RetryProperties retry,
                             DeliveryProperties delivery, DeliveryMetrics metrics, DeliveryLog deliveryLog,
                             EventStore events, HealthProperties health, Clock clock) {
         RetryPoller.Housekeeping housekeeping = () -> Mono.when(
@@ -135,7 +142,7 @@ class DeliveryConfiguration {
                 // A mark outlives its event by a purge: a request handled again finds either the mark or no event.
                 store.purgeReplayMarks(clock.instant().minus(health.eventRetention()).minus(health.purgeInterval())));
         return new RetryPoller(store, deliverer::deliver, retry, delivery.lease(), metrics, housekeeping,
-                health.purgeInterval());
+                health.purgeInterval(), held::current);
     }
 
     @Bean

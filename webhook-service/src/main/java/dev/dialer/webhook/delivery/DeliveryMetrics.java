@@ -70,6 +70,13 @@ final class DeliveryMetrics {
                 .register(registry);
     }
 
+    /** Registers the gauge of targets whose retries are held while their endpoint refuses tries. */
+    void heldTargets(Supplier<Number> count) {
+        Gauge.builder("dialer.webhook.retries.held.targets", count)
+                .description("Webhooks and hooks whose retries are left unclaimed while their endpoint refuses tries")
+                .register(registry);
+    }
+
     void consumed() {
         consumed.increment();
     }

@@ -16,15 +16,19 @@ import reactor.core.publisher.Mono;
 /**
  * Keeps one endpoint (a URL's scheme, host and port) from taking capacity from the others: a concurrency limit and a
  * circuit breaker per endpoint, neither of which ever waits. A try refused by either comes back at once as
- * {@link Reason#ENDPOINT_BUSY} or {@link Reason#CIRCUIT_OPEN}; the caller moves it to the durable retry table
- * without counting it as a try. Endpoints unused for a while are forgotten, so the map stays bounded by the endpoints
- * in use; the breakers are not registered as meters (their names would be hosts).
+ * {@link Reason#ENDPOINT_BUSY} or {@link Reason#CIRCUIT_OPEN} (with how long the circuit stays open); the caller moves
+ * it to the durable retry table without counting it as a try. {@link #refusing} tells whether an endpoint would refuse
+ * a try now, so that the retry poller leaves its rows alone meanwhile. Endpoints unused for a while are forgotten, so
+ * the map stays bounded by the endpoints in use; the breakers are not registered as meters (their names would be
+ * hosts).
  */
 final class EndpointIsolation {
 
     private final BulkheadConfig bulkheadConfig;
     private final CircuitBreakerConfig breakerConfig;
     private final long idleNanos;
+    private final long openNanos;
+    private final int maxConcurrent;
     private final Map<String, Guard> guards = new ConcurrentHashMap<>();
     private volatile long lastSweep = System.nanoTime();
 
@@ -42,6 +46,8 @@ final class EndpointIsolation {
                 .permittedNumberOfCallsInHalfOpenState(1)
                 .build();
         this.idleNanos = properties.idleEviction().toNanos();
+        this.openNanos = properties.openDuration().toNanos();
+        this.maxConcurrent = properties.maxConcurrentPerEndpoint();
     }
 
     /** Runs the try unless the endpoint refuses it; the try itself never errors. */
@@ -49,7 +55,7 @@ final class EndpointIsolation {
         return Mono.defer(() -> {
             Guard guard = guard(endpoint(url));
             if (!guard.breaker.tryAcquirePermission()) {
-                return Mono.just(AttemptResult.failed(Reason.CIRCUIT_OPEN, "circuit open", Duration.ZERO));
+                return Mono.just(AttemptResult.circuitOpen(Duration.ofNanos(guard.openFor(System.nanoTime()))));
             }
             if (!guard.bulkhead.tryAcquirePermission()) {
                 guard.breaker.releasePermission();
@@ -60,6 +66,24 @@ final class EndpointIsolation {
                     .doOnCancel(guard.breaker::releasePermission)
                     .doFinally(signal -> guard.bulkhead.onComplete());
         });
+    }
+
+    /**
+     * Whether the URL's endpoint would refuse a try now: its circuit is open and not yet due to let a trial through,
+     * or half-open with the trial under way, or it has its limit of tries in flight. An endpoint past its open time is
+     * not refusing: the next try is the trial that may close the circuit.
+     */
+    boolean refusing(String url) {
+        Guard guard = guards.get(endpoint(url));
+        if (guard == null) {
+            return false;
+        }
+        int inFlight = maxConcurrent - guard.bulkhead.getMetrics().getAvailableConcurrentCalls();
+        return switch (guard.breaker.getState()) {
+            case OPEN -> guard.openFor(System.nanoTime()) > 0;
+            case HALF_OPEN -> inFlight > 0;
+            default -> inFlight >= maxConcurrent;
+        };
     }
 
     /** Endpoints currently open (not counting half-open ones). */
@@ -83,7 +107,7 @@ final class EndpointIsolation {
         long now = System.nanoTime();
         sweep(now);
         Guard guard = guards.computeIfAbsent(endpoint, key -> new Guard(Bulkhead.of(key, bulkheadConfig),
-                CircuitBreaker.of(key, breakerConfig)));
+                CircuitBreaker.of(key, breakerConfig), openNanos));
         guard.lastUsed = now;
         return guard;
     }
@@ -112,10 +136,23 @@ final class EndpointIsolation {
         final Bulkhead bulkhead;
         final CircuitBreaker breaker;
         volatile long lastUsed;
+        /** When the circuit's latest opening ends ({@link System#nanoTime()}); the breaker does not say. */
+        volatile long openUntil;
 
-        Guard(Bulkhead bulkhead, CircuitBreaker breaker) {
+        Guard(Bulkhead bulkhead, CircuitBreaker breaker, long openNanos) {
             this.bulkhead = bulkhead;
             this.breaker = breaker;
+            // Published synchronously on the thread that opened the circuit.
+            breaker.getEventPublisher().onStateTransition(event -> {
+                if (event.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
+                    openUntil = System.nanoTime() + openNanos;
+                }
+            });
+        }
+
+        /** How much longer an open circuit refuses every try, in nanoseconds; 0 when it is not open (or past it). */
+        long openFor(long now) {
+            return breaker.getState() == CircuitBreaker.State.OPEN ? Math.max(0, openUntil - now) : 0;
         }
     }
 

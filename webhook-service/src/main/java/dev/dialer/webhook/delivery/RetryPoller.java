@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -11,8 +12,10 @@ import reactor.core.publisher.Mono;
 /**
  * Sends the deliveries that are due in {@code webhook.retries}: every poll interval it claims as many due rows as it
  * has free capacity (at most {@code concurrency} in flight, separate from the first tries, which keep their own
- * capacity), leases them for longer than a try can take, and hands each to the {@link WebhookDeliverer}. Also keeps
- * the pending gauge current and purges expired log rows, events and dead letters.
+ * capacity), leases them for longer than a try can take, and hands each to the {@link WebhookDeliverer}. Rows of
+ * targets whose endpoint refuses tries now ({@link HeldTargets}) are left for later, so they never take the capacity
+ * other endpoints' retries need. Also keeps the pending gauge current and purges expired log rows, events and dead
+ * letters.
  *
  * <p>Delivery guarantee: at least once. A row stays in the table until its outcome is written; an instance that
  * dies mid-try leaves the row leased, and it is claimed again when the lease runs out.
@@ -28,6 +31,7 @@ public final class RetryPoller {
     private final DeliveryMetrics metrics;
     private final Housekeeping housekeeping;
     private final Duration purgeInterval;
+    private final Supplier<HeldTargets.Held> held;
     private final AtomicInteger inFlight = new AtomicInteger();
 
     /** Deletes what has outlived its retention. */
@@ -41,8 +45,8 @@ public final class RetryPoller {
         /** Rows waiting in the table. */
         Mono<Long> pending();
 
-        /** Claims up to {@code limit} due rows for {@code lease}. */
-        Flux<DeliveryTask> claim(int limit, Duration lease);
+        /** Claims up to {@code limit} due rows, none of a held target, for {@code lease}. */
+        Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held);
     }
 
     /** One try of a claimed delivery and its durable outcome ({@link WebhookDeliverer#deliver}). */
@@ -50,9 +54,12 @@ public final class RetryPoller {
         Mono<Void> deliver(DeliveryTask task);
     }
 
+    /** @param held the targets to pass over, asked afresh at every claim */
     RetryPoller(DueDeliveries store, Delivery deliverer, RetryProperties properties, Duration lease,
-                DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval) {
+                DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval,
+                Supplier<HeldTargets.Held> held) {
         this.purgeInterval = purgeInterval;
+        this.held = held;
         this.store = store;
         this.deliverer = deliverer;
         this.properties = properties;
@@ -96,7 +103,7 @@ public final class RetryPoller {
     }
 
     private Flux<DeliveryTask> claim(int limit) {
-        return store.claim(limit, lease).doOnNext(task -> inFlight.incrementAndGet());
+        return Flux.defer(() -> store.claim(limit, lease, held.get())).doOnNext(task -> inFlight.incrementAndGet());
     }
 
     private Mono<Void> deliver(DeliveryTask task) {

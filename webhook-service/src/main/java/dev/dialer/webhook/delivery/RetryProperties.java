@@ -26,8 +26,9 @@ import org.springframework.validation.annotation.Validated;
  * @param maxRetryAfter    the most an endpoint's {@code Retry-After} may push a try (never scaled)
  * @param orderingWait     how long a later event of a call waits behind an earlier one that is still retrying to the
  *                         same target before it is sent anyway (scaled by {@code time-unit})
- * @param refusalDelay     when a try refused by the endpoint's concurrency limit or open circuit is tried again; the
- *                         refusal does not count as a try (never scaled)
+ * @param refusalDelay     when a try refused by the endpoint's concurrency limit is tried again, and the least wait
+ *                         after a refusal by its open circuit (which waits until the circuit lets a trial through);
+ *                         a refusal does not count as a try (never scaled)
  * @param pollInterval     how often due retries are looked for
  * @param batchSize        retries claimed at once
  * @param concurrency      retries in flight at once on this instance (first tries have their own capacity)

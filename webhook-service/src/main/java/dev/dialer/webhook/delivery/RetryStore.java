@@ -40,7 +40,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
             UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL WHERE id = :id""";
     /**
      * The due rows, chosen once in a {@code WITH} query: as an {@code IN} subquery the planner may run it again per
-     * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}.
+     * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}. Rows
+     * of held targets are passed over (a webhook's rows have no URL, a hook's have its URL).
      */
     private static final String CLAIM = """
             WITH due AS (
@@ -48,6 +49,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
                   AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
                        OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
+                  AND (c.url IS NULL AND c.target_id <> ALL(:heldWebhooks)
+                       OR c.url IS NOT NULL AND c.url <> ALL(:heldHooks))
                 ORDER BY c.next_attempt_at
                 LIMIT :limit
                 FOR UPDATE SKIP LOCKED)
@@ -125,12 +128,17 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .rowsUpdated();
     }
 
-    /** Claims up to {@code limit} due rows for {@code lease}; another instance cannot claim them meanwhile. */
+    /**
+     * Claims up to {@code limit} due rows, none of a held target, for {@code lease}; another instance cannot claim
+     * them meanwhile.
+     */
     @Override
-    public Flux<DeliveryTask> claim(int limit, Duration lease) {
+    public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held) {
         return database.sql(CLAIM)
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
                 .bind("limit", limit)
+                .bind("heldWebhooks", held.webhookIds())
+                .bind("heldHooks", held.hookUrls())
                 .map(RetryStore::task)
                 .all();
     }

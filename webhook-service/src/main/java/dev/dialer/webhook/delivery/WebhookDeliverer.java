@@ -18,7 +18,9 @@ import reactor.core.publisher.Mono;
  * retry row, if any, is removed), due again per the {@link RetrySchedule} (stored in {@code webhook.retries}), or
  * dead (moved to {@code webhook.dead_letters}, replayable). Before the try the webhook is looked up again (URL,
  * secrets, enabled), the payload cap and the {@link TargetGuard} are checked, and the {@link EndpointIsolation} may
- * refuse it, in which case it waits in the retry table without counting as a try. A 410 Gone, or sustained failure
+ * refuse it, in which case it waits in the retry table without counting as a try (until its endpoint's circuit lets a
+ * trial through, when that is what refused it) and its target is held from the retry poller ({@link HeldTargets})
+ * while its endpoint goes on refusing. A 410 Gone, or sustained failure
  * ({@link EndpointHealth}), disables the webhook and announces it ({@link DisabledNotice}). Every try is recorded in
  * the {@link AttemptLog}.
  *
@@ -34,6 +36,7 @@ final class WebhookDeliverer {
     private final WebhookTransport transport;
     private final TargetGuard guard;
     private final EndpointIsolation isolation;
+    private final HeldTargets held;
     private final AttemptLog attemptLog;
     private final RetryStore store;
     private final RetrySchedule schedule;
@@ -49,13 +52,14 @@ final class WebhookDeliverer {
     }
 
     WebhookDeliverer(WebhookSigner signer, WebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
-                     AttemptLog attemptLog, RetryStore store, RetrySchedule schedule, EndpointHealth health,
-                     DisabledNotice notice, WebhookDirectory directory, DeliveryMetrics metrics, Settings settings,
-                     Clock clock) {
+                     HeldTargets held, AttemptLog attemptLog, RetryStore store, RetrySchedule schedule,
+                     EndpointHealth health, DisabledNotice notice, WebhookDirectory directory, DeliveryMetrics metrics,
+                     Settings settings, Clock clock) {
         this.signer = signer;
         this.transport = transport;
         this.guard = guard;
         this.isolation = isolation;
+        this.held = held;
         this.attemptLog = attemptLog;
         this.store = store;
         this.schedule = schedule;
@@ -133,7 +137,8 @@ final class WebhookDeliverer {
         if (result.refusedLocally()) {
             // Not a try: the endpoint is saturated or its circuit is open. It waits durably, its tries unchanged.
             metrics.refusedLocally(task.target().kind(), result.reason());
-            return store.save(task, task.tries(), clock.instant().plus(settings.refusalDelay()), null);
+            held.refused(task.target());
+            return store.save(task, task.tries(), clock.instant().plus(refusalWait(result)), null);
         }
         int tries = task.tries() + 1;
         metrics.attempt(result);
@@ -152,6 +157,12 @@ final class WebhookDeliverer {
                 : Mono.just(false);
         return disabledNow.flatMap(disabled -> disabled ? dead(task, tries, result, true)
                 : retryOrDead(task, tries, result));
+    }
+
+    /** Until an open circuit lets a trial through (a sooner try would be refused again), at least the refusal delay. */
+    private Duration refusalWait(AttemptResult refused) {
+        Duration open = refused.retryAfter();
+        return open != null && open.compareTo(settings.refusalDelay()) > 0 ? open : settings.refusalDelay();
     }
 
     private Mono<Void> delivered(DeliveryTask task, int tries, AttemptResult result) {

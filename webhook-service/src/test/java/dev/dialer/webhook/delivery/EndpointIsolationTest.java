@@ -1,6 +1,7 @@
 package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -52,6 +53,47 @@ class EndpointIsolationTest {
     }
 
     @Test
+    void anOpenCircuitSaysHowLongItStaysOpenAndRefusesUntilThen() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        openCircuitOf(isolation, "https://down.test/");
+
+        StepVerifier.create(isolation.call("https://down.test/other", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.retryAfter())
+                        .isBetween(Duration.ofSeconds(50), Duration.ofMinutes(1)))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.refusing("https://down.test/any/path")).isTrue();
+        assertThat(isolation.refusing("https://up.test/")).isFalse();
+    }
+
+    @Test
+    void anOpenCircuitPastItsOpenTimeIsNoLongerRefusingSoThatATrialCanGo() {
+        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 50, 4, 4,
+                Duration.ofMillis(200), Duration.ofMinutes(30)));
+        openCircuitOf(isolation, "https://down.test/");
+        assertThat(isolation.refusing("https://down.test/")).isTrue();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !isolation.refusing("https://down.test/"));
+        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void anEndpointWithItsLimitInFlightIsRefusingUntilOneEnds() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        isolation.call("https://slow.test/a", hanging::asMono).subscribe();
+        assertThat(isolation.refusing("https://slow.test/")).isFalse();
+        isolation.call("https://slow.test/b", hanging::asMono).subscribe();
+
+        assertThat(isolation.refusing("https://slow.test/")).isTrue();
+        hanging.tryEmitValue(ok());
+        assertThat(isolation.refusing("https://slow.test/")).isFalse();
+    }
+
+    @Test
     void aClientErrorAnswerDoesNotOpenTheCircuit() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         for (int i = 0; i < 6; i++) {
@@ -60,6 +102,13 @@ class EndpointIsolationTest {
         }
 
         assertThat(isolation.openCircuits()).isZero();
+    }
+
+    private static void openCircuitOf(EndpointIsolation isolation, String url) {
+        for (int i = 0; i < 4; i++) {
+            isolation.call(url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
+                    Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+        }
     }
 
     private static AttemptResult ok() {

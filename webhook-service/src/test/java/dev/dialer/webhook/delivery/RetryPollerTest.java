@@ -33,7 +33,7 @@ class RetryPollerTest {
         }
 
         @Override
-        public Flux<DeliveryTask> claim(int limit, Duration lease) {
+        public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held) {
             return Flux.defer(() -> claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
         }
     };
@@ -73,6 +73,7 @@ class RetryPollerTest {
         RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
         return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
-                new DeliveryMetrics(new SimpleMeterRegistry()), Mono::empty, Duration.ofHours(1));
+                new DeliveryMetrics(new SimpleMeterRegistry()), Mono::empty, Duration.ofHours(1),
+                () -> new HeldTargets.Held(new String[0], new String[0]));
     }
 }

@@ -1,0 +1,49 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+class HeldTargetsTest {
+
+    private final EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(1, 50, 4, 4,
+            Duration.ofMinutes(1), Duration.ofMinutes(30)));
+    private final HeldTargets held = new HeldTargets(isolation);
+
+    @Test
+    void aWebhookIsHeldByItsIdAndAHookByItsUrlWhileTheirEndpointIsOpen() {
+        openCircuitOf("https://down.test/");
+        held.refused(new Target(Target.Kind.WEBHOOK, "wh-1", "https://down.test/a", "POST", null));
+        held.refused(new Target(Target.Kind.NOTIFY, "notify", "https://down.test/b?t=1", "GET", null));
+        held.refused(new Target(Target.Kind.SUBSCRIPTION, "wh-2", "https://up.test/c", "POST", null));
+
+        HeldTargets.Held current = held.current();
+
+        assertThat(current.webhookIds()).containsExactly("wh-1");
+        assertThat(current.hookUrls()).containsExactly("https://down.test/b?t=1");
+        assertThat(held.size()).isEqualTo(2);
+    }
+
+    @Test
+    void aTargetIsForgottenOnceItsEndpointTakesTriesAgain() {
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        isolation.call("https://busy.test/", hanging::asMono).subscribe();
+        held.refused(new Target(Target.Kind.WEBHOOK, "wh-1", "https://busy.test/hook", "POST", null));
+        assertThat(held.current().webhookIds()).containsExactly("wh-1");
+
+        hanging.tryEmitValue(AttemptResult.answered(200, Duration.ofMillis(1)));
+
+        assertThat(held.current().webhookIds()).isEmpty();
+        assertThat(held.size()).isZero();
+    }
+
+    private void openCircuitOf(String url) {
+        for (int i = 0; i < 4; i++) {
+            isolation.call(url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
+                    Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+        }
+    }
+}
