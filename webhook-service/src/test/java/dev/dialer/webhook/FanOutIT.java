@@ -9,6 +9,10 @@ import static dev.dialer.webhook.ItFixture.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
@@ -18,6 +22,8 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.contract.ReplayRequest;
 import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
@@ -29,6 +35,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -41,6 +48,7 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.Disposable;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -52,6 +60,9 @@ import tools.jackson.databind.JsonNode;
 @ActiveProfiles("it")
 @DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
 class FanOutIT {
+
+    private static final JsonSchema ATTEMPT_SCHEMA = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+            .getSchema(FanOutIT.class.getClassLoader().getResourceAsStream("schemas/delivery-attempt.v1.json"));
 
     private static WebhookReceiver receiver;
     private static ItFixture fixture;
@@ -176,6 +187,19 @@ class FanOutIT {
         fixture.publishEvents(requestId, List.of(after));
         await().atMost(WAIT).until(() -> receiver.at(gone.path()).size() == 2);
         assertThat(receiver.at(gone.path()).get(1).header("webhook-id")).isEqualTo(after.eventId());
+
+        // Then the customer replays what it missed: its events, but not the notice about it (it is not subscribed).
+        replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, gone.id(), List.of(),
+                first.occurredAt().minusSeconds(1), Instant.now().plusSeconds(1), Instant.now()));
+        await().atMost(WAIT).until(() -> replays(after.eventId()) == 1 && pendingFor(gone.id()) == 0);
+        assertThat(receiver.at(gone.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactlyInAnyOrder(first.eventId(), after.eventId(), first.eventId(), refused.eventId(),
+                        after.eventId());
+        assertThat(receiver.at(gone.path())).extracting(request -> Contract.mapper().readTree(request.body())
+                .path("event_type").asString()).doesNotContain(SubscriptionConfig.WEBHOOK_DISABLED);
+
+        // What api-service reads: every published attempt, the notice's included, keeps the contract.
+        assertThat(publishedAttempts(account, 6)).allSatisfy(FanOutIT::assertKeepsItsSchema);
     }
 
     /** A new webhook of the account, and one event of a new request delivered to it. */
@@ -369,7 +393,8 @@ class FanOutIT {
 
         await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 1);
         assertThat(receiver.at(target.path()).get(0).header("webhook-id")).isEqualTo(marker.eventId());
-        await().atMost(WAIT).until(() -> attempts(database, large.eventId()).equals(List.of("0:null:refused")));
+        await().atMost(WAIT).until(() -> attempts(database, large.eventId()).equals(List.of("1:null:refused")));
+        assertThat(publishedAttempts(account, 2)).allSatisfy(FanOutIT::assertKeepsItsSchema);
     }
 
     private record Endpoint(String id, String path, String secret) {
@@ -396,6 +421,39 @@ class FanOutIT {
                 .map(row -> row.get("kept", Boolean.class))
                 .one()
                 .block(Duration.ofSeconds(10)));
+    }
+
+    private long pendingFor(String webhookId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE target_id = :id")
+                .bind("id", webhookId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    /** The account's attempts on dialer.webhook.deliveries, read from the start, once there are at least so many. */
+    private static List<String> publishedAttempts(String account, int atLeast) {
+        List<String> found = new CopyOnWriteArrayList<>();
+        Disposable reading = KafkaSubscriber.receive(KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
+                        unique("fan-out-it-attempts"), List.of(Topics.WEBHOOK_DELIVERIES), 500)
+                .doOnNext(record -> {
+                    String json = new String(record.value(), StandardCharsets.UTF_8);
+                    if (account.equals(Contract.mapper().readTree(json).path("account_id").asString())) {
+                        found.add(json);
+                    }
+                    record.acknowledge();
+                })
+                .subscribe();
+        try {
+            await().atMost(WAIT).until(() -> found.size() >= atLeast);
+        } finally {
+            reading.dispose();
+        }
+        return List.copyOf(found);
+    }
+
+    private static void assertKeepsItsSchema(String attempt) {
+        assertThat(ATTEMPT_SCHEMA.validate(attempt, InputFormat.JSON)).as(attempt).isEmpty();
     }
 
     private long replays(String eventId) {

@@ -22,9 +22,10 @@ import java.util.Locale;
  * @param eventType        the delivered event's type
  * @param webhookId        the webhook's id; null for a per-request hook
  * @param target           {@code webhook}, {@code subscription}, {@code notify_url} or {@code action_hook}
- * @param requestId        the call the event belongs to
+ * @param requestId        the call the event belongs to; null for an event of no call ({@code webhook.disabled})
  * @param accountId        the owning account
- * @param attemptNo        1 for the first try of this event at this target
+ * @param attemptNo        1 for the first try of this event at this target; a refused try has the number it would
+ *                         have had
  * @param outcome          what became of the try
  * @param statusCode       the endpoint's HTTP status, null when there was none
  * @param error            what went wrong when there was no answer

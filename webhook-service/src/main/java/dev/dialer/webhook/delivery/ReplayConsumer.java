@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.ReplayRequest;
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
@@ -23,8 +24,10 @@ import tools.jackson.databind.JsonNode;
  * Consumes replay requests from {@code dialer.webhook.control} (group {@value #GROUP}) and queues the named events
  * (kept in {@code webhook.events}) for the webhook again, durably in {@code webhook.retries}, due at once and marked
  * {@code replay}. By event ids: the account's events with those ids. By time range: the account's events in it that
- * the webhook receives, i.e. those that name it or whose type it is subscribed to. Replayed deliveries keep their
- * event ids ({@code webhook-id}) and are signed afresh when sent.
+ * the webhook receives, i.e. call events that name it and events whose type it is subscribed to; a
+ * {@code webhook.disabled} notice names the webhook it is about, which never received it, so it goes only to a
+ * webhook subscribed to that type. Replayed deliveries keep their event ids ({@code webhook-id}) and are signed afresh
+ * when sent.
  *
  * <p>The events are read a page at a time ({@code dialer.webhook.replay.page-size}, keyset-paged in occurrence order)
  * and each page's deliveries are stored in a transaction of its own, so a replay holds one page in memory however long
@@ -176,13 +179,18 @@ public final class ReplayConsumer {
     }
 
     private boolean receives(WebhookConfig webhook, EventStore.StoredEvent event) {
-        return webhook.id().equals(field(event, "webhook_id"))
+        return names(webhook, event)
                 || directory.subscribers(event.accountId(), event.eventType()).contains(webhook.id());
     }
 
+    /** Whether the event went to the webhook as the one its call names (a notice's webhook_id is its subject). */
+    private static boolean names(WebhookConfig webhook, EventStore.StoredEvent event) {
+        return !SubscriptionConfig.WEBHOOK_DISABLED.equals(event.eventType())
+                && webhook.id().equals(field(event, "webhook_id"));
+    }
+
     private static DeliveryTask task(WebhookConfig webhook, EventStore.StoredEvent event) {
-        Target.Kind kind = webhook.id().equals(field(event, "webhook_id")) ? Target.Kind.WEBHOOK
-                : Target.Kind.SUBSCRIPTION;
+        Target.Kind kind = names(webhook, event) ? Target.Kind.WEBHOOK : Target.Kind.SUBSCRIPTION;
         return new DeliveryTask(null, event.eventId(), event.eventType(),
                 new Target(kind, webhook.id(), null, "POST", null), field(event, "request_id"), event.accountId(),
                 event.payload(), 0, null, true);

@@ -217,8 +217,9 @@ final class WebhookDeliverer {
             return store.remove(task);
         }
         AttemptResult refused = AttemptResult.failed(reason, reason.tag(), Duration.ZERO);
-        Mono<Void> logged = attemptLog.record(attempt(task, task.tries(), DeliveryAttempt.Outcome.REFUSED, refused,
-                null, false));
+        // Numbered as the try it stands for: the first is 1, as in the delivery log's contract.
+        Mono<Void> logged = attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.REFUSED,
+                refused, null, false));
         if (!task.stored() && reason == Reason.DISABLED) {
             // A disabled webhook's new events are kept in webhook.events for a replay after it is re-enabled.
             return Mono.empty();
