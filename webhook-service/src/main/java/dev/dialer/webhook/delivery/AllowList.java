@@ -19,7 +19,7 @@ final class AllowList {
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
     private final Set<String> hosts = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    private final List<Block> blocks = new ArrayList<>();
+    private final List<CidrBlock> blocks = new ArrayList<>();
 
     /** @throws IllegalArgumentException for an entry that looks like an address or CIDR but is not a valid one */
     AllowList(List<String> entries) {
@@ -29,10 +29,10 @@ final class AllowList {
                 continue;
             }
             if (entry.contains("/")) {
-                blocks.add(Block.parse(entry));
+                blocks.add(CidrBlock.parse(entry));
             } else if (isLiteral(entry)) {
                 InetAddress address = literal(entry);
-                blocks.add(new Block(address.getAddress(), address.getAddress().length * 8));
+                blocks.add(new CidrBlock(address.getAddress(), address.getAddress().length * 8));
             } else {
                 hosts.add(entry.toLowerCase(Locale.ROOT));
             }
@@ -74,41 +74,5 @@ final class AllowList {
             }
         }
         return true;
-    }
-
-    private record Block(byte[] network, int prefix) {
-
-        static Block parse(String cidr) {
-            int slash = cidr.indexOf('/');
-            byte[] network = literal(cidr.substring(0, slash)).getAddress();
-            int prefix;
-            try {
-                prefix = Integer.parseInt(cidr.substring(slash + 1));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad CIDR prefix: " + cidr, e);
-            }
-            if (prefix < 0 || prefix > network.length * 8) {
-                throw new IllegalArgumentException("bad CIDR prefix: " + cidr);
-            }
-            return new Block(network, prefix);
-        }
-
-        boolean contains(byte[] address) {
-            if (address.length != network.length) {
-                return false;
-            }
-            int fullBytes = prefix / 8;
-            for (int i = 0; i < fullBytes; i++) {
-                if (address[i] != network[i]) {
-                    return false;
-                }
-            }
-            int rest = prefix % 8;
-            if (rest == 0) {
-                return true;
-            }
-            int mask = 0xFF << (8 - rest) & 0xFF;
-            return (address[fullBytes] & mask) == (network[fullBytes] & mask);
-        }
     }
 }

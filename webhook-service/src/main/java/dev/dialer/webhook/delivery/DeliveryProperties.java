@@ -23,9 +23,10 @@ import org.springframework.validation.annotation.Validated;
  * @param hookSecret        {@code whsec_} secret that signs deliveries to per-request hooks ({@code notify_url},
  *                          {@code action_hook}), which have no secret of their own; unset or empty sends them
  *                          unsigned (with a warning at start-up)
- * @param allowedHosts      host names, IP literals and CIDR blocks that may be called although they resolve to a
- *                          loopback, private, link-local or unspecified address; the shipped default allows the
- *                          local machine for the standalone stack, and production should set it empty
+ * @param allowedHosts      host names, IP literals and CIDR blocks that may be called although they resolve to an
+ *                          address that is not public unicast (loopback, private, shared, link-local, special-purpose,
+ *                          see {@link TargetGuard}); the shipped default allows the local machine for the standalone
+ *                          stack, and production should set it empty
  * @param plainHttp         where plain {@code http://} may be used: {@code allowed} everywhere (local development),
  *                          {@code allow-listed} only for hosts on {@code allowed-hosts} (the default), {@code refused}
  * @param maxPayload        the largest event sent; a larger one is refused (and logged)

@@ -1,17 +1,23 @@
 package dev.dialer.webhook.delivery;
 
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.util.Arrays;
+import java.util.List;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
  * Refuses targets that would turn a customer-supplied URL into a way into our own network (SSRF): anything but
- * http(s), and hosts that resolve to a loopback, private (RFC 1918, IPv6 unique-local), link-local (cloud metadata
- * at 169.254.169.254 included) or unspecified address, unless the host or the address is on the {@link AllowList}.
- * A host with several addresses is refused when any of them is refused.
+ * http(s), and hosts that resolve to an address that is not public unicast, unless the host or the address is on the
+ * {@link AllowList}: loopback, private (RFC 1918, IPv6 unique-local and site-local), shared (100.64.0.0/10, carrier
+ * NAT, where some clouds put their metadata service, e.g. 100.100.100.200), link-local (cloud metadata at
+ * 169.254.169.254 included), IETF protocol assignments (192.0.0.0/24), benchmarking (198.18.0.0/15), multicast,
+ * reserved (240.0.0.0/4, broadcast included), unspecified or "this network" (0.0.0.0/8), local-use NAT64
+ * (64:ff9b:1::/48), and IPv6 addresses that carry such an IPv4 address: IPv4-mapped, IPv4-compatible, NAT64
+ * (64:ff9b::/96) and 6to4 (2002::/16), which a gateway may turn back into it. A host with several addresses is refused
+ * when any of them is refused.
  *
  * <p>The check runs before every try, and again when the HTTP client resolves the host to connect
  * ({@link GuardedAddressResolverGroup}): the client connects to the very address that was checked, so a DNS answer
@@ -34,6 +40,21 @@ final class TargetGuard {
     interface Resolver {
         InetAddress[] resolve(String host) throws UnknownHostException;
     }
+
+    /** IPv4 networks that are not public unicast, beyond what {@link InetAddress} itself recognises. */
+    private static final List<CidrBlock> INTERNAL_IPV4 = blocks("0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24",
+            "198.18.0.0/15", "240.0.0.0/4");
+    /** IPv6 networks that are not public unicast, beyond what {@link InetAddress} itself recognises. */
+    private static final List<CidrBlock> INTERNAL_IPV6 = blocks("fc00::/7", "64:ff9b:1::/48");
+    /**
+     * IPv6 networks whose last 32 bits are an IPv4 address: compatible, NAT64, and mapped (::ffff:0:0/96, written as
+     * bytes since parsing it yields an IPv4 address; an {@link java.net.Inet6Address} can still hold it).
+     */
+    private static final List<CidrBlock> IPV4_IN_LAST_32 = List.of(CidrBlock.parse("::/96"),
+            CidrBlock.parse("64:ff9b::/96"),
+            new CidrBlock(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF, 0, 0, 0, 0}, 96));
+    /** 6to4: the IPv4 address follows the 2002::/16 prefix. */
+    private static final CidrBlock SIX_TO_FOUR = CidrBlock.parse("2002::/16");
 
     private final AllowList allowList;
     private final Resolver resolver;
@@ -110,19 +131,42 @@ final class TargetGuard {
         return allowList.allows(address) || !isInternal(address);
     }
 
-    /** Loopback, private, unique-local, link-local or unspecified. */
+    /** Any address that is not public unicast (see the class comment), an IPv4 one carried in IPv6 included. */
     static boolean isInternal(InetAddress address) {
-        return address.isLoopbackAddress() || address.isAnyLocalAddress() || address.isLinkLocalAddress()
-                || address.isSiteLocalAddress() || isUniqueLocal(address) || isZeroNetwork(address);
+        if (address.isLoopbackAddress() || address.isAnyLocalAddress() || address.isLinkLocalAddress()
+                || address.isSiteLocalAddress() || address.isMulticastAddress()) {
+            return true;
+        }
+        byte[] bytes = address.getAddress();
+        if (bytes.length == 4) {
+            return inAny(INTERNAL_IPV4, bytes);
+        }
+        byte[] carried = carriedIpv4(bytes);
+        return inAny(INTERNAL_IPV6, bytes) || carried != null && isInternal(ipv4(carried));
     }
 
-    private static boolean isUniqueLocal(InetAddress address) {
-        return address instanceof Inet6Address && (address.getAddress()[0] & 0xFE) == 0xFC;
+    /** The IPv4 address an IPv6 one carries (mapped, compatible, NAT64 or 6to4), or null. */
+    private static byte[] carriedIpv4(byte[] ipv6) {
+        if (inAny(IPV4_IN_LAST_32, ipv6)) {
+            return Arrays.copyOfRange(ipv6, 12, 16);
+        }
+        return SIX_TO_FOUR.contains(ipv6) ? Arrays.copyOfRange(ipv6, 2, 6) : null;
     }
 
-    /** 0.0.0.0/8: "this network", which some stacks route to the local host. */
-    private static boolean isZeroNetwork(InetAddress address) {
-        return address.getAddress().length == 4 && address.getAddress()[0] == 0;
+    private static InetAddress ipv4(byte[] bytes) {
+        try {
+            return InetAddress.getByAddress(bytes);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("four bytes are an IPv4 address", e);
+        }
+    }
+
+    private static boolean inAny(List<CidrBlock> blocks, byte[] address) {
+        return blocks.stream().anyMatch(block -> block.contains(address));
+    }
+
+    private static List<CidrBlock> blocks(String... cidrs) {
+        return Arrays.stream(cidrs).map(CidrBlock::parse).toList();
     }
 
     private static boolean isPlainHttp(String url) {

@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -22,7 +23,10 @@ class TargetGuardTest {
             "metadata.test", "169.254.169.254",
             "mixed.test", "93.184.216.34,192.168.1.10",
             "public6.test", "2606:2800:220:1:248:1893:25c8:1946",
-            "ula.test", "fd12:3456::1");
+            "ula.test", "fd12:3456::1",
+            "cgnat-metadata.test", "100.100.100.200",
+            "nat64-metadata.test", "64:ff9b::a9fe:a9fe",
+            "nat64-public.test", "64:ff9b::5db8:d822");
 
     @ParameterizedTest
     @ValueSource(strings = {"127.0.0.1", "127.5.5.5", "::1", "10.0.0.1", "172.16.0.1", "172.31.255.255",
@@ -33,8 +37,42 @@ class TargetGuardTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"100.64.0.1", "100.100.100.200", "100.127.255.255", "192.0.0.1", "192.0.0.170",
+            "198.18.0.1", "198.19.255.255", "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255",
+            "fec0::1", "ff02::1", "64:ff9b:1::a00:1"})
+    void sharedSpecialPurposeMulticastAndReservedAddressesAreInternal(String address) throws Exception {
+        assertThat(TargetGuard.isInternal(InetAddress.getByName(address))).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            // IPv4-compatible ::10.0.0.1 and ::127.0.0.1
+            "::a00:1", "::7f00:1",
+            // NAT64 of 169.254.169.254, 10.0.0.1 and 100.100.100.200
+            "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "64:ff9b::6464:64c8",
+            // 6to4 of 169.254.169.254 and 127.0.0.1
+            "2002:a9fe:a9fe::1", "2002:7f00:1::"})
+    void ipv6AddressesCarryingAnInternalIpv4AddressAreInternal(String address) throws Exception {
+        assertThat(TargetGuard.isInternal(InetAddress.getByName(address))).isTrue();
+    }
+
+    @Test
+    void anIpv4MappedAddressHeldAsIpv6IsCheckedAsTheIpv4AddressItCarries() throws Exception {
+        byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF, (byte) 169, (byte) 254, (byte) 169,
+                (byte) 254};
+        byte[] mappedPublic = mapped.clone();
+        mappedPublic[12] = 93;
+        mappedPublic[13] = (byte) 184;
+
+        assertThat(TargetGuard.isInternal(Inet6Address.getByAddress(null, mapped, -1))).isTrue();
+        assertThat(TargetGuard.isInternal(Inet6Address.getByAddress(null, mappedPublic, -1))).isFalse();
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"93.184.216.34", "172.32.0.1", "172.15.255.255", "192.169.0.1", "8.8.8.8",
-            "2606:2800:220:1:248:1893:25c8:1946", "fe00::1"})
+            "100.63.255.255", "100.128.0.1", "192.0.1.1", "198.17.255.255", "198.20.0.1", "223.255.255.255",
+            "2606:2800:220:1:248:1893:25c8:1946", "fe00::1", "64:ff9b::5db8:d822", "2002:5db8:d822::1",
+            "::5db8:d822"})
     void publicAddressesAreNotInternal(String address) throws Exception {
         assertThat(TargetGuard.isInternal(InetAddress.getByName(address))).isFalse();
     }
@@ -59,6 +97,9 @@ class TargetGuardTest {
         assertPermits(guard, "http://metadata.test/latest/meta-data", false);
         assertPermits(guard, "http://ula.test/hook", false);
         assertPermits(guard, "http://public6.test/hook", true);
+        assertPermits(guard, "http://cgnat-metadata.test/latest/meta-data", false);
+        assertPermits(guard, "http://nat64-metadata.test/latest/meta-data", false);
+        assertPermits(guard, "http://nat64-public.test/hook", true);
     }
 
     @Test
@@ -73,6 +114,9 @@ class TargetGuardTest {
         assertPermits(guard, "http://127.0.0.1:8080/hook", false);
         assertPermits(guard, "http://[::1]:8080/hook", false);
         assertPermits(guard, "http://169.254.169.254/latest", false);
+        assertPermits(guard, "http://100.100.100.200/latest/meta-data", false);
+        assertPermits(guard, "http://[64:ff9b::a9fe:a9fe]/latest", false);
+        assertPermits(guard, "http://[2002:a9fe:a9fe::1]/latest", false);
         assertPermits(guard, "http://93.184.216.34/hook", true);
     }
 
