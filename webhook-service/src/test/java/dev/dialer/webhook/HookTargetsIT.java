@@ -23,13 +23,17 @@ import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -119,6 +123,35 @@ class HookTargetsIT {
         assertThat(published.path("target").asString()).isEqualTo("action_hook");
         assertThat(published.path("outcome").asString()).isEqualTo("delivered");
         assertThat(published.path("status_code").asInt()).isEqualTo(200);
+    }
+
+    @Test
+    void aGetNotifyUrlGetsTheEventAsQueryParametersSignedOverTheQuery() {
+        String account = unique("acc");
+        String notifyPath = "notify-get/" + UUID.randomUUID();
+        CallCommand command = command(account, null, new Hook(receiver.url(notifyPath) + "?token=abc", "GET"), null);
+        CallEvent event = CallEvent.about(command).sequence(1).status(AttemptStatus.RINGING).build();
+
+        publish(command.requestId(), List.of(event));
+
+        await().atMost(WAIT).until(() -> receiver.at(notifyPath).size() == 1);
+        WebhookReceiver.Received request = receiver.at(notifyPath).get(0);
+        assertThat(request.method()).isEqualTo("GET");
+        assertThat(request.body()).isEmpty();
+        Map<String, String> parameters = Arrays.stream(request.rawQuery().split("&"))
+                .map(pair -> pair.split("=", 2))
+                .collect(Collectors.toMap(pair -> URLDecoder.decode(pair[0], StandardCharsets.UTF_8),
+                        pair -> URLDecoder.decode(pair[1], StandardCharsets.UTF_8)));
+        assertThat(parameters).containsEntry("token", "abc")
+                .containsEntry("request_id", command.requestId())
+                .containsEntry("event_id", event.eventId())
+                .containsEntry("event_type", "call.status")
+                .containsEntry("status", AttemptStatus.RINGING.wire())
+                .containsEntry("sequence_number", "1")
+                .containsEntry("to", "+919876543210")
+                .doesNotContainKey("variables");
+        assertThatCode(() -> new Webhook(HOOK_SECRET).verify(request.rawQuery(), request.headers()))
+                .doesNotThrowAnyException();
     }
 
     @Test

@@ -23,8 +23,9 @@ import reactor.netty.resources.LoopResources;
  */
 public final class WebhookReceiver implements AutoCloseable {
 
-    /** One request as it arrived. Header names are lower case. */
-    public record Received(String path, Map<String, List<String>> headers, byte[] body) {
+    /** One request as it arrived. Header names are lower case; the query is raw (as sent), or null. */
+    public record Received(String method, String path, String rawQuery, Map<String, List<String>> headers,
+                           byte[] body) {
 
         public String header(String name) {
             List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
@@ -81,8 +82,10 @@ public final class WebhookReceiver implements AutoCloseable {
         return request.receive().aggregate().asByteArray()
                 .defaultIfEmpty(new byte[0])
                 .flatMap(body -> {
-                    received.add(new Received(request.path().isEmpty() ? "/" : "/" + request.path(),
-                            headers(request), body));
+                    int query = request.uri().indexOf('?');
+                    received.add(new Received(request.method().name(),
+                            request.path().isEmpty() ? "/" : "/" + request.path(),
+                            query < 0 ? null : request.uri().substring(query + 1), headers(request), body));
                     Answer answer = nextAnswer(request);
                     return response.status(answer.status()).sendByteArray(Mono.just(answer.body())).then();
                 });

@@ -36,11 +36,8 @@ record DeliveryTask(Long id, String eventId, String eventType, Target target, St
                 replay);
     }
 
-    /**
-     * What is sent and signed: the event, except for a {@code GET} or {@code HEAD} hook, which carries no body and
-     * gets the headers only (the signature then covers an empty body).
-     */
-    byte[] body() {
-        return "GET".equals(target.method()) || "HEAD".equals(target.method()) ? new byte[0] : payload;
+    /** What this try sends to its target, and what the signature covers ({@link HookRequest}). */
+    HookRequest request() {
+        return HookRequest.of(target.method(), target.url(), payload);
     }
 }

@@ -122,15 +122,22 @@ final class WebhookDeliverer {
 
     private Mono<AttemptResult> send(DeliveryTask task) {
         Target target = task.target();
-        byte[] body = task.body();
+        HookRequest request;
+        try {
+            request = task.request();
+        } catch (RuntimeException e) {
+            // A GET hook's query is built from the event: one that is not JSON cannot be sent that way, ever.
+            return Mono.just(AttemptResult.failed(Reason.INVALID_TARGET, "event is not JSON: " + e.getMessage(),
+                    Duration.ZERO));
+        }
         Map<String, String> headers;
         try {
             headers = target.secret() == null ? signer.unsignedHeaders(task.eventId())
-                    : signer.headers(target.secret(), target.previousSecret(), task.eventId(), body);
+                    : signer.headers(target.secret(), target.previousSecret(), task.eventId(), request.signed());
         } catch (IllegalArgumentException e) {
             return Mono.just(AttemptResult.failed(Reason.INVALID_TARGET, "secret is not base64", Duration.ZERO));
         }
-        return transport.send(target.method(), target.url(), headers, body);
+        return transport.send(target.method(), request.url(), headers, request.body());
     }
 
     private Mono<Void> settle(DeliveryTask task, AttemptResult result) {
