@@ -2,9 +2,11 @@ package dev.dialer.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.standardwebhooks.Webhook;
+import com.standardwebhooks.exceptions.WebhookVerificationException;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
@@ -13,6 +15,7 @@ import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.hook.HookSecrets;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
@@ -57,8 +60,8 @@ import tools.jackson.databind.JsonNode;
 @DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
 class HookTargetsIT {
 
-    /** The service-wide secret hooks are signed with (Standard Webhooks' own example secret). */
-    static final String HOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /** The key each account's hook secret is derived from: the "it" profile's (Standard Webhooks' example secret). */
+    static final HookSecrets HOOK_SECRETS = HookSecrets.derivedFrom("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static WebhookReceiver receiver;
     private static KafkaPublisher publisher;
@@ -90,7 +93,7 @@ class HookTargetsIT {
     }
 
     @Test
-    void theNotifyUrlGetsEveryEventAndTheActionHookOnlyTheFinalOneSignedWithTheHookSecret() {
+    void theNotifyUrlGetsEveryEventAndTheActionHookOnlyTheFinalOneSignedWithTheAccountsHookSecret() {
         String account = unique("acc");
         Endpoint webhook = createWebhook(account, null);
         String notifyPath = "notify/" + UUID.randomUUID();
@@ -113,8 +116,8 @@ class HookTargetsIT {
                 .containsExactly(events.get(0).eventId(), events.get(1).eventId(), events.get(2).eventId());
         assertThat(receiver.at(actionPath)).extracting(request -> request.header("webhook-id"))
                 .containsExactly(events.get(2).eventId());
-        assertThat(receiver.at(notifyPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRET, request));
-        assertThat(receiver.at(actionPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRET, request));
+        assertThat(receiver.at(notifyPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRETS.of(account), request));
+        assertThat(receiver.at(actionPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRETS.of(account), request));
         assertThat(receiver.at(webhook.path())).allSatisfy(request -> assertSignedWith(webhook.secret(), request));
         assertThat(deliveries("notify", "delivered")).isEqualTo(notifyBefore + 3);
         assertThat(deliveries("action", "delivered")).isEqualTo(actionBefore + 1);
@@ -150,8 +153,32 @@ class HookTargetsIT {
                 .containsEntry("sequence_number", "1")
                 .containsEntry("to", "+919876543210")
                 .doesNotContainKey("variables");
-        assertThatCode(() -> new Webhook(HOOK_SECRET).verify(request.rawQuery(), request.headers()))
+        assertThatCode(() -> new Webhook(HOOK_SECRETS.of(account)).verify(request.rawQuery(), request.headers()))
                 .doesNotThrowAnyException();
+    }
+
+    @Test
+    void twoAccountsHooksVerifyOnlyWithTheirOwnAccountsSecret() {
+        String first = unique("acc");
+        String second = unique("acc");
+        String firstPath = "notify/" + UUID.randomUUID();
+        String secondPath = "notify/" + UUID.randomUUID();
+        CallCommand firstCall = command(first, null, new Hook(receiver.url(firstPath), "POST"), null);
+        CallCommand secondCall = command(second, null, new Hook(receiver.url(secondPath), "POST"), null);
+
+        publish(firstCall.requestId(), List.of(
+                CallEvent.about(firstCall).sequence(1).type(EventType.FINAL).status(FinalStatus.ANSWERED).build()));
+        publish(secondCall.requestId(), List.of(
+                CallEvent.about(secondCall).sequence(1).type(EventType.FINAL).status(FinalStatus.ANSWERED).build()));
+
+        await().atMost(WAIT).until(() -> receiver.at(firstPath).size() == 1 && receiver.at(secondPath).size() == 1);
+        WebhookReceiver.Received toFirst = receiver.at(firstPath).get(0);
+        WebhookReceiver.Received toSecond = receiver.at(secondPath).get(0);
+        assertSignedWith(HOOK_SECRETS.of(first), toFirst);
+        assertSignedWith(HOOK_SECRETS.of(second), toSecond);
+        // One account's secret cannot vouch for a delivery to another's hook, so neither can forge one for the other.
+        assertNotSignedWith(HOOK_SECRETS.of(second), toFirst);
+        assertNotSignedWith(HOOK_SECRETS.of(first), toSecond);
     }
 
     @Test
@@ -253,6 +280,11 @@ class HookTargetsIT {
     private static void assertSignedWith(String secret, WebhookReceiver.Received request) {
         assertThatCode(() -> new Webhook(secret).verify(request.bodyText(), request.headers()))
                 .doesNotThrowAnyException();
+    }
+
+    private static void assertNotSignedWith(String secret, WebhookReceiver.Received request) {
+        assertThatThrownBy(() -> new Webhook(secret).verify(request.bodyText(), request.headers()))
+                .isInstanceOf(WebhookVerificationException.class);
     }
 
     private List<String> attempts(String eventId) {

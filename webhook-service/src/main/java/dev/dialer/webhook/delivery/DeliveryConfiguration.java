@@ -1,5 +1,6 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.HookSecrets;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.webhook.KafkaProperties;
 import dev.dialer.webhook.directory.WebhookDirectory;
@@ -12,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
@@ -22,6 +24,8 @@ class DeliveryConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryConfiguration.class);
     private static final Duration ATTEMPT_PUBLISH_TIMEOUT = Duration.ofSeconds(10);
+    /** The shared hook secret's property, replaced by the signing key. */
+    private static final String RETIRED_HOOK_SECRET = "dialer.webhook.delivery.hook-secret";
 
     @Bean
     Clock deliveryClock() {
@@ -50,13 +54,22 @@ class DeliveryConfiguration {
         return new DeliveryLog(database, metrics);
     }
 
+    /** Derives each account's hook secret, or sends hooks unsigned without a key; a malformed key fails start-up. */
     @Bean
-    TargetResolver targetResolver(DeliveryProperties properties) {
-        if (properties.hookSecret() == null || properties.hookSecret().isBlank()) {
-            log.warn("dialer.webhook.delivery.hook-secret is not set: notify_url and action_hook deliveries are "
-                    + "sent unsigned");
+    TargetResolver targetResolver(DeliveryProperties properties, Environment environment) {
+        if (environment.containsProperty(RETIRED_HOOK_SECRET)) {
+            // The one secret every customer shared could sign any customer's hooks; hooks now use per-account
+            // secrets, so the value must be a key, and every customer's receiver needs its new secret.
+            throw new IllegalStateException(RETIRED_HOOK_SECRET + " is no longer read: set "
+                    + "dialer.webhook.delivery.hook-signing-key (and dialer.api.hooks.signing-key) instead; each "
+                    + "account then reads its own hook secret from GET /api/v2/account/hook-secret");
         }
-        return new TargetResolver(properties.hookSecret());
+        if (properties.hookSigningKey() == null || properties.hookSigningKey().isBlank()) {
+            log.warn("dialer.webhook.delivery.hook-signing-key is not set: notify_url and action_hook deliveries "
+                    + "are sent unsigned");
+            return new TargetResolver(null);
+        }
+        return new TargetResolver(HookSecrets.derivedFrom(properties.hookSigningKey()));
     }
 
     /** Closed by the context at shutdown (close() is inferred), after the pipelines have stopped. */
@@ -112,13 +125,11 @@ class DeliveryConfiguration {
                                       HeldTargets held, DeliveryLog deliveryLog, AttemptFeed attemptFeed,
                                       RetryStore store, EndpointHealth health, DisabledNotice notice,
                                       WebhookDirectory directory, DeliveryMetrics metrics, DeliveryProperties delivery,
-                                      RetryProperties retry, Clock clock) {
+                                      RetryProperties retry, TargetResolver resolver, Clock clock) {
         RetrySchedule schedule = new RetrySchedule(retry, () -> ThreadLocalRandom.current().nextDouble());
-        String hookSecret = delivery.hookSecret() == null || delivery.hookSecret().isBlank() ? null
-                : delivery.hookSecret();
         return new WebhookDeliverer(new WebhookSigner(clock), transport, guard, isolation, held,
                 new AttemptLogs(List.of(deliveryLog, attemptFeed)), store, schedule, health, notice, directory,
-                metrics, new WebhookDeliverer.Settings(hookSecret, delivery.maxPayload().toBytes(),
+                metrics, new WebhookDeliverer.Settings(resolver.hookSecrets(), delivery.maxPayload().toBytes(),
                 retry.refusalDelay()), clock);
     }
 

@@ -20,9 +20,11 @@ import org.springframework.validation.annotation.Validated;
  *                          just before a call may still be on its way) before they are skipped as unknown: one wait
  *                          per id, shared by the events naming it meanwhile; after it, and for a deleted webhook,
  *                          events naming the id are skipped at once until the id appears
- * @param hookSecret        {@code whsec_} secret that signs deliveries to per-request hooks ({@code notify_url},
- *                          {@code action_hook}), which have no secret of their own; unset or empty sends them
- *                          unsigned (with a warning at start-up)
+ * @param hookSigningKey    {@code whsec_} key (at least 16 bytes) from which each account's secret for its
+ *                          per-request hooks ({@code notify_url}, {@code action_hook}) is derived
+ *                          ({@link dev.dialer.common.hook.HookSecrets}); api-service must have the same key to show
+ *                          accounts their secret. Changing it changes every account's hook secret. Unset or empty
+ *                          sends hooks unsigned (with a warning at start-up)
  * @param allowedHosts      host names, IP literals and CIDR blocks that may be called although they resolve to an
  *                          address that is not public unicast (loopback, private, shared, link-local, special-purpose,
  *                          see {@link TargetGuard}); the shipped default allows the local machine for the standalone
@@ -39,7 +41,7 @@ record DeliveryProperties(
         @NotNull @DurationMin(millis = 1) @DefaultValue("5s") Duration connectTimeout,
         @NotNull @DurationMin(millis = 1) @DefaultValue("15s") Duration totalTimeout,
         @NotNull @DurationMin(millis = 0) @DurationMax(minutes = 5) @DefaultValue("10s") Duration lookupWait,
-        @Pattern(regexp = "(whsec_[A-Za-z0-9+/=]+)?") String hookSecret,
+        @Pattern(regexp = "(whsec_[A-Za-z0-9+/=]+)?") String hookSigningKey,
         @NotNull @DefaultValue List<String> allowedHosts,
         @NotNull @DefaultValue("allow-listed") PlainHttp plainHttp,
         @NotNull @DefaultValue("256KB") DataSize maxPayload,

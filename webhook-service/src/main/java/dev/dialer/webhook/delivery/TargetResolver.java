@@ -4,6 +4,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.hook.HookSecrets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
@@ -19,17 +20,23 @@ import java.util.Map;
  * named webhook, subscriptions, notify, action wins, so a webhook both named and subscribed gets it once, and a
  * {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret.
  *
- * <p>Hooks are named per request and have no secret of their own, so they are signed with one service-wide
- * {@code whsec_} secret ({@code dialer.webhook.delivery.hook-secret}) that the customer is given once. Without it
- * they are sent unsigned (still with {@code webhook-id} and {@code webhook-timestamp}); a warning at start-up says so.
+ * <p>Hooks are named per request and have no secret of their own, so they are signed with the event's account's hook
+ * secret, derived from {@code dialer.webhook.delivery.hook-signing-key} ({@link HookSecrets}), which the account reads
+ * from {@code GET /api/v2/account/hook-secret}: another account's secret never verifies them. Without a key they are
+ * sent unsigned (still with {@code webhook-id} and {@code webhook-timestamp}); a warning at start-up says so.
  */
 final class TargetResolver {
 
-    private final String hookSecret;
+    private final HookSecrets hookSecrets;
 
-    /** @param hookSecret the service-wide secret for hooks, or null to send hooks unsigned */
-    TargetResolver(String hookSecret) {
-        this.hookSecret = hookSecret == null || hookSecret.isBlank() ? null : hookSecret;
+    /** @param hookSecrets each account's secret for its hooks, or null to send hooks unsigned */
+    TargetResolver(HookSecrets hookSecrets) {
+        this.hookSecrets = hookSecrets;
+    }
+
+    /** Each account's secret for its hooks, or null when hooks go unsigned. */
+    HookSecrets hookSecrets() {
+        return hookSecrets;
     }
 
     /**
@@ -57,16 +64,20 @@ final class TargetResolver {
                         subscriber.secret()));
             }
         }
-        add(byUrl, hook(Target.Kind.NOTIFY, event.notifyUrl()));
+        add(byUrl, hook(Target.Kind.NOTIFY, event.notifyUrl(), event.accountId()));
         if (event.eventType() == EventType.FINAL) {
-            add(byUrl, hook(Target.Kind.ACTION, event.actionHook()));
+            add(byUrl, hook(Target.Kind.ACTION, event.actionHook(), event.accountId()));
         }
         return new ArrayList<>(byUrl.values());
     }
 
-    private Target hook(Target.Kind kind, Hook hook) {
+    private Target hook(Target.Kind kind, Hook hook, String accountId) {
         return hook == null || hook.url() == null || hook.url().isBlank() ? null
-                : new Target(kind, kind.tag(), hook.url(), hook.method(), hookSecret);
+                : new Target(kind, kind.tag(), hook.url(), hook.method(), secretOf(accountId));
+    }
+
+    private String secretOf(String accountId) {
+        return hookSecrets == null ? null : hookSecrets.of(accountId);
     }
 
     private static void add(Map<String, Target> byUrl, Target target) {

@@ -2,6 +2,7 @@ package dev.dialer.webhook.delivery;
 
 import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.hook.HookSecrets;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,8 +48,13 @@ final class WebhookDeliverer {
     private final Settings settings;
     private final Clock clock;
 
-    /** What the deliverer needs to know from the configuration. */
-    record Settings(String hookSecret, long maxPayloadBytes, Duration refusalDelay) {
+    /** What the deliverer needs to know from the configuration; no {@code hookSecrets} sends hooks unsigned. */
+    record Settings(HookSecrets hookSecrets, long maxPayloadBytes, Duration refusalDelay) {
+
+        /** A hook is signed with its event's account's own secret, never one another account could know. */
+        String hookSecretOf(String accountId) {
+            return hookSecrets == null ? null : hookSecrets.of(accountId);
+        }
     }
 
     WebhookDeliverer(WebhookSigner signer, WebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
@@ -89,7 +95,7 @@ final class WebhookDeliverer {
         Target target = task.target();
         if (!target.kind().isWebhook()) {
             return Mono.just(new Resolution(task.withTarget(new Target(target.kind(), target.id(), target.url(),
-                    target.method(), settings.hookSecret())), null));
+                    target.method(), settings.hookSecretOf(task.accountId()))), null));
         }
         WebhookConfig config = directory.current(target.id());
         if (config == null) {

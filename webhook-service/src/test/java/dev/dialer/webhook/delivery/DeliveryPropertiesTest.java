@@ -40,15 +40,15 @@ class DeliveryPropertiesTest {
     }
 
     @Test
-    void refusesAHookSecretThatIsNotAStandardWebhooksSecret() {
-        context.withPropertyValues("dialer.webhook.delivery.hook-secret=plain-text")
+    void refusesAHookSigningKeyThatIsNotAStandardWebhooksSecret() {
+        context.withPropertyValues("dialer.webhook.delivery.hook-signing-key=plain-text")
                 .run(started -> assertThat(started).getFailure()
-                        .hasStackTraceContaining("hookSecret"));
+                        .hasStackTraceContaining("hookSigningKey"));
     }
 
     @Test
-    void acceptsAnEmptyHookSecretAsNone() {
-        context.withPropertyValues("dialer.webhook.delivery.hook-secret=")
+    void acceptsAnEmptyHookSigningKeyAsNone() {
+        context.withPropertyValues("dialer.webhook.delivery.hook-signing-key=")
                 .run(started -> assertThat(started).hasNotFailed());
     }
 

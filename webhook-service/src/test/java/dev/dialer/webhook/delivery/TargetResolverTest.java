@@ -10,17 +10,19 @@ import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.hook.HookSecrets;
 import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class TargetResolverTest {
 
-    private static final String HOOK_SECRET = WebhookSignerTest.newSecret();
+    private static final HookSecrets HOOK_SECRETS = HookSecrets.derivedFrom(WebhookSignerTest.newSecret());
+    private static final String HOOK_SECRET = HOOK_SECRETS.of("acc-1");
     private static final WebhookConfig WEBHOOK = new WebhookConfig("wh-1", "acc-1", "https://customer.test/webhook",
             "test", "whsec_AAAA", true, Instant.now());
 
-    private final TargetResolver resolver = new TargetResolver(HOOK_SECRET);
+    private final TargetResolver resolver = new TargetResolver(HOOK_SECRETS);
 
     @Test
     void aStatusEventGoesToTheWebhookAndTheNotifyUrlButNotTheActionHook() {
@@ -60,6 +62,20 @@ class TargetResolverTest {
     }
 
     @Test
+    void eachAccountsHooksAreSignedWithThatAccountsOwnSecret() {
+        Hook notify = new Hook("https://customer.test/notify", null);
+        Hook action = new Hook("https://customer.test/action", null);
+        CallEvent own = finalEvent(command("acc-1", notify, action));
+        CallEvent other = finalEvent(command("acc-2", notify, action));
+
+        assertThat(resolver.resolve(own, null)).extracting(Target::secret)
+                .containsExactly(HOOK_SECRETS.of("acc-1"), HOOK_SECRETS.of("acc-1"));
+        assertThat(resolver.resolve(other, null)).extracting(Target::secret)
+                .containsExactly(HOOK_SECRETS.of("acc-2"), HOOK_SECRETS.of("acc-2"));
+        assertThat(HOOK_SECRETS.of("acc-1")).isNotEqualTo(HOOK_SECRETS.of("acc-2"));
+    }
+
+    @Test
     void withoutAHookSecretHooksAreUnsignedButWebhooksStaySigned() {
         CallEvent event = status(command(new Hook("https://customer.test/notify", null), null));
 
@@ -81,7 +97,11 @@ class TargetResolverTest {
     }
 
     private static CallCommand command(Hook notify, Hook action) {
-        return new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100", "+919876543210", "23", null,
+        return command("acc-1", notify, action);
+    }
+
+    private static CallCommand command(String account, Hook notify, Hook action) {
+        return new CallCommand(CallCommand.VERSION, "req-1", account, "+14155550100", "+919876543210", "23", null,
                 "test", 0, 0, 1, "wh-1", null, Map.of(), null, null, notify, action, null, Instant.now());
     }
 }
