@@ -31,7 +31,10 @@ class OpenApiIT extends RunningApiService {
         assertThat(document.get("paths").propertyNames()).contains(
                 "/api/v2/outgoing/send", "/v1/Accounts/{accountSid}/Calls", "/api/v2/webhooks",
                 "/api/v2/webhooks/{id}", "/api/v2/webhooks/{id}/rotate-secret", "/api/v2/webhooks/{id}/deliveries",
-                "/api/v2/webhooks/{id}/replay", "/api/v2/subscriptions", "/api/v2/subscriptions/{id}");
+                "/api/v2/webhooks/{id}/replay", "/api/v2/subscriptions", "/api/v2/subscriptions/{id}",
+                "/api/v2/account/hook-secret");
+        assertThat(document.at("/paths/~1api~1v2~1account~1hook-secret/get/responses/200/content/application~1json"
+                + "/schema/$ref").asString()).isEqualTo("#/components/schemas/HookSecret");
         assertThat(document.at("/components/securitySchemes/bearer/scheme").asString()).isEqualTo("bearer");
         assertThat(document.at("/paths/~1api~1v2~1outgoing~1send/post/requestBody/content/application~1json/examples")
                 .propertyNames()).contains("audio-file-id", "ivr-journey", "ivr-with-variables",

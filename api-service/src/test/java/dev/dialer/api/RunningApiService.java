@@ -25,11 +25,14 @@ import tools.jackson.databind.json.JsonMapper;
         "dialer.api.bootstrap.account-id=" + RunningApiService.ACCOUNT,
         "dialer.api.bootstrap.api-key=" + RunningApiService.KEY,
         "dialer.kafka.partitions=3",
+        "dialer.api.hooks.signing-key=" + RunningApiService.HOOK_SIGNING_KEY,
         "dialer.api.rate-limit.accounts." + RunningApiService.LIMITED_ACCOUNT + "=0.1"})
 abstract class RunningApiService {
 
     static final String ACCOUNT = "it-acme";
     static final String KEY = "dk_itAcmeKey0123456789abcdefghijklmnopqrstuvwxy";
+    /** The key each account's hook secret is derived from, as webhook-service's "it" profile has it. */
+    static final String HOOK_SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     /** An account held to one request per ten seconds. */
     static final String LIMITED_ACCOUNT = "it-limited";
     static final String FORM = "application/x-www-form-urlencoded";
