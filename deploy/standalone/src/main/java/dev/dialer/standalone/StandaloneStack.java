@@ -17,6 +17,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -51,6 +52,7 @@ public final class StandaloneStack implements AutoCloseable {
     public static StandaloneStack start(StandaloneOptions options) {
         Path dataDir = options.dataDir().toAbsolutePath();
         String demoKey = demoApiKey(dataDir);
+        String hookSigningKey = hookSigningKey(dataDir);
         String simulatorSecret = "sim-" + randomToken(16);
         List<AutoCloseable> started = new ArrayList<>();
         try {
@@ -69,7 +71,9 @@ public final class StandaloneStack implements AutoCloseable {
             Map<String, ConfigurableApplicationContext> services = new LinkedHashMap<>();
             List<String> api = new ArrayList<>(List.of(
                     "--dialer.api.bootstrap.account-id=" + DEMO_ACCOUNT,
-                    "--dialer.api.bootstrap.api-key=" + demoKey));
+                    "--dialer.api.bootstrap.api-key=" + demoKey,
+                    // The same key as webhook-service's: the secret an account reads is the one its hooks carry.
+                    "--dialer.api.hooks.signing-key=" + hookSigningKey));
             List<String> dispatcher = new ArrayList<>(List.of(
                     "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
                     "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
@@ -85,7 +89,7 @@ public final class StandaloneStack implements AutoCloseable {
             }
             if (options.services().contains("webhook")) {
                 services.put("webhook", run(WebhookApplication.class, "webhook-service", options.webhookPort(),
-                        shared));
+                        shared, "--dialer.webhook.delivery.hook-signing-key=" + hookSigningKey));
                 started.add(services.get("webhook"));
             }
             if (options.services().contains("api")) {
@@ -195,17 +199,32 @@ public final class StandaloneStack implements AutoCloseable {
 
     /** The demo account's key, kept in the data folder so that it survives restarts. */
     private static String demoApiKey(Path dataDir) {
-        Path file = dataDir.resolve("demo-api-key");
+        return kept(dataDir.resolve("demo-api-key"), () -> "dk_" + randomToken(32));
+    }
+
+    /**
+     * The key every account's hook secret is derived from, kept in the data folder so that the secrets a receiver was
+     * given survive restarts; each stack has its own, so no published key can sign its hooks.
+     */
+    private static String hookSigningKey(Path dataDir) {
+        return kept(dataDir.resolve("hook-signing-key"), () -> {
+            byte[] key = new byte[32];
+            new SecureRandom().nextBytes(key);
+            return "whsec_" + Base64.getEncoder().encodeToString(key);
+        });
+    }
+
+    private static String kept(Path file, Supplier<String> generated) {
         try {
-            Files.createDirectories(dataDir);
+            Files.createDirectories(file.getParent());
             if (Files.exists(file)) {
                 return Files.readString(file).strip();
             }
-            String key = "dk_" + randomToken(32);
-            Files.writeString(file, key + "\n");
-            return key;
+            String value = generated.get();
+            Files.writeString(file, value + "\n");
+            return value;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot keep the demo key in " + file, e);
+            throw new UncheckedIOException("cannot keep " + file.getFileName() + " in " + file, e);
         }
     }
 

@@ -13,11 +13,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -45,6 +49,8 @@ class StandaloneStackIT {
     private static final Queue<JsonNode> delivered = new ConcurrentLinkedQueue<>();
     private static final Queue<JsonNode> notified = new ConcurrentLinkedQueue<>();
     private static final Queue<JsonNode> actioned = new ConcurrentLinkedQueue<>();
+    /** Each action hook body with its {@code webhook-id|webhook-timestamp|webhook-signature}. */
+    private static final Map<String, String> actionSignatures = new ConcurrentHashMap<>();
     private static final HttpClient http = HttpClient.newHttpClient();
     private static String webhookId;
 
@@ -65,7 +71,12 @@ class StandaloneStackIT {
                                 .then(response.status(200).send()))
                         .post("/action", (request, response) -> request.receive().aggregate()
                                 .asString(StandardCharsets.UTF_8)
-                                .doOnNext(body -> actioned.add(JSON.readTree(body)))
+                                .doOnNext(body -> {
+                                    actionSignatures.put(body, request.requestHeaders().get("webhook-id") + "|"
+                                            + request.requestHeaders().get("webhook-timestamp") + "|"
+                                            + request.requestHeaders().get("webhook-signature"));
+                                    actioned.add(JSON.readTree(body));
+                                })
                                 .then(response.status(200).send())))
                 .bindNow();
         HttpResponse<String> created = post("/api/v2/webhooks", "application/json",
@@ -173,6 +184,7 @@ class StandaloneStackIT {
         List<JsonNode> finals = actioned.stream().filter(e -> sid.equals(e.get("request_id").asString())).toList();
         assertThat(finals).hasSize(1);
         assertThat(finals.get(0).get("status").asString()).isEqualTo("answered");
+        assertSignedWithTheAccountsHookSecret(sid);
         Map<String, Object> tag = stack.simulator().calls().stream()
                 .filter(call -> sid.equals(call.tag().get("request_id"))).findFirst().orElseThrow().tag();
         assertThat(tag).containsEntry("crm", "c-1");
@@ -190,6 +202,25 @@ class StandaloneStackIT {
             assertThat(get(service.getKey(), "/actuator/health/liveness").body()).contains("\"UP\"");
             assertThat(get(service.getKey(), "/actuator/prometheus").body()).contains(service.getValue());
         }
+    }
+
+    /** The action hook's signature verifies with the secret the API shows the demo account: both have one key. */
+    private static void assertSignedWithTheAccountsHookSecret(String sid) throws Exception {
+        HttpResponse<String> answer = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + stack.apiPort() + "/api/v2/account/hook-secret"))
+                .header("Authorization", "Bearer " + stack.demoApiKey()).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        String secret = JSON.readTree(answer.body()).get("secret").asString();
+        Map.Entry<String, String> signed = actionSignatures.entrySet().stream()
+                .filter(entry -> sid.equals(JSON.readTree(entry.getKey()).get("request_id").asString()))
+                .findFirst().orElseThrow();
+        String[] headers = signed.getValue().split("\\|");
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(Base64.getDecoder().decode(secret.substring("whsec_".length())), "HmacSHA256"));
+        byte[] expected = mac.doFinal((headers[0] + "." + headers[1] + "." + signed.getKey())
+                .getBytes(StandardCharsets.UTF_8));
+        assertThat(headers[2]).isEqualTo("v1," + Base64.getEncoder().encodeToString(expected));
     }
 
     private static void assertCompletedLifecycle(String id) {
