@@ -145,6 +145,17 @@ public final class Problems {
                 + "twice.", retryAfter, cause);
     }
 
+    /**
+     * As {@link #unconfirmed}, for a request sent without an {@code Idempotency-Key}: only its recipients with a
+     * {@code foreign_id} have ids a retry reproduces, so the client must not be told that any retry is safe.
+     */
+    public static ApiProblem unconfirmedWithoutKey(Duration retryAfter, Throwable cause) {
+        return unavailable("The calls may have been queued: Kafka has them, but the request failed after producing "
+                + "them. The request had no Idempotency-Key: a retry places each recipient with a foreign_id once, "
+                + "but queues the others again; look them up (GET /api/v2/calls) before sending them again.",
+                retryAfter, cause);
+    }
+
     static ProblemDetail internal() {
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, INTERNAL, "Internal error",
                 "The request failed on our side; it is safe to retry.");

@@ -175,7 +175,7 @@ class OutgoingCalls {
                                 .then(Mono.fromRunnable(() -> produced.set(true)))
                                 .thenReturn(fates);
                     })
-                    .onErrorMap(error -> produced.get(), error -> unconfirmed(account, error))
+                    .onErrorMap(error -> produced.get(), error -> unconfirmed(account, idempotencyKey != null, error))
                     .map(fates -> accepted(request, fates, now));
         });
     }
@@ -185,11 +185,12 @@ class OutgoingCalls {
      * that, so it is the ambiguous 503 of a late acknowledgement, whose retry under the same key (or with the same
      * {@code foreign_id}s, whose ids are derived) places each call once.
      */
-    private Throwable unconfirmed(Account account, Throwable error) {
+    private Throwable unconfirmed(Account account, boolean keyed, Throwable error) {
         producedUnconfirmed.increment();
         log.warn("commands of account {} are in Kafka but the send failed after producing them; answering 503",
                 account.id(), error);
-        return Problems.unconfirmed(publisher.retryAfter(), error);
+        return keyed ? Problems.unconfirmed(publisher.retryAfter(), error)
+                : Problems.unconfirmedWithoutKey(publisher.retryAfter(), error);
     }
 
     private Mono<Void> produce(List<CallCommand> commands) {

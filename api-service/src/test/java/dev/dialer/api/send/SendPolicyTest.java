@@ -256,7 +256,10 @@ class SendPolicyTest {
                 .expectBody()
                 .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unavailable")
                 .jsonPath("$.detail").value(detail -> assertThat((String) detail)
-                        .startsWith("The calls may have been queued").contains("same Idempotency-Key"));
+                        .startsWith("The calls may have been queued")
+                        .as("without a key only foreign_id recipients are safe to send again")
+                        .contains("no Idempotency-Key").contains("queues the others again")
+                        .doesNotContain("same Idempotency-Key"));
 
         assertThat(publisher.records).hasSize(1);
     }
