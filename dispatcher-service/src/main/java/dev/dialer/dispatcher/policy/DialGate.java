@@ -107,6 +107,9 @@ public class DialGate {
                                 state.finalStatus(), command.attempt());
                         return Mono.just(false);
                     }
+                    if (state.attemptUnclaimed()) {
+                        return decideUnclaimed(command);
+                    }
                     return decide(command);
                 });
     }
@@ -168,6 +171,18 @@ public class DialGate {
         PolicyDecision decision = decide(command, views.settingsOf(command.accountId()),
                 capFreesAt(dials, cap, now), now);
         return act(command, decision).thenReturn(new Claim.HeldByCap());
+    }
+
+    /**
+     * The attempt was recorded and never claimed: its dispatcher stopped in between, or another copy of the command is
+     * on its way to the claim right now. The attempt is first taken from claimers ({@link AttemptLedger#holdUnclaimed}:
+     * it waits under its number, as a requeued one does), so that exactly one of the two goes on: if the other copy
+     * claimed it first, this one is a duplicate; otherwise this one meets the policy, and a dial claims it back.
+     */
+    private Mono<Boolean> decideUnclaimed(CallCommand command) {
+        return Mono.defer(() -> attempts.holdUnclaimed(command.requestId(), command.attempt()))
+                .retryWhen(InfraRetry.untilRecovered("hold unclaimed attempt"))
+                .flatMap(held -> held ? decide(command) : Mono.just(true));
     }
 
     private Mono<Boolean> decide(CallCommand command) {

@@ -128,6 +128,39 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aRecordedButNeverClaimedAttemptThatMustWaitCountsItsWaitForACarrierFromTheWaitsEnd() {
+        String account = newAccount();
+        Instant opens = Instant.now().plusSeconds(6).truncatedTo(ChronoUnit.SECONDS);
+        LocalTime start = opens.atZone(BERLIN).toLocalTime();
+        publishSettings(account, CallingWindow.ALWAYS, List.of(new AccountSettings.CampaignWindow("evening",
+                new CallingWindow(start, start.plusHours(1)))), null);
+        awaitSeen(() -> views().settingsOf(account).campaignWindows().size() == 1);
+        CallCommand command = new CallCommand(CallCommand.VERSION, newRequestId(), account, CALLER, ANSWERING, null,
+                "welcome.wav", "evening", 0, 0, 1, null, null, Map.of(), null, null, null, null, Map.of(),
+                Instant.now());
+        // Recorded two hours ago by a dispatcher that stopped before its claim.
+        context.getBean(AttemptLedger.class).recordRequest(command).block(WAIT);
+        db.sql("""
+                        INSERT INTO dispatch.attempts (request_id, attempt_no, status, created_at)
+                        VALUES ($1, 1, 'queued', now() - interval '2 hours')""")
+                .bind(0, command.requestId()).then().block(WAIT);
+
+        fixture.produce(CALLER, Contract.toJson(command));
+
+        assertThat(fixture.awaitEvent(command.requestId(), "call.deferred").get("reason").stringValue())
+                .isEqualTo("calling_window");
+        assertThat(fixture.awaitEvent(command.requestId(), "call.final").get("status").stringValue())
+                .isEqualTo("answered");
+        assertThat(fixture.callsFor(command.requestId())).hasSize(1);
+        Instant waitingSince = db.sql("""
+                        SELECT COALESCE(waiting_since, created_at) FROM dispatch.attempts WHERE request_id = $1""")
+                .bind(0, command.requestId()).map(row -> row.get(0, Instant.class)).one().block(WAIT);
+        assertThat(waitingSince).as("a wait for a carrier after the window counts from the window's end, not from "
+                + "two hours ago (the carrier-unavailable and capacity limits would end it at once)")
+                .isAfterOrEqualTo(opens);
+    }
+
+    @Test
     void requestWhoseValidUntilPassedEndsExpiredAndIsNeverDialled() {
         String requestId = newRequestId();
 
