@@ -4,6 +4,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
+import dev.dialer.dispatcher.policy.CancelledCalls;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
@@ -48,6 +49,7 @@ public class Lanes {
     private final TrunkGate trunk;
     private final PacingMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
+    private final Predicate<CallCommand> cancelled;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
     /** This dispatcher's share of the commands partitions: a campaign's calls spread over all of them. */
     private volatile double campaignShare = 1.0;
@@ -58,17 +60,35 @@ public class Lanes {
 
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
-          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, CarrierReadiness carrier) {
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, CarrierReadiness carrier,
+          CancelledCalls cancelled) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
-                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting);
+                Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting,
+                cancelled::cancelled);
     }
 
-    /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well. */
+    /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well; nothing is cancelled. */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           Predicate<CallCommand> carrierAccepting) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
-                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting);
+                carrierAccepting, command -> false);
+    }
+
+    /** On a test's clock, with the commands {@code cancelled} says are cancelled. */
+    Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
+          Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled) {
+        this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
+                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled);
+    }
+
+    /** With a clock of its own; nothing is cancelled. */
+    Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
+          Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
+          LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting) {
+        this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers, nanoTime,
+                carrierAccepting, command -> false);
     }
 
     /**
@@ -79,10 +99,12 @@ public class Lanes {
      * @param nanoTime  the limits' clock: monotonic in service ({@link System#nanoTime}; a scheduler's {@code now} is
      *                  the wall clock in milliseconds, which steps when the system time is corrected)
      * @param carrierAccepting whether a command's call could reach a carrier now ({@link Carrier#accepting})
+     * @param cancelled whether the dial-time gate will end a command {@code canceled} ({@link CancelledCalls}): such a
+     *                  command is handed over unpaced
      */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
-          LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting) {
+          LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
@@ -94,6 +116,7 @@ public class Lanes {
         this.metrics = metrics;
         this.inFlightCalls = inFlightCalls;
         this.carrierAccepting = carrierAccepting;
+        this.cancelled = cancelled;
         this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
                 timers, nanoTime, pacing.timerCatchUp().toNanos());
@@ -266,6 +289,24 @@ public class Lanes {
         }
         metrics.started(now);
         return now;
+    }
+
+    /**
+     * Whether the ticket's command is cancelled, so that the dial-time gate will not dial it: it takes no token, permit
+     * or slot, and goes to the gate at once (which still decides).
+     */
+    boolean cancelled(LaneTicket ticket) {
+        return cancelled.test(ticket.command());
+    }
+
+    /**
+     * A cancelled head the trunk had granted a start to is handed over unpaced: the grant's token is spent, but its
+     * slot is given back (only a granted one: a slot held under the same key belongs to a call in flight).
+     */
+    void forgoGrant(LaneTicket ticket) {
+        if (trunk.isGranted(ticket.slotKey())) {
+            trunk.unplaced(ticket.slotKey());
+        }
     }
 
     PaceBucket callerBucket(String accountId, String callerId) {

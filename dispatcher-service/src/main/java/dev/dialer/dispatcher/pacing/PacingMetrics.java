@@ -5,6 +5,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Component;
 
@@ -18,6 +21,8 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked}: records parked in the schedule; {@code …lanes.wait}: time from a
  *       record's arrival in its lane to its dial;</li>
+ *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled,at=admission|lane}}: cancelled commands handed to the
+ *       dial-time gate without taking a token, permit or slot, as they arrived or from their lane;</li>
  *   <li>{@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
  *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
  *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
@@ -34,6 +39,7 @@ class PacingMetrics {
     private final Timer waited;
     private final Counter slotsReleased;
     private final Counter slotsCounted;
+    private final Map<Unpaced, Counter> unpaced = new EnumMap<>(Unpaced.class);
     private final AtomicInteger paused = new AtomicInteger();
 
     PacingMetrics(MeterRegistry registry) {
@@ -45,6 +51,12 @@ class PacingMetrics {
                 .register(registry);
         this.slotsReleased = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released");
         this.slotsCounted = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "counted");
+        for (Unpaced at : Unpaced.values()) {
+            unpaced.put(at, Counter.builder("dialer.dispatcher.lanes.unpaced")
+                    .description("cancelled commands handed to the dial-time gate without taking a token or slot")
+                    .tags("reason", "canceled", "at", at.name().toLowerCase(Locale.ROOT))
+                    .register(registry));
+        }
         Gauge.builder("dialer.dispatcher.lanes.paused", paused, AtomicInteger::get).register(registry);
     }
 
@@ -85,6 +97,11 @@ class PacingMetrics {
         waited.record(wait);
     }
 
+    /** A cancelled command was handed over unpaced. */
+    void unpaced(Unpaced at) {
+        unpaced.get(at).increment();
+    }
+
     void releasedOnRevoke(int count) {
         slotsReleased.increment(count);
     }
@@ -95,5 +112,10 @@ class PacingMetrics {
 
     void paused(int delta) {
         paused.addAndGet(delta);
+    }
+
+    /** Where a cancelled command left the lanes' pacing: as it arrived, or from its lane (its head, or parking). */
+    enum Unpaced {
+        ADMISSION, LANE
     }
 }

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.pacing;
 
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.PartitionFlow;
+import dev.dialer.dispatcher.pacing.PacingMetrics.Unpaced;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import java.time.Duration;
 import java.time.Instant;
@@ -32,6 +33,11 @@ import reactor.core.scheduler.Scheduler;
  * then acknowledged) with a due time spaced at the lane's rate, so a long backlog of one caller ID neither fills the
  * window nor holds the partition's commits or a rebalance. A requeued attempt ({@link #FRONT_OF_LANE_HEADER}) goes to
  * the front of its lane instead.
+ *
+ * <p>A command the dial-time gate will end {@code canceled} ({@link Lanes#cancelled}) is never paced: it takes no
+ * token, permit or slot and is never parked, but goes to the work at once, which still decides. Cancelled when it
+ * arrives, it goes past its lane (it is not dialled, so the order of the lane's dials does not change); cancelled while
+ * it waits, it goes in the lane's order when it reaches the head, and the lane's next dial starts after it.
  *
  * <p>Delivery: at least once per record. A record is acknowledged only through its {@link OffsetWindow}, which
  * commits no further than the first unfinished record. The work (and so the ledger) keeps a redelivered record from
@@ -113,6 +119,8 @@ public final class PartitionLanes {
         InboundRecord record = withAcknowledger(raw, slot);
         if (ticket == null) {
             emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
+        } else if (lanes.cancelled(ticket)) {
+            handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
         } else {
             Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
             if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
@@ -195,6 +203,12 @@ public final class PartitionLanes {
     private void startWhatIsDue(Lane lane) {
         while (!lane.timerArmed && !lane.waitingForSlot && !lane.waitingForPermit && !lane.queue.isEmpty()
                 && lane.inFlight < lanes.properties().inFlightPerLane()) {
+            if (lanes.cancelled(lane.queue.peek().ticket)) {
+                Pending cancelled = lane.queue.poll();
+                lanes.forgoGrant(cancelled.ticket);
+                handOverCancelled(cancelled, Unpaced.LANE);
+                continue;
+            }
             long now = now();
             long at = lanes.earliest(lane, lane.queue.peek().ticket, now);
             if (!lane.heldForCarrier) {
@@ -286,7 +300,7 @@ public final class PartitionLanes {
         while (lane.queue.size() > keep) {
             beyond.addFirst(lane.queue.pollLast());
         }
-        beyond.forEach(pending -> park(lane, pending.slot, pending.ticket));
+        beyond.forEach(pending -> parkUnlessCancelled(lane, pending));
         log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
                 topic, partition, lane.callerId, lanes.properties().parkAfter(), beyond.size());
     }
@@ -342,6 +356,26 @@ public final class PartitionLanes {
                 .then();
     }
 
+    /**
+     * Hands a cancelled command to the work without pacing it: the gate ends it {@code canceled} (or finds its request
+     * ended). Should the gate dial it after all (its cancel withdrawn in the meantime), the call went out without the
+     * lane's tokens or a trunk slot: a warning says so.
+     */
+    private void handOverCancelled(Pending pending, Unpaced at) {
+        lanes.metrics().unpaced(at);
+        emit(Mono.defer(() -> work.handle(pending.record, pending.ticket))
+                .subscribeOn(scheduler)
+                .onErrorReturn(false)
+                .doOnNext(placed -> {
+                    if (placed) {
+                        log.warn("request {} attempt {} was dialled although it was cancelled when its turn came; "
+                                        + "it took no token or trunk slot", pending.ticket.command().requestId(),
+                                pending.ticket.command().attempt());
+                    }
+                })
+                .then());
+    }
+
     /** Notes a dial's permit as held by this partition, so one never run is still given back at {@link #close}. */
     private AtomicBoolean held(AtomicBoolean permit) {
         permitsHeld.add(permit);
@@ -393,11 +427,20 @@ public final class PartitionLanes {
     private void parkHeld(Lane lane) {
         int count = lane.queue.size();
         for (Pending pending = lane.queue.poll(); pending != null; pending = lane.queue.poll()) {
-            park(lane, pending.slot, pending.ticket);
+            parkUnlessCancelled(lane, pending);
         }
         lane.heldSince = NOT_HELD;
         log.info("{}-{}: no carrier takes calls for caller ID lane {} for {} or more; {} record(s) parked", topic,
                 partition, lane.callerId, lanes.properties().parkAfter(), count);
+    }
+
+    /** Parks a record shed from its lane; a cancelled one goes to the work instead, where it ends at once. */
+    private void parkUnlessCancelled(Lane lane, Pending pending) {
+        if (lanes.cancelled(pending.ticket)) {
+            handOverCancelled(pending, Unpaced.LANE);
+        } else {
+            park(lane, pending.slot, pending.ticket);
+        }
     }
 
     /**

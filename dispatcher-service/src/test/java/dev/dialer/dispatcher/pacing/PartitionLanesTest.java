@@ -45,6 +45,8 @@ class PartitionLanesTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     /** Caller IDs whose calls no carrier would take now (every breaker of their route open). */
     private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
+    /** Campaigns the dial-time gate would end {@code canceled}. */
+    private final Set<String> cancelledCampaigns = ConcurrentHashMap.newKeySet();
     /** Where lanes park records; none unless a test parks. */
     private ParkingLot parking;
     /** The clock of the parking lot's due times: the virtual one. */
@@ -437,13 +439,84 @@ class PartitionLanesTest {
         assertThat(built.permits().inUse()).isEqualTo(2);
     }
 
+    @Test
+    void aCancelledCampaignsBacklogTakesNoTokenAndTheNextCampaignOnTheCallerIdStartsAtOnce() {
+        cancelledCampaigns.add("gone");
+        PartitionLanes lanes = lanes(pacing(1, 1, 1, Map.of()), new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int i = 0; i < 100; i++) {
+            admitInCampaign(lanes, A, "gone");
+        }
+        admitInCampaign(lanes, A, "live");
+
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        // Every one of the 100 went to the gate (which ends them canceled), none was parked, and they took neither the
+        // caller ID's token nor the trunk's: the other campaign's call starts at once.
+        assertThat(started).hasSize(101);
+        assertThat(started.get(100).offset()).isEqualTo(100L);
+        assertThat(started.get(100).at()).isZero();
+        assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("at", "admission").counter().count())
+                .isEqualTo(100.0);
+        assertThat(acknowledged).hasSize(101);
+    }
+
+    @Test
+    void callsOfACampaignCancelledWhileTheyWaitInTheLaneAreHandedOverUnpacedInTheLanesOrder() {
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        for (int i = 0; i < 100; i++) {
+            admitInCampaign(lanes, A, "gone");
+        }
+        time.advanceTimeBy(Duration.ofMillis(500));
+        assertThat(started).as("the first took the caller ID's token").hasSize(1);
+
+        cancelledCampaigns.add("gone");
+        admitInCampaign(lanes, A, "live");
+        time.advanceTimeBy(Duration.ofMillis(600));
+
+        // The 99 left go to the gate as their lane comes to them, before the other campaign's call, which starts with
+        // the caller ID's next token: about a second, not a hundred.
+        assertThat(started).hasSize(101);
+        assertThat(started).extracting(Started::offset).isSorted();
+        assertThat(started.get(100).at()).isEqualTo(SECOND);
+        assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(2.0);
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("at", "lane").counter().count())
+                .isEqualTo(99.0);
+        assertThat(acknowledged).hasSize(101);
+    }
+
+    @Test
+    void aCancelledHeadTheTrunkGrantedAStartGivesItsSlotBack() {
+        placed = true;
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        admitInCampaign(lanes, A, "live");
+        admitInCampaign(lanes, B, "gone");
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).as("B's call waits at the trunk for A's slot").hasSize(1);
+
+        cancelledCampaigns.add("gone");
+        built.trunk().release("r-0#1", true);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).as("B's cancelled call went to the gate").hasSize(2);
+        assertThat(built.trunk().inFlight()).as("the slot granted to it is free again").isZero();
+
+        admitInCampaign(lanes, B, "live");
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(3);
+        assertThat(built.trunk().inFlight()).isEqualTo(1);
+        assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(2.0);
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
         return lanes(pacing, properties, this::work);
     }
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
         Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), parking, clock,
-                new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()));
+                new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()),
+                command -> command.campaign() != null && cancelledCampaigns.contains(command.campaign()));
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
         running = partition.jobs(10_000).subscribe();

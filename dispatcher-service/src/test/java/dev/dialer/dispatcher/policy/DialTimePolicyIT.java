@@ -307,6 +307,33 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aCancelledCampaignsCommandsEndCanceledWithoutPacingAndAreNeverDialled() {
+        String account = newAccount();
+        // Issued after the commands below are accepted: it covers them.
+        CallControl cancel = new CallControl(CallControl.VERSION, UUID.randomUUID().toString(),
+                CallControl.Action.CANCEL, CallControl.Scope.CAMPAIGN, account, null, "autumn",
+                Instant.now().plus(Duration.ofHours(1)));
+        publishControl(cancel);
+        awaitSeen(() -> views().campaignControl(account, "autumn") != null);
+        double unpacedBefore = meters.counter("dialer.dispatcher.lanes.unpaced", "reason", "canceled", "at",
+                "admission").count();
+        List<String> cancelled = List.of(newRequestId(), newRequestId(), newRequestId(), newRequestId());
+        String other = newRequestId();
+
+        cancelled.forEach(requestId -> produceCommand(requestId, account, ANSWERING, "autumn", null));
+        produceCommand(other, account, ANSWERING, "winter", null);
+
+        for (String requestId : cancelled) {
+            assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("canceled");
+            assertThat(fixture.callsFor(requestId)).as("never dialled").isEmpty();
+            assertThat(attempts(requestId)).isZero();
+        }
+        assertThat(fixture.awaitEvent(other, "call.final").get("status").stringValue()).isEqualTo("answered");
+        assertThat(meters.counter("dialer.dispatcher.lanes.unpaced", "reason", "canceled", "at", "admission")
+                .count()).isEqualTo(unpacedBefore + cancelled.size());
+    }
+
+    @Test
     void cancelWhileRingingHangsUpAtTheCarrierAndEndsCanceled() {
         String account = newAccount();
         String requestId = newRequestId();
