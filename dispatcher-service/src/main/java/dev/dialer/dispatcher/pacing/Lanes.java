@@ -269,6 +269,11 @@ public class Lanes {
         synchronized (campaign) {
             long at = campaign.earliest(now);
             if (at > now) {
+                if (trunk.isGranted(ticket.slotKey())) {
+                    // The trunk granted a start the campaign cannot use yet: its slot goes back at once to the
+                    // others sharing the trunk instead of sitting idle until the grant lapses.
+                    trunk.unplaced(ticket.slotKey());
+                }
                 return at;
             }
             long started = startAtTrunk(lane, ticket, partition, now, wake);

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -449,7 +450,7 @@ public final class PartitionLanes {
      */
     private void park(Lane lane, OffsetWindow.Slot slot, LaneTicket ticket) {
         Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                lane.startInterval(now()));
+                lane.parkSpacing(now()));
         toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot));
         if (!parking) {
             parking = true;
@@ -569,6 +570,9 @@ public final class PartitionLanes {
     private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {
     }
 
+    /** The widest spacing of a lane without a rate of its own, parked for a wait at the trunk. */
+    static final long MAX_TRUNK_PARK_SPACING_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     /** One caller ID's records on this partition. */
     static final class Lane {
         final String callerId;
@@ -616,9 +620,23 @@ public final class PartitionLanes {
          * its head waits there for its turn (the one waiting now, or the last start's wait), when that is longer.
          */
         long startInterval(long now) {
-            long trunkWait = queuedAtTrunkSince == NOT_HELD ? lastTrunkWait
-                    : Math.max(lastTrunkWait, now - queuedAtTrunkSince);
-            return Math.max(bucket == null ? 0 : bucket.intervalNanos(), trunkWait);
+            return Math.max(bucket == null ? 0 : bucket.intervalNanos(), trunkWait(now));
+        }
+
+        private long trunkWait(long now) {
+            return queuedAtTrunkSince == NOT_HELD ? lastTrunkWait : Math.max(lastTrunkWait, now - queuedAtTrunkSince);
+        }
+
+        /**
+         * How far apart parked records come back: at the caller ID's own rate, which is what the lane can start once
+         * the trunk lets it. A wait at the trunk sets how much the lane keeps ({@link #startInterval}), not how its
+         * parked backlog is spread: a trunk that binds for a minute would otherwise space a long backlog by that
+         * minute's wait, and the lane would dial at that pace for hours after the trunk freed (a record that comes
+         * back while the trunk still binds is parked again). A lane without a rate of its own spaces them by the
+         * trunk's wait, at most {@link #MAX_TRUNK_PARK_SPACING_NANOS}.
+         */
+        long parkSpacing(long now) {
+            return bucket != null ? bucket.intervalNanos() : Math.min(trunkWait(now), MAX_TRUNK_PARK_SPACING_NANOS);
         }
 
         /**

@@ -206,6 +206,73 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aBacklogParkedWhileTheTrunkBindsComesBackAtTheCallerIdsRateNotTheTrunksWait() {
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        // One trunk channel and 30-second calls for a while: the head waits at the trunk far longer than 1/5 s.
+        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 30, TimeUnit.SECONDS);
+                }).thenReturn(true));
+        for (int call = 0; call < 300; call++) {
+            admit(lanes, "acc", A);
+        }
+        for (int second = 0; second < 90; second++) {
+            time.advanceTimeBy(Duration.ofSeconds(1));
+        }
+
+        assertThat(parked).hasSizeGreaterThan(200);
+        List<Instant> due = parked.stream().map(ParkingLot.Parked::dueAt).sorted().toList();
+        Duration widest = Duration.ZERO;
+        for (int i = 1; i < due.size(); i++) {
+            Duration gap = Duration.between(due.get(i - 1), due.get(i));
+            widest = gap.compareTo(widest) > 0 ? gap : widest;
+        }
+        assertThat(widest).as("spaced at the caller ID's 5 CPS: once the trunk frees, the lane dials at its rate")
+                .isLessThanOrEqualTo(Duration.ofMillis(200));
+    }
+
+    @Test
+    void aTrunkStartGrantedToACampaignThatIsNotDueGoesToTheOthersSharingTheTrunk() {
+        // One trunk channel, one-second calls; a campaign at one call every 5 s over ten caller IDs, and another
+        // account's calls: the campaign's lanes are granted starts they cannot use yet.
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 0.2), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 1, TimeUnit.SECONDS);
+                }).thenReturn(true));
+        for (int call = 0; call < 5; call++) {
+            for (int caller = 0; caller < 10; caller++) {
+                admitInCampaign(lanes, "+49301000" + (200 + caller), "slow");
+            }
+        }
+        String other = "+4930000003";
+        for (int call = 0; call < 60; call++) {
+            admit(lanes, "other", other);
+        }
+
+        for (int second = 0; second < 60; second++) {
+            time.advanceTimeBy(Duration.ofSeconds(1));
+        }
+
+        assertThat(startsOf(other)).as("a grant the campaign cannot use is not held idle for its 10 s timeout")
+                .hasSizeGreaterThanOrEqualTo(40);
+        assertThat(started.size() - startsOf(other).size()).as("the campaign keeps its own rate").isBetween(10, 14);
+    }
+
+    @Test
     void aCampaignsRateHoldsAcrossItsCallerIdsAndIsDividedByTheShareOfPartitionsOwned() {
         PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 4.0), 0, 0,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
