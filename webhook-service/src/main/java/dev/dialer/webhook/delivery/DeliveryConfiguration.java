@@ -40,7 +40,9 @@ class DeliveryConfiguration {
     @Bean
     TargetGuard targetGuard(DeliveryProperties properties) {
         // A malformed allow-list entry fails start-up: guessing what it meant could open an internal address.
-        return TargetGuard.resolvingWithDns(new AllowList(properties.allowedHosts()), properties.plainHttp());
+        // A lookup is part of connecting: it may take as long as a connection may take to open.
+        return TargetGuard.resolvingWithDns(new AllowList(properties.allowedHosts()), properties.plainHttp(),
+                properties.connectTimeout());
     }
 
     @Bean

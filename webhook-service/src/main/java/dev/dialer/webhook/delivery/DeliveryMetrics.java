@@ -19,6 +19,7 @@ final class DeliveryMetrics {
     private final Counter unexpected;
     private final Counter unloggedAttempts;
     private final Counter unpublishedAttempts;
+    private final Counter failedLookups;
     private final Counter heldBack;
     private final AtomicLong retriesPending = new AtomicLong();
 
@@ -45,6 +46,10 @@ final class DeliveryMetrics {
                 .register(registry);
         this.unloggedAttempts = Counter.builder("dialer.webhook.attempts.unlogged")
                 .description("Delivery tries that could not be written to the delivery log")
+                .register(registry);
+        this.failedLookups = Counter.builder("dialer.webhook.lookups.failed")
+                .description("Tries that failed because their host's DNS lookup did not answer in time or could not "
+                        + "start (every lookup thread busy)")
                 .register(registry);
         this.unpublishedAttempts = Counter.builder("dialer.webhook.attempts.unpublished")
                 .description("Delivery tries that could not be published on dialer.webhook.deliveries")
@@ -101,6 +106,10 @@ final class DeliveryMetrics {
 
     void unloggedAttempt() {
         unloggedAttempts.increment();
+    }
+
+    void lookupFailed() {
+        failedLookups.increment();
     }
 
     void unpublishedAttempt() {

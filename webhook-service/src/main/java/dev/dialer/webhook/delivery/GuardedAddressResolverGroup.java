@@ -10,18 +10,16 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.List;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * The HTTP client's name resolution, checked by the {@link TargetGuard}: a host is resolved once, its addresses are
  * checked, and the client connects to one of those very addresses. A host whose DNS answer turned internal after the
- * check before the try (DNS rebinding) fails to resolve here. The lookups block, so they run off the event loop.
+ * check before the try (DNS rebinding) fails to resolve here. The lookups block, so they run off the event loop, on the
+ * guard's own bounded lookup threads with a timeout ({@link HostLookups}).
  */
 final class GuardedAddressResolverGroup extends AddressResolverGroup<InetSocketAddress> {
 
     private final TargetGuard guard;
-    private final Scheduler lookups = Schedulers.boundedElastic();
 
     GuardedAddressResolverGroup(TargetGuard guard) {
         this.guard = guard;
@@ -40,24 +38,13 @@ final class GuardedAddressResolverGroup extends AddressResolverGroup<InetSocketA
 
         @Override
         protected void doResolve(String host, Promise<InetAddress> promise) {
-            lookups.schedule(() -> {
-                try {
-                    promise.trySuccess(guard.connectable(host)[0]);
-                } catch (Exception e) {
-                    promise.tryFailure(e);
-                }
-            });
+            guard.connectable(host).subscribe(addresses -> promise.trySuccess(addresses[0]), promise::tryFailure);
         }
 
         @Override
         protected void doResolveAll(String host, Promise<List<InetAddress>> promise) {
-            lookups.schedule(() -> {
-                try {
-                    promise.trySuccess(Arrays.asList(guard.connectable(host)));
-                } catch (Exception e) {
-                    promise.tryFailure(e);
-                }
-            });
+            guard.connectable(host).subscribe(addresses -> promise.trySuccess(Arrays.asList(addresses)),
+                    promise::tryFailure);
         }
     }
 }

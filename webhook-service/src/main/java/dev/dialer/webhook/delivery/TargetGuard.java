@@ -3,10 +3,10 @@ package dev.dialer.webhook.delivery;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Refuses targets that would turn a customer-supplied URL into a way into our own network (SSRF): anything but
@@ -22,7 +22,8 @@ import reactor.core.scheduler.Schedulers;
  * <p>The check runs before every try, and again when the HTTP client resolves the host to connect
  * ({@link GuardedAddressResolverGroup}): the client connects to the very address that was checked, so a DNS answer
  * that changes between the two (DNS rebinding) is caught. A host that does not resolve is let through here; its try
- * then fails to connect like any unreachable endpoint.
+ * then fails to connect like any unreachable endpoint. A lookup that does not answer in time fails the try
+ * ({@link HostLookups}).
  *
  * <p>Plain {@code http://} is refused unless the {@link DeliveryProperties.PlainHttp} policy allows it: by default
  * only for allow-listed hosts (the local stack), so outside it events travel encrypted.
@@ -56,8 +57,14 @@ final class TargetGuard {
     /** 6to4: the IPv4 address follows the 2002::/16 prefix. */
     private static final CidrBlock SIX_TO_FOUR = CidrBlock.parse("2002::/16");
 
+    /** Threads that may wait on name servers at once; more lookups queue, up to {@link #LOOKUP_QUEUE}. */
+    static final int LOOKUP_THREADS = 32;
+    static final int LOOKUP_QUEUE = 1024;
+    /** The lookup timeout when none is given (tests). */
+    private static final Duration DEFAULT_LOOKUP_TIMEOUT = Duration.ofSeconds(5);
+
     private final AllowList allowList;
-    private final Resolver resolver;
+    private final HostLookups lookups;
     private final DeliveryProperties.PlainHttp plainHttp;
 
     TargetGuard(AllowList allowList, Resolver resolver) {
@@ -65,34 +72,41 @@ final class TargetGuard {
     }
 
     TargetGuard(AllowList allowList, Resolver resolver, DeliveryProperties.PlainHttp plainHttp) {
+        this(allowList, new HostLookups(resolver, DEFAULT_LOOKUP_TIMEOUT, LOOKUP_THREADS, LOOKUP_QUEUE), plainHttp);
+    }
+
+    TargetGuard(AllowList allowList, HostLookups lookups, DeliveryProperties.PlainHttp plainHttp) {
         this.allowList = allowList;
-        this.resolver = resolver;
+        this.lookups = lookups;
         this.plainHttp = plainHttp;
     }
 
-    static TargetGuard resolvingWithDns(AllowList allowList, DeliveryProperties.PlainHttp plainHttp) {
-        return new TargetGuard(allowList, InetAddress::getAllByName, plainHttp);
+    /** Looks hosts up in DNS, each lookup bounded by {@code lookupTimeout} (see {@link HostLookups}). */
+    static TargetGuard resolvingWithDns(AllowList allowList, DeliveryProperties.PlainHttp plainHttp,
+                                        Duration lookupTimeout) {
+        return new TargetGuard(allowList, new HostLookups(InetAddress::getAllByName, lookupTimeout, LOOKUP_THREADS,
+                LOOKUP_QUEUE), plainHttp);
     }
 
     /**
-     * The addresses a host may be connected to, at connect time; blocking (DNS).
-     *
-     * @throws UnknownHostException when the host does not resolve, or resolves to an address that must not be called
+     * The addresses a host may be connected to, at connect time. Errors with {@link UnknownHostException} when the
+     * host does not resolve in time, or resolves to an address that must not be called
+     * ({@link ForbiddenAddressException}).
      */
-    InetAddress[] connectable(String host) throws UnknownHostException {
-        InetAddress[] addresses = resolver.resolve(host);
-        if (allowList.allowsHost(host)) {
-            return addresses;
-        }
-        for (InetAddress address : addresses) {
-            if (!permitted(address)) {
-                throw new ForbiddenAddressException(host);
+    Mono<InetAddress[]> connectable(String host) {
+        return lookups.resolve(host).handle((addresses, sink) -> {
+            if (!allowList.allowsHost(host) && !Arrays.stream(addresses).allMatch(this::permitted)) {
+                sink.error(new ForbiddenAddressException(host));
+                return;
             }
-        }
-        return addresses;
+            sink.next(addresses);
+        });
     }
 
-    /** Completes with whether the URL may be called. DNS resolution runs on the bounded elastic scheduler. */
+    /**
+     * Completes with whether the URL may be called; errors with {@link HostLookups.LookupFailedException} when its
+     * host's DNS lookup did not answer in time (a failed try of the target, not a refusal).
+     */
     Mono<Boolean> permits(String url) {
         String host = httpHost(url);
         if (host == null) {
@@ -110,21 +124,11 @@ final class TargetGuard {
             return Mono.fromCallable(() -> permitted(AllowList.literal(host)))
                     .onErrorReturn(IllegalArgumentException.class, false);
         }
-        return Mono.fromCallable(() -> permittedAll(host))
-                .subscribeOn(Schedulers.boundedElastic());
-    }
-
-    private boolean permittedAll(String host) {
-        try {
-            for (InetAddress address : resolver.resolve(host)) {
-                if (!permitted(address)) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (UnknownHostException e) {
-            return true;
-        }
+        return lookups.resolve(host)
+                .map(addresses -> Arrays.stream(addresses).allMatch(this::permitted))
+                // Does not resolve: let through, its try fails to connect like any unreachable endpoint.
+                .onErrorResume(error -> error instanceof UnknownHostException
+                        && !(error instanceof HostLookups.LookupFailedException), error -> Mono.just(true));
     }
 
     private boolean permitted(InetAddress address) {

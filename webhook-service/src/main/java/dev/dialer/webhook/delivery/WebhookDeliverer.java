@@ -117,8 +117,18 @@ final class WebhookDeliverer {
     }
 
     private Mono<Void> guarded(DeliveryTask task) {
+        Instant started = clock.instant();
         return guard.permits(task.target().url())
+                .onErrorResume(HostLookups.LookupFailedException.class,
+                        e -> lookupFailed(task, e, started).then(Mono.<Boolean>empty()))
                 .flatMap(permitted -> permitted ? attempt(task) : refuse(task, Reason.FORBIDDEN_TARGET));
+    }
+
+    /** A name server that did not answer in time: a failed try of the target, retried per the schedule. */
+    private Mono<Void> lookupFailed(DeliveryTask task, HostLookups.LookupFailedException failure, Instant started) {
+        metrics.lookupFailed();
+        return settle(task, AttemptResult.failed(Reason.TIMEOUT, failure.getMessage(),
+                Duration.between(started, clock.instant())));
     }
 
     private Mono<Void> attempt(DeliveryTask task) {

@@ -9,9 +9,13 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 class TargetGuardTest {
@@ -182,8 +186,52 @@ class TargetGuardTest {
         TargetGuard guard = new TargetGuard(new AllowList(List.of()),
                 host -> new InetAddress[] {address("169.254.169.254")});
 
-        assertThatThrownBy(() -> guard.connectable("metadata.test"))
-                .isInstanceOf(TargetGuard.ForbiddenAddressException.class);
+        StepVerifier.create(guard.connectable("metadata.test"))
+                .expectError(TargetGuard.ForbiddenAddressException.class)
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aHostWhoseNameServerHangsHoldsUpNoOtherHostAndItsLookupsFailWithATimeout() throws Exception {
+        CountDownLatch hung = new CountDownLatch(1);
+        TargetGuard guard = new TargetGuard(new AllowList(List.of()), host -> {
+            if (host.equals("slow.test")) {
+                awaitQuietly(hung);
+            }
+            return new InetAddress[] {address("93.184.216.34")};
+        });
+        try {
+            List<Mono<Boolean>> slow = IntStream.range(0, 500)
+                    .mapToObj(i -> guard.permits("https://slow.test/hook/" + i).cache())
+                    .toList();
+            slow.forEach(lookup -> lookup.subscribe(permitted -> { }, error -> { }));
+
+            StepVerifier.create(guard.permits("https://fast.test/hook"))
+                    .expectNext(true)
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(3));
+            StepVerifier.create(Flux.fromIterable(slow)
+                            .flatMap(lookup -> lookup.map(Object.class::cast).onErrorResume(Mono::just))
+                            .filter(HostLookups.LookupFailedException.class::isInstance))
+                    .expectNextCount(slow.size())
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(15));
+            StepVerifier.create(slow.get(0))
+                    .expectErrorSatisfies(error -> assertThat(error)
+                            .isInstanceOf(HostLookups.LookupFailedException.class)
+                            .hasMessageContaining("slow.test").hasMessageContaining("timed out"))
+                    .verify(Duration.ofSeconds(5));
+        } finally {
+            hung.countDown();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static TargetGuard guard(List<String> allowed) {
