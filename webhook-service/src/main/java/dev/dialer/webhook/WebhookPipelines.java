@@ -3,6 +3,7 @@ package dev.dialer.webhook;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.delivery.CallEventConsumer;
+import dev.dialer.webhook.delivery.DisableAnnouncements;
 import dev.dialer.webhook.delivery.EndpointStateLoader;
 import dev.dialer.webhook.delivery.ReplayConsumer;
 import dev.dialer.webhook.delivery.RetryPoller;
@@ -19,7 +20,8 @@ import reactor.core.publisher.Mono;
 /**
  * Owns the service's pipelines: on start it creates any missing topics and loads the durable endpoint state, then
  * follows the webhook directory and, once the directory has caught up with its topic, consumes call events, sends due
- * retries and consumes replay requests; on stop it disposes them all. Until the directory has caught up every webhook
+ * retries and consumes replay requests; from the start it also announces disables to api-service
+ * ({@link DisableAnnouncements}); on stop it disposes them all. Until the directory has caught up every webhook
  * would look unknown: a due retry would be dropped, a subscribed webhook skipped and a replay ignored. Stopping in
  * the middle of a first try leaves its record unacknowledged, so the next consumer of the partition tries it again;
  * stopping in the middle of a retry leaves its row leased until the lease runs out (at least once, both).
@@ -36,16 +38,19 @@ class WebhookPipelines implements SmartLifecycle {
     private final RetryPoller retries;
     private final ReplayConsumer replays;
     private final EndpointStateLoader endpointState;
+    private final DisableAnnouncements disables;
     private volatile Disposable running;
 
     WebhookPipelines(KafkaProperties kafka, WebhookDirectory directory, CallEventConsumer consumer,
-                     RetryPoller retries, ReplayConsumer replays, EndpointStateLoader endpointState) {
+                     RetryPoller retries, ReplayConsumer replays, EndpointStateLoader endpointState,
+                     DisableAnnouncements disables) {
         this.kafka = kafka;
         this.directory = directory;
         this.consumer = consumer;
         this.retries = retries;
         this.replays = replays;
         this.endpointState = endpointState;
+        this.disables = disables;
     }
 
     @Override
@@ -58,7 +63,8 @@ class WebhookPipelines implements SmartLifecycle {
                 directory.follow().subscribe(null, error -> log.error("webhook directory stopped", error)),
                 afterDirectory(consumer.run(), "call event consumer"),
                 afterDirectory(retries.run(), "webhook retry poller"),
-                afterDirectory(replays.run(), "webhook replay consumer"));
+                afterDirectory(replays.run(), "webhook replay consumer"),
+                disables.run().subscribe(null, error -> log.error("disable announcements stopped", error)));
         log.info("webhook pipelines started; delivering once the webhook directory has caught up");
     }
 

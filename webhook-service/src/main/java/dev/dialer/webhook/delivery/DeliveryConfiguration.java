@@ -27,6 +27,9 @@ class DeliveryConfiguration {
     /** The shared hook secret's property, replaced by the signing key. */
     private static final String RETIRED_HOOK_SECRET = "dialer.webhook.delivery.hook-secret";
 
+    /** How often disables not yet acknowledged by the broker are published again (see DisableAnnouncements). */
+    private static final Duration DISABLE_ANNOUNCEMENT_INTERVAL = Duration.ofSeconds(10);
+
     @Bean
     Clock deliveryClock() {
         return Clock.systemUTC();
@@ -85,6 +88,14 @@ class DeliveryConfiguration {
                             DeliveryProperties properties) {
         return new AttemptFeed(attemptPublisher::publish, metrics,
                 Math.toIntExact(properties.publishedBodyLimit().toBytes()));
+    }
+
+    /** Runs in the pipelines, which start it once deliveries may start. */
+    @Bean
+    DisableAnnouncements disableAnnouncements(DatabaseClient database, KafkaPublisher attemptPublisher,
+                                              AttemptFeed attemptFeed, DeliveryMetrics metrics) {
+        return new DisableAnnouncements(database, attemptPublisher::publish, attemptFeed, metrics,
+                DISABLE_ANNOUNCEMENT_INTERVAL);
     }
 
     @Bean

@@ -20,6 +20,7 @@ final class DeliveryMetrics {
     private final Counter unloggedAttempts;
     private final Counter unpublishedAttempts;
     private final Counter failedLookups;
+    private final Counter unannouncedDisables;
     private final Counter heldBack;
     private final AtomicLong retriesPending = new AtomicLong();
 
@@ -50,6 +51,9 @@ final class DeliveryMetrics {
         this.failedLookups = Counter.builder("dialer.webhook.lookups.failed")
                 .description("Tries that failed because their host's DNS lookup did not answer in time or could not "
                         + "start (every lookup thread busy)")
+                .register(registry);
+        this.unannouncedDisables = Counter.builder("dialer.webhook.disables.unannounced")
+                .description("Publishes of a webhook's disable to api-service that failed, to be tried again")
                 .register(registry);
         this.unpublishedAttempts = Counter.builder("dialer.webhook.attempts.unpublished")
                 .description("Delivery tries that could not be published on dialer.webhook.deliveries")
@@ -110,6 +114,10 @@ final class DeliveryMetrics {
 
     void lookupFailed() {
         failedLookups.increment();
+    }
+
+    void unannouncedDisable() {
+        unannouncedDisables.increment();
     }
 
     void unpublishedAttempt() {

@@ -1,5 +1,7 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.contract.WebhookConfig;
 import io.r2dbc.spi.Readable;
 import java.time.Clock;
@@ -21,6 +23,9 @@ import reactor.core.publisher.Mono;
  * <p>Several instances share the table, each with its own memory. Only a re-enable removes a disable: counting a
  * failure or a success leaves a row whose {@code disabled_at} is set alone, and the instance then reads the row
  * again. Failures are counted in the table, so the count covers the tries of every instance.
+ *
+ * <p>A disable is written together with its announcement, the try that disabled the webhook, which
+ * {@link DisableAnnouncements} publishes to api-service until the broker has it.
  */
 final class EndpointHealth {
 
@@ -29,10 +34,10 @@ final class EndpointHealth {
     static final String FAILING = "failing";
 
     private static final String DISABLE = """
-            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, disabled_at, disabled_reason)
-            VALUES (:id, 0, :disabledAt, :reason)
+            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, disabled_at, disabled_reason, announcement)
+            VALUES (:id, 0, :disabledAt, :reason, :announcement)
             ON CONFLICT (webhook_id) DO UPDATE SET disabled_at = EXCLUDED.disabled_at,
-                disabled_reason = EXCLUDED.disabled_reason
+                disabled_reason = EXCLUDED.disabled_reason, announcement = EXCLUDED.announcement
             WHERE s.disabled_at IS NULL
             RETURNING *""";
     private static final String FAILED = """
@@ -93,8 +98,12 @@ final class EndpointHealth {
         return states.values().stream().filter(State::disabled).count();
     }
 
-    /** Completes with true when this disabled the webhook (false when it already was, here or elsewhere). */
-    Mono<Boolean> disable(String webhookId, String reason) {
+    /**
+     * Completes with true when this disabled the webhook (false when it already was, here or elsewhere).
+     *
+     * @param announcement the try that disabled it, stored with the disable to be published
+     */
+    Mono<Boolean> disable(String webhookId, String reason, DeliveryAttempt announcement) {
         State known = states.get(webhookId);
         if (known != null && known.disabled()) {
             return Mono.just(false);
@@ -103,6 +112,7 @@ final class EndpointHealth {
                 .bind("id", webhookId)
                 .bind("disabledAt", clock.instant())
                 .bind("reason", reason)
+                .bind("announcement", Contract.toBytes(announcement))
                 .map(EndpointHealth::state)
                 .one()
                 .doOnNext(state -> states.put(webhookId, state))
@@ -111,8 +121,12 @@ final class EndpointHealth {
                 .switchIfEmpty(refresh(webhookId).thenReturn(false));
     }
 
-    /** Counts a failed try; completes with true when the failures disabled the webhook just now. */
-    Mono<Boolean> failed(String webhookId) {
+    /**
+     * Counts a failed try; completes with true when the failures disabled the webhook just now.
+     *
+     * @param announcement the try, to be announced if it disables the webhook
+     */
+    Mono<Boolean> failed(String webhookId, DeliveryAttempt announcement) {
         State known = states.get(webhookId);
         if (known != null && known.disabled()) {
             return Mono.just(false);
@@ -123,7 +137,7 @@ final class EndpointHealth {
                 .bind("failedAt", now)
                 .map(EndpointHealth::state)
                 .one()
-                .flatMap(state -> counted(webhookId, state, now))
+                .flatMap(state -> counted(webhookId, state, now, announcement))
                 .switchIfEmpty(refresh(webhookId).thenReturn(false));
     }
 
@@ -141,9 +155,9 @@ final class EndpointHealth {
                         : refresh(webhookId).then());
     }
 
-    private Mono<Boolean> counted(String webhookId, State state, Instant now) {
+    private Mono<Boolean> counted(String webhookId, State state, Instant now, DeliveryAttempt announcement) {
         if (sustained(state, now)) {
-            return disable(webhookId, FAILING);
+            return disable(webhookId, FAILING, announcement);
         }
         states.put(webhookId, state);
         return Mono.just(false);

@@ -22,8 +22,9 @@ import reactor.core.publisher.Mono;
  * refuse it, in which case it waits in the retry table without counting as a try (until its endpoint's circuit lets a
  * trial through, when that is what refused it) and its target is held from the retry poller ({@link HeldTargets})
  * while its endpoint goes on refusing. A 410 Gone, or sustained failure
- * ({@link EndpointHealth}), disables the webhook and announces it ({@link DisabledNotice}). Every try is recorded in
- * the {@link AttemptLog}.
+ * ({@link EndpointHealth}), disables the webhook and announces it: to api-service durably, the disabling try being
+ * stored with the disable ({@link DisableAnnouncements}), and to the account's other webhooks ({@link DisabledNotice}).
+ * Every try is recorded in the {@link AttemptLog}, and so is every refusal but of an unknown or foreign webhook.
  *
  * <p>Delivery guarantee: each try is sent at most once; the delivery as a whole at least once, since a try that timed
  * out may still have arrived. The completion of {@link #deliver} means the outcome is durable; it errors only when
@@ -168,17 +169,19 @@ final class WebhookDeliverer {
         if (result.succeeded()) {
             return delivered(task, tries, result);
         }
+        // The try that would disable the webhook, stored with the disable so that it is announced come what may.
+        DeliveryAttempt disabling = attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, true);
         if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
-            return health.disable(task.target().id(), EndpointHealth.GONE)
-                    .flatMap(disabledNow -> dead(task, tries, result, disabledNow));
+            return health.disable(task.target().id(), EndpointHealth.GONE, disabling)
+                    .flatMap(disabledNow -> dead(task, tries, result, disabledNow ? disabling : null));
         }
         if (result.reason() == Reason.FORBIDDEN_TARGET || result.reason() == Reason.INVALID_TARGET
                 || result.reason() == Reason.GONE) {
-            return dead(task, tries, result, false);
+            return dead(task, tries, result, null);
         }
-        Mono<Boolean> disabledNow = task.target().kind().isWebhook() ? health.failed(task.target().id())
+        Mono<Boolean> disabledNow = task.target().kind().isWebhook() ? health.failed(task.target().id(), disabling)
                 : Mono.just(false);
-        return disabledNow.flatMap(disabled -> disabled ? dead(task, tries, result, true)
+        return disabledNow.flatMap(disabled -> disabled ? dead(task, tries, result, disabling)
                 : retryOrDead(task, tries, result));
     }
 
@@ -199,7 +202,7 @@ final class WebhookDeliverer {
     private Mono<Void> retryOrDead(DeliveryTask task, int tries, AttemptResult result) {
         Optional<Duration> wait = schedule.next(tries, result);
         if (wait.isEmpty()) {
-            return dead(task, tries, result, false);
+            return dead(task, tries, result, null);
         }
         Instant next = clock.instant().plus(wait.get());
         metrics.outcome(task.target().kind(), "retrying", result.reason());
@@ -207,7 +210,9 @@ final class WebhookDeliverer {
                 .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.RETRYING, result, next, false)));
     }
 
-    private Mono<Void> dead(DeliveryTask task, int tries, AttemptResult result, boolean disabledNow) {
+    /** @param disabling the try as announced, when it disabled the webhook just now; null otherwise */
+    private Mono<Void> dead(DeliveryTask task, int tries, AttemptResult result, DeliveryAttempt disabling) {
+        boolean disabledNow = disabling != null;
         metrics.outcome(task.target().kind(), "dead", result.reason());
         metrics.deadLetter(result.reason());
         log.warn("gave up delivering event {} to {} {} after {} tries ({}, status {}, {}){}", task.eventId(),
@@ -215,7 +220,8 @@ final class WebhookDeliverer {
                 result.error(), disabledNow ? "; the webhook is now disabled" : "");
         Mono<Void> announce = disabledNow ? announce(task, result) : Mono.empty();
         return store.deadLetter(task, tries, result.reason())
-                .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, disabledNow)))
+                .then(attemptLog.record(disabledNow ? disabling
+                        : attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, false)))
                 .then(announce);
     }
 
@@ -244,8 +250,9 @@ final class WebhookDeliverer {
         Mono<Void> logged = attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.REFUSED,
                 refused, null, false));
         if (!task.stored() && reason == Reason.DISABLED) {
-            // A disabled webhook's new events are kept in webhook.events for a replay after it is re-enabled.
-            return Mono.empty();
+            // A disabled webhook's new events are kept in webhook.events for a replay after it is re-enabled; the
+            // log shows each refusal, so a webhook disabled here is never silent there.
+            return logged;
         }
         return store.deadLetter(task, task.tries(), reason).then(logged);
     }

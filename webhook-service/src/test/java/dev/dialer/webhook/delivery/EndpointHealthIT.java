@@ -2,6 +2,7 @@ package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
@@ -46,10 +47,10 @@ class EndpointHealthIT {
                 "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, Instant.now().minusSeconds(60));
         EndpointHealth disabling = loaded();
         EndpointHealth other = loaded();
-        StepVerifier.create(other.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(other.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
 
-        StepVerifier.create(disabling.disable(id, EndpointHealth.GONE)).expectNext(true).expectComplete().verify(WAIT);
-        StepVerifier.create(other.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(disabling.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(other.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
         StepVerifier.create(other.succeeded(id)).expectComplete().verify(WAIT);
 
         StepVerifier.create(loaded().disabled(configured)).expectNext(true).expectComplete().verify(WAIT);
@@ -62,24 +63,31 @@ class EndpointHealthIT {
         EndpointHealth first = loaded();
         EndpointHealth second = loaded();
 
-        StepVerifier.create(first.disable(id, EndpointHealth.GONE)).expectNext(true).expectComplete().verify(WAIT);
-        StepVerifier.create(second.disable(id, EndpointHealth.GONE)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(first.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(second.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
     }
 
     @Test
     void consecutiveFailuresDisableTheWebhookOnceAndASuccessStartsTheCountAgain() {
         String id = "wh-" + UUID.randomUUID();
         EndpointHealth health = loaded(3);
-        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
         StepVerifier.create(health.succeeded(id)).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
 
-        StepVerifier.create(health.failed(id)).expectNext(true).expectComplete().verify(WAIT);
-        StepVerifier.create(health.failed(id)).expectNext(false).expectComplete().verify(WAIT);
-        StepVerifier.create(loaded(3).disable(id, EndpointHealth.GONE)).expectNext(false).expectComplete()
+        StepVerifier.create(health.failed(id, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(health.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(loaded(3).disable(id, EndpointHealth.GONE, disabling(id))).expectNext(false).expectComplete()
                 .verify(WAIT);
+    }
+
+    /** The try that disables the webhook, as announced. */
+    private static DeliveryAttempt disabling(String webhookId) {
+        return new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-1", "call.status",
+                webhookId, "webhook", "req-1", "acc-1", 1, DeliveryAttempt.Outcome.DEAD, 410, null, null, 5, null,
+                true, false, Instant.now());
     }
 
     private EndpointHealth loaded() {

@@ -30,7 +30,7 @@ class EndpointHealthTest {
 
     @Test
     void aDisableThatCouldNotBeWrittenIsNotHeldInMemory() {
-        StepVerifier.create(health.disable("wh-1", EndpointHealth.GONE))
+        StepVerifier.create(health.disable("wh-1", EndpointHealth.GONE, null))
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 
@@ -39,7 +39,7 @@ class EndpointHealthTest {
 
     @Test
     void aSustainedFailureThatCouldNotBeWrittenDoesNotDisableInMemory() {
-        StepVerifier.create(health.failed("wh-1"))
+        StepVerifier.create(health.failed("wh-1", null))
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 

@@ -1,0 +1,217 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.WebhookApplication;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * One deliverer against the service's real PostgreSQL and Kafka, with a name server and an endpoint of the test's
+ * own: what a try that cannot be made, or that disables its webhook, leaves behind.
+ */
+@SpringBootTest(classes = WebhookApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=webhook-service")
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class WebhookDelivererIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final String SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    @Autowired
+    DatabaseClient database;
+    @Autowired
+    WebhookDirectory directory;
+    @Autowired
+    RetryStore store;
+    @Autowired
+    EndpointHealth health;
+    @Autowired
+    DisabledNotice notice;
+    @Autowired
+    DeliveryLog deliveryLog;
+    @Autowired
+    EndpointIsolation isolation;
+    @Autowired
+    HeldTargets held;
+    @Autowired
+    DeliveryMetrics metrics;
+    @Autowired
+    RetryProperties retry;
+
+    private final CountDownLatch nameServer = new CountDownLatch(1);
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @AfterEach
+    void nameServerAnswers() {
+        nameServer.countDown();
+    }
+
+    @Test
+    void aTryWhoseNameServerDoesNotAnswerFailsWithATimeoutAndIsRetried() {
+        WebhookDeliverer deliverer = deliverer(answering(200),
+                record -> Mono.empty());
+        DeliveryTask task = hook("https://slow.test/hook");
+
+        StepVerifier.create(deliverer.deliver(task)).expectComplete().verify(WAIT);
+
+        assertThat(retryRow(task.eventId())).isEqualTo("1");
+        assertThat(attempts(task.eventId())).singleElement().satisfies(attempt -> assertThat(attempt)
+                .startsWith("1:retrying:").contains("DNS lookup of slow.test timed out"));
+    }
+
+    @Test
+    void aDisableIsAnnouncedToApiServiceOnceTheBrokerIsBack() {
+        String account = "acc-" + UUID.randomUUID();
+        String webhookId = webhook(account);
+        // The broker is out when the endpoint answers 410: the feed's publish of the disabling try fails.
+        WebhookDeliverer deliverer = deliverer(answering(410),
+                record -> Mono.error(new IllegalStateException("broker unavailable")));
+        DeliveryTask disabling = webhookEvent(webhookId, account);
+
+        StepVerifier.create(deliverer.deliver(disabling)).expectComplete().verify(WAIT);
+
+        JsonNode announced = publishedAttempt(webhookId);
+        assertThat(announced.path("event_id").asString()).isEqualTo(disabling.eventId());
+        assertThat(announced.path("outcome").asString()).isEqualTo("dead");
+        assertThat(announced.path("status_code").asInt()).isEqualTo(410);
+        assertThat(announced.path("endpoint_disabled").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aNewEventOfAWebhookDisabledHereIsLoggedAsRefused() {
+        String account = "acc-" + UUID.randomUUID();
+        String webhookId = webhook(account);
+        WebhookDeliverer deliverer = deliverer(answering(410), record -> Mono.empty());
+        StepVerifier.create(deliverer.deliver(webhookEvent(webhookId, account))).expectComplete().verify(WAIT);
+
+        DeliveryTask next = webhookEvent(webhookId, account);
+        StepVerifier.create(deliverer.deliver(next)).expectComplete().verify(WAIT);
+
+        assertThat(attempts(next.eventId())).containsExactly("1:refused:disabled");
+    }
+
+    /** A new enabled webhook of the account, once the directory knows it. */
+    private String webhook(String account) {
+        String webhookId = "wh-" + UUID.randomUUID();
+        publishWebhook(new WebhookConfig(webhookId, account, "https://gone.test/hook", "test", SECRET, true,
+                Instant.now()));
+        await().atMost(WAIT).until(() -> directory.current(webhookId) != null);
+        return webhookId;
+    }
+
+    private WebhookDeliverer deliverer(WebhookTransport transport,
+                                       java.util.function.Function<OutboundRecord, Mono<Void>> publisher) {
+        TargetGuard guard = new TargetGuard(new AllowList(List.of()), this::resolve);
+        AttemptLog log = new AttemptLogs(List.of(deliveryLog, new AttemptFeed(publisher, metrics, 4096)));
+        return new WebhookDeliverer(new WebhookSigner(Clock.systemUTC()), transport, guard, isolation, held, log,
+                store, new RetrySchedule(retry, () -> 0.5), health, notice, directory, metrics,
+                new WebhookDeliverer.Settings(null, 256 * 1024, retry.refusalDelay()), Clock.systemUTC());
+    }
+
+    private static WebhookTransport answering(int status) {
+        return (method, url, headers, body) -> Mono.just(AttemptResult.answered(status, Duration.ZERO));
+    }
+
+    /** slow.test's name server never answers (until the test ends); every other host is public. */
+    private InetAddress[] resolve(String host) throws UnknownHostException {
+        if (host.equals("slow.test")) {
+            try {
+                nameServer.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return new InetAddress[] {InetAddress.getByAddress(host, new byte[] {93, (byte) 184, (byte) 216, 34})};
+    }
+
+    private static DeliveryTask hook(String url) {
+        String requestId = "req-" + UUID.randomUUID();
+        return DeliveryTask.first("evt-" + UUID.randomUUID(), "call.status",
+                new Target(Target.Kind.NOTIFY, requestId, url, "POST", null), requestId, "acc-" + UUID.randomUUID(),
+                "{}".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static DeliveryTask webhookEvent(String webhookId, String account) {
+        return DeliveryTask.first("evt-" + UUID.randomUUID(), "call.status",
+                new Target(Target.Kind.WEBHOOK, webhookId, null, "POST", null), "req-" + UUID.randomUUID(), account,
+                "{}".getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void publishWebhook(WebhookConfig config) {
+        try (KafkaPublisher publisher = KafkaPublisher.create(
+                KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()), "it-deliverer",
+                Duration.ofSeconds(30))) {
+            publisher.publish(OutboundRecord.of(Topics.WEBHOOK_CONFIG, config.id(), Contract.toBytes(config)))
+                    .block(Duration.ofSeconds(30));
+        }
+    }
+
+    /** The first attempt published on dialer.webhook.deliveries under this key, read with a fresh group. */
+    private static JsonNode publishedAttempt(String key) {
+        InboundRecord record = KafkaSubscriber.receive(
+                        KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
+                        "it-deliverer-" + UUID.randomUUID(), List.of(Topics.WEBHOOK_DELIVERIES), 500)
+                .filter(candidate -> key.equals(candidate.key()))
+                .next()
+                .block(WAIT);
+        assertThat(record).isNotNull();
+        return Contract.mapper().readTree(record.value());
+    }
+
+    private String retryRow(String eventId) {
+        return database.sql("SELECT tries FROM webhook.retries WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(row -> String.valueOf(row.get("tries", Integer.class)))
+                .one()
+                .block(WAIT);
+    }
+
+    /** "attempt_no:outcome:error" of every logged try of the event, in order. */
+    private List<String> attempts(String eventId) {
+        return database.sql("""
+                        SELECT attempt_no, outcome, error FROM webhook.delivery_attempts
+                        WHERE event_id = :id ORDER BY id""")
+                .bind("id", eventId)
+                .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("outcome", String.class) + ":"
+                        + row.get("error", String.class))
+                .all()
+                .collectList()
+                .block(WAIT);
+    }
+}
