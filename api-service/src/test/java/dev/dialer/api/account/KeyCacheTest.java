@@ -2,18 +2,15 @@ package dev.dialer.api.account;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Clock;
+import dev.dialer.api.TestClock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 class KeyCacheTest {
 
     private static final Account ACME = new Account("acme", "Acme", "IN");
 
-    private final MutableClock clock = new MutableClock();
+    private final TestClock clock = new TestClock();
 
     @Test
     void trustsAVerifiedKeyUntilItsTimeToLiveEnds() {
@@ -50,29 +47,5 @@ class KeyCacheTest {
         assertThat(cache.get("live")).isEqualTo(ACME);
         assertThat(cache.get("new")).isEqualTo(ACME);
         assertThat(cache.get("old")).isNull();
-    }
-
-    private static final class MutableClock extends Clock {
-
-        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        void advance(Duration duration) {
-            now = now.plus(duration);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 }
