@@ -35,14 +35,18 @@ import reactor.util.retry.Retry;
  *
  * <p>Calls already queued keep naming their webhook after it is deleted, so events naming a webhook that is gone are
  * ordinary traffic, and a lookup must not make each of them wait for a webhook that will never come. The directory
- * remembers the ids it knows to be absent: deleted (a tombstone, or a version it could not read) or looked for in vain
- * for a whole wait. A lookup of one of them is answered at once; a lookup of an id never seen waits, but one wait per
- * id, shared by every lookup of that id meanwhile. A newer version of the id forgets its absence.
+ * remembers the ids it knows to be deleted (a tombstone, or a version it could not read) and answers a lookup of one of
+ * them at once; a newer version of the id forgets its deletion.
+ *
+ * <p>An id never seen is not taken for deleted, however long it was waited for: the directory cannot tell a webhook
+ * that does not exist from one whose record is still on its way while its reader is behind the topic (a broker leader
+ * election holds it up for seconds), and taking the second for the first dropped the new webhook's events until its
+ * record arrived. So every lookup of an id never seen waits for it in full, from its own start.
  */
 public final class WebhookDirectory {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookDirectory.class);
-    /** Absent ids remembered at most; the oldest is forgotten first (and costs one more wait if it is named again). */
+    /** Deleted ids remembered at most; the oldest is forgotten first (and costs a wait if it is named again). */
     static final int MAX_ABSENT = 100_000;
 
     private final Supplier<Flux<InboundRecord>> records;
@@ -52,10 +56,8 @@ public final class WebhookDirectory {
     private final Map<String, Map<String, SubscriptionConfig>> subscriptions = new ConcurrentHashMap<>();
     /** The account of each subscription, so a tombstone (no value) finds it. */
     private final Map<String, String> subscriptionAccounts = new ConcurrentHashMap<>();
-    /** Ids known to have no webhook (deleted, unreadable, or not found when a wait ended), oldest first. */
+    /** Ids whose newest version is a tombstone or unreadable, oldest first. */
     private final Map<String, Boolean> absent;
-    /** The wait in progress for each id not known yet, shared by every lookup of the id while it lasts. */
-    private final Map<String, Mono<Optional<WebhookConfig>>> waits = new ConcurrentHashMap<>();
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
     private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
@@ -81,13 +83,13 @@ public final class WebhookDirectory {
                 .description("Webhook configuration records that could not be read; the webhook is dropped")
                 .register(registry);
         this.lookupWaits = Counter.builder("dialer.webhook.directory.waits")
-                .description("Waits for a webhook id not known yet, one per id at a time however many events name it")
+                .description("Lookups that waited for a webhook id not known yet")
                 .register(registry);
         Gauge.builder("dialer.webhook.directory.size", webhooks, Map::size)
                 .description("Webhooks known to this instance")
                 .register(registry);
         Gauge.builder("dialer.webhook.directory.absent", absent, Map::size)
-                .description("Webhook ids remembered as deleted or unknown, answered without waiting")
+                .description("Webhook ids remembered as deleted, answered without waiting")
                 .register(registry);
     }
 
@@ -128,9 +130,9 @@ public final class WebhookDirectory {
 
     /**
      * The webhook with this id, waiting up to {@code wait} for it to appear: a webhook created just before a call may
-     * still be on its way through the topic. Empty at once if the id is known to be absent (deleted, or looked for in
-     * vain before); empty when the wait ends if it is still unknown, and then remembered as absent. Concurrent lookups
-     * of one unknown id share a single wait.
+     * still be on its way through the topic. Empty at once if the id is known to be deleted; empty when the wait ends
+     * if it is still unknown. Each lookup waits its own {@code wait} from when it is subscribed, whatever other lookups
+     * of the id waited for before: an id waited for in vain is not remembered, the record may only be late.
      */
     public Mono<WebhookConfig> find(String id, Duration wait) {
         return Mono.defer(() -> {
@@ -138,11 +140,11 @@ public final class WebhookDirectory {
             if (known != null || wait.isZero() || wait.isNegative() || absent.containsKey(id)) {
                 return Mono.justOrEmpty(known);
             }
-            return waits.computeIfAbsent(id, key -> waitFor(key, wait)).flatMap(Mono::justOrEmpty);
+            return waitFor(id, wait).flatMap(Mono::justOrEmpty);
         });
     }
 
-    /** One wait for an id, ended by the first record of the id or by the timeout; shared until it ends. */
+    /** One lookup's wait for an id, ended by the first record of the id or by the timeout. */
     private Mono<Optional<WebhookConfig>> waitFor(String id, Duration wait) {
         lookupWaits.increment();
         Flux<Optional<WebhookConfig>> changed = changes.asFlux()
@@ -153,15 +155,15 @@ public final class WebhookDirectory {
                 .filter(known -> known.isPresent() || absent.containsKey(id));
         return Flux.merge(changed, settledMeanwhile)
                 .next()
-                .timeout(wait, Mono.fromSupplier(() -> missed(id)))
-                .doFinally(signal -> waits.remove(id))
-                .cache();
+                .timeout(wait, Mono.fromSupplier(() -> missed(id, wait)));
     }
 
-    private Optional<WebhookConfig> missed(String id) {
-        log.info("webhook {} not known after waiting for it: events naming it are skipped until it appears", id);
-        absent.put(id, Boolean.TRUE);
-        return Optional.ofNullable(webhooks.get(id));
+    private Optional<WebhookConfig> missed(String id, Duration wait) {
+        Optional<WebhookConfig> known = Optional.ofNullable(webhooks.get(id));
+        if (known.isEmpty()) {
+            log.info("webhook {} not known after waiting {} for it: this event skips it", id, wait);
+        }
+        return known;
     }
 
     /**

@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
@@ -139,21 +141,54 @@ class WebhookDirectoryTest {
     }
 
     @Test
-    void lookupsOfAnUnknownIdShareOneWaitAndItsAbsenceIsThenAnsweredAtOnce() {
-        StepVerifier.withVirtualTime(() -> Flux.merge(directory.find("wh-unknown", Duration.ofSeconds(10)),
-                        directory.find("wh-unknown", Duration.ofSeconds(10)),
-                        directory.find("wh-unknown", Duration.ofSeconds(10))))
+    void anIdWaitedForInVainIsWaitedForAgainByTheNextLookup() {
+        StepVerifier.withVirtualTime(() -> directory.find("wh-unknown", Duration.ofSeconds(10)))
                 .expectSubscription()
                 .expectNoEvent(Duration.ofSeconds(10))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
-        assertThat(waits()).isEqualTo(1);
 
         StepVerifier.withVirtualTime(() -> directory.find("wh-unknown", Duration.ofSeconds(10)))
                 .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(9))
+                .thenAwait(Duration.ofSeconds(1))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
-        assertThat(waits()).isEqualTo(1);
+        assertThat(waits()).isEqualTo(2);
+    }
+
+    @Test
+    void aWebhookWhoseRecordIsLateIsFoundByEveryLookupThatStartedWithinItsOwnWaitOfIt() {
+        // The reader is 12 s behind: the first lookup gives up at 10 s, but those that began at 9 s and at 11 s each
+        // wait their own 10 s, and the record reaches them both.
+        StepVerifier.withVirtualTime(() -> Flux.merge(
+                        lookup("first", Duration.ZERO),
+                        lookup("second", Duration.ofSeconds(9)),
+                        lookup("third", Duration.ofSeconds(11))))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(10))
+                .expectNext("first missed")
+                .expectNoEvent(Duration.ofSeconds(2))
+                .then(() -> publish("wh-1", Contract.toBytes(HOOK)))
+                .recordWith(ArrayList::new)
+                .expectNextCount(2)
+                .consumeRecordedWith(found -> assertThat(found).containsExactlyInAnyOrder("second found",
+                        "third found"))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+
+        publish("wh-1", null);
+        StepVerifier.withVirtualTime(() -> directory.find("wh-1", Duration.ofSeconds(10)))
+                .expectSubscription()
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    private Mono<String> lookup(String name, Duration after) {
+        return Mono.delay(after)
+                .then(directory.find("wh-1", Duration.ofSeconds(10)))
+                .map(found -> name + " found")
+                .defaultIfEmpty(name + " missed");
     }
 
     @Test
