@@ -17,9 +17,8 @@ import org.springframework.validation.annotation.Validated;
  * @param connectTimeout    how long opening a connection to an endpoint may take
  * @param totalTimeout      how long one try may take in all: connect, send, answer and reading the answer's start
  * @param lookupWait        how long events wait for a webhook id the directory has never seen (a webhook created
- *                          just before a call may still be on its way) before they are skipped as unknown: one wait
- *                          per id, shared by the events naming it meanwhile; after it, and for a deleted webhook,
- *                          events naming the id are skipped at once until the id appears
+ *                          just before a call may still be on its way) before they are skipped as unknown, each
+ *                          event from its own arrival; events naming a deleted webhook are skipped at once
  * @param hookSigningKey    {@code whsec_} key (at least 16 bytes) from which each account's secret for its
  *                          per-request hooks ({@code notify_url}, {@code action_hook}) is derived
  *                          ({@link dev.dialer.common.hook.HookSecrets}); api-service must have the same key to show
