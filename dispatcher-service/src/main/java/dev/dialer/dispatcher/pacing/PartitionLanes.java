@@ -141,7 +141,8 @@ public final class PartitionLanes {
             } else if (lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())
                     || lane.overBudget(lanes.properties().parkAfter(), now())) {
                 // Records parked before it have not all come back: admitted now, it would be dialled before them.
-                park(lane, slot, ticket);
+                park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                        lane.parkSpacing(now())));
             } else {
                 lane.queue.add(new Pending(record, ticket, slot, now()));
                 pump(lane);
@@ -301,7 +302,7 @@ public final class PartitionLanes {
         while (lane.queue.size() > keep) {
             beyond.addFirst(lane.queue.pollLast());
         }
-        beyond.forEach(pending -> parkUnlessCancelled(lane, pending));
+        parkAhead(lane, beyond);
         log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
                 topic, partition, lane.callerId, lanes.properties().parkAfter(), beyond.size());
     }
@@ -427,20 +428,32 @@ public final class PartitionLanes {
      */
     private void parkHeld(Lane lane) {
         int count = lane.queue.size();
-        for (Pending pending = lane.queue.poll(); pending != null; pending = lane.queue.poll()) {
-            parkUnlessCancelled(lane, pending);
-        }
+        List<Pending> all = new ArrayList<>(lane.queue);
+        lane.queue.clear();
+        parkAhead(lane, all);
         lane.heldSince = NOT_HELD;
         log.info("{}-{}: no carrier takes calls for caller ID lane {} for {} or more; {} record(s) parked", topic,
                 partition, lane.callerId, lanes.properties().parkAfter(), count);
     }
 
-    /** Parks a record shed from its lane; a cancelled one goes to the work instead, where it ends at once. */
-    private void parkUnlessCancelled(Lane lane, Pending pending) {
-        if (lanes.cancelled(pending.ticket)) {
-            handOverCancelled(pending, Unpaced.LANE);
-        } else {
-            park(lane, pending.slot, pending.ticket);
+    /**
+     * Parks records shed from their lane's queue, in the lane's order, due before the lane's parked records that have
+     * not come back yet ({@link Lane#parkDuesAhead}): they arrived before every one of those. A cancelled one goes to
+     * the work instead, where it ends at once.
+     */
+    private void parkAhead(Lane lane, Iterable<Pending> shed) {
+        List<Pending> parkable = new ArrayList<>();
+        for (Pending pending : shed) {
+            if (lanes.cancelled(pending.ticket)) {
+                handOverCancelled(pending, Unpaced.LANE);
+            } else {
+                parkable.add(pending);
+            }
+        }
+        List<Instant> dues = lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
+                lanes.properties().parkAfter(), lane.parkSpacing(now()));
+        for (int i = 0; i < parkable.size(); i++) {
+            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i));
         }
     }
 
@@ -448,9 +461,7 @@ public final class PartitionLanes {
      * Queues the record for parking; one batch per partition is written at a time, so parking a long backlog takes a
      * few statements and never crowds the dials out of the connection pool.
      */
-    private void park(Lane lane, OffsetWindow.Slot slot, LaneTicket ticket) {
-        Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                lane.parkSpacing(now()));
+    private void park(OffsetWindow.Slot slot, LaneTicket ticket, Instant due) {
         toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot));
         if (!parking) {
             parking = true;
@@ -573,6 +584,12 @@ public final class PartitionLanes {
     /** The widest spacing of a lane without a rate of its own, parked for a wait at the trunk. */
     static final long MAX_TRUNK_PARK_SPACING_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+    /**
+     * The narrowest spacing of a lane's parked records: {@code dispatch.schedule} keeps microseconds, and records due
+     * at the same time would come back in no particular order.
+     */
+    static final long MIN_PARK_SPACING_NANOS = TimeUnit.MICROSECONDS.toNanos(1);
+
     /** One caller ID's records on this partition. */
     static final class Lane {
         final String callerId;
@@ -594,6 +611,8 @@ public final class PartitionLanes {
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
         long lastTrunkWait;
         private Instant lastParkDue = Instant.MIN;
+        /** The earliest due time of the lane's parked records that may still wait in the schedule. */
+        private Instant firstParkDue = Instant.MIN;
 
         Lane(String callerId, LaneTicket first, Lanes lanes) {
             this.callerId = callerId;
@@ -645,10 +664,46 @@ public final class PartitionLanes {
          * dry. Coming back spaced at the rate, they keep the lane at about half its budget rather than above it.
          */
         Instant nextParkDue(Instant now, Duration parkAfter, long intervalNanos) {
+            boolean noneWaiting = !lastParkDue.isAfter(now);
             Instant earliest = now.plus(parkAfter.dividedBy(2));
-            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest : lastParkDue.plusNanos(intervalNanos);
+            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest
+                    : lastParkDue.plusNanos(Math.max(intervalNanos, MIN_PARK_SPACING_NANOS));
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
+            if (noneWaiting) {
+                firstParkDue = lastParkDue;
+            }
             return lastParkDue;
+        }
+
+        /**
+         * Due times for {@code count} records parked from the lane's queue, in its order. Those arrived before every
+         * record the lane parked since, so they are due before the earliest of those still waiting in the schedule
+         * (taken to be those not due yet: the schedule publishes what is due within a poll): spaced at the lane's
+         * rate when that fits in after half of {@code parkAfter}, closer together when it does not, and due at once,
+         * a microsecond apart, when that earliest one is due now. Order comes before pace here: they come back sooner
+         * than the lane may start them and wait in it, as they did before they were shed. With none of the lane's
+         * records waiting, they are spaced after the last as usual.
+         */
+        List<Instant> parkDuesAhead(int count, Instant now, Duration parkAfter, long intervalNanos) {
+            List<Instant> dues = new ArrayList<>(count);
+            if (!lastParkDue.isAfter(now)) {
+                for (int i = 0; i < count; i++) {
+                    dues.add(nextParkDue(now, parkAfter, intervalNanos));
+                }
+                return dues;
+            }
+            Instant before = firstParkDue.isAfter(now) ? firstParkDue : now;
+            Instant earliest = now.plus(parkAfter.dividedBy(2));
+            Instant from = earliest.isBefore(before) ? earliest : now;
+            long room = Duration.between(from, before).toNanos() / Math.max(1, count);
+            long step = Math.max(MIN_PARK_SPACING_NANOS, Math.min(intervalNanos, room));
+            for (int i = 0; i < count; i++) {
+                dues.add(before.minusNanos((count - i) * step));
+            }
+            if (count > 0) {
+                firstParkDue = dues.get(0);
+            }
+            return dues;
         }
 
         /**

@@ -12,9 +12,14 @@ import dev.dialer.dispatcher.resilience.Heartbeat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -37,8 +42,9 @@ import reactor.core.publisher.Mono;
  * again 5 s later, rather than published to wait in its lane (decision 0067).
  *
  * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
- * slow database never piles up ticks; each tick handles at most {@code batch-size} rows, {@value #CONCURRENCY} at
- * a time.
+ * slow database never piles up ticks; each tick handles at most {@code batch-size} rows, {@value #CONCURRENCY} caller
+ * IDs at a time, the rows of one caller ID one after another in due order (so its parked commands reach its lane in
+ * their turn).
  *
  * <p>Whether the ticks still complete is what readiness reads ({@link #stalledFor}): a tick that hangs or fails, one
  * after another, leaves the pipeline subscribed while no wait ends.
@@ -128,7 +134,9 @@ public class RetryScheduler {
      */
     Mono<Void> fireDue() {
         return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
-                .flatMap(this::fire, CONCURRENCY)
+                .collectList()
+                .flatMapIterable(RetryScheduler::byCallerId)
+                .flatMap(this::fireInOrder, CONCURRENCY)
                 .collectList()
                 .timeout(properties.lease())
                 .doOnNext(moved -> {
@@ -142,6 +150,30 @@ public class RetryScheduler {
                     log.warn("could not claim due retries; trying again next tick: {}", error.toString());
                     return Mono.empty();
                 });
+    }
+
+    /**
+     * The tick's rows by caller ID (the commands' key), each caller ID's in due order. The claim returns them in no
+     * particular order, and the lane takes a parked command in the order it arrives.
+     */
+    private static Collection<List<ScheduledAttempt>> byCallerId(List<ScheduledAttempt> rows) {
+        return rows.stream()
+                .sorted(Comparator.comparing(ScheduledAttempt::dueAt))
+                .collect(Collectors.groupingBy(row -> row.command().callerId(), LinkedHashMap::new,
+                        Collectors.toList()))
+                .values();
+    }
+
+    /**
+     * Fires one caller ID's rows one after another, each published only once the one due before it is: published side
+     * by side, they could reach Kafka in any order, and the lane would dial its parked records out of their turn. A row
+     * that fails ends the caller ID's turn in this tick: the rows after it stay claimed and are fired with it, in due
+     * order, once their lease lapses.
+     */
+    private Flux<Boolean> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId) {
+        return Flux.fromIterable(rowsOfOneCallerId)
+                .concatMap(this::fire)
+                .takeUntil(moved -> !moved);
     }
 
     /** Emits whether the row was moved on (fired, held or dropped), false when that failed. */

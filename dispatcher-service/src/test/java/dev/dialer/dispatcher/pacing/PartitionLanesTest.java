@@ -385,6 +385,47 @@ class PartitionLanesTest {
     }
 
     @Test
+    void recordsShedFromALaneWaitingAtTheTrunkComeBackBeforeTheOnesParkedEarlierSoItDialsInOffsetOrder() {
+        // The schedule: one row per attempt, a parking again moves it (as dispatch.schedule does).
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+        };
+        // One trunk channel, 20-second calls: the lane's head waits at the trunk, and what is behind it is shed.
+        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 20, TimeUnit.SECONDS);
+                }).thenReturn(true));
+        // 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
+        for (int request = 0; request < 300; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+
+        for (int second = 0; second < 400; second++) {
+            // The retry scheduler publishes what is due, in due order, to the end of the partition.
+            List<ParkingLot.Parked> due = schedule.values().stream()
+                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+            due.forEach(row -> schedule.remove(row.command().requestId()));
+            due.forEach(row -> admitRequest(lanes, row.command().requestId(),
+                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+            time.advanceTimeBy(Duration.ofSeconds(1));
+        }
+
+        assertThat(dialled).as("one call every 20 s").hasSizeGreaterThanOrEqualTo(19)
+                .as("in the order the records arrived").isSorted().doesNotHaveDuplicates();
+        assertThat(dialled.subList(0, 3)).containsExactly(0, 1, 2);
+    }
+
+    @Test
     void aRequeuedAttemptGoesBeforeItsLanesBacklog() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 10; i++) {

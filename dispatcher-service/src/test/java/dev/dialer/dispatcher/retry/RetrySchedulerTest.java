@@ -103,6 +103,55 @@ class RetrySchedulerTest {
                 .singleElement().satisfies(record -> assertThat(record.value()).asString().contains(parked.requestId()));
     }
 
+    @Test
+    void publishesTheRowsOfOneCallerIdDueInOneTickInDueOrderOneAfterAnother() {
+        Instant base = Instant.parse("2026-01-01T10:00:00Z");
+        List<ScheduledAttempt> rows = new ArrayList<>();
+        for (int row = 0; row < 20; row++) {
+            rows.add(new ScheduledAttempt(command(), 1, base.plusMillis(row), "parked", base.plusMillis(row)));
+        }
+        // The claim returns the rows in no particular order.
+        Collections.shuffle(rows, new java.util.Random(7));
+        RetrySchedule twentyDue = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+                return Flux.fromIterable(rows);
+            }
+
+            @Override
+            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+                return Mono.empty();
+            }
+        };
+        // Kafka acknowledges the row due first last, had they all been sent at once.
+        List<Instant> published = Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger mostInFlight = new java.util.concurrent.atomic.AtomicInteger();
+        RetryScheduler scheduler = new RetryScheduler(twentyDue, (command, attempt) -> Mono.just(true),
+                record -> {
+                    Instant due = Instant.parse(record.headers().get(PartitionLanes.PARKED_HEADER));
+                    return Mono.defer(() -> {
+                                mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                                return Mono.delay(Duration.ofMillis(100 - Duration.between(base, due).toMillis()));
+                            })
+                            .doOnNext(sent -> {
+                                inFlight.decrementAndGet();
+                                published.add(due);
+                            })
+                            .then();
+                },
+                properties, TestClock.at(base.plusSeconds(1)), new RetryMetrics(new SimpleMeterRegistry()),
+                command -> true);
+
+        StepVerifier.withVirtualTime(scheduler::fireDue)
+                .thenAwait(Duration.ofSeconds(5))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(published).hasSize(20).isSorted();
+        assertThat(mostInFlight).as("each published once the one due before it is").hasValue(1);
+    }
+
     private static CallCommand command() {
         return new CallCommand(1, "rs-" + UUID.randomUUID(), "acc-retry", "+4930555900", "+4915112340900", null,
                 "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
