@@ -2,12 +2,15 @@ package dev.dialer.api.account;
 
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.Problems;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -27,8 +30,10 @@ import reactor.core.publisher.Mono;
  * Verified keys are cached for {@code dialer.api.auth.cache-ttl}; unknown ones for the shorter
  * {@code unknown-key-ttl} ({@link UnknownKeys}), so a wrong key repeated costs one query per TTL. A remote address
  * whose unknown keys exceed {@code max-failures} per {@code failure-window} gets 429 with {@code Retry-After} for
- * any key not already verified ({@link FailedAuthentications}): the per-account limit cannot stop a caller that has
- * no account.
+ * any key known to be unknown ({@link FailedAuthentications}): the per-account limit cannot stop a caller that has
+ * no account. Its other keys are still looked up, at most {@code blocked-lookups} per {@code blocked-lookup-period}
+ * for all such addresses together, and 429 beyond that: behind a load balancer the address is every client's, and
+ * one client's wrong keys must not lock out the valid keys this instance has not verified yet (after a restart, all).
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 20)
@@ -48,6 +53,10 @@ class ApiKeyAuthentication implements WebFilter {
     private final Counter tooManyFailures;
     private final Counter found;
     private final Counter notFound;
+    private final RateLimiter blockedLookups;
+    private final AtomicBoolean blockedLookupsUsedUp = new AtomicBoolean();
+    private final Counter blockedLookedUp;
+    private final Counter blockedNotLookedUp;
 
     @Autowired
     ApiKeyAuthentication(AccountRepository accounts, AuthProperties properties, MeterRegistry registry) {
@@ -66,6 +75,14 @@ class ApiKeyAuthentication implements WebFilter {
         this.unknownKeys = new UnknownKeys(properties.unknownKeyTtl(), properties.unknownKeyCacheSize(), clock);
         this.failures = new FailedAuthentications(properties.maxFailures(), properties.failureWindow(),
                 properties.failureAddresses());
+        this.blockedLookups = properties.blockedLookups() == 0 ? null : RateLimiter.of("blocked-address-lookups",
+                RateLimiterConfig.custom()
+                        .limitForPeriod(properties.blockedLookups())
+                        .limitRefreshPeriod(properties.blockedLookupPeriod())
+                        .timeoutDuration(Duration.ZERO)
+                        .build());
+        this.blockedLookedUp = blockedLookups(registry, "looked_up");
+        this.blockedNotLookedUp = blockedLookups(registry, "limited");
         Gauge.builder("dialer.api.auth.failing_addresses", failures, FailedAuthentications::size)
                 .description("Remote addresses whose failed authentications are being counted")
                 .register(registry);
@@ -109,32 +126,75 @@ class ApiKeyAuthentication implements WebFilter {
         }
         Duration blocked = failures.blockedFor(address);
         if (!blocked.isZero()) {
-            tooManyFailures.increment();
-            return Mono.error(tooManyFailures(blocked));
+            return fromBlockedAddress(keyHash, address, blocked);
         }
         if (unknownKeys.contains(keyHash)) {
             return unknownKey(address);
         }
+        return lookUp(keyHash).switchIfEmpty(Mono.defer(() -> unknownKey(address)));
+    }
+
+    /**
+     * A key from an address that used up its failures: refused if known to be unknown, else looked up within the
+     * budget all blocked addresses share, so a flood of fresh wrong keys costs at most that many queries.
+     */
+    private Mono<Account> fromBlockedAddress(String keyHash, String address, Duration blocked) {
+        if (unknownKeys.contains(keyHash) || !blockedLookupAllowed(address)) {
+            return refusedAsBlocked(blocked);
+        }
+        return lookUp(keyHash).switchIfEmpty(Mono.defer(() -> refusedAsBlocked(blocked)));
+    }
+
+    private boolean blockedLookupAllowed(String address) {
+        if (blockedLookups != null && blockedLookups.acquirePermission()) {
+            blockedLookupsUsedUp.set(false);
+            blockedLookedUp.increment();
+            return true;
+        }
+        blockedNotLookedUp.increment();
+        if (blockedLookupsUsedUp.compareAndSet(false, true)) {
+            log.warn("Keys from addresses answered 429 used up their {} lookups per {} (last from {}); until it "
+                    + "refills, keys this instance has not verified are answered 429 from those addresses, valid "
+                    + "ones too", properties.blockedLookups(), properties.blockedLookupPeriod(), address);
+        }
+        return false;
+    }
+
+    /** The key's account, cached; empty, and remembered as unknown, if the database does not know the key. */
+    private Mono<Account> lookUp(String keyHash) {
         return accounts.findByKeyHash(keyHash)
                 .doOnNext(account -> {
                     found.increment();
                     cache.put(keyHash, account);
                 })
-                .switchIfEmpty(Mono.defer(() -> {
+                .switchIfEmpty(Mono.fromRunnable(() -> {
                     notFound.increment();
                     unknownKeys.add(keyHash);
-                    return unknownKey(address);
                 }));
+    }
+
+    private Mono<Account> refusedAsBlocked(Duration blocked) {
+        tooManyFailures.increment();
+        return Mono.error(tooManyFailures(blocked));
     }
 
     private Mono<Account> unknownKey(String address) {
         unknownKey.increment();
         if (failures.record(address)) {
-            log.warn("{} requests with an unknown API key from {} within {}; its keys are not looked up, and it "
-                    + "is answered 429, until the window ends", properties.maxFailures(), address,
-                    properties.failureWindow());
+            log.warn("{} requests with an unknown API key from {} within {}; until the window ends it is answered "
+                    + "429 for keys known to be unknown, and its other keys are looked up within {} per {} shared "
+                    + "by all such addresses", properties.maxFailures(), address, properties.failureWindow(),
+                    properties.blockedLookups(), properties.blockedLookupPeriod());
         }
         return Mono.error(() -> Problems.unauthorized("The API key is not valid."));
+    }
+
+    private static Counter blockedLookups(MeterRegistry registry, String result) {
+        return Counter.builder("dialer.api.auth.blocked_address_lookups")
+                .description("Keys not known to be unknown from addresses answered 429: looked up within "
+                        + "dialer.api.auth.blocked-lookups, or limited (answered 429 unread)")
+                .tag("result", result)
+                .register(registry);
     }
 
     private static ApiProblem tooManyFailures(Duration retryAfter) {

@@ -20,6 +20,11 @@ import org.springframework.validation.annotation.Validated;
  *                            beyond them its keys are not looked up and it is answered 429 with Retry-After
  * @param failureWindow       the window {@code maxFailures} counts in
  * @param failureAddresses    most remote addresses whose failures are counted at once
+ * @param blockedLookups      keys not known to be unknown that are still looked up per {@code blockedLookupPeriod}
+ *                            for all addresses answered 429 together: behind a load balancer every client shares one
+ *                            address, so a valid key this instance has not verified must not wait out another
+ *                            client's window; 0 looks none up
+ * @param blockedLookupPeriod the period {@code blockedLookups} counts in
  */
 @Validated
 @ConfigurationProperties("dialer.api.auth")
@@ -30,7 +35,9 @@ record AuthProperties(
         @DefaultValue("10000") @Min(1) int unknownKeyCacheSize,
         @DefaultValue("20") @Min(1) int maxFailures,
         @DefaultValue("PT10S") @NotNull Duration failureWindow,
-        @DefaultValue("10000") @Min(1) int failureAddresses) {
+        @DefaultValue("10000") @Min(1) int failureAddresses,
+        @DefaultValue("5") @Min(0) int blockedLookups,
+        @DefaultValue("PT1S") @NotNull Duration blockedLookupPeriod) {
 
     AuthProperties {
         if (unknownKeyTtl != null
@@ -40,6 +47,10 @@ record AuthProperties(
         if (failureWindow != null
                 && (failureWindow.toMillis() < 1 || failureWindow.compareTo(Duration.ofHours(1)) > 0)) {
             throw new IllegalArgumentException("dialer.api.auth.failure-window must be from 1 ms to 1 hour");
+        }
+        if (blockedLookupPeriod != null
+                && (blockedLookupPeriod.toMillis() < 1 || blockedLookupPeriod.compareTo(Duration.ofHours(1)) > 0)) {
+            throw new IllegalArgumentException("dialer.api.auth.blocked-lookup-period must be from 1 ms to 1 hour");
         }
     }
 }

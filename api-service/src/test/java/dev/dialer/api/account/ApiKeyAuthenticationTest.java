@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -71,7 +72,7 @@ class ApiKeyAuthenticationTest {
     }
 
     @Test
-    void shouldAnswer429WithoutALookupOnceAnAddressUsedUpItsFailures() {
+    void shouldAnswer429WithoutALookupForAKnownUnknownKeyOnceAnAddressUsedUpItsFailures() {
         ApiKeyAuthentication authentication = authentication(3, Duration.ofMinutes(1));
         accounts.add(KNOWN, ACME);
         assertThat(status(authentication, KNOWN, ATTACKER)).isEqualTo(200);
@@ -80,7 +81,7 @@ class ApiKeyAuthenticationTest {
         }
         int lookups = accounts.lookups.get();
 
-        ApiProblem refused = problem(authentication, UNKNOWN + "x", ATTACKER);
+        ApiProblem refused = problem(authentication, UNKNOWN + 0, ATTACKER);
 
         assertThat(refused.getStatusCode().value()).isEqualTo(429);
         assertThat(Integer.parseInt(refused.getHeaders().getFirst(HttpHeaders.RETRY_AFTER))).isBetween(1, 60);
@@ -90,6 +91,39 @@ class ApiKeyAuthenticationTest {
         assertThat(status(authentication, UNKNOWN + "y", NEIGHBOUR)).as("another address").isEqualTo(401);
         assertThat(registry.get("dialer.api.auth.rejected").tag("reason", "too_many_failures").counter().count())
                 .isEqualTo(1);
+    }
+
+    @Test
+    void shouldAcceptAValidUncachedKeyFromAnAddressAnotherClientGotBlocked() {
+        ApiKeyAuthentication authentication = authentication(20, Duration.ofSeconds(10));
+        accounts.add(KNOWN, ACME);
+        for (int i = 0; i < 20; i++) {
+            assertThat(status(authentication, UNKNOWN + i, ATTACKER)).isEqualTo(401);
+        }
+        assertThat(status(authentication, UNKNOWN + "x", ATTACKER)).as("the address is blocked").isEqualTo(429);
+
+        assertThat(status(authentication, KNOWN, ATTACKER)).as("a valid key behind the same address").isEqualTo(200);
+        assertThat(status(authentication, UNKNOWN + "x", ATTACKER)).as("now known unknown").isEqualTo(429);
+    }
+
+    @Test
+    void shouldLookUpAtMostTheBoundedNumberOfFreshKeysFromBlockedAddresses() {
+        ApiKeyAuthentication authentication = authentication(3, Duration.ofMinutes(1), 4, Duration.ofHours(1));
+        accounts.add(KNOWN, ACME);
+        for (int i = 0; i < 3; i++) {
+            assertThat(status(authentication, UNKNOWN + i, ATTACKER)).isEqualTo(401);
+        }
+        int lookups = accounts.lookups.get();
+
+        for (int i = 0; i < 200; i++) {
+            assertThat(status(authentication, UUID.randomUUID().toString(), ATTACKER)).isEqualTo(429);
+        }
+
+        assertThat(accounts.lookups.get() - lookups).isEqualTo(4);
+        assertThat(status(authentication, KNOWN, ATTACKER)).as("beyond the bound, 429 unread").isEqualTo(429);
+        assertThat(accounts.lookups.get() - lookups).isEqualTo(4);
+        assertThat(registry.get("dialer.api.auth.blocked_address_lookups").tag("result", "limited").counter()
+                .count()).isEqualTo(197);
     }
 
     @Test
@@ -105,8 +139,13 @@ class ApiKeyAuthenticationTest {
     }
 
     private ApiKeyAuthentication authentication(int maxFailures, Duration window) {
+        return authentication(maxFailures, window, 5, Duration.ofSeconds(1));
+    }
+
+    private ApiKeyAuthentication authentication(int maxFailures, Duration window, int blockedLookups,
+            Duration blockedLookupPeriod) {
         AuthProperties properties = new AuthProperties(Duration.ofSeconds(60), 100, UNKNOWN_TTL, 100, maxFailures,
-                window, 100);
+                window, 100, blockedLookups, blockedLookupPeriod);
         return new ApiKeyAuthentication(accounts, properties, registry, clock);
     }
 
