@@ -171,6 +171,38 @@ class SettingsAndPreviewIT extends RunningApiService {
     }
 
     @Test
+    void previewCountsTheCalleeCapFromWhenAnAttemptWasDialledNotWhenItWasQueued() throws Exception {
+        String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+        assertThat(put(key, """
+                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
+                .isEqualTo(200);
+        // Queued 25 hours ago, outside the cap's 24 hours, but dialled only an hour ago: the dispatcher counts it
+        // from its dial, until 23 hours from now.
+        Instant dialled = Instant.now().minus(Duration.ofHours(1));
+        try (CallEventsProducer events = new CallEventsProducer()) {
+            CallCommand late = CallEventsProducer.command(account, UUID.randomUUID().toString(), "+919876500111",
+                    null, null, 0);
+            events.send(CallEventsProducer.event(late, EventType.STATUS, 1, "queued")
+                    .occurredAt(dialled.minus(Duration.ofHours(24))).build());
+            events.send(CallEventsProducer.event(late, EventType.STATUS, 2, "initiated").occurredAt(dialled).build());
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+            JsonNode calls = json(get("/api/v2/calls?limit=10", key)).get("data");
+            return calls.size() == 1 && "initiated".equals(calls.get(0).get("status").asString());
+        });
+
+        JsonNode row = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, """
+                {"bridge":"918068281234","to":"9876500111","flow_id":"1"}""")).get("data").get(0);
+
+        assertThat(row.get("decision").asString()).as(row.toString()).isEqualTo("defer");
+        assertThat(row.get("reason").asString()).isEqualTo("callee_cap");
+        assertThat(Instant.parse(row.get("not_before").asString()))
+                .isBetween(dialled.plus(Duration.ofHours(24)).minusSeconds(1),
+                        dialled.plus(Duration.ofHours(24)).plusSeconds(1));
+    }
+
+    @Test
     void previewBlocksACallerIdTheAccountMayNotUseAndExpiresACallWhoseWindowOpensAfterValidUntil()
             throws Exception {
         String key = TestAccounts.ensure("it-preview-" + UUID.randomUUID().toString().substring(0, 8));

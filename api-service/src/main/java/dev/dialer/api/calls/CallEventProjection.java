@@ -1,5 +1,6 @@
 package dev.dialer.api.calls;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import java.time.Instant;
@@ -125,12 +126,15 @@ class CallEventProjection {
             return Mono.empty();
         }
         boolean terminal = isTerminalAttemptStatus(event.status());
+        // Any status after queued means the carrier was asked: the per-callee cap counts the attempt from then, as
+        // the dispatcher does (decision 0074). LEAST ignores nulls, so the earliest such event wins in any order.
+        boolean dialled = event.status() != null && !AttemptStatus.QUEUED.wire().equals(event.status());
         GenericExecuteSpec spec = db.sql("""
                 INSERT INTO api.call_attempts AS a (call_id, number, account_id, callee, status, provider_status,
                     provider_call_id, sip_status, sip_reason, answered_by, duration_seconds, last_sequence, started_at,
-                    updated_at, ended_at)
+                    dialled_at, updated_at, ended_at)
                 VALUES (:id, :number, :account, :callee, :status, :providerStatus, :providerCallId, :sipStatus,
-                    :sipReason, :answeredBy, :duration, :sequence, :occurred, :occurred, :ended)
+                    :sipReason, :answeredBy, :duration, :sequence, :occurred, :dialled, :occurred, :ended)
                 ON CONFLICT (call_id, number) DO UPDATE SET
                     status = CASE WHEN EXCLUDED.last_sequence > a.last_sequence THEN EXCLUDED.status ELSE a.status END,
                     provider_status = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
@@ -147,6 +151,7 @@ class CallEventProjection {
                     duration_seconds = COALESCE(EXCLUDED.duration_seconds, a.duration_seconds),
                     last_sequence = GREATEST(a.last_sequence, EXCLUDED.last_sequence),
                     started_at = LEAST(a.started_at, EXCLUDED.started_at),
+                    dialled_at = LEAST(a.dialled_at, EXCLUDED.dialled_at),
                     updated_at = GREATEST(a.updated_at, EXCLUDED.updated_at),
                     ended_at = COALESCE(a.ended_at, EXCLUDED.ended_at)
                 WHERE a.account_id = EXCLUDED.account_id""")
@@ -164,6 +169,7 @@ class CallEventProjection {
         spec = Sql.bind(spec, "duration", event.durationSeconds(), Integer.class);
         spec = Sql.bind(spec, "occurred", occurred(event), Instant.class);
         spec = Sql.bind(spec, "ended", terminal ? occurred(event) : null, Instant.class);
+        spec = Sql.bind(spec, "dialled", dialled ? occurred(event) : null, Instant.class);
         return spec.then();
     }
 

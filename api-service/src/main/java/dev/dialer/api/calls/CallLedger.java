@@ -198,26 +198,26 @@ public class CallLedger implements AcceptedCalls {
 
     /**
      * When the per-callee cap lets the next call to each of {@code callees} through, in one query. A callee to whom
-     * {@code cap} attempts were placed in the {@link #CAP_WINDOW} before {@code now} is mapped to the moment the
+     * {@code cap} attempts were dialled in the {@link #CAP_WINDOW} before {@code now} is mapped to the moment the
      * oldest of its last {@code cap} attempts leaves the window; the others are absent (free now). Counts attempts
-     * the dialer placed, across campaigns: as the dispatcher does, not those still {@code queued}, which never reached
-     * a carrier (cancelled while they waited, or waiting for a carrier to take calls).
+     * the dialer placed, across campaigns, from when they were dialled (their first status after {@code queued}), as
+     * the dispatcher counts from when the carrier was asked (decision 0074): not from when they were queued, which
+     * may be hours earlier, and not those never dialled (cancelled while they waited, or waiting for a carrier).
      */
     public Mono<Map<String, Instant>> capsFreeAt(String accountId, Collection<String> callees, int cap, Instant now) {
         return db.sql("""
-                        SELECT callee, started_at FROM (
-                            SELECT callee, started_at,
-                                   row_number() OVER (PARTITION BY callee ORDER BY started_at DESC) AS newest
+                        SELECT callee, dialled_at FROM (
+                            SELECT callee, dialled_at,
+                                   row_number() OVER (PARTITION BY callee ORDER BY dialled_at DESC) AS newest
                               FROM api.call_attempts
-                             WHERE account_id = :account AND callee = ANY(:callees) AND started_at > :since
-                               AND status <> 'queued') recent
+                             WHERE account_id = :account AND callee = ANY(:callees) AND dialled_at > :since) recent
                          WHERE newest = :cap""")
                 .bind("account", accountId)
                 .bind("callees", callees.toArray(String[]::new))
                 .bind("since", OffsetDateTime.ofInstant(now.minus(CAP_WINDOW), ZoneOffset.UTC))
                 .bind("cap", cap)
                 .map((row, meta) -> Map.entry(row.get("callee", String.class),
-                        row.get("started_at", OffsetDateTime.class).toInstant().plus(CAP_WINDOW)))
+                        row.get("dialled_at", OffsetDateTime.class).toInstant().plus(CAP_WINDOW)))
                 .all()
                 .collectMap(Map.Entry::getKey, Map.Entry::getValue);
     }
