@@ -6,13 +6,12 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.PartitionFlow;
+import dev.dialer.dispatcher.TestClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -50,22 +49,7 @@ class PartitionLanesTest {
     /** Where lanes park records; none unless a test parks. */
     private ParkingLot parking;
     /** The clock of the parking lot's due times: the virtual one. */
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.ofEpochMilli(time.now(TimeUnit.MILLISECONDS));
-        }
-    };
+    private final Clock clock = TestClock.following(time);
 
     @AfterEach
     void stop() {
