@@ -56,6 +56,12 @@ import reactor.util.retry.Retry;
 @Component
 class ControlApplier {
 
+    /**
+     * How long a claim on a control stays this dispatcher's without being settled: far longer than acting on one takes
+     * (a cancel's hang-up is retried for at most the ring timeout), so only a dispatcher that stopped mid-way loses it.
+     */
+    static final Duration CLAIM_LEASE = Duration.ofMinutes(15);
+
     static final String APPLIED = "applied";
     static final String HUNG_UP = "hung_up";
     static final String TOO_LATE = "too_late";
@@ -98,7 +104,7 @@ class ControlApplier {
     }
 
     Mono<Void> apply(CallControl control) {
-        return ledger.claimControl(control.controlId())
+        return ledger.claimControl(control.controlId(), CLAIM_LEASE)
                 .retryWhen(InfraRetry.untilRecovered("claim control"))
                 .filter(Boolean::booleanValue)
                 .flatMap(claimed -> act(control))

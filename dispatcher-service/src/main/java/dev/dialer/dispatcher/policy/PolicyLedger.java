@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import java.time.Duration;
 import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
@@ -203,12 +204,20 @@ class PolicyLedger {
                 .rowsUpdated();
     }
 
-    /** Claims a control for this dispatcher: emits whether nobody acted on it before. */
-    Mono<Boolean> claimControl(String controlId) {
+    /**
+     * Claims a control for this dispatcher: emits whether nobody acted on it before, or whoever claimed it has held
+     * the claim for longer than {@code lease} without settling or giving it back (its dispatcher stopped mid-way: the
+     * control, read again at a start, is acted upon again rather than left half done for good; acting twice on a
+     * control changes nothing the first time did).
+     */
+    Mono<Boolean> claimControl(String controlId, Duration lease) {
         return db.sql("""
                         INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')
-                        ON CONFLICT (control_id) DO NOTHING""")
+                        ON CONFLICT (control_id) DO UPDATE SET applied_at = now()
+                         WHERE applied_controls.outcome = 'claimed'
+                           AND applied_controls.applied_at < now() - $2::bigint * interval '1 millisecond'""")
                 .bind(0, controlId)
+                .bind(1, lease.toMillis())
                 .fetch()
                 .rowsUpdated()
                 .map(rows -> rows == 1);

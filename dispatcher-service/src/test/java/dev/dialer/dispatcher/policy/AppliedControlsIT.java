@@ -1,0 +1,58 @@
+package dev.dialer.dispatcher.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.dispatcher.DispatcherOnDatabase;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+
+/**
+ * One dispatcher acts on each control, and a control whose dispatcher stopped mid-way is not left half done for good:
+ * its claim, never settled, lapses, and the control is claimed again when it is read at a start.
+ */
+class AppliedControlsIT extends DispatcherOnDatabase {
+
+    private static final Duration LEASE = Duration.ofMinutes(15);
+
+    @Autowired
+    PolicyLedger ledger;
+
+    @Test
+    void aControlIsClaimedOnceWhileItsClaimIsHeld() {
+        String control = UUID.randomUUID().toString();
+
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isTrue();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isFalse();
+    }
+
+    @Test
+    void aClaimNeverSettledIsTakenOverOnceItsLeaseIsOver() {
+        String control = UUID.randomUUID().toString();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isTrue();
+        claimedAgo(control, Duration.ofHours(1));
+
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("its dispatcher stopped mid-way").isTrue();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("the new claim is held").isFalse();
+    }
+
+    @Test
+    void aSettledControlIsNeverClaimedAgainHoweverOld() {
+        String control = UUID.randomUUID().toString();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isTrue();
+        ledger.settleControl(control, "applied").block(WAIT);
+        claimedAgo(control, Duration.ofDays(2));
+
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isFalse();
+    }
+
+    private void claimedAgo(String control, Duration ago) {
+        db.sql("UPDATE dispatch.applied_controls SET applied_at = now() - $2::bigint * interval '1 millisecond' "
+                        + "WHERE control_id = $1")
+                .bind(0, control)
+                .bind(1, ago.toMillis())
+                .then()
+                .block(WAIT);
+    }
+}
