@@ -44,7 +44,7 @@ class ApiKeyAuthentication implements WebFilter {
     private static final String NO_ADDRESS = "unknown";
 
     private final AccountRepository accounts;
-    private final KeyCache cache;
+    private final KeyCache<Account> cache;
     private final UnknownKeys unknownKeys;
     private final FailedAuthentications failures;
     private final AuthProperties properties;
@@ -71,7 +71,7 @@ class ApiKeyAuthentication implements WebFilter {
         this.tooManyFailures = rejected(registry, "too_many_failures");
         this.found = lookups(registry, "found");
         this.notFound = lookups(registry, "unknown");
-        this.cache = new KeyCache(properties.cacheTtl(), properties.cacheSize(), clock);
+        this.cache = new KeyCache<>(properties.cacheTtl(), properties.cacheSize(), clock);
         this.unknownKeys = new UnknownKeys(properties.unknownKeyTtl(), properties.unknownKeyCacheSize(), clock);
         this.failures = new FailedAuthentications(properties.maxFailures(), properties.failureWindow(),
                 properties.failureAddresses());

@@ -7,16 +7,18 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Verified key hashes and their account, each trusted for a time-to-live. Only verified keys enter, so its size
- * follows the number of active keys; still bounded: when full, expired entries go first and, if that is not
+ * Key hashes and what the database said of each, each trusted for a time-to-live: verified keys and their account,
+ * or ({@link UnknownKeys}) hashes it does not know. Bounded: when full, expired entries go first and, if that is not
  * enough, everything (refilling costs one query per active key).
+ *
+ * @param <V> what is remembered of a key
  */
-final class KeyCache {
+final class KeyCache<V> {
 
-    private record Entry(Account account, Instant expiresAt) {
+    private record Entry<V>(V value, Instant expiresAt) {
     }
 
-    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final Map<String, Entry<V>> entries = new ConcurrentHashMap<>();
     private final Duration ttl;
     private final int maxSize;
     private final Clock clock;
@@ -27,9 +29,9 @@ final class KeyCache {
         this.clock = clock;
     }
 
-    /** The account of a key verified less than the TTL ago, or null. */
-    Account get(String keyHash) {
-        Entry entry = entries.get(keyHash);
+    /** What was put for the key less than the TTL ago, or null. */
+    V get(String keyHash) {
+        Entry<V> entry = entries.get(keyHash);
         if (entry == null) {
             return null;
         }
@@ -37,10 +39,10 @@ final class KeyCache {
             entries.remove(keyHash, entry);
             return null;
         }
-        return entry.account();
+        return entry.value();
     }
 
-    void put(String keyHash, Account account) {
+    void put(String keyHash, V value) {
         if (entries.size() >= maxSize) {
             Instant now = clock.instant();
             entries.values().removeIf(entry -> !now.isBefore(entry.expiresAt()));
@@ -48,7 +50,7 @@ final class KeyCache {
                 entries.clear();
             }
         }
-        entries.put(keyHash, new Entry(account, clock.instant().plus(ttl)));
+        entries.put(keyHash, new Entry<>(value, clock.instant().plus(ttl)));
     }
 
     void remove(String keyHash) {

@@ -14,7 +14,7 @@ class KeyCacheTest {
 
     @Test
     void trustsAVerifiedKeyUntilItsTimeToLiveEnds() {
-        KeyCache cache = new KeyCache(Duration.ofSeconds(60), 10, clock);
+        KeyCache<Account> cache = new KeyCache<>(Duration.ofSeconds(60), 10, clock);
         cache.put("h1", ACME);
 
         clock.advance(Duration.ofSeconds(59));
@@ -26,7 +26,7 @@ class KeyCacheTest {
 
     @Test
     void neverHoldsMoreThanItsMaximum() {
-        KeyCache cache = new KeyCache(Duration.ofSeconds(60), 3, clock);
+        KeyCache<Account> cache = new KeyCache<>(Duration.ofSeconds(60), 3, clock);
         for (int i = 0; i < 10; i++) {
             cache.put("h" + i, ACME);
             assertThat(cache.size()).isLessThanOrEqualTo(3);
@@ -36,7 +36,7 @@ class KeyCacheTest {
 
     @Test
     void dropsExpiredEntriesFirstWhenFull() {
-        KeyCache cache = new KeyCache(Duration.ofSeconds(60), 2, clock);
+        KeyCache<Account> cache = new KeyCache<>(Duration.ofSeconds(60), 2, clock);
         cache.put("old", ACME);
         clock.advance(Duration.ofSeconds(30));
         cache.put("live", ACME);
