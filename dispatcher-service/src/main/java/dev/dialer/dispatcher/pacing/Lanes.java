@@ -4,7 +4,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
-import dev.dialer.dispatcher.policy.CancelledCalls;
+import dev.dialer.dispatcher.policy.KnownControls;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
@@ -61,10 +61,10 @@ public class Lanes {
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, CarrierReadiness carrier,
-          CancelledCalls cancelled) {
+          KnownControls controls) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
                 Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting,
-                cancelled::cancelled);
+                controls::cancelled);
     }
 
     /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well; nothing is cancelled. */
@@ -99,7 +99,7 @@ public class Lanes {
      * @param nanoTime  the limits' clock: monotonic in service ({@link System#nanoTime}; a scheduler's {@code now} is
      *                  the wall clock in milliseconds, which steps when the system time is corrected)
      * @param carrierAccepting whether a command's call could reach a carrier now ({@link Carrier#accepting})
-     * @param cancelled whether the dial-time gate will end a command {@code canceled} ({@link CancelledCalls}): such a
+     * @param cancelled whether the dial-time gate will end a command {@code canceled} ({@link KnownControls#cancelled}): such a
      *                  command is handed over unpaced
      */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,

@@ -30,7 +30,7 @@ import reactor.core.publisher.Mono;
  *   <li>a cancelled request (or one of a cancelled campaign, accepted before the cancel) ends {@code canceled};</li>
  *   <li>a paused campaign's call waits in {@code dispatch.schedule} (reason {@code paused}) until a resume releases
  *       it, looked at again every {@code pause-recheck} in case a resume was missed (the retry scheduler keeps it
- *       while the campaign is still paused: {@link CampaignPauses});</li>
+ *       while the campaign is still paused: {@link KnownControls#paused});</li>
  *   <li>then {@link DialPolicy} decides: BLOCK ends the request {@code blocked} (the reason in {@code reason} and {@code error.code}),
  *       EXPIRE ends it {@code expired}, DEFER makes the call wait (reason {@code window} or {@code cap}) and announces
  *       {@code call.deferred} with {@code next_attempt_at}, DIAL lets it through.</li>

@@ -7,7 +7,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
-import dev.dialer.dispatcher.policy.CampaignPauses;
+import dev.dialer.dispatcher.policy.KnownControls;
 import dev.dialer.dispatcher.resilience.Heartbeat;
 import java.time.Clock;
 import java.time.Duration;
@@ -74,9 +74,9 @@ public class RetryScheduler {
     @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
                    RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier,
-                   CampaignPauses pauses) {
+                   KnownControls controls) {
         this(schedule, waitEndCheck, publisher::publish, properties, clock, metrics, carrier::accepting,
-                pauses::paused, pauses.recheck());
+                controls::paused, controls.pauseRecheck());
     }
 
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
@@ -179,8 +179,14 @@ public class RetryScheduler {
     /** Emits whether the row was moved on (fired, held or dropped), false when that failed. */
     private Mono<Boolean> fire(ScheduledAttempt row) {
         return waitEndCheck.stillWanted(row.command(), row.attempt())
-                .flatMap(wanted -> !wanted ? drop(row) : stillPaused(row) ? holdPaused(row)
-                        : carrierAccepting.test(row.command()) ? release(row) : hold(row))
+                .flatMap(wanted -> !wanted ? drop(row)
+                        // Still paused: published, the command would spend its lane's and the trunk's rate only to
+                        // wait again, with another call.deferred; it stays here silently until a resume releases it.
+                        : stillPaused(row) ? keep(row, pauseRecheck, metrics::stillPaused)
+                        : carrierAccepting.test(row.command()) ? release(row)
+                        // No carrier of its route takes calls: published, it would only wait in its lane (and, past
+                        // the lane's budget, be parked here again).
+                        : keep(row, CARRIER_RECHECK, metrics::held))
                 .thenReturn(true)
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
@@ -206,29 +212,14 @@ public class RetryScheduler {
                 .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.firstDueAt(), clock.instant()))));
     }
 
-    /**
-     * Every carrier of the row's route has its breaker open: published now, the command would only wait in its lane
-     * (and, past the lane's budget, be parked here again). It stays due here and is looked at again shortly.
-     */
-    private Mono<Void> hold(ScheduledAttempt row) {
-        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(),
-                        clock.instant().plus(CARRIER_RECHECK))
-                .then(Mono.fromRunnable(metrics::held));
-    }
-
     private boolean stillPaused(ScheduledAttempt row) {
-        return CampaignPauses.isPauseWait(row.reason()) && campaignPaused.test(row.command());
+        return KnownControls.isPauseWait(row.reason()) && campaignPaused.test(row.command());
     }
 
-    /**
-     * The row waits for its campaign's resume, and the campaign is still paused: published, the command would spend
-     * its lane's and the trunk's rate only to wait again, with another {@code call.deferred} for the customer. It
-     * stays here, silently, until the resume releases it (or the next recheck).
-     */
-    private Mono<Void> holdPaused(ScheduledAttempt row) {
-        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(),
-                        clock.instant().plus(pauseRecheck))
-                .then(Mono.fromRunnable(metrics::stillPaused));
+    /** The row stays due here, looked at again {@code recheck} from now, and is counted. */
+    private Mono<Void> keep(ScheduledAttempt row, Duration recheck, Runnable counted) {
+        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), clock.instant().plus(recheck))
+                .then(Mono.fromRunnable(counted));
     }
 
     private Mono<Void> drop(ScheduledAttempt row) {
