@@ -210,7 +210,8 @@ public class CallbackApplier {
     private Mono<Result> applyTo(CallCommand command, CarrierCallback callback) {
         if (!callback.status().isTerminal()) {
             return move(command, callback, callback.status())
-                    .flatMap(previous -> cancelAgain(callback).thenReturn(Result.APPLIED))
+                    .flatMap(changed -> (changed.cancelRequested() ? cancelAgain(callback) : Mono.<Void>empty())
+                            .thenReturn(Result.APPLIED))
                     .defaultIfEmpty(Result.IGNORED);
         }
         return ledger.endContext(callback.requestId(), callback.attempt())
@@ -221,8 +222,8 @@ public class CallbackApplier {
     }
 
     /**
-     * A call that has just been placed or begun to ring although a cancel reached its request is cancelled at the
-     * carrier again: the cancel's own order may have failed, or crossed the dial before the call had a carrier id. An
+     * A call that has just been placed or begun to ring although a cancel reached its request (as the transition's own
+     * statement read the request's cancel mark) is cancelled at the carrier again: the cancel's own order may have failed, or crossed the dial before the call had a carrier id. An
      * answered call is never hung up. The callback is applied whatever becomes of the order (a failure is logged and
      * counted by the {@link CallCanceller}; the next early status, or the cancel's own retries, ask again).
      */
@@ -232,9 +233,7 @@ public class CallbackApplier {
         if (!early || callback.providerCallId() == null) {
             return Mono.empty();
         }
-        return ledger.endContext(callback.requestId(), callback.attempt())
-                .filter(AttemptLedger.EndContext::cancelRequested)
-                .flatMap(cancelled -> {
+        return Mono.defer(() -> {
                     log.info("request {} attempt {} is {} although a cancel reached it; cancelled at the carrier again",
                             callback.requestId(), callback.attempt(), status.wire());
                     return canceller.getObject().cancel(new CallRef(callback.requestId(), callback.attempt(),
@@ -429,10 +428,9 @@ public class CallbackApplier {
      * The guarded transition and, if it happened, its {@code call.status} event, in one statement; emits the previous
      * status.
      */
-    private Mono<AttemptStatus> move(CallCommand command, CarrierCallback callback, AttemptStatus status) {
-        return events.emitOn(command, ledger.transitionChange(transition(callback, status)),
+    private Mono<CallEvents.Changed> move(CallCommand command, CarrierCallback callback, AttemptStatus status) {
+        return events.changeOn(command, ledger.transitionChange(transition(callback, status)),
                         event -> statusDetails(callback, status, event))
-                .flatMap(Mono::justOrEmpty)
                 .retryWhen(InfraRetry.brief("attempt transition"));
     }
 

@@ -78,15 +78,36 @@ public class CallEvents {
      */
     public Mono<Optional<AttemptStatus>> emitOn(CallCommand command, StateChange change,
                                                 UnaryOperator<CallEvent.Builder> details) {
+        return changeOn(command, change, details).map(Changed::previous);
+    }
+
+    /**
+     * {@link #emitOn}, also telling whether a cancel had reached the request when the change was made: read by the same
+     * statement from the request's row it updates, so a caller that must act on a cancel (a call placed although its
+     * request was cancelled) needs no read of its own.
+     *
+     * @return what the change found, when it happened; empty when it did not
+     */
+    public Mono<Changed> changeOn(CallCommand command, StateChange change, UnaryOperator<CallEvent.Builder> details) {
         return Mono.defer(() -> {
             Draft draft = Draft.of(command, details);
             return outbox.appendOn(change, draft.event()).map(appended -> {
                 CallEvent stored = draft.builder().previousStatus(appended.previousStatus())
                         .sequence(appended.sequence()).build();
                 stored(stored);
-                return Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire);
+                return new Changed(Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire),
+                        appended.cancelRequested());
             });
         });
+    }
+
+    /**
+     * What a change that happened found: the attempt's status before it, and whether a cancel had reached the request.
+     *
+     * @param previous        the status before (empty when the attempt had none)
+     * @param cancelRequested whether the request's cancel mark was set when the change was made
+     */
+    public record Changed(Optional<AttemptStatus> previous, boolean cancelRequested) {
     }
 
     /**

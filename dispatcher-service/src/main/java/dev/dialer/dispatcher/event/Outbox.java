@@ -78,7 +78,8 @@ class Outbox {
                     UPDATE dispatch.requests r
                        SET next_sequence = r.next_sequence + 1, last_status = $%4$d::jsonb ->> 'status'
                       FROM changed, %5$s WHERE r.request_id = $1
-                    RETURNING r.next_sequence, changed.status, COALESCE(changed.status, earlier.last_status) before),
+                    RETURNING r.next_sequence, changed.status, COALESCE(changed.status, earlier.last_status) before,
+                              r.cancel_requested_at IS NOT NULL AS cancelled),
                 stored AS (
                     INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
                     SELECT $%2$d, $1, $%3$d, a.next_sequence,
@@ -87,13 +88,14 @@ class Outbox {
                       FROM allocated a,
                            LATERAL jsonb_set($%4$d::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
                     RETURNING sequence_number)
-                SELECT stored.sequence_number, allocated.status FROM stored, allocated"""
+                SELECT stored.sequence_number, allocated.status, allocated.cancelled FROM stored, allocated"""
                 .formatted(change.sql(), event + 1, event + 2, event + 3, EARLIER);
         return change.bind().apply(db.sql(sql))
                 .bind(event, draft.eventId())
                 .bind(event + 1, draft.eventType().wire())
                 .bind(event + 2, Contract.toJson(draft))
-                .map(row -> new Appended(row.get(0, Long.class), row.get(1, String.class)))
+                .map(row -> new Appended(row.get(0, Long.class), row.get(1, String.class),
+                        Boolean.TRUE.equals(row.get(2, Boolean.class))))
                 .one();
     }
 
@@ -224,7 +226,7 @@ class Outbox {
     }
 
     private static Appended appended(Readable row) {
-        return new Appended(row.get(0, Long.class), row.get(1, String.class));
+        return new Appended(row.get(0, Long.class), row.get(1, String.class), false);
     }
 
     private static DatabaseClient.GenericExecuteSpec bindEvent(DatabaseClient.GenericExecuteSpec spec,
@@ -240,9 +242,11 @@ class Outbox {
 
     /**
      * What was stored: the event's sequence number, and the status before it (or null): for {@link #appendOn} the
-     * status the change returned, for {@link #append} and {@link #finishWith} the status of the request's latest event.
+     * status the change returned, for {@link #append} and {@link #finishWith} the status of the request's latest event;
+     * and, for {@link #appendOn} only, whether a cancel had reached the request when the change was made (read from the
+     * request's row as the statement updated it, so the latest committed mark), false otherwise.
      */
-    record Appended(long sequence, String previousStatus) {
+    record Appended(long sequence, String previousStatus, boolean cancelRequested) {
     }
 
     /**
