@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -277,6 +278,36 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(progress.get("by_status").get("exhausted").asLong()).isEqualTo(1);
         assertThat(progress.get("progress").asDouble()).isEqualTo(0.3333);
         assertThat(progress.get("state").asString()).isEqualTo("active");
+    }
+
+    @Test
+    void theListIsReadNewestFirstFromAnAscendingIndexWithoutASort() throws Exception {
+        // The list's order (created_at DESC, id DESC) is served by reading the ascending indexes backwards, so rows
+        // accepted in rising order append at the index's right edge and no list query sorts.
+        String page = "SELECT * FROM api.calls WHERE account_id = 'a'%s AND (created_at, id) < (now(), 'z')"
+                + " ORDER BY created_at DESC, id DESC LIMIT 51";
+        try (Connection db = database(); Statement statement = db.createStatement()) {
+            statement.execute("SET enable_seqscan = off");
+            assertThat(plan(statement, page.formatted("")))
+                    .contains("Index Scan Backward using calls_account_created_asc_idx").doesNotContain("Sort");
+            assertThat(plan(statement, page.formatted(" AND campaign = 'c'")))
+                    .contains("Index Scan Backward using calls_account_campaign_asc_idx").doesNotContain("Sort");
+            try (ResultSet indexes = statement.executeQuery(
+                    "SELECT string_agg(indexdef, ' ') FROM pg_indexes WHERE schemaname = 'api' AND tablename = 'calls'")) {
+                indexes.next();
+                assertThat(indexes.getString(1)).contains("(account_id, created_at, id)").doesNotContain("DESC");
+            }
+        }
+    }
+
+    private static String plan(Statement statement, String query) throws Exception {
+        StringBuilder plan = new StringBuilder();
+        try (ResultSet rows = statement.executeQuery("EXPLAIN " + query)) {
+            while (rows.next()) {
+                plan.append(rows.getString(1)).append('\n');
+            }
+        }
+        return plan.toString();
     }
 
     @Test
