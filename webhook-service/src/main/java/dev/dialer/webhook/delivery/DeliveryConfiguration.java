@@ -40,11 +40,17 @@ class DeliveryConfiguration {
         return new DeliveryMetrics(registry);
     }
 
+    /** The webhooks' own DNS resolver (closed with the context): a query waits as long as a connection may open. */
     @Bean
-    TargetGuard targetGuard(DeliveryProperties properties) {
+    DnsLookups dnsLookups(DeliveryProperties properties) {
+        return new DnsLookups(properties.connectTimeout());
+    }
+
+    @Bean
+    TargetGuard targetGuard(DeliveryProperties properties, DnsLookups dns) {
         // A malformed allow-list entry fails start-up: guessing what it meant could open an internal address.
         // A lookup is part of connecting: it may take as long as a connection may take to open.
-        return TargetGuard.resolvingWithDns(new AllowList(properties.allowedHosts()), properties.plainHttp(),
+        return TargetGuard.resolvingWithDns(new AllowList(properties.allowedHosts()), properties.plainHttp(), dns,
                 properties.connectTimeout());
     }
 

@@ -12,16 +12,20 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /**
- * Host name lookups, kept apart so that a slow name server holds up only the targets behind it. A lookup blocks (the
- * JDK resolver cannot be interrupted), so lookups run on threads of their own, never on the shared bounded elastic
- * pool; the lookups of one host in flight together share one thread; a caller waits at most {@code timeout} for the
- * answer, then the lookup fails ({@link LookupFailedException}), and the thread goes on waiting for the answer alone;
- * when every thread is busy and the queue is full, a lookup fails at once.
+ * Host name lookups, kept apart so that a slow name server holds up only the targets behind it; a caller waits at most
+ * {@code timeout} for the answer, then the lookup fails ({@link LookupFailedException}).
+ *
+ * <p>The service asks DNS without blocking ({@link #nonBlocking}, {@link DnsLookups}): a silent name server holds no
+ * thread, so no number of targets whose names never answer delays the others' lookups. A blocking resolver (tests,
+ * or a resolver of one's own) runs on threads of its own, never on the shared bounded elastic pool; the lookups of one
+ * host in flight together share one thread, which goes on waiting for the answer alone after a caller gave up; when
+ * every thread is busy and the queue is full, a lookup fails at once.
  */
 final class HostLookups {
 
@@ -38,10 +42,26 @@ final class HostLookups {
     private final Duration timeout;
     private final ThreadPoolExecutor threads;
     private final Map<String, CompletableFuture<InetAddress[]>> inFlight = new ConcurrentHashMap<>();
+    private final Function<String, Mono<InetAddress[]>> source;
 
+    /** Lookups through a resolver that does not block, each bounded by {@code timeout}. */
+    static HostLookups nonBlocking(DnsLookups dns, Duration timeout) {
+        return new HostLookups(dns::resolve, timeout);
+    }
+
+    private HostLookups(Function<String, Mono<InetAddress[]>> source, Duration timeout) {
+        this.resolver = null;
+        this.threads = null;
+        this.timeout = timeout;
+        this.source = source;
+    }
+
+    /** Lookups through a blocking resolver, on {@code threadCount} threads of their own. */
     HostLookups(TargetGuard.Resolver resolver, Duration timeout, int threadCount, int queueLimit) {
         this.resolver = resolver;
         this.timeout = timeout;
+        // A copy per caller: one caller giving up must not cancel the lookup the others wait for.
+        this.source = host -> Mono.defer(() -> Mono.fromFuture(lookup(host).copy()));
         AtomicInteger created = new AtomicInteger();
         this.threads = new ThreadPoolExecutor(threadCount, threadCount, 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(queueLimit), task -> {
@@ -54,8 +74,7 @@ final class HostLookups {
 
     /** The host's addresses; errors with {@link UnknownHostException} (a {@link LookupFailedException} included). */
     Mono<InetAddress[]> resolve(String host) {
-        // A copy per caller: one caller giving up must not cancel the lookup the others wait for.
-        return Mono.defer(() -> Mono.fromFuture(lookup(host).copy()))
+        return source.apply(host)
                 .timeout(timeout, Mono.error(() -> failed(host, "DNS lookup of " + host + " timed out after "
                         + timeout.toMillis() + " ms")))
                 .onErrorMap(CompletionException.class, error -> error.getCause() != null ? error.getCause() : error);
@@ -87,7 +106,7 @@ final class HostLookups {
         }
     }
 
-    private static LookupFailedException failed(String host, String message) {
+    static LookupFailedException failed(String host, String message) {
         log.warn("{}: the try fails and is retried per the schedule", message);
         return new LookupFailedException(message);
     }

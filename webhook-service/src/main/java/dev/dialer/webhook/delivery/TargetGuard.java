@@ -81,11 +81,13 @@ final class TargetGuard {
         this.plainHttp = plainHttp;
     }
 
-    /** Looks hosts up in DNS, each lookup bounded by {@code lookupTimeout} (see {@link HostLookups}). */
+    /**
+     * Looks hosts up in DNS without blocking ({@link DnsLookups}), each lookup bounded by {@code lookupTimeout} (see
+     * {@link HostLookups}).
+     */
     static TargetGuard resolvingWithDns(AllowList allowList, DeliveryProperties.PlainHttp plainHttp,
-                                        Duration lookupTimeout) {
-        return new TargetGuard(allowList, new HostLookups(InetAddress::getAllByName, lookupTimeout, LOOKUP_THREADS,
-                LOOKUP_QUEUE), plainHttp);
+                                        DnsLookups dns, Duration lookupTimeout) {
+        return new TargetGuard(allowList, HostLookups.nonBlocking(dns, lookupTimeout), plainHttp);
     }
 
     /**

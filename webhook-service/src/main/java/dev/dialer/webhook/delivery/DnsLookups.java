@@ -1,0 +1,82 @@
+package dev.dialer.webhook.delivery;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.resolver.dns.DnsNameResolver;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.DnsNameResolverTimeoutException;
+import io.netty.resolver.dns.DnsServerAddressStreamProvider;
+import io.netty.resolver.dns.DnsServerAddressStreamProviders;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import reactor.core.publisher.Mono;
+
+/**
+ * Host name lookups that hold no thread while a name server is silent: Netty's DNS resolver sends the queries from one
+ * event loop and answers them as replies (or their timeouts) arrive, so a thousand targets whose names never answer
+ * cost a thousand pending queries, not a thousand waiting threads, and every other target's lookup goes out and comes
+ * back meanwhile. It reads the system's name servers, search domains and {@code /etc/hosts} as the JDK's resolver
+ * does, and caches answers for their TTL.
+ *
+ * <p>A name that does not exist errors with {@link UnknownHostException}; a lookup that no name server answered in
+ * time with {@link HostLookups.LookupFailedException} (the try fails and is retried), as {@link HostLookups} reports it.
+ */
+final class DnsLookups implements AutoCloseable {
+
+    private final EventLoopGroup loop;
+    private final DnsNameResolver resolver;
+
+    /** Asks the system's name servers. */
+    DnsLookups(Duration queryTimeout) {
+        this(queryTimeout, DnsServerAddressStreamProviders.platformDefault());
+    }
+
+    /** @param servers which name servers to ask for a host (tests point it at their own) */
+    DnsLookups(Duration queryTimeout, DnsServerAddressStreamProvider servers) {
+        this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("webhook-dns", true),
+                NioIoHandler.newFactory());
+        this.resolver = new DnsNameResolverBuilder(loop.next())
+                .datagramChannelType(NioDatagramChannel.class)
+                .nameServerProvider(servers)
+                .queryTimeoutMillis(Math.max(1, queryTimeout.toMillis()))
+                .build();
+    }
+
+    /** The host's addresses, as {@link HostLookups#resolve} answers them (without its own timeout). */
+    Mono<InetAddress[]> resolve(String host) {
+        return Mono.create(sink -> resolver.resolveAll(host).addListener(done -> {
+            if (done.isSuccess()) {
+                @SuppressWarnings("unchecked")
+                List<InetAddress> addresses = (List<InetAddress>) done.getNow();
+                sink.success(addresses.toArray(InetAddress[]::new));
+            } else {
+                sink.error(failure(host, done.cause()));
+            }
+        }));
+    }
+
+    /** A name that does not exist stays unknown; a name server that did not answer is a failed lookup. */
+    private static Throwable failure(String host, Throwable cause) {
+        for (Throwable c = cause; c != null; c = c.getCause()) {
+            if (c instanceof DnsNameResolverTimeoutException) {
+                return HostLookups.failed(host, "DNS lookup of " + host + " got no answer: " + c.getMessage());
+            }
+        }
+        if (cause instanceof UnknownHostException unknown) {
+            return unknown;
+        }
+        return HostLookups.failed(host, "DNS lookup of " + host + " failed: " + cause);
+    }
+
+    @Override
+    public void close() {
+        resolver.close();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+}

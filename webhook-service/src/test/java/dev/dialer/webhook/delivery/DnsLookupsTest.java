@@ -1,0 +1,150 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.codec.dns.DatagramDnsQuery;
+import io.netty.handler.codec.dns.DatagramDnsQueryDecoder;
+import io.netty.handler.codec.dns.DatagramDnsResponse;
+import io.netty.handler.codec.dns.DatagramDnsResponseEncoder;
+import io.netty.handler.codec.dns.DefaultDnsRawRecord;
+import io.netty.handler.codec.dns.DnsQuestion;
+import io.netty.handler.codec.dns.DnsRecordType;
+import io.netty.handler.codec.dns.DnsResponseCode;
+import io.netty.handler.codec.dns.DnsSection;
+import io.netty.resolver.dns.DnsServerAddresses;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.test.StepVerifier;
+
+/**
+ * The webhooks' DNS lookups against a name server of the test's own (real UDP, Netty's DNS codec): names under
+ * {@code silent.test} are never answered, names under {@code missing.test} do not exist, every other name is
+ * 192.0.2.10.
+ */
+class DnsLookupsTest {
+
+    private EventLoopGroup serverLoop;
+    private Channel server;
+    private final AtomicInteger silentQueries = new AtomicInteger();
+    private DnsLookups lookups;
+
+    @BeforeEach
+    void nameServer() throws Exception {
+        serverLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        server = new Bootstrap().group(serverLoop).channel(NioDatagramChannel.class)
+                .handler(new ChannelInitializer<NioDatagramChannel>() {
+                    @Override
+                    protected void initChannel(NioDatagramChannel channel) {
+                        channel.pipeline().addLast(new DatagramDnsQueryDecoder(), new DatagramDnsResponseEncoder(),
+                                new Answers());
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+    }
+
+    @AfterEach
+    void stop() {
+        if (lookups != null) {
+            lookups.close();
+        }
+        server.close();
+        serverLoop.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private DnsLookups lookups(Duration timeout) {
+        InetSocketAddress address = (InetSocketAddress) server.localAddress();
+        lookups = new DnsLookups(timeout, host -> DnsServerAddresses.singleton(address).stream());
+        return lookups;
+    }
+
+    @Test
+    void answersANameFromTheNameServer() {
+        InetAddress[] addresses = lookups(Duration.ofSeconds(5)).resolve("hooks.example.test").block();
+
+        assertThat(addresses).extracting(InetAddress::getHostAddress).containsExactly("192.0.2.10");
+    }
+
+    @Test
+    void aNameThatDoesNotExistIsUnknownNotAFailedLookup() {
+        StepVerifier.create(lookups(Duration.ofSeconds(5)).resolve("nowhere.missing.test"))
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(UnknownHostException.class)
+                        .isNotInstanceOf(HostLookups.LookupFailedException.class))
+                .verify(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void aNameServerThatNeverAnswersFailsTheLookupAfterTheTimeout() {
+        StepVerifier.create(lookups(Duration.ofMillis(300)).resolve("a.silent.test"))
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(HostLookups.LookupFailedException.class)
+                        .hasMessageContaining("a.silent.test"))
+                .verify(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void namesThatNeverAnswerDoNotHoldUpTheOthers() {
+        // Far more silent names than the blocking lookups had threads and queue (32 + 1,024).
+        DnsLookups dns = lookups(Duration.ofSeconds(30));
+        List<CompletableFuture<InetAddress[]>> silent = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            silent.add(dns.resolve("host" + i + ".silent.test").toFuture());
+        }
+
+        InetAddress[] answered = dns.resolve("hooks.example.test").block(Duration.ofSeconds(20));
+
+        assertThat(answered).extracting(InetAddress::getHostAddress).containsExactly("192.0.2.10");
+        assertThat(silent).noneMatch(CompletableFuture::isDone);
+        assertThat(silentQueries.get()).isGreaterThan(0);
+    }
+
+    @Test
+    void theServicesLookupsBoundEachOneByTheirTimeout() {
+        HostLookups bounded = HostLookups.nonBlocking(lookups(Duration.ofSeconds(30)), Duration.ofMillis(300));
+
+        StepVerifier.create(bounded.resolve("b.silent.test"))
+                .expectError(HostLookups.LookupFailedException.class)
+                .verify(Duration.ofSeconds(20));
+        assertThat(bounded.resolve("hooks.example.test").block())
+                .extracting(InetAddress::getHostAddress).containsExactly("192.0.2.10");
+    }
+
+    /** The test's name server. */
+    private final class Answers extends SimpleChannelInboundHandler<DatagramDnsQuery> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext context, DatagramDnsQuery query) {
+            DnsQuestion question = query.recordAt(DnsSection.QUESTION);
+            String name = question.name();
+            if (name.endsWith("silent.test.")) {
+                silentQueries.incrementAndGet();
+                return;
+            }
+            DatagramDnsResponse response = new DatagramDnsResponse(query.recipient(), query.sender(), query.id());
+            response.addRecord(DnsSection.QUESTION, question);
+            if (name.endsWith("missing.test.")) {
+                response.setCode(DnsResponseCode.NXDOMAIN);
+            } else if (question.type() == DnsRecordType.A) {
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(name, DnsRecordType.A, 60,
+                        Unpooled.wrappedBuffer(new byte[] {(byte) 192, 0, 2, 10})));
+            }
+            context.writeAndFlush(response);
+        }
+    }
+}
