@@ -300,6 +300,35 @@ class CallsReadModelIT extends RunningApiService {
         }
     }
 
+    @Test
+    void theIndexMigrationRunAgainAfterAnInterruptedBuildRebuildsTheIndexInsteadOfKeepingAnInvalidOne()
+            throws Exception {
+        String script;
+        try (var in = getClass().getResourceAsStream("/db/migration/api/V25__calls_list_indexes_ascending.sql")) {
+            script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        try (Connection db = database(); Statement statement = db.createStatement()) {
+            // What an interrupted CREATE INDEX CONCURRENTLY leaves: the index under its name, marked invalid.
+            statement.execute("""
+                    UPDATE pg_index SET indisvalid = false
+                     WHERE indexrelid = 'api.calls_account_created_asc_idx'::regclass""");
+            for (String sql : script.lines().filter(line -> !line.startsWith("--"))
+                    .collect(java.util.stream.Collectors.joining("\n")).split(";")) {
+                if (!sql.isBlank()) {
+                    statement.execute(sql);
+                }
+            }
+            try (ResultSet valid = statement.executeQuery("""
+                    SELECT count(*) FILTER (WHERE i.indisvalid), count(*) FROM pg_index i
+                      JOIN pg_class c ON c.oid = i.indexrelid
+                     WHERE c.relname IN ('calls_account_created_asc_idx', 'calls_account_campaign_asc_idx')""")) {
+                valid.next();
+                assertThat(valid.getInt(1)).isEqualTo(2);
+                assertThat(valid.getInt(2)).isEqualTo(2);
+            }
+        }
+    }
+
     private static String plan(Statement statement, String query) throws Exception {
         StringBuilder plan = new StringBuilder();
         try (ResultSet rows = statement.executeQuery("EXPLAIN " + query)) {
