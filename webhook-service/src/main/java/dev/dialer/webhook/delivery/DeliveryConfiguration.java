@@ -40,10 +40,10 @@ class DeliveryConfiguration {
         return new DeliveryMetrics(registry);
     }
 
-    /** The webhooks' own DNS resolver (closed with the context): a query waits as long as a connection may open. */
+    /** The webhooks' own DNS resolver (closed with the context); each lookup is bounded by the guard. */
     @Bean
-    DnsLookups dnsLookups(DeliveryProperties properties) {
-        return new DnsLookups(properties.connectTimeout());
+    DnsLookups dnsLookups() {
+        return new DnsLookups();
     }
 
     @Bean

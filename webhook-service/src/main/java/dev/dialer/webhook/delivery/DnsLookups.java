@@ -15,6 +15,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -32,19 +33,30 @@ final class DnsLookups implements AutoCloseable {
     private final EventLoopGroup loop;
     private final DnsNameResolver resolver;
 
-    /** Asks the system's name servers. */
-    DnsLookups(Duration queryTimeout) {
-        this(queryTimeout, DnsServerAddressStreamProviders.platformDefault());
+    /**
+     * Asks the system's name servers, each query waiting as long as the system's resolver configuration says
+     * ({@code options timeout} in {@code /etc/resolv.conf}), so a silent first name server is left for the next in
+     * the time the system's resolver would leave it. The caller bounds the lookup as a whole ({@link HostLookups}).
+     */
+    DnsLookups() {
+        this(builder -> builder.nameServerProvider(DnsServerAddressStreamProviders.platformDefault()));
     }
 
-    /** @param servers which name servers to ask for a host (tests point it at their own) */
+    /**
+     * For tests: the name servers to ask for a host, each query's timeout, and no search domains (the host's own
+     * would otherwise be tried after a name that does not exist).
+     */
     DnsLookups(Duration queryTimeout, DnsServerAddressStreamProvider servers) {
+        this(builder -> builder.nameServerProvider(servers)
+                .queryTimeoutMillis(Math.max(1, queryTimeout.toMillis()))
+                .searchDomains(List.of()));
+    }
+
+    private DnsLookups(UnaryOperator<DnsNameResolverBuilder> configuration) {
         this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("webhook-dns", true),
                 NioIoHandler.newFactory());
-        this.resolver = new DnsNameResolverBuilder(loop.next())
-                .datagramChannelType(NioDatagramChannel.class)
-                .nameServerProvider(servers)
-                .queryTimeoutMillis(Math.max(1, queryTimeout.toMillis()))
+        this.resolver = configuration.apply(new DnsNameResolverBuilder(loop.next())
+                        .datagramChannelType(NioDatagramChannel.class))
                 .build();
     }
 

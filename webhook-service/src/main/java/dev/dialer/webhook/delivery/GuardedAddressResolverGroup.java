@@ -14,8 +14,8 @@ import java.util.List;
 /**
  * The HTTP client's name resolution, checked by the {@link TargetGuard}: a host is resolved once, its addresses are
  * checked, and the client connects to one of those very addresses. A host whose DNS answer turned internal after the
- * check before the try (DNS rebinding) fails to resolve here. The lookups block, so they run off the event loop, on the
- * guard's own bounded lookup threads with a timeout ({@link HostLookups}).
+ * check before the try (DNS rebinding) fails to resolve here. The lookups are the guard's: non-blocking, each bounded by
+ * a timeout ({@link HostLookups}, {@link DnsLookups}).
  */
 final class GuardedAddressResolverGroup extends AddressResolverGroup<InetSocketAddress> {
 

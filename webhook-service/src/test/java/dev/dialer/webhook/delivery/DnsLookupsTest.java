@@ -116,6 +116,20 @@ class DnsLookupsTest {
     }
 
     @Test
+    void aSilentNameServerIsLeftForTheNextWithinTheLookupsTime() throws Exception {
+        InetSocketAddress answering = (InetSocketAddress) server.localAddress();
+        try (java.net.DatagramSocket silent = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            InetSocketAddress silentAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort());
+            lookups = new DnsLookups(Duration.ofMillis(200),
+                    host -> DnsServerAddresses.sequential(silentAddress, answering).stream());
+            HostLookups bounded = HostLookups.nonBlocking(lookups, Duration.ofSeconds(5));
+
+            assertThat(bounded.resolve("hooks.example.test").block())
+                    .extracting(InetAddress::getHostAddress).containsExactly("192.0.2.10");
+        }
+    }
+
+    @Test
     void theServicesLookupsBoundEachOneByTheirTimeout() {
         HostLookups bounded = HostLookups.nonBlocking(lookups(Duration.ofSeconds(30)), Duration.ofMillis(300));
 
