@@ -12,8 +12,9 @@ import java.util.regex.Pattern;
 
 /**
  * libphonenumber's {@code isValidNumber}, answered with fewer regular expressions for a country calling code that
- * belongs to one region. Valid means what it means there: the national number matches the region's general pattern
- * and the pattern of at least one number type. libphonenumber looks for the type (premium rate, toll free, shared
+ * belongs to one region, each whole-number pattern run as a deterministic automaton ({@link NumberPatterns}). Valid
+ * means what it means there: the national number matches the region's general pattern and the pattern of at least
+ * one number type. libphonenumber looks for the type (premium rate, toll free, shared
  * cost, VoIP, personal, pager, UAN, voicemail, then fixed line and mobile), matching each pattern twice
  * ({@code lookingAt}, then {@code matches}); validity needs only whether one matches, so the types most numbers are
  * (mobile, fixed line) are tried first, each once. Bulk sends validate every recipient through here. Also the few
@@ -66,7 +67,7 @@ final class NumberValidity {
     /** Whether {@code digits} as a whole match the region's general national number pattern (lengths not checked). */
     static boolean matchesGeneralPattern(PhoneMetadata metadata, String digits) {
         String pattern = metadata.getGeneralDesc().getNationalNumberPattern();
-        return !pattern.isEmpty() && pattern(pattern).matcher(digits).matches();
+        return !pattern.isEmpty() && NumberPatterns.matchesWhole(pattern, digits);
     }
 
     /** Whether {@code regex} matches at the start of {@code digits}, possibly matching nothing. */
@@ -96,6 +97,6 @@ final class NumberValidity {
             return false;
         }
         String pattern = desc.getNationalNumberPattern();
-        return !pattern.isEmpty() && pattern(pattern).matcher(national).matches();
+        return !pattern.isEmpty() && NumberPatterns.matchesWhole(pattern, national);
     }
 }
