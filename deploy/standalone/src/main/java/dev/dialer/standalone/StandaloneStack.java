@@ -14,9 +14,11 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,17 +86,17 @@ public final class StandaloneStack implements AutoCloseable {
             }
             if (options.services().contains("dispatcher")) {
                 services.put("dispatcher", run(DispatcherApplication.class, "dispatcher-service",
-                        options.dispatcherPort(), shared, dispatcher.toArray(String[]::new)));
+                        options.dispatcherPort(), shared, options.springArgs(), dispatcher.toArray(String[]::new)));
                 started.add(services.get("dispatcher"));
             }
             if (options.services().contains("webhook")) {
                 services.put("webhook", run(WebhookApplication.class, "webhook-service", options.webhookPort(),
-                        shared, "--dialer.webhook.delivery.hook-signing-key=" + hookSigningKey));
+                        shared, options.springArgs(), "--dialer.webhook.delivery.hook-signing-key=" + hookSigningKey));
                 started.add(services.get("webhook"));
             }
             if (options.services().contains("api")) {
                 services.put("api", run(ApiApplication.class, "api-service", options.apiPort(), shared,
-                        api.toArray(String[]::new)));
+                        options.springArgs(), api.toArray(String[]::new)));
             }
             return new StandaloneStack(postgres, kafka, simulator, services, demoKey);
         } catch (RuntimeException e) {
@@ -123,18 +125,51 @@ public final class StandaloneStack implements AutoCloseable {
                 "--spring.main.banner-mode=off",
                 // The stack closes the services itself, in order, before Kafka and PostgreSQL.
                 "--spring.main.register-shutdown-hook=false"));
-        args.addAll(options.springArgs());
         return args;
     }
 
-    private static ConfigurableApplicationContext run(Class<?> application, String name, int port,
-                                                      List<String> shared, String... own) {
+    /** Keys the launcher sets per service and a user's argument may not change: all three services would share it. */
+    private static final Set<String> PER_SERVICE = Set.of("spring.config.name", "spring.application.name",
+            "server.port");
+
+    /**
+     * The launcher's arguments and the user's, the user's winning: Spring joins repeated command-line keys with
+     * commas ({@code --a=x --a=y} reads as {@code a=x,y}), so a launcher argument whose key the user gives is left
+     * out. The per-service keys ({@code server.port} and the service's name) stay the launcher's.
+     */
+    static List<String> merged(List<String> launcher, List<String> user) {
+        Set<String> userKeys = new HashSet<>();
+        user.forEach(arg -> userKeys.add(key(arg)));
         List<String> args = new ArrayList<>();
-        args.add("--spring.config.name=" + name);
-        args.add("--spring.application.name=" + name);
-        args.add("--server.port=" + port);
-        args.addAll(List.of(own));
-        args.addAll(shared);
+        for (String arg : launcher) {
+            if (PER_SERVICE.contains(key(arg)) || !userKeys.contains(key(arg))) {
+                args.add(arg);
+            }
+        }
+        for (String arg : user) {
+            if (!PER_SERVICE.contains(key(arg))) {
+                args.add(arg);
+            }
+        }
+        return args;
+    }
+
+    /** The property an argument {@code --key=value} (or {@code --key}) sets. */
+    private static String key(String arg) {
+        String body = arg.startsWith("--") ? arg.substring(2) : arg;
+        int equals = body.indexOf('=');
+        return equals < 0 ? body : body.substring(0, equals);
+    }
+
+    private static ConfigurableApplicationContext run(Class<?> application, String name, int port,
+                                                      List<String> shared, List<String> user, String... own) {
+        List<String> launcher = new ArrayList<>();
+        launcher.add("--spring.config.name=" + name);
+        launcher.add("--spring.application.name=" + name);
+        launcher.add("--server.port=" + port);
+        launcher.addAll(List.of(own));
+        launcher.addAll(shared);
+        List<String> args = merged(launcher, user);
         long began = System.nanoTime();
         ConfigurableApplicationContext context = new SpringApplicationBuilder(application)
                 .properties("spring.config.name=" + name)
