@@ -42,6 +42,7 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -297,8 +298,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * Runs every call's events in order, one call's at a time on one worker, many calls in parallel. A status the
-     * reporter fails to apply is logged and the call goes on (the watchdog reconciles the attempt later).
+     * Runs every call's events in order, one call's at a time on one worker, many calls in parallel. A call's end is
+     * applied however long the reporter takes to recover (only that call waits); an earlier status the reporter fails
+     * to apply is logged and the call goes on.
      */
     private Flux<Void> runCalls() {
         return inbox.asFlux()
@@ -313,9 +315,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         SipCall call = envelope.call();
         List<CarrierCallback> statuses = call.step(envelope.event(), workers);
         call.takeFirstResponseDelay().ifPresent(firstResponse::record);
-        return keep(call)
-                .thenMany(Flux.fromIterable(statuses))
-                .concatMap(this::report)
+        Mono<Void> reported = Flux.fromIterable(statuses).concatMap(this::report).then();
+        // A running call is kept before its statuses are reported (answered, it is durable before anyone hears of
+        // it); an ended one is forgotten only once its end is applied: until then its lease is renewed, and were this
+        // dispatcher to stop, the call would be found and taken over rather than its outcome lost.
+        return (call.ended() ? reported.then(keep(call)) : keep(call).then(reported))
                 .then(Mono.fromRunnable(() -> {
                     if (!statuses.isEmpty()) {
                         callbackLag.record(System.nanoTime() - envelope.handedOverNanos(), TimeUnit.NANOSECONDS);
@@ -455,8 +459,15 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 orphan.requestId(), orphan.attempt());
     }
 
+    /**
+     * Hands a status to the reporter. An end is the attempt's outcome and comes once: it is applied until the
+     * reporter recovers from an outage (PostgreSQL failing over), where a lost one would leave the attempt to the
+     * watchdog, which finds the call gone and ends it {@code failed}. Earlier statuses are not retried here.
+     */
     private Mono<Void> report(CarrierCallback callback) {
+        Retry retry = callback.status().isTerminal() ? InfraRetry.untilRecovered("apply SIP call end") : Retry.max(0);
         return Mono.defer(() -> reporter.apply(callback))
+                .retryWhen(retry)
                 .doOnError(error -> log.warn("status {} of request {} attempt {} could not be applied: {}",
                         callback.status().wire(), callback.requestId(), callback.attempt(), error.toString()))
                 .onErrorResume(error -> Mono.empty())

@@ -19,12 +19,14 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.dao.TransientDataAccessResourceException;
 import reactor.core.publisher.Mono;
 
 /**
@@ -159,6 +161,28 @@ class SipTrunkCarrierIT {
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.BUSY);
         assertThat(last().sipStatus()).isEqualTo(486);
         assertThat(last().sipReason()).isEqualTo("Busy Here");
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void anEndTheLedgerCannotTakeDuringAnOutageIsAppliedOnceItRecoversAndTheDialogKeptUntilThen() throws Exception {
+        AtomicInteger refusals = new AtomicInteger();
+        List<Integer> keptWhileRefused = new CopyOnWriteArrayList<>();
+        start(Sipp.uas("busy"), callback -> Mono.defer(() -> {
+            if (callback.status() == AttemptStatus.BUSY && refusals.getAndIncrement() < 3) {
+                keptWhileRefused.add(dialogs.kept().size());
+                return Mono.error(new TransientDataAccessResourceException("PostgreSQL is failing over"));
+            }
+            reported.add(callback);
+            return Mono.empty();
+        }), Duration.ofSeconds(30));
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.BUSY);
+        assertThat(refusals.get()).isEqualTo(4);
+        assertThat(keptWhileRefused).containsExactly(1, 1, 1);
+        await().atMost(WAIT).until(() -> dialogs.kept().isEmpty());
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
     }
 
