@@ -233,19 +233,50 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * The INVITE goes out only once the call is kept: a call this process cannot keep is not placed (nothing rang, so
-     * it is a technical failure, which routing may fail over).
+     * it is a technical failure, which routing may fail over). A caller that gives up before the INVITE went out (its
+     * timeout, while PostgreSQL was slow) drops the call: it is never started, and its row, which the save may still
+     * write after the caller gave up, is deleted once the save has settled; otherwise the call would stay in memory
+     * and its row be renewed for ever.
      */
     private Mono<PlacedCall> keepThenStart(Registered registered) {
         SipCall call = registered.call();
-        return dialogs.save(call.kept())
+        // Runs to its end whether or not the caller still waits, so that a drop can wait for it.
+        Mono<Void> save = dialogs.save(call.kept())
                 .retryWhen(InfraRetry.brief("keep SIP dialog"))
+                .cache();
+        save.subscribe(null, error -> { });
+        AtomicBoolean settled = new AtomicBoolean();
+        return save
                 .onErrorMap(error -> {
+                    settled.set(true);
                     calls.remove(call.callId(), call);
                     return new CarrierException(CarrierException.Reason.UNREACHABLE,
                             "the call could not be kept in PostgreSQL: " + error.getMessage(), error);
                 })
-                .then(Mono.fromRunnable(() -> offer(call, registered.start())))
-                .then(call.placed());
+                .then(Mono.fromRunnable(() -> {
+                    if (settled.compareAndSet(false, true)) {
+                        offer(call, registered.start());
+                    }
+                }))
+                .then(call.placed())
+                .doOnCancel(() -> {
+                    if (settled.compareAndSet(false, true)) {
+                        drop(call, save);
+                    }
+                });
+    }
+
+    /** A call given up before its INVITE went out: forgotten, and its row deleted once its save has settled. */
+    private void drop(SipCall call, Mono<Void> save) {
+        calls.remove(call.callId(), call);
+        registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").increment();
+        log.warn("SIP call {} (request {} attempt {}) given up before its INVITE was sent; it is not placed",
+                call.callId(), call.kept().requestId(), call.kept().attempt());
+        save.onErrorResume(error -> Mono.empty())
+                .then(dialogs.forget(call.callId()).retryWhen(InfraRetry.brief("forget SIP dialog")))
+                .subscribe(null, error -> log.warn("SIP call {} dropped before its INVITE: its row could not be "
+                        + "deleted ({}); a dispatcher taking it over finds a call that never rang", call.callId(),
+                        error.toString()));
     }
 
     /**

@@ -187,6 +187,25 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aCallGivenUpWhileItWasBeingKeptIsNeverInvitedAndLeavesNothingBehind() throws Exception {
+        start("busy");
+        dialogs.saveTakes(Duration.ofSeconds(2));
+
+        assertThatThrownBy(() -> carrier.place(command(Map.of()), 1).block(Duration.ofMillis(300)))
+                .hasMessageContaining("Timeout");
+
+        // The save commits after the caller gave up; the call's row is deleted after it, and the call is gone.
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
+            assertThat(dialogs.kept()).isEmpty();
+        });
+        assertThat(registry.get("dialer.dispatcher.carrier.sip.calls").gauge().value()).isZero();
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1);
+        // Nothing was placed, so nothing is reported (an INVITE sent after the save would be reported at once).
+        await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
+    }
+
+    @Test
     void ringingCallIsCancelledAtTheRingTimeoutAndEndsNoAnswer() throws Exception {
         start("ring-until-cancel");
 
