@@ -352,6 +352,9 @@ final class SipCall {
         }
     }
 
+    /** The reason of an INVITE the trunk never answered. */
+    static final String NO_RESPONSE = "no response from the trunk";
+
     private void onTimeout(TimeoutEvent event, List<CarrierCallback> out) {
         ClientTransaction transaction = event.getClientTransaction();
         if (transaction == null || !Request.INVITE.equals(transaction.getRequest().getMethod())) {
@@ -360,7 +363,9 @@ final class SipCall {
         if (state == State.ANSWERED) {
             return;
         }
-        end(out, AttemptStatus.FAILED, "failed", 408, "no answer from the trunk");
+        // Nothing came back at all (Timer B, 64 × T1): the trunk, not the callee, did not answer. Reported as a failure
+        // with no SIP status (retried as a transient failure), not as the callee's 408 no-answer.
+        end(out, AttemptStatus.FAILED, "failed", null, NO_RESPONSE);
     }
 
     private void onSignal(Signal signal, List<CarrierCallback> out, Scheduler timers) throws SipException {

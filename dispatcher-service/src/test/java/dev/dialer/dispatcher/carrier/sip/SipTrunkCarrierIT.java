@@ -13,6 +13,8 @@ import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 import dev.dialer.dispatcher.outcome.Verdict;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -203,6 +205,32 @@ class SipTrunkCarrierIT {
         assertThat(registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1);
         // Nothing was placed, so nothing is reported (an INVITE sent after the save would be reported at once).
         await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
+    }
+
+    @Test
+    void anInviteTheTrunkNeverAnswersFailsAsTheTrunksFailureNotAsTheCalleesNoAnswer() throws Exception {
+        try (DatagramSocket silentTrunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", silentTrunk.getLocalPort(),
+                    "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5),
+                    2, Duration.ofSeconds(30));
+            carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                    Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
+            carrier.start();
+
+            place(Map.of());
+
+            // Timer B: 64 × T1 (32 s) after the INVITE, which was sent again and again without any answer.
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(reported)
+                    .extracting(CarrierCallback::status).containsExactly(AttemptStatus.INITIATED, AttemptStatus.FAILED));
+            CarrierCallback failed = last();
+            assertThat(failed.sipStatus()).isNull();
+            assertThat(failed.sipReason()).isEqualTo(SipCall.NO_RESPONSE);
+            assertThat(new OutcomeClassifier().classify(failed.status(), failed.sipStatus(), failed.sipReason()))
+                    .satisfies(outcome -> {
+                        assertThat(outcome.verdict()).isEqualTo(Verdict.RETRYABLE);
+                        assertThat(outcome.attemptStatus()).isEqualTo(AttemptStatus.FAILED);
+                    });
+        }
     }
 
     @Test
