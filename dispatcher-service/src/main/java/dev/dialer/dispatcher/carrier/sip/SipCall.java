@@ -347,9 +347,35 @@ final class SipCall {
             if (state == State.ANSWERED) {
                 end(out, AttemptStatus.COMPLETED, "completed", null, null);
             }
+        } else if (state == State.ANSWERED && (Request.INVITE.equals(request.getMethod())
+                || Request.UPDATE.equals(request.getMethod()))) {
+            transaction.sendResponse(sessionGoesOn(request));
+        } else if (Request.OPTIONS.equals(request.getMethod())) {
+            transaction.sendResponse(session.response(Response.OK, request));
         } else if (!Request.ACK.equals(request.getMethod())) {
             transaction.sendResponse(session.response(Response.NOT_IMPLEMENTED, request));
         }
+    }
+
+    /**
+     * The answer to a re-INVITE or UPDATE inside the answered call: a session timer's refresh (RFC 4028) or a new offer
+     * from the trunk. The session goes on as it is, so a request with an offer (a re-INVITE always needs an answer
+     * from us) gets our description unchanged, the very bytes first sent, which keep their version (RFC 3264 §8); our
+     * Contact stays the dialog's target. Refused (501), such a refresh would end the call at the session's expiry.
+     */
+    private Response sessionGoesOn(Request request) throws java.text.ParseException {
+        Response ok = session.response(Response.OK, request);
+        Request original = invite.getRequest();
+        javax.sip.header.Header contact = original.getHeader(javax.sip.header.ContactHeader.NAME);
+        if (contact != null) {
+            ok.setHeader(contact);
+        }
+        boolean offered = request.getRawContent() != null && request.getRawContent().length > 0;
+        if ((offered || Request.INVITE.equals(request.getMethod())) && original.getRawContent() != null) {
+            ok.setContent(original.getRawContent(),
+                    (javax.sip.header.ContentTypeHeader) original.getHeader(javax.sip.header.ContentTypeHeader.NAME));
+        }
+        return ok;
     }
 
     /** The reason of an INVITE the trunk never answered. */

@@ -142,6 +142,18 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aSessionRefreshAndAnOptionsInsideTheAnsweredCallAreAnsweredAndTheCallGoesOn() throws Exception {
+        start("answer-refresh-hang-up");
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        assertThat(sipp.awaitExit(WAIT)).as("the re-INVITE got a 200 with our SDP, the OPTIONS a 200: %s",
+                sipp.output()).isZero();
+    }
+
+    @Test
     void answeredCallIsHungUpWithByeAtItsTimeLimit() throws Exception {
         start("answer-and-stay");
 
