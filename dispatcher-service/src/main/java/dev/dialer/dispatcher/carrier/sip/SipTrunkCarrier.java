@@ -103,6 +103,14 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Duration answerAfterCancel;
     /** Orphaned calls we cancelled: the trunk's final answer to their INVITE is acknowledged here. */
     private final Map<String, SipDialog> cancelledOrphans = new ConcurrentHashMap<>();
+    /**
+     * Calls that ended here lately, by Call-ID, for {@link #ENDED_KEPT}: a 2xx to an INVITE after its call ended (it
+     * crossed our CANCEL, or came after the INVITE was given up) is acknowledged and the call ended with BYE, so that
+     * a callee who picked up is not left in silence until the trunk gives up.
+     */
+    private final Map<String, SipDialog> recentlyEnded = new ConcurrentHashMap<>();
+    /** How long a 2xx may trail its call's end: 64 × T1, as long as a UAS retransmits it. */
+    private static final Duration ENDED_KEPT = Duration.ofSeconds(32);
     private volatile Disposable keeper;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -506,8 +514,25 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     private void forgetIfEnded(SipCall call) {
-        if (call.ended()) {
-            calls.remove(call.callId(), call);
+        if (call.ended() && calls.remove(call.callId(), call)) {
+            recentlyEnded.put(call.callId(), call.kept());
+            workers.schedule(() -> recentlyEnded.remove(call.callId()), ENDED_KEPT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** A 2xx to the INVITE of a call that has ended here: acknowledged, and the call it opened ended with BYE. */
+    private void answeredAfterItsEnd(SipDialog ended, Response response) {
+        if (!recentlyEnded.remove(ended.callId(), ended)) {
+            return;
+        }
+        registry.counter("dialer.dispatcher.carrier.sip.answered_after_end").increment();
+        log.info("SIP call {} (request {} attempt {}) was answered after it had ended here: acknowledged and hung up",
+                ended.callId(), ended.requestId(), ended.attempt());
+        try {
+            session.acknowledge(ended, response);
+        } catch (Exception e) {
+            log.warn("SIP call {} answered after its end could not be acknowledged and hung up: {}", ended.callId(),
+                    e.toString());
         }
     }
 
@@ -520,6 +545,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         CallIdHeader callId = message == null ? null : (CallIdHeader) message.getHeader(CallIdHeader.NAME);
         SipCall call = callId == null ? null : calls.get(callId.getCallId());
         SipDialog orphan = callId == null ? null : cancelledOrphans.get(callId.getCallId());
+        SipDialog ended = callId == null ? null : recentlyEnded.get(callId.getCallId());
         if (call != null) {
             offer(call, event);
         } else if (event instanceof RequestEvent request) {
@@ -527,6 +553,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         } else if (orphan != null && event instanceof ResponseEvent response
                 && finalToInvite(response.getResponse())) {
             Schedulers.boundedElastic().schedule(() -> acknowledgeOrphan(orphan, response.getResponse()));
+        } else if (event instanceof ResponseEvent response && finalToInvite(response.getResponse())
+                && response.getResponse().getStatusCode() < 300 && ended != null) {
+            Schedulers.boundedElastic().schedule(() -> answeredAfterItsEnd(ended, response.getResponse()));
         } else {
             log.debug("SIP event for no call in flight: {}", event.getClass().getSimpleName());
         }

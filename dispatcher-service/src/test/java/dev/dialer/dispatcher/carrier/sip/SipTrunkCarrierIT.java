@@ -69,6 +69,67 @@ class SipTrunkCarrierIT {
             """;
 
     /**
+     * A trunk that takes our CANCEL but never sends the INVITE's 487; long after we gave the INVITE up, the callee
+     * picks up: the INVITE's 200 arrives, which must be acknowledged and the call ended with BYE.
+     */
+    private static final String ANSWER_AFTER_GIVING_UP = """
+            <?xml version="1.0" encoding="ISO-8859-1" ?>
+            <scenario name="answer after the call was given up">
+              <recv request="INVITE" crlf="true">
+                <action>
+                  <ereg regexp="[0-9]+ INVITE" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/>
+                </action>
+              </recv>
+              <send><![CDATA[
+            SIP/2.0 180 Ringing
+            [last_Via:]
+            [last_From:]
+            [last_To:];tag=[pid]SIPpTag01[call_number]
+            [last_Call-ID:]
+            [last_CSeq:]
+            Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+            Content-Length: 0
+
+            ]]></send>
+              <recv request="CANCEL" timeout="60000"/>
+              <send><![CDATA[
+            SIP/2.0 200 OK
+            [last_Via:]
+            [last_From:]
+            [last_To:];tag=[pid]SIPpTag01[call_number]
+            [last_Call-ID:]
+            [last_CSeq:]
+            Content-Length: 0
+
+            ]]></send>
+              <pause milliseconds="4000"/>
+              <send><![CDATA[
+            SIP/2.0 200 OK
+            [last_Via:]
+            [last_From:]
+            [last_To:];tag=[pid]SIPpTag01[call_number]
+            [last_Call-ID:]
+            CSeq: [$invite_cseq]
+            Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+            Content-Length: 0
+
+            ]]></send>
+              <recv request="ACK" timeout="20000"/>
+              <recv request="BYE" timeout="20000"/>
+              <send><![CDATA[
+            SIP/2.0 200 OK
+            [last_Via:]
+            [last_From:]
+            [last_To:]
+            [last_Call-ID:]
+            [last_CSeq:]
+            Content-Length: 0
+
+            ]]></send>
+            </scenario>
+            """;
+
+    /**
      * A trunk that takes only an INVITE whose Request-URI is the SIP URI the command named, routed to it loosely, and
      * answers it busy.
      */
@@ -243,6 +304,19 @@ class SipTrunkCarrierIT {
                         assertThat(outcome.attemptStatus()).isEqualTo(AttemptStatus.FAILED);
                     });
         }
+    }
+
+    @Test
+    void anAnswerThatComesAfterTheCallWasGivenUpIsAcknowledgedAndHungUp() throws Exception {
+        start(Sipp.uas("answer-after-giving-up", ANSWER_AFTER_GIVING_UP), null, null, Duration.ofSeconds(2));
+
+        place(Map.of("timeout", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp got an ACK and a BYE for the late 200: %s", sipp.output()).isZero();
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.answered_after_end").count()).isEqualTo(1);
+        assertThat(reported).extracting(CarrierCallback::status).as("the attempt's end stands")
+                .containsExactly(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.NO_ANSWER);
     }
 
     @Test
