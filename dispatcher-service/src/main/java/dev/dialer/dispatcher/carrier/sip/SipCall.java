@@ -9,8 +9,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import javax.sip.ClientTransaction;
 import javax.sip.Dialog;
@@ -97,6 +99,9 @@ final class SipCall {
     private long invitedAtNanos;
     private Duration firstResponseAfter;
     private boolean firstResponseTaken;
+    /** The To tags of the 2xx answers to our INVITE taken so far: the call's own, then any other fork's. */
+    private final Set<String> answeredTags = new HashSet<>(2);
+    private int forkedAnswers;
 
     SipCall(String requestId, int attempt, String callId, SipSession session, Duration timeLimit, Clock clock,
             Inbox inbox, SipDialog kept) {
@@ -150,6 +155,13 @@ final class SipCall {
         }
         firstResponseTaken = true;
         return Optional.of(firstResponseAfter);
+    }
+
+    /** How many answers from other forks of the INVITE this call hung up since the last call; counts once. */
+    int takeForkedAnswers() {
+        int taken = forkedAnswers;
+        forkedAnswers = 0;
+        return taken;
     }
 
     private void keep(SipDialog changed) {
@@ -284,14 +296,16 @@ final class SipCall {
 
     private void onAnswer(ResponseEvent event, CSeqHeader cseq, List<CarrierCallback> out, Scheduler timers)
             throws Exception {
+        if (!answeredTags.isEmpty()) {
+            anotherAnswer(event);
+            return;
+        }
         Dialog dialog = event.getDialog();
         if (dialog == null) {
             log.warn("SIP call {}: 2xx without a dialog; cannot acknowledge it", callId);
             return;
         }
-        if (state == State.ANSWERED) {
-            return; // a retransmitted 200: the stack re-sends our ACK itself
-        }
+        answeredTags.add(toTag(event.getResponse()));
         dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
         cancelTimer(ringTimer);
         String reason = event.getResponse().getReasonPhrase();
@@ -314,6 +328,43 @@ final class SipCall {
         this.dialog = dialog;
         out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, reason, null));
         report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
+    }
+
+    /**
+     * A 2xx after the one this call took. With the same To tag it is that answer again (the stack re-sends our ACK
+     * itself). With another, the INVITE forked downstream and a second phone picked up: a dialog of its own, which we
+     * acknowledge and end with BYE at once (RFC 3261 §13.2.2.4), else a person would hold a silent line until the trunk
+     * gave up on our ACK (the trunk's own BYE comes only after 64 × T1 without it). The stack swallows a copy that comes
+     * while the INVITE's transaction lingers after its first 2xx, and hands over the retransmissions that follow, which
+     * a UAS sends until it is acknowledged; with the dialog the stack made for it when it has one, else the ACK and BYE
+     * are built from what the call keeps.
+     */
+    private void anotherAnswer(ResponseEvent event) {
+        Response response = event.getResponse();
+        if (!answeredTags.add(toTag(response))) {
+            return;
+        }
+        forkedAnswers++;
+        log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung up",
+                callId, requestId, attempt);
+        try {
+            Dialog fork = event.getDialog();
+            if (fork != null && fork != dialog) {
+                CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
+                fork.sendAck(fork.createAck(cseq.getSeqNumber()));
+                session.bye(fork);
+            } else {
+                session.acknowledge(kept, response);
+            }
+        } catch (Exception e) {
+            log.warn("SIP call {}: the second fork's answer could not be acknowledged and hung up: {}", callId,
+                    e.toString());
+        }
+    }
+
+    private static String toTag(Response response) {
+        ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
+        return to == null ? null : to.getTag();
     }
 
     /**
@@ -473,8 +524,18 @@ final class SipCall {
         report = new CallReport(status, raw, callId, sip, reason, duration);
     }
 
-    /** After the end: still answer the trunk's requests (a BYE crossing ours), ignore the rest. */
+    /**
+     * After the end: still answer the trunk's requests (a BYE crossing ours), hang up an answer from another fork of an
+     * INVITE already answered, ignore the rest.
+     */
     private void straggler(Object event) {
+        if (event instanceof ResponseEvent response && !answeredTags.isEmpty()
+                && response.getResponse().getStatusCode() / 100 == 2
+                && response.getResponse().getHeader(CSeqHeader.NAME) instanceof CSeqHeader cseq
+                && Request.INVITE.equals(cseq.getMethod())) {
+            anotherAnswer(response);
+            return;
+        }
         if (event instanceof RequestEvent request && !Request.ACK.equals(request.getRequest().getMethod())) {
             try {
                 session.serverTransaction(request).sendResponse(session.response(200, request.getRequest()));

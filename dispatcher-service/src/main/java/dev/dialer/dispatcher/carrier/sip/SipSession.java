@@ -148,6 +148,24 @@ final class SipSession implements AutoCloseable {
         return authentication.handleChallenge(response, challenged, provider, 5);
     }
 
+    /**
+     * An OPTIONS to the trunk, out of any dialog: whether it answers at all. Sent in a client transaction of its own,
+     * so over UDP it is retransmitted until answered, for at most 64 × T1.
+     */
+    void probe() throws ParseException, SipException, InvalidArgumentException {
+        javax.sip.address.SipURI trunk = addresses.createSipURI(null, properties.trunkHost());
+        trunk.setPort(properties.trunkPort());
+        trunk.setTransportParam(properties.transport());
+        javax.sip.address.SipURI self = addresses.createSipURI(null, properties.fromHostOrBind());
+        Request options = messages.createRequest(trunk, Request.OPTIONS, provider.getNewCallId(),
+                headers.createCSeqHeader(1L, Request.OPTIONS),
+                headers.createFromHeader(addresses.createAddress(self), Long.toHexString(
+                        java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)),
+                headers.createToHeader(addresses.createAddress(trunk), null), List.of(ownVia()),
+                headers.createMaxForwardsHeader(70));
+        provider.getNewClientTransaction(options).sendRequest();
+    }
+
     void cancel(ClientTransaction invite) throws SipException {
         provider.getNewClientTransaction(invite.createCancel()).sendRequest();
     }

@@ -11,6 +11,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
@@ -98,6 +99,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Disposable pipeline;
     private final Timer callbackLag;
     private final Timer firstResponse;
+    private final Counter forkedAnswers;
+    private final TrunkSilence silence;
+    private final Disposable prober;
     private final DialogStore dialogs;
     private final String trunk;
     private final Duration answerAfterCancel;
@@ -145,6 +149,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         this.trunk = Invites.trunkOf(properties);
         this.callbackLag = CallbackLag.timer(registry, NAME, CallbackLag.APPLIED);
         this.firstResponse = CallbackLag.timer(registry, NAME, CallbackLag.FIRST_CALLBACK);
+        this.forkedAnswers = Counter.builder("dialer.dispatcher.carrier.sip.forked_answers")
+                .description("Answers from a second fork of an INVITE already answered, acknowledged and hung up")
+                .register(registry);
+        this.silence = new TrunkSilence(properties.silentAfter());
+        registry.gauge("dialer.dispatcher.carrier.sip.trunk.silent", silence, s -> s.silent() ? 1 : 0);
         for (SipDialog.State state : SipDialog.State.values()) {
             registry.counter("dialer.dispatcher.carrier.sip.recovered", "state", state.wire());
         }
@@ -160,6 +169,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     + properties.bindPort() + "/" + properties.transport(), e);
         }
         this.pipeline = runCalls().subscribe();
+        this.prober = workers.schedulePeriodically(this::probeIfSilent, properties.probeInterval().toMillis(),
+                properties.probeInterval().toMillis(), TimeUnit.MILLISECONDS);
         registry.gauge("dialer.dispatcher.carrier.sip.calls", calls, Map::size);
         log.info("SIP trunk carrier listening on {}:{}/{}, dialling {}:{}", properties.bindAddress(),
                 session.localPort(), properties.transport(), properties.trunkHost(), properties.trunkPort());
@@ -215,6 +226,13 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             sample.stop(timer("rejected"));
             return Mono.error(CarrierException.unsupportedTarget("a SIP trunk over " + properties.transport()
                     + " cannot reach a sips: URI, which needs TLS on every hop (" + command.to() + ")"));
+        }
+        if (silence.silent()) {
+            sample.stop(timer(CarrierException.Reason.UNREACHABLE.wire()));
+            return Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE, "the SIP trunk " + trunk
+                    + " answered none of our last " + silence.silentAfter() + " INVITEs, nor anything since; no call "
+                    + "is placed through it until it answers again (an OPTIONS every " + properties.probeInterval()
+                    + ")", null));
         }
         return Mono.fromCallable(() -> register(command))
                 .subscribeOn(workers)
@@ -354,6 +372,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         SipCall call = envelope.call();
         List<CarrierCallback> statuses = call.step(envelope.event(), workers);
         call.takeFirstResponseDelay().ifPresent(firstResponse::record);
+        forkedAnswers.increment(call.takeForkedAnswers());
+
         Mono<Void> reported = Flux.fromIterable(statuses).concatMap(this::report).then();
         // A running call is kept before its statuses are reported (answered, it is durable before anyone hears of
         // it); an ended one is forgotten only once its end is applied: until then its lease is renewed, and were this
@@ -609,24 +629,55 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     e.toString());
         }
         calls.clear();
+        prober.dispose();
         pipeline.dispose();
         session.close();
         workers.dispose();
     }
 
+    /** Anything from the trunk ends a silence. */
+    private void heardFromTrunk() {
+        if (silence.heard()) {
+            log.info("SIP trunk {} answers again: calls are placed through it again", trunk);
+        }
+    }
+
+    /** An INVITE of ours the trunk never answered at all (Timer B). */
+    private void inviteUnanswered() {
+        if (silence.inviteUnanswered()) {
+            log.warn("SIP trunk {} answered none of our last {} INVITEs: calls are refused as unreachable (requeued, or "
+                    + "failed over) until it answers again; an OPTIONS goes to it every {}", trunk,
+                    silence.silentAfter(), properties.probeInterval());
+        }
+    }
+
+    /** While the trunk is silent, an OPTIONS to it: any answer ends the silence ({@link #heardFromTrunk}). */
+    private void probeIfSilent() {
+        if (!silence.silent() || closed.get()) {
+            return;
+        }
+        try {
+            session.probe();
+        } catch (Exception e) {
+            log.debug("OPTIONS to the silent SIP trunk {} could not be sent: {}", trunk, e.toString());
+        }
+    }
+
     /**
-     * The stack's one listener thread: look the call up, hand the event over, nothing else (a taken-over call's
+     * The stack's one listener thread: look the call up, hand the event over, nothing else but note that the trunk spoke (a taken-over call's
      * CANCEL, which no call here owns, is only counted and logged).
      */
     private final class Listener implements SipListener {
         @Override
         public void processRequest(RequestEvent event) {
+            heardFromTrunk();
             dispatch(event.getRequest(), event);
         }
 
         /** A taken-over call's CANCEL is known by its transaction: it has the INVITE's Call-ID but no call here. */
         @Override
         public void processResponse(ResponseEvent event) {
+            heardFromTrunk();
             SipDialog orphan = SipSession.takenOverCancel(event.getClientTransaction());
             if (orphan != null) {
                 cancelAnswered(orphan, event.getResponse());
@@ -645,6 +696,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             }
             javax.sip.Transaction transaction = event.isServerTransaction() ? event.getServerTransaction()
                     : event.getClientTransaction();
+            if (!event.isServerTransaction() && transaction != null
+                    && Request.INVITE.equals(transaction.getRequest().getMethod())) {
+                inviteUnanswered();
+            }
             dispatch(transaction == null ? null : transaction.getRequest(), event);
         }
 

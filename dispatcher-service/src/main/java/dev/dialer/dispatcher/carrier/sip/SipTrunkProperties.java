@@ -30,6 +30,10 @@ import org.springframework.validation.annotation.Validated;
  * @param dialogLease   how long a call kept in PostgreSQL stays with this process without news from it (renewed every
  *                      third of it): a dispatcher that dies leaves its calls to whoever starts next, or to another
  *                      dispatcher, once this has passed
+ * @param silentAfter   INVITEs in a row that get no response at all (Timer B), with nothing else heard from the trunk
+ *                      in between, after which the trunk counts as silent: calls are refused at once as unreachable
+ *                      (requeued without using an attempt) until it answers anything again; 0 never does
+ * @param probeInterval how often a silent trunk is sent an OPTIONS, whose answer ends the silence
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier.sip")
@@ -48,7 +52,9 @@ public record SipTrunkProperties(
         @DefaultValue("PT60S") @NotNull Duration ringTimeout,
         @DefaultValue("PT1H") @NotNull Duration timeLimit,
         @DefaultValue("4") @Min(1) int threads,
-        @DefaultValue("PT30S") @NotNull Duration dialogLease) {
+        @DefaultValue("PT30S") @NotNull Duration dialogLease,
+        @DefaultValue("3") @Min(0) int silentAfter,
+        @DefaultValue("PT10S") @NotNull Duration probeInterval) {
 
     public SipTrunkProperties {
         fromHost = blankToNull(fromHost);
@@ -58,6 +64,7 @@ public record SipTrunkProperties(
         requirePositive("ring-timeout", ringTimeout);
         requirePositive("time-limit", timeLimit);
         requirePositive("dialog-lease", dialogLease);
+        requirePositive("probe-interval", probeInterval);
     }
 
     String fromHostOrBind() {

@@ -215,6 +215,22 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aSecondAnswerFromAForkedInviteIsAcknowledgedAndHungUpWhileTheFirstCallGoesOn() throws Exception {
+        start("forked-answers");
+
+        place(Map.of());
+
+        assertThat(sipp.awaitExit(WAIT)).as("the second fork's 200 got an ACK and a BYE of its own: %s",
+                sipp.output()).isZero();
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.forked_answers").count()).isEqualTo(1);
+        assertThat(reported).extracting(CarrierCallback::status).as("one attempt, answered once")
+                .containsExactly(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                        AttemptStatus.COMPLETED);
+    }
+
+    @Test
     void answeredCallIsHungUpWithByeAtItsTimeLimit() throws Exception {
         start("answer-and-stay");
 
@@ -281,11 +297,12 @@ class SipTrunkCarrierIT {
     }
 
     @Test
-    void anInviteTheTrunkNeverAnswersFailsAsTheTrunksFailureNotAsTheCalleesNoAnswer() throws Exception {
+    void anInviteTheTrunkNeverAnswersFailsAsTheTrunksFailureAndASilentTrunkIsNotDialledUntilItAnswersAgain()
+            throws Exception {
         try (DatagramSocket silentTrunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", silentTrunk.getLocalPort(),
                     "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5),
-                    2, Duration.ofSeconds(30));
+                    2, Duration.ofSeconds(30), 1, Duration.ofMillis(500));
             carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
                     Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
             carrier.start();
@@ -303,6 +320,52 @@ class SipTrunkCarrierIT {
                         assertThat(outcome.verdict()).isEqualTo(Verdict.RETRYABLE);
                         assertThat(outcome.attemptStatus()).isEqualTo(AttemptStatus.FAILED);
                     });
+
+            // One unanswered INVITE is enough here (silent-after 1): the trunk is silent, and the next call is refused
+            // at once as unreachable, so the dispatcher requeues it without using an attempt (or fails it over).
+            assertThat(registry.get("dialer.dispatcher.carrier.sip.trunk.silent").gauge().value()).isEqualTo(1);
+            assertThatThrownBy(() -> carrier.place(command(Map.of()), 1).block(WAIT))
+                    .isInstanceOfSatisfying(CarrierException.class, error -> {
+                        assertThat(error.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE);
+                        assertThat(error.isTechnical()).as("requeued, or failed over").isTrue();
+                        assertThat(error.mayHaveBeenPlaced()).isFalse();
+                    });
+            assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk",
+                    "outcome", "unreachable").count()).isEqualTo(1);
+
+            // The trunk answers one of the OPTIONS sent to it meanwhile: it is heard again, and calls go to it again.
+            answerAnOptions(silentTrunk);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(
+                    registry.get("dialer.dispatcher.carrier.sip.trunk.silent").gauge().value()).isZero());
+            place(Map.of());
+            assertThat(reported).filteredOn(callback -> callback.status() == AttemptStatus.INITIATED).hasSize(2);
+        }
+    }
+
+    /** Reads what came to a bare UDP "trunk" until an OPTIONS, and answers it 200 OK. */
+    private static void answerAnOptions(DatagramSocket trunk) throws java.io.IOException {
+        trunk.setSoTimeout((int) WAIT.toMillis());
+        byte[] buffer = new byte[65535];
+        while (true) {
+            java.net.DatagramPacket packet = new java.net.DatagramPacket(buffer, buffer.length);
+            trunk.receive(packet);
+            String request = new String(packet.getData(), 0, packet.getLength(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!request.startsWith("OPTIONS ")) {
+                continue; // the INVITE's retransmissions
+            }
+            StringBuilder response = new StringBuilder("SIP/2.0 200 OK\r\n");
+            for (String line : request.split("\r\n")) {
+                String name = line.contains(":") ? line.substring(0, line.indexOf(':')).strip().toLowerCase() : "";
+                if (name.equals("to")) {
+                    response.append(line).append(";tag=trunk\r\n");
+                } else if (List.of("via", "from", "call-id", "cseq").contains(name)) {
+                    response.append(line).append("\r\n");
+                }
+            }
+            byte[] answer = response.append("Content-Length: 0\r\n\r\n").toString()
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            trunk.send(new java.net.DatagramPacket(answer, answer.length, packet.getSocketAddress()));
+            return;
         }
     }
 
@@ -536,7 +599,7 @@ class SipTrunkCarrierIT {
         sipp = trunk;
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
                 null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
-                dialogLease);
+                dialogLease, 3, Duration.ofSeconds(10));
         carrier = new SipTrunkCarrier(properties, reporter, Clock.systemUTC(), registry, dialogs, answerAfterCancel);
         carrier.start();
         assertThat(carrier.localPort()).isPositive();
