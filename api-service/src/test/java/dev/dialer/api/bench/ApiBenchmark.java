@@ -43,7 +43,8 @@ import reactor.netty.resources.ConnectionProvider;
  * <p>Options ({@code --name=value}): api (http://localhost:8080), key (the demo key), kafka (localhost:9092),
  * partitions (6), duration (PT20S per phase), warmup (PT5S), bulk-size (1000), bulk-clients (4), single-clients (8,32:
  * one single phase per count), raw-records (1000000), stack-pid (the stack's process id: each phase then also reports
- * the CPU time the stack and its child processes used per request, the figure that survives a busy machine).
+ * the CPU time the stack, its child processes and its embedded PostgreSQL used per request, the figure that survives a
+ * busy machine).
  */
 public final class ApiBenchmark {
 
@@ -229,15 +230,20 @@ public final class ApiBenchmark {
     private static final int CLOCK_TICKS = 100;
 
     /**
-     * CPU time used so far by the stack's process ({@code --stack-pid}) and every process below it (the embedded
-     * PostgreSQL's), in clock ticks; -1 without the option. CPU time per request hardly depends on what else runs
-     * on the machine, unlike requests per second: it is the figure to compare between runs on a shared machine.
+     * CPU time used so far by the stack's process ({@code --stack-pid}), every process below it, and the embedded
+     * PostgreSQL server with its backends, in clock ticks; -1 without the option. The server detaches from the JVM that
+     * starts it (its parent is init), so it is found by the data directory the stack was given
+     * ({@code --dialer.standalone.data-dir}), which its command line names; its ended backends count through the
+     * server's own children's times. CPU time per request hardly depends on what else runs on the machine, unlike
+     * requests per second: it is the figure to compare between runs on a shared machine.
      */
     private long stackCpuTicks() {
         String pid = options.get("stack-pid");
         if (pid == null) {
             return -1;
         }
+        String dataDir = standaloneDataDir(pid);
+        List<String> roots = new ArrayList<>(List.of(pid));
         Map<String, List<String>> children = new HashMap<>();
         Map<String, Long> ticks = new HashMap<>();
         java.io.File[] processes = new java.io.File("/proc").listFiles(file -> file.getName().matches("[0-9]+"));
@@ -247,19 +253,44 @@ public final class ApiBenchmark {
                 String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                 // After the command: state, ppid, …; utime and stime are fields 14 and 15 of the whole line.
                 children.computeIfAbsent(fields[1], parent -> new ArrayList<>()).add(process.getName());
-                ticks.put(process.getName(), Long.parseLong(fields[11]) + Long.parseLong(fields[12]));
+                long own = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                if (dataDir != null && "1".equals(fields[1]) && stat.contains("(postgres)")
+                        && commandLine(process.getName()).contains(dataDir)) {
+                    roots.add(process.getName());
+                    // cutime and cstime: the backends that ended, which the server waited for
+                    own += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+                }
+                ticks.put(process.getName(), own);
             } catch (java.io.IOException | RuntimeException gone) {
                 // the process ended while being read
             }
         }
         long total = 0;
-        java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(List.of(pid));
+        java.util.ArrayDeque<String> pending = new java.util.ArrayDeque<>(roots);
         while (!pending.isEmpty()) {
             String next = pending.pop();
             total += ticks.getOrDefault(next, 0L);
             pending.addAll(children.getOrDefault(next, List.of()));
         }
         return total;
+    }
+
+    /** The standalone stack's {@code --dialer.standalone.data-dir}, from its command line; null when not given. */
+    private static String standaloneDataDir(String pid) {
+        for (String arg : commandLine(pid).split("\u0000")) {
+            if (arg.startsWith("--dialer.standalone.data-dir=")) {
+                return arg.substring(arg.indexOf('=') + 1);
+            }
+        }
+        return null;
+    }
+
+    private static String commandLine(String pid) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid, "cmdline"));
+        } catch (java.io.IOException | RuntimeException gone) {
+            return "";
+        }
     }
 
     /** One client's latencies; only that client's pipeline writes it. */
