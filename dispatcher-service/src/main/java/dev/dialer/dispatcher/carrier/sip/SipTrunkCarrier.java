@@ -259,10 +259,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * The INVITE goes out only once the call is kept: a call this process cannot keep is not placed (nothing rang, so
-     * it is a technical failure, which routing may fail over). A caller that gives up before the INVITE went out (its
-     * timeout, while PostgreSQL was slow) drops the call: it is never started, and its row, which the save may still
-     * write after the caller gave up, is deleted once the save has settled; otherwise the call would stay in memory
-     * and its row be renewed for ever.
+     * it is a technical failure, which routing may fail over). A save that takes longer than {@code keep-timeout}
+     * (PostgreSQL slow) drops the call and fails the dial as unreachable, so the attempt is requeued at once rather
+     * than left to the watchdog; so does a caller that gives up before the INVITE went out (its own timeout, shorter
+     * than that). A dropped call is never started, and its row, which the save may still write, is deleted once the
+     * save has settled; otherwise the call would stay in memory and its row be renewed for ever.
      */
     private Mono<PlacedCall> keepThenStart(Registered registered) {
         SipCall call = registered.call();
@@ -273,7 +274,15 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         save.subscribe(null, error -> { });
         AtomicBoolean settled = new AtomicBoolean();
         return save
+                .timeout(properties.keepTimeout())
                 .onErrorMap(error -> {
+                    if (error instanceof java.util.concurrent.TimeoutException) {
+                        if (settled.compareAndSet(false, true)) {
+                            drop(call, save);
+                        }
+                        return new CarrierException(CarrierException.Reason.UNREACHABLE, "the call could not be kept "
+                                + "in PostgreSQL within " + properties.keepTimeout() + "; not placed", error);
+                    }
                     settled.set(true);
                     calls.remove(call.callId(), call);
                     return new CarrierException(CarrierException.Reason.UNREACHABLE,

@@ -34,6 +34,10 @@ import org.springframework.validation.annotation.Validated;
  *                      in between, after which the trunk counts as silent: calls are refused at once as unreachable
  *                      (requeued without using an attempt) until it answers anything again; 0 never does
  * @param probeInterval how often a silent trunk is sent an OPTIONS, whose answer ends the silence
+ * @param keepTimeout   how long a call may take to be kept in PostgreSQL before its INVITE: past it the call is not
+ *                      placed and the dial fails as unreachable (requeued without using an attempt); keep it shorter
+ *                      than the carrier's request timeout ({@code dialer.dispatcher.routing.guard.timeout}), which
+ *                      would otherwise leave the attempt's outcome unknown until the watchdog
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier.sip")
@@ -54,7 +58,8 @@ public record SipTrunkProperties(
         @DefaultValue("4") @Min(1) int threads,
         @DefaultValue("PT30S") @NotNull Duration dialogLease,
         @DefaultValue("3") @Min(0) int silentAfter,
-        @DefaultValue("PT10S") @NotNull Duration probeInterval) {
+        @DefaultValue("PT10S") @NotNull Duration probeInterval,
+        @DefaultValue("PT2S") @NotNull Duration keepTimeout) {
 
     public SipTrunkProperties {
         fromHost = blankToNull(fromHost);
@@ -65,6 +70,7 @@ public record SipTrunkProperties(
         requirePositive("time-limit", timeLimit);
         requirePositive("dialog-lease", dialogLease);
         requirePositive("probe-interval", probeInterval);
+        requirePositive("keep-timeout", keepTimeout);
     }
 
     String fromHostOrBind() {

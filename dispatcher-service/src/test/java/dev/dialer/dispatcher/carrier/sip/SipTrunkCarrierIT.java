@@ -278,6 +278,29 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aCallThatCannotBeKeptInTimeIsNotPlacedAndFailsAsUnreachableBeforeTheCarrierTimeout() throws Exception {
+        start("busy");
+        dialogs.saveTakes(Duration.ofSeconds(4));
+
+        // keep-timeout 2 s, shorter than the carrier's request timeout: the dial learns that nothing was placed (so the
+        // attempt is requeued at once) instead of timing out with its outcome unknown (left to the watchdog).
+        assertThatThrownBy(() -> carrier.place(command(Map.of()), 1).block(WAIT))
+                .isInstanceOfSatisfying(CarrierException.class, error -> {
+                    assertThat(error.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE);
+                    assertThat(error.mayHaveBeenPlaced()).isFalse();
+                    assertThat(error.getMessage()).contains("within PT2S");
+                });
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
+            assertThat(dialogs.kept()).isEmpty();
+        });
+        assertThat(registry.get("dialer.dispatcher.carrier.sip.calls").gauge().value()).isZero();
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1);
+        await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
+    }
+
+    @Test
     void aCallGivenUpWhileItWasBeingKeptIsNeverInvitedAndLeavesNothingBehind() throws Exception {
         start("busy");
         dialogs.saveTakes(Duration.ofSeconds(2));
@@ -302,7 +325,7 @@ class SipTrunkCarrierIT {
         try (DatagramSocket silentTrunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", silentTrunk.getLocalPort(),
                     "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5),
-                    2, Duration.ofSeconds(30), 1, Duration.ofMillis(500));
+                    2, Duration.ofSeconds(30), 1, Duration.ofMillis(500), Duration.ofSeconds(2));
             carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
                     Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
             carrier.start();
@@ -599,7 +622,7 @@ class SipTrunkCarrierIT {
         sipp = trunk;
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
                 null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
-                dialogLease, 3, Duration.ofSeconds(10));
+                dialogLease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
         carrier = new SipTrunkCarrier(properties, reporter, Clock.systemUTC(), registry, dialogs, answerAfterCancel);
         carrier.start();
         assertThat(carrier.localPort()).isPositive();
