@@ -54,7 +54,7 @@ final class SipCall {
     enum Cancel { RING_TIMEOUT, HANG_UP }
 
     /** Timer and order events; SIP events travel as the stack's own event objects. */
-    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED }
+    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE }
 
     /**
      * The first event: send the INVITE.
@@ -102,6 +102,9 @@ final class SipCall {
     /** The To tags of the 2xx answers to our INVITE taken so far: the call's own, then any other fork's. */
     private final Set<String> answeredTags = new HashSet<>(2);
     private int forkedAnswers;
+    /** An INVITE with credentials waits to be kept before it goes out; {@link #takeInviteToSend} asks for it once. */
+    private boolean inviteUnsent;
+    private boolean inviteSendAsked;
 
     SipCall(String requestId, int attempt, String callId, SipSession session, Duration timeLimit, Clock clock,
             Inbox inbox, SipDialog kept) {
@@ -155,6 +158,18 @@ final class SipCall {
         }
         firstResponseTaken = true;
         return Optional.of(firstResponseAfter);
+    }
+
+    /**
+     * Whether an INVITE waits for its {@link Signal#SEND_INVITE}, which the carrier offers once the kept state naming it
+     * is stored; true once per such INVITE.
+     */
+    boolean takeInviteToSend() {
+        if (!inviteUnsent || inviteSendAsked) {
+            return false;
+        }
+        inviteSendAsked = true;
+        return true;
     }
 
     /** How many answers from other forks of the INVITE this call hung up since the last call; counts once. */
@@ -255,7 +270,9 @@ final class SipCall {
      * whatever the challenged one had (a 100 before the 407), so a CANCEL waits for one again: sent sooner, it may
      * overtake its INVITE (RFC 3261 §9.1), and the trunk refuses it while the INVITE goes on to ring. A call we gave
      * up on before the challenge came (ring timeout, hang-up) is not invited again: the challenge was its INVITE's
-     * final answer, so it ends here as cancelled.
+     * final answer, so it ends here as cancelled. The new INVITE goes out only once what is kept names it (its branch
+     * and CSeq): a dispatcher that died in between would leave a CANCEL built from the challenged INVITE, which the
+     * trunk refuses while the call rings on ({@link #sendKeptInvite}).
      */
     private void onChallenge(Response challenge, List<CarrierCallback> out) throws SipException {
         if (cancelled != null || pendingCancel != null) {
@@ -268,6 +285,25 @@ final class SipCall {
         provisional = false;
         state = State.CALLING;
         keep(SipDialog.calling(requestId, attempt, kept.trunk(), invite));
+        inviteUnsent = true;
+        inviteSendAsked = false;
+    }
+
+    /**
+     * The INVITE with credentials, now kept, goes out; a call given up meanwhile (ring timeout, hang-up) is never
+     * invited again and ends as cancelled, as one given up before its challenge came.
+     */
+    private void sendKeptInvite(List<CarrierCallback> out) throws SipException {
+        if (!inviteUnsent) {
+            return;
+        }
+        inviteUnsent = false;
+        if (pendingCancel != null) {
+            cancelled = pendingCancel;
+            pendingCancel = null;
+            endCancelled(out, null, "given up before the INVITE with credentials was sent");
+            return;
+        }
         invite.sendRequest();
     }
 
@@ -460,6 +496,7 @@ final class SipCall {
                 }
             }
             case CANCEL_UNANSWERED -> abandonInvite(out);
+            case SEND_INVITE -> sendKeptInvite(out);
         }
     }
 

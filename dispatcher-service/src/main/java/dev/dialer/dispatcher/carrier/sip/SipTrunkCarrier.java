@@ -389,6 +389,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         // dispatcher to stop, the call would be found and taken over rather than its outcome lost.
         return (call.ended() ? reported.then(keep(call)) : keep(call).then(reported))
                 .then(Mono.fromRunnable(() -> {
+                    if (call.takeInviteToSend()) {
+                        offer(call, SipCall.Signal.SEND_INVITE); // kept (or not keepable): it may go out now
+                    }
                     if (!statuses.isEmpty()) {
                         callbackLag.record(System.nanoTime() - envelope.handedOverNanos(), TimeUnit.NANOSECONDS);
                     }

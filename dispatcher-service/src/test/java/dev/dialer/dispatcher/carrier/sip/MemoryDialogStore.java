@@ -35,12 +35,28 @@ final class MemoryDialogStore implements DialogStore {
         this.saveTime = time;
     }
 
+    private final AtomicInteger saves = new AtomicInteger();
+    private volatile int holdFrom = Integer.MAX_VALUE;
+    private final CompletableFuture<Void> held = new CompletableFuture<>();
+
+    /** Saves from the {@code n}th on (counting from 1) complete only once {@link #releaseHeldSaves} is called. */
+    void holdSavesFrom(int n) {
+        this.holdFrom = n;
+    }
+
+    void releaseHeldSaves() {
+        held.complete(null);
+    }
+
     @Override
     public Mono<Void> save(SipDialog dialog) {
         Runnable write = () -> {
             kept.put(dialog.callId(), dialog);
             saved.add(dialog.state());
         };
+        if (saves.incrementAndGet() >= holdFrom) {
+            return Mono.fromFuture(held.thenRun(write), true);
+        }
         if (saveTime.isZero()) {
             return Mono.fromRunnable(write);
         }

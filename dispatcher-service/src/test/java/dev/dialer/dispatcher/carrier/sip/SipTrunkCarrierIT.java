@@ -367,29 +367,9 @@ class SipTrunkCarrierIT {
 
     /** Reads what came to a bare UDP "trunk" until an OPTIONS, and answers it 200 OK. */
     private static void answerAnOptions(DatagramSocket trunk) throws java.io.IOException {
-        trunk.setSoTimeout((int) WAIT.toMillis());
-        byte[] buffer = new byte[65535];
-        while (true) {
-            java.net.DatagramPacket packet = new java.net.DatagramPacket(buffer, buffer.length);
-            trunk.receive(packet);
-            String request = new String(packet.getData(), 0, packet.getLength(), java.nio.charset.StandardCharsets.UTF_8);
-            if (!request.startsWith("OPTIONS ")) {
-                continue; // the INVITE's retransmissions
-            }
-            StringBuilder response = new StringBuilder("SIP/2.0 200 OK\r\n");
-            for (String line : request.split("\r\n")) {
-                String name = line.contains(":") ? line.substring(0, line.indexOf(':')).strip().toLowerCase() : "";
-                if (name.equals("to")) {
-                    response.append(line).append(";tag=trunk\r\n");
-                } else if (List.of("via", "from", "call-id", "cseq").contains(name)) {
-                    response.append(line).append("\r\n");
-                }
-            }
-            byte[] answer = response.append("Content-Length: 0\r\n\r\n").toString()
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            trunk.send(new java.net.DatagramPacket(answer, answer.length, packet.getSocketAddress()));
-            return;
-        }
+        java.net.DatagramPacket options = receive(trunk, "OPTIONS ", WAIT);
+        assertThat(options).as("an OPTIONS to the silent trunk").isNotNull();
+        reply(trunk, options, "200 OK", "");
     }
 
     @Test
@@ -504,6 +484,76 @@ class SipTrunkCarrierIT {
         assertThat(last().sipStatus()).as("486 means the trunk accepted the credentials, 403 that it did not")
                 .isEqualTo(486);
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
+    }
+
+    @Test
+    void theInviteWithCredentialsGoesOutOnlyOnceItIsKept() throws Exception {
+        try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
+                    "127.0.0.1", 0, null, "dialer", "s3cret", null, 40000, Duration.ofSeconds(60),
+                    Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
+            carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                    Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
+            carrier.start();
+            dialogs.holdSavesFrom(2); // the first INVITE's state is the first save; the one with credentials the second
+
+            place(Map.of());
+            java.net.DatagramPacket invite = receive(trunk, "INVITE ", WAIT);
+            assertThat(invite).isNotNull();
+            reply(trunk, invite, "401 Unauthorized",
+                    "WWW-Authenticate: Digest realm=\"trunk.example\", nonce=\"4e6f6e6365\", algorithm=MD5\r\n");
+
+            // Until the state naming it (its branch and CSeq) is kept, the INVITE with credentials is not sent.
+            assertThat(receive(trunk, "INVITE ", Duration.ofSeconds(1))).as("an INVITE sent before it was kept")
+                    .isNull();
+            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
+            dialogs.releaseHeldSaves();
+
+            java.net.DatagramPacket withCredentials = receive(trunk, "INVITE ", WAIT);
+            assertThat(withCredentials).isNotNull();
+            assertThat(text(withCredentials)).contains("Authorization: Digest");
+            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING, SipDialog.State.CALLING);
+        }
+    }
+
+    /** The next request of that method to a bare UDP "trunk", skipping anything else; null when none comes in time. */
+    private static java.net.DatagramPacket receive(DatagramSocket trunk, String method, Duration within)
+            throws java.io.IOException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            trunk.setSoTimeout((int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            java.net.DatagramPacket packet = new java.net.DatagramPacket(new byte[65535], 65535);
+            try {
+                trunk.receive(packet);
+            } catch (java.net.SocketTimeoutException e) {
+                return null;
+            }
+            if (text(packet).startsWith(method)) {
+                return packet;
+            }
+        }
+        return null;
+    }
+
+    private static String text(java.net.DatagramPacket packet) {
+        return new String(packet.getData(), 0, packet.getLength(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Answers a request received by a bare UDP "trunk": its Via, From, To (with a tag), Call-ID and CSeq. */
+    private static void reply(DatagramSocket trunk, java.net.DatagramPacket request, String status, String headers)
+            throws java.io.IOException {
+        StringBuilder response = new StringBuilder("SIP/2.0 " + status + "\r\n");
+        for (String line : text(request).split("\r\n")) {
+            String name = line.contains(":") ? line.substring(0, line.indexOf(':')).strip().toLowerCase() : "";
+            if (name.equals("to")) {
+                response.append(line).append(";tag=trunk\r\n");
+            } else if (List.of("via", "from", "call-id", "cseq").contains(name)) {
+                response.append(line).append("\r\n");
+            }
+        }
+        byte[] answer = response.append(headers).append("Content-Length: 0\r\n\r\n").toString()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        trunk.send(new java.net.DatagramPacket(answer, answer.length, request.getSocketAddress()));
     }
 
     @Test
