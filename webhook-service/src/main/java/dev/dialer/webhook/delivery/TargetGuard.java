@@ -37,11 +37,6 @@ final class TargetGuard {
         }
     }
 
-    /** Resolves a host name; blocking. */
-    interface Resolver {
-        InetAddress[] resolve(String host) throws UnknownHostException;
-    }
-
     /** IPv4 networks that are not public unicast, beyond what {@link InetAddress} itself recognises. */
     private static final List<CidrBlock> INTERNAL_IPV4 = blocks("0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24",
             "198.18.0.0/15", "240.0.0.0/4");
@@ -57,23 +52,9 @@ final class TargetGuard {
     /** 6to4: the IPv4 address follows the 2002::/16 prefix. */
     private static final CidrBlock SIX_TO_FOUR = CidrBlock.parse("2002::/16");
 
-    /** Threads that may wait on name servers at once; more lookups queue, up to {@link #LOOKUP_QUEUE}. */
-    static final int LOOKUP_THREADS = 32;
-    static final int LOOKUP_QUEUE = 1024;
-    /** The lookup timeout when none is given (tests). */
-    private static final Duration DEFAULT_LOOKUP_TIMEOUT = Duration.ofSeconds(5);
-
     private final AllowList allowList;
     private final HostLookups lookups;
     private final DeliveryProperties.PlainHttp plainHttp;
-
-    TargetGuard(AllowList allowList, Resolver resolver) {
-        this(allowList, resolver, DeliveryProperties.PlainHttp.ALLOWED);
-    }
-
-    TargetGuard(AllowList allowList, Resolver resolver, DeliveryProperties.PlainHttp plainHttp) {
-        this(allowList, new HostLookups(resolver, DEFAULT_LOOKUP_TIMEOUT, LOOKUP_THREADS, LOOKUP_QUEUE), plainHttp);
-    }
 
     TargetGuard(AllowList allowList, HostLookups lookups, DeliveryProperties.PlainHttp plainHttp) {
         this.allowList = allowList;

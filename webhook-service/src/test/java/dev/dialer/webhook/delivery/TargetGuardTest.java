@@ -9,7 +9,6 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -163,7 +162,7 @@ class TargetGuardTest {
 
     @Test
     void plainHttpGoesOnlyToAllowListedHostsByDefaultWhileHttpsGoesAnywherePublic() {
-        TargetGuard guard = new TargetGuard(new AllowList(List.of("127.0.0.1", "localhost")),
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of("127.0.0.1", "localhost")),
                 host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.ALLOW_LISTED);
 
         assertPermits(guard, "http://hooks.example.com/hook", false);
@@ -174,7 +173,7 @@ class TargetGuardTest {
 
     @Test
     void plainHttpCanBeRefusedEverywhere() {
-        TargetGuard guard = new TargetGuard(new AllowList(List.of()),
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of()),
                 host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.REFUSED);
 
         assertPermits(guard, "http://hooks.example.com/hook", false);
@@ -183,7 +182,7 @@ class TargetGuardTest {
 
     @Test
     void atConnectTimeAHostResolvingToAnInternalAddressIsRefused() {
-        TargetGuard guard = new TargetGuard(new AllowList(List.of()),
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of()),
                 host -> new InetAddress[] {address("169.254.169.254")});
 
         StepVerifier.create(guard.connectable("metadata.test"))
@@ -192,50 +191,33 @@ class TargetGuardTest {
     }
 
     @Test
-    void aHostWhoseNameServerHangsHoldsUpNoOtherHostAndItsLookupsFailWithATimeout() throws Exception {
-        CountDownLatch hung = new CountDownLatch(1);
-        TargetGuard guard = new TargetGuard(new AllowList(List.of()), host -> {
-            if (host.equals("slow.test")) {
-                awaitQuietly(hung);
-            }
-            return new InetAddress[] {address("93.184.216.34")};
-        });
-        try {
-            List<Mono<Boolean>> slow = IntStream.range(0, 500)
-                    .mapToObj(i -> guard.permits("https://slow.test/hook/" + i).cache())
-                    .toList();
-            slow.forEach(lookup -> lookup.subscribe(permitted -> { }, error -> { }));
+    void aHostWhoseNameServerHangsHoldsUpNoOtherHostAndItsLookupsFailWithATimeout() {
+        TargetGuard guard = FakeDns.guardAsking(new AllowList(List.of()), host -> host.equals("slow.test")
+                ? Mono.never() : Mono.just(new InetAddress[] {address("93.184.216.34")}));
+        List<Mono<Boolean>> slow = IntStream.range(0, 500)
+                .mapToObj(i -> guard.permits("https://slow.test/hook/" + i).cache())
+                .toList();
+        slow.forEach(lookup -> lookup.subscribe(permitted -> { }, error -> { }));
 
-            StepVerifier.create(guard.permits("https://fast.test/hook"))
-                    .expectNext(true)
-                    .expectComplete()
-                    .verify(Duration.ofSeconds(3));
-            StepVerifier.create(Flux.fromIterable(slow)
-                            .flatMap(lookup -> lookup.map(Object.class::cast).onErrorResume(Mono::just))
-                            .filter(HostLookups.LookupFailedException.class::isInstance))
-                    .expectNextCount(slow.size())
-                    .expectComplete()
-                    .verify(Duration.ofSeconds(15));
-            StepVerifier.create(slow.get(0))
-                    .expectErrorSatisfies(error -> assertThat(error)
-                            .isInstanceOf(HostLookups.LookupFailedException.class)
-                            .hasMessageContaining("slow.test").hasMessageContaining("timed out"))
-                    .verify(Duration.ofSeconds(5));
-        } finally {
-            hung.countDown();
-        }
-    }
-
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        StepVerifier.create(guard.permits("https://fast.test/hook"))
+                .expectNext(true)
+                .expectComplete()
+                .verify(Duration.ofSeconds(3));
+        StepVerifier.create(Flux.fromIterable(slow)
+                        .flatMap(lookup -> lookup.map(Object.class::cast).onErrorResume(Mono::just))
+                        .filter(HostLookups.LookupFailedException.class::isInstance))
+                .expectNextCount(slow.size())
+                .expectComplete()
+                .verify(Duration.ofSeconds(15));
+        StepVerifier.create(slow.get(0))
+                .expectErrorSatisfies(error -> assertThat(error)
+                        .isInstanceOf(HostLookups.LookupFailedException.class)
+                        .hasMessageContaining("slow.test").hasMessageContaining("timed out"))
+                .verify(Duration.ofSeconds(5));
     }
 
     private static TargetGuard guard(List<String> allowed) {
-        return new TargetGuard(new AllowList(allowed), host -> {
+        return FakeDns.guard(new AllowList(allowed), host -> {
             String addresses = DNS.get(host);
             if (addresses == null) {
                 throw new UnknownHostException(host);

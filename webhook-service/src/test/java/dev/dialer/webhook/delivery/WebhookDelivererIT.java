@@ -15,15 +15,12 @@ import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -70,16 +67,10 @@ class WebhookDelivererIT {
     @Autowired
     RetryProperties retry;
 
-    private final CountDownLatch nameServer = new CountDownLatch(1);
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
         Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
-    }
-
-    @AfterEach
-    void nameServerAnswers() {
-        nameServer.countDown();
     }
 
     @Test
@@ -137,7 +128,7 @@ class WebhookDelivererIT {
 
     private WebhookDeliverer deliverer(WebhookTransport transport,
                                        java.util.function.Function<OutboundRecord, Mono<Void>> publisher) {
-        TargetGuard guard = new TargetGuard(new AllowList(List.of()), this::resolve);
+        TargetGuard guard = FakeDns.guardAsking(new AllowList(List.of()), WebhookDelivererIT::resolve);
         AttemptLog log = new AttemptLogs(List.of(deliveryLog, new AttemptFeed(publisher, metrics, 4096)));
         return new WebhookDeliverer(new WebhookSigner(Clock.systemUTC()), transport, guard, isolation, held, log,
                 store, new RetrySchedule(retry, () -> 0.5), health, notice, directory, metrics,
@@ -148,16 +139,13 @@ class WebhookDelivererIT {
         return (method, url, headers, body) -> Mono.just(AttemptResult.answered(status, Duration.ZERO));
     }
 
-    /** slow.test's name server never answers (until the test ends); every other host is public. */
-    private InetAddress[] resolve(String host) throws UnknownHostException {
+    /** slow.test's name server never answers; every other host is public. */
+    private static Mono<InetAddress[]> resolve(String host) {
         if (host.equals("slow.test")) {
-            try {
-                nameServer.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            return Mono.never();
         }
-        return new InetAddress[] {InetAddress.getByAddress(host, new byte[] {93, (byte) 184, (byte) 216, 34})};
+        return Mono.fromCallable(() -> new InetAddress[] {
+                InetAddress.getByAddress(host, new byte[] {93, (byte) 184, (byte) 216, 34})});
     }
 
     private static DeliveryTask hook(String url) {

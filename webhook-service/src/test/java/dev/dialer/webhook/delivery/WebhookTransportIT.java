@@ -147,7 +147,7 @@ class WebhookTransportIT {
     @Test
     void aHostThatResolvesToAForbiddenAddressWhenConnectingIsNotCalled() {
         // DNS rebinding: whatever the check before the try saw, at connect time the host points at loopback.
-        TargetGuard guard = new TargetGuard(new AllowList(List.of()),
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of()),
                 host -> new InetAddress[] {InetAddress.getLoopbackAddress()});
         int hitsBefore = hits.size();
         try (HttpWebhookTransport guarded = new HttpWebhookTransport(Duration.ofSeconds(2), Duration.ofSeconds(5),
@@ -163,7 +163,7 @@ class WebhookTransportIT {
     @Test
     void theClientConnectsToTheAddressTheGuardResolvedAndChecked() {
         // hooks.test exists in no DNS: the try can only arrive through the guard's own resolution.
-        TargetGuard guard = new TargetGuard(new AllowList(List.of("127.0.0.1")),
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of("127.0.0.1")),
                 host -> new InetAddress[] {InetAddress.getByName("127.0.0.1")});
         try (HttpWebhookTransport guarded = new HttpWebhookTransport(Duration.ofSeconds(2), Duration.ofSeconds(5),
                 1024, new GuardedAddressResolverGroup(guard))) {
