@@ -1,8 +1,12 @@
 package dev.dialer.dispatcher;
 
+import dev.dialer.common.db.PostgresSessions;
+import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
+import org.springframework.boot.r2dbc.autoconfigure.ConnectionFactoryOptionsBuilderCustomizer;
+import org.springframework.context.annotation.Bean;
 
 /**
  * dispatcher-service: consumes call commands, records each attempt before dialling, places calls through the
@@ -17,5 +21,11 @@ public class DispatcherApplication {
         new SpringApplicationBuilder(DispatcherApplication.class)
                 .properties("spring.config.name=dispatcher-service")
                 .run(args);
+    }
+
+    /** Whatever the URL: the session parameters that let PostgreSQL end this service's sessions when it dies. */
+    @Bean
+    ConnectionFactoryOptionsBuilderCustomizer postgresSessions() {
+        return options -> options.option(PostgresqlConnectionFactoryProvider.OPTIONS, PostgresSessions.PARAMETERS);
     }
 }

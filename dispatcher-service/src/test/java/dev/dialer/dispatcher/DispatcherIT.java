@@ -88,6 +88,19 @@ class DispatcherIT {
     }
 
     @Test
+    void itsPostgresqlSessionsEndWhenItsHostDiesOrATransactionIsLeftOpen() {
+        // Read through the service's own pool: the parameters are set on every connection it opens.
+        java.util.Map<String, String> settings = db.sql("""
+                        SELECT name, setting FROM pg_settings WHERE name IN ('tcp_keepalives_idle',
+                        'tcp_keepalives_interval', 'tcp_keepalives_count', 'idle_in_transaction_session_timeout')""")
+                .map((row, meta) -> java.util.Map.entry(row.get("name", String.class), row.get("setting", String.class)))
+                .all()
+                .collectMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue)
+                .block(java.time.Duration.ofSeconds(10));
+        assertThat(settings).isEqualTo(dev.dialer.common.db.PostgresSessions.PARAMETERS);
+    }
+
+    @Test
     void answeredCallGoesThroughEveryStatusAndEndsWithOneFinalAnswered() {
         String requestId = newRequestId();
         fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));

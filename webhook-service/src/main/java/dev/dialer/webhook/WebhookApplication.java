@@ -1,8 +1,12 @@
 package dev.dialer.webhook;
 
+import dev.dialer.common.db.PostgresSessions;
+import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
+import org.springframework.boot.r2dbc.autoconfigure.ConnectionFactoryOptionsBuilderCustomizer;
+import org.springframework.context.annotation.Bean;
 
 /**
  * webhook-service: consumes call events and delivers them, signed, to the webhooks the requests name. Its
@@ -17,5 +21,11 @@ public class WebhookApplication {
         new SpringApplicationBuilder(WebhookApplication.class)
                 .properties("spring.config.name=webhook-service")
                 .run(args);
+    }
+
+    /** Whatever the URL: the session parameters that let PostgreSQL end this service's sessions when it dies. */
+    @Bean
+    ConnectionFactoryOptionsBuilderCustomizer postgresSessions() {
+        return options -> options.option(PostgresqlConnectionFactoryProvider.OPTIONS, PostgresSessions.PARAMETERS);
     }
 }
