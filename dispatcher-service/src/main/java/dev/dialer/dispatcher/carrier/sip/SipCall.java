@@ -105,6 +105,9 @@ final class SipCall {
     /** An INVITE with credentials waits to be kept before it goes out; {@link #takeInviteToSend} asks for it once. */
     private boolean inviteUnsent;
     private boolean inviteSendAsked;
+    /** Whether the INVITE now in flight got any response; one that got none when it timed out counts for the trunk. */
+    private boolean inviteHeard;
+    private int unansweredInvites;
 
     SipCall(String requestId, int attempt, String callId, SipSession session, Duration timeLimit, Clock clock,
             Inbox inbox, SipDialog kept) {
@@ -170,6 +173,20 @@ final class SipCall {
         }
         inviteSendAsked = true;
         return true;
+    }
+
+    /** The To tags of the 2xx answers to this call's INVITE taken so far, as text ("null" for one without a tag). */
+    Set<String> answeredTags() {
+        Set<String> tags = new HashSet<>();
+        answeredTags.forEach(tag -> tags.add(String.valueOf(tag)));
+        return tags;
+    }
+
+    /** How many of this call's INVITEs timed out without any response (Timer B) since the last call; counts once. */
+    int takeUnansweredInvites() {
+        int taken = unansweredInvites;
+        unansweredInvites = 0;
+        return taken;
     }
 
     /** How many answers from other forks of the INVITE this call hung up since the last call; counts once. */
@@ -253,6 +270,7 @@ final class SipCall {
         if (cseq == null || !Request.INVITE.equals(cseq.getMethod())) {
             return; // answers to our CANCEL and BYE change nothing: the INVITE's final answer or our BYE decided
         }
+        inviteHeard = true;
         int code = response.getStatusCode();
         if (code < 200) {
             onProvisional(response, out, timers);
@@ -283,6 +301,7 @@ final class SipCall {
         }
         invite = session.authenticate(challenge, invite);
         provisional = false;
+        inviteHeard = false;
         state = State.CALLING;
         keep(SipDialog.calling(requestId, attempt, kept.trunk(), invite));
         inviteUnsent = true;
@@ -301,6 +320,7 @@ final class SipCall {
         if (pendingCancel != null) {
             cancelled = pendingCancel;
             pendingCancel = null;
+            session.abandon(invite); // built, never sent: the stack would keep it for good
             endCancelled(out, null, "given up before the INVITE with credentials was sent");
             return;
         }
@@ -380,18 +400,18 @@ final class SipCall {
         if (!answeredTags.add(toTag(response))) {
             return;
         }
-        forkedAnswers++;
-        log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung up",
-                callId, requestId, attempt);
         try {
             Dialog fork = event.getDialog();
-            if (fork != null && fork != dialog) {
+            if (fork != null && java.util.Objects.equals(fork.getRemoteTag(), toTag(response))) {
                 CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
                 fork.sendAck(fork.createAck(cseq.getSeqNumber()));
                 session.bye(fork);
             } else {
                 session.acknowledge(kept, response);
             }
+            forkedAnswers++;
+            log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung up",
+                    callId, requestId, attempt);
         } catch (Exception e) {
             log.warn("SIP call {}: the second fork's answer could not be acknowledged and hung up: {}", callId,
                     e.toString());
@@ -470,11 +490,11 @@ final class SipCall {
 
     private void onTimeout(TimeoutEvent event, List<CarrierCallback> out) {
         ClientTransaction transaction = event.getClientTransaction();
-        if (transaction == null || !Request.INVITE.equals(transaction.getRequest().getMethod())) {
-            return;
+        if (transaction == null || transaction != invite || state == State.ANSWERED) {
+            return; // not the INVITE in flight (the one challenged before it, say), or already answered
         }
-        if (state == State.ANSWERED) {
-            return;
+        if (!inviteHeard) {
+            unansweredInvites++;
         }
         // Nothing came back at all (Timer B, 64 × T1): the trunk, not the callee, did not answer. Reported as a failure
         // with no SIP status (retried as a transient failure), not as the callee's 408 no-answer.

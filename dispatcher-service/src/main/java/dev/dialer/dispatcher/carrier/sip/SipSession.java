@@ -258,15 +258,26 @@ final class SipSession implements AutoCloseable {
                 javax.sip.header.ContactHeader.NAME);
         javax.sip.address.URI target = contact != null ? contact.getAddress().getURI()
                 : addresses.createURI(dialog.inviteUri());
+        // The dialog this 2xx opens has its own route set: its Record-Route, in reverse (RFC 3261 §12.1.2). A
+        // record-routing SBC in front must see the ACK and the BYE; the callee's Contact behind it may be unreachable.
+        List<String> routes = new java.util.ArrayList<>();
+        for (java.util.ListIterator<?> recorded = response.getHeaders(javax.sip.header.RecordRouteHeader.NAME);
+                recorded.hasNext(); ) {
+            routes.add(0, ((javax.sip.header.RecordRouteHeader) recorded.next()).getAddress().toString());
+        }
         ViaHeader ackVia = ownVia();
         ackVia.setBranch(freshBranch());
-        provider.sendRequest(messages.createRequest(target, Request.ACK, headers.createCallIdHeader(dialog.callId()),
+        Request ack = messages.createRequest(target, Request.ACK, headers.createCallIdHeader(dialog.callId()),
                 headers.createCSeqHeader(dialog.localCseq(), Request.ACK), from(dialog), to, List.of(ackVia),
-                headers.createMaxForwardsHeader(70)));
+                headers.createMaxForwardsHeader(70));
+        for (String route : routes) {
+            ack.addHeader(headers.createRouteHeader(addresses.createAddress(route)));
+        }
+        provider.sendRequest(ack);
         bye(new SipDialog(dialog.callId(), dialog.requestId(), dialog.attempt(), dialog.trunk(),
                 SipDialog.State.CONFIRMED, dialog.inviteUri(), dialog.viaBranch(), dialog.viaHost(),
                 dialog.viaPort(), dialog.localUri(), dialog.localTag(), dialog.remoteUri(), to.getTag(),
-                target.toString(), List.of(), dialog.localCseq(), null));
+                target.toString(), List.copyOf(routes), dialog.localCseq(), null));
     }
 
     /**

@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,7 @@ import javax.sip.TimeoutEvent;
 import javax.sip.TransactionTerminatedEvent;
 import javax.sip.header.CSeqHeader;
 import javax.sip.header.CallIdHeader;
+import javax.sip.header.ToHeader;
 import javax.sip.message.Message;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
@@ -112,11 +114,20 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * crossed our CANCEL, or came after the INVITE was given up) is acknowledged and the call ended with BYE, so that
      * a callee who picked up is not left in silence until the trunk gives up.
      */
-    private final Map<String, SipDialog> recentlyEnded = new ConcurrentHashMap<>();
+    private final Map<String, Ended> recentlyEnded = new ConcurrentHashMap<>();
     /** How long a 2xx may trail its call's end: 64 × T1, as long as a UAS retransmits it. */
     private static final Duration ENDED_KEPT = Duration.ofSeconds(32);
+    /** A silent trunk gets one call every this many probe intervals, for a trunk that ignores OPTIONS. */
+    private static final int TRIAL_EVERY = 6;
     private volatile Disposable keeper;
     private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * A call that ended here, and the To tags of the 2xx answers to its INVITE already taken (its own, any fork's): a
+     * later 2xx with one of them is a retransmission, with another a callee to hang up.
+     */
+    private record Ended(SipDialog kept, Set<String> answeredTags) {
+    }
 
     /** One event for one call, and when it was handed over. */
     private record Envelope(SipCall call, Object event, long handedOverNanos) {
@@ -152,7 +163,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         this.forkedAnswers = Counter.builder("dialer.dispatcher.carrier.sip.forked_answers")
                 .description("Answers from a second fork of an INVITE already answered, acknowledged and hung up")
                 .register(registry);
-        this.silence = new TrunkSilence(properties.silentAfter());
+        this.silence = new TrunkSilence(properties.silentAfter(), properties.probeInterval().multipliedBy(TRIAL_EVERY),
+                System::nanoTime);
         registry.gauge("dialer.dispatcher.carrier.sip.trunk.silent", silence, s -> s.silent() ? 1 : 0);
         for (SipDialog.State state : SipDialog.State.values()) {
             registry.counter("dialer.dispatcher.carrier.sip.recovered", "state", state.wire());
@@ -227,12 +239,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             return Mono.error(CarrierException.unsupportedTarget("a SIP trunk over " + properties.transport()
                     + " cannot reach a sips: URI, which needs TLS on every hop (" + command.to() + ")"));
         }
-        if (silence.silent()) {
+        if (!silence.admits()) {
             sample.stop(timer(CarrierException.Reason.UNREACHABLE.wire()));
             return Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE, "the SIP trunk " + trunk
                     + " answered none of our last " + silence.silentAfter() + " INVITEs, nor anything since; no call "
                     + "is placed through it until it answers again (an OPTIONS every " + properties.probeInterval()
-                    + ")", null));
+                    + ", a call every " + properties.probeInterval().multipliedBy(TRIAL_EVERY) + ")", null));
         }
         return Mono.fromCallable(() -> register(command))
                 .subscribeOn(workers)
@@ -278,13 +290,14 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 .onErrorMap(error -> {
                     if (error instanceof java.util.concurrent.TimeoutException) {
                         if (settled.compareAndSet(false, true)) {
-                            drop(call, save);
+                            drop(registered, save);
                         }
                         return new CarrierException(CarrierException.Reason.UNREACHABLE, "the call could not be kept "
                                 + "in PostgreSQL within " + properties.keepTimeout() + "; not placed", error);
                     }
                     settled.set(true);
                     calls.remove(call.callId(), call);
+                    session.abandon(registered.start().invite());
                     return new CarrierException(CarrierException.Reason.UNREACHABLE,
                             "the call could not be kept in PostgreSQL: " + error.getMessage(), error);
                 })
@@ -296,14 +309,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 .then(call.placed())
                 .doOnCancel(() -> {
                     if (settled.compareAndSet(false, true)) {
-                        drop(call, save);
+                        drop(registered, save);
                     }
                 });
     }
 
     /** A call given up before its INVITE went out: forgotten, and its row deleted once its save has settled. */
-    private void drop(SipCall call, Mono<Void> save) {
+    private void drop(Registered registered, Mono<Void> save) {
+        SipCall call = registered.call();
         calls.remove(call.callId(), call);
+        session.abandon(registered.start().invite()); // built, never sent: the stack would keep it for good
         registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").increment();
         log.warn("SIP call {} (request {} attempt {}) given up before its INVITE was sent; it is not placed",
                 call.callId(), call.kept().requestId(), call.kept().attempt());
@@ -382,6 +397,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         List<CarrierCallback> statuses = call.step(envelope.event(), workers);
         call.takeFirstResponseDelay().ifPresent(firstResponse::record);
         forkedAnswers.increment(call.takeForkedAnswers());
+        for (int i = call.takeUnansweredInvites(); i > 0; i--) {
+            inviteUnanswered();
+        }
 
         Mono<Void> reported = Flux.fromIterable(statuses).concatMap(this::report).then();
         // A running call is kept before its statuses are reported (answered, it is durable before anyone hears of
@@ -517,9 +535,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
         registry.counter(RECOVERED_CANCELS, "outcome", "refused").increment();
         log.warn("SIP call {} (request {} attempt {}), taken over from a dispatcher that stopped: the trunk refused "
-                + "our CANCEL with {} {}; unless the call had ended, it rings until the trunk's own timeout (does "
-                + "this dispatcher listen where the INVITE's Via said?)", orphan.callId(), orphan.requestId(),
-                orphan.attempt(), code, response.getReasonPhrase());
+                + "our CANCEL with {} {}; unless the call had ended (or its INVITE never left), it rings until the "
+                + "trunk's own timeout (does this dispatcher listen where the INVITE's Via said?)", orphan.callId(),
+                orphan.requestId(), orphan.attempt(), code, response.getReasonPhrase());
     }
 
     /** No answer to a taken-over call's CANCEL however often it was sent (64 × T1): the call may still ring. */
@@ -547,16 +565,20 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     private void forgetIfEnded(SipCall call) {
         if (call.ended() && calls.remove(call.callId(), call)) {
-            recentlyEnded.put(call.callId(), call.kept());
+            Set<String> answered = ConcurrentHashMap.newKeySet();
+            answered.addAll(call.answeredTags());
+            recentlyEnded.put(call.callId(), new Ended(call.kept(), answered));
             workers.schedule(() -> recentlyEnded.remove(call.callId()), ENDED_KEPT.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
     /** A 2xx to the INVITE of a call that has ended here: acknowledged, and the call it opened ended with BYE. */
-    private void answeredAfterItsEnd(SipDialog ended, Response response) {
-        if (!recentlyEnded.remove(ended.callId(), ended)) {
+    private void answeredAfterItsEnd(Ended call, Response response) {
+        ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
+        if (!call.answeredTags().add(String.valueOf(to == null ? null : to.getTag()))) {
             return;
         }
+        SipDialog ended = call.kept();
         registry.counter("dialer.dispatcher.carrier.sip.answered_after_end").increment();
         log.info("SIP call {} (request {} attempt {}) was answered after it had ended here: acknowledged and hung up",
                 ended.callId(), ended.requestId(), ended.attempt());
@@ -577,7 +599,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         CallIdHeader callId = message == null ? null : (CallIdHeader) message.getHeader(CallIdHeader.NAME);
         SipCall call = callId == null ? null : calls.get(callId.getCallId());
         SipDialog orphan = callId == null ? null : cancelledOrphans.get(callId.getCallId());
-        SipDialog ended = callId == null ? null : recentlyEnded.get(callId.getCallId());
+        Ended ended = callId == null ? null : recentlyEnded.get(callId.getCallId());
         if (call != null) {
             offer(call, event);
         } else if (event instanceof RequestEvent request) {
@@ -634,6 +656,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             return;
         }
         stop();
+        // No event runs from here on (an INVITE still queued is never sent), before another dispatcher may claim.
+        prober.dispose();
+        pipeline.dispose();
         try {
             dialogs.releaseLeases().block(Duration.ofSeconds(5));
         } catch (RuntimeException e) {
@@ -641,13 +666,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     e.toString());
         }
         calls.clear();
-        prober.dispose();
-        pipeline.dispose();
         session.close();
         workers.dispose();
     }
 
-    /** Anything from the trunk ends a silence. */
+    /** An answer from the trunk to anything of ours ends a silence. */
     private void heardFromTrunk() {
         if (silence.heard()) {
             log.info("SIP trunk {} answers again: calls are placed through it again", trunk);
@@ -658,12 +681,13 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private void inviteUnanswered() {
         if (silence.inviteUnanswered()) {
             log.warn("SIP trunk {} answered none of our last {} INVITEs: calls are refused as unreachable (requeued, or "
-                    + "failed over) until it answers again; an OPTIONS goes to it every {}", trunk,
-                    silence.silentAfter(), properties.probeInterval());
+                    + "failed over) until it answers again; an OPTIONS goes to it every {}, a call every {}", trunk,
+                    silence.silentAfter(), properties.probeInterval(),
+                    properties.probeInterval().multipliedBy(TRIAL_EVERY));
         }
     }
 
-    /** While the trunk is silent, an OPTIONS to it: any answer ends the silence ({@link #heardFromTrunk}). */
+    /** While the trunk is silent, an OPTIONS to it: its answer ends the silence ({@link #heardFromTrunk}). */
     private void probeIfSilent() {
         if (!silence.silent() || closed.get()) {
             return;
@@ -676,20 +700,21 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * The stack's one listener thread: look the call up, hand the event over, nothing else but note that the trunk spoke (a taken-over call's
-     * CANCEL, which no call here owns, is only counted and logged).
+     * The stack's one listener thread: look the call up, hand the event over, note that the trunk answered, nothing
+     * else (a taken-over call's CANCEL, which no call here owns, is only counted and logged).
      */
     private final class Listener implements SipListener {
         @Override
         public void processRequest(RequestEvent event) {
-            heardFromTrunk();
             dispatch(event.getRequest(), event);
         }
 
         /** A taken-over call's CANCEL is known by its transaction: it has the INVITE's Call-ID but no call here. */
         @Override
         public void processResponse(ResponseEvent event) {
-            heardFromTrunk();
+            if (event.getClientTransaction() != null) {
+                heardFromTrunk(); // an answer to one of our transactions: anyone may send a request
+            }
             SipDialog orphan = SipSession.takenOverCancel(event.getClientTransaction());
             if (orphan != null) {
                 cancelAnswered(orphan, event.getResponse());
@@ -708,10 +733,6 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             }
             javax.sip.Transaction transaction = event.isServerTransaction() ? event.getServerTransaction()
                     : event.getClientTransaction();
-            if (!event.isServerTransaction() && transaction != null
-                    && Request.INVITE.equals(transaction.getRequest().getMethod())) {
-                inviteUnanswered();
-            }
             dispatch(transaction == null ? null : transaction.getRequest(), event);
         }
 

@@ -18,6 +18,7 @@ import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -278,7 +279,7 @@ class SipTrunkCarrierIT {
     }
 
     @Test
-    void aCallThatCannotBeKeptInTimeIsNotPlacedAndFailsAsUnreachableBeforeTheCarrierTimeout() throws Exception {
+    void aCallThatCannotBeKeptWithinTheKeepTimeoutIsNotPlacedAndFailsAsUnreachable() throws Exception {
         start("busy");
         dialogs.saveTakes(Duration.ofSeconds(4));
 
@@ -291,13 +292,7 @@ class SipTrunkCarrierIT {
                     assertThat(error.getMessage()).contains("within PT2S");
                 });
 
-        await().atMost(WAIT).untilAsserted(() -> {
-            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
-            assertThat(dialogs.kept()).isEmpty();
-        });
-        assertThat(registry.get("dialer.dispatcher.carrier.sip.calls").gauge().value()).isZero();
-        assertThat(registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1);
-        await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
+        assertDroppedBeforeItsInvite();
     }
 
     @Test
@@ -308,14 +303,20 @@ class SipTrunkCarrierIT {
         assertThatThrownBy(() -> carrier.place(command(Map.of()), 1).block(Duration.ofMillis(300)))
                 .hasMessageContaining("Timeout");
 
-        // The save commits after the caller gave up; the call's row is deleted after it, and the call is gone.
+        assertDroppedBeforeItsInvite();
+    }
+
+    /**
+     * The save commits after the dial gave up; the call's row is deleted after it, the call is gone, and nothing was
+     * placed, so nothing is reported (an INVITE sent after the save would be reported at once).
+     */
+    private void assertDroppedBeforeItsInvite() {
         await().atMost(WAIT).untilAsserted(() -> {
             assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
             assertThat(dialogs.kept()).isEmpty();
         });
         assertThat(registry.get("dialer.dispatcher.carrier.sip.calls").gauge().value()).isZero();
         assertThat(registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1);
-        // Nothing was placed, so nothing is reported (an INVITE sent after the save would be reported at once).
         await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
     }
 
@@ -330,7 +331,7 @@ class SipTrunkCarrierIT {
                     Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
             carrier.start();
 
-            place(Map.of());
+            PlacedCall first = place(Map.of());
 
             // Timer B: 64 × T1 (32 s) after the INVITE, which was sent again and again without any answer.
             await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(reported)
@@ -357,7 +358,7 @@ class SipTrunkCarrierIT {
                     "outcome", "unreachable").count()).isEqualTo(1);
 
             // The trunk answers one of the OPTIONS sent to it meanwhile: it is heard again, and calls go to it again.
-            answerAnOptions(silentTrunk);
+            answerAnOptions(silentTrunk, first.callId());
             await().atMost(WAIT).untilAsserted(() -> assertThat(
                     registry.get("dialer.dispatcher.carrier.sip.trunk.silent").gauge().value()).isZero());
             place(Map.of());
@@ -365,10 +366,20 @@ class SipTrunkCarrierIT {
         }
     }
 
-    /** Reads what came to a bare UDP "trunk" until an OPTIONS, and answers it 200 OK. */
-    private static void answerAnOptions(DatagramSocket trunk) throws java.io.IOException {
-        java.net.DatagramPacket options = receive(trunk, "OPTIONS ", WAIT);
+    /**
+     * Reads what came to a bare UDP "trunk" until an OPTIONS, and answers it 200 OK; nothing but the first call's INVITE
+     * (sent again and again until Timer B) may have come before.
+     */
+    private static void answerAnOptions(DatagramSocket trunk, String firstCallId) throws java.io.IOException {
+        List<String> otherInvites = new ArrayList<>();
+        java.net.DatagramPacket options = receive(trunk, text -> {
+            if (text.startsWith("INVITE ") && !text.contains(firstCallId)) {
+                otherInvites.add(text);
+            }
+            return text.startsWith("OPTIONS ");
+        }, WAIT);
         assertThat(options).as("an OPTIONS to the silent trunk").isNotNull();
+        assertThat(otherInvites).as("INVITEs to the silent trunk").isEmpty();
         reply(trunk, options, "200 OK", "");
     }
 
@@ -489,35 +500,66 @@ class SipTrunkCarrierIT {
     @Test
     void theInviteWithCredentialsGoesOutOnlyOnceItIsKept() throws Exception {
         try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
-                    "127.0.0.1", 0, null, "dialer", "s3cret", null, 40000, Duration.ofSeconds(60),
-                    Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
-            carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                    Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
-            carrier.start();
+            startWithCredentialsAgainst(trunk);
             dialogs.holdSavesFrom(2); // the first INVITE's state is the first save; the one with credentials the second
 
             place(Map.of());
-            java.net.DatagramPacket invite = receive(trunk, "INVITE ", WAIT);
-            assertThat(invite).isNotNull();
-            reply(trunk, invite, "401 Unauthorized",
-                    "WWW-Authenticate: Digest realm=\"trunk.example\", nonce=\"4e6f6e6365\", algorithm=MD5\r\n");
+            challengeTheInvite(trunk);
 
             // Until the state naming it (its branch and CSeq) is kept, the INVITE with credentials is not sent.
-            assertThat(receive(trunk, "INVITE ", Duration.ofSeconds(1))).as("an INVITE sent before it was kept")
-                    .isNull();
+            assertThat(receive(trunk, SipTrunkCarrierIT::withCredentials, Duration.ofSeconds(1)))
+                    .as("an INVITE sent before it was kept").isNull();
             assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
             dialogs.releaseHeldSaves();
 
-            java.net.DatagramPacket withCredentials = receive(trunk, "INVITE ", WAIT);
-            assertThat(withCredentials).isNotNull();
-            assertThat(text(withCredentials)).contains("Authorization: Digest");
+            assertThat(receive(trunk, SipTrunkCarrierIT::withCredentials, WAIT)).isNotNull();
             assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING, SipDialog.State.CALLING);
         }
     }
 
-    /** The next request of that method to a bare UDP "trunk", skipping anything else; null when none comes in time. */
-    private static java.net.DatagramPacket receive(DatagramSocket trunk, String method, Duration within)
+    @Test
+    void aCallGivenUpWhileItsInviteWithCredentialsWasBeingKeptIsNeverInvitedAgain() throws Exception {
+        try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            startWithCredentialsAgainst(trunk);
+            dialogs.holdSavesFrom(2);
+
+            place(Map.of("timeout", 1));
+            challengeTheInvite(trunk);
+            Thread.sleep(1_500); // the ring timeout passes while the INVITE with credentials waits to be kept
+            dialogs.releaseHeldSaves();
+
+            awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.NO_ANSWER);
+            assertThat(last().sipStatus()).isNull();
+            assertThat(last().sipReason()).contains("before the INVITE with credentials was sent");
+            assertThat(receive(trunk, SipTrunkCarrierIT::withCredentials, Duration.ofSeconds(1)))
+                    .as("no INVITE after the call was given up").isNull();
+        }
+    }
+
+    private void startWithCredentialsAgainst(DatagramSocket trunk) {
+        SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
+                "127.0.0.1", 0, null, "dialer", "s3cret", null, 40000, Duration.ofSeconds(60),
+                Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
+        carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
+        carrier.start();
+    }
+
+    /** The trunk's 401 to the first INVITE. */
+    private static void challengeTheInvite(DatagramSocket trunk) throws java.io.IOException {
+        java.net.DatagramPacket invite = receive(trunk, text -> text.startsWith("INVITE "), WAIT);
+        assertThat(invite).isNotNull();
+        reply(trunk, invite, "401 Unauthorized",
+                "WWW-Authenticate: Digest realm=\"trunk.example\", nonce=\"4e6f6e6365\", algorithm=MD5\r\n");
+    }
+
+    private static boolean withCredentials(String request) {
+        return request.startsWith("INVITE ") && request.contains("Authorization: Digest");
+    }
+
+    /** The next request to a bare UDP "trunk" that is {@code wanted}, skipping others; null when none comes in time. */
+    private static java.net.DatagramPacket receive(DatagramSocket trunk,
+                                                   java.util.function.Predicate<String> wanted, Duration within)
             throws java.io.IOException {
         long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
@@ -528,7 +570,7 @@ class SipTrunkCarrierIT {
             } catch (java.net.SocketTimeoutException e) {
                 return null;
             }
-            if (text(packet).startsWith(method)) {
+            if (wanted.test(text(packet))) {
                 return packet;
             }
         }
