@@ -14,9 +14,9 @@ class DatabaseSessionsIT extends RunningApiService {
     @Test
     void itsPostgresqlSessionsEndWhenItsHostDiesOrATransactionIsLeftOpen() {
         // Read through the service's own pool: the parameters are set on every connection it opens.
-        java.util.Map<String, String> settings = db.sql("""
-                        SELECT name, setting FROM pg_settings WHERE name IN ('tcp_keepalives_idle',
-                        'tcp_keepalives_interval', 'tcp_keepalives_count', 'idle_in_transaction_session_timeout')""")
+        java.util.Map<String, String> settings = db
+                .sql("SELECT name, setting FROM pg_settings WHERE name = ANY(:names)")
+                .bind("names", dev.dialer.common.db.PostgresSessions.PARAMETERS.keySet().toArray(String[]::new))
                 .map((row, meta) -> java.util.Map.entry(row.get("name", String.class), row.get("setting", String.class)))
                 .all()
                 .collectMap(java.util.Map.Entry::getKey, java.util.Map.Entry::getValue)

@@ -4,26 +4,28 @@ import java.util.Map;
 
 /**
  * Session parameters every service sets on its PostgreSQL connections (startup parameters, so they hold from the
- * first statement): the server finds out that a client is gone within about a minute and ends its session, which
- * releases the locks the session held, and ends a session left idle inside a transaction.
+ * first statement): the server finds out within about a minute that a client is gone, and ends its session.
  *
- * <p>Without them, a service whose host dies or is cut off (no FIN, no RST: a power loss, a partition) leaves its
- * sessions to the operating system's keepalive, two hours by default, and whatever they held stays held for that
- * long: the dispatcher's outbox relay lock (no other dispatcher publishes call events), the row locks of claimed
- * retries, webhook deliveries and dialogs (skipped by every other instance's {@code SKIP LOCKED} claims). Every
- * service sets the same, so the three behave alike.
+ * <p>A service whose host dies or is cut off (no FIN, no RST: a power loss, a partition) otherwise leaves its sessions
+ * to the operating system's TCP settings: two hours of keepalive for an idle one, about fifteen minutes of
+ * retransmissions for one whose results the client no longer reads. Until then each holds a connection slot of the
+ * server and whatever it had locked at that moment: the per-callee advisory lock of a dial's claim (every other
+ * dispatcher's dial to that callee waits), a cancel's lock in api-service, rows it had updated in an open
+ * transaction. The dispatcher's outbox relay does not depend on this: it bounds each round's transaction itself (its
+ * statement and idle timeouts, set per round). Every service sets the same, so the three behave alike.
  */
 public final class PostgresSessions {
 
     /**
-     * TCP keepalive from the server after 30 s of silence, every 10 s, three unanswered probes end the session; a
-     * transaction idle for 5 minutes ends it too (longer than any round the services keep a transaction open across:
-     * the outbox relay's publish to Kafka is bounded by its round timeout, 60 s by default).
+     * TCP keepalive from the server after 30 s of silence, every 10 s, three unanswered probes end the session; data
+     * the client has not acknowledged for 60 s ends it too; so does a transaction left idle for 5 minutes (far longer
+     * than any the services keep open across a wait: those are bounded by the Kafka acknowledgement timeout).
      */
     public static final Map<String, String> PARAMETERS = Map.of(
             "tcp_keepalives_idle", "30",
             "tcp_keepalives_interval", "10",
             "tcp_keepalives_count", "3",
+            "tcp_user_timeout", "60000",
             "idle_in_transaction_session_timeout", "300000");
 
     private PostgresSessions() {
