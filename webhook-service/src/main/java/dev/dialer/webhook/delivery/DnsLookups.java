@@ -32,6 +32,8 @@ final class DnsLookups implements AutoCloseable {
 
     private final EventLoopGroup loop;
     private final DnsNameResolver resolver;
+    /** The lookup of each host under way, shared by everyone who asks for it meanwhile. */
+    private final java.util.Map<String, Mono<InetAddress[]>> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * Asks the system's name servers, each query waiting as long as the system's resolver configuration says
@@ -60,17 +62,41 @@ final class DnsLookups implements AutoCloseable {
                 .build();
     }
 
-    /** The host's addresses, as {@link HostLookups#resolve} answers them (without its own timeout). */
+    /**
+     * The host's addresses, as {@link HostLookups#resolve} answers them (without its own timeout). Callers asking for
+     * a host while its lookup runs share that lookup, which is given up once none of them waits any more: a burst of
+     * deliveries to one host behind a silent name server makes one query, not one each, and none outlives its callers.
+     */
     Mono<InetAddress[]> resolve(String host) {
-        return Mono.create(sink -> resolver.resolveAll(host).addListener(done -> {
-            if (done.isSuccess()) {
-                @SuppressWarnings("unchecked")
-                List<InetAddress> addresses = (List<InetAddress>) done.getNow();
-                sink.success(addresses.toArray(InetAddress[]::new));
-            } else {
-                sink.error(failure(host, done.cause()));
-            }
-        }));
+        return Mono.defer(() -> inFlight.computeIfAbsent(host, this::shared));
+    }
+
+    private Mono<InetAddress[]> shared(String host) {
+        java.util.concurrent.atomic.AtomicReference<Mono<InetAddress[]>> self =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Mono<InetAddress[]> lookup = query(host)
+                .doFinally(signal -> inFlight.remove(host, self.get()))
+                .flux()
+                .share() // one subscription upstream while anyone waits; cancelled when the last caller leaves
+                .next();
+        self.set(lookup);
+        return lookup;
+    }
+
+    private Mono<InetAddress[]> query(String host) {
+        return Mono.create(sink -> {
+            io.netty.util.concurrent.Future<List<InetAddress>> answer = resolver.resolveAll(host);
+            sink.onCancel(() -> answer.cancel(false));
+            answer.addListener(done -> {
+                if (done.isSuccess()) {
+                    @SuppressWarnings("unchecked")
+                    List<InetAddress> addresses = (List<InetAddress>) done.getNow();
+                    sink.success(addresses.toArray(InetAddress[]::new));
+                } else if (!done.isCancelled()) {
+                    sink.error(failure(host, done.cause()));
+                }
+            });
+        });
     }
 
     /** A name that does not exist stays unknown; a name server that did not answer is a failed lookup. */
