@@ -232,8 +232,8 @@ public final class ApiBenchmark {
     /**
      * CPU time used so far by the stack's process ({@code --stack-pid}), every process below it, and the embedded
      * PostgreSQL server with its backends, in clock ticks; -1 without the option. The server detaches from the JVM that
-     * starts it (its parent is init), so it is found by the data directory the stack was given
-     * ({@code --dialer.standalone.data-dir}), which its command line names; its ended backends count through the
+     * starts it, so it is found by its {@code postmaster.pid} in the data directory the stack was given ({@code
+     * --dialer.standalone.data-dir}, relative to the stack's working directory); its ended backends count through the
      * server's own children's times. CPU time per request hardly depends on what else runs on the machine, unlike
      * requests per second: it is the figure to compare between runs on a shared machine.
      */
@@ -242,8 +242,11 @@ public final class ApiBenchmark {
         if (pid == null) {
             return -1;
         }
-        String dataDir = standaloneDataDir(pid);
+        String postmaster = postmasterOf(pid);
         List<String> roots = new ArrayList<>(List.of(pid));
+        if (postmaster != null) {
+            roots.add(postmaster);
+        }
         Map<String, List<String>> children = new HashMap<>();
         Map<String, Long> ticks = new HashMap<>();
         java.io.File[] processes = new java.io.File("/proc").listFiles(file -> file.getName().matches("[0-9]+"));
@@ -254,9 +257,7 @@ public final class ApiBenchmark {
                 // After the command: state, ppid, …; utime and stime are fields 14 and 15 of the whole line.
                 children.computeIfAbsent(fields[1], parent -> new ArrayList<>()).add(process.getName());
                 long own = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-                if (dataDir != null && "1".equals(fields[1]) && stat.contains("(postgres)")
-                        && commandLine(process.getName()).contains(dataDir)) {
-                    roots.add(process.getName());
+                if (process.getName().equals(postmaster)) {
                     // cutime and cstime: the backends that ended, which the server waited for
                     own += Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
                 }
@@ -275,22 +276,36 @@ public final class ApiBenchmark {
         return total;
     }
 
-    /** The standalone stack's {@code --dialer.standalone.data-dir}, from its command line; null when not given. */
-    private static String standaloneDataDir(String pid) {
-        for (String arg : commandLine(pid).split("\u0000")) {
-            if (arg.startsWith("--dialer.standalone.data-dir=")) {
-                return arg.substring(arg.indexOf('=') + 1);
+    private boolean postmasterWarned;
+
+    /**
+     * The process id of the stack's embedded PostgreSQL server, from {@code <data-dir>/postgres/postmaster.pid};
+     * null (with a warning, once) when the stack was not given {@code --dialer.standalone.data-dir} or the file is not
+     * there: the figures then leave PostgreSQL out.
+     */
+    private String postmasterOf(String pid) {
+        try {
+            String dataDir = null;
+            for (String arg : java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid, "cmdline"))
+                    .split("\u0000")) {
+                if (arg.startsWith("--dialer.standalone.data-dir=")) {
+                    dataDir = arg.substring(arg.indexOf('=') + 1);
+                }
             }
+            if (dataDir != null) {
+                java.nio.file.Path dir = java.nio.file.Path.of("/proc", pid, "cwd").toRealPath().resolve(dataDir);
+                return java.nio.file.Files.readAllLines(dir.resolve("postgres").resolve("postmaster.pid")).get(0)
+                        .strip();
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // reported below
+        }
+        if (!postmasterWarned) {
+            postmasterWarned = true;
+            System.err.println("warning: the stack's PostgreSQL was not found (give the stack "
+                    + "--dialer.standalone.data-dir); its CPU is left out of the figures");
         }
         return null;
-    }
-
-    private static String commandLine(String pid) {
-        try {
-            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid, "cmdline"));
-        } catch (java.io.IOException | RuntimeException gone) {
-            return "";
-        }
     }
 
     /** One client's latencies; only that client's pipeline writes it. */

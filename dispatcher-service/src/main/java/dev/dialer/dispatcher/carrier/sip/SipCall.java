@@ -413,6 +413,7 @@ final class SipCall {
             log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung up",
                     callId, requestId, attempt);
         } catch (Exception e) {
+            answeredTags.remove(toTag(response)); // its next retransmission tries again
             log.warn("SIP call {}: the second fork's answer could not be acknowledged and hung up: {}", callId,
                     e.toString());
         }

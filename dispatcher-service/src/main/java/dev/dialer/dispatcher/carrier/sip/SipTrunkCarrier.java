@@ -575,7 +575,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /** A 2xx to the INVITE of a call that has ended here: acknowledged, and the call it opened ended with BYE. */
     private void answeredAfterItsEnd(Ended call, Response response) {
         ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
-        if (!call.answeredTags().add(String.valueOf(to == null ? null : to.getTag()))) {
+        String tag = String.valueOf(to == null ? null : to.getTag());
+        if (!call.answeredTags().add(tag)) {
             return;
         }
         SipDialog ended = call.kept();
@@ -585,6 +586,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         try {
             session.acknowledge(ended, response);
         } catch (Exception e) {
+            call.answeredTags().remove(tag); // its next retransmission tries again
             log.warn("SIP call {} answered after its end could not be acknowledged and hung up: {}", ended.callId(),
                     e.toString());
         }

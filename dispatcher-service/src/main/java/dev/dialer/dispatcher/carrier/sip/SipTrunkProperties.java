@@ -30,10 +30,11 @@ import org.springframework.validation.annotation.Validated;
  * @param dialogLease   how long a call kept in PostgreSQL stays with this process without news from it (renewed every
  *                      third of it): a dispatcher that dies leaves its calls to whoever starts next, or to another
  *                      dispatcher, once this has passed
- * @param silentAfter   INVITEs in a row that get no response at all (Timer B), with nothing else heard from the trunk
- *                      in between, after which the trunk counts as silent: calls are refused at once as unreachable
- *                      (requeued without using an attempt) until it answers anything again; 0 never does
- * @param probeInterval how often a silent trunk is sent an OPTIONS, whose answer ends the silence
+ * @param silentAfter   INVITEs that get no response at all (Timer B), with no response to anything of ours in between,
+ *                      after which the trunk counts as silent: calls are refused at once as unreachable (requeued
+ *                      without using an attempt) until it answers something of ours again; 0 never does
+ * @param probeInterval how often a silent trunk is sent an OPTIONS, whose answer ends the silence; one call every six
+ *                      of them goes through as a trial
  * @param keepTimeout   how long a call may take to be kept in PostgreSQL before its INVITE: past it the call is not
  *                      placed and the dial fails as unreachable (requeued without using an attempt); keep it shorter
  *                      than the carrier's request timeout ({@code dialer.dispatcher.routing.guard.timeout}), which
