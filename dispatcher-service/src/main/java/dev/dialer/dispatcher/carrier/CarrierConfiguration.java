@@ -49,9 +49,22 @@ class CarrierConfiguration {
 
     @Bean(destroyMethod = "close")
     @ConditionalOnBooleanProperty("dialer.dispatcher.carrier.sip.enabled")
-    SipTrunkCarrier sipTrunkCarrier(SipTrunkProperties properties, CallbackApplier applier, Clock clock,
-                                    MeterRegistry registry, DatabaseClient db) {
+    SipTrunkCarrier sipTrunkCarrier(SipTrunkProperties properties, CarrierRoutingProperties routing,
+                                    CallbackApplier applier, Clock clock, MeterRegistry registry, DatabaseClient db) {
+        requireKeepTimeoutWithinRequestTimeout(properties, routing);
         return SipTrunkCarrier.durable(properties, applier::apply, clock, registry, db);
+    }
+
+    /**
+     * A SIP call not kept within {@code keep-timeout} fails as not placed; the carrier's request timeout, if shorter,
+     * would end the dial first with its outcome unknown, left to the watchdog for over an hour: refused at start.
+     */
+    static void requireKeepTimeoutWithinRequestTimeout(SipTrunkProperties sip, CarrierRoutingProperties routing) {
+        Duration requestTimeout = routing.guard().timeout();
+        if (sip.keepTimeout().compareTo(requestTimeout) >= 0) {
+            throw new IllegalStateException("dialer.dispatcher.carrier.sip.keep-timeout (" + sip.keepTimeout()
+                    + ") must be shorter than dialer.dispatcher.carrier.routing.guard.timeout (" + requestTimeout + ")");
+        }
     }
 
     /**

@@ -36,9 +36,9 @@ import org.springframework.validation.annotation.Validated;
  * @param probeInterval how often a silent trunk is sent an OPTIONS, whose answer ends the silence; one call every six
  *                      of them goes through as a trial
  * @param keepTimeout   how long a call may take to be kept in PostgreSQL before its INVITE: past it the call is not
- *                      placed and the dial fails as unreachable (requeued without using an attempt); keep it shorter
- *                      than the carrier's request timeout ({@code dialer.dispatcher.routing.guard.timeout}), which
- *                      would otherwise leave the attempt's outcome unknown until the watchdog
+ *                      placed and the dial fails as unreachable (requeued without using an attempt); shorter than the
+ *                      carrier's request timeout ({@code dialer.dispatcher.carrier.routing.guard.timeout}, checked at
+ *                      start), which would otherwise leave the attempt's outcome unknown until the watchdog
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier.sip")
