@@ -63,7 +63,8 @@ class CarrierConfiguration {
         Duration requestTimeout = routing.guard().timeout();
         if (sip.keepTimeout().compareTo(requestTimeout) >= 0) {
             throw new IllegalStateException("dialer.dispatcher.carrier.sip.keep-timeout (" + sip.keepTimeout()
-                    + ") must be shorter than dialer.dispatcher.carrier.routing.guard.timeout (" + requestTimeout + ")");
+                    + ") must be shorter than dialer.dispatcher.carrier.routing.guard.timeout (" + requestTimeout
+                    + ")");
         }
     }
 
