@@ -75,7 +75,7 @@ final class Invites {
         vias.add(headers.createViaHeader(properties.bindAddress(), localPort, properties.transport(), null));
         Request invite = messages.createRequest(target, Request.INVITE, provider.getNewCallId(),
                 headers.createCSeqHeader(1L, Request.INVITE),
-                headers.createFromHeader(addresses.createAddress(caller), Long.toHexString(randomLong())),
+                headers.createFromHeader(addresses.createAddress(caller), freshTag()),
                 headers.createToHeader(toAddress, null), vias, headers.createMaxForwardsHeader(70));
         SipURI contact = addresses.createSipURI(command.callerId(), properties.bindAddress());
         contact.setPort(localPort);
@@ -198,7 +198,8 @@ final class Invites {
                 + "a=sendrecv\r\n";
     }
 
-    private static long randomLong() {
-        return ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+    /** A random token for a From tag or a Via branch (after its magic cookie). */
+    static String freshTag() {
+        return Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
     }
 }

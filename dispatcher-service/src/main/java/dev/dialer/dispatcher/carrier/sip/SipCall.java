@@ -175,11 +175,9 @@ final class SipCall {
         return true;
     }
 
-    /** The To tags of the 2xx answers to this call's INVITE taken so far, as text ("null" for one without a tag). */
+    /** The To tags of the 2xx answers to this call's INVITE taken so far ({@link #toTag}). */
     Set<String> answeredTags() {
-        Set<String> tags = new HashSet<>();
-        answeredTags.forEach(tag -> tags.add(String.valueOf(tag)));
-        return tags;
+        return Set.copyOf(answeredTags);
     }
 
     /** How many of this call's INVITEs timed out without any response (Timer B) since the last call; counts once. */
@@ -402,7 +400,7 @@ final class SipCall {
         }
         try {
             Dialog fork = event.getDialog();
-            if (fork != null && java.util.Objects.equals(fork.getRemoteTag(), toTag(response))) {
+            if (fork != null && String.valueOf(fork.getRemoteTag()).equals(toTag(response))) {
                 CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
                 fork.sendAck(fork.createAck(cseq.getSeqNumber()));
                 session.bye(fork);
@@ -419,9 +417,10 @@ final class SipCall {
         }
     }
 
-    private static String toTag(Response response) {
+    /** A response's To tag as the answered tags hold it: "null" for a response without one. */
+    static String toTag(Response response) {
         ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
-        return to == null ? null : to.getTag();
+        return String.valueOf(to == null ? null : to.getTag());
     }
 
     /**

@@ -159,8 +159,7 @@ final class SipSession implements AutoCloseable {
         javax.sip.address.SipURI self = addresses.createSipURI(null, properties.fromHostOrBind());
         Request options = messages.createRequest(trunk, Request.OPTIONS, provider.getNewCallId(),
                 headers.createCSeqHeader(1L, Request.OPTIONS),
-                headers.createFromHeader(addresses.createAddress(self), Long.toHexString(
-                        java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE)),
+                headers.createFromHeader(addresses.createAddress(self), Invites.freshTag()),
                 headers.createToHeader(addresses.createAddress(trunk), null), List.of(ownVia()),
                 headers.createMaxForwardsHeader(70));
         provider.getNewClientTransaction(options).sendRequest();
@@ -309,7 +308,7 @@ final class SipSession implements AutoCloseable {
     }
 
     private static String freshBranch() {
-        return "z9hG4bK" + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+        return "z9hG4bK" + Invites.freshTag();
     }
 
     ServerTransaction serverTransaction(RequestEvent event) throws SipException {

@@ -34,7 +34,6 @@ import javax.sip.TimeoutEvent;
 import javax.sip.TransactionTerminatedEvent;
 import javax.sip.header.CSeqHeader;
 import javax.sip.header.CallIdHeader;
-import javax.sip.header.ToHeader;
 import javax.sip.message.Message;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
@@ -574,8 +573,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /** A 2xx to the INVITE of a call that has ended here: acknowledged, and the call it opened ended with BYE. */
     private void answeredAfterItsEnd(Ended call, Response response) {
-        ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
-        String tag = String.valueOf(to == null ? null : to.getTag());
+        String tag = SipCall.toTag(response);
         if (!call.answeredTags().add(tag)) {
             return;
         }
