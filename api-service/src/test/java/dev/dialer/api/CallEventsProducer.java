@@ -24,8 +24,14 @@ final class CallEventsProducer implements AutoCloseable {
 
     static CallCommand command(String account, String requestId, String to, String campaign, String foreignId,
                                int interval) {
+        return command(account, requestId, to, campaign, foreignId, interval, Instant.now());
+    }
+
+    /** As the API would have queued it at {@code createdAt}. */
+    static CallCommand command(String account, String requestId, String to, String campaign, String foreignId,
+                               int interval, Instant createdAt) {
         return new CallCommand(CallCommand.VERSION, requestId, account, "+918068281234", to, "1", null, campaign,
-                interval, 3, 1, null, foreignId, Map.of(), null, null, null, null, null, Instant.now());
+                interval, 3, 1, null, foreignId, Map.of(), null, null, null, null, null, createdAt);
     }
 
     static CallEvent.Builder event(CallCommand command, EventType type, long sequence, String status) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
@@ -78,6 +79,148 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(call.get("to").asString()).isEqualTo("+919876543215");
         assertThat(call.get("max_attempts").asInt()).isEqualTo(4);
         assertThat(call.get("attempts")).isEmpty();
+    }
+
+    @Test
+    void aSendWithoutKeyIsRecordedOnceAndEachOfItsCallsIsFoundListedAndCountedQueuedBeforeAnyEvent()
+            throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
+                {"bridge":"918068281234","to":["919876543210","123","919876543212","919876543213","919876543214"],
+                 "flow_id":"1","name":"%s","interval":5,"max_attempts":4}""".formatted(campaign));
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        JsonNode data = json(sent).get("data");
+        assertThat(data.get(1).get("status").asString()).isEqualTo("rejected");
+        List<String> ids = new ArrayList<>();
+        for (int index : new int[] {0, 2, 3, 4}) {
+            ids.add(data.get(index).get("id").asString());
+        }
+        UUID send = TimeOrderedUuids.sendOf(UUID.fromString(ids.get(0)));
+        for (int i = 0; i < ids.size(); i++) {
+            assertThat(ids.get(i)).isEqualTo(TimeOrderedUuids.ofRecipient(send, i == 0 ? 0 : i + 1).toString());
+        }
+
+        // One row for the send, none per call.
+        assertThat(count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'")).isEqualTo(1);
+        assertThat(count("SELECT count(*) FROM api.calls WHERE campaign = '" + campaign + "'")).isZero();
+
+        JsonNode call = json(get("/api/v2/calls/" + ids.get(2), KEY));
+        assertThat(call.get("id").asString()).isEqualTo(ids.get(2));
+        assertThat(call.get("status").asString()).isEqualTo("queued");
+        assertThat(call.get("final_status").isNull()).isTrue();
+        assertThat(call.get("campaign").asString()).isEqualTo(campaign);
+        assertThat(call.get("to").asString()).isEqualTo("+919876543213");
+        assertThat(call.get("caller_id").asString()).isEqualTo("+918068281234");
+        assertThat(call.get("max_attempts").asInt()).isEqualTo(4);
+        assertThat(call.get("attempts_used").asInt()).isZero();
+        assertThat(call.get("created_at").asString()).isEqualTo(data.get(3).get("created_at").asString());
+        assertThat(call.get("attempts")).isEmpty();
+        // The rejected recipient's place in the send, and one past its end, hold no call.
+        assertThat(get("/api/v2/calls/" + TimeOrderedUuids.ofRecipient(send, 1), KEY).statusCode()).isEqualTo(404);
+        assertThat(get("/api/v2/calls/" + TimeOrderedUuids.ofRecipient(send, 5), KEY).statusCode()).isEqualTo(404);
+        assertThat(get("/api/v2/calls/" + send, KEY).statusCode()).isEqualTo(200);
+        assertThat(get("/api/v2/calls/" + ids.get(2).toUpperCase(), KEY).statusCode()).isEqualTo(404);
+
+        JsonNode firstPage = json(get("/api/v2/calls?campaign=" + campaign + "&limit=3", KEY));
+        JsonNode secondPage = json(get("/api/v2/calls?campaign=" + campaign + "&limit=3&cursor="
+                + firstPage.get("next_cursor").asString(), KEY));
+        assertThat(secondPage.get("next_cursor").isNull()).isTrue();
+        List<String> listed = new ArrayList<>();
+        firstPage.get("data").forEach(row -> listed.add(row.get("id").asString()));
+        secondPage.get("data").forEach(row -> listed.add(row.get("id").asString()));
+        assertThat(listed).containsExactly(ids.get(3), ids.get(2), ids.get(1), ids.get(0));
+        assertThat(json(get("/api/v2/calls?campaign=" + campaign + "&status=queued", KEY)).get("data")).hasSize(4);
+        assertThat(json(get("/api/v2/calls?campaign=" + campaign + "&status=initiated", KEY)).get("data")).isEmpty();
+        assertThat(json(get("/api/v2/calls?campaign=" + campaign + "&foreign_id=x", KEY)).get("data")).isEmpty();
+        JsonNode newest = json(get("/api/v2/calls?limit=1", KEY)).get("data");
+        assertThat(newest.get(0).get("id").asString()).isEqualTo(ids.get(3));
+
+        JsonNode progress = json(get("/api/v2/campaigns/" + campaign, KEY));
+        assertThat(progress.get("total").asLong()).isEqualTo(4);
+        assertThat(progress.get("finished").asLong()).isZero();
+        assertThat(progress.get("by_status").get("queued").asLong()).isEqualTo(4);
+
+        assertThat(get("/api/v2/calls/" + ids.get(0), otherKey).statusCode()).isEqualTo(404);
+        assertThat(json(get("/api/v2/calls?campaign=" + campaign, otherKey)).get("data")).isEmpty();
+        assertThat(get("/api/v2/campaigns/" + campaign, otherKey).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aSentCallsOwnRowTakesOverFromItsSendWhichIsDeletedOnceEveryCallHasOne() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
+                {"bridge":"918068281234","to":"919876543220,919876543221,919876543222","flow_id":"1","name":"%s"}"""
+                .formatted(campaign));
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        List<String> ids = new ArrayList<>();
+        json(sent).get("data").forEach(row -> ids.add(row.get("id").asString()));
+        Instant createdAt = Instant.parse(json(sent).get("data").get(0).get("created_at").asString());
+        UUID send = TimeOrderedUuids.sendOf(UUID.fromString(ids.get(0)));
+        List<CallCommand> commands = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            commands.add(CallEventsProducer.command(ACCOUNT, ids.get(i), "+91987654322" + i, campaign, null, 0,
+                    createdAt));
+        }
+
+        events.send(CallEventsProducer.event(commands.get(1), EventType.STATUS, 1, "initiated").build());
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                json(get("/api/v2/calls/" + ids.get(1), KEY)).get("status").asString()).isEqualTo("initiated"));
+
+        JsonNode listed = json(get("/api/v2/calls?campaign=" + campaign, KEY)).get("data");
+        List<String> rows = new ArrayList<>();
+        listed.forEach(row -> rows.add(row.get("id").asString() + " " + row.get("status").asString()));
+        assertThat(rows).containsExactly(ids.get(2) + " queued", ids.get(1) + " initiated", ids.get(0) + " queued");
+        assertThat(json(get("/api/v2/calls?campaign=" + campaign + "&status=queued", KEY)).get("data")).hasSize(2);
+        JsonNode progress = json(get("/api/v2/campaigns/" + campaign, KEY));
+        assertThat(progress.get("total").asLong()).isEqualTo(3);
+        assertThat(progress.get("by_status").get("queued").asLong()).isEqualTo(2);
+        assertThat(progress.get("by_status").get("initiated").asLong()).isEqualTo(1);
+
+        // Not every call has its row: the send stays.
+        ledger.pruneSends(1_000).block(WAIT);
+        assertThat(count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'")).isEqualTo(1);
+
+        events.send(CallEventsProducer.event(commands.get(0), EventType.STATUS, 1, "queued").build());
+        events.send(CallEventsProducer.event(commands.get(2), EventType.FINAL, 1, "canceled").build());
+        await().atMost(WAIT).untilAsserted(() -> assertThat(count(
+                "SELECT count(*) FROM api.calls WHERE campaign = '" + campaign + "'")).isEqualTo(3));
+        long pruned = 0;
+        while (count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'") > 0) {
+            pruned += ledger.pruneSends(1_000).block(WAIT);
+            assertThat(pruned).as("the send is deleted by the first pass after its calls all have rows")
+                    .isPositive();
+        }
+
+        listed = json(get("/api/v2/calls?campaign=" + campaign, KEY)).get("data");
+        rows.clear();
+        listed.forEach(row -> rows.add(row.get("id").asString() + " " + row.get("status").asString()));
+        assertThat(rows).containsExactly(ids.get(2) + " canceled", ids.get(1) + " initiated", ids.get(0) + " queued");
+        assertThat(json(get("/api/v2/calls/" + ids.get(2), KEY)).get("final_status").asString())
+                .isEqualTo("canceled");
+    }
+
+    @Test
+    void theDatabaseDerivesASendsCallIdsAsTheServiceDoes() throws Exception {
+        UUID send = TimeOrderedUuids.send();
+        try (Connection db = database();
+             PreparedStatement query = db.prepareStatement("SELECT api.sent_call_id(?::uuid, ?)")) {
+            for (int index : new int[] {0, 1, 255, 256, 999, 65_535}) {
+                query.setString(1, send.toString());
+                query.setLong(2, index + 1);
+                try (ResultSet row = query.executeQuery()) {
+                    row.next();
+                    assertThat(row.getString(1)).isEqualTo(TimeOrderedUuids.ofRecipient(send, index).toString());
+                }
+            }
+        }
+    }
+
+    private long count(String sql) throws Exception {
+        try (Connection db = database(); Statement statement = db.createStatement();
+             ResultSet rows = statement.executeQuery(sql)) {
+            rows.next();
+            return rows.getLong(1);
+        }
     }
 
     @Test

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
@@ -32,8 +33,13 @@ public class CallLedger implements AcceptedCalls {
     private static final String UNIQUE_VIOLATION = "23505";
 
     private final DatabaseClient db;
-    private final QueuedRowBatches batches;
+    private final QueuedRowBatches<QueuedRowBatches.Rows> batches;
+    private final QueuedRowBatches<Sent> sends;
     private final Counter conflictRetries;
+
+    /** A send of an account, as {@link #sends} writes it. */
+    private record Sent(String accountId, Send send) {
+    }
 
     CallLedger(DatabaseClient db, ReadModelProperties properties, MeterRegistry registry) {
         this.db = db;
@@ -44,8 +50,14 @@ public class CallLedger implements AcceptedCalls {
         this.conflictRetries = Counter.builder("dialer.api.accepted.conflict_retries")
                 .description("Accept-time statements run again with ON CONFLICT after a row already existed")
                 .register(registry);
-        this.batches = new QueuedRowBatches(rows -> insertQueued(rows, true), properties.acceptedWriters(),
-                properties.acceptedRowsPerStatement(), requestsPerStatement::record);
+        this.batches = new QueuedRowBatches<>(rows -> insertQueued(rows, true), rows -> rows.calls().size(),
+                properties.acceptedWriters(), properties.acceptedRowsPerStatement(), requestsPerStatement::record);
+        DistributionSummary sendsPerStatement = DistributionSummary
+                .builder("dialer.api.accepted.sends_per_statement")
+                .description("Sends that one statement recorded, a row each (group commit)")
+                .register(registry);
+        this.sends = new QueuedRowBatches<>(this::insertSends, sent -> sent.send().callees().size(),
+                properties.acceptedWriters(), properties.acceptedRowsPerStatement(), sendsPerStatement::record);
     }
 
     /**
@@ -98,6 +110,87 @@ public class CallLedger implements AcceptedCalls {
             return Mono.empty();
         }
         return batches.record(new QueuedRowBatches.Rows(accountId, calls, createdAt));
+    }
+
+    /**
+     * One row for the send, not one per call (decision 0086): its calls are read from it (their ids carry the send's
+     * and their index) until the events give each a row of its own. Group-committed with the sends accepted meanwhile.
+     */
+    @Override
+    public Mono<Void> recordSent(String accountId, Send send) {
+        return sends.record(new Sent(accountId, send));
+    }
+
+    /**
+     * The sends of several requests in one statement, their callees each as one comma-separated text.
+     */
+    private Mono<Void> insertSends(List<Sent> sent) {
+        int count = sent.size();
+        String[] ids = new String[count];
+        String[] accounts = new String[count];
+        String[] campaigns = new String[count];
+        String[] callers = new String[count];
+        Integer[] maxAttempts = new Integer[count];
+        OffsetDateTime[] created = new OffsetDateTime[count];
+        String[] callees = new String[count];
+        for (int i = 0; i < count; i++) {
+            Send send = sent.get(i).send();
+            ids[i] = send.id().toString();
+            accounts[i] = sent.get(i).accountId();
+            campaigns[i] = send.campaign();
+            callers[i] = send.callerId();
+            maxAttempts[i] = send.maxAttempts();
+            created[i] = OffsetDateTime.ofInstant(send.createdAt(), ZoneOffset.UTC);
+            callees[i] = joined(send.callees());
+        }
+        return db.sql("""
+                        INSERT INTO api.accepted_sends (id, account_id, campaign, caller_id, max_attempts, created_at,
+                            callees)
+                        SELECT s.id::uuid, s.account_id, s.campaign, s.caller_id, s.max_attempts, s.created_at,
+                            s.callees
+                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[],
+                            $7::text[]) AS s(id, account_id, campaign, caller_id, max_attempts, created_at, callees)""")
+                .bind(0, ids)
+                .bind(1, accounts)
+                .bind(2, campaigns)
+                .bind(3, callers)
+                .bind(4, maxAttempts)
+                .bind(5, created)
+                .bind(6, callees)
+                .then();
+    }
+
+    /** The callees comma-separated, an empty place for a null (E.164 holds no comma). */
+    private static String joined(List<String> callees) {
+        StringBuilder joined = new StringBuilder(callees.size() * 14);
+        for (int i = 0; i < callees.size(); i++) {
+            if (i > 0) {
+                joined.append(',');
+            }
+            if (callees.get(i) != null) {
+                joined.append(callees.get(i));
+            }
+        }
+        return joined.toString();
+    }
+
+    /**
+     * Deletes at most {@code limit} sends whose calls all have a row of their own (the events gave it): they are read
+     * from there. Answers how many. A send still waiting costs the look-up of its first call without a row.
+     */
+    public Mono<Long> pruneSends(int limit) {
+        return db.sql("""
+                        DELETE FROM api.accepted_sends WHERE id IN (
+                            SELECT s.id FROM api.accepted_sends s
+                             WHERE NOT EXISTS (
+                                SELECT 1 FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS r(callee, pos)
+                                 WHERE r.callee IS NOT NULL AND NOT EXISTS (
+                                    SELECT 1 FROM api.calls c WHERE c.id = api.sent_call_id(s.id, r.pos) COLLATE "C"))
+                             ORDER BY s.created_at
+                             LIMIT :limit
+                               FOR UPDATE SKIP LOCKED)""")
+                .bind("limit", limit)
+                .fetch().rowsUpdated();
     }
 
     /**
@@ -176,22 +269,40 @@ public class CallLedger implements AcceptedCalls {
                 || error.getCause() instanceof R2dbcException cause && UNIQUE_VIOLATION.equals(cause.getSqlState());
     }
 
-    /** The account's call, empty when it has none of that id (another account's call included). */
+    /**
+     * The account's call, empty when it has none of that id (another account's call included). A call of a recorded
+     * send that has no row of its own yet is {@code queued}.
+     */
     public Mono<State> state(String accountId, String requestId) {
-        return db.sql("SELECT id, status, final_status FROM api.calls WHERE id = :id AND account_id = :account")
+        SentCall sent = SentCall.of(requestId);
+        String own = "SELECT id, status, final_status FROM api.calls WHERE id = :id AND account_id = :account";
+        GenericExecuteSpec spec = db.sql(sent == null ? own : own + """
+
+                        UNION ALL
+                        SELECT :id, 'queued', NULL FROM api.accepted_sends s
+                         WHERE s.id = :send AND s.account_id = :account
+                           AND (api.sent_callees(s.callees))[:position] IS NOT NULL
+                           AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = :id)
+                        LIMIT 1""")
                 .bind("id", requestId)
-                .bind("account", accountId)
-                .map((row, meta) -> new State(row.get("id", String.class), row.get("status", String.class),
+                .bind("account", accountId);
+        if (sent != null) {
+            spec = sent.bind(spec);
+        }
+        return spec.map((row, meta) -> new State(row.get("id", String.class), row.get("status", String.class),
                         row.get("final_status", String.class)))
                 .one();
     }
 
     /** Whether the account has a call in that campaign. */
     public Mono<Boolean> hasCampaign(String accountId, String campaign) {
-        return db.sql("SELECT 1 FROM api.calls WHERE account_id = :account AND campaign = :campaign LIMIT 1")
+        return db.sql("""
+                        SELECT EXISTS (SELECT 1 FROM api.calls WHERE account_id = :account AND campaign = :campaign)
+                            OR EXISTS (SELECT 1 FROM api.accepted_sends
+                                        WHERE account_id = :account AND campaign = :campaign) AS found""")
                 .bind("account", accountId)
                 .bind("campaign", campaign)
-                .map((row, meta) -> Boolean.TRUE)
+                .map((row, meta) -> Boolean.TRUE.equals(row.get("found", Boolean.class)))
                 .one()
                 .defaultIfEmpty(Boolean.FALSE);
     }

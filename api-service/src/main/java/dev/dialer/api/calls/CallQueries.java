@@ -18,13 +18,36 @@ import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
-/** Reads of the calls read model, every one scoped to the asking account. */
+/**
+ * Reads of the calls read model, every one scoped to the asking account. A call of a recorded send (decision 0086)
+ * that the events have not yet given a row of its own is read from its send, as {@code queued}; each query reads both
+ * in one statement, so a call is never seen twice or missed while its row is being created.
+ */
 @Component
 class CallQueries {
 
     private static final String COLUMNS = """
             id, status, final_status, campaign, foreign_id, caller_id, callee, attempts_used, max_attempts,
             next_attempt_at, error_code, error_message, created_at, updated_at, finished_at, cancel_rejected_at""";
+
+    /**
+     * The {@link #COLUMNS} of a call read from its send {@code s}: queued, no attempt yet, as its row would be.
+     *
+     * @param id     the call's id
+     * @param callee the call's callee
+     */
+    private static String sentColumns(String id, String callee) {
+        return id + ", 'queued', NULL, s.campaign, NULL, s.caller_id, " + callee
+                + ", 0, s.max_attempts, NULL, NULL, NULL, s.created_at, s.created_at, NULL, NULL";
+    }
+
+    /** The calls of the account's sends {@code s} that have no row of their own, as {@code r(id, callee)}. */
+    private static final String SENT_CALLS = """
+            api.accepted_sends s CROSS JOIN LATERAL (
+                SELECT api.sent_call_id(s.id, u.pos) COLLATE "C" AS id, u.callee
+                  FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS u(callee, pos)
+                 WHERE u.callee IS NOT NULL) r
+             WHERE s.account_id = :account AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = r.id)""";
 
     /** A list filter; null fields do not filter. */
     record Filter(String campaign, String status, String foreignId) {
@@ -37,18 +60,35 @@ class CallQueries {
     }
 
     Mono<CallViews.Call> find(String accountId, String id) {
-        return db.sql("SELECT " + COLUMNS + " FROM api.calls WHERE id = :id AND account_id = :account")
+        SentCall sent = SentCall.of(id);
+        String own = "SELECT " + COLUMNS + " FROM api.calls WHERE id = :id AND account_id = :account";
+        GenericExecuteSpec spec = db.sql(sent == null ? own : own + "\nUNION ALL\nSELECT "
+                        + sentColumns(":id", "(api.sent_callees(s.callees))[:position]") + """
+
+                         FROM api.accepted_sends s
+                        WHERE s.id = :send AND s.account_id = :account
+                          AND (api.sent_callees(s.callees))[:position] IS NOT NULL
+                          AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = :id)
+                        LIMIT 1""")
                 .bind("id", id)
-                .bind("account", accountId)
-                .map(CallQueries::call)
+                .bind("account", accountId);
+        if (sent != null) {
+            spec = sent.bind(spec);
+        }
+        return spec.map(CallQueries::call)
                 .one()
                 .flatMap(call -> attempts(id).map(attempts -> withAttempts(call, attempts)));
     }
 
-    /** Newest first; {@code limit} rows after the cursor. */
+    /**
+     * Newest first; {@code limit} rows after the cursor. Calls read from their sends are all {@code queued} and have
+     * no {@code foreign_id}: a filter on another status or on a {@code foreign_id} leaves them out.
+     */
     Mono<CallViews.Page> list(String accountId, Filter filter, String cursor, int limit) {
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM api.calls WHERE account_id = :account");
         Cursor after = cursor == null ? null : Cursor.parse(cursor);
+        boolean sent = filter.foreignId() == null
+                && (filter.status() == null || CallStatuses.QUEUED.equals(filter.status()));
         if (filter.campaign() != null) {
             sql.append(" AND campaign = :campaign");
         }
@@ -62,6 +102,18 @@ class CallQueries {
             sql.append(" AND (created_at, id) < (:afterTime, :afterId)");
         }
         sql.append(" ORDER BY created_at DESC, id DESC LIMIT :limit");
+        if (sent) {
+            sql.insert(0, '(').append(")\nUNION ALL\n(SELECT ").append(sentColumns("r.id", "r.callee"))
+                    .append(" FROM ").append(SENT_CALLS);
+            if (filter.campaign() != null) {
+                sql.append(" AND s.campaign = :campaign");
+            }
+            if (after != null) {
+                sql.append(" AND s.created_at <= :afterTime AND (s.created_at, r.id) < (:afterTime, :afterId)");
+            }
+            sql.append(" ORDER BY s.created_at DESC, r.id DESC LIMIT :limit)")
+                    .append("\nORDER BY created_at DESC, id DESC LIMIT :limit");
+        }
         GenericExecuteSpec spec = db.sql(sql.toString()).bind("account", accountId).bind("limit", limit + 1);
         if (filter.campaign() != null) {
             spec = spec.bind("campaign", filter.campaign());
@@ -81,8 +133,12 @@ class CallQueries {
 
     Mono<CallViews.Campaign> campaign(String accountId, String name) {
         return db.sql("""
-                        SELECT status, final_status IS NOT NULL AS finished, count(*) AS n FROM api.calls
-                        WHERE account_id = :account AND campaign = :campaign GROUP BY status, final_status IS NOT NULL""")
+                        SELECT status, finished, count(*) AS n FROM (
+                            SELECT status, final_status IS NOT NULL AS finished FROM api.calls
+                             WHERE account_id = :account AND campaign = :campaign
+                            UNION ALL
+                            SELECT 'queued', false FROM %s AND s.campaign = :campaign) calls
+                        GROUP BY status, finished""".formatted(SENT_CALLS))
                 .bind("account", accountId)
                 .bind("campaign", name)
                 .map((row, meta) -> new StatusCount(row.get("status", String.class),

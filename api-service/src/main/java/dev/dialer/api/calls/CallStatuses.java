@@ -10,6 +10,7 @@ import java.util.stream.Collectors;
 /** The values a call's {@code status} can take in the read model, and which of them are final. */
 final class CallStatuses {
 
+    static final String QUEUED = AttemptStatus.QUEUED.wire();
     static final String DEFERRED = "deferred";
 
     static final Set<String> TERMINAL_ATTEMPT = Arrays.stream(AttemptStatus.values())

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
+import java.util.function.ToIntFunction;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
@@ -22,40 +23,43 @@ import reactor.core.publisher.MonoSink;
  * never split: the last request of a statement may take it past the bound). The waiting requests are the requests in flight, which the
  * server's own limits already bound.
  */
-final class QueuedRowBatches {
+final class QueuedRowBatches<R> {
 
-    /** One request's rows and who waits for them. */
+    /** One request's calls, a row each, and who waits for them. */
     record Rows(String accountId, List<CallLedger.Accepted> calls, Instant createdAt) {
     }
 
-    private record Pending(Rows rows, MonoSink<Void> done) {
+    private record Pending<R>(R rows, MonoSink<Void> done) {
     }
 
-    private final Queue<Pending> pending = new ConcurrentLinkedQueue<>();
+    private final Queue<Pending<R>> pending = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final Function<List<Rows>, Mono<Void>> write;
+    private final Function<List<R>, Mono<Void>> write;
+    private final ToIntFunction<R> rowsOf;
     private final int writers;
     private final int maxRows;
     private final IntConsumer requestsPerStatement;
 
     /**
      * @param write                writes the rows of several requests in one statement
+     * @param rowsOf               how many rows a request's share of the statement counts for
      * @param writers              statements in flight at most
      * @param maxRows              about how many rows a statement holds at most
      * @param requestsPerStatement told how many requests each statement serves (a metric)
      */
-    QueuedRowBatches(Function<List<Rows>, Mono<Void>> write, int writers, int maxRows,
+    QueuedRowBatches(Function<List<R>, Mono<Void>> write, ToIntFunction<R> rowsOf, int writers, int maxRows,
                      IntConsumer requestsPerStatement) {
         this.write = write;
+        this.rowsOf = rowsOf;
         this.writers = writers;
         this.maxRows = maxRows;
         this.requestsPerStatement = requestsPerStatement;
     }
 
     /** Completes once the rows are written, with the rows of whichever requests share their statement. */
-    Mono<Void> record(Rows rows) {
+    Mono<Void> record(R rows) {
         return Mono.create(sink -> {
-            pending.add(new Pending(rows, sink));
+            pending.add(new Pending<>(rows, sink));
             drain();
         });
     }
@@ -70,7 +74,7 @@ final class QueuedRowBatches {
             if (!inFlight.compareAndSet(running, running + 1)) {
                 continue;
             }
-            List<Pending> batch = take();
+            List<Pending<R>> batch = take();
             if (batch.isEmpty()) {
                 inFlight.decrementAndGet();
                 continue;
@@ -80,13 +84,13 @@ final class QueuedRowBatches {
     }
 
     /** Requests in arrival order until the statement holds {@code maxRows} rows (its last request may pass it). */
-    private List<Pending> take() {
-        List<Pending> batch = new ArrayList<>();
+    private List<Pending<R>> take() {
+        List<Pending<R>> batch = new ArrayList<>();
         int rows = 0;
-        Pending next;
+        Pending<R> next;
         while (rows < maxRows && (next = pending.poll()) != null) {
             batch.add(next);
-            rows += next.rows().calls().size();
+            rows += rowsOf.applyAsInt(next.rows());
         }
         return batch;
     }
@@ -95,7 +99,7 @@ final class QueuedRowBatches {
      * The statement is subscribed here, by the batcher that owns it, not by any one request: the requests in the
      * batch only wait for its outcome, so one of them going away does not cancel the others' rows.
      */
-    private void writeBatch(List<Pending> batch) {
+    private void writeBatch(List<Pending<R>> batch) {
         requestsPerStatement.accept(batch.size());
         Mono.defer(() -> write.apply(batch.stream().map(Pending::rows).toList()))
                 .subscribe(null,
@@ -103,9 +107,9 @@ final class QueuedRowBatches {
                         () -> finish(batch, null));
     }
 
-    private void finish(List<Pending> batch, Throwable error) {
+    private void finish(List<Pending<R>> batch, Throwable error) {
         inFlight.decrementAndGet();
-        for (Pending waiting : batch) {
+        for (Pending<R> waiting : batch) {
             if (error == null) {
                 waiting.done().success();
             } else {

@@ -23,6 +23,8 @@ import org.springframework.validation.annotation.Validated;
  *                       requests accepted meanwhile wait and go together in the next statement
  * @param acceptedRowsPerStatement about how many accept-time rows one statement writes at most
  * @param staleAfter     health turns DOWN when one event has been in hand (retried) for longer than this
+ * @param sendsPruneEvery how often recorded sends whose calls all have a row of their own are deleted
+ * @param sendsPruneBatch sends deleted per statement
  */
 @Validated
 @ConfigurationProperties("dialer.api.read-model")
@@ -34,11 +36,16 @@ record ReadModelProperties(
         @DefaultValue("P8D") @NotNull Duration keepApplied,
         @DefaultValue("2") @Min(1) @Max(64) int acceptedWriters,
         @DefaultValue("5000") @Min(1) @Max(100000) int acceptedRowsPerStatement,
-        @DefaultValue("PT2M") @NotNull Duration staleAfter) {
+        @DefaultValue("PT2M") @NotNull Duration staleAfter,
+        @DefaultValue("PT30S") @NotNull Duration sendsPruneEvery,
+        @DefaultValue("500") @Min(1) @Max(100000) int sendsPruneBatch) {
 
     ReadModelProperties {
         if (staleAfter != null && staleAfter.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("dialer.api.read-model.stale-after must be at least 1 s");
+        }
+        if (sendsPruneEvery != null && sendsPruneEvery.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new IllegalArgumentException("dialer.api.read-model.sends-prune-every must be at least 100 ms");
         }
     }
 }

@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.IntStream;
@@ -154,7 +155,8 @@ class OutgoingCalls {
     private Mono<SendResponse> publish(Account account, SendRequest request, IdempotencyKey idempotencyKey) {
         // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        List<Planned> planned = plan(account, request, now, idempotencyKey);
+        UUID send = idempotencyKey == null ? TimeOrderedUuids.send() : null;
+        List<Planned> planned = plan(account, request, now, idempotencyKey, send);
         List<ForeignIdClaims.Claim> claims = planned.stream().filter(p -> p.command() != null)
                 .filter(p -> p.command().foreignId() != null)
                 .map(p -> new ForeignIdClaims.Claim(p.command().foreignId(), p.command().to(), p.command().requestId(),
@@ -162,7 +164,7 @@ class OutgoingCalls {
                 .toList();
         if (claims.isEmpty()) {
             return produce(commandsOf(planned))
-                    .then(recordQueued(account, commandsOf(planned), now))
+                    .then(recordQueued(account, request, planned, send, now))
                     .then(Mono.fromSupplier(() -> accepted(request, planned, now)));
         }
         // The claims commit with the acknowledgement, or not at all.
@@ -198,12 +200,27 @@ class OutgoingCalls {
     }
 
     /**
-     * Writes the accepted calls' {@code queued} rows after the acknowledgement, in a statement shared with the rows
-     * of the sends accepted meanwhile. If that fails the calls are queued all the same (Kafka has them): the answer
-     * stays 200 and the read model learns them from their first event.
+     * Records the accepted calls as {@code queued} after the acknowledgement, in a statement shared with the sends
+     * accepted meanwhile: as one row for the send when its calls' ids were made from it ({@code send} not null, decision
+     * 0086), else a row per call. If that fails the calls are queued all the same (Kafka has them): the answer stays
+     * 200 and the read model learns them from their first event.
      */
-    private Mono<Void> recordQueued(Account account, List<CallCommand> commands, Instant now) {
-        return ledger.recordAcceptedShared(account.id(), accepted(commands), now)
+    private Mono<Void> recordQueued(Account account, SendRequest request, List<Planned> planned, UUID send,
+                                    Instant now) {
+        List<CallCommand> commands = commandsOf(planned);
+        if (commands.isEmpty()) {
+            return Mono.empty();
+        }
+        Mono<Void> record;
+        if (send != null) {
+            List<String> callees = new ArrayList<>(planned.size());
+            planned.forEach(p -> callees.add(p.command() == null ? null : p.command().to()));
+            record = ledger.recordSent(account.id(), new AcceptedCalls.Send(send, request.callerId(),
+                    request.campaign(), commands.get(0).allowedAttempts(), now, callees));
+        } else {
+            record = ledger.recordAcceptedShared(account.id(), accepted(commands), now);
+        }
+        return record
                 .onErrorResume(error -> {
                     ledgerLag.increment(commands.size());
                     log.warn("{} accepted calls of account {} not recorded as queued; their events will add them",
@@ -261,8 +278,12 @@ class OutgoingCalls {
         return SendResponse.of(rows(request, fates, now));
     }
 
+    /**
+     * @param send the send id the calls' ids are made from, when the request has neither an {@code Idempotency-Key}
+     *             (null with one) nor, for that recipient, a {@code foreign_id}
+     */
     private static List<Planned> plan(Account account, SendRequest request, Instant now,
-                                      IdempotencyKey idempotencyKey) {
+                                      IdempotencyKey idempotencyKey, UUID send) {
         List<SendRequest.Recipient> recipients = request.recipients();
         return IntStream.range(0, recipients.size())
                 .mapToObj(index -> {
@@ -272,7 +293,7 @@ class OutgoingCalls {
                     }
                     String keyCallId = idempotencyKey == null ? null : idempotencyKey.callId(account.id(), index);
                     return new Planned(recipient, new CallCommand(CallCommand.VERSION,
-                            requestId(account, request, recipient, keyCallId),
+                            requestId(account, request, recipient, keyCallId, send, index),
                             account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
                             request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,
                             request.webhookId(), request.foreignIdOf(recipient), request.variables(),
@@ -286,15 +307,16 @@ class OutgoingCalls {
      * whether the request has an {@code Idempotency-Key} or not, so that every try to place that call carries one id
      * and the dispatcher dials it once, however the client retries (the same key, another key, none: a 503 leaves no
      * {@code foreign_id} claim behind, so the retry claims it afresh); else derived from the key when there is one;
-     * else time-ordered and random, and a retry after an ambiguous 503 may call twice.
+     * else the request's send id with the recipient's index (time-ordered, random: a retry after an ambiguous 503 may
+     * call twice).
      */
     private static String requestId(Account account, SendRequest request, SendRequest.Recipient recipient,
-                                    String keyCallId) {
+                                    String keyCallId, UUID send, int index) {
         String foreignId = request.foreignIdOf(recipient);
         if (foreignId != null) {
             return RequestIds.ofForeignId(account.id(), foreignId, recipient.e164());
         }
-        return keyCallId != null ? keyCallId : TimeOrderedUuids.v7().toString();
+        return keyCallId != null ? keyCallId : TimeOrderedUuids.ofRecipient(send, index).toString();
     }
 
     private static OutboundRecord record(CallCommand command) {

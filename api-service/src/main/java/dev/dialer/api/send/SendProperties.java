@@ -1,5 +1,6 @@
 package dev.dialer.api.send;
 
+import dev.dialer.api.ids.TimeOrderedUuids;
 import jakarta.validation.constraints.NotNull;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -32,8 +33,10 @@ record SendProperties(@DefaultValue(SendProperties.DEFAULT_MAX_BODY_SIZE) @NotNu
         if (maxBodySize != null && (maxBodySize.toBytes() < 1024 || maxBodySize.toBytes() > Integer.MAX_VALUE)) {
             throw new IllegalArgumentException("dialer.api.send.max-body-size must be between 1KB and 2GB");
         }
-        if (maxRecipients < 1) {
-            throw new IllegalArgumentException("dialer.api.send.max-recipients must be at least 1");
+        if (maxRecipients < 1 || maxRecipients > TimeOrderedUuids.MAX_RECIPIENTS) {
+            // A send's calls' ids number its recipients in 16 bits (decision 0086).
+            throw new IllegalArgumentException("dialer.api.send.max-recipients must be between 1 and "
+                    + TimeOrderedUuids.MAX_RECIPIENTS);
         }
     }
 }

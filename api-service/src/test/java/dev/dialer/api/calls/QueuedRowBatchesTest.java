@@ -24,17 +24,17 @@ class QueuedRowBatchesTest {
     private record Statement(List<QueuedRowBatches.Rows> rows, Sinks.Empty<Void> outcome) {
     }
 
-    private QueuedRowBatches batches(int writers, int maxRows) {
-        return new QueuedRowBatches(rows -> {
+    private QueuedRowBatches<QueuedRowBatches.Rows> batches(int writers, int maxRows) {
+        return new QueuedRowBatches<QueuedRowBatches.Rows>(rows -> {
             Statement statement = new Statement(rows, Sinks.empty());
             statements.add(statement);
             return statement.outcome().asMono();
-        }, writers, maxRows, sizes::add);
+        }, rows -> rows.calls().size(), writers, maxRows, sizes::add);
     }
 
     @Test
     void anIdleWriterWritesARequestsRowsAtOnceAndCompletesItWhenWritten() {
-        QueuedRowBatches batches = batches(1, 100);
+        QueuedRowBatches<QueuedRowBatches.Rows> batches = batches(1, 100);
 
         StepVerifier.create(batches.record(rows("r1", 1)))
                 .then(() -> {
@@ -47,7 +47,7 @@ class QueuedRowBatchesTest {
 
     @Test
     void requestsArrivingWhileTheWriterIsBusyShareTheNextStatement() {
-        QueuedRowBatches batches = batches(1, 100);
+        QueuedRowBatches<QueuedRowBatches.Rows> batches = batches(1, 100);
         List<Mono<Void>> waiting = new ArrayList<>();
         IntStream.range(0, 5).forEach(i -> waiting.add(batches.record(rows("r" + i, 2)).cache()));
         waiting.forEach(Mono::subscribe);
@@ -65,7 +65,7 @@ class QueuedRowBatchesTest {
 
     @Test
     void aStatementHoldsAboutMaxRowsAndTheRestWaitsForTheNext() {
-        QueuedRowBatches batches = batches(1, 3);
+        QueuedRowBatches<QueuedRowBatches.Rows> batches = batches(1, 3);
         IntStream.range(0, 6).forEach(i -> batches.record(rows("r" + i, 1)).subscribe());
 
         statements.get(0).outcome().tryEmitEmpty();
@@ -77,7 +77,7 @@ class QueuedRowBatchesTest {
 
     @Test
     void neverMoreStatementsInFlightThanWriters() {
-        QueuedRowBatches batches = batches(2, 1);
+        QueuedRowBatches<QueuedRowBatches.Rows> batches = batches(2, 1);
         IntStream.range(0, 10).forEach(i -> batches.record(rows("r" + i, 1)).subscribe());
 
         assertThat(statements).hasSize(2);
@@ -87,7 +87,7 @@ class QueuedRowBatchesTest {
 
     @Test
     void aFailedStatementFailsEveryRequestItServedAndTheNextOnesStillGetWritten() {
-        QueuedRowBatches batches = batches(1, 100);
+        QueuedRowBatches<QueuedRowBatches.Rows> batches = batches(1, 100);
         Mono<Void> first = batches.record(rows("r0", 1)).cache();
         first.subscribe(null, error -> { });
         Mono<Void> second = batches.record(rows("r1", 1)).cache();

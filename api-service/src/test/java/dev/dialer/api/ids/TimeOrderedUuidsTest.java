@@ -1,6 +1,7 @@
 package dev.dialer.api.ids;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,6 +41,36 @@ class TimeOrderedUuidsTest {
             String firstOfThis = ids.subList(i, i + 1_000).stream().min(String::compareTo).orElseThrow();
             assertThat(firstOfThis).isGreaterThan(lastOfPrevious);
         }
+    }
+
+    @Test
+    void aSendsCallIdsCarryTheSendAndTheRecipientsIndexAndSortInRecipientOrder() {
+        UUID send = TimeOrderedUuids.send();
+        assertThat(TimeOrderedUuids.isTimeOrdered(send)).isTrue();
+        assertThat(TimeOrderedUuids.indexOf(send)).isZero();
+        List<String> ids = new ArrayList<>();
+        for (int index : new int[] {0, 1, 2, 999, 1_000, 65_535}) {
+            UUID call = TimeOrderedUuids.ofRecipient(send, index);
+            assertThat(TimeOrderedUuids.isTimeOrdered(call)).isTrue();
+            assertThat(TimeOrderedUuids.sendOf(call)).isEqualTo(send);
+            assertThat(TimeOrderedUuids.indexOf(call)).isEqualTo(index);
+            ids.add(call.toString());
+        }
+        assertThat(ids).isSorted().doesNotHaveDuplicates();
+        assertThat(ids.get(3)).endsWith("03e7");
+        assertThatThrownBy(() -> TimeOrderedUuids.ofRecipient(send, 65_536))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> TimeOrderedUuids.ofRecipient(send, -1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void sendIdsDifferWithinOneMillisecond() {
+        Set<UUID> sends = new HashSet<>();
+        for (int n = 0; n < 100_000; n++) {
+            sends.add(TimeOrderedUuids.send());
+        }
+        assertThat(sends).hasSize(100_000);
     }
 
     @Test
