@@ -18,7 +18,6 @@ CREATE TABLE api.accepted_sends (
 CREATE INDEX accepted_sends_account_created_idx ON api.accepted_sends (account_id, created_at, id);
 CREATE INDEX accepted_sends_account_campaign_idx ON api.accepted_sends (account_id, campaign, created_at, id)
     WHERE campaign IS NOT NULL;
-CREATE INDEX accepted_sends_created_idx ON api.accepted_sends (created_at);
 
 -- The callees as an array, NULL where a recipient was not queued.
 CREATE FUNCTION api.sent_callees(callees text) RETURNS text[]

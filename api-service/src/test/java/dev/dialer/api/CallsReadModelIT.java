@@ -170,6 +170,16 @@ class CallsReadModelIT extends RunningApiService {
         List<String> rows = new ArrayList<>();
         listed.forEach(row -> rows.add(row.get("id").asString() + " " + row.get("status").asString()));
         assertThat(rows).containsExactly(ids.get(2) + " queued", ids.get(1) + " initiated", ids.get(0) + " queued");
+        // Page by page, the cursor passing from the send to a call's own row and back.
+        List<String> paged = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = json(get("/api/v2/calls?campaign=" + campaign + "&limit=1"
+                    + (cursor == null ? "" : "&cursor=" + cursor), KEY));
+            page.get("data").forEach(row -> paged.add(row.get("id").asString() + " " + row.get("status").asString()));
+            cursor = page.get("next_cursor").isNull() ? null : page.get("next_cursor").asString();
+        } while (cursor != null && paged.size() < 10);
+        assertThat(paged).isEqualTo(rows);
         assertThat(json(get("/api/v2/calls?campaign=" + campaign + "&status=queued", KEY)).get("data")).hasSize(2);
         JsonNode progress = json(get("/api/v2/campaigns/" + campaign, KEY));
         assertThat(progress.get("total").asLong()).isEqualTo(3);
@@ -197,6 +207,27 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(rows).containsExactly(ids.get(2) + " canceled", ids.get(1) + " initiated", ids.get(0) + " queued");
         assertThat(json(get("/api/v2/calls/" + ids.get(2), KEY)).get("final_status").asString())
                 .isEqualTo("canceled");
+    }
+
+    @Test
+    void aSendWithSomeForeignIdsKeepsARowPerCallAndNoSend() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
+                {"bridge":"918068281234","flow_id":"1","name":"%s",
+                 "to":[{"number":"919876543230","foreign_id":"m-%s"},"919876543231"]}""".formatted(campaign, campaign));
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        JsonNode data = json(sent).get("data");
+        String withForeignId = data.get(0).get("id").asString();
+        String without = data.get(1).get("id").asString();
+        assertThat(UUID.fromString(withForeignId).version()).isEqualTo(5);
+        UUID send = TimeOrderedUuids.sendOf(UUID.fromString(without));
+        assertThat(without).isEqualTo(TimeOrderedUuids.ofRecipient(send, 1).toString());
+
+        assertThat(count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'")).isZero();
+        assertThat(count("SELECT count(*) FROM api.calls WHERE campaign = '" + campaign + "'")).isEqualTo(2);
+        assertThat(json(get("/api/v2/calls/" + without, KEY)).get("to").asString()).isEqualTo("+919876543231");
+        assertThat(json(get("/api/v2/calls?campaign=" + campaign, KEY)).get("data")).hasSize(2);
+        assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("total").asLong()).isEqualTo(2);
     }
 
     @Test

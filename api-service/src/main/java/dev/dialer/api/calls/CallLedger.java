@@ -186,7 +186,7 @@ public class CallLedger implements AcceptedCalls {
                                 SELECT 1 FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS r(callee, pos)
                                  WHERE r.callee IS NOT NULL AND NOT EXISTS (
                                     SELECT 1 FROM api.calls c WHERE c.id = api.sent_call_id(s.id, r.pos) COLLATE "C"))
-                             ORDER BY s.created_at
+                             ORDER BY s.id
                              LIMIT :limit
                                FOR UPDATE SKIP LOCKED)""")
                 .bind("limit", limit)
@@ -281,7 +281,7 @@ public class CallLedger implements AcceptedCalls {
                         UNION ALL
                         SELECT :id, 'queued', NULL FROM api.accepted_sends s
                          WHERE s.id = :send AND s.account_id = :account
-                           AND (api.sent_callees(s.callees))[:position] IS NOT NULL
+                           AND split_part(s.callees, ',', :position) <> ''
                            AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = :id)
                         LIMIT 1""")
                 .bind("id", requestId)

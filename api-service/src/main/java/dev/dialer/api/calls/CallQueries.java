@@ -49,6 +49,32 @@ class CallQueries {
                  WHERE u.callee IS NOT NULL) r
              WHERE s.account_id = :account AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = r.id)""";
 
+    /**
+     * A page of the calls of the account's sends {@code s} without a row of their own, newest first, as
+     * {@code r(id, callee, pos)}: the sends are read newest first from their index, each only until it gave a page
+     * (a call's id orders as its send's id, then its position), so a page costs the calls it shows and those of the
+     * sends before it that all have rows (which the pruner deletes), not every call the account has waiting.
+     *
+     * @param campaign the campaign filter, or empty
+     * @param after    whether the page starts after a cursor ({@code :afterTime}, {@code :afterId})
+     */
+    private static String sentPage(String campaign, boolean after) {
+        return """
+                SELECT %s
+                  FROM api.accepted_sends s CROSS JOIN LATERAL (
+                    SELECT api.sent_call_id(s.id, u.pos) COLLATE "C" AS id, u.callee, u.pos
+                      FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS u(callee, pos)
+                     WHERE u.callee IS NOT NULL %s
+                       AND NOT EXISTS (SELECT 1 FROM api.calls c
+                                        WHERE c.id = api.sent_call_id(s.id, u.pos) COLLATE "C")
+                     ORDER BY u.pos DESC LIMIT :limit) r
+                 WHERE s.account_id = :account %s %s
+                 ORDER BY s.created_at DESC, s.id DESC, r.pos DESC LIMIT :limit""".formatted(
+                sentColumns("r.id", "r.callee"),
+                after ? "AND (s.created_at, api.sent_call_id(s.id, u.pos) COLLATE \"C\") < (:afterTime, :afterId)" : "",
+                campaign, after ? "AND s.created_at <= :afterTime" : "");
+    }
+
     /** A list filter; null fields do not filter. */
     record Filter(String campaign, String status, String foreignId) {
     }
@@ -63,11 +89,11 @@ class CallQueries {
         SentCall sent = SentCall.of(id);
         String own = "SELECT " + COLUMNS + " FROM api.calls WHERE id = :id AND account_id = :account";
         GenericExecuteSpec spec = db.sql(sent == null ? own : own + "\nUNION ALL\nSELECT "
-                        + sentColumns(":id", "(api.sent_callees(s.callees))[:position]") + """
+                        + sentColumns(":id", "split_part(s.callees, ',', :position)") + """
 
                          FROM api.accepted_sends s
                         WHERE s.id = :send AND s.account_id = :account
-                          AND (api.sent_callees(s.callees))[:position] IS NOT NULL
+                          AND split_part(s.callees, ',', :position) <> ''
                           AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = :id)
                         LIMIT 1""")
                 .bind("id", id)
@@ -103,16 +129,10 @@ class CallQueries {
         }
         sql.append(" ORDER BY created_at DESC, id DESC LIMIT :limit");
         if (sent) {
-            sql.insert(0, '(').append(")\nUNION ALL\n(SELECT ").append(sentColumns("r.id", "r.callee"))
-                    .append(" FROM ").append(SENT_CALLS);
-            if (filter.campaign() != null) {
-                sql.append(" AND s.campaign = :campaign");
-            }
-            if (after != null) {
-                sql.append(" AND s.created_at <= :afterTime AND (s.created_at, r.id) < (:afterTime, :afterId)");
-            }
-            sql.append(" ORDER BY s.created_at DESC, r.id DESC LIMIT :limit)")
-                    .append("\nORDER BY created_at DESC, id DESC LIMIT :limit");
+            sql.insert(0, '(').append(")\nUNION ALL\n(")
+                    .append(sentPage(filter.campaign() != null ? "AND s.campaign = :campaign" : "",
+                            after != null))
+                    .append(")\nORDER BY created_at DESC, id DESC LIMIT :limit");
         }
         GenericExecuteSpec spec = db.sql(sql.toString()).bind("account", accountId).bind("limit", limit + 1);
         if (filter.campaign() != null) {

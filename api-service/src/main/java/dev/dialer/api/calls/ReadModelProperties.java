@@ -37,7 +37,7 @@ record ReadModelProperties(
         @DefaultValue("2") @Min(1) @Max(64) int acceptedWriters,
         @DefaultValue("5000") @Min(1) @Max(100000) int acceptedRowsPerStatement,
         @DefaultValue("PT2M") @NotNull Duration staleAfter,
-        @DefaultValue("PT30S") @NotNull Duration sendsPruneEvery,
+        @DefaultValue("PT5S") @NotNull Duration sendsPruneEvery,
         @DefaultValue("500") @Min(1) @Max(100000) int sendsPruneBatch) {
 
     ReadModelProperties {
