@@ -10,10 +10,19 @@ import reactor.core.publisher.Mono;
  */
 interface DialogStore {
 
-    /** Records the call (or its new state), held by this carrier instance. */
+    /**
+     * Records a new call, held by this carrier instance (again, harmlessly, if this instance already did); fails when
+     * another instance holds a call of that id.
+     */
     Mono<Void> save(SipDialog dialog);
 
-    /** The call ended: nothing is left to do for it. */
+    /**
+     * Records a kept call's new state, only while this instance still holds it: false when another instance took it
+     * over (its lease lapsed) or ended it already, and then nothing is written.
+     */
+    Mono<Boolean> update(SipDialog dialog);
+
+    /** The call ended: nothing is left to do for it. Deletes it only while this instance holds it. */
     Mono<Void> forget(String callId);
 
     /** A call someone recorded and nobody has ended yet; empty when there is none. */
@@ -29,10 +38,11 @@ interface DialogStore {
     Flux<String> hangUpsRequested();
 
     /**
-     * Extends the lease on these calls, which this instance holds and still runs. Only those: a call that ended but
-     * whose {@link #forget} failed must lapse, so that someone deletes it, rather than be kept for ever.
+     * Extends the lease on these calls, which this instance kept and still runs. Only those: a call that ended but
+     * whose {@link #forget} failed must lapse, so that someone deletes it, rather than be kept for ever. Answers those
+     * of them this instance no longer holds: taken over by another (or ended by it) after this one's lease lapsed.
      */
-    Mono<Void> renewLeases(Collection<String> running);
+    Flux<String> renewLeases(Collection<String> running);
 
     /** Lets another instance take this instance's calls over at once (on an orderly stop). */
     Mono<Void> releaseLeases();

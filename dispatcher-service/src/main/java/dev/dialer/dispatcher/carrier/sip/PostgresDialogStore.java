@@ -35,7 +35,7 @@ final class PostgresDialogStore implements DialogStore {
     @Override
     public Mono<Void> save(SipDialog dialog) {
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
-                        INSERT INTO dispatch.sip_dialogs (%s, owner, lease_until)
+                        INSERT INTO dispatch.sip_dialogs AS d (%s, owner, lease_until)
                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                                 now() + $19 * interval '1 millisecond')
                         ON CONFLICT (call_id) DO UPDATE SET
@@ -44,7 +44,8 @@ final class PostgresDialogStore implements DialogStore {
                             via_port = EXCLUDED.via_port, remote_tag = EXCLUDED.remote_tag,
                             remote_target = EXCLUDED.remote_target, route_set = EXCLUDED.route_set,
                             local_cseq = EXCLUDED.local_cseq, answered_at = EXCLUDED.answered_at,
-                            owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, updated_at = now()"""
+                            lease_until = EXCLUDED.lease_until, updated_at = now()
+                        WHERE d.owner = EXCLUDED.owner"""
                         .formatted(COLUMNS))
                 .bind(0, dialog.callId())
                 .bind(1, dialog.requestId())
@@ -65,12 +66,40 @@ final class PostgresDialogStore implements DialogStore {
         spec = spec.bind(15, dialog.localCseq());
         spec = bindNullable(spec, 16, dialog.answeredAt() == null ? null
                 : dialog.answeredAt().atOffset(ZoneOffset.UTC), OffsetDateTime.class);
-        return spec.bind(17, owner).bind(18, lease.toMillis()).then();
+        return spec.bind(17, owner).bind(18, lease.toMillis()).fetch().rowsUpdated()
+                .flatMap(written -> written > 0 ? Mono.<Void>empty() : Mono.error(new IllegalStateException(
+                        "SIP call " + dialog.callId() + " is held by another dispatcher")));
+    }
+
+    @Override
+    public Mono<Boolean> update(SipDialog dialog) {
+        DatabaseClient.GenericExecuteSpec spec = db.sql("""
+                        UPDATE dispatch.sip_dialogs SET state = $2, invite_uri = $3, via_branch = $4, via_host = $5,
+                            via_port = $6, remote_tag = $7, remote_target = $8, route_set = $9, local_cseq = $10,
+                            answered_at = $11, lease_until = now() + $13 * interval '1 millisecond', updated_at = now()
+                         WHERE call_id = $1 AND owner = $12""")
+                .bind(0, dialog.callId())
+                .bind(1, dialog.state().wire())
+                .bind(2, dialog.inviteUri())
+                .bind(3, dialog.viaBranch())
+                .bind(4, dialog.viaHost())
+                .bind(5, dialog.viaPort());
+        spec = bindNullable(spec, 6, dialog.remoteTag(), String.class);
+        spec = bindNullable(spec, 7, dialog.remoteTarget(), String.class);
+        spec = bindNullable(spec, 8, dialog.routeSet().isEmpty() ? null : String.join("\n", dialog.routeSet()),
+                String.class);
+        spec = spec.bind(9, dialog.localCseq());
+        spec = bindNullable(spec, 10, dialog.answeredAt() == null ? null
+                : dialog.answeredAt().atOffset(ZoneOffset.UTC), OffsetDateTime.class);
+        return spec.bind(11, owner).bind(12, lease.toMillis()).fetch().rowsUpdated().map(written -> written > 0);
     }
 
     @Override
     public Mono<Void> forget(String callId) {
-        return db.sql("DELETE FROM dispatch.sip_dialogs WHERE call_id = $1").bind(0, callId).then();
+        return db.sql("DELETE FROM dispatch.sip_dialogs WHERE call_id = $1 AND owner = $2")
+                .bind(0, callId)
+                .bind(1, owner)
+                .then();
     }
 
     @Override
@@ -101,17 +130,22 @@ final class PostgresDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Void> renewLeases(Collection<String> running) {
+    public Flux<String> renewLeases(Collection<String> running) {
         if (running.isEmpty()) {
-            return Mono.empty();
+            return Flux.empty();
         }
         return db.sql("""
-                        UPDATE dispatch.sip_dialogs SET lease_until = now() + $2 * interval '1 millisecond'
-                         WHERE owner = $1 AND call_id = ANY($3)""")
+                        WITH renewed AS (
+                            UPDATE dispatch.sip_dialogs SET lease_until = now() + $2 * interval '1 millisecond'
+                             WHERE owner = $1 AND call_id = ANY($3)
+                            RETURNING call_id)
+                        SELECT running.call_id FROM unnest($3::text[]) AS running(call_id)
+                         WHERE NOT EXISTS (SELECT 1 FROM renewed WHERE renewed.call_id = running.call_id)""")
                 .bind(0, owner)
                 .bind(1, lease.toMillis())
                 .bind(2, running.toArray(String[]::new))
-                .then();
+                .map(row -> row.get("call_id", String.class))
+                .all();
     }
 
     @Override

@@ -54,7 +54,7 @@ final class SipCall {
     enum Cancel { RING_TIMEOUT, HANG_UP }
 
     /** Timer and order events; SIP events travel as the stack's own event objects. */
-    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE }
+    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE, TAKEN_OVER }
 
     /**
      * The first event: send the INVITE.
@@ -517,6 +517,32 @@ final class SipCall {
             }
             case CANCEL_UNANSWERED -> abandonInvite(out);
             case SEND_INVITE -> sendKeptInvite(out);
+            case TAKEN_OVER -> takenOver();
+        }
+    }
+
+    /**
+     * Another dispatcher took the call over (this one's lease lapsed while it lived): that one ends the call and
+     * reports its end, so here it ends without a status. What only this process can reach is let go of first: the
+     * trunk answers our INVITE here, not there, so an answered call is hung up (the other's BYE, if it sent one, makes
+     * ours a harmless 481), a ringing one cancelled, and an INVITE not yet sent is never sent.
+     */
+    private void takenOver() throws SipException {
+        try {
+            if (state == State.ANSWERED) {
+                session.bye(dialog);
+            } else if (inviteUnsent) {
+                inviteUnsent = false;
+                session.abandon(invite);
+            } else if (provisional && cancelled == null) {
+                cancelled = Cancel.HANG_UP;
+                session.cancel(invite);
+            }
+        } finally {
+            state = State.ENDED;
+            cancelTimer(ringTimer);
+            cancelTimer(limitTimer);
+            cancelTimer(answerTimer);
         }
     }
 

@@ -94,6 +94,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Clock clock;
     private final MeterRegistry registry;
     private final Map<String, SipCall> calls = new ConcurrentHashMap<>();
+    /** The running calls whose first save is done: kept in PostgreSQL, their leases renewed. */
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final Sinks.Many<Envelope> inbox = Sinks.many().unicast().onBackpressureBuffer();
     private final Scheduler workers;
     private final SipSession session;
@@ -302,6 +304,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 })
                 .then(Mono.fromRunnable(() -> {
                     if (settled.compareAndSet(false, true)) {
+                        held.add(call.callId());
                         offer(call, registered.start());
                     }
                 }))
@@ -317,6 +320,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private void drop(Registered registered, Mono<Void> save) {
         SipCall call = registered.call();
         calls.remove(call.callId(), call);
+        held.remove(call.callId());
         session.abandon(registered.start().invite()); // built, never sent: the stack would keep it for good
         registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").increment();
         log.warn("SIP call {} (request {} attempt {}) given up before its INVITE was sent; it is not placed",
@@ -403,9 +407,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         Mono<Void> reported = Flux.fromIterable(statuses).concatMap(this::report).then();
         // A running call is kept before its statuses are reported (answered, it is durable before anyone hears of
         // it); an ended one is forgotten only once its end is applied: until then its lease is renewed, and were this
-        // dispatcher to stop, the call would be found and taken over rather than its outcome lost.
-        return (call.ended() ? reported.then(keep(call)) : keep(call).then(reported))
-                .then(Mono.fromRunnable(() -> {
+        // dispatcher to stop, the call would be found and taken over rather than its outcome lost. A call another
+        // dispatcher took over meanwhile reports nothing more here: that one reports its end.
+        Mono<Boolean> steps = call.ended() ? reported.then(keep(call))
+                : keep(call).flatMap(ours -> ours ? reported.thenReturn(true) : Mono.just(false));
+        return steps
+                .doOnNext(ours -> {
+                    if (!ours) {
+                        takenOver(call);
+                        return;
+                    }
                     if (call.takeInviteToSend()) {
                         offer(call, SipCall.Signal.SEND_INVITE); // kept (or not keepable): it may go out now
                     }
@@ -413,23 +424,47 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                         callbackLag.record(System.nanoTime() - envelope.handedOverNanos(), TimeUnit.NANOSECONDS);
                     }
                     forgetIfEnded(call);
-                }))
+                })
                 .thenReturn(call);
     }
 
     /**
-     * The call's kept state as it now stands: saved while it runs, deleted once it ended; before its statuses are
-     * reported, so an answered call is durable before anyone hears of it. A write that keeps failing is logged and
-     * counted, and the call goes on in memory (it is then not durable).
+     * Another dispatcher holds the call now: its lease here lapsed (this process stalled, or lost PostgreSQL, for
+     * longer than {@code dialog-lease}) and the other took the call over and ended it. This process lets the call go
+     * ({@link SipCall.Signal#TAKEN_OVER}) instead of running on beside it until its time limit.
      */
-    private Mono<Void> keep(SipCall call) {
-        Mono<Void> write = call.ended() ? dialogs.forget(call.callId())
-                : call.takeKeptChange().map(dialogs::save).orElseGet(Mono::empty);
+    private void takenOver(SipCall call) {
+        if (!held.remove(call.callId())) {
+            return;
+        }
+        registry.counter("dialer.dispatcher.carrier.sip.taken_over").increment();
+        log.warn("SIP call {} (request {} attempt {}) was taken over by another dispatcher after this one's lease "
+                + "lapsed; let go here, the other reports its end", call.callId(), call.kept().requestId(),
+                call.kept().attempt());
+        offer(call, SipCall.Signal.TAKEN_OVER);
+    }
+
+    private void leaseLost(String callId) {
+        SipCall call = calls.get(callId);
+        if (call != null) {
+            takenOver(call);
+        }
+    }
+
+    /**
+     * The call's kept state as it now stands: saved while it runs, deleted once it ended; before its statuses are
+     * reported, so an answered call is durable before anyone hears of it. False when another dispatcher holds the call
+     * now (nothing was written). A write that keeps failing is logged and counted, and the call goes on in memory (it
+     * is then not durable).
+     */
+    private Mono<Boolean> keep(SipCall call) {
+        Mono<Boolean> write = call.ended() ? dialogs.forget(call.callId()).thenReturn(true)
+                : call.takeKeptChange().map(dialogs::update).orElseGet(() -> Mono.just(true));
         return write.retryWhen(InfraRetry.brief("keep SIP dialog"))
                 .onErrorResume(error -> {
                     log.warn("SIP call {} could not be kept in PostgreSQL: {}", call.callId(), error.toString());
                     registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved").increment();
-                    return Mono.empty();
+                    return Mono.just(true);
                 });
     }
 
@@ -443,7 +478,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private Flux<Void> keepLeases() {
         return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
                 .onBackpressureDrop()
-                .concatMap(tick -> dialogs.renewLeases(List.copyOf(calls.keySet()))
+                .concatMap(tick -> dialogs.renewLeases(List.copyOf(held))
+                        .doOnNext(this::leaseLost)
                         .thenMany(dialogs.hangUpsRequested())
                         .doOnNext(this::hangUpAskedElsewhere)
                         .thenMany(dialogs.claimOrphans(RECOVERY_BATCH))
@@ -564,6 +600,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     private void forgetIfEnded(SipCall call) {
         if (call.ended() && calls.remove(call.callId(), call)) {
+            held.remove(call.callId());
             Set<String> answered = ConcurrentHashMap.newKeySet();
             answered.addAll(call.answeredTags());
             recentlyEnded.put(call.callId(), new Ended(call.kept(), answered));

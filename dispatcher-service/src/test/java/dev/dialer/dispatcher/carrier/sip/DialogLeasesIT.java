@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.carrier.sip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
@@ -29,8 +30,9 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Kept SIP calls on the real PostgreSQL: a call held under a live lease is nobody else's; once its holder gives the
- * lease up or lets it lapse, carriers claiming at the same moment never get the same call. A carrier renews the leases
- * of the calls it still runs, never of one that ended but whose row it failed to delete.
+ * lease up or lets it lapse, carriers claiming at the same moment never get the same call, and the former holder can
+ * no longer write, delete or renew it. A carrier renews the leases of the calls it still runs, never of one that ended
+ * but whose row it failed to delete, and lets go of a call another took over.
  */
 class DialogLeasesIT extends DispatcherOnDatabase {
 
@@ -65,7 +67,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         DialogStore holder = store("holder-" + batch);
         holder.save(dialog(batch + "-0")).block(WAIT);
         backdate(batch, "2 seconds");
-        holder.renewLeases(List.of(batch + "-0")).block(WAIT);
+        holder.renewLeases(List.of(batch + "-0")).then().block(WAIT);
 
         assertThat(mine(store("other-" + batch).claimOrphans(1000), batch)).as("renewed").isEmpty();
 
@@ -99,6 +101,72 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         }
     }
 
+    @Test
+    void aCarrierWhoseLeaseLapsedCanNeitherOverwriteNorDeleteNorRenewTheCallAnotherTookOver() {
+        String batch = "fence-" + UUID.randomUUID();
+        String callId = batch + "-0";
+        DialogStore holder = new PostgresDialogStore(db, "holder-" + batch, Duration.ofSeconds(3));
+        SipDialog ringing = dialog(callId);
+        holder.save(ringing).block(WAIT);
+        assertThat(holder.update(ringing).block(WAIT)).as("still held").isTrue();
+        assertThat(holder.renewLeases(List.of(callId)).collectList().block(WAIT)).as("renewed").isEmpty();
+
+        backdate(batch, "1 second");
+        DialogStore next = store("next-" + batch);
+        assertThat(mine(next.claimOrphans(1000), batch)).containsExactly(callId);
+
+        assertThat(holder.update(ringing).block(WAIT)).as("taken over: not written").isFalse();
+        assertThat(holder.renewLeases(List.of(callId)).collectList().block(WAIT)).containsExactly(callId);
+        holder.forget(callId).block(WAIT);
+        assertThat(owner(callId)).isEqualTo("next-" + batch);
+        assertThat(catchThrowable(() -> holder.save(ringing).block(WAIT)))
+                .as("a new call of that id is refused while another holds it").isNotNull();
+        assertThat(owner(callId)).isEqualTo("next-" + batch);
+
+        // The other ended it: the row is gone, and the first holder does not bring it back.
+        next.forget(callId).block(WAIT);
+        assertThat(holder.update(ringing).block(WAIT)).isFalse();
+        assertThat(holder.renewLeases(List.of(callId)).collectList().block(WAIT)).containsExactly(callId);
+        assertThat(kept(callId)).isZero();
+    }
+
+    @Test
+    void anAnsweredCallTakenOverElsewhereIsHungUpHereAndReportsNothingMore() throws Exception {
+        String owner = "taken-" + UUID.randomUUID();
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Queue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
+        try (Sipp answering = Sipp.uas("answer-and-stay");
+             SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", answering.port(),
+                     "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(30),
+                     Duration.ofMinutes(5), 2, Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2)),
+                     callback -> Mono.fromRunnable(() -> reported.add(callback)), Clock.systemUTC(), registry,
+                     new PostgresDialogStore(db, owner, Duration.ofSeconds(3)))) {
+            carrier.start();
+            PlacedCall placed = carrier.place(new CallCommand(1, "taken-" + UUID.randomUUID(), "acc-1", "+4930123456",
+                    "+4930654321", "flow-1", null, "spring", 0, 3, 1, null, null, Map.of(), null, null, null, null,
+                    Map.of(), Instant.now()), 1).block(WAIT);
+            assertThat(placed).isNotNull();
+            await().atMost(WAIT).until(() -> reported.stream().anyMatch(c -> c.status() == AttemptStatus.IN_PROGRESS));
+            int before = reported.size();
+
+            // Another dispatcher claimed the call while this one's lease had lapsed (a stall, a lost connection).
+            db.sql("UPDATE dispatch.sip_dialogs SET owner = 'elsewhere', lease_until = now() + interval '1 minute'"
+                    + " WHERE call_id = $1").bind(0, placed.callId()).then().block(WAIT);
+
+            assertThat(answering.awaitExit(Duration.ofSeconds(20))).as("our BYE reached the trunk long before the "
+                    + "5-minute time limit: %s", answering.output()).isZero();
+            await().atMost(WAIT).until(() -> registry.counter("dialer.dispatcher.carrier.sip.taken_over").count() == 1);
+            Thread.sleep(1_000);
+            assertThat(reported).as("the other dispatcher reports the end").hasSize(before);
+            assertThat(owner(placed.callId())).isEqualTo("elsewhere");
+        }
+    }
+
+    private String owner(String callId) {
+        return db.sql("SELECT owner FROM dispatch.sip_dialogs WHERE call_id = $1").bind(0, callId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT);
+    }
+
     /** Its first {@code forget} fails, as on a database that is briefly away; everything else goes through. */
     private static final class ForgetFailsOnce implements DialogStore {
         private final DialogStore store;
@@ -111,6 +179,11 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         @Override
         public Mono<Void> save(SipDialog dialog) {
             return store.save(dialog);
+        }
+
+        @Override
+        public Mono<Boolean> update(SipDialog dialog) {
+            return store.update(dialog);
         }
 
         @Override
@@ -135,7 +208,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         }
 
         @Override
-        public Mono<Void> renewLeases(Collection<String> running) {
+        public Flux<String> renewLeases(Collection<String> running) {
             return store.renewLeases(running);
         }
 

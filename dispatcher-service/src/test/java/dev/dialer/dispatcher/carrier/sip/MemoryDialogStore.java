@@ -65,6 +65,11 @@ final class MemoryDialogStore implements DialogStore {
     }
 
     @Override
+    public Mono<Boolean> update(SipDialog dialog) {
+        return save(dialog).thenReturn(true);
+    }
+
+    @Override
     public Mono<Void> forget(String callId) {
         return Mono.fromRunnable(() -> {
             kept.remove(callId);
@@ -89,8 +94,8 @@ final class MemoryDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Void> renewLeases(Collection<String> running) {
-        return Mono.empty();
+    public Flux<String> renewLeases(Collection<String> running) {
+        return Flux.empty();
     }
 
     @Override
