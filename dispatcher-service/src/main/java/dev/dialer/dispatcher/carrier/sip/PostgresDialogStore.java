@@ -22,6 +22,11 @@ final class PostgresDialogStore implements DialogStore {
             call_id, request_id, attempt_no, trunk, state, invite_uri, via_branch, via_host, via_port, local_uri,
             local_tag, remote_uri, remote_tag, remote_target, route_set, local_cseq, answered_at""";
 
+    /** The columns a call's progress changes, in the order {@link #bindChanging} binds them. */
+    private static final String CHANGING = """
+            state, invite_uri, via_branch, via_host, via_port, remote_tag, remote_target, route_set, local_cseq,
+            answered_at""";
+
     private final DatabaseClient db;
     private final String owner;
     private final Duration lease;
@@ -35,7 +40,8 @@ final class PostgresDialogStore implements DialogStore {
     @Override
     public Mono<Void> save(SipDialog dialog) {
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
-                        INSERT INTO dispatch.sip_dialogs AS d (%s, owner, lease_until)
+                        INSERT INTO dispatch.sip_dialogs AS d (call_id, request_id, attempt_no, trunk, local_uri,
+                            local_tag, remote_uri, %s, owner, lease_until)
                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
                                 now() + $19 * interval '1 millisecond')
                         ON CONFLICT (call_id) DO UPDATE SET
@@ -46,27 +52,15 @@ final class PostgresDialogStore implements DialogStore {
                             local_cseq = EXCLUDED.local_cseq, answered_at = EXCLUDED.answered_at,
                             lease_until = EXCLUDED.lease_until, updated_at = now()
                         WHERE d.owner = EXCLUDED.owner"""
-                        .formatted(COLUMNS))
+                        .formatted(CHANGING))
                 .bind(0, dialog.callId())
                 .bind(1, dialog.requestId())
                 .bind(2, dialog.attempt())
                 .bind(3, dialog.trunk())
-                .bind(4, dialog.state().wire())
-                .bind(5, dialog.inviteUri())
-                .bind(6, dialog.viaBranch())
-                .bind(7, dialog.viaHost())
-                .bind(8, dialog.viaPort())
-                .bind(9, dialog.localUri())
-                .bind(10, dialog.localTag())
-                .bind(11, dialog.remoteUri());
-        spec = bindNullable(spec, 12, dialog.remoteTag(), String.class);
-        spec = bindNullable(spec, 13, dialog.remoteTarget(), String.class);
-        spec = bindNullable(spec, 14, dialog.routeSet().isEmpty() ? null : String.join("\n", dialog.routeSet()),
-                String.class);
-        spec = spec.bind(15, dialog.localCseq());
-        spec = bindNullable(spec, 16, dialog.answeredAt() == null ? null
-                : dialog.answeredAt().atOffset(ZoneOffset.UTC), OffsetDateTime.class);
-        return spec.bind(17, owner).bind(18, lease.toMillis()).fetch().rowsUpdated()
+                .bind(4, dialog.localUri())
+                .bind(5, dialog.localTag())
+                .bind(6, dialog.remoteUri());
+        return bindChanging(spec, 7, dialog).bind(17, owner).bind(18, lease.toMillis()).fetch().rowsUpdated()
                 .flatMap(written -> written > 0 ? Mono.<Void>empty() : Mono.error(new IllegalStateException(
                         "SIP call " + dialog.callId() + " is held by another dispatcher")));
     }
@@ -74,24 +68,29 @@ final class PostgresDialogStore implements DialogStore {
     @Override
     public Mono<Boolean> update(SipDialog dialog) {
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
-                        UPDATE dispatch.sip_dialogs SET state = $2, invite_uri = $3, via_branch = $4, via_host = $5,
-                            via_port = $6, remote_tag = $7, remote_target = $8, route_set = $9, local_cseq = $10,
-                            answered_at = $11, lease_until = now() + $13 * interval '1 millisecond', updated_at = now()
-                         WHERE call_id = $1 AND owner = $12""")
-                .bind(0, dialog.callId())
-                .bind(1, dialog.state().wire())
-                .bind(2, dialog.inviteUri())
-                .bind(3, dialog.viaBranch())
-                .bind(4, dialog.viaHost())
-                .bind(5, dialog.viaPort());
-        spec = bindNullable(spec, 6, dialog.remoteTag(), String.class);
-        spec = bindNullable(spec, 7, dialog.remoteTarget(), String.class);
-        spec = bindNullable(spec, 8, dialog.routeSet().isEmpty() ? null : String.join("\n", dialog.routeSet()),
-                String.class);
-        spec = spec.bind(9, dialog.localCseq());
-        spec = bindNullable(spec, 10, dialog.answeredAt() == null ? null
+                        UPDATE dispatch.sip_dialogs SET (%s) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11),
+                            lease_until = now() + $13 * interval '1 millisecond', updated_at = now()
+                         WHERE call_id = $1 AND owner = $12""".formatted(CHANGING))
+                .bind(0, dialog.callId());
+        return bindChanging(spec, 1, dialog).bind(11, owner).bind(12, lease.toMillis()).fetch().rowsUpdated()
+                .map(written -> written > 0);
+    }
+
+    /** Binds the {@link #CHANGING} columns of {@code dialog}, in their order, from parameter {@code first} on. */
+    private static DatabaseClient.GenericExecuteSpec bindChanging(DatabaseClient.GenericExecuteSpec spec, int first,
+                                                                 SipDialog dialog) {
+        spec = spec.bind(first, dialog.state().wire())
+                .bind(first + 1, dialog.inviteUri())
+                .bind(first + 2, dialog.viaBranch())
+                .bind(first + 3, dialog.viaHost())
+                .bind(first + 4, dialog.viaPort());
+        spec = bindNullable(spec, first + 5, dialog.remoteTag(), String.class);
+        spec = bindNullable(spec, first + 6, dialog.remoteTarget(), String.class);
+        spec = bindNullable(spec, first + 7, dialog.routeSet().isEmpty() ? null
+                : String.join("\n", dialog.routeSet()), String.class);
+        spec = spec.bind(first + 8, dialog.localCseq());
+        return bindNullable(spec, first + 9, dialog.answeredAt() == null ? null
                 : dialog.answeredAt().atOffset(ZoneOffset.UTC), OffsetDateTime.class);
-        return spec.bind(11, owner).bind(12, lease.toMillis()).fetch().rowsUpdated().map(written -> written > 0);
     }
 
     @Override
