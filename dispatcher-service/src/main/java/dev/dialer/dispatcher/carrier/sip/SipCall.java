@@ -517,7 +517,7 @@ final class SipCall {
             }
             case CANCEL_UNANSWERED -> abandonInvite(out);
             case SEND_INVITE -> sendKeptInvite(out);
-            case TAKEN_OVER -> takenOver();
+            case TAKEN_OVER -> takenOver(timers);
         }
     }
 
@@ -525,24 +525,33 @@ final class SipCall {
      * Another dispatcher took the call over (this one's lease lapsed while it lived): that one ends the call and
      * reports its end, so here it ends without a status. What only this process can reach is let go of first: the
      * trunk answers our INVITE here, not there, so an answered call is hung up (the other's BYE, if it sent one, makes
-     * ours a harmless 481), a ringing one cancelled, and an INVITE not yet sent is never sent.
+     * ours a harmless 481), one the trunk answered provisionally is cancelled (its INVITE's transaction abandoned if no
+     * final answer comes, as after any CANCEL), and an INVITE not yet sent is never sent. Never fails: what cannot be
+     * sent is logged, and the call ends here all the same without a status.
      */
-    private void takenOver() throws SipException {
+    private void takenOver(Scheduler timers) {
+        state = State.ENDED;
+        cancelTimer(ringTimer);
+        cancelTimer(limitTimer);
+        cancelTimer(answerTimer);
         try {
-            if (state == State.ANSWERED) {
+            if (answeredAt != null && dialog != null) {
                 session.bye(dialog);
             } else if (inviteUnsent) {
                 inviteUnsent = false;
                 session.abandon(invite);
-            } else if (provisional && cancelled == null) {
-                cancelled = Cancel.HANG_UP;
-                session.cancel(invite);
+            } else if (provisional) {
+                if (cancelled == null) {
+                    cancelled = Cancel.HANG_UP;
+                    session.cancel(invite);
+                }
+                ClientTransaction cancelledInvite = invite;
+                timers.schedule(() -> session.abandon(cancelledInvite), answerAfterCancel.toMillis(),
+                        TimeUnit.MILLISECONDS);
             }
-        } finally {
-            state = State.ENDED;
-            cancelTimer(ringTimer);
-            cancelTimer(limitTimer);
-            cancelTimer(answerTimer);
+        } catch (Exception e) {
+            log.warn("SIP call {} ({} attempt {}), taken over elsewhere, could not be let go of on the wire: {}",
+                    callId, requestId, attempt, e.toString());
         }
     }
 

@@ -96,6 +96,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Map<String, SipCall> calls = new ConcurrentHashMap<>();
     /** The running calls whose first save is done: kept in PostgreSQL, their leases renewed. */
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    /** Running calls another dispatcher took over: they report nothing more here. */
+    private final Set<String> lost = ConcurrentHashMap.newKeySet();
     private final Sinks.Many<Envelope> inbox = Sinks.many().unicast().onBackpressureBuffer();
     private final Scheduler workers;
     private final SipSession session;
@@ -408,13 +410,26 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         // A running call is kept before its statuses are reported (answered, it is durable before anyone hears of
         // it); an ended one is forgotten only once its end is applied: until then its lease is renewed, and were this
         // dispatcher to stop, the call would be found and taken over rather than its outcome lost. A call another
-        // dispatcher took over meanwhile reports nothing more here: that one reports its end.
-        Mono<Boolean> steps = call.ended() ? reported.then(keep(call))
-                : keep(call).flatMap(ours -> ours ? reported.thenReturn(true) : Mono.just(false));
+        // dispatcher took over meanwhile reports nothing more here: that one reports its end. An end is reported only
+        // once this process has made sure it still holds the call (the trunk's answer to the other's CANCEL comes
+        // here), and the call leaves the renewed set before its row is deleted.
+        String callId = call.callId();
+        Mono<Boolean> steps;
+        if (lost.contains(callId)) {
+            steps = Mono.just(false);
+        } else if (call.ended()) {
+            Mono<Boolean> stillHeld = statuses.isEmpty() || !held.contains(callId) ? Mono.just(true) : holds(call);
+            steps = stillHeld.flatMap(ours -> ours
+                    ? reported.then(Mono.fromRunnable(() -> held.remove(callId))).then(keep(call))
+                    : Mono.just(false));
+        } else {
+            steps = keep(call).flatMap(ours -> ours ? reported.thenReturn(true) : Mono.just(false));
+        }
         return steps
                 .doOnNext(ours -> {
                     if (!ours) {
                         takenOver(call);
+                        forgetIfEnded(call);
                         return;
                     }
                     if (call.takeInviteToSend()) {
@@ -437,11 +452,28 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         if (!held.remove(call.callId())) {
             return;
         }
+        lost.add(call.callId());
         registry.counter("dialer.dispatcher.carrier.sip.taken_over").increment();
         log.warn("SIP call {} (request {} attempt {}) was taken over by another dispatcher after this one's lease "
                 + "lapsed; let go here, the other reports its end", call.callId(), call.kept().requestId(),
                 call.kept().attempt());
-        offer(call, SipCall.Signal.TAKEN_OVER);
+        if (!call.ended()) {
+            offer(call, SipCall.Signal.TAKEN_OVER);
+        }
+    }
+
+    /**
+     * Whether this process still holds the call (renewing its lease); true when that cannot be told (PostgreSQL
+     * away): the end is then reported, as it would have been before leases could be lost.
+     */
+    private Mono<Boolean> holds(SipCall call) {
+        return dialogs.holds(call.callId())
+                .retryWhen(InfraRetry.brief("check SIP dialog lease"))
+                .onErrorResume(error -> {
+                    log.warn("SIP call {}: whether this dispatcher still holds it could not be read: {}",
+                            call.callId(), error.toString());
+                    return Mono.just(true);
+                });
     }
 
     private void leaseLost(String callId) {
@@ -601,6 +633,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private void forgetIfEnded(SipCall call) {
         if (call.ended() && calls.remove(call.callId(), call)) {
             held.remove(call.callId());
+            lost.remove(call.callId());
             Set<String> answered = ConcurrentHashMap.newKeySet();
             answered.addAll(call.answeredTags());
             recentlyEnded.put(call.callId(), new Ended(call.kept(), answered));

@@ -8,6 +8,7 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -132,33 +133,67 @@ class DialogLeasesIT extends DispatcherOnDatabase {
 
     @Test
     void anAnsweredCallTakenOverElsewhereIsHungUpHereAndReportsNothingMore() throws Exception {
+        // Nothing happens to the call here: the next lease renewal (every second) finds it gone.
+        takenOverWhile("answer-and-stay", AttemptStatus.IN_PROGRESS, Duration.ofSeconds(3), (carrier, placed) -> { });
+    }
+
+    @Test
+    void aRingingCallTakenOverElsewhereEndsHereWithoutReportingItsEndEvenWhenItsCancelIsAnswered() throws Exception {
+        // The lease is renewed every 10 s, so no renewal notices first: the call ends here (our CANCEL, the trunk's
+        // 487), and before reporting that end this process finds it no longer holds the call.
+        takenOverWhile("ring-until-cancel", AttemptStatus.RINGING, Duration.ofSeconds(30),
+                (carrier, placed) -> carrier.hangUp(new CallRef(placed.requestId(), 1, placed.callId())).block(WAIT));
+    }
+
+    private record Placed(String requestId, String callId) {
+    }
+
+    /**
+     * Places a call on the trunk {@code scenario}, waits for {@code reached}, hands the call to another dispatcher as a
+     * takeover would, runs {@code then}, and expects the trunk's scenario to end (our BYE or CANCEL reached it, long
+     * before the 5-minute time limit) with nothing more reported for the call here.
+     */
+    private void takenOverWhile(String scenario, AttemptStatus reached, Duration lease,
+                                java.util.function.BiConsumer<SipTrunkCarrier, Placed> then) throws Exception {
         String owner = "taken-" + UUID.randomUUID();
+        String requestId = "taken-" + UUID.randomUUID();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         Queue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
-        try (Sipp answering = Sipp.uas("answer-and-stay");
-             SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", answering.port(),
+        String callId = null;
+        try (Sipp trunk = Sipp.uas(scenario);
+             SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", trunk.port(),
                      "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(30),
-                     Duration.ofMinutes(5), 2, Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2)),
-                     callback -> Mono.fromRunnable(() -> reported.add(callback)), Clock.systemUTC(), registry,
-                     new PostgresDialogStore(db, owner, Duration.ofSeconds(3)))) {
+                     Duration.ofMinutes(5), 2, lease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2)),
+                     callback -> Mono.fromRunnable(() -> {
+                         if (callback.requestId().equals(requestId)) {
+                             reported.add(callback);
+                         }
+                     }), Clock.systemUTC(), registry, new PostgresDialogStore(db, owner, lease))) {
             carrier.start();
-            PlacedCall placed = carrier.place(new CallCommand(1, "taken-" + UUID.randomUUID(), "acc-1", "+4930123456",
-                    "+4930654321", "flow-1", null, "spring", 0, 3, 1, null, null, Map.of(), null, null, null, null,
-                    Map.of(), Instant.now()), 1).block(WAIT);
+            PlacedCall placed = carrier.place(new CallCommand(1, requestId, "acc-1", "+4930123456", "+4930654321",
+                    "flow-1", null, "spring", 0, 3, 1, null, null, Map.of(), null, null, null, null, Map.of(),
+                    Instant.now()), 1).block(WAIT);
             assertThat(placed).isNotNull();
-            await().atMost(WAIT).until(() -> reported.stream().anyMatch(c -> c.status() == AttemptStatus.IN_PROGRESS));
-            int before = reported.size();
+            callId = placed.callId();
+            await().atMost(WAIT).until(() -> reported.stream().anyMatch(c -> c.status() == reached));
+            List<AttemptStatus> before = reported.stream().map(CarrierCallback::status).toList();
 
             // Another dispatcher claimed the call while this one's lease had lapsed (a stall, a lost connection).
             db.sql("UPDATE dispatch.sip_dialogs SET owner = 'elsewhere', lease_until = now() + interval '1 minute'"
-                    + " WHERE call_id = $1").bind(0, placed.callId()).then().block(WAIT);
+                    + " WHERE call_id = $1").bind(0, callId).then().block(WAIT);
+            then.accept(carrier, new Placed(requestId, callId));
 
-            assertThat(answering.awaitExit(Duration.ofSeconds(20))).as("our BYE reached the trunk long before the "
-                    + "5-minute time limit: %s", answering.output()).isZero();
+            assertThat(trunk.awaitExit(Duration.ofSeconds(20))).as("the trunk's scenario ended long before the "
+                    + "5-minute time limit: %s", trunk.output()).isZero();
             await().atMost(WAIT).until(() -> registry.counter("dialer.dispatcher.carrier.sip.taken_over").count() == 1);
             Thread.sleep(1_000);
-            assertThat(reported).as("the other dispatcher reports the end").hasSize(before);
-            assertThat(owner(placed.callId())).isEqualTo("elsewhere");
+            assertThat(reported).as("the other dispatcher reports the end").extracting(CarrierCallback::status)
+                    .isEqualTo(before);
+            assertThat(owner(callId)).isEqualTo("elsewhere");
+        } finally {
+            if (callId != null) {
+                db.sql("DELETE FROM dispatch.sip_dialogs WHERE call_id = $1").bind(0, callId).then().block(WAIT);
+            }
         }
     }
 
@@ -184,6 +219,11 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         @Override
         public Mono<Boolean> update(SipDialog dialog) {
             return store.update(dialog);
+        }
+
+        @Override
+        public Mono<Boolean> holds(String callId) {
+            return store.holds(callId);
         }
 
         @Override
