@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.common.contract.CallCommand;
@@ -228,6 +229,24 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(json(get("/api/v2/calls/" + without, KEY)).get("to").asString()).isEqualTo("+919876543231");
         assertThat(json(get("/api/v2/calls?campaign=" + campaign, KEY)).get("data")).hasSize(2);
         assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("total").asLong()).isEqualTo(2);
+    }
+
+    @Test
+    void aSendRecordedAgainChangesNothingAndFailsNoSendSharingItsStatement() throws Exception {
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        AcceptedCalls.Send first = new AcceptedCalls.Send(TimeOrderedUuids.send(), "+918068281234", "again", 1, now,
+                List.of("+919876543240"));
+        AcceptedCalls.Send other = new AcceptedCalls.Send(TimeOrderedUuids.send(), "+918068281234", "again", 1, now,
+                Arrays.asList("+919876543241", null));
+        ledger.recordSent(ACCOUNT, first).block(WAIT);
+
+        // A try again under the same Idempotency-Key records its send (the claim's) again, beside other requests'.
+        Mono.when(ledger.recordSent(ACCOUNT, first), ledger.recordSent(ACCOUNT, other)).block(WAIT);
+
+        assertThat(count("SELECT count(*) FROM api.accepted_sends WHERE id IN ('" + first.id() + "', '" + other.id()
+                + "')")).isEqualTo(2);
+        assertThat(json(get("/api/v2/calls/" + TimeOrderedUuids.ofRecipient(other.id(), 0), KEY)).get("to")
+                .asString()).isEqualTo("+919876543241");
     }
 
     @Test

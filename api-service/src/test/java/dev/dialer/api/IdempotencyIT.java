@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.account.ApiKeys;
 import dev.dialer.api.idempotency.ExpiredKeyPruner;
+import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.IdempotencyStore;
 import dev.dialer.api.idempotency.RequestIds;
+import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import java.net.URI;
@@ -51,6 +53,50 @@ class IdempotencyIT extends RunningApiService {
         assertThat(store.claim(ACCOUNT, aged, "another body").block())
                 .isInstanceOfSatisfying(IdempotencyStore.Proceed.class, claim -> assertThat(claim.fresh()).isTrue());
         assertThat(store.claim(ACCOUNT, live, "another body").block()).isInstanceOf(IdempotencyStore.Conflict.class);
+    }
+
+    @Test
+    void aKeyedSendIsRecordedOnceUnderItsClaimsSendIdAndATryAgainWithoutAnAnswerRecordsNothingTwice()
+            throws Exception {
+        String key = "keyed-send-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543215,919876543216,919876543217","flow_id":"23"}""";
+        HttpResponse<String> first = send(port, key, body);
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        UUID send = UUID.fromString(saltOf(key));
+        assertThat(TimeOrderedUuids.isTimeOrdered(send)).isTrue();
+        for (int index = 0; index < 3; index++) {
+            assertThat(json(first).get("data").get(index).get("id").asString())
+                    .isEqualTo(TimeOrderedUuids.ofRecipient(send, index).toString());
+        }
+
+        // As if the first try's answer had been lost before it was stored: the try again goes through the send path
+        // once more, on the other instance, under the same claim.
+        try (var db = database(); var forget = db.prepareStatement(
+                "UPDATE api.idempotency_keys SET response = NULL WHERE account_id = ? AND key = ?")) {
+            forget.setString(1, ACCOUNT);
+            forget.setString(2, key);
+            assertThat(forget.executeUpdate()).isEqualTo(1);
+        }
+        HttpResponse<String> again = send(secondPort, key, body);
+
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(again.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        for (int index = 0; index < 3; index++) {
+            assertThat(json(again).get("data").get(index).get("id").asString())
+                    .isEqualTo(TimeOrderedUuids.ofRecipient(send, index).toString());
+        }
+        try (var db = database(); var rows = db.prepareStatement(
+                "SELECT (SELECT count(*) FROM api.accepted_sends WHERE id = ?::uuid),"
+                        + " (SELECT count(*) FROM api.calls WHERE id LIKE ?)")) {
+            rows.setString(1, send.toString());
+            rows.setString(2, send.toString().substring(0, 32) + "%");
+            try (var counts = rows.executeQuery()) {
+                assertThat(counts.next()).isTrue();
+                assertThat(counts.getLong(1)).as("one send row").isEqualTo(1);
+                assertThat(counts.getLong(2)).as("no row per call").isZero();
+            }
+        }
     }
 
     @Test
@@ -199,7 +245,7 @@ class IdempotencyIT extends RunningApiService {
         String firstId = json(first).get("data").get(0).get("id").asString();
         String reusedId = json(reused).get("data").get(0).get("id").asString();
         // The dispatcher keeps the first command per id for ever: the same id again would never be dialled.
-        assertThat(reusedId).isNotEqualTo(firstId).isEqualTo(RequestIds.of(ACCOUNT, key, saltOf(key), 0));
+        assertThat(reusedId).isNotEqualTo(firstId).isEqualTo(new IdempotencyKey(key, saltOf(key)).callId(ACCOUNT, 0));
         assertThat(commandsFor(List.of(firstId, reusedId))).hasSize(2);
     }
 
@@ -255,7 +301,8 @@ class IdempotencyIT extends RunningApiService {
         assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
         assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
         String sid = json(first).get("sid").asString();
-        assertThat(sid).isEqualTo(RequestIds.of(ACCOUNT, key, saltOf(key), 0));
+        assertThat(sid).isEqualTo(new IdempotencyKey(key, saltOf(key)).callId(ACCOUNT, 0))
+                .isEqualTo(TimeOrderedUuids.ofRecipient(UUID.fromString(saltOf(key)), 0).toString());
         assertThat(repeat.statusCode()).isEqualTo(201);
         assertThat(repeat.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(json(repeat)).isEqualTo(json(first));

@@ -122,7 +122,9 @@ public class CallLedger implements AcceptedCalls {
     }
 
     /**
-     * The sends of several requests in one statement, their callees each as one comma-separated text.
+     * The sends of several requests in one statement, their callees each as one comma-separated text. A send
+     * recorded already (a retry under the same {@code Idempotency-Key}, whose claim gives it the same send id) is
+     * left as it is: the first try recorded the same calls.
      */
     private Mono<Void> insertSends(List<Sent> sent) {
         int count = sent.size();
@@ -149,7 +151,8 @@ public class CallLedger implements AcceptedCalls {
                         SELECT s.id::uuid, s.account_id, s.campaign, s.caller_id, s.max_attempts, s.created_at,
                             s.callees
                         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[],
-                            $7::text[]) AS s(id, account_id, campaign, caller_id, max_attempts, created_at, callees)""")
+                            $7::text[]) AS s(id, account_id, campaign, caller_id, max_attempts, created_at, callees)
+                        ON CONFLICT (id) DO NOTHING""")
                 .bind(0, ids)
                 .bind(1, accounts)
                 .bind(2, campaigns)

@@ -1,5 +1,6 @@
 package dev.dialer.api.idempotency;
 
+import dev.dialer.api.ids.TimeOrderedUuids;
 import java.time.Duration;
 import java.util.UUID;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -12,9 +13,10 @@ import reactor.core.publisher.Mono;
  * the same fingerprint (the endpoint and its body); another fingerprint under the same key is a conflict. Keys live
  * {@value #TTL_HOURS} hours; {@link ExpiredKeyPruner} then deletes them.
  *
- * <p>Each claim draws a random salt, which the call ids derived from the key include ({@link RequestIds}): a repeat
- * within the key's life finds the salt and reproduces the ids, while a key claimed again after it expired draws a new
- * one. Without it the ids of a reused key would be those of its first life, which the dispatcher keeps for ever (the
+ * <p>Each claim draws a salt, from which the call ids of the key's request are made ({@link IdempotencyKey#callId}:
+ * since decision 0086 a send id, the calls' ids being it with each recipient's index; before, a random UUID that the
+ * name-based ids of {@link RequestIds} include): a repeat within the key's life finds the salt and reproduces the
+ * ids, while a key claimed again after it expired draws a new one. Without it the ids of a reused key would be those of its first life, which the dispatcher keeps for ever (the
  * first command per id wins), and the new calls would be dropped as duplicates behind a 2xx.
  */
 @Component
@@ -70,7 +72,8 @@ public class IdempotencyStore {
      * then it is an error: never an empty answer).
      */
     private Mono<Claim> claim(String accountId, String key, String fingerprint, int triesLeft) {
-        String salt = UUID.randomUUID().toString();
+        // A new send id: the call ids of a claim's request are made from it (IdempotencyKey#send, decision 0086).
+        String salt = TimeOrderedUuids.send().toString();
         return db.sql("""
                         INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt)
                         VALUES (:account, :key, :hash, :salt)

@@ -6,8 +6,9 @@ import java.util.UUID;
 /**
  * Call ids that a repeated request must reproduce. A recipient with a {@code foreign_id} gets one name-based (RFC 4122
  * version 5) on account, {@code foreign_id} and number, with or without an {@code Idempotency-Key}; any other
- * recipient of a request with a key gets one name-based on account, key, the salt drawn when the key was claimed, and
- * recipient index. A client that repeats a request after an ambiguous answer (a 503, a timeout) therefore produces
+ * recipient of a request under a key claimed before decision 0086 gets one name-based on account, key, the salt drawn
+ * when the key was claimed, and recipient index (later claims make their ids from the send id they draw:
+ * {@link IdempotencyKey#callId}). A client that repeats a request after an ambiguous answer (a 503, a timeout) therefore produces
  * the very same request ids (for a {@code foreign_id}, whatever key the repeat carries), and the dispatcher's attempt
  * ledger (the first command per id wins) dials each of them once.
  *

@@ -155,7 +155,7 @@ class OutgoingCalls {
     private Mono<SendResponse> publish(Account account, SendRequest request, IdempotencyKey idempotencyKey) {
         // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        UUID send = idempotencyKey == null ? TimeOrderedUuids.send() : null;
+        UUID send = idempotencyKey == null ? TimeOrderedUuids.send() : idempotencyKey.send();
         List<Planned> planned = plan(account, request, now, idempotencyKey, send);
         List<ForeignIdClaims.Claim> claims = planned.stream().filter(p -> p.command() != null)
                 .filter(p -> p.command().foreignId() != null)
@@ -279,8 +279,9 @@ class OutgoingCalls {
     }
 
     /**
-     * @param send the send id the calls' ids are made from, when the request has neither an {@code Idempotency-Key}
-     *             (null with one) nor, for that recipient, a {@code foreign_id}
+     * @param send the send id the calls' ids are made from (for a recipient without {@code foreign_id}): drawn for
+     *             this request, or its {@code Idempotency-Key}'s; null for a key claimed before decision 0086, whose ids
+     *             the key derives otherwise
      */
     private static List<Planned> plan(Account account, SendRequest request, Instant now,
                                       IdempotencyKey idempotencyKey, UUID send) {
@@ -306,9 +307,9 @@ class OutgoingCalls {
      * The recipient's call id: derived from its {@code foreign_id} and number when it has a {@code foreign_id},
      * whether the request has an {@code Idempotency-Key} or not, so that every try to place that call carries one id
      * and the dispatcher dials it once, however the client retries (the same key, another key, none: a 503 leaves no
-     * {@code foreign_id} claim behind, so the retry claims it afresh); else derived from the key when there is one;
-     * else the request's send id with the recipient's index (time-ordered, random: a retry after an ambiguous 503 may
-     * call twice).
+     * {@code foreign_id} claim behind, so the retry claims it afresh); else derived from the key when there is one
+     * (its claim's send id with the recipient's index); else the request's own send id with the recipient's index
+     * (time-ordered, random: a retry after an ambiguous 503 may call twice).
      */
     private static String requestId(Account account, SendRequest request, SendRequest.Recipient recipient,
                                     String keyCallId, UUID send, int index) {
