@@ -44,7 +44,7 @@ import reactor.netty.resources.ConnectionProvider;
  * partitions (6), duration (PT20S per phase), warmup (PT5S), bulk-size (1000), bulk-clients (4), single-clients (8,32:
  * one single phase per count), raw-records (1000000), stack-pid (the stack's process id: each phase then also reports
  * the CPU time the stack, its child processes and its embedded PostgreSQL used per request, the figure that survives a
- * busy machine).
+ * busy machine), keyed (false: with true every request carries an {@code Idempotency-Key} of its own).
  */
 public final class ApiBenchmark {
 
@@ -55,6 +55,9 @@ public final class ApiBenchmark {
 
     private final Map<String, String> options;
     private final HttpClient http;
+    /** With {@code --keyed=true}, the prefix of the unique {@code Idempotency-Key} each request carries. */
+    private final String keys;
+    private final java.util.concurrent.atomic.AtomicLong keyCounter = new java.util.concurrent.atomic.AtomicLong();
 
     private ApiBenchmark(Map<String, String> options) {
         this.options = options;
@@ -67,6 +70,8 @@ public final class ApiBenchmark {
                 .headers(headers -> headers.set("Authorization", "Bearer " + option("key", ""))
                         .set("Content-Type", "application/json").set("Accept", "application/json"))
                 .responseTimeout(Duration.ofSeconds(60));
+        this.keys = Boolean.parseBoolean(option("keyed", "false"))
+                ? "bench-" + java.util.UUID.randomUUID() + "-" : null;
     }
 
     public static void main(String[] args) throws Exception {
@@ -329,7 +334,9 @@ public final class ApiBenchmark {
     /** Nanoseconds from sending to the whole answer, or -1 for an answer other than 200. */
     private Mono<Long> post(byte[] body) {
         long sent = System.nanoTime();
-        return http.post().uri("/api/v2/outgoing/send")
+        HttpClient client = keys == null ? http
+                : http.headers(headers -> headers.set("Idempotency-Key", keys + keyCounter.incrementAndGet()));
+        return client.post().uri("/api/v2/outgoing/send")
                 .send(Mono.fromSupplier(() -> Unpooled.wrappedBuffer(body)))
                 .responseSingle((response, content) -> content.asByteArray().defaultIfEmpty(new byte[0])
                         .map(bytes -> response.status().code() == 200 ? System.nanoTime() - sent : -1L))
