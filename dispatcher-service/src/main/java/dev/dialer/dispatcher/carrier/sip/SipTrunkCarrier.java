@@ -414,11 +414,13 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         // once this process has made sure it still holds the call (the trunk's answer to the other's CANCEL comes
         // here), and the call leaves the renewed set before its row is deleted.
         String callId = call.callId();
+        // Read in this order: a call taken over is marked lost before it leaves the held set (takenOver).
+        boolean wasHeld = held.contains(callId);
         Mono<Boolean> steps;
         if (lost.contains(callId)) {
             steps = Mono.just(false);
         } else if (call.ended()) {
-            Mono<Boolean> stillHeld = statuses.isEmpty() || !held.contains(callId) ? Mono.just(true) : holds(call);
+            Mono<Boolean> stillHeld = statuses.isEmpty() || !wasHeld ? Mono.just(true) : holds(call);
             steps = stillHeld.flatMap(ours -> ours
                     ? reported.then(Mono.fromRunnable(() -> held.remove(callId))).then(keep(call))
                     : Mono.just(false));
@@ -449,10 +451,17 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * ({@link SipCall.Signal#TAKEN_OVER}) instead of running on beside it until its time limit.
      */
     private void takenOver(SipCall call) {
-        if (!held.remove(call.callId())) {
+        String callId = call.callId();
+        if (!held.contains(callId)) {
             return;
         }
-        lost.add(call.callId());
+        lost.add(callId); // before it leaves the held set: a worker that finds it not held finds it lost
+        if (!held.remove(callId)) {
+            if (!calls.containsKey(callId)) {
+                lost.remove(callId); // it ended meanwhile and was forgotten
+            }
+            return;
+        }
         registry.counter("dialer.dispatcher.carrier.sip.taken_over").increment();
         log.warn("SIP call {} (request {} attempt {}) was taken over by another dispatcher after this one's lease "
                 + "lapsed; let go here, the other reports its end", call.callId(), call.kept().requestId(),
