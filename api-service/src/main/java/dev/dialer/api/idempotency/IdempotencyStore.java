@@ -29,9 +29,11 @@ public class IdempotencyStore {
     private static final Duration TTL = Duration.ofHours(TTL_HOURS);
 
     private final DatabaseClient db;
+    private final boolean sendIdSalts;
 
-    IdempotencyStore(DatabaseClient db) {
+    IdempotencyStore(DatabaseClient db, IdempotencyProperties properties) {
         this.db = db;
+        this.sendIdSalts = properties.sendIdSalts();
     }
 
     /** What a request under a key should do. */
@@ -59,8 +61,8 @@ public class IdempotencyStore {
 
     /**
      * Claims {@code key} for a fingerprint. A first try that claimed the key but never stored its answer (it failed,
-     * or is still running) lets the repeat proceed with the same salt: the request ids are name-based on key and salt,
-     * so producing again cannot create a second call.
+     * or is still running) lets the repeat proceed with the same salt: the request ids are made from it
+     * ({@link IdempotencyKey#callId}), so producing again cannot create a second call.
      */
     public Mono<Claim> claim(String accountId, String key, String fingerprint) {
         return claim(accountId, key, fingerprint, CLAIM_TRIES);
@@ -73,7 +75,7 @@ public class IdempotencyStore {
      */
     private Mono<Claim> claim(String accountId, String key, String fingerprint, int triesLeft) {
         // A new send id: the call ids of a claim's request are made from it (IdempotencyKey#send, decision 0086).
-        String salt = TimeOrderedUuids.send().toString();
+        String salt = sendIdSalts ? TimeOrderedUuids.send().toString() : UUID.randomUUID().toString();
         return db.sql("""
                         INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt)
                         VALUES (:account, :key, :hash, :salt)

@@ -7,8 +7,9 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Time-ordered UUIDs (RFC 9562 version 7): 48 bits of Unix milliseconds, then 74 random bits. Ids made later sort
  * after earlier ones (as text too: the hex digits of a fixed-width big-endian time), so rows keyed by them are
- * appended at the end of a B-tree instead of at a random leaf. A call accepted without an {@code Idempotency-Key}
- * gets one; a keyed call keeps its name-based id ({@code NameBasedUuids}), which must come out equal on a retry.
+ * appended at the end of a B-tree instead of at a random leaf. A send gets one, and its calls ids made from it (below):
+ * without an {@code Idempotency-Key} drawn for the request, with one drawn when the key is claimed, so that a retry
+ * reproduces it (a key claimed before decision 0086 keeps its name-based ids, {@code NameBasedUuids}).
  * The random bits are not secret: a call id grants nothing (every read checks the account).
  *
  * <p>The calls of one send share a <em>send id</em>, a version 7 UUID whose last {@value #INDEX_BITS} bits are

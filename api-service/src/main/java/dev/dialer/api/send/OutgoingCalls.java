@@ -101,8 +101,8 @@ class OutgoingCalls {
 
     /**
      * As {@link #queue(Account, String)}; with an {@code Idempotency-Key} the ids of recipients without a
-     * {@code foreign_id} are name-based on the key and its claim's salt ({@link IdempotencyKey#callId}), so repeating
-     * the request within the key's life can never create a second call.
+     * {@code foreign_id} are made from the key's claim ({@link IdempotencyKey#callId}: its send id with each
+     * recipient's index), so repeating the request within the key's life can never create a second call.
      */
     Mono<SendResponse> queue(Account account, String body, IdempotencyKey idempotencyKey) {
         return settings.of(account.id())

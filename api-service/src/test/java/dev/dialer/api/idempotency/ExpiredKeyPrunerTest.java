@@ -20,8 +20,8 @@ class ExpiredKeyPrunerTest {
     @Test
     void shouldDeleteBatchAfterBatchUntilOneComesBackShort() {
         ScriptedStore store = new ScriptedStore(() -> Mono.just(2L), () -> Mono.just(2L), () -> Mono.just(1L));
-        ExpiredKeyPruner pruner = new ExpiredKeyPruner(store, new IdempotencyProperties(Duration.ofMinutes(10), 2),
-                registry);
+        ExpiredKeyPruner pruner = new ExpiredKeyPruner(store,
+                new IdempotencyProperties(Duration.ofMinutes(10), 2, true), registry);
 
         pruner.prune().as(StepVerifier::create).expectNext(5L).expectComplete().verify(Duration.ofSeconds(5));
 
@@ -33,7 +33,8 @@ class ExpiredKeyPrunerTest {
     void shouldCountAFailedPassAndPruneAgainOnTheNextTick() {
         ScriptedStore store = new ScriptedStore(() -> Mono.error(new IllegalStateException("database down")),
                 () -> Mono.just(3L));
-        ExpiredKeyPruner pruner = new ExpiredKeyPruner(store, new IdempotencyProperties(Duration.ofMinutes(10), 100),
+        ExpiredKeyPruner pruner = new ExpiredKeyPruner(store,
+                new IdempotencyProperties(Duration.ofMinutes(10), 100, true),
                 registry);
 
         StepVerifier.withVirtualTime(pruner::everyTick)
@@ -55,7 +56,7 @@ class ExpiredKeyPrunerTest {
 
         @SafeVarargs
         ScriptedStore(Supplier<Mono<Long>>... answers) {
-            super(null);
+            super(null, new IdempotencyProperties(Duration.ofMinutes(10), 1, true));
             this.answers = new ArrayDeque<>(List.of(answers));
         }
 

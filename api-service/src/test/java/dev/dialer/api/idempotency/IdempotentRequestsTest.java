@@ -41,7 +41,7 @@ class IdempotentRequestsTest {
     private static final class AnswerNotStored extends IdempotencyStore {
 
         AnswerNotStored() {
-            super(null);
+            super(null, new IdempotencyProperties(java.time.Duration.ofMinutes(10), 1, true));
         }
 
         @Override
