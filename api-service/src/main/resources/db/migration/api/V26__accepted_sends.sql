@@ -1,7 +1,7 @@
--- A send accepted without an Idempotency-Key and without foreign_ids is recorded as one row, not one row per call
--- (decision 0086): its calls' ids are the send's id with the recipient's index in the last 16 bits, so a call is found
--- from its id alone. The reads show such a call as queued until the events give it a row in api.calls; a send whose
--- calls all have one is deleted.
+-- A send whose recipients carry no foreign_id is recorded as one row, not one row per call (decision 0086): its calls'
+-- ids are the send's id (drawn for the request, or by its Idempotency-Key's claim) with the recipient's index in the
+-- last 16 bits, so a call is found from its id alone. The reads show such a call as queued until the events give it
+-- a row in api.calls; a send whose calls all have one is deleted.
 
 CREATE TABLE api.accepted_sends (
     id           uuid        PRIMARY KEY,
