@@ -185,13 +185,10 @@ public class CallLedger implements AcceptedCalls {
         return db.sql("""
                         DELETE FROM api.accepted_sends WHERE id IN (
                             SELECT s.id FROM api.accepted_sends s
-                             WHERE NOT EXISTS (
-                                SELECT 1 FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS r(callee, pos)
-                                 WHERE r.callee IS NOT NULL AND NOT EXISTS (
-                                    SELECT 1 FROM api.calls c WHERE c.id = api.sent_call_id(s.id, r.pos) COLLATE "C"))
+                             WHERE NOT EXISTS (%s)
                              ORDER BY s.id
                              LIMIT :limit
-                               FOR UPDATE SKIP LOCKED)""")
+                               FOR UPDATE SKIP LOCKED)""".formatted(SentCall.waiting("")))
                 .bind("limit", limit)
                 .fetch().rowsUpdated();
     }
@@ -279,14 +276,8 @@ public class CallLedger implements AcceptedCalls {
     public Mono<State> state(String accountId, String requestId) {
         SentCall sent = SentCall.of(requestId);
         String own = "SELECT id, status, final_status FROM api.calls WHERE id = :id AND account_id = :account";
-        GenericExecuteSpec spec = db.sql(sent == null ? own : own + """
-
-                        UNION ALL
-                        SELECT :id, 'queued', NULL FROM api.accepted_sends s
-                         WHERE s.id = :send AND s.account_id = :account
-                           AND split_part(s.callees, ',', :position) <> ''
-                           AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = :id)
-                        LIMIT 1""")
+        GenericExecuteSpec spec = db.sql(sent == null ? own
+                        : own + "\nUNION ALL\nSELECT :id, 'queued', NULL" + SentCall.FROM_ITS_SEND)
                 .bind("id", requestId)
                 .bind("account", accountId);
         if (sent != null) {

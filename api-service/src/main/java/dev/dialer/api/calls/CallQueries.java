@@ -41,13 +41,9 @@ class CallQueries {
                 + ", 0, s.max_attempts, NULL, NULL, NULL, s.created_at, s.created_at, NULL, NULL";
     }
 
-    /** The calls of the account's sends {@code s} that have no row of their own, as {@code r(id, callee)}. */
-    private static final String SENT_CALLS = """
-            api.accepted_sends s CROSS JOIN LATERAL (
-                SELECT api.sent_call_id(s.id, u.pos) COLLATE "C" AS id, u.callee
-                  FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS u(callee, pos)
-                 WHERE u.callee IS NOT NULL) r
-             WHERE s.account_id = :account AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = r.id)""";
+    /** The calls of the account's sends {@code s} that have no row of their own, as {@code r(id, callee, pos)}. */
+    private static final String SENT_CALLS = "api.accepted_sends s CROSS JOIN LATERAL (%s) r"
+            .formatted(SentCall.waiting("")) + " WHERE s.account_id = :account";
 
     /**
      * A page of the calls of the account's sends {@code s} without a row of their own, newest first, as
@@ -59,20 +55,16 @@ class CallQueries {
      * @param after    whether the page starts after a cursor ({@code :afterTime}, {@code :afterId})
      */
     private static String sentPage(String campaign, boolean after) {
+        String page = (after
+                ? "AND (s.created_at, api.sent_call_id(s.id, u.pos) COLLATE \"C\") < (:afterTime, :afterId)" : "")
+                + " ORDER BY u.pos DESC LIMIT :limit";
         return """
                 SELECT %s
-                  FROM api.accepted_sends s CROSS JOIN LATERAL (
-                    SELECT api.sent_call_id(s.id, u.pos) COLLATE "C" AS id, u.callee, u.pos
-                      FROM unnest(api.sent_callees(s.callees)) WITH ORDINALITY AS u(callee, pos)
-                     WHERE u.callee IS NOT NULL %s
-                       AND NOT EXISTS (SELECT 1 FROM api.calls c
-                                        WHERE c.id = api.sent_call_id(s.id, u.pos) COLLATE "C")
-                     ORDER BY u.pos DESC LIMIT :limit) r
+                  FROM api.accepted_sends s CROSS JOIN LATERAL (%s) r
                  WHERE s.account_id = :account %s %s
                  ORDER BY s.created_at DESC, s.id DESC, r.pos DESC LIMIT :limit""".formatted(
-                sentColumns("r.id", "r.callee"),
-                after ? "AND (s.created_at, api.sent_call_id(s.id, u.pos) COLLATE \"C\") < (:afterTime, :afterId)" : "",
-                campaign, after ? "AND s.created_at <= :afterTime" : "");
+                sentColumns("r.id", "r.callee"), SentCall.waiting(page), campaign,
+                after ? "AND s.created_at <= :afterTime" : "");
     }
 
     /** A list filter; null fields do not filter. */
@@ -88,14 +80,8 @@ class CallQueries {
     Mono<CallViews.Call> find(String accountId, String id) {
         SentCall sent = SentCall.of(id);
         String own = "SELECT " + COLUMNS + " FROM api.calls WHERE id = :id AND account_id = :account";
-        GenericExecuteSpec spec = db.sql(sent == null ? own : own + "\nUNION ALL\nSELECT "
-                        + sentColumns(":id", "split_part(s.callees, ',', :position)") + """
-
-                         FROM api.accepted_sends s
-                        WHERE s.id = :send AND s.account_id = :account
-                          AND split_part(s.callees, ',', :position) <> ''
-                          AND NOT EXISTS (SELECT 1 FROM api.calls c WHERE c.id = :id)
-                        LIMIT 1""")
+        GenericExecuteSpec spec = db.sql(sent == null ? own
+                        : own + "\nUNION ALL\nSELECT " + sentColumns(":id", SentCall.CALLEE) + SentCall.FROM_ITS_SEND)
                 .bind("id", id)
                 .bind("account", accountId);
         if (sent != null) {

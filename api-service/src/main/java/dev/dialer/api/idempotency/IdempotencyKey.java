@@ -19,16 +19,8 @@ public record IdempotencyKey(String value, String salt) {
      * first given.
      */
     public UUID send() {
-        if (salt == null) {
-            return null;
-        }
-        UUID drawn;
-        try {
-            drawn = UUID.fromString(salt);
-        } catch (IllegalArgumentException notAUuid) {
-            return null;
-        }
-        return TimeOrderedUuids.isTimeOrdered(drawn) && TimeOrderedUuids.indexOf(drawn) == 0 ? drawn : null;
+        UUID drawn = TimeOrderedUuids.parse(salt);
+        return drawn != null && TimeOrderedUuids.indexOf(drawn) == 0 ? drawn : null;
     }
 
     /** The call id of the request's recipient at {@code recipientIndex} (0 for a single call). */

@@ -60,6 +60,20 @@ public final class TimeOrderedUuids {
         return id.version() == 7 && id.variant() == 2;
     }
 
+    /** {@code text} as a time-ordered id, written as this class writes them (lower case, dashes); else null. */
+    public static UUID parse(String text) {
+        if (text == null) {
+            return null;
+        }
+        UUID id;
+        try {
+            id = UUID.fromString(text);
+        } catch (IllegalArgumentException notAUuid) {
+            return null;
+        }
+        return isTimeOrdered(id) && id.toString().equals(text) ? id : null;
+    }
+
     static UUID v7(long unixMillis) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         long high = (unixMillis << 16) | 0x7000L | random.nextInt(1 << 12);
