@@ -22,9 +22,6 @@ interface DialogStore {
      */
     Mono<Boolean> update(SipDialog dialog);
 
-    /** Whether this instance still holds the call; renews its lease if it does. */
-    Mono<Boolean> holds(String callId);
-
     /** The call ended: nothing is left to do for it. Deletes it only while this instance holds it. */
     Mono<Void> forget(String callId);
 

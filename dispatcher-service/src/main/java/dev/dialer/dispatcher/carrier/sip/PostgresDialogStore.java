@@ -94,18 +94,6 @@ final class PostgresDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Boolean> holds(String callId) {
-        return db.sql("""
-                        UPDATE dispatch.sip_dialogs SET lease_until = now() + $3 * interval '1 millisecond'
-                         WHERE call_id = $1 AND owner = $2""")
-                .bind(0, callId)
-                .bind(1, owner)
-                .bind(2, lease.toMillis())
-                .fetch().rowsUpdated()
-                .map(renewed -> renewed > 0);
-    }
-
-    @Override
     public Mono<Void> forget(String callId) {
         return db.sql("DELETE FROM dispatch.sip_dialogs WHERE call_id = $1 AND owner = $2")
                 .bind(0, callId)

@@ -472,11 +472,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /**
-     * Whether this process still holds the call (renewing its lease); true when that cannot be told (PostgreSQL
-     * away): the end is then reported, as it would have been before leases could be lost.
+     * Whether this process still holds the call (renewing its lease, as the renewals do); true when that cannot be
+     * told (PostgreSQL away): the end is then reported, as it would have been before leases could be lost.
      */
     private Mono<Boolean> holds(SipCall call) {
-        return dialogs.holds(call.callId())
+        return dialogs.renewLeases(List.of(call.callId())).hasElements().map(lost -> !lost)
                 .retryWhen(InfraRetry.brief("check SIP dialog lease"))
                 .onErrorResume(error -> {
                     log.warn("SIP call {}: whether this dispatcher still holds it could not be read: {}",

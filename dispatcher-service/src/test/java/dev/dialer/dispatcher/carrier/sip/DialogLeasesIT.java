@@ -222,11 +222,6 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         }
 
         @Override
-        public Mono<Boolean> holds(String callId) {
-            return store.holds(callId);
-        }
-
-        @Override
         public Mono<Void> forget(String callId) {
             return Mono.defer(() -> failedForgets.compareAndSet(0, 1)
                     ? Mono.error(new IllegalStateException("database away")) : store.forget(callId));

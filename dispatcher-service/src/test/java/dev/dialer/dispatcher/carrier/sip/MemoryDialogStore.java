@@ -70,11 +70,6 @@ final class MemoryDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Boolean> holds(String callId) {
-        return Mono.just(true);
-    }
-
-    @Override
     public Mono<Void> forget(String callId) {
         return Mono.fromRunnable(() -> {
             kept.remove(callId);
