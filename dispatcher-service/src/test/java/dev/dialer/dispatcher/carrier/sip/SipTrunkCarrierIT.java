@@ -362,7 +362,9 @@ class SipTrunkCarrierIT {
             await().atMost(WAIT).untilAsserted(() -> assertThat(
                     registry.get("dialer.dispatcher.carrier.sip.trunk.silent").gauge().value()).isZero());
             place(Map.of());
-            assertThat(reported).filteredOn(callback -> callback.status() == AttemptStatus.INITIATED).hasSize(2);
+            // The call is placed once its INVITE is sent; its first status is reported just after, on the call's turn.
+            await().atMost(WAIT).untilAsserted(() -> assertThat(reported)
+                    .filteredOn(callback -> callback.status() == AttemptStatus.INITIATED).hasSize(2));
         }
     }
 
