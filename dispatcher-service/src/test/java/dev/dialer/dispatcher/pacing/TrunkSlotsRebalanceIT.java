@@ -106,10 +106,13 @@ class TrunkSlotsRebalanceIT {
             });
         });
         MeterRegistry secondMeters = second.getBean(MeterRegistry.class);
-        assertThat(secondMeters.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "counted").count())
-                .isPositive();
-        assertThat(first.getBean(MeterRegistry.class)
-                .counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released").count()).isPositive();
+        // Counted just after the slots moved.
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(secondMeters.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "counted").count())
+                    .isPositive();
+            assertThat(first.getBean(MeterRegistry.class)
+                    .counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released").count()).isPositive();
+        });
 
         // The calls end: their statuses reach the owners, which release the slots they hold, counted ones included.
         mine().forEach(TrunkSlotsRebalanceIT::hangUp);

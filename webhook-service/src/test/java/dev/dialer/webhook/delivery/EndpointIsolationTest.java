@@ -69,11 +69,11 @@ class EndpointIsolationTest {
     @Test
     void anOpenCircuitPastItsOpenTimeIsNoLongerRefusingSoThatATrialCanGo() {
         EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 50, 4, 4,
-                Duration.ofMillis(200), Duration.ofMinutes(30)));
+                Duration.ofSeconds(1), Duration.ofMinutes(30)));
         openCircuitOf(isolation, "https://down.test/");
         assertThat(isolation.refusing("https://down.test/")).isTrue();
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> !isolation.refusing("https://down.test/"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing("https://down.test/"));
         StepVerifier.create(isolation.call("https://down.test/", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()

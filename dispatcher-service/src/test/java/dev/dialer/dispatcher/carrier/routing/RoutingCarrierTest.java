@@ -86,7 +86,7 @@ class RoutingCarrierTest {
 
     @Test
     void acceptsUntilEveryCarrierOfTheRouteHasItsBreakerOpenAndAgainOnceOneHalfOpens() {
-        Duration openFor = Duration.ofMillis(400);
+        Duration openFor = Duration.ofSeconds(2); // long enough for the checks below on a loaded machine
         Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, openFor);
         Carrier bothDown = routing(failing(CarrierException.Reason.UNREACHABLE, null),
                 failing(CarrierException.Reason.UNREACHABLE, null), openFor);

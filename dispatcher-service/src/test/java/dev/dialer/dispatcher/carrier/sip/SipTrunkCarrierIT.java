@@ -191,8 +191,9 @@ class SipTrunkCarrierIT {
         assertThat(completed.requestId()).isEqualTo("req-sip");
         assertThat(completed.attempt()).isEqualTo(2);
         assertThat(completed.durationSeconds()).isNotNull().isGreaterThanOrEqualTo(1);
-        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk", "kind", "applied")
-                .count()).isEqualTo(4);
+        // The last status's lag is recorded once its report is done, just after the report itself.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag",
+                "carrier", "sip-trunk", "kind", "applied").count()).isEqualTo(4));
         assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk",
                 "kind", "first_callback").count()).isEqualTo(1);
         assertThat(dialogs.saved()).as("kept before the INVITE, when it rang and when it was answered")
@@ -443,8 +444,9 @@ class SipTrunkCarrierIT {
         assertThat(last().sipStatus()).as("no 487 came").isNull();
         assertThat(last().sipReason()).isEqualTo("no final answer to our CANCEL");
         await().atMost(WAIT).until(() -> dialogs.kept().isEmpty());
-        assertThat(carrier.status(new CallRef("req-sip", 2, placed.sid())).blockOptional(WAIT)).as("forgotten")
-                .isEmpty();
+        // Its row goes first, then the call itself.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                carrier.status(new CallRef("req-sip", 2, placed.sid())).blockOptional(WAIT)).as("forgotten").isEmpty());
         assertThat(sipp.awaitExit(WAIT)).as("sipp received our CANCEL: %s", sipp.output()).isZero();
     }
 
@@ -527,7 +529,7 @@ class SipTrunkCarrierIT {
 
             place(Map.of("timeout", 1));
             challengeTheInvite(trunk);
-            Thread.sleep(1_500); // the ring timeout passes while the INVITE with credentials waits to be kept
+            Thread.sleep(3_000); // the ring timeout (1 s) passes while the INVITE with credentials waits to be kept
             dialogs.releaseHeldSaves();
 
             awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.NO_ANSWER);
