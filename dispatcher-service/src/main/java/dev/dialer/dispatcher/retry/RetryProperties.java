@@ -22,7 +22,8 @@ import org.springframework.validation.annotation.Validated;
  *                     wait ends on this dispatcher then. Longer than {@code lease} plus two {@code poll-interval}s, so
  *                     that one tick given up does not take the service out of readiness; unset, twice that, and at
  *                     least two minutes
- * @param batchSize    rows claimed per poll: bounds the work of one tick
+ * @param batchSize    rows claimed at a time: bounds the work of one claim (a tick claims again while its claims
+ *                     come back full)
  * @param carrierUnavailableDelay   how long an attempt no carrier could take (no connection, a 5xx, an open breaker,
  *                                  a full bulkhead: the call was not placed) waits at least before it is dialled again,
  *                                  under the same attempt number; the wait grows with how long it has waited already

@@ -42,9 +42,11 @@ import reactor.core.publisher.Mono;
  * again 5 s later, rather than published to wait in its lane (decision 0067).
  *
  * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
- * slow database never piles up ticks; each tick handles at most {@code batch-size} rows, {@value #CONCURRENCY} caller
- * IDs at a time, the rows of one caller ID one after another in due order (so its parked commands reach its lane in
- * their turn).
+ * slow database never piles up ticks. A tick claims {@code batch-size} rows at a time and fires them,
+ * {@value #CONCURRENCY} caller IDs at a time, the rows of one caller ID one after another in due order (so its parked
+ * commands reach its lane in their turn); while a claim comes back full, it claims again at once, so a schedule with
+ * many rows due (a parked backlog, retries of a large campaign, the waits that piled up during an outage) drains as
+ * fast as its rows can be fired, not {@code batch-size} per {@code poll-interval}.
  *
  * <p>Whether the ticks still complete is what readiness reads ({@link #stalledFor}): a tick that hangs or fails, one
  * after another, leaves the pipeline subscribed while no wait ends.
@@ -133,22 +135,33 @@ public class RetryScheduler {
      * one whose every row failed (Kafka refusing every command at once) released nothing.
      */
     Mono<Void> fireDue() {
+        return fireClaim()
+                .expand(drained -> drained ? Mono.empty() : fireClaim())
+                .then();
+    }
+
+    /**
+     * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due now),
+     * or nothing it claimed could be moved on (claiming again at once would only meet the same failure).
+     */
+    private Mono<Boolean> fireClaim() {
         return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
                 .collectList()
-                .flatMapIterable(RetryScheduler::byCallerId)
-                .flatMap(this::fireInOrder, CONCURRENCY)
-                .collectList()
+                .flatMap(rows -> Flux.fromIterable(byCallerId(rows))
+                        .flatMap(this::fireInOrder, CONCURRENCY)
+                        .collectList()
+                        .map(moved -> {
+                            boolean progressed = moved.isEmpty() || moved.contains(true);
+                            if (progressed) {
+                                progress.beat();
+                            }
+                            return rows.size() < properties.batchSize() || !progressed;
+                        }))
                 .timeout(properties.lease())
-                .doOnNext(moved -> {
-                    if (moved.isEmpty() || moved.contains(true)) {
-                        progress.beat();
-                    }
-                })
-                .then()
                 // The rows stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
                     log.warn("could not claim due retries; trying again next tick: {}", error.toString());
-                    return Mono.empty();
+                    return Mono.just(true);
                 });
     }
 

@@ -152,6 +152,68 @@ class RetrySchedulerTest {
         assertThat(mostInFlight).as("each published once the one due before it is").hasValue(1);
     }
 
+    @Test
+    void aTickWhoseClaimsComeBackFullClaimsAgainAtOnceUntilOneIsNot() {
+        // 23 rows due, claimed 5 at a time: one tick fires them all (five claims), not 5 per poll interval.
+        RetryProperties fiveAtATime = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), Duration.ofMinutes(2), 5, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                Duration.ofMinutes(5));
+        java.util.Deque<ScheduledAttempt> due = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        for (int row = 0; row < 23; row++) {
+            due.add(new ScheduledAttempt(command(), 1, Instant.EPOCH.plusSeconds(row), "retry",
+                    Instant.EPOCH.plusSeconds(row)));
+        }
+        List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule schedule = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+                List<ScheduledAttempt> claimed = new ArrayList<>();
+                while (claimed.size() < batch && !due.isEmpty()) {
+                    claimed.add(due.poll());
+                }
+                claims.add(claimed.size());
+                return Flux.fromIterable(claimed);
+            }
+
+            @Override
+            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+                return Mono.empty();
+            }
+        };
+        List<OutboundRecord> published = Collections.synchronizedList(new ArrayList<>());
+        RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
+                record -> Mono.fromRunnable(() -> published.add(record)), fiveAtATime, Clock.systemUTC(),
+                new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(published).hasSize(23);
+        assertThat(claims).containsExactly(5, 5, 5, 5, 3);
+    }
+
+    @Test
+    void aFullClaimWhoseEveryRowFailsEndsTheTick() {
+        RetryProperties twoAtATime = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                Duration.ofMinutes(5));
+        java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
+        RetrySchedule alwaysFull = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+                claims.incrementAndGet();
+                return Flux.just(new ScheduledAttempt(command(), 1, now, "retry", now),
+                        new ScheduledAttempt(command(), 1, now, "retry", now));
+            }
+        };
+        RetryScheduler scheduler = new RetryScheduler(alwaysFull, (command, attempt) -> Mono.just(true),
+                record -> Mono.error(new IllegalStateException("not authorized")), twoAtATime, Clock.systemUTC(),
+                new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(claims).as("claiming again would only meet the same failure").hasValue(1);
+    }
+
     private static CallCommand command() {
         return new CallCommand(1, "rs-" + UUID.randomUUID(), "acc-retry", "+4930555900", "+4915112340900", null,
                 "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
