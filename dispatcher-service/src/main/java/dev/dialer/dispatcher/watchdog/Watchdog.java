@@ -39,6 +39,11 @@ import reactor.core.publisher.Mono;
  *   <li>The carrier cannot be asked: nothing changes; the attempt is claimed again once its lease lapses.</li>
  * </ul>
  *
+ * <p>A poll claims {@code batch-size} attempts at a time and claims again at once while its claims come back full
+ * and it could reconcile some of them, so the calls of a dispatcher that died with thousands in progress are settled
+ * at the rate the carrier answers, not {@code batch-size} per {@code poll-interval}. A full claim of which nothing
+ * could be reconciled (the carrier cannot be asked) ends the poll: its attempts wait for their leases to lapse.
+ *
  * <p>Delivery: at least once per quiet attempt (a crash mid-way leaves the lease to lapse); the guarded transitions
  * and the request's single-final marker make a repeat harmless.
  */
@@ -90,30 +95,43 @@ public class Watchdog {
                 .doFinally(signal -> heartbeat.stopped());
     }
 
-    /** One poll: the quiet attempts claimed and reconciled; completes when the batch is done. */
+    /** One poll: the quiet attempts claimed and reconciled, claim after claim while they come back full. */
     Mono<Void> reconcileQuiet() {
-        Instant now = clock.instant();
-        return Flux.defer(() -> ledger.claimQuiet(now.minus(quietFor), now, now.plus(properties.lease()),
-                        properties.batchSize()))
+        return reconcileClaim()
+                .expand(done -> done ? Mono.empty() : reconcileClaim())
+                .then();
+    }
+
+    /**
+     * One claim's attempts reconciled. Emits whether the poll is done: the claim was not full, or none of its attempts
+     * could be reconciled.
+     */
+    private Mono<Boolean> reconcileClaim() {
+        return Flux.defer(() -> {
+                    Instant now = clock.instant();
+                    return ledger.claimQuiet(now.minus(quietFor), now, now.plus(properties.lease()),
+                            properties.batchSize());
+                })
                 .flatMap(this::reconcile, CONCURRENCY)
-                .then()
+                .collectList()
+                .map(reconciled -> reconciled.size() < properties.batchSize() || !reconciled.contains(true))
                 .onErrorResume(error -> {
                     log.warn("could not claim quiet attempts; trying again next poll: {}", error.toString());
-                    return Mono.empty();
+                    return Mono.just(true);
                 });
     }
 
-    private Mono<Void> reconcile(QuietAttempt quiet) {
+    /** Emits whether the attempt was reconciled (false: the carrier could not be asked). */
+    private Mono<Boolean> reconcile(QuietAttempt quiet) {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
         return carrier.status(ref)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
                 .switchIfEmpty(Mono.defer(() -> statusTimeout(quiet).thenReturn(true)))
-                .then()
                 .onErrorResume(error -> {
                     log.warn("request {} attempt {} could not be reconciled; again after its lease: {}",
                             quiet.requestId(), quiet.attempt(), error.toString());
                     count("carrier_error");
-                    return Mono.empty();
+                    return Mono.just(false);
                 });
     }
 
