@@ -102,8 +102,8 @@ class DispatchBenchmark {
     /**
      * Limits off, many caller IDs: how many dials per second the dispatcher starts and the simulator receives, and what
      * each dial costs in CPU. The dispatcher runs in a JVM of its own ({@link ChildDispatcher}), so its CPU time is its
-     * own; the broker, the simulator and the producer share this JVM and are reported apart (PostgreSQL runs in its
-     * own processes). The simulator answers at once (no ring, no talk) and the carrier request timeout is long, so
+     * own; the broker, the simulator and the producer share this JVM and are reported apart, and so is PostgreSQL, which
+     * runs in processes of its own ({@link PostgresCpu}). The simulator answers at once (no ring, no talk) and the carrier request timeout is long, so
      * what is measured is the dispatcher, not a carrier that times out under the load; the trunk's concurrency is high
      * but bounded, so calls in progress cannot outgrow what the simulator and the callbacks path can take on one
      * machine. Bounded in time: what arrived within {@code THROUGHPUT_DEADLINE} of the first dial is reported.
@@ -125,13 +125,13 @@ class DispatchBenchmark {
         ProcessHandle dispatcherProcess = ProcessHandle.of(child.pid()).orElseThrow();
         com.sun.management.OperatingSystemMXBean harness =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        // {time, dials started, dispatcher CPU, this JVM's CPU} every second (reading the child's counters costs it a
-        // scrape, so not more often).
+        // {time, dials started, dispatcher CPU, this JVM's CPU, PostgreSQL's CPU} every second (reading the child's
+        // counters costs it a scrape, so not more often).
         List<long[]> samples = new CopyOnWriteArrayList<>();
         java.util.function.Supplier<long[]> reading = () -> new long[] {System.nanoTime(),
                 (long) child.counter("dialer_dispatcher_dials_started_total"),
                 dispatcherProcess.info().totalCpuDuration().map(Duration::toNanos).orElse(0L),
-                harness.getProcessCpuTime()};
+                harness.getProcessCpuTime(), PostgresCpu.nanos()};
         Thread startSampler = new Thread(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
@@ -166,15 +166,16 @@ class DispatchBenchmark {
         List<Long> measured = List.copyOf(dialTimes.subList(before, dialTimes.size()));
         int received = measured.size();
         double receivedSeconds = received < 2 ? 0 : (measured.get(received - 1) - measured.get(0)) / 1e9;
-        long[] base = samples.isEmpty() ? new long[4] : samples.get(0);
+        long[] base = samples.isEmpty() ? new long[5] : samples.get(0);
         long[] first = samples.stream().filter(sample -> sample[1] > base[1]).findFirst().orElse(base);
-        long[] last = samples.isEmpty() ? new long[4] : samples.get(samples.size() - 1);
+        long[] last = samples.isEmpty() ? new long[5] : samples.get(samples.size() - 1);
         long[] allStarted = samples.stream().filter(sample -> sample[1] >= last[1]).findFirst().orElse(last);
         double startSeconds = (allStarted[0] - first[0]) / 1e9;
         long dials = allStarted[1] - first[1];
         long started = allStarted[1] - base[1];
         double dispatcherCpuMs = (allStarted[2] - first[2]) / 1e6;
         double harnessCpuMs = (allStarted[3] - first[3]) / 1e6;
+        double postgresCpuMs = (allStarted[4] - first[4]) / 1e6;
         StringBuilder perSecond = new StringBuilder();
         for (int i = 1; i < samples.size(); i++) {
             perSecond.append(samples.get(i)[1] - samples.get(i - 1)[1]).append(' ');
@@ -184,11 +185,13 @@ class DispatchBenchmark {
                         + "simulator without "
                         + "ring or talk time: dispatcher started %d in %.1f s = %.0f CPS; simulator received %d, first "
                         + "to last %.1f s = %.0f CPS (producing took %.1f s); CPU per dial: dispatcher %.1f ms "
-                        + "(%.0f %% of a core), broker + simulator + producer %.1f ms%s", calls, callers.size(), warmup,
+                        + "(%.0f %% of a core), broker + simulator + producer %.1f ms, PostgreSQL %.1f ms (%.0f %% of a "
+                        + "core)%s", calls, callers.size(), warmup,
                 started, startSeconds, startSeconds > 0 ? dials / startSeconds : 0, received,
                 receivedSeconds, receivedSeconds > 0 ? (received - 1) / receivedSeconds : 0, produced / 1e9,
                 dials > 0 ? dispatcherCpuMs / dials : 0, startSeconds > 0 ? dispatcherCpuMs / 10 / startSeconds : 0,
-                dials > 0 ? harnessCpuMs / dials : 0,
+                dials > 0 ? harnessCpuMs / dials : 0, dials > 0 ? postgresCpuMs / dials : 0,
+                startSeconds > 0 ? postgresCpuMs / 10 / startSeconds : 0,
                 received < calls ? "; stopped at the deadline, " + (calls - received) + " not received" : "");
     }
 
