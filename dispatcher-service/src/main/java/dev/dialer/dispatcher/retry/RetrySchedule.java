@@ -29,13 +29,15 @@ class RetrySchedule {
     }
 
     /**
-     * Leases up to {@code batch} rows due at {@code now} that nobody holds (or whose holder's lease lapsed), oldest
-     * first. {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or
-     * taking the same row. The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery
+     * Leases up to {@code batch} rows due by {@code dueBy} that nobody held then (or whose holder's lease had lapsed
+     * by then), oldest first, until {@code now} plus {@code lease}. A tick passes its start as {@code dueBy} to each of
+     * its claims, so a row it held, or whose lease lapsed while it ran, is not claimed again within it.
+     * {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or taking the
+     * same row. The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery
      * the planner may run it again for each row it joins, and with {@code SKIP LOCKED} each run can pick other rows,
      * so more than {@code batch} were claimed.
      */
-    Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+    Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
         return db.sql("""
                         WITH due AS (
                             SELECT request_id, attempt_no FROM dispatch.schedule
@@ -48,7 +50,7 @@ class RetrySchedule {
                          WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
                         RETURNING s.command::text, s.attempt_no, s.due_at, s.reason,
                                   COALESCE(s.first_due_at, s.due_at)""")
-                .bind(0, now)
+                .bind(0, dueBy)
                 .bind(1, now.plus(lease))
                 .bind(2, batch)
                 .map(row -> new ScheduledAttempt(

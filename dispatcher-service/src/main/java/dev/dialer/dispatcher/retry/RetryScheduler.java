@@ -44,9 +44,10 @@ import reactor.core.publisher.Mono;
  * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
  * slow database never piles up ticks. A tick claims {@code batch-size} rows at a time and fires them,
  * {@value #CONCURRENCY} caller IDs at a time, the rows of one caller ID one after another in due order (so its parked
- * commands reach its lane in their turn); while a claim comes back full, it claims again at once, so a schedule with
- * many rows due (a parked backlog, retries of a large campaign, the waits that piled up during an outage) drains as
- * fast as its rows can be fired, not {@code batch-size} per {@code poll-interval}.
+ * commands reach its lane in their turn); while a claim comes back full, it claims again at once (up to
+ * {@value #MAX_CLAIMS_PER_TICK} claims), so a schedule with many rows due (a parked backlog, retries of a large
+ * campaign, the waits that piled up during an outage) drains as fast as its rows can be fired, not {@code batch-size}
+ * per {@code poll-interval}. Each claim of a tick takes only what was due when the tick began.
  *
  * <p>Whether the ticks still complete is what readiness reads ({@link #stalledFor}): a tick that hangs or fails, one
  * after another, leaves the pipeline subscribed while no wait ends.
@@ -56,6 +57,11 @@ public class RetryScheduler {
 
     private static final Logger log = LoggerFactory.getLogger(RetryScheduler.class);
     static final int CONCURRENCY = 16;
+    /**
+     * Claims one tick makes at most: 2,000 rows a second at the default batch size. Bounds how long a tick runs, and
+     * how fast records a busy lane sheds (due again at once, to keep their order) can cycle through the schedule.
+     */
+    static final int MAX_CLAIMS_PER_TICK = 20;
 
     /** How soon a row held for want of a carrier is looked at again. */
     private static final Duration CARRIER_RECHECK = Duration.ofSeconds(5);
@@ -135,17 +141,25 @@ public class RetryScheduler {
      * one whose every row failed (Kafka refusing every command at once) released nothing.
      */
     Mono<Void> fireDue() {
-        return fireClaim()
-                .expand(drained -> drained ? Mono.empty() : fireClaim())
-                .then();
+        return Mono.defer(() -> {
+            // Every claim of the tick takes what was due when it began: a row it held (due again a few seconds on)
+            // or whose lease lapsed while it ran waits for a later tick.
+            Instant tickStart = clock.instant();
+            return Mono.defer(() -> fireClaim(tickStart))
+                    .repeat(MAX_CLAIMS_PER_TICK - 1)
+                    .takeUntil(done -> done)
+                    .then();
+        });
     }
 
     /**
-     * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due now),
-     * or nothing it claimed could be moved on (claiming again at once would only meet the same failure).
+     * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due), or
+     * a row it claimed could not be moved on (claiming again at once would only meet the same failure, and could
+     * publish a caller ID's later rows before the one that failed).
      */
-    private Mono<Boolean> fireClaim() {
-        return Flux.defer(() -> schedule.claimDue(clock.instant(), properties.lease(), properties.batchSize()))
+    private Mono<Boolean> fireClaim(Instant tickStart) {
+        return Flux.defer(() -> schedule.claimDue(tickStart, clock.instant(), properties.lease(),
+                        properties.batchSize()))
                 .collectList()
                 .flatMap(rows -> Flux.fromIterable(byCallerId(rows))
                         .flatMap(this::fireInOrder, CONCURRENCY)
@@ -155,7 +169,7 @@ public class RetryScheduler {
                             if (progressed) {
                                 progress.beat();
                             }
-                            return rows.size() < properties.batchSize() || !progressed;
+                            return rows.size() < properties.batchSize() || moved.contains(false);
                         }))
                 .timeout(properties.lease())
                 // The rows stay and are claimed again on a later tick, once the lease lapses.

@@ -90,16 +90,21 @@ public class Watchdog {
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
-                .concatMap(tick -> reconcileQuiet().doOnTerminate(heartbeat::polled), 1)
+                // A long poll (the calls of a dispatcher that died, claim after claim) beats after each claim too.
+                .concatMap(tick -> claims().doOnNext(claim -> heartbeat.polled()).then()
+                        .doOnTerminate(heartbeat::polled), 1)
                 .doOnSubscribe(subscription -> heartbeat.started())
                 .doFinally(signal -> heartbeat.stopped());
     }
 
     /** One poll: the quiet attempts claimed and reconciled, claim after claim while they come back full. */
     Mono<Void> reconcileQuiet() {
-        return reconcileClaim()
-                .expand(done -> done ? Mono.empty() : reconcileClaim())
-                .then();
+        return claims().then();
+    }
+
+    /** The poll's claims, one after another; each emits whether the poll is done. */
+    private Flux<Boolean> claims() {
+        return reconcileClaim().expand(done -> done ? Mono.empty() : reconcileClaim());
     }
 
     /**

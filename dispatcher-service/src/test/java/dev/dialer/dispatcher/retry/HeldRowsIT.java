@@ -45,7 +45,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
         String outageB = waiting(T0.minusSeconds(59));
         String otherRoute = waiting(T0.minusSeconds(30));
 
-        List<ScheduledAttempt> first = schedule.claimDue(T0, Duration.ofSeconds(30), 2).collectList().block(WAIT);
+        List<ScheduledAttempt> first = schedule.claimDue(T0, T0, Duration.ofSeconds(30), 2).collectList().block(WAIT);
         assertThat(first).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
         for (ScheduledAttempt row : first) {
             schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), T0.plusSeconds(5)).block(WAIT);
@@ -53,9 +53,10 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
         // The outage goes on: once the hold ends, the other route's row, due before it, comes first.
         Instant later = T0.plusSeconds(6);
-        assertThat(schedule.claimDue(later, Duration.ofSeconds(30), 1).collectList().block(WAIT))
+        assertThat(schedule.claimDue(later, later, Duration.ofSeconds(30), 1).collectList().block(WAIT))
                 .extracting(row -> row.command().requestId()).containsExactly(otherRoute);
-        List<ScheduledAttempt> again = schedule.claimDue(later, Duration.ofSeconds(30), 2).collectList().block(WAIT);
+        List<ScheduledAttempt> again = schedule.claimDue(later, later, Duration.ofSeconds(30), 2).collectList()
+                .block(WAIT);
         assertThat(again).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
 
         // A held row stays one row, and is still removed by the due time it was claimed at.
@@ -154,8 +155,8 @@ class HeldRowsIT extends DispatcherOnDatabase {
         Scheduler(String requestId) {
             RetrySchedule schedule = new RetrySchedule(db) {
                 @Override
-                Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
-                    return super.claimDue(now, lease, batch)
+                Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+                    return super.claimDue(dueBy, now, lease, batch)
                             .filter(row -> row.command().requestId().equals(requestId));
                 }
             };

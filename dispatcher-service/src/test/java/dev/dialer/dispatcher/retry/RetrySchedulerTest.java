@@ -32,7 +32,7 @@ class RetrySchedulerTest {
         // A claim that neither answers nor fails: a connection gone quiet.
         RetrySchedule hanging = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 return Flux.never();
             }
         };
@@ -52,7 +52,7 @@ class RetrySchedulerTest {
         AtomicBoolean kafkaRefuses = new AtomicBoolean(true);
         RetrySchedule oneDue = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 return Flux.just(new ScheduledAttempt(command(), 2, now, "retry", now));
             }
 
@@ -81,7 +81,7 @@ class RetrySchedulerTest {
         CallCommand parked = command();
         RetrySchedule parkedAndRetry = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 return Flux.just(new ScheduledAttempt(parked, 1, now, "parked", now),
                         new ScheduledAttempt(command(), 2, now, "retry", now));
             }
@@ -114,7 +114,7 @@ class RetrySchedulerTest {
         Collections.shuffle(rows, new java.util.Random(7));
         RetrySchedule twentyDue = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 return Flux.fromIterable(rows);
             }
 
@@ -166,7 +166,7 @@ class RetrySchedulerTest {
         List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
         RetrySchedule schedule = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 List<ScheduledAttempt> claimed = new ArrayList<>();
                 while (claimed.size() < batch && !due.isEmpty()) {
                     claimed.add(due.poll());
@@ -192,6 +192,71 @@ class RetrySchedulerTest {
     }
 
     @Test
+    void aRowTheTickHeldIsNotClaimedAgainWithinItThoughItComesDueWhileTheTickRuns() {
+        // Six rows whose route no carrier takes: each is held, due again 5 s on. The clock runs 10 s a reading, so a
+        // held row is due again by the next claim's reading; the tick still claims each row once.
+        TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
+        java.util.Map<String, Instant> due = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.Map<String, CallCommand> commands = new java.util.concurrent.ConcurrentHashMap<>();
+        for (int row = 0; row < 6; row++) {
+            CallCommand command = command();
+            commands.put(command.requestId(), command);
+            due.put(command.requestId(), clock.instant().minusSeconds(60));
+        }
+        List<String> claimed = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule held = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+                List<ScheduledAttempt> rows = due.entrySet().stream()
+                        .filter(entry -> !entry.getValue().isAfter(dueBy))
+                        .sorted(java.util.Map.Entry.comparingByValue())
+                        .limit(batch)
+                        .map(entry -> new ScheduledAttempt(commands.get(entry.getKey()), 1, entry.getValue(), "retry",
+                                entry.getValue()))
+                        .toList();
+                rows.forEach(row -> {
+                    claimed.add(row.command().requestId());
+                    due.put(row.command().requestId(), Instant.MAX); // leased
+                });
+                return Flux.fromIterable(rows);
+            }
+
+            @Override
+            Mono<Void> holdUntil(String requestId, int attempt, Instant dueAt, Instant until) {
+                return Mono.fromRunnable(() -> due.put(requestId, until));
+            }
+        };
+        java.time.Clock running = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                clock.advance(Duration.ofSeconds(10));
+                return clock.instant();
+            }
+        };
+        RetryScheduler scheduler = new RetryScheduler(held, (command, attempt) -> Mono.just(true),
+                record -> Mono.error(new AssertionError("no carrier takes calls: nothing is published")),
+                new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
+                        Duration.ofMinutes(2), 2, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                        Duration.ofMinutes(5)),
+                running, new RetryMetrics(new SimpleMeterRegistry()), command -> false);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(claimed).hasSize(6).doesNotHaveDuplicates();
+        assertThat(due.values()).allSatisfy(dueAt -> assertThat(dueAt).isBefore(Instant.MAX));
+    }
+
+    @Test
     void aFullClaimWhoseEveryRowFailsEndsTheTick() {
         RetryProperties twoAtATime = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
                 Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofSeconds(15), Duration.ofMinutes(30),
@@ -199,7 +264,7 @@ class RetrySchedulerTest {
         java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
         RetrySchedule alwaysFull = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 claims.incrementAndGet();
                 return Flux.just(new ScheduledAttempt(command(), 1, now, "retry", now),
                         new ScheduledAttempt(command(), 1, now, "retry", now));

@@ -22,7 +22,7 @@ public final class ScriptedRetryScheduler {
                                           MeterRegistry registry) {
         RetrySchedule schedule = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
                 return claim.get().thenMany(Flux.empty());
             }
         };
