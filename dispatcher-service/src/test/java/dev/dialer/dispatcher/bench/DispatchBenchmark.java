@@ -60,6 +60,7 @@ class DispatchBenchmark {
     private static final Duration THROUGHPUT_DEADLINE = Duration.ofSeconds(120);
     private static final int HEAP_SAMPLES = Integer.getInteger("bench.heap.samples", 20);
     private static final String CHILD_HEAP = "512m";
+    private static final String SET_PREFIX = "bench.set.";
 
     private CarrierSimulator simulator;
     private ConfigurableApplicationContext dispatcher;
@@ -356,6 +357,10 @@ class DispatchBenchmark {
         properties.put("dialer.dispatcher.carrier.webhook-secret", SECRET);
         properties.put("logging.level.root", "WARN");
         properties.putAll(overrides);
+        // -Dbench.set.<property>=<value> sets any of the dispatcher's properties, for a run comparing settings.
+        System.getProperties().stringPropertyNames().stream()
+                .filter(name -> name.startsWith(SET_PREFIX))
+                .forEach(name -> properties.put(name.substring(SET_PREFIX.length()), System.getProperty(name)));
         return properties;
     }
 
