@@ -30,6 +30,13 @@ public final class TestClock extends Clock {
         return new TestClock(null, () -> Instant.EPOCH.plusMillis(time.now(TimeUnit.MILLISECONDS)));
     }
 
+    /** Moves {@code step} on at each reading, starting from {@code start}: time that runs while the code reads it. */
+    public static TestClock stepping(Instant start, Duration step) {
+        java.util.concurrent.atomic.AtomicReference<Instant> last = new java.util.concurrent.atomic.AtomicReference<>(
+                start);
+        return new TestClock(null, () -> last.updateAndGet(instant -> instant.plus(step)));
+    }
+
     public void advance(Duration by) {
         now = now.plus(by);
     }

@@ -134,11 +134,12 @@ public class RetryScheduler {
     }
 
     /**
-     * One tick: what is due now, fired; completes when the batch is done, or when its lease has run out. A tick still
-     * running then (a connection that hangs without failing) would hold up every later tick for ever, while the rows
-     * it claimed are free for the taking again; it is given up, and the next tick claims afresh. Only a tick that
-     * completes is progress, and only if it found nothing due or moved at least one row on (fired, held or dropped):
-     * one whose every row failed (Kafka refusing every command at once) released nothing.
+     * One tick: what was due when it began, fired claim by claim; completes when a claim is not full, a row could not
+     * be moved on, {@value #MAX_CLAIMS_PER_TICK} claims were made, or a claim ran past its lease. A claim still running
+     * then (a connection that hangs without failing) would hold up every later tick for ever, while the rows it claimed
+     * are free for the taking again; it is given up, and the next tick claims afresh. Only a claim that completes is
+     * progress, and only if it found nothing due or moved at least one row on (fired, held or dropped): one whose every
+     * row failed (Kafka refusing every command at once) released nothing.
      */
     Mono<Void> fireDue() {
         return Mono.defer(() -> {

@@ -90,9 +90,9 @@ public class Watchdog {
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
-                // A long poll (the calls of a dispatcher that died, claim after claim) beats after each claim too.
-                .concatMap(tick -> claims().doOnNext(claim -> heartbeat.polled()).then()
-                        .doOnTerminate(heartbeat::polled), 1)
+                // Beats after each claim (every claim emits, a failed one too), so a long poll (the calls of a
+                // dispatcher that died, claim after claim) is not taken for a stalled one.
+                .concatMap(tick -> claims().doOnNext(claim -> heartbeat.polled()).then(), 1)
                 .doOnSubscribe(subscription -> heartbeat.started())
                 .doFinally(signal -> heartbeat.stopped());
     }

@@ -23,9 +23,7 @@ import reactor.test.StepVerifier;
 /** The retry scheduler's ticks, on virtual time. */
 class RetrySchedulerTest {
 
-    private final RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-            Duration.ofSeconds(30), Duration.ofMinutes(2), 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
-            Duration.ofMinutes(5));
+    private final RetryProperties properties = claiming(100);
 
     @Test
     void aTickWhoseDatabaseHangsIsGivenUpOnceItsLeaseRanOut() {
@@ -155,9 +153,7 @@ class RetrySchedulerTest {
     @Test
     void aTickWhoseClaimsComeBackFullClaimsAgainAtOnceUntilOneIsNot() {
         // 23 rows due, claimed 5 at a time: one tick fires them all (five claims), not 5 per poll interval.
-        RetryProperties fiveAtATime = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), 5, Duration.ofSeconds(15), Duration.ofMinutes(30),
-                Duration.ofMinutes(5));
+        RetryProperties fiveAtATime = claiming(5);
         java.util.Deque<ScheduledAttempt> due = new java.util.concurrent.ConcurrentLinkedDeque<>();
         for (int row = 0; row < 23; row++) {
             due.add(new ScheduledAttempt(command(), 1, Instant.EPOCH.plusSeconds(row), "retry",
@@ -195,13 +191,14 @@ class RetrySchedulerTest {
     void aRowTheTickHeldIsNotClaimedAgainWithinItThoughItComesDueWhileTheTickRuns() {
         // Six rows whose route no carrier takes: each is held, due again 5 s on. The clock runs 10 s a reading, so a
         // held row is due again by the next claim's reading; the tick still claims each row once.
-        TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
+        Instant start = Instant.parse("2026-01-01T10:00:00Z");
+        TestClock clock = TestClock.stepping(start, Duration.ofSeconds(10));
         java.util.Map<String, Instant> due = new java.util.concurrent.ConcurrentHashMap<>();
         java.util.Map<String, CallCommand> commands = new java.util.concurrent.ConcurrentHashMap<>();
         for (int row = 0; row < 6; row++) {
             CallCommand command = command();
             commands.put(command.requestId(), command);
-            due.put(command.requestId(), clock.instant().minusSeconds(60));
+            due.put(command.requestId(), start.minusSeconds(60));
         }
         List<String> claimed = Collections.synchronizedList(new ArrayList<>());
         RetrySchedule held = new RetrySchedule(null) {
@@ -226,29 +223,9 @@ class RetrySchedulerTest {
                 return Mono.fromRunnable(() -> due.put(requestId, until));
             }
         };
-        java.time.Clock running = new java.time.Clock() {
-            @Override
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                clock.advance(Duration.ofSeconds(10));
-                return clock.instant();
-            }
-        };
         RetryScheduler scheduler = new RetryScheduler(held, (command, attempt) -> Mono.just(true),
-                record -> Mono.error(new AssertionError("no carrier takes calls: nothing is published")),
-                new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                        Duration.ofMinutes(2), 2, Duration.ofSeconds(15), Duration.ofMinutes(30),
-                        Duration.ofMinutes(5)),
-                running, new RetryMetrics(new SimpleMeterRegistry()), command -> false);
+                record -> Mono.error(new AssertionError("no carrier takes calls: nothing is published")), claiming(2),
+                clock, new RetryMetrics(new SimpleMeterRegistry()), command -> false);
 
         StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
 
@@ -258,9 +235,7 @@ class RetrySchedulerTest {
 
     @Test
     void aFullClaimWhoseEveryRowFailsEndsTheTick() {
-        RetryProperties twoAtATime = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofSeconds(15), Duration.ofMinutes(30),
-                Duration.ofMinutes(5));
+        RetryProperties twoAtATime = claiming(2);
         java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
         RetrySchedule alwaysFull = new RetrySchedule(null) {
             @Override
@@ -277,6 +252,12 @@ class RetrySchedulerTest {
         StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
 
         assertThat(claims).as("claiming again would only meet the same failure").hasValue(1);
+    }
+
+    /** The scheduler's settings, claiming {@code batchSize} rows at a time. */
+    private static RetryProperties claiming(int batchSize) {
+        return new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
+                Duration.ofMinutes(2), batchSize, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
     }
 
     private static CallCommand command() {
