@@ -17,6 +17,12 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgresServer.class);
 
+    /**
+     * System properties named {@code dialer.infra.postgres.<setting>} set that server setting, e.g.
+     * {@code -Ddialer.infra.postgres.shared_preload_libraries=pg_stat_statements} for a benchmark's statement figures.
+     */
+    public static final String SETTING_PREFIX = "dialer.infra.postgres.";
+
     private final EmbeddedPostgres postgres;
 
     private EmbeddedPostgresServer(EmbeddedPostgres postgres) {
@@ -31,13 +37,17 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         try {
             Files.createDirectories(dataDir.getParent());
             stopStale(dataDir);
-            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDir)
                     .setCleanDataDirectory(clean)
                     .setPort(FreePorts.orFree(port))
                     .setServerConfig("max_connections", "200")
-                    .setServerConfig("fsync", "on")
-                    .start();
+                    .setServerConfig("fsync", "on");
+            System.getProperties().stringPropertyNames().stream()
+                    .filter(name -> name.startsWith(SETTING_PREFIX))
+                    .forEach(name -> builder.setServerConfig(name.substring(SETTING_PREFIX.length()),
+                            System.getProperty(name)));
+            EmbeddedPostgres postgres = builder.start();
             log.info("embedded PostgreSQL listening on 127.0.0.1:{} (data in {})", postgres.getPort(), dataDir);
             return new EmbeddedPostgresServer(postgres);
         } catch (IOException e) {

@@ -5,6 +5,8 @@ import dev.dialer.common.contract.Contract;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -30,29 +32,39 @@ class RetrySchedule {
 
     /**
      * Leases up to {@code batch} rows due by {@code dueBy} that nobody held then (or whose holder's lease had lapsed
-     * by then), oldest first, until {@code now} plus {@code lease}. A tick passes its start as {@code dueBy} to each of
-     * its claims, so a row it held, or whose lease lapsed while it ran, is not claimed again within it.
-     * {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or taking the
-     * same row. The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery
+     * by then), oldest first (by due time, then request id and attempt), until {@code now} plus {@code lease}. A tick
+     * passes its start as {@code dueBy} to each of its claims, so a row it held, or whose lease lapsed while it ran, is
+     * not claimed again within it; and each claim after its first passes the last row the one before took as
+     * {@code after}, so it starts where that one ended instead of stepping again over the rows the tick has fired
+     * (deleted, but still in the index until vacuum, each visited with its table row: a tick's later claims cost more
+     * and more). {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or
+     * taking the same row. The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery
      * the planner may run it again for each row it joins, and with {@code SKIP LOCKED} each run can pick other rows,
      * so more than {@code batch} were claimed.
+     *
+     * @param after the row the tick's previous claim took last ({@link #lastInOrder}), or null for a tick's first
      */
-    Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
-        return db.sql("""
+    Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch, ScheduledAttempt after) {
+        DatabaseClient.GenericExecuteSpec claim = db.sql("""
                         WITH due AS (
                             SELECT request_id, attempt_no FROM dispatch.schedule
-                             WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-                             ORDER BY due_at
+                             WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)%s
+                             ORDER BY due_at, request_id COLLATE "C", attempt_no
                              LIMIT $3
                                FOR UPDATE SKIP LOCKED)
                         UPDATE dispatch.schedule s SET lease_until = $2
                           FROM due
                          WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
                         RETURNING s.command::text, s.attempt_no, s.due_at, s.reason,
-                                  COALESCE(s.first_due_at, s.due_at)""")
+                                  COALESCE(s.first_due_at, s.due_at)""".formatted(after == null ? ""
+                        : "\n                               AND (due_at, request_id COLLATE \"C\", attempt_no) > ($4, $5, $6)"))
                 .bind(0, dueBy)
                 .bind(1, now.plus(lease))
-                .bind(2, batch)
+                .bind(2, batch);
+        if (after != null) {
+            claim = claim.bind(3, after.dueAt()).bind(4, after.command().requestId()).bind(5, after.attempt());
+        }
+        return claim
                 .map(row -> new ScheduledAttempt(
                         Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class),
                         row.get(1, Integer.class),
@@ -61,6 +73,21 @@ class RetrySchedule {
                         row.get(4, Instant.class)))
                 .all();
     }
+
+    /** The row of {@code claimed} that comes last in the order {@link #claimDue} claims in; null when none. */
+    static ScheduledAttempt lastInOrder(List<ScheduledAttempt> claimed) {
+        return claimed.stream().max(CLAIM_ORDER).orElse(null);
+    }
+
+    /**
+     * The order of {@link #claimDue}: due time, request id, attempt. The statement compares request ids byte by byte
+     * ({@code COLLATE "C"}, as its index does), as {@link String#compareTo} compares ids of ASCII characters. Were the
+     * two ever to disagree, a claim would only start a little early: the rows before its start that it meets are held
+     * under the tick's lease or gone.
+     */
+    private static final Comparator<ScheduledAttempt> CLAIM_ORDER = Comparator.comparing(ScheduledAttempt::dueAt)
+            .thenComparing(row -> row.command().requestId())
+            .thenComparingInt(ScheduledAttempt::attempt);
 
     /**
      * Puts a claimed row back, due again at {@code until}: for a row whose call no carrier would take now. It goes

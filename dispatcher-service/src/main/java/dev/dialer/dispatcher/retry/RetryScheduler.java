@@ -17,6 +17,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -146,7 +147,9 @@ public class RetryScheduler {
             // Every claim of the tick takes what was due when it began: a row it held (due again a few seconds on)
             // or whose lease lapsed while it ran waits for a later tick.
             Instant tickStart = clock.instant();
-            return Mono.defer(() -> fireClaim(tickStart))
+            // The last row the tick's latest claim took: the next claim starts after it.
+            AtomicReference<ScheduledAttempt> claimedUpTo = new AtomicReference<>();
+            return Mono.defer(() -> fireClaim(tickStart, claimedUpTo))
                     .repeat(MAX_CLAIMS_PER_TICK - 1)
                     .takeUntil(done -> done)
                     .then();
@@ -156,12 +159,18 @@ public class RetryScheduler {
     /**
      * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due), or
      * a row it claimed could not be moved on (claiming again at once would only meet the same failure, and could
-     * publish a caller ID's later rows before the one that failed).
+     * publish a caller ID's later rows before the one that failed). Starts after {@code claimedUpTo} and moves it on
+     * to the last row it took.
      */
-    private Mono<Boolean> fireClaim(Instant tickStart) {
+    private Mono<Boolean> fireClaim(Instant tickStart, AtomicReference<ScheduledAttempt> claimedUpTo) {
         return Flux.defer(() -> schedule.claimDue(tickStart, clock.instant(), properties.lease(),
-                        properties.batchSize()))
+                        properties.batchSize(), claimedUpTo.get()))
                 .collectList()
+                .doOnNext(rows -> {
+                    if (!rows.isEmpty()) {
+                        claimedUpTo.set(RetrySchedule.lastInOrder(rows));
+                    }
+                })
                 .flatMap(rows -> Flux.fromIterable(byCallerId(rows))
                         .flatMap(this::fireInOrder, CONCURRENCY)
                         .collectList()

@@ -110,6 +110,7 @@ class DispatchBenchmark {
      * machine. Bounded in time: what arrived within {@code THROUGHPUT_DEADLINE} of the first dial is reported.
      */
     private void throughput(int calls) {
+        PostgresStatements.requestBeforeStart();
         Infrastructure.Endpoints infra = Infrastructure.shared();
         simulator = CarrierSimulator.start(SimulatorSettings.defaults().withRingTime(Duration.ZERO)
                 .withTalkTime(Duration.ZERO).withWebhookSecret(SECRET));
@@ -153,6 +154,7 @@ class DispatchBenchmark {
             sleep(Duration.ofSeconds(5));
         }
         int before = dialTimes.size();
+        PostgresStatements.reset(infra);
         // The baseline before anything is produced, so every measured dial counts.
         samples.add(reading.get());
         startSampler.setDaemon(true);
@@ -182,6 +184,7 @@ class DispatchBenchmark {
             perSecond.append(samples.get(i)[1] - samples.get(i - 1)[1]).append(' ');
         }
         System.out.println("BENCHMARK throughput dials started per second: " + perSecond.toString().trim());
+        PostgresStatements.report(infra, started).forEach(line -> System.out.println("BENCHMARK statement " + line));
         report("throughput", "%d calls over %d caller IDs after a warm-up of %d, limits off (trunk concurrency 1000), "
                         + "simulator without "
                         + "ring or talk time: dispatcher started %d in %.1f s = %.0f CPS; simulator received %d, first "

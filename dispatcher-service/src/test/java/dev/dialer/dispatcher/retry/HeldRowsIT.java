@@ -28,7 +28,7 @@ import reactor.core.publisher.Mono;
  * Rows held because no carrier of their route would take the call now go behind the rows due after them, on the real
  * PostgreSQL: a long outage of one route, whose held rows are older than everything else, must not starve the
  * retries, window releases and parked calls of the other routes. How late such a row fires still counts the whole
- * hold.
+ * hold. And a tick's claims take due rows in one order, each claim after the last row the one before took.
  */
 class HeldRowsIT extends DispatcherOnDatabase {
 
@@ -45,7 +45,8 @@ class HeldRowsIT extends DispatcherOnDatabase {
         String outageB = waiting(T0.minusSeconds(59));
         String otherRoute = waiting(T0.minusSeconds(30));
 
-        List<ScheduledAttempt> first = schedule.claimDue(T0, T0, Duration.ofSeconds(30), 2).collectList().block(WAIT);
+        List<ScheduledAttempt> first = schedule.claimDue(T0, T0, Duration.ofSeconds(30), 2, null).collectList()
+                .block(WAIT);
         assertThat(first).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
         for (ScheduledAttempt row : first) {
             schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), T0.plusSeconds(5)).block(WAIT);
@@ -53,9 +54,9 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
         // The outage goes on: once the hold ends, the other route's row, due before it, comes first.
         Instant later = T0.plusSeconds(6);
-        assertThat(schedule.claimDue(later, later, Duration.ofSeconds(30), 1).collectList().block(WAIT))
+        assertThat(schedule.claimDue(later, later, Duration.ofSeconds(30), 1, null).collectList().block(WAIT))
                 .extracting(row -> row.command().requestId()).containsExactly(otherRoute);
-        List<ScheduledAttempt> again = schedule.claimDue(later, later, Duration.ofSeconds(30), 2).collectList()
+        List<ScheduledAttempt> again = schedule.claimDue(later, later, Duration.ofSeconds(30), 2, null).collectList()
                 .block(WAIT);
         assertThat(again).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
 
@@ -64,6 +65,34 @@ class HeldRowsIT extends DispatcherOnDatabase {
                 .orElseThrow();
         schedule.remove(outageA, 1, a.dueAt()).block(WAIT);
         assertThat(rows(outageA)).isZero();
+    }
+
+    @Test
+    void eachClaimOfATickStartsAfterTheLastRowTheOneBeforeTook() {
+        RetrySchedule schedule = new RetrySchedule(db);
+        // Far past the other tests' rows: every claim here starts after them.
+        Instant due = T0.plus(Duration.ofDays(10));
+        ScheduledAttempt beforeAll = new ScheduledAttempt(command(""), 0, due.minusSeconds(60), "retry", due);
+        String run = "order-" + UUID.randomUUID().toString().substring(0, 8);
+        String earliest = waiting(run + "-z", due.minusSeconds(10), "retry");
+        // Due together: taken by request id byte by byte ("B" before "a"), whatever the database's collation.
+        String upperB = waiting(run + "-B", due, "retry");
+        String lowerA = waiting(run + "-a", due, "retry");
+        String lowerB = waiting(run + "-b", due, "retry");
+        Duration lease = Duration.ofSeconds(30);
+
+        // A claim starting after the earliest row passes it by although it is due and nobody holds it.
+        ScheduledAttempt earliestRow = new ScheduledAttempt(command(earliest), 1, due.minusSeconds(10), "retry",
+                due.minusSeconds(10));
+        assertThat(schedule.claimDue(due, due, lease, 1, earliestRow).collectList().block(WAIT))
+                .extracting(row -> row.command().requestId()).containsExactly(upperB);
+
+        List<ScheduledAttempt> first = schedule.claimDue(due, due, lease, 2, beforeAll).collectList().block(WAIT);
+        assertThat(first).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(earliest, lowerA);
+        ScheduledAttempt last = RetrySchedule.lastInOrder(first);
+        assertThat(last.command().requestId()).isEqualTo(lowerA);
+        assertThat(schedule.claimDue(due, due, lease, 2, last).collectList().block(WAIT))
+                .extracting(row -> row.command().requestId()).containsExactly(lowerB);
     }
 
     @Test
@@ -155,8 +184,9 @@ class HeldRowsIT extends DispatcherOnDatabase {
         Scheduler(String requestId) {
             RetrySchedule schedule = new RetrySchedule(db) {
                 @Override
-                Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
-                    return super.claimDue(dueBy, now, lease, batch)
+                Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
+                    return super.claimDue(dueBy, now, lease, batch, after)
                             .filter(row -> row.command().requestId().equals(requestId));
                 }
             };
@@ -197,9 +227,11 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
     /** A recorded request with a row of {@code reason} due at {@code dueAt}. */
     private String waiting(Instant dueAt, String reason) {
-        CallCommand command = new CallCommand(1, "held-" + UUID.randomUUID(), "acc-held", "+4930555004",
-                "+4915112340301", null, "a.wav", null, 0, 3, 1, null, null, null, null, null, null, null, null,
-                Instant.now());
+        return waiting("held-" + UUID.randomUUID(), dueAt, reason);
+    }
+
+    private String waiting(String requestId, Instant dueAt, String reason) {
+        CallCommand command = command(requestId);
         attempts.record(command).block(WAIT);
         db.sql("""
                         INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
@@ -211,6 +243,11 @@ class HeldRowsIT extends DispatcherOnDatabase {
                 .then()
                 .block(WAIT);
         return command.requestId();
+    }
+
+    private static CallCommand command(String requestId) {
+        return new CallCommand(1, requestId, "acc-held", "+4930555004", "+4915112340301", null, "a.wav", null, 0, 3, 1,
+                null, null, null, null, null, null, null, null, Instant.now());
     }
 
     private long rows(String requestId) {

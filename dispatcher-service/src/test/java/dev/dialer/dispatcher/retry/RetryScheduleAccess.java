@@ -17,7 +17,7 @@ public final class RetryScheduleAccess {
 
     /** Leases the rows due at {@code now}, as the scheduler does before it publishes them. */
     public Mono<List<Claimed>> claimDue(Instant now) {
-        return schedule.claimDue(now, now, Duration.ofSeconds(30), 1000)
+        return schedule.claimDue(now, now, Duration.ofSeconds(30), 1000, null)
                 .map(row -> new Claimed(row.command().requestId(), row.attempt(), row.dueAt()))
                 .collectList();
     }

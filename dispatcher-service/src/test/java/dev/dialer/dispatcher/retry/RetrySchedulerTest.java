@@ -30,7 +30,8 @@ class RetrySchedulerTest {
         // A claim that neither answers nor fails: a connection gone quiet.
         RetrySchedule hanging = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 return Flux.never();
             }
         };
@@ -50,7 +51,8 @@ class RetrySchedulerTest {
         AtomicBoolean kafkaRefuses = new AtomicBoolean(true);
         RetrySchedule oneDue = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 return Flux.just(new ScheduledAttempt(command(), 2, now, "retry", now));
             }
 
@@ -79,7 +81,8 @@ class RetrySchedulerTest {
         CallCommand parked = command();
         RetrySchedule parkedAndRetry = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 return Flux.just(new ScheduledAttempt(parked, 1, now, "parked", now),
                         new ScheduledAttempt(command(), 2, now, "retry", now));
             }
@@ -112,7 +115,8 @@ class RetrySchedulerTest {
         Collections.shuffle(rows, new java.util.Random(7));
         RetrySchedule twentyDue = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 return Flux.fromIterable(rows);
             }
 
@@ -160,14 +164,19 @@ class RetrySchedulerTest {
                     Instant.EPOCH.plusSeconds(row)));
         }
         List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
+        List<Instant> startsAfter = Collections.synchronizedList(new ArrayList<>());
         RetrySchedule schedule = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
+                startsAfter.add(after == null ? null : after.dueAt());
                 List<ScheduledAttempt> claimed = new ArrayList<>();
                 while (claimed.size() < batch && !due.isEmpty()) {
                     claimed.add(due.poll());
                 }
                 claims.add(claimed.size());
+                // In no particular order, as the database returns them.
+                Collections.reverse(claimed);
                 return Flux.fromIterable(claimed);
             }
 
@@ -185,6 +194,9 @@ class RetrySchedulerTest {
 
         assertThat(published).hasSize(23);
         assertThat(claims).containsExactly(5, 5, 5, 5, 3);
+        // Each claim after the first starts after the last row the one before took.
+        assertThat(startsAfter).containsExactly(null, Instant.EPOCH.plusSeconds(4), Instant.EPOCH.plusSeconds(9),
+                Instant.EPOCH.plusSeconds(14), Instant.EPOCH.plusSeconds(19));
     }
 
     @Test
@@ -203,7 +215,8 @@ class RetrySchedulerTest {
         List<String> claimed = Collections.synchronizedList(new ArrayList<>());
         RetrySchedule held = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 List<ScheduledAttempt> rows = due.entrySet().stream()
                         .filter(entry -> !entry.getValue().isAfter(dueBy))
                         .sorted(java.util.Map.Entry.comparingByValue())
@@ -239,7 +252,8 @@ class RetrySchedulerTest {
         java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
         RetrySchedule alwaysFull = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 claims.incrementAndGet();
                 return Flux.just(new ScheduledAttempt(command(), 1, now, "retry", now),
                         new ScheduledAttempt(command(), 1, now, "retry", now));

@@ -22,7 +22,8 @@ public final class ScriptedRetryScheduler {
                                           MeterRegistry registry) {
         RetrySchedule schedule = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
                 return claim.get().thenMany(Flux.empty());
             }
         };
