@@ -19,8 +19,8 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.paused}: partitions not fetching because their window is full;</li>
  *   <li>{@code dialer.dispatcher.lanes.dials.in.flight}: dials running (bounded by {@code max-dials-in-flight});
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
- *   <li>{@code dialer.dispatcher.lanes.parked}: records parked in the schedule; {@code …lanes.wait}: time from a
- *       record's arrival in its lane to its dial;</li>
+ *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});
+ *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled,at=admission|lane}}: cancelled commands handed to the
  *       dial-time gate without taking a token, permit or slot, as they arrived or from their lane;</li>
  *   <li>{@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
@@ -34,7 +34,7 @@ import org.springframework.stereotype.Component;
 class PacingMetrics {
 
     private final MeterRegistry registry;
-    private final Counter parked;
+    private final Map<Parked, Counter> parked = new EnumMap<>(Parked.class);
     private final Counter started;
     private final Timer waited;
     private final Counter slotsReleased;
@@ -44,7 +44,12 @@ class PacingMetrics {
 
     PacingMetrics(MeterRegistry registry) {
         this.registry = registry;
-        this.parked = registry.counter("dialer.dispatcher.lanes.parked");
+        for (Parked reason : Parked.values()) {
+            parked.put(reason, Counter.builder("dialer.dispatcher.lanes.parked")
+                    .description("records parked in the schedule rather than held in their lane")
+                    .tags("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .register(registry));
+        }
         this.started = registry.counter("dialer.dispatcher.dials.started", "trunk", "default");
         this.waited = Timer.builder("dialer.dispatcher.lanes.wait")
                 .description("time from a record's arrival in its lane to its dial")
@@ -84,8 +89,8 @@ class PacingMetrics {
                 .tag("trunk", "default").register(registry);
     }
 
-    void parked(int count) {
-        parked.increment(count);
+    void parked(Parked reason, int count) {
+        parked.get(reason).increment(count);
     }
 
     /** A start was decided at {@code decidedAt} (the limits' clock). */
@@ -117,5 +122,17 @@ class PacingMetrics {
     /** Where a cancelled command left the lanes' pacing: as it arrived, or from its lane (its head, or parking). */
     enum Unpaced {
         ADMISSION, LANE
+    }
+
+    /** Why a record was parked rather than held in its lane. */
+    enum Parked {
+        /** It arrived at a lane already holding {@code park-after} of waiting at the pace the lane starts calls. */
+        BACKLOG,
+        /** It arrived while records its lane parked earlier had not all come back: it goes behind them. */
+        BEHIND,
+        /** Its lane's head waited {@code park-after} at the trunk for its turn; the lane kept what it could start. */
+        TRUNK,
+        /** No carrier of its lane's route took calls for {@code park-after}. */
+        NO_CARRIER
     }
 }

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -141,8 +142,10 @@ public final class PartitionLanes {
             } else if (lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())
                     || lane.overBudget(lanes.properties().parkAfter(), now())) {
                 // Records parked before it have not all come back: admitted now, it would be dialled before them.
+                PacingMetrics.Parked reason = lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())
+                        ? PacingMetrics.Parked.BEHIND : PacingMetrics.Parked.BACKLOG;
                 park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                        lane.parkSpacing(now())));
+                        lane.parkSpacing(now())), reason);
             } else {
                 lane.queue.add(new Pending(record, ticket, slot, now()));
                 pump(lane);
@@ -302,7 +305,7 @@ public final class PartitionLanes {
         while (lane.queue.size() > keep) {
             beyond.addFirst(lane.queue.pollLast());
         }
-        parkAhead(lane, beyond);
+        parkAhead(lane, beyond, PacingMetrics.Parked.TRUNK);
         log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
                 topic, partition, lane.callerId, lanes.properties().parkAfter(), beyond.size());
     }
@@ -430,7 +433,7 @@ public final class PartitionLanes {
         int count = lane.queue.size();
         List<Pending> all = new ArrayList<>(lane.queue);
         lane.queue.clear();
-        parkAhead(lane, all);
+        parkAhead(lane, all, PacingMetrics.Parked.NO_CARRIER);
         lane.heldSince = NOT_HELD;
         log.info("{}-{}: no carrier takes calls for caller ID lane {} for {} or more; {} record(s) parked", topic,
                 partition, lane.callerId, lanes.properties().parkAfter(), count);
@@ -441,7 +444,7 @@ public final class PartitionLanes {
      * not come back yet ({@link Lane#parkDuesAhead}): they arrived before every one of those. A cancelled one goes to
      * the work instead, where it ends at once.
      */
-    private void parkAhead(Lane lane, Iterable<Pending> shed) {
+    private void parkAhead(Lane lane, Iterable<Pending> shed, PacingMetrics.Parked reason) {
         List<Pending> parkable = new ArrayList<>();
         for (Pending pending : shed) {
             if (lanes.cancelled(pending.ticket)) {
@@ -453,7 +456,7 @@ public final class PartitionLanes {
         List<Instant> dues = lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
                 lanes.properties().parkAfter(), lane.parkSpacing(now()));
         for (int i = 0; i < parkable.size(); i++) {
-            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i));
+            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), reason);
         }
     }
 
@@ -461,8 +464,8 @@ public final class PartitionLanes {
      * Queues the record for parking; one batch per partition is written at a time, so parking a long backlog takes a
      * few statements and never crowds the dials out of the connection pool.
      */
-    private void park(OffsetWindow.Slot slot, LaneTicket ticket, Instant due) {
-        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot));
+    private void park(OffsetWindow.Slot slot, LaneTicket ticket, Instant due, PacingMetrics.Parked reason) {
+        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot, reason));
         if (!parking) {
             parking = true;
             emit(parkBatch(generation));
@@ -488,7 +491,8 @@ public final class PartitionLanes {
     }
 
     private synchronized void parked(List<ToPark> batch, long owner) {
-        lanes.metrics().parked(batch.size());
+        batch.stream().collect(Collectors.groupingBy(ToPark::reason, Collectors.counting()))
+                .forEach((reason, count) -> lanes.metrics().parked(reason, count.intValue()));
         if (owner != generation) {
             return;
         }
@@ -575,7 +579,7 @@ public final class PartitionLanes {
         return now();
     }
 
-    private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot) {
+    private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot, PacingMetrics.Parked reason) {
     }
 
     private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {

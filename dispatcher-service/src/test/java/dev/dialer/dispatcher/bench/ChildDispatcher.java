@@ -91,6 +91,25 @@ final class ChildDispatcher implements AutoCloseable {
         return sum;
     }
 
+    /** The series of {@code name} as Prometheus shows them (labels and value), from one scrape. */
+    List<String> series(String name) {
+        return prometheus().lines().filter(line -> line.startsWith(name + "{") || line.startsWith(name + " "))
+                .toList();
+    }
+
+    /** The sum of each of {@code names}' series, from one scrape (each scrape costs the dispatcher some CPU). */
+    double[] sums(String... names) {
+        double[] sums = new double[names.length];
+        for (String line : prometheus().split("\n")) {
+            for (int i = 0; i < names.length; i++) {
+                if (line.startsWith(names[i] + "{") || line.startsWith(names[i] + " ")) {
+                    sums[i] += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+        }
+        return sums;
+    }
+
     /** The first {@code rows} classes of the heap histogram (live objects), with the total line. */
     String histogram(int rows) {
         List<String> lines = jcmd("GC.class_histogram").lines().toList();

@@ -127,13 +127,17 @@ class DispatchBenchmark {
         ProcessHandle dispatcherProcess = ProcessHandle.of(child.pid()).orElseThrow();
         com.sun.management.OperatingSystemMXBean harness =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        // {time, dials started, dispatcher CPU, this JVM's CPU, PostgreSQL's CPU} every second (reading the child's
-        // counters costs it a scrape, so not more often).
+        // {time, dials started, dispatcher CPU, this JVM's CPU, PostgreSQL's CPU, trunk slots held, records in lanes,
+        // records parked} every second (reading the child's meters costs it a scrape, so one and not more often).
         List<long[]> samples = new CopyOnWriteArrayList<>();
-        java.util.function.Supplier<long[]> reading = () -> new long[] {System.nanoTime(),
-                (long) child.counter("dialer_dispatcher_dials_started_total"),
-                dispatcherProcess.info().totalCpuDuration().map(Duration::toNanos).orElse(0L),
-                harness.getProcessCpuTime(), PostgresCpu.nanos()};
+        java.util.function.Supplier<long[]> reading = () -> {
+            double[] meters = child.sums("dialer_dispatcher_dials_started_total", "dialer_dispatcher_trunk_in_flight",
+                    "dialer_dispatcher_lanes_backlog", "dialer_dispatcher_lanes_parked_total");
+            return new long[] {System.nanoTime(), (long) meters[0],
+                    dispatcherProcess.info().totalCpuDuration().map(Duration::toNanos).orElse(0L),
+                    harness.getProcessCpuTime(), PostgresCpu.nanos(), (long) meters[1], (long) meters[2],
+                    (long) meters[3]};
+        };
         Thread startSampler = new Thread(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 try {
@@ -169,9 +173,9 @@ class DispatchBenchmark {
         List<Long> measured = List.copyOf(dialTimes.subList(before, dialTimes.size()));
         int received = measured.size();
         double receivedSeconds = received < 2 ? 0 : (measured.get(received - 1) - measured.get(0)) / 1e9;
-        long[] base = samples.isEmpty() ? new long[5] : samples.get(0);
+        long[] base = samples.isEmpty() ? new long[8] : samples.get(0);
         long[] first = samples.stream().filter(sample -> sample[1] > base[1]).findFirst().orElse(base);
-        long[] last = samples.isEmpty() ? new long[5] : samples.get(samples.size() - 1);
+        long[] last = samples.isEmpty() ? new long[8] : samples.get(samples.size() - 1);
         long[] allStarted = samples.stream().filter(sample -> sample[1] >= last[1]).findFirst().orElse(last);
         double startSeconds = (allStarted[0] - first[0]) / 1e9;
         long dials = allStarted[1] - first[1];
@@ -184,6 +188,11 @@ class DispatchBenchmark {
             perSecond.append(samples.get(i)[1] - samples.get(i - 1)[1]).append(' ');
         }
         System.out.println("BENCHMARK throughput dials started per second: " + perSecond.toString().trim());
+        System.out.println("BENCHMARK throughput trunk slots held / records in lanes / parked so far, each second: "
+                + samples.stream().map(sample -> sample[5] + "/" + sample[6] + "/" + (sample[7] - base[7]))
+                .collect(java.util.stream.Collectors.joining(" ")));
+        child.series("dialer_dispatcher_lanes_parked_total")
+                .forEach(line -> System.out.println("BENCHMARK throughput parked (since start): " + line));
         PostgresStatements.report(infra, started).forEach(line -> System.out.println("BENCHMARK statement " + line));
         report("throughput", "%d calls over %d caller IDs after a warm-up of %d, limits off (trunk concurrency 1000), "
                         + "simulator without "
@@ -238,7 +247,8 @@ class DispatchBenchmark {
             sleep(Duration.ofSeconds(5));
             System.out.printf("BENCHMARK t+%ds dials %d backlog %.0f parked %.0f fired %.0f%n", second + 5,
                     dialTimes.size(), meters.get("dialer.dispatcher.lanes.backlog").gauge().value(),
-                    meters.counter("dialer.dispatcher.lanes.parked").count(),
+                    meters.get("dialer.dispatcher.lanes.parked").counters().stream().mapToDouble(Counter::count)
+                            .sum(),
                     meters.counter("dialer.dispatcher.retries", "stage", "fired").count());
         }
         long inWindow = dialTimes.stream().filter(t -> t - first < window.toNanos()).count();
