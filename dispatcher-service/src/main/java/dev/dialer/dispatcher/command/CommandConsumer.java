@@ -32,8 +32,8 @@ import reactor.core.scheduler.Schedulers;
  * The {@code dialer.call.commands} pipeline: consume, group by partition, and hand each partition's records to its
  * {@link PartitionLanes}, which dial them per caller ID within the pacing limits; the partitions side by side
  * (bounded {@code flatMap}). The same consumer reads {@code dialer.carrier.callbacks}, co-partitioned with the
- * commands, and applies each of its partitions in order ({@link CallbackRecords}): the owner of a caller ID's commands
- * is the one writer of its calls' statuses.
+ * commands, and applies each of its partitions' callbacks in order per caller ID ({@link CallbackPartition},
+ * {@link CallbackRecords}): the owner of a caller ID's commands is the one writer of its calls' statuses.
  *
  * <p>Delivery: at least once per record (a record is acknowledged only after it is handled or parked, and the lanes
  * commit a partition only up to its first unfinished record); at most one dial per attempt (see
@@ -91,35 +91,13 @@ public class CommandConsumer {
         return new KafkaSettings(settings.bootstrapServers(), overrides);
     }
 
-    /**
-     * A callbacks partition: applied one after another, which keeps each call's statuses in order. Memory is bounded
-     * as in the lanes: the records are taken in as they arrive and counted, and at {@code max-in-flight-per-partition}
-     * waiting the partition stops fetching until half of them are applied (the rest wait in Kafka).
-     */
+    /** A callbacks partition, applied by caller ID ({@link CallbackPartition}). */
     private Flux<Void> inOrder(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
         int partition = Integer.parseInt(group.key().substring(Topics.CARRIER_CALLBACKS.length() + 1));
-        int high = lanesProperties.maxInFlightPerPartition();
-        // Counted and switched under one lock, so a pause and the resume after it reach the consumer in that order.
-        Object lock = new Object();
-        int[] waiting = {0};
-        boolean[] paused = {false};
-        return group
-                .doOnNext(record -> {
-                    synchronized (lock) {
-                        if (++waiting[0] >= high && !paused[0]) {
-                            paused[0] = true;
-                            flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe();
-                        }
-                    }
-                })
-                .concatMap(record -> callbacks.handle(record).doFinally(signal -> {
-                    synchronized (lock) {
-                        if (--waiting[0] <= high / 2 && paused[0]) {
-                            paused[0] = false;
-                            flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe();
-                        }
-                    }
-                }), Integer.MAX_VALUE);
+        return new CallbackPartition(properties.callbackStreams(), lanesProperties.maxInFlightPerPartition(),
+                () -> flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe(),
+                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe())
+                .apply(group, callbacks::handle);
     }
 
     private Flux<Void> inLanes(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {

@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.command;
 
+import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import java.time.Duration;
@@ -18,6 +19,9 @@ import org.springframework.validation.annotation.Validated;
  *                       their offsets are committed before the new owner starts); the rest are delivered again to the
  *                       new owner, whose attempt ledger keeps them from dialling twice. Records waiting for their rate
  *                       are never acknowledged in time, so this is a bound on how long a rebalance stalls the group
+ * @param callbackStreams callbacks of one {@code dialer.carrier.callbacks} partition applied at once: each caller ID's
+ *                       always one after another (so each call's), the partition's caller IDs spread over this many
+ *                       streams by hash. 1 applies the partition's callbacks strictly one after another
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.commands")
@@ -25,5 +29,6 @@ public record CommandConsumerProperties(
         @DefaultValue("dialer-dispatcher") @NotBlank String groupId,
         @DefaultValue("500") @Min(1) int maxPollRecords,
         @DefaultValue("256") @Min(1) int concurrency,
-        @DefaultValue("PT1S") Duration rebalanceWait) {
+        @DefaultValue("PT1S") Duration rebalanceWait,
+        @DefaultValue("4") @Min(1) @Max(64) int callbackStreams) {
 }

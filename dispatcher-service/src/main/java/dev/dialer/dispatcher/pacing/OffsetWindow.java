@@ -7,12 +7,12 @@ import java.util.ArrayDeque;
  * One partition's records from the first unfinished one onwards, in offset order. Records finish in any order; the
  * window acknowledges only the last record of the finished run at its head, because acknowledging an offset commits
  * every earlier one of the partition. A committed offset therefore never passes an unfinished record.
- * Not thread-safe: its {@link PartitionLanes} guards it.
+ * Not thread-safe: its user guards it ({@link PartitionLanes}; the callbacks consumer).
  */
-final class OffsetWindow {
+public final class OffsetWindow {
 
     /** A tracked record: only its acknowledgement is kept, not its payload, once it has been handed on. */
-    static final class Slot {
+    public static final class Slot {
         final Runnable acknowledge;
         final long epoch;
         boolean finished;
@@ -27,7 +27,7 @@ final class OffsetWindow {
     private int unfinished;
     private long epoch;
 
-    Slot track(InboundRecord record) {
+    public Slot track(InboundRecord record) {
         Slot slot = new Slot(record.acknowledger(), epoch);
         slots.add(slot);
         unfinished++;
@@ -35,7 +35,7 @@ final class OffsetWindow {
     }
 
     /** Marks the slot finished and acknowledges the finished run at the head, if the slot completed one. */
-    void finish(Slot slot) {
+    public void finish(Slot slot) {
         if (slot.finished) {
             return;
         }

@@ -1,0 +1,123 @@
+package dev.dialer.dispatcher.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.kafka.InboundRecord;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+class CallbackPartitionTest {
+
+    private static final String A = "+4930555000";
+
+    private final List<Long> acknowledged = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> started = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, Sinks.Empty<Void>> running = Collections.synchronizedMap(new HashMap<>());
+    private final Sinks.Many<InboundRecord> records = Sinks.many().unicast().onBackpressureBuffer();
+
+    @Test
+    void oneCallerIdsCallbacksWaitForEachOtherAndAnotherCallerIdsDoNot() {
+        String b = inAnotherStream(A, 4);
+        Disposable applying = start(new CallbackPartition(4, 1_000, () -> { }, () -> { }));
+
+        offer(0, A, "a0");
+        offer(1, b, "b0");
+        offer(2, A, "a1");
+
+        assertThat(started).containsExactly("a0", "b0");
+        finish("b0");
+        assertThat(started).as("a1 waits for a0, the same caller ID's").containsExactly("a0", "b0");
+        finish("a0");
+        assertThat(started).containsExactly("a0", "b0", "a1");
+        finish("a1");
+        applying.dispose();
+    }
+
+    @Test
+    void offsetsAreAcknowledgedInOrderWhateverOrderTheCallbacksAreAppliedIn() {
+        String b = inAnotherStream(A, 4);
+        Disposable applying = start(new CallbackPartition(4, 1_000, () -> { }, () -> { }));
+        offer(0, A, "a0");
+        offer(1, b, "b0");
+        offer(2, A, "a1");
+
+        finish("b0");
+        assertThat(acknowledged).as("offset 0 not applied yet: nothing committed").isEmpty();
+        finish("a0");
+        assertThat(acknowledged).as("0 and 1 applied: 1 acknowledged, which commits both").containsExactly(1L);
+        finish("a1");
+        assertThat(acknowledged).containsExactly(1L, 2L);
+        applying.dispose();
+    }
+
+    @Test
+    void oneStreamAppliesThePartitionStrictlyInOrder() {
+        Disposable applying = start(new CallbackPartition(1, 1_000, () -> { }, () -> { }));
+        offer(0, A, "a0");
+        offer(1, inAnotherStream(A, 4), "b0");
+
+        assertThat(started).containsExactly("a0");
+        finish("a0");
+        assertThat(started).containsExactly("a0", "b0");
+        finish("b0");
+        applying.dispose();
+    }
+
+    @Test
+    void fetchingStopsAtTheBoundAndResumesOnceHalfOfItIsApplied() {
+        AtomicInteger pauses = new AtomicInteger();
+        AtomicInteger resumes = new AtomicInteger();
+        Disposable applying = start(new CallbackPartition(1, 4, pauses::incrementAndGet, resumes::incrementAndGet));
+        for (int i = 0; i < 5; i++) {
+            offer(i, A, "a" + i);
+        }
+        assertThat(pauses).hasValue(1);
+        finish("a0");
+        finish("a1");
+        assertThat(resumes).as("3 waiting, above half the bound").hasValue(0);
+        finish("a2");
+        assertThat(resumes).hasValue(1);
+        finish("a3");
+        finish("a4");
+        assertThat(pauses).hasValue(1);
+        applying.dispose();
+    }
+
+    /** Applies the partition's records: each starts, then waits for {@link #finish}, then acknowledges itself. */
+    private Disposable start(CallbackPartition partition) {
+        return partition.apply(records.asFlux(), record -> Mono.defer(() -> {
+            String name = new String(record.value());
+            Sinks.Empty<Void> done = Sinks.empty();
+            running.put(name, done);
+            started.add(name);
+            return done.asMono();
+        }).then(Mono.fromRunnable(record::acknowledge))).subscribe();
+    }
+
+    private void offer(long offset, String callerId, String name) {
+        records.tryEmitNext(new InboundRecord("dialer.carrier.callbacks", 0, offset, callerId, name.getBytes(),
+                Map.of(), () -> acknowledged.add(offset)));
+    }
+
+    private void finish(String name) {
+        running.get(name).tryEmitEmpty();
+    }
+
+    /** A caller ID that the partition applies in another stream than {@code callerId}'s. */
+    private static String inAnotherStream(String callerId, int streams) {
+        for (int i = 1; ; i++) {
+            String other = "+4930555" + (100 + i);
+            if (Math.floorMod(other.hashCode(), streams) != Math.floorMod(callerId.hashCode(), streams)) {
+                return other;
+            }
+        }
+    }
+}
