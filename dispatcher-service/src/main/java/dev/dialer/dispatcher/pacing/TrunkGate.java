@@ -63,6 +63,11 @@ public final class TrunkGate {
     private int counting;
     private final Set<String> releasedWhileCounting = new HashSet<>();
     private long capacityRejections;
+    /**
+     * No held slot or unclaimed grant lapses before this: a lower bound, kept as they are taken (one released or
+     * claimed since may have set it) and made exact by each scan for lapsed ones ({@link #expire}).
+     */
+    private long earliestLapse = Long.MAX_VALUE;
 
     /** On the scheduler's clock (a virtual one in tests). */
     TrunkGate(double configuredCps, int configuredConcurrency, long slotTimeLimitNanos, Scheduler scheduler) {
@@ -266,6 +271,7 @@ public final class TrunkGate {
                 } else {
                     long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
                     slots.put(call.slotKey(), new Slot(now - age, call.partition()));
+                    lapsesBy(now - age + slotTimeLimitNanos + 1);
                     held++;
                 }
             }
@@ -326,6 +332,7 @@ public final class TrunkGate {
             held.holders++;
         } else {
             slots.put(slotKey, new Slot(now, partition));
+            lapsesBy(now + slotTimeLimitNanos + 1);
         }
         if (bucket != null) {
             bucket.take(now);
@@ -354,21 +361,17 @@ public final class TrunkGate {
             }
             take(next.slotKey(), next.partition(), now);
             granted.put(next.slotKey(), now);
+            lapsesBy(now + GRANT_TIMEOUT_NANOS + 1);
             toWake.add(next.wake());
         }
         if (waiters > 0 && slots.size() >= currentLimit()) {
             // Concurrency binds. A slot held past its time limit (its terminal status was lost) or a grant never
             // claimed frees one with no release to say so: look again when the first of them lapses, or the waiting
             // lanes would wait for traffic that may never come.
-            long lapses = Long.MAX_VALUE;
-            for (Slot slot : slots.values()) {
-                lapses = Math.min(lapses, slot.acquiredAt() + slotTimeLimitNanos + 1);
-            }
-            for (long grantedAt : granted.values()) {
-                lapses = Math.min(lapses, grantedAt + GRANT_TIMEOUT_NANOS + 1);
-            }
-            if (lapses != Long.MAX_VALUE) {
-                armRateTimer(now, Math.max(lapses, now + 1));
+            // Early at worst (a bound that a release or a claimed grant has made stale): the timer then finds nothing
+            // lapsed, and the scan it makes sets the bound right.
+            if (earliestLapse != Long.MAX_VALUE) {
+                armRateTimer(now, Math.max(earliestLapse, now + 1));
             }
         }
     }
@@ -397,18 +400,38 @@ public final class TrunkGate {
 
     /** Slots held past the time limit are given back (their terminal status was lost), and grants never claimed. */
     private void expire(long now, List<Runnable> toWake) {
+        if (now < earliestLapse) {
+            // Nothing can have lapsed yet: no scan of every slot on every start.
+            return;
+        }
         int before = slots.size();
-        slots.values().removeIf(slot -> now - slot.acquiredAt() > slotTimeLimitNanos);
-        granted.entrySet().removeIf(grant -> {
-            boolean stale = now - grant.getValue() > GRANT_TIMEOUT_NANOS;
-            if (stale) {
-                slots.remove(grant.getKey());
+        long next = Long.MAX_VALUE;
+        for (Iterator<Slot> held = slots.values().iterator(); held.hasNext(); ) {
+            Slot slot = held.next();
+            if (now - slot.acquiredAt() > slotTimeLimitNanos) {
+                held.remove();
+            } else {
+                next = Math.min(next, slot.acquiredAt() + slotTimeLimitNanos + 1);
             }
-            return stale;
-        });
+        }
+        for (Iterator<Map.Entry<String, Long>> grants = granted.entrySet().iterator(); grants.hasNext(); ) {
+            Map.Entry<String, Long> grant = grants.next();
+            if (now - grant.getValue() > GRANT_TIMEOUT_NANOS) {
+                slots.remove(grant.getKey());
+                grants.remove();
+            } else {
+                next = Math.min(next, grant.getValue() + GRANT_TIMEOUT_NANOS + 1);
+            }
+        }
+        earliestLapse = next;
         if (slots.size() < before) {
             serve(now, toWake);
         }
+    }
+
+    /** A slot or grant that lapses at {@code at} unless released or claimed first. */
+    private void lapsesBy(long at) {
+        earliestLapse = Math.min(earliestLapse, at);
     }
 
     private long now() {

@@ -126,6 +126,27 @@ class TrunkGateTest {
     }
 
     @Test
+    void aSlotReleasedInTimeDoesNotTakeALaterOneWithItWhenItsTimeLimitWouldHaveCome() {
+        TrunkGate trunk = new TrunkGate(0, 1, SECOND, time);
+        trunk.acquireOrWait("early", "acc", 0, now(), () -> { });
+        time.advanceTimeBy(Duration.ofMillis(400));
+        trunk.release("early", true);
+        trunk.acquireOrWait("later", "acc", 0, now(), () -> { });
+        List<String> woken = new ArrayList<>();
+        assertThat(trunk.acquireOrWait("next", "acc", 0, now(), () -> woken.add("next")))
+                .isEqualTo(TrunkGate.QUEUED);
+
+        // When the released slot would have lapsed, the later one has 400 ms to go.
+        time.advanceTimeBy(Duration.ofMillis(700));
+        assertThat(woken).isEmpty();
+        assertThat(trunk.holds("later")).isTrue();
+        time.advanceTimeBy(Duration.ofMillis(400));
+
+        assertThat(woken).containsExactly("next");
+        assertThat(trunk.holds("later")).isFalse();
+    }
+
+    @Test
     void aWaitingStartIsGrantedWhenAHeldSlotLapsesThoughNothingElseHappens() {
         TrunkGate trunk = new TrunkGate(0, 1, SECOND, time);
         trunk.acquireOrWait("lost", "acc", 0, now(), () -> { });
