@@ -1,6 +1,5 @@
 package dev.dialer.dispatcher.callback;
 
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -12,7 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Carrier callbacks through {@code dialer.carrier.callbacks}: the status endpoint appends each verified callback,
@@ -43,14 +41,6 @@ public class CallbackRecords {
         for (String path : new String[] {"topic", "direct"}) {
             registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
         }
-    }
-
-    /** The caller ID the callback's correlation tag names; empty for a tag without one. */
-    static Optional<String> callerId(byte[] body) {
-        JsonNode customerData = Contract.mapper().readTree(body).get("customerData");
-        JsonNode callerId = customerData == null ? null : customerData.get("caller_id");
-        return callerId != null && callerId.isString() && !callerId.stringValue().isBlank()
-                ? Optional.of(callerId.stringValue()) : Optional.empty();
     }
 
     /** Appends a verified callback for its caller ID's owner; completes once Kafka has it ({@code acks=all}). */

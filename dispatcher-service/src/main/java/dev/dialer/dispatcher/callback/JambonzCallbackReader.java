@@ -38,11 +38,12 @@ final class JambonzCallbackReader {
      * The callback's fields, with jambonz's raw {@code call_status}; {@code amdType} is set (and {@code callStatus}
      * may be absent) for an answering-machine event. {@code carrier}, {@code sentAtMillis} and {@code dial} are what
      * our tag says about the create-call request (its route name, when it was sent, which dial of the attempt it
-     * was), if it says.
+     * was), if it says; {@code callerId} is the tag's caller ID, which routes the callback to its owner (null when
+     * the tag names none).
      */
     record Parsed(String callStatus, String requestId, int attempt, String callSid, Integer sipStatus,
                   String sipReason, Integer durationSeconds, String amdType, String carrier, Long sentAtMillis,
-                  Integer dial) {
+                  Integer dial, String callerId) {
 
         boolean isAnsweringMachineEvent() {
             return amdType != null;
@@ -91,7 +92,8 @@ final class JambonzCallbackReader {
         }
         return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"), integer(json, "sip_status"),
                 text(json, "sip_reason"), integer(json, "duration"), amdType, text(customerData, "carrier"),
-                longValue(customerData, "sent_at"), positive(integer(customerData, "dial")));
+                longValue(customerData, "sent_at"), positive(integer(customerData, "dial")),
+                nonBlank(text(customerData, "caller_id")));
     }
 
     private static String text(JsonNode node, String field) {
@@ -102,6 +104,10 @@ final class JambonzCallbackReader {
     private static Long longValue(JsonNode node, String field) {
         JsonNode value = node.get(field);
         return value != null && value.isIntegralNumber() && value.canConvertToLong() ? value.longValue() : null;
+    }
+
+    private static String nonBlank(String value) {
+        return value == null || value.isBlank() ? null : value;
     }
 
     /** A dial number is 1 or more; anything else names no dial. */

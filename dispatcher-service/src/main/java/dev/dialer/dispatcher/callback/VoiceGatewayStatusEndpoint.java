@@ -155,7 +155,7 @@ class VoiceGatewayStatusEndpoint {
     /** To the caller ID's owner through the callbacks topic, or applied here when the tag names no caller ID. */
     private Mono<ResponseEntity<Object>> route(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                Supplier<Mono<CallbackApplier.Result>> here) {
-        Optional<String> callerId = CallbackRecords.callerId(raw);
+        Optional<String> callerId = Optional.ofNullable(parsed.callerId());
         if (callerId.isPresent()) {
             return callbacks.append(callerId.get(), raw)
                     .thenReturn(ResponseEntity.ok().build())

@@ -16,7 +16,20 @@ class JambonzCallbackReaderTest {
                  "customerData":{"request_id":"r-1","attempt":2,"account_id":"a"}}""");
 
         assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-1", 2, "cs-1", 200, "OK", 42,
-                null, null, null, null));
+                null, null, null, null, null));
+    }
+
+    @Test
+    void readsTheCallerIdTheTagRoutesTheCallbackBy() {
+        assertThat(read("""
+                {"call_status":"ringing","customerData":{"request_id":"r-1","attempt":1,"caller_id":"+4930555000"}}""")
+                .callerId()).isEqualTo("+4930555000");
+        assertThat(read("""
+                {"call_status":"ringing","customerData":{"request_id":"r-1","attempt":1,"caller_id":" "}}""")
+                .callerId()).as("a blank caller ID names none").isNull();
+        assertThat(read("""
+                {"call_status":"ringing","customerData":{"request_id":"r-1","attempt":1,"caller_id":7}}""")
+                .callerId()).as("not a string").isNull();
     }
 
     @Test
