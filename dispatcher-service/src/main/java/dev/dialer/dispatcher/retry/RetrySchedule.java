@@ -109,15 +109,21 @@ class RetrySchedule {
     }
 
     /**
-     * Removes a row once its attempt is released (or dropped), unless it was rewritten meanwhile: the released command
-     * may already have been made to wait again (a calling window, a paused campaign), which moved {@code due_at}, and
-     * that new wait must stay.
+     * Removes rows once their attempts are released (or dropped), in one statement, each unless it was rewritten
+     * meanwhile: a released command may already have been made to wait again (a calling window, a paused campaign),
+     * which moved {@code due_at}, and that new wait must stay.
      */
-    Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
-        return db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1 AND attempt_no = $2 AND due_at = $3")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .bind(2, dueAt)
+    Mono<Void> removeAll(List<ScheduledAttempt> rows) {
+        if (rows.isEmpty()) {
+            return Mono.empty();
+        }
+        return db.sql("""
+                        DELETE FROM dispatch.schedule s
+                         USING unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
+                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.due_at = t.d::timestamptz""")
+                .bind(0, rows.stream().map(row -> row.command().requestId()).toArray(String[]::new))
+                .bind(1, rows.stream().map(ScheduledAttempt::attempt).toArray(Integer[]::new))
+                .bind(2, rows.stream().map(row -> row.dueAt().toString()).toArray(String[]::new))
                 .then();
     }
 }

@@ -12,11 +12,13 @@ import dev.dialer.dispatcher.resilience.Heartbeat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -171,22 +173,84 @@ public class RetryScheduler {
                         claimedUpTo.set(RetrySchedule.lastInOrder(rows));
                     }
                 })
-                .flatMap(rows -> Flux.fromIterable(byCallerId(rows))
-                        .flatMap(this::fireInOrder, CONCURRENCY)
-                        .collectList()
-                        .map(moved -> {
-                            boolean progressed = moved.isEmpty() || moved.contains(true);
-                            if (progressed) {
-                                progress.beat();
-                            }
-                            return rows.size() < properties.batchSize() || moved.contains(false);
-                        }))
+                .flatMap(this::fireRows)
                 .timeout(properties.lease())
                 // The rows stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
                     log.warn("could not claim due retries; trying again next tick: {}", error.toString());
                     return Mono.just(true);
                 });
+    }
+
+    /**
+     * Fires a claim's rows: whether their requests are still wanted is asked once for all of them, and the rows
+     * released or dropped are removed in one statement once every caller ID's turn has ended (a row leaves the schedule
+     * only after its command is on Kafka; until then its lease keeps it). Emits whether the tick is done.
+     */
+    private Mono<Boolean> fireRows(List<ScheduledAttempt> rows) {
+        if (rows.isEmpty()) {
+            // Nothing due: the tick is done, and it made progress.
+            progress.beat();
+            return Mono.just(true);
+        }
+        List<CallCommand> released = rows.stream().map(row -> row.command().withAttempt(row.attempt())).toList();
+        return waitEndCheck.stillWantedOf(released).flatMap(wanted -> {
+            Moved moved = new Moved();
+            return Flux.fromIterable(byCallerId(rows))
+                    .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved), CONCURRENCY)
+                    .collectList()
+                    .flatMap(results -> removeMoved(moved).map(removed -> {
+                        if (results.contains(true)) {
+                            progress.beat();
+                        }
+                        return rows.size() < properties.batchSize() || results.contains(false) || !removed;
+                    }));
+        });
+    }
+
+    /**
+     * Removes the claim's released and dropped rows and counts them; emits false when they could not be removed (they
+     * are fired again once their lease lapses: a command published twice, which the attempt ledger dials once).
+     */
+    private Mono<Boolean> removeMoved(Moved moved) {
+        List<ScheduledAttempt> rows = moved.rows();
+        return schedule.removeAll(rows)
+                .then(Mono.fromCallable(() -> {
+                    moved.count(metrics);
+                    return true;
+                }))
+                .onErrorResume(error -> {
+                    log.warn("{} retries fired or dropped but not removed; fired again after their lease: {}",
+                            rows.size(), error.toString());
+                    return Mono.just(false);
+                });
+    }
+
+    /** What a claim moved on for good: rows released (with how late each fired) and rows dropped. Thread-safe. */
+    private static final class Moved {
+        private final List<ScheduledAttempt> released = new ArrayList<>();
+        private final List<Duration> lateness = new ArrayList<>();
+        private final List<ScheduledAttempt> dropped = new ArrayList<>();
+
+        synchronized void released(ScheduledAttempt row, Duration late) {
+            released.add(row);
+            lateness.add(late);
+        }
+
+        synchronized void dropped(ScheduledAttempt row) {
+            dropped.add(row);
+        }
+
+        synchronized List<ScheduledAttempt> rows() {
+            List<ScheduledAttempt> rows = new ArrayList<>(released);
+            rows.addAll(dropped);
+            return rows;
+        }
+
+        synchronized void count(RetryMetrics metrics) {
+            lateness.forEach(metrics::fired);
+            dropped.forEach(row -> metrics.dropped());
+        }
     }
 
     /**
@@ -207,20 +271,19 @@ public class RetryScheduler {
      * that fails ends the caller ID's turn in this tick: the rows after it stay claimed and are fired with it, in due
      * order, once their lease lapses.
      */
-    private Flux<Boolean> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId) {
+    private Flux<Boolean> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId, Set<String> wanted, Moved moved) {
         return Flux.fromIterable(rowsOfOneCallerId)
-                .concatMap(this::fire)
-                .takeUntil(moved -> !moved);
+                .concatMap(row -> fire(row, wanted.contains(row.command().requestId()), moved))
+                .takeUntil(done -> !done);
     }
 
-    /** Emits whether the row was moved on (fired, held or dropped), false when that failed. */
-    private Mono<Boolean> fire(ScheduledAttempt row) {
-        return waitEndCheck.stillWanted(row.command(), row.attempt())
-                .flatMap(wanted -> !wanted ? drop(row)
+    /** Emits whether the row was moved on (released, held or dropped), false when that failed. */
+    private Mono<Boolean> fire(ScheduledAttempt row, boolean wanted, Moved moved) {
+        return Mono.defer(() -> !wanted ? drop(row, moved)
                         // Still paused: published, the command would spend its lane's and the trunk's rate only to
                         // wait again, with another call.deferred; it stays here silently until a resume releases it.
                         : stillPaused(row) ? keep(row, pauseRecheck, metrics::stillPaused)
-                        : carrierAccepting.test(row.command()) ? release(row)
+                        : carrierAccepting.test(row.command()) ? release(row, moved)
                         // No carrier of its route takes calls: published, it would only wait in its lane (and, past
                         // the lane's budget, be parked here again).
                         : keep(row, CARRIER_RECHECK, metrics::held))
@@ -233,20 +296,21 @@ public class RetryScheduler {
     }
 
     /**
-     * Publish first, delete after: the order that makes a crash in between repeat the command, never lose it. A
+     * Publish first, delete after (with the claim's other rows, {@link #removeMoved}): the order that makes a crash in
+     * between repeat the command, never lose it. A
      * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}), a parked
      * one as back for its turn ({@link PartitionLanes#PARKED_HEADER}). Its lateness counts from when its wait first
      * became due, holds included: a hold moves the row's due time.
      */
-    private Mono<Void> release(ScheduledAttempt row) {
+    private Mono<Void> release(ScheduledAttempt row, Moved moved) {
         CallCommand next = row.command().withAttempt(row.attempt());
         Map<String, String> headers = row.requeued() ? Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, row.reason())
                 : PARKED.equals(row.reason()) ? Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())
                 : Map.of();
         return publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
                         headers))
-                .then(schedule.remove(next.requestId(), row.attempt(), row.dueAt()))
-                .then(Mono.fromRunnable(() -> metrics.fired(Duration.between(row.firstDueAt(), clock.instant()))));
+                .then(Mono.fromRunnable(() -> moved.released(row,
+                        Duration.between(row.firstDueAt(), clock.instant()))));
     }
 
     private boolean stillPaused(ScheduledAttempt row) {
@@ -259,10 +323,9 @@ public class RetryScheduler {
                 .then(Mono.fromRunnable(counted));
     }
 
-    private Mono<Void> drop(ScheduledAttempt row) {
+    private Mono<Void> drop(ScheduledAttempt row, Moved moved) {
         log.info("request {} no longer wants attempt {}; dropped", row.command().requestId(), row.attempt());
-        return schedule.remove(row.command().requestId(), row.attempt(), row.dueAt())
-                .then(Mono.fromRunnable(metrics::dropped));
+        return Mono.fromRunnable(() -> moved.dropped(row));
     }
 
 }

@@ -63,7 +63,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
         // A held row stays one row, and is still removed by the due time it was claimed at.
         ScheduledAttempt a = again.stream().filter(row -> row.command().requestId().equals(outageA)).findFirst()
                 .orElseThrow();
-        schedule.remove(outageA, 1, a.dueAt()).block(WAIT);
+        schedule.removeAll(List.of(a)).block(WAIT);
         assertThat(rows(outageA)).isZero();
     }
 
@@ -93,6 +93,18 @@ class HeldRowsIT extends DispatcherOnDatabase {
         assertThat(last.command().requestId()).isEqualTo(lowerA);
         assertThat(schedule.claimDue(due, due, lease, 2, last).collectList().block(WAIT))
                 .extracting(row -> row.command().requestId()).containsExactly(lowerB);
+    }
+
+    @Test
+    void oneQuestionTellsWhichOfAClaimsRequestsAreStillToBeCalled() {
+        String open = waiting(T0.minusSeconds(5));
+        String ended = waiting(T0.minusSeconds(5));
+        db.sql("UPDATE dispatch.requests SET final_status = 'canceled' WHERE request_id = $1").bind(0, ended).then()
+                .block(WAIT);
+
+        assertThat(new RequestNotFinal(db).stillWantedOf(List.of(command(open), command(ended), command(open)))
+                .block(WAIT)).containsExactly(open);
+        assertThat(new RequestNotFinal(db).stillWantedOf(List.of()).block(WAIT)).isEmpty();
     }
 
     @Test

@@ -3,6 +3,8 @@ package dev.dialer.dispatcher.retry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.publisher.Mono;
 
@@ -10,6 +12,7 @@ import reactor.core.publisher.Mono;
 public final class RetryScheduleAccess {
 
     private final RetrySchedule schedule;
+    private final Map<Claimed, ScheduledAttempt> claimed = new ConcurrentHashMap<>();
 
     public RetryScheduleAccess(DatabaseClient db) {
         this.schedule = new RetrySchedule(db);
@@ -18,13 +21,17 @@ public final class RetryScheduleAccess {
     /** Leases the rows due at {@code now}, as the scheduler does before it publishes them. */
     public Mono<List<Claimed>> claimDue(Instant now) {
         return schedule.claimDue(now, now, Duration.ofSeconds(30), 1000, null)
-                .map(row -> new Claimed(row.command().requestId(), row.attempt(), row.dueAt()))
+                .map(row -> {
+                    Claimed claim = new Claimed(row.command().requestId(), row.attempt(), row.dueAt());
+                    claimed.put(claim, row);
+                    return claim;
+                })
                 .collectList();
     }
 
     /** The scheduler's delete once it has published a claimed row. */
     public Mono<Void> remove(Claimed row) {
-        return schedule.remove(row.requestId(), row.attempt(), row.dueAt());
+        return schedule.removeAll(List.of(claimed.remove(row)));
     }
 
     /** A claimed row: its attempt and the due time it was claimed at. */

@@ -57,7 +57,7 @@ class RetrySchedulerTest {
             }
 
             @Override
-            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
                 return Mono.empty();
             }
         };
@@ -88,7 +88,7 @@ class RetrySchedulerTest {
             }
 
             @Override
-            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
                 return Mono.empty();
             }
         };
@@ -121,7 +121,7 @@ class RetrySchedulerTest {
             }
 
             @Override
-            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
                 return Mono.empty();
             }
         };
@@ -181,7 +181,7 @@ class RetrySchedulerTest {
             }
 
             @Override
-            Mono<Void> remove(String requestId, int attempt, Instant dueAt) {
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
                 return Mono.empty();
             }
         };
@@ -272,6 +272,89 @@ class RetrySchedulerTest {
     private static RetryProperties claiming(int batchSize) {
         return new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofSeconds(30),
                 Duration.ofMinutes(2), batchSize, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
+    }
+
+    @Test
+    void aClaimAsksOnceWhetherItsRowsAreWantedAndRemovesWhatItMovedOnInOneStatement() {
+        List<ScheduledAttempt> due = new ArrayList<>();
+        for (int row = 0; row < 4; row++) {
+            due.add(new ScheduledAttempt(command(), 2, Instant.EPOCH.plusSeconds(row), "retry",
+                    Instant.EPOCH.plusSeconds(row)));
+        }
+        String ended = due.get(1).command().requestId();
+        List<List<ScheduledAttempt>> removals = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule schedule = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
+                return after == null ? Flux.fromIterable(due) : Flux.empty();
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
+                return Mono.fromRunnable(() -> removals.add(List.copyOf(rows)));
+            }
+        };
+        List<List<String>> questions = Collections.synchronizedList(new ArrayList<>());
+        WaitEndCheck oneEnded = new WaitEndCheck() {
+            @Override
+            public Mono<Boolean> stillWanted(CallCommand command, int attempt) {
+                throw new AssertionError("asked row by row");
+            }
+
+            @Override
+            public Mono<java.util.Set<String>> stillWantedOf(List<CallCommand> released) {
+                questions.add(released.stream().map(command -> command.requestId() + "#" + command.attempt())
+                        .toList());
+                return Mono.just(released.stream().map(CallCommand::requestId).filter(id -> !id.equals(ended))
+                        .collect(java.util.stream.Collectors.toSet()));
+            }
+        };
+        List<OutboundRecord> published = Collections.synchronizedList(new ArrayList<>());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        RetryScheduler scheduler = new RetryScheduler(schedule, oneEnded,
+                record -> Mono.fromRunnable(() -> published.add(record)), claiming(4), Clock.systemUTC(),
+                new RetryMetrics(registry), command -> true);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(questions).hasSize(1);
+        assertThat(questions.get(0)).as("each with the attempt about to be released")
+                .containsExactlyInAnyOrderElementsOf(due.stream().map(row -> row.command().requestId() + "#2")
+                        .toList());
+        assertThat(published).as("the ended request's attempt dropped").hasSize(3)
+                .noneMatch(record -> new String(record.value()).contains(ended));
+        assertThat(removals).as("released and dropped rows alike, once").hasSize(1);
+        assertThat(removals.get(0)).containsExactlyInAnyOrderElementsOf(due);
+        assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "fired").counter().count()).isEqualTo(3);
+        assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "dropped").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void rowsThatCouldNotBeRemovedEndTheTickAndAreNotCountedFired() {
+        List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule schedule = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
+                claims.add(batch);
+                return Flux.range(0, batch).map(row -> new ScheduledAttempt(command(), 1,
+                        Instant.EPOCH.plusSeconds(claims.size() * 100L + row), "retry", Instant.EPOCH));
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
+                return Mono.error(new IllegalStateException("connection lost"));
+            }
+        };
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
+                record -> Mono.empty(), claiming(3), Clock.systemUTC(), new RetryMetrics(registry), command -> true);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(claims).as("a full claim, but its rows are still in the schedule: no second claim").hasSize(1);
+        assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "fired").counter().count()).isZero();
     }
 
     private static CallCommand command() {
