@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -37,6 +38,7 @@ final class CallsApi {
     private final Consumer<SimulatedCall> onCreated;
     private final Map<String, SimulatedCall> calls = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<ReceivedCall> arrivals = new ConcurrentLinkedQueue<>();
+    private final AtomicLong received = new AtomicLong();
     /** Calls that count against the account's concurrency limit: accepted, not refused for capacity, not ended. */
     private final AtomicInteger inProgress = new AtomicInteger();
 
@@ -69,6 +71,7 @@ final class CallsApi {
         SimulatedCall call = newCall(accountSid, parsed.request());
         calls.put(call.received().callSid(), call);
         arrivals.add(call.received());
+        received.incrementAndGet();
         metrics.callCreated(call.outcome());
         log.debug("Created call {} to {} ({}), outcome {}", call.received().callSid(), call.received().toNumber(),
                 call.received().toType(), call.outcome());
@@ -101,6 +104,10 @@ final class CallsApi {
         }
         return done ? new Reply(202, "{}")
                 : message(400, "call is " + call.current().callStatus() + ", cannot set " + wanted);
+    }
+
+    long received() {
+        return received.get();
     }
 
     List<ReceivedCall> calls() {

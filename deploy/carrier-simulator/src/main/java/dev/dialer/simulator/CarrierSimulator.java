@@ -110,6 +110,11 @@ public final class CarrierSimulator implements AutoCloseable {
         return "http://" + HOST + ":" + port();
     }
 
+    /** How many create-call requests were accepted: what {@link #calls()} would count, without copying them. */
+    public long callsReceived() {
+        return api.received();
+    }
+
     /** Every accepted create-call request, in arrival order; a snapshot, safe to read from any thread. */
     public List<ReceivedCall> calls() {
         return api.calls();

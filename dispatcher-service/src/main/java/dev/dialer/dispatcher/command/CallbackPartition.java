@@ -56,6 +56,17 @@ final class CallbackPartition {
                         Integer.MAX_VALUE), streams);
     }
 
+    /**
+     * The partition was revoked: the records being applied acknowledge nothing any more (the partition's next owner,
+     * this dispatcher again perhaps, reads them again from the last commit), and those delivered from now on are
+     * tracked afresh, so an old record finishing late never acknowledges past a new one.
+     */
+    void revoke() {
+        synchronized (lock) {
+            window.clear();
+        }
+    }
+
     /** Counts the record in and tracks it: its acknowledgement goes through the window. */
     private InboundRecord admitted(InboundRecord record) {
         synchronized (lock) {

@@ -55,6 +55,7 @@ public class CommandConsumer {
     private final CallbackRecords callbacks;
     private final CommandReader reader = new CommandReader();
     private final Map<Integer, PartitionLanes> byPartition = new ConcurrentHashMap<>();
+    private final Map<Integer, CallbackPartition> callbacksByPartition = new ConcurrentHashMap<>();
 
     CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
                     KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks) {
@@ -94,10 +95,13 @@ public class CommandConsumer {
     /** A callbacks partition, applied by caller ID ({@link CallbackPartition}). */
     private Flux<Void> inOrder(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
         int partition = Integer.parseInt(group.key().substring(Topics.CARRIER_CALLBACKS.length() + 1));
-        return new CallbackPartition(properties.callbackStreams(), lanesProperties.maxInFlightPerPartition(),
+        CallbackPartition applied = new CallbackPartition(properties.callbackStreams(),
+                lanesProperties.maxInFlightPerPartition(),
                 () -> flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe(),
-                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe())
-                .apply(group, callbacks::handle);
+                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe());
+        callbacksByPartition.put(partition, applied);
+        return applied.apply(group, callbacks::handle)
+                .doFinally(signal -> callbacksByPartition.remove(partition, applied));
     }
 
     private Flux<Void> inLanes(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
@@ -155,6 +159,10 @@ public class CommandConsumer {
             PartitionLanes revoked = byPartition.get(number);
             if (revoked != null) {
                 revoked.revoke();
+            }
+            CallbackPartition revokedCallbacks = callbacksByPartition.get(number);
+            if (revokedCallbacks != null) {
+                revokedCallbacks.revoke();
             }
         });
     }

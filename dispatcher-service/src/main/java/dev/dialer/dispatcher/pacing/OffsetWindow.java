@@ -64,7 +64,7 @@ public final class OffsetWindow {
     }
 
     /** Forgets every record (the partition was revoked: the next owner reads from the last commit). */
-    void clear() {
+    public void clear() {
         slots.clear();
         unfinished = 0;
         epoch++;

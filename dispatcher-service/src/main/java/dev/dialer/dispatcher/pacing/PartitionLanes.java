@@ -139,16 +139,15 @@ public final class PartitionLanes {
                 // Due times were spaced so that it comes back as the lane makes room for it.
                 lane.queue.add(new Pending(record, ticket, slot, now()));
                 pump(lane);
-            } else if (lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())
-                    || lane.overBudget(lanes.properties().parkAfter(), now())) {
-                // Records parked before it have not all come back: admitted now, it would be dialled before them.
-                PacingMetrics.Parked reason = lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())
-                        ? PacingMetrics.Parked.BEHIND : PacingMetrics.Parked.BACKLOG;
-                park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                        lane.parkSpacing(now())), reason);
             } else {
-                lane.queue.add(new Pending(record, ticket, slot, now()));
-                pump(lane);
+                PacingMetrics.Parked reason = parkedOnArrival(lane);
+                if (reason != null) {
+                    park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                            lane.parkSpacing(now())), reason);
+                } else {
+                    lane.queue.add(new Pending(record, ticket, slot, now()));
+                    pump(lane);
+                }
             }
         }
         if (!paused && full()) {
@@ -184,6 +183,18 @@ public final class PartitionLanes {
      */
     public synchronized void reassigned() {
         emit(flow.resume(topic, partition));
+    }
+
+    /**
+     * Why a record arriving at {@code lane} is parked rather than held, or null to hold it: records parked before it
+     * have not all come back (admitted now, it would be dialled before them), or the lane already holds
+     * {@code park-after} of waiting at its pace.
+     */
+    private PacingMetrics.Parked parkedOnArrival(Lane lane) {
+        if (lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())) {
+            return PacingMetrics.Parked.BEHIND;
+        }
+        return lane.overBudget(lanes.properties().parkAfter(), now()) ? PacingMetrics.Parked.BACKLOG : null;
     }
 
     private InboundRecord withAcknowledger(InboundRecord raw, OffsetWindow.Slot slot) {

@@ -85,7 +85,7 @@ class RetrySchedule {
      * two ever to disagree, a claim would only start a little early: the rows before its start that it meets are held
      * under the tick's lease or gone.
      */
-    private static final Comparator<ScheduledAttempt> CLAIM_ORDER = Comparator.comparing(ScheduledAttempt::dueAt)
+    static final Comparator<ScheduledAttempt> CLAIM_ORDER = Comparator.comparing(ScheduledAttempt::dueAt)
             .thenComparing(row -> row.command().requestId())
             .thenComparingInt(ScheduledAttempt::attempt);
 

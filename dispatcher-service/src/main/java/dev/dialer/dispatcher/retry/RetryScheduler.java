@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -159,12 +158,17 @@ public class RetryScheduler {
     }
 
     /**
-     * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due), or
-     * a row it claimed could not be moved on (claiming again at once would only meet the same failure, and could
-     * publish a caller ID's later rows before the one that failed). Starts after {@code claimedUpTo} and moves it on
-     * to the last row it took.
+     * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due), a
+     * row it claimed could not be moved on (claiming again at once would only meet the same failure, and could
+     * publish a caller ID's later rows before the one that failed), or what it moved on could not be removed. Starts
+     * after {@code claimedUpTo} and moves it on to the last row it took.
+     *
+     * <p>The claim and its firing are given up after the lease (the rows are free for the taking again by then);
+     * the rows it released or dropped until then are removed in any case, with a time limit of their own, so a slow
+     * firing does not send its whole claim to Kafka again.
      */
     private Mono<Boolean> fireClaim(Instant tickStart, AtomicReference<ScheduledAttempt> claimedUpTo) {
+        Moved moved = new Moved();
         return Flux.defer(() -> schedule.claimDue(tickStart, clock.instant(), properties.lease(),
                         properties.batchSize(), claimedUpTo.get()))
                 .collectList()
@@ -173,39 +177,44 @@ public class RetryScheduler {
                         claimedUpTo.set(RetrySchedule.lastInOrder(rows));
                     }
                 })
-                .flatMap(this::fireRows)
+                .flatMap(rows -> fireRows(rows, moved))
                 .timeout(properties.lease())
-                // The rows stay and are claimed again on a later tick, once the lease lapses.
+                // The rows not moved on stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
-                    log.warn("could not claim due retries; trying again next tick: {}", error.toString());
-                    return Mono.just(true);
-                });
+                    log.warn("could not claim or fire due retries; trying again next tick: {}", error.toString());
+                    return Mono.just(Fired.FAILED);
+                })
+                .flatMap(fired -> removeMoved(moved).map(removed -> {
+                    if (removed && fired.progressed()) {
+                        progress.beat();
+                    }
+                    return fired.done() || !removed;
+                }));
     }
 
     /**
-     * Fires a claim's rows: whether their requests are still wanted is asked once for all of them, and the rows
-     * released or dropped are removed in one statement once every caller ID's turn has ended (a row leaves the schedule
-     * only after its command is on Kafka; until then its lease keeps it). Emits whether the tick is done.
+     * Fires a claim's rows into {@code moved}: whether their requests are still wanted is asked once for all of
+     * them; the rows released or dropped are removed once every caller ID's turn has ended ({@link #removeMoved}: a
+     * row leaves the schedule only after its command is on Kafka; until then its lease keeps it).
      */
-    private Mono<Boolean> fireRows(List<ScheduledAttempt> rows) {
+    private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved) {
         if (rows.isEmpty()) {
             // Nothing due: the tick is done, and it made progress.
-            progress.beat();
-            return Mono.just(true);
+            return Mono.just(new Fired(true, true));
         }
         List<CallCommand> released = rows.stream().map(row -> row.command().withAttempt(row.attempt())).toList();
-        return waitEndCheck.stillWantedOf(released).flatMap(wanted -> {
-            Moved moved = new Moved();
-            return Flux.fromIterable(byCallerId(rows))
-                    .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved), CONCURRENCY)
-                    .collectList()
-                    .flatMap(results -> removeMoved(moved).map(removed -> {
-                        if (results.contains(true)) {
-                            progress.beat();
-                        }
-                        return rows.size() < properties.batchSize() || results.contains(false) || !removed;
-                    }));
-        });
+        return waitEndCheck.stillWantedOf(released).flatMap(wanted -> Flux.fromIterable(byCallerId(rows))
+                .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved), CONCURRENCY)
+                .collectList()
+                .map(results -> new Fired(rows.size() < properties.batchSize() || results.contains(false),
+                        results.contains(true))));
+    }
+
+    /** How a claim's firing ended: whether the tick is done, and whether it moved any row on. */
+    private record Fired(boolean done, boolean progressed) {
+
+        /** Given up or failed: the tick is done, and it was no progress. */
+        static final Fired FAILED = new Fired(true, false);
     }
 
     /**
@@ -214,7 +223,11 @@ public class RetryScheduler {
      */
     private Mono<Boolean> removeMoved(Moved moved) {
         List<ScheduledAttempt> rows = moved.rows();
+        if (rows.isEmpty()) {
+            return Mono.just(true);
+        }
         return schedule.removeAll(rows)
+                .timeout(properties.lease())
                 .then(Mono.fromCallable(() -> {
                     moved.count(metrics);
                     return true;
@@ -254,12 +267,12 @@ public class RetryScheduler {
     }
 
     /**
-     * The tick's rows by caller ID (the commands' key), each caller ID's in due order. The claim returns them in no
-     * particular order, and the lane takes a parked command in the order it arrives.
+     * The tick's rows by caller ID (the commands' key), each caller ID's in the claim's order (due time first). The
+     * claim returns them in no particular order, and the lane takes a parked command in the order it arrives.
      */
     private static Collection<List<ScheduledAttempt>> byCallerId(List<ScheduledAttempt> rows) {
         return rows.stream()
-                .sorted(Comparator.comparing(ScheduledAttempt::dueAt))
+                .sorted(RetrySchedule.CLAIM_ORDER)
                 .collect(Collectors.groupingBy(row -> row.command().callerId(), LinkedHashMap::new,
                         Collectors.toList()))
                 .values();
@@ -297,9 +310,9 @@ public class RetryScheduler {
 
     /**
      * Publish first, delete after (with the claim's other rows, {@link #removeMoved}): the order that makes a crash in
-     * between repeat the command, never lose it. A
-     * requeued attempt is marked to go to the front of its lane ({@link PartitionLanes#FRONT_OF_LANE_HEADER}), a parked
-     * one as back for its turn ({@link PartitionLanes#PARKED_HEADER}). Its lateness counts from when its wait first
+     * between repeat the command, never lose it. A requeued attempt is marked to go to the front of its lane
+     * ({@link PartitionLanes#FRONT_OF_LANE_HEADER}), a parked one as back for its turn
+     * ({@link PartitionLanes#PARKED_HEADER}). Its lateness counts from when its wait first
      * became due, holds included: a hold moves the row's due time.
      */
     private Mono<Void> release(ScheduledAttempt row, Moved moved) {

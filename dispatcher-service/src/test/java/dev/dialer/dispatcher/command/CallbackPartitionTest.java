@@ -59,6 +59,25 @@ class CallbackPartitionTest {
     }
 
     @Test
+    void recordsOfARevokedAssignmentAcknowledgeNothingOnceThePartitionComesBack() {
+        String b = inAnotherStream(A, 4);
+        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { });
+        Disposable applying = start(partition);
+        offer(5, A, "a5");
+        offer(6, b, "b6");
+
+        partition.revoke();
+        // Assigned again and delivered again from the last commit, while the old records are still being applied.
+        offer(5, b, "b5-again");
+        finish("a5");
+        finish("b6");
+        assertThat(acknowledged).as("the old records, finished after the revocation, acknowledge nothing").isEmpty();
+        finish("b5-again");
+        assertThat(acknowledged).as("never 6 and then 5: the commit does not go back").containsExactly(5L);
+        applying.dispose();
+    }
+
+    @Test
     void oneStreamAppliesThePartitionStrictlyInOrder() {
         Disposable applying = start(new CallbackPartition(1, 1_000, () -> { }, () -> { }));
         offer(0, A, "a0");

@@ -355,6 +355,7 @@ class RetrySchedulerTest {
 
         assertThat(claims).as("a full claim, but its rows are still in the schedule: no second claim").hasSize(1);
         assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "fired").counter().count()).isZero();
+        assertThat(scheduler.lastProgress()).as("published again and again is not progress").isNull();
     }
 
     private static CallCommand command() {
