@@ -12,4 +12,9 @@ public record InboundRecord(String topic, int partition, long offset, String key
     public void acknowledge() {
         acknowledger.run();
     }
+
+    /** The same record, acknowledged by {@code acknowledger} instead: for a consumer that orders its own commits. */
+    public InboundRecord withAcknowledger(Runnable acknowledger) {
+        return new InboundRecord(topic, partition, offset, key, value, headers, acknowledger);
+    }
 }

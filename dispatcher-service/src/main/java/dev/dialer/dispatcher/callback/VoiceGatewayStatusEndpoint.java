@@ -155,9 +155,8 @@ class VoiceGatewayStatusEndpoint {
     /** To the caller ID's owner through the callbacks topic, or applied here when the tag names no caller ID. */
     private Mono<ResponseEntity<Object>> route(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                Supplier<Mono<CallbackApplier.Result>> here) {
-        Optional<String> callerId = Optional.ofNullable(parsed.callerId());
-        if (callerId.isPresent()) {
-            return callbacks.append(callerId.get(), raw)
+        if (parsed.callerId() != null) {
+            return callbacks.append(parsed.callerId(), raw)
                     .thenReturn(ResponseEntity.ok().build())
                     .onErrorResume(error -> notApplied(parsed, error));
         }

@@ -75,12 +75,11 @@ final class CallbackPartition {
                 pause.run();
             }
             OffsetWindow.Slot slot = window.track(record);
-            return new InboundRecord(record.topic(), record.partition(), record.offset(), record.key(),
-                    record.value(), record.headers(), () -> {
-                        synchronized (lock) {
-                            window.finish(slot);
-                        }
-                    });
+            return record.withAcknowledger(() -> {
+                synchronized (lock) {
+                    window.finish(slot);
+                }
+            });
         }
     }
 

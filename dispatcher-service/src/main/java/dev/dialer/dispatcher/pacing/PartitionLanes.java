@@ -199,8 +199,7 @@ public final class PartitionLanes {
 
     private InboundRecord withAcknowledger(InboundRecord raw, OffsetWindow.Slot slot) {
         long owner = generation;
-        return new InboundRecord(raw.topic(), raw.partition(), raw.offset(), raw.key(), raw.value(), raw.headers(),
-                () -> finished(slot, owner));
+        return raw.withAcknowledger(() -> finished(slot, owner));
     }
 
     /**

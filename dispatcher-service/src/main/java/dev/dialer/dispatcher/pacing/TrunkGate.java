@@ -271,7 +271,7 @@ public final class TrunkGate {
                 } else {
                     long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
                     slots.put(call.slotKey(), new Slot(now - age, call.partition()));
-                    lapsesBy(now - age + slotTimeLimitNanos + 1);
+                    lapsesBy(slotLapse(now - age));
                     held++;
                 }
             }
@@ -332,7 +332,7 @@ public final class TrunkGate {
             held.holders++;
         } else {
             slots.put(slotKey, new Slot(now, partition));
-            lapsesBy(now + slotTimeLimitNanos + 1);
+            lapsesBy(slotLapse(now));
         }
         if (bucket != null) {
             bucket.take(now);
@@ -361,7 +361,7 @@ public final class TrunkGate {
             }
             take(next.slotKey(), next.partition(), now);
             granted.put(next.slotKey(), now);
-            lapsesBy(now + GRANT_TIMEOUT_NANOS + 1);
+            lapsesBy(grantLapse(now));
             toWake.add(next.wake());
         }
         if (waiters > 0 && slots.size() >= currentLimit()) {
@@ -407,26 +407,37 @@ public final class TrunkGate {
         int before = slots.size();
         long next = Long.MAX_VALUE;
         for (Iterator<Slot> held = slots.values().iterator(); held.hasNext(); ) {
-            Slot slot = held.next();
-            if (now - slot.acquiredAt() > slotTimeLimitNanos) {
+            long lapse = slotLapse(held.next().acquiredAt());
+            if (now >= lapse) {
                 held.remove();
             } else {
-                next = Math.min(next, slot.acquiredAt() + slotTimeLimitNanos + 1);
+                next = Math.min(next, lapse);
             }
         }
         for (Iterator<Map.Entry<String, Long>> grants = granted.entrySet().iterator(); grants.hasNext(); ) {
             Map.Entry<String, Long> grant = grants.next();
-            if (now - grant.getValue() > GRANT_TIMEOUT_NANOS) {
+            long lapse = grantLapse(grant.getValue());
+            if (now >= lapse) {
                 slots.remove(grant.getKey());
                 grants.remove();
             } else {
-                next = Math.min(next, grant.getValue() + GRANT_TIMEOUT_NANOS + 1);
+                next = Math.min(next, lapse);
             }
         }
         earliestLapse = next;
         if (slots.size() < before) {
             serve(now, toWake);
         }
+    }
+
+    /** When a slot taken at {@code acquiredAt} is given back unless released first: once past its time limit. */
+    private long slotLapse(long acquiredAt) {
+        return acquiredAt + slotTimeLimitNanos + 1;
+    }
+
+    /** When a grant made at {@code grantedAt} is given back unless claimed first. */
+    private static long grantLapse(long grantedAt) {
+        return grantedAt + GRANT_TIMEOUT_NANOS + 1;
     }
 
     /** A slot or grant that lapses at {@code at} unless released or claimed first. */

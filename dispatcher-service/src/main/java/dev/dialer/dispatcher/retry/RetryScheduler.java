@@ -239,30 +239,34 @@ public class RetryScheduler {
                 });
     }
 
-    /** What a claim moved on for good: rows released (with how late each fired) and rows dropped. Thread-safe. */
+    /**
+     * What a claim moved on for good, to be removed: rows released (with how late each fired) and rows dropped.
+     * Thread-safe.
+     */
     private static final class Moved {
-        private final List<ScheduledAttempt> released = new ArrayList<>();
+        private final List<ScheduledAttempt> rows = new ArrayList<>();
         private final List<Duration> lateness = new ArrayList<>();
-        private final List<ScheduledAttempt> dropped = new ArrayList<>();
+        private int dropped;
 
         synchronized void released(ScheduledAttempt row, Duration late) {
-            released.add(row);
+            rows.add(row);
             lateness.add(late);
         }
 
         synchronized void dropped(ScheduledAttempt row) {
-            dropped.add(row);
+            rows.add(row);
+            dropped++;
         }
 
         synchronized List<ScheduledAttempt> rows() {
-            List<ScheduledAttempt> rows = new ArrayList<>(released);
-            rows.addAll(dropped);
-            return rows;
+            return List.copyOf(rows);
         }
 
         synchronized void count(RetryMetrics metrics) {
             lateness.forEach(metrics::fired);
-            dropped.forEach(row -> metrics.dropped());
+            for (int row = 0; row < dropped; row++) {
+                metrics.dropped();
+            }
         }
     }
 
