@@ -5,8 +5,11 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.event.StateChange;
+import dev.dialer.dispatcher.event.StateChanges;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
+import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -38,6 +41,31 @@ public class AttemptLedger {
              WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
                AND ($9::integer IS NULL OR (a.dial_no = $9 AND a.carrier_asked_at IS NOT NULL))
             RETURNING previous.status""";
+
+    /**
+     * {@link #TRANSITION} for many attempts: row {@code i} of the arrays is one attempt's change, with the statuses it
+     * may start from joined by commas ({@code $8}); each attempt's row is locked for its check, as in the single
+     * transition.
+     */
+    private static final String TRANSITIONS = """
+            UPDATE dispatch.attempts a
+               SET status = t.status,
+                   provider_status = COALESCE(t.provider_status, a.provider_status),
+                   provider_call_id = COALESCE(t.provider_call_id, a.provider_call_id),
+                   sip_status = COALESCE(t.sip_status, a.sip_status),
+                   sip_reason = COALESCE(t.sip_reason, a.sip_reason),
+                   updated_at = now()
+              FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[],
+                          $8::text[], $9::integer[])
+                     AS t(request_id, attempt_no, status, provider_status, provider_call_id, sip_status, sip_reason,
+                          allowed, dial)
+                   CROSS JOIN LATERAL (SELECT p.status FROM dispatch.attempts p
+                                        WHERE p.request_id = t.request_id AND p.attempt_no = t.attempt_no
+                                          FOR UPDATE) previous
+             WHERE a.request_id = t.request_id AND a.attempt_no = t.attempt_no
+               AND previous.status = ANY(string_to_array(t.allowed, ','))
+               AND (t.dial IS NULL OR (a.dial_no = t.dial AND a.carrier_asked_at IS NOT NULL))
+            RETURNING a.request_id, previous.status""";
 
     /** The request as its first command describes it; a later command for the same id changes nothing. */
     private static final String INSERT_REQUEST = """
@@ -131,6 +159,50 @@ public class AttemptLedger {
      */
     public StateChange transitionChange(Transition change) {
         return new StateChange(TRANSITION + " AS status", 9, spec -> bindTransition(spec, change));
+    }
+
+    /**
+     * {@link #transitionChange} for several attempts, one per request, in one statement, for
+     * {@code CallEvents#changeOnEach}: each attempt moves if it may, as its own {@link #transitionChange} would (its row
+     * locked for the check, its dial named or not), and the statement returns, for each that moved, its request id
+     * and its status before; {@code $1} binds the request ids, in the order of {@code changes}.
+     *
+     * @param changes at most one per request
+     */
+    public StateChanges transitionsChange(List<Transition> changes) {
+        int size = changes.size();
+        String[] requestIds = new String[size];
+        Integer[] attempts = new Integer[size];
+        String[] to = new String[size];
+        String[] providerStatuses = new String[size];
+        String[] providerCallIds = new String[size];
+        Integer[] sipStatuses = new Integer[size];
+        String[] sipReasons = new String[size];
+        String[] allowed = new String[size];
+        Integer[] dials = new Integer[size];
+        for (int i = 0; i < size; i++) {
+            Transition change = changes.get(i);
+            requestIds[i] = change.requestId();
+            attempts[i] = change.attempt();
+            to[i] = change.to().wire();
+            providerStatuses[i] = change.providerStatus();
+            providerCallIds[i] = change.providerCallId();
+            sipStatuses[i] = change.sipStatus();
+            sipReasons[i] = change.sipReason();
+            allowed[i] = Transition.predecessorsOf(change.to()).stream().map(AttemptStatus::wire)
+                    .collect(Collectors.joining(","));
+            dials[i] = change.dial();
+        }
+        return new StateChanges(TRANSITIONS, 9, spec -> spec
+                .bind(0, requestIds)
+                .bind(1, attempts)
+                .bind(2, to)
+                .bind(3, providerStatuses)
+                .bind(4, providerCallIds)
+                .bind(5, sipStatuses)
+                .bind(6, sipReasons)
+                .bind(7, allowed)
+                .bind(8, dials));
     }
 
     /**
@@ -260,7 +332,7 @@ public class AttemptLedger {
     private Mono<Boolean> requeue(String requestId, int attempt, String providerCallId, Integer dial, Instant dueAt,
                                   Instant queuedAfter) {
         String open = Transition.predecessorsOf(AttemptStatus.FAILED).stream().map(AttemptStatus::wire)
-                .collect(java.util.stream.Collectors.joining("','", "'", "'"));
+                .collect(Collectors.joining("','", "'", "'"));
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
                         WITH requeued AS (
                             UPDATE dispatch.attempts

@@ -110,12 +110,14 @@ public class CallbackApplier {
     private final AnsweringMachineResults answeringMachine;
     private final RetryProperties retry;
     private final ObjectProvider<CallCanceller> canceller;
+    private final StatusMoves moves;
     static final String CAPACITY = "capacity";
 
     CallbackApplier(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, RetryPolicy retryPolicy,
                     RetryMetrics retryMetrics, Clock clock, MeterRegistry registry, OwnCancels ownCancels, Lanes lanes,
                     PacingProperties pacing, AnsweringMachineResults answeringMachine, RetryProperties retry,
-                    ObjectProvider<CallCanceller> canceller) {
+                    ObjectProvider<CallCanceller> canceller, StatusMoves moves) {
+        this.moves = moves;
         this.answeringMachine = answeringMachine;
         // Looked up when first needed: the canceller's carrier (a SIP trunk) reports its calls' statuses here.
         this.canceller = canceller;
@@ -425,12 +427,11 @@ public class CallbackApplier {
     }
 
     /**
-     * The guarded transition and, if it happened, its {@code call.status} event, in one statement; emits the previous
-     * status.
+     * The guarded transition and, if it happened, its {@code call.status} event, atomically, in a statement that may
+     * carry other calls' non-final changes too ({@link StatusMoves}); emits what the change found.
      */
     private Mono<CallEvents.Changed> move(CallCommand command, CarrierCallback callback, AttemptStatus status) {
-        return events.changeOn(command, ledger.transitionChange(transition(callback, status)),
-                        event -> statusDetails(callback, status, event))
+        return moves.move(command, transition(callback, status), event -> statusDetails(callback, status, event))
                 .retryWhen(InfraRetry.brief("attempt transition"));
     }
 

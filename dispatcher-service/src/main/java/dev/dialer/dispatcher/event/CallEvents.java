@@ -7,6 +7,10 @@ import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
@@ -91,14 +95,47 @@ public class CallEvents {
     public Mono<Changed> changeOn(CallCommand command, StateChange change, UnaryOperator<CallEvent.Builder> details) {
         return Mono.defer(() -> {
             Draft draft = Draft.of(command, details);
-            return outbox.appendOn(change, draft.event()).map(appended -> {
-                CallEvent stored = draft.builder().previousStatus(appended.previousStatus())
-                        .sequence(appended.sequence()).build();
-                stored(stored);
-                return new Changed(Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire),
-                        appended.cancelRequested());
-            });
+            return outbox.appendOn(change, draft.event()).map(appended -> changed(draft, appended));
         });
+    }
+
+    /**
+     * {@link #changeOn} for several requests, one change each, in one statement: one round trip and one commit for
+     * all of them, each change and its event atomic as in {@link #changeOn}, the changes independent of each other
+     * (one that does not happen stores nothing and leaves the others alone).
+     *
+     * @param changes the changes; they bind the requests' ids in the order of {@code each}
+     * @param each    per request, in that order: its command and what its event says
+     * @return what each change that happened found, by request id (a request whose change did not happen is absent)
+     */
+    public Mono<Map<String, Changed>> changeOnEach(StateChanges changes, List<Change> each) {
+        return Mono.defer(() -> {
+            Map<String, Draft> drafts = new HashMap<>();
+            List<CallEvent> events = new ArrayList<>(each.size());
+            for (Change change : each) {
+                Draft draft = Draft.of(change.command(), change.details());
+                drafts.put(change.command().requestId(), draft);
+                events.add(draft.event());
+            }
+            return outbox.appendOnEach(changes, events).collectMap(Outbox.AppendedTo::requestId,
+                    stored -> changed(drafts.get(stored.requestId()), stored.appended()));
+        });
+    }
+
+    /**
+     * One request's part of {@link #changeOnEach}.
+     *
+     * @param command the request's command
+     * @param details what its event says
+     */
+    public record Change(CallCommand command, UnaryOperator<CallEvent.Builder> details) {
+    }
+
+    /** What the change that stored {@code draft} found; the stored event is counted and the relay woken. */
+    private Changed changed(Draft draft, Outbox.Appended appended) {
+        stored(draft.builder().previousStatus(appended.previousStatus()).sequence(appended.sequence()).build());
+        return new Changed(Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire),
+                appended.cancelRequested());
     }
 
     /**

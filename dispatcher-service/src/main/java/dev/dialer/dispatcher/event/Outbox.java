@@ -6,6 +6,7 @@ import dev.dialer.common.contract.FinalStatus;
 import io.r2dbc.spi.Readable;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -97,6 +98,59 @@ class Outbox {
                 .map(row -> new Appended(row.get(0, Long.class), row.get(1, String.class),
                         Boolean.TRUE.equals(row.get(2, Boolean.class))))
                 .one();
+    }
+
+    /**
+     * {@link #appendOn} for several requests in one statement: makes {@code changes} and, for each request whose change
+     * happened, stores its draft as {@link #appendOn} does. {@code drafts} are the requests' events, one per request,
+     * in the order of the ids {@code changes} binds. Emits what was stored for each request whose change happened.
+     */
+    Flux<AppendedTo> appendOnEach(StateChanges changes, List<CallEvent> drafts) {
+        int p = changes.parameters();
+        String sql = """
+                WITH changed AS (%s),
+                drafts AS (
+                    SELECT * FROM unnest($1::text[], $%2$d::text[], $%3$d::text[], $%4$d::text[])
+                                  AS d(request_id, event_id, event_type, payload)),
+                allocated AS (
+                    UPDATE dispatch.requests r
+                       SET next_sequence = r.next_sequence + 1, last_status = d.payload::jsonb ->> 'status'
+                      FROM changed
+                      JOIN drafts d ON d.request_id = changed.request_id
+                      CROSS JOIN LATERAL (SELECT q.last_status FROM dispatch.requests q
+                                           WHERE q.request_id = changed.request_id FOR UPDATE) earlier
+                     WHERE r.request_id = changed.request_id
+                    RETURNING r.request_id, r.next_sequence, changed.status,
+                              COALESCE(changed.status, earlier.last_status) before,
+                              r.cancel_requested_at IS NOT NULL AS cancelled, d.event_id, d.event_type, d.payload),
+                stored AS (
+                    INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+                    SELECT a.event_id, a.request_id, a.event_type, a.next_sequence,
+                           CASE WHEN a.before IS NULL THEN n.payload
+                                ELSE jsonb_set(n.payload, '{previous_status}', to_jsonb(a.before)) END
+                      FROM allocated a,
+                           LATERAL jsonb_set(a.payload::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
+                    RETURNING request_id, sequence_number)
+                SELECT stored.request_id, stored.sequence_number, allocated.status, allocated.cancelled
+                  FROM stored JOIN allocated ON allocated.request_id = stored.request_id"""
+                .formatted(changes.sql(), p + 1, p + 2, p + 3);
+        int size = drafts.size();
+        String[] eventIds = new String[size];
+        String[] eventTypes = new String[size];
+        String[] payloads = new String[size];
+        for (int i = 0; i < size; i++) {
+            CallEvent draft = drafts.get(i);
+            eventIds[i] = draft.eventId();
+            eventTypes[i] = draft.eventType().wire();
+            payloads[i] = Contract.toJson(draft);
+        }
+        return changes.bind().apply(db.sql(sql))
+                .bind(p, eventIds)
+                .bind(p + 1, eventTypes)
+                .bind(p + 2, payloads)
+                .map(row -> new AppendedTo(row.get(0, String.class), new Appended(row.get(1, Long.class),
+                        row.get(2, String.class), Boolean.TRUE.equals(row.get(3, Boolean.class)))))
+                .all();
     }
 
     /**
@@ -247,6 +301,10 @@ class Outbox {
      * request's row as the statement updated it, so the latest committed mark), false otherwise.
      */
     record Appended(long sequence, String previousStatus, boolean cancelRequested) {
+    }
+
+    /** What {@link #appendOnEach} stored for one of its requests. */
+    record AppendedTo(String requestId, Appended appended) {
     }
 
     /**

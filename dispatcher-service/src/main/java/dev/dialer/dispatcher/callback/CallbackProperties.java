@@ -1,0 +1,18 @@
+package dev.dialer.dispatcher.callback;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * How carrier callbacks are applied.
+ *
+ * @param batchSize at most this many calls' non-final status changes (initiated, ringing, in-progress) made in one
+ *                  statement ({@link StatusMoves}); 1 makes each in a statement of its own
+ */
+@Validated
+@ConfigurationProperties("dialer.dispatcher.callbacks")
+public record CallbackProperties(@DefaultValue("64") @Min(1) @Max(1000) int batchSize) {
+}

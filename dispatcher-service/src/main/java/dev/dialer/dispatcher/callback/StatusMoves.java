@@ -1,0 +1,213 @@
+package dev.dialer.dispatcher.callback;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.Transition;
+import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.resilience.InfraRetry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
+
+/**
+ * The non-final status changes carrier callbacks bring (an attempt initiated, ringing, in progress), each with its
+ * {@code call.status} event, made in batches: the changes that arrive while a statement runs are made together by the
+ * next one ({@link CallEvents#changeOnEach}), up to {@code batch-size} of them. One change waits for at most the
+ * statement before it; under load, one statement, one round trip and one commit carry many calls' changes instead of
+ * one each. Each change is guarded and atomic with its event exactly as on its own ({@link AttemptLedger#transitionChange}):
+ * a change that may not happen (late, repeated, about an earlier dial) stores nothing and leaves the rest of its
+ * batch alone.
+ *
+ * <p>A batch holds at most one change per request (a request's changes are numbered in the order they are made); a
+ * request's further changes wait for the next batch, in their order. Its attempts are locked in request id order.
+ * A batch that fails for an infrastructure outage fails each of its changes, which their callers retry; one that fails
+ * for any other reason is made again one change at a time, so that a change that cannot be made fails alone.
+ */
+@Component
+class StatusMoves {
+
+    private static final Logger log = LoggerFactory.getLogger(StatusMoves.class);
+
+    private final AttemptLedger ledger;
+    private final CallEvents events;
+    private final int batchSize;
+    private final DistributionSummary batches;
+    private final Counter split;
+    private final Object lock = new Object();
+    private final ArrayDeque<Move> waiting = new ArrayDeque<>();
+    private boolean running;
+
+    StatusMoves(AttemptLedger ledger, CallEvents events, CallbackProperties properties, MeterRegistry registry) {
+        this.ledger = ledger;
+        this.events = events;
+        this.batchSize = properties.batchSize();
+        this.batches = DistributionSummary.builder("dialer.dispatcher.callbacks.status.batch")
+                .description("Non-final status changes made by one statement")
+                .baseUnit("changes")
+                .register(registry);
+        this.split = Counter.builder("dialer.dispatcher.callbacks.status.batch.split")
+                .description("Batches of status changes that failed other than for an outage, made again one by one")
+                .register(registry);
+        Gauge.builder("dialer.dispatcher.callbacks.status.waiting", this::waiting)
+                .description("Non-final status changes waiting for the statement that makes them")
+                .register(registry);
+    }
+
+    private int waiting() {
+        synchronized (lock) {
+            return waiting.size();
+        }
+    }
+
+    /**
+     * Makes {@code change} and, if it happened, stores its event ({@code details}), in the next batch.
+     *
+     * @return what the change found, when it happened; empty when it did not
+     */
+    Mono<CallEvents.Changed> move(CallCommand command, Transition change, UnaryOperator<CallEvent.Builder> details) {
+        return Mono.create(sink -> {
+            Move move = new Move(command, change, details, sink);
+            sink.onCancel(move::cancel);
+            synchronized (lock) {
+                waiting.add(move);
+            }
+            next();
+        });
+    }
+
+    /** Starts the next batch, unless one is running (its end starts the next) or nothing waits. */
+    private void next() {
+        List<Move> batch;
+        synchronized (lock) {
+            if (running) {
+                return;
+            }
+            batch = take();
+            if (batch.isEmpty()) {
+                return;
+            }
+            running = true;
+        }
+        batches.record(batch.size());
+        made(batch)
+                .doFinally(signal -> {
+                    synchronized (lock) {
+                        running = false;
+                    }
+                    next();
+                })
+                .subscribe(found -> batch.forEach(move -> move.answer(found.get(move.change().requestId()))),
+                        error -> batch.forEach(move -> move.fail(error)));
+    }
+
+    /**
+     * The batch's changes made in one statement; if it fails for anything but an outage, each made on its own (a
+     * single change of a batch of one fails as it is).
+     */
+    private Mono<Map<String, CallEvents.Changed>> made(List<Move> batch) {
+        Mono<Map<String, CallEvents.Changed>> together = events.changeOnEach(
+                ledger.transitionsChange(batch.stream().map(Move::change).toList()),
+                batch.stream().map(move -> new CallEvents.Change(move.command(), move.details())).toList());
+        if (batch.size() == 1) {
+            return together;
+        }
+        return together.onErrorResume(error -> !InfraRetry.isTransient(error), error -> {
+            log.warn("a batch of {} status changes failed ({}); making them one at a time", batch.size(),
+                    error.toString());
+            split.increment();
+            batch.forEach(this::alone);
+            return Mono.empty();
+        });
+    }
+
+    /** One change of a failed batch, in a statement of its own; it answers its caller itself. */
+    private void alone(Move move) {
+        events.changeOn(move.command(), ledger.transitionChange(move.change()), move.details())
+                .subscribe(move::answer, move::fail, () -> move.answer(null));
+    }
+
+    /**
+     * Takes the next batch from the waiting changes, in arrival order: at most {@code batchSize}, one per request (a
+     * request's later changes stay, in order, for a later batch), in request id order; drops those whose caller gave
+     * up.
+     */
+    private List<Move> take() {
+        List<Move> batch = new ArrayList<>();
+        Set<String> requests = new HashSet<>();
+        Iterator<Move> moves = waiting.iterator();
+        while (moves.hasNext() && batch.size() < batchSize) {
+            Move move = moves.next();
+            if (move.cancelled) {
+                moves.remove();
+            } else if (requests.add(move.change().requestId())) {
+                batch.add(move);
+                moves.remove();
+            }
+        }
+        batch.sort(Comparator.comparing(move -> move.change().requestId()));
+        return batch;
+    }
+
+    /** A waiting change and whom to answer. */
+    private static final class Move {
+
+        private final CallCommand command;
+        private final Transition change;
+        private final UnaryOperator<CallEvent.Builder> details;
+        private final MonoSink<CallEvents.Changed> sink;
+        private volatile boolean cancelled;
+
+        Move(CallCommand command, Transition change, UnaryOperator<CallEvent.Builder> details,
+             MonoSink<CallEvents.Changed> sink) {
+            this.command = command;
+            this.change = change;
+            this.details = details;
+            this.sink = sink;
+        }
+
+        CallCommand command() {
+            return command;
+        }
+
+        Transition change() {
+            return change;
+        }
+
+        UnaryOperator<CallEvent.Builder> details() {
+            return details;
+        }
+
+        void cancel() {
+            cancelled = true;
+        }
+
+        /** The change happened ({@code changed}) or did not ({@code null}). */
+        void answer(CallEvents.Changed changed) {
+            if (changed == null) {
+                sink.success();
+            } else {
+                sink.success(changed);
+            }
+        }
+
+        void fail(Throwable error) {
+            sink.error(error);
+        }
+    }
+}
