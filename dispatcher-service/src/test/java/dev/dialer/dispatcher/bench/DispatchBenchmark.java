@@ -193,6 +193,10 @@ class DispatchBenchmark {
                 .collect(java.util.stream.Collectors.joining(" ")));
         child.series("dialer_dispatcher_lanes_parked_total")
                 .forEach(line -> System.out.println("BENCHMARK throughput parked (since start): " + line));
+        double[] batches = child.sums("dialer_dispatcher_callbacks_status_batch_changes_count",
+                "dialer_dispatcher_callbacks_status_batch_changes_sum");
+        System.out.printf("BENCHMARK throughput non-final status changes (warm-up included): %.0f in %.0f statements, "
+                + "%.1f a statement%n", batches[1], batches[0], batches[1] / Math.max(1, batches[0]));
         PostgresStatements.report(infra, started).forEach(line -> System.out.println("BENCHMARK statement " + line));
         report("throughput", "%d calls over %d caller IDs after a warm-up of %d, limits off (trunk concurrency 1000), "
                         + "simulator without "
