@@ -45,7 +45,9 @@ public class AttemptLedger {
     /**
      * {@link #TRANSITION} for many attempts: row {@code i} of the arrays is one attempt's change, with the statuses it
      * may start from joined by commas ({@code $8}); each attempt's row is locked for its check, as in the single
-     * transition.
+     * transition, but in the mode the update itself takes ({@code FOR NO KEY UPDATE}), which a foreign key's check
+     * (the parking lot's schedule rows of other requests) does not wait for while it holds rows this statement waits
+     * for.
      */
     private static final String TRANSITIONS = """
             UPDATE dispatch.attempts a
@@ -61,7 +63,7 @@ public class AttemptLedger {
                           allowed, dial)
                    CROSS JOIN LATERAL (SELECT p.status FROM dispatch.attempts p
                                         WHERE p.request_id = t.request_id AND p.attempt_no = t.attempt_no
-                                          FOR UPDATE) previous
+                                          FOR NO KEY UPDATE) previous
              WHERE a.request_id = t.request_id AND a.attempt_no = t.attempt_no
                AND previous.status = ANY(string_to_array(t.allowed, ','))
                AND (t.dial IS NULL OR (a.dial_no = t.dial AND a.carrier_asked_at IS NOT NULL))

@@ -9,10 +9,13 @@ import org.springframework.validation.annotation.Validated;
 /**
  * How carrier callbacks are applied.
  *
- * @param batchSize at most this many calls' non-final status changes (initiated, ringing, in-progress) made in one
- *                  statement ({@link StatusMoves}); 1 makes each in a statement of its own
+ * @param batchSize       at most this many calls' non-final status changes (initiated, ringing, in-progress) made in
+ *                        one statement ({@link StatusMoves}); 1 makes each in a statement of its own, as it comes
+ * @param batchesInFlight at most this many of those statements run at once (each on a connection of the pool); a
+ *                        second starts only while a whole batch waits
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.callbacks")
-public record CallbackProperties(@DefaultValue("64") @Min(1) @Max(1000) int batchSize) {
+public record CallbackProperties(@DefaultValue("64") @Min(1) @Max(1000) int batchSize,
+                                 @DefaultValue("4") @Min(1) @Max(64) int batchesInFlight) {
 }

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -22,22 +23,27 @@ import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
 /**
  * The non-final status changes carrier callbacks bring (an attempt initiated, ringing, in progress), each with its
  * {@code call.status} event, made in batches: the changes that arrive while a statement runs are made together by the
- * next one ({@link CallEvents#changeOnEach}), up to {@code batch-size} of them. One change waits for at most the
- * statement before it; under load, one statement, one round trip and one commit carry many calls' changes instead of
- * one each. Each change is guarded and atomic with its event exactly as on its own ({@link AttemptLedger#transitionChange}):
- * a change that may not happen (late, repeated, about an earlier dial) stores nothing and leaves the rest of its
- * batch alone.
+ * next one ({@link CallEvents#changeOnEach}), up to {@code batch-size} of them. At low load a batch is one change,
+ * started at once; under load, one statement, one round trip and one commit carry many calls' changes instead of one
+ * each. One statement at a time makes the largest batches; another starts only while a whole batch waits, up to
+ * {@code batches-in-flight} at once, so that more changes than one statement carries still go through (and one
+ * statement that hangs does not hold them all). Each change is guarded and atomic with its
+ * event exactly as on its own ({@link AttemptLedger#transitionChange}): a change that may not happen (late, repeated,
+ * about an earlier dial) stores nothing and leaves the rest of its batch alone.
  *
- * <p>A batch holds at most one change per request (a request's changes are numbered in the order they are made); a
- * request's further changes wait for the next batch, in their order. Its attempts are locked in request id order.
- * A batch that fails for an infrastructure outage fails each of its changes, which their callers retry; one that fails
- * for any other reason is made again one change at a time, so that a change that cannot be made fails alone.
+ * <p>One change per request is in flight at a time, in one batch (a request's changes are numbered in the order they
+ * are made); its later changes wait, in their order, for a batch that starts after it ends. A batch's attempts are
+ * locked in request id order. A batch that fails for an infrastructure outage fails each of its changes, which their
+ * callers retry; one that fails for any other reason is made again one change after another, so that a change that
+ * cannot be made fails alone. {@code batch-size: 1} makes each change in a statement of its own as it comes, without
+ * this queue.
  */
 @Component
 class StatusMoves {
@@ -47,16 +53,20 @@ class StatusMoves {
     private final AttemptLedger ledger;
     private final CallEvents events;
     private final int batchSize;
+    private final int inFlight;
     private final DistributionSummary batches;
     private final Counter split;
     private final Object lock = new Object();
     private final ArrayDeque<Move> waiting = new ArrayDeque<>();
-    private boolean running;
+    /** The requests whose change is in a batch that has not ended. */
+    private final Set<String> busy = new HashSet<>();
+    private int running;
 
     StatusMoves(AttemptLedger ledger, CallEvents events, CallbackProperties properties, MeterRegistry registry) {
         this.ledger = ledger;
         this.events = events;
         this.batchSize = properties.batchSize();
+        this.inFlight = properties.batchesInFlight();
         this.batches = DistributionSummary.builder("dialer.dispatcher.callbacks.status.batch")
                 .description("Non-final status changes made by one statement")
                 .baseUnit("changes")
@@ -76,11 +86,14 @@ class StatusMoves {
     }
 
     /**
-     * Makes {@code change} and, if it happened, stores its event ({@code details}), in the next batch.
+     * Makes {@code change} and, if it happened, stores its event ({@code details}), in the next batch it can join.
      *
      * @return what the change found, when it happened; empty when it did not
      */
     Mono<CallEvents.Changed> move(CallCommand command, Transition change, UnaryOperator<CallEvent.Builder> details) {
+        if (batchSize == 1) {
+            return events.changeOn(command, ledger.transitionChange(change), details);
+        }
         return Mono.create(sink -> {
             Move move = new Move(command, change, details, sink);
             sink.onCancel(move::cancel);
@@ -91,24 +104,36 @@ class StatusMoves {
         });
     }
 
-    /** Starts the next batch, unless one is running (its end starts the next) or nothing waits. */
+    /**
+     * Starts batches while changes wait that may start: the first whenever none runs, another only while a whole batch
+     * waits, up to {@code batches-in-flight}.
+     */
     private void next() {
-        List<Move> batch;
-        synchronized (lock) {
-            if (running) {
-                return;
+        while (true) {
+            List<Move> batch;
+            synchronized (lock) {
+                if (running >= inFlight || (running > 0 && waiting.size() < batchSize)) {
+                    return;
+                }
+                batch = take();
+                if (batch.isEmpty()) {
+                    return;
+                }
+                running++;
             }
-            batch = take();
-            if (batch.isEmpty()) {
-                return;
-            }
-            running = true;
+            start(batch);
         }
+    }
+
+    private void start(List<Move> batch) {
         batches.record(batch.size());
-        made(batch)
+        // Deferred: whatever goes wrong building the statement ends the batch through doFinally, never leaving it
+        // counted as running with nothing to end it.
+        Mono.defer(() -> made(batch))
                 .doFinally(signal -> {
                     synchronized (lock) {
-                        running = false;
+                        running--;
+                        batch.forEach(move -> busy.remove(move.change().requestId()));
                     }
                     next();
                 })
@@ -117,8 +142,8 @@ class StatusMoves {
     }
 
     /**
-     * The batch's changes made in one statement; if it fails for anything but an outage, each made on its own (a
-     * single change of a batch of one fails as it is).
+     * The batch's changes made in one statement; if it fails for anything but an outage, each made on its own, one
+     * after another (a batch of one fails as it is).
      */
     private Mono<Map<String, CallEvents.Changed>> made(List<Move> batch) {
         Mono<Map<String, CallEvents.Changed>> together = events.changeOnEach(
@@ -131,33 +156,39 @@ class StatusMoves {
             log.warn("a batch of {} status changes failed ({}); making them one at a time", batch.size(),
                     error.toString());
             split.increment();
-            batch.forEach(this::alone);
-            return Mono.empty();
+            Map<String, CallEvents.Changed> found = new HashMap<>();
+            return Flux.fromIterable(batch)
+                    .concatMap(move -> events.changeOn(move.command(), ledger.transitionChange(move.change()),
+                                    move.details())
+                            .doOnNext(changed -> found.put(move.change().requestId(), changed))
+                            .onErrorResume(alone -> {
+                                move.fail(alone);
+                                return Mono.empty();
+                            }))
+                    .then(Mono.fromSupplier(() -> found));
         });
     }
 
-    /** One change of a failed batch, in a statement of its own; it answers its caller itself. */
-    private void alone(Move move) {
-        events.changeOn(move.command(), ledger.transitionChange(move.change()), move.details())
-                .subscribe(move::answer, move::fail, () -> move.answer(null));
-    }
-
     /**
-     * Takes the next batch from the waiting changes, in arrival order: at most {@code batchSize}, one per request (a
-     * request's later changes stay, in order, for a later batch), in request id order; drops those whose caller gave
-     * up.
+     * Takes the next batch from the waiting changes, in arrival order: at most {@code batchSize}, one per request and
+     * none of a request with a change in flight (a request's later changes stay, in order, for a later batch), in
+     * request id order; drops those whose caller gave up. Marks the batch's requests busy.
      */
     private List<Move> take() {
         List<Move> batch = new ArrayList<>();
-        Set<String> requests = new HashSet<>();
+        Set<String> passed = new HashSet<>();
         Iterator<Move> moves = waiting.iterator();
         while (moves.hasNext() && batch.size() < batchSize) {
             Move move = moves.next();
+            String request = move.change().requestId();
             if (move.cancelled) {
                 moves.remove();
-            } else if (requests.add(move.change().requestId())) {
+            } else if (!passed.contains(request) && busy.add(request)) {
                 batch.add(move);
                 moves.remove();
+            } else {
+                // Its request has a change in flight or ahead of it: it keeps its place behind that one.
+                passed.add(request);
             }
         }
         batch.sort(Comparator.comparing(move -> move.change().requestId()));

@@ -102,7 +102,9 @@ class Outbox {
 
     /**
      * {@link #appendOn} for several requests in one statement: makes {@code changes} and, for each request whose change
-     * happened, stores its draft as {@link #appendOn} does. {@code drafts} are the requests' events, one per request,
+     * happened, stores its draft as {@link #appendOn} does. The requests' rows are locked in the mode their update
+     * takes ({@code FOR NO KEY UPDATE}), which a foreign key's check on one of them (a schedule row being inserted for
+     * it) does not conflict with: such a check, holding other rows this statement waits for, never waits for it. {@code drafts} are the requests' events, one per request,
      * in the order of the ids {@code changes} binds. Emits what was stored for each request whose change happened.
      */
     Flux<AppendedTo> appendOnEach(StateChanges changes, List<CallEvent> drafts) {
@@ -118,7 +120,7 @@ class Outbox {
                       FROM changed
                       JOIN drafts d ON d.request_id = changed.request_id
                       CROSS JOIN LATERAL (SELECT q.last_status FROM dispatch.requests q
-                                           WHERE q.request_id = changed.request_id FOR UPDATE) earlier
+                                           WHERE q.request_id = changed.request_id FOR NO KEY UPDATE) earlier
                      WHERE r.request_id = changed.request_id
                     RETURNING r.request_id, r.next_sequence, changed.status,
                               COALESCE(changed.status, earlier.last_status) before,

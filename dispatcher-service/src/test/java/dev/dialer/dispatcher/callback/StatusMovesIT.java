@@ -2,7 +2,6 @@ package dev.dialer.dispatcher.callback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
@@ -12,7 +11,7 @@ import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.r2dbc.spi.Connection;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Instant;
 import java.util.Arrays;
@@ -22,21 +21,18 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.dao.DataIntegrityViolationException;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 
 /**
  * Non-final status changes that wait while a statement runs are made together by the next one, each exactly as it
- * would be made alone, on the real PostgreSQL. The first change's attempt row is held locked by another transaction,
- * so the changes that follow it are seen waiting before they are released as one batch.
+ * would be made alone, on the real PostgreSQL. Here at most five changes a statement and two statements at once: the
+ * attempt row of a first change is held locked by another transaction ({@link HeldAttempt}), so the changes that
+ * follow it wait, for a whole batch to start alongside or for the held statement to end.
  */
 class StatusMovesIT extends DispatcherOnDatabase {
-
-    @Autowired
-    StatusMoves moves;
 
     @Autowired
     AttemptLedger attempts;
@@ -44,8 +40,19 @@ class StatusMovesIT extends DispatcherOnDatabase {
     @Autowired
     CallEvents events;
 
-    @Autowired
-    MeterRegistry registry;
+    /** Meters of this test's own batcher. */
+    private final MeterRegistry registry = new SimpleMeterRegistry();
+
+    /**
+     * A batcher of this test's own, so that no other change (the dispatcher's own callbacks, from the topic it shares
+     * with other tests) joins or starts its batches: at most five changes a statement, two statements at once.
+     */
+    private StatusMoves moves;
+
+    @BeforeEach
+    void ownBatcher() {
+        moves = new StatusMoves(attempts, events, new CallbackProperties(5, 2), registry);
+    }
 
     @Autowired
     ConnectionFactory connections;
@@ -57,23 +64,34 @@ class StatusMovesIT extends DispatcherOnDatabase {
         CallCommand ringing = dialled();
         CallCommand repeated = dialled();
         CallCommand cancelled = dialled();
+        CallCommand otherDial = dialled();
+        CallCommand beyondTheSize = dialled();
         db.sql("UPDATE dispatch.attempts SET status = 'ringing' WHERE request_id = $1")
                 .bind(0, repeated.requestId()).then().block(WAIT);
         db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1")
                 .bind(0, cancelled.requestId()).then().block(WAIT);
         CompletableFuture<CallEvents.Changed> firstMoved;
         List<CompletableFuture<CallEvents.Changed>> waited;
-        try (Held held = holdAttempt(first)) {
+        try (HeldAttempt held = HeldAttempt.of(connections, db, first)) {
             firstMoved = move(first, AttemptStatus.INITIATED, null);
             held.awaitBlocking();
+            // One statement runs: the changes wait until a whole batch (five) does, which starts alongside it.
             waited = List.of(
                     move(initiated, AttemptStatus.INITIATED, null),
                     move(ringing, AttemptStatus.RINGING, 1),
                     move(repeated, AttemptStatus.RINGING, 1),
                     move(cancelled, AttemptStatus.INITIATED, null),
-                    // The same request again: it waits for the batch after.
-                    move(initiated, AttemptStatus.RINGING, 1));
-            assertThat(waiting()).isGreaterThanOrEqualTo(5);
+                    // About a dial the attempt is not on.
+                    move(otherDial, AttemptStatus.RINGING, 2),
+                    // The same request again: it waits for a later batch.
+                    move(initiated, AttemptStatus.RINGING, 1),
+                    // Beyond the batch size: in the batch after, with the one above, once the held statement ends.
+                    move(beyondTheSize, AttemptStatus.INITIATED, null));
+            assertThat(previous(waited.get(0))).as("made while the first change is held").contains(
+                    AttemptStatus.QUEUED);
+            assertThat(waiting()).as("a request's second change, and the one beyond the batch size").isEqualTo(2);
+            assertThat(waited.get(5)).as("not a whole batch: waits for the held statement").isNotDone();
+            assertThat(waited.get(6)).as("not a whole batch: waits for the held statement").isNotDone();
             assertThat(firstMoved).as("held by the lock").isNotDone();
         }
 
@@ -84,18 +102,25 @@ class StatusMovesIT extends DispatcherOnDatabase {
         CallEvents.Changed cancelledChange = waited.get(3).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(cancelledChange.cancelRequested()).isTrue();
         assertThat(waited.get(0).get().cancelRequested()).isFalse();
-        assertThat(previous(waited.get(4))).contains(AttemptStatus.INITIATED);
-        assertThat(transactions(1, initiated, ringing, cancelled)).as("the changes that waited together").hasSize(1);
-        assertThat(transactions(1, first, initiated)).as("the held change, then those that waited").hasSize(2);
-        assertThat(transactions(2, initiated)).as("a request's second change, in the batch after")
-                .hasSize(1).doesNotContainAnyElementsOf(transactions(1, initiated));
+        assertThat(waited.get(4).get(WAIT.toSeconds(), TimeUnit.SECONDS)).as("another dial's ringing").isNull();
+        assertThat(previous(waited.get(5))).contains(AttemptStatus.INITIATED);
+        assertThat(previous(waited.get(6))).contains(AttemptStatus.QUEUED);
+        List<String> together = transactions(1, initiated, ringing, cancelled);
+        assertThat(together).as("the changes that waited together").hasSize(1);
+        assertThat(transactions(1, first)).as("the held change, alone").hasSize(1)
+                .doesNotContainAnyElementsOf(together);
+        assertThat(transactions(2, initiated)).as("a request's second change, with the change beyond the size")
+                .isEqualTo(transactions(1, beyondTheSize))
+                .doesNotContainAnyElementsOf(together);
 
-        assertThat(statuses(initiated)).containsExactly("ringing");
-        assertThat(statuses(repeated)).containsExactly("ringing");
-        assertThat(statuses(ringing)).containsExactly("ringing");
+        assertThat(rows(initiated)).containsExactly("ringing/sid-" + initiated.requestId());
+        assertThat(rows(repeated)).containsExactly("ringing/null");
+        assertThat(rows(ringing)).containsExactly("ringing/sid-" + ringing.requestId());
+        assertThat(rows(otherDial)).containsExactly("queued/null");
         assertThat(events(initiated)).containsExactly("1 initiated after queued", "2 ringing after initiated");
         assertThat(events(ringing)).containsExactly("1 ringing after queued");
         assertThat(events(repeated)).isEmpty();
+        assertThat(events(otherDial)).isEmpty();
         assertThat(events(cancelled)).containsExactly("1 initiated after queued");
     }
 
@@ -112,13 +137,13 @@ class StatusMovesIT extends DispatcherOnDatabase {
 
         CompletableFuture<CallEvents.Changed> clash;
         CompletableFuture<CallEvents.Changed> fineMoved;
-        try (Held held = holdAttempt(first)) {
+        try (HeldAttempt held = HeldAttempt.of(connections, db, first)) {
             move(first, AttemptStatus.INITIATED, null);
             held.awaitBlocking();
             clash = moves.move(clashing, transition(clashing, AttemptStatus.INITIATED, null),
                     event -> event.eventId(takenEventId).status(AttemptStatus.INITIATED)).toFuture();
             fineMoved = move(fine, AttemptStatus.INITIATED, null);
-            assertThat(waiting()).isGreaterThanOrEqualTo(2);
+            assertThat(waiting()).isEqualTo(2);
         }
 
         assertThat(previous(fineMoved)).contains(AttemptStatus.QUEUED);
@@ -126,9 +151,39 @@ class StatusMovesIT extends DispatcherOnDatabase {
                 .isInstanceOf(ExecutionException.class)
                 .hasCauseInstanceOf(DataIntegrityViolationException.class);
         assertThat(split.count() - splitBefore).as("the two were tried together first").isEqualTo(1);
-        assertThat(statuses(clashing)).containsExactly("queued");
+        assertThat(rows(clashing)).containsExactly("queued/null");
         assertThat(events(clashing)).isEmpty();
         assertThat(events(fine)).containsExactly("1 initiated after queued");
+    }
+
+    @Test
+    void aRequestsNextChangeWaitsForTheOneInFlightEvenWithAStatementFreeAndIsJudgedByWhatItLeft() throws Exception {
+        CallCommand held = dialled();
+        List<CallCommand> others = List.of(dialled(), dialled(), dialled(), dialled());
+        CompletableFuture<CallEvents.Changed> heldInitiated;
+        CompletableFuture<CallEvents.Changed> heldRinging;
+        try (HeldAttempt lock = HeldAttempt.of(connections, db, held)) {
+            heldInitiated = move(held, AttemptStatus.INITIATED, null);
+            lock.awaitBlocking();
+            heldRinging = move(held, AttemptStatus.RINGING, 1);
+            // With four other requests' changes a whole batch waits: they go through alongside, without the held
+            // request's.
+            List<CompletableFuture<CallEvents.Changed>> othersMoved = others.stream()
+                    .map(other -> move(other, AttemptStatus.INITIATED, null)).toList();
+            for (CompletableFuture<CallEvents.Changed> moved : othersMoved) {
+                assertThat(previous(moved)).contains(AttemptStatus.QUEUED);
+            }
+            assertThat(heldRinging).as("behind its request's change in flight").isNotDone();
+            assertThat(waiting()).isEqualTo(1);
+            // Meanwhile another writer moves the held attempt on, and commits.
+            lock.commitStatus("in-progress");
+        }
+
+        assertThat(heldInitiated.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .as("initiated after in-progress, read under the lock").isNull();
+        assertThat(heldRinging.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as("ringing after in-progress").isNull();
+        assertThat(rows(held)).containsExactly("in-progress/null");
+        assertThat(events(held)).isEmpty();
     }
 
     private CompletableFuture<CallEvents.Changed> move(CallCommand command, AttemptStatus to, Integer dial) {
@@ -160,8 +215,11 @@ class StatusMovesIT extends DispatcherOnDatabase {
         return command;
     }
 
-    private List<String> statuses(CallCommand command) {
-        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1")
+    /** The request's attempts: "status/provider call id". */
+    private List<String> rows(CallCommand command) {
+        return db.sql("""
+                        SELECT status || '/' || COALESCE(provider_call_id, 'null') FROM dispatch.attempts
+                         WHERE request_id = $1""")
                 .bind(0, command.requestId())
                 .map(row -> row.get(0, String.class))
                 .all().collectList().block(WAIT);
@@ -178,53 +236,17 @@ class StatusMovesIT extends DispatcherOnDatabase {
                 .all().collectList().block(WAIT);
     }
 
-    /** The distinct transactions that stored the requests' events numbered {@code sequence}. */
+    /**
+     * The distinct transactions that stored the requests' events numbered {@code sequence}, told apart by their start
+     * (a row's {@code created_at}; its {@code xmin} is the relay's once it marks the row sent).
+     */
     private List<String> transactions(int sequence, CallCommand... commands) {
         return db.sql("""
-                        SELECT DISTINCT xmin::text FROM dispatch.outbox
+                        SELECT DISTINCT created_at::text FROM dispatch.outbox
                          WHERE request_id = ANY($1) AND sequence_number = $2""")
                 .bind(0, Arrays.stream(commands).map(CallCommand::requestId).toArray(String[]::new))
                 .bind(1, sequence)
                 .map(row -> row.get(0, String.class))
                 .all().collectList().block(WAIT);
-    }
-
-    /** Holds the attempt's row locked from another connection until closed. */
-    private Held holdAttempt(CallCommand command) {
-        Connection connection = Mono.from(connections.create()).block(WAIT);
-        Mono.from(connection.beginTransaction()).block(WAIT);
-        Integer pid = Flux.from(connection.createStatement("""
-                        SELECT pg_backend_pid() FROM dispatch.attempts WHERE request_id = $1 FOR UPDATE""")
-                        .bind("$1", command.requestId())
-                        .execute())
-                .flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class)))
-                .blockLast(WAIT);
-        return new Held(connection, pid);
-    }
-
-    private final class Held implements AutoCloseable {
-
-        private final Connection connection;
-        private final int pid;
-
-        Held(Connection connection, int pid) {
-            this.connection = connection;
-            this.pid = pid;
-        }
-
-        /** Until a statement waits for the lock held here: the batch holding the first change runs. */
-        void awaitBlocking() {
-            await().atMost(WAIT).until(() -> db.sql("""
-                            SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))""")
-                    .bind(0, pid)
-                    .map(row -> row.get(0, Long.class))
-                    .one().block(WAIT) > 0);
-        }
-
-        @Override
-        public void close() {
-            Mono.from(connection.rollbackTransaction()).block(WAIT);
-            Mono.from(connection.close()).block(WAIT);
-        }
     }
 }
