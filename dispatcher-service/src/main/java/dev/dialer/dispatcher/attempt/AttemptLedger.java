@@ -8,7 +8,9 @@ import dev.dialer.dispatcher.event.StateChange;
 import dev.dialer.dispatcher.event.StateChanges;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
@@ -102,6 +104,16 @@ public class AttemptLedger {
              WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.status = 'queued'
                AND a.carrier_asked_at IS NULL AND NOT a.requeued""";
 
+    /** Each status's {@link Transition#predecessorsOf}, as bound: worked out once, not for every transition. */
+    private static final Map<AttemptStatus, String[]> PREDECESSORS = new EnumMap<>(AttemptStatus.class);
+
+    static {
+        for (AttemptStatus status : AttemptStatus.values()) {
+            PREDECESSORS.put(status, Transition.predecessorsOf(status).stream().map(AttemptStatus::wire)
+                    .toArray(String[]::new));
+        }
+    }
+
     private final DatabaseClient db;
 
     AttemptLedger(DatabaseClient db) {
@@ -191,8 +203,7 @@ public class AttemptLedger {
             providerCallIds[i] = change.providerCallId();
             sipStatuses[i] = change.sipStatus();
             sipReasons[i] = change.sipReason();
-            allowed[i] = Transition.predecessorsOf(change.to()).stream().map(AttemptStatus::wire)
-                    .collect(Collectors.joining(","));
+            allowed[i] = String.join(",", PREDECESSORS.get(change.to()));
             dials[i] = change.dial();
         }
         return new StateChanges(TRANSITIONS, 9, spec -> spec
@@ -385,8 +396,7 @@ public class AttemptLedger {
 
     private static DatabaseClient.GenericExecuteSpec bindTransition(DatabaseClient.GenericExecuteSpec spec,
                                                                     Transition change) {
-        String[] allowed = Transition.predecessorsOf(change.to()).stream().map(AttemptStatus::wire)
-                .toArray(String[]::new);
+        String[] allowed = PREDECESSORS.get(change.to());
         spec = spec.bind(0, change.requestId())
                 .bind(1, change.attempt())
                 .bind(2, change.to().wire());

@@ -7,6 +7,9 @@ import io.r2dbc.spi.Readable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -42,6 +45,39 @@ class Outbox {
     private static final String EARLIER = "(SELECT final_status, last_status FROM dispatch.requests"
             + " WHERE request_id = $1 FOR UPDATE) earlier";
 
+    private static final String APPEND = """
+            WITH allocated AS (
+                UPDATE dispatch.requests r
+                   SET next_sequence = r.next_sequence + 1, last_status = $4::jsonb ->> 'status'
+                  FROM %s
+                 WHERE r.request_id = $1 RETURNING r.next_sequence, earlier.last_status)
+            """.formatted(EARLIER) + INSERT_FROM;
+
+    private static final String FINISH = """
+            WITH allocated AS (
+                UPDATE dispatch.requests r
+                   SET final_status = $5, final_at = now(), next_sequence = r.next_sequence + 1,
+                       last_status = $5
+                  FROM %s
+                 WHERE r.request_id = $1 AND earlier.final_status IS NULL
+                RETURNING r.next_sequence, earlier.last_status)
+            """.formatted(EARLIER) + INSERT_FROM;
+
+    /**
+     * The statements composed around each kind of state change, once each: a change's SQL is a constant of its kind,
+     * and a statement's text composed afresh for every call cost the dispatcher the formatting and, in the driver's
+     * and Spring's statement caches, the hashing and comparing of a new string each time.
+     */
+    private final Map<Composed, String> composed = new ConcurrentHashMap<>();
+
+    /** Which statement ({@code kind}) around which change ({@code sql}, binding {@code parameters}). */
+    private record Composed(String kind, String sql, int parameters) {
+    }
+
+    private String composed(String kind, String sql, int parameters, Supplier<String> compose) {
+        return composed.computeIfAbsent(new Composed(kind, sql, parameters), key -> compose.get());
+    }
+
     private final DatabaseClient db;
 
     Outbox(DatabaseClient db) {
@@ -53,13 +89,7 @@ class Outbox {
      * its {@code previous_status} unless it has one; emits the number and that status.
      */
     Mono<Appended> append(CallEvent draft) {
-        return bindEvent(db.sql("""
-                        WITH allocated AS (
-                            UPDATE dispatch.requests r
-                               SET next_sequence = r.next_sequence + 1, last_status = $4::jsonb ->> 'status'
-                              FROM %s
-                             WHERE r.request_id = $1 RETURNING r.next_sequence, earlier.last_status)
-                        """.formatted(EARLIER) + INSERT_FROM), draft)
+        return bindEvent(db.sql(APPEND), draft)
                 .map(Outbox::appended)
                 .one()
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("unknown request " + draft.requestId())));
@@ -73,7 +103,7 @@ class Outbox {
      */
     Mono<Appended> appendOn(StateChange change, CallEvent draft) {
         int event = change.parameters();
-        String sql = """
+        String sql = composed("appendOn", change.sql(), event, () -> """
                 WITH changed AS (%s),
                 allocated AS (
                     UPDATE dispatch.requests r
@@ -90,7 +120,7 @@ class Outbox {
                            LATERAL jsonb_set($%4$d::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
                     RETURNING sequence_number)
                 SELECT stored.sequence_number, allocated.status, allocated.cancelled FROM stored, allocated"""
-                .formatted(change.sql(), event + 1, event + 2, event + 3, EARLIER);
+                .formatted(change.sql(), event + 1, event + 2, event + 3, EARLIER));
         return change.bind().apply(db.sql(sql))
                 .bind(event, draft.eventId())
                 .bind(event + 1, draft.eventType().wire())
@@ -109,7 +139,7 @@ class Outbox {
      */
     Flux<AppendedTo> appendOnEach(StateChanges changes, List<CallEvent> drafts) {
         int p = changes.parameters();
-        String sql = """
+        String sql = composed("appendOnEach", changes.sql(), p, () -> """
                 WITH changed AS (%s),
                 drafts AS (
                     SELECT * FROM unnest($1::text[], $%2$d::text[], $%3$d::text[], $%4$d::text[])
@@ -135,7 +165,7 @@ class Outbox {
                     RETURNING request_id, sequence_number)
                 SELECT stored.request_id, stored.sequence_number, allocated.status, allocated.cancelled
                   FROM stored JOIN allocated ON allocated.request_id = stored.request_id"""
-                .formatted(changes.sql(), p + 1, p + 2, p + 3);
+                .formatted(changes.sql(), p + 1, p + 2, p + 3));
         int size = drafts.size();
         String[] eventIds = new String[size];
         String[] eventTypes = new String[size];
@@ -163,7 +193,7 @@ class Outbox {
      */
     Mono<Ended> endOn(StateChange change, CallEvent attemptEvent, FinalStatus status, CallEvent finalEvent) {
         int p = change.parameters();
-        String sql = """
+        String sql = composed("endOn", change.sql(), p, () -> """
                 WITH changed AS (%s),
                 allocated AS (
                     UPDATE dispatch.requests r
@@ -189,7 +219,7 @@ class Outbox {
                            ) e(event_id, event_type, sequence_number, payload)
                     RETURNING sequence_number)
                 SELECT a.next_sequence, a.ended, a.status FROM allocated a"""
-                .formatted(change.sql(), p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, EARLIER);
+                .formatted(change.sql(), p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, EARLIER));
         return change.bind().apply(db.sql(sql))
                 .bind(p, status.wire())
                 .bind(p + 1, attemptEvent.eventId())
@@ -212,15 +242,7 @@ class Outbox {
      * emits the event's sequence number and that status when this call ended the request, nothing otherwise.
      */
     Mono<Appended> finishWith(FinalStatus status, CallEvent draft) {
-        return bindEvent(db.sql("""
-                        WITH allocated AS (
-                            UPDATE dispatch.requests r
-                               SET final_status = $5, final_at = now(), next_sequence = r.next_sequence + 1,
-                                   last_status = $5
-                              FROM %s
-                             WHERE r.request_id = $1 AND earlier.final_status IS NULL
-                            RETURNING r.next_sequence, earlier.last_status)
-                        """.formatted(EARLIER) + INSERT_FROM), draft)
+        return bindEvent(db.sql(FINISH), draft)
                 .bind(4, status.wire())
                 .map(Outbox::appended)
                 .one();

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.policy;
 
 import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.CompactedTopicReader;
@@ -29,10 +30,11 @@ class PolicyViews {
     private final CompactedView<DncEntry> dnc;
     private final CompactedView<AccountSettings> settings;
     private final CompactedView<CallControl> controls;
-    private final PolicyProperties properties;
+    /** {@code dialer.dispatcher.policy.default-calling-window}, parsed once. */
+    private final CallingWindow defaultWindow;
 
     PolicyViews(KafkaSettings kafka, PolicyProperties properties, MeterRegistry registry) {
-        this.properties = properties;
+        this.defaultWindow = properties.defaultWindow();
         this.dnc = view("dnc", DncEntry.class, new CompactedTopicReader(kafka, Topics.DNC), false, registry);
         this.settings = view("account-settings", AccountSettings.class,
                 new CompactedTopicReader(kafka, Topics.ACCOUNT_CONFIG), false, registry);
@@ -74,7 +76,7 @@ class PolicyViews {
             return known;
         }
         return new AccountSettings(known.version(), known.accountId(), known.defaultRegion(),
-                properties.defaultWindow(), known.campaignWindows(), known.cpsPerCallerId(), known.allowedCallerIds(),
+                defaultWindow, known.campaignWindows(), known.cpsPerCallerId(), known.allowedCallerIds(),
                 known.perCalleeDailyCap(), known.updatedAt());
     }
 
