@@ -177,9 +177,9 @@ public class AttemptLedger {
 
     /**
      * {@link #transitionChange} for several attempts, one per request, in one statement, for
-     * {@code CallEvents#changeOnEach}: each attempt moves if it may, as its own {@link #transitionChange} would (its row
-     * locked for the check, its dial named or not), and the statement returns, for each that moved, its request id
-     * and its status before; {@code $1} binds the request ids, in the order of {@code changes}.
+     * {@code CallEvents#changeOnEach}: each attempt moves if it may, as its own {@link #transitionChange} would (its
+     * row locked for the check, its dial named or not), and the statement returns, for each that moved, its request
+     * id and its status before; {@code $1} binds the request ids, in the order of {@code changes}.
      *
      * @param changes at most one per request
      */

@@ -132,10 +132,12 @@ class Outbox {
 
     /**
      * {@link #appendOn} for several requests in one statement: makes {@code changes} and, for each request whose change
-     * happened, stores its draft as {@link #appendOn} does. The requests' rows are locked in the mode their update
-     * takes ({@code FOR NO KEY UPDATE}), which a foreign key's check on one of them (a schedule row being inserted for
-     * it) does not conflict with: such a check, holding other rows this statement waits for, never waits for it. {@code drafts} are the requests' events, one per request,
+     * happened, stores its draft as {@link #appendOn} does. {@code drafts} are the requests' events, one per request,
      * in the order of the ids {@code changes} binds. Emits what was stored for each request whose change happened.
+     *
+     * <p>The requests' rows are locked in the mode their update takes ({@code FOR NO KEY UPDATE}), which a foreign
+     * key's check on one of them (a schedule row being inserted for it) does not conflict with: such a check, holding
+     * other rows this statement waits for, never waits for it.
      */
     Flux<AppendedTo> appendOnEach(StateChanges changes, List<CallEvent> drafts) {
         int p = changes.parameters();
@@ -161,7 +163,8 @@ class Outbox {
                            CASE WHEN a.before IS NULL THEN n.payload
                                 ELSE jsonb_set(n.payload, '{previous_status}', to_jsonb(a.before)) END
                       FROM allocated a,
-                           LATERAL jsonb_set(a.payload::jsonb, '{sequence_number}', to_jsonb(a.next_sequence)) n(payload)
+                           LATERAL jsonb_set(a.payload::jsonb, '{sequence_number}', to_jsonb(a.next_sequence))
+                             n(payload)
                     RETURNING request_id, sequence_number)
                 SELECT stored.request_id, stored.sequence_number, allocated.status, allocated.cancelled
                   FROM stored JOIN allocated ON allocated.request_id = stored.request_id"""
