@@ -11,7 +11,6 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -344,15 +343,13 @@ public class AttemptLedger {
 
     private Mono<Boolean> requeue(String requestId, int attempt, String providerCallId, Integer dial, Instant dueAt,
                                   Instant queuedAfter) {
-        String open = Transition.predecessorsOf(AttemptStatus.FAILED).stream().map(AttemptStatus::wire)
-                .collect(Collectors.joining("','", "'", "'"));
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
                         WITH requeued AS (
                             UPDATE dispatch.attempts
                                SET status = 'queued', requeued = true, provider_call_id = NULL,
                                    carrier_asked_at = NULL, updated_at = now()
                              WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
-                               AND status IN (%s)
+                               AND status = ANY($7)
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
                                AND ($5::timestamptz IS NULL OR COALESCE(waiting_since, created_at) > $5)
                                AND ($6::integer IS NULL OR (dial_no = $6 AND carrier_asked_at IS NOT NULL))
@@ -363,10 +360,12 @@ public class AttemptLedger {
                               FROM requeued q JOIN dispatch.requests r ON r.request_id = q.request_id
                             ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
                                 reason = EXCLUDED.reason, lease_until = NULL, first_due_at = NULL)
-                        SELECT count(*) FROM requeued""".formatted(open))
+                        SELECT count(*) FROM requeued""")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .bind(3, dueAt);
+                .bind(3, dueAt)
+                // The statuses an attempt that has not ended may be in: those a failure may end.
+                .bind(6, PREDECESSORS.get(AttemptStatus.FAILED));
         spec = bindNullable(spec, 2, providerCallId, String.class);
         spec = bindNullable(spec, 5, dial, Integer.class);
         return bindNullable(spec, 4, queuedAfter, Instant.class)
