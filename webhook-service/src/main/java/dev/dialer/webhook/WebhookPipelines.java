@@ -55,7 +55,7 @@ class WebhookPipelines implements SmartLifecycle {
 
     @Override
     public void start() {
-        TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()),
+        TopicProvisioner.ensure(kafka.settings(), Topics.all(kafka.partitions()),
                 (short) kafka.replicationFactor(), TOPIC_TIMEOUT_MILLIS);
         // Start-up thread, not an event loop: a disabled webhook must be known before anything is delivered.
         endpointState.load().block(Duration.ofMillis(TOPIC_TIMEOUT_MILLIS));

@@ -16,7 +16,6 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
@@ -50,16 +49,16 @@ class CallEventReader implements SmartLifecycle {
     private volatile Disposable running;
 
     @Autowired
-    CallEventReader(ReadModelProperties properties, @Value("${dialer.kafka.bootstrap-servers}") String bootstrap,
-                    CallEventProjection projection, CallLedger ledger, MeterRegistry registry) {
-        this(properties, bootstrap, projection, ledger, registry, Clock.systemUTC());
+    CallEventReader(ReadModelProperties properties, KafkaSettings kafka, CallEventProjection projection,
+                    CallLedger ledger, MeterRegistry registry) {
+        this(properties, kafka, projection, ledger, registry, Clock.systemUTC());
     }
 
-    CallEventReader(ReadModelProperties properties, String bootstrap, CallEventProjection projection,
+    CallEventReader(ReadModelProperties properties, KafkaSettings kafka, CallEventProjection projection,
                     CallLedger ledger, MeterRegistry registry, Clock clock) {
         this.properties = properties;
         this.ledger = ledger;
-        this.kafka = KafkaSettings.of(bootstrap);
+        this.kafka = kafka;
         this.projection = projection;
         this.registry = registry;
         this.unreadable = outcome("unreadable");

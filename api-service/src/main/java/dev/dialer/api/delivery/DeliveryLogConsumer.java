@@ -12,7 +12,6 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.SmartLifecycle;
@@ -40,27 +39,27 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
 
     private final DeliveryLog deliveryLog;
     private final DeliveryProperties properties;
-    private final String bootstrapServers;
+    private final KafkaSettings kafka;
     private final ConsumerProgress progress;
     private volatile Disposable running;
 
     @Autowired
     DeliveryLogConsumer(DeliveryLog deliveryLog, DeliveryProperties properties,
-                        @Value("${dialer.kafka.bootstrap-servers}") String bootstrapServers, MeterRegistry registry) {
-        this(deliveryLog, properties, bootstrapServers, registry, Clock.systemUTC());
+                        KafkaSettings kafka, MeterRegistry registry) {
+        this(deliveryLog, properties, kafka, registry, Clock.systemUTC());
     }
 
-    DeliveryLogConsumer(DeliveryLog deliveryLog, DeliveryProperties properties, String bootstrapServers,
+    DeliveryLogConsumer(DeliveryLog deliveryLog, DeliveryProperties properties, KafkaSettings kafka,
                         MeterRegistry registry, Clock clock) {
         this.deliveryLog = deliveryLog;
         this.properties = properties;
-        this.bootstrapServers = bootstrapServers;
+        this.kafka = kafka;
         this.progress = new ConsumerProgress(clock, registry, "dialer.api.delivery.log.in_hand.age",
                 "Seconds the delivery attempt longest in hand (retries included) has been (0 when none is)");
     }
 
     Flux<InboundRecord> consume() {
-        return KafkaSubscriber.receive(KafkaSettings.of(bootstrapServers), properties.groupId(),
+        return KafkaSubscriber.receive(kafka, properties.groupId(),
                         List.of(Topics.WEBHOOK_DELIVERIES), properties.maxPollRecords())
                 .concatMap(record -> recordOne(record).thenReturn(record))
                 .doOnSubscribe(subscription -> progress.started())

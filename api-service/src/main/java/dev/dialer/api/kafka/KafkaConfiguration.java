@@ -21,21 +21,27 @@ class KafkaConfiguration {
     record ProvisionedTopics(boolean created) {
     }
 
+    /** Where Kafka is and the client properties every Kafka client of the service is given. */
     @Bean
-    ProvisionedTopics provisionedTopics(KafkaProperties kafka) {
+    KafkaSettings kafkaSettings(KafkaProperties kafka) {
+        return KafkaSettings.configured(kafka.bootstrapServers(), kafka.properties());
+    }
+
+    @Bean
+    ProvisionedTopics provisionedTopics(KafkaProperties kafka, KafkaSettings settings) {
         if (!kafka.provisionTopics()) {
             log.info("topic provisioning is off (dialer.kafka.provision-topics=false): the topics must exist");
             return new ProvisionedTopics(false);
         }
         // Runs on the starting thread, before the server accepts requests: blocking here is intended.
-        TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()),
+        TopicProvisioner.ensure(settings, Topics.all(kafka.partitions()),
                 (short) kafka.replicationFactor(), PROVISION_TIMEOUT_MILLIS);
         return new ProvisionedTopics(true);
     }
 
     @Bean(destroyMethod = "close")
-    KafkaPublisher kafkaPublisher(KafkaProperties kafka, ProduceProperties produce, ProvisionedTopics topics) {
-        return KafkaPublisher.create(KafkaSettings.of(kafka.bootstrapServers()), "api-service", produce.ackTimeout());
+    KafkaPublisher kafkaPublisher(KafkaSettings settings, ProduceProperties produce, ProvisionedTopics topics) {
+        return KafkaPublisher.create(settings, "api-service", produce.ackTimeout());
     }
 
     @Bean

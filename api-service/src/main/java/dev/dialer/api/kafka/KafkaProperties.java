@@ -3,6 +3,7 @@ package dev.dialer.api.kafka;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -16,6 +17,9 @@ import org.springframework.validation.annotation.Validated;
  *                          {@code min.insync.replicas} of one less, at least 2
  * @param provisionTopics   whether to create missing topics at start-up; off where an operator creates them (or in
  *                          a test that must start without a reachable broker)
+ * @param properties        Kafka client properties given to every producer, consumer and admin client of the service
+ *                          (TLS, SASL, timeouts), e.g. {@code dialer.kafka.properties.security.protocol=SASL_SSL};
+ *                          those the dialer sets itself are refused at start-up ({@code KafkaSettings#RESERVED})
  */
 @Validated
 @ConfigurationProperties("dialer.kafka")
@@ -23,5 +27,10 @@ record KafkaProperties(
         @DefaultValue("localhost:9092") @NotBlank String bootstrapServers,
         @DefaultValue("12") @Min(1) int partitions,
         @DefaultValue("1") @Min(1) @Max(Short.MAX_VALUE) int replicationFactor,
-        @DefaultValue("true") boolean provisionTopics) {
+        @DefaultValue("true") boolean provisionTopics,
+        Map<String, String> properties) {
+
+    KafkaProperties {
+        properties = properties == null ? Map.of() : Map.copyOf(properties);
+    }
 }

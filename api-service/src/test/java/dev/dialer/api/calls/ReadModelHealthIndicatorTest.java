@@ -3,6 +3,7 @@ package dev.dialer.api.calls;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.TestClock;
+import dev.dialer.common.kafka.KafkaSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class ReadModelHealthIndicatorTest {
     @Test
     void shouldReportDownWhenAnEventHasBeenRetriedLongerThanStaleAfter() {
         ReadModelProperties properties = properties(true);
-        CallEventReader reader = new CallEventReader(properties, "localhost:9092", null, null,
+        CallEventReader reader = new CallEventReader(properties, KafkaSettings.of("localhost:9092"), null, null,
                 new SimpleMeterRegistry(), clock);
         ReadModelHealthIndicator indicator = new ReadModelHealthIndicator(reader, properties);
         reader.progress().started();
@@ -35,7 +36,7 @@ class ReadModelHealthIndicatorTest {
     @Test
     void shouldReportUpWhenTheReaderIsDisabledOnThisInstance() {
         ReadModelProperties properties = properties(false);
-        CallEventReader reader = new CallEventReader(properties, "localhost:9092", null, null,
+        CallEventReader reader = new CallEventReader(properties, KafkaSettings.of("localhost:9092"), null, null,
                 new SimpleMeterRegistry(), clock);
 
         assertThat(new ReadModelHealthIndicator(reader, properties).health().getStatus()).isEqualTo(Status.UP);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.TestClock;
 import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -25,8 +26,8 @@ class DeliveryLogConsumerTest {
 
     @Test
     void shouldReportDownWhileARecordTheDatabaseRefusesHasBeenRetriedLongerThanStaleAfter() {
-        DeliveryLogConsumer consumer = new DeliveryLogConsumer(new RefusedDeliveryLog(), properties(), "unused:9092",
-                new SimpleMeterRegistry(), clock);
+        DeliveryLogConsumer consumer = new DeliveryLogConsumer(new RefusedDeliveryLog(), properties(),
+                KafkaSettings.of("unused:9092"), new SimpleMeterRegistry(), clock);
         consumer.progress().started();
         AtomicBoolean acknowledged = new AtomicBoolean();
         InboundRecord record = new InboundRecord(Topics.WEBHOOK_DELIVERIES, 0, 7, "wh", new byte[0], Map.of(),

@@ -1,6 +1,8 @@
 package dev.dialer.common.kafka;
 
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Where Kafka is and any client properties to add or override (security, timeouts).
@@ -10,11 +12,40 @@ import java.util.Map;
  */
 public record KafkaSettings(String bootstrapServers, Map<String, Object> overrides) {
 
+    /**
+     * Client properties an operator may not set through {@code dialer.kafka.properties}: the dialer sets each itself,
+     * per client, and its guarantees rest on them — acknowledged writes ({@code acks=all}, idempotence), offsets
+     * committed only for handled records, Kafka's own partitioner and range assignment (a caller ID's commands and
+     * callbacks land on, and are owned as, the same partition), one group and client id per client.
+     */
+    public static final Set<String> RESERVED = Set.of(
+            "bootstrap.servers", "acks", "enable.idempotence", "transactional.id", "enable.auto.commit",
+            "auto.offset.reset", "group.id", "group.instance.id", "client.id", "partitioner.class",
+            "partition.assignment.strategy", "key.serializer", "value.serializer", "key.deserializer",
+            "value.deserializer");
+
     public KafkaSettings {
         overrides = overrides == null ? Map.of() : Map.copyOf(overrides);
     }
 
     public static KafkaSettings of(String bootstrapServers) {
         return new KafkaSettings(bootstrapServers, Map.of());
+    }
+
+    /**
+     * The settings a service is configured with: {@code dialer.kafka.bootstrap-servers} and the client properties of
+     * {@code dialer.kafka.properties} (TLS, SASL, timeouts…), given to every producer, consumer and admin client.
+     *
+     * @throws IllegalArgumentException naming them, when {@code clientProperties} sets any {@link #RESERVED} property
+     */
+    public static KafkaSettings configured(String bootstrapServers, Map<String, String> clientProperties) {
+        Map<String, String> properties = clientProperties == null ? Map.of() : clientProperties;
+        Set<String> refused = new TreeSet<>(properties.keySet());
+        refused.retainAll(RESERVED);
+        if (!refused.isEmpty()) {
+            throw new IllegalArgumentException("dialer.kafka.properties may not set " + refused
+                    + ": the dialer sets them itself, for each client");
+        }
+        return new KafkaSettings(bootstrapServers, Map.copyOf(properties));
     }
 }

@@ -31,10 +31,17 @@ public final class TopicProvisioner {
 
     public static void ensure(String bootstrapServers, List<TopicSpec> specs, short replicationFactor,
                               long timeoutMillis) {
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, Integer.MAX_VALUE),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.min(timeoutMillis, Integer.MAX_VALUE)))) {
+        ensure(KafkaSettings.of(bootstrapServers), specs, replicationFactor, timeoutMillis);
+    }
+
+    /** As {@link #ensure(String, List, short, long)}, with the settings' client properties (security, …). */
+    public static void ensure(KafkaSettings settings, List<TopicSpec> specs, short replicationFactor,
+                              long timeoutMillis) {
+        String bootstrapServers = settings.bootstrapServers();
+        int timeout = (int) Math.min(timeoutMillis, Integer.MAX_VALUE);
+        try (Admin admin = Admin.create(adminProperties(settings, Map.of(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
             Set<String> existing = admin.listTopics().names().get(timeoutMillis, TimeUnit.MILLISECONDS);
             List<NewTopic> missing = specs.stream()
                     .filter(spec -> !existing.contains(spec.name()))
@@ -75,8 +82,14 @@ public final class TopicProvisioner {
      * unknown to the broker that answers: that is waited out until {@code timeoutMillis}.
      */
     public static int partitionCount(String bootstrapServers, String topic, long timeoutMillis) {
+        return partitionCount(KafkaSettings.of(bootstrapServers), topic, timeoutMillis);
+    }
+
+    /** As {@link #partitionCount(String, String, long)}, with the settings' client properties (security, …). */
+    public static int partitionCount(KafkaSettings settings, String topic, long timeoutMillis) {
+        String bootstrapServers = settings.bootstrapServers();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        try (Admin admin = Admin.create(adminProperties(settings, Map.of()))) {
             while (true) {
                 try {
                     return admin.describeTopics(List.of(topic)).allTopicNames()
@@ -94,6 +107,14 @@ public final class TopicProvisioner {
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot describe " + topic + " at " + bootstrapServers, e);
         }
+    }
+
+    /** The admin client's properties: the settings' client properties, then the bootstrap servers and {@code own}. */
+    static Map<String, Object> adminProperties(KafkaSettings settings, Map<String, Object> own) {
+        Map<String, Object> props = new HashMap<>(settings.overrides());
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        props.putAll(own);
+        return props;
     }
 
     private static void awaitCreated(String name, org.apache.kafka.common.KafkaFuture<Void> future, long timeoutMillis)

@@ -41,7 +41,42 @@ public final class EmbeddedKafka implements AutoCloseable {
     public static EmbeddedKafka start(Path logDir, int port) {
         int brokerPort = FreePorts.orFree(port);
         int controllerPort = FreePorts.find();
-        KafkaConfig config = new KafkaConfig(properties(logDir, brokerPort, controllerPort), false);
+        Map<String, Object> props = properties(logDir, controllerPort);
+        props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
+        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("inter.broker.listener.name", "PLAINTEXT");
+        return start(props, logDir, brokerPort);
+    }
+
+    /**
+     * Starts a broker whose clients must log in: its listener on {@code 127.0.0.1:port} (0 picks a free port), the one
+     * {@link #bootstrapServers()} names, takes SASL/PLAIN logins of {@code users} (name to password) and nothing else,
+     * as a secured production cluster does (there with TLS around it). The broker's own traffic has a listener of its
+     * own.
+     */
+    public static EmbeddedKafka startWithLogins(Path logDir, int port, Map<String, String> users) {
+        int brokerPort = FreePorts.orFree(port);
+        int internalPort = FreePorts.find();
+        int controllerPort = FreePorts.find();
+        Map<String, Object> props = properties(logDir, controllerPort);
+        props.put("listeners", "SASL_PLAINTEXT://127.0.0.1:" + brokerPort + ",INTERNAL://127.0.0.1:" + internalPort
+                + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        props.put("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + brokerPort
+                + ",INTERNAL://127.0.0.1:" + internalPort);
+        props.put("listener.security.protocol.map",
+                "SASL_PLAINTEXT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        props.put("inter.broker.listener.name", "INTERNAL");
+        props.put("sasl.enabled.mechanisms", "PLAIN");
+        StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+        users.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"").append(password)
+                .append('"'));
+        props.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.append(';').toString());
+        return start(props, logDir, brokerPort);
+    }
+
+    private static EmbeddedKafka start(Map<String, Object> props, Path logDir, int brokerPort) {
+        KafkaConfig config = new KafkaConfig(props, false);
         format(config, logDir);
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
         server.startup();
@@ -63,16 +98,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         server.awaitShutdown();
     }
 
-    private static Map<String, Object> properties(Path logDir, int brokerPort, int controllerPort) {
+    /** Everything but the listeners. */
+    private static Map<String, Object> properties(Path logDir, int controllerPort) {
         Map<String, Object> props = new HashMap<>();
         props.put("process.roles", "broker,controller");
         props.put("node.id", "1");
         props.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        props.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        props.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-        props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         props.put("controller.listener.names", "CONTROLLER");
-        props.put("inter.broker.listener.name", "PLAINTEXT");
         props.put("log.dirs", logDir.toAbsolutePath().toString());
         props.put("num.partitions", "1");
         props.put("auto.create.topics.enable", "false");

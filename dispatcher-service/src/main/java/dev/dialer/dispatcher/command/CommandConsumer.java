@@ -150,7 +150,7 @@ public class CommandConsumer {
     }
 
     private int partitionCount(String topic) {
-        return TopicProvisioner.partitionCount(settings.bootstrapServers(), topic, COUNT_TIMEOUT_MILLIS);
+        return TopicProvisioner.partitionCount(settings, topic, COUNT_TIMEOUT_MILLIS);
     }
 
     private void revoked(Set<Integer> partitions) {

@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.lifecycle;
 
+import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.common.kafka.Topics;
@@ -24,12 +25,15 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private static final long TOPIC_TIMEOUT_MILLIS = 30_000;
 
     private final KafkaProperties kafka;
+    private final KafkaSettings settings;
     private final CommandConsumer consumer;
     private final KeyRouting routing;
     private final PipelineSubscription pipeline = new PipelineSubscription("command");
 
-    CommandConsumerLifecycle(KafkaProperties kafka, CommandConsumer consumer, KeyRouting routing) {
+    CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
+                             KeyRouting routing) {
         this.kafka = kafka;
+        this.settings = settings;
         this.consumer = consumer;
         this.routing = routing;
     }
@@ -40,7 +44,7 @@ class CommandConsumerLifecycle implements SmartLifecycle {
             return;
         }
         // Blocks the starting thread, by design: nothing may consume before the topics exist.
-        TopicProvisioner.ensure(kafka.bootstrapServers(), Topics.all(kafka.partitions()), kafka.replicationFactor(),
+        TopicProvisioner.ensure(settings, Topics.all(kafka.partitions()), kafka.replicationFactor(),
                 TOPIC_TIMEOUT_MILLIS);
         // Refuses to start on topics that are not co-partitioned (created earlier by hand, or one of them grown).
         routing.topicsHave(partitionCount(Topics.CALL_COMMANDS), partitionCount(Topics.CARRIER_CALLBACKS));
@@ -49,7 +53,7 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     }
 
     private int partitionCount(String topic) {
-        return TopicProvisioner.partitionCount(kafka.bootstrapServers(), topic, TOPIC_TIMEOUT_MILLIS);
+        return TopicProvisioner.partitionCount(settings, topic, TOPIC_TIMEOUT_MILLIS);
     }
 
     @Override

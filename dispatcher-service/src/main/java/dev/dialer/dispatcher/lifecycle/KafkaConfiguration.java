@@ -18,7 +18,7 @@ class KafkaConfiguration {
 
     @Bean
     KafkaSettings kafkaSettings(KafkaProperties properties) {
-        return KafkaSettings.of(properties.bootstrapServers());
+        return KafkaSettings.configured(properties.bootstrapServers(), properties.properties());
     }
 
     @Bean(destroyMethod = "close")

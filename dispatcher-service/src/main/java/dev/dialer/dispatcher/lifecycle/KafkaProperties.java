@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.lifecycle;
 
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -12,11 +13,19 @@ import org.springframework.validation.annotation.Validated;
  * @param bootstrapServers  comma-separated host:port list
  * @param partitions        partitions of the keyed work topics, when this service creates them
  * @param replicationFactor replication factor of topics this service creates
+ * @param properties        Kafka client properties given to every producer, consumer and admin client of the service
+ *                          (TLS, SASL, timeouts), e.g. {@code dialer.kafka.properties.security.protocol=SASL_SSL};
+ *                          those the dialer sets itself are refused at start-up ({@code KafkaSettings#RESERVED})
  */
 @Validated
 @ConfigurationProperties("dialer.kafka")
 record KafkaProperties(
         @DefaultValue("localhost:9092") @NotBlank String bootstrapServers,
         @DefaultValue("12") @Min(1) int partitions,
-        @DefaultValue("1") @Min(1) short replicationFactor) {
+        @DefaultValue("1") @Min(1) short replicationFactor,
+        Map<String, String> properties) {
+
+    KafkaProperties {
+        properties = properties == null ? Map.of() : Map.copyOf(properties);
+    }
 }

@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.policy;
 
+import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.TopicSpec;
 import dev.dialer.common.kafka.Topics;
@@ -33,19 +34,19 @@ class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
     private final PolicyViews views;
     private final ControlApplier controls;
     private final CancelSweep cancels;
-    private final String bootstrapServers;
+    private final KafkaSettings kafka;
     private final int partitions;
     private final short replicationFactor;
     private volatile Disposable subscription;
 
     PolicyViewsLifecycle(PolicyViews views, ControlApplier controls, CancelSweep cancels,
-                         @Value("${dialer.kafka.bootstrap-servers}") String bootstrapServers,
+                         KafkaSettings kafka,
                          @Value("${dialer.kafka.partitions:12}") int partitions,
                          @Value("${dialer.kafka.replication-factor:1}") short replicationFactor) {
         this.views = views;
         this.controls = controls;
         this.cancels = cancels;
-        this.bootstrapServers = bootstrapServers;
+        this.kafka = kafka;
         this.partitions = partitions;
         this.replicationFactor = replicationFactor;
     }
@@ -59,7 +60,7 @@ class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
         // dialer topic is created here, not only the three read, and start-up goes on only once the broker describes
         // them: a topic just created can be briefly unknown to the broker that answers the next request.
         List<TopicSpec> specs = Topics.all(partitions);
-        TopicProvisioner.ensure(bootstrapServers, specs, replicationFactor, TOPIC_TIMEOUT_MILLIS);
+        TopicProvisioner.ensure(kafka, specs, replicationFactor, TOPIC_TIMEOUT_MILLIS);
         specs.forEach(spec -> awaitDescribed(spec.name()));
         subscription = Mono.when(views.follow(), controls.run().then(), cancels.run().then()).subscribe(
                 ignored -> { },
@@ -71,7 +72,7 @@ class PolicyViewsLifecycle implements SmartLifecycle, HealthIndicator {
         long deadline = System.currentTimeMillis() + TOPIC_TIMEOUT_MILLIS;
         while (true) {
             try {
-                TopicProvisioner.partitionCount(bootstrapServers, topic, TOPIC_TIMEOUT_MILLIS);
+                TopicProvisioner.partitionCount(kafka, topic, TOPIC_TIMEOUT_MILLIS);
                 return;
             } catch (IllegalStateException e) {
                 if (System.currentTimeMillis() > deadline) {

@@ -1,0 +1,35 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class KafkaSettingsTest {
+
+    @Test
+    void aServiceIsConfiguredWithTheClientPropertiesItIsGiven() {
+        KafkaSettings settings = KafkaSettings.configured("broker-1:9093", Map.of(
+                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "request.timeout.ms", "20000"));
+
+        assertThat(settings.bootstrapServers()).isEqualTo("broker-1:9093");
+        assertThat(settings.overrides()).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "request.timeout.ms", "20000"));
+        assertThat(KafkaSettings.configured("broker-1:9093", null).overrides()).isEmpty();
+    }
+
+    @Test
+    void propertiesTheDialerSetsItselfAreRefusedByName() {
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of(
+                        "security.protocol", "SSL", "acks", "1", "partitioner.class", "x.Custom")))
+                .withMessage("dialer.kafka.properties may not set [acks, partitioner.class]: the dialer sets them "
+                        + "itself, for each client");
+        for (String reserved : KafkaSettings.RESERVED) {
+            assertThatIllegalArgumentException()
+                    .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of(reserved, "x")))
+                    .withMessageContaining(reserved);
+        }
+    }
+}
