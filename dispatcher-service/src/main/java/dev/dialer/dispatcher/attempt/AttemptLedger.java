@@ -90,6 +90,18 @@ public class AttemptLedger {
             RETURNING NULL::text AS status""";
 
     /**
+     * {@link #NEW_ATTEMPT}, claimed as it is recorded ({@link #claimDial}'s first dial: {@code carrier_asked_at} set,
+     * {@code dial_no} 1), under the same check of the request.
+     */
+    private static final String NEW_CLAIMED_ATTEMPT = """
+            INSERT INTO dispatch.attempts (request_id, attempt_no, status, carrier_asked_at, dial_no)
+            SELECT r.request_id, $2, $3, now(), 1 FROM dispatch.requests r
+             WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+               FOR UPDATE
+            ON CONFLICT (request_id, attempt_no) DO NOTHING
+            RETURNING NULL::text AS status""";
+
+    /**
      * Of an {@code UPDATE dispatch.attempts a}: the attempt a claim may take. It is {@code queued}, nobody claimed it,
      * it does not wait in the schedule to be dialled again, and its request is open. The request row is share-locked
      * for the check: a cancel marked before the claim stops it, and one marked after finds the attempt claimed (a call
@@ -159,6 +171,19 @@ public class AttemptLedger {
      */
     public StateChange newAttempt(CallCommand command) {
         return new StateChange(NEW_ATTEMPT, 3, spec -> spec
+                .bind(0, command.requestId())
+                .bind(1, command.attempt())
+                .bind(2, AttemptStatus.QUEUED.wire()));
+    }
+
+    /**
+     * {@link #newAttempt} and {@link #claimDial} in one: the new attempt, {@code queued}, is claimed for its first dial
+     * as it is recorded, only while the request is open, as each of the two checks. For a command whose claim needs
+     * nothing but that check (no per-callee cap to count within); returns a row only when it inserted one, and the
+     * caller must then dial it, as dial 1.
+     */
+    public StateChange newClaimedAttempt(CallCommand command) {
+        return new StateChange(NEW_CLAIMED_ATTEMPT, 3, spec -> spec
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
                 .bind(2, AttemptStatus.QUEUED.wire()));

@@ -1,6 +1,8 @@
 package dev.dialer.dispatcher.callback;
 
+import dev.dialer.common.contract.CallCommand;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -32,6 +34,14 @@ public final class AnsweredBy {
     static final List<String> VALUES = List.of(HUMAN, MACHINE, NO_SPEECH, DECISION_TIMEOUT, TONE);
 
     private AnsweredBy() {
+    }
+
+    /**
+     * Whether the command asks the carrier for answering-machine detection (its {@code amd} option, which the create
+     * call request carries): only then can a result arrive, and a call be {@code answered_by} anyone.
+     */
+    static boolean askedFor(CallCommand command) {
+        return command.carrierOptions().get("amd") instanceof Map<?, ?>;
     }
 
     /** The {@code answered_by} value a jambonz event type stands for; empty for an event that decides nothing. */

@@ -216,6 +216,11 @@ public class CallbackApplier {
                             .thenReturn(Result.APPLIED))
                     .defaultIfEmpty(Result.IGNORED);
         }
+        if (callback.status() == AttemptStatus.COMPLETED && !AnsweredBy.askedFor(command)) {
+            // An answered call ends as answered calls end whatever a cancel asked (endsCanceled), and without a
+            // detection asked for nobody can have been detected: there is no context to read.
+            return classified(command, callback, null);
+        }
         return ledger.endContext(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
                 .flatMap(context -> endsCanceled(context.cancelRequested(), callback.status())

@@ -37,10 +37,11 @@ import reactor.core.publisher.Mono;
  * dead-lettered).
  *
  * <p>Guarantees: a person is never called twice for one attempt. The attempt row and its {@code queued} event are
- * committed together before the carrier is asked, and the attempt is claimed ({@code carrier_asked_at}) by one
- * statement just before the carrier is asked: a redelivered record finds the claim taken and does not dial. A crash
- * after recording and before the claim leaves a {@code queued} attempt nobody asked the carrier for; the record was not
- * acknowledged, so its redelivery claims and dials it. A crash after the claim leaves the attempt to the
+ * committed together before the carrier is asked, and the attempt is claimed ({@code carrier_asked_at}) before the
+ * carrier is asked, once: a redelivered record finds the claim taken and does not dial. Without a per-callee cap to
+ * count within, one statement records and claims a new attempt; with one, the claim is a statement of its own after
+ * the recording, and a crash between the two leaves a {@code queued} attempt nobody asked the carrier for, which the
+ * redelivery of the unacknowledged record claims and dials. A crash after the claim leaves the attempt to the
  * reconciliation watchdog, which asks the carrier and never redials.
  *
  * <p>A call no carrier could take (no connection, a 5xx, an open breaker or a full bulkhead: it was not placed)
@@ -65,6 +66,9 @@ class CommandHandler {
     private static final Logger log = LoggerFactory.getLogger(CommandHandler.class);
     static final String CARRIER_ERROR = "carrier_error";
     static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
+    /** A new attempt's first dial ({@link AttemptLedger#claimDial} counts them from 1). */
+    private static final int FIRST_DIAL = 1;
+    private static final UnaryOperator<CallEvent.Builder> QUEUED = event -> event.status(AttemptStatus.QUEUED);
 
     private final CommandReader reader = new CommandReader();
     private final AttemptLedger ledger;
@@ -169,14 +173,38 @@ class CommandHandler {
     }
 
     /**
-     * Records the attempt and claims it for dialling. The attempt row and its {@code queued} event are committed in
-     * one transaction ({@link #recordQueued}); the claim ({@link DialGate#claim}: {@link AttemptLedger#claimDial},
-     * within the callee's cap) then lets exactly one handler ask the carrier. A redelivered command therefore dials an
-     * attempt that was recorded but never reached the carrier (its dispatcher died in between), and never one that
-     * did. A claim the callee's cap refuses (another call to the callee was dialled since the policy let this one
-     * through) dials nothing: the call waits, with its {@code call.deferred} event.
+     * Records the attempt and claims it for dialling, so that exactly one handler asks the carrier. Where the account
+     * has a per-callee cap, the attempt row and its {@code queued} event are committed in one transaction
+     * ({@link #recordQueued}), then the claim ({@link DialGate#claim}: {@link AttemptLedger#claimDial}, within the
+     * callee's cap); elsewhere one statement does both ({@link #recordClaimed}). A redelivered command therefore dials
+     * an attempt that was recorded but never claimed (its dispatcher died in between), and never one that was. A claim
+     * the callee's cap refuses (another call to the callee was dialled since the policy let this one through) dials
+     * nothing: the call waits, with its {@code call.deferred} event.
      */
     private Mono<CommandOutcome> recordAttempt(CallCommand command) {
+        return gate.countsAtClaim(command) ? recordThenClaim(command) : recordClaimed(command);
+    }
+
+    /**
+     * Without a per-callee cap to count within, a claim checks only that the request is open, as recording the attempt
+     * does: a new attempt is recorded and claimed for its first dial by one statement, with its {@code queued} event.
+     * An attempt recorded before (a redelivery, or one requeued after a capacity rejection that this command brings
+     * back) goes the way of {@link #recordThenClaim}.
+     */
+    private Mono<CommandOutcome> recordClaimed(CallCommand command) {
+        return events.emitOn(command, ledger.newClaimedAttempt(command), QUEUED)
+                .retryWhen(InfraRetry.untilRecovered("record attempt"))
+                .hasElement()
+                .flatMap(claimed -> {
+                    if (!claimed) {
+                        return recordThenClaim(command);
+                    }
+                    openAttempts.recorded(command, FIRST_DIAL);
+                    return dial(command, FIRST_DIAL);
+                });
+    }
+
+    private Mono<CommandOutcome> recordThenClaim(CallCommand command) {
         return recordQueued(command)
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
                 .then(Mono.defer(() -> gate.claim(command))
@@ -201,9 +229,8 @@ class CommandHandler {
      * been cancelled).
      */
     private Mono<Boolean> recordQueued(CallCommand command) {
-        UnaryOperator<CallEvent.Builder> queued = event -> event.status(AttemptStatus.QUEUED);
-        return events.emitOn(command, ledger.newAttempt(command), queued)
-                .switchIfEmpty(Mono.defer(() -> events.emitOn(command, ledger.reclaimedAttempt(command), queued)))
+        return events.emitOn(command, ledger.newAttempt(command), QUEUED)
+                .switchIfEmpty(Mono.defer(() -> events.emitOn(command, ledger.reclaimedAttempt(command), QUEUED)))
                 .hasElement();
     }
 

@@ -115,6 +115,15 @@ public class DialGate {
     }
 
     /**
+     * Whether {@link #claim} counts the callee's dials for the command (its account has a per-callee cap): when not, a
+     * claim checks no more than recording the attempt does, and the two may be one statement
+     * ({@link AttemptLedger#newClaimedAttempt}).
+     */
+    public boolean countsAtClaim(CallCommand command) {
+        return views.settingsOf(command.accountId()).perCalleeDailyCap() != null;
+    }
+
+    /**
      * Claims the attempt of a command {@link #clear} let through, and recorded since, for dialling
      * ({@link AttemptLedger#claimDial}). Where the account has a per-callee cap, the callee's dials are counted again
      * and the attempt claimed in one transaction, holding the callee's advisory lock ({@link PolicyLedger#lockCallee})

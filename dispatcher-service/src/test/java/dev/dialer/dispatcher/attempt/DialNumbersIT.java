@@ -81,6 +81,44 @@ class DialNumbersIT extends DispatcherOnDatabase {
         assertThat(row(id)).isEqualTo("queued/1/null/true");
     }
 
+    @Test
+    void aNewAttemptClaimedAsItIsRecordedIsDialOneAndIsNeitherRecordedNorClaimedAgain() {
+        CallCommand command = command("+4915112340203");
+        String id = command.requestId();
+        attempts.recordRequest(command).block(WAIT);
+
+        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command), event -> event
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
+        assertThat(row(id)).isEqualTo("queued/1/null/false");
+        assertThat(db.sql("SELECT carrier_asked_at IS NOT NULL FROM dispatch.attempts WHERE request_id = $1")
+                .bind(0, id).map(row -> row.get(0, Boolean.class)).one().block(WAIT))
+                .as("claimed: the watchdog sees it end, the callee's cap counts it").isTrue();
+
+        // Its command again (a redelivery): nothing is recorded, claimed or announced a second time.
+        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command), event -> event
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(events.emitOn(command, attempts.newAttempt(command), event -> event
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(attempts.claimDial(id, 1).blockOptional(WAIT)).isEmpty();
+        assertThat(row(id)).isEqualTo("queued/1/null/false");
+        assertThat(db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1").bind(0, id)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).as("one queued event").isEqualTo(1L);
+    }
+
+    @Test
+    void noAttemptIsRecordedAndClaimedForARequestACancelReached() {
+        CallCommand command = command("+4915112340204");
+        String id = command.requestId();
+        attempts.recordRequest(command).block(WAIT);
+        db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1").bind(0, id)
+                .then().block(WAIT);
+
+        assertThat(events.emitOn(command, attempts.newClaimedAttempt(command), event -> event
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, id)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).isZero();
+    }
+
     /** Whether the transition of {@code dial} (null: naming none) happened, with its event. */
     private boolean moved(CallCommand command, AttemptStatus to, String callId, Integer dial) {
         Transition change = new Transition(command.requestId(), command.attempt(), to, to.wire(), callId, null, null,
