@@ -43,13 +43,17 @@ public final class KafkaPublisher implements AutoCloseable {
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 64 * 1024);
         // As large as the largest DLQ record, so that a copy of the largest command a topic takes is sent whole.
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_DLQ_RECORD_BYTES);
-        int timeout = (int) deliveryTimeout.toMillis();
-        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(timeout, 30_000));
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(timeout, 2 + Math.min(timeout, 30_000)));
-        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         props.putAll(settings.overrides());
+        // The time-outs last, from the one given: the client stops trying a record about when its caller gives up on
+        // it (as long as a request and the batching delay allow, which the client insists on).
+        int timeout = (int) deliveryTimeout.toMillis();
+        int requestTimeout = Math.min(timeout, 30_000);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeout);
+        int linger = intOf(props, ProducerConfig.LINGER_MS_CONFIG);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(timeout, linger + requestTimeout));
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
         SenderOptions<String, byte[]> options = SenderOptions.<String, byte[]>create(props)
                 .stopOnError(false)
                 .maxInFlight(1024);
@@ -62,7 +66,11 @@ public final class KafkaPublisher implements AutoCloseable {
     }
 
     private static int maxRequestSize(Map<String, Object> props) {
-        Object value = props.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+        return intOf(props, ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    }
+
+    private static int intOf(Map<String, Object> props, String name) {
+        Object value = props.get(name);
         return value instanceof Number number ? number.intValue() : Integer.parseInt(value.toString().trim());
     }
 

@@ -11,11 +11,11 @@ class KafkaSettingsTest {
     @Test
     void aServiceIsConfiguredWithTheClientPropertiesItIsGiven() {
         KafkaSettings settings = KafkaSettings.configured("broker-1:9093", Map.of(
-                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "request.timeout.ms", "20000"));
+                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "linger.ms", "10"));
 
         assertThat(settings.bootstrapServers()).isEqualTo("broker-1:9093");
         assertThat(settings.overrides()).containsExactlyInAnyOrderEntriesOf(Map.of(
-                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "request.timeout.ms", "20000"));
+                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "linger.ms", "10"));
         assertThat(KafkaSettings.configured("broker-1:9093", null).overrides()).isEmpty();
     }
 
@@ -25,7 +25,7 @@ class KafkaSettingsTest {
                 .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of(
                         "security.protocol", "SSL", "acks", "1", "partitioner.class", "x.Custom")))
                 .withMessage("dialer.kafka.properties may not set [acks, partitioner.class]: the dialer sets them "
-                        + "itself, for each client");
+                        + "itself, or its guarantees rest on their defaults");
         for (String reserved : KafkaSettings.RESERVED) {
             assertThatIllegalArgumentException()
                     .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of(reserved, "x")))

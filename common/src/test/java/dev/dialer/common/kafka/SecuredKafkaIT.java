@@ -40,8 +40,10 @@ class SecuredKafkaIT {
         broker.close();
     }
 
+    /** The login, and a batching delay of the operator's (the publisher's time-outs must make room for it). */
     private static KafkaSettings loggingInAs(String user, String password) {
         return KafkaSettings.configured(broker.bootstrapServers(), Map.of(
+                "linger.ms", "5",
                 "security.protocol", "SASL_PLAINTEXT",
                 "sasl.mechanism", "PLAIN",
                 "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
