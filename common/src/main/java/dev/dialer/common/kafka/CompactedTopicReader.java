@@ -12,13 +12,17 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 import reactor.kafka.receiver.KafkaReceiver;
 import reactor.kafka.receiver.ReceiverOptions;
 import reactor.kafka.receiver.ReceiverPartition;
+import reactor.util.context.Context;
 
 /**
  * Reads a compacted topic in full, every partition from the beginning, then follows it: each instance sees every
@@ -42,6 +46,8 @@ public final class CompactedTopicReader {
     private final Sinks.Empty<Void> caughtUp = Sinks.empty();
     /** Per partition, the offset of the last record applied, across reads from the beginning. */
     private final Map<Integer, Long> applied = new ConcurrentHashMap<>();
+    /** {@link #caughtUp} has completed: no need to look again. */
+    private volatile boolean readInFull;
 
     public CompactedTopicReader(KafkaSettings settings, String topic) {
         this.topic = topic;
@@ -76,24 +82,64 @@ public final class CompactedTopicReader {
                 .assignment(bounds.ends().keySet())
                 .addAssignListener(partitions -> partitions.forEach(ReceiverPartition::seekToBeginning));
         KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
-        Flux<InboundRecord> records = receiver.receive()
+        // A topic with nothing to read (or nothing left: read in full before a failure) is read in full now.
+        noteIfCaughtUp(bounds);
+        return receiver.receive()
                 .map(KafkaSubscriber::toInbound)
-                // Handed on first: once the subscriber's onNext returned, the record is applied, and only then noted.
-                .handle((record, sink) -> {
+                .filter(record -> {
                     Long upTo = applied.get(record.partition());
-                    if (upTo != null && record.offset() <= upTo) {
-                        return;
-                    }
-                    sink.next(record);
-                    applied.merge(record.partition(), record.offset(), Math::max);
-                });
-        Mono<Void> watch = Flux.interval(Duration.ofMillis(50))
-                .onBackpressureDrop()
-                .filter(tick -> bounds.allApplied(applied))
-                .next()
-                .doOnNext(done -> caughtUp.tryEmitEmpty())
-                .then();
-        return records.mergeWith(watch.then(Mono.empty()));
+                    return upTo == null || record.offset() > upTo;
+                })
+                // Noted once the subscriber's onNext returned, not when the record is handed on: only then is it
+                // applied (the signals are serial, so the check after it sees every record before it applied too).
+                .transform(Operators.<InboundRecord, InboundRecord>lift((scannable, subscriber) ->
+                        new NotingSubscriber(subscriber, bounds)));
+    }
+
+    private void noteIfCaughtUp(Bounds bounds) {
+        if (!readInFull && bounds.allApplied(applied)) {
+            readInFull = true;
+            caughtUp.tryEmitEmpty();
+        }
+    }
+
+    /** Hands each record on, then notes it applied and looks whether everything that was there is. */
+    private final class NotingSubscriber implements CoreSubscriber<InboundRecord> {
+
+        private final CoreSubscriber<? super InboundRecord> actual;
+        private final Bounds bounds;
+
+        NotingSubscriber(CoreSubscriber<? super InboundRecord> actual, Bounds bounds) {
+            this.actual = actual;
+            this.bounds = bounds;
+        }
+
+        @Override
+        public Context currentContext() {
+            return actual.currentContext();
+        }
+
+        @Override
+        public void onSubscribe(Subscription subscription) {
+            actual.onSubscribe(subscription);
+        }
+
+        @Override
+        public void onNext(InboundRecord record) {
+            actual.onNext(record);
+            applied.merge(record.partition(), record.offset(), Math::max);
+            noteIfCaughtUp(bounds);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            actual.onError(error);
+        }
+
+        @Override
+        public void onComplete() {
+            actual.onComplete();
+        }
     }
 
     /**
