@@ -1,8 +1,18 @@
 package dev.dialer.common.kafka;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Where Kafka is and any client properties to add or override (security, timeouts).
@@ -41,7 +51,8 @@ public record KafkaSettings(String bootstrapServers, Map<String, Object> overrid
      * The settings a service is configured with: {@code dialer.kafka.bootstrap-servers} and the client properties of
      * {@code dialer.kafka.properties} (TLS, SASL, timeouts…), given to every producer, consumer and admin client.
      *
-     * @throws IllegalArgumentException naming them, when {@code clientProperties} sets any {@link #RESERVED} property
+     * @throws IllegalArgumentException naming them, when {@code clientProperties} sets any {@link #RESERVED} property,
+     *                                  or a value a producer, consumer or admin client would refuse
      */
     public static KafkaSettings configured(String bootstrapServers, Map<String, String> clientProperties) {
         Map<String, String> properties = clientProperties == null ? Map.of() : clientProperties;
@@ -51,6 +62,28 @@ public record KafkaSettings(String bootstrapServers, Map<String, Object> overrid
             throw new IllegalArgumentException("dialer.kafka.properties may not set " + refused
                     + ": the dialer sets them itself, or its guarantees rest on their defaults");
         }
+        validate(bootstrapServers, properties);
         return new KafkaSettings(bootstrapServers, Map.copyOf(properties));
+    }
+
+    /**
+     * Reads the properties as each kind of client would: a value one of them refuses (a protocol that does not exist,
+     * a number that is not one) stops the start here, where a consumer made with it would only fail, and be made
+     * again, for as long as the service runs.
+     */
+    private static void validate(String bootstrapServers, Map<String, String> properties) {
+        Map<String, Object> probe = new HashMap<>(properties);
+        probe.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        probe.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        probe.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        probe.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        probe.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        try {
+            AdminClientConfig.configDef().parse(probe);
+            ConsumerConfig.configDef().parse(probe);
+            ProducerConfig.configDef().parse(probe);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("dialer.kafka.properties: " + e.getMessage(), e);
+        }
     }
 }

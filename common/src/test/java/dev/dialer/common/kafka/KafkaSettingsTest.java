@@ -20,12 +20,19 @@ class KafkaSettingsTest {
     }
 
     @Test
-    void propertiesTheDialerSetsItselfAreRefusedByName() {
+    void propertiesTheDialerSetsItselfAndValuesAClientWouldRefuseStopTheStart() {
         assertThatIllegalArgumentException()
                 .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of(
                         "security.protocol", "SSL", "acks", "1", "partitioner.class", "x.Custom")))
                 .withMessage("dialer.kafka.properties may not set [acks, partitioner.class]: the dialer sets them "
                         + "itself, or its guarantees rest on their defaults");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of("security.protocol", "SASL_SSLL")))
+                .withMessageContaining("SASL_SSLL");
+        assertThatIllegalArgumentException()
+                .as("a consumer's own property, which neither the admin client nor a producer reads")
+                .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of("fetch.min.bytes", "a lot")))
+                .withMessageContaining("fetch.min.bytes");
         for (String reserved : KafkaSettings.RESERVED) {
             assertThatIllegalArgumentException()
                     .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of(reserved, "x")))
