@@ -92,6 +92,8 @@ public final class CompactedTopicReader {
                 })
                 // Noted once the subscriber's onNext returned, not when the record is handed on: only then is it
                 // applied (the signals are serial, so the check after it sees every record before it applied too).
+                // Hidden first, so that no subscriber fuses with the filter and takes records around onNext.
+                .hide()
                 .transform(Operators.<InboundRecord, InboundRecord>lift((scannable, subscriber) ->
                         new NotingSubscriber(subscriber, bounds)));
     }
