@@ -182,14 +182,15 @@ class CommandHandler {
      * nothing: the call waits, with its {@code call.deferred} event.
      */
     private Mono<CommandOutcome> recordAttempt(CallCommand command) {
-        return gate.countsAtClaim(command) ? recordThenClaim(command) : recordClaimed(command);
+        return gate.countsAtClaim(command) ? claimRecorded(command, recordQueued(command)) : recordClaimed(command);
     }
 
     /**
      * Without a per-callee cap to count within, a claim checks only that the request is open, as recording the attempt
      * does: a new attempt is recorded and claimed for its first dial by one statement, with its {@code queued} event.
      * An attempt recorded before (a redelivery, or one requeued after a capacity rejection that this command brings
-     * back) goes the way of {@link #recordThenClaim}.
+     * back) is claimed as one recorded apart is ({@link #claimRecorded}), once the requeued one is claimed back
+     * ({@link #reclaimed}): the new attempt that one statement did not record, another would not either.
      */
     private Mono<CommandOutcome> recordClaimed(CallCommand command) {
         return events.emitOn(command, ledger.newClaimedAttempt(command), QUEUED)
@@ -197,15 +198,16 @@ class CommandHandler {
                 .hasElement()
                 .flatMap(claimed -> {
                     if (!claimed) {
-                        return recordThenClaim(command);
+                        return claimRecorded(command, reclaimed(command));
                     }
                     openAttempts.recorded(command, FIRST_DIAL);
                     return dial(command, FIRST_DIAL);
                 });
     }
 
-    private Mono<CommandOutcome> recordThenClaim(CallCommand command) {
-        return recordQueued(command)
+    /** Records the attempt ({@code recording}), then claims it ({@link DialGate#claim}) and dials what it claimed. */
+    private Mono<CommandOutcome> claimRecorded(CallCommand command, Mono<Optional<AttemptStatus>> recording) {
+        return recording
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
                 .then(Mono.defer(() -> gate.claim(command))
                         .map(Optional::of)
@@ -225,13 +227,17 @@ class CommandHandler {
     /**
      * A new attempt becomes {@code queued} with its event; failing that, one requeued after a capacity rejection that
      * this command claims back (the rejection was not an attempt, so the same number is dialled again) does. Each is
-     * one statement. Emits whether either happened (not: the attempt was recorded before, or the request has ended or
-     * been cancelled).
+     * one statement. Empty when neither happened (the attempt was recorded before, or the request has ended or been
+     * cancelled).
      */
-    private Mono<Boolean> recordQueued(CallCommand command) {
+    private Mono<Optional<AttemptStatus>> recordQueued(CallCommand command) {
         return events.emitOn(command, ledger.newAttempt(command), QUEUED)
-                .switchIfEmpty(Mono.defer(() -> events.emitOn(command, ledger.reclaimedAttempt(command), QUEUED)))
-                .hasElement();
+                .switchIfEmpty(Mono.defer(() -> reclaimed(command)));
+    }
+
+    /** An attempt requeued after a capacity rejection is {@code queued} again, with its event, for this command. */
+    private Mono<Optional<AttemptStatus>> reclaimed(CallCommand command) {
+        return events.emitOn(command, ledger.reclaimedAttempt(command), QUEUED);
     }
 
     /** The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. */
