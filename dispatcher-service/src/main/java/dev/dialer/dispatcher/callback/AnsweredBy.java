@@ -37,11 +37,17 @@ public final class AnsweredBy {
     }
 
     /**
-     * Whether the command asks the carrier for answering-machine detection (its {@code amd} option, which the create
-     * call request carries): only then can a result arrive, and a call be {@code answered_by} anyone.
+     * The command's answering-machine detection settings (its {@code amd} option), which the create call request
+     * carries; empty when it asks for none. Only when it asks can a result arrive, and a call be {@code answered_by}
+     * anyone.
      */
+    public static Optional<Map<?, ?>> detection(CallCommand command) {
+        return command.carrierOptions().get("amd") instanceof Map<?, ?> amd ? Optional.of(amd) : Optional.empty();
+    }
+
+    /** Whether the command asks for answering-machine detection ({@link #detection}). */
     static boolean askedFor(CallCommand command) {
-        return command.carrierOptions().get("amd") instanceof Map<?, ?>;
+        return detection(command).isPresent();
     }
 
     /** The {@code answered_by} value a jambonz event type stands for; empty for an event that decides nothing. */

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Destination;
+import dev.dialer.dispatcher.callback.AnsweredBy;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -69,9 +70,7 @@ final class CreateCallBody {
                 body.put(name, value);
             }
         });
-        if (options.get("amd") instanceof Map<?, ?> amd) {
-            body.put("amd", answeringMachine(amd, statusHookUrl));
-        }
+        AnsweredBy.detection(command).ifPresent(amd -> body.put("amd", answeringMachine(amd, statusHookUrl)));
         Map<String, Object> tag = tag(command, options.get("tag"));
         tag.put("carrier", sender.carrier());
         tag.put("sent_at", sender.sentAt().toEpochMilli());
