@@ -10,6 +10,7 @@ import static dev.dialer.dispatcher.DispatcherFixture.signature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
@@ -299,7 +300,8 @@ class DispatcherIT {
 
     @Test
     void commandsOnTheWrongPartitionOrKeyedWronglyAreReroutedAndDialledOnce() {
-        int partitions = TopicProvisioner.partitionCount(Infrastructure.shared().kafkaBootstrapServers(),
+        int partitions = TopicProvisioner.partitionCount(
+                KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
                 Topics.CALL_COMMANDS, 10_000);
         int wrong = (dev.dialer.dispatcher.command.KeyRoutingAccess.partitionFor(CALLER, partitions) + 1) % partitions;
         String onWrongPartition = newRequestId();

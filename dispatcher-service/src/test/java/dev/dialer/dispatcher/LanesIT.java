@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.command.KeyRoutingAccess;
@@ -132,7 +133,7 @@ class LanesIT {
     void aCallerIdWithALongBacklogDoesNotHoldUpAnotherOnTheSamePartition() {
         cleanupDb = db;
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
-        int partitions = TopicProvisioner.partitionCount(bootstrap, Topics.CALL_COMMANDS, 30_000);
+        int partitions = TopicProvisioner.partitionCount(KafkaSettings.of(bootstrap), Topics.CALL_COMMANDS, 30_000);
         String fast = samePartitionAs(SLOW, partitions);
         double parkedBefore = parked(null);
         double backlogBefore = parked("backlog");

@@ -29,12 +29,7 @@ public final class TopicProvisioner {
     private TopicProvisioner() {
     }
 
-    public static void ensure(String bootstrapServers, List<TopicSpec> specs, short replicationFactor,
-                              long timeoutMillis) {
-        ensure(KafkaSettings.of(bootstrapServers), specs, replicationFactor, timeoutMillis);
-    }
-
-    /** As {@link #ensure(String, List, short, long)}, with the settings' client properties (security, …). */
+    /** Creates what is missing of {@code specs}, through an admin client given the settings' client properties. */
     public static void ensure(KafkaSettings settings, List<TopicSpec> specs, short replicationFactor,
                               long timeoutMillis) {
         String bootstrapServers = settings.bootstrapServers();
@@ -81,11 +76,6 @@ public final class TopicProvisioner {
      * How many partitions {@code topic} has now (blocking, for start-up). A topic created a moment ago can still be
      * unknown to the broker that answers: that is waited out until {@code timeoutMillis}.
      */
-    public static int partitionCount(String bootstrapServers, String topic, long timeoutMillis) {
-        return partitionCount(KafkaSettings.of(bootstrapServers), topic, timeoutMillis);
-    }
-
-    /** As {@link #partitionCount(String, String, long)}, with the settings' client properties (security, …). */
     public static int partitionCount(KafkaSettings settings, String topic, long timeoutMillis) {
         String bootstrapServers = settings.bootstrapServers();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);

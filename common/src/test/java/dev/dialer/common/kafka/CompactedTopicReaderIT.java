@@ -29,7 +29,7 @@ class CompactedTopicReaderIT {
     void isCaughtUpOnlyOnceEveryRecordThatWasThereHasBeenApplied() throws Exception {
         String topic = "compacted-" + UUID.randomUUID();
         int records = 3_000;
-        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
@@ -76,7 +76,7 @@ class CompactedTopicReaderIT {
     @Test
     void aReadAgainPassesOverTheRecordsAppliedAlready() throws Exception {
         String topic = "compacted-" + UUID.randomUUID();
-        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(topic, 1)), (short) 1, 30_000);
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.compacted(topic, 1)), (short) 1, 30_000);
         try (KafkaProducer<String, String> producer = producer()) {
             producer.send(new ProducerRecord<>(topic, "dnc:+4915112345678", "first")).get();
             producer.send(new ProducerRecord<>(topic, "dnc:+4915112345678", null)).get();
@@ -119,7 +119,7 @@ class CompactedTopicReaderIT {
     @Test
     void anEmptyTopicIsCaughtUp() {
         String topic = "compacted-" + UUID.randomUUID();
-        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
         CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
         Disposable reading = reader.records().subscribe();
         try {

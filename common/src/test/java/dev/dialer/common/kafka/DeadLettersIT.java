@@ -76,7 +76,7 @@ class DeadLettersIT {
 
     private String dlq(int maxMessageBytes) {
         String name = "dlq-" + UUID.randomUUID();
-        TopicProvisioner.ensure(kafka, List.of(TopicSpec.deleting(name, 1, Duration.ofDays(1))
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.deleting(name, 1, Duration.ofDays(1))
                 .maxMessageBytes(maxMessageBytes)), (short) 1, WAIT.toMillis());
         return name;
     }

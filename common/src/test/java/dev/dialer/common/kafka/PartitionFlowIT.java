@@ -146,8 +146,8 @@ class PartitionFlowIT {
 
     private String topicWith(int partitions, int recordsPerPartition) {
         String topic = "flow-" + UUID.randomUUID();
-        TopicProvisioner.ensure(kafka, List.of(TopicSpec.deleting(topic, partitions, Duration.ofDays(1))), (short) 1,
-                30_000);
+        TopicProvisioner.ensure(KafkaSettings.of(kafka),
+                List.of(TopicSpec.deleting(topic, partitions, Duration.ofDays(1))), (short) 1, 30_000);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class TopicProvisionerIT {
 
-    private final String kafka = Infrastructure.shared().kafkaBootstrapServers();
+    private final KafkaSettings kafka = KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers());
 
     @Test
     void createsMissingTopicsWithTheirPartitionCounts() {

@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.bench;
 
+import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherApplication;
@@ -279,7 +280,8 @@ class DispatchBenchmark {
         String slow = "+4960000001";
         start(Map.of("dialer.dispatcher.pacing.number-cps.[" + slow + "]", "1",
                 "dialer.dispatcher.pacing.caller-cps", "100"));
-        int partitions = TopicProvisioner.partitionCount(Infrastructure.shared().kafkaBootstrapServers(),
+        int partitions = TopicProvisioner.partitionCount(
+                KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
                 Topics.CALL_COMMANDS, 30_000);
         String fast = slow;
         for (int n = 2; fast.equals(slow) || KeyRoutingAccess.partitionFor(fast, partitions)
