@@ -1,0 +1,133 @@
+package dev.dialer.common.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.infra.EmbeddedKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.ProducerInterceptor;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Where the producer's {@code send} runs: it can block for up to {@code max.block.ms} (no metadata for a topic yet, a
+ * full buffer), so it must never run on the publishing caller's thread, which in the services is an event loop.
+ * reactor-kafka hands the records to a thread of the sender's own, named after its client id, before it sends them;
+ * this holds it to that, and to records published one after another by one caller keeping their order.
+ */
+class KafkaPublisherIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    @TempDir
+    static Path dataDir;
+    private static EmbeddedKafka broker;
+
+    @BeforeAll
+    static void startBroker() {
+        broker = EmbeddedKafka.start(dataDir, 0);
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        broker.close();
+    }
+
+    @Test
+    void recordsAreHandedToTheProducerOffTheCallersThreadAndKeepTheirOrder() throws Exception {
+        String topic = "publisher-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(broker.bootstrapServers()),
+                List.of(TopicSpec.deleting(topic, 1, Duration.ofDays(1))), (short) 1, WAIT.toMillis());
+        KafkaSettings settings = KafkaSettings.configured(broker.bootstrapServers(),
+                Map.of("interceptor.classes", SendingThreads.class.getName()));
+        SendingThreads.seen.clear();
+        List<Mono<Void>> sent = new ArrayList<>();
+        try (KafkaPublisher publisher = KafkaPublisher.create(settings, "publisher-it", WAIT)) {
+            Thread caller = new Thread(() -> {
+                for (int i = 0; i < 200; i++) {
+                    // Subscribed at once, none awaited before the next: as an event loop publishes.
+                    sent.add(publisher.publish(OutboundRecord.of(topic, "caller-1", bytes("single-" + i))).cache());
+                    sent.get(i).subscribe();
+                }
+                sent.add(publisher.publishAll(List.of(OutboundRecord.of(topic, "caller-1", bytes("batch-0")),
+                        OutboundRecord.of(topic, "caller-1", bytes("batch-1")))).cache());
+                sent.get(200).subscribe();
+            }, "publishing-caller");
+            caller.start();
+            caller.join();
+            Flux.concat(sent).blockLast(WAIT);
+        }
+
+        assertThat(SendingThreads.seen).hasSize(202)
+                .noneMatch(thread -> thread.equals("publishing-caller"))
+                .allMatch(thread -> thread.startsWith("publisher-it"));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            expected.add("single-" + i);
+        }
+        expected.addAll(List.of("batch-0", "batch-1"));
+        assertThat(read(topic, 202)).containsExactlyElementsOf(expected);
+    }
+
+    private static List<String> read(String topic, int count) {
+        TopicPartition partition = new TopicPartition(topic, 0);
+        List<String> values = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (values.size() < count && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200))
+                        .forEach(record -> values.add(new String(record.value(), StandardCharsets.UTF_8)));
+            }
+        }
+        return values;
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Notes the thread each record is handed to the producer on ({@code onSend} runs inside {@code send}). */
+    public static final class SendingThreads implements ProducerInterceptor<String, byte[]> {
+        static final Queue<String> seen = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public ProducerRecord<String, byte[]> onSend(ProducerRecord<String, byte[]> record) {
+            seen.add(Thread.currentThread().getName());
+            return record;
+        }
+
+        @Override
+        public void onAcknowledgement(RecordMetadata metadata, Exception exception) {
+        }
+
+        @Override
+        public void close() {
+        }
+
+        @Override
+        public void configure(Map<String, ?> configs) {
+        }
+    }
+}
