@@ -14,6 +14,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -95,6 +96,43 @@ class RestartIT {
                 assertThat(pendingTries(database, event.eventId())).isEqualTo(-1);
             }
         }
+    }
+
+    @Test
+    void anEventHandledASecondTimeWhileItsRetryWaitsIsNotStoredOrSentAgain() {
+        try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("repeat-it")) {
+            String account = unique("acc");
+            String id = unique("wh");
+            receiver.answer("hooks/" + id, 503);
+            String requestId = unique("req");
+            CallEvent event = CallEvent.about(command(requestId, account, id)).sequence(1)
+                    .status(AttemptStatus.RINGING).build();
+
+            try (ConfigurableApplicationContext service = start()) {
+                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "repeat",
+                        newSecret(), true, Instant.now()));
+                await().atMost(WAIT).until(() -> service.getBean(WebhookDirectory.class).current(id) != null);
+                DatabaseClient database = service.getBean(DatabaseClient.class);
+                fixture.publishEvents(requestId, List.of(event));
+                await().atMost(WAIT).until(() -> retryRows(database, event.eventId()) == 1);
+
+                // The same event again, as a record read a second time or published twice by the outbox.
+                fixture.publishEvents(requestId, List.of(event));
+                MeterRegistry registry = service.getBean(MeterRegistry.class);
+                await().atMost(WAIT).until(() -> registry.counter("dialer.webhook.deliveries.repeated").count() == 1);
+                assertThat(retryRows(database, event.eventId())).isEqualTo(1);
+                assertThat(pendingTries(database, event.eventId())).isEqualTo(1);
+                assertThat(receiver.at("hooks/" + id)).hasSize(1);
+            }
+        }
+    }
+
+    private static long retryRows(DatabaseClient database, String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
     }
 
     private static ConfigurableApplicationContext start() {

@@ -9,6 +9,8 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.r2dbc.spi.R2dbcBadGrammarException;
+import io.r2dbc.spi.R2dbcDataIntegrityViolationException;
 import io.r2dbc.spi.R2dbcException;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,6 +24,9 @@ import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.dao.InvalidDataAccessApiUsageException;
+import org.springframework.dao.InvalidDataAccessResourceUsageException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -52,6 +57,8 @@ public final class CallEventConsumer {
     static final int IN_FLIGHT_PER_PARTITION = 64;
     /** An event's targets tried at once. */
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
+    /** Handlings of a record whose statement PostgreSQL refuses, before the record is skipped. */
+    static final int REFUSED_STATEMENT_TRIES = 5;
 
     private final KafkaSettings settings;
     private final int partitionConcurrency;
@@ -129,6 +136,13 @@ public final class CallEventConsumer {
                     metrics.consumed();
                     return deliver(record);
                 })
+                // A statement PostgreSQL refuses for this record's data (a constraint, a bad value) is refused again:
+                // tried a few times, then the record is skipped as below, rather than hold its partition for good.
+                .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES, Duration.ofMillis(200))
+                        .filter(CallEventConsumer::isRefusedStatement)
+                        .doBeforeRetry(signal -> log.warn("call event at {}-{}@{} not settled, PostgreSQL refused a "
+                                + "statement; handling it again: {}", record.topic(), record.partition(),
+                                record.offset(), signal.failure().toString())))
                 // PostgreSQL unreachable: the outcome is not durable, so the record is handled again (at least once)
                 // and its partition waits rather than lose it. Any other error is a bug: logged, and skipped.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
@@ -152,13 +166,22 @@ public final class CallEventConsumer {
                         event.requestId(), event.accountId(), record.value()))
                 .flatMap(this::firstTry, MAX_TARGETS_IN_FLIGHT)
                 .then();
-        return Mono.when(kept, delivered);
+        // Kept first: were keeping it to fail after the tries, the record would be handled again and every target
+        // that had the event would get it twice.
+        return kept.then(delivered);
     }
 
-    /** The first try, unless an earlier event of the call is still retrying to this target: then it waits behind. */
+    /**
+     * The first try, unless an earlier event of the call is still retrying to this target (then it waits behind) or
+     * this event's delivery to the target already waits in the retry table (its record handled a second time: the
+     * stored delivery is the one that goes on).
+     */
     private Mono<Void> firstTry(DeliveryTask task) {
-        return store.hasPending(task.orderKey())
-                .flatMap(pending -> pending ? holdBack(task) : deliverer.deliver(task));
+        return store.waiting(task).flatMap(waiting -> switch (waiting) {
+            case NONE -> deliverer.deliver(task);
+            case BEHIND -> holdBack(task);
+            case STORED -> Mono.fromRunnable(metrics::alreadyStored);
+        });
     }
 
     private Mono<Void> holdBack(DeliveryTask task) {
@@ -210,8 +233,16 @@ public final class CallEventConsumer {
 
     /** Whether PostgreSQL could not be reached or written: handling the work again may well succeed. */
     static boolean isStoreFailure(Throwable error) {
-        return error instanceof DataAccessException || error instanceof R2dbcException
-                || error instanceof TimeoutException;
+        return (error instanceof DataAccessException || error instanceof R2dbcException
+                || error instanceof TimeoutException) && !isRefusedStatement(error);
+    }
+
+    /** Whether PostgreSQL refused the statement for what it holds (a constraint, a value), not for being away. */
+    static boolean isRefusedStatement(Throwable error) {
+        return error instanceof DataIntegrityViolationException
+                || error instanceof InvalidDataAccessResourceUsageException
+                || error instanceof InvalidDataAccessApiUsageException
+                || error instanceof R2dbcDataIntegrityViolationException || error instanceof R2dbcBadGrammarException;
     }
 
     private void storeUnavailable(InboundRecord record, Throwable error) {

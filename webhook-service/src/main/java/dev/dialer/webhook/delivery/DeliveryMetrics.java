@@ -22,6 +22,7 @@ final class DeliveryMetrics {
     private final Counter failedLookups;
     private final Counter unannouncedDisables;
     private final Counter heldBack;
+    private final Counter alreadyStored;
     private final AtomicLong retriesPending = new AtomicLong();
 
     DeliveryMetrics(MeterRegistry registry) {
@@ -60,6 +61,10 @@ final class DeliveryMetrics {
                 .register(registry);
         this.heldBack = Counter.builder("dialer.webhook.deliveries.held")
                 .description("Events held back behind an earlier event of the same call still retrying")
+                .register(registry);
+        this.alreadyStored = Counter.builder("dialer.webhook.deliveries.repeated")
+                .description("First tries not made because the event, handled a second time, already waits in the "
+                        + "retry table for that target")
                 .register(registry);
         Gauge.builder("dialer.webhook.retries.pending", retriesPending, AtomicLong::get)
                 .description("Deliveries waiting in the durable retry table")
@@ -126,6 +131,10 @@ final class DeliveryMetrics {
 
     void heldBack() {
         heldBack.increment();
+    }
+
+    void alreadyStored() {
+        alreadyStored.increment();
     }
 
     void retriesPending(long pending) {

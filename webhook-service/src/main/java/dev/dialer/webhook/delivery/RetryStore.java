@@ -25,7 +25,14 @@ final class RetryStore implements RetryPoller.DueDeliveries {
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, method, request_id,
                 account_id, payload, tries, order_key, hold_until, replay, next_attempt_at)
             VALUES (:eventId, :eventType, :kind, :targetId, :url, :method, :requestId, :accountId, :payload, :tries,
-                :orderKey, :holdUntil, :replay, :nextAt)""";
+                :orderKey, :holdUntil, :replay, :nextAt)
+            ON CONFLICT DO NOTHING""";
+    /** Whether this delivery already waits in the table, and whether an earlier one of its order key does. */
+    private static final String WAITING = """
+            SELECT EXISTS (SELECT 1 FROM webhook.retries
+                            WHERE event_id = :eventId AND target_kind = :kind AND target_id = :targetId
+                              AND coalesce(url, '') = :url AND NOT replay) AS stored,
+                   EXISTS (SELECT 1 FROM webhook.retries WHERE order_key = :orderKey) AS pending""";
     /** A replayed delivery, queued only if the replay has not marked its event as queued yet. */
     private static final String QUEUE_REPLAY = """
             WITH marked AS (
@@ -72,7 +79,10 @@ final class RetryStore implements RetryPoller.DueDeliveries {
         this.transactions = transactions;
     }
 
-    /** Stores a delivery due at {@code nextAt}, or moves a stored one there; {@code tries} are the tries made. */
+    /**
+     * Stores a delivery due at {@code nextAt}, or moves a stored one there; {@code tries} are the tries made. A new
+     * delivery of an event to a target that already waits in the table (its event handled twice) is not stored again.
+     */
     Mono<Void> save(DeliveryTask task, int tries, Instant nextAt, Instant holdUntil) {
         if (task.stored()) {
             return database.sql(RESCHEDULE).bind("tries", tries).bind("nextAt", nextAt).bind("id", task.id())
@@ -165,14 +175,27 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .then();
     }
 
-    /** Whether an earlier delivery with this order key is still waiting to be retried. */
-    Mono<Boolean> hasPending(String orderKey) {
-        if (orderKey == null) {
-            return Mono.just(false);
-        }
-        return database.sql("SELECT EXISTS (SELECT 1 FROM webhook.retries WHERE order_key = :key) AS pending")
-                .bind("key", orderKey)
-                .map(row -> Boolean.TRUE.equals(row.get("pending", Boolean.class)))
+    /** Where a first delivery stands against the table. */
+    enum Waiting {
+        /** Nothing of it or before it waits: it can be tried. */
+        NONE,
+        /** An earlier delivery with its order key still waits to be retried: it must wait behind it. */
+        BEHIND,
+        /** This very delivery waits already (its event is being handled a second time). */
+        STORED
+    }
+
+    /** Whether this first delivery, or an earlier one with its order key, waits in the table. */
+    Mono<Waiting> waiting(DeliveryTask task) {
+        Target target = task.target();
+        return database.sql(WAITING)
+                .bind("eventId", task.eventId())
+                .bind("kind", target.kind().name())
+                .bind("targetId", target.id())
+                .bind("url", target.kind().isWebhook() || target.url() == null ? "" : target.url())
+                .bind("orderKey", Parameter.fromOrEmpty(task.orderKey(), String.class))
+                .map(row -> Boolean.TRUE.equals(row.get("stored", Boolean.class)) ? Waiting.STORED
+                        : Boolean.TRUE.equals(row.get("pending", Boolean.class)) ? Waiting.BEHIND : Waiting.NONE)
                 .one();
     }
 
