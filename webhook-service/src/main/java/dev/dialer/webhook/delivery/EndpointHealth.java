@@ -22,7 +22,8 @@ import reactor.core.publisher.Mono;
  *
  * <p>Several instances share the table, each with its own memory. Only a re-enable removes a disable: counting a
  * failure or a success leaves a row whose {@code disabled_at} is set alone, and the instance then reads the row
- * again. Failures are counted in the table, so the count covers the tries of every instance.
+ * again. Failures are counted in the table, so the count covers the tries of every instance, and a success on any
+ * instance resets it (see {@link #succeeded}).
  *
  * <p>A disable is written together with its announcement, the try that disabled the webhook, which
  * {@link DisableAnnouncements} publishes to api-service until the broker has it.
@@ -49,6 +50,9 @@ final class EndpointHealth {
             RETURNING *""";
     private static final String RESET = """
             DELETE FROM webhook.endpoint_state WHERE webhook_id = :id AND disabled_at IS NULL""";
+    /** How often a success resets the count of a webhook this instance knows no failure of (see succeeded). */
+    static final Duration UNKNOWN_RESET_SPACING = Duration.ofSeconds(10);
+    private static final int MAX_RESETS_NOTED = 100_000;
     private static final String LIFT = """
             DELETE FROM webhook.endpoint_state WHERE webhook_id = :id AND disabled_at < :configuredAt""";
 
@@ -62,6 +66,8 @@ final class EndpointHealth {
     private final HealthProperties properties;
     private final Clock clock;
     private final Map<String, State> states = new ConcurrentHashMap<>();
+    /** When this instance last reset a webhook it knew no failure of, by webhook id. */
+    private final Map<String, Instant> resetsOfUnknown = new ConcurrentHashMap<>();
 
     EndpointHealth(DatabaseClient database, HealthProperties properties, Clock clock) {
         this.database = database;
@@ -141,18 +147,48 @@ final class EndpointHealth {
                 .switchIfEmpty(refresh(webhookId).thenReturn(false));
     }
 
-    /** A successful try: the failure count starts again. */
+    /**
+     * A successful try: the failure count starts again, in the table, whichever instance counted the failures. An
+     * instance that knows of no failure of the webhook (another may have counted some) resets it at most once every
+     * {@link #UNKNOWN_RESET_SPACING}, so a busy healthy endpoint does not cost a statement a delivery.
+     */
     Mono<Void> succeeded(String webhookId) {
         State state = states.get(webhookId);
-        if (state == null || state.disabled()) {
+        if (state != null && state.disabled()) {
+            return Mono.empty();
+        }
+        if (state == null && !resetDue(webhookId)) {
             return Mono.empty();
         }
         return database.sql(RESET)
                 .bind("id", webhookId)
                 .fetch()
                 .rowsUpdated()
-                .flatMap(deleted -> deleted > 0 ? Mono.<Void>fromRunnable(() -> states.remove(webhookId, state))
-                        : refresh(webhookId).then());
+                .flatMap(deleted -> {
+                    if (deleted > 0) {
+                        return state == null ? Mono.<Void>empty()
+                                : Mono.<Void>fromRunnable(() -> states.remove(webhookId, state));
+                    }
+                    return state == null ? Mono.<Void>empty() : refresh(webhookId).then();
+                });
+    }
+
+    /** Whether a success should reset a webhook this instance knows no failure of; notes it if so. */
+    private boolean resetDue(String webhookId) {
+        Instant now = clock.instant();
+        if (resetsOfUnknown.size() > MAX_RESETS_NOTED) {
+            // Webhooks deleted long ago; at worst a few resets come sooner than spaced.
+            resetsOfUnknown.clear();
+        }
+        boolean[] due = {false};
+        resetsOfUnknown.compute(webhookId, (id, last) -> {
+            if (last != null && last.plus(UNKNOWN_RESET_SPACING).isAfter(now)) {
+                return last;
+            }
+            due[0] = true;
+            return now;
+        });
+        return due[0];
     }
 
     private Mono<Boolean> counted(String webhookId, State state, Instant now, DeliveryAttempt announcement) {

@@ -83,6 +83,20 @@ class EndpointHealthIT {
                 .verify(WAIT);
     }
 
+    @Test
+    void aSuccessOnOneInstanceStartsTheCountAgainForFailuresCountedByAnother() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth failing = loaded(3);
+        EndpointHealth succeeding = loaded(3);
+        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(succeeding.succeeded(id)).expectComplete().verify(WAIT);
+
+        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(false).expectComplete().verify(WAIT);
+        StepVerifier.create(failing.failed(id, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
+    }
+
     /** The try that disables the webhook, as announced. */
     private static DeliveryAttempt disabling(String webhookId) {
         return new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-1", "call.status",
