@@ -23,6 +23,8 @@ import reactor.core.publisher.Mono;
 public final class RetryPoller {
 
     private static final Logger log = LoggerFactory.getLogger(RetryPoller.class);
+    /** How often the rows waiting in the table are counted for the pending gauge. */
+    static final Duration PENDING_COUNT_INTERVAL = Duration.ofSeconds(15);
 
     private final DueDeliveries store;
     private final Delivery deliverer;
@@ -73,7 +75,23 @@ public final class RetryPoller {
         Flux<DeliveryTask> due = Flux.interval(Duration.ZERO, properties.pollInterval())
                 .onBackpressureDrop()
                 .concatMap(tick -> claimDue(), 1);
-        return Mono.when(due.flatMap(this::deliver, properties.concurrency()).then(), purging());
+        return Mono.when(due.flatMap(this::deliver, properties.concurrency()).then(), purging(), counting());
+    }
+
+    /**
+     * Keeps the pending gauge current, on its own: counting a large table takes a while, and the claims must not wait
+     * for it. A failure is logged and counted again at the next interval.
+     */
+    private Mono<Void> counting() {
+        return Flux.interval(Duration.ZERO, PENDING_COUNT_INTERVAL)
+                .onBackpressureDrop()
+                .concatMap(tick -> store.pending()
+                        .doOnNext(metrics::retriesPending)
+                        .onErrorResume(error -> {
+                            log.warn("counting pending webhook retries failed: {}", error.toString());
+                            return Mono.empty();
+                        }))
+                .then();
     }
 
     /** Deletes expired rows now and then; a failure is logged and tried again at the next interval. */
@@ -88,13 +106,11 @@ public final class RetryPoller {
                 .then();
     }
 
-    /** Updates the pending gauge, then claims what capacity allows; after a failure the next tick tries again. */
+    /** Claims what capacity allows; after a failure the next tick tries again. */
     private Flux<DeliveryTask> claimDue() {
         int free = properties.concurrency() - inFlight.get();
         Flux<DeliveryTask> claimed = free <= 0 ? Flux.empty() : claim(Math.min(free, properties.batchSize()));
-        return store.pending()
-                .doOnNext(metrics::retriesPending)
-                .thenMany(claimed)
+        return claimed
                 // An error here would end the poller for good; PostgreSQL may well be back at the next tick.
                 .onErrorResume(error -> {
                     log.warn("polling due webhook retries failed: {}", error.toString());

@@ -21,35 +21,37 @@ class RetryPollerTest {
             new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), "req-1", "acc-1", new byte[0], 1, null, false);
 
     private final AtomicBoolean databaseDown = new AtomicBoolean();
+    private final AtomicBoolean countHangs = new AtomicBoolean();
     private final AtomicInteger claims = new AtomicInteger();
     private final Sinks.Empty<Void> delivery = Sinks.empty();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
-    /** One delivery in flight at most; the first claim returns one task, whose try lasts until the test ends it. */
+    /** The first claim returns one task, whose try lasts until the test ends it; later claims find nothing due. */
     private final RetryPoller.DueDeliveries table = new RetryPoller.DueDeliveries() {
         @Override
         public Mono<Long> pending() {
+            if (countHangs.get()) {
+                return Mono.never();
+            }
             return databaseDown.get() ? Mono.error(new DataAccessResourceFailureException("connection refused"))
                     : Mono.just(1L);
         }
 
         @Override
         public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held) {
-            return Flux.defer(() -> claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
+            return Flux.defer(() -> databaseDown.get()
+                    ? Flux.error(new DataAccessResourceFailureException("connection refused"))
+                    : claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
         }
     };
 
     @Test
-    void aFailedCountWhileNoCapacityIsFreeIsLoggedAndTheNextTickPollsAgain() {
-        StepVerifier.withVirtualTime(() -> poller(1).run())
+    void claimsDoNotWaitForTheCountOfTheTable() {
+        countHangs.set(true);
+        StepVerifier.withVirtualTime(() -> poller(2).run())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
-                .then(() -> databaseDown.set(true))
-                // This tick finds no free capacity and its count query fails.
-                .expectNoEvent(POLL)
-                .then(() -> {
-                    databaseDown.set(false);
-                    delivery.tryEmitEmpty();
-                })
+                .then(() -> assertThat(claims).hasValue(1))
                 .expectNoEvent(POLL)
                 .then(() -> assertThat(claims).hasValue(2))
                 .thenCancel()
@@ -57,23 +59,46 @@ class RetryPollerTest {
     }
 
     @Test
-    void aFailedCountWithCapacityFreeIsLoggedAndTheNextTickClaims() {
+    void aFailedClaimIsLoggedAndTheNextTickClaimsAgain() {
         databaseDown.set(true);
         StepVerifier.withVirtualTime(() -> poller(2).run())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
-                .then(() -> databaseDown.set(false))
+                .then(() -> {
+                    assertThat(claims).hasValue(0);
+                    databaseDown.set(false);
+                })
                 .expectNoEvent(POLL)
                 .then(() -> assertThat(claims).hasValue(1))
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
     }
 
+    @Test
+    void theCountIsKeptCurrentOnItsOwnIntervalAndAFailedOneIsTriedAgain() {
+        databaseDown.set(true);
+        StepVerifier.withVirtualTime(() -> poller(1).run())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> {
+                    assertThat(pendingGauge()).isZero();
+                    databaseDown.set(false);
+                })
+                .expectNoEvent(RetryPoller.PENDING_COUNT_INTERVAL)
+                .then(() -> assertThat(pendingGauge()).isEqualTo(1.0))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    private double pendingGauge() {
+        return registry.get("dialer.webhook.retries.pending").gauge().value();
+    }
+
     private RetryPoller poller(int concurrency) {
         RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
         return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
-                new DeliveryMetrics(new SimpleMeterRegistry()), Mono::empty, Duration.ofHours(1),
+                new DeliveryMetrics(registry), Mono::empty, Duration.ofHours(1),
                 () -> new HeldTargets.Held(new String[0], new String[0]));
     }
 }
