@@ -205,7 +205,7 @@ class HookTargetsIT {
     @Test
     void aWebhookOnAPrivateAddressNotOnTheAllowListGetsNoAttemptAndIsCounted() {
         String account = unique("acc");
-        Endpoint internal = createWebhook(account, "http://10.255.255.1:8080/hooks?token=secret");
+        Endpoint internal = createWebhook(account, "https://10.255.255.1:8443/hooks?token=secret");
         Endpoint other = createWebhook(account, null);
         String requestId = unique("req");
         CallEvent refused = CallEvent.about(command(requestId, account, internal.id(), null)).sequence(1)
