@@ -16,7 +16,7 @@ import java.util.Map;
                 + "form content type; `variables[Name]` flat keys are read as `variables`.")
 record SendDocs(
         @JsonProperty("bridge") @Schema(description = "Caller ID the call is placed from, with country code",
-                example = "918068281234") String bridge,
+                maxLength = SendRequestParser.MAX_NUMBER, example = "918068281234") String bridge,
         @JsonProperty("to") @Schema(description = "One number, a comma-separated list, or a JSON array of numbers; "
                 + "each recipient gets its own row and id", oneOf = {String.class, String[].class}) Object to,
         @JsonProperty("flow_id") @Schema(description = "IVR journey to run when answered", example = "23")

@@ -30,16 +30,18 @@ import tools.jackson.databind.node.ObjectNode;
  * first non-blank character is {@code {} is JSON and anything else is read as a form. Both end up as the same
  * field map, so every rule below applies to both alike.
  *
- * <p>Rules: {@code bridge} and {@code to} are required, and {@code flow_id} or {@code audio}; {@code to} is one
- * number, a comma-separated list, or (JSON) an array, of at most {@code dialer.api.send.max-recipients} entries (more
- * is a 413 naming {@code to}); {@code variables} is an object or flat {@code variables[Name]} keys; an empty optional
- * value counts as absent (forms send empty inputs). Invalid
+ * <p>Rules: {@code bridge} (at most {@value #MAX_NUMBER} characters) and {@code to} are required, and
+ * {@code flow_id} or {@code audio}; {@code to} is one number, a comma-separated list, or (JSON) an array, of at most
+ * {@code dialer.api.send.max-recipients} entries (more is a 413 naming {@code to}); {@code variables} is an object or
+ * flat {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
  * holds a NUL character fails the request, wherever it is ({@link NulCharacters}).
  */
 final class SendRequestParser {
 
+    /** A caller ID in any format (separators, a leading 00) fits: a longer one is refused before it is read. */
+    static final int MAX_NUMBER = CallerIdCache.MAX_KEY_CHARS;
     static final int MAX_FLOW_ID = 128;
     static final int MAX_AUDIO = 2048;
     static final int MAX_NAME = 128;
@@ -240,6 +242,10 @@ final class SendRequestParser {
     }
 
     private static String number(String field, String raw, String region, List<FieldProblem> errors) {
+        if (raw.length() > MAX_NUMBER) {
+            errors.add(new FieldProblem(field, "must be at most " + MAX_NUMBER + " characters"));
+            return null;
+        }
         PhoneNumbers.Result result = CallerIdCache.normalize(raw, region);
         if (!result.valid()) {
             errors.add(new FieldProblem(field, result.error()));

@@ -25,4 +25,16 @@ class CallerIdCacheTest {
 
         assertThat(CallerIdCache.size()).isLessThanOrEqualTo(CallerIdCache.MAX_ENTRIES);
     }
+
+    @Test
+    void keepsNeitherInvalidNorOverLongTextsButStillAnswersForThem() {
+        String overLong = "+91" + " ".repeat(CallerIdCache.MAX_KEY_CHARS) + "8068281234";
+        int before = CallerIdCache.size();
+
+        assertThat(CallerIdCache.normalize(overLong, "IN").e164()).isEqualTo("+918068281234");
+        assertThat(CallerIdCache.normalize("x".repeat(100_000), "IN").valid()).isFalse();
+        assertThat(CallerIdCache.normalize("abc", "IN").valid()).isFalse();
+
+        assertThat(CallerIdCache.size()).isEqualTo(before);
+    }
 }

@@ -204,6 +204,15 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesABridgeLongerThanAnyWrittenNumberBeforeReadingIt() {
+        assertThat(parse(withBridge(spacedOut(64))).callerId()).isEqualTo("+918068281234");
+        assertThat(problemOf(withBridge(spacedOut(65))).errors())
+                .containsExactly(new FieldProblem("bridge", "must be at most 64 characters"));
+        assertThat(problemOf("bridge=" + "9".repeat(100_000) + "&to=919876543215&flow_id=1").errors())
+                .containsExactly(new FieldProblem("bridge", "must be at most 64 characters"));
+    }
+
+    @Test
     void namesEveryRecipientAndToWhenNoRecipientIsValid() {
         assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to\":\"12345,,abc\",\"flow_id\":\"1\"}"))
                 .containsExactly("to", "to[0]", "to[1]", "to[2]");
@@ -328,6 +337,15 @@ class SendRequestParserTest {
 
     private static SendRequest parse(String body) {
         return SendRequestParser.parse(body, IN, MAX_RECIPIENTS);
+    }
+
+    /** A valid caller ID of {@code length} characters, padded with the spaces a number may be written with. */
+    private static String spacedOut(int length) {
+        return "+91" + " ".repeat(length - 13) + "8068281234";
+    }
+
+    private static String withBridge(String bridge) {
+        return "{\"to\":\"919876543215\",\"flow_id\":\"1\",\"bridge\":\"" + bridge + "\"}";
     }
 
     private static String body(String extra) {
