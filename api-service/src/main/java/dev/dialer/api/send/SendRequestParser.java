@@ -13,10 +13,12 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
@@ -188,6 +190,7 @@ final class SendRequestParser {
         JsonNode node = fields.get("to");
         List<String> raw = new ArrayList<>();
         List<String> foreignIds = new ArrayList<>();
+        Set<Integer> mistypedForeignIds = new HashSet<>();
         if (node != null && node.isArray()) {
             for (JsonNode element : node) {
                 if (element.isObject()) {
@@ -195,6 +198,9 @@ final class SendRequestParser {
                     raw.add(number != null && (number.isString() || number.isNumber()) ? number.asString().strip()
                             : "");
                     JsonNode foreign = element.get("foreign_id");
+                    if (foreign != null && !foreign.isNull() && !foreign.isString() && !foreign.isNumber()) {
+                        mistypedForeignIds.add(foreignIds.size());
+                    }
                     foreignIds.add(foreign != null && (foreign.isString() || foreign.isNumber())
                             && !foreign.asString().isBlank() ? foreign.asString().strip() : null);
                 } else {
@@ -223,6 +229,13 @@ final class SendRequestParser {
         for (int i = 0; i < raw.size(); i++) {
             String field = raw.size() == 1 ? "to" : "to[" + i + "]";
             String foreignId = foreignIds.get(i);
+            if (mistypedForeignIds.contains(i)) {
+                // A client that sent true or {...} meant something by it: never read as "no foreign_id".
+                errors.add(new FieldProblem(field + ".foreign_id", "must be a string"));
+                recipients.add(new SendRequest.Recipient(field + ".foreign_id", raw.get(i), null, "must be a string",
+                        null));
+                continue;
+            }
             String nul = NulCharacters.in(raw.get(i)) ? field
                     : NulCharacters.in(foreignId) ? field + ".foreign_id" : null;
             if (nul != null) {

@@ -232,6 +232,30 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesARecipientsForeignIdThatIsNeitherTextNorANumberNamingIt() {
+        ApiProblem problem = problemOf("""
+                {"bridge":"918068281234","flow_id":"1","foreign_id":"batch-7","to":[
+                 {"number":"919876543215","foreign_id":true},{"number":"919876543216","foreign_id":{"id":"c-2"}},
+                 {"number":"919876543217","foreign_id":["c-3"]},{"number":"919876543218","foreign_id":null}]}""");
+
+        assertThat(problem.errors()).containsExactly(new FieldProblem("to[0].foreign_id", "must be a string"),
+                new FieldProblem("to[1].foreign_id", "must be a string"),
+                new FieldProblem("to[2].foreign_id", "must be a string"));
+        assertThat(fieldsOf("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":false}]}"""))
+                .containsExactly("to.foreign_id");
+    }
+
+    @Test
+    void readsARecipientsNumericForeignIdAsItsText() {
+        SendRequest request = parse("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":1042},
+                 {"number":"919876543216","foreign_id":" c-2 "}]}""");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::foreignId).containsExactly("1042", "c-2");
+    }
+
+    @Test
     void treatsEmptyOptionalValuesAsAbsent() {
         SendRequest request = parse(
                 "bridge=918068281234&to=919876543215&audio=a&interval=&webhook_id=&foreign_id=&name=");
