@@ -55,7 +55,8 @@ record SendDocs(
                @JsonProperty("mobile") @Schema(example = "919876543215") String mobile,
                @JsonProperty("flow_id") @Schema(types = {"string", "null"}) String flowId,
                @JsonProperty("credits") @Schema(example = "1") int credits,
-               @JsonProperty("created_at") @Schema(format = "date-time") String createdAt,
+               @JsonProperty("created_at") @Schema(format = "date-time", description = "UTC, always with six "
+                       + "fraction digits", example = "2024-07-10T06:09:43.054164Z") String createdAt,
                @JsonProperty("foreign_id") @Schema(types = {"string", "null"}) String foreignId,
                @JsonProperty("options") @Schema(types = {"object", "null"}) Map<String, Object> options,
                @JsonProperty("status") @Schema(allowableValues = {"queued", "rejected"}) String status,

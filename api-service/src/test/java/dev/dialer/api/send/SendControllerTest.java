@@ -11,6 +11,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
@@ -93,9 +94,19 @@ class SendControllerTest {
         assertThat(row.get("mobile").asString()).isEqualTo("919876543215");
         assertThat(row.get("flow_id").isNull()).isTrue();
         assertThat(row.get("credits").asInt()).isEqualTo(1);
-        assertThat(row.get("created_at").asString()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{1,6})?Z");
+        assertThat(row.get("created_at").asString()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z");
         assertThat(row.get("foreign_id").isNull()).isTrue();
         assertThat(row.get("options").isNull()).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"2024-07-10T06:09:43.054164Z", "2024-07-10T06:09:43.054Z", "2024-07-10T06:09:43Z",
+            "2024-07-10T06:09:43.000001Z"})
+    void writesCreatedAtWithTheSeedsSixFractionDigitsWhateverTheyAre(String instant) {
+        String written = OutgoingCalls.createdAt(Instant.parse(instant));
+
+        assertThat(written).matches("2024-07-10T06:09:43\\.\\d{6}Z");
+        assertThat(Instant.parse(written)).isEqualTo(Instant.parse(instant));
     }
 
     @Test
