@@ -12,12 +12,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A Voice Gateway (jambonz) {@code POST /v1/Accounts/{sid}/Calls} body, validated. Every field the dispatcher does
  * not map itself ({@code timeout}, {@code timeLimit}, {@code tag}, {@code headers}, {@code amd}, {@code callerName},
  * {@code fromHost}, {@code call_hook}, {@code speech_synthesis_*}, …) travels to the carrier unchanged in
- * {@code carrierOptions}: none is dropped. No string in it, a name or a value, may hold a NUL character.
+ * {@code carrierOptions}: none is dropped. So a value the dispatcher would not pass on is refused, naming it: a
+ * {@code tag} or {@code amd} that is no object, a reserved {@code tag} key, a {@code headers} entry the SIP trunk
+ * carrier would leave out, a {@code to.trunk} that is no name. No string in it, a name or a value, may hold a NUL
+ * character.
  *
  * <p>{@code to} is a {@code phone} ({@code number}, optional {@code trunk}), a {@code sip} target ({@code sipUri},
  * optional {@code auth}) or a registered {@code user} ({@code name}). A sip or user target also travels whole, as
@@ -40,6 +44,22 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     static final long MAX_SECONDS = 86_400;
     /** The longest application sid the call command carries ({@code flow_id}). */
     static final int MAX_APPLICATION_SID = 128;
+    /**
+     * The {@code tag} keys the dispatcher writes its own values over: the correlation ids it reads back from every
+     * callback ({@code customerData}), the carrier's route, when and which dial was sent, and the application run.
+     */
+    static final Set<String> RESERVED_TAG_KEYS = Set.of("request_id", "attempt", "account_id", "caller_id",
+            "flow_id", "carrier", "sent_at", "dial");
+    /**
+     * SIP header names (lower case) a SIP trunk carrier never adds as given: the dialog's own header fields (and
+     * their compact forms), the route and credentials it sets, and the dialer's correlation headers.
+     */
+    static final Set<String> RESERVED_HEADERS = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq",
+            "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route", "record-route",
+            "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt", "x-dialer-account-id",
+            "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
+    /** An RFC 3261 header name: a token. */
+    private static final Pattern HEADER_NAME = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
 
     static CreateCall from(Map<String, Object> body, String defaultRegion) {
         List<FieldProblem> errors = new ArrayList<>();
@@ -69,6 +89,14 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         if (timeLimit != null && !wholeSeconds(timeLimit)) {
             errors.add(new FieldProblem("timeLimit", "must be a whole number of seconds from 1 to " + MAX_SECONDS));
         }
+        tag(body.get("tag"), errors);
+        if (body.get("amd") != null && !(body.get("amd") instanceof Map)) {
+            errors.add(new FieldProblem("amd", "must be an object of answering-machine detection options"));
+        }
+        headers(body.get("headers"), errors);
+        if (body.get("to") instanceof Map<?, ?> target) {
+            trunk(target.get("trunk"), errors);
+        }
         if (!errors.isEmpty()) {
             throw Problems.validation(errors);
         }
@@ -90,6 +118,60 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         }
         return new CreateCall(callerId, to, application instanceof String sid ? sid : null, notifyUrl, actionHook,
                 options);
+    }
+
+    /**
+     * The carrier gets the client's {@code tag} only as an object, and with the dispatcher's own values over the
+     * reserved keys: anything else would never reach it, so it is refused rather than dropped.
+     */
+    private static void tag(Object value, List<FieldProblem> errors) {
+        if (value == null) {
+            return;
+        }
+        if (!(value instanceof Map<?, ?> tag)) {
+            errors.add(new FieldProblem("tag", "must be an object of metadata"));
+            return;
+        }
+        for (Object key : tag.keySet()) {
+            if (RESERVED_TAG_KEYS.contains(String.valueOf(key))) {
+                errors.add(new FieldProblem("tag." + key, "is reserved: the dialer sets it to correlate the call"));
+            }
+        }
+    }
+
+    /**
+     * Each header as the SIP trunk carrier would add it to the INVITE, which skips one that is not a token, is one of
+     * {@link #RESERVED_HEADERS}, or whose value would end the header line; a value is text (the gateway's API takes
+     * strings).
+     */
+    private static void headers(Object value, List<FieldProblem> errors) {
+        if (value == null) {
+            return;
+        }
+        if (!(value instanceof Map<?, ?> headers)) {
+            errors.add(new FieldProblem("headers", "must be an object of SIP header names to values"));
+            return;
+        }
+        headers.forEach((key, text) -> {
+            String name = String.valueOf(key);
+            String field = "headers." + name;
+            if (!HEADER_NAME.matcher(name).matches()) {
+                errors.add(new FieldProblem(field, "is not a SIP header name (letters, digits and -.!%*_+`'~)"));
+            } else if (RESERVED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
+                errors.add(new FieldProblem(field, "cannot be set: the dialer writes this header itself"));
+            } else if (!(text instanceof String string)) {
+                errors.add(new FieldProblem(field, "must be a string"));
+            } else if (string.indexOf('\r') >= 0 || string.indexOf('\n') >= 0) {
+                errors.add(new FieldProblem(field, "must not contain line breaks (CR or LF)"));
+            }
+        });
+    }
+
+    /** The dispatcher routes by a trunk name given as text, and ignores any other value or a blank one. */
+    private static void trunk(Object value, List<FieldProblem> errors) {
+        if (value != null && !(value instanceof String name && !name.isBlank())) {
+            errors.add(new FieldProblem("to.trunk", "must be a carrier or trunk name"));
+        }
     }
 
     /**

@@ -90,8 +90,10 @@ class VoiceGatewayCallsController {
             description = "The Voice Gateway (jambonz) create-call request. `notifyUrl` receives every event of the "
                     + "call, `actionHook` its final outcome; `timeout` (60 by default), `timeLimit`, `tag`, "
                     + "`headers`, `amd`, `callerName`, `fromHost`, `to.trunk` and `speech_synthesis_*` travel to "
-                    + "the carrier as given. `to` is a `phone` number, a `sip` URI or a registered `user`: a sip or "
-                    + "user target has no time zone, so its calling window is applied in the account's default "
+                    + "the carrier as given; a value the dispatcher could not pass on (a `tag` or `amd` that is not "
+                    + "an object, a reserved `tag` key, a header the SIP side refuses, a `to.trunk` that is not a "
+                    + "name) is a 400 naming it. `to` is a `phone` number, a `sip` URI or a registered `user`: a "
+                    + "sip or user target has no time zone, so its calling window is applied in the account's default "
                     + "region (else the caller ID's country); DNC and the per-callee cap match it as written. "
                     + "Answers once Kafka has the command.",
             parameters = @Parameter(name = IdempotentRequests.HEADER, in = ParameterIn.HEADER, description = "Makes "

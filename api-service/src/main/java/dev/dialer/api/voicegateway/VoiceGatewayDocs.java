@@ -32,12 +32,20 @@ final class VoiceGatewayDocs {
                 @JsonProperty("timeout") @Schema(description = "Ring timeout in seconds (60 when absent)",
                         example = "60") Integer timeout,
                 @JsonProperty("timeLimit") @Schema(description = "Longest call in seconds") Integer timeLimit,
-                @JsonProperty("tag") @Schema(description = "Metadata attached to the call") Map<String, Object> tag,
-                @JsonProperty("headers") @Schema(description = "SIP headers to add") Map<String, String> headers,
+                @JsonProperty("tag") @Schema(description = "Metadata attached to the call. The keys `request_id`, "
+                        + "`attempt`, `account_id`, `caller_id`, `flow_id`, `carrier`, `sent_at` and `dial` are the "
+                        + "dialer's: giving one is a 400 naming `tag.<key>`") Map<String, Object> tag,
+                @JsonProperty("headers") @Schema(description = "SIP headers to add: each name a token, and none the "
+                        + "SIP dialog or the dialer sets itself (`Via`, `From`, `To`, `Call-ID`, `CSeq`, `Contact`, "
+                        + "`Max-Forwards`, `Content-Type`, `Content-Length`, `Route`, `Record-Route`, "
+                        + "`Authorization`, `Proxy-Authorization`, their compact forms and `X-Dialer-*`); each value "
+                        + "a string without CR or LF. Any other entry is a 400 naming `headers.<name>`")
+                Map<String, String> headers,
                 @JsonProperty("callerName") String callerName,
                 @JsonProperty("fromHost") String fromHost,
-                @JsonProperty("amd") @Schema(description = "Answering machine detection options")
-                Map<String, Object> amd,
+                @JsonProperty("amd") @Schema(description = "Answering machine detection options. Its `actionHook` "
+                        + "is replaced by the dialer's own: the result reaches you as `answered_by` in the call's "
+                        + "events") Map<String, Object> amd,
                 @JsonProperty("notifyUrl") @Schema(description = "Receives every event of the call: a URL, or "
                         + "`{url, method}`", oneOf = {String.class, Hook.class}) Object notifyUrl,
                 @JsonProperty("actionHook") @Schema(description = "Receives the call's final outcome: a URL, or "
@@ -53,7 +61,8 @@ final class VoiceGatewayDocs {
     record Target(@JsonProperty("type") @Schema(allowableValues = {"phone", "sip", "user"}) String type,
                   @JsonProperty("number") @Schema(description = "For `phone` (required): the callee's number",
                           example = "919876543215") String number,
-                  @JsonProperty("trunk") @Schema(description = "The carrier route to use") String trunk,
+                  @JsonProperty("trunk") @Schema(description = "The carrier route to use, by name (not blank)")
+                  String trunk,
                   @JsonProperty("sipUri") @Schema(description = "For `sip` (required): a plain `sip:` or `sips:` "
                           + "URI with a host and optional `;` parameters, in RFC 3261's characters: no whitespace, "
                           + "control or non-ASCII characters, no `<`, `>`, `\"` or `,`, no `?` headers and no password "

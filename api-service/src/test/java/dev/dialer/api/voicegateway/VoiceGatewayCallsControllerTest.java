@@ -148,6 +148,74 @@ class VoiceGatewayCallsControllerTest {
                 + longName + "\"}}").get("errors").get(0).get("field").asString()).isEqualTo("to.name");
     }
 
+    @Test
+    void theSeedsAdvancedRequestIsQueuedWithItsTagHeadersAmdAndTrunk() {
+        created("""
+                {"application_sid":"app-1","from":"918068281234","fromHost":"cognigy.cloud",
+                 "callerName":"Vacation Agent",
+                 "to":{"type":"phone","number":"919876543215","trunk":"carrier-a"},
+                 "amd":{"actionHook":"https://webhook.site/x"},"timeout":20,
+                 "tag":{"env":"app","internalId":"ABDC1234","Customer":{"firstName":"Sara"}},
+                 "headers":{"User-to-User":"UUID: 42","P-Preferred-Identity":"<sip:+123456@sip.example.com>"},
+                 "notifyUrl":"https://webhook.site/x"}""");
+
+        Map<String, Object> options = onlyCommand().carrierOptions();
+        assertThat(options).containsEntry("trunk", "carrier-a")
+                .containsEntry("amd", Map.of("actionHook", "https://webhook.site/x"))
+                .containsEntry("headers", Map.of("User-to-User", "UUID: 42",
+                        "P-Preferred-Identity", "<sip:+123456@sip.example.com>"));
+        assertThat(options.get("tag")).isEqualTo(Map.of("env", "app", "internalId", "ABDC1234",
+                "Customer", Map.of("firstName", "Sara")));
+    }
+
+    @ParameterizedTest(name = "{0} is refused naming {1}")
+    @CsvSource(delimiter = '|', value = {
+            "\"tag\":\"crm-1\"|tag",
+            "\"tag\":[\"crm-1\"]|tag",
+            "\"tag\":42|tag",
+            "\"tag\":{\"crm\":\"1\",\"request_id\":\"mine\"}|tag.request_id",
+            "\"tag\":{\"attempt\":2}|tag.attempt",
+            "\"tag\":{\"flow_id\":\"x\"}|tag.flow_id",
+            "\"tag\":{\"dial\":1}|tag.dial",
+            "\"amd\":true|amd",
+            "\"amd\":\"on\"|amd",
+            "\"amd\":[]|amd",
+            "\"headers\":\"User-to-User: 1\"|headers",
+            "\"headers\":[\"X-A\"]|headers",
+            "\"headers\":{\"X-Crm\":42}|headers.X-Crm",
+            "\"headers\":{\"X-Crm\":null}|headers.X-Crm",
+            "\"headers\":{\"X-Crm\":{\"id\":1}}|headers.X-Crm",
+            "\"headers\":{\"X-Crm\":\"1\\r\\nX-Evil: 2\"}|headers.X-Crm",
+            "\"headers\":{\"X-Crm\":\"1\\nX-Evil: 2\"}|headers.X-Crm",
+            "\"headers\":{\"X Crm\":\"1\"}|headers.X Crm",
+            "\"headers\":{\"X-Crm:\":\"1\"}|headers.X-Crm:",
+            "\"headers\":{\"\":\"1\"}|headers.",
+            "\"headers\":{\"Call-ID\":\"1\"}|headers.Call-ID",
+            "\"headers\":{\"via\":\"1\"}|headers.via",
+            "\"headers\":{\"f\":\"1\"}|headers.f",
+            "\"headers\":{\"X-Dialer-Request-Id\":\"1\"}|headers.X-Dialer-Request-Id",
+            "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\",\"trunk\":42}|to.trunk",
+            "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\",\"trunk\":\" \"}|to.trunk",
+            "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\",\"trunk\":{\"name\":\"a\"}}|to.trunk",
+            "\"to\":{\"type\":\"user\",\"name\":\"alice\",\"trunk\":true}|to.trunk"})
+    void aCarrierOptionTheDispatcherWouldNotPassOnIsA400NamingIt(String field, String named) {
+        String to = field.startsWith("\"to\"") ? "" : "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"},";
+        JsonNode problem = refused("{\"application_sid\":\"a\",\"from\":\"918068281234\"," + to + field + "}");
+
+        assertThat(problem.get("errors")).hasSize(1);
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo(named);
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void absentOrNullCarrierOptionsAreNoProblem() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215",
+                 "trunk":null},"tag":null,"amd":null,"headers":{}}""");
+
+        assertThat(onlyCommand().carrierOptions()).doesNotContainKey("trunk");
+    }
+
     private JsonNode created(String body) {
         byte[] answer = client.post().uri(PATH).contentType(MediaType.APPLICATION_JSON).bodyValue(body)
                 .exchange()
