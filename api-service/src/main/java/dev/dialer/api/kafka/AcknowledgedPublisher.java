@@ -56,12 +56,27 @@ public class AcknowledgedPublisher {
         return retryAfter;
     }
 
+    /**
+     * A late acknowledgement says nothing about the records: the producer goes on sending them, so they may well be
+     * stored, and the answer must not tell the client that a plain retry is harmless (for a send, it would call the
+     * recipients twice). Both time-outs count: the reactive one here and the producer's own delivery time-out.
+     */
     private Throwable unavailable(Throwable error) {
-        String why = error instanceof TimeoutException
-                ? "Kafka did not acknowledge within " + ackTimeout.toMillis() + " ms"
-                : "Kafka refused the records";
-        log.warn("answering 503: {} ({})", why, error.toString());
-        return Problems.unavailable("The request could not be queued: " + why + ". Retry later.", retryAfter, error);
+        if (error instanceof TimeoutException || error instanceof org.apache.kafka.common.errors.TimeoutException) {
+            log.warn("answering 503: Kafka did not acknowledge within {} ms ({})", ackTimeout.toMillis(),
+                    error.toString());
+            return Problems.unavailable(notAcknowledged(ackTimeout), retryAfter, error);
+        }
+        log.warn("answering 503: Kafka refused the records ({})", error.toString());
+        return Problems.unavailable("The request could not be queued: Kafka refused the records. Retry later.",
+                retryAfter, error);
+    }
+
+    /** The 503's detail when Kafka did not acknowledge within {@code ackTimeout}. */
+    public static String notAcknowledged(Duration ackTimeout) {
+        return "Kafka did not acknowledge the request within " + ackTimeout.toMillis() + " ms; it may still take "
+                + "effect. Retry with the same Idempotency-Key, which makes the repeat safe; a send repeated without "
+                + "one queues again every recipient that has no foreign_id.";
     }
 
     private static void record(Timer timer, long started) {

@@ -1,5 +1,6 @@
 package dev.dialer.api.openapi;
 
+import dev.dialer.api.kafka.AcknowledgedPublisher;
 import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
@@ -16,6 +17,7 @@ import io.swagger.v3.oas.models.security.SecurityRequirement;
 import io.swagger.v3.oas.models.security.SecurityScheme;
 import io.swagger.v3.oas.models.servers.Server;
 import io.swagger.v3.oas.models.tags.Tag;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -175,7 +177,7 @@ class OpenApiConfiguration {
         responses.put("Unavailable", problem("Kafka did not acknowledge in time, or the request failed after Kafka "
                 + "had its records: nothing is promised; retry after `Retry-After` seconds, with the same "
                 + "`Idempotency-Key`", "unavailable", 503, "Service unavailable",
-                "The request could not be queued: Kafka did not acknowledge within 10000 ms. Retry later.")
+                AcknowledgedPublisher.notAcknowledged(Duration.ofSeconds(10)))
                 .addHeaderObject("Retry-After", retryAfter()));
         responses.put("Internal", problem("A failure on our side; safe to retry", "internal", 500,
                 "Internal error", "The request failed on our side; it is safe to retry."));

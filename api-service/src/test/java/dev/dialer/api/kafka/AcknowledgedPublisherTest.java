@@ -44,6 +44,10 @@ class AcknowledgedPublisherTest {
                     assertThat(problem.getBody().getType()).isEqualTo(Problems.UNAVAILABLE);
                     // whole seconds, never 0 (a client would retry at once)
                     assertThat(problem.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("1");
+                    // The records may yet be stored: no promise that they were not, nor that a plain retry is safe.
+                    assertThat(problem.getBody().getDetail()).startsWith("Kafka did not acknowledge the request")
+                            .contains("may still take effect", "same Idempotency-Key")
+                            .doesNotContain("could not be queued");
                 })
                 .verify(Duration.ofSeconds(15));
 
