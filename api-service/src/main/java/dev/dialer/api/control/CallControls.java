@@ -3,6 +3,7 @@ package dev.dialer.api.control;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
@@ -21,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -45,11 +45,11 @@ class CallControls {
     private final AcknowledgedPublisher publisher;
     private final DatabaseClient db;
     private final MeterRegistry registry;
-    private final TransactionalOperator transactions;
+    private final PublishingTransactions transactions;
 
     CallControls(CallLedger ledger, AcknowledgedPublisher publisher, DatabaseClient db, MeterRegistry registry,
                  ReactiveTransactionManager tx) {
-        this.transactions = TransactionalOperator.create(tx);
+        this.transactions = PublishingTransactions.create(tx);
         this.ledger = ledger;
         this.publisher = publisher;
         this.db = db;

@@ -1,6 +1,7 @@
 package dev.dialer.api.dnc;
 
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -17,7 +18,6 @@ import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -30,14 +30,14 @@ public class DncList {
 
     private final DatabaseClient db;
     private final AcknowledgedPublisher publisher;
-    private final TransactionalOperator transactions;
+    private final PublishingTransactions transactions;
     private final MeterRegistry registry;
 
     DncList(DatabaseClient db, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
             MeterRegistry registry) {
         this.db = db;
         this.publisher = publisher;
-        this.transactions = TransactionalOperator.create(tx);
+        this.transactions = PublishingTransactions.create(tx);
         this.registry = registry;
     }
 

@@ -2,6 +2,7 @@ package dev.dialer.api.settings;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -21,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
@@ -40,7 +40,7 @@ public class AccountSettingsStore implements AccountSettingsLookup {
 
     private final DatabaseClient db;
     private final AcknowledgedPublisher publisher;
-    private final TransactionalOperator transactions;
+    private final PublishingTransactions transactions;
     private final Duration cacheTtl;
     private final Clock clock = Clock.systemUTC();
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
@@ -50,7 +50,7 @@ public class AccountSettingsStore implements AccountSettingsLookup {
                          SettingsProperties properties, MeterRegistry registry) {
         this.db = db;
         this.publisher = publisher;
-        this.transactions = TransactionalOperator.create(tx);
+        this.transactions = PublishingTransactions.create(tx);
         this.cacheTtl = properties.cacheTtl();
         this.updates = Counter.builder("dialer.api.account_settings.updates")
                 .description("Account settings stored and published").register(registry);

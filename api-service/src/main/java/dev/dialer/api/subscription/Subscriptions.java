@@ -2,6 +2,7 @@ package dev.dialer.api.subscription;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.webhook.WebhookDirectory;
 import dev.dialer.common.contract.Contract;
@@ -17,7 +18,6 @@ import java.util.UUID;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -33,7 +33,7 @@ class Subscriptions {
     private final SubscriptionRepository repository;
     private final WebhookDirectory webhooks;
     private final AcknowledgedPublisher publisher;
-    private final TransactionalOperator transactions;
+    private final PublishingTransactions transactions;
     private final MeterRegistry registry;
 
     Subscriptions(SubscriptionRepository repository, WebhookDirectory webhooks, AcknowledgedPublisher publisher,
@@ -41,7 +41,7 @@ class Subscriptions {
         this.repository = repository;
         this.webhooks = webhooks;
         this.publisher = publisher;
-        this.transactions = TransactionalOperator.create(tx);
+        this.transactions = PublishingTransactions.create(tx);
         this.registry = registry;
     }
 

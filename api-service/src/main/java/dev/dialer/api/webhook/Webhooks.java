@@ -2,6 +2,7 @@ package dev.dialer.api.webhook;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.SubscriptionConfig;
@@ -20,7 +21,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -41,7 +41,7 @@ class Webhooks implements WebhookDisabler {
 
     private final WebhookRepository repository;
     private final AcknowledgedPublisher publisher;
-    private final TransactionalOperator transactions;
+    private final PublishingTransactions transactions;
     private final WebhookSubscriptions subscriptions;
     private final WebhookDeliveryLog deliveryLog;
     private final WebhookProperties properties;
@@ -52,7 +52,7 @@ class Webhooks implements WebhookDisabler {
              MeterRegistry registry) {
         this.repository = repository;
         this.publisher = publisher;
-        this.transactions = TransactionalOperator.create(tx);
+        this.transactions = PublishingTransactions.create(tx);
         this.subscriptions = subscriptions;
         this.deliveryLog = deliveryLog;
         this.properties = properties;

@@ -1,0 +1,30 @@
+package dev.dialer.api.kafka;
+
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+
+/**
+ * Transactions that write PostgreSQL and publish to Kafka, committed after Kafka acknowledged: the row and the record
+ * agree. Once started, such a transaction runs to its end whatever becomes of its caller. Cancelled part-way (the
+ * client hung up while the broker acknowledged), it would roll back the rows of records Kafka already has: a
+ * number the dispatcher blocks while the API says it is not on the list and cannot take it off, a subscription that
+ * delivers but cannot be seen or deleted.
+ */
+public final class PublishingTransactions {
+
+    private final TransactionalOperator transactions;
+
+    private PublishingTransactions(TransactionalOperator transactions) {
+        this.transactions = transactions;
+    }
+
+    public static PublishingTransactions create(ReactiveTransactionManager manager) {
+        return new PublishingTransactions(TransactionalOperator.create(manager));
+    }
+
+    /** Runs {@code work} in a transaction to its commit or rollback; cancelling the result does not stop it. */
+    public <T> Mono<T> transactional(Mono<T> work) {
+        return Mono.defer(() -> Mono.fromFuture(work.as(transactions::transactional).toFuture(), true));
+    }
+}
