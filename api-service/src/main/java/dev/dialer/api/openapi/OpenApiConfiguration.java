@@ -174,9 +174,9 @@ class OpenApiConfiguration {
                 + "many requests with a key that is not valid; retry after `Retry-After` seconds", "rate-limited", 429,
                 "Too many requests", "This account's request rate is exceeded; retry in 1 s.")
                 .addHeaderObject("Retry-After", retryAfter()));
-        responses.put("Unavailable", problem("Kafka did not acknowledge in time, or the request failed after Kafka "
-                + "had its records: nothing is promised; retry after `Retry-After` seconds, with the same "
-                + "`Idempotency-Key`", "unavailable", 503, "Service unavailable",
+        responses.put("Unavailable", problem("Kafka did not acknowledge in time, the request failed after Kafka "
+                + "had its records, or the database could not be reached: nothing is promised; retry after "
+                + "`Retry-After` seconds, with the same `Idempotency-Key`", "unavailable", 503, "Service unavailable",
                 AcknowledgedPublisher.notAcknowledged(Duration.ofSeconds(10)))
                 .addHeaderObject("Retry-After", retryAfter()));
         responses.put("Internal", problem("A failure on our side; safe to retry", "internal", 500,

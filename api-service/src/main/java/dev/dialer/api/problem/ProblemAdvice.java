@@ -1,6 +1,9 @@
 package dev.dialer.api.problem;
 
 import io.r2dbc.spi.R2dbcException;
+import io.r2dbc.spi.R2dbcNonTransientResourceException;
+import io.r2dbc.spi.R2dbcTimeoutException;
+import io.r2dbc.spi.R2dbcTransientResourceException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
@@ -8,6 +11,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.dao.ConcurrencyFailureException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.QueryTimeoutException;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -25,8 +31,8 @@ import reactor.core.publisher.Mono;
 /**
  * Renders every error raised while handling a request as {@code application/problem+json}: our own
  * {@link ApiProblem}s and the framework's (405, 406, 415, unreadable input…), typed from the {@link Problems}
- * catalogue. Bad input is always a 4xx; a request the database failed to end a conflict with a concurrent one is a
- * 503; only a failure of our own is a 500.
+ * catalogue. Bad input is always a 4xx; a request the database failed to end a conflict with a concurrent one, or
+ * could not serve at all (unreachable, no connection free in time), is a 503; only a failure of our own is a 500.
  */
 @RestControllerAdvice
 public class ProblemAdvice extends ResponseEntityExceptionHandler {
@@ -35,6 +41,8 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     /** The conflicting request holds its rows for milliseconds: a second is plenty. */
     private static final Duration CONFLICT_RETRY_AFTER = Duration.ofSeconds(1);
     private static final Set<String> CONFLICT_STATES = Set.of("40P01", "40001");
+    /** Long enough for a restarted or failed-over PostgreSQL, short enough for a client's patience. */
+    private static final Duration DATABASE_RETRY_AFTER = Duration.ofSeconds(5);
 
     /** A body above the codec's in-memory limit ({@code spring.http.codecs.max-in-memory-size}). */
     @ExceptionHandler(DataBufferLimitException.class)
@@ -59,6 +67,9 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
         if (lostToAConcurrentRequest(ex)) {
             return concurrentConflict(ex, exchange);
         }
+        if (databaseUnavailable(ex)) {
+            return databaseUnavailable(ex, exchange);
+        }
         log.error("request {} {} failed", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
         return handleExceptionInternal(ex, Problems.internal(), new HttpHeaders(), HttpStatus.INTERNAL_SERVER_ERROR,
                 exchange);
@@ -75,6 +86,35 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
                 + "Retry it.", CONFLICT_RETRY_AFTER, ex);
         return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),
                 HttpStatus.SERVICE_UNAVAILABLE, exchange);
+    }
+
+    /**
+     * PostgreSQL could not be reached, or no connection came free in time: the request is not at fault and may well
+     * succeed shortly, so a 503 with {@code Retry-After}, as load balancers and clients expect, never a 500.
+     */
+    private Mono<ResponseEntity<Object>> databaseUnavailable(Exception ex, ServerWebExchange exchange) {
+        log.warn("request {} {} answered 503: the database is unavailable ({})", exchange.getRequest().getMethod(),
+                exchange.getRequest().getPath(), ex.toString());
+        ApiProblem problem = Problems.unavailable("The database did not answer, so the request may not have taken "
+                + "effect. Retry it, with the same Idempotency-Key if it had one.", DATABASE_RETRY_AFTER, ex);
+        return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),
+                HttpStatus.SERVICE_UNAVAILABLE, exchange);
+    }
+
+    /**
+     * A connection that failed or could not be had (refused, broken, the pool's acquire time-out), as the driver
+     * raises it or as Spring translates it.
+     */
+    static boolean databaseUnavailable(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof DataAccessResourceFailureException || cause instanceof QueryTimeoutException
+                    || cause instanceof TransientDataAccessResourceException
+                    || cause instanceof R2dbcNonTransientResourceException
+                    || cause instanceof R2dbcTransientResourceException || cause instanceof R2dbcTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

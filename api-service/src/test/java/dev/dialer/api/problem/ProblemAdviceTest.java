@@ -1,10 +1,15 @@
 package dev.dialer.api.problem;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcRollbackException;
+import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.R2dbcTransientException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.core.io.buffer.DefaultDataBufferFactory;
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.PessimisticLockingFailureException;
 import org.springframework.r2dbc.UncategorizedR2dbcException;
 import org.springframework.http.MediaType;
@@ -22,7 +27,8 @@ import reactor.core.publisher.Mono;
  */
 class ProblemAdviceTest {
 
-    private final WebTestClient client = WebTestClient.bindToController(new ContentTypeReader(), new Conflicting())
+    private final WebTestClient client = WebTestClient.bindToController(new ContentTypeReader(), new Conflicting(),
+                    new DatabaseAway())
             .controllerAdvice(new ProblemAdvice())
             .build();
 
@@ -52,6 +58,46 @@ class ProblemAdviceTest {
                     .expectBody()
                     .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unavailable")
                     .jsonPath("$.instance").isEqualTo(path);
+        }
+    }
+
+    @Test
+    void answersADatabaseThatCannotBeReachedWith503AndRetryAfterNot500() {
+        for (String path : List.of("/refused", "/pool-exhausted", "/translated")) {
+            client.post().uri(path)
+                    .exchange()
+                    .expectStatus().isEqualTo(503)
+                    .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectHeader().valueEquals("Retry-After", "5")
+                    .expectBody()
+                    .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unavailable")
+                    .jsonPath("$.detail").value(detail -> assertThat((String) detail).contains("may not have"));
+        }
+        client.post().uri("/bug").exchange().expectStatus().isEqualTo(500);
+    }
+
+    /** Fails as a request does while PostgreSQL is away, as the driver and the pool raise it and as Spring wraps it. */
+    @RestController
+    static class DatabaseAway {
+
+        @PostMapping("/refused")
+        Mono<String> refused() {
+            return Mono.error(new R2dbcNonTransientResourceException("Connection refused: localhost/127.0.0.1:5432"));
+        }
+
+        @PostMapping("/pool-exhausted")
+        Mono<String> poolExhausted() {
+            return Mono.error(new R2dbcTimeoutException("Connection acquisition timed out after 5000ms"));
+        }
+
+        @PostMapping("/translated")
+        Mono<String> translated() {
+            return Mono.error(new DataAccessResourceFailureException("connection closed"));
+        }
+
+        @PostMapping("/bug")
+        Mono<String> bug() {
+            return Mono.error(new IllegalStateException("a bug"));
         }
     }
 
