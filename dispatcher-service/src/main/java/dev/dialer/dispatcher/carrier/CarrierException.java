@@ -7,15 +7,15 @@ public final class CarrierException extends RuntimeException {
 
     /** Why; also the {@code outcome} tag of the carrier request timer. */
     public enum Reason {
-        /** The carrier answered with a status other than 2xx, or with an answer that names no call. */
+        /** The carrier answered with a status other than 2xx. */
         REJECTED,
         /** No answer within the request timeout; the call may or may not have been placed. */
         TIMEOUT,
         /** No connection to the carrier: the request never reached it. */
         UNREACHABLE,
         /**
-         * The connection failed after the request was sent and before an answer came (closed, reset): the call may or
-         * may not have been placed.
+         * The request was sent and no usable answer came: the connection failed before the answer (closed, reset),
+         * or a 2xx answer named no call or could not be read. The call may or may not have been placed.
          */
         LOST;
 

@@ -186,16 +186,18 @@ final class VoiceGatewayCarrier implements Carrier {
             throw new CarrierException(CarrierException.Reason.REJECTED, status.value(),
                     "carrier answered HTTP " + status.value() + ": " + excerpt(body), null);
         }
+        // A 2xx says the carrier took the call on (jambonz answers 201 once the INVITE is out): an answer that cannot
+        // be read is no refusal, and the call, which may well be ringing, is reconciled from its callbacks.
         try {
             JsonNode answer = JSON.readTree(body);
             JsonNode sid = answer == null ? null : answer.get("sid");
             if (sid == null || !sid.isString() || sid.stringValue().isBlank()) {
-                throw rejected("carrier answered HTTP " + status.value() + " without a call sid: " + excerpt(body));
+                throw unreadable("carrier answered HTTP " + status.value() + " without a call sid: " + excerpt(body));
             }
             JsonNode callId = answer.get("callId");
             return new PlacedCall(sid.stringValue(), callId != null && callId.isString() ? callId.stringValue() : null);
         } catch (JacksonException e) {
-            throw rejected("carrier answered HTTP " + status.value() + " with a body that is not JSON");
+            throw unreadable("carrier answered HTTP " + status.value() + " with a body that is not JSON");
         }
     }
 
@@ -220,12 +222,17 @@ final class VoiceGatewayCarrier implements Carrier {
         return new CarrierException(CarrierException.Reason.REJECTED, message, null);
     }
 
+    private static CarrierException unreadable(String message) {
+        return new CarrierException(CarrierException.Reason.LOST, message, null);
+    }
+
     /**
-     * A request that got no answer: {@code UNREACHABLE} when it never reached the carrier (no connection could be
-     * made: refused, timed out, no such host, no route, network unreachable, TLS handshake failed; or none could be
-     * had from the pool), {@code LOST}
-     * when the connection failed after it was sent (closed before the answer, reset), so the carrier may have acted
-     * on it. reactor-netty itself repeats, once, a request whose pooled connection closed before it was written.
+     * A request that got no usable answer: {@code UNREACHABLE} only when it certainly never reached the carrier (no
+     * connection could be made: refused, timed out, no such host, no route, network unreachable, TLS handshake
+     * failed; or none could be had from the pool), {@code LOST} for anything else — the connection failed after the
+     * request was sent (closed before the answer, reset), an answer that could not be read (larger than the client
+     * takes), an error not foreseen — so the carrier may have acted on it and the call is never dialled again.
+     * reactor-netty itself repeats, once, a request whose pooled connection closed before it was written.
      */
     static CarrierException transportFailure(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
@@ -236,14 +243,12 @@ final class VoiceGatewayCarrier implements Carrier {
                     || cause instanceof java.util.concurrent.TimeoutException
                     || (cause instanceof java.net.SocketException && String.valueOf(cause.getMessage())
                             .toLowerCase(java.util.Locale.ROOT).contains("unreachable"))) {
-                break;
-            }
-            if (cause instanceof java.io.IOException) {
-                return new CarrierException(CarrierException.Reason.LOST,
-                        "connection to the carrier lost after the request was sent: " + error, error);
+                return new CarrierException(CarrierException.Reason.UNREACHABLE, "carrier unreachable: " + error,
+                        error);
             }
         }
-        return new CarrierException(CarrierException.Reason.UNREACHABLE, "carrier unreachable: " + error, error);
+        return new CarrierException(CarrierException.Reason.LOST,
+                "no usable answer from the carrier after the request was sent: " + error, error);
     }
 
     private static String excerpt(byte[] body) {

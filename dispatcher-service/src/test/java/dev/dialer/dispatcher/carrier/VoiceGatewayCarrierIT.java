@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Function;
@@ -87,14 +88,23 @@ class VoiceGatewayCarrierIT {
     }
 
     @Test
-    void successWithoutSidIsARejection() {
-        start(request -> Mono.just(new Reply(201, "{}")));
+    void successWithoutAReadableSidMayHaveBeenPlacedAndIsNeverDialledAgain() {
+        String tooLarge = "{\"sid\":\"sid-1\",\"padding\":\"" + "x".repeat(300 * 1024) + "\"}";
+        for (String answer : List.of("{}", "not json", tooLarge)) {
+            start(request -> Mono.just(new Reply(201, answer)));
 
-        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
-                .expectErrorSatisfies(error -> assertThat(error)
-                        .isInstanceOfSatisfying(CarrierException.class,
-                                e -> assertThat(e.reason()).isEqualTo(CarrierException.Reason.REJECTED)))
-                .verify(Duration.ofSeconds(10));
+            StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
+                    .expectErrorSatisfies(error -> assertThat(error)
+                            .isInstanceOfSatisfying(CarrierException.class, e -> {
+                                assertThat(e.reason()).isEqualTo(CarrierException.Reason.LOST);
+                                assertThat(e.mayHaveBeenPlaced()).isTrue();
+                                assertThat(e.isTechnical()).as("never tried again or elsewhere").isFalse();
+                            }))
+                    .verify(Duration.ofSeconds(10));
+            server.disposeNow();
+            server = null;
+        }
+        assertThat(timerCount("lost")).isEqualTo(3);
     }
 
     @Test
