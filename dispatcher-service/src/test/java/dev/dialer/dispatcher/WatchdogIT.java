@@ -27,6 +27,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.Lifecycle;
+import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -67,6 +68,9 @@ class WatchdogIT {
 
     @Autowired
     Lanes lanes;
+
+    @Autowired
+    DatabaseClient database;
 
     @Autowired
     ApplicationContext context;
@@ -116,6 +120,24 @@ class WatchdogIT {
         // Later polls find nothing more to do: still exactly one final event.
         await().pollDelay(Duration.ofSeconds(3)).atMost(WAIT).untilAsserted(() ->
                 assertThat(finals(fixture.eventsFor(requestId))).hasSize(1));
+    }
+
+    @Test
+    void attemptTheCarrierNeverKnewOfACancelledRequestEndsCanceledNotFailed() {
+        String requestId = "wd-" + UUID.randomUUID();
+        CallCommand command = Contract.read(command(requestId, "+4915100000003").getBytes(), CallCommand.class);
+        // A create-call request that timed out, then a cancel whose order could not reach the carrier (no call id).
+        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+        database.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = :id")
+                .bind("id", requestId).fetch().rowsUpdated().block(WAIT);
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(statuses(events)).containsExactly("canceled");
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+        assertThat(meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "canceled").count())
+                .isGreaterThanOrEqualTo(1);
     }
 
     private double inFlight() {

@@ -33,6 +33,7 @@ import reactor.core.publisher.Mono;
  *   <li>The carrier knows the call: its answer is applied by the {@link CallbackApplier} as if a callback had come
  *       (same outcome table, retries and events); a call it reports still alive counts as news.</li>
  *   <li>The carrier knows no such call (or was never told its id, because the create-call answer was lost): the
+ *       attempt and the request end {@code canceled} if a cancel reached the request; else the
  *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
  *       through the single-final path, and its trunk slot frees (where this dispatcher holds it: the slot is held
  *       by the owner of the caller ID's partition; another owner frees it after {@code slot-time-limit}).</li>
@@ -78,7 +79,8 @@ public class Watchdog {
         this.quietFor = carrierProperties.ringTimeout().plus(carrierProperties.timeLimit()).plus(properties.margin());
         this.clock = clock;
         this.registry = registry;
-        for (String outcome : new String[] {"carrier_answered", "still_alive", "status_timeout", "carrier_error"}) {
+        for (String outcome : new String[] {"carrier_answered", "still_alive", "status_timeout", "canceled",
+                "carrier_error"}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
     }
@@ -131,7 +133,7 @@ public class Watchdog {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
         return carrier.status(ref)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
-                .switchIfEmpty(Mono.defer(() -> statusTimeout(quiet).thenReturn(true)))
+                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet).thenReturn(true)))
                 .onErrorResume(error -> {
                     log.warn("request {} attempt {} could not be reconciled; again after its lease: {}",
                             quiet.requestId(), quiet.attempt(), error.toString());
@@ -152,6 +154,26 @@ public class Watchdog {
         }
         return applied.then(ledger.touch(quiet.requestId(), quiet.attempt()))
                 .then(Mono.fromRunnable(() -> count("still_alive")));
+    }
+
+    /**
+     * A call the carrier does not know ends: {@code canceled} when a cancel reached its request (the cancel's order to
+     * the carrier may have failed, or crossed a create-call request that timed out: either way the customer asked for
+     * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
+     * else with {@code status_timeout}.
+     */
+    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet) {
+        return ledger.endContext(quiet.requestId(), quiet.attempt())
+                .retryWhen(InfraRetry.brief("attempt end context"))
+                .flatMap(context -> context.cancelRequested() ? cancelled(quiet) : statusTimeout(quiet));
+    }
+
+    private Mono<Void> cancelled(QuietAttempt quiet) {
+        log.info("request {} attempt {} had no news for {}, the carrier knows no such call and a cancel reached the "
+                + "request; it ends canceled", quiet.requestId(), quiet.attempt(), quietFor);
+        CarrierCallback ended = new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.CANCELED, null,
+                quiet.providerCallId(), null, null, null);
+        return applier.apply(ended).then(Mono.fromRunnable(() -> count("canceled")));
     }
 
     /**
