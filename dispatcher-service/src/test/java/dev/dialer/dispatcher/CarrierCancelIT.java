@@ -53,7 +53,7 @@ class CarrierCancelIT {
     DatabaseClient db;
 
     @Test
-    void ringingCallThatWeCancelEndsCanceledNotNoAnswer() {
+    void ringingCallThatWeCancelEndsCanceledNotNoAnswerAndIsNotRetried() {
         String requestId = "cc-" + UUID.randomUUID();
         // Numbers ending in 1 ring until the request's timeout (60 s): long enough to cancel them first.
         fixture.produce(CALLER, command(requestId, "+4915112345671"));
@@ -70,6 +70,11 @@ class CarrierCancelIT {
         assertThat(canceled.get("sip_status").intValue()).isEqualTo(487);
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+        // The request allows three attempts five minutes apart: a no-answer would have scheduled the next one.
+        assertThat(db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).isZero();
+        assertThat(db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).isEqualTo(1);
     }
 
     private String callSid(String requestId) {
@@ -84,7 +89,7 @@ class CarrierCancelIT {
     private static String command(String requestId, String to) {
         return """
                 {"version":1,"request_id":"%s","account_id":"acc-wd","caller_id":"%s","to":"%s",
-                 "audio":"welcome.wav","campaign":"wd","created_at":"%s"}""".formatted(requestId, CALLER, to,
+                 "audio":"welcome.wav","campaign":"wd","interval":5,"max_attempts":3,"created_at":"%s"}""".formatted(requestId, CALLER, to,
                 Instant.now());
     }
 }

@@ -3,15 +3,13 @@ package dev.dialer.dispatcher.callback;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.AttemptStatus;
-import dev.dialer.dispatcher.outcome.Outcome;
-import dev.dialer.dispatcher.outcome.Verdict;
 import org.junit.jupiter.api.Test;
 
 class CancelledOutcomeTest {
 
+    /** That such an end is not retried is CarrierCancelIT's: a cancelled ringing call leaves nothing scheduled. */
     @Test
-    void anEndAfterOurCancelIsCanceledNotRetried() {
-        assertThat(CallbackApplier.CANCELLED).isEqualTo(new Outcome(Verdict.CANCELED, AttemptStatus.CANCELED));
+    void anEndAfterOurCancelIsDecidedByTheCancel() {
         assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.NO_ANSWER)).isTrue();
         assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.BUSY)).isTrue();
         assertThat(CallbackApplier.endsCanceled(true, AttemptStatus.FAILED)).isTrue();
