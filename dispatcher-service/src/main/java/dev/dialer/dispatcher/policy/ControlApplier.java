@@ -19,8 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Component;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
 
 /**
@@ -46,21 +48,18 @@ import reactor.util.retry.Retry;
  * </ul>
  *
  * <p>Delivery: every dispatcher reads every control, from the topic's beginning at each start; the first to claim a
- * control in {@code dispatch.applied_controls} acts on it, once. A failed action (a hang-up still refused once the
- * call's ring timeout has passed among them) gives the claim back and is tried again when the control is read again
- * (the next start); the gate still applies it to every call it sees, and a call that rings although its request
- * was cancelled is cancelled again by the callback path. A
+ * control in {@code dispatch.applied_controls} acts on it, once, renewing its claim while it acts. The others look at
+ * the control again once a claim's lease ({@code control-claim-lease}) has passed: a claimant that stopped mid-way
+ * (its claim no longer renewed) is taken over then, by a dispatcher that runs on or one that restarted. A failed
+ * action (a hang-up still refused once the call's ring timeout has passed among them) gives the claim back and is
+ * tried again when the control is read again (by a dispatcher that found it claimed meanwhile, or at the next
+ * start); the gate still applies the control to every call it sees, and a call that rings
+ * although its request was cancelled is cancelled again by the callback path. A
  * {@code call.cancel_rejected} event's id is derived from the control's id and the request's, so a control acted on
  * again finds its event already in the outbox and adds none: one per control record and request.
  */
 @Component
 class ControlApplier {
-
-    /**
-     * How long a claim on a control stays this dispatcher's without being settled: far longer than acting on one takes
-     * (a cancel's hang-up is retried for at most the ring timeout), so only a dispatcher that stopped mid-way loses it.
-     */
-    static final Duration CLAIM_LEASE = Duration.ofMinutes(15);
 
     static final String APPLIED = "applied";
     static final String HUNG_UP = "hung_up";
@@ -76,6 +75,9 @@ class ControlApplier {
     private static final int CAMPAIGN_CONCURRENCY = 8;
 
     private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
+
+    /** Controls to look at again (see {@link #lookAgain}). */
+    private final Sinks.Many<CallControl> again = Sinks.many().multicast().onBackpressureBuffer();
 
     private final PolicyViews views;
     private final PolicyLedger ledger;
@@ -98,20 +100,54 @@ class ControlApplier {
         this.clock = clock;
     }
 
-    /** Acts on each control read, {@code control-concurrency} at a time; runs until cancelled, never errors. */
+    /**
+     * Acts on each control read, {@code control-concurrency} at a time; runs until cancelled, never errors. A control
+     * found claimed by another dispatcher is looked at again once a claim's lease has passed, without holding a place
+     * among those acted upon meanwhile.
+     */
     Flux<Void> run() {
-        return views.controls().flatMap(this::apply, properties.controlConcurrency());
+        return Flux.merge(views.controls(), again.asFlux())
+                .flatMap(this::apply, properties.controlConcurrency());
     }
 
     Mono<Void> apply(CallControl control) {
-        return ledger.claimControl(control.controlId(), CLAIM_LEASE)
+        return ledger.claimControl(control.controlId(), properties.controlClaimLease())
                 .retryWhen(InfraRetry.untilRecovered("claim control"))
-                .filter(Boolean::booleanValue)
-                .flatMap(claimed -> act(control))
+                .flatMap(claim -> switch (claim) {
+                    case CLAIMED -> acted(control);
+                    case HELD -> Mono.fromRunnable(() -> lookAgain(control));
+                    case SETTLED -> Mono.<Void>empty();
+                });
+    }
+
+    /** Acts on a control this dispatcher claimed, renewing the claim meanwhile, and settles it. */
+    private Mono<Void> acted(CallControl control) {
+        Duration lease = properties.controlClaimLease();
+        return Mono.defer(() -> {
+                    Disposable renewing = Flux.interval(lease.dividedBy(3), lease.dividedBy(3))
+                            .onBackpressureDrop()
+                            .concatMap(tick -> ledger.renewControl(control.controlId())
+                                    .onErrorResume(error -> {
+                                        log.warn("claim on control {} not renewed: {}", control.controlId(),
+                                                error.toString());
+                                        return Mono.empty();
+                                    }))
+                            .subscribe();
+                    return act(control).doFinally(signal -> renewing.dispose());
+                })
                 .flatMap(outcome -> ledger.settleControl(control.controlId(), outcome).thenReturn(outcome))
                 .doOnNext(outcome -> metrics.controlled(control.action().wire(), outcome))
                 .onErrorResume(error -> giveBack(control, error))
                 .then();
+    }
+
+    /**
+     * Looks at the control again once a claim's lease has passed: by then its claimant settled it, or stopped (its
+     * claim lapsed: taken over here), or gave it back after a failure (acted on here).
+     */
+    private void lookAgain(CallControl control) {
+        Mono.delay(properties.controlClaimLease())
+                .subscribe(tick -> again.emitNext(control, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
     }
 
     private Mono<String> act(CallControl control) {

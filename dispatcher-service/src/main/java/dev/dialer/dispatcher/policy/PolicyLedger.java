@@ -204,23 +204,45 @@ class PolicyLedger {
                 .rowsUpdated();
     }
 
+    /** Where a control stands for a dispatcher that read it. */
+    enum ControlClaim {
+        /** Claimed by this dispatcher now: it acts on the control. */
+        CLAIMED,
+        /** Another dispatcher's claim, renewed within the lease: it is acting on the control, or stopped just now. */
+        HELD,
+        /** Acted upon: nothing more to do. */
+        SETTLED
+    }
+
     /**
-     * Claims a control for this dispatcher: emits whether nobody acted on it before, or whoever claimed it has held
-     * the claim for longer than {@code lease} without settling or giving it back (its dispatcher stopped mid-way: the
-     * control, read again at a start, is acted upon again rather than left half done for good; acting twice on a
-     * control changes nothing the first time did).
+     * Claims a control for this dispatcher when nobody acted on it before, or whoever claimed it has not renewed the
+     * claim for longer than {@code lease} without settling or giving it back (its dispatcher stopped mid-way: the
+     * control is acted upon again rather than left half done for good; acting twice on a control changes nothing the
+     * first time did). In one statement, which also says whether the control is held or settled when not claimed.
      */
-    Mono<Boolean> claimControl(String controlId, Duration lease) {
+    Mono<ControlClaim> claimControl(String controlId, Duration lease) {
         return db.sql("""
-                        INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')
-                        ON CONFLICT (control_id) DO UPDATE SET applied_at = now()
-                         WHERE applied_controls.outcome = 'claimed'
-                           AND applied_controls.applied_at < now() - $2::bigint * interval '1 millisecond'""")
+                        WITH claimed AS (
+                            INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')
+                            ON CONFLICT (control_id) DO UPDATE SET applied_at = now()
+                             WHERE applied_controls.outcome = 'claimed'
+                               AND applied_controls.applied_at < now() - $2::bigint * interval '1 millisecond'
+                            RETURNING 1)
+                        SELECT EXISTS (SELECT 1 FROM claimed),
+                               (SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1)""")
                 .bind(0, controlId)
                 .bind(1, lease.toMillis())
-                .fetch()
-                .rowsUpdated()
-                .map(rows -> rows == 1);
+                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)) ? ControlClaim.CLAIMED
+                        : "claimed".equals(row.get(1, String.class)) ? ControlClaim.HELD : ControlClaim.SETTLED)
+                .one();
+    }
+
+    /** Renews this dispatcher's claim on a control it is acting on, so that it does not lapse meanwhile. */
+    Mono<Void> renewControl(String controlId) {
+        return db.sql("UPDATE dispatch.applied_controls SET applied_at = now() WHERE control_id = $1 "
+                        + "AND outcome = 'claimed'")
+                .bind(0, controlId)
+                .then();
     }
 
     Mono<Void> settleControl(String controlId, String outcome) {

@@ -20,6 +20,9 @@ import org.springframework.validation.annotation.Validated;
  * @param hangUpWait           how long a cancel waits for a call being placed right now to get its carrier id, so it
  *                             can be hung up
  * @param controlConcurrency   controls (cancel, pause, resume) acted upon at the same time
+ * @param controlClaimLease    how long a dispatcher's claim on a control lasts without being renewed: the claimant
+ *                             renews it while it acts, so a claim lapses this long after its dispatcher stopped, and
+ *                             a dispatcher that found the control claimed looks at it again after this long
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.policy")
@@ -29,7 +32,8 @@ record PolicyProperties(
         @DefaultValue("PT5M") @NotNull Duration pauseRecheck,
         @DefaultValue("PT10S") @NotNull Duration hangUpWait,
         @DefaultValue("16") int controlConcurrency,
-        @DefaultValue("PT10M") @NotNull Duration cancelSweepInterval) {
+        @DefaultValue("PT10M") @NotNull Duration cancelSweepInterval,
+        @DefaultValue("PT1M") @NotNull Duration controlClaimLease) {
 
     PolicyProperties {
         if (defaultCallingWindow != null && defaultCallingWindow.matches("\\d{2}:\\d{2}-\\d{2}:\\d{2}")) {
@@ -38,6 +42,7 @@ record PolicyProperties(
         requirePositive("pause-recheck", pauseRecheck);
         requirePositive("hang-up-wait", hangUpWait);
         requirePositive("cancel-sweep-interval", cancelSweepInterval);
+        requirePositive("control-claim-lease", controlClaimLease);
         if (controlConcurrency < 1) {
             throw new IllegalArgumentException("dialer.dispatcher.policy.control-concurrency must be at least 1");
         }

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.dispatcher.DispatcherOnDatabase;
+import dev.dialer.dispatcher.policy.PolicyLedger.ControlClaim;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -10,11 +11,11 @@ import org.springframework.beans.factory.annotation.Autowired;
 
 /**
  * One dispatcher acts on each control, and a control whose dispatcher stopped mid-way is not left half done for good:
- * its claim, never settled, lapses, and the control is claimed again when it is read at a start.
+ * its claim, neither settled nor renewed, lapses, and the control is claimed again.
  */
 class AppliedControlsIT extends DispatcherOnDatabase {
 
-    private static final Duration LEASE = Duration.ofMinutes(15);
+    private static final Duration LEASE = Duration.ofMinutes(1);
 
     @Autowired
     PolicyLedger ledger;
@@ -23,28 +24,40 @@ class AppliedControlsIT extends DispatcherOnDatabase {
     void aControlIsClaimedOnceWhileItsClaimIsHeld() {
         String control = UUID.randomUUID().toString();
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isTrue();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isFalse();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
     }
 
     @Test
     void aClaimNeverSettledIsTakenOverOnceItsLeaseIsOver() {
         String control = UUID.randomUUID().toString();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isTrue();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
         claimedAgo(control, Duration.ofHours(1));
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("its dispatcher stopped mid-way").isTrue();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("the new claim is held").isFalse();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("its dispatcher stopped mid-way")
+                .isEqualTo(ControlClaim.CLAIMED);
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("the new claim is held")
+                .isEqualTo(ControlClaim.HELD);
     }
 
     @Test
     void aSettledControlIsNeverClaimedAgainHoweverOld() {
         String control = UUID.randomUUID().toString();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isTrue();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
         ledger.settleControl(control, "applied").block(WAIT);
         claimedAgo(control, Duration.ofDays(2));
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isFalse();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.SETTLED);
+    }
+
+    @Test
+    void aRenewedClaimIsNotTakenOver() {
+        String control = UUID.randomUUID().toString();
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+        claimedAgo(control, Duration.ofHours(1));
+        ledger.renewControl(control).block(WAIT);
+
+        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
     }
 
     private void claimedAgo(String control, Duration ago) {

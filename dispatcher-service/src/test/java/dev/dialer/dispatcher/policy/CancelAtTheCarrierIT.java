@@ -85,6 +85,7 @@ class CancelAtTheCarrierIT {
         DispatcherFixture.infrastructure(registry);
         proxy = new CarrierProxy(fixture.startCarrier().baseUrl());
         registry.add("dialer.dispatcher.carrier.base-url", proxy::baseUrl);
+        registry.add("dialer.dispatcher.policy.control-claim-lease", () -> "PT2S");
     }
 
     @AfterAll
@@ -158,6 +159,25 @@ class CancelAtTheCarrierIT {
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
         assertThat(hangUps("failed")).isEqualTo(failedBefore + 1);
+        await().atMost(WAIT).until(() -> "hung_up".equals(settled(control)));
+    }
+
+    @Test
+    void aCancelWhoseClaimantStoppedBeforeActingIsTakenOverWithoutARestart() {
+        String requestId = "orphaned-" + UUID.randomUUID();
+        fixture.produce("+4930777504", command(requestId, "+4930777504", RINGS_LONG, 0));
+        await().atMost(WAIT).until(() -> statuses(fixture.eventsFor(requestId)).contains("ringing"));
+        CallControl control = cancel(requestId);
+        // Another dispatcher claimed the cancel just now and stopped before it acted: its claim is never renewed.
+        db.sql("INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')")
+                .bind(0, control.controlId()).then().block(WAIT);
+
+        publish(control);
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(statuses(events)).endsWith("ringing", "canceled");
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
         await().atMost(WAIT).until(() -> "hung_up".equals(settled(control)));
     }
 
