@@ -199,6 +199,8 @@ class WebhookBenchmark {
         properties.put("spring.config.name", "webhook-service");
         properties.put("server.port", "0");
         properties.put("logging.level.dev.dialer", "ERROR");
+        // The shipped configuration as it is, but for the receivers on this machine it must be allowed to call.
+        properties.put("dialer.webhook.delivery.allowed-hosts", "127.0.0.1");
         String[] arguments = properties.entrySet().stream()
                 .map(property -> "--" + property.getKey() + "=" + property.getValue())
                 .toArray(String[]::new);

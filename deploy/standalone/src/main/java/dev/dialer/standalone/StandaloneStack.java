@@ -91,7 +91,9 @@ public final class StandaloneStack implements AutoCloseable {
             }
             if (options.services().contains("webhook")) {
                 services.put("webhook", run(WebhookApplication.class, "webhook-service", options.webhookPort(),
-                        shared, options.springArgs(), "--dialer.webhook.delivery.hook-signing-key=" + hookSigningKey));
+                        shared, options.springArgs(), "--dialer.webhook.delivery.hook-signing-key=" + hookSigningKey,
+                        // A local stack delivers to receivers on this machine; the service's default allows none.
+                        "--dialer.webhook.delivery.allowed-hosts=127.0.0.1,localhost"));
                 started.add(services.get("webhook"));
             }
             if (options.services().contains("api")) {

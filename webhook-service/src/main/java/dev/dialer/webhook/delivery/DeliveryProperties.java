@@ -26,8 +26,9 @@ import org.springframework.validation.annotation.Validated;
  *                          sends hooks unsigned (with a warning at start-up)
  * @param allowedHosts      host names, IP literals and CIDR blocks that may be called although they resolve to an
  *                          address that is not public unicast (loopback, private, shared, link-local, special-purpose,
- *                          see {@link TargetGuard}); the shipped default allows the local machine for the standalone
- *                          stack, and production should set it empty
+ *                          see {@link TargetGuard}); none by default, so that no webhook reaches the machine or
+ *                          network the service runs in unless a deployment says so (the standalone stack allows the
+ *                          local machine for its receivers)
  * @param plainHttp         where plain {@code http://} may be used: {@code allowed} everywhere (local development),
  *                          {@code allow-listed} only for hosts on {@code allowed-hosts} (the default), {@code refused}
  * @param maxPayload        the largest event sent; a larger one is refused (and logged)

@@ -7,6 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.util.unit.DataSize;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.test.context.ConfigDataApplicationContextInitializer;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 class DeliveryPropertiesTest {
@@ -57,5 +58,22 @@ class DeliveryPropertiesTest {
         context.withPropertyValues("dialer.webhook.delivery.allowed-hosts=127.0.0.1,10.0.0.0/8,hooks.internal")
                 .run(started -> assertThat(started.getBean(DeliveryProperties.class).allowedHosts())
                         .containsExactly("127.0.0.1", "10.0.0.0/8", "hooks.internal"));
+    }
+
+    /** The service's own configuration file, as it ships and as the integration tests' profile changes it. */
+    private final ApplicationContextRunner shipped = context
+            .withInitializer(new ConfigDataApplicationContextInitializer())
+            .withPropertyValues("spring.config.name=webhook-service");
+
+    @Test
+    void theShippedConfigurationAllowsNoInternalAddress() {
+        shipped.run(started -> assertThat(started.getBean(DeliveryProperties.class).allowedHosts()).isEmpty());
+    }
+
+    @Test
+    void theTestsProfileAllowsTheLocalMachineForItsReceivers() {
+        shipped.withPropertyValues("spring.profiles.active=it")
+                .run(started -> assertThat(started.getBean(DeliveryProperties.class).allowedHosts())
+                        .containsExactly("127.0.0.1", "localhost"));
     }
 }
