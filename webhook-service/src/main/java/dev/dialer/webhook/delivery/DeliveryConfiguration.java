@@ -115,9 +115,10 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    EndpointHealth endpointHealth(DatabaseClient database, HealthProperties properties, Clock clock,
-                                  DeliveryMetrics metrics) {
-        EndpointHealth health = new EndpointHealth(database, properties, clock);
+    EndpointHealth endpointHealth(DatabaseClient database, HealthProperties properties, WebhookDirectory directory,
+                                  Clock clock, DeliveryMetrics metrics) {
+        EndpointHealth health = new EndpointHealth(database, properties, new DisabledNotice(directory::subscribers),
+                clock);
         metrics.disabledEndpoints(health::disabledCount);
         return health;
     }
@@ -135,19 +136,14 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    DisabledNotice disabledNotice(WebhookDirectory directory, RetryStore store, EventStore events, Clock clock) {
-        return new DisabledNotice(directory, store, events, clock);
-    }
-
-    @Bean
     WebhookDeliverer webhookDeliverer(HttpWebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
                                       HeldTargets held, DeliveryLog deliveryLog, AttemptFeed attemptFeed,
-                                      RetryStore store, EndpointHealth health, DisabledNotice notice,
-                                      WebhookDirectory directory, DeliveryMetrics metrics, DeliveryProperties delivery,
-                                      RetryProperties retry, TargetResolver resolver, Clock clock) {
+                                      RetryStore store, EndpointHealth health, WebhookDirectory directory,
+                                      DeliveryMetrics metrics, DeliveryProperties delivery, RetryProperties retry,
+                                      TargetResolver resolver, Clock clock) {
         RetrySchedule schedule = new RetrySchedule(retry, () -> ThreadLocalRandom.current().nextDouble());
         return new WebhookDeliverer(new WebhookSigner(clock), transport, guard, isolation, held,
-                new AttemptLogs(List.of(deliveryLog, attemptFeed)), store, schedule, health, notice, directory,
+                new AttemptLogs(List.of(deliveryLog, attemptFeed)), store, schedule, health, directory,
                 metrics, new WebhookDeliverer.Settings(resolver.hookSecrets(), delivery.maxPayload().toBytes(),
                 retry.refusalDelay()), clock);
     }

@@ -3,17 +3,16 @@ package dev.dialer.webhook.delivery;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.SubscriptionConfig;
-import dev.dialer.webhook.directory.WebhookDirectory;
-import java.time.Clock;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.UUID;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 
 /**
- * Announces that a webhook was disabled: a {@value SubscriptionConfig#WEBHOOK_DISABLED} event, kept like any event
- * (replayable) and queued durably in {@code webhook.retries}, due at once, for every other webhook of the account
- * subscribed to that event type. The retry poller sends it, signed, with the usual retries.
+ * The announcement that a webhook was disabled: a {@value SubscriptionConfig#WEBHOOK_DISABLED} event, kept like any
+ * event (replayable) and queued in {@code webhook.retries}, due at once, for every other webhook of the account
+ * subscribed to that event type. {@link EndpointHealth} writes it with the disable, in the statement that writes the
+ * disable, so that a disable is never without its notice; the retry poller then sends it, signed, with the usual
+ * retries.
  */
 final class DisabledNotice {
 
@@ -23,30 +22,35 @@ final class DisabledNotice {
                            String reason, Instant occurredAt) {
     }
 
-    private final WebhookDirectory directory;
-    private final RetryStore store;
-    private final EventStore events;
-    private final Clock clock;
-
-    DisabledNotice(WebhookDirectory directory, RetryStore store, EventStore events, Clock clock) {
-        this.directory = directory;
-        this.store = store;
-        this.events = events;
-        this.clock = clock;
+    /** Who subscribed to an event type in an account ({@code WebhookDirectory.subscribers}). */
+    interface Subscribers {
+        Collection<String> of(String accountId, String eventType);
     }
 
-    Mono<Void> announce(String webhookId, String accountId, String reason) {
-        Instant now = clock.instant();
+    /**
+     * One notice, to be written with its disable.
+     *
+     * @param subscribers the webhooks that get it: the account's subscribers to it, but the disabled webhook
+     */
+    record Notice(String eventId, String accountId, Instant occurredAt, byte[] payload, String[] subscribers) {
+
+        String eventType() {
+            return SubscriptionConfig.WEBHOOK_DISABLED;
+        }
+    }
+
+    private final Subscribers subscribers;
+
+    DisabledNotice(Subscribers subscribers) {
+        this.subscribers = subscribers;
+    }
+
+    Notice of(String webhookId, String accountId, String reason, Instant disabledAt) {
         WebhookDisabled event = new WebhookDisabled(1, UUID.randomUUID().toString(),
-                SubscriptionConfig.WEBHOOK_DISABLED, accountId, webhookId, reason, now);
-        byte[] payload = Contract.toBytes(event);
-        Mono<Void> kept = events.keep(new EventStore.StoredEvent(event.eventId(), accountId, event.eventType(), now,
-                payload));
-        Flux<DeliveryTask> tasks = Flux.fromIterable(directory.subscribers(accountId, event.eventType()))
+                SubscriptionConfig.WEBHOOK_DISABLED, accountId, webhookId, reason, disabledAt);
+        String[] to = subscribers.of(accountId, event.eventType()).stream()
                 .filter(subscriber -> !subscriber.equals(webhookId))
-                .map(subscriber -> new DeliveryTask(null, event.eventId(), event.eventType(),
-                        new Target(Target.Kind.SUBSCRIPTION, subscriber, null, "POST", null), null, accountId,
-                        payload, 0, null, false));
-        return kept.thenMany(tasks.concatMap(task -> store.save(task, 0, now, null))).then();
+                .toArray(String[]::new);
+        return new Notice(event.eventId(), accountId, disabledAt, Contract.toBytes(event), to);
     }
 }

@@ -26,7 +26,8 @@ import reactor.core.publisher.Mono;
  * instance resets it (see {@link #succeeded}).
  *
  * <p>A disable is written together with its announcement, the try that disabled the webhook, which
- * {@link DisableAnnouncements} publishes to api-service until the broker has it.
+ * {@link DisableAnnouncements} publishes to api-service until the broker has it, and with its
+ * {@link DisabledNotice} to the account's other webhooks.
  */
 final class EndpointHealth {
 
@@ -34,13 +35,31 @@ final class EndpointHealth {
     static final String GONE = "gone";
     static final String FAILING = "failing";
 
+    /**
+     * The disable, and only if it is written, its {@link DisabledNotice}: the event kept and queued for each
+     * subscriber, in the same statement, so that no failure can leave a disable whose notice was never written (a
+     * later handling finds the webhook disabled already and would not write it).
+     */
     private static final String DISABLE = """
-            INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, disabled_at, disabled_reason, announcement)
-            VALUES (:id, 0, :disabledAt, :reason, :announcement)
-            ON CONFLICT (webhook_id) DO UPDATE SET disabled_at = EXCLUDED.disabled_at,
-                disabled_reason = EXCLUDED.disabled_reason, announcement = EXCLUDED.announcement
-            WHERE s.disabled_at IS NULL
-            RETURNING *""";
+            WITH disabled AS (
+                INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, disabled_at, disabled_reason,
+                    announcement)
+                VALUES (:id, 0, :disabledAt, :reason, :announcement)
+                ON CONFLICT (webhook_id) DO UPDATE SET disabled_at = EXCLUDED.disabled_at,
+                    disabled_reason = EXCLUDED.disabled_reason, announcement = EXCLUDED.announcement
+                WHERE s.disabled_at IS NULL
+                RETURNING *),
+            kept AS (
+                INSERT INTO webhook.events (event_id, account_id, event_type, occurred_at, payload)
+                SELECT :noticeId, :accountId, :noticeType, :noticeAt, :notice FROM disabled
+                ON CONFLICT (event_id) DO NOTHING),
+            queued AS (
+                INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, method, account_id, payload,
+                    tries, next_attempt_at)
+                SELECT :noticeId, :noticeType, :kind, subscriber, 'POST', :accountId, :notice, 0, :noticeAt
+                  FROM disabled, unnest(CAST(:subscribers AS text[])) AS subscriber
+                ON CONFLICT DO NOTHING)
+            SELECT * FROM disabled""";
     private static final String FAILED = """
             INSERT INTO webhook.endpoint_state AS s (webhook_id, failures, first_failure_at)
             VALUES (:id, 1, :failedAt)
@@ -64,14 +83,16 @@ final class EndpointHealth {
 
     private final DatabaseClient database;
     private final HealthProperties properties;
+    private final DisabledNotice notices;
     private final Clock clock;
     private final Map<String, State> states = new ConcurrentHashMap<>();
     /** When this instance last reset a webhook it knew no failure of, by webhook id. */
     private final Map<String, Instant> resetsOfUnknown = new ConcurrentHashMap<>();
 
-    EndpointHealth(DatabaseClient database, HealthProperties properties, Clock clock) {
+    EndpointHealth(DatabaseClient database, HealthProperties properties, DisabledNotice notices, Clock clock) {
         this.database = database;
         this.properties = properties;
+        this.notices = notices;
         this.clock = clock;
     }
 
@@ -105,7 +126,8 @@ final class EndpointHealth {
     }
 
     /**
-     * Completes with true when this disabled the webhook (false when it already was, here or elsewhere).
+     * Completes with true when this disabled the webhook (false when it already was, here or elsewhere); the disable
+     * is written with its notice to the account's other webhooks.
      *
      * @param announcement the try that disabled it, stored with the disable to be published
      */
@@ -114,11 +136,20 @@ final class EndpointHealth {
         if (known != null && known.disabled()) {
             return Mono.just(false);
         }
+        Instant now = clock.instant();
+        DisabledNotice.Notice notice = notices.of(webhookId, announcement.accountId(), reason, now);
         return database.sql(DISABLE)
                 .bind("id", webhookId)
-                .bind("disabledAt", clock.instant())
+                .bind("disabledAt", now)
                 .bind("reason", reason)
                 .bind("announcement", Contract.toBytes(announcement))
+                .bind("noticeId", notice.eventId())
+                .bind("accountId", notice.accountId())
+                .bind("noticeType", notice.eventType())
+                .bind("noticeAt", notice.occurredAt())
+                .bind("notice", notice.payload())
+                .bind("kind", Target.Kind.SUBSCRIPTION.name())
+                .bind("subscribers", notice.subscribers())
                 .map(EndpointHealth::state)
                 .one()
                 .doOnNext(state -> states.put(webhookId, state))

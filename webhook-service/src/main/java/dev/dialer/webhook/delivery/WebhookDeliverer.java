@@ -22,8 +22,8 @@ import reactor.core.publisher.Mono;
  * refuse it, in which case it waits in the retry table without counting as a try (until its endpoint's circuit lets a
  * trial through, when that is what refused it) and its target is held from the retry poller ({@link HeldTargets})
  * while its endpoint goes on refusing. A 410 Gone, or sustained failure
- * ({@link EndpointHealth}), disables the webhook and announces it: to api-service durably, the disabling try being
- * stored with the disable ({@link DisableAnnouncements}), and to the account's other webhooks ({@link DisabledNotice}).
+ * ({@link EndpointHealth}), disables the webhook and announces it, both written with the disable: to api-service, the
+ * disabling try ({@link DisableAnnouncements}), and to the account's other webhooks ({@link DisabledNotice}).
  * Every try is recorded in the {@link AttemptLog}, and so is every refusal but of an unknown or foreign webhook.
  *
  * <p>Delivery guarantee: each try is sent at most once; the delivery as a whole at least once, since a try that timed
@@ -43,7 +43,6 @@ final class WebhookDeliverer {
     private final RetryStore store;
     private final RetrySchedule schedule;
     private final EndpointHealth health;
-    private final DisabledNotice notice;
     private final WebhookDirectory directory;
     private final DeliveryMetrics metrics;
     private final Settings settings;
@@ -60,8 +59,8 @@ final class WebhookDeliverer {
 
     WebhookDeliverer(WebhookSigner signer, WebhookTransport transport, TargetGuard guard, EndpointIsolation isolation,
                      HeldTargets held, AttemptLog attemptLog, RetryStore store, RetrySchedule schedule,
-                     EndpointHealth health, DisabledNotice notice, WebhookDirectory directory, DeliveryMetrics metrics,
-                     Settings settings, Clock clock) {
+                     EndpointHealth health, WebhookDirectory directory, DeliveryMetrics metrics, Settings settings,
+                     Clock clock) {
         this.signer = signer;
         this.transport = transport;
         this.guard = guard;
@@ -71,7 +70,6 @@ final class WebhookDeliverer {
         this.store = store;
         this.schedule = schedule;
         this.health = health;
-        this.notice = notice;
         this.directory = directory;
         this.metrics = metrics;
         this.settings = settings;
@@ -218,19 +216,20 @@ final class WebhookDeliverer {
         log.warn("gave up delivering event {} to {} {} after {} tries ({}, status {}, {}){}", task.eventId(),
                 task.target().kind().tag(), task.target().id(), tries, result.reason().tag(), result.statusCode(),
                 result.error(), disabledNow ? "; the webhook is now disabled" : "");
-        Mono<Void> announce = disabledNow ? announce(task, result) : Mono.empty();
+        if (disabledNow) {
+            disabled(task, result);
+        }
         return store.deadLetter(task, tries, result.reason())
                 .then(attemptLog.record(disabledNow ? disabling
-                        : attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, false)))
-                .then(announce);
+                        : attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, false)));
     }
 
-    private Mono<Void> announce(DeliveryTask task, AttemptResult result) {
+    /** Says so: the disable and its announcements are written already. */
+    private void disabled(DeliveryTask task, AttemptResult result) {
         String reason = result.reason() == Reason.GONE ? EndpointHealth.GONE : EndpointHealth.FAILING;
         metrics.endpointDisabled(reason);
         log.warn("webhook {} disabled ({}): its endpoint answered {}", task.target().id(), reason,
                 result.statusCode() == null ? result.reason().tag() : result.statusCode());
-        return notice.announce(task.target().id(), task.accountId(), reason);
     }
 
     /** A delivery that is not sent at all: a deleted webhook is dropped, anything else goes to the dead letters. */

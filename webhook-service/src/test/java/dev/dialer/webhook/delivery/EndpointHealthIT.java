@@ -3,12 +3,15 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.DeliveryAttempt;
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -97,10 +100,46 @@ class EndpointHealthIT {
         StepVerifier.create(failing.failed(id, disabling(id))).expectNext(true).expectComplete().verify(WAIT);
     }
 
+    @Test
+    void aDisableIsWrittenWithItsNoticeToTheAccountsOtherSubscribersAndOnlyOnce() {
+        String account = "acc-" + UUID.randomUUID();
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth first = loaded(100, (accountId, type) -> accountId.equals(account)
+                && type.equals(SubscriptionConfig.WEBHOOK_DISABLED) ? Set.of(id, "wh-watcher", "wh-other") : Set.of());
+
+        StepVerifier.create(first.disable(id, EndpointHealth.GONE, disabling(id, account))).expectNext(true)
+                .expectComplete().verify(WAIT);
+        StepVerifier.create(loaded().disable(id, EndpointHealth.GONE, disabling(id, account))).expectNext(false)
+                .expectComplete().verify(WAIT);
+
+        List<String> queued = database.sql("""
+                        SELECT r.target_kind || ':' || r.target_id || ':' || r.method || ':' || r.tries || ':'
+                                   || (e.event_id IS NOT NULL) AS row
+                          FROM webhook.retries r LEFT JOIN webhook.events e ON e.event_id = r.event_id
+                         WHERE r.account_id = :account AND r.event_type = :type""")
+                .bind("account", account)
+                .bind("type", SubscriptionConfig.WEBHOOK_DISABLED)
+                .map(row -> row.get("row", String.class))
+                .all().collectList().block(WAIT);
+        assertThat(queued).containsExactlyInAnyOrder("SUBSCRIPTION:wh-watcher:POST:0:true",
+                "SUBSCRIPTION:wh-other:POST:0:true");
+        String notice = database.sql("SELECT convert_from(payload, 'UTF8') AS json FROM webhook.events "
+                        + "WHERE account_id = :account AND event_type = :type")
+                .bind("account", account)
+                .bind("type", SubscriptionConfig.WEBHOOK_DISABLED)
+                .map(row -> row.get("json", String.class))
+                .one().block(WAIT);
+        assertThat(notice).contains("\"webhook_id\":\"" + id + "\"").contains("\"reason\":\"gone\"");
+    }
+
     /** The try that disables the webhook, as announced. */
     private static DeliveryAttempt disabling(String webhookId) {
+        return disabling(webhookId, "acc-1");
+    }
+
+    private static DeliveryAttempt disabling(String webhookId, String accountId) {
         return new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-1", "call.status",
-                webhookId, "webhook", "req-1", "acc-1", 1, DeliveryAttempt.Outcome.DEAD, 410, null, null, 5, null,
+                webhookId, "webhook", "req-1", accountId, 1, DeliveryAttempt.Outcome.DEAD, 410, null, null, 5, null,
                 true, false, Instant.now());
     }
 
@@ -110,9 +149,13 @@ class EndpointHealthIT {
 
     /** Disables after {@code failures} failed tries, however short the time they span. */
     private EndpointHealth loaded(int failures) {
+        return loaded(failures, (accountId, type) -> Set.of());
+    }
+
+    private EndpointHealth loaded(int failures, DisabledNotice.Subscribers subscribers) {
         EndpointHealth health = new EndpointHealth(database, new HealthProperties(failures, Duration.ZERO,
                 Duration.ofDays(30), Duration.ofDays(7), Duration.ofDays(30), Duration.ofMinutes(15)),
-                Clock.systemUTC());
+                new DisabledNotice(subscribers), Clock.systemUTC());
         health.load().block(WAIT);
         return health;
     }

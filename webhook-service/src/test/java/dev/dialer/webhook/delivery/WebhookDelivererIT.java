@@ -55,8 +55,6 @@ class WebhookDelivererIT {
     @Autowired
     EndpointHealth health;
     @Autowired
-    DisabledNotice notice;
-    @Autowired
     DeliveryLog deliveryLog;
     @Autowired
     EndpointIsolation isolation;
@@ -131,7 +129,7 @@ class WebhookDelivererIT {
         TargetGuard guard = FakeDns.guardAsking(new AllowList(List.of()), WebhookDelivererIT::resolve);
         AttemptLog log = new AttemptLogs(List.of(deliveryLog, new AttemptFeed(publisher, metrics, 4096)));
         return new WebhookDeliverer(new WebhookSigner(Clock.systemUTC()), transport, guard, isolation, held, log,
-                store, new RetrySchedule(retry, () -> 0.5), health, notice, directory, metrics,
+                store, new RetrySchedule(retry, () -> 0.5), health, directory, metrics,
                 new WebhookDeliverer.Settings(null, 256 * 1024, retry.refusalDelay()), Clock.systemUTC());
     }
 
