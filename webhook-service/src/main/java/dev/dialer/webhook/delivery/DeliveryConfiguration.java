@@ -105,8 +105,8 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    RetryStore retryStore(DatabaseClient database, ReactiveTransactionManager transactions) {
-        return new RetryStore(database, TransactionalOperator.create(transactions));
+    RetryStore retryStore(DatabaseClient database, ReactiveTransactionManager transactions, DeliveryMetrics metrics) {
+        return new RetryStore(database, TransactionalOperator.create(transactions), metrics);
     }
 
     @Bean

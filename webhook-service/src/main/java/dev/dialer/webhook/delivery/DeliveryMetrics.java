@@ -23,6 +23,7 @@ final class DeliveryMetrics {
     private final Counter unannouncedDisables;
     private final Counter heldBack;
     private final Counter alreadyStored;
+    private final Counter leasesLost;
     private final AtomicLong retriesPending = new AtomicLong();
 
     DeliveryMetrics(MeterRegistry registry) {
@@ -65,6 +66,10 @@ final class DeliveryMetrics {
         this.alreadyStored = Counter.builder("dialer.webhook.deliveries.repeated")
                 .description("First tries not made because the event, handled a second time, already waits in the "
                         + "retry table for that target")
+                .register(registry);
+        this.leasesLost = Counter.builder("dialer.webhook.retries.leases.lost")
+                .description("Retries whose outcome was not written: the try outlived its lease and the row had been "
+                        + "claimed again meanwhile")
                 .register(registry);
         Gauge.builder("dialer.webhook.retries.pending", retriesPending, AtomicLong::get)
                 .description("Deliveries waiting in the durable retry table")
@@ -135,6 +140,10 @@ final class DeliveryMetrics {
 
     void alreadyStored() {
         alreadyStored.increment();
+    }
+
+    void leaseLost() {
+        leasesLost.increment();
     }
 
     void retriesPending(long pending) {

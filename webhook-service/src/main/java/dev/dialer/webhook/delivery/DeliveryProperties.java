@@ -53,8 +53,16 @@ record DeliveryProperties(
         ALLOWED, ALLOW_LISTED, REFUSED
     }
 
-    /** How long a claimed retry stays leased: longer than any try can take, so a live try is never claimed twice. */
+    /**
+     * How long a claimed retry stays leased: the name lookup (at most the connect timeout), the try (at most the total
+     * timeout) and {@link #RECORDING} to write what came of it, so that a live try is not claimed again. Nothing bounds
+     * the wait for a pooled connection, though: a try that outlives its lease writes nothing over a newer claim
+     * ({@link RetryStore}).
+     */
     Duration lease() {
-        return totalTimeout.multipliedBy(2).plus(connectTimeout).plusSeconds(5);
+        return connectTimeout.plus(totalTimeout).plus(RECORDING);
     }
+
+    /** Time allowed to record a try's outcome: a few statements and the attempt's publish (up to 10 s). */
+    static final Duration RECORDING = Duration.ofSeconds(60);
 }

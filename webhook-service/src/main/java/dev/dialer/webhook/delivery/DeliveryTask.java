@@ -1,5 +1,7 @@
 package dev.dialer.webhook.delivery;
 
+import java.time.Instant;
+
 /**
  * One event on its way to one target, from its first try to its last; stored in {@code webhook.retries} between
  * tries. A webhook target is looked up again before every try (its URL, secrets and state may have changed), so
@@ -15,15 +17,19 @@ package dev.dialer.webhook.delivery;
  * @param tries     tries made so far
  * @param orderKey  deliveries with the same key go out in order (a call's events to one target), or null
  * @param replay    whether a replay asked for it
+ * @param lease     when the claim that took the row from the table runs out ({@code lease_until} as claimed), or
+ *                  null for a delivery no claim took: every write of the claimed row's outcome names it, so a try
+ *                  that outlived its lease changes nothing once another claim has the row
  */
 record DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
-                    byte[] payload, int tries, String orderKey, boolean replay) {
+                    byte[] payload, int tries, String orderKey, boolean replay, Instant lease) {
 
     static DeliveryTask first(String eventId, String eventType, Target target, String requestId, String accountId,
                               byte[] payload) {
         String orderKey = requestId == null ? null
                 : requestId + "|" + target.kind().tag() + "|" + (target.kind().isWebhook() ? target.id() : target.url());
-        return new DeliveryTask(null, eventId, eventType, target, requestId, accountId, payload, 0, orderKey, false);
+        return new DeliveryTask(null, eventId, eventType, target, requestId, accountId, payload, 0, orderKey, false,
+                null);
     }
 
     /** Whether the delivery has a row in {@code webhook.retries}. */
@@ -33,7 +39,7 @@ record DeliveryTask(Long id, String eventId, String eventType, Target target, St
 
     DeliveryTask withTarget(Target resolved) {
         return new DeliveryTask(id, eventId, eventType, resolved, requestId, accountId, payload, tries, orderKey,
-                replay);
+                replay, lease);
     }
 
     /** What this try sends to its target, and what the signature covers ({@link HookRequest}). */

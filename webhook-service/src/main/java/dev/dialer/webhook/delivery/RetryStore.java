@@ -4,6 +4,8 @@ import io.r2dbc.spi.Readable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.Parameter;
 import org.springframework.transaction.reactive.TransactionalOperator;
@@ -18,8 +20,15 @@ import reactor.core.publisher.Mono;
  *
  * <p>A row waits behind an earlier row with the same order key (a call's earlier event to the same target) until its
  * {@code hold_until} passes; then it goes anyway.
+ *
+ * <p>A claimed row's outcome (rescheduled, removed, dead-lettered) is written only while the row still carries the
+ * claim's lease ({@code lease_until} as claimed, {@link DeliveryTask#lease()}). A try that outlived its lease may
+ * find the row claimed again by another poller, whose try is newer: the late one then changes nothing, and is
+ * counted ({@code dialer_webhook_retries_leases_lost_total}) and logged.
  */
 final class RetryStore implements RetryPoller.DueDeliveries {
+
+    private static final Logger log = LoggerFactory.getLogger(RetryStore.class);
 
     private static final String INSERT = """
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, method, request_id,
@@ -44,7 +53,9 @@ final class RetryStore implements RetryPoller.DueDeliveries {
             SELECT event_id, :eventType, :kind, :targetId, :method, :requestId, :accountId, :payload, 0, true, :nextAt
               FROM marked""";
     private static final String RESCHEDULE = """
-            UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL WHERE id = :id""";
+            UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL
+             WHERE id = :id AND lease_until = :lease""";
+    private static final String REMOVE = "DELETE FROM webhook.retries WHERE id = :id AND lease_until = :lease";
     /**
      * The due rows, chosen once in a {@code WITH} query: as an {@code IN} subquery the planner may run it again per
      * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}. Rows
@@ -65,18 +76,27 @@ final class RetryStore implements RetryPoller.DueDeliveries {
               FROM due
              WHERE r.id = due.id
             RETURNING r.*""";
+    /** A delivery never stored (a first try) goes to the dead letters straight away. */
     private static final String DEAD_LETTER = """
-            WITH removed AS (DELETE FROM webhook.retries WHERE id = :id)
             INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, request_id,
                 tries, reason, payload)
             VALUES (:eventId, :eventType, :kind, :targetId, :accountId, :requestId, :tries, :reason, :payload)""";
+    /** A claimed one moves there in one statement, if its row still carries the claim's lease. */
+    private static final String DEAD_LETTER_CLAIMED = """
+            WITH removed AS (DELETE FROM webhook.retries WHERE id = :id AND lease_until = :lease RETURNING id)
+            INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, request_id,
+                tries, reason, payload)
+            SELECT :eventId, :eventType, :kind, :targetId, :accountId, :requestId, :tries, :reason, :payload
+              FROM removed""";
 
     private final DatabaseClient database;
     private final TransactionalOperator transactions;
+    private final DeliveryMetrics metrics;
 
-    RetryStore(DatabaseClient database, TransactionalOperator transactions) {
+    RetryStore(DatabaseClient database, TransactionalOperator transactions, DeliveryMetrics metrics) {
         this.database = database;
         this.transactions = transactions;
+        this.metrics = metrics;
     }
 
     /**
@@ -85,8 +105,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
      */
     Mono<Void> save(DeliveryTask task, int tries, Instant nextAt, Instant holdUntil) {
         if (task.stored()) {
-            return database.sql(RESCHEDULE).bind("tries", tries).bind("nextAt", nextAt).bind("id", task.id())
-                    .then();
+            return claimed(task, "rescheduled", database.sql(RESCHEDULE).bind("tries", tries).bind("nextAt", nextAt));
         }
         Target target = task.target();
         return database.sql(INSERT)
@@ -155,14 +174,12 @@ final class RetryStore implements RetryPoller.DueDeliveries {
 
     /** Removes a delivered (or dropped) row. */
     Mono<Void> remove(DeliveryTask task) {
-        return task.stored() ? database.sql("DELETE FROM webhook.retries WHERE id = :id").bind("id", task.id()).then()
-                : Mono.empty();
+        return task.stored() ? claimed(task, "removed", database.sql(REMOVE)) : Mono.empty();
     }
 
     /** Moves the delivery to the dead letters, in one statement (removing its retry row if it has one). */
     Mono<Void> deadLetter(DeliveryTask task, int tries, Reason reason) {
-        return database.sql(DEAD_LETTER)
-                .bind("id", task.stored() ? task.id() : -1L)
+        DatabaseClient.GenericExecuteSpec spec = database.sql(task.stored() ? DEAD_LETTER_CLAIMED : DEAD_LETTER)
                 .bind("eventId", task.eventId())
                 .bind("eventType", task.eventType())
                 .bind("kind", task.target().kind().name())
@@ -171,8 +188,29 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
                 .bind("tries", tries)
                 .bind("reason", reason.tag())
-                .bind("payload", task.payload())
+                .bind("payload", task.payload());
+        return task.stored() ? claimed(task, "dead-lettered", spec) : spec.then();
+    }
+
+    /** Writes a claimed row's outcome if the row still carries the claim's lease; says so if it did not. */
+    private Mono<Void> claimed(DeliveryTask task, String outcome, DatabaseClient.GenericExecuteSpec statement) {
+        return statement.bind("id", task.id())
+                .bind("lease", Parameter.fromOrEmpty(task.lease(), Instant.class))
+                .fetch()
+                .rowsUpdated()
+                .doOnNext(written -> {
+                    if (written == 0) {
+                        leaseLost(task, outcome);
+                    }
+                })
                 .then();
+    }
+
+    private void leaseLost(DeliveryTask task, String outcome) {
+        metrics.leaseLost();
+        log.warn("retry of event {} to {} {} outlived its lease (until {}) and its row was claimed again: not {} "
+                        + "here, the newer claim settles it", task.eventId(), task.target().kind().tag(),
+                task.target().id(), task.lease(), outcome);
     }
 
     /** Where a first delivery stands against the table. */
@@ -224,7 +262,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
         return new DeliveryTask(row.get("id", Long.class), row.get("event_id", String.class),
                 row.get("event_type", String.class), target, row.get("request_id", String.class),
                 row.get("account_id", String.class), bytes(row.get("payload")), row.get("tries", Integer.class),
-                row.get("order_key", String.class), Boolean.TRUE.equals(row.get("replay", Boolean.class)));
+                row.get("order_key", String.class), Boolean.TRUE.equals(row.get("replay", Boolean.class)),
+                row.get("lease_until", Instant.class));
     }
 
     private static byte[] bytes(Object value) {

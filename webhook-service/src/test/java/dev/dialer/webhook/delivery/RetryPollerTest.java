@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,7 +19,8 @@ class RetryPollerTest {
 
     private static final Duration POLL = Duration.ofSeconds(1);
     private static final DeliveryTask TASK = new DeliveryTask(1L, "ev-1", "call.status",
-            new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), "req-1", "acc-1", new byte[0], 1, null, false);
+            new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), "req-1", "acc-1", new byte[0], 1, null, false,
+            Instant.EPOCH);
 
     private final AtomicBoolean databaseDown = new AtomicBoolean();
     private final AtomicBoolean countHangs = new AtomicBoolean();
