@@ -7,6 +7,7 @@ import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -28,6 +30,7 @@ import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.InvalidDataAccessApiUsageException;
 import org.springframework.dao.InvalidDataAccessResourceUsageException;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.GroupedFlux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
@@ -45,7 +48,9 @@ import reactor.util.retry.Retry;
  * it again. Up to {@value #IN_FLIGHT_PER_PARTITION} records of a partition are in flight at once and finish in any
  * order, so a slow endpoint holds one slot per try, never the partition; records with the same key (one call) go one
  * after another, which keeps a call's events in order, and a later event of a call whose earlier event is still in
- * the retry table waits there behind it (see {@link RetryStore}).
+ * the retry table waits there behind it (see {@link RetryStore}). A partition stops fetching while
+ * {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} of its records wait to be acknowledged (behind one that has not finished),
+ * so what it holds in memory is bounded; the other partitions go on.
  */
 public final class CallEventConsumer {
 
@@ -55,6 +60,11 @@ public final class CallEventConsumer {
     private static final int MIN_PARTITION_CONCURRENCY = 256;
     /** Records of one partition in flight at once: bounds what a slow endpoint can hold back before it is refused. */
     static final int IN_FLIGHT_PER_PARTITION = 64;
+    /**
+     * Records of one partition received and not yet acknowledged at which it stops fetching, until half are: bounds
+     * what waits behind a record that has not finished.
+     */
+    static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /** An event's targets tried at once. */
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
     /** Handlings of a record whose statement PostgreSQL refuses, before the record is skipped. */
@@ -73,6 +83,8 @@ public final class CallEventConsumer {
     private final Clock clock;
     /** The last record in flight per key, so the next one of the key starts after it. */
     private final Map<String, Mono<Void>> keyTails = new ConcurrentHashMap<>();
+    /** Each partition's acknowledger, by partition: a new assignment makes their pauses again. */
+    private final Map<Integer, InOrderAcknowledger> acknowledgers = new ConcurrentHashMap<>();
     private volatile boolean running;
 
     CallEventConsumer(KafkaSettings settings, int partitions, WebhookDirectory directory, TargetResolver resolver,
@@ -94,21 +106,36 @@ public final class CallEventConsumer {
 
     /** Consumes until cancelled; a consumer failure resubscribes inside the Kafka port. */
     public Mono<Void> run() {
-        return KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS)
+        PartitionFlow flow = new PartitionFlow().onAssigned(this::assigned);
+        return KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS, flow)
                 .groupBy(InboundRecord::partition)
-                .flatMap(this::handlePartition, partitionConcurrency)
+                .flatMap(partition -> handlePartition(partition, flow), partitionConcurrency)
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)
                 .then();
     }
 
-    /** Up to {@value #IN_FLIGHT_PER_PARTITION} records at once, finishing in any order, acknowledged in order. */
-    private Flux<InboundRecord> handlePartition(Flux<InboundRecord> partition) {
-        InOrderAcknowledger acknowledger = new InOrderAcknowledger();
-        return partition
-                .doOnNext(acknowledger::received)
-                .flatMap(record -> afterSameKey(record, handle(record)), IN_FLIGHT_PER_PARTITION)
-                .doOnNext(acknowledger::done);
+    /**
+     * Up to {@value #IN_FLIGHT_PER_PARTITION} records at once, finishing in any order, acknowledged in order, and at
+     * most about {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} held (the pause takes effect at the next fetch).
+     */
+    private Flux<InboundRecord> handlePartition(GroupedFlux<Integer, InboundRecord> partition, PartitionFlow flow) {
+        int number = partition.key();
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(MAX_UNACKNOWLEDGED_PER_PARTITION,
+                () -> flow.pause(Topics.CALL_EVENTS, number).subscribe(),
+                () -> flow.resume(Topics.CALL_EVENTS, number).subscribe());
+        acknowledgers.put(number, acknowledger);
+        return acknowledger.apply(partition, IN_FLIGHT_PER_PARTITION, record -> afterSameKey(record, handle(record)))
+                .doFinally(signal -> acknowledgers.remove(number, acknowledger));
+    }
+
+    private void assigned(Set<Integer> partitions) {
+        partitions.forEach(number -> {
+            InOrderAcknowledger acknowledger = acknowledgers.get(number);
+            if (acknowledger != null) {
+                acknowledger.assigned();
+            }
+        });
     }
 
     /** Whether the consumer is subscribed and has not stopped. */

@@ -4,28 +4,85 @@ import dev.dialer.common.kafka.InboundRecord;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * Acknowledges one partition's records in offset order although they finish in any order: a record is acknowledged
  * once it and every earlier record received are done, so a committed offset never passes an unfinished record. This
  * lets a partition keep many records in flight without one slow endpoint at the head holding back the slots of the
  * records behind it (they finish and wait here, as offsets, not as tries).
+ *
+ * <p>Memory is bounded as the dispatcher bounds its callbacks partitions (decision 0062): at {@code high} records
+ * received and not yet acknowledged the partition stops fetching, and it fetches again once half of them are
+ * acknowledged. Behind a record that does not finish (an endpoint that hangs until the timeout, PostgreSQL away) the
+ * records after it finish and wait here; without the pause they would keep coming for as long as the head is stuck.
+ * A paused partition stops only itself: the others go on. A finished record waits as its offset and acknowledgement
+ * only, without its payload.
  */
 final class InOrderAcknowledger {
 
-    private final TreeMap<Long, InboundRecord> pending = new TreeMap<>();
+    private final int high;
+    private final Runnable pause;
+    private final Runnable resume;
+    /** The acknowledgement of each record received and not acknowledged yet, by offset. */
+    private final TreeMap<Long, Runnable> pending = new TreeMap<>();
     private final Set<Long> done = new HashSet<>();
+    private boolean paused;
+
+    /**
+     * @param high   records received and not acknowledged at which the partition stops fetching
+     * @param pause  stops the partition's fetching (records already fetched still arrive)
+     * @param resume resumes it
+     */
+    InOrderAcknowledger(int high, Runnable pause, Runnable resume) {
+        this.high = high;
+        this.pause = pause;
+        this.resume = resume;
+    }
+
+    /**
+     * Handles the partition's records with {@code work}, up to {@code concurrency} at once, finishing in any order,
+     * each acknowledged once it and every record before it are done; {@code work} emits the record when it is.
+     */
+    Flux<InboundRecord> apply(Flux<InboundRecord> partition, int concurrency,
+                              Function<InboundRecord, Mono<InboundRecord>> work) {
+        return partition
+                .doOnNext(this::received)
+                .flatMap(work, concurrency)
+                .doOnNext(this::done);
+    }
 
     /** Called in offset order, as each record arrives. */
     synchronized void received(InboundRecord record) {
-        pending.put(record.offset(), record);
+        pending.put(record.offset(), record.acknowledger());
+        // Switched under the lock: a pause and the resume after it reach the consumer in that order.
+        if (pending.size() >= high && !paused) {
+            paused = true;
+            pause.run();
+        }
     }
 
     /** Called when the record's handling is durable; acknowledges the contiguous done prefix. */
     synchronized void done(InboundRecord record) {
         done.add(record.offset());
         while (!pending.isEmpty() && done.remove(pending.firstKey())) {
-            pending.pollFirstEntry().getValue().acknowledge();
+            pending.pollFirstEntry().getValue().run();
+        }
+        if (paused && pending.size() <= high / 2) {
+            paused = false;
+            resume.run();
+        }
+    }
+
+    /**
+     * The partition was assigned to this consumer, perhaps a new one (after a consumer failure) that fetches every
+     * partition: a pause this still needs is made again.
+     */
+    synchronized void assigned() {
+        if (paused) {
+            pause.run();
         }
     }
 

@@ -6,7 +6,12 @@ import dev.dialer.common.kafka.InboundRecord;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 class InOrderAcknowledgerTest {
 
@@ -14,7 +19,7 @@ class InOrderAcknowledgerTest {
 
     @Test
     void aRecordFinishedEarlyIsAcknowledgedOnlyAfterEveryEarlierOne() {
-        InOrderAcknowledger acknowledger = new InOrderAcknowledger();
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(100, () -> { }, () -> { });
         InboundRecord first = record(10);
         InboundRecord second = record(11);
         InboundRecord third = record(12);
@@ -36,7 +41,7 @@ class InOrderAcknowledgerTest {
 
     @Test
     void recordsFinishedInOrderAreAcknowledgedAtOnce() {
-        InOrderAcknowledger acknowledger = new InOrderAcknowledger();
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(100, () -> { }, () -> { });
         InboundRecord first = record(1);
         InboundRecord second = record(2);
         acknowledger.received(first);
@@ -45,6 +50,52 @@ class InOrderAcknowledgerTest {
         acknowledger.done(first);
 
         assertThat(acknowledged).containsExactly(1L);
+    }
+
+    @Test
+    void behindARecordThatDoesNotFinishThePartitionHoldsNoMoreThanItsBoundAndGoesOnOnceItFinishes() {
+        int high = 100;
+        int perPoll = 10;
+        AtomicBoolean paused = new AtomicBoolean();
+        List<Boolean> switches = new CopyOnWriteArrayList<>();
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(high, () -> {
+            paused.set(true);
+            switches.add(true);
+        }, () -> {
+            paused.set(false);
+            switches.add(false);
+        });
+        Sinks.Many<InboundRecord> partition = Sinks.many().unicast().onBackpressureBuffer();
+        Sinks.Empty<Void> head = Sinks.empty();
+        acknowledger.apply(partition.asFlux(), 64, record -> (record.offset() == 0 ? head.asMono() : Mono.<Void>empty())
+                .thenReturn(record)).subscribe();
+        // Kafka: each poll returns a few records of the partition, none while it is paused.
+        AtomicLong next = new AtomicLong();
+        AtomicInteger mostHeld = new AtomicInteger();
+        Runnable fetch = () -> {
+            for (int poll = 0; poll < 1_000 && !paused.get() && next.get() < 5_000; poll++) {
+                for (int i = 0; i < perPoll; i++) {
+                    partition.tryEmitNext(record(next.getAndIncrement()));
+                    mostHeld.accumulateAndGet(acknowledger.unacknowledged(), Math::max);
+                }
+            }
+        };
+
+        fetch.run();
+
+        assertThat(paused).isTrue();
+        assertThat(acknowledged).isEmpty();
+        // What the poll that reached the bound returned still arrives; then nothing more.
+        assertThat(mostHeld.get()).isLessThan(high + perPoll);
+        assertThat(acknowledger.unacknowledged()).isEqualTo(next.intValue());
+
+        head.tryEmitEmpty();
+        fetch.run();
+
+        assertThat(next.get()).isEqualTo(5_000);
+        assertThat(acknowledged).hasSize(5_000).isSorted();
+        assertThat(mostHeld.get()).isLessThan(high + perPoll);
+        assertThat(switches).containsExactly(true, false);
     }
 
     private InboundRecord record(long offset) {
