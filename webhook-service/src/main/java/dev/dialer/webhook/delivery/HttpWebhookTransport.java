@@ -51,6 +51,10 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                 .maxConnections(MAX_CONNECTIONS)
                 .pendingAcquireTimeout(totalTimeout)
                 .maxIdleTime(Duration.ofSeconds(30))
+                // Idle connections closed on a timer, not only when the next try to their host looks; and the pool of
+                // a host no longer called dropped: hosts come from requests (notify_url, action_hook), one pool each.
+                .evictInBackground(Duration.ofSeconds(30))
+                .disposeInactivePoolsInBackground(Duration.ofMinutes(1), Duration.ofMinutes(5))
                 .build();
         HttpClient http = HttpClient.create(connections)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.toIntExact(connectTimeout.toMillis()))
