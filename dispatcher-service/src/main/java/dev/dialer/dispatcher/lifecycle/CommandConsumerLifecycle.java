@@ -5,13 +5,16 @@ import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.command.CommandConsumer;
+import dev.dialer.dispatcher.policy.PolicyViewsLifecycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
 
 /**
- * Owns the command pipeline (commands and the carrier callbacks co-partitioned with them): creates the dialer's topics, then subscribes on start; disposes the subscription on
+ * Owns the command pipeline (commands and the carrier callbacks co-partitioned with them): creates the dialer's
+ * topics, then subscribes on start, consuming once the policy topics are read in full; disposes the subscription on
  * stop. Runs in the last lifecycle phase, so the web server (and with it the status hook URL) is up before the first
  * call is placed, and the pipeline stops before the server does.
  *
@@ -28,10 +31,12 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final KafkaSettings settings;
     private final CommandConsumer consumer;
     private final KeyRouting routing;
+    private final PolicyViewsLifecycle policy;
     private final PipelineSubscription pipeline = new PipelineSubscription("command");
 
     CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
-                             KeyRouting routing) {
+                             KeyRouting routing, PolicyViewsLifecycle policy) {
+        this.policy = policy;
         this.kafka = kafka;
         this.settings = settings;
         this.consumer = consumer;
@@ -48,8 +53,22 @@ class CommandConsumerLifecycle implements SmartLifecycle {
                 TOPIC_TIMEOUT_MILLIS);
         // Refuses to start on topics that are not co-partitioned (created earlier by hand, or one of them grown).
         routing.topicsHave(partitionCount(Topics.CALL_COMMANDS), partitionCount(Topics.CARRIER_CALLBACKS));
-        pipeline.start(consumer.run());
-        log.info("consuming {} and {}", Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS);
+        pipeline.start(pipeline());
+    }
+
+    /**
+     * The pipeline, joining the consumer group only once the policy topics are read in full: a command admitted
+     * earlier would be paced before its account's settings were known, at the default rate. Readiness stays down
+     * meanwhile ({@code policyViews}), and the partitions stay with the dispatchers that have them.
+     */
+    Flux<Void> pipeline() {
+        return policy.readInFull()
+                .doOnSubscribe(subscription -> log.info("waiting for the policy topics to be read in full before "
+                        + "consuming {}", Topics.CALL_COMMANDS))
+                .thenMany(Flux.defer(() -> {
+                    log.info("consuming {} and {}", Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS);
+                    return consumer.run();
+                }));
     }
 
     private int partitionCount(String topic) {

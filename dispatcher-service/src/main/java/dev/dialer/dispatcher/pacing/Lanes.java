@@ -234,6 +234,7 @@ public class Lanes {
      * being recorded, refused by the open breaker, and requeued with a {@code call.deferred} event.
      */
     long earliest(PartitionLanes.Lane lane, LaneTicket ticket, long now) {
+        paced(lane);
         if (trunk.isGranted(ticket.slotKey())) {
             return now;
         }
@@ -314,10 +315,30 @@ public class Lanes {
         }
     }
 
-    PaceBucket callerBucket(String accountId, String callerId) {
-        double cps = callerLimits.callerCps(accountId, callerId);
-        return cps > 0 ? new PaceBucket(cps, callerLimits.callerBurst(accountId, callerId),
-                pacing.timerCatchUp().toNanos()) : null;
+    /** A record of {@code ticket}'s account comes to the lane: its rate counts from now, and is read at once. */
+    void joins(PartitionLanes.Lane lane, LaneTicket ticket) {
+        lane.accounts.add(ticket.command().accountId());
+        paced(lane);
+    }
+
+    /**
+     * Sets the lane's rate to what its caller ID's limits say now, read at each start decision: an account's settings
+     * change (or are read in full only after the lane was made), and a lane with a backlog never goes idle to be made
+     * anew. A caller ID that several accounts' calls share is paced at the strictest of their rates: the carrier and
+     * the networks it reaches see one number, whatever account pays for the call, and the rate one account set for it
+     * is the most it is known to bear.
+     */
+    void paced(PartitionLanes.Lane lane) {
+        double cps = 0;
+        int burst = Integer.MAX_VALUE;
+        for (String account : lane.accounts) {
+            double each = callerLimits.callerCps(account, lane.callerId);
+            if (each > 0 && (cps == 0 || each < cps)) {
+                cps = each;
+            }
+            burst = Math.min(burst, callerLimits.callerBurst(account, lane.callerId));
+        }
+        lane.pace(cps, Math.max(1, burst), pacing.timerCatchUp().toNanos());
     }
 
     private PaceBucket campaignBucket(LaneTicket ticket) {

@@ -105,6 +105,34 @@ final class PaceBucket {
         return now;
     }
 
+    /**
+     * The same caller's bucket at another rate or burst, for a limit changed while starts are being made: its last
+     * starts carry over, so the change lets nothing through that the new figures would not have. The tokens spent as
+     * of the last start stay spent (at least that one, at most the new burst), each now worth the new interval, and
+     * the one-second window counts the last starts that fit in the new one. So after a lowered rate the next start
+     * comes one new interval after the last one (more under a burst then spent), and a raised rate applies from the
+     * last start on.
+     *
+     * @param perSecond starts per second, above 0
+     * @param burst     starts allowed back to back, at least 1
+     */
+    synchronized PaceBucket withRate(double perSecond, int burst) {
+        PaceBucket next = new PaceBucket(perSecond, burst, catchUpNanos);
+        if (recentCount == 0) {
+            return next;
+        }
+        long last = recent[(recentNext - 1 + recent.length) % recent.length];
+        double owed = Math.min(burst, Math.max(1.0, (double) (theoreticalArrival - last) / intervalNanos));
+        next.theoreticalArrival = last + Math.round(owed * next.intervalNanos);
+        int kept = Math.min(recentCount, next.recent.length);
+        for (int i = kept; i > 0; i--) {
+            next.recent[next.recentNext] = recent[(recentNext - i + recent.length) % recent.length];
+            next.recentNext = (next.recentNext + 1) % next.recent.length;
+        }
+        next.recentCount = kept;
+        return next;
+    }
+
     /** Whether the bucket is full again at {@code now}: forgetting it then changes nothing. */
     synchronized boolean idleAt(long now) {
         boolean windowOpen = recentCount < recent.length || recent[recentNext] + WINDOW_NANOS < now;

@@ -10,6 +10,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -124,7 +125,8 @@ public final class PartitionLanes {
         } else if (lanes.cancelled(ticket)) {
             handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
         } else {
-            Lane lane = byCallerId.computeIfAbsent(ticket.lane(), key -> new Lane(key, ticket, lanes));
+            Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
+            lanes.joins(lane, ticket);
             if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
                 // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
                 // after a head the trunk is about to grant a start to (the grant is for that head's call).
@@ -607,7 +609,16 @@ public final class PartitionLanes {
     /** One caller ID's records on this partition. */
     static final class Lane {
         final String callerId;
-        final PaceBucket bucket;
+        /** The caller ID's rate as last read ({@link Lanes#paced}); null while it has none. */
+        PaceBucket bucket;
+        /** What {@link #bucket} was built for: calls per second (0: no limit) and burst. */
+        double cps;
+        int burst;
+        /**
+         * The accounts whose calls the lane has held since it was made (one, unless accounts share the caller ID): its
+         * rate is the strictest of theirs.
+         */
+        final Set<String> accounts = new HashSet<>(2);
         final ArrayDeque<Pending> queue = new ArrayDeque<>();
         int inFlight;
         boolean timerArmed;
@@ -628,9 +639,27 @@ public final class PartitionLanes {
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
 
-        Lane(String callerId, LaneTicket first, Lanes lanes) {
+        Lane(String callerId) {
             this.callerId = callerId;
-            this.bucket = lanes.callerBucket(first.command().accountId(), callerId);
+        }
+
+        /**
+         * Paces the lane at {@code perSecond} (0: no limit) with {@code burstOf}, from now on; a bucket already in use
+         * keeps its last starts ({@link PaceBucket#withRate}), so a change never lets a burst through.
+         */
+        void pace(double perSecond, int burstOf, long catchUpNanos) {
+            if (perSecond == cps && burstOf == burst) {
+                return;
+            }
+            cps = perSecond;
+            burst = burstOf;
+            if (perSecond <= 0) {
+                bucket = null;
+            } else if (bucket == null) {
+                bucket = new PaceBucket(perSecond, burstOf, catchUpNanos);
+            } else {
+                bucket = bucket.withRate(perSecond, burstOf);
+            }
         }
 
         /** Whether the lane already holds {@code parkAfter} of waiting at the pace it starts records now. */

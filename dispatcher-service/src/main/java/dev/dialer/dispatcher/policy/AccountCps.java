@@ -5,7 +5,10 @@ import org.springframework.stereotype.Component;
 
 /**
  * An account's own calls-per-second limit per caller ID, from its settings on {@code dialer.account.config}; for the
- * pacer, which falls back to its configured default when the account set none.
+ * pacer, which falls back to its configured default when the account set none. The pacer asks at each start it
+ * decides, so a change applies to lanes already running; it is asked only once the settings are read in full (no
+ * command is consumed before that, {@link PolicyViewsLifecycle#readInFull}), since until then an account's settings
+ * look absent.
  */
 @Component
 public class AccountCps {

@@ -117,6 +117,25 @@ class PaceBucketTest {
     }
 
     @Test
+    void aRateChangedWhileStartsAreMadeKeepsTheLastStartsSoTheChangeLetsNoBurstThrough() {
+        PaceBucket bucket = new PaceBucket(10, 2);
+        List<Long> starts = new ArrayList<>(greedyStarts(bucket, 0, 20));
+
+        PaceBucket slower = bucket.withRate(1, 2);
+        long last = starts.get(19);
+        List<Long> after = greedyStarts(slower, last, 5);
+        starts.addAll(after);
+
+        // Its tokens were spent at the old rate: none is left to spend back to back at the new one.
+        assertThat(after.get(0)).isEqualTo(last + SECOND);
+        assertThat(maxInAnyWindowClosed(starts.subList(19, starts.size()), SECOND)).isLessThanOrEqualTo(1 + 2);
+
+        PaceBucket faster = slower.withRate(10, 1);
+        assertThat(faster.earliest(after.get(4))).isEqualTo(after.get(4) + SECOND / 10);
+        assertThat(new PaceBucket(10, 1).withRate(1, 1).earliest(5)).as("nothing started yet").isEqualTo(5);
+    }
+
+    @Test
     void isIdleOnceItHasRefilled() {
         PaceBucket bucket = new PaceBucket(2, 1);
         bucket.take(0);

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +47,8 @@ class PartitionLanesTest {
     private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
     /** Campaigns the dial-time gate would end {@code canceled}. */
     private final Set<String> cancelledCampaigns = ConcurrentHashMap.newKeySet();
+    /** The accounts' own caller-ID rates, as their settings say now. */
+    private final Map<String, Double> accountCps = new ConcurrentHashMap<>();
     /** Where lanes park records; none unless a test parks. */
     private ParkingLot parking;
     /** The clock of the parking lot's due times: the virtual one. */
@@ -71,6 +74,50 @@ class PartitionLanesTest {
         assertThat(started).hasSize(200);
         assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A), SECOND)).isLessThanOrEqualTo(10 + 2);
         assertThat(acknowledged).last().isEqualTo(199L);
+    }
+
+    @Test
+    void aLaneWithABacklogFollowsItsAccountsRateAsTheSettingsChangeWithoutABurstAtTheChange() {
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        for (int i = 0; i < 200; i++) {
+            admit(lanes, A);
+        }
+        time.advanceTimeBy(Duration.ofMillis(1_950));
+        assertThat(startsOf(A)).as("the default rate, before the account's settings are known").hasSize(20);
+        long lastAtDefault = startsOf(A).get(19);
+
+        // The account's settings are read, or changed: its caller IDs may make 1 call a second.
+        accountCps.put("acc", 1.0);
+        time.advanceTimeBy(Duration.ofMillis(10_050));
+        List<Long> slow = startsOf(A).subList(20, startsOf(A).size());
+        assertThat(slow).hasSize(10);
+        assertThat(slow.get(0) - lastAtDefault).as("a full new interval after the last start").isEqualTo(SECOND);
+        assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A).subList(19, startsOf(A).size()), SECOND))
+                .isLessThanOrEqualTo(1 + 1);
+
+        // Raised: from the start its timer was set for at the lower rate, the lane goes at the new one.
+        accountCps.put("acc", 5.0);
+        time.advanceTimeBy(Duration.ofSeconds(2));
+        assertThat(startsOf(A)).hasSizeGreaterThan(32);
+        assertThat(startsOf(A).get(32) - startsOf(A).get(31)).isEqualTo(SECOND / 5);
+        assertThat(started).extracting(Started::offset).isSorted();
+    }
+
+    @Test
+    void aCallerIdThatTwoAccountsShareIsPacedAtTheStricterOfTheirRates() {
+        accountCps.put("slow", 1.0);
+        accountCps.put("fast", 10.0);
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        for (int i = 0; i < 10; i++) {
+            admit(lanes, "fast", A);
+        }
+        admit(lanes, "slow", A);
+        time.advanceTimeBy(Duration.ofMillis(5_500));
+
+        assertThat(startsOf(A)).as("one call at once, then one a second").hasSize(6);
+        assertThat(PaceBucketTest.maxInAnyWindow(startsOf(A), SECOND)).isLessThanOrEqualTo(1 + 1);
     }
 
     @Test
@@ -606,7 +653,9 @@ class PartitionLanesTest {
     }
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
-        Lanes lanes = new Lanes(properties, pacing, new ConfiguredCallerLimits(pacing), parking, clock,
+        Lanes lanes = new Lanes(properties, pacing,
+                new ConfiguredCallerLimits(pacing, account -> accountCps.containsKey(account)
+                        ? OptionalDouble.of(accountCps.get(account)) : OptionalDouble.empty()), parking, clock,
                 new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()),
                 command -> command.campaign() != null && cancelledCampaigns.contains(command.campaign()));
         built = lanes;
