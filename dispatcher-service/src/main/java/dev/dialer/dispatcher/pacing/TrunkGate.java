@@ -25,7 +25,8 @@ import reactor.core.scheduler.Scheduler;
  * when a partition is revoked its calls' statuses go to the new owner, so their slots are released here at once
  * ({@link #releasePartitions}), and the new owner counts the calls in flight on the partitions it gains as held
  * ({@link #holdCounted}) until their terminal statuses arrive. The concurrency limit is additive-increase,
- * multiplicative-decrease: a capacity rejection halves it (never below 1), each call that ends otherwise grows it by
+ * multiplicative-decrease: a capacity rejection halves it (never below 1), once per congestion episode (rejections of
+ * slots taken before the last decrease make no further one), each call that ends otherwise grows it by
  * {@code 1/limit}, back up to the configured share. With no configured concurrency the first rejection starts the limit
  * at half the calls then in progress.
  *
@@ -63,6 +64,8 @@ public final class TrunkGate {
     private int counting;
     private final Set<String> releasedWhileCounting = new HashSet<>();
     private long capacityRejections;
+    /** How many times capacity rejections have decreased the limit: the episode a slot taken now belongs to. */
+    private long decreases;
     /**
      * No held slot or unclaimed grant lapses before this: a lower bound, kept as they are taken (one released or
      * claimed since may have set it) and made exact by each scan for lapsed ones ({@link #expire}).
@@ -192,13 +195,23 @@ public final class TrunkGate {
         release(slotKey, false);
     }
 
-    /** The carrier rejected the attempt for capacity: its slot frees and the limit halves, never below 1. */
+    /**
+     * The carrier rejected the attempt for capacity: its slot frees, and the limit halves (never below 1) once per
+     * congestion episode. A rejection of a slot taken before the last decrease belongs to the episode that decrease
+     * answered (a burst of rejections of calls started together, "Max Account Calls In Progress" for each) and
+     * changes the limit no further: only a slot taken under the reduced limit tells that it is still too high, as TCP
+     * halves its window once per window of data lost. A slot not held here (never, or no longer) tells nothing.
+     */
     public void capacityRejected(String slotKey) {
         List<Runnable> toWake = new ArrayList<>();
         synchronized (this) {
             capacityRejections++;
-            double base = limit == Double.POSITIVE_INFINITY ? slots.size() : limit;
-            limit = Math.max(1, base / 2);
+            Slot slot = slots.get(slotKey);
+            if (slot != null && slot.takenAfterDecrease == decreases) {
+                double base = limit == Double.POSITIVE_INFINITY ? slots.size() : limit;
+                limit = Math.max(1, base / 2);
+                decreases++;
+            }
             granted.remove(slotKey);
             slots.remove(slotKey);
             serve(now(), toWake);
@@ -270,7 +283,7 @@ public final class TrunkGate {
                     existing.counted = true;
                 } else {
                     long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
-                    slots.put(call.slotKey(), new Slot(now - age, call.partition()));
+                    slots.put(call.slotKey(), new Slot(now - age, call.partition(), decreases));
                     lapsesBy(slotLapse(now - age));
                     held++;
                 }
@@ -331,7 +344,7 @@ public final class TrunkGate {
             // a duplicate): it shares the call's slot, so its release must not free the slot of the call in progress.
             held.holders++;
         } else {
-            slots.put(slotKey, new Slot(now, partition));
+            slots.put(slotKey, new Slot(now, partition, decreases));
             lapsesBy(slotLapse(now));
         }
         if (bucket != null) {
@@ -457,13 +470,16 @@ public final class TrunkGate {
     private static final class Slot {
         private final long acquiredAt;
         private final int partition;
+        /** The number of decreases made before the slot was taken ({@link #capacityRejected}). */
+        private final long takenAfterDecrease;
         private int holders = 1;
         /** Found in flight by a count of a gained partition while a start held it (see {@link #unplaced}). */
         private boolean counted;
 
-        Slot(long acquiredAt, int partition) {
+        Slot(long acquiredAt, int partition, long takenAfterDecrease) {
             this.acquiredAt = acquiredAt;
             this.partition = partition;
+            this.takenAfterDecrease = takenAfterDecrease;
         }
 
         long acquiredAt() {

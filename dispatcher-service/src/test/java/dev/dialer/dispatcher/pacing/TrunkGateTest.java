@@ -58,12 +58,13 @@ class TrunkGateTest {
 
         trunk.capacityRejected("call0");
         assertThat(trunk.currentLimit()).isEqualTo(4);
-        for (int i = 1; i < 5; i++) {
-            trunk.capacityRejected("call" + i);
-        }
-        assertThat(trunk.currentLimit()).isEqualTo(1);
-        for (int i = 5; i < 8; i++) {
+        for (int i = 1; i < 8; i++) {
             trunk.release("call" + i, false);
+        }
+        // Each rejected in an episode of its own: a call started after the last decrease.
+        for (int episode = 0; episode < 4; episode++) {
+            trunk.acquireOrWait("again" + episode, "acc", 0, 0, () -> { });
+            trunk.capacityRejected("again" + episode);
         }
         assertThat(trunk.currentLimit()).isEqualTo(1);
 
@@ -72,6 +73,32 @@ class TrunkGateTest {
             trunk.release("ok" + round, true);
         }
         assertThat(trunk.currentLimit()).isBetween(2, 8);
+    }
+
+    @Test
+    void aBurstOfRejectionsOfCallsStartedTogetherHalvesTheLimitOnceAndAStartUnderTheNewLimitHalvesItAgain() {
+        TrunkGate trunk = new TrunkGate(0, 100, HOUR, time);
+        for (int i = 0; i < 100; i++) {
+            trunk.acquireOrWait("call" + i, "acc", 0, 0, () -> { });
+        }
+
+        // "Max Account Calls In Progress" for twenty of them, at once: one congestion episode.
+        for (int i = 0; i < 20; i++) {
+            trunk.capacityRejected("call" + i);
+        }
+        assertThat(trunk.currentLimit()).isEqualTo(50);
+        assertThat(trunk.capacityRejections()).isEqualTo(20);
+
+        for (int i = 20; i < 60; i++) {
+            trunk.release("call" + i, false);
+        }
+        assertThat(trunk.acquireOrWait("later", "acc", 0, 0, () -> { })).isZero();
+        trunk.capacityRejected("later");
+        assertThat(trunk.currentLimit()).as("still too high: a new episode").isEqualTo(25);
+
+        trunk.capacityRejected("call60");
+        trunk.capacityRejected("unknown#1");
+        assertThat(trunk.currentLimit()).as("started before the last decrease, or not held here").isEqualTo(25);
     }
 
     @Test
@@ -323,7 +350,11 @@ class TrunkGateTest {
             trunk.acquireOrWait("call" + i, "acc", 0, 0, () -> { });
         }
         trunk.capacityRejected("call0");
-        trunk.capacityRejected("call1");
+        for (int i = 1; i < 20; i++) {
+            trunk.release("call" + i, false);
+        }
+        trunk.acquireOrWait("later", "acc", 0, 0, () -> { });
+        trunk.capacityRejected("later");
         assertThat(trunk.currentLimit()).isEqualTo(5);
 
         trunk.share(0.5);
