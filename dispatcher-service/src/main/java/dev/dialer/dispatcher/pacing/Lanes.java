@@ -3,7 +3,9 @@ package dev.dialer.dispatcher.pacing;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.dispatcher.carrier.Carrier;
+import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
 import dev.dialer.dispatcher.policy.KnownControls;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
@@ -50,6 +52,7 @@ public class Lanes {
     private final PacingMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
     private final Predicate<CallCommand> cancelled;
+    private final SlotHold slotHold;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
     /** This dispatcher's share of the commands partitions: a campaign's calls spread over all of them. */
     private volatile double campaignShare = 1.0;
@@ -58,13 +61,19 @@ public class Lanes {
     /** Partitions of the commands topic, as last learnt. */
     private int partitionCount;
 
+    /**
+     * @param voiceGateway the Voice Gateway's defaults, and {@code sip} the SIP trunk's: the ring timeout and time
+     *                     limit of a call whose command names none, the longer of the two ({@link SlotHold})
+     */
     @Autowired
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, CarrierReadiness carrier,
-          KnownControls controls) {
+          KnownControls controls, CarrierProperties voiceGateway, SipTrunkProperties sip) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
                 Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting,
-                controls::cancelled);
+                controls::cancelled, new SlotHold(pacing.slotTimeLimit(), pacing.slotMargin(),
+                        longer(voiceGateway.ringTimeout(), sip.ringTimeout()),
+                        longer(voiceGateway.timeLimit(), sip.timeLimit())));
     }
 
     /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well; nothing is cancelled. */
@@ -80,7 +89,7 @@ public class Lanes {
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
-                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled);
+                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled, SlotHold.configured(pacing));
     }
 
     /** With a clock of its own; nothing is cancelled. */
@@ -88,7 +97,7 @@ public class Lanes {
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers, nanoTime,
-                carrierAccepting, command -> false);
+                carrierAccepting, command -> false, SlotHold.configured(pacing));
     }
 
     /**
@@ -101,10 +110,12 @@ public class Lanes {
      * @param carrierAccepting whether a command's call could reach a carrier now ({@link Carrier#accepting})
      * @param cancelled whether the dial-time gate will end a command {@code canceled} ({@link KnownControls#cancelled}): such a
      *                  command is handed over unpaced
+     * @param slotHold  how long a call's trunk slot may be held without its terminal status
      */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
-          LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled) {
+          LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled,
+          SlotHold slotHold) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
@@ -117,10 +128,15 @@ public class Lanes {
         this.inFlightCalls = inFlightCalls;
         this.carrierAccepting = carrierAccepting;
         this.cancelled = cancelled;
+        this.slotHold = slotHold;
         this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
                 timers, nanoTime, pacing.timerCatchUp().toNanos());
         metrics.watch(this);
+    }
+
+    private static Duration longer(Duration one, Duration other) {
+        return one.compareTo(other) >= 0 ? one : other;
     }
 
     @PreDestroy
@@ -286,7 +302,8 @@ public class Lanes {
     }
 
     private long startAtTrunk(PartitionLanes.Lane lane, LaneTicket ticket, int partition, long now, Runnable wake) {
-        long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), partition, now, wake);
+        long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), partition, now,
+                slotHold.nanos(ticket.command()), wake);
         if (trunkResult != now) {
             return trunkResult;
         }

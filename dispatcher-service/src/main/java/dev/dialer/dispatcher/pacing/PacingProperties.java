@@ -6,6 +6,7 @@ import jakarta.validation.constraints.PositiveOrZero;
 import java.time.Duration;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.ConstructorBinding;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
@@ -21,12 +22,15 @@ import org.springframework.validation.annotation.Validated;
  * @param trunkCps            calls per second across the trunk, divided among dispatchers by partition share
  * @param trunkConcurrency    calls in progress at once on the trunk (a slot is held until the attempt's terminal
  *                            status), divided among dispatchers by partition share; shrinks on capacity rejections
- * @param slotTimeLimit       a concurrency slot whose terminal status never arrives is released after this long
+ * @param slotTimeLimit       a concurrency slot whose terminal status never arrives is released after this long, or
+ *                            after its call's own ring timeout, time limit and {@code slotMargin} when that is longer
  * @param capacityRequeueDelay how long a call the carrier rejected for capacity waits before it is dialled again
  * @param timerCatchUp        how late a start may come for the time its rate promised and still keep the rate's
  *                            schedule (the next start then follows at once): what a busy machine's late timers cost
  *                            the rate is made up, never beyond rate + burst starts in any one-second window. 0 gives
  *                            lateness away, as a plain cell rate algorithm does
+ * @param slotMargin          added to a call's ring timeout and time limit for how long its slot may be held: the
+ *                            time from the dial to the carrier's ringing, and for the final status to come back
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.pacing")
@@ -40,14 +44,28 @@ public record PacingProperties(
         @DefaultValue("0") @PositiveOrZero int trunkConcurrency,
         @DefaultValue("PT1H5M") @NotNull Duration slotTimeLimit,
         @DefaultValue("PT2S") @NotNull Duration capacityRequeueDelay,
-        @DefaultValue("PT1S") @NotNull Duration timerCatchUp) {
+        @DefaultValue("PT1S") @NotNull Duration timerCatchUp,
+        @DefaultValue("PT4M") @NotNull Duration slotMargin) {
 
+    @ConstructorBinding
     public PacingProperties {
         if (timerCatchUp != null && timerCatchUp.isNegative()) {
             throw new IllegalArgumentException("dialer.dispatcher.pacing.timer-catch-up must not be negative");
         }
+        if (slotMargin != null && slotMargin.isNegative()) {
+            throw new IllegalArgumentException("dialer.dispatcher.pacing.slot-margin must not be negative");
+        }
         accountCallerCps = accountCallerCps == null ? Map.of() : Map.copyOf(accountCallerCps);
         numberCps = numberCps == null ? Map.of() : Map.copyOf(numberCps);
         campaignCps = campaignCps == null ? Map.of() : Map.copyOf(campaignCps);
+    }
+
+    /** With the default {@code slot-margin} (4 minutes). */
+    public PacingProperties(double callerCps, int callerBurst, Map<String, Double> accountCallerCps,
+                            Map<String, Double> numberCps, Map<String, Double> campaignCps, double trunkCps,
+                            int trunkConcurrency, Duration slotTimeLimit, Duration capacityRequeueDelay,
+                            Duration timerCatchUp) {
+        this(callerCps, callerBurst, accountCallerCps, numberCps, campaignCps, trunkCps, trunkConcurrency,
+                slotTimeLimit, capacityRequeueDelay, timerCatchUp, Duration.ofMinutes(4));
     }
 }

@@ -21,7 +21,9 @@ import reactor.core.scheduler.Scheduler;
  * re-divided when partitions move.
  *
  * <p>A concurrency slot is taken when a dial starts and held until the attempt's terminal status is applied; a slot
- * whose status never comes is released after {@code slotTimeLimit}, so slots never leak. Slots follow their partition:
+ * whose status never comes is released once its call cannot be going on any more (its hold, {@link SlotHold}: the
+ * call's own ring timeout and time limit and a margin, never less than {@code slotTimeLimit}), so slots never leak and
+ * a long call keeps its slot while it talks. Slots follow their partition:
  * when a partition is revoked its calls' statuses go to the new owner, so their slots are released here at once
  * ({@link #releasePartitions}), and the new owner counts the calls in flight on the partitions it gains as held
  * ({@link #holdCounted}) until their terminal statuses arrive. The concurrency limit is additive-increase,
@@ -123,15 +125,21 @@ public final class TrunkGate {
         return granted.containsKey(slotKey);
     }
 
+    /** As {@link #acquireOrWait(String, String, int, long, long, Runnable)}, for a call held {@code slotTimeLimit}. */
+    long acquireOrWait(String slotKey, String account, int partition, long now, Runnable wake) {
+        return acquireOrWait(slotKey, account, partition, now, slotTimeLimitNanos, wake);
+    }
+
     /**
      * Takes the rate token and a concurrency slot at {@code now} for {@code slotKey}, as one step, or claims the start
      * granted to it; or, when a limit binds or others wait before it, queues {@code wake} under {@code account} and
      * takes nothing.
      *
      * @param partition the commands partition the call belongs to (its slot is released if the partition is revoked)
+     * @param holdNanos how long the slot is held at most without the call's terminal status ({@link SlotHold})
      * @return {@code now} when taken; {@link #QUEUED} when queued ({@code wake} runs once the start is granted)
      */
-    long acquireOrWait(String slotKey, String account, int partition, long now, Runnable wake) {
+    long acquireOrWait(String slotKey, String account, int partition, long now, long holdNanos, Runnable wake) {
         List<Runnable> toWake = new ArrayList<>();
         long result;
         synchronized (this) {
@@ -139,10 +147,11 @@ public final class TrunkGate {
             if (granted.remove(slotKey) != null) {
                 result = now;
             } else if (waiters == 0 && rateAllows(now) && slots.size() < currentLimit()) {
-                take(slotKey, partition, now);
+                take(slotKey, partition, now, holdNanos);
                 result = now;
             } else {
-                waiting.computeIfAbsent(account, key -> new ArrayDeque<>()).add(new Waiter(slotKey, partition, wake));
+                waiting.computeIfAbsent(account, key -> new ArrayDeque<>())
+                        .add(new Waiter(slotKey, partition, holdNanos, wake));
                 waiters++;
                 serve(now, toWake);
                 result = QUEUED;
@@ -283,8 +292,9 @@ public final class TrunkGate {
                     existing.counted = true;
                 } else {
                     long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
-                    slots.put(call.slotKey(), new Slot(now - age, call.partition(), decreases));
-                    lapsesBy(slotLapse(now - age));
+                    Slot counted = new Slot(call.partition(), decreases, now - age + slotTimeLimitNanos + 1);
+                    slots.put(call.slotKey(), counted);
+                    lapsesBy(counted.lapsesAt);
                     held++;
                 }
             }
@@ -337,15 +347,17 @@ public final class TrunkGate {
         return bucket == null || bucket.earliest(now) <= now;
     }
 
-    private void take(String slotKey, int partition, long now) {
+    private void take(String slotKey, int partition, long now, long holdNanos) {
         Slot held = slots.get(slotKey);
+        long lapsesAt = now + holdNanos + 1;
         if (held != null) {
             // Another start of the same attempt (a redelivered or re-published command, which the ledger will find
             // a duplicate): it shares the call's slot, so its release must not free the slot of the call in progress.
             held.holders++;
+            held.lapsesAt = Math.max(held.lapsesAt, lapsesAt);
         } else {
-            slots.put(slotKey, new Slot(now, partition, decreases));
-            lapsesBy(slotLapse(now));
+            slots.put(slotKey, new Slot(partition, decreases, lapsesAt));
+            lapsesBy(lapsesAt);
         }
         if (bucket != null) {
             bucket.take(now);
@@ -372,7 +384,7 @@ public final class TrunkGate {
             if (!entry.getValue().isEmpty()) {
                 waiting.put(entry.getKey(), entry.getValue());
             }
-            take(next.slotKey(), next.partition(), now);
+            take(next.slotKey(), next.partition(), now, next.holdNanos());
             granted.put(next.slotKey(), now);
             lapsesBy(grantLapse(now));
             toWake.add(next.wake());
@@ -411,7 +423,7 @@ public final class TrunkGate {
         toWake.forEach(Runnable::run);
     }
 
-    /** Slots held past the time limit are given back (their terminal status was lost), and grants never claimed. */
+    /** Slots held past their hold are given back (their terminal status was lost), and grants never claimed. */
     private void expire(long now, List<Runnable> toWake) {
         if (now < earliestLapse) {
             // Nothing can have lapsed yet: no scan of every slot on every start.
@@ -420,7 +432,7 @@ public final class TrunkGate {
         int before = slots.size();
         long next = Long.MAX_VALUE;
         for (Iterator<Slot> held = slots.values().iterator(); held.hasNext(); ) {
-            long lapse = slotLapse(held.next().acquiredAt());
+            long lapse = held.next().lapsesAt;
             if (now >= lapse) {
                 held.remove();
             } else {
@@ -443,11 +455,6 @@ public final class TrunkGate {
         }
     }
 
-    /** When a slot taken at {@code acquiredAt} is given back unless released first: once past its time limit. */
-    private long slotLapse(long acquiredAt) {
-        return acquiredAt + slotTimeLimitNanos + 1;
-    }
-
     /** When a grant made at {@code grantedAt} is given back unless claimed first. */
     private static long grantLapse(long grantedAt) {
         return grantedAt + GRANT_TIMEOUT_NANOS + 1;
@@ -466,24 +473,21 @@ public final class TrunkGate {
     public record CountedCall(String slotKey, int partition, long ageNanos) {
     }
 
-    /** A held slot: when and for which partition it was taken, and how many starts of its attempt hold it. */
+    /** A held slot: for which partition it was taken, when it lapses, and how many starts of its attempt hold it. */
     private static final class Slot {
-        private final long acquiredAt;
         private final int partition;
         /** The number of decreases made before the slot was taken ({@link #capacityRejected}). */
         private final long takenAfterDecrease;
         private int holders = 1;
+        /** When it is given back unless released first: once past its hold. */
+        private long lapsesAt;
         /** Found in flight by a count of a gained partition while a start held it (see {@link #unplaced}). */
         private boolean counted;
 
-        Slot(long acquiredAt, int partition, long takenAfterDecrease) {
-            this.acquiredAt = acquiredAt;
+        Slot(int partition, long takenAfterDecrease, long lapsesAt) {
             this.partition = partition;
             this.takenAfterDecrease = takenAfterDecrease;
-        }
-
-        long acquiredAt() {
-            return acquiredAt;
+            this.lapsesAt = lapsesAt;
         }
 
         int partition() {
@@ -491,6 +495,6 @@ public final class TrunkGate {
         }
     }
 
-    private record Waiter(String slotKey, int partition, Runnable wake) {
+    private record Waiter(String slotKey, int partition, long holdNanos, Runnable wake) {
     }
 }

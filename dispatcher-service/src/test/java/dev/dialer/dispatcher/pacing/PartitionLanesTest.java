@@ -121,6 +121,24 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCallGivenALongTimeLimitKeepsItsTrunkSlotPastTheSlotTimeLimit() {
+        placed = true;
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofMinutes(4));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        // A three-hour call, whose final status is lost: the trunk's one channel stays taken while it may talk.
+        admitWithOptions(lanes, A, "{\"timeout\":120,\"timeLimit\":10800}");
+        admit(lanes, B);
+
+        time.advanceTimeBy(Duration.ofHours(3));
+        assertThat(startsOf(B)).as("the long call may still be talking").isEmpty();
+        assertThat(built.trunk().inFlight()).isEqualTo(1);
+
+        time.advanceTimeBy(Duration.ofMinutes(6).plusSeconds(1));
+        assertThat(startsOf(B)).as("its ring timeout, time limit and margin have passed").hasSize(1);
+    }
+
+    @Test
     void holdsALaneWhileNoCarrierOfItsRouteTakesCallsAndStartsItInOrderOnceOneDoes() {
         downCallerIds.add(A);
         PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
@@ -688,6 +706,17 @@ class PartitionLanesTest {
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, headers,
                 () -> acknowledged.add(offset)), new LaneTicket(command));
+    }
+
+    private void admitWithOptions(PartitionLanes lanes, String callerId, String carrierOptions) {
+        long offset = nextOffset++;
+        String json = """
+                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","carrier_options":%s,"created_at":"2025-06-01T12:00:00Z"}"""
+                .formatted(offset, callerId, carrierOptions);
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
+                () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
     }
 
     private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {

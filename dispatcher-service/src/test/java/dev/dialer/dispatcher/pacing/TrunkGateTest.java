@@ -153,6 +153,23 @@ class TrunkGateTest {
     }
 
     @Test
+    void aSlotHeldForALongCallOutlastsTheTimeLimitAndLapsesAfterItsOwnHold() {
+        TrunkGate trunk = new TrunkGate(0, 1, SECOND, time);
+        trunk.acquireOrWait("long", "acc", 0, now(), 3 * SECOND, () -> { });
+        List<String> woken = new ArrayList<>();
+        assertThat(trunk.acquireOrWait("next", "acc", 0, now(), () -> woken.add("next")))
+                .isEqualTo(TrunkGate.QUEUED);
+
+        time.advanceTimeBy(Duration.ofMillis(2_900));
+        assertThat(woken).isEmpty();
+        assertThat(trunk.holds("long")).isTrue();
+        time.advanceTimeBy(Duration.ofMillis(200));
+
+        assertThat(woken).containsExactly("next");
+        assertThat(trunk.holds("long")).isFalse();
+    }
+
+    @Test
     void aSlotReleasedInTimeDoesNotTakeALaterOneWithItWhenItsTimeLimitWouldHaveCome() {
         TrunkGate trunk = new TrunkGate(0, 1, SECOND, time);
         trunk.acquireOrWait("early", "acc", 0, now(), () -> { });

@@ -1,0 +1,59 @@
+package dev.dialer.dispatcher.pacing;
+
+import dev.dialer.common.contract.CallCommand;
+import java.time.Duration;
+
+/**
+ * How long a call's trunk slot may be held without its final status: as long as the call itself may last, its ring
+ * timeout and time limit, and {@code slot-margin} for the way to the carrier and the final status's way back; never
+ * less than {@code slot-time-limit}.
+ *
+ * <p>The ring timeout and time limit are the command's own ({@code carrier_options.timeout} and {@code timeLimit},
+ * which both carriers send or apply in place of their defaults), else the carriers' defaults (the longer of the two,
+ * whichever carrier places the call). A call given a time limit of hours keeps its slot while it talks: with one bound
+ * for every call, its slot lapsed at {@code slot-time-limit} and the trunk carried one call more than its limit until
+ * the call ended. Each value counts for at most {@link #MAX_SECONDS}, the most the API accepts, so a slot whose final
+ * status is lost is freed within two days and a margin whatever a command says.
+ */
+final class SlotHold {
+
+    /** The most seconds of a ring timeout or a time limit counted: a day, the most the API accepts for either. */
+    static final long MAX_SECONDS = 86_400;
+
+    private final long floorNanos;
+    private final long marginNanos;
+    private final long defaultRingSeconds;
+    private final long defaultLimitSeconds;
+
+    /**
+     * @param slotTimeLimit the least a slot is held
+     * @param margin        added to the call's ring timeout and time limit
+     * @param defaultRing   the ring timeout of a command that names none
+     * @param defaultLimit  the time limit of a command that names none
+     */
+    SlotHold(Duration slotTimeLimit, Duration margin, Duration defaultRing, Duration defaultLimit) {
+        this.floorNanos = slotTimeLimit.toNanos();
+        this.marginNanos = margin.toNanos();
+        this.defaultRingSeconds = Math.min(defaultRing.toSeconds(), MAX_SECONDS);
+        this.defaultLimitSeconds = Math.min(defaultLimit.toSeconds(), MAX_SECONDS);
+    }
+
+    /** Without the carriers' defaults: a command that names no ring timeout or time limit is held the least. */
+    static SlotHold configured(PacingProperties pacing) {
+        return new SlotHold(pacing.slotTimeLimit(), pacing.slotMargin(), Duration.ZERO, Duration.ZERO);
+    }
+
+    /** How long the slot of {@code command}'s call may be held, in nanoseconds. */
+    long nanos(CallCommand command) {
+        long seconds = seconds(command, "timeout", defaultRingSeconds)
+                + seconds(command, "timeLimit", defaultLimitSeconds);
+        return Math.max(floorNanos, Duration.ofSeconds(seconds).toNanos() + marginNanos);
+    }
+
+    /** As the carriers read the option: a whole number of seconds above 0, else the default. */
+    private static long seconds(CallCommand command, String option, long fallback) {
+        Object value = command.carrierOptions().get(option);
+        return value instanceof Number number && number.longValue() > 0
+                ? Math.min(number.longValue(), MAX_SECONDS) : fallback;
+    }
+}
