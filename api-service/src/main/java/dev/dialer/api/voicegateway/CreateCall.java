@@ -3,6 +3,7 @@ package dev.dialer.api.voicegateway;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.phone.PhoneNumbers;
@@ -12,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * A Voice Gateway (jambonz) {@code POST /v1/Accounts/{sid}/Calls} body, validated. Every field the dispatcher does
@@ -44,22 +44,6 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     static final long MAX_SECONDS = 86_400;
     /** The longest application sid the call command carries ({@code flow_id}). */
     static final int MAX_APPLICATION_SID = 128;
-    /**
-     * The {@code tag} keys the dispatcher writes its own values over: the correlation ids it reads back from every
-     * callback ({@code customerData}), the carrier's route, when and which dial was sent, and the application run.
-     */
-    static final Set<String> RESERVED_TAG_KEYS = Set.of("request_id", "attempt", "account_id", "caller_id",
-            "flow_id", "carrier", "sent_at", "dial");
-    /**
-     * SIP header names (lower case) a SIP trunk carrier never adds as given: the dialog's own header fields (and
-     * their compact forms), the route and credentials it sets, and the dialer's correlation headers.
-     */
-    static final Set<String> RESERVED_HEADERS = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq",
-            "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route", "record-route",
-            "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt", "x-dialer-account-id",
-            "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
-    /** An RFC 3261 header name: a token. */
-    private static final Pattern HEADER_NAME = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
 
     static CreateCall from(Map<String, Object> body, String defaultRegion) {
         List<FieldProblem> errors = new ArrayList<>();
@@ -133,7 +117,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             return;
         }
         for (Object key : tag.keySet()) {
-            if (RESERVED_TAG_KEYS.contains(String.valueOf(key))) {
+            if (CarrierOptions.RESERVED_TAG_KEYS.contains(String.valueOf(key))) {
                 errors.add(new FieldProblem("tag." + key, "is reserved: the dialer sets it to correlate the call"));
             }
         }
@@ -141,8 +125,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
 
     /**
      * Each header as the SIP trunk carrier would add it to the INVITE, which skips one that is not a token, is one of
-     * {@link #RESERVED_HEADERS}, or whose value would end the header line; a value is text (the gateway's API takes
-     * strings).
+     * {@link CarrierOptions#RESERVED_SIP_HEADERS}, or whose value would end the header line; a value is text (the
+     * gateway's API takes strings).
      */
     private static void headers(Object value, List<FieldProblem> errors) {
         if (value == null) {
@@ -155,13 +139,13 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         headers.forEach((key, text) -> {
             String name = String.valueOf(key);
             String field = "headers." + name;
-            if (!HEADER_NAME.matcher(name).matches()) {
+            if (!CarrierOptions.isSipToken(name)) {
                 errors.add(new FieldProblem(field, "is not a SIP header name (letters, digits and -.!%*_+`'~)"));
-            } else if (RESERVED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
+            } else if (!CarrierOptions.isAllowedSipHeaderName(name)) {
                 errors.add(new FieldProblem(field, "cannot be set: the dialer writes this header itself"));
             } else if (!(text instanceof String string)) {
                 errors.add(new FieldProblem(field, "must be a string"));
-            } else if (string.indexOf('\r') >= 0 || string.indexOf('\n') >= 0) {
+            } else if (!CarrierOptions.isSipHeaderValue(string)) {
                 errors.add(new FieldProblem(field, "must not contain line breaks (CR or LF)"));
             }
         });

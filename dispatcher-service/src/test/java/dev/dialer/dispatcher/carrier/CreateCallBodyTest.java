@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.carrier;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -17,6 +18,20 @@ class CreateCallBodyTest {
             Duration.ofMinutes(5));
     private static final CreateCallBody.Sender SENDER = new CreateCallBody.Sender(HOOK, "primary",
             Instant.ofEpochMilli(1_700_000_000_123L), 2);
+
+    /**
+     * api-service refuses a client's tag key that this body writes over ({@link CarrierOptions#RESERVED_TAG_KEYS});
+     * every key written here for a command as the Voice Gateway dialect makes it (its application as the flow, no
+     * audio, no variables) must be on that list.
+     */
+    @Test
+    void everyTagKeyThisBodyWritesOverIsOneTheApiRefuses() {
+        CallCommand voiceGateway = new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345678", "app-1",
+                null, null, 0, 3, 1, null, null, Map.of(), null, null, null, null, Map.of(), Instant.EPOCH);
+        Map<String, Object> body = CreateCallBody.of(voiceGateway, PROPERTIES, SENDER);
+
+        assertThat(tag(body).keySet()).isSubsetOf(CarrierOptions.RESERVED_TAG_KEYS);
+    }
 
     @Test
     void sendsNumbersWithoutPlusAndAudioThroughTheDefaultApplication() {

@@ -1,17 +1,15 @@
 package dev.dialer.dispatcher.carrier.sip;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.sip.InvalidArgumentException;
 import javax.sip.SipProvider;
@@ -46,11 +44,6 @@ final class Invites {
     static final String AUDIO = "X-Dialer-Audio";
     static final String VARIABLES = "X-Dialer-Variables";
 
-    private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
-    private static final Set<String> RESERVED = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i", "cseq",
-            "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route", "record-route",
-            "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt", "x-dialer-account-id",
-            "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
 
     private final SipTrunkProperties properties;
     private final AddressFactory addresses;
@@ -147,8 +140,7 @@ final class Invites {
         for (Map.Entry<?, ?> entry : map.entrySet()) {
             String name = String.valueOf(entry.getKey());
             String value = entry.getValue() == null ? "" : String.valueOf(entry.getValue());
-            if (TOKEN.matcher(name).matches() && !RESERVED.contains(name.toLowerCase(Locale.ROOT))
-                    && value.indexOf('\r') < 0 && value.indexOf('\n') < 0) {
+            if (CarrierOptions.isAllowedSipHeaderName(name) && CarrierOptions.isSipHeaderValue(value)) {
                 invite.addHeader(headers.createHeader(name, value));
             }
         }

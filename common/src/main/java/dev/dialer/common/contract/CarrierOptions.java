@@ -1,0 +1,49 @@
+package dev.dialer.common.contract;
+
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * What a command's {@code carrier_options} may carry through to the carrier, for api-service, which refuses what would
+ * be left out, and the dispatcher, which leaves it out: one list, so the two cannot drift apart.
+ */
+public final class CarrierOptions {
+
+    /**
+     * The {@code tag} keys the dispatcher writes its own values over: the correlation ids it reads back from every
+     * callback ({@code customerData}), the carrier's route, when and which dial was sent, and the application run.
+     */
+    public static final Set<String> RESERVED_TAG_KEYS = Set.of("request_id", "attempt", "account_id", "caller_id",
+            "flow_id", "carrier", "sent_at", "dial");
+
+    /**
+     * SIP header names (lower case) the SIP trunk carrier never adds as given: the dialog's own header fields (and
+     * their compact forms), the route and credentials it sets, and the dialer's correlation headers.
+     */
+    public static final Set<String> RESERVED_SIP_HEADERS = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i",
+            "cseq", "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route",
+            "record-route", "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt",
+            "x-dialer-account-id", "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
+
+    /** An RFC 3261 header name: a token. */
+    private static final Pattern SIP_TOKEN = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
+
+    private CarrierOptions() {
+    }
+
+    /** Whether {@code name} is a header name the SIP trunk carrier adds as given (a token, not reserved). */
+    public static boolean isAllowedSipHeaderName(String name) {
+        return isSipToken(name) && !RESERVED_SIP_HEADERS.contains(name.toLowerCase(Locale.ROOT));
+    }
+
+    /** Whether {@code name} is an RFC 3261 token. */
+    public static boolean isSipToken(String name) {
+        return SIP_TOKEN.matcher(name).matches();
+    }
+
+    /** Whether {@code value} can be a header's value: nothing that would end the header line. */
+    public static boolean isSipHeaderValue(String value) {
+        return value.indexOf('\r') < 0 && value.indexOf('\n') < 0;
+    }
+}
