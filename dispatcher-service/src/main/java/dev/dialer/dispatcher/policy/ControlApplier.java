@@ -15,14 +15,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
 
 /**
@@ -76,8 +77,8 @@ class ControlApplier {
 
     private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
 
-    /** Controls to look at again (see {@link #lookAgain}). */
-    private final Sinks.Many<CallControl> again = Sinks.many().multicast().onBackpressureBuffer();
+    /** The looks again waiting for their time (see {@link #lookAgain}), disposed when the controls stop. */
+    private final Disposable.Composite looks = Disposables.composite();
 
     private final PolicyViews views;
     private final PolicyLedger ledger;
@@ -106,8 +107,9 @@ class ControlApplier {
      * among those acted upon meanwhile.
      */
     Flux<Void> run() {
-        return Flux.merge(views.controls(), again.asFlux())
-                .flatMap(this::apply, properties.controlConcurrency());
+        return views.controls()
+                .flatMap(this::apply, properties.controlConcurrency())
+                .doFinally(signal -> looks.dispose());
     }
 
     Mono<Void> apply(CallControl control) {
@@ -146,8 +148,21 @@ class ControlApplier {
      * claim lapsed: taken over here), or gave it back after a failure (acted on here).
      */
     private void lookAgain(CallControl control) {
-        Mono.delay(properties.controlClaimLease())
-                .subscribe(tick -> again.emitNext(control, Sinks.EmitFailureHandler.busyLooping(Duration.ofSeconds(1))));
+        AtomicReference<Disposable> look = new AtomicReference<>();
+        Disposable started = Mono.delay(properties.controlClaimLease())
+                .then(Mono.defer(() -> apply(control)))
+                .doFinally(signal -> {
+                    Disposable done = look.get();
+                    if (done != null) {
+                        looks.remove(done);
+                    }
+                })
+                .subscribe();
+        look.set(started);
+        if (started.isDisposed() || !looks.add(started)) {
+            // Ended already, or the controls stopped meanwhile (then adding disposed it).
+            looks.remove(started);
+        }
     }
 
     private Mono<String> act(CallControl control) {

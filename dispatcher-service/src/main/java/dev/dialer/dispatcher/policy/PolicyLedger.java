@@ -232,9 +232,19 @@ class PolicyLedger {
                                (SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1)""")
                 .bind(0, controlId)
                 .bind(1, lease.toMillis())
-                .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)) ? ControlClaim.CLAIMED
-                        : "claimed".equals(row.get(1, String.class)) ? ControlClaim.HELD : ControlClaim.SETTLED)
+                .map(row -> claim(Boolean.TRUE.equals(row.get(0, Boolean.class)), row.get(1, String.class)))
                 .one();
+    }
+
+    /**
+     * No row in the statement's snapshot although the insert did not claim: another dispatcher's claim, committed
+     * while this statement waited on it (the snapshot predates it), so held, not settled.
+     */
+    private static ControlClaim claim(boolean claimedHere, String outcome) {
+        if (claimedHere) {
+            return ControlClaim.CLAIMED;
+        }
+        return outcome == null || "claimed".equals(outcome) ? ControlClaim.HELD : ControlClaim.SETTLED;
     }
 
     /** Renews this dispatcher's claim on a control it is acting on, so that it does not lapse meanwhile. */

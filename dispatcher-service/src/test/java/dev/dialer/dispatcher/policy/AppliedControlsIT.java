@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.policy.PolicyLedger.ControlClaim;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * One dispatcher acts on each control, and a control whose dispatcher stopped mid-way is not left half done for good:
@@ -48,6 +51,21 @@ class AppliedControlsIT extends DispatcherOnDatabase {
         claimedAgo(control, Duration.ofDays(2));
 
         assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.SETTLED);
+    }
+
+    @Test
+    void claimsMadeAtOnceGiveTheControlToOneAndTellTheOthersItIsHeldNotSettled() {
+        for (int round = 0; round < 20; round++) {
+            String control = UUID.randomUUID().toString();
+
+            List<ControlClaim> claims = Flux.range(0, 8)
+                    .flatMap(i -> ledger.claimControl(control, LEASE).subscribeOn(Schedulers.parallel()))
+                    .collectList()
+                    .block(WAIT);
+
+            assertThat(claims).containsOnly(ControlClaim.CLAIMED, ControlClaim.HELD)
+                    .filteredOn(ControlClaim.CLAIMED::equals).hasSize(1);
+        }
     }
 
     @Test
