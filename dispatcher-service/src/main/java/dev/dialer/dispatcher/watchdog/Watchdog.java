@@ -173,7 +173,12 @@ public class Watchdog {
                 + "request; it ends canceled", quiet.requestId(), quiet.attempt(), quietFor);
         CarrierCallback ended = new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.CANCELED, null,
                 quiet.providerCallId(), null, null, null);
-        return applier.apply(ended).then(Mono.fromRunnable(() -> count("canceled")));
+        // Freed first, as not a success: the carrier never had the call, so its limit has nothing to grow on.
+        lanes.trunk().release(quiet.requestId() + "#" + quiet.attempt(), false);
+        return applier.apply(ended)
+                .filter(CallbackApplier.Result.APPLIED::equals)
+                .doOnNext(applied -> count("canceled"))
+                .then();
     }
 
     /**
