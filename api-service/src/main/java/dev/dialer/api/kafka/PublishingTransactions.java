@@ -23,8 +23,12 @@ public final class PublishingTransactions {
         return new PublishingTransactions(TransactionalOperator.create(manager));
     }
 
-    /** Runs {@code work} in a transaction to its commit or rollback; cancelling the result does not stop it. */
+    /**
+     * Runs {@code work} in a transaction to its commit or rollback; cancelling the result does not stop it. The
+     * caller's context travels with it, so a transaction the caller already runs in is joined, not a second one begun.
+     */
     public <T> Mono<T> transactional(Mono<T> work) {
-        return Mono.defer(() -> Mono.fromFuture(work.as(transactions::transactional).toFuture(), true));
+        return Mono.deferContextual(context -> Mono.fromFuture(
+                work.as(transactions::transactional).contextWrite(context).toFuture(), true));
     }
 }

@@ -4,6 +4,7 @@ import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.R2dbcTransientResourceException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
@@ -12,8 +13,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.dao.DataAccessResourceFailureException;
-import org.springframework.dao.QueryTimeoutException;
-import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -43,6 +42,7 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     private static final Set<String> CONFLICT_STATES = Set.of("40P01", "40001");
     /** Long enough for a restarted or failed-over PostgreSQL, short enough for a client's patience. */
     private static final Duration DATABASE_RETRY_AFTER = Duration.ofSeconds(5);
+    private static final Set<String> UNAVAILABLE_STATES = Set.of("57P01", "57P02", "57P03");
 
     /** A body above the codec's in-memory limit ({@code spring.http.codecs.max-in-memory-size}). */
     @ExceptionHandler(DataBufferLimitException.class)
@@ -102,19 +102,30 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     }
 
     /**
-     * A connection that failed or could not be had (refused, broken, the pool's acquire time-out), as the driver
-     * raises it or as Spring translates it.
+     * A connection that failed or could not be had (refused, broken, the pool's acquire time-out), or a server that is
+     * shutting down or out of resources, as the driver raises it or as Spring translates it. The driver's SQLState
+     * decides where it gives one: the driver raises many a statement's own error (a RAISE, an index row too large) as
+     * a resource exception, and those are no outage.
      */
     static boolean databaseUnavailable(Throwable error) {
+        boolean resourceFailure = false;
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof DataAccessResourceFailureException || cause instanceof QueryTimeoutException
-                    || cause instanceof TransientDataAccessResourceException
-                    || cause instanceof R2dbcNonTransientResourceException
-                    || cause instanceof R2dbcTransientResourceException || cause instanceof R2dbcTimeoutException) {
-                return true;
+            if (cause instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null) {
+                return unavailableState(r2dbc.getSqlState());
+            }
+            if (cause instanceof R2dbcTimeoutException || cause instanceof R2dbcNonTransientResourceException
+                    || cause instanceof R2dbcTransientResourceException
+                    || cause instanceof DataAccessResourceFailureException
+                    || cause instanceof ConnectException) {
+                resourceFailure = true;
             }
         }
-        return false;
+        return resourceFailure;
+    }
+
+    /** Connection exceptions (08), insufficient resources (53), and a server shutting down or starting (57P01–03). */
+    private static boolean unavailableState(String sqlState) {
+        return sqlState.startsWith("08") || sqlState.startsWith("53") || UNAVAILABLE_STATES.contains(sqlState);
     }
 
     /**

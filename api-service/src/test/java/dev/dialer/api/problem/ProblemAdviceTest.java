@@ -74,6 +74,8 @@ class ProblemAdviceTest {
                     .jsonPath("$.detail").value(detail -> assertThat((String) detail).contains("may not have"));
         }
         client.post().uri("/bug").exchange().expectStatus().isEqualTo(500);
+        // The driver raises a statement's own error of a state it does not map as a resource exception too.
+        client.post().uri("/statement-refused").exchange().expectStatus().isEqualTo(500);
     }
 
     /** Fails as a request does while PostgreSQL is away, as the driver and the pool raise it and as Spring wraps it. */
@@ -82,7 +84,8 @@ class ProblemAdviceTest {
 
         @PostMapping("/refused")
         Mono<String> refused() {
-            return Mono.error(new R2dbcNonTransientResourceException("Connection refused: localhost/127.0.0.1:5432"));
+            return Mono.error(new DataAccessResourceFailureException("Failed to obtain R2DBC Connection",
+                    new R2dbcNonTransientResourceException("Connection refused: localhost/127.0.0.1:5432")));
         }
 
         @PostMapping("/pool-exhausted")
@@ -92,7 +95,15 @@ class ProblemAdviceTest {
 
         @PostMapping("/translated")
         Mono<String> translated() {
-            return Mono.error(new DataAccessResourceFailureException("connection closed"));
+            return Mono.error(new DataAccessResourceFailureException("execute",
+                    new R2dbcNonTransientResourceException("terminating connection due to administrator command",
+                            "57P01")));
+        }
+
+        @PostMapping("/statement-refused")
+        Mono<String> statementRefused() {
+            return Mono.error(new DataAccessResourceFailureException("execute",
+                    new R2dbcNonTransientResourceException("index row size exceeds maximum", "54000")));
         }
 
         @PostMapping("/bug")
