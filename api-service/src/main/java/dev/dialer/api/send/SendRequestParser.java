@@ -45,6 +45,7 @@ final class SendRequestParser {
     /** A caller ID in any format (separators, a leading 00) fits: a longer one is refused before it is read. */
     static final int MAX_NUMBER = CallerIdCache.MAX_KEY_CHARS;
     static final int MAX_FLOW_ID = 128;
+    static final String MISTYPED_NUMBER = "must be a phone number, as a string or digits";
     static final int MAX_AUDIO = 2048;
     static final int MAX_NAME = 128;
     static final int MAX_WEBHOOK_ID = 64;
@@ -191,10 +192,14 @@ final class SendRequestParser {
         List<String> raw = new ArrayList<>();
         List<String> foreignIds = new ArrayList<>();
         Set<Integer> mistypedForeignIds = new HashSet<>();
+        Set<Integer> mistypedNumbers = new HashSet<>();
         if (node != null && node.isArray()) {
             for (JsonNode element : node) {
                 if (element.isObject()) {
                     JsonNode number = element.get("number");
+                    if (number != null && !number.isNull() && !number.isString() && !number.isNumber()) {
+                        mistypedNumbers.add(raw.size());
+                    }
                     raw.add(number != null && (number.isString() || number.isNumber()) ? number.asString().strip()
                             : "");
                     JsonNode foreign = element.get("foreign_id");
@@ -204,6 +209,9 @@ final class SendRequestParser {
                     foreignIds.add(foreign != null && (foreign.isString() || foreign.isNumber())
                             && !foreign.asString().isBlank() ? foreign.asString().strip() : null);
                 } else {
+                    if (!element.isNull() && !element.isString() && !element.isNumber()) {
+                        mistypedNumbers.add(raw.size());
+                    }
                     raw.add(element.isString() || element.isNumber() ? element.asString().strip() : "");
                     foreignIds.add(null);
                 }
@@ -241,6 +249,11 @@ final class SendRequestParser {
             if (nul != null) {
                 errors.add(new FieldProblem(nul, NulCharacters.MESSAGE));
                 recipients.add(new SendRequest.Recipient(nul, raw.get(i), null, NulCharacters.MESSAGE, null));
+                continue;
+            }
+            if (mistypedNumbers.contains(i)) {
+                // true, [..] or {..} where a number belongs: said as it is, not as an empty number.
+                recipients.add(new SendRequest.Recipient(field, raw.get(i), null, MISTYPED_NUMBER, foreignId));
                 continue;
             }
             if (foreignId != null && foreignId.length() > MAX_FOREIGN_ID) {

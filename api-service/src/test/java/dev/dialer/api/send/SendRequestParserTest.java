@@ -2,6 +2,7 @@ package dev.dialer.api.send;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
@@ -244,6 +245,18 @@ class SendRequestParserTest {
         assertThat(fieldsOf("""
                 {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":false}]}"""))
                 .containsExactly("to.foreign_id");
+    }
+
+    @Test
+    void saysARecipientNumberOfTheWrongTypeIsOneNotThatItIsEmpty() {
+        SendRequest request = parse("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":true},["919876543216"],
+                 {"number":{"n":"919876543217"}},"919876543218"]}""");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::field, SendRequest.Recipient::error)
+                .containsExactly(tuple("to[0]", SendRequestParser.MISTYPED_NUMBER),
+                        tuple("to[1]", SendRequestParser.MISTYPED_NUMBER),
+                        tuple("to[2]", SendRequestParser.MISTYPED_NUMBER), tuple("to[3]", null));
     }
 
     @Test
