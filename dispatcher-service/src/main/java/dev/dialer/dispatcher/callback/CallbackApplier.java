@@ -16,6 +16,7 @@ import dev.dialer.dispatcher.outcome.OwnCancels;
 import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.PacingProperties;
+import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryDecision;
 import dev.dialer.dispatcher.retry.RetryMetrics;
@@ -428,7 +429,7 @@ public class CallbackApplier {
     }
 
     private static String slotKey(CarrierCallback callback) {
-        return callback.requestId() + "#" + callback.attempt();
+        return TrunkGate.slotKey(callback.requestId(), callback.attempt());
     }
 
     /**

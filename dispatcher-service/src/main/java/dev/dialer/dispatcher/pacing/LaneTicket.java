@@ -14,6 +14,6 @@ public record LaneTicket(CallCommand command) {
     }
 
     String slotKey() {
-        return command.requestId() + "#" + command.attempt();
+        return TrunkGate.slotKey(command.requestId(), command.attempt());
     }
 }

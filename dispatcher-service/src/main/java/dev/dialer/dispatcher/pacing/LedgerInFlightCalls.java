@@ -39,7 +39,7 @@ class LedgerInFlightCalls implements InFlightCalls {
 
     private static TrunkGate.CountedCall counted(InFlightAttempt attempt, int partitionCount, Instant now) {
         long age = Duration.between(attempt.carrierAskedAt(), now).toNanos();
-        return new TrunkGate.CountedCall(attempt.requestId() + "#" + attempt.attempt(),
+        return new TrunkGate.CountedCall(TrunkGate.slotKey(attempt.requestId(), attempt.attempt()),
                 partitionOf(attempt.callerId(), partitionCount), age);
     }
 

@@ -469,6 +469,14 @@ public final class TrunkGate {
         return nanoTime.getAsLong();
     }
 
+    /**
+     * The key of an attempt's slot, whoever takes, counts or frees it: one slot an attempt, however often it is
+     * dialled.
+     */
+    public static String slotKey(String requestId, int attempt) {
+        return requestId + "#" + attempt;
+    }
+
     /** A call found in flight on a gained partition: its slot key, partition, and time since it was placed. */
     public record CountedCall(String slotKey, int partition, long ageNanos) {
     }

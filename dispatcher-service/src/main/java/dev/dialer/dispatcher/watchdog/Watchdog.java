@@ -14,6 +14,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -174,7 +175,7 @@ public class Watchdog {
         CarrierCallback ended = new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.CANCELED, null,
                 quiet.providerCallId(), null, null, null);
         // Freed first, as not a success: the carrier never had the call, so its limit has nothing to grow on.
-        lanes.trunk().release(quiet.requestId() + "#" + quiet.attempt(), false);
+        lanes.trunk().release(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), false);
         return applier.apply(ended)
                 .filter(CallbackApplier.Result.APPLIED::equals)
                 .doOnNext(applied -> count("canceled"))
@@ -197,7 +198,7 @@ public class Watchdog {
                         .retryWhen(InfraRetry.brief("fail attempt")))
                 .doOnNext(failed -> {
                     // Nothing else will end it: no callback comes for a call the carrier does not know.
-                    lanes.trunk().release(quiet.requestId() + "#" + quiet.attempt(), false);
+                    lanes.trunk().release(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), false);
                     count(STATUS_TIMEOUT);
                 })
                 .then();
