@@ -40,13 +40,8 @@ class RestartIT {
                     .status(AttemptStatus.RINGING).build();
 
             try (ConfigurableApplicationContext first = start()) {
-                // Published once the service has created the topics.
-                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "restart", secret,
-                        true, Instant.now()));
-                await().atMost(WAIT).until(() -> first.getBean(WebhookDirectory.class).current(id) != null);
-                fixture.publishEvents(requestId, List.of(event));
-                DatabaseClient database = first.getBean(DatabaseClient.class);
-                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == 1);
+                firstTryStoredForRetry(fixture, first, new WebhookConfig(id, account, receiver.url("hooks/" + id),
+                        "restart", secret, true, Instant.now()), requestId, event);
             }
             // Stopped well before the retry is due (100 schedule seconds of 100 ms): nobody has retried yet.
             assertThat(receiver.at("hooks/" + id)).hasSize(1);
@@ -76,12 +71,9 @@ class RestartIT {
                     .status(AttemptStatus.RINGING).build();
 
             try (ConfigurableApplicationContext first = start()) {
-                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "restart",
-                        newSecret(), true, Instant.now()));
-                await().atMost(WAIT).until(() -> first.getBean(WebhookDirectory.class).current(id) != null);
-                fixture.publishEvents(requestId, List.of(event));
+                firstTryStoredForRetry(fixture, first, new WebhookConfig(id, account, receiver.url("hooks/" + id),
+                        "restart", newSecret(), true, Instant.now()), requestId, event);
                 DatabaseClient database = first.getBean(DatabaseClient.class);
-                await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == 1);
                 // As if the service had been down past the retry's due time: the next run polls it at once.
                 database.sql("UPDATE webhook.retries SET next_attempt_at = now() - interval '1 minute' "
                                 + "WHERE event_id = :id")
@@ -109,12 +101,9 @@ class RestartIT {
                     .status(AttemptStatus.RINGING).build();
 
             try (ConfigurableApplicationContext service = start()) {
-                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "repeat",
-                        newSecret(), true, Instant.now()));
-                await().atMost(WAIT).until(() -> service.getBean(WebhookDirectory.class).current(id) != null);
+                firstTryStoredForRetry(fixture, service, new WebhookConfig(id, account, receiver.url("hooks/" + id),
+                        "repeat", newSecret(), true, Instant.now()), requestId, event);
                 DatabaseClient database = service.getBean(DatabaseClient.class);
-                fixture.publishEvents(requestId, List.of(event));
-                await().atMost(WAIT).until(() -> retryRows(database, event.eventId()) == 1);
 
                 // The same event again, as a record read a second time or published twice by the outbox.
                 fixture.publishEvents(requestId, List.of(event));
@@ -125,6 +114,19 @@ class RestartIT {
                 assertThat(receiver.at("hooks/" + id)).hasSize(1);
             }
         }
+    }
+
+    /**
+     * Publishes the webhook (once the service has created the topics) and, once the service knows it, the event; waits
+     * until the event's failed first try is stored for a retry.
+     */
+    private static void firstTryStoredForRetry(ItFixture fixture, ConfigurableApplicationContext service,
+                                               WebhookConfig webhook, String requestId, CallEvent event) {
+        fixture.publishWebhook(webhook);
+        await().atMost(WAIT).until(() -> service.getBean(WebhookDirectory.class).current(webhook.id()) != null);
+        fixture.publishEvents(requestId, List.of(event));
+        DatabaseClient database = service.getBean(DatabaseClient.class);
+        await().atMost(WAIT).until(() -> pendingTries(database, event.eventId()) == 1);
     }
 
     private static long retryRows(DatabaseClient database, String eventId) {
