@@ -10,6 +10,7 @@ import static dev.dialer.dispatcher.DispatcherFixture.signature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
@@ -58,7 +59,7 @@ class DispatcherIT {
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET))
-            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ);
+            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ, Topics.CARRIER_CALLBACKS);
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -371,6 +372,44 @@ class DispatcherIT {
     }
 
     @Test
+    void callbacksOfACallDialledHereAreAppliedWhereTheyArrive() {
+        String requestId = newRequestId();
+        double inPlaceBefore = routed("in_place");
+        double topicBefore = routed("topic");
+
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(event -> assertThat(event.get("status").stringValue()).isEqualTo("answered"));
+        // trying, ringing, in-progress and completed: this dispatcher owns the caller ID and dialled the call, so
+        // none of them travelled through dialer.carrier.callbacks.
+        assertThat(routed("in_place")).isGreaterThanOrEqualTo(inPlaceBefore + 4);
+        assertThat(routed("topic")).isEqualTo(topicBefore);
+    }
+
+    @Test
+    void aCallbackAboutACallThisDispatcherNoLongerHoldsGoesThroughTheTopicToTheOwner() {
+        String requestId = newRequestId();
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+        fixture.awaitFinal(requestId);
+        ReceivedCall call = fixture.callsFor(requestId).get(0);
+        double topicBefore = routed("topic");
+        double ignoredBefore = ignoredCallbacks("completed");
+        // The call ended, so this dispatcher no longer holds it: a repeat of its end, tagged as the dispatcher tagged
+        // it (caller ID included), is appended for the caller ID's owner, which reads it back and ignores it.
+        String repeated = """
+                {"call_sid":"%s","call_status":"completed","sip_status":200,"sip_reason":"OK","customerData":%s}"""
+                .formatted(call.callSid(), Contract.mapper().writeValueAsString(call.tag()));
+
+        postSigned(repeated).expectStatus().isOk();
+
+        assertThat(routed("topic")).isEqualTo(topicBefore + 1);
+        await().atMost(WAIT).until(() -> fixture.records(Topics.CARRIER_CALLBACKS, CALLER).stream()
+                .anyMatch(record -> record.value().contains(requestId)));
+        await().atMost(WAIT).until(() -> ignoredCallbacks("completed") == ignoredBefore + 1);
+    }
+
+    @Test
     void readinessFollowsTheCommandPipeline() {
         Lifecycle pipeline = context.getBean("commandConsumerLifecycle", Lifecycle.class);
         pipeline.stop();
@@ -412,6 +451,10 @@ class DispatcherIT {
         return """
                 {"call_sid":"%s","call_status":"%s","sip_status":%d,"sip_reason":"%s",
                  "customerData":{"request_id":"%s","attempt":1}}""".formatted(callSid, status, sip, reason, requestId);
+    }
+
+    private double routed(String path) {
+        return meters.counter("dialer.dispatcher.callbacks.routed", "path", path).count();
     }
 
     private double ignoredCallbacks(String status) {

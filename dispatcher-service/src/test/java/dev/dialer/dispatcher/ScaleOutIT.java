@@ -10,6 +10,10 @@ import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,7 +38,8 @@ import org.springframework.context.Lifecycle;
 /**
  * Two dispatchers in one consumer group, joining and leaving at fixed call counts, against the carrier simulator over
  * real HTTP: every call is placed exactly once, and every call's callbacks (which reach the instance that placed it)
- * are applied by whichever instance owns the caller ID, so every request gets its one final event.
+ * are applied by whichever instance owns the caller ID (where they arrive when that is the instance that placed the
+ * call, else through the callbacks topic), so every request gets its one final event.
  */
 class ScaleOutIT {
 
@@ -89,7 +94,7 @@ class ScaleOutIT {
     }
 
     @Test
-    void dispatchersJoiningAndLeavingPlaceEveryCallExactlyOnceAndFinishEveryRequest() {
+    void dispatchersJoiningAndLeavingPlaceEveryCallExactlyOnceAndFinishEveryRequest() throws Exception {
         ConfigurableApplicationContext first = dispatcher();
         tail = new TopicTail(Infrastructure.shared().kafkaBootstrapServers(), List.of(Topics.CALL_EVENTS));
         awaitMembers(1);
@@ -101,7 +106,8 @@ class ScaleOutIT {
         awaitFinals();
 
         // The first leaves the group; its web endpoint stays up, so callbacks the simulator still sends there are
-        // appended to the callbacks topic and applied by the second, now the owner of every caller ID.
+        // appended to the callbacks topic and applied by the second, now the owner of every caller ID (checked
+        // below with a callback posted there).
         first.getBean("commandConsumerLifecycle", Lifecycle.class).stop();
         awaitMembers(1);
         produceAndAwaitDialled(PER_PHASE);
@@ -113,12 +119,41 @@ class ScaleOutIT {
                 .as("dials of %s", attempt).isEqualTo(1L));
         assertThat(dialsPerAttempt.keySet()).isEqualTo(requests.stream().map(id -> id + "#1")
                 .collect(Collectors.toSet()));
-        // Both took part: each dialled some of the calls and appended callbacks for the owner to apply.
+        // Each dialled some of the calls and applied their callbacks where they arrived (it owned their caller IDs).
         for (ConfigurableApplicationContext dispatcher : List.of(first, second)) {
             MeterRegistry meters = dispatcher.getBean(MeterRegistry.class);
             assertThat(meters.counter("dialer.dispatcher.commands", "outcome", "dialled").count()).isPositive();
-            assertThat(meters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count()).isPositive();
+            assertThat(meters.counter("dialer.dispatcher.callbacks.routed", "path", "in_place").count()).isPositive();
         }
+        // The first, out of the group, owns no caller ID: a callback it takes goes through the topic to the second,
+        // which applies it (a repeat of an end: ignored).
+        MeterRegistry firstMeters = first.getBean(MeterRegistry.class);
+        MeterRegistry secondMeters = second.getBean(MeterRegistry.class);
+        double topicBefore = firstMeters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count();
+        double ignoredBefore = ignoredCompleted(secondMeters);
+        assertThat(postToFirst(first, mine().get(mine().size() - 1))).isEqualTo(200);
+        assertThat(firstMeters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count())
+                .isEqualTo(topicBefore + 1);
+        await().atMost(WAIT).until(() -> ignoredCompleted(secondMeters) == ignoredBefore + 1);
+    }
+
+    private static double ignoredCompleted(MeterRegistry meters) {
+        return meters.counter("dialer.dispatcher.callbacks", "status", "completed", "result", "ignored").count();
+    }
+
+    /** Posts a signed repeat of the call's end, tagged as the dispatcher tagged it, to the first's endpoint. */
+    private static int postToFirst(ConfigurableApplicationContext first, ReceivedCall call) throws Exception {
+        String body = """
+                {"call_sid":"%s","call_status":"completed","sip_status":200,"sip_reason":"OK","customerData":%s}"""
+                .formatted(call.callSid(), Contract.mapper().writeValueAsString(call.tag()));
+        String port = first.getEnvironment().getProperty("local.server.port");
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                        + "/carrier/voice-gateway/status"))
+                .header("Content-Type", "application/json")
+                .header("Jambonz-Signature", DispatcherFixture.signature(SECRET, body))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     private void produceAndAwaitDialled(int count) {

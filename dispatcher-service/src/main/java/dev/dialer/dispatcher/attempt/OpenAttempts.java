@@ -67,6 +67,13 @@ public class OpenAttempts {
         return open != null && open.dial() > dial;
     }
 
+    /** Whether this dispatcher recorded the attempt and has not seen it end (as far as it still remembers). */
+    public boolean dialledHere(String requestId, int attempt) {
+        synchronized (commands) {
+            return commands.containsKey(key(requestId, attempt));
+        }
+    }
+
     /** The attempt ended, or went back to the schedule: its callbacks, if any more come, read the ledger. */
     public void ended(String requestId, int attempt) {
         synchronized (commands) {

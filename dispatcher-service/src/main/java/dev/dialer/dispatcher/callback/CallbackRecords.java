@@ -13,11 +13,11 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 /**
- * Carrier callbacks through {@code dialer.carrier.callbacks}: the status endpoint appends each verified callback,
- * untouched, keyed by the call's caller ID, so it lands on the partition number the caller ID's commands use; the
- * dispatcher that owns that partition (the commands and callbacks topics are co-partitioned and assigned together)
- * applies it. One writer per call: its trunk slot, the order of its statuses and its single final event stay with
- * the dispatcher that dialled it, whichever instance the carrier's HTTP request reached.
+ * Carrier callbacks through {@code dialer.carrier.callbacks}: the status endpoint appends each verified callback it
+ * does not apply in place, untouched, keyed by the call's caller ID, so it lands on the partition number the caller
+ * ID's commands use; the dispatcher that owns that partition (the commands and callbacks topics are co-partitioned and
+ * assigned together) applies it. One writer per call: its trunk slot, the order of its statuses and its single final
+ * event stay with the caller ID's owner, whichever instance the carrier's HTTP request reached.
  *
  * <p>Answering-machine events travel the same way ({@link JambonzCallbackReader} tells them apart by their
  * {@code type}).
@@ -29,6 +29,12 @@ import reactor.core.publisher.Mono;
 public class CallbackRecords {
 
     private static final Logger log = LoggerFactory.getLogger(CallbackRecords.class);
+    /** Routed through the topic to the caller ID's owner. */
+    static final String TOPIC = "topic";
+    /** Applied where it arrived: its tag names no caller ID. */
+    static final String DIRECT = "direct";
+    /** Applied where it arrived by the caller ID's owner, which dialled the call (decision 0100). */
+    static final String IN_PLACE = "in_place";
 
     private final CallbackApplier applier;
     private final KafkaPublisher publisher;
@@ -38,7 +44,7 @@ public class CallbackRecords {
         this.applier = applier;
         this.publisher = publisher;
         this.registry = registry;
-        for (String path : new String[] {"topic", "direct"}) {
+        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE}) {
             registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
         }
     }
@@ -47,12 +53,12 @@ public class CallbackRecords {
     Mono<Void> append(String callerId, byte[] body) {
         return publisher.publish(OutboundRecord.of(Topics.CARRIER_CALLBACKS, callerId, body))
                 .retryWhen(InfraRetry.brief("append callback"))
-                .then(Mono.fromRunnable(() -> registry.counter("dialer.dispatcher.callbacks.routed", "path", "topic")
-                        .increment()));
+                .then(Mono.fromRunnable(() -> routed(TOPIC)));
     }
 
-    void appliedDirectly() {
-        registry.counter("dialer.dispatcher.callbacks.routed", "path", "direct").increment();
+    /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT} or {@link #IN_PLACE}. */
+    void routed(String path) {
+        registry.counter("dialer.dispatcher.callbacks.routed", "path", path).increment();
     }
 
     /** Applies one callback record, then acknowledges it; never errors. */

@@ -1,8 +1,10 @@
 package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
+import dev.dialer.dispatcher.command.KeyRouting;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.LinkedHashSet;
@@ -26,12 +28,15 @@ import reactor.core.publisher.Mono;
  * answering-machine hook ({@code amd.actionHook}, {@value StatusHookUrl#AMD_PATH}), the only non-operational
  * endpoints of this service. Both verify {@code Jambonz-Signature} alike.
  *
- * <p>A verified callback whose tag names the caller ID is appended to {@code dialer.carrier.callbacks} keyed by it
- * ({@link CallbackRecords}) and answered 200 once Kafka has it, so whichever dispatcher owns the caller ID applies it;
- * one without is applied here and answered once its events are published. jambonz posts a call's callbacks one after
- * another, so answering only then keeps each call's callbacks in order, on the topic as in the database. jambonz does
- * not resend a refused callback; a lost status is the reconciliation watchdog's to find. An answering-machine event
- * travels the same way; its {@code type} tells the consumer what it is.
+ * <p>A verified callback whose tag names the caller ID goes to the dispatcher that owns the caller ID. When that is
+ * this one and it dialled the call (the common case: the carrier posts to the URL of the dispatcher that placed the
+ * call), it is applied here and answered once its events are in the outbox (decision 0100); if that fails, or this
+ * dispatcher is not the owner, it is appended to {@code dialer.carrier.callbacks} keyed by the caller ID
+ * ({@link CallbackRecords}) and answered 200 once Kafka has it. A callback whose tag names no caller ID is applied
+ * here. jambonz posts a call's callbacks one after another, each once the last is answered, so answering only then
+ * keeps each call's callbacks in order. jambonz does not resend a refused callback; a lost status is the
+ * reconciliation watchdog's to find. An answering-machine event travels the same way; its {@code type} tells the
+ * consumer what it is.
  */
 @RestController
 class VoiceGatewayStatusEndpoint {
@@ -43,10 +48,17 @@ class VoiceGatewayStatusEndpoint {
     private final CallbackRecords callbacks;
     private final CallbackLag lag;
     private final MeterRegistry registry;
+    private final boolean applyInPlace;
+    private final KeyRouting keys;
+    private final OpenAttempts openAttempts;
 
     VoiceGatewayStatusEndpoint(CarrierProperties properties, CarrierRoutingProperties routing,
                                CallbackApplier applier, CallbackRecords callbacks, CallbackLag lag,
-                               MeterRegistry registry) {
+                               MeterRegistry registry, CallbackProperties callbackProperties, KeyRouting keys,
+                               OpenAttempts openAttempts) {
+        this.applyInPlace = callbackProperties.appliesInPlace(properties.callbackUrl());
+        this.keys = keys;
+        this.openAttempts = openAttempts;
         this.applier = applier;
         this.callbacks = callbacks;
         this.lag = lag;
@@ -152,18 +164,45 @@ class VoiceGatewayStatusEndpoint {
         return route(parsed, raw, () -> applier.apply(parsed.detected(answeredBy.get())));
     }
 
-    /** To the caller ID's owner through the callbacks topic, or applied here when the tag names no caller ID. */
+    /**
+     * Applied here when this dispatcher owns the caller ID and dialled the call, or when the tag names no caller ID;
+     * otherwise to the caller ID's owner through the callbacks topic.
+     */
     private Mono<ResponseEntity<Object>> route(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                Supplier<Mono<CallbackApplier.Result>> here) {
-        if (parsed.callerId() != null) {
-            return callbacks.append(parsed.callerId(), raw)
-                    .thenReturn(ResponseEntity.ok().build())
+        if (parsed.callerId() == null) {
+            // A tag without a caller ID (not one this dispatcher wrote) cannot be routed to an owner: applied here.
+            callbacks.routed(CallbackRecords.DIRECT);
+            return Mono.defer(here)
+                    .map(this::answer)
                     .onErrorResume(error -> notApplied(parsed, error));
         }
-        // A tag without a caller ID (not one this dispatcher wrote) cannot be routed to an owner: applied here.
-        callbacks.appliedDirectly();
-        return Mono.defer(here)
-                .map(this::answer)
+        if (ownedAndDialledHere(parsed)) {
+            return Mono.defer(here)
+                    .doOnNext(result -> callbacks.routed(CallbackRecords.IN_PLACE))
+                    .map(this::answer)
+                    .onErrorResume(error -> {
+                        log.warn("callback {} for request {} attempt {} could not be applied in place; appended for "
+                                + "the caller ID's owner", parsed.isAnsweringMachineEvent() ? parsed.amdType()
+                                : parsed.callStatus(), parsed.requestId(), parsed.attempt(), error);
+                        return toOwner(parsed, raw);
+                    });
+        }
+        return toOwner(parsed, raw);
+    }
+
+    /**
+     * Whether this dispatcher is the one writer of the call: it owns the caller ID's partition now and recorded the
+     * attempt. A call it dialled before its partition moved, or one another dispatcher dialled, goes to the owner.
+     */
+    private boolean ownedAndDialledHere(JambonzCallbackReader.Parsed parsed) {
+        return applyInPlace && keys.owns(parsed.callerId())
+                && openAttempts.dialledHere(parsed.requestId(), parsed.attempt());
+    }
+
+    private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw) {
+        return callbacks.append(parsed.callerId(), raw)
+                .thenReturn(ResponseEntity.ok().build())
                 .onErrorResume(error -> notApplied(parsed, error));
     }
 

@@ -79,7 +79,9 @@ public class CommandConsumer {
                 .groupBy(record -> record.topic() + "-" + record.partition())
                 .flatMap(partition -> partition.key().startsWith(Topics.CARRIER_CALLBACKS + "-")
                         ? inOrder(partition, flow)
-                        : inLanes(partition, flow), 2 * properties.concurrency());
+                        : inLanes(partition, flow), 2 * properties.concurrency())
+                // Stopped, this dispatcher applies no callback in place: the partitions' next owners apply them.
+                .doFinally(signal -> routing.ownsNone());
     }
 
     /**
@@ -122,6 +124,7 @@ public class CommandConsumer {
     }
 
     private void assigned(Set<Integer> partitions) {
+        routing.owns(partitions, Set.of());
         lanes.owns(partitions, Set.of(), routing.partitions());
         partitions.forEach(number -> {
             PartitionLanes back = byPartition.get(number);
@@ -154,6 +157,7 @@ public class CommandConsumer {
     }
 
     private void revoked(Set<Integer> partitions) {
+        routing.owns(Set.of(), partitions);
         lanes.owns(Set.of(), partitions, routing.partitions());
         partitions.forEach(number -> {
             PartitionLanes revoked = byPartition.get(number);

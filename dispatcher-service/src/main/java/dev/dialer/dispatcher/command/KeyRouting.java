@@ -4,6 +4,8 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +25,7 @@ public class KeyRouting {
     private static final Logger log = LoggerFactory.getLogger(KeyRouting.class);
 
     private volatile int partitions;
+    private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
 
     /** Set once the commands topic is known (start-up), and again if it grows. */
     public void commandsTopicHas(int partitionCount) {
@@ -71,6 +74,26 @@ public class KeyRouting {
     /** Partitions of the commands topic; 0 before start-up has learnt it. */
     public int partitions() {
         return partitions;
+    }
+
+    /**
+     * The consumer was given {@code assigned} and lost {@code revoked} (partition numbers, the same for both topics).
+     * A rebalance revokes before it assigns, so between the two this dispatcher owns none of the partitions moving.
+     */
+    public void owns(Set<Integer> assigned, Set<Integer> revoked) {
+        owned.removeAll(revoked);
+        owned.addAll(assigned);
+    }
+
+    /** The consumer stopped: this dispatcher owns no partition any more. */
+    public void ownsNone() {
+        owned.clear();
+    }
+
+    /** Whether this dispatcher owns the partition of {@code callerId} now: it applies that caller ID's callbacks. */
+    public boolean owns(String callerId) {
+        int count = partitions;
+        return count > 0 && owned.contains(partitionFor(callerId, count));
     }
 
     /** Whether the record is on the wrong partition for its caller ID, or keyed by something else. */

@@ -51,7 +51,7 @@ class StatusMovesIT extends DispatcherOnDatabase {
 
     @BeforeEach
     void ownBatcher() {
-        moves = new StatusMoves(attempts, events, new CallbackProperties(5, 2), registry);
+        moves = new StatusMoves(attempts, events, new CallbackProperties(5, 2, null), registry);
     }
 
     @Autowired

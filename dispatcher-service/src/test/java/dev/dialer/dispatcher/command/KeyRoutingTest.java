@@ -7,6 +7,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +29,24 @@ class KeyRoutingTest {
     void agreesWithTheJavaClientsPartitioner() {
         byte[] key = CALLER.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         assertThat(KeyRouting.partitionFor(CALLER, 12)).isEqualTo(BuiltInPartitioner.partitionForKey(key, 12));
+    }
+
+    @Test
+    void ownsACallerIdWhilePartitionOfItIsAssigned() {
+        int partition = KeyRouting.partitionFor(CALLER, 12);
+        assertThat(routing.owns(CALLER)).as("before the topic's count is known").isFalse();
+        routing.commandsTopicHas(12);
+        assertThat(routing.owns(CALLER)).as("before any assignment").isFalse();
+
+        routing.owns(Set.of(partition, (partition + 1) % 12), Set.of());
+        assertThat(routing.owns(CALLER)).isTrue();
+
+        routing.owns(Set.of(), Set.of(partition));
+        assertThat(routing.owns(CALLER)).as("revoked").isFalse();
+
+        routing.owns(Set.of(partition), Set.of());
+        routing.ownsNone();
+        assertThat(routing.owns(CALLER)).as("the consumer stopped").isFalse();
     }
 
     @Test
