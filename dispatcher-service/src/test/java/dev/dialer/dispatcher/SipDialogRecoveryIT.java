@@ -9,6 +9,8 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.callback.CallbackApplier;
+import dev.dialer.dispatcher.callback.SipStatusReports;
+import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.PlacedCall;
@@ -24,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -82,6 +85,12 @@ class SipDialogRecoveryIT {
     @Autowired
     DatabaseClient db;
 
+    @Autowired
+    SipStatusReports reports;
+
+    @Autowired
+    KeyRouting keys;
+
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) throws Exception {
         Infrastructure.Endpoints infra = Infrastructure.shared();
@@ -107,7 +116,7 @@ class SipDialogRecoveryIT {
     void answeredCallIsEndedWithByeByTheNextCarrierAndItsAttemptEndsOnceAnswered() throws Exception {
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
         if (tail == null) {
-            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS));
+            tail = new TopicTail(bootstrap, List.of(Topics.CALL_EVENTS, Topics.CARRIER_CALLBACKS));
         }
         producer = TestKafka.producer(bootstrap);
         String requestId = "sip-restart-" + UUID.randomUUID();
@@ -237,6 +246,46 @@ class SipDialogRecoveryIT {
         }
     }
 
+    @Test
+    @Order(5)
+    void statusesOfACallWhoseCallerIdThisDispatcherNoLongerOwnsGoThroughTheTopicToTheOwner() throws Exception {
+        double topicBefore = meters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count();
+        try (Sipp busy = Sipp.uas("busy")) {
+            SipTrunkProperties towardsBusy = towards(busy.port(), freeUdpPort());
+            String requestId = "sip-moved-" + UUID.randomUUID();
+            String callerId = "+4930777004";
+            CallCommand command = new CallCommand(1, requestId, "acc-sip", callerId, "+4915112345670", null,
+                    "welcome.wav", "sip-moved", 0, 1, 1, null, null, Map.of(), null, null, null, null, null,
+                    Instant.now());
+            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+            // The caller ID's partition moved to another dispatcher (here: this one's consumer, which still reads
+            // every partition, stands in for it), while the call stays with the SIP stack that placed it.
+            keys.ownsNone();
+            SipTrunkCarrier placing = SipTrunkCarrier.durable(towardsBusy, reports::report, Clock.systemUTC(), meters,
+                    db);
+            try {
+                placing.start();
+                assertThat(placing.place(command, 1).block(WAIT)).isNotNull();
+                assertThat(busy.awaitExit(WAIT)).as("sipp answered busy: %s", busy.output()).isZero();
+
+                await().atMost(WAIT).until(() -> !finals(requestId).isEmpty());
+                assertThat(statuses(requestId)).containsExactly("initiated", "busy");
+                assertThat(finals(requestId)).singleElement()
+                        .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("exhausted"));
+                assertThat(attemptColumn(requestId, "status")).isEqualTo("busy");
+                // initiated and busy (sipp's scenario sends no 180): each appended for the owner, which read it
+                // back and applied it.
+                assertThat(meters.counter("dialer.dispatcher.callbacks.routed", "path", "topic").count())
+                        .isEqualTo(topicBefore + 2);
+                await().atMost(WAIT).until(() -> tail.all(Topics.CARRIER_CALLBACKS).stream()
+                        .filter(record -> record.value().contains(requestId)).count() == 2);
+            } finally {
+                placing.close();
+                keys.owns(Set.of(0, 1, 2), Set.of());
+            }
+        }
+    }
+
     /**
      * A call of {@code requestId} placed by a carrier of this test's own towards {@code trunk} (the application's
      * carrier stopped, so it takes nothing over), ringing, kept as {@code early}; then that carrier stops.
@@ -245,7 +294,8 @@ class SipDialogRecoveryIT {
                                                   int maxAttempts) {
         first.stop();
         if (tail == null) {
-            tail = new TopicTail(Infrastructure.shared().kafkaBootstrapServers(), List.of(Topics.CALL_EVENTS));
+            tail = new TopicTail(Infrastructure.shared().kafkaBootstrapServers(),
+                    List.of(Topics.CALL_EVENTS, Topics.CARRIER_CALLBACKS));
         }
         CallCommand command = new CallCommand(1, requestId, "acc-sip", callerId, "+4915112345670", null,
                 "welcome.wav", "sip-restart", 0, maxAttempts, 1, null, null, Map.of(), null, null, null, null, null,

@@ -20,7 +20,8 @@ import reactor.core.publisher.Mono;
  * event stay with the caller ID's owner, whichever instance the carrier's HTTP request reached.
  *
  * <p>Answering-machine events travel the same way ({@link JambonzCallbackReader} tells them apart by their
- * {@code type}).
+ * {@code type}), and so do the SIP trunk carrier's statuses of calls whose caller ID this dispatcher no longer owns
+ * ({@link SipStatusReports}).
  *
  * <p>Delivery: at least once per callback; {@link CallbackApplier} makes a repeated one change nothing. A record that
  * cannot be read is logged, counted and skipped: the endpoint verified it before appending, so it is a defect.
@@ -77,7 +78,7 @@ public class CallbackRecords {
         JambonzCallbackReader.Parsed parsed = JambonzCallbackReader.read(record.value());
         Optional<CarrierCallback> callback = parsed.isAnsweringMachineEvent()
                 ? AnsweredBy.of(parsed.amdType()).map(parsed::detected)
-                : VoiceGatewayStatus.toAttemptStatus(parsed.callStatus()).map(parsed::as);
+                : SipStatusReports.statusOf(parsed.callStatus()).map(parsed::as);
         if (callback.isEmpty()) {
             applier.countUnmapped();
             return Mono.empty();

@@ -1,6 +1,6 @@
 package dev.dialer.dispatcher.carrier;
 
-import dev.dialer.dispatcher.callback.CallbackApplier;
+import dev.dialer.dispatcher.callback.SipStatusReports;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
 import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
 import dev.dialer.dispatcher.carrier.routing.RoutingCarriers;
@@ -50,9 +50,10 @@ class CarrierConfiguration {
     @Bean(destroyMethod = "close")
     @ConditionalOnBooleanProperty("dialer.dispatcher.carrier.sip.enabled")
     SipTrunkCarrier sipTrunkCarrier(SipTrunkProperties properties, CarrierRoutingProperties routing,
-                                    CallbackApplier applier, Clock clock, MeterRegistry registry, DatabaseClient db) {
+                                    SipStatusReports statuses, Clock clock, MeterRegistry registry,
+                                    DatabaseClient db) {
         requireKeepTimeoutWithinRequestTimeout(properties, routing);
-        return SipTrunkCarrier.durable(properties, applier::apply, clock, registry, db);
+        return SipTrunkCarrier.durable(properties, statuses::report, clock, registry, db);
     }
 
     /**
