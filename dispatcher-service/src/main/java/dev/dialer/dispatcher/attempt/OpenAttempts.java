@@ -35,19 +35,19 @@ public class OpenAttempts {
         }
     };
 
-    OpenAttempts(AttemptLedger ledger, MeterRegistry registry) {
+    public OpenAttempts(AttemptLedger ledger, MeterRegistry registry) {
         this.ledger = ledger;
         this.hits = registry.counter("dialer.dispatcher.open.attempts.lookups", "result", "hit");
         this.misses = registry.counter("dialer.dispatcher.open.attempts.lookups", "result", "miss");
     }
 
-    private record Open(CallCommand command, int dial) {
+    private record Open(CallCommand command, int dial, long recordedAt) {
     }
 
     /** The attempt of {@code command} is recorded and claimed for its {@code dial}. */
     public void recorded(CallCommand command, int dial) {
         synchronized (commands) {
-            commands.put(key(command.requestId(), command.attempt()), new Open(command, dial));
+            commands.put(key(command.requestId(), command.attempt()), new Open(command, dial, System.nanoTime()));
         }
     }
 
@@ -67,11 +67,16 @@ public class OpenAttempts {
         return open != null && open.dial() > dial;
     }
 
-    /** Whether this dispatcher recorded the attempt and has not seen it end (as far as it still remembers). */
-    public boolean dialledHere(String requestId, int attempt) {
+    /**
+     * Whether this dispatcher recorded the attempt (its latest dial) at {@code since} ({@link System#nanoTime}) or
+     * later and has not seen it end, as far as it still remembers.
+     */
+    public boolean dialledHereSince(String requestId, int attempt, long since) {
+        Open open;
         synchronized (commands) {
-            return commands.containsKey(key(requestId, attempt));
+            open = commands.get(key(requestId, attempt));
         }
+        return open != null && open.recordedAt() - since >= 0;
     }
 
     /** The attempt ended, or went back to the schedule: its callbacks, if any more come, read the ledger. */

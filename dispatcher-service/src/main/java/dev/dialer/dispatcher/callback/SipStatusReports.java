@@ -20,16 +20,21 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>A SIP dialog stays with the dispatcher that placed the call, whoever owns its caller ID later. After a rebalance
  * the new owner counts the call in its trunk's concurrency (decision 0011) and frees that slot only when the call's end
- * reaches it; applied where the dialog is, the end freed nothing there and the slot stayed taken until it lapsed.
+ * reaches it; applied where the dialog is, the end freed nothing there and the slot stayed taken until it lapsed. The
+ * same holds for a call found orphaned at start-up and ended by whichever dispatcher took it: its end, with the
+ * dialer's own {@code error.code}, goes to the owner too.
  *
- * <p>A status the dialer decided itself ({@link CarrierCallback#errorCode()}: a call found orphaned at start-up) is
- * applied here: the topic's shape has no room for it, and such a call has no trunk slot counted anywhere else.
+ * <p>A call's statuses are applied here only if it was placed here since this dispatcher's ownership of the caller ID
+ * began, so all its earlier statuses were applied here too; once one has gone through the topic, the rest follow it
+ * there and stay in order.
  */
 @Component
 public class SipStatusReports {
 
     private static final Logger log = LoggerFactory.getLogger(SipStatusReports.class);
     private static final String CANCELED = "canceled";
+    /** The field of a topic record carrying {@link CarrierCallback#errorCode()}, which only the dialer writes. */
+    static final String ERROR_CODE = "dialer_error_code";
 
     private final CallbackApplier applier;
     private final OpenAttempts openAttempts;
@@ -45,16 +50,38 @@ public class SipStatusReports {
 
     /** Applies the status here or hands it to its owner; completes once it is applied or Kafka has it. */
     public Mono<?> report(CarrierCallback status) {
-        if (status.errorCode() != null || status.isAnsweringMachineResult()) {
-            return applier.apply(status);
-        }
         return openAttempts.command(status.requestId(), status.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
-                .flatMap(command -> keys.owns(command.callerId()) || keys.partitions() == 0
-                        ? applier.apply(status)
-                        : toOwner(status, command))
+                .flatMap(command -> appliesHere(status, command) ? here(status, command) : toOwner(status, command))
                 // No such attempt: the applier counts and answers it as such.
                 .switchIfEmpty(Mono.defer(() -> applier.apply(status)));
+    }
+
+    /**
+     * Applied here. Should partitions move meanwhile, the status is also appended for the caller ID's next owner,
+     * which may have counted the call as in flight before it was applied: that copy changes nothing more and frees
+     * what the owner counted.
+     */
+    private Mono<CallbackApplier.Result> here(CarrierCallback status, CallCommand command) {
+        long revocations = keys.revocations();
+        return applier.apply(status)
+                .doOnNext(result -> records.routed(CallbackRecords.IN_PLACE))
+                .flatMap(result -> keys.revocations() == revocations ? Mono.just(result)
+                        : toOwner(status, command).thenReturn(result));
+    }
+
+    /**
+     * Whether this dispatcher applies the status itself: it owns the caller ID and placed the call since its
+     * ownership began, so every earlier status of the call was applied here. A call placed before a rebalance may
+     * have had statuses appended to the topic meanwhile: its later ones follow them there. Before the command
+     * pipeline has learnt its partitions no one can own the caller ID: applied here, as the carrier always did.
+     */
+    private boolean appliesHere(CarrierCallback status, CallCommand command) {
+        if (keys.partitions() == 0) {
+            return true;
+        }
+        Long ownedSince = keys.ownedSince(command.callerId());
+        return ownedSince != null && openAttempts.dialledHereSince(status.requestId(), status.attempt(), ownedSince);
     }
 
     private Mono<CallbackApplier.Result> toOwner(CarrierCallback status, CallCommand command) {
@@ -75,7 +102,8 @@ public class SipStatusReports {
 
     /**
      * The status as the Voice Gateway would post it ({@link JambonzCallbackReader} reads it back): {@code call_status}
-     * the raw status, the SIP code, reason and talk time, and the correlation tag with the caller ID.
+     * the raw status, the SIP code, reason and talk time, the correlation tag with the caller ID, and the dialer's own
+     * {@value #ERROR_CODE} when it ended the call itself.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();
@@ -89,6 +117,9 @@ public class SipStatusReports {
         }
         if (status.durationSeconds() != null) {
             json.put("duration", status.durationSeconds());
+        }
+        if (status.errorCode() != null) {
+            json.put(ERROR_CODE, status.errorCode());
         }
         ObjectNode tag = json.putObject("customerData");
         tag.put("request_id", status.requestId());

@@ -7,6 +7,7 @@ import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
 import dev.dialer.dispatcher.command.KeyRouting;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -30,8 +31,9 @@ import reactor.core.publisher.Mono;
  *
  * <p>A verified callback whose tag names the caller ID goes to the dispatcher that owns the caller ID. When that is
  * this one and it dialled the call (the common case: the carrier posts to the URL of the dispatcher that placed the
- * call), it is applied here and answered once its events are in the outbox (decision 0100); if that fails, or this
- * dispatcher is not the owner, it is appended to {@code dialer.carrier.callbacks} keyed by the caller ID
+ * call), it is applied here and answered once its events are in the outbox (decision 0100); if that fails or takes
+ * longer than {@link #IN_PLACE_LIMIT}, or this dispatcher is not the owner, it is appended to
+ * {@code dialer.carrier.callbacks} keyed by the caller ID
  * ({@link CallbackRecords}) and answered 200 once Kafka has it. A callback whose tag names no caller ID is applied
  * here. jambonz posts a call's callbacks one after another, each once the last is answered, so answering only then
  * keeps each call's callbacks in order. jambonz does not resend a refused callback; a lost status is the
@@ -42,6 +44,11 @@ import reactor.core.publisher.Mono;
 class VoiceGatewayStatusEndpoint {
 
     private static final Logger log = LoggerFactory.getLogger(VoiceGatewayStatusEndpoint.class);
+    /**
+     * How long a callback may take to be applied in place before it is appended to the topic instead: a slow
+     * database must not hold the carrier's request until it gives up, since jambonz does not send a callback again.
+     */
+    static final Duration IN_PLACE_LIMIT = Duration.ofSeconds(5);
 
     private final JambonzSignature signature;
     private final CallbackApplier applier;
@@ -178,8 +185,14 @@ class VoiceGatewayStatusEndpoint {
                     .onErrorResume(error -> notApplied(parsed, error));
         }
         if (ownedAndDialledHere(parsed)) {
+            long revocations = keys.revocations();
             return Mono.defer(here)
+                    .timeout(IN_PLACE_LIMIT)
                     .doOnNext(result -> callbacks.routed(CallbackRecords.IN_PLACE))
+                    .flatMap(result -> keys.revocations() == revocations ? Mono.just(result)
+                            // Partitions moved meanwhile: the next owner may have counted the call as in flight
+                            // before this was applied. Its copy changes nothing more and frees what it counted.
+                            : callbacks.append(parsed.callerId(), raw).thenReturn(result))
                     .map(this::answer)
                     .onErrorResume(error -> {
                         log.warn("callback {} for request {} attempt {} could not be applied in place; appended for "
@@ -192,12 +205,17 @@ class VoiceGatewayStatusEndpoint {
     }
 
     /**
-     * Whether this dispatcher is the one writer of the call: it owns the caller ID's partition now and recorded the
-     * attempt. A call it dialled before its partition moved, or one another dispatcher dialled, goes to the owner.
+     * Whether this dispatcher is the one writer of the call and all its callbacks so far came here: it owns the
+     * caller ID's partition and recorded the attempt since its ownership began. A call recorded before (a rebalance
+     * in between, during which its callbacks went through the topic and may not have been read back yet), or one
+     * another dispatcher dialled, goes through the topic to the owner, where it stays behind those before it.
      */
     private boolean ownedAndDialledHere(JambonzCallbackReader.Parsed parsed) {
-        return applyInPlace && keys.owns(parsed.callerId())
-                && openAttempts.dialledHere(parsed.requestId(), parsed.attempt());
+        if (!applyInPlace) {
+            return false;
+        }
+        Long ownedSince = keys.ownedSince(parsed.callerId());
+        return ownedSince != null && openAttempts.dialledHereSince(parsed.requestId(), parsed.attempt(), ownedSince);
     }
 
     private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw) {

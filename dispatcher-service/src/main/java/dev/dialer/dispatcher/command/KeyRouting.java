@@ -4,8 +4,10 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,7 +27,9 @@ public class KeyRouting {
     private static final Logger log = LoggerFactory.getLogger(KeyRouting.class);
 
     private volatile int partitions;
-    private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
+    // Each partition owned, with when (System.nanoTime) its current assignment began.
+    private final Map<Integer, Long> owned = new ConcurrentHashMap<>();
+    private final AtomicLong revocations = new AtomicLong();
 
     /** Set once the commands topic is known (start-up), and again if it grows. */
     public void commandsTopicHas(int partitionCount) {
@@ -81,19 +85,40 @@ public class KeyRouting {
      * A rebalance revokes before it assigns, so between the two this dispatcher owns none of the partitions moving.
      */
     public void owns(Set<Integer> assigned, Set<Integer> revoked) {
-        owned.removeAll(revoked);
-        owned.addAll(assigned);
+        if (!revoked.isEmpty()) {
+            revocations.incrementAndGet();
+        }
+        revoked.forEach(owned::remove);
+        long now = System.nanoTime();
+        assigned.forEach(partition -> owned.put(partition, now));
     }
 
     /** The consumer stopped: this dispatcher owns no partition any more. */
     public void ownsNone() {
+        revocations.incrementAndGet();
         owned.clear();
+    }
+
+    /**
+     * How many times this dispatcher has lost partitions so far: a callback applied in place while it changed may
+     * have been applied after its partition's next owner counted the call as in flight.
+     */
+    public long revocations() {
+        return revocations.get();
     }
 
     /** Whether this dispatcher owns the partition of {@code callerId} now: it applies that caller ID's callbacks. */
     public boolean owns(String callerId) {
+        return ownedSince(callerId) != null;
+    }
+
+    /**
+     * When ({@link System#nanoTime}) this dispatcher's current ownership of {@code callerId}'s partition began; null
+     * when it does not own it. Callbacks that arrived before then, in a rebalance, went through the callbacks topic.
+     */
+    public Long ownedSince(String callerId) {
         int count = partitions;
-        return count > 0 && owned.contains(partitionFor(callerId, count));
+        return count > 0 ? owned.get(partitionFor(callerId, count)) : null;
     }
 
     /** Whether the record is on the wrong partition for its caller ID, or keyed by something else. */

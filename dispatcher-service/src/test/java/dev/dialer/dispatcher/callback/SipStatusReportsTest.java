@@ -2,13 +2,32 @@ package dev.dialer.dispatcher.callback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.OpenAttempts;
+import dev.dialer.dispatcher.command.KeyRouting;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
 
 class SipStatusReportsTest {
 
     private static final String CALLER = "+4930777004";
+    private static final Set<Integer> ALL = IntStream.range(0, 12).boxed().collect(Collectors.toSet());
 
     /** Every status the SIP trunk carrier reports (SipCall), as the owner reads it back from the callbacks topic. */
     private static final List<CarrierCallback> STATUSES = List.of(
@@ -21,7 +40,16 @@ class SipStatusReportsTest {
             status(AttemptStatus.FAILED, "failed", 404, "Not Found", null),
             status(AttemptStatus.FAILED, "failed", null, "no response from the trunk", null),
             status(AttemptStatus.NO_ANSWER, "no-answer", 487, "Request Terminated", null),
-            status(AttemptStatus.CANCELED, "canceled", 200, "answered as we cancelled", null));
+            status(AttemptStatus.CANCELED, "canceled", 200, "answered as we cancelled", null),
+            // A ringing call found orphaned at start-up, ended by the dispatcher that took it.
+            new CarrierCallback("r-1", 2, AttemptStatus.FAILED, "failed", "call-1@10.0.0.1", null,
+                    "the dispatcher restarted while the call rang", null, null, "dispatcher_restart", null));
+
+    /** The command of the attempt the statuses below are about (r-1, attempt 2). */
+    private static CallCommand attemptTwo() {
+        return new CallCommand(1, "r-1", "a", CALLER, "+4915112345678", null, "welcome.wav", null, 0, 3, 2, null,
+                null, Map.of(), null, null, null, null, null, Instant.now());
+    }
 
     private static CarrierCallback status(AttemptStatus status, String raw, Integer sip, String reason,
                                           Integer duration) {
@@ -37,6 +65,57 @@ class SipStatusReportsTest {
             assertThat(SipStatusReports.statusOf(parsed.callStatus()).map(parsed::as))
                     .as(reported.providerStatus()).contains(reported);
         }
+    }
+
+    @Test
+    void aStatusOfACallPlacedHereSinceTheCallerIdWasOwnedIsAppliedHereAndSentOnOnlyIfPartitionsMovedMeanwhile()
+            throws InterruptedException {
+        KeyRouting keys = new KeyRouting();
+        keys.commandsTopicHas(12);
+        keys.owns(ALL, Set.of());
+        Thread.sleep(1);
+        OpenAttempts open = new OpenAttempts(mock(AttemptLedger.class), new SimpleMeterRegistry());
+        open.recorded(attemptTwo(), 1);
+        CallbackApplier applier = mock(CallbackApplier.class);
+        CallbackRecords records = mock(CallbackRecords.class);
+        when(records.append(any(), any())).thenReturn(Mono.empty());
+        SipStatusReports reports = new SipStatusReports(applier, open, keys, records);
+        CarrierCallback ringing = status(AttemptStatus.RINGING, "ringing", 180, null, null);
+
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+        reports.report(ringing).block(Duration.ofSeconds(5));
+        verify(applier).apply(ringing);
+        verify(records, never()).append(any(), any());
+
+        // Revoked while the end is applied: the next owner may have counted the call, so it hears of the end too.
+        CarrierCallback busy = status(AttemptStatus.BUSY, "busy", 486, "Busy Here", null);
+        when(applier.apply(busy)).thenReturn(Mono.fromCallable(() -> {
+            keys.owns(Set.of(), Set.of(7));
+            return CallbackApplier.Result.APPLIED;
+        }));
+        reports.report(busy).block(Duration.ofSeconds(5));
+        verify(records).append(CALLER, SipStatusReports.body(busy, CALLER));
+    }
+
+    @Test
+    void aStatusOfACallPlacedBeforeARebalanceGoesToTheOwnerThroughTheTopic() throws InterruptedException {
+        KeyRouting keys = new KeyRouting();
+        keys.commandsTopicHas(12);
+        keys.owns(ALL, Set.of());
+        OpenAttempts open = new OpenAttempts(mock(AttemptLedger.class), new SimpleMeterRegistry());
+        open.recorded(attemptTwo(), 1);
+        Thread.sleep(1);
+        keys.owns(Set.of(), ALL);
+        keys.owns(ALL, Set.of());
+        CallbackApplier applier = mock(CallbackApplier.class);
+        CallbackRecords records = mock(CallbackRecords.class);
+        when(records.append(any(), any())).thenReturn(Mono.empty());
+        CarrierCallback completed = status(AttemptStatus.COMPLETED, "completed", null, null, 12);
+
+        new SipStatusReports(applier, open, keys, records).report(completed).block(Duration.ofSeconds(5));
+
+        verify(applier, never()).apply(any());
+        verify(records).append(CALLER, SipStatusReports.body(completed, CALLER));
     }
 
     @Test

@@ -52,8 +52,8 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The SIP trunk carrier: each call is an INVITE to the configured trunk or SBC, followed through to its end
  * (see {@link SipCall} for the rules). Status changes are not posted back by anyone: this carrier produces them
- * itself and hands them to {@code reporter} (the dispatcher's callback applier), so the outcome table, retries and
- * events are the same as for the REST carrier.
+ * itself and hands them to {@code reporter} (the dispatcher's {@code SipStatusReports}, which applies them or sends
+ * them to the caller ID's owner), so the outcome table, retries and events are the same as for the REST carrier.
  *
  * <p>Threads: JAIN-SIP delivers every event on its one listener thread; the listener only looks up the call and
  * emits the event into one sink. One pipeline, subscribed for the carrier's lifetime, groups events by call and runs

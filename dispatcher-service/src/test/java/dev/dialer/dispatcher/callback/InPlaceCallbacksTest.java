@@ -1,0 +1,137 @@
+package dev.dialer.dispatcher.callback;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.OpenAttempts;
+import dev.dialer.dispatcher.carrier.CarrierProperties;
+import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
+import dev.dialer.dispatcher.command.KeyRouting;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.http.ResponseEntity;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * How the status endpoint routes a callback of a call this dispatcher dialled and whose caller ID it owns: applied in
+ * place, and appended to the callbacks topic as well, or instead, when applying it here could not be the last word.
+ */
+class InPlaceCallbacksTest {
+
+    private static final String CALLER = "+4930555000";
+    private static final String BODY = """
+            {"call_sid":"cs-1","call_status":"completed","sip_status":200,
+             "customerData":{"request_id":"r-1","attempt":1,"caller_id":"%s"}}""".formatted(CALLER);
+
+    private final MeterRegistry registry = new SimpleMeterRegistry();
+    private final CallbackApplier applier = mock(CallbackApplier.class);
+    private final CallbackRecords records = mock(CallbackRecords.class);
+    private final KeyRouting keys = new KeyRouting();
+    private final OpenAttempts openAttempts = new OpenAttempts(mock(AttemptLedger.class), registry);
+    private VoiceGatewayStatusEndpoint endpoint;
+
+    @BeforeEach
+    void ownTheCallerIdAndDialTheCall() throws InterruptedException {
+        keys.commandsTopicHas(12);
+        keys.owns(allPartitions(), Set.of());
+        Thread.sleep(1);
+        openAttempts.recorded(new CallCommand(1, "r-1", "a", CALLER, "+4915112345678", null, "welcome.wav", null, 0,
+                0, 1, null, null, Map.of(), null, null, null, null, null, Instant.now()), 1);
+        when(records.append(any(), any())).thenReturn(Mono.empty());
+        CarrierRoutingProperties routing = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
+                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, Duration.ofSeconds(30)));
+        CarrierProperties carrier = new CarrierProperties("http://vg", "acc", null, "player", null, null,
+                Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5));
+        endpoint = new VoiceGatewayStatusEndpoint(carrier, routing, applier, records,
+                new CallbackLag(registry, routing, Clock.systemUTC()), registry, new CallbackProperties(64, 4, null),
+                keys, openAttempts);
+    }
+
+    @Test
+    void appliedInPlaceItIsNotAppended() {
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post()).isEqualTo(200);
+
+        verify(applier).apply(any());
+        verify(records, never()).append(any(), any());
+    }
+
+    @Test
+    void partitionsRevokedWhileItWasAppliedSendItToTheNextOwnerToo() {
+        // The revocation comes while the callback is being applied: the next owner may have counted the call.
+        when(applier.apply(any())).thenReturn(Mono.fromCallable(() -> {
+            keys.owns(Set.of(), Set.of(3));
+            return CallbackApplier.Result.APPLIED;
+        }));
+
+        assertThat(post()).isEqualTo(200);
+
+        verify(records).append(eq(CALLER), eq(BODY.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void notAppliedWithinTheLimitItIsAppendedInstead() {
+        when(applier.apply(any())).thenReturn(Mono.never());
+
+        StepVerifier.withVirtualTime(() -> endpoint.status(null, BODY.getBytes(StandardCharsets.UTF_8)))
+                .thenAwait(VoiceGatewayStatusEndpoint.IN_PLACE_LIMIT)
+                .assertNext(answer -> assertThat(answer.getStatusCode().value()).isEqualTo(200))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+
+        verify(records).append(eq(CALLER), any());
+    }
+
+    @Test
+    void failingInPlaceItIsAppendedInstead() {
+        when(applier.apply(any())).thenReturn(Mono.error(new IllegalStateException("database unavailable")));
+
+        assertThat(post()).isEqualTo(200);
+
+        verify(records).append(eq(CALLER), any());
+    }
+
+    @Test
+    void aCallRecordedBeforeTheCurrentOwnershipBeganGoesThroughTheTopic() throws InterruptedException {
+        // A rebalance after the dial: its callbacks meanwhile went through the topic, the rest follow them there.
+        Thread.sleep(1);
+        keys.owns(Set.of(), allPartitions());
+        keys.owns(allPartitions(), Set.of());
+
+        assertThat(post()).isEqualTo(200);
+
+        verify(applier, never()).apply(any());
+        verify(records).append(eq(CALLER), any());
+    }
+
+    private static Set<Integer> allPartitions() {
+        return IntStream.range(0, 12).boxed().collect(Collectors.toSet());
+    }
+
+    private int post() {
+        ResponseEntity<Object> answer = endpoint.status(null, BODY.getBytes(StandardCharsets.UTF_8))
+                .block(Duration.ofSeconds(5));
+        assertThat(answer).isNotNull();
+        return answer.getStatusCode().value();
+    }
+}
