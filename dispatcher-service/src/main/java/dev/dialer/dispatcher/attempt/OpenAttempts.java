@@ -41,13 +41,14 @@ public class OpenAttempts {
         this.misses = registry.counter("dialer.dispatcher.open.attempts.lookups", "result", "miss");
     }
 
-    private record Open(CallCommand command, int dial, long recordedAt) {
+    /** @param throughTopic a callback of the attempt went through the callbacks topic: the rest follow it there */
+    private record Open(CallCommand command, int dial, long recordedAt, boolean throughTopic) {
     }
 
     /** The attempt of {@code command} is recorded and claimed for its {@code dial}. */
     public void recorded(CallCommand command, int dial) {
         synchronized (commands) {
-            commands.put(key(command.requestId(), command.attempt()), new Open(command, dial, System.nanoTime()));
+            commands.put(key(command.requestId(), command.attempt()), new Open(command, dial, System.nanoTime(), false));
         }
     }
 
@@ -69,14 +70,26 @@ public class OpenAttempts {
 
     /**
      * Whether this dispatcher recorded the attempt (its latest dial) at {@code since} ({@link System#nanoTime}) or
-     * later and has not seen it end, as far as it still remembers.
+     * later and has not seen it end, as far as it still remembers, and none of its callbacks went through the topic
+     * since ({@link #throughTopic}).
      */
     public boolean dialledHereSince(String requestId, int attempt, long since) {
         Open open;
         synchronized (commands) {
             open = commands.get(key(requestId, attempt));
         }
-        return open != null && open.recordedAt() - since >= 0;
+        return open != null && !open.throughTopic() && open.recordedAt() - since >= 0;
+    }
+
+    /**
+     * A callback of the attempt's current dial was appended to the callbacks topic instead of being applied here: its
+     * later callbacks must go the same way, behind it, not overtake it.
+     */
+    public void throughTopic(String requestId, int attempt) {
+        synchronized (commands) {
+            commands.computeIfPresent(key(requestId, attempt),
+                    (key, open) -> new Open(open.command(), open.dial(), open.recordedAt(), true));
+        }
     }
 
     /** The attempt ended, or went back to the schedule: its callbacks, if any more come, read the ledger. */

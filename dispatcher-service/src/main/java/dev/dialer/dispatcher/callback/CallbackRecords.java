@@ -6,6 +6,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,9 +53,31 @@ public class CallbackRecords {
 
     /** Appends a verified callback for its caller ID's owner; completes once Kafka has it ({@code acks=all}). */
     Mono<Void> append(String callerId, byte[] body) {
-        return publisher.publish(OutboundRecord.of(Topics.CARRIER_CALLBACKS, callerId, body))
+        return append(callerId, body, Map.of());
+    }
+
+    /**
+     * Appends a callback with headers: {@link SipStatusReports#ERROR_CODE_HEADER} carries the dialer's own verdict on
+     * a SIP call it ended itself, which no carrier's callback can set.
+     */
+    Mono<Void> append(String callerId, byte[] body, Map<String, String> headers) {
+        return publisher.publish(new OutboundRecord(Topics.CARRIER_CALLBACKS, callerId, body, headers))
                 .retryWhen(InfraRetry.brief("append callback"))
                 .then(Mono.fromRunnable(() -> routed(TOPIC)));
+    }
+
+    /**
+     * A record of the topic as the dispatcher applies it: a Voice Gateway callback, an answering-machine event or a
+     * SIP trunk status ({@link SipStatusReports}); empty for a status that decides nothing.
+     *
+     * @throws JambonzCallbackReader.InvalidCallback when the body is not a callback
+     */
+    static Optional<CarrierCallback> read(byte[] body, Map<String, String> headers) {
+        JambonzCallbackReader.Parsed parsed = JambonzCallbackReader.read(body);
+        return parsed.isAnsweringMachineEvent()
+                ? AnsweredBy.of(parsed.amdType()).map(parsed::detected)
+                : SipStatusReports.statusOf(parsed.callStatus())
+                        .map(status -> parsed.as(status, headers.get(SipStatusReports.ERROR_CODE_HEADER)));
     }
 
     /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT} or {@link #IN_PLACE}. */
@@ -75,10 +98,7 @@ public class CallbackRecords {
     }
 
     private Mono<Void> apply(InboundRecord record) {
-        JambonzCallbackReader.Parsed parsed = JambonzCallbackReader.read(record.value());
-        Optional<CarrierCallback> callback = parsed.isAnsweringMachineEvent()
-                ? AnsweredBy.of(parsed.amdType()).map(parsed::detected)
-                : SipStatusReports.statusOf(parsed.callStatus()).map(parsed::as);
+        Optional<CarrierCallback> callback = read(record.value(), record.headers());
         if (callback.isEmpty()) {
             applier.countUnmapped();
             return Mono.empty();

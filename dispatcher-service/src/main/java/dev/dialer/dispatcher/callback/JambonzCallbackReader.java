@@ -39,18 +39,25 @@ final class JambonzCallbackReader {
      * may be absent) for an answering-machine event. {@code carrier}, {@code sentAtMillis} and {@code dial} are what
      * our tag says about the create-call request (its route name, when it was sent, which dial of the attempt it
      * was), if it says; {@code callerId} is the tag's caller ID, which routes the callback to its owner (null when
-     * the tag names none). {@code errorCode} ({@code dialer_error_code}) is the dialer's own verdict on a SIP call it
-     * ended itself, which only the dispatcher writes ({@link SipStatusReports}); the Voice Gateway sends no such field.
+     * the tag names none).
      */
     record Parsed(String callStatus, String requestId, int attempt, String callSid, Integer sipStatus,
                   String sipReason, Integer durationSeconds, String amdType, String carrier, Long sentAtMillis,
-                  Integer dial, String callerId, String errorCode) {
+                  Integer dial, String callerId) {
 
         boolean isAnsweringMachineEvent() {
             return amdType != null;
         }
 
         CarrierCallback as(AttemptStatus status) {
+            return as(status, null);
+        }
+
+        /**
+         * @param errorCode the dialer's own verdict on a call it ended itself ({@link SipStatusReports}), which only a
+         *                  topic record's header can carry; null for what the carrier reported
+         */
+        CarrierCallback as(AttemptStatus status, String errorCode) {
             return new CarrierCallback(requestId, attempt, status, callStatus, callSid, sipStatus, sipReason,
                     durationSeconds, null, errorCode, dial);
         }
@@ -94,7 +101,7 @@ final class JambonzCallbackReader {
         return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"), integer(json, "sip_status"),
                 text(json, "sip_reason"), integer(json, "duration"), amdType, text(customerData, "carrier"),
                 longValue(customerData, "sent_at"), positive(integer(customerData, "dial")),
-                nonBlank(text(customerData, "caller_id")), nonBlank(text(json, SipStatusReports.ERROR_CODE)));
+                nonBlank(text(customerData, "caller_id")));
     }
 
     private static String text(JsonNode node, String field) {

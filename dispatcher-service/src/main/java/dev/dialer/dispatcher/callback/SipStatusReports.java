@@ -6,6 +6,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,8 +34,11 @@ public class SipStatusReports {
 
     private static final Logger log = LoggerFactory.getLogger(SipStatusReports.class);
     private static final String CANCELED = "canceled";
-    /** The field of a topic record carrying {@link CarrierCallback#errorCode()}, which only the dialer writes. */
-    static final String ERROR_CODE = "dialer_error_code";
+    /**
+     * The header of a topic record carrying {@link CarrierCallback#errorCode()}: only the dispatcher writes it, so no
+     * carrier's callback can set the events' {@code error.code}.
+     */
+    static final String ERROR_CODE_HEADER = "dialer.error-code";
 
     private final CallbackApplier applier;
     private final OpenAttempts openAttempts;
@@ -50,9 +54,12 @@ public class SipStatusReports {
 
     /** Applies the status here or hands it to its owner; completes once it is applied or Kafka has it. */
     public Mono<?> report(CarrierCallback status) {
+        // Read before the ownership is: a revocation between the two is then seen as one during the application.
+        long revocations = keys.revocations();
         return openAttempts.command(status.requestId(), status.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
-                .flatMap(command -> appliesHere(status, command) ? here(status, command) : toOwner(status, command))
+                .flatMap(command -> appliesHere(status, command) ? here(status, command, revocations)
+                        : toOwner(status, command))
                 // No such attempt: the applier counts and answers it as such.
                 .switchIfEmpty(Mono.defer(() -> applier.apply(status)));
     }
@@ -62,8 +69,7 @@ public class SipStatusReports {
      * which may have counted the call as in flight before it was applied: that copy changes nothing more and frees
      * what the owner counted.
      */
-    private Mono<CallbackApplier.Result> here(CarrierCallback status, CallCommand command) {
-        long revocations = keys.revocations();
+    private Mono<CallbackApplier.Result> here(CarrierCallback status, CallCommand command, long revocations) {
         return applier.apply(status)
                 .doOnNext(result -> records.routed(CallbackRecords.IN_PLACE))
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(result)
@@ -74,12 +80,9 @@ public class SipStatusReports {
      * Whether this dispatcher applies the status itself: it owns the caller ID and placed the call since its
      * ownership began, so every earlier status of the call was applied here. A call placed before a rebalance may
      * have had statuses appended to the topic meanwhile: its later ones follow them there. Before the command
-     * pipeline has learnt its partitions no one can own the caller ID: applied here, as the carrier always did.
+     * pipeline has learnt its partitions this dispatcher owns nothing: the status goes to whichever does.
      */
     private boolean appliesHere(CarrierCallback status, CallCommand command) {
-        if (keys.partitions() == 0) {
-            return true;
-        }
         Long ownedSince = keys.ownedSince(command.callerId());
         return ownedSince != null && openAttempts.dialledHereSince(status.requestId(), status.attempt(), ownedSince);
     }
@@ -87,8 +90,13 @@ public class SipStatusReports {
     private Mono<CallbackApplier.Result> toOwner(CarrierCallback status, CallCommand command) {
         log.debug("{} of request {} attempt {}: caller ID owned elsewhere, appended for its owner",
                 status.providerStatus(), status.requestId(), status.attempt());
-        return records.append(command.callerId(), body(status, command.callerId()))
+        return records.append(command.callerId(), body(status, command.callerId()), headers(status))
                 .thenReturn(CallbackApplier.Result.APPLIED);
+    }
+
+    /** The headers of the status's topic record: the dialer's own error code, if it ended the call itself. */
+    static Map<String, String> headers(CarrierCallback status) {
+        return status.errorCode() == null ? Map.of() : Map.of(ERROR_CODE_HEADER, status.errorCode());
     }
 
     /**
@@ -102,8 +110,8 @@ public class SipStatusReports {
 
     /**
      * The status as the Voice Gateway would post it ({@link JambonzCallbackReader} reads it back): {@code call_status}
-     * the raw status, the SIP code, reason and talk time, the correlation tag with the caller ID, and the dialer's own
-     * {@value #ERROR_CODE} when it ended the call itself.
+     * the raw status, the SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own
+     * error code, when it ended the call itself, travels in the record's {@value #ERROR_CODE_HEADER} header.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();
@@ -117,9 +125,6 @@ public class SipStatusReports {
         }
         if (status.durationSeconds() != null) {
             json.put("duration", status.durationSeconds());
-        }
-        if (status.errorCode() != null) {
-            json.put(ERROR_CODE, status.errorCode());
         }
         ObjectNode tag = json.putObject("customerData");
         tag.put("request_id", status.requestId());

@@ -184,24 +184,57 @@ class VoiceGatewayStatusEndpoint {
                     .map(this::answer)
                     .onErrorResume(error -> notApplied(parsed, error));
         }
+        // Read before the ownership is: a revocation between the two is then seen as one during the application.
+        long revocations = keys.revocations();
         if (ownedAndDialledHere(parsed)) {
-            long revocations = keys.revocations();
-            return Mono.defer(here)
-                    .timeout(IN_PLACE_LIMIT)
-                    .doOnNext(result -> callbacks.routed(CallbackRecords.IN_PLACE))
-                    .flatMap(result -> keys.revocations() == revocations ? Mono.just(result)
-                            // Partitions moved meanwhile: the next owner may have counted the call as in flight
-                            // before this was applied. Its copy changes nothing more and frees what it counted.
-                            : callbacks.append(parsed.callerId(), raw).thenReturn(result))
-                    .map(this::answer)
-                    .onErrorResume(error -> {
-                        log.warn("callback {} for request {} attempt {} could not be applied in place; appended for "
-                                + "the caller ID's owner", parsed.isAnsweringMachineEvent() ? parsed.amdType()
-                                : parsed.callStatus(), parsed.requestId(), parsed.attempt(), error);
-                        return toOwner(parsed, raw);
-                    });
+            return inPlace(parsed, raw, here, revocations);
         }
         return toOwner(parsed, raw);
+    }
+
+    /**
+     * Applies the callback here and answers once it is applied. The application runs to its end whatever the answer
+     * (cancelled, it could cut a transaction or the carrier's cancel short). Not applied within
+     * {@link #IN_PLACE_LIMIT}, or failed, the callback is appended to the topic, and the call's later callbacks follow
+     * it there rather than overtake it.
+     */
+    private Mono<ResponseEntity<Object>> inPlace(JambonzCallbackReader.Parsed parsed, byte[] raw,
+                                                 Supplier<Mono<CallbackApplier.Result>> here, long revocations) {
+        Mono<CallbackApplier.Result> applying = Mono.defer(here).cache();
+        applying.subscribe(result -> callbacks.routed(CallbackRecords.IN_PLACE),
+                error -> log.debug("callback {} for request {} attempt {} failed in place", name(parsed),
+                        parsed.requestId(), parsed.attempt(), error));
+        return applying
+                .timeout(IN_PLACE_LIMIT)
+                .flatMap(result -> keys.revocations() == revocations ? Mono.just(answer(result))
+                        : toNextOwner(parsed, raw, result))
+                .onErrorResume(error -> {
+                    log.warn("callback {} for request {} attempt {} could not be applied in place; appended for "
+                            + "the caller ID's owner", name(parsed), parsed.requestId(), parsed.attempt(), error);
+                    openAttempts.throughTopic(parsed.requestId(), parsed.attempt());
+                    return toOwner(parsed, raw);
+                });
+    }
+
+    /**
+     * Applied here while partitions moved: the next owner may have counted the call as in flight before the change
+     * was committed. A copy goes to it, which changes nothing more and frees what it counted; the carrier's answer is
+     * the application's.
+     */
+    private Mono<ResponseEntity<Object>> toNextOwner(JambonzCallbackReader.Parsed parsed, byte[] raw,
+                                                     CallbackApplier.Result result) {
+        return callbacks.append(parsed.callerId(), raw)
+                .thenReturn(answer(result))
+                .onErrorResume(error -> {
+                    log.warn("callback {} for request {} attempt {} was applied while partitions moved, and its copy "
+                            + "for the next owner could not be appended: that owner may hold the call's trunk slot "
+                            + "until it lapses", name(parsed), parsed.requestId(), parsed.attempt(), error);
+                    return Mono.just(answer(result));
+                });
+    }
+
+    private static String name(JambonzCallbackReader.Parsed parsed) {
+        return parsed.isAnsweringMachineEvent() ? parsed.amdType() : parsed.callStatus();
     }
 
     /**
@@ -233,8 +266,7 @@ class VoiceGatewayStatusEndpoint {
     }
 
     private Mono<ResponseEntity<Object>> notApplied(JambonzCallbackReader.Parsed parsed, Throwable error) {
-        log.error("callback {} for request {} attempt {} not applied",
-                parsed.isAnsweringMachineEvent() ? parsed.amdType() : parsed.callStatus(), parsed.requestId(),
+        log.error("callback {} for request {} attempt {} not applied", name(parsed), parsed.requestId(),
                 parsed.attempt(), error);
         return Mono.just(problem(ProblemTypes.CALLBACK_NOT_APPLIED.detail("the callback could not be applied")));
     }

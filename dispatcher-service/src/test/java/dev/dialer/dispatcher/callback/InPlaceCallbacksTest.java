@@ -5,6 +5,7 @@ import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /**
@@ -90,24 +92,48 @@ class InPlaceCallbacksTest {
     }
 
     @Test
-    void notAppliedWithinTheLimitItIsAppendedInstead() {
-        when(applier.apply(any())).thenReturn(Mono.never());
+    void notAppliedWithinTheLimitItIsAppendedInsteadAndTheApplicationStillRunsToItsEnd() {
+        Sinks.One<CallbackApplier.Result> applied = Sinks.one();
+        when(applier.apply(any())).thenReturn(applied.asMono());
 
         StepVerifier.withVirtualTime(() -> endpoint.status(null, BODY.getBytes(StandardCharsets.UTF_8)))
                 .thenAwait(VoiceGatewayStatusEndpoint.IN_PLACE_LIMIT)
                 .assertNext(answer -> assertThat(answer.getStatusCode().value()).isEqualTo(200))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
-
         verify(records).append(eq(CALLER), any());
+
+        // Not cancelled by the answer: a transaction or a cancel at the carrier is not cut short.
+        assertThat(applied.currentSubscriberCount()).isEqualTo(1);
+        applied.tryEmitValue(CallbackApplier.Result.APPLIED);
+        verify(records).routed(CallbackRecords.IN_PLACE);
     }
 
     @Test
-    void failingInPlaceItIsAppendedInstead() {
+    void failingInPlaceItIsAppendedInsteadAndTheCallsLaterCallbacksFollowIt() {
         when(applier.apply(any())).thenReturn(Mono.error(new IllegalStateException("database unavailable")));
+        assertThat(post()).isEqualTo(200);
+        verify(records).append(eq(CALLER), any());
+
+        // The next callback would otherwise be applied here before the one in the topic.
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+        assertThat(post()).isEqualTo(200);
+
+        verify(applier).apply(any());
+        verify(records, times(2)).append(eq(CALLER), any());
+    }
+
+    @Test
+    void appliedWhilePartitionsMovedItIsAnsweredAsAppliedEvenIfTheCopyCannotBeAppended() {
+        when(applier.apply(any())).thenReturn(Mono.fromCallable(() -> {
+            keys.owns(Set.of(), Set.of(3));
+            return CallbackApplier.Result.APPLIED;
+        }));
+        when(records.append(any(), any())).thenReturn(Mono.error(new IllegalStateException("Kafka unavailable")));
 
         assertThat(post()).isEqualTo(200);
 
+        verify(applier).apply(any());
         verify(records).append(eq(CALLER), any());
     }
 

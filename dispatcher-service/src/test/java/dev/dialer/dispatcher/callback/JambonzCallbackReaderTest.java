@@ -16,7 +16,7 @@ class JambonzCallbackReaderTest {
                  "customerData":{"request_id":"r-1","attempt":2,"account_id":"a"}}""");
 
         assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-1", 2, "cs-1", 200, "OK", 42,
-                null, null, null, null, null, null));
+                null, null, null, null, null));
     }
 
     @Test
