@@ -12,6 +12,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +50,8 @@ class VoiceGatewayStatusEndpoint {
      * database must not hold the carrier's request until it gives up, since jambonz does not send a callback again.
      */
     static final Duration IN_PLACE_LIMIT = Duration.ofSeconds(5);
+    /** Callbacks that were to be applied in place and went through the topic instead, by why. */
+    static final String FALLBACKS = "dialer.dispatcher.callbacks.in.place.fallbacks";
 
     private final JambonzSignature signature;
     private final CallbackApplier applier;
@@ -70,6 +73,9 @@ class VoiceGatewayStatusEndpoint {
         this.callbacks = callbacks;
         this.lag = lag;
         this.registry = registry;
+        for (String reason : new String[] {"timeout", "error"}) {
+            registry.counter(FALLBACKS, "reason", reason);
+        }
         List<String> secrets = webhookSecrets(properties, routing);
         if (secrets.isEmpty()) {
             // Acceptable on a private network with the simulator; anyone who can reach the port could forge statuses.
@@ -209,8 +215,11 @@ class VoiceGatewayStatusEndpoint {
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(answer(result))
                         : toNextOwner(parsed, raw, result))
                 .onErrorResume(error -> {
-                    log.warn("callback {} for request {} attempt {} could not be applied in place; appended for "
-                            + "the caller ID's owner", name(parsed), parsed.requestId(), parsed.attempt(), error);
+                    boolean late = error instanceof TimeoutException;
+                    registry.counter(FALLBACKS, "reason", late ? "timeout" : "error").increment();
+                    log.warn("callback {} for request {} attempt {} could not be applied in place{}; appended for "
+                            + "the caller ID's owner", name(parsed), parsed.requestId(), parsed.attempt(),
+                            late ? " within " + IN_PLACE_LIMIT.toSeconds() + " s" : "", late ? null : error);
                     openAttempts.throughTopic(parsed.requestId(), parsed.attempt());
                     return toOwner(parsed, raw);
                 });

@@ -102,6 +102,8 @@ class InPlaceCallbacksTest {
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
         verify(records).append(eq(CALLER), any());
+        assertThat(fallbacks("timeout")).isEqualTo(1);
+        assertThat(fallbacks("error")).isZero();
 
         // Not cancelled by the answer: a transaction or a cancel at the carrier is not cut short.
         assertThat(applied.currentSubscriberCount()).isEqualTo(1);
@@ -114,6 +116,7 @@ class InPlaceCallbacksTest {
         when(applier.apply(any())).thenReturn(Mono.error(new IllegalStateException("database unavailable")));
         assertThat(post()).isEqualTo(200);
         verify(records).append(eq(CALLER), any());
+        assertThat(fallbacks("error")).isEqualTo(1);
 
         // The next callback would otherwise be applied here before the one in the topic.
         when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
@@ -148,6 +151,10 @@ class InPlaceCallbacksTest {
 
         verify(applier, never()).apply(any());
         verify(records).append(eq(CALLER), any());
+    }
+
+    private double fallbacks(String reason) {
+        return registry.counter(VoiceGatewayStatusEndpoint.FALLBACKS, "reason", reason).count();
     }
 
     private static Set<Integer> allPartitions() {
