@@ -48,7 +48,8 @@ public class OpenAttempts {
     /** The attempt of {@code command} is recorded and claimed for its {@code dial}. */
     public void recorded(CallCommand command, int dial) {
         synchronized (commands) {
-            commands.put(key(command.requestId(), command.attempt()), new Open(command, dial, System.nanoTime(), false));
+            commands.put(key(command.requestId(), command.attempt()),
+                    new Open(command, dial, System.nanoTime(), false));
         }
     }
 
@@ -72,8 +73,14 @@ public class OpenAttempts {
      * Whether this dispatcher recorded the attempt (its latest dial) at {@code since} ({@link System#nanoTime}) or
      * later and has not seen it end, as far as it still remembers, and none of its callbacks went through the topic
      * since ({@link #throughTopic}).
+     *
+     * @param since when this dispatcher's ownership of the attempt's caller ID began ({@code KeyRouting.ownedSince});
+     *              null when it does not own it, and then the answer is no
      */
-    public boolean dialledHereSince(String requestId, int attempt, long since) {
+    public boolean dialledHereSince(String requestId, int attempt, Long since) {
+        if (since == null) {
+            return false;
+        }
         Open open;
         synchronized (commands) {
             open = commands.get(key(requestId, attempt));

@@ -83,8 +83,7 @@ public class SipStatusReports {
      * pipeline has learnt its partitions this dispatcher owns nothing: the status goes to whichever does.
      */
     private boolean appliesHere(CarrierCallback status, CallCommand command) {
-        Long ownedSince = keys.ownedSince(command.callerId());
-        return ownedSince != null && openAttempts.dialledHereSince(status.requestId(), status.attempt(), ownedSince);
+        return openAttempts.dialledHereSince(status.requestId(), status.attempt(), keys.ownedSince(command.callerId()));
     }
 
     private Mono<CallbackApplier.Result> toOwner(CarrierCallback status, CallCommand command) {

@@ -253,11 +253,8 @@ class VoiceGatewayStatusEndpoint {
      * another dispatcher dialled, goes through the topic to the owner, where it stays behind those before it.
      */
     private boolean ownedAndDialledHere(JambonzCallbackReader.Parsed parsed) {
-        if (!applyInPlace) {
-            return false;
-        }
-        Long ownedSince = keys.ownedSince(parsed.callerId());
-        return ownedSince != null && openAttempts.dialledHereSince(parsed.requestId(), parsed.attempt(), ownedSince);
+        return applyInPlace && openAttempts.dialledHereSince(parsed.requestId(), parsed.attempt(),
+                keys.ownedSince(parsed.callerId()));
     }
 
     private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw) {
