@@ -33,8 +33,9 @@ import reactor.util.retry.Retry;
  * there, and once it lets go, both are. An attempt recorded but never claimed for the carrier is dialled by its
  * redelivered command, once.
  */
+// Published events are kept: the test reads what was stored.
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = "spring.config.name=dispatcher-service")
+        properties = {"spring.config.name=dispatcher-service", "dialer.dispatcher.outbox.retention=PT1H"})
 @DirtiesContext
 class AtomicTransitionsIT {
 

@@ -34,8 +34,9 @@ import tools.jackson.databind.JsonNode;
  * while they talk), events read from {@code dialer.call.events}. The request is told with one
  * {@code call.cancel_rejected} per control, and its final is what it would have been without the cancel.
  */
+// Published events are kept: the test reads what was stored.
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = "spring.config.name=dispatcher-service")
+        properties = {"spring.config.name=dispatcher-service", "dialer.dispatcher.outbox.retention=PT1H"})
 @DirtiesContext
 class CancelTooLateIT {
 

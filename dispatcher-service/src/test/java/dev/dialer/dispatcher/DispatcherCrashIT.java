@@ -190,6 +190,8 @@ class DispatcherCrashIT {
         properties.put("server.port", port);
         properties.put("dialer.kafka.partitions", 3);
         properties.put("dialer.dispatcher.commands.group-id", GROUP);
+        // Published events are kept: every stored event is checked against those published.
+        properties.put("dialer.dispatcher.outbox.retention", "PT1H");
         properties.put("dialer.dispatcher.carrier.base-url", simulator.baseUrl());
         // The build machine is shared and busy: a slow create-call answer must not count as a carrier failure here,
         // nor open the breaker (the watchdog would settle such calls correctly, but the test wants them placed).

@@ -13,7 +13,9 @@ import org.springframework.test.context.DynamicPropertySource;
  * tests of what the dispatcher writes to and claims from its database. Each test class gets a context of its own.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.NONE, properties = {
-        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false"})
+        "spring.config.name=dispatcher-service", "dialer.dispatcher.watchdog.enabled=false",
+        // Published events are kept: the tests read what was stored.
+        "dialer.dispatcher.outbox.retention=PT1H"})
 @DirtiesContext
 public abstract class DispatcherOnDatabase {
 

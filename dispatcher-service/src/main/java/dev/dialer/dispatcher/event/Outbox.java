@@ -262,6 +262,12 @@ class Outbox {
                 .all();
     }
 
+    /** Deletes published rows: their publication recorded by their absence. */
+    Mono<Void> deleteSent(Long[] ids) {
+        return db.sql("DELETE FROM dispatch.outbox WHERE id = ANY($1)").bind(0, ids).then();
+    }
+
+    /** Marks published rows sent, kept until they are purged. */
     Mono<Void> markSent(Long[] ids) {
         return db.sql("UPDATE dispatch.outbox SET sent_at = now() WHERE id = ANY($1)").bind(0, ids).then();
     }

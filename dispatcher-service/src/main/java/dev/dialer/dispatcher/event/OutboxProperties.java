@@ -23,7 +23,10 @@ import org.springframework.validation.annotation.Validated;
  *                       round of this relay completed, and no other relay was seen to send any. Longer than
  *                       {@code round-timeout}, so one round given up does not take the service out of readiness;
  *                       unset, twice {@code round-timeout} (two minutes by default)
- * @param retention      how long sent events are kept before they are deleted
+ * @param retention      how long published events are kept before they are deleted; zero (the default): deleted by
+ *                       the statement that records their publication, so an event's row is written once and removed
+ *                       once. A positive retention keeps them for inspection, marked sent, and purges them in batches
+ *                       that keep up with the rate they are written at
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.outbox")
@@ -33,7 +36,7 @@ record OutboxProperties(
         @DefaultValue("PT30S") @NotNull Duration publishTimeout,
         Duration roundTimeout,
         Duration staleAfter,
-        @DefaultValue("PT1H") @NotNull Duration retention) {
+        @DefaultValue("PT0S") @NotNull Duration retention) {
 
     OutboxProperties {
         // Derived when unset, so that a longer publish-timeout alone never makes the service refuse to start.
@@ -45,9 +48,17 @@ record OutboxProperties(
         }
         requirePositive("poll-interval", pollInterval);
         requirePositive("publish-timeout", publishTimeout);
-        requirePositive("retention", retention);
+        if (retention != null && retention.isNegative()) {
+            throw new IllegalArgumentException("dialer.dispatcher.outbox.retention must not be negative, was "
+                    + retention);
+        }
         requireLonger("round-timeout", roundTimeout, "publish-timeout", publishTimeout);
         requireLonger("stale-after", staleAfter, "round-timeout", roundTimeout);
+    }
+
+    /** Whether published events are kept (marked sent, purged after {@code retention}) rather than deleted. */
+    boolean keepsSent() {
+        return !retention.isZero();
     }
 
     private static void requirePositive(String name, Duration value) {

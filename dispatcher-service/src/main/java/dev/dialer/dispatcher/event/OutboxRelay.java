@@ -29,8 +29,8 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 
 /**
- * Publishes {@code dispatch.outbox} to {@code dialer.call.events}, keyed by request id, and marks what Kafka
- * acknowledged as sent. It runs when woken by a new event and every {@code poll-interval}; each round holds a
+ * Publishes {@code dispatch.outbox} to {@code dialer.call.events}, keyed by request id, and deletes what Kafka
+ * acknowledged (or marks it sent, when {@code retention} keeps published events for a while). It runs when woken by a new event and every {@code poll-interval}; each round holds a
  * PostgreSQL advisory lock for its transaction, so one relay publishes at a time across all dispatchers and a
  * request's events reach the topic in {@code sequence_number} order.
  *
@@ -49,6 +49,11 @@ public class OutboxRelay {
 
     private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
     private static final int PURGE_LIMIT = 1_000;
+    /**
+     * Most purge statements in one housekeeping tick: enough to keep up with any rate events are written at (with the
+     * default poll interval, 100,000 a second), bounded so that a backlog of sent rows is worked off over several.
+     */
+    private static final int PURGE_BATCHES = 50;
 
     private final Outbox outbox;
     private final TransactionalOperator transactions;
@@ -61,6 +66,7 @@ public class OutboxRelay {
     private final Counter published;
     private final Counter failures;
     private final Counter roundTimeouts;
+    private final Counter purged;
     private final Timer lag;
     private final Heartbeat progress;
 
@@ -84,6 +90,9 @@ public class OutboxRelay {
                 .description("Relay rounds that failed and will be repeated").register(registry);
         this.roundTimeouts = Counter.builder("dialer.dispatcher.outbox.round.timeouts")
                 .description("Relay rounds given up after round-timeout (also counted as failures)")
+                .register(registry);
+        this.purged = Counter.builder("dialer.dispatcher.outbox.purged")
+                .description("Published call events deleted once past their retention (0 when none is kept)")
                 .register(registry);
         this.lag = Timer.builder("dialer.dispatcher.outbox.lag")
                 .description("From an event's commit to its publication").register(registry);
@@ -189,7 +198,7 @@ public class OutboxRelay {
         Long[] ids = batch.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
         return publish.apply(records)
                 .timeout(properties.publishTimeout())
-                .then(outbox.markSent(ids))
+                .then(properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids))
                 .then(Mono.fromRunnable(() -> sent(batch)))
                 .thenReturn(batch.size());
     }
@@ -200,14 +209,31 @@ public class OutboxRelay {
         batch.forEach(event -> lag.record(Duration.between(event.createdAt(), now).abs()));
     }
 
-    private Mono<Void> measureAndPurge() {
+    /** One housekeeping tick: the backlog measured for the gauges, then the kept events past retention purged. */
+    Mono<Void> measureAndPurge() {
         return outbox.backlog()
                 .doOnNext(this::measured)
-                .then(outbox.purgeSentBefore(clock.instant().minus(properties.retention()), PURGE_LIMIT))
-                .then()
+                .then(Mono.defer(this::purge))
                 // Like a round, a measurement on a hung connection would stop every later one (and the purge).
                 .timeout(properties.roundTimeout())
                 .onErrorResume(this::notMeasured);
+    }
+
+    /**
+     * Deletes the kept events past their retention, a batch at a time until a batch comes back short (at most
+     * {@link #PURGE_BATCHES}): one batch a tick fell behind once events were written faster than two thousand a
+     * second.
+     */
+    private Mono<Void> purge() {
+        if (!properties.keepsSent()) {
+            return Mono.empty();
+        }
+        Instant before = clock.instant().minus(properties.retention());
+        return Flux.range(0, PURGE_BATCHES)
+                .concatMap(batch -> outbox.purgeSentBefore(before, PURGE_LIMIT), 1)
+                .doOnNext(purged::increment)
+                .takeUntil(deleted -> deleted < PURGE_LIMIT)
+                .then();
     }
 
     /** The oldest unsent event changing is how another relay, holding the lock, is seen at work. */

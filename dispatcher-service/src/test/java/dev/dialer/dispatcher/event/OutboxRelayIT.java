@@ -124,6 +124,47 @@ class OutboxRelayIT {
     }
 
     @Test
+    void publishedEventsAreDeletedWhenNoneIsKept() throws Exception {
+        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
+        serviceRelay.stop();
+        CallCommand command = command();
+        try (EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
+            OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
+                    reachable::publishAll, properties(Duration.ZERO), Clock.systemUTC(), new SimpleMeterRegistry());
+            ledger.recordRequest(command).block(WAIT);
+            events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
+            events.finishOnce(command, FinalStatus.EXHAUSTED, event -> event, Retry.max(0)).block(WAIT);
+            assertThat(rows(command.requestId())).isEqualTo(2);
+
+            relay.drain().block(WAIT);
+
+            assertThat(rows(command.requestId())).as("published rows are deleted, not marked").isZero();
+            await().atMost(WAIT).until(() -> reader.of(command.requestId()).size() >= 2);
+            assertThat(reader.of(command.requestId())).extracting(event -> event.get("sequence_number").longValue())
+                    .containsExactly(1L, 2L);
+        } finally {
+            serviceRelay.start();
+        }
+    }
+
+    @Test
+    void keptEventsPastTheirRetentionArePurgedInOneTickThoughTheyFillSeveralBatches() {
+        String old = "it-purge-old-" + UUID.randomUUID();
+        String recent = "it-purge-recent-" + UUID.randomUUID();
+        insertSent(old, 2_500, "2 hours");
+        insertSent(recent, 3, "1 minute");
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
+                reachable::publishAll, properties(Duration.ofHours(1)), Clock.systemUTC(), meters);
+
+        relay.measureAndPurge().block(WAIT);
+
+        assertThat(rows(old)).as("sent two hours ago, kept one").isZero();
+        assertThat(rows(recent)).as("sent a minute ago").isEqualTo(3);
+        assertThat(meters.counter("dialer.dispatcher.outbox.purged").count()).isGreaterThanOrEqualTo(2_500);
+    }
+
+    @Test
     void theRelaysTransactionIsLimitedOnTheServerSoThatAGivenUpRoundCannotKeepItsLock() {
         TransactionalOperator transactions = TransactionalOperator.create(transactionManager);
         List<String> limits = transactions.transactional(outbox.tryRelayLock(Duration.ofSeconds(7))
@@ -159,9 +200,31 @@ class OutboxRelayIT {
                 .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
     }
 
+    private long rows(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1")
+                .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    /** {@code count} events of {@code requestId} written and published {@code ago} (an interval). */
+    private void insertSent(String requestId, int count, String ago) {
+        db.sql("""
+                        INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload,
+                                                     created_at, sent_at)
+                        SELECT $1 || '-' || g, $1, 'call.status', g, '{}'::jsonb, now() - $3::interval,
+                               now() - $3::interval
+                          FROM generate_series(1, $2) g""")
+                .bind(0, requestId).bind(1, count).bind(2, ago)
+                .then().block(WAIT);
+    }
+
+    /** Published events kept an hour: the test reads whether what was stored was sent. */
     private static OutboxProperties properties() {
+        return properties(Duration.ofHours(1));
+    }
+
+    private static OutboxProperties properties(Duration retention) {
         return new OutboxProperties(Duration.ofSeconds(1), 100, Duration.ofSeconds(5), Duration.ofSeconds(10),
-                Duration.ofSeconds(20), Duration.ofHours(1));
+                Duration.ofSeconds(20), retention);
     }
 
     private static CallCommand command() {

@@ -158,6 +158,41 @@ class OutboxRelayTest {
     }
 
     @Test
+    void keptEventsArePurgedABatchAtATimeUntilABatchComesBackShort() {
+        outbox.purgeAnswers(1_000L, 1_000L, 400L, 0L);
+
+        relay.measureAndPurge().block(WAIT);
+
+        assertThat(outbox.purgesBefore()).hasSize(3);
+        assertThat(meters.counter("dialer.dispatcher.outbox.purged").count()).isEqualTo(2_400);
+    }
+
+    @Test
+    void publishedEventsAreDeletedAndNothingIsPurgedWhenNoneIsKept() {
+        OutboxRelay deleting = new OutboxRelay(outbox, new InMemoryTransactions(), this::publish,
+                new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT, STALE_AFTER, Duration.ZERO),
+                TestClock.following(time), new SimpleMeterRegistry());
+        outbox.add(3);
+        outbox.purgeAnswers(1_000L);
+
+        deleting.drain().block(WAIT);
+        deleting.measureAndPurge().block(WAIT);
+
+        assertThat(published).hasSize(3);
+        assertThat(outbox.unsentCount()).isZero();
+        assertThat(outbox.deleted()).isEqualTo(3);
+        assertThat(outbox.purgesBefore()).isEmpty();
+    }
+
+    @Test
+    void refusesANegativeRetention() {
+        assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), ROUND_TIMEOUT,
+                STALE_AFTER, Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("retention");
+    }
+
+    @Test
     void refusesARoundTimeoutNotLongerThanThePublishTimeout() {
         assertThatThrownBy(() -> new OutboxProperties(POLL, 100, Duration.ofSeconds(30), Duration.ofSeconds(30),
                 STALE_AFTER, Duration.ofHours(1)))
@@ -227,6 +262,9 @@ class OutboxRelayTest {
         private final AtomicInteger lockHangsFor = new AtomicInteger();
         private final AtomicBoolean lockHeldElsewhere = new AtomicBoolean();
         private final AtomicInteger added = new AtomicInteger();
+        private final AtomicInteger deleted = new AtomicInteger();
+        private final List<Long> purgeAnswers = new CopyOnWriteArrayList<>();
+        private final List<Instant> purgesBefore = new CopyOnWriteArrayList<>();
 
         InMemoryOutbox() {
             super(null);
@@ -271,6 +309,24 @@ class OutboxRelayTest {
             return Mono.fromRunnable(() -> markedInTransaction.addAll(Arrays.asList(ids)));
         }
 
+        @Override
+        Mono<Void> deleteSent(Long[] ids) {
+            return markSent(ids).doOnSuccess(done -> deleted.addAndGet(ids.length));
+        }
+
+        int deleted() {
+            return deleted.get();
+        }
+
+        /** What the purge statements answer, in turn (then nothing more to purge). */
+        void purgeAnswers(Long... rows) {
+            purgeAnswers.addAll(Arrays.asList(rows));
+        }
+
+        List<Instant> purgesBefore() {
+            return purgesBefore;
+        }
+
         void commit() {
             unsent.removeIf(event -> markedInTransaction.contains(event.id()));
             markedInTransaction.clear();
@@ -288,7 +344,10 @@ class OutboxRelayTest {
 
         @Override
         Mono<Long> purgeSentBefore(Instant before, int limit) {
-            return Mono.just(0L);
+            return Mono.fromSupplier(() -> {
+                purgesBefore.add(before);
+                return purgeAnswers.isEmpty() ? 0L : purgeAnswers.remove(0);
+            });
         }
     }
 }
