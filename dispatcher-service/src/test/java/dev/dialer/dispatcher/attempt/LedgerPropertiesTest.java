@@ -1,0 +1,35 @@
+package dev.dialer.dispatcher.attempt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class LedgerPropertiesTest {
+
+    private static final Duration MINUTE = Duration.ofMinutes(1);
+
+    @Test
+    void refusesARetentionShorterThanACommandMayBeReadAgain() {
+        assertThatThrownBy(() -> new LedgerProperties(Duration.ofDays(14), MINUTE))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dialer.dispatcher.ledger.retention")
+                .hasMessageContaining("PT360H");
+        assertThatThrownBy(() -> new LedgerProperties(Duration.ofDays(-30), MINUTE))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void zeroKeepsEveryRequestAndFifteenDaysIsTheShortestRetention() {
+        assertThat(new LedgerProperties(Duration.ZERO, MINUTE).purges()).isFalse();
+        assertThat(new LedgerProperties(Duration.ofDays(15), MINUTE).purges()).isTrue();
+    }
+
+    @Test
+    void refusesAPurgeIntervalThatIsNotPositive() {
+        assertThatThrownBy(() -> new LedgerProperties(Duration.ofDays(30), Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("purge-interval");
+    }
+}
