@@ -32,7 +32,7 @@ public record LedgerProperties(
         if (retention != null && (retention.isNegative()
                 || !retention.isZero() && retention.compareTo(MINIMUM_RETENTION) < 0)) {
             throw new IllegalArgumentException("dialer.dispatcher.ledger.retention must be zero (keep for ever) or at "
-                    + "least " + MINIMUM_RETENTION + " (a command may be read again that long after it was written), "
+                    + "least P15D (a command may be read again 14 days after it was written), "
                     + "was " + retention);
         }
         if (purgeInterval != null && (purgeInterval.isNegative() || purgeInterval.isZero())) {

@@ -11,14 +11,14 @@ import reactor.core.publisher.Mono;
 
 /**
  * Deletes ended requests from the ledger once they are past {@code dialer.dispatcher.ledger.retention}: the request,
- * its attempts and their answering-machine results. A dialer placing millions of calls a day would otherwise keep
+ * its attempts, their answering-machine results and its cancel rejections. A dialer placing millions of calls a day would otherwise keep
  * every one of them, and with them every index the dial path writes to.
  *
  * <p>Only requests with a final status are deleted, and only those with nothing in {@code dispatch.schedule}. Every
  * {@code purge-interval} they are deleted {@value #BATCH} at a time, oldest end first, until a batch comes back short
  * (at most {@value #BATCHES} batches a tick, so a long backlog is worked off over several ticks). Rows are taken with
  * {@code FOR UPDATE SKIP LOCKED}: several dispatchers may purge at once without waiting for each other, and a
- * request some statement is changing right now is left for the next tick. The age is PostgreSQL's own, as
+ * request another statement has locked is left for a later tick. The age is PostgreSQL's own, as
  * {@code final_at} is: no dispatcher's clock takes part.
  */
 @Component
@@ -30,7 +30,7 @@ public class LedgerRetention {
 
     /**
      * One batch: the attempts go first in the same statement (the foreign key is checked at its end), the
-     * answering-machine results with them ({@code ON DELETE CASCADE}).
+     * answering-machine results with them and the cancel rejections with the request ({@code ON DELETE CASCADE}).
      */
     private static final String PURGE = """
             WITH ended AS (
@@ -80,7 +80,8 @@ public class LedgerRetention {
                 .doOnNext(count -> {
                     if (count > 0) {
                         purged.increment(count);
-                        log.info("{} requests ended over {} ago deleted from the ledger", count, properties.retention());
+                        log.info("{} requests ended over {} ago deleted from the ledger", count,
+                                properties.retention());
                     }
                 });
     }

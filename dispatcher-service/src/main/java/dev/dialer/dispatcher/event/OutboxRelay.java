@@ -30,13 +30,13 @@ import reactor.core.publisher.Sinks;
 
 /**
  * Publishes {@code dispatch.outbox} to {@code dialer.call.events}, keyed by request id, and deletes what Kafka
- * acknowledged (or marks it sent, when {@code retention} keeps published events for a while). It runs when woken by a new event and every {@code poll-interval}; each round holds a
- * PostgreSQL advisory lock for its transaction, so one relay publishes at a time across all dispatchers and a
+ * acknowledged (or marks it sent, when {@code retention} keeps published events for a while). It runs when woken by a
+ * new event and every {@code poll-interval}; each round holds a PostgreSQL advisory lock for its transaction, so one relay publishes at a time across all dispatchers and a
  * request's events reach the topic in {@code sequence_number} order.
  *
  * <p>Delivery: at least once per event, in order per request. A round whose publish fails (Kafka away, a timeout)
- * marks nothing and is repeated until Kafka takes the events; an event is published again only when Kafka acknowledged
- * it but the relay could not mark it sent (a crash or database failure in between) — a copy with the same
+ * records nothing and is repeated until Kafka takes the events; an event is published again only when Kafka
+ * acknowledged it but the relay could not record that (a crash or database failure in between) — a copy with the same
  * {@code event_id} and {@code sequence_number}, which consumers drop.
  *
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
@@ -154,7 +154,7 @@ public class OutboxRelay {
     }
 
     /**
-     * One round in one transaction: lock, read a batch, publish it, mark it sent; given up after
+     * One round in one transaction: lock, read a batch, publish it, delete it (or mark it sent); given up after
      * {@code round-timeout}, commit included. Emits whether it held the lock and how many it sent.
      */
     private Mono<Round> round() {
@@ -247,9 +247,10 @@ public class OutboxRelay {
 
     private Mono<Void> notMeasured(Throwable error) {
         if (error instanceof TimeoutException) {
-            log.warn("outbox backlog not measured within {}; measured again next poll", properties.roundTimeout());
+            log.warn("outbox backlog not measured, or kept events not purged, within {}; again next poll",
+                    properties.roundTimeout());
         } else {
-            log.debug("outbox backlog not measured: {}", error.toString());
+            log.debug("outbox backlog not measured, or kept events not purged: {}", error.toString());
         }
         return Mono.empty();
     }

@@ -56,8 +56,9 @@ import reactor.util.retry.Retry;
  * tried again when the control is read again (by a dispatcher that found it claimed meanwhile, or at the next
  * start); the gate still applies the control to every call it sees, and a call that rings
  * although its request was cancelled is cancelled again by the callback path. A
- * {@code call.cancel_rejected} event's id is derived from the control's id and the request's, so a control acted on
- * again finds its event already in the outbox and adds none: one per control record and request.
+ * {@code call.cancel_rejected} event's id is derived from the control's id and the request's and recorded in
+ * {@code dispatch.cancel_rejections} by the statement that stores the event, so a control acted on again finds the id
+ * recorded and adds no event: one per control record and request, for as long as the request is in the ledger.
  */
 @Component
 class ControlApplier {
@@ -222,19 +223,23 @@ class ControlApplier {
     }
 
     /**
-     * Stores the request's {@code call.cancel_rejected} event under an id derived from the control and the request:
-     * one event however often the control is acted on (a second append of the id is refused by the outbox).
+     * Stores the request's {@code call.cancel_rejected} event under an id derived from the control and the request,
+     * in one statement with the id's row in {@code dispatch.cancel_rejections}: one event however often the control is
+     * acted on (the statement stores nothing when the id is recorded). The outbox's unique {@code event_id} still
+     * refuses an id whose event waits to be published but was stored without its row (by an older version).
      */
     private Mono<String> reject(CallControl control, String requestId, Integer attempt, String status) {
         String eventId = CancelRejections.eventId(control.controlId(), requestId);
         return ledger.command(requestId)
-                .flatMap(command -> events.emit(command, event -> event
+                .flatMap(command -> events.emitOn(command, ledger.cancelRejection(requestId, eventId), event -> event
                                 .eventId(eventId)
                                 .type(EventType.CANCEL_REJECTED)
                                 .attempt(attempt == null ? command.attempt() : attempt)
                                 .status(status)
-                                .reason(TOO_LATE_REASON),
-                        InfraRetry.untilRecovered("cancel rejected event")))
+                                .reason(TOO_LATE_REASON))
+                        .retryWhen(InfraRetry.untilRecovered("cancel rejected event"))
+                        .switchIfEmpty(Mono.fromRunnable(() -> log.debug(
+                                "cancel rejection {} of request {} was stored before", eventId, requestId))))
                 .onErrorResume(DataIntegrityViolationException.class, duplicate -> {
                     log.debug("cancel rejection {} of request {} was stored before", eventId, requestId);
                     return Mono.empty();

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.dispatcher.event.StateChange;
 import java.time.Duration;
 import java.time.Instant;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -164,6 +165,17 @@ class PolicyLedger {
     /** The attempt as it is now, if it has not ended. */
     Mono<LiveAttempt> liveAttempt(String requestId, int attempt) {
         return liveAttempts(requestId).filter(live -> live.attempt() == attempt).next();
+    }
+
+    /**
+     * What a request's {@code call.cancel_rejected} event is stored on ({@code CallEvents#emitOn}): its id recorded
+     * for the request, which happens only when it was not recorded before; then nothing is stored.
+     */
+    StateChange cancelRejection(String requestId, String eventId) {
+        return new StateChange("""
+                INSERT INTO dispatch.cancel_rejections (event_id, request_id) VALUES ($2, $1)
+                ON CONFLICT (event_id) DO NOTHING RETURNING NULL::text AS status""", 2,
+                spec -> spec.bind(0, requestId).bind(1, eventId));
     }
 
     /** Removes every wait of the request. */

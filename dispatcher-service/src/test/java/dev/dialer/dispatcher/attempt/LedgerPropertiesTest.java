@@ -15,7 +15,7 @@ class LedgerPropertiesTest {
         assertThatThrownBy(() -> new LedgerProperties(Duration.ofDays(14), MINUTE))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("dialer.dispatcher.ledger.retention")
-                .hasMessageContaining("PT360H");
+                .hasMessageContaining("P15D");
         assertThatThrownBy(() -> new LedgerProperties(Duration.ofDays(-30), MINUTE))
                 .isInstanceOf(IllegalArgumentException.class);
     }

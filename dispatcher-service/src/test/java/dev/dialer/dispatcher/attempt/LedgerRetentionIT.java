@@ -7,11 +7,14 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.test.context.TestPropertySource;
 
 /**
  * The ledger's retention on the real PostgreSQL, with its default of 30 days: which ended requests a purge deletes,
  * with what, and what it leaves.
  */
+// Only the purges the tests run: none of the service's own in between.
+@TestPropertySource(properties = "dialer.dispatcher.ledger.purge-interval=PT1H")
 class LedgerRetentionIT extends DispatcherOnDatabase {
 
     @Autowired
@@ -24,6 +27,8 @@ class LedgerRetentionIT extends DispatcherOnDatabase {
         attempt(run + "old", 1);
         attempt(run + "old", 2);
         db.sql("INSERT INTO dispatch.answered_by (request_id, attempt_no, answered_by) VALUES ($1, 2, 'human')")
+                .bind(0, run + "old").then().block(WAIT);
+        db.sql("INSERT INTO dispatch.cancel_rejections (event_id, request_id) VALUES ($1 || '-rejected', $1)")
                 .bind(0, run + "old").then().block(WAIT);
         request(run + "waiting", "40 days", true);
         attempt(run + "waiting", 1);
@@ -44,6 +49,7 @@ class LedgerRetentionIT extends DispatcherOnDatabase {
         assertThat(rows("SELECT request_id || '/' || attempt_no FROM dispatch.attempts WHERE request_id LIKE $1", run))
                 .containsExactlyInAnyOrder(run + "waiting/1", run + "recent/1", run + "open/1");
         assertThat(rows("SELECT request_id FROM dispatch.answered_by WHERE request_id LIKE $1", run)).isEmpty();
+        assertThat(rows("SELECT request_id FROM dispatch.cancel_rejections WHERE request_id LIKE $1", run)).isEmpty();
     }
 
     @Test
