@@ -85,6 +85,8 @@ class CancelTooLateIT {
         // Counted once the control is settled, a statement after its event committed.
         await().atMost(WAIT).untilAsserted(() -> assertThat(tooLate()).isEqualTo(tooLateBefore + 1));
         long sequenceAfterRejection = nextSequence(requestId);
+        // Published, so gone from the outbox: what stops a second event is not the outbox's row.
+        await().atMost(WAIT).until(() -> outboxRows(requestId) == 0);
 
         // The claim given back (as after a failure) and the same control record read again: acted on again,
         // but its event is already stored.
@@ -147,6 +149,11 @@ class CancelTooLateIT {
 
     private long nextSequence(String requestId) {
         return db.sql("SELECT next_sequence FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private long outboxRows(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1")
                 .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
     }
 

@@ -5,7 +5,8 @@ import java.util.UUID;
 
 /**
  * Ids of {@code call.cancel_rejected} events: name-based (RFC 4122 version 5) on the control's id and the request's,
- * so acting on one control again for one request yields the same id, which the outbox stores once.
+ * so acting on one control again for one request yields the same id, which {@code dispatch.cancel_rejections} records
+ * once (and with it its event).
  */
 final class CancelRejections {
 

@@ -240,8 +240,9 @@ class ControlApplier {
                         .retryWhen(InfraRetry.untilRecovered("cancel rejected event"))
                         .switchIfEmpty(Mono.fromRunnable(() -> log.debug(
                                 "cancel rejection {} of request {} was stored before", eventId, requestId))))
-                .onErrorResume(DataIntegrityViolationException.class, duplicate -> {
-                    log.debug("cancel rejection {} of request {} was stored before", eventId, requestId);
+                .onErrorResume(DataIntegrityViolationException.class, refused -> {
+                    log.debug("cancel rejection {} of request {} not stored: its event waits in the outbox, or the "
+                            + "request has left the ledger: {}", eventId, requestId, refused.toString());
                     return Mono.empty();
                 })
                 .thenReturn(TOO_LATE);
