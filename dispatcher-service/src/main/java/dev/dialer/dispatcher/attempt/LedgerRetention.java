@@ -11,8 +11,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Deletes ended requests from the ledger once they are past {@code dialer.dispatcher.ledger.retention}: the request,
- * its attempts, their answering-machine results and its cancel rejections. A dialer placing millions of calls a day would otherwise keep
- * every one of them, and with them every index the dial path writes to.
+ * its attempts, their answering-machine results and its cancel rejections. A dialer placing millions of calls a day
+ * would otherwise keep every one of them, and with them every index the dial path writes to.
  *
  * <p>Only requests with a final status are deleted, and only those with nothing in {@code dispatch.schedule}. Every
  * {@code purge-interval} they are deleted {@value #BATCH} at a time, oldest end first, until a batch comes back short

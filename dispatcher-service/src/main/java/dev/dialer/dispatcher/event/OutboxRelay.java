@@ -31,8 +31,9 @@ import reactor.core.publisher.Sinks;
 /**
  * Publishes {@code dispatch.outbox} to {@code dialer.call.events}, keyed by request id, and deletes what Kafka
  * acknowledged (or marks it sent, when {@code retention} keeps published events for a while). It runs when woken by a
- * new event and every {@code poll-interval}; each round holds a PostgreSQL advisory lock for its transaction, so one relay publishes at a time across all dispatchers and a
- * request's events reach the topic in {@code sequence_number} order.
+ * new event and every {@code poll-interval}; each round holds a PostgreSQL advisory lock for its transaction, so one
+ * relay publishes at a time across all dispatchers and a request's events reach the topic in {@code sequence_number}
+ * order.
  *
  * <p>Delivery: at least once per event, in order per request. A round whose publish fails (Kafka away, a timeout)
  * records nothing and is repeated until Kafka takes the events; an event is published again only when Kafka
