@@ -1,5 +1,6 @@
 package dev.dialer.common.kafka;
 
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,7 +10,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -96,6 +100,29 @@ public final class TopicProvisioner {
             throw new IllegalStateException("interrupted while describing " + topic, e);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot describe " + topic + " at " + bootstrapServers, e);
+        }
+    }
+
+    /**
+     * How long after it was written a record of {@code topic} may still be read: its {@code retention.ms} plus its
+     * {@code segment.ms}, as the broker applies them (the topic's own, else the broker's default). A log segment is
+     * deleted only once its newest record is past the retention, and a segment takes records for up to
+     * {@code segment.ms}. Null when the topic keeps its records for ever ({@code retention.ms} -1).
+     */
+    public static Duration rereadWindow(KafkaSettings settings, String topic, long timeoutMillis) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try (Admin admin = Admin.create(adminProperties(settings, Map.of()))) {
+            Config config = admin.describeConfigs(List.of(resource)).all()
+                    .get(timeoutMillis, TimeUnit.MILLISECONDS).get(resource);
+            long retention = Long.parseLong(config.get(TopicConfig.RETENTION_MS_CONFIG).value());
+            long segment = Long.parseLong(config.get(TopicConfig.SEGMENT_MS_CONFIG).value());
+            return retention < 0 ? null : Duration.ofMillis(retention).plusMillis(segment);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reading the configuration of " + topic, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the configuration of " + topic + " at "
+                    + settings.bootstrapServers(), e);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.dialer.infra.Infrastructure;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,22 @@ class TopicProvisionerIT {
 
         creator.get(30, TimeUnit.SECONDS);
         assertThat(partitions).isEqualTo(3);
+    }
+
+    @Test
+    void aRecordMayBeReadAgainForItsTopicsRetentionAndSegmentTimeAsTheBrokerAppliesThem() {
+        String own = "window-" + UUID.randomUUID();
+        String defaults = "window-default-" + UUID.randomUUID();
+        String forever = "window-forever-" + UUID.randomUUID();
+        TopicProvisioner.ensure(kafka, List.of(
+                new TopicSpec(own, 1, Map.of("retention.ms", "86400000", "segment.ms", "3600000")),
+                TopicSpec.deleting(defaults, 1, Duration.ofDays(1)),
+                new TopicSpec(forever, 1, Map.of("retention.ms", "-1"))), (short) 1, 30_000);
+
+        assertThat(TopicProvisioner.rereadWindow(kafka, own, 30_000)).isEqualTo(Duration.ofHours(25));
+        assertThat(TopicProvisioner.rereadWindow(kafka, defaults, 30_000))
+                .as("the broker's own segment time added").isGreaterThan(Duration.ofDays(1));
+        assertThat(TopicProvisioner.rereadWindow(kafka, forever, 30_000)).isNull();
     }
 
     @Test

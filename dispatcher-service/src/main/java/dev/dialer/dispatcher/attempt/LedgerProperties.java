@@ -27,6 +27,8 @@ public record LedgerProperties(
      * oldest was written; one day more for a consumer still reading them.
      */
     public static final Duration MINIMUM_RETENTION = Duration.ofDays(15);
+    /** Kept beyond the commands topic's own window, for a consumer still reading what it is about to delete. */
+    static final Duration REREAD_MARGIN = Duration.ofDays(1);
 
     public LedgerProperties {
         if (retention != null && (retention.isNegative()
@@ -38,6 +40,24 @@ public record LedgerProperties(
         if (purgeInterval != null && (purgeInterval.isNegative() || purgeInterval.isZero())) {
             throw new IllegalArgumentException("dialer.dispatcher.ledger.purge-interval must be positive, was "
                     + purgeInterval);
+        }
+    }
+
+    /**
+     * Refuses a retention under {@code rereadWindow}, how long after it was written a command may still be read from
+     * {@code topic} (null: for ever), plus a day: such a command would not find its request, and be dialled again.
+     */
+    public void requireLongerThan(Duration rereadWindow, String topic) {
+        if (!purges()) {
+            return;
+        }
+        if (rereadWindow == null || retention.compareTo(rereadWindow.plus(REREAD_MARGIN)) < 0) {
+            throw new IllegalStateException("dialer.dispatcher.ledger.retention (" + retention + ") is shorter than "
+                    + topic + " may give a command back: "
+                    + (rereadWindow == null ? "it keeps records for ever" : "its retention.ms plus segment.ms is "
+                    + rereadWindow + ", and a day more is needed")
+                    + "; a command read again would be dialled again. Set a longer retention, or PT0S to keep "
+                    + "every request");
         }
     }
 

@@ -2,9 +2,10 @@ package dev.dialer.dispatcher.lifecycle;
 
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
-import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.attempt.LedgerProperties;
 import dev.dialer.dispatcher.command.CommandConsumer;
+import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.dispatcher.policy.PolicyViewsLifecycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,11 +33,13 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final CommandConsumer consumer;
     private final KeyRouting routing;
     private final PolicyViewsLifecycle policy;
+    private final LedgerProperties ledger;
     private final PipelineSubscription pipeline = new PipelineSubscription("command");
 
     CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
-                             KeyRouting routing, PolicyViewsLifecycle policy) {
+                             KeyRouting routing, PolicyViewsLifecycle policy, LedgerProperties ledger) {
         this.policy = policy;
+        this.ledger = ledger;
         this.kafka = kafka;
         this.settings = settings;
         this.consumer = consumer;
@@ -53,6 +56,10 @@ class CommandConsumerLifecycle implements SmartLifecycle {
                 TOPIC_TIMEOUT_MILLIS);
         // Refuses to start on topics that are not co-partitioned (created earlier by hand, or one of them grown).
         routing.topicsHave(partitionCount(Topics.CALL_COMMANDS), partitionCount(Topics.CARRIER_CALLBACKS));
+        // Refuses to forget ended requests sooner than a command can be read again (a topic created elsewhere with a
+        // longer retention): decision 0103.
+        ledger.requireLongerThan(TopicProvisioner.rereadWindow(settings, Topics.CALL_COMMANDS, TOPIC_TIMEOUT_MILLIS),
+                Topics.CALL_COMMANDS);
         pipeline.start(pipeline());
     }
 

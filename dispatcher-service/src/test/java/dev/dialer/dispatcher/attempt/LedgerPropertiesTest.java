@@ -27,6 +27,23 @@ class LedgerPropertiesTest {
     }
 
     @Test
+    void refusesToForgetRequestsSoonerThanTheirCommandsMayBeReadAgain() {
+        LedgerProperties thirtyDays = new LedgerProperties(Duration.ofDays(30), MINUTE);
+
+        thirtyDays.requireLongerThan(Duration.ofDays(14), "dialer.call.commands");
+        thirtyDays.requireLongerThan(Duration.ofDays(29), "dialer.call.commands");
+        assertThatThrownBy(() -> thirtyDays.requireLongerThan(Duration.ofDays(29).plusSeconds(1),
+                "dialer.call.commands"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("dialer.call.commands")
+                .hasMessageContaining("retention.ms plus segment.ms");
+        assertThatThrownBy(() -> thirtyDays.requireLongerThan(null, "dialer.call.commands"))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("for ever");
+        new LedgerProperties(Duration.ZERO, MINUTE).requireLongerThan(null, "dialer.call.commands");
+    }
+
+    @Test
     void refusesAPurgeIntervalThatIsNotPositive() {
         assertThatThrownBy(() -> new LedgerProperties(Duration.ofDays(30), Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class)
