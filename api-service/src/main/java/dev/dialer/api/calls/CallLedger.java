@@ -182,13 +182,56 @@ public class CallLedger implements AcceptedCalls {
      * from there. Answers how many. A send still waiting costs the look-up of its first call without a row.
      */
     public Mono<Long> pruneSends(int limit) {
+        return pruneSends(limit, Duration.ZERO);
+    }
+
+    /**
+     * As {@link #pruneSends(int)}, and, unless {@code retention} is zero, the sends accepted longer than
+     * {@code retention} ago whatever their calls: a call that never had a row of its own by then never will, and the
+     * send, kept, would show the calls whose rows {@link #purgeEnded} deleted as queued again.
+     */
+    public Mono<Long> pruneSends(int limit, Duration retention) {
         return db.sql("""
                         DELETE FROM api.accepted_sends WHERE id IN (
                             SELECT s.id FROM api.accepted_sends s
                              WHERE NOT EXISTS (%s)
+                                OR (:secs > 0 AND s.created_at < now() - make_interval(secs => :secs))
                              ORDER BY s.id
                              LIMIT :limit
                                FOR UPDATE SKIP LOCKED)""".formatted(SentCall.waiting("")))
+                .bind("secs", (double) retention.toSeconds())
+                .bind("limit", limit)
+                .fetch().rowsUpdated();
+    }
+
+    /**
+     * {@link #purgeEnded}'s statement. A zero retention deletes nothing. The claims are matched under their own
+     * collation (the database's), not {@code api.calls}' {@code "C"}: compared under {@code "C"} they could not be
+     * found by their primary key, and every batch would read all of {@code api.foreign_ids}.
+     */
+    public static final String PURGE_ENDED = """
+            WITH ended AS (
+                SELECT id, account_id, foreign_id, callee FROM api.calls
+                 WHERE :secs > 0 AND final_status IS NOT NULL
+                   AND finished_at < now() - make_interval(secs => :secs)
+                 ORDER BY finished_at
+                 LIMIT :limit
+                   FOR UPDATE SKIP LOCKED),
+            claims AS (
+                DELETE FROM api.foreign_ids f USING ended e
+                 WHERE f.account_id = e.account_id COLLATE "default" AND f.foreign_id = e.foreign_id
+                   AND f.callee = e.callee AND f.request_id = e.id COLLATE "default")
+            DELETE FROM api.calls c USING ended e WHERE c.id = e.id""";
+
+    /**
+     * Deletes at most {@code limit} calls that ended longer than {@code retention} ago (PostgreSQL's clock against
+     * the final event's time), oldest first, with their attempts (by cascade) and the {@code foreign_id} claim that
+     * gave each its id, so the reference may be sent again as a new call (decision 0105). Answers how many calls.
+     * A call another statement holds is left for a later batch.
+     */
+    public Mono<Long> purgeEnded(Duration retention, int limit) {
+        return db.sql(PURGE_ENDED)
+                .bind("secs", (double) retention.toSeconds())
                 .bind("limit", limit)
                 .fetch().rowsUpdated();
     }

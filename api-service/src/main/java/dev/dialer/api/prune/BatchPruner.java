@@ -3,6 +3,7 @@ package dev.dialer.api.prune;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -54,12 +55,26 @@ public abstract class BatchPruner<P> implements SmartLifecycle {
         return null;
     }
 
-    /** One pass: deletes rows batch after batch until a batch comes back short; answers how many. */
+    /**
+     * The most batches one pass deletes; what is left waits for the next tick, so a large backlog (the first pass
+     * of a new retention) is worked off over several ticks rather than in one burst. Unbounded unless overridden.
+     */
+    protected int maxBatchesPerPass() {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
+     * One pass: deletes rows batch after batch until a batch comes back short, or {@link #maxBatchesPerPass} batches
+     * ran; answers how many.
+     */
     public Mono<Long> prune() {
         return Mono.defer(() -> {
             P pass = startPass();
+            int most = maxBatchesPerPass();
+            AtomicInteger batches = new AtomicInteger(1);
             return deleteBatch(pass, batch)
-                    .expand(deleted -> deleted < batch ? Mono.empty() : deleteBatch(pass, batch))
+                    .expand(deleted -> deleted < batch || batches.getAndIncrement() >= most ? Mono.empty()
+                            : deleteBatch(pass, batch))
                     .reduce(0L, Long::sum)
                     .doOnNext(this::record);
         });
