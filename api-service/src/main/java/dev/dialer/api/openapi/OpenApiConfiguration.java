@@ -170,6 +170,10 @@ class OpenApiConfiguration {
         responses.put("Conflict", problem("The request conflicts with an earlier one", "idempotency-conflict", 409,
                 "Idempotency key reused", "Idempotency-Key 'order-4711' was used with a different body in the last "
                         + "24 hours."));
+        responses.put("LimitReached", problem("The account already keeps the most it may of these "
+                + "(`dialer.api.limits`: 100 webhooks and 100 subscriptions by default); `limit` says how many. "
+                + "Delete one first", "limit-reached", 409, "Limit reached",
+                "This account already has 100 webhooks, the most it may keep; delete one first."));
         responses.put("TooManyRequests", problem("The account's request rate is exceeded, or this address sent too "
                 + "many requests with a key that is not valid; retry after `Retry-After` seconds", "rate-limited", 429,
                 "Too many requests", "This account's request rate is exceeded; retry in 1 s.")

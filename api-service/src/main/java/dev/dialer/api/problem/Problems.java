@@ -190,6 +190,7 @@ public final class Problems {
         public static final URI RATE_LIMITED = URI.create(BASE + "rate-limited");
         public static final URI CALL_ALREADY_FINAL = URI.create(BASE + "call-already-final");
         public static final URI CAMPAIGN_CANCELED = URI.create(BASE + "campaign-canceled");
+        public static final URI LIMIT_REACHED = URI.create(BASE + "limit-reached");
 
         private Catalogue() {
         }
@@ -216,6 +217,14 @@ public final class Problems {
         ProblemDetail problem = problem(HttpStatus.CONFLICT, Catalogue.CALL_ALREADY_FINAL, "Call already final",
                 "Call " + requestId + " already ended: " + finalStatus + ".");
         problem.setProperty("final_status", finalStatus);
+        return new ApiProblem(problem, null);
+    }
+
+    /** The account already has the most {@code what} it may keep ({@code limit}); one must go before another comes. */
+    public static ApiProblem limitReached(String what, int limit) {
+        ProblemDetail problem = problem(HttpStatus.CONFLICT, Catalogue.LIMIT_REACHED, "Limit reached",
+                "This account already has " + limit + " " + what + ", the most it may keep; delete one first.");
+        problem.setProperty("limit", limit);
         return new ApiProblem(problem, null);
     }
 

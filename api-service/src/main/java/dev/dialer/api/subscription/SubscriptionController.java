@@ -52,6 +52,7 @@ class SubscriptionController {
                             "event_types":["call.final","webhook.disabled"]}"""))))
     @ApiResponse(responseCode = "201", description = "Created; `Location` names it")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.LIMIT_REACHED)
     @ApiResponse(responseCode = "413", description = "The body is larger than 16 KB (" + MAX_BODY_BYTES + " bytes)",
             content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
                     examples = @ExampleObject(name = "payload-too-large",

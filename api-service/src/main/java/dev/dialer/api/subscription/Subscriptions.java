@@ -1,6 +1,7 @@
 package dev.dialer.api.subscription;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
@@ -34,11 +35,13 @@ class Subscriptions {
     private final WebhookDirectory webhooks;
     private final AcknowledgedPublisher publisher;
     private final PublishingTransactions transactions;
+    private final AccountLimits limits;
     private final MeterRegistry registry;
 
     Subscriptions(SubscriptionRepository repository, WebhookDirectory webhooks, AcknowledgedPublisher publisher,
-                  ReactiveTransactionManager tx, MeterRegistry registry) {
+                  ReactiveTransactionManager tx, AccountLimits limits, MeterRegistry registry) {
         this.repository = repository;
+        this.limits = limits;
         this.webhooks = webhooks;
         this.publisher = publisher;
         this.transactions = PublishingTransactions.create(tx);
@@ -53,7 +56,8 @@ class Subscriptions {
                     return new Subscription(UUID.randomUUID().toString(), account.id(), request.webhookId(),
                             request.eventTypes(), request.enabled(), now, now);
                 })
-                .flatMap(subscription -> repository.insert(subscription)
+                .flatMap(subscription -> limits.requireRoomFor(account.id(), AccountLimits.Kept.SUBSCRIPTIONS)
+                        .then(repository.insert(subscription))
                         .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
                         .then(publish(subscription)))
                 .as(transactions::transactional)

@@ -1,6 +1,7 @@
 package dev.dialer.api.webhook;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
@@ -45,12 +46,14 @@ class Webhooks implements WebhookDisabler {
     private final WebhookSubscriptions subscriptions;
     private final WebhookDeliveryLog deliveryLog;
     private final WebhookProperties properties;
+    private final AccountLimits limits;
     private final MeterRegistry registry;
 
     Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
              WebhookSubscriptions subscriptions, WebhookDeliveryLog deliveryLog, WebhookProperties properties,
-             MeterRegistry registry) {
+             AccountLimits limits, MeterRegistry registry) {
         this.repository = repository;
+        this.limits = limits;
         this.publisher = publisher;
         this.transactions = PublishingTransactions.create(tx);
         this.subscriptions = subscriptions;
@@ -178,7 +181,8 @@ class Webhooks implements WebhookDisabler {
     }
 
     private Mono<Webhook> storeAndPublish(Webhook webhook) {
-        return repository.insert(webhook)
+        return limits.requireRoomFor(webhook.accountId(), AccountLimits.Kept.WEBHOOKS)
+                .then(repository.insert(webhook))
                 .then(publisher.publishAll(List.of(configRecord(webhook))))
                 .thenReturn(webhook)
                 .as(transactions::transactional)

@@ -1,0 +1,54 @@
+package dev.dialer.api.account;
+
+import dev.dialer.api.problem.Problems;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
+
+/**
+ * Caps on what one account may keep ({@code dialer.api.limits}), checked inside the transaction that adds one. The
+ * account's row is locked first ({@code FOR NO KEY UPDATE}, which the foreign-key checks of sends and other writes do
+ * not wait for), and the rows are counted by a statement of their own, whose snapshot sees what a request that held
+ * the lock before committed: two requests racing for the last place cannot both take it.
+ */
+@Component
+public class AccountLimits {
+
+    /** What is capped, and the table that holds it. */
+    public enum Kept {
+        WEBHOOKS("webhooks", "SELECT count(*) FROM api.webhooks WHERE account_id = :account"),
+        SUBSCRIPTIONS("subscriptions", "SELECT count(*) FROM api.subscriptions WHERE account_id = :account");
+
+        private final String name;
+        private final String count;
+
+        Kept(String name, String count) {
+            this.name = name;
+            this.count = count;
+        }
+    }
+
+    private final DatabaseClient db;
+    private final LimitsProperties properties;
+
+    AccountLimits(DatabaseClient db, LimitsProperties properties) {
+        this.db = db;
+        this.properties = properties;
+    }
+
+    /**
+     * Completes when the account may add one more; errors with a {@code 409 limit-reached} problem when it already
+     * has the most it may. Run it in the transaction that adds the row: the lock is held until that ends.
+     */
+    public Mono<Void> requireRoomFor(String accountId, Kept kept) {
+        int most = kept == Kept.WEBHOOKS ? properties.webhooksPerAccount() : properties.subscriptionsPerAccount();
+        return db.sql("SELECT id FROM api.accounts WHERE id = :account FOR NO KEY UPDATE")
+                .bind("account", accountId)
+                .fetch().all()
+                .then(db.sql(kept.count).bind("account", accountId)
+                        .map((row, meta) -> row.get(0, Long.class))
+                        .one())
+                .flatMap(count -> count < most ? Mono.empty()
+                        : Mono.error(Problems.limitReached(kept.name, most)));
+    }
+}

@@ -1,0 +1,21 @@
+package dev.dialer.api.account;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * What one account may keep: every webhook and subscription is held in memory by each webhook-service instance, and
+ * every event of the account is matched against all of its subscriptions.
+ *
+ * @param webhooksPerAccount      webhooks an account may have at once
+ * @param subscriptionsPerAccount subscriptions an account may have at once
+ */
+@Validated
+@ConfigurationProperties("dialer.api.limits")
+record LimitsProperties(
+        @DefaultValue("100") @Min(1) @Max(10000) int webhooksPerAccount,
+        @DefaultValue("100") @Min(1) @Max(10000) int subscriptionsPerAccount) {
+}
