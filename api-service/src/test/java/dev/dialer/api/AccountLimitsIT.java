@@ -2,18 +2,29 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /** What one account may keep: 100 webhooks and 100 subscriptions by default ({@code dialer.api.limits}). */
 class AccountLimitsIT extends RunningApiService {
 
     private static final int MOST = 100;
+
+    @Autowired
+    private MeterRegistry registry;
 
     @Test
     void anAccountKeepsAtMostItsWebhooksAndRequestsRacingForTheLastPlaceTakeItOnce() throws Exception {
@@ -22,17 +33,25 @@ class AccountLimitsIT extends RunningApiService {
             assertThat(createWebhook(key).statusCode()).isEqualTo(201);
         }
 
-        List<CompletableFuture<HttpResponse<String>>> racing = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            racing.add(CompletableFuture.supplyAsync(() -> {
-                try {
+        // Six threads of their own, released together: a common pool of one thread would send them one by one.
+        ExecutorService threads = Executors.newFixedThreadPool(6);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<HttpResponse<String>>> racing = new ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                racing.add(threads.submit(() -> {
+                    start.await();
                     return createWebhook(key);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }));
+                }));
+            }
+            start.countDown();
+        } finally {
+            threads.shutdown();
         }
-        List<HttpResponse<String>> answers = racing.stream().map(CompletableFuture::join).toList();
+        List<HttpResponse<String>> answers = new ArrayList<>();
+        for (Future<HttpResponse<String>> answer : racing) {
+            answers.add(answer.get(60, TimeUnit.SECONDS));
+        }
 
         assertThat(answers).filteredOn(answer -> answer.statusCode() == 201).hasSize(1);
         List<HttpResponse<String>> refused = answers.stream().filter(answer -> answer.statusCode() != 201).toList();
@@ -47,6 +66,27 @@ class AccountLimitsIT extends RunningApiService {
     }
 
     @Test
+    void aCreationThatCannotHaveTheAccountsLockSoonIsAnswered503WithRetryAfter() throws Exception {
+        String account = "limits-" + UUID.randomUUID();
+        String key = TestAccounts.ensure(account);
+        try (Connection db = database()) {
+            db.setAutoCommit(false);
+            try (PreparedStatement hold = db.prepareStatement(
+                    "SELECT id FROM api.accounts WHERE id = ? FOR NO KEY UPDATE")) {
+                hold.setString(1, account);
+                assertThat(hold.executeQuery().next()).isTrue();
+            }
+            HttpResponse<String> answer = createWebhook(key);
+
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(503);
+            assertThat(answer.headers().firstValue("Retry-After")).isPresent();
+            db.rollback();
+        }
+        assertThat(createWebhook(key).statusCode()).as("with the lock free").isEqualTo(201);
+        assertThat(json(get("/api/v2/webhooks", key)).get("data")).hasSize(1);
+    }
+
+    @Test
     void anAccountKeepsAtMostItsSubscriptions() throws Exception {
         String key = TestAccounts.another();
         HttpResponse<String> webhook = createWebhook(key);
@@ -58,10 +98,16 @@ class AccountLimitsIT extends RunningApiService {
             assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         }
 
+        double before = refusedCount("subscriptions");
         HttpResponse<String> refused = post("/api/v2/subscriptions", JSON_TYPE, key, body);
         isLimitReached(refused);
+        assertThat(refusedCount("subscriptions")).isEqualTo(before + 1);
         assertThat(json(refused).get("detail").asString()).contains("subscriptions");
         assertThat(json(get("/api/v2/subscriptions", key)).get("data")).hasSize(MOST);
+    }
+
+    private double refusedCount(String kept) {
+        return registry.counter("dialer.api.limits.refused", "kept", kept).count();
     }
 
     private HttpResponse<String> createWebhook(String key) throws Exception {

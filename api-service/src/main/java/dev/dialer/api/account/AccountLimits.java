@@ -1,6 +1,10 @@
 package dev.dialer.api.account;
 
 import dev.dialer.api.problem.Problems;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
@@ -9,7 +13,9 @@ import reactor.core.publisher.Mono;
  * Caps on what one account may keep ({@code dialer.api.limits}), checked inside the transaction that adds one. The
  * account's row is locked first ({@code FOR NO KEY UPDATE}, which the foreign-key checks of sends and other writes do
  * not wait for), and the rows are counted by a statement of their own, whose snapshot sees what a request that held
- * the lock before committed: two requests racing for the last place cannot both take it.
+ * the lock before committed: two requests racing for the last place cannot both take it. A creation waits at most
+ * {@value #LOCK_WAIT} for the lock ({@code lock_timeout}, for the rest of its transaction), then fails with
+ * {@code 55P03}, which the API answers 503 with {@code Retry-After}.
  */
 @Component
 public class AccountLimits {
@@ -28,12 +34,25 @@ public class AccountLimits {
         }
     }
 
+    /**
+     * How long a creation waits for the account's lock (held by another creation until Kafka acknowledged it) before
+     * it is answered 503 with {@code Retry-After}, rather than queue holding a database connection.
+     */
+    static final String LOCK_WAIT = "2s";
+
     private final DatabaseClient db;
     private final LimitsProperties properties;
+    private final Map<Kept, Counter> refused = new EnumMap<>(Kept.class);
 
-    AccountLimits(DatabaseClient db, LimitsProperties properties) {
+    AccountLimits(DatabaseClient db, LimitsProperties properties, MeterRegistry registry) {
         this.db = db;
         this.properties = properties;
+        for (Kept kept : Kept.values()) {
+            refused.put(kept, Counter.builder("dialer.api.limits.refused")
+                    .description("Creations refused because the account already kept the most it may")
+                    .tag("kept", kept.name)
+                    .register(registry));
+        }
     }
 
     /**
@@ -42,13 +61,21 @@ public class AccountLimits {
      */
     public Mono<Void> requireRoomFor(String accountId, Kept kept) {
         int most = kept == Kept.WEBHOOKS ? properties.webhooksPerAccount() : properties.subscriptionsPerAccount();
-        return db.sql("SELECT id FROM api.accounts WHERE id = :account FOR NO KEY UPDATE")
-                .bind("account", accountId)
+        return db.sql("SELECT set_config('lock_timeout', :wait, true)")
+                .bind("wait", LOCK_WAIT)
                 .fetch().all()
+                .thenMany(db.sql("SELECT id FROM api.accounts WHERE id = :account FOR NO KEY UPDATE")
+                        .bind("account", accountId)
+                        .fetch().all())
                 .then(db.sql(kept.count).bind("account", accountId)
                         .map((row, meta) -> row.get(0, Long.class))
                         .one())
-                .flatMap(count -> count < most ? Mono.empty()
-                        : Mono.error(Problems.limitReached(kept.name, most)));
+                .flatMap(count -> {
+                    if (count < most) {
+                        return Mono.empty();
+                    }
+                    refused.get(kept).increment();
+                    return Mono.error(Problems.limitReached(kept.name, most));
+                });
     }
 }

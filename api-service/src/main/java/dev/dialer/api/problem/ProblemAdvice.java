@@ -39,7 +39,8 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
     /** The conflicting request holds its rows for milliseconds: a second is plenty. */
     private static final Duration CONFLICT_RETRY_AFTER = Duration.ofSeconds(1);
-    private static final Set<String> CONFLICT_STATES = Set.of("40P01", "40001");
+    /** Deadlock, serialization failure, and a lock not granted within the statement's {@code lock_timeout}. */
+    private static final Set<String> CONFLICT_STATES = Set.of("40P01", "40001", "55P03");
     /** Long enough for a restarted or failed-over PostgreSQL, short enough for a client's patience. */
     private static final Duration DATABASE_RETRY_AFTER = Duration.ofSeconds(5);
     private static final Set<String> UNAVAILABLE_STATES = Set.of("57P01", "57P02", "57P03");
