@@ -190,7 +190,7 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(progress.get("by_status").get("initiated").asLong()).isEqualTo(1);
 
         // Not every call has its row: the send stays.
-        ledger.pruneSends(1_000).block(WAIT);
+        ledger.pruneSends(1_000, Duration.ZERO).block(WAIT);
         assertThat(count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'")).isEqualTo(1);
 
         events.send(CallEventsProducer.event(commands.get(0), EventType.STATUS, 1, "queued").build());
@@ -199,7 +199,7 @@ class CallsReadModelIT extends RunningApiService {
                 "SELECT count(*) FROM api.calls WHERE campaign = '" + campaign + "'")).isEqualTo(3));
         long pruned = 0;
         while (count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'") > 0) {
-            pruned += ledger.pruneSends(1_000).block(WAIT);
+            pruned += ledger.pruneSends(1_000, Duration.ZERO).block(WAIT);
             assertThat(pruned).as("the send is deleted by the first pass after its calls all have rows")
                     .isPositive();
         }

@@ -115,7 +115,7 @@ class CallsRetentionIT extends RunningApiService {
             assertThat(backdate.executeUpdate()).isEqualTo(1);
         }
 
-        ledger.pruneSends(1_000).block(WAIT);
+        ledger.pruneSends(1_000, Duration.ZERO).block(WAIT);
         assertThat(count("SELECT count(*) FROM api.accepted_sends WHERE id::text = ?", oldSend))
                 .as("kept without a retention: its calls have no row").isEqualTo(1);
         ledger.pruneSends(1_000, RETENTION).block(WAIT);

@@ -179,16 +179,10 @@ public class CallLedger implements AcceptedCalls {
 
     /**
      * Deletes at most {@code limit} sends whose calls all have a row of their own (the events gave it): they are read
-     * from there. Answers how many. A send still waiting costs the look-up of its first call without a row.
-     */
-    public Mono<Long> pruneSends(int limit) {
-        return pruneSends(limit, Duration.ZERO);
-    }
-
-    /**
-     * As {@link #pruneSends(int)}, and, unless {@code retention} is zero, the sends accepted longer than
-     * {@code retention} ago whatever their calls: a call that never had a row of its own by then never will, and the
-     * send, kept, would show the calls whose rows {@link #purgeEnded} deleted as queued again.
+     * from there. Unless {@code retention} is zero, also the sends accepted longer than {@code retention} ago whatever
+     * their calls: a call that never had a row of its own by then never will, and the send, kept, would show the calls
+     * whose rows {@link #purgeEnded} deleted as queued again. Answers how many. A send still waiting costs the look-up
+     * of its first call without a row.
      */
     public Mono<Long> pruneSends(int limit, Duration retention) {
         return db.sql("""

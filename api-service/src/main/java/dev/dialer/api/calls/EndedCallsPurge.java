@@ -14,7 +14,7 @@ import reactor.core.publisher.Mono;
  * {@value #MAX_BATCHES_PER_TICK} batches a tick (decision 0105). A retention of zero keeps every call: nothing runs.
  */
 @Component
-public class EndedCallsPurge extends BatchPruner<Void> {
+class EndedCallsPurge extends BatchPruner<Void> {
 
     private static final Logger log = LoggerFactory.getLogger(EndedCallsPurge.class);
     /** Batches a tick at most: 50,000 calls a minute at the defaults (72 million a day), above the rate calls end. */
