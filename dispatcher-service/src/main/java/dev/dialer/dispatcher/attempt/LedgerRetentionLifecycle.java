@@ -1,45 +1,35 @@
 package dev.dialer.dispatcher.attempt;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
+import dev.dialer.dispatcher.lifecycle.BackgroundLoop;
 import org.springframework.stereotype.Component;
-import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 
 /** Runs the {@link LedgerRetention} purge from start-up to shut-down, unless the retention is zero. */
 @Component
-class LedgerRetentionLifecycle implements SmartLifecycle {
-
-    private static final Logger log = LoggerFactory.getLogger(LedgerRetentionLifecycle.class);
+class LedgerRetentionLifecycle extends BackgroundLoop {
 
     private final LedgerRetention retention;
     private final LedgerProperties properties;
-    private volatile Disposable running;
 
     LedgerRetentionLifecycle(LedgerRetention retention, LedgerProperties properties) {
+        super("ledger purge");
         this.retention = retention;
         this.properties = properties;
     }
 
     @Override
-    public synchronized void start() {
-        if (properties.purges() && running == null) {
-            running = retention.run().subscribe(null, error -> log.error("ledger purge stopped", error));
-            log.info("ended requests are deleted from the ledger {} after their end, looked for every {}",
-                    properties.retention(), properties.purgeInterval());
-        }
+    protected boolean enabled() {
+        return properties.purges();
     }
 
     @Override
-    public synchronized void stop() {
-        if (running != null) {
-            running.dispose();
-            running = null;
-        }
+    protected Flux<?> loop() {
+        return retention.run();
     }
 
     @Override
-    public boolean isRunning() {
-        return running != null && !running.isDisposed();
+    protected String started() {
+        return "ended requests are deleted from the ledger " + properties.retention() + " after their end, looked "
+                + "for every " + properties.purgeInterval();
     }
 }
