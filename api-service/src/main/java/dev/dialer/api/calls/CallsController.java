@@ -1,7 +1,9 @@
 package dev.dialer.api.calls;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.problem.Problems;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -28,12 +30,16 @@ class CallsController {
     }
 
     @GetMapping(path = "/api/v2/calls/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
+    @ApiResponse(responseCode = "200", description = "The call, with its attempts")
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<CallViews.Call> call(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String id) {
         return queries.find(account.id(), id)
                 .switchIfEmpty(Mono.error(() -> Problems.notFound("No call " + id + " in this account.")));
     }
 
     @GetMapping(path = "/api/v2/calls", produces = MediaType.APPLICATION_JSON_VALUE)
+    @ApiResponse(responseCode = "200", description = "A page of calls, newest first, and the cursor of the next")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     Mono<CallViews.Page> calls(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                @RequestParam(required = false) String campaign,
                                @RequestParam(required = false) String status,
@@ -46,6 +52,8 @@ class CallsController {
     }
 
     @GetMapping(path = "/api/v2/campaigns/{name}", produces = MediaType.APPLICATION_JSON_VALUE)
+    @ApiResponse(responseCode = "200", description = "The campaign's calls counted by status, and its state")
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<CallViews.Campaign> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                       @PathVariable String name) {
         return queries.campaign(account.id(), name)

@@ -1,8 +1,10 @@
 package dev.dialer.api.control;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.common.contract.CallControl;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
@@ -36,6 +38,11 @@ class ControlController {
     @DeleteMapping(path = "/api/v2/calls/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Cancel a call", description = "Answers 202 once the cancel is durable in Kafka. "
             + CANCEL_OUTCOME)
+    @ApiResponse(responseCode = "202", description = "The cancel is in Kafka: `{control_id, action, scope, call_id, "
+            + "issued_at}`")
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.CALL_ALREADY_FINAL)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<Map<String, Object>>> cancel(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                      @PathVariable String id) {
         return controls.cancelCall(account, id).map(ControlController::accepted);
@@ -45,6 +52,11 @@ class ControlController {
             produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Cancel, pause or resume a campaign", description = "Answers 202 once the control is "
             + "durable in Kafka. A cancel reaches every call of the campaign accepted before it. " + CANCEL_OUTCOME)
+    @ApiResponse(responseCode = "202", description = "The control is in Kafka: `{control_id, action, scope, campaign, "
+            + "issued_at}`")
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.CAMPAIGN_CANCELED)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<Map<String, Object>>> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                        @PathVariable String name, @PathVariable String action) {
         return controls.controlCampaign(account, name, CallControl.Action.fromWire(action))

@@ -2,12 +2,14 @@ package dev.dialer.api.dnc;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
+import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.phone.PhoneNumbers;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -56,6 +58,9 @@ class DncController {
     }
 
     @PutMapping("/{number}")
+    @ApiResponse(responseCode = "200", description = "On the list: `{number, reason, added_at}`")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String number,
                                   ServerHttpRequest request) {
         return normalised(account, number).zipWith(RequestBodies.text(request, MAX_ENTRY_BODY))
@@ -67,6 +72,9 @@ class DncController {
     }
 
     @GetMapping("/{number}")
+    @ApiResponse(responseCode = "200", description = "The entry: `{number, reason, added_at}`")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<Map<String, Object>> get(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String number) {
         return normalised(account, number)
                 .flatMap(e164 -> list.find(account.id(), e164)
@@ -75,6 +83,10 @@ class DncController {
     }
 
     @DeleteMapping("/{number}")
+    @ApiResponse(responseCode = "204", description = "Off the list")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<Void>> delete(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                       @PathVariable String number) {
         return normalised(account, number)
@@ -88,6 +100,10 @@ class DncController {
      * row is valid.
      */
     @PostMapping
+    @ApiResponse(responseCode = "200", description = "`{added, rejected, errors}`: the rows added, and each row "
+            + "refused with its field")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> importAll(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                         ServerHttpRequest request) {
         return settings.of(account.id()).map(s -> AccountSettingsStore.regionOf(account, s))

@@ -20,6 +20,8 @@ import reactor.core.publisher.Mono;
 public class AcknowledgedPublisher {
 
     private static final Logger log = LoggerFactory.getLogger(AcknowledgedPublisher.class);
+    private static final String RETRY_WITH_THE_KEY = "Retry with the same Idempotency-Key, which makes the repeat "
+            + "safe; a send repeated without one queues again every recipient that has no foreign_id.";
 
     private final KafkaPublisher publisher;
     private final Duration ackTimeout;
@@ -47,7 +49,7 @@ public class AcknowledgedPublisher {
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
-                    .onErrorMap(this::unavailable);
+                    .onErrorMap(error -> unavailable(error, records.size()));
         });
     }
 
@@ -59,15 +61,22 @@ public class AcknowledgedPublisher {
     /**
      * A late acknowledgement says nothing about the records: the producer goes on sending them, so they may well be
      * stored, and the answer must not tell the client that a plain retry is harmless (for a send, it would call the
-     * recipients twice). Both time-outs count: the reactive one here and the producer's own delivery time-out.
+     * recipients twice). Both time-outs count: the reactive one here and the producer's own delivery time-out. A
+     * refusal is told as soon as the first refused record is, while the request's other records may be stored or
+     * still on their way: only a request of one record was refused whole.
      */
-    private Throwable unavailable(Throwable error) {
+    Throwable unavailable(Throwable error, int records) {
         if (error instanceof TimeoutException || error instanceof org.apache.kafka.common.errors.TimeoutException) {
             log.warn("answering 503: Kafka did not acknowledge within {} ms ({})", ackTimeout.toMillis(),
                     error.toString());
             return Problems.unavailable(notAcknowledged(ackTimeout), retryAfter, error);
         }
-        log.warn("answering 503: Kafka refused the records ({})", error.toString());
+        log.warn("answering 503: Kafka refused {} of {} records ({})", records == 1 ? "the only one" : "one or more",
+                records, error.toString());
+        if (records > 1) {
+            return Problems.unavailable("Kafka refused some of the request's records and may have stored others; "
+                    + RETRY_WITH_THE_KEY, retryAfter, error);
+        }
         return Problems.unavailable("The request could not be queued: Kafka refused the records. Retry later.",
                 retryAfter, error);
     }
@@ -75,8 +84,7 @@ public class AcknowledgedPublisher {
     /** The 503's detail when Kafka did not acknowledge within {@code ackTimeout}. */
     public static String notAcknowledged(Duration ackTimeout) {
         return "Kafka did not acknowledge the request within " + ackTimeout.toMillis() + " ms; it may still take "
-                + "effect. Retry with the same Idempotency-Key, which makes the repeat safe; a send repeated without "
-                + "one queues again every recipient that has no foreign_id.";
+                + "effect. " + RETRY_WITH_THE_KEY;
     }
 
     private static void record(Timer timer, long started) {

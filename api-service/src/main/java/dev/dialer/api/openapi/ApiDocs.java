@@ -14,6 +14,9 @@ public final class ApiDocs {
     public static final String UNAUTHORIZED = RESPONSES + "Unauthorized";
     public static final String NOT_FOUND = RESPONSES + "NotFound";
     public static final String CONFLICT = RESPONSES + "Conflict";
+    public static final String FORBIDDEN = RESPONSES + "Forbidden";
+    public static final String CALL_ALREADY_FINAL = RESPONSES + "CallAlreadyFinal";
+    public static final String CAMPAIGN_CANCELED = RESPONSES + "CampaignCanceled";
     public static final String LIMIT_REACHED = RESPONSES + "LimitReached";
     public static final String UNAVAILABLE = RESPONSES + "Unavailable";
     public static final String TOO_MANY_REQUESTS = RESPONSES + "TooManyRequests";

@@ -73,7 +73,30 @@ class OpenApiConfiguration {
                         .forEach(operation -> completeOperation(operation)));
             }
             describeTags(openApi);
+            if (openApi.getComponents() != null && openApi.getComponents().getSchemas() != null) {
+                openApi.getComponents().getSchemas().values().forEach(OpenApiConfiguration::integerEnums);
+            }
         };
+    }
+
+    /**
+     * An annotation's {@code allowableValues} are strings whatever the property's type: an integer property's are
+     * written as the integers they are.
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static void integerEnums(Schema<?> schema) {
+        if (schema.getProperties() == null) {
+            return;
+        }
+        for (Schema property : schema.getProperties().values()) {
+            boolean integer = "integer".equals(property.getType())
+                    || (property.getTypes() != null && property.getTypes().contains("integer"));
+            if (integer && property.getEnum() != null) {
+                List<Object> values = ((List<Object>) property.getEnum()).stream()
+                        .map(value -> (Object) Integer.valueOf(value.toString())).toList();
+                property.setEnum(new java.util.ArrayList<>(values));
+            }
+        }
     }
 
     private static void completeOperation(Operation operation) {
@@ -165,11 +188,20 @@ class OpenApiConfiguration {
                 "validation", 400, "Invalid request", "url must be an absolute http:// or https:// URL"));
         responses.put("Unauthorized", problem("No API key, or one that is not valid", "unauthorized", 401,
                 "Unauthorized", "Send the API key as 'Authorization: Bearer <key>'."));
+        responses.put("Forbidden", problem("The account may not use this value of the field: a caller ID outside "
+                + "its `allowed_caller_ids`; `errors` names the field", "forbidden", 403, "Forbidden",
+                "bridge is not one of this account's allowed caller IDs"));
         responses.put("NotFound", problem("No such object in this account (another account's objects are not "
                 + "found either)", "not-found", 404, "Not found", "No webhook 5f0c1a9e in this account."));
         responses.put("Conflict", problem("The request conflicts with an earlier one", "idempotency-conflict", 409,
                 "Idempotency key reused", "Idempotency-Key 'order-4711' was used with a different body in the last "
                         + "24 hours."));
+        responses.put("CallAlreadyFinal", problem("The call already ended; `final_status` says how",
+                "call-already-final", 409, "Call already final",
+                "Call 01a22e78-d0eb-718f-aff1-ac2455a00000 already ended: answered."));
+        responses.put("CampaignCanceled", problem("A canceled campaign stays canceled: it cannot be paused or "
+                + "resumed", "campaign-canceled", 409, "Campaign canceled",
+                "Campaign spring_sale was canceled; a canceled campaign cannot be paused or resumed."));
         responses.put("LimitReached", problem("The account already keeps the most it may of these "
                 + "(`dialer.api.limits`: 100 webhooks and 100 subscriptions by default); `limit` says how many. "
                 + "Delete one first", "limit-reached", 409, "Limit reached",

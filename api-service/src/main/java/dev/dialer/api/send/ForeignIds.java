@@ -1,5 +1,6 @@
 package dev.dialer.api.send;
 
+import dev.dialer.api.kafka.PublishingTransactions;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -11,28 +12,29 @@ import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
 /**
  * {@code foreign_id} de-duplication per account: one request per client reference and callee. Claims are made inside
  * the send's transaction, which commits only after Kafka acknowledged the commands, so a request that failed leaves
- * no claim; a concurrent request with the same reference waits for that commit and then sees the claim.
+ * no claim; a concurrent request with the same reference waits for that commit and then sees the claim. Once begun,
+ * the transaction runs to its end even if the client hangs up ({@link PublishingTransactions}): Kafka may have the
+ * commands by then, and rolled-back claims would answer a repeat of the reference as a new call.
  */
 @Component
 class ForeignIds implements ForeignIdClaims {
 
     private final DatabaseClient db;
-    private final TransactionalOperator transactions;
+    private final PublishingTransactions transactions;
 
     ForeignIds(DatabaseClient db, ReactiveTransactionManager tx) {
         this.db = db;
-        this.transactions = TransactionalOperator.create(tx);
+        this.transactions = PublishingTransactions.create(tx);
     }
 
     @Override
     public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, Owner>, Mono<T>> work) {
-        return claim(accountId, claims).flatMap(work).as(transactions::transactional);
+        return transactions.transactional(claim(accountId, claims).flatMap(work));
     }
 
     /**

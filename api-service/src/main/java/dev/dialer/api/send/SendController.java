@@ -97,6 +97,7 @@ class SendController {
                     schema = @Schema(implementation = SendDocs.Answer.class),
                     examples = @ExampleObject(name = "queued", value = ApiDocs.SEND_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "403", ref = ApiDocs.FORBIDDEN)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)
     @ApiResponse(responseCode = "413", description = TOO_LARGE, content = @Content(mediaType = ApiDocs.PROBLEM_JSON,
             schema = @Schema(ref = ApiDocs.PROBLEM), examples = {

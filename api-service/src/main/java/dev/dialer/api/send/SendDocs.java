@@ -17,26 +17,45 @@ import java.util.Map;
 record SendDocs(
         @JsonProperty("bridge") @Schema(description = "Caller ID the call is placed from, with country code",
                 maxLength = SendRequestParser.MAX_NUMBER, example = "918068281234") String bridge,
-        @JsonProperty("to") @Schema(description = "One number, a comma-separated list, or a JSON array of numbers; "
-                + "each recipient gets its own row and id", oneOf = {String.class, String[].class}) Object to,
-        @JsonProperty("flow_id") @Schema(description = "IVR journey to run when answered", example = "23")
-        String flowId,
+        @JsonProperty("to") @Schema(description = "One number, a comma-separated list, or a JSON array whose items "
+                + "are numbers or `{number, foreign_id}` objects (a recipient's own reference); each recipient gets "
+                + "its own row and id", oneOf = {String.class, ToItem[].class}) Object to,
+        @JsonProperty("flow_id") @Schema(description = "IVR journey to run when answered", example = "23",
+                maxLength = SendRequestParser.MAX_FLOW_ID) String flowId,
         @JsonProperty("audio") @Schema(description = "Sound file id, or an http(s) URL of an audio file",
-                example = "39888925-718e-43bb-a8b1-d4a3a1b2c3d4") String audio,
-        @JsonProperty("name") @Schema(description = "Campaign name", example = "obd_api_call") String name,
+                example = "39888925-718e-43bb-a8b1-d4a3a1b2c3d4", maxLength = SendRequestParser.MAX_AUDIO)
+        String audio,
+        @JsonProperty("name") @Schema(description = "Campaign name", example = "obd_api_call",
+                maxLength = SendRequestParser.MAX_NAME) String name,
         @JsonProperty("interval") @Schema(description = "Retry interval in minutes: 0, 5, 15, 30, 45 or 60; 0 (the "
-                + "default) means no retry", example = "15") Integer interval,
+                + "default) means no retry", example = "15", allowableValues = {"0", "5", "15", "30", "45", "60"})
+        Integer interval,
         @JsonProperty("webhook_id") @Schema(description = "A webhook of the account that receives this request's "
-                + "events") String webhookId,
+                + "events", maxLength = SendRequestParser.MAX_WEBHOOK_ID) String webhookId,
         @JsonProperty("variables") @Schema(description = "Values for the flow's variables",
                 example = "{\"Name\":\"YourName\",\"otp\":\"123456\"}") Map<String, String> variables,
-        @JsonProperty("foreign_id") @Schema(description = "Your reference; de-duplicates per account")
-        String foreignId,
-        @JsonProperty("max_attempts") @Schema(description = "Attempts at most, with `interval` between them",
-                example = "3") Integer maxAttempts,
+        @JsonProperty("foreign_id") @Schema(description = "Your reference; de-duplicates per account and number",
+                maxLength = SendRequestParser.MAX_FOREIGN_ID) String foreignId,
+        @JsonProperty("max_attempts") @Schema(description = "Attempts at most, with `interval` between them (3 when "
+                + "absent)", example = "3", minimum = "1", maximum = "" + SendRequestParser.MAX_MAX_ATTEMPTS)
+        Integer maxAttempts,
         @JsonProperty("valid_until") @Schema(description = "Not dialled after this instant", format = "date-time")
         String validUntil,
-        @JsonProperty("priority") @Schema(description = "Higher is dialled first among queued calls") Integer priority) {
+        @JsonProperty("priority") @Schema(description = "Higher is dialled first among queued calls", minimum = "0",
+                maximum = "" + SendRequestParser.MAX_PRIORITY) Integer priority) {
+
+    /** An item of a {@code to} array: a number, or a recipient with a reference of its own. */
+    @Schema(name = "SendToItem", oneOf = {String.class, Recipient.class})
+    interface ToItem {
+    }
+
+    /** A recipient with a reference of its own. */
+    @Schema(name = "SendRecipient", requiredProperties = "number")
+    record Recipient(@JsonProperty("number") @Schema(example = "919876543215") String number,
+                     @JsonProperty("foreign_id") @Schema(description = "This recipient's reference; de-duplicates "
+                             + "per account and number", maxLength = SendRequestParser.MAX_FOREIGN_ID)
+                     String foreignId) {
+    }
 
     /** The seed's answer as documented ({@link SendResponse} writes it). */
     @Schema(name = "SendResponse", requiredProperties = {"status", "message", "data"})
@@ -49,7 +68,8 @@ record SendDocs(
     @Schema(name = "SendResponseRow", requiredProperties = {"id", "channel", "caller_id", "mobile", "flow_id",
             "credits", "created_at", "foreign_id", "options", "status"})
     record Row(@JsonProperty("id") @Schema(types = {"string", "null"}, description = "The call id; null when "
-                       + "rejected") String id,
+                       + "rejected; on a duplicate, the id of the earlier call with the same `foreign_id` and number")
+               String id,
                @JsonProperty("channel") @Schema(example = "outgoing") String channel,
                @JsonProperty("caller_id") @Schema(example = "918068281234") String callerId,
                @JsonProperty("mobile") @Schema(example = "919876543215") String mobile,
@@ -59,7 +79,9 @@ record SendDocs(
                        + "fraction digits", example = "2024-07-10T06:09:43.054164Z") String createdAt,
                @JsonProperty("foreign_id") @Schema(types = {"string", "null"}) String foreignId,
                @JsonProperty("options") @Schema(types = {"object", "null"}) Map<String, Object> options,
-               @JsonProperty("status") @Schema(allowableValues = {"queued", "rejected"}) String status,
+               @JsonProperty("status") @Schema(allowableValues = {"queued", "rejected", "duplicate"},
+                       description = "`duplicate`: an earlier request has this `foreign_id` and number; nothing is "
+                               + "queued (`credits` 0)") String status,
                @JsonProperty("error") @Schema(description = "Only on a rejected row: the recipient's field and "
                        + "why") dev.dialer.api.problem.FieldProblem error) {
     }

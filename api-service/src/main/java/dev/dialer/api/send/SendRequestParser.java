@@ -99,9 +99,10 @@ final class SendRequestParser {
 
     /**
      * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. In the
-     * numbers ({@code to}, {@code bridge}) a literal '+' is a plus sign, as the writer meant it ({@code to=+6598765432}
-     * from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number read without its '+'
-     * would be taken for one of the account's region. The recipients are counted as they are read, and the first one
+     * numbers ({@code to}, {@code bridge}) a literal '+' that begins a number is a plus sign, as the writer meant it
+     * ({@code to=+6598765432} from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number
+     * read without its '+' would be taken for one of the account's region. Inside a number it is the space a form
+     * encoder made ({@code to=%2B91+98765+43215}). The recipients are counted as they are read, and the first one
      * past {@code maxRecipients} ends the reading with the 413: a body of many short repeats costs no more than the
      * limit's worth of them.
      */
@@ -120,7 +121,7 @@ final class SendRequestParser {
             String name = decode(equals < 0 ? pair : pair.substring(0, equals));
             String raw = equals < 0 ? "" : pair.substring(equals + 1);
             boolean number = name.equals("to") || name.equals("to[]") || name.equals("bridge");
-            String value = decode(number ? raw.replace("+", "%2B") : raw);
+            String value = decode(number ? leadingPlusSigns(raw) : raw);
             if (name.equals("to") || name.equals("to[]")) {
                 recipients += 1 + (int) value.chars().filter(c -> c == ',').count();
                 if (recipients > maxRecipients) {
@@ -135,6 +136,22 @@ final class SendRequestParser {
             fields.put("to", String.join(",", to));
         }
         return fields;
+    }
+
+    /** {@code raw} with each '+' that begins a number (the value's first character, or one after a ',') escaped. */
+    static String leadingPlusSigns(String raw) {
+        StringBuilder escaped = new StringBuilder(raw.length() + 8);
+        boolean numberStarts = true;
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '+' && numberStarts) {
+                escaped.append("%2B");
+            } else {
+                escaped.append(c);
+            }
+            numberStarts = c == ',';
+        }
+        return escaped.toString();
     }
 
     private static String decode(String text) {

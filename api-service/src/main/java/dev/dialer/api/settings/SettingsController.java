@@ -2,8 +2,10 @@ package dev.dialer.api.settings;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
+import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.send.PreviewProperties;
 import dev.dialer.common.contract.AccountSettings;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
@@ -43,6 +45,9 @@ class SettingsController {
     }
 
     @PutMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)
+    @ApiResponse(responseCode = "200", description = "Every setting with the value now in force")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, ServerHttpRequest request) {
         return RequestBodies.text(request, MAX_BODY_BYTES)
                 .map(body -> SettingsRequest.parse(body, account.id(), account.defaultRegion(),

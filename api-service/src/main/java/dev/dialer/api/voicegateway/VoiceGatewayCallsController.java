@@ -119,6 +119,7 @@ class VoiceGatewayCallsController {
                     examples = @ExampleObject(name = "created",
                     value = ApiDocs.VOICE_GATEWAY_RESPONSE)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "403", ref = ApiDocs.FORBIDDEN)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CONFLICT)
     @ApiResponse(responseCode = "413", description = "The body is larger than 64 KB (" + MAX_BODY_BYTES + " bytes)",

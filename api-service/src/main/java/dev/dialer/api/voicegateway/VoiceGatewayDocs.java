@@ -23,8 +23,9 @@ final class VoiceGatewayDocs {
     private VoiceGatewayDocs() {
     }
 
-    @Schema(name = "VoiceGatewayCall", requiredProperties = {"from", "to"},
-            description = "`application_sid` is required (a `call_hook` alone is refused); other fields are passed to the carrier")
+    @Schema(name = "VoiceGatewayCall", requiredProperties = {"application_sid", "from", "to"},
+            description = "A `call_hook` alone, without `application_sid`, is refused; other fields are passed to "
+                    + "the carrier")
     record Call(@JsonProperty("application_sid") @Schema(example = "app-1") String applicationSid,
                 @JsonProperty("from") @Schema(description = "The calling number", example = "918068281234")
                 String from,

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.HttpHeaders;
@@ -53,6 +54,17 @@ class AcknowledgedPublisherTest {
 
         assertThat(registry.find("dialer.api.produce.latency").tag("outcome", "failed").timer().count())
                 .isEqualTo(1);
+    }
+
+    @Test
+    void aRefusalOfOneOfSeveralRecordsDoesNotSayThatNothingWasQueued() {
+        ApiProblem several = (ApiProblem) publisher.unavailable(new RecordTooLargeException("too large"), 2);
+        ApiProblem one = (ApiProblem) publisher.unavailable(new RecordTooLargeException("too large"), 1);
+
+        assertThat(several.getStatusCode().value()).isEqualTo(503);
+        assertThat(several.getBody().getDetail()).contains("may have stored others", "same Idempotency-Key")
+                .doesNotContain("could not be queued");
+        assertThat(one.getBody().getDetail()).startsWith("The request could not be queued");
     }
 
     @Test

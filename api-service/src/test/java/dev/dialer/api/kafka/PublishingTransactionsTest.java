@@ -7,9 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
-import org.springframework.transaction.ReactiveTransaction;
 import org.springframework.transaction.ReactiveTransactionManager;
-import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 
@@ -17,7 +15,7 @@ import reactor.core.publisher.Mono;
 class PublishingTransactionsTest {
 
     private final List<String> happened = new CopyOnWriteArrayList<>();
-    private final ReactiveTransactionManager manager = new RecordingManager(happened);
+    private final ReactiveTransactionManager manager = new RecordingTransactionManager(happened);
 
     /** The write, then the publish that takes a while to be acknowledged. */
     private Mono<String> work() {
@@ -56,45 +54,5 @@ class PublishingTransactionsTest {
                 .onErrorResume(error -> Mono.just(error.getMessage())).block(Duration.ofSeconds(5)))
                 .isEqualTo("refused");
         assertThat(happened).containsExactly("begin", "written", "published", "commit", "begin", "rollback");
-    }
-
-    /** Notes when a transaction begins and how it ends. */
-    private record RecordingManager(List<String> happened) implements ReactiveTransactionManager {
-        @Override
-        public Mono<ReactiveTransaction> getReactiveTransaction(TransactionDefinition definition) {
-            return Mono.fromSupplier(() -> {
-                happened.add("begin");
-                return new ReactiveTransaction() {
-                    @Override
-                    public boolean isNewTransaction() {
-                        return true;
-                    }
-
-                    @Override
-                    public void setRollbackOnly() {
-                    }
-
-                    @Override
-                    public boolean isRollbackOnly() {
-                        return false;
-                    }
-
-                    @Override
-                    public boolean isCompleted() {
-                        return false;
-                    }
-                };
-            });
-        }
-
-        @Override
-        public Mono<Void> commit(ReactiveTransaction transaction) {
-            return Mono.fromRunnable(() -> happened.add("commit"));
-        }
-
-        @Override
-        public Mono<Void> rollback(ReactiveTransaction transaction) {
-            return Mono.fromRunnable(() -> happened.add("rollback"));
-        }
     }
 }

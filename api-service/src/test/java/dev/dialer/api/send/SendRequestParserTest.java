@@ -86,6 +86,17 @@ class SendRequestParserTest {
     }
 
     @Test
+    void aPlusInsideAFormsNumberIsTheSpaceAFormEncoderMadeOfIt() {
+        // What a browser or an HTTP library's form encoder sends for "+91 98765 43215" and "+65 9876 5432".
+        SendRequest request = parse("bridge=%2B91+80682+81234&to=%2B91+98765+43215%2C%2B65+9876+5432"
+                + "&to=+1+415+555+0123&audio=greeting");
+
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+6598765432", "+14155550123");
+    }
+
+    @Test
     void readsRepeatedToFieldsOfAFormAsOneList() {
         SendRequest request = parse(
                 "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting");
