@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -224,6 +225,33 @@ class SettingsAndPreviewIT extends RunningApiService {
         assertThat(rows.get(0).get("reason").asString()).isEqualTo("caller_id_not_allowed");
         assertThat(expired.get("decision").asString()).isEqualTo("expire");
         assertThat(expired.get("reason").asString()).isEqualTo("valid_until");
+    }
+
+    @Test
+    void previewOfAPausedCampaignsCallWaitsForTheResumeAsTheDispatcherWould() throws Exception {
+        String key = TestAccounts.ensure("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
+        String campaign = "c-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","name":"%s"}""";
+        assertThat(post("/api/v2/outgoing/send", JSON_TYPE, key, body.formatted(campaign)).statusCode())
+                .isEqualTo(200);
+        assertThat(post("/api/v2/campaigns/" + campaign + "/pause", null, key, "").statusCode()).isEqualTo(202);
+
+        JsonNode paused = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, body.formatted(campaign)))
+                .get("data").get(0);
+        JsonNode otherCampaign = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, body.formatted("other")))
+                .get("data").get(0);
+        assertThat(post("/api/v2/campaigns/" + campaign + "/resume", null, key, "").statusCode()).isEqualTo(202);
+        JsonNode resumed = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, body.formatted(campaign)))
+                .get("data").get(0);
+
+        assertThat(paused.get("decision").asString()).isEqualTo("defer");
+        assertThat(paused.get("reason").asString()).isEqualTo("paused");
+        assertThat(paused.get("not_before").isNull()).as("it waits for a resume, not for a time").isTrue();
+        for (JsonNode notPaused : List.of(otherCampaign, resumed)) {
+            assertThat(notPaused.get("reason").isNull() ? null : notPaused.get("reason").asString())
+                    .isNotEqualTo("paused");
+        }
     }
 
     private HttpResponse<String> put(String key, String body) throws Exception {

@@ -115,6 +115,28 @@ class RetryLadderIT {
     }
 
     @Test
+    void aRetryThatWouldNotBeDueBeforeValidUntilIsNotScheduledAndTheRequestExpiresAtOnce() {
+        String requestId = "it-" + UUID.randomUUID();
+        // Interval 60: the next attempt would be due 12 s after the first ends, after the request's valid_until.
+        String expiring = command(requestId, 60, 3).replace("\"created_at\"",
+                "\"valid_until\":\"" + Instant.now().plusSeconds(10) + "\",\"created_at\"");
+
+        fixture.produce(CALLER, expiring);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+        assertThat(withStatus(events, "busy")).singleElement().satisfies(busy -> {
+            assertThat(busy.get("will_retry").booleanValue()).isFalse();
+            assertThat(busy.has("next_attempt_at")).isFalse();
+        });
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("expired");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        });
+        assertThat(scheduleRows(requestId)).isZero();
+    }
+
+    @Test
     void retryFiredAgainAfterACrashBeforeItsRowWasDeletedIsNotDialledTwice() {
         String requestId = "it-" + UUID.randomUUID();
         double firedBefore = retries("fired");

@@ -46,10 +46,12 @@ class CallControls {
     private final DatabaseClient db;
     private final MeterRegistry registry;
     private final PublishingTransactions transactions;
+    private final CampaignStates states;
 
     CallControls(CallLedger ledger, AcknowledgedPublisher publisher, DatabaseClient db, MeterRegistry registry,
-                 ReactiveTransactionManager tx) {
+                 ReactiveTransactionManager tx, CampaignStates states) {
         this.transactions = PublishingTransactions.create(tx);
+        this.states = states;
         this.ledger = ledger;
         this.publisher = publisher;
         this.db = db;
@@ -98,11 +100,7 @@ class CallControls {
         if (action == CallControl.Action.CANCEL) {
             return Mono.empty();
         }
-        return db.sql("SELECT state FROM api.campaign_states WHERE account_id = :account AND campaign = :campaign")
-                .bind("account", account.id())
-                .bind("campaign", campaign)
-                .map((row, meta) -> row.get("state", String.class))
-                .one()
+        return states.of(account.id(), campaign)
                 .flatMap(state -> "canceled".equals(state) ? Mono.error(Problems.campaignCanceled(campaign))
                         : Mono.empty());
     }

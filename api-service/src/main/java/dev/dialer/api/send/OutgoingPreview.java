@@ -2,6 +2,7 @@ package dev.dialer.api.send;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.control.CampaignStates;
 import dev.dialer.api.dnc.DncList;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.AccountSettings;
@@ -23,9 +24,9 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The compliance preview: for each recipient of a send body, what the dispatcher would do with it now. It asks
  * {@link DialPolicy}, the code the dispatcher runs at dial time, with the same facts: the account's settings, its DNC
- * list, the attempts to the number in the last 24 hours (per-callee cap), {@code valid_until} and the current time.
- * The facts of the whole list are read with one query per kind, whatever its length. It produces nothing and stores
- * nothing.
+ * list, the attempts to the number in the last 24 hours (per-callee cap), whether the campaign is paused,
+ * {@code valid_until} and the current time. The facts of the whole list are read with one query per kind, whatever its
+ * length. It produces nothing and stores nothing.
  */
 @Service
 class OutgoingPreview {
@@ -33,12 +34,14 @@ class OutgoingPreview {
     private final AccountSettingsStore settings;
     private final DncList dnc;
     private final CallLedger ledger;
+    private final CampaignStates campaigns;
     private final MeterRegistry registry;
     private final PreviewProperties properties;
     private final int maxRecipients;
 
-    OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, MeterRegistry registry,
-                    PreviewProperties properties, SendProperties sendProperties) {
+    OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, CampaignStates campaigns,
+                    MeterRegistry registry, PreviewProperties properties, SendProperties sendProperties) {
+        this.campaigns = campaigns;
         this.properties = properties;
         this.maxRecipients = sendProperties.maxRecipients();
         this.settings = settings;
@@ -59,16 +62,20 @@ class OutgoingPreview {
                 .map(rows -> answer(rows, now));
     }
 
-    /** The numbers on the DNC list and when the cap frees each capped number: two queries for the whole list. */
+    /**
+     * The numbers on the DNC list, when the cap frees each capped number, and whether the campaign is paused: three
+     * queries for the whole list.
+     */
     private Mono<ListFacts> facts(Account account, AccountSettings accountSettings, SendRequest request,
                                   Instant now) {
         List<String> numbers = request.recipients().stream().filter(SendRequest.Recipient::valid)
                 .map(SendRequest.Recipient::e164).distinct().toList();
         if (numbers.isEmpty()) {
-            return Mono.just(new ListFacts(Set.of(), Map.of()));
+            return Mono.just(new ListFacts(Set.of(), Map.of(), false));
         }
-        return dnc.containing(account.id(), numbers)
-                .zipWith(capsFreeAt(account, accountSettings, numbers, now), ListFacts::new);
+        return Mono.zip(dnc.containing(account.id(), numbers), capsFreeAt(account, accountSettings, numbers, now),
+                        campaigns.paused(account.id(), request.campaign()))
+                .map(found -> new ListFacts(found.getT1(), found.getT2(), found.getT3()));
     }
 
     private Mono<Map<String, Instant>> capsFreeAt(Account account, AccountSettings accountSettings,
@@ -96,12 +103,15 @@ class OutgoingPreview {
         }
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
-                facts.capFreesAt().get(recipient.e164()), now));
+                facts.capFreesAt().get(recipient.e164()), now, facts.campaignPaused()));
         return decided(request, recipient, decision);
     }
 
-    /** What the lookups found for a list: numbers on the DNC list, and when the cap frees each capped number. */
-    private record ListFacts(Set<String> dnc, Map<String, Instant> capFreesAt) {
+    /**
+     * What the lookups found for a list: numbers on the DNC list, when the cap frees each capped number, and whether
+     * the campaign is paused.
+     */
+    private record ListFacts(Set<String> dnc, Map<String, Instant> capFreesAt, boolean campaignPaused) {
     }
 
     private Map<String, Object> decided(SendRequest request, SendRequest.Recipient recipient,

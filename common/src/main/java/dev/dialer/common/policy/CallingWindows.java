@@ -24,7 +24,7 @@ public final class CallingWindows {
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
     private static final PhoneNumberToTimeZonesMapper ZONES = PhoneNumberToTimeZonesMapper.getInstance();
-    /** How far ahead a common opening is looked for; windows that never overlap fall back to any single zone. */
+    /** How far ahead a common opening is looked for; windows that never overlap fall back to the most zones at once. */
     private static final int DAYS_AHEAD = 3;
 
     private CallingWindows() {
@@ -82,11 +82,19 @@ public final class CallingWindows {
         return zones.isEmpty() ? List.of(ZoneOffset.UTC) : zones;
     }
 
-    /** The time zones of an E.164 number; UTC when libphonenumber knows none. */
+    /**
+     * The time zones of an E.164 number. A number libphonenumber cannot place (an area code newer than its data, a
+     * number it does not know the type of) has every zone of its country calling code, under the strict rule like any
+     * number of several zones: UTC is nobody's local time. Only a number without a country of its own (the
+     * international freephone +800, the other non-geographic codes) or one that cannot be read is timed in UTC.
+     */
     public static List<ZoneId> zonesOf(String e164) {
         List<ZoneId> zones = new ArrayList<>();
+        int countryCode = 0;
         try {
-            for (String id : ZONES.getTimeZonesForNumber(UTIL.parse(e164, null))) {
+            Phonenumber.PhoneNumber number = UTIL.parse(e164, null);
+            countryCode = number.getCountryCode();
+            for (String id : ZONES.getTimeZonesForNumber(number)) {
                 if (!PhoneNumberToTimeZonesMapper.getUnknownTimeZone().equals(id)) {
                     zones.add(ZoneId.of(id));
                 }
@@ -94,7 +102,7 @@ public final class CallingWindows {
         } catch (NumberParseException | RuntimeException e) {
             // An unparsable number has no known zone; it is refused elsewhere, the window check must not fail.
         }
-        return zones.isEmpty() ? List.of(ZoneOffset.UTC) : zones;
+        return zones.isEmpty() ? countryZones(countryCode) : zones;
     }
 
     /** Whether {@code window} is open at {@code now} in every zone of {@code e164}. */
@@ -124,22 +132,33 @@ public final class CallingWindows {
                 return candidate;
             }
         }
-        // The zones' windows never overlap: the strict rule cannot be met, so the window counts as open wherever it is
-        // open (now, if it is open in a zone now; else the earliest opening in any zone, which this answers again
-        // when asked then, so a call made to wait for it is dialled then rather than made to wait again).
-        if (openInAny(zones, window, now)) {
+        // The zones' windows never overlap: the strict rule cannot be met whole, so it is met as far as it can be: the
+        // window must be open in as many of the zones as it ever is at once. That many is reached at a zone's opening
+        // (a count of open zones only grows when one opens), so now or one of the starts has it. The same answer
+        // comes again when asked then, so a call made to wait for it is dialled then, not made to wait again.
+        int most = openCount(zones, window, now);
+        for (Instant candidate : starts) {
+            most = Math.max(most, openCount(zones, window, candidate));
+        }
+        if (openCount(zones, window, now) == most) {
             return now;
         }
-        return starts.isEmpty() ? now : starts.first();
-    }
-
-    private static boolean openInAny(List<ZoneId> zones, CallingWindow window, Instant at) {
-        for (ZoneId zone : zones) {
-            if (window.contains(at.atZone(zone).toLocalTime())) {
-                return true;
+        for (Instant candidate : starts) {
+            if (openCount(zones, window, candidate) == most) {
+                return candidate;
             }
         }
-        return false;
+        return now;
+    }
+
+    private static int openCount(List<ZoneId> zones, CallingWindow window, Instant at) {
+        int open = 0;
+        for (ZoneId zone : zones) {
+            if (window.contains(at.atZone(zone).toLocalTime())) {
+                open++;
+            }
+        }
+        return open;
     }
 
     private static TreeSet<Instant> windowStarts(List<ZoneId> zones, CallingWindow window, Instant now) {

@@ -8,8 +8,9 @@ import java.time.Instant;
  * up. The dispatcher asks it at dial time (and again whenever a wait ends); api-service's compliance preview asks the
  * same code, so the preview answers exactly what the dispatcher would do.
  *
- * <p>Order: a caller ID the account may not use and a number on the DNC list block the request; a passed
- * {@code valid_until} expires it; a reached per-callee cap and a closed calling window defer it, to the first
+ * <p>Order: a paused campaign's call waits for the resume (or expires, once its {@code valid_until} passed), before
+ * anything else is looked at; a caller ID the account may not use and a number on the DNC list block the request; a
+ * passed {@code valid_until} expires it; a reached per-callee cap and a closed calling window defer it, to the first
  * instant both allow — and if that instant is past {@code valid_until}, the request expires instead of waiting.
  */
 public final class DialPolicy {
@@ -31,12 +32,23 @@ public final class DialPolicy {
      * @param calleeCapFreesAt  when the per-callee cap is reached: the first instant a call is allowed again; null
      *                          when the cap is not reached (or the account has none)
      * @param now               the decision's time
+     * @param campaignPaused    whether the call's campaign is paused
      */
     public record Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
-                        boolean onDncList, Instant calleeCapFreesAt, Instant now) {
+                        boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused) {
+
+        /** The facts of a call whose campaign is not paused. */
+        public Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
+                     boolean onDncList, Instant calleeCapFreesAt, Instant now) {
+            this(callerId, to, campaign, validUntil, settings, onDncList, calleeCapFreesAt, now, false);
+        }
     }
 
     public static PolicyDecision decide(Facts facts) {
+        if (facts.campaignPaused()) {
+            return expiredAt(facts, facts.now()) ? PolicyDecision.expire()
+                    : PolicyDecision.defer(PolicyDecision.PAUSED, null);
+        }
         AccountSettings settings = facts.settings();
         if (!settings.allowsCallerId(facts.callerId())) {
             return PolicyDecision.block(PolicyDecision.CALLER_ID_NOT_ALLOWED);

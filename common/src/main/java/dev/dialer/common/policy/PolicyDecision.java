@@ -8,7 +8,8 @@ import java.time.Instant;
  * @param verdict   what to do
  * @param reason    why, for {@link Verdict#BLOCK}, {@link Verdict#DEFER} and {@link Verdict#EXPIRE}: one of the
  *                  constants below (they travel in events and in the preview's answer)
- * @param notBefore for {@link Verdict#DEFER}: when the call may be placed
+ * @param notBefore for {@link Verdict#DEFER}: when the call may be placed; null for {@link #PAUSED}, which waits for the
+ *                  campaign's resume
  */
 public record PolicyDecision(Verdict verdict, String reason, Instant notBefore) {
 
@@ -17,11 +18,12 @@ public record PolicyDecision(Verdict verdict, String reason, Instant notBefore) 
     public static final String VALID_UNTIL = "valid_until";
     public static final String CALLEE_CAP = "callee_cap";
     public static final String CALLING_WINDOW = "calling_window";
+    public static final String PAUSED = "paused";
 
     public enum Verdict {
         /** Place the call now. */
         DIAL,
-        /** Wait until {@code notBefore}, then decide again. */
+        /** Wait until {@code notBefore} (a paused campaign: until it is resumed), then decide again. */
         DEFER,
         /** End the request {@code blocked}. */
         BLOCK,

@@ -3,10 +3,13 @@ package dev.dialer.common.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CallingWindowsTest {
@@ -55,20 +58,46 @@ class CallingWindowsTest {
     }
 
     @Test
-    void windowsThatNeverOverlapAcrossTheZonesOpenWhereverTheyAreOpenAndTheOpeningHolds() {
-        // One hour a day cannot be open from New York to Honolulu at once: the strict rule cannot be met.
+    void windowsThatNeverOverlapAcrossTheZonesOpenWhereTheMostZonesAreOpenAtOnceAndTheOpeningHolds() {
+        // One hour a day cannot be open from Guam to Samoa at once: the strict rule cannot be met whole.
         CallingWindow oneHour = new CallingWindow(LocalTime.of(9, 0), LocalTime.of(10, 0));
+        List<ZoneId> zones = CallingWindows.zonesOf(US_TOLL_FREE);
         Instant night = ZonedDateTime.of(2026, 3, 2, 2, 0, 0, 0, ZoneId.of("America/New_York")).toInstant();
 
         Instant opening = CallingWindows.nextOpening(US_TOLL_FREE, oneHour, night);
 
         assertThat(opening).isAfter(night);
-        assertThat(CallingWindows.zonesOf(US_TOLL_FREE))
-                .anySatisfy(zone -> assertThat(oneHour.contains(opening.atZone(zone).toLocalTime())).isTrue());
+        // No instant of the next days has the hour open in more of the zones (each zone's opening, minute by minute).
+        long openThen = openZones(zones, oneHour, opening);
+        for (Instant at = night; at.isBefore(night.plus(Duration.ofDays(2))); at = at.plusSeconds(60)) {
+            assertThat(openZones(zones, oneHour, at)).as(at.toString()).isLessThanOrEqualTo(openThen);
+        }
+        assertThat(openThen).isGreaterThan(1).isLessThan(zones.size());
         // Asked again at the opening (a deferred call coming back), the answer is that opening: it is dialled, not
         // deferred to the next zone's opening again and again.
         assertThat(CallingWindows.nextOpening(US_TOLL_FREE, oneHour, opening)).isEqualTo(opening);
-        assertThat(CallingWindows.nextOpening(US_TOLL_FREE, oneHour, opening.plusSeconds(1800)))
-                .isEqualTo(opening.plusSeconds(1800));
+    }
+
+    @Test
+    void aNumberWithoutAKnownZoneHasEveryZoneOfItsCountryNotUtc() {
+        // Area code 999 is in no plan libphonenumber knows: its zone is unknown, its country is not.
+        String unplaced = "+19995550123";
+        // 10:00 UTC is 05:00 in New York and midnight in Honolulu: open in UTC, closed across the United States.
+        Instant tenUtc = Instant.parse("2026-03-02T10:00:00Z");
+
+        assertThat(CallingWindows.zonesOf(unplaced))
+                .contains(ZoneId.of("America/New_York"), ZoneId.of("Pacific/Honolulu"))
+                .doesNotContain(ZoneOffset.UTC);
+        assertThat(CallingWindows.isOpen(unplaced, CallingWindow.DEFAULT, tenUtc)).isFalse();
+        Instant opening = CallingWindows.nextOpening(unplaced, CallingWindow.DEFAULT, tenUtc);
+        for (String zone : List.of("America/New_York", "Pacific/Honolulu")) {
+            assertThat(CallingWindow.DEFAULT.contains(opening.atZone(ZoneId.of(zone)).toLocalTime())).as(zone).isTrue();
+        }
+        // A number with no country of its own (international freephone) has no local time but UTC.
+        assertThat(CallingWindows.zonesOf("+80012345678")).containsExactly(ZoneOffset.UTC);
+    }
+
+    private static long openZones(List<ZoneId> zones, CallingWindow window, Instant at) {
+        return zones.stream().filter(zone -> window.contains(at.atZone(zone).toLocalTime())).count();
     }
 }

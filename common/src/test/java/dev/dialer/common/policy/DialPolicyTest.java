@@ -36,6 +36,19 @@ class DialPolicyTest {
     }
 
     @Test
+    void aPausedCampaignsCallWaitsForTheResumeBeforeAnythingElseIsLookedAtAndExpiresOnTime() {
+        DialPolicy.Facts onDncInTheNight = new DialPolicy.Facts(CALLER, INDIA, "spring", null, defaults(), true, null,
+                INDIA_LATE, true);
+        DialPolicy.Facts validUntilPassed = new DialPolicy.Facts(CALLER, INDIA, "spring", INDIA_NOON, defaults(),
+                false, null, INDIA_NOON, true);
+
+        assertThat(DialPolicy.decide(onDncInTheNight))
+                .isEqualTo(new PolicyDecision(PolicyDecision.Verdict.DEFER, PolicyDecision.PAUSED, null));
+        assertThat(DialPolicy.decide(validUntilPassed))
+                .isEqualTo(new PolicyDecision(PolicyDecision.Verdict.EXPIRE, PolicyDecision.VALID_UNTIL, null));
+    }
+
+    @Test
     void blocksANumberOnTheDncList() {
         PolicyDecision decision = DialPolicy.decide(facts(defaults(), true, null, null, INDIA_NOON));
 

@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -79,11 +80,8 @@ public final class StandaloneStack implements AutoCloseable {
             List<String> dispatcher = new ArrayList<>(List.of(
                     "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
                     "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
-            if (options.springArgs().stream().noneMatch(arg -> arg.startsWith("--" + CALLING_WINDOW + "="))) {
-                // A local stack dials at any hour (the simulator's callees never sleep); production keeps 09:00–21:00.
-                dispatcher.add("--" + CALLING_WINDOW + "=00:00-00:00");
-                api.add("--" + PREVIEW_CALLING_WINDOW + "=00:00-00:00");
-            }
+            windowArg(options.springArgs(), CALLING_WINDOW).ifPresent(dispatcher::add);
+            windowArg(options.springArgs(), PREVIEW_CALLING_WINDOW).ifPresent(api::add);
             if (options.services().contains("dispatcher")) {
                 services.put("dispatcher", run(DispatcherApplication.class, "dispatcher-service",
                         options.dispatcherPort(), shared, options.springArgs(), dispatcher.toArray(String[]::new)));
@@ -105,6 +103,33 @@ public final class StandaloneStack implements AutoCloseable {
             closeAll(started);
             throw e;
         }
+    }
+
+    /**
+     * The default calling window to give a service as {@code property} ({@link #CALLING_WINDOW} or
+     * {@link #PREVIEW_CALLING_WINDOW}), unless {@code args} give it already. A local stack dials at any hour (the
+     * simulator's callees never sleep; production keeps 09:00–21:00), and a window given for one of the two is the
+     * other's too: the preview must answer what the dispatcher does.
+     */
+    static Optional<String> windowArg(List<String> args, String property) {
+        if (windowGiven(args, property).isPresent()) {
+            return Optional.empty();
+        }
+        String window = windowGiven(args, CALLING_WINDOW).or(() -> windowGiven(args, PREVIEW_CALLING_WINDOW))
+                .orElse("00:00-00:00");
+        return Optional.of("--" + property + "=" + window);
+    }
+
+    /** The value of {@code --property=value} among {@code args}, the last one given; empty when none is. */
+    private static Optional<String> windowGiven(List<String> args, String property) {
+        String prefix = "--" + property + "=";
+        Optional<String> found = Optional.empty();
+        for (String arg : args) {
+            if (arg.startsWith(prefix)) {
+                found = Optional.of(arg.substring(prefix.length()));
+            }
+        }
+        return found;
     }
 
     /** The dispatcher's default calling window; the standalone stack opens it all day unless told otherwise. */

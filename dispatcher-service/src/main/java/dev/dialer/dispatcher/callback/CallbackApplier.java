@@ -309,7 +309,7 @@ public class CallbackApplier {
         if (!retry.willRetry()) {
             // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
             // leave an ended attempt whose request never gets its final.
-            RequestEnding ending = RequestEnding.of(outcome);
+            RequestEnding ending = retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
             return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
                             finalDetails(callback, ending, answeredBy))
                     .retryWhen(InfraRetry.brief("attempt end"))
@@ -490,6 +490,10 @@ public class CallbackApplier {
      * @param errorMessage {@code error.message} of the final event, if any
      */
     record RequestEnding(FinalStatus status, String errorCode, String errorMessage) {
+
+        /** A retryable attempt whose next would not be due before the request's {@code valid_until}. */
+        static final RequestEnding EXPIRES_BEFORE_RETRY = new RequestEnding(FinalStatus.EXPIRED, "valid_until",
+                "valid_until passes before the next attempt would be due");
 
         static RequestEnding of(Outcome outcome) {
             return switch (outcome.verdict()) {

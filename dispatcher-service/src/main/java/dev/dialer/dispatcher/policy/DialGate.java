@@ -200,11 +200,11 @@ public class DialGate {
         if (CallControls.cancelled(command, views.requestControl(command.requestId()), campaignControl)) {
             return cancel(command);
         }
-        if (CallControls.paused(campaignControl)) {
-            return defer(command, Reasons.PAUSED, Reasons.PAUSED, now.plus(properties.pauseRecheck()), null,
-                    "the campaign is paused");
-        }
         AccountSettings settings = views.settingsOf(command.accountId());
+        if (CallControls.paused(campaignControl)) {
+            // The policy decides it without the callee's dials: it waits for the resume, or expires.
+            return act(command, decide(command, settings, null, now));
+        }
         return calleeCapFreesAt(command, settings, now)
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
@@ -212,9 +212,16 @@ public class DialGate {
                 .flatMap(decision -> act(command, decision));
     }
 
+    /** The earlier of {@code at} and {@code limit}; {@code at} when there is no limit. */
+    private static Instant earliest(Instant at, Instant limit) {
+        return limit != null && limit.isBefore(at) ? limit : at;
+    }
+
     private PolicyDecision decide(CallCommand command, AccountSettings settings, Instant capFreesAt, Instant now) {
+        boolean paused = CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
         return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
-                command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now));
+                command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now,
+                paused));
     }
 
     private Mono<Boolean> act(CallCommand command, PolicyDecision decision) {
@@ -223,8 +230,14 @@ public class DialGate {
                 metrics.decided("dial", null);
                 yield Mono.just(true);
             }
-            case DEFER -> defer(command, Reasons.rowReason(decision.reason()), decision.reason(),
-                    decision.notBefore(), decision.notBefore(), describe(decision.reason()));
+            // A paused call is looked at again every pause-recheck (a resume releases it at once), and by its
+            // valid_until at the latest, so that it expires on time: the pause does not stop the request's clock.
+            case DEFER -> PolicyDecision.PAUSED.equals(decision.reason())
+                    ? defer(command, Reasons.PAUSED, Reasons.PAUSED,
+                            earliest(clock.instant().plus(properties.pauseRecheck()), command.validUntil()), null,
+                            describe(decision.reason()))
+                    : defer(command, Reasons.rowReason(decision.reason()), decision.reason(),
+                            decision.notBefore(), decision.notBefore(), describe(decision.reason()));
             case BLOCK -> end(command, FinalStatus.BLOCKED, "block", decision.reason(), describe(decision.reason()));
             case EXPIRE -> end(command, FinalStatus.EXPIRED, "expire", decision.reason(), describe(decision.reason()));
         };
@@ -261,16 +274,24 @@ public class DialGate {
     /** The call waits in {@code dispatch.schedule} until {@code dueAt}; the wait and its event commit together. */
     private Mono<Boolean> defer(CallCommand command, String rowReason, String eventReason, Instant dueAt,
                                 Instant nextAttemptAt, String message) {
-        Mono<Void> wait = policyLedger.schedule(command, rowReason, dueAt)
-                .then(events.deferred(command, eventReason, nextAttemptAt, event -> event))
-                .then();
+        // A request that ended meanwhile (a cancel) neither waits nor announces a wait after its final event.
+        Mono<Boolean> wait = policyLedger.schedule(command, rowReason, dueAt)
+                .filter(Boolean::booleanValue)
+                .flatMap(waits -> events.deferred(command, eventReason, nextAttemptAt, event -> event)
+                        .thenReturn(true))
+                .defaultIfEmpty(false);
         return events.atomically(wait)
                 .retryWhen(InfraRetry.untilRecovered("defer call"))
-                .then(Mono.fromRunnable(() -> {
+                .doOnNext(waits -> {
+                    if (!waits) {
+                        log.info("request {} attempt {} ended before it could wait ({}); nothing scheduled",
+                                command.requestId(), command.attempt(), eventReason);
+                        return;
+                    }
                     metrics.decided("defer", eventReason);
                     log.info("request {} attempt {} waits ({}) until {}", command.requestId(), command.attempt(),
                             eventReason, dueAt);
-                }))
+                })
                 .thenReturn(false);
     }
 
@@ -296,6 +317,7 @@ public class DialGate {
             case PolicyDecision.VALID_UNTIL -> "valid_until passed before the call could be placed";
             case PolicyDecision.CALLEE_CAP -> "the callee's daily call cap is reached";
             case PolicyDecision.CALLING_WINDOW -> "outside the recipient's calling window";
+            case PolicyDecision.PAUSED -> "the campaign is paused";
             default -> reason;
         };
     }

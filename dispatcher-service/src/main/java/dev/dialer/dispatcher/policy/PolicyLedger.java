@@ -67,14 +67,21 @@ class PolicyLedger {
      * attempt (the one whose firing brought the command back) takes the new time and reason, and loses its lease. An
      * attempt that was waiting for a carrier (requeued) counts that wait anew from {@code dueAt}: the policy's wait is
      * not the carrier's ({@code retry.carrier-unavailable-max-wait}).
+     *
+     * <p>Only a request without its final waits: one that a cancel (or anything else) ended meanwhile gets no row,
+     * and the answer is false. The request's row is share-locked for it, so an end committing at the same moment is
+     * either seen here (no row) or waits for this transaction (and then removes the row with the request's waits).
      */
-    Mono<Void> schedule(CallCommand command, String reason, Instant dueAt) {
+    Mono<Boolean> schedule(CallCommand command, String reason, Instant dueAt) {
         return db.sql("""
-                        WITH restarted AS (
+                        WITH open AS (
+                            SELECT request_id, command FROM dispatch.requests
+                             WHERE request_id = $1 AND final_status IS NULL FOR SHARE),
+                        restarted AS (
                             UPDATE dispatch.attempts SET waiting_since = $3
-                             WHERE request_id = $1 AND attempt_no = $2 AND requeued)
+                             WHERE request_id = (SELECT request_id FROM open) AND attempt_no = $2 AND requeued)
                         INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                        SELECT request_id, $2, $3, $4, command FROM dispatch.requests WHERE request_id = $1
+                        SELECT request_id, $2, $3, $4, command FROM open
                         ON CONFLICT (request_id, attempt_no)
                         DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
                             first_due_at = NULL""")
@@ -82,7 +89,9 @@ class PolicyLedger {
                 .bind(1, command.attempt())
                 .bind(2, dueAt)
                 .bind(3, reason)
-                .then();
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows > 0);
     }
 
     /**

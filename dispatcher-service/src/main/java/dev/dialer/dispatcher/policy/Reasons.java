@@ -11,7 +11,7 @@ final class Reasons {
 
     static final String WINDOW_ROW = "window";
     static final String CAP_ROW = "cap";
-    static final String PAUSED = "paused";
+    static final String PAUSED = PolicyDecision.PAUSED;
     static final String WINDOW_EVENT = PolicyDecision.CALLING_WINDOW;
     static final String CAP_EVENT = PolicyDecision.CALLEE_CAP;
 

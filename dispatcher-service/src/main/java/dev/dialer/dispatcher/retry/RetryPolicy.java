@@ -13,7 +13,9 @@ import org.springframework.stereotype.Component;
  *
  * <p>Only a {@link Verdict#RETRYABLE} outcome (busy, no answer, transient failure) is retried, and only while the
  * attempt is below {@link CallCommand#allowedAttempts()} (one when {@code interval_minutes} is 0). The next attempt
- * is due {@code interval_minutes} after the attempt ended, never early.
+ * is due {@code interval_minutes} after the attempt ended, never early. A next attempt that would not be due before
+ * the request's {@code valid_until} is not scheduled: the request ends {@code expired} now, rather than being told it
+ * will be retried and then expiring when that retry comes due.
  */
 @Component
 public class RetryPolicy {
@@ -39,7 +41,11 @@ public class RetryPolicy {
         if (verdict != Verdict.RETRYABLE || attempt >= command.allowedAttempts()) {
             return RetryDecision.none();
         }
-        return new RetryDecision(attempt + 1, dueAfter(endedAt, command.intervalMinutes()));
+        Instant due = dueAfter(endedAt, command.intervalMinutes());
+        if (command.validUntil() != null && !due.isBefore(command.validUntil())) {
+            return RetryDecision.expiresFirst();
+        }
+        return new RetryDecision(attempt + 1, due);
     }
 
     /** {@code endedAt} plus {@code intervalMinutes} minutes of {@link RetryProperties#minuteLength()}. */

@@ -297,6 +297,8 @@ public class RetryScheduler {
     /** Emits whether the row was moved on (released, held or dropped), false when that failed. */
     private Mono<Boolean> fire(ScheduledAttempt row, boolean wanted, Moved moved) {
         return Mono.defer(() -> !wanted ? drop(row, moved)
+                        // Past its valid_until: published, the dial-time policy ends it expired, held or not.
+                        : expired(row) ? release(row, moved)
                         // Still paused: published, the command would spend its lane's and the trunk's rate only to
                         // wait again, with another call.deferred; it stays here silently until a resume releases it.
                         : stillPaused(row) ? keep(row, pauseRecheck, metrics::stillPaused)
@@ -334,9 +336,22 @@ public class RetryScheduler {
         return KnownControls.isPauseWait(row.reason()) && campaignPaused.test(row.command());
     }
 
-    /** The row stays due here, looked at again {@code recheck} from now, and is counted. */
+    private boolean expired(ScheduledAttempt row) {
+        Instant validUntil = row.command().validUntil();
+        return validUntil != null && !clock.instant().isBefore(validUntil);
+    }
+
+    /**
+     * The row stays due here, looked at again {@code recheck} from now (by its {@code valid_until} at the latest, so
+     * that a held call expires on time), and is counted.
+     */
     private Mono<Void> keep(ScheduledAttempt row, Duration recheck, Runnable counted) {
-        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), clock.instant().plus(recheck))
+        Instant again = clock.instant().plus(recheck);
+        Instant validUntil = row.command().validUntil();
+        if (validUntil != null && validUntil.isBefore(again)) {
+            again = validUntil;
+        }
+        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), again)
                 .then(Mono.fromRunnable(counted));
     }
 

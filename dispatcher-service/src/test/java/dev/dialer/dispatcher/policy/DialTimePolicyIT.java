@@ -274,6 +274,23 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aCallOfAPausedCampaignExpiresAtItsValidUntilThoughTheCampaignIsNeverResumed() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        publishControl(campaignControl(account, "summer", CallControl.Action.PAUSE));
+        awaitSeen(() -> CallControls.paused(views().campaignControl(account, "summer")));
+
+        // The pause is looked at again only every hour here: the request's own end comes first.
+        produceCommand(requestId, account, ANSWERING, "summer", Instant.now().plusSeconds(4));
+
+        assertThat(fixture.awaitEvent(requestId, "call.deferred").get("reason").stringValue()).isEqualTo("paused");
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
+        assertThat(last.get("status").stringValue()).isEqualTo("expired");
+        assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        assertThat(fixture.callsFor(requestId)).isEmpty();
+    }
+
+    @Test
     void cancelWhileWaitingEndsCanceledAndTheCallIsNeverDialled() {
         String account = newAccount();
         String requestId = newRequestId();

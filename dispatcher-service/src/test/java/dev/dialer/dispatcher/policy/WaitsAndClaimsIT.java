@@ -16,7 +16,7 @@ import org.springframework.beans.factory.annotation.Autowired;
  * The ledger's claims and waits against the dial-time policy, on the real PostgreSQL: a cancel marked before an
  * attempt is claimed stops the claim (and leaves nothing live to hang up); an attempt that never reached the carrier
  * does not count against the callee's cap, and one that did counts from when it did; a policy wait restarts a requeued
- * attempt's wait for a carrier.
+ * attempt's wait for a carrier; a request that has ended does not wait.
  */
 class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
@@ -88,6 +88,29 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
         assertThat(attempts.queuedAt(command.requestId(), 1).block(WAIT))
                 .as("its wait for a carrier counts from the window's opening").isEqualTo(windowOpens);
+    }
+
+    @Test
+    void aRequestThatEndedBeforeItsWaitWasWrittenDoesNotWait() {
+        CallCommand open = command("+4915112340105");
+        CallCommand ended = command("+4915112340106");
+        attempts.record(open).block(WAIT);
+        attempts.record(ended).block(WAIT);
+        // As a cancel ends a request while the policy decides to make it wait.
+        db.sql("UPDATE dispatch.requests SET final_status = 'canceled', final_at = now() WHERE request_id = $1")
+                .bind(0, ended.requestId()).then().block(WAIT);
+        Instant later = Instant.now().plus(Duration.ofHours(1));
+
+        assertThat(policy.schedule(open, "window", later).block(WAIT)).isTrue();
+        assertThat(policy.schedule(ended, "window", later).block(WAIT)).isFalse();
+
+        assertThat(scheduled(open.requestId())).isEqualTo(1);
+        assertThat(scheduled(ended.requestId())).isZero();
+    }
+
+    private long scheduled(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
     }
 
     private static CallCommand command(String to) {

@@ -42,6 +42,22 @@ class RetryPolicyTest {
     }
 
     @Test
+    void aNextAttemptThatWouldNotBeDueBeforeValidUntilIsNotScheduledTheRequestExpires() {
+        // Ended 10:15:30, interval 15: the next would be due 10:30:30.
+        CallCommand endsAtHalfPast = validUntil(command(15, 3), Instant.parse("2026-03-01T10:30:00Z"));
+        CallCommand endsAtEleven = validUntil(command(15, 3), Instant.parse("2026-03-01T11:00:00Z"));
+        CallCommand endsWhenDue = validUntil(command(15, 3), Instant.parse("2026-03-01T10:30:30Z"));
+
+        assertThat(policy.decide(endsAtHalfPast, 1, Verdict.RETRYABLE, ENDED)).isEqualTo(RetryDecision.expiresFirst());
+        assertThat(policy.decide(endsWhenDue, 1, Verdict.RETRYABLE, ENDED).expires()).isTrue();
+        assertThat(policy.decide(endsAtEleven, 1, Verdict.RETRYABLE, ENDED).dueAt())
+                .isEqualTo(Instant.parse("2026-03-01T10:30:30Z"));
+        // The last attempt, or one not retried anyway, is exhausted or ended as its outcome says: not expired.
+        assertThat(policy.decide(endsAtHalfPast, 3, Verdict.RETRYABLE, ENDED).expires()).isFalse();
+        assertThat(policy.decide(endsAtHalfPast, 1, Verdict.ANSWERED, ENDED).expires()).isFalse();
+    }
+
+    @Test
     void intervalZeroNeverRetries() {
         RetryDecision decision = policy.decide(command(0, 3), 1, Verdict.RETRYABLE, ENDED);
 
@@ -53,6 +69,13 @@ class RetryPolicyTest {
     @EnumSource(value = Verdict.class, names = "RETRYABLE", mode = EnumSource.Mode.EXCLUDE)
     void onlyRetryableOutcomesAreRetried(Verdict verdict) {
         assertThat(policy.decide(command(5, 3), 1, verdict, ENDED).willRetry()).isFalse();
+    }
+
+    private static CallCommand validUntil(CallCommand c, Instant validUntil) {
+        return new CallCommand(c.version(), c.requestId(), c.accountId(), c.callerId(), c.to(), c.flowId(), c.audio(),
+                c.campaign(), c.intervalMinutes(), c.maxAttempts(), c.attempt(), c.webhookId(), c.foreignId(),
+                c.variables(), validUntil, c.priority(), c.notifyUrl(), c.actionHook(), c.carrierOptions(),
+                c.createdAt());
     }
 
     private static CallCommand command(int intervalMinutes, int maxAttempts) {
