@@ -8,8 +8,8 @@ import java.time.Instant;
  * @param verdict   what to do
  * @param reason    why, for {@link Verdict#BLOCK}, {@link Verdict#DEFER} and {@link Verdict#EXPIRE}: one of the
  *                  constants below (they travel in events and in the preview's answer)
- * @param notBefore for {@link Verdict#DEFER}: when the call may be placed; null for {@link #PAUSED}, which waits for the
- *                  campaign's resume
+ * @param notBefore for {@link Verdict#DEFER}: when the call may be placed; null for {@link #PAUSED}, which waits
+ *                  for the campaign's resume
  */
 public record PolicyDecision(Verdict verdict, String reason, Instant notBefore) {
 
