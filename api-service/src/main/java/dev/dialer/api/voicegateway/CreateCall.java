@@ -6,6 +6,7 @@ import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.Hook;
+import dev.dialer.common.hook.HookUrls;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -294,8 +295,13 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             url = object.get("url") instanceof String text ? text : null;
             method = object.get("method") instanceof String verb ? verb : null;
         }
-        if (url == null || !url.matches("(?i)^https?://\\S+$")) {
+        if (url == null) {
             errors.add(new FieldProblem(field, "must be an http(s) URL or {url, method}"));
+            return null;
+        }
+        String problem = HookUrls.problem(url);
+        if (problem != null) {
+            errors.add(new FieldProblem(value instanceof String ? field : field + ".url", problem));
             return null;
         }
         if (method != null && !method.equalsIgnoreCase("POST") && !method.equalsIgnoreCase("GET")) {

@@ -3,11 +3,9 @@ package dev.dialer.api.webhook;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
-import java.net.URI;
-import java.net.URISyntaxException;
+import dev.dialer.common.hook.HookUrls;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -21,7 +19,7 @@ record WebhookRequest(
         @io.swagger.v3.oas.annotations.media.Schema(description = "Your label", example = "CRM call status",
                 maxLength = MAX_DESCRIPTION) String description) {
 
-    static final int MAX_URL = 2048;
+    static final int MAX_URL = HookUrls.MAX_URL;
     static final int MAX_DESCRIPTION = 256;
 
     static WebhookRequest parse(String body) {
@@ -61,23 +59,8 @@ record WebhookRequest(
         return value.isEmpty() ? null : value;
     }
 
-    /** Null when the URL is absolute http(s) with a host. */
+    /** Null when the URL is one the dialer delivers to ({@link HookUrls#problem}). */
     static String urlProblem(String url) {
-        if (url.length() > MAX_URL) {
-            return "must be at most " + MAX_URL + " characters";
-        }
-        try {
-            URI uri = new URI(url);
-            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-            if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https"))) {
-                return "must be an absolute http:// or https:// URL";
-            }
-            if (uri.getHost() == null || uri.getHost().isEmpty()) {
-                return "must name a host";
-            }
-            return null;
-        } catch (URISyntaxException e) {
-            return "is not a valid URL: " + e.getReason();
-        }
+        return HookUrls.problem(url);
     }
 }

@@ -137,6 +137,23 @@ class VoiceGatewayCallsControllerTest {
         assertThat(publisher.records).isEmpty();
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "\"notifyUrl\":\"https://crm.example.com/cb?id={id}\"|notifyUrl",
+            "\"notifyUrl\":\"https://crm.example.com/cb?a=1|b\"|notifyUrl",
+            "\"actionHook\":{\"url\":\"https://crm.example.com/caf\u00e9\"}|actionHook.url",
+            "\"actionHook\":{\"url\":\"ftp://crm.example.com/x\",\"method\":\"POST\"}|actionHook.url",
+            "\"notifyUrl\":\"https:///no-host\"|notifyUrl"})
+    void aHookUrlWebhookServiceCouldNotDeliverToIsA400NamingIt(String hookAndField) {
+        String[] parts = hookAndField.split("\\|(?=[a-zA-Z.]+$)");
+        JsonNode problem = refused("{\"application_sid\":\"a\",\"from\":\"918068281234\",\"to\":{\"type\":\"phone\","
+                + "\"number\":\"919876543215\"}," + parts[0] + "}");
+
+        assertThat(problem.get("errors")).singleElement()
+                .satisfies(error -> assertThat(error.get("field").asString()).isEqualTo(parts[1]));
+        assertThat(publisher.records).isEmpty();
+    }
+
     @Test
     void aSipUriOrUserNameOverItsBoundIsA400NamingIt() {
         String longUri = "sip:" + "a".repeat(1021) + "@b";

@@ -39,6 +39,9 @@ class WebhookRequestTest {
         assertThat(fieldOf("{\"url\":\"https:///nohost\"}")).isEqualTo("url");
         assertThat(fieldOf("{\"url\":\"https://exa mple.com\"}")).isEqualTo("url");
         assertThat(fieldOf("{\"url\":42}")).isEqualTo("url");
+        // What the delivery could not send as written: a URL that is not ASCII, or holds characters a URI may not.
+        assertThat(fieldOf("{\"url\":\"https://crm.example.com/caf\u00e9\"}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":\"https://crm.example.com/h?id={id}\"}")).isEqualTo("url");
     }
 
     @Test

@@ -5,6 +5,7 @@ import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import dev.dialer.common.hook.HookUrls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -52,7 +53,17 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     "$.to: not an E.164 number, a sip:/sips: URI with a host, nor user:<name>");
         }
+        hookUrl("$.notify_url.url", command.notifyUrl());
+        hookUrl("$.action_hook.url", command.actionHook());
         return command;
+    }
+
+    /** A hook webhook-service could not deliver to (the schema checks only its scheme) is refused here. */
+    private static void hookUrl(String path, Hook hook) {
+        String problem = hook == null ? null : HookUrls.problem(hook.url());
+        if (problem != null) {
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, path + ": " + problem);
+        }
     }
 
     /**

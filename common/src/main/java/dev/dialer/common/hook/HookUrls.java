@@ -1,0 +1,44 @@
+package dev.dialer.common.hook;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.Locale;
+
+/**
+ * What a URL the dialer will deliver to must be: a webhook's {@code url}, a call's {@code notify_url} and
+ * {@code action_hook} (the API's {@code notifyUrl} and {@code actionHook}). webhook-service reads each with
+ * {@link URI} before every try and signs a GET hook's query as ASCII, so a URL that either would refuse or change is
+ * refused where it comes in (the API, naming the field; the command reader, sending the command to the DLQ) rather
+ * than accepted and then never delivered to.
+ */
+public final class HookUrls {
+
+    /** The longest URL taken. */
+    public static final int MAX_URL = 2048;
+
+    private HookUrls() {
+    }
+
+    /** Null when {@code url} is an absolute http(s) URL with a host, in ASCII; otherwise what is wrong with it. */
+    public static String problem(String url) {
+        if (url.length() > MAX_URL) {
+            return "must be at most " + MAX_URL + " characters";
+        }
+        if (!url.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            return "must be written in ASCII without spaces (percent-encode other characters)";
+        }
+        try {
+            URI uri = new URI(url);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (!uri.isAbsolute() || !(scheme.equals("http") || scheme.equals("https"))) {
+                return "must be an absolute http:// or https:// URL";
+            }
+            if (uri.getHost() == null || uri.getHost().isEmpty()) {
+                return "must name a host";
+            }
+            return null;
+        } catch (URISyntaxException e) {
+            return "is not a valid URL: " + e.getReason();
+        }
+    }
+}
