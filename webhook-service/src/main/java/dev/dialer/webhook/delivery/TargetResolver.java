@@ -18,7 +18,8 @@ import java.util.Map;
  *
  * <p>Each webhook and each distinct URL gets the event once: when two targets share a webhook or a URL the first of
  * named webhook, subscriptions, notify, action wins, so a webhook both named and subscribed gets it once, and a
- * {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret.
+ * {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret. A webhook that would be
+ * refused (disabled, or another account's) comes last, so it never takes a URL from a target that would receive.
  *
  * <p>Hooks are named per request and have no secret of their own, so they are signed with the event's account's hook
  * secret, derived from {@code dialer.webhook.delivery.hook-signing-key} ({@link HookSecrets}), which the account reads
@@ -53,22 +54,41 @@ final class TargetResolver {
     List<Target> resolve(CallEvent event, WebhookConfig webhook, List<WebhookConfig> subscribed) {
         Map<String, Target> byUrl = new LinkedHashMap<>();
         Set<String> webhookIds = new HashSet<>();
+        List<Target> refusedLater = new ArrayList<>();
         if (webhook != null) {
             String id = webhook.id() == null ? event.webhookId() : webhook.id();
             webhookIds.add(id);
-            add(byUrl, new Target(Target.Kind.WEBHOOK, id, webhook.url(), "POST", webhook.secret()));
+            Target named = new Target(Target.Kind.WEBHOOK, id, webhook.url(), "POST", webhook.secret());
+            if (deliverable(webhook, event)) {
+                add(byUrl, named);
+            } else {
+                refusedLater.add(named);
+            }
         }
         for (WebhookConfig subscriber : subscribed) {
             if (webhookIds.add(subscriber.id())) {
-                add(byUrl, new Target(Target.Kind.SUBSCRIPTION, subscriber.id(), subscriber.url(), "POST",
-                        subscriber.secret()));
+                Target target = new Target(Target.Kind.SUBSCRIPTION, subscriber.id(), subscriber.url(), "POST",
+                        subscriber.secret());
+                if (deliverable(subscriber, event)) {
+                    add(byUrl, target);
+                } else {
+                    refusedLater.add(target);
+                }
             }
         }
         add(byUrl, hook(Target.Kind.NOTIFY, event.notifyUrl(), event.accountId()));
         if (event.eventType() == EventType.FINAL) {
             add(byUrl, hook(Target.Kind.ACTION, event.actionHook(), event.accountId()));
         }
+        // A webhook that will be refused (disabled, or another account's) takes a URL only no one else has: sharing it
+        // with a target that takes events, it would keep the event from that one and be refused itself.
+        refusedLater.forEach(target -> add(byUrl, target));
         return new ArrayList<>(byUrl.values());
+    }
+
+    /** Whether a delivery to {@code webhook} can be made: enabled, and of the event's own account. */
+    private static boolean deliverable(WebhookConfig webhook, CallEvent event) {
+        return webhook.enabled() && (webhook.accountId() == null || webhook.accountId().equals(event.accountId()));
     }
 
     private Target hook(Target.Kind kind, Hook hook, String accountId) {

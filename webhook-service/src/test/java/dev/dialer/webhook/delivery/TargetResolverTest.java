@@ -12,6 +12,7 @@ import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.hook.HookSecrets;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -81,6 +82,27 @@ class TargetResolverTest {
 
         assertThat(new TargetResolver(null).resolve(event, WEBHOOK)).extracting(Target::secret)
                 .containsExactly("whsec_AAAA", null);
+    }
+
+    @Test
+    void aWebhookThatWouldBeRefusedNeverTakesAUrlFromOneThatReceives() {
+        // The call names a webhook since disabled; its replacement, at the same URL, is subscribed. Another
+        // account's webhook (as a producer writing to Kafka could name one) is refused like a disabled one.
+        WebhookConfig disabled = new WebhookConfig("wh-1", "acc-1", "https://customer.test/webhook", "old",
+                "whsec_AAAA", false, Instant.now());
+        WebhookConfig replacement = new WebhookConfig("wh-2", "acc-1", "https://customer.test/webhook", "new",
+                "whsec_BBBB", true, Instant.now());
+        WebhookConfig foreign = new WebhookConfig("wh-3", "acc-2", "https://customer.test/alone", "theirs",
+                "whsec_CCCC", true, Instant.now());
+        CallEvent event = status(command(null, null));
+
+        assertThat(resolver.resolve(event, disabled, List.of(replacement, foreign)))
+                .extracting(Target::kind, Target::id, Target::url)
+                .containsExactly(tuple(Target.Kind.SUBSCRIPTION, "wh-2", "https://customer.test/webhook"),
+                        // Alone at its URL it is still a target: its refusal is the delivery's to record.
+                        tuple(Target.Kind.SUBSCRIPTION, "wh-3", "https://customer.test/alone"));
+        assertThat(resolver.resolve(event, disabled, List.of()))
+                .extracting(Target::id).containsExactly("wh-1");
     }
 
     @Test
