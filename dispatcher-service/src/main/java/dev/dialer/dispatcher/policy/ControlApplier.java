@@ -35,7 +35,9 @@ import reactor.util.retry.Retry;
  *   <li>request cancel: the request is marked cancelled, so no attempt of it is recorded from now on; a waiting
  *       request ends {@code canceled} at once; a call still being placed or ringing is cancelled at the carrier, and
  *       its end is reported {@code canceled} when the carrier's callback comes; one the dispatcher has not seen yet
- *       is cancelled by the gate when its command arrives ({@code pending}). An order the carrier did not take (it
+ *       is cancelled by the gate when its command arrives ({@code pending}). A {@code pending} cancel is acted on
+ *       again by the next dispatcher that reads it: the request's owner may have recorded and dialled it meanwhile,
+ *       its view not having read the cancel yet, and the call is then cancelled at the carrier as any other. An order the carrier did not take (it
  *       could not be reached, or refused it) is given again, backing off, until the call ends, is answered, or has
  *       rung its ring timeout; a call whose attempt ended while the cancel was on its way is looked at again as a
  *       waiting request is (its retry, if any, is dropped);</li>
@@ -214,6 +216,12 @@ class ControlApplier {
     }
 
     private Mono<String> tooLate(CallControl control, String requestId, PolicyLedger.CancelTarget target) {
+        if (FinalStatus.CANCELED.wire().equals(target.finalStatus())) {
+            // Cancelled already (by the gate, when this cancel was pending, or by this very control acted on before):
+            // nothing was refused.
+            log.info("cancel of request {}: it ended canceled already", requestId);
+            return Mono.just(APPLIED);
+        }
         if (!target.finalStatus().isEmpty()) {
             log.info("cancel of request {} came too late: it ended {}", requestId, target.finalStatus());
             return reject(control, requestId, target.lastAttempt(), target.finalStatus());

@@ -239,7 +239,10 @@ class PolicyLedger {
      * Claims a control for this dispatcher when nobody acted on it before, or whoever claimed it has not renewed the
      * claim for longer than {@code lease} without settling or giving it back (its dispatcher stopped mid-way: the
      * control is acted upon again rather than left half done for good; acting twice on a control changes nothing the
-     * first time did). In one statement, which also says whether the control is held or settled when not claimed.
+     * first time did). A cancel settled {@code pending} (its request was not in the ledger yet) is claimed again by
+     * whichever dispatcher reads it next: the request may have been recorded, and even dialled, since, by a dispatcher
+     * whose view had not read the cancel yet. In one statement, which also says whether the control is held or
+     * settled when not claimed.
      */
     Mono<ControlClaim> claimControl(String controlId, Duration lease) {
         return db.sql("""
@@ -248,6 +251,7 @@ class PolicyLedger {
                             ON CONFLICT (control_id) DO UPDATE SET applied_at = now()
                              WHERE applied_controls.outcome = 'claimed'
                                AND applied_controls.applied_at < now() - $2::bigint * interval '1 millisecond'
+                                OR applied_controls.outcome = 'pending'
                             RETURNING 1)
                         SELECT EXISTS (SELECT 1 FROM claimed),
                                (SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1)""")

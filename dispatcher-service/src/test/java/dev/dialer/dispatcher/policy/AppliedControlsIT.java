@@ -2,9 +2,13 @@ package dev.dialer.dispatcher.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallControl;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.policy.PolicyLedger.ControlClaim;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -14,7 +18,8 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * One dispatcher acts on each control, and a control whose dispatcher stopped mid-way is not left half done for good:
- * its claim, neither settled nor renewed, lapses, and the control is claimed again.
+ * its claim, neither settled nor renewed, lapses, and the control is claimed again. A cancel that found no request is
+ * acted on again by the next dispatcher that reads it.
  */
 class AppliedControlsIT extends DispatcherOnDatabase {
 
@@ -22,6 +27,12 @@ class AppliedControlsIT extends DispatcherOnDatabase {
 
     @Autowired
     PolicyLedger ledger;
+
+    @Autowired
+    ControlApplier applier;
+
+    @Autowired
+    AttemptLedger attempts;
 
     @Test
     void aControlIsClaimedOnceWhileItsClaimIsHeld() {
@@ -76,6 +87,35 @@ class AppliedControlsIT extends DispatcherOnDatabase {
         ledger.renewControl(control).block(WAIT);
 
         assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
+    }
+
+    @Test
+    void aCancelThatFoundNoRequestIsActedOnAgainByTheNextDispatcherToReadItOnceTheRequestIsRecorded() {
+        CallCommand command = new CallCommand(1, "pc-" + UUID.randomUUID(), "acc-pending", "+4930555003",
+                "+4915112340199", null, "a.wav", null, 0, 3, 1, null, null, null, null, null, null, null, null,
+                Instant.now());
+        CallControl cancel = new CallControl(CallControl.VERSION, UUID.randomUUID().toString(),
+                CallControl.Action.CANCEL, CallControl.Scope.REQUEST, command.accountId(), command.requestId(), null,
+                Instant.now());
+
+        applier.apply(cancel).block(WAIT);
+        assertThat(outcome(cancel.controlId())).as("no request yet").isEqualTo(ControlApplier.PENDING);
+
+        // Recorded since by the caller ID's owner, whose view had not read the cancel yet.
+        attempts.recordRequest(command).block(WAIT);
+        applier.apply(cancel).block(WAIT);
+
+        assertThat(db.sql("SELECT final_status FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, command.requestId()).map(row -> row.get(0, String.class)).one().block(WAIT))
+                .isEqualTo("canceled");
+        assertThat(outcome(cancel.controlId())).isEqualTo(ControlApplier.APPLIED);
+        assertThat(ledger.claimControl(cancel.controlId(), LEASE).block(WAIT)).as("read again at a later start")
+                .isEqualTo(ControlClaim.SETTLED);
+    }
+
+    private String outcome(String control) {
+        return db.sql("SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1").bind(0, control)
+                .map(row -> row.get(0, String.class)).one().block(WAIT);
     }
 
     private void claimedAgo(String control, Duration ago) {
