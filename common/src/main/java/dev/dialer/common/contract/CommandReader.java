@@ -6,6 +6,7 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dev.dialer.common.hook.HookUrls;
+import dev.dialer.common.phone.PhoneNumbers;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -55,7 +56,27 @@ public final class CommandReader {
         }
         hookUrl("$.notify_url.url", command.notifyUrl());
         hookUrl("$.action_hook.url", command.actionHook());
-        return command;
+        return canonicalCallee(command);
+    }
+
+    /**
+     * The command with its callee number in canonical E.164, as the API writes it: a producer's {@code +4402071234567}
+     * (a national trunk 0 kept after the country code) is {@code +442071234567}, the number the DNC list and the
+     * per-callee cap know. A number libphonenumber cannot read as a valid one is kept as written.
+     */
+    private static CallCommand canonicalCallee(CallCommand command) {
+        if (!Destination.isPhone(command.to())) {
+            return command;
+        }
+        PhoneNumbers.Result canonical = PhoneNumbers.normalize(command.to(), null);
+        if (!canonical.valid() || canonical.e164().equals(command.to())) {
+            return command;
+        }
+        return new CallCommand(command.version(), command.requestId(), command.accountId(), command.callerId(),
+                canonical.e164(), command.flowId(), command.audio(), command.campaign(), command.intervalMinutes(),
+                command.maxAttempts(), command.attempt(), command.webhookId(), command.foreignId(),
+                command.variables(), command.validUntil(), command.priority(), command.notifyUrl(),
+                command.actionHook(), command.carrierOptions(), command.createdAt());
     }
 
     /** A hook webhook-service could not deliver to (the schema checks only its scheme) is refused here. */

@@ -96,6 +96,23 @@ class ContractTest {
     }
 
     @Test
+    void aCalleeNumberIsReadInCanonicalE164AsTheDncListAndTheCapKnowIt() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"%s",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z"}""";
+
+        // A national trunk 0 kept after the country code, as a producer may write it.
+        assertThat(reader.read(command.formatted("+4402071234567").getBytes(StandardCharsets.UTF_8)).to())
+                .isEqualTo("+442071234567");
+        // Rome's numbers keep their 0: it is part of the number.
+        assertThat(reader.read(command.formatted("+390612345678").getBytes(StandardCharsets.UTF_8)).to())
+                .isEqualTo("+390612345678");
+        // Not a valid number: kept as written.
+        assertThat(reader.read(command.formatted("+19995550123").getBytes(StandardCharsets.UTF_8)).to())
+                .isEqualTo("+19995550123");
+    }
+
+    @Test
     void notJsonIsAViolation() {
         assertThatThrownBy(() -> reader.read("hello".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(ContractViolation.class,
