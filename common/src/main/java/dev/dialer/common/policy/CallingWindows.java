@@ -8,9 +8,12 @@ import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.time.zone.ZoneOffsetTransition;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -166,13 +169,26 @@ public final class CallingWindows {
         for (ZoneId zone : zones) {
             LocalDate today = now.atZone(zone).toLocalDate();
             for (int day = -1; day <= DAYS_AHEAD; day++) {
-                Instant start = ZonedDateTime.of(today.plusDays(day), window.start(), zone).toInstant();
+                Instant start = startOf(today.plusDays(day), window.start(), zone);
                 if (start.isAfter(now)) {
                     starts.add(start);
                 }
             }
         }
         return starts;
+    }
+
+    /**
+     * The instant the window opens on {@code day}: its start in local time, or, when the clocks skip that time (a
+     * start inside a daylight-saving gap), the instant they skip it, from which the local time is past the start.
+     */
+    static Instant startOf(LocalDate day, LocalTime start, ZoneId zone) {
+        LocalDateTime local = LocalDateTime.of(day, start);
+        ZoneOffsetTransition gap = zone.getRules().getTransition(local);
+        if (gap != null && gap.isGap()) {
+            return gap.getInstant();
+        }
+        return ZonedDateTime.of(local, zone).toInstant();
     }
 
     private static boolean openInAll(List<ZoneId> zones, CallingWindow window, Instant at) {

@@ -58,6 +58,16 @@ class CallingWindowsTest {
     }
 
     @Test
+    void aWindowWhoseStartTheClocksSkipOpensWhenTheySkipIt() {
+        // 2026-03-08 in New York: 02:00 EST becomes 03:00 EDT (07:00 UTC); there is no 02:30 that day.
+        CallingWindow earlyMorning = new CallingWindow(LocalTime.of(2, 30), LocalTime.of(5, 0));
+        Instant oneAm = Instant.parse("2026-03-08T06:00:00Z");
+
+        assertThat(CallingWindows.nextOpening(NEW_YORK, earlyMorning, oneAm))
+                .isEqualTo(Instant.parse("2026-03-08T07:00:00Z"));
+    }
+
+    @Test
     void windowsThatNeverOverlapAcrossTheZonesOpenWhereTheMostZonesAreOpenAtOnceAndTheOpeningHolds() {
         // One hour a day cannot be open from Guam to Samoa at once: the strict rule cannot be met whole.
         CallingWindow oneHour = new CallingWindow(LocalTime.of(9, 0), LocalTime.of(10, 0));
