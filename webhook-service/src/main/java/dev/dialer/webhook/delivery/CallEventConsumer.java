@@ -23,6 +23,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
@@ -30,7 +32,6 @@ import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.InvalidDataAccessApiUsageException;
 import org.springframework.dao.InvalidDataAccessResourceUsageException;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.GroupedFlux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
@@ -107,26 +108,43 @@ public final class CallEventConsumer {
     /** Consumes until cancelled; a consumer failure resubscribes inside the Kafka port. */
     public Mono<Void> run() {
         PartitionFlow flow = new PartitionFlow().onAssigned(this::assigned);
-        return KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS, flow)
-                .groupBy(InboundRecord::partition)
-                .flatMap(partition -> handlePartition(partition, flow), partitionConcurrency)
+        return perPartition(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS,
+                        flow), number -> acknowledgerOf(number, flow), partitionConcurrency,
+                        record -> afterSameKey(record, handle(record)))
                 .doOnSubscribe(subscription -> running = true)
-                .doFinally(signal -> running = false)
+                .doFinally(signal -> {
+                    running = false;
+                    acknowledgers.clear();
+                })
                 .then();
     }
 
     /**
-     * Up to {@value #IN_FLIGHT_PER_PARTITION} records at once, finishing in any order, acknowledged in order, and at
-     * most about {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} held (the pause takes effect at the next fetch).
+     * Each partition's records handled up to {@value #IN_FLIGHT_PER_PARTITION} at once, finishing in any order,
+     * acknowledged in order, and at most about {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} held (the pause takes effect
+     * at the next fetch). A record is counted as it arrives from the consumer, before the records are grouped by
+     * partition, and the grouping buffers up to that many (and a poll) for every partition: a partition whose records
+     * do not finish pauses itself, and the records it holds never use up the demand the others need. Counted in its
+     * group instead, a stuck partition's records piled up there unseen until the grouping stopped asking the consumer
+     * for more, for every partition.
+     *
+     * @param acknowledgers each partition's acknowledger, the same for every call with a partition
+     * @param partitions    the most partitions handled at once
      */
-    private Flux<InboundRecord> handlePartition(GroupedFlux<Integer, InboundRecord> partition, PartitionFlow flow) {
-        int number = partition.key();
-        InOrderAcknowledger acknowledger = new InOrderAcknowledger(MAX_UNACKNOWLEDGED_PER_PARTITION,
-                () -> flow.pause(Topics.CALL_EVENTS, number).subscribe(),
-                () -> flow.resume(Topics.CALL_EVENTS, number).subscribe());
-        acknowledgers.put(number, acknowledger);
-        return acknowledger.apply(partition, IN_FLIGHT_PER_PARTITION, record -> afterSameKey(record, handle(record)))
-                .doFinally(signal -> acknowledgers.remove(number, acknowledger));
+    static Flux<InboundRecord> perPartition(Flux<InboundRecord> records, IntFunction<InOrderAcknowledger> acknowledgers,
+                                            int partitions, Function<InboundRecord, Mono<InboundRecord>> work) {
+        return records
+                .doOnNext(record -> acknowledgers.apply(record.partition()).received(record))
+                .groupBy(InboundRecord::partition, partitions * (MAX_UNACKNOWLEDGED_PER_PARTITION + MAX_POLL_RECORDS))
+                .flatMap(partition -> acknowledgers.apply(partition.key())
+                        .handle(partition, IN_FLIGHT_PER_PARTITION, work), partitions);
+    }
+
+    private InOrderAcknowledger acknowledgerOf(int number, PartitionFlow flow) {
+        return acknowledgers.computeIfAbsent(number, partition -> new InOrderAcknowledger(
+                MAX_UNACKNOWLEDGED_PER_PARTITION,
+                () -> flow.pause(Topics.CALL_EVENTS, partition).subscribe(),
+                () -> flow.resume(Topics.CALL_EVENTS, partition).subscribe()));
     }
 
     private void assigned(Set<Integer> partitions) {

@@ -15,9 +15,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * Keeps one endpoint (a URL's scheme, host and port) from taking capacity from the others: a concurrency limit and a
- * circuit breaker per endpoint, neither of which ever waits. The circuit opens on failures, and on slow answers too
- * ({@code slow-call}, 2xx or not): each holds a slot of its partition's consumer, and of the retry poller, as long as
- * it takes. A try refused by either comes back at once as
+ * circuit breaker per endpoint, neither of which ever waits. A try refused by either comes back at once as
  * {@link Reason#ENDPOINT_BUSY} or {@link Reason#CIRCUIT_OPEN} (with how long the circuit stays open); the caller moves
  * it to the durable retry table without counting it as a try. {@link #refusing} tells whether an endpoint would refuse
  * a try now, so that the retry poller leaves its rows alone meanwhile. Endpoints unused for a while are forgotten, so
@@ -42,8 +40,6 @@ final class EndpointIsolation {
                 .build();
         this.breakerConfig = CircuitBreakerConfig.custom()
                 .failureRateThreshold(properties.failureRateThreshold())
-                .slowCallDurationThreshold(properties.slowCall())
-                .slowCallRateThreshold(properties.slowCallRateThreshold())
                 .minimumNumberOfCalls(properties.minimumCalls())
                 .slidingWindowSize(properties.windowSize())
                 .waitDurationInOpenState(properties.openDuration())
@@ -70,6 +66,17 @@ final class EndpointIsolation {
                     .doOnCancel(guard.breaker::releasePermission)
                     .doFinally(signal -> guard.bulkhead.onComplete());
         });
+    }
+
+    /**
+     * Counts a try that failed before its request could be made (its host's lookup timed out) as the endpoint's
+     * failure, as if it had been made: unless the endpoint would not let a try through now (then it is not counted).
+     */
+    void failedBeforeSending(String url, AttemptResult result) {
+        Guard guard = guard(endpoint(url));
+        if (guard.breaker.tryAcquirePermission()) {
+            recordResult(guard, result);
+        }
     }
 
     /**

@@ -48,8 +48,13 @@ final class InOrderAcknowledger {
      */
     Flux<InboundRecord> apply(Flux<InboundRecord> partition, int concurrency,
                               Function<InboundRecord, Mono<InboundRecord>> work) {
+        return handle(partition.doOnNext(this::received), concurrency, work);
+    }
+
+    /** As {@link #apply}, for records {@link #received} already (counted as they arrived, before a buffer). */
+    Flux<InboundRecord> handle(Flux<InboundRecord> partition, int concurrency,
+                               Function<InboundRecord, Mono<InboundRecord>> work) {
         return partition
-                .doOnNext(this::received)
                 .flatMap(work, concurrency)
                 .doOnNext(this::done);
     }

@@ -18,9 +18,6 @@ import org.springframework.validation.annotation.Validated;
  * @param windowSize               tries in the sliding window
  * @param openDuration             how long an open circuit refuses tries before letting a few through
  * @param idleEviction             an endpoint unused this long is forgotten (its circuit closes)
- * @param slowCall                 a try answered (even 2xx) after this long counts as slow
- * @param slowCallRateThreshold    percentage of slow tries in the window that opens the endpoint's circuit too: an
- *                                 endpoint that answers, but slowly, holds a partition's slot and its commits
  */
 @Validated
 @ConfigurationProperties(prefix = "dialer.webhook.isolation")
@@ -30,7 +27,5 @@ record IsolationProperties(
         @Min(1) @Max(10_000) @DefaultValue("10") int minimumCalls,
         @Min(1) @Max(10_000) @DefaultValue("20") int windowSize,
         @NotNull @DurationMin(millis = 1) @DefaultValue("30s") Duration openDuration,
-        @NotNull @DurationMin(seconds = 1) @DefaultValue("30m") Duration idleEviction,
-        @NotNull @DurationMin(millis = 1) @DefaultValue("5s") Duration slowCall,
-        @Min(1) @Max(100) @DefaultValue("80") int slowCallRateThreshold) {
+        @NotNull @DurationMin(seconds = 1) @DefaultValue("30m") Duration idleEviction) {
 }

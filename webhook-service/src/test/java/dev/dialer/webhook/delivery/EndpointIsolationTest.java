@@ -12,7 +12,7 @@ import reactor.test.StepVerifier;
 class EndpointIsolationTest {
 
     private static final IsolationProperties PROPERTIES = new IsolationProperties(2, 50, 4, 4, Duration.ofMinutes(1),
-            Duration.ofMinutes(30), Duration.ofSeconds(5), 80);
+            Duration.ofMinutes(30));
 
     @Test
     void refusesATryBeyondTheEndpointsLimitAtOnceWithoutTouchingOtherEndpoints() {
@@ -53,21 +53,6 @@ class EndpointIsolationTest {
     }
 
     @Test
-    void opensTheCircuitOfAnEndpointThatAnswersButTooSlowly() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
-        for (int i = 0; i < 4; i++) {
-            isolation.call("https://slow.test/", () -> Mono.just(AttemptResult.answered(200, Duration.ofSeconds(6))))
-                    .block(Duration.ofSeconds(5));
-            isolation.call("https://quick.test/", () -> Mono.just(AttemptResult.answered(200, Duration.ofSeconds(4))))
-                    .block(Duration.ofSeconds(5));
-        }
-
-        assertThat(isolation.refusing("https://slow.test/")).isTrue();
-        assertThat(isolation.refusing("https://quick.test/")).isFalse();
-        assertThat(isolation.openCircuits()).isEqualTo(1);
-    }
-
-    @Test
     void anOpenCircuitSaysHowLongItStaysOpenAndRefusesUntilThen() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         openCircuitOf(isolation, "https://down.test/");
@@ -84,7 +69,7 @@ class EndpointIsolationTest {
     @Test
     void anOpenCircuitPastItsOpenTimeIsNoLongerRefusingSoThatATrialCanGo() {
         EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 50, 4, 4,
-                Duration.ofSeconds(1), Duration.ofMinutes(30), Duration.ofSeconds(5), 80));
+                Duration.ofSeconds(1), Duration.ofMinutes(30)));
         openCircuitOf(isolation, "https://down.test/");
         assertThat(isolation.refusing("https://down.test/")).isTrue();
 

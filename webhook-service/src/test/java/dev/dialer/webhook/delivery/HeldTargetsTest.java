@@ -10,7 +10,7 @@ import reactor.core.publisher.Sinks;
 class HeldTargetsTest {
 
     private final EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(1, 50, 4, 4,
-            Duration.ofMinutes(1), Duration.ofMinutes(30), Duration.ofSeconds(5), 80));
+            Duration.ofMinutes(1), Duration.ofMinutes(30)));
     private final HeldTargets held = new HeldTargets(isolation);
 
     @Test

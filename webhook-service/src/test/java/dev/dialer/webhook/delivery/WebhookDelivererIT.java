@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -29,6 +30,7 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
@@ -45,6 +47,7 @@ class WebhookDelivererIT {
 
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final String SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    private static final AtomicInteger SILENT_LOOKUPS = new AtomicInteger();
 
     @Autowired
     DatabaseClient database;
@@ -82,6 +85,22 @@ class WebhookDelivererIT {
         assertThat(retryRow(task.eventId())).isEqualTo("1");
         assertThat(attempts(task.eventId())).singleElement().satisfies(attempt -> assertThat(attempt)
                 .startsWith("1:retrying:").contains("DNS lookup of slow.test timed out"));
+    }
+
+    @Test
+    void aHostWhoseNameServerStaysSilentHasItsCircuitOpenedAndItsNextTryHeldWithoutALookup() {
+        WebhookDeliverer deliverer = deliverer(answering(200), record -> Mono.empty());
+        // As many timed-out lookups at once as the breaker needs to judge the endpoint (10 of them, all failed).
+        Flux.range(0, 10).flatMap(i -> deliverer.deliver(hook("https://silent.test/hook")), 10).blockLast(WAIT);
+        int lookups = SILENT_LOOKUPS.get();
+
+        DeliveryTask next = hook("https://silent.test/hook");
+        StepVerifier.create(deliverer.deliver(next)).expectComplete().verify(WAIT);
+
+        assertThat(lookups).isEqualTo(10);
+        assertThat(SILENT_LOOKUPS.get()).as("held without looking the host up").isEqualTo(lookups);
+        assertThat(retryRow(next.eventId())).as("held, not a try").isEqualTo("0");
+        assertThat(isolation.refusing("https://silent.test/hook")).isTrue();
     }
 
     @Test
@@ -137,8 +156,12 @@ class WebhookDelivererIT {
         return (method, url, headers, body) -> Mono.just(AttemptResult.answered(status, Duration.ZERO));
     }
 
-    /** slow.test's name server never answers; every other host is public. */
+    /** The name servers of slow.test and silent.test (its lookups counted) never answer; other hosts are public. */
     private static Mono<InetAddress[]> resolve(String host) {
+        if (host.equals("silent.test")) {
+            SILENT_LOOKUPS.incrementAndGet();
+            return Mono.never();
+        }
         if (host.equals("slow.test")) {
             return Mono.never();
         }
