@@ -131,6 +131,7 @@ class RetryLadderIT {
         });
         assertThat(finals(events)).singleElement().satisfies(last -> {
             assertThat(last.get("status").stringValue()).isEqualTo("expired");
+            assertThat(last.get("reason").stringValue()).isEqualTo("valid_until");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
         });
         assertThat(scheduleRows(requestId)).isZero();

@@ -74,8 +74,9 @@ public class AcknowledgedPublisher {
         log.warn("answering 503: Kafka refused {} of {} records ({})", records == 1 ? "the only one" : "one or more",
                 records, error.toString());
         if (records > 1) {
-            return Problems.unavailable("Kafka refused some of the request's records and may have stored others; "
-                    + RETRY_WITH_THE_KEY, retryAfter, error);
+            return Problems.unavailable("Kafka refused some of the request's records and may have stored others: "
+                    + "retrying may repeat what was stored. A send retried with the same Idempotency-Key is safe; "
+                    + "one repeated without queues again every recipient that has no foreign_id.", retryAfter, error);
         }
         return Problems.unavailable("The request could not be queued: Kafka refused the records. Retry later.",
                 retryAfter, error);

@@ -138,7 +138,10 @@ final class SendRequestParser {
         return fields;
     }
 
-    /** {@code raw} with each '+' that begins a number (the value's first character, or one after a ',') escaped. */
+    /**
+     * {@code raw} with each '+' that begins a number escaped: the value's first, or the first after a comma, spaces
+     * between them aside (a literal or encoded space, a literal or encoded comma: {@code to=+9198…, +6598…}).
+     */
     static String leadingPlusSigns(String raw) {
         StringBuilder escaped = new StringBuilder(raw.length() + 8);
         boolean numberStarts = true;
@@ -146,10 +149,20 @@ final class SendRequestParser {
             char c = raw.charAt(i);
             if (c == '+' && numberStarts) {
                 escaped.append("%2B");
-            } else {
-                escaped.append(c);
+                numberStarts = false;
+                continue;
             }
-            numberStarts = c == ',';
+            escaped.append(c);
+            if (c == '%' && i + 2 < raw.length()) {
+                String code = raw.substring(i + 1, i + 3);
+                if (code.equals("20") || code.equalsIgnoreCase("2C")) {
+                    escaped.append(code);
+                    i += 2;
+                    numberStarts = numberStarts || code.equalsIgnoreCase("2C");
+                    continue;
+                }
+            }
+            numberStarts = c == ',' || (c == ' ' && numberStarts);
         }
         return escaped.toString();
     }

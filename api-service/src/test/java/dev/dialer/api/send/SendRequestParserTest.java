@@ -97,6 +97,16 @@ class SendRequestParserTest {
     }
 
     @Test
+    void aPlusAfterACommaAndSpacesStillBeginsANumber() {
+        // curl -d 'to=+919876543215, +6598765432': without its '+', 6598765432 would be an Indian mobile in region IN.
+        SendRequest request = parse("bridge=+918068281234&to=+919876543215, +6598765432,%20+14155550123"
+                + "%2C%20+442071234567&audio=greeting");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+6598765432", "+14155550123", "+442071234567");
+    }
+
+    @Test
     void readsRepeatedToFieldsOfAFormAsOneList() {
         SendRequest request = parse(
                 "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting");

@@ -5,7 +5,6 @@ import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
-import dev.dialer.common.hook.HookUrls;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,8 +53,6 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     "$.to: not an E.164 number, a sip:/sips: URI with a host, nor user:<name>");
         }
-        hookUrl("$.notify_url.url", command.notifyUrl());
-        hookUrl("$.action_hook.url", command.actionHook());
         return canonicalCallee(command);
     }
 
@@ -77,14 +74,6 @@ public final class CommandReader {
                 command.maxAttempts(), command.attempt(), command.webhookId(), command.foreignId(),
                 command.variables(), command.validUntil(), command.priority(), command.notifyUrl(),
                 command.actionHook(), command.carrierOptions(), command.createdAt());
-    }
-
-    /** A hook webhook-service could not deliver to (the schema checks only its scheme) is refused here. */
-    private static void hookUrl(String path, Hook hook) {
-        String problem = hook == null ? null : HookUrls.problem(hook.url());
-        if (problem != null) {
-            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, path + ": " + problem);
-        }
     }
 
     /**

@@ -5,11 +5,10 @@ import java.net.URISyntaxException;
 import java.util.Locale;
 
 /**
- * What a URL the dialer will deliver to must be: a webhook's {@code url}, a call's {@code notify_url} and
- * {@code action_hook} (the API's {@code notifyUrl} and {@code actionHook}). webhook-service reads each with
- * {@link URI} before every try and signs a GET hook's query as ASCII, so a URL that either would refuse or change is
- * refused where it comes in (the API, naming the field; the command reader, sending the command to the DLQ) rather
- * than accepted and then never delivered to.
+ * What a URL the dialer will deliver to must be: a webhook's {@code url}, a call's {@code notifyUrl} and
+ * {@code actionHook}. webhook-service reads each with {@link URI} before every try and signs a GET hook's query as
+ * ASCII, so a URL that either would refuse or change is refused where the API takes it, naming the field, rather than
+ * accepted and then never delivered to.
  */
 public final class HookUrls {
 

@@ -136,17 +136,19 @@ public final class CallingWindows {
             }
         }
         // The zones' windows never overlap: the strict rule cannot be met whole, so it is met as far as it can be: the
-        // window must be open in as many of the zones as it ever is at once. That many is reached at a zone's opening
-        // (a count of open zones only grows when one opens), so now or one of the starts has it. The same answer
-        // comes again when asked then, so a call made to wait for it is dialled then, not made to wait again.
+        // window must be open in as many of the zones as it is at once at best within a day. That many is reached at
+        // a zone's opening (a count of open zones only grows when one opens), so now or one of the day's starts has
+        // it. A day later the same instants come round with the same counts, so the same answer comes when asked
+        // then, and a call made to wait for it is dialled then, not made to wait again (unless clocks change between).
+        Instant dayAhead = now.plus(java.time.Duration.ofDays(1));
         int most = openCount(zones, window, now);
-        for (Instant candidate : starts) {
+        for (Instant candidate : starts.headSet(dayAhead, true)) {
             most = Math.max(most, openCount(zones, window, candidate));
         }
         if (openCount(zones, window, now) == most) {
             return now;
         }
-        for (Instant candidate : starts) {
+        for (Instant candidate : starts.headSet(dayAhead, true)) {
             if (openCount(zones, window, candidate) == most) {
                 return candidate;
             }

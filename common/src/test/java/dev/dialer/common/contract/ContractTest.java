@@ -74,28 +74,6 @@ class ContractTest {
     }
 
     @Test
-    void aHookWebhookServiceCouldNotDeliverToIsSchemaInvalidAndNamed() {
-        String command = """
-                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
-                 "audio":"x",%s,"created_at":"2026-01-01T00:00:00Z"}""";
-        String good = "\"notify_url\":{\"url\":\"https://crm.example.com/cb?id=42\",\"method\":\"GET\"}";
-
-        assertThat(reader.read(command.formatted(good).getBytes(StandardCharsets.UTF_8)).notifyUrl().url())
-                .isEqualTo("https://crm.example.com/cb?id=42");
-        for (String hook : new String[] {"\"notify_url\":{\"url\":\"https://crm.example.com/cb?id={id}\"}",
-                "\"action_hook\":{\"url\":\"https:///no-host\"}",
-                "\"action_hook\":{\"url\":\"https://crm.example.com/caf\u00e9\"}"}) {
-            assertThatThrownBy(() -> reader.read(command.formatted(hook).getBytes(StandardCharsets.UTF_8)))
-                    .as(hook)
-                    .isInstanceOfSatisfying(ContractViolation.class, v -> {
-                        assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID);
-                        assertThat(v.getMessage()).startsWith(hook.startsWith("\"notify") ? "$.notify_url.url"
-                                : "$.action_hook.url");
-                    });
-        }
-    }
-
-    @Test
     void aCalleeNumberIsReadInCanonicalE164AsTheDncListAndTheCapKnowIt() {
         String command = """
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"%s",

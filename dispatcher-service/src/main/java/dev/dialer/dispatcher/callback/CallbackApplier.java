@@ -474,6 +474,10 @@ public class CallbackApplier {
             if (ending.errorCode() == null && callback.errorCode() != null) {
                 return event.error(callback.errorCode(), callback.sipReason());
             }
+            if (ending == RequestEnding.EXPIRES_BEFORE_RETRY) {
+                // As the dial-time policy's expiry says it.
+                event.reason(ending.errorCode());
+            }
             return ending.errorCode() == null ? event : event.error(ending.errorCode(), ending.errorMessage());
         };
     }

@@ -28,12 +28,13 @@ import reactor.core.publisher.Mono;
  *
  * <ul>
  *   <li>a cancelled request (or one of a cancelled campaign, accepted before the cancel) ends {@code canceled};</li>
- *   <li>a paused campaign's call waits in {@code dispatch.schedule} (reason {@code paused}) until a resume releases
- *       it, looked at again every {@code pause-recheck} in case a resume was missed (the retry scheduler keeps it
- *       while the campaign is still paused: {@link KnownControls#paused});</li>
- *   <li>then {@link DialPolicy} decides: BLOCK ends the request {@code blocked} (the reason in {@code reason} and {@code error.code}),
- *       EXPIRE ends it {@code expired}, DEFER makes the call wait (reason {@code window} or {@code cap}) and announces
- *       {@code call.deferred} with {@code next_attempt_at}, DIAL lets it through.</li>
+ *   <li>then {@link DialPolicy} decides, a paused campaign first: its call waits in {@code dispatch.schedule} (reason
+ *       {@code paused}) until a resume releases it, looked at again every {@code pause-recheck} in case a resume was
+ *       missed and at its {@code valid_until} at the latest (the retry scheduler keeps it while the campaign is still
+ *       paused and its {@code valid_until} has not passed: {@link KnownControls#paused}), or ends {@code expired} once
+ *       {@code valid_until} passed; BLOCK ends the request {@code blocked} (the reason in {@code reason} and
+ *       {@code error.code}), EXPIRE ends it {@code expired}, DEFER makes the call wait (reason {@code window} or
+ *       {@code cap}) and announces {@code call.deferred} with {@code next_attempt_at}, DIAL lets it through.</li>
  * </ul>
  *
  * <p>The per-callee cap is read here without a lock, and other lanes, partitions and dispatchers may dial the same

@@ -248,7 +248,7 @@ class PolicyLedger {
         return db.sql("""
                         WITH claimed AS (
                             INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')
-                            ON CONFLICT (control_id) DO UPDATE SET applied_at = now()
+                            ON CONFLICT (control_id) DO UPDATE SET applied_at = now(), outcome = 'claimed'
                              WHERE applied_controls.outcome = 'claimed'
                                AND applied_controls.applied_at < now() - $2::bigint * interval '1 millisecond'
                                 OR applied_controls.outcome = 'pending'
@@ -263,13 +263,15 @@ class PolicyLedger {
 
     /**
      * No row in the statement's snapshot although the insert did not claim: another dispatcher's claim, committed
-     * while this statement waited on it (the snapshot predates it), so held, not settled.
+     * while this statement waited on it (the snapshot predates it), so held, not settled. A {@code pending} one that
+     * was not claimed here was claimed again by another dispatcher meanwhile: held too.
      */
     private static ControlClaim claim(boolean claimedHere, String outcome) {
         if (claimedHere) {
             return ControlClaim.CLAIMED;
         }
-        return outcome == null || "claimed".equals(outcome) ? ControlClaim.HELD : ControlClaim.SETTLED;
+        return outcome == null || "claimed".equals(outcome) || "pending".equals(outcome) ? ControlClaim.HELD
+                : ControlClaim.SETTLED;
     }
 
     /** Renews this dispatcher's claim on a control it is acting on, so that it does not lapse meanwhile. */

@@ -113,6 +113,23 @@ class AppliedControlsIT extends DispatcherOnDatabase {
                 .isEqualTo(ControlClaim.SETTLED);
     }
 
+    @Test
+    void aPendingCancelIsClaimedAgainByOneOfTheDispatchersThatReadItAtOnce() {
+        for (int round = 0; round < 10; round++) {
+            String control = UUID.randomUUID().toString();
+            assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+            ledger.settleControl(control, ControlApplier.PENDING).block(WAIT);
+
+            List<ControlClaim> claims = Flux.range(0, 8)
+                    .flatMap(i -> ledger.claimControl(control, LEASE).subscribeOn(Schedulers.parallel()))
+                    .collectList()
+                    .block(WAIT);
+
+            assertThat(claims).containsOnly(ControlClaim.CLAIMED, ControlClaim.HELD)
+                    .filteredOn(ControlClaim.CLAIMED::equals).hasSize(1);
+        }
+    }
+
     private String outcome(String control) {
         return db.sql("SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1").bind(0, control)
                 .map(row -> row.get(0, String.class)).one().block(WAIT);

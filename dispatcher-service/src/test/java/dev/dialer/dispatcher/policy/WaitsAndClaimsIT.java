@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
@@ -9,8 +10,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * The ledger's claims and waits against the dial-time policy, on the real PostgreSQL: a cancel marked before an
@@ -25,6 +33,9 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
     @Autowired
     PolicyLedger policy;
+
+    @Autowired
+    ReactiveTransactionManager transactionManager;
 
     @Test
     void aCancelMarkedBeforeTheClaimStopsItAndLeavesNoCallToHangUp() {
@@ -106,6 +117,30 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
         assertThat(scheduled(open.requestId())).isEqualTo(1);
         assertThat(scheduled(ended.requestId())).isZero();
+    }
+
+    @Test
+    void anEndCommittingWhileAWaitIsBeingWrittenWaitsForTheWaitsTransaction() throws Exception {
+        CallCommand command = command("+4915112340107");
+        attempts.record(command).block(WAIT);
+        CountDownLatch written = new CountDownLatch(1);
+        Sinks.Empty<Void> commit = Sinks.empty();
+        TransactionalOperator transactions = TransactionalOperator.create(transactionManager);
+        CompletableFuture<Boolean> waiting = transactions.transactional(
+                        policy.schedule(command, "window", Instant.now().plus(Duration.ofHours(1)))
+                                .doOnSuccess(waits -> written.countDown())
+                                .flatMap(waits -> commit.asMono().thenReturn(waits)))
+                .toFuture();
+        assertThat(written.await(30, TimeUnit.SECONDS)).isTrue();
+
+        // A cancel's end of the request, meanwhile: it must wait for the wait's transaction, which holds the request.
+        Mono<Void> end = transactions.transactional(db.sql("SET LOCAL lock_timeout = '500ms'").then()
+                .then(db.sql("UPDATE dispatch.requests SET final_status = 'canceled', final_at = now() "
+                        + "WHERE request_id = $1").bind(0, command.requestId()).then()));
+
+        assertThatThrownBy(() -> end.block(WAIT)).hasMessageContaining("lock timeout");
+        commit.tryEmitEmpty();
+        assertThat(waiting.get(30, TimeUnit.SECONDS)).isTrue();
     }
 
     private long scheduled(String requestId) {
