@@ -123,10 +123,10 @@ public final class CallEventConsumer {
      * Each partition's records handled up to {@value #IN_FLIGHT_PER_PARTITION} at once, finishing in any order,
      * acknowledged in order, and at most about {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} held (the pause takes effect
      * at the next fetch). A record is counted as it arrives from the consumer, before the records are grouped by
-     * partition, and the grouping buffers up to that many (and a poll) for every partition: a partition whose records
-     * do not finish pauses itself, and the records it holds never use up the demand the others need. Counted in its
-     * group instead, a stuck partition's records piled up there unseen until the grouping stopped asking the consumer
-     * for more, for every partition.
+     * partition, and the grouping asks the consumer for records without a bound of its own: a partition whose records
+     * do not finish pauses itself, and the records it holds never use up a demand the others need (the pauses bound
+     * what is held: about that many and a poll a partition). Counted in its group instead, a stuck partition's records
+     * piled up there unseen until the grouping's bounded demand ran out, for every partition.
      *
      * @param acknowledgers each partition's acknowledger, the same for every call with a partition
      * @param partitions    the most partitions handled at once
@@ -135,7 +135,7 @@ public final class CallEventConsumer {
                                             int partitions, Function<InboundRecord, Mono<InboundRecord>> work) {
         return records
                 .doOnNext(record -> acknowledgers.apply(record.partition()).received(record))
-                .groupBy(InboundRecord::partition, partitions * (MAX_UNACKNOWLEDGED_PER_PARTITION + MAX_POLL_RECORDS))
+                .groupBy(InboundRecord::partition, Integer.MAX_VALUE)
                 .flatMap(partition -> acknowledgers.apply(partition.key())
                         .handle(partition, IN_FLIGHT_PER_PARTITION, work), partitions);
     }

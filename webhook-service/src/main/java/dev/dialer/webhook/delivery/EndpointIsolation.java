@@ -69,17 +69,6 @@ final class EndpointIsolation {
     }
 
     /**
-     * Counts a try that failed before its request could be made (its host's lookup timed out) as the endpoint's
-     * failure, as if it had been made: unless the endpoint would not let a try through now (then it is not counted).
-     */
-    void failedBeforeSending(String url, AttemptResult result) {
-        Guard guard = guard(endpoint(url));
-        if (guard.breaker.tryAcquirePermission()) {
-            recordResult(guard, result);
-        }
-    }
-
-    /**
      * Whether the URL's endpoint would refuse a try now: its circuit is open and not yet due to let a trial through,
      * or half-open with the trial under way, or it has its limit of tries in flight. An endpoint past its open time is
      * not refusing: the next try is the trial that may close the circuit.
@@ -104,6 +93,11 @@ final class EndpointIsolation {
     }
 
     private static void recordResult(Guard guard, AttemptResult result) {
+        if (result.reason() == Reason.FORBIDDEN_TARGET && result.statusCode() == null) {
+            // A target the dialer refuses to call says nothing about the endpoint: the permission goes back unused.
+            guard.breaker.releasePermission();
+            return;
+        }
         long nanos = result.latency().toNanos();
         if (result.succeeded() || result.statusCode() != null && result.statusCode() < 500
                 && result.statusCode() != 429) {

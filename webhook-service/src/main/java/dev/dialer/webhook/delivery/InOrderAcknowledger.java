@@ -19,7 +19,8 @@ import reactor.core.publisher.Mono;
  * acknowledged. Behind a record that does not finish (an endpoint that hangs until the timeout, PostgreSQL away) the
  * records after it finish and wait here; without the pause they would keep coming for as long as the head is stuck.
  * A paused partition stops only itself: the others go on. A finished record waits as its offset and acknowledgement
- * only, without its payload.
+ * only, without its payload; a record received and not yet begun (counted as it arrives, in front of its partition's
+ * queue: {@link #handle}) waits whole in that queue.
  */
 final class InOrderAcknowledger {
 

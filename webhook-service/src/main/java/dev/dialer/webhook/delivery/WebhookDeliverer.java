@@ -86,6 +86,14 @@ final class WebhookDeliverer {
     private record Resolution(DeliveryTask task, Reason refusal) {
     }
 
+    /**
+     * The guard's refusal of a target's URL as it comes back through the isolation, told apart by identity: not a try,
+     * so refused rather than settled (and not the endpoint's failure either: {@link EndpointIsolation} counts no
+     * refused target).
+     */
+    private static final AttemptResult GUARD_REFUSED = AttemptResult.failed(Reason.FORBIDDEN_TARGET,
+            "refused by the target guard", Duration.ZERO);
+
     /** The task with the target as it is now (a webhook's URL and secrets), or why it must not be sent. */
     private Mono<Resolution> resolve(DeliveryTask task) {
         if (task.payload().length > settings.maxPayloadBytes()) {
@@ -116,34 +124,28 @@ final class WebhookDeliverer {
     }
 
     /**
-     * The target's host is checked (and looked up) before the try; unless the endpoint refuses tries now (its circuit
-     * is open, or it has its most tries in flight): then the try is refused by the isolation at once, without a lookup.
-     * A lookup that times out counts as the endpoint's failure, so that a host whose name server does not answer has
-     * its circuit opened like one that does not answer itself, and stops costing a 5 s lookup a try.
+     * The target's host is checked (and looked up) inside the endpoint's isolation, as part of the try: a try the
+     * endpoint refuses now (its circuit open, its most tries in flight, or a trial under way) is refused before any
+     * lookup, and a lookup that times out is the endpoint's failure, so that a host whose name server does not answer
+     * has its circuit opened like a host that does not answer itself, and stops costing a 5 s lookup a try.
      */
     private Mono<Void> guarded(DeliveryTask task) {
-        if (isolation.refusing(task.target().url())) {
-            return attempt(task);
-        }
+        return isolation.call(task.target().url(), () -> checkedSend(task))
+                .flatMap(result -> result == GUARD_REFUSED ? refuse(task, Reason.FORBIDDEN_TARGET)
+                        : settle(task, result));
+    }
+
+    /** The request, once the guard let its host through; {@link #GUARD_REFUSED} when it did not. */
+    private Mono<AttemptResult> checkedSend(DeliveryTask task) {
         Instant started = clock.instant();
         return guard.permits(task.target().url())
-                .onErrorResume(HostLookups.LookupFailedException.class,
-                        e -> lookupFailed(task, e, started).then(Mono.<Boolean>empty()))
-                .flatMap(permitted -> permitted ? attempt(task) : refuse(task, Reason.FORBIDDEN_TARGET));
-    }
-
-    /** A name server that did not answer in time: a failed try of the target, retried per the schedule. */
-    private Mono<Void> lookupFailed(DeliveryTask task, HostLookups.LookupFailedException failure, Instant started) {
-        metrics.lookupFailed();
-        AttemptResult timedOut = AttemptResult.failed(Reason.TIMEOUT, failure.getMessage(),
-                Duration.between(started, clock.instant()));
-        isolation.failedBeforeSending(task.target().url(), timedOut);
-        return settle(task, timedOut);
-    }
-
-    private Mono<Void> attempt(DeliveryTask task) {
-        return isolation.call(task.target().url(), () -> send(task))
-                .flatMap(result -> settle(task, result));
+                .flatMap(permitted -> permitted ? send(task) : Mono.just(GUARD_REFUSED))
+                // A name server that did not answer in time: a failed try of the target, retried per the schedule.
+                .onErrorResume(HostLookups.LookupFailedException.class, failure -> {
+                    metrics.lookupFailed();
+                    return Mono.just(AttemptResult.failed(Reason.TIMEOUT, failure.getMessage(),
+                            Duration.between(started, clock.instant())));
+                });
     }
 
     private Mono<AttemptResult> send(DeliveryTask task) {
