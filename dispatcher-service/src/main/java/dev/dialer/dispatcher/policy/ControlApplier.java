@@ -46,7 +46,8 @@ import reactor.util.retry.Retry;
  *       because a cancel crossed the answer) and ends as answered calls end. Either way one
  *       {@code call.cancel_rejected} event (reason {@code too_late}, status {@code in-progress} or the final status)
  *       says so, counted {@code dialer.dispatcher.controls{outcome=too_late}};</li>
- *   <li>campaign cancel: the same for every open request of the campaign accepted up to the cancel;</li>
+ *   <li>campaign cancel: the same for every open request of the campaign accepted up to the cancel; once settled,
+ *       swept again by each dispatcher that reads it ({@link #sweep});</li>
  *   <li>campaign resume: the campaign's paused calls become due at once; a pause needs no action here.</li>
  * </ul>
  *
@@ -121,8 +122,34 @@ class ControlApplier {
                 .flatMap(claim -> switch (claim) {
                     case CLAIMED -> acted(control);
                     case HELD -> Mono.fromRunnable(() -> lookAgain(control));
-                    case SETTLED -> Mono.<Void>empty();
+                    case SETTLED -> isCampaignCancel(control) ? sweep(control) : Mono.<Void>empty();
                 });
+    }
+
+    private static boolean isCampaignCancel(CallControl control) {
+        return control.scope() == CallControl.Scope.CAMPAIGN && control.action() == CallControl.Action.CANCEL;
+    }
+
+    /**
+     * A campaign cancel settled before (by another dispatcher, or by this one before it restarted) is swept again by
+     * each dispatcher that reads it: the campaign's open requests accepted before it are cancelled. The caller ID's
+     * owner may have recorded and dialled one with a view of the control topic a moment behind the dispatcher that
+     * acted on the cancel (decision 0110). A sweep that finds no open request costs one query; it is not counted as
+     * acting on the control.
+     */
+    private Mono<Void> sweep(CallControl control) {
+        return cancelOpenRequests(control)
+                .doOnNext(outcomes -> {
+                    if (!outcomes.isEmpty()) {
+                        log.info("campaign cancel {} swept again: {} open requests reached", control.controlId(),
+                                outcomes.size());
+                    }
+                })
+                .onErrorResume(error -> {
+                    log.warn("campaign cancel {} could not be swept again: {}", control.controlId(), error.toString());
+                    return Mono.empty();
+                })
+                .then();
     }
 
     /** Acts on a control this dispatcher claimed, renewing the claim meanwhile, and settles it. */
@@ -186,6 +213,17 @@ class ControlApplier {
      * does not stop the others, and gives the control back once they are done, so it is acted on again.
      */
     private Mono<String> cancelCampaign(CallControl control) {
+        return cancelOpenRequests(control)
+                .flatMap(outcomes -> {
+                    long failed = outcomes.stream().filter(FAILED::equals).count();
+                    log.info("campaign cancelled: {} open requests reached, {} failed", outcomes.size(), failed);
+                    return failed == 0 ? Mono.just(APPLIED) : Mono.error(new IllegalStateException(
+                            failed + " of the campaign's open requests could not be cancelled"));
+                });
+    }
+
+    /** Cancels each open request of the campaign accepted up to the cancel; emits each one's outcome. */
+    private Mono<List<String>> cancelOpenRequests(CallControl control) {
         return ledger.openRequestsOf(control.accountId(), control.campaign())
                 .filter(command -> CallControls.acceptedBy(command.createdAt(), control.issuedAt()))
                 .flatMap(command -> cancelRequest(control, command.requestId())
@@ -194,13 +232,7 @@ class ControlApplier {
                                     error.toString());
                             return Mono.just(FAILED);
                         }), CAMPAIGN_CONCURRENCY)
-                .collectList()
-                .flatMap(outcomes -> {
-                    long failed = outcomes.stream().filter(FAILED::equals).count();
-                    log.info("campaign cancelled: {} open requests reached, {} failed", outcomes.size(), failed);
-                    return failed == 0 ? Mono.just(APPLIED) : Mono.error(new IllegalStateException(
-                            failed + " of the campaign's open requests could not be cancelled"));
-                });
+                .collectList();
     }
 
     /**

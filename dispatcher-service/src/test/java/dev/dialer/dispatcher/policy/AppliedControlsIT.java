@@ -10,6 +10,7 @@ import dev.dialer.dispatcher.policy.PolicyLedger.ControlClaim;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -97,9 +98,7 @@ class AppliedControlsIT extends DispatcherOnDatabase {
         attempts.recordRequest(command).block(WAIT);
         applier.apply(cancel).block(WAIT);
 
-        assertThat(db.sql("SELECT final_status FROM dispatch.requests WHERE request_id = $1")
-                .bind(0, command.requestId()).map(row -> row.get(0, String.class)).one().block(WAIT))
-                .isEqualTo("canceled");
+        assertThat(finalStatus(command.requestId())).isEqualTo("canceled");
         assertThat(outcome(cancel.controlId())).isEqualTo(ControlApplier.APPLIED);
         assertThat(ledger.claimControl(cancel.controlId(), LEASE).block(WAIT)).as("read again at a later start")
                 .isEqualTo(ControlClaim.SETTLED);
@@ -114,6 +113,36 @@ class AppliedControlsIT extends DispatcherOnDatabase {
 
             assertClaimedByOneOfEight(control);
         }
+    }
+
+    @Test
+    void aSettledCampaignCancelIsSweptAgainByTheNextDispatcherToReadItForRequestsRecordedSince() {
+        String campaign = "sweep-" + UUID.randomUUID();
+        Instant cancelled = Instant.now();
+        CallCommand acceptedBefore = campaignCommand(campaign, cancelled.minusSeconds(60));
+        CallCommand acceptedAfter = campaignCommand(campaign, cancelled.plusSeconds(60));
+        CallControl cancel = new CallControl(CallControl.VERSION, UUID.randomUUID().toString(),
+                CallControl.Action.CANCEL, CallControl.Scope.CAMPAIGN, "acc-sweep", null, campaign, cancelled);
+        applier.apply(cancel).block(WAIT);
+        assertThat(outcome(cancel.controlId())).as("nothing in the ledger yet").isEqualTo(ControlApplier.APPLIED);
+
+        // Recorded since by the caller ID's owner, whose view had not read the cancel yet; and one accepted later.
+        attempts.recordRequest(acceptedBefore).block(WAIT);
+        attempts.recordRequest(acceptedAfter).block(WAIT);
+        applier.apply(cancel).block(WAIT);
+
+        assertThat(finalStatus(acceptedBefore.requestId())).isEqualTo("canceled");
+        assertThat(finalStatus(acceptedAfter.requestId())).as("accepted after the cancel: a new run").isNull();
+    }
+
+    private static CallCommand campaignCommand(String campaign, Instant createdAt) {
+        return new CallCommand(1, "sw-" + UUID.randomUUID(), "acc-sweep", "+4930555004", "+4915112340198", null,
+                "a.wav", campaign, 0, 3, 1, null, null, null, null, null, null, null, null, createdAt);
+    }
+
+    private String finalStatus(String requestId) {
+        return db.sql("SELECT final_status FROM dispatch.requests WHERE request_id = $1").bind(0, requestId)
+                .map(row -> Optional.ofNullable(row.get(0, String.class))).one().block(WAIT).orElse(null);
     }
 
     /** Eight dispatchers claim the control at once: one has it, the others are told it is held, not settled. */
