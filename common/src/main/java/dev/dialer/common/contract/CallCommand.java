@@ -75,4 +75,21 @@ public record CallCommand(
                 maxAttempts, number, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook,
                 carrierOptions, createdAt);
     }
+
+    /** The same request, to the callee written as {@code callee}. */
+    public CallCommand withTo(String callee) {
+        return new CallCommand(version, requestId, accountId, callerId, callee, flowId, audio, campaign,
+                intervalMinutes, maxAttempts, attempt, webhookId, foreignId, variables, validUntil, priority, notifyUrl,
+                actionHook, carrierOptions, createdAt);
+    }
+
+    /** Whether {@code valid_until} has passed at {@code at}: the call may not be placed then. */
+    public boolean expiredAt(Instant at) {
+        return validUntil != null && !at.isBefore(validUntil);
+    }
+
+    /** The earlier of {@code at} and {@code valid_until}: a wait that ends by the request's end at the latest. */
+    public Instant byValidUntil(Instant at) {
+        return validUntil != null && validUntil.isBefore(at) ? validUntil : at;
+    }
 }

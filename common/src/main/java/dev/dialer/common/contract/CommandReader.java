@@ -69,11 +69,7 @@ public final class CommandReader {
         if (!canonical.valid() || canonical.e164().equals(command.to())) {
             return command;
         }
-        return new CallCommand(command.version(), command.requestId(), command.accountId(), command.callerId(),
-                canonical.e164(), command.flowId(), command.audio(), command.campaign(), command.intervalMinutes(),
-                command.maxAttempts(), command.attempt(), command.webhookId(), command.foreignId(),
-                command.variables(), command.validUntil(), command.priority(), command.notifyUrl(),
-                command.actionHook(), command.carrierOptions(), command.createdAt());
+        return command.withTo(canonical.e164());
     }
 
     /**

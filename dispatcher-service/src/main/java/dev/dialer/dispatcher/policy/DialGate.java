@@ -213,11 +213,6 @@ public class DialGate {
                 .flatMap(decision -> act(command, decision));
     }
 
-    /** The earlier of {@code at} and {@code limit}; {@code at} when there is no limit. */
-    private static Instant earliest(Instant at, Instant limit) {
-        return limit != null && limit.isBefore(at) ? limit : at;
-    }
-
     private PolicyDecision decide(CallCommand command, AccountSettings settings, Instant capFreesAt, Instant now) {
         boolean paused = CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
         return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
@@ -235,7 +230,7 @@ public class DialGate {
             // valid_until at the latest, so that it expires on time: the pause does not stop the request's clock.
             case DEFER -> PolicyDecision.PAUSED.equals(decision.reason())
                     ? defer(command, Reasons.PAUSED, Reasons.PAUSED,
-                            earliest(clock.instant().plus(properties.pauseRecheck()), command.validUntil()), null,
+                            command.byValidUntil(clock.instant().plus(properties.pauseRecheck())), null,
                             describe(decision.reason()))
                     : defer(command, Reasons.rowReason(decision.reason()), decision.reason(),
                             decision.notBefore(), decision.notBefore(), describe(decision.reason()));

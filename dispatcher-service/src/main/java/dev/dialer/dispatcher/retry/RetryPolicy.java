@@ -42,7 +42,7 @@ public class RetryPolicy {
             return RetryDecision.none();
         }
         Instant due = dueAfter(endedAt, command.intervalMinutes());
-        if (command.validUntil() != null && !due.isBefore(command.validUntil())) {
+        if (command.expiredAt(due)) {
             return RetryDecision.expiresFirst();
         }
         return new RetryDecision(attempt + 1, due);

@@ -337,8 +337,7 @@ public class RetryScheduler {
     }
 
     private boolean expired(ScheduledAttempt row) {
-        Instant validUntil = row.command().validUntil();
-        return validUntil != null && !clock.instant().isBefore(validUntil);
+        return row.command().expiredAt(clock.instant());
     }
 
     /**
@@ -346,11 +345,7 @@ public class RetryScheduler {
      * that a held call expires on time), and is counted.
      */
     private Mono<Void> keep(ScheduledAttempt row, Duration recheck, Runnable counted) {
-        Instant again = clock.instant().plus(recheck);
-        Instant validUntil = row.command().validUntil();
-        if (validUntil != null && validUntil.isBefore(again)) {
-            again = validUntil;
-        }
+        Instant again = row.command().byValidUntil(clock.instant().plus(recheck));
         return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), again)
                 .then(Mono.fromRunnable(counted));
     }
