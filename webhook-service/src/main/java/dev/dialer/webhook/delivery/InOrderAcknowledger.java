@@ -44,15 +44,10 @@ final class InOrderAcknowledger {
     }
 
     /**
-     * Handles the partition's records with {@code work}, up to {@code concurrency} at once, finishing in any order,
-     * each acknowledged once it and every record before it are done; {@code work} emits the record when it is.
+     * Handles the partition's records, each {@link #received} already (counted as it arrived, in front of a buffer),
+     * with {@code work}, up to {@code concurrency} at once, finishing in any order, each acknowledged once it and every
+     * record before it are done; {@code work} emits the record when it is.
      */
-    Flux<InboundRecord> apply(Flux<InboundRecord> partition, int concurrency,
-                              Function<InboundRecord, Mono<InboundRecord>> work) {
-        return handle(partition.doOnNext(this::received), concurrency, work);
-    }
-
-    /** As {@link #apply}, for records {@link #received} already (counted as they arrived, before a buffer). */
     Flux<InboundRecord> handle(Flux<InboundRecord> partition, int concurrency,
                                Function<InboundRecord, Mono<InboundRecord>> work) {
         return partition

@@ -67,8 +67,8 @@ class InOrderAcknowledgerTest {
         });
         Sinks.Many<InboundRecord> partition = Sinks.many().unicast().onBackpressureBuffer();
         Sinks.Empty<Void> head = Sinks.empty();
-        acknowledger.apply(partition.asFlux(), 64, record -> (record.offset() == 0 ? head.asMono() : Mono.<Void>empty())
-                .thenReturn(record)).subscribe();
+        acknowledger.handle(partition.asFlux().doOnNext(acknowledger::received), 64,
+                record -> (record.offset() == 0 ? head.asMono() : Mono.<Void>empty()).thenReturn(record)).subscribe();
         // Kafka: each poll returns a few records of the partition, none while it is paused.
         AtomicLong next = new AtomicLong();
         AtomicInteger mostHeld = new AtomicInteger();
