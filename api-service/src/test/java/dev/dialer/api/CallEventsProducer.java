@@ -14,9 +14,14 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** Writes call events to {@code dialer.call.events} as the dispatcher does (a plain producer, key = request id). */
-final class CallEventsProducer implements AutoCloseable {
+/**
+ * Writes call events to {@code dialer.call.events} as the dispatcher does (a plain producer, key = request id). Held
+ * by a test class as {@code @RegisterExtension static}, it is closed after the class's tests.
+ */
+final class CallEventsProducer implements AutoCloseable, AfterAllCallback {
 
     private final KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Infrastructure.shared().kafkaBootstrapServers(),
@@ -50,5 +55,10 @@ final class CallEventsProducer implements AutoCloseable {
     @Override
     public void close() {
         producer.close();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
     }
 }

@@ -26,10 +26,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
@@ -44,18 +43,9 @@ class CallsReadModelIT extends RunningApiService {
 
     private static final String OTHER = "it-calls-other";
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static CallEventsProducer events;
+    @RegisterExtension
+    static final CallEventsProducer events = new CallEventsProducer();
     private String otherKey;
-
-    @BeforeAll
-    static void producer() {
-        events = new CallEventsProducer();
-    }
-
-    @AfterAll
-    static void closeProducer() {
-        events.close();
-    }
 
     @BeforeEach
     void otherAccount() throws Exception {

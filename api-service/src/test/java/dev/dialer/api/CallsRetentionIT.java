@@ -18,9 +18,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
@@ -33,20 +32,11 @@ class CallsRetentionIT extends RunningApiService {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final Duration RETENTION = Duration.ofDays(31);
-    private static CallEventsProducer events;
+    @RegisterExtension
+    static final CallEventsProducer events = new CallEventsProducer();
 
     @Autowired
     private CallLedger ledger;
-
-    @BeforeAll
-    static void producer() {
-        events = new CallEventsProducer();
-    }
-
-    @AfterAll
-    static void closeProducer() {
-        events.close();
-    }
 
     @Test
     void aCallEndedLongerAgoThanTheRetentionGoesWithItsAttemptsAndClaimAndItsReferenceMayBeSentAgain()

@@ -20,9 +20,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 /** Cancel, pause and resume published as CallControl records that a plain consumer reads back. */
@@ -30,20 +30,15 @@ class ControlIT extends RunningApiService {
 
     private static final String OTHER = "it-control-other";
     private static TopicProbe controls;
-    private static CallEventsProducer events;
+    @RegisterExtension
+    static final CallEventsProducer events = new CallEventsProducer();
     private String otherKey;
-
-    @BeforeAll
-    static void open() {
-        events = new CallEventsProducer();
-    }
 
     @AfterAll
     static void close() {
         if (controls != null) {
             controls.close();
         }
-        events.close();
     }
 
     /** After the context started: it creates the topics the probe reads. */
