@@ -152,6 +152,13 @@ class SendIT extends RunningApiService {
     }
 
     @Test
+    void refusesAnEncodedOrParameterisedFormOfAnApiPathWithoutAKey() throws Exception {
+        assertUnauthorized(get("/%61pi/v2/calls", null));
+        assertUnauthorized(get("/api;x=1/v2/calls", null));
+        assertUnauthorized(post("/%61pi/v2/outgoing/send", JSON_TYPE, null, SeedExample.FLOW));
+    }
+
+    @Test
     void refusesARequestWithAWrongKey() throws Exception {
         HttpResponse<String> response = post(SEND, JSON_TYPE, "dk_" + UUID.randomUUID(), SeedExample.FLOW);
 

@@ -17,6 +17,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.server.PathContainer;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
@@ -90,8 +91,7 @@ class ApiKeyAuthentication implements WebFilter {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        String path = exchange.getRequest().getPath().pathWithinApplication().value();
-        if (!path.startsWith("/api/") && !path.startsWith("/v1/")) {
+        if (!needsKey(exchange.getRequest().getPath().pathWithinApplication())) {
             return chain.filter(exchange);
         }
         String key = bearerKey(exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION));
@@ -104,6 +104,21 @@ class ApiKeyAuthentication implements WebFilter {
                     exchange.getAttributes().put(Account.ATTRIBUTE, account);
                     return chain.filter(exchange);
                 });
+    }
+
+    /**
+     * Whether the path is under {@code /api} or {@code /v1} as the handlers' mappings read it: by its first segment
+     * decoded and without matrix parameters, so {@code /%61pi/v2/calls} or {@code /api;x=1/v2/calls}, which reach
+     * the same handler as {@code /api/v2/calls}, need a key as much.
+     */
+    static boolean needsKey(PathContainer path) {
+        for (PathContainer.Element element : path.elements()) {
+            if (element instanceof PathContainer.PathSegment segment && !segment.valueToMatch().isEmpty()) {
+                String first = segment.valueToMatch();
+                return first.equals("api") || first.equals("v1");
+            }
+        }
+        return false;
     }
 
     /** A key registered by this process works at once, even if it was tried (and unknown) a moment ago. */

@@ -6,6 +6,7 @@ import dev.dialer.api.TestClock;
 import dev.dialer.api.problem.ApiProblem;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -13,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
 import org.springframework.mock.web.server.MockServerWebExchange;
 import org.springframework.web.server.ServerWebExchange;
@@ -136,6 +138,40 @@ class ApiKeyAuthenticationTest {
         }
         assertThat(failures.record("192.0.2.9")).as("the last address kept its count").isTrue();
         assertThat(failures.blockedFor("192.0.2.9")).isPositive();
+    }
+
+    @Test
+    void shouldRequireAKeyOnEveryFormOfAPathTheApiHandlersServe() {
+        ApiKeyAuthentication authentication = authentication(1_000, Duration.ofSeconds(10));
+
+        for (String path : new String[] {"/api/v2/calls", "/%61pi/v2/calls", "/api;x=1/v2/calls",
+                "/v%31/Accounts/AC1/Calls"}) {
+            boolean[] passed = new boolean[1];
+            ServerWebExchange exchange = MockServerWebExchange.from(
+                    MockServerHttpRequest.method(HttpMethod.GET, URI.create(path)));
+            authentication.filter(exchange, through -> Mono.fromRunnable(() -> passed[0] = true))
+                    .as(StepVerifier::create)
+                    .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getStatusCode().value())
+                            .as(path).isEqualTo(401))
+                    .verify(Duration.ofSeconds(5));
+            assertThat(passed[0]).as(path).isFalse();
+        }
+    }
+
+    @Test
+    void shouldLetOperationalPathsThroughWithoutAKey() {
+        ApiKeyAuthentication authentication = authentication(1_000, Duration.ofSeconds(10));
+
+        for (String path : new String[] {"/actuator/health", "/v3/api-docs", "/", "/apis/x", "/v11/x"}) {
+            boolean[] passed = new boolean[1];
+            ServerWebExchange exchange = MockServerWebExchange.from(
+                    MockServerHttpRequest.method(HttpMethod.GET, URI.create(path)));
+            authentication.filter(exchange, through -> Mono.fromRunnable(() -> passed[0] = true))
+                    .as(StepVerifier::create)
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(5));
+            assertThat(passed[0]).as(path).isTrue();
+        }
     }
 
     private ApiKeyAuthentication authentication(int maxFailures, Duration window) {
