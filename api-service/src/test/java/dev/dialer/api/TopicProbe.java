@@ -1,5 +1,6 @@
 package dev.dialer.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
@@ -21,15 +22,28 @@ final class TopicProbe implements AutoCloseable {
 
     private final KafkaConsumer<String, byte[]> consumer;
     private final List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
+    private final String topic;
 
     TopicProbe(String bootstrapServers, String topic) {
         consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
                 new StringDeserializer(), new ByteArrayDeserializer());
+        this.topic = topic;
+    }
+
+    /**
+     * Assigned at the first read, not when made: a probe made in {@code @BeforeAll} exists before the service's
+     * context, which creates the topics at its start.
+     */
+    private void assignOnce() {
+        if (!consumer.assignment().isEmpty()) {
+            return;
+        }
         List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
                 .map(info -> new TopicPartition(topic, info.partition()))
                 .toList();
+        assertThat(partitions).as("partitions of " + topic).isNotEmpty();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
     }
@@ -39,6 +53,7 @@ final class TopicProbe implements AutoCloseable {
      * whatever a response reports is included.
      */
     List<ConsumerRecord<String, byte[]>> readToEnd() {
+        assignOnce();
         Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), Duration.ofSeconds(10));
         await().atMost(Duration.ofSeconds(30)).pollInSameThread().pollInterval(Duration.ofMillis(10))
                 .until(() -> {
