@@ -349,7 +349,7 @@ final class SendRequestParser {
         return otherwise;
     }
 
-    /** An ISO-8601 instant with its offset ({@code 2026-11-29T18:30:00Z}, {@code …+05:30}), in the future. */
+    /** An ISO-8601 instant with its offset ({@code 2030-12-31T18:30:00Z}, {@code …+05:30}), in the future. */
     private static Instant validUntil(ObjectNode fields, List<FieldProblem> errors) {
         String text = scalar(fields, "valid_until", errors);
         if (text == null) {
@@ -360,7 +360,7 @@ final class SendRequestParser {
             instant = OffsetDateTime.parse(text).toInstant();
         } catch (DateTimeParseException e) {
             errors.add(new FieldProblem("valid_until",
-                    "must be an ISO-8601 date-time with an offset, e.g. 2026-11-29T18:30:00Z"));
+                    "must be an ISO-8601 date-time with an offset, e.g. 2030-12-31T18:30:00Z"));
             return null;
         }
         if (!instant.isAfter(Instant.now())) {

@@ -31,6 +31,11 @@ final class SettingsRequest {
     private static final Set<String> REGIONS = PhoneNumberUtil.getInstance().getSupportedRegions();
     private static final Set<String> FIELDS = Set.of("default_region", "calling_window", "campaign_windows",
             "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap");
+    /**
+     * Fields of the {@code GET} answer that are not settings: accepted and ignored, so that the answer can be sent
+     * back changed ({@code account_id} only when it names the caller's own account).
+     */
+    private static final Set<String> READ_ONLY = Set.of("account_id", "updated_at");
 
     private SettingsRequest() {
     }
@@ -42,7 +47,10 @@ final class SettingsRequest {
         ObjectNode fields = JsonBodies.object(body, "The body is empty; send the settings as a JSON object.");
         List<FieldProblem> errors = new ArrayList<>();
         for (Map.Entry<String, JsonNode> field : fields.properties()) {
-            if (!FIELDS.contains(field.getKey())) {
+            if (field.getKey().equals("account_id") && !(field.getValue().isString()
+                    && field.getValue().asString().equals(accountId))) {
+                errors.add(new FieldProblem("account_id", "is read-only; leave it out or send this account's id"));
+            } else if (!FIELDS.contains(field.getKey()) && !READ_ONLY.contains(field.getKey())) {
                 errors.add(new FieldProblem(field.getKey(), "is not a setting (known: " + String.join(", ",
                         FIELDS.stream().sorted().toList()) + ")"));
             }

@@ -40,6 +40,25 @@ class SettingsRequestTest {
     }
 
     @Test
+    void takesTheGetAnswerBackWithItsReadOnlyFieldsIgnored() {
+        AccountSettings settings = SettingsRequest.parse("""
+                {"account_id":"acct","default_region":"IN","calling_window":{"start":"10:00","end":"20:00"},
+                 "campaign_windows":[],"cps_per_caller_id":null,"allowed_caller_ids":[],"per_callee_daily_cap":null,
+                 "updated_at":"2026-11-01T00:00:00Z"}""", "acct", "IN", NOW);
+
+        assertThat(settings.accountId()).isEqualTo("acct");
+        assertThat(settings.windowFor(null).start()).isEqualTo(LocalTime.of(10, 0));
+        assertThat(settings.updatedAt()).isEqualTo(NOW);
+    }
+
+    @Test
+    void refusesAnotherAccountsId() {
+        assertThatThrownBy(() -> SettingsRequest.parse("{\"account_id\":\"other\"}", "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("account_id"));
+    }
+
+    @Test
     void anEmptyObjectMeansEveryDefault() {
         AccountSettings settings = SettingsRequest.parse("{}", "acct", "IN", NOW);
 
