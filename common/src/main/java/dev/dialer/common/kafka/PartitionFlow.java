@@ -8,6 +8,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.kafka.receiver.KafkaReceiver;
 import reactor.kafka.receiver.ReceiverPartition;
@@ -23,6 +25,8 @@ import reactor.kafka.receiver.ReceiverPartition;
  * resumed.
  */
 public final class PartitionFlow {
+
+    private static final Logger log = LoggerFactory.getLogger(PartitionFlow.class);
 
     private final AtomicReference<KafkaReceiver<String, byte[]>> receiver = new AtomicReference<>();
     private final AtomicReference<FlowControlledConsumer<?, ?>> consumer = new AtomicReference<>();
@@ -50,11 +54,19 @@ public final class PartitionFlow {
         return onConsumer(flowControlled -> flowControlled.resumeForApplication(new TopicPartition(topic, partition)));
     }
 
+    /**
+     * Runs a pause or a resume. After a consumer failure the receiver refuses work until the subscription attaches a
+     * new one; the pause or resume then does nothing, as it would with no consumer, rather than fail its caller.
+     */
     private Mono<Void> onConsumer(Consumer<FlowControlledConsumer<?, ?>> action) {
         return withConsumer(flowControlled -> {
             action.accept(flowControlled);
             return Boolean.TRUE;
-        }).then();
+        }).then().onErrorResume(error -> {
+            log.info("a pause or resume found no running consumer ({}); the next consumer starts with every "
+                    + "partition resumed", error.toString());
+            return Mono.empty();
+        });
     }
 
     /** Runs {@code action} on the receiver's event-loop thread, the only one that may touch its consumer. */
