@@ -41,6 +41,8 @@ class PacingMetrics {
     private final Counter slotsCounted;
     private final Map<Unpaced, Counter> unpaced = new EnumMap<>(Unpaced.class);
     private final AtomicInteger paused = new AtomicInteger();
+    private final Counter jobFailures;
+    private final Counter parkFailures;
 
     PacingMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -63,6 +65,12 @@ class PacingMetrics {
                     .register(registry));
         }
         Gauge.builder("dialer.dispatcher.lanes.paused", paused, AtomicInteger::get).register(registry);
+        this.jobFailures = Counter.builder("dialer.dispatcher.lanes.job.failures")
+                .description("lane jobs (dials, parkings, pauses, resumes, timers) that failed unexpectedly")
+                .register(registry);
+        this.parkFailures = Counter.builder("dialer.dispatcher.lanes.park.failures")
+                .description("parking batches refused by something other than an outage, tried again later")
+                .register(registry);
     }
 
     void watch(Lanes lanes) {
@@ -113,6 +121,14 @@ class PacingMetrics {
 
     void countedOnAssign(int count) {
         slotsCounted.increment(count);
+    }
+
+    void jobFailed() {
+        jobFailures.increment();
+    }
+
+    void parkFailed() {
+        parkFailures.increment();
     }
 
     void paused(int delta) {

@@ -66,6 +66,8 @@ public final class PartitionLanes {
 
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
+    /** How long a parking batch refused by something other than an outage waits before it is tried again. */
+    static final Duration PARK_RETRY = Duration.ofSeconds(5);
     private static final int TRACKED_FACTOR = 20;
     private static final long NOT_HELD = Long.MIN_VALUE;
 
@@ -484,13 +486,37 @@ public final class PartitionLanes {
         }
     }
 
+    /**
+     * Writes the next batch. An outage is waited out; any other refusal is a defect, which waiting will not mend
+     * either, but giving up would lose the records' place or end the partition's jobs: the batch goes back to the
+     * front and is tried again after {@link #PARK_RETRY}, the partition held meanwhile (its lag and
+     * {@code dialer.dispatcher.lanes.park.failures} show it).
+     */
     private Mono<Void> parkBatch(long owner) {
         return Mono.defer(() -> {
             List<ToPark> batch = takeParkBatch();
             return lanes.parking().parkAll(batch.stream().map(ToPark::parked).toList())
                     .retryWhen(InfraRetry.untilRecovered("park commands"))
-                    .then(Mono.fromRunnable(() -> parked(batch, owner)));
+                    .then(Mono.<Void>fromRunnable(() -> parked(batch, owner)))
+                    .onErrorResume(error -> {
+                        log.error("{} commands of {}-{} could not be parked; trying again in {} s", batch.size(),
+                                topic, partition, PARK_RETRY.toSeconds(), error);
+                        lanes.metrics().parkFailed();
+                        return Mono.delay(PARK_RETRY, timers)
+                                .then(Mono.<Void>fromRunnable(() -> parkAgain(batch, owner)));
+                    });
         });
+    }
+
+    private synchronized void parkAgain(List<ToPark> batch, long owner) {
+        if (owner != generation) {
+            return;
+        }
+        for (int i = batch.size() - 1; i >= 0; i--) {
+            toPark.addFirst(batch.get(i));
+        }
+        parkingNow = 0;
+        emit(parkBatch(generation));
     }
 
     private synchronized List<ToPark> takeParkBatch() {
@@ -550,11 +576,19 @@ public final class PartitionLanes {
         return toPark.size() + parkingNow;
     }
 
+    /**
+     * Hands a job to the partition's job stream. A job's failure ends that job only: one that escaped its own
+     * handling would otherwise end the stream, and with it every partition's consumption.
+     */
     private void emit(Mono<Void> job) {
         if (sink == null) {
             throw new IllegalStateException("jobs() of " + topic + "-" + partition + " is not subscribed");
         }
-        sink.next(job);
+        sink.next(job.onErrorResume(error -> {
+            log.error("a lane job of {}-{} failed", topic, partition, error);
+            lanes.metrics().jobFailed();
+            return Mono.empty();
+        }));
     }
 
     private long now() {

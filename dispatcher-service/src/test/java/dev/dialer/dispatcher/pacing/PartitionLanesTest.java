@@ -20,6 +20,7 @@ import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -207,6 +208,41 @@ class PartitionLanesTest {
         time.advanceTimeBy(Duration.ofSeconds(1));
         assertThat(startsOf(A)).hasSize(1);
         assertThat(parked).hasSize(11);
+    }
+
+    @Test
+    void aParkingBatchRefusedForAnotherReasonThanAnOutageIsTriedAgainAndThePartitionGoesOn() {
+        downCallerIds.add(A);
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger tries = new AtomicInteger();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                // Refused once, as a defect would be (not an outage, so not retried by InfraRetry).
+                return tries.getAndIncrement() == 0 ? Mono.error(new IllegalArgumentException("refused"))
+                        : Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofSeconds(5), 150));
+        for (int i = 0; i < 20; i++) {
+            admit(lanes, i % 2 == 0 ? A : B);
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(6));
+        assertThat(tries).as("the batch was refused").hasValue(1);
+        assertThat(parked).isEmpty();
+        assertThat(registry.get("dialer.dispatcher.lanes.park.failures").counter().count()).isEqualTo(1.0);
+
+        time.advanceTimeBy(PartitionLanes.PARK_RETRY);
+        assertThat(parked).extracting(p -> p.command().requestId()).as("all of it, in the lane's order")
+                .containsExactly("r-0", "r-2", "r-4", "r-6", "r-8", "r-10", "r-12", "r-14", "r-16", "r-18");
+        assertThat(acknowledged).last().isEqualTo(19L);
+
+        // The partition's jobs still run: a record admitted now is dialled.
+        admit(lanes, B);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(startsOf(B)).hasSize(11);
+        assertThat(registry.get("dialer.dispatcher.lanes.job.failures").counter().count()).isZero();
     }
 
     @Test
