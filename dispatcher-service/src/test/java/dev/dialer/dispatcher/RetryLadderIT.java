@@ -7,11 +7,15 @@ import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -112,6 +116,28 @@ class RetryLadderIT {
         // Nothing waits: no attempt can follow.
         assertThat(scheduleRows(requestId)).isZero();
         assertThat(attemptStatuses(requestId)).containsExactly("busy");
+    }
+
+    @Test
+    void aRequestCancelledWhileItWaitsForItsSecondAttemptEndsNamingThatAttempt() {
+        String requestId = "it-" + UUID.randomUUID();
+        // Interval 60: the second attempt is due 12 s after the first ends; the cancel comes before.
+        fixture.produce(CALLER, command(requestId, 60, 3));
+        await().atMost(WAIT).until(() -> withStatus(fixture.eventsFor(requestId), "busy").size() == 1);
+
+        fixture.send(new ProducerRecord<>(Topics.CALL_CONTROL, CallControl.requestKey(requestId),
+                Contract.toJson(new CallControl(CallControl.VERSION, UUID.randomUUID().toString(),
+                        CallControl.Action.CANCEL, CallControl.Scope.REQUEST, "acc-it", requestId, null,
+                        Instant.now()))));
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("canceled");
+            assertThat(attempt(last)).as("the attempt it waited for, after attempt 1's events").isEqualTo(2);
+        });
+        assertStrictlyIncreasingSequence(events);
+        assertThat(scheduleRows(requestId)).isZero();
     }
 
     @Test

@@ -301,7 +301,7 @@ class ControlApplier {
      * the cancel was on its way (an attempt's end that crossed the cancel), which makes the cancel too late.
      */
     private Mono<String> endWaiting(CallControl control, String requestId) {
-        return ledger.command(requestId)
+        return ledger.waitingCommand(requestId)
                 .flatMap(command -> events.finishOnce(command, FinalStatus.CANCELED, event -> event,
                         InfraRetry.untilRecovered("cancel final")))
                 .then(ledger.dropWaits(requestId))

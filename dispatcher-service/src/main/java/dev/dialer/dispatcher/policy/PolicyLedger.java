@@ -201,6 +201,27 @@ class PolicyLedger {
                 .one();
     }
 
+    /**
+     * The command of a request that waits, numbered as the attempt it waits for: its wait's (a retry, a window, a
+     * requeue), else its last recorded attempt's, else the command's own. Its final event then names the attempt the
+     * events before it led to, not the first.
+     */
+    Mono<CallCommand> waitingCommand(String requestId) {
+        return db.sql("""
+                        SELECT r.command::text, COALESCE(
+                               (SELECT max(s.attempt_no) FROM dispatch.schedule s WHERE s.request_id = r.request_id),
+                               (SELECT max(a.attempt_no) FROM dispatch.attempts a WHERE a.request_id = r.request_id))
+                          FROM dispatch.requests r WHERE r.request_id = $1""")
+                .bind(0, requestId)
+                .map(row -> {
+                    CallCommand command = Contract.read(
+                            row.get(0, String.class).getBytes(java.nio.charset.StandardCharsets.UTF_8), CallCommand.class);
+                    Integer attempt = row.get(1, Integer.class);
+                    return attempt == null ? command : command.withAttempt(attempt);
+                })
+                .one();
+    }
+
     /** The campaign's requests that have not ended, with the command each was accepted with. */
     Flux<CallCommand> openRequestsOf(String accountId, String campaign) {
         return db.sql("""
