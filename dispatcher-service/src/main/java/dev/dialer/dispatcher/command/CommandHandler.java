@@ -246,7 +246,7 @@ class CommandHandler {
                 .flatMap(placed -> rememberCall(command, dial, placed))
                 .onErrorResume(CarrierException.class, error -> error.mayHaveBeenPlaced()
                         ? outcomeUnknown(command, error)
-                        : error.isTechnical() ? notPlaced(command, dial, error) : carrierFailed(command, error));
+                        : error.isTechnical() ? notPlaced(command, dial, error) : carrierFailed(command, dial, error));
     }
 
     /**
@@ -258,7 +258,7 @@ class CommandHandler {
         return ledger.queuedAt(command.requestId(), command.attempt())
                 .retryWhen(InfraRetry.untilRecovered("attempt queued at"))
                 .flatMap(queuedAt -> requeueNotPlaced(command, dial, error, queuedAt))
-                .switchIfEmpty(Mono.defer(() -> carrierFailed(command, error)));
+                .switchIfEmpty(Mono.defer(() -> carrierFailed(command, dial, error)));
     }
 
     private Mono<CommandOutcome> requeueNotPlaced(CallCommand command, int dial, CarrierException error,
@@ -301,21 +301,30 @@ class CommandHandler {
 
     /**
      * The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=carrier_error}, or the
-     * carrier's more precise code ({@code unsupported_target}).
+     * carrier's more precise code ({@code unsupported_target}). Only while the attempt is still on this dial, asked of
+     * the carrier: one requeued meanwhile (a requeue whose commit was acknowledged too late for this command, which
+     * ran it again) or dialled again waits or rings, and is not this failure's to end.
      */
-    private Mono<CommandOutcome> carrierFailed(CallCommand command, CarrierException error) {
+    private Mono<CommandOutcome> carrierFailed(CallCommand command, int dial, CarrierException error) {
         String code = error.errorCode() != null ? error.errorCode() : CARRIER_ERROR;
-        log.warn("carrier did not place request {} attempt {} ({}, {}): {}", command.requestId(), command.attempt(),
-                error.reason().wire(), code, error.getMessage());
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
-                null, null);
+                null, null, dial);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
         return events.endOn(command, ledger.transitionChange(failed),
                         event -> event.status(AttemptStatus.FAILED).error(code, error.getMessage()),
                         FinalStatus.FAILED, event -> event.error(code, error.getMessage()))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
-                .doOnSuccess(done -> openAttempts.ended(command.requestId(), command.attempt()))
-                .thenReturn(CommandOutcome.FAILED);
+                .map(done -> {
+                    openAttempts.ended(command.requestId(), command.attempt());
+                    log.warn("carrier did not place request {} attempt {} ({}, {}): {}", command.requestId(),
+                            command.attempt(), error.reason().wire(), code, error.getMessage());
+                    return CommandOutcome.FAILED;
+                })
+                .switchIfEmpty(Mono.fromCallable(() -> {
+                    log.info("request {} attempt {} dial {} was not placed, and had been requeued or dialled again "
+                            + "meanwhile: left as it is", command.requestId(), command.attempt(), dial);
+                    return CommandOutcome.DUPLICATE;
+                }));
     }
 
     /**
