@@ -125,6 +125,18 @@ class DncIT extends RunningApiService {
         assertThat(json(imported).get("errors").get(1).get("field").asString()).isEqualTo("rows[0]");
     }
 
+    @Test
+    void refusesBodiesAboveTheirLimitsWith413() throws Exception {
+        HttpResponse<String> entry = put("/api/v2/dnc/9876500030", ownerKey,
+                "{\"reason\":\"" + "x".repeat(5000) + "\"}");
+        HttpResponse<String> imported = post("/api/v2/dnc", "text/csv", ownerKey, "9876500031\n".repeat(100_000));
+
+        assertThat(entry.statusCode()).as(entry.body()).isEqualTo(413);
+        assertThat(json(entry).get("detail").asString()).isEqualTo("The body is larger than 4096 bytes.");
+        assertThat(imported.statusCode()).as(imported.body()).isEqualTo(413);
+        assertThat(json(imported).get("detail").asString()).isEqualTo("The body is larger than 1048576 bytes.");
+    }
+
     private static ConsumerRecord<String, byte[]> last(String key) {
         List<ConsumerRecord<String, byte[]>> seen = dnc.readToEnd();
         return seen.stream().filter(record -> key.equals(record.key())).reduce((first, second) -> second)

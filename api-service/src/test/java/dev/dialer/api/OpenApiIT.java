@@ -65,6 +65,51 @@ class OpenApiIT extends RunningApiService {
         Files.writeString(EXPORTED, docs.body(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * What the generator cannot see for itself: the read model's snake_case names, bodies read by hand and their
+     * limits, query parameters read as text.
+     */
+    @Test
+    void documentsTheNamesBodiesAndParametersTheEndpointsReallyUse() throws Exception {
+        JsonNode document = json(get("/v3/api-docs", null));
+
+        assertThat(document.at("/components/schemas/Call/properties").propertyNames())
+                .contains("final_status", "cancel_rejected_at").doesNotContain("finalStatus");
+        assertThat(document.at("/components/schemas/Page/properties").propertyNames())
+                .contains("next_cursor").doesNotContain("nextCursor");
+        assertThat(document.at("/components/schemas/Attempt/properties").propertyNames()).contains("sip_status");
+        assertThat(document.at("/components/schemas/Campaign/properties").propertyNames())
+                .contains("by_status", "by_final_status");
+        assertThat(document.at("/paths/~1api~1v2~1account~1settings/put/requestBody/content").propertyNames())
+                .containsExactly(JSON_TYPE);
+        assertThat(document.at("/paths/~1api~1v2~1dnc~1{number}/put/requestBody/content").propertyNames())
+                .containsExactly(JSON_TYPE);
+        assertThat(document.at("/paths/~1api~1v2~1dnc/post/requestBody/content").propertyNames())
+                .containsExactlyInAnyOrder(JSON_TYPE, "text/csv");
+        assertThat(document.at("/paths/~1api~1v2~1outgoing~1preview/post/requestBody/content").propertyNames())
+                .containsExactlyInAnyOrder(JSON_TYPE, FORM);
+        assertThat(document.at("/paths/~1api~1v2~1account~1settings/get/responses/200/content/application~1json"
+                + "/schema/$ref").asString()).isEqualTo("#/components/schemas/AccountSettings");
+        for (String[] bodyLimit : List.of(new String[] {"~1api~1v2~1account~1settings/put", "131072"},
+                new String[] {"~1api~1v2~1dnc~1{number}/put", "4096"},
+                new String[] {"~1api~1v2~1dnc/post", "1048576"})) {
+            assertThat(document.at("/paths/" + bodyLimit[0] + "/responses/413/content/application~1problem+json"
+                    + "/examples/payload-too-large/value/detail").asString())
+                    .isEqualTo("The body is larger than " + bodyLimit[1] + " bytes.");
+        }
+        JsonNode calls = document.at("/paths/~1api~1v2~1calls/get");
+        JsonNode limit = parameter(calls, "limit").get("schema");
+        assertThat(limit.get("type").asString()).isEqualTo("integer");
+        assertThat(limit.get("minimum").asInt()).isEqualTo(1);
+        assertThat(limit.get("maximum").asInt()).isEqualTo(500);
+        assertThat(limit.get("default").asInt()).isEqualTo(50);
+        JsonNode refused = json(get("/api/v2/calls?status=unknown", KEY)).get("errors").get(0);
+        assertThat(refused.get("field").asString()).isEqualTo("status");
+        List<String> accepted = List.of(refused.get("message").asString().replace("must be one of ", "").split(", "));
+        assertThat(parameter(calls, "status").at("/schema/enum").valueStream().map(JsonNode::asString).toList())
+                .containsExactlyInAnyOrderElementsOf(accepted);
+    }
+
     @Test
     void servesSwaggerUi() throws Exception {
         HttpResponse<String> ui = get("/swagger-ui/index.html", null);
@@ -86,5 +131,10 @@ class OpenApiIT extends RunningApiService {
         assertThat(lint.exitValue()).as(output).isZero();
         assertThat(output).as(output).contains("Your API description is valid")
                 .doesNotContainPattern("You have \\d+ warning");
+    }
+
+    private static JsonNode parameter(JsonNode operation, String name) {
+        return operation.get("parameters").valueStream().filter(parameter -> name.equals(parameter.get("name")
+                .asString())).findFirst().orElseThrow(() -> new AssertionError("no parameter " + name));
     }
 }

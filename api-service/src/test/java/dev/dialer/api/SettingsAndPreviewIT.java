@@ -85,6 +85,16 @@ class SettingsAndPreviewIT extends RunningApiService {
     }
 
     @Test
+    void refusesABodyAboveTheLimitWith413() throws Exception {
+        String key = TestAccounts.ensure("it-settings-bad");
+
+        HttpResponse<String> put = put(key, "{\"default_region\":\"" + "x".repeat(140_000) + "\"}");
+
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(413);
+        assertThat(json(put).get("detail").asString()).isEqualTo("The body is larger than 131072 bytes.");
+    }
+
+    @Test
     void bothSendDialectsRefuseACallerIdOutsideTheAllowedListWith403() throws Exception {
         String account = "it-settings-" + UUID.randomUUID().toString().substring(0, 8);
         String key = TestAccounts.ensure(account);

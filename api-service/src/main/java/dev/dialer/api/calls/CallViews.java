@@ -1,12 +1,16 @@
 package dev.dialer.api.calls;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import tools.jackson.databind.PropertyNamingStrategies;
-import tools.jackson.databind.annotation.JsonNaming;
 
-/** The JSON shapes of the read model's endpoints (snake_case, numbers in E.164, instants in ISO-8601 UTC). */
+/**
+ * The JSON shapes of the read model's endpoints (snake_case, numbers in E.164, instants in ISO-8601 UTC). A name of
+ * more than one word is spelled out with {@link JsonProperty}, not derived by a naming strategy: the OpenAPI
+ * generator (swagger-core) reads Jackson 2 and cannot see Jackson 3's {@code @JsonNaming}, whereas both versions
+ * read {@code com.fasterxml.jackson.annotation}, so the document names what the service writes.
+ */
 final class CallViews {
 
     private CallViews() {
@@ -19,10 +23,13 @@ final class CallViews {
      * {@code expired}), which {@code final_status} also holds. {@code cancel_rejected_at} is when a cancel of the call
      * first came too late (it had ended, or it was answered and left to talk); null when none did.
      */
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Call(String id, String status, String finalStatus, String campaign, String foreignId, String callerId,
-                String to, int attemptsUsed, int maxAttempts, Instant nextAttemptAt, Error error, Instant createdAt,
-                Instant updatedAt, Instant finishedAt, Instant cancelRejectedAt, List<Attempt> attempts) {
+    record Call(String id, String status, @JsonProperty("final_status") String finalStatus, String campaign,
+                @JsonProperty("foreign_id") String foreignId, @JsonProperty("caller_id") String callerId, String to,
+                @JsonProperty("attempts_used") int attemptsUsed, @JsonProperty("max_attempts") int maxAttempts,
+                @JsonProperty("next_attempt_at") Instant nextAttemptAt, Error error,
+                @JsonProperty("created_at") Instant createdAt, @JsonProperty("updated_at") Instant updatedAt,
+                @JsonProperty("finished_at") Instant finishedAt,
+                @JsonProperty("cancel_rejected_at") Instant cancelRejectedAt, List<Attempt> attempts) {
     }
 
     /** Why a request ended without a carrier outcome. */
@@ -30,15 +37,17 @@ final class CallViews {
     }
 
     /** One dial attempt. */
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Attempt(int number, String status, String providerStatus, String providerCallId, Integer sipStatus,
-                   String sipReason, String answeredBy, Integer durationSeconds, Instant startedAt,
-                   Instant updatedAt, Instant endedAt) {
+    record Attempt(int number, String status, @JsonProperty("provider_status") String providerStatus,
+                   @JsonProperty("provider_call_id") String providerCallId,
+                   @JsonProperty("sip_status") Integer sipStatus, @JsonProperty("sip_reason") String sipReason,
+                   @JsonProperty("answered_by") String answeredBy,
+                   @JsonProperty("duration_seconds") Integer durationSeconds,
+                   @JsonProperty("started_at") Instant startedAt, @JsonProperty("updated_at") Instant updatedAt,
+                   @JsonProperty("ended_at") Instant endedAt) {
     }
 
     /** A page of calls, newest first; {@code next_cursor} is null on the last page. */
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Page(List<Call> data, String nextCursor) {
+    record Page(List<Call> data, @JsonProperty("next_cursor") String nextCursor) {
     }
 
     /**
@@ -46,8 +55,8 @@ final class CallViews {
      *
      * @param state {@code active}, {@code paused} or {@code canceled}, from the latest control the API published
      */
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     record Campaign(String name, String state, long total, long finished, double progress,
-                    Map<String, Long> byStatus, Map<String, Long> byFinalStatus) {
+                    @JsonProperty("by_status") Map<String, Long> byStatus,
+                    @JsonProperty("by_final_status") Map<String, Long> byFinalStatus) {
     }
 }

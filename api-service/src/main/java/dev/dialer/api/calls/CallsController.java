@@ -3,6 +3,8 @@ package dev.dialer.api.calls;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.problem.Problems;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -37,14 +39,30 @@ class CallsController {
                 .switchIfEmpty(Mono.error(() -> Problems.notFound("No call " + id + " in this account.")));
     }
 
+    /**
+     * {@code limit} is read as text (a value that is no number gets the same field problem as one out of range), so
+     * its schema says what it holds. The {@code status} values are written out because an annotation takes only
+     * constants, not {@link CallStatuses#ALL}; {@code OpenApiIT} checks them against the values this endpoint accepts.
+     */
     @GetMapping(path = "/api/v2/calls", produces = MediaType.APPLICATION_JSON_VALUE)
     @ApiResponse(responseCode = "200", description = "A page of calls, newest first, and the cursor of the next")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     Mono<CallViews.Page> calls(@RequestAttribute(Account.ATTRIBUTE) Account account,
+                               @Parameter(description = "Only the calls of this campaign (`name` of their sends)",
+                                       schema = @Schema(maxLength = MAX_FILTER_LENGTH))
                                @RequestParam(required = false) String campaign,
+                               @Parameter(description = "Only the calls whose `status` is this",
+                                       schema = @Schema(allowableValues = {"queued", "initiated", "ringing",
+                                               "in-progress", "completed", "busy", "no-answer", "failed", "canceled",
+                                               "deferred", "answered", "exhausted", "blocked", "expired"}))
                                @RequestParam(required = false) String status,
+                               @Parameter(description = "Only the calls with this `foreign_id`",
+                                       schema = @Schema(maxLength = MAX_FILTER_LENGTH))
                                @RequestParam(name = "foreign_id", required = false) String foreignId,
+                               @Parameter(description = "`next_cursor` of the previous page")
                                @RequestParam(required = false) String cursor,
+                               @Parameter(description = "Calls per page", schema = @Schema(type = "integer",
+                                       minimum = "1", maximum = "" + MAX_LIMIT, defaultValue = "" + DEFAULT_LIMIT))
                                @RequestParam(required = false) String limit) {
         CallQueries.Filter filter = new CallQueries.Filter(filterValue("campaign", campaign),
                 statusFilter(status), filterValue("foreign_id", foreignId));

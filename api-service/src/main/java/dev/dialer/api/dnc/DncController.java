@@ -9,6 +9,11 @@ import dev.dialer.api.problem.Problems;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.phone.PhoneNumbers;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -48,6 +53,7 @@ class DncController {
     /** Import bodies up to this many characters (a few rows) are read on the thread that received them. */
     static final int INLINE_PARSE_CHARS = 2048;
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String CSV = "text/csv";
 
     private final DncList list;
     private final AccountSettingsStore settings;
@@ -58,8 +64,20 @@ class DncController {
     }
 
     @PutMapping("/{number}")
+    @Operation(operationId = "putDncEntry", summary = "Put a number on the DNC list",
+            description = "Adds the number (read in the account's region), or gives an entry already on the list "
+                    + "this reason and a new `added_at`, and answers once Kafka has the entry.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = false, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = DncDocs.Entry.class),
+                    examples = @ExampleObject(name = "with-reason", value = """
+                            {"reason":"Asked not to be called on 2024-07-10"}"""))))
     @ApiResponse(responseCode = "200", description = "On the list: `{number, reason, added_at}`")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 4 KB (" + MAX_ENTRY_BODY + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_ENTRY_BODY + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String number,
                                   ServerHttpRequest request) {
@@ -100,9 +118,26 @@ class DncController {
      * row is valid.
      */
     @PostMapping
+    @Operation(operationId = "importDnc", summary = "Put many numbers on the DNC list",
+            description = "Reads a JSON array when the body starts with `[`, otherwise one `number[,reason]` per "
+                    + "line (CSV; a first line starting with `number` is a header), whatever the Content-Type. At "
+                    + "most " + DncImport.MAX_ROWS + " rows; numbers are read in the account's region, and a number "
+                    + "given twice keeps its last reason. An invalid row is reported by index (`rows[i]`) and does "
+                    + "not stop the valid ones; answers once Kafka has them.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
+                    @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, array = @ArraySchema(minItems = 1,
+                            maxItems = DncImport.MAX_ROWS, schema = @Schema(implementation = DncDocs.Item.class)),
+                            examples = @ExampleObject(name = "json", value = DncDocs.IMPORT_JSON)),
+                    @Content(mediaType = CSV, schema = @Schema(type = "string", description = "`number[,reason]` "
+                            + "per line; a reason may be quoted"),
+                            examples = @ExampleObject(name = "csv", value = DncDocs.IMPORT_CSV))}))
     @ApiResponse(responseCode = "200", description = "`{added, rejected, errors}`: the rows added, and each row "
             + "refused with its field")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 1 MB (" + MAX_IMPORT_BODY + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_IMPORT_BODY + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> importAll(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                         ServerHttpRequest request) {

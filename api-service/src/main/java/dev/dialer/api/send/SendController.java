@@ -123,11 +123,27 @@ class SendController {
      * reason, or {@code rejected} for an invalid number). Queues nothing.
      */
     @PostMapping(path = "/api/v2/outgoing/preview", produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(operationId = "previewCalls", summary = "Preview what a send would do",
+            description = "Takes the body of a send and answers, per recipient, what the dialer would do now: "
+                    + "`dial`, `defer` until `not_before`, `block` or `expire` with a `reason`, or `rejected` for an "
+                    + "invalid number. Queues nothing.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
+                    @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                            schema = @Schema(implementation = SendDocs.class), examples = {
+                                    @ExampleObject(name = "ivr-journey", summary = "Using an IVR journey id",
+                                            value = ApiDocs.SEND_WITH_FLOW),
+                                    @ExampleObject(name = "bulk", summary = "Several recipients, retried every 15 "
+                                            + "minutes", value = ApiDocs.SEND_BULK)}),
+                    @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED_VALUE,
+                            schema = @Schema(implementation = SendDocs.class), examples = @ExampleObject(
+                                    name = "form", value = ApiDocs.SEND_WITH_FLOW))}))
     @ApiResponse(responseCode = "200", description = "What the dialer would do with each recipient now")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "413", description = TOO_LARGE, content = @Content(mediaType = ApiDocs.PROBLEM_JSON,
-            schema = @Schema(ref = ApiDocs.PROBLEM), examples = @ExampleObject(name = "too-many-recipients",
-                    value = TOO_MANY_RECIPIENTS)))
+            schema = @Schema(ref = ApiDocs.PROBLEM), examples = {
+                    @ExampleObject(name = "payload-too-large", value = ApiDocs.TOO_LARGE_EXAMPLE
+                            + DEFAULT_MAX_BODY_BYTES + ApiDocs.BYTES),
+                    @ExampleObject(name = "too-many-recipients", value = TOO_MANY_RECIPIENTS)}))
     Mono<java.util.Map<String, Object>> preview(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                 ServerHttpRequest request) {
         return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));

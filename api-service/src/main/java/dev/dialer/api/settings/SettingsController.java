@@ -5,6 +5,10 @@ import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.send.PreviewProperties;
 import dev.dialer.common.contract.AccountSettings;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -30,6 +34,7 @@ class SettingsController {
 
     private static final String PATH = "/api/v2/account/settings";
     private static final int MAX_BODY_BYTES = 128 * 1024;
+    private static final String ANSWER = "Every setting with the value now in force";
 
     private final AccountSettingsStore store;
     private final PreviewProperties defaults;
@@ -40,13 +45,31 @@ class SettingsController {
     }
 
     @GetMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)
+    @Operation(operationId = "getAccountSettings", summary = "Read the account's settings",
+            description = "The settings in force. A calling window the account did not set shows as the "
+                    + "deployment's default, the window its calls are held to.")
+    @ApiResponse(responseCode = "200", description = ANSWER, content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = SettingsDocs.View.class)))
     Mono<Map<String, Object>> get(@RequestAttribute(Account.ATTRIBUTE) Account account) {
         return store.of(account.id()).map(settings -> view(account, settings));
     }
 
     @PutMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)
-    @ApiResponse(responseCode = "200", description = "Every setting with the value now in force")
+    @Operation(operationId = "replaceAccountSettings", summary = "Replace the account's settings",
+            description = "Replaces the settings whole (a setting left out takes its default) and answers once "
+                    + "Kafka has them (`dialer.account.config`, which the dispatcher reads). Every invalid field is "
+                    + "reported, each by name.",
+            requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
+                    mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = SettingsDocs.Request.class),
+                    examples = @ExampleObject(name = "every-setting", value = SettingsDocs.EXAMPLE))))
+    @ApiResponse(responseCode = "200", description = ANSWER, content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = SettingsDocs.View.class)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "413", description = "The body is larger than 128 KB (" + MAX_BODY_BYTES + " bytes)",
+            content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+                    examples = @ExampleObject(name = "payload-too-large",
+                            value = ApiDocs.TOO_LARGE_EXAMPLE + MAX_BODY_BYTES + ApiDocs.BYTES)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, ServerHttpRequest request) {
         return RequestBodies.text(request, MAX_BODY_BYTES)

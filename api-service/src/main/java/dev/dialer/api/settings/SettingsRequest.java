@@ -28,6 +28,8 @@ final class SettingsRequest {
     static final int MAX_CALLER_IDS = 1000;
     static final int MAX_CAMPAIGN_WINDOWS = 100;
     static final double MAX_CPS = 10_000;
+    static final int MAX_CAMPAIGN_LENGTH = 128;
+    static final int MAX_DAILY_CAP = 10_000;
     private static final Set<String> REGIONS = PhoneNumberUtil.getInstance().getSupportedRegions();
     private static final Set<String> FIELDS = Set.of("default_region", "calling_window", "campaign_windows",
             "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap");
@@ -124,8 +126,9 @@ final class SettingsRequest {
             JsonNode entry = node.get(i);
             String campaign = entry.isObject() && entry.get("campaign") != null && entry.get("campaign").isString()
                     ? entry.get("campaign").asString().strip() : "";
-            if (campaign.isEmpty() || campaign.length() > 128) {
-                errors.add(new FieldProblem(field + ".campaign", "must be a campaign name of 1 to 128 characters"));
+            if (campaign.isEmpty() || campaign.length() > MAX_CAMPAIGN_LENGTH) {
+                errors.add(new FieldProblem(field + ".campaign",
+                        "must be a campaign name of 1 to " + MAX_CAMPAIGN_LENGTH + " characters"));
             } else if (!seen.add(campaign)) {
                 errors.add(new FieldProblem(field + ".campaign", "is given twice"));
             }
@@ -176,8 +179,8 @@ final class SettingsRequest {
         if (absent(node)) {
             return null;
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1 || node.asInt() > 10_000) {
-            errors.add(new FieldProblem("per_callee_daily_cap", "must be a whole number from 1 to 10000"));
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1 || node.asInt() > MAX_DAILY_CAP) {
+            errors.add(new FieldProblem("per_callee_daily_cap", "must be a whole number from 1 to " + MAX_DAILY_CAP));
             return null;
         }
         return node.asInt();
