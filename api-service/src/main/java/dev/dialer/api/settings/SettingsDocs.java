@@ -29,9 +29,14 @@ final class SettingsDocs {
      * minimum is written only when positive, and a minimum of 0 would document 0 as accepted.
      */
     @Schema(name = "AccountSettingsRequest", additionalProperties = Schema.AdditionalPropertiesValue.FALSE,
-            description = "Replaces the settings whole: a setting left out (or null) takes its default. Another "
+            description = "Replaces the settings whole: a setting left out (or null) takes its default. A GET "
+                    + "answer can be sent back changed: its `account_id` and `updated_at` are ignored. Another "
                     + "field is a 400 naming it")
     record Request(
+            @JsonProperty("account_id") @Schema(description = "Ignored; when given, the caller's own account's id "
+                    + "(another is a 400)", example = "acme") String accountId,
+            @JsonProperty("updated_at") @Schema(description = "Ignored: the time of this change is stored",
+                    format = "date-time") String updatedAt,
             @JsonProperty("default_region") @Schema(description = "ISO 3166-1 alpha-2 region with a numbering plan, "
                     + "in which numbers written without a country code are read (the account's own when absent)",
                     pattern = "^[A-Z]{2}$", example = "IN") String defaultRegion,
