@@ -358,6 +358,12 @@ public class Lanes {
         lane.pace(cps, Math.max(1, burst), pacing.timerCatchUp().toNanos());
     }
 
+    /** The time between two starts the ticket's campaign rate allows this dispatcher; 0 when it has none. */
+    long campaignIntervalNanos(LaneTicket ticket) {
+        PaceBucket campaign = campaignBucket(ticket);
+        return campaign == null ? 0 : campaign.intervalNanos();
+    }
+
     private PaceBucket campaignBucket(LaneTicket ticket) {
         String campaign = ticket.command().campaign();
         if (campaign == null) {

@@ -66,6 +66,8 @@ public final class PartitionLanes {
 
     private static final Logger log = LoggerFactory.getLogger(PartitionLanes.class);
     private static final int PARK_BATCH = 500;
+    /** A lane holds at most the partition's window divided by this; the rest of its backlog is parked. */
+    static final int LANE_SHARE_DIVISOR = 4;
     /** How long a parking batch refused by something other than an outage waits before it is tried again. */
     static final Duration PARK_RETRY = Duration.ofSeconds(5);
     private static final int TRACKED_FACTOR = 20;
@@ -198,7 +200,23 @@ public final class PartitionLanes {
         if (lane.parkedAhead(lanes.clock().instant(), lanes.properties().parkAfter())) {
             return PacingMetrics.Parked.BEHIND;
         }
-        return lane.overBudget(lanes.properties().parkAfter(), now()) ? PacingMetrics.Parked.BACKLOG : null;
+        return lane.queue.size() >= budget(lane, now()) ? PacingMetrics.Parked.BACKLOG : null;
+    }
+
+    /**
+     * How many records the lane may hold: {@code park-after} of waiting at the pace it starts them now (its caller
+     * ID's rate, its head's campaign's, or its wait at the trunk, whichever is slowest), and never more than a quarter
+     * of the partition's window, so that no one caller ID, however fast or however unlimited, fills the window and
+     * pauses the partition for the caller IDs behind it.
+     */
+    private int budget(Lane lane, long now) {
+        Pending head = lane.queue.peekFirst();
+        long campaign = head == null ? 0 : lanes.campaignIntervalNanos(head.ticket);
+        return Math.min(lane.budget(lanes.properties().parkAfter(), now, campaign), laneShare());
+    }
+
+    private int laneShare() {
+        return Math.max(1, lanes.properties().maxInFlightPerPartition() / LANE_SHARE_DIVISOR);
     }
 
     private InboundRecord withAcknowledger(InboundRecord raw, OffsetWindow.Slot slot) {
@@ -311,7 +329,7 @@ public final class PartitionLanes {
      * in the lane's order; the head, queued at the trunk for its turn, stays.
      */
     private void shed(Lane lane, long now) {
-        int keep = lane.budget(lanes.properties().parkAfter(), now);
+        int keep = budget(lane, now);
         if (lane.queue.size() <= keep) {
             return;
         }
@@ -696,17 +714,13 @@ public final class PartitionLanes {
             }
         }
 
-        /** Whether the lane already holds {@code parkAfter} of waiting at the pace it starts records now. */
-        boolean overBudget(Duration parkAfter, long now) {
-            return queue.size() >= budget(parkAfter, now);
-        }
-
         /**
-         * How many records make {@code parkAfter} of waiting: the lane starts one per {@link #startInterval} (never
-         * fewer than one, its head; no bound while nothing slows the lane).
+         * How many records make {@code parkAfter} of waiting: the lane starts one per {@link #startInterval}, or per
+         * {@code campaignIntervalNanos} when its head's campaign is slower (never fewer than one, its head; no bound
+         * while nothing slows the lane).
          */
-        int budget(Duration parkAfter, long now) {
-            long interval = startInterval(now);
+        int budget(Duration parkAfter, long now, long campaignIntervalNanos) {
+            long interval = Math.max(startInterval(now), campaignIntervalNanos);
             return interval == 0 ? Integer.MAX_VALUE
                     : (int) Math.max(1, Math.min(Integer.MAX_VALUE, parkAfter.toNanos() / interval));
         }

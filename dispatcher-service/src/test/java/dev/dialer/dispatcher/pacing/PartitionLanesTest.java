@@ -211,6 +211,56 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aFastCallerIdsBacklogBeyondAQuarterOfTheWindowIsParkedSoThePartitionKeepsFetching() {
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        // 100 calls a second: ten seconds of waiting would be 1,000 records, the whole window.
+        PartitionLanes lanes = lanes(pacing(100, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int i = 0; i < 1_500; i++) {
+            admit(lanes, A);
+        }
+
+        time.advanceTimeBy(Duration.ofMillis(500));
+
+        assertThat(registry.get("dialer.dispatcher.lanes.backlog").gauge().value())
+                .as("a quarter of the window at most").isLessThanOrEqualTo(1000 / 4);
+        assertThat(parked).hasSizeGreaterThanOrEqualTo(1_500 - 1000 / 4 - 50);
+        assertThat(registry.get("dialer.dispatcher.lanes.paused").gauge().value())
+                .as("the partition fetches the caller IDs behind it").isZero();
+        assertThat(startsOf(A)).hasSizeBetween(50, 51);
+    }
+
+    @Test
+    void aLaneInASlowCampaignHoldsParkAfterOfWaitingAtTheCampaignsRate() {
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        // The caller ID may make 10 calls a second, its campaign 1: ten seconds of waiting is ten records, not 100.
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 1.0), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofMinutes(4));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int i = 0; i < 60; i++) {
+            admitInCampaign(lanes, A, "slow");
+        }
+
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(registry.get("dialer.dispatcher.lanes.backlog").gauge().value()).isBetween(9.0, 10.0);
+        assertThat(parked).hasSizeBetween(49, 50);
+        assertThat(parked).extracting(p -> p.command().callerId()).containsOnly(A);
+    }
+
+    @Test
     void aParkingBatchRefusedForAnotherReasonThanAnOutageIsTriedAgainAndThePartitionGoesOn() {
         downCallerIds.add(A);
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
