@@ -550,14 +550,16 @@ public class AttemptLedger {
      */
     public Flux<InFlightAttempt> inFlight(Instant askedSince) {
         return db.sql("""
-                        SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at
+                        SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at, r.command::text
                           FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
                          WHERE a.status IN ('queued', 'initiated', 'ringing', 'in-progress')
                            AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
                            AND NOT a.requeued""")
                 .bind(0, askedSince)
                 .map(row -> new InFlightAttempt(row.get(0, String.class), row.get(1, Integer.class),
-                        row.get(2, String.class), row.get(3, Instant.class)))
+                        row.get(2, String.class), row.get(3, Instant.class), Contract.read(
+                                row.get(4, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class)
+                                .carrierOptions()))
                 .all();
     }
 

@@ -71,9 +71,13 @@ public class Lanes {
           KnownControls controls, CarrierProperties voiceGateway, SipTrunkProperties sip) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
                 Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting,
-                controls::cancelled, new SlotHold(pacing.slotTimeLimit(), pacing.slotMargin(),
-                        longer(voiceGateway.ringTimeout(), sip.ringTimeout()),
-                        longer(voiceGateway.timeLimit(), sip.timeLimit())));
+                controls::cancelled, slotHold(pacing, voiceGateway, sip));
+    }
+
+    /** How long slots are held: with the carriers' defaults, the longer of the two, for a command that names none. */
+    static SlotHold slotHold(PacingProperties pacing, CarrierProperties voiceGateway, SipTrunkProperties sip) {
+        return new SlotHold(pacing.slotTimeLimit(), pacing.slotMargin(),
+                longer(voiceGateway.ringTimeout(), sip.ringTimeout()), longer(voiceGateway.timeLimit(), sip.timeLimit()));
     }
 
     /** On a test's clock: {@code scheduler} (a virtual one) tells the time as well; nothing is cancelled. */

@@ -2,45 +2,56 @@ package dev.dialer.dispatcher.pacing;
 
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.InFlightAttempt;
+import dev.dialer.dispatcher.carrier.CarrierProperties;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
 import org.apache.kafka.common.utils.Utils;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 
 /**
- * The calls in flight on gained partitions, from the attempt ledger: attempts the carrier was asked for within the
- * slot time limit that have not ended, whose caller ID lives on one of the partitions. A caller ID's partition is the
- * one Kafka's Java client (murmur2) gives its key, as the commands consumer routes them.
+ * The calls in flight on gained partitions, from the attempt ledger: attempts the carrier was asked for that have not
+ * ended and may still be going on (each within its own hold, {@link SlotHold}: its ring timeout, time limit and the
+ * margin), whose caller ID lives on one of the partitions. A caller ID's partition is the one Kafka's Java client
+ * (murmur2) gives its key, as the commands consumer routes them.
  */
 @Component
 class LedgerInFlightCalls implements InFlightCalls {
 
     private final AttemptLedger ledger;
     private final Clock clock;
-    private final Duration slotTimeLimit;
+    private final SlotHold slotHold;
 
-    LedgerInFlightCalls(AttemptLedger ledger, Clock clock, PacingProperties pacing) {
+    @Autowired
+    LedgerInFlightCalls(AttemptLedger ledger, Clock clock, PacingProperties pacing, CarrierProperties voiceGateway,
+                        SipTrunkProperties sip) {
+        this(ledger, clock, Lanes.slotHold(pacing, voiceGateway, sip));
+    }
+
+    LedgerInFlightCalls(AttemptLedger ledger, Clock clock, SlotHold slotHold) {
         this.ledger = ledger;
         this.clock = clock;
-        this.slotTimeLimit = pacing.slotTimeLimit();
+        this.slotHold = slotHold;
     }
 
     @Override
     public Flux<TrunkGate.CountedCall> on(Set<Integer> partitions, int partitionCount) {
         Instant now = clock.instant();
-        return ledger.inFlight(now.minus(slotTimeLimit))
+        return ledger.inFlight(now.minus(slotHold.longest()))
                 .filter(attempt -> partitions.contains(partitionOf(attempt.callerId(), partitionCount)))
-                .map(attempt -> counted(attempt, partitionCount, now));
+                .map(attempt -> counted(attempt, partitionCount, now))
+                .filter(call -> call.ageNanos() < call.holdNanos());
     }
 
-    private static TrunkGate.CountedCall counted(InFlightAttempt attempt, int partitionCount, Instant now) {
+    private TrunkGate.CountedCall counted(InFlightAttempt attempt, int partitionCount, Instant now) {
         long age = Duration.between(attempt.carrierAskedAt(), now).toNanos();
         return new TrunkGate.CountedCall(TrunkGate.slotKey(attempt.requestId(), attempt.attempt()),
-                partitionOf(attempt.callerId(), partitionCount), age);
+                partitionOf(attempt.callerId(), partitionCount), age, slotHold.nanos(attempt.carrierOptions()));
     }
 
     static int partitionOf(String callerId, int partitionCount) {

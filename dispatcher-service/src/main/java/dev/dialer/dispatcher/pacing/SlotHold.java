@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.pacing;
 
 import dev.dialer.common.contract.CallCommand;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * How long a call's trunk slot may be held without its final status: as long as the call itself may last, its ring
@@ -45,14 +46,24 @@ final class SlotHold {
 
     /** How long the slot of {@code command}'s call may be held, in nanoseconds. */
     long nanos(CallCommand command) {
-        long seconds = seconds(command, "timeout", defaultRingSeconds)
-                + seconds(command, "timeLimit", defaultLimitSeconds);
+        return nanos(command.carrierOptions());
+    }
+
+    /** How long the slot of a call with these {@code carrier_options} may be held, in nanoseconds. */
+    long nanos(Map<String, Object> carrierOptions) {
+        long seconds = seconds(carrierOptions, "timeout", defaultRingSeconds)
+                + seconds(carrierOptions, "timeLimit", defaultLimitSeconds);
         return Math.max(floorNanos, Duration.ofSeconds(seconds).toNanos() + marginNanos);
     }
 
+    /** The longest any call's slot may be held: the longest ring timeout and time limit counted, and the margin. */
+    Duration longest() {
+        return Duration.ofNanos(Math.max(floorNanos, Duration.ofSeconds(2 * MAX_SECONDS).toNanos() + marginNanos));
+    }
+
     /** As the carriers read the option: a whole number of seconds above 0, else the default. */
-    private static long seconds(CallCommand command, String option, long fallback) {
-        Object value = command.carrierOptions().get(option);
+    private static long seconds(Map<String, Object> carrierOptions, String option, long fallback) {
+        Object value = carrierOptions.get(option);
         return value instanceof Number number && number.longValue() > 0
                 ? Math.min(number.longValue(), MAX_SECONDS) : fallback;
     }

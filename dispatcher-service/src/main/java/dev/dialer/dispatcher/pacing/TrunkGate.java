@@ -291,8 +291,9 @@ public final class TrunkGate {
                     // will call a duplicate. The call in flight keeps the slot if that start turns out unplaced.
                     existing.counted = true;
                 } else {
-                    long age = Math.max(0, Math.min(call.ageNanos(), slotTimeLimitNanos));
-                    Slot counted = new Slot(call.partition(), decreases, now - age + slotTimeLimitNanos + 1);
+                    long hold = call.holdNanos() > 0 ? call.holdNanos() : slotTimeLimitNanos;
+                    long age = Math.max(0, Math.min(call.ageNanos(), hold));
+                    Slot counted = new Slot(call.partition(), decreases, now - age + hold + 1);
                     slots.put(call.slotKey(), counted);
                     lapsesBy(counted.lapsesAt);
                     held++;
@@ -477,8 +478,16 @@ public final class TrunkGate {
         return requestId + "#" + attempt;
     }
 
-    /** A call found in flight on a gained partition: its slot key, partition, and time since it was placed. */
-    public record CountedCall(String slotKey, int partition, long ageNanos) {
+    /**
+     * A call found in flight on a gained partition: its slot key, partition, time since it was placed, and how long
+     * its slot may be held in all ({@link SlotHold}; 0 for {@code slot-time-limit}).
+     */
+    public record CountedCall(String slotKey, int partition, long ageNanos, long holdNanos) {
+
+        /** Held for {@code slot-time-limit} from its placing. */
+        public CountedCall(String slotKey, int partition, long ageNanos) {
+            this(slotKey, partition, ageNanos, 0);
+        }
     }
 
     /** A held slot: for which partition it was taken, when it lapses, and how many starts of its attempt hold it. */

@@ -338,6 +338,19 @@ class TrunkGateTest {
     }
 
     @Test
+    void aCountedCallWithALongerHoldKeepsItsSlotPastTheSlotTimeLimit() {
+        TrunkGate trunk = new TrunkGate(0, 1, 10 * SECOND, time);
+        trunk.countingStarts();
+        // Placed 12 s ago, past the 10 s slot time limit, but it may last 30 s.
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("long#1", 0, 12 * SECOND, 30 * SECOND)));
+
+        time.advanceTimeBy(Duration.ofSeconds(17));
+        assertThat(trunk.acquireOrWait("a", "acc", 0, now(), () -> { })).isEqualTo(TrunkGate.QUEUED);
+        time.advanceTimeBy(Duration.ofMillis(1_001));
+        assertThat(trunk.isGranted("a")).isTrue();
+    }
+
+    @Test
     void givesBackAGrantNobodyClaims() {
         TrunkGate trunk = new TrunkGate(0, 1, HOUR, time);
         trunk.acquireOrWait("held", "acc", 0, 0, () -> { });
