@@ -583,6 +583,16 @@ public class AttemptLedger {
                 .then();
     }
 
+    /** Whether the attempt has ended (its status is terminal); false for an unknown attempt. */
+    public Mono<Boolean> ended(String requestId, int attempt) {
+        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)).isTerminal())
+                .one()
+                .defaultIfEmpty(false);
+    }
+
     /**
      * Whether no dial of the attempt is in flight: it has ended (its status is terminal), or it waits in the schedule
      * after a capacity rejection. False for an unknown attempt.

@@ -186,19 +186,30 @@ public class Watchdog {
      * The attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout}: the
      * attempt's transition, its {@code call.status} event and the request's {@code call.final} are committed in one
      * statement. A failure leaves all three undone, and the attempt is claimed again once its lease lapses; an
-     * attempt that moved meanwhile (a late callback) is left to the path that moved it.
+     * attempt that moved meanwhile (a late callback) is left to the path that moved it. Refused because the attempt
+     * has ended (this very statement, committed but its answer lost and then tried again, or a late end), its slot is
+     * freed all the same: no callback will come to free it.
      */
     private Mono<Void> statusTimeout(QuietAttempt quiet) {
         log.warn("request {} attempt {} had no news for {} and the carrier knows no such call; failed with {}",
                 quiet.requestId(), quiet.attempt(), quietFor, STATUS_TIMEOUT);
         String message = "no status from the carrier for " + quietFor;
+        String slotKey = TrunkGate.slotKey(quiet.requestId(), quiet.attempt());
         return ledger.findCommand(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> failAndFinish(command, quiet, message)
-                        .retryWhen(InfraRetry.brief("fail attempt")))
+                        .retryWhen(InfraRetry.brief("fail attempt"))
+                        .switchIfEmpty(Mono.defer(() -> ledger.ended(quiet.requestId(), quiet.attempt())
+                                .retryWhen(InfraRetry.brief("attempt ended"))
+                                .doOnNext(ended -> {
+                                    if (ended) {
+                                        lanes.trunk().release(slotKey, false);
+                                    }
+                                })
+                                .then(Mono.empty()))))
                 .doOnNext(failed -> {
                     // Nothing else will end it: no callback comes for a call the carrier does not know.
-                    lanes.trunk().release(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), false);
+                    lanes.trunk().release(slotKey, false);
                     count(STATUS_TIMEOUT);
                 })
                 .then();
