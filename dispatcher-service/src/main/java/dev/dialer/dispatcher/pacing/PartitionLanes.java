@@ -8,9 +8,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedList;
+import java.util.List;
+import java.util.ListIterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -143,7 +145,7 @@ public final class PartitionLanes {
                 pump(lane);
             } else if (raw.headers().containsKey(PARKED_HEADER)) {
                 // Due times were spaced so that it comes back as the lane makes room for it.
-                lane.queue.add(new Pending(record, ticket, slot, now()));
+                lane.enqueue(new Pending(record, ticket, slot, now()));
                 pump(lane);
             } else {
                 PacingMetrics.Parked reason = parkedOnArrival(lane);
@@ -151,7 +153,7 @@ public final class PartitionLanes {
                     park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
                             lane.parkSpacing(now())), reason);
                 } else {
-                    lane.queue.add(new Pending(record, ticket, slot, now()));
+                    lane.enqueue(new Pending(record, ticket, slot, now()));
                     pump(lane);
                 }
             }
@@ -620,8 +622,9 @@ public final class PartitionLanes {
     }
 
     synchronized long oldestAdmittedAt() {
-        return byCallerId.values().stream().filter(lane -> !lane.queue.isEmpty())
-                .mapToLong(lane -> lane.queue.peek().admittedAt).min().orElse(Long.MAX_VALUE);
+        // Not always the head's: a call of higher priority goes before those that waited longer.
+        return byCallerId.values().stream().flatMap(lane -> lane.queue.stream())
+                .mapToLong(Pending::admittedAt).min().orElse(Long.MAX_VALUE);
     }
 
     /** Lanes whose head waits for a carrier of its route: a gauge. */
@@ -647,6 +650,12 @@ public final class PartitionLanes {
     }
 
     private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {
+
+        /** The command's {@code priority}, 0 when it gives none: higher goes first in its lane. */
+        int priority() {
+            Integer priority = ticket.command().priority();
+            return priority == null ? 0 : priority;
+        }
     }
 
     /** The widest spacing of a lane without a rate of its own, parked for a wait at the trunk. */
@@ -671,7 +680,8 @@ public final class PartitionLanes {
          * rate is the strictest of theirs.
          */
         final Set<String> accounts = new HashSet<>(2);
-        final ArrayDeque<Pending> queue = new ArrayDeque<>();
+        /** Its records in the order they start: by priority, higher first, then as they arrived. */
+        final LinkedList<Pending> queue = new LinkedList<>();
         int inFlight;
         boolean timerArmed;
         boolean waitingForSlot;
@@ -693,6 +703,23 @@ public final class PartitionLanes {
 
         Lane(String callerId) {
             this.callerId = callerId;
+        }
+
+        /**
+         * Queues a record behind those of its priority or higher and before those of lower priority; never before the
+         * head, which may hold a trunk grant or a timer for its own call. Equal priorities (the common case: none
+         * given) keep their order of arrival, and cost nothing more than an append.
+         */
+        void enqueue(Pending pending) {
+            int priority = pending.priority();
+            ListIterator<Pending> position = queue.listIterator(queue.size());
+            while (position.previousIndex() >= 1) {
+                if (position.previous().priority() >= priority) {
+                    position.next();
+                    break;
+                }
+            }
+            position.add(pending);
         }
 
         /**

@@ -261,6 +261,24 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCallOfHigherPriorityStartsBeforeTheLanesWaitingCallsButAfterItsHead() {
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        admitWithPriority(lanes, A, 0);
+        admitWithPriority(lanes, A, 0);
+        admitWithPriority(lanes, A, 0);
+        admitWithPriority(lanes, A, 5);
+        admitWithPriority(lanes, A, 9);
+        admitWithPriority(lanes, A, 5);
+
+        time.advanceTimeBy(Duration.ofSeconds(10));
+
+        // Offset 0 started at once, and offset 1 was then the head, waiting for the next second: the others by
+        // priority, ties in their order of arrival.
+        assertThat(started).extracting(Started::offset).containsExactly(0L, 1L, 4L, 3L, 5L, 2L);
+        assertThat(acknowledged).as("committed past all six").last().isEqualTo(5L);
+    }
+
+    @Test
     void aParkingBatchRefusedForAnotherReasonThanAnOutageIsTriedAgainAndThePartitionGoesOn() {
         downCallerIds.add(A);
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
@@ -821,6 +839,18 @@ class PartitionLanesTest {
                 {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
                  "audio":"welcome.wav","campaign":"%s","created_at":"2025-06-01T12:00:00Z"}"""
                 .formatted(offset, callerId, campaign);
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        CallCommand command = reader.read(value);
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
+                () -> acknowledged.add(offset)), new LaneTicket(command));
+    }
+
+    private void admitWithPriority(PartitionLanes lanes, String callerId, int priority) {
+        long offset = nextOffset++;
+        String json = """
+                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","priority":%d,"created_at":"2025-06-01T12:00:00Z"}"""
+                .formatted(offset, callerId, priority);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
