@@ -54,7 +54,7 @@ final class SipCall {
     enum Cancel { RING_TIMEOUT, HANG_UP }
 
     /** Timer and order events; SIP events travel as the stack's own event objects. */
-    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE, TAKEN_OVER }
+    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE, TAKEN_OVER, KEEP_AGAIN }
 
     /**
      * The first event: send the INVITE.
@@ -152,6 +152,14 @@ final class SipCall {
         }
         keptChanged = false;
         return Optional.of(kept);
+    }
+
+    /**
+     * The kept state could not be stored: it is to be stored again ({@link #takeKeptChange} gives it once more),
+     * unless it changed since, in which case the newer one is.
+     */
+    void keepAgain() {
+        keptChanged = true;
     }
 
     /** How long the trunk took to answer the INVITE at all (its first response), once; empty before or after. */
@@ -518,6 +526,8 @@ final class SipCall {
             case CANCEL_UNANSWERED -> abandonInvite(out);
             case SEND_INVITE -> sendKeptInvite(out);
             case TAKEN_OVER -> takenOver(timers);
+            // Changes nothing: the carrier stores the kept state again after this step ({@link #keepAgain}).
+            case KEEP_AGAIN -> { }
         }
     }
 

@@ -98,6 +98,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     /** Running calls another dispatcher took over: they report nothing more here. */
     private final Set<String> lost = ConcurrentHashMap.newKeySet();
+    /** Running calls whose kept state could not be stored: stored again at the next lease renewal. */
+    private final Set<String> unsaved = ConcurrentHashMap.newKeySet();
     private final Sinks.Many<Envelope> inbox = Sinks.many().unicast().onBackpressureBuffer();
     private final Scheduler workers;
     private final SipSession session;
@@ -495,18 +497,36 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /**
      * The call's kept state as it now stands: saved while it runs, deleted once it ended; before its statuses are
      * reported, so an answered call is durable before anyone hears of it. False when another dispatcher holds the call
-     * now (nothing was written). A write that keeps failing is logged and counted, and the call goes on in memory (it
-     * is then not durable).
+     * now (nothing was written). A write that keeps failing is logged and counted, and the call goes on in memory; its
+     * state is stored again at each lease renewal until it is ({@link #keepLeases}): a call answered but kept as
+     * ringing would be cancelled, not hung up, by the dispatcher that took it over, and reported as failed.
      */
     private Mono<Boolean> keep(SipCall call) {
-        Mono<Boolean> write = call.ended() ? dialogs.forget(call.callId()).thenReturn(true)
+        boolean ending = call.ended();
+        Mono<Boolean> write = ending ? dialogs.forget(call.callId()).thenReturn(true)
                 : call.takeKeptChange().map(dialogs::update).orElseGet(() -> Mono.just(true));
         return write.retryWhen(InfraRetry.brief("keep SIP dialog"))
                 .onErrorResume(error -> {
-                    log.warn("SIP call {} could not be kept in PostgreSQL: {}", call.callId(), error.toString());
+                    log.warn("SIP call {} could not be kept in PostgreSQL{}: {}", call.callId(),
+                            ending ? "" : "; stored again at the next lease renewal", error.toString());
                     registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved").increment();
+                    if (!ending) {
+                        call.keepAgain();
+                        unsaved.add(call.callId());
+                    }
                     return Mono.just(true);
                 });
+    }
+
+    /** Asks each running call whose kept state could not be stored to store it again, in its own turn. */
+    private void keepUnsavedAgain() {
+        for (String callId : List.copyOf(unsaved)) {
+            unsaved.remove(callId);
+            SipCall call = calls.get(callId);
+            if (call != null) {
+                offer(call, SipCall.Signal.KEEP_AGAIN);
+            }
+        }
     }
 
     /**
@@ -519,6 +539,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private Flux<Void> keepLeases() {
         return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
                 .onBackpressureDrop()
+                .doOnNext(tick -> keepUnsavedAgain())
                 .concatMap(tick -> dialogs.renewLeases(List.copyOf(held))
                         .doOnNext(this::leaseLost)
                         .thenMany(dialogs.hangUpsRequested())

@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.dao.TransientDataAccessResourceException;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -27,6 +28,7 @@ final class MemoryDialogStore implements DialogStore {
     private final Set<String> hangUps = ConcurrentHashMap.newKeySet();
     private final Set<String> claimable = ConcurrentHashMap.newKeySet();
     private final AtomicInteger releases = new AtomicInteger();
+    private final Map<SipDialog.State, AtomicInteger> failingUpdates = new ConcurrentHashMap<>();
 
     /** How long each save takes; it completes even when its caller gave up meanwhile, as a database statement does. */
     private volatile Duration saveTime = Duration.ZERO;
@@ -64,9 +66,19 @@ final class MemoryDialogStore implements DialogStore {
                 CompletableFuture.delayedExecutor(saveTime.toMillis(), TimeUnit.MILLISECONDS)), true);
     }
 
+    /** The next {@code times} writes of a call in {@code state} fail, as during a database outage. */
+    void failUpdatesOf(SipDialog.State state, int times) {
+        failingUpdates.put(state, new AtomicInteger(times));
+    }
+
     @Override
     public Mono<Boolean> update(SipDialog dialog) {
-        return save(dialog).thenReturn(true);
+        return Mono.defer(() -> {
+            AtomicInteger left = failingUpdates.get(dialog.state());
+            return left != null && left.getAndDecrement() > 0
+                    ? Mono.error(new TransientDataAccessResourceException("PostgreSQL is failing over"))
+                    : save(dialog).thenReturn(true);
+        });
     }
 
     @Override

@@ -246,6 +246,26 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void anAnsweredCallWhoseStateCouldNotBeStoredIsStoredAgainAtTheNextLeaseRenewal() throws Exception {
+        // Leases renewed every second; the answered state's writes fail longer than their own brief retries.
+        start(Sipp.uas("answer-and-stay"), callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                Duration.ofSeconds(3));
+        dialogs.failUpdatesOf(SipDialog.State.CONFIRMED, 4);
+
+        PlacedCall placed = place(Map.of("timeLimit", 4));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(dialogs.kept().get(placed.callId()))
+                .as("stored as answered while it talks, so a dispatcher taking it over would hang it up")
+                .isNotNull().extracting(SipDialog::state).isEqualTo(SipDialog.State.CONFIRMED));
+        assertThat(reported).extracting(CarrierCallback::status).doesNotContain(AttemptStatus.COMPLETED);
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved").count()).isEqualTo(1);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our BYE: %s", sipp.output()).isZero();
+    }
+
+    @Test
     void busyCalleeEndsBusyWith486() throws Exception {
         start("busy");
 
