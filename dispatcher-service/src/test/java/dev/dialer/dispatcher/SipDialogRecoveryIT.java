@@ -257,7 +257,7 @@ class SipDialogRecoveryIT {
             CallCommand command = new CallCommand(1, requestId, "acc-sip", callerId, "+4915112345670", null,
                     "welcome.wav", "sip-moved", 0, 1, 1, null, null, Map.of(), null, null, null, null, null,
                     Instant.now());
-            ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+            assertThat(ledger.record(command).then(ledger.claimDial(requestId, 1)).block(WAIT)).isEqualTo(1);
             // The caller ID's partition moved to another dispatcher (here: this one's consumer, which still reads
             // every partition, stands in for it), while the call stays with the SIP stack that placed it.
             keys.ownsNone();
@@ -300,7 +300,7 @@ class SipDialogRecoveryIT {
         CallCommand command = new CallCommand(1, requestId, "acc-sip", callerId, "+4915112345670", null,
                 "welcome.wav", "sip-restart", 0, maxAttempts, 1, null, null, Map.of(), null, null, null, null, null,
                 Instant.now());
-        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+        assertThat(ledger.record(command).then(ledger.claimDial(requestId, 1)).block(WAIT)).isEqualTo(1);
         SipTrunkCarrier placing = startOnTheSameAddress(trunk);
         PlacedCall placed = placing.place(command, 1).block(WAIT);
         assertThat(placed).isNotNull();

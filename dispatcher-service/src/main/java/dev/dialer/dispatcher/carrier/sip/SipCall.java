@@ -73,6 +73,7 @@ final class SipCall {
 
     private final String requestId;
     private final int attempt;
+    private final int dial;
     private final String callId;
     private final SipSession session;
     private final Duration timeLimit;
@@ -109,12 +110,17 @@ final class SipCall {
     private boolean inviteHeard;
     private int unansweredInvites;
 
-    SipCall(String requestId, int attempt, String callId, SipSession session, Duration timeLimit, Clock clock,
-            Inbox inbox, SipDialog kept) {
+    /**
+     * @param dial which dial of the attempt this call is: its statuses name it, so that a late or repeated status of an
+     *             earlier dial (delivered again through the callbacks topic) never acts on a later one
+     */
+    SipCall(String requestId, int attempt, int dial, String callId, SipSession session, Duration timeLimit,
+            Clock clock, Inbox inbox, SipDialog kept) {
         this.kept = kept;
         this.inbox = inbox;
         this.requestId = requestId;
         this.attempt = attempt;
+        this.dial = dial;
         this.callId = callId;
         this.session = session;
         this.timeLimit = timeLimit;
@@ -648,7 +654,7 @@ final class SipCall {
     }
 
     private CarrierCallback callback(AttemptStatus status, String raw, Integer sip, String reason, Integer duration) {
-        return new CarrierCallback(requestId, attempt, status, raw, callId, sip, reason, duration);
+        return new CarrierCallback(requestId, attempt, status, raw, callId, sip, reason, duration, null, null, dial);
     }
 
     private static void cancelTimer(Disposable timer) {

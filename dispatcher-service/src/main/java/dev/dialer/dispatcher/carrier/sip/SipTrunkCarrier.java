@@ -251,7 +251,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     + "is placed through it until it answers again (an OPTIONS every " + properties.probeInterval()
                     + ", a call every " + properties.probeInterval().multipliedBy(TRIAL_EVERY) + ")", null));
         }
-        return Mono.fromCallable(() -> register(command))
+        return Mono.fromCallable(() -> register(command, dial))
                 .subscribeOn(workers)
                 .onErrorMap(error -> !(error instanceof CarrierException), error -> new CarrierException(
                         CarrierException.Reason.REJECTED, "INVITE could not be built: " + error.getMessage(), error))
@@ -264,10 +264,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private record Registered(SipCall call, SipCall.Start start) {
     }
 
-    private Registered register(CallCommand command) throws Exception {
+    private Registered register(CallCommand command, int dial) throws Exception {
         ClientTransaction invite = session.newInvite(command);
         SipDialog kept = SipDialog.calling(command.requestId(), command.attempt(), trunk, invite);
-        SipCall call = new SipCall(command.requestId(), command.attempt(), SipSession.callId(invite), session,
+        SipCall call = new SipCall(command.requestId(), command.attempt(), dial, SipSession.callId(invite), session,
                 seconds(command, "timeLimit", properties.timeLimit()), clock, this::offer, kept);
         calls.put(call.callId(), call);
         return new Registered(call, new SipCall.Start(invite, seconds(command, "timeout", properties.ringTimeout()),

@@ -269,9 +269,11 @@ class SipTrunkCarrierIT {
     void busyCalleeEndsBusyWith486() throws Exception {
         start("busy");
 
-        place(Map.of());
+        // The attempt's second dial (the first was requeued after a capacity rejection): its statuses say so.
+        assertThat(carrier.place(command(Map.of()), 2).block(WAIT)).isNotNull();
 
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.BUSY);
+        assertThat(reported).extracting(CarrierCallback::dial).containsOnly(2);
         assertThat(last().sipStatus()).isEqualTo(486);
         assertThat(last().sipReason()).isEqualTo("Busy Here");
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
