@@ -29,10 +29,11 @@ interface DialogStore {
     Mono<SipDialog> find(String callId);
 
     /**
-     * Asks whoever holds the call to hang it up (it is read with {@link #hangUpsRequested}); false when nobody keeps
-     * the call (it ended, or was never kept).
+     * Asks whoever holds the call to hang it up (it is read with {@link #hangUpsRequested}), unless it is kept as
+     * answered ({@link SipDialog.State#CONFIRMED}: a person is on the line, and it talks on). Emits the kept call's
+     * state; empty when nobody keeps the call (it ended, or was never kept).
      */
-    Mono<Boolean> requestHangUp(String callId);
+    Mono<SipDialog.State> requestHangUp(String callId);
 
     /** The calls this instance holds whose hang-up was asked for, by {@link #requestHangUp} anywhere. */
     Flux<String> hangUpsRequested();

@@ -110,14 +110,16 @@ final class PostgresDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Boolean> requestHangUp(String callId) {
+    public Mono<SipDialog.State> requestHangUp(String callId) {
         return db.sql("""
-                        UPDATE dispatch.sip_dialogs SET hangup_requested_at = coalesce(hangup_requested_at, now())
-                         WHERE call_id = $1""")
+                        UPDATE dispatch.sip_dialogs SET hangup_requested_at = CASE WHEN state = $2
+                               THEN hangup_requested_at ELSE coalesce(hangup_requested_at, now()) END
+                         WHERE call_id = $1
+                        RETURNING state""")
                 .bind(0, callId)
-                .fetch()
-                .rowsUpdated()
-                .map(updated -> updated > 0);
+                .bind(1, SipDialog.State.CONFIRMED.wire())
+                .map(row -> SipDialog.State.fromWire(row.get(0, String.class)))
+                .one();
     }
 
     @Override

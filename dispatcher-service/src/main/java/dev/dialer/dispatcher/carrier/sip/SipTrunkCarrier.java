@@ -361,8 +361,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /**
      * Cancels a ringing call (at once, or at its first provisional response); an answered one talks on. A call
      * another dispatcher holds (the first to claim a cancel acts on it, whoever placed the call) is marked in its kept
-     * state, and its holder cancels it at its next lease renewal ({@link #keepLeases}); nothing happens to a call
-     * nobody keeps.
+     * state, and its holder cancels it at its next lease renewal ({@link #keepLeases}), unless it is kept as answered,
+     * which is answered as here: too late; nothing happens to a call nobody keeps.
      */
     @Override
     public Mono<Boolean> hangUp(CallRef ref) {
@@ -379,10 +379,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
         return dialogs.requestHangUp(callId)
                 .retryWhen(InfraRetry.brief("ask for a SIP hang-up"))
-                .doOnNext(asked -> log.info("SIP call {} of request {} attempt {}: {}", callId, ref.requestId(),
-                        ref.attempt(), asked ? "held elsewhere, its holder is asked to hang up" : "nobody holds it"))
-                .filter(Boolean::booleanValue)
-                .map(asked -> false);
+                .map(state -> state == SipDialog.State.CONFIRMED)
+                .doOnNext(answered -> log.info("SIP call {} of request {} attempt {}: held elsewhere, {}", callId,
+                        ref.requestId(), ref.attempt(), answered ? "and answered: it talks on"
+                                : "its holder is asked to hang up"))
+                .switchIfEmpty(Mono.fromRunnable(() -> log.info("SIP call {} of request {} attempt {}: nobody holds "
+                        + "it", callId, ref.requestId(), ref.attempt())));
     }
 
     /**

@@ -235,7 +235,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         }
 
         @Override
-        public Mono<Boolean> requestHangUp(String callId) {
+        public Mono<SipDialog.State> requestHangUp(String callId) {
             return store.requestHangUp(callId);
         }
 

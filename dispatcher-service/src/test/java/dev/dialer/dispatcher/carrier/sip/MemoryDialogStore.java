@@ -96,8 +96,14 @@ final class MemoryDialogStore implements DialogStore {
     }
 
     @Override
-    public Mono<Boolean> requestHangUp(String callId) {
-        return Mono.fromCallable(() -> kept.containsKey(callId) && (hangUps.add(callId) || true));
+    public Mono<SipDialog.State> requestHangUp(String callId) {
+        return Mono.fromCallable(() -> {
+            SipDialog dialog = kept.get(callId);
+            if (dialog != null && dialog.state() != SipDialog.State.CONFIRMED) {
+                hangUps.add(callId);
+            }
+            return dialog == null ? null : dialog.state();
+        });
     }
 
     @Override

@@ -64,6 +64,26 @@ class SipHangUpAcrossDispatchersIT extends DispatcherOnDatabase {
         await().atMost(WAIT).until(() -> kept(placed.callId()) == 0);
     }
 
+    @Test
+    void hangUpAskedOfTheDispatcherThatDoesNotHoldAnAnsweredCallIsTooLateAndTheCallTalksOn() throws Exception {
+        sipp = Sipp.uas("answer-and-stay");
+        String requestId = "sip-elsewhere-answered-" + UUID.randomUUID();
+        holder = carrier("holder");
+        other = carrier("other");
+        PlacedCall placed = holder.place(command(requestId, Map.of("timeout", 120, "timeLimit", 3)), 1).block(WAIT);
+        assertThat(placed).isNotNull();
+        await().atMost(WAIT).until(() -> statuses(requestId).contains(AttemptStatus.IN_PROGRESS));
+
+        assertThat(other.hangUp(new CallRef(requestId, 1, placed.callId())).block(WAIT))
+                .as("answered: a person is on the line, the cancel comes too late").isTrue();
+
+        assertThat(hangUpAsked(placed.callId())).as("its holder is not asked to hang up").isFalse();
+        assertThat(sipp.awaitExit(SIPP_WAIT)).as("sipp received our BYE at the time limit: %s", sipp.output())
+                .isZero();
+        await().atMost(WAIT).untilAsserted(() -> assertThat(statuses(requestId)).containsExactly(
+                AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED));
+    }
+
     private SipTrunkCarrier carrier(String name) {
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(),
                 "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(120), Duration.ofMinutes(5),
@@ -86,8 +106,17 @@ class SipHangUpAcrossDispatchersIT extends DispatcherOnDatabase {
                 .map(row -> row.get(0, Long.class)).one().block(WAIT);
     }
 
+    private boolean hangUpAsked(String callId) {
+        return db.sql("SELECT hangup_requested_at IS NOT NULL FROM dispatch.sip_dialogs WHERE call_id = $1")
+                .bind(0, callId).map(row -> row.get(0, Boolean.class)).one().block(WAIT);
+    }
+
     private static CallCommand command(String requestId) {
+        return command(requestId, Map.of("timeout", 120));
+    }
+
+    private static CallCommand command(String requestId, Map<String, Object> carrierOptions) {
         return new CallCommand(1, requestId, "acc-1", "+4930123456", "+4930654321", "flow-1", null, "spring", 0, 3, 1,
-                null, null, Map.of(), null, null, null, null, Map.of("timeout", 120), Instant.now());
+                null, null, Map.of(), null, null, null, null, carrierOptions, Instant.now());
     }
 }
