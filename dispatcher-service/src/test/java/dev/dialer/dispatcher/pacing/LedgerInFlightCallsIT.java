@@ -41,9 +41,16 @@ class LedgerInFlightCallsIT extends DispatcherOnDatabase {
         // Placed a minute ago with the defaults.
         String recent = placed(Map.of(), Duration.ofMinutes(1));
 
-        Map<String, TrunkGate.CountedCall> counted = inFlight.on(ALL, PARTITIONS).collectList().block(WAIT).stream()
-                .filter(call -> List.of(talking, over, recent).contains(call.slotKey()))
-                .collect(Collectors.toMap(TrunkGate.CountedCall::slotKey, call -> call));
+        Map<String, TrunkGate.CountedCall> counted;
+        try {
+            counted = inFlight.on(ALL, PARTITIONS).collectList().block(WAIT).stream()
+                    .filter(call -> List.of(talking, over, recent).contains(call.slotKey()))
+                    .collect(Collectors.toMap(TrunkGate.CountedCall::slotKey, call -> call));
+        } finally {
+            // Ended, so that no dispatcher of a later test counts them as calls holding its trunk's slots.
+            db.sql("UPDATE dispatch.attempts SET status = 'completed' WHERE request_id LIKE 'inflight-%'")
+                    .then().block(WAIT);
+        }
 
         assertThat(counted).containsOnlyKeys(talking, recent);
         assertThat(Duration.ofNanos(counted.get(talking).holdNanos()))
