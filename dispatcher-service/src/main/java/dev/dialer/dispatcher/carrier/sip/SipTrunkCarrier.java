@@ -23,6 +23,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import javax.sip.ClientTransaction;
 import javax.sip.DialogTerminatedEvent;
@@ -88,6 +89,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * then ended as cancelled, an orphan's answer no longer acknowledged.
      */
     private static final Duration ANSWER_AFTER_CANCEL = Duration.ofSeconds(32);
+    /** How long {@link #close} lets the steps being handled finish. */
+    static final Duration SETTLE_ON_CLOSE = Duration.ofSeconds(5);
 
     private final SipTrunkProperties properties;
     private final Function<CarrierCallback, Mono<?>> reporter;
@@ -126,6 +129,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final int TRIAL_EVERY = 6;
     private volatile Disposable keeper;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Steps of calls being handled now: their statuses being kept and reported. */
+    private final AtomicInteger settling = new AtomicInteger();
 
     /**
      * A call that ended here, and the To tags of the 2xx answers to its INVITE already taken (its own, any fork's): a
@@ -402,6 +407,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     private Mono<SipCall> handle(Envelope envelope) {
+        settling.incrementAndGet();
+        return Mono.defer(() -> step(envelope)).doFinally(signal -> settling.decrementAndGet());
+    }
+
+    private Mono<SipCall> step(Envelope envelope) {
         SipCall call = envelope.call();
         List<CarrierCallback> statuses = call.step(envelope.event(), workers);
         call.takeFirstResponseDelay().ifPresent(firstResponse::record);
@@ -750,7 +760,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * Stops the SIP stack. Calls still up are left to whoever claims them next (their leases are given up at once),
-     * as if this process had died, only sooner.
+     * as if this process had died, only sooner. Steps being handled (an end being reported, a state being kept) are
+     * first given up to {@link #SETTLE_ON_CLOSE} to finish: cut short, a call's real end (a 603, a 404) would be lost
+     * and the dispatcher taking it over would report it as a restart, which is retried.
      */
     @Override
     public void close() {
@@ -758,6 +770,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             return;
         }
         stop();
+        settle();
         // No event runs from here on (an INVITE still queued is never sent), before another dispatcher may claim.
         prober.dispose();
         pipeline.dispose();
@@ -770,6 +783,22 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         calls.clear();
         session.close();
         workers.dispose();
+    }
+
+    private void settle() {
+        long until = System.nanoTime() + SETTLE_ON_CLOSE.toNanos();
+        while (settling.get() > 0 && System.nanoTime() < until) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (settling.get() > 0) {
+            log.warn("{} SIP call step(s) still running after {}: cut short, their calls are left to whoever claims "
+                    + "them next", settling.get(), SETTLE_ON_CLOSE);
+        }
     }
 
     /** An answer from the trunk to anything of ours ends a silence. */

@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
@@ -263,6 +265,25 @@ class SipTrunkCarrierIT {
                 AttemptStatus.COMPLETED);
         assertThat(registry.counter("dialer.dispatcher.carrier.sip.dialogs.unsaved").count()).isEqualTo(1);
         assertThat(sipp.awaitExit(WAIT)).as("sipp received our BYE: %s", sipp.output()).isZero();
+    }
+
+    @Test
+    void anEndBeingReportedWhenTheCarrierClosesIsReportedAndItsCallForgotten() throws Exception {
+        CountDownLatch reporting = new CountDownLatch(1);
+        // The busy end takes a second and a half to apply, and the carrier is closed meanwhile (a rolling restart).
+        start(Sipp.uas("busy"), callback -> callback.status() == AttemptStatus.BUSY
+                ? Mono.fromRunnable(reporting::countDown).then(Mono.delay(Duration.ofMillis(1_500)))
+                        .then(Mono.fromRunnable(() -> reported.add(callback)))
+                : Mono.fromRunnable(() -> reported.add(callback)), Duration.ofSeconds(30));
+
+        place(Map.of());
+        assertThat(reporting.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        carrier.close();
+
+        assertThat(reported).extracting(CarrierCallback::status)
+                .as("its real end, not a restart for whoever takes it over").contains(AttemptStatus.BUSY);
+        assertThat(dialogs.kept()).as("forgotten once its end was applied").isEmpty();
+        assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
     }
 
     @Test
