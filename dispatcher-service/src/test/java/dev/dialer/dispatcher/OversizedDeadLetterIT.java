@@ -82,6 +82,28 @@ class OversizedDeadLetterIT {
                 .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
     }
 
+    @Test
+    void aValidCommandOnTheWrongPartitionTooLargeToRouteAgainReachesTheDlqAndTheNextCommandIsDialled() {
+        String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
+        String requestId = "it-" + UUID.randomUUID();
+        String large = command("it-" + UUID.randomUUID(), caller).replace("\"audio\"",
+                "\"variables\":{\"script\":\"" + "x".repeat(80_000) + "\"},\"audio\"");
+        // Keyed by something other than its caller ID (as a producer that keys by request would): to be re-routed.
+        fixture.produce("not-a-caller-id-" + caller, large);
+        fixture.produce(caller, command(requestId, caller));
+
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(fixture.records(Topics.CALL_COMMANDS_DLQ, "not-a-caller-id-" + caller)).hasSize(1));
+        ConsumerRecord<String, String> dead = fixture.records(Topics.CALL_COMMANDS_DLQ, "not-a-caller-id-" + caller)
+                .get(0);
+        assertThat(header(dead, Topics.HEADER_ERROR_CODE)).isEqualTo("unroutable");
+        assertThat(header(dead, Topics.HEADER_ERROR_MESSAGE)).contains("re-routed");
+        assertThat(header(dead, Topics.HEADER_DLQ_TRUNCATED)).isEqualTo("true");
+
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
+    }
+
     private static String command(String requestId, String callerId) {
         return """
                 {"version":1,"request_id":"%s","account_id":"acc-it","caller_id":"%s","to":"+4915112345678",

@@ -8,7 +8,12 @@ public final class ContractViolation extends RuntimeException {
         NOT_JSON("not_json"),
         SCHEMA_INVALID("schema_invalid"),
         UNKNOWN_VERSION("unknown_version"),
-        KEY_MISMATCH("key_mismatch");
+        KEY_MISMATCH("key_mismatch"),
+        /**
+         * A valid command found on the wrong partition that could not be published again keyed by its caller ID (for
+         * a reason other than an outage: too large for the dialer's producer, say).
+         */
+        UNROUTABLE("unroutable");
 
         private final String wire;
 

@@ -169,7 +169,11 @@ class CommandHandler {
         return publisher.publish(new dev.dialer.common.kafka.OutboundRecord(Topics.CALL_COMMANDS, command.callerId(),
                         record.value(), headers))
                 .retryWhen(InfraRetry.untilRecovered("re-route command"))
-                .thenReturn(CommandOutcome.REROUTED);
+                .thenReturn(CommandOutcome.REROUTED)
+                // Refused for good (too large for this producer, say): to the DLQ with why, not skipped unseen.
+                .onErrorResume(error -> !InfraRetry.isTransient(error), error -> deadLetter(record,
+                        new ContractViolation(ContractViolation.Code.UNROUTABLE, "command " + command.requestId()
+                                + " could not be re-routed to its caller ID's partition: " + error)));
     }
 
     /**
