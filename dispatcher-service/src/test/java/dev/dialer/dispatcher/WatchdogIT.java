@@ -11,33 +11,44 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.TrunkGate;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.mockito.Mockito;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.Lifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.dao.TransientDataAccessResourceException;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
 /**
  * The reconciliation watchdog against the real simulator configured to lose every status callback: attempts that
  * go quiet are settled by asking the carrier ({@code GET …/Calls/{sid}}), and an attempt the carrier never knew ends
- * with {@code status_timeout} and exactly one final event.
+ * with {@code status_timeout} and exactly one final event, whose slot is freed even when the statement that made it
+ * committed but its answer was lost (played by a spy on the events bean that runs the real statement, then reports a
+ * connection failure once; it never replaces the statement).
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.config.name=dispatcher-service")
@@ -46,6 +57,9 @@ class WatchdogIT {
 
     private static final String CALLER = "+4930777000";
     private static final Duration WAIT = Duration.ofSeconds(60);
+    /** Requests whose next attempt end is reported lost after it committed, once. */
+    private static final Set<String> ANSWER_LOST = ConcurrentHashMap.newKeySet();
+
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withLostCallbacks(1.0));
@@ -58,6 +72,35 @@ class WatchdogIT {
         registry.add("dialer.dispatcher.carrier.time-limit", () -> "PT1S");
         registry.add("dialer.dispatcher.watchdog.margin", () -> "PT0S");
         registry.add("dialer.dispatcher.watchdog.poll-interval", () -> "PT0.5S");
+    }
+
+    @TestConfiguration
+    static class AnswerLostOnce {
+
+        @Bean
+        static BeanPostProcessor answerLostOnce() {
+            return new BeanPostProcessor() {
+                @Override
+                public Object postProcessAfterInitialization(Object bean, String name) {
+                    if (!(bean instanceof CallEvents events)) {
+                        return bean;
+                    }
+                    return Mockito.mock(CallEvents.class, Mockito.withSettings().spiedInstance(events).stubOnly()
+                            .defaultAnswer(invocation -> {
+                                Object result = invocation.callRealMethod();
+                                if (invocation.getMethod().getName().equals("endOn")
+                                        && invocation.getArgument(0) instanceof CallCommand command
+                                        && ANSWER_LOST.contains(command.requestId())) {
+                                    return Mono.defer(() -> ANSWER_LOST.remove(command.requestId())
+                                            ? ((Mono<?>) result).then(Mono.error(
+                                                    new TransientDataAccessResourceException("connection lost")))
+                                            : (Mono<?>) result);
+                                }
+                                return result;
+                            }));
+                }
+            };
+        }
     }
 
     @Autowired
@@ -140,6 +183,30 @@ class WatchdogIT {
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
         assertThat(meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "canceled").count())
                 .isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void aStatusTimeoutCommittedButUnacknowledgedStillFreesItsSlot() {
+        String requestId = "wd-late-" + UUID.randomUUID();
+        CallCommand command = Contract.read(command(requestId, "+4915100000004").getBytes(), CallCommand.class);
+        ANSWER_LOST.add(requestId);
+        // As after a create-call request that timed out: recorded, the carrier asked, no call id; its slot held. Calls
+        // counted when the dispatcher started (those of earlier tests) end first, so that the count moves for this one.
+        await().atMost(WAIT).until(() -> inFlight() == 0.0);
+        double inFlightBefore = inFlight();
+        lanes.trunk().countingStarts();
+        assertThat(lanes.trunk().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
+        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(ANSWER_LOST).as("the answer was lost once").doesNotContain(requestId);
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(text(last, "status")).isEqualTo("failed");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("status_timeout");
+        });
+        await().atMost(WAIT).untilAsserted(() -> assertThat(inFlight())
+                .as("no callback will ever free its slot: the watchdog does").isEqualTo(inFlightBefore));
     }
 
     private double inFlight() {

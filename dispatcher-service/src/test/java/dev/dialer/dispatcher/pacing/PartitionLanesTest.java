@@ -169,13 +169,7 @@ class PartitionLanesTest {
     @Test
     void aLaneHeldForItsCarrierLongerThanParkAfterIsParkedSoThePartitionsCommitsGoOn() {
         downCallerIds.add(A);
-        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-        };
+        List<ParkingLot.Parked> parked = parkingInto();
         PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofSeconds(5), 150));
         for (int i = 0; i < 20; i++) {
             admit(lanes, i % 2 == 0 ? A : B);
@@ -212,13 +206,7 @@ class PartitionLanesTest {
 
     @Test
     void aFastCallerIdsBacklogBeyondAQuarterOfTheWindowIsParkedSoThePartitionKeepsFetching() {
-        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-        };
+        List<ParkingLot.Parked> parked = parkingInto();
         // 100 calls a second: ten seconds of waiting would be 1,000 records, the whole window.
         PartitionLanes lanes = lanes(pacing(100, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
@@ -238,13 +226,7 @@ class PartitionLanesTest {
 
     @Test
     void aLaneInASlowCampaignHoldsParkAfterOfWaitingAtTheCampaignsRate() {
-        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-        };
+        List<ParkingLot.Parked> parked = parkingInto();
         // The caller ID may make 10 calls a second, its campaign 1: ten seconds of waiting is ten records, not 100.
         PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 1.0), 0, 0,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofMinutes(4));
@@ -315,13 +297,7 @@ class PartitionLanesTest {
 
     @Test
     void parksWhatWaitsLongAtABindingTrunkSoThePartitionFetchesAgainAndAnotherAccountIsServedItsTurn() {
-        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-        };
+        List<ParkingLot.Parked> parked = parkingInto();
         // One trunk channel, two-minute calls: the trunk, not the caller IDs' 10 CPS, sets the pace.
         PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of(), 0, 1,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
@@ -360,13 +336,7 @@ class PartitionLanesTest {
 
     @Test
     void aBacklogParkedWhileTheTrunkBindsComesBackAtTheCallerIdsRateNotTheTrunksWait() {
-        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> parked.addAll(batch));
-            }
-        };
+        List<ParkingLot.Parked> parked = parkingInto();
         // One trunk channel and 30-second calls for a while: the head waits at the trunk far longer than 1/5 s.
         PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
@@ -855,6 +825,18 @@ class PartitionLanesTest {
         CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
                 () -> acknowledged.add(offset)), new LaneTicket(command));
+    }
+
+    /** Lanes park into a list from here on, as the schedule would store them; the list is returned. */
+    private List<ParkingLot.Parked> parkingInto() {
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+        };
+        return parked;
     }
 
     private List<Long> startsOf(String callerId) {
