@@ -550,17 +550,23 @@ public class AttemptLedger {
      */
     public Flux<InFlightAttempt> inFlight(Instant askedSince) {
         return db.sql("""
-                        SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at, r.command::text
+                        SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at,
+                               COALESCE(r.command -> 'carrier_options', '{}'::jsonb)::text
                           FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
                          WHERE a.status IN ('queued', 'initiated', 'ringing', 'in-progress')
                            AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
                            AND NOT a.requeued""")
                 .bind(0, askedSince)
                 .map(row -> new InFlightAttempt(row.get(0, String.class), row.get(1, Integer.class),
-                        row.get(2, String.class), row.get(3, Instant.class), Contract.read(
-                                row.get(4, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class)
-                                .carrierOptions()))
+                        row.get(2, String.class), row.get(3, Instant.class),
+                        carrierOptions(row.get(4, String.class))))
                 .all();
+    }
+
+    /** A command's {@code carrier_options} read on their own, without the rest of the command (its variables). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> carrierOptions(String json) {
+        return Contract.read(json.getBytes(StandardCharsets.UTF_8), Map.class);
     }
 
     /** News that the attempt is still alive (the carrier said so): it is quiet again only from now. */
@@ -585,12 +591,7 @@ public class AttemptLedger {
 
     /** Whether the attempt has ended (its status is terminal); false for an unknown attempt. */
     public Mono<Boolean> ended(String requestId, int attempt) {
-        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)).isTerminal())
-                .one()
-                .defaultIfEmpty(false);
+        return standing(requestId, attempt).map(Standing::ended).defaultIfEmpty(false);
     }
 
     /**
@@ -598,13 +599,22 @@ public class AttemptLedger {
      * after a capacity rejection. False for an unknown attempt.
      */
     public Mono<Boolean> noDialInFlight(String requestId, int attempt) {
+        return standing(requestId, attempt).map(standing -> standing.ended() || standing.requeued())
+                .defaultIfEmpty(false);
+    }
+
+    /** Whether an attempt has ended, and whether it waits in the schedule after a capacity rejection. */
+    private record Standing(boolean ended, boolean requeued) {
+    }
+
+    /** Where the attempt stands; empty for an unknown attempt. */
+    private Mono<Standing> standing(String requestId, int attempt) {
         return db.sql("SELECT status, requeued FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)).isTerminal()
-                        || Boolean.TRUE.equals(row.get(1, Boolean.class)))
-                .one()
-                .defaultIfEmpty(false);
+                .map(row -> new Standing(AttemptStatus.fromWire(row.get(0, String.class)).isTerminal(),
+                        Boolean.TRUE.equals(row.get(1, Boolean.class))))
+                .one();
     }
 
     /** Whether the dialer asked the carrier to end the attempt's call; false for an unknown attempt. */
