@@ -783,14 +783,7 @@ class PartitionLanesTest {
     }
 
     private void admitWithOptions(PartitionLanes lanes, String callerId, String carrierOptions) {
-        long offset = nextOffset++;
-        String json = """
-                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","carrier_options":%s,"created_at":"2025-06-01T12:00:00Z"}"""
-                .formatted(offset, callerId, carrierOptions);
-        byte[] value = json.getBytes(StandardCharsets.UTF_8);
-        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
-                () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
+        admitWithField(lanes, callerId, "\"carrier_options\":" + carrierOptions);
     }
 
     private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {
@@ -804,27 +797,22 @@ class PartitionLanesTest {
     }
 
     private void admitInCampaign(PartitionLanes lanes, String callerId, String campaign) {
-        long offset = nextOffset++;
-        String json = """
-                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","campaign":"%s","created_at":"2025-06-01T12:00:00Z"}"""
-                .formatted(offset, callerId, campaign);
-        byte[] value = json.getBytes(StandardCharsets.UTF_8);
-        CallCommand command = reader.read(value);
-        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
-                () -> acknowledged.add(offset)), new LaneTicket(command));
+        admitWithField(lanes, callerId, "\"campaign\":\"" + campaign + "\"");
     }
 
     private void admitWithPriority(PartitionLanes lanes, String callerId, int priority) {
+        admitWithField(lanes, callerId, "\"priority\":" + priority);
+    }
+
+    /** A command of account {@code acc} with one more field ({@code "name":value}). */
+    private void admitWithField(PartitionLanes lanes, String callerId, String field) {
         long offset = nextOffset++;
         String json = """
                 {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","priority":%d,"created_at":"2025-06-01T12:00:00Z"}"""
-                .formatted(offset, callerId, priority);
+                 "audio":"welcome.wav",%s,"created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, callerId, field);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
-        CallCommand command = reader.read(value);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
-                () -> acknowledged.add(offset)), new LaneTicket(command));
+                () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
     }
 
     /** Lanes park into a list from here on, as the schedule would store them; the list is returned. */

@@ -48,13 +48,8 @@ class SipHangUpAcrossDispatchersIT extends DispatcherOnDatabase {
 
     @Test
     void hangUpAskedOfTheDispatcherThatDoesNotHoldARingingCallCancelsItThroughItsHolder() throws Exception {
-        sipp = Sipp.uas("ring-until-cancel");
         String requestId = "sip-elsewhere-" + UUID.randomUUID();
-        holder = carrier("holder");
-        other = carrier("other");
-        PlacedCall placed = holder.place(command(requestId), 1).block(WAIT);
-        assertThat(placed).isNotNull();
-        await().atMost(WAIT).until(() -> statuses(requestId).contains(AttemptStatus.RINGING));
+        PlacedCall placed = heldElsewhere("ring-until-cancel", command(requestId), AttemptStatus.RINGING);
 
         other.hangUp(new CallRef(requestId, 1, placed.callId())).block(WAIT);
 
@@ -66,13 +61,9 @@ class SipHangUpAcrossDispatchersIT extends DispatcherOnDatabase {
 
     @Test
     void hangUpAskedOfTheDispatcherThatDoesNotHoldAnAnsweredCallIsTooLateAndTheCallTalksOn() throws Exception {
-        sipp = Sipp.uas("answer-and-stay");
         String requestId = "sip-elsewhere-answered-" + UUID.randomUUID();
-        holder = carrier("holder");
-        other = carrier("other");
-        PlacedCall placed = holder.place(command(requestId, Map.of("timeout", 120, "timeLimit", 3)), 1).block(WAIT);
-        assertThat(placed).isNotNull();
-        await().atMost(WAIT).until(() -> statuses(requestId).contains(AttemptStatus.IN_PROGRESS));
+        PlacedCall placed = heldElsewhere("answer-and-stay",
+                command(requestId, Map.of("timeout", 120, "timeLimit", 3)), AttemptStatus.IN_PROGRESS);
 
         assertThat(other.hangUp(new CallRef(requestId, 1, placed.callId())).block(WAIT))
                 .as("answered: a person is on the line, the cancel comes too late").isTrue();
@@ -82,6 +73,20 @@ class SipHangUpAcrossDispatchersIT extends DispatcherOnDatabase {
                 .isZero();
         await().atMost(WAIT).untilAsserted(() -> assertThat(statuses(requestId)).containsExactly(
                 AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED));
+    }
+
+    /**
+     * The call placed by the holder against sipp's {@code scenario}, once it reached {@code status}; the other
+     * dispatcher, which does not hold it, is started too.
+     */
+    private PlacedCall heldElsewhere(String scenario, CallCommand command, AttemptStatus status) throws Exception {
+        sipp = Sipp.uas(scenario);
+        holder = carrier("holder");
+        other = carrier("other");
+        PlacedCall placed = holder.place(command, 1).block(WAIT);
+        assertThat(placed).isNotNull();
+        await().atMost(WAIT).until(() -> statuses(command.requestId()).contains(status));
+        return placed;
     }
 
     private SipTrunkCarrier carrier(String name) {
