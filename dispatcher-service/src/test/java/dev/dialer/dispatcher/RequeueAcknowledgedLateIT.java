@@ -12,7 +12,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
-import org.mockito.Mockito;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
@@ -36,23 +35,14 @@ class RequeueAcknowledgedLateIT extends CarrierDown {
 
         @Bean
         static BeanPostProcessor requeueRunTwice() {
-            return new BeanPostProcessor() {
-                @Override
-                public Object postProcessAfterInitialization(Object bean, String name) {
-                    if (!(bean instanceof AttemptLedger ledger)) {
-                        return bean;
-                    }
-                    return Mockito.mock(AttemptLedger.class, Mockito.withSettings().spiedInstance(ledger).stubOnly()
-                            .defaultAnswer(invocation -> {
-                                Object result = invocation.callRealMethod();
-                                if (invocation.getMethod().getName().equals("requeueNotPlaced")
-                                        && ACKNOWLEDGED_LATE.remove((String) invocation.getArgument(0))) {
-                                    return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
-                                }
-                                return result;
-                            }));
+            return SpiedBeans.around(AttemptLedger.class, invocation -> {
+                Object result = invocation.callRealMethod();
+                if (invocation.getMethod().getName().equals("requeueNotPlaced")
+                        && ACKNOWLEDGED_LATE.remove((String) invocation.getArgument(0))) {
+                    return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
                 }
-            };
+                return result;
+            });
         }
     }
 

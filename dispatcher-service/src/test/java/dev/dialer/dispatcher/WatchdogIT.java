@@ -23,7 +23,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.mockito.Mockito;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -79,27 +78,18 @@ class WatchdogIT {
 
         @Bean
         static BeanPostProcessor answerLostOnce() {
-            return new BeanPostProcessor() {
-                @Override
-                public Object postProcessAfterInitialization(Object bean, String name) {
-                    if (!(bean instanceof CallEvents events)) {
-                        return bean;
-                    }
-                    return Mockito.mock(CallEvents.class, Mockito.withSettings().spiedInstance(events).stubOnly()
-                            .defaultAnswer(invocation -> {
-                                Object result = invocation.callRealMethod();
-                                if (invocation.getMethod().getName().equals("endOn")
-                                        && invocation.getArgument(0) instanceof CallCommand command
-                                        && ANSWER_LOST.contains(command.requestId())) {
-                                    return Mono.defer(() -> ANSWER_LOST.remove(command.requestId())
-                                            ? ((Mono<?>) result).then(Mono.error(
-                                                    new TransientDataAccessResourceException("connection lost")))
-                                            : (Mono<?>) result);
-                                }
-                                return result;
-                            }));
+            return SpiedBeans.around(CallEvents.class, invocation -> {
+                Object result = invocation.callRealMethod();
+                if (invocation.getMethod().getName().equals("endOn")
+                        && invocation.getArgument(0) instanceof CallCommand command
+                        && ANSWER_LOST.contains(command.requestId())) {
+                    return Mono.defer(() -> ANSWER_LOST.remove(command.requestId())
+                            ? ((Mono<?>) result).then(Mono.error(
+                                    new TransientDataAccessResourceException("connection lost")))
+                            : (Mono<?>) result);
                 }
-            };
+                return result;
+            });
         }
     }
 

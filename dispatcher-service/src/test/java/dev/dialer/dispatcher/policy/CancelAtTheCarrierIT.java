@@ -12,6 +12,7 @@ import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.SpiedBeans;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.simulator.SimulatorSettings;
@@ -34,7 +35,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.mockito.Mockito;
+import org.mockito.stubbing.Answer;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -102,36 +103,27 @@ class CancelAtTheCarrierIT {
     static class HeldStatements {
 
         @Bean
-        static BeanPostProcessor holdingLedgers() {
-            return new BeanPostProcessor() {
-                @Override
-                public Object postProcessAfterInitialization(Object bean, String name) {
-                    if (bean instanceof AttemptLedger ledger) {
-                        return holding(AttemptLedger.class, ledger, "transitionAndSchedule",
-                                arguments -> ((Transition) arguments[0]).requestId(), HELD_RETRIES);
-                    }
-                    if (bean instanceof PolicyLedger ledger) {
-                        return holding(PolicyLedger.class, ledger, "liveAttempt",
-                                arguments -> (String) arguments[0], HELD_LIVE_READS);
-                    }
-                    return bean;
-                }
-            };
+        static BeanPostProcessor holdingRetries() {
+            return SpiedBeans.around(AttemptLedger.class, holding("transitionAndSchedule",
+                    arguments -> ((Transition) arguments[0]).requestId(), HELD_RETRIES));
+        }
+
+        @Bean
+        static BeanPostProcessor holdingLiveReads() {
+            return SpiedBeans.around(PolicyLedger.class, holding("liveAttempt", arguments -> (String) arguments[0],
+                    HELD_LIVE_READS));
         }
     }
 
-    /**
-     * {@code real}, whose {@code method} waits, for a request held in {@code holds}, before its statement runs. No
-     * stubbing: every call goes to the real method, so the spy is safe to call from any thread at any time.
-     */
-    private static <T> T holding(Class<T> type, T real, String method, Function<Object[], String> requestOf,
-                                 Map<String, Hold> holds) {
-        return Mockito.mock(type, Mockito.withSettings().spiedInstance(real).stubOnly().defaultAnswer(invocation -> {
+    /** Every call to the real method; {@code method} waits, for a request held in {@code holds}, before it runs. */
+    private static Answer<Object> holding(String method, Function<Object[], String> requestOf,
+                                          Map<String, Hold> holds) {
+        return invocation -> {
             Object result = invocation.callRealMethod();
             Hold hold = method.equals(invocation.getMethod().getName())
                     ? holds.get(requestOf.apply(invocation.getArguments())) : null;
             return hold == null ? result : hold.pass().then((Mono<?>) result);
-        }));
+        };
     }
 
     @Autowired
