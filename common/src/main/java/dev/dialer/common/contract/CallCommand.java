@@ -83,6 +83,13 @@ public record CallCommand(
                 actionHook, carrierOptions, createdAt);
     }
 
+    /** The same request, from the caller ID written as {@code caller}. */
+    public CallCommand withCallerId(String caller) {
+        return new CallCommand(version, requestId, accountId, caller, to, flowId, audio, campaign, intervalMinutes,
+                maxAttempts, attempt, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook,
+                carrierOptions, createdAt);
+    }
+
     /** Whether {@code valid_until} has passed at {@code at}: the call may not be placed then. */
     public boolean expiredAt(Instant at) {
         return validUntil != null && !at.isBefore(validUntil);

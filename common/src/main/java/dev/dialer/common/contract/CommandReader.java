@@ -5,6 +5,7 @@ import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import dev.dialer.common.kafka.Topics;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,6 +31,10 @@ public final class CommandReader {
         if (value == null || value.length == 0) {
             throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
         }
+        if (value.length > Topics.MAX_COMMAND_VALUE_BYTES) {
+            throw new ContractViolation(ContractViolation.Code.TOO_LARGE, value.length + " bytes, more than the "
+                    + Topics.MAX_COMMAND_VALUE_BYTES + " a command may have uncompressed");
+        }
         String json = new String(value, StandardCharsets.UTF_8);
         Set<ValidationMessage> errors;
         try {
@@ -53,7 +58,7 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     "$.to: not an E.164 number, a sip:/sips: URI with a host, nor user:<name>");
         }
-        return canonicalCallee(command);
+        return canonicalCaller(canonicalCallee(command));
     }
 
     /**
@@ -65,11 +70,24 @@ public final class CommandReader {
         if (!Destination.isPhone(command.to())) {
             return command;
         }
-        PhoneNumbers.Result canonical = PhoneNumbers.normalize(command.to(), null);
-        if (!canonical.valid() || canonical.e164().equals(command.to())) {
-            return command;
-        }
-        return command.withTo(canonical.e164());
+        String canonical = canonical(command.to());
+        return canonical.equals(command.to()) ? command : command.withTo(canonical);
+    }
+
+    /**
+     * The command with its caller ID in canonical E.164, as the API writes it: the account's allowed caller IDs, the
+     * caller ID's lane and its rate know that form. A record keyed by another spelling is then misplaced for its key
+     * and is re-routed, keyed by the canonical one.
+     */
+    private static CallCommand canonicalCaller(CallCommand command) {
+        String canonical = canonical(command.callerId());
+        return canonical.equals(command.callerId()) ? command : command.withCallerId(canonical);
+    }
+
+    /** {@code e164} in canonical E.164, or as written when libphonenumber cannot read it as a valid number. */
+    private static String canonical(String e164) {
+        PhoneNumbers.Result canonical = PhoneNumbers.normalize(e164, null);
+        return canonical.valid() ? canonical.e164() : e164;
     }
 
     /**

@@ -10,6 +10,11 @@ public final class ContractViolation extends RuntimeException {
         UNKNOWN_VERSION("unknown_version"),
         KEY_MISMATCH("key_mismatch"),
         /**
+         * Larger than the dialer can publish again ({@link dev.dialer.common.kafka.Topics#MAX_COMMAND_VALUE_BYTES}):
+         * it reached the topic compressed, and a retry, a wait or a re-route of it would be refused for good.
+         */
+        TOO_LARGE("too_large"),
+        /**
          * A valid command found on the wrong partition that could not be published again keyed by its caller ID (for
          * a reason other than an outage: too large for the dialer's producer, say).
          */

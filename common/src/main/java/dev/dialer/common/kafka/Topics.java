@@ -53,6 +53,12 @@ public final class Topics {
      */
     public static final int MAX_COMMAND_BYTES = 1024 * 1024;
     /**
+     * The largest command value the dialer takes: one it can always publish again uncompressed (a retry, a wait's
+     * end, a re-route) into {@link #CALL_COMMANDS}, with room for its key, its headers and the batch's own bytes. A
+     * producer that compresses can put a larger one on the topic; it is refused at once, not at its first retry.
+     */
+    public static final int MAX_COMMAND_VALUE_BYTES = MAX_COMMAND_BYTES - 8 * 1024;
+    /**
      * The largest record batch {@link #CALL_COMMANDS_DLQ} takes, and the largest record a {@link KafkaPublisher} sends:
      * the largest command and room for the error headers its DLQ copy adds.
      */

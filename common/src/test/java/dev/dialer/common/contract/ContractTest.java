@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.JsonSchema;
+import dev.dialer.common.hook.HookUrls;
+import dev.dialer.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
@@ -88,6 +90,48 @@ class ContractTest {
         // Not a valid number: kept as written.
         assertThat(reader.read(command.formatted("+19995550123").getBytes(StandardCharsets.UTF_8)).to())
                 .isEqualTo("+19995550123");
+    }
+
+    @Test
+    void aCallerIdIsReadInCanonicalE164AsTheAllowedListAndItsLaneKnowIt() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"%s","to":"+919876543215",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThat(reader.read(command.formatted("+4402071234567").getBytes(StandardCharsets.UTF_8)).callerId())
+                .isEqualTo("+442071234567");
+        assertThat(reader.read(command.formatted("+19995550123").getBytes(StandardCharsets.UTF_8)).callerId())
+                .isEqualTo("+19995550123");
+    }
+
+    @Test
+    void aCommandTooLargeToBePublishedAgainIsAViolation() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z","variables":{"v":"%s"}}""";
+        String fits = command.formatted("x".repeat(Topics.MAX_COMMAND_VALUE_BYTES - command.length() + 2));
+        String over = command.formatted("x".repeat(Topics.MAX_COMMAND_VALUE_BYTES - command.length() + 3));
+
+        assertThat(fits.getBytes(StandardCharsets.UTF_8)).hasSize(Topics.MAX_COMMAND_VALUE_BYTES);
+        assertThat(reader.read(fits.getBytes(StandardCharsets.UTF_8)).variables().get("v")).hasSizeGreaterThan(1000);
+        assertThatThrownBy(() -> reader.read(over.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.TOO_LARGE));
+    }
+
+    @Test
+    void aHookUrlLongerThanTheApiTakesIsSchemaInvalid() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z","notify_url":{"url":"https://h.example/%s"}}""";
+        String prefix = "https://h.example/";
+
+        assertThat(reader.read(command.formatted("a".repeat(HookUrls.MAX_URL - prefix.length()))
+                .getBytes(StandardCharsets.UTF_8)).notifyUrl().url()).hasSize(HookUrls.MAX_URL);
+        assertThatThrownBy(() -> reader.read(command.formatted("a".repeat(HookUrls.MAX_URL - prefix.length() + 1))
+                .getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
     }
 
     @Test
