@@ -63,6 +63,8 @@ public final class Topics {
      * the largest command and room for the error headers its DLQ copy adds.
      */
     public static final int MAX_DLQ_RECORD_BYTES = MAX_COMMAND_BYTES + 64 * 1024;
+    /** The largest record batch {@link #CALL_EVENTS} takes ({@code max.message.bytes}). */
+    public static final int MAX_EVENT_BYTES = 1024 * 1024;
 
     private static final Duration WEEK = Duration.ofDays(7);
 
@@ -86,7 +88,7 @@ public final class Topics {
         return List.of(
                 TopicSpec.deleting(CALL_COMMANDS, partitions, WEEK).maxMessageBytes(MAX_COMMAND_BYTES),
                 TopicSpec.deleting(CALL_COMMANDS_DLQ, small, Duration.ofDays(30)).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
-                TopicSpec.deleting(CALL_EVENTS, partitions, WEEK),
+                TopicSpec.deleting(CALL_EVENTS, partitions, WEEK).maxMessageBytes(MAX_EVENT_BYTES),
                 TopicSpec.deleting(CARRIER_CALLBACKS, partitions, Duration.ofDays(2)),
                 TopicSpec.compacted(CALL_CONTROL, small),
                 TopicSpec.compacted(ACCOUNT_CONFIG, small),

@@ -267,6 +267,24 @@ class Outbox {
         return db.sql("DELETE FROM dispatch.outbox WHERE id = ANY($1)").bind(0, ids).then();
     }
 
+    /**
+     * Moves rows that can never be published to {@code dispatch.outbox_rejected}, with {@code reason}: out of the
+     * relay's way, kept for operators.
+     */
+    Mono<Void> reject(Long[] ids, String reason) {
+        return db.sql("""
+                        WITH moved AS (
+                            DELETE FROM dispatch.outbox WHERE id = ANY($1)
+                            RETURNING id, event_id, request_id, event_type, sequence_number, payload, created_at)
+                        INSERT INTO dispatch.outbox_rejected (id, event_id, request_id, event_type, sequence_number,
+                                                              payload, created_at, reason)
+                        SELECT id, event_id, request_id, event_type, sequence_number, payload, created_at, $2
+                          FROM moved""")
+                .bind(0, ids)
+                .bind(1, reason)
+                .then();
+    }
+
     /** Marks published rows sent, kept until they are purged. */
     Mono<Void> markSent(Long[] ids) {
         return db.sql("UPDATE dispatch.outbox SET sent_at = now() WHERE id = ANY($1)").bind(0, ids).then();
@@ -294,12 +312,23 @@ class Outbox {
                 .one();
     }
 
-    /** Unsent rows and the age of the oldest, for the relay's gauges. */
+    /**
+     * Unsent rows, counted up to {@value #BACKLOG_COUNTED} and no further, and when the first of them (by id) was
+     * written, for the relay's gauges: both read from the unsent rows' index, so that measuring a backlog of millions
+     * (Kafka away for an hour) every poll does not read them all.
+     */
     Mono<Backlog> backlog() {
-        return db.sql("SELECT count(*), min(created_at) FROM dispatch.outbox WHERE sent_at IS NULL")
+        return db.sql("""
+                        SELECT (SELECT count(*) FROM (SELECT 1 FROM dispatch.outbox WHERE sent_at IS NULL
+                                                       LIMIT %d) counted),
+                               (SELECT created_at FROM dispatch.outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1)"""
+                        .formatted(BACKLOG_COUNTED))
                 .map(row -> new Backlog(row.get(0, Long.class), row.get(1, Instant.class)))
                 .one();
     }
+
+    /** How far the backlog is counted. */
+    static final int BACKLOG_COUNTED = 100_000;
 
     /** Deletes up to {@code limit} rows sent before {@code before}. */
     Mono<Long> purgeSentBefore(Instant before, int limit) {

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
@@ -38,7 +39,8 @@ import reactor.core.publisher.Sinks;
  * <p>Delivery: at least once per event, in order per request. A round whose publish fails (Kafka away, a timeout)
  * records nothing and is repeated until Kafka takes the events; an event is published again only when Kafka
  * acknowledged it but the relay could not record that (a crash or database failure in between) — a copy with the same
- * {@code event_id} and {@code sequence_number}, which consumers drop.
+ * {@code event_id} and {@code sequence_number}, which consumers drop. An event larger than a record of the topic may be
+ * is never published: it is moved to {@code dispatch.outbox_rejected} (decision 0115).
  *
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
  * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
@@ -55,6 +57,8 @@ public class OutboxRelay {
      * default poll interval, 100,000 a second), bounded so that a backlog of sent rows is worked off over several.
      */
     private static final int PURGE_BATCHES = 50;
+    /** Room for a record's own bytes beside its key and value: headers, lengths, its batch's header. */
+    private static final int RECORD_ROOM = 1024;
 
     private final Outbox outbox;
     private final TransactionalOperator transactions;
@@ -68,6 +72,8 @@ public class OutboxRelay {
     private final Counter failures;
     private final Counter roundTimeouts;
     private final Counter purged;
+    private final Counter rejected;
+    private final int maxEventBytes;
     private final Timer lag;
     private final Heartbeat progress;
 
@@ -75,11 +81,18 @@ public class OutboxRelay {
     OutboxRelay(Outbox outbox, ReactiveTransactionManager transactionManager, KafkaPublisher publisher,
                 OutboxProperties properties, Clock clock, MeterRegistry registry) {
         this(outbox, TransactionalOperator.create(transactionManager), publisher::publishAll, properties, clock,
-                registry);
+                registry, Math.min(publisher.maxRecordBytes(), Topics.MAX_EVENT_BYTES));
     }
 
     OutboxRelay(Outbox outbox, TransactionalOperator transactions, Function<List<OutboundRecord>, Mono<Void>> publish,
                 OutboxProperties properties, Clock clock, MeterRegistry registry) {
+        this(outbox, transactions, publish, properties, clock, registry, Topics.MAX_EVENT_BYTES);
+    }
+
+    /** @param maxEventBytes the largest record the events topic and the producer both take */
+    OutboxRelay(Outbox outbox, TransactionalOperator transactions, Function<List<OutboundRecord>, Mono<Void>> publish,
+                OutboxProperties properties, Clock clock, MeterRegistry registry, int maxEventBytes) {
+        this.maxEventBytes = maxEventBytes;
         this.outbox = outbox;
         this.transactions = transactions;
         this.publish = publish;
@@ -95,10 +108,14 @@ public class OutboxRelay {
         this.purged = Counter.builder("dialer.dispatcher.outbox.purged")
                 .description("Published call events deleted once past their retention (0 when none is kept)")
                 .register(registry);
+        this.rejected = Counter.builder("dialer.dispatcher.outbox.rejected")
+                .description("Call events too large for the events topic, moved to dispatch.outbox_rejected")
+                .register(registry);
         this.lag = Timer.builder("dialer.dispatcher.outbox.lag")
                 .description("From an event's commit to its publication").register(registry);
         Gauge.builder("dialer.dispatcher.outbox.pending", pending, AtomicLong::get)
-                .description("Call events committed but not yet published").register(registry);
+                .description("Call events committed but not yet published (counted up to 100,000)")
+                .register(registry);
         Gauge.builder("dialer.dispatcher.outbox.oldest.age", this, OutboxRelay::oldestAgeSeconds)
                 .description("Seconds the oldest unpublished call event has waited (0 when none)")
                 .baseUnit("seconds").register(registry);
@@ -191,17 +208,48 @@ public class OutboxRelay {
                 .flatMap(batch -> batch.isEmpty() ? Mono.just(0) : publishAndMark(batch));
     }
 
+    /**
+     * Publishes the batch and deletes (or marks) what Kafka took; an event too large for the topic is moved aside
+     * first ({@link #rejected}): published, it would fail the whole batch, in every round, for ever.
+     */
     private Mono<Integer> publishAndMark(List<Outbox.PendingEvent> batch) {
-        List<OutboundRecord> records = batch.stream()
-                .map(event -> OutboundRecord.of(Topics.CALL_EVENTS, event.requestId(),
-                        event.payload().getBytes(StandardCharsets.UTF_8)))
-                .toList();
-        Long[] ids = batch.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
-        return publish.apply(records)
+        List<Outbox.PendingEvent> publishable = new ArrayList<>(batch.size());
+        List<OutboundRecord> records = new ArrayList<>(batch.size());
+        List<Outbox.PendingEvent> tooLarge = new ArrayList<>();
+        for (Outbox.PendingEvent event : batch) {
+            OutboundRecord record = OutboundRecord.of(Topics.CALL_EVENTS, event.requestId(),
+                    event.payload().getBytes(StandardCharsets.UTF_8));
+            if (record.value().length + record.key().length() + RECORD_ROOM > maxEventBytes) {
+                tooLarge.add(event);
+            } else {
+                publishable.add(event);
+                records.add(record);
+            }
+        }
+        Long[] ids = publishable.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
+        Mono<Void> published = records.isEmpty() ? Mono.empty() : publish.apply(records)
                 .timeout(properties.publishTimeout())
                 .then(properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids))
-                .then(Mono.fromRunnable(() -> sent(batch)))
-                .thenReturn(batch.size());
+                .then(Mono.fromRunnable(() -> sent(publishable)));
+        return rejected(tooLarge).then(published).thenReturn(batch.size());
+    }
+
+    /**
+     * Events no topic record can hold (a carrier's text or a command's field larger than any bound foreseen): moved to
+     * {@code dispatch.outbox_rejected} in the round's transaction, logged and counted. Their requests' webhooks miss
+     * them; every other event goes on being published.
+     */
+    private Mono<Void> rejected(List<Outbox.PendingEvent> tooLarge) {
+        if (tooLarge.isEmpty()) {
+            return Mono.empty();
+        }
+        Long[] ids = tooLarge.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
+        String reason = "larger than the " + maxEventBytes + " bytes a " + Topics.CALL_EVENTS + " record may have";
+        return outbox.reject(ids, reason).then(Mono.fromRunnable(() -> tooLarge.forEach(event -> {
+            rejected.increment();
+            log.error("event {} of request {} ({} characters) is {}; moved to dispatch.outbox_rejected, not published",
+                    event.id(), event.requestId(), event.payload().length(), reason);
+        })));
     }
 
     private void sent(List<Outbox.PendingEvent> batch) {

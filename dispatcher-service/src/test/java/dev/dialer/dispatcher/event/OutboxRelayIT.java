@@ -148,6 +148,42 @@ class OutboxRelayIT {
     }
 
     @Test
+    void anEventTooLargeForTheTopicIsMovedAsideAndTheEventsAroundItArePublished() throws Exception {
+        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
+        serviceRelay.stop();
+        CallCommand command = command();
+        String tooLarge = "it-large-" + UUID.randomUUID();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
+            OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
+                    reachable::publishAll, properties(Duration.ZERO), Clock.systemUTC(), meters);
+            ledger.recordRequest(command).block(WAIT);
+            events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
+            // Larger than any record the topic or the producer takes, written between two events of another request.
+            db.sql("""
+                            INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+                            VALUES ($1, $1, 'call.status', 1, jsonb_build_object('pad', repeat('x', 1200000)))""")
+                    .bind(0, tooLarge).then().block(WAIT);
+            events.finishOnce(command, FinalStatus.EXHAUSTED, event -> event, Retry.max(0)).block(WAIT);
+
+            relay.drain().block(WAIT);
+
+            await().atMost(WAIT).until(() -> reader.of(command.requestId()).size() >= 2);
+            assertThat(reader.of(command.requestId())).extracting(event -> event.get("status").stringValue())
+                    .containsExactly("queued", "exhausted");
+            assertThat(rows(tooLarge)).isZero();
+            assertThat(db.sql("SELECT reason FROM dispatch.outbox_rejected WHERE request_id = $1")
+                    .bind(0, tooLarge).map(row -> row.get(0, String.class)).all().collectList().block(WAIT))
+                    .singleElement().asString().contains(Topics.CALL_EVENTS);
+            assertThat(meters.counter("dialer.dispatcher.outbox.rejected").count()).isEqualTo(1);
+            assertThat(meters.counter("dialer.dispatcher.outbox.failures").count()).isZero();
+            assertThat(reader.of(tooLarge)).isEmpty();
+        } finally {
+            serviceRelay.start();
+        }
+    }
+
+    @Test
     void keptEventsPastTheirRetentionArePurgedInOneTickThoughTheyFillSeveralBatches() {
         String old = "it-purge-old-" + UUID.randomUUID();
         String recent = "it-purge-recent-" + UUID.randomUUID();
