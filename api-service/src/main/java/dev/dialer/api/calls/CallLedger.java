@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
@@ -339,29 +340,31 @@ public class CallLedger implements AcceptedCalls {
     }
 
     /**
-     * When the per-callee cap lets the next call to each of {@code callees} through, in one query. A callee to whom
-     * {@code cap} attempts were dialled in the {@link #CAP_WINDOW} before {@code now} is mapped to the moment the
-     * oldest of its last {@code cap} attempts leaves the window; the others are absent (free now). Counts attempts
-     * the dialer placed, across campaigns, from when they were dialled (their first status after {@code queued}), as
-     * the dispatcher counts from when the carrier was asked (decision 0074): not from when they were queued, which
-     * may be hours earlier, and not those never dialled (cancelled while they waited, or waiting for a carrier).
+     * The attempts dialled to each of {@code callees} in the {@link #CAP_WINDOW} before {@code now}, at most the newest
+     * {@code cap} of each, newest first, in one query; a callee with none is absent. A callee with {@code cap} of them
+     * is free again when the oldest of those leaves the window. Counts attempts the dialer placed, across campaigns,
+     * from when they were dialled (their first status after {@code queued}), as the dispatcher counts from when the
+     * carrier was asked (decision 0074): not from when they were queued, which may be hours earlier, and not those
+     * never dialled (cancelled while they waited, or waiting for a carrier).
      */
-    public Mono<Map<String, Instant>> capsFreeAt(String accountId, Collection<String> callees, int cap, Instant now) {
+    public Mono<Map<String, List<Instant>>> recentDials(String accountId, Collection<String> callees, int cap,
+                                                        Instant now) {
         return db.sql("""
                         SELECT callee, dialled_at FROM (
                             SELECT callee, dialled_at,
                                    row_number() OVER (PARTITION BY callee ORDER BY dialled_at DESC) AS newest
                               FROM api.call_attempts
                              WHERE account_id = :account AND callee = ANY(:callees) AND dialled_at > :since) recent
-                         WHERE newest = :cap""")
+                         WHERE newest <= :cap ORDER BY callee, newest""")
                 .bind("account", accountId)
                 .bind("callees", callees.toArray(String[]::new))
                 .bind("since", OffsetDateTime.ofInstant(now.minus(CAP_WINDOW), ZoneOffset.UTC))
                 .bind("cap", cap)
                 .map((row, meta) -> Map.entry(row.get("callee", String.class),
-                        row.get("dialled_at", OffsetDateTime.class).toInstant().plus(CAP_WINDOW)))
+                        row.get("dialled_at", OffsetDateTime.class).toInstant()))
                 .all()
-                .collectMap(Map.Entry::getKey, Map.Entry::getValue);
+                .collect(Collectors.groupingBy(Map.Entry::getKey,
+                        Collectors.mapping(Map.Entry::getValue, Collectors.toList())));
     }
 
     /** Forgets applied event ids older than {@code keep}: redeliveries come within the topic's retention. */

@@ -12,6 +12,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -73,45 +76,73 @@ class OutgoingPreview {
         if (numbers.isEmpty()) {
             return Mono.just(new ListFacts(Set.of(), Map.of(), false));
         }
-        return Mono.zip(dnc.containing(account.id(), numbers), capsFreeAt(account, accountSettings, numbers, now),
+        return Mono.zip(dnc.containing(account.id(), numbers), recentDials(account, accountSettings, numbers, now),
                         campaigns.paused(account.id(), request.campaign()))
                 .map(found -> new ListFacts(found.getT1(), found.getT2(), found.getT3()));
     }
 
-    private Mono<Map<String, Instant>> capsFreeAt(Account account, AccountSettings accountSettings,
-                                                  List<String> numbers, Instant now) {
+    private Mono<Map<String, List<Instant>>> recentDials(Account account, AccountSettings accountSettings,
+                                                         List<String> numbers, Instant now) {
         Integer cap = accountSettings.perCalleeDailyCap();
         if (cap == null) {
             return Mono.just(Map.of());
         }
-        return ledger.capsFreeAt(account.id(), numbers, cap, now);
+        return ledger.recentDials(account.id(), numbers, cap, now);
     }
 
+    /**
+     * Each recipient's answer, in the list's order. A number the list names more than once is one call each time, as
+     * the send makes them: each call answered {@code dial} (dialled now) or {@code defer} (dialled when its wait ends)
+     * counts against the per-callee cap of the ones after it, as the dispatcher counts it when it claims them.
+     */
     private List<Map<String, Object>> rows(AccountSettings accountSettings, SendRequest request, ListFacts facts,
                                            Instant now) {
-        return request.recipients().stream().map(recipient -> row(accountSettings, request, recipient, facts, now))
+        Map<String, List<Instant>> dials = new HashMap<>();
+        facts.recentDials().forEach((callee, recent) -> dials.put(callee, new ArrayList<>(recent)));
+        return request.recipients().stream()
+                .map(recipient -> row(accountSettings, request, recipient, facts, dials, now))
                 .toList();
     }
 
     private Map<String, Object> row(AccountSettings accountSettings, SendRequest request,
-                                    SendRequest.Recipient recipient, ListFacts facts, Instant now) {
+                                    SendRequest.Recipient recipient, ListFacts facts, Map<String, List<Instant>> dials,
+                                    Instant now) {
         if (!recipient.valid()) {
             Map<String, Object> row = base(request, recipient, recipient.raw());
             row.put("decision", "rejected");
             row.put("error", Map.of("field", recipient.field(), "message", recipient.error()));
             return row;
         }
+        List<Instant> recent = dials.computeIfAbsent(recipient.e164(), callee -> new ArrayList<>());
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
-                facts.capFreesAt().get(recipient.e164()), now, facts.campaignPaused()));
+                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, facts.campaignPaused()));
+        if (decision.verdict() == PolicyDecision.Verdict.DIAL) {
+            recent.add(now);
+        } else if (decision.verdict() == PolicyDecision.Verdict.DEFER && decision.notBefore() != null) {
+            // Dialled when its wait ends (a paused campaign's calls wait for a resume nobody can foresee).
+            recent.add(decision.notBefore());
+        }
         return decided(request, recipient, decision);
     }
 
     /**
-     * What the lookups found for a list: numbers on the DNC list, when the cap frees each capped number, and whether
-     * the campaign is paused.
+     * When the cap lets the next call to a callee through, given its dials (past ones and the list's own): the
+     * {@code cap}-th newest leaving the cap's 24 hours; null when it has fewer than {@code cap}.
      */
-    private record ListFacts(Set<String> dnc, Map<String, Instant> capFreesAt, boolean campaignPaused) {
+    static Instant capFreesAt(List<Instant> dials, Integer cap) {
+        if (cap == null || dials.size() < cap) {
+            return null;
+        }
+        List<Instant> newestFirst = dials.stream().sorted(Comparator.reverseOrder()).toList();
+        return newestFirst.get(cap - 1).plus(CallLedger.CAP_WINDOW);
+    }
+
+    /**
+     * What the lookups found for a list: numbers on the DNC list, the newest dials of each capped number within the
+     * cap's 24 hours (as many as the cap), and whether the campaign is paused.
+     */
+    private record ListFacts(Set<String> dnc, Map<String, List<Instant>> recentDials, boolean campaignPaused) {
     }
 
     private Map<String, Object> decided(SendRequest request, SendRequest.Recipient recipient,
