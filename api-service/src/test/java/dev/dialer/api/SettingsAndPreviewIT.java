@@ -203,6 +203,45 @@ class SettingsAndPreviewIT extends RunningApiService {
     }
 
     @Test
+    void previewDoesNotCountADialTheCarrierRefusedForCapacityUntilItIsDialledAgain() throws Exception {
+        String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+        assertThat(put(key, """
+                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
+                .isEqualTo(200);
+        CallCommand refused = CallEventsProducer.command(account, UUID.randomUUID().toString(), "+919876500131",
+                null, null, 0);
+        try (CallEventsProducer events = new CallEventsProducer()) {
+            events.send(CallEventsProducer.event(refused, EventType.STATUS, 1, "queued").build());
+            events.send(CallEventsProducer.event(refused, EventType.STATUS, 2, "initiated").build());
+            // The carrier's 503 "Max Calls In Progress": the attempt waits under its number, its dial given back.
+            events.send(CallEventsProducer.event(refused, EventType.DEFERRED, 3, null).reason("capacity").build());
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> statusOfOnlyCall(key).equals("deferred"));
+        String body = """
+                {"bridge":"918068281234","to":"9876500131","flow_id":"1"}""";
+
+        JsonNode row = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, body)).get("data").get(0);
+
+        assertThat(row.get("decision").asString()).as(row.toString()).isEqualTo("dial");
+
+        try (CallEventsProducer events = new CallEventsProducer()) {
+            events.send(CallEventsProducer.event(refused, EventType.STATUS, 4, "initiated").build());
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> statusOfOnlyCall(key).equals("initiated"));
+
+        row = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, body)).get("data").get(0);
+
+        assertThat(row.get("decision").asString()).as("dialled again: counted").isEqualTo("defer");
+        assertThat(row.get("reason").asString()).isEqualTo("callee_cap");
+    }
+
+    private String statusOfOnlyCall(String key) throws Exception {
+        JsonNode calls = json(get("/api/v2/calls?limit=10", key)).get("data");
+        return calls.size() == 1 ? calls.get(0).get("status").asString() : "";
+    }
+
+    @Test
     void previewCountsTheCalleeCapFromWhenAnAttemptWasDialledNotWhenItWasQueued() throws Exception {
         String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
         String key = TestAccounts.ensure(account);

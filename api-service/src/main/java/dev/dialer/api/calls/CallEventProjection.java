@@ -4,6 +4,7 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import java.time.Instant;
+import java.util.Set;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
@@ -25,6 +26,9 @@ class CallEventProjection {
 
     /** What applying an event did. */
     enum Result { APPLIED, DUPLICATE }
+
+    /** The reasons of a {@code call.deferred} that gives its attempt's dial back (the dispatcher's words). */
+    private static final Set<String> DIALS_GIVEN_BACK = Set.of("capacity", "carrier_unavailable");
 
     private final DatabaseClient db;
     private final TransactionalOperator transactions;
@@ -50,7 +54,29 @@ class CallEventProjection {
     private Mono<Void> change(CallEvent event) {
         return event.eventType() == EventType.CANCEL_REJECTED
                 ? noteCancelRejected(event)
-                : upsertCall(event).then(upsertAttempt(event));
+                : upsertCall(event).then(upsertAttempt(event)).then(undial(event));
+    }
+
+    /**
+     * A dial the carrier refused for capacity, or that no carrier placed, is given back: its attempt waits under the
+     * same number ({@code call.deferred}, {@code reason=capacity} or {@code carrier_unavailable}) and the dispatcher no
+     * longer counts it for the per-callee cap (its ledger forgets when the carrier was asked), so neither does the
+     * preview: the attempt counts again from its next dial. An event older than the attempt's latest status is left.
+     */
+    private Mono<Void> undial(CallEvent event) {
+        if (event.eventType() != EventType.DEFERRED || event.attempt() == null
+                || !DIALS_GIVEN_BACK.contains(event.reason())) {
+            return Mono.empty();
+        }
+        return db.sql("""
+                        UPDATE api.call_attempts SET dialled_at = NULL
+                         WHERE call_id = :id AND number = :number AND account_id = :account
+                           AND last_sequence < :sequence""")
+                .bind("id", event.requestId())
+                .bind("number", event.attempt().number())
+                .bind("account", event.accountId())
+                .bind("sequence", event.sequenceNumber())
+                .then();
     }
 
     /** The first time a cancel came too late; a call the read model does not know yet is left alone. */
