@@ -4,8 +4,8 @@ import com.google.i18n.phonenumbers.NumberParseException;
 import com.google.i18n.phonenumbers.PhoneNumberToTimeZonesMapper;
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber;
-import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.Destination;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -16,17 +16,22 @@ import java.time.ZonedDateTime;
 import java.time.zone.ZoneOffsetTransition;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * When a number may be called: its calling window in the recipient's local time. A number's time zones come from
- * libphonenumber; where a number spans several zones the strictest rule applies: the window must be open in all of
- * them at once. A destination that is not a number (a SIP URI, a registered user) is timed by {@link #zonesFor}.
+ * libphonenumber, or, where it names only every zone of a calling code several countries share, from the tz database's
+ * zones of the number's own country ({@link #zonesOf}). Where a number spans several zones the strictest rule applies:
+ * the window must be open in all of them at once. A destination that is not a number (a SIP URI, a registered user) is
+ * timed by {@link #zonesFor}.
  */
 public final class CallingWindows {
 
     private static final PhoneNumberUtil UTIL = PhoneNumberUtil.getInstance();
     private static final PhoneNumberToTimeZonesMapper ZONES = PhoneNumberToTimeZonesMapper.getInstance();
+    /** The zones the JDK can tell the local time of (libphonenumber's "unknown" is not one of them). */
+    private static final Set<String> JDK_ZONES = Set.copyOf(ZoneId.getAvailableZoneIds());
     /** How far ahead a common opening is looked for; windows that never overlap fall back to the most zones at once. */
     private static final int DAYS_AHEAD = 3;
 
@@ -37,9 +42,10 @@ public final class CallingWindows {
      * The time zones a destination's calling window is applied in: a phone number's own ({@link #zonesOf}); for a SIP
      * URI or a registered user, which have no number, the caller ID's own ({@link #zonesOf}: area by area, so a
      * New York caller ID gives New York's) when it is a number of the account's default region or the account names
-     * none, else every zone of that region (ADR 0072). A country's zones can be far apart (the whole of +1 runs from
-     * Guam to Samoa), which is why the caller ID's area comes first: the strict rule applies to several zones as to a
-     * number's.
+     * none, else every zone of that region: its calling code's, or, where several countries share the code, the
+     * region's own in the tz database (ADR 0072, 0113). A country's zones can be far apart (the United States' run from
+     * Hawaii to New York), which is why the caller ID's area comes first: the strict rule applies to several zones as
+     * to a number's.
      *
      * @param to            the command's {@code to}
      * @param callerId      the caller ID, E.164
@@ -54,6 +60,9 @@ public final class CallingWindows {
         if (regionCountry == 0 || regionCountry == callerCountry) {
             return callerCountry == 0 ? List.of(ZoneOffset.UTC) : zonesOf(callerId);
         }
+        if (sharedCallingCode(regionCountry)) {
+            return zonesOfRegion(defaultRegion, regionCountry);
+        }
         return countryZones(regionCountry);
     }
 
@@ -67,45 +76,86 @@ public final class CallingWindows {
 
     /** Every zone of a country calling code (libphonenumber's country-level entry); UTC for none. */
     private static List<ZoneId> countryZones(int countryCode) {
-        if (countryCode == 0) {
-            return List.of(ZoneOffset.UTC);
-        }
+        List<ZoneId> zones = countryCode == 0 ? List.of() : known(countryZoneIds(countryCode));
+        return zones.isEmpty() ? List.of(ZoneOffset.UTC) : zones;
+    }
+
+    private static List<String> countryZoneIds(int countryCode) {
         // A national number of "0" matches no area, so the look-up falls back to the country code's own entry.
-        return known(ZONES.getTimeZonesForGeographicalNumber(new Phonenumber.PhoneNumber()
-                .setCountryCode(countryCode).setNationalNumber(0)));
+        return ZONES.getTimeZonesForGeographicalNumber(new Phonenumber.PhoneNumber()
+                .setCountryCode(countryCode).setNationalNumber(0));
     }
 
     private static List<ZoneId> known(List<String> ids) {
         List<ZoneId> zones = new ArrayList<>();
         for (String id : ids) {
-            if (!PhoneNumberToTimeZonesMapper.getUnknownTimeZone().equals(id)) {
+            if (JDK_ZONES.contains(id)) {
                 zones.add(ZoneId.of(id));
             }
         }
-        return zones.isEmpty() ? List.of(ZoneOffset.UTC) : zones;
+        return zones;
     }
 
     /**
-     * The time zones of an E.164 number. A number libphonenumber cannot place (an area code newer than its data, a
-     * number it does not know the type of) has every zone of its country calling code, under the strict rule like any
-     * number of several zones: UTC is nobody's local time. Only a number without a country of its own (the
-     * international freephone +800, the other non-geographic codes) or one that cannot be read is timed in UTC.
+     * The time zones of an E.164 number: its area's where libphonenumber places it in one (a New York fixed line has
+     * New York's). Where libphonenumber names no zone or every zone of the calling code (a mobile, an area code newer
+     * than its data) and several countries share that code, the zones its own country has in the tz database's
+     * {@code zone.tab}: a Jamaican mobile has Jamaica's, not every zone of +1 from Guam to Samoa. Its own country is
+     * the one region of the calling code whose numbering plan holds it; a number several regions' plans hold (a +1
+     * toll-free number) keeps every zone of its calling code, as does one no plan holds, one of a country
+     * {@code zone.tab} lists no zone for, and one of a calling code of one country that libphonenumber cannot place.
+     * Several zones are under the strict rule: UTC is nobody's local time. Only a number without a country of its own
+     * (the international freephone +800, the other non-geographic codes) or one that cannot be read is timed in UTC.
      */
     public static List<ZoneId> zonesOf(String e164) {
-        List<ZoneId> zones = new ArrayList<>();
-        int countryCode = 0;
+        Phonenumber.PhoneNumber number;
         try {
-            Phonenumber.PhoneNumber number = UTIL.parse(e164, null);
-            countryCode = number.getCountryCode();
-            for (String id : ZONES.getTimeZonesForNumber(number)) {
-                if (!PhoneNumberToTimeZonesMapper.getUnknownTimeZone().equals(id)) {
-                    zones.add(ZoneId.of(id));
-                }
-            }
+            number = UTIL.parse(e164, null);
         } catch (NumberParseException | RuntimeException e) {
             // An unparsable number has no known zone; it is refused elsewhere, the window check must not fail.
+            return List.of(ZoneOffset.UTC);
+        }
+        List<String> ids = ZONES.getTimeZonesForNumber(number);
+        List<ZoneId> zones = known(ids);
+        int countryCode = number.getCountryCode();
+        if (sharedCallingCode(countryCode) && (zones.isEmpty() || namesEveryZoneOf(countryCode, ids))) {
+            return zonesOfRegion(ownRegion(number), countryCode);
         }
         return zones.isEmpty() ? countryZones(countryCode) : zones;
+    }
+
+    private static boolean sharedCallingCode(int countryCode) {
+        return UTIL.getRegionCodesForCountryCode(countryCode).size() > 1;
+    }
+
+    /** Whether {@code ids} are the calling code's own entry, not an area's (which names fewer: New York's alone). */
+    private static boolean namesEveryZoneOf(int countryCode, List<String> ids) {
+        List<String> country = countryZoneIds(countryCode);
+        return ids.size() >= country.size() && ids.containsAll(country);
+    }
+
+    /** The tz database's zones of {@code region}, a region of {@code countryCode}; the code's where it lists none. */
+    private static List<ZoneId> zonesOfRegion(String region, int countryCode) {
+        List<ZoneId> zones = RegionZones.of(region);
+        return zones.isEmpty() ? countryZones(countryCode) : zones;
+    }
+
+    /**
+     * The one region of its calling code whose numbering plan {@code number} belongs to; null when it belongs to none
+     * or to several. libphonenumber's {@code getRegionCodeForNumber} answers the first of several: a +1 toll-free
+     * number, valid across the whole plan, would be the United States', and called on their hours in Guam.
+     */
+    private static String ownRegion(Phonenumber.PhoneNumber number) {
+        String own = null;
+        for (String region : UTIL.getRegionCodesForCountryCode(number.getCountryCode())) {
+            if (UTIL.isValidNumberForRegion(number, region)) {
+                if (own != null) {
+                    return null;
+                }
+                own = region;
+            }
+        }
+        return own;
     }
 
     /** Whether {@code window} is open at {@code now} in every zone of {@code e164}. */

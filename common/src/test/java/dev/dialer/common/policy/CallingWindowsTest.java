@@ -3,6 +3,9 @@ package dev.dialer.common.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
@@ -105,6 +108,74 @@ class CallingWindowsTest {
         }
         // A number with no country of its own (international freephone) has no local time but UTC.
         assertThat(CallingWindows.zonesOf("+80012345678")).containsExactly(ZoneOffset.UTC);
+    }
+
+    @Test
+    void aMobileOfACallingCodeSeveralCountriesShareHasItsOwnCountrysZones() {
+        // libphonenumber gives a Jamaican mobile every zone of +1, from Guam to Samoa.
+        assertThat(CallingWindows.zonesOf("+18762101234")).containsExactly(ZoneId.of("America/Jamaica"));
+    }
+
+    @Test
+    void aKazakhMobileOpensInKazakhstansWindowNotWhereMostZonesOfPlusSevenAreOpen() {
+        // +7's zones (Kaliningrad to Kamchatka) never share two hours: the most-zones fallback answered 21:00 UTC,
+        // 02:00 in Almaty.
+        CallingWindow eightToTen = new CallingWindow(LocalTime.of(8, 0), LocalTime.of(10, 0));
+
+        Instant opening = CallingWindows.nextOpening("+77710009998", eightToTen, Instant.parse("2026-01-14T06:00:00Z"));
+
+        assertThat(eightToTen.contains(opening.atZone(ZoneId.of("Asia/Almaty")).toLocalTime())).as(opening.toString())
+                .isTrue();
+    }
+
+    @Test
+    void aNumberOfAnAreaCodeNewerThanTheZoneDataHasItsCountrysZones() throws IOException {
+        assertThat(CallingWindows.zonesOf("+17382001234"))
+                .isSubsetOf(zoneTab("US"))
+                .contains(ZoneId.of("America/New_York"), ZoneId.of("America/Chicago"), ZoneId.of("Pacific/Honolulu"))
+                .doesNotContain(ZoneId.of("Pacific/Guam"), ZoneId.of("Pacific/Pago_Pago"));
+        assertThat(CallingWindows.zonesOf("+12732001234"))
+                .isSubsetOf(zoneTab("CA"))
+                .contains(ZoneId.of("America/Toronto"), ZoneId.of("America/Vancouver"))
+                .doesNotContain(ZoneId.of("Pacific/Guam"), ZoneId.of("Pacific/Pago_Pago"));
+    }
+
+    @Test
+    void aNumberLibphonenumberPlacesInAnAreaOrThatHasACallingCodeOfItsOwnKeepsItsZones() {
+        assertThat(CallingWindows.zonesOf(NEW_YORK)).containsExactly(ZoneId.of("America/New_York"));
+        assertThat(CallingWindows.zonesOf("+18769261234")).containsExactly(ZoneId.of("America/Jamaica"));
+        assertThat(CallingWindows.zonesOf("+74951234567")).containsExactly(ZoneId.of("Europe/Moscow"));
+        assertThat(CallingWindows.zonesOf("+4915123456789")).containsExactly(ZoneId.of("Europe/Berlin"));
+    }
+
+    @Test
+    void aTollFreeNumberValidAcrossItsCallingCodeKeepsEveryZoneOfIt() {
+        // libphonenumber names the United States as its region only because it is the first of +1's.
+        assertThat(CallingWindows.zonesOf(US_TOLL_FREE))
+                .contains(ZoneId.of("Pacific/Guam"), ZoneId.of("America/Puerto_Rico"), ZoneId.of("America/New_York"));
+    }
+
+    @Test
+    void aNonPhoneDestinationOfAnAccountInACountrySharingItsCallingCodeHasThatCountrysZones() throws IOException {
+        String sip = "sip:alice@pbx.example.com";
+        String indianCaller = "+918068281234";
+
+        assertThat(CallingWindows.zonesFor(sip, indianCaller, "JM")).containsExactly(ZoneId.of("America/Jamaica"));
+        assertThat(CallingWindows.zonesFor(sip, indianCaller, "US")).isSubsetOf(zoneTab("US"))
+                .contains(ZoneId.of("America/New_York")).doesNotContain(ZoneId.of("Pacific/Guam"));
+        assertThat(CallingWindows.zonesFor(sip, indianCaller, "DE")).containsExactly(ZoneId.of("Europe/Berlin"));
+    }
+
+    /** The zones {@code zone.tab} lists for {@code country}, read here as a reader of the file would. */
+    private static List<ZoneId> zoneTab(String country) throws IOException {
+        try (InputStream in = CallingWindowsTest.class.getResourceAsStream("/tz/zone.tab")) {
+            return new String(in.readAllBytes(), StandardCharsets.US_ASCII).lines()
+                    .filter(row -> !row.startsWith("#"))
+                    .map(row -> row.split("\t"))
+                    .filter(columns -> columns[0].equals(country) && ZoneId.getAvailableZoneIds().contains(columns[2]))
+                    .map(columns -> ZoneId.of(columns[2]))
+                    .toList();
+        }
     }
 
     private static long openZones(List<ZoneId> zones, CallingWindow window, Instant at) {
