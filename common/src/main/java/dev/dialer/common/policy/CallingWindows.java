@@ -6,6 +6,7 @@ import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import dev.dialer.common.contract.Destination;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -14,6 +15,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.zone.ZoneOffsetTransition;
+import java.time.zone.ZoneRules;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -173,32 +175,36 @@ public final class CallingWindows {
 
     /**
      * The first instant at or after {@code now} at which {@code window} is open in every one of {@code zones}
-     * ({@link #zonesFor}): {@code now} itself when it is open already.
+     * ({@link #zonesFor}): {@code now} itself when it is open already. A window opens in a zone at its start or when
+     * the zone's clocks change (a window of 20:00–01:30, closed at 01:45 summer time, opens at the change back to
+     * 01:00 winter time), so the instants looked at are those, over the next few days.
      */
     public static Instant nextOpening(List<ZoneId> zones, CallingWindow window, Instant now) {
         if (openInAll(zones, window, now)) {
             return now;
         }
-        TreeSet<Instant> starts = windowStarts(zones, window, now);
-        for (Instant candidate : starts) {
+        TreeSet<Instant> openings = windowStarts(zones, window, now);
+        openings.addAll(clockChanges(zones, now));
+        for (Instant candidate : openings) {
             if (openInAll(zones, window, candidate)) {
                 return candidate;
             }
         }
         // The zones' windows never overlap: the strict rule cannot be met whole, so it is met as far as it can be: the
         // window must be open in as many of the zones as it is at once at best within a day. That many is reached at
-        // a zone's opening (a count of open zones only grows when one opens), so now or one of the day's starts has
-        // it. A day later the same instants come round with the same counts, so the same answer comes when asked
-        // then, and a call made to wait for it is dialled then, not made to wait again (unless clocks change between).
-        Instant dayAhead = now.plus(java.time.Duration.ofDays(1));
+        // a zone's opening (a count of open zones only grows when one opens: at its start or a change of its clocks),
+        // so now or one of the day's openings has it. A day later the same instants come round with the same counts,
+        // so the same answer comes when asked then, and a call made to wait for it is dialled then, not made to wait
+        // again (unless clocks change between).
+        Instant dayAhead = now.plus(Duration.ofDays(1));
         int most = openCount(zones, window, now);
-        for (Instant candidate : starts.headSet(dayAhead, true)) {
+        for (Instant candidate : openings.headSet(dayAhead, true)) {
             most = Math.max(most, openCount(zones, window, candidate));
         }
         if (openCount(zones, window, now) == most) {
             return now;
         }
-        for (Instant candidate : starts.headSet(dayAhead, true)) {
+        for (Instant candidate : openings.headSet(dayAhead, true)) {
             if (openCount(zones, window, candidate) == most) {
                 return candidate;
             }
@@ -228,6 +234,21 @@ public final class CallingWindows {
             }
         }
         return starts;
+    }
+
+    /** The instants after {@code now} at which a zone's clocks change, as far ahead as window starts are looked. */
+    private static TreeSet<Instant> clockChanges(List<ZoneId> zones, Instant now) {
+        Instant horizon = now.plus(Duration.ofDays(DAYS_AHEAD + 1));
+        TreeSet<Instant> changes = new TreeSet<>();
+        for (ZoneId zone : zones) {
+            ZoneRules rules = zone.getRules();
+            ZoneOffsetTransition change = rules.nextTransition(now);
+            while (change != null && !change.getInstant().isAfter(horizon)) {
+                changes.add(change.getInstant());
+                change = rules.nextTransition(change.getInstant());
+            }
+        }
+        return changes;
     }
 
     /**

@@ -166,6 +166,18 @@ class CallingWindowsTest {
         assertThat(CallingWindows.zonesFor(sip, indianCaller, "DE")).containsExactly(ZoneId.of("Europe/Berlin"));
     }
 
+    @Test
+    void aWindowThatReopensWhenTheClocksGoBackOpensThen() {
+        // 05:45 UTC on 2026-11-01 is 01:45 EDT, after a 20:00–01:30 window; at 06:00 UTC New York's clocks go back to
+        // 01:00 EST, inside it again.
+        CallingWindow lateEvening = new CallingWindow(LocalTime.of(20, 0), LocalTime.of(1, 30));
+        Instant quarterToTwoSummerTime = Instant.parse("2026-11-01T05:45:00Z");
+
+        assertThat(CallingWindows.isOpen(NEW_YORK, lateEvening, quarterToTwoSummerTime)).isFalse();
+        assertThat(CallingWindows.nextOpening(NEW_YORK, lateEvening, quarterToTwoSummerTime))
+                .isEqualTo(Instant.parse("2026-11-01T06:00:00Z"));
+    }
+
     /** The zones {@code zone.tab} lists for {@code country}, read here as a reader of the file would. */
     private static List<ZoneId> zoneTab(String country) throws IOException {
         try (InputStream in = CallingWindowsTest.class.getResourceAsStream("/tz/zone.tab")) {
