@@ -2,13 +2,16 @@ package dev.dialer.dispatcher.retry;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
+import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
 import dev.dialer.dispatcher.policy.KnownControls;
 import dev.dialer.dispatcher.resilience.Heartbeat;
+import dev.dialer.dispatcher.resilience.InfraRetry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,9 +22,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -69,6 +74,8 @@ public class RetryScheduler {
     private static final Duration CARRIER_RECHECK = Duration.ofSeconds(5);
     /** The reason of a row the lanes parked for their backlog. */
     private static final String PARKED = "parked";
+    /** {@code error.code} of a request whose waiting attempt's command Kafka refuses for its size. */
+    static final String COMMAND_TOO_LARGE = "command_too_large";
 
     private final RetrySchedule schedule;
     private final WaitEndCheck waitEndCheck;
@@ -80,13 +87,16 @@ public class RetryScheduler {
     private final Predicate<CallCommand> campaignPaused;
     private final Duration pauseRecheck;
     private final Heartbeat progress;
+    private final BiFunction<CallCommand, String, Mono<Void>> endFailed;
 
     @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
                    RetryProperties properties, Clock clock, RetryMetrics metrics, CarrierReadiness carrier,
-                   KnownControls controls) {
+                   KnownControls controls, CallEvents events) {
         this(schedule, waitEndCheck, publisher::publish, properties, clock, metrics, carrier::accepting,
-                controls::paused, controls.pauseRecheck());
+                controls::paused, controls.pauseRecheck(), (command, message) -> events.finishOnce(command,
+                        FinalStatus.FAILED, event -> event.error(COMMAND_TOO_LARGE, message),
+                        InfraRetry.brief("end request " + command.requestId())));
     }
 
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
@@ -100,6 +110,20 @@ public class RetryScheduler {
                    RetryProperties properties, Clock clock, RetryMetrics metrics,
                    Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> campaignPaused,
                    Duration pauseRecheck) {
+        this(schedule, waitEndCheck, publish, properties, clock, metrics, carrierAccepting, campaignPaused,
+                pauseRecheck, (command, message) -> Mono.error(new IllegalStateException(
+                        "this scheduler ends no request")));
+    }
+
+    /**
+     * @param endFailed ends a request {@code failed} with {@value #COMMAND_TOO_LARGE} and the message given: its
+     *                  waiting attempt's command is larger than Kafka takes
+     */
+    RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
+                   RetryProperties properties, Clock clock, RetryMetrics metrics,
+                   Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> campaignPaused,
+                   Duration pauseRecheck, BiFunction<CallCommand, String, Mono<Void>> endFailed) {
+        this.endFailed = endFailed;
         this.campaignPaused = campaignPaused;
         this.pauseRecheck = pauseRecheck;
         this.schedule = schedule;
@@ -307,11 +331,37 @@ public class RetryScheduler {
                         // the lane's budget, be parked here again).
                         : keep(row, CARRIER_RECHECK, metrics::held))
                 .thenReturn(true)
+                .onErrorResume(RetryScheduler::refusedForItsSize, error -> endUnpublishable(row, moved, error))
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
                             row.command().requestId(), row.attempt(), error.toString());
                     return Mono.just(false);
                 });
+    }
+
+    /**
+     * A command Kafka refuses for its size (one that reached the topic compressed before the dialer refused such
+     * commands at intake, or a topic whose limit was lowered since) would be refused at every lease, for ever, and
+     * its request would never end: the request ends {@code failed}, with {@value #COMMAND_TOO_LARGE}, and the row is
+     * dropped. The caller ID's later rows are fired in their turn.
+     */
+    private Mono<Boolean> endUnpublishable(ScheduledAttempt row, Moved moved, Throwable error) {
+        CallCommand command = row.command().withAttempt(row.attempt());
+        String message = "attempt " + row.attempt() + "'s command could not be published again: " + error.getMessage();
+        log.error("retry of request {} attempt {} is refused by Kafka for its size; the request ends failed: {}",
+                command.requestId(), row.attempt(), error.toString());
+        return endFailed.apply(command, message)
+                .then(Mono.fromRunnable(() -> moved.dropped(row)))
+                .thenReturn(true);
+    }
+
+    private static boolean refusedForItsSize(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof RecordTooLargeException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -356,6 +357,47 @@ class RetrySchedulerTest {
         assertThat(claims).as("a full claim, but its rows are still in the schedule: no second claim").hasSize(1);
         assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "fired").counter().count()).isZero();
         assertThat(scheduler.lastProgress()).as("published again and again is not progress").isNull();
+    }
+
+    @Test
+    void aRowKafkaRefusesForItsSizeEndsItsRequestFailedAndTheCallerIdsLaterRowsAreFired() {
+        Instant base = Instant.parse("2026-01-01T10:00:00Z");
+        ScheduledAttempt tooLarge = new ScheduledAttempt(command(), 2, base, "retry", base);
+        List<ScheduledAttempt> rows = List.of(tooLarge,
+                new ScheduledAttempt(command(), 1, base.plusMillis(1), "parked", base.plusMillis(1)),
+                new ScheduledAttempt(command(), 1, base.plusMillis(2), "parked", base.plusMillis(2)));
+        List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule threeDue = new RetrySchedule(null) {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
+                                                ScheduledAttempt after) {
+                return Flux.fromIterable(rows);
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> moved) {
+                return Mono.fromRunnable(() -> removed.addAll(moved));
+            }
+        };
+        List<String> published = Collections.synchronizedList(new ArrayList<>());
+        List<String> ended = Collections.synchronizedList(new ArrayList<>());
+        RetryScheduler scheduler = new RetryScheduler(threeDue, (command, attempt) -> Mono.just(true),
+                record -> new String(record.value()).contains(tooLarge.command().requestId())
+                        ? Mono.error(new RecordTooLargeException("larger than max.message.bytes"))
+                        : Mono.fromRunnable(() -> published.add(new String(record.value()))),
+                claiming(10), Clock.systemUTC(), new RetryMetrics(new SimpleMeterRegistry()), command -> true,
+                command -> false, Duration.ofMinutes(5),
+                (command, message) -> Mono.fromRunnable(() -> ended.add(command.requestId() + "#" + command.attempt()
+                        + ": " + message)));
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(published).as("the caller ID's later rows, in their turn").hasSize(2)
+                .allSatisfy(value -> assertThat(value).doesNotContain(tooLarge.command().requestId()));
+        assertThat(ended).singleElement().asString()
+                .startsWith(tooLarge.command().requestId() + "#2: ")
+                .contains("larger than max.message.bytes");
+        assertThat(removed).containsExactlyInAnyOrderElementsOf(rows);
     }
 
     private static CallCommand command() {
