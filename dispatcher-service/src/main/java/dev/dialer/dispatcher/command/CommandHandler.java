@@ -149,7 +149,8 @@ class CommandHandler {
      */
     private Mono<CommandOutcome> deadLetter(InboundRecord record, ContractViolation violation) {
         return deadLetters.send(record, violation)
-                .retryWhen(InfraRetry.untilRecovered("dead-letter command"))
+                // Not only outages: a record acknowledged without its copy would be lost.
+                .retryWhen(InfraRetry.untilDone("dead-letter command"))
                 .doOnNext(copy -> {
                     log.warn("command at {}-{}@{} is {}: {}; sent to {} ({})", record.topic(), record.partition(),
                             record.offset(), violation.code().wire(), violation.getMessage(),
