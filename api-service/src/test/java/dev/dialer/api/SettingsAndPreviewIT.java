@@ -139,10 +139,7 @@ class SettingsAndPreviewIT extends RunningApiService {
     @Test
     void previewAnswersEachRecipientFromTheDialPolicyWithoutQueuingAnything() throws Exception {
         String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
-        String key = TestAccounts.ensure(account);
-        assertThat(put(key, """
-                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
-                .isEqualTo(200);
+        String key = capOfOneAllDay(account);
         assertThat(putDnc(key, "9876500100").statusCode()).isEqualTo(200);
         // Another account's DNC entry is that account's business: it must not block this one's call.
         assertThat(putDnc(TestAccounts.ensure("it-preview-other"), "9876500102").statusCode()).isEqualTo(200);
@@ -185,10 +182,7 @@ class SettingsAndPreviewIT extends RunningApiService {
 
     @Test
     void previewCountsTheListsOwnCallsToANumberAgainstTheCap() throws Exception {
-        String key = TestAccounts.ensure("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
-        assertThat(put(key, """
-                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
-                .isEqualTo(200);
+        String key = capOfOneAllDay("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
         Instant asked = Instant.now();
 
         JsonNode rows = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, """
@@ -205,10 +199,7 @@ class SettingsAndPreviewIT extends RunningApiService {
     @Test
     void previewDoesNotCountADialTheCarrierRefusedForCapacityUntilItIsDialledAgain() throws Exception {
         String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
-        String key = TestAccounts.ensure(account);
-        assertThat(put(key, """
-                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
-                .isEqualTo(200);
+        String key = capOfOneAllDay(account);
         CallCommand refused = CallEventsProducer.command(account, UUID.randomUUID().toString(), "+919876500131",
                 null, null, 0);
         try (CallEventsProducer events = new CallEventsProducer()) {
@@ -236,6 +227,15 @@ class SettingsAndPreviewIT extends RunningApiService {
         assertThat(row.get("reason").asString()).isEqualTo("callee_cap");
     }
 
+    /** The account's API key, its settings put to one call a day per callee and calls at any hour. */
+    private String capOfOneAllDay(String account) throws Exception {
+        String key = TestAccounts.ensure(account);
+        assertThat(put(key, """
+                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
+                .isEqualTo(200);
+        return key;
+    }
+
     private String statusOfOnlyCall(String key) throws Exception {
         JsonNode calls = json(get("/api/v2/calls?limit=10", key)).get("data");
         return calls.size() == 1 ? calls.get(0).get("status").asString() : "";
@@ -244,10 +244,7 @@ class SettingsAndPreviewIT extends RunningApiService {
     @Test
     void previewCountsTheCalleeCapFromWhenAnAttemptWasDialledNotWhenItWasQueued() throws Exception {
         String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
-        String key = TestAccounts.ensure(account);
-        assertThat(put(key, """
-                {"calling_window":{"start":"00:00","end":"00:00"},"per_callee_daily_cap":1}""").statusCode())
-                .isEqualTo(200);
+        String key = capOfOneAllDay(account);
         // Queued 25 hours ago, outside the cap's 24 hours, but dialled only an hour ago: the dispatcher counts it
         // from its dial, until 23 hours from now.
         Instant dialled = Instant.now().minus(Duration.ofHours(1));
