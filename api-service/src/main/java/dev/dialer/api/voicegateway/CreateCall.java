@@ -39,7 +39,8 @@ import java.util.Set;
 record CreateCall(String callerId, String to, String applicationSid, Hook notifyUrl, Hook actionHook,
                   Map<String, Object> carrierOptions) {
 
-    private static final Set<String> MAPPED = Set.of("from", "to", "application_sid", "notifyUrl", "actionHook");
+    private static final Set<String> MAPPED = Set.of("from", "to", "application_sid", "notifyUrl", "call_status_hook",
+            "actionHook");
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
     /** A day: the longest ring or call a value here may ask for. */
     static final long MAX_SECONDS = 86_400;
@@ -56,7 +57,9 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         String callerId = number(body.get("from"), "from", defaultRegion, errors);
         String to = callee(body.get("to"), defaultRegion, errors);
         Object application = body.get("application_sid");
-        if (!(application instanceof String sid) || sid.isBlank()) {
+        if (application != null && !(application instanceof String)) {
+            errors.add(new FieldProblem("application_sid", "must be a string"));
+        } else if (!(application instanceof String sid) || sid.isBlank()) {
             // The dispatcher runs an application by its sid; a call_hook alone names none it could run.
             errors.add(new FieldProblem("application_sid", body.get("call_hook") != null
                     ? "is required: call_hook alone is not supported, create an application for it"
@@ -64,16 +67,10 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         } else if (sid.length() > MAX_APPLICATION_SID) {
             errors.add(new FieldProblem("application_sid", "must be at most " + MAX_APPLICATION_SID + " characters"));
         }
-        Hook notifyUrl = hook(body.get("notifyUrl"), "notifyUrl", errors);
+        Hook notifyUrl = statusHook(body, errors);
         Hook actionHook = hook(body.get("actionHook"), "actionHook", errors);
-        Object timeout = body.get("timeout");
-        if (timeout != null && !wholeSeconds(timeout)) {
-            errors.add(new FieldProblem("timeout", "must be a whole number of seconds from 1 to " + MAX_SECONDS));
-        }
-        Object timeLimit = body.get("timeLimit");
-        if (timeLimit != null && !wholeSeconds(timeLimit)) {
-            errors.add(new FieldProblem("timeLimit", "must be a whole number of seconds from 1 to " + MAX_SECONDS));
-        }
+        Long timeout = seconds(body, "timeout", errors);
+        Long timeLimit = seconds(body, "timeLimit", errors);
         tag(body.get("tag"), errors);
         if (body.get("amd") != null && !(body.get("amd") instanceof Map)) {
             errors.add(new FieldProblem("amd", "must be an object of answering-machine detection options"));
@@ -91,7 +88,10 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
                 options.put(name, value);
             }
         });
-        options.putIfAbsent("timeout", DEFAULT_TIMEOUT_SECONDS);
+        options.put("timeout", timeout != null ? timeout : DEFAULT_TIMEOUT_SECONDS);
+        if (timeLimit != null) {
+            options.put("timeLimit", timeLimit);
+        }
         if (body.get("to") instanceof Map<?, ?> target) {
             if (target.get("trunk") instanceof String trunk) {
                 options.put("trunk", trunk);
@@ -163,12 +163,41 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
      * A whole number of seconds the carrier can take: not a fraction (it would pass on as written), and not a number
      * beyond a day, which read as an int would wrap round into a small one.
      */
-    private static boolean wholeSeconds(Object value) {
-        if (!(value instanceof Integer || value instanceof Long || value instanceof java.math.BigInteger)) {
-            return false;
+    /**
+     * The whole number of seconds {@code field} gives, null when absent. jambonz documents these as numbers: a value
+     * written with a zero fraction ({@code 20.0}) is taken as the whole number it is.
+     */
+    private static Long seconds(Map<String, Object> body, String field, List<FieldProblem> errors) {
+        Object value = body.get(field);
+        if (value == null) {
+            return null;
         }
-        java.math.BigInteger seconds = new java.math.BigInteger(value.toString());
-        return seconds.signum() > 0 && seconds.compareTo(java.math.BigInteger.valueOf(MAX_SECONDS)) <= 0;
+        java.math.BigDecimal seconds;
+        try {
+            seconds = value instanceof Number ? new java.math.BigDecimal(value.toString()) : null;
+        } catch (NumberFormatException e) {
+            seconds = null;
+        }
+        if (seconds == null || seconds.signum() <= 0 || seconds.stripTrailingZeros().scale() > 0
+                || seconds.compareTo(java.math.BigDecimal.valueOf(MAX_SECONDS)) > 0) {
+            errors.add(new FieldProblem(field, "must be a whole number of seconds from 1 to " + MAX_SECONDS));
+            return null;
+        }
+        return seconds.longValueExact();
+    }
+
+    /**
+     * The status hook: {@code notifyUrl}, or jambonz's own name for it, {@code call_status_hook} (which the carrier
+     * must not get: the dispatcher's own hook takes its place there, for the statuses it reads). Both at once are
+     * refused: one of them would be ignored.
+     */
+    private static Hook statusHook(Map<String, Object> body, List<FieldProblem> errors) {
+        Hook notifyUrl = hook(body.get("notifyUrl"), "notifyUrl", errors);
+        Hook callStatusHook = hook(body.get("call_status_hook"), "call_status_hook", errors);
+        if (body.get("notifyUrl") != null && body.get("call_status_hook") != null) {
+            errors.add(new FieldProblem("call_status_hook", "names the same hook as notifyUrl: give one of them"));
+        }
+        return notifyUrl != null ? notifyUrl : callStatusHook;
     }
 
     /**
@@ -272,6 +301,10 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     }
 
     private static String number(Object value, String field, String region, List<FieldProblem> errors) {
+        if (value != null && !(value instanceof String)) {
+            errors.add(new FieldProblem(field, "must be a string"));
+            return null;
+        }
         if (!(value instanceof String text) || text.isBlank()) {
             errors.add(new FieldProblem(field, "is required"));
             return null;
@@ -293,7 +326,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             url = text;
         } else if (value instanceof Map<?, ?> object) {
             url = object.get("url") instanceof String text ? text : null;
-            method = object.get("method") instanceof String verb ? verb : null;
+            // The object form's method may be left empty, as jambonz's examples leave it: the default, POST.
+            method = object.get("method") instanceof String verb && !verb.isBlank() ? verb : null;
         }
         if (url == null) {
             errors.add(new FieldProblem(field, "must be an http(s) URL or {url, method}"));

@@ -49,6 +49,8 @@ final class VoiceGatewayDocs {
                         + "events") Map<String, Object> amd,
                 @JsonProperty("notifyUrl") @Schema(description = "Receives every event of the call: a URL, or "
                         + "`{url, method}`", oneOf = {String.class, Hook.class}) Object notifyUrl,
+                @JsonProperty("call_status_hook") @Schema(description = "jambonz's name for `notifyUrl`, taken as "
+                        + "that: give one of the two", oneOf = {String.class, Hook.class}) Object callStatusHook,
                 @JsonProperty("actionHook") @Schema(description = "Receives the call's final outcome: a URL, or "
                         + "`{url, method}`", oneOf = {String.class, Hook.class}) Object actionHook) {
     }

@@ -225,6 +225,56 @@ class VoiceGatewayCallsControllerTest {
     }
 
     @Test
+    void jambonzsCallStatusHookIsTheStatusHookAndIsNotPassedToTheCarrier() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "call_status_hook":{"url":"https://crm.example.com/status","method":""}}""");
+
+        CallCommand command = onlyCommand();
+        assertThat(command.notifyUrl().url()).isEqualTo("https://crm.example.com/status");
+        assertThat(command.notifyUrl().method()).as("left empty: the default").isEqualTo("POST");
+        assertThat(command.carrierOptions()).doesNotContainKey("call_status_hook");
+    }
+
+    @Test
+    void aStatusHookGivenUnderBothNamesIsA400NamingTheSecond() {
+        JsonNode problem = refused("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "notifyUrl":"https://crm.example.com/a","call_status_hook":"https://crm.example.com/b"}""");
+
+        assertThat(problem.get("errors")).singleElement()
+                .satisfies(error -> assertThat(error.get("field").asString()).isEqualTo("call_status_hook"));
+    }
+
+    @Test
+    void secondsWrittenWithAZeroFractionAreTheWholeNumberTheyAre() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "timeout":20.0,"timeLimit":3600.00}""");
+
+        assertThat(onlyCommand().carrierOptions()).containsEntry("timeout", 20).containsEntry("timeLimit", 3600);
+    }
+
+    @ParameterizedTest(name = "{0} is refused naming {1}: {2}")
+    @CsvSource(delimiter = '|', value = {
+            "\"from\":918068281234|from|must be a string",
+            "\"application_sid\":42|application_sid|must be a string",
+            "\"timeout\":20.5|timeout|whole number",
+            "\"timeLimit\":\"60\"|timeLimit|whole number"})
+    void aValueOfTheWrongKindIsA400SayingWhatItMustBe(String field, String named, String message) {
+        String body = "{\"application_sid\":\"a\",\"from\":\"918068281234\","
+                + "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"}," + field + "}";
+        JsonNode problem = refused(body.replace("\"application_sid\":\"a\",", field.contains("application_sid")
+                ? "" : "\"application_sid\":\"a\",").replace("\"from\":\"918068281234\",",
+                field.contains("from") ? "" : "\"from\":\"918068281234\","));
+
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo(named);
+            assertThat(error.get("message").asString()).contains(message);
+        });
+    }
+
+    @Test
     void absentOrNullCarrierOptionsAreNoProblem() {
         created("""
                 {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215",
