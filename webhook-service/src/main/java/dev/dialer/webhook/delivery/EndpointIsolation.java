@@ -50,7 +50,11 @@ final class EndpointIsolation {
         this.maxConcurrent = properties.maxConcurrentPerEndpoint();
     }
 
-    /** Runs the try unless the endpoint refuses it; the try itself never errors. */
+    /**
+     * Runs the try unless the endpoint refuses it. The try should never error; if it does (or its supplier throws),
+     * the error goes on to the caller and the endpoint's slot and circuit permission are given back all the same, so a
+     * bug in one try never leaves its endpoint refusing for good.
+     */
     Mono<AttemptResult> call(String url, Supplier<Mono<AttemptResult>> attempt) {
         return Mono.defer(() -> {
             Guard guard = guard(endpoint(url));
@@ -61,8 +65,10 @@ final class EndpointIsolation {
                 guard.breaker.releasePermission();
                 return Mono.just(AttemptResult.failed(Reason.ENDPOINT_BUSY, "endpoint busy", Duration.ZERO));
             }
-            return attempt.get()
+            // Deferred: a supplier that throws must still meet the doFinally that gives the slot back.
+            return Mono.defer(attempt)
                     .doOnNext(result -> recordResult(guard, result))
+                    .doOnError(error -> guard.breaker.releasePermission())
                     .doOnCancel(guard.breaker::releasePermission)
                     .doFinally(signal -> guard.bulkhead.onComplete());
         });

@@ -17,7 +17,7 @@ import reactor.core.publisher.Mono;
  * reserved (240.0.0.0/4, broadcast included), unspecified or "this network" (0.0.0.0/8), local-use NAT64
  * (64:ff9b:1::/48), and IPv6 addresses that carry such an IPv4 address: IPv4-mapped, IPv4-compatible, NAT64
  * (64:ff9b::/96) and 6to4 (2002::/16), which a gateway may turn back into it. A host with several addresses is refused
- * when any of them is refused.
+ * when any of them is refused. An IP literal that does not parse, or an IPv6 literal with a zone id, is refused.
  *
  * <p>The check runs before every try, and again when the HTTP client resolves the host to connect
  * ({@link GuardedAddressResolverGroup}): the client connects to the very address that was checked, so a DNS answer
@@ -98,20 +98,38 @@ final class TargetGuard {
         if (allowList.allowsHost(host)) {
             return Mono.just(true);
         }
-        if (isPlainHttp(url) && plainHttp != DeliveryProperties.PlainHttp.ALLOWED
-                && !(plainHttp == DeliveryProperties.PlainHttp.ALLOW_LISTED && AllowList.isLiteral(host)
-                && allowList.allows(AllowList.literal(host)))) {
+        InetAddress literal = AllowList.isLiteral(host) ? literalOrNull(host) : null;
+        if (AllowList.isLiteral(host) && literal == null) {
             return Mono.just(false);
         }
-        if (AllowList.isLiteral(host)) {
-            return Mono.fromCallable(() -> permitted(AllowList.literal(host)))
-                    .onErrorReturn(IllegalArgumentException.class, false);
+        if (isPlainHttp(url) && plainHttp != DeliveryProperties.PlainHttp.ALLOWED
+                && !(plainHttp == DeliveryProperties.PlainHttp.ALLOW_LISTED && literal != null
+                && allowList.allows(literal))) {
+            return Mono.just(false);
+        }
+        if (literal != null) {
+            return Mono.just(permitted(literal));
         }
         return lookups.resolve(host)
                 .map(addresses -> Arrays.stream(addresses).allMatch(this::permitted))
                 // Does not resolve: let through, its try fails to connect like any unreachable endpoint.
                 .onErrorResume(error -> error instanceof UnknownHostException
                         && !(error instanceof HostLookups.LookupFailedException), error -> Mono.just(true));
+    }
+
+    /**
+     * The address of an IP literal host, or null when it is not one: a malformed literal, or an IPv6 one with a zone
+     * id ({@code fe80::1%25eth0}), which names an interface of this machine and so is never a place to deliver to.
+     */
+    private static InetAddress literalOrNull(String host) {
+        if (host.indexOf('%') >= 0) {
+            return null;
+        }
+        try {
+            return AllowList.literal(host);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private boolean permitted(InetAddress address) {

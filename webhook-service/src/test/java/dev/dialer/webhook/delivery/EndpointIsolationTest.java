@@ -104,6 +104,41 @@ class EndpointIsolationTest {
         assertThat(isolation.openCircuits()).isZero();
     }
 
+    @Test
+    void aTryThatThrowsGivesItsSlotBackSoTheEndpointIsNotRefusingAfterwards() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        for (int i = 0; i <= PROPERTIES.maxConcurrentPerEndpoint(); i++) {
+            StepVerifier.create(isolation.call("https://buggy.test/", () -> {
+                        throw new IllegalArgumentException("not an IP literal");
+                    }))
+                    .expectError(IllegalArgumentException.class)
+                    .verify(Duration.ofSeconds(5));
+        }
+
+        assertThat(isolation.refusing("https://buggy.test/")).isFalse();
+        StepVerifier.create(isolation.call("https://buggy.test/", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aTrialThatErrorsGivesItsPermissionBackSoTheNextTryCanBeTheTrial() {
+        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 50, 4, 4,
+                Duration.ofMillis(200), Duration.ofMinutes(30)));
+        openCircuitOf(isolation, "https://down.test/");
+        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing("https://down.test/"));
+
+        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.error(new IllegalStateException("bug"))))
+                .expectError(IllegalStateException.class)
+                .verify(Duration.ofSeconds(5));
+
+        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
     private static void openCircuitOf(EndpointIsolation isolation, String url) {
         for (int i = 0; i < 4; i++) {
             isolation.call(url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",

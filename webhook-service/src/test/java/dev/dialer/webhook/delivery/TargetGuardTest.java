@@ -180,6 +180,16 @@ class TargetGuardTest {
         assertPermits(guard, "https://hooks.example.com/hook", true);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"http://[fe80::1%25eth0]/x", "https://[fe80::1%25eth0]/x", "http://[fe80::1%eth0]/x",
+            "http://[fe80::1%251]/x", "https://[::1%25lo]:8443/x"})
+    void anIpv6LiteralWithAZoneIdIsRefusedWithoutThrowing(String url) {
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of("127.0.0.1", "fe80::/10", "::1")),
+                host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.ALLOW_LISTED);
+
+        assertPermits(guard, url, false);
+    }
+
     @Test
     void atConnectTimeAHostResolvingToAnInternalAddressIsRefused() {
         TargetGuard guard = FakeDns.guard(new AllowList(List.of()),
