@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -251,6 +252,81 @@ class HookTargetsIT {
         JsonNode published = publishedAttempt(gone.id());
         assertThat(published.path("outcome").asString()).isEqualTo("dead");
         assertThat(published.path("endpoint_disabled").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aHookUrlLongerThanTheApiTakesIsDeadLetteredAsInvalidWithoutATryAndTheOtherTargetsGetTheEventOnce() {
+        String account = unique("acc");
+        Endpoint webhook = createWebhook(account, null);
+        Endpoint other = createWebhook(account, null);
+        String hookPath = "notify-long/" + UUID.randomUUID();
+        // Were it tried, it would fail, and its retry row would be too large for the retry table's indexes.
+        receiver.answer(hookPath, 500, 500, 500);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, webhook.id(),
+                new Hook(receiver.url(hookPath) + "?pad=" + incompressible(3500), "POST"))).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+        double invalidBefore = skipped("notify", "invalid_target");
+
+        publish(requestId, List.of(event, marker));
+
+        // The marker goes once the event has been handled: handled again and again, the webhook would have it twice.
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(receiver.at(hookPath)).isEmpty();
+        assertThat(receiver.at(webhook.path())).hasSize(1);
+        assertThat(deadLetters(event.eventId())).containsExactly("invalid_target");
+        assertThat(skipped("notify", "invalid_target")).isEqualTo(invalidBefore + 1);
+        assertThat(attempts(event.eventId())).containsExactlyInAnyOrder("1:200", "1:null");
+    }
+
+    @Test
+    void aGetHookUrlThatIsNotAsciiIsDeadLetteredAsInvalidSinceItsSignatureCouldNeverVerify() {
+        String account = unique("acc");
+        Endpoint other = createWebhook(account, null);
+        String hookPath = "notify-get/" + UUID.randomUUID();
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, (String) null,
+                new Hook(receiver.url(hookPath) + "?caf\u00e9=cr\u00e8me", "GET"))).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+
+        publish(requestId, List.of(event, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(receiver.at(hookPath)).isEmpty();
+        assertThat(deadLetters(event.eventId())).containsExactly("invalid_target");
+    }
+
+    @Test
+    void aDeliveryPostgresqlWillNotStoreForARetryIsDeadLetteredAndTheEventsOtherTargetsGetItOnce() {
+        String account = unique("acc");
+        Endpoint failing = createWebhook(account, null);
+        Endpoint other = createWebhook(account, null);
+        receiver.answer(failing.path(), 500, 500, 500);
+        // A request id no API would issue, from a command written straight to Kafka: the retry row's order key holds
+        // it, and is then too large for its index (SQLSTATE 54000).
+        String requestId = "req-" + incompressible(3500);
+        CallEvent event = CallEvent.about(command(requestId, account, failing.id(), null)).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(2)
+                .status(AttemptStatus.COMPLETED).build();
+        double unstorableBefore = deliveries("webhook", "dead", "unstorable");
+
+        publish(requestId, List.of(event, marker));
+
+        await().atMost(WAIT).until(() -> receiver.at(other.path()).size() == 1);
+        assertThat(receiver.at(failing.path())).hasSize(1);
+        assertThat(deadLetters(event.eventId())).containsExactly("unstorable");
+        assertThat(deliveries("webhook", "dead", "unstorable")).isEqualTo(unstorableBefore + 1);
+    }
+
+    /** Text of about {@code length} characters that PostgreSQL cannot compress to fit an index row. */
+    private static String incompressible(int length) {
+        return IntStream.range(0, length / 36 + 1).mapToObj(i -> UUID.randomUUID().toString())
+                .collect(Collectors.joining()).substring(0, length);
     }
 
     /** The first attempt published on dialer.webhook.deliveries under this key, read with a fresh group. */

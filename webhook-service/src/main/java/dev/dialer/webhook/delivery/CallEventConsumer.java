@@ -70,6 +70,8 @@ public final class CallEventConsumer {
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
     /** Handlings of a record whose statement PostgreSQL refuses, before the record is skipped. */
     static final int REFUSED_STATEMENT_TRIES = 5;
+    /** SQLSTATE classes of a statement refused for itself (see {@link #isRefusedStatement}). */
+    private static final Set<String> REFUSED_STATEMENT_CLASSES = Set.of("0A", "21", "22", "23", "42", "44", "54");
 
     private final KafkaSettings settings;
     private final int partitionConcurrency;
@@ -182,7 +184,8 @@ public final class CallEventConsumer {
                     return deliver(record);
                 })
                 // A statement PostgreSQL refuses for this record's data (a constraint, a bad value) is refused again:
-                // tried a few times, then the record is skipped as below, rather than hold its partition for good.
+                // tried a few times, then the record is skipped as below, rather than hold its partition for good. (A
+                // target's own delivery refused so is dead-lettered in firstTry, and the record goes on.)
                 .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES, Duration.ofMillis(200))
                         .filter(CallEventConsumer::isRefusedStatement)
                         .doBeforeRetry(signal -> log.warn("call event at {}-{}@{} not settled, PostgreSQL refused a "
@@ -222,11 +225,15 @@ public final class CallEventConsumer {
      * stored delivery is the one that goes on).
      */
     private Mono<Void> firstTry(DeliveryTask task) {
-        return store.waiting(task).flatMap(waiting -> switch (waiting) {
-            case NONE -> deliverer.deliver(task);
-            case BEHIND -> holdBack(task);
-            case STORED -> Mono.fromRunnable(metrics::alreadyStored);
-        });
+        return store.waiting(task)
+                .flatMap(waiting -> switch (waiting) {
+                    case NONE -> deliverer.deliver(task);
+                    case BEHIND -> holdBack(task);
+                    case STORED -> Mono.fromRunnable(metrics::alreadyStored);
+                })
+                // Refused for this delivery's own data (a retry row too large for its index, say), it would be refused
+                // at every handling of the record: this target is given up, and the event's other targets go on.
+                .onErrorResume(CallEventConsumer::isRefusedStatement, error -> deliverer.unstorable(task, error));
     }
 
     private Mono<Void> holdBack(DeliveryTask task) {
@@ -282,12 +289,39 @@ public final class CallEventConsumer {
                 || error instanceof TimeoutException) && !isRefusedStatement(error);
     }
 
-    /** Whether PostgreSQL refused the statement for what it holds (a constraint, a value), not for being away. */
+    /**
+     * Whether PostgreSQL refused the statement for what it says or holds (a constraint, a value, a limit), not for
+     * being away: sent again, it is refused again. Told by the exception's type, or by its SQLSTATE's class, since the
+     * driver reports some such refusals as resource failures (54000, an index row too large, as a non-transient
+     * resource exception, which reads like a lost connection).
+     */
     static boolean isRefusedStatement(Throwable error) {
         return error instanceof DataIntegrityViolationException
                 || error instanceof InvalidDataAccessResourceUsageException
                 || error instanceof InvalidDataAccessApiUsageException
-                || error instanceof R2dbcDataIntegrityViolationException || error instanceof R2dbcBadGrammarException;
+                || error instanceof R2dbcDataIntegrityViolationException || error instanceof R2dbcBadGrammarException
+                || isRefusedState(sqlState(error));
+    }
+
+    /**
+     * A SQLSTATE of a statement refused for itself: feature not supported (0A), cardinality (21), data (22),
+     * integrity (23), syntax or access rule (42, but for 42501, a missing grant, which every statement waits on
+     * alike), with check option (44), program limit exceeded (54). Every other class (a connection, resources, an
+     * operator's shutdown, a rollback, a read-only standby...) is about the server, and is waited for.
+     */
+    private static boolean isRefusedState(String sqlState) {
+        return sqlState != null && sqlState.length() == 5 && !sqlState.equals("42501")
+                && REFUSED_STATEMENT_CLASSES.contains(sqlState.substring(0, 2));
+    }
+
+    /** The SQLSTATE PostgreSQL answered with, from the error or what it wraps; null when there is none. */
+    private static String sqlState(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null) {
+                return r2dbc.getSqlState();
+            }
+        }
+        return null;
     }
 
     private void storeUnavailable(InboundRecord record, Throwable error) {

@@ -14,7 +14,10 @@ enum Reason {
     TIMEOUT,
     /** The connection failed or broke. */
     CONNECTION,
-    /** The webhook cannot be called as configured: malformed URL, unusable secret. */
+    /**
+     * The target cannot be called as configured: malformed URL (a hook's URL that the API would have refused, see
+     * {@code HookUrls}), unusable secret.
+     */
     INVALID_TARGET,
     /** No webhook with the event's id appeared in time, or it was deleted. */
     UNKNOWN_WEBHOOK,
@@ -29,7 +32,12 @@ enum Reason {
     /** The event is larger than the payload cap. */
     PAYLOAD_TOO_LARGE,
     /** The target's URL is not http(s) or resolves to an address that must not be called (see TargetGuard). */
-    FORBIDDEN_TARGET;
+    FORBIDDEN_TARGET,
+    /**
+     * PostgreSQL refused for good to store the delivery for a retry (a value too large for an index of the retry table,
+     * say): given up at once, since handling it again would only be refused again.
+     */
+    UNSTORABLE;
 
     String tag() {
         return name().toLowerCase(Locale.ROOT);

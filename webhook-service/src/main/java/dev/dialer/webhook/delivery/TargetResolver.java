@@ -25,6 +25,9 @@ import java.util.Map;
  * secret, derived from {@code dialer.webhook.delivery.hook-signing-key} ({@link HookSecrets}), which the account reads
  * from {@code GET /api/v2/account/hook-secret}: another account's secret never verifies them. Without a key they are
  * sent unsigned (still with {@code webhook-id} and {@code webhook-timestamp}); a warning at start-up says so.
+ *
+ * <p>A hook's URL is taken as the event carries it: the {@link WebhookDeliverer} checks it before every try, a stored
+ * retry's too, and dead-letters one the API would have refused.
  */
 final class TargetResolver {
 

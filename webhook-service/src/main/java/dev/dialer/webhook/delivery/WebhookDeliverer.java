@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.hook.HookSecrets;
+import dev.dialer.common.hook.HookUrls;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,10 +19,10 @@ import reactor.core.publisher.Mono;
  * Makes one try of one delivery (an event to one target) and settles what follows in PostgreSQL: delivered (its
  * retry row, if any, is removed), due again per the {@link RetrySchedule} (stored in {@code webhook.retries}), or
  * dead (moved to {@code webhook.dead_letters}, replayable). Before the try the webhook is looked up again (URL,
- * secrets, enabled), the payload cap and the {@link TargetGuard} are checked, and the {@link EndpointIsolation} may
- * refuse it, in which case it waits in the retry table without counting as a try (until its endpoint's circuit lets a
- * trial through, when that is what refused it) and its target is held from the retry poller ({@link HeldTargets})
- * while its endpoint goes on refusing. A 410 Gone, or sustained failure
+ * secrets, enabled), a hook's URL is checked as the API checks it, the payload cap and the {@link TargetGuard} are
+ * checked, and the {@link EndpointIsolation} may refuse it, in which case it waits in the retry table without counting
+ * as a try (until its endpoint's circuit lets a trial through, when that is what refused it) and its target is held
+ * from the retry poller ({@link HeldTargets}) while its endpoint goes on refusing. A 410 Gone, or sustained failure
  * ({@link EndpointHealth}), disables the webhook and announces it, both written with the disable: to api-service, the
  * disabling try ({@link DisableAnnouncements}), and to the account's other webhooks ({@link DisabledNotice}).
  * Every try is recorded in the {@link AttemptLog}, and so is every refusal but of an unknown or foreign webhook.
@@ -80,10 +81,15 @@ final class WebhookDeliverer {
     Mono<Void> deliver(DeliveryTask task) {
         return resolve(task)
                 .flatMap(resolution -> resolution.refusal() == null ? guarded(resolution.task())
-                        : refuse(task, resolution.refusal()));
+                        : refuse(task, resolution.refusal(), resolution.why()));
     }
 
-    private record Resolution(DeliveryTask task, Reason refusal) {
+    /** @param why what the delivery log says of a refusal, or null for the refusal's reason alone */
+    private record Resolution(DeliveryTask task, Reason refusal, String why) {
+
+        Resolution(DeliveryTask task, Reason refusal) {
+            this(task, refusal, null);
+        }
     }
 
     /**
@@ -101,6 +107,10 @@ final class WebhookDeliverer {
         }
         Target target = task.target();
         if (!target.kind().isWebhook()) {
+            String problem = hookUrlProblem(target);
+            if (problem != null) {
+                return Mono.just(new Resolution(null, Reason.INVALID_TARGET, target.kind().wire() + " " + problem));
+            }
             return Mono.just(new Resolution(task.withTarget(new Target(target.kind(), target.id(), target.url(),
                     target.method(), settings.hookSecretOf(task.accountId()))), null));
         }
@@ -117,6 +127,16 @@ final class WebhookDeliverer {
         return health.disabled(config).map(disabled -> disabled ? new Resolution(task, Reason.DISABLED)
                 : new Resolution(task.withTarget(new Target(target.kind(), target.id(), config.url(), "POST",
                 config.secret(), config.previousSecretAt(clock.instant()))), null));
+    }
+
+    /**
+     * What is wrong with a hook's URL, or null. A hook comes from its call's command, which may reach Kafka without the
+     * API's check ({@link HookUrls#problem}), so the check is made again here, before any try: a URL longer than the
+     * API takes may be too long to store for a retry (the retry table indexes it), and one that is not ASCII would go
+     * out other than as written, so a GET hook's signature over its query could never verify.
+     */
+    private static String hookUrlProblem(Target hook) {
+        return hook.url() == null ? "is missing" : HookUrls.problem(hook.url());
     }
 
     private static Mono<Resolution> refusal(Reason reason) {
@@ -245,9 +265,36 @@ final class WebhookDeliverer {
                 result.statusCode() == null ? result.reason().tag() : result.statusCode());
     }
 
-    /** A delivery that is not sent at all: a deleted webhook is dropped, anything else goes to the dead letters. */
+    /**
+     * A delivery PostgreSQL refuses for good to store for a retry, however often it is handled (a value too large for
+     * an index of the retry table, say): it goes to the dead letters with {@link Reason#UNSTORABLE}, counted and
+     * logged, rather than have its event handled again and again, resent to its other targets each time, while its
+     * partition waits. Errors only when the dead letter cannot be written either.
+     */
+    Mono<Void> unstorable(DeliveryTask task, Throwable refused) {
+        metrics.outcome(task.target().kind(), "dead", Reason.UNSTORABLE);
+        metrics.deadLetter(Reason.UNSTORABLE);
+        log.error("event {} to {} {} could not be stored for a retry and goes to the dead letters: {}",
+                task.eventId(), task.target().kind().tag(), task.target().id(), refused.toString());
+        // The delivery log is the account's to read: it says what became of the event, not PostgreSQL's message.
+        AttemptResult result = AttemptResult.failed(Reason.UNSTORABLE, "could not be stored for a retry",
+                Duration.ZERO);
+        return store.deadLetter(task, task.tries(), Reason.UNSTORABLE)
+                .then(attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.DEAD, result, null,
+                        false)));
+    }
+
     private Mono<Void> refuse(DeliveryTask task, Reason reason) {
+        return refuse(task, reason, null);
+    }
+
+    /** A delivery that is not sent at all: a deleted webhook is dropped, anything else goes to the dead letters. */
+    private Mono<Void> refuse(DeliveryTask task, Reason reason, String why) {
         metrics.outcome(task.target().kind(), "skipped", reason);
+        if (reason == Reason.INVALID_TARGET) {
+            // The URL itself is left out: it may be long, and its query can carry a token.
+            log.warn("event {} not sent: its {}", task.eventId(), why);
+        }
         if (reason == Reason.FORBIDDEN_TARGET) {
             // The query string can carry a token, so only scheme, host, port and path are logged.
             log.warn("event {} not sent to {} {} ({}): its URL is not https (or http to an allowed host) or resolves "
@@ -257,7 +304,7 @@ final class WebhookDeliverer {
         if (reason == Reason.UNKNOWN_WEBHOOK || reason == Reason.FOREIGN_ACCOUNT) {
             return store.remove(task);
         }
-        AttemptResult refused = AttemptResult.failed(reason, reason.tag(), Duration.ZERO);
+        AttemptResult refused = AttemptResult.failed(reason, why == null ? reason.tag() : why, Duration.ZERO);
         // Numbered as the try it stands for: the first is 1, as in the delivery log's contract.
         Mono<Void> logged = attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.REFUSED,
                 refused, null, false));
