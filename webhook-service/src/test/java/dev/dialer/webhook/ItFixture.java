@@ -6,6 +6,7 @@ import com.standardwebhooks.Webhook;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.KafkaPublisher;
@@ -74,8 +75,13 @@ final class ItFixture implements AutoCloseable {
     }
 
     static CallCommand command(String requestId, String account, String webhookId) {
+        return command(requestId, account, webhookId, null);
+    }
+
+    /** A call whose events also go to {@code notify} (its notify_url), or only to the webhook when it is null. */
+    static CallCommand command(String requestId, String account, String webhookId, Hook notify) {
         return new CallCommand(CallCommand.VERSION, requestId, account, "+14155550100", "+919876543210", "23",
-                null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, null, null, null, Instant.now());
+                null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, notify, null, null, Instant.now());
     }
 
     static String unique(String prefix) {

@@ -160,6 +160,20 @@ final class DeliveryMetrics {
         deliveries(target, "deferred", reason).increment();
     }
 
+    /**
+     * A stored delivery its endpoint refused once more after it had waited longer than the retry schedule can last,
+     * given up: {@code reason} is the refusal's ({@code circuit_open} or {@code endpoint_busy}).
+     */
+    void refusedTooLong(Target.Kind target, Reason reason) {
+        Counter.builder("dialer.webhook.retries.expired")
+                .description("Retries given up because their endpoint kept refusing them for longer than the retry "
+                        + "schedule lasts")
+                .tag("target", target.tag())
+                .tag("reason", reason.tag())
+                .register(registry)
+                .increment();
+    }
+
     void deadLetter(Reason reason) {
         deadLetters(reason).increment();
     }

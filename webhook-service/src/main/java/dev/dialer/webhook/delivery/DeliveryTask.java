@@ -20,16 +20,17 @@ import java.time.Instant;
  * @param lease     when the claim that took the row from the table runs out ({@code lease_until} as claimed), or
  *                  null for a delivery no claim took: every write of the claimed row's outcome names it, so a try
  *                  that outlived its lease changes nothing once another claim has the row
+ * @param storedAt  when the delivery was first stored in the table ({@code created_at}), or null for one never stored
  */
 record DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
-                    byte[] payload, int tries, String orderKey, boolean replay, Instant lease) {
+                    byte[] payload, int tries, String orderKey, boolean replay, Instant lease, Instant storedAt) {
 
     static DeliveryTask first(String eventId, String eventType, Target target, String requestId, String accountId,
                               byte[] payload) {
         String orderKey = requestId == null ? null
                 : requestId + "|" + target.kind().tag() + "|" + (target.kind().isWebhook() ? target.id() : target.url());
         return new DeliveryTask(null, eventId, eventType, target, requestId, accountId, payload, 0, orderKey, false,
-                null);
+                null, null);
     }
 
     /** Whether the delivery has a row in {@code webhook.retries}. */
@@ -39,7 +40,7 @@ record DeliveryTask(Long id, String eventId, String eventType, Target target, St
 
     DeliveryTask withTarget(Target resolved) {
         return new DeliveryTask(id, eventId, eventType, resolved, requestId, accountId, payload, tries, orderKey,
-                replay, lease);
+                replay, lease, storedAt);
     }
 
     /** What this try sends to its target, and what the signature covers ({@link HookRequest}). */

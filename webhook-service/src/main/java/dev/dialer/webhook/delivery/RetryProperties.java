@@ -28,7 +28,8 @@ import org.springframework.validation.annotation.Validated;
  *                         same target before it is sent anyway (scaled by {@code time-unit})
  * @param refusalDelay     when a try refused by the endpoint's concurrency limit is tried again, and the least wait
  *                         after a refusal by its open circuit (which waits until the circuit lets a trial through);
- *                         a refusal does not count as a try (never scaled)
+ *                         a refusal does not count as a try (never scaled), but a delivery refused after it has
+ *                         waited longer than the schedule can last ({@link RetrySchedule#span()}) is dead-lettered
  * @param pollInterval     how often due retries are looked for
  * @param batchSize        retries claimed at once
  * @param concurrency      retries in flight at once on this instance (first tries have their own capacity)

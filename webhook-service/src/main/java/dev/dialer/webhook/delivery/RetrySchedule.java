@@ -46,6 +46,25 @@ final class RetrySchedule {
         return Optional.of(wait);
     }
 
+    /**
+     * The longest a delivery whose tries follow the schedule can wait in the retry table: a later event of a call held
+     * behind an earlier one for the whole ordering wait before its first try, then every wait at its longest (its step
+     * or the throttled minimum, whichever is longer, plus the whole jitter), one of them pushed further by an
+     * endpoint's {@code Retry-After} of up to {@code max-retry-after}. Tries refused by the endpoint's isolation are
+     * not tries and do not move a delivery along the schedule; one still waiting this long after it was stored has
+     * outlived any schedule its tries could have followed (see {@link WebhookDeliverer}).
+     */
+    Duration span() {
+        List<Duration> steps = properties.schedule();
+        Duration throttled = properties.scaled(properties.throttledMinimum());
+        Duration span = properties.scaled(properties.orderingWait()).plus(properties.maxRetryAfter());
+        for (Duration step : steps.subList(1, steps.size())) {
+            Duration wait = max(properties.scaled(step), throttled);
+            span = span.plus(wait).plus(Duration.ofNanos((long) (wait.toNanos() * properties.jitter())));
+        }
+        return span;
+    }
+
     private Duration jitter(Duration wait) {
         return Duration.ofNanos((long) (wait.toNanos() * properties.jitter() * random.getAsDouble()));
     }

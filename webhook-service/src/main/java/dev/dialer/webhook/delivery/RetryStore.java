@@ -263,7 +263,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 row.get("event_type", String.class), target, row.get("request_id", String.class),
                 row.get("account_id", String.class), bytes(row.get("payload")), row.get("tries", Integer.class),
                 row.get("order_key", String.class), Boolean.TRUE.equals(row.get("replay", Boolean.class)),
-                row.get("lease_until", Instant.class));
+                row.get("lease_until", Instant.class), row.get("created_at", Instant.class));
     }
 
     private static byte[] bytes(Object value) {

@@ -189,6 +189,9 @@ final class WebhookDeliverer {
     }
 
     private Mono<Void> settle(DeliveryTask task, AttemptResult result) {
+        if (result.refusedLocally() && refusedTooLong(task)) {
+            return expired(task, result);
+        }
         if (result.refusedLocally()) {
             // Not a try: the endpoint is saturated or its circuit is open. It waits durably, its tries unchanged.
             metrics.refusedLocally(task.target().kind(), result.reason());
@@ -214,6 +217,33 @@ final class WebhookDeliverer {
                 : Mono.just(false);
         return disabledNow.flatMap(disabled -> disabled ? dead(task, tries, result, disabling)
                 : retryOrDead(task, tries, result));
+    }
+
+    /**
+     * Whether a stored delivery has waited longer than the retry schedule can last ({@link RetrySchedule#span()}),
+     * counted from when it was stored. A refusal is not a try, and an endpoint that stays down lets through one trial
+     * per open period, for one of its deliveries: without this bound a dead endpoint's deliveries would wait for their
+     * counted tries one trial at a time (a thousand of them, two days and more), and pile up while events go on.
+     */
+    private boolean refusedTooLong(DeliveryTask task) {
+        return task.storedAt() != null && task.storedAt().plus(schedule.span()).isBefore(clock.instant());
+    }
+
+    /** A delivery refused once more after {@link #refusedTooLong}: to the dead letters, with the refusal's reason. */
+    private Mono<Void> expired(DeliveryTask task, AttemptResult refused) {
+        Reason reason = refused.reason();
+        metrics.refusedTooLong(task.target().kind(), reason);
+        metrics.outcome(task.target().kind(), "dead", reason);
+        metrics.deadLetter(reason);
+        log.warn("gave up delivering event {} to {} {} after {} tries: its endpoint has refused it ({}) since {}, "
+                        + "longer than the retry schedule lasts", task.eventId(), task.target().kind().tag(),
+                task.target().id(), task.tries(), reason.tag(), task.storedAt());
+        AttemptResult result = AttemptResult.failed(reason, refused.error() + " for longer than the retry schedule "
+                + "lasts", Duration.ZERO);
+        // Numbered as the try it stands for, as a refusal is.
+        return store.deadLetter(task, task.tries(), reason)
+                .then(attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.DEAD, result, null,
+                        false)));
     }
 
     /** Until an open circuit lets a trial through (a sooner try would be refused again), at least the refusal delay. */

@@ -64,6 +64,22 @@ class RetryScheduleTest {
         assertThat(schedule.next(1, AttemptResult.answered(429, Duration.ZERO))).contains(Duration.ofMillis(600));
     }
 
+    @Test
+    void theSpanIsTheLongestTheScheduleCanLastWithEveryWaitAtItsLongest() {
+        RetrySchedule schedule = new RetrySchedule(properties(Duration.ofSeconds(1), 0.2), () -> 0.0);
+
+        // Ordering wait 10 min, Retry-After 24 h, and 1.2 x (60 s (the throttled minimum over 5 s) + 5 min + 30 min
+        // + 2 h + 5 h + 10 h).
+        assertThat(schedule.span()).isEqualTo(Duration.ofMinutes(10).plusHours(24).plusSeconds(76_032));
+    }
+
+    @Test
+    void theSpanIsCompressedByTheTimeUnitButForRetryAfter() {
+        RetrySchedule schedule = new RetrySchedule(properties(Duration.ofMillis(10), 0), () -> 0.0);
+
+        assertThat(schedule.span()).isEqualTo(Duration.ofHours(24).plusMillis(6_000 + 633_600));
+    }
+
     private static AttemptResult withRetryAfter(Duration retryAfter) {
         return AttemptResult.answered(503, Duration.ofMillis(10), null, retryAfter);
     }
