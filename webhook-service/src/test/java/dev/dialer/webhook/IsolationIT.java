@@ -11,6 +11,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
@@ -183,12 +184,12 @@ class IsolationIT {
         String down = webhook(account, "http://127.0.0.1:" + closedPort() + "/down", newSecret());
         WebhookReceiver receiver = healthy.get(1);
         String up = webhook(account, receiver.url("retried"), newSecret());
-        double refusedBefore = deferred("circuit_open");
+        double refusedBefore = deferred("webhook", "circuit_open");
         // Nothing listens there: the first tries fail at once and open its circuit, which then refuses the rest.
         for (int i = 0; i < 8; i++) {
             publish(unique("req"), account, down);
         }
-        await().atMost(WAIT).until(() -> deferred("circuit_open") > refusedBefore);
+        await().atMost(WAIT).until(() -> deferred("webhook", "circuit_open") > refusedBefore);
 
         // Many rows of the open endpoint, all due before the healthy one: claimed in due order, they would come first.
         int downRows = 2000;
@@ -218,6 +219,66 @@ class IsolationIT {
         }
     }
 
+    @Test
+    void retriesOfAHookEndpointWhoseCircuitIsOpenLeaveThePollersCapacityToOtherEndpointsWhateverTheirUrls()
+            throws IOException {
+        String account = unique("acc");
+        // As the service names an endpoint: scheme, host and port.
+        String down = "http://127.0.0.1:" + closedPort();
+        WebhookReceiver receiver = healthy.get(2);
+        String up = receiver.url("hook-retried");
+        double refusedBefore = deferred("notify", "circuit_open");
+        // Each call its own URL on one endpoint nothing listens on: the first tries fail at once and open its circuit.
+        for (int i = 0; i < 8; i++) {
+            String requestId = unique("req");
+            fixture.publishEvents(requestId, List.of(CallEvent.about(command(requestId, account, null,
+                    new Hook(down + "/status?call=" + requestId, "POST"))).sequence(1)
+                    .status(AttemptStatus.RINGING).build()));
+        }
+        await().atMost(WAIT).until(() -> deferred("notify", "circuit_open") > refusedBefore);
+
+        // Many rows of the open endpoint, no two with the same URL, all due before another endpoint's hook row.
+        int downRows = 2000;
+        byte[] payload = "{\"event_type\":\"call.status\"}".getBytes(StandardCharsets.UTF_8);
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint,
+                            method, account_id, payload, tries, next_attempt_at)
+                        SELECT 'ev-' || :account || '-' || g, 'call.status', 'NOTIFY', 'notify',
+                               :down || '/status?call=' || g, :down, 'POST', :account, :payload, 1,
+                               now() - interval '1 hour'
+                          FROM generate_series(1, :rows) g""")
+                .bind("down", down).bind("account", account).bind("payload", payload).bind("rows", downRows)
+                .then().block(Duration.ofSeconds(30));
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint,
+                            method, account_id, payload, tries, next_attempt_at)
+                        VALUES (:eventId, 'call.status', 'NOTIFY', 'notify', :up, :endpoint, 'POST', :account,
+                                :payload, 1, now())""")
+                .bind("eventId", unique("ev")).bind("up", up).bind("endpoint", up.substring(0, up.lastIndexOf('/')))
+                .bind("account", account).bind("payload", payload)
+                .then().block(Duration.ofSeconds(30));
+
+        try {
+            await().atMost(WAIT).until(() -> receiver.at("hook-retried").size() == 1);
+            // Held by endpoint, not by URL: most of the open endpoint's rows were never claimed.
+            assertThat(untouchedHookRowsOf(account)).isGreaterThan(downRows / 2);
+        } finally {
+            database.sql("DELETE FROM webhook.retries WHERE account_id = :account").bind("account", account).then()
+                    .block(Duration.ofSeconds(30));
+        }
+    }
+
+    private long untouchedHookRowsOf(String account) {
+        return database.sql("""
+                        SELECT count(*) AS n FROM webhook.retries
+                        WHERE account_id = :account AND target_kind = 'NOTIFY'
+                          AND next_attempt_at < now() - interval '30 minutes'""")
+                .bind("account", account)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
     private long untouchedRowsOf(String webhookId) {
         return database.sql("""
                         SELECT count(*) AS n FROM webhook.retries
@@ -228,9 +289,10 @@ class IsolationIT {
                 .block(Duration.ofSeconds(10));
     }
 
-    private double deferred(String reason) {
-        Counter counter = meters.find("dialer.webhook.deliveries").tag("outcome", "deferred").tag("reason", reason)
-                .counter();
+    /** Tries of the target kind refused by an endpoint's isolation (one series per kind: the kind must be named). */
+    private double deferred(String target, String reason) {
+        Counter counter = meters.find("dialer.webhook.deliveries").tag("outcome", "deferred").tag("target", target)
+                .tag("reason", reason).counter();
         return counter == null ? 0 : counter.count();
     }
 

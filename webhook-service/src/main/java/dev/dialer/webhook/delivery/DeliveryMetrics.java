@@ -92,7 +92,8 @@ final class DeliveryMetrics {
     /** Registers the gauge of targets whose retries are held while their endpoint refuses tries. */
     void heldTargets(Supplier<Number> count) {
         Gauge.builder("dialer.webhook.retries.held.targets", count)
-                .description("Webhooks and hooks whose retries are left unclaimed while their endpoint refuses tries")
+                .description("Webhooks and hook endpoints whose retries are left unclaimed while the endpoint "
+                        + "refuses tries")
                 .register(registry);
     }
 

@@ -13,16 +13,18 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A target is remembered when its endpoint refuses one of its tries, and forgotten as soon as the endpoint would
  * take a try again, so only targets whose endpoint refuses right now are held. A webhook's rows are held by its id (the
- * URL is looked up before each try), a per-request hook's by its URL, as {@code webhook.retries} keeps them.
+ * URL is looked up before each try), a per-request hook's by its endpoint ({@link EndpointIsolation#endpoint}, kept in
+ * {@code webhook.retries.endpoint}): per-call hook URLs ({@code https://app.example.com/status?call=<id>}) share one
+ * endpoint and one circuit, and held by URL each of them would be claimed and refused once before it was held.
  */
 final class HeldTargets {
 
-    /** What a claim passes over: webhook ids, and the URLs of per-request hooks. */
-    record Held(String[] webhookIds, String[] hookUrls) {
+    /** What a claim passes over: webhook ids, and the endpoints of per-request hooks. */
+    record Held(String[] webhookIds, String[] hookEndpoints) {
     }
 
     private final EndpointIsolation isolation;
-    /** Webhook id, or a hook's URL, to the URL whose endpoint refused it. */
+    /** Webhook id, or a hook's endpoint, to the URL whose endpoint refused it. */
     private final Map<String, String> webhooks = new ConcurrentHashMap<>();
     private final Map<String, String> hooks = new ConcurrentHashMap<>();
 
@@ -35,8 +37,11 @@ final class HeldTargets {
         if (target.url() == null) {
             return;
         }
-        (target.kind().isWebhook() ? webhooks : hooks).put(target.kind().isWebhook() ? target.id() : target.url(),
-                target.url());
+        if (target.kind().isWebhook()) {
+            webhooks.put(target.id(), target.url());
+        } else {
+            hooks.put(EndpointIsolation.endpoint(target.url()), target.url());
+        }
     }
 
     /** The targets whose endpoint refuses tries now; the others are forgotten. */

@@ -31,10 +31,10 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     private static final Logger log = LoggerFactory.getLogger(RetryStore.class);
 
     private static final String INSERT = """
-            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, method, request_id,
-                account_id, payload, tries, order_key, hold_until, replay, next_attempt_at)
-            VALUES (:eventId, :eventType, :kind, :targetId, :url, :method, :requestId, :accountId, :payload, :tries,
-                :orderKey, :holdUntil, :replay, :nextAt)
+            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint, method,
+                request_id, account_id, payload, tries, order_key, hold_until, replay, next_attempt_at)
+            VALUES (:eventId, :eventType, :kind, :targetId, :url, :endpoint, :method, :requestId, :accountId, :payload,
+                :tries, :orderKey, :holdUntil, :replay, :nextAt)
             ON CONFLICT DO NOTHING""";
     /** Whether this delivery already waits in the table, and whether an earlier one of its order key does. */
     private static final String WAITING = """
@@ -59,7 +59,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /**
      * The due rows, chosen once in a {@code WITH} query: as an {@code IN} subquery the planner may run it again per
      * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}. Rows
-     * of held targets are passed over (a webhook's rows have no URL, a hook's have its URL).
+     * of held targets are passed over: a webhook's (no URL) by its id, a hook's by its endpoint, so that however many
+     * URLs a hook endpoint has (one per call, say) none of its rows is claimed while it refuses tries.
      */
     private static final String CLAIM = """
             WITH due AS (
@@ -68,7 +69,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                   AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
                        OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
                   AND (c.url IS NULL AND c.target_id <> ALL(:heldWebhooks)
-                       OR c.url IS NOT NULL AND c.url <> ALL(:heldHooks))
+                       OR c.url IS NOT NULL AND coalesce(c.endpoint, '') <> ALL(:heldEndpoints))
                 ORDER BY c.next_attempt_at
                 LIMIT :limit
                 FOR UPDATE SKIP LOCKED)
@@ -114,6 +115,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("kind", target.kind().name())
                 .bind("targetId", target.id())
                 .bind("url", Parameter.fromOrEmpty(target.kind().isWebhook() ? null : target.url(), String.class))
+                .bind("endpoint", Parameter.fromOrEmpty(target.kind().isWebhook() || target.url() == null ? null
+                        : EndpointIsolation.endpoint(target.url()), String.class))
                 .bind("method", Parameter.fromOrEmpty(target.method(), String.class))
                 .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
                 .bind("accountId", task.accountId())
@@ -167,7 +170,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
                 .bind("limit", limit)
                 .bind("heldWebhooks", held.webhookIds())
-                .bind("heldHooks", held.hookUrls())
+                .bind("heldEndpoints", held.hookEndpoints())
                 .map(RetryStore::task)
                 .all();
     }

@@ -14,16 +14,18 @@ class HeldTargetsTest {
     private final HeldTargets held = new HeldTargets(isolation);
 
     @Test
-    void aWebhookIsHeldByItsIdAndAHookByItsUrlWhileTheirEndpointIsOpen() {
+    void aWebhookIsHeldByItsIdAndAHookByItsEndpointWhileTheirEndpointIsOpen() {
         openCircuitOf("https://down.test/");
         held.refused(new Target(Target.Kind.WEBHOOK, "wh-1", "https://down.test/a", "POST", null));
         held.refused(new Target(Target.Kind.NOTIFY, "notify", "https://down.test/b?t=1", "GET", null));
+        held.refused(new Target(Target.Kind.ACTION, "action", "https://DOWN.test/b?t=2", "POST", null));
         held.refused(new Target(Target.Kind.SUBSCRIPTION, "wh-2", "https://up.test/c", "POST", null));
+        held.refused(new Target(Target.Kind.NOTIFY, "notify", "https://up.test/d?t=3", "POST", null));
 
         HeldTargets.Held current = held.current();
 
         assertThat(current.webhookIds()).containsExactly("wh-1");
-        assertThat(current.hookUrls()).containsExactly("https://down.test/b?t=1");
+        assertThat(current.hookEndpoints()).containsExactly("https://down.test:-1");
         assertThat(held.size()).isEqualTo(2);
     }
 
