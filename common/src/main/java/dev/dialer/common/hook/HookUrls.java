@@ -35,6 +35,10 @@ public final class HookUrls {
             if (uri.getHost() == null || uri.getHost().isEmpty()) {
                 return "must name a host";
             }
+            if (uri.getHost().startsWith("[") && uri.getHost().contains("%")) {
+                // An interface of the webhook service's own host: no address it may call.
+                return "must not name an IPv6 zone (an address scoped to a network interface)";
+            }
             return null;
         } catch (URISyntaxException e) {
             return "is not a valid URL: " + e.getReason();
