@@ -216,6 +216,11 @@ public final class TrunkGate {
         synchronized (this) {
             capacityRejections++;
             Slot slot = slots.get(slotKey);
+            if (slot == null && counting > 0) {
+                // As for a release: the rejection overtook the count of calls in flight on a gained partition, which
+                // may have read the call before it was requeued; counted, it would hold a slot nobody frees.
+                releasedWhileCounting.add(slotKey);
+            }
             if (slot != null && slot.takenAfterDecrease == decreases) {
                 double base = limit == Double.POSITIVE_INFINITY ? slots.size() : limit;
                 limit = Math.max(1, base / 2);

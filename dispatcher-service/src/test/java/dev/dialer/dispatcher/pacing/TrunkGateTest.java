@@ -288,6 +288,19 @@ class TrunkGateTest {
     }
 
     @Test
+    void aCallRefusedForCapacityWhileTheCountRunsIsNotCountedAsInFlight() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.countingStarts();
+        // The count read the call while it rang; its capacity rejection was applied (and requeued) before it ended.
+        trunk.capacityRejected("refused#1");
+        int held = trunk.holdCounted(List.of(new TrunkGate.CountedCall("refused#1", 4, SECOND)));
+
+        assertThat(held).isZero();
+        assertThat(trunk.holds("refused#1")).isFalse();
+        assertThat(trunk.inFlight()).isZero();
+    }
+
+    @Test
     void aCountedCallKeepsItsSlotWhenARedeliveredCopyHoldingItTurnsOutADuplicate() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.countingStarts();
