@@ -366,10 +366,24 @@ public class CallbackApplier {
                     callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
             lanes.trunk().capacityRejected(slotKey(callback));
         } else {
-            lanes.trunk().release(slotKey(callback), true);
+            lanes.trunk().release(slotKey(callback), carrierCarried(callback, outcome));
         }
         registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
                 "sip_class", sipClass(callback.sipStatus())).increment();
+    }
+
+    /**
+     * Whether the attempt's end shows the carrier had room for the call, which grows the trunk's limit back (decision
+     * 0011): the callee's side answered it, one way or another (answered, busy, no answer, declined, an unknown
+     * number), or it was cancelled. A 5xx from the carrier, or a failure with no SIP code (nothing answered), shows no
+     * room: the limit stays where a capacity rejection left it.
+     */
+    static boolean carrierCarried(CarrierCallback callback, Outcome outcome) {
+        Integer sip = callback.sipStatus();
+        if (sip != null) {
+            return sip < 500 || sip >= 600;
+        }
+        return outcome.attemptStatus() != AttemptStatus.FAILED;
     }
 
     /**
