@@ -148,6 +148,9 @@ class WatchdogIT {
 
         assertThat(statuses(events)).containsExactly("failed");
         assertThat(events.get(0).get("error").get("code").stringValue()).isEqualTo("status_timeout");
+        assertThat(events.get(0).path("will_retry").isBoolean()).as("the attempt's end says whether a retry follows")
+                .isTrue();
+        assertThat(events.get(0).path("will_retry").booleanValue()).isFalse();
         assertThat(finals(events)).singleElement().satisfies(last -> {
             assertThat(text(last, "status")).isEqualTo("failed");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("status_timeout");

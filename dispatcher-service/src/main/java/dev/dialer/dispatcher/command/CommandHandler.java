@@ -316,7 +316,7 @@ class CommandHandler {
                 null, null, dial);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
         return events.endOn(command, ledger.transitionChange(failed),
-                        event -> event.status(AttemptStatus.FAILED).error(code, error.getMessage()),
+                        event -> event.status(AttemptStatus.FAILED).error(code, error.getMessage()).retry(false, null),
                         FinalStatus.FAILED, event -> event.error(code, error.getMessage()))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .map(done -> {

@@ -221,7 +221,7 @@ public class Watchdog {
                 null);
         return events.endOn(command, ledger.transitionChange(failed),
                         event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
-                                .error(STATUS_TIMEOUT, message),
+                                .error(STATUS_TIMEOUT, message).retry(false, null),
                         FinalStatus.FAILED, event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message))
                 .map(previous -> true);
     }
