@@ -90,6 +90,8 @@ final class SipCall {
     private Cancel cancelled;
     private int challenges;
     private Instant answeredAt;
+    /** The answer's reason phrase ({@code OK}), reported again with the call's end. */
+    private String answerReason;
     private Disposable ringTimer;
     private Disposable limitTimer;
     private Disposable answerTimer;
@@ -267,7 +269,7 @@ final class SipCall {
             if (state != State.ANSWERED) {
                 end(out, AttemptStatus.FAILED, "failed", 500, "local SIP error: " + e.getMessage());
             } else {
-                end(out, AttemptStatus.COMPLETED, "completed", null, null);
+                completed(out);
             }
         }
         return out;
@@ -391,6 +393,7 @@ final class SipCall {
         }
         state = State.ANSWERED;
         answeredAt = clock.instant();
+        answerReason = reason;
         keep(kept.confirmed(dialog, answeredAt));
         limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
         this.dialog = dialog;
@@ -466,7 +469,7 @@ final class SipCall {
         if (Request.BYE.equals(request.getMethod())) {
             transaction.sendResponse(session.response(200, request));
             if (state == State.ANSWERED) {
-                end(out, AttemptStatus.COMPLETED, "completed", null, null);
+                completed(out);
             }
         } else if (state == State.ANSWERED && (Request.INVITE.equals(request.getMethod())
                 || Request.UPDATE.equals(request.getMethod()))) {
@@ -615,9 +618,17 @@ final class SipCall {
         }
     }
 
+    /**
+     * The answered call ended: {@code completed}, with the answer's SIP status, as the Voice Gateway reports a call's
+     * {@code sip_status} to its end.
+     */
+    private void completed(List<CarrierCallback> out) {
+        end(out, AttemptStatus.COMPLETED, "completed", 200, answerReason);
+    }
+
     private void hangUpAnswered(List<CarrierCallback> out) throws SipException {
         session.bye(dialog);
-        end(out, AttemptStatus.COMPLETED, "completed", null, null);
+        completed(out);
     }
 
     private void end(List<CarrierCallback> out, AttemptStatus status, String raw, Integer sip, String reason) {

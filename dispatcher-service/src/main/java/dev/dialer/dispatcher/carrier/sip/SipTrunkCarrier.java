@@ -598,7 +598,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             log.info("SIP call {} (request {} attempt {}) was answered when its dispatcher stopped: ended with BYE "
                     + "after {} s", orphan.callId(), orphan.requestId(), orphan.attempt(), duration);
             return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.COMPLETED, "completed",
-                    orphan.callId(), null, null, duration);
+                    orphan.callId(), 200, null, duration);
         }
         cancelledOrphans.put(orphan.callId(), orphan);
         workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), answerAfterCancel.toMillis(),

@@ -193,6 +193,7 @@ class SipTrunkCarrierIT {
         assertThat(completed.requestId()).isEqualTo("req-sip");
         assertThat(completed.attempt()).isEqualTo(2);
         assertThat(completed.durationSeconds()).isNotNull().isGreaterThanOrEqualTo(1);
+        assertThat(completed.sipStatus()).as("the answer's status, to the call's end").isEqualTo(200);
         // The last status's lag is recorded once its report is done, just after the report itself.
         await().atMost(WAIT).untilAsserted(() -> assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag",
                 "carrier", "sip-trunk", "kind", "applied").count()).isEqualTo(4));
