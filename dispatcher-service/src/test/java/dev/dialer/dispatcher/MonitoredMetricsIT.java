@@ -1,0 +1,110 @@
+package dev.dialer.dispatcher;
+
+import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+/**
+ * The alert rules and the dashboard under {@code deploy/} read only series the dispatcher really exports: every
+ * metric name of the dispatcher (and of the JVM, HTTP server and carrier breakers it reports) that
+ * {@code deploy/prometheus/alerts.yml} or {@code deploy/grafana/dashboards/dialer.json} names is in what a Prometheus
+ * server scrapes from a running dispatcher. A renamed meter, or a misspelt name in a rule, fails here rather than
+ * leaving an alert that can never fire.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.config.name=dispatcher-service")
+@DirtiesContext
+class MonitoredMetricsIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final List<Path> MONITORING = List.of(
+            Path.of("..", "deploy", "prometheus", "alerts.yml"),
+            Path.of("..", "deploy", "grafana", "dashboards", "dialer.json"));
+    /** The dispatcher's own meters, the carrier breakers' and those Spring Boot registers in every service. */
+    private static final Pattern REFERENCED = Pattern.compile(
+            "(?<![A-Za-z0-9_:])(?:dialer_dispatcher_|resilience4j_|jvm_|http_server_requests_)[A-Za-z0-9_]+");
+    /** A sample line of the text format: its name, then labels or the value. */
+    private static final Pattern SAMPLE = Pattern.compile("^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", Pattern.MULTILINE);
+
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls());
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        fixture.register(registry);
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Test
+    void exportsEveryMetricTheAlertRulesAndTheDashboardRead() throws IOException {
+        Set<String> referenced = referenced();
+        assertThat(referenced).as("names read from " + MONITORING).isNotEmpty();
+
+        // Some meters are registered at their first use: one call dialled to its end, one command sent to the DLQ.
+        String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
+        String requestId = "it-" + UUID.randomUUID();
+        fixture.produce(caller, "not a command");
+        fixture.produce(caller, command(requestId, caller));
+        fixture.awaitFinal(requestId);
+
+        // Scraped until the meters registered on the way are there (the DLQ's counts a copy once the broker has it,
+        // the HTTP server's a request once answered, the first scrape included); a name never exported fails.
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(exported(scrape())).as("names the dispatcher exports").containsAll(referenced));
+    }
+
+    private String scrape() {
+        return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build()
+                .get().uri("/actuator/prometheus").exchange()
+                .expectStatus().isOk()
+                .expectBody(String.class).returnResult().getResponseBody();
+    }
+
+    private static Set<String> referenced() throws IOException {
+        Set<String> names = new TreeSet<>();
+        for (Path file : MONITORING) {
+            Matcher matcher = REFERENCED.matcher(Files.readString(file));
+            while (matcher.find()) {
+                names.add(matcher.group());
+            }
+        }
+        return names;
+    }
+
+    private static Set<String> exported(String scrape) {
+        Set<String> names = new TreeSet<>();
+        Matcher matcher = SAMPLE.matcher(scrape);
+        while (matcher.find()) {
+            names.add(matcher.group(1));
+        }
+        return names;
+    }
+
+    private static String command(String requestId, String callerId) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"acc-it","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, callerId);
+    }
+}
