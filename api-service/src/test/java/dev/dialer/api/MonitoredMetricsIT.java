@@ -3,16 +3,11 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
+import dev.dialer.infra.MonitoredMetrics;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,19 +20,13 @@ import org.junit.jupiter.api.Test;
 class MonitoredMetricsIT extends RunningApiService {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final List<Path> MONITORING = List.of(
-            Path.of("..", "deploy", "prometheus", "alerts.yml"),
-            Path.of("..", "deploy", "grafana", "dashboards", "dialer.json"));
     /** api-service's own meters and those Spring Boot registers in every service. */
-    private static final Pattern REFERENCED = Pattern.compile(
-            "(?<![A-Za-z0-9_:])(?:dialer_api_|jvm_|http_server_requests_)[A-Za-z0-9_]+");
-    /** A sample line of the text format: its name, then labels or the value. */
-    private static final Pattern SAMPLE = Pattern.compile("^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", Pattern.MULTILINE);
+    private static final List<String> PREFIXES = List.of("dialer_api_", "jvm_", "http_server_requests_");
 
     @Test
     void exportsEveryMetricTheAlertRulesAndTheDashboardRead() throws Exception {
-        Set<String> referenced = referenced();
-        assertThat(referenced).as("names read from " + MONITORING).isNotEmpty();
+        Set<String> referenced = MonitoredMetrics.referenced(PREFIXES);
+        assertThat(referenced).as("names read from " + MonitoredMetrics.FILES).isNotEmpty();
 
         // Some meters are registered at their first use: one call accepted, acknowledged by Kafka.
         HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
@@ -47,26 +36,9 @@ class MonitoredMetricsIT extends RunningApiService {
         // Scraped until the meters registered on the way are there (the HTTP server's counts a request once answered,
         // the first scrape included); a name never exported fails.
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(exported(scrape())).as("names api-service exports").containsAll(referenced));
+                assertThat(MonitoredMetrics.exported(scrape())).as("names api-service exports")
+                        .containsAll(referenced));
     }
 
-    private static Set<String> referenced() throws IOException {
-        Set<String> names = new TreeSet<>();
-        for (Path file : MONITORING) {
-            Matcher matcher = REFERENCED.matcher(Files.readString(file));
-            while (matcher.find()) {
-                names.add(matcher.group());
-            }
-        }
-        return names;
-    }
 
-    private static Set<String> exported(String scrape) {
-        Set<String> names = new TreeSet<>();
-        Matcher matcher = SAMPLE.matcher(scrape);
-        while (matcher.find()) {
-            names.add(matcher.group(1));
-        }
-        return names;
-    }
 }

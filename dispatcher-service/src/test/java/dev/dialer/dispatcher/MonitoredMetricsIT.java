@@ -4,17 +4,13 @@ import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.infra.MonitoredMetrics;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -37,14 +33,9 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 class MonitoredMetricsIT {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final List<Path> MONITORING = List.of(
-            Path.of("..", "deploy", "prometheus", "alerts.yml"),
-            Path.of("..", "deploy", "grafana", "dashboards", "dialer.json"));
     /** The dispatcher's own meters, the carrier breakers' and those Spring Boot registers in every service. */
-    private static final Pattern REFERENCED = Pattern.compile(
-            "(?<![A-Za-z0-9_:])(?:dialer_dispatcher_|resilience4j_|jvm_|http_server_requests_)[A-Za-z0-9_]+");
-    /** A sample line of the text format: its name, then labels or the value. */
-    private static final Pattern SAMPLE = Pattern.compile("^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", Pattern.MULTILINE);
+    private static final List<String> PREFIXES = List.of("dialer_dispatcher_", "resilience4j_", "jvm_",
+            "http_server_requests_");
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls());
@@ -59,8 +50,8 @@ class MonitoredMetricsIT {
 
     @Test
     void exportsEveryMetricTheAlertRulesAndTheDashboardRead() throws IOException {
-        Set<String> referenced = referenced();
-        assertThat(referenced).as("names read from " + MONITORING).isNotEmpty();
+        Set<String> referenced = MonitoredMetrics.referenced(PREFIXES);
+        assertThat(referenced).as("names read from " + MonitoredMetrics.FILES).isNotEmpty();
 
         // Some meters are registered at their first use: one call dialled to its end, one command sent to the DLQ.
         String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
@@ -72,7 +63,8 @@ class MonitoredMetricsIT {
         // Scraped until the meters registered on the way are there (the DLQ's counts a copy once the broker has it,
         // the HTTP server's a request once answered, the first scrape included); a name never exported fails.
         await().atMost(WAIT).untilAsserted(() ->
-                assertThat(exported(scrape())).as("names the dispatcher exports").containsAll(referenced));
+                assertThat(MonitoredMetrics.exported(scrape())).as("names the dispatcher exports")
+                        .containsAll(referenced));
     }
 
     private String scrape() {
@@ -82,25 +74,7 @@ class MonitoredMetricsIT {
                 .expectBody(String.class).returnResult().getResponseBody();
     }
 
-    private static Set<String> referenced() throws IOException {
-        Set<String> names = new TreeSet<>();
-        for (Path file : MONITORING) {
-            Matcher matcher = REFERENCED.matcher(Files.readString(file));
-            while (matcher.find()) {
-                names.add(matcher.group());
-            }
-        }
-        return names;
-    }
 
-    private static Set<String> exported(String scrape) {
-        Set<String> names = new TreeSet<>();
-        Matcher matcher = SAMPLE.matcher(scrape);
-        while (matcher.find()) {
-            names.add(matcher.group(1));
-        }
-        return names;
-    }
 
     private static String command(String requestId, String callerId) {
         return """

@@ -11,21 +11,16 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.infra.Infrastructure;
+import dev.dialer.infra.MonitoredMetrics;
 import dev.dialer.webhook.directory.WebhookDirectory;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -51,14 +46,8 @@ import org.springframework.test.context.DynamicPropertySource;
 class MonitoredMetricsIT {
 
     private static final Duration SCRAPES_WAIT = Duration.ofSeconds(30);
-    private static final List<Path> MONITORING = List.of(
-            Path.of("..", "deploy", "prometheus", "alerts.yml"),
-            Path.of("..", "deploy", "grafana", "dashboards", "dialer.json"));
     /** webhook-service's own meters and those Spring Boot registers in every service. */
-    private static final Pattern REFERENCED = Pattern.compile(
-            "(?<![A-Za-z0-9_:])(?:dialer_webhook_|jvm_|http_server_requests_)[A-Za-z0-9_]+");
-    /** A sample line of the text format: its name, then labels or the value. */
-    private static final Pattern SAMPLE = Pattern.compile("^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", Pattern.MULTILINE);
+    private static final List<String> PREFIXES = List.of("dialer_webhook_", "jvm_", "http_server_requests_");
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static WebhookReceiver receiver;
@@ -88,8 +77,8 @@ class MonitoredMetricsIT {
 
     @Test
     void exportsEveryMetricTheAlertRulesAndTheDashboardRead() throws Exception {
-        Set<String> referenced = referenced();
-        assertThat(referenced).as("names read from " + MONITORING).isNotEmpty();
+        Set<String> referenced = MonitoredMetrics.referenced(PREFIXES);
+        assertThat(referenced).as("names read from " + MonitoredMetrics.FILES).isNotEmpty();
 
         // Some meters are registered at their first use: one event delivered to a webhook.
         String account = unique("acc");
@@ -105,7 +94,8 @@ class MonitoredMetricsIT {
         // Scraped until the meters registered on the way are there (the delivery latency's times a try once it has
         // ended, the HTTP server's a request once answered, the first scrape included); a name never exported fails.
         await().atMost(SCRAPES_WAIT).untilAsserted(() ->
-                assertThat(exported(scrape())).as("names webhook-service exports").containsAll(referenced));
+                assertThat(MonitoredMetrics.exported(scrape())).as("names webhook-service exports")
+                        .containsAll(referenced));
     }
 
     private String scrape() throws Exception {
@@ -118,23 +108,5 @@ class MonitoredMetricsIT {
         return response.body();
     }
 
-    private static Set<String> referenced() throws IOException {
-        Set<String> names = new TreeSet<>();
-        for (Path file : MONITORING) {
-            Matcher matcher = REFERENCED.matcher(Files.readString(file));
-            while (matcher.find()) {
-                names.add(matcher.group());
-            }
-        }
-        return names;
-    }
 
-    private static Set<String> exported(String scrape) {
-        Set<String> names = new TreeSet<>();
-        Matcher matcher = SAMPLE.matcher(scrape);
-        while (matcher.find()) {
-            names.add(matcher.group(1));
-        }
-        return names;
-    }
 }
