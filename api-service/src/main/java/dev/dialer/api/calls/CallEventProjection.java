@@ -64,7 +64,7 @@ class CallEventProjection {
      * preview: the attempt counts again from its next dial. An event older than the attempt's latest status is left.
      */
     private Mono<Void> undial(CallEvent event) {
-        if (event.eventType() != EventType.DEFERRED || event.attempt() == null
+        if (event.eventType() != EventType.DEFERRED || event.attempt() == null || event.reason() == null
                 || !DIALS_GIVEN_BACK.contains(event.reason())) {
             return Mono.empty();
         }
