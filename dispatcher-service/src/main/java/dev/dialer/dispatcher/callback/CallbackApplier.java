@@ -231,9 +231,10 @@ public class CallbackApplier {
 
     /**
      * A call that has just been placed or begun to ring although a cancel reached its request (as the transition's own
-     * statement read the request's cancel mark) is cancelled at the carrier again: the cancel's own order may have failed, or crossed the dial before the call had a carrier id. An
-     * answered call is never hung up. The callback is applied whatever becomes of the order (a failure is logged and
-     * counted by the {@link CallCanceller}; the next early status, or the cancel's own retries, ask again).
+     * statement read the request's cancel mark) is cancelled at the carrier again: the cancel's own order may have
+     * failed, or crossed the dial before the call had a carrier id. An answered call is never hung up. The callback is
+     * applied whatever becomes of the order (a failure is logged and counted by the {@link CallCanceller}; the next
+     * early status, or the cancel's own retries, ask again).
      */
     private Mono<Void> cancelAgain(CarrierCallback callback) {
         AttemptStatus status = callback.status();
@@ -421,6 +422,8 @@ public class CallbackApplier {
         Mono<Boolean> requeued = ledger.requeueForCapacity(callback.requestId(), callback.attempt(),
                         callback.providerCallId(), callback.dial(), due)
                 .filter(Boolean::booleanValue)
+                // As a retry: a cancel that reached the request since it was dialled ends it, not a requeue.
+                .flatMap(done -> notCancelled(callback).thenReturn(done))
                 .flatMap(done -> events.deferred(command, CAPACITY, due, event -> event
                                 .attempt(callback.attempt())
                                 .provider(callback.providerStatus(), callback.providerCallId())
@@ -434,7 +437,12 @@ public class CallbackApplier {
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
                 .map(published -> Result.APPLIED)
-                .switchIfEmpty(Mono.defer(() -> refused(callback)));
+                .switchIfEmpty(Mono.defer(() -> refused(callback)))
+                .onErrorResume(CancelledMeanwhile.class, cancelled -> {
+                    log.info("capacity rejection of request {} attempt {} crossed a cancel of the request; it ends "
+                            + "canceled, not requeued", callback.requestId(), callback.attempt());
+                    return ended(command, callback, CANCELLED, null);
+                });
     }
 
     /** {@code 2xx} … {@code 6xx}, or {@code none} when the carrier reported no SIP status: a bounded tag. */

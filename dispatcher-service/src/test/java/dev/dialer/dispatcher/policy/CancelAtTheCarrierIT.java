@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.policy;
 
+import static dev.dialer.dispatcher.CallEventsJson.deferred;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
 import static dev.dialer.dispatcher.CallEventsJson.ofType;
 import static dev.dialer.dispatcher.CallEventsJson.statusEvent;
@@ -25,6 +26,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -70,6 +72,8 @@ class CancelAtTheCarrierIT {
     private static final String RINGS_LONG = "+4915112345671";
     /** Busy after {@link #RING}. */
     private static final String BUSY = "+4915112345670";
+    /** Refused for capacity (503 "Max Account Calls In Progress") in a callback after the carrier's 201. */
+    private static final String REFUSED_FOR_CAPACITY = "+4915112345673";
     /** Answered after {@link #RING}, then talks for half a second. */
     private static final String ANSWERING = "+4915112345678";
     private static final Duration RING = Duration.ofSeconds(3);
@@ -104,23 +108,24 @@ class CancelAtTheCarrierIT {
 
         @Bean
         static BeanPostProcessor holdingRetries() {
-            return SpiedBeans.around(AttemptLedger.class, holding("transitionAndSchedule",
-                    arguments -> ((Transition) arguments[0]).requestId(), HELD_RETRIES));
+            return SpiedBeans.around(AttemptLedger.class, holding(Set.of("transitionAndSchedule", "requeueForCapacity"),
+                    arguments -> arguments[0] instanceof Transition change ? change.requestId() : (String) arguments[0],
+                    HELD_RETRIES));
         }
 
         @Bean
         static BeanPostProcessor holdingLiveReads() {
-            return SpiedBeans.around(PolicyLedger.class, holding("liveAttempt", arguments -> (String) arguments[0],
-                    HELD_LIVE_READS));
+            return SpiedBeans.around(PolicyLedger.class, holding(Set.of("liveAttempt"),
+                    arguments -> (String) arguments[0], HELD_LIVE_READS));
         }
     }
 
-    /** Every call to the real method; {@code method} waits, for a request held in {@code holds}, before it runs. */
-    private static Answer<Object> holding(String method, Function<Object[], String> requestOf,
+    /** Every call to the real method; {@code methods} wait, for a request held in {@code holds}, before they run. */
+    private static Answer<Object> holding(Set<String> methods, Function<Object[], String> requestOf,
                                           Map<String, Hold> holds) {
         return invocation -> {
             Object result = invocation.callRealMethod();
-            Hold hold = method.equals(invocation.getMethod().getName())
+            Hold hold = methods.contains(invocation.getMethod().getName())
                     ? holds.get(requestOf.apply(invocation.getArguments())) : null;
             return hold == null ? result : hold.pass().then((Mono<?>) result);
         };
@@ -213,6 +218,27 @@ class CancelAtTheCarrierIT {
         assertThat(statuses(events)).doesNotContain("busy").endsWith("canceled");
         assertThat(scheduled(requestId)).as("no retry waits").isZero();
         assertThat(fixture.callsFor(requestId)).as("dialled once").hasSize(1);
+    }
+
+    @Test
+    void capacityRejectionThatCrossesACancelEndsTheRequestCanceledWithoutARequeue() {
+        String requestId = "crossed-capacity-" + UUID.randomUUID();
+        Hold requeue = new Hold();
+        HELD_RETRIES.put(requestId, requeue);
+        fixture.produce("+4930777504", command(requestId, "+4930777504", REFUSED_FOR_CAPACITY, 0));
+        // The capacity rejection has read that no cancel reached the request, and is about to requeue the attempt.
+        requeue.reached().join();
+
+        CallControl control = cancel(requestId);
+        publish(control);
+        await().atMost(WAIT).until(() -> settled(control) != null && !"claimed".equals(settled(control)));
+        requeue.release();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+        assertThat(deferred(events)).as("no deferral announced after the cancel").isEmpty();
+        assertThat(scheduled(requestId)).as("no requeue waits").isZero();
     }
 
     @Test
