@@ -177,17 +177,23 @@ public class OutboxRelay {
      */
     private Mono<Round> round() {
         Mono<Round> round = outbox.tryRelayLock(properties.roundTimeout())
-                .flatMap(locked -> locked ? relayBatch().map(Round::relayed) : Mono.just(Round.LOCKED_ELSEWHERE));
+                .flatMap(locked -> locked ? relayBatch() : Mono.just(Round.LOCKED_ELSEWHERE));
         return transactions.transactional(round)
+                // The round's value as its transaction completes, after the commit: what it moved is told then.
+                .flux().takeLast(1).next()
                 .timeout(properties.roundTimeout(), Mono.error(RoundTimedOut::new))
                 .doOnNext(this::completed);
     }
 
-    /** A round that did not get the lock says nothing of the outbox: the one holding it may be the one stuck. */
+    /**
+     * A round committed. One that did not get the lock says nothing of the outbox: the one holding it may be the one
+     * stuck.
+     */
     private void completed(Round round) {
         if (round.locked()) {
             progress.beat();
         }
+        round.rejected().forEach(this::rejected);
     }
 
     private Mono<Void> failed(Throwable error) {
@@ -202,17 +208,17 @@ public class OutboxRelay {
         return Mono.empty();
     }
 
-    private Mono<Integer> relayBatch() {
+    private Mono<Round> relayBatch() {
         return outbox.unsent(properties.batchSize())
                 .collectList()
-                .flatMap(batch -> batch.isEmpty() ? Mono.just(0) : publishAndMark(batch));
+                .flatMap(batch -> batch.isEmpty() ? Mono.just(Round.relayed(0, List.of())) : publishAndMark(batch));
     }
 
     /**
      * Publishes the batch and deletes (or marks) what Kafka took; an event too large for the topic is moved aside
      * first ({@link #rejected}): published, it would fail the whole batch, in every round, for ever.
      */
-    private Mono<Integer> publishAndMark(List<Outbox.PendingEvent> batch) {
+    private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch) {
         List<Outbox.PendingEvent> publishable = new ArrayList<>(batch.size());
         List<OutboundRecord> records = new ArrayList<>(batch.size());
         List<Outbox.PendingEvent> tooLarge = new ArrayList<>();
@@ -231,25 +237,31 @@ public class OutboxRelay {
                 .timeout(properties.publishTimeout())
                 .then(properties.keepsSent() ? outbox.markSent(ids) : outbox.deleteSent(ids))
                 .then(Mono.fromRunnable(() -> sent(publishable)));
-        return rejected(tooLarge).then(published).thenReturn(batch.size());
+        return moveAside(tooLarge).then(published).thenReturn(Round.relayed(batch.size(), tooLarge));
     }
 
     /**
      * Events no topic record can hold (a carrier's text or a command's field larger than any bound foreseen): moved to
-     * {@code dispatch.outbox_rejected} in the round's transaction, logged and counted. Their requests' webhooks miss
-     * them; every other event goes on being published.
+     * {@code dispatch.outbox_rejected} in the round's transaction. Their requests' webhooks miss them; every other
+     * event goes on being published. They are logged and counted once the round has committed ({@link #completed}):
+     * a round that fails takes the move back, and the next one moves them again.
      */
-    private Mono<Void> rejected(List<Outbox.PendingEvent> tooLarge) {
+    private Mono<Void> moveAside(List<Outbox.PendingEvent> tooLarge) {
         if (tooLarge.isEmpty()) {
             return Mono.empty();
         }
         Long[] ids = tooLarge.stream().map(Outbox.PendingEvent::id).toArray(Long[]::new);
-        String reason = "larger than the " + maxEventBytes + " bytes a " + Topics.CALL_EVENTS + " record may have";
-        return outbox.reject(ids, reason).then(Mono.fromRunnable(() -> tooLarge.forEach(event -> {
-            rejected.increment();
-            log.error("event {} of request {} ({} characters) is {}; moved to dispatch.outbox_rejected, not published",
-                    event.id(), event.requestId(), event.payload().length(), reason);
-        })));
+        return outbox.reject(ids, rejectionReason());
+    }
+
+    private void rejected(Outbox.PendingEvent event) {
+        rejected.increment();
+        log.error("event {} of request {} ({} characters) is {}; moved to dispatch.outbox_rejected, not published",
+                event.id(), event.requestId(), event.payload().length(), rejectionReason());
+    }
+
+    private String rejectionReason() {
+        return "larger than the " + maxEventBytes + " bytes a " + Topics.CALL_EVENTS + " record may have";
     }
 
     private void sent(List<Outbox.PendingEvent> batch) {
@@ -315,12 +327,12 @@ public class OutboxRelay {
     }
 
     /** How a round ended: whether it held the relay lock, and how many events it sent. */
-    private record Round(boolean locked, int sent) {
+    private record Round(boolean locked, int sent, List<Outbox.PendingEvent> rejected) {
 
-        static final Round LOCKED_ELSEWHERE = new Round(false, 0);
+        static final Round LOCKED_ELSEWHERE = new Round(false, 0, List.of());
 
-        static Round relayed(int sent) {
-            return new Round(true, sent);
+        static Round relayed(int sent, List<Outbox.PendingEvent> rejected) {
+            return new Round(true, sent, rejected);
         }
     }
 

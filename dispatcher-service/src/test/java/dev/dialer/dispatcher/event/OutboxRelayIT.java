@@ -160,10 +160,7 @@ class OutboxRelayIT {
             ledger.recordRequest(command).block(WAIT);
             events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
             // Larger than any record the topic or the producer takes, written between two events of another request.
-            db.sql("""
-                            INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
-                            VALUES ($1, $1, 'call.status', 1, jsonb_build_object('pad', repeat('x', 1200000)))""")
-                    .bind(0, tooLarge).then().block(WAIT);
+            insertTooLarge(tooLarge);
             events.finishOnce(command, FinalStatus.EXHAUSTED, event -> event, Retry.max(0)).block(WAIT);
 
             relay.drain().block(WAIT);
@@ -178,6 +175,37 @@ class OutboxRelayIT {
             assertThat(meters.counter("dialer.dispatcher.outbox.rejected").count()).isEqualTo(1);
             assertThat(meters.counter("dialer.dispatcher.outbox.failures").count()).isZero();
             assertThat(reader.of(tooLarge)).isEmpty();
+        } finally {
+            serviceRelay.start();
+        }
+    }
+
+    @Test
+    void anEventMovedAsideInARoundThatFailedIsToldOnceWhenALaterRoundMovesItForGood() {
+        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
+        serviceRelay.stop();
+        CallCommand command = command();
+        String tooLarge = "it-large-" + UUID.randomUUID();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        java.util.concurrent.atomic.AtomicInteger publishes = new java.util.concurrent.atomic.AtomicInteger();
+        try {
+            OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
+                    records -> publishes.getAndIncrement() == 0
+                            ? Mono.error(new org.apache.kafka.common.errors.TimeoutException("broker away"))
+                            : reachable.publishAll(records),
+                    properties(Duration.ZERO), Clock.systemUTC(), meters);
+            ledger.recordRequest(command).block(WAIT);
+            events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0)).block(WAIT);
+            insertTooLarge(tooLarge);
+
+            relay.drain().block(WAIT);
+            assertThat(rows(tooLarge)).as("the failed round took its move back").isEqualTo(1);
+            assertThat(meters.counter("dialer.dispatcher.outbox.rejected").count()).isZero();
+            relay.drain().block(WAIT);
+
+            assertThat(rows(tooLarge)).isZero();
+            assertThat(meters.counter("dialer.dispatcher.outbox.failures").count()).isEqualTo(1);
+            assertThat(meters.counter("dialer.dispatcher.outbox.rejected").count()).isEqualTo(1);
         } finally {
             serviceRelay.start();
         }
@@ -234,6 +262,14 @@ class OutboxRelayIT {
     private long unsent(String requestId) {
         return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1 AND sent_at IS NULL")
                 .bind(0, requestId).map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    /** An event of {@code requestId} larger than any record the events topic or the producer takes. */
+    private void insertTooLarge(String requestId) {
+        db.sql("""
+                        INSERT INTO dispatch.outbox (event_id, request_id, event_type, sequence_number, payload)
+                        VALUES ($1, $1, 'call.status', 1, jsonb_build_object('pad', repeat('x', 1200000)))""")
+                .bind(0, requestId).then().block(WAIT);
     }
 
     private long rows(String requestId) {
