@@ -381,9 +381,10 @@ public class CallbackApplier {
      */
     static boolean carrierCarried(CarrierCallback callback, Outcome outcome) {
         Integer sip = callback.sipStatus();
-        if (sip != null) {
+        if (sip != null && sip >= 100 && sip <= 699) {
             return sip < 500 || sip >= 600;
         }
+        // No SIP code (or none a SIP response has, as a 0 the carrier may write for none).
         return outcome.attemptStatus() != AttemptStatus.FAILED;
     }
 

@@ -23,7 +23,9 @@ class CarrierCarriedTest {
             "failed, 500, RETRYABLE, false",
             "failed, 503, RETRYABLE, false",
             "failed, 504, RETRYABLE, false",
-            "failed, none, RETRYABLE, false"})
+            "failed, none, RETRYABLE, false",
+            "failed, 0, RETRYABLE, false",
+            "completed, 0, ANSWERED, true"})
     void onlyAnEndTheCalleesSideGaveGrowsTheLimit(String status, Integer sip, Verdict verdict, boolean grows) {
         AttemptStatus attemptStatus = AttemptStatus.fromWire(status);
         CarrierCallback callback = new CarrierCallback("r", 1, attemptStatus, status, "call-1", sip, null, null,
