@@ -151,7 +151,7 @@ class CallEventProjection {
         if (event.eventType() != EventType.STATUS || event.attempt() == null) {
             return Mono.empty();
         }
-        boolean terminal = isTerminalAttemptStatus(event.status());
+        boolean terminal = event.status() != null && isTerminalAttemptStatus(event.status());
         // Any status after queued means the carrier was asked: the per-callee cap counts the attempt from then, as
         // the dispatcher does (decision 0074). LEAST ignores nulls, so the earliest such event wins in any order.
         boolean dialled = event.status() != null && !AttemptStatus.QUEUED.wire().equals(event.status());
