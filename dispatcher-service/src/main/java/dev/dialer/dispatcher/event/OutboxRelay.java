@@ -216,7 +216,7 @@ public class OutboxRelay {
 
     /**
      * Publishes the batch and deletes (or marks) what Kafka took; an event too large for the topic is moved aside
-     * first ({@link #rejected}): published, it would fail the whole batch, in every round, for ever.
+     * first ({@link #moveAside}): published, it would fail the whole batch, in every round, for ever.
      */
     private Mono<Round> publishAndMark(List<Outbox.PendingEvent> batch) {
         List<Outbox.PendingEvent> publishable = new ArrayList<>(batch.size());
