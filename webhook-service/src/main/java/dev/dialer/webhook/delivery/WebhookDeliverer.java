@@ -233,15 +233,21 @@ final class WebhookDeliverer {
     private Mono<Void> expired(DeliveryTask task, AttemptResult refused) {
         Reason reason = refused.reason();
         metrics.refusedTooLong(task.target().kind(), reason);
-        metrics.outcome(task.target().kind(), "dead", reason);
-        metrics.deadLetter(reason);
         log.warn("gave up delivering event {} to {} {} after {} tries: its endpoint has refused it ({}) since {}, "
                         + "longer than the retry schedule lasts", task.eventId(), task.target().kind().tag(),
                 task.target().id(), task.tries(), reason.tag(), task.storedAt());
-        AttemptResult result = AttemptResult.failed(reason, refused.error() + " for longer than the retry schedule "
-                + "lasts", Duration.ZERO);
-        // Numbered as the try it stands for, as a refusal is.
-        return store.deadLetter(task, task.tries(), reason)
+        return deadUntried(task, AttemptResult.failed(reason, refused.error() + " for longer than the retry schedule "
+                + "lasts", Duration.ZERO));
+    }
+
+    /**
+     * To the dead letters without a try of its own (a refusal that lasted too long, a delivery that cannot be stored):
+     * counted as dead, and in the delivery log numbered as the try it stands for, as a refusal is.
+     */
+    private Mono<Void> deadUntried(DeliveryTask task, AttemptResult result) {
+        metrics.outcome(task.target().kind(), "dead", result.reason());
+        metrics.deadLetter(result.reason());
+        return store.deadLetter(task, task.tries(), result.reason())
                 .then(attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.DEAD, result, null,
                         false)));
     }
@@ -302,16 +308,11 @@ final class WebhookDeliverer {
      * partition waits. Errors only when the dead letter cannot be written either.
      */
     Mono<Void> unstorable(DeliveryTask task, Throwable refused) {
-        metrics.outcome(task.target().kind(), "dead", Reason.UNSTORABLE);
-        metrics.deadLetter(Reason.UNSTORABLE);
         log.error("event {} to {} {} could not be stored for a retry and goes to the dead letters: {}",
                 task.eventId(), task.target().kind().tag(), task.target().id(), refused.toString());
         // The delivery log is the account's to read: it says what became of the event, not PostgreSQL's message.
-        AttemptResult result = AttemptResult.failed(Reason.UNSTORABLE, "could not be stored for a retry",
-                Duration.ZERO);
-        return store.deadLetter(task, task.tries(), Reason.UNSTORABLE)
-                .then(attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.DEAD, result, null,
-                        false)));
+        return deadUntried(task, AttemptResult.failed(Reason.UNSTORABLE, "could not be stored for a retry",
+                Duration.ZERO));
     }
 
     private Mono<Void> refuse(DeliveryTask task, Reason reason) {
