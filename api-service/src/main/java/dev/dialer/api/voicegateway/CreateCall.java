@@ -160,12 +160,10 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     }
 
     /**
-     * A whole number of seconds the carrier can take: not a fraction (it would pass on as written), and not a number
-     * beyond a day, which read as an int would wrap round into a small one.
-     */
-    /**
-     * The whole number of seconds {@code field} gives, null when absent. jambonz documents these as numbers: a value
-     * written with a zero fraction ({@code 20.0}) is taken as the whole number it is.
+     * The whole number of seconds {@code field} gives, null when absent: one the carrier can take, not a fraction, and
+     * not a number beyond a day, which read as an int would wrap round into a small one. jambonz documents these as
+     * numbers: a value written with a zero fraction ({@code 20.0}) is taken as the whole number it is, and passed on
+     * as that.
      */
     private static Long seconds(Map<String, Object> body, String field, List<FieldProblem> errors) {
         Object value = body.get(field);
