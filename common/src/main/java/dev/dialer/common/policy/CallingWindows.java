@@ -88,7 +88,8 @@ public final class CallingWindows {
                 .setCountryCode(countryCode).setNationalNumber(0));
     }
 
-    private static List<ZoneId> known(List<String> ids) {
+    /** The zones of {@code ids} the JDK knows, in their order: a name newer than its tz data is left out. */
+    static List<ZoneId> known(List<String> ids) {
         List<ZoneId> zones = new ArrayList<>();
         for (String id : ids) {
             if (JDK_ZONES.contains(id)) {

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The time zones of each country (ISO 3166 region), from the IANA tz database's {@code zone.tab}, a copy of which is
@@ -44,16 +43,15 @@ final class RegionZones {
 
     /** Rows of country code, coordinates, zone name and comments between tabs; {@code #} starts a comment line. */
     private static Map<String, List<ZoneId>> parse(BufferedReader rows) throws IOException {
-        Set<String> known = ZoneId.getAvailableZoneIds();
-        Map<String, List<ZoneId>> byRegion = new HashMap<>();
+        Map<String, List<String>> names = new HashMap<>();
         for (String row = rows.readLine(); row != null; row = rows.readLine()) {
             String[] columns = row.split("\t");
-            if (row.startsWith("#") || columns.length < 3 || !known.contains(columns[2])) {
-                continue;
+            if (!row.startsWith("#") && columns.length >= 3) {
+                names.computeIfAbsent(columns[0], region -> new ArrayList<>()).add(columns[2]);
             }
-            byRegion.computeIfAbsent(columns[0], region -> new ArrayList<>()).add(ZoneId.of(columns[2]));
         }
-        byRegion.replaceAll((region, zones) -> List.copyOf(zones));
+        Map<String, List<ZoneId>> byRegion = new HashMap<>();
+        names.forEach((region, zones) -> byRegion.put(region, List.copyOf(CallingWindows.known(zones))));
         return Map.copyOf(byRegion);
     }
 }
