@@ -192,7 +192,23 @@ public class DialGate {
     private Mono<Boolean> decideUnclaimed(CallCommand command) {
         return Mono.defer(() -> attempts.holdUnclaimed(command.requestId(), command.attempt()))
                 .retryWhen(InfraRetry.untilRecovered("hold unclaimed attempt"))
-                .flatMap(held -> held ? decide(command) : Mono.just(true));
+                .flatMap(held -> held ? decide(command) : decideIfWaiting(command));
+    }
+
+    /**
+     * The hold found the attempt no longer claimable. Either another copy of the command claimed it, and this one is
+     * a duplicate the ledger recognises; or the attempt waits under its number, held by this very hold (its commit
+     * was acknowledged too late and it ran again) or by another copy's. A command for a waiting attempt meets the
+     * policy, as {@link #clear} makes it do: otherwise the claim that takes the attempt back would dial it unchecked
+     * (a number put on the DNC list meanwhile, a calling window that closed). Two copies that both meet it are told
+     * apart by that claim, which only one of them makes.
+     */
+    private Mono<Boolean> decideIfWaiting(CallCommand command) {
+        return Mono.defer(() -> attempts.recordRequest(command))
+                .retryWhen(InfraRetry.untilRecovered("record request"))
+                .flatMap(state -> state.finalStatus() == null && state.attemptWaiting()
+                        ? decide(command)
+                        : Mono.just(true));
     }
 
     private Mono<Boolean> decide(CallCommand command) {

@@ -16,6 +16,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.dispatcher.SpiedBeans;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -25,22 +26,28 @@ import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.Lifecycle;
+import org.springframework.context.annotation.Bean;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -66,6 +73,26 @@ class DialTimePolicyIT {
     private static final String BUSY = "+4915112345670";
     private static final ZoneId BERLIN = ZoneId.of("Europe/Berlin");
     private static final Duration WAIT = Duration.ofSeconds(40);
+
+    /** Requests whose next hold of an unclaimed attempt is run twice, once: its acknowledgement came too late. */
+    private static final Set<String> HOLD_ACKNOWLEDGED_LATE = ConcurrentHashMap.newKeySet();
+
+    /** The ledger bean wrapped in a spy that calls the real methods, never replaces them. */
+    @TestConfiguration
+    static class HoldRunTwice {
+
+        @Bean
+        static BeanPostProcessor holdRunTwice() {
+            return SpiedBeans.around(AttemptLedger.class, invocation -> {
+                Object result = invocation.callRealMethod();
+                if (invocation.getMethod().getName().equals("holdUnclaimed")
+                        && HOLD_ACKNOWLEDGED_LATE.remove((String) invocation.getArgument(0))) {
+                    return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
+                }
+                return result;
+            });
+        }
+    }
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET));
@@ -123,6 +150,30 @@ class DialTimePolicyIT {
         fixture.produce(CALLER, Contract.toJson(command));
 
         JsonNode last = fixture.awaitEvent(command.requestId(), "call.final");
+        assertThat(last.get("status").stringValue()).isEqualTo("blocked");
+        assertThat(fixture.callsFor(command.requestId())).as("never dialled").isEmpty();
+    }
+
+    @Test
+    void anUnclaimedAttemptWhoseHoldWasAcknowledgedTooLateStillMeetsThePolicy() {
+        String account = newAccount();
+        CallCommand command = new CallCommand(CallCommand.VERSION, newRequestId(), account, CALLER, ANSWERING, null,
+                "welcome.wav", null, 0, 0, 1, null, null, Map.of(), null, null, null, null, Map.of(), Instant.now());
+        // Recorded by a dispatcher that stopped before its claim; the callee asked not to be called since. The
+        // redelivered command's hold commits, but the dispatcher runs it again (its acknowledgement came too late),
+        // and the second run finds the attempt no longer claimable.
+        context.getBean(AttemptLedger.class).recordRequest(command).block(WAIT);
+        db.sql("INSERT INTO dispatch.attempts (request_id, attempt_no, status) VALUES ($1, 1, 'queued')")
+                .bind(0, command.requestId()).then().block(WAIT);
+        publish(Topics.DNC, DncEntry.key(account, ANSWERING),
+                new DncEntry(DncEntry.VERSION, account, ANSWERING, "asked", Instant.now()));
+        awaitSeen(() -> views().onDncList(account, ANSWERING));
+        HOLD_ACKNOWLEDGED_LATE.add(command.requestId());
+
+        fixture.produce(CALLER, Contract.toJson(command));
+
+        JsonNode last = fixture.awaitEvent(command.requestId(), "call.final");
+        assertThat(HOLD_ACKNOWLEDGED_LATE).as("the hold ran twice").doesNotContain(command.requestId());
         assertThat(last.get("status").stringValue()).isEqualTo("blocked");
         assertThat(fixture.callsFor(command.requestId())).as("never dialled").isEmpty();
     }
