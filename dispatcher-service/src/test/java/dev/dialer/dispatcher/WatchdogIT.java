@@ -137,8 +137,8 @@ class WatchdogIT {
         // events), so that the count moves for this call alone.
         await().atMost(WAIT).until(() -> inFlight() == 0.0);
         double inFlightBefore = inFlight();
-        lanes.trunk().countingStarts();
-        assertThat(lanes.trunk().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
+        lanes.trunks().countingStarts();
+        assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
         assertThat(inFlight()).isEqualTo(inFlightBefore + 1);
         ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
 
@@ -187,8 +187,8 @@ class WatchdogIT {
         // counted when the dispatcher started (those of earlier tests) end first, so that the count moves for this one.
         await().atMost(WAIT).until(() -> inFlight() == 0.0);
         double inFlightBefore = inFlight();
-        lanes.trunk().countingStarts();
-        assertThat(lanes.trunk().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
+        lanes.trunks().countingStarts();
+        assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
         ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
 
         List<JsonNode> events = fixture.awaitFinal(requestId);

@@ -302,14 +302,23 @@ public class AttemptLedger {
      * moving already.
      */
     public Mono<Void> storeProviderCallId(String requestId, int attempt, int dial, String providerCallId) {
-        return db.sql("""
-                        UPDATE dispatch.attempts SET provider_call_id = $3
+        return storeProviderCallId(requestId, attempt, dial, providerCallId, null);
+    }
+
+    /**
+     * {@link #storeProviderCallId(String, int, int, String)}, with the route name of the carrier that placed the call:
+     * the trunk whose slot it holds, for a dispatcher that takes its partition over ({@link #inFlight}).
+     */
+    public Mono<Void> storeProviderCallId(String requestId, int attempt, int dial, String providerCallId,
+                                          String carrier) {
+        DatabaseClient.GenericExecuteSpec update = db.sql("""
+                        UPDATE dispatch.attempts SET provider_call_id = $3, carrier = $5
                          WHERE request_id = $1 AND attempt_no = $2 AND dial_no = $4""")
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .bind(2, providerCallId)
-                .bind(3, dial)
-                .then();
+                .bind(3, dial);
+        return (carrier == null ? update.bindNull(4, String.class) : update.bind(4, carrier)).then();
     }
 
     /**
@@ -551,7 +560,7 @@ public class AttemptLedger {
     public Flux<InFlightAttempt> inFlight(Instant askedSince) {
         return db.sql("""
                         SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at,
-                               COALESCE(r.command -> 'carrier_options', '{}'::jsonb)::text
+                               COALESCE(r.command -> 'carrier_options', '{}'::jsonb)::text, a.carrier
                           FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
                          WHERE a.status IN ('queued', 'initiated', 'ringing', 'in-progress')
                            AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
@@ -559,7 +568,7 @@ public class AttemptLedger {
                 .bind(0, askedSince)
                 .map(row -> new InFlightAttempt(row.get(0, String.class), row.get(1, Integer.class),
                         row.get(2, String.class), row.get(3, Instant.class),
-                        carrierOptions(row.get(4, String.class))))
+                        carrierOptions(row.get(4, String.class)), row.get(5, String.class)))
                 .all();
     }
 

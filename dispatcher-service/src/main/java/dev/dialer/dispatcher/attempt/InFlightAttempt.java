@@ -12,7 +12,9 @@ import java.util.Map;
  * @param carrierAskedAt when the carrier was asked
  * @param carrierOptions the command's {@code carrier_options} (its ring timeout and time limit tell how long the call
  *                       may last)
+ * @param carrier        the route name of the carrier that placed it; null when not on record (placed by a version
+ *                       that did not record it, or its answer not stored yet)
  */
 public record InFlightAttempt(String requestId, int attempt, String callerId, Instant carrierAskedAt,
-                              Map<String, Object> carrierOptions) {
+                              Map<String, Object> carrierOptions, String carrier) {
 }

@@ -365,9 +365,9 @@ public class CallbackApplier {
         if (outcome.verdict() == Verdict.CAPACITY) {
             log.warn("request {} attempt {} met the carrier's capacity limit for longer than {}; ended",
                     callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
-            lanes.trunk().capacityRejected(slotKey(callback));
+            lanes.trunks().capacityRejected(slotKey(callback));
         } else {
-            lanes.trunk().release(slotKey(callback), carrierCarried(callback, outcome));
+            lanes.trunks().release(slotKey(callback), carrierCarried(callback, outcome));
         }
         registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
                 "sip_class", sipClass(callback.sipStatus())).increment();
@@ -401,7 +401,7 @@ public class CallbackApplier {
                 .onErrorResume(error -> Mono.just(false))
                 .map(noDial -> {
                     if (noDial) {
-                        lanes.trunk().release(slotKey(callback), false);
+                        lanes.trunks().release(slotKey(callback), false);
                     }
                     log.info("{} callback for request {} attempt {} dial {} changed nothing: {}",
                             callback.providerStatus(), callback.requestId(), callback.attempt(),
@@ -434,7 +434,7 @@ public class CallbackApplier {
                 .retryWhen(InfraRetry.brief("capacity requeue"))
                 .doOnNext(done -> {
                     openAttempts.ended(callback.requestId(), callback.attempt());
-                    lanes.trunk().capacityRejected(slotKey(callback));
+                    lanes.trunks().capacityRejected(slotKey(callback));
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
                 .map(published -> Result.APPLIED)

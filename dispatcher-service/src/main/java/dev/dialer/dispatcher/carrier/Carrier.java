@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import java.util.List;
 import reactor.core.publisher.Mono;
 
 /**
@@ -47,5 +48,18 @@ public interface Carrier {
      */
     default boolean accepting(CallCommand command) {
         return true;
+    }
+
+    /**
+     * The trunk whose limits pace the command's call now: the carrier it would be tried on first. Null when the
+     * carrier names no trunks ({@link #trunks}).
+     */
+    default String trunkOf(CallCommand command) {
+        return null;
+    }
+
+    /** The trunks calls go out over, one per carrier, the one of the default route first; empty when not named. */
+    default List<String> trunks() {
+        return List.of();
     }
 }

@@ -1,13 +1,14 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
 /**
  * Whether a command's call could reach a carrier now ({@link Carrier#accepting}), for the parts that hold calls while
- * it could not: the lanes and the retry scheduler. The carrier is looked up at the first question, not when they are
+ * it could not: the lanes and the retry scheduler; and which trunk paces it ({@link Carrier#trunkOf}). The carrier is looked up at the first question, not when they are
  * built: the SIP trunk carrier needs the callback applier, which needs the lanes.
  */
 @Component
@@ -21,11 +22,25 @@ public class CarrierReadiness {
     }
 
     public boolean accepting(CallCommand command) {
+        return carrier().accepting(command);
+    }
+
+    /** {@link Carrier#trunkOf}. */
+    public String trunkOf(CallCommand command) {
+        return carrier().trunkOf(command);
+    }
+
+    /** {@link Carrier#trunks}. */
+    public List<String> trunks() {
+        return carrier().trunks();
+    }
+
+    private Carrier carrier() {
         Carrier carrier = resolved.get();
         if (carrier == null) {
             carrier = provider.getObject();
             resolved.set(carrier);
         }
-        return carrier.accepting(command);
+        return carrier;
     }
 }

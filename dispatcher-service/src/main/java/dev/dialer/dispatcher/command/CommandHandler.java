@@ -17,6 +17,9 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.TrunkGate;
+import dev.dialer.dispatcher.pacing.Trunks;
 import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import dev.dialer.dispatcher.retry.RetryProperties;
@@ -82,10 +85,12 @@ class CommandHandler {
     private final DialGate gate;
     private final RetryProperties retry;
     private final Clock clock;
+    private final Trunks trunks;
 
     CommandHandler(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, Carrier carrier,
                    KafkaPublisher publisher, MeterRegistry registry, KeyRouting routing, DialGate gate,
-                   RetryProperties retry, Clock clock) {
+                   RetryProperties retry, Clock clock, Lanes lanes) {
+        this.trunks = lanes.trunks();
         this.openAttempts = openAttempts;
         this.retry = retry;
         this.clock = clock;
@@ -287,8 +292,14 @@ class CommandHandler {
                 });
     }
 
+    /**
+     * Stores the carrier's id of the call and which carrier placed it; a call its route failed over with moves its
+     * trunk slot to that carrier's trunk ({@link Trunks#placedOn}).
+     */
     private Mono<CommandOutcome> rememberCall(CallCommand command, int dial, PlacedCall placed) {
-        return ledger.storeProviderCallId(command.requestId(), command.attempt(), dial, placed.sid())
+        trunks.placedOn(TrunkGate.slotKey(command.requestId(), command.attempt()), placed.carrier());
+        return ledger.storeProviderCallId(command.requestId(), command.attempt(), dial, placed.sid(),
+                        placed.carrier())
                 .retryWhen(InfraRetry.untilRecovered("store provider call id"))
                 .thenReturn(CommandOutcome.DIALLED);
     }

@@ -11,12 +11,15 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +30,7 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Builds each partition's {@link PartitionLanes} and holds what they share: the limits (caller-ID rates from
- * {@link CallerLimits}, campaign rates, the {@link TrunkGate}), the parking lot, the metrics, and this dispatcher's
+ * {@link CallerLimits}, campaign rates, the {@link Trunks}), the parking lot, the metrics, and this dispatcher's
  * share of the partitions, which scales the trunk-wide limits.
  */
 @Component
@@ -48,7 +51,7 @@ public class Lanes {
     private final LongSupplier nanoTime;
     private final InFlightCalls inFlightCalls;
     private final DialPermits permits;
-    private final TrunkGate trunk;
+    private final Trunks trunks;
     private final PacingMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
     private final Predicate<CallCommand> cancelled;
@@ -71,7 +74,7 @@ public class Lanes {
           KnownControls controls, CarrierProperties voiceGateway, SipTrunkProperties sip) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
                 Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting,
-                controls::cancelled, slotHold(pacing, voiceGateway, sip));
+                controls::cancelled, slotHold(pacing, voiceGateway, sip), carrier::trunkOf, carrier::trunks);
     }
 
     /** How long slots are held: with the carriers' defaults, the longer of the two, for a command that names none. */
@@ -93,7 +96,8 @@ public class Lanes {
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
-                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled, SlotHold.configured(pacing));
+                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled, SlotHold.configured(pacing),
+                command -> Trunks.DEFAULT, () -> List.of(Trunks.DEFAULT));
     }
 
     /** With a clock of its own; nothing is cancelled. */
@@ -101,7 +105,8 @@ public class Lanes {
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers, nanoTime,
-                carrierAccepting, command -> false, SlotHold.configured(pacing));
+                carrierAccepting, command -> false, SlotHold.configured(pacing), command -> Trunks.DEFAULT,
+                () -> List.of(Trunks.DEFAULT));
     }
 
     /**
@@ -115,11 +120,13 @@ public class Lanes {
      * @param cancelled whether the dial-time gate will end a command {@code canceled} ({@link KnownControls#cancelled}): such a
      *                  command is handed over unpaced
      * @param slotHold  how long a call's trunk slot may be held without its terminal status
+     * @param trunkOf   the trunk that paces a command's start now ({@link Carrier#trunkOf})
+     * @param trunkNames every trunk's name, the default one first ({@link Carrier#trunks})
      */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled,
-          SlotHold slotHold) {
+          SlotHold slotHold, Function<CallCommand, String> trunkOf, Supplier<List<String>> trunkNames) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
@@ -134,8 +141,9 @@ public class Lanes {
         this.cancelled = cancelled;
         this.slotHold = slotHold;
         this.permits = new DialPermits(properties.maxDialsInFlight());
-        this.trunk = new TrunkGate(pacing.trunkCps(), pacing.trunkConcurrency(), pacing.slotTimeLimit().toNanos(),
-                timers, nanoTime, pacing.timerCatchUp().toNanos());
+        this.trunks = new Trunks(name -> new TrunkGate(pacing.trunkCps(name), pacing.trunkConcurrency(name),
+                pacing.slotTimeLimit().toNanos(), timers, nanoTime, pacing.timerCatchUp().toNanos()),
+                trunkOf, trunkNames, metrics::watchTrunk, metrics::started);
         metrics.watch(this);
     }
 
@@ -175,7 +183,7 @@ public class Lanes {
         owned.addAll(assigned);
         reshare(partitionCount);
         if (!revoked.isEmpty()) {
-            int released = trunk.releasePartitions(revoked);
+            int released = trunks.releasePartitions(revoked);
             metrics.releasedOnRevoke(released);
             log.info("Partitions {} revoked: {} trunk slots released to their new owner", revoked, released);
         }
@@ -199,7 +207,7 @@ public class Lanes {
             }
             if (partitionCount > 0 && !owned.isEmpty()) {
                 double share = Math.min(1.0, (double) owned.size() / partitionCount);
-                trunk.share(share);
+                trunks.share(share);
                 if (share != campaignShare) {
                     campaignShare = share;
                     // Rebuilt at the new rate as the campaigns' next calls come.
@@ -219,17 +227,17 @@ public class Lanes {
         if (inFlightCalls == null) {
             return;
         }
-        trunk.countingStarts();
+        trunks.countingStarts();
         inFlightCalls.on(gained, partitionCount)
                 .collectList()
                 .timeout(COUNT_TIMEOUT)
                 .retryWhen(InfraRetry.brief("count calls in flight"))
                 .subscribe(calls -> {
-                    int held = trunk.holdCounted(calls);
+                    int held = trunks.holdCounted(calls);
                     metrics.countedOnAssign(held);
                     log.info("Partitions {} gained: {} calls in flight on them hold trunk slots", gained, held);
                 }, error -> {
-                    trunk.countingEnded();
+                    trunks.countingEnded();
                     log.warn("Partitions {} gained: the calls in flight on them could not be counted", gained, error);
                 });
     }
@@ -239,9 +247,9 @@ public class Lanes {
         return Set.copyOf(owned);
     }
 
-    /** The trunk's limits as this dispatcher applies them; terminal callbacks release its slots. */
-    public TrunkGate trunk() {
-        return trunk;
+    /** The trunks' limits as this dispatcher applies them; terminal callbacks release their slots. */
+    public Trunks trunks() {
+        return trunks;
     }
 
     /**
@@ -255,7 +263,7 @@ public class Lanes {
      */
     long earliest(PartitionLanes.Lane lane, LaneTicket ticket, long now) {
         paced(lane);
-        if (trunk.isGranted(ticket.slotKey())) {
+        if (trunks.isGranted(ticket.slotKey())) {
             return now;
         }
         lane.heldForCarrier = !carrierAccepting.test(ticket.command());
@@ -290,10 +298,10 @@ public class Lanes {
         synchronized (campaign) {
             long at = campaign.earliest(now);
             if (at > now) {
-                if (trunk.isGranted(ticket.slotKey())) {
+                if (trunks.isGranted(ticket.slotKey())) {
                     // The trunk granted a start the campaign cannot use yet: its slot goes back at once to the
                     // others sharing the trunk instead of sitting idle until the grant lapses.
-                    trunk.unplaced(ticket.slotKey());
+                    trunks.unplaced(ticket.slotKey());
                 }
                 return at;
             }
@@ -306,7 +314,7 @@ public class Lanes {
     }
 
     private long startAtTrunk(PartitionLanes.Lane lane, LaneTicket ticket, int partition, long now, Runnable wake) {
-        long trunkResult = trunk.acquireOrWait(ticket.slotKey(), ticket.command().accountId(), partition, now,
+        long trunkResult = trunks.acquireOrWait(ticket.slotKey(), ticket.command(), partition, now,
                 slotHold.nanos(ticket.command()), wake);
         if (trunkResult != now) {
             return trunkResult;
@@ -314,7 +322,6 @@ public class Lanes {
         if (lane.bucket != null) {
             lane.bucket.take(now);
         }
-        metrics.started(now);
         return now;
     }
 
@@ -331,8 +338,8 @@ public class Lanes {
      * slot is given back (only a granted one: a slot held under the same key belongs to a call in flight).
      */
     void forgoGrant(LaneTicket ticket) {
-        if (trunk.isGranted(ticket.slotKey())) {
-            trunk.unplaced(ticket.slotKey());
+        if (trunks.isGranted(ticket.slotKey())) {
+            trunks.unplaced(ticket.slotKey());
         }
     }
 

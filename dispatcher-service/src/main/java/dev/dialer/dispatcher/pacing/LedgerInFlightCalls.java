@@ -51,7 +51,8 @@ class LedgerInFlightCalls implements InFlightCalls {
     private TrunkGate.CountedCall counted(InFlightAttempt attempt, int partitionCount, Instant now) {
         long age = Duration.between(attempt.carrierAskedAt(), now).toNanos();
         return new TrunkGate.CountedCall(TrunkGate.slotKey(attempt.requestId(), attempt.attempt()),
-                partitionOf(attempt.callerId(), partitionCount), age, slotHold.nanos(attempt.carrierOptions()));
+                partitionOf(attempt.callerId(), partitionCount), age, slotHold.nanos(attempt.carrierOptions()),
+                attempt.carrier());
     }
 
     static int partitionOf(String callerId, int partitionCount) {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.stereotype.Component;
 
@@ -23,7 +24,8 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled,at=admission|lane}}: cancelled commands handed to the
  *       dial-time gate without taking a token, permit or slot, as they arrived or from their lane;</li>
- *   <li>{@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
+ *   <li>per trunk ({@code trunk} tag: its carrier's route name, {@link Trunks}), each from the trunk's first use:
+ *       {@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
  *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
  *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
  *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted}}: slots let go with revoked
@@ -35,7 +37,7 @@ class PacingMetrics {
 
     private final MeterRegistry registry;
     private final Map<Parked, Counter> parked = new EnumMap<>(Parked.class);
-    private final Counter started;
+    private final Map<String, Counter> started = new ConcurrentHashMap<>();
     private final Timer waited;
     private final Counter slotsReleased;
     private final Counter slotsCounted;
@@ -52,7 +54,6 @@ class PacingMetrics {
                     .tags("reason", reason.name().toLowerCase(Locale.ROOT))
                     .register(registry));
         }
-        this.started = registry.counter("dialer.dispatcher.dials.started", "trunk", "default");
         this.waited = Timer.builder("dialer.dispatcher.lanes.wait")
                 .description("time from a record's arrival in its lane to its dial")
                 .register(registry);
@@ -84,17 +85,26 @@ class PacingMetrics {
                 .baseUnit("seconds").register(registry);
         Gauge.builder("dialer.dispatcher.lanes.dials.in.flight", lanes, l -> l.permits().inUse()).register(registry);
         Gauge.builder("dialer.dispatcher.lanes.dials.waiting", lanes, l -> l.permits().waiting()).register(registry);
-        TrunkGate trunk = lanes.trunk();
-        Gauge.builder("dialer.dispatcher.trunk.cps.limit", trunk, TrunkGate::currentCps).tag("trunk", "default")
+    }
+
+    /** A trunk's gate was made: its limits, calls in progress, waiting lanes and starts, tagged by its name. */
+    void watchTrunk(String name, TrunkGate trunk) {
+        Gauge.builder("dialer.dispatcher.trunk.cps.limit", trunk, TrunkGate::currentCps).tag("trunk", name)
                 .register(registry);
-        Gauge.builder("dialer.dispatcher.trunk.in.flight", trunk, TrunkGate::inFlight).tag("trunk", "default")
+        Gauge.builder("dialer.dispatcher.trunk.in.flight", trunk, TrunkGate::inFlight).tag("trunk", name)
                 .register(registry);
         Gauge.builder("dialer.dispatcher.trunk.concurrency.limit", trunk, TrunkGate::currentLimit)
-                .tag("trunk", "default").register(registry);
-        Gauge.builder("dialer.dispatcher.trunk.waiting", trunk, TrunkGate::waiting).tag("trunk", "default")
+                .tag("trunk", name).register(registry);
+        Gauge.builder("dialer.dispatcher.trunk.waiting", trunk, TrunkGate::waiting).tag("trunk", name)
                 .register(registry);
         Gauge.builder("dialer.dispatcher.trunk.capacity.rejections", trunk, TrunkGate::capacityRejections)
-                .tag("trunk", "default").register(registry);
+                .tag("trunk", name).register(registry);
+        startedCounter(name);
+    }
+
+    private Counter startedCounter(String trunk) {
+        return started.computeIfAbsent(trunk, name -> registry.counter("dialer.dispatcher.dials.started",
+                "trunk", name));
     }
 
     void parked(Parked reason, int count) {
@@ -102,8 +112,8 @@ class PacingMetrics {
     }
 
     /** A start was decided at {@code decidedAt} (the limits' clock). */
-    void started(long decidedAt) {
-        started.increment();
+    void started(String trunk, long decidedAt) {
+        startedCounter(trunk).increment();
     }
 
     void waited(Duration wait) {

@@ -385,7 +385,7 @@ public final class PartitionLanes {
                 .onErrorReturn(false)
                 .doOnNext(placed -> {
                     if (!placed) {
-                        lanes.trunk().unplaced(slotKey);
+                        lanes.trunks().unplaced(slotKey);
                     }
                 })
                 .doFinally(signal -> {

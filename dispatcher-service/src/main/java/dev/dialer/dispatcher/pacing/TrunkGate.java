@@ -205,6 +205,41 @@ public final class TrunkGate {
     }
 
     /**
+     * The call holding {@code slotKey} was placed on another trunk than the one whose slot it took (its route failed
+     * over to the next carrier): the slot leaves this gate, freeing it for the lanes waiting here, to be
+     * {@link #adopt adopted} by the other, so that each trunk counts the calls it carries.
+     *
+     * @return the slot as the other trunk adopts it; null when none is held here
+     */
+    HeldSlot handOver(String slotKey) {
+        List<Runnable> toWake = new ArrayList<>();
+        HeldSlot moved;
+        synchronized (this) {
+            granted.remove(slotKey);
+            Slot slot = slots.remove(slotKey);
+            if (slot == null) {
+                return null;
+            }
+            moved = new HeldSlot(slot.partition, slot.holders, slot.lapsesAt, slot.counted);
+            serve(now(), toWake);
+        }
+        toWake.forEach(Runnable::run);
+        return moved;
+    }
+
+    /**
+     * Holds a slot another trunk {@link #handOver handed over}, whatever the limit: its call is placed already. It
+     * belongs to this trunk's present congestion episode, as a slot taken now would.
+     */
+    synchronized void adopt(String slotKey, HeldSlot held) {
+        Slot slot = new Slot(held.partition(), decreases, held.lapsesAt());
+        slot.holders = held.holders();
+        slot.counted = held.counted();
+        slots.put(slotKey, slot);
+        lapsesBy(held.lapsesAt());
+    }
+
+    /**
      * The carrier rejected the attempt for capacity: its slot frees, and the limit halves (never below 1) once per
      * congestion episode. A rejection of a slot taken before the last decrease belongs to the episode that decrease
      * answered (a burst of rejections of calls started together, "Max Account Calls In Progress" for each) and
@@ -484,15 +519,20 @@ public final class TrunkGate {
     }
 
     /**
-     * A call found in flight on a gained partition: its slot key, partition, time since it was placed, and how long
-     * its slot may be held in all ({@link SlotHold}; 0 for {@code slot-time-limit}).
+     * A call found in flight on a gained partition: its slot key, partition, time since it was placed, how long its
+     * slot may be held in all ({@link SlotHold}; 0 for {@code slot-time-limit}), and the trunk that carries it (null
+     * when not on record: {@link Trunks} counts it on its first trunk).
      */
-    public record CountedCall(String slotKey, int partition, long ageNanos, long holdNanos) {
+    public record CountedCall(String slotKey, int partition, long ageNanos, long holdNanos, String trunk) {
 
-        /** Held for {@code slot-time-limit} from its placing. */
+        /** Held for {@code slot-time-limit} from its placing, on the first trunk. */
         public CountedCall(String slotKey, int partition, long ageNanos) {
-            this(slotKey, partition, ageNanos, 0);
+            this(slotKey, partition, ageNanos, 0, null);
         }
+    }
+
+    /** A held slot on its way from one trunk to another ({@link #handOver}, {@link #adopt}). */
+    record HeldSlot(int partition, int holders, long lapsesAt, boolean counted) {
     }
 
     /** A held slot: for which partition it was taken, when it lapses, and how many starts of its attempt hold it. */

@@ -175,7 +175,7 @@ public class Watchdog {
         CarrierCallback ended = new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.CANCELED, null,
                 quiet.providerCallId(), null, null, null);
         // Freed first, as not a success: the carrier never had the call, so its limit has nothing to grow on.
-        lanes.trunk().release(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), false);
+        lanes.trunks().release(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), false);
         return applier.apply(ended)
                 .filter(CallbackApplier.Result.APPLIED::equals)
                 .doOnNext(applied -> count("canceled"))
@@ -203,13 +203,13 @@ public class Watchdog {
                                 .retryWhen(InfraRetry.brief("attempt ended"))
                                 .doOnNext(ended -> {
                                     if (ended) {
-                                        lanes.trunk().release(slotKey, false);
+                                        lanes.trunks().release(slotKey, false);
                                     }
                                 })
                                 .then(Mono.empty()))))
                 .doOnNext(failed -> {
                     // Nothing else will end it: no callback comes for a call the carrier does not know.
-                    lanes.trunk().release(slotKey, false);
+                    lanes.trunks().release(slotKey, false);
                     count(STATUS_TIMEOUT);
                 })
                 .then();

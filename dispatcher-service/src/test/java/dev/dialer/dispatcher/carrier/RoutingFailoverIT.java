@@ -53,7 +53,10 @@ class RoutingFailoverIT {
                 List.of("down", "backup"));
 
         StepVerifier.create(carrier.place(command("req-down", "+4915112345678"), 1))
-                .assertNext(placed -> assertThat(placed.sid()).isNotBlank())
+                .assertNext(placed -> {
+                    assertThat(placed.sid()).isNotBlank();
+                    assertThat(placed.carrier()).as("the trunk that carries it").isEqualTo("backup");
+                })
                 .expectComplete()
                 .verify(WAIT);
 

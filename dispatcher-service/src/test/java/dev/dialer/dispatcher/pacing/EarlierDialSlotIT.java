@@ -56,7 +56,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
     void ownEveryPartition() {
         // Only then is no rebalance to come that would move the slots this test holds.
         await().atMost(WAIT).until(() -> lanes.owned().equals(Set.of(0, 1, 2)));
-        trunk = lanes.trunk();
+        trunk = lanes.trunks().gate("voice-gateway");
     }
 
     @Test

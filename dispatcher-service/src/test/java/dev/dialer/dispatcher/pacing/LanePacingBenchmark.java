@@ -57,7 +57,7 @@ class LanePacingBenchmark {
         List<Long> decided = new CopyOnWriteArrayList<>();
         PacingMetrics metrics = new PacingMetrics(new SimpleMeterRegistry()) {
             @Override
-            void started(long decidedAt) {
+            void started(String trunk, long decidedAt) {
                 decided.add(decidedAt);
             }
         };

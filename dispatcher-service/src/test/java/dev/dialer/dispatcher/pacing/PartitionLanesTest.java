@@ -133,7 +133,7 @@ class PartitionLanesTest {
 
         time.advanceTimeBy(Duration.ofHours(3));
         assertThat(startsOf(B)).as("the long call may still be talking").isEmpty();
-        assertThat(built.trunk().inFlight()).isEqualTo(1);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).isEqualTo(1);
 
         time.advanceTimeBy(Duration.ofMinutes(6).plusSeconds(1));
         assertThat(startsOf(B)).as("its ring timeout, time limit and margin have passed").hasSize(1);
@@ -305,7 +305,7 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     record.acknowledge();
-                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 2, TimeUnit.MINUTES);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 2, TimeUnit.MINUTES);
                 }).thenReturn(true));
         List<String[]> topic = new ArrayList<>();
         for (int call = 0; call < 100; call++) {
@@ -344,7 +344,7 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     record.acknowledge();
-                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 30, TimeUnit.SECONDS);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 30, TimeUnit.SECONDS);
                 }).thenReturn(true));
         for (int call = 0; call < 300; call++) {
             admit(lanes, "acc", A);
@@ -374,7 +374,7 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     record.acknowledge();
-                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 1, TimeUnit.SECONDS);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 1, TimeUnit.SECONDS);
                 }).thenReturn(true));
         for (int call = 0; call < 5; call++) {
             for (int caller = 0; caller < 10; caller++) {
@@ -436,11 +436,11 @@ class PartitionLanesTest {
         }
         time.advanceTimeBy(Duration.ofSeconds(10));
         assertThat(started).hasSize(20);
-        assertThat(built.trunk().waiting()).isEqualTo(20);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).waiting()).isEqualTo(20);
 
         // Every slot frees together: the trunk grants twenty starts at once.
         for (int offset = 0; offset < 20; offset++) {
-            built.trunk().release("r-" + offset + "#1", true);
+            built.trunks().gate(Trunks.DEFAULT).release("r-" + offset + "#1", true);
         }
         time.advanceTimeBy(Duration.ofSeconds(10));
 
@@ -455,16 +455,16 @@ class PartitionLanesTest {
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
         lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         built.owns(Set.of(0, 1), Set.of(), 4);
-        assertThat(built.trunk().currentCps()).isEqualTo(20.0);
-        assertThat(built.trunk().currentLimit()).isEqualTo(20);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).currentCps()).isEqualTo(20.0);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).currentLimit()).isEqualTo(20);
 
         // Four more partitions: the two owned are a quarter of the topic now.
         built.partitionCount(8);
 
-        assertThat(built.trunk().currentCps()).isEqualTo(10.0);
-        assertThat(built.trunk().currentLimit()).isEqualTo(10);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).currentCps()).isEqualTo(10.0);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).currentLimit()).isEqualTo(10);
         built.owns(Set.of(2), Set.of(), 8);
-        assertThat(built.trunk().currentCps()).isEqualTo(15.0);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).currentCps()).isEqualTo(15.0);
     }
 
     @Test
@@ -525,7 +525,7 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
                     record.acknowledge();
-                    time.schedule(() -> built.trunk().release(ticket.slotKey(), true), 20, TimeUnit.SECONDS);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 20, TimeUnit.SECONDS);
                 }).thenReturn(true));
         // 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
         for (int request = 0; request < 300; request++) {
@@ -613,10 +613,10 @@ class PartitionLanesTest {
         assertThat(started).hasSize(2);
 
         // The first call's terminal status arrives: one more may start, and only one.
-        built.trunk().release("r-0#1", true);
+        built.trunks().gate(Trunks.DEFAULT).release("r-0#1", true);
         time.advanceTimeBy(Duration.ofSeconds(1));
         assertThat(started).hasSize(3);
-        assertThat(built.trunk().inFlight()).isEqualTo(2);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).isEqualTo(2);
     }
 
     @Test
@@ -728,15 +728,15 @@ class PartitionLanesTest {
         assertThat(started).as("B's call waits at the trunk for A's slot").hasSize(1);
 
         cancelledCampaigns.add("gone");
-        built.trunk().release("r-0#1", true);
+        built.trunks().gate(Trunks.DEFAULT).release("r-0#1", true);
         time.advanceTimeBy(Duration.ofSeconds(1));
         assertThat(started).as("B's cancelled call went to the gate").hasSize(2);
-        assertThat(built.trunk().inFlight()).as("the slot granted to it is free again").isZero();
+        assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).as("the slot granted to it is free again").isZero();
 
         admitInCampaign(lanes, B, "live");
         time.advanceTimeBy(Duration.ofSeconds(1));
         assertThat(started).hasSize(3);
-        assertThat(built.trunk().inFlight()).isEqualTo(1);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).isEqualTo(1);
         assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(2.0);
     }
 

@@ -355,7 +355,7 @@ class TrunkGateTest {
         TrunkGate trunk = new TrunkGate(0, 1, 10 * SECOND, time);
         trunk.countingStarts();
         // Placed 12 s ago, past the 10 s slot time limit, but it may last 30 s.
-        trunk.holdCounted(List.of(new TrunkGate.CountedCall("long#1", 0, 12 * SECOND, 30 * SECOND)));
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("long#1", 0, 12 * SECOND, 30 * SECOND, null)));
 
         time.advanceTimeBy(Duration.ofSeconds(17));
         assertThat(trunk.acquireOrWait("a", "acc", 0, now(), () -> { })).isEqualTo(TrunkGate.QUEUED);

@@ -83,7 +83,7 @@ class TrunkSlotsRebalanceIT {
         ConfigurableApplicationContext first = dispatcher();
         awaitMembers(1);
         Map<String, Integer> calls = produceOnePerPartition(2);
-        TrunkGate firstTrunk = first.getBean(Lanes.class).trunk();
+        TrunkGate firstTrunk = first.getBean(Lanes.class).trunks().gate("voice-gateway");
         await().atMost(WAIT).until(() -> mine().size() == calls.size());
         await().atMost(WAIT).until(() -> calls.keySet().stream().allMatch(firstTrunk::holds));
 
@@ -91,7 +91,7 @@ class TrunkSlotsRebalanceIT {
         awaitMembers(2);
         Lanes firstLanes = first.getBean(Lanes.class);
         Lanes secondLanes = second.getBean(Lanes.class);
-        TrunkGate secondTrunk = secondLanes.trunk();
+        TrunkGate secondTrunk = secondLanes.trunks().gate("voice-gateway");
 
         // Each call's slot is held by the owner of its partition, and only there.
         await().atMost(WAIT).untilAsserted(() -> {

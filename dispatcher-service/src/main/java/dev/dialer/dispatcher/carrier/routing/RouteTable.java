@@ -43,6 +43,11 @@ final class RouteTable {
         return longestPrefix(command.to()).orElse(properties.order());
     }
 
+    /** The carriers tried, in order, where no rule matches. */
+    List<String> defaultOrder() {
+        return properties.order();
+    }
+
     private Optional<List<String>> longestPrefix(String number) {
         return properties.prefixes().entrySet().stream()
                 .filter(entry -> number.startsWith(entry.getKey()) && !entry.getValue().isEmpty())

@@ -7,6 +7,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -31,11 +32,15 @@ public final class RoutingCarrier implements Carrier {
     private final Map<String, GuardedCarrier> carriers;
     private final RouteTable routes;
     private final MeterRegistry registry;
+    private final List<String> trunks;
 
     RoutingCarrier(Map<String, GuardedCarrier> carriers, RouteTable routes, MeterRegistry registry) {
         this.carriers = Map.copyOf(carriers);
         this.routes = routes;
         this.registry = registry;
+        List<String> names = new ArrayList<>(routes.defaultOrder());
+        carriers.keySet().stream().filter(name -> !names.contains(name)).forEach(names::add);
+        this.trunks = List.copyOf(names);
     }
 
     @Override
@@ -54,9 +59,28 @@ public final class RoutingCarrier implements Carrier {
         return false;
     }
 
+    /** The first carrier of the command's route that would be tried now; the first of all when none would. */
+    @Override
+    public String trunkOf(CallCommand command) {
+        List<String> route = routes.route(command);
+        for (String name : route) {
+            if (carriers.get(name).accepting()) {
+                return name;
+            }
+        }
+        return route.get(0);
+    }
+
+    /** Every carrier, the default route's first carrier first. */
+    @Override
+    public List<String> trunks() {
+        return trunks;
+    }
+
     private Mono<PlacedCall> placeFrom(CallCommand command, int dial, List<String> route, int index) {
         GuardedCarrier carrier = carriers.get(route.get(index));
         return carrier.place(command, dial)
+                .map(placed -> placed.via(carrier.name()))
                 .onErrorResume(error -> index + 1 < route.size() && error instanceof CarrierException failure
                         && failsOver(failure), error -> failOver(command, dial, route, index, error));
     }

@@ -49,7 +49,7 @@ class RoutingCarrierTest {
         Carrier routing = routing(failing(CarrierException.Reason.UNREACHABLE, null), second);
 
         StepVerifier.create(routing.place(command(), 1))
-                .expectNext(new PlacedCall("sid-2", null))
+                .expectNext(new PlacedCall("sid-2", null, "second"))
                 .expectComplete()
                 .verify(WAIT);
         assertThat(secondPlaced).hasValue(1);
@@ -63,7 +63,7 @@ class RoutingCarrierTest {
         Carrier routing = routing(trunk, second, Duration.ofSeconds(30), registry);
 
         StepVerifier.create(routing.place(command("user:alice"), 1))
-                .expectNext(new PlacedCall("sid-2", null))
+                .expectNext(new PlacedCall("sid-2", null, "second"))
                 .expectComplete()
                 .verify(WAIT);
         assertThat(secondPlaced).hasValue(1);
@@ -105,6 +105,19 @@ class RoutingCarrierTest {
                 .verify(WAIT);
         // Half-open once the wait is over, without a request to move it on: the lanes held theirs.
         await().atMost(WAIT).until(() -> bothDown.accepting(command()));
+    }
+
+    @Test
+    void aCallIsPacedByTheTrunkOfTheFirstCarrierOfItsRouteThatWouldBeTried() {
+        Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, Duration.ofMinutes(1));
+        assertThat(oneDown.trunks()).containsExactly("first", "second");
+        assertThat(oneDown.trunkOf(command())).isEqualTo("first");
+
+        for (int i = 0; i < 2; i++) {
+            StepVerifier.create(oneDown.place(command(), 1)).expectNextCount(1).expectComplete().verify(WAIT);
+        }
+
+        assertThat(oneDown.trunkOf(command())).as("first's breaker is open").isEqualTo("second");
     }
 
     @Test

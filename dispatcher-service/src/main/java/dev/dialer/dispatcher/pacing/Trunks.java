@@ -1,0 +1,286 @@
+package dev.dialer.dispatcher.pacing;
+
+import dev.dialer.common.contract.CallCommand;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.ObjLongConsumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The trunks this dispatcher dials over, one per carrier of the route table, each with its own {@link TrunkGate}: its
+ * own calls per second, calls in progress and AIMD limit, so that a capacity rejection from one carrier shrinks that
+ * carrier's limit only. A start is paced by the trunk of the carrier its call would be tried on first now (the first
+ * of its route whose breaker lets it through); a call that fails over and is placed by another carrier moves its slot
+ * there ({@link #placedOn}). Everything else (a release, a rejection, a lapse) goes to the trunk holding the slot.
+ *
+ * <p>Each trunk's limits are its own figures ({@code dialer.dispatcher.pacing.trunks.<name>}) or else the default ones
+ * ({@code trunk-cps}, {@code trunk-concurrency}), divided by this dispatcher's share of the partitions like them. Its
+ * gate is made at the first use of its name, or with the others at the first use of any. Thread-safe.
+ */
+public final class Trunks {
+
+    /** The trunk's name where no carrier names it (a dispatcher built without one, in tests). */
+    public static final String DEFAULT = "default";
+
+    private final Function<String, TrunkGate> gateFactory;
+    private final Function<CallCommand, String> trunkOf;
+    private final Supplier<List<String>> names;
+    private final BiConsumer<String, TrunkGate> created;
+    private final ObjLongConsumer<String> started;
+    /** Copy-on-write: read on every start and status, written once per trunk. */
+    private volatile Map<String, TrunkGate> gates = Map.of();
+    private volatile boolean allMade;
+    private double share = 1.0;
+
+    /**
+     * @param gateFactory a trunk's gate, by its name, at the full share
+     * @param trunkOf     the trunk that paces a command's start
+     * @param names       every trunk's name, the first the one a call counted without one is held on; asked once, at
+     *                    the first use (the carriers are known only once built)
+     * @param created     told of each gate as it is made (its metrics)
+     * @param started     told of each start a trunk let happen: the trunk's name, and when the start was decided
+     */
+    Trunks(Function<String, TrunkGate> gateFactory, Function<CallCommand, String> trunkOf,
+           Supplier<List<String>> names, BiConsumer<String, TrunkGate> created,
+           ObjLongConsumer<String> started) {
+        this.gateFactory = gateFactory;
+        this.trunkOf = trunkOf;
+        this.names = names;
+        this.created = created;
+        this.started = started;
+    }
+
+    /** The gate of the trunk named {@code name}, made now if it was not. */
+    public TrunkGate gate(String name) {
+        makeAll();
+        TrunkGate gate = gates.get(name);
+        return gate != null ? gate : make(name);
+    }
+
+    /** The trunk that paces {@code command}'s start now. */
+    String trunkOf(CallCommand command) {
+        String name = trunkOf.apply(command);
+        return name == null ? first() : name;
+    }
+
+    private String first() {
+        List<String> all = names.get();
+        return all.isEmpty() ? DEFAULT : all.get(0);
+    }
+
+    private void makeAll() {
+        if (!allMade) {
+            synchronized (this) {
+                if (!allMade) {
+                    names.get().forEach(this::make);
+                    allMade = true;
+                }
+            }
+        }
+    }
+
+    private synchronized TrunkGate make(String name) {
+        TrunkGate gate = gates.get(name);
+        if (gate != null) {
+            return gate;
+        }
+        gate = gateFactory.apply(name);
+        gate.share(share);
+        Map<String, TrunkGate> next = new LinkedHashMap<>(gates);
+        next.put(name, gate);
+        gates = next;
+        created.accept(name, gate);
+        return gate;
+    }
+
+    /** The gates made so far, by name. */
+    Map<String, TrunkGate> gates() {
+        makeAll();
+        return gates;
+    }
+
+    /** The gate holding a slot or an unclaimed grant for {@code slotKey}; null when none does. */
+    TrunkGate holding(String slotKey) {
+        for (TrunkGate gate : gates().values()) {
+            if (gate.holds(slotKey) || gate.isGranted(slotKey)) {
+                return gate;
+            }
+        }
+        return null;
+    }
+
+    /** Whether some trunk granted a start to {@code slotKey} ({@link TrunkGate#isGranted}). */
+    boolean isGranted(String slotKey) {
+        for (TrunkGate gate : gates().values()) {
+            if (gate.isGranted(slotKey)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@link TrunkGate#acquireOrWait} at the trunk that granted {@code slotKey} a start, or else at the trunk that
+     * paces {@code command} now.
+     */
+    long acquireOrWait(String slotKey, CallCommand command, int partition, long now, long holdNanos,
+                       Runnable wake) {
+        String name = null;
+        Map<String, TrunkGate> all = gates();
+        if (all.size() == 1) {
+            name = all.keySet().iterator().next();
+        } else {
+            for (Map.Entry<String, TrunkGate> each : all.entrySet()) {
+                if (each.getValue().isGranted(slotKey)) {
+                    name = each.getKey();
+                    break;
+                }
+            }
+            if (name == null) {
+                name = trunkOf(command);
+            }
+        }
+        long result = gate(name).acquireOrWait(slotKey, command.accountId(), partition, now, holdNanos, wake);
+        if (result == now) {
+            started.accept(name, now);
+        }
+        return result;
+    }
+
+    /** {@link TrunkGate#unplaced} at the trunk holding the slot. */
+    public void unplaced(String slotKey) {
+        TrunkGate gate = holding(slotKey);
+        if (gate != null) {
+            gate.unplaced(slotKey);
+        }
+    }
+
+    /**
+     * {@link TrunkGate#release} at the trunk holding the slot; when none does, every trunk hears of it, so that a
+     * count of calls in flight it overtook leaves the call out whichever trunk it counts it on.
+     */
+    public void release(String slotKey, boolean success) {
+        TrunkGate gate = holding(slotKey);
+        if (gate != null) {
+            gate.release(slotKey, success);
+            return;
+        }
+        gates().values().forEach(each -> each.release(slotKey, success));
+    }
+
+    /**
+     * {@link TrunkGate#capacityRejected} at the trunk holding the slot. One held nowhere (no longer: it lapsed, or
+     * its partition moved) changes no limit; it is counted on the first trunk, and every trunk keeps a count of calls
+     * in flight it overtook from holding it.
+     */
+    public void capacityRejected(String slotKey) {
+        TrunkGate gate = holding(slotKey);
+        if (gate != null) {
+            gate.capacityRejected(slotKey);
+            return;
+        }
+        String first = first();
+        gates().forEach((name, each) -> {
+            if (name.equals(first)) {
+                each.capacityRejected(slotKey);
+            } else {
+                each.release(slotKey, false);
+            }
+        });
+    }
+
+    /**
+     * The call of {@code slotKey} was placed by the carrier named {@code trunk}: when its slot is held on another
+     * trunk (the route failed over), it moves there, even above that trunk's limit, since the call is placed already.
+     * A trunk's name not yet known is made a trunk of its own.
+     */
+    public void placedOn(String slotKey, String trunk) {
+        if (trunk == null) {
+            return;
+        }
+        TrunkGate target = gate(trunk);
+        for (TrunkGate gate : gates().values()) {
+            if (gate != target && gate.holds(slotKey)) {
+                TrunkGate.HeldSlot moved = gate.handOver(slotKey);
+                if (moved != null) {
+                    target.adopt(slotKey, moved);
+                }
+                return;
+            }
+        }
+    }
+
+    /** {@link TrunkGate#share} for every trunk, now and as they are made. */
+    void share(double fraction) {
+        synchronized (this) {
+            share = fraction;
+        }
+        gates().values().forEach(gate -> gate.share(fraction));
+    }
+
+    /** {@link TrunkGate#releasePartitions} at every trunk; how many slots were released in all. */
+    int releasePartitions(Set<Integer> partitions) {
+        int released = 0;
+        for (TrunkGate gate : gates().values()) {
+            released += gate.releasePartitions(partitions);
+        }
+        return released;
+    }
+
+    /** {@link TrunkGate#countingStarts} at every trunk. */
+    public void countingStarts() {
+        gates().values().forEach(TrunkGate::countingStarts);
+    }
+
+    /** {@link TrunkGate#countingEnded} at every trunk. */
+    void countingEnded() {
+        gates().values().forEach(TrunkGate::countingEnded);
+    }
+
+    /**
+     * {@link TrunkGate#holdCounted} at each trunk for the calls it carries (those without one on record, or with one
+     * no longer configured, at the first), ending the count at every trunk.
+     *
+     * @return how many slots were taken in all
+     */
+    public int holdCounted(Collection<TrunkGate.CountedCall> calls) {
+        Map<String, List<TrunkGate.CountedCall>> byTrunk = new LinkedHashMap<>();
+        String first = first();
+        Map<String, TrunkGate> known = gates();
+        for (TrunkGate.CountedCall call : calls) {
+            String trunk = call.trunk() != null && known.containsKey(call.trunk()) ? call.trunk() : first;
+            byTrunk.computeIfAbsent(trunk, name -> new ArrayList<>()).add(call);
+        }
+        byTrunk.keySet().forEach(this::gate);
+        int held = 0;
+        for (Map.Entry<String, TrunkGate> entry : gates().entrySet()) {
+            held += entry.getValue().holdCounted(byTrunk.getOrDefault(entry.getKey(), List.of()));
+        }
+        return held;
+    }
+
+    /** Calls in progress on every trunk together. */
+    public int inFlight() {
+        int inFlight = 0;
+        for (TrunkGate gate : gates().values()) {
+            inFlight += gate.inFlight();
+        }
+        return inFlight;
+    }
+
+    /** Whether some trunk holds a slot for {@code slotKey}. */
+    boolean holds(String slotKey) {
+        for (TrunkGate gate : gates().values()) {
+            if (gate.holds(slotKey)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

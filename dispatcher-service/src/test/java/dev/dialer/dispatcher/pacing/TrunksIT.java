@@ -1,0 +1,146 @@
+package dev.dialer.dispatcher.pacing;
+
+import static dev.dialer.dispatcher.CallEventsJson.deferred;
+import static dev.dialer.dispatcher.CallEventsJson.finals;
+import static dev.dialer.dispatcher.CallEventsJson.text;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.dispatcher.DispatcherFixture;
+import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.SimulatorSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A trunk per carrier, end to end: three carriers of the route table, each with its own trunk limits. {@code limited}
+ * (the default route, the fixture's simulator) takes one call at a time and rejects more for capacity; {@code roomy}
+ * takes any; {@code down} is a closed port, the first carrier of the route of {@code +4916…} numbers, which fail over
+ * to {@code roomy}.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=dispatcher-service",
+        "dialer.dispatcher.carrier.routing.order=limited",
+        "dialer.dispatcher.carrier.routing.prefixes[+4916]=down,roomy",
+        "dialer.dispatcher.pacing.trunks.limited.concurrency=4",
+        "dialer.dispatcher.pacing.trunks.roomy.concurrency=6",
+        "dialer.dispatcher.pacing.trunks.down.concurrency=2",
+        "dialer.dispatcher.pacing.capacity-requeue-delay=PT0.5S"})
+@DirtiesContext
+class TrunksIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(40);
+    private static final String SECRET = "s3cret";
+    private static final SimulatorSettings CALLS = SimulatorSettings.defaults().withWebhookSecret(SECRET)
+            .withRingTime(Duration.ofMillis(100)).withTalkTime(Duration.ofMillis(1_500));
+
+    @RegisterExtension
+    static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, CALLS.withMaxCalls(1));
+
+    private static CarrierSimulator roomy;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) throws Exception {
+        fixture.register(registry);
+        roomy = CarrierSimulator.start(CALLS);
+        String down = "http://127.0.0.1:" + closedPort();
+        registry.add("dialer.dispatcher.carrier.routing.carriers.limited.base-url", fixture.simulator()::baseUrl);
+        registry.add("dialer.dispatcher.carrier.routing.carriers.roomy.base-url", roomy::baseUrl);
+        registry.add("dialer.dispatcher.carrier.routing.carriers.down.base-url", () -> down);
+    }
+
+    @AfterAll
+    static void stopRoomy() {
+        roomy.close();
+    }
+
+    @Autowired
+    Lanes lanes;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @Autowired
+    DatabaseClient db;
+
+    @Test
+    void aCapacityRejectionHalvesOnlyTheLimitOfTheTrunkWhoseCarrierRejected() {
+        String first = send("+4930555101", "+4915112345678");
+        String second = send("+4930555102", "+4915112345668");
+
+        // limited takes one call at a time: one of the two is rejected for capacity while the other talks, waits,
+        // and is dialled again.
+        await().atMost(WAIT).until(() -> !deferred(fixture.eventsFor(first)).isEmpty()
+                || !deferred(fixture.eventsFor(second)).isEmpty());
+        assertThat(lanes.trunks().gate("limited").capacityRejections()).isPositive();
+        assertThat(lanes.trunks().gate("limited").currentLimit()).as("halved at least once").isLessThan(4);
+        assertThat(lanes.trunks().gate("roomy").currentLimit()).isEqualTo(6);
+        assertThat(lanes.trunks().gate("roomy").capacityRejections()).isZero();
+        assertThat(lanes.trunks().gate("down").currentLimit()).isEqualTo(2);
+
+        for (String requestId : List.of(first, second)) {
+            assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                    .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
+        }
+        assertThat(roomy.calls()).isEmpty();
+        assertThat(meters.get("dialer.dispatcher.trunk.concurrency.limit").tag("trunk", "roomy").gauge().value())
+                .isEqualTo(6.0);
+    }
+
+    @Test
+    void aCallTheFirstCarrierOfItsRouteCouldNotTakeHoldsItsSlotOnTheTrunkOfTheCarrierThatPlacedIt() {
+        double pacedByDown = startedOn("down");
+        String requestId = send("+4930555103", "+4916012345678");
+        String slot = TrunkGate.slotKey(requestId, 1);
+
+        // Paced by down's trunk, the route's first carrier; placed by roomy, where its slot is held while it talks.
+        await().atMost(WAIT).until(() -> lanes.trunks().gate("roomy").holds(slot));
+        assertThat(lanes.trunks().gate("down").holds(slot)).isFalse();
+        assertThat(startedOn("down")).isEqualTo(pacedByDown + 1);
+        assertThat(db.sql("SELECT carrier FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("roomy");
+
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
+        await().atMost(WAIT).until(() -> !lanes.trunks().holds(slot));
+        assertThat(roomy.calls()).singleElement()
+                .satisfies(call -> assertThat(call.tag()).containsEntry("request_id", requestId));
+    }
+
+    private double startedOn(String trunk) {
+        var counter = meters.find("dialer.dispatcher.dials.started").tag("trunk", trunk).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private static String send(String callerId, String to) {
+        String requestId = "trunks-" + UUID.randomUUID();
+        CallCommand command = new CallCommand(CallCommand.VERSION, requestId, "acc-trunks", callerId, to, null,
+                "welcome.wav", null, 0, 0, 1, null, null, Map.of(), null, null, null, null, Map.of(), Instant.now());
+        fixture.produce(callerId, Contract.toJson(command));
+        return requestId;
+    }
+
+    private static int closedPort() throws Exception {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+}
