@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -497,7 +498,7 @@ public class AttemptLedger {
     public Mono<Integer> claimDial(String requestId, int attempt) {
         return db.sql("""
                         UPDATE dispatch.attempts a SET carrier_asked_at = now(), dial_no = a.dial_no + 1,
-                               provider_call_id = NULL""" + CLAIMABLE + "\nRETURNING a.dial_no")
+                               provider_call_id = NULL, carrier = NULL""" + CLAIMABLE + "\nRETURNING a.dial_no")
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .map(row -> row.get(0, Integer.class))
@@ -600,30 +601,44 @@ public class AttemptLedger {
 
     /** Whether the attempt has ended (its status is terminal); false for an unknown attempt. */
     public Mono<Boolean> ended(String requestId, int attempt) {
-        return standing(requestId, attempt).map(Standing::ended).defaultIfEmpty(false);
-    }
-
-    /**
-     * Whether no dial of the attempt is in flight: it has ended (its status is terminal), or it waits in the schedule
-     * after a capacity rejection. False for an unknown attempt.
-     */
-    public Mono<Boolean> noDialInFlight(String requestId, int attempt) {
-        return standing(requestId, attempt).map(standing -> standing.ended() || standing.requeued())
+        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)).isTerminal())
+                .one()
                 .defaultIfEmpty(false);
     }
 
-    /** Whether an attempt has ended, and whether it waits in the schedule after a capacity rejection. */
-    private record Standing(boolean ended, boolean requeued) {
-    }
-
-    /** Where the attempt stands; empty for an unknown attempt. */
-    private Mono<Standing> standing(String requestId, int attempt) {
-        return db.sql("SELECT status, requeued FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
+    /**
+     * Since when no dial of the attempt is in flight: it has ended (its status is terminal: for good), or it waits in
+     * the schedule, requeued after a capacity rejection or for want of a carrier (since the requeue). Empty while a
+     * dial is in flight, and for an unknown attempt.
+     */
+    public Mono<NoDialInFlight> noDialInFlight(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT status, requeued, (extract(epoch FROM now() - updated_at) * 1e9)::bigint
+                          FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2""")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .map(row -> new Standing(AttemptStatus.fromWire(row.get(0, String.class)).isTerminal(),
-                        Boolean.TRUE.equals(row.get(1, Boolean.class))))
-                .one();
+                .map(row -> {
+                    boolean ended = AttemptStatus.fromWire(row.get(0, String.class)).isTerminal();
+                    boolean requeued = Boolean.TRUE.equals(row.get(1, Boolean.class));
+                    Long sinceNanos = row.get(2, Long.class);
+                    return ended || requeued
+                            ? Optional.of(new NoDialInFlight(ended, sinceNanos == null ? 0 : sinceNanos))
+                            : Optional.<NoDialInFlight>empty();
+                })
+                .one()
+                .flatMap(Mono::justOrEmpty);
+    }
+
+    /**
+     * No dial of an attempt is in flight ({@link #noDialInFlight}).
+     *
+     * @param ended      for good: the attempt has ended
+     * @param sinceNanos for how long, as PostgreSQL's clock tells it: since the attempt's last change
+     */
+    public record NoDialInFlight(boolean ended, long sinceNanos) {
     }
 
     /** Whether the dialer asked the carrier to end the attempt's call; false for an unknown attempt. */

@@ -26,6 +26,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -391,17 +392,24 @@ public class CallbackApplier {
     /**
      * The ledger refused the callback's end or requeue: a repeat, or one of an earlier dial than the one in flight. A
      * slot is held under the attempt's key only while a dial of it is in flight, so when none is (the attempt has
-     * ended, or waits in the schedule) a slot still held there is freed: that of an end or requeue whose commit went
-     * through but whose answer was lost, and whose retry the ledger then refused. Without that it would be held until
-     * {@code slot-time-limit}. When a dial is in flight, its slot stays.
+     * ended, or waits in the schedule) a slot still held there from before is freed: that of an end or requeue whose
+     * commit went through but whose answer was lost, and whose retry the ledger then refused. Without that it would be
+     * held until {@code slot-time-limit}. When a dial is in flight, its slot stays; so does one a lane took since the
+     * attempt was requeued, for its next dial, before that dial's claim (a repeated capacity rejection of the dial
+     * before arriving then).
      */
     private Mono<Result> refused(CarrierCallback callback) {
         return ledger.noDialInFlight(callback.requestId(), callback.attempt())
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
                 .retryWhen(InfraRetry.brief("attempt dial in flight"))
-                .onErrorResume(error -> Mono.just(false))
-                .map(noDial -> {
-                    if (noDial) {
+                .onErrorResume(error -> Mono.just(Optional.empty()))
+                .map(standing -> {
+                    boolean noDial = standing.isPresent();
+                    if (noDial && standing.get().ended()) {
                         lanes.trunks().release(slotKey(callback), false);
+                    } else if (noDial) {
+                        lanes.trunks().releaseTakenBefore(slotKey(callback), standing.get().sinceNanos());
                     }
                     log.info("{} callback for request {} attempt {} dial {} changed nothing: {}",
                             callback.providerStatus(), callback.requestId(), callback.attempt(),

@@ -51,6 +51,14 @@ public interface Carrier {
     }
 
     /**
+     * Whether the carrier can address the command's destination at all; one that cannot refuses it before sending
+     * anything ({@code unsupported_target}), and the route's next carrier takes the call.
+     */
+    default boolean reaches(CallCommand command) {
+        return true;
+    }
+
+    /**
      * The trunk whose limits pace the command's call now: the carrier it would be tried on first. Null when the
      * carrier names no trunks ({@link #trunks}).
      */

@@ -163,8 +163,34 @@ public final class TrunkGate {
 
     /** The attempt ended (or was never placed): its slot frees; {@code success} grows the limit back. */
     public void release(String slotKey, boolean success) {
+        release(slotKey, success, Long.MIN_VALUE);
+    }
+
+    /**
+     * As {@link #release release(slotKey, false)}, only for a slot taken at least {@code agoNanos} ago: one whose dial
+     * was no longer in flight since then, and whose release was lost. A slot taken since (for the next dial of the
+     * same attempt) stays.
+     */
+    public void releaseTakenBefore(String slotKey, long agoNanos) {
+        release(slotKey, false, agoNanos);
+    }
+
+    private void release(String slotKey, boolean success, long agoNanos) {
         List<Runnable> toWake = new ArrayList<>();
+        release(slotKey, success, agoNanos, toWake);
+        toWake.forEach(Runnable::run);
+    }
+
+    /**
+     * {@link #release(String, boolean)} of a slot taken at least {@code agoNanos} ago ({@code MIN_VALUE}: any),
+     * adding the lanes to wake to {@code toWake} for the caller to run once it holds no lock.
+     */
+    void release(String slotKey, boolean success, long agoNanos, List<Runnable> toWake) {
         synchronized (this) {
+            Slot held = slots.get(slotKey);
+            if (held != null && agoNanos != Long.MIN_VALUE && held.takenAt > now() - agoNanos) {
+                return;
+            }
             granted.remove(slotKey);
             Slot slot = slots.get(slotKey);
             if (slot == null) {
@@ -183,7 +209,6 @@ public final class TrunkGate {
             }
             serve(now(), toWake);
         }
-        toWake.forEach(Runnable::run);
     }
 
     /**
@@ -192,6 +217,13 @@ public final class TrunkGate {
      * start.
      */
     public void unplaced(String slotKey) {
+        List<Runnable> toWake = new ArrayList<>();
+        unplaced(slotKey, toWake);
+        toWake.forEach(Runnable::run);
+    }
+
+    /** {@link #unplaced(String)}, adding the lanes to wake to {@code toWake}. */
+    void unplaced(String slotKey, List<Runnable> toWake) {
         synchronized (this) {
             Slot slot = slots.get(slotKey);
             if (slot != null && slot.counted && slot.holders == 1) {
@@ -200,8 +232,8 @@ public final class TrunkGate {
                 granted.remove(slotKey);
                 return;
             }
+            release(slotKey, false, Long.MIN_VALUE, toWake);
         }
-        release(slotKey, false);
     }
 
     /**
@@ -209,30 +241,38 @@ public final class TrunkGate {
      * over to the next carrier): the slot leaves this gate, freeing it for the lanes waiting here, to be
      * {@link #adopt adopted} by the other, so that each trunk counts the calls it carries.
      *
+     * @param toWake the lanes to wake, for the caller to run once it holds no lock
      * @return the slot as the other trunk adopts it; null when none is held here
      */
-    HeldSlot handOver(String slotKey) {
-        List<Runnable> toWake = new ArrayList<>();
-        HeldSlot moved;
-        synchronized (this) {
-            granted.remove(slotKey);
-            Slot slot = slots.remove(slotKey);
-            if (slot == null) {
-                return null;
-            }
-            moved = new HeldSlot(slot.partition, slot.holders, slot.lapsesAt, slot.counted);
-            serve(now(), toWake);
+    synchronized HeldSlot handOver(String slotKey, List<Runnable> toWake) {
+        granted.remove(slotKey);
+        Slot slot = slots.remove(slotKey);
+        if (slot == null) {
+            return null;
         }
-        toWake.forEach(Runnable::run);
-        return moved;
+        serve(now(), toWake);
+        return new HeldSlot(slot.partition, slot.holders, slot.takenAt, slot.lapsesAt, slot.counted);
     }
 
     /**
      * Holds a slot another trunk {@link #handOver handed over}, whatever the limit: its call is placed already. It
-     * belongs to this trunk's present congestion episode, as a slot taken now would.
+     * spends a rate token, as a start here would have (the rate runs into debt: the next starts wait the longer), and
+     * belongs to this trunk's present congestion episode, as a slot taken now would. Merged with a slot of the same
+     * attempt held here already (another start of it).
      */
     synchronized void adopt(String slotKey, HeldSlot held) {
-        Slot slot = new Slot(held.partition(), decreases, held.lapsesAt());
+        long now = now();
+        if (bucket != null) {
+            bucket.take(now);
+        }
+        Slot existing = slots.get(slotKey);
+        if (existing != null) {
+            existing.holders += held.holders();
+            existing.lapsesAt = Math.max(existing.lapsesAt, held.lapsesAt());
+            existing.counted |= held.counted();
+            return;
+        }
+        Slot slot = new Slot(held.partition(), decreases, held.takenAt(), held.lapsesAt());
         slot.holders = held.holders();
         slot.counted = held.counted();
         slots.put(slotKey, slot);
@@ -248,6 +288,12 @@ public final class TrunkGate {
      */
     public void capacityRejected(String slotKey) {
         List<Runnable> toWake = new ArrayList<>();
+        capacityRejected(slotKey, toWake);
+        toWake.forEach(Runnable::run);
+    }
+
+    /** {@link #capacityRejected(String)}, adding the lanes to wake to {@code toWake}. */
+    void capacityRejected(String slotKey, List<Runnable> toWake) {
         synchronized (this) {
             capacityRejections++;
             Slot slot = slots.get(slotKey);
@@ -265,7 +311,6 @@ public final class TrunkGate {
             slots.remove(slotKey);
             serve(now(), toWake);
         }
-        toWake.forEach(Runnable::run);
     }
 
     /**
@@ -277,6 +322,13 @@ public final class TrunkGate {
      */
     public int releasePartitions(Set<Integer> partitions) {
         List<Runnable> toWake = new ArrayList<>();
+        int released = releasePartitions(partitions, toWake);
+        toWake.forEach(Runnable::run);
+        return released;
+    }
+
+    /** {@link #releasePartitions(Set)}, adding the lanes to wake to {@code toWake}. */
+    int releasePartitions(Set<Integer> partitions, List<Runnable> toWake) {
         int released;
         synchronized (this) {
             int before = slots.size();
@@ -299,7 +351,6 @@ public final class TrunkGate {
             }
             serve(now(), toWake);
         }
-        toWake.forEach(Runnable::run);
         return released;
     }
 
@@ -333,7 +384,7 @@ public final class TrunkGate {
                 } else {
                     long hold = call.holdNanos() > 0 ? call.holdNanos() : slotTimeLimitNanos;
                     long age = Math.max(0, Math.min(call.ageNanos(), hold));
-                    Slot counted = new Slot(call.partition(), decreases, now - age + hold + 1);
+                    Slot counted = new Slot(call.partition(), decreases, now - age, now - age + hold + 1);
                     slots.put(call.slotKey(), counted);
                     lapsesBy(counted.lapsesAt);
                     held++;
@@ -397,7 +448,7 @@ public final class TrunkGate {
             held.holders++;
             held.lapsesAt = Math.max(held.lapsesAt, lapsesAt);
         } else {
-            slots.put(slotKey, new Slot(partition, decreases, lapsesAt));
+            slots.put(slotKey, new Slot(partition, decreases, now, lapsesAt));
             lapsesBy(lapsesAt);
         }
         if (bucket != null) {
@@ -532,7 +583,7 @@ public final class TrunkGate {
     }
 
     /** A held slot on its way from one trunk to another ({@link #handOver}, {@link #adopt}). */
-    record HeldSlot(int partition, int holders, long lapsesAt, boolean counted) {
+    record HeldSlot(int partition, int holders, long takenAt, long lapsesAt, boolean counted) {
     }
 
     /** A held slot: for which partition it was taken, when it lapses, and how many starts of its attempt hold it. */
@@ -540,15 +591,18 @@ public final class TrunkGate {
         private final int partition;
         /** The number of decreases made before the slot was taken ({@link #capacityRejected}). */
         private final long takenAfterDecrease;
+        /** When it was taken, on the gate's clock; for a counted call, when the call was placed. */
+        private final long takenAt;
         private int holders = 1;
         /** When it is given back unless released first: once past its hold. */
         private long lapsesAt;
         /** Found in flight by a count of a gained partition while a start held it (see {@link #unplaced}). */
         private boolean counted;
 
-        Slot(int partition, long takenAfterDecrease, long lapsesAt) {
+        Slot(int partition, long takenAfterDecrease, long takenAt, long lapsesAt) {
             this.partition = partition;
             this.takenAfterDecrease = takenAfterDecrease;
+            this.takenAt = takenAt;
             this.lapsesAt = lapsesAt;
         }
 

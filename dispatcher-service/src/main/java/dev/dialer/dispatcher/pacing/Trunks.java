@@ -37,6 +37,8 @@ public final class Trunks {
     private volatile Map<String, TrunkGate> gates = Map.of();
     private volatile boolean allMade;
     private double share = 1.0;
+    /** Held while a slot changes: a move between trunks is one step for every other change. */
+    private final Object moves = new Object();
 
     /**
      * @param gateFactory a trunk's gate, by its name, at the full share
@@ -105,10 +107,20 @@ public final class Trunks {
         return gates;
     }
 
-    /** The gate holding a slot or an unclaimed grant for {@code slotKey}; null when none does. */
-    TrunkGate holding(String slotKey) {
+    /** The gate holding a slot for {@code slotKey}, or else one with an unclaimed grant for it; null when none. */
+    private TrunkGate holding(String slotKey) {
         for (TrunkGate gate : gates().values()) {
-            if (gate.holds(slotKey) || gate.isGranted(slotKey)) {
+            if (gate.holds(slotKey)) {
+                return gate;
+            }
+        }
+        return granting(slotKey);
+    }
+
+    /** The gate with an unclaimed grant for {@code slotKey}; null when none. */
+    private TrunkGate granting(String slotKey) {
+        for (TrunkGate gate : gates().values()) {
+            if (gate.isGranted(slotKey)) {
                 return gate;
             }
         }
@@ -117,17 +129,12 @@ public final class Trunks {
 
     /** Whether some trunk granted a start to {@code slotKey} ({@link TrunkGate#isGranted}). */
     boolean isGranted(String slotKey) {
-        for (TrunkGate gate : gates().values()) {
-            if (gate.isGranted(slotKey)) {
-                return true;
-            }
-        }
-        return false;
+        return granting(slotKey) != null;
     }
 
     /**
-     * {@link TrunkGate#acquireOrWait} at the trunk that granted {@code slotKey} a start, or else at the trunk that
-     * paces {@code command} now.
+     * {@link TrunkGate#acquireOrWait} at the trunk that granted {@code slotKey} a start or holds a slot for it (another
+     * start of the same attempt shares that slot), or else at the trunk that paces {@code command} now.
      */
     long acquireOrWait(String slotKey, CallCommand command, int partition, long now, long holdNanos,
                        Runnable wake) {
@@ -136,10 +143,13 @@ public final class Trunks {
         if (all.size() == 1) {
             name = all.keySet().iterator().next();
         } else {
+            TrunkGate known = granting(slotKey);
+            if (known == null) {
+                known = holding(slotKey);
+            }
             for (Map.Entry<String, TrunkGate> each : all.entrySet()) {
-                if (each.getValue().isGranted(slotKey)) {
+                if (each.getValue() == known) {
                     name = each.getKey();
-                    break;
                 }
             }
             if (name == null) {
@@ -153,25 +163,25 @@ public final class Trunks {
         return result;
     }
 
-    /** {@link TrunkGate#unplaced} at the trunk holding the slot. */
+    /**
+     * {@link TrunkGate#unplaced} at the trunk that granted the start (or else holds the slot); when none does, at every
+     * trunk, so that a count of calls in flight it overtook leaves the call out wherever it counts it.
+     */
     public void unplaced(String slotKey) {
-        TrunkGate gate = holding(slotKey);
-        if (gate != null) {
-            gate.unplaced(slotKey);
-        }
+        slotChange(slotKey, (gate, toWake) -> gate.unplaced(slotKey, toWake), true);
     }
 
     /**
-     * {@link TrunkGate#release} at the trunk holding the slot; when none does, every trunk hears of it, so that a
-     * count of calls in flight it overtook leaves the call out whichever trunk it counts it on.
+     * {@link TrunkGate#release} at the trunk holding the slot; when none does, at every trunk, so that a count of
+     * calls in flight it overtook leaves the call out wherever it counts it.
      */
     public void release(String slotKey, boolean success) {
-        TrunkGate gate = holding(slotKey);
-        if (gate != null) {
-            gate.release(slotKey, success);
-            return;
-        }
-        gates().values().forEach(each -> each.release(slotKey, success));
+        slotChange(slotKey, (gate, toWake) -> gate.release(slotKey, success, Long.MIN_VALUE, toWake), false);
+    }
+
+    /** {@link TrunkGate#releaseTakenBefore} at the trunk holding the slot, or else at every trunk, as a release. */
+    public void releaseTakenBefore(String slotKey, long agoNanos) {
+        slotChange(slotKey, (gate, toWake) -> gate.release(slotKey, false, agoNanos, toWake), false);
     }
 
     /**
@@ -180,40 +190,70 @@ public final class Trunks {
      * in flight it overtook from holding it.
      */
     public void capacityRejected(String slotKey) {
-        TrunkGate gate = holding(slotKey);
-        if (gate != null) {
-            gate.capacityRejected(slotKey);
-            return;
-        }
         String first = first();
-        gates().forEach((name, each) -> {
-            if (name.equals(first)) {
-                each.capacityRejected(slotKey);
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (moves) {
+            TrunkGate gate = holding(slotKey);
+            if (gate != null) {
+                gate.capacityRejected(slotKey, toWake);
             } else {
-                each.release(slotKey, false);
+                gates().forEach((name, each) -> {
+                    if (name.equals(first)) {
+                        each.capacityRejected(slotKey, toWake);
+                    } else {
+                        each.release(slotKey, false, Long.MIN_VALUE, toWake);
+                    }
+                });
             }
-        });
+        }
+        toWake.forEach(Runnable::run);
+    }
+
+    /**
+     * A change of the slot of {@code slotKey} at the trunk holding it (granting it first, when {@code grantFirst}),
+     * or at every trunk when none does; made while no slot moves between trunks ({@link #placedOn}), and the lanes
+     * it frees woken after.
+     */
+    private void slotChange(String slotKey, BiConsumer<TrunkGate, List<Runnable>> change, boolean grantFirst) {
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (moves) {
+            TrunkGate gate = grantFirst ? granting(slotKey) : null;
+            if (gate == null) {
+                gate = holding(slotKey);
+            }
+            if (gate != null) {
+                change.accept(gate, toWake);
+            } else {
+                gates().values().forEach(each -> change.accept(each, toWake));
+            }
+        }
+        toWake.forEach(Runnable::run);
     }
 
     /**
      * The call of {@code slotKey} was placed by the carrier named {@code trunk}: when its slot is held on another
-     * trunk (the route failed over), it moves there, even above that trunk's limit, since the call is placed already.
-     * A trunk's name not yet known is made a trunk of its own.
+     * trunk (the route failed over), it moves there, even above that trunk's limit, since the call is placed already
+     * ({@link TrunkGate#adopt}). A trunk's name not yet known is made a trunk of its own. The move is one step for
+     * every other change of a slot: a release or rejection never falls between the two trunks.
      */
     public void placedOn(String slotKey, String trunk) {
         if (trunk == null) {
             return;
         }
         TrunkGate target = gate(trunk);
-        for (TrunkGate gate : gates().values()) {
-            if (gate != target && gate.holds(slotKey)) {
-                TrunkGate.HeldSlot moved = gate.handOver(slotKey);
-                if (moved != null) {
-                    target.adopt(slotKey, moved);
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (moves) {
+            for (TrunkGate gate : gates().values()) {
+                if (gate != target && gate.holds(slotKey)) {
+                    TrunkGate.HeldSlot moved = gate.handOver(slotKey, toWake);
+                    if (moved != null) {
+                        target.adopt(slotKey, moved);
+                    }
+                    break;
                 }
-                return;
             }
         }
+        toWake.forEach(Runnable::run);
     }
 
     /** {@link TrunkGate#share} for every trunk, now and as they are made. */
@@ -227,9 +267,13 @@ public final class Trunks {
     /** {@link TrunkGate#releasePartitions} at every trunk; how many slots were released in all. */
     int releasePartitions(Set<Integer> partitions) {
         int released = 0;
-        for (TrunkGate gate : gates().values()) {
-            released += gate.releasePartitions(partitions);
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (moves) {
+            for (TrunkGate gate : gates().values()) {
+                released += gate.releasePartitions(partitions, toWake);
+            }
         }
+        toWake.forEach(Runnable::run);
         return released;
     }
 

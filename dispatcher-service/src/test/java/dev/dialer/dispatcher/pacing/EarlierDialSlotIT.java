@@ -154,6 +154,32 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
     }
 
+    @Test
+    void aRepeatedRejectionOfTheDialBeforeLeavesTheSlotALaneTookForTheNextDialSinceTheRequeue() throws Exception {
+        CallCommand command = command("+4930555105");
+        String id = command.requestId();
+        attempts.record(command).block(WAIT);
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
+        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+        // Dial 1 was rejected and requeued, its slot freed; the requeue came due and the lane took a slot for dial 2,
+        // which is not claimed yet.
+        assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
+                .isTrue();
+        Thread.sleep(50);
+        String slot = TrunkGate.slotKey(id, 1);
+        int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
+        assertThat(trunk.acquireOrWait(slot, command.accountId(), partition, System.nanoTime(), () -> { }))
+                .isNotEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.isGranted(slot) || trunk.holds(slot)).isTrue();
+
+        CarrierCallback repeated = dialOne(command, AttemptStatus.FAILED, 503, CAPACITY_REASON);
+        assertThat(applier.apply(repeated).block(WAIT)).isEqualTo(Result.IGNORED);
+
+        assertThat(trunk.holds(slot)).as("the slot taken for dial 2 since the requeue").isTrue();
+        trunk.release(slot, false);
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
+    }
+
     /**
      * Dial 1 of the command's attempt is rejected for capacity and the attempt is dialled again: dial 2 rings. Its
      * slot is held as a dispatcher that gained the caller ID's partition holds it, counted from the ledger, and this

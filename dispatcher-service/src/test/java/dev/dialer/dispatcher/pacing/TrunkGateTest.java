@@ -50,6 +50,23 @@ class TrunkGateTest {
     }
 
     @Test
+    void aReleaseOfSlotsTakenBeforeSomeTimeLeavesOneTakenSince() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.acquireOrWait("old#1", "acc", 0, time.now(TimeUnit.NANOSECONDS), () -> { });
+        time.advanceTimeBy(Duration.ofSeconds(5));
+        trunk.acquireOrWait("new#1", "acc", 0, time.now(TimeUnit.NANOSECONDS), () -> { });
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        // No dial of either has been in flight for the last 3 s.
+        trunk.releaseTakenBefore("old#1", 3 * SECOND);
+        trunk.releaseTakenBefore("new#1", 3 * SECOND);
+
+        assertThat(trunk.holds("old#1")).isFalse();
+        assertThat(trunk.holds("new#1")).as("taken 1 s ago, for a dial since").isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(1);
+    }
+
+    @Test
     void halvesItsLimitOnACapacityRejectionNeverBelowOneAndGrowsBackOnSuccess() {
         TrunkGate trunk = new TrunkGate(0, 8, HOUR, time);
         for (int i = 0; i < 8; i++) {

@@ -127,6 +127,43 @@ class TrunksTest {
     }
 
     @Test
+    void aStartNotPlacedWhileCallsInFlightAreCountedIsLeftOutOfTheCountOnEveryTrunk() {
+        Trunks trunks = trunks(5, 5);
+        trunks.countingStarts();
+        // Its slot went with a revoked partition; the count of the gained ones reads it before the carrier refuses it.
+        trunks.unplaced("refused#1");
+
+        assertThat(trunks.holdCounted(List.of(new TrunkGate.CountedCall("refused#1", 0, SECOND, 0, "b")))).isZero();
+        assertThat(trunks.holds("refused#1")).isFalse();
+    }
+
+    @Test
+    void anotherStartOfAnAttemptSharesTheSlotItHoldsOnItsTrunkWhicheverTrunkItsRouteNamesNow() {
+        Trunks trunks = trunks(5, 5);
+        start(trunks, "r1", "a", () -> { });
+
+        // A redelivered copy, while the route's first carrier is now b.
+        assertThat(trunks.acquireOrWait(TrunkGate.slotKey("r1", 1), command("r1", "b"), 0, 0, HOUR, () -> { }))
+                .isZero();
+
+        assertThat(trunks.gate("a").inFlight()).isEqualTo(1);
+        assertThat(trunks.gate("b").inFlight()).isZero();
+        trunks.release(TrunkGate.slotKey("r1", 1), false);
+        assertThat(trunks.holds(TrunkGate.slotKey("r1", 1))).as("the call in progress keeps it").isTrue();
+    }
+
+    @Test
+    void aSlotMovedToTheCarrierThatPlacedTheCallSpendsThatTrunksRateToo() {
+        Trunks trunks = new Trunks(name -> new TrunkGate(1, 0, HOUR, time), CallCommand::accountId,
+                () -> List.of("a", "b"), (name, gate) -> { }, (name, decidedAt) -> { });
+        assertThat(start(trunks, "r1", "a", () -> { })).isZero();
+
+        trunks.placedOn(TrunkGate.slotKey("r1", 1), "b");
+
+        assertThat(start(trunks, "r2", "b", () -> { })).as("b's token went to r1").isEqualTo(TrunkGate.QUEUED);
+    }
+
+    @Test
     void aTrunkMadeAfterThePartitionsMovedTakesTheSameShare() {
         Trunks trunks = new Trunks(name -> new TrunkGate(10, 10, HOUR, time), CallCommand::accountId,
                 () -> List.of("a"), (name, gate) -> { }, (name, decidedAt) -> { });

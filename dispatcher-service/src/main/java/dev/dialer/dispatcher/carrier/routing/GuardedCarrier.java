@@ -60,6 +60,11 @@ final class GuardedCarrier implements Carrier {
     }
 
     @Override
+    public boolean reaches(CallCommand command) {
+        return carrier.reaches(command);
+    }
+
+    @Override
     public Mono<CallReport> status(CallRef call) {
         return carrier.status(call);
     }

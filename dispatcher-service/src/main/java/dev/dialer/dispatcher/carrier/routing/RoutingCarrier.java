@@ -59,16 +59,26 @@ public final class RoutingCarrier implements Carrier {
         return false;
     }
 
-    /** The first carrier of the command's route that would be tried now; the first of all when none would. */
+    /**
+     * The first carrier of the command's route that would be tried now and can address its destination; else the first
+     * that can address it; else the route's first.
+     */
     @Override
     public String trunkOf(CallCommand command) {
         List<String> route = routes.route(command);
+        String reaching = null;
         for (String name : route) {
-            if (carriers.get(name).accepting()) {
-                return name;
+            GuardedCarrier carrier = carriers.get(name);
+            if (carrier.reaches(command)) {
+                if (carrier.accepting()) {
+                    return name;
+                }
+                if (reaching == null) {
+                    reaching = name;
+                }
             }
         }
-        return route.get(0);
+        return reaching != null ? reaching : route.get(0);
     }
 
     /** Every carrier, the default route's first carrier first. */

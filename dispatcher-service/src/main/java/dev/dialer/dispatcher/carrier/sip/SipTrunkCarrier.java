@@ -228,6 +228,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         return session.localPort();
     }
 
+    /** Not a registered user (the Voice Gateway's registrar has it), nor a {@code sips:} URI (TLS on every hop). */
+    @Override
+    public boolean reaches(CallCommand command) {
+        return Destination.kindOf(command.to()) != Destination.Kind.USER && !command.to().startsWith(SIPS);
+    }
+
     /**
      * Places the call: the INVITE is sent, then this emits the Call-ID as both ids. The call's statuses follow through
      * the reporter, starting with {@code initiated}. Each dial is a dialog of its own Call-ID, whose responses reach

@@ -121,6 +121,35 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void aCallIsPacedByTheTrunkOfTheFirstCarrierOfItsRouteThatCanAddressIt() {
+        Carrier numbersOnly = new Carrier() {
+            @Override
+            public Mono<PlacedCall> place(CallCommand command, int dial) {
+                return Mono.error(CarrierException.unsupportedTarget("no registered users"));
+            }
+
+            @Override
+            public Mono<CallReport> status(CallRef call) {
+                return Mono.empty();
+            }
+
+            @Override
+            public Mono<Boolean> hangUp(CallRef call) {
+                return Mono.empty();
+            }
+
+            @Override
+            public boolean reaches(CallCommand command) {
+                return !command.to().startsWith("user:");
+            }
+        };
+        Carrier routing = routing(numbersOnly, second);
+
+        assertThat(routing.trunkOf(command())).isEqualTo("first");
+        assertThat(routing.trunkOf(command("user:alice"))).isEqualTo("second");
+    }
+
+    @Test
     void statusComesFromTheCarrierThatKnowsTheCall() {
         CallReport report = new CallReport(AttemptStatus.COMPLETED, "completed", "sid-1", 200, "OK", 12);
         Carrier routing = routing(new StubCarrier(Mono.never(), Mono.empty()),
