@@ -158,13 +158,9 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
     void aRepeatedRejectionOfTheDialBeforeLeavesTheSlotALaneTookForTheNextDialSinceTheRequeue() throws Exception {
         CallCommand command = command("+4930555105");
         String id = command.requestId();
-        attempts.record(command).block(WAIT);
-        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
-        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
         // Dial 1 was rejected and requeued, its slot freed; the requeue came due and the lane took a slot for dial 2,
         // which is not claimed yet.
-        assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
-                .isTrue();
+        firstDialRequeued(command);
         Thread.sleep(50);
         String slot = TrunkGate.slotKey(id, 1);
         int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
@@ -180,6 +176,16 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
     }
 
+    /** Dial 1 of the command's attempt is placed, then rejected for capacity: the attempt waits, requeued. */
+    private void firstDialRequeued(CallCommand command) {
+        String id = command.requestId();
+        attempts.record(command).block(WAIT);
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
+        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+        assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
+                .isTrue();
+    }
+
     /**
      * Dial 1 of the command's attempt is rejected for capacity and the attempt is dialled again: dial 2 rings. Its
      * slot is held as a dispatcher that gained the caller ID's partition holds it, counted from the ledger, and this
@@ -189,11 +195,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
      */
     private String secondDialRingingAndCounted(CallCommand command) {
         String id = command.requestId();
-        attempts.record(command).block(WAIT);
-        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
-        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
-        assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
-                .isTrue();
+        firstDialRequeued(command);
         // The scheduler brings the command back and lets its row go; the command claims dial 2.
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
         assertThat(events.emitOn(command, attempts.reclaimedAttempt(command), event -> event
