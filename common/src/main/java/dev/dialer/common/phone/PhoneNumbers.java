@@ -21,6 +21,8 @@ import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
  *       {@code 6598765432} is {@code +916598765432}, not Singapore's {@code +6598765432}; and a region where the
  *       digits are a valid national number keeps them ({@code 919876543210} is {@code +49919876543210} with region
  *       DE). When neither reading is valid, the error is the national reading's.</li>
+ *   <li>a national reading longer than E.164's 15 digits with its country code is not valid, whatever the parser
+ *       says of its national part ({@code 030123456789012} with region DE).</li>
  * </ul>
  * Valid means libphonenumber's {@code isValidNumber}.
  */
@@ -68,11 +70,23 @@ public final class PhoneNumbers {
         if (national == null) {
             national = parse(digits, defaultRegion);
         }
+        national = withinE164(national);
         if (national.valid() || digits.charAt(0) == '0') {
             return national;
         }
         Result international = international(digits);
         return international.valid() ? international : national;
+    }
+
+    /**
+     * A national reading that the region's country code makes longer than E.164's 15 digits is no number anyone can
+     * dial (the parser's {@code isValidNumber} checks the national part alone): {@code 030123456789012} with region
+     * DE would be {@code +4930123456789012}.
+     */
+    private static Result withinE164(Result national) {
+        return national.valid() && national.e164().length() - 1 > 15
+                ? new Result(null, "must have at most 15 digits with its country code (" + national.e164() + ")")
+                : national;
     }
 
     /**

@@ -110,7 +110,15 @@ class PhoneNumbersParserAgreementTest {
                     continue;
                 }
                 PhoneNumbers.Result national = parse(digitsOnly(input), region);
-                if (national.valid() || input.startsWith("0")) {
+                if (national.valid() && national.e164().length() > 16) {
+                    // Not dialable nationally: read as international, as any number that is not a national one.
+                    PhoneNumbers.Result international = parse("+" + digitsOnly(input), null);
+                    if (international.valid()) {
+                        assertThat(result).as("%s in %s: over 15 digits", input, region).isEqualTo(international);
+                    } else {
+                        assertThat(result.valid()).as("%s in %s: over 15 digits", input, region).isFalse();
+                    }
+                } else if (national.valid() || input.startsWith("0")) {
                     assertThat(result).as("%s in %s", input, region).isEqualTo(national);
                 }
             }
@@ -186,6 +194,11 @@ class PhoneNumbersParserAgreementTest {
             return parse("+" + significant, null);
         }
         PhoneNumbers.Result national = parse(digits.toString(), defaultRegion);
+        if (national.valid() && national.e164().length() > 16) {
+            // E.164 has at most 15 digits; the parser checks the national part alone.
+            national = new PhoneNumbers.Result(null,
+                    "must have at most 15 digits with its country code (" + national.e164() + ")");
+        }
         if (national.valid() || digits.charAt(0) == '0') {
             return national;
         }

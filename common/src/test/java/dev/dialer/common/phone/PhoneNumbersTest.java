@@ -52,6 +52,15 @@ class PhoneNumbersTest {
     }
 
     @Test
+    void refusesANationalNumberThatItsCountryCodeMakesLongerThanE164Allows() {
+        // Valid to the parser, which checks the national part alone: 16 and 17 digits with Germany's 49.
+        assertThat(PhoneNumbers.normalize("030123456789012", "DE").error()).contains("at most 15 digits");
+        assertThat(PhoneNumbers.normalize("301234567890123", "DE").valid()).isFalse();
+        assertThat(PhoneNumbers.normalize("+49301234567890123", "DE").valid()).isFalse();
+        assertThat(PhoneNumbers.normalize("0301234567890", "DE").e164()).isEqualTo("+49301234567890");
+    }
+
+    @Test
     void refusesAPlusAnywhereButFirstAndALonePlus() {
         assertThat(PhoneNumbers.normalize("44+2079460958", "IN").error()).contains("digits");
         assertThat(PhoneNumbers.normalize("++442079460958", "IN").error()).contains("digits");
