@@ -1,10 +1,12 @@
 package dev.dialer.common.kafka;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -30,11 +32,16 @@ import reactor.kafka.receiver.internals.ConsumerFactory;
  */
 final class FlowControlledConsumer<K, V> extends KafkaConsumer<K, V> {
 
+    /** The header a polled record carries its {@link PartitionFlow#generation} in, until it is read. */
+    static final String ASSIGNMENT_HEADER = "dialer.assignment";
+
     private final Set<TopicPartition> pausedByApplication = new HashSet<>();
+    private final PartitionFlow flow;
     private boolean pausedByReceiver;
 
-    FlowControlledConsumer(Map<String, Object> config, ReceiverOptions<K, V> options) {
+    FlowControlledConsumer(Map<String, Object> config, ReceiverOptions<K, V> options, PartitionFlow flow) {
         super(config, options.keyDeserializer(), options.valueDeserializer());
+        this.flow = flow;
     }
 
     /** Creates the consumers of one subscription, telling {@code flow} of each. */
@@ -43,7 +50,7 @@ final class FlowControlledConsumer<K, V> extends KafkaConsumer<K, V> {
             @Override
             public <K, V> org.apache.kafka.clients.consumer.Consumer<K, V> createConsumer(ReceiverOptions<K, V> options) {
                 FlowControlledConsumer<K, V> consumer = new FlowControlledConsumer<>(options.consumerProperties(),
-                        options);
+                        options, flow);
                 flow.consumerCreated(consumer);
                 return consumer;
             }
@@ -79,7 +86,16 @@ final class FlowControlledConsumer<K, V> extends KafkaConsumer<K, V> {
             paused.retainAll(assigned);
             super.pause(paused);
         }
-        return super.poll(timeout);
+        ConsumerRecords<K, V> records = super.poll(timeout);
+        if (!records.isEmpty()) {
+            // After the poll: a rebalance's listeners run inside it, so these records belong to the assignment now.
+            byte[] assignment = Long.toString(flow.generation()).getBytes(StandardCharsets.US_ASCII);
+            for (ConsumerRecord<K, V> record : records) {
+                record.headers().remove(ASSIGNMENT_HEADER);
+                record.headers().add(ASSIGNMENT_HEADER, assignment);
+            }
+        }
+        return records;
     }
 
     void pauseForApplication(TopicPartition partition) {

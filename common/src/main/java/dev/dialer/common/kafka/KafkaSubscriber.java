@@ -84,8 +84,14 @@ public final class KafkaSubscriber {
     }
 
     static InboundRecord toInbound(ReceiverRecord<String, byte[]> record) {
+        Header stamp = record.headers().lastHeader(FlowControlledConsumer.ASSIGNMENT_HEADER);
+        long assignment = 0;
+        if (stamp != null) {
+            record.headers().remove(FlowControlledConsumer.ASSIGNMENT_HEADER);
+            assignment = Long.parseLong(new String(stamp.value(), StandardCharsets.US_ASCII));
+        }
         return new InboundRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
-                headers(record.headers()), record.receiverOffset()::acknowledge);
+                headers(record.headers()), record.receiverOffset()::acknowledge, assignment);
     }
 
     static Map<String, String> headers(Iterable<Header> headers) {

@@ -32,6 +32,8 @@ public final class PartitionFlow {
     private final AtomicReference<FlowControlledConsumer<?, ?>> consumer = new AtomicReference<>();
     private final List<Consumer<Set<Integer>>> assignedListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Set<Integer>>> revokedListeners = new CopyOnWriteArrayList<>();
+    /** Assignments and revocations so far: written on the receiver's event-loop thread only. */
+    private volatile long generation;
 
     /** Called with the partitions (of every subscribed topic) this consumer was given. */
     public PartitionFlow onAssigned(Consumer<Set<Integer>> listener) {
@@ -89,12 +91,23 @@ public final class PartitionFlow {
         consumer.set(created);
     }
 
+    /**
+     * How many assignments and revocations there have been: each record is stamped with the count as of the poll that
+     * fetched it ({@link InboundRecord#assignment}), so that a consumer can tell a record fetched before a revocation
+     * of its partition, still on its way through the pipeline, from one fetched since.
+     */
+    public long generation() {
+        return generation;
+    }
+
     void assigned(Collection<ReceiverPartition> partitions) {
+        generation++;
         Set<Integer> numbers = numbers(partitions);
         assignedListeners.forEach(listener -> listener.accept(numbers));
     }
 
     void revoked(Collection<ReceiverPartition> partitions) {
+        generation++;
         Set<Integer> numbers = numbers(partitions);
         revokedListeners.forEach(listener -> listener.accept(numbers));
     }

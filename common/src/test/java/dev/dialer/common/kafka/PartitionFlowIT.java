@@ -119,6 +119,30 @@ class PartitionFlowIT {
         }
     }
 
+    @Test
+    void eachRecordCarriesTheAssignmentItWasFetchedUnderAndNoHeaderOfItsOwnForIt() throws Exception {
+        String topic = topicWith(1, 20);
+        PartitionFlow flow = new PartitionFlow();
+        List<InboundRecord> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicInteger count = new AtomicInteger();
+        BaseSubscriber<InboundRecord> subscriber = subscribe(topic, flow, Duration.ZERO, record -> {
+            seen.add(record);
+            count.incrementAndGet();
+            return Mono.empty();
+        });
+        try {
+            awaitAtLeast(count, 20, Duration.ofSeconds(60));
+        } finally {
+            subscriber.dispose();
+        }
+
+        // One assignment so far: the first generation, which every record was fetched under.
+        assertThat(seen).allSatisfy(record -> {
+            assertThat(record.assignment()).isEqualTo(1);
+            assertThat(record.headers()).doesNotContainKey(FlowControlledConsumer.ASSIGNMENT_HEADER);
+        });
+    }
+
     /**
      * Subscribes to {@code topic} taking one record at a time: each is acknowledged and handed to {@code seen}, and
      * the next is asked for {@code gap} after what {@code seen} returned has completed. Slow on purpose: the receiver

@@ -28,7 +28,7 @@ class PartitionFlowTest {
                 ConsumerConfig.GROUP_ID_CONFIG, "partition-flow-test"),
                 ReceiverOptions.<String, byte[]>create()
                         .withKeyDeserializer(new StringDeserializer())
-                        .withValueDeserializer(new ByteArrayDeserializer()))) {
+                        .withValueDeserializer(new ByteArrayDeserializer()), flow)) {
             flow.consumerCreated(consumer);
 
             flow.pause("commands", 0).as(StepVerifier::create).expectComplete().verify(Duration.ofSeconds(5));

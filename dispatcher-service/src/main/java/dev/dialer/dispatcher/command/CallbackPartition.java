@@ -4,6 +4,7 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.dispatcher.pacing.OffsetWindow;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -31,8 +32,11 @@ final class CallbackPartition {
     // order, and the window sees one thread at a time.
     private final Object lock = new Object();
     private final OffsetWindow window = new OffsetWindow();
+    private final LongSupplier generation;
     private int waiting;
     private boolean paused;
+    /** The subscription's assignment generation when the partition was last revoked: older records are stale. */
+    private long revokedAt;
 
     /**
      * @param streams how many caller IDs' callbacks are applied at once (1: strictly one after another)
@@ -41,6 +45,15 @@ final class CallbackPartition {
      * @param resume  resumes it
      */
     CallbackPartition(int streams, int high, Runnable pause, Runnable resume) {
+        this(streams, high, pause, resume, () -> 0);
+    }
+
+    /**
+     * @param generation the subscription's assignment generation ({@code PartitionFlow#generation}), read at each
+     *                   revocation
+     */
+    CallbackPartition(int streams, int high, Runnable pause, Runnable resume, LongSupplier generation) {
+        this.generation = generation;
         this.streams = streams;
         this.high = high;
         this.pause = pause;
@@ -50,6 +63,7 @@ final class CallbackPartition {
     /** Applies the partition's records with {@code handle}, which acknowledges each record once applied. */
     Flux<Void> apply(Flux<InboundRecord> records, Function<InboundRecord, Mono<Void>> handle) {
         return records
+                .filter(this::current)
                 .map(this::admitted)
                 .groupBy(record -> Math.floorMod(Objects.hashCode(record.key()), streams), Integer.MAX_VALUE)
                 .flatMap(stream -> stream.concatMap(record -> handle.apply(record).doFinally(signal -> applied()),
@@ -64,6 +78,18 @@ final class CallbackPartition {
     void revoke() {
         synchronized (lock) {
             window.clear();
+            revokedAt = generation.getAsLong();
+        }
+    }
+
+    /**
+     * Whether the record was fetched since the partition was last revoked. One fetched before and delivered only now
+     * is left to the partition's owner, which reads it again from the last commit: tracked afresh, its acknowledgement
+     * would commit past records fetched again and not yet applied.
+     */
+    private boolean current(InboundRecord record) {
+        synchronized (lock) {
+            return record.assignment() >= revokedAt;
         }
     }
 

@@ -100,7 +100,7 @@ public class CommandConsumer {
         CallbackPartition applied = new CallbackPartition(properties.callbackStreams(),
                 lanesProperties.maxInFlightPerPartition(),
                 () -> flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe(),
-                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe());
+                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe(), flow::generation);
         callbacksByPartition.put(partition, applied);
         return applied.apply(group, callbacks::handle)
                 .doFinally(signal -> callbacksByPartition.remove(partition, applied));

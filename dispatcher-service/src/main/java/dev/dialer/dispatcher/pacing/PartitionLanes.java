@@ -93,6 +93,8 @@ public final class PartitionLanes {
     private int parkingNow;
     private boolean paused;
     private long generation;
+    /** The subscription's assignment generation when the partition was last revoked: older records are stale. */
+    private long revokedAt;
     private int admittedSinceSweep;
 
     PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler,
@@ -124,6 +126,14 @@ public final class PartitionLanes {
      * at once, outside any lane.
      */
     public synchronized void admit(InboundRecord raw, LaneTicket ticket) {
+        if (raw.assignment() < revokedAt) {
+            // Fetched before the partition was last revoked, and delivered only now: tracked in the window of the
+            // assignment since, its acknowledgement would commit past records fetched again from the last commit and
+            // not yet handled. The partition's owner reads it again from there.
+            log.debug("{}-{} offset {} was fetched before the partition was revoked; left to its owner", topic,
+                    partition, raw.offset());
+            return;
+        }
         OffsetWindow.Slot slot = window.track(raw);
         InboundRecord record = withAcknowledger(raw, slot);
         if (ticket == null) {
@@ -174,6 +184,9 @@ public final class PartitionLanes {
     /** The partition went to another consumer: forget its records; jobs still running finish into nothing. */
     public synchronized void revoke() {
         generation++;
+        if (flow != null) {
+            revokedAt = flow.generation();
+        }
         window.clear();
         byCallerId.clear();
         toPark.clear();

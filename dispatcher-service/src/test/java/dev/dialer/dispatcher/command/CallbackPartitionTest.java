@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
@@ -78,6 +79,29 @@ class CallbackPartitionTest {
     }
 
     @Test
+    void aRecordFetchedBeforeTheRevocationAndDeliveredAfterItIsLeftToThePartitionsOwner() {
+        String b = inAnotherStream(A, 4);
+        AtomicLong generation = new AtomicLong(1);
+        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { }, generation::get);
+        Disposable applying = start(partition);
+        offer(5, A, "a5", 1);
+
+        generation.set(2);
+        partition.revoke();
+        generation.set(3);
+        // Still on its way through the pipeline when the partition was revoked; then the partition comes back and is
+        // fetched again from the last commit.
+        offer(6, b, "b6-fetched-before", 1);
+        offer(5, b, "b5-again", 3);
+        finish("a5");
+        finish("b5-again");
+
+        assertThat(started).containsExactly("a5", "b5-again");
+        assertThat(acknowledged).as("nothing past 5: offset 6 was never taken in").containsExactly(5L);
+        applying.dispose();
+    }
+
+    @Test
     void oneStreamAppliesThePartitionStrictlyInOrder() {
         Disposable applying = start(new CallbackPartition(1, 1_000, () -> { }, () -> { }));
         offer(0, A, "a0");
@@ -122,8 +146,13 @@ class CallbackPartitionTest {
     }
 
     private void offer(long offset, String callerId, String name) {
+        offer(offset, callerId, name, 0);
+    }
+
+    /** A record fetched under the subscription's {@code assignment}. */
+    private void offer(long offset, String callerId, String name, long assignment) {
         records.tryEmitNext(new InboundRecord("dialer.carrier.callbacks", 0, offset, callerId, name.getBytes(),
-                Map.of(), () -> acknowledged.add(offset)));
+                Map.of(), () -> acknowledged.add(offset), assignment));
     }
 
     private void finish(String name) {
