@@ -5,14 +5,18 @@ import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.policy.DialGate;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -20,6 +24,7 @@ import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
@@ -27,11 +32,12 @@ import org.springframework.context.annotation.Primary;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.publisher.Mono;
 
 /**
- * A bad command whose DLQ copy is larger than the dispatcher's producer may send (here it sends records of at most
- * 64 KiB): the copy still reaches the DLQ, its value cut to fit and marked, naming where the whole record is; the
- * consumer goes on with the next command.
+ * Commands the dispatcher cannot handle reach the DLQ and the consumer goes on with the next command: a bad command
+ * whose DLQ copy is larger than the dispatcher's producer may send (here it sends records of at most 64 KiB), its copy
+ * cut to fit and marked, naming where the whole record is; and a valid one whose handling fails with a defect.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.config.name=dispatcher-service")
@@ -104,6 +110,29 @@ class OversizedDeadLetterIT {
                 .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
     }
 
+    @Test
+    void aCommandWhoseHandlingFailsForNeitherItsContentNorAnOutageIsKeptInTheDlqAndTheNextIsDialled() {
+        String caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
+        String failing = "it-defect-" + UUID.randomUUID();
+        String requestId = "it-" + UUID.randomUUID();
+        DEFECTIVE.add(failing);
+        fixture.produce(caller, command(failing, caller));
+        fixture.produce(caller, command(requestId, caller));
+
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(fixture.records(Topics.CALL_COMMANDS_DLQ, caller)).hasSize(1));
+        ConsumerRecord<String, String> dead = fixture.records(Topics.CALL_COMMANDS_DLQ, caller).get(0);
+        assertThat(header(dead, Topics.HEADER_ERROR_CODE)).isEqualTo("processing_error");
+        assertThat(header(dead, Topics.HEADER_ERROR_MESSAGE)).contains("a defect");
+        assertThat(dead.value()).as("whole, to replay").contains(failing);
+
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                meters.counter("dialer.dispatcher.dlq", "code", "processing_error", "copy", "whole").count())
+                .isEqualTo(1));
+    }
+
     private static String command(String requestId, String callerId) {
         return """
                 {"version":1,"request_id":"%s","account_id":"acc-it","caller_id":"%s","to":"+4915112345678",
@@ -113,6 +142,25 @@ class OversizedDeadLetterIT {
     private static String header(ConsumerRecord<String, String> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    /** Requests whose dial-time gate fails with a defect: neither the command's fault nor an outage. */
+    private static final Set<String> DEFECTIVE = ConcurrentHashMap.newKeySet();
+
+    /** The dial-time gate, wrapped in a spy that calls the real methods but for {@link #DEFECTIVE} requests. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class DefectiveGate {
+
+        @Bean
+        static BeanPostProcessor defectiveGate() {
+            return SpiedBeans.around(DialGate.class, invocation -> {
+                if (invocation.getMethod().getName().equals("clear")
+                        && DEFECTIVE.contains(((CallCommand) invocation.getArgument(0)).requestId())) {
+                    return Mono.error(new IllegalStateException("a defect"));
+                }
+                return invocation.callRealMethod();
+            });
+        }
     }
 
     /** The dispatcher's one publisher, sending records of at most {@link #PRODUCER_LIMIT}. */

@@ -18,7 +18,12 @@ public final class ContractViolation extends RuntimeException {
          * A valid command found on the wrong partition that could not be published again keyed by its caller ID (for
          * a reason other than an outage: too large for the dialer's producer, say).
          */
-        UNROUTABLE("unroutable");
+        UNROUTABLE("unroutable"),
+        /**
+         * A valid command whose handling failed for a reason that is neither the command's nor an outage (a defect,
+         * or a statement the database refuses for its data): kept, so that it can be replayed once that is put right.
+         */
+        PROCESSING_ERROR("processing_error");
 
         private final String wire;
 

@@ -344,12 +344,16 @@ class CommandHandler {
     }
 
     /**
-     * A defect, not an outage (those are retried): log it and go on, because holding the partition would stop every
-     * other caller ID on it for a record that fails the same way each time.
+     * A defect, not an outage (those are retried): log it, keep a copy in the DLQ ({@code processing_error}) to replay
+     * once it is put right, and go on, because holding the partition would stop every other caller ID on it for a
+     * record that fails the same way each time. A replayed copy is dialled only if its attempt was never claimed: the
+     * ledger recognises one that was.
      */
     private Mono<CommandOutcome> skip(InboundRecord record, Throwable error) {
-        log.error("command at {}-{}@{} could not be handled; skipped", record.topic(), record.partition(),
-                record.offset(), error);
-        return Mono.just(CommandOutcome.ERROR);
+        log.error("command at {}-{}@{} could not be handled; a copy goes to {}", record.topic(), record.partition(),
+                record.offset(), Topics.CALL_COMMANDS_DLQ, error);
+        return deadLetter(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR,
+                        "handling failed: " + error))
+                .thenReturn(CommandOutcome.ERROR);
     }
 }
