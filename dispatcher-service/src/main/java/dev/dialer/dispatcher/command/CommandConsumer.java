@@ -11,6 +11,7 @@ import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.callback.CallbackRecords;
 import dev.dialer.dispatcher.pacing.LaneTicket;
+import dev.dialer.dispatcher.pacing.LaneWork;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.LanesProperties;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
@@ -108,7 +109,17 @@ public class CommandConsumer {
 
     private Flux<Void> inLanes(GroupedFlux<String, InboundRecord> group, PartitionFlow flow) {
         int partition = Integer.parseInt(group.key().substring(Topics.CALL_COMMANDS.length() + 1));
-        PartitionLanes partitionLanes = lanes.forPartition(Topics.CALL_COMMANDS, partition, flow, this::dial);
+        PartitionLanes partitionLanes = lanes.forPartition(Topics.CALL_COMMANDS, partition, flow, new LaneWork() {
+            @Override
+            public Mono<Boolean> handle(InboundRecord record, LaneTicket ticket) {
+                return dial(record, ticket);
+            }
+
+            @Override
+            public Mono<Void> reject(InboundRecord record, RuntimeException defect) {
+                return handler.handleDefect(record, defect);
+            }
+        });
         byPartition.put(partition, partitionLanes);
         Flux<Void> admitted = group
                 .doOnNext(record -> partitionLanes.admit(record, ticket(record)))
@@ -177,14 +188,21 @@ public class CommandConsumer {
                 .map(outcome -> outcome == CommandOutcome.DIALLED);
     }
 
-    /** The lane ticket of a record to dial; null for one the handler will dead-letter or re-route at once. */
+    /**
+     * The lane ticket of a record to dial; null for one the handler will dead-letter or re-route at once, or one whose
+     * reading failed for a defect (the handler reads it again, and keeps it aside if that fails too).
+     */
     private LaneTicket ticket(InboundRecord record) {
         CallCommand command;
         try {
             command = reader.read(record.value());
+            return routing.misplaced(record, command) ? null : new LaneTicket(command);
         } catch (ContractViolation violation) {
             return null;
+        } catch (RuntimeException defect) {
+            log.error("command at {}-{}@{} could not be read for its lane; handed to the handler", record.topic(),
+                    record.partition(), record.offset(), defect);
+            return null;
         }
-        return routing.misplaced(record, command) ? null : new LaneTicket(command);
     }
 }

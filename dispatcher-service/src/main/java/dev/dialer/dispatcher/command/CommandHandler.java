@@ -126,6 +126,17 @@ class CommandHandler {
                 .flatMap(outcome -> Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
     }
 
+    /**
+     * The lanes could not take the record in, for a defect of theirs ({@code LaneWork#reject}): kept in the DLQ as any
+     * command whose handling failed so ({@link #skip}), then acknowledged.
+     */
+    Mono<Void> handleDefect(InboundRecord record, Throwable defect) {
+        return skip(record, defect)
+                .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
+                        .increment())
+                .then(Mono.fromRunnable(record::acknowledge));
+    }
+
     private Mono<CommandOutcome> process(InboundRecord record, CallCommand read) {
         CallCommand command;
         try {

@@ -14,4 +14,12 @@ public interface LaneWork {
      * @return whether a call was placed, so the trunk slot taken for it stays held until its terminal status
      */
     Mono<Boolean> handle(InboundRecord record, LaneTicket ticket);
+
+    /**
+     * The lanes failed to take the record in, for a defect of theirs: it is kept where it can be replayed, then
+     * acknowledged, so that the partition goes on. By default it is only acknowledged.
+     */
+    default Mono<Void> reject(InboundRecord record, RuntimeException defect) {
+        return Mono.fromRunnable(record::acknowledge);
+    }
 }

@@ -136,48 +136,56 @@ public final class PartitionLanes {
         }
         OffsetWindow.Slot slot = window.track(raw);
         InboundRecord record = withAcknowledger(raw, slot);
-        if (ticket == null) {
-            emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
-        } else if (lanes.cancelled(ticket)) {
-            handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
-        } else {
-            Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
-            lanes.joins(lane, ticket);
-            if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
-                // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
-                // after a head the trunk is about to grant a start to (the grant is for that head's call).
-                Pending front = new Pending(record, ticket, slot, now());
-                Pending head = lane.waitingForSlot ? lane.queue.pollFirst() : null;
-                lane.queue.addFirst(front);
-                if (head != null) {
-                    lane.queue.addFirst(head);
-                }
-                pump(lane);
-            } else if (raw.headers().containsKey(PARKED_HEADER)) {
-                // Due times were spaced so that it comes back as the lane makes room for it.
-                lane.enqueue(new Pending(record, ticket, slot, now()));
-                pump(lane);
+        try {
+            if (ticket == null) {
+                emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
+            } else if (lanes.cancelled(ticket)) {
+                handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
             } else {
-                PacingMetrics.Parked reason = parkedOnArrival(lane);
-                if (reason != null) {
-                    park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                            lane.parkSpacing(now())), reason);
-                } else {
+                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
+                lanes.joins(lane, ticket);
+                if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
+                    // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
+                    // after a head the trunk is about to grant a start to (the grant is for that head's call).
+                    Pending front = new Pending(record, ticket, slot, now());
+                    Pending head = lane.waitingForSlot ? lane.queue.pollFirst() : null;
+                    lane.queue.addFirst(front);
+                    if (head != null) {
+                        lane.queue.addFirst(head);
+                    }
+                    pump(lane);
+                } else if (raw.headers().containsKey(PARKED_HEADER)) {
+                    // Due times were spaced so that it comes back as the lane makes room for it.
                     lane.enqueue(new Pending(record, ticket, slot, now()));
                     pump(lane);
+                } else {
+                    PacingMetrics.Parked reason = parkedOnArrival(lane);
+                    if (reason != null) {
+                        park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                                lane.parkSpacing(now())), reason);
+                    } else {
+                        lane.enqueue(new Pending(record, ticket, slot, now()));
+                        pump(lane);
+                    }
                 }
             }
-        }
-        if (!paused && full()) {
-            paused = true;
-            lanes.metrics().paused(1);
-            log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.unfinished());
-            emit(flow.pause(topic, partition));
-        }
-        if (++admittedSinceSweep >= 1_000) {
-            admittedSinceSweep = 0;
-            Instant wallNow = lanes.clock().instant();
-            byCallerId.values().removeIf(idle -> idle.idle(now(), wallNow, lanes.properties().parkAfter()));
+            if (!paused && full()) {
+                paused = true;
+                lanes.metrics().paused(1);
+                log.debug("{}-{} holds {} records; fetching paused", topic, partition, window.unfinished());
+                emit(flow.pause(topic, partition));
+            }
+            if (++admittedSinceSweep >= 1_000) {
+                admittedSinceSweep = 0;
+                Instant wallNow = lanes.clock().instant();
+                byCallerId.values().removeIf(idle -> idle.idle(now(), wallNow, lanes.properties().parkAfter()));
+            }
+        } catch (RuntimeException defect) {
+            // A defect of the lanes, not the record's: it must not end the consumer (every partition of this
+            // dispatcher would stop, and its next owner would stop on the same record).
+            log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
+                    partition, raw.offset(), defect);
+            emit(Mono.defer(() -> work.reject(record, defect)).subscribeOn(scheduler).onErrorComplete());
         }
     }
 

@@ -717,6 +717,34 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aRecordTheLanesFailToTakeInIsRejectedAndAcknowledgedAndThePartitionGoesOn() {
+        List<Long> rejected = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofMinutes(5), 150), new LaneWork() {
+                    @Override
+                    public Mono<Boolean> handle(InboundRecord record, LaneTicket ticket) {
+                        return work(record, ticket);
+                    }
+
+                    @Override
+                    public Mono<Void> reject(InboundRecord record, RuntimeException defect) {
+                        rejected.add(record.offset());
+                        return LaneWork.super.reject(record, defect);
+                    }
+                });
+        admit(lanes, A);
+        // The lanes ask whether a command is cancelled as it comes in: a defect there, for this one command.
+        admitInCampaign(lanes, A, "defect");
+        admit(lanes, B);
+
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(rejected).containsExactly(1L);
+        assertThat(started).extracting(Started::offset).containsExactly(0L, 2L);
+        assertThat(acknowledged).as("the partition's commits go on past it").last().isEqualTo(2L);
+    }
+
+    @Test
     void aCancelledHeadTheTrunkGrantedAStartGivesItsSlotBack() {
         placed = true;
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 1,
@@ -749,7 +777,12 @@ class PartitionLanesTest {
                 new ConfiguredCallerLimits(pacing, account -> accountCps.containsKey(account)
                         ? OptionalDouble.of(accountCps.get(account)) : OptionalDouble.empty()), parking, clock,
                 new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()),
-                command -> command.campaign() != null && cancelledCampaigns.contains(command.campaign()));
+                command -> {
+                    if ("defect".equals(command.campaign())) {
+                        throw new IllegalStateException("a defect");
+                    }
+                    return command.campaign() != null && cancelledCampaigns.contains(command.campaign());
+                });
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
         running = partition.jobs(10_000).subscribe();
