@@ -1,8 +1,11 @@
 package dev.dialer.common.kafka;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -20,7 +23,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the dialer's topics that do not exist yet; existing topics are left as they are. Runs once at start-up,
+ * Creates the dialer's topics that do not exist yet; existing topics are left as they are, but one whose
+ * {@code cleanup.policy} is not the dialer's stops the start ({@link #requireCleanupPolicies}). Runs once at start-up,
  * before any pipeline subscribes, on the starting thread (it blocks, by design, for at most the given timeout). A
  * replicated topic is created with {@code min.insync.replicas} set ({@link #newTopic}).
  */
@@ -29,6 +33,7 @@ public final class TopicProvisioner {
     private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
     private static final long UNKNOWN_TOPIC_BACKOFF_MILLIS = 100;
     static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
+    private static final String CLEANUP_POLICY = TopicConfig.CLEANUP_POLICY_CONFIG;
 
     private TopicProvisioner() {
     }
@@ -42,6 +47,8 @@ public final class TopicProvisioner {
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
             Set<String> existing = admin.listTopics().names().get(timeoutMillis, TimeUnit.MILLISECONDS);
+            requireCleanupPolicies(admin, specs.stream().filter(spec -> existing.contains(spec.name())).toList(),
+                    timeoutMillis);
             List<NewTopic> missing = specs.stream()
                     .filter(spec -> !existing.contains(spec.name()))
                     .map(spec -> newTopic(spec, replicationFactor))
@@ -59,6 +66,52 @@ public final class TopicProvisioner {
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot reach Kafka at " + bootstrapServers + " to create topics", e);
         }
+    }
+
+    /**
+     * Refuses topics made by someone else with another {@code cleanup.policy} than the dialer's: a DNC or control topic
+     * that deletes instead of compacting loses its entries after the retention, and then numbers asked not to be
+     * called are called again and cancels are forgotten; a commands topic that compacts keeps one command a caller ID.
+     * Such a topic is put right by its operator ({@code kafka-configs --alter --add-config cleanup.policy=…}), not
+     * here: changing it is not the dialer's decision to make unseen.
+     */
+    private static void requireCleanupPolicies(Admin admin, List<TopicSpec> existing, long timeoutMillis)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        List<TopicSpec> checked = existing.stream().filter(spec -> spec.configs().containsKey(CLEANUP_POLICY)).toList();
+        if (checked.isEmpty()) {
+            return;
+        }
+        List<ConfigResource> resources = checked.stream()
+                .map(spec -> new ConfigResource(ConfigResource.Type.TOPIC, spec.name()))
+                .toList();
+        Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all()
+                .get(timeoutMillis, TimeUnit.MILLISECONDS);
+        List<String> wrong = new ArrayList<>();
+        for (TopicSpec spec : checked) {
+            Config config = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()));
+            String actual = config == null || config.get(CLEANUP_POLICY) == null ? null
+                    : config.get(CLEANUP_POLICY).value();
+            if (!policies(spec.configs().get(CLEANUP_POLICY)).equals(policies(actual))) {
+                wrong.add(spec.name() + " has " + CLEANUP_POLICY + "=" + actual + ", the dialer needs "
+                        + spec.configs().get(CLEANUP_POLICY));
+            }
+        }
+        if (!wrong.isEmpty()) {
+            throw new IllegalStateException("topics made with another cleanup policy than the dialer's: "
+                    + String.join("; ", wrong) + ". Set it with kafka-configs --alter --add-config before starting");
+        }
+    }
+
+    private static Set<String> policies(String value) {
+        Set<String> policies = new HashSet<>();
+        if (value != null) {
+            for (String policy : value.split(",")) {
+                if (!policy.isBlank()) {
+                    policies.add(policy.strip().toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return policies;
     }
 
     /**

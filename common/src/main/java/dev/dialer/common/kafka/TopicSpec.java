@@ -13,10 +13,15 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                 "retention.ms", Long.toString(retention.toMillis())));
     }
 
+    /**
+     * A compacted topic, its segments rolled hourly: the segment being written is never compacted, so under the
+     * broker's default (7 days) entries replaced and tombstones stayed for a week, and each start-up read them all.
+     */
     static TopicSpec compacted(String name, int partitions) {
         return new TopicSpec(name, partitions, Map.of(
                 "cleanup.policy", "compact",
                 "min.compaction.lag.ms", "0",
+                "segment.ms", Long.toString(Duration.ofHours(1).toMillis()),
                 "delete.retention.ms", Long.toString(Duration.ofDays(1).toMillis())));
     }
 

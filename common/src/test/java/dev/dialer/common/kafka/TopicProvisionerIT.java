@@ -56,6 +56,23 @@ class TopicProvisionerIT {
     }
 
     @Test
+    void refusesToStartOnTopicsSomeoneElseMadeWithAnotherCleanupPolicy() {
+        String dnc = "dnc-" + UUID.randomUUID();
+        String commands = "commands-" + UUID.randomUUID();
+        // Made by hand, the broker's way: deleting, and compacting.
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.deleting(dnc, 1, Duration.ofDays(7)),
+                new TopicSpec(commands, 1, Map.of("cleanup.policy", "compact"))), (short) 1, 30_000);
+
+        assertThatThrownBy(() -> TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted(dnc, 1),
+                TopicSpec.deleting(commands, 1, Duration.ofDays(7))), (short) 1, 30_000))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(dnc + " has cleanup.policy=delete, the dialer needs compact")
+                .hasMessageContaining(commands + " has cleanup.policy=compact, the dialer needs delete");
+        TopicProvisioner.ensure(kafka, List.of(TopicSpec.compacted("ok-" + dnc, 1),
+                TopicSpec.compacted("ok-" + dnc, 1)), (short) 1, 30_000);
+    }
+
+    @Test
     void givesUpOnATopicThatNeverAppears() {
         assertThatThrownBy(() -> TopicProvisioner.partitionCount(kafka, "never-" + UUID.randomUUID(), 500))
                 .isInstanceOf(IllegalStateException.class);
