@@ -23,6 +23,9 @@ import reactor.core.publisher.Mono;
  */
 public final class DeadLetters {
 
+    /** The prefix of the headers the dialer itself sets on the records it publishes. */
+    static final String OWN_HEADERS = "dialer.";
+
     private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
     private static final int MAX_MESSAGE_CHARS = 1000;
     private static final byte[] NO_VALUE = new byte[0];
@@ -82,9 +85,18 @@ public final class DeadLetters {
                         topic, size(bad.value())));
     }
 
-    /** The whole copy: the value untouched, the record's own headers and the error and source headers. */
+    /**
+     * The whole copy: the value untouched, the record's own headers and the error and source headers. Not the
+     * dialer's own marks ({@value #OWN_HEADERS}…: re-routed, parked, front of its lane), which tell the dispatcher how
+     * the record travelled: a copy replayed with them would skip its re-routing or its place in its lane.
+     */
     static OutboundRecord of(InboundRecord bad, String dlqTopic, ContractViolation violation) {
-        Map<String, String> headers = new HashMap<>(bad.headers());
+        Map<String, String> headers = new HashMap<>();
+        bad.headers().forEach((name, value) -> {
+            if (!name.startsWith(OWN_HEADERS)) {
+                headers.put(name, value);
+            }
+        });
         headers.putAll(errorHeaders(bad, violation));
         return new OutboundRecord(dlqTopic, bad.key(), bad.value(), headers);
     }

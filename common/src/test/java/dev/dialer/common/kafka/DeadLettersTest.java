@@ -40,6 +40,18 @@ class DeadLettersTest {
     }
 
     @Test
+    void aCopyCarriesNoneOfTheMarksTheDialerSetsOnRecordsItPublishes() {
+        InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8),
+                Map.of("trace", "abc", "dialer.rerouted", "4@17", "dialer.parked", "1"));
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+
+        assertThat(copy.headers()).containsEntry("trace", "abc")
+                .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
+                .doesNotContainKeys("dialer.rerouted", "dialer.parked");
+    }
+
+    @Test
     void aCopyLargerThanTheProducerSendsIsCutToWhatFitsAndMarkedWithTheOriginalSize() {
         byte[] value = filled(200_000);
         InboundRecord bad = bad(value, Map.of("trace", "abc"));
