@@ -120,9 +120,10 @@ final class SendRequestParser {
             int equals = pair.indexOf('=');
             String name = decode(equals < 0 ? pair : pair.substring(0, equals));
             String raw = equals < 0 ? "" : pair.substring(equals + 1);
-            boolean number = name.equals("to") || name.equals("to[]") || name.equals("bridge");
+            boolean recipient = isTo(name);
+            boolean number = recipient || name.equals("bridge");
             String value = decode(number ? leadingPlusSigns(raw) : raw);
-            if (name.equals("to") || name.equals("to[]")) {
+            if (recipient) {
                 recipients += 1 + (int) value.chars().filter(c -> c == ',').count();
                 if (recipients > maxRecipients) {
                     throw Problems.tooMany("to", "recipients", maxRecipients);
@@ -136,6 +137,25 @@ final class SendRequestParser {
             fields.put("to", String.join(",", to));
         }
         return fields;
+    }
+
+    /**
+     * Whether a form field names recipients: {@code to}, {@code to[]}, or {@code to[0]}, {@code to[1]}, … as PHP's
+     * {@code http_build_query} writes a list (taken in the order they come).
+     */
+    private static boolean isTo(String name) {
+        if (name.equals("to")) {
+            return true;
+        }
+        if (!name.startsWith("to[") || !name.endsWith("]")) {
+            return false;
+        }
+        for (int i = 3; i < name.length() - 1; i++) {
+            if (name.charAt(i) < '0' || name.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -116,6 +116,19 @@ class SendRequestParserTest {
     }
 
     @Test
+    void readsAFormsIndexedToFieldsAsPhpWritesAListAndNoOtherBracketedName() {
+        // http_build_query(['to' => [...]]) writes to[0]=…&to[1]=…, its brackets percent-encoded.
+        SendRequest request = parse("bridge=918068281234&to%5B0%5D=919876543215&to[1]=919876543216"
+                + "&audio=greeting");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+919876543216");
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class,
+                () -> parse("bridge=918068281234&to[a]=919876543215&audio=greeting"));
+        assertThat(problem.errors()).extracting(FieldProblem::field).containsExactly("to");
+    }
+
+    @Test
     void readsNationalNumbersInTheAccountsRegion() {
         SendRequest request = parse("bridge=08068281234&to=9876543215&audio=a");
 
