@@ -9,6 +9,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -60,7 +61,14 @@ abstract class RunningApiService {
     }
 
     HttpResponse<String> post(String path, String contentType, String key, String body) throws Exception {
+        return post(path, contentType, key, body, Map.of());
+    }
+
+    /** As {@link #post(String, String, String, String)}, with these headers too. */
+    HttpResponse<String> post(String path, String contentType, String key, String body, Map<String, String> headers)
+            throws Exception {
         HttpRequest.Builder request = request(path, key).POST(HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(request::header);
         if (contentType != null) {
             request.header("Content-Type", contentType);
         }

@@ -6,11 +6,13 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.kafka.Topics;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -145,6 +147,21 @@ class SendIT extends RunningApiService {
     }
 
     @Test
+    void eachCommandCarriesTheRequestsTraceAsASpanOfItsOwnOrANewTrace() throws Exception {
+        String trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        HttpResponse<String> traced = post(SEND, JSON_TYPE, KEY, SeedExample.FLOW,
+                Map.of("traceparent", "00-" + trace + "-00f067aa0ba902b7-01"));
+        HttpResponse<String> untraced = post(SEND, JSON_TYPE, KEY, SeedExample.FLOW);
+
+        assertThat(traced.statusCode()).as(traced.body()).isEqualTo(200);
+        assertThat(untraced.statusCode()).as(untraced.body()).isEqualTo(200);
+        String continued = header(commandWithId(json(traced).get("data").get(0).get("id").asString()), "traceparent");
+        String started = header(commandWithId(json(untraced).get("data").get(0).get("id").asString()), "traceparent");
+        assertThat(continued).matches("00-" + trace + "-[0-9a-f]{16}-01").doesNotContain("00f067aa0ba902b7");
+        assertThat(started).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01").doesNotContain(trace);
+    }
+
+    @Test
     void refusesARequestWithoutAKey() throws Exception {
         HttpResponse<String> response = post(SEND, JSON_TYPE, null, SeedExample.FLOW);
 
@@ -258,6 +275,11 @@ class SendIT extends RunningApiService {
         assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
         assertThat(response.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
         assertThat(json(response).get("type").asString()).isEqualTo("https://dialer.dev/problems/unauthorized");
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     private static ConsumerRecord<String, byte[]> commandWithId(String requestId) {

@@ -1,16 +1,20 @@
 package dev.dialer.api.kafka;
 
 import dev.dialer.api.problem.Problems;
+import dev.dialer.api.trace.TraceContext;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.util.context.ContextView;
 
 /**
  * The API's one way into Kafka: publishes a request's records pipelined and completes only when the broker has
@@ -43,14 +47,25 @@ public class AcknowledgedPublisher {
      * when one is not within the ack timeout. After such an error some records may still be stored.
      */
     public Mono<Void> publishAll(List<OutboundRecord> records) {
-        return Mono.defer(() -> {
+        return Mono.deferContextual(context -> {
             long started = System.nanoTime();
-            return publisher.publishAll(records)
+            return publisher.publishAll(traced(records, context))
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
                     .onErrorMap(error -> unavailable(error, records.size()));
         });
+    }
+
+    /** The records with the request's {@code traceparent} ({@link TraceContext}), when they are sent serving one. */
+    private static List<OutboundRecord> traced(List<OutboundRecord> records, ContextView context) {
+        return TraceContext.of(context)
+                .map(traceparent -> records.stream().map(record -> {
+                    Map<String, String> headers = new HashMap<>(record.headers());
+                    headers.put(TraceContext.HEADER, traceparent);
+                    return new OutboundRecord(record.topic(), record.key(), record.value(), headers);
+                }).toList())
+                .orElse(records);
     }
 
     /** How long a client is told to wait before retrying a request whose records Kafka may not have. */
