@@ -2,7 +2,9 @@ package dev.dialer.common.kafka;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -34,6 +36,8 @@ public final class PartitionFlow {
     private final List<Consumer<Set<Integer>>> revokedListeners = new CopyOnWriteArrayList<>();
     /** Assignments and revocations so far: written on the receiver's event-loop thread only. */
     private volatile long generation;
+    /** Each partition's last revocation, as the {@link #generation} it made. */
+    private final Map<TopicPartition, Long> revokedAt = new ConcurrentHashMap<>();
 
     /** Called with the partitions (of every subscribed topic) this consumer was given. */
     public PartitionFlow onAssigned(Consumer<Set<Integer>> listener) {
@@ -100,6 +104,16 @@ public final class PartitionFlow {
         return generation;
     }
 
+    /**
+     * The {@link #generation} of the partition's last revocation (0 if it never was): a record of it stamped with an
+     * older one ({@link InboundRecord#assignment}) was fetched before, and is its next owner's to read again. Kept
+     * here, on the consumer's own thread, before any listener hears of the revocation: so it holds for records of a
+     * partition whose consumer has not even seen one yet.
+     */
+    public long revokedAt(String topic, int partition) {
+        return revokedAt.getOrDefault(new TopicPartition(topic, partition), 0L);
+    }
+
     void assigned(Collection<ReceiverPartition> partitions) {
         generation++;
         Set<Integer> numbers = numbers(partitions);
@@ -108,6 +122,7 @@ public final class PartitionFlow {
 
     void revoked(Collection<ReceiverPartition> partitions) {
         generation++;
+        partitions.forEach(partition -> revokedAt.put(partition.topicPartition(), generation));
         Set<Integer> numbers = numbers(partitions);
         revokedListeners.forEach(listener -> listener.accept(numbers));
     }

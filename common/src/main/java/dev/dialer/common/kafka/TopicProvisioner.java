@@ -17,6 +17,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
@@ -84,8 +85,19 @@ public final class TopicProvisioner {
         List<ConfigResource> resources = checked.stream()
                 .map(spec -> new ConfigResource(ConfigResource.Type.TOPIC, spec.name()))
                 .toList();
-        Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all()
-                .get(timeoutMillis, TimeUnit.MILLISECONDS);
+        Map<ConfigResource, Config> configs;
+        try {
+            configs = admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AuthorizationException) {
+                log.warn("the topics' cleanup policies could not be checked: not allowed to describe their configs "
+                        + "({}); make sure the DNC and control topics compact and the others delete", e.getCause()
+                        .getMessage());
+                return;
+            }
+            throw new IllegalStateException("cannot read the cleanup policies of the topics "
+                    + checked.stream().map(TopicSpec::name).toList(), e);
+        }
         List<String> wrong = new ArrayList<>();
         for (TopicSpec spec : checked) {
             Config config = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()));

@@ -32,11 +32,9 @@ final class CallbackPartition {
     // order, and the window sees one thread at a time.
     private final Object lock = new Object();
     private final OffsetWindow window = new OffsetWindow();
-    private final LongSupplier generation;
+    private final LongSupplier revokedAt;
     private int waiting;
     private boolean paused;
-    /** The subscription's assignment generation when the partition was last revoked: older records are stale. */
-    private long revokedAt;
 
     /**
      * @param streams how many caller IDs' callbacks are applied at once (1: strictly one after another)
@@ -49,11 +47,11 @@ final class CallbackPartition {
     }
 
     /**
-     * @param generation the subscription's assignment generation ({@code PartitionFlow#generation}), read at each
-     *                   revocation
+     * @param revokedAt the subscription's assignment generation at the partition's last revocation
+     *                  ({@code PartitionFlow#revokedAt}): a record stamped before it is stale
      */
-    CallbackPartition(int streams, int high, Runnable pause, Runnable resume, LongSupplier generation) {
-        this.generation = generation;
+    CallbackPartition(int streams, int high, Runnable pause, Runnable resume, LongSupplier revokedAt) {
+        this.revokedAt = revokedAt;
         this.streams = streams;
         this.high = high;
         this.pause = pause;
@@ -63,8 +61,7 @@ final class CallbackPartition {
     /** Applies the partition's records with {@code handle}, which acknowledges each record once applied. */
     Flux<Void> apply(Flux<InboundRecord> records, Function<InboundRecord, Mono<Void>> handle) {
         return records
-                .filter(this::current)
-                .map(this::admitted)
+                .mapNotNull(this::admitted)
                 .groupBy(record -> Math.floorMod(Objects.hashCode(record.key()), streams), Integer.MAX_VALUE)
                 .flatMap(stream -> stream.concatMap(record -> handle.apply(record).doFinally(signal -> applied()),
                         Integer.MAX_VALUE), streams);
@@ -78,24 +75,20 @@ final class CallbackPartition {
     void revoke() {
         synchronized (lock) {
             window.clear();
-            revokedAt = generation.getAsLong();
         }
     }
 
     /**
-     * Whether the record was fetched since the partition was last revoked. One fetched before and delivered only now
-     * is left to the partition's owner, which reads it again from the last commit: tracked afresh, its acknowledgement
-     * would commit past records fetched again and not yet applied.
+     * Counts the record in and tracks it: its acknowledgement goes through the window. Null, and left to the
+     * partition's owner, for a record fetched before the partition was last revoked and delivered only now: tracked
+     * afresh, its acknowledgement would commit past records fetched again from the last commit and not yet applied. The
+     * check and the tracking are one step against a revocation's clearing of the window.
      */
-    private boolean current(InboundRecord record) {
-        synchronized (lock) {
-            return record.assignment() >= revokedAt;
-        }
-    }
-
-    /** Counts the record in and tracks it: its acknowledgement goes through the window. */
     private InboundRecord admitted(InboundRecord record) {
         synchronized (lock) {
+            if (record.assignment() < revokedAt.getAsLong()) {
+                return null;
+            }
             if (++waiting >= high && !paused) {
                 paused = true;
                 pause.run();

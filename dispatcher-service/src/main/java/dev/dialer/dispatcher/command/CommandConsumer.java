@@ -101,7 +101,8 @@ public class CommandConsumer {
         CallbackPartition applied = new CallbackPartition(properties.callbackStreams(),
                 lanesProperties.maxInFlightPerPartition(),
                 () -> flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe(),
-                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe(), flow::generation);
+                () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe(),
+                () -> flow.revokedAt(Topics.CARRIER_CALLBACKS, partition));
         callbacksByPartition.put(partition, applied);
         return applied.apply(group, callbacks::handle)
                 .doFinally(signal -> callbacksByPartition.remove(partition, applied));

@@ -119,22 +119,24 @@ class CommandHandler {
      * @param read the record's command when the caller has read and validated it already; null to read it here
      */
     Mono<CommandOutcome> handleReporting(InboundRecord record, CallCommand read) {
-        return process(record, read)
-                .onErrorResume(error -> skip(record, error))
+        return Mono.defer(() -> process(record, read))
+                .onErrorResume(error -> Mono.just(keepAside(record, error)))
                 .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
                         .increment())
-                .flatMap(outcome -> Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
+                // A record kept aside is acknowledged once its copy is stored (keepAside).
+                .flatMap(outcome -> outcome == CommandOutcome.ERROR ? Mono.just(outcome)
+                        : Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
     }
 
     /**
-     * The lanes could not take the record in, for a defect of theirs ({@code LaneWork#reject}): kept in the DLQ as any
-     * command whose handling failed so ({@link #skip}), then acknowledged.
+     * The lanes could not take the record in, for a defect of theirs ({@code LaneWork#reject}): kept aside as any
+     * command whose handling failed so ({@link #keepAside}).
      */
     Mono<Void> handleDefect(InboundRecord record, Throwable defect) {
-        return skip(record, defect)
-                .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
-                        .increment())
-                .then(Mono.fromRunnable(record::acknowledge));
+        return Mono.fromRunnable(() -> {
+            keepAside(record, defect);
+            registry.counter("dialer.dispatcher.commands", "outcome", CommandOutcome.ERROR.wire()).increment();
+        });
     }
 
     private Mono<CommandOutcome> process(InboundRecord record, CallCommand read) {
@@ -359,12 +361,18 @@ class CommandHandler {
      * once it is put right, and go on, because holding the partition would stop every other caller ID on it for a
      * record that fails the same way each time. A replayed copy is dialled only if its attempt was never claimed: the
      * ledger recognises one that was.
+     *
+     * <p>Answers at once: the copy, and the record's acknowledgement once the copy is stored, run on their own. A DLQ
+     * that refuses writes then holds back the commits of the record's partition (nothing is acknowledged past it), not
+     * the dial permit and trunk slot of the lane that handed it over.
      */
-    private Mono<CommandOutcome> skip(InboundRecord record, Throwable error) {
+    private CommandOutcome keepAside(InboundRecord record, Throwable error) {
         log.error("command at {}-{}@{} could not be handled; a copy goes to {}", record.topic(), record.partition(),
                 record.offset(), Topics.CALL_COMMANDS_DLQ, error);
-        return deadLetter(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR,
-                        "handling failed: " + error))
-                .thenReturn(CommandOutcome.ERROR);
+        deadLetter(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR, "handling failed: " + error))
+                .then(Mono.fromRunnable(record::acknowledge))
+                .subscribe(done -> { }, failure -> log.error("command at {}-{}@{} could not be kept aside",
+                        record.topic(), record.partition(), record.offset(), failure));
+        return CommandOutcome.ERROR;
     }
 }

@@ -93,8 +93,6 @@ public final class PartitionLanes {
     private int parkingNow;
     private boolean paused;
     private long generation;
-    /** The subscription's assignment generation when the partition was last revoked: older records are stale. */
-    private long revokedAt;
     private int admittedSinceSweep;
 
     PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler,
@@ -126,7 +124,7 @@ public final class PartitionLanes {
      * at once, outside any lane.
      */
     public synchronized void admit(InboundRecord raw, LaneTicket ticket) {
-        if (raw.assignment() < revokedAt) {
+        if (flow != null && raw.assignment() < flow.revokedAt(topic, partition)) {
             // Fetched before the partition was last revoked, and delivered only now: tracked in the window of the
             // assignment since, its acknowledgement would commit past records fetched again from the last commit and
             // not yet handled. The partition's owner reads it again from there.
@@ -136,10 +134,13 @@ public final class PartitionLanes {
         }
         OffsetWindow.Slot slot = window.track(raw);
         InboundRecord record = withAcknowledger(raw, slot);
+        boolean handedOver = false;
         try {
             if (ticket == null) {
+                handedOver = true;
                 emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
             } else if (lanes.cancelled(ticket)) {
+                handedOver = true;
                 handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
             } else {
                 Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
@@ -150,6 +151,7 @@ public final class PartitionLanes {
                     Pending front = new Pending(record, ticket, slot, now());
                     Pending head = lane.waitingForSlot ? lane.queue.pollFirst() : null;
                     lane.queue.addFirst(front);
+                    handedOver = true;
                     if (head != null) {
                         lane.queue.addFirst(head);
                     }
@@ -157,14 +159,17 @@ public final class PartitionLanes {
                 } else if (raw.headers().containsKey(PARKED_HEADER)) {
                     // Due times were spaced so that it comes back as the lane makes room for it.
                     lane.enqueue(new Pending(record, ticket, slot, now()));
+                    handedOver = true;
                     pump(lane);
                 } else {
                     PacingMetrics.Parked reason = parkedOnArrival(lane);
                     if (reason != null) {
+                        handedOver = true;
                         park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
                                 lane.parkSpacing(now())), reason);
                     } else {
                         lane.enqueue(new Pending(record, ticket, slot, now()));
+                        handedOver = true;
                         pump(lane);
                     }
                 }
@@ -183,18 +188,21 @@ public final class PartitionLanes {
         } catch (RuntimeException defect) {
             // A defect of the lanes, not the record's: it must not end the consumer (every partition of this
             // dispatcher would stop, and its next owner would stop on the same record).
-            log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
-                    partition, raw.offset(), defect);
-            emit(Mono.defer(() -> work.reject(record, defect)).subscribeOn(scheduler).onErrorComplete());
+            if (handedOver) {
+                // Taken in already (the lane's own work failed after, for it or another record): it stays there.
+                log.error("{}-{}: the lanes failed after taking offset {} in", topic, partition, raw.offset(),
+                        defect);
+            } else {
+                log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
+                        partition, raw.offset(), defect);
+                emit(Mono.defer(() -> work.reject(record, defect)).subscribeOn(scheduler).onErrorComplete());
+            }
         }
     }
 
     /** The partition went to another consumer: forget its records; jobs still running finish into nothing. */
     public synchronized void revoke() {
         generation++;
-        if (flow != null) {
-            revokedAt = flow.generation();
-        }
         window.clear();
         byCallerId.clear();
         toPark.clear();

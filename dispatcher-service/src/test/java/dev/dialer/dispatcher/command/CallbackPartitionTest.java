@@ -81,14 +81,14 @@ class CallbackPartitionTest {
     @Test
     void aRecordFetchedBeforeTheRevocationAndDeliveredAfterItIsLeftToThePartitionsOwner() {
         String b = inAnotherStream(A, 4);
-        AtomicLong generation = new AtomicLong(1);
-        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { }, generation::get);
+        AtomicLong revokedAt = new AtomicLong();
+        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { }, revokedAt::get);
         Disposable applying = start(partition);
         offer(5, A, "a5", 1);
 
-        generation.set(2);
+        // Revoked in the subscription's second rebalance step, assigned again in its third.
+        revokedAt.set(2);
         partition.revoke();
-        generation.set(3);
         // Still on its way through the pipeline when the partition was revoked; then the partition comes back and is
         // fetched again from the last commit.
         offer(6, b, "b6-fetched-before", 1);
