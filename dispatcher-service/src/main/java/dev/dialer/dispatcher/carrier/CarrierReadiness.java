@@ -8,8 +8,9 @@ import org.springframework.stereotype.Component;
 
 /**
  * Whether a command's call could reach a carrier now ({@link Carrier#accepting}), for the parts that hold calls while
- * it could not: the lanes and the retry scheduler; and which trunk paces it ({@link Carrier#trunkOf}). The carrier is looked up at the first question, not when they are
- * built: the SIP trunk carrier needs the callback applier, which needs the lanes.
+ * it could not: the lanes and the retry scheduler; and which trunk paces it ({@link Carrier#trunkOf}). The carrier is
+ * looked up at the first question, not when they are built: the SIP trunk carrier needs the callback applier, which
+ * needs the lanes.
  */
 @Component
 public class CarrierReadiness {

@@ -305,7 +305,8 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 2, TimeUnit.MINUTES);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            2, TimeUnit.MINUTES);
                 }).thenReturn(true));
         List<String[]> topic = new ArrayList<>();
         for (int call = 0; call < 100; call++) {
@@ -344,7 +345,8 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 30, TimeUnit.SECONDS);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            30, TimeUnit.SECONDS);
                 }).thenReturn(true));
         for (int call = 0; call < 300; call++) {
             admit(lanes, "acc", A);
@@ -374,7 +376,8 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
                     record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 1, TimeUnit.SECONDS);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            1, TimeUnit.SECONDS);
                 }).thenReturn(true));
         for (int call = 0; call < 5; call++) {
             for (int caller = 0; caller < 10; caller++) {
@@ -525,7 +528,8 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
                     record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true), 20, TimeUnit.SECONDS);
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            20, TimeUnit.SECONDS);
                 }).thenReturn(true));
         // 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
         for (int request = 0; request < 300; request++) {
