@@ -382,7 +382,7 @@ public class AttemptLedger {
                         WITH requeued AS (
                             UPDATE dispatch.attempts
                                SET status = 'queued', requeued = true, provider_call_id = NULL,
-                                   carrier_asked_at = NULL, updated_at = now()
+                                   carrier_asked_at = NULL, updated_at = now(), requeued_at = now()
                              WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
                                AND status = ANY($7)
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
@@ -611,12 +611,14 @@ public class AttemptLedger {
 
     /**
      * Since when no dial of the attempt is in flight: it has ended (its status is terminal: for good), or it waits in
-     * the schedule, requeued after a capacity rejection or for want of a carrier (since the requeue). Empty while a
-     * dial is in flight, and for an unknown attempt.
+     * the schedule, requeued after a capacity rejection or for want of a carrier (since its last requeue, which
+     * {@code requeued_at} keeps: the watchdog's checks and late callbacks move {@code updated_at} meanwhile). Empty
+     * while a dial is in flight, and for an unknown attempt.
      */
     public Mono<NoDialInFlight> noDialInFlight(String requestId, int attempt) {
         return db.sql("""
-                        SELECT status, requeued, (extract(epoch FROM now() - updated_at) * 1e9)::bigint
+                        SELECT status, requeued,
+                               (extract(epoch FROM now() - COALESCE(requeued_at, updated_at)) * 1e9)::bigint
                           FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2""")
                 .bind(0, requestId)
                 .bind(1, attempt)
@@ -636,7 +638,8 @@ public class AttemptLedger {
      * No dial of an attempt is in flight ({@link #noDialInFlight}).
      *
      * @param ended      for good: the attempt has ended
-     * @param sinceNanos for how long, as PostgreSQL's clock tells it: since the attempt's last change
+     * @param sinceNanos for how long, as PostgreSQL's clock tells it: since the attempt's last requeue, or for an
+     *                   ended one its last change
      */
     public record NoDialInFlight(boolean ended, long sinceNanos) {
     }

@@ -137,11 +137,11 @@ public final class PartitionLanes {
         boolean handedOver = false;
         try {
             if (ticket == null) {
-                handedOver = true;
                 emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
-            } else if (lanes.cancelled(ticket)) {
                 handedOver = true;
+            } else if (lanes.cancelled(ticket)) {
                 handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
+                handedOver = true;
             } else {
                 Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
                 lanes.joins(lane, ticket);

@@ -17,7 +17,8 @@ import java.util.function.Supplier;
  * own calls per second, calls in progress and AIMD limit, so that a capacity rejection from one carrier shrinks that
  * carrier's limit only. A start is paced by the trunk of the carrier its call would be tried on first now (the first
  * of its route that can address it and whose breaker lets it through); a call that fails over and is placed by another
- * carrier moves its slot there ({@link #placedOn}). Everything else (a release, a rejection, a lapse) goes to the trunk holding the slot.
+ * carrier moves its slot there ({@link #placedOn}). Everything else (a release, a rejection, a lapse) goes to the
+ * trunk holding the slot.
  *
  * <p>Each trunk's limits are its own figures ({@code dialer.dispatcher.pacing.trunks.<name>}) or else the default ones
  * ({@code trunk-cps}, {@code trunk-concurrency}), divided by this dispatcher's share of the partitions like them. Its
