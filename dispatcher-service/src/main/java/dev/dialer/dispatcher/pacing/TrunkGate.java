@@ -245,13 +245,14 @@ public final class TrunkGate {
      * @return the slot as the other trunk adopts it; null when none is held here
      */
     synchronized HeldSlot handOver(String slotKey, List<Runnable> toWake) {
-        granted.remove(slotKey);
         Slot slot = slots.remove(slotKey);
         if (slot == null) {
             return null;
         }
+        // A grant to another start of the attempt (a duplicate the ledger will recognise) goes with the slot it holds.
+        Long grant = granted.remove(slotKey);
         serve(now(), toWake);
-        return new HeldSlot(slot.partition, slot.holders, slot.takenAt, slot.lapsesAt, slot.counted);
+        return new HeldSlot(slot.partition, slot.holders, slot.takenAt, slot.lapsesAt, slot.counted, grant);
     }
 
     /**
@@ -264,6 +265,10 @@ public final class TrunkGate {
         long now = now();
         if (bucket != null) {
             bucket.take(now);
+        }
+        if (held.grantedAt() != null) {
+            granted.put(slotKey, held.grantedAt());
+            lapsesBy(grantLapse(held.grantedAt()));
         }
         Slot existing = slots.get(slotKey);
         if (existing != null) {
@@ -582,8 +587,11 @@ public final class TrunkGate {
         }
     }
 
-    /** A held slot on its way from one trunk to another ({@link #handOver}, {@link #adopt}). */
-    record HeldSlot(int partition, int holders, long takenAt, long lapsesAt, boolean counted) {
+    /**
+     * A held slot on its way from one trunk to another ({@link #handOver}, {@link #adopt}), with the time of a start
+     * granted under it and not yet claimed (null when none).
+     */
+    record HeldSlot(int partition, int holders, long takenAt, long lapsesAt, boolean counted, Long grantedAt) {
     }
 
     /** A held slot: for which partition it was taken, when it lapses, and how many starts of its attempt hold it. */

@@ -94,6 +94,27 @@ class TrunksTest {
     }
 
     @Test
+    void aStartGrantedUnderASlotThatMovesIsClaimedWhereTheSlotWentAndLeavesNothingHeld() {
+        Trunks trunks = trunks(2, 5);
+        start(trunks, "r0", "a", () -> { });
+        start(trunks, "r1", "a", () -> { });
+        // A redelivered copy of r1's command waits at a, which is full, and is granted a start under r1's slot when
+        // r0 ends.
+        AtomicInteger woken = new AtomicInteger();
+        assertThat(start(trunks, "r1", "a", woken::incrementAndGet)).isEqualTo(TrunkGate.QUEUED);
+        trunks.release(TrunkGate.slotKey("r0", 1), true);
+        assertThat(woken).hasValue(1);
+
+        trunks.placedOn(TrunkGate.slotKey("r1", 1), "b");
+        assertThat(start(trunks, "r1", "a", () -> { })).as("the copy claims its grant").isZero();
+        trunks.unplaced(TrunkGate.slotKey("r1", 1));
+        trunks.release(TrunkGate.slotKey("r1", 1), true);
+
+        assertThat(trunks.gate("b").inFlight()).as("the call's end freed the slot").isZero();
+        assertThat(trunks.gate("a").inFlight()).isZero();
+    }
+
+    @Test
     void aCallPlacedByTheCarrierWhoseSlotItHoldsStaysThere() {
         Trunks trunks = trunks(2, 2);
         start(trunks, "r1", "a", () -> { });
