@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.ObjLongConsumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -108,24 +109,26 @@ public final class Trunks {
         return gates;
     }
 
-    /** The gate holding a slot for {@code slotKey}, or else one with an unclaimed grant for it; null when none. */
-    private TrunkGate holding(String slotKey) {
-        for (TrunkGate gate : gates().values()) {
-            if (gate.holds(slotKey)) {
-                return gate;
+    /** The first trunk whose gate {@code test} accepts, with its name; null when none does. */
+    private Map.Entry<String, TrunkGate> find(Predicate<TrunkGate> test) {
+        for (Map.Entry<String, TrunkGate> each : gates().entrySet()) {
+            if (test.test(each.getValue())) {
+                return each;
             }
         }
-        return granting(slotKey);
+        return null;
+    }
+
+    /** The gate holding a slot for {@code slotKey}, or else one with an unclaimed grant for it; null when none. */
+    private TrunkGate holding(String slotKey) {
+        Map.Entry<String, TrunkGate> holder = find(gate -> gate.holds(slotKey));
+        return holder != null ? holder.getValue() : granting(slotKey);
     }
 
     /** The gate with an unclaimed grant for {@code slotKey}; null when none. */
     private TrunkGate granting(String slotKey) {
-        for (TrunkGate gate : gates().values()) {
-            if (gate.isGranted(slotKey)) {
-                return gate;
-            }
-        }
-        return null;
+        Map.Entry<String, TrunkGate> grantor = find(gate -> gate.isGranted(slotKey));
+        return grantor == null ? null : grantor.getValue();
     }
 
     /** Whether some trunk granted a start to {@code slotKey} ({@link TrunkGate#isGranted}). */
@@ -139,23 +142,16 @@ public final class Trunks {
      */
     long acquireOrWait(String slotKey, CallCommand command, int partition, long now, long holdNanos,
                        Runnable wake) {
-        String name = null;
+        String name;
         Map<String, TrunkGate> all = gates();
         if (all.size() == 1) {
             name = all.keySet().iterator().next();
         } else {
-            TrunkGate known = granting(slotKey);
+            Map.Entry<String, TrunkGate> known = find(gate -> gate.isGranted(slotKey));
             if (known == null) {
-                known = holding(slotKey);
+                known = find(gate -> gate.holds(slotKey));
             }
-            for (Map.Entry<String, TrunkGate> each : all.entrySet()) {
-                if (each.getValue() == known) {
-                    name = each.getKey();
-                }
-            }
-            if (name == null) {
-                name = trunkOf(command);
-            }
+            name = known != null ? known.getKey() : trunkOf(command);
         }
         long result = gate(name).acquireOrWait(slotKey, command.accountId(), partition, now, holdNanos, wake);
         if (result == now) {
@@ -321,11 +317,6 @@ public final class Trunks {
 
     /** Whether some trunk holds a slot for {@code slotKey}. */
     boolean holds(String slotKey) {
-        for (TrunkGate gate : gates().values()) {
-            if (gate.holds(slotKey)) {
-                return true;
-            }
-        }
-        return false;
+        return find(gate -> gate.holds(slotKey)) != null;
     }
 }
