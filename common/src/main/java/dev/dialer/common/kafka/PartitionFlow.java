@@ -114,6 +114,15 @@ public final class PartitionFlow {
         return revokedAt.getOrDefault(new TopicPartition(topic, partition), 0L);
     }
 
+    /**
+     * Whether the record was fetched before its partition's last revocation ({@link #revokedAt}) and is delivered only
+     * now: its partition's owner reads it again from the last commit. Taken in, it would be tracked ahead of the
+     * records fetched again, and its acknowledgement would commit past them while they still wait.
+     */
+    public boolean fetchedBeforeRevocation(InboundRecord record) {
+        return record.assignment() < revokedAt(record.topic(), record.partition());
+    }
+
     void assigned(Collection<ReceiverPartition> partitions) {
         generation++;
         Set<Integer> numbers = numbers(partitions);

@@ -55,6 +55,13 @@ class PartitionFlowTest {
         assertThat(flow.revokedAt("commands", 3)).isEqualTo(2);
         assertThat(heard).as("set before the listeners ran").containsExactly(2L);
         assertThat(flow.revokedAt("callbacks", 3)).as("never revoked").isZero();
+        assertThat(flow.fetchedBeforeRevocation(fetched("commands", 3, 1))).isTrue();
+        assertThat(flow.fetchedBeforeRevocation(fetched("commands", 3, 3))).isFalse();
+        assertThat(flow.fetchedBeforeRevocation(fetched("callbacks", 3, 1))).isFalse();
+    }
+
+    private static InboundRecord fetched(String topic, int partition, long assignment) {
+        return new InboundRecord(topic, partition, 0, "key", new byte[0], Map.of(), () -> { }, assignment);
     }
 
     /** A receiver's partition: only its topic and number are asked. */

@@ -4,7 +4,7 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.dispatcher.pacing.OffsetWindow;
 import java.util.Objects;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -32,7 +32,7 @@ final class CallbackPartition {
     // order, and the window sees one thread at a time.
     private final Object lock = new Object();
     private final OffsetWindow window = new OffsetWindow();
-    private final LongSupplier revokedAt;
+    private final Predicate<InboundRecord> stale;
     private int waiting;
     private boolean paused;
 
@@ -43,15 +43,15 @@ final class CallbackPartition {
      * @param resume  resumes it
      */
     CallbackPartition(int streams, int high, Runnable pause, Runnable resume) {
-        this(streams, high, pause, resume, () -> 0);
+        this(streams, high, pause, resume, record -> false);
     }
 
     /**
-     * @param revokedAt the subscription's assignment generation at the partition's last revocation
-     *                  ({@code PartitionFlow#revokedAt}): a record stamped before it is stale
+     * @param stale whether a record was fetched before the partition's last revocation
+     *              ({@code PartitionFlow#fetchedBeforeRevocation})
      */
-    CallbackPartition(int streams, int high, Runnable pause, Runnable resume, LongSupplier revokedAt) {
-        this.revokedAt = revokedAt;
+    CallbackPartition(int streams, int high, Runnable pause, Runnable resume, Predicate<InboundRecord> stale) {
+        this.stale = stale;
         this.streams = streams;
         this.high = high;
         this.pause = pause;
@@ -80,13 +80,12 @@ final class CallbackPartition {
 
     /**
      * Counts the record in and tracks it: its acknowledgement goes through the window. Null, and left to the
-     * partition's owner, for a record fetched before the partition was last revoked and delivered only now: tracked
-     * afresh, its acknowledgement would commit past records fetched again from the last commit and not yet applied. The
-     * check and the tracking are one step against a revocation's clearing of the window.
+     * partition's owner, for a record fetched before the partition was last revoked and delivered only now. The check
+     * and the tracking are one step against a revocation's clearing of the window.
      */
     private InboundRecord admitted(InboundRecord record) {
         synchronized (lock) {
-            if (record.assignment() < revokedAt.getAsLong()) {
+            if (stale.test(record)) {
                 return null;
             }
             if (++waiting >= high && !paused) {

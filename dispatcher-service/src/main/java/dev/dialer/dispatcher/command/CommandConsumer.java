@@ -102,7 +102,7 @@ public class CommandConsumer {
                 lanesProperties.maxInFlightPerPartition(),
                 () -> flow.pause(Topics.CARRIER_CALLBACKS, partition).subscribe(),
                 () -> flow.resume(Topics.CARRIER_CALLBACKS, partition).subscribe(),
-                () -> flow.revokedAt(Topics.CARRIER_CALLBACKS, partition));
+                flow::fetchedBeforeRevocation);
         callbacksByPartition.put(partition, applied);
         return applied.apply(group, callbacks::handle)
                 .doFinally(signal -> callbacksByPartition.remove(partition, applied));

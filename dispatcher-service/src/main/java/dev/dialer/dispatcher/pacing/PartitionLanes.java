@@ -124,10 +124,7 @@ public final class PartitionLanes {
      * at once, outside any lane.
      */
     public synchronized void admit(InboundRecord raw, LaneTicket ticket) {
-        if (flow != null && raw.assignment() < flow.revokedAt(topic, partition)) {
-            // Fetched before the partition was last revoked, and delivered only now: tracked in the window of the
-            // assignment since, its acknowledgement would commit past records fetched again from the last commit and
-            // not yet handled. The partition's owner reads it again from there.
+        if (flow != null && flow.fetchedBeforeRevocation(raw)) {
             log.debug("{}-{} offset {} was fetched before the partition was revoked; left to its owner", topic,
                     partition, raw.offset());
             return;

@@ -82,7 +82,8 @@ class CallbackPartitionTest {
     void aRecordFetchedBeforeTheRevocationAndDeliveredAfterItIsLeftToThePartitionsOwner() {
         String b = inAnotherStream(A, 4);
         AtomicLong revokedAt = new AtomicLong();
-        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { }, revokedAt::get);
+        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { },
+                record -> record.assignment() < revokedAt.get());
         Disposable applying = start(partition);
         offer(5, A, "a5", 1);
 
