@@ -612,10 +612,10 @@ public class AttemptLedger {
     /**
      * Since when no dial of the attempt is in flight: it has ended (its status is terminal: for good), or it waits in
      * the schedule, requeued after a capacity rejection or for want of a carrier (since its last requeue, which
-     * {@code requeued_at} keeps: the watchdog's checks and late callbacks move {@code updated_at} meanwhile). Empty
+     * {@code requeued_at} keeps: the watchdog's checks and late callbacks move {@code updated_at} meanwhile). None
      * while a dial is in flight, and for an unknown attempt.
      */
-    public Mono<NoDialInFlight> noDialInFlight(String requestId, int attempt) {
+    public Mono<Optional<NoDialInFlight>> noDialInFlight(String requestId, int attempt) {
         return db.sql("""
                         SELECT status, requeued,
                                (extract(epoch FROM now() - COALESCE(requeued_at, updated_at)) * 1e9)::bigint
@@ -631,7 +631,7 @@ public class AttemptLedger {
                             : Optional.<NoDialInFlight>empty();
                 })
                 .one()
-                .flatMap(Mono::justOrEmpty);
+                .defaultIfEmpty(Optional.empty());
     }
 
     /**

@@ -400,8 +400,6 @@ public class CallbackApplier {
      */
     private Mono<Result> refused(CarrierCallback callback) {
         return ledger.noDialInFlight(callback.requestId(), callback.attempt())
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
                 .retryWhen(InfraRetry.brief("attempt dial in flight"))
                 .onErrorResume(error -> Mono.just(Optional.empty()))
                 .map(standing -> {

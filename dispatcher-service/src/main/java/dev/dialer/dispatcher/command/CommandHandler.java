@@ -121,8 +121,7 @@ class CommandHandler {
     Mono<CommandOutcome> handleReporting(InboundRecord record, CallCommand read) {
         return Mono.defer(() -> process(record, read))
                 .onErrorResume(error -> Mono.just(keepAside(record, error)))
-                .doOnNext(outcome -> registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire())
-                        .increment())
+                .doOnNext(this::count)
                 // A record kept aside is acknowledged once its copy is stored (keepAside).
                 .flatMap(outcome -> outcome == CommandOutcome.ERROR ? Mono.just(outcome)
                         : Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
@@ -133,10 +132,11 @@ class CommandHandler {
      * command whose handling failed so ({@link #keepAside}).
      */
     Mono<Void> handleDefect(InboundRecord record, Throwable defect) {
-        return Mono.fromRunnable(() -> {
-            keepAside(record, defect);
-            registry.counter("dialer.dispatcher.commands", "outcome", CommandOutcome.ERROR.wire()).increment();
-        });
+        return Mono.fromRunnable(() -> count(keepAside(record, defect)));
+    }
+
+    private void count(CommandOutcome outcome) {
+        registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire()).increment();
     }
 
     private Mono<CommandOutcome> process(InboundRecord record, CallCommand read) {
