@@ -206,7 +206,10 @@ final class VoiceGatewayCarrier implements Carrier {
             Timer.Sample sample = Timer.start(registry);
             return call
                     .doOnSuccess(placed -> sample.stop(timer("placed")))
-                    .doOnError(CarrierException.class, e -> sample.stop(timer(e.reason().wire())));
+                    .doOnError(CarrierException.class, e -> sample.stop(timer(e.reason().wire())))
+                    // Cancelled before an answer: the routing guard's timeout gave up on it first (or the service
+                    // is stopping), and the slowest requests are the ones the timer must not leave out.
+                    .doOnCancel(() -> sample.stop(timer(CarrierException.Reason.TIMEOUT.wire())));
         });
     }
 

@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -108,6 +109,17 @@ class VoiceGatewayCarrierIT {
                 .expectErrorSatisfies(error -> assertThat(error)
                         .isInstanceOfSatisfying(CarrierException.class,
                                 e -> assertThat(e.reason()).isEqualTo(CarrierException.Reason.TIMEOUT)))
+                .verify(Duration.ofSeconds(10));
+        assertThat(timerCount("timeout")).isEqualTo(1);
+    }
+
+    @Test
+    void requestGivenUpByItsGuardIsTimedAsATimeout() {
+        start(request -> Mono.delay(Duration.ofSeconds(5)).thenReturn(new Reply(201, "{\"sid\":\"late\"}")));
+
+        // The routing guard's own timeout, shorter than the carrier's: it cancels the request before it answers.
+        StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1).timeout(Duration.ofMillis(300)))
+                .expectError(TimeoutException.class)
                 .verify(Duration.ofSeconds(10));
         assertThat(timerCount("timeout")).isEqualTo(1);
     }

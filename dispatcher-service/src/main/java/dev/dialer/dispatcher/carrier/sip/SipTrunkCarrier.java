@@ -268,7 +268,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                         CarrierException.Reason.REJECTED, "INVITE could not be built: " + error.getMessage(), error))
                 .flatMap(this::keepThenStart)
                 .doOnSuccess(placed -> sample.stop(timer("placed")))
-                .doOnError(CarrierException.class, error -> sample.stop(timer(error.reason().wire())));
+                .doOnError(CarrierException.class, error -> sample.stop(timer(error.reason().wire())))
+                // Cancelled before an answer: the routing guard's timeout gave up on the INVITE (the trunk has no
+                // timeout of its own for it), or the service is stopping.
+                .doOnCancel(() -> sample.stop(timer(CarrierException.Reason.TIMEOUT.wire())));
     }
 
     /** A call whose INVITE is built, not sent. */
