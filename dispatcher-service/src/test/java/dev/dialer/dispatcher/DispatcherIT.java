@@ -16,6 +16,7 @@ import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.ReceivedCall;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -194,6 +195,7 @@ class DispatcherIT {
     void capacityRejectionIsNotAnAttemptTheCallIsDeferredAndDialledAgainUnderTheSameAttemptNumberUntilTheLongestWait() {
         String requestId = newRequestId();
         double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
+        double trunkRejectionsBefore = trunkRejections();
         fixture.produce(CALLER, command(requestId, CALLER, "+4915112345673", ""));
 
         // The simulator rejects this number for capacity every time: each rejection requeues the same attempt.
@@ -226,6 +228,18 @@ class DispatcherIT {
         assertThat(dials).as("each dial of the attempt is numbered in its tag, so its callbacks name it")
                 .extracting(call -> call.tag().get("dial"))
                 .containsExactlyElementsOf(IntStream.rangeClosed(1, dials.size()).boxed().toList());
+        // Every dial met one capacity rejection, the last one, which ended the request, included (counted just after
+        // its commit, which the event may overtake).
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count() - rejectionsBefore)
+                    .isEqualTo(dials.size());
+            assertThat(trunkRejections() - trunkRejectionsBefore).isEqualTo(dials.size());
+        });
+    }
+
+    private double trunkRejections() {
+        return meters.find("dialer.dispatcher.trunk.capacity.rejections").functionCounters().stream()
+                .mapToDouble(FunctionCounter::count).sum();
     }
 
     @Test

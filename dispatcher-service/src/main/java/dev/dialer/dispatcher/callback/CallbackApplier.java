@@ -367,6 +367,7 @@ public class CallbackApplier {
             log.warn("request {} attempt {} met the carrier's capacity limit for longer than {}; ended",
                     callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
             lanes.trunks().capacityRejected(slotKey(callback));
+            registry.counter("dialer.dispatcher.capacity.rejections").increment();
         } else {
             lanes.trunks().release(slotKey(callback), carrierCarried(callback, outcome));
         }

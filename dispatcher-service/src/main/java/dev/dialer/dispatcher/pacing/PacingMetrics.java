@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.pacing;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -97,7 +98,9 @@ class PacingMetrics {
                 .tag("trunk", name).register(registry);
         Gauge.builder("dialer.dispatcher.trunk.waiting", trunk, TrunkGate::waiting).tag("trunk", name)
                 .register(registry);
-        Gauge.builder("dialer.dispatcher.trunk.capacity.rejections", trunk, TrunkGate::capacityRejections)
+        FunctionCounter.builder("dialer.dispatcher.trunk.capacity.rejections", trunk,
+                        TrunkGate::capacityRejections)
+                .description("Capacity rejections the trunk's carrier answered, each one halving its limit")
                 .tag("trunk", name).register(registry);
         startedCounter(name);
     }
