@@ -70,6 +70,7 @@ class VoiceGatewayCallsController {
     private final AcceptedCalls ledger;
     private final IdempotentRequests idempotency;
     private final Counter accepted;
+    private final Counter produced;
     private final Counter forbiddenCallerIds;
 
     VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsLookup settings, AcceptedCalls ledger,
@@ -83,6 +84,8 @@ class VoiceGatewayCallsController {
                 .tag("dialect", "voice-gateway").register(registry);
         this.accepted = Counter.builder("dialer.api.recipients.accepted")
                 .description("Recipients queued as call commands").register(registry);
+        this.produced = Counter.builder("dialer.api.commands.produced")
+                .description("Call commands acknowledged by Kafka").register(registry);
     }
 
     @PostMapping(path = "/v1/Accounts/{accountSid}/Calls", produces = MediaType.APPLICATION_JSON_VALUE)
@@ -179,6 +182,7 @@ class VoiceGatewayCallsController {
                         .onErrorResume(error -> Mono.empty()))
                 .then(Mono.fromSupplier(() -> {
                     accepted.increment();
+                    produced.increment();
                     Map<String, String> created = new LinkedHashMap<>();
                     created.put("sid", command.requestId());
                     created.put("callId", command.requestId());

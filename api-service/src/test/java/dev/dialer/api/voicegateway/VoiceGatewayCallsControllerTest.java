@@ -35,12 +35,13 @@ class VoiceGatewayCallsControllerTest {
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final CapturingPublisher publisher = new CapturingPublisher();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final WebTestClient client = WebTestClient
             .bindToController(new VoiceGatewayCallsController(publisher,
                     accountId -> Mono.just(AccountSettings.defaults(accountId)),
                     (accountId, calls, createdAt) -> Mono.empty(),
                     // No request here carries an Idempotency-Key: IdempotencyIT covers the store.
-                    null, new SimpleMeterRegistry()))
+                    null, registry))
             .controllerAdvice(new ProblemAdvice())
             .webFilter((exchange, chain) -> {
                 exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
@@ -68,6 +69,9 @@ class VoiceGatewayCallsControllerTest {
         CallCommand command = onlyCommand();
         assertThat(command.to()).isEqualTo("user:alice");
         assertThat(command.carrierOptions()).containsEntry("to", Map.of("type", "user", "name", "alice"));
+        // Counted as the seed dialect's sends are: one recipient accepted, one command Kafka acknowledged.
+        assertThat(registry.get("dialer.api.recipients.accepted").counter().count()).isEqualTo(1);
+        assertThat(registry.get("dialer.api.commands.produced").counter().count()).isEqualTo(1);
     }
 
     @Test
