@@ -268,6 +268,9 @@ class SendIT extends RunningApiService {
     void reportsLiveAndReadyWithoutAKey() throws Exception {
         assertThat(get("/actuator/health/liveness", null).body()).contains("\"UP\"");
         assertThat(get("/actuator/health/readiness", null).body()).contains("\"UP\"");
+        // The whole health names its parts, without their details: the database's among them.
+        assertThat(get("/actuator/health", null).body()).contains("\"r2dbc\":{\"status\":\"UP\"}")
+                .contains("\"readModel\":{\"status\":\"UP\"}");
     }
 
     private static void assertUnauthorized(HttpResponse<String> response) {

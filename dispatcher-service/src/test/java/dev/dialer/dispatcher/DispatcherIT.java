@@ -430,7 +430,11 @@ class DispatcherIT {
         try {
             client().get().uri("/actuator/health/readiness").exchange()
                     .expectStatus().isEqualTo(503)
-                    .expectBody().jsonPath("$.status").isEqualTo("DOWN");
+                    .expectBody()
+                    .jsonPath("$.status").isEqualTo("DOWN")
+                    // Named, so that an operator sees which part is not ready.
+                    .jsonPath("$.components.commandConsumer.status").isEqualTo("DOWN")
+                    .jsonPath("$.components.watchdog.status").isEqualTo("UP");
         } finally {
             pipeline.start();
         }
