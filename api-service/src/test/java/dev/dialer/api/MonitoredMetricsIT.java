@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 class MonitoredMetricsIT extends RunningApiService {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-    /** api-service's own meters and those Spring Boot registers in every service. */
-    private static final List<String> PREFIXES = List.of("dialer_api_", "jvm_", "http_server_requests_");
+    /** api-service's own meters, the consumer lag every service measures and those Spring Boot registers. */
+    private static final List<String> PREFIXES = List.of("dialer_api_", "dialer_kafka_", "jvm_",
+            "http_server_requests_");
 
     @Test
     void exportsEveryMetricTheAlertRulesAndTheDashboardRead() throws Exception {

@@ -33,9 +33,9 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 class MonitoredMetricsIT {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-    /** The dispatcher's own meters, the carrier breakers' and those Spring Boot registers in every service. */
-    private static final List<String> PREFIXES = List.of("dialer_dispatcher_", "resilience4j_", "jvm_",
-            "http_server_requests_");
+    /** The dispatcher's own meters, the carrier breakers', the consumer lag and those Spring Boot registers. */
+    private static final List<String> PREFIXES = List.of("dialer_dispatcher_", "dialer_kafka_", "resilience4j_",
+            "jvm_", "http_server_requests_");
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls());

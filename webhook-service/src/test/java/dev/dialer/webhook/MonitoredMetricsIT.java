@@ -46,8 +46,9 @@ import org.springframework.test.context.DynamicPropertySource;
 class MonitoredMetricsIT {
 
     private static final Duration SCRAPES_WAIT = Duration.ofSeconds(30);
-    /** webhook-service's own meters and those Spring Boot registers in every service. */
-    private static final List<String> PREFIXES = List.of("dialer_webhook_", "jvm_", "http_server_requests_");
+    /** webhook-service's own meters, the consumer lag every service measures and those Spring Boot registers. */
+    private static final List<String> PREFIXES = List.of("dialer_webhook_", "dialer_kafka_", "jvm_",
+            "http_server_requests_");
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static WebhookReceiver receiver;

@@ -1,7 +1,9 @@
 package dev.dialer.webhook.delivery;
 
 import dev.dialer.common.hook.HookSecrets;
+import dev.dialer.common.kafka.ConsumerGroupLag;
 import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.Topics;
 import dev.dialer.webhook.KafkaProperties;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -175,6 +177,20 @@ class DeliveryConfiguration {
     ReplayConsumer replayConsumer(KafkaProperties kafka, WebhookDirectory directory, EventStore events,
                                   RetryStore store, DeliveryMetrics metrics, ReplayProperties replay, Clock clock) {
         return new ReplayConsumer(kafka.settings(), directory, events, store, metrics, clock, replay.pageSize());
+    }
+
+    /** {@code dialer.kafka.consumer.lag} of the events webhook delivery has yet to take. */
+    @Bean(initMethod = "start", destroyMethod = "close")
+    ConsumerGroupLag callEventsLag(KafkaProperties kafka, MeterRegistry registry) {
+        return new ConsumerGroupLag(kafka.settings(), CallEventConsumer.GROUP, List.of(Topics.CALL_EVENTS), registry,
+                ConsumerGroupLag.DEFAULT_INTERVAL);
+    }
+
+    /** {@code dialer.kafka.consumer.lag} of the replay requests webhook-service has yet to take. */
+    @Bean(initMethod = "start", destroyMethod = "close")
+    ConsumerGroupLag replaysLag(KafkaProperties kafka, MeterRegistry registry) {
+        return new ConsumerGroupLag(kafka.settings(), ReplayConsumer.GROUP, List.of(Topics.WEBHOOK_CONTROL), registry,
+                ConsumerGroupLag.DEFAULT_INTERVAL);
     }
 
     /** Loads the durable endpoint state; the pipelines start only after it. */
