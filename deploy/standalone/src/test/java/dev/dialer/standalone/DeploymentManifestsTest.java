@@ -1,0 +1,292 @@
+package dev.dialer.standalone;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.kafka.Topics;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Field;
+import java.lang.reflect.Parameter;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.context.annotation.ClassPathScanningCandidateComponentProvider;
+import org.springframework.core.type.filter.AnnotationTypeFilter;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * The deployment files say what the services read: every environment variable that {@code docker-compose.yml} and
+ * {@code deploy/k8s} give a service names one of its properties (a misspelt one is silently ignored by Spring, and
+ * the service runs on its default), the containers listen where the service does, the probes ask the health groups
+ * it has, and KEDA scales on the consumer groups and topics the services really use.
+ */
+class DeploymentManifestsTest {
+
+    private static final Path ROOT = Path.of("..", "..");
+    private static final Path K8S = ROOT.resolve(Path.of("deploy", "k8s"));
+    private static final Map<String, String> PACKAGES = Map.of(
+            "api-service", "dev.dialer.api",
+            "dispatcher-service", "dev.dialer.dispatcher",
+            "webhook-service", "dev.dialer.webhook");
+    /** Read by the JVM, not by the service. */
+    private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"api-service", "dispatcher-service", "webhook-service"})
+    void everyVariableComposeGivesAServiceNamesOneOfItsProperties(String service) throws IOException {
+        Map<String, Object> compose = yaml(ROOT.resolve("docker-compose.yml")).get(0);
+        Map<String, Object> definition = map(map(compose.get("services")).get(service));
+        Set<String> variables = map(definition.get("environment")).keySet();
+
+        assertThat(variables).isNotEmpty();
+        assertThat(unknown(service, variables)).as("variables of %s in docker-compose.yml", service).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"api-service", "dispatcher-service", "webhook-service"})
+    void everyVariableKubernetesGivesAServiceNamesOneOfItsProperties(String service) throws IOException {
+        Map<String, Object> container = container(service);
+        Set<String> variables = new HashSet<>(configMap().keySet());
+        for (Object variable : list(container.get("env"))) {
+            variables.add((String) map(variable).get("name"));
+        }
+
+        assertThat(list(container.get("envFrom"))).as("the ConfigMap is every service's")
+                .anySatisfy(from -> assertThat(map(map(from).get("configMapRef")).get("name"))
+                        .isEqualTo("dialer-config"));
+        assertThat(unknown(service, variables)).as("variables of %s in deploy/k8s", service).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"api-service", "dispatcher-service", "webhook-service"})
+    void containersListenWhereTheServiceDoesAndProbeItsHealthGroups(String service) throws IOException {
+        Map<String, Object> container = container(service);
+        int port = (Integer) map(map(serviceYaml(service).get("server"))).get("port");
+
+        Map<String, Object> http = map(list(container.get("ports")).get(0));
+        assertThat(http.get("containerPort")).isEqualTo(port);
+        assertThat(probePath(container, "livenessProbe")).isEqualTo("/actuator/health/liveness");
+        assertThat(probePath(container, "startupProbe")).isEqualTo("/actuator/health/liveness");
+        assertThat(probePath(container, "readinessProbe")).isEqualTo("/actuator/health/readiness");
+        assertThat(String.valueOf(path(serviceYaml(service), "management", "endpoints", "web", "exposure", "include")))
+                .contains("health").contains("prometheus");
+        assertThat(String.valueOf(path(serviceYaml(service), "management", "endpoint", "health", "probes",
+                "enabled"))).isEqualTo("true");
+
+        Map<String, Object> kubernetesService = resource("base/" + service + ".yaml", "Service");
+        Map<String, Object> servicePort = map(list(map(kubernetesService.get("spec")).get("ports")).get(0));
+        assertThat(servicePort.get("port")).isEqualTo(port);
+        assertThat(servicePort.get("targetPort")).isEqualTo(http.get("name"));
+    }
+
+    @Test
+    void kedaScalesOnTheGroupsAndTopicsTheServicesConsume() throws Exception {
+        Map<String, String> expected = Map.of(
+                "dispatcher-service", groupDefault("dev.dialer.dispatcher.command.CommandConsumerProperties",
+                        "groupId") + " " + Topics.CALL_COMMANDS,
+                "webhook-service", constant("dev.dialer.webhook.delivery.CallEventConsumer", "GROUP") + " "
+                        + Topics.CALL_EVENTS);
+        int partitions = Integer.parseInt(configMap().get("DIALER_KAFKA_PARTITIONS"));
+
+        List<Map<String, Object>> scaled = resources("keda/scaled-objects.yaml", "ScaledObject");
+        assertThat(scaled).hasSize(expected.size());
+        for (Map<String, Object> object : scaled) {
+            Map<String, Object> spec = map(object.get("spec"));
+            String target = (String) map(spec.get("scaleTargetRef")).get("name");
+            Map<String, Object> trigger = map(map(list(spec.get("triggers")).get(0)).get("metadata"));
+            assertThat(trigger.get("consumerGroup") + " " + trigger.get("topic")).as(target)
+                    .isEqualTo(expected.get(target));
+            assertThat(trigger.get("bootstrapServers")).as(target)
+                    .isEqualTo(configMap().get("DIALER_KAFKA_BOOTSTRAP_SERVERS"));
+            assertThat((Integer) spec.get("maxReplicaCount")).as("%s: no more replicas than partitions", target)
+                    .isLessThanOrEqualTo(partitions);
+        }
+    }
+
+    @Test
+    void theImagesTheDeploymentsNameAreTheOnesTheKustomizationTags() throws IOException {
+        List<Object> images = list(yaml(K8S.resolve("base/kustomization.yaml")).get(0).get("images"));
+        Set<Object> tagged = new HashSet<>();
+        images.forEach(image -> tagged.add(map(image).get("name")));
+
+        for (String service : PACKAGES.keySet()) {
+            assertThat(tagged).contains(container(service).get("image"));
+        }
+    }
+
+    /** The variables of {@code variables} that name none of {@code service}'s properties. */
+    private static List<String> unknown(String service, Set<String> variables) {
+        Properties known = Properties.of(service);
+        return variables.stream().filter(variable -> !JVM_VARIABLES.contains(variable) && !known.bind(variable))
+                .sorted().toList();
+    }
+
+    /**
+     * A service's property names: the keys of its {@code <service>.yml}, and those of its
+     * {@code @ConfigurationProperties} records, nested records included; a map's keys are free.
+     */
+    private record Properties(Set<String> names, Set<String> freePrefixes) {
+
+        static Properties of(String service) {
+            Properties properties = new Properties(new HashSet<>(), new HashSet<>());
+            properties.addKeys("", serviceYaml(service));
+            ClassPathScanningCandidateComponentProvider scanner =
+                    new ClassPathScanningCandidateComponentProvider(false);
+            scanner.addIncludeFilter(new AnnotationTypeFilter(ConfigurationProperties.class));
+            for (BeanDefinition definition : scanner.findCandidateComponents(PACKAGES.get(service))) {
+                try {
+                    Class<?> type = Class.forName(definition.getBeanClassName());
+                    ConfigurationProperties annotation = type.getAnnotation(ConfigurationProperties.class);
+                    String prefix = annotation.prefix().isEmpty() ? annotation.value() : annotation.prefix();
+                    properties.addRecord(prefix, type);
+                } catch (ClassNotFoundException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return properties;
+        }
+
+        private void addKeys(String prefix, Map<String, Object> yaml) {
+            yaml.forEach((key, value) -> {
+                String name = prefix.isEmpty() ? key : prefix + "." + key;
+                if (value instanceof Map<?, ?> nested) {
+                    addKeys(name, map(nested));
+                } else {
+                    names.add(name);
+                }
+            });
+        }
+
+        private void addRecord(String prefix, Class<?> type) {
+            for (RecordComponent component : type.getRecordComponents()) {
+                String name = prefix + "." + kebab(component.getName());
+                if (component.getType().isRecord()) {
+                    addRecord(name, component.getType());
+                } else if (Map.class.isAssignableFrom(component.getType())) {
+                    freePrefixes.add(name);
+                } else {
+                    names.add(name);
+                }
+            }
+        }
+
+        /** Whether Spring binds environment variable {@code variable} to one of these properties. */
+        boolean bind(String variable) {
+            return names.stream().anyMatch(name -> variableForms(name).contains(variable))
+                    || freePrefixes.stream().anyMatch(prefix -> variableForms(prefix).stream()
+                            .anyMatch(form -> variable.startsWith(form + "_")));
+        }
+
+        /** Spring's names for a property in the environment: dashes dropped, or (the legacy form) underscores. */
+        private static Set<String> variableForms(String property) {
+            String upper = property.toUpperCase(Locale.ROOT).replace('.', '_');
+            return new HashSet<>(List.of(upper.replace("-", ""), upper.replace('-', '_')));
+        }
+
+        private static String kebab(String camel) {
+            return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private static String groupDefault(String className, String component) throws ClassNotFoundException {
+        Class<?> type = Class.forName(className);
+        Class<?>[] parameterTypes = Arrays.stream(type.getRecordComponents()).map(RecordComponent::getType)
+                .toArray(Class<?>[]::new);
+        try {
+            Constructor<?> canonical = type.getDeclaredConstructor(parameterTypes);
+            List<String> names = Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName).toList();
+            Parameter parameter = canonical.getParameters()[names.indexOf(component)];
+            return parameter.getAnnotation(DefaultValue.class).value()[0];
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String constant(String className, String field) throws Exception {
+        Field constant = Class.forName(className).getDeclaredField(field);
+        constant.setAccessible(true);
+        return (String) constant.get(null);
+    }
+
+    private static Map<String, Object> container(String service) throws IOException {
+        Map<String, Object> deployment = resource("base/" + service + ".yaml", "Deployment");
+        Map<String, Object> pod = map(map(map(deployment.get("spec")).get("template")).get("spec"));
+        return map(list(pod.get("containers")).get(0));
+    }
+
+    private static Map<String, String> configMap() throws IOException {
+        Map<String, String> data = new HashMap<>();
+        map(resource("base/config.yaml", "ConfigMap").get("data")).forEach((key, value) -> data.put(key,
+                String.valueOf(value)));
+        return data;
+    }
+
+    private static String probePath(Map<String, Object> container, String probe) {
+        return (String) map(map(container.get(probe)).get("httpGet")).get("path");
+    }
+
+    private static Map<String, Object> resource(String file, String kind) throws IOException {
+        List<Map<String, Object>> found = resources(file, kind);
+        assertThat(found).as("%s in %s", kind, file).hasSize(1);
+        return found.get(0);
+    }
+
+    private static List<Map<String, Object>> resources(String file, String kind) throws IOException {
+        return yaml(K8S.resolve(file)).stream().filter(document -> kind.equals(document.get("kind"))).toList();
+    }
+
+    private static Map<String, Object> serviceYaml(String service) {
+        try (InputStream in = DeploymentManifestsTest.class.getResourceAsStream("/" + service + ".yml")) {
+            assertThat(in).as("%s.yml on the class path", service).isNotNull();
+            return new Yaml().load(in);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<Map<String, Object>> yaml(Path file) throws IOException {
+        List<Map<String, Object>> documents = new ArrayList<>();
+        for (Object document : new Yaml(new LoaderOptions()).loadAll(Files.readString(file))) {
+            if (document != null) {
+                documents.add(map(document));
+            }
+        }
+        return documents;
+    }
+
+    private static Object path(Map<String, Object> yaml, String... keys) {
+        Object node = yaml;
+        for (String key : keys) {
+            node = map(node).get(key);
+        }
+        return node;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object node) {
+        assertThat(node).isInstanceOf(Map.class);
+        return (Map<String, Object>) node;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object node) {
+        assertThat(node).isInstanceOf(List.class);
+        return (List<Object>) node;
+    }
+}
