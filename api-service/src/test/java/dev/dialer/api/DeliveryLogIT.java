@@ -128,16 +128,26 @@ class DeliveryLogIT extends RunningApiService {
     }
 
     @Test
-    void deletingAWebhookDeletesItsLog() throws Exception {
+    void aDeletedWebhooksLogCannotBeReadAndGoesWithTheRetentionNotWithTheDelete() throws Exception {
         String webhook = webhook(KEY);
-        DeliveryAttempt attempt = attempt(webhook, ACCOUNT, "evt-deleted", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
-                Instant.now(), false);
-        produce(attempt);
-        await().atMost(READ_MODEL).until(() -> loggedAttempts(webhook) == 1);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        DeliveryAttempt old = attempt(webhook, ACCOUNT, "evt-deleted-old", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                now.minus(Duration.ofDays(31)), false);
+        DeliveryAttempt fresh = attempt(webhook, ACCOUNT, "evt-deleted", 1, DeliveryAttempt.Outcome.DELIVERED, 200,
+                now, false);
+        produce(old, fresh);
+        await().atMost(READ_MODEL).until(() -> loggedAttempts(webhook) == 2);
 
         assertThat(delete("/api/v2/webhooks/" + webhook, KEY).statusCode()).isEqualTo(204);
 
-        assertThat(loggedAttempts(webhook)).isZero();
+        // The delete's transaction does not grow with the log: the rows stay, out of reach, for the pruner.
+        assertThat(get(WEBHOOKS + webhook + "/deliveries", KEY).statusCode()).isEqualTo(404);
+        assertThat(loggedAttempts(webhook)).isEqualTo(2);
+        pruner.prune().as(StepVerifier::create)
+                .assertNext(deleted -> assertThat(deleted).isPositive())
+                .expectComplete()
+                .verify(Duration.ofSeconds(30));
+        assertThat(loggedAttempts(webhook)).isEqualTo(1);
     }
 
     @Test
