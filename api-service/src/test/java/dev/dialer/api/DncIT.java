@@ -5,13 +5,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.infra.Infrastructure;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,6 +92,55 @@ class DncIT extends RunningApiService {
         assertThat(get("/api/v2/dnc/9876500002", otherKey).statusCode()).isEqualTo(404);
         assertThat(delete("/api/v2/dnc/9876500002", otherKey).statusCode()).isEqualTo(404);
         assertThat(get("/api/v2/dnc/9876500002", ownerKey).statusCode()).isEqualTo(200);
+        assertThat(last(OWNER + ":+919876500002").value()).isNotNull();
+    }
+
+    @Test
+    void deleteTakesOffTheTopicAnEntryTheListDoesNotHoldAndStillAnswers404() throws Exception {
+        // What a PUT answered 503 can leave behind: Kafka stored the entry after the time-out, the row rolled back.
+        String key = OWNER + ":+919876500003";
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Infrastructure.shared().kafkaBootstrapServers(),
+                ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(Topics.DNC, key, Contract.toBytes(new DncEntry(DncEntry.VERSION, OWNER,
+                    "+919876500003", "stranded", Instant.now())))).get();
+        }
+        assertThat(last(key).value()).isNotNull();
+        assertThat(get("/api/v2/dnc/9876500003", ownerKey).statusCode()).isEqualTo(404);
+
+        HttpResponse<String> deleted = delete("/api/v2/dnc/9876500003", ownerKey);
+
+        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(404);
+        assertThat(last(key).value()).isNull();
+    }
+
+    @Test
+    void aDeleteWaitsForAPutOfTheSameNumberStillUncommittedAndTakesItsRowOff() throws Exception {
+        // The put's row is not committed yet when the delete runs: the delete must not publish its tombstone and
+        // commit meanwhile, or the put's record could follow it on the topic while the list keeps the number.
+        try (Connection db = database()) {
+            db.setAutoCommit(false);
+            try (PreparedStatement put = db.prepareStatement(
+                    "INSERT INTO api.dnc (account_id, number) VALUES (?, '+919876500004')")) {
+                put.setString(1, OWNER);
+                put.executeUpdate();
+            }
+            CompletableFuture<HttpResponse<String>> deleted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return delete("/api/v2/dnc/9876500004", ownerKey);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(1_000);
+            assertThat(deleted).as("the delete waits for the put's transaction").isNotDone();
+
+            db.commit();
+
+            assertThat(deleted.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(204);
+        }
+        assertThat(get("/api/v2/dnc/9876500004", ownerKey).statusCode()).isEqualTo(404);
+        assertThat(last(OWNER + ":+919876500004").value()).isNull();
     }
 
     @Test

@@ -80,6 +80,11 @@ class OpenApiIT extends RunningApiService {
         assertThat(document.at("/components/schemas/Attempt/properties").propertyNames()).contains("sip_status");
         assertThat(document.at("/components/schemas/Campaign/properties").propertyNames())
                 .contains("by_status", "by_final_status");
+        // Bodies whose other fields are a 400 say so.
+        for (String body : List.of("WebhookCreate", "WebhookChange", "AccountSettingsRequest")) {
+            assertThat(document.at("/components/schemas/" + body + "/additionalProperties").toString()).as(body)
+                    .isEqualTo("false");
+        }
         assertThat(document.at("/paths/~1api~1v2~1account~1settings/put/requestBody/content").propertyNames())
                 .containsExactly(JSON_TYPE);
         assertThat(document.at("/paths/~1api~1v2~1dnc~1{number}/put/requestBody/content").propertyNames())

@@ -7,7 +7,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -58,6 +60,17 @@ abstract class RunningApiService {
     static Connection database() throws SQLException {
         Infrastructure.Endpoints infra = Infrastructure.shared();
         return DriverManager.getConnection(infra.jdbcUrl(), infra.username(), infra.password());
+    }
+
+    /** The plan PostgreSQL chooses for {@code query}, as {@code EXPLAIN} prints it. */
+    static String plan(Statement statement, String query) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (ResultSet rows = statement.executeQuery("EXPLAIN " + query)) {
+            while (rows.next()) {
+                plan.append(rows.getString(1)).append('\n');
+            }
+        }
+        return plan.toString();
     }
 
     HttpResponse<String> post(String path, String contentType, String key, String body) throws Exception {

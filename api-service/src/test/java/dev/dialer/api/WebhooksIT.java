@@ -169,6 +169,21 @@ class WebhooksIT extends RunningApiService {
         assertThat(json(response).get("errors").get(0).get("field").asString()).isEqualTo("url");
     }
 
+    @Test
+    void refusesACreateWithAFieldAWebhookDoesNotHaveInsteadOfIgnoringIt() throws Exception {
+        String url = "https://crm.example.com/" + UUID.randomUUID();
+
+        HttpResponse<String> response = post(WEBHOOKS, JSON_TYPE, KEY, """
+                {"url":"%s","enabled":false}""".formatted(url));
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        JsonNode error = json(response).get("errors").get(0);
+        assertThat(error.get("field").asString()).isEqualTo("enabled");
+        assertThat(error.get("message").asString()).isEqualTo("is not a field of a webhook");
+        assertThat(json(get(WEBHOOKS, KEY)).get("data").findValuesAsString("url")).doesNotContain(url);
+    }
+
     private static void createAccount(String id, String key) throws Exception {
         try (Connection db = database();
              PreparedStatement account = db.prepareStatement(

@@ -25,9 +25,11 @@ import reactor.util.retry.Retry;
  * Owns the one pipeline that keeps the delivery log: consumes {@code dialer.webhook.deliveries} in its own group and
  * records each attempt ({@link DeliveryLog#record}), acknowledging a record only after its row (and, for an attempt
  * that disabled its endpoint, the webhook's change and its republished config) is committed. At least once: a
- * failure leaves the record unacknowledged and it is retried in place, so the log never skips one; records are
- * handled one after another, which keeps each webhook's attempts (one key, one partition) in order. Reported as
- * the {@code deliveryLogConsumer} health indicator: DOWN when not consuming, or when one record has been in hand
+ * failure leaves the record unacknowledged and it is retried in place, so the log never skips one. A partition's
+ * records are handled one after another, which keeps each webhook's attempts (one key, one partition) in order and
+ * acknowledges them in offset order, so a committed offset never passes a record not yet recorded; partitions are
+ * handled side by side, so a record retried in one does not hold up the others. Reported as the
+ * {@code deliveryLogConsumer} health indicator: DOWN when not consuming, or when one record has been in hand
  * (retried) for longer than {@code dialer.api.deliveries.stale-after}, since the retries never end on their own.
  */
 @Component
@@ -36,6 +38,8 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private static final Logger log = LoggerFactory.getLogger(DeliveryLogConsumer.class);
     private static final Duration RETRY_FIRST = Duration.ofMillis(200);
     private static final Duration RETRY_MAX = Duration.ofSeconds(10);
+    /** Partitions handled side by side: more than the topic has, since each needs its inner stream at once. */
+    private static final int PARTITIONS = 256;
 
     private final DeliveryLog deliveryLog;
     private final DeliveryProperties properties;
@@ -59,11 +63,17 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     }
 
     Flux<InboundRecord> consume() {
-        return KafkaSubscriber.receive(kafka, properties.groupId(),
-                        List.of(Topics.WEBHOOK_DELIVERIES), properties.maxPollRecords())
-                .concatMap(record -> recordOne(record).thenReturn(record))
+        return recordAll(KafkaSubscriber.receive(kafka, properties.groupId(),
+                        List.of(Topics.WEBHOOK_DELIVERIES), properties.maxPollRecords()))
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped());
+    }
+
+    /** Records each partition's records in order, partitions side by side; answers each record once acknowledged. */
+    Flux<InboundRecord> recordAll(Flux<InboundRecord> records) {
+        return records.groupBy(InboundRecord::partition)
+                // Every partition needs its own inner stream at once, or groupBy stalls the consumer.
+                .flatMap(partition -> partition.concatMap(record -> recordOne(record).thenReturn(record)), PARTITIONS);
     }
 
     Mono<Void> recordOne(InboundRecord record) {

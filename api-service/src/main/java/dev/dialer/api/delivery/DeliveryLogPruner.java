@@ -9,7 +9,8 @@ import reactor.core.publisher.Mono;
 /**
  * Deletes delivery log attempts older than {@code dialer.api.deliveries.retention} (30 days, as the log is
  * documented to keep them), every {@code prune-every}, in batches of {@code prune-batch}. The consumer only ever
- * adds rows, so without this {@code api.webhook_deliveries} would grow with every attempt ever made.
+ * adds rows, so without this {@code api.webhook_deliveries} would grow with every attempt ever made. A deleted
+ * webhook's attempts stay until then too (nobody can read them): the delete does not wait for its whole log.
  */
 @Component
 public class DeliveryLogPruner extends BatchPruner<Instant> {

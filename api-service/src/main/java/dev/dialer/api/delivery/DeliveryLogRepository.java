@@ -1,6 +1,5 @@
 package dev.dialer.api.delivery;
 
-import dev.dialer.api.webhook.WebhookDeliveryLog;
 import io.r2dbc.spi.Readable;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -14,10 +13,10 @@ import reactor.core.publisher.Mono;
 
 /**
  * The delivery log in {@code api.webhook_deliveries}: written by the consumer, read per webhook and account, pruned
- * by age and deleted with its webhook.
+ * by age (a deleted webhook's attempts too: nobody can read them, decision 0057).
  */
 @Repository
-class DeliveryLogRepository implements WebhookDeliveryLog {
+class DeliveryLogRepository {
 
     private final DatabaseClient db;
 
@@ -101,13 +100,6 @@ class DeliveryLogRepository implements WebhookDeliveryLog {
                             LIMIT :batch FOR UPDATE SKIP LOCKED)""")
                 .bind("cutoff", time(cutoff))
                 .bind("batch", batch)
-                .fetch().rowsUpdated();
-    }
-
-    @Override
-    public Mono<Long> removeAllOf(String webhookId) {
-        return db.sql("DELETE FROM api.webhook_deliveries WHERE webhook_id = :webhook")
-                .bind("webhook", webhookId)
                 .fetch().rowsUpdated();
     }
 

@@ -89,18 +89,34 @@ public class DncList {
                 .doOnSuccess(done -> changes("added", source).increment(entries.size()));
     }
 
-    /** Removes the number and publishes its tombstone; false when the list did not hold it. */
+    /**
+     * Removes the number and publishes its tombstone; false when the list did not hold it. The tombstone is published
+     * either way: a PUT answered 503 may have left its entry on the topic without a row (Kafka stored it after the
+     * time-out, the transaction rolled back), and without it the dispatcher would block the number for good. The key
+     * is the account's own, so nothing of another account's list is touched.
+     *
+     * <p>A row the transaction inserts (and deletes) first holds the number's key until the commit, even when the
+     * list has no row: a PUT of the number running meanwhile either committed before, and its row is deleted and
+     * its record followed by the tombstone, or waits for the commit and its record follows the tombstone. The last
+     * record on the topic always says what the list says.
+     */
     Mono<Boolean> remove(String accountId, String e164) {
-        return db.sql("DELETE FROM api.dnc WHERE account_id = :account AND number = :number")
+        return db.sql("""
+                        INSERT INTO api.dnc (account_id, number) VALUES (:account, :number)
+                        ON CONFLICT (account_id, number) DO NOTHING""")
                 .bind("account", accountId)
                 .bind("number", e164)
                 .fetch().rowsUpdated()
-                .flatMap(rows -> rows == 0 ? Mono.just(false)
-                        : publisher.publishAll(List.of(new OutboundRecord(Topics.DNC, DncEntry.key(accountId, e164),
-                                null, null))).thenReturn(true))
+                .flatMap(inserted -> db.sql("DELETE FROM api.dnc WHERE account_id = :account AND number = :number")
+                        .bind("account", accountId)
+                        .bind("number", e164)
+                        .then()
+                        .thenReturn(inserted == 0))
+                .flatMap(held -> publisher.publishAll(List.of(new OutboundRecord(Topics.DNC,
+                        DncEntry.key(accountId, e164), null, null))).thenReturn(held))
                 .as(transactions::transactional)
-                .doOnNext(removed -> {
-                    if (removed) {
+                .doOnNext(held -> {
+                    if (held) {
                         changes("removed", "single").increment();
                     }
                 });

@@ -48,12 +48,17 @@ final class AccountRateLimiters {
         return registry.getAllRateLimiters().size();
     }
 
-    private RateLimiterConfig configFor(String accountId) {
+    /**
+     * A limiter that refills whole permits at exactly the account's rate. resilience4j grants whole permits per
+     * refresh, so the permits are the rate's share of {@code period} rounded up, and the refresh is stretched to the
+     * time those permits take at the rate: 14/s with a 100 ms period is 2 permits every 142.9 ms, not 1 every 100 ms
+     * (10/s) nor 2 (20/s).
+     */
+    RateLimiterConfig configFor(String accountId) {
         double rate = properties.rateOf(accountId);
-        Duration period = properties.period();
-        int permits = (int) Math.max(1, Math.round(rate * period.toNanos() / 1e9));
-        // Fewer than one permit per period: stretch the period so that one permit carries the rate exactly.
-        Duration refresh = permits == 1 ? Duration.ofNanos((long) Math.max(period.toNanos(), 1e9 / rate)) : period;
+        // The epsilon keeps a product that is whole (1000/s × 0.1 s) from rounding up to one permit too many.
+        int permits = (int) Math.max(1, Math.ceil(rate * properties.period().toNanos() / 1e9 - 1e-9));
+        Duration refresh = Duration.ofNanos(Math.round(permits * 1e9 / rate));
         return RateLimiterConfig.custom()
                 .limitForPeriod(permits)
                 .limitRefreshPeriod(refresh)

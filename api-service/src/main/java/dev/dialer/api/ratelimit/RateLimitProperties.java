@@ -12,9 +12,11 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param enabled           whether requests are limited at all
  * @param requestsPerSecond sustained requests per second per account
- * @param period            the limiter's refresh period: {@code requestsPerSecond × period} requests (at least one)
- *                          are allowed per period, so a burst of that size passes at once and at most twice that
- *                          across a period boundary; shorter periods smooth more
+ * @param period            the limiter's refresh period: {@code requestsPerSecond × period} requests (rounded up to
+ *                          a whole number, at least one) are allowed per refresh, so a burst of that size passes at
+ *                          once and at most twice that across a refresh boundary; when the product is not whole, the
+ *                          refresh is stretched to the time those requests take at the rate, so the rate is exact
+ *                          (14/s: 2 every 142.9 ms); shorter periods smooth more
  * @param accounts          per-account overrides of {@code requestsPerSecond}, by account id
  * @param idleEviction      a limiter unused this long is dropped (the next request starts a fresh one)
  */

@@ -22,6 +22,7 @@ import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * {@code GET/PUT /api/v2/account/settings}: the caller's own account only. {@code PUT} replaces the settings whole
@@ -35,6 +36,8 @@ class SettingsController {
     private static final String PATH = "/api/v2/account/settings";
     private static final int MAX_BODY_BYTES = 128 * 1024;
     private static final String ANSWER = "Every setting with the value now in force";
+    /** Bodies up to this many characters (a few caller IDs) are read on the thread that received them. */
+    static final int INLINE_PARSE_CHARS = 2048;
 
     private final AccountSettingsStore store;
     private final PreviewProperties defaults;
@@ -73,10 +76,20 @@ class SettingsController {
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<Map<String, Object>> put(@RequestAttribute(Account.ATTRIBUTE) Account account, ServerHttpRequest request) {
         return RequestBodies.text(request, MAX_BODY_BYTES)
-                .map(body -> SettingsRequest.parse(body, account.id(), account.defaultRegion(),
-                        Instant.now().truncatedTo(ChronoUnit.MICROS)))
+                .flatMap(body -> parsed(body, account, Instant.now().truncatedTo(ChronoUnit.MICROS)))
                 .flatMap(store::replace)
                 .map(settings -> view(account, settings));
+    }
+
+    /**
+     * The settings the body gives. Normalising up to {@value SettingsRequest#MAX_CALLER_IDS} caller IDs with
+     * libphonenumber is CPU work: a large body is read off the event loop serving connections, as the DNC import
+     * is; a body of a few caller IDs takes less than the hop to another thread would cost it.
+     */
+    static Mono<AccountSettings> parsed(String body, Account account, Instant now) {
+        Mono<AccountSettings> parsed = Mono.fromCallable(() -> SettingsRequest.parse(body, account.id(),
+                account.defaultRegion(), now));
+        return body != null && body.length() > INLINE_PARSE_CHARS ? parsed.subscribeOn(Schedulers.parallel()) : parsed;
     }
 
     /** Every setting with the value in force: a default shows as the default, never as absent. */

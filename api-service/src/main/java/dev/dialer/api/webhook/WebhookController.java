@@ -137,7 +137,8 @@ class WebhookController {
     }
 
     /** The PATCH body as documented (the parser reads it by hand: {@link WebhookPatch}). */
-    @Schema(name = "WebhookChange", description = "The fields to change; at least one")
+    @Schema(name = "WebhookChange", additionalProperties = Schema.AdditionalPropertiesValue.FALSE,
+            description = "The fields to change; at least one. Another field is a 400 naming it")
     record PatchDoc(@Schema(example = "https://crm.example.com/hooks/v2") String url,
                     @Schema(types = {"string", "null"}, example = "CRM v2") String description,
                     @Schema(example = "true") Boolean enabled) {

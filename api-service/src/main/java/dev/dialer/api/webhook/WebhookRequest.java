@@ -6,13 +6,18 @@ import dev.dialer.api.problem.Problems;
 import dev.dialer.common.hook.HookUrls;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import tools.jackson.databind.JsonNode;
 
 /**
  * A webhook to create: {@code {"url": "...", "description": "..."}}. The body is read as JSON whatever the
- * Content-Type says, as for the send endpoint (curl's {@code -d} labels JSON as a form).
+ * Content-Type says, as for the send endpoint (curl's {@code -d} labels JSON as a form). Unknown fields are refused,
+ * as a change refuses them ({@link WebhookPatch}): {@code "enabled": false} ignored would create a webhook that
+ * delivers.
  */
-@io.swagger.v3.oas.annotations.media.Schema(name = "WebhookCreate", requiredProperties = "url")
+@io.swagger.v3.oas.annotations.media.Schema(name = "WebhookCreate", requiredProperties = "url",
+        additionalProperties = io.swagger.v3.oas.annotations.media.Schema.AdditionalPropertiesValue.FALSE,
+        description = "The endpoint to register. Another field is a 400 naming it")
 record WebhookRequest(
         @io.swagger.v3.oas.annotations.media.Schema(description = "Absolute http(s) URL the events are POSTed to",
                 example = "https://crm.example.com/hooks/calls", maxLength = MAX_URL) String url,
@@ -21,10 +26,13 @@ record WebhookRequest(
 
     static final int MAX_URL = HookUrls.MAX_URL;
     static final int MAX_DESCRIPTION = 256;
+    private static final Set<String> FIELDS = Set.of("url", "description");
 
     static WebhookRequest parse(String body) {
         JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with 'url'.");
         List<FieldProblem> errors = new ArrayList<>();
+        root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
+                .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a webhook")));
         String url = text(root, "url", errors);
         String description = text(root, "description", errors);
         if (url == null) {

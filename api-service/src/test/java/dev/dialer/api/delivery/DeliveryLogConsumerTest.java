@@ -7,16 +7,23 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.transaction.ReactiveTransaction;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.test.StepVerifier;
 
 class DeliveryLogConsumerTest {
 
@@ -44,6 +51,38 @@ class DeliveryLogConsumerTest {
         assertThat(consumer.health().getStatus()).isEqualTo(Status.UP);
     }
 
+    @Test
+    void shouldRecordOtherPartitionsWhileOnePartitionsRecordIsRetriedAndKeepEachPartitionInOrder() {
+        Sinks.Empty<Void> stuck = Sinks.empty();
+        List<String> recorded = new CopyOnWriteArrayList<>();
+        List<String> acknowledged = new CopyOnWriteArrayList<>();
+        DeliveryLog scripted = new ScriptedDeliveryLog(value -> {
+            recorded.add(value);
+            return value.equals("0@0") ? stuck.asMono() : Mono.empty();
+        });
+        DeliveryLogConsumer consumer = new DeliveryLogConsumer(scripted, properties(),
+                KafkaSettings.of("unused:9092"), new SimpleMeterRegistry(), clock);
+        Flux<InboundRecord> records = Flux.just(record(0, 0, acknowledged), record(0, 1, acknowledged),
+                record(1, 0, acknowledged), record(1, 1, acknowledged));
+
+        consumer.recordAll(records).map(record -> record.partition() + "@" + record.offset())
+                .as(StepVerifier::create)
+                .expectNext("1@0", "1@1")
+                .then(() -> assertThat(recorded).as("0@1 waits for 0@0").containsExactly("0@0", "1@0", "1@1"))
+                .then(stuck::tryEmitEmpty)
+                .expectNext("0@0", "0@1")
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(acknowledged).containsExactly("1@0", "1@1", "0@0", "0@1");
+    }
+
+    private static InboundRecord record(int partition, long offset, List<String> acknowledged) {
+        String name = partition + "@" + offset;
+        return new InboundRecord(Topics.WEBHOOK_DELIVERIES, partition, offset, "wh-" + partition,
+                name.getBytes(StandardCharsets.UTF_8), Map.of(), () -> acknowledged.add(name));
+    }
+
     private static DeliveryProperties properties() {
         return new DeliveryProperties(true, "group", 500, Duration.ofDays(7), 1000, Duration.ofMinutes(5),
                 Duration.ofDays(30), Duration.ofMinutes(10), 1000, STALE_AFTER);
@@ -59,6 +98,22 @@ class DeliveryLogConsumerTest {
         @Override
         Mono<Void> record(byte[] value) {
             return Mono.error(new IllegalStateException("database refuses the write"));
+        }
+    }
+
+    /** A delivery log whose database answers each record (named by its value) as the script says. */
+    private static final class ScriptedDeliveryLog extends DeliveryLog {
+
+        private final Function<String, Mono<Void>> script;
+
+        ScriptedDeliveryLog(Function<String, Mono<Void>> script) {
+            super(null, null, null, new NoTransactions(), new SimpleMeterRegistry());
+            this.script = script;
+        }
+
+        @Override
+        Mono<Void> record(byte[] value) {
+            return Mono.defer(() -> script.apply(new String(value, StandardCharsets.UTF_8)));
         }
     }
 

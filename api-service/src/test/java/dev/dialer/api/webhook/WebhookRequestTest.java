@@ -2,6 +2,7 @@ package dev.dialer.api.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
@@ -24,6 +25,17 @@ class WebhookRequestTest {
         assertThat(fieldOf("{\"url\":\"https://crm.example.com/hooks\",\"description\":\"crm\\u0000\"}"))
                 .isEqualTo("description");
         assertThat(fieldOf("{\"url\":\"https://crm.example.com/hooks\",\"x\\u0000\":1}")).isEqualTo("x\u0000");
+    }
+
+    @Test
+    void refusesFieldsAWebhookDoesNotHaveNamingEach() {
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(
+                "{\"url\":\"https://crm.example.com/hooks\",\"enabled\":false,\"secret\":\"whsec_x\"}"));
+
+        assertThat(problem).isNotNull();
+        assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
+        assertThat(problem.errors()).extracting(FieldProblem::field, FieldProblem::message).containsExactly(
+                tuple("enabled", "is not a field of a webhook"), tuple("secret", "is not a field of a webhook"));
     }
 
     @Test
