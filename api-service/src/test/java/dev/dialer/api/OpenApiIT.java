@@ -81,7 +81,8 @@ class OpenApiIT extends RunningApiService {
         assertThat(document.at("/components/schemas/Campaign/properties").propertyNames())
                 .contains("by_status", "by_final_status");
         // Bodies whose other fields are a 400 say so.
-        for (String body : List.of("WebhookCreate", "WebhookChange", "AccountSettingsRequest")) {
+        for (String body : List.of("WebhookCreate", "WebhookChange", "SubscriptionCreate", "SubscriptionChange",
+                "AccountSettingsRequest")) {
             assertThat(document.at("/components/schemas/" + body + "/additionalProperties").toString()).as(body)
                     .isEqualTo("false");
         }

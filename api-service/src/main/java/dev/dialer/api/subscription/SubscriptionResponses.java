@@ -35,7 +35,8 @@ final class SubscriptionResponses {
     }
 
     /** The create body as documented (parsed by hand: {@link SubscriptionRequest}). */
-    @Schema(name = "SubscriptionCreate", requiredProperties = {"webhook_id", "event_types"})
+    @Schema(name = "SubscriptionCreate", requiredProperties = {"webhook_id", "event_types"},
+            additionalProperties = Schema.AdditionalPropertiesValue.FALSE)
     record CreateDoc(@JsonProperty("webhook_id") @Schema(description = "One of the account's webhooks",
                              example = "5f0c1a9e-3c1b-4d7e-9a51-2b8e6c0d4f11") String webhookId,
                      @JsonProperty("event_types") @ArraySchema(minItems = 1, uniqueItems = true,
@@ -46,7 +47,8 @@ final class SubscriptionResponses {
     }
 
     /** The change body as documented. */
-    @Schema(name = "SubscriptionChange", description = "The fields to change; at least one")
+    @Schema(name = "SubscriptionChange", description = "The fields to change; at least one",
+            additionalProperties = Schema.AdditionalPropertiesValue.FALSE)
     record ChangeDoc(@JsonProperty("webhook_id") String webhookId,
                      @JsonProperty("event_types") @ArraySchema(minItems = 1, uniqueItems = true,
                              schema = @Schema(allowableValues = {"call.status", "call.deferred", "call.final",
