@@ -14,6 +14,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.ReceivedCall;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -60,7 +61,7 @@ class DispatcherIT {
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET))
-            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ, Topics.CARRIER_CALLBACKS);
+            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ, Topics.CARRIER_CALLBACKS, Topics.CALL_COMMANDS);
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -240,6 +241,45 @@ class DispatcherIT {
     private double trunkRejections() {
         return meters.find("dialer.dispatcher.trunk.capacity.rejections").functionCounters().stream()
                 .mapToDouble(FunctionCounter::count).sum();
+    }
+
+    @Test
+    void theTraceACommandCarriesIsContinuedByEveryEventAndEveryCommandItsWaitsReinject() {
+        String requestId = newRequestId();
+        String trace = UUID.randomUUID().toString().replace("-", "");
+        String incoming = "00-" + trace + "-b7ad6b7169203331-01";
+        // The simulator rejects this number for capacity every time: the attempt is requeued through the schedule
+        // (commands re-injected) until the longest wait, then ends.
+        ProducerRecord<String, String> record = new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER,
+                command(requestId, CALLER, "+4915112345673", ""));
+        record.headers().add(TraceParent.HEADER, incoming.getBytes(StandardCharsets.UTF_8));
+        fixture.send(record);
+        fixture.awaitFinal(requestId);
+
+        List<String> events = await().atMost(WAIT).until(() -> fixture.records(Topics.CALL_EVENTS, requestId).stream()
+                .map(event -> header(event, TraceParent.HEADER)).toList(), spans -> spans.size() >= 4);
+        assertThat(events).allSatisfy(span -> assertThat(span).matches("00-" + trace + "-[0-9a-f]{16}-01")
+                .isNotEqualTo(incoming));
+        assertThat(events).as("a span of its own for each event").doesNotHaveDuplicates();
+        List<String> reinjected = fixture.records(Topics.CALL_COMMANDS, CALLER).stream()
+                .filter(command -> command.value().contains(requestId))
+                .skip(1)
+                .map(command -> header(command, TraceParent.HEADER))
+                .toList();
+        assertThat(reinjected).as("the requeued attempt's commands").isNotEmpty()
+                .allSatisfy(span -> assertThat(span).matches("00-" + trace + "-[0-9a-f]{16}-01"));
+    }
+
+    @Test
+    void aCommandWithoutATraceStartsOneItsEventsShare() {
+        String requestId = newRequestId();
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+        fixture.awaitFinal(requestId);
+
+        List<String> traces = await().atMost(WAIT).until(() -> fixture.records(Topics.CALL_EVENTS, requestId).stream()
+                        .map(event -> header(event, TraceParent.HEADER)).toList(), spans -> spans.size() >= 2)
+                .stream().map(span -> span.split("-")[1]).distinct().toList();
+        assertThat(traces).singleElement().asString().matches("[0-9a-f]{32}");
     }
 
     @Test

@@ -1,9 +1,7 @@
 package dev.dialer.api.trace;
 
-import java.security.SecureRandom;
-import java.util.HexFormat;
+import dev.dialer.common.trace.TraceParent;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
@@ -25,41 +23,16 @@ import reactor.util.context.ContextView;
 public class TraceContext implements WebFilter {
 
     /** The header, on HTTP requests and on Kafka records alike. */
-    public static final String HEADER = "traceparent";
-    private static final Pattern VALID = Pattern.compile("00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})");
-    private static final String NO_TRACE = "0".repeat(32);
-    private static final String NO_PARENT = "0".repeat(16);
-    private static final SecureRandom RANDOM = new SecureRandom();
+    public static final String HEADER = TraceParent.HEADER;
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        String traceparent = childOf(exchange.getRequest().getHeaders().getFirst(HEADER));
+        String traceparent = TraceParent.childOf(exchange.getRequest().getHeaders().getFirst(HEADER));
         return chain.filter(exchange).contextWrite(context -> context.put(HEADER, traceparent));
     }
 
     /** The {@code traceparent} of the request being served, as its records carry it; empty outside a request. */
     public static Optional<String> of(ContextView context) {
         return context.getOrEmpty(HEADER).map(String.class::cast);
-    }
-
-    /** A span of this service within {@code incoming}'s trace, or the first span of a new trace. */
-    static String childOf(String incoming) {
-        if (incoming != null) {
-            var match = VALID.matcher(incoming.strip());
-            if (match.matches() && !match.group(1).equals(NO_TRACE) && !match.group(2).equals(NO_PARENT)) {
-                return "00-" + match.group(1) + "-" + randomHex(8) + "-" + match.group(3);
-            }
-        }
-        return "00-" + randomHex(16) + "-" + randomHex(8) + "-01";
-    }
-
-    private static String randomHex(int bytes) {
-        byte[] random = new byte[bytes];
-        String hex;
-        do {
-            RANDOM.nextBytes(random);
-            hex = HexFormat.of().formatHex(random);
-        } while (hex.chars().allMatch(c -> c == '0'));
-        return hex;
     }
 }

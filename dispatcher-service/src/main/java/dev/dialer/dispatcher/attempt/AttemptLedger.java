@@ -4,6 +4,7 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.dispatcher.event.StateChange;
 import dev.dialer.dispatcher.event.StateChanges;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,7 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.context.ContextView;
 
 /**
  * The dispatcher's record of requests and their attempts ({@code dispatch.requests}, {@code dispatch.attempts}).
@@ -73,8 +75,8 @@ public class AttemptLedger {
 
     /** The request as its first command describes it; a later command for the same id changes nothing. */
     private static final String INSERT_REQUEST = """
-            INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
-            VALUES ($1, $2, $3, $4::jsonb)
+            INSERT INTO dispatch.requests (request_id, account_id, caller_id, command, traceparent)
+            VALUES ($1, $2, $3, $4::jsonb, $5)
             ON CONFLICT (request_id) DO NOTHING""";
 
     /**
@@ -147,15 +149,16 @@ public class AttemptLedger {
      * before: what the dial-time policy needs before it may end the request or make the call wait. One statement.
      */
     public Mono<RequestState> recordRequest(CallCommand command) {
-        return bindRequest(db.sql("WITH inserted AS (" + INSERT_REQUEST + " RETURNING request_id)\n" + """
+        return Mono.deferContextual(context -> bindRequest(db.sql("WITH inserted AS (" + INSERT_REQUEST
+                + " RETURNING request_id)\n" + """
                         SELECT NULL::text, NULL::boolean, NULL::boolean FROM inserted
                         UNION ALL
                         SELECT r.final_status, a.requeued,
                                a.status = 'queued' AND a.carrier_asked_at IS NULL AND NOT a.requeued
                           FROM dispatch.requests r
-                          LEFT JOIN dispatch.attempts a ON a.request_id = r.request_id AND a.attempt_no = $5
-                         WHERE r.request_id = $1"""), command)
-                .bind(4, command.attempt())
+                          LEFT JOIN dispatch.attempts a ON a.request_id = r.request_id AND a.attempt_no = $6
+                         WHERE r.request_id = $1"""), command, context)
+                .bind(5, command.attempt())
                 .map(row -> {
                     Boolean requeued = row.get(1, Boolean.class);
                     return new RequestState(row.get(0, String.class), requeued != null,
@@ -163,7 +166,7 @@ public class AttemptLedger {
                 })
                 .one()
                 // Inserted by a concurrent copy of the command after this statement's snapshot: new to this one.
-                .defaultIfEmpty(new RequestState(null, false, false, false));
+                .defaultIfEmpty(new RequestState(null, false, false, false)));
     }
 
     /**
@@ -657,15 +660,22 @@ public class AttemptLedger {
     }
 
     private Mono<Long> insertRequest(CallCommand command) {
-        return bindRequest(db.sql(INSERT_REQUEST), command).fetch().rowsUpdated();
+        return Mono.deferContextual(context -> bindRequest(db.sql(INSERT_REQUEST), command, context)
+                .fetch().rowsUpdated());
     }
 
+    /**
+     * The request's columns; its {@code traceparent} is the one the command's handling runs under
+     * ({@link TraceParent#HEADER} in the Reactor context), none outside one.
+     */
     private static DatabaseClient.GenericExecuteSpec bindRequest(DatabaseClient.GenericExecuteSpec spec,
-                                                                 CallCommand command) {
-        return spec.bind(0, command.requestId())
+                                                                 CallCommand command, ContextView context) {
+        DatabaseClient.GenericExecuteSpec bound = spec.bind(0, command.requestId())
                 .bind(1, command.accountId())
                 .bind(2, command.callerId())
                 .bind(3, Contract.toJson(command));
+        String traceparent = context.<String>getOrEmpty(TraceParent.HEADER).orElse(null);
+        return traceparent != null ? bound.bind(4, traceparent) : bound.bindNull(4, String.class);
     }
 
     private Mono<Long> insertAttempt(CallCommand command) {

@@ -9,6 +9,7 @@ import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.dispatcher.callback.CallbackRecords;
 import dev.dialer.dispatcher.pacing.LaneTicket;
 import dev.dialer.dispatcher.pacing.LaneWork;
@@ -197,7 +198,8 @@ public class CommandConsumer {
         CallCommand command;
         try {
             command = reader.read(record.value());
-            return routing.misplaced(record, command) ? null : new LaneTicket(command);
+            return routing.misplaced(record, command) ? null
+                    : new LaneTicket(command, record.headers().get(TraceParent.HEADER));
         } catch (ContractViolation violation) {
             return null;
         } catch (RuntimeException defect) {

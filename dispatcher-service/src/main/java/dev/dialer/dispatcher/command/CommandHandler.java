@@ -10,6 +10,7 @@ import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.attempt.Transition;
@@ -33,6 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
+import reactor.util.context.Context;
 
 /**
  * Handles one {@code dialer.call.commands} record, every error inside the record's own {@link Mono}, and acknowledges
@@ -150,7 +152,11 @@ class CommandHandler {
             return reroute(record, command);
         }
         return clearedByPolicy(command)
-                .flatMap(cleared -> cleared ? recordAttempt(command) : Mono.just(CommandOutcome.HELD_BY_POLICY));
+                .flatMap(cleared -> cleared ? recordAttempt(command) : Mono.just(CommandOutcome.HELD_BY_POLICY))
+                // The dispatcher's span of the trace the record carries (or of a new one), kept with the request
+                // when this command is the first to record it: its events and re-injected waits continue it.
+                .contextWrite(Context.of(TraceParent.HEADER,
+                        TraceParent.childOf(record.headers().get(TraceParent.HEADER))));
     }
 
     /**

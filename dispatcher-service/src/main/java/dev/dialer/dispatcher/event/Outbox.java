@@ -251,14 +251,17 @@ class Outbox {
                 .one();
     }
 
-    /** Up to {@code limit} unsent rows, oldest first. */
+    /** Up to {@code limit} unsent rows, oldest first, each with its request's {@code traceparent}. */
     Flux<PendingEvent> unsent(int limit) {
         return db.sql("""
-                        SELECT id, request_id, payload::text, created_at FROM dispatch.outbox
-                         WHERE sent_at IS NULL ORDER BY id LIMIT $1""")
+                        SELECT o.id, o.request_id, o.payload::text, o.created_at, r.traceparent
+                          FROM (SELECT id, request_id, payload, created_at FROM dispatch.outbox
+                                 WHERE sent_at IS NULL ORDER BY id LIMIT $1) o
+                          LEFT JOIN dispatch.requests r ON r.request_id = o.request_id
+                         ORDER BY o.id""")
                 .bind(0, limit)
                 .map(row -> new PendingEvent(row.get(0, Long.class), row.get(1, String.class),
-                        row.get(2, String.class), row.get(3, Instant.class)))
+                        row.get(2, String.class), row.get(3, Instant.class), row.get(4, String.class)))
                 .all();
     }
 
@@ -377,7 +380,11 @@ class Outbox {
     }
 
     /** An unsent row. */
-    record PendingEvent(long id, String requestId, String payload, Instant createdAt) {
+    /**
+     * @param traceparent the request's W3C {@code traceparent}, which the event's record continues; null for a
+     *                    request recorded without one
+     */
+    record PendingEvent(long id, String requestId, String payload, Instant createdAt, String traceparent) {
     }
 
     /** How many rows wait, and since when. */

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.event;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.dispatcher.resilience.Heartbeat;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -223,8 +225,11 @@ public class OutboxRelay {
         List<OutboundRecord> records = new ArrayList<>(batch.size());
         List<Outbox.PendingEvent> tooLarge = new ArrayList<>();
         for (Outbox.PendingEvent event : batch) {
-            OutboundRecord record = OutboundRecord.of(Topics.CALL_EVENTS, event.requestId(),
-                    event.payload().getBytes(StandardCharsets.UTF_8));
+            // A span of the request's trace for each event, so that webhook-service's deliveries join the trace.
+            String traceparent = TraceParent.continued(event.traceparent());
+            OutboundRecord record = new OutboundRecord(Topics.CALL_EVENTS, event.requestId(),
+                    event.payload().getBytes(StandardCharsets.UTF_8),
+                    traceparent == null ? Map.of() : Map.of(TraceParent.HEADER, traceparent));
             if (record.value().length + record.key().length() + RECORD_ROOM > maxEventBytes) {
                 tooLarge.add(event);
             } else {

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.pacing;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.trace.TraceParent;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,14 +40,15 @@ class ParkingLot {
         List<Parked> batch = List.copyOf(byAttempt.values());
         String[] requestIds = batch.stream().map(p -> p.command().requestId()).toArray(String[]::new);
         return db.sql("""
-                        INSERT INTO dispatch.requests (request_id, account_id, caller_id, command)
-                        SELECT r, a, c, j::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-                            AS t(r, a, c, j)
+                        INSERT INTO dispatch.requests (request_id, account_id, caller_id, command, traceparent)
+                        SELECT r, a, c, j::jsonb, p
+                          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(r, a, c, j, p)
                         ON CONFLICT (request_id) DO NOTHING""")
                 .bind(0, requestIds)
                 .bind(1, batch.stream().map(p -> p.command().accountId()).toArray(String[]::new))
                 .bind(2, batch.stream().map(p -> p.command().callerId()).toArray(String[]::new))
                 .bind(3, batch.stream().map(p -> Contract.toJson(p.command())).toArray(String[]::new))
+                .bind(4, batch.stream().map(p -> TraceParent.childOf(p.traceparent())).toArray(String[]::new))
                 .then()
                 .then(db.sql("""
                                 INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
@@ -69,6 +71,14 @@ class ParkingLot {
      * @param command the command
      * @param dueAt   when to publish it again
      */
-    record Parked(CallCommand command, Instant dueAt) {
+    /**
+     * @param traceparent the record's W3C {@code traceparent}: the request, if this records it, keeps a span of the
+     *                    dispatcher's within its trace ({@link TraceParent#childOf}); null if it carried none
+     */
+    record Parked(CallCommand command, Instant dueAt, String traceparent) {
+
+        Parked(CallCommand command, Instant dueAt) {
+            this(command, dueAt, null);
+        }
     }
 }

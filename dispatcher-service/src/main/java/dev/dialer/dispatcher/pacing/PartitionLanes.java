@@ -525,7 +525,7 @@ public final class PartitionLanes {
      * few statements and never crowds the dials out of the connection pool.
      */
     private void park(OffsetWindow.Slot slot, LaneTicket ticket, Instant due, PacingMetrics.Parked reason) {
-        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due), slot, reason));
+        toPark.add(new ToPark(new ParkingLot.Parked(ticket.command(), due, ticket.traceparent()), slot, reason));
         if (!parking) {
             parking = true;
             emit(parkBatch(generation));

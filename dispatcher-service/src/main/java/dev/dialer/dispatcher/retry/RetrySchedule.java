@@ -56,7 +56,9 @@ class RetrySchedule {
                           FROM due
                          WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
                         RETURNING s.command::text, s.attempt_no, s.due_at, s.reason,
-                                  COALESCE(s.first_due_at, s.due_at)""".formatted(after == null ? ""
+                                  COALESCE(s.first_due_at, s.due_at),
+                                  (SELECT r.traceparent FROM dispatch.requests r WHERE r.request_id = s.request_id)"""
+                        .formatted(after == null ? ""
                         : "\n                               AND (due_at, request_id COLLATE \"C\", attempt_no) > ($4, $5, $6)"))
                 .bind(0, dueBy)
                 .bind(1, now.plus(lease))
@@ -70,7 +72,8 @@ class RetrySchedule {
                         row.get(1, Integer.class),
                         row.get(2, Instant.class),
                         row.get(3, String.class),
-                        row.get(4, Instant.class)))
+                        row.get(4, Instant.class),
+                        row.get(5, String.class)))
                 .all();
     }
 

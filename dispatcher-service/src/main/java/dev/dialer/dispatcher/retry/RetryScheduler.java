@@ -6,6 +6,7 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.dispatcher.carrier.CarrierReadiness;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -373,9 +375,16 @@ public class RetryScheduler {
      */
     private Mono<Void> release(ScheduledAttempt row, Moved moved) {
         CallCommand next = row.command().withAttempt(row.attempt());
-        Map<String, String> headers = row.requeued() ? Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, row.reason())
-                : PARKED.equals(row.reason()) ? Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())
-                : Map.of();
+        Map<String, String> headers = new HashMap<>(2);
+        if (row.requeued()) {
+            headers.put(PartitionLanes.FRONT_OF_LANE_HEADER, row.reason());
+        } else if (PARKED.equals(row.reason())) {
+            headers.put(PartitionLanes.PARKED_HEADER, row.dueAt().toString());
+        }
+        // In the request's trace: the command read back records nothing new, and its events continue the request's.
+        if (row.traceparent() != null) {
+            headers.put(TraceParent.HEADER, row.traceparent());
+        }
         return publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
                         headers))
                 .then(Mono.fromRunnable(() -> moved.released(row,

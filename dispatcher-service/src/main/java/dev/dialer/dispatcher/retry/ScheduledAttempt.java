@@ -12,8 +12,14 @@ import java.time.Instant;
  * @param reason     why it waited: {@code retry}, {@code capacity} (a requeued attempt), {@code parked}, {@code window}…
  * @param firstDueAt when this wait first became due: {@code dueAt}, or earlier when the row was held since (a hold
  *                   moves {@code dueAt} ahead); how late the row fires is counted from here
+ * @param traceparent the request's W3C {@code traceparent}, which the re-injected command carries; null if none
  */
-record ScheduledAttempt(CallCommand command, int attempt, Instant dueAt, String reason, Instant firstDueAt) {
+record ScheduledAttempt(CallCommand command, int attempt, Instant dueAt, String reason, Instant firstDueAt,
+                        String traceparent) {
+
+    ScheduledAttempt(CallCommand command, int attempt, Instant dueAt, String reason, Instant firstDueAt) {
+        this(command, attempt, dueAt, reason, firstDueAt, null);
+    }
 
     /** An attempt that was requeued after the carrier took no call: it goes back to the front of its lane. */
     boolean requeued() {

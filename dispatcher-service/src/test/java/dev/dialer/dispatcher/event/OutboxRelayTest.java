@@ -273,7 +273,7 @@ class OutboxRelayTest {
         void add(int events) {
             IntStream.range(0, events).forEach(ignored -> {
                 int id = added.incrementAndGet();
-                unsent.add(new PendingEvent(id, "request-" + id, "event-" + id, Instant.EPOCH.plusSeconds(id)));
+                unsent.add(new PendingEvent(id, "request-" + id, "event-" + id, Instant.EPOCH.plusSeconds(id), null));
             });
         }
 

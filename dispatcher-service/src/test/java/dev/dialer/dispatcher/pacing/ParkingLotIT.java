@@ -45,6 +45,27 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aRequestParkedFirstKeepsASpanOfItsRecordsTrace() {
+        ParkingLot lot = new ParkingLot(db);
+        CallCommand traced = command("park-" + UUID.randomUUID());
+        CallCommand untraced = command("park-" + UUID.randomUUID());
+        Instant due = Instant.now().plus(Duration.ofHours(1));
+        String incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        lot.parkAll(List.of(new ParkingLot.Parked(traced, due, incoming), new ParkingLot.Parked(untraced, due)))
+                .block(WAIT);
+
+        assertThat(traceparent(traced.requestId())).matches("00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01")
+                .doesNotContain("b7ad6b7169203331");
+        assertThat(traceparent(untraced.requestId())).as("a trace of its own")
+                .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01");
+    }
+
+    private String traceparent(String requestId) {
+        return db.sql("SELECT traceparent FROM dispatch.requests WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT);
+    }
+
+    @Test
     void copiesOfOneRecordParkedTogetherMakeOneRowAndOtherAttemptsKeepTheirOwn() {
         ParkingLot lot = new ParkingLot(db);
         CallCommand first = command("park-" + UUID.randomUUID());
