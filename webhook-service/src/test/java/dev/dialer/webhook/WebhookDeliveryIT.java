@@ -16,6 +16,7 @@ import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.Counter;
@@ -136,13 +137,19 @@ class WebhookDeliveryIT {
         receiver.answer(hook.path(), 500);
         CallCommand command = command(account, hook.id(), Map.of());
         CallEvent event = CallEvent.about(command).sequence(1).status(AttemptStatus.INITIATED).build();
+        String trace = UUID.randomUUID().toString().replace("-", "");
+        String traceparent = "00-" + trace + "-b7ad6b7169203331-01";
 
-        publish(command.requestId(), List.of(Contract.toBytes(event)));
+        publisher.publish(new OutboundRecord(Topics.CALL_EVENTS, command.requestId(), Contract.toBytes(event),
+                Map.of(TraceParent.HEADER, traceparent))).block(Duration.ofSeconds(30));
 
         await().atMost(WAIT).until(() -> receiver.at(hook.path()).size() == 2);
         assertThat(receiver.at(hook.path())).allSatisfy(request -> {
             assertThat(request.header("webhook-id")).isEqualTo(event.eventId());
             assertSignedWith(hook.secret(), request);
+            // The first try and the retry stored in PostgreSQL alike: a span of the event's trace.
+            assertThat(request.header(TraceParent.HEADER)).matches("00-" + trace + "-[0-9a-f]{16}-01")
+                    .isNotEqualTo(traceparent);
         });
         await().atMost(WAIT).until(() -> attempts(event.eventId()).equals(List.of("1:500", "2:200")));
     }

@@ -5,6 +5,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.PartitionFlow;
@@ -211,7 +212,7 @@ public final class CallEventConsumer {
                 .map(webhook -> resolver.resolve(event, webhook.orElse(null), subscribed(event)))
                 .flatMapMany(Flux::fromIterable)
                 .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
-                        event.requestId(), event.accountId(), record.value()))
+                        event.requestId(), event.accountId(), record.value(), record.headers().get(TraceParent.HEADER)))
                 .flatMap(this::firstTry, MAX_TARGETS_IN_FLIGHT)
                 .then();
         // Kept first: were keeping it to fail after the tries, the record would be handled again and every target

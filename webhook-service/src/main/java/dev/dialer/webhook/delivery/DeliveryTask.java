@@ -21,16 +21,19 @@ import java.time.Instant;
  *                  null for a delivery no claim took: every write of the claimed row's outcome names it, so a try
  *                  that outlived its lease changes nothing once another claim has the row
  * @param storedAt  when the delivery was first stored in the table ({@code created_at}), or null for one never stored
+ * @param traceparent the W3C {@code traceparent} of the event's record, which each try continues with a span of its
+ *                  own; null when the record carried none (and for replays)
  */
 record DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
-                    byte[] payload, int tries, String orderKey, boolean replay, Instant lease, Instant storedAt) {
+                    byte[] payload, int tries, String orderKey, boolean replay, Instant lease, Instant storedAt,
+                    String traceparent) {
 
     static DeliveryTask first(String eventId, String eventType, Target target, String requestId, String accountId,
-                              byte[] payload) {
+                              byte[] payload, String traceparent) {
         String orderKey = requestId == null ? null
                 : requestId + "|" + target.kind().tag() + "|" + (target.kind().isWebhook() ? target.id() : target.url());
         return new DeliveryTask(null, eventId, eventType, target, requestId, accountId, payload, 0, orderKey, false,
-                null, null);
+                null, null, traceparent);
     }
 
     /** Whether the delivery has a row in {@code webhook.retries}. */
@@ -40,7 +43,7 @@ record DeliveryTask(Long id, String eventId, String eventType, Target target, St
 
     DeliveryTask withTarget(Target resolved) {
         return new DeliveryTask(id, eventId, eventType, resolved, requestId, accountId, payload, tries, orderKey,
-                replay, lease, storedAt);
+                replay, lease, storedAt, traceparent);
     }
 
     /** What this try sends to its target, and what the signature covers ({@link HookRequest}). */

@@ -193,7 +193,7 @@ public final class ReplayConsumer {
         Target.Kind kind = names(webhook, event) ? Target.Kind.WEBHOOK : Target.Kind.SUBSCRIPTION;
         return new DeliveryTask(null, event.eventId(), event.eventType(),
                 new Target(kind, webhook.id(), null, "POST", null), field(event, "request_id"), event.accountId(),
-                event.payload(), 0, null, true, null, null);
+                event.payload(), 0, null, true, null, null, null);
     }
 
     private static String field(EventStore.StoredEvent event, String name) {

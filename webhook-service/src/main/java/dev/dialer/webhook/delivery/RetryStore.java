@@ -32,9 +32,9 @@ final class RetryStore implements RetryPoller.DueDeliveries {
 
     private static final String INSERT = """
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint, method,
-                request_id, account_id, payload, tries, order_key, hold_until, replay, next_attempt_at)
+                request_id, account_id, payload, tries, order_key, hold_until, replay, next_attempt_at, traceparent)
             VALUES (:eventId, :eventType, :kind, :targetId, :url, :endpoint, :method, :requestId, :accountId, :payload,
-                :tries, :orderKey, :holdUntil, :replay, :nextAt)
+                :tries, :orderKey, :holdUntil, :replay, :nextAt, :traceparent)
             ON CONFLICT DO NOTHING""";
     /** Whether this delivery already waits in the table, and whether an earlier one of its order key does. */
     private static final String WAITING = """
@@ -126,6 +126,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("holdUntil", Parameter.fromOrEmpty(holdUntil, Instant.class))
                 .bind("replay", task.replay())
                 .bind("nextAt", nextAt)
+                .bind("traceparent", Parameter.fromOrEmpty(task.traceparent(), String.class))
                 .then();
     }
 
@@ -266,7 +267,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 row.get("event_type", String.class), target, row.get("request_id", String.class),
                 row.get("account_id", String.class), bytes(row.get("payload")), row.get("tries", Integer.class),
                 row.get("order_key", String.class), Boolean.TRUE.equals(row.get("replay", Boolean.class)),
-                row.get("lease_until", Instant.class), row.get("created_at", Instant.class));
+                row.get("lease_until", Instant.class), row.get("created_at", Instant.class),
+                row.get("traceparent", String.class));
     }
 
     private static byte[] bytes(Object value) {

@@ -4,10 +4,12 @@ import dev.dialer.common.contract.DeliveryAttempt;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.hook.HookSecrets;
 import dev.dialer.common.hook.HookUrls;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -184,6 +186,12 @@ final class WebhookDeliverer {
                     : signer.headers(target.secret(), target.previousSecret(), task.eventId(), request.signed());
         } catch (IllegalArgumentException e) {
             return Mono.just(AttemptResult.failed(Reason.INVALID_TARGET, "secret is not base64", Duration.ZERO));
+        }
+        // Each try a span of the call's trace, when its event carried one: a receiver's tracing joins the call's.
+        String traceparent = TraceParent.continued(task.traceparent());
+        if (traceparent != null) {
+            headers = new HashMap<>(headers);
+            headers.put(TraceParent.HEADER, traceparent);
         }
         return transport.send(target.method(), request.url(), headers, request.body());
     }

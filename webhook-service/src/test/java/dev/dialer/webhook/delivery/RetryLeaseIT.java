@@ -104,7 +104,7 @@ class RetryLeaseIT {
     private DeliveryTask stored() {
         DeliveryTask task = DeliveryTask.first(UUID.randomUUID().toString(), "call.status",
                 new Target(Target.Kind.NOTIFY, Target.Kind.NOTIFY.tag(), "https://example.com/lease", "POST", null),
-                null, "acc-" + UUID.randomUUID(), "{}".getBytes(StandardCharsets.UTF_8));
+                null, "acc-" + UUID.randomUUID(), "{}".getBytes(StandardCharsets.UTF_8), null);
         store.save(task, 0, LONG_DUE, null).block(WAIT);
         return task;
     }

@@ -20,7 +20,7 @@ class RetryPollerTest {
     private static final Duration POLL = Duration.ofSeconds(1);
     private static final DeliveryTask TASK = new DeliveryTask(1L, "ev-1", "call.status",
             new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), "req-1", "acc-1", new byte[0], 1, null, false,
-            Instant.EPOCH, Instant.EPOCH);
+            Instant.EPOCH, Instant.EPOCH, null);
 
     private final AtomicBoolean databaseDown = new AtomicBoolean();
     private final AtomicBoolean countHangs = new AtomicBoolean();

@@ -189,13 +189,13 @@ class WebhookDelivererIT {
         String requestId = "req-" + UUID.randomUUID();
         return DeliveryTask.first("evt-" + UUID.randomUUID(), "call.status",
                 new Target(Target.Kind.NOTIFY, requestId, url, "POST", null), requestId, "acc-" + UUID.randomUUID(),
-                "{}".getBytes(StandardCharsets.UTF_8));
+                "{}".getBytes(StandardCharsets.UTF_8), null);
     }
 
     private static DeliveryTask webhookEvent(String webhookId, String account) {
         return DeliveryTask.first("evt-" + UUID.randomUUID(), "call.status",
                 new Target(Target.Kind.WEBHOOK, webhookId, null, "POST", null), "req-" + UUID.randomUUID(), account,
-                "{}".getBytes(StandardCharsets.UTF_8));
+                "{}".getBytes(StandardCharsets.UTF_8), null);
     }
 
     private static void publishWebhook(WebhookConfig config) {
