@@ -6,6 +6,7 @@ import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.api.kafka.ConsumerProgress;
 import io.micrometer.core.instrument.Counter;
@@ -38,6 +39,8 @@ class CallEventReader implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(CallEventReader.class);
     private static final Duration PRUNE_EVERY = Duration.ofHours(1);
+    /** Records of a partition held, received and not acknowledged, before it stops fetching. */
+    private static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
 
     private final ReadModelProperties properties;
     private final KafkaSettings kafka;
@@ -68,20 +71,22 @@ class CallEventReader implements SmartLifecycle {
 
     /** Consumes until disposed; a consumer failure resubscribes inside the Kafka port. */
     Mono<Void> run() {
-        return KafkaSubscriber.receive(kafka, properties.consumerGroup(), List.of(Topics.CALL_EVENTS),
-                        properties.maxPollRecords())
-                .groupBy(InboundRecord::partition)
-                // Every partition needs its own inner stream at once, or groupBy stalls the consumer.
-                .flatMap(partition -> partition.concatMap(this::handle), Math.max(256, properties.concurrency()))
+        // Each partition in order, partitions side by side; one whose event is retried stops fetching once it holds
+        // MAX_UNACKNOWLEDGED_PER_PARTITION records, and the others go on.
+        PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
+        return partitions.handle(KafkaSubscriber.receive(kafka, properties.consumerGroup(),
+                                List.of(Topics.CALL_EVENTS), properties.maxPollRecords(), partitions.flow()),
+                        Math.max(256, properties.concurrency()), 1, record -> handle(record).thenReturn(record))
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped())
                 .then();
     }
 
+    /** Applies one event, retrying until the database takes it; acknowledging it is its caller's. */
     private Mono<Void> handle(InboundRecord record) {
         CallEvent event = read(record);
         if (event == null) {
-            return Mono.fromRunnable(record::acknowledge);
+            return Mono.empty();
         }
         return progress.track(Mono.defer(() -> projection.apply(event))
                         .doOnNext(result -> outcome(result.name().toLowerCase()).increment())
@@ -90,7 +95,7 @@ class CallEventReader implements SmartLifecycle {
                                 .maxBackoff(Duration.ofSeconds(10))
                                 .doBeforeRetry(signal -> log.warn("applying event {} of call {} failed, retrying",
                                         event.eventId(), event.requestId(), signal.failure()))))
-                .then(Mono.fromRunnable(record::acknowledge));
+                .then();
     }
 
     private CallEvent read(InboundRecord record) {

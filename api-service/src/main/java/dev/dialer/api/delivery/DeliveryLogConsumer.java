@@ -4,6 +4,7 @@ import dev.dialer.api.kafka.ConsumerProgress;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -40,6 +41,8 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private static final Duration RETRY_MAX = Duration.ofSeconds(10);
     /** Partitions handled side by side: more than the topic has, since each needs its inner stream at once. */
     private static final int PARTITIONS = 256;
+    /** Records of a partition held, received and not acknowledged, before it stops fetching. */
+    static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
 
     private final DeliveryLog deliveryLog;
     private final DeliveryProperties properties;
@@ -63,25 +66,29 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     }
 
     Flux<InboundRecord> consume() {
-        return recordAll(KafkaSubscriber.receive(kafka, properties.groupId(),
-                        List.of(Topics.WEBHOOK_DELIVERIES), properties.maxPollRecords()))
+        PausingPartitions partitions = new PausingPartitions(Topics.WEBHOOK_DELIVERIES,
+                MAX_UNACKNOWLEDGED_PER_PARTITION);
+        return recordAll(KafkaSubscriber.receive(kafka, properties.groupId(), List.of(Topics.WEBHOOK_DELIVERIES),
+                        properties.maxPollRecords(), partitions.flow()), partitions)
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped());
     }
 
-    /** Records each partition's records in order, partitions side by side; answers each record once acknowledged. */
-    Flux<InboundRecord> recordAll(Flux<InboundRecord> records) {
-        return records.groupBy(InboundRecord::partition)
-                // Every partition needs its own inner stream at once, or groupBy stalls the consumer.
-                .flatMap(partition -> partition.concatMap(record -> recordOne(record).thenReturn(record)), PARTITIONS);
+    /**
+     * Records each partition's records in order, partitions side by side, each acknowledged once recorded; answers
+     * each record then. A partition whose record is retried stops fetching once it holds
+     * {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} records, and the others go on.
+     */
+    Flux<InboundRecord> recordAll(Flux<InboundRecord> records, PausingPartitions partitions) {
+        return partitions.handle(records, PARTITIONS, 1, record -> recordOne(record).thenReturn(record));
     }
 
+    /** Records one attempt, retrying until the database takes it; acknowledging it is its caller's. */
     Mono<Void> recordOne(InboundRecord record) {
         return progress.track(Mono.defer(() -> deliveryLog.record(record.value()))
-                        .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
-                                .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
-                                        record.topic(), record.partition(), record.offset(), signal.failure()))))
-                .then(Mono.fromRunnable(record::acknowledge));
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
+                        .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
+                                record.topic(), record.partition(), record.offset(), signal.failure()))));
     }
 
     @Override

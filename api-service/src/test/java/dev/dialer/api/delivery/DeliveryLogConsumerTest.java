@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.api.TestClock;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -65,7 +66,8 @@ class DeliveryLogConsumerTest {
         Flux<InboundRecord> records = Flux.just(record(0, 0, acknowledged), record(0, 1, acknowledged),
                 record(1, 0, acknowledged), record(1, 1, acknowledged));
 
-        consumer.recordAll(records).map(record -> record.partition() + "@" + record.offset())
+        consumer.recordAll(records, new PausingPartitions(Topics.WEBHOOK_DELIVERIES, 1_000))
+                .map(record -> record.partition() + "@" + record.offset())
                 .as(StepVerifier::create)
                 .expectNext("1@0", "1@1")
                 .then(() -> assertThat(recorded).as("0@1 waits for 0@0").containsExactly("0@0", "1@0", "1@1"))

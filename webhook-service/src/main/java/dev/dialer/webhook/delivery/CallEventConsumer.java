@@ -4,12 +4,13 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InOrderAcknowledger;
 import dev.dialer.common.kafka.InboundRecord;
-import dev.dialer.common.trace.TraceParent;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
-import dev.dialer.common.kafka.PartitionFlow;
+import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
 import io.r2dbc.spi.R2dbcDataIntegrityViolationException;
@@ -24,8 +25,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
-import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
@@ -88,7 +87,6 @@ public final class CallEventConsumer {
     /** The last record in flight per key, so the next one of the key starts after it. */
     private final Map<String, Mono<Void>> keyTails = new ConcurrentHashMap<>();
     /** Each partition's acknowledger, by partition: a new assignment makes their pauses again. */
-    private final Map<Integer, InOrderAcknowledger> acknowledgers = new ConcurrentHashMap<>();
     private volatile boolean running;
 
     CallEventConsumer(KafkaSettings settings, int partitions, WebhookDirectory directory, TargetResolver resolver,
@@ -110,53 +108,13 @@ public final class CallEventConsumer {
 
     /** Consumes until cancelled; a consumer failure resubscribes inside the Kafka port. */
     public Mono<Void> run() {
-        PartitionFlow flow = new PartitionFlow().onAssigned(this::assigned);
-        return perPartition(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS), MAX_POLL_RECORDS,
-                        flow), number -> acknowledgerOf(number, flow), partitionConcurrency,
+        PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
+        return partitions.handle(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS),
+                                MAX_POLL_RECORDS, partitions.flow()), partitionConcurrency, IN_FLIGHT_PER_PARTITION,
                         record -> afterSameKey(record, handle(record)))
                 .doOnSubscribe(subscription -> running = true)
-                .doFinally(signal -> {
-                    running = false;
-                    acknowledgers.clear();
-                })
+                .doFinally(signal -> running = false)
                 .then();
-    }
-
-    /**
-     * Each partition's records handled up to {@value #IN_FLIGHT_PER_PARTITION} at once, finishing in any order,
-     * acknowledged in order, and at most about {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} held (the pause takes effect
-     * at the next fetch). A record is counted as it arrives from the consumer, before the records are grouped by
-     * partition, and the grouping asks the consumer for records without a bound of its own: a partition whose records
-     * do not finish pauses itself, and the records it holds never use up a demand the others need (the pauses bound
-     * what is held: about that many and a poll a partition). Counted in its group instead, a stuck partition's records
-     * piled up there unseen until the grouping's bounded demand ran out, for every partition.
-     *
-     * @param acknowledgers each partition's acknowledger, the same for every call with a partition
-     * @param partitions    the most partitions handled at once
-     */
-    static Flux<InboundRecord> perPartition(Flux<InboundRecord> records, IntFunction<InOrderAcknowledger> acknowledgers,
-                                            int partitions, Function<InboundRecord, Mono<InboundRecord>> work) {
-        return records
-                .doOnNext(record -> acknowledgers.apply(record.partition()).received(record))
-                .groupBy(InboundRecord::partition, Integer.MAX_VALUE)
-                .flatMap(partition -> acknowledgers.apply(partition.key())
-                        .handle(partition, IN_FLIGHT_PER_PARTITION, work), partitions);
-    }
-
-    private InOrderAcknowledger acknowledgerOf(int number, PartitionFlow flow) {
-        return acknowledgers.computeIfAbsent(number, partition -> new InOrderAcknowledger(
-                MAX_UNACKNOWLEDGED_PER_PARTITION,
-                () -> flow.pause(Topics.CALL_EVENTS, partition).subscribe(),
-                () -> flow.resume(Topics.CALL_EVENTS, partition).subscribe()));
-    }
-
-    private void assigned(Set<Integer> partitions) {
-        partitions.forEach(number -> {
-            InOrderAcknowledger acknowledger = acknowledgers.get(number);
-            if (acknowledger != null) {
-                acknowledger.assigned();
-            }
-        });
     }
 
     /** Whether the consumer is subscribed and has not stopped. */

@@ -1,6 +1,5 @@
-package dev.dialer.webhook.delivery;
+package dev.dialer.common.kafka;
 
-import dev.dialer.common.kafka.InboundRecord;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeMap;
@@ -11,18 +10,18 @@ import reactor.core.publisher.Mono;
 /**
  * Acknowledges one partition's records in offset order although they finish in any order: a record is acknowledged
  * once it and every earlier record received are done, so a committed offset never passes an unfinished record. This
- * lets a partition keep many records in flight without one slow endpoint at the head holding back the slots of the
- * records behind it (they finish and wait here, as offsets, not as tries).
+ * lets a partition keep many records in flight without one slow record at the head (a webhook endpoint that hangs)
+ * holding back the slots of the records behind it (they finish and wait here, as offsets, not as tries).
  *
  * <p>Memory is bounded as the dispatcher bounds its callbacks partitions (decision 0062): at {@code high} records
  * received and not yet acknowledged the partition stops fetching, and it fetches again once half of them are
- * acknowledged. Behind a record that does not finish (an endpoint that hangs until the timeout, PostgreSQL away) the
- * records after it finish and wait here; without the pause they would keep coming for as long as the head is stuck.
- * A paused partition stops only itself: the others go on. A finished record waits as its offset and acknowledgement
+ * acknowledged. Behind a record that does not finish (an endpoint that hangs until the timeout, a statement PostgreSQL
+ * keeps refusing, PostgreSQL away) the records after it finish and wait here; without the pause they would keep
+ * coming for as long as the head is stuck. A paused partition stops only itself: the others go on. A finished record waits as its offset and acknowledgement
  * only, without its payload; a record received and not yet begun (counted as it arrives, in front of its partition's
  * queue: {@link #handle}) waits whole in that queue.
  */
-final class InOrderAcknowledger {
+public final class InOrderAcknowledger {
 
     private final int high;
     private final Runnable pause;
@@ -37,7 +36,7 @@ final class InOrderAcknowledger {
      * @param pause  stops the partition's fetching (records already fetched still arrive)
      * @param resume resumes it
      */
-    InOrderAcknowledger(int high, Runnable pause, Runnable resume) {
+    public InOrderAcknowledger(int high, Runnable pause, Runnable resume) {
         this.high = high;
         this.pause = pause;
         this.resume = resume;
@@ -48,7 +47,7 @@ final class InOrderAcknowledger {
      * with {@code work}, up to {@code concurrency} at once, finishing in any order, each acknowledged once it and every
      * record before it are done; {@code work} emits the record when it is.
      */
-    Flux<InboundRecord> handle(Flux<InboundRecord> partition, int concurrency,
+    public Flux<InboundRecord> handle(Flux<InboundRecord> partition, int concurrency,
                                Function<InboundRecord, Mono<InboundRecord>> work) {
         return partition
                 .flatMap(work, concurrency)
@@ -56,7 +55,7 @@ final class InOrderAcknowledger {
     }
 
     /** Called in offset order, as each record arrives. */
-    synchronized void received(InboundRecord record) {
+    public synchronized void received(InboundRecord record) {
         pending.put(record.offset(), record.acknowledger());
         // Switched under the lock: a pause and the resume after it reach the consumer in that order.
         if (pending.size() >= high && !paused) {
@@ -66,7 +65,7 @@ final class InOrderAcknowledger {
     }
 
     /** Called when the record's handling is durable; acknowledges the contiguous done prefix. */
-    synchronized void done(InboundRecord record) {
+    public synchronized void done(InboundRecord record) {
         done.add(record.offset());
         while (!pending.isEmpty() && done.remove(pending.firstKey())) {
             pending.pollFirstEntry().getValue().run();
@@ -81,14 +80,14 @@ final class InOrderAcknowledger {
      * The partition was assigned to this consumer, perhaps a new one (after a consumer failure) that fetches every
      * partition: a pause this still needs is made again.
      */
-    synchronized void assigned() {
+    public synchronized void assigned() {
         if (paused) {
             pause.run();
         }
     }
 
     /** Records received and not yet acknowledged. */
-    synchronized int unacknowledged() {
+    public synchronized int unacknowledged() {
         return pending.size();
     }
 }

@@ -1,8 +1,7 @@
-package dev.dialer.webhook.delivery;
+package dev.dialer.common.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.dialer.common.kafka.InboundRecord;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;

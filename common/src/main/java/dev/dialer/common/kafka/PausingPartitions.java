@@ -1,0 +1,78 @@
+package dev.dialer.common.kafka;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A subscription's partitions handled side by side, each acknowledged in offset order ({@link InOrderAcknowledger}),
+ * and a partition whose records do not finish paused alone once {@code high} of them wait, so that it holds back
+ * neither the other partitions nor the memory: its records stop coming while the others go on.
+ *
+ * <p>A record is counted as it arrives from the consumer, before the records are grouped by partition, and the
+ * grouping asks the consumer for records without a bound of its own. Counted in its group instead, a stuck partition's
+ * records piled up there unseen until the grouping's bounded demand ran out, and every partition stopped.
+ */
+public final class PausingPartitions {
+
+    private final String topic;
+    private final int high;
+    private final PartitionFlow flow = new PartitionFlow().onAssigned(this::assigned);
+    private final Map<Integer, InOrderAcknowledger> acknowledgers = new ConcurrentHashMap<>();
+
+    /**
+     * @param topic the subscription's one topic
+     * @param high  records of a partition received and not acknowledged at which it stops fetching (about a poll more
+     *              may arrive); it fetches again at half
+     */
+    public PausingPartitions(String topic, int high) {
+        this.topic = topic;
+        this.high = high;
+    }
+
+    /** The flow to subscribe with ({@link KafkaSubscriber#receive}), through which partitions are paused. */
+    public PartitionFlow flow() {
+        return flow;
+    }
+
+    /**
+     * Each partition's records handled by {@code work} up to {@code inFlight} at once (1: one after the other, in
+     * order), finishing in any order and acknowledged in order; {@code work} emits the record when its handling is
+     * durable, and must not acknowledge it itself.
+     *
+     * @param partitions the most partitions handled at once: at least the partitions one consumer may own
+     */
+    public Flux<InboundRecord> handle(Flux<InboundRecord> records, int partitions, int inFlight,
+                                      Function<InboundRecord, Mono<InboundRecord>> work) {
+        return records
+                .doOnNext(record -> acknowledger(record.partition()).received(record))
+                .groupBy(InboundRecord::partition, Integer.MAX_VALUE)
+                .flatMap(partition -> acknowledger(partition.key()).handle(partition, inFlight, work), partitions)
+                .doFinally(signal -> acknowledgers.clear());
+    }
+
+    /** Records of {@code partition} received and not acknowledged yet. */
+    public int unacknowledged(int partition) {
+        InOrderAcknowledger acknowledger = acknowledgers.get(partition);
+        return acknowledger == null ? 0 : acknowledger.unacknowledged();
+    }
+
+    private InOrderAcknowledger acknowledger(int partition) {
+        return acknowledgers.computeIfAbsent(partition, number -> new InOrderAcknowledger(high,
+                () -> flow.pause(topic, number).subscribe(),
+                () -> flow.resume(topic, number).subscribe()));
+    }
+
+    /** A new consumer (after a failure) fetches every partition: the pauses still needed are made again. */
+    private void assigned(Set<Integer> partitions) {
+        partitions.forEach(number -> {
+            InOrderAcknowledger acknowledger = acknowledgers.get(number);
+            if (acknowledger != null) {
+                acknowledger.assigned();
+            }
+        });
+    }
+}
