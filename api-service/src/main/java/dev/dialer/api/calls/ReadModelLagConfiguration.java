@@ -5,11 +5,14 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
-/** How far the calls' read model is behind the events, measured on every instance, reading or not. */
+/** How far the calls' read model is behind the events, measured by every instance that reads them. */
 @Configuration(proxyBeanMethods = false)
+// Only where this instance consumes: a group no instance consumes on purpose would count as lag growing for ever.
+@ConditionalOnProperty(name = "dialer.api.read-model.enabled", havingValue = "true", matchIfMissing = true)
 class ReadModelLagConfiguration {
 
     /** {@code dialer.kafka.consumer.lag} of the events the read model's group has yet to take. */

@@ -38,7 +38,9 @@ import reactor.core.scheduler.Schedulers;
  */
 public final class ConsumerGroupLag implements AutoCloseable {
 
-    /** Often enough for a scrape every 15 s to see each figure change; two admin requests a group each time. */
+    /**
+     * Often enough for a scrape every 15 s to see each figure change; three or four admin requests a group each time.
+     */
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(15);
 
     private static final Logger log = LoggerFactory.getLogger(ConsumerGroupLag.class);

@@ -49,7 +49,23 @@ class ConsumerGroupLagIT {
     }
 
     @Test
-    void aTopicTheBrokerCannotDescribeIsNaNNotAStaleFigure() {
+    void aMeasurementThatFailsReplacesTheLastFigureWithNaN() {
+        String topic = topicWith(Map.of(0, 3));
+        String group = "lag-" + UUID.randomUUID();
+        ConsumerGroupLag lag = new ConsumerGroupLag(KafkaSettings.of(kafka), group, List.of(topic), registry,
+                Duration.ofSeconds(5));
+        lag.measure();
+        assertThat(gauge(group, topic)).isEqualTo(3);
+
+        // The admin client closed: every request to the broker fails from now on.
+        lag.close();
+        lag.measure();
+
+        assertThat(gauge(group, topic)).as("not the stale 3").isNaN();
+    }
+
+    @Test
+    void aTopicTheBrokerCannotDescribeIsNaN() {
         String topic = topicWith(Map.of(0, 3));
         String missing = "missing-" + UUID.randomUUID();
         String group = "lag-" + UUID.randomUUID();
