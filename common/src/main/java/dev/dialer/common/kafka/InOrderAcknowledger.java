@@ -3,9 +3,6 @@ package dev.dialer.common.kafka;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.function.Function;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 
 /**
  * Acknowledges one partition's records in offset order although they finish in any order: a record is acknowledged
@@ -19,7 +16,7 @@ import reactor.core.publisher.Mono;
  * keeps refusing, PostgreSQL away) the records after it finish and wait here; without the pause they would keep
  * coming for as long as the head is stuck. A paused partition stops only itself: the others go on. A finished record waits as its offset and acknowledgement
  * only, without its payload; a record received and not yet begun (counted as it arrives, in front of its partition's
- * queue: {@link #handle}) waits whole in that queue.
+ * queue) waits whole in that queue.
  */
 public final class InOrderAcknowledger {
 
@@ -30,6 +27,7 @@ public final class InOrderAcknowledger {
     private final TreeMap<Long, Runnable> pending = new TreeMap<>();
     private final Set<Long> done = new HashSet<>();
     private boolean paused;
+    private boolean revoked;
 
     /**
      * @param high   records received and not acknowledged at which the partition stops fetching
@@ -40,18 +38,6 @@ public final class InOrderAcknowledger {
         this.high = high;
         this.pause = pause;
         this.resume = resume;
-    }
-
-    /**
-     * Handles the partition's records, each {@link #received} already (counted as it arrived, in front of a buffer),
-     * with {@code work}, up to {@code concurrency} at once, finishing in any order, each acknowledged once it and every
-     * record before it are done; {@code work} emits the record when it is.
-     */
-    public Flux<InboundRecord> handle(Flux<InboundRecord> partition, int concurrency,
-                               Function<InboundRecord, Mono<InboundRecord>> work) {
-        return partition
-                .flatMap(work, concurrency)
-                .doOnNext(this::done);
     }
 
     /** Called in offset order, as each record arrives. */
@@ -66,6 +52,11 @@ public final class InOrderAcknowledger {
 
     /** Called when the record's handling is durable; acknowledges the contiguous done prefix. */
     public synchronized void done(InboundRecord record) {
+        // A partition revoked acknowledges nothing more; a copy whose offset is no longer pending (acknowledged
+        // through another copy, fetched again after a consumer restart) leaves nothing behind.
+        if (revoked || !pending.containsKey(record.offset())) {
+            return;
+        }
         done.add(record.offset());
         while (!pending.isEmpty() && done.remove(pending.firstKey())) {
             pending.pollFirstEntry().getValue().run();
@@ -84,6 +75,18 @@ public final class InOrderAcknowledger {
         if (paused) {
             pause.run();
         }
+    }
+
+    /**
+     * The partition was revoked: its next owner reads again from the last commit, so nothing received here is
+     * acknowledged any more (an acknowledgement now would commit past what the owner has not handled). Returns
+     * whether the partition was held paused, which the caller lifts.
+     */
+    public synchronized boolean revoke() {
+        revoked = true;
+        pending.clear();
+        done.clear();
+        return paused;
     }
 
     /** Records received and not yet acknowledged. */

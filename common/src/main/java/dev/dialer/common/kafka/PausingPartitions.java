@@ -20,7 +20,7 @@ public final class PausingPartitions {
 
     private final String topic;
     private final int high;
-    private final PartitionFlow flow = new PartitionFlow().onAssigned(this::assigned);
+    private final PartitionFlow flow = new PartitionFlow().onAssigned(this::assigned).onRevoked(this::revoked);
     private final Map<Integer, InOrderAcknowledger> acknowledgers = new ConcurrentHashMap<>();
 
     /**
@@ -48,10 +48,21 @@ public final class PausingPartitions {
     public Flux<InboundRecord> handle(Flux<InboundRecord> records, int partitions, int inFlight,
                                       Function<InboundRecord, Mono<InboundRecord>> work) {
         return records
-                .doOnNext(record -> acknowledger(record.partition()).received(record))
-                .groupBy(InboundRecord::partition, Integer.MAX_VALUE)
-                .flatMap(partition -> acknowledger(partition.key()).handle(partition, inFlight, work), partitions)
+                // Fetched before its partition was revoked: the partition's owner reads it again.
+                .filter(record -> !flow.fetchedBeforeRevocation(record))
+                .map(record -> {
+                    InOrderAcknowledger acknowledger = acknowledger(record.partition());
+                    acknowledger.received(record);
+                    return new Tracked(record, acknowledger);
+                })
+                .groupBy(tracked -> tracked.record().partition(), Integer.MAX_VALUE)
+                // Done with the acknowledger that received it: after a revocation, another's.
+                .flatMap(partition -> partition.flatMap(tracked -> work.apply(tracked.record())
+                        .doOnNext(tracked.acknowledger()::done), inFlight), partitions)
                 .doFinally(signal -> acknowledgers.clear());
+    }
+
+    private record Tracked(InboundRecord record, InOrderAcknowledger acknowledger) {
     }
 
     /** Records of {@code partition} received and not acknowledged yet. */
@@ -64,6 +75,19 @@ public final class PausingPartitions {
         return acknowledgers.computeIfAbsent(partition, number -> new InOrderAcknowledger(high,
                 () -> flow.pause(topic, number).subscribe(),
                 () -> flow.resume(topic, number).subscribe()));
+    }
+
+    /**
+     * Revoked partitions start afresh if they come back: what was received of them is their next owner's to read
+     * again, never acknowledged here, and a pause held for it is lifted.
+     */
+    private void revoked(Set<Integer> partitions) {
+        partitions.forEach(number -> {
+            InOrderAcknowledger gone = acknowledgers.remove(number);
+            if (gone != null && gone.revoke()) {
+                flow.resume(topic, number).subscribe();
+            }
+        });
     }
 
     /** A new consumer (after a failure) fetches every partition: the pauses still needed are made again. */

@@ -52,6 +52,38 @@ class InOrderAcknowledgerTest {
     }
 
     @Test
+    void aRevokedPartitionAcknowledgesNothingMoreAndSaysItWasPaused() {
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(2, () -> { }, () -> { });
+        InboundRecord first = record(1);
+        InboundRecord second = record(2);
+        acknowledger.received(first);
+        acknowledger.received(second);
+
+        assertThat(acknowledger.revoke()).as("held paused at its bound").isTrue();
+        acknowledger.done(first);
+        acknowledger.done(second);
+
+        assertThat(acknowledged).as("its next owner reads them again").isEmpty();
+        assertThat(acknowledger.unacknowledged()).isZero();
+    }
+
+    @Test
+    void aCopyDoneAfterItsOffsetWasAcknowledgedLeavesNothingBehind() {
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(100, () -> { }, () -> { });
+        InboundRecord first = record(1);
+        acknowledger.received(first);
+        acknowledger.done(first);
+        // The same offset again, from a consumer started after a failure, done later once more.
+        acknowledger.done(first);
+        InboundRecord second = record(2);
+        acknowledger.received(second);
+        acknowledger.done(second);
+
+        assertThat(acknowledged).containsExactly(1L, 2L);
+        assertThat(acknowledger.unacknowledged()).isZero();
+    }
+
+    @Test
     void behindARecordThatDoesNotFinishThePartitionHoldsNoMoreThanItsBoundAndGoesOnOnceItFinishes() {
         int high = 100;
         int perPoll = 10;
@@ -66,8 +98,10 @@ class InOrderAcknowledgerTest {
         });
         Sinks.Many<InboundRecord> partition = Sinks.many().unicast().onBackpressureBuffer();
         Sinks.Empty<Void> head = Sinks.empty();
-        acknowledger.handle(partition.asFlux().doOnNext(acknowledger::received), 64,
-                record -> (record.offset() == 0 ? head.asMono() : Mono.<Void>empty()).thenReturn(record)).subscribe();
+        partition.asFlux().doOnNext(acknowledger::received)
+                .flatMap(record -> (record.offset() == 0 ? head.asMono() : Mono.<Void>empty()).thenReturn(record), 64)
+                .doOnNext(acknowledger::done)
+                .subscribe();
         // Kafka: each poll returns a few records of the partition, none while it is paused.
         AtomicLong next = new AtomicLong();
         AtomicInteger mostHeld = new AtomicInteger();

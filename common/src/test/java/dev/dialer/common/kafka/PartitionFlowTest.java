@@ -65,7 +65,7 @@ class PartitionFlowTest {
     }
 
     /** A receiver's partition: only its topic and number are asked. */
-    private static ReceiverPartition partition(String topic, int number) {
+    static ReceiverPartition partition(String topic, int number) {
         return (ReceiverPartition) Proxy.newProxyInstance(PartitionFlowTest.class.getClassLoader(),
                 new Class<?>[] {ReceiverPartition.class}, (proxy, method, args) -> {
                     if (method.getName().equals("topicPartition")) {

@@ -65,6 +65,40 @@ class PausingPartitionsTest {
         running.dispose();
     }
 
+    @Test
+    void whatWasReceivedOfARevokedPartitionIsNeverAcknowledgedAndItsNextAssignmentStartsAfresh() {
+        PausingPartitions partitions = new PausingPartitions("dialer.call.events", 1_000);
+        List<String> acknowledged = new CopyOnWriteArrayList<>();
+        Sinks.Empty<Void> head = Sinks.empty();
+        Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
+        Disposable running = partitions.handle(consumer.asFlux(), 2, 1,
+                        record -> (record.assignment() == 1 && record.offset() == 0 ? head.asMono() : Mono.<Void>empty())
+                                .thenReturn(record))
+                .subscribe();
+        PartitionFlow flow = partitions.flow();
+
+        flow.assigned(List.of(PartitionFlowTest.partition("dialer.call.events", 0)));
+        consumer.tryEmitNext(stamped(0, 1, acknowledged));
+        consumer.tryEmitNext(stamped(1, 1, acknowledged));
+        flow.revoked(List.of(PartitionFlowTest.partition("dialer.call.events", 0)));
+        // Fetched before the revocation, handed over after it.
+        consumer.tryEmitNext(stamped(2, 1, acknowledged));
+        // The head finishes only now: its partition is another consumer's, which reads it again.
+        head.tryEmitEmpty();
+        flow.assigned(List.of(PartitionFlowTest.partition("dialer.call.events", 0)));
+        consumer.tryEmitNext(stamped(0, 3, acknowledged));
+        consumer.tryEmitNext(stamped(1, 3, acknowledged));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> acknowledged.size() == 2);
+        assertThat(acknowledged).containsExactly("0 of assignment 3", "1 of assignment 3");
+        running.dispose();
+    }
+
+    private static InboundRecord stamped(long offset, long assignment, List<String> acknowledged) {
+        return new InboundRecord("dialer.call.events", 0, offset, "req", new byte[0], Map.of(),
+                () -> acknowledged.add(offset + " of assignment " + assignment), assignment);
+    }
+
     private static InboundRecord record(int partition, long offset) {
         return new InboundRecord("dialer.call.events", partition, offset, "req-" + offset, new byte[0], Map.of(),
                 () -> { });
