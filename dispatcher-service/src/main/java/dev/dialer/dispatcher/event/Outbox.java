@@ -379,8 +379,9 @@ class Outbox {
     record Ended(long attemptSequence, String previousStatus, Long finalSequence) {
     }
 
-    /** An unsent row. */
     /**
+     * An unsent row.
+     *
      * @param traceparent the request's W3C {@code traceparent}, which the event's record continues; null for a
      *                    request recorded without one
      */

@@ -68,10 +68,8 @@ class ParkingLot {
     /**
      * A command to park.
      *
-     * @param command the command
-     * @param dueAt   when to publish it again
-     */
-    /**
+     * @param command     the command
+     * @param dueAt       when to publish it again
      * @param traceparent the record's W3C {@code traceparent}: the request, if this records it, keeps a span of the
      *                    dispatcher's within its trace ({@link TraceParent#childOf}); null if it carried none
      */

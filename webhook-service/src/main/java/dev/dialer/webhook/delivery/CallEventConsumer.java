@@ -170,7 +170,7 @@ public final class CallEventConsumer {
                 .map(webhook -> resolver.resolve(event, webhook.orElse(null), subscribed(event)))
                 .flatMapMany(Flux::fromIterable)
                 .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
-                        event.requestId(), event.accountId(), record.value(), record.headers().get(TraceParent.HEADER)))
+                        event.requestId(), event.accountId(), record.value(), traceparentOf(record)))
                 .flatMap(this::firstTry, MAX_TARGETS_IN_FLIGHT)
                 .then();
         // Kept first: were keeping it to fail after the tries, the record would be handled again and every target
@@ -199,6 +199,12 @@ public final class CallEventConsumer {
         metrics.heldBack();
         Instant now = clock.instant();
         return store.save(task, 0, now, now.plus(orderingWait));
+    }
+
+    /** The record's {@code traceparent} if it is a valid one, as a delivery stores it; null otherwise. */
+    private static String traceparentOf(InboundRecord record) {
+        String traceparent = record.headers().get(TraceParent.HEADER);
+        return TraceParent.continued(traceparent) == null ? null : traceparent;
     }
 
     /** The event's named webhook if it is known; an unknown one is counted as skipped here. */
