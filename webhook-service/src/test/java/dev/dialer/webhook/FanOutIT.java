@@ -24,7 +24,9 @@ import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -35,6 +37,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -223,13 +226,19 @@ class FanOutIT {
         Endpoint target = delivered.target();
         CallEvent event = delivered.event();
 
-        replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
-                List.of(event.eventId()), null, null, Instant.now()));
+        // Asked with a trace, as api-service's records are: the replayed delivery is a span of it.
+        String trace = UUID.randomUUID().toString().replace("-", "");
+        ReplayRequest byIds = new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(),
+                List.of(event.eventId()), null, null, Instant.now());
+        fixture.publish(new OutboundRecord(Topics.WEBHOOK_CONTROL, target.id(), Contract.toBytes(byIds),
+                Map.of(TraceParent.HEADER, "00-" + trace + "-b7ad6b7169203331-01")));
 
         await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 2);
         assertThat(receiver.at(target.path())).extracting(request -> request.header("webhook-id"))
                 .containsOnly(event.eventId());
         assertSignedWith(target.secret(), receiver.at(target.path()).get(1));
+        assertThat(receiver.at(target.path()).get(1).header(TraceParent.HEADER))
+                .matches("00-" + trace + "-[0-9a-f]{16}-01");
         await().atMost(WAIT).until(() -> replays(event.eventId()) == 1);
 
         replay(new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, target.id(), List.of(),
@@ -237,6 +246,7 @@ class FanOutIT {
 
         await().atMost(WAIT).until(() -> receiver.at(target.path()).size() == 3);
         await().atMost(WAIT).until(() -> replays(event.eventId()) == 2);
+        assertThat(receiver.at(target.path()).get(2).header(TraceParent.HEADER)).as("asked without one").isNull();
     }
 
     @Test

@@ -36,7 +36,11 @@ final class ItFixture implements AutoCloseable {
     }
 
     void publish(String topic, String key, byte[] value) {
-        publisher.publish(OutboundRecord.of(topic, key, value)).block(Duration.ofSeconds(30));
+        publish(OutboundRecord.of(topic, key, value));
+    }
+
+    void publish(OutboundRecord record) {
+        publisher.publish(record).block(Duration.ofSeconds(30));
     }
 
     void publishEvents(String requestId, List<CallEvent> events) {

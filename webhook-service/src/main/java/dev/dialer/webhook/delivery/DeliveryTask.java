@@ -22,7 +22,7 @@ import java.time.Instant;
  *                  that outlived its lease changes nothing once another claim has the row
  * @param storedAt  when the delivery was first stored in the table ({@code created_at}), or null for one never stored
  * @param traceparent the W3C {@code traceparent} of the event's record, which each try continues with a span of its
- *                  own; null when the record carried none (and for replays)
+ *                  own (for a replay, the trace of the request that asked for it); null when there is none
  */
 record DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
                     byte[] payload, int tries, String orderKey, boolean replay, Instant lease, Instant storedAt,

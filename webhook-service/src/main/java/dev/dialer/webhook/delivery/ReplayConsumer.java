@@ -9,6 +9,7 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.common.trace.TraceParent;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Clock;
 import java.time.Duration;
@@ -81,7 +82,11 @@ public final class ReplayConsumer {
 
     private Mono<Void> handle(InboundRecord record) {
         ReplayRequest request = read(record);
-        return request == null ? Mono.empty() : handle(request);
+        // The replay's deliveries are spans of the trace of the request that asked for it (api-service's record).
+        String traceparent = record.headers().get(TraceParent.HEADER);
+        return request == null ? Mono.empty() : handle(request)
+                .contextWrite(context -> TraceParent.continued(traceparent) == null ? context
+                        : context.put(TraceParent.HEADER, traceparent));
     }
 
     /** The request, or null when the record holds none (counted, logged, and skipped). */
@@ -155,13 +160,17 @@ public final class ReplayConsumer {
 
     /** Stores the deliveries of the page's events that the replay covers; a full page may have a next. */
     private Mono<Page> queue(ReplayRequest request, WebhookConfig webhook, List<EventStore.StoredEvent> read) {
-        List<DeliveryTask> tasks = read.stream()
-                .filter(event -> !request.eventIds().isEmpty() || receives(webhook, event))
-                .map(event -> task(webhook, event))
-                .toList();
-        EventStore.Position next = read.size() < pageSize ? null : EventStore.Position.of(read.get(read.size() - 1));
-        return store.queueReplay(request.replayId(), tasks, clock.instant())
-                .map(queued -> new Page(read.size(), queued, tasks.size() - queued, next));
+        return Mono.deferContextual(context -> {
+            String traceparent = context.<String>getOrEmpty(TraceParent.HEADER).orElse(null);
+            List<DeliveryTask> tasks = read.stream()
+                    .filter(event -> !request.eventIds().isEmpty() || receives(webhook, event))
+                    .map(event -> task(webhook, event, traceparent))
+                    .toList();
+            EventStore.Position next = read.size() < pageSize ? null
+                    : EventStore.Position.of(read.get(read.size() - 1));
+            return store.queueReplay(request.replayId(), tasks, clock.instant())
+                    .map(queued -> new Page(read.size(), queued, tasks.size() - queued, next));
+        });
     }
 
     private static void storeUnavailable(ReplayRequest request, Throwable error) {
@@ -189,11 +198,11 @@ public final class ReplayConsumer {
                 && webhook.id().equals(field(event, "webhook_id"));
     }
 
-    private static DeliveryTask task(WebhookConfig webhook, EventStore.StoredEvent event) {
+    private static DeliveryTask task(WebhookConfig webhook, EventStore.StoredEvent event, String traceparent) {
         Target.Kind kind = names(webhook, event) ? Target.Kind.WEBHOOK : Target.Kind.SUBSCRIPTION;
         return new DeliveryTask(null, event.eventId(), event.eventType(),
                 new Target(kind, webhook.id(), null, "POST", null), field(event, "request_id"), event.accountId(),
-                event.payload(), 0, null, true, null, null, null);
+                event.payload(), 0, null, true, null, null, traceparent);
     }
 
     private static String field(EventStore.StoredEvent event, String name) {

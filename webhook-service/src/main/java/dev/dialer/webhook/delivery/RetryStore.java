@@ -49,8 +49,9 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 ON CONFLICT DO NOTHING
                 RETURNING event_id)
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, method, request_id, account_id,
-                payload, tries, replay, next_attempt_at)
-            SELECT event_id, :eventType, :kind, :targetId, :method, :requestId, :accountId, :payload, 0, true, :nextAt
+                payload, tries, replay, next_attempt_at, traceparent)
+            SELECT event_id, :eventType, :kind, :targetId, :method, :requestId, :accountId, :payload, 0, true, :nextAt,
+                   :traceparent
               FROM marked""";
     private static final String RESCHEDULE = """
             UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL
@@ -157,6 +158,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("accountId", task.accountId())
                 .bind("payload", task.payload())
                 .bind("nextAt", nextAt)
+                .bind("traceparent", Parameter.fromOrEmpty(task.traceparent(), String.class))
                 .fetch()
                 .rowsUpdated();
     }
