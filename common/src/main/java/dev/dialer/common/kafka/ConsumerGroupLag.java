@@ -131,11 +131,6 @@ public final class ConsumerGroupLag implements AutoCloseable {
         return future.get(interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** The last figure of {@code topic}: NaN before the first measurement and after a failed one. */
-    double lagOf(String topic) {
-        return lag.getOrDefault(topic, Double.NaN);
-    }
-
     @Override
     public void close() {
         Disposable running = ticks;

@@ -14,9 +14,9 @@ import java.util.TreeMap;
  * received and not yet acknowledged the partition stops fetching, and it fetches again once half of them are
  * acknowledged. Behind a record that does not finish (an endpoint that hangs until the timeout, a statement PostgreSQL
  * keeps refusing, PostgreSQL away) the records after it finish and wait here; without the pause they would keep
- * coming for as long as the head is stuck. A paused partition stops only itself: the others go on. A finished record waits as its offset and acknowledgement
- * only, without its payload; a record received and not yet begun (counted as it arrives, in front of its partition's
- * queue) waits whole in that queue.
+ * coming for as long as the head is stuck. A paused partition stops only itself: the others go on. A finished record
+ * waits as its offset and acknowledgement only, without its payload; a record received and not yet begun (counted as
+ * it arrives, in front of its partition's queue) waits whole in that queue.
  */
 public final class InOrderAcknowledger {
 

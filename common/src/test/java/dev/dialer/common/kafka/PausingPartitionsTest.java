@@ -72,8 +72,8 @@ class PausingPartitionsTest {
         Sinks.Empty<Void> head = Sinks.empty();
         Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
         Disposable running = partitions.handle(consumer.asFlux(), 2, 1,
-                        record -> (record.assignment() == 1 && record.offset() == 0 ? head.asMono() : Mono.<Void>empty())
-                                .thenReturn(record))
+                        record -> (record.assignment() == 1 && record.offset() == 0 ? head.asMono()
+                                : Mono.<Void>empty()).thenReturn(record))
                 .subscribe();
         PartitionFlow flow = partitions.flow();
 
