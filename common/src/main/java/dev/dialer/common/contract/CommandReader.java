@@ -3,6 +3,8 @@ package dev.dialer.common.contract;
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.PathType;
+import com.networknt.schema.SchemaValidatorsConfig;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dev.dialer.common.kafka.Topics;
@@ -13,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
 
@@ -21,6 +24,9 @@ import tools.jackson.databind.JsonNode;
  * {@code schemas/call-command.v1.json} and maps to {@link CallCommand}. Anything else is a {@link ContractViolation}.
  */
 public final class CommandReader {
+
+    /** The schema's caller ID, matched whole. */
+    private static final Pattern CALLER_ID = Pattern.compile("\\+[1-9][0-9]{5,14}");
 
     private final JsonSchema schema = load("schemas/call-command.v1.json");
 
@@ -51,7 +57,19 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     nulAt(Contract.mapper().readTree(value), "$") + ": text may not contain U+0000 (NUL)");
         }
-        CallCommand command = Contract.read(value, CallCommand.class);
+        CallCommand command;
+        try {
+            command = Contract.read(value, CallCommand.class);
+        } catch (ContractViolation e) {
+            // Valid JSON the schema took, that the record cannot hold (an attempt beyond an int): the schema's to say.
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, e.getMessage());
+        }
+        if (!CALLER_ID.matcher(command.callerId()).matches()) {
+            // The schema's pattern is searched for, and its $ matches before a final line break: "+4930123456\n"
+            // passed it, and would have been a lane, a rate and an allowed caller ID of its own.
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                    "$.caller_id: not an E.164 number (+ and 6 to 15 digits, nothing after them)");
+        }
         if (Destination.kindOf(command.to()) == Destination.Kind.UNKNOWN) {
             // The schema's patterns are looser than the dialer's reading (a SIP URI needs a host): refused here, not
             // at the carrier.
@@ -141,13 +159,20 @@ public final class CommandReader {
         return errors.stream().map(ValidationMessage::getMessage).sorted().collect(Collectors.joining("; "));
     }
 
+    /**
+     * The schema at {@code resource}, its formats asserted: draft 2020-12 makes {@code format} a label only, and
+     * without this a {@code date-time} such as {@code "1767225600000"} (epoch milliseconds) passed, to be read as
+     * epoch seconds, a {@code valid_until} some 55,000 years ahead.
+     */
     static JsonSchema load(String resource) {
         JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true)
+                .pathType(PathType.LEGACY).build();
         try (InputStream in = CommandReader.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException("missing schema " + resource);
             }
-            return factory.getSchema(new String(in.readAllBytes(), StandardCharsets.UTF_8), InputFormat.JSON);
+            return factory.getSchema(new String(in.readAllBytes(), StandardCharsets.UTF_8), InputFormat.JSON, config);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -76,6 +76,27 @@ class ContractTest {
     }
 
     @Test
+    void aTimeThatIsNoRfc3339DateTimeAnAttemptBeyondAnIntOrACallerIdWithALineBreakIsSchemaInvalid() {
+        String valid = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"%s}""";
+        // Epoch milliseconds, read by Jackson as epoch seconds, were a valid_until some 55,000 years ahead.
+        for (String extra : new String[] {",\"valid_until\":\"1767225600000\"", ",\"valid_until\":\"yesterday\"",
+                ",\"valid_until\":\"2026-01-01T10:00:00\"", ",\"attempt\":2147483648"}) {
+            assertThatThrownBy(() -> reader.read(valid.formatted(extra).getBytes(StandardCharsets.UTF_8)))
+                    .as(extra)
+                    .isInstanceOfSatisfying(ContractViolation.class,
+                            v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        }
+        String lineBreak = valid.formatted("").replace("+918068281234", "+918068281234\\n");
+        assertThatThrownBy(() -> reader.read(lineBreak.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        assertThat(reader.read(valid.formatted(",\"valid_until\":\"2026-01-01T10:00:00.5+05:30\"")
+                .getBytes(StandardCharsets.UTF_8)).validUntil()).isEqualTo(Instant.parse("2026-01-01T04:30:00.5Z"));
+    }
+
+    @Test
     void aCalleeNumberIsReadInCanonicalE164AsTheDncListAndTheCapKnowIt() {
         String command = """
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"%s",
