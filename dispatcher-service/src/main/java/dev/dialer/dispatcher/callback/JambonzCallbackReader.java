@@ -98,8 +98,9 @@ final class JambonzCallbackReader {
         if (attempt == null || attempt < 1) {
             throw new InvalidCallback("customerData.attempt", "customerData.attempt must be a positive integer");
         }
-        return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"), integer(json, "sip_status"),
-                text(json, "sip_reason"), integer(json, "duration"), amdType, text(customerData, "carrier"),
+        return new Parsed(callStatus, requestId, attempt, text(json, "call_sid"),
+                sipStatus(integer(json, "sip_status")), text(json, "sip_reason"), duration(integer(json, "duration")),
+                amdType, text(customerData, "carrier"),
                 longValue(customerData, "sent_at"), positive(integer(customerData, "dial")),
                 nonBlank(text(customerData, "caller_id")));
     }
@@ -116,6 +117,19 @@ final class JambonzCallbackReader {
 
     private static String nonBlank(String value) {
         return value == null || value.isBlank() ? null : value;
+    }
+
+    /**
+     * A SIP status code is 100 to 699 (RFC 3261); anything else from the carrier is no code, and the events the
+     * callback makes carry none rather than one their schema refuses.
+     */
+    private static Integer sipStatus(Integer value) {
+        return value != null && value >= 100 && value <= 699 ? value : null;
+    }
+
+    /** A call's duration is 0 seconds or more; a negative one from the carrier is none. */
+    private static Integer duration(Integer value) {
+        return value != null && value >= 0 ? value : null;
     }
 
     /** A dial number is 1 or more; anything else names no dial. */

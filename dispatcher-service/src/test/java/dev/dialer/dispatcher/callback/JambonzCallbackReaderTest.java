@@ -20,6 +20,21 @@ class JambonzCallbackReaderTest {
     }
 
     @Test
+    void aSipStatusOutsideRfc3261sCodesOrANegativeDurationIsNone() {
+        for (String sip : new String[] {"0", "99", "700", "-486"}) {
+            JambonzCallbackReader.Parsed parsed = read("""
+                    {"call_sid":"cs-1","call_status":"failed","sip_status":%s,"duration":-5,
+                     "customerData":{"request_id":"r-1","attempt":1}}""".formatted(sip));
+
+            assertThat(parsed.sipStatus()).as(sip).isNull();
+            assertThat(parsed.durationSeconds()).isNull();
+        }
+        assertThat(read("""
+                {"call_sid":"cs-1","call_status":"completed","sip_status":699,"duration":0,
+                 "customerData":{"request_id":"r-1","attempt":1}}""").sipStatus()).isEqualTo(699);
+    }
+
+    @Test
     void readsTheCallerIdTheTagRoutesTheCallbackBy() {
         assertThat(read("""
                 {"call_status":"ringing","customerData":{"request_id":"r-1","attempt":1,"caller_id":"+4930555000"}}""")
