@@ -13,8 +13,24 @@ public final class Standalone {
 
     public static void main(String[] args) throws InterruptedException {
         long began = System.nanoTime();
-        StandaloneOptions options = StandaloneOptions.parse(args);
-        StandaloneStack stack = StandaloneStack.start(options);
+        StandaloneOptions options;
+        try {
+            options = StandaloneOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("dialer-standalone: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        StandaloneStack stack;
+        try {
+            stack = StandaloneStack.start(options);
+        } catch (RuntimeException e) {
+            // The trace is in the log above; what to do about it is the innermost message (a data directory in use,
+            // a port taken). Exiting stops what was started.
+            System.err.println("dialer-standalone did not start: " + innermost(e).getMessage());
+            System.exit(1);
+            return;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stack.close();
@@ -22,6 +38,14 @@ public final class Standalone {
         }, "dialer-standalone-shutdown"));
         System.out.println(readyMessage(stack, options, (System.nanoTime() - began) / 1_000_000));
         stopped.await();
+    }
+
+    static Throwable innermost(Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     static String readyMessage(StandaloneStack stack, StandaloneOptions options, long startMillis) {

@@ -2,6 +2,7 @@ package dev.dialer.standalone;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -59,6 +60,9 @@ public record StandaloneOptions(
         for (String arg : args) {
             if (arg.startsWith(PREFIX) && arg.contains("=")) {
                 own.put(arg.substring(PREFIX.length(), arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+            } else if (arg.startsWith(PREFIX)) {
+                // Its value would have gone to the services as an argument of their own, and the option unread.
+                throw new IllegalArgumentException(arg + " needs its value after '=': " + arg + "=<value>");
             } else {
                 spring.add(arg);
             }
@@ -72,9 +76,9 @@ public record StandaloneOptions(
                 port(own, "simulator-port", d.simulatorPort()),
                 port(own, "kafka-port", d.kafkaPort()),
                 port(own, "postgres-port", d.postgresPort()),
-                Integer.parseInt(own.getOrDefault("partitions", Integer.toString(d.partitions()))),
-                Duration.parse(own.getOrDefault("ring-time", d.ringTime().toString())),
-                Duration.parse(own.getOrDefault("talk-time", d.talkTime().toString())),
+                number(own, "partitions", d.partitions(), 1, 1_000),
+                duration(own, "ring-time", d.ringTime()),
+                duration(own, "talk-time", d.talkTime()),
                 services(own.getOrDefault("services", String.join(",", ALL_SERVICES))),
                 List.copyOf(spring));
         List<String> known = List.of("data-dir", "api-port", "dispatcher-port", "webhook-port", "simulator-port",
@@ -102,11 +106,37 @@ public record StandaloneOptions(
     }
 
     private static int port(Map<String, String> own, String name, int fallback) {
-        int port = Integer.parseInt(own.getOrDefault(name, Integer.toString(fallback)));
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException(PREFIX + name + " must be a port number, was " + port);
+        return number(own, name, fallback, 0, 65535);
+    }
+
+    /** The option's whole number from {@code min} to {@code max}, or an error naming it. */
+    private static int number(Map<String, String> own, String name, int fallback, int min, int max) {
+        String text = own.getOrDefault(name, Integer.toString(fallback));
+        try {
+            int value = Integer.parseInt(text.strip());
+            if (value >= min && value <= max) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // Refused below, with the option's name.
         }
-        return port;
+        throw new IllegalArgumentException(PREFIX + name + " must be a whole number from " + min + " to " + max
+                + ", was '" + text + "'");
+    }
+
+    /** The option's ISO-8601 duration, zero or more, or an error naming it. */
+    private static Duration duration(Map<String, String> own, String name, Duration fallback) {
+        String text = own.getOrDefault(name, fallback.toString());
+        try {
+            Duration value = Duration.parse(text.strip());
+            if (!value.isNegative()) {
+                return value;
+            }
+        } catch (DateTimeParseException e) {
+            // Refused below, with the option's name.
+        }
+        throw new IllegalArgumentException(PREFIX + name + " must be an ISO-8601 duration such as PT2S, was '" + text
+                + "'");
     }
 
     /** The same options with every port 0 (free ports), for tests. */

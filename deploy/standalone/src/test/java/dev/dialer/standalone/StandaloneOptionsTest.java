@@ -50,6 +50,26 @@ class StandaloneOptionsTest {
     }
 
     @Test
+    void anOptionWhoseValueFollowsASpaceIsRefusedNotHandedToTheServices() {
+        assertThatThrownBy(() -> StandaloneOptions.parse("--dialer.standalone.data-dir", "/srv/dialer"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--dialer.standalone.data-dir=<value>");
+    }
+
+    @Test
+    void aValueThatIsNoNumberOrDurationIsRefusedNamingItsOption() {
+        for (String arg : new String[] {"--dialer.standalone.partitions=abc", "--dialer.standalone.partitions=0",
+                "--dialer.standalone.ring-time=2s", "--dialer.standalone.talk-time=-PT5S",
+                "--dialer.standalone.api-port=eighty"}) {
+            String option = arg.substring(0, arg.indexOf('='));
+            assertThatThrownBy(() -> StandaloneOptions.parse(arg))
+                    .as(arg)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(option + " must be");
+        }
+    }
+
+    @Test
     void aPortOutOfRangeIsRefused() {
         assertThatThrownBy(() -> StandaloneOptions.parse("--dialer.standalone.kafka-port=70000"))
                 .isInstanceOf(IllegalArgumentException.class)
