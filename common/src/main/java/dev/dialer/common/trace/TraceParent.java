@@ -33,14 +33,23 @@ public final class TraceParent {
 
     /** A span within {@code incoming}'s trace; null when it is absent or invalid, where no trace is to be followed. */
     public static String continued(String incoming) {
-        if (incoming == null) {
+        Matcher match = match(incoming);
+        return match == null ? null : "00-" + match.group(1) + "-" + randomHex(8) + "-" + match.group(3);
+    }
+
+    /** {@code traceparent} itself when it is a valid one, which {@link #continued} would continue; null otherwise. */
+    public static String ifValid(String traceparent) {
+        return match(traceparent) == null ? null : traceparent;
+    }
+
+    /** The parts of a valid {@code traceparent} (trace id, parent id, flags); null for none or an invalid one. */
+    private static Matcher match(String traceparent) {
+        if (traceparent == null) {
             return null;
         }
-        Matcher match = VALID.matcher(incoming.strip());
-        if (match.matches() && !match.group(1).equals(NO_TRACE) && !match.group(2).equals(NO_PARENT)) {
-            return "00-" + match.group(1) + "-" + randomHex(8) + "-" + match.group(3);
-        }
-        return null;
+        Matcher match = VALID.matcher(traceparent.strip());
+        return match.matches() && !match.group(1).equals(NO_TRACE) && !match.group(2).equals(NO_PARENT) ? match
+                : null;
     }
 
     /** Random ids, never all zeros (which the specification reserves for "none"); not secrets, so not secure. */

@@ -39,5 +39,8 @@ class TraceParentTest {
                 .isNotEqualTo(INCOMING);
         assertThat(TraceParent.continued(null)).isNull();
         assertThat(TraceParent.continued("garbage")).isNull();
+        assertThat(TraceParent.ifValid(INCOMING)).isEqualTo(INCOMING);
+        assertThat(TraceParent.ifValid("00-00000000000000000000000000000000-b7ad6b7169203331-01")).isNull();
+        assertThat(TraceParent.ifValid(null)).isNull();
     }
 }

@@ -166,11 +166,12 @@ public final class CallEventConsumer {
         Mono<Void> kept = events.keep(new EventStore.StoredEvent(event.eventId(), event.accountId(),
                 event.eventType().wire(), event.occurredAt() == null ? clock.instant() : event.occurredAt(),
                 record.value()));
+        String traceparent = TraceParent.ifValid(record.headers().get(TraceParent.HEADER));
         Mono<Void> delivered = namedWebhook(event)
                 .map(webhook -> resolver.resolve(event, webhook.orElse(null), subscribed(event)))
                 .flatMapMany(Flux::fromIterable)
                 .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
-                        event.requestId(), event.accountId(), record.value(), traceparentOf(record)))
+                        event.requestId(), event.accountId(), record.value(), traceparent))
                 .flatMap(this::firstTry, MAX_TARGETS_IN_FLIGHT)
                 .then();
         // Kept first: were keeping it to fail after the tries, the record would be handled again and every target
@@ -199,12 +200,6 @@ public final class CallEventConsumer {
         metrics.heldBack();
         Instant now = clock.instant();
         return store.save(task, 0, now, now.plus(orderingWait));
-    }
-
-    /** The record's {@code traceparent} if it is a valid one, as a delivery stores it; null otherwise. */
-    private static String traceparentOf(InboundRecord record) {
-        String traceparent = record.headers().get(TraceParent.HEADER);
-        return TraceParent.continued(traceparent) == null ? null : traceparent;
     }
 
     /** The event's named webhook if it is known; an unknown one is counted as skipped here. */

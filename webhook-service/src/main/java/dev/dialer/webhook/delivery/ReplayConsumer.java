@@ -83,10 +83,9 @@ public final class ReplayConsumer {
     private Mono<Void> handle(InboundRecord record) {
         ReplayRequest request = read(record);
         // The replay's deliveries are spans of the trace of the request that asked for it (api-service's record).
-        String traceparent = record.headers().get(TraceParent.HEADER);
+        String traceparent = TraceParent.ifValid(record.headers().get(TraceParent.HEADER));
         return request == null ? Mono.empty() : handle(request)
-                .contextWrite(context -> TraceParent.continued(traceparent) == null ? context
-                        : context.put(TraceParent.HEADER, traceparent));
+                .contextWrite(context -> traceparent == null ? context : context.put(TraceParent.HEADER, traceparent));
     }
 
     /** The request, or null when the record holds none (counted, logged, and skipped). */
