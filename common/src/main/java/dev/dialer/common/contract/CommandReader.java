@@ -1,22 +1,10 @@
 package dev.dialer.common.contract;
 
-import com.networknt.schema.InputFormat;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.PathType;
-import com.networknt.schema.SchemaValidatorsConfig;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.common.phone.PhoneNumbers;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,7 +16,7 @@ public final class CommandReader {
     /** The schema's caller ID, matched whole. */
     private static final Pattern CALLER_ID = Pattern.compile("\\+[1-9][0-9]{5,14}");
 
-    private final JsonSchema schema = load("schemas/call-command.v1.json");
+    private final ContractSchema schema = ContractSchema.of("schemas/call-command.v1.json");
 
     /**
      * @throws ContractViolation naming what is wrong (not JSON, schema-invalid, unknown version)
@@ -42,28 +30,13 @@ public final class CommandReader {
                     + Topics.MAX_COMMAND_VALUE_BYTES + " a command may have uncompressed");
         }
         String json = new String(value, StandardCharsets.UTF_8);
-        Set<ValidationMessage> errors;
-        try {
-            errors = schema.validate(json, InputFormat.JSON);
-        } catch (RuntimeException e) {
-            throw new ContractViolation(ContractViolation.Code.NOT_JSON, e.getMessage());
-        }
-        if (!errors.isEmpty()) {
-            throw new ContractViolation(versionError(errors) ? ContractViolation.Code.UNKNOWN_VERSION
-                    : ContractViolation.Code.SCHEMA_INVALID, describe(errors));
-        }
+        schema.validate(json);
         if (hasNul(json)) {
             // Valid JSON, but PostgreSQL stores no U+0000 in text or jsonb: the dispatcher could not record the call.
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     nulAt(Contract.mapper().readTree(value), "$") + ": text may not contain U+0000 (NUL)");
         }
-        CallCommand command;
-        try {
-            command = Contract.read(value, CallCommand.class);
-        } catch (ContractViolation e) {
-            // Valid JSON the schema took, that the record cannot hold (an attempt beyond an int): the schema's to say.
-            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, e.getMessage());
-        }
+        CallCommand command = ContractSchema.readValid(value, CallCommand.class);
         if (!CALLER_ID.matcher(command.callerId()).matches()) {
             // The schema's pattern is searched for, and its $ matches before a final line break: "+4930123456\n"
             // passed it, and would have been a lane, a rate and an allowed caller ID of its own.
@@ -88,7 +61,7 @@ public final class CommandReader {
         if (!Destination.isPhone(command.to())) {
             return command;
         }
-        String canonical = canonical(command.to());
+        String canonical = PhoneNumbers.canonical(command.to());
         return canonical.equals(command.to()) ? command : command.withTo(canonical);
     }
 
@@ -98,14 +71,8 @@ public final class CommandReader {
      * and is re-routed, keyed by the canonical one.
      */
     private static CallCommand canonicalCaller(CallCommand command) {
-        String canonical = canonical(command.callerId());
+        String canonical = PhoneNumbers.canonical(command.callerId());
         return canonical.equals(command.callerId()) ? command : command.withCallerId(canonical);
-    }
-
-    /** {@code e164} in canonical E.164, or as written when libphonenumber cannot read it as a valid number. */
-    private static String canonical(String e164) {
-        PhoneNumbers.Result canonical = PhoneNumbers.normalize(e164, null);
-        return canonical.valid() ? canonical.e164() : e164;
     }
 
     /**
@@ -149,32 +116,5 @@ public final class CommandReader {
             }
         }
         return path.equals("$") ? "a text" : null;
-    }
-
-    private static boolean versionError(Set<ValidationMessage> errors) {
-        return errors.stream().anyMatch(e -> e.getInstanceLocation().toString().equals("$.version"));
-    }
-
-    private static String describe(Set<ValidationMessage> errors) {
-        return errors.stream().map(ValidationMessage::getMessage).sorted().collect(Collectors.joining("; "));
-    }
-
-    /**
-     * The schema at {@code resource}, its formats asserted: draft 2020-12 makes {@code format} a label only, and
-     * without this a {@code date-time} such as {@code "1767225600000"} (epoch milliseconds) passed, to be read as
-     * epoch seconds, a {@code valid_until} some 55,000 years ahead.
-     */
-    static JsonSchema load(String resource) {
-        JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
-        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true)
-                .pathType(PathType.LEGACY).build();
-        try (InputStream in = CommandReader.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException("missing schema " + resource);
-            }
-            return factory.getSchema(new String(in.readAllBytes(), StandardCharsets.UTF_8), InputFormat.JSON, config);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

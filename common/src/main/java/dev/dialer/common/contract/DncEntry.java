@@ -1,5 +1,6 @@
 package dev.dialer.common.contract;
 
+import dev.dialer.common.phone.PhoneNumbers;
 import java.time.Instant;
 
 /**
@@ -20,6 +21,15 @@ public record DncEntry(int version, String accountId, String number, String reas
     /** The record key: {@code <account>:<E.164 number>}. */
     public String key() {
         return key(accountId, number);
+    }
+
+    /**
+     * The key the entry belongs under, its number in canonical E.164 ({@link PhoneNumbers#canonical}): the key
+     * api-service writes, and the one a dial looks up (a command's callee is read into the same form). An outside
+     * writer's {@code +4402071234567} is {@code +442071234567} here.
+     */
+    public String canonicalKey() {
+        return key(accountId, PhoneNumbers.canonical(number));
     }
 
     public static String key(String accountId, String number) {

@@ -48,6 +48,16 @@ public final class PhoneNumbers {
         }
     }
 
+    /**
+     * {@code e164} in canonical E.164, as api-service writes numbers: {@code +4402071234567} (a national trunk 0 kept
+     * after the country code) is {@code +442071234567}. A number libphonenumber cannot read as a valid one is returned
+     * as written.
+     */
+    public static String canonical(String e164) {
+        Result canonical = normalize(e164, null);
+        return canonical.valid() ? canonical.e164() : e164;
+    }
+
     public static Result normalize(String raw, String defaultRegion) {
         if (raw == null || raw.isBlank()) {
             return new Result(null, "is empty");

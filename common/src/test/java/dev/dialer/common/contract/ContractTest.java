@@ -215,7 +215,7 @@ class ContractTest {
     void eventsMatchTheirSchemaAndNeverCarryVariables() {
         CallEvent event = CallEvent.about(command()).sequence(1).status(AttemptStatus.QUEUED).build();
         String json = Contract.toJson(event);
-        JsonSchema schema = CommandReader.load("schemas/call-event.v1.json");
+        JsonSchema schema = ContractSchema.load("schemas/call-event.v1.json");
 
         assertThat(schema.validate(json, InputFormat.JSON)).isEmpty();
         assertThat(json).doesNotContain("123456").doesNotContain("variables");
@@ -236,7 +236,7 @@ class ContractTest {
         CallEvent event = CallEvent.about(command()).type(EventType.CANCEL_REJECTED).sequence(7)
                 .status(FinalStatus.ANSWERED).reason("too_late").build();
         String json = Contract.toJson(event);
-        JsonSchema schema = CommandReader.load("schemas/call-event.v1.json");
+        JsonSchema schema = ContractSchema.load("schemas/call-event.v1.json");
 
         assertThat(schema.validate(json, InputFormat.JSON)).isEmpty();
         assertThat(json).contains("\"event_type\":\"call.cancel_rejected\"", "\"reason\":\"too_late\"");
@@ -265,7 +265,7 @@ class ContractTest {
     void webhookConfigMatchesItsSchema() {
         WebhookConfig config = new WebhookConfig("wh-1", "acct-1", "https://example.com/hook", null,
                 "whsec_abc", true, Instant.now());
-        JsonSchema schema = CommandReader.load("schemas/webhook-config.v1.json");
+        JsonSchema schema = ContractSchema.load("schemas/webhook-config.v1.json");
 
         assertThat(schema.validate(Contract.toJson(config), InputFormat.JSON)).isEmpty();
     }

@@ -18,7 +18,7 @@ class ControlAndConfigContractTest {
 
     private static <T> T roundTrip(T record, String schemaPath, Class<T> type) {
         String json = Contract.toJson(record);
-        JsonSchema schema = CommandReader.load(schemaPath);
+        JsonSchema schema = ContractSchema.load(schemaPath);
         assertThat(schema.validate(json, InputFormat.JSON)).as(json).isEmpty();
         return Contract.read(json.getBytes(StandardCharsets.UTF_8), type);
     }
@@ -49,7 +49,7 @@ class ControlAndConfigContractTest {
         String json = """
                 {"version":1,"control_id":"c","action":"pause","scope":"request","account_id":"a",
                  "request_id":"r","issued_at":"2026-03-01T10:00:00Z"}""";
-        assertThat(CommandReader.load("schemas/call-control.v1.json").validate(json, InputFormat.JSON)).isNotEmpty();
+        assertThat(ContractSchema.load("schemas/call-control.v1.json").validate(json, InputFormat.JSON)).isNotEmpty();
     }
 
     @Test

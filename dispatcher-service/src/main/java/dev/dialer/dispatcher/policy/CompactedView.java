@@ -1,6 +1,6 @@
 package dev.dialer.dispatcher.policy;
 
-import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.ContractSchema;
 import dev.dialer.common.kafka.InboundRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -9,7 +9,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -19,8 +21,14 @@ import reactor.util.retry.Retry;
 
 /**
  * The latest value per key of a compacted topic, held in memory: a record replaces its key's value, a tombstone removes
- * it. Values that cannot be read are counted and dropped (the key keeps its previous value), so one bad record never
- * stops the view.
+ * it. Values are read against the topic's JSON Schema; those that cannot be read, or that the schema refuses, are
+ * counted and dropped (the key keeps its previous value), so one bad record never stops the view.
+ *
+ * <p>A value is held under the key it names ({@code keyOf}), which is the record's key when its writer follows the
+ * contract. A record keyed otherwise (an outside writer's {@code acct:+4402071234567} for the canonical
+ * {@code acct:+442071234567}) is held under its value's key, so that the number it lists is blocked, and is counted
+ * and logged; its own key's tombstone removes it. While several records name one key, the key is held until
+ * the last of them is removed.
  *
  * <p>Memory: one map entry per live key (key string, value record and map overhead, roughly 200–400 bytes), so the
  * size follows the number of live keys, not the topic's history; {@code dialer.dispatcher.policy.view.size} shows it.
@@ -31,9 +39,16 @@ final class CompactedView<V> {
 
     private final String name;
     private final Class<V> type;
+    private final ContractSchema schema;
+    private final Function<V, String> keyOf;
     private final Supplier<Flux<InboundRecord>> records;
     private final Mono<Void> readerCaughtUp;
+    /** Values whose record is keyed by the key they name: all of them, when writers follow the contract. */
     private final Map<String, V> entries = new ConcurrentHashMap<>();
+    /** Record key to the key its value names, for records keyed otherwise. */
+    private final Map<String, String> misfiled = new ConcurrentHashMap<>();
+    /** The values of misfiled records, by the key they name, then by record key. */
+    private final Map<String, Map<String, V>> misfiledValues = new ConcurrentHashMap<>();
     /**
      * Every value applied, for the one listener that acts on changes, buffered until it subscribes; a new one for each
      * {@link #follow()}, so a restarted reader gets a restarted listener. Null for views nobody listens to (a buffer
@@ -42,20 +57,32 @@ final class CompactedView<V> {
     private volatile Sinks.Many<V> applied;
     private final boolean announces;
     private final Counter unreadable;
+    private final Counter misfiledRecords;
     private volatile boolean caughtUp;
 
-    CompactedView(String name, Class<V> type, Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp,
-                  boolean announces, MeterRegistry registry) {
+    /**
+     * @param schema the topic's schema ({@code schemas/<name>.v1.json})
+     * @param keyOf  the key a value belongs under, as the contract spells it
+     */
+    CompactedView(String name, Class<V> type, ContractSchema schema, Function<V, String> keyOf,
+                  Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, boolean announces,
+                  MeterRegistry registry) {
         this.name = name;
         this.announces = announces;
         this.type = type;
+        this.schema = schema;
+        this.keyOf = keyOf;
         this.records = records;
         this.readerCaughtUp = caughtUp.cache();
         this.unreadable = Counter.builder("dialer.dispatcher.policy.view.unreadable")
                 .description("Records of a policy topic that could not be read; the key keeps its previous value")
                 .tag("view", name)
                 .register(registry);
-        Gauge.builder("dialer.dispatcher.policy.view.size", entries, Map::size)
+        this.misfiledRecords = Counter.builder("dialer.dispatcher.policy.view.misfiled")
+                .description("Records of a policy topic keyed otherwise than their value's key; held under the value's")
+                .tag("view", name)
+                .register(registry);
+        Gauge.builder("dialer.dispatcher.policy.view.size", this, view -> view.entries.size() + view.misfiled.size())
                 .description("Live keys held by a policy view")
                 .tag("view", name)
                 .register(registry);
@@ -92,11 +119,16 @@ final class CompactedView<V> {
     }
 
     V get(String key) {
-        return entries.get(key);
+        V value = entries.get(key);
+        if (value == null) {
+            Map<String, V> named = misfiledValues.get(key);
+            return named == null ? null : named.values().stream().findFirst().orElse(null);
+        }
+        return value;
     }
 
     boolean contains(String key) {
-        return entries.containsKey(key);
+        return entries.containsKey(key) || misfiledValues.containsKey(key);
     }
 
     /**
@@ -113,7 +145,8 @@ final class CompactedView<V> {
 
     /** The live keys that start with {@code prefix}, in no particular order. */
     List<String> keysStartingWith(String prefix) {
-        return entries.keySet().stream().filter(key -> key.startsWith(prefix)).toList();
+        return Stream.concat(entries.keySet().stream(), misfiledValues.keySet().stream())
+                .filter(key -> key.startsWith(prefix)).distinct().toList();
     }
 
     private void apply(InboundRecord record) {
@@ -125,20 +158,50 @@ final class CompactedView<V> {
             return;
         }
         if (record.value() == null) {
-            entries.remove(key);
+            remove(key);
             return;
         }
+        V value;
+        String named;
         try {
-            V value = Contract.read(record.value(), type);
-            entries.put(key, value);
-            Sinks.Many<V> listener = applied;
-            if (listener != null) {
-                listener.tryEmitNext(value);
-            }
+            value = schema.read(record.value(), type);
+            named = keyOf.apply(value);
         } catch (RuntimeException e) {
             unreadable.increment();
             log.warn("{} record at {}-{}@{} could not be read: {}", name, record.topic(), record.partition(),
-                    record.offset(), e.toString());
+                    record.offset(), e.getMessage());
+            return;
+        }
+        put(key, named, value);
+        if (!named.equals(key)) {
+            misfiledRecords.increment();
+            log.warn("{} record at {}-{}@{} is keyed {} where its value names {}: held under {} until its own key is "
+                    + "removed", name, record.topic(), record.partition(), record.offset(), key, named, named);
+        }
+        Sinks.Many<V> listener = applied;
+        if (listener != null) {
+            listener.tryEmitNext(value);
+        }
+    }
+
+    private void put(String key, String named, V value) {
+        remove(key);
+        if (named.equals(key)) {
+            entries.put(key, value);
+            return;
+        }
+        misfiled.put(key, named);
+        misfiledValues.computeIfAbsent(named, k -> new ConcurrentHashMap<>()).put(key, value);
+    }
+
+    private void remove(String key) {
+        entries.remove(key);
+        String named = misfiled.remove(key);
+        if (named != null) {
+            misfiledValues.computeIfPresent(named, (k, values) -> {
+                values.remove(key);
+                return values.isEmpty() ? null : values;
+            });
         }
     }
 }

@@ -3,12 +3,14 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.ContractSchema;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.CompactedTopicReader;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import java.util.function.Function;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -35,16 +37,21 @@ class PolicyViews {
 
     PolicyViews(KafkaSettings kafka, PolicyProperties properties, MeterRegistry registry) {
         this.defaultWindow = properties.defaultWindow();
-        this.dnc = view("dnc", DncEntry.class, new CompactedTopicReader(kafka, Topics.DNC), false, registry);
-        this.settings = view("account-settings", AccountSettings.class,
-                new CompactedTopicReader(kafka, Topics.ACCOUNT_CONFIG), false, registry);
-        this.controls = view("call-control", CallControl.class, new CompactedTopicReader(kafka, Topics.CALL_CONTROL),
-                true, registry);
+        this.dnc = view("dnc", DncEntry.class, "dnc-entry", DncEntry::canonicalKey, Topics.DNC, false, kafka,
+                registry);
+        this.settings = view("account-settings", AccountSettings.class, "account-settings", AccountSettings::accountId,
+                Topics.ACCOUNT_CONFIG, false, kafka, registry);
+        this.controls = view("call-control", CallControl.class, "call-control", CallControl::key,
+                Topics.CALL_CONTROL, true, kafka, registry);
     }
 
-    private static <V> CompactedView<V> view(String name, Class<V> type, CompactedTopicReader reader,
-                                             boolean announces, MeterRegistry registry) {
-        return new CompactedView<>(name, type, reader::records, reader.caughtUp(), announces, registry);
+    /** The view of {@code topic}, its values read against {@code schemas/<schema>.v1.json}. */
+    private static <V> CompactedView<V> view(String name, Class<V> type, String schema, Function<V, String> keyOf,
+                                             String topic, boolean announces, KafkaSettings kafka,
+                                             MeterRegistry registry) {
+        CompactedTopicReader reader = new CompactedTopicReader(kafka, topic);
+        return new CompactedView<>(name, type, ContractSchema.of("schemas/" + schema + ".v1.json"), keyOf,
+                reader::records, reader.caughtUp(), announces, registry);
     }
 
     /** Reads the three topics until cancelled. */

@@ -1,0 +1,103 @@
+package dev.dialer.common.contract;
+
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.PathType;
+import com.networknt.schema.SchemaValidatorsConfig;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * One of the contract's JSON Schemas ({@code schemas/*.json}), for reading a record as the schema says: what it
+ * refuses is a {@link ContractViolation} that names it.
+ */
+public final class ContractSchema {
+
+    private final JsonSchema schema;
+
+    private ContractSchema(JsonSchema schema) {
+        this.schema = schema;
+    }
+
+    /** The schema at {@code resource}, e.g. {@code schemas/dnc-entry.v1.json}. */
+    public static ContractSchema of(String resource) {
+        return new ContractSchema(load(resource));
+    }
+
+    /**
+     * Checks {@code json} against the schema.
+     *
+     * @throws ContractViolation {@code not_json}, {@code unknown_version} (the version is what is wrong) or
+     *                           {@code schema_invalid}, naming what is wrong
+     */
+    public void validate(String json) {
+        Set<ValidationMessage> errors;
+        try {
+            errors = schema.validate(json, InputFormat.JSON);
+        } catch (RuntimeException e) {
+            throw new ContractViolation(ContractViolation.Code.NOT_JSON, e.getMessage());
+        }
+        if (!errors.isEmpty()) {
+            throw new ContractViolation(versionError(errors) ? ContractViolation.Code.UNKNOWN_VERSION
+                    : ContractViolation.Code.SCHEMA_INVALID, describe(errors));
+        }
+    }
+
+    /**
+     * Checks {@code value} against the schema, then reads it as {@code type}.
+     *
+     * @throws ContractViolation as {@link #validate(String)}; {@code schema_invalid} for a value the schema takes
+     *                           that {@code type} cannot hold
+     */
+    public <T> T read(byte[] value, Class<T> type) {
+        if (value == null || value.length == 0) {
+            throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
+        }
+        validate(new String(value, StandardCharsets.UTF_8));
+        return readValid(value, type);
+    }
+
+    /** Reads {@code value}, which the schema took, as {@code type}. */
+    static <T> T readValid(byte[] value, Class<T> type) {
+        try {
+            return Contract.read(value, type);
+        } catch (ContractViolation e) {
+            // Valid JSON the schema took, that the record cannot hold (a number beyond an int): the schema's to say.
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, e.getMessage());
+        }
+    }
+
+    private static boolean versionError(Set<ValidationMessage> errors) {
+        return errors.stream().anyMatch(e -> e.getInstanceLocation().toString().equals("$.version"));
+    }
+
+    private static String describe(Set<ValidationMessage> errors) {
+        return errors.stream().map(ValidationMessage::getMessage).sorted().collect(Collectors.joining("; "));
+    }
+
+    /**
+     * The schema at {@code resource}, its formats asserted: draft 2020-12 makes {@code format} a label only, and
+     * without this a {@code date-time} such as {@code "1767225600000"} (epoch milliseconds) passed, to be read as
+     * epoch seconds, a {@code valid_until} some 55,000 years ahead.
+     */
+    static JsonSchema load(String resource) {
+        JsonSchemaFactory factory = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+        SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().formatAssertionsEnabled(true)
+                .pathType(PathType.LEGACY).build();
+        try (InputStream in = ContractSchema.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("missing schema " + resource);
+            }
+            return factory.getSchema(new String(in.readAllBytes(), StandardCharsets.UTF_8), InputFormat.JSON, config);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package dev.dialer.dispatcher.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.ContractSchema;
+import dev.dialer.common.contract.DncEntry;
+import dev.dialer.common.kafka.InboundRecord;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+class CompactedViewTest {
+
+    private static final String CANONICAL = "+442071234567";
+    /** The same London number with the national trunk 0 kept after the country code. */
+    private static final String TRUNK_ZERO = "+4402071234567";
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final List<InboundRecord> topic = new ArrayList<>();
+
+    @Test
+    void aNumberListedUnderAnotherSpellingIsHeldUnderItsCanonicalKeyUntilItsOwnKeyIsRemoved() {
+        put("acct:" + TRUNK_ZERO, entry(TRUNK_ZERO));
+        CompactedView<DncEntry> view = read();
+
+        assertThat(view.contains(DncEntry.key("acct", CANONICAL))).isTrue();
+        assertThat(view.contains("acct:" + TRUNK_ZERO)).isFalse();
+        assertThat(counter("dialer.dispatcher.policy.view.misfiled")).isEqualTo(1);
+
+        remove(DncEntry.key("acct", CANONICAL));
+        assertThat(read().contains(DncEntry.key("acct", CANONICAL)))
+                .as("a tombstone of a key nobody wrote leaves the misfiled record's number listed").isTrue();
+
+        remove("acct:" + TRUNK_ZERO);
+        assertThat(read().contains(DncEntry.key("acct", CANONICAL))).isFalse();
+    }
+
+    @Test
+    void aKeyNamedByTwoRecordsIsHeldUntilBothAreRemoved() {
+        put(DncEntry.key("acct", CANONICAL), entry(CANONICAL));
+        put("acct:" + TRUNK_ZERO, entry(TRUNK_ZERO));
+        remove(DncEntry.key("acct", CANONICAL));
+        assertThat(read().contains(DncEntry.key("acct", CANONICAL))).isTrue();
+
+        remove("acct:" + TRUNK_ZERO);
+        CompactedView<DncEntry> view = read();
+        assertThat(view.contains(DncEntry.key("acct", CANONICAL))).isFalse();
+        assertThat(registry.get("dialer.dispatcher.policy.view.size").gauge().value()).isZero();
+    }
+
+    @Test
+    void aRecordRekeyedToTheCanonicalSpellingLeavesNoStaleAlias() {
+        put("acct:" + TRUNK_ZERO, entry(TRUNK_ZERO));
+        put("acct:" + TRUNK_ZERO, entry(CANONICAL));
+        CompactedView<DncEntry> view = read();
+        assertThat(view.contains(DncEntry.key("acct", CANONICAL))).isTrue();
+        assertThat(registry.get("dialer.dispatcher.policy.view.size").gauge().value()).isEqualTo(1);
+    }
+
+    @Test
+    void aValueItsSchemaRefusesIsCountedAndTheKeyKeepsItsValue() {
+        put(DncEntry.key("acct", CANONICAL), entry(CANONICAL));
+        // No added_at, and a number that is no E.164 number: the record parses, the schema refuses it.
+        topic.add(record(DncEntry.key("acct", CANONICAL),
+                "{\"version\":1,\"account_id\":\"acct\",\"number\":\"020 7123 4567\"}"));
+        topic.add(record("acct:+15550100", "{\"version\":2,\"account_id\":\"acct\",\"number\":\"+15550100\","
+                + "\"added_at\":\"2026-12-01T10:00:00Z\"}"));
+
+        CompactedView<DncEntry> view = read();
+
+        assertThat(view.get(DncEntry.key("acct", CANONICAL)).number()).isEqualTo(CANONICAL);
+        assertThat(view.contains("acct:+15550100")).isFalse();
+        assertThat(counter("dialer.dispatcher.policy.view.unreadable")).isEqualTo(2);
+    }
+
+    private CompactedView<DncEntry> read() {
+        registry.clear();
+        CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
+                ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey,
+                () -> Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, registry);
+        view.follow().block();
+        return view;
+    }
+
+    private double counter(String name) {
+        return registry.get(name).counter().count();
+    }
+
+    private static DncEntry entry(String number) {
+        return new DncEntry(DncEntry.VERSION, "acct", number, "asked", Instant.parse("2026-12-01T10:00:00Z"));
+    }
+
+    private void put(String key, DncEntry entry) {
+        topic.add(record(key, Contract.toJson(entry)));
+    }
+
+    private void remove(String key) {
+        topic.add(new InboundRecord("dialer.dnc", 0, topic.size(), key, null, Map.of(), () -> { }));
+    }
+
+    private InboundRecord record(String key, String json) {
+        return new InboundRecord("dialer.dnc", 0, topic.size(), key, json.getBytes(StandardCharsets.UTF_8), Map.of(),
+                () -> { });
+    }
+}
