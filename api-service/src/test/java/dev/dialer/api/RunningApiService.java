@@ -13,6 +13,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -46,6 +47,10 @@ abstract class RunningApiService {
 
     @LocalServerPort
     int port;
+
+    /** Where health and metrics are served: a port of their own (decision 0119). */
+    @LocalManagementPort
+    int managementPort;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -118,11 +123,19 @@ abstract class RunningApiService {
 
     /** What a Prometheus server sees when it scrapes. */
     String scrape() throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus"))
-                .timeout(Duration.ofSeconds(30))
-                .header("Accept", "text/plain;version=0.0.4")
-                .GET().build();
+        HttpRequest request = actuatorRequest(managementPort, "/actuator/prometheus")
+                .header("Accept", "text/plain;version=0.0.4").build();
         return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** {@code GET} of an actuator path on {@code port}, as a probe asks it. */
+    HttpResponse<String> actuator(int port, String path) throws Exception {
+        return http.send(actuatorRequest(port, path).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpRequest.Builder actuatorRequest(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30))
+                .GET();
     }
 
     static JsonNode json(HttpResponse<String> response) {

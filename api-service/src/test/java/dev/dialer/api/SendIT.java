@@ -265,11 +265,16 @@ class SendIT extends RunningApiService {
     }
 
     @Test
-    void reportsLiveAndReadyWithoutAKey() throws Exception {
-        assertThat(get("/actuator/health/liveness", null).body()).contains("\"UP\"");
-        assertThat(get("/actuator/health/readiness", null).body()).contains("\"UP\"");
-        // The public port tells the status only, not which parts are down.
-        assertThat(get("/actuator/health", null).body()).contains("\"status\":\"UP\"").doesNotContain("components");
+    void reportsLiveAndReadyOnTheManagementPortOnly() throws Exception {
+        assertThat(actuator(managementPort, "/actuator/health/liveness").body()).contains("\"UP\"");
+        assertThat(actuator(managementPort, "/actuator/health/readiness").body()).contains("\"UP\"");
+        assertThat(actuator(managementPort, "/actuator/health").body()).contains("\"status\":\"UP\"")
+                .contains("\"r2dbc\"");
+        // The public port serves the API alone: no metrics, no health, no parts named.
+        assertThat(managementPort).isNotEqualTo(port);
+        for (String path : List.of("/actuator/prometheus", "/actuator/health", "/actuator/health/readiness")) {
+            assertThat(actuator(port, path).statusCode()).as(path).isEqualTo(404);
+        }
     }
 
     private static void assertUnauthorized(HttpResponse<String> response) {

@@ -76,7 +76,10 @@ public final class StandaloneStack implements AutoCloseable {
                     "--dialer.api.bootstrap.account-id=" + DEMO_ACCOUNT,
                     "--dialer.api.bootstrap.api-key=" + demoKey,
                     // The same key as webhook-service's: the secret an account reads is the one its hooks carry.
-                    "--dialer.api.hooks.signing-key=" + hookSigningKey));
+                    "--dialer.api.hooks.signing-key=" + hookSigningKey,
+                    // One port for the local stack, as the other services have: health and metrics beside the API
+                    // (empty: Spring's default, the server's port), not on the port of their own a deployment uses.
+                    "--management.server.port="));
             List<String> dispatcher = new ArrayList<>(List.of(
                     "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
                     "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
@@ -157,12 +160,13 @@ public final class StandaloneStack implements AutoCloseable {
 
     /** Keys the launcher sets per service and a user's argument may not change: all three services would share it. */
     private static final Set<String> PER_SERVICE = Set.of("spring.config.name", "spring.application.name",
-            "server.port");
+            "server.port", "management.server.port");
 
     /**
      * The launcher's arguments and the user's, the user's winning: Spring joins repeated command-line keys with
      * commas ({@code --a=x --a=y} reads as {@code a=x,y}), so a launcher argument whose key the user gives is left
-     * out. The per-service keys ({@code server.port} and the service's name) stay the launcher's.
+     * out. The per-service keys (the server's and the management server's ports, the service's name) stay the
+     * launcher's.
      */
     static List<String> merged(List<String> launcher, List<String> user) {
         Set<String> userKeys = new HashSet<>();

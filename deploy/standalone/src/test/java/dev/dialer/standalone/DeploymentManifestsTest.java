@@ -84,6 +84,10 @@ class DeploymentManifestsTest {
         assertThat(probePath(container, "livenessProbe")).isEqualTo("/actuator/health/liveness");
         assertThat(probePath(container, "startupProbe")).isEqualTo("/actuator/health/liveness");
         assertThat(probePath(container, "readinessProbe")).isEqualTo("/actuator/health/readiness");
+        for (String probe : List.of("livenessProbe", "startupProbe", "readinessProbe")) {
+            assertThat(containerPort(container, probePort(container, probe))).as("%s of %s", probe, service)
+                    .isEqualTo(managementPort(service));
+        }
         assertThat(String.valueOf(path(serviceYaml(service), "management", "endpoints", "web", "exposure", "include")))
                 .contains("health").contains("prometheus");
         assertThat(String.valueOf(path(serviceYaml(service), "management", "endpoint", "health", "probes",
@@ -235,6 +239,47 @@ class DeploymentManifestsTest {
         map(resource("base/config.yaml", "ConfigMap").get("data")).forEach((key, value) -> data.put(key,
                 String.valueOf(value)));
         return data;
+    }
+
+    /** Where {@code service} serves health and metrics: its management port, or its one port. */
+    private static int managementPort(String service) {
+        Object server = map(serviceYaml(service).get("management")).get("server");
+        Object port = server == null ? map(serviceYaml(service).get("server")).get("port") : map(server).get("port");
+        return (Integer) port;
+    }
+
+    @Test
+    void prometheusScrapesEachServiceWhereItServesItsMetrics() throws IOException {
+        Path prometheus = K8S.resolveSibling("prometheus").resolve("prometheus.yml");
+        Map<String, Object> job = list(yaml(prometheus).get(0).get("scrape_configs")).stream().map(s -> map(s))
+                .filter(config -> "dialer".equals(config.get("job_name"))).findFirst().orElseThrow();
+        Map<String, Integer> scraped = new HashMap<>();
+        for (Object target : list(job.get("dns_sd_configs"))) {
+            scraped.put((String) list(map(target).get("names")).get(0), (Integer) map(target).get("port"));
+        }
+        for (String service : PACKAGES.keySet()) {
+            assertThat(scraped.get(service)).as(service).isEqualTo(managementPort(service));
+        }
+
+        Map<String, Object> podMonitor = resource("monitoring/pod-monitor.yaml", "PodMonitor");
+        Set<Object> ports = new HashSet<>();
+        list(map(podMonitor.get("spec")).get("podMetricsEndpoints")).forEach(e -> ports.add(map(e).get("port")));
+        for (String service : PACKAGES.keySet()) {
+            Map<String, Object> container = container(service);
+            String named = list(container.get("ports")).stream().map(p -> map(p))
+                    .filter(p -> p.get("containerPort").equals(managementPort(service)))
+                    .map(p -> (String) p.get("name")).findFirst().orElseThrow();
+            assertThat(ports).as("the PodMonitor scrapes %s's port %s", service, named).contains(named);
+        }
+    }
+
+    private static String probePort(Map<String, Object> container, String probe) {
+        return (String) map(map(container.get(probe)).get("httpGet")).get("port");
+    }
+
+    private static Object containerPort(Map<String, Object> container, String name) {
+        return list(container.get("ports")).stream().map(p -> map(p)).filter(p -> name.equals(p.get("name")))
+                .map(p -> p.get("containerPort")).findFirst().orElse(null);
     }
 
     private static String probePath(Map<String, Object> container, String probe) {
