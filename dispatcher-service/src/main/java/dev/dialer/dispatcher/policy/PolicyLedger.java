@@ -237,7 +237,7 @@ class PolicyLedger {
     /** Makes the campaign's paused calls due at {@code now}; emits how many. */
     Mono<Long> releasePaused(String accountId, String campaign, Instant now) {
         return db.sql("""
-                        UPDATE dispatch.schedule SET due_at = $3, first_due_at = NULL
+                        UPDATE dispatch.schedule SET due_at = $3, first_due_at = NULL, lease_until = NULL
                          WHERE reason = 'paused' AND command ->> 'account_id' = $1 AND command ->> 'campaign' = $2""")
                 .bind(0, accountId)
                 .bind(1, campaign)

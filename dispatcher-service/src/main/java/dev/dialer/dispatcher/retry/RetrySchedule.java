@@ -57,7 +57,8 @@ class RetrySchedule {
                          WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
                         RETURNING s.command::text, s.attempt_no, s.due_at, s.reason,
                                   COALESCE(s.first_due_at, s.due_at),
-                                  (SELECT r.traceparent FROM dispatch.requests r WHERE r.request_id = s.request_id)"""
+                                  (SELECT r.traceparent FROM dispatch.requests r WHERE r.request_id = s.request_id),
+                                  s.lease_until"""
                         .formatted(after == null ? ""
                         : "\n                               AND (due_at, request_id COLLATE \"C\", attempt_no) > ($4, $5, $6)"))
                 .bind(0, dueBy)
@@ -73,7 +74,8 @@ class RetrySchedule {
                         row.get(2, Instant.class),
                         row.get(3, String.class),
                         row.get(4, Instant.class),
-                        row.get(5, String.class)))
+                        row.get(5, String.class),
+                        row.get(6, Instant.class)))
                 .all();
     }
 
@@ -99,22 +101,24 @@ class RetrySchedule {
      * waits of every other route. The due time it had before its first hold stays in {@code first_due_at}, which
      * the statements that write a new wait into the row clear: how late the row fires is counted from there.
      */
-    Mono<Void> holdUntil(String requestId, int attempt, Instant dueAt, Instant until) {
+    Mono<Void> holdUntil(ScheduledAttempt row, Instant until) {
         return db.sql("""
                         UPDATE dispatch.schedule
                            SET first_due_at = COALESCE(first_due_at, due_at), due_at = $4, lease_until = NULL
-                         WHERE request_id = $1 AND attempt_no = $2 AND due_at = $3""")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .bind(2, dueAt)
+                         WHERE request_id = $1 AND attempt_no = $2 AND lease_until = $3""")
+                .bind(0, row.command().requestId())
+                .bind(1, row.attempt())
+                .bind(2, row.leaseUntil())
                 .bind(3, until)
                 .then();
     }
 
     /**
      * Removes rows once their attempts are released (or dropped), in one statement, each unless it was rewritten
-     * meanwhile: a released command may already have been made to wait again (a calling window, a paused campaign),
-     * which moved {@code due_at}, and that new wait must stay.
+     * meanwhile: a released command may already have been made to wait again (a calling window, a paused campaign,
+     * the callee's cap), and that new wait must stay. A rewrite clears the lease, so a row is matched by the lease its
+     * claim set, not by its due time: the owner's clock a little behind the claimer's, a window released at its
+     * opening is deferred again to that very opening, and the rewritten row is due when the claimed one was.
      */
     Mono<Void> removeAll(List<ScheduledAttempt> rows) {
         if (rows.isEmpty()) {
@@ -122,11 +126,11 @@ class RetrySchedule {
         }
         return db.sql("""
                         DELETE FROM dispatch.schedule s
-                         USING unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
-                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.due_at = t.d::timestamptz""")
+                         USING unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, l)
+                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz""")
                 .bind(0, rows.stream().map(row -> row.command().requestId()).toArray(String[]::new))
                 .bind(1, rows.stream().map(ScheduledAttempt::attempt).toArray(Integer[]::new))
-                .bind(2, rows.stream().map(row -> row.dueAt().toString()).toArray(String[]::new))
+                .bind(2, rows.stream().map(row -> row.leaseUntil() == null ? null : row.leaseUntil().toString()).toArray(String[]::new))
                 .then();
     }
 }

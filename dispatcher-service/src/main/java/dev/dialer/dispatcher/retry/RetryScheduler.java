@@ -405,7 +405,7 @@ public class RetryScheduler {
      */
     private Mono<Void> keep(ScheduledAttempt row, Duration recheck, Runnable counted) {
         Instant again = row.command().byValidUntil(clock.instant().plus(recheck));
-        return schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), again)
+        return schedule.holdUntil(row, again)
                 .then(Mono.fromRunnable(counted));
     }
 

@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.retry.RetryScheduleAccess;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -141,6 +143,25 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         assertThatThrownBy(() -> end.block(WAIT)).hasMessageContaining("lock timeout");
         commit.tryEmitEmpty();
         assertThat(waiting.get(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void aWaitWrittenAgainForTheSameInstantWhileItsRowIsBeingFiredStays() {
+        // The scheduler claims a window wait at its opening by its clock; the caller ID's owner, its clock a little
+        // behind, reads the command before the opening and makes it wait for that same opening again.
+        Instant opening = Instant.now().plus(Duration.ofDays(5)).truncatedTo(ChronoUnit.SECONDS);
+        CallCommand command = command("+4915112340108");
+        attempts.record(command).block(WAIT);
+        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isTrue();
+        RetryScheduleAccess scheduler = new RetryScheduleAccess(db);
+        List<RetryScheduleAccess.Claimed> claimed = scheduler.claimFirstDueAfter(opening.minusMillis(1),
+                opening.plusMillis(300)).block(WAIT);
+        assertThat(claimed).extracting(RetryScheduleAccess.Claimed::requestId).containsExactly(command.requestId());
+
+        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isTrue();
+        scheduler.remove(claimed.get(0)).block(WAIT);
+
+        assertThat(scheduled(command.requestId())).as("the owner's new wait is the request's only way on").isOne();
     }
 
     private long scheduled(String requestId) {

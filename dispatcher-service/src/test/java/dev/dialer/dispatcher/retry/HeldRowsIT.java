@@ -49,7 +49,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
                 .block(WAIT);
         assertThat(first).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
         for (ScheduledAttempt row : first) {
-            schedule.holdUntil(row.command().requestId(), row.attempt(), row.dueAt(), T0.plusSeconds(5)).block(WAIT);
+            schedule.holdUntil(row, T0.plusSeconds(5)).block(WAIT);
         }
 
         // The outage goes on: once the hold ends, the other route's row, due before it, comes first.
@@ -60,7 +60,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
                 .block(WAIT);
         assertThat(again).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
 
-        // A held row stays one row, and is still removed by the due time it was claimed at.
+        // A held row stays one row, and is still removed by the lease of the claim that took it again.
         ScheduledAttempt a = again.stream().filter(row -> row.command().requestId().equals(outageA)).findFirst()
                 .orElseThrow();
         schedule.removeAll(List.of(a)).block(WAIT);

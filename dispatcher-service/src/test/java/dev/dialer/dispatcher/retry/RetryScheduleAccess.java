@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.retry;
 
+import dev.dialer.common.contract.CallCommand;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -21,12 +22,27 @@ public final class RetryScheduleAccess {
     /** Leases the rows due at {@code now}, as the scheduler does before it publishes them. */
     public Mono<List<Claimed>> claimDue(Instant now) {
         return schedule.claimDue(now, now, Duration.ofSeconds(30), 1000, null)
-                .map(row -> {
-                    Claimed claim = new Claimed(row.command().requestId(), row.attempt(), row.dueAt());
-                    claimed.put(claim, row);
-                    return claim;
-                })
+                .map(this::remember)
                 .collectList();
+    }
+
+    /**
+     * Leases the first row due after {@code after} and by {@code now}, as one claim of the scheduler's tick: rows due
+     * before {@code after} (other tests') are left alone.
+     */
+    public Mono<List<Claimed>> claimFirstDueAfter(Instant after, Instant now) {
+        CallCommand cursor = new CallCommand(1, "", "", "", "", null, null, null, 0, 1, 0, null, null, null, null,
+                null, null, null, null, after);
+        return schedule.claimDue(now, now, Duration.ofSeconds(30), 1,
+                        new ScheduledAttempt(cursor, 0, after, "retry", after))
+                .map(this::remember)
+                .collectList();
+    }
+
+    private Claimed remember(ScheduledAttempt row) {
+        Claimed claim = new Claimed(row.command().requestId(), row.attempt(), row.dueAt());
+        claimed.put(claim, row);
+        return claim;
     }
 
     /** The scheduler's delete once it has published a claimed row. */

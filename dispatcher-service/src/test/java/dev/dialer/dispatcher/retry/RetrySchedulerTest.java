@@ -233,8 +233,8 @@ class RetrySchedulerTest {
             }
 
             @Override
-            Mono<Void> holdUntil(String requestId, int attempt, Instant dueAt, Instant until) {
-                return Mono.fromRunnable(() -> due.put(requestId, until));
+            Mono<Void> holdUntil(ScheduledAttempt row, Instant until) {
+                return Mono.fromRunnable(() -> due.put(row.command().requestId(), until));
             }
         };
         RetryScheduler scheduler = new RetryScheduler(held, (command, attempt) -> Mono.just(true),
