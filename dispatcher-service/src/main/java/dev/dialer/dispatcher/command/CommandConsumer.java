@@ -113,7 +113,7 @@ public class CommandConsumer {
         int partition = Integer.parseInt(group.key().substring(Topics.CALL_COMMANDS.length() + 1));
         PartitionLanes partitionLanes = lanes.forPartition(Topics.CALL_COMMANDS, partition, flow, new LaneWork() {
             @Override
-            public Mono<Boolean> handle(InboundRecord record, LaneTicket ticket) {
+            public Mono<LaneWork.Placement> handle(InboundRecord record, LaneTicket ticket) {
                 return dial(record, ticket);
             }
 
@@ -185,9 +185,21 @@ public class CommandConsumer {
     }
 
     /** The command was read (and validated) when the record was admitted: it is not read again. */
-    private Mono<Boolean> dial(InboundRecord record, LaneTicket ticket) {
+    private Mono<LaneWork.Placement> dial(InboundRecord record, LaneTicket ticket) {
         return handler.handleReporting(record, ticket == null ? null : ticket.command())
-                .map(outcome -> outcome == CommandOutcome.DIALLED);
+                .map(CommandConsumer::placement);
+    }
+
+    /**
+     * The trunk slot's part of an outcome. A {@code failed} or {@code requeued} command claimed its attempt's dial
+     * (a copy of an attempt in flight is a {@code duplicate}) and no carrier has the call.
+     */
+    static LaneWork.Placement placement(CommandOutcome outcome) {
+        return switch (outcome) {
+            case DIALLED -> LaneWork.Placement.PLACED;
+            case FAILED, REQUEUED -> LaneWork.Placement.NONE_IN_FLIGHT;
+            default -> LaneWork.Placement.NOT_PLACED;
+        };
     }
 
     /**

@@ -407,11 +407,13 @@ public final class PartitionLanes {
         // keeps the lane's timing.
         return Mono.defer(() -> work.handle(pending.record, pending.ticket))
                 .subscribeOn(scheduler)
-                .defaultIfEmpty(false)
-                .onErrorReturn(false)
-                .doOnNext(placed -> {
-                    if (!placed) {
-                        lanes.trunks().unplaced(slotKey);
+                .defaultIfEmpty(LaneWork.Placement.NOT_PLACED)
+                .onErrorReturn(LaneWork.Placement.NOT_PLACED)
+                .doOnNext(placement -> {
+                    switch (placement) {
+                        case NOT_PLACED -> lanes.trunks().unplaced(slotKey);
+                        case NONE_IN_FLIGHT -> lanes.trunks().release(slotKey, false);
+                        case PLACED -> { }
                     }
                 })
                 .doFinally(signal -> {
@@ -430,9 +432,9 @@ public final class PartitionLanes {
         lanes.metrics().unpaced(at);
         emit(Mono.defer(() -> work.handle(pending.record, pending.ticket))
                 .subscribeOn(scheduler)
-                .onErrorReturn(false)
-                .doOnNext(placed -> {
-                    if (placed) {
+                .onErrorReturn(LaneWork.Placement.NOT_PLACED)
+                .doOnNext(placement -> {
+                    if (placement == LaneWork.Placement.PLACED) {
                         log.warn("request {} attempt {} was dialled although it was cancelled when its turn came; "
                                         + "it took no token or trunk slot", pending.ticket.command().requestId(),
                                 pending.ticket.command().attempt());

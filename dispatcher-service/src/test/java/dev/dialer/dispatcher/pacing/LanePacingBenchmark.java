@@ -69,7 +69,7 @@ class LanePacingBenchmark {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     starts.add(System.nanoTime());
                     record.acknowledge();
-                }).thenReturn(false));
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
         Disposable running = partition.jobs(10_000).subscribe();
         try {
             CommandReader reader = new CommandReader();

@@ -307,7 +307,7 @@ class PartitionLanesTest {
                     record.acknowledge();
                     time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
                             2, TimeUnit.MINUTES);
-                }).thenReturn(true));
+                }).thenReturn(LaneWork.Placement.PLACED));
         List<String[]> topic = new ArrayList<>();
         for (int call = 0; call < 100; call++) {
             for (int caller = 0; caller < 20; caller++) {
@@ -347,7 +347,7 @@ class PartitionLanesTest {
                     record.acknowledge();
                     time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
                             30, TimeUnit.SECONDS);
-                }).thenReturn(true));
+                }).thenReturn(LaneWork.Placement.PLACED));
         for (int call = 0; call < 300; call++) {
             admit(lanes, "acc", A);
         }
@@ -378,7 +378,7 @@ class PartitionLanesTest {
                     record.acknowledge();
                     time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
                             1, TimeUnit.SECONDS);
-                }).thenReturn(true));
+                }).thenReturn(LaneWork.Placement.PLACED));
         for (int call = 0; call < 5; call++) {
             for (int caller = 0; caller < 10; caller++) {
                 admitInCampaign(lanes, "+49301000" + (200 + caller), "slow");
@@ -471,6 +471,35 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aStartTheCarrierRefusedGivesUpItsSlotThoughACountOfCallsInFlightFoundItsOwnClaim() {
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        List<LaneWork.Placement> outcomes = new ArrayList<>(List.of(LaneWork.Placement.NONE_IN_FLIGHT,
+                LaneWork.Placement.NOT_PLACED));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150),
+                (record, ticket) -> Mono.fromCallable(() -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
+                    // A partition gained meanwhile: its count of calls in flight reads this start's claimed dial.
+                    Trunks trunks = built.trunks();
+                    trunks.countingStarts();
+                    trunks.holdCounted(List.of(new TrunkGate.CountedCall(ticket.slotKey(), 0, 0)));
+                    record.acknowledge();
+                    return outcomes.remove(0);
+                }));
+
+        // Refused by the carrier: no call of the attempt is anywhere, so the trunk's one channel is free again.
+        admit(lanes, A);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).isZero();
+
+        // A duplicate of a call in flight: that call keeps the channel it was counted on.
+        admit(lanes, B);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).hasSize(2);
+        assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).isEqualTo(1);
+    }
+
+    @Test
     void aLaneDialsInOrderWhenRecordsArriveWhileItsParkedOnesComeBack() {
         List<ParkingLot.Parked> schedule = Collections.synchronizedList(new ArrayList<>());
         parking = new ParkingLot(null) {
@@ -484,7 +513,7 @@ class PartitionLanesTest {
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
                     record.acknowledge();
-                }).thenReturn(false));
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
         int request = 0;
         for (; request < 30; request++) {
             admitRequest(lanes, "r-" + request, Map.of());
@@ -530,7 +559,7 @@ class PartitionLanesTest {
                     record.acknowledge();
                     time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
                             20, TimeUnit.SECONDS);
-                }).thenReturn(true));
+                }).thenReturn(LaneWork.Placement.PLACED));
         // 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
         for (int request = 0; request < 300; request++) {
             admitRequest(lanes, "r-" + request, Map.of());
@@ -652,11 +681,11 @@ class PartitionLanesTest {
 
     @Test
     void runsNoMoreDialsAtOnceThanTheDispatcherWideBoundAndStartsTheNextAsOneEnds() {
-        List<Sinks.One<Boolean>> running = Collections.synchronizedList(new ArrayList<>());
+        List<Sinks.One<LaneWork.Placement>> running = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes lanes = lanes(pacing(0, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1), 2),
                 (record, ticket) -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
-                    Sinks.One<Boolean> dial = Sinks.one();
+                    Sinks.One<LaneWork.Placement> dial = Sinks.one();
                     running.add(dial);
                     return dial.asMono();
                 });
@@ -667,7 +696,7 @@ class PartitionLanesTest {
         assertThat(started).hasSize(2);
         assertThat(built.permits().waiting()).isEqualTo(2);
 
-        running.get(0).tryEmitValue(false);
+        running.get(0).tryEmitValue(LaneWork.Placement.NOT_PLACED);
         time.advanceTimeBy(Duration.ofSeconds(1));
 
         assertThat(started).hasSize(3);
@@ -726,7 +755,7 @@ class PartitionLanesTest {
         PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofMinutes(5), 150), new LaneWork() {
                     @Override
-                    public Mono<Boolean> handle(InboundRecord record, LaneTicket ticket) {
+                    public Mono<LaneWork.Placement> handle(InboundRecord record, LaneTicket ticket) {
                         return work(record, ticket);
                     }
 
@@ -793,11 +822,11 @@ class PartitionLanesTest {
         return partition;
     }
 
-    private Mono<Boolean> work(InboundRecord record, LaneTicket ticket) {
+    private Mono<LaneWork.Placement> work(InboundRecord record, LaneTicket ticket) {
         return Mono.fromRunnable(() -> {
             started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
             record.acknowledge();
-        }).thenReturn(placed);
+        }).thenReturn(placed ? LaneWork.Placement.PLACED : LaneWork.Placement.NOT_PLACED);
     }
 
     private void admit(PartitionLanes lanes, String callerId) {
