@@ -102,7 +102,8 @@ class KafkaUnavailableIT {
     }
 
     private String scrape() throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + "/actuator/prometheus"))
+        HttpRequest request = HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + managementPort + "/actuator/prometheus"))
                 .header("Accept", "text/plain;version=0.0.4").GET().build();
         return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
     }

@@ -1,5 +1,6 @@
 package dev.dialer.api.kafka;
 
+import java.util.function.Consumer;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
@@ -28,7 +29,15 @@ public final class PublishingTransactions {
      * caller's context travels with it, so a transaction the caller already runs in is joined, not a second one begun.
      */
     public <T> Mono<T> transactional(Mono<T> work) {
+        return transactional(work, error -> { });
+    }
+
+    /**
+     * As {@link #transactional(Mono)}, telling {@code rolledBack} of a failure once the transaction has rolled back
+     * (its commit's failure included), whether or not the caller still waits.
+     */
+    public <T> Mono<T> transactional(Mono<T> work, Consumer<Throwable> rolledBack) {
         return Mono.deferContextual(context -> Mono.fromFuture(
-                work.as(transactions::transactional).contextWrite(context).toFuture(), true));
+                work.as(transactions::transactional).doOnError(rolledBack).contextWrite(context).toFuture(), true));
     }
 }

@@ -16,6 +16,9 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
@@ -27,9 +30,15 @@ import reactor.core.publisher.Mono;
  * {@code webhook_id}. Every change is published as a {@link SubscriptionConfig} (key {@code subscription:<id>}) on
  * {@code dialer.webhook.config} inside the transaction that makes it, committed only after Kafka acknowledged: a 2xx
  * means webhook-service will see it, a 503 means nothing changed.
+ *
+ * <p>A create whose record reached Kafka although the create failed (acknowledged too late for the answer, or its
+ * commit failed) would be a subscription webhook-service delivers to and nobody can see or delete: its id was never
+ * answered. Its tombstone follows it ({@link #retract}).
  */
 @Service
 class Subscriptions {
+
+    private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
 
     private final SubscriptionRepository repository;
     private final WebhookDirectory webhooks;
@@ -49,6 +58,7 @@ class Subscriptions {
     }
 
     Mono<Subscription> create(Account account, String body) {
+        AtomicReference<String> published = new AtomicReference<>();
         return Mono.fromCallable(() -> SubscriptionRequest.create(body))
                 .flatMap(request -> ownWebhook(account, request))
                 .map(request -> {
@@ -59,9 +69,30 @@ class Subscriptions {
                 .flatMap(subscription -> limits.requireRoomFor(account.id(), AccountLimits.Kept.SUBSCRIPTIONS)
                         .then(repository.insert(subscription))
                         .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
-                        .then(publish(subscription)))
-                .as(transactions::transactional)
+                        .then(publish(subscription).doOnSubscribe(sent -> published.set(subscription.id()))))
+                .as(work -> transactions.transactional(work, error -> {
+                    String id = published.get();
+                    if (id != null) {
+                        retract(id, error);
+                    }
+                }))
                 .doOnSuccess(created -> count("created"));
+    }
+
+    /**
+     * Sends the tombstone of subscription {@code id}, whose create failed after its record was handed to Kafka. The
+     * producer keeps records of one key in order on their partition, so the tombstone lands after the record if the
+     * record lands at all; it is not waited for (a Kafka slow to acknowledge is why the create failed): the producer
+     * goes on sending it.
+     */
+    private void retract(String id, Throwable failure) {
+        log.warn("subscription {} was not created ({}); its record may have reached Kafka: sending its tombstone", id,
+                failure.toString());
+        count("retracted");
+        publisher.publishAll(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(id), null,
+                        null)))
+                .subscribe(done -> { }, error -> log.warn("the tombstone of subscription {} was not acknowledged in "
+                        + "time; the producer goes on sending it", id));
     }
 
     Mono<Subscription> find(Account account, String id) {

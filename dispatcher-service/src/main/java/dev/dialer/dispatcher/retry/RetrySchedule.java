@@ -130,7 +130,8 @@ class RetrySchedule {
                          WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz""")
                 .bind(0, rows.stream().map(row -> row.command().requestId()).toArray(String[]::new))
                 .bind(1, rows.stream().map(ScheduledAttempt::attempt).toArray(Integer[]::new))
-                .bind(2, rows.stream().map(row -> row.leaseUntil() == null ? null : row.leaseUntil().toString()).toArray(String[]::new))
+                .bind(2, rows.stream().map(row -> row.leaseUntil() == null ? null : row.leaseUntil().toString())
+                        .toArray(String[]::new))
                 .then();
     }
 }
