@@ -50,7 +50,9 @@ import tools.jackson.databind.JsonNode;
  * address takes the kept call over, sends the BYE (sipp's scenario completes) and ends the attempt once,
  * {@code completed} with its talk time, the request {@code answered}. A ringing call is cancelled the same way, and its
  * attempt fails with {@code error.code=dispatcher_restart}, unless a cancel had reached its request: then it ends
- * {@code canceled}, as the cancel would have ended it. That CANCEL is sent again until the trunk answers it.
+ * {@code canceled}, as the cancel would have ended it. That CANCEL is sent again until the trunk answers it. A kept
+ * call that outlived its dial (the attempt was dialled again since, or placed by another carrier under the same dial)
+ * is cancelled as well, and changes nothing of the attempt.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
@@ -283,6 +285,69 @@ class SipDialogRecoveryIT {
                 placing.close();
                 keys.owns(Set.of(0, 1, 2), Set.of());
             }
+        }
+    }
+
+    @Test
+    @Order(6)
+    void aKeptCallOfAnEarlierDialTakenOverWhileTheNextDialRingsChangesNothing() throws Exception {
+        try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
+            SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
+            String requestId = "sip-restart-earlier-dial-" + UUID.randomUUID();
+            PlacedCall placed = ringingWhenItsCarrierStops(towardsRinging, requestId, "+4930777005", 3);
+            // The ledger moves on as if dial 1 had been rejected for capacity and its kept call not deleted: the
+            // attempt is dialled again, and dial 2 rings.
+            assertThat(ledger.requeueForCapacity(requestId, 1, placed.callId(), 1, Instant.now().plusSeconds(60))
+                    .block(WAIT)).isTrue();
+            db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId).then().block(WAIT);
+            db.sql("UPDATE dispatch.attempts SET requeued = false WHERE request_id = $1").bind(0, requestId)
+                    .then().block(WAIT);
+            assertThat(ledger.claimDial(requestId, 1).block(WAIT)).isEqualTo(2);
+            ledger.storeProviderCallId(requestId, 1, 2, "dial-2@elsewhere", "sip-trunk").block(WAIT);
+            db.sql("UPDATE dispatch.attempts SET status = 'ringing' WHERE request_id = $1").bind(0, requestId)
+                    .then().block(WAIT);
+
+            aKeptCallTakenOverChangesNothing(towardsRinging, ringing, requestId, placed, "ringing/2/dial-2@elsewhere");
+        }
+    }
+
+    @Test
+    @Order(7)
+    void aKeptCallOfADialAnotherCarrierPlacedUnderTheSameNumberTakenOverChangesNothing() throws Exception {
+        try (Sipp ringing = Sipp.uas("ring-until-cancel")) {
+            SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
+            String requestId = "sip-restart-failed-over-" + UUID.randomUUID();
+            PlacedCall placed = ringingWhenItsCarrierStops(towardsRinging, requestId, "+4930777006", 3);
+            // The SIP call's dial was given up and the Voice Gateway placed it, still as dial 1.
+            ledger.storeProviderCallId(requestId, 1, 1, "vg-sid-1", "voice-gateway").block(WAIT);
+
+            aKeptCallTakenOverChangesNothing(towardsRinging, ringing, requestId, placed, "ringing/1/vg-sid-1");
+        }
+    }
+
+    /**
+     * The next carrier takes the kept call over and cancels it on the wire, but the attempt, on another call by now,
+     * stays as it was ({@code status/dial_no/provider_call_id}): no event, no end, no retry.
+     */
+    private void aKeptCallTakenOverChangesNothing(SipTrunkProperties trunk, Sipp ringing, String requestId,
+                                                  PlacedCall placed, String attempt) throws Exception {
+        SipTrunkCarrier next = startOnTheSameAddress(trunk);
+        try {
+            assertThat(ringing.awaitExit(WAIT)).as("sipp received our CANCEL and ACK: %s", ringing.output())
+                    .isZero();
+            // Deleted once its report was applied (or refused).
+            await().atMost(WAIT).until(() -> keptState(placed.callId()) == null);
+
+            assertThat(db.sql("""
+                            SELECT status || '/' || dial_no || '/' || provider_call_id FROM dispatch.attempts
+                             WHERE request_id = $1 AND attempt_no = 1""")
+                    .bind(0, requestId).map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo(attempt);
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> finals(requestId)
+                    .isEmpty() && !statuses(requestId).contains("failed"));
+            assertThat(db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                    .map(row -> row.get(0, Long.class)).one().block(WAIT)).isZero();
+        } finally {
+            next.close();
         }
     }
 

@@ -30,7 +30,9 @@ public class AttemptLedger {
     /**
      * The guarded transition; {@code RETURNING previous.status} ends it, so a caller may alias the column. A change
      * that names a dial ({@code $9}) happens only while that dial is the one in flight: not a later one, and not while
-     * the attempt waits to be dialled again.
+     * the attempt waits to be dialled again. A change bound to the call it names ({@code $10},
+     * {@link Transition#callBound}) happens only while the attempt knows no call or that one: not once another carrier
+     * placed the same dial.
      */
     private static final String TRANSITION = """
             UPDATE dispatch.attempts a
@@ -44,14 +46,15 @@ public class AttemptLedger {
                      WHERE request_id = $1 AND attempt_no = $2 FOR UPDATE) previous
              WHERE a.request_id = $1 AND a.attempt_no = $2 AND previous.status = ANY($8)
                AND ($9::integer IS NULL OR (a.dial_no = $9 AND a.carrier_asked_at IS NOT NULL))
+               AND (NOT $10::boolean OR $5::text IS NULL OR a.provider_call_id IS NULL OR a.provider_call_id = $5)
             RETURNING previous.status""";
 
     /**
      * {@link #TRANSITION} for many attempts: row {@code i} of the arrays is one attempt's change, with the statuses it
-     * may start from joined by commas ({@code $8}); each attempt's row is locked for its check, as in the single
-     * transition, but in the mode the update itself takes ({@code FOR NO KEY UPDATE}), which a foreign key's check
-     * (the parking lot's schedule rows of other requests) does not wait for while it holds rows this statement waits
-     * for.
+     * may start from joined by commas ({@code $8}) and whether it is bound to its call ({@code $10}); each attempt's
+     * row is locked for its check, as in the single transition, but in the mode the update itself takes
+     * ({@code FOR NO KEY UPDATE}), which a foreign key's check (the parking lot's schedule rows of other requests) does
+     * not wait for while it holds rows this statement waits for.
      */
     private static final String TRANSITIONS = """
             UPDATE dispatch.attempts a
@@ -62,15 +65,17 @@ public class AttemptLedger {
                    sip_reason = COALESCE(t.sip_reason, a.sip_reason),
                    updated_at = now()
               FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[],
-                          $8::text[], $9::integer[])
+                          $8::text[], $9::integer[], $10::boolean[])
                      AS t(request_id, attempt_no, status, provider_status, provider_call_id, sip_status, sip_reason,
-                          allowed, dial)
+                          allowed, dial, call_bound)
                    CROSS JOIN LATERAL (SELECT p.status FROM dispatch.attempts p
                                         WHERE p.request_id = t.request_id AND p.attempt_no = t.attempt_no
                                           FOR NO KEY UPDATE) previous
              WHERE a.request_id = t.request_id AND a.attempt_no = t.attempt_no
                AND previous.status = ANY(string_to_array(t.allowed, ','))
                AND (t.dial IS NULL OR (a.dial_no = t.dial AND a.carrier_asked_at IS NOT NULL))
+               AND (NOT t.call_bound OR t.provider_call_id IS NULL OR a.provider_call_id IS NULL
+                    OR a.provider_call_id = t.provider_call_id)
             RETURNING a.request_id, previous.status""";
 
     /** The request as its first command describes it; a later command for the same id changes nothing. */
@@ -200,7 +205,7 @@ public class AttemptLedger {
      * transition happened and nothing when it did not (late, duplicate or unknown).
      */
     public StateChange transitionChange(Transition change) {
-        return new StateChange(TRANSITION + " AS status", 9, spec -> bindTransition(spec, change));
+        return new StateChange(TRANSITION + " AS status", 10, spec -> bindTransition(spec, change));
     }
 
     /**
@@ -222,6 +227,7 @@ public class AttemptLedger {
         String[] sipReasons = new String[size];
         String[] allowed = new String[size];
         Integer[] dials = new Integer[size];
+        Boolean[] callBound = new Boolean[size];
         for (int i = 0; i < size; i++) {
             Transition change = changes.get(i);
             requestIds[i] = change.requestId();
@@ -233,8 +239,9 @@ public class AttemptLedger {
             sipReasons[i] = change.sipReason();
             allowed[i] = String.join(",", PREDECESSORS.get(change.to()));
             dials[i] = change.dial();
+            callBound[i] = change.callBound();
         }
-        return new StateChanges(TRANSITIONS, 9, spec -> spec
+        return new StateChanges(TRANSITIONS, 10, spec -> spec
                 .bind(0, requestIds)
                 .bind(1, attempts)
                 .bind(2, to)
@@ -243,7 +250,8 @@ public class AttemptLedger {
                 .bind(5, sipStatuses)
                 .bind(6, sipReasons)
                 .bind(7, allowed)
-                .bind(8, dials));
+                .bind(8, dials)
+                .bind(9, callBound));
     }
 
     /**
@@ -338,13 +346,13 @@ public class AttemptLedger {
         return bindTransition(db.sql("WITH moved AS (" + TRANSITION + " AS status), " + """
                         scheduled AS (
                             INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                            SELECT r.request_id, $10, $11, 'retry', r.command
+                            SELECT r.request_id, $11, $12, 'retry', r.command
                               FROM moved, dispatch.requests r
                              WHERE r.request_id = $1
                             ON CONFLICT (request_id, attempt_no) DO NOTHING)
                         SELECT status FROM moved"""), change)
-                .bind(9, nextAttempt)
-                .bind(10, dueAt)
+                .bind(10, nextAttempt)
+                .bind(11, dueAt)
                 .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
                 .one();
     }
@@ -442,7 +450,7 @@ public class AttemptLedger {
         spec = bindNullable(spec, 5, change.sipStatus(), Integer.class);
         spec = bindNullable(spec, 6, change.sipReason(), String.class);
         spec = bindNullable(spec, 8, change.dial(), Integer.class);
-        return spec.bind(7, allowed);
+        return spec.bind(7, allowed).bind(9, change.callBound());
     }
 
     /**

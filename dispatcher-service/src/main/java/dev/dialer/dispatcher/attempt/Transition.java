@@ -16,15 +16,24 @@ import java.util.List;
  * @param sipReason      SIP reason phrase, if known
  * @param dial           which dial of the attempt the carrier reports on (the tag's {@code dial}): the change happens
  *                       only while that dial is the attempt's current one; {@code null} when the report names none
- *                       (the dialer's own decisions, a SIP dialog, an older tag)
+ *                       (the dialer's own decisions, a SIP call kept before its dial was, an older tag)
+ * @param callBound      the change is about the call {@code providerCallId} names, which may not be the attempt's any
+ *                       more: it happens only while the attempt's call is that one, or not yet known (the report of a
+ *                       SIP call taken over from a dispatcher that stopped, whose kept row may have outlived its dial)
  */
 public record Transition(String requestId, int attempt, AttemptStatus to, String providerStatus,
-                         String providerCallId, Integer sipStatus, String sipReason, Integer dial) {
+                         String providerCallId, Integer sipStatus, String sipReason, Integer dial, boolean callBound) {
+
+    /** A change about whichever call the attempt's {@code dial} placed. */
+    public Transition(String requestId, int attempt, AttemptStatus to, String providerStatus, String providerCallId,
+                      Integer sipStatus, String sipReason, Integer dial) {
+        this(requestId, attempt, to, providerStatus, providerCallId, sipStatus, sipReason, dial, false);
+    }
 
     /** A change that names no dial: it applies to whichever dial the attempt is on. */
     public Transition(String requestId, int attempt, AttemptStatus to, String providerStatus, String providerCallId,
                       Integer sipStatus, String sipReason) {
-        this(requestId, attempt, to, providerStatus, providerCallId, sipStatus, sipReason, null);
+        this(requestId, attempt, to, providerStatus, providerCallId, sipStatus, sipReason, null, false);
     }
 
     /**

@@ -60,7 +60,10 @@ import reactor.util.retry.Retry;
  * late capacity rejection of the first dial arriving once the second rings, changes nothing: it neither requeues the
  * attempt (which would dial the callee a third time while the second call rings), nor moves or ends it, nor frees its
  * trunk slot. The dispatcher that dialled knows the dial in flight ({@link OpenAttempts#laterDialThan}); the ledger's
- * guarded statements refuse such a callback wherever it is applied.
+ * guarded statements refuse such a callback wherever it is applied. The report of a SIP call taken over from a
+ * dispatcher that stopped ({@link CarrierCallback#takenOver}) names the dial the call was, and it is also refused once
+ * the attempt knows another call than the one it reports: another carrier placed the same dial after the SIP trunk
+ * gave it up, and the kept call outlived it.
  *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
@@ -489,7 +492,8 @@ public class CallbackApplier {
 
     private static Transition transition(CarrierCallback callback, AttemptStatus status) {
         return new Transition(callback.requestId(), callback.attempt(), status, callback.providerStatus(),
-                callback.providerCallId(), callback.sipStatus(), callback.sipReason(), callback.dial());
+                callback.providerCallId(), callback.sipStatus(), callback.sipReason(), callback.dial(),
+                callback.takenOver());
     }
 
     /** What the request's {@code call.final} says when the callback's attempt ends it. */

@@ -58,7 +58,8 @@ public class CallbackRecords {
 
     /**
      * Appends a callback with headers: {@link SipStatusReports#ERROR_CODE_HEADER} carries the dialer's own verdict on
-     * a SIP call it ended itself, which no carrier's callback can set.
+     * a SIP call it ended itself, and {@link SipStatusReports#TAKEN_OVER_HEADER} marks the report of a call it took
+     * over, which no carrier's callback can set.
      */
     Mono<Void> append(String callerId, byte[] body, Map<String, String> headers) {
         return publisher.publish(new OutboundRecord(Topics.CARRIER_CALLBACKS, callerId, body, headers))
@@ -77,7 +78,8 @@ public class CallbackRecords {
         return parsed.isAnsweringMachineEvent()
                 ? AnsweredBy.of(parsed.amdType()).map(parsed::detected)
                 : SipStatusReports.statusOf(parsed.callStatus())
-                        .map(status -> parsed.as(status, headers.get(SipStatusReports.ERROR_CODE_HEADER)));
+                        .map(status -> parsed.as(status, headers.get(SipStatusReports.ERROR_CODE_HEADER),
+                                "true".equals(headers.get(SipStatusReports.TAKEN_OVER_HEADER))));
     }
 
     /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT} or {@link #IN_PLACE}. */

@@ -23,10 +23,21 @@ import dev.dialer.common.contract.AttemptStatus;
  * @param dial            which dial of the attempt the callback is about, from the correlation tag (an attempt is
  *                        dialled again under its number after a capacity rejection); {@code null} when the tag names
  *                        none: then it is taken to be about the current dial
+ * @param takenOver       the dialer's own report of a SIP call it took over from a dispatcher that stopped (its lease
+ *                        on the kept call lapsed): about that call only, which may have outlived its dial, so it acts
+ *                        only while the attempt's call is that one ({@code providerCallId}) or not yet known
  */
 public record CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
                               String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
-                              String answeredBy, String errorCode, Integer dial) {
+                              String answeredBy, String errorCode, Integer dial, boolean takenOver) {
+
+    /** A callback the carrier made, or the dialer about the attempt's current call. */
+    public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
+                           String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
+                           String answeredBy, String errorCode, Integer dial) {
+        this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds,
+                answeredBy, errorCode, dial, false);
+    }
 
     /** A callback that names no dial. */
     public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,

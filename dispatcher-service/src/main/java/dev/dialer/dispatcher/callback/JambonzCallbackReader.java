@@ -50,16 +50,18 @@ final class JambonzCallbackReader {
         }
 
         CarrierCallback as(AttemptStatus status) {
-            return as(status, null);
+            return as(status, null, false);
         }
 
         /**
          * @param errorCode the dialer's own verdict on a call it ended itself ({@link SipStatusReports}), which only a
          *                  topic record's header can carry; null for what the carrier reported
+         * @param takenOver whether the dialer reports a SIP call it took over ({@link CarrierCallback#takenOver()}),
+         *                  which only a topic record's header can say
          */
-        CarrierCallback as(AttemptStatus status, String errorCode) {
+        CarrierCallback as(AttemptStatus status, String errorCode, boolean takenOver) {
             return new CarrierCallback(requestId, attempt, status, callStatus, callSid, sipStatus, sipReason,
-                    durationSeconds, null, errorCode, dial);
+                    durationSeconds, null, errorCode, dial, takenOver);
         }
 
         /** An answering-machine result: the answered call it implies, carrying {@code answeredBy}. */

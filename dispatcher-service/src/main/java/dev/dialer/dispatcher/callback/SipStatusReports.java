@@ -6,6 +6,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -39,6 +40,11 @@ public class SipStatusReports {
      * carrier's callback can set the events' {@code error.code}.
      */
     static final String ERROR_CODE_HEADER = "dialer.error-code";
+    /**
+     * The header of a topic record that is the report of a SIP call taken over from a dispatcher that stopped
+     * ({@link CarrierCallback#takenOver()}), present only then; written, as the error code, by the dispatcher alone.
+     */
+    static final String TAKEN_OVER_HEADER = "dialer.taken-over";
 
     private final CallbackApplier applier;
     private final OpenAttempts openAttempts;
@@ -93,9 +99,19 @@ public class SipStatusReports {
                 .thenReturn(CallbackApplier.Result.APPLIED);
     }
 
-    /** The headers of the status's topic record: the dialer's own error code, if it ended the call itself. */
+    /**
+     * The headers of the status's topic record: the dialer's own error code, if it ended the call itself, and whether
+     * it reports a call it took over.
+     */
     static Map<String, String> headers(CarrierCallback status) {
-        return status.errorCode() == null ? Map.of() : Map.of(ERROR_CODE_HEADER, status.errorCode());
+        Map<String, String> headers = new HashMap<>();
+        if (status.errorCode() != null) {
+            headers.put(ERROR_CODE_HEADER, status.errorCode());
+        }
+        if (status.takenOver()) {
+            headers.put(TAKEN_OVER_HEADER, "true");
+        }
+        return Map.copyOf(headers);
     }
 
     /**
@@ -110,7 +126,8 @@ public class SipStatusReports {
     /**
      * The status as the Voice Gateway would post it ({@link JambonzCallbackReader} reads it back): {@code call_status}
      * the raw status, the SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own
-     * error code, when it ended the call itself, travels in the record's {@value #ERROR_CODE_HEADER} header.
+     * error code, when it ended the call itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the
+     * mark of a report of a call it took over in {@value #TAKEN_OVER_HEADER}.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();

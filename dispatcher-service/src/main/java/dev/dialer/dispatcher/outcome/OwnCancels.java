@@ -39,6 +39,7 @@ public class OwnCancels {
     private static CarrierCallback canceled(CarrierCallback callback) {
         return new CarrierCallback(callback.requestId(), callback.attempt(), AttemptStatus.CANCELED,
                 callback.providerStatus(), callback.providerCallId(), callback.sipStatus(), callback.sipReason(),
-                callback.durationSeconds(), callback.answeredBy(), callback.errorCode(), callback.dial());
+                callback.durationSeconds(), callback.answeredBy(), callback.errorCode(), callback.dial(),
+                callback.takenOver());
     }
 }

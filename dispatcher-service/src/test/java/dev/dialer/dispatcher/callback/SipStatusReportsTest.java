@@ -41,9 +41,11 @@ class SipStatusReportsTest {
             status(AttemptStatus.FAILED, "failed", null, "no response from the trunk", null),
             status(AttemptStatus.NO_ANSWER, "no-answer", 487, "Request Terminated", null),
             status(AttemptStatus.CANCELED, "canceled", 200, "answered as we cancelled", null),
-            // A ringing call found orphaned at start-up, ended by the dispatcher that took it.
+            // A ringing call and an answered one found orphaned at start-up, ended by the dispatcher that took them.
             new CarrierCallback("r-1", 2, AttemptStatus.FAILED, "failed", "call-1@10.0.0.1", null,
-                    "the dispatcher restarted while the call rang", null, null, "dispatcher_restart", null));
+                    "the dispatcher restarted while the call rang", null, null, "dispatcher_restart", 3, true),
+            new CarrierCallback("r-1", 2, AttemptStatus.COMPLETED, "completed", "call-1@10.0.0.1", 200, null, 17,
+                    null, null, null, true));
 
     /** The command of the attempt the statuses below are about (r-1, attempt 2). */
     private static CallCommand attemptTwo() {

@@ -19,8 +19,8 @@ import reactor.core.publisher.Mono;
 final class PostgresDialogStore implements DialogStore {
 
     private static final String COLUMNS = """
-            call_id, request_id, attempt_no, trunk, state, invite_uri, via_branch, via_host, via_port, local_uri,
-            local_tag, remote_uri, remote_tag, remote_target, route_set, local_cseq, answered_at""";
+            call_id, request_id, attempt_no, dial_no, trunk, state, invite_uri, via_branch, via_host, via_port,
+            local_uri, local_tag, remote_uri, remote_tag, remote_target, route_set, local_cseq, answered_at""";
 
     /** The columns a call's progress changes, in the order {@link #bindChanging} binds them. */
     private static final String CHANGING = """
@@ -41,9 +41,9 @@ final class PostgresDialogStore implements DialogStore {
     public Mono<Void> save(SipDialog dialog) {
         DatabaseClient.GenericExecuteSpec spec = db.sql("""
                         INSERT INTO dispatch.sip_dialogs AS d (call_id, request_id, attempt_no, trunk, local_uri,
-                            local_tag, remote_uri, %s, owner, lease_until)
+                            local_tag, remote_uri, %s, owner, lease_until, dial_no)
                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                                now() + $19 * interval '1 millisecond')
+                                now() + $19 * interval '1 millisecond', $20)
                         ON CONFLICT (call_id) DO UPDATE SET
                             state = EXCLUDED.state, invite_uri = EXCLUDED.invite_uri,
                             via_branch = EXCLUDED.via_branch, via_host = EXCLUDED.via_host,
@@ -60,7 +60,8 @@ final class PostgresDialogStore implements DialogStore {
                 .bind(4, dialog.localUri())
                 .bind(5, dialog.localTag())
                 .bind(6, dialog.remoteUri());
-        return bindChanging(spec, 7, dialog).bind(17, owner).bind(18, lease.toMillis()).fetch().rowsUpdated()
+        spec = bindChanging(spec, 7, dialog).bind(17, owner).bind(18, lease.toMillis());
+        return bindNullable(spec, 19, dialog.dial(), Integer.class).fetch().rowsUpdated()
                 .flatMap(written -> written > 0 ? Mono.<Void>empty() : Mono.error(new IllegalStateException(
                         "SIP call " + dialog.callId() + " is held by another dispatcher")));
     }
@@ -194,7 +195,7 @@ final class PostgresDialogStore implements DialogStore {
         String routes = row.get("route_set", String.class);
         OffsetDateTime answered = row.get("answered_at", OffsetDateTime.class);
         return new SipDialog(row.get("call_id", String.class), row.get("request_id", String.class),
-                row.get("attempt_no", Integer.class), row.get("trunk", String.class),
+                row.get("attempt_no", Integer.class), row.get("dial_no", Integer.class), row.get("trunk", String.class),
                 SipDialog.State.fromWire(row.get("state", String.class)), row.get("invite_uri", String.class),
                 row.get("via_branch", String.class), row.get("via_host", String.class),
                 row.get("via_port", Integer.class), row.get("local_uri", String.class),

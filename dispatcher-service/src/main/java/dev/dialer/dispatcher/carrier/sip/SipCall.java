@@ -317,7 +317,7 @@ final class SipCall {
         provisional = false;
         inviteHeard = false;
         state = State.CALLING;
-        keep(SipDialog.calling(requestId, attempt, kept.trunk(), invite));
+        keep(SipDialog.calling(requestId, attempt, dial, kept.trunk(), invite));
         inviteUnsent = true;
         inviteSendAsked = false;
     }

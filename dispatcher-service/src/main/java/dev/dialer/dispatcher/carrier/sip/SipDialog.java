@@ -22,6 +22,8 @@ import javax.sip.message.Request;
  * @param callId       the Call-ID
  * @param requestId    the request the call belongs to
  * @param attempt      its attempt number
+ * @param dial         which dial of the attempt the call is ({@code dispatch.attempts.dial_no}); null for a call kept
+ *                     before the dial was
  * @param trunk        where the INVITE went, {@code host:port/transport}
  * @param state        how far the call got
  * @param inviteUri    the INVITE's Request-URI
@@ -37,9 +39,10 @@ import javax.sip.message.Request;
  * @param localCseq    the last CSeq number we used (the INVITE's until answered)
  * @param answeredAt   when the call was answered
  */
-record SipDialog(String callId, String requestId, int attempt, String trunk, State state, String inviteUri,
-                 String viaBranch, String viaHost, int viaPort, String localUri, String localTag, String remoteUri,
-                 String remoteTag, String remoteTarget, List<String> routeSet, long localCseq, Instant answeredAt) {
+record SipDialog(String callId, String requestId, int attempt, Integer dial, String trunk, State state,
+                 String inviteUri, String viaBranch, String viaHost, int viaPort, String localUri, String localTag,
+                 String remoteUri, String remoteTag, String remoteTarget, List<String> routeSet, long localCseq,
+                 Instant answeredAt) {
 
     /** How far a call got. */
     enum State {
@@ -64,13 +67,13 @@ record SipDialog(String callId, String requestId, int attempt, String trunk, Sta
     }
 
     /** The call as its INVITE leaves (or left, after a challenge: the INVITE with credentials). */
-    static SipDialog calling(String requestId, int attempt, String trunk, ClientTransaction invite) {
+    static SipDialog calling(String requestId, int attempt, int dial, String trunk, ClientTransaction invite) {
         Request request = invite.getRequest();
         ViaHeader via = (ViaHeader) request.getHeader(ViaHeader.NAME);
         FromHeader from = (FromHeader) request.getHeader(FromHeader.NAME);
         ToHeader to = (ToHeader) request.getHeader(ToHeader.NAME);
         CSeqHeader cseq = (CSeqHeader) request.getHeader(CSeqHeader.NAME);
-        return new SipDialog(SipSession.callId(invite), requestId, attempt, trunk, State.CALLING,
+        return new SipDialog(SipSession.callId(invite), requestId, attempt, dial, trunk, State.CALLING,
                 request.getRequestURI().toString(), via.getBranch(), via.getHost(), via.getPort(),
                 from.getAddress().getURI().toString(), from.getTag(), to.getAddress().getURI().toString(), null, null,
                 List.of(), cseq.getSeqNumber(), null);
@@ -78,8 +81,8 @@ record SipDialog(String callId, String requestId, int attempt, String trunk, Sta
 
     /** The call once it rings. */
     SipDialog early(String tag) {
-        return new SipDialog(callId, requestId, attempt, trunk, State.EARLY, inviteUri, viaBranch, viaHost, viaPort,
-                localUri, localTag, remoteUri, tag, remoteTarget, routeSet, localCseq, answeredAt);
+        return new SipDialog(callId, requestId, attempt, dial, trunk, State.EARLY, inviteUri, viaBranch, viaHost,
+                viaPort, localUri, localTag, remoteUri, tag, remoteTarget, routeSet, localCseq, answeredAt);
     }
 
     /** The call once answered: the dialog's remote tag, target, route set and CSeq. */
@@ -92,7 +95,7 @@ record SipDialog(String callId, String requestId, int attempt, String trunk, Sta
             }
         }
         Address target = dialog.getRemoteTarget();
-        return new SipDialog(callId, requestId, attempt, trunk, State.CONFIRMED, inviteUri, viaBranch, viaHost,
+        return new SipDialog(callId, requestId, attempt, dial, trunk, State.CONFIRMED, inviteUri, viaBranch, viaHost,
                 viaPort, localUri, localTag, remoteUri, dialog.getRemoteTag(),
                 target == null ? null : target.getURI().toString(), routes, dialog.getLocalSeqNumber(), at);
     }

@@ -273,7 +273,7 @@ final class SipSession implements AutoCloseable {
             ack.addHeader(headers.createRouteHeader(addresses.createAddress(route)));
         }
         provider.sendRequest(ack);
-        bye(new SipDialog(dialog.callId(), dialog.requestId(), dialog.attempt(), dialog.trunk(),
+        bye(new SipDialog(dialog.callId(), dialog.requestId(), dialog.attempt(), dialog.dial(), dialog.trunk(),
                 SipDialog.State.CONFIRMED, dialog.inviteUri(), dialog.viaBranch(), dialog.viaHost(),
                 dialog.viaPort(), dialog.localUri(), dialog.localTag(), dialog.remoteUri(), to.getTag(),
                 target.toString(), List.copyOf(routes), dialog.localCseq(), null));

@@ -280,7 +280,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     private Registered register(CallCommand command, int dial) throws Exception {
         ClientTransaction invite = session.newInvite(command);
-        SipDialog kept = SipDialog.calling(command.requestId(), command.attempt(), trunk, invite);
+        SipDialog kept = SipDialog.calling(command.requestId(), command.attempt(), dial, trunk, invite);
         SipCall call = new SipCall(command.requestId(), command.attempt(), dial, SipSession.callId(invite), session,
                 seconds(command, "timeLimit", properties.timeLimit()), clock, this::offer, kept);
         calls.put(call.callId(), call);
@@ -552,10 +552,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * Every third of the lease: renews the leases of the calls this process runs (a call that ended but could not be
-     * forgotten lapses, and is deleted by whoever claims it: its CANCEL or BYE gets a 481, its status changes
-     * nothing), hangs up its calls whose hang-up another dispatcher
-     * asked for, then takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails
-     * is logged; the next one tries again.
+     * forgotten lapses, and is deleted by whoever claims it: its CANCEL or BYE gets a 481, and its report, about that
+     * dial and that call only, changes nothing, also once the attempt was dialled again, here or by another carrier:
+     * {@link #endOrphan}), hangs up its calls whose hang-up another dispatcher asked for, then takes over calls whose
+     * holder's lease lapsed and ends them ({@link #recover}). A tick that fails is logged; the next one tries again.
      */
     private Flux<Void> keepLeases() {
         return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
@@ -599,6 +599,12 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 });
     }
 
+    /**
+     * Ends a taken-over call on the wire, and reports it as that call's end ({@link CarrierCallback#takenOver}), naming
+     * the dial it was: a kept call may have outlived its dial (its row could not be deleted when a capacity rejection
+     * requeued the attempt, or when the call was dropped before its INVITE and another carrier placed the dial), and
+     * then its report changes nothing of the dial or call the attempt is on now.
+     */
     private CarrierCallback endOrphan(SipDialog orphan) throws Exception {
         if (orphan.state() == SipDialog.State.CONFIRMED) {
             session.bye(orphan);
@@ -607,7 +613,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             log.info("SIP call {} (request {} attempt {}) was answered when its dispatcher stopped: ended with BYE "
                     + "after {} s", orphan.callId(), orphan.requestId(), orphan.attempt(), duration);
             return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.COMPLETED, "completed",
-                    orphan.callId(), 200, null, duration);
+                    orphan.callId(), 200, null, duration, null, null, orphan.dial(), true);
         }
         cancelledOrphans.put(orphan.callId(), orphan);
         workers.schedule(() -> cancelledOrphans.remove(orphan.callId()), answerAfterCancel.toMillis(),
@@ -622,7 +628,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
         return new CarrierCallback(orphan.requestId(), orphan.attempt(), AttemptStatus.FAILED, "failed",
                 orphan.callId(), null, "the dispatcher restarted while the call rang", null, null,
-                DISPATCHER_RESTART);
+                DISPATCHER_RESTART, orphan.dial(), true);
     }
 
     /** The trunk's final answer to an orphan's INVITE we cancelled: acknowledged (and a 2xx hung up at once). */

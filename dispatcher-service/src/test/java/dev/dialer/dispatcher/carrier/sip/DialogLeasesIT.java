@@ -286,7 +286,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
     }
 
     private static SipDialog dialog(String callId) {
-        return new SipDialog(callId, "req-" + callId, 1, "127.0.0.1:5060/udp", SipDialog.State.CONFIRMED,
+        return new SipDialog(callId, "req-" + callId, 1, 2, "127.0.0.1:5060/udp", SipDialog.State.CONFIRMED,
                 "sip:+4915112345678@127.0.0.1:5060;transport=udp", "z9hG4bK" + callId.hashCode(), "127.0.0.1", 5062,
                 "sip:+4930123456@127.0.0.1", "tag-local", "sip:+4915112345678@127.0.0.1", "tag-remote",
                 "sip:trunk@127.0.0.1:5060", List.of("<sip:proxy.example.com;lr>"), 1,

@@ -260,7 +260,10 @@ class SipTrunkCarrierIT {
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS);
         await().atMost(WAIT).untilAsserted(() -> assertThat(dialogs.kept().get(placed.callId()))
                 .as("stored as answered while it talks, so a dispatcher taking it over would hang it up")
-                .isNotNull().extracting(SipDialog::state).isEqualTo(SipDialog.State.CONFIRMED));
+                .isNotNull().satisfies(kept -> {
+                    assertThat(kept.state()).isEqualTo(SipDialog.State.CONFIRMED);
+                    assertThat(kept.dial()).as("kept as the dial it is").isEqualTo(1);
+                }));
         assertThat(reported).extracting(CarrierCallback::status).doesNotContain(AttemptStatus.COMPLETED);
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
                 AttemptStatus.COMPLETED);
@@ -677,10 +680,10 @@ class SipTrunkCarrierIT {
         start(Sipp.uas("answer-cancel"), callback -> Mono.defer(() -> applied.incrementAndGet() == 1
                 ? Mono.error(new IllegalStateException("the ledger could not be written"))
                 : Mono.fromRunnable(() -> reported.add(callback))), Duration.ofSeconds(3));
-        SipDialog orphan = new SipDialog("taken-over-1@127.0.0.1", "req-sip", 2, "127.0.0.1:" + sipp.port() + "/udp",
-                SipDialog.State.EARLY, "sip:+4930654321@127.0.0.1:" + sipp.port(), "z9hG4bKtakenover1", "127.0.0.1",
-                carrier.localPort(), "sip:+4930123456@127.0.0.1", "from-1", "sip:+4930654321@127.0.0.1", "to-1",
-                null, List.of(), 1, null);
+        SipDialog orphan = new SipDialog("taken-over-1@127.0.0.1", "req-sip", 2, 3,
+                "127.0.0.1:" + sipp.port() + "/udp", SipDialog.State.EARLY, "sip:+4930654321@127.0.0.1:" + sipp.port(),
+                "z9hG4bKtakenover1", "127.0.0.1", carrier.localPort(), "sip:+4930123456@127.0.0.1", "from-1",
+                "sip:+4930654321@127.0.0.1", "to-1", null, List.of(), 1, null);
 
         // Its first recovery sends the CANCEL but cannot report the attempt, so it gives the call up; the next tick
         // takes it over again while that CANCEL's transaction still lives.
@@ -691,6 +694,9 @@ class SipTrunkCarrierIT {
         assertThat(dialogs.kept()).as("forgotten once reported").doesNotContainKey(orphan.callId());
         assertThat(reported).extracting(CarrierCallback::status).containsExactly(AttemptStatus.FAILED);
         assertThat(last().errorCode()).isEqualTo(SipTrunkCarrier.DISPATCHER_RESTART);
+        assertThat(last().dial()).as("the dial it was kept as").isEqualTo(3);
+        assertThat(last().providerCallId()).isEqualTo(orphan.callId());
+        assertThat(last().takenOver()).as("about that call only").isTrue();
         assertThat(sipp.awaitExit(WAIT)).as("sipp received our CANCEL: %s", sipp.output()).isZero();
         await().atMost(WAIT).until(() -> registry.counter("dialer.dispatcher.carrier.sip.recovered.cancels",
                 "outcome", "accepted").count() == 1);
