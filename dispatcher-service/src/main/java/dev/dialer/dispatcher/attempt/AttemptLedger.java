@@ -554,13 +554,16 @@ public class AttemptLedger {
                         UPDATE dispatch.attempts a SET watch_lease_until = $3
                           FROM due
                          WHERE a.request_id = due.request_id AND a.attempt_no = due.attempt_no
-                        RETURNING a.request_id, a.attempt_no, a.status, a.provider_call_id""")
+                        RETURNING a.request_id, a.attempt_no, a.status, a.provider_call_id, a.carrier_asked_at,
+                                  COALESCE((SELECT r.command -> 'carrier_options' FROM dispatch.requests r
+                                             WHERE r.request_id = a.request_id), '{}'::jsonb)::text""")
                 .bind(0, quietSince)
                 .bind(1, now)
                 .bind(2, leaseUntil)
                 .bind(3, limit)
                 .map(row -> new QuietAttempt(row.get(0, String.class), row.get(1, Integer.class),
-                        AttemptStatus.fromWire(row.get(2, String.class)), row.get(3, String.class)))
+                        AttemptStatus.fromWire(row.get(2, String.class)), row.get(3, String.class),
+                        row.get(4, Instant.class), optionsOrNone(row.get(5, String.class))))
                 .all();
     }
 
@@ -588,6 +591,13 @@ public class AttemptLedger {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> carrierOptions(String json) {
         return Contract.read(json.getBytes(StandardCharsets.UTF_8), Map.class);
+    }
+
+    /** The options as {@link #carrierOptions}, none for a JSON {@code null} or anything not an object. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> optionsOrNone(String json) {
+        Object options = Contract.read(json.getBytes(StandardCharsets.UTF_8), Object.class);
+        return options instanceof Map<?, ?> map ? (Map<String, Object>) map : Map.of();
     }
 
     /** News that the attempt is still alive (the carrier said so): it is quiet again only from now. */

@@ -32,9 +32,15 @@ import reactor.core.publisher.Mono;
  * and asks the carrier about each.
  * <ul>
  *   <li>The carrier knows the call: its answer is applied by the {@link CallbackApplier} as if a callback had come
- *       (same outcome table, retries and events); a call it reports still alive counts as news.</li>
- *   <li>The carrier knows no such call (or was never told its id, because the create-call answer was lost): the
- *       attempt and the request end {@code canceled} if a cancel reached the request; else the
+ *       (same outcome table, retries and events); a call it reports still alive counts as news, while the call may
+ *       still last (its own ring timeout and time limit since it was dialled, and the margin).</li>
+ *   <li>The carrier reports a call alive that cannot be any more: jambonz keeps its record of a call as the call's
+ *       last status change left it, 12 hours when that change had a final SIP status, and the changes it never
+ *       posted (a final status lost) are the ones it never recorded either. The call is hung up, in case, and ends
+ *       as it stood: {@code completed} when it was answered, {@code no-answer} when it rang.</li>
+ *   <li>The carrier knows no such call (or was never told its id, because the create-call answer was lost): an
+ *       attempt on record as answered ends {@code completed} (the call was answered, and has ended since); otherwise
+ *       the attempt and the request end {@code canceled} if a cancel reached the request; else the
  *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
  *       through the single-final path, and its trunk slot frees (where this dispatcher holds it: the slot is held
  *       by the owner of the caller ID's partition; another owner frees it after {@code slot-time-limit}).</li>
@@ -62,6 +68,8 @@ public class Watchdog {
     private final CallEvents events;
     private final WatchdogProperties properties;
     private final Duration quietFor;
+    private final Duration defaultRing;
+    private final Duration defaultLimit;
     private final Clock clock;
     private final MeterRegistry registry;
     private final WatchdogHeartbeat heartbeat;
@@ -78,10 +86,12 @@ public class Watchdog {
         this.events = events;
         this.properties = properties;
         this.quietFor = carrierProperties.ringTimeout().plus(carrierProperties.timeLimit()).plus(properties.margin());
+        this.defaultRing = carrierProperties.ringTimeout();
+        this.defaultLimit = carrierProperties.timeLimit();
         this.clock = clock;
         this.registry = registry;
-        for (String outcome : new String[] {"carrier_answered", "still_alive", "status_timeout", "canceled",
-                "carrier_error"}) {
+        for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
+                "status_timeout", "canceled", "carrier_error"}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
     }
@@ -149,6 +159,9 @@ public class Watchdog {
                 report.durationSeconds());
         log.info("request {} attempt {} was quiet; the carrier says {}", quiet.requestId(), quiet.attempt(),
                 report.providerStatus());
+        if (!report.status().isTerminal() && pastItsLife(quiet)) {
+            return staleAlive(quiet, report);
+        }
         Mono<Void> applied = applier.apply(callback).then();
         if (report.status().isTerminal()) {
             return applied.then(Mono.fromRunnable(() -> count("carrier_answered")));
@@ -158,15 +171,75 @@ public class Watchdog {
     }
 
     /**
+     * Whether the attempt's call cannot be alive any more: its dial is older than the call's own ring timeout and
+     * time limit ({@code carrier_options}, else the carrier's defaults), and the margin. False when the dial's time is
+     * not known.
+     */
+    private boolean pastItsLife(QuietAttempt quiet) {
+        if (quiet.carrierAskedAt() == null) {
+            return false;
+        }
+        Duration life = seconds(quiet, "timeout", defaultRing).plus(seconds(quiet, "timeLimit", defaultLimit))
+                .plus(properties.margin());
+        return clock.instant().isAfter(quiet.carrierAskedAt().plus(life));
+    }
+
+    /** An option as the carriers read it: a whole number of seconds above 0, at most a day; else the default. */
+    private static Duration seconds(QuietAttempt quiet, String option, Duration fallback) {
+        Object value = quiet.carrierOptions().get(option);
+        return value instanceof Number number && number.longValue() > 0
+                ? Duration.ofSeconds(Math.min(number.longValue(), 86_400)) : fallback;
+    }
+
+    /**
+     * The carrier reports alive a call that cannot be: its record is stale (its final status was lost, and never
+     * recorded). The call is hung up, in case, and the attempt ends as it stood: answered calls {@code completed},
+     * the others {@code no-answer} (the carrier cancels a call that rings past its ring timeout).
+     */
+    private Mono<Void> staleAlive(QuietAttempt quiet, CallReport report) {
+        boolean answered = report.status() == AttemptStatus.IN_PROGRESS || quiet.status() == AttemptStatus.IN_PROGRESS;
+        AttemptStatus ended = answered ? AttemptStatus.COMPLETED : AttemptStatus.NO_ANSWER;
+        log.warn("request {} attempt {}: the carrier still reports {} past the call's own ring timeout and time limit; "
+                + "its record is stale: hung up and ended {}", quiet.requestId(), quiet.attempt(),
+                report.providerStatus(), ended.wire());
+        CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), report.providerCallId() != null
+                ? report.providerCallId() : quiet.providerCallId());
+        return carrier.hangUp(ref)
+                .onErrorResume(error -> {
+                    log.info("request {} attempt {}: hanging up the stale call failed ({}); it ends all the same",
+                            quiet.requestId(), quiet.attempt(), error.toString());
+                    return Mono.just(false);
+                })
+                .then(applier.apply(new CarrierCallback(quiet.requestId(), quiet.attempt(), ended, ended.wire(),
+                        ref.providerCallId(), null, null, null)))
+                .then(Mono.fromRunnable(() -> count("stale_alive")));
+    }
+
+    /**
      * A call the carrier does not know ends: {@code canceled} when a cancel reached its request (the cancel's order to
      * the carrier may have failed, or crossed a create-call request that timed out: either way the customer asked for
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
      * else with {@code status_timeout}.
      */
     private Mono<Void> unknownToTheCarrier(QuietAttempt quiet) {
+        if (quiet.status() == AttemptStatus.IN_PROGRESS) {
+            return answeredAndGone(quiet);
+        }
         return ledger.endContext(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
                 .flatMap(context -> context.cancelRequested() ? cancelled(quiet) : statusTimeout(quiet));
+    }
+
+    /**
+     * An answered call the carrier no longer knows has ended: jambonz forgets a call 12 hours after its last recorded
+     * change. It ends {@code completed}, as a callback that came would have ended it; its talk time is not known.
+     */
+    private Mono<Void> answeredAndGone(QuietAttempt quiet) {
+        log.warn("request {} attempt {} was answered, had no news for {} and the carrier knows the call no more; it "
+                + "ends completed", quiet.requestId(), quiet.attempt(), quietFor);
+        return applier.apply(new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.COMPLETED,
+                        AttemptStatus.COMPLETED.wire(), quiet.providerCallId(), null, null, null))
+                .then(Mono.fromRunnable(() -> count("answered_gone")));
     }
 
     private Mono<Void> cancelled(QuietAttempt quiet) {
