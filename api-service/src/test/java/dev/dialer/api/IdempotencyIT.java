@@ -22,8 +22,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.client.ReactorResourceFactory;
 
 /** Idempotency-Key across two api-service instances sharing Kafka and PostgreSQL, on both dialects. */
 class IdempotencyIT extends RunningApiService {
@@ -143,11 +145,25 @@ class IdempotencyIT extends RunningApiService {
         java.util.List<String> args = new java.util.ArrayList<>(List.of(
                 "--spring.config.name=api-service",
                 "--server.port=0",
+                // Health and metrics beside the API, as the local stack has them: no management server of its own.
+                "--management.server.port=",
                 "--dialer.api.bootstrap.account-id=" + ACCOUNT,
                 "--dialer.api.bootstrap.api-key=" + KEY,
                 "--dialer.kafka.partitions=3"));
         infra.serviceProperties().forEach((name, value) -> args.add("--" + name + "=" + value));
-        second = new SpringApplicationBuilder(ApiApplication.class).run(args.toArray(String[]::new));
+        // Its HTTP server on Reactor Netty's resources of its own: closing it must not dispose the global ones, on
+        // which the test context's management server runs.
+        second = new SpringApplicationBuilder(ApiApplication.class)
+                .initializers(context -> context.getBeanFactory().addBeanPostProcessor(new BeanPostProcessor() {
+                    @Override
+                    public Object postProcessBeforeInitialization(Object bean, String name) {
+                        if (bean instanceof ReactorResourceFactory resources) {
+                            resources.setUseGlobalResources(false);
+                        }
+                        return bean;
+                    }
+                }))
+                .run(args.toArray(String[]::new));
         secondPort = Integer.parseInt(second.getEnvironment().getProperty("local.server.port"));
     }
 
