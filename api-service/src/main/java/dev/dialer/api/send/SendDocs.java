@@ -39,7 +39,8 @@ record SendDocs(
         @JsonProperty("max_attempts") @Schema(description = "Attempts at most, with `interval` between them (3 when "
                 + "absent)", example = "3", minimum = "1", maximum = "" + SendRequestParser.MAX_MAX_ATTEMPTS)
         Integer maxAttempts,
-        @JsonProperty("valid_until") @Schema(description = "Not dialled after this instant", format = "date-time")
+        @JsonProperty("valid_until") @Schema(description = "Not dialled after this instant: in the future, and no "
+                + "later than 9999-12-31T23:59:59.999999999Z (RFC 3339 years have four digits)", format = "date-time")
         String validUntil,
         @JsonProperty("priority") @Schema(description = "Higher is dialled first among queued calls", minimum = "0",
                 maximum = "" + SendRequestParser.MAX_PRIORITY) Integer priority) {

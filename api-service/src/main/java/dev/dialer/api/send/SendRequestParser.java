@@ -54,6 +54,8 @@ final class SendRequestParser {
     static final int MAX_SOUND_ID = 128;
     static final int MAX_MAX_ATTEMPTS = 10;
     static final int MAX_PRIORITY = 9;
+    /** The last instant RFC 3339 can write, in UTC: its years have four digits. */
+    static final Instant LATEST_VALID_UNTIL = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
@@ -369,7 +371,12 @@ final class SendRequestParser {
         return otherwise;
     }
 
-    /** An ISO-8601 instant with its offset ({@code 2030-12-31T18:30:00Z}, {@code …+05:30}), in the future. */
+    /**
+     * An ISO-8601 instant with its offset ({@code 2030-12-31T18:30:00Z}, {@code …+05:30}), in the future, and no later
+     * than {@link #LATEST_VALID_UNTIL}: Java reads years past 9999 ({@code +10000-01-01T00:00:00Z}), but the command's
+     * {@code date-time} is RFC 3339's, of four-digit years, and the dispatcher would refuse the command after the
+     * client was answered 200.
+     */
     private static Instant validUntil(ObjectNode fields, List<FieldProblem> errors) {
         String text = scalar(fields, "valid_until", errors);
         if (text == null) {
@@ -385,6 +392,10 @@ final class SendRequestParser {
         }
         if (!instant.isAfter(Instant.now())) {
             errors.add(new FieldProblem("valid_until", "must be in the future"));
+            return null;
+        }
+        if (instant.isAfter(LATEST_VALID_UNTIL)) {
+            errors.add(new FieldProblem("valid_until", "must be no later than " + LATEST_VALID_UNTIL));
             return null;
         }
         return instant;

@@ -20,6 +20,9 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -63,6 +66,54 @@ class SendPolicyTest {
 
     private static AccountSettings allowing(String... callerIds) {
         return new AccountSettings(1, ACCOUNT.id(), null, null, List.of(), null, List.of(callerIds), null, null);
+    }
+
+    /**
+     * Whatever a test made the API queue, the dispatcher must take: a command its schema refuses is dead-lettered after
+     * the client was answered 200, and the call shows {@code queued} for ever.
+     */
+    @AfterEach
+    void everyCommandQueuedPassesTheDispatchersReading() {
+        for (OutboundRecord record : publisher.records) {
+            new CommandReader().read(record.value());
+        }
+    }
+
+    @Test
+    void aCommandWithEveryFieldAtItsLargestPassesTheDispatchersReading() {
+        String variables = IntStream.range(0, 20).mapToObj(i -> "\"%s\":\"%s\"".formatted(
+                String.format("%064d", i), "é\\u0001\\\"😀".repeat(200))).collect(Collectors.joining(","));
+        OutgoingCalls calls = new OutgoingCalls(publisher, (webhookId, accountId) -> Mono.just(true),
+                SendSeams.defaults(), claims, SendSeams.noLedger(), new SimpleMeterRegistry(), PROPERTIES);
+        SendResponse answer = calls.queue(ACCOUNT, """
+                {"bridge":"+91%s8068281234","flow_id":"%s","audio":"https://cdn.example.com/%s","name":"%s",
+                 "interval":60,"webhook_id":"%s","foreign_id":"%s","max_attempts":10,"priority":9,
+                 "valid_until":"9999-12-31T23:59:59.999999999Z","variables":{%s},"variables[%s]":true,
+                 "to":["919876543215",{"number":"+44 20 7123 4567","foreign_id":"%s"},"0044 7911 123456"]}"""
+                .formatted(" ".repeat(51), "f".repeat(128), "a".repeat(2048 - 24), "ü".repeat(128), "w".repeat(64),
+                        "é".repeat(128), variables, "v".repeat(64), "\\\"".repeat(128)), null).block(TIMEOUT);
+
+        assertThat(answer.data()).extracting(SendResponse.Row::status).containsOnly(SendResponse.Row.QUEUED);
+        assertThat(publisher.records).hasSize(3);
+        CallCommand command = new CommandReader().read(publisher.records.get(1).value());
+        assertThat(command.validUntil()).isEqualTo(Instant.parse("9999-12-31T23:59:59.999999999Z"));
+        assertThat(command.foreignId()).isEqualTo("\"".repeat(128));
+    }
+
+    @Test
+    void refusesAValidUntilPastTheYear9999NamingItAndQueuesNothing() {
+        client(SendSeams.defaults()).post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("""
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1",
+                         "valid_until":"+10000-01-01T00:00:00Z"}""")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/validation")
+                .jsonPath("$.errors[0].field").isEqualTo("valid_until");
+
+        assertThat(publisher.records).isEmpty();
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.tuple;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -205,6 +206,19 @@ class SendRequestParserTest {
         assertThat(problem.errors()).containsExactly(
                 new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
         assertThat(fieldsOf(body("\"interval\":\"often\""))).containsExactly("interval");
+    }
+
+    @Test
+    void refusesAValidUntilPastTheYear9999NamingIt() {
+        // Java reads such instants, but a command's date-time is RFC 3339's, of four-digit years: the dispatcher
+        // would refuse the command after the API had answered 200.
+        for (String late : List.of("+10000-01-01T00:00:00Z", "9999-12-31T23:30:00-01:00",
+                "+999999999-12-31T23:59:59.999999999-18:00")) {
+            assertThat(problemOf(body("\"valid_until\":\"" + late + "\"")).errors()).as(late).containsExactly(
+                    new FieldProblem("valid_until", "must be no later than 9999-12-31T23:59:59.999999999Z"));
+        }
+        assertThat(parse(body("\"valid_until\":\"9999-12-31T23:59:59.999999999Z\"")).validUntil())
+                .isEqualTo(Instant.parse("9999-12-31T23:59:59.999999999Z"));
     }
 
     @Test
