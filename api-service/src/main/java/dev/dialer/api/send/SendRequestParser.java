@@ -103,10 +103,10 @@ final class SendRequestParser {
      * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. In the
      * numbers ({@code to}, {@code bridge}) a literal '+' that begins a number is a plus sign, as the writer meant it
      * ({@code to=+6598765432} from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number
-     * read without its '+' would be taken for one of the account's region. Inside a number it is the space a form
-     * encoder made ({@code to=%2B91+98765+43215}). The recipients are counted as they are read, and the first one
-     * past {@code maxRecipients} ends the reading with the 413: a body of many short repeats costs no more than the
-     * limit's worth of them.
+     * read without its '+' would be read in the account's region too (and refused, where it is a number there as
+     * well). Inside a number it is the space a form encoder made ({@code to=%2B91+98765+43215}). The recipients are
+     * counted as they are read, and the first one past {@code maxRecipients} ends the reading with the 413: a body of
+     * many short repeats costs no more than the limit's worth of them.
      */
     private static ObjectNode form(String text, int maxRecipients) {
         ObjectNode fields = JSON.createObjectNode();

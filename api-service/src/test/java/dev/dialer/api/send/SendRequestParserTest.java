@@ -76,7 +76,7 @@ class SendRequestParserTest {
 
     @Test
     void aLiteralPlusInAFormsNumbersIsAPlusSignNotASpace() {
-        // curl -d 'to=+6598765432': a Singapore number, although 6598765432 alone is an Indian mobile in region IN.
+        // curl -d 'to=+6598765432': a Singapore number; 6598765432 alone is an Indian mobile in region IN too.
         SendRequest request = parse("bridge=+918068281234&to=+6598765432,+919876543215&to[]=+14155550123"
                 + "&audio=greeting&name=spring+sale");
 
@@ -99,7 +99,7 @@ class SendRequestParserTest {
 
     @Test
     void aPlusAfterACommaAndSpacesStillBeginsANumber() {
-        // curl -d 'to=+919876543215, +6598765432': without its '+', 6598765432 would be an Indian mobile in region IN.
+        // curl -d 'to=+919876543215, +6598765432': without its '+', 6598765432 is an Indian mobile in region IN too.
         SendRequest request = parse("bridge=+918068281234&to=+919876543215, +6598765432,%20+14155550123"
                 + "%2C%20+442071234567&audio=greeting");
 
@@ -135,6 +135,23 @@ class SendRequestParserTest {
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients().get(0).e164()).isEqualTo("+919876543215");
+    }
+
+    @Test
+    void refusesDigitsThatAreANumberOfTheRegionAndAnotherCountrysNamingBothReadings() {
+        // The seed writes numbers with their country code and no '+': in region DE, 919876543215 is also a German one.
+        SendRequest request = SendRequestParser.parse("""
+                {"bridge":"+4930123456","to":"919876543215,+919876543216,4930123457","flow_id":"1"}""", "DE",
+                MAX_RECIPIENTS);
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly(null, "+919876543216", "+4930123457");
+        assertThat(request.recipients().get(0).error()).isEqualTo(
+                "is ambiguous: +49919876543215 (DE) or +919876543215; write it with + and its country code");
+        // In region IN a Singapore number without its '+' is an Indian mobile number too.
+        assertThat(problemOf("{\"bridge\":\"918068281234\",\"to\":\"6598765432\",\"flow_id\":\"1\"}").errors())
+                .containsExactly(new FieldProblem("to",
+                        "is ambiguous: +916598765432 (IN) or +6598765432; write it with + and its country code"));
     }
 
     @Test
