@@ -70,7 +70,9 @@ class SendController {
     @Operation(operationId = "sendCalls", summary = "Queue outbound calls",
             description = "Queues one call per valid recipient of `to` and answers in the seed's shape once Kafka has "
                     + "every command (`acks=all`). A recipient that cannot be valid gets a row with "
-                    + "`status: rejected` and an `error` naming it, and is not queued; the others are.",
+                    + "`status: rejected` and an `error` naming it, and is not queued; a number listed again (in any "
+                    + "spelling) gets a row with `status: duplicate` and its first listing's `id`, and is not queued "
+                    + "again; the others are.",
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
                     + "safe for 24 hours: a repeat with the same body answers the original response with "
                     + "`Idempotent-Replayed: true`; the same key with another body is a 409. A request refused "
@@ -120,13 +122,15 @@ class SendController {
     /**
      * {@code POST /api/v2/outgoing/preview}: the same body as a send, answered per recipient with what the dispatcher
      * would do now ({@code dial}, {@code defer} until {@code not_before}, {@code block} or {@code expire} with a
-     * reason, or {@code rejected} for an invalid number). Queues nothing.
+     * reason, {@code rejected} for an invalid number, or {@code duplicate} for a number the list named before).
+     * Queues nothing.
      */
     @PostMapping(path = "/api/v2/outgoing/preview", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "previewCalls", summary = "Preview what a send would do",
             description = "Takes the body of a send and answers, per recipient, what the dialer would do now: "
-                    + "`dial`, `defer` until `not_before`, `block` or `expire` with a `reason`, or `rejected` for an "
-                    + "invalid number. Queues nothing.",
+                    + "`dial`, `defer` until `not_before`, `block` or `expire` with a `reason`, `rejected` for an "
+                    + "invalid number, or `duplicate` for a number the list named before (the send calls it once). "
+                    + "Queues nothing.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
                             schema = @Schema(implementation = SendDocs.class), examples = {

@@ -1,10 +1,12 @@
 package dev.dialer.api.send;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.RequestIds;
+import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.ProblemAdvice;
@@ -240,6 +242,82 @@ class SendPolicyTest {
         assertThat(answer.get("data").get(1).get("status").asString()).isEqualTo("duplicate");
         assertThat(answer.get("data").get(1).get("id").asString())
                 .isEqualTo(answer.get("data").get(0).get("id").asString());
+    }
+
+    @Test
+    void queuesACalleeListedSeveralTimesInOneRequestOnceAnsweringTheRepeatsAsDuplicatesOfItsFirstListing() {
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1",
+                 "to":["919876543215","+91 98765 43215","919876543216","09876543215"]}""");
+
+        assertThat(publisher.records).hasSize(2);
+        assertThat(publisher.records).extracting(r -> new CommandReader().read(r.value()).to())
+                .containsExactly("+919876543215", "+919876543216");
+        JsonNode rows = answer.get("data");
+        String first = rows.get(0).get("id").asString();
+        assertThat(rows).extracting(row -> row.get("status").asString())
+                .containsExactly("queued", "duplicate", "queued", "duplicate");
+        for (int repeat : new int[] {1, 3}) {
+            assertThat(rows.get(repeat).get("id").asString()).isEqualTo(first);
+            assertThat(rows.get(repeat).get("credits").asInt()).isZero();
+            assertThat(rows.get(repeat).get("mobile").asString()).isEqualTo("919876543215");
+        }
+        assertThat(answer.get("message").asString()).isEqualTo("2 calls queued, 0 rejected, 2 duplicate");
+    }
+
+    @Test
+    void aCalleeListedAgainWithAnotherForeignIdIsADuplicateOfItsFirstListing() {
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"crm-a"},
+                 {"number":"+919876543215","foreign_id":"crm-b"},"9876543215"]}""");
+
+        assertThat(publisher.records).hasSize(1);
+        JsonNode rows = answer.get("data");
+        assertThat(rows).extracting(row -> row.get("status").asString())
+                .containsExactly("queued", "duplicate", "duplicate");
+        assertThat(rows.get(1).get("id").asString()).isEqualTo(rows.get(0).get("id").asString())
+                .isEqualTo(RequestIds.ofForeignId(ACCOUNT.id(), "crm-a", "+919876543215"));
+        assertThat(rows.get(1).get("foreign_id").asString()).isEqualTo("crm-b");
+        assertThat(rows.get(2).get("id").asString()).isEqualTo(rows.get(0).get("id").asString());
+    }
+
+    @Test
+    void aRepeatOfACalleeWhoseFirstListingIsADuplicateOfAnEarlierCallIsADuplicateOfThatCall() {
+        // A claim that holds an id other than the pair's (one made before call ids were derived from the pair).
+        claims.owners.put(ACCOUNT.id() + "\n" + ForeignIdClaims.Claim.key("crm-c", "+919876543215"),
+                new ForeignIdClaims.Claim("crm-c", "+919876543215", "earlier-call", null));
+
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1",
+                 "to":[{"number":"919876543215","foreign_id":"crm-c"},"919876543215","919876543216"]}""");
+
+        assertThat(publisher.records).hasSize(1);
+        JsonNode rows = answer.get("data");
+        assertThat(rows).extracting(row -> row.get("status").asString())
+                .containsExactly("duplicate", "duplicate", "queued");
+        assertThat(rows.get(0).get("id").asString()).isEqualTo("earlier-call");
+        assertThat(rows.get(1).get("id").asString()).isEqualTo("earlier-call");
+    }
+
+    @Test
+    void aKeyedSendQueuesARepeatedCalleeOnceAndItsRetryAnswersTheSameRows() {
+        OutgoingCalls calls = calls(publisher);
+        String body = """
+                {"bridge":"918068281234","flow_id":"1","to":"919876543215,919876543216,+919876543215"}""";
+        IdempotencyKey key = new IdempotencyKey("k1", TimeOrderedUuids.send().toString());
+
+        SendResponse first = calls.queue(ACCOUNT, body, key).block(TIMEOUT);
+        SendResponse retry = calls.queue(ACCOUNT, body, key).block(TIMEOUT);
+
+        assertThat(first.data()).extracting(SendResponse.Row::status)
+                .containsExactly(SendResponse.Row.QUEUED, SendResponse.Row.QUEUED, OutgoingCalls.DUPLICATE);
+        assertThat(first.data().get(2).id()).isEqualTo(first.data().get(0).id()).isEqualTo(key.callId(ACCOUNT.id(), 0));
+        assertThat(retry.data()).extracting(SendResponse.Row::id, SendResponse.Row::status)
+                .containsExactlyElementsOf(first.data().stream().map(row -> tuple(row.id(), row.status())).toList());
+        // The retry produces the same two commands again: the dispatcher dials each id once.
+        assertThat(publisher.records).extracting(r -> new CommandReader().read(r.value()).requestId())
+                .containsExactly(key.callId(ACCOUNT.id(), 0), key.callId(ACCOUNT.id(), 1), key.callId(ACCOUNT.id(), 0),
+                        key.callId(ACCOUNT.id(), 1));
     }
 
     @Test
