@@ -19,6 +19,8 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
@@ -108,16 +110,25 @@ class OutgoingCalls {
      * recipient's index), so repeating the request within the key's life can never create a second call.
      */
     Mono<SendResponse> queue(Account account, String body, IdempotencyKey idempotencyKey) {
+        return queue(account, body, StandardCharsets.UTF_8, idempotencyKey);
+    }
+
+    /**
+     * As {@link #queue(Account, String, IdempotencyKey)}, for a body whose Content-Type names {@code charset} (the
+     * charset of a form's percent-encoded values).
+     */
+    Mono<SendResponse> queue(Account account, String body, Charset charset, IdempotencyKey idempotencyKey) {
         return settings.of(account.id())
-                .flatMap(accountSettings -> parse(account, accountSettings, body))
+                .flatMap(accountSettings -> parse(account, accountSettings, body, charset))
                 .flatMap(request -> checkWebhook(account, request))
                 .flatMap(request -> publish(account, request, idempotencyKey));
     }
 
     /** Parses in the account's region and checks the caller ID against its allowed list. */
-    Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body) {
+    Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body, Charset charset) {
         String region = AccountSettingsStore.regionOf(account, accountSettings);
-        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, region, maxRecipients));
+        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, charset, region,
+                maxRecipients));
         // Normalising a long recipient list is CPU work: keep it off the event loop serving connections. A body of a
         // few recipients takes microseconds, less than the hop to another thread would cost it in latency.
         return (body.length() > INLINE_PARSE_CHARS ? parsed.subscribeOn(Schedulers.parallel()) : parsed)

@@ -10,6 +10,7 @@ import dev.dialer.common.policy.DialPolicy;
 import dev.dialer.common.policy.PolicyDecision;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.Charset;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -53,11 +54,12 @@ class OutgoingPreview {
         this.registry = registry;
     }
 
-    Mono<Map<String, Object>> preview(Account account, String body) {
+    /** @param charset the charset the body's Content-Type names: a form's percent-encoded values are text in it */
+    Mono<Map<String, Object>> preview(Account account, String body, Charset charset) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         return settings.of(account.id())
                 .map(properties::applyTo)
-                .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body,
+                .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body, charset,
                                 AccountSettingsStore.regionOf(account, accountSettings), maxRecipients))
                         .subscribeOn(Schedulers.parallel())
                         .flatMap(request -> facts(account, accountSettings, request, now)

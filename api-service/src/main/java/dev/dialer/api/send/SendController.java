@@ -20,6 +20,7 @@ import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import java.nio.charset.Charset;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
@@ -110,13 +111,14 @@ class SendController {
     Mono<ResponseEntity<byte[]>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
         String key = IdempotentRequests.keyOf(request);
+        Charset charset = RequestBodies.charsetOf(request.getHeaders());
         return RequestBodies.text(request, maxBodyBytes)
                 .flatMap(body -> key == null
-                        ? queue(account, body, null).map(answer -> ResponseEntity.ok()
+                        ? queue(account, body, charset, null).map(answer -> ResponseEntity.ok()
                                 .contentType(MediaType.APPLICATION_JSON).body(answer))
                         // The send's fingerprint is its body alone, as it was before other endpoints took keys.
                         : idempotency.once(account.id(), key, ApiKeys.hash(body), HttpStatus.OK,
-                                claimed -> queue(account, body, claimed)));
+                                claimed -> queue(account, body, charset, claimed)));
     }
 
     /**
@@ -150,11 +152,12 @@ class SendController {
                     @ExampleObject(name = "too-many-recipients", value = TOO_MANY_RECIPIENTS)}))
     Mono<java.util.Map<String, Object>> preview(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                 ServerHttpRequest request) {
-        return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));
+        Charset charset = RequestBodies.charsetOf(request.getHeaders());
+        return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body, charset));
     }
 
     /** The answer as UTF-8 bytes, written once (a thousand rows' JSON is not built as a string first). */
-    private Mono<byte[]> queue(Account account, String body, IdempotencyKey key) {
-        return calls.queue(account, body, key).map(json::writeValueAsBytes);
+    private Mono<byte[]> queue(Account account, String body, Charset charset, IdempotencyKey key) {
+        return calls.queue(account, body, charset, key).map(json::writeValueAsBytes);
     }
 }

@@ -1,5 +1,6 @@
 package dev.dialer.api.send;
 
+import dev.dialer.api.RequestBodies;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
@@ -7,7 +8,9 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -71,11 +74,19 @@ final class SendRequestParser {
      *                                           it holds more than {@code maxRecipients} entries
      */
     static SendRequest parse(String body, String defaultRegion, int maxRecipients) {
-        return validate(fields(body, maxRecipients), defaultRegion, maxRecipients);
+        return parse(body, StandardCharsets.UTF_8, defaultRegion, maxRecipients);
+    }
+
+    /**
+     * As {@link #parse(String, String, int)}, for a body whose Content-Type names {@code charset}: the charset a
+     * form's percent-encoded bytes are text in.
+     */
+    static SendRequest parse(String body, Charset charset, String defaultRegion, int maxRecipients) {
+        return validate(fields(body, charset, maxRecipients), defaultRegion, maxRecipients);
     }
 
     /** The body as a field map, from JSON or from a form (whose reading stops past {@code maxRecipients}). */
-    private static ObjectNode fields(String body, int maxRecipients) {
+    private static ObjectNode fields(String body, Charset charset, int maxRecipients) {
         String text = body == null ? "" : body.replace("\uFEFF", "").strip();
         if (text.isEmpty()) {
             throw Problems.malformed("The body is empty; send the fields as JSON or as a form.");
@@ -84,7 +95,7 @@ final class SendRequestParser {
         if (first == '[') {
             throw Problems.malformed("The body must be a JSON object, not an array.");
         }
-        return first == '{' ? json(text) : form(text, maxRecipients);
+        return first == '{' ? json(text) : form(text, charset, maxRecipients);
     }
 
     private static ObjectNode json(String text) {
@@ -106,11 +117,14 @@ final class SendRequestParser {
      * read without its '+' would be read in the account's region too (and refused, where it is a number there as
      * well). Inside a number it is the space a form encoder made ({@code to=%2B91+98765+43215}). The recipients are
      * counted as they are read, and the first one past {@code maxRecipients} ends the reading with the 413: a body of
-     * many short repeats costs no more than the limit's worth of them.
+     * many short repeats costs no more than the limit's worth of them. Percent-encoded bytes are text in
+     * {@code charset}, the Content-Type's: a value whose bytes are not is refused, naming it, before anything else is
+     * checked; a name whose bytes are not makes the form malformed.
      */
-    private static ObjectNode form(String text, int maxRecipients) {
+    private static ObjectNode form(String text, Charset charset, int maxRecipients) {
         ObjectNode fields = JSON.createObjectNode();
         List<String> to = new ArrayList<>();
+        List<FieldProblem> unreadable = new ArrayList<>();
         int recipients = 0;
         for (int start = 0, end; start <= text.length(); start = end + 1) {
             end = text.indexOf('&', start);
@@ -120,11 +134,21 @@ final class SendRequestParser {
                 continue;
             }
             int equals = pair.indexOf('=');
-            String name = decode(equals < 0 ? pair : pair.substring(0, equals));
+            String name = decode(equals < 0 ? pair : pair.substring(0, equals), charset);
+            if (name == null) {
+                throw Problems.malformed("The body is neither JSON nor a valid form: a name is not valid "
+                        + charset.name() + " once percent-decoded (the charset of the Content-Type, UTF-8 when it "
+                        + "names none).");
+            }
             String raw = equals < 0 ? "" : pair.substring(equals + 1);
             boolean recipient = isTo(name);
             boolean number = recipient || name.equals("bridge");
-            String value = decode(number ? leadingPlusSigns(raw) : raw);
+            String value = decode(number ? leadingPlusSigns(raw) : raw, charset);
+            if (value == null) {
+                unreadable.add(new FieldProblem(name, "is not valid " + charset.name()
+                        + " once percent-decoded (the charset of the Content-Type, UTF-8 when it names none)"));
+                continue;
+            }
             if (recipient) {
                 recipients += 1 + (int) value.chars().filter(c -> c == ',').count();
                 if (recipients > maxRecipients) {
@@ -134,6 +158,9 @@ final class SendRequestParser {
             } else {
                 fields.put(name, value);
             }
+        }
+        if (!unreadable.isEmpty()) {
+            throw Problems.validation(unreadable);
         }
         if (!to.isEmpty()) {
             fields.put("to", String.join(",", to));
@@ -189,12 +216,57 @@ final class SendRequestParser {
         return escaped.toString();
     }
 
-    private static String decode(String text) {
-        try {
-            return URLDecoder.decode(text, StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            throw Problems.malformed("The body is neither JSON nor a valid form: " + e.getMessage());
+    /**
+     * {@code text} form-decoded: '+' is a space, and each run of {@code %XX} escapes is bytes of text in
+     * {@code charset}. Not {@link java.net.URLDecoder}, which turns bytes it cannot read into U+FFFD: {@code Caf%E9}
+     * and {@code Caf%E8} would be one {@code foreign_id}.
+     *
+     * @return null when the bytes are not text in {@code charset}
+     * @throws dev.dialer.api.problem.ApiProblem malformed when a '%' is not followed by two hex digits
+     */
+    private static String decode(String text, Charset charset) {
+        if (text.indexOf('%') < 0 && text.indexOf('+') < 0) {
+            return text;
         }
+        StringBuilder decoded = new StringBuilder(text.length());
+        ByteBuffer bytes = null;
+        for (int i = 0; i < text.length(); ) {
+            char c = text.charAt(i);
+            if (c != '%') {
+                decoded.append(c == '+' ? ' ' : c);
+                i++;
+                continue;
+            }
+            if (bytes == null) {
+                bytes = ByteBuffer.allocate(text.length() / 3);
+            }
+            bytes.clear();
+            while (i < text.length() && text.charAt(i) == '%') {
+                int high = i + 2 < text.length() ? hex(text.charAt(i + 1)) : -1;
+                int low = high < 0 ? -1 : hex(text.charAt(i + 2));
+                if (low < 0) {
+                    throw Problems.malformed("The body is neither JSON nor a valid form: '%' must be followed by two "
+                            + "hex digits (at \"" + text.substring(i, Math.min(text.length(), i + 3)) + "\").");
+                }
+                bytes.put((byte) (high << 4 | low));
+                i += 3;
+            }
+            try {
+                decoded.append(RequestBodies.strictly(bytes.flip(), charset));
+            } catch (CharacterCodingException e) {
+                return null;
+            }
+        }
+        return decoded.toString();
+    }
+
+    /** The value of an ASCII hex digit, -1 for any other character (other scripts' digits included). */
+    private static int hex(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        char lower = (char) (c | 0x20);
+        return lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
     }
 
     private static SendRequest validate(ObjectNode fields, String region, int maxRecipients) {

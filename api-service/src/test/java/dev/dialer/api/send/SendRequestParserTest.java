@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.tuple;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
@@ -72,6 +74,38 @@ class SendRequestParserTest {
         assertThat(request.campaign()).isEqualTo("spring sale");
         assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "Your Name", "otp", "42"));
         assertThat(request.foreignId()).isEqualTo("crm-1");
+    }
+
+    @Test
+    void percentDecodesAFormsValuesInTheCharsetOfItsContentType() {
+        String body = "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9&name=%80+off"
+                + "&variables%5BCaf%E9%5D=cr%E8me";
+
+        SendRequest latin1 = SendRequestParser.parse(body, StandardCharsets.ISO_8859_1, IN, MAX_RECIPIENTS);
+        SendRequest windows = SendRequestParser.parse(body, Charset.forName("windows-1252"), IN, MAX_RECIPIENTS);
+        SendRequest utf8 = parse("bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%C3%A9");
+
+        assertThat(latin1.foreignId()).isEqualTo("Café");
+        assertThat(latin1.campaign()).isEqualTo("\u0080 off");
+        assertThat(latin1.variables()).containsExactly(Map.entry("Café", "crème"));
+        assertThat(windows.campaign()).isEqualTo("€ off");
+        assertThat(utf8.foreignId()).isEqualTo("Café");
+    }
+
+    @Test
+    void refusesAFormValueWhosePercentEncodedBytesAreNotTextInTheCharsetNamingIt() {
+        // Caf%E9 is Latin-1: as UTF-8 it once became "Caf\uFFFD", and Caf%E8 (another reference) the same one.
+        ApiProblem problem = problemOf("bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9"
+                + "&variables[otp]=%FF1");
+
+        String notUtf8 = "is not valid UTF-8 once percent-decoded (the charset of the Content-Type, UTF-8 when it "
+                + "names none)";
+        assertThat(problem.errors()).containsExactly(new FieldProblem("foreign_id", notUtf8),
+                new FieldProblem("variables[otp]", notUtf8));
+        assertThat(fieldsOf("bridge=918068281234&to=9198765%C3215&flow_id=1")).containsExactly("to");
+        // A name that cannot be read names no field: the form is malformed.
+        assertThat(problemOf("bridge=918068281234&to=919876543215&flow_id=1&Caf%E9=1").getBody().getType())
+                .isEqualTo(Problems.MALFORMED_REQUEST);
     }
 
     @Test
