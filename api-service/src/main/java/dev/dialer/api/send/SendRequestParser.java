@@ -1,7 +1,9 @@
 package dev.dialer.api.send;
 
 import dev.dialer.api.RequestBodies;
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
@@ -41,7 +43,8 @@ import tools.jackson.databind.node.ObjectNode;
  * flat {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
- * holds a NUL character fails the request, wherever it is ({@link NulCharacters}).
+ * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so does a JSON member given
+ * twice in one object ({@link JsonMembers}).
  */
 final class SendRequestParser {
 
@@ -60,7 +63,9 @@ final class SendRequestParser {
     /** The last instant RFC 3339 can write, in UTC: its years have four digits. */
     static final Instant LATEST_VALID_UNTIL = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final JsonMapper JSON = JsonMembers.mapper();
+    /** The member whose members are named {@code variables[Name]}. */
+    private static final Set<String> KEYED = Set.of("variables");
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
     private static final Pattern SCHEME = Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*):");
     private static final Pattern SOUND_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
@@ -106,7 +111,8 @@ final class SendRequestParser {
             }
             return object;
         } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            ApiProblem member = JsonMembers.problem(e, KEYED);
+            throw member != null ? member : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
     }
 

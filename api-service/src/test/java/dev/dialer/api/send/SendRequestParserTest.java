@@ -379,6 +379,20 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesAJsonMemberGivenTwiceNamingItRatherThanKeepingTheLast() {
+        // The last "to" alone was kept: 919876543215 got no row, and nothing said why.
+        assertThat(problemOf("""
+                {"bridge":"918068281234","to":"919876543215","to":"919876543216","flow_id":"1"}""").errors())
+                .containsExactly(new FieldProblem("to", "is given more than once"));
+        assertThat(fieldsOf(body("\"variables\":{\"otp\":\"1\",\"otp\":\"2\"}")))
+                .containsExactly("variables[otp]");
+        assertThat(fieldsOf("""
+                {"bridge":"918068281234","flow_id":"1","to":["919876543215",
+                 {"number":"919876543216","foreign_id":"a","foreign_id":"b"}]}"""))
+                .containsExactly("to[1].foreign_id");
+    }
+
+    @Test
     void refusesAMalformedJsonBodyAsMalformed() {
         ApiProblem problem = problemOf("{\"bridge\": ");
 

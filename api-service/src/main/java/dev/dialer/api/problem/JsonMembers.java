@@ -1,0 +1,68 @@
+package dev.dialer.api.problem;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.core.TokenStreamContext;
+import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The send bodies' JSON reading, where a body refused for one of its members names that member, as any field problem
+ * does, rather than being malformed as a whole. A member given twice in one object is refused
+ * ({@link StreamReadFeature#STRICT_DUPLICATE_DETECTION}): Jackson would keep the last one silently, and
+ * {@code {"to":"…215","to":"…216"}} would queue one call and say nothing of the other.
+ */
+public final class JsonMembers {
+
+    public static final String GIVEN_TWICE = "is given more than once";
+
+    private JsonMembers() {
+    }
+
+    /** A mapper that refuses a member given twice in one object. */
+    public static JsonMapper mapper() {
+        return JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    }
+
+    /**
+     * The validation problem naming the member {@code error} is about, or null when it is about the body as a whole
+     * (its syntax), which the caller answers as malformed.
+     *
+     * @param keyed the body's members whose own members are named {@code name[key]}, as the seed names
+     *              {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
+     */
+    public static ApiProblem problem(JacksonException error, Set<String> keyed) {
+        if (error instanceof StreamReadException read && read.processor() != null
+                && error.getOriginalMessage() != null
+                && error.getOriginalMessage().startsWith("Duplicate Object property")) {
+            return Problems.validation(field(read.processor().streamReadContext(), keyed), GIVEN_TWICE);
+        }
+        return null;
+    }
+
+    /** The name of the member {@code context} stands at, from the body down. */
+    static String field(TokenStreamContext context, Set<String> keyed) {
+        Deque<Object> path = new ArrayDeque<>();
+        for (TokenStreamContext at = context; at != null && !at.inRoot(); at = at.getParent()) {
+            path.push(at.inArray() ? (Object) at.getCurrentIndex() : String.valueOf(at.currentName()));
+        }
+        StringBuilder field = new StringBuilder();
+        int depth = 0;
+        for (Object segment : path) {
+            if (segment instanceof Integer index) {
+                field.append('[').append(index).append(']');
+            } else if (depth == 0) {
+                field.append(segment);
+            } else if (depth == 1 && keyed.contains(field.toString())) {
+                field.append('[').append(segment).append(']');
+            } else {
+                field.append('.').append(segment);
+            }
+            depth++;
+        }
+        return field.toString();
+    }
+}
