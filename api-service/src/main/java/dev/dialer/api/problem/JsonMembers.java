@@ -4,8 +4,10 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.TokenStreamContext;
+import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -13,11 +15,14 @@ import tools.jackson.databind.json.JsonMapper;
  * The send bodies' JSON reading, where a body refused for one of its members names that member, as any field problem
  * does, rather than being malformed as a whole. A member given twice in one object is refused
  * ({@link StreamReadFeature#STRICT_DUPLICATE_DETECTION}): Jackson would keep the last one silently, and
- * {@code {"to":"…215","to":"…216"}} would queue one call and say nothing of the other.
+ * {@code {"to":"…215","to":"…216"}} would queue one call and say nothing of the other. A number longer than Jackson
+ * reads ({@code StreamReadConstraints.getMaxNumberLength()}, 1,000 characters) is no number any field takes: it is
+ * named too, as too large, rather than answered with Jackson's message about its own settings.
  */
 public final class JsonMembers {
 
     public static final String GIVEN_TWICE = "is given more than once";
+    public static final String TOO_LARGE = "is too large";
 
     private JsonMembers() {
     }
@@ -31,14 +36,36 @@ public final class JsonMembers {
      * The validation problem naming the member {@code error} is about, or null when it is about the body as a whole
      * (its syntax), which the caller answers as malformed.
      *
-     * @param keyed the body's members whose own members are named {@code name[key]}, as the seed names
-     *              {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
+     * @param mapper the mapper that read {@code text} and failed with {@code error}
+     * @param keyed  the body's members whose own members are named {@code name[key]}, as the seed names
+     *               {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
      */
-    public static ApiProblem problem(JacksonException error, Set<String> keyed) {
+    public static ApiProblem problem(JsonMapper mapper, String text, JacksonException error, Set<String> keyed) {
+        String message = error.getOriginalMessage() == null ? "" : error.getOriginalMessage();
         if (error instanceof StreamReadException read && read.processor() != null
-                && error.getOriginalMessage() != null
-                && error.getOriginalMessage().startsWith("Duplicate Object property")) {
+                && message.startsWith("Duplicate Object property")) {
             return Problems.validation(field(read.processor().streamReadContext(), keyed), GIVEN_TWICE);
+        }
+        if (error instanceof StreamConstraintsException && message.startsWith("Number value length")) {
+            // The exception holds no parser: the body is read again, token by token, to where it stops.
+            String field = whereReadingStops(mapper, text, keyed);
+            return field == null ? null : Problems.validation(field, TOO_LARGE);
+        }
+        return null;
+    }
+
+    /** The member a token-by-token reading of {@code text} stops at for a constraint, or null if it does not. */
+    private static String whereReadingStops(JsonMapper mapper, String text, Set<String> keyed) {
+        try (JsonParser parser = mapper.createParser(text)) {
+            try {
+                while (parser.nextToken() != null) {
+                    // read on to the token that breaks the constraint
+                }
+            } catch (StreamConstraintsException e) {
+                return field(parser.streamReadContext(), keyed);
+            }
+        } catch (JacksonException e) {
+            // any other failure: not the member looked for
         }
         return null;
     }

@@ -43,8 +43,8 @@ import tools.jackson.databind.node.ObjectNode;
  * flat {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
- * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so does a JSON member given
- * twice in one object ({@link JsonMembers}).
+ * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so do a JSON member given
+ * twice in one object and a number too long to read ({@link JsonMembers}).
  */
 final class SendRequestParser {
 
@@ -111,7 +111,7 @@ final class SendRequestParser {
             }
             return object;
         } catch (JacksonException e) {
-            ApiProblem member = JsonMembers.problem(e, KEYED);
+            ApiProblem member = JsonMembers.problem(JSON, text, e, KEYED);
             throw member != null ? member : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
     }

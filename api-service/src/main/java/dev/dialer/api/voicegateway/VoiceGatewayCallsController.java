@@ -203,8 +203,9 @@ class VoiceGatewayCallsController {
                 return (Map<String, Object>) map;
             }
         } catch (JacksonException e) {
-            // A member given twice is a field problem naming it (to.number, tag.crm), not a malformed body.
-            ApiProblem member = JsonMembers.problem(e, Set.of());
+            // A member given twice, or a number too long to read, is a field problem naming it (to.number, tag.crm,
+            // timeout), not a malformed body.
+            ApiProblem member = JsonMembers.problem(JSON, body, e, Set.of());
             throw member != null ? member : Problems.malformed("The body is not JSON: " + e.getOriginalMessage());
         }
         throw Problems.malformed("The body must be a JSON object.");

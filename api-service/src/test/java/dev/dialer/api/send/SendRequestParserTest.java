@@ -393,6 +393,19 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesANumberLongerThanTheJsonReaderTakesNamingItsField() {
+        String digits = "1".repeat(1500);
+
+        assertThat(problemOf(body("\"max_attempts\":" + digits)).errors())
+                .containsExactly(new FieldProblem("max_attempts", "is too large"));
+        assertThat(fieldsOf(body("\"priority\":-" + digits))).containsExactly("priority");
+        assertThat(fieldsOf(body("\"interval\":1." + "0".repeat(1500)))).containsExactly("interval");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"flow_id\":1,\"to\":[\"919876543215\"," + digits + "]}"))
+                .containsExactly("to[1]");
+        assertThat(fieldsOf(body("\"variables\":{\"otp\":" + digits + "}"))).containsExactly("variables[otp]");
+    }
+
+    @Test
     void refusesAMalformedJsonBodyAsMalformed() {
         ApiProblem problem = problemOf("{\"bridge\": ");
 

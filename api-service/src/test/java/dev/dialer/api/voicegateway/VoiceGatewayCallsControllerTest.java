@@ -303,6 +303,23 @@ class VoiceGatewayCallsControllerTest {
     }
 
     @Test
+    void aNumberLongerThanTheJsonReaderTakesIsA400NamingItsField() {
+        JsonNode problem = refused("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "timeout":%s}""".formatted("9".repeat(1500)));
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo("timeout");
+            assertThat(error.get("message").asString()).isEqualTo("is too large");
+        });
+        assertThat(refused("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "tag":{"n":%s}}""".formatted("9".repeat(1500))).get("errors").get(0).get("field").asString())
+                .isEqualTo("tag.n");
+    }
+
+    @Test
     void absentOrNullCarrierOptionsAreNoProblem() {
         created("""
                 {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215",
