@@ -8,6 +8,7 @@ import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.phone.PhoneNumbers;
+import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.ByteBuffer;
@@ -60,6 +61,8 @@ final class SendRequestParser {
     static final int MAX_SOUND_ID = 128;
     static final int MAX_MAX_ATTEMPTS = 10;
     static final int MAX_PRIORITY = 9;
+    /** An int's digits with a sign and a zero fraction to spare. */
+    private static final int MAX_WHOLE_NUMBER_CHARS = 32;
     /** The last instant RFC 3339 can write, in UTC: its years have four digits. */
     static final Instant LATEST_VALID_UNTIL = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
@@ -414,13 +417,9 @@ final class SendRequestParser {
         if (text == null) {
             return 0;
         }
-        try {
-            int minutes = Integer.parseInt(text);
-            if (CallCommand.INTERVALS.contains(minutes)) {
-                return minutes;
-            }
-        } catch (NumberFormatException e) {
-            // reported below, like any other value outside the set
+        Integer minutes = wholeNumber(text);
+        if (minutes != null && CallCommand.INTERVALS.contains(minutes)) {
+            return minutes;
         }
         if (!named(errors, "interval")) {
             errors.add(new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
@@ -435,18 +434,31 @@ final class SendRequestParser {
         if (text == null) {
             return otherwise;
         }
-        try {
-            int value = Integer.parseInt(text);
-            if (value >= min && value <= max) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
+        Integer value = wholeNumber(text);
+        if (value != null && value >= min && value <= max) {
+            return value;
         }
         if (!named(errors, name)) {
             errors.add(new FieldProblem(name, "must be a whole number from " + min + " to " + max));
         }
         return otherwise;
+    }
+
+    /**
+     * {@code text} as a whole number, written as digits or with a zero fraction ({@code 15.0}, as JavaScript's and
+     * PHP's encoders write a float that holds one, and as the Voice Gateway dialect takes its seconds); null for any
+     * other fraction ({@code 15.5}), for text, and for a number beyond an int. A text longer than any int is written
+     * with is refused unread: the time to parse a number grows with the square of its length.
+     */
+    private static Integer wholeNumber(String text) {
+        if (text.length() > MAX_WHOLE_NUMBER_CHARS) {
+            return null;
+        }
+        try {
+            return new BigDecimal(text).intValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            return null;
+        }
     }
 
     /**
@@ -497,8 +509,13 @@ final class SendRequestParser {
         return variables;
     }
 
+    /**
+     * An object of names to values; null, a blank string and an empty array are no variables (PHP's
+     * {@code json_encode} writes an empty array as {@code []}, whatever it was meant to hold).
+     */
     private static void objectVariables(JsonNode value, Map<String, String> variables, List<FieldProblem> errors) {
-        if (value == null || value.isNull() || (value.isString() && value.asString().isBlank())) {
+        if (value == null || value.isNull() || (value.isString() && value.asString().isBlank())
+                || (value.isArray() && value.isEmpty())) {
             return;
         }
         if (!value.isObject()) {

@@ -236,6 +236,31 @@ class SendRequestParserTest {
     }
 
     @Test
+    void readsAnEmptyVariablesArrayAsNoVariables() {
+        // PHP's json_encode writes an empty array as [] whatever it was meant to hold; the seed calls variables an
+        // "Array".
+        assertThat(parse(body("\"variables\":[]")).variables()).isEmpty();
+        assertThat(parse(body("\"variables\":[],\"variables[otp]\":\"9\"")).variables())
+                .containsExactly(Map.entry("otp", "9"));
+        assertThat(fieldsOf(body("\"variables\":[\"a\"]"))).containsExactly("variables");
+    }
+
+    @Test
+    void acceptsWholeNumbersWrittenWithAZeroFractionAndRefusesAnyOtherFraction() {
+        SendRequest request = parse(body("\"interval\":15.0,\"max_attempts\":5.00,\"priority\":7.0"));
+
+        assertThat(request.intervalMinutes()).isEqualTo(15);
+        assertThat(request.maxAttempts()).isEqualTo(5);
+        assertThat(request.priority()).isEqualTo(7);
+        assertThat(parse("bridge=918068281234&to=919876543215&flow_id=1&interval=30.0&priority=0.0")
+                .intervalMinutes()).isEqualTo(30);
+        assertThat(fieldsOf(body("\"interval\":15.5,\"max_attempts\":2.5,\"priority\":\"7.01\"")))
+                .containsExactly("interval", "max_attempts", "priority");
+        assertThat(fieldsOf(body("\"max_attempts\":1e400"))).containsExactly("max_attempts");
+        assertThat(fieldsOf(body("\"priority\":\"1e999999999\""))).containsExactly("priority");
+    }
+
+    @Test
     void namesAMissingBridge() {
         assertThat(fieldsOf("{\"to\":\"919876543215\",\"flow_id\":\"1\"}")).containsExactly("bridge");
     }
