@@ -1,7 +1,10 @@
 package dev.dialer.api;
 
 import dev.dialer.api.problem.Problems;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
@@ -16,6 +19,8 @@ import reactor.core.publisher.Mono;
  * the seed's JSON examples; the endpoints that must accept them read the bytes themselves. The Content-Type matters
  * only for its charset, so a label that cannot be read at all ({@code json}, {@code charset=utf-9}) is no reason
  * to refuse the body: it is read as UTF-8, the encoding JSON is exchanged in (RFC 8259), as when there is no label.
+ * Bytes that are not text in that charset are refused, never read as U+FFFD: two values that differ only there
+ * would be one value (one {@code foreign_id}), and the text stored would not be what the client sent.
  */
 public final class RequestBodies {
 
@@ -24,8 +29,9 @@ public final class RequestBodies {
 
     /**
      * The body decoded with the Content-Type's charset (UTF-8 when none, or when the Content-Type or its charset
-     * cannot be read), empty text when there is no body; a 413 problem when it exceeds {@code maxBytes}. At most
-     * {@code maxBytes + 1} bytes are buffered.
+     * cannot be read), empty text when there is no body; a 413 problem when it exceeds {@code maxBytes}, a
+     * malformed-request problem when its bytes are not text in the charset. At most {@code maxBytes + 1} bytes are
+     * buffered.
      */
     public static Mono<String> text(ServerHttpRequest request, int maxBytes) {
         if (request.getHeaders().getContentLength() > maxBytes) {
@@ -45,17 +51,40 @@ public final class RequestBodies {
             if (buffer.readableByteCount() > maxBytes) {
                 throw Problems.tooLarge(maxBytes);
             }
-            return buffer.toString(charset);
+            byte[] bytes = new byte[buffer.readableByteCount()];
+            buffer.read(bytes);
+            ByteBuffer input = ByteBuffer.wrap(bytes);
+            try {
+                return strictly(input, charset);
+            } catch (CharacterCodingException e) {
+                throw Problems.malformed("The body is not valid " + charset.name() + " text (at byte offset "
+                        + input.position() + "); send it in the charset its Content-Type names, UTF-8 when it "
+                        + "names none.");
+            }
         } finally {
             DataBufferUtils.release(buffer);
         }
     }
 
     /**
+     * {@code bytes} as text in {@code charset}, refusing any byte sequence that is not text in it (or a character it
+     * cannot map) rather than reading it as U+FFFD, as {@code new String(bytes, charset)} does.
+     *
+     * @throws CharacterCodingException with {@code bytes} positioned where the sequence that cannot be read begins
+     */
+    public static String strictly(ByteBuffer bytes, Charset charset) throws CharacterCodingException {
+        return charset.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(bytes)
+                .toString();
+    }
+
+    /**
      * {@link HttpHeaders#getContentType()} throws for a label it cannot parse or a charset the JVM does not know;
      * either is read as no label at all.
      */
-    static Charset charsetOf(HttpHeaders headers) {
+    public static Charset charsetOf(HttpHeaders headers) {
         String label = headers.getFirst(HttpHeaders.CONTENT_TYPE);
         if (label == null || label.isBlank()) {
             return StandardCharsets.UTF_8;

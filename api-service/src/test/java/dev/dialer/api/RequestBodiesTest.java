@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.Problems;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
@@ -94,6 +95,36 @@ class RequestBodiesTest {
         RequestBodies.text(request, 1024).as(StepVerifier::create)
                 .expectNext("{\"description\":\"Caf\u00e9\"}")
                 .verifyComplete();
+    }
+
+    @Test
+    void refusesABodyThatIsNotTextInItsCharsetAsMalformedRatherThanReplacingWhatItCannotRead() {
+        byte[] latin1 = "{\"description\":\"Caf\u00e9\"}".getBytes(StandardCharsets.ISO_8859_1);
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/webhooks")
+                .header("Content-Type", "application/json")
+                .body(bytes(latin1));
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(400);
+                    assertThat(problem.getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+                    assertThat(problem.getBody().getDetail()).isEqualTo("The body is not valid UTF-8 text (at byte "
+                            + "offset 19); send it in the charset its Content-Type names, UTF-8 when it names none.");
+                })
+                .verify(Duration.ofSeconds(5));
+        assertThat(chunks).allSatisfy(chunk -> assertThat(chunk.refCnt()).isZero());
+    }
+
+    @Test
+    void refusesABodyWithoutAContentTypeThatIsNotUtf8() {
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
+                .body(bytes(new byte[] {'t', 'o', '=', (byte) 0xC3, '(', '1'}));
+
+        RequestBodies.text(request, 1024).as(StepVerifier::create)
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("The body is not valid UTF-8 text (at byte offset 3)"))
+                .verify(Duration.ofSeconds(5));
     }
 
     private Flux<DataBuffer> bytes(byte[] body) {

@@ -171,29 +171,26 @@ class SettingsAndPreviewIT extends RunningApiService {
                 .isAfter(Instant.now().plus(Duration.ofHours(23)));
         assertThat(rows.get(2).get("decision").asString()).isEqualTo("dial");
         assertThat(rows.get(3).get("decision").asString()).isEqualTo("rejected");
-        // The same number twice (written two ways) is two calls: the second waits for the first's 24 hours.
-        assertThat(rows.get(4).get("decision").asString()).isEqualTo("defer");
-        assertThat(rows.get(4).get("reason").asString()).isEqualTo("callee_cap");
-        assertThat(Instant.parse(rows.get(4).get("not_before").asString()))
-                .isEqualTo(Instant.parse(rows.get(1).get("not_before").asString()).plus(Duration.ofHours(24)));
+        // The same number again (written another way) is no second call: the send queues it once.
+        assertThat(rows.get(4).get("decision").asString()).isEqualTo("duplicate");
+        assertThat(rows.get(4).get("mobile").asString()).isEqualTo("919876500101");
         assertThat(rows.get(5).get("decision").asString()).as("a queued attempt rang nobody").isEqualTo("dial");
         assertThat(json(get("/api/v2/calls?limit=10", key)).get("data")).hasSize(2);
     }
 
     @Test
-    void previewCountsTheListsOwnCallsToANumberAgainstTheCap() throws Exception {
+    void previewAnswersANumberListedAgainAsADuplicateThatTheCapDoesNotCount() throws Exception {
         String key = capOfOneAllDay("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
-        Instant asked = Instant.now();
 
         JsonNode rows = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, """
-                {"bridge":"918068281234","to":"9876500120,+919876500120","flow_id":"1"}""")).get("data");
+                {"bridge":"918068281234","to":"9876500120,+919876500120,9876500121","flow_id":"1"}""")).get("data");
 
-        // The send makes two calls: the dispatcher dials the first and holds the second for the cap's 24 hours.
+        // The send makes one call to the number, for its first listing: the cap of one lets it through.
         assertThat(rows.get(0).get("decision").asString()).as(rows.toString()).isEqualTo("dial");
-        assertThat(rows.get(1).get("decision").asString()).as(rows.toString()).isEqualTo("defer");
-        assertThat(rows.get(1).get("reason").asString()).isEqualTo("callee_cap");
-        assertThat(Instant.parse(rows.get(1).get("not_before").asString()))
-                .isBetween(asked.minusMillis(1).plus(Duration.ofHours(24)), Instant.now().plus(Duration.ofHours(24)));
+        assertThat(rows.get(1).get("decision").asString()).as(rows.toString()).isEqualTo("duplicate");
+        assertThat(rows.get(1).get("reason").isNull()).isTrue();
+        assertThat(rows.get(1).get("not_before").isNull()).isTrue();
+        assertThat(rows.get(2).get("decision").asString()).as(rows.toString()).isEqualTo("dial");
     }
 
     @Test

@@ -19,6 +19,8 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
@@ -30,7 +32,6 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
@@ -42,7 +43,8 @@ import reactor.core.scheduler.Schedulers;
  * by the caller ID, and answers in the seed's shape. Numbers are read in the account's region (its settings', else
  * the account's); a {@code bridge} outside a non-empty list of allowed caller IDs is a 403; a recipient whose
  * {@code foreign_id} and number an earlier request of the account already used is answered {@code duplicate} with
- * that request's id and not queued again.
+ * that request's id and not queued again, and so is a callee the request listed before, with the id its first
+ * listing got (decision 0121).
  */
 @Service
 class OutgoingCalls {
@@ -79,7 +81,8 @@ class OutgoingCalls {
         this.commandsProduced = Counter.builder("dialer.api.commands.produced")
                 .description("Call commands acknowledged by Kafka").register(registry);
         this.duplicates = Counter.builder("dialer.api.recipients.duplicate")
-                .description("Recipients not queued because their foreign_id and number were already used")
+                .description("Recipients not queued because their foreign_id and number were already used, or "
+                        + "their number was listed before in the request")
                 .register(registry);
         this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
                 .description("Send requests refused because the caller ID is not allowed for the account")
@@ -107,16 +110,25 @@ class OutgoingCalls {
      * recipient's index), so repeating the request within the key's life can never create a second call.
      */
     Mono<SendResponse> queue(Account account, String body, IdempotencyKey idempotencyKey) {
+        return queue(account, body, StandardCharsets.UTF_8, idempotencyKey);
+    }
+
+    /**
+     * As {@link #queue(Account, String, IdempotencyKey)}, for a body whose Content-Type names {@code charset} (the
+     * charset of a form's percent-encoded values).
+     */
+    Mono<SendResponse> queue(Account account, String body, Charset charset, IdempotencyKey idempotencyKey) {
         return settings.of(account.id())
-                .flatMap(accountSettings -> parse(account, accountSettings, body))
+                .flatMap(accountSettings -> parse(account, accountSettings, body, charset))
                 .flatMap(request -> checkWebhook(account, request))
                 .flatMap(request -> publish(account, request, idempotencyKey));
     }
 
     /** Parses in the account's region and checks the caller ID against its allowed list. */
-    Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body) {
+    Mono<SendRequest> parse(Account account, AccountSettings accountSettings, String body, Charset charset) {
         String region = AccountSettingsStore.regionOf(account, accountSettings);
-        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, region, maxRecipients));
+        Mono<SendRequest> parsed = Mono.fromCallable(() -> SendRequestParser.parse(body, charset, region,
+                maxRecipients));
         // Normalising a long recipient list is CPU work: keep it off the event loop serving connections. A body of a
         // few recipients takes microseconds, less than the hop to another thread would cost it in latency.
         return (body.length() > INLINE_PARSE_CHARS ? parsed.subscribeOn(Schedulers.parallel()) : parsed)
@@ -141,7 +153,8 @@ class OutgoingCalls {
     }
 
     /**
-     * One recipient's fate: a command to produce, a duplicate of an earlier request, or nothing (invalid).
+     * One recipient's fate: a command to produce, a duplicate of an earlier call (another request's, or this one's
+     * for a callee it listed before), or nothing (invalid).
      *
      * @param keyCallId the id the request's {@code Idempotency-Key} derives for this recipient (null without a key):
      *                  what a later try of the same keyed request knows its own {@code foreign_id} claim by
@@ -241,28 +254,29 @@ class OutgoingCalls {
      * under an {@code Idempotency-Key}, made by an earlier try of the same request (the claim holds the id the key
      * derives for the recipient; the dispatcher then sees the call's command twice and dials it once). Any other owner
      * makes it a duplicate of that owner's call: its id is derived from the {@code foreign_id} and number, as every
-     * request's is, so equal ids alone do not make a claim this request's. A pair repeated within the request is
-     * queued once, for its first recipient.
+     * request's is, so equal ids alone do not make a claim this request's. A callee listed again in the request
+     * ({@link #plan}) is a duplicate of whatever its first listing turned out to be: its call, or the earlier call
+     * that listing is a duplicate of.
      */
     private List<Planned> withDuplicates(List<Planned> planned, Map<String, ForeignIdClaims.Owner> owners) {
         List<Planned> fates = new ArrayList<>(planned.size());
-        Map<String, String> queued = new HashMap<>();
+        Map<String, String> earlierCalls = new HashMap<>();
         for (Planned p : planned) {
             CallCommand command = p.command();
-            if (command == null || command.foreignId() == null) {
-                fates.add(p);
+            if (command == null) {
+                String first = p.duplicateOf() == null ? null : earlierCalls.get(p.duplicateOf());
+                fates.add(first == null ? p : new Planned(p.recipient(), first));
                 continue;
             }
-            String pair = ForeignIdClaims.Claim.key(command.foreignId(), command.to());
-            ForeignIdClaims.Owner owner = owners.get(pair);
+            ForeignIdClaims.Owner owner = command.foreignId() == null ? null
+                    : owners.get(ForeignIdClaims.Claim.key(command.foreignId(), command.to()));
             boolean own = owner == null || owner.claimedNow()
                     || (p.keyCallId() != null && p.keyCallId().equals(owner.keyCallId()));
-            String earlier = queued.get(pair);
-            if (own && earlier == null) {
-                queued.put(pair, command.requestId());
+            if (own) {
                 fates.add(p);
             } else {
-                fates.add(new Planned(p.recipient(), earlier != null ? earlier : owner.requestId()));
+                earlierCalls.put(command.requestId(), owner.requestId());
+                fates.add(new Planned(p.recipient(), owner.requestId()));
             }
         }
         return fates;
@@ -281,6 +295,10 @@ class OutgoingCalls {
     }
 
     /**
+     * One command per callee: a callee the request lists again (another spelling of the same number, or the same one)
+     * is a duplicate of its first listing's call, not a second call seconds after the first. Its index still counts
+     * for the ids of the recipients after it, so a retry under an {@code Idempotency-Key} reproduces them.
+     *
      * @param send the send id the calls' ids are made from (for a recipient without {@code foreign_id}): drawn for
      *             this request, or its {@code Idempotency-Key}'s; null for a key claimed before decision 0086, whose ids
      *             the key derives otherwise
@@ -288,21 +306,30 @@ class OutgoingCalls {
     private static List<Planned> plan(Account account, SendRequest request, Instant now,
                                       IdempotencyKey idempotencyKey, UUID send) {
         List<SendRequest.Recipient> recipients = request.recipients();
-        return IntStream.range(0, recipients.size())
-                .mapToObj(index -> {
-                    SendRequest.Recipient recipient = recipients.get(index);
-                    if (!recipient.valid()) {
-                        return new Planned(recipient, null);
-                    }
-                    String keyCallId = idempotencyKey == null ? null : idempotencyKey.callId(account.id(), index);
-                    return new Planned(recipient, new CallCommand(CallCommand.VERSION,
-                            requestId(account, request, recipient, keyCallId, send, index),
-                            account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
-                            request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,
-                            request.webhookId(), request.foreignIdOf(recipient), request.variables(),
-                            request.validUntil(), request.priority(), null, null, null, now), null, keyCallId);
-                })
-                .toList();
+        List<Planned> planned = new ArrayList<>(recipients.size());
+        Map<String, String> firstCalls = new HashMap<>();
+        for (int index = 0; index < recipients.size(); index++) {
+            SendRequest.Recipient recipient = recipients.get(index);
+            if (!recipient.valid()) {
+                planned.add(new Planned(recipient, null));
+                continue;
+            }
+            String first = firstCalls.get(recipient.e164());
+            if (first != null) {
+                planned.add(new Planned(recipient, first));
+                continue;
+            }
+            String keyCallId = idempotencyKey == null ? null : idempotencyKey.callId(account.id(), index);
+            CallCommand command = new CallCommand(CallCommand.VERSION,
+                    requestId(account, request, recipient, keyCallId, send, index),
+                    account.id(), request.callerId(), recipient.e164(), request.flowId(), request.audio(),
+                    request.campaign(), request.intervalMinutes(), request.maxAttempts(), 1,
+                    request.webhookId(), request.foreignIdOf(recipient), request.variables(),
+                    request.validUntil(), request.priority(), null, null, null, now);
+            firstCalls.put(recipient.e164(), command.requestId());
+            planned.add(new Planned(recipient, command, null, keyCallId));
+        }
+        return planned;
     }
 
     /**

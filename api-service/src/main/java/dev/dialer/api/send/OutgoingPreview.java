@@ -10,11 +10,12 @@ import dev.dialer.common.policy.DialPolicy;
 import dev.dialer.common.policy.PolicyDecision;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.Charset;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -53,11 +54,12 @@ class OutgoingPreview {
         this.registry = registry;
     }
 
-    Mono<Map<String, Object>> preview(Account account, String body) {
+    /** @param charset the charset the body's Content-Type names: a form's percent-encoded values are text in it */
+    Mono<Map<String, Object>> preview(Account account, String body, Charset charset) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         return settings.of(account.id())
                 .map(properties::applyTo)
-                .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body,
+                .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body, charset,
                                 AccountSettingsStore.regionOf(account, accountSettings), maxRecipients))
                         .subscribeOn(Schedulers.parallel())
                         .flatMap(request -> facts(account, accountSettings, request, now)
@@ -91,44 +93,47 @@ class OutgoingPreview {
     }
 
     /**
-     * Each recipient's answer, in the list's order. A number the list names more than once is one call each time, as
-     * the send makes them: each call answered {@code dial} (dialled now) or {@code defer} (dialled when its wait ends)
-     * counts against the per-callee cap of the ones after it, as the dispatcher counts it when it claims them.
+     * Each recipient's answer, in the list's order. A number the list names again is {@code duplicate}, as the send
+     * answers it: the send makes one call per callee, for its first listing.
      */
     private List<Map<String, Object>> rows(AccountSettings accountSettings, SendRequest request, ListFacts facts,
                                            Instant now) {
-        Map<String, List<Instant>> dials = new HashMap<>();
-        facts.recentDials().forEach((callee, recent) -> dials.put(callee, new ArrayList<>(recent)));
-        return request.recipients().stream()
-                .map(recipient -> row(accountSettings, request, recipient, facts, dials, now))
-                .toList();
+        Set<String> listed = new HashSet<>();
+        List<Map<String, Object>> rows = new ArrayList<>(request.recipients().size());
+        for (SendRequest.Recipient recipient : request.recipients()) {
+            rows.add(recipient.valid() && !listed.add(recipient.e164()) ? duplicate(request, recipient)
+                    : row(accountSettings, request, recipient, facts, now));
+        }
+        return rows;
     }
 
     private Map<String, Object> row(AccountSettings accountSettings, SendRequest request,
-                                    SendRequest.Recipient recipient, ListFacts facts, Map<String, List<Instant>> dials,
-                                    Instant now) {
+                                    SendRequest.Recipient recipient, ListFacts facts, Instant now) {
         if (!recipient.valid()) {
             Map<String, Object> row = base(request, recipient, recipient.raw());
             row.put("decision", "rejected");
             row.put("error", Map.of("field", recipient.field(), "message", recipient.error()));
             return row;
         }
-        List<Instant> recent = dials.computeIfAbsent(recipient.e164(), callee -> new ArrayList<>());
+        List<Instant> recent = facts.recentDials().getOrDefault(recipient.e164(), List.of());
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
                 capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, facts.campaignPaused()));
-        if (decision.verdict() == PolicyDecision.Verdict.DIAL) {
-            recent.add(now);
-        } else if (decision.verdict() == PolicyDecision.Verdict.DEFER && decision.notBefore() != null) {
-            // Dialled when its wait ends (a paused campaign's calls wait for a resume nobody can foresee).
-            recent.add(decision.notBefore());
-        }
         return decided(request, recipient, decision);
     }
 
+    private Map<String, Object> duplicate(SendRequest request, SendRequest.Recipient recipient) {
+        counted("duplicate");
+        Map<String, Object> row = base(request, recipient, recipient.e164().substring(1));
+        row.put("decision", "duplicate");
+        row.put("reason", null);
+        row.put("not_before", null);
+        return row;
+    }
+
     /**
-     * When the cap lets the next call to a callee through, given its dials (past ones and the list's own): the
-     * {@code cap}-th newest leaving the cap's 24 hours; null when it has fewer than {@code cap}.
+     * When the cap lets the next call to a callee through, given its dials within the cap's 24 hours: the
+     * {@code cap}-th newest leaving them; null when it has fewer than {@code cap}.
      */
     static Instant capFreesAt(List<Instant> dials, Integer cap) {
         if (cap == null || dials.size() < cap) {
@@ -148,15 +153,19 @@ class OutgoingPreview {
     private Map<String, Object> decided(SendRequest request, SendRequest.Recipient recipient,
                                         PolicyDecision decision) {
         String verdict = decision.verdict().name().toLowerCase(Locale.ROOT);
-        Counter.builder("dialer.api.preview.decisions")
-                .description("Compliance preview answers by decision")
-                .tag("decision", verdict)
-                .register(registry).increment();
+        counted(verdict);
         Map<String, Object> row = base(request, recipient, recipient.e164().substring(1));
         row.put("decision", verdict);
         row.put("reason", decision.reason());
         row.put("not_before", decision.notBefore());
         return row;
+    }
+
+    private void counted(String decision) {
+        Counter.builder("dialer.api.preview.decisions")
+                .description("Compliance preview answers by decision")
+                .tag("decision", decision)
+                .register(registry).increment();
     }
 
     private static Map<String, Object> base(SendRequest request, SendRequest.Recipient recipient, String mobile) {

@@ -20,6 +20,7 @@ import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import java.nio.charset.Charset;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
@@ -70,7 +71,9 @@ class SendController {
     @Operation(operationId = "sendCalls", summary = "Queue outbound calls",
             description = "Queues one call per valid recipient of `to` and answers in the seed's shape once Kafka has "
                     + "every command (`acks=all`). A recipient that cannot be valid gets a row with "
-                    + "`status: rejected` and an `error` naming it, and is not queued; the others are.",
+                    + "`status: rejected` and an `error` naming it, and is not queued; a number listed again (in any "
+                    + "spelling) gets a row with `status: duplicate` and its first listing's `id`, and is not queued "
+                    + "again; the others are.",
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
                     + "safe for 24 hours: a repeat with the same body answers the original response with "
                     + "`Idempotent-Replayed: true`; the same key with another body is a 409. A request refused "
@@ -108,25 +111,28 @@ class SendController {
     Mono<ResponseEntity<byte[]>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
         String key = IdempotentRequests.keyOf(request);
+        Charset charset = RequestBodies.charsetOf(request.getHeaders());
         return RequestBodies.text(request, maxBodyBytes)
                 .flatMap(body -> key == null
-                        ? queue(account, body, null).map(answer -> ResponseEntity.ok()
+                        ? queue(account, body, charset, null).map(answer -> ResponseEntity.ok()
                                 .contentType(MediaType.APPLICATION_JSON).body(answer))
                         // The send's fingerprint is its body alone, as it was before other endpoints took keys.
                         : idempotency.once(account.id(), key, ApiKeys.hash(body), HttpStatus.OK,
-                                claimed -> queue(account, body, claimed)));
+                                claimed -> queue(account, body, charset, claimed)));
     }
 
     /**
      * {@code POST /api/v2/outgoing/preview}: the same body as a send, answered per recipient with what the dispatcher
      * would do now ({@code dial}, {@code defer} until {@code not_before}, {@code block} or {@code expire} with a
-     * reason, or {@code rejected} for an invalid number). Queues nothing.
+     * reason, {@code rejected} for an invalid number, or {@code duplicate} for a number the list named before).
+     * Queues nothing.
      */
     @PostMapping(path = "/api/v2/outgoing/preview", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "previewCalls", summary = "Preview what a send would do",
             description = "Takes the body of a send and answers, per recipient, what the dialer would do now: "
-                    + "`dial`, `defer` until `not_before`, `block` or `expire` with a `reason`, or `rejected` for an "
-                    + "invalid number. Queues nothing.",
+                    + "`dial`, `defer` until `not_before`, `block` or `expire` with a `reason`, `rejected` for an "
+                    + "invalid number, or `duplicate` for a number the list named before (the send calls it once). "
+                    + "Queues nothing.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
                             schema = @Schema(implementation = SendDocs.class), examples = {
@@ -146,11 +152,12 @@ class SendController {
                     @ExampleObject(name = "too-many-recipients", value = TOO_MANY_RECIPIENTS)}))
     Mono<java.util.Map<String, Object>> preview(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                 ServerHttpRequest request) {
-        return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body));
+        Charset charset = RequestBodies.charsetOf(request.getHeaders());
+        return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body, charset));
     }
 
     /** The answer as UTF-8 bytes, written once (a thousand rows' JSON is not built as a string first). */
-    private Mono<byte[]> queue(Account account, String body, IdempotencyKey key) {
-        return calls.queue(account, body, key).map(json::writeValueAsBytes);
+    private Mono<byte[]> queue(Account account, String body, Charset charset, IdempotencyKey key) {
+        return calls.queue(account, body, charset, key).map(json::writeValueAsBytes);
     }
 }

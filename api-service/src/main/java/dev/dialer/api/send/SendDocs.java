@@ -32,14 +32,16 @@ record SendDocs(
         Integer interval,
         @JsonProperty("webhook_id") @Schema(description = "A webhook of the account that receives this request's "
                 + "events", maxLength = SendRequestParser.MAX_WEBHOOK_ID) String webhookId,
-        @JsonProperty("variables") @Schema(description = "Values for the flow's variables",
+        @JsonProperty("variables") @Schema(description = "Values for the flow's variables; an empty array (`[]`, "
+                + "as PHP's json_encode writes an empty one) is none",
                 example = "{\"Name\":\"YourName\",\"otp\":\"123456\"}") Map<String, String> variables,
         @JsonProperty("foreign_id") @Schema(description = "Your reference; de-duplicates per account and number",
                 maxLength = SendRequestParser.MAX_FOREIGN_ID) String foreignId,
         @JsonProperty("max_attempts") @Schema(description = "Attempts at most, with `interval` between them (3 when "
                 + "absent)", example = "3", minimum = "1", maximum = "" + SendRequestParser.MAX_MAX_ATTEMPTS)
         Integer maxAttempts,
-        @JsonProperty("valid_until") @Schema(description = "Not dialled after this instant", format = "date-time")
+        @JsonProperty("valid_until") @Schema(description = "Not dialled after this instant: in the future, and no "
+                + "later than 9999-12-31T23:59:59.999999999Z (RFC 3339 years have four digits)", format = "date-time")
         String validUntil,
         @JsonProperty("priority") @Schema(description = "Higher is dialled first among queued calls", minimum = "0",
                 maximum = "" + SendRequestParser.MAX_PRIORITY) Integer priority) {

@@ -1,13 +1,19 @@
 package dev.dialer.api.send;
 
+import dev.dialer.api.RequestBodies;
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.phone.PhoneNumbers;
+import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -38,7 +44,8 @@ import tools.jackson.databind.node.ObjectNode;
  * flat {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
- * holds a NUL character fails the request, wherever it is ({@link NulCharacters}).
+ * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so do a JSON member given
+ * twice in one object and a number too long to read ({@link JsonMembers}).
  */
 final class SendRequestParser {
 
@@ -54,8 +61,14 @@ final class SendRequestParser {
     static final int MAX_SOUND_ID = 128;
     static final int MAX_MAX_ATTEMPTS = 10;
     static final int MAX_PRIORITY = 9;
+    /** An int's digits with a sign and a zero fraction to spare. */
+    private static final int MAX_WHOLE_NUMBER_CHARS = 32;
+    /** The last instant RFC 3339 can write, in UTC: its years have four digits. */
+    static final Instant LATEST_VALID_UNTIL = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final JsonMapper JSON = JsonMembers.mapper();
+    /** The member whose members are named {@code variables[Name]}. */
+    private static final Set<String> KEYED = Set.of("variables");
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
     private static final Pattern SCHEME = Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*):");
     private static final Pattern SOUND_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
@@ -69,11 +82,19 @@ final class SendRequestParser {
      *                                           it holds more than {@code maxRecipients} entries
      */
     static SendRequest parse(String body, String defaultRegion, int maxRecipients) {
-        return validate(fields(body, maxRecipients), defaultRegion, maxRecipients);
+        return parse(body, StandardCharsets.UTF_8, defaultRegion, maxRecipients);
+    }
+
+    /**
+     * As {@link #parse(String, String, int)}, for a body whose Content-Type names {@code charset}: the charset a
+     * form's percent-encoded bytes are text in.
+     */
+    static SendRequest parse(String body, Charset charset, String defaultRegion, int maxRecipients) {
+        return validate(fields(body, charset, maxRecipients), defaultRegion, maxRecipients);
     }
 
     /** The body as a field map, from JSON or from a form (whose reading stops past {@code maxRecipients}). */
-    private static ObjectNode fields(String body, int maxRecipients) {
+    private static ObjectNode fields(String body, Charset charset, int maxRecipients) {
         String text = body == null ? "" : body.replace("\uFEFF", "").strip();
         if (text.isEmpty()) {
             throw Problems.malformed("The body is empty; send the fields as JSON or as a form.");
@@ -82,7 +103,7 @@ final class SendRequestParser {
         if (first == '[') {
             throw Problems.malformed("The body must be a JSON object, not an array.");
         }
-        return first == '{' ? json(text) : form(text, maxRecipients);
+        return first == '{' ? json(text) : form(text, charset, maxRecipients);
     }
 
     private static ObjectNode json(String text) {
@@ -93,7 +114,8 @@ final class SendRequestParser {
             }
             return object;
         } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            ApiProblem member = JsonMembers.problem(JSON, text, e, KEYED);
+            throw member != null ? member : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
     }
 
@@ -101,14 +123,17 @@ final class SendRequestParser {
      * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. In the
      * numbers ({@code to}, {@code bridge}) a literal '+' that begins a number is a plus sign, as the writer meant it
      * ({@code to=+6598765432} from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number
-     * read without its '+' would be taken for one of the account's region. Inside a number it is the space a form
-     * encoder made ({@code to=%2B91+98765+43215}). The recipients are counted as they are read, and the first one
-     * past {@code maxRecipients} ends the reading with the 413: a body of many short repeats costs no more than the
-     * limit's worth of them.
+     * read without its '+' would be read in the account's region too (and refused, where it is a number there as
+     * well). Inside a number it is the space a form encoder made ({@code to=%2B91+98765+43215}). The recipients are
+     * counted as they are read, and the first one past {@code maxRecipients} ends the reading with the 413: a body of
+     * many short repeats costs no more than the limit's worth of them. Percent-encoded bytes are text in
+     * {@code charset}, the Content-Type's: a value whose bytes are not is refused, naming it, before anything else is
+     * checked; a name whose bytes are not makes the form malformed.
      */
-    private static ObjectNode form(String text, int maxRecipients) {
+    private static ObjectNode form(String text, Charset charset, int maxRecipients) {
         ObjectNode fields = JSON.createObjectNode();
         List<String> to = new ArrayList<>();
+        List<FieldProblem> unreadable = new ArrayList<>();
         int recipients = 0;
         for (int start = 0, end; start <= text.length(); start = end + 1) {
             end = text.indexOf('&', start);
@@ -118,11 +143,21 @@ final class SendRequestParser {
                 continue;
             }
             int equals = pair.indexOf('=');
-            String name = decode(equals < 0 ? pair : pair.substring(0, equals));
+            String name = decode(equals < 0 ? pair : pair.substring(0, equals), charset);
+            if (name == null) {
+                throw Problems.malformed("The body is neither JSON nor a valid form: a name is not valid "
+                        + charset.name() + " once percent-decoded (the charset of the Content-Type, UTF-8 when it "
+                        + "names none).");
+            }
             String raw = equals < 0 ? "" : pair.substring(equals + 1);
             boolean recipient = isTo(name);
             boolean number = recipient || name.equals("bridge");
-            String value = decode(number ? leadingPlusSigns(raw) : raw);
+            String value = decode(number ? leadingPlusSigns(raw) : raw, charset);
+            if (value == null) {
+                unreadable.add(new FieldProblem(name, "is not valid " + charset.name()
+                        + " once percent-decoded (the charset of the Content-Type, UTF-8 when it names none)"));
+                continue;
+            }
             if (recipient) {
                 recipients += 1 + (int) value.chars().filter(c -> c == ',').count();
                 if (recipients > maxRecipients) {
@@ -132,6 +167,9 @@ final class SendRequestParser {
             } else {
                 fields.put(name, value);
             }
+        }
+        if (!unreadable.isEmpty()) {
+            throw Problems.validation(unreadable);
         }
         if (!to.isEmpty()) {
             fields.put("to", String.join(",", to));
@@ -187,12 +225,57 @@ final class SendRequestParser {
         return escaped.toString();
     }
 
-    private static String decode(String text) {
-        try {
-            return URLDecoder.decode(text, StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            throw Problems.malformed("The body is neither JSON nor a valid form: " + e.getMessage());
+    /**
+     * {@code text} form-decoded: '+' is a space, and each run of {@code %XX} escapes is bytes of text in
+     * {@code charset}. Not {@link java.net.URLDecoder}, which turns bytes it cannot read into U+FFFD: {@code Caf%E9}
+     * and {@code Caf%E8} would be one {@code foreign_id}.
+     *
+     * @return null when the bytes are not text in {@code charset}
+     * @throws dev.dialer.api.problem.ApiProblem malformed when a '%' is not followed by two hex digits
+     */
+    private static String decode(String text, Charset charset) {
+        if (text.indexOf('%') < 0 && text.indexOf('+') < 0) {
+            return text;
         }
+        StringBuilder decoded = new StringBuilder(text.length());
+        ByteBuffer bytes = null;
+        for (int i = 0; i < text.length(); ) {
+            char c = text.charAt(i);
+            if (c != '%') {
+                decoded.append(c == '+' ? ' ' : c);
+                i++;
+                continue;
+            }
+            if (bytes == null) {
+                bytes = ByteBuffer.allocate(text.length() / 3);
+            }
+            bytes.clear();
+            while (i < text.length() && text.charAt(i) == '%') {
+                int high = i + 2 < text.length() ? hex(text.charAt(i + 1)) : -1;
+                int low = high < 0 ? -1 : hex(text.charAt(i + 2));
+                if (low < 0) {
+                    throw Problems.malformed("The body is neither JSON nor a valid form: '%' must be followed by two "
+                            + "hex digits (at \"" + text.substring(i, Math.min(text.length(), i + 3)) + "\").");
+                }
+                bytes.put((byte) (high << 4 | low));
+                i += 3;
+            }
+            try {
+                decoded.append(RequestBodies.strictly(bytes.flip(), charset));
+            } catch (CharacterCodingException e) {
+                return null;
+            }
+        }
+        return decoded.toString();
+    }
+
+    /** The value of an ASCII hex digit, -1 for any other character (other scripts' digits included). */
+    private static int hex(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        char lower = (char) (c | 0x20);
+        return lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
     }
 
     private static SendRequest validate(ObjectNode fields, String region, int maxRecipients) {
@@ -334,13 +417,9 @@ final class SendRequestParser {
         if (text == null) {
             return 0;
         }
-        try {
-            int minutes = Integer.parseInt(text);
-            if (CallCommand.INTERVALS.contains(minutes)) {
-                return minutes;
-            }
-        } catch (NumberFormatException e) {
-            // reported below, like any other value outside the set
+        Integer minutes = wholeNumber(text);
+        if (minutes != null && CallCommand.INTERVALS.contains(minutes)) {
+            return minutes;
         }
         if (!named(errors, "interval")) {
             errors.add(new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
@@ -355,13 +434,9 @@ final class SendRequestParser {
         if (text == null) {
             return otherwise;
         }
-        try {
-            int value = Integer.parseInt(text);
-            if (value >= min && value <= max) {
-                return value;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
+        Integer value = wholeNumber(text);
+        if (value != null && value >= min && value <= max) {
+            return value;
         }
         if (!named(errors, name)) {
             errors.add(new FieldProblem(name, "must be a whole number from " + min + " to " + max));
@@ -369,7 +444,29 @@ final class SendRequestParser {
         return otherwise;
     }
 
-    /** An ISO-8601 instant with its offset ({@code 2030-12-31T18:30:00Z}, {@code …+05:30}), in the future. */
+    /**
+     * {@code text} as a whole number, written as digits or with a zero fraction ({@code 15.0}, as JavaScript's and
+     * PHP's encoders write a float that holds one, and as the Voice Gateway dialect takes its seconds); null for any
+     * other fraction ({@code 15.5}), for text, and for a number beyond an int. A text longer than any int is written
+     * with is refused unread: the time to parse a number grows with the square of its length.
+     */
+    private static Integer wholeNumber(String text) {
+        if (text.length() > MAX_WHOLE_NUMBER_CHARS) {
+            return null;
+        }
+        try {
+            return new BigDecimal(text).intValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            return null;
+        }
+    }
+
+    /**
+     * An ISO-8601 instant with its offset ({@code 2030-12-31T18:30:00Z}, {@code …+05:30}), in the future, and no later
+     * than {@link #LATEST_VALID_UNTIL}: Java reads years past 9999 ({@code +10000-01-01T00:00:00Z}), but the command's
+     * {@code date-time} is RFC 3339's, of four-digit years, and the dispatcher would refuse the command after the
+     * client was answered 200.
+     */
     private static Instant validUntil(ObjectNode fields, List<FieldProblem> errors) {
         String text = scalar(fields, "valid_until", errors);
         if (text == null) {
@@ -385,6 +482,10 @@ final class SendRequestParser {
         }
         if (!instant.isAfter(Instant.now())) {
             errors.add(new FieldProblem("valid_until", "must be in the future"));
+            return null;
+        }
+        if (instant.isAfter(LATEST_VALID_UNTIL)) {
+            errors.add(new FieldProblem("valid_until", "must be no later than " + LATEST_VALID_UNTIL));
             return null;
         }
         return instant;
@@ -408,8 +509,13 @@ final class SendRequestParser {
         return variables;
     }
 
+    /**
+     * An object of names to values; null, a blank string and an empty array are no variables (PHP's
+     * {@code json_encode} writes an empty array as {@code []}, whatever it was meant to hold).
+     */
     private static void objectVariables(JsonNode value, Map<String, String> variables, List<FieldProblem> errors) {
-        if (value == null || value.isNull() || (value.isString() && value.asString().isBlank())) {
+        if (value == null || value.isNull() || (value.isString() && value.asString().isBlank())
+                || (value.isArray() && value.isEmpty())) {
             return;
         }
         if (!value.isObject()) {

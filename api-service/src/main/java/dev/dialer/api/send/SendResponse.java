@@ -15,7 +15,8 @@ import java.util.List;
  * {@code id: null}, {@code credits: 0}, {@code mobile} as given and an {@code error} {@code {field, message}};
  * {@code error} appears only on such rows, so a fully accepted answer has exactly the seed's fields. A recipient whose
  * {@code foreign_id} and number an earlier request already used has {@code status: "duplicate"}, the earlier
- * request's {@code id} and {@code credits: 0}, and is not queued again.
+ * request's {@code id} and {@code credits: 0}, and is not queued again; so has a number the request listed before,
+ * with the {@code id} its first listing got.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonPropertyOrder({"status", "message", "data"})

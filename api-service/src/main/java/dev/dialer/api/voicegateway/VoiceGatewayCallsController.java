@@ -12,6 +12,8 @@ import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
@@ -24,6 +26,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import dev.dialer.api.openapi.ApiDocs;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -58,7 +61,7 @@ import tools.jackson.databind.json.JsonMapper;
 class VoiceGatewayCallsController {
 
     private static final int MAX_BODY_BYTES = 64 * 1024;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final JsonMapper JSON = JsonMembers.mapper();
     /**
      * Prefixes the body in the key's fingerprint, so that a key used on the send endpoint is a conflict here, never a
      * replay of the other endpoint's answer.
@@ -200,7 +203,10 @@ class VoiceGatewayCallsController {
                 return (Map<String, Object>) map;
             }
         } catch (JacksonException e) {
-            throw Problems.malformed("The body is not JSON: " + e.getOriginalMessage());
+            // A member given twice, or a number too long to read, is a field problem naming it (to.number, tag.crm,
+            // timeout), not a malformed body.
+            ApiProblem member = JsonMembers.problem(JSON, body, e, Set.of());
+            throw member != null ? member : Problems.malformed("The body is not JSON: " + e.getOriginalMessage());
         }
         throw Problems.malformed("The body must be a JSON object.");
     }

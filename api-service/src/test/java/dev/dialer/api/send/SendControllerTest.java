@@ -155,6 +155,41 @@ class SendControllerTest {
     }
 
     @Test
+    void readsAFormsPercentEncodedValuesInTheCharsetItsContentTypeNames() {
+        send(SEED_FORM_TYPE + "; charset=ISO-8859-1",
+                "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9", 200);
+
+        assertThat(new CommandReader().read(publisher.records.get(0).value()).foreignId()).isEqualTo("Café");
+    }
+
+    @Test
+    void refusesAFormValueThatIsNotTextInItsCharsetNamingItInsteadOfQueuingAReplacementCharacter() {
+        JsonNode problem = send(SEED_FORM_TYPE, "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9",
+                400);
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("foreign_id");
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void refusesABodyThatIsNotTextInItsCharsetAsMalformed() {
+        byte[] latin1 = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","name":"Caf\u00e9"}"""
+                .getBytes(StandardCharsets.ISO_8859_1);
+        byte[] answer = client.post().uri("/api/v2/outgoing/send")
+                .header("Content-Type", MediaType.APPLICATION_JSON_VALUE)
+                .bodyValue(latin1)
+                .exchange()
+                .expectStatus().isEqualTo(400)
+                .expectBody().returnResult().getResponseBody();
+
+        assertThat(JSON.readTree(answer).get("type").asString())
+                .isEqualTo("https://dialer.dev/problems/malformed-request");
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
     void queuesTheValidRecipientsOfAListAndReportsTheInvalidOneInItsRow() {
         JsonNode answer = send(MediaType.APPLICATION_JSON_VALUE, """
                 {"bridge":"918068281234","to":"919876543215,12345,919876543216","flow_id":"9","foreign_id":"f"}""",

@@ -1,10 +1,12 @@
 package dev.dialer.api.send;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.RequestIds;
+import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.ProblemAdvice;
@@ -20,6 +22,9 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -63,6 +68,54 @@ class SendPolicyTest {
 
     private static AccountSettings allowing(String... callerIds) {
         return new AccountSettings(1, ACCOUNT.id(), null, null, List.of(), null, List.of(callerIds), null, null);
+    }
+
+    /**
+     * Whatever a test made the API queue, the dispatcher must take: a command its schema refuses is dead-lettered after
+     * the client was answered 200, and the call shows {@code queued} for ever.
+     */
+    @AfterEach
+    void everyCommandQueuedPassesTheDispatchersReading() {
+        for (OutboundRecord record : publisher.records) {
+            new CommandReader().read(record.value());
+        }
+    }
+
+    @Test
+    void aCommandWithEveryFieldAtItsLargestPassesTheDispatchersReading() {
+        String variables = IntStream.range(0, 20).mapToObj(i -> "\"%s\":\"%s\"".formatted(
+                String.format("%064d", i), "é\\u0001\\\"😀".repeat(200))).collect(Collectors.joining(","));
+        OutgoingCalls calls = new OutgoingCalls(publisher, (webhookId, accountId) -> Mono.just(true),
+                SendSeams.defaults(), claims, SendSeams.noLedger(), new SimpleMeterRegistry(), PROPERTIES);
+        SendResponse answer = calls.queue(ACCOUNT, """
+                {"bridge":"+91%s8068281234","flow_id":"%s","audio":"https://cdn.example.com/%s","name":"%s",
+                 "interval":60,"webhook_id":"%s","foreign_id":"%s","max_attempts":10,"priority":9,
+                 "valid_until":"9999-12-31T23:59:59.999999999Z","variables":{%s},"variables[%s]":true,
+                 "to":["919876543215",{"number":"+44 20 7123 4567","foreign_id":"%s"},"0044 7911 123456"]}"""
+                .formatted(" ".repeat(51), "f".repeat(128), "a".repeat(2048 - 24), "ü".repeat(128), "w".repeat(64),
+                        "é".repeat(128), variables, "v".repeat(64), "\\\"".repeat(128)), null).block(TIMEOUT);
+
+        assertThat(answer.data()).extracting(SendResponse.Row::status).containsOnly(SendResponse.Row.QUEUED);
+        assertThat(publisher.records).hasSize(3);
+        CallCommand command = new CommandReader().read(publisher.records.get(1).value());
+        assertThat(command.validUntil()).isEqualTo(Instant.parse("9999-12-31T23:59:59.999999999Z"));
+        assertThat(command.foreignId()).isEqualTo("\"".repeat(128));
+    }
+
+    @Test
+    void refusesAValidUntilPastTheYear9999NamingItAndQueuesNothing() {
+        client(SendSeams.defaults()).post().uri("/api/v2/outgoing/send")
+                .contentType(MediaType.APPLICATION_JSON)
+                .bodyValue("""
+                        {"bridge":"918068281234","to":"919876543215","flow_id":"1",
+                         "valid_until":"+10000-01-01T00:00:00Z"}""")
+                .exchange()
+                .expectStatus().isBadRequest()
+                .expectBody()
+                .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/validation")
+                .jsonPath("$.errors[0].field").isEqualTo("valid_until");
+
+        assertThat(publisher.records).isEmpty();
     }
 
     @Test
@@ -189,6 +242,82 @@ class SendPolicyTest {
         assertThat(answer.get("data").get(1).get("status").asString()).isEqualTo("duplicate");
         assertThat(answer.get("data").get(1).get("id").asString())
                 .isEqualTo(answer.get("data").get(0).get("id").asString());
+    }
+
+    @Test
+    void queuesACalleeListedSeveralTimesInOneRequestOnceAnsweringTheRepeatsAsDuplicatesOfItsFirstListing() {
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1",
+                 "to":["919876543215","+91 98765 43215","919876543216","09876543215"]}""");
+
+        assertThat(publisher.records).hasSize(2);
+        assertThat(publisher.records).extracting(r -> new CommandReader().read(r.value()).to())
+                .containsExactly("+919876543215", "+919876543216");
+        JsonNode rows = answer.get("data");
+        String first = rows.get(0).get("id").asString();
+        assertThat(rows).extracting(row -> row.get("status").asString())
+                .containsExactly("queued", "duplicate", "queued", "duplicate");
+        for (int repeat : new int[] {1, 3}) {
+            assertThat(rows.get(repeat).get("id").asString()).isEqualTo(first);
+            assertThat(rows.get(repeat).get("credits").asInt()).isZero();
+            assertThat(rows.get(repeat).get("mobile").asString()).isEqualTo("919876543215");
+        }
+        assertThat(answer.get("message").asString()).isEqualTo("2 calls queued, 0 rejected, 2 duplicate");
+    }
+
+    @Test
+    void aCalleeListedAgainWithAnotherForeignIdIsADuplicateOfItsFirstListing() {
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"crm-a"},
+                 {"number":"+919876543215","foreign_id":"crm-b"},"9876543215"]}""");
+
+        assertThat(publisher.records).hasSize(1);
+        JsonNode rows = answer.get("data");
+        assertThat(rows).extracting(row -> row.get("status").asString())
+                .containsExactly("queued", "duplicate", "duplicate");
+        assertThat(rows.get(1).get("id").asString()).isEqualTo(rows.get(0).get("id").asString())
+                .isEqualTo(RequestIds.ofForeignId(ACCOUNT.id(), "crm-a", "+919876543215"));
+        assertThat(rows.get(1).get("foreign_id").asString()).isEqualTo("crm-b");
+        assertThat(rows.get(2).get("id").asString()).isEqualTo(rows.get(0).get("id").asString());
+    }
+
+    @Test
+    void aRepeatOfACalleeWhoseFirstListingIsADuplicateOfAnEarlierCallIsADuplicateOfThatCall() {
+        // A claim that holds an id other than the pair's (one made before call ids were derived from the pair).
+        claims.owners.put(ACCOUNT.id() + "\n" + ForeignIdClaims.Claim.key("crm-c", "+919876543215"),
+                new ForeignIdClaims.Claim("crm-c", "+919876543215", "earlier-call", null));
+
+        JsonNode answer = send(SendSeams.defaults(), """
+                {"bridge":"918068281234","flow_id":"1",
+                 "to":[{"number":"919876543215","foreign_id":"crm-c"},"919876543215","919876543216"]}""");
+
+        assertThat(publisher.records).hasSize(1);
+        JsonNode rows = answer.get("data");
+        assertThat(rows).extracting(row -> row.get("status").asString())
+                .containsExactly("duplicate", "duplicate", "queued");
+        assertThat(rows.get(0).get("id").asString()).isEqualTo("earlier-call");
+        assertThat(rows.get(1).get("id").asString()).isEqualTo("earlier-call");
+    }
+
+    @Test
+    void aKeyedSendQueuesARepeatedCalleeOnceAndItsRetryAnswersTheSameRows() {
+        OutgoingCalls calls = calls(publisher);
+        String body = """
+                {"bridge":"918068281234","flow_id":"1","to":"919876543215,919876543216,+919876543215"}""";
+        IdempotencyKey key = new IdempotencyKey("k1", TimeOrderedUuids.send().toString());
+
+        SendResponse first = calls.queue(ACCOUNT, body, key).block(TIMEOUT);
+        SendResponse retry = calls.queue(ACCOUNT, body, key).block(TIMEOUT);
+
+        assertThat(first.data()).extracting(SendResponse.Row::status)
+                .containsExactly(SendResponse.Row.QUEUED, SendResponse.Row.QUEUED, OutgoingCalls.DUPLICATE);
+        assertThat(first.data().get(2).id()).isEqualTo(first.data().get(0).id()).isEqualTo(key.callId(ACCOUNT.id(), 0));
+        assertThat(retry.data()).extracting(SendResponse.Row::id, SendResponse.Row::status)
+                .containsExactlyElementsOf(first.data().stream().map(row -> tuple(row.id(), row.status())).toList());
+        // The retry produces the same two commands again: the dispatcher dials each id once.
+        assertThat(publisher.records).extracting(r -> new CommandReader().read(r.value()).requestId())
+                .containsExactly(key.callId(ACCOUNT.id(), 0), key.callId(ACCOUNT.id(), 1), key.callId(ACCOUNT.id(), 0),
+                        key.callId(ACCOUNT.id(), 1));
     }
 
     @Test

@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.tuple;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -74,8 +77,40 @@ class SendRequestParserTest {
     }
 
     @Test
+    void percentDecodesAFormsValuesInTheCharsetOfItsContentType() {
+        String body = "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9&name=%80+off"
+                + "&variables%5BCaf%E9%5D=cr%E8me";
+
+        SendRequest latin1 = SendRequestParser.parse(body, StandardCharsets.ISO_8859_1, IN, MAX_RECIPIENTS);
+        SendRequest windows = SendRequestParser.parse(body, Charset.forName("windows-1252"), IN, MAX_RECIPIENTS);
+        SendRequest utf8 = parse("bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%C3%A9");
+
+        assertThat(latin1.foreignId()).isEqualTo("Café");
+        assertThat(latin1.campaign()).isEqualTo("\u0080 off");
+        assertThat(latin1.variables()).containsExactly(Map.entry("Café", "crème"));
+        assertThat(windows.campaign()).isEqualTo("€ off");
+        assertThat(utf8.foreignId()).isEqualTo("Café");
+    }
+
+    @Test
+    void refusesAFormValueWhosePercentEncodedBytesAreNotTextInTheCharsetNamingIt() {
+        // Caf%E9 is Latin-1: as UTF-8 it once became "Caf\uFFFD", and Caf%E8 (another reference) the same one.
+        ApiProblem problem = problemOf("bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9"
+                + "&variables[otp]=%FF1");
+
+        String notUtf8 = "is not valid UTF-8 once percent-decoded (the charset of the Content-Type, UTF-8 when it "
+                + "names none)";
+        assertThat(problem.errors()).containsExactly(new FieldProblem("foreign_id", notUtf8),
+                new FieldProblem("variables[otp]", notUtf8));
+        assertThat(fieldsOf("bridge=918068281234&to=9198765%C3215&flow_id=1")).containsExactly("to");
+        // A name that cannot be read names no field: the form is malformed.
+        assertThat(problemOf("bridge=918068281234&to=919876543215&flow_id=1&Caf%E9=1").getBody().getType())
+                .isEqualTo(Problems.MALFORMED_REQUEST);
+    }
+
+    @Test
     void aLiteralPlusInAFormsNumbersIsAPlusSignNotASpace() {
-        // curl -d 'to=+6598765432': a Singapore number, although 6598765432 alone is an Indian mobile in region IN.
+        // curl -d 'to=+6598765432': a Singapore number; 6598765432 alone is an Indian mobile in region IN too.
         SendRequest request = parse("bridge=+918068281234&to=+6598765432,+919876543215&to[]=+14155550123"
                 + "&audio=greeting&name=spring+sale");
 
@@ -98,7 +133,7 @@ class SendRequestParserTest {
 
     @Test
     void aPlusAfterACommaAndSpacesStillBeginsANumber() {
-        // curl -d 'to=+919876543215, +6598765432': without its '+', 6598765432 would be an Indian mobile in region IN.
+        // curl -d 'to=+919876543215, +6598765432': without its '+', 6598765432 is an Indian mobile in region IN too.
         SendRequest request = parse("bridge=+918068281234&to=+919876543215, +6598765432,%20+14155550123"
                 + "%2C%20+442071234567&audio=greeting");
 
@@ -134,6 +169,23 @@ class SendRequestParserTest {
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients().get(0).e164()).isEqualTo("+919876543215");
+    }
+
+    @Test
+    void refusesDigitsThatAreANumberOfTheRegionAndAnotherCountrysNamingBothReadings() {
+        // The seed writes numbers with their country code and no '+': in region DE, 919876543215 is also a German one.
+        SendRequest request = SendRequestParser.parse("""
+                {"bridge":"+4930123456","to":"919876543215,+919876543216,4930123457","flow_id":"1"}""", "DE",
+                MAX_RECIPIENTS);
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly(null, "+919876543216", "+4930123457");
+        assertThat(request.recipients().get(0).error()).isEqualTo(
+                "is ambiguous: +49919876543215 (DE) or +919876543215; write it with + and its country code");
+        // In region IN a Singapore number without its '+' is an Indian mobile number too.
+        assertThat(problemOf("{\"bridge\":\"918068281234\",\"to\":\"6598765432\",\"flow_id\":\"1\"}").errors())
+                .containsExactly(new FieldProblem("to",
+                        "is ambiguous: +916598765432 (IN) or +6598765432; write it with + and its country code"));
     }
 
     @Test
@@ -184,6 +236,31 @@ class SendRequestParserTest {
     }
 
     @Test
+    void readsAnEmptyVariablesArrayAsNoVariables() {
+        // PHP's json_encode writes an empty array as [] whatever it was meant to hold; the seed calls variables an
+        // "Array".
+        assertThat(parse(body("\"variables\":[]")).variables()).isEmpty();
+        assertThat(parse(body("\"variables\":[],\"variables[otp]\":\"9\"")).variables())
+                .containsExactly(Map.entry("otp", "9"));
+        assertThat(fieldsOf(body("\"variables\":[\"a\"]"))).containsExactly("variables");
+    }
+
+    @Test
+    void acceptsWholeNumbersWrittenWithAZeroFractionAndRefusesAnyOtherFraction() {
+        SendRequest request = parse(body("\"interval\":15.0,\"max_attempts\":5.00,\"priority\":7.0"));
+
+        assertThat(request.intervalMinutes()).isEqualTo(15);
+        assertThat(request.maxAttempts()).isEqualTo(5);
+        assertThat(request.priority()).isEqualTo(7);
+        assertThat(parse("bridge=918068281234&to=919876543215&flow_id=1&interval=30.0&priority=0.0")
+                .intervalMinutes()).isEqualTo(30);
+        assertThat(fieldsOf(body("\"interval\":15.5,\"max_attempts\":2.5,\"priority\":\"7.01\"")))
+                .containsExactly("interval", "max_attempts", "priority");
+        assertThat(fieldsOf(body("\"max_attempts\":1e400"))).containsExactly("max_attempts");
+        assertThat(fieldsOf(body("\"priority\":\"1e999999999\""))).containsExactly("priority");
+    }
+
+    @Test
     void namesAMissingBridge() {
         assertThat(fieldsOf("{\"to\":\"919876543215\",\"flow_id\":\"1\"}")).containsExactly("bridge");
     }
@@ -205,6 +282,19 @@ class SendRequestParserTest {
         assertThat(problem.errors()).containsExactly(
                 new FieldProblem("interval", "must be one of 0, 5, 15, 30, 45, 60 (minutes)"));
         assertThat(fieldsOf(body("\"interval\":\"often\""))).containsExactly("interval");
+    }
+
+    @Test
+    void refusesAValidUntilPastTheYear9999NamingIt() {
+        // Java reads such instants, but a command's date-time is RFC 3339's, of four-digit years: the dispatcher
+        // would refuse the command after the API had answered 200.
+        for (String late : List.of("+10000-01-01T00:00:00Z", "9999-12-31T23:30:00-01:00",
+                "+999999999-12-31T23:59:59.999999999-18:00")) {
+            assertThat(problemOf(body("\"valid_until\":\"" + late + "\"")).errors()).as(late).containsExactly(
+                    new FieldProblem("valid_until", "must be no later than 9999-12-31T23:59:59.999999999Z"));
+        }
+        assertThat(parse(body("\"valid_until\":\"9999-12-31T23:59:59.999999999Z\"")).validUntil())
+                .isEqualTo(Instant.parse("9999-12-31T23:59:59.999999999Z"));
     }
 
     @Test
@@ -311,6 +401,33 @@ class SendRequestParserTest {
         assertThat(request.webhookId()).isNull();
         assertThat(request.foreignId()).isNull();
         assertThat(request.campaign()).isNull();
+    }
+
+    @Test
+    void refusesAJsonMemberGivenTwiceNamingItRatherThanKeepingTheLast() {
+        // The last "to" alone was kept: 919876543215 got no row, and nothing said why.
+        assertThat(problemOf("""
+                {"bridge":"918068281234","to":"919876543215","to":"919876543216","flow_id":"1"}""").errors())
+                .containsExactly(new FieldProblem("to", "is given more than once"));
+        assertThat(fieldsOf(body("\"variables\":{\"otp\":\"1\",\"otp\":\"2\"}")))
+                .containsExactly("variables[otp]");
+        assertThat(fieldsOf("""
+                {"bridge":"918068281234","flow_id":"1","to":["919876543215",
+                 {"number":"919876543216","foreign_id":"a","foreign_id":"b"}]}"""))
+                .containsExactly("to[1].foreign_id");
+    }
+
+    @Test
+    void refusesANumberLongerThanTheJsonReaderTakesNamingItsField() {
+        String digits = "1".repeat(1500);
+
+        assertThat(problemOf(body("\"max_attempts\":" + digits)).errors())
+                .containsExactly(new FieldProblem("max_attempts", "is too large"));
+        assertThat(fieldsOf(body("\"priority\":-" + digits))).containsExactly("priority");
+        assertThat(fieldsOf(body("\"interval\":1." + "0".repeat(1500)))).containsExactly("interval");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"flow_id\":1,\"to\":[\"919876543215\"," + digits + "]}"))
+                .containsExactly("to[1]");
+        assertThat(fieldsOf(body("\"variables\":{\"otp\":" + digits + "}"))).containsExactly("variables[otp]");
     }
 
     @Test

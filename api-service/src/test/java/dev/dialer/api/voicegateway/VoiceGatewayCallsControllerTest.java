@@ -279,6 +279,47 @@ class VoiceGatewayCallsControllerTest {
     }
 
     @Test
+    void aMemberGivenTwiceIsA400NamingItRatherThanKeepingTheLast() {
+        assertRefusedAsGivenTwice("from", """
+                {"application_sid":"a","from":"918068281234","from":"918068280000",
+                 "to":{"type":"phone","number":"919876543215"}}""");
+        assertRefusedAsGivenTwice("to.number", """
+                {"application_sid":"a","from":"918068281234",
+                 "to":{"type":"phone","number":"919876543215","number":"919876543216"}}""");
+        assertRefusedAsGivenTwice("tag.crm", """
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "tag":{"crm":"1","crm":"2"}}""");
+        assertThat(publisher.records).isEmpty();
+    }
+
+    private void assertRefusedAsGivenTwice(String field, String body) {
+        JsonNode problem = refused(body);
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo(field);
+            assertThat(error.get("message").asString()).isEqualTo("is given more than once");
+        });
+    }
+
+    @Test
+    void aNumberLongerThanTheJsonReaderTakesIsA400NamingItsField() {
+        JsonNode problem = refused("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "timeout":%s}""".formatted("9".repeat(1500)));
+
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo("timeout");
+            assertThat(error.get("message").asString()).isEqualTo("is too large");
+        });
+        assertThat(refused("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "tag":{"n":%s}}""".formatted("9".repeat(1500))).get("errors").get(0).get("field").asString())
+                .isEqualTo("tag.n");
+    }
+
+    @Test
     void absentOrNullCarrierOptionsAreNoProblem() {
         created("""
                 {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215",

@@ -10,17 +10,18 @@ import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
  * the account's default region:
  * <ul>
  *   <li>a number written with '+' or the international prefix 00 is read as international, whatever the region;</li>
- *   <li>any other number is read first as a number of the region: a leading 0 is the region's national (trunk)
- *       prefix, never the start of a country code, and the parser takes the region's own country code off digits
- *       that start with it where they are a number of the region only without it (with region IN,
- *       {@code 919876543210}, the seed API's way of writing numbers, {@code 09876543210} and {@code 9876543210} are
- *       all {@code +919876543210});</li>
- *   <li>only when that national reading is not a valid number are digits without a leading 0 read as
- *       international: {@code 919876543210} is {@code +919876543210} with region US, and {@code 4930123456} is
- *       German with region IN. A valid national number is never dialled abroad: with region IN,
- *       {@code 6598765432} is {@code +916598765432}, not Singapore's {@code +6598765432}; and a region where the
- *       digits are a valid national number keeps them ({@code 919876543210} is {@code +49919876543210} with region
- *       DE). When neither reading is valid, the error is the national reading's.</li>
+ *   <li>a number that starts with 0 is read as a number of the region: the 0 is the region's national (trunk)
+ *       prefix, never the start of a country code ({@code 09876543210} is {@code +919876543210} with region IN);</li>
+ *   <li>any other digits are read both ways: as a number of the region (the parser takes the region's own country
+ *       code off digits that start with it where they are a number of the region only without it) and as
+ *       international, country code first. The reading that is a valid number is the number; when both are and
+ *       they are the same number, that is it (with region IN, {@code 919876543210}, the seed API's way of writing
+ *       numbers, and {@code 9876543210} are both {@code +919876543210}; {@code 919876543210} is
+ *       {@code +919876543210} with region US too). When both are valid and are two numbers, the digits are refused
+ *       as ambiguous, naming both: either could be meant, and the other one is someone else (with region DE,
+ *       {@code 919876543210} is {@code +49919876543210} or India's {@code +919876543210}; with region IN,
+ *       {@code 6598765432} is {@code +916598765432} or Singapore's {@code +6598765432}). When neither is valid, the
+ *       error is the national reading's (decision 0120).</li>
  *   <li>a national reading longer than E.164's 15 digits with its country code is not valid, whatever the parser
  *       says of its national part ({@code 030123456789012} with region DE).</li>
  * </ul>
@@ -81,11 +82,18 @@ public final class PhoneNumbers {
             national = parse(digits, defaultRegion);
         }
         national = withinE164(national);
-        if (national.valid() || digits.charAt(0) == '0') {
+        if (digits.charAt(0) == '0') {
             return national;
         }
         Result international = international(digits);
-        return international.valid() ? international : national;
+        if (!international.valid()) {
+            return national;
+        }
+        if (national.valid() && !national.e164().equals(international.e164())) {
+            return new Result(null, "is ambiguous: " + national.e164() + " (" + defaultRegion + ") or "
+                    + international.e164() + "; write it with + and its country code");
+        }
+        return international;
     }
 
     /**

@@ -13,9 +13,10 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link PhoneNumbers#normalize} reads plain digits without libphonenumber's parser where it can; it must answer
  * exactly what the parser-only reading answers, number for number, valid or not, error text included. The parser-only
- * reading is the rule: with '+' or 00, international; else {@code parse(digits, region)} if that is valid (or the
- * digits start with 0, the national prefix), else {@code parse("+" + digits)} if that is valid, else the national
- * reading's error.
+ * reading is the rule: with '+' or 00, international; else, when the digits start with 0 (the national prefix),
+ * {@code parse(digits, region)}; else that national reading and {@code parse("+" + digits)}: the one of them that is
+ * valid, both when they are the same number, refused as ambiguous when they are two, and the national reading's
+ * error when neither is valid.
  */
 class PhoneNumbersParserAgreementTest {
 
@@ -92,12 +93,14 @@ class PhoneNumbersParserAgreementTest {
 
     /**
      * The rule stated without the reference's steps: an answer is a valid number written in E.164; digits without '+'
-     * or 00 that the default region reads as a valid number are that number; digits that start with 0 are read in
-     * the region only.
+     * or 00 that the default region reads as a valid number are that number, unless they are also another valid
+     * number read as international, when they are refused naming both; digits that start with 0 are read in the
+     * region only.
      */
     @Test
-    void answersOnlyValidE164AndNeverDialsAValidNationalNumberAbroad() {
+    void answersOnlyValidE164AndNeverChoosesBetweenTwoValidReadings() {
         List<String> inputs = exampleInputs();
+        int ambiguous = 0;
         for (String input : inputs) {
             for (String region : REGIONS) {
                 PhoneNumbers.Result result = PhoneNumbers.normalize(input, region);
@@ -118,11 +121,22 @@ class PhoneNumbersParserAgreementTest {
                     } else {
                         assertThat(result.valid()).as("%s in %s: over 15 digits", input, region).isFalse();
                     }
-                } else if (national.valid() || input.startsWith("0")) {
+                } else if (input.startsWith("0")) {
                     assertThat(result).as("%s in %s", input, region).isEqualTo(national);
+                } else if (national.valid()) {
+                    PhoneNumbers.Result international = parse("+" + digitsOnly(input), null);
+                    if (international.valid() && !international.equals(national)) {
+                        assertThat(result.valid()).as("%s in %s: two numbers", input, region).isFalse();
+                        assertThat(result.error()).as("%s in %s", input, region).startsWith("is ambiguous: ")
+                                .contains(national.e164() + " (" + region + ") or " + international.e164());
+                        ambiguous++;
+                    } else {
+                        assertThat(result).as("%s in %s", input, region).isEqualTo(national);
+                    }
                 }
             }
         }
+        assertThat(ambiguous).as("digits read as two numbers").isGreaterThan(20);
     }
 
     private static List<String> exampleInputs() {
@@ -199,11 +213,15 @@ class PhoneNumbersParserAgreementTest {
             national = new PhoneNumbers.Result(null,
                     "must have at most 15 digits with its country code (" + national.e164() + ")");
         }
-        if (national.valid() || digits.charAt(0) == '0') {
+        if (digits.charAt(0) == '0') {
             return national;
         }
         PhoneNumbers.Result international = parse("+" + digits, null);
-        return international.valid() ? international : national;
+        if (national.valid() && international.valid() && !national.equals(international)) {
+            return new PhoneNumbers.Result(null, "is ambiguous: " + national.e164() + " (" + defaultRegion + ") or "
+                    + international.e164() + "; write it with + and its country code");
+        }
+        return national.valid() ? national : international.valid() ? international : national;
     }
 
     private static String digitsOnly(String text) {

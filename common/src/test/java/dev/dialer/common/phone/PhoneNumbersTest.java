@@ -93,24 +93,28 @@ class PhoneNumbersTest {
     }
 
     @Test
-    void aValidNumberOfTheAccountsRegionIsNotDialledAbroad() {
-        // Each is a valid Indian mobile number and, read as international, a valid foreign one.
-        assertThat(PhoneNumbers.normalize("6598765432", "IN").e164()).isEqualTo("+916598765432");
-        assertThat(PhoneNumbers.normalize("6621234567", "IN").e164()).isEqualTo("+916621234567");
-        assertThat(PhoneNumbers.normalize("6421234567", "IN").e164()).isEqualTo("+916421234567");
-        assertThat(PhoneNumbers.normalize("8221234567", "IN").e164()).isEqualTo("+918221234567");
-        assertThat(PhoneNumbers.normalize("9512345678", "IN").e164()).isEqualTo("+919512345678");
-        // With '+' (or 00) they are what they say.
+    void digitsThatAreANumberOfTheRegionAndAnotherCountrysAreRefusedNamingBoth() {
+        // Each is a valid Indian mobile number and, read as international, a valid foreign one: which one the client
+        // meant, nothing says, and the wrong one is another person.
+        assertThat(PhoneNumbers.normalize("6598765432", "IN").error()).isEqualTo(
+                "is ambiguous: +916598765432 (IN) or +6598765432; write it with + and its country code");
+        assertThat(PhoneNumbers.normalize("6621234567", "IN").error()).contains("+916621234567 (IN) or +6621234567");
+        assertThat(PhoneNumbers.normalize("6421234567", "IN").error()).contains("+916421234567 (IN) or +6421234567");
+        assertThat(PhoneNumbers.normalize("8221234567", "IN").error()).contains("+918221234567 (IN) or +8221234567");
+        assertThat(PhoneNumbers.normalize("9512345678", "IN").error()).contains("+919512345678 (IN) or +9512345678");
+        assertThat(PhoneNumbers.normalize("6598765432", "US").error()).contains("+16598765432 (US) or +6598765432");
+        assertThat(PhoneNumbers.normalize("6598765432", "DE").error()).contains("+496598765432 (DE) or +6598765432");
+        // With '+' (or 00) they are what they say, and with the trunk 0 the region's.
         assertThat(PhoneNumbers.normalize("+6598765432", "IN").e164()).isEqualTo("+6598765432");
         assertThat(PhoneNumbers.normalize("+82 2 1234 567", "IN").e164()).isEqualTo("+8221234567");
         assertThat(PhoneNumbers.normalize("0095 1 234 5678", "IN").e164()).isEqualTo("+9512345678");
-        // In a region where they are not valid national numbers, the international reading still applies.
+        assertThat(PhoneNumbers.normalize("06598765432", "IN").e164()).isEqualTo("+916598765432");
+        // In a region where they are not valid national numbers, the international reading is the only one.
         assertThat(PhoneNumbers.normalize("6621234567", "US").e164()).isEqualTo("+6621234567");
         assertThat(PhoneNumbers.normalize("6421234567", "GB").e164()).isEqualTo("+6421234567");
         assertThat(PhoneNumbers.normalize("8221234567", "GB").e164()).isEqualTo("+8221234567");
-        // Where they are valid national numbers too, the region wins.
-        assertThat(PhoneNumbers.normalize("6598765432", "US").e164()).isEqualTo("+16598765432");
-        assertThat(PhoneNumbers.normalize("6598765432", "DE").e164()).isEqualTo("+496598765432");
+        // And where the international reading is no valid number, the region's is the only one.
+        assertThat(PhoneNumbers.normalize("9876543210", "IN").e164()).isEqualTo("+919876543210");
     }
 
     @Test
@@ -135,11 +139,14 @@ class PhoneNumbersTest {
     }
 
     @Test
-    void aNationalNumberTheRegionAcceptsIsThatRegionsEvenWhenItStartsWithAnotherCountryCode() {
-        // "919876543210" is also a valid German number (German numbers have no fixed length); with region DE,
-        // the national reading comes first, as libphonenumber's parse("919876543210", "DE") reads it.
-        assertThat(PhoneNumbers.normalize("919876543210", "DE").e164()).isEqualTo("+49919876543210");
+    void theSeedsDigitsThatAreAlsoANationalNumberOfTheRegionAreRefusedNamingBoth() {
+        // "919876543210" is also a valid German number (German numbers have no fixed length): the seed writes numbers
+        // with their country code and no '+', an account in DE may write them nationally; either reading could be
+        // meant, and each is someone.
+        assertThat(PhoneNumbers.normalize("919876543210", "DE").error()).isEqualTo(
+                "is ambiguous: +49919876543210 (DE) or +919876543210; write it with + and its country code");
         assertThat(PhoneNumbers.normalize("+919876543210", "DE").e164()).isEqualTo("+919876543210");
+        assertThat(PhoneNumbers.normalize("0919876543210", "DE").e164()).isEqualTo("+49919876543210");
     }
 
     @Test

@@ -1,0 +1,95 @@
+package dev.dialer.api.problem;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Set;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.core.TokenStreamContext;
+import tools.jackson.core.exc.StreamConstraintsException;
+import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The send bodies' JSON reading, where a body refused for one of its members names that member, as any field problem
+ * does, rather than being malformed as a whole. A member given twice in one object is refused
+ * ({@link StreamReadFeature#STRICT_DUPLICATE_DETECTION}): Jackson would keep the last one silently, and
+ * {@code {"to":"…215","to":"…216"}} would queue one call and say nothing of the other. A number longer than Jackson
+ * reads ({@code StreamReadConstraints.getMaxNumberLength()}, 1,000 characters) is no number any field takes: it is
+ * named too, as too large, rather than answered with Jackson's message about its own settings.
+ */
+public final class JsonMembers {
+
+    public static final String GIVEN_TWICE = "is given more than once";
+    public static final String TOO_LARGE = "is too large";
+
+    private JsonMembers() {
+    }
+
+    /** A mapper that refuses a member given twice in one object. */
+    public static JsonMapper mapper() {
+        return JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    }
+
+    /**
+     * The validation problem naming the member {@code error} is about, or null when it is about the body as a whole
+     * (its syntax), which the caller answers as malformed.
+     *
+     * @param mapper the mapper that read {@code text} and failed with {@code error}
+     * @param keyed  the body's members whose own members are named {@code name[key]}, as the seed names
+     *               {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
+     */
+    public static ApiProblem problem(JsonMapper mapper, String text, JacksonException error, Set<String> keyed) {
+        String message = error.getOriginalMessage() == null ? "" : error.getOriginalMessage();
+        if (error instanceof StreamReadException read && read.processor() != null
+                && message.startsWith("Duplicate Object property")) {
+            return Problems.validation(field(read.processor().streamReadContext(), keyed), GIVEN_TWICE);
+        }
+        if (error instanceof StreamConstraintsException && message.startsWith("Number value length")) {
+            // The exception holds no parser: the body is read again, token by token, to where it stops.
+            String field = whereReadingStops(mapper, text, keyed);
+            return field == null ? null : Problems.validation(field, TOO_LARGE);
+        }
+        return null;
+    }
+
+    /** The member a token-by-token reading of {@code text} stops at for a constraint, or null if it does not. */
+    private static String whereReadingStops(JsonMapper mapper, String text, Set<String> keyed) {
+        try (JsonParser parser = mapper.createParser(text)) {
+            try {
+                while (parser.nextToken() != null) {
+                    // read on to the token that breaks the constraint
+                }
+            } catch (StreamConstraintsException e) {
+                return field(parser.streamReadContext(), keyed);
+            }
+        } catch (JacksonException e) {
+            // any other failure: not the member looked for
+        }
+        return null;
+    }
+
+    /** The name of the member {@code context} stands at, from the body down. */
+    static String field(TokenStreamContext context, Set<String> keyed) {
+        Deque<Object> path = new ArrayDeque<>();
+        for (TokenStreamContext at = context; at != null && !at.inRoot(); at = at.getParent()) {
+            path.push(at.inArray() ? (Object) at.getCurrentIndex() : String.valueOf(at.currentName()));
+        }
+        StringBuilder field = new StringBuilder();
+        int depth = 0;
+        for (Object segment : path) {
+            if (segment instanceof Integer index) {
+                field.append('[').append(index).append(']');
+            } else if (depth == 0) {
+                field.append(segment);
+            } else if (depth == 1 && keyed.contains(field.toString())) {
+                field.append('[').append(segment).append(']');
+            } else {
+                field.append('.').append(segment);
+            }
+            depth++;
+        }
+        return field.toString();
+    }
+}
