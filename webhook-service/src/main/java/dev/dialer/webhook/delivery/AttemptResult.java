@@ -8,7 +8,7 @@ import java.time.Duration;
  * @param statusCode   the endpoint's status, or null when it never answered
  * @param reason       {@link Reason#OK} for a 2xx, otherwise why the try failed
  * @param error        what went wrong when there was no answer (for the delivery log), or null
- * @param latency      from the start of the try until its answer was read or it failed
+ * @param latency      from the start of the try until its answer's status arrived, or it failed
  * @param responseBody the start of the answer's body (bounded by the read limit), or null
  * @param retryAfter   the endpoint's {@code Retry-After}; for a try an open circuit refused, how long it stays open;
  *                     for one a 429's back-off refused, how long that lasts; else null

@@ -59,7 +59,8 @@ class DeliveryConfiguration {
     @Bean
     HttpWebhookTransport webhookTransport(DeliveryProperties properties, TargetGuard guard) {
         return new HttpWebhookTransport(properties.connectTimeout(), properties.totalTimeout(),
-                Math.toIntExact(properties.responseBodyLimit().toBytes()), new GuardedAddressResolverGroup(guard));
+                Math.toIntExact(properties.responseBodyLimit().toBytes()), properties.responseBodyTimeout(),
+                new GuardedAddressResolverGroup(guard));
     }
 
     @Bean

@@ -15,7 +15,8 @@ import org.springframework.validation.annotation.Validated;
  * How one HTTP try reaches a webhook endpoint, and what may be sent where.
  *
  * @param connectTimeout    how long opening a connection to an endpoint may take
- * @param totalTimeout      how long one try may take in all: connect, send, answer and reading the answer's start
+ * @param totalTimeout      how long one try may take until it is answered: connect, send, and the answer's status
+ *                          and headers (the body's start is read after that, see {@code responseBodyTimeout})
  * @param lookupWait        how long events wait for a webhook id the directory has never seen (a webhook created
  *                          just before a call may still be on its way) before they are skipped as unknown, each
  *                          event from its own arrival; events naming a deleted webhook are skipped at once
@@ -33,6 +34,8 @@ import org.springframework.validation.annotation.Validated;
  *                          {@code allow-listed} only for hosts on {@code allowed-hosts} (the default), {@code refused}
  * @param maxPayload        the largest event sent; a larger one is refused (and logged)
  * @param responseBodyLimit how much of an endpoint's answer is read and kept in the delivery log; the rest is not read
+ * @param responseBodyTimeout how long the start of an answer's body is read, once its status has arrived: what
+ *                          arrived by then is kept, and the try is the status's all the same
  * @param publishedBodyLimit how much of that answer goes into the record on {@code dialer.webhook.deliveries}
  */
 @Validated
@@ -46,7 +49,8 @@ record DeliveryProperties(
         @NotNull @DefaultValue("allow-listed") PlainHttp plainHttp,
         @NotNull @DefaultValue("256KB") DataSize maxPayload,
         @NotNull @DefaultValue("20KB") DataSize responseBodyLimit,
-        @NotNull @DefaultValue("4KB") DataSize publishedBodyLimit) {
+        @NotNull @DefaultValue("4KB") DataSize publishedBodyLimit,
+        @NotNull @DurationMin(millis = 1) @DurationMax(minutes = 1) @DefaultValue("1s") Duration responseBodyTimeout) {
 
     /** Where plain http may be used. */
     enum PlainHttp {
@@ -55,12 +59,13 @@ record DeliveryProperties(
 
     /**
      * How long a claimed retry stays leased: the name lookup (at most the connect timeout), the try (at most the total
-     * timeout) and {@link #RECORDING} to write what came of it, so that a live try is not claimed again. Nothing bounds
+     * timeout and the body's read) and {@link #RECORDING} to write what came of it, so that a live try is not claimed
+     * again. Nothing bounds
      * the wait for a pooled connection, though: a try that outlives its lease writes nothing over a newer claim
      * ({@link RetryStore}).
      */
     Duration lease() {
-        return connectTimeout.plus(totalTimeout).plus(RECORDING);
+        return connectTimeout.plus(totalTimeout).plus(responseBodyTimeout).plus(RECORDING);
     }
 
     /** Time allowed to record a try's outcome: a few statements and the attempt's publish (up to 10 s). */

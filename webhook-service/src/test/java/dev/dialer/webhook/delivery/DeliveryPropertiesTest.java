@@ -23,13 +23,13 @@ class DeliveryPropertiesTest {
         context.run(started -> assertThat(started.getBean(DeliveryProperties.class)).isEqualTo(new DeliveryProperties(
                 Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(10), null, List.of(),
                 DeliveryProperties.PlainHttp.ALLOW_LISTED, DataSize.ofKilobytes(256), DataSize.ofKilobytes(20),
-                DataSize.ofKilobytes(4))));
+                DataSize.ofKilobytes(4), Duration.ofSeconds(1))));
     }
 
     @Test
-    void leasesARetryForTheLookupTheTryAndAMinuteToRecordIt() {
+    void leasesARetryForTheLookupTheTryTheBodysReadAndAMinuteToRecordIt() {
         context.run(started -> assertThat(started.getBean(DeliveryProperties.class).lease())
-                .isEqualTo(Duration.ofSeconds(5 + 15 + 60)));
+                .isEqualTo(Duration.ofSeconds(5 + 15 + 1 + 60)));
     }
 
     @Test
