@@ -1,5 +1,6 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.AllowList;
 import dev.dialer.common.hook.HookSecrets;
 import dev.dialer.common.kafka.ConsumerGroupLag;
 import dev.dialer.common.kafka.KafkaPublisher;

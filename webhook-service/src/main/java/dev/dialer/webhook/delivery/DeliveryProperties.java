@@ -1,5 +1,6 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.PlainHttpPolicy;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
@@ -32,6 +33,7 @@ import org.springframework.validation.annotation.Validated;
  *                          local machine for its receivers)
  * @param plainHttp         where plain {@code http://} may be used: {@code allowed} everywhere (local development),
  *                          {@code allow-listed} only for hosts on {@code allowed-hosts} (the default), {@code refused}
+ *                          nowhere ({@link PlainHttpPolicy}; api-service refuses such URLs by the same settings)
  * @param maxPayload        the largest event sent; a larger one is refused (and logged)
  * @param responseBodyLimit how much of an endpoint's answer is read and kept in the delivery log; the rest is not read
  * @param responseBodyTimeout how long the start of an answer's body is read, once its status has arrived: what
@@ -46,16 +48,11 @@ record DeliveryProperties(
         @NotNull @DurationMin(millis = 0) @DurationMax(minutes = 5) @DefaultValue("10s") Duration lookupWait,
         @Pattern(regexp = "(whsec_[A-Za-z0-9+/=]+)?") String hookSigningKey,
         @NotNull @DefaultValue List<String> allowedHosts,
-        @NotNull @DefaultValue("allow-listed") PlainHttp plainHttp,
+        @NotNull @DefaultValue("allow-listed") PlainHttpPolicy.Mode plainHttp,
         @NotNull @DefaultValue("256KB") DataSize maxPayload,
         @NotNull @DefaultValue("20KB") DataSize responseBodyLimit,
         @NotNull @DefaultValue("4KB") DataSize publishedBodyLimit,
         @NotNull @DurationMin(millis = 1) @DurationMax(minutes = 1) @DefaultValue("1s") Duration responseBodyTimeout) {
-
-    /** Where plain http may be used. */
-    enum PlainHttp {
-        ALLOWED, ALLOW_LISTED, REFUSED
-    }
 
     /**
      * How long a claimed retry stays leased: the name lookup (at most the connect timeout), the try (at most the total

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.hook.AllowList;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
