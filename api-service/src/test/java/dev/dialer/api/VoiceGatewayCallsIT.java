@@ -68,13 +68,14 @@ class VoiceGatewayCallsIT extends RunningApiService {
     void aCallAnswered201IsOneTheDispatcherAcceptsHooksWrittenInAnyCase() throws Exception {
         HttpResponse response = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
                 {"application_sid":"app-9","from":"918068281234","to":{"type":"phone","number":"919876543215"},
-                 "notifyUrl":{"url":"HTTPS://example.com/Status","method":"post"},"actionHook":"Http://example.com/x"}""");
+                 "notifyUrl":{"url":"HTTPS://example.com/Status","method":"post"},
+                 "actionHook":"Https://example.com/x"}""");
 
         assertThat(response.status()).as(response.body()).isEqualTo(201);
         // Read with the dispatcher's own reader, schema included: it would send anything else to the DLQ.
         CallCommand command = commandFor(JSON.readTree(response.body()).get("sid").asString());
         assertThat(command.notifyUrl()).isEqualTo(new Hook("https://example.com/Status", "POST"));
-        assertThat(command.actionHook()).isEqualTo(new Hook("http://example.com/x", null));
+        assertThat(command.actionHook()).isEqualTo(new Hook("https://example.com/x", null));
     }
 
     @Test

@@ -170,6 +170,17 @@ class WebhooksIT extends RunningApiService {
     }
 
     @Test
+    void namesTheUrlWhenItIsPlainHttpToAHostNotAllowListed() throws Exception {
+        // webhook-service would refuse every try of it (plain-http: allow-listed, and no host is by default).
+        HttpResponse<String> response = post(WEBHOOKS, JSON_TYPE, KEY, "{\"url\":\"http://crm.example.com/h\"}");
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        JsonNode error = json(response).get("errors").get(0);
+        assertThat(error.get("field").asString()).isEqualTo("url");
+        assertThat(error.get("message").asString()).contains("https://");
+    }
+
+    @Test
     void refusesACreateWithAFieldAWebhookDoesNotHaveInsteadOfIgnoringIt() throws Exception {
         String url = "https://crm.example.com/" + UUID.randomUUID();
 

@@ -257,13 +257,26 @@ class IsolationIT {
                 .bind("eventId", unique("ev")).bind("up", up).bind("endpoint", up.substring(0, up.lastIndexOf('/')))
                 .bind("account", account).bind("payload", payload)
                 .then().block(Duration.ofSeconds(30));
+        // Another account's hook row to the same endpoint: its circuit there is its own, still closed.
+        String other = unique("acc");
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint,
+                            method, account_id, payload, tries, next_attempt_at)
+                        VALUES (:eventId, 'call.status', 'NOTIFY', 'notify', :url, :down, 'POST', :account, :payload,
+                                1, now() - interval '1 hour')""")
+                .bind("eventId", unique("ev")).bind("url", down + "/status").bind("down", down)
+                .bind("account", other).bind("payload", payload)
+                .then().block(Duration.ofSeconds(30));
 
         try {
             await().atMost(WAIT).until(() -> receiver.at("hook-retried").size() == 1);
             // Held by endpoint, not by URL: most of the open endpoint's rows were never claimed.
             assertThat(untouchedHookRowsOf(account)).isGreaterThan(downRows / 2);
+            // Held by account too: the other account's row was claimed and tried (and failed: nothing listens).
+            await().atMost(WAIT).until(() -> untouchedHookRowsOf(other) == 0);
         } finally {
-            database.sql("DELETE FROM webhook.retries WHERE account_id = :account").bind("account", account).then()
+            database.sql("DELETE FROM webhook.retries WHERE account_id IN (:account, :other)")
+                    .bind("account", account).bind("other", other).then()
                     .block(Duration.ofSeconds(30));
         }
     }

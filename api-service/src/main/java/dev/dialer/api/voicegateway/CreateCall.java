@@ -7,6 +7,7 @@ import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.hook.HookUrls;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,7 +48,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     /** The longest application sid the call command carries ({@code flow_id}). */
     static final int MAX_APPLICATION_SID = 128;
 
-    static CreateCall from(Map<String, Object> body, String defaultRegion) {
+    /** @param plainHttp where a hook's URL may use plain http */
+    static CreateCall from(Map<String, Object> body, String defaultRegion, PlainHttpPolicy plainHttp) {
         List<FieldProblem> errors = new ArrayList<>();
         // Every field travels in the command, so a NUL anywhere would reach the dispatcher's database.
         NulCharacters.check("", body, errors);
@@ -67,8 +69,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         } else if (sid.length() > MAX_APPLICATION_SID) {
             errors.add(new FieldProblem("application_sid", "must be at most " + MAX_APPLICATION_SID + " characters"));
         }
-        Hook notifyUrl = statusHook(body, errors);
-        Hook actionHook = hook(body.get("actionHook"), "actionHook", errors);
+        Hook notifyUrl = statusHook(body, plainHttp, errors);
+        Hook actionHook = hook(body.get("actionHook"), "actionHook", plainHttp, errors);
         Long timeout = seconds(body, "timeout", errors);
         Long timeLimit = seconds(body, "timeLimit", errors);
         tag(body.get("tag"), errors);
@@ -189,9 +191,9 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
      * must not get: the dispatcher's own hook takes its place there, for the statuses it reads). Both at once are
      * refused: one of them would be ignored.
      */
-    private static Hook statusHook(Map<String, Object> body, List<FieldProblem> errors) {
-        Hook notifyUrl = hook(body.get("notifyUrl"), "notifyUrl", errors);
-        Hook callStatusHook = hook(body.get("call_status_hook"), "call_status_hook", errors);
+    private static Hook statusHook(Map<String, Object> body, PlainHttpPolicy plainHttp, List<FieldProblem> errors) {
+        Hook notifyUrl = hook(body.get("notifyUrl"), "notifyUrl", plainHttp, errors);
+        Hook callStatusHook = hook(body.get("call_status_hook"), "call_status_hook", plainHttp, errors);
         if (body.get("notifyUrl") != null && body.get("call_status_hook") != null) {
             errors.add(new FieldProblem("call_status_hook", "names the same hook as notifyUrl: give one of them"));
         }
@@ -314,7 +316,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         return result.e164();
     }
 
-    private static Hook hook(Object value, String field, List<FieldProblem> errors) {
+    private static Hook hook(Object value, String field, PlainHttpPolicy plainHttp, List<FieldProblem> errors) {
         if (value == null) {
             return null;
         }
@@ -331,7 +333,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             errors.add(new FieldProblem(field, "must be an http(s) URL or {url, method}"));
             return null;
         }
-        String problem = HookUrls.problem(url);
+        String problem = HookUrls.problem(url, plainHttp);
         if (problem != null) {
             errors.add(new FieldProblem(value instanceof String ? field : field + ".url", problem));
             return null;

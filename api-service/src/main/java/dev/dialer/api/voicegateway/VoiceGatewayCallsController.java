@@ -17,6 +17,7 @@ import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
@@ -75,10 +76,12 @@ class VoiceGatewayCallsController {
     private final Counter accepted;
     private final Counter produced;
     private final Counter forbiddenCallerIds;
+    private final PlainHttpPolicy plainHttp;
 
     VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsLookup settings, AcceptedCalls ledger,
-                                IdempotentRequests idempotency, MeterRegistry registry) {
+                                IdempotentRequests idempotency, PlainHttpPolicy plainHttp, MeterRegistry registry) {
         this.idempotency = idempotency;
+        this.plainHttp = plainHttp;
         this.publisher = publisher;
         this.settings = settings;
         this.ledger = ledger;
@@ -154,7 +157,8 @@ class VoiceGatewayCallsController {
     /** Validates the body and queues its call: the answer {@code {sid, callId, callid}} as JSON. */
     private Mono<byte[]> create(Account account, AccountSettings accountSettings, String body, IdempotencyKey key) {
         return Mono.fromCallable(() -> allowedCallerId(accountSettings,
-                        CreateCall.from(parse(body), AccountSettingsStore.regionOf(account, accountSettings))))
+                        CreateCall.from(parse(body), AccountSettingsStore.regionOf(account, accountSettings),
+                                plainHttp)))
                 .flatMap(call -> queue(account, call, key))
                 .map(JSON::writeValueAsBytes);
     }

@@ -3,6 +3,7 @@ package dev.dialer.api.webhook;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -21,12 +22,13 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
 
     private static final Set<String> FIELDS = Set.of("url", "description", "enabled");
 
-    static WebhookPatch parse(String body) {
+    /** @param plainHttp where a new URL may use plain http */
+    static WebhookPatch parse(String body, PlainHttpPolicy plainHttp) {
         JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with the fields to change.");
         List<FieldProblem> errors = new ArrayList<>();
         root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
                 .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a webhook")));
-        String url = url(root.get("url"), errors);
+        String url = url(root.get("url"), plainHttp, errors);
         String description = description(root.get("description"), errors);
         Boolean enabled = JsonBodies.enabled(root.get("enabled"), errors);
         if (errors.isEmpty() && url == null && !root.has("description") && enabled == null) {
@@ -38,7 +40,7 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
         return new WebhookPatch(url, root.has("description"), description, enabled);
     }
 
-    private static String url(JsonNode node, List<FieldProblem> errors) {
+    private static String url(JsonNode node, PlainHttpPolicy plainHttp, List<FieldProblem> errors) {
         if (node == null) {
             return null;
         }
@@ -47,7 +49,7 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
             return null;
         }
         String url = node.asString().strip();
-        String problem = WebhookRequest.urlProblem(url);
+        String problem = WebhookRequest.urlProblem(url, plainHttp);
         if (problem != null) {
             errors.add(new FieldProblem("url", problem));
         }

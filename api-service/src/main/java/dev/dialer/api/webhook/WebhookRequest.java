@@ -4,6 +4,7 @@ import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.hook.HookUrls;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -19,7 +20,8 @@ import tools.jackson.databind.JsonNode;
         additionalProperties = io.swagger.v3.oas.annotations.media.Schema.AdditionalPropertiesValue.FALSE,
         description = "The endpoint to register. Another field is a 400 naming it")
 record WebhookRequest(
-        @io.swagger.v3.oas.annotations.media.Schema(description = "Absolute http(s) URL the events are POSTed to",
+        @io.swagger.v3.oas.annotations.media.Schema(description = "Absolute https URL the events are POSTed to "
+                + "(plain http only to hosts the deployment allows)",
                 example = "https://crm.example.com/hooks/calls", maxLength = MAX_URL) String url,
         @io.swagger.v3.oas.annotations.media.Schema(description = "Your label", example = "CRM call status",
                 maxLength = MAX_DESCRIPTION) String description) {
@@ -28,7 +30,8 @@ record WebhookRequest(
     static final int MAX_DESCRIPTION = 256;
     private static final Set<String> FIELDS = Set.of("url", "description");
 
-    static WebhookRequest parse(String body) {
+    /** @param plainHttp where the URL may use plain http */
+    static WebhookRequest parse(String body, PlainHttpPolicy plainHttp) {
         JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with 'url'.");
         List<FieldProblem> errors = new ArrayList<>();
         root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
@@ -40,7 +43,7 @@ record WebhookRequest(
                 errors.add(new FieldProblem("url", "is required"));
             }
         } else {
-            String problem = urlProblem(url);
+            String problem = urlProblem(url, plainHttp);
             if (problem != null) {
                 errors.add(new FieldProblem("url", problem));
             }
@@ -67,8 +70,8 @@ record WebhookRequest(
         return value.isEmpty() ? null : value;
     }
 
-    /** Null when the URL is one the dialer delivers to ({@link HookUrls#problem}). */
-    static String urlProblem(String url) {
-        return HookUrls.problem(url);
+    /** Null when the URL is one the dialer delivers to ({@link HookUrls#problem(String, PlainHttpPolicy)}). */
+    static String urlProblem(String url, PlainHttpPolicy plainHttp) {
+        return HookUrls.problem(url, plainHttp);
     }
 }

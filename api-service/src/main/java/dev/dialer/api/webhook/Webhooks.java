@@ -7,6 +7,7 @@ import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.SubscriptionConfig;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import java.security.SecureRandom;
@@ -46,12 +47,14 @@ class Webhooks implements WebhookDisabler {
     private final WebhookSubscriptions subscriptions;
     private final WebhookProperties properties;
     private final AccountLimits limits;
+    private final PlainHttpPolicy plainHttp;
     private final MeterRegistry registry;
 
     Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
              WebhookSubscriptions subscriptions, WebhookProperties properties, AccountLimits limits,
-             MeterRegistry registry) {
+             PlainHttpPolicy plainHttp, MeterRegistry registry) {
         this.repository = repository;
+        this.plainHttp = plainHttp;
         this.limits = limits;
         this.publisher = publisher;
         this.transactions = PublishingTransactions.create(tx);
@@ -66,7 +69,7 @@ class Webhooks implements WebhookDisabler {
      * failed after the acknowledgement, webhook-service would know a webhook nobody can reference: harmless.)
      */
     Mono<Webhook> create(Account account, String body) {
-        return Mono.fromCallable(() -> WebhookRequest.parse(body))
+        return Mono.fromCallable(() -> WebhookRequest.parse(body, plainHttp))
                 .map(request -> newWebhook(account, request))
                 .flatMap(this::storeAndPublish);
     }
@@ -86,7 +89,7 @@ class Webhooks implements WebhookDisabler {
      * order they commit.
      */
     Mono<Webhook> update(Account account, String id, String body) {
-        return Mono.fromCallable(() -> WebhookPatch.parse(body))
+        return Mono.fromCallable(() -> WebhookPatch.parse(body, plainHttp))
                 .flatMap(patch -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
                         .map(webhook -> patch.applyTo(webhook, now()))
                         .flatMap(this::saveAndPublish))

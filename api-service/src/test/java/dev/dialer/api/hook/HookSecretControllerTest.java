@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.common.hook.HookSecrets;
+import dev.dialer.common.hook.PlainHttpPolicy;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.MediaType;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -55,7 +57,8 @@ class HookSecretControllerTest {
     }
 
     private static WebTestClient client(String key) {
-        return WebTestClient.bindToController(new HookSecretController(new HookProperties(key)))
+        return WebTestClient.bindToController(new HookSecretController(new HookProperties(key,
+                PlainHttpPolicy.Mode.ALLOW_LISTED, List.of())))
                 .controllerAdvice(new ProblemAdvice())
                 .webFilter((exchange, chain) -> {
                     String id = exchange.getRequest().getHeaders().getFirst(CALLER);

@@ -8,6 +8,7 @@ import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -41,7 +42,7 @@ class VoiceGatewayCallsControllerTest {
                     accountId -> Mono.just(AccountSettings.defaults(accountId)),
                     (accountId, calls, createdAt) -> Mono.empty(),
                     // No request here carries an Idempotency-Key: IdempotencyIT covers the store.
-                    null, registry))
+                    null, PlainHttpPolicy.defaults(), registry))
             .controllerAdvice(new ProblemAdvice())
             .webFilter((exchange, chain) -> {
                 exchange.getAttributes().put(Account.ATTRIBUTE, ACCOUNT);
@@ -147,7 +148,10 @@ class VoiceGatewayCallsControllerTest {
             "\"notifyUrl\":\"https://crm.example.com/cb?a=1|b\"|notifyUrl",
             "\"actionHook\":{\"url\":\"https://crm.example.com/caf\u00e9\"}|actionHook.url",
             "\"actionHook\":{\"url\":\"ftp://crm.example.com/x\",\"method\":\"POST\"}|actionHook.url",
-            "\"notifyUrl\":\"https:///no-host\"|notifyUrl"})
+            "\"notifyUrl\":\"https:///no-host\"|notifyUrl",
+            // Plain http to a host not allow-listed: webhook-service would refuse every try of it.
+            "\"notifyUrl\":\"http://crm.example.com/cb\"|notifyUrl",
+            "\"actionHook\":{\"url\":\"HTTP://crm.example.com/x\"}|actionHook.url"})
     void aHookUrlWebhookServiceCouldNotDeliverToIsA400NamingIt(String hookAndField) {
         String[] parts = hookAndField.split("\\|(?=[a-zA-Z.]+$)");
         JsonNode problem = refused("{\"application_sid\":\"a\",\"from\":\"918068281234\",\"to\":{\"type\":\"phone\","

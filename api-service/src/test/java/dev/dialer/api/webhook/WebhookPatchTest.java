@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class WebhookPatchTest {
 
     @Test
     void keepsWhatThePatchDoesNotName() {
-        Webhook changed = WebhookPatch.parse("{\"url\":\"https://b.example.com/h\"}").applyTo(webhook(true, null), NOW);
+        Webhook changed = parse("{\"url\":\"https://b.example.com/h\"}").applyTo(webhook(true, null), NOW);
 
         assertThat(changed.url()).isEqualTo("https://b.example.com/h");
         assertThat(changed.description()).isEqualTo("crm");
@@ -27,16 +28,16 @@ class WebhookPatchTest {
 
     @Test
     void nullDescriptionClearsIt() {
-        Webhook changed = WebhookPatch.parse("{\"description\":null}").applyTo(webhook(true, null), NOW);
+        Webhook changed = parse("{\"description\":null}").applyTo(webhook(true, null), NOW);
 
         assertThat(changed.description()).isNull();
     }
 
     @Test
     void disablingRecordsTheCustomerAndEnablingClearsAnyReason() {
-        Webhook disabled = WebhookPatch.parse("{\"enabled\":false}").applyTo(webhook(true, null), NOW);
-        Webhook enabled = WebhookPatch.parse("{\"enabled\":true}").applyTo(webhook(false, "gone"), NOW);
-        Webhook stillGone = WebhookPatch.parse("{\"description\":\"x\"}").applyTo(webhook(false, "gone"), NOW);
+        Webhook disabled = parse("{\"enabled\":false}").applyTo(webhook(true, null), NOW);
+        Webhook enabled = parse("{\"enabled\":true}").applyTo(webhook(false, "gone"), NOW);
+        Webhook stillGone = parse("{\"description\":\"x\"}").applyTo(webhook(false, "gone"), NOW);
 
         assertThat(disabled.disabledReason()).isEqualTo("customer");
         assertThat(enabled.enabled()).isTrue();
@@ -47,17 +48,17 @@ class WebhookPatchTest {
 
     @Test
     void namesUnknownAndInvalidFields() {
-        assertThatThrownBy(() -> WebhookPatch.parse("{\"urll\":\"x\",\"enabled\":1,\"url\":\"mailto:a@b\"}"))
+        assertThatThrownBy(() -> parse("{\"urll\":\"x\",\"enabled\":1,\"url\":\"mailto:a@b\"}"))
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
                         .extracting(FieldProblem::field).containsExactlyInAnyOrder("urll", "enabled", "url"));
     }
 
     @Test
     void anEmptyPatchIsRefused() {
-        assertThatThrownBy(() -> WebhookPatch.parse("{}"))
+        assertThatThrownBy(() -> parse("{}"))
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.getStatusCode().value())
                         .isEqualTo(400));
-        assertThatThrownBy(() -> WebhookPatch.parse("[1]")).isInstanceOf(ApiProblem.class);
+        assertThatThrownBy(() -> parse("[1]")).isInstanceOf(ApiProblem.class);
     }
 
     @Test
@@ -73,5 +74,9 @@ class WebhookPatchTest {
     private static Webhook webhook(boolean enabled, String reason) {
         return new Webhook("w1", "acme", "https://a.example.com/h", "crm", "whsec_a", enabled, CREATED, CREATED, null,
                 null, reason);
+    }
+
+    private static WebhookPatch parse(String body) {
+        return WebhookPatch.parse(body, PlainHttpPolicy.defaults());
     }
 }

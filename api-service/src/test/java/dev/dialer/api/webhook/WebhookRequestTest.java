@@ -7,14 +7,21 @@ import static org.assertj.core.api.Assertions.tuple;
 import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.Problems;
+import dev.dialer.common.hook.AllowList;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.util.Base64;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class WebhookRequestTest {
 
+    /** api-service's default, as webhook-service's: plain http to allow-listed hosts only, and none is. */
+    private static final PlainHttpPolicy HTTPS_ONLY = PlainHttpPolicy.defaults();
+
     @Test
     void readsUrlAndDescription() {
-        WebhookRequest request = WebhookRequest.parse("{\"url\":\"https://crm.example.com/hooks\",\"description\":\"crm\"}");
+        WebhookRequest request = WebhookRequest.parse(
+                "{\"url\":\"https://crm.example.com/hooks\",\"description\":\"crm\"}", HTTPS_ONLY);
 
         assertThat(request.url()).isEqualTo("https://crm.example.com/hooks");
         assertThat(request.description()).isEqualTo("crm");
@@ -30,7 +37,8 @@ class WebhookRequestTest {
     @Test
     void refusesFieldsAWebhookDoesNotHaveNamingEach() {
         ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(
-                "{\"url\":\"https://crm.example.com/hooks\",\"enabled\":false,\"secret\":\"whsec_x\"}"));
+                "{\"url\":\"https://crm.example.com/hooks\",\"enabled\":false,\"secret\":\"whsec_x\"}",
+                HTTPS_ONLY));
 
         assertThat(problem).isNotNull();
         assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
@@ -40,7 +48,7 @@ class WebhookRequestTest {
 
     @Test
     void leavesTheDescriptionOptional() {
-        assertThat(WebhookRequest.parse("{\"url\":\"http://127.0.0.1:9999/h\"}").description()).isNull();
+        assertThat(WebhookRequest.parse("{\"url\":\"https://127.0.0.1:9999/h\"}", HTTPS_ONLY).description()).isNull();
     }
 
     @Test
@@ -57,9 +65,29 @@ class WebhookRequestTest {
     }
 
     @Test
+    void namesUrlWhenItIsPlainHttpToAHostNotAllowListed() {
+        assertThat(fieldOf("{\"url\":\"http://crm.example.com/h\"}")).isEqualTo("url");
+        assertThat(fieldOf("{\"url\":\"HTTP://93.184.216.34/h\"}")).isEqualTo("url");
+    }
+
+    @Test
+    void takesPlainHttpToAHostAllowListedAsWebhookServiceWould() {
+        PlainHttpPolicy local = new PlainHttpPolicy(PlainHttpPolicy.Mode.ALLOW_LISTED,
+                new AllowList(List.of("127.0.0.1", "localhost")));
+
+        assertThat(WebhookRequest.parse("{\"url\":\"http://127.0.0.1:9999/h\"}", local).url())
+                .isEqualTo("http://127.0.0.1:9999/h");
+        assertThat(WebhookRequest.parse("{\"url\":\"http://LocalHost:9999/h\"}", local).url())
+                .isEqualTo("http://LocalHost:9999/h");
+        ApiProblem refused = catchThrowableOfType(ApiProblem.class,
+                () -> WebhookRequest.parse("{\"url\":\"http://crm.example.com/h\"}", local));
+        assertThat(refused.errors()).extracting(FieldProblem::field).containsExactly("url");
+    }
+
+    @Test
     void refusesBodiesThatAreNotAJsonObject() {
         for (String body : new String[] {"", "[]", "{\"url\":", "url=https://example.com"}) {
-            ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body));
+            ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body, HTTPS_ONLY));
             assertThat(problem).as(body).isNotNull();
             assertThat(problem.getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
         }
@@ -75,7 +103,7 @@ class WebhookRequestTest {
     }
 
     private static String fieldOf(String body) {
-        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body));
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body, HTTPS_ONLY));
         assertThat(problem).as(body).isNotNull();
         assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
         return problem.errors().stream().map(FieldProblem::field).findFirst().orElseThrow();

@@ -7,8 +7,10 @@ import java.util.Locale;
 /**
  * What a URL the dialer will deliver to must be: a webhook's {@code url}, a call's {@code notifyUrl} and
  * {@code actionHook}. webhook-service reads each with {@link URI} before every try and signs a GET hook's query as
- * ASCII, so a URL that either would refuse or change is refused where the API takes it, naming the field, rather than
- * accepted and then never delivered to.
+ * ASCII, and tries plain http only where its {@link PlainHttpPolicy} allows, so a URL that it would refuse or change
+ * is refused where the API takes it ({@link #problem(String, PlainHttpPolicy)}), naming the field, rather than
+ * accepted and then never delivered to. Whether its host resolves to an address the delivery may call is known only
+ * when it is tried.
  */
 public final class HookUrls {
 
@@ -18,7 +20,20 @@ public final class HookUrls {
     private HookUrls() {
     }
 
-    /** Null when {@code url} is an absolute http(s) URL with a host, in ASCII; otherwise what is wrong with it. */
+    /**
+     * Null when {@code url} is an absolute http(s) URL with a host, in ASCII, and plain http only where the policy
+     * allows it; otherwise what is wrong with it.
+     */
+    public static String problem(String url, PlainHttpPolicy plainHttp) {
+        String problem = problem(url);
+        return problem != null ? problem : plainHttp.problem(url);
+    }
+
+    /**
+     * Null when {@code url} is an absolute http(s) URL with a host, in ASCII; otherwise what is wrong with it. Says
+     * nothing of plain http: webhook-service checks a hook's URL with it before a try, and leaves plain http to its
+     * target guard, which refuses such a try as a forbidden target.
+     */
     public static String problem(String url) {
         if (url.length() > MAX_URL) {
             return "must be at most " + MAX_URL + " characters";

@@ -85,6 +85,7 @@ public final class StandaloneStack implements AutoCloseable {
                     "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
             windowArg(options.springArgs(), CALLING_WINDOW).ifPresent(dispatcher::add);
             windowArg(options.springArgs(), PREVIEW_CALLING_WINDOW).ifPresent(api::add);
+            api.addAll(hookArgs(options.springArgs()));
             if (options.services().contains("dispatcher")) {
                 services.put("dispatcher", run(DispatcherApplication.class, "dispatcher-service",
                         options.dispatcherPort(), shared, options.springArgs(), dispatcher.toArray(String[]::new)));
@@ -94,7 +95,7 @@ public final class StandaloneStack implements AutoCloseable {
                 services.put("webhook", run(WebhookApplication.class, "webhook-service", options.webhookPort(),
                         shared, options.springArgs(), "--dialer.webhook.delivery.hook-signing-key=" + hookSigningKey,
                         // A local stack delivers to receivers on this machine; the service's default allows none.
-                        "--dialer.webhook.delivery.allowed-hosts=127.0.0.1,localhost"));
+                        "--dialer.webhook.delivery.allowed-hosts=" + LOCAL_HOSTS));
                 started.add(services.get("webhook"));
             }
             if (options.services().contains("api")) {
@@ -115,16 +116,39 @@ public final class StandaloneStack implements AutoCloseable {
      * other's too: the preview must answer what the dispatcher does.
      */
     static Optional<String> windowArg(List<String> args, String property) {
-        if (windowGiven(args, property).isPresent()) {
+        if (given(args, property).isPresent()) {
             return Optional.empty();
         }
-        String window = windowGiven(args, CALLING_WINDOW).or(() -> windowGiven(args, PREVIEW_CALLING_WINDOW))
+        String window = given(args, CALLING_WINDOW).or(() -> given(args, PREVIEW_CALLING_WINDOW))
                 .orElse("00:00-00:00");
         return Optional.of("--" + property + "=" + window);
     }
 
+    /**
+     * api-service's plain-http settings ({@code dialer.api.hooks.plain-http}, {@code allowed-hosts}) as the local
+     * stack's webhook-service has them: its {@link #LOCAL_HOSTS}, or what {@code args} give it instead. The API refuses
+     * a URL whose try the delivery would refuse, so the two must say the same; a setting given for api-service itself
+     * is left as given.
+     */
+    static List<String> hookArgs(List<String> args) {
+        List<String> api = new ArrayList<>();
+        for (String name : List.of("allowed-hosts", "plain-http")) {
+            String property = "dialer.api.hooks." + name;
+            if (given(args, property).isPresent()) {
+                continue;
+            }
+            Optional<String> delivery = given(args, "dialer.webhook.delivery." + name);
+            delivery.or(() -> name.equals("allowed-hosts") ? Optional.of(LOCAL_HOSTS) : Optional.empty())
+                    .ifPresent(value -> api.add("--" + property + "=" + value));
+        }
+        return api;
+    }
+
+    /** The hosts a local stack delivers to over plain http: receivers on this machine. */
+    static final String LOCAL_HOSTS = "127.0.0.1,localhost";
+
     /** The value of {@code --property=value} among {@code args}, the last one given; empty when none is. */
-    private static Optional<String> windowGiven(List<String> args, String property) {
+    private static Optional<String> given(List<String> args, String property) {
         String prefix = "--" + property + "=";
         Optional<String> found = Optional.empty();
         for (String arg : args) {

@@ -43,6 +43,17 @@ class StandaloneArgumentsTest {
     }
 
     @Test
+    void theApiTakesPlainHttpToTheHostsTheLocalWebhookServiceDeliversTo() {
+        assertThat(StandaloneStack.hookArgs(List.of()))
+                .containsExactly("--dialer.api.hooks.allowed-hosts=127.0.0.1,localhost");
+        assertThat(StandaloneStack.hookArgs(List.of("--dialer.webhook.delivery.allowed-hosts=10.0.0.0/8",
+                "--dialer.webhook.delivery.plain-http=refused"))).containsExactly(
+                "--dialer.api.hooks.allowed-hosts=10.0.0.0/8", "--dialer.api.hooks.plain-http=refused");
+        // Given for the API itself: left as given.
+        assertThat(StandaloneStack.hookArgs(List.of("--dialer.api.hooks.allowed-hosts=example.test"))).isEmpty();
+    }
+
+    @Test
     void eachServiceKeepsItsOwnPortAndName() {
         List<String> args = StandaloneStack.merged(LAUNCHER,
                 List.of("--server.port=9999", "--spring.config.name=other"));

@@ -8,10 +8,10 @@ import java.time.Duration;
  * @param statusCode   the endpoint's status, or null when it never answered
  * @param reason       {@link Reason#OK} for a 2xx, otherwise why the try failed
  * @param error        what went wrong when there was no answer (for the delivery log), or null
- * @param latency      from the start of the try until its answer was read or it failed
+ * @param latency      from the start of the try until its answer's status arrived, or it failed
  * @param responseBody the start of the answer's body (bounded by the read limit), or null
  * @param retryAfter   the endpoint's {@code Retry-After}; for a try an open circuit refused, how long it stays open;
- *                     else null
+ *                     for one a 429's back-off refused, how long that lasts; else null
  */
 record AttemptResult(Integer statusCode, Reason reason, String error, Duration latency, String responseBody,
                      Duration retryAfter) {
@@ -44,12 +44,20 @@ record AttemptResult(Integer statusCode, Reason reason, String error, Duration l
         return new AttemptResult(null, Reason.CIRCUIT_OPEN, "circuit open", Duration.ZERO, null, openFor);
     }
 
+    /** A try refused while its endpoint backs off after a 429, which it goes on doing for {@code backOff}. */
+    static AttemptResult rateLimited(Duration backOff) {
+        return new AttemptResult(null, Reason.RATE_LIMITED, "rate limited", Duration.ZERO, null, backOff);
+    }
+
     boolean succeeded() {
         return reason == Reason.OK;
     }
 
-    /** Whether the try never left: the endpoint's concurrency limit or open circuit refused it (not a try). */
+    /**
+     * Whether the try never left: the endpoint's concurrency limit, open circuit or back-off after a 429 refused it
+     * (not a try).
+     */
     boolean refusedLocally() {
-        return reason == Reason.ENDPOINT_BUSY || reason == Reason.CIRCUIT_OPEN;
+        return reason == Reason.ENDPOINT_BUSY || reason == Reason.CIRCUIT_OPEN || reason == Reason.RATE_LIMITED;
     }
 }

@@ -1,5 +1,6 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.AllowList;
 import dev.dialer.common.hook.HookSecrets;
 import dev.dialer.common.kafka.ConsumerGroupLag;
 import dev.dialer.common.kafka.KafkaPublisher;
@@ -59,7 +60,8 @@ class DeliveryConfiguration {
     @Bean
     HttpWebhookTransport webhookTransport(DeliveryProperties properties, TargetGuard guard) {
         return new HttpWebhookTransport(properties.connectTimeout(), properties.totalTimeout(),
-                Math.toIntExact(properties.responseBodyLimit().toBytes()), new GuardedAddressResolverGroup(guard));
+                Math.toIntExact(properties.responseBodyLimit().toBytes()), properties.responseBodyTimeout(),
+                new GuardedAddressResolverGroup(guard));
     }
 
     @Bean

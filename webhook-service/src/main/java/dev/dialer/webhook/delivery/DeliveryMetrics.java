@@ -156,14 +156,15 @@ final class DeliveryMetrics {
         deliveries(target, outcome, reason).increment();
     }
 
-    /** A try refused by the endpoint's concurrency limit or open circuit (not a try). */
+    /** A try refused by the endpoint's concurrency limit, open circuit or back-off after a 429 (not a try). */
     void refusedLocally(Target.Kind target, Reason reason) {
         deliveries(target, "deferred", reason).increment();
     }
 
     /**
      * A stored delivery its endpoint refused once more after it had waited longer than the retry schedule can last,
-     * given up: {@code reason} is the refusal's ({@code circuit_open} or {@code endpoint_busy}).
+     * given up: {@code reason} is the refusal's ({@code circuit_open}, {@code rate_limited} or
+     * {@code endpoint_busy}).
      */
     void refusedTooLong(Target.Kind target, Reason reason) {
         Counter.builder("dialer.webhook.retries.expired")

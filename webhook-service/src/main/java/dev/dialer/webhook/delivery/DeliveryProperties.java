@@ -1,5 +1,6 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.PlainHttpPolicy;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
@@ -15,7 +16,8 @@ import org.springframework.validation.annotation.Validated;
  * How one HTTP try reaches a webhook endpoint, and what may be sent where.
  *
  * @param connectTimeout    how long opening a connection to an endpoint may take
- * @param totalTimeout      how long one try may take in all: connect, send, answer and reading the answer's start
+ * @param totalTimeout      how long one try may take until it is answered: connect, send, and the answer's status
+ *                          and headers (the body's start is read after that, see {@code responseBodyTimeout})
  * @param lookupWait        how long events wait for a webhook id the directory has never seen (a webhook created
  *                          just before a call may still be on its way) before they are skipped as unknown, each
  *                          event from its own arrival; events naming a deleted webhook are skipped at once
@@ -31,8 +33,11 @@ import org.springframework.validation.annotation.Validated;
  *                          local machine for its receivers)
  * @param plainHttp         where plain {@code http://} may be used: {@code allowed} everywhere (local development),
  *                          {@code allow-listed} only for hosts on {@code allowed-hosts} (the default), {@code refused}
+ *                          nowhere ({@link PlainHttpPolicy}; api-service refuses such URLs by the same settings)
  * @param maxPayload        the largest event sent; a larger one is refused (and logged)
  * @param responseBodyLimit how much of an endpoint's answer is read and kept in the delivery log; the rest is not read
+ * @param responseBodyTimeout how long the start of an answer's body is read, once its status has arrived: what
+ *                          arrived by then is kept, and the try is the status's all the same
  * @param publishedBodyLimit how much of that answer goes into the record on {@code dialer.webhook.deliveries}
  */
 @Validated
@@ -43,24 +48,21 @@ record DeliveryProperties(
         @NotNull @DurationMin(millis = 0) @DurationMax(minutes = 5) @DefaultValue("10s") Duration lookupWait,
         @Pattern(regexp = "(whsec_[A-Za-z0-9+/=]+)?") String hookSigningKey,
         @NotNull @DefaultValue List<String> allowedHosts,
-        @NotNull @DefaultValue("allow-listed") PlainHttp plainHttp,
+        @NotNull @DefaultValue("allow-listed") PlainHttpPolicy.Mode plainHttp,
         @NotNull @DefaultValue("256KB") DataSize maxPayload,
         @NotNull @DefaultValue("20KB") DataSize responseBodyLimit,
-        @NotNull @DefaultValue("4KB") DataSize publishedBodyLimit) {
-
-    /** Where plain http may be used. */
-    enum PlainHttp {
-        ALLOWED, ALLOW_LISTED, REFUSED
-    }
+        @NotNull @DefaultValue("4KB") DataSize publishedBodyLimit,
+        @NotNull @DurationMin(millis = 1) @DurationMax(minutes = 1) @DefaultValue("1s") Duration responseBodyTimeout) {
 
     /**
      * How long a claimed retry stays leased: the name lookup (at most the connect timeout), the try (at most the total
-     * timeout) and {@link #RECORDING} to write what came of it, so that a live try is not claimed again. Nothing bounds
+     * timeout and the body's read) and {@link #RECORDING} to write what came of it, so that a live try is not claimed
+     * again. Nothing bounds
      * the wait for a pooled connection, though: a try that outlives its lease writes nothing over a newer claim
      * ({@link RetryStore}).
      */
     Duration lease() {
-        return connectTimeout.plus(totalTimeout).plus(RECORDING);
+        return connectTimeout.plus(totalTimeout).plus(responseBodyTimeout).plus(RECORDING);
     }
 
     /** Time allowed to record a try's outcome: a few statements and the attempt's publish (up to 10 s). */

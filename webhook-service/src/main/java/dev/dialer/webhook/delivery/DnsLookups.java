@@ -99,17 +99,21 @@ final class DnsLookups implements AutoCloseable {
         });
     }
 
-    /** A name that does not exist stays unknown; a name server that did not answer is a failed lookup. */
+    /**
+     * A name that does not exist stays unknown; a name server that did not answer is a failed lookup. The failure's
+     * message reaches the account's delivery log, so it names the host only: Netty's own (the name server's address
+     * and port, the query) is about the service's network, and is only logged.
+     */
     private static Throwable failure(String host, Throwable cause) {
         for (Throwable c = cause; c != null; c = c.getCause()) {
             if (c instanceof DnsNameResolverTimeoutException) {
-                return HostLookups.failed(host, "DNS lookup of " + host + " got no answer: " + c.getMessage());
+                return HostLookups.failed(host, "DNS lookup of " + host + " got no answer", c.getMessage());
             }
         }
         if (cause instanceof UnknownHostException unknown) {
             return unknown;
         }
-        return HostLookups.failed(host, "DNS lookup of " + host + " failed: " + cause);
+        return HostLookups.failed(host, "DNS lookup of " + host + " failed", cause.toString());
     }
 
     @Override

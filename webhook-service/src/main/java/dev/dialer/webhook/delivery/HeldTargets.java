@@ -6,47 +6,63 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The targets whose rows the retry poller leaves unclaimed because their endpoint refuses tries now (circuit open,
- * trial under way, or limit in flight; see {@link EndpointIsolation#refusing}). A claimed row that its endpoint refuses
- * is not a try, but it takes a share of the poller's capacity for nothing; an endpoint with thousands of due rows would
- * take all of it, tick after tick, and other accounts' retries would wait behind them.
+ * The targets whose rows the retry poller leaves unclaimed because their account's endpoint refuses tries now (circuit
+ * open, back-off after a 429, trial under way, or limit in flight; see {@link EndpointIsolation#refusing}). A claimed
+ * row that its endpoint refuses is not a try, but it takes a share of the poller's capacity for nothing; an endpoint
+ * with thousands of due rows would take all of it, tick after tick, and other accounts' retries would wait behind them.
  *
  * <p>A target is remembered when its endpoint refuses one of its tries, and forgotten as soon as the endpoint would
  * take a try again, so only targets whose endpoint refuses right now are held. A webhook's rows are held by its id (the
- * URL is looked up before each try), a per-request hook's by its endpoint ({@link EndpointIsolation#endpoint}, kept in
- * {@code webhook.retries.endpoint}): per-call hook URLs ({@code https://app.example.com/status?call=<id>}) share one
- * endpoint and one circuit, and held by URL each of them would be claimed and refused once before it was held.
+ * URL is looked up before each try), a per-request hook's by its account and endpoint
+ * ({@link EndpointIsolation#endpoint}, kept in {@code webhook.retries.endpoint}): per-call hook URLs
+ * ({@code https://app.example.com/status?call=<id>}) share one endpoint and one circuit, and held by URL each of them
+ * would be claimed and refused once before it was held. Another account's rows for the same endpoint are not held:
+ * its circuit is its own.
  */
 final class HeldTargets {
 
-    /** What a claim passes over: webhook ids, and the endpoints of per-request hooks. */
-    record Held(String[] webhookIds, String[] hookEndpoints) {
+    /**
+     * What a claim passes over: webhook ids, and the per-request hooks of {@code hookAccounts[i]} to
+     * {@code hookEndpoints[i]}.
+     */
+    record Held(String[] webhookIds, String[] hookAccounts, String[] hookEndpoints) {
+    }
+
+    /** What the isolation is asked about a held target. */
+    private record Refused(String accountId, String url) {
+    }
+
+    /** A per-request hook's held rows: its account's, to its endpoint. */
+    private record Hook(String accountId, String endpoint) {
     }
 
     private final EndpointIsolation isolation;
-    /** Webhook id, or a hook's endpoint, to the URL whose endpoint refused it. */
-    private final Map<String, String> webhooks = new ConcurrentHashMap<>();
-    private final Map<String, String> hooks = new ConcurrentHashMap<>();
+    private final Map<String, Refused> webhooks = new ConcurrentHashMap<>();
+    private final Map<Hook, Refused> hooks = new ConcurrentHashMap<>();
 
     HeldTargets(EndpointIsolation isolation) {
         this.isolation = isolation;
     }
 
-    /** The target's endpoint refused a try of it. */
-    void refused(Target target) {
+    /** The endpoint of the account's target refused a try of it. */
+    void refused(String accountId, Target target) {
         if (target.url() == null) {
             return;
         }
+        Refused refused = new Refused(accountId, target.url());
         if (target.kind().isWebhook()) {
-            webhooks.put(target.id(), target.url());
+            webhooks.put(target.id(), refused);
         } else {
-            hooks.put(EndpointIsolation.endpoint(target.url()), target.url());
+            hooks.put(new Hook(accountId, EndpointIsolation.endpoint(target.url())), refused);
         }
     }
 
     /** The targets whose endpoint refuses tries now; the others are forgotten. */
     Held current() {
-        return new Held(stillRefusing(webhooks), stillRefusing(hooks));
+        List<String> webhookIds = stillRefusing(webhooks);
+        List<Hook> held = stillRefusing(hooks);
+        return new Held(webhookIds.toArray(String[]::new), held.stream().map(Hook::accountId).toArray(String[]::new),
+                held.stream().map(Hook::endpoint).toArray(String[]::new));
     }
 
     /** Targets held now, for the gauge. */
@@ -54,15 +70,15 @@ final class HeldTargets {
         return webhooks.size() + hooks.size();
     }
 
-    private String[] stillRefusing(Map<String, String> targets) {
-        List<String> held = new ArrayList<>();
-        targets.forEach((target, url) -> {
-            if (isolation.refusing(url)) {
+    private <K> List<K> stillRefusing(Map<K, Refused> targets) {
+        List<K> held = new ArrayList<>();
+        targets.forEach((target, refused) -> {
+            if (isolation.refusing(refused.accountId(), refused.url())) {
                 held.add(target);
             } else {
-                targets.remove(target, url);
+                targets.remove(target, refused);
             }
         });
-        return held.toArray(String[]::new);
+        return held;
     }
 }

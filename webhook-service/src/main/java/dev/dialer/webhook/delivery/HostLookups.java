@@ -43,11 +43,17 @@ final class HostLookups {
     Mono<InetAddress[]> resolve(String host) {
         return Mono.defer(() -> source.apply(host))
                 .timeout(timeout, Mono.error(() -> failed(host, "DNS lookup of " + host + " timed out after "
-                        + timeout.toMillis() + " ms")));
+                        + timeout.toMillis() + " ms", null)));
     }
 
-    static LookupFailedException failed(String host, String message) {
-        log.warn("{}: the try fails and is retried per the schedule", message);
+    /**
+     * @param message what the delivery log says of it (the account reads it): the host, nothing of the service's
+     *                network
+     * @param detail  what else is known, for the service's log only, or null
+     */
+    static LookupFailedException failed(String host, String message, String detail) {
+        log.warn("{}{}: the try fails and is retried per the schedule", message, detail == null ? "" : " (" + detail
+                + ")");
         return new LookupFailedException(message);
     }
 }

@@ -11,22 +11,28 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.reactivestreams.Subscription;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.WebClient;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
 /**
- * Webhook tries over Reactor Netty. Each try is bounded: connect timeout, then a total timeout over sending, the
- * answer and reading the start of its body; at most {@code responseBodyLimit} bytes of the body are read, then the
- * connection is dropped rather than drained. Redirects are not followed. Host names are resolved through the
- * {@link GuardedAddressResolverGroup}, so the address connected to is the address checked.
+ * Webhook tries over Reactor Netty. Each try is bounded: connect timeout, then a total timeout over sending and the
+ * answer's status and headers, which are the outcome of the try. Then at most {@code responseBodyLimit} bytes of the
+ * body are read, for at most {@code responseBodyTimeout}: what arrived by then is kept, and the connection is dropped
+ * rather than drained. A receiver that answers 200 at once and ends its body late has still answered 200: counted as
+ * a timeout, its event would be sent again and its endpoint counted as failing. Redirects are not followed. Host
+ * names are resolved through the {@link GuardedAddressResolverGroup}, so the address connected to is the address
+ * checked.
  */
 final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
 
@@ -37,16 +43,23 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     private final WebClient client;
     private final Duration totalTimeout;
     private final int responseBodyLimit;
+    private final Duration responseBodyTimeout;
 
     HttpWebhookTransport(Duration connectTimeout, Duration totalTimeout) {
         this(connectTimeout, totalTimeout, 20 * 1024, null);
     }
 
-    /** @param resolver how host names are resolved, or null for Reactor Netty's default */
     HttpWebhookTransport(Duration connectTimeout, Duration totalTimeout, int responseBodyLimit,
                          AddressResolverGroup<?> resolver) {
+        this(connectTimeout, totalTimeout, responseBodyLimit, Duration.ofSeconds(1), resolver);
+    }
+
+    /** @param resolver how host names are resolved, or null for Reactor Netty's default */
+    HttpWebhookTransport(Duration connectTimeout, Duration totalTimeout, int responseBodyLimit,
+                         Duration responseBodyTimeout, AddressResolverGroup<?> resolver) {
         this.totalTimeout = totalTimeout;
         this.responseBodyLimit = responseBodyLimit;
+        this.responseBodyTimeout = responseBodyTimeout;
         this.connections = ConnectionProvider.builder("webhook-delivery")
                 .maxConnections(MAX_CONNECTIONS)
                 .pendingAcquireTimeout(totalTimeout)
@@ -70,16 +83,25 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     public Mono<AttemptResult> send(String method, String url, Map<String, String> headers, byte[] body) {
         return Mono.defer(() -> {
             long started = System.nanoTime();
-            return Mono.fromCallable(() -> target(url))
-                    .flatMap(target -> exchange(HttpMethod.valueOf(method), target, headers, body))
-                    .timeout(totalTimeout)
-                    .map(answer -> AttemptResult.answered(answer.status(), since(started), answer.body(),
-                            answer.retryAfter()))
+            AtomicReference<Duration> answeredAfter = new AtomicReference<>();
+            Mono<Answer> answer = Mono.fromCallable(() -> target(url))
+                    .flatMap(target -> exchange(HttpMethod.valueOf(method), target, headers, body,
+                            () -> answeredAfter.compareAndSet(null, since(started))));
+            // The total timeout runs until the status arrives; the body's start has its own limit after that.
+            Mono<Answer> unanswered = Mono.delay(totalTimeout)
+                    .flatMap(tick -> answeredAfter.get() == null
+                            ? Mono.error(new TimeoutException("no answer within " + totalTimeout.toMillis() + " ms"))
+                            : Mono.never());
+            return Mono.firstWithSignal(answer, unanswered)
+                    .map(answered -> AttemptResult.answered(answered.status(), answeredAfter.get(), answered.body(),
+                            answered.retryAfter()))
                     .onErrorResume(error -> Mono.just(failure(error, since(started))));
         });
     }
 
-    private Mono<Answer> exchange(HttpMethod method, URI target, Map<String, String> headers, byte[] body) {
+    /** @param answered told when the answer's status and headers have arrived, before its body is read */
+    private Mono<Answer> exchange(HttpMethod method, URI target, Map<String, String> headers, byte[] body,
+                                  Runnable answered) {
         WebClient.RequestBodySpec request = client.method(method)
                 .uri(target)
                 .headers(http -> {
@@ -88,20 +110,25 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                 });
         WebClient.RequestHeadersSpec<?> withBody = body.length == 0 ? request
                 : request.contentType(MediaType.APPLICATION_JSON).bodyValue(body);
-        return withBody.exchangeToMono(response -> readStart(response.bodyToFlux(DataBuffer.class))
-                .map(start -> new Answer(response.statusCode().value(), start,
-                        retryAfter(response.headers().asHttpHeaders().getFirst("Retry-After")))));
+        return withBody.exchangeToMono(response -> {
+            answered.run();
+            return readStart(response.bodyToFlux(DataBuffer.class))
+                    .map(start -> new Answer(response.statusCode().value(), start,
+                            retryAfter(response.headers().asHttpHeaders().getFirst("Retry-After"))));
+        });
     }
 
     /**
-     * The first {@code responseBodyLimit} bytes of the body as UTF-8 text; reading stops there. A NUL it holds is made
+     * The first {@code responseBodyLimit} bytes of the body as UTF-8 text, as much of them as arrived within
+     * {@code responseBodyTimeout}; reading stops there, and with no limit nothing is read. A NUL it holds is made
      * storable by {@link dev.dialer.common.contract.DeliveryAttempt}, which carries it to the delivery log.
      */
     private Mono<String> readStart(Flux<DataBuffer> body) {
         if (responseBodyLimit == 0) {
-            return body.doOnNext(DataBufferUtils::release).then(Mono.just(""));
+            return dropped(body);
         }
-        return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(body, responseBodyLimit))
+        return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(body, responseBodyLimit)
+                        .take(responseBodyTimeout))
                 .map(joined -> {
                     try {
                         return joined.toString(StandardCharsets.UTF_8);
@@ -110,6 +137,20 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                     }
                 })
                 .defaultIfEmpty("");
+    }
+
+    /**
+     * Nothing of the body, which is subscribed to and cancelled at once, nothing requested: a body left alone would be
+     * drained to its end once the answer is handled.
+     */
+    private static Mono<String> dropped(Flux<DataBuffer> body) {
+        return Mono.create(sink -> body.subscribe(new BaseSubscriber<DataBuffer>() {
+            @Override
+            protected void hookOnSubscribe(Subscription subscription) {
+                subscription.cancel();
+                sink.success("");
+            }
+        }));
     }
 
     /** Retry-After in seconds or as an HTTP date; null when absent or unreadable. */

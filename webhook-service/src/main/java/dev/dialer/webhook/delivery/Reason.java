@@ -29,6 +29,11 @@ enum Reason {
     ENDPOINT_BUSY,
     /** The endpoint's circuit is open after many failures: refused here, not counted as a try. */
     CIRCUIT_OPEN,
+    /**
+     * The endpoint answered an earlier try of the account 429 with a {@code Retry-After} that has not passed: refused
+     * here, not counted as a try.
+     */
+    RATE_LIMITED,
     /** The event is larger than the payload cap. */
     PAYLOAD_TOO_LARGE,
     /** The target's URL is not http(s) or resolves to an address that must not be called (see TargetGuard). */

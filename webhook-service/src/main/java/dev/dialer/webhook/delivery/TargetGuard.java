@@ -1,5 +1,8 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.AllowList;
+import dev.dialer.common.hook.CidrBlock;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -25,8 +28,9 @@ import reactor.core.publisher.Mono;
  * then fails to connect like any unreachable endpoint. A lookup that does not answer in time fails the try
  * ({@link HostLookups}).
  *
- * <p>Plain {@code http://} is refused unless the {@link DeliveryProperties.PlainHttp} policy allows it: by default
- * only for allow-listed hosts (the local stack), so outside it events travel encrypted.
+ * <p>Plain {@code http://} is refused unless the {@link PlainHttpPolicy} allows it: by default only for allow-listed
+ * hosts (the local stack), so outside it events travel encrypted. api-service refuses such a URL by the same policy
+ * where it is given.
  */
 final class TargetGuard {
 
@@ -54,19 +58,19 @@ final class TargetGuard {
 
     private final AllowList allowList;
     private final HostLookups lookups;
-    private final DeliveryProperties.PlainHttp plainHttp;
+    private final PlainHttpPolicy plainHttp;
 
-    TargetGuard(AllowList allowList, HostLookups lookups, DeliveryProperties.PlainHttp plainHttp) {
+    TargetGuard(AllowList allowList, HostLookups lookups, PlainHttpPolicy.Mode plainHttp) {
         this.allowList = allowList;
         this.lookups = lookups;
-        this.plainHttp = plainHttp;
+        this.plainHttp = new PlainHttpPolicy(plainHttp, allowList);
     }
 
     /**
      * Looks hosts up in DNS without blocking ({@link DnsLookups}), each lookup bounded by {@code lookupTimeout} (see
      * {@link HostLookups}).
      */
-    static TargetGuard resolvingWithDns(AllowList allowList, DeliveryProperties.PlainHttp plainHttp,
+    static TargetGuard resolvingWithDns(AllowList allowList, PlainHttpPolicy.Mode plainHttp,
                                         DnsLookups dns, Duration lookupTimeout) {
         return new TargetGuard(allowList, HostLookups.nonBlocking(dns, lookupTimeout), plainHttp);
     }
@@ -95,16 +99,14 @@ final class TargetGuard {
         if (host == null) {
             return Mono.just(false);
         }
+        if (isPlainHttp(url) && !plainHttp.allowsHttpTo(host)) {
+            return Mono.just(false);
+        }
         if (allowList.allowsHost(host)) {
             return Mono.just(true);
         }
         InetAddress literal = AllowList.isLiteral(host) ? literalOrNull(host) : null;
         if (AllowList.isLiteral(host) && literal == null) {
-            return Mono.just(false);
-        }
-        if (isPlainHttp(url) && plainHttp != DeliveryProperties.PlainHttp.ALLOWED
-                && !(plainHttp == DeliveryProperties.PlainHttp.ALLOW_LISTED && literal != null
-                && allowList.allows(literal))) {
             return Mono.just(false);
         }
         if (literal != null) {

@@ -152,7 +152,7 @@ final class WebhookDeliverer {
      * has its circuit opened like a host that does not answer itself, and stops costing a 5 s lookup a try.
      */
     private Mono<Void> guarded(DeliveryTask task) {
-        return isolation.call(task.target().url(), () -> checkedSend(task))
+        return isolation.call(task.accountId(), task.target().url(), () -> checkedSend(task))
                 .flatMap(result -> result == GUARD_REFUSED ? refuse(task, Reason.FORBIDDEN_TARGET)
                         : settle(task, result));
     }
@@ -201,9 +201,10 @@ final class WebhookDeliverer {
             return expired(task, result);
         }
         if (result.refusedLocally()) {
-            // Not a try: the endpoint is saturated or its circuit is open. It waits durably, its tries unchanged.
+            // Not a try: the endpoint is saturated, its circuit is open or it is backing off after a 429. It waits
+            // durably, its tries unchanged.
             metrics.refusedLocally(task.target().kind(), result.reason());
-            held.refused(task.target());
+            held.refused(task.accountId(), task.target());
             return store.save(task, task.tries(), clock.instant().plus(refusalWait(result)), null);
         }
         int tries = task.tries() + 1;
@@ -260,7 +261,10 @@ final class WebhookDeliverer {
                         false)));
     }
 
-    /** Until an open circuit lets a trial through (a sooner try would be refused again), at least the refusal delay. */
+    /**
+     * Until an open circuit lets a trial through, or a 429's back-off ends (a sooner try would be refused again), at
+     * least the refusal delay.
+     */
     private Duration refusalWait(AttemptResult refused) {
         Duration open = refused.retryAfter();
         return open != null && open.compareTo(settings.refusalDelay()) > 0 ? open : settings.refusalDelay();

@@ -2,6 +2,7 @@ package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -22,14 +23,14 @@ class DeliveryPropertiesTest {
     void defaultsToFiveSecondConnectFifteenSecondTotalAndHttpOnlyForAllowListedHosts() {
         context.run(started -> assertThat(started.getBean(DeliveryProperties.class)).isEqualTo(new DeliveryProperties(
                 Duration.ofSeconds(5), Duration.ofSeconds(15), Duration.ofSeconds(10), null, List.of(),
-                DeliveryProperties.PlainHttp.ALLOW_LISTED, DataSize.ofKilobytes(256), DataSize.ofKilobytes(20),
-                DataSize.ofKilobytes(4))));
+                PlainHttpPolicy.Mode.ALLOW_LISTED, DataSize.ofKilobytes(256), DataSize.ofKilobytes(20),
+                DataSize.ofKilobytes(4), Duration.ofSeconds(1))));
     }
 
     @Test
-    void leasesARetryForTheLookupTheTryAndAMinuteToRecordIt() {
+    void leasesARetryForTheLookupTheTryTheBodysReadAndAMinuteToRecordIt() {
         context.run(started -> assertThat(started.getBean(DeliveryProperties.class).lease())
-                .isEqualTo(Duration.ofSeconds(5 + 15 + 60)));
+                .isEqualTo(Duration.ofSeconds(5 + 15 + 1 + 60)));
     }
 
     @Test

@@ -101,6 +101,17 @@ class DnsLookupsTest {
     }
 
     @Test
+    void aFailedLookupSaysNothingOfTheServicesOwnNameServers() {
+        // The message goes to the account's delivery log: the name server's address and port are the service's own.
+        String port = String.valueOf(((InetSocketAddress) server.localAddress()).getPort());
+        StepVerifier.create(lookups(Duration.ofMillis(300)).resolve("c.silent.test"))
+                .expectErrorSatisfies(error -> assertThat(error.getMessage())
+                        .isEqualTo("DNS lookup of c.silent.test got no answer")
+                        .doesNotContain(port).doesNotContain("127.0.0.1").doesNotContain("localhost"))
+                .verify(Duration.ofSeconds(20));
+    }
+
+    @Test
     void namesThatNeverAnswerDoNotHoldUpTheOthers() throws Exception {
         // Thousands of lookups of names whose name server never answers (a socket that reads nothing: 4,000 queries
         // would overflow the receive buffer of the test's own name server, which must stay free to answer).

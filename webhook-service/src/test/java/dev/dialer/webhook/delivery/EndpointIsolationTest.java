@@ -11,27 +11,29 @@ import reactor.test.StepVerifier;
 
 class EndpointIsolationTest {
 
-    private static final IsolationProperties PROPERTIES = new IsolationProperties(2, 50, 4, 4, Duration.ofMinutes(1),
-            Duration.ofMinutes(30));
+    private static final String ACCOUNT = "acc-1";
+
+    private static final IsolationProperties PROPERTIES = new IsolationProperties(2, 64, 50, 4, 4,
+            Duration.ofMinutes(1), Duration.ofMinutes(30));
 
     @Test
     void refusesATryBeyondTheEndpointsLimitAtOnceWithoutTouchingOtherEndpoints() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         Sinks.One<AttemptResult> hanging = Sinks.one();
-        isolation.call("https://slow.test/a", hanging::asMono).subscribe();
-        isolation.call("https://slow.test/b", hanging::asMono).subscribe();
+        isolation.call(ACCOUNT, "https://slow.test/a", hanging::asMono).subscribe();
+        isolation.call(ACCOUNT, "https://slow.test/b", hanging::asMono).subscribe();
 
-        StepVerifier.create(isolation.call("https://slow.test/c", () -> Mono.just(ok())))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://slow.test/c", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.ENDPOINT_BUSY))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
-        StepVerifier.create(isolation.call("https://fast.test/a", () -> Mono.just(ok())))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://fast.test/a", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
 
         hanging.tryEmitValue(ok());
-        StepVerifier.create(isolation.call("https://slow.test/c", () -> Mono.just(ok())))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://slow.test/c", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
@@ -41,11 +43,12 @@ class EndpointIsolationTest {
     void opensTheCircuitAfterFailuresAndThenRefusesWithoutCalling() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         for (int i = 0; i < 4; i++) {
-            isolation.call("https://down.test/", () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
-                    Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+            isolation.call(ACCOUNT, "https://down.test/", () -> Mono.just(AttemptResult.failed(Reason.CONNECTION,
+                    "refused", Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
         }
 
-        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.error(new AssertionError("called"))))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://down.test/",
+                        () -> Mono.error(new AssertionError("called"))))
                 .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.CIRCUIT_OPEN))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
@@ -57,24 +60,24 @@ class EndpointIsolationTest {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         openCircuitOf(isolation, "https://down.test/");
 
-        StepVerifier.create(isolation.call("https://down.test/other", () -> Mono.just(ok())))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://down.test/other", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.retryAfter())
                         .isBetween(Duration.ofSeconds(50), Duration.ofMinutes(1)))
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
-        assertThat(isolation.refusing("https://down.test/any/path")).isTrue();
-        assertThat(isolation.refusing("https://up.test/")).isFalse();
+        assertThat(isolation.refusing(ACCOUNT, "https://down.test/any/path")).isTrue();
+        assertThat(isolation.refusing(ACCOUNT, "https://up.test/")).isFalse();
     }
 
     @Test
     void anOpenCircuitPastItsOpenTimeIsNoLongerRefusingSoThatATrialCanGo() {
-        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 50, 4, 4,
+        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 64, 50, 4, 4,
                 Duration.ofSeconds(1), Duration.ofMinutes(30)));
         openCircuitOf(isolation, "https://down.test/");
-        assertThat(isolation.refusing("https://down.test/")).isTrue();
+        assertThat(isolation.refusing(ACCOUNT, "https://down.test/")).isTrue();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing("https://down.test/"));
-        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.just(ok())))
+        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing(ACCOUNT, "https://down.test/"));
+        StepVerifier.create(isolation.call(ACCOUNT, "https://down.test/", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
@@ -84,21 +87,21 @@ class EndpointIsolationTest {
     void anEndpointWithItsLimitInFlightIsRefusingUntilOneEnds() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         Sinks.One<AttemptResult> hanging = Sinks.one();
-        isolation.call("https://slow.test/a", hanging::asMono).subscribe();
-        assertThat(isolation.refusing("https://slow.test/")).isFalse();
-        isolation.call("https://slow.test/b", hanging::asMono).subscribe();
+        isolation.call(ACCOUNT, "https://slow.test/a", hanging::asMono).subscribe();
+        assertThat(isolation.refusing(ACCOUNT, "https://slow.test/")).isFalse();
+        isolation.call(ACCOUNT, "https://slow.test/b", hanging::asMono).subscribe();
 
-        assertThat(isolation.refusing("https://slow.test/")).isTrue();
+        assertThat(isolation.refusing(ACCOUNT, "https://slow.test/")).isTrue();
         hanging.tryEmitValue(ok());
-        assertThat(isolation.refusing("https://slow.test/")).isFalse();
+        assertThat(isolation.refusing(ACCOUNT, "https://slow.test/")).isFalse();
     }
 
     @Test
     void aClientErrorAnswerDoesNotOpenTheCircuit() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         for (int i = 0; i < 6; i++) {
-            isolation.call("https://picky.test/", () -> Mono.just(AttemptResult.answered(400, Duration.ofMillis(1))))
-                    .block(Duration.ofSeconds(5));
+            isolation.call(ACCOUNT, "https://picky.test/",
+                    () -> Mono.just(AttemptResult.answered(400, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
         }
 
         assertThat(isolation.openCircuits()).isZero();
@@ -108,15 +111,15 @@ class EndpointIsolationTest {
     void aTryThatThrowsGivesItsSlotBackSoTheEndpointIsNotRefusingAfterwards() {
         EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
         for (int i = 0; i <= PROPERTIES.maxConcurrentPerEndpoint(); i++) {
-            StepVerifier.create(isolation.call("https://buggy.test/", () -> {
+            StepVerifier.create(isolation.call(ACCOUNT, "https://buggy.test/", () -> {
                         throw new IllegalArgumentException("not an IP literal");
                     }))
                     .expectError(IllegalArgumentException.class)
                     .verify(Duration.ofSeconds(5));
         }
 
-        assertThat(isolation.refusing("https://buggy.test/")).isFalse();
-        StepVerifier.create(isolation.call("https://buggy.test/", () -> Mono.just(ok())))
+        assertThat(isolation.refusing(ACCOUNT, "https://buggy.test/")).isFalse();
+        StepVerifier.create(isolation.call(ACCOUNT, "https://buggy.test/", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
@@ -124,16 +127,128 @@ class EndpointIsolationTest {
 
     @Test
     void aTrialThatErrorsGivesItsPermissionBackSoTheNextTryCanBeTheTrial() {
-        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 50, 4, 4,
+        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 64, 50, 4, 4,
                 Duration.ofMillis(200), Duration.ofMinutes(30)));
         openCircuitOf(isolation, "https://down.test/");
-        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing("https://down.test/"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing(ACCOUNT, "https://down.test/"));
 
-        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.error(new IllegalStateException("bug"))))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://down.test/",
+                        () -> Mono.error(new IllegalStateException("bug"))))
                 .expectError(IllegalStateException.class)
                 .verify(Duration.ofSeconds(5));
 
-        StepVerifier.create(isolation.call("https://down.test/", () -> Mono.just(ok())))
+        StepVerifier.create(isolation.call(ACCOUNT, "https://down.test/", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void oneAccountsRateLimitOnASharedHostNeitherOpensItsCircuitNorRefusesAnotherAccount() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        for (int i = 0; i < 10; i++) {
+            isolation.call("acc-a", "https://hooks.slack.com/services/TA/BA/aaa",
+                    () -> Mono.just(AttemptResult.answered(429, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+        }
+
+        StepVerifier.create(isolation.call("acc-b", "https://hooks.slack.com/services/TB/BB/bbb",
+                        () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.OK))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        // A 429 without Retry-After is the delivery's to wait for (its retry schedule), not the endpoint failing.
+        StepVerifier.create(isolation.call("acc-a", "https://hooks.slack.com/services/TA/BA/aaa",
+                        () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.OK))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.openCircuits()).isZero();
+    }
+
+    @Test
+    void oneAccountsFailingEndpointOpensItsOwnCircuitOnlyNotThatOfAnotherAccountOnTheSameHost() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        for (int i = 0; i < 4; i++) {
+            isolation.call("acc-a", "https://hooks.zapier.com/hooks/catch/1/a/",
+                    () -> Mono.just(AttemptResult.answered(503, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+        }
+
+        StepVerifier.create(isolation.call("acc-a", "https://hooks.zapier.com/hooks/catch/1/a/",
+                        () -> Mono.error(new AssertionError("called"))))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.CIRCUIT_OPEN))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        StepVerifier.create(isolation.call("acc-b", "https://hooks.zapier.com/hooks/catch/2/b/",
+                        () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.OK))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.refusing("acc-a", "https://hooks.zapier.com/")).isTrue();
+        assertThat(isolation.refusing("acc-b", "https://hooks.zapier.com/")).isFalse();
+    }
+
+    @Test
+    void eachAccountHasItsOwnLimitOnAnEndpointWithinTheHostsLargerOne() {
+        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 3, 50, 4, 4,
+                Duration.ofMinutes(1), Duration.ofMinutes(30)));
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        isolation.call("acc-a", "https://discord.com/api/webhooks/1/a", hanging::asMono).subscribe();
+        isolation.call("acc-a", "https://discord.com/api/webhooks/1/a", hanging::asMono).subscribe();
+
+        StepVerifier.create(isolation.call("acc-a", "https://discord.com/api/webhooks/1/a", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.ENDPOINT_BUSY))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.refusing("acc-b", "https://discord.com/")).isFalse();
+        isolation.call("acc-b", "https://discord.com/api/webhooks/2/b", hanging::asMono).subscribe();
+
+        // The host's cap (3 over all accounts) is reached: a third account waits too, until a try ends.
+        assertThat(isolation.refusing("acc-c", "https://discord.com/")).isTrue();
+        StepVerifier.create(isolation.call("acc-c", "https://discord.com/api/webhooks/3/c", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.ENDPOINT_BUSY))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        hanging.tryEmitValue(ok());
+        assertThat(isolation.refusing("acc-c", "https://discord.com/")).isFalse();
+        StepVerifier.create(isolation.call("acc-c", "https://discord.com/api/webhooks/3/c", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aRetryAfterOnA429HoldsBackThatAccountsTriesOfTheEndpointUntilThenAtMostTheOpenDuration() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        StepVerifier.create(isolation.call("acc-a", "https://hooks.slack.com/services/TA/BA/aaa",
+                        () -> Mono.just(AttemptResult.answered(429, Duration.ofMillis(1), "slow down",
+                                Duration.ofHours(1)))))
+                .assertNext(result -> assertThat(result.statusCode()).isEqualTo(429))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+
+        StepVerifier.create(isolation.call("acc-a", "https://hooks.slack.com/services/TA/BA/aaa",
+                        () -> Mono.error(new AssertionError("called"))))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.RATE_LIMITED);
+                    assertThat(result.refusedLocally()).isTrue();
+                    assertThat(result.retryAfter()).isBetween(Duration.ofSeconds(50), Duration.ofMinutes(1));
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.refusing("acc-a", "https://hooks.slack.com/")).isTrue();
+        assertThat(isolation.refusing("acc-b", "https://hooks.slack.com/")).isFalse();
+        assertThat(isolation.openCircuits()).isZero();
+    }
+
+    @Test
+    void aBackOffEndsWithItsRetryAfter() {
+        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        isolation.call(ACCOUNT, "https://busy.test/", () -> Mono.just(AttemptResult.answered(429,
+                Duration.ofMillis(1), null, Duration.ofMillis(300)))).block(Duration.ofSeconds(5));
+        assertThat(isolation.refusing(ACCOUNT, "https://busy.test/")).isTrue();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing(ACCOUNT, "https://busy.test/"));
+        StepVerifier.create(isolation.call(ACCOUNT, "https://busy.test/", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
@@ -141,7 +256,7 @@ class EndpointIsolationTest {
 
     private static void openCircuitOf(EndpointIsolation isolation, String url) {
         for (int i = 0; i < 4; i++) {
-            isolation.call(url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
+            isolation.call(ACCOUNT, url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
                     Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
         }
     }

@@ -1,5 +1,7 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.hook.AllowList;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -20,16 +22,16 @@ final class FakeDns {
     }
 
     static TargetGuard guard(AllowList allowList, Answers answers) {
-        return guard(allowList, answers, DeliveryProperties.PlainHttp.ALLOWED);
+        return guard(allowList, answers, PlainHttpPolicy.Mode.ALLOWED);
     }
 
-    static TargetGuard guard(AllowList allowList, Answers answers, DeliveryProperties.PlainHttp plainHttp) {
+    static TargetGuard guard(AllowList allowList, Answers answers, PlainHttpPolicy.Mode plainHttp) {
         return new TargetGuard(allowList, new HostLookups(host -> Mono.fromCallable(() -> answers.resolve(host)),
                 LOOKUP_TIMEOUT), plainHttp);
     }
 
     /** A guard whose lookups answer when {@code dns} does: {@link Mono#never()} for a name server that is silent. */
     static TargetGuard guardAsking(AllowList allowList, Function<String, Mono<InetAddress[]>> dns) {
-        return new TargetGuard(allowList, new HostLookups(dns, LOOKUP_TIMEOUT), DeliveryProperties.PlainHttp.ALLOWED);
+        return new TargetGuard(allowList, new HostLookups(dns, LOOKUP_TIMEOUT), PlainHttpPolicy.Mode.ALLOWED);
     }
 }

@@ -9,31 +9,45 @@ import reactor.core.publisher.Sinks;
 
 class HeldTargetsTest {
 
-    private final EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(1, 50, 4, 4,
+    private final EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(1, 64, 50, 4, 4,
             Duration.ofMinutes(1), Duration.ofMinutes(30)));
     private final HeldTargets held = new HeldTargets(isolation);
 
     @Test
     void aWebhookIsHeldByItsIdAndAHookByItsEndpointWhileTheirEndpointIsOpen() {
         openCircuitOf("https://down.test/");
-        held.refused(new Target(Target.Kind.WEBHOOK, "wh-1", "https://down.test/a", "POST", null));
-        held.refused(new Target(Target.Kind.NOTIFY, "notify", "https://down.test/b?t=1", "GET", null));
-        held.refused(new Target(Target.Kind.ACTION, "action", "https://DOWN.test/b?t=2", "POST", null));
-        held.refused(new Target(Target.Kind.SUBSCRIPTION, "wh-2", "https://up.test/c", "POST", null));
-        held.refused(new Target(Target.Kind.NOTIFY, "notify", "https://up.test/d?t=3", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.WEBHOOK, "wh-1", "https://down.test/a", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.NOTIFY, "notify", "https://down.test/b?t=1", "GET", null));
+        held.refused("acc-1", new Target(Target.Kind.ACTION, "action", "https://DOWN.test/b?t=2", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.SUBSCRIPTION, "wh-2", "https://up.test/c", "POST", null));
+        held.refused("acc-1", new Target(Target.Kind.NOTIFY, "notify", "https://up.test/d?t=3", "POST", null));
 
         HeldTargets.Held current = held.current();
 
         assertThat(current.webhookIds()).containsExactly("wh-1");
+        assertThat(current.hookAccounts()).containsExactly("acc-1");
         assertThat(current.hookEndpoints()).containsExactly("https://down.test:-1");
         assertThat(held.size()).isEqualTo(2);
     }
 
     @Test
+    void anotherAccountsTargetsOnTheSameEndpointAreNotHeld() {
+        openCircuitOf("https://down.test/");
+        held.refused("acc-2", new Target(Target.Kind.WEBHOOK, "wh-2", "https://down.test/a", "POST", null));
+        held.refused("acc-2", new Target(Target.Kind.NOTIFY, "notify", "https://down.test/b?t=1", "GET", null));
+
+        HeldTargets.Held current = held.current();
+
+        assertThat(current.webhookIds()).isEmpty();
+        assertThat(current.hookEndpoints()).isEmpty();
+        assertThat(held.size()).isZero();
+    }
+
+    @Test
     void aTargetIsForgottenOnceItsEndpointTakesTriesAgain() {
         Sinks.One<AttemptResult> hanging = Sinks.one();
-        isolation.call("https://busy.test/", hanging::asMono).subscribe();
-        held.refused(new Target(Target.Kind.WEBHOOK, "wh-1", "https://busy.test/hook", "POST", null));
+        isolation.call("acc-1", "https://busy.test/", hanging::asMono).subscribe();
+        held.refused("acc-1", new Target(Target.Kind.WEBHOOK, "wh-1", "https://busy.test/hook", "POST", null));
         assertThat(held.current().webhookIds()).containsExactly("wh-1");
 
         hanging.tryEmitValue(AttemptResult.answered(200, Duration.ofMillis(1)));
@@ -44,7 +58,7 @@ class HeldTargetsTest {
 
     private void openCircuitOf(String url) {
         for (int i = 0; i < 4; i++) {
-            isolation.call(url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
+            isolation.call("acc-1", url, () -> Mono.just(AttemptResult.failed(Reason.CONNECTION, "refused",
                     Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
         }
     }

@@ -3,6 +3,8 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.common.hook.AllowList;
+import dev.dialer.common.hook.PlainHttpPolicy;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -163,7 +165,7 @@ class TargetGuardTest {
     @Test
     void plainHttpGoesOnlyToAllowListedHostsByDefaultWhileHttpsGoesAnywherePublic() {
         TargetGuard guard = FakeDns.guard(new AllowList(List.of("127.0.0.1", "localhost")),
-                host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.ALLOW_LISTED);
+                host -> new InetAddress[] {address("93.184.216.34")}, PlainHttpPolicy.Mode.ALLOW_LISTED);
 
         assertPermits(guard, "http://hooks.example.com/hook", false);
         assertPermits(guard, "https://hooks.example.com/hook", true);
@@ -173,11 +175,14 @@ class TargetGuardTest {
 
     @Test
     void plainHttpCanBeRefusedEverywhere() {
-        TargetGuard guard = FakeDns.guard(new AllowList(List.of()),
-                host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.REFUSED);
+        TargetGuard guard = FakeDns.guard(new AllowList(List.of("localhost")),
+                host -> new InetAddress[] {address("93.184.216.34")}, PlainHttpPolicy.Mode.REFUSED);
 
         assertPermits(guard, "http://hooks.example.com/hook", false);
         assertPermits(guard, "https://hooks.example.com/hook", true);
+        // An allow-listed host is called, but over https only: as api-service's check of the same policy says.
+        assertPermits(guard, "http://localhost:8080/hook", false);
+        assertPermits(guard, "https://localhost:8443/hook", true);
     }
 
     @ParameterizedTest
@@ -185,7 +190,7 @@ class TargetGuardTest {
             "http://[fe80::1%251]/x", "https://[::1%25lo]:8443/x"})
     void anIpv6LiteralWithAZoneIdIsRefusedWithoutThrowing(String url) {
         TargetGuard guard = FakeDns.guard(new AllowList(List.of("127.0.0.1", "fe80::/10", "::1")),
-                host -> new InetAddress[] {address("93.184.216.34")}, DeliveryProperties.PlainHttp.ALLOW_LISTED);
+                host -> new InetAddress[] {address("93.184.216.34")}, PlainHttpPolicy.Mode.ALLOW_LISTED);
 
         assertPermits(guard, url, false);
     }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.hook.AllowList;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
@@ -47,6 +48,8 @@ class WebhookDelivererIT {
 
     private static final Duration WAIT = Duration.ofSeconds(90);
     private static final String SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /** The account of every hook here: an account's endpoint has one circuit, whichever call its hooks are for. */
+    private static final String HOOK_ACCOUNT = "acc-hooks";
     private static final AtomicInteger SILENT_LOOKUPS = new AtomicInteger();
 
     @Autowired
@@ -101,7 +104,7 @@ class WebhookDelivererIT {
         assertThat(lookups).isPositive();
         assertThat(SILENT_LOOKUPS.get()).as("held without looking the host up").isEqualTo(lookups);
         assertThat(retryRow(next.eventId())).as("held, not a try").isEqualTo("0");
-        assertThat(isolation.refusing("https://silent.test/hook")).isTrue();
+        assertThat(isolation.refusing(HOOK_ACCOUNT, "https://silent.test/hook")).isTrue();
     }
 
     @Test
@@ -116,7 +119,7 @@ class WebhookDelivererIT {
         // Each refused as a forbidden target, none counted as the endpoint failing: its circuit stays closed.
         assertThat(attempts(last.eventId())).singleElement()
                 .satisfies(attempt -> assertThat(attempt).contains("forbidden_target"));
-        assertThat(isolation.refusing("https://10.1.2.3/hook")).isFalse();
+        assertThat(isolation.refusing(HOOK_ACCOUNT, "https://10.1.2.3/hook")).isFalse();
     }
 
     @Test
@@ -188,7 +191,7 @@ class WebhookDelivererIT {
     private static DeliveryTask hook(String url) {
         String requestId = "req-" + UUID.randomUUID();
         return DeliveryTask.first("evt-" + UUID.randomUUID(), "call.status",
-                new Target(Target.Kind.NOTIFY, requestId, url, "POST", null), requestId, "acc-" + UUID.randomUUID(),
+                new Target(Target.Kind.NOTIFY, requestId, url, "POST", null), requestId, HOOK_ACCOUNT,
                 "{}".getBytes(StandardCharsets.UTF_8), null);
     }
 

@@ -2,6 +2,7 @@ package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.hook.AllowList;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -53,6 +54,10 @@ class WebhookTransportIT {
                                 .sendString(Mono.just("try later")))
                         .post("/nul", (request, response) -> response.status(400)
                                 .sendByteArray(Mono.just("bad\0input".getBytes(StandardCharsets.UTF_8))))
+                        // The answer's status and start at once, the rest of it (here nothing) 10 s later.
+                        .post("/late", (request, response) -> response.status(200)
+                                .send(ByteBufFlux.fromString(Flux.concat(Mono.just("ok"),
+                                        Mono.delay(Duration.ofSeconds(10)).then(Mono.empty()))), buffer -> true))
                         .post("/big", (request, response) -> response.status(200)
                                 .send(ByteBufFlux.fromString(Flux.range(0, 4096).map(i -> "x".repeat(1024))))))
                 .bindNow();
@@ -117,6 +122,33 @@ class WebhookTransportIT {
                     })
                     .expectComplete()
                     .verify(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void a2xxWhoseBodyEndsLateIsSuccessWithTheStartOfItsBody() {
+        StepVerifier.create(transport.post(url("/late"), Map.of(), BODY))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.OK);
+                    assertThat(result.statusCode()).isEqualTo(200);
+                    assertThat(result.responseBody()).isEqualTo("ok");
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(8));
+    }
+
+    @Test
+    void withNoBodyToKeepNothingOfTheAnswerIsReadButItsStatus() {
+        try (HttpWebhookTransport statusOnly = new HttpWebhookTransport(Duration.ofSeconds(2), Duration.ofSeconds(3),
+                0, null)) {
+            StepVerifier.create(statusOnly.post(url("/late"), Map.of(), BODY))
+                    .assertNext(result -> {
+                        assertThat(result.reason()).isEqualTo(Reason.OK);
+                        assertThat(result.statusCode()).isEqualTo(200);
+                        assertThat(result.latency()).isLessThan(Duration.ofSeconds(3));
+                    })
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(8));
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.dialer.webhook.delivery;
+package dev.dialer.common.hook;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -10,11 +10,12 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * Hosts and addresses that may be called although {@link TargetGuard} would refuse them: host names (matched
- * case-insensitively against the URL's host), IP literals and CIDR blocks (matched against every address the host
- * resolves to), IPv4 and IPv6 alike. Parsing never touches DNS: an entry that is not an IP literal is a host name.
+ * Hosts and addresses that may be called although webhook-service's target guard would refuse them, and that may be
+ * called over plain http ({@link PlainHttpPolicy}): host names (matched case-insensitively against the URL's host), IP
+ * literals and CIDR blocks (matched against every address the host resolves to), IPv4 and IPv6 alike. Parsing never
+ * touches DNS: an entry that is not an IP literal is a host name.
  */
-final class AllowList {
+public final class AllowList {
 
     private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
@@ -22,7 +23,7 @@ final class AllowList {
     private final List<CidrBlock> blocks = new ArrayList<>();
 
     /** @throws IllegalArgumentException for an entry that looks like an address or CIDR but is not a valid one */
-    AllowList(List<String> entries) {
+    public AllowList(List<String> entries) {
         for (String raw : entries) {
             String entry = raw.trim();
             if (entry.isEmpty()) {
@@ -39,21 +40,21 @@ final class AllowList {
         }
     }
 
-    boolean allowsHost(String host) {
+    public boolean allowsHost(String host) {
         return hosts.contains(host);
     }
 
-    boolean allows(InetAddress address) {
+    public boolean allows(InetAddress address) {
         byte[] bytes = address.getAddress();
         return blocks.stream().anyMatch(block -> block.contains(bytes));
     }
 
-    static boolean isLiteral(String host) {
+    public static boolean isLiteral(String host) {
         return IPV4.matcher(host).matches() || host.contains(":");
     }
 
     /** The address of an IP literal, without any DNS lookup. */
-    static InetAddress literal(String host) {
+    public static InetAddress literal(String host) {
         String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         if (!isLiteral(bare) || IPV4.matcher(bare).matches() && !octetsInRange(bare)) {
             // Checked here because getByName would fall back to a DNS lookup for a malformed dotted quad.

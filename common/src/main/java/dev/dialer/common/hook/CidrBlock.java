@@ -1,13 +1,13 @@
-package dev.dialer.webhook.delivery;
+package dev.dialer.common.hook;
 
 /**
  * An IPv4 or IPv6 network written as a CIDR block ({@code 10.0.0.0/8}, {@code fc00::/7}): what the {@link AllowList}
- * admits and what the {@link TargetGuard} refuses.
+ * admits and what webhook-service's target guard refuses.
  */
-record CidrBlock(byte[] network, int prefix) {
+public record CidrBlock(byte[] network, int prefix) {
 
     /** @throws IllegalArgumentException when the address or the prefix is not valid */
-    static CidrBlock parse(String cidr) {
+    public static CidrBlock parse(String cidr) {
         int slash = cidr.indexOf('/');
         byte[] network = AllowList.literal(cidr.substring(0, slash)).getAddress();
         int prefix;
@@ -23,7 +23,7 @@ record CidrBlock(byte[] network, int prefix) {
     }
 
     /** Whether the address (4 or 16 bytes) is in this network; an address of the other family never is. */
-    boolean contains(byte[] address) {
+    public boolean contains(byte[] address) {
         if (address.length != network.length) {
             return false;
         }
