@@ -285,25 +285,44 @@ public final class Trunks {
     }
 
     /**
-     * {@link TrunkGate#holdCounted} at each trunk for the calls it carries (those without one on record, or with one
-     * no longer configured, at the first), ending the count at every trunk.
+     * {@link TrunkGate#holdCounted} at each trunk for the calls it carries, ending the count at every trunk. A call
+     * whose slot a trunk holds already (a start of this dispatcher's under the same attempt, whose dial the count
+     * read) is counted there, whatever carrier it names; one without a carrier on record (its create-call answer not
+     * stored yet), or with one no longer configured, at the first trunk. Counted at the first while a start held it
+     * on another, the call took a second slot, and the two became one slot of two holders once the call was placed:
+     * held after its end, until it lapsed.
      *
      * @return how many slots were taken in all
      */
     public int holdCounted(Collection<TrunkGate.CountedCall> calls) {
-        Map<String, List<TrunkGate.CountedCall>> byTrunk = new LinkedHashMap<>();
-        String first = first();
-        Map<String, TrunkGate> known = gates();
-        for (TrunkGate.CountedCall call : calls) {
-            String trunk = call.trunk() != null && known.containsKey(call.trunk()) ? call.trunk() : first;
-            byTrunk.computeIfAbsent(trunk, name -> new ArrayList<>()).add(call);
+        synchronized (moves) {
+            Map<String, List<TrunkGate.CountedCall>> byTrunk = new LinkedHashMap<>();
+            String first = first();
+            Map<String, TrunkGate> known = gates();
+            for (TrunkGate.CountedCall call : calls) {
+                String trunk = holderOf(call.slotKey(), known);
+                if (trunk == null) {
+                    trunk = call.trunk() != null && known.containsKey(call.trunk()) ? call.trunk() : first;
+                }
+                byTrunk.computeIfAbsent(trunk, name -> new ArrayList<>()).add(call);
+            }
+            byTrunk.keySet().forEach(this::gate);
+            int held = 0;
+            for (Map.Entry<String, TrunkGate> entry : gates().entrySet()) {
+                held += entry.getValue().holdCounted(byTrunk.getOrDefault(entry.getKey(), List.of()));
+            }
+            return held;
         }
-        byTrunk.keySet().forEach(this::gate);
-        int held = 0;
-        for (Map.Entry<String, TrunkGate> entry : gates().entrySet()) {
-            held += entry.getValue().holdCounted(byTrunk.getOrDefault(entry.getKey(), List.of()));
+    }
+
+    /** The trunk holding {@code slotKey}'s slot, or null. */
+    private static String holderOf(String slotKey, Map<String, TrunkGate> gates) {
+        for (Map.Entry<String, TrunkGate> entry : gates.entrySet()) {
+            if (entry.getValue().holds(slotKey)) {
+                return entry.getKey();
+            }
         }
-        return held;
+        return null;
     }
 
     /** Calls in progress on every trunk together. */

@@ -42,6 +42,23 @@ class TrunksTest {
     }
 
     @Test
+    void aCountedCallWhoseSlotAStartHoldsOnAnotherTrunkIsCountedThereAndFreedWithItsEnd() {
+        Trunks trunks = trunks(5, 5);
+        String slot = TrunkGate.slotKey("r1", 1);
+        // A start on b, the route's first carrier; a count of a gained partition reads its claimed dial before the
+        // carrier's answer is stored: no carrier on record.
+        assertThat(start(trunks, "r1", "b", () -> { })).isZero();
+        trunks.countingStarts();
+        assertThat(trunks.holdCounted(List.of(new TrunkGate.CountedCall(slot, 0, SECOND)))).isZero();
+        assertThat(trunks.gate("a").holds(slot)).as("no second slot on the first trunk").isFalse();
+
+        trunks.placedOn(slot, "b");
+        trunks.release(slot, true);
+
+        assertThat(trunks.gate("a").inFlight() + trunks.gate("b").inFlight()).as("the call's end frees it").isZero();
+    }
+
+    @Test
     void eachTrunkHoldsNoMoreCallsThanItsOwnLimit() {
         Trunks trunks = trunks(1, 2);
 
