@@ -102,8 +102,8 @@ class AnsweringMachineIT {
                 "result", "late").count();
         // No caller ID in the tag: applied where it arrives, so the answer says what became of it.
         String body = """
-                {"type":"amd_tone_detected","call_sid":"late","customerData":{"request_id":"%s","attempt":1}}"""
-                .formatted(requestId);
+                {"type":"amd_tone_detected","call_sid":"%s","customerData":{"request_id":"%s","attempt":1}}"""
+                .formatted(fixture.callsFor(requestId).get(0).callSid(), requestId);
 
         client().post().uri("/carrier/voice-gateway/amd")
                 .contentType(MediaType.APPLICATION_JSON)

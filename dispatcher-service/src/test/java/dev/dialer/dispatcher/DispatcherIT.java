@@ -10,17 +10,20 @@ import static dev.dialer.dispatcher.DispatcherFixture.signature;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.common.trace.TraceParent;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.ReceivedCall;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -84,6 +87,9 @@ class DispatcherIT {
 
     @Autowired
     ApplicationContext context;
+
+    @Autowired
+    AttemptLedger ledger;
 
     @Test
     void loadsItsOwnConfigurationFile() {
@@ -464,6 +470,111 @@ class DispatcherIT {
     }
 
     @Test
+    void aCallbackWhoseTagTheCallsApplicationReplacedReachesItsCallByItsCallSid() {
+        String callSid = "vg-" + UUID.randomUUID();
+        String requestId = ringingCall(callSid);
+        // The call's application ran jambonz's tag verb: customerData is the customer's own from then on.
+        postSigned("""
+                {"call_sid":"%s","call_status":"no-answer","sip_status":487,"sip_reason":"Request Terminated",
+                 "customerData":{"crm_step":"collect-dob"}}""".formatted(callSid)).expectStatus().isOk();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(statuses(events)).containsExactly("ringing", "no-answer");
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("exhausted"));
+        assertThat(attemptRow(requestId)).containsEntry("status", "no-answer")
+                .containsEntry("provider_call_id", callSid);
+    }
+
+    @Test
+    void anAnsweredCallsDetectionAndEndReachItAfterItsApplicationReplacedTheTag() {
+        String callSid = "vg-" + UUID.randomUUID();
+        String requestId = ringingCall(callSid, Map.of("amd", Map.of("thresholdWordCount", 5)));
+        postSigned(callback(requestId, callSid, "in-progress", 200, "OK")).expectStatus().isOk();
+        String retagged = "\"customerData\":{\"crm_step\":\"greeting\",\"request_id\":7}";
+
+        postSignedTo("/carrier/voice-gateway/amd", """
+                {"type":"amd_machine_detected","call_sid":"%s",%s}""".formatted(callSid, retagged))
+                .expectStatus().isOk();
+        postSigned("""
+                {"call_sid":"%s","call_status":"completed","sip_status":200,"sip_reason":"OK","duration":42,%s}"""
+                .formatted(callSid, retagged)).expectStatus().isOk();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(statuses(events)).containsExactly("ringing", "in-progress", "in-progress", "completed");
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("answered");
+            assertThat(last.get("answered_by").stringValue()).isEqualTo("machine");
+            assertThat(last.get("duration_seconds").intValue()).isEqualTo(42);
+            assertThat(last.get("provider_call_id").stringValue()).isEqualTo(callSid);
+        });
+    }
+
+    @Test
+    void aCallbackWithNeitherOurTagNorACallSidOnRecordNamesNoAttempt() {
+        double unknownBefore = callbacks("completed", "unknown_attempt");
+
+        postSigned("""
+                {"call_sid":"vg-%s","call_status":"completed","customerData":{"crm_step":"bye"}}"""
+                .formatted(UUID.randomUUID())).expectStatus().isNotFound();
+
+        assertThat(callbacks("completed", "unknown_attempt")).isEqualTo(unknownBefore + 1);
+    }
+
+    @Test
+    void aCallbackNamingAnotherRequestsAttemptFromAnotherCallLeavesThatAttemptAlone() {
+        String callSid = "vg-" + UUID.randomUUID();
+        String victim = ringingCall(callSid);
+        double refusedBefore = callbacks("completed", "other_call");
+        // Another call's application wrote this request's ids into its own call's data, which jambonz signs.
+        String forged = """
+                {"call_sid":"another-accounts-call","call_status":"completed","sip_status":200,"duration":3,
+                 "customerData":{"request_id":"%s","attempt":1%s}}""";
+
+        postSigned(forged.formatted(victim, "")).expectStatus().isOk();
+        postSignedTo("/carrier/voice-gateway/amd", """
+                {"type":"amd_human_detected","call_sid":"another-accounts-call",
+                 "customerData":{"request_id":"%s","attempt":1}}""".formatted(victim)).expectStatus().isOk();
+
+        assertThat(attemptRow(victim)).containsEntry("status", "ringing").containsEntry("provider_call_id", callSid);
+        assertThat(db.sql("SELECT count(*) FROM dispatch.answered_by WHERE request_id = $1").bind(0, victim)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).isZero();
+        assertThat(callbacks("completed", "other_call")).isEqualTo(refusedBefore + 1);
+
+        // Tagged as the dispatcher tags (caller ID and dial): through the topic to the owner, refused there too.
+        postSigned(forged.formatted(victim, ",\"caller_id\":\"" + CALLER + "\",\"dial\":1")).expectStatus().isOk();
+        await().atMost(WAIT).until(() -> callbacks("completed", "other_call") == refusedBefore + 2);
+        assertThat(attemptRow(victim)).containsEntry("status", "ringing").containsEntry("provider_call_id", callSid);
+        assertThat(finals(fixture.eventsFor(victim))).isEmpty();
+
+        // Its own call's end still ends it.
+        postSigned(callback(victim, callSid, "busy", 486, "Busy Here")).expectStatus().isOk();
+        assertThat(finals(fixture.awaitFinal(victim))).singleElement()
+                .satisfies(last -> assertThat(last.get("provider_call_id").stringValue()).isEqualTo(callSid));
+        assertThat(attemptRow(victim)).containsEntry("status", "busy").containsEntry("provider_call_id", callSid);
+    }
+
+    /**
+     * An attempt placed with the Voice Gateway as {@code callSid} and ringing, recorded here as the command pipeline
+     * records one, without the simulator: nothing but the test's callbacks moves it. Not retried: its end is final.
+     */
+    private String ringingCall(String callSid) {
+        return ringingCall(callSid, Map.of());
+    }
+
+    private String ringingCall(String callSid, Map<String, Object> carrierOptions) {
+        String requestId = newRequestId();
+        CallCommand command = new CallCommand(1, requestId, "acc-it", CALLER, "+4915112345678", null, "welcome.wav",
+                "it", 0, 1, 1, null, null, null, null, null, null, null, carrierOptions, Instant.now());
+        assertThat(ledger.record(command).block(WAIT)).isTrue();
+        assertThat(ledger.claimDial(requestId, 1).block(WAIT)).isEqualTo(1);
+        ledger.storeProviderCallId(requestId, 1, 1, callSid, "voice-gateway").block(WAIT);
+        postSigned(callback(requestId, callSid, "ringing", 180, "Ringing")).expectStatus().isOk();
+        assertThat(attemptRow(requestId)).containsEntry("status", "ringing");
+        return requestId;
+    }
+
+    @Test
     void readinessFollowsTheCommandPipeline() {
         Lifecycle pipeline = context.getBean("commandConsumerLifecycle", Lifecycle.class);
         pipeline.stop();
@@ -498,7 +609,11 @@ class DispatcherIT {
     }
 
     private WebTestClient.ResponseSpec postSigned(String body) {
-        return client().post().uri("/carrier/voice-gateway/status")
+        return postSignedTo("/carrier/voice-gateway/status", body);
+    }
+
+    private WebTestClient.ResponseSpec postSignedTo(String path, String body) {
+        return client().post().uri(path)
                 .contentType(MediaType.APPLICATION_JSON)
                 .header("Jambonz-Signature", signature(SECRET, body))
                 .bodyValue(body)
@@ -516,7 +631,11 @@ class DispatcherIT {
     }
 
     private double ignoredCallbacks(String status) {
-        return meters.counter("dialer.dispatcher.callbacks", "status", status, "result", "ignored").count();
+        return callbacks(status, "ignored");
+    }
+
+    private double callbacks(String status, String result) {
+        return meters.counter("dialer.dispatcher.callbacks", "status", status, "result", result).count();
     }
 
     private Map<String, Object> attemptRow(String requestId) {

@@ -32,7 +32,7 @@ public class AttemptLedger {
      * that names a dial ({@code $9}) happens only while that dial is the one in flight: not a later one, and not while
      * the attempt waits to be dialled again. A change bound to the call it names ({@code $10},
      * {@link Transition#callBound}) happens only while the attempt knows no call or that one: not once another carrier
-     * placed the same dial.
+     * placed the same dial, nor when another call's callback names the attempt.
      */
     private static final String TRANSITION = """
             UPDATE dispatch.attempts a
@@ -331,6 +331,37 @@ public class AttemptLedger {
                 .bind(2, providerCallId)
                 .bind(3, dial);
         return (carrier == null ? update.bindNull(4, String.class) : update.bind(4, carrier)).then();
+    }
+
+    /**
+     * The attempt whose current dial placed the call the carrier knows as {@code providerCallId} (jambonz's
+     * {@code call_sid}): for a callback whose tag no longer names its attempt. Empty when no attempt holds that id (the
+     * call is not ours, its attempt was dialled again or forgotten, or the create-call answer is not stored yet), and
+     * when more than one does, which no carrier's ids allow.
+     */
+    public Mono<AttemptOfCall> attemptOfCall(String providerCallId) {
+        return db.sql("""
+                        SELECT a.request_id, a.attempt_no, a.dial_no, r.caller_id
+                          FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
+                         WHERE a.provider_call_id = $1
+                         LIMIT 2""")
+                .bind(0, providerCallId)
+                .map(row -> new AttemptOfCall(row.get(0, String.class), row.get(1, Integer.class),
+                        row.get(2, Integer.class), row.get(3, String.class)))
+                .all()
+                .collectList()
+                .flatMap(found -> found.size() == 1 ? Mono.just(found.get(0)) : Mono.empty());
+    }
+
+    /** The carrier's id of the attempt's call; empty while none is known, and for an unknown attempt. */
+    public Mono<String> providerCallId(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT provider_call_id FROM dispatch.attempts
+                         WHERE request_id = $1 AND attempt_no = $2 AND provider_call_id IS NOT NULL""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> row.get(0, String.class))
+                .one();
     }
 
     /**

@@ -18,8 +18,10 @@ import java.util.List;
  *                       only while that dial is the attempt's current one; {@code null} when the report names none
  *                       (the dialer's own decisions, a SIP call kept before its dial was, an older tag)
  * @param callBound      the change is about the call {@code providerCallId} names, which may not be the attempt's any
- *                       more: it happens only while the attempt's call is that one, or not yet known (the report of a
- *                       SIP call taken over from a dispatcher that stopped, whose kept row may have outlived its dial)
+ *                       more, or never was: it happens only while the attempt's call is that one, or not yet known (a
+ *                       Voice Gateway callback, whose {@code call_sid} is the call's and whose tag the call's
+ *                       application can rewrite; the report of a SIP call taken over from a dispatcher that stopped,
+ *                       whose kept row may have outlived its dial)
  */
 public record Transition(String requestId, int attempt, AttemptStatus to, String providerStatus,
                          String providerCallId, Integer sipStatus, String sipReason, Integer dial, boolean callBound) {

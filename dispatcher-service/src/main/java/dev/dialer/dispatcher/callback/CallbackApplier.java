@@ -65,6 +65,11 @@ import reactor.util.retry.Retry;
  * the attempt knows another call than the one it reports: another carrier placed the same dial after the SIP trunk
  * gave it up, and the kept call outlived it.
  *
+ * <p>A Voice Gateway callback is bound to its call ({@link CarrierCallback#callBound}) the same way: its tag is only
+ * what the call's application last wrote (jambonz's {@code tag} verb replaces it), so one that names an attempt whose
+ * call is another than its {@code call_sid} moves, ends and stores nothing, frees no slot that call holds, and is
+ * counted {@code other_call} and logged (decision 0125).
+ *
  * <p>Once a cancel has reached the request ({@code AttemptLedger#endContext}), an attempt's end is reported
  * {@code canceled} (an answered call hung up stays {@code completed}) and ends the request {@code canceled}, never
  * retried: the 487 that follows our own cancel is not a no-answer. A retry is scheduled only if no cancel has reached
@@ -94,7 +99,9 @@ public class CallbackApplier {
         /** Late or repeated: the attempt had already moved past this status. */
         IGNORED,
         /** No such attempt was ever recorded. */
-        UNKNOWN_ATTEMPT;
+        UNKNOWN_ATTEMPT,
+        /** Bound to another call than the attempt's ({@link CarrierCallback#callBound}): refused. */
+        OTHER_CALL;
 
         String wire() {
             return name().toLowerCase(Locale.ROOT);
@@ -129,7 +136,7 @@ public class CallbackApplier {
         this.retry = retry;
         this.openAttempts = openAttempts;
         for (String answeredBy : AnsweredBy.VALUES) {
-            for (String result : new String[] {"applied", "repeated", "late", "unknown_attempt"}) {
+            for (String result : new String[] {"applied", "repeated", "late", "unknown_attempt", "other_call"}) {
                 registry.counter("dialer.dispatcher.answering.machine", "answered_by", answeredBy, "result", result);
             }
         }
@@ -178,6 +185,11 @@ public class CallbackApplier {
                 .flatMap(command -> storeDetection(command, detection))
                 .defaultIfEmpty("unknown_attempt")
                 .doOnNext(result -> {
+                    if ("other_call".equals(result)) {
+                        log.warn("answering-machine result {} of call {} names request {} attempt {}, whose call is "
+                                + "another; refused", detection.answeredBy(), detection.providerCallId(),
+                                detection.requestId(), detection.attempt());
+                    }
                     if ("late".equals(result)) {
                         // The final event is the request's last word: a result after it is kept, not published.
                         log.info("answering-machine result {} for request {} attempt {} came after the attempt "
@@ -190,20 +202,30 @@ public class CallbackApplier {
                 .map(result -> switch (result) {
                     case "applied" -> Result.APPLIED;
                     case "unknown_attempt" -> Result.UNKNOWN_ATTEMPT;
+                    case "other_call" -> Result.OTHER_CALL;
                     default -> Result.IGNORED;
                 });
     }
 
-    /** {@code applied}, {@code late} (the attempt had ended) or {@code repeated} (nothing changed). */
+    /**
+     * {@code applied}, {@code late} (the attempt had ended), {@code repeated} (nothing changed) or {@code other_call}
+     * (bound to another call than the attempt's: nothing stored).
+     */
     private Mono<String> storeDetection(CallCommand command, CarrierCallback detection) {
         Mono<String> stored = answeringMachine.record(detection)
-                .flatMap(status -> status.isTerminal() ? Mono.just("late") : events.emit(command, event -> event
-                                .attempt(detection.attempt())
-                                .status(status)
-                                .previousStatus(status.wire())
-                                .provider(detection.providerStatus(), detection.providerCallId())
-                                .answeredBy(detection.answeredBy()),
-                        Retry.max(0)).thenReturn("applied"));
+                .flatMap(recorded -> {
+                    AttemptStatus status = recorded.status();
+                    if (recorded.otherCall()) {
+                        return Mono.just("other_call");
+                    }
+                    return status.isTerminal() ? Mono.just("late") : events.emit(command, event -> event
+                                    .attempt(detection.attempt())
+                                    .status(status)
+                                    .previousStatus(status.wire())
+                                    .provider(detection.providerStatus(), detection.providerCallId())
+                                    .answeredBy(detection.answeredBy()),
+                            Retry.max(0)).thenReturn("applied");
+                });
         return events.atomically(stored)
                 .retryWhen(InfraRetry.brief("answered by"))
                 .defaultIfEmpty("repeated");
@@ -214,12 +236,26 @@ public class CallbackApplier {
         count("unknown", Result.IGNORED);
     }
 
+    /**
+     * Counts a callback that never reached {@link #apply} because nothing names its attempt: its tag was replaced and
+     * no attempt knows its call.
+     */
+    void countUnknown(CarrierCallback callback) {
+        if (callback.isAnsweringMachineResult()) {
+            registry.counter("dialer.dispatcher.answering.machine", "answered_by", callback.answeredBy(),
+                    "result", Result.UNKNOWN_ATTEMPT.wire()).increment();
+        } else {
+            count(callback.status().wire(), Result.UNKNOWN_ATTEMPT);
+        }
+    }
+
     private Mono<Result> applyTo(CallCommand command, CarrierCallback callback) {
         if (!callback.status().isTerminal()) {
             return move(command, callback, callback.status())
                     .flatMap(changed -> (changed.cancelRequested() ? cancelAgain(callback) : Mono.<Void>empty())
                             .thenReturn(Result.APPLIED))
-                    .defaultIfEmpty(Result.IGNORED);
+                    .switchIfEmpty(Mono.defer(() -> otherCall(callback)
+                            .map(other -> other ? Result.OTHER_CALL : Result.IGNORED)));
         }
         if (callback.status() == AttemptStatus.COMPLETED && !AnsweredBy.askedFor(command)) {
             // An answered call ends as answered calls end whatever a cancel asked (endsCanceled), and without a
@@ -403,6 +439,35 @@ public class CallbackApplier {
      * before arriving then).
      */
     private Mono<Result> refused(CarrierCallback callback) {
+        return otherCall(callback).flatMap(other -> freeStaleSlot(callback)
+                .map(result -> other ? Result.OTHER_CALL : result));
+    }
+
+    /**
+     * Whether the ledger refused the carrier's callback because it is bound to another call than the one the attempt
+     * knows ({@link CarrierCallback#callBound}): its tag, which any call's application can write, names an attempt
+     * that is not its call's. Logged. Asked only after a refusal, of a bound callback that names its call. The report
+     * of a SIP call taken over is the dialer's own, about a row that outlived its dial: refused as late, as before.
+     */
+    private Mono<Boolean> otherCall(CarrierCallback callback) {
+        if (!callback.callBound() || callback.takenOver() || callback.providerCallId() == null) {
+            return Mono.just(false);
+        }
+        return ledger.providerCallId(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt call id"))
+                .filter(known -> !known.equals(callback.providerCallId()))
+                .map(known -> {
+                    log.warn("{} callback of call {} names request {} attempt {}, whose call is {}; refused",
+                            callback.providerStatus(), callback.providerCallId(), callback.requestId(),
+                            callback.attempt(), known);
+                    return true;
+                })
+                .onErrorResume(error -> Mono.just(false))
+                .defaultIfEmpty(false);
+    }
+
+    /** {@link #refused}'s slot: freed when no dial of the attempt is in flight. */
+    private Mono<Result> freeStaleSlot(CarrierCallback callback) {
         return ledger.noDialInFlight(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("attempt dial in flight"))
                 .onErrorResume(error -> Mono.just(Optional.empty()))
@@ -493,7 +558,7 @@ public class CallbackApplier {
     private static Transition transition(CarrierCallback callback, AttemptStatus status) {
         return new Transition(callback.requestId(), callback.attempt(), status, callback.providerStatus(),
                 callback.providerCallId(), callback.sipStatus(), callback.sipReason(), callback.dial(),
-                callback.takenOver());
+                callback.callBound());
     }
 
     /** What the request's {@code call.final} says when the callback's attempt ends it. */

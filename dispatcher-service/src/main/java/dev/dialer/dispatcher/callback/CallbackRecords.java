@@ -15,10 +15,11 @@ import reactor.core.publisher.Mono;
 
 /**
  * Carrier callbacks through {@code dialer.carrier.callbacks}: the status endpoint appends each verified callback it
- * does not apply in place, untouched, keyed by the call's caller ID, so it lands on the partition number the caller
- * ID's commands use; the dispatcher that owns that partition (the commands and callbacks topics are co-partitioned and
- * assigned together) applies it. One writer per call: its trunk slot, the order of its statuses and its single final
- * event stay with the caller ID's owner, whichever instance the carrier's HTTP request reached.
+ * does not apply in place, untouched (but for our tag, put back when the call's application replaced it), keyed by
+ * the call's caller ID, so it lands on the partition number the caller ID's commands use; the dispatcher that owns
+ * that partition (the commands and callbacks topics are co-partitioned and assigned together) applies it. One writer
+ * per call: its trunk slot, the order of its statuses and its single final event stay with the caller ID's owner,
+ * whichever instance the carrier's HTTP request reached.
  *
  * <p>Answering-machine events travel the same way ({@link JambonzCallbackReader} tells them apart by their
  * {@code type}), and so do the SIP trunk carrier's statuses of calls whose caller ID this dispatcher no longer owns
@@ -37,6 +38,12 @@ public class CallbackRecords {
     static final String DIRECT = "direct";
     /** Applied where it arrived by the caller ID's owner, which dialled the call (decision 0100). */
     static final String IN_PLACE = "in_place";
+    /**
+     * The header of a topic record that is bound to the call its {@code call_sid} names
+     * ({@link CarrierCallback#callBound()}): a Voice Gateway callback, which the endpoint appends. Written by the
+     * dispatcher alone, like {@link SipStatusReports#TAKEN_OVER_HEADER}; the SIP trunk's other reports go without it.
+     */
+    static final String CALL_BOUND_HEADER = "dialer.call-bound";
 
     private final CallbackApplier applier;
     private final KafkaPublisher publisher;
@@ -51,9 +58,13 @@ public class CallbackRecords {
         }
     }
 
-    /** Appends a verified callback for its caller ID's owner; completes once Kafka has it ({@code acks=all}). */
+    /**
+     * Appends a verified Voice Gateway callback for its caller ID's owner, marked bound to its call
+     * ({@value #CALL_BOUND_HEADER}); completes once Kafka has it ({@code acks=all}). Its tag names its attempt (the
+     * endpoint puts ours back when the call's application replaced it).
+     */
     Mono<Void> append(String callerId, byte[] body) {
-        return append(callerId, body, Map.of());
+        return append(callerId, body, Map.of(CALL_BOUND_HEADER, "true"));
     }
 
     /**
@@ -71,15 +82,20 @@ public class CallbackRecords {
      * A record of the topic as the dispatcher applies it: a Voice Gateway callback, an answering-machine event or a
      * SIP trunk status ({@link SipStatusReports}); empty for a status that decides nothing.
      *
-     * @throws JambonzCallbackReader.InvalidCallback when the body is not a callback
+     * @throws JambonzCallbackReader.InvalidCallback when the body is not a callback, or its tag names no attempt
      */
     static Optional<CarrierCallback> read(byte[] body, Map<String, String> headers) {
         JambonzCallbackReader.Parsed parsed = JambonzCallbackReader.read(body);
+        if (!parsed.tagged()) {
+            throw new JambonzCallbackReader.InvalidCallback("customerData.request_id",
+                    "a record's tag names its attempt: the endpoint tags what it appends");
+        }
+        boolean callBound = "true".equals(headers.get(CALL_BOUND_HEADER));
         return parsed.isAnsweringMachineEvent()
-                ? AnsweredBy.of(parsed.amdType()).map(parsed::detected)
+                ? AnsweredBy.of(parsed.amdType()).map(answeredBy -> parsed.detected(answeredBy, callBound))
                 : SipStatusReports.statusOf(parsed.callStatus())
                         .map(status -> parsed.as(status, headers.get(SipStatusReports.ERROR_CODE_HEADER),
-                                "true".equals(headers.get(SipStatusReports.TAKEN_OVER_HEADER))));
+                                "true".equals(headers.get(SipStatusReports.TAKEN_OVER_HEADER)), callBound));
     }
 
     /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT} or {@link #IN_PLACE}. */

@@ -9,8 +9,9 @@ import dev.dialer.common.contract.AttemptStatus;
  * <p>A callback that carries {@code answeredBy} is an answering-machine result ({@link AnsweredBy}): its status is the
  * {@code in-progress} it implies, and it changes the attempt's {@code answered_by}, not its status.
  *
- * @param requestId       the request, from the correlation tag
- * @param attempt         the attempt number, from the correlation tag
+ * @param requestId       the request, from the correlation tag (or by the call's id, when the call's application
+ *                        replaced the tag)
+ * @param attempt         the attempt number, likewise
  * @param status          the attempt status the carrier's status maps to
  * @param providerStatus  the carrier's raw status (for an answering-machine result, its event type)
  * @param providerCallId  the carrier's id of the call
@@ -24,12 +25,29 @@ import dev.dialer.common.contract.AttemptStatus;
  *                        dialled again under its number after a capacity rejection); {@code null} when the tag names
  *                        none: then it is taken to be about the current dial
  * @param takenOver       the dialer's own report of a SIP call it took over from a dispatcher that stopped (its lease
- *                        on the kept call lapsed): about that call only, which may have outlived its dial, so it acts
- *                        only while the attempt's call is that one ({@code providerCallId}) or not yet known
+ *                        on the kept call lapsed): about that call only, which may have outlived its dial, so it is
+ *                        bound to it ({@code callBound})
+ * @param callBound       about the call {@code providerCallId} names only: it acts only while the attempt's call is
+ *                        that one or not yet known. A Voice Gateway callback is (its {@code call_sid} is the call's,
+ *                        the {@code sid} of the create-call answer, while its tag is whatever the call's application
+ *                        last wrote: decision 0125), and so is the report of a SIP call taken over
  */
 public record CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
                               String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
-                              String answeredBy, String errorCode, Integer dial, boolean takenOver) {
+                              String answeredBy, String errorCode, Integer dial, boolean takenOver,
+                              boolean callBound) {
+
+    public CarrierCallback {
+        callBound = callBound || takenOver;
+    }
+
+    /** A callback about whichever call its dial placed, or the report of a SIP call taken over. */
+    public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
+                           String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
+                           String answeredBy, String errorCode, Integer dial, boolean takenOver) {
+        this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds,
+                answeredBy, errorCode, dial, takenOver, takenOver);
+    }
 
     /** A callback the carrier made, or the dialer about the attempt's current call. */
     public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,

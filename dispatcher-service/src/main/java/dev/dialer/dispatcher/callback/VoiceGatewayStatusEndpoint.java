@@ -1,10 +1,12 @@
 package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
 import dev.dialer.dispatcher.command.KeyRouting;
+import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -13,6 +15,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +43,14 @@ import reactor.core.publisher.Mono;
  * keeps each call's callbacks in order. jambonz does not resend a refused callback; a lost status is the
  * reconciliation watchdog's to find. An answering-machine event travels the same way; its {@code type} tells the
  * consumer what it is.
+ *
+ * <p>The tag is ours only until the call's application replaces it (jambonz's {@code tag} verb, which a customer's
+ * flow may run at any time): a callback whose tag names no attempt is the call's, found by its {@code call_sid}, the
+ * {@code sid} of the create-call answer that the attempt stores ({@link AttemptLedger#attemptOfCall}), and routed and
+ * applied as that attempt's, with our tag put back if it goes through the topic. One whose call no attempt knows is
+ * answered 404 and counted {@code unknown_attempt}. Every Voice Gateway callback is bound to its call
+ * ({@link CarrierCallback#callBound}): one whose tag names an attempt whose call is another changes nothing (decision
+ * 0125).
  */
 @RestController
 class VoiceGatewayStatusEndpoint {
@@ -61,11 +72,13 @@ class VoiceGatewayStatusEndpoint {
     private final boolean applyInPlace;
     private final KeyRouting keys;
     private final OpenAttempts openAttempts;
+    private final AttemptLedger ledger;
 
     VoiceGatewayStatusEndpoint(CarrierProperties properties, CarrierRoutingProperties routing,
                                CallbackApplier applier, CallbackRecords callbacks, CallbackLag lag,
                                MeterRegistry registry, CallbackProperties callbackProperties, KeyRouting keys,
-                               OpenAttempts openAttempts) {
+                               OpenAttempts openAttempts, AttemptLedger ledger) {
+        this.ledger = ledger;
         this.applyInPlace = callbackProperties.appliesInPlace(properties.callbackUrl());
         this.keys = keys;
         this.openAttempts = openAttempts;
@@ -164,7 +177,7 @@ class VoiceGatewayStatusEndpoint {
             applier.countUnmapped();
             return Mono.just(ResponseEntity.ok().build());
         }
-        return route(parsed, raw, () -> applier.apply(parsed.as(status.get())));
+        return correlated(parsed, raw, call -> call.as(status.get()));
     }
 
     private Mono<ResponseEntity<Object>> answeringMachineEvent(JambonzCallbackReader.Parsed parsed, byte[] raw) {
@@ -174,7 +187,36 @@ class VoiceGatewayStatusEndpoint {
             registry.counter("dialer.dispatcher.answering.machine.undecided").increment();
             return Mono.just(ResponseEntity.ok().build());
         }
-        return route(parsed, raw, () -> applier.apply(parsed.detected(answeredBy.get())));
+        return correlated(parsed, raw, call -> call.detected(answeredBy.get()));
+    }
+
+    /**
+     * Routes the callback as its tag's attempt's, or, when the call's application replaced the tag, as the attempt
+     * that placed its call ({@code call_sid}), tagged again for the topic. A call no attempt knows is answered 404: not
+     * ours, or its attempt was forgotten (jambonz does not send it again either way).
+     */
+    private Mono<ResponseEntity<Object>> correlated(JambonzCallbackReader.Parsed parsed, byte[] raw,
+                                                    Function<JambonzCallbackReader.Parsed, CarrierCallback> callback) {
+        if (parsed.tagged()) {
+            return route(parsed, raw, () -> applier.apply(callback.apply(parsed)));
+        }
+        return ledger.attemptOfCall(parsed.callSid())
+                .retryWhen(InfraRetry.brief("attempt of call"))
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
+                .flatMap(found -> {
+                    if (found.isEmpty()) {
+                        applier.countUnknown(callback.apply(parsed));
+                        log.info("callback {} of call {} names no attempt in its tag, and no attempt knows the call",
+                                name(parsed), parsed.callSid());
+                        return Mono.just(problem(ProblemTypes.UNKNOWN_ATTEMPT.detail("no attempt is recorded for "
+                                + "this callback's call_sid, and its customerData names none")));
+                    }
+                    JambonzCallbackReader.Parsed call = parsed.of(found.get());
+                    return route(call, JambonzCallbackReader.retagged(raw, found.get()),
+                            () -> applier.apply(callback.apply(call)));
+                })
+                .onErrorResume(error -> notApplied(parsed, error));
     }
 
     /**
@@ -263,6 +305,10 @@ class VoiceGatewayStatusEndpoint {
                 .onErrorResume(error -> notApplied(parsed, error));
     }
 
+    /**
+     * 404 for an unknown attempt; 200 for the rest, a callback of another call than its attempt's included: it is
+     * counted and logged here, and a refusal would change nothing at the carrier.
+     */
     private ResponseEntity<Object> answer(CallbackApplier.Result result) {
         if (result == CallbackApplier.Result.UNKNOWN_ATTEMPT) {
             return problem(ProblemTypes.UNKNOWN_ATTEMPT.detail("no attempt is recorded for this callback's "
@@ -272,8 +318,8 @@ class VoiceGatewayStatusEndpoint {
     }
 
     private Mono<ResponseEntity<Object>> notApplied(JambonzCallbackReader.Parsed parsed, Throwable error) {
-        log.error("callback {} for request {} attempt {} not applied", name(parsed), parsed.requestId(),
-                parsed.attempt(), error);
+        log.error("callback {} for request {} attempt {} (call {}) not applied", name(parsed), parsed.requestId(),
+                parsed.attempt(), parsed.callSid(), error);
         return Mono.just(problem(ProblemTypes.CALLBACK_NOT_APPLIED.detail("the callback could not be applied")));
     }
 

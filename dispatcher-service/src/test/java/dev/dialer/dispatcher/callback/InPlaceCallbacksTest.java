@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.callback;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.argThat;
 import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.never;
@@ -11,6 +12,7 @@ import static org.mockito.Mockito.when;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.AttemptOfCall;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
@@ -48,7 +50,8 @@ class InPlaceCallbacksTest {
     private final CallbackApplier applier = mock(CallbackApplier.class);
     private final CallbackRecords records = mock(CallbackRecords.class);
     private final KeyRouting keys = new KeyRouting();
-    private final OpenAttempts openAttempts = new OpenAttempts(mock(AttemptLedger.class), registry);
+    private final AttemptLedger ledger = mock(AttemptLedger.class);
+    private final OpenAttempts openAttempts = new OpenAttempts(ledger, registry);
     private VoiceGatewayStatusEndpoint endpoint;
 
     @BeforeEach
@@ -65,7 +68,7 @@ class InPlaceCallbacksTest {
                 Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5));
         endpoint = new VoiceGatewayStatusEndpoint(carrier, routing, applier, records,
                 new CallbackLag(registry, routing, Clock.systemUTC()), registry, new CallbackProperties(64, 4, null),
-                keys, openAttempts);
+                keys, openAttempts, ledger);
     }
 
     @Test
@@ -153,6 +156,48 @@ class InPlaceCallbacksTest {
         verify(records).append(eq(CALLER), any());
     }
 
+    @Test
+    void aCallbackWhoseTagTheCallsApplicationReplacedIsAppliedInPlaceAsTheAttemptThatPlacedItsCall() {
+        when(ledger.attemptOfCall("cs-1")).thenReturn(Mono.just(new AttemptOfCall("r-1", 1, 1, CALLER)));
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post("""
+                {"call_sid":"cs-1","call_status":"completed","sip_status":200,"customerData":{"crm_step":"bye"}}"""))
+                .isEqualTo(200);
+
+        verify(applier).apply(argThat(callback -> callback.requestId().equals("r-1") && callback.attempt() == 1
+                && callback.dial() == 1 && callback.callBound() && callback.providerCallId().equals("cs-1")));
+        verify(records, never()).append(any(), any());
+    }
+
+    @Test
+    void aCallbackWhoseTagWasReplacedGoesThroughTheTopicTaggedAgainWhenTheCallWasNotDialledHere() {
+        when(ledger.attemptOfCall("cs-2")).thenReturn(Mono.just(new AttemptOfCall("r-2", 3, 2, CALLER)));
+
+        assertThat(post("""
+                {"call_sid":"cs-2","call_status":"completed","customerData":{"crm_step":"bye"}}""")).isEqualTo(200);
+
+        verify(applier, never()).apply(any());
+        verify(records).append(eq(CALLER), argThat(body -> {
+            JambonzCallbackReader.Parsed read = JambonzCallbackReader.read(body);
+            return read.requestId().equals("r-2") && read.attempt() == 3 && read.dial() == 2
+                    && CALLER.equals(read.callerId()) && read.callSid().equals("cs-2");
+        }));
+    }
+
+    @Test
+    void aCallbackWhoseTagWasReplacedAndWhoseCallNoAttemptKnowsIsAnUnknownAttempt() {
+        when(ledger.attemptOfCall("cs-3")).thenReturn(Mono.empty());
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post("""
+                {"call_sid":"cs-3","call_status":"completed","customerData":{"crm_step":"bye"}}""")).isEqualTo(404);
+
+        verify(applier, never()).apply(any());
+        verify(applier).countUnknown(argThat(callback -> callback.providerCallId().equals("cs-3")));
+        verify(records, never()).append(any(), any());
+    }
+
     private double fallbacks(String reason) {
         return registry.counter(VoiceGatewayStatusEndpoint.FALLBACKS, "reason", reason).count();
     }
@@ -162,7 +207,11 @@ class InPlaceCallbacksTest {
     }
 
     private int post() {
-        ResponseEntity<Object> answer = endpoint.status(null, BODY.getBytes(StandardCharsets.UTF_8))
+        return post(BODY);
+    }
+
+    private int post(String body) {
+        ResponseEntity<Object> answer = endpoint.status(null, body.getBytes(StandardCharsets.UTF_8))
                 .block(Duration.ofSeconds(5));
         assertThat(answer).isNotNull();
         return answer.getStatusCode().value();

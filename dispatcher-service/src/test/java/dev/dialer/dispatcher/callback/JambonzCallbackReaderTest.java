@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.dispatcher.attempt.AttemptOfCall;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class JambonzCallbackReaderTest {
@@ -132,6 +134,67 @@ class JambonzCallbackReaderTest {
                 {"customerData":{"request_id":"r-1","attempt":1}}"""))
                 .isInstanceOfSatisfying(JambonzCallbackReader.InvalidCallback.class,
                         e -> assertThat(e.field()).isEqualTo("call_status"));
+    }
+
+    @Test
+    void aBodyWhoseTagTheCallsApplicationReplacedIsTheCallsAloneByItsCallSid() {
+        for (String data : new String[] {"{\"crm_step\":\"dob\",\"caller_id\":\"+4930555000\",\"dial\":4}",
+                "{\"request_id\":7,\"attempt\":1}", "{\"request_id\":\"r-1\",\"attempt\":\"two\"}", "\"text\""}) {
+            JambonzCallbackReader.Parsed parsed = read("""
+                    {"call_sid":"cs-1","call_status":"completed","sip_status":200,"duration":42,"customerData":%s}"""
+                    .formatted(data));
+
+            assertThat(parsed.tagged()).as(data).isFalse();
+            assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", null, 0, "cs-1", 200, null, 42,
+                    null, null, null, null, null));
+        }
+        assertThat(read("""
+                {"call_sid":"cs-1","call_status":"completed"}""").tagged()).as("no customerData").isFalse();
+    }
+
+    @Test
+    void aCallbackFoundByItsCallIsTheAttemptsAndTaggedAgainForTheTopic() {
+        byte[] body = """
+                {"call_sid":"cs-1","call_status":"completed","sip_status":200,"duration":42,"account_sid":"AC1",
+                 "customerData":{"crm_step":"dob"}}""".getBytes(StandardCharsets.UTF_8);
+        AttemptOfCall call = new AttemptOfCall("r-9", 2, 3, "+4930555000");
+
+        JambonzCallbackReader.Parsed found = JambonzCallbackReader.read(body).of(call);
+        JambonzCallbackReader.Parsed retagged = JambonzCallbackReader.read(JambonzCallbackReader.retagged(body, call));
+
+        assertThat(found).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-9", 2, "cs-1", 200, null, 42,
+                null, null, null, 3, "+4930555000"));
+        assertThat(retagged).isEqualTo(found);
+        assertThat(new String(JambonzCallbackReader.retagged(body, call), StandardCharsets.UTF_8))
+                .contains("\"account_sid\":\"AC1\"").doesNotContain("crm_step");
+    }
+
+    @Test
+    void aVoiceGatewayCallbackIsBoundToItsCallWhereverItIsAppliedAndTheSipTrunksReportsAreNot() {
+        byte[] status = """
+                {"call_sid":"cs-1","call_status":"completed","customerData":{"request_id":"r-1","attempt":1}}"""
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] detection = """
+                {"type":"amd_human_detected","call_sid":"cs-1","customerData":{"request_id":"r-1","attempt":1}}"""
+                .getBytes(StandardCharsets.UTF_8);
+        Map<String, String> appended = Map.of(CallbackRecords.CALL_BOUND_HEADER, "true");
+
+        assertThat(JambonzCallbackReader.read(status).as(AttemptStatus.COMPLETED).callBound()).isTrue();
+        assertThat(JambonzCallbackReader.read(detection).detected(AnsweredBy.HUMAN).callBound()).isTrue();
+        assertThat(CallbackRecords.read(status, appended)).hasValueSatisfying(callback -> {
+            assertThat(callback.callBound()).isTrue();
+            assertThat(callback.takenOver()).isFalse();
+        });
+        assertThat(CallbackRecords.read(detection, appended))
+                .hasValueSatisfying(callback -> assertThat(callback.callBound()).isTrue());
+        assertThat(CallbackRecords.read(status, Map.of())).as("a SIP trunk status")
+                .hasValueSatisfying(callback -> assertThat(callback.callBound()).isFalse());
+        assertThat(CallbackRecords.read(status, Map.of(SipStatusReports.TAKEN_OVER_HEADER, "true")))
+                .as("a SIP call taken over").hasValueSatisfying(callback -> assertThat(callback.callBound()).isTrue());
+        assertThatThrownBy(() -> CallbackRecords.read("""
+                {"call_sid":"cs-1","call_status":"completed","customerData":{}}""".getBytes(StandardCharsets.UTF_8),
+                appended)).as("the endpoint tags what it appends")
+                .isInstanceOf(JambonzCallbackReader.InvalidCallback.class);
     }
 
     @Test
