@@ -1,5 +1,6 @@
 package dev.dialer.simulator;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,8 +20,9 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The jambonz REST calls resource: create, read and update calls. Plain functions from request to {@link Reply}, so
- * the HTTP layer stays a thin adapter. All state is in memory: a simulator keeps every call until it is closed.
+ * The jambonz REST calls resource: create, read and update calls; and the account's applications, read only. Plain
+ * functions from request to {@link Reply}, so the HTTP layer stays a thin adapter. All state is in memory: a
+ * simulator keeps every call until it is closed.
  */
 final class CallsApi {
 
@@ -82,6 +84,32 @@ final class CallsApi {
                 .put("callId", call.received().callId())));
     }
 
+    /**
+     * {@code GET /v1/Applications/{sid}}, as jambonz answers it: the application with its hooks as objects
+     * ({@code url}, {@code method}), {@code null} for a hook it does not have; 404 for an application it does not have.
+     */
+    Reply application(String authorization, String applicationSid) {
+        Reply refusal = authorize(authorization, settings.accountSid());
+        if (refusal != null) {
+            return refusal;
+        }
+        Application application = settings.applications().find(applicationSid);
+        if (application == null) {
+            return message(404, "application not found");
+        }
+        ObjectNode json = mapper.createObjectNode()
+                .put("application_sid", applicationSid)
+                .put("account_sid", settings.accountSid())
+                .put("name", applicationSid);
+        json.set("call_hook", hook(application.callHook()));
+        json.set("call_status_hook", hook(application.callStatusHook()));
+        return new Reply(200, mapper.writeValueAsString(json));
+    }
+
+    private JsonNode hook(String url) {
+        return url == null ? mapper.nullNode() : mapper.createObjectNode().put("url", url).put("method", "POST");
+    }
+
     Reply get(String callSid) {
         SimulatedCall call = calls.get(callSid);
         return call == null ? message(404, "call not found") : new Reply(200, mapper.writeValueAsString(state(call)));
@@ -123,13 +151,34 @@ final class CallsApi {
         boolean counted = outcome != Outcome.CAPACITY_REJECTED && settings.maxCalls() > 0;
         String amdEvent = request.answeringMachineHook() == null ? null
                 : settings.answeringMachineRule().decide(received.toNumber());
-        return new SimulatedCall(received, request, outcome, amdEvent, CallIds.uuid(),
+        return new SimulatedCall(received, request, statusHooks(request), outcome, amdEvent, CallIds.uuid(),
                 CallIds.traceId(), update -> {
                     metrics.callEnded();
                     if (counted) {
                         inProgress.decrementAndGet();
                     }
                 });
+    }
+
+    /**
+     * Where the call's statuses go: when the request names an application the simulator has, that application's
+     * {@code call_status_hook} instead of the request's own (jambonz-api-server's {@code validateCreateCall} copies the
+     * application's hooks over the request's), none when it has none; and the request's {@code notifyUrl} besides, as
+     * a Cognigy Voice Gateway posts to it alongside the application's hook.
+     */
+    private List<CreateCallRequest.StatusHook> statusHooks(CreateCallRequest request) {
+        List<CreateCallRequest.StatusHook> hooks = new ArrayList<>(2);
+        Application application = settings.applications().find(request.applicationSid());
+        CreateCallRequest.StatusHook status = application == null ? request.statusHook()
+                : application.callStatusHook() == null ? null
+                : new CreateCallRequest.StatusHook(application.callStatusHook(), "POST", null, null);
+        if (status != null) {
+            hooks.add(status);
+        }
+        if (request.notifyHook() != null) {
+            hooks.add(request.notifyHook());
+        }
+        return hooks;
     }
 
     /**

@@ -29,13 +29,15 @@ import tools.jackson.databind.json.JsonMapper;
  * standalone stack:
  * <ul>
  *   <li>{@code POST /v1/Accounts/{sid}/Calls} answers 201 {@code {sid, callId}} at once, then plays the call's
- *       outcome (see {@link OutcomeRule#lastDigit()}) as jambonz status callbacks to its {@code call_status_hook};
- *       a request with {@code amd} also gets, once answered, a signed answering-machine event
- *       ({@code amd_human_detected} or {@code amd_machine_detected}, see {@link AnsweringMachineRule}) on its
- *       {@code amd.actionHook}</li>
+ *       outcome (see {@link OutcomeRule#lastDigit()}) as jambonz status callbacks to its {@code call_status_hook},
+ *       or, when it names one of the {@link SimulatorSettings#applications()}, to that application's, as jambonz
+ *       does; and to its {@code notifyUrl} besides, as a Cognigy Voice Gateway does. A request with {@code amd}
+ *       also gets, once answered, a signed answering-machine event ({@code amd_human_detected} or
+ *       {@code amd_machine_detected}, see {@link AnsweringMachineRule}) on its {@code amd.actionHook}</li>
  *   <li>{@code GET /v1/Accounts/{sid}/Calls/{call_sid}} returns the call's current status</li>
  *   <li>{@code PUT /v1/Accounts/{sid}/Calls/{call_sid}} with {@code call_status} "no-answer" cancels an unanswered
  *       call, "completed" hangs up an answered one</li>
+ *   <li>{@code GET /v1/Applications/{application_sid}} returns an application with its hooks</li>
  *   <li>{@code GET /metrics} is the simulator's Prometheus scrape</li>
  * </ul>
  * Not a Spring application, so it embeds in any test or launcher.
@@ -48,6 +50,7 @@ public final class CarrierSimulator implements AutoCloseable {
     private static final String BIND_ADDRESS = System.getProperty("dialer.simulator.bind-address", HOST);
     private static final String CALLS = "/v1/Accounts/{accountSid}/Calls";
     private static final String CALL = CALLS + "/{callSid}";
+    private static final String APPLICATION = "/v1/Applications/{applicationSid}";
     /** Beyond this many calls in flight, new calls wait for a slot before their timeline starts. */
     private static final int MAX_LIVE_CALLS = 10_000;
 
@@ -138,7 +141,8 @@ public final class CarrierSimulator implements AutoCloseable {
      * {@code --talk-time=PT2S}, {@code --ring-spread=PT0S}, {@code --talk-spread=PT0S}, {@code --max-calls=0},
      * {@code --lost-callbacks=0}, {@code --outcome-weights=answered:60,busy:20,no-answer:10,failed:5,capacity:5},
      * {@code --amd-machine-share=0.3} (who answers calls that ask for {@code amd}; by default numbers ending in 9
-     * reach a machine).
+     * reach a machine), {@code --applications-status-hook=http://…} (every application posts its calls' statuses
+     * there, whatever the requests say; by default each request keeps its own {@code call_status_hook}).
      */
     public static void main(String[] args) {
         CarrierSimulator simulator = start(LauncherArguments.parse(args));
@@ -179,6 +183,10 @@ public final class CarrierSimulator implements AutoCloseable {
                         () -> Mono.just(api.get(request.param("callSid")))))
                 .put(CALL, (request, response) -> withBody(request, response,
                         body -> api.update(request.param("callSid"), body)))
+                .get(APPLICATION, (request, response) -> Mono.just(api.application(
+                                request.requestHeaders().get(HttpHeaderNames.AUTHORIZATION),
+                                request.param("applicationSid")))
+                        .flatMap(reply -> send(response, reply)))
                 .get("/metrics", (request, response) -> response
                         .header(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
                         .sendString(Mono.fromCallable(metrics::scrape)));

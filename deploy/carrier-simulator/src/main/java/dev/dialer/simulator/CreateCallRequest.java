@@ -10,11 +10,12 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A validated {@code POST /v1/Accounts/{sid}/Calls} body, checked the way jambonz's API server checks it:
- * {@code from}, {@code to} and one of {@code application_sid} / {@code call_hook} are required.
+ * {@code from}, {@code to} and one of {@code application_sid} / {@code call_hook} are required. {@code notifyUrl} is
+ * a Cognigy Voice Gateway's: a hook that gets the call's statuses besides the application's status hook.
  */
 record CreateCallRequest(JsonNode body, String from, String toAddress, String toType, String trunk,
                          String applicationSid, StatusHook statusHook, JsonNode tag, Duration timeout,
-                         Duration timeLimit, StatusHook answeringMachineHook) {
+                         Duration timeLimit, StatusHook answeringMachineHook, StatusHook notifyHook) {
 
     /** jambonz cancels an unanswered outbound call after 60 s unless the request says otherwise. */
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
@@ -58,7 +59,8 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
         if (applicationSid == null && !present(body, "call_hook")) {
             errors.add("either application_sid or call_hook is required");
         }
-        StatusHook hook = statusHook(body.get("call_status_hook"), errors);
+        StatusHook hook = statusHook(body.get("call_status_hook"), "call_status_hook", errors);
+        StatusHook notifyHook = statusHook(body.get("notifyUrl"), "notifyUrl", errors);
         StatusHook amdHook = answeringMachineHook(body.get("amd"), errors);
         JsonNode tag = body.get("tag");
         if (tag != null && !tag.isNull() && !tag.isObject()) {
@@ -71,7 +73,7 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
         }
         return new Parsed(new CreateCallRequest(body, from, toAddress, toType, to == null ? null : text(to, "trunk"),
                 applicationSid, hook, tag != null && tag.isObject() ? tag : null,
-                timeout == null ? DEFAULT_TIMEOUT : timeout, timeLimit, amdHook), List.of());
+                timeout == null ? DEFAULT_TIMEOUT : timeout, timeLimit, amdHook, notifyHook), List.of());
     }
 
     private static String address(JsonNode to, String type, List<String> errors) {
@@ -96,20 +98,22 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
         return value;
     }
 
-    private static StatusHook statusHook(JsonNode hook, List<String> errors) {
+    /** A status hook given as a URL or as an object with {@code url} (and {@code method}, credentials). */
+    private static StatusHook statusHook(JsonNode hook, String field, List<String> errors) {
         if (hook == null || hook.isNull()) {
             return null;
         }
         if (hook.isString()) {
-            return validUrl(hook.stringValue(), errors) ? new StatusHook(hook.stringValue(), "POST", null, null) : null;
+            return validUrl(hook.stringValue(), field, errors)
+                    ? new StatusHook(hook.stringValue(), "POST", null, null) : null;
         }
-        if (hook.isObject() && validUrl(text(hook, "url"), errors)) {
+        if (hook.isObject() && validUrl(text(hook, "url"), field, errors)) {
             String method = text(hook, "method");
             return new StatusHook(text(hook, "url"), method == null ? "POST" : method.toUpperCase(),
                     text(hook, "username"), text(hook, "password"));
         }
         if (!hook.isObject()) {
-            errors.add("call_status_hook must be a URL or an object with url");
+            errors.add(field + " must be a URL or an object with url");
         }
         return null;
     }
@@ -136,9 +140,9 @@ record CreateCallRequest(JsonNode body, String from, String toAddress, String to
         return new StatusHook(url, method == null ? "POST" : method.toUpperCase(), null, null);
     }
 
-    private static boolean validUrl(String url, List<String> errors) {
+    private static boolean validUrl(String url, String field, List<String> errors) {
         if (url == null || !(url.startsWith("http://") || url.startsWith("https://"))) {
-            errors.add("call_status_hook url must be an absolute http(s) URL");
+            errors.add(field + " url must be an absolute http(s) URL");
             return false;
         }
         return true;

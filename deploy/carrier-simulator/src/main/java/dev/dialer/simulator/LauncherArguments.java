@@ -36,9 +36,12 @@ final class LauncherArguments {
             case "outcome-weights" -> settings.withOutcomeRule(WeightedRule.parse(value));
             case "amd-machine-share" -> settings.withAnsweringMachineRule(
                     AnsweringMachineRule.machineShare(share(name, value)));
+            case "applications-status-hook" -> settings.withEveryOtherApplication(
+                    Application.postingStatusesTo(value.isEmpty() ? null : value));
             default -> throw new IllegalArgumentException("unknown option --" + name
                     + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time, ring-spread,"
-                    + " talk-spread, max-calls, lost-callbacks, outcome-weights, amd-machine-share)");
+                    + " talk-spread, max-calls, lost-callbacks, outcome-weights, amd-machine-share,"
+                    + " applications-status-hook)");
         };
     }
 

@@ -13,7 +13,8 @@ import java.util.Map;
  * @param toType         {@code to.type} ({@code phone}, {@code sip}, {@code user}, {@code teams})
  * @param trunk          {@code to.trunk}, or {@code null}
  * @param applicationSid the request's {@code application_sid}, or {@code null} when a {@code call_hook} was given
- * @param statusHookUrl  the {@code call_status_hook} URL, or {@code null} when none was given
+ * @param statusHookUrl  the request's own {@code call_status_hook} URL, or {@code null} when none was given (an
+ *                       application the simulator has posts the statuses to its own hook instead)
  * @param tag            the request's {@code tag} (echoed as {@code customerData}); empty when none was given
  * @param body           the whole request JSON
  */

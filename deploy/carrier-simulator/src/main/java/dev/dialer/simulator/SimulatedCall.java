@@ -1,6 +1,7 @@
 package dev.dialer.simulator;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Consumer;
 
 import reactor.core.publisher.Flux;
@@ -15,6 +16,7 @@ final class SimulatedCall {
 
     private final ReceivedCall received;
     private final CreateCallRequest request;
+    private final List<CreateCallRequest.StatusHook> statusHooks;
     private final Outcome outcome;
     private final String answeringMachineEvent;
     private final String sbcCallId;
@@ -26,14 +28,17 @@ final class SimulatedCall {
     private long answeredAtNanos;
 
     /**
+     * @param statusHooks           where the call's statuses go, each to every one of them
      * @param answeringMachineEvent the answering-machine event to report once answered ({@code amd_…_detected}), or
      *                              {@code null} when the request asked for no detection
      */
-    SimulatedCall(ReceivedCall received, CreateCallRequest request, Outcome outcome, String answeringMachineEvent,
-                  String sbcCallId, String traceId, Consumer<StatusUpdate> onFinal) {
+    SimulatedCall(ReceivedCall received, CreateCallRequest request, List<CreateCallRequest.StatusHook> statusHooks,
+                  Outcome outcome, String answeringMachineEvent, String sbcCallId, String traceId,
+                  Consumer<StatusUpdate> onFinal) {
         this.answeringMachineEvent = answeringMachineEvent;
         this.received = received;
         this.request = request;
+        this.statusHooks = List.copyOf(statusHooks);
         this.outcome = outcome;
         this.sbcCallId = sbcCallId;
         this.traceId = traceId;
@@ -46,6 +51,11 @@ final class SimulatedCall {
 
     CreateCallRequest request() {
         return request;
+    }
+
+    /** Where the call's statuses go: its application's status hook or its own, and its {@code notifyUrl}. */
+    List<CreateCallRequest.StatusHook> statusHooks() {
+        return statusHooks;
     }
 
     Outcome outcome() {

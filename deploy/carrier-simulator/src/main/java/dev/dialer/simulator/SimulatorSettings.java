@@ -22,10 +22,14 @@ import java.util.Objects;
  *                      SBC does
  * @param answeringMachineRule who answers a call that asked for answering-machine detection ({@code amd}): the
  *                      event the simulator posts to its {@code amd.actionHook} once the call is answered
+ * @param applications  the account's applications: a call naming one reports to the application's
+ *                      {@code call_status_hook}, not to its own, as jambonz does ({@link Applications#NONE}: every
+ *                      call keeps its own)
  */
 public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
                                 Duration talkTime, OutcomeRule outcomeRule, double lostCallbacks, Duration ringSpread,
-                                Duration talkSpread, int maxCalls, AnsweringMachineRule answeringMachineRule) {
+                                Duration talkSpread, int maxCalls, AnsweringMachineRule answeringMachineRule,
+                                Applications applications) {
 
     public SimulatorSettings {
         if (port < 0 || port > 65_535) {
@@ -38,6 +42,7 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
         requireNonNegative("talkTime", talkTime);
         Objects.requireNonNull(outcomeRule, "outcomeRule");
         Objects.requireNonNull(answeringMachineRule, "answeringMachineRule");
+        Objects.requireNonNull(applications, "applications");
         requireNonNegative("ringSpread", ringSpread);
         requireNonNegative("talkSpread", talkSpread);
         if (maxCalls < 0) {
@@ -51,68 +56,89 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
     /** The same settings with ring and talk times spread over {@code [time, time + spread]}. */
     public SimulatorSettings withSpread(Duration ring, Duration talk) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ring, talk, maxCalls, answeringMachineRule);
+                lostCallbacks, ring, talk, maxCalls, answeringMachineRule, applications);
     }
 
     /** The same settings with an account concurrency limit (0: none). */
     public SimulatorSettings withMaxCalls(int limit) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule, applications);
     }
 
     /** The same settings with {@code share} (0 to 1) of the status callbacks lost. */
     public SimulatorSettings withLostCallbacks(double share) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                share, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                share, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications);
     }
 
     /** The same settings with another rule for who answers calls that ask for answering-machine detection. */
     public SimulatorSettings withAnsweringMachineRule(AnsweringMachineRule rule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, rule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, rule, applications);
     }
 
     /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}, no lost callbacks,
-     * {@link AnsweringMachineRule#lastDigit()}. */
+     * {@link AnsweringMachineRule#lastDigit()}, no applications. */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings(0, "dialer", null, null, Duration.ofSeconds(1), Duration.ofSeconds(2),
                 OutcomeRule.lastDigit(), 0,
-                Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit());
+                Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(), Applications.NONE);
+    }
+
+    /** The same settings with one more application, {@code sid}. */
+    public SimulatorSettings withApplication(String sid, Application application) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications.with(sid, application));
+    }
+
+    /** The same settings with {@code application} standing for every sid not given its own. */
+    public SimulatorSettings withEveryOtherApplication(Application application) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications.withOthers(application));
     }
 
     public SimulatorSettings withPort(int port) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     public SimulatorSettings withAccountSid(String accountSid) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     public SimulatorSettings withApiKey(String apiKey) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     public SimulatorSettings withWebhookSecret(String webhookSecret) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     public SimulatorSettings withRingTime(Duration ringTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     public SimulatorSettings withTalkTime(Duration talkTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     public SimulatorSettings withOutcomeRule(OutcomeRule outcomeRule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
+                applications);
     }
 
     private static void requireNonNegative(String name, Duration value) {

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.netty.channel.ChannelOption;
@@ -11,6 +12,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.ByteBufFlux;
 import reactor.netty.http.client.HttpClient;
@@ -19,8 +21,9 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Posts jambonz-style status callbacks to a call's {@code call_status_hook}, and its answering-machine result to its
- * {@code amd.actionHook}: the call's details with the event's {@code type} (and {@code reason}) added, signed alike.
+ * Posts jambonz-style status callbacks to a call's status hooks ({@link SimulatedCall#statusHooks}), and its
+ * answering-machine result to its {@code amd.actionHook}: the call's details with the event's {@code type} (and
+ * {@code reason}) added, signed alike.
  */
 final class StatusHookClient {
 
@@ -50,16 +53,22 @@ final class StatusHookClient {
     }
 
     /**
-     * Sends one callback. At most once: like jambonz without a {@code #rc=} fragment, a refused or failed delivery is
-     * logged and counted, never retried, and never fails the returned {@code Mono}, so the call's next status is
-     * still sent.
+     * Sends one callback to each of the hooks it goes to, one after the other. At most once: like jambonz without a
+     * {@code #rc=} fragment, a refused or failed delivery is logged and counted, never retried, and never fails the
+     * returned {@code Mono}, so the call's next status is still sent.
      */
     Mono<Void> deliver(SimulatedCall call, StatusUpdate update) {
-        CreateCallRequest.StatusHook hook = update.isAnsweringMachineResult()
-                ? call.request().answeringMachineHook() : call.request().statusHook();
-        if (hook == null) {
-            return Mono.empty();
-        }
+        List<CreateCallRequest.StatusHook> hooks = update.isAnsweringMachineResult()
+                ? answeringMachineHooks(call) : call.statusHooks();
+        return Flux.fromIterable(hooks).concatMap(hook -> deliver(call, update, hook)).then();
+    }
+
+    private static List<CreateCallRequest.StatusHook> answeringMachineHooks(SimulatedCall call) {
+        CreateCallRequest.StatusHook hook = call.request().answeringMachineHook();
+        return hook == null ? List.of() : List.of(hook);
+    }
+
+    private Mono<Void> deliver(SimulatedCall call, StatusUpdate update, CreateCallRequest.StatusHook hook) {
         if (lostCallbacks > 0 && ThreadLocalRandom.current().nextDouble() < lostCallbacks) {
             // Deliberately lost, as carriers sometimes do: the dialer's reconciliation must notice.
             log.debug("callback {} of call {} lost on purpose", update.callStatus(), call.received().callSid());

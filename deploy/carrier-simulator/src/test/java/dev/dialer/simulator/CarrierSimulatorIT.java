@@ -199,6 +199,68 @@ class CarrierSimulatorIT {
     }
 
     @Test
+    void applicationsStatusHookReplacesTheRequestsOwnAsJambonzDoes() throws Exception {
+        try (CarrierSimulator jambonz = CarrierSimulator.start(fast()
+                .withApplication("app-2", Application.postingStatusesTo(receiver.url("/hooks/app"))))) {
+            String sid = createCall(jambonz, null, callBody("15550100002", receiver.url("/hooks/ok"), 5, null)
+                    .replace("\"app-1\"", "\"app-2\"")).get("sid").stringValue();
+
+            await().atMost(WAIT).untilAsserted(() -> assertThat(receiver.forCall(sid)).hasSize(2));
+            assertThat(receiver.forCall(sid)).extracting(CallbackReceiver.Callback::path)
+                    .containsExactly("/hooks/app", "/hooks/app");
+            assertThat(receiver.statusesOf(sid)).containsExactly("trying", "failed");
+            assertThat(jambonz.calls()).singleElement().extracting(ReceivedCall::statusHookUrl)
+                    .as("the request as it arrived").isEqualTo(receiver.url("/hooks/ok"));
+        }
+    }
+
+    @Test
+    void notifyUrlGetsEveryStatusBesideTheApplicationsHookAndAloneWhenTheApplicationHasNone() throws Exception {
+        try (CarrierSimulator cognigy = CarrierSimulator.start(fast()
+                .withApplication("app-2", Application.postingStatusesTo(receiver.url("/hooks/app")))
+                .withApplication("app-3", new Application("http://127.0.0.1:1/answer", null)))) {
+            String beside = createCall(cognigy, null, withNotifyUrl(callBody("15550100002", receiver.url("/hooks/ok"),
+                    5, null).replace("\"app-1\"", "\"app-2\""))).get("sid").stringValue();
+            String alone = createCall(cognigy, null, withNotifyUrl(callBody("15550100002", receiver.url("/hooks/ok"),
+                    5, null).replace("\"app-1\"", "\"app-3\""))).get("sid").stringValue();
+
+            await().atMost(WAIT).untilAsserted(() -> {
+                assertThat(receiver.forCall(beside)).hasSize(4);
+                assertThat(receiver.forCall(alone)).hasSize(2);
+            });
+            assertThat(receiver.forCall(beside)).extracting(callback -> callback.path() + " " + callback.status())
+                    .containsExactly("/hooks/app trying", "/hooks/notify trying", "/hooks/app failed",
+                            "/hooks/notify failed");
+            assertThat(receiver.forCall(alone)).extracting(CallbackReceiver.Callback::path)
+                    .containsExactly("/hooks/notify", "/hooks/notify");
+        }
+    }
+
+    @Test
+    void applicationIsReadWithItsHooksAsJambonzAnswers() throws Exception {
+        try (CarrierSimulator jambonz = CarrierSimulator.start(fast().withApiKey(API_KEY)
+                .withApplication("app-2", new Application("http://app.test/answer", "http://app.test/status"))
+                .withApplication("app-3", new Application("http://app.test/answer", null)))) {
+            HttpResponse<String> found = send(request(jambonz, API_KEY, "/v1/Applications/app-2").GET());
+            HttpResponse<String> hookless = send(request(jambonz, API_KEY, "/v1/Applications/app-3").GET());
+
+            assertThat(found.statusCode()).isEqualTo(200);
+            JsonNode application = MAPPER.readTree(found.body());
+            assertThat(application.get("application_sid").stringValue()).isEqualTo("app-2");
+            assertThat(application.get("account_sid").stringValue()).isEqualTo("dialer");
+            assertThat(application.get("call_hook").get("url").stringValue()).isEqualTo("http://app.test/answer");
+            assertThat(application.get("call_status_hook").get("url").stringValue())
+                    .isEqualTo("http://app.test/status");
+            assertThat(application.get("call_status_hook").get("method").stringValue()).isEqualTo("POST");
+            assertThat(MAPPER.readTree(hookless.body()).get("call_status_hook").isNull()).isTrue();
+            assertThat(send(request(jambonz, API_KEY, "/v1/Applications/app-1").GET()).statusCode())
+                    .isEqualTo(404);
+            assertThat(send(request(jambonz, "wrong", "/v1/Applications/app-2").GET()).statusCode())
+                    .isEqualTo(401);
+        }
+    }
+
+    @Test
     void wrongOrMissingApiKeyIsRefusedWith401() throws Exception {
         String body = callBody("15550100005", receiver.url("/hooks/ok"), 5, null);
         int callsBefore = signed.calls().size();
@@ -363,6 +425,15 @@ class CarrierSimulatorIT {
             assertThat(fresh.calls()).extracting(ReceivedCall::callSid).containsExactly(first, second);
             assertThat(fresh.baseUrl()).isEqualTo("http://127.0.0.1:" + fresh.port());
         }
+    }
+
+    private static SimulatorSettings fast() {
+        return SimulatorSettings.defaults().withRingTime(Duration.ofMillis(100)).withTalkTime(Duration.ofMillis(200));
+    }
+
+    private static String withNotifyUrl(String body) {
+        return body.replaceFirst("}$", ",\"notifyUrl\":{\"url\":\"" + receiver.url("/hooks/notify")
+                + "\",\"method\":\"POST\"}}");
     }
 
     private static String callBody(String number, String hookUrl, int timeoutSeconds, String tagJson) {

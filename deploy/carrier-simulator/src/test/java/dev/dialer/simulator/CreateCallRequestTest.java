@@ -25,6 +25,20 @@ class CreateCallRequestTest {
         assertThat(request.tag()).isNull();
         assertThat(request.statusHook()).isEqualTo(
                 new CreateCallRequest.StatusHook("http://hooks.test/status", "POST", null, null));
+        assertThat(request.notifyHook()).isNull();
+    }
+
+    @Test
+    void notifyUrlIsAUrlOrAnObjectWithUrlAndMethod() {
+        String call = """
+                {"from":"1","to":{"type":"phone","number":"15550100005"},"application_sid":"app-1","notifyUrl":%s}""";
+
+        assertThat(parse(call.formatted("\"http://hooks.test/n\"")).request().notifyHook())
+                .isEqualTo(new CreateCallRequest.StatusHook("http://hooks.test/n", "POST", null, null));
+        assertThat(parse(call.formatted("{\"url\":\"https://hooks.test/n\",\"method\":\"put\"}")).request()
+                .notifyHook()).isEqualTo(new CreateCallRequest.StatusHook("https://hooks.test/n", "PUT", null, null));
+        assertThat(parse(call.formatted("\"ws:x\"")).errors()).singleElement().asString().contains("notifyUrl url");
+        assertThat(parse(call.formatted("[1]")).errors()).singleElement().asString().contains("notifyUrl must be");
     }
 
     @Test

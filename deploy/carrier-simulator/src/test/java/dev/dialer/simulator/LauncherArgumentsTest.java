@@ -19,7 +19,8 @@ class LauncherArgumentsTest {
     @Test
     void everyOptionIsApplied() {
         SimulatorSettings settings = LauncherArguments.parse("--port=9000", "--account-sid=acme", "--api-key=k",
-                "--webhook-secret=s", "--ring-time=PT0.5S", "--talk-time=PT3S");
+                "--webhook-secret=s", "--ring-time=PT0.5S", "--talk-time=PT3S",
+                "--applications-status-hook=http://dialer.test/status");
 
         assertThat(settings.port()).isEqualTo(9000);
         assertThat(settings.accountSid()).isEqualTo("acme");
@@ -27,6 +28,8 @@ class LauncherArgumentsTest {
         assertThat(settings.webhookSecret()).isEqualTo("s");
         assertThat(settings.ringTime()).isEqualTo(Duration.ofMillis(500));
         assertThat(settings.talkTime()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(settings.applications().find("any-flow"))
+                .isEqualTo(Application.postingStatusesTo("http://dialer.test/status"));
     }
 
     @Test

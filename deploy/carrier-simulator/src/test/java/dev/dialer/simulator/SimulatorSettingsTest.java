@@ -21,6 +21,7 @@ class SimulatorSettingsTest {
         assertThat(defaults.talkTime()).isEqualTo(Duration.ofSeconds(2));
         assertThat(defaults.outcomeRule()).isSameAs(OutcomeRule.lastDigit());
         assertThat(defaults.answeringMachineRule()).isSameAs(AnsweringMachineRule.lastDigit());
+        assertThat(defaults.applications()).isEqualTo(Applications.NONE);
     }
 
     @Test
@@ -29,7 +30,23 @@ class SimulatorSettingsTest {
         SimulatorSettings settings = SimulatorSettings.defaults().withApiKey("k").withOutcomeRule(alwaysBusy);
 
         assertThat(settings).isEqualTo(new SimulatorSettings(0, "dialer", "k", null, Duration.ofSeconds(1),
-                Duration.ofSeconds(2), alwaysBusy, 0, Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit()));
+                Duration.ofSeconds(2), alwaysBusy, 0, Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(),
+                Applications.NONE));
+    }
+
+    @Test
+    void applicationsAreFoundBySidAndTheOthersStandForEveryOtherSid() {
+        Application flow = Application.postingStatusesTo("http://app.test/status");
+        Application others = new Application("http://app.test/answer", null);
+        SimulatorSettings settings = SimulatorSettings.defaults().withApplication("flow-1", flow);
+
+        assertThat(settings.applications().find("flow-1")).isEqualTo(flow);
+        assertThat(settings.applications().find("flow-2")).as("unknown: the request keeps its own hooks").isNull();
+        assertThat(settings.applications().find(null)).isNull();
+        Applications all = settings.withEveryOtherApplication(others).applications();
+        assertThat(all.find("flow-1")).isEqualTo(flow);
+        assertThat(all.find("flow-2")).isEqualTo(others);
+        assertThat(all.find(null)).as("a call_hook without application").isNull();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.dialer.simulator;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -31,8 +32,9 @@ final class TestCalls {
                 request.statusHook().url(), Map.of(), Map.of());
         String amdEvent = request.answeringMachineHook() == null ? null
                 : AnsweringMachineRule.lastDigit().decide(number);
-        SimulatedCall call = new SimulatedCall(received, request, OutcomeRule.lastDigit().decide(number), amdEvent,
-                CallIds.uuid(), CallIds.traceId(), update -> finals.incrementAndGet());
+        SimulatedCall call = new SimulatedCall(received, request, List.of(request.statusHook()),
+                OutcomeRule.lastDigit().decide(number), amdEvent, CallIds.uuid(), CallIds.traceId(),
+                update -> finals.incrementAndGet());
         call.advance(StatusUpdate.TRYING);
         return call;
     }

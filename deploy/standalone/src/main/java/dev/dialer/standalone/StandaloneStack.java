@@ -2,8 +2,11 @@ package dev.dialer.standalone;
 
 import dev.dialer.api.ApiApplication;
 import dev.dialer.dispatcher.DispatcherApplication;
+import dev.dialer.dispatcher.callback.StatusHookUrl;
 import dev.dialer.infra.EmbeddedKafka;
 import dev.dialer.infra.EmbeddedPostgresServer;
+import dev.dialer.infra.FreePorts;
+import dev.dialer.simulator.Application;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.SimulatorSettings;
 import dev.dialer.webhook.WebhookApplication;
@@ -64,11 +67,13 @@ public final class StandaloneStack implements AutoCloseable {
             started.add(postgres);
             EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), options.kafkaPort());
             started.add(kafka);
-            CarrierSimulator simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+            // Known before the dispatcher starts: the simulator's applications post their calls' statuses there.
+            int dispatcherPort = FreePorts.orFree(options.dispatcherPort());
+            CarrierSimulator simulator = CarrierSimulator.start(applications(SimulatorSettings.defaults()
                     .withPort(options.simulatorPort())
                     .withWebhookSecret(simulatorSecret)
                     .withRingTime(options.ringTime())
-                    .withTalkTime(options.talkTime()));
+                    .withTalkTime(options.talkTime()), options, dispatcherPort));
             started.add(simulator);
             List<String> shared = sharedArgs(options, postgres, kafka);
             Map<String, ConfigurableApplicationContext> services = new LinkedHashMap<>();
@@ -88,7 +93,7 @@ public final class StandaloneStack implements AutoCloseable {
             api.addAll(hookArgs(options.springArgs()));
             if (options.services().contains("dispatcher")) {
                 services.put("dispatcher", run(DispatcherApplication.class, "dispatcher-service",
-                        options.dispatcherPort(), shared, options.springArgs(), dispatcher.toArray(String[]::new)));
+                        dispatcherPort, shared, options.springArgs(), dispatcher.toArray(String[]::new)));
                 started.add(services.get("dispatcher"));
             }
             if (options.services().contains("webhook")) {
@@ -107,6 +112,20 @@ public final class StandaloneStack implements AutoCloseable {
             closeAll(started);
             throw e;
         }
+    }
+
+    /**
+     * Every application of the simulator posts its calls' statuses to the dispatcher's status hook, as a Voice Gateway
+     * whose applications are set up for the dialer does: jambonz sends a call's statuses to its application's Call
+     * Status Webhook, not to the hook the request names (docs/carriers.md). Without a dispatcher, nothing is set up.
+     */
+    static SimulatorSettings applications(SimulatorSettings settings, StandaloneOptions options, int dispatcherPort) {
+        if (!options.services().contains("dispatcher")) {
+            return settings;
+        }
+        String statusHook = given(options.springArgs(), "dialer.dispatcher.carrier.callback-url")
+                .orElse("http://127.0.0.1:" + dispatcherPort + StatusHookUrl.PATH);
+        return settings.withEveryOtherApplication(Application.postingStatusesTo(statusHook));
     }
 
     /**

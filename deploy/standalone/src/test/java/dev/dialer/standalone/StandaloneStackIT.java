@@ -204,6 +204,19 @@ class StandaloneStackIT {
         }
     }
 
+    @Test
+    void theSimulatorsApplicationsPostStatusesToTheDispatcherWhichFindsThemPostingThere() throws Exception {
+        seedExampleWithAudioIdCompletes();
+
+        assertThat(stack.simulator().calls()).allSatisfy(call -> assertThat(call.applicationSid()).isNotNull());
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(get(stack.dispatcherPort(),
+                "/actuator/prometheus").body())
+                .containsPattern("dialer_dispatcher_carrier_application_checks_total\\{result=\"here\"} [1-9]")
+                .contains("dialer_dispatcher_carrier_applications_misdirected 0.0"));
+        assertThat(get(stack.dispatcherPort(), "/actuator/health").body())
+                .contains("\"applicationStatusHooks\":{\"status\":\"UP\"}");
+    }
+
     /** The action hook's signature verifies with the secret the API shows the demo account: both have one key. */
     private static void assertSignedWithTheAccountsHookSecret(String sid) throws Exception {
         HttpResponse<String> answer = http.send(HttpRequest.newBuilder(

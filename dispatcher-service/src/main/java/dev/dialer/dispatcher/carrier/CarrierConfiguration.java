@@ -77,25 +77,32 @@ class CarrierConfiguration {
     @Primary
     Carrier carrier(CarrierProperties properties, CarrierRoutingProperties routing,
                     ConnectionProvider voiceGatewayConnections, StatusHookUrl statusHookUrl,
-                    ObjectProvider<SipTrunkCarrier> sipTrunk, MeterRegistry registry) {
+                    ObjectProvider<SipTrunkCarrier> sipTrunk, ApplicationStatusHooks applications,
+                    MeterRegistry registry) {
         SipTrunkCarrier sip = sipTrunk.getIfAvailable();
         routing.validate(sip != null);
         WebClient client = webClient(properties, voiceGatewayConnections);
         Map<String, Carrier> carriers = new LinkedHashMap<>();
         if (routing.enabled()) {
-            routing.carriers().forEach((name, endpoint) -> carriers.put(name, new VoiceGatewayCarrier(name,
-                    properties.withEndpoint(endpoint.baseUrl(), endpoint.accountSid(), endpoint.apiKey()), client,
-                    statusHookUrl::get, registry)));
+            routing.carriers().forEach((name, endpoint) -> carriers.put(name, voiceGateway(new VoiceGatewayCarrier(
+                    name, properties.withEndpoint(endpoint.baseUrl(), endpoint.accountSid(), endpoint.apiKey(),
+                    endpoint.notifyUrl()), client, statusHookUrl::get, registry, applications), properties)));
             if (sip != null) {
                 carriers.put(CarrierRoutingProperties.SIP, sip);
             }
         } else if (sip != null) {
             carriers.put(CarrierRoutingProperties.SIP, sip);
         } else {
-            carriers.put(VoiceGatewayCarrier.NAME, new VoiceGatewayCarrier(properties, client, statusHookUrl::get,
-                    registry));
+            carriers.put(VoiceGatewayCarrier.NAME, voiceGateway(new VoiceGatewayCarrier(properties, client,
+                    statusHookUrl::get, registry, applications), properties));
         }
         return RoutingCarriers.of(routing, carriers, registry);
+    }
+
+    /** The carrier, its default application (the audio player) noted for a check once the dispatcher has started. */
+    private static VoiceGatewayCarrier voiceGateway(VoiceGatewayCarrier carrier, CarrierProperties properties) {
+        carrier.noteApplication(properties.defaultApplicationSid());
+        return carrier;
     }
 
     private static WebClient webClient(CarrierProperties properties, ConnectionProvider connections) {

@@ -24,6 +24,15 @@ import org.springframework.validation.annotation.Validated;
  * @param ringTimeout           jambonz {@code timeout}: how long the callee may ring, unless the command says otherwise
  * @param timeLimit             jambonz {@code timeLimit}: longest answered call, unless the command says otherwise
  * @param signatureTolerance    how far a callback's signature timestamp may be from now (replay protection)
+ * @param notifyUrl             also send the status hook as {@code notifyUrl}, which a Cognigy Voice Gateway posts
+ *                              every status to besides the application's Call Status Webhook. Only for a Cognigy
+ *                              Voice Gateway: jambonz itself refuses a create-call with a field it does not know
+ *                              (answered 500, so the call is left to the watchdog). Without it, the application's
+ *                              Call Status Webhook must be this dispatcher's status hook, since jambonz posts a call's
+ *                              statuses there and not to the request's {@code call_status_hook} (decision 0124)
+ * @param applicationCheckInterval without {@code notifyUrl}: how long what the carrier said about an application's
+ *                              status hook holds; the application's next use after that asks the carrier again
+ *                              ({@link ApplicationStatusHooks})
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier")
@@ -37,7 +46,9 @@ public record CarrierProperties(
         @DefaultValue("PT5S") @NotNull Duration requestTimeout,
         @DefaultValue("PT60S") @NotNull Duration ringTimeout,
         @DefaultValue("PT1H") @NotNull Duration timeLimit,
-        @DefaultValue("PT5M") @NotNull Duration signatureTolerance) {
+        @DefaultValue("PT5M") @NotNull Duration signatureTolerance,
+        @DefaultValue("false") boolean notifyUrl,
+        @DefaultValue("PT10M") @NotNull Duration applicationCheckInterval) {
 
     public CarrierProperties {
         apiKey = blankToNull(apiKey);
@@ -47,13 +58,19 @@ public record CarrierProperties(
         requirePositive("ring-timeout", ringTimeout);
         requirePositive("time-limit", timeLimit);
         requirePositive("signature-tolerance", signatureTolerance);
+        requirePositive("application-check-interval", applicationCheckInterval);
     }
 
-    /** The same settings for another Voice Gateway endpoint; a {@code null} account sid or API key keeps this one's. */
-    public CarrierProperties withEndpoint(String otherBaseUrl, String otherAccountSid, String otherApiKey) {
+    /**
+     * The same settings for another Voice Gateway endpoint; a {@code null} account sid, API key or notify-url keeps
+     * this one's.
+     */
+    public CarrierProperties withEndpoint(String otherBaseUrl, String otherAccountSid, String otherApiKey,
+                                          Boolean otherNotifyUrl) {
         return new CarrierProperties(otherBaseUrl, otherAccountSid != null ? otherAccountSid : accountSid,
                 otherApiKey != null ? otherApiKey : apiKey, defaultApplicationSid, callbackUrl, webhookSecret,
-                requestTimeout, ringTimeout, timeLimit, signatureTolerance);
+                requestTimeout, ringTimeout, timeLimit, signatureTolerance,
+                otherNotifyUrl != null ? otherNotifyUrl : notifyUrl, applicationCheckInterval);
     }
 
     private static String blankToNull(String value) {

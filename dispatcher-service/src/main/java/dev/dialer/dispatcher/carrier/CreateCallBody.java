@@ -23,9 +23,15 @@ import java.util.Set;
  *       {@code request_id}, {@code attempt}, {@code account_id}, {@code caller_id}, the {@code flow_id} / {@code audio}
  *       and the command's {@code variables} (the flow needs them; they never reach an event);</li>
  *   <li>the command's {@code carrier_options} are merged over the defaults and win, except: the correlation ids in
- *       {@code tag} are always ours, {@code call_status_hook} always points at this dispatcher (otherwise no status
- *       would ever arrive), and {@code to} / {@code from} always are the command's own validated numbers (events
- *       report them). A {@code trunk} option becomes {@code to.trunk}.</li>
+ *       {@code tag} are always ours, {@code call_status_hook} always points at this dispatcher, and {@code to} /
+ *       {@code from} always are the command's own validated numbers (events report them). A {@code trunk} option
+ *       becomes {@code to.trunk}.</li>
+ *   <li>jambonz puts the application's {@code call_status_hook} in place of the request's whenever it names an
+ *       {@code application_sid}, which it always does here: the request's hook reaches this dispatcher only through a
+ *       carrier that honours it. With {@code notify-url} (a Cognigy Voice Gateway) the status hook also goes as
+ *       {@code notifyUrl}, which such a gateway posts every status to besides the application's hook; a
+ *       {@code notifyUrl} the command gave is then replaced. Without it, the application's own Call Status Webhook
+ *       must be this dispatcher's ({@link ApplicationStatusHooks} checks it).</li>
  *   <li>an {@code amd} option (answering-machine detection) is sent with its {@code actionHook} pointing at this
  *       dispatcher's answering-machine endpoint, whatever the command gave: the result reaches the customer as
  *       {@code answered_by} in the call's events. The command on record keeps its own hook untouched.</li>
@@ -70,6 +76,9 @@ final class CreateCallBody {
                 body.put(name, value);
             }
         });
+        if (properties.notifyUrl()) {
+            body.put("notifyUrl", Map.of("url", statusHookUrl, "method", "POST"));
+        }
         AnsweredBy.detection(command).ifPresent(amd -> body.put("amd", answeringMachine(amd, statusHookUrl)));
         Map<String, Object> tag = tag(command, options.get("tag"));
         tag.put("carrier", sender.carrier());

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +27,10 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Each request runs under the configured timeout, and is sent once: a timeout is reported as such (the call may
  * have been placed) and never retried here.
+ *
+ * <p>Every call names an application, whose own status hook jambonz posts the call's statuses to: unless the status
+ * hook also goes as {@code notifyUrl}, each application a call names is handed to {@link ApplicationStatusHooks},
+ * which checks that it posts them here.
  */
 final class VoiceGatewayCarrier implements Carrier {
 
@@ -39,20 +44,22 @@ final class VoiceGatewayCarrier implements Carrier {
     private final WebClient client;
     private final Supplier<String> statusHookUrl;
     private final MeterRegistry registry;
+    private final ApplicationStatusHooks applications;
 
     VoiceGatewayCarrier(CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
-                        MeterRegistry registry) {
-        this(NAME, properties, client, statusHookUrl, registry);
+                        MeterRegistry registry, ApplicationStatusHooks applications) {
+        this(NAME, properties, client, statusHookUrl, registry, applications);
     }
 
     /** @param name the carrier's route name: the {@code carrier} tag of its metrics */
     VoiceGatewayCarrier(String name, CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
-                        MeterRegistry registry) {
+                        MeterRegistry registry, ApplicationStatusHooks applications) {
         this.name = name;
         this.properties = properties;
         this.client = client;
         this.statusHookUrl = statusHookUrl;
         this.registry = registry;
+        this.applications = applications;
         for (String outcome : new String[] {"placed", "rejected", "timeout", "unreachable", "lost"}) {
             timer(outcome);
         }
@@ -60,12 +67,74 @@ final class VoiceGatewayCarrier implements Carrier {
 
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
-        return Mono.defer(() -> send(CreateCallBody.of(command, properties,
-                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial))))
+        return Mono.defer(() -> send(applicationNoted(CreateCallBody.of(command, properties,
+                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial)))))
                 .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
                 .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure)
                 .transformDeferred(this::timed);
+    }
+
+    private Map<String, Object> applicationNoted(Map<String, Object> body) {
+        if (body.get("application_sid") instanceof String applicationSid) {
+            noteApplication(applicationSid);
+        }
+        return body;
+    }
+
+    /**
+     * Hands an application calls name to {@link ApplicationStatusHooks}, unless the status hook goes as
+     * {@code notifyUrl}: then the statuses come here whatever the application's own hook.
+     */
+    void noteApplication(String applicationSid) {
+        if (!properties.notifyUrl()) {
+            applications.used(this, applicationSid);
+        }
+    }
+
+    String name() {
+        return name;
+    }
+
+    String statusHookUrl() {
+        return statusHookUrl.get();
+    }
+
+    /**
+     * {@code GET {base-url}/v1/Applications/{sid}}: where the application posts its calls' statuses, its
+     * {@code call_status_hook} URL, empty when it has none; an empty {@code Mono} when the carrier knows no such
+     * application.
+     */
+    Mono<Optional<String>> applicationStatusHook(String applicationSid) {
+        return Mono.defer(() -> client.get()
+                        .uri(properties.baseUrl().replaceAll("/+$", "") + "/v1/Applications/{sid}", applicationSid)
+                        .accept(MediaType.APPLICATION_JSON)
+                        .headers(this::authorize)
+                        .exchangeToMono(response -> response.bodyToMono(byte[].class)
+                                .defaultIfEmpty(new byte[0])
+                                .flatMap(body -> response.statusCode().value() == 404
+                                        ? Mono.<Optional<String>>empty()
+                                        : Mono.just(statusHookOf(response.statusCode(), body)))))
+                .transform(this::bounded);
+    }
+
+    /** The application's {@code call_status_hook}: jambonz gives it as an object with {@code url}, or null. */
+    static Optional<String> statusHookOf(HttpStatusCode status, byte[] body) {
+        if (!status.is2xxSuccessful()) {
+            throw rejected("carrier answered HTTP " + status.value() + " to the application query: " + excerpt(body));
+        }
+        JsonNode hook;
+        try {
+            JsonNode json = JSON.readTree(body);
+            hook = json == null ? null : json.get("call_status_hook");
+        } catch (JacksonException e) {
+            throw rejected("carrier answered the application query with a body that is not JSON");
+        }
+        if (hook != null && hook.isObject()) {
+            hook = hook.get("url");
+        }
+        return hook != null && hook.isString() && !hook.stringValue().isBlank() ? Optional.of(hook.stringValue())
+                : Optional.empty();
     }
 
     /**

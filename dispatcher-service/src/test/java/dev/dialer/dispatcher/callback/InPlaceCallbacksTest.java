@@ -65,7 +65,8 @@ class InPlaceCallbacksTest {
         CarrierRoutingProperties routing = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
                 new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, Duration.ofSeconds(30)));
         CarrierProperties carrier = new CarrierProperties("http://vg", "acc", null, "player", null, null,
-                Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5));
+                Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), false,
+                Duration.ofMinutes(10));
         endpoint = new VoiceGatewayStatusEndpoint(carrier, routing, applier, records,
                 new CallbackLag(registry, routing, Clock.systemUTC()), registry, new CallbackProperties(64, 4, null),
                 keys, openAttempts, ledger);

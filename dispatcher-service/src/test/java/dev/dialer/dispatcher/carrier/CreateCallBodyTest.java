@@ -15,7 +15,7 @@ class CreateCallBodyTest {
     private static final String HOOK = "http://127.0.0.1:8081/carrier/voice-gateway/status";
     private static final CarrierProperties PROPERTIES = new CarrierProperties("http://vg", "acc", null,
             "dialer-audio-player", null, null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1),
-            Duration.ofMinutes(5));
+            Duration.ofMinutes(5), false, Duration.ofMinutes(10));
     private static final CreateCallBody.Sender SENDER = new CreateCallBody.Sender(HOOK, "primary",
             Instant.ofEpochMilli(1_700_000_000_123L), 2);
 
@@ -138,6 +138,21 @@ class CreateCallBodyTest {
 
         assertThat(body).containsEntry("from", "4930123456")
                 .containsEntry("to", Map.of("type", "phone", "number", "4915112345678"))
+                .containsEntry("call_status_hook", Map.of("url", HOOK, "method", "POST"));
+    }
+
+    @Test
+    void statusHookGoesAsNotifyUrlTooOnlyWhenAskedAndThenReplacesTheCommands() {
+        CarrierProperties cognigy = PROPERTIES.withEndpoint("http://vg", null, null, true);
+        Map<String, Object> options = Map.of("notifyUrl", "https://customer.example.com/notify");
+
+        Map<String, Object> withNotifyUrl = CreateCallBody.of(command("flow-7", null, options), cognigy, SENDER);
+        Map<String, Object> plain = CreateCallBody.of(command("flow-7", null, Map.of()), PROPERTIES, SENDER);
+
+        assertThat(withNotifyUrl).containsEntry("notifyUrl", Map.of("url", HOOK, "method", "POST"))
+                .containsEntry("call_status_hook", Map.of("url", HOOK, "method", "POST"))
+                .containsEntry("application_sid", "flow-7");
+        assertThat(plain).doesNotContainKey("notifyUrl")
                 .containsEntry("call_status_hook", Map.of("url", HOOK, "method", "POST"));
     }
 

@@ -10,6 +10,7 @@ import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -140,11 +141,13 @@ class RoutingFailoverIT {
         Map<String, CarrierRoutingProperties.Endpoint> carriers = new LinkedHashMap<>();
         Map<String, Carrier> built = new LinkedHashMap<>();
         CarrierProperties base = new CarrierProperties("http://127.0.0.1:1", "dialer", null, "player", null, null,
-                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(5));
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(5), false,
+                Duration.ofMinutes(10));
+        ApplicationStatusHooks applications = new ApplicationStatusHooks(base, Clock.systemUTC(), registry);
         for (String name : order) {
-            carriers.put(name, new CarrierRoutingProperties.Endpoint(endpoints.get(name), null, null, null));
-            built.put(name, new VoiceGatewayCarrier(name, base.withEndpoint(endpoints.get(name), null, null),
-                    WebClient.create(), () -> HOOK, registry));
+            carriers.put(name, new CarrierRoutingProperties.Endpoint(endpoints.get(name), null, null, null, null));
+            built.put(name, new VoiceGatewayCarrier(name, base.withEndpoint(endpoints.get(name), null, null, null),
+                    WebClient.create(), () -> HOOK, registry, applications));
         }
         CarrierRoutingProperties properties = new CarrierRoutingProperties(carriers, order, Map.of(), Map.of(),
                 new CarrierRoutingProperties.Guard(Duration.ofSeconds(5), 10, 50, 10, Duration.ofSeconds(30)));

@@ -1,19 +1,23 @@
 package dev.dialer.dispatcher.carrier;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.TestClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
@@ -30,6 +34,11 @@ class VoiceGatewayCarrierIT {
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private final ConcurrentLinkedQueue<Received> received = new ConcurrentLinkedQueue<>();
+    /** What the peer answers to {@code GET /v1/Applications/{sid}}, by sid; 404 for any other. */
+    private final Map<String, Reply> applications = new ConcurrentHashMap<>();
+    private final TestClock clock = TestClock.at(Instant.parse("2025-06-01T12:00:00Z"));
+    private final ApplicationStatusHooks hooks = new ApplicationStatusHooks(properties(null, Duration.ofSeconds(5),
+            "http://127.0.0.1:1", false), clock, registry);
     private DisposableServer server;
 
     record Received(String path, String authorization, String contentType, JsonNode body) {
@@ -37,6 +46,7 @@ class VoiceGatewayCarrierIT {
 
     @AfterEach
     void stopServer() {
+        hooks.stop();
         if (server != null) {
             server.disposeNow();
         }
@@ -156,6 +166,96 @@ class VoiceGatewayCarrierIT {
         assertThat(timerCount("lost")).isEqualTo(1);
     }
 
+    @Test
+    void statusHookAlsoGoesAsNotifyUrlWhenAskedAndNoApplicationIsThenChecked() {
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
+        hooks.start();
+        String base = "http://127.0.0.1:" + server.port();
+
+        StepVerifier.create(new VoiceGatewayCarrier(properties(null, Duration.ofSeconds(5), base, true),
+                        WebClient.create(), () -> HOOK, registry, hooks).place(command("flow-1"), 1))
+                .expectNextCount(1)
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(received).singleElement().satisfies(call -> {
+            assertThat(call.body().get("application_sid").stringValue()).isEqualTo("flow-1");
+            assertThat(call.body().get("notifyUrl").get("url").stringValue()).isEqualTo(HOOK);
+            assertThat(call.body().get("notifyUrl").get("method").stringValue()).isEqualTo("POST");
+            assertThat(call.body().get("call_status_hook").get("url").stringValue()).isEqualTo(HOOK);
+        });
+        assertThat(hooks.health().getDetails()).containsEntry("checked", 0);
+    }
+
+    @Test
+    void applicationPostingElsewhereIsCheckedOnceNamedInHealthAndCountedUntilItPostsHere() {
+        applications.put("player", new Reply(200, "{\"call_status_hook\":{\"url\":\""
+                + HOOK.replace("http://", "HTTP://") + "/#rc=3&rp=all\"}}"));
+        applications.put("flow-1", new Reply(200, "{\"application_sid\":\"flow-1\",\"call_status_hook\":"
+                + "{\"url\":\"https://flow.example.com/status\",\"method\":\"POST\"}}"));
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
+        VoiceGatewayCarrier carrier = carrier(null, Duration.ofSeconds(5));
+        // As the configuration does: the default application is noted before the dispatcher has started.
+        carrier.noteApplication("player");
+        hooks.start();
+
+        for (int i = 0; i < 3; i++) {
+            StepVerifier.create(carrier.place(command("flow-1"), 1)).expectNextCount(1).expectComplete()
+                    .verify(Duration.ofSeconds(10));
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("here") + checks("elsewhere") == 2);
+        assertThat(checks("here")).as("the player's hook, with jambonz's retry fragment").isEqualTo(1);
+        assertThat(hooks.health().getStatus()).isEqualTo(Status.DOWN);
+        assertThat(hooks.health().getDetails()).containsEntry("postingElsewhere",
+                Map.of("voice-gateway/flow-1", "https://flow.example.com/status"));
+        assertThat(registry.get("dialer.dispatcher.carrier.applications.misdirected").gauge().value()).isEqualTo(1);
+        assertThat(applicationQueries("flow-1")).as("asked once within the interval").isEqualTo(1);
+
+        applications.put("flow-1", new Reply(200, "{\"call_status_hook\":{\"url\":\"" + HOOK + "\"}}"));
+        clock.advance(Duration.ofMinutes(10));
+        StepVerifier.create(carrier.place(command("flow-1"), 1)).expectNextCount(1).expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("here") == 2);
+        assertThat(hooks.health().getStatus()).isEqualTo(Status.UP);
+        assertThat(registry.get("dialer.dispatcher.carrier.applications.misdirected").gauge().value()).isZero();
+        assertThat(applicationQueries("flow-1")).isEqualTo(2);
+    }
+
+    @Test
+    void applicationTheCarrierCannotTellAboutIsCountedUnknownAndLeavesHealthUp() {
+        applications.put("refused", new Reply(403, "{\"msg\":\"insufficient privileges\"}"));
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
+        VoiceGatewayCarrier carrier = carrier(null, Duration.ofSeconds(5));
+        hooks.start();
+
+        carrier.noteApplication("gone");
+        carrier.noteApplication("refused");
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("unknown") == 2);
+        assertThat(hooks.health().getStatus()).isEqualTo(Status.UP);
+        assertThat(checks("here") + checks("elsewhere")).isZero();
+    }
+
+    @Test
+    void sameHookIgnoresTheRetryFragmentTrailingSlashesAndTheCaseOfSchemeAndHost() {
+        assertThat(ApplicationStatusHooks.sameHook("HTTPS://Dialer.Example.com/carrier/voice-gateway/status/#rc=5",
+                "https://dialer.example.com/carrier/voice-gateway/status")).isTrue();
+        assertThat(ApplicationStatusHooks.sameHook("https://dialer.example.com/carrier/voice-gateway/Status",
+                "https://dialer.example.com/carrier/voice-gateway/status")).isFalse();
+        assertThat(ApplicationStatusHooks.sameHook("https://other.example.com/carrier/voice-gateway/status",
+                "https://dialer.example.com/carrier/voice-gateway/status")).isFalse();
+    }
+
+    private double checks(String result) {
+        return registry.get("dialer.dispatcher.carrier.application.checks").tag("result", result).counter().count();
+    }
+
+    private long applicationQueries(String sid) {
+        return received.stream().filter(call -> call.path().equals("/v1/Applications/" + sid)).count();
+    }
+
     /** Placing a call fails as one that may have been placed: lost, never tried again or elsewhere. */
     private void assertPlacingIsLost() {
         StepVerifier.create(carrier(null, Duration.ofSeconds(5)).place(command(), 1))
@@ -182,18 +282,29 @@ class VoiceGatewayCarrierIT {
                                 .then(behaviour.apply(request))
                                 .flatMap(reply -> response.status(reply.status())
                                         .header("Content-Type", "application/json")
-                                        .sendString(Mono.just(reply.json())).then())))
+                                        .sendString(Mono.just(reply.json())).then()))
+                        .get("/v1/Applications/{sid}", (request, response) -> {
+                            received.add(new Received(request.uri(), request.requestHeaders().get("Authorization"),
+                                    null, null));
+                            Reply reply = applications.getOrDefault(request.param("sid"), new Reply(404, "{}"));
+                            return response.status(reply.status()).header("Content-Type", "application/json")
+                                    .sendString(Mono.just(reply.json()));
+                        }))
                 .bindNow();
     }
 
-    private Carrier carrier(String apiKey, Duration timeout) {
+    private VoiceGatewayCarrier carrier(String apiKey, Duration timeout) {
         return carrier(apiKey, timeout, "http://127.0.0.1:" + server.port() + "/");
     }
 
-    private Carrier carrier(String apiKey, Duration timeout, String baseUrl) {
-        CarrierProperties properties = new CarrierProperties(baseUrl, "acc one", apiKey, "player", null, null,
-                timeout, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5));
-        return new VoiceGatewayCarrier(properties, WebClient.create(), () -> HOOK, registry);
+    private VoiceGatewayCarrier carrier(String apiKey, Duration timeout, String baseUrl) {
+        return new VoiceGatewayCarrier(properties(apiKey, timeout, baseUrl, false), WebClient.create(), () -> HOOK,
+                registry, hooks);
+    }
+
+    private static CarrierProperties properties(String apiKey, Duration timeout, String baseUrl, boolean notifyUrl) {
+        return new CarrierProperties(baseUrl, "acc one", apiKey, "player", null, null, timeout,
+                Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), notifyUrl, Duration.ofMinutes(10));
     }
 
     private long timerCount(String outcome) {
@@ -203,6 +314,11 @@ class VoiceGatewayCarrierIT {
 
     private static CallCommand command() {
         return new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345678", null, "a.wav", null, 0, 0, 1,
+                null, null, Map.of(), null, null, null, null, null, Instant.EPOCH);
+    }
+
+    private static CallCommand command(String flowId) {
+        return new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345678", flowId, null, null, 0, 0, 1,
                 null, null, Map.of(), null, null, null, null, null, Instant.EPOCH);
     }
 }

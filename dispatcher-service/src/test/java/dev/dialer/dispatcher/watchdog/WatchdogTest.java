@@ -40,7 +40,8 @@ class WatchdogTest {
 
     private static final Instant NOW = Instant.parse("2026-01-01T10:00:00Z");
     private static final CarrierProperties CARRIER = new CarrierProperties("http://vg", "acc", null, "player", null,
-            null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5));
+            null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), false,
+            Duration.ofMinutes(10));
 
     private final AttemptLedger ledger = mock(AttemptLedger.class);
     private final CallbackApplier applier = mock(CallbackApplier.class);

@@ -57,9 +57,11 @@ public record CarrierRoutingProperties(
      * @param accountSid    account sid in its paths
      * @param apiKey        bearer token
      * @param webhookSecret the account's webhook secret, which signs its callbacks, when it is not the default one
+     * @param notifyUrl     whether this endpoint, a Cognigy Voice Gateway, gets the status hook as {@code notifyUrl}
+     *                      too, when it is not as {@code dialer.dispatcher.carrier.notify-url} says
      */
     public record Endpoint(@NotNull @Pattern(regexp = "^https?://.+") String baseUrl, String accountSid,
-                           String apiKey, String webhookSecret) {
+                           String apiKey, String webhookSecret, Boolean notifyUrl) {
     }
 
     /**
