@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import java.net.URI;
@@ -25,14 +26,14 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 /**
- * api-service whose Kafka acknowledges later than the API waits (the producer holds each record a second before it
- * sends it, the API waits 100 ms): every change is answered 503, while its record still reaches the topic. What the
- * API answered must still be what the topic says.
+ * api-service whose Kafka acknowledges later than the API waits (the producer holds each record two seconds before it
+ * sends it, the API waits half a second): every change is answered 503, while its record still reaches the topic.
+ * What the API answered must still be what the topic says.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=api-service",
-        "dialer.api.kafka.ack-timeout=PT0.1S",
-        "dialer.kafka.properties.linger.ms=1000",
+        "dialer.api.kafka.ack-timeout=PT0.5S",
+        "dialer.kafka.properties.linger.ms=2000",
         "dialer.api.bootstrap.account-id=" + SlowAcknowledgementIT.ACCOUNT,
         "dialer.api.bootstrap.api-key=" + SlowAcknowledgementIT.KEY})
 class SlowAcknowledgementIT {
@@ -65,8 +66,8 @@ class SlowAcknowledgementIT {
 
         // The producer's first record to the topic waits for the topic's metadata, and a request cancelled meanwhile
         // may send nothing: a first change makes the producer know the topic.
-        post("/api/v2/webhooks", "{\"url\":\"https://warm.example.com/" + webhookId + "\"}");
-        Thread.sleep(2_000);
+        post("/api/v2/webhooks", "{\"url\":\"https://warm.example.com/hooks\"}");
+        Thread.sleep(3_000);
 
         HttpResponse<String> response = post("/api/v2/subscriptions",
                 "{\"webhook_id\":\"" + webhookId + "\",\"event_types\":[\"call.final\"]}");
@@ -76,14 +77,18 @@ class SlowAcknowledgementIT {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
                 List<ConsumerRecord<String, byte[]>> records = topic.readToEnd();
                 Optional<ConsumerRecord<String, byte[]>> created = records.stream()
-                        .filter(record -> record.value() != null
+                        .filter(record -> SubscriptionConfig.isSubscriptionKey(record.key()) && record.value() != null
                                 && new String(record.value(), StandardCharsets.UTF_8).contains(webhookId))
                         .findFirst();
                 assertThat(created).as("the create's record reached the topic; seen %s", records.stream()
                         .map(r -> r.key() + "@" + r.offset()).toList()).isPresent();
                 assertThat(records.stream().filter(record -> record.key().equals(created.get().key())
                                 && record.offset() > created.get().offset()).toList())
-                        .as("the record a 503 answered is followed by its tombstone, nobody being able to delete it")
+                        .as("the record a 503 answered is followed by its tombstone, nobody being able to delete it; "
+                                + "its key's records: %s", records.stream()
+                                .filter(record -> record.key().equals(created.get().key()))
+                                .map(record -> record.partition() + "@" + record.offset() + "="
+                                        + (record.value() == null ? "null" : "value")).toList())
                         .singleElement().satisfies(record -> assertThat(record.value()).isNull());
             });
         }

@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -55,6 +56,16 @@ public class AcknowledgedPublisher {
                     .doOnError(error -> record(failed, started))
                     .onErrorMap(error -> unavailable(error, records.size()));
         });
+    }
+
+    /**
+     * Hands {@code records} to the producer without waiting for them: nothing cancels their sending (a reactive
+     * timeout cancelling a send before the producer took its record drops the record); the producer's own delivery
+     * timeout bounds it. {@code stored} hears that the broker acknowledged them all, {@code failed} of a record the
+     * producer gave up.
+     */
+    public void sendUnwaited(List<OutboundRecord> records, Runnable stored, Consumer<Throwable> failed) {
+        publisher.publishAll(records).subscribe(done -> { }, failed, stored);
     }
 
     /** The records with the request's {@code traceparent} ({@link TraceContext}), when they are sent serving one. */

@@ -82,17 +82,16 @@ class Subscriptions {
     /**
      * Sends the tombstone of subscription {@code id}, whose create failed after its record was handed to Kafka. The
      * producer keeps records of one key in order on their partition, so the tombstone lands after the record if the
-     * record lands at all; it is not waited for (a Kafka slow to acknowledge is why the create failed): the producer
-     * goes on sending it.
+     * record lands at all. It is not waited for (a Kafka slow to acknowledge is why the create failed), nor cancelled:
+     * the producer goes on sending it until its delivery timeout.
      */
     private void retract(String id, Throwable failure) {
         log.warn("subscription {} was not created ({}); its record may have reached Kafka: sending its tombstone", id,
                 failure.toString());
         count("retracted");
-        publisher.publishAll(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(id), null,
-                        null)))
-                .subscribe(done -> { }, error -> log.warn("the tombstone of subscription {} was not acknowledged in "
-                        + "time; the producer goes on sending it", id));
+        publisher.sendUnwaited(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(id), null,
+                null)), () -> log.info("the tombstone of subscription {} is stored", id),
+                error -> log.error("the tombstone of subscription {} could not be sent: {}", id, error.toString()));
     }
 
     Mono<Subscription> find(Account account, String id) {
