@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.simulator.Application;
 import dev.dialer.simulator.ReceivedCall;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -69,12 +70,17 @@ class ApplicationStatusHookIT {
     void capacityRefusalArrivesAtOnceAndIsRequeuedNotFailed() {
         String requestId = "vg-" + UUID.randomUUID();
         // The simulator's rule: a number ending in 3 meets the account's limit (503 Max Account Calls In Progress).
-        fixture.produce(CALLER, command(requestId, "+4915112345673", "\"audio\":\"welcome.wav\""));
+        // It expires in a few seconds: the number meets the limit at every dial, and a wait left behind would be fired
+        // by the tests after this one.
+        fixture.produce(CALLER, command(requestId, "+4915112345673", "\"audio\":\"welcome.wav\",\"valid_until\":\""
+                + Instant.now().plusSeconds(4) + "\""));
 
         JsonNode deferred = fixture.awaitEvent(requestId, "call.deferred");
 
         assertThat(deferred.get("reason").stringValue()).isEqualTo("capacity");
         assertThat(fixture.callsFor(requestId).get(0).applicationSid()).isEqualTo("dialer-audio-player");
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("expired"));
     }
 
     private static String command(String requestId, String to, String flowOrAudio) {
