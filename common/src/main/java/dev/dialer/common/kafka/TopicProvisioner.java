@@ -57,10 +57,18 @@ public final class TopicProvisioner {
             if (missing.isEmpty()) {
                 return;
             }
+            List<String> madeElsewhere = new ArrayList<>();
             for (var entry : admin.createTopics(missing).values().entrySet()) {
-                awaitCreated(entry.getKey(), entry.getValue(), timeoutMillis);
+                if (!awaitCreated(entry.getValue(), timeoutMillis)) {
+                    madeElsewhere.add(entry.getKey());
+                }
             }
-            log.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+            log.info("created topics {}", missing.stream().map(NewTopic::name)
+                    .filter(name -> !madeElsewhere.contains(name)).toList());
+            // Made by someone else since the list was read (another instance starting, an operator; or the list, read
+            // from a broker that had not heard of them yet, did not show them): their policies are checked too.
+            requireCleanupPolicies(admin, specs.stream().filter(spec -> madeElsewhere.contains(spec.name())).toList(),
+                    timeoutMillis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
@@ -87,7 +95,7 @@ public final class TopicProvisioner {
                 .toList();
         Map<ConfigResource, Config> configs;
         try {
-            configs = admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS);
+            configs = describeConfigs(admin, resources, timeoutMillis);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof AuthorizationException) {
                 log.warn("the topics' cleanup policies could not be checked: not allowed to describe their configs "
@@ -111,6 +119,26 @@ public final class TopicProvisioner {
         if (!wrong.isEmpty()) {
             throw new IllegalStateException("topics made with another cleanup policy than the dialer's: "
                     + String.join("; ", wrong) + ". Set it with kafka-configs --alter --add-config before starting");
+        }
+    }
+
+    /**
+     * The topics' configs; a topic made a moment ago can still be unknown to the broker that answers: that is waited
+     * out until {@code timeoutMillis}, as in {@link #partitionCount}.
+     */
+    private static Map<ConfigResource, Config> describeConfigs(Admin admin, List<ConfigResource> resources,
+                                                               long timeoutMillis)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (true) {
+            try {
+                return admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
+            }
         }
     }
 
@@ -199,15 +227,18 @@ public final class TopicProvisioner {
         return props;
     }
 
-    private static void awaitCreated(String name, org.apache.kafka.common.KafkaFuture<Void> future, long timeoutMillis)
+    /** Whether this call created the topic: false when it exists already, made by someone else. */
+    private static boolean awaitCreated(org.apache.kafka.common.KafkaFuture<Void> future, long timeoutMillis)
             throws InterruptedException, TimeoutException, ExecutionException {
         try {
             future.get(timeoutMillis, TimeUnit.MILLISECONDS);
+            return true;
         } catch (ExecutionException e) {
-            // Another instance starting at the same moment created it first: that is the outcome we wanted.
+            // Another instance starting at the same moment created it first: the topic is there, its policy to check.
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw e;
             }
+            return false;
         }
     }
 }
