@@ -150,8 +150,9 @@ public final class CallEventConsumer {
                         .doBeforeRetry(signal -> log.warn("call event at {}-{}@{} not settled, PostgreSQL refused a "
                                 + "statement; handling it again: {}", record.topic(), record.partition(),
                                 record.offset(), signal.failure().toString())))
-                // PostgreSQL unreachable: the outcome is not durable, so the record is handled again (at least once)
-                // and its partition waits rather than lose it. Any other error is a bug: logged, and skipped.
+                // PostgreSQL unreachable (for the event kept, or the webhook looked up; a target's outcome is written
+                // again in firstTry, on its own): the record is handled again (at least once) and its partition waits
+                // rather than lose it. Any other error is a bug: logged, and skipped.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
                         .filter(CallEventConsumer::isStoreFailure)
                         .doBeforeRetry(signal -> storeUnavailable(record, signal.failure())))
@@ -185,15 +186,33 @@ public final class CallEventConsumer {
      * stored delivery is the one that goes on).
      */
     private Mono<Void> firstTry(DeliveryTask task) {
+        Retry untilStored = untilStored(task);
         return store.waiting(task)
                 .flatMap(waiting -> switch (waiting) {
-                    case NONE -> deliverer.deliver(task);
+                    case NONE -> deliverer.deliver(task, untilStored);
                     case BEHIND -> holdBack(task);
                     case STORED -> Mono.fromRunnable(metrics::alreadyStored);
                 })
                 // Refused for this delivery's own data (a retry row too large for its index, say), it would be refused
                 // at every handling of the record: this target is given up, and the event's other targets go on.
-                .onErrorResume(CallEventConsumer::isRefusedStatement, error -> deliverer.unstorable(task, error));
+                .onErrorResume(CallEventConsumer::isRefusedStatement,
+                        error -> deliverer.unstorable(task, error).retryWhen(untilStored))
+                // PostgreSQL unreachable before the try: this target alone is handled again. After the try its outcome
+                // is written again in the deliverer, without another try; handling the whole record again would resend
+                // the event to the targets that had it, and an error here would cancel the others' tries in flight.
+                .retryWhen(untilStored);
+    }
+
+    /**
+     * Until PostgreSQL takes the target's outcome, backing off as the record's own handling does: the record is not
+     * acknowledged meanwhile (at least once), and its partition's later records go on up to its in-flight bound.
+     */
+    private Retry untilStored(DeliveryTask task) {
+        return Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
+                .filter(CallEventConsumer::isStoreFailure)
+                .doBeforeRetry(signal -> log.warn("event {} to {} {} not settled, PostgreSQL unavailable; storing its "
+                        + "outcome again: {}", task.eventId(), task.target().kind().tag(), task.target().id(),
+                        signal.failure().toString()));
     }
 
     private Mono<Void> holdBack(DeliveryTask task) {

@@ -16,6 +16,7 @@ import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Makes one try of one delivery (an event to one target) and settles what follows in PostgreSQL: delivered (its
@@ -31,7 +32,9 @@ import reactor.core.publisher.Mono;
  *
  * <p>Delivery guarantee: each try is sent at most once; the delivery as a whole at least once, since a try that timed
  * out may still have arrived. The completion of {@link #deliver} means the outcome is durable; it errors only when
- * PostgreSQL cannot be written, and then nothing was acknowledged (the caller retries the whole delivery).
+ * PostgreSQL cannot be written, and then nothing was acknowledged (the caller retries the whole delivery). Given a
+ * {@link Retry} for its store step, it writes a try's outcome again per that retry rather than error, without another
+ * try, and so errors for PostgreSQL only before the try.
  */
 final class WebhookDeliverer {
 
@@ -81,9 +84,23 @@ final class WebhookDeliverer {
 
     /** One try, or a refusal, and its durable consequence. */
     Mono<Void> deliver(DeliveryTask task) {
+        return deliver(task, null);
+    }
+
+    /**
+     * One try, or a refusal, and its durable consequence, written again per {@code untilStored} (when not null) when
+     * PostgreSQL fails it after the try: the try is not made again for that, and its endpoint does not get the event
+     * twice because PostgreSQL was away a moment, nor its health a failure counted twice.
+     */
+    Mono<Void> deliver(DeliveryTask task, Retry untilStored) {
         return resolve(task)
-                .flatMap(resolution -> resolution.refusal() == null ? guarded(resolution.task())
+                .flatMap(resolution -> resolution.refusal() == null ? guarded(resolution.task(), untilStored)
                         : refuse(task, resolution.refusal(), resolution.why()));
+    }
+
+    /** The store step, written again per {@code untilStored} when PostgreSQL fails it; as it is when that is null. */
+    private static <T> Mono<T> stored(Mono<T> step, Retry untilStored) {
+        return untilStored == null ? step : step.retryWhen(untilStored);
     }
 
     /** @param why what the delivery log says of a refusal, or null for the refusal's reason alone */
@@ -151,10 +168,10 @@ final class WebhookDeliverer {
      * lookup, and a lookup that times out is the endpoint's failure, so that a host whose name server does not answer
      * has its circuit opened like a host that does not answer itself, and stops costing a 5 s lookup a try.
      */
-    private Mono<Void> guarded(DeliveryTask task) {
+    private Mono<Void> guarded(DeliveryTask task, Retry untilStored) {
         return isolation.call(task.accountId(), task.target().url(), () -> checkedSend(task))
-                .flatMap(result -> result == GUARD_REFUSED ? refuse(task, Reason.FORBIDDEN_TARGET)
-                        : settle(task, result));
+                .flatMap(result -> result == GUARD_REFUSED ? stored(refuse(task, Reason.FORBIDDEN_TARGET), untilStored)
+                        : settle(task, result, untilStored));
     }
 
     /** The request, once the guard let its host through; {@link #GUARD_REFUSED} when it did not. */
@@ -196,36 +213,43 @@ final class WebhookDeliverer {
         return transport.send(target.method(), request.url(), headers, request.body());
     }
 
-    private Mono<Void> settle(DeliveryTask task, AttemptResult result) {
+    /**
+     * What follows the try, in PostgreSQL. Each step is written again on its own per {@code untilStored}: the health
+     * update before the retry row or dead letter it decides, so that a failure is counted once however often the row
+     * that follows it fails.
+     */
+    private Mono<Void> settle(DeliveryTask task, AttemptResult result, Retry untilStored) {
         if (result.refusedLocally() && refusedTooLong(task)) {
-            return expired(task, result);
+            return stored(expired(task, result), untilStored);
         }
         if (result.refusedLocally()) {
             // Not a try: the endpoint is saturated, its circuit is open or it is backing off after a 429. It waits
             // durably, its tries unchanged.
             metrics.refusedLocally(task.target().kind(), result.reason());
             held.refused(task.accountId(), task.target());
-            return store.save(task, task.tries(), clock.instant().plus(refusalWait(result)), null);
+            return stored(store.save(task, task.tries(), clock.instant().plus(refusalWait(result)), null), untilStored);
         }
         int tries = task.tries() + 1;
         metrics.attempt(result);
         if (result.succeeded()) {
-            return delivered(task, tries, result);
+            return stored(delivered(task, tries, result), untilStored);
         }
         // The try that would disable the webhook, stored with the disable so that it is announced come what may.
         DeliveryAttempt disabling = attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, true);
         if (result.reason() == Reason.GONE && task.target().kind().isWebhook()) {
-            return health.disable(task.target().id(), EndpointHealth.GONE, disabling)
-                    .flatMap(disabledNow -> dead(task, tries, result, disabledNow ? disabling : null));
+            return stored(health.disable(task.target().id(), EndpointHealth.GONE, disabling), untilStored)
+                    .flatMap(disabledNow -> stored(dead(task, tries, result, disabledNow ? disabling : null),
+                            untilStored));
         }
         if (result.reason() == Reason.FORBIDDEN_TARGET || result.reason() == Reason.INVALID_TARGET
                 || result.reason() == Reason.GONE) {
-            return dead(task, tries, result, null);
+            return stored(dead(task, tries, result, null), untilStored);
         }
         Mono<Boolean> disabledNow = task.target().kind().isWebhook() ? health.failed(task.target().id(), disabling)
                 : Mono.just(false);
-        return disabledNow.flatMap(disabled -> disabled ? dead(task, tries, result, disabling)
-                : retryOrDead(task, tries, result));
+        return stored(disabledNow, untilStored)
+                .flatMap(disabled -> stored(disabled ? dead(task, tries, result, disabling)
+                        : retryOrDead(task, tries, result), untilStored));
     }
 
     /**

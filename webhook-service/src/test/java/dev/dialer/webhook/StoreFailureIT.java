@@ -1,0 +1,137 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.command;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Hook;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * PostgreSQL refusing one target's outcome for a while (a full disk, 53100): that target's store step is tried again
+ * until it is written, without a second request, and the event's other targets are neither cancelled nor sent the
+ * event again.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=webhook-service",
+        // The failed target's retry is due long after the test: its row is still there at the end.
+        "dialer.webhook.retry.schedule=0s,1h"})
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class StoreFailureIT {
+
+    /** Store failures before the failed target's retry row is written. */
+    private static final int FAILURES = 3;
+
+    private static ItFixture fixture;
+    private static WebhookReceiver receiver;
+
+    @Autowired
+    DatabaseClient database;
+    @Autowired
+    WebhookDirectory directory;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @BeforeAll
+    static void start() {
+        fixture = new ItFixture("store-failure-it");
+        receiver = WebhookReceiver.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+        receiver.close();
+    }
+
+    @Test
+    void aTargetsOutcomeNotStoredIsStoredLaterWithoutSendingTheEventAgainToItsOtherTargets() {
+        String account = unique("acc");
+        String webhookId = unique("wh");
+        String webhookPath = "hooks/" + webhookId;
+        String notifyPath = "notify/" + webhookId;
+        fixture.publishWebhook(new WebhookConfig(webhookId, account, receiver.url(webhookPath), "test", newSecret(),
+                true, Instant.now()));
+        await().atMost(ItFixture.WAIT).until(() -> directory.find(webhookId, Duration.ZERO).blockOptional()
+                .isPresent());
+        // Failing however often it is tried: a try made again would not end in a retry row either.
+        receiver.answer(notifyPath, 500, 500, 500, 500, 500, 500, 500, 500);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, webhookId,
+                new Hook(receiver.url(notifyPath), "POST"))).sequence(1).status(AttemptStatus.RINGING).build();
+        String trigger = "store_failure_" + Long.toHexString(System.nanoTime());
+        failRetryRows(trigger, event.eventId());
+        try {
+            fixture.publishEvents(requestId, List.of(event));
+
+            await().atMost(ItFixture.WAIT).until(() -> retryRows(event.eventId()) == 1);
+            assertThat(failures(trigger)).isGreaterThan(FAILURES);
+            // Each handling of the record again would have sent the event again (its backoff starts at 200 ms).
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                    .until(() -> receiver.at(webhookPath).size() == 1);
+            assertThat(receiver.at(notifyPath)).hasSize(1);
+        } finally {
+            execute("DROP TRIGGER IF EXISTS " + trigger + " ON webhook.retries");
+            execute("DROP FUNCTION IF EXISTS webhook." + trigger + "()");
+            execute("DROP SEQUENCE IF EXISTS webhook." + trigger);
+        }
+    }
+
+    /** The event's retry rows fail as on a full disk, the first {@value #FAILURES} times; counted in a sequence. */
+    private void failRetryRows(String name, String eventId) {
+        execute("CREATE SEQUENCE webhook." + name);
+        execute("CREATE FUNCTION webhook." + name + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                + "BEGIN\n"
+                + "  IF NEW.event_id = '" + eventId + "' AND nextval('webhook." + name + "') <= " + FAILURES
+                + " THEN\n"
+                + "    RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100';\n"
+                + "  END IF;\n"
+                + "  RETURN NEW;\n"
+                + "END $$");
+        execute("CREATE TRIGGER " + name + " BEFORE INSERT ON webhook.retries FOR EACH ROW EXECUTE FUNCTION webhook."
+                + name + "()");
+    }
+
+    private long failures(String name) {
+        return database.sql("SELECT last_value AS n FROM webhook." + name)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private long retryRows(String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id = :eventId "
+                        + "AND target_kind = 'NOTIFY'")
+                .bind("eventId", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private void execute(String sql) {
+        database.sql(sql).fetch().rowsUpdated().block(Duration.ofSeconds(10));
+    }
+}
