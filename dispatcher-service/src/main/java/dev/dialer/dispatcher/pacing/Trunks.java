@@ -300,10 +300,9 @@ public final class Trunks {
             String first = first();
             Map<String, TrunkGate> known = gates();
             for (TrunkGate.CountedCall call : calls) {
-                String trunk = holderOf(call.slotKey(), known);
-                if (trunk == null) {
-                    trunk = call.trunk() != null && known.containsKey(call.trunk()) ? call.trunk() : first;
-                }
+                Map.Entry<String, TrunkGate> holder = find(gate -> gate.holds(call.slotKey()));
+                String trunk = holder != null ? holder.getKey()
+                        : call.trunk() != null && known.containsKey(call.trunk()) ? call.trunk() : first;
                 byTrunk.computeIfAbsent(trunk, name -> new ArrayList<>()).add(call);
             }
             byTrunk.keySet().forEach(this::gate);
@@ -313,16 +312,6 @@ public final class Trunks {
             }
             return held;
         }
-    }
-
-    /** The trunk holding {@code slotKey}'s slot, or null. */
-    private static String holderOf(String slotKey, Map<String, TrunkGate> gates) {
-        for (Map.Entry<String, TrunkGate> entry : gates.entrySet()) {
-            if (entry.getValue().holds(slotKey)) {
-                return entry.getKey();
-            }
-        }
-        return null;
     }
 
     /** Calls in progress on every trunk together. */
