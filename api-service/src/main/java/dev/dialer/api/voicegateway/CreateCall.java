@@ -44,7 +44,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             "actionHook");
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
     /** A day: the longest ring or call a value here may ask for. */
-    static final long MAX_SECONDS = 86_400;
+    static final long MAX_SECONDS = CarrierOptions.MAX_SECONDS;
     /** The longest application sid the call command carries ({@code flow_id}). */
     static final int MAX_APPLICATION_SID = 128;
 

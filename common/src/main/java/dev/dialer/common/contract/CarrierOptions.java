@@ -1,6 +1,7 @@
 package dev.dialer.common.contract;
 
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -26,6 +27,9 @@ public final class CarrierOptions {
             "record-route", "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt",
             "x-dialer-account-id", "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
 
+    /** A day: the longest ring timeout ({@code timeout}) or time limit ({@code timeLimit}) a command may ask for. */
+    public static final long MAX_SECONDS = 86_400;
+
     /** An RFC 3261 header name: a token. */
     private static final Pattern SIP_TOKEN = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
 
@@ -40,6 +44,17 @@ public final class CarrierOptions {
     /** Whether {@code name} is an RFC 3261 token. */
     public static boolean isSipToken(String name) {
         return SIP_TOKEN.matcher(name).matches();
+    }
+
+    /**
+     * {@code option} ({@code timeout} or {@code timeLimit}) of a command's {@code carrier_options} as the carriers read
+     * it: a whole number of seconds above 0, counted for at most {@link #MAX_SECONDS}; null when it is anything else
+     * (or absent), and the carrier's default applies.
+     */
+    public static Long seconds(Map<String, Object> carrierOptions, String option) {
+        Object value = carrierOptions.get(option);
+        return value instanceof Number number && number.longValue() > 0
+                ? Math.min(number.longValue(), MAX_SECONDS) : null;
     }
 
     /** Whether {@code value} can be a header's value: nothing that would end the header line. */

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.pacing;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import java.time.Duration;
 import java.util.Map;
 
@@ -19,7 +20,7 @@ import java.util.Map;
 final class SlotHold {
 
     /** The most seconds of a ring timeout or a time limit counted: a day, the most the API accepts for either. */
-    static final long MAX_SECONDS = 86_400;
+    static final long MAX_SECONDS = CarrierOptions.MAX_SECONDS;
 
     private final long floorNanos;
     private final long marginNanos;
@@ -61,10 +62,9 @@ final class SlotHold {
         return Duration.ofNanos(Math.max(floorNanos, Duration.ofSeconds(2 * MAX_SECONDS).toNanos() + marginNanos));
     }
 
-    /** As the carriers read the option: a whole number of seconds above 0, else the default. */
+    /** As the carriers read the option ({@link CarrierOptions#seconds}), else the default. */
     private static long seconds(Map<String, Object> carrierOptions, String option, long fallback) {
-        Object value = carrierOptions.get(option);
-        return value instanceof Number number && number.longValue() > 0
-                ? Math.min(number.longValue(), MAX_SECONDS) : fallback;
+        Long seconds = CarrierOptions.seconds(carrierOptions, option);
+        return seconds != null ? seconds : fallback;
     }
 }

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.watchdog;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.QuietAttempt;
@@ -184,11 +185,10 @@ public class Watchdog {
         return clock.instant().isAfter(quiet.carrierAskedAt().plus(life));
     }
 
-    /** An option as the carriers read it: a whole number of seconds above 0, at most a day; else the default. */
+    /** An option as the carriers read it ({@link CarrierOptions#seconds}); else the default. */
     private static Duration seconds(QuietAttempt quiet, String option, Duration fallback) {
-        Object value = quiet.carrierOptions().get(option);
-        return value instanceof Number number && number.longValue() > 0
-                ? Duration.ofSeconds(Math.min(number.longValue(), 86_400)) : fallback;
+        Long seconds = CarrierOptions.seconds(quiet.carrierOptions(), option);
+        return seconds != null ? Duration.ofSeconds(seconds) : fallback;
     }
 
     /**
