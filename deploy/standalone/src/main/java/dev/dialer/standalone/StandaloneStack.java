@@ -10,9 +10,6 @@ import dev.dialer.simulator.Application;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.SimulatorSettings;
 import dev.dialer.webhook.WebhookApplication;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -23,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -308,7 +304,7 @@ public final class StandaloneStack implements AutoCloseable {
 
     /** The demo account's key, kept in the data folder so that it survives restarts. */
     private static String demoApiKey(Path dataDir) {
-        return kept(dataDir.resolve("demo-api-key"), () -> "dk_" + randomToken(32));
+        return KeptSecret.in(dataDir.resolve("demo-api-key"), () -> "dk_" + randomToken(32));
     }
 
     /**
@@ -316,25 +312,11 @@ public final class StandaloneStack implements AutoCloseable {
      * given survive restarts; each stack has its own, so no published key can sign its hooks.
      */
     private static String hookSigningKey(Path dataDir) {
-        return kept(dataDir.resolve("hook-signing-key"), () -> {
+        return KeptSecret.in(dataDir.resolve("hook-signing-key"), () -> {
             byte[] key = new byte[32];
             new SecureRandom().nextBytes(key);
             return "whsec_" + Base64.getEncoder().encodeToString(key);
         });
-    }
-
-    private static String kept(Path file, Supplier<String> generated) {
-        try {
-            Files.createDirectories(file.getParent());
-            if (Files.exists(file)) {
-                return Files.readString(file).strip();
-            }
-            String value = generated.get();
-            Files.writeString(file, value + "\n");
-            return value;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot keep " + file.getFileName() + " in " + file, e);
-        }
     }
 
     private static String randomToken(int bytes) {
