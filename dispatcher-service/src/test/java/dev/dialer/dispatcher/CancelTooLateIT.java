@@ -44,7 +44,8 @@ class CancelTooLateIT {
     private static final String ANSWERING = "+4915112345678";
     /** Busy (last digit 0): ends at once, without retry. */
     private static final String BUSY = "+4915112345670";
-    private static final Duration TALK = Duration.ofSeconds(15);
+    /** Long enough for a cancel to be refused while the call talks, even on a busy machine. */
+    private static final Duration TALK = Duration.ofSeconds(6);
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @RegisterExtension

@@ -62,8 +62,9 @@ class DispatcherCrashIT {
     private static final List<Integer> LAST_DIGITS = List.of(4, 0, 5, 1, 6, 2, 7, 8, 0, 9);
     /** Quiet after ring timeout 3 s + time limit 6 s + margin 2 s. */
     private static final Duration QUIET = Duration.ofSeconds(11);
-    /** The dead member's session (Kafka's default 45 s) must lapse before the survivor gets its partitions. */
-    private static final Duration DEADLINE = Duration.ofSeconds(45).plus(QUIET).plus(Duration.ofSeconds(150));
+    /** The dead member's session ({@link #SESSION}) must lapse before the survivor gets its partitions. */
+    private static final Duration SESSION = Duration.ofSeconds(10);
+    private static final Duration DEADLINE = SESSION.plus(QUIET).plus(Duration.ofSeconds(150));
 
     private static final String RUN = "crash-" + UUID.randomUUID().toString().substring(0, 8) + "-";
     private static final String GROUP = "dialer-dispatcher-" + RUN;
@@ -190,6 +191,8 @@ class DispatcherCrashIT {
         properties.put("server.port", port);
         properties.put("dialer.kafka.partitions", 3);
         properties.put("dialer.dispatcher.commands.group-id", GROUP);
+        // Kafka's default session (45 s) is how long the survivor would wait for the dead member's partitions.
+        properties.put("dialer.kafka.properties.session.timeout.ms", SESSION.toMillis());
         // Published events are kept: every stored event is checked against those published.
         properties.put("dialer.dispatcher.outbox.retention", "PT1H");
         properties.put("dialer.dispatcher.carrier.base-url", simulator.baseUrl());
