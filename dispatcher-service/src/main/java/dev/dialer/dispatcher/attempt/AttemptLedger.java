@@ -587,13 +587,14 @@ public class AttemptLedger {
                          WHERE a.request_id = due.request_id AND a.attempt_no = due.attempt_no
                         RETURNING a.request_id, a.attempt_no, a.status, a.provider_call_id, a.carrier_asked_at,
                                   COALESCE((SELECT r.command -> 'carrier_options' FROM dispatch.requests r
-                                             WHERE r.request_id = a.request_id), '{}'::jsonb)::text""")
+                                             WHERE r.request_id = a.request_id), '{}'::jsonb)::text, a.dial_no""")
                 .bind(0, quietSince)
                 .bind(1, now)
                 .bind(2, leaseUntil)
                 .bind(3, limit)
                 .map(row -> new QuietAttempt(row.get(0, String.class), row.get(1, Integer.class),
-                        AttemptStatus.fromWire(row.get(2, String.class)), row.get(3, String.class),
+                        row.get(6, Integer.class), AttemptStatus.fromWire(row.get(2, String.class)),
+                        row.get(3, String.class),
                         row.get(4, Instant.class), optionsOrNone(row.get(5, String.class))))
                 .all();
     }
@@ -631,14 +632,39 @@ public class AttemptLedger {
         return options instanceof Map<?, ?> map ? (Map<String, Object>) map : Map.of();
     }
 
-    /** News that the attempt is still alive (the carrier said so): it is quiet again only from now. */
-    public Mono<Void> touch(String requestId, int attempt) {
+    /**
+     * News that the attempt's {@code dial} is still alive (the carrier said so): it is quiet again only from now. Only
+     * while that dial is the attempt's current one: news of an earlier dial says nothing of a later one.
+     *
+     * @return whether the attempt was touched (false: it has been dialled again, or waits to be)
+     */
+    public Mono<Boolean> touch(String requestId, int attempt, int dial) {
         return db.sql("""
                         UPDATE dispatch.attempts SET updated_at = now(), watch_lease_until = NULL
+                         WHERE request_id = $1 AND attempt_no = $2
+                           AND dial_no = $3 AND carrier_asked_at IS NOT NULL""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .bind(2, dial)
+                .fetch()
+                .rowsUpdated()
+                .map(rows -> rows > 0);
+    }
+
+    /**
+     * Whether the attempt has left its dial {@code dial}: a later dial was claimed, or it waits to be dialled again.
+     * False for an attempt still on that dial, ended or not, and for one not on record.
+     */
+    public Mono<Boolean> leftDial(String requestId, int attempt, int dial) {
+        return db.sql("""
+                        SELECT dial_no <> $3 OR carrier_asked_at IS NULL FROM dispatch.attempts
                          WHERE request_id = $1 AND attempt_no = $2""")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .then();
+                .bind(2, dial)
+                .map(row -> row.get(0, Boolean.class))
+                .one()
+                .defaultIfEmpty(false);
     }
 
     /** Notes that the dialer itself asked the carrier to end the attempt's call (before asking). */

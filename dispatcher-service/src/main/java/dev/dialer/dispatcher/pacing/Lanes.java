@@ -283,7 +283,8 @@ public class Lanes {
      * trunk's token and slot (taken atomically, or the lane queued for them round robin by account); the campaign's
      * token and the caller ID's are taken when the start happens. A lane the trunk queues holds no campaign token: the
      * trunk may grant many starts at once as slots free together, and each granted start still waits for the
-     * campaign's token (keeping its grant), so the campaign's rate holds however the trunk's grants bunch.
+     * campaign's token, so the campaign's rate holds however the trunk's grants bunch. A grant the campaign cannot use
+     * yet goes back to the trunk, its slot and its token ({@link #unusedGrant}).
      *
      * @return {@code now} when started; {@link TrunkGate#QUEUED} when queued at the trunk ({@code wake} runs when the
      *         start is granted); otherwise the time to try again
@@ -298,11 +299,9 @@ public class Lanes {
         synchronized (campaign) {
             long at = campaign.earliest(now);
             if (at > now) {
-                if (trunks.isGranted(ticket.slotKey())) {
-                    // The trunk granted a start the campaign cannot use yet: its slot goes back at once to the
-                    // others sharing the trunk instead of sitting idle until the grant lapses.
-                    trunks.unplaced(ticket.slotKey());
-                }
+                // The trunk granted a start the campaign cannot use yet: its slot and token go back at once to the
+                // others sharing the trunk instead of sitting idle until the grant lapses, or being lost.
+                unusedGrant(ticket, PacingMetrics.UnusedGrant.CAMPAIGN);
                 return at;
             }
             long started = startAtTrunk(lane, ticket, partition, now, wake);
@@ -334,12 +333,29 @@ public class Lanes {
     }
 
     /**
-     * A cancelled head the trunk had granted a start to is handed over unpaced: the grant's token is spent, but its
-     * slot is given back (only a granted one: a slot held under the same key belongs to a call in flight).
+     * A cancelled head the trunk had granted a start to is handed over unpaced: the grant's slot and token are given
+     * back (only a granted one: a slot held under the same key belongs to a call in flight).
      */
     void forgoGrant(LaneTicket ticket) {
-        if (trunks.isGranted(ticket.slotKey())) {
-            trunks.unplaced(ticket.slotKey());
+        unusedGrant(ticket, PacingMetrics.UnusedGrant.CANCELED);
+    }
+
+    /**
+     * The start the trunk granted the ticket, if it did, will not be made: its slot and, while the trunk's rate has
+     * taken no later start, its token go to the trunk's next waiter ({@link Trunks#unusedGrant}). Counted by what
+     * became of the token.
+     */
+    private void unusedGrant(LaneTicket ticket, PacingMetrics.UnusedGrant reason) {
+        if (!trunks.isGranted(ticket.slotKey())) {
+            return;
+        }
+        Trunks.UnusedGrant unused = trunks.unusedGrant(ticket.slotKey());
+        if (unused != null) {
+            metrics.unusedGrant(unused.trunk(), reason, unused.token());
+            if (unused.token() == TrunkGate.GrantToken.SPENT) {
+                log.debug("trunk {}: the start granted to {} was not made ({}); its token stays spent, the trunk "
+                        + "having taken a start since", unused.trunk(), ticket.slotKey(), reason);
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.dialer.dispatcher.pacing;
 
+import java.util.Arrays;
+
 /**
  * A token bucket of {@code rate} per second holding at most {@code burst} tokens, kept as the generic cell rate
  * algorithm's theoretical arrival time: one number, no refill timer. Each start is spaced {@code 1/rate} from the
@@ -13,6 +15,11 @@ package dev.dialer.dispatcher.pacing;
  * {@code floor(rate + burst)} starts in any one-second window (the most the plain algorithm ever lets through), checked
  * against the times of the last starts themselves; so catching up never adds up to more than {@code rate + burst} in a
  * second, and never the doubled burst a fixed-cycle limiter allows at a cycle boundary.
+ *
+ * <p>A start taken and then not made can be given back ({@link #giveBack}) while no start was taken at a later time:
+ * the bucket is then exactly as if it had never been taken, its time gone from the last starts too, so the window rule
+ * counts only the starts that were kept. Later than that its token stays spent: what a later start would have been
+ * without it is not known any more.
  *
  * <p>Times are the caller's nanoseconds (a scheduler's {@code now}), so a virtual clock drives it in tests.
  * Thread-safe.
@@ -32,6 +39,17 @@ final class PaceBucket {
     private int recentNext;
     private long theoreticalArrival = Long.MIN_VALUE;
     private boolean promised;
+    /**
+     * The starts taken at the last instant any was ({@code runAt}; several may share it), each with the state it
+     * changed, for {@link #giveBack} to undo: the schedule and promise before it, and the start it pushed out of the
+     * last starts, if the list was full. Grown as an instant's starts need it, at most one per start a second allows.
+     */
+    private long runAt;
+    private int runLength;
+    private long[] arrivalBefore = new long[1];
+    private boolean[] promisedBefore = new boolean[1];
+    private boolean[] pushed = new boolean[1];
+    private long[] pushedOut = new long[1];
 
     /**
      * @param perSecond starts per second, above 0
@@ -74,6 +92,69 @@ final class PaceBucket {
 
     /** Takes the slot at {@code at}, which must be at or after {@link #earliest}. */
     synchronized void take(long at) {
+        if (at != runAt) {
+            runAt = at;
+            runLength = 0;
+        }
+        remember();
+        advance(at);
+        recent[recentNext] = at;
+        recentNext = (recentNext + 1) % recent.length;
+        recentCount = Math.min(recentCount + 1, recent.length);
+    }
+
+    /**
+     * Gives back a start taken at {@code takenAt} that was not made, when no start was taken at a later time: the last
+     * start taken at that instant is undone (the starts of one instant are alike, so which of them goes does not
+     * matter), its schedule, its promise and its place among the last starts, with the start it pushed out put back.
+     *
+     * @return whether it was given back; false when a start was taken at a later time (or none at that one, or all
+     *         of that instant's were given back): it stays spent
+     */
+    synchronized boolean giveBack(long takenAt) {
+        if (runLength == 0 || takenAt != runAt) {
+            return false;
+        }
+        int last = --runLength;
+        theoreticalArrival = arrivalBefore[last];
+        promised = promisedBefore[last];
+        recentNext = (recentNext - 1 + recent.length) % recent.length;
+        if (pushed[last]) {
+            recent[recentNext] = pushedOut[last];
+        } else {
+            recentCount--;
+        }
+        return true;
+    }
+
+    /** Notes the state the start about to be taken changes, for {@link #giveBack}. */
+    private void remember() {
+        if (runLength == arrivalBefore.length) {
+            if (runLength < recent.length) {
+                int size = Math.min(recent.length, runLength * 2);
+                arrivalBefore = Arrays.copyOf(arrivalBefore, size);
+                promisedBefore = Arrays.copyOf(promisedBefore, size);
+                pushed = Arrays.copyOf(pushed, size);
+                pushedOut = Arrays.copyOf(pushedOut, size);
+            } else {
+                // More starts at one instant than a second allows (only taken past the limit): the oldest is
+                // forgotten, and can no longer be given back.
+                System.arraycopy(arrivalBefore, 1, arrivalBefore, 0, runLength - 1);
+                System.arraycopy(promisedBefore, 1, promisedBefore, 0, runLength - 1);
+                System.arraycopy(pushed, 1, pushed, 0, runLength - 1);
+                System.arraycopy(pushedOut, 1, pushedOut, 0, runLength - 1);
+                runLength--;
+            }
+        }
+        arrivalBefore[runLength] = theoreticalArrival;
+        promisedBefore[runLength] = promised;
+        pushed[runLength] = recentCount == recent.length;
+        pushedOut[runLength] = recent[recentNext];
+        runLength++;
+    }
+
+    /** The schedule after a start at {@code at}. */
+    private void advance(long at) {
         boolean catchingUp = promised && theoreticalArrival != Long.MIN_VALUE && at > theoreticalArrival
                 && at - theoreticalArrival <= catchUpNanos;
         if (theoreticalArrival == Long.MIN_VALUE) {
@@ -86,9 +167,6 @@ final class PaceBucket {
         }
         // Still behind after this start: the next one, due at once, is part of the same late run (not an idle spell).
         promised = catchingUp && theoreticalArrival <= at;
-        recent[recentNext] = at;
-        recentNext = (recentNext + 1) % recent.length;
-        recentCount = Math.min(recentCount + 1, recent.length);
     }
 
     /**

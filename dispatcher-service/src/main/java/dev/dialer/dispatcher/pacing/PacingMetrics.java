@@ -30,7 +30,10 @@ import org.springframework.stereotype.Component;
  *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
  *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
  *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted}}: slots let go with revoked
- *       partitions, and calls found in flight on gained ones and held as slots.</li>
+ *       partitions, and calls found in flight on gained ones and held as slots;</li>
+ *   <li>{@code dialer.dispatcher.trunk.grants.unused{trunk,reason=campaign|canceled,token=given_back|spent|none}}:
+ *       starts a trunk granted that were not made (the lane's campaign was not due, or its command was cancelled),
+ *       by what became of their rate token ({@link TrunkGate.GrantToken}).</li>
  * </ul>
  */
 @Component
@@ -123,6 +126,13 @@ class PacingMetrics {
         waited.record(wait);
     }
 
+    /** A start {@code trunk} granted was not made, for {@code reason}; its token went as {@code token} says. */
+    void unusedGrant(String trunk, UnusedGrant reason, TrunkGate.GrantToken token) {
+        registry.counter("dialer.dispatcher.trunk.grants.unused", "trunk", trunk,
+                "reason", reason.name().toLowerCase(Locale.ROOT),
+                "token", token.name().toLowerCase(Locale.ROOT)).increment();
+    }
+
     /** A cancelled command was handed over unpaced. */
     void unpaced(Unpaced at) {
         unpaced.get(at).increment();
@@ -146,6 +156,14 @@ class PacingMetrics {
 
     void paused(int delta) {
         paused.addAndGet(delta);
+    }
+
+    /** Why a start a trunk granted was not made. */
+    enum UnusedGrant {
+        /** The lane's campaign was not due: another of its caller IDs had taken its token. */
+        CAMPAIGN,
+        /** The command was cancelled meanwhile: it goes to the dial-time gate unpaced. */
+        CANCELED
     }
 
     /** Where a cancelled command left the lanes' pacing: as it arrived, or from its lane (its head, or parking). */

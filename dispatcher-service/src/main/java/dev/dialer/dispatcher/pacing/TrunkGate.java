@@ -37,7 +37,9 @@ import reactor.core.scheduler.Scheduler;
  * rate, a release for a slot), the gate serves the queues round robin by account: it takes the token and the slot for
  * the next account's first waiter and wakes it, and the woken lane finds its start granted. So one account's backlog
  * cannot crowd out another sharing the trunk, whichever limit binds. A grant the lane never claims (its partition went
- * away) is given back after {@link #GRANT_TIMEOUT_NANOS}. Thread-safe.
+ * away) is given back after {@link #GRANT_TIMEOUT_NANOS}. A grant the lane cannot use ({@link #unusedGrant}: its
+ * campaign is not due, or its command is cancelled) gives its slot back at once, and its token too while the rate
+ * has taken no start since, so the next account's waiter starts in its place. Thread-safe.
  */
 public final class TrunkGate {
 
@@ -58,7 +60,7 @@ public final class TrunkGate {
     private PaceBucket bucket;
     private double limit;
     private final Map<String, Slot> slots = new HashMap<>();
-    private final Map<String, Long> granted = new HashMap<>();
+    private final Map<String, Grant> granted = new HashMap<>();
     private final LinkedHashMap<String, ArrayDeque<Waiter>> waiting = new LinkedHashMap<>();
     private int waiters;
     private Disposable rateTimer;
@@ -237,6 +239,31 @@ public final class TrunkGate {
     }
 
     /**
+     * The start granted to {@code slotKey} will not be made: its lane's campaign cannot use it yet, or its command is
+     * cancelled. Its slot goes, as an {@link #unplaced} start's does, and so does its rate token, given back to the
+     * bucket ({@link PaceBucket#giveBack}) while no start was taken here at a later time; then the next waiter is
+     * served with it. A token spent for a start nobody made would be a start less for everyone sharing the trunk:
+     * a trunk whose waiting lanes are mostly a slow campaign's would dial far below its rate for the others. Later,
+     * the token stays spent: the bucket cannot tell what a later start would have been without it.
+     *
+     * @param toWake the lanes to wake, for the caller to run once it holds no lock
+     * @return what became of its token; null when no start was granted to {@code slotKey}
+     */
+    GrantToken unusedGrant(String slotKey, List<Runnable> toWake) {
+        synchronized (this) {
+            Grant grant = granted.get(slotKey);
+            if (grant == null) {
+                return null;
+            }
+            GrantToken token = grant.tokenFrom() == null || grant.tokenFrom() != bucket ? GrantToken.NONE
+                    : bucket.giveBack(grant.at()) ? GrantToken.GIVEN_BACK : GrantToken.SPENT;
+            unplaced(slotKey, toWake);
+            serve(now(), toWake);
+            return token;
+        }
+    }
+
+    /**
      * The call holding {@code slotKey} was placed on another trunk than the one whose slot it took (its route failed
      * over to the next carrier): the slot leaves this gate, freeing it for the lanes waiting here, to be
      * {@link #adopt adopted} by the other, so that each trunk counts the calls it carries.
@@ -250,9 +277,10 @@ public final class TrunkGate {
             return null;
         }
         // A grant to another start of the attempt (a duplicate the ledger will recognise) goes with the slot it holds.
-        Long grant = granted.remove(slotKey);
+        Grant grant = granted.remove(slotKey);
         serve(now(), toWake);
-        return new HeldSlot(slot.partition, slot.holders, slot.takenAt, slot.lapsesAt, slot.counted, grant);
+        return new HeldSlot(slot.partition, slot.holders, slot.takenAt, slot.lapsesAt, slot.counted,
+                grant == null ? null : grant.at());
     }
 
     /**
@@ -267,7 +295,8 @@ public final class TrunkGate {
             bucket.take(now);
         }
         if (held.grantedAt() != null) {
-            granted.put(slotKey, held.grantedAt());
+            // Its token was taken on the other trunk: the adoption's token here is the placed call's, never given back.
+            granted.put(slotKey, new Grant(held.grantedAt(), null));
             lapsesBy(grantLapse(held.grantedAt()));
         }
         Slot existing = slots.get(slotKey);
@@ -482,7 +511,7 @@ public final class TrunkGate {
                 waiting.put(entry.getKey(), entry.getValue());
             }
             take(next.slotKey(), next.partition(), now, next.holdNanos());
-            granted.put(next.slotKey(), now);
+            granted.put(next.slotKey(), new Grant(now, bucket));
             lapsesBy(grantLapse(now));
             toWake.add(next.wake());
         }
@@ -536,9 +565,9 @@ public final class TrunkGate {
                 next = Math.min(next, lapse);
             }
         }
-        for (Iterator<Map.Entry<String, Long>> grants = granted.entrySet().iterator(); grants.hasNext(); ) {
-            Map.Entry<String, Long> grant = grants.next();
-            long lapse = grantLapse(grant.getValue());
+        for (Iterator<Map.Entry<String, Grant>> grants = granted.entrySet().iterator(); grants.hasNext(); ) {
+            Map.Entry<String, Grant> grant = grants.next();
+            long lapse = grantLapse(grant.getValue().at());
             if (now >= lapse) {
                 slots.remove(grant.getKey());
                 grants.remove();
@@ -620,5 +649,26 @@ public final class TrunkGate {
     }
 
     private record Waiter(String slotKey, int partition, long holdNanos, Runnable wake) {
+    }
+
+    /** What became of the rate token of a start granted and not made ({@link #unusedGrant}). */
+    enum GrantToken {
+        /** Given back: the next start takes it. */
+        GIVEN_BACK,
+        /** Spent: the rate had taken a start at a later time. */
+        SPENT,
+        /**
+         * None to give: the trunk has no rate limit, the grant came with a slot another trunk handed over, or the
+         * bucket was rebuilt at a new share since.
+         */
+        NONE
+    }
+
+    /**
+     * A start granted and not yet claimed: when, and the bucket its rate token was taken from (null when none was
+     * taken here: no rate limit, or it came with a slot another trunk handed over). A bucket rebuilt since, at a new
+     * share, holds no token of it.
+     */
+    private record Grant(long at, PaceBucket tokenFrom) {
     }
 }

@@ -169,6 +169,26 @@ public final class Trunks {
     }
 
     /**
+     * {@link TrunkGate#unusedGrant} at the trunk that granted {@code slotKey} a start: the start will not be made, and
+     * its slot and (while it can be) its rate token go back to that trunk's other waiters.
+     *
+     * @return the trunk and whether its token went back; null when no trunk granted {@code slotKey} a start
+     */
+    UnusedGrant unusedGrant(String slotKey) {
+        List<Runnable> toWake = new ArrayList<>();
+        UnusedGrant unused = null;
+        synchronized (moves) {
+            Map.Entry<String, TrunkGate> grantor = find(gate -> gate.isGranted(slotKey));
+            if (grantor != null) {
+                TrunkGate.GrantToken token = grantor.getValue().unusedGrant(slotKey, toWake);
+                unused = token == null ? null : new UnusedGrant(grantor.getKey(), token);
+            }
+        }
+        toWake.forEach(Runnable::run);
+        return unused;
+    }
+
+    /**
      * {@link TrunkGate#release} at the trunk holding the slot; when none does, at every trunk, so that a count of
      * calls in flight it overtook leaves the call out wherever it counts it.
      */
@@ -326,5 +346,14 @@ public final class Trunks {
     /** Whether some trunk holds a slot for {@code slotKey}. */
     boolean holds(String slotKey) {
         return find(gate -> gate.holds(slotKey)) != null;
+    }
+
+    /**
+     * A granted start that was not made ({@link #unusedGrant}).
+     *
+     * @param trunk the trunk that granted it
+     * @param token what became of its rate token
+     */
+    record UnusedGrant(String trunk, TrunkGate.GrantToken token) {
     }
 }

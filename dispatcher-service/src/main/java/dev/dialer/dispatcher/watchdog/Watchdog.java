@@ -53,6 +53,12 @@ import reactor.core.publisher.Mono;
  * at the rate the carrier answers, not {@code batch-size} per {@code poll-interval}. A full claim of which nothing
  * could be reconciled (the carrier cannot be asked) ends the poll: its attempts wait for their leases to lapse.
  *
+ * <p>Every answer is about the dial the claim found and the call the carrier was asked about, and is applied bound to
+ * them ({@link CarrierCallback#callBound}, the claimed dial): between the claim and the answer the attempt may have
+ * been requeued after a capacity rejection and dialled again, and an answer about the earlier call must not end,
+ * move or touch the later one. Such an answer changes nothing, frees no slot the later dial holds, and is logged and
+ * counted {@code outcome=other_call}.
+ *
  * <p>Delivery: at least once per quiet attempt (a crash mid-way leaves the lease to lapse); the guarded transitions
  * and the request's single-final marker make a repeat harmless.
  */
@@ -61,6 +67,7 @@ public class Watchdog {
 
     private static final Logger log = LoggerFactory.getLogger(Watchdog.class);
     static final String STATUS_TIMEOUT = "status_timeout";
+    static final String OTHER_CALL = "other_call";
     static final int CONCURRENCY = 8;
 
     private final AttemptLedger ledger;
@@ -92,7 +99,7 @@ public class Watchdog {
         this.clock = clock;
         this.registry = registry;
         for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
-                "status_timeout", "canceled", "carrier_error"}) {
+                "status_timeout", "canceled", "carrier_error", OTHER_CALL}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
     }
@@ -129,9 +136,9 @@ public class Watchdog {
         return Flux.defer(() -> {
                     Instant now = clock.instant();
                     return ledger.claimQuiet(now.minus(quietFor), now, now.plus(properties.lease()),
-                            properties.batchSize());
+                                    properties.batchSize())
+                            .flatMap(quiet -> reconcile(quiet, now), CONCURRENCY);
                 })
-                .flatMap(this::reconcile, CONCURRENCY)
                 .collectList()
                 .map(reconciled -> reconciled.size() < properties.batchSize() || !reconciled.contains(true))
                 .onErrorResume(error -> {
@@ -140,12 +147,16 @@ public class Watchdog {
                 });
     }
 
-    /** Emits whether the attempt was reconciled (false: the carrier could not be asked). */
-    private Mono<Boolean> reconcile(QuietAttempt quiet) {
+    /**
+     * Emits whether the attempt was reconciled (false: the carrier could not be asked).
+     *
+     * @param claimedAt when the attempt was claimed: a trunk slot taken since is a later dial's
+     */
+    private Mono<Boolean> reconcile(QuietAttempt quiet, Instant claimedAt) {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
         return carrier.status(ref)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
-                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet).thenReturn(true)))
+                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet, claimedAt).thenReturn(true)))
                 .onErrorResume(error -> {
                     log.warn("request {} attempt {} could not be reconciled; again after its lease: {}",
                             quiet.requestId(), quiet.attempt(), error.toString());
@@ -155,20 +166,76 @@ public class Watchdog {
     }
 
     private Mono<Void> applyReport(QuietAttempt quiet, CallReport report) {
-        CarrierCallback callback = new CarrierCallback(quiet.requestId(), quiet.attempt(), report.status(),
-                report.providerStatus(), report.providerCallId(), report.sipStatus(), report.sipReason(),
-                report.durationSeconds());
+        CarrierCallback callback = bound(quiet, calledId(quiet, report), report.status(), report.providerStatus(),
+                report.sipStatus(), report.sipReason(), report.durationSeconds());
         log.info("request {} attempt {} was quiet; the carrier says {}", quiet.requestId(), quiet.attempt(),
                 report.providerStatus());
         if (!report.status().isTerminal() && pastItsLife(quiet)) {
             return staleAlive(quiet, report);
         }
-        Mono<Void> applied = applier.apply(callback).then();
+        Mono<CallbackApplier.Result> applied = applier.apply(callback);
         if (report.status().isTerminal()) {
-            return applied.then(Mono.fromRunnable(() -> count("carrier_answered")));
+            return applied.flatMap(result -> counted(quiet, result, "carrier_answered"));
         }
-        return applied.then(ledger.touch(quiet.requestId(), quiet.attempt()))
-                .then(Mono.fromRunnable(() -> count("still_alive")));
+        // News of the call asked about, and of no later one: the attempt is touched only while it is on that dial.
+        return applied.flatMap(result -> result == CallbackApplier.Result.OTHER_CALL ? Mono.just(false)
+                        : ledger.touch(quiet.requestId(), quiet.attempt(), quiet.dial()))
+                .flatMap(touched -> {
+                    if (!touched) {
+                        logLeft(quiet);
+                    }
+                    count(touched ? "still_alive" : OTHER_CALL);
+                    return Mono.<Void>empty();
+                });
+    }
+
+    /**
+     * The watchdog's report on the call it asked about, as that call's callback would have been, but bound to it: of
+     * the dial the claim found, and changing the attempt only while the attempt's call is that one (or not known).
+     */
+    private static CarrierCallback bound(QuietAttempt quiet, String callId, AttemptStatus status,
+                                         String providerStatus, Integer sipStatus, String sipReason,
+                                         Integer durationSeconds) {
+        return new CarrierCallback(quiet.requestId(), quiet.attempt(), status, providerStatus, callId, sipStatus,
+                sipReason, durationSeconds, null, null, quiet.dial(), false, true);
+    }
+
+    /** The call the carrier was asked about: the stored id, else (never so for the carriers here) the one it gave. */
+    private static String calledId(QuietAttempt quiet, CallReport report) {
+        return quiet.providerCallId() != null ? quiet.providerCallId() : report.providerCallId();
+    }
+
+    /**
+     * Counts {@code outcome} for a report the applier took or refused as late, or {@code other_call} (logged) when it
+     * refused it because the attempt had left the call asked about: it was dialled again, waits to be, or holds
+     * another call under the same dial.
+     */
+    private Mono<Void> counted(QuietAttempt quiet, CallbackApplier.Result result, String outcome) {
+        return leftItsCall(quiet, result)
+                .doOnNext(left -> count(left ? OTHER_CALL : outcome))
+                .then();
+    }
+
+    /** Whether the applier refused the report because the attempt had left the call asked about; logged if so. */
+    private Mono<Boolean> leftItsCall(QuietAttempt quiet, CallbackApplier.Result result) {
+        Mono<Boolean> left = switch (result) {
+            case APPLIED, UNKNOWN_ATTEMPT -> Mono.just(false);
+            case OTHER_CALL -> Mono.just(true);
+            case IGNORED -> ledger.leftDial(quiet.requestId(), quiet.attempt(), quiet.dial())
+                    .retryWhen(InfraRetry.brief("attempt dial"))
+                    .onErrorResume(error -> Mono.just(false));
+        };
+        return left.doOnNext(moved -> {
+            if (moved) {
+                logLeft(quiet);
+            }
+        });
+    }
+
+    private void logLeft(QuietAttempt quiet) {
+        log.warn("request {} attempt {}: the carrier's answer about dial {} (call {}) came after the attempt left that "
+                + "call; it changes nothing", quiet.requestId(), quiet.attempt(), quiet.dial(),
+                quiet.providerCallId() == null ? "unknown" : quiet.providerCallId());
     }
 
     /**
@@ -210,9 +277,8 @@ public class Watchdog {
                             quiet.requestId(), quiet.attempt(), error.toString());
                     return Mono.just(false);
                 })
-                .then(applier.apply(new CarrierCallback(quiet.requestId(), quiet.attempt(), ended, ended.wire(),
-                        ref.providerCallId(), null, null, null)))
-                .then(Mono.fromRunnable(() -> count("stale_alive")));
+                .then(applier.apply(bound(quiet, calledId(quiet, report), ended, ended.wire(), null, null, null)))
+                .flatMap(result -> counted(quiet, result, "stale_alive"));
     }
 
     /**
@@ -221,13 +287,13 @@ public class Watchdog {
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
      * else with {@code status_timeout}.
      */
-    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet) {
+    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet, Instant claimedAt) {
         if (quiet.status() == AttemptStatus.IN_PROGRESS) {
             return answeredAndGone(quiet);
         }
         return ledger.endContext(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
-                .flatMap(context -> context.cancelRequested() ? cancelled(quiet) : statusTimeout(quiet));
+                .flatMap(context -> context.cancelRequested() ? cancelled(quiet, claimedAt) : statusTimeout(quiet));
     }
 
     /**
@@ -237,21 +303,30 @@ public class Watchdog {
     private Mono<Void> answeredAndGone(QuietAttempt quiet) {
         log.warn("request {} attempt {} was answered, had no news for {} and the carrier knows the call no more; it "
                 + "ends completed", quiet.requestId(), quiet.attempt(), quietFor);
-        return applier.apply(new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.COMPLETED,
-                        AttemptStatus.COMPLETED.wire(), quiet.providerCallId(), null, null, null))
-                .then(Mono.fromRunnable(() -> count("answered_gone")));
+        return applier.apply(bound(quiet, quiet.providerCallId(), AttemptStatus.COMPLETED,
+                        AttemptStatus.COMPLETED.wire(), null, null, null))
+                .flatMap(result -> counted(quiet, result, "answered_gone"));
     }
 
-    private Mono<Void> cancelled(QuietAttempt quiet) {
+    /**
+     * @param claimedAt when the attempt was claimed: its slot is freed only if taken before, a later one being a
+     *                  later dial's
+     */
+    private Mono<Void> cancelled(QuietAttempt quiet, Instant claimedAt) {
         log.info("request {} attempt {} had no news for {}, the carrier knows no such call and a cancel reached the "
                 + "request; it ends canceled", quiet.requestId(), quiet.attempt(), quietFor);
-        CarrierCallback ended = new CarrierCallback(quiet.requestId(), quiet.attempt(), AttemptStatus.CANCELED, null,
-                quiet.providerCallId(), null, null, null);
+        CarrierCallback ended = bound(quiet, quiet.providerCallId(), AttemptStatus.CANCELED, null, null, null, null);
         // Freed first, as not a success: the carrier never had the call, so its limit has nothing to grow on.
-        lanes.trunks().release(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), false);
+        long sinceClaim = Math.max(0, Duration.between(claimedAt, clock.instant()).toNanos());
+        lanes.trunks().releaseTakenBefore(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), sinceClaim);
         return applier.apply(ended)
-                .filter(CallbackApplier.Result.APPLIED::equals)
-                .doOnNext(applied -> count("canceled"))
+                .flatMap(result -> leftItsCall(quiet, result).doOnNext(left -> {
+                    if (left) {
+                        count(OTHER_CALL);
+                    } else if (result == CallbackApplier.Result.APPLIED) {
+                        count("canceled");
+                    }
+                }))
                 .then();
     }
 
@@ -261,7 +336,8 @@ public class Watchdog {
      * statement. A failure leaves all three undone, and the attempt is claimed again once its lease lapses; an
      * attempt that moved meanwhile (a late callback) is left to the path that moved it. Refused because the attempt
      * has ended (this very statement, committed but its answer lost and then tried again, or a late end), its slot is
-     * freed all the same: no callback will come to free it.
+     * freed all the same: no callback will come to free it. Refused because the attempt left the dial and call asked
+     * about (the transition is bound to them), it changes nothing and its slot, the later dial's, stays.
      */
     private Mono<Void> statusTimeout(QuietAttempt quiet) {
         log.warn("request {} attempt {} had no news for {} and the carrier knows no such call; failed with {}",
@@ -277,6 +353,9 @@ public class Watchdog {
                                 .doOnNext(ended -> {
                                     if (ended) {
                                         lanes.trunks().release(slotKey, false);
+                                    } else {
+                                        logLeft(quiet);
+                                        count(OTHER_CALL);
                                     }
                                 })
                                 .then(Mono.empty()))))
@@ -290,8 +369,8 @@ public class Watchdog {
 
     /** Emits once the attempt moved to {@code failed} with its events; empty when it had moved on meanwhile. */
     private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
-        Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null, null, null,
-                null);
+        Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null,
+                quiet.providerCallId(), null, null, quiet.dial(), true);
         return events.endOn(command, ledger.transitionChange(failed),
                         event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
                                 .error(STATUS_TIMEOUT, message).retry(false, null),

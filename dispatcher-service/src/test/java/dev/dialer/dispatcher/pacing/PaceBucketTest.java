@@ -136,6 +136,66 @@ class PaceBucketTest {
     }
 
     @Test
+    void aStartGivenBackLeavesTheBucketAsIfItHadNeverBeenTakenWhateverTheTimersDo() {
+        // Two buckets see the same arrivals and late timers; one also takes starts it gives back at once, or after
+        // starts taken at the same instant. Each answers as the other at every step, and keeps the window rule.
+        Random random = new Random(11);
+        for (int round = 0; round < 20; round++) {
+            double rate = 1 + random.nextInt(100);
+            int burst = 1 + random.nextInt(5);
+            PaceBucket plain = new PaceBucket(rate, burst);
+            PaceBucket givingBack = new PaceBucket(rate, burst);
+            List<Long> starts = new ArrayList<>();
+            long now = 0;
+            for (int i = 0; i < 2_000; i++) {
+                long at = plain.earliest(now);
+                assertThat(givingBack.earliest(now)).as("rate %s burst %s step %s", rate, burst, i).isEqualTo(at);
+                if (at > now) {
+                    // Its timer fires on time, late, or not at all before another arrival.
+                    now = random.nextBoolean() ? at + random.nextLong(SECOND / 20) : now + random.nextLong(SECOND);
+                    continue;
+                }
+                boolean ghostFirst = random.nextInt(3) == 0;
+                if (ghostFirst) {
+                    givingBack.take(now);
+                }
+                plain.take(now);
+                givingBack.take(now);
+                starts.add(now);
+                if (ghostFirst) {
+                    assertThat(givingBack.giveBack(now)).as("one of the instant's starts goes back").isTrue();
+                }
+                if (random.nextInt(3) == 0) {
+                    long next = plain.earliest(now);
+                    assertThat(givingBack.earliest(now)).isEqualTo(next);
+                    if (next <= now) {
+                        givingBack.take(now);
+                        assertThat(givingBack.giveBack(now)).isTrue();
+                    }
+                }
+                if (random.nextInt(4) == 0) {
+                    now += random.nextLong(SECOND / 10);
+                }
+            }
+            assertThat(maxInAnyWindowClosed(starts, SECOND)).as("rate %s burst %s", rate, burst)
+                    .isLessThanOrEqualTo((int) (rate + burst));
+        }
+    }
+
+    @Test
+    void aStartIsNotGivenBackOnceALaterOneWasTaken() {
+        PaceBucket bucket = new PaceBucket(10, 1);
+        bucket.take(0);
+        bucket.take(SECOND / 10);
+
+        assertThat(bucket.giveBack(0)).as("the start at 100 ms was paced after it: it stays spent").isFalse();
+        assertThat(bucket.earliest(SECOND / 10)).isEqualTo(2 * SECOND / 10);
+        assertThat(bucket.giveBack(SECOND / 10)).isTrue();
+        assertThat(bucket.earliest(SECOND / 10)).isEqualTo(SECOND / 10);
+        assertThat(bucket.giveBack(SECOND / 10)).as("given back once").isFalse();
+    }
+
+    @Test
     void isIdleOnceItHasRefilled() {
         PaceBucket bucket = new PaceBucket(2, 1);
         bucket.take(0);

@@ -399,6 +399,41 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aTrunkStartACampaignBouncesGivesItsTokenBackToTheOthersSharingTheTrunk() {
+        // The trunk's rate binds (10 a second, no concurrency limit); a campaign at one call a second over ten caller
+        // IDs queues at it beside another account's calls. Each of the campaign's grants past its one a second is
+        // bounced: its token must go to the other account, not be lost.
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 1.0), 10, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        for (int call = 0; call < 30; call++) {
+            for (int caller = 0; caller < 10; caller++) {
+                admitInCampaign(lanes, "+49301000" + (300 + caller), "slow");
+            }
+        }
+        List<String> others = new ArrayList<>();
+        for (int caller = 0; caller < 10; caller++) {
+            others.add("+49302000" + (300 + caller));
+        }
+        for (int call = 0; call < 40; call++) {
+            for (String other : others) {
+                admit(lanes, "other", other);
+            }
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(20));
+
+        List<Long> all = started.stream().map(Started::at).toList();
+        long other = started.stream().filter(start -> others.contains(start.callerId())).count();
+        assertThat(all.size() - other).as("the campaign keeps its own rate").isBetween(19L, 22L);
+        assertThat(other).as("the rest of the trunk's 10 a second goes to the other account").isBetween(175L, 182L);
+        assertThat(PaceBucketTest.maxInAnyWindow(all, SECOND)).as("the trunk's rate + burst")
+                .isLessThanOrEqualTo(10 + 1);
+        assertThat(registry.get("dialer.dispatcher.trunk.grants.unused").tag("trunk", Trunks.DEFAULT)
+                .tag("reason", "campaign").tag("token", "given_back").counter().count()).isPositive();
+    }
+
+    @Test
     void aCampaignsRateHoldsAcrossItsCallerIdsAndIsDividedByTheShareOfPartitionsOwned() {
         PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 4.0), 0, 0,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));

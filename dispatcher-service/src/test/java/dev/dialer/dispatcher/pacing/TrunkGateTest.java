@@ -241,6 +241,52 @@ class TrunkGateTest {
         assertThat(trunk.inFlight()).isEqualTo(2);
     }
 
+    @Test
+    void aGrantNotMadeGivesItsTokenToTheNextAccountsWaiterAtOnce() {
+        TrunkGate trunk = new TrunkGate(10, 0, HOUR, time);
+        List<String> woken = new ArrayList<>();
+        assertThat(trunk.acquireOrWait("first#1", "slow", 0, 0, () -> { })).isZero();
+        trunk.acquireOrWait("slow#1", "slow", 0, 0, () -> woken.add("slow#1@" + now()));
+        trunk.acquireOrWait("other#1", "other", 0, 0, () -> woken.add("other#1@" + now()));
+
+        time.advanceTimeBy(Duration.ofMillis(100));
+        assertThat(woken).containsExactly("slow#1@100000000");
+        // The slow account's lane cannot use it (its campaign is not due).
+        assertThat(trunk.unusedGrant("slow#1", new ArrayList<>())).isEqualTo(TrunkGate.GrantToken.GIVEN_BACK);
+        Runnable none = () -> { };
+
+        assertThat(trunk.isGranted("other#1")).as("granted with the token given back, not 100 ms later").isTrue();
+        assertThat(trunk.holds("slow#1")).isFalse();
+        assertThat(trunk.inFlight()).isEqualTo(2);
+        assertThat(trunk.acquireOrWait("other#1", "other", 0, now(), none)).isEqualTo(now());
+        assertThat(trunk.acquireOrWait("late#1", "other", 0, now(), none)).as("one token, one start")
+                .isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.unusedGrant("slow#1", new ArrayList<>())).as("nothing granted any more").isNull();
+    }
+
+    @Test
+    void aGrantNotMadeAfterTheTrunkTookALaterStartLeavesItsTokenSpent() {
+        TrunkGate trunk = new TrunkGate(10, 0, HOUR, time);
+        List<String> woken = new ArrayList<>();
+        trunk.acquireOrWait("first#1", "slow", 0, 0, () -> { });
+        trunk.acquireOrWait("slow#1", "slow", 0, 0, () -> woken.add("slow#1"));
+        trunk.acquireOrWait("other#1", "other", 0, 0, () -> woken.add("other#1"));
+        time.advanceTimeBy(Duration.ofMillis(200));
+        assertThat(woken).containsExactly("slow#1", "other#1");
+
+        assertThat(trunk.unusedGrant("slow#1", new ArrayList<>())).isEqualTo(TrunkGate.GrantToken.SPENT);
+        assertThat(trunk.holds("slow#1")).as("its slot goes all the same").isFalse();
+        assertThat(trunk.acquireOrWait("next#1", "other", 0, now(), () -> { })).isEqualTo(TrunkGate.QUEUED);
+
+        TrunkGate unlimited = new TrunkGate(0, 1, HOUR, time);
+        unlimited.acquireOrWait("held#1", "acc", 0, now(), () -> { });
+        unlimited.acquireOrWait("granted#1", "acc", 0, now(), () -> { });
+        unlimited.release("held#1", true);
+        assertThat(unlimited.unusedGrant("granted#1", new ArrayList<>())).as("no rate: no token")
+                .isEqualTo(TrunkGate.GrantToken.NONE);
+        assertThat(unlimited.inFlight()).isZero();
+    }
+
     /**
      * Two accounts share a trunk whose rate binds: one with a backlog across many lanes, one with three calls. The small
      * account's calls are interleaved with the large one's, each within a couple of tokens, not behind its backlog.

@@ -29,6 +29,7 @@ import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -49,13 +50,18 @@ class WatchdogTest {
     private final List<String> touched = Collections.synchronizedList(new ArrayList<>());
     private final List<String> hungUp = Collections.synchronizedList(new ArrayList<>());
     private final List<CarrierCallback> applied = Collections.synchronizedList(new ArrayList<>());
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    /** What the applier makes of every report. */
+    private CallbackApplier.Result result = CallbackApplier.Result.APPLIED;
+    /** Whether every attempt has left the dial it was claimed on (dialled again since, or waiting to be). */
+    private boolean leftDial;
 
     @Test
     void aPollWhoseClaimsComeBackFullClaimsAgainAtOnceUntilOneIsNot() {
         // Five quiet attempts, claimed two at a time, each still ringing at the carrier: one poll settles them all.
         Deque<QuietAttempt> quiet = new ArrayDeque<>();
         for (int i = 0; i < 5; i++) {
-            quiet.add(new QuietAttempt("wd-" + i, 1, AttemptStatus.RINGING, "call-" + i));
+            quiet.add(new QuietAttempt("wd-" + i, 1, 1, AttemptStatus.RINGING, "call-" + i));
         }
         claimFrom(limit -> {
             List<QuietAttempt> claimed = new ArrayList<>();
@@ -75,8 +81,8 @@ class WatchdogTest {
 
     @Test
     void aFullClaimOfWhichNothingCouldBeReconciledEndsThePoll() {
-        claimFrom(limit -> List.of(new QuietAttempt("wd-a", 1, AttemptStatus.RINGING, "call-a"),
-                new QuietAttempt("wd-b", 1, AttemptStatus.RINGING, "call-b")));
+        claimFrom(limit -> List.of(new QuietAttempt("wd-a", 1, 1, AttemptStatus.RINGING, "call-a"),
+                new QuietAttempt("wd-b", 1, 1, AttemptStatus.RINGING, "call-b")));
         Watchdog watchdog = watchdog(call -> Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE,
                 "connection refused", null)));
 
@@ -139,9 +145,99 @@ class WatchdogTest {
         assertThat(applied).extracting(CarrierCallback::providerCallId).containsExactly("call-wd-gone");
     }
 
+    @Test
+    void everyAnswerIsAppliedAsAReportOnTheDialAndCallTheCarrierWasAskedAbout() {
+        // Dial 3 of each attempt: answered by the carrier, still ringing, stale, and gone after an answer.
+        claimOnce(new QuietAttempt("wd-done", 2, 3, AttemptStatus.RINGING, "call-done"),
+                new QuietAttempt("wd-ringing", 2, 3, AttemptStatus.RINGING, "call-ringing", NOW, Map.of()),
+                new QuietAttempt("wd-stale", 2, 3, AttemptStatus.IN_PROGRESS, "call-stale",
+                        NOW.minus(Duration.ofHours(3)), Map.of()),
+                new QuietAttempt("wd-gone", 2, 3, AttemptStatus.IN_PROGRESS, "call-gone"));
+        Watchdog watchdog = watchdog(call -> switch (call.requestId()) {
+            case "wd-done" -> Mono.just(new CallReport(AttemptStatus.COMPLETED, "completed", call.providerCallId(),
+                    200, "OK", 42));
+            case "wd-gone" -> Mono.empty();
+            default -> Mono.just(new CallReport(AttemptStatus.RINGING, "ringing", call.providerCallId(), 180,
+                    "Ringing", null));
+        });
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(applied).hasSize(4).allSatisfy(report -> {
+            assertThat(report.dial()).as("the dial claimed").isEqualTo(3);
+            assertThat(report.callBound()).as("bound to the call asked about").isTrue();
+            assertThat(report.providerCallId()).isEqualTo("call-" + report.requestId().substring(3));
+            assertThat(report.takenOver()).isFalse();
+        });
+        assertThat(touched).containsExactly("wd-ringing");
+        assertThat(outcomes()).containsEntry("carrier_answered", 1.0).containsEntry("still_alive", 1.0)
+                .containsEntry("stale_alive", 1.0).containsEntry("answered_gone", 1.0)
+                .containsEntry(Watchdog.OTHER_CALL, 0.0);
+    }
+
+    @Test
+    void anAnswerAboutADialTheAttemptHasLeftChangesNothingAndIsCountedOtherCall() {
+        // Between the claim and the answer each attempt was requeued and dialled again: the ledger refuses every
+        // report about the dial claimed, and the still ringing one touches nothing.
+        result = CallbackApplier.Result.IGNORED;
+        leftDial = true;
+        claimOnce(new QuietAttempt("wd-done", 1, 1, AttemptStatus.RINGING, "call-done"),
+                new QuietAttempt("wd-ringing", 1, 1, AttemptStatus.RINGING, "call-ringing", NOW, Map.of()),
+                new QuietAttempt("wd-stale", 1, 1, AttemptStatus.IN_PROGRESS, "call-stale",
+                        NOW.minus(Duration.ofHours(3)), Map.of()),
+                new QuietAttempt("wd-gone", 1, 1, AttemptStatus.IN_PROGRESS, "call-gone"));
+        Watchdog watchdog = watchdog(call -> switch (call.requestId()) {
+            case "wd-done" -> Mono.just(new CallReport(AttemptStatus.NO_ANSWER, "no-answer", call.providerCallId(),
+                    487, "Request Terminated", null));
+            case "wd-gone" -> Mono.empty();
+            default -> Mono.just(new CallReport(AttemptStatus.RINGING, "ringing", call.providerCallId(), 180,
+                    "Ringing", null));
+        });
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(touched).isEmpty();
+        assertThat(outcomes()).containsEntry(Watchdog.OTHER_CALL, 4.0).containsEntry("carrier_answered", 0.0)
+                .containsEntry("still_alive", 0.0).containsEntry("stale_alive", 0.0)
+                .containsEntry("answered_gone", 0.0);
+    }
+
+    @Test
+    void aReportRefusedAsLateOnTheDialClaimedIsNotCountedOtherCall() {
+        // The attempt ended meanwhile by its own callback, on the dial claimed.
+        result = CallbackApplier.Result.IGNORED;
+        claimOnce(new QuietAttempt("wd-late", 1, 1, AttemptStatus.RINGING, "call-late"));
+        Watchdog watchdog = watchdog(call -> Mono.just(new CallReport(AttemptStatus.BUSY, "busy",
+                call.providerCallId(), 486, "Busy Here", null)));
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(outcomes()).containsEntry("carrier_answered", 1.0).containsEntry(Watchdog.OTHER_CALL, 0.0);
+    }
+
+    /** {@code dialer.dispatcher.watchdog.reconciled} by outcome. */
+    private Map<String, Double> outcomes() {
+        Map<String, Double> counts = new TreeMap<>();
+        registry.find("dialer.dispatcher.watchdog.reconciled").counters()
+                .forEach(counter -> counts.put(counter.getId().getTag("outcome"), counter.count()));
+        return counts;
+    }
+
     private static QuietAttempt quiet(String requestId, AttemptStatus status, Instant dialled,
                                       Map<String, Object> options) {
-        return new QuietAttempt(requestId, 1, status, "call-" + requestId, dialled, options);
+        return new QuietAttempt(requestId, 1, 1, status, "call-" + requestId, dialled, options);
+    }
+
+    /** Each attempt claimed once, up to the claim's limit at a time, as the ledger's leases make it. */
+    private void claimOnce(QuietAttempt... attempts) {
+        Deque<QuietAttempt> quiet = new ArrayDeque<>(List.of(attempts));
+        claimFrom(limit -> {
+            List<QuietAttempt> claimed = new ArrayList<>();
+            while (claimed.size() < limit && !quiet.isEmpty()) {
+                claimed.add(quiet.poll());
+            }
+            return claimed;
+        });
     }
 
     private void claimFrom(Function<Integer, List<QuietAttempt>> claim) {
@@ -150,11 +246,17 @@ class WatchdogTest {
             claims.add(claimed.size());
             return Flux.fromIterable(claimed);
         });
-        when(ledger.touch(anyString(), anyInt())).thenAnswer(invocation -> Mono.fromRunnable(
-                () -> touched.add(invocation.getArgument(0))));
+        when(ledger.touch(anyString(), anyInt(), anyInt())).thenAnswer(invocation -> Mono.fromCallable(() -> {
+            if (leftDial) {
+                return false;
+            }
+            touched.add(invocation.getArgument(0));
+            return true;
+        }));
+        when(ledger.leftDial(anyString(), anyInt(), anyInt())).thenAnswer(invocation -> Mono.just(leftDial));
         when(applier.apply(any())).thenAnswer(invocation -> {
             applied.add(invocation.getArgument(0));
-            return Mono.just(CallbackApplier.Result.APPLIED);
+            return Mono.just(result);
         });
     }
 
@@ -178,7 +280,7 @@ class WatchdogTest {
         };
         return new Watchdog(ledger, carrier, applier, null, new WatchdogProperties(true, Duration.ofMinutes(5),
                 Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2)), CARRIER,
-                Clock.fixed(NOW, java.time.ZoneOffset.UTC), new SimpleMeterRegistry(),
+                Clock.fixed(NOW, java.time.ZoneOffset.UTC), registry,
                 null, null);
     }
 }
