@@ -128,8 +128,8 @@ class DeliveryConfiguration {
     }
 
     @Bean
-    EndpointIsolation endpointIsolation(IsolationProperties properties) {
-        return new EndpointIsolation(properties);
+    EndpointIsolation endpointIsolation(IsolationProperties properties, DeliveryMetrics metrics) {
+        return new EndpointIsolation(properties, metrics);
     }
 
     @Bean

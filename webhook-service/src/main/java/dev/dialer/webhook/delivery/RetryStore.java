@@ -60,9 +60,10 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /**
      * The due rows, chosen once in a {@code WITH} query: as an {@code IN} subquery the planner may run it again per
      * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}. Rows
-     * of held targets are passed over: a webhook's (no URL) by its id, a hook's by its account and endpoint, so that
-     * however many URLs a hook endpoint has (one per call, say) none of the account's rows is claimed while it refuses
-     * the account's tries, and another account's rows for the same endpoint are claimed all the same.
+     * of held targets are passed over: every row of a held account (at its limit over all its endpoints), a webhook's
+     * (no URL) by its id, a hook's by its account and endpoint, so that however many URLs a hook endpoint has (one per
+     * call, say) none of the account's rows is claimed while it refuses the account's tries, and another account's
+     * rows for the same endpoint are claimed all the same.
      */
     private static final String CLAIM = """
             WITH due AS (
@@ -70,6 +71,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
                   AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
                        OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
+                  AND c.account_id <> ALL(:heldAccounts)
                   AND (c.url IS NULL AND c.target_id <> ALL(:heldWebhooks)
                        OR c.url IS NOT NULL AND NOT EXISTS (
                            SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
@@ -176,6 +178,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
         return database.sql(CLAIM)
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
                 .bind("limit", limit)
+                .bind("heldAccounts", held.accountIds())
                 .bind("heldWebhooks", held.webhookIds())
                 .bind("heldHookAccounts", held.hookAccounts())
                 .bind("heldHookEndpoints", held.hookEndpoints())

@@ -32,8 +32,7 @@ import org.springframework.test.context.DynamicPropertySource;
 class RetryLeaseIT {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final HeldTargets.Held NONE_HELD = new HeldTargets.Held(new String[0], new String[0],
-            new String[0]);
+    private static final HeldTargets.Held NONE_HELD = HeldTargets.Held.none();
     /** Before any other row's due time, so that a claim of one row takes this one. */
     private static final Instant LONG_DUE = Instant.parse("2001-01-01T00:00:00Z");
 

@@ -101,6 +101,6 @@ class RetryPollerTest {
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
         return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
                 new DeliveryMetrics(registry), Mono::empty, Duration.ofHours(1),
-                () -> new HeldTargets.Held(new String[0], new String[0], new String[0]));
+                HeldTargets.Held::none);
     }
 }
