@@ -123,7 +123,7 @@ class DeliveryConfiguration {
                                   Clock clock, DeliveryMetrics metrics) {
         EndpointHealth health = new EndpointHealth(database, properties, new DisabledNotice(directory::subscribers),
                 clock);
-        metrics.disabledEndpoints(health::disabledCount);
+        metrics.disabledEndpoints(() -> health.disabledCount(directory::current));
         return health;
     }
 

@@ -85,10 +85,10 @@ final class DeliveryMetrics {
         }
     }
 
-    /** Registers the gauge of webhooks disabled on this instance's records. */
+    /** Registers the gauge of webhooks disabled on this instance's records, of those its directory has. */
     void disabledEndpoints(Supplier<Number> count) {
         Gauge.builder("dialer.webhook.endpoints.disabled", count)
-                .description("Webhooks disabled after 410 Gone or sustained failure")
+                .description("Webhooks disabled after 410 Gone or sustained failure, not deleted or re-enabled since")
                 .register(registry);
     }
 
