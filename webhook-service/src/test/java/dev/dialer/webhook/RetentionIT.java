@@ -18,14 +18,17 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 
 /**
- * The delivery log, the stored events and replays' marks are kept for their retention, then purged; younger rows
- * stay.
+ * The delivery log, the stored events, replays' marks and dead letters are kept for their retention, then purged;
+ * younger rows stay.
  */
 class RetentionIT {
 
@@ -64,6 +67,43 @@ class RetentionIT {
             assertThat(storedEvents(database, young.eventId())).isEqualTo(1);
             assertThat(replayMarks(database, young.eventId())).isEqualTo(1);
         }
+    }
+
+    @Test
+    void deadLettersOlderThanTheirRetentionArePurgedThroughAnIndexOfTheirAge() {
+        try (ConfigurableApplicationContext service = start()) {
+            DatabaseClient database = service.getBean(DatabaseClient.class);
+            String old = unique("ev");
+            String young = unique("ev");
+            // Retention: 30 days.
+            age(database, "INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, "
+                    + "tries, reason, payload, dead_at) VALUES (:eventId, 'call.status', 'WEBHOOK', 'wh-old', 'acc', 7, "
+                    + "'http_status', '\\x00', now() - interval '31 days')", old);
+            age(database, "INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, "
+                    + "tries, reason, payload) VALUES (:eventId, 'call.status', 'WEBHOOK', 'wh-young', 'acc', 7, "
+                    + "'http_status', '\\x00')", young);
+
+            await().atMost(WAIT).until(() -> deadLetters(database, old) == 0);
+            assertThat(deadLetters(database, young)).isEqualTo(1);
+
+            // The purge names no target: only an index that starts with the age serves it, not a read of the table.
+            TransactionalOperator transaction = TransactionalOperator.create(
+                    service.getBean(ReactiveTransactionManager.class));
+            String plan = database.sql("SET LOCAL enable_seqscan = off").then()
+                    .then(database.sql("EXPLAIN DELETE FROM webhook.dead_letters WHERE dead_at < now()")
+                            .map(row -> row.get(0, String.class)).all().collect(Collectors.joining("\n")))
+                    .as(transaction::transactional)
+                    .block(Duration.ofSeconds(10));
+            assertThat(plan).contains("dead_letters_time");
+        }
+    }
+
+    private static long deadLetters(DatabaseClient database, String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.dead_letters WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
     }
 
     private static CallEvent event(String account, String webhookId) {

@@ -123,13 +123,13 @@ class DeliveryConfiguration {
                                   Clock clock, DeliveryMetrics metrics) {
         EndpointHealth health = new EndpointHealth(database, properties, new DisabledNotice(directory::subscribers),
                 clock);
-        metrics.disabledEndpoints(health::disabledCount);
+        metrics.disabledEndpoints(() -> health.disabledCount(directory::current));
         return health;
     }
 
     @Bean
-    EndpointIsolation endpointIsolation(IsolationProperties properties) {
-        return new EndpointIsolation(properties);
+    EndpointIsolation endpointIsolation(IsolationProperties properties, DeliveryMetrics metrics) {
+        return new EndpointIsolation(properties, metrics);
     }
 
     @Bean
@@ -163,8 +163,8 @@ class DeliveryConfiguration {
 
     @Bean
     RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, HeldTargets held, RetryProperties retry,
-                            DeliveryProperties delivery, DeliveryMetrics metrics, DeliveryLog deliveryLog,
-                            EventStore events, HealthProperties health, Clock clock) {
+                            DeliveryProperties delivery, IsolationProperties isolation, DeliveryMetrics metrics,
+                            DeliveryLog deliveryLog, EventStore events, HealthProperties health, Clock clock) {
         RetryPoller.Housekeeping housekeeping = () -> Mono.when(
                 deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
                 events.purge(clock.instant().minus(health.eventRetention())),
@@ -172,7 +172,8 @@ class DeliveryConfiguration {
                 // A mark outlives its event by a purge: a request handled again finds either the mark or no event.
                 store.purgeReplayMarks(clock.instant().minus(health.eventRetention()).minus(health.purgeInterval())));
         return new RetryPoller(store, deliverer::deliver, retry, delivery.lease(), metrics, housekeeping,
-                health.purgeInterval(), held::current);
+                health.purgeInterval(), held::current, new RetriesInFlight(isolation.maxConcurrentPerEndpoint(),
+                isolation.maxConcurrentPerAccount()));
     }
 
     @Bean

@@ -80,20 +80,23 @@ final class DeliveryMetrics {
             deliveries(target, "dead", Reason.HTTP_STATUS);
         }
         deadLetters(Reason.HTTP_STATUS);
+        for (EndpointIsolation.Limit limit : EndpointIsolation.Limit.values()) {
+            busy(limit);
+        }
     }
 
-    /** Registers the gauge of webhooks disabled on this instance's records. */
+    /** Registers the gauge of webhooks disabled on this instance's records, of those its directory has. */
     void disabledEndpoints(Supplier<Number> count) {
         Gauge.builder("dialer.webhook.endpoints.disabled", count)
-                .description("Webhooks disabled after 410 Gone or sustained failure")
+                .description("Webhooks disabled after 410 Gone or sustained failure, not deleted or re-enabled since")
                 .register(registry);
     }
 
     /** Registers the gauge of targets whose retries are held while their endpoint refuses tries. */
     void heldTargets(Supplier<Number> count) {
         Gauge.builder("dialer.webhook.retries.held.targets", count)
-                .description("Webhooks and hook endpoints whose retries are left unclaimed while the endpoint "
-                        + "refuses tries")
+                .description("Webhooks, hook endpoints and accounts whose retries are left unclaimed while the "
+                        + "endpoint or account refuses tries")
                 .register(registry);
     }
 
@@ -161,6 +164,11 @@ final class DeliveryMetrics {
         deliveries(target, "deferred", reason).increment();
     }
 
+    /** A try refused at once because {@code limit} had its tries in flight (also counted as deferred or expired). */
+    void isolationBusy(EndpointIsolation.Limit limit) {
+        busy(limit).increment();
+    }
+
     /**
      * A stored delivery its endpoint refused once more after it had waited longer than the retry schedule can last,
      * given up: {@code reason} is the refusal's ({@code circuit_open}, {@code rate_limited} or
@@ -196,6 +204,15 @@ final class DeliveryMetrics {
                 .publishPercentileHistogram()
                 .register(registry)
                 .record(result.latency());
+    }
+
+    private Counter busy(EndpointIsolation.Limit limit) {
+        return Counter.builder("dialer.webhook.isolation.busy")
+                .description("Tries refused at once by a concurrency limit, by limit: the account's to one endpoint "
+                        + "(endpoint), all accounts' to one endpoint (host), or the account's to all its endpoints "
+                        + "(account)")
+                .tag("limit", limit.tag())
+                .register(registry);
     }
 
     private Counter deadLetters(Reason reason) {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.publisher.Mono;
 
@@ -114,15 +115,31 @@ final class EndpointHealth {
         if (state == null || !state.disabled()) {
             return Mono.just(false);
         }
-        if (config.enabled() && config.updatedAt() != null && config.updatedAt().isAfter(state.disabledAt())) {
+        if (reenabled(state, config)) {
             return lift(config);
         }
         return Mono.just(true);
     }
 
-    /** Webhooks disabled here. */
-    long disabledCount() {
-        return states.values().stream().filter(State::disabled).count();
+    /** Whether the webhook was enabled again by a configuration newer than its disable. */
+    private static boolean reenabled(State state, WebhookConfig config) {
+        return config.enabled() && config.updatedAt() != null && config.updatedAt().isAfter(state.disabledAt());
+    }
+
+    /**
+     * Webhooks disabled now, of those the directory has ({@code current}, null for a webhook it does not). A disable
+     * outlives its webhook (nothing removes it when the webhook is deleted, and it is loaded again at every start), and
+     * one lifted by a newer configuration is removed only at the webhook's next try: counted, the gauge would grow
+     * with every webhook deleted while disabled and never come down.
+     */
+    long disabledCount(Function<String, WebhookConfig> current) {
+        return states.entrySet().stream()
+                .filter(entry -> entry.getValue().disabled())
+                .filter(entry -> {
+                    WebhookConfig config = current.apply(entry.getKey());
+                    return config != null && !reenabled(entry.getValue(), config);
+                })
+                .count();
     }
 
     /**

@@ -10,44 +10,71 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 
 /**
  * Keeps one account's endpoint (the account, and a URL's scheme, host and port) from taking capacity from the others:
- * a concurrency limit and a circuit breaker per account and endpoint, neither of which ever waits, and a larger
+ * a concurrency limit and a circuit breaker per account and endpoint, neither of which ever waits, a larger
  * concurrency limit per endpoint over all accounts, a safety cap for a shared host (hooks.slack.com, say) that hangs
- * for everyone. A try refused by any of them comes back at once as {@link Reason#ENDPOINT_BUSY},
+ * for everyone, and a concurrency limit per account over all its endpoints, so that an account whose URLs each name a
+ * host of their own (a subdomain per call) cannot have a limit per host and take every slot of the instance with
+ * endpoints that hang. A try refused by any of them comes back at once as {@link Reason#ENDPOINT_BUSY},
  * {@link Reason#CIRCUIT_OPEN} (with how long the circuit stays open) or {@link Reason#RATE_LIMITED} (with how long the
  * back-off lasts); the caller moves it to the durable retry table without counting it as a try. {@link #refusing}
  * tells whether an account's endpoint would refuse a try now, so that the retry poller leaves its rows alone
- * meanwhile.
+ * meanwhile. Every refusal by a concurrency limit is counted by limit ({@code dialer_webhook_isolation_busy_total}),
+ * and an account that reaches its own limit is logged once until it is below it again.
  *
  * <p>Hosts such as hooks.slack.com or discord.com serve many customers, and answer 429 per webhook: keyed by host
  * alone, one account's busy channel opened the circuit of every account on the host. A 429 is not the endpoint
  * failing: it is not counted by the breaker, and its {@code Retry-After} (at most {@code open-duration}) holds back
- * that account's tries of the endpoint until then. Endpoints unused for a while are forgotten, so the maps stay
- * bounded by the endpoints in use; the breakers are not registered as meters (their names would be hosts, and there
+ * that account's tries of the endpoint until then. Endpoints and accounts unused for a while are forgotten, so the
+ * maps stay bounded by those in use; the breakers are not registered as meters (their names would be hosts, and there
  * is one per account).
  */
 final class EndpointIsolation {
 
+    private static final Logger log = LoggerFactory.getLogger(EndpointIsolation.class);
+
+    /** The concurrency limit that refused a try: the {@code limit} tag of the refusals counted (bounded). */
+    enum Limit {
+        /** The account's tries in flight to the endpoint ({@code max-concurrent-per-endpoint}). */
+        ENDPOINT,
+        /** All accounts' tries in flight to the endpoint ({@code max-concurrent-per-host}). */
+        HOST,
+        /** The account's tries in flight to all its endpoints ({@code max-concurrent-per-account}). */
+        ACCOUNT;
+
+        String tag() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     private final BulkheadConfig bulkheadConfig;
     private final BulkheadConfig hostConfig;
+    private final BulkheadConfig accountConfig;
     private final CircuitBreakerConfig breakerConfig;
     private final long idleNanos;
     private final long openNanos;
     private final int maxConcurrent;
     private final int maxConcurrentPerHost;
+    private final int maxConcurrentPerAccount;
+    private final DeliveryMetrics metrics;
     private final Map<Key, Guard> guards = new ConcurrentHashMap<>();
     private final Map<String, Host> hosts = new ConcurrentHashMap<>();
+    private final Map<String, Account> accounts = new ConcurrentHashMap<>();
     private volatile long lastSweep = System.nanoTime();
 
     /** One account's endpoint. */
     private record Key(String accountId, String endpoint) {
     }
 
-    EndpointIsolation(IsolationProperties properties) {
+    EndpointIsolation(IsolationProperties properties, DeliveryMetrics metrics) {
+        this.metrics = metrics;
         this.bulkheadConfig = BulkheadConfig.custom()
                 .maxConcurrentCalls(properties.maxConcurrentPerEndpoint())
                 // Any wait above zero would block the calling thread, an event loop here.
@@ -55,6 +82,10 @@ final class EndpointIsolation {
                 .build();
         this.hostConfig = BulkheadConfig.custom()
                 .maxConcurrentCalls(properties.maxConcurrentPerHost())
+                .maxWaitDuration(Duration.ZERO)
+                .build();
+        this.accountConfig = BulkheadConfig.custom()
+                .maxConcurrentCalls(properties.maxConcurrentPerAccount())
                 .maxWaitDuration(Duration.ZERO)
                 .build();
         this.breakerConfig = CircuitBreakerConfig.custom()
@@ -68,6 +99,7 @@ final class EndpointIsolation {
         this.openNanos = properties.openDuration().toNanos();
         this.maxConcurrent = properties.maxConcurrentPerEndpoint();
         this.maxConcurrentPerHost = properties.maxConcurrentPerHost();
+        this.maxConcurrentPerAccount = properties.maxConcurrentPerAccount();
     }
 
     /**
@@ -89,13 +121,21 @@ final class EndpointIsolation {
             }
             if (!guard.bulkhead.tryAcquirePermission()) {
                 guard.breaker.releasePermission();
-                return Mono.just(AttemptResult.failed(Reason.ENDPOINT_BUSY, "endpoint busy", Duration.ZERO));
+                return Mono.just(busy(Limit.ENDPOINT));
             }
             Host host = host(endpoint, now);
             if (!host.bulkhead.tryAcquirePermission()) {
                 guard.bulkhead.onComplete();
                 guard.breaker.releasePermission();
-                return Mono.just(AttemptResult.failed(Reason.ENDPOINT_BUSY, "host busy", Duration.ZERO));
+                return Mono.just(busy(Limit.HOST));
+            }
+            Account account = account(accountId, now);
+            if (!account.bulkhead.tryAcquirePermission()) {
+                host.bulkhead.onComplete();
+                guard.bulkhead.onComplete();
+                guard.breaker.releasePermission();
+                account.refused(accountId, maxConcurrentPerAccount);
+                return Mono.just(busy(Limit.ACCOUNT));
             }
             // Deferred: a supplier that throws must still meet the doFinally that gives the slots back.
             return Mono.defer(attempt)
@@ -103,19 +143,30 @@ final class EndpointIsolation {
                     .doOnError(error -> guard.breaker.releasePermission())
                     .doOnCancel(guard.breaker::releasePermission)
                     .doFinally(signal -> {
+                        account.ended(accountId);
                         host.bulkhead.onComplete();
                         guard.bulkhead.onComplete();
                     });
         });
     }
 
+    /** A try refused by a concurrency limit, counted by limit; not a try, and never a wait. */
+    private AttemptResult busy(Limit limit) {
+        metrics.isolationBusy(limit);
+        return AttemptResult.failed(Reason.ENDPOINT_BUSY, limit.tag() + " busy", Duration.ZERO);
+    }
+
     /**
      * Whether the account's endpoint would refuse a try now: it is backing off after a 429, or its circuit is open and
      * not yet due to let a trial through, or half-open with the trial under way, or it has its limit of tries in
-     * flight, or the endpoint has its limit over all accounts in flight. An endpoint past its open time is not
-     * refusing: the next try is the trial that may close the circuit.
+     * flight, or the endpoint has its limit over all accounts in flight, or the account has its limit over all its
+     * endpoints in flight. An endpoint past its open time is not refusing: the next try is the trial that may close the
+     * circuit.
      */
     boolean refusing(String accountId, String url) {
+        if (accountRefusing(accountId)) {
+            return true;
+        }
         String endpoint = endpoint(url);
         Host host = hosts.get(endpoint);
         if (host != null && host.bulkhead.getMetrics().getAvailableConcurrentCalls() == 0) {
@@ -135,6 +186,15 @@ final class EndpointIsolation {
             case HALF_OPEN -> inFlight > 0;
             default -> inFlight >= maxConcurrent;
         };
+    }
+
+    /**
+     * Whether the account has its limit of tries in flight over all its endpoints, so that every endpoint of it refuses
+     * a try now.
+     */
+    boolean accountRefusing(String accountId) {
+        Account account = accounts.get(accountId);
+        return account != null && account.bulkhead.getMetrics().getAvailableConcurrentCalls() == 0;
     }
 
     /** Accounts' endpoints whose circuit is open now (not counting half-open ones). */
@@ -180,6 +240,12 @@ final class EndpointIsolation {
         return host;
     }
 
+    private Account account(String accountId, long now) {
+        Account account = accounts.computeIfAbsent(accountId, key -> new Account(Bulkhead.of(key, accountConfig)));
+        account.lastUsed = now;
+        return account;
+    }
+
     private void sweep(long now) {
         if (now - lastSweep < idleNanos / 4) {
             return;
@@ -189,6 +255,8 @@ final class EndpointIsolation {
                 && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrent);
         hosts.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idleNanos
                 && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrentPerHost);
+        accounts.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idleNanos
+                && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrentPerAccount);
     }
 
     /**
@@ -253,6 +321,39 @@ final class EndpointIsolation {
 
         Host(Bulkhead bulkhead) {
             this.bulkhead = bulkhead;
+        }
+    }
+
+    /** The limit of one account's tries over all its endpoints. */
+    private static final class Account {
+        final Bulkhead bulkhead;
+        volatile long lastUsed;
+        /** Tries refused since the account reached its limit; 0 while it is below it. */
+        final AtomicLong refused = new AtomicLong();
+
+        Account(Bulkhead bulkhead) {
+            this.bulkhead = bulkhead;
+        }
+
+        /** A try refused by the limit; the first of a spell at the limit is logged. */
+        void refused(String accountId, int limit) {
+            if (refused.getAndIncrement() == 0) {
+                log.warn("account {} has {} webhook tries in flight, its limit over all its endpoints "
+                        + "(dialer.webhook.isolation.max-concurrent-per-account): its further tries are refused and "
+                        + "retried later until one ends", accountId, limit);
+            }
+        }
+
+        /** A try ended: its slot is given back, and a spell at the limit ends with it. */
+        void ended(String accountId) {
+            bulkhead.onComplete();
+            if (refused.get() > 0) {
+                long count = refused.getAndSet(0);
+                if (count > 0) {
+                    log.info("account {} is below its limit of webhook tries in flight again, after {} of its tries "
+                            + "were refused", accountId, count);
+                }
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -18,14 +19,23 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@code https://app.example.com/status?call=<id>}) share one endpoint and one circuit, and held by URL each of them
  * would be claimed and refused once before it was held. Another account's rows for the same endpoint are not held:
  * its circuit is its own.
+ *
+ * <p>An account refused because it has its limit of tries in flight over all its endpoints
+ * ({@link EndpointIsolation#accountRefusing}) is held whole, every row of it, while it is at that limit: its
+ * endpoints may be a host per call, each held only once it had refused a row of its own.
  */
 final class HeldTargets {
 
     /**
-     * What a claim passes over: webhook ids, and the per-request hooks of {@code hookAccounts[i]} to
-     * {@code hookEndpoints[i]}.
+     * What a claim passes over: every row of the accounts, webhook ids, and the per-request hooks of
+     * {@code hookAccounts[i]} to {@code hookEndpoints[i]}.
      */
-    record Held(String[] webhookIds, String[] hookAccounts, String[] hookEndpoints) {
+    record Held(String[] accountIds, String[] webhookIds, String[] hookAccounts, String[] hookEndpoints) {
+
+        /** Nothing held. */
+        static Held none() {
+            return new Held(new String[0], new String[0], new String[0], new String[0]);
+        }
     }
 
     /** What the isolation is asked about a held target. */
@@ -39,13 +49,17 @@ final class HeldTargets {
     private final EndpointIsolation isolation;
     private final Map<String, Refused> webhooks = new ConcurrentHashMap<>();
     private final Map<Hook, Refused> hooks = new ConcurrentHashMap<>();
+    private final Set<String> accounts = ConcurrentHashMap.newKeySet();
 
     HeldTargets(EndpointIsolation isolation) {
         this.isolation = isolation;
     }
 
-    /** The endpoint of the account's target refused a try of it. */
+    /** The endpoint of the account's target, or the account, refused a try of it. */
     void refused(String accountId, Target target) {
+        if (isolation.accountRefusing(accountId)) {
+            accounts.add(accountId);
+        }
         if (target.url() == null) {
             return;
         }
@@ -57,17 +71,19 @@ final class HeldTargets {
         }
     }
 
-    /** The targets whose endpoint refuses tries now; the others are forgotten. */
+    /** The accounts and targets that refuse tries now; the others are forgotten. */
     Held current() {
+        accounts.removeIf(accountId -> !isolation.accountRefusing(accountId));
         List<String> webhookIds = stillRefusing(webhooks);
         List<Hook> held = stillRefusing(hooks);
-        return new Held(webhookIds.toArray(String[]::new), held.stream().map(Hook::accountId).toArray(String[]::new),
+        return new Held(accounts.toArray(String[]::new), webhookIds.toArray(String[]::new),
+                held.stream().map(Hook::accountId).toArray(String[]::new),
                 held.stream().map(Hook::endpoint).toArray(String[]::new));
     }
 
-    /** Targets held now, for the gauge. */
+    /** Accounts and targets held now, for the gauge. */
     int size() {
-        return webhooks.size() + hooks.size();
+        return accounts.size() + webhooks.size() + hooks.size();
     }
 
     private <K> List<K> stillRefusing(Map<K, Refused> targets) {

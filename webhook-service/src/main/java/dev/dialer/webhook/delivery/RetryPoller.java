@@ -12,9 +12,12 @@ import reactor.core.publisher.Mono;
 /**
  * Sends the deliveries that are due in {@code webhook.retries}: every poll interval it claims as many due rows as it
  * has free capacity (at most {@code concurrency} in flight, separate from the first tries, which keep their own
- * capacity), leases them for longer than a try can take, and hands each to the {@link WebhookDeliverer}. Rows of
- * targets whose endpoint refuses tries now ({@link HeldTargets}) are left for later, so they never take the capacity
- * other endpoints' retries need. Also keeps the pending gauge current and purges expired log rows, events and dead
+ * capacity), leases them for longer than a try can take, and hands each to the {@link WebhookDeliverer}. A claim takes
+ * accounts, and each account's endpoints, in turn, those with the fewest of the poller's tries in flight first, and
+ * no more rows of either than their concurrency limits leave room for ({@link RetriesInFlight}), so that a backlog of
+ * a few accounts to slow endpoints does not take every slot while other accounts' retries are due. Rows of targets
+ * whose endpoint refuses tries now ({@link HeldTargets}) are left for later, so they never take the capacity other
+ * endpoints' retries need. Also keeps the pending gauge current and purges expired log rows, events and dead
  * letters.
  *
  * <p>Delivery guarantee: at least once. A row stays in the table until its outcome is written; an instance that
@@ -34,6 +37,7 @@ public final class RetryPoller {
     private final Housekeeping housekeeping;
     private final Duration purgeInterval;
     private final Supplier<HeldTargets.Held> held;
+    private final RetriesInFlight retriesInFlight;
     private final AtomicInteger inFlight = new AtomicInteger();
 
     /** Deletes what has outlived its retention. */
@@ -47,8 +51,11 @@ public final class RetryPoller {
         /** Rows waiting in the table. */
         Mono<Long> pending();
 
-        /** Claims up to {@code limit} due rows, none of a held target, for {@code lease}. */
-        Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held);
+        /**
+         * Claims up to {@code limit} due rows for {@code lease}, accounts and their endpoints in turn, none of a held
+         * target or account and none beyond the {@code room} of its endpoint or account.
+         */
+        Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held, RetriesInFlight.Room room);
     }
 
     /** One try of a claimed delivery and its durable outcome ({@link WebhookDeliverer#deliver}). */
@@ -56,12 +63,16 @@ public final class RetryPoller {
         Mono<Void> deliver(DeliveryTask task);
     }
 
-    /** @param held the targets to pass over, asked afresh at every claim */
+    /**
+     * @param held            the targets to pass over, asked afresh at every claim
+     * @param retriesInFlight the poller's own tries in flight, by endpoint and account, which each claim's turns count
+     */
     RetryPoller(DueDeliveries store, Delivery deliverer, RetryProperties properties, Duration lease,
                 DeliveryMetrics metrics, Housekeeping housekeeping, Duration purgeInterval,
-                Supplier<HeldTargets.Held> held) {
+                Supplier<HeldTargets.Held> held, RetriesInFlight retriesInFlight) {
         this.purgeInterval = purgeInterval;
         this.held = held;
+        this.retriesInFlight = retriesInFlight;
         this.store = store;
         this.deliverer = deliverer;
         this.properties = properties;
@@ -119,7 +130,11 @@ public final class RetryPoller {
     }
 
     private Flux<DeliveryTask> claim(int limit) {
-        return Flux.defer(() -> store.claim(limit, lease, held.get())).doOnNext(task -> inFlight.incrementAndGet());
+        return Flux.defer(() -> store.claim(limit, lease, held.get(), retriesInFlight.room()))
+                .doOnNext(task -> {
+                    inFlight.incrementAndGet();
+                    retriesInFlight.started(task);
+                });
     }
 
     private Mono<Void> deliver(DeliveryTask task) {
@@ -130,6 +145,9 @@ public final class RetryPoller {
                             task.target().kind().tag(), task.target().id(), error.toString());
                     return Mono.empty();
                 })
-                .doFinally(signal -> inFlight.decrementAndGet());
+                .doFinally(signal -> {
+                    retriesInFlight.ended(task);
+                    inFlight.decrementAndGet();
+                });
     }
 }

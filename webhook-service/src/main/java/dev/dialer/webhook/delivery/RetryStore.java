@@ -58,26 +58,83 @@ final class RetryStore implements RetryPoller.DueDeliveries {
              WHERE id = :id AND lease_until = :lease""";
     private static final String REMOVE = "DELETE FROM webhook.retries WHERE id = :id AND lease_until = :lease";
     /**
-     * The due rows, chosen once in a {@code WITH} query: as an {@code IN} subquery the planner may run it again per
-     * joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}. Rows
-     * of held targets are passed over: a webhook's (no URL) by its id, a hook's by its account and endpoint, so that
-     * however many URLs a hook endpoint has (one per call, say) none of the account's rows is claimed while it refuses
-     * the account's tries, and another account's rows for the same endpoint are claimed all the same.
+     * The most due rows a claim ranks, the oldest: what bounds a claim's cost (a few microseconds a row, where the
+     * claim in due order alone stopped after its limit) however large the backlog. Rows of held targets, and of
+     * endpoints and accounts with their limit in flight, are passed over before they count, so a backlog that waits for
+     * its own endpoint's tries to end does not fill it.
+     */
+    static final int CANDIDATES = 50_000;
+    /**
+     * The due rows, taken in turn: a row's turn over its account is the account's tries it would make in flight (the
+     * poller's own, {@link RetriesInFlight}), and the account's rows take their turns over its endpoints the same way
+     * (a webhook's id stands for its endpoint, its URL being looked up only before its try; see
+     * {@link RetriesInFlight#endpointOf}). So every account with nothing in flight has its first row taken before any
+     * account has a second, and by due time within a turn. Taken in due order alone, the backlog of a few accounts to
+     * endpoints that are healthy but slow took every slot of the poller, claim after claim, while other accounts' due
+     * rows waited behind it. No row is taken past its endpoint's or account's concurrency limit
+     * ({@code :perEndpoint}, {@code :perAccount}): it would only be refused. The rows ranked are the oldest
+     * {@link #CANDIDATES} found through {@code retries_due}; their partitions compare bytes ({@code COLLATE "C"}: only
+     * equality matters there, and a locale's comparison costs more).
+     *
+     * <p>Rows of held targets are passed over: every row of a held account, a webhook's (no URL) by its id, a hook's
+     * by its account and endpoint, so that however many URLs a hook endpoint has (one per call, say) none of the
+     * account's rows is claimed while it refuses the account's tries, and another account's rows for the same endpoint
+     * are claimed all the same.
+     *
+     * <p>A window function cannot sit at the level of {@code FOR UPDATE}: the rows are chosen first, in a {@code WITH}
+     * query of their own ({@code chosen}), then locked ({@code due}, {@code FOR UPDATE SKIP LOCKED}), each chosen once
+     * ({@code MATERIALIZED}). The due set must be chosen once: as an {@code IN} subquery the planner may run it again
+     * per joined row, and with {@code SKIP LOCKED} each run can pick other rows, claiming more than {@code :limit}. A
+     * row another poller claimed after this statement began is checked again as it is locked, and skipped.
      */
     private static final String CLAIM = """
-            WITH due AS (
-                SELECT c.id FROM webhook.retries c
-                WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
-                  AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
-                       OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
-                  AND (c.url IS NULL AND c.target_id <> ALL(:heldWebhooks)
-                       OR c.url IS NOT NULL AND NOT EXISTS (
-                           SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
-                                         AS h(account_id, endpoint)
-                            WHERE h.account_id = c.account_id AND h.endpoint = c.endpoint))
-                ORDER BY c.next_attempt_at
-                LIMIT :limit
-                FOR UPDATE SKIP LOCKED)
+            WITH due_rows AS (
+                SELECT c.id, c.account_id, c.next_attempt_at, l.endpoint
+                  FROM webhook.retries c
+                 CROSS JOIN LATERAL (SELECT CASE WHEN c.url IS NULL THEN CAST(:webhook AS text) || c.target_id
+                                                 ELSE coalesce(c.endpoint, c.url) END AS endpoint) l
+                 WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
+                   AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
+                        OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
+                   AND c.account_id <> ALL(:heldAccounts) AND c.account_id <> ALL(:fullAccounts)
+                   AND (c.url IS NULL AND c.target_id <> ALL(:heldWebhooks)
+                        OR c.url IS NOT NULL AND NOT EXISTS (
+                            SELECT 1 FROM unnest(CAST(:heldHookAccounts AS text[]), CAST(:heldHookEndpoints AS text[]))
+                                          AS h(account_id, endpoint)
+                             WHERE h.account_id = c.account_id AND h.endpoint = c.endpoint))
+                   AND (c.account_id, l.endpoint) NOT IN (
+                           SELECT * FROM unnest(CAST(:fullEndpointAccounts AS text[]), CAST(:fullEndpoints AS text[])))
+                 ORDER BY c.next_attempt_at
+                 LIMIT :candidates),
+            by_endpoint AS (
+                SELECT d.id, d.account_id, d.endpoint, d.next_attempt_at, row_number() OVER (
+                           PARTITION BY d.account_id COLLATE "C", d.endpoint COLLATE "C"
+                           ORDER BY d.next_attempt_at, d.id) AS turn
+                  FROM due_rows d),
+            endpoint_turns AS (
+                SELECT b.id, b.account_id, b.next_attempt_at, b.turn + coalesce(f.tries, 0) AS turn
+                  FROM by_endpoint b
+                  LEFT JOIN unnest(CAST(:endpointAccounts AS text[]), CAST(:endpoints AS text[]),
+                                   CAST(:endpointTries AS integer[])) AS f(account_id, endpoint, tries)
+                         ON f.account_id = b.account_id AND f.endpoint = b.endpoint
+                 WHERE b.turn <= :perEndpoint AND b.turn + coalesce(f.tries, 0) <= :perEndpoint),
+            by_account AS (
+                SELECT e.id, e.account_id, e.next_attempt_at, row_number() OVER (
+                           PARTITION BY e.account_id COLLATE "C" ORDER BY e.turn, e.next_attempt_at, e.id) AS turn
+                  FROM endpoint_turns e),
+            chosen AS MATERIALIZED (
+                SELECT b.id
+                  FROM by_account b
+                  LEFT JOIN unnest(CAST(:accounts AS text[]), CAST(:accountTries AS integer[])) AS f(account_id, tries)
+                         ON f.account_id = b.account_id
+                 WHERE b.turn <= :perAccount AND b.turn + coalesce(f.tries, 0) <= :perAccount
+                 ORDER BY b.turn + coalesce(f.tries, 0), b.next_attempt_at, b.id
+                 LIMIT :limit),
+            due AS MATERIALIZED (
+                SELECT r.id FROM webhook.retries r
+                 WHERE r.id IN (SELECT id FROM chosen)
+                   AND r.next_attempt_at <= now() AND (r.lease_until IS NULL OR r.lease_until < now())
+                 FOR UPDATE SKIP LOCKED)
             UPDATE webhook.retries r SET lease_until = now() + make_interval(secs => :leaseSeconds)
               FROM due
              WHERE r.id = due.id
@@ -168,17 +225,31 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     }
 
     /**
-     * Claims up to {@code limit} due rows, none of a held target, for {@code lease}; another instance cannot claim
+     * Claims up to {@code limit} due rows for {@code lease}, accounts and their endpoints in turn, none of a held
+     * target or account and none beyond the {@code room} of its endpoint or account; another instance cannot claim
      * them meanwhile.
      */
     @Override
-    public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held) {
+    public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held, RetriesInFlight.Room room) {
         return database.sql(CLAIM)
                 .bind("leaseSeconds", lease.toMillis() / 1000.0)
                 .bind("limit", limit)
+                .bind("candidates", CANDIDATES)
+                .bind("webhook", RetriesInFlight.WEBHOOK)
+                .bind("heldAccounts", held.accountIds())
                 .bind("heldWebhooks", held.webhookIds())
                 .bind("heldHookAccounts", held.hookAccounts())
                 .bind("heldHookEndpoints", held.hookEndpoints())
+                .bind("perEndpoint", room.perEndpoint())
+                .bind("perAccount", room.perAccount())
+                .bind("endpointAccounts", room.endpointAccounts())
+                .bind("endpoints", room.endpoints())
+                .bind("endpointTries", room.endpointTries())
+                .bind("accounts", room.accounts())
+                .bind("accountTries", room.accountTries())
+                .bind("fullAccounts", room.fullAccounts())
+                .bind("fullEndpointAccounts", room.fullEndpointAccounts())
+                .bind("fullEndpoints", room.fullEndpoints())
                 .map(RetryStore::task)
                 .all();
     }

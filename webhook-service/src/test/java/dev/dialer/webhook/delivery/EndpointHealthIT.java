@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -135,6 +136,33 @@ class EndpointHealthIT {
                 .map(row -> row.get("json", String.class))
                 .one().block(WAIT);
         assertThat(notice).contains("\"webhook_id\":\"" + id + "\"").contains("\"reason\":\"gone\"");
+    }
+
+    @Test
+    void theDisabledGaugeCountsOnlyWebhooksTheDirectoryHasAndHasNotSeenEnabledAgain() {
+        String kept = "wh-" + UUID.randomUUID();
+        String deleted = "wh-" + UUID.randomUUID();
+        String reenabled = "wh-" + UUID.randomUUID();
+        EndpointHealth disabling = loaded();
+        for (String id : List.of(kept, deleted, reenabled)) {
+            StepVerifier.create(disabling.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true)
+                    .expectComplete().verify(WAIT);
+        }
+        Instant before = Instant.now().minusSeconds(60);
+        Instant after = Instant.now().plusSeconds(60);
+        Map<String, WebhookConfig> directory = Map.of(
+                kept, config(kept, true, before),
+                reenabled, config(reenabled, true, after));
+
+        // As a restarted instance sees them: every disable is loaded, the deleted webhook's too.
+        EndpointHealth restarted = loaded();
+        assertThat(restarted.disabledCount(directory::get)).isEqualTo(1);
+        assertThat(disabling.disabledCount(directory::get)).isEqualTo(1);
+    }
+
+    private static WebhookConfig config(String id, boolean enabled, Instant updatedAt) {
+        return new WebhookConfig(id, "acc-1", "https://example.com/hook", "test",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", enabled, updatedAt);
     }
 
     /** The try that disables the webhook, as announced. */

@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.DeliveryAttempt;
+import dev.dialer.common.contract.WebhookConfig;
 import io.r2dbc.spi.ConnectionFactories;
 import java.net.ServerSocket;
 import java.time.Clock;
@@ -19,6 +20,10 @@ class EndpointHealthTest {
     private static final DeliveryAttempt DISABLING = new DeliveryAttempt(DeliveryAttempt.VERSION, "att-1", "evt-1",
             "call.status", "wh-1", "webhook", "req-1", "acc-1", 1, DeliveryAttempt.Outcome.DEAD, 410, null, null, 5,
             null, true, false, Instant.now());
+
+    /** The directory's webhook wh-1, configured long before any disable. */
+    private static final WebhookConfig KNOWN = new WebhookConfig("wh-1", "acc-1", "https://example.com/hook", "test",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, Instant.EPOCH);
 
     private EndpointHealth health;
 
@@ -42,7 +47,7 @@ class EndpointHealthTest {
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 
-        assertThat(health.disabledCount()).isZero();
+        assertThat(health.disabledCount(id -> KNOWN)).isZero();
     }
 
     @Test
@@ -51,6 +56,6 @@ class EndpointHealthTest {
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 
-        assertThat(health.disabledCount()).isZero();
+        assertThat(health.disabledCount(id -> KNOWN)).isZero();
     }
 }

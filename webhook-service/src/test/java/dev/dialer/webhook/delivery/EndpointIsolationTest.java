@@ -3,8 +3,11 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
@@ -13,12 +16,17 @@ class EndpointIsolationTest {
 
     private static final String ACCOUNT = "acc-1";
 
-    private static final IsolationProperties PROPERTIES = new IsolationProperties(2, 64, 50, 4, 4,
+    private static final IsolationProperties PROPERTIES = new IsolationProperties(2, 64, 64, 50, 4, 4,
             Duration.ofMinutes(1), Duration.ofMinutes(30));
+    /** Two tries per endpoint, three per account over all its endpoints. */
+    private static final IsolationProperties ACCOUNT_LIMIT = new IsolationProperties(2, 64, 3, 50, 4, 4,
+            Duration.ofMinutes(1), Duration.ofMinutes(30));
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @Test
     void refusesATryBeyondTheEndpointsLimitAtOnceWithoutTouchingOtherEndpoints() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         Sinks.One<AttemptResult> hanging = Sinks.one();
         isolation.call(ACCOUNT, "https://slow.test/a", hanging::asMono).subscribe();
         isolation.call(ACCOUNT, "https://slow.test/b", hanging::asMono).subscribe();
@@ -41,7 +49,7 @@ class EndpointIsolationTest {
 
     @Test
     void opensTheCircuitAfterFailuresAndThenRefusesWithoutCalling() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i < 4; i++) {
             isolation.call(ACCOUNT, "https://down.test/", () -> Mono.just(AttemptResult.failed(Reason.CONNECTION,
                     "refused", Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
@@ -57,7 +65,7 @@ class EndpointIsolationTest {
 
     @Test
     void anOpenCircuitSaysHowLongItStaysOpenAndRefusesUntilThen() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         openCircuitOf(isolation, "https://down.test/");
 
         StepVerifier.create(isolation.call(ACCOUNT, "https://down.test/other", () -> Mono.just(ok())))
@@ -71,7 +79,7 @@ class EndpointIsolationTest {
 
     @Test
     void anOpenCircuitPastItsOpenTimeIsNoLongerRefusingSoThatATrialCanGo() {
-        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 64, 50, 4, 4,
+        EndpointIsolation isolation = isolation(new IsolationProperties(2, 64, 64, 50, 4, 4,
                 Duration.ofSeconds(1), Duration.ofMinutes(30)));
         openCircuitOf(isolation, "https://down.test/");
         assertThat(isolation.refusing(ACCOUNT, "https://down.test/")).isTrue();
@@ -85,7 +93,7 @@ class EndpointIsolationTest {
 
     @Test
     void anEndpointWithItsLimitInFlightIsRefusingUntilOneEnds() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         Sinks.One<AttemptResult> hanging = Sinks.one();
         isolation.call(ACCOUNT, "https://slow.test/a", hanging::asMono).subscribe();
         assertThat(isolation.refusing(ACCOUNT, "https://slow.test/")).isFalse();
@@ -98,7 +106,7 @@ class EndpointIsolationTest {
 
     @Test
     void aClientErrorAnswerDoesNotOpenTheCircuit() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i < 6; i++) {
             isolation.call(ACCOUNT, "https://picky.test/",
                     () -> Mono.just(AttemptResult.answered(400, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
@@ -109,7 +117,7 @@ class EndpointIsolationTest {
 
     @Test
     void aTryThatThrowsGivesItsSlotBackSoTheEndpointIsNotRefusingAfterwards() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i <= PROPERTIES.maxConcurrentPerEndpoint(); i++) {
             StepVerifier.create(isolation.call(ACCOUNT, "https://buggy.test/", () -> {
                         throw new IllegalArgumentException("not an IP literal");
@@ -127,7 +135,7 @@ class EndpointIsolationTest {
 
     @Test
     void aTrialThatErrorsGivesItsPermissionBackSoTheNextTryCanBeTheTrial() {
-        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 64, 50, 4, 4,
+        EndpointIsolation isolation = isolation(new IsolationProperties(2, 64, 64, 50, 4, 4,
                 Duration.ofMillis(200), Duration.ofMinutes(30)));
         openCircuitOf(isolation, "https://down.test/");
         await().atMost(Duration.ofSeconds(10)).until(() -> !isolation.refusing(ACCOUNT, "https://down.test/"));
@@ -145,7 +153,7 @@ class EndpointIsolationTest {
 
     @Test
     void oneAccountsRateLimitOnASharedHostNeitherOpensItsCircuitNorRefusesAnotherAccount() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i < 10; i++) {
             isolation.call("acc-a", "https://hooks.slack.com/services/TA/BA/aaa",
                     () -> Mono.just(AttemptResult.answered(429, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
@@ -167,7 +175,7 @@ class EndpointIsolationTest {
 
     @Test
     void oneAccountsFailingEndpointOpensItsOwnCircuitOnlyNotThatOfAnotherAccountOnTheSameHost() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i < 4; i++) {
             isolation.call("acc-a", "https://hooks.zapier.com/hooks/catch/1/a/",
                     () -> Mono.just(AttemptResult.answered(503, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
@@ -189,7 +197,7 @@ class EndpointIsolationTest {
 
     @Test
     void eachAccountHasItsOwnLimitOnAnEndpointWithinTheHostsLargerOne() {
-        EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(2, 3, 50, 4, 4,
+        EndpointIsolation isolation = isolation(new IsolationProperties(2, 3, 64, 50, 4, 4,
                 Duration.ofMinutes(1), Duration.ofMinutes(30)));
         Sinks.One<AttemptResult> hanging = Sinks.one();
         isolation.call("acc-a", "https://discord.com/api/webhooks/1/a", hanging::asMono).subscribe();
@@ -218,7 +226,7 @@ class EndpointIsolationTest {
 
     @Test
     void aRetryAfterOnA429HoldsBackThatAccountsTriesOfTheEndpointUntilThenAtMostTheOpenDuration() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         StepVerifier.create(isolation.call("acc-a", "https://hooks.slack.com/services/TA/BA/aaa",
                         () -> Mono.just(AttemptResult.answered(429, Duration.ofMillis(1), "slow down",
                                 Duration.ofHours(1)))))
@@ -242,7 +250,7 @@ class EndpointIsolationTest {
 
     @Test
     void aBackOffEndsWithItsRetryAfter() {
-        EndpointIsolation isolation = new EndpointIsolation(PROPERTIES);
+        EndpointIsolation isolation = isolation(PROPERTIES);
         isolation.call(ACCOUNT, "https://busy.test/", () -> Mono.just(AttemptResult.answered(429,
                 Duration.ofMillis(1), null, Duration.ofMillis(300)))).block(Duration.ofSeconds(5));
         assertThat(isolation.refusing(ACCOUNT, "https://busy.test/")).isTrue();
@@ -252,6 +260,108 @@ class EndpointIsolationTest {
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void anAccountWithItsLimitInFlightOverHostsOfItsOwnIsRefusedAtOnceAndAnotherAccountIsNot() {
+        EndpointIsolation isolation = isolation(ACCOUNT_LIMIT);
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        // A host per call: each endpoint's own limit (2) is far from reached.
+        for (int call = 1; call <= 3; call++) {
+            isolation.call("acc-a", "https://call-" + call + ".app.test/status", hanging::asMono).subscribe();
+        }
+        assertThat(isolation.accountRefusing("acc-a")).isTrue();
+        assertThat(isolation.refusing("acc-a", "https://call-4.app.test/")).isTrue();
+        assertThat(isolation.refusing("acc-b", "https://call-4.app.test/")).isFalse();
+
+        StepVerifier.create(isolation.call("acc-a", "https://call-4.app.test/status",
+                        () -> Mono.error(new AssertionError("called"))))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.ENDPOINT_BUSY);
+                    assertThat(result.error()).isEqualTo("account busy");
+                    assertThat(result.refusedLocally()).isTrue();
+                })
+                .expectComplete()
+                .verify(Duration.ofMillis(500));
+        StepVerifier.create(isolation.call("acc-b", "https://call-4.app.test/status", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(busy("account")).isEqualTo(1);
+        assertThat(busy("endpoint")).isZero();
+        assertThat(busy("host")).isZero();
+
+        hanging.tryEmitValue(ok());
+        assertThat(isolation.accountRefusing("acc-a")).isFalse();
+        StepVerifier.create(isolation.call("acc-a", "https://call-4.app.test/status", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void anAccountsSlotIsGivenBackWhenItsTrySucceedsFailsErrorsThrowsOrIsCancelled() {
+        EndpointIsolation isolation = isolation(new IsolationProperties(2, 64, 1, 50, 100, 100,
+                Duration.ofMinutes(1), Duration.ofMinutes(30)));
+        AtomicInteger calls = new AtomicInteger();
+
+        isolation.call(ACCOUNT, "https://a.test/", () -> Mono.just(ok())).block(Duration.ofSeconds(5));
+        assertThat(isolation.accountRefusing(ACCOUNT)).isFalse();
+        isolation.call(ACCOUNT, "https://b.test/", () -> Mono.just(AttemptResult.answered(503, Duration.ofMillis(1))))
+                .block(Duration.ofSeconds(5));
+        assertThat(isolation.accountRefusing(ACCOUNT)).isFalse();
+        StepVerifier.create(isolation.call(ACCOUNT, "https://c.test/", () -> Mono.error(new IllegalStateException())))
+                .expectError(IllegalStateException.class)
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.accountRefusing(ACCOUNT)).isFalse();
+        StepVerifier.create(isolation.call(ACCOUNT, "https://d.test/", () -> {
+                    throw new IllegalArgumentException("not an IP literal");
+                }))
+                .expectError(IllegalArgumentException.class)
+                .verify(Duration.ofSeconds(5));
+        assertThat(isolation.accountRefusing(ACCOUNT)).isFalse();
+
+        Disposable hanging = isolation.call(ACCOUNT, "https://e.test/", Mono::never).subscribe();
+        assertThat(isolation.accountRefusing(ACCOUNT)).isTrue();
+        hanging.dispose();
+        assertThat(isolation.accountRefusing(ACCOUNT)).isFalse();
+
+        StepVerifier.create(isolation.call(ACCOUNT, "https://f.test/", () -> {
+                    calls.incrementAndGet();
+                    return Mono.just(ok());
+                }))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(calls).hasValue(1);
+        assertThat(busy("account")).isZero();
+    }
+
+    @Test
+    void anAccountWithTriesInFlightIsNotForgottenWhenIdleEvictionSweeps() {
+        EndpointIsolation isolation = isolation(new IsolationProperties(2, 64, 1, 50, 4, 4,
+                Duration.ofMinutes(1), Duration.ofMillis(100)));
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        isolation.call("acc-a", "https://slow.test/", hanging::asMono).subscribe();
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> true);
+
+        // Another account's try sweeps what has been idle; the hanging try still holds acc-a's only slot.
+        isolation.call("acc-b", "https://other.test/", () -> Mono.just(ok())).block(Duration.ofSeconds(5));
+
+        StepVerifier.create(isolation.call("acc-a", "https://elsewhere.test/", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.error()).isEqualTo("account busy"))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        hanging.tryEmitValue(ok());
+        assertThat(isolation.accountRefusing("acc-a")).isFalse();
+    }
+
+    private EndpointIsolation isolation(IsolationProperties properties) {
+        return new EndpointIsolation(properties, new DeliveryMetrics(registry));
+    }
+
+    private double busy(String limit) {
+        return registry.get("dialer.webhook.isolation.busy").tag("limit", limit).counter().count();
     }
 
     private static void openCircuitOf(EndpointIsolation isolation, String url) {

@@ -2,6 +2,7 @@ package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
@@ -9,8 +10,9 @@ import reactor.core.publisher.Sinks;
 
 class HeldTargetsTest {
 
-    private final EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(1, 64, 50, 4, 4,
-            Duration.ofMinutes(1), Duration.ofMinutes(30)));
+    /** One try per endpoint, three per account. */
+    private final EndpointIsolation isolation = new EndpointIsolation(new IsolationProperties(1, 64, 3, 50, 4, 4,
+            Duration.ofMinutes(1), Duration.ofMinutes(30)), new DeliveryMetrics(new SimpleMeterRegistry()));
     private final HeldTargets held = new HeldTargets(isolation);
 
     @Test
@@ -53,6 +55,27 @@ class HeldTargetsTest {
         hanging.tryEmitValue(AttemptResult.answered(200, Duration.ofMillis(1)));
 
         assertThat(held.current().webhookIds()).isEmpty();
+        assertThat(held.size()).isZero();
+    }
+
+    @Test
+    void anAccountAtItsLimitOverAllItsEndpointsIsHeldWholeUntilATryEnds() {
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        for (int call = 1; call <= 3; call++) {
+            isolation.call("acc-1", "https://call-" + call + ".app.test/", hanging::asMono).subscribe();
+        }
+        held.refused("acc-1", new Target(Target.Kind.NOTIFY, "notify", "https://call-4.app.test/?t=4", "POST", null));
+        held.refused("acc-2", new Target(Target.Kind.NOTIFY, "notify", "https://call-4.app.test/?t=5", "POST", null));
+
+        HeldTargets.Held current = held.current();
+
+        assertThat(current.accountIds()).containsExactly("acc-1");
+        assertThat(current.hookAccounts()).containsExactly("acc-1");
+        assertThat(held.size()).isEqualTo(2);
+
+        hanging.tryEmitValue(AttemptResult.answered(200, Duration.ofMillis(1)));
+
+        assertThat(held.current().accountIds()).isEmpty();
         assertThat(held.size()).isZero();
     }
 

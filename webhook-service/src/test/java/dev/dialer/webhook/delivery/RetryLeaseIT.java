@@ -32,8 +32,8 @@ import org.springframework.test.context.DynamicPropertySource;
 class RetryLeaseIT {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final HeldTargets.Held NONE_HELD = new HeldTargets.Held(new String[0], new String[0],
-            new String[0]);
+    private static final HeldTargets.Held NONE_HELD = HeldTargets.Held.none();
+    private static final RetriesInFlight.Room ROOM = RetriesInFlight.Room.empty(16, 64);
     /** Before any other row's due time, so that a claim of one row takes this one. */
     private static final Instant LONG_DUE = Instant.parse("2001-01-01T00:00:00Z");
 
@@ -111,7 +111,7 @@ class RetryLeaseIT {
     }
 
     private DeliveryTask claimOne(Duration lease) {
-        List<DeliveryTask> claimed = store.claim(1, lease, NONE_HELD).collectList().block(WAIT);
+        List<DeliveryTask> claimed = store.claim(1, lease, NONE_HELD, ROOM).collectList().block(WAIT);
         assertThat(claimed).hasSize(1);
         return claimed.get(0);
     }

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,7 @@ class RetryPollerTest {
     private final AtomicInteger claims = new AtomicInteger();
     private final Sinks.Empty<Void> delivery = Sinks.empty();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final List<RetriesInFlight.Room> rooms = new CopyOnWriteArrayList<>();
 
     /** The first claim returns one task, whose try lasts until the test ends it; later claims find nothing due. */
     private final RetryPoller.DueDeliveries table = new RetryPoller.DueDeliveries() {
@@ -40,7 +42,9 @@ class RetryPollerTest {
         }
 
         @Override
-        public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held) {
+        public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held,
+                                        RetriesInFlight.Room room) {
+            rooms.add(room);
             return Flux.defer(() -> databaseDown.get()
                     ? Flux.error(new DataAccessResourceFailureException("connection refused"))
                     : claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
@@ -92,6 +96,28 @@ class RetryPollerTest {
                 .verify(Duration.ofSeconds(5));
     }
 
+    @Test
+    void aClaimIsToldOfThePollersTriesInFlightUntilTheyEnd() {
+        StepVerifier.withVirtualTime(() -> poller(2).run())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> assertThat(rooms).hasSize(1).allSatisfy(room -> assertThat(room.endpoints()).isEmpty()))
+                .expectNoEvent(POLL)
+                .then(() -> {
+                    RetriesInFlight.Room room = rooms.get(1);
+                    assertThat(room.endpointAccounts()).containsExactly("acc-1");
+                    assertThat(room.endpoints()).containsExactly(RetriesInFlight.WEBHOOK + "wh-1");
+                    assertThat(room.endpointTries()).containsExactly(1);
+                    assertThat(room.accounts()).containsExactly("acc-1");
+                    assertThat(room.accountTries()).containsExactly(1);
+                    delivery.tryEmitEmpty();
+                })
+                .expectNoEvent(POLL)
+                .then(() -> assertThat(rooms.get(2).endpoints()).isEmpty())
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
     private double pendingGauge() {
         return registry.get("dialer.webhook.retries.pending").gauge().value();
     }
@@ -101,6 +127,6 @@ class RetryPollerTest {
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
         return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
                 new DeliveryMetrics(registry), Mono::empty, Duration.ofHours(1),
-                () -> new HeldTargets.Held(new String[0], new String[0], new String[0]));
+                HeldTargets.Held::none, new RetriesInFlight(16, 64));
     }
 }

@@ -1,0 +1,148 @@
+package dev.dialer.webhook;
+
+import static dev.dialer.webhook.ItFixture.WAIT;
+import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.unique;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * Two accounts' backlogs of due retries to a slow endpoint, each due before a third account's single retry to a fast
+ * one, all real: the third account's retry is delivered while the slow endpoint still holds every try it was sent,
+ * and the backlogs are delivered once it answers. The poller has eight slots, and each account four per endpoint.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=webhook-service",
+        "dialer.webhook.retry.concurrency=8",
+        // The slow endpoint answers only when the test lets it: its tries must not time out before.
+        "dialer.webhook.delivery.total-timeout=60s",
+        "dialer.webhook.health.disable-after-failures=100000"})
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class RetryFairnessIT {
+
+    private static final int BACKLOG = 40;
+    private static final int PER_ENDPOINT = 4;
+    private static final byte[] PAYLOAD = "{\"event_type\":\"call.status\"}".getBytes(StandardCharsets.UTF_8);
+
+    private static HangingEndpoint slow;
+    private static WebhookReceiver fast;
+    private static ItFixture fixture;
+
+    @Autowired
+    WebhookDirectory directory;
+    @Autowired
+    DatabaseClient database;
+    @Autowired
+    MeterRegistry meters;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @BeforeAll
+    static void start() {
+        slow = new HangingEndpoint();
+        fast = WebhookReceiver.start();
+        fixture = new ItFixture("retry-fairness-it");
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+        slow.close();
+        fast.close();
+    }
+
+    @Test
+    void anotherAccountsRetryIsDeliveredWhileTwoAccountsBacklogsToASlowEndpointHoldTheirTries() {
+        String first = unique("acc");
+        String second = unique("acc");
+        String other = unique("acc");
+        String firstWebhook = webhook(first, slow.url("first"));
+        String secondWebhook = webhook(second, slow.url("second"));
+        String otherWebhook = webhook(other, fast.url("fast"));
+        double refusedBefore = deferred("endpoint_busy");
+        // Rows other test classes left would take slots of their own here.
+        database.sql("DELETE FROM webhook.retries").then().block(Duration.ofSeconds(30));
+
+        // In one statement, so that one claim finds them all: the backlogs' rows come first by due time, in turns.
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, account_id, payload,
+                            tries, next_attempt_at)
+                        SELECT :first || '-' || g, 'call.status', 'WEBHOOK', :firstWebhook, :first, :payload, 1,
+                               now() - interval '1 hour' + g * interval '2 seconds'
+                          FROM generate_series(1, :rows) g
+                        UNION ALL
+                        SELECT :second || '-' || g, 'call.status', 'WEBHOOK', :secondWebhook, :second, :payload, 1,
+                               now() - interval '1 hour' + g * interval '2 seconds' + interval '1 second'
+                          FROM generate_series(1, :rows) g
+                        UNION ALL
+                        SELECT :other, 'call.status', 'WEBHOOK', :otherWebhook, :other, :payload, 1,
+                               now() - interval '1 minute'""")
+                .bind("first", first).bind("firstWebhook", firstWebhook)
+                .bind("second", second).bind("secondWebhook", secondWebhook)
+                .bind("other", other).bind("otherWebhook", otherWebhook)
+                .bind("payload", PAYLOAD).bind("rows", BACKLOG)
+                .then().block(Duration.ofSeconds(30));
+
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> fast.at("fast").size() == 1);
+            assertThat(slow.answered()).isZero();
+            await().atMost(Duration.ofSeconds(10)).until(() -> slow.received() == 2 * PER_ENDPOINT);
+            assertThat(rowsOf(first) + rowsOf(second)).isEqualTo(2L * BACKLOG);
+
+            slow.release();
+
+            await().atMost(WAIT).until(() -> rowsOf(first) + rowsOf(second) == 0);
+            assertThat(slow.answered()).isEqualTo(2 * BACKLOG);
+            // No claim took a row its endpoint had no room for.
+            assertThat(deferred("endpoint_busy")).isEqualTo(refusedBefore);
+        } finally {
+            database.sql("DELETE FROM webhook.retries WHERE account_id IN (:first, :second, :other)")
+                    .bind("first", first).bind("second", second).bind("other", other)
+                    .then().block(Duration.ofSeconds(30));
+        }
+    }
+
+    private long rowsOf(String account) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE account_id = :account")
+                .bind("account", account)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private double deferred(String reason) {
+        Counter counter = meters.find("dialer.webhook.deliveries").tag("outcome", "deferred").tag("target", "webhook")
+                .tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private String webhook(String account, String url) {
+        String id = unique("wh");
+        fixture.publishWebhook(new WebhookConfig(id, account, url, "fairness", newSecret(), true, Instant.now()));
+        await().atMost(WAIT).until(() -> directory.current(id) != null);
+        return id;
+    }
+}

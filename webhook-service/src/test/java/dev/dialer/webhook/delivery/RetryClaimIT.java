@@ -1,0 +1,177 @@
+package dev.dialer.webhook.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.WebhookApplication;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * What a claim of due retries takes, against the real table: accounts and their endpoints in turn, the fewest tries in
+ * flight first, and none past an endpoint's or account's limit. The service's own poller claims once at start and then
+ * not for an hour, so that the test's claims are the only ones; the table holds only each test's own rows.
+ */
+@SpringBootTest(classes = WebhookApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"spring.config.name=webhook-service", "dialer.webhook.retry.poll-interval=1h"})
+@ActiveProfiles("it")
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
+class RetryClaimIT {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Duration LEASE = Duration.ofSeconds(80);
+    private static final int PER_ENDPOINT = 16;
+    private static final int PER_ACCOUNT = 64;
+    /** Long before now: the rows of a test are due, and in the order their due times give. */
+    private static final Instant BACKLOG_DUE = Instant.parse("2001-01-01T00:00:00Z");
+    private static final byte[] PAYLOAD = "{\"event_type\":\"call.status\"}".getBytes(StandardCharsets.UTF_8);
+
+    @Autowired
+    RetryStore store;
+    @Autowired
+    CallEventConsumer consumer;
+    @Autowired
+    DatabaseClient database;
+
+    @DynamicPropertySource
+    static void infrastructure(DynamicPropertyRegistry registry) {
+        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    /**
+     * Once the service's poller has made its claim at start, the table is emptied: rows other test classes left behind
+     * (their contexts are closed, and nothing claims them) would take turns of their own in these claims.
+     */
+    @BeforeEach
+    void onlyThisTestsRows() {
+        await().atMost(WAIT).until(consumer::isRunning);
+        await().pollDelay(Duration.ofSeconds(1)).atMost(WAIT).until(() -> true);
+        database.sql("DELETE FROM webhook.retries").then().block(WAIT);
+    }
+
+    @Test
+    void anotherAccountsDueRowIsClaimedInTheFirstClaimBehindOneAccountsBacklogToASlowEndpoint() {
+        String slow = "acc-slow-" + UUID.randomUUID();
+        String other = "acc-other-" + UUID.randomUUID();
+        webhookRows(slow, "wh-slow", 200, BACKLOG_DUE);
+        webhookRows(other, "wh-other", 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
+
+        Map<String, Long> claimed = byAccount(store.claim(20, LEASE, HeldTargets.Held.none(),
+                RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT)).collectList().block(WAIT));
+
+        assertThat(claimed).containsEntry(other, 1L).containsEntry(slow, (long) PER_ENDPOINT);
+    }
+
+    @Test
+    void aFreedSlotGoesToTheAccountWithTheFewestTriesInFlightAndNoRowPastItsLimits() {
+        String slow = "acc-slow-" + UUID.randomUUID();
+        String other = "acc-other-" + UUID.randomUUID();
+        webhookRows(slow, "wh-slow", 200, BACKLOG_DUE);
+        webhookRows(other, "wh-other", 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
+
+        // One of the slow endpoint's tries has just ended: its next row and the other account's first are both due.
+        assertThat(byAccount(claim(1, inFlight(slow, "wh-slow", PER_ENDPOINT - 1, PER_ENDPOINT - 1))))
+                .containsOnlyKeys(other);
+        assertThat(claim(10, inFlight(slow, "wh-slow", PER_ENDPOINT, PER_ENDPOINT))).isEmpty();
+        assertThat(claim(10, inFlight(slow, "wh-slow", 0, PER_ACCOUNT))).isEmpty();
+        assertThat(byAccount(claim(10, inFlight(slow, "wh-slow", 0, PER_ACCOUNT - 2))))
+                .containsExactly(Map.entry(slow, 2L));
+    }
+
+    @Test
+    void everyAccountHasItsFirstTurnBeforeAnyHasASecondAndAnAccountsEndpointsTakeTurnsWithin() {
+        String many = "acc-many-" + UUID.randomUUID();
+        String one = "acc-one-" + UUID.randomUUID();
+        // A host per call, every row of them due before the other account's.
+        for (int call = 0; call < 3; call++) {
+            hookRows(many, "https://call-" + call + ".app.test:-1", 10, BACKLOG_DUE.plusSeconds(call));
+        }
+        webhookRows(one, "wh-one", 10, BACKLOG_DUE.plus(Duration.ofDays(1)));
+
+        List<DeliveryTask> claimed = claim(8, RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT));
+
+        assertThat(byAccount(claimed)).containsEntry(many, 4L).containsEntry(one, 4L);
+        assertThat(claimed.stream().filter(task -> task.accountId().equals(many))
+                .map(task -> EndpointIsolation.endpoint(task.target().url())).distinct())
+                .containsExactlyInAnyOrder("https://call-0.app.test:-1", "https://call-1.app.test:-1",
+                        "https://call-2.app.test:-1");
+    }
+
+    @Test
+    void aHeldAccountsRowsAreNotClaimedWhateverTheirEndpoints() {
+        String held = "acc-held-" + UUID.randomUUID();
+        String other = "acc-other-" + UUID.randomUUID();
+        hookRows(held, "https://call-1.app.test:-1", 5, BACKLOG_DUE);
+        webhookRows(held, "wh-held", 5, BACKLOG_DUE);
+        webhookRows(other, "wh-other", 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
+
+        List<DeliveryTask> claimed = store.claim(20, LEASE, new HeldTargets.Held(new String[] {held}, new String[0],
+                new String[0], new String[0]), RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT))
+                .collectList().block(WAIT);
+
+        assertThat(byAccount(claimed)).containsOnlyKeys(other);
+    }
+
+    private List<DeliveryTask> claim(int limit, RetriesInFlight.Room room) {
+        return store.claim(limit, LEASE, HeldTargets.Held.none(), room).collectList().block(WAIT);
+    }
+
+    /** What the poller has in flight: {@code endpointTries} to the account's webhook, {@code accountTries} in all. */
+    private static RetriesInFlight.Room inFlight(String account, String webhookId, int endpointTries,
+                                                 int accountTries) {
+        return new RetriesInFlight.Room(PER_ENDPOINT, PER_ACCOUNT, new String[] {account},
+                new String[] {RetriesInFlight.WEBHOOK + webhookId}, new Integer[] {endpointTries},
+                new String[] {account}, new Integer[] {accountTries});
+    }
+
+    private static Map<String, Long> byAccount(List<DeliveryTask> claimed) {
+        return claimed.stream().collect(Collectors.groupingBy(DeliveryTask::accountId, Collectors.counting()));
+    }
+
+    /** {@code rows} retries to the account's webhook, the first due at {@code firstDue}, then a minute apart. */
+    private void webhookRows(String account, String webhookId, int rows, Instant firstDue) {
+        insert(account, "WEBHOOK", webhookId, null, null, rows, firstDue);
+    }
+
+    /** {@code rows} retries of the account's notify hook to {@code endpoint}, each URL its own, a minute apart. */
+    private void hookRows(String account, String endpoint, int rows, Instant firstDue) {
+        insert(account, "NOTIFY", "notify", endpoint.substring(0, endpoint.lastIndexOf(':')) + "/status?call=",
+                endpoint, rows, firstDue);
+    }
+
+    private void insert(String account, String kind, String targetId, String urlPrefix, String endpoint, int rows,
+                        Instant firstDue) {
+        Function<String, String> orNull = value -> value == null ? "NULL" : "'" + value + "'";
+        database.sql("""
+                        INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint,
+                            method, account_id, payload, tries, next_attempt_at)
+                        SELECT :account || '-' || :targetId || '-' || g, 'call.status', :kind, :targetId,
+                               %s || g, %s, 'POST', :account, :payload, 1,
+                               CAST(:firstDue AS timestamptz) + (g - 1) * interval '1 minute'
+                          FROM generate_series(1, :rows) g""".formatted(orNull.apply(urlPrefix),
+                        orNull.apply(endpoint)))
+                .bind("account", account)
+                .bind("targetId", targetId)
+                .bind("kind", kind)
+                .bind("payload", PAYLOAD)
+                .bind("firstDue", firstDue)
+                .bind("rows", rows)
+                .then().block(WAIT);
+    }
+}
