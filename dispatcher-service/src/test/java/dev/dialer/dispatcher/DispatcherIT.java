@@ -585,7 +585,7 @@ class DispatcherIT {
                     .jsonPath("$.status").isEqualTo("DOWN")
                     // Named, so that an operator sees which part is not ready.
                     .jsonPath("$.components.commandConsumer.status").isEqualTo("DOWN")
-                    .jsonPath("$.components.watchdog.status").isEqualTo("UP");
+                    .jsonPath("$.components.policyViews.status").isEqualTo("UP");
         } finally {
             pipeline.start();
         }
