@@ -10,6 +10,7 @@ import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -45,10 +46,10 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.Retry;
 
 /**
  * The SIP trunk carrier: each call is an INVITE to the configured trunk or SBC, followed through to its end
@@ -77,7 +78,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     private static final String SIPS = "sips:";
 
-    static final String NAME = "sip-trunk";
+    /** Its route name, the {@code carrier} of its metrics, as its breaker and trunk are named. */
+    static final String NAME = CarrierRoutingProperties.SIP;
     /** {@code error.code} of an attempt that was ringing when its dispatcher died. */
     static final String DISPATCHER_RESTART = "dispatcher_restart";
     private static final Logger log = LoggerFactory.getLogger(SipTrunkCarrier.class);

@@ -196,13 +196,13 @@ class SipTrunkCarrierIT {
         assertThat(completed.sipStatus()).as("the answer's status, to the call's end").isEqualTo(200);
         // The last status's lag is recorded once its report is done, just after the report itself.
         await().atMost(WAIT).untilAsserted(() -> assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag",
-                "carrier", "sip-trunk", "kind", "applied").count()).isEqualTo(4));
-        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip-trunk",
+                "carrier", "sip", "kind", "applied").count()).isEqualTo(4));
+        assertThat(registry.timer("dialer.dispatcher.carrier.callback.lag", "carrier", "sip",
                 "kind", "first_callback").count()).isEqualTo(1);
         assertThat(dialogs.saved()).as("kept before the INVITE, when it rang and when it was answered")
                 .containsExactly(SipDialog.State.CALLING, SipDialog.State.EARLY, SipDialog.State.CONFIRMED);
         await().atMost(WAIT).until(() -> dialogs.kept().isEmpty());
-        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk", "outcome", "placed")
+        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip", "outcome", "placed")
                 .count()).isEqualTo(1);
         assertThat(sipp.awaitExit(WAIT)).as(sipp.output()).isZero();
     }
@@ -402,7 +402,7 @@ class SipTrunkCarrierIT {
                         assertThat(error.isTechnical()).as("requeued, or failed over").isTrue();
                         assertThat(error.mayHaveBeenPlaced()).isFalse();
                     });
-            assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk",
+            assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip",
                     "outcome", "unreachable").count()).isEqualTo(1);
 
             // The trunk answers one of the OPTIONS sent to it meanwhile: it is heard again, and calls go to it again.
@@ -741,7 +741,7 @@ class SipTrunkCarrierIT {
                 });
         assertThat(reported).isEmpty();
         assertThat(dialogs.saved()).isEmpty();
-        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip-trunk", "outcome", "rejected")
+        assertThat(registry.timer("dialer.dispatcher.carrier.requests", "carrier", "sip", "outcome", "rejected")
                 .count()).isEqualTo(1);
     }
 
