@@ -14,6 +14,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Bad input on every endpoint that reads it, against the running service on real Kafka and PostgreSQL: it is a 4xx
@@ -184,6 +186,29 @@ class BadInputIT extends RunningApiService {
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
         assertThat(json(response).get("errors").get(0).get("field").asString()).isEqualTo("cursor");
+    }
+
+    /**
+     * A list asked with a parameter it does not read: a filter written in another case, or not one of its own. Read
+     * as no filter at all, it would answer the whole list as if it were what was asked for.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "/api/v2/calls?foreignId=crm-1&limit=1|foreignId",
+            "/api/v2/calls?campaign=c&page=2|page",
+            "/api/v2/subscriptions?webhookId={webhook}|webhookId",
+            "/api/v2/webhooks?url=https://crm.example.com|url",
+            "/api/v2/webhooks/{webhook}/deliveries?eventId=evt_1|eventId"})
+    void refusesAQueryParameterAListDoesNotReadNamingIt(String pathAndParameter) throws Exception {
+        String[] parts = pathAndParameter.split("\\|");
+        HttpResponse<String> response = exchange("GET", parts[0], null, null);
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        JsonNode problem = json(response);
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo(parts[1]);
+        assertThat(problem.get("errors").get(0).get("message").asString()).contains("is not a parameter");
     }
 
     HttpResponse<String> exchange(String method, String path, String contentType, String body) throws Exception {

@@ -9,6 +9,9 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.kafka.Topics;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -124,6 +127,38 @@ class ControlIT extends RunningApiService {
 
         assertThat(resume.statusCode()).isEqualTo(409);
         assertThat(json(resume).get("type").asString()).isEqualTo("https://dialer.dev/problems/campaign-canceled");
+    }
+
+    /**
+     * A cancel repeated (as a 503 asks) is answered as a cancel and published again: the first one's record may never
+     * have reached Kafka. The campaign's state names the latest, which the dispatchers act on.
+     */
+    @Test
+    void aCancelRepeatedOnACanceledCampaignIsPublishedAgain() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        sendOne(campaign);
+
+        HttpResponse<String> first = post("/api/v2/campaigns/" + campaign + "/cancel", null, KEY, "");
+        HttpResponse<String> again = post("/api/v2/campaigns/" + campaign + "/cancel", null, KEY, "");
+
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(202);
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+        String firstId = json(first).get("control_id").asString();
+        String againId = json(again).get("control_id").asString();
+        assertThat(againId).isNotEqualTo(firstId);
+        assertThat(json(again).get("action").asString()).isEqualTo("cancel");
+        assertThat(controlWithId(againId).action()).isEqualTo(CallControl.Action.CANCEL);
+        assertThat(recordOf(againId).offset()).isGreaterThan(recordOf(firstId).offset());
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement(
+                "SELECT state, control_id FROM api.campaign_states WHERE account_id = ? AND campaign = ?")) {
+            query.setString(1, ACCOUNT);
+            query.setString(2, campaign);
+            try (ResultSet row = query.executeQuery()) {
+                assertThat(row.next()).isTrue();
+                assertThat(row.getString("state")).isEqualTo("canceled");
+                assertThat(row.getString("control_id")).isEqualTo(againId);
+            }
+        }
     }
 
     @Test

@@ -7,6 +7,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -114,6 +115,48 @@ class OpenApiIT extends RunningApiService {
         List<String> accepted = List.of(refused.get("message").asString().replace("must be one of ", "").split(", "));
         assertThat(parameter(calls, "status").at("/schema/enum").valueStream().map(JsonNode::asString).toList())
                 .containsExactlyInAnyOrderElementsOf(accepted);
+    }
+
+    /**
+     * Every query parameter the document names for a GET is one its endpoint takes: a list refuses the parameters it
+     * does not read, and must not refuse one it documents.
+     */
+    @Test
+    void acceptsEveryQueryParameterTheDocumentNames() throws Exception {
+        JsonNode document = json(get("/v3/api-docs", null));
+        HttpResponse<String> created = post("/api/v2/webhooks", JSON_TYPE, KEY,
+                "{\"url\":\"https://docs.example.com/hooks\"}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String webhook = json(created).get("id").asString();
+
+        List<String> asked = new ArrayList<>();
+        for (String path : document.get("paths").propertyNames()) {
+            JsonNode operation = document.get("paths").get(path).get("get");
+            if (operation == null || operation.get("parameters") == null) {
+                continue;
+            }
+            List<String> query = operation.get("parameters").valueStream()
+                    .filter(parameter -> "query".equals(parameter.get("in").asString()))
+                    .map(parameter -> parameter.get("name").asString() + "=" + exampleOf(parameter))
+                    .toList();
+            if (query.isEmpty()) {
+                continue;
+            }
+            String uri = path.replaceAll("\\{[^}]+}", webhook) + "?" + String.join("&", query);
+            HttpResponse<String> response = get(uri, KEY);
+            assertThat(response.body()).as(uri).doesNotContain("is not a parameter");
+            asked.add(uri);
+        }
+        assertThat(asked).as("the lists with query parameters").hasSizeGreaterThanOrEqualTo(3);
+    }
+
+    /** A value of the parameter's schema: its first allowed value, else its minimum, else some text. */
+    private static String exampleOf(JsonNode parameter) {
+        JsonNode schema = parameter.get("schema");
+        if (schema != null && schema.has("enum")) {
+            return schema.get("enum").get(0).asString();
+        }
+        return schema != null && schema.has("minimum") ? schema.get("minimum").asString() : "x";
     }
 
     @Test

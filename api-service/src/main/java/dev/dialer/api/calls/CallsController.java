@@ -1,12 +1,15 @@
 package dev.dialer.api.calls;
 
+import dev.dialer.api.QueryParameters;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.api.problem.Problems;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import java.util.List;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestAttribute;
@@ -24,6 +27,8 @@ class CallsController {
     static final int DEFAULT_LIMIT = 50;
     static final int MAX_LIMIT = 500;
     private static final int MAX_FILTER_LENGTH = 128;
+    /** The list's query parameters: any other is refused ({@link QueryParameters}). */
+    private static final List<String> LIST_PARAMETERS = List.of("campaign", "status", "foreign_id", "cursor", "limit");
 
     private final CallQueries queries;
 
@@ -43,6 +48,7 @@ class CallsController {
      * {@code limit} is read as text (a value that is no number gets the same field problem as one out of range), so
      * its schema says what it holds. The {@code status} values are written out because an annotation takes only
      * constants, not {@link CallStatuses#ALL}; {@code OpenApiIT} checks them against the values this endpoint accepts.
+     * Any other query parameter is a 400 naming it.
      */
     @GetMapping(path = "/api/v2/calls", produces = MediaType.APPLICATION_JSON_VALUE)
     @ApiResponse(responseCode = "200", description = "A page of calls, newest first, and the cursor of the next")
@@ -63,7 +69,9 @@ class CallsController {
                                @RequestParam(required = false) String cursor,
                                @Parameter(description = "Calls per page", schema = @Schema(type = "integer",
                                        minimum = "1", maximum = "" + MAX_LIMIT, defaultValue = "" + DEFAULT_LIMIT))
-                               @RequestParam(required = false) String limit) {
+                               @RequestParam(required = false) String limit,
+                               ServerHttpRequest request) {
+        QueryParameters.requireKnown(request, LIST_PARAMETERS);
         CallQueries.Filter filter = new CallQueries.Filter(filterValue("campaign", campaign),
                 statusFilter(status), filterValue("foreign_id", foreignId));
         return queries.list(account.id(), filter, blankToNull(cursor), limit(limit));

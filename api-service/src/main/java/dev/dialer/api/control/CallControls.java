@@ -3,6 +3,7 @@ package dev.dialer.api.control;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.Compensations;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallControl;
@@ -11,18 +12,22 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Cancel one call, or cancel, pause or resume a campaign, as {@link CallControl} records on the compacted
@@ -35,22 +40,41 @@ import reactor.core.publisher.Mono;
  * only if no pause or resume is published after it. So each campaign control is one transaction under a lock on the
  * campaign: check that it was not cancelled, store its new state, publish, commit. A resume racing a cancel either
  * comes first or is refused 409; it never lands on the topic after the cancel it did not see.
+ *
+ * <p>A control whose record Kafka may store although the API answered 503 (acknowledged too late, or the commit
+ * failed) is made certain or undone (decision 0127). A campaign cancel is kept: its {@code canceled} state is
+ * committed all the same, so nothing can be published after it, and a repeated cancel publishes it again. A pause or
+ * resume is undone: the campaign's committed state is published again after it ({@link Compensations}). A request
+ * cancel needs neither: nothing but a cancel is ever published under a request's key (the dispatchers' tombstone
+ * follows only once the request ended), so a late one is simply a cancel that took effect, and repeating it is safe.
  */
 @Service
 class CallControls {
 
     private static final Logger log = LoggerFactory.getLogger(CallControls.class);
+    /** What a 503 of a request cancel says after why Kafka did not have it. */
+    private static final String CANCEL_MAY_LAND = "The cancel may still reach the dialer, and nothing undoes it. "
+            + "Repeat it (a cancel is safe to repeat) until it is answered 202.";
+    /** What a 503 of a campaign cancel says after why Kafka did not have it. */
+    private static final String CANCEL_KEPT = "The campaign is canceled all the same and stays so (a pause or resume "
+            + "is refused), but the dialer may not have the cancel yet. Repeat it (a cancel is safe to repeat) until "
+            + "it is answered 202.";
+    private static final String CANCEL = "campaign_cancel";
+    private static final int KEEP_RETRIES = 3;
+    private static final Duration KEEP_BACKOFF = Duration.ofMillis(200);
 
     private final CallLedger ledger;
     private final AcknowledgedPublisher publisher;
     private final DatabaseClient db;
     private final MeterRegistry registry;
     private final PublishingTransactions transactions;
+    private final Compensations compensations;
     private final CampaignStates states;
 
     CallControls(CallLedger ledger, AcknowledgedPublisher publisher, DatabaseClient db, MeterRegistry registry,
-                 ReactiveTransactionManager tx, CampaignStates states) {
+                 ReactiveTransactionManager tx, Compensations compensations, CampaignStates states) {
         this.transactions = PublishingTransactions.create(tx);
+        this.compensations = compensations;
         this.states = states;
         this.ledger = ledger;
         this.publisher = publisher;
@@ -64,14 +88,16 @@ class CallControls {
                 .switchIfEmpty(Mono.error(() -> Problems.notFound("No call " + requestId + " in this account.")))
                 .flatMap(state -> state.isFinal()
                         ? Mono.error(Problems.callAlreadyFinal(requestId, state.finalStatus()))
-                        : publish(new CallControl(CallControl.VERSION, newId(), CallControl.Action.CANCEL,
-                                CallControl.Scope.REQUEST, account.id(), requestId, null, now())));
+                        : Mono.just(new CallControl(CallControl.VERSION, newId(), CallControl.Action.CANCEL,
+                                CallControl.Scope.REQUEST, account.id(), requestId, null, now())))
+                .flatMap(control -> publisher.publishAll(List.of(record(control)), CANCEL_MAY_LAND)
+                        .then(published(control)));
     }
 
     /**
      * 404 for a campaign this account never sent a call in; 409 for a pause or resume of a cancelled one. The state is
-     * stored before the record is published and both commit together, so a control whose publishing failed leaves no
-     * state behind.
+     * stored before the record is published and both commit together, so a pause or resume whose publishing failed
+     * leaves no state behind; a cancel's is kept.
      */
     Mono<CallControl> controlCampaign(Account account, String campaign, CallControl.Action action) {
         return ledger.hasCampaign(account.id(), campaign)
@@ -80,12 +106,85 @@ class CallControls {
                 .flatMap(known -> {
                     CallControl control = new CallControl(CallControl.VERSION, newId(), action,
                             CallControl.Scope.CAMPAIGN, account.id(), null, campaign, now());
-                    return lock(control)
-                            .then(refuseAfterCancel(account, campaign, action))
-                            .then(rememberState(control))
-                            .then(publish(control))
-                            .as(transactions::transactional);
+                    return action == CallControl.Action.CANCEL ? cancelCampaign(control) : pauseOrResume(control);
                 });
+    }
+
+    /** Undone, should its record land after a 503: the campaign's committed state is published again after it. */
+    private Mono<CallControl> pauseOrResume(CallControl control) {
+        return compensations.transactional("campaign_" + control.action().wire(), control.key(), committed(control),
+                publication -> lock(control)
+                        .then(refuseAfterCancel(control))
+                        .then(rememberState(control))
+                        .then(publication.publish(List.of(record(control))))
+                        .then(published(control)));
+    }
+
+    /**
+     * A cancel is never undone. When its publish fails (Kafka did not acknowledge in time, or refused it: either way
+     * it may be stored or land yet) the {@code canceled} state commits all the same, still under the campaign's lock,
+     * so no pause or resume is published after it; the answer is the 503, telling the client to repeat the cancel,
+     * which publishes it again. Should the commit itself fail, the state is written after the rollback
+     * ({@link #keepCanceled}).
+     */
+    private Mono<CallControl> cancelCampaign(CallControl control) {
+        AtomicBoolean handed = new AtomicBoolean();
+        Mono<Optional<Throwable>> work = lock(control)
+                .then(rememberState(control))
+                .then(publisher.publishAll(List.of(record(control)), CANCEL_KEPT)
+                        .doOnSubscribe(subscription -> handed.set(true))
+                        .then(Mono.fromSupplier(Optional::<Throwable>empty))
+                        .onErrorResume(error -> Mono.just(Optional.of(error))));
+        return transactions.transactional(work, failure -> {
+                    if (handed.get()) {
+                        keepCanceled(control, failure);
+                    }
+                })
+                .flatMap(unacknowledged -> unacknowledged.isEmpty() ? published(control) : Mono.defer(() -> {
+                    log.warn("campaign cancel {} ({}) was not acknowledged ({}); the campaign stays canceled",
+                            control.controlId(), control.key(), unacknowledged.get().toString());
+                    compensations.count(CANCEL, "kept");
+                    return Mono.error(unacknowledged.get());
+                }));
+    }
+
+    /**
+     * Writes the {@code canceled} state of a cancel whose transaction rolled back after its record was handed to
+     * Kafka, in a transaction of its own under the campaign's lock, retried a few times. Not waited for by the request.
+     */
+    private void keepCanceled(CallControl control, Throwable failure) {
+        log.warn("campaign cancel {} ({}) was rolled back after its record was handed to Kafka ({}): storing the "
+                + "canceled state after it", control.controlId(), control.key(), failure.toString());
+        transactions.transactional(lock(control).then(rememberState(control)))
+                .retryWhen(Retry.backoff(KEEP_RETRIES, KEEP_BACKOFF))
+                .subscribe(done -> { }, error -> {
+                    log.error("campaign cancel {} ({}): the canceled state could not be stored: {}",
+                            control.controlId(), control.key(), error.toString());
+                    compensations.count(CANCEL, "failed");
+                }, () -> {
+                    log.info("campaign cancel {} ({}): the canceled state is stored", control.controlId(),
+                            control.key());
+                    compensations.count(CANCEL, "kept");
+                });
+    }
+
+    /**
+     * The campaign's committed state as a control, under the campaign's lock: the cancel that canceled it (its id and
+     * time: the dispatchers do not act on it again and it reaches the same calls), the pause that paused it, or, for
+     * an active campaign, a resume of its own id, which the dispatchers act on (releasing at once the calls a late
+     * pause held).
+     */
+    private Mono<List<OutboundRecord>> committed(CallControl failed) {
+        return lock(failed)
+                .then(states.stored(failed.accountId(), failed.campaign()))
+                .filter(stored -> !"active".equals(stored.state()))
+                .map(stored -> new CallControl(CallControl.VERSION, stored.controlId(),
+                        "canceled".equals(stored.state()) ? CallControl.Action.CANCEL : CallControl.Action.PAUSE,
+                        CallControl.Scope.CAMPAIGN, failed.accountId(), null, failed.campaign(), stored.updatedAt()))
+                .switchIfEmpty(Mono.fromSupplier(() -> new CallControl(CallControl.VERSION, newId(),
+                        CallControl.Action.RESUME, CallControl.Scope.CAMPAIGN, failed.accountId(), null,
+                        failed.campaign(), now())))
+                .map(control -> List.of(record(control)));
     }
 
     /** Serialises the controls of one campaign until the transaction ends, across api-service instances. */
@@ -96,27 +195,31 @@ class CallControls {
     }
 
     /** A cancel is final: the same compacted key must never carry a later pause or resume. */
-    private Mono<Void> refuseAfterCancel(Account account, String campaign, CallControl.Action action) {
-        if (action == CallControl.Action.CANCEL) {
-            return Mono.empty();
-        }
-        return states.of(account.id(), campaign)
-                .flatMap(state -> "canceled".equals(state) ? Mono.error(Problems.campaignCanceled(campaign))
+    private Mono<Void> refuseAfterCancel(CallControl control) {
+        return states.of(control.accountId(), control.campaign())
+                .flatMap(state -> "canceled".equals(state) ? Mono.error(Problems.campaignCanceled(control.campaign()))
                         : Mono.empty());
     }
 
-    private Mono<CallControl> publish(CallControl control) {
-        return publisher.publishAll(List.of(OutboundRecord.of(Topics.CALL_CONTROL, control.key(),
-                        Contract.toBytes(control))))
-                .then(Mono.fromSupplier(() -> {
-                    published(control).increment();
-                    log.info("{} {} published for account {} ({})", control.scope().wire(), control.action().wire(),
-                            control.accountId(), control.key());
-                    return control;
-                }));
+    private static OutboundRecord record(CallControl control) {
+        return OutboundRecord.of(Topics.CALL_CONTROL, control.key(), Contract.toBytes(control));
     }
 
-    /** The campaign's state as its progress shows it; the topic stays the source of truth for the dispatchers. */
+    /** Counts and logs a control Kafka acknowledged, and answers it. */
+    private Mono<CallControl> published(CallControl control) {
+        return Mono.fromSupplier(() -> {
+            counter(control).increment();
+            log.info("{} {} published for account {} ({})", control.scope().wire(), control.action().wire(),
+                    control.accountId(), control.key());
+            return control;
+        });
+    }
+
+    /**
+     * The campaign's state as its progress shows it; the topic stays the source of truth for the dispatchers. A
+     * cancel replaces the control a cancelled campaign's state names (a repeated cancel is the latest record, and
+     * reaches the calls accepted up to it); nothing else changes a cancelled campaign's state.
+     */
     private Mono<Void> rememberState(CallControl control) {
         String state = switch (control.action()) {
             case PAUSE -> "paused";
@@ -128,7 +231,7 @@ class CallControls {
                         VALUES (:account, :campaign, :state, :control, :at)
                         ON CONFLICT (account_id, campaign) DO UPDATE SET state = EXCLUDED.state,
                             control_id = EXCLUDED.control_id, updated_at = EXCLUDED.updated_at
-                        WHERE api.campaign_states.state <> 'canceled'""")
+                        WHERE api.campaign_states.state <> 'canceled' OR EXCLUDED.state = 'canceled'""")
                 .bind("account", control.accountId())
                 .bind("campaign", control.campaign())
                 .bind("state", state)
@@ -137,7 +240,7 @@ class CallControls {
                 .then();
     }
 
-    private Counter published(CallControl control) {
+    private Counter counter(CallControl control) {
         return Counter.builder("dialer.api.controls.published")
                 .description("Call controls acknowledged by Kafka, by action and scope")
                 .tag("action", control.action().wire())

@@ -37,7 +37,7 @@ class ControlController {
 
     @DeleteMapping(path = "/api/v2/calls/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Cancel a call", description = "Answers 202 once the cancel is durable in Kafka. "
-            + CANCEL_OUTCOME)
+            + CANCEL_OUTCOME + " A 503 means the cancel may still take effect: repeat it until it is answered 202.")
     @ApiResponse(responseCode = "202", description = "The cancel is in Kafka: `{control_id, action, scope, call_id, "
             + "issued_at}`")
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
@@ -51,7 +51,10 @@ class ControlController {
     @PostMapping(path = "/api/v2/campaigns/{name}/{action:cancel|pause|resume}",
             produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Cancel, pause or resume a campaign", description = "Answers 202 once the control is "
-            + "durable in Kafka. A cancel reaches every call of the campaign accepted before it. " + CANCEL_OUTCOME)
+            + "durable in Kafka. A cancel reaches every call of the campaign accepted before it. " + CANCEL_OUTCOME
+            + " A pause or resume answered 503 did not take effect. A cancel answered 503 leaves the campaign "
+            + "canceled (a pause or resume is refused from then on) but may not have reached the dialer: repeat it "
+            + "until it is answered 202.")
     @ApiResponse(responseCode = "202", description = "The control is in Kafka: `{control_id, action, scope, campaign, "
             + "issued_at}`")
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)

@@ -2,6 +2,7 @@ package dev.dialer.api.delivery;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.dialer.api.QueryParameters;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
@@ -37,6 +38,8 @@ class DeliveryController {
 
     private static final int MAX_BODY_BYTES = 256 * 1024;
     private static final String ID = "The webhook's id";
+    /** The log's query parameters: any other is refused ({@link QueryParameters}). */
+    private static final List<String> LOG_PARAMETERS = List.of("event_id", "outcome", "limit", "cursor");
 
     private final DeliveryLog deliveryLog;
     private final Replays replays;
@@ -65,8 +68,12 @@ class DeliveryController {
                                   schema = @Schema(type = "integer", minimum = "1", maximum = "200"))
                           @RequestParam(name = "limit", required = false) String limit,
                           @Parameter(description = "`next_cursor` of the previous page")
-                          @RequestParam(name = "cursor", required = false) String cursor) {
-        return Mono.fromCallable(() -> DeliveryQuery.of(eventId, outcome, limit, cursor))
+                          @RequestParam(name = "cursor", required = false) String cursor,
+                          ServerHttpRequest request) {
+        return Mono.fromCallable(() -> {
+                    QueryParameters.requireKnown(request, LOG_PARAMETERS);
+                    return DeliveryQuery.of(eventId, outcome, limit, cursor);
+                })
                 .flatMap(query -> deliveryLog.page(account.id(), id, query))
                 .map(Page::of);
     }

@@ -25,6 +25,10 @@ import reactor.core.publisher.Mono;
 @Service
 class Replays {
 
+    /** What a 503 says after why Kafka did not have the replay. */
+    private static final String MAY_LAND = "The replay may still take place: Kafka may store it late. A repeat may "
+            + "deliver the events twice; receivers de-duplicate on webhook-id.";
+
     private final WebhookDirectory webhooks;
     private final AcknowledgedPublisher publisher;
     private final DeliveryProperties properties;
@@ -48,7 +52,7 @@ class Replays {
                         webhookId, replay.eventIds(), replay.from(), replay.to(),
                         Instant.now().truncatedTo(ChronoUnit.MICROS)))
                 .flatMap(request -> publisher.publishAll(List.of(OutboundRecord.of(Topics.WEBHOOK_CONTROL,
-                                webhookId, Contract.toBytes(request))))
+                                webhookId, Contract.toBytes(request))), MAY_LAND)
                         .thenReturn(request))
                 .doOnNext(request -> registry.counter("dialer.api.replays.requested", "by",
                         request.eventIds().isEmpty() ? "range" : "events").increment());

@@ -28,6 +28,10 @@ import reactor.core.publisher.Mono;
 @Component
 public class DncList {
 
+    /** What a 503 says after why Kafka did not have the change's records. */
+    private static final String MAY_LAND = "The change may still take effect: Kafka may store it late. Repeat it (a "
+            + "repeat is safe) until it is answered.";
+
     private final DatabaseClient db;
     private final AcknowledgedPublisher publisher;
     private final PublishingTransactions transactions;
@@ -84,7 +88,7 @@ public class DncList {
                 .bind("numbers", numbers)
                 .bind("reasons", reasons)
                 .then()
-                .then(publisher.publishAll(entries.stream().map(DncList::record).toList()))
+                .then(publisher.publishAll(entries.stream().map(DncList::record).toList(), MAY_LAND))
                 .as(transactions::transactional)
                 .doOnSuccess(done -> changes("added", source).increment(entries.size()));
     }
@@ -113,7 +117,7 @@ public class DncList {
                         .then()
                         .thenReturn(inserted == 0))
                 .flatMap(held -> publisher.publishAll(List.of(new OutboundRecord(Topics.DNC,
-                        DncEntry.key(accountId, e164), null, null))).thenReturn(held))
+                        DncEntry.key(accountId, e164), null, null)), MAY_LAND).thenReturn(held))
                 .as(transactions::transactional)
                 .doOnNext(held -> {
                     if (held) {

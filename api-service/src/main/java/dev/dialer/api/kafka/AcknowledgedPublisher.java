@@ -48,13 +48,23 @@ public class AcknowledgedPublisher {
      * when one is not within the ack timeout. After such an error some records may still be stored.
      */
     public Mono<Void> publishAll(List<OutboundRecord> records) {
+        return publishAll(records, null);
+    }
+
+    /**
+     * As {@link #publishAll(List)}, for a request that is no send and takes no {@code Idempotency-Key}: its 503 says
+     * why Kafka did not have the records, then {@code outcome}, what became of the request and how to retry it
+     * (the caller knows: a change undone, a cancel kept…).
+     */
+    public Mono<Void> publishAll(List<OutboundRecord> records, String outcome) {
         return Mono.deferContextual(context -> {
             long started = System.nanoTime();
             return publisher.publishAll(traced(records, context))
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
-                    .onErrorMap(error -> unavailable(error, records.size()));
+                    .onErrorMap(error -> outcome == null ? unavailable(error, records.size())
+                            : unavailable(error, records.size(), outcome));
         });
     }
 
@@ -106,6 +116,20 @@ public class AcknowledgedPublisher {
         }
         return Problems.unavailable("The request could not be queued: Kafka refused the records. Retry later.",
                 retryAfter, error);
+    }
+
+    /**
+     * The 503 of a request that is no send: the failure, told as {@link #unavailable(Throwable, int)} logs it, then
+     * {@code outcome}.
+     */
+    Throwable unavailable(Throwable error, int records, String outcome) {
+        boolean late = error instanceof TimeoutException
+                || error instanceof org.apache.kafka.common.errors.TimeoutException;
+        log.warn("answering 503: Kafka {} ({})", late ? "did not acknowledge within " + ackTimeout.toMillis() + " ms"
+                : "refused " + (records == 1 ? "the only record" : "one or more of " + records + " records"),
+                error.toString());
+        return Problems.unavailable((late ? "Kafka did not acknowledge the request within " + ackTimeout.toMillis()
+                + " ms. " : "Kafka refused the request's records. ") + outcome, retryAfter, error);
     }
 
     /** The 503's detail when Kafka did not acknowledge within {@code ackTimeout}. */

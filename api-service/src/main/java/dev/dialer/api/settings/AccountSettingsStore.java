@@ -1,14 +1,14 @@
 package dev.dialer.api.settings;
 
 import dev.dialer.api.account.Account;
-import dev.dialer.api.kafka.AcknowledgedPublisher;
-import dev.dialer.api.kafka.PublishingTransactions;
+import dev.dialer.api.kafka.Compensations;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,7 +21,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Mono;
 
 /**
@@ -39,18 +38,16 @@ public class AccountSettingsStore implements AccountSettingsLookup {
     }
 
     private final DatabaseClient db;
-    private final AcknowledgedPublisher publisher;
-    private final PublishingTransactions transactions;
+    private final Compensations compensations;
     private final Duration cacheTtl;
     private final Clock clock = Clock.systemUTC();
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
     private final Counter updates;
 
-    AccountSettingsStore(DatabaseClient db, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
-                         SettingsProperties properties, MeterRegistry registry) {
+    AccountSettingsStore(DatabaseClient db, Compensations compensations, SettingsProperties properties,
+                         MeterRegistry registry) {
         this.db = db;
-        this.publisher = publisher;
-        this.transactions = PublishingTransactions.create(tx);
+        this.compensations = compensations;
         this.cacheTtl = properties.cacheTtl();
         this.updates = Counter.builder("dialer.api.account_settings.updates")
                 .description("Account settings stored and published").register(registry);
@@ -73,19 +70,17 @@ public class AccountSettingsStore implements AccountSettingsLookup {
 
     /**
      * Stores the settings and publishes them, in one transaction that commits only after Kafka acknowledged the
-     * record: when Kafka does not, nothing changes and the answer is 503.
+     * record: when Kafka does not, nothing changes and the answer is 503. Should the record land all the same (Kafka
+     * acknowledged it too late for the answer, or the commit failed), the account's committed settings are published
+     * again after it ({@link Compensations}). The account's lock orders replacements and that republication, also
+     * for an account that has no row yet.
      */
     Mono<AccountSettings> replace(AccountSettings settings) {
-        return db.sql("""
-                        INSERT INTO api.account_settings (account_id, settings, updated_at) VALUES (:account, :json, :at)
-                        ON CONFLICT (account_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at""")
-                .bind("account", settings.accountId())
-                .bind("json", Contract.toJson(settings))
-                .bind("at", OffsetDateTime.ofInstant(settings.updatedAt(), ZoneOffset.UTC))
-                .then()
-                .then(publisher.publishAll(List.of(OutboundRecord.of(Topics.ACCOUNT_CONFIG, settings.accountId(),
-                        Contract.toBytes(settings)))))
-                .as(transactions::transactional)
+        String accountId = settings.accountId();
+        return compensations.transactional("settings_replace", "the settings of account " + accountId,
+                        committed(accountId), publication -> lock(accountId)
+                                .then(store(settings))
+                                .then(publication.publish(List.of(record(settings)))))
                 .doOnSuccess(done -> {
                     remember(settings.accountId(), settings);
                     updates.increment();
@@ -96,13 +91,51 @@ public class AccountSettingsStore implements AccountSettingsLookup {
                 .thenReturn(settings);
     }
 
+    private Mono<Void> store(AccountSettings settings) {
+        return db.sql("""
+                        INSERT INTO api.account_settings (account_id, settings, updated_at) VALUES (:account, :json, :at)
+                        ON CONFLICT (account_id) DO UPDATE SET settings = EXCLUDED.settings,
+                            updated_at = EXCLUDED.updated_at""")
+                .bind("account", settings.accountId())
+                .bind("json", Contract.toJson(settings))
+                .bind("at", OffsetDateTime.ofInstant(settings.updatedAt(), ZoneOffset.UTC))
+                .then();
+    }
+
+    /** Serialises the changes of one account's settings until the transaction ends, across api-service instances. */
+    private Mono<Void> lock(String accountId) {
+        return db.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+                .bind("key", "account-settings:" + accountId)
+                .then();
+    }
+
+    /**
+     * The account's committed settings as their record, under the account's lock; a tombstone when it has none (the
+     * dispatcher then applies the defaults, as before any settings were published).
+     */
+    private Mono<List<OutboundRecord>> committed(String accountId) {
+        return lock(accountId)
+                .then(stored(accountId))
+                .map(AccountSettingsStore::record)
+                .defaultIfEmpty(new OutboundRecord(Topics.ACCOUNT_CONFIG, accountId, null, null))
+                .map(List::of);
+    }
+
+    private static OutboundRecord record(AccountSettings settings) {
+        return OutboundRecord.of(Topics.ACCOUNT_CONFIG, settings.accountId(), Contract.toBytes(settings));
+    }
+
     private Mono<AccountSettings> load(String accountId) {
+        return stored(accountId).defaultIfEmpty(AccountSettings.defaults(accountId));
+    }
+
+    /** The settings the account wrote; empty when it wrote none. */
+    private Mono<AccountSettings> stored(String accountId) {
         return db.sql("SELECT settings FROM api.account_settings WHERE account_id = :account")
                 .bind("account", accountId)
                 .map((row, meta) -> Contract.read(row.get("settings", String.class)
-                        .getBytes(java.nio.charset.StandardCharsets.UTF_8), AccountSettings.class))
-                .one()
-                .defaultIfEmpty(AccountSettings.defaults(accountId));
+                        .getBytes(StandardCharsets.UTF_8), AccountSettings.class))
+                .one();
     }
 
     private void remember(String accountId, AccountSettings settings) {

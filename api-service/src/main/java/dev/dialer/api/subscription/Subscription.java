@@ -1,6 +1,9 @@
 package dev.dialer.api.subscription;
 
+import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.SubscriptionConfig;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
 import java.time.Instant;
 import java.util.List;
 
@@ -12,5 +15,16 @@ record Subscription(String id, String accountId, String webhookId, List<String> 
     SubscriptionConfig config() {
         return new SubscriptionConfig(SubscriptionConfig.KIND, id, accountId, webhookId, eventTypes, enabled,
                 updatedAt);
+    }
+
+    /** Its config as published on {@code dialer.webhook.config}. */
+    OutboundRecord record() {
+        SubscriptionConfig config = config();
+        return OutboundRecord.of(Topics.WEBHOOK_CONFIG, config.key(), Contract.toBytes(config));
+    }
+
+    /** The tombstone of subscription {@code id}: webhook-service forgets it. */
+    static OutboundRecord tombstone(String id) {
+        return new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(id), null, null);
     }
 }

@@ -1,5 +1,6 @@
 package dev.dialer.api.subscription;
 
+import dev.dialer.api.QueryParameters;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
@@ -11,6 +12,7 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.net.URI;
+import java.util.List;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -71,10 +73,13 @@ class SubscriptionController {
     @Operation(operationId = "listSubscriptions", summary = "List the account's subscriptions",
             description = "Oldest first; `webhook_id` keeps those of one webhook.")
     @ApiResponse(responseCode = "200", description = "The account's subscriptions")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     Mono<SubscriptionResponses.Listing> list(
             @Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
             @Parameter(description = "Only the subscriptions of this webhook")
-            @RequestParam(name = "webhook_id", required = false) String webhookId) {
+            @RequestParam(name = "webhook_id", required = false) String webhookId,
+            ServerHttpRequest request) {
+        QueryParameters.requireKnown(request, List.of("webhook_id"));
         return subscriptions.list(account, webhookId).map(SubscriptionResponses.View::of).collectList()
                 .map(SubscriptionResponses.Listing::new);
     }

@@ -1,11 +1,14 @@
 package dev.dialer.api.subscription;
 
 import dev.dialer.api.webhook.WebhookSubscriptions;
+import dev.dialer.common.kafka.OutboundRecord;
 import io.r2dbc.spi.Readable;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Repository;
 import reactor.core.publisher.Flux;
@@ -96,6 +99,29 @@ class SubscriptionRepository implements WebhookSubscriptions {
                 .bind("webhook", webhookId)
                 .map(row -> row.get("id", String.class))
                 .all();
+    }
+
+    @Override
+    public Mono<List<OutboundRecord>> committed(String accountId, List<String> ids) {
+        if (ids.isEmpty()) {
+            return Mono.just(List.of());
+        }
+        return db.sql("SELECT " + COLUMNS + """
+                         FROM api.subscriptions WHERE account_id = :account AND id = ANY(:ids)
+                        ORDER BY id FOR UPDATE""")
+                .bind("account", accountId)
+                .bind("ids", ids.toArray(String[]::new))
+                .map(SubscriptionRepository::subscription)
+                .all()
+                .collectMap(Subscription::id, Function.identity())
+                .map(found -> records(ids, found));
+    }
+
+    /** Each id's config in {@code found}, or its tombstone. */
+    private static List<OutboundRecord> records(List<String> ids, Map<String, Subscription> found) {
+        return ids.stream()
+                .map(id -> found.containsKey(id) ? found.get(id).record() : Subscription.tombstone(id))
+                .toList();
     }
 
     private static Subscription subscription(Readable row) {

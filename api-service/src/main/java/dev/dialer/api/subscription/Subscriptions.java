@@ -3,13 +3,12 @@ package dev.dialer.api.subscription;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.Compensations;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.webhook.WebhookDirectory;
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.kafka.OutboundRecord;
-import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Instant;
@@ -33,23 +32,29 @@ import reactor.core.publisher.Mono;
  *
  * <p>A create whose record reached Kafka although the create failed (acknowledged too late for the answer, or its
  * commit failed) would be a subscription webhook-service delivers to and nobody can see or delete: its id was never
- * answered. Its tombstone follows it ({@link #retract}).
+ * answered. Its tombstone follows it ({@link #retract}). A change or delete whose record may land so is followed by the
+ * subscription's committed state ({@link Compensations}).
  */
 @Service
 class Subscriptions {
 
     private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
+    private static final String NOT_CREATED = "The subscription was not created: should Kafka still store it, its "
+            + "tombstone follows it. Retry the request.";
 
     private final SubscriptionRepository repository;
     private final WebhookDirectory webhooks;
     private final AcknowledgedPublisher publisher;
     private final PublishingTransactions transactions;
+    private final Compensations compensations;
     private final AccountLimits limits;
     private final MeterRegistry registry;
 
     Subscriptions(SubscriptionRepository repository, WebhookDirectory webhooks, AcknowledgedPublisher publisher,
-                  ReactiveTransactionManager tx, AccountLimits limits, MeterRegistry registry) {
+                  ReactiveTransactionManager tx, Compensations compensations, AccountLimits limits,
+                  MeterRegistry registry) {
         this.repository = repository;
+        this.compensations = compensations;
         this.limits = limits;
         this.webhooks = webhooks;
         this.publisher = publisher;
@@ -69,7 +74,9 @@ class Subscriptions {
                 .flatMap(subscription -> limits.requireRoomFor(account.id(), AccountLimits.Kept.SUBSCRIPTIONS)
                         .then(repository.insert(subscription))
                         .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
-                        .then(publish(subscription).doOnSubscribe(sent -> published.set(subscription.id()))))
+                        .then(publisher.publishAll(List.of(subscription.record()), NOT_CREATED)
+                                .doOnSubscribe(sent -> published.set(subscription.id())))
+                        .thenReturn(subscription))
                 .as(work -> transactions.transactional(work, error -> {
                     String id = published.get();
                     if (id != null) {
@@ -89,8 +96,8 @@ class Subscriptions {
         log.warn("subscription {} was not created ({}); its record may have reached Kafka: sending its tombstone", id,
                 failure.toString());
         count("retracted");
-        publisher.sendUnwaited(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(id), null,
-                null)), () -> log.info("the tombstone of subscription {} is stored", id),
+        publisher.sendUnwaited(List.of(Subscription.tombstone(id)),
+                () -> log.info("the tombstone of subscription {} is stored", id),
                 error -> log.error("the tombstone of subscription {} could not be sent: {}", id, error.toString()));
     }
 
@@ -104,29 +111,39 @@ class Subscriptions {
 
     Mono<Subscription> update(Account account, String id, String body) {
         return Mono.fromCallable(() -> SubscriptionRequest.change(body))
-                .flatMap(request -> ownWebhook(account, request))
-                .flatMap(request -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
-                        .map(current -> new Subscription(current.id(), current.accountId(),
-                                request.webhookId() == null ? current.webhookId() : request.webhookId(),
-                                request.eventTypes() == null ? current.eventTypes() : request.eventTypes(),
-                                request.enabled() == null ? current.enabled() : request.enabled(),
-                                current.createdAt(), now())))
-                .flatMap(subscription -> repository.update(subscription)
-                        .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
-                        .then(publish(subscription)))
-                .as(transactions::transactional)
+                .flatMap(request -> compensations.transactional("subscription_update", "subscription " + id,
+                        committed(account, id), publication -> ownWebhook(account, request)
+                                .flatMap(own -> repository.lock(account.id(), id).switchIfEmpty(notFound(id)))
+                                .map(current -> new Subscription(current.id(), current.accountId(),
+                                        request.webhookId() == null ? current.webhookId() : request.webhookId(),
+                                        request.eventTypes() == null ? current.eventTypes() : request.eventTypes(),
+                                        request.enabled() == null ? current.enabled() : request.enabled(),
+                                        current.createdAt(), now()))
+                                .flatMap(subscription -> repository.update(subscription)
+                                        .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
+                                        .then(publication.publish(List.of(subscription.record())))
+                                        .thenReturn(subscription))))
                 .doOnSuccess(updated -> count("updated"));
     }
 
     /** Deletes the subscription and publishes its tombstone; committed only after Kafka acknowledged it. */
     Mono<Void> delete(Account account, String id) {
-        return repository.delete(account.id(), id)
-                .flatMap(deleted -> deleted
-                        ? publisher.publishAll(List.of(new OutboundRecord(Topics.WEBHOOK_CONFIG,
-                                SubscriptionConfig.key(id), null, null)))
-                        : notFound(id).then())
-                .as(transactions::transactional)
+        return compensations.transactional("subscription_delete", "subscription " + id, committed(account, id),
+                        publication -> repository.delete(account.id(), id)
+                                .flatMap(deleted -> deleted
+                                        ? publication.publish(List.of(Subscription.tombstone(id)))
+                                        : notFound(id).then()))
                 .doOnSuccess(done -> count("deleted"));
+    }
+
+    /**
+     * The subscription's committed config, or its tombstone when it is gone; its row locked until the surrounding
+     * transaction ends.
+     */
+    private Mono<List<OutboundRecord>> committed(Account account, String id) {
+        return repository.lock(account.id(), id).map(Subscription::record)
+                .defaultIfEmpty(Subscription.tombstone(id))
+                .map(List::of);
     }
 
     /** The webhook was deleted between the check that it is the account's and the write that refers to it. */
@@ -142,13 +159,6 @@ class Subscriptions {
         return webhooks.belongsTo(request.webhookId(), account.id())
                 .flatMap(own -> own ? Mono.just(request)
                         : Mono.error(Problems.validation("webhook_id", "does not name a webhook of this account")));
-    }
-
-    private Mono<Subscription> publish(Subscription subscription) {
-        SubscriptionConfig config = subscription.config();
-        return publisher.publishAll(List.of(OutboundRecord.of(Topics.WEBHOOK_CONFIG, config.key(),
-                        Contract.toBytes(config))))
-                .thenReturn(subscription);
     }
 
     private void count(String change) {

@@ -1,5 +1,6 @@
 package dev.dialer.api.webhook;
 
+import dev.dialer.api.QueryParameters;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
@@ -11,6 +12,7 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.net.URI;
+import java.util.List;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -72,7 +74,10 @@ class WebhookController {
     @Operation(operationId = "listWebhooks", summary = "List the account's webhooks",
             description = "Every webhook of the account, oldest first, without secrets.")
     @ApiResponse(responseCode = "200", description = "The account's webhooks")
-    Mono<WebhookResponses.Listing> list(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account) {
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    Mono<WebhookResponses.Listing> list(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
+                                        ServerHttpRequest request) {
+        QueryParameters.requireKnown(request, List.of());
         return webhooks.list(account).map(WebhookResponses.View::of).collectList().map(WebhookResponses.Listing::new);
     }
 

@@ -3,6 +3,7 @@ package dev.dialer.api.webhook;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.Compensations;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
@@ -10,15 +11,16 @@ import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
@@ -29,9 +31,10 @@ import reactor.core.publisher.Mono;
 /**
  * Creates, changes, rotates and deletes an account's webhook endpoints. Every change is published to
  * {@code dialer.webhook.config} inside the database transaction that makes it, and the transaction commits only after
- * Kafka acknowledged the record: a 2xx means webhook-service will see the change, a 503 means nothing changed. (If
- * the commit itself failed after the acknowledgement, webhook-service would hold a version the API does not: the next
- * change of the webhook overwrites it on the compacted topic.)
+ * Kafka acknowledged the record: a 2xx means webhook-service will see the change, a 503 means nothing changed. A
+ * change (or delete) whose record may still land after its transaction rolled back (acknowledged too late for the
+ * answer, or its commit failed) is followed on the topic by the webhook's committed state, and its subscriptions'
+ * for a delete ({@link Compensations}): webhook-service ends with what the API shows.
  */
 @Service
 class Webhooks implements WebhookDisabler {
@@ -40,10 +43,12 @@ class Webhooks implements WebhookDisabler {
 
     static final String SECRET_PREFIX = "whsec_";
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final String NOT_CREATED = "The webhook was not created. Retry the request.";
 
     private final WebhookRepository repository;
     private final AcknowledgedPublisher publisher;
     private final PublishingTransactions transactions;
+    private final Compensations compensations;
     private final WebhookSubscriptions subscriptions;
     private final WebhookProperties properties;
     private final AccountLimits limits;
@@ -51,9 +56,10 @@ class Webhooks implements WebhookDisabler {
     private final MeterRegistry registry;
 
     Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
-             WebhookSubscriptions subscriptions, WebhookProperties properties, AccountLimits limits,
-             PlainHttpPolicy plainHttp, MeterRegistry registry) {
+             Compensations compensations, WebhookSubscriptions subscriptions, WebhookProperties properties,
+             AccountLimits limits, PlainHttpPolicy plainHttp, MeterRegistry registry) {
         this.repository = repository;
+        this.compensations = compensations;
         this.plainHttp = plainHttp;
         this.limits = limits;
         this.publisher = publisher;
@@ -90,10 +96,11 @@ class Webhooks implements WebhookDisabler {
      */
     Mono<Webhook> update(Account account, String id, String body) {
         return Mono.fromCallable(() -> WebhookPatch.parse(body, plainHttp))
-                .flatMap(patch -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
-                        .map(webhook -> patch.applyTo(webhook, now()))
-                        .flatMap(this::saveAndPublish))
-                .as(transactions::transactional)
+                .flatMap(patch -> compensations.transactional("webhook_update", "webhook " + id,
+                        committed(account.id(), id), publication -> repository.lock(account.id(), id)
+                                .switchIfEmpty(notFound(id))
+                                .map(webhook -> patch.applyTo(webhook, now()))
+                                .flatMap(webhook -> saveAndPublish(webhook, publication))))
                 .doOnSuccess(webhook -> count("updated"));
     }
 
@@ -103,14 +110,16 @@ class Webhooks implements WebhookDisabler {
      * rotation within that time drops the oldest secret at once.
      */
     Mono<Webhook> rotateSecret(Account account, String id) {
-        return repository.lock(account.id(), id).switchIfEmpty(notFound(id))
-                .map(webhook -> {
-                    Instant now = now();
-                    return webhook.rotated(newSecret(), now, now.plus(properties.secretOverlap()));
-                })
-                .flatMap(this::saveAndPublish)
-                .as(transactions::transactional)
+        return compensations.transactional("webhook_rotate", "webhook " + id, committed(account.id(), id),
+                        publication -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
+                                .map(this::rotated)
+                                .flatMap(webhook -> saveAndPublish(webhook, publication)))
                 .doOnSuccess(webhook -> count("rotated"));
+    }
+
+    private Webhook rotated(Webhook webhook) {
+        Instant now = now();
+        return webhook.rotated(newSecret(), now, now.plus(properties.secretOverlap()));
     }
 
     /**
@@ -127,17 +136,23 @@ class Webhooks implements WebhookDisabler {
      * reused. An attempt webhook-service reports after the delete goes the same way.
      */
     Mono<Void> delete(Account account, String id) {
-        return repository.lock(account.id(), id)
-                .thenMany(subscriptions.removeAllOf(account.id(), id))
-                .map(subscription -> tombstone(SubscriptionConfig.key(subscription)))
-                .collectList()
-                .flatMap(tombstones -> repository.delete(account.id(), id)
-                        .flatMap(deleted -> deleted
-                                ? publisher.publishAll(Stream.concat(tombstones.stream(),
-                                        Stream.of(tombstone(id))).toList())
-                                : notFound(id).then()))
-                .as(transactions::transactional)
-                .doOnSuccess(done -> count("deleted"));
+        return Mono.defer(() -> {
+            List<String> removed = new CopyOnWriteArrayList<>();
+            Mono<List<OutboundRecord>> committed = committed(account.id(), id)
+                    .flatMap(webhook -> subscriptions.committed(account.id(), List.copyOf(removed))
+                            .map(ofIt -> Stream.concat(webhook.stream(), ofIt.stream()).toList()));
+            return compensations.transactional("webhook_delete", "webhook " + id, committed,
+                    publication -> repository.lock(account.id(), id)
+                            .thenMany(subscriptions.removeAllOf(account.id(), id))
+                            .doOnNext(removed::add)
+                            .map(subscription -> tombstone(SubscriptionConfig.key(subscription)))
+                            .collectList()
+                            .flatMap(tombstones -> repository.delete(account.id(), id)
+                                    .flatMap(deleted -> deleted
+                                            ? publication.publish(Stream.concat(tombstones.stream(),
+                                                    Stream.of(tombstone(id))).toList())
+                                            : notFound(id).then())));
+        }).doOnSuccess(done -> count("deleted"));
     }
 
     /**
@@ -149,7 +164,7 @@ class Webhooks implements WebhookDisabler {
         return repository.lock(webhookId)
                 .filter(webhook -> webhook.enabled() && !webhook.updatedAt().isAfter(observedAt))
                 .map(webhook -> webhook.withChanges(webhook.url(), webhook.description(), false, reason, now()))
-                .flatMap(this::saveAndPublish)
+                .flatMap(webhook -> saveAndPublish(webhook, publisher::publishAll))
                 .doOnNext(webhook -> {
                     log.info("webhook {} of account {} disabled by webhook-service: {}", webhook.id(),
                             webhook.accountId(), reason);
@@ -159,10 +174,20 @@ class Webhooks implements WebhookDisabler {
                 .as(transactions::transactional);
     }
 
-    private Mono<Webhook> saveAndPublish(Webhook webhook) {
+    private Mono<Webhook> saveAndPublish(Webhook webhook, Compensations.Publication publication) {
         return repository.update(webhook)
-                .then(publisher.publishAll(List.of(configRecord(webhook))))
+                .then(publication.publish(List.of(configRecord(webhook))))
                 .thenReturn(webhook);
+    }
+
+    /**
+     * The webhook's committed config, or its tombstone when the account has it no more; its row locked until the
+     * surrounding transaction ends, as a change locks it.
+     */
+    private Mono<List<OutboundRecord>> committed(String accountId, String id) {
+        return repository.lock(accountId, id).map(Webhooks::configRecord)
+                .defaultIfEmpty(tombstone(id))
+                .map(List::of);
     }
 
     private void count(String change) {
@@ -186,7 +211,7 @@ class Webhooks implements WebhookDisabler {
     private Mono<Webhook> storeAndPublish(Webhook webhook) {
         return limits.requireRoomFor(webhook.accountId(), AccountLimits.Kept.WEBHOOKS)
                 .then(repository.insert(webhook))
-                .then(publisher.publishAll(List.of(configRecord(webhook))))
+                .then(publisher.publishAll(List.of(configRecord(webhook)), NOT_CREATED))
                 .thenReturn(webhook)
                 .as(transactions::transactional)
                 .doOnSuccess(created -> count("created"));

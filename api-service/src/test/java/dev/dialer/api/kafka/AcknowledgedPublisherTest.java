@@ -68,6 +68,27 @@ class AcknowledgedPublisherTest {
     }
 
     @Test
+    void aRequestThatIsNoSendIsToldWhatBecameOfItAndNothingOfAnIdempotencyKey() {
+        OutboundRecord record = OutboundRecord.of(Topics.WEBHOOK_CONFIG, "wh-1", "{}".getBytes());
+
+        publisher.publishAll(List.of(record), "The change did not take effect.")
+                .as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(503);
+                    assertThat(problem.getHeaders().getFirst(HttpHeaders.RETRY_AFTER)).isEqualTo("1");
+                    assertThat(problem.getBody().getDetail())
+                            .isEqualTo("Kafka did not acknowledge the request within 400 ms. "
+                                    + "The change did not take effect.");
+                })
+                .verify(Duration.ofSeconds(15));
+        ApiProblem refused = (ApiProblem) publisher.unavailable(new RecordTooLargeException("too large"), 1,
+                "The change did not take effect.");
+        assertThat(refused.getBody().getDetail())
+                .isEqualTo("Kafka refused the request's records. The change did not take effect.");
+    }
+
+    @Test
     void completesAtOnceWhenThereIsNothingToPublish() {
         publisher.publishAll(List.of()).as(StepVerifier::create).verifyComplete();
     }

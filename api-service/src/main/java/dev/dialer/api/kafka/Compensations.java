@@ -1,0 +1,118 @@
+package dev.dialer.api.kafka;
+
+import dev.dialer.common.kafka.OutboundRecord;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import reactor.core.publisher.Mono;
+
+/**
+ * What follows a change of a compacted topic's state whose publish outcome is unknown (decision 0127). A change runs
+ * in one transaction that commits after Kafka acknowledged its records; when it fails once its records were handed to
+ * the producer (Kafka acknowledged too late for the answer, refused one of several records, or the commit failed),
+ * the transaction rolls back while the records may still land. Left so, the consumers (webhook-service, the
+ * dispatchers) would act on a change the API answered 503 and does not show.
+ *
+ * <p>So the object's committed state is published again after the rollback: its rows locked in a transaction of
+ * their own, their records (or tombstones, for rows that are gone) handed to the same producer, the locks held until
+ * the producer stored or gave up the records. The producer keeps the records of one key in order on their partition,
+ * so the committed state lands after the late record if that lands at all; a concurrent change of the same object
+ * either committed before (and is what is read and published again) or waits for the lock and lands after. A 503
+ * then means that the change did not take effect. A campaign cancel is the exception: it is never undone but kept
+ * ({@code CallControls}), and counted here too.
+ *
+ * <p>Counted as {@code dialer.api.compensations{change, outcome}}: {@code change} is one of a fixed set of kinds
+ * ({@code webhook_update}, {@code campaign_pause}…), {@code outcome} {@code restated} (the committed state is
+ * stored), {@code kept} (a cancel's state is committed) or {@code failed} (neither could be done: logged as an
+ * error).
+ */
+@Component
+public final class Compensations {
+
+    /** What a 503 of a change undone says after why Kafka did not have its records. */
+    public static final String UNDONE = "The change did not take effect: should Kafka still store it, the state the "
+            + "API shows is published again after it. Retry the request.";
+
+    private static final Logger log = LoggerFactory.getLogger(Compensations.class);
+
+    private final AcknowledgedPublisher publisher;
+    private final PublishingTransactions transactions;
+    private final MeterRegistry registry;
+
+    Compensations(AcknowledgedPublisher publisher, ReactiveTransactionManager tx, MeterRegistry registry) {
+        this.publisher = publisher;
+        this.transactions = PublishingTransactions.create(tx);
+        this.registry = registry;
+    }
+
+    /** Publishes a change's records, acknowledged, and answers a 503 saying it did not take effect. */
+    @FunctionalInterface
+    public interface Publication {
+        Mono<Void> publish(List<OutboundRecord> records);
+    }
+
+    /**
+     * Runs {@code work} in a publishing transaction ({@link PublishingTransactions}); {@code work} publishes through
+     * the {@link Publication} it is given. If the transaction rolls back after that publish began, {@code committed}
+     * is run in a transaction of its own: it locks the changed rows as the change does and answers the records of
+     * their committed state, which are then published again.
+     *
+     * @param change    the kind of change, a metric tag: one of a fixed few
+     * @param subject   what was changed, for the log ({@code webhook <id>})
+     * @param committed the committed state's records, its rows locked; cold, run only after such a rollback
+     */
+    public <T> Mono<T> transactional(String change, String subject, Mono<List<OutboundRecord>> committed,
+                                     Function<Publication, Mono<T>> work) {
+        return Mono.defer(() -> {
+            AtomicBoolean published = new AtomicBoolean();
+            Publication publication = records -> publisher.publishAll(records, UNDONE)
+                    .doOnSubscribe(subscription -> published.set(true));
+            return transactions.transactional(work.apply(publication), failure -> {
+                if (published.get()) {
+                    restate(change, subject, committed, failure);
+                }
+            });
+        });
+    }
+
+    /**
+     * Publishes the committed state after a rolled-back change. Not waited for by the request (a Kafka slow to
+     * acknowledge is why it failed) and not cancelled: the producer goes on until its delivery timeout.
+     */
+    private void restate(String change, String subject, Mono<List<OutboundRecord>> committed, Throwable failure) {
+        log.warn("{} ({}) was rolled back after its records were handed to Kafka ({}): publishing its committed "
+                + "state after them", change, subject, failure.toString());
+        transactions.transactional(committed.flatMap(records -> stored(records).thenReturn(records.size())))
+                .subscribe(records -> {
+                    log.info("the committed state of {} is stored again ({} records) after the {} that failed",
+                            subject, records, change);
+                    count(change, "restated");
+                }, error -> {
+                    log.error("the committed state of {} could not be published again after the {} that failed: {}",
+                            subject, change, error.toString());
+                    count(change, "failed");
+                });
+    }
+
+    /** Completes once the producer stored every record, errors once it gave one up; the producer is not hurried. */
+    private Mono<Void> stored(List<OutboundRecord> records) {
+        return Mono.create(sink -> publisher.sendUnwaited(records, sink::success, sink::error));
+    }
+
+    /** Counts a compensation of a {@code change}: {@code restated}, {@code kept} or {@code failed}. */
+    public void count(String change, String outcome) {
+        Counter.builder("dialer.api.compensations")
+                .description("Changes whose publish outcome was unknown, undone by publishing the committed state "
+                        + "again or (a cancel) kept")
+                .tag("change", change)
+                .tag("outcome", outcome)
+                .register(registry)
+                .increment();
+    }
+}
