@@ -1,11 +1,13 @@
 package dev.dialer.dispatcher.carrier.sip;
 
 import dev.dialer.common.contract.CallCommand;
+import gov.nist.javax.sip.ListeningPointImpl;
 import gov.nist.javax.sip.SipStackExt;
 import gov.nist.javax.sip.clientauthutils.AccountManager;
 import gov.nist.javax.sip.clientauthutils.AuthenticationHelper;
 import gov.nist.javax.sip.clientauthutils.UserCredentials;
 import gov.nist.javax.sip.message.SIPRequest;
+import gov.nist.javax.sip.stack.MessageProcessor;
 import gov.nist.javax.sip.stack.SIPTransactionStack;
 import java.io.IOException;
 import java.net.DatagramSocket;
@@ -59,6 +61,9 @@ final class SipSession implements AutoCloseable {
     private final AddressFactory addresses;
     private final Invites invites;
     private final AuthenticationHelper authentication;
+    /** How often, and how far apart, a processor whose thread has not run yet is stopped again ({@link #close}). */
+    private static final int PROCESSOR_STOP_TRIES = 50;
+    private static final long PROCESSOR_STOP_PAUSE_MILLIS = 20;
 
     SipSession(SipTrunkProperties properties, SipListener listener) throws PeerUnavailableException, SipException,
             javax.sip.InvalidArgumentException, TooManyListenersException {
@@ -320,9 +325,42 @@ final class SipSession implements AutoCloseable {
         return messages.createResponse(code, request);
     }
 
+    /**
+     * Stops the stack. JAIN-SIP's UDP processor makes its list of channels on its own thread once started, and stopping
+     * it before that thread ran throws (a carrier closed right after it started, on a busy machine): the stack's stop
+     * ends half-way, the processor already taken off its list but not stopped, its socket open. Then the processor is
+     * stopped once its thread has run, and the rest of the stack after it.
+     */
     @Override
     public void close() {
-        stack.stop();
+        try {
+            stack.stop();
+        } catch (NullPointerException notRunYet) {
+            log.warn("the SIP stack was stopped before its UDP processor's thread ran; stopping that processor once it"
+                    + " has: {}", notRunYet.toString());
+            stopWhenRunning(((ListeningPointImpl) listeningPoint).getMessageProcessor());
+            stack.stop();
+        }
+    }
+
+    /** Stops a message processor whose thread may not have run yet, waiting a little for it if so. */
+    private static void stopWhenRunning(MessageProcessor processor) {
+        for (int tries = 1; ; tries++) {
+            try {
+                processor.stop();
+                return;
+            } catch (NullPointerException notRunYet) {
+                if (tries == PROCESSOR_STOP_TRIES) {
+                    throw notRunYet;
+                }
+                try {
+                    Thread.sleep(PROCESSOR_STOP_PAUSE_MILLIS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw notRunYet;
+                }
+            }
+        }
     }
 
     /** The trunk's digest credentials, whatever realm it names. */
