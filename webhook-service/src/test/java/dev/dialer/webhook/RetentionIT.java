@@ -77,8 +77,8 @@ class RetentionIT {
             String young = unique("ev");
             // Retention: 30 days.
             age(database, "INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, "
-                    + "tries, reason, payload, dead_at) VALUES (:eventId, 'call.status', 'WEBHOOK', 'wh-old', 'acc', 7, "
-                    + "'http_status', '\\x00', now() - interval '31 days')", old);
+                    + "tries, reason, payload, dead_at) VALUES (:eventId, 'call.status', 'WEBHOOK', 'wh-old', 'acc', "
+                    + "7, 'http_status', '\\x00', now() - interval '31 days')", old);
             age(database, "INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, "
                     + "tries, reason, payload) VALUES (:eventId, 'call.status', 'WEBHOOK', 'wh-young', 'acc', 7, "
                     + "'http_status', '\\x00')", young);

@@ -93,7 +93,8 @@ public class AccountSettingsStore implements AccountSettingsLookup {
 
     private Mono<Void> store(AccountSettings settings) {
         return db.sql("""
-                        INSERT INTO api.account_settings (account_id, settings, updated_at) VALUES (:account, :json, :at)
+                        INSERT INTO api.account_settings (account_id, settings, updated_at)
+                        VALUES (:account, :json, :at)
                         ON CONFLICT (account_id) DO UPDATE SET settings = EXCLUDED.settings,
                             updated_at = EXCLUDED.updated_at""")
                 .bind("account", settings.accountId())

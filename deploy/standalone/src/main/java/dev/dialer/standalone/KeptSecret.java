@@ -55,20 +55,30 @@ final class KeptSecret {
         Path temporary = Files.createTempFile(file.getParent(), file.getFileName() + ".", ".tmp", attributes);
         try {
             Files.writeString(temporary, value + "\n", StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
-            // A link never replaces an existing file, and the value is whole before the name appears.
-            Files.createLink(file, temporary);
+            return named(file, temporary);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
+    /**
+     * Gives the written file its name, unless that name exists: a link never replaces an existing file, and the value
+     * is whole before the name appears. False when the name exists already.
+     */
+    private static boolean named(Path file, Path written) throws IOException {
+        try {
+            Files.createLink(file, written);
             return true;
         } catch (FileAlreadyExistsException e) {
             return false;
-        } catch (UnsupportedOperationException e) {
+        } catch (UnsupportedOperationException | IOException noHardLinks) {
+            // A file system without hard links: a move, which refuses an existing name as well.
             try {
-                Files.move(temporary, file);
+                Files.move(written, file);
                 return true;
             } catch (FileAlreadyExistsException alreadyThere) {
                 return false;
             }
-        } finally {
-            Files.deleteIfExists(temporary);
         }
     }
 
