@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The retries the poller has in flight, by account and endpoint and by account: a claim serves first the accounts (and
@@ -80,6 +81,7 @@ final class RetriesInFlight {
     private final int perAccount;
     private final Map<Endpoint, Integer> endpoints = new ConcurrentHashMap<>();
     private final Map<String, Integer> accounts = new ConcurrentHashMap<>();
+    private final AtomicInteger total = new AtomicInteger();
 
     RetriesInFlight(int perEndpoint, int perAccount) {
         this.perEndpoint = perEndpoint;
@@ -88,6 +90,7 @@ final class RetriesInFlight {
 
     /** A claimed row's try starts. */
     void started(DeliveryTask task) {
+        total.incrementAndGet();
         endpoints.merge(endpoint(task), 1, Integer::sum);
         accounts.merge(task.accountId(), 1, Integer::sum);
     }
@@ -96,6 +99,12 @@ final class RetriesInFlight {
     void ended(DeliveryTask task) {
         endpoints.computeIfPresent(endpoint(task), (key, tries) -> tries > 1 ? tries - 1 : null);
         accounts.computeIfPresent(task.accountId(), (key, tries) -> tries > 1 ? tries - 1 : null);
+        total.decrementAndGet();
+    }
+
+    /** The poller's tries in flight, over every account. */
+    int total() {
+        return total.get();
     }
 
     /** The room a claim has now. */

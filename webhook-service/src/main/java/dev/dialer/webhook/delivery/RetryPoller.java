@@ -2,7 +2,6 @@ package dev.dialer.webhook.delivery;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +37,6 @@ public final class RetryPoller {
     private final Duration purgeInterval;
     private final Supplier<HeldTargets.Held> held;
     private final RetriesInFlight retriesInFlight;
-    private final AtomicInteger inFlight = new AtomicInteger();
 
     /** Deletes what has outlived its retention. */
     interface Housekeeping {
@@ -119,7 +117,7 @@ public final class RetryPoller {
 
     /** Claims what capacity allows; after a failure the next tick tries again. */
     private Flux<DeliveryTask> claimDue() {
-        int free = properties.concurrency() - inFlight.get();
+        int free = properties.concurrency() - retriesInFlight.total();
         Flux<DeliveryTask> claimed = free <= 0 ? Flux.empty() : claim(Math.min(free, properties.batchSize()));
         return claimed
                 // An error here would end the poller for good; PostgreSQL may well be back at the next tick.
@@ -131,10 +129,7 @@ public final class RetryPoller {
 
     private Flux<DeliveryTask> claim(int limit) {
         return Flux.defer(() -> store.claim(limit, lease, held.get(), retriesInFlight.room()))
-                .doOnNext(task -> {
-                    inFlight.incrementAndGet();
-                    retriesInFlight.started(task);
-                });
+                .doOnNext(retriesInFlight::started);
     }
 
     private Mono<Void> deliver(DeliveryTask task) {
@@ -145,9 +140,6 @@ public final class RetryPoller {
                             task.target().kind().tag(), task.target().id(), error.toString());
                     return Mono.empty();
                 })
-                .doFinally(signal -> {
-                    retriesInFlight.ended(task);
-                    inFlight.decrementAndGet();
-                });
+                .doFinally(signal -> retriesInFlight.ended(task));
     }
 }
