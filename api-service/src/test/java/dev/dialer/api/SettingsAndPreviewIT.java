@@ -194,6 +194,30 @@ class SettingsAndPreviewIT extends RunningApiService {
     }
 
     @Test
+    void previewAnswersANumberWhoseForeignIdASendUsedAsADuplicateAsTheSendDoes() throws Exception {
+        String key = capOfOneAllDay("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
+        String body = """
+                {"bridge":"918068281234","to":"%s","flow_id":"1","foreign_id":"%s"}""";
+        assertThat(post("/api/v2/outgoing/send", JSON_TYPE, key, body.formatted("9876500150", "crm-7")).statusCode())
+                .isEqualTo(200);
+
+        JsonNode rows = json(post("/api/v2/outgoing/preview", JSON_TYPE, key,
+                body.formatted("9876500150,9876500151", "crm-7"))).get("data");
+        JsonNode otherReference = json(post("/api/v2/outgoing/preview", JSON_TYPE, key,
+                body.formatted("9876500150", "crm-8"))).get("data").get(0);
+        JsonNode sent = json(post("/api/v2/outgoing/send", JSON_TYPE, key,
+                body.formatted("9876500150,9876500151", "crm-7"))).get("data");
+
+        assertThat(rows.get(0).get("decision").asString()).as(rows.toString()).isEqualTo("duplicate");
+        assertThat(rows.get(0).get("reason").asString()).isEqualTo("foreign_id");
+        assertThat(rows.get(1).get("decision").asString()).as(rows.toString()).isEqualTo("dial");
+        assertThat(otherReference.get("decision").asString()).as("another reference is another call")
+                .isEqualTo("dial");
+        assertThat(sent.get(0).get("status").asString()).as(sent.toString()).isEqualTo("duplicate");
+        assertThat(sent.get(1).get("status").asString()).as(sent.toString()).isNotEqualTo("duplicate");
+    }
+
+    @Test
     void previewDoesNotCountADialTheCarrierRefusedForCapacityUntilItIsDialledAgain() throws Exception {
         String account = "it-preview-" + UUID.randomUUID().toString().substring(0, 8);
         String key = capOfOneAllDay(account);

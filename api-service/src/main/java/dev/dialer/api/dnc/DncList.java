@@ -23,7 +23,9 @@ import reactor.core.publisher.Mono;
 /**
  * Each account's do-not-call list in {@code api.dnc}, every change also published on the compacted
  * {@code dialer.dnc} topic that the dispatcher enforces at dial time. A change is stored in a transaction that
- * commits only after Kafka acknowledged its record(s): when Kafka does not, nothing changes and the answer is 503.
+ * commits only after Kafka acknowledged its record(s): when Kafka does not, the list's rows stay as they were and the
+ * answer is 503, which says the change may still take effect (Kafka may store its records late) and asks for it to be
+ * repeated: a repeat is safe, and a number added lands on the dispatchers' list either way (decision 0127).
  */
 @Component
 public class DncList {

@@ -71,6 +71,23 @@ class ForeignIds implements ForeignIdClaims {
                 .flatMap(claimedNow -> owners(accountId, foreignIds, callees, claimedNow));
     }
 
+    /**
+     * The pairs a request of the account claimed before, read without claiming (the compliance preview's): the
+     * request id that owns each, keyed by {@link Claim#key(String, String)}. Pairs nobody claimed are absent.
+     *
+     * @param pairs the (foreign id, callee) pairs, each as {@code [foreignId, callee]}
+     */
+    Mono<Map<String, String>> claimedBefore(String accountId, List<String[]> pairs) {
+        if (pairs.isEmpty()) {
+            return Mono.just(Map.of());
+        }
+        String[] foreignIds = pairs.stream().map(pair -> pair[0]).toArray(String[]::new);
+        String[] callees = pairs.stream().map(pair -> pair[1]).toArray(String[]::new);
+        return owners(accountId, foreignIds, callees, Set.of())
+                .map(owners -> owners.entrySet().stream()
+                        .collect(Collectors.toMap(Map.Entry::getKey, entry -> entry.getValue().requestId())));
+    }
+
     /** Each pair once, its request's first claim of it, sorted by foreign id then callee. */
     static List<Claim> inLockOrder(List<Claim> claims) {
         Map<String, Claim> firstOfEachPair = new LinkedHashMap<>();

@@ -29,7 +29,8 @@ import reactor.core.scheduler.Schedulers;
  * The compliance preview: for each recipient of a send body, what the dispatcher would do with it now. It asks
  * {@link DialPolicy}, the code the dispatcher runs at dial time, with the same facts: the account's settings, its DNC
  * list, the attempts to the number in the last 24 hours (per-callee cap), whether the campaign is paused,
- * {@code valid_until} and the current time. The facts of the whole list are read with one query per kind, whatever its
+ * {@code valid_until} and the current time; a recipient the send would answer {@code duplicate} (listed before, or
+ * its {@code foreign_id} used for the number by an earlier send) is answered so. The facts of the whole list are read with one query per kind, whatever its
  * length. It produces nothing and stores nothing.
  */
 @Service
@@ -39,13 +40,16 @@ class OutgoingPreview {
     private final DncList dnc;
     private final CallLedger ledger;
     private final CampaignStates campaigns;
+    private final ForeignIds foreignIds;
     private final MeterRegistry registry;
     private final PreviewProperties properties;
     private final int maxRecipients;
 
     OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, CampaignStates campaigns,
-                    MeterRegistry registry, PreviewProperties properties, SendProperties sendProperties) {
+                    ForeignIds foreignIds, MeterRegistry registry, PreviewProperties properties,
+                    SendProperties sendProperties) {
         this.campaigns = campaigns;
+        this.foreignIds = foreignIds;
         this.properties = properties;
         this.maxRecipients = sendProperties.maxRecipients();
         this.settings = settings;
@@ -68,19 +72,24 @@ class OutgoingPreview {
     }
 
     /**
-     * The numbers on the DNC list, when the cap frees each capped number, and whether the campaign is paused: three
-     * queries for the whole list.
+     * The numbers on the DNC list, when the cap frees each capped number, whether the campaign is paused, and the
+     * {@code foreign_id}s an earlier send claimed for their number: four queries for the whole list.
      */
     private Mono<ListFacts> facts(Account account, AccountSettings accountSettings, SendRequest request,
                                   Instant now) {
         List<String> numbers = request.recipients().stream().filter(SendRequest.Recipient::valid)
                 .map(SendRequest.Recipient::e164).distinct().toList();
         if (numbers.isEmpty()) {
-            return Mono.just(new ListFacts(Set.of(), Map.of(), false));
+            return Mono.just(new ListFacts(Set.of(), Map.of(), false, Map.of()));
         }
+        List<String[]> pairs = request.recipients().stream()
+                .filter(recipient -> recipient.valid() && request.foreignIdOf(recipient) != null)
+                .map(recipient -> new String[] {request.foreignIdOf(recipient), recipient.e164()})
+                .toList();
         return Mono.zip(dnc.containing(account.id(), numbers), recentDials(account, accountSettings, numbers, now),
-                        campaigns.paused(account.id(), request.campaign()))
-                .map(found -> new ListFacts(found.getT1(), found.getT2(), found.getT3()));
+                        campaigns.paused(account.id(), request.campaign()),
+                        foreignIds.claimedBefore(account.id(), pairs))
+                .map(found -> new ListFacts(found.getT1(), found.getT2(), found.getT3(), found.getT4()));
     }
 
     private Mono<Map<String, List<Instant>>> recentDials(Account account, AccountSettings accountSettings,
@@ -94,17 +103,30 @@ class OutgoingPreview {
 
     /**
      * Each recipient's answer, in the list's order. A number the list names again is {@code duplicate}, as the send
-     * answers it: the send makes one call per callee, for its first listing.
+     * answers it: the send makes one call per callee, for its first listing. So is a number whose {@code foreign_id}
+     * an earlier send of the account used for it (reason {@code foreign_id}): the send answers it with that send's
+     * call and queues nothing.
      */
     private List<Map<String, Object>> rows(AccountSettings accountSettings, SendRequest request, ListFacts facts,
                                            Instant now) {
         Set<String> listed = new HashSet<>();
         List<Map<String, Object>> rows = new ArrayList<>(request.recipients().size());
         for (SendRequest.Recipient recipient : request.recipients()) {
-            rows.add(recipient.valid() && !listed.add(recipient.e164()) ? duplicate(request, recipient)
-                    : row(accountSettings, request, recipient, facts, now));
+            if (recipient.valid() && !listed.add(recipient.e164())) {
+                rows.add(duplicate(request, recipient, null));
+            } else if (recipient.valid() && claimedBefore(request, recipient, facts)) {
+                rows.add(duplicate(request, recipient, "foreign_id"));
+            } else {
+                rows.add(row(accountSettings, request, recipient, facts, now));
+            }
         }
         return rows;
+    }
+
+    private static boolean claimedBefore(SendRequest request, SendRequest.Recipient recipient, ListFacts facts) {
+        String foreignId = request.foreignIdOf(recipient);
+        return foreignId != null
+                && facts.claimedForeignIds().containsKey(ForeignIdClaims.Claim.key(foreignId, recipient.e164()));
     }
 
     private Map<String, Object> row(AccountSettings accountSettings, SendRequest request,
@@ -122,11 +144,11 @@ class OutgoingPreview {
         return decided(request, recipient, decision);
     }
 
-    private Map<String, Object> duplicate(SendRequest request, SendRequest.Recipient recipient) {
+    private Map<String, Object> duplicate(SendRequest request, SendRequest.Recipient recipient, String reason) {
         counted("duplicate");
         Map<String, Object> row = base(request, recipient, recipient.e164().substring(1));
         row.put("decision", "duplicate");
-        row.put("reason", null);
+        row.put("reason", reason);
         row.put("not_before", null);
         return row;
     }
@@ -145,9 +167,11 @@ class OutgoingPreview {
 
     /**
      * What the lookups found for a list: numbers on the DNC list, the newest dials of each capped number within the
-     * cap's 24 hours (as many as the cap), and whether the campaign is paused.
+     * cap's 24 hours (as many as the cap), whether the campaign is paused, and the (foreign id, number) pairs an
+     * earlier send claimed, keyed as {@code ForeignIdClaims.Claim.key}.
      */
-    private record ListFacts(Set<String> dnc, Map<String, List<Instant>> recentDials, boolean campaignPaused) {
+    private record ListFacts(Set<String> dnc, Map<String, List<Instant>> recentDials, boolean campaignPaused,
+                             Map<String, String> claimedForeignIds) {
     }
 
     private Map<String, Object> decided(SendRequest request, SendRequest.Recipient recipient,

@@ -124,15 +124,16 @@ class SendController {
     /**
      * {@code POST /api/v2/outgoing/preview}: the same body as a send, answered per recipient with what the dispatcher
      * would do now ({@code dial}, {@code defer} until {@code not_before}, {@code block} or {@code expire} with a
-     * reason, {@code rejected} for an invalid number, or {@code duplicate} for a number the list named before).
+     * reason, {@code rejected} for an invalid number, or {@code duplicate} for a number the list named before or whose
+     * {@code foreign_id} an earlier send used for it).
      * Queues nothing.
      */
     @PostMapping(path = "/api/v2/outgoing/preview", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "previewCalls", summary = "Preview what a send would do",
             description = "Takes the body of a send and answers, per recipient, what the dialer would do now: "
                     + "`dial`, `defer` until `not_before`, `block` or `expire` with a `reason`, `rejected` for an "
-                    + "invalid number, or `duplicate` for a number the list named before (the send calls it once). "
-                    + "Queues nothing.",
+                    + "invalid number, or `duplicate` for a number the list named before (the send calls it once) "
+                    + "or whose `foreign_id` an earlier send used for it (`reason: foreign_id`). Queues nothing.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
                             schema = @Schema(implementation = SendDocs.class), examples = {
