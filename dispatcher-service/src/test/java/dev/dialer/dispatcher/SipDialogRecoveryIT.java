@@ -382,7 +382,7 @@ class SipDialogRecoveryIT {
     private SipTrunkProperties towards(int trunkPort, int bindPort) {
         return new SipTrunkProperties(true, "127.0.0.1", trunkPort, "udp", "127.0.0.1", bindPort, null, null, null,
                 null, 40000, Duration.ofSeconds(60), Duration.ofHours(1), 2, Duration.ofSeconds(3), 3,
-                Duration.ofSeconds(10), Duration.ofSeconds(2));
+                Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
     }
 
     private SipTrunkCarrier startOnTheSameAddress() {

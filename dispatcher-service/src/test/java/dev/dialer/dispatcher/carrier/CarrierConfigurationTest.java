@@ -27,7 +27,7 @@ class CarrierConfigurationTest {
     private static SipTrunkProperties sip(Duration keepTimeout) {
         return new SipTrunkProperties(true, "127.0.0.1", 5060, "udp", "127.0.0.1", 0, null, null, null, null, 40000,
                 Duration.ofSeconds(60), Duration.ofHours(1), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10),
-                keepTimeout);
+                keepTimeout, Duration.ofMillis(500));
     }
 
     private static CarrierRoutingProperties routing(Duration requestTimeout) {

@@ -29,6 +29,7 @@ import javax.sip.SipFactory;
 import javax.sip.SipListener;
 import javax.sip.SipProvider;
 import javax.sip.SipStack;
+import javax.sip.TransactionUnavailableException;
 import javax.sip.InvalidArgumentException;
 import javax.sip.address.AddressFactory;
 import javax.sip.header.CallIdHeader;
@@ -130,6 +131,16 @@ final class SipSession implements AutoCloseable {
         }
     }
 
+    /**
+     * A client transaction for {@code request}, not yet sent, whose timers count in the trunk's T1: its
+     * retransmissions over UDP, and its giving up after 64 × T1.
+     */
+    private ClientTransaction transaction(Request request) throws TransactionUnavailableException {
+        ClientTransaction transaction = provider.getNewClientTransaction(request);
+        transaction.setRetransmitTimer((int) properties.t1().toMillis());
+        return transaction;
+    }
+
     /** The local SIP port. */
     int localPort() {
         return listeningPoint.getPort();
@@ -137,7 +148,7 @@ final class SipSession implements AutoCloseable {
 
     /** A client transaction for the command's INVITE, not yet sent. */
     ClientTransaction newInvite(CallCommand command) throws Exception {
-        return provider.getNewClientTransaction(invites.invite(command, provider, localPort()));
+        return transaction(invites.invite(command, provider, localPort()));
     }
 
     static String callId(ClientTransaction transaction) {
@@ -150,7 +161,9 @@ final class SipSession implements AutoCloseable {
 
     /** The INVITE again, with credentials for the challenge in {@code response}; not yet sent. */
     ClientTransaction authenticate(Response response, ClientTransaction challenged) throws SipException {
-        return authentication.handleChallenge(response, challenged, provider, 5);
+        ClientTransaction authenticated = authentication.handleChallenge(response, challenged, provider, 5);
+        authenticated.setRetransmitTimer((int) properties.t1().toMillis());
+        return authenticated;
     }
 
     /**
@@ -167,11 +180,11 @@ final class SipSession implements AutoCloseable {
                 headers.createFromHeader(addresses.createAddress(self), Invites.freshTag()),
                 headers.createToHeader(addresses.createAddress(trunk), null), List.of(ownVia()),
                 headers.createMaxForwardsHeader(70));
-        provider.getNewClientTransaction(options).sendRequest();
+        transaction(options).sendRequest();
     }
 
     void cancel(ClientTransaction invite) throws SipException {
-        provider.getNewClientTransaction(invite.createCancel()).sendRequest();
+        transaction(invite.createCancel()).sendRequest();
     }
 
     /**
@@ -191,7 +204,7 @@ final class SipSession implements AutoCloseable {
     }
 
     void bye(Dialog dialog) throws SipException {
-        dialog.sendRequest(provider.getNewClientTransaction(dialog.createRequest(Request.BYE)));
+        dialog.sendRequest(transaction(dialog.createRequest(Request.BYE)));
     }
 
     /**
@@ -206,7 +219,7 @@ final class SipSession implements AutoCloseable {
         for (String route : dialog.routeSet()) {
             bye.addHeader(headers.createRouteHeader(addresses.createAddress(route)));
         }
-        provider.getNewClientTransaction(bye).sendRequest();
+        transaction(bye).sendRequest();
     }
 
     /**
@@ -229,7 +242,7 @@ final class SipSession implements AutoCloseable {
         if (((SIPTransactionStack) stack).findTransaction((SIPRequest) request, false) != null) {
             return false;
         }
-        ClientTransaction cancel = provider.getNewClientTransaction(request);
+        ClientTransaction cancel = transaction(request);
         cancel.setApplicationData(dialog);
         cancel.sendRequest();
         return true;

@@ -86,11 +86,6 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final int MAX_CALLS_IN_FLIGHT = 100_000;
     private static final int RECOVERY_BATCH = 100;
     private static final String RECOVERED_CANCELS = "dialer.dispatcher.carrier.sip.recovered.cancels";
-    /**
-     * How long an INVITE we cancelled may still get its final answer (64 × T1, RFC 3261 §9.1): a call of ours is
-     * then ended as cancelled, an orphan's answer no longer acknowledged.
-     */
-    private static final Duration ANSWER_AFTER_CANCEL = Duration.ofSeconds(32);
     /** How long {@link #close} lets the steps being handled finish. */
     static final Duration SETTLE_ON_CLOSE = Duration.ofSeconds(5);
 
@@ -157,10 +152,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
                     MeterRegistry registry, DialogStore dialogs) {
-        this(properties, reporter, clock, registry, dialogs, ANSWER_AFTER_CANCEL);
+        this(properties, reporter, clock, registry, dialogs, properties.t1().multipliedBy(64));
     }
 
-    /** A carrier that waits {@code answerAfterCancel} instead of 64 × T1 (tests, which cannot wait that long). */
+    /**
+     * A carrier that waits {@code answerAfterCancel} instead of 64 × T1 (tests, which cannot wait that long).
+     *
+     * @param answerAfterCancel how long an INVITE we cancelled may still get its final answer (64 × T1, RFC 3261
+     *                          §9.1): a call of ours is then ended as cancelled, an orphan's answer no longer
+     *                          acknowledged
+     */
     SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
                     MeterRegistry registry, DialogStore dialogs, Duration answerAfterCancel) {
         this.answerAfterCancel = answerAfterCancel;

@@ -39,6 +39,11 @@ import org.springframework.validation.annotation.Validated;
  *                      placed and the dial fails as unreachable (requeued without using an attempt); shorter than the
  *                      carrier's request timeout ({@code dialer.dispatcher.carrier.routing.guard.timeout}, checked at
  *                      start), which would otherwise leave the attempt's outcome unknown until the watchdog
+ * @param t1            SIP's T1 (RFC 3261 §17.1.1.1), the round-trip estimate the transaction timers are made of: a
+ *                      request sent over UDP is sent again after T1, 2 × T1… and a request nobody answers gives up
+ *                      after 64 × T1 (Timer B for an INVITE, Timer F for the others); so does an INVITE we cancelled
+ *                      that gets no final answer. 500 ms as the RFC recommends; raise it for a trunk whose round trip
+ *                      is longer
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier.sip")
@@ -60,7 +65,8 @@ public record SipTrunkProperties(
         @DefaultValue("PT30S") @NotNull Duration dialogLease,
         @DefaultValue("3") @Min(0) int silentAfter,
         @DefaultValue("PT10S") @NotNull Duration probeInterval,
-        @DefaultValue("PT2S") @NotNull Duration keepTimeout) {
+        @DefaultValue("PT2S") @NotNull Duration keepTimeout,
+        @DefaultValue("PT0.5S") @NotNull Duration t1) {
 
     public SipTrunkProperties {
         fromHost = blankToNull(fromHost);
@@ -72,6 +78,11 @@ public record SipTrunkProperties(
         requirePositive("dialog-lease", dialogLease);
         requirePositive("probe-interval", probeInterval);
         requirePositive("keep-timeout", keepTimeout);
+        requirePositive("t1", t1);
+        if (t1.toMillis() < 1 || t1.toMillis() > Integer.MAX_VALUE / 64) {
+            throw new IllegalArgumentException("dialer.dispatcher.carrier.sip.t1 must be between 1 ms and about 9 "
+                    + "hours: " + t1);
+        }
     }
 
     String fromHostOrBind() {

@@ -87,7 +87,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         try (Sipp busy = Sipp.uas("busy");
              SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", busy.port(), "udp",
                      "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
-                     Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2)), callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                     Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500)), callback -> Mono.fromRunnable(() -> reported.add(callback)),
                      Clock.systemUTC(), new SimpleMeterRegistry(), dialogs)) {
             carrier.start();
             String requestId = "ended-" + UUID.randomUUID();
@@ -165,7 +165,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         try (Sipp trunk = Sipp.uas(scenario);
              SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", trunk.port(),
                      "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(30),
-                     Duration.ofMinutes(5), 2, lease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2)),
+                     Duration.ofMinutes(5), 2, lease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500)),
                      callback -> Mono.fromRunnable(() -> {
                          if (callback.requestId().equals(requestId)) {
                              reported.add(callback);

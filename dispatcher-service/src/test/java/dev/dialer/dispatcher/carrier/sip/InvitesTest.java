@@ -17,7 +17,7 @@ class InvitesTest {
         // Configured now: another SBC than the one the earlier dispatcher used.
         SipTrunkProperties now = new SipTrunkProperties(true, "10.0.0.2", 5070, "udp", "127.0.0.1", 5062, null, null,
                 null, null, 40000, Duration.ofSeconds(60), Duration.ofHours(1), 2, Duration.ofSeconds(3), 3,
-                Duration.ofSeconds(10), Duration.ofSeconds(2));
+                Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
         Invites invites = new Invites(now, factory.createAddressFactory(), factory.createHeaderFactory(),
                 factory.createMessageFactory());
 

@@ -92,7 +92,7 @@ class SipHangUpAcrossDispatchersIT extends DispatcherOnDatabase {
     private SipTrunkCarrier carrier(String name) {
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(),
                 "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(120), Duration.ofMinutes(5),
-                2, Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
+                2, Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
         SipTrunkCarrier carrier = new SipTrunkCarrier(properties,
                 callback -> Mono.fromRunnable(() -> reported.add(callback)), Clock.systemUTC(),
                 new SimpleMeterRegistry(), new PostgresDialogStore(db, name + "-" + UUID.randomUUID(),

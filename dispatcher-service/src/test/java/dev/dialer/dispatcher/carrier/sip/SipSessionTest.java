@@ -36,7 +36,7 @@ class SipSessionTest {
     private static SipTrunkProperties properties() {
         return new SipTrunkProperties(true, "127.0.0.1", 5060, "udp", "127.0.0.1", 0, null, null, null, null, 40000,
                 Duration.ofSeconds(60), Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 1, Duration.ofMillis(500),
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(2), Duration.ofMillis(500));
     }
 
     private static final class Quiet implements SipListener {

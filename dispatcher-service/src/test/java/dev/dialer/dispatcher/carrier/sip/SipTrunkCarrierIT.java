@@ -40,6 +40,8 @@ import reactor.core.publisher.Mono;
  */
 class SipTrunkCarrierIT {
 
+    /** A short T1 for a trunk that never answers, so that its Timer B (64 × T1) is 3.2 s, not 32. */
+    private static final Duration TIMER_B_T1 = Duration.ofMillis(50);
     private static final Duration WAIT = Duration.ofSeconds(60);
     /** A trunk that answers our CANCEL but never ends the INVITE with its 487. */
     private static final String CANCEL_WITHOUT_487 = """
@@ -374,17 +376,20 @@ class SipTrunkCarrierIT {
         try (DatagramSocket silentTrunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", silentTrunk.getLocalPort(),
                     "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5),
-                    2, Duration.ofSeconds(30), 1, Duration.ofMillis(500), Duration.ofSeconds(2));
+                    2, Duration.ofSeconds(30), 1, Duration.ofMillis(500), Duration.ofSeconds(2), TIMER_B_T1);
             carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                    Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
+                    Clock.systemUTC(), registry, dialogs);
             carrier.start();
 
+            long sent = System.nanoTime();
             PlacedCall first = place(Map.of());
 
-            // Timer B: 64 × T1 (32 s) after the INVITE, which was sent again and again without any answer.
-            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(reported)
+            // Timer B: 64 × T1 (3.2 s with this trunk's T1) after the INVITE, sent again and again without an answer.
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(reported)
                     .extracting(CarrierCallback::status).containsExactly(AttemptStatus.INITIATED, AttemptStatus.FAILED));
             CarrierCallback failed = last();
+            assertThat(Duration.ofNanos(System.nanoTime() - sent)).as("the trunk's T1 times the INVITE's timers")
+                    .isGreaterThanOrEqualTo(TIMER_B_T1.multipliedBy(64));
             assertThat(failed.sipStatus()).isNull();
             assertThat(failed.sipReason()).isEqualTo(SipCall.NO_RESPONSE);
             assertThat(new OutcomeClassifier().classify(failed.status(), failed.sipStatus(), failed.sipReason()))
@@ -590,7 +595,7 @@ class SipTrunkCarrierIT {
     private void startWithCredentialsAgainst(DatagramSocket trunk) {
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
                 "127.0.0.1", 0, null, "dialer", "s3cret", null, 40000, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
+                Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
                 Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
         carrier.start();
@@ -768,7 +773,7 @@ class SipTrunkCarrierIT {
         sipp = trunk;
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", sipp.port(), "udp", "127.0.0.1", 0,
                 null, username, password, null, 40000, Duration.ofSeconds(30), Duration.ofMinutes(5), 2,
-                dialogLease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2));
+                dialogLease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
         carrier = new SipTrunkCarrier(properties, reporter, Clock.systemUTC(), registry, dialogs, answerAfterCancel);
         carrier.start();
         assertThat(carrier.localPort()).isPositive();
