@@ -251,7 +251,13 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("fullEndpointAccounts", room.fullEndpointAccounts())
                 .bind("fullEndpoints", room.fullEndpoints())
                 .map(RetryStore::task)
-                .all();
+                .all()
+                // Handed on only once the claim committed: PostgreSQL sends the first rows of a large result before
+                // the statement's implicit transaction commits, and a try that wrote its outcome then (a refusal
+                // takes milliseconds) would match the row as it was before the claim, find its lease not there, and
+                // leave the row leased for a whole lease. The result completes after the commit.
+                .collectList()
+                .flatMapIterable(tasks -> tasks);
     }
 
     /** Removes a delivered (or dropped) row. */

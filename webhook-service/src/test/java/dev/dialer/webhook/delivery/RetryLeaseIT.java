@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -77,6 +78,44 @@ class RetryLeaseIT {
     }
 
     /**
+     * PostgreSQL sends the first rows of a large result before the statement's transaction commits. A try that wrote
+     * its outcome on such a row at once (a refusal takes milliseconds) matched the row as it was before the claim:
+     * "lease lost", the row left leased for the whole lease. Here the claim's commit is slowed by a deferred trigger
+     * and its rows are large, and each claimed row is removed the moment it is handed on: every remove must find it.
+     */
+    @Test
+    void aClaimHandsItsRowsOnOnlyOnceItsLeasesAreCommitted() {
+        pollerDone();
+        database.sql("""
+                CREATE OR REPLACE FUNCTION webhook.lease_it_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$""").then().block(WAIT);
+        database.sql("""
+                CREATE CONSTRAINT TRIGGER lease_it_slow_commit AFTER UPDATE ON webhook.retries
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION webhook.lease_it_slow_commit()""")
+                .then().block(WAIT);
+        try {
+            String account = "acc-" + UUID.randomUUID();
+            List<DeliveryTask> stored = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                stored.add(stored(account, "{\"padding\":\"" + "x".repeat(6_000) + "\"}"));
+            }
+            double lostBefore = leasesLost();
+
+            List<DeliveryTask> removed = store.claim(stored.size(), Duration.ofSeconds(80), NONE_HELD, ROOM)
+                    .concatMap(task -> store.remove(task).thenReturn(task))
+                    .collectList().block(WAIT);
+
+            assertThat(removed).as("the claim took rows of its own").isNotEmpty()
+                    .extracting(DeliveryTask::accountId).contains(account);
+            assertThat(leasesLost() - lostBefore).as("every claimed row removed by its claim's lease").isZero();
+            assertThat(removed).allSatisfy(task -> assertThat(row(task)).isNull());
+        } finally {
+            database.sql("DROP TRIGGER lease_it_slow_commit ON webhook.retries").then().block(WAIT);
+            database.sql("DROP FUNCTION webhook.lease_it_slow_commit()").then().block(WAIT);
+        }
+    }
+
+    /**
      * The pipelines start together, and the service's poller claims at once when it starts, then not for an hour:
      * once the consumer runs and a second has passed, that claim (of nothing: the table holds no due row of this
      * class yet) is over, and the rows stored here are the test's own to claim.
@@ -103,9 +142,13 @@ class RetryLeaseIT {
 
     /** A hook delivery stored due long ago, so that it is the first a claim takes. */
     private DeliveryTask stored() {
+        return stored("acc-" + UUID.randomUUID(), "{}");
+    }
+
+    private DeliveryTask stored(String account, String payload) {
         DeliveryTask task = DeliveryTask.first(UUID.randomUUID().toString(), "call.status",
                 new Target(Target.Kind.NOTIFY, Target.Kind.NOTIFY.tag(), "https://example.com/lease", "POST", null),
-                null, "acc-" + UUID.randomUUID(), "{}".getBytes(StandardCharsets.UTF_8), null);
+                null, account, payload.getBytes(StandardCharsets.UTF_8), null);
         store.save(task, 0, LONG_DUE, null).block(WAIT);
         return task;
     }

@@ -183,7 +183,12 @@ final class PostgresDialogStore implements DialogStore {
                 .bind(1, lease.toMillis())
                 .bind(2, limit)
                 .map(PostgresDialogStore::dialog)
-                .all();
+                .all()
+                // Handed on once the claim committed: PostgreSQL may send a large result's first rows before its
+                // implicit transaction commits, and a recovery that ended then would forget a row still owned by its
+                // former holder (the delete matches on this owner), to be taken over and ended again.
+                .collectList()
+                .flatMapIterable(dialogs -> dialogs);
     }
 
     private static String prefixed() {
