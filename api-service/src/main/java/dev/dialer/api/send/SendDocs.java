@@ -19,7 +19,8 @@ record SendDocs(
                 maxLength = SendRequestParser.MAX_NUMBER, example = "918068281234") String bridge,
         @JsonProperty("to") @Schema(description = "One number, a comma-separated list, or a JSON array whose items "
                 + "are numbers or `{number, foreign_id}` objects (a recipient's own reference); each recipient gets "
-                + "its own row and id", oneOf = {String.class, ToItem[].class}) Object to,
+                + "its own row; a number listed again is called once and its row carries the first listing's id",
+                oneOf = {String.class, ToItem[].class}) Object to,
         @JsonProperty("flow_id") @Schema(description = "IVR journey to run when answered", example = "23",
                 maxLength = SendRequestParser.MAX_FLOW_ID) String flowId,
         @JsonProperty("audio") @Schema(description = "Sound file id, or an http(s) URL of an audio file",
@@ -70,7 +71,8 @@ record SendDocs(
     @Schema(name = "SendResponseRow", requiredProperties = {"id", "channel", "caller_id", "mobile", "flow_id",
             "credits", "created_at", "foreign_id", "options", "status"})
     record Row(@JsonProperty("id") @Schema(types = {"string", "null"}, description = "The call id; null when "
-                       + "rejected; on a duplicate, the id of the earlier call with the same `foreign_id` and number")
+                       + "rejected; on a duplicate, the id of the earlier call with the same `foreign_id` and number, "
+                       + "or of the number's first listing in this request")
                String id,
                @JsonProperty("channel") @Schema(example = "outgoing") String channel,
                @JsonProperty("caller_id") @Schema(example = "918068281234") String callerId,
@@ -82,8 +84,9 @@ record SendDocs(
                @JsonProperty("foreign_id") @Schema(types = {"string", "null"}) String foreignId,
                @JsonProperty("options") @Schema(types = {"object", "null"}) Map<String, Object> options,
                @JsonProperty("status") @Schema(allowableValues = {"queued", "rejected", "duplicate"},
-                       description = "`duplicate`: an earlier request has this `foreign_id` and number; nothing is "
-                               + "queued (`credits` 0)") String status,
+                       description = "`duplicate`: an earlier request has this `foreign_id` and number, or this "
+                               + "request listed the number before; nothing is queued for it (`credits` 0)")
+               String status,
                @JsonProperty("error") @Schema(description = "Only on a rejected row: the recipient's field and "
                        + "why") dev.dialer.api.problem.FieldProblem error) {
     }
