@@ -44,6 +44,9 @@ import tools.jackson.databind.JsonNode;
         "spring.config.name=api-service",
         "dialer.api.kafka.ack-timeout=PT0.5S",
         "dialer.kafka.properties.linger.ms=2000",
+        // A restatement sent at any moment would take a waiting record of a test with it, in time; what a sweeper does
+        // is OwedStatesIT's (decision 0129).
+        "dialer.api.owed-states.sweep=false",
         "dialer.api.bootstrap.account-id=" + SlowAcknowledgementIT.ACCOUNT,
         "dialer.api.bootstrap.api-key=" + SlowAcknowledgementIT.KEY})
 class SlowAcknowledgementIT {
@@ -133,8 +136,8 @@ class SlowAcknowledgementIT {
         String key = CallControl.campaignKey(ACCOUNT, campaign);
         try (TopicProbe topic = RunningApiService.probe(Topics.CALL_CONTROL)) {
             await().atMost(LANDED).untilAsserted(() -> assertThat(controls(topic, key))
-                    .as("both cancels landed, and nothing else on the campaign's key")
-                    .hasSize(2).allSatisfy(control -> assertThat(control.action())
+                    .as("both cancels landed (and a sweeper's copy of one, once due), nothing else on the campaign's key")
+                    .hasSizeGreaterThanOrEqualTo(2).allSatisfy(control -> assertThat(control.action())
                             .isEqualTo(CallControl.Action.CANCEL)));
         }
         assertThat(state(campaign)).isEqualTo("canceled");

@@ -3,7 +3,10 @@ package dev.dialer.api.control;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
+import dev.dialer.api.kafka.OwedState;
+import dev.dialer.api.kafka.OwedStates;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallControl;
@@ -47,9 +50,13 @@ import reactor.util.retry.Retry;
  * resume is undone: the campaign's committed state is published again after it ({@link Compensations}). A request
  * cancel needs neither: nothing but a cancel is ever published under a request's key (the dispatchers' tombstone
  * follows only once the request ended), so a late one is simply a cancel that took effect, and repeating it is safe.
+ *
+ * <p>A campaign control owes the campaign's state to Kafka until it is acknowledged (decision 0129): a row naming the
+ * campaign is written before it and deleted with its commit. A kept cancel leaves it, so the sweeper publishes the
+ * committed state, the cancel, until Kafka has it, whether or not the client repeats the cancel.
  */
 @Service
-class CallControls {
+class CallControls implements CommittedStates {
 
     private static final Logger log = LoggerFactory.getLogger(CallControls.class);
     /** What a 503 of a request cancel says after why Kafka did not have it. */
@@ -69,12 +76,14 @@ class CallControls {
     private final MeterRegistry registry;
     private final PublishingTransactions transactions;
     private final Compensations compensations;
+    private final OwedStates owed;
     private final CampaignStates states;
 
     CallControls(CallLedger ledger, AcknowledgedPublisher publisher, DatabaseClient db, MeterRegistry registry,
-                 ReactiveTransactionManager tx, Compensations compensations, CampaignStates states) {
+                 ReactiveTransactionManager tx, Compensations compensations, OwedStates owed, CampaignStates states) {
         this.transactions = PublishingTransactions.create(tx);
         this.compensations = compensations;
+        this.owed = owed;
         this.states = states;
         this.ledger = ledger;
         this.publisher = publisher;
@@ -112,8 +121,8 @@ class CallControls {
 
     /** Undone, should its record land after a 503: the campaign's committed state is published again after it. */
     private Mono<CallControl> pauseOrResume(CallControl control) {
-        return compensations.transactional("campaign_" + control.action().wire(), control.key(), committed(control),
-                publication -> lock(control)
+        return compensations.transactional("campaign_" + control.action().wire(), owedState(control),
+                committed(control.accountId(), control.campaign()), publication -> lock(control)
                         .then(refuseAfterCancel(control))
                         .then(rememberState(control))
                         .then(publication.publish(List.of(record(control))))
@@ -125,27 +134,33 @@ class CallControls {
      * it may be stored or land yet) the {@code canceled} state commits all the same, still under the campaign's lock,
      * so no pause or resume is published after it; the answer is the 503, telling the client to repeat the cancel,
      * which publishes it again. Should the commit itself fail, the state is written after the rollback
-     * ({@link #keepCanceled}).
+     * ({@link #keepCanceled}). The campaign's row in {@link OwedStates}, written before, is deleted only with a cancel
+     * Kafka acknowledged: a kept cancel is published by the sweeper until Kafka has it, repeated or not.
      */
     private Mono<CallControl> cancelCampaign(CallControl control) {
-        AtomicBoolean handed = new AtomicBoolean();
-        Mono<Optional<Throwable>> work = lock(control)
-                .then(rememberState(control))
-                .then(publisher.publishAll(List.of(record(control)), CANCEL_KEPT)
-                        .doOnSubscribe(subscription -> handed.set(true))
-                        .then(Mono.fromSupplier(Optional::<Throwable>empty))
-                        .onErrorResume(error -> Mono.just(Optional.of(error))));
-        return transactions.transactional(work, failure -> {
-                    if (handed.get()) {
-                        keepCanceled(control, failure);
-                    }
-                })
-                .flatMap(unacknowledged -> unacknowledged.isEmpty() ? published(control) : Mono.defer(() -> {
-                    log.warn("campaign cancel {} ({}) was not acknowledged ({}); the campaign stays canceled",
-                            control.controlId(), control.key(), unacknowledged.get().toString());
-                    compensations.count(CANCEL, "kept");
-                    return Mono.error(unacknowledged.get());
-                }));
+        return owed.owe(owedState(control)).flatMap(row -> {
+            AtomicBoolean handed = new AtomicBoolean();
+            Mono<Optional<Throwable>> work = lock(control)
+                    .then(rememberState(control))
+                    .then(publisher.publishAll(List.of(record(control)), CANCEL_KEPT)
+                            .doOnSubscribe(subscription -> handed.set(true))
+                            .then(Mono.fromSupplier(Optional::<Throwable>empty))
+                            .onErrorResume(error -> Mono.just(Optional.of(error))))
+                    .flatMap(unacknowledged -> unacknowledged.isEmpty()
+                            ? owed.settle(row).thenReturn(unacknowledged) : Mono.just(unacknowledged));
+            return transactions.transactional(work, failure -> {
+                        if (handed.get()) {
+                            keepCanceled(control, failure);
+                        }
+                    })
+                    .onErrorResume(error -> handed.get() ? Mono.error(error)
+                            : owed.settle(row).onErrorResume(ignored -> Mono.empty()).then(Mono.error(error)));
+        }).flatMap(unacknowledged -> unacknowledged.isEmpty() ? published(control) : Mono.defer(() -> {
+            log.warn("campaign cancel {} ({}) was not acknowledged ({}); the campaign stays canceled and the cancel "
+                    + "is owed to Kafka", control.controlId(), control.key(), unacknowledged.get().toString());
+            compensations.count(CANCEL, "kept");
+            return Mono.error(unacknowledged.get());
+        }));
     }
 
     /**
@@ -168,29 +183,42 @@ class CallControls {
                 });
     }
 
+    @Override
+    public OwedState.Kind kind() {
+        return OwedState.Kind.CAMPAIGN;
+    }
+
     /**
      * The campaign's committed state as a control, under the campaign's lock: the cancel that canceled it (its id and
      * time: the dispatchers do not act on it again and it reaches the same calls), the pause that paused it, or, for
      * an active campaign, a resume of its own id, which the dispatchers act on (releasing at once the calls a late
      * pause held).
      */
-    private Mono<List<OutboundRecord>> committed(CallControl failed) {
-        return lock(failed)
-                .then(states.stored(failed.accountId(), failed.campaign()))
+    @Override
+    public Mono<List<OutboundRecord>> committed(String accountId, String campaign) {
+        return lock(CallControl.campaignKey(accountId, campaign))
+                .then(states.stored(accountId, campaign))
                 .filter(stored -> !"active".equals(stored.state()))
                 .map(stored -> new CallControl(CallControl.VERSION, stored.controlId(),
                         "canceled".equals(stored.state()) ? CallControl.Action.CANCEL : CallControl.Action.PAUSE,
-                        CallControl.Scope.CAMPAIGN, failed.accountId(), null, failed.campaign(), stored.updatedAt()))
+                        CallControl.Scope.CAMPAIGN, accountId, null, campaign, stored.updatedAt()))
                 .switchIfEmpty(Mono.fromSupplier(() -> new CallControl(CallControl.VERSION, newId(),
-                        CallControl.Action.RESUME, CallControl.Scope.CAMPAIGN, failed.accountId(), null,
-                        failed.campaign(), now())))
+                        CallControl.Action.RESUME, CallControl.Scope.CAMPAIGN, accountId, null, campaign, now())))
                 .map(control -> List.of(record(control)));
+    }
+
+    private static OwedState owedState(CallControl control) {
+        return OwedState.campaign(control.accountId(), control.campaign());
     }
 
     /** Serialises the controls of one campaign until the transaction ends, across api-service instances. */
     private Mono<Void> lock(CallControl control) {
+        return lock(control.key());
+    }
+
+    private Mono<Void> lock(String campaignKey) {
         return db.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-                .bind("key", control.key())
+                .bind("key", campaignKey)
                 .then();
     }
 

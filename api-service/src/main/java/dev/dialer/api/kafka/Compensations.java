@@ -4,6 +4,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -27,6 +28,12 @@ import reactor.core.publisher.Mono;
  * then means that the change did not take effect. A campaign cancel is the exception: it is never undone but kept
  * ({@code CallControls}), and counted here too.
  *
+ * <p>That restatement runs in this process, unwaited: a process that stops before it, or a restatement that fails,
+ * would leave the late record in force. So each change first writes a row naming its object ({@link OwedStates},
+ * decision 0129), committed on its own, and deletes it in its transaction once Kafka acknowledged; the restatement
+ * deletes it once Kafka stored the committed state. A row left over is the sweeper's ({@link OwedStateSweeper}),
+ * which publishes the object's committed state from it, read by the object kind's {@link CommittedStates}.
+ *
  * <p>Counted as {@code dialer.api.compensations{change, outcome}}: {@code change} is one of a fixed set of kinds
  * ({@code webhook_update}, {@code campaign_pause}…), {@code outcome} {@code restated} (the committed state is
  * stored), {@code kept} (a cancel's state is committed) or {@code failed} (neither could be done: logged as an
@@ -43,11 +50,14 @@ public final class Compensations {
 
     private final AcknowledgedPublisher publisher;
     private final PublishingTransactions transactions;
+    private final OwedStates owed;
     private final MeterRegistry registry;
 
-    Compensations(AcknowledgedPublisher publisher, ReactiveTransactionManager tx, MeterRegistry registry) {
+    Compensations(AcknowledgedPublisher publisher, ReactiveTransactionManager tx, OwedStates owed,
+                  MeterRegistry registry) {
         this.publisher = publisher;
         this.transactions = PublishingTransactions.create(tx);
+        this.owed = owed;
         this.registry = registry;
     }
 
@@ -63,41 +73,70 @@ public final class Compensations {
      * is run in a transaction of its own: it locks the changed rows as the change does and answers the records of
      * their committed state, which are then published again.
      *
+     * <p>The row owing {@code object}'s state is written before, and deleted with the change's commit, after the
+     * restatement, or (nothing was handed to Kafka) after the rollback. One left over because the deletion failed
+     * costs one needless restatement of the committed state.
+     *
      * @param change    the kind of change, a metric tag: one of a fixed few
-     * @param subject   what was changed, for the log ({@code webhook <id>})
-     * @param committed the committed state's records, its rows locked; cold, run only after such a rollback
+     * @param object    what was changed: the row's, and the log's
+     * @param committed the committed state's records, its rows locked; cold, run only after such a rollback. The
+     *                  records {@code object}'s {@link CommittedStates} reads, or more
      */
-    public <T> Mono<T> transactional(String change, String subject, Mono<List<OutboundRecord>> committed,
+    public <T> Mono<T> transactional(String change, OwedState object, Mono<List<OutboundRecord>> committed,
                                      Function<Publication, Mono<T>> work) {
-        return Mono.defer(() -> {
+        return owed.owe(object).flatMap(row -> {
             AtomicBoolean published = new AtomicBoolean();
             Publication publication = records -> publisher.publishAll(records, UNDONE)
                     .doOnSubscribe(subscription -> published.set(true));
-            return transactions.transactional(work.apply(publication), failure -> {
+            return transactions.transactional(settledWith(work.apply(publication), row), failure -> {
                 if (published.get()) {
-                    restate(change, subject, committed, failure);
+                    restate(change, object, row, committed, failure);
                 }
-            });
+            }).onErrorResume(error -> published.get() ? Mono.error(error)
+                    : owed.settle(row).onErrorResume(ignored -> Mono.empty()).then(Mono.error(error)));
         });
     }
 
+    /** {@code work}, then the deletion of its row in the same transaction: Kafka acknowledged, nothing is owed. */
+    private <T> Mono<T> settledWith(Mono<T> work, long row) {
+        return work.map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
+                .flatMap(result -> owed.settle(row).thenReturn(result))
+                .flatMap(Mono::justOrEmpty);
+    }
+
     /**
-     * Publishes the committed state after a rolled-back change. Not waited for by the request (a Kafka slow to
-     * acknowledge is why it failed) and not cancelled: the producer goes on until its delivery timeout.
+     * Publishes the committed state after a rolled-back change, then deletes its row. Not waited for by the request
+     * (a Kafka slow to acknowledge is why it failed) and not cancelled: the producer goes on until its delivery
+     * timeout. Should it fail, or the process stop first, the row is left to the sweeper.
      */
-    private void restate(String change, String subject, Mono<List<OutboundRecord>> committed, Throwable failure) {
+    private void restate(String change, OwedState object, long row, Mono<List<OutboundRecord>> committed,
+                         Throwable failure) {
         log.warn("{} ({}) was rolled back after its records were handed to Kafka ({}): publishing its committed "
-                + "state after them", change, subject, failure.toString());
-        transactions.transactional(committed.flatMap(records -> stored(records).thenReturn(records.size())))
+                + "state after them", change, object, failure.toString());
+        republish(committed)
+                .flatMap(records -> owed.settle(row).onErrorResume(error -> {
+                    log.warn("the state owed for {} is stored, its row {} not deleted ({}): it is published once "
+                            + "more", object, row, error.toString());
+                    return Mono.empty();
+                }).thenReturn(records))
                 .subscribe(records -> {
                     log.info("the committed state of {} is stored again ({} records) after the {} that failed",
-                            subject, records, change);
+                            object, records, change);
                     count(change, "restated");
                 }, error -> {
-                    log.error("the committed state of {} could not be published again after the {} that failed: {}",
-                            subject, change, error.toString());
+                    log.error("the committed state of {} could not be published again after the {} that failed: {}; "
+                            + "row {} is left to the sweeper", object, change, error.toString(), row);
                     count(change, "failed");
                 });
+    }
+
+    /**
+     * Publishes {@code committed}, read in a transaction of its own that holds its rows' locks until the producer
+     * stored or gave up the records; answers how many were stored.
+     */
+    Mono<Integer> republish(Mono<List<OutboundRecord>> committed) {
+        return transactions.transactional(committed.flatMap(records -> stored(records).thenReturn(records.size())));
     }
 
     /** Completes once the producer stored every record, errors once it gave one up; the producer is not hurried. */

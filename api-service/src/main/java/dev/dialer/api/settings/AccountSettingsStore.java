@@ -1,7 +1,9 @@
 package dev.dialer.api.settings;
 
 import dev.dialer.api.account.Account;
+import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
+import dev.dialer.api.kafka.OwedState;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -29,7 +31,7 @@ import reactor.core.publisher.Mono;
  * cache. An account that never wrote settings has {@link AccountSettings#defaults} with its own region.
  */
 @Component
-public class AccountSettingsStore implements AccountSettingsLookup {
+public class AccountSettingsStore implements AccountSettingsLookup, CommittedStates {
 
     private static final Logger log = LoggerFactory.getLogger(AccountSettingsStore.class);
     private static final int MAX_CACHED = 10_000;
@@ -77,7 +79,7 @@ public class AccountSettingsStore implements AccountSettingsLookup {
      */
     Mono<AccountSettings> replace(AccountSettings settings) {
         String accountId = settings.accountId();
-        return compensations.transactional("settings_replace", "the settings of account " + accountId,
+        return compensations.transactional("settings_replace", OwedState.settings(accountId),
                         committed(accountId), publication -> lock(accountId)
                                 .then(store(settings))
                                 .then(publication.publish(List.of(record(settings)))))
@@ -110,10 +112,20 @@ public class AccountSettingsStore implements AccountSettingsLookup {
                 .then();
     }
 
+    @Override
+    public OwedState.Kind kind() {
+        return OwedState.Kind.SETTINGS;
+    }
+
     /**
      * The account's committed settings as their record, under the account's lock; a tombstone when it has none (the
-     * dispatcher then applies the defaults, as before any settings were published).
+     * dispatcher then applies the defaults, as before any settings were published). {@code objectId} is the account's.
      */
+    @Override
+    public Mono<List<OutboundRecord>> committed(String accountId, String objectId) {
+        return committed(accountId);
+    }
+
     private Mono<List<OutboundRecord>> committed(String accountId) {
         return lock(accountId)
                 .then(stored(accountId))

@@ -117,6 +117,19 @@ class SubscriptionRepository implements WebhookSubscriptions {
                 .map(found -> records(ids, found));
     }
 
+    @Override
+    public Mono<List<OutboundRecord>> committedOf(String accountId, String webhookId) {
+        return db.sql("SELECT " + COLUMNS + """
+                         FROM api.subscriptions WHERE account_id = :account AND webhook_id = :webhook
+                        ORDER BY id FOR UPDATE""")
+                .bind("account", accountId)
+                .bind("webhook", webhookId)
+                .map(SubscriptionRepository::subscription)
+                .all()
+                .map(Subscription::record)
+                .collectList();
+    }
+
     /** Each id's config in {@code found}, or its tombstone. */
     private static List<OutboundRecord> records(List<String> ids, Map<String, Subscription> found) {
         return ids.stream()

@@ -3,7 +3,9 @@ package dev.dialer.api.subscription;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
+import dev.dialer.api.kafka.OwedState;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.webhook.WebhookDirectory;
@@ -33,10 +35,11 @@ import reactor.core.publisher.Mono;
  * <p>A create whose record reached Kafka although the create failed (acknowledged too late for the answer, or its
  * commit failed) would be a subscription webhook-service delivers to and nobody can see or delete: its id was never
  * answered. Its tombstone follows it ({@link #retract}). A change or delete whose record may land so is followed by the
- * subscription's committed state ({@link Compensations}).
+ * subscription's committed state ({@link Compensations}), by this process at once or by the sweeper from the row the
+ * change left (decision 0129).
  */
 @Service
-class Subscriptions {
+class Subscriptions implements CommittedStates {
 
     private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
     private static final String NOT_CREATED = "The subscription was not created: should Kafka still store it, its "
@@ -111,8 +114,9 @@ class Subscriptions {
 
     Mono<Subscription> update(Account account, String id, String body) {
         return Mono.fromCallable(() -> SubscriptionRequest.change(body))
-                .flatMap(request -> compensations.transactional("subscription_update", "subscription " + id,
-                        committed(account, id), publication -> ownWebhook(account, request)
+                .flatMap(request -> compensations.transactional("subscription_update",
+                        OwedState.subscription(account.id(), id), committed(account.id(), id),
+                        publication -> ownWebhook(account, request)
                                 .flatMap(own -> repository.lock(account.id(), id).switchIfEmpty(notFound(id)))
                                 .map(current -> new Subscription(current.id(), current.accountId(),
                                         request.webhookId() == null ? current.webhookId() : request.webhookId(),
@@ -128,7 +132,8 @@ class Subscriptions {
 
     /** Deletes the subscription and publishes its tombstone; committed only after Kafka acknowledged it. */
     Mono<Void> delete(Account account, String id) {
-        return compensations.transactional("subscription_delete", "subscription " + id, committed(account, id),
+        return compensations.transactional("subscription_delete", OwedState.subscription(account.id(), id),
+                        committed(account.id(), id),
                         publication -> repository.delete(account.id(), id)
                                 .flatMap(deleted -> deleted
                                         ? publication.publish(List.of(Subscription.tombstone(id)))
@@ -136,12 +141,18 @@ class Subscriptions {
                 .doOnSuccess(done -> count("deleted"));
     }
 
+    @Override
+    public OwedState.Kind kind() {
+        return OwedState.Kind.SUBSCRIPTION;
+    }
+
     /**
      * The subscription's committed config, or its tombstone when it is gone; its row locked until the surrounding
      * transaction ends.
      */
-    private Mono<List<OutboundRecord>> committed(Account account, String id) {
-        return repository.lock(account.id(), id).map(Subscription::record)
+    @Override
+    public Mono<List<OutboundRecord>> committed(String accountId, String id) {
+        return repository.lock(accountId, id).map(Subscription::record)
                 .defaultIfEmpty(Subscription.tombstone(id))
                 .map(List::of);
     }

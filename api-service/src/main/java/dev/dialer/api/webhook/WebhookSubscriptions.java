@@ -21,4 +21,10 @@ public interface WebhookSubscriptions {
      * Kafka: published again after them.
      */
     Mono<List<OutboundRecord>> committed(String accountId, List<String> ids);
+
+    /**
+     * As {@link #committed(String, List)}, for the subscriptions that deliver to the webhook now: after a delete that
+     * failed, the ones it had tombstoned (decision 0129), read again from the webhook's id alone.
+     */
+    Mono<List<OutboundRecord>> committedOf(String accountId, String webhookId);
 }

@@ -3,7 +3,9 @@ package dev.dialer.api.webhook;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
+import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
+import dev.dialer.api.kafka.OwedState;
 import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
@@ -34,10 +36,12 @@ import reactor.core.publisher.Mono;
  * Kafka acknowledged the record: a 2xx means webhook-service will see the change, a 503 means nothing changed. A
  * change (or delete) whose record may still land after its transaction rolled back (acknowledged too late for the
  * answer, or its commit failed) is followed on the topic by the webhook's committed state, and its subscriptions'
- * for a delete ({@link Compensations}): webhook-service ends with what the API shows.
+ * for a delete ({@link Compensations}): webhook-service ends with what the API shows. Should that be lost (the process
+ * stopped), the sweeper publishes the webhook's committed state and its subscriptions' from the row the change left
+ * (decision 0129).
  */
 @Service
-class Webhooks implements WebhookDisabler {
+class Webhooks implements WebhookDisabler, CommittedStates {
 
     private static final Logger log = LoggerFactory.getLogger(Webhooks.class);
 
@@ -96,8 +100,8 @@ class Webhooks implements WebhookDisabler {
      */
     Mono<Webhook> update(Account account, String id, String body) {
         return Mono.fromCallable(() -> WebhookPatch.parse(body, plainHttp))
-                .flatMap(patch -> compensations.transactional("webhook_update", "webhook " + id,
-                        committed(account.id(), id), publication -> repository.lock(account.id(), id)
+                .flatMap(patch -> compensations.transactional("webhook_update", OwedState.webhook(account.id(), id),
+                        config(account.id(), id), publication -> repository.lock(account.id(), id)
                                 .switchIfEmpty(notFound(id))
                                 .map(webhook -> patch.applyTo(webhook, now()))
                                 .flatMap(webhook -> saveAndPublish(webhook, publication))))
@@ -110,7 +114,8 @@ class Webhooks implements WebhookDisabler {
      * rotation within that time drops the oldest secret at once.
      */
     Mono<Webhook> rotateSecret(Account account, String id) {
-        return compensations.transactional("webhook_rotate", "webhook " + id, committed(account.id(), id),
+        return compensations.transactional("webhook_rotate", OwedState.webhook(account.id(), id),
+                        config(account.id(), id),
                         publication -> repository.lock(account.id(), id).switchIfEmpty(notFound(id))
                                 .map(this::rotated)
                                 .flatMap(webhook -> saveAndPublish(webhook, publication)))
@@ -138,10 +143,10 @@ class Webhooks implements WebhookDisabler {
     Mono<Void> delete(Account account, String id) {
         return Mono.defer(() -> {
             List<String> removed = new CopyOnWriteArrayList<>();
-            Mono<List<OutboundRecord>> committed = committed(account.id(), id)
+            Mono<List<OutboundRecord>> committed = config(account.id(), id)
                     .flatMap(webhook -> subscriptions.committed(account.id(), List.copyOf(removed))
                             .map(ofIt -> Stream.concat(webhook.stream(), ofIt.stream()).toList()));
-            return compensations.transactional("webhook_delete", "webhook " + id, committed,
+            return compensations.transactional("webhook_delete", OwedState.webhook(account.id(), id), committed,
                     publication -> repository.lock(account.id(), id)
                             .thenMany(subscriptions.removeAllOf(account.id(), id))
                             .doOnNext(removed::add)
@@ -180,11 +185,28 @@ class Webhooks implements WebhookDisabler {
                 .thenReturn(webhook);
     }
 
+    @Override
+    public OwedState.Kind kind() {
+        return OwedState.Kind.WEBHOOK;
+    }
+
+    /**
+     * The webhook's committed config (or its tombstone) and its subscriptions' configs, locked in that order as a
+     * delete locks them: what a change, rotation or delete of the webhook owes Kafka, read from the webhook's id alone.
+     * A delete that failed had tombstoned the subscriptions that deliver to it now (ones created since are published
+     * once more, unchanged); a webhook that is gone has none, their tombstones published by the delete that committed.
+     */
+    @Override
+    public Mono<List<OutboundRecord>> committed(String accountId, String id) {
+        return config(accountId, id).flatMap(webhook -> subscriptions.committedOf(accountId, id)
+                .map(ofIt -> Stream.concat(webhook.stream(), ofIt.stream()).toList()));
+    }
+
     /**
      * The webhook's committed config, or its tombstone when the account has it no more; its row locked until the
      * surrounding transaction ends, as a change locks it.
      */
-    private Mono<List<OutboundRecord>> committed(String accountId, String id) {
+    private Mono<List<OutboundRecord>> config(String accountId, String id) {
         return repository.lock(accountId, id).map(Webhooks::configRecord)
                 .defaultIfEmpty(tombstone(id))
                 .map(List::of);

@@ -1,0 +1,326 @@
+package dev.dialer.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.dialer.api.kafka.OwedStateSweeps;
+import dev.dialer.api.kafka.RefusingPublisher;
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.SubscriptionConfig;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.Primary;
+import org.springframework.test.context.TestPropertySource;
+import reactor.core.publisher.Flux;
+
+/**
+ * The states api-service owes to Kafka (decision 0129) outlive the request that left them: a campaign cancel whose
+ * record Kafka refused is published by the sweeper although nobody repeats it, and a restatement whose process
+ * stopped before it (a row left, nothing in memory) is made by the sweeper from the row alone. Sweeps here run every
+ * 200 ms and leave a change two seconds.
+ */
+@TestPropertySource(properties = {
+        "dialer.api.kafka.ack-timeout=PT1S",
+        "dialer.api.owed-states.sweep-every=PT0.2S",
+        "dialer.api.owed-states.grace=PT2S",
+        "dialer.api.owed-states.lease=PT5S",
+        "dialer.api.owed-states.first-retry=PT0.5S",
+        "dialer.api.owed-states.max-retry=PT2S"})
+@Import(OwedStatesIT.RefusingBroker.class)
+class OwedStatesIT extends RunningApiService {
+
+    private static final Duration SWEPT = Duration.ofSeconds(30);
+
+    /** The API's publisher, made able to refuse a topic's records. */
+    @TestConfiguration(proxyBeanMethods = false)
+    static class RefusingBroker {
+
+        @Bean
+        @Primary
+        RefusingPublisher refusingPublisher(KafkaPublisher publisher, MeterRegistry registry) {
+            return new RefusingPublisher(publisher, Duration.ofSeconds(1), Duration.ofSeconds(5), registry);
+        }
+    }
+
+    @Autowired
+    RefusingPublisher broker;
+
+    @Autowired
+    KafkaPublisher producer;
+
+    @Autowired
+    ApplicationContext context;
+
+    @Test
+    void aCampaignCancelKafkaRefusedIsPublishedByTheSweeperThoughNobodyRepeatsIt() throws Exception {
+        String campaign = "owed-cancel-" + UUID.randomUUID();
+        insertCall(campaign);
+        String key = CallControl.campaignKey(ACCOUNT, campaign);
+
+        broker.refuse(Topics.CALL_CONTROL);
+        HttpResponse<String> cancel;
+        try {
+            cancel = post("/api/v2/campaigns/" + campaign + "/cancel", null, KEY, "");
+        } finally {
+            broker.admit(Topics.CALL_CONTROL);
+        }
+
+        assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(503);
+        assertThat(json(cancel).get("detail").asString()).contains("canceled all the same");
+        assertThat(owed("campaign", campaign)).as("the cancel is owed to Kafka").isEqualTo(1);
+        String canceledBy = controlId(campaign);
+        try (TopicProbe topic = probe(Topics.CALL_CONTROL)) {
+            assertThat(controls(topic, key)).as("Kafka refused the cancel: the dialer does not have it").isEmpty();
+            await().atMost(SWEPT).untilAsserted(() -> assertThat(controls(topic, key))
+                    .as("the sweeper published the campaign's committed state: the cancel, under its own id")
+                    .isNotEmpty()
+                    .allSatisfy(control -> {
+                        assertThat(control.action()).isEqualTo(CallControl.Action.CANCEL);
+                        assertThat(control.controlId()).isEqualTo(canceledBy);
+                    }));
+        }
+        await().atMost(SWEPT).untilAsserted(() -> assertThat(owed("campaign", campaign))
+                .as("nothing is owed once Kafka stored it").isZero());
+        assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("state").asString()).isEqualTo("canceled");
+    }
+
+    @Test
+    void aWebhookDeleteWhoseProcessStoppedBeforeItsRestatementIsUndoneByTheSweeper() throws Exception {
+        String webhookId = insertWebhook();
+        String subscriptionId = insertSubscription(webhookId);
+        // The delete's tombstones landed, then its process stopped: it had rolled back, nothing restated them.
+        lateRecords(new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(subscriptionId), null, null),
+                new OutboundRecord(Topics.WEBHOOK_CONFIG, webhookId, null, null));
+        insertOwed("webhook", webhookId);
+
+        awaitLastRecord(Topics.WEBHOOK_CONFIG, webhookId, value -> value != null
+                && Contract.read(value, WebhookConfig.class).id().equals(webhookId));
+        awaitLastRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(subscriptionId), value -> value != null
+                && Contract.read(value, SubscriptionConfig.class).webhookId().equals(webhookId));
+        await().atMost(SWEPT).untilAsserted(() -> assertThat(owed("webhook", webhookId)).isZero());
+    }
+
+    @Test
+    void aSubscriptionsAndTheSettingsRestatementsLostWithTheirProcessAreMadeByTheSweeper() throws Exception {
+        String subscriptionId = insertSubscription(insertWebhook());
+        String account = "it-owed-settings-" + UUID.randomUUID();
+        TestAccounts.ensure(account);
+        storeSettings(account, 3);
+        lateRecords(new OutboundRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(subscriptionId), null, null),
+                OutboundRecord.of(Topics.ACCOUNT_CONFIG, account, Contract.toBytes(settings(account, 5))));
+        insertOwed("subscription", subscriptionId);
+        insertOwed("settings", account, account);
+
+        awaitLastRecord(Topics.WEBHOOK_CONFIG, SubscriptionConfig.key(subscriptionId), value -> value != null
+                && Contract.read(value, SubscriptionConfig.class).eventTypes().equals(List.of("call.final")));
+        awaitLastRecord(Topics.ACCOUNT_CONFIG, account, value -> value != null
+                && Integer.valueOf(3).equals(Contract.read(value, AccountSettings.class).perCalleeDailyCap()));
+        await().atMost(SWEPT).untilAsserted(() -> {
+            assertThat(owed("subscription", subscriptionId)).isZero();
+            assertThat(owed("settings", account)).isZero();
+        });
+    }
+
+    @Test
+    void aChangeKafkaAcknowledgedOrThatPublishedNothingOwesNothing() throws Exception {
+        String webhookId = insertWebhook();
+        String campaign = "owed-pause-" + UUID.randomUUID();
+        insertCall(campaign);
+
+        HttpResponse<String> changed = patch("/api/v2/webhooks/" + webhookId, KEY, "{\"description\":\"changed\"}");
+        HttpResponse<String> paused = post("/api/v2/campaigns/" + campaign + "/pause", null, KEY, "");
+        HttpResponse<String> canceled = post("/api/v2/campaigns/" + campaign + "/cancel", null, KEY, "");
+        HttpResponse<String> missing = patch("/api/v2/webhooks/wh-missing-" + webhookId, KEY, "{\"enabled\":false}");
+
+        assertThat(changed.statusCode()).as(changed.body()).isEqualTo(200);
+        assertThat(paused.statusCode()).as(paused.body()).isEqualTo(202);
+        assertThat(canceled.statusCode()).as(canceled.body()).isEqualTo(202);
+        assertThat(missing.statusCode()).as(missing.body()).isEqualTo(404);
+        assertThat(owed("webhook", webhookId)).as("deleted with the change's commit").isZero();
+        assertThat(owed("campaign", campaign)).as("deleted with the controls' commits").isZero();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(owed("webhook", "wh-missing-" + webhookId))
+                .as("deleted after the rollback of a change that published nothing").isZero());
+    }
+
+    @Test
+    void twoSweepersNeverTakeTheSameRowWhileItsLeaseRuns() throws Exception {
+        OwedStateSweeps.stopSweeping(context);
+        String object = "lease-" + UUID.randomUUID();
+        long row = insertOwed("test-lease", ACCOUNT, object);
+        try {
+            Duration lease = Duration.ofSeconds(2);
+            List<Long> together = Flux.merge(OwedStateSweeps.claim(context, 1000, lease),
+                    OwedStateSweeps.claim(context, 1000, lease)).collectList().block(Duration.ofSeconds(10));
+            List<Long> after = OwedStateSweeps.claim(context, 1000, lease).collectList()
+                    .block(Duration.ofSeconds(10));
+
+            assertThat(together).as("two claims at once").containsOnlyOnce(row);
+            assertThat(after).as("a claim while the lease runs").doesNotContain(row);
+            assertThat(attempts(row)).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(OwedStateSweeps.claim(context,
+                    1000, lease).collectList().block(Duration.ofSeconds(10))).as("once the lease ran out")
+                    .contains(row));
+        } finally {
+            try (Connection db = database(); PreparedStatement delete = db.prepareStatement(
+                    "DELETE FROM api.owed_states WHERE id = ?")) {
+                delete.setLong(1, row);
+                delete.executeUpdate();
+            }
+            OwedStateSweeps.startSweeping(context);
+        }
+    }
+
+    private void lateRecords(OutboundRecord... records) {
+        producer.publishAll(List.of(records)).block(Duration.ofSeconds(30));
+    }
+
+    /** Waits until the last record under {@code key} is the committed state. */
+    private static void awaitLastRecord(String topicName, String key, Predicate<byte[]> committed) {
+        try (TopicProbe topic = probe(topicName)) {
+            await().atMost(SWEPT).untilAsserted(() -> {
+                List<ConsumerRecord<String, byte[]>> ofKey = topic.readToEnd().stream()
+                        .filter(record -> key.equals(record.key())).toList();
+                assertThat(ofKey).as("records under %s", key).isNotEmpty();
+                assertThat(committed.test(ofKey.get(ofKey.size() - 1).value()))
+                        .as("the last of %s records under %s is the committed state", ofKey.size(), key).isTrue();
+            });
+        }
+    }
+
+    private static List<CallControl> controls(TopicProbe topic, String key) {
+        return topic.readToEnd().stream()
+                .filter(record -> key.equals(record.key()) && record.value() != null)
+                .map(record -> Contract.read(record.value(), CallControl.class))
+                .toList();
+    }
+
+    private static long insertOwed(String kind, String objectId) throws Exception {
+        return insertOwed(kind, ACCOUNT, objectId);
+    }
+
+    /** The row a change leaves when its process stops before its restatement: due at once. */
+    private static long insertOwed(String kind, String accountId, String objectId) throws Exception {
+        try (Connection db = database(); PreparedStatement insert = db.prepareStatement("""
+                INSERT INTO api.owed_states (kind, account_id, object_id, due_at) VALUES (?, ?, ?, now())
+                RETURNING id""")) {
+            insert.setString(1, kind);
+            insert.setString(2, accountId);
+            insert.setString(3, objectId);
+            try (ResultSet id = insert.executeQuery()) {
+                assertThat(id.next()).isTrue();
+                return id.getLong(1);
+            }
+        }
+    }
+
+    private static int owed(String kind, String objectId) throws Exception {
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement(
+                "SELECT count(*) FROM api.owed_states WHERE kind = ? AND object_id = ?")) {
+            query.setString(1, kind);
+            query.setString(2, objectId);
+            try (ResultSet count = query.executeQuery()) {
+                assertThat(count.next()).isTrue();
+                return count.getInt(1);
+            }
+        }
+    }
+
+    private static int attempts(long row) throws Exception {
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement(
+                "SELECT attempts FROM api.owed_states WHERE id = ?")) {
+            query.setLong(1, row);
+            try (ResultSet attempts = query.executeQuery()) {
+                assertThat(attempts.next()).isTrue();
+                return attempts.getInt(1);
+            }
+        }
+    }
+
+    private static String controlId(String campaign) throws Exception {
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement(
+                "SELECT control_id FROM api.campaign_states WHERE account_id = ? AND campaign = ?")) {
+            query.setString(1, ACCOUNT);
+            query.setString(2, campaign);
+            try (ResultSet state = query.executeQuery()) {
+                assertThat(state.next()).isTrue();
+                return state.getString(1);
+            }
+        }
+    }
+
+    private static AccountSettings settings(String account, int cap) {
+        return new AccountSettings(AccountSettings.VERSION, account, "IN", null, List.of(), null, List.of(), cap,
+                Instant.now().truncatedTo(ChronoUnit.MICROS));
+    }
+
+    private static void storeSettings(String account, int cap) throws Exception {
+        try (Connection db = database(); PreparedStatement upsert = db.prepareStatement("""
+                INSERT INTO api.account_settings (account_id, settings, updated_at) VALUES (?, ?, now())
+                ON CONFLICT (account_id) DO UPDATE SET settings = EXCLUDED.settings""")) {
+            upsert.setString(1, account);
+            upsert.setString(2, Contract.toJson(settings(account, cap)));
+            upsert.executeUpdate();
+        }
+    }
+
+    /** A queued call of the campaign, as the read model holds it: the campaign is the account's. */
+    private static void insertCall(String campaign) throws Exception {
+        try (Connection db = database(); PreparedStatement insert = db.prepareStatement("""
+                INSERT INTO api.calls (id, account_id, campaign, caller_id, callee, status, created_at, updated_at)
+                VALUES (?, ?, ?, '+918068281234', '+919876543215', 'queued', now(), now())""")) {
+            insert.setString(1, UUID.randomUUID().toString());
+            insert.setString(2, ACCOUNT);
+            insert.setString(3, campaign);
+            insert.executeUpdate();
+        }
+    }
+
+    private static String insertWebhook() throws Exception {
+        String webhookId = "wh-owed-" + UUID.randomUUID();
+        try (Connection db = database(); PreparedStatement insert = db.prepareStatement(
+                "INSERT INTO api.webhooks (id, account_id, url, secret) VALUES (?, ?, ?, 'whsec_dGVzdA==')")) {
+            insert.setString(1, webhookId);
+            insert.setString(2, ACCOUNT);
+            insert.setString(3, "https://hooks.example.com/" + webhookId);
+            insert.executeUpdate();
+        }
+        return webhookId;
+    }
+
+    /** A subscription of the webhook to {@code call.final}. */
+    private static String insertSubscription(String webhookId) throws Exception {
+        String id = UUID.randomUUID().toString();
+        try (Connection db = database(); PreparedStatement insert = db.prepareStatement("""
+                INSERT INTO api.subscriptions (id, account_id, webhook_id, event_types, enabled, created_at,
+                    updated_at)
+                VALUES (?, ?, ?, ARRAY['call.final'], true, now(), now())""")) {
+            insert.setString(1, id);
+            insert.setString(2, ACCOUNT);
+            insert.setString(3, webhookId);
+            insert.executeUpdate();
+        }
+        return id;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.dialer.api.kafka;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class OwedStatePropertiesTest {
+
+    private static OwedStateProperties withGraceAndLease(Duration grace, Duration lease) {
+        return new OwedStateProperties(true, Duration.ofSeconds(5), grace, lease, Duration.ofSeconds(5),
+                Duration.ofMinutes(5), 50, 4);
+    }
+
+    @Test
+    void shouldRefuseAGraceShorterThanTheAckTimeoutAtStartUp() {
+        assertThatThrownBy(() -> withGraceAndLease(Duration.ofSeconds(5), Duration.ofMinutes(2))
+                .requireAtLeast(Duration.ofSeconds(10)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("grace");
+    }
+
+    @Test
+    void shouldRefuseALeaseNoLongerThanTheAckTimeoutAtStartUp() {
+        assertThatThrownBy(() -> withGraceAndLease(Duration.ofSeconds(30), Duration.ofSeconds(10))
+                .requireAtLeast(Duration.ofSeconds(10)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lease");
+    }
+
+    @Test
+    void shouldTakeTheDefaults() {
+        assertThatCode(() -> withGraceAndLease(Duration.ofSeconds(30), Duration.ofMinutes(2))
+                .requireAtLeast(Duration.ofSeconds(10))).doesNotThrowAnyException();
+    }
+
+    @Test
+    void shouldRefuseAMaximumRetryBelowTheFirst() {
+        assertThatThrownBy(() -> new OwedStateProperties(true, Duration.ofSeconds(5), Duration.ofSeconds(30),
+                Duration.ofMinutes(2), Duration.ofMinutes(1), Duration.ofSeconds(5), 50, 4))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max-retry");
+    }
+}
