@@ -11,6 +11,8 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.OutboundRecord;
+import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import java.time.Duration;
@@ -28,7 +30,7 @@ import org.springframework.transaction.reactive.TransactionalOperator;
 
 /**
  * The delivery log, the stored events, replays' marks and dead letters are kept for their retention, then purged;
- * younger rows stay.
+ * younger rows stay. The endpoint state of a deleted webhook is purged too, that of a webhook still there kept.
  */
 class RetentionIT {
 
@@ -96,6 +98,56 @@ class RetentionIT {
                     .block(Duration.ofSeconds(10));
             assertThat(plan).contains("dead_letters_time");
         }
+    }
+
+    @Test
+    void theEndpointStateOfADeletedWebhookIsPurgedWhetherItsTombstoneWasReadOrNot() {
+        try (WebhookReceiver receiver = WebhookReceiver.start(); ItFixture fixture = new ItFixture("retention-it");
+             ConfigurableApplicationContext service = start()) {
+            String account = unique("acc");
+            String deleted = unique("wh");
+            String kept = unique("wh");
+            for (String id : List.of(deleted, kept)) {
+                fixture.publishWebhook(new WebhookConfig(id, account, receiver.url("hooks/" + id), "retention",
+                        newSecret(), true, Instant.now()));
+            }
+            WebhookDirectory directory = service.getBean(WebhookDirectory.class);
+            await().atMost(WAIT).until(() -> directory.current(deleted) != null && directory.current(kept) != null);
+            DatabaseClient database = service.getBean(DatabaseClient.class);
+            // Both disabled by a 410: each has a row.
+            receiver.answer("hooks/" + deleted, 410);
+            receiver.answer("hooks/" + kept, 410);
+            CallEvent gone = event(account, deleted);
+            CallEvent alsoGone = event(account, kept);
+            fixture.publishEvents(gone.requestId(), List.of(gone));
+            fixture.publishEvents(alsoGone.requestId(), List.of(alsoGone));
+            await().atMost(WAIT).until(() -> endpointState(database, deleted).equals("gone")
+                    && endpointState(database, kept).equals("gone"));
+            // A webhook whose tombstone this service never read: compacted away while no instance was running.
+            String missed = unique("wh");
+            database.sql("INSERT INTO webhook.endpoint_state (webhook_id, failures, first_failure_at) "
+                            + "VALUES (:id, 3, now() - interval '1 day')")
+                    .bind("id", missed)
+                    .then().block(Duration.ofSeconds(10));
+
+            fixture.publish(OutboundRecord.of(Topics.WEBHOOK_CONFIG, deleted, null));
+
+            await().atMost(WAIT).until(() -> endpointState(database, deleted).isEmpty()
+                    && endpointState(database, missed).isEmpty());
+            assertThat(directory.current(kept)).isNotNull();
+            assertThat(endpointState(database, kept)).isEqualTo("gone");
+        }
+    }
+
+    /** "gone" or "failing" for a disabled webhook, "failures" for one only failing so far, empty without a row. */
+    private static String endpointState(DatabaseClient database, String webhookId) {
+        return database.sql("SELECT coalesce(disabled_reason, 'failures') AS state FROM webhook.endpoint_state "
+                        + "WHERE webhook_id = :id")
+                .bind("id", webhookId)
+                .map(row -> row.get("state", String.class))
+                .one()
+                .defaultIfEmpty("")
+                .block(Duration.ofSeconds(10));
     }
 
     private static long deadLetters(DatabaseClient database, String eventId) {

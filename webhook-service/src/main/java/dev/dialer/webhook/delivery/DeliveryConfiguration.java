@@ -164,13 +164,16 @@ class DeliveryConfiguration {
     @Bean
     RetryPoller retryPoller(RetryStore store, WebhookDeliverer deliverer, HeldTargets held, RetryProperties retry,
                             DeliveryProperties delivery, IsolationProperties isolation, DeliveryMetrics metrics,
-                            DeliveryLog deliveryLog, EventStore events, HealthProperties health, Clock clock) {
+                            DeliveryLog deliveryLog, EventStore events, HealthProperties health,
+                            EndpointHealth endpoints, WebhookDirectory directory, Clock clock) {
         RetryPoller.Housekeeping housekeeping = () -> Mono.when(
                 deliveryLog.purge(clock.instant().minus(health.attemptRetention())),
                 events.purge(clock.instant().minus(health.eventRetention())),
                 store.purgeDeadLetters(clock.instant().minus(health.deadLetterRetention())),
                 // A mark outlives its event by a purge: a request handled again finds either the mark or no event.
-                store.purgeReplayMarks(clock.instant().minus(health.eventRetention()).minus(health.purgeInterval())));
+                store.purgeReplayMarks(clock.instant().minus(health.eventRetention()).minus(health.purgeInterval())),
+                // The poller starts once the directory has caught up: a webhook it lacks then is gone, not unread.
+                endpoints.forgetDeleted(id -> directory.current(id) != null));
         return new RetryPoller(store, deliverer::deliver, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval(), held::current, new RetriesInFlight(isolation.maxConcurrentPerEndpoint(),
                 isolation.maxConcurrentPerAccount()));

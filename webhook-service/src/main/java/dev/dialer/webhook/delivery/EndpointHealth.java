@@ -7,10 +7,16 @@ import io.r2dbc.spi.Readable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -29,8 +35,13 @@ import reactor.core.publisher.Mono;
  * <p>A disable is written together with its announcement, the try that disabled the webhook, which
  * {@link DisableAnnouncements} publishes to api-service until the broker has it, and with its
  * {@link DisabledNotice} to the account's other webhooks.
+ *
+ * <p>The state of a webhook that was deleted is removed by {@link #forgetDeleted}, not when its tombstone is read:
+ * see there why.
  */
 final class EndpointHealth {
+
+    private static final Logger log = LoggerFactory.getLogger(EndpointHealth.class);
 
     /** Why a webhook was disabled: the {@code disabled_reason} api-service shows. */
     static final String GONE = "gone";
@@ -75,6 +86,13 @@ final class EndpointHealth {
     private static final int MAX_RESETS_NOTED = 100_000;
     private static final String LIFT = """
             DELETE FROM webhook.endpoint_state WHERE webhook_id = :id AND disabled_at < :configuredAt""";
+    /** A deleted webhook's row goes only once its announcement, if any, is published (see forgetDeleted). */
+    private static final String FORGET = """
+            DELETE FROM webhook.endpoint_state
+             WHERE webhook_id = ANY(CAST(:ids AS text[])) AND announcement IS NULL
+            RETURNING webhook_id""";
+    /** Rows deleted by one statement at most: bounds its array and the time it holds their locks. */
+    private static final int FORGET_BATCH = 1_000;
 
     private record State(int failures, Instant firstFailureAt, Instant disabledAt, String reason) {
         boolean disabled() {
@@ -89,6 +107,8 @@ final class EndpointHealth {
     private final Map<String, State> states = new ConcurrentHashMap<>();
     /** When this instance last reset a webhook it knew no failure of, by webhook id. */
     private final Map<String, Instant> resetsOfUnknown = new ConcurrentHashMap<>();
+    /** The webhooks the last {@link #forgetDeleted} found gone, whose state the next one deletes if still gone. */
+    private volatile Set<String> goneBefore = Set.of();
 
     EndpointHealth(DatabaseClient database, HealthProperties properties, DisabledNotice notices, Clock clock) {
         this.database = database;
@@ -128,9 +148,9 @@ final class EndpointHealth {
 
     /**
      * Webhooks disabled now, of those the directory has ({@code current}, null for a webhook it does not). A disable
-     * outlives its webhook (nothing removes it when the webhook is deleted, and it is loaded again at every start), and
-     * one lifted by a newer configuration is removed only at the webhook's next try: counted, the gauge would grow
-     * with every webhook deleted while disabled and never come down.
+     * outlives its webhook for a while (until {@link #forgetDeleted} has found it gone twice, longer while its
+     * announcement is owed), and one lifted by a newer configuration is removed only at the webhook's next try:
+     * counted, the gauge would show webhooks nobody can see disabled any more.
      */
     long disabledCount(Function<String, WebhookConfig> current) {
         return states.entrySet().stream()
@@ -250,6 +270,67 @@ final class EndpointHealth {
     private boolean sustained(State state, Instant now) {
         return state.failures() >= properties.disableAfterFailures()
                 && Duration.between(state.firstFailureAt(), now).compareTo(properties.disableAfter()) >= 0;
+    }
+
+    /**
+     * Deletes the state of webhooks that are gone: neither in the directory ({@code known} false) when this is called
+     * nor when it was called the time before (the housekeeping calls it every {@code purge-interval}, once the
+     * directory has caught up); completes with the rows deleted. A row whose announcement is still owed stays until
+     * {@link DisableAnnouncements} has published it, and goes at the next call after that.
+     *
+     * <p>Not at the webhook's tombstone: a tombstone read while no instance was running may be compacted away by the
+     * time one starts (after {@code delete.retention.ms}), and its webhook's state would stay for ever; and a delete
+     * api-service answered 503 is undone by publishing the webhook's config again after its tombstone (decision 0127),
+     * so a webhook may come back moments after it was deleted. Found gone twice a purge interval apart, the webhook
+     * is neither one whose delete is being undone nor one created so recently that this instance's directory has not
+     * read it yet while another instance already counted its failures. A webhook whose newest config cannot be read
+     * is not in the directory either, and loses its state too: nothing is delivered to it meanwhile, and a disable is
+     * forgotten only once api-service has been told of it, whose republished config then carries it.
+     *
+     * <p>The announcement is kept although a deleted webhook's disable concerns nobody any more: this instance cannot
+     * tell a deleted webhook from one whose delete will be undone or whose config it cannot read, and an announcement
+     * not published would leave those enabled in api-service for ever while nothing is sent to them.
+     */
+    Mono<Long> forgetDeleted(Predicate<String> known) {
+        return database.sql("SELECT webhook_id FROM webhook.endpoint_state")
+                .map(row -> row.get("webhook_id", String.class))
+                .all()
+                .collect(HashSet<String>::new, Set::add)
+                .flatMap(stored -> forget(stored, gone(stored, known)));
+    }
+
+    /** The webhooks of the table and of memory that are gone now; those gone last time too are due. */
+    private Set<String> gone(Set<String> stored, Predicate<String> known) {
+        Set<String> gone = new HashSet<>(stored);
+        gone.addAll(states.keySet());
+        gone.removeIf(known);
+        Set<String> due = new HashSet<>(gone);
+        due.retainAll(goneBefore);
+        goneBefore = Set.copyOf(gone);
+        return due;
+    }
+
+    /** Deletes the due rows that owe no announcement; memory forgets every due webhook whose row is gone. */
+    private Mono<Long> forget(Set<String> stored, Set<String> due) {
+        return Flux.fromIterable(due)
+                .filter(stored::contains)
+                .buffer(FORGET_BATCH)
+                .concatMap(ids -> database.sql(FORGET)
+                        .bind("ids", ids.toArray(String[]::new))
+                        .map(row -> row.get("webhook_id", String.class))
+                        .all())
+                .collect(HashSet<String>::new, Set::add)
+                .map(deleted -> {
+                    Set<String> owed = new HashSet<>(due);
+                    owed.retainAll(stored);
+                    owed.removeAll(deleted);
+                    due.stream().filter(id -> !owed.contains(id)).forEach(states::remove);
+                    if (!deleted.isEmpty() || !owed.isEmpty()) {
+                        log.info("endpoint state of {} deleted webhooks removed, {} kept until their disable is "
+                                + "announced", deleted.size(), owed.size());
+                    }
+                    return (long) deleted.size();
+                });
     }
 
     private Mono<Boolean> lift(WebhookConfig config) {

@@ -17,7 +17,7 @@ import reactor.core.publisher.Mono;
  * a few accounts to slow endpoints does not take every slot while other accounts' retries are due. Rows of targets
  * whose endpoint refuses tries now ({@link HeldTargets}) are left for later, so they never take the capacity other
  * endpoints' retries need. Also keeps the pending gauge current and purges expired log rows, events and dead
- * letters.
+ * letters, and the endpoint state of deleted webhooks.
  *
  * <p>Delivery guarantee: at least once. A row stays in the table until its outcome is written; an instance that
  * dies mid-try leaves the row leased, and it is claimed again when the lease runs out.
@@ -38,7 +38,7 @@ public final class RetryPoller {
     private final Supplier<HeldTargets.Held> held;
     private final RetriesInFlight retriesInFlight;
 
-    /** Deletes what has outlived its retention. */
+    /** Deletes what has outlived its retention, or its webhook. */
     interface Housekeeping {
         Mono<Void> purge();
     }

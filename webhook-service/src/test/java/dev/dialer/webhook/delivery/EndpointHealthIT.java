@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Predicate;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -22,6 +24,8 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.test.StepVerifier;
 
 /**
@@ -40,6 +44,8 @@ class EndpointHealthIT {
 
     @Autowired
     DatabaseClient database;
+    @Autowired
+    ReactiveTransactionManager transactions;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -158,6 +164,104 @@ class EndpointHealthIT {
         EndpointHealth restarted = loaded();
         assertThat(restarted.disabledCount(directory::get)).isEqualTo(1);
         assertThat(disabling.disabledCount(directory::get)).isEqualTo(1);
+    }
+
+    @Test
+    void theStateOfAWebhookGoneFromTheDirectoryIsDeletedOnceTwoPurgesInARowFoundItGone() {
+        String failing = "wh-" + UUID.randomUUID();
+        String disabled = "wh-" + UUID.randomUUID();
+        String kept = "wh-" + UUID.randomUUID();
+        EndpointHealth purging = loaded();
+        StepVerifier.create(purging.failed(failing, disabling(failing))).expectNext(false).expectComplete()
+                .verify(WAIT);
+        for (String id : List.of(disabled, kept)) {
+            StepVerifier.create(purging.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true)
+                    .expectComplete().verify(WAIT);
+        }
+        announced(disabled);
+        EndpointHealth other = loaded();
+        // Every other row is another test's, or of a webhook some directory has: only these two are gone.
+        Predicate<String> known = id -> !id.equals(failing) && !id.equals(disabled);
+
+        StepVerifier.create(purging.forgetDeleted(known)).expectNext(0L).expectComplete().verify(WAIT);
+        assertThat(stored(failing, disabled, kept)).containsExactlyInAnyOrder(failing, disabled, kept);
+        StepVerifier.create(purging.forgetDeleted(known)).expectNext(2L).expectComplete().verify(WAIT);
+        assertThat(stored(failing, disabled, kept)).containsExactly(kept);
+
+        // Another instance's memory, loaded before the rows went, forgets them at its own second purge.
+        WebhookConfig back = config(disabled, true, Instant.now().minusSeconds(60));
+        StepVerifier.create(other.disabled(back)).expectNext(true).expectComplete().verify(WAIT);
+        StepVerifier.create(other.forgetDeleted(known)).expectNext(0L).expectComplete().verify(WAIT);
+        StepVerifier.create(other.forgetDeleted(known)).expectNext(0L).expectComplete().verify(WAIT);
+        StepVerifier.create(other.disabled(back)).expectNext(false).expectComplete().verify(WAIT);
+    }
+
+    @Test
+    void aWebhookBackInTheDirectoryBeforeTheSecondPurgeKeepsItsState() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth health = loaded();
+        StepVerifier.create(health.disable(id, EndpointHealth.GONE, disabling(id))).expectNext(true)
+                .expectComplete().verify(WAIT);
+        announced(id);
+
+        // Its delete undone (api-service published its config again after the tombstone), then deleted for good.
+        StepVerifier.create(health.forgetDeleted(other -> !other.equals(id))).expectNext(0L).expectComplete()
+                .verify(WAIT);
+        StepVerifier.create(health.forgetDeleted(other -> true)).expectNext(0L).expectComplete().verify(WAIT);
+        StepVerifier.create(health.forgetDeleted(other -> !other.equals(id))).expectNext(0L).expectComplete()
+                .verify(WAIT);
+
+        assertThat(stored(id)).containsExactly(id);
+        StepVerifier.create(health.forgetDeleted(other -> !other.equals(id))).expectNext(1L).expectComplete()
+                .verify(WAIT);
+        assertThat(stored(id)).isEmpty();
+    }
+
+    @Test
+    void aDeletedWebhooksDisableStaysUntilItsAnnouncementIsPublishedAndGoesAtThePurgeAfter() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth health = loaded();
+        Predicate<String> known = other -> !other.equals(id);
+
+        // The service's own announcer publishes every stored announcement every 10 s: uncommitted, this one is not
+        // there for it to publish until both purges have found it owed.
+        List<String> owed = health.disable(id, EndpointHealth.GONE, disabling(id))
+                .then(health.forgetDeleted(known))
+                .then(health.forgetDeleted(known))
+                .thenMany(database.sql("SELECT webhook_id FROM webhook.endpoint_state "
+                                + "WHERE webhook_id = :id AND announcement IS NOT NULL")
+                        .bind("id", id)
+                        .map(row -> row.get("webhook_id", String.class))
+                        .all())
+                .collectList()
+                .as(TransactionalOperator.create(transactions)::transactional)
+                .block(WAIT);
+        assertThat(owed).containsExactly(id);
+
+        // Published on the real broker (and cleared) by that announcer, the disable goes at the next purge.
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> database.sql(
+                        "SELECT announcement IS NULL AS published FROM webhook.endpoint_state WHERE webhook_id = :id")
+                .bind("id", id)
+                .map(row -> row.get("published", Boolean.class))
+                .one()
+                .block(WAIT));
+        StepVerifier.create(health.forgetDeleted(known)).expectNext(1L).expectComplete().verify(WAIT);
+        assertThat(stored(id)).isEmpty();
+    }
+
+    /** As {@link DisableAnnouncements} leaves a row once the broker has its announcement. */
+    private void announced(String webhookId) {
+        database.sql("UPDATE webhook.endpoint_state SET announcement = NULL WHERE webhook_id = :id")
+                .bind("id", webhookId)
+                .then().block(WAIT);
+    }
+
+    /** Which of these webhooks have a row. */
+    private List<String> stored(String... webhookIds) {
+        return database.sql("SELECT webhook_id FROM webhook.endpoint_state WHERE webhook_id = ANY(:ids)")
+                .bind("ids", webhookIds)
+                .map(row -> row.get("webhook_id", String.class))
+                .all().collectList().block(WAIT);
     }
 
     private static WebhookConfig config(String id, boolean enabled, Instant updatedAt) {

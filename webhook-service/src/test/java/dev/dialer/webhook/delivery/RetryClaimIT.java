@@ -8,11 +8,14 @@ import dev.dialer.webhook.WebhookApplication;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -26,7 +29,9 @@ import org.springframework.test.context.DynamicPropertySource;
 /**
  * What a claim of due retries takes, against the real table: accounts and their endpoints in turn, the fewest tries in
  * flight first, and none past an endpoint's or account's limit. The service's own poller claims once at start and then
- * not for an hour, so that the test's claims are the only ones; the table holds only each test's own rows.
+ * not for an hour, so that the test's claims are the only ones. The table is shared with the other test classes, whose
+ * rows stay: each claim passes over their accounts as it passes over a held account's, so it ranks only the test's
+ * own rows, and each test deletes its own rows when it ends.
  */
 @SpringBootTest(classes = WebhookApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"spring.config.name=webhook-service", "dialer.webhook.retry.poll-interval=1h"})
@@ -49,60 +54,67 @@ class RetryClaimIT {
     @Autowired
     DatabaseClient database;
 
+    /** The accounts of this test's rows. */
+    private final List<String> accounts = new ArrayList<>();
+
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
         Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
     }
 
-    /**
-     * Once the service's poller has made its claim at start, the table is emptied: rows other test classes left behind
-     * (their contexts are closed, and nothing claims them) would take turns of their own in these claims.
-     */
+    /** The test's rows are written once the service's poller has made its claim at start: it would try them. */
     @BeforeEach
-    void onlyThisTestsRows() {
+    void afterTheServicesOwnClaim() {
         await().atMost(WAIT).until(consumer::isRunning);
         await().pollDelay(Duration.ofSeconds(1)).atMost(WAIT).until(() -> true);
-        database.sql("DELETE FROM webhook.retries").then().block(WAIT);
+    }
+
+    /** Due for ever, they would be tried by the next test class's poller. */
+    @AfterEach
+    void deleteThisTestsRows() {
+        database.sql("DELETE FROM webhook.retries WHERE account_id = ANY(:accounts)")
+                .bind("accounts", accounts.toArray(String[]::new))
+                .then().block(WAIT);
     }
 
     @Test
     void anotherAccountsDueRowIsClaimedInTheFirstClaimBehindOneAccountsBacklogToASlowEndpoint() {
-        String slow = "acc-slow-" + UUID.randomUUID();
-        String other = "acc-other-" + UUID.randomUUID();
-        webhookRows(slow, "wh-slow", 200, BACKLOG_DUE);
-        webhookRows(other, "wh-other", 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
+        String slow = account("acc-slow");
+        String other = account("acc-other");
+        webhookRows(slow, unique("wh-slow"), 200, BACKLOG_DUE);
+        webhookRows(other, unique("wh-other"), 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
 
-        Map<String, Long> claimed = byAccount(store.claim(20, LEASE, HeldTargets.Held.none(),
-                RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT)).collectList().block(WAIT));
+        Map<String, Long> claimed = byAccount(claim(20, RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT)));
 
         assertThat(claimed).containsEntry(other, 1L).containsEntry(slow, (long) PER_ENDPOINT);
     }
 
     @Test
     void aFreedSlotGoesToTheAccountWithTheFewestTriesInFlightAndNoRowPastItsLimits() {
-        String slow = "acc-slow-" + UUID.randomUUID();
-        String other = "acc-other-" + UUID.randomUUID();
-        webhookRows(slow, "wh-slow", 200, BACKLOG_DUE);
-        webhookRows(other, "wh-other", 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
+        String slow = account("acc-slow");
+        String other = account("acc-other");
+        String slowWebhook = unique("wh-slow");
+        webhookRows(slow, slowWebhook, 200, BACKLOG_DUE);
+        webhookRows(other, unique("wh-other"), 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
 
         // One of the slow endpoint's tries has just ended: its next row and the other account's first are both due.
-        assertThat(byAccount(claim(1, inFlight(slow, "wh-slow", PER_ENDPOINT - 1, PER_ENDPOINT - 1))))
+        assertThat(byAccount(claim(1, inFlight(slow, slowWebhook, PER_ENDPOINT - 1, PER_ENDPOINT - 1))))
                 .containsOnlyKeys(other);
-        assertThat(claim(10, inFlight(slow, "wh-slow", PER_ENDPOINT, PER_ENDPOINT))).isEmpty();
-        assertThat(claim(10, inFlight(slow, "wh-slow", 0, PER_ACCOUNT))).isEmpty();
-        assertThat(byAccount(claim(10, inFlight(slow, "wh-slow", 0, PER_ACCOUNT - 2))))
+        assertThat(claim(10, inFlight(slow, slowWebhook, PER_ENDPOINT, PER_ENDPOINT))).isEmpty();
+        assertThat(claim(10, inFlight(slow, slowWebhook, 0, PER_ACCOUNT))).isEmpty();
+        assertThat(byAccount(claim(10, inFlight(slow, slowWebhook, 0, PER_ACCOUNT - 2))))
                 .containsExactly(Map.entry(slow, 2L));
     }
 
     @Test
     void everyAccountHasItsFirstTurnBeforeAnyHasASecondAndAnAccountsEndpointsTakeTurnsWithin() {
-        String many = "acc-many-" + UUID.randomUUID();
-        String one = "acc-one-" + UUID.randomUUID();
+        String many = account("acc-many");
+        String one = account("acc-one");
         // A host per call, every row of them due before the other account's.
         for (int call = 0; call < 3; call++) {
             hookRows(many, "https://call-" + call + ".app.test:-1", 10, BACKLOG_DUE.plusSeconds(call));
         }
-        webhookRows(one, "wh-one", 10, BACKLOG_DUE.plus(Duration.ofDays(1)));
+        webhookRows(one, unique("wh-one"), 10, BACKLOG_DUE.plus(Duration.ofDays(1)));
 
         List<DeliveryTask> claimed = claim(8, RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT));
 
@@ -115,21 +127,44 @@ class RetryClaimIT {
 
     @Test
     void aHeldAccountsRowsAreNotClaimedWhateverTheirEndpoints() {
-        String held = "acc-held-" + UUID.randomUUID();
-        String other = "acc-other-" + UUID.randomUUID();
+        String held = account("acc-held");
+        String other = account("acc-other");
         hookRows(held, "https://call-1.app.test:-1", 5, BACKLOG_DUE);
-        webhookRows(held, "wh-held", 5, BACKLOG_DUE);
-        webhookRows(other, "wh-other", 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
+        webhookRows(held, unique("wh-held"), 5, BACKLOG_DUE);
+        webhookRows(other, unique("wh-other"), 1, BACKLOG_DUE.plus(Duration.ofDays(1)));
 
-        List<DeliveryTask> claimed = store.claim(20, LEASE, new HeldTargets.Held(new String[] {held}, new String[0],
-                new String[0], new String[0]), RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT))
-                .collectList().block(WAIT);
+        List<DeliveryTask> claimed = claim(20, new HeldTargets.Held(new String[] {held}, new String[0],
+                new String[0], new String[0]), RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT));
 
         assertThat(byAccount(claimed)).containsOnlyKeys(other);
     }
 
     private List<DeliveryTask> claim(int limit, RetriesInFlight.Room room) {
-        return store.claim(limit, LEASE, HeldTargets.Held.none(), room).collectList().block(WAIT);
+        return claim(limit, HeldTargets.Held.none(), room);
+    }
+
+    /** A claim that passes over every other account's rows, as well as those {@code held}. */
+    private List<DeliveryTask> claim(int limit, HeldTargets.Held held, RetriesInFlight.Room room) {
+        List<String> others = database.sql("SELECT DISTINCT account_id FROM webhook.retries "
+                        + "WHERE account_id <> ALL(:accounts)")
+                .bind("accounts", accounts.toArray(String[]::new))
+                .map(row -> row.get("account_id", String.class))
+                .all().collectList().block(WAIT);
+        HeldTargets.Held heldAndOthers = new HeldTargets.Held(
+                Stream.concat(Stream.of(held.accountIds()), others.stream()).toArray(String[]::new),
+                held.webhookIds(), held.hookAccounts(), held.hookEndpoints());
+        return store.claim(limit, LEASE, heldAndOthers, room).collectList().block(WAIT);
+    }
+
+    /** A new account of this test's. */
+    private String account(String prefix) {
+        String account = unique(prefix);
+        accounts.add(account);
+        return account;
+    }
+
+    private static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID();
     }
 
     /** What the poller has in flight: {@code endpointTries} to the account's webhook, {@code accountTries} in all. */
