@@ -81,7 +81,11 @@ public class OwedStates {
                 .map(row -> new Claimed(row.get("id", Long.class), row.get("kind", String.class),
                         row.get("account_id", String.class), row.get("object_id", String.class),
                         row.get("attempts", Integer.class)))
-                .all();
+                .all()
+                // Handed on once the claim committed (PostgreSQL may send a large result's first rows before its
+                // implicit transaction commits): a restatement then never works on a row still being claimed.
+                .collectList()
+                .flatMapIterable(rows -> rows);
     }
 
     /** Leaves a row whose restatement failed for {@code after}, noting why. */
