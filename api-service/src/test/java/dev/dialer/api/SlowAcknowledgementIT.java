@@ -141,7 +141,8 @@ class SlowAcknowledgementIT {
                             .isEqualTo(CallControl.Action.CANCEL)));
         }
         assertThat(state(campaign)).isEqualTo("canceled");
-        assertThat(detail(cancel)).contains("canceled all the same", "Repeat it").doesNotContain(IDEMPOTENCY_KEY);
+        assertThat(detail(cancel)).contains("canceled all the same", "published again until Kafka has it")
+                .doesNotContain(IDEMPOTENCY_KEY);
     }
 
     @Test

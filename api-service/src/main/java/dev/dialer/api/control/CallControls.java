@@ -15,22 +15,18 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Cancel one call, or cancel, pause or resume a campaign, as {@link CallControl} records on the compacted
@@ -64,11 +60,9 @@ class CallControls implements CommittedStates {
             + "Repeat it (a cancel is safe to repeat) until it is answered 202.";
     /** What a 503 of a campaign cancel says after why Kafka did not have it. */
     private static final String CANCEL_KEPT = "The campaign is canceled all the same and stays so (a pause or resume "
-            + "is refused), but the dialer may not have the cancel yet. Repeat it (a cancel is safe to repeat) until "
-            + "it is answered 202.";
+            + "is refused), but the dialer may not have the cancel yet: it is published again until Kafka has it. "
+            + "Repeating it is safe.";
     private static final String CANCEL = "campaign_cancel";
-    private static final int KEEP_RETRIES = 3;
-    private static final Duration KEEP_BACKOFF = Duration.ofMillis(200);
 
     private final CallLedger ledger;
     private final AcknowledgedPublisher publisher;
@@ -130,57 +124,29 @@ class CallControls implements CommittedStates {
     }
 
     /**
-     * A cancel is never undone. When its publish fails (Kafka did not acknowledge in time, or refused it: either way
-     * it may be stored or land yet) the {@code canceled} state commits all the same, still under the campaign's lock,
-     * so no pause or resume is published after it; the answer is the 503, telling the client to repeat the cancel,
-     * which publishes it again. Should the commit itself fail, the state is written after the rollback
-     * ({@link #keepCanceled}). The campaign's row in {@link OwedStates}, written before, is deleted only with a cancel
-     * Kafka acknowledged: a kept cancel is published by the sweeper until Kafka has it, repeated or not.
+     * A cancel is never undone. Its {@code canceled} state and the campaign's row in {@link OwedStates} commit first,
+     * together, under the campaign's lock: from then on a pause or resume is refused (so nothing is published after
+     * the cancel on the campaign's key), and the campaign's committed state, which a sweeper publishes while the row
+     * lasts, is the cancel. Then the cancel is published, under the lock again, and the row deleted with Kafka's
+     * acknowledgement. When Kafka does not acknowledge (in time, or at all: either way it may be stored or land yet),
+     * or anything after the first commit fails, the answer is the 503 and the row stays: the cancel is published again
+     * until Kafka has it, repeated by the client or not.
      */
     private Mono<CallControl> cancelCampaign(CallControl control) {
-        return owed.owe(owedState(control)).flatMap(row -> {
-            AtomicBoolean handed = new AtomicBoolean();
-            Mono<Optional<Throwable>> work = lock(control)
-                    .then(rememberState(control))
-                    .then(publisher.publishAll(List.of(record(control)), CANCEL_KEPT)
-                            .doOnSubscribe(subscription -> handed.set(true))
-                            .then(Mono.fromSupplier(Optional::<Throwable>empty))
-                            .onErrorResume(error -> Mono.just(Optional.of(error))))
-                    .flatMap(unacknowledged -> unacknowledged.isEmpty()
-                            ? owed.settle(row).thenReturn(unacknowledged) : Mono.just(unacknowledged));
-            return transactions.transactional(work, failure -> {
-                        if (handed.get()) {
-                            keepCanceled(control, failure);
-                        }
-                    })
-                    .onErrorResume(error -> handed.get() ? Mono.error(error)
-                            : owed.settle(row).onErrorResume(ignored -> Mono.empty()).then(Mono.error(error)));
-        }).flatMap(unacknowledged -> unacknowledged.isEmpty() ? published(control) : Mono.defer(() -> {
-            log.warn("campaign cancel {} ({}) was not acknowledged ({}); the campaign stays canceled and the cancel "
-                    + "is owed to Kafka", control.controlId(), control.key(), unacknowledged.get().toString());
-            compensations.count(CANCEL, "kept");
-            return Mono.error(unacknowledged.get());
-        }));
-    }
-
-    /**
-     * Writes the {@code canceled} state of a cancel whose transaction rolled back after its record was handed to
-     * Kafka, in a transaction of its own under the campaign's lock, retried a few times. Not waited for by the request.
-     */
-    private void keepCanceled(CallControl control, Throwable failure) {
-        log.warn("campaign cancel {} ({}) was rolled back after its record was handed to Kafka ({}): storing the "
-                + "canceled state after it", control.controlId(), control.key(), failure.toString());
-        transactions.transactional(lock(control).then(rememberState(control)))
-                .retryWhen(Retry.backoff(KEEP_RETRIES, KEEP_BACKOFF))
-                .subscribe(done -> { }, error -> {
-                    log.error("campaign cancel {} ({}): the canceled state could not be stored: {}",
-                            control.controlId(), control.key(), error.toString());
-                    compensations.count(CANCEL, "failed");
-                }, () -> {
-                    log.info("campaign cancel {} ({}): the canceled state is stored", control.controlId(),
-                            control.key());
-                    compensations.count(CANCEL, "kept");
-                });
+        return transactions.transactional(lock(control)
+                        .then(rememberState(control))
+                        .then(owed.owe(owedState(control))))
+                .flatMap(row -> transactions.transactional(lock(control)
+                                .then(publisher.publishAll(List.of(record(control)), CANCEL_KEPT))
+                                .then(owed.settle(row)))
+                        .onErrorResume(error -> {
+                            log.warn("campaign cancel {} ({}) was not acknowledged ({}); the campaign stays canceled "
+                                    + "and the cancel is owed to Kafka (row {})", control.controlId(), control.key(),
+                                    error.toString(), row);
+                            compensations.count(CANCEL, "kept");
+                            return Mono.error(error);
+                        }))
+                .then(published(control));
     }
 
     @Override
