@@ -8,12 +8,16 @@ import dev.dialer.api.kafka.RefusingPublisher;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,6 +25,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.Predicate;
@@ -144,6 +149,73 @@ class OwedStatesIT extends RunningApiService {
     }
 
     @Test
+    void aWebhookAndASubscriptionCreatedWhileKafkaWasAwayAreTombstonedByTheSweeper() throws Exception {
+        String account = "it-owed-create-" + UUID.randomUUID();
+        String key = TestAccounts.ensure(account);
+        String webhookId = insertWebhook(account);
+
+        broker.cutOff(Topics.WEBHOOK_CONFIG);
+        HttpResponse<String> webhook;
+        HttpResponse<String> subscription;
+        List<Owed> owed;
+        try {
+            webhook = post("/api/v2/webhooks", JSON_TYPE, key, "{\"url\":\"https://created.example.com/hooks\"}");
+            subscription = post("/api/v2/subscriptions", JSON_TYPE, key,
+                    "{\"webhook_id\":\"" + webhookId + "\",\"event_types\":[\"call.final\"]}");
+            owed = owedOf(account);
+        } finally {
+            broker.admit(Topics.WEBHOOK_CONFIG);
+        }
+
+        for (HttpResponse<String> created : List.of(webhook, subscription)) {
+            assertThat(created.statusCode()).as(created.body()).isEqualTo(503);
+            assertThat(json(created).get("detail").asString()).contains("did not take effect");
+        }
+        assertThat(owed).as("both creates owe their committed state, their restatements having failed")
+                .extracting(Owed::kind).containsExactlyInAnyOrder("webhook", "subscription");
+        for (Owed row : owed) {
+            String recordKey = row.kind().equals("webhook") ? row.objectId() : SubscriptionConfig.key(row.objectId());
+            awaitLastRecord(Topics.WEBHOOK_CONFIG, recordKey, value -> value == null);
+        }
+        await().atMost(SWEPT).untilAsserted(() -> assertThat(owedOf(account)).isEmpty());
+        assertThat(json(get("/api/v2/webhooks", key)).get("data")).as("only the webhook stored before").hasSize(1);
+    }
+
+    @Test
+    void dncChangesMadeWhileKafkaWasAwayAreFollowedByEachNumbersCommittedStateByTheSweeper() throws Exception {
+        String account = "it-owed-dnc-" + UUID.randomUUID();
+        String key = TestAccounts.ensure(account);
+        String held = "+919876501001";
+        String put = "+919876501002";
+        String imported = "+919876501003";
+        insertDnc(account, held, "kept");
+
+        broker.cutOff(Topics.DNC);
+        List<HttpResponse<String>> changes;
+        List<Owed> owed;
+        try {
+            changes = List.of(putDnc(put, key, "{\"reason\":\"put\"}"), delete("/api/v2/dnc/" + held, key),
+                    post("/api/v2/dnc", JSON_TYPE, key, "[{\"number\":\"" + held + "\",\"reason\":\"imported\"},"
+                            + "\"" + put + "\",\"" + imported + "\"]"));
+            owed = owedOf(account);
+        } finally {
+            broker.admit(Topics.DNC);
+        }
+
+        for (HttpResponse<String> change : changes) {
+            assertThat(change.statusCode()).as(change.body()).isEqualTo(503);
+            assertThat(json(change).get("detail").asString()).contains("did not take effect");
+        }
+        assertThat(owed).as("one row per change, naming its numbers").extracting(Owed::kind)
+                .containsOnly("dnc").hasSize(3);
+        awaitLastRecord(Topics.DNC, account + ":" + held, value -> value != null
+                && "kept".equals(Contract.read(value, DncEntry.class).reason()));
+        awaitLastRecord(Topics.DNC, account + ":" + put, value -> value == null);
+        awaitLastRecord(Topics.DNC, account + ":" + imported, value -> value == null);
+        await().atMost(SWEPT).untilAsserted(() -> assertThat(owedOf(account)).isEmpty());
+    }
+
+    @Test
     void aChangeKafkaAcknowledgedOrThatPublishedNothingOwesNothing() throws Exception {
         String webhookId = insertWebhook();
         String campaign = "owed-pause-" + UUID.randomUUID();
@@ -190,6 +262,43 @@ class OwedStatesIT extends RunningApiService {
             }
             OwedStateSweeps.startSweeping(context);
         }
+    }
+
+    private record Owed(String kind, String objectId) {
+    }
+
+    /** The account's rows of {@code api.owed_states}. */
+    private static List<Owed> owedOf(String account) throws Exception {
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement(
+                "SELECT kind, object_id FROM api.owed_states WHERE account_id = ?")) {
+            query.setString(1, account);
+            try (ResultSet rows = query.executeQuery()) {
+                List<Owed> owed = new ArrayList<>();
+                while (rows.next()) {
+                    owed.add(new Owed(rows.getString(1), rows.getString(2)));
+                }
+                return owed;
+            }
+        }
+    }
+
+    private static void insertDnc(String account, String number, String reason) throws Exception {
+        try (Connection db = database(); PreparedStatement insert = db.prepareStatement(
+                "INSERT INTO api.dnc (account_id, number, reason) VALUES (?, ?, ?)")) {
+            insert.setString(1, account);
+            insert.setString(2, number);
+            insert.setString(3, reason);
+            insert.executeUpdate();
+        }
+    }
+
+    private HttpResponse<String> putDnc(String number, String key, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/api/v2/dnc/" + number))
+                .timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", JSON_TYPE)
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private void lateRecords(OutboundRecord... records) {
@@ -298,11 +407,15 @@ class OwedStatesIT extends RunningApiService {
     }
 
     private static String insertWebhook() throws Exception {
+        return insertWebhook(ACCOUNT);
+    }
+
+    private static String insertWebhook(String account) throws Exception {
         String webhookId = "wh-owed-" + UUID.randomUUID();
         try (Connection db = database(); PreparedStatement insert = db.prepareStatement(
                 "INSERT INTO api.webhooks (id, account_id, url, secret) VALUES (?, ?, ?, 'whsec_dGVzdA==')")) {
             insert.setString(1, webhookId);
-            insert.setString(2, ACCOUNT);
+            insert.setString(2, account);
             insert.setString(3, "https://hooks.example.com/" + webhookId);
             insert.executeUpdate();
         }

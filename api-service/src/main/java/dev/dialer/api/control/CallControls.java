@@ -161,7 +161,11 @@ class CallControls implements CommittedStates {
      * pause held).
      */
     @Override
-    public Mono<List<OutboundRecord>> committed(String accountId, String campaign) {
+    public Mono<List<OutboundRecord>> committed(OwedState campaign) {
+        return committed(campaign.accountId(), campaign.objectId());
+    }
+
+    private Mono<List<OutboundRecord>> committed(String accountId, String campaign) {
         return lock(CallControl.campaignKey(accountId, campaign))
                 .then(states.stored(accountId, campaign))
                 .filter(stored -> !"active".equals(stored.state()))

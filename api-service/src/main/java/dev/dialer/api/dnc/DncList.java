@@ -1,7 +1,8 @@
 package dev.dialer.api.dnc;
 
-import dev.dialer.api.kafka.AcknowledgedPublisher;
-import dev.dialer.api.kafka.PublishingTransactions;
+import dev.dialer.api.kafka.CommittedStates;
+import dev.dialer.api.kafka.Compensations;
+import dev.dialer.api.kafka.OwedState;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.DncEntry;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -12,38 +13,33 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Mono;
 
 /**
  * Each account's do-not-call list in {@code api.dnc}, every change also published on the compacted
  * {@code dialer.dnc} topic that the dispatcher enforces at dial time. A change is stored in a transaction that
  * commits only after Kafka acknowledged its record(s): when Kafka does not, the list's rows stay as they were and the
- * answer is 503, which says the change may still take effect (Kafka may store its records late) and asks for it to be
- * repeated: a repeat is safe, and a number added lands on the dispatchers' list either way (decision 0127).
+ * answer is 503, which says the change did not take effect. Kafka may still store its records late (or the commit
+ * failed after it had them), so each number the change touched then has its committed state published after them, an
+ * entry or a tombstone ({@link Compensations}, decisions 0127 and 0129): the dispatchers end with the list the API
+ * shows, whether this process does it at once or a sweeper from the row the change left.
  */
 @Component
-public class DncList {
-
-    /** What a 503 says after why Kafka did not have the change's records. */
-    private static final String MAY_LAND = "The change may still take effect: Kafka may store it late. Repeat it (a "
-            + "repeat is safe) until it is answered.";
+public class DncList implements CommittedStates {
 
     private final DatabaseClient db;
-    private final AcknowledgedPublisher publisher;
-    private final PublishingTransactions transactions;
+    private final Compensations compensations;
     private final MeterRegistry registry;
 
-    DncList(DatabaseClient db, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
-            MeterRegistry registry) {
+    DncList(DatabaseClient db, Compensations compensations, MeterRegistry registry) {
         this.db = db;
-        this.publisher = publisher;
-        this.transactions = PublishingTransactions.create(tx);
+        this.compensations = compensations;
         this.registry = registry;
     }
 
@@ -69,13 +65,25 @@ public class DncList {
     /**
      * Adds the entries (an existing entry takes the new reason and time, as its record on the topic does), then
      * publishes them all. The rows are written in the numbers' order: two imports sharing numbers then lock them in
-     * the same order and wait for each other instead of deadlocking.
+     * the same order and wait for each other instead of deadlocking. One row owes the committed state of all the
+     * numbers while the change runs, however many they are (up to an import's 10,000).
+     *
+     * @param source {@code single} (a PUT) or {@code bulk} (an import)
      */
     Mono<Void> addAll(String accountId, List<DncEntry> given, String source) {
         if (given.isEmpty()) {
             return Mono.empty();
         }
-        List<DncEntry> entries = given.stream().sorted(java.util.Comparator.comparing(DncEntry::number)).toList();
+        List<DncEntry> entries = given.stream().sorted(Comparator.comparing(DncEntry::number)).toList();
+        OwedState touched = OwedState.dnc(accountId, entries.stream().map(DncEntry::number).toList());
+        return compensations.transactional("single".equals(source) ? "dnc_put" : "dnc_import", touched,
+                        committed(touched), publication -> upsert(accountId, entries)
+                                .then(publication.publish(entries.stream().map(DncList::record).toList())))
+                .doOnSuccess(done -> changes("added", source).increment(entries.size()));
+    }
+
+    /** Writes the entries, sorted by number, as one statement. */
+    private Mono<Void> upsert(String accountId, List<DncEntry> entries) {
         String[] numbers = entries.stream().map(DncEntry::number).toArray(String[]::new);
         String[] reasons = entries.stream().map(DncEntry::reason).toArray(String[]::new);
         Instant addedAt = entries.get(0).addedAt();
@@ -89,17 +97,14 @@ public class DncList {
                 .bind("added", OffsetDateTime.ofInstant(addedAt, ZoneOffset.UTC))
                 .bind("numbers", numbers)
                 .bind("reasons", reasons)
-                .then()
-                .then(publisher.publishAll(entries.stream().map(DncList::record).toList(), MAY_LAND))
-                .as(transactions::transactional)
-                .doOnSuccess(done -> changes("added", source).increment(entries.size()));
+                .then();
     }
 
     /**
      * Removes the number and publishes its tombstone; false when the list did not hold it. The tombstone is published
-     * either way: a PUT answered 503 may have left its entry on the topic without a row (Kafka stored it after the
-     * time-out, the transaction rolled back), and without it the dispatcher would block the number for good. The key
-     * is the account's own, so nothing of another account's list is touched.
+     * either way: an entry may be on the topic without a row (a PUT answered 503 by an earlier version, whose entry
+     * Kafka stored after the time-out with nothing published after it), and without it the dispatcher would block the
+     * number for good. The key is the account's own, so nothing of another account's list is touched.
      *
      * <p>A row the transaction inserts (and deletes) first holds the number's key until the commit, even when the
      * list has no row: a PUT of the number running meanwhile either committed before, and its row is deleted and
@@ -107,6 +112,17 @@ public class DncList {
      * record on the topic always says what the list says.
      */
     Mono<Boolean> remove(String accountId, String e164) {
+        OwedState touched = OwedState.dnc(accountId, List.of(e164));
+        return compensations.transactional("dnc_delete", touched, committed(touched),
+                        publication -> removed(accountId, e164, publication))
+                .doOnNext(held -> {
+                    if (held) {
+                        changes("removed", "single").increment();
+                    }
+                });
+    }
+
+    private Mono<Boolean> removed(String accountId, String e164, Compensations.Publication publication) {
         return db.sql("""
                         INSERT INTO api.dnc (account_id, number) VALUES (:account, :number)
                         ON CONFLICT (account_id, number) DO NOTHING""")
@@ -118,14 +134,67 @@ public class DncList {
                         .bind("number", e164)
                         .then()
                         .thenReturn(inserted == 0))
-                .flatMap(held -> publisher.publishAll(List.of(new OutboundRecord(Topics.DNC,
-                        DncEntry.key(accountId, e164), null, null)), MAY_LAND).thenReturn(held))
-                .as(transactions::transactional)
-                .doOnNext(held -> {
-                    if (held) {
-                        changes("removed", "single").increment();
-                    }
-                });
+                .flatMap(held -> publication.publish(List.of(tombstone(accountId, e164))).thenReturn(held));
+    }
+
+    @Override
+    public OwedState.Kind kind() {
+        return OwedState.Kind.DNC;
+    }
+
+    /**
+     * The committed state of each of the account's numbers the change touched: its entry while the list holds it, its
+     * tombstone when not, as a PUT and a DELETE publish them. Every number is locked as a change locks it, in one
+     * statement and in the numbers' order (an import's): a held row by its row lock, an absent number by a row
+     * inserted and deleted again in this transaction, as {@link #remove} holds it, which no other transaction ever
+     * sees. A change of one of the numbers meanwhile either committed before, and is what is read, or waits for the
+     * lock and is published after.
+     */
+    @Override
+    public Mono<List<OutboundRecord>> committed(OwedState touched) {
+        String[] numbers = touched.numbers().stream().sorted().toArray(String[]::new);
+        String accountId = touched.accountId();
+        // xmax is 0 in the version this statement inserted, the transaction's id in one it updated (locked).
+        return db.sql("""
+                        INSERT INTO api.dnc (account_id, number)
+                        SELECT :account, u.number FROM unnest(:numbers::text[]) AS u(number) ORDER BY u.number
+                        ON CONFLICT (account_id, number) DO UPDATE SET reason = api.dnc.reason
+                        RETURNING number, reason, added_at, xmax = 0 AS absent""")
+                .bind("account", accountId)
+                .bind("numbers", numbers)
+                .map((row, meta) -> {
+                    String number = row.get("number", String.class);
+                    return Boolean.TRUE.equals(row.get("absent", Boolean.class)) ? new Locked(number, null)
+                            : new Locked(number, new DncEntry(DncEntry.VERSION, accountId, number,
+                                    row.get("reason", String.class),
+                                    row.get("added_at", OffsetDateTime.class).toInstant()));
+                })
+                .all()
+                .collectList()
+                .flatMap(locked -> unheld(accountId, locked).thenReturn(locked.stream()
+                        .map(one -> one.entry() == null ? tombstone(accountId, one.number()) : record(one.entry()))
+                        .toList()));
+    }
+
+    /** A number {@link #committed} locked, and its entry ({@code null} when the list does not hold it). */
+    private record Locked(String number, DncEntry entry) {
+    }
+
+    /** Deletes the rows {@link #committed} inserted to hold the numbers the list does not have. */
+    private Mono<Void> unheld(String accountId, List<Locked> locked) {
+        String[] absent = locked.stream().filter(one -> one.entry() == null).map(Locked::number)
+                .toArray(String[]::new);
+        if (absent.length == 0) {
+            return Mono.empty();
+        }
+        return db.sql("DELETE FROM api.dnc WHERE account_id = :account AND number = ANY(:numbers)")
+                .bind("account", accountId)
+                .bind("numbers", absent)
+                .then();
+    }
+
+    private static OutboundRecord tombstone(String accountId, String e164) {
+        return new OutboundRecord(Topics.DNC, DncEntry.key(accountId, e164), null, null);
     }
 
     private static OutboundRecord record(DncEntry entry) {

@@ -19,5 +19,5 @@ public interface CommittedStates {
      * change of it locks them, until the surrounding transaction ends: no change of the object is published in
      * between, and one waiting for the lock lands after. Cold; run inside a transaction.
      */
-    Mono<List<OutboundRecord>> committed(String accountId, String objectId);
+    Mono<List<OutboundRecord>> committed(OwedState object);
 }

@@ -87,9 +87,10 @@ class OwedStateSweeper implements SmartLifecycle {
     private Mono<Boolean> restate(OwedStates.Claimed row) {
         Optional<OwedState> state = row.state();
         return Mono.justOrEmpty(state)
-                .flatMap(object -> Mono.justOrEmpty(readers.get(object.kind())))
+                .flatMap(object -> Mono.justOrEmpty(readers.get(object.kind()))
+                        .map(reader -> reader.committed(object)))
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("no reader of the kind " + row.kind())))
-                .flatMap(reader -> compensations.republish(reader.committed(row.accountId(), row.objectId())))
+                .flatMap(compensations::republish)
                 .flatMap(records -> owed.settle(row.id()).thenReturn(records))
                 .map(records -> {
                     log.info("the state owed for {} is stored ({} records, try {}): row {} deleted",

@@ -1,6 +1,7 @@
 package dev.dialer.api.kafka;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
@@ -18,10 +19,10 @@ import reactor.core.publisher.Mono;
 public class OwedStates {
 
     /** A row a sweeper took: its object, and how many restatements of it were begun, this one included. */
-    record Claimed(long id, String kind, String accountId, String objectId, int attempts) {
+    record Claimed(long id, String kind, String accountId, String objectId, List<String> numbers, int attempts) {
 
         Optional<OwedState> state() {
-            return OwedState.Kind.of(kind).map(known -> new OwedState(known, accountId, objectId));
+            return OwedState.Kind.of(kind).map(known -> new OwedState(known, accountId, objectId, numbers));
         }
     }
 
@@ -43,16 +44,17 @@ public class OwedStates {
      * it alone for the grace given to the change.
      */
     public Mono<Long> owe(OwedState state) {
-        return db.sql("""
-                        INSERT INTO api.owed_states (kind, account_id, object_id, due_at)
-                        VALUES (:kind, :account, :object, now() + make_interval(secs => :grace))
+        DatabaseClient.GenericExecuteSpec insert = db.sql("""
+                        INSERT INTO api.owed_states (kind, account_id, object_id, numbers, due_at)
+                        VALUES (:kind, :account, :object, :numbers, now() + make_interval(secs => :grace))
                         RETURNING id""")
                 .bind("kind", state.kind().wire())
                 .bind("account", state.accountId())
                 .bind("object", state.objectId())
-                .bind("grace", seconds(grace))
-                .map(row -> row.get("id", Long.class))
-                .one();
+                .bind("grace", seconds(grace));
+        insert = state.numbers().isEmpty() ? insert.bindNull("numbers", String[].class)
+                : insert.bind("numbers", state.numbers().toArray(String[]::new));
+        return insert.map(row -> row.get("id", Long.class)).one();
     }
 
     /**
@@ -75,12 +77,12 @@ public class OwedStates {
                         FROM (SELECT id FROM api.owed_states WHERE due_at <= now()
                               ORDER BY due_at LIMIT :batch FOR UPDATE SKIP LOCKED) due
                         WHERE owed.id = due.id
-                        RETURNING owed.id, owed.kind, owed.account_id, owed.object_id, owed.attempts""")
+                        RETURNING owed.id, owed.kind, owed.account_id, owed.object_id, owed.numbers, owed.attempts""")
                 .bind("lease", seconds(lease))
                 .bind("batch", batch)
                 .map(row -> new Claimed(row.get("id", Long.class), row.get("kind", String.class),
                         row.get("account_id", String.class), row.get("object_id", String.class),
-                        row.get("attempts", Integer.class)))
+                        numbers(row.get("numbers", String[].class)), row.get("attempts", Integer.class)))
                 .all()
                 // Handed on once the claim committed (PostgreSQL may send a large result's first rows before its
                 // implicit transaction commits): a restatement then never works on a row still being claimed.
@@ -108,6 +110,10 @@ public class OwedStates {
                 .map(row -> new Backlog(row.get("rows", Long.class),
                         Duration.ofMillis(Math.round(row.get("oldest", Double.class) * 1000))))
                 .one();
+    }
+
+    private static List<String> numbers(String[] numbers) {
+        return numbers == null ? List.of() : List.of(numbers);
     }
 
     private static double seconds(Duration duration) {

@@ -213,9 +213,9 @@ class OpenApiConfiguration {
         responses.put("Unavailable", problem("Kafka did not acknowledge in time, the request failed after Kafka "
                 + "had its records, or the database could not be reached; retry after `Retry-After` seconds. The "
                 + "`detail` says what became of the request: a send may have been queued (retry it with the same "
-                + "`Idempotency-Key`); a change of a webhook, subscription, the settings or a pause or resume did "
-                + "not take effect; a cancel may still take effect (a campaign's stays canceled) and is safe to "
-                + "repeat", "unavailable", 503, "Service unavailable",
+                + "`Idempotency-Key`); a create or change of a webhook or subscription, a change of the settings or "
+                + "the DNC list, a pause or resume did not take effect; a cancel may still take effect (a "
+                + "campaign's stays canceled) and is safe to repeat", "unavailable", 503, "Service unavailable",
                 AcknowledgedPublisher.notAcknowledged(Duration.ofSeconds(10)))
                 .addHeaderObject("Retry-After", retryAfter()));
         responses.put("Internal", problem("A failure on our side; safe to retry", "internal", 500,

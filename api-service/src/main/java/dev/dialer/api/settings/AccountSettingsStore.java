@@ -119,11 +119,11 @@ public class AccountSettingsStore implements AccountSettingsLookup, CommittedSta
 
     /**
      * The account's committed settings as their record, under the account's lock; a tombstone when it has none (the
-     * dispatcher then applies the defaults, as before any settings were published). {@code objectId} is the account's.
+     * dispatcher then applies the defaults, as before any settings were published).
      */
     @Override
-    public Mono<List<OutboundRecord>> committed(String accountId, String objectId) {
-        return committed(accountId);
+    public Mono<List<OutboundRecord>> committed(OwedState settings) {
+        return committed(settings.accountId());
     }
 
     private Mono<List<OutboundRecord>> committed(String accountId) {

@@ -2,11 +2,9 @@ package dev.dialer.api.subscription;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.AccountLimits;
-import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
 import dev.dialer.api.kafka.OwedState;
-import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.webhook.WebhookDirectory;
 import dev.dialer.common.contract.SubscriptionConfig;
@@ -17,12 +15,8 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -32,41 +26,34 @@ import reactor.core.publisher.Mono;
  * {@code dialer.webhook.config} inside the transaction that makes it, committed only after Kafka acknowledged: a 2xx
  * means webhook-service will see it, a 503 means nothing changed.
  *
- * <p>A create whose record reached Kafka although the create failed (acknowledged too late for the answer, or its
- * commit failed) would be a subscription webhook-service delivers to and nobody can see or delete: its id was never
- * answered. Its tombstone follows it ({@link #retract}). A change or delete whose record may land so is followed by the
- * subscription's committed state ({@link Compensations}), by this process at once or by the sweeper from the row the
- * change left (decision 0129).
+ * <p>A create, change or delete whose record may reach Kafka although it failed (acknowledged too late for the
+ * answer, or its commit failed) is followed by the subscription's committed state ({@link Compensations}), by this
+ * process at once or by the sweeper from the row the change left (decision 0129). For a create that is its tombstone:
+ * webhook-service never delivers to a subscription whose id was not answered, which nobody could see or delete.
  */
 @Service
 class Subscriptions implements CommittedStates {
 
-    private static final Logger log = LoggerFactory.getLogger(Subscriptions.class);
-    private static final String NOT_CREATED = "The subscription was not created: should Kafka still store it, its "
-            + "tombstone follows it. Retry the request.";
-
     private final SubscriptionRepository repository;
     private final WebhookDirectory webhooks;
-    private final AcknowledgedPublisher publisher;
-    private final PublishingTransactions transactions;
     private final Compensations compensations;
     private final AccountLimits limits;
     private final MeterRegistry registry;
 
-    Subscriptions(SubscriptionRepository repository, WebhookDirectory webhooks, AcknowledgedPublisher publisher,
-                  ReactiveTransactionManager tx, Compensations compensations, AccountLimits limits,
-                  MeterRegistry registry) {
+    Subscriptions(SubscriptionRepository repository, WebhookDirectory webhooks, Compensations compensations,
+                  AccountLimits limits, MeterRegistry registry) {
         this.repository = repository;
         this.compensations = compensations;
         this.limits = limits;
         this.webhooks = webhooks;
-        this.publisher = publisher;
-        this.transactions = PublishingTransactions.create(tx);
         this.registry = registry;
     }
 
+    /**
+     * Stores the subscription and publishes its config, committed once Kafka acknowledged it. Should it fail after the
+     * hand-off, the subscription's committed state, its tombstone, follows the config.
+     */
     Mono<Subscription> create(Account account, String body) {
-        AtomicReference<String> published = new AtomicReference<>();
         return Mono.fromCallable(() -> SubscriptionRequest.create(body))
                 .flatMap(request -> ownWebhook(account, request))
                 .map(request -> {
@@ -74,34 +61,15 @@ class Subscriptions implements CommittedStates {
                     return new Subscription(UUID.randomUUID().toString(), account.id(), request.webhookId(),
                             request.eventTypes(), request.enabled(), now, now);
                 })
-                .flatMap(subscription -> limits.requireRoomFor(account.id(), AccountLimits.Kept.SUBSCRIPTIONS)
-                        .then(repository.insert(subscription))
-                        .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
-                        .then(publisher.publishAll(List.of(subscription.record()), NOT_CREATED)
-                                .doOnSubscribe(sent -> published.set(subscription.id())))
-                        .thenReturn(subscription))
-                .as(work -> transactions.transactional(work, error -> {
-                    String id = published.get();
-                    if (id != null) {
-                        retract(id, error);
-                    }
-                }))
+                .flatMap(subscription -> compensations.transactional("subscription_create",
+                        OwedState.subscription(account.id(), subscription.id()),
+                        committed(account.id(), subscription.id()),
+                        publication -> limits.requireRoomFor(account.id(), AccountLimits.Kept.SUBSCRIPTIONS)
+                                .then(repository.insert(subscription))
+                                .onErrorMap(DataIntegrityViolationException.class, Subscriptions::webhookGone)
+                                .then(publication.publish(List.of(subscription.record())))
+                                .thenReturn(subscription)))
                 .doOnSuccess(created -> count("created"));
-    }
-
-    /**
-     * Sends the tombstone of subscription {@code id}, whose create failed after its record was handed to Kafka. The
-     * producer keeps records of one key in order on their partition, so the tombstone lands after the record if the
-     * record lands at all. It is not waited for (a Kafka slow to acknowledge is why the create failed), nor cancelled:
-     * the producer goes on sending it until its delivery timeout.
-     */
-    private void retract(String id, Throwable failure) {
-        log.warn("subscription {} was not created ({}); its record may have reached Kafka: sending its tombstone", id,
-                failure.toString());
-        count("retracted");
-        publisher.sendUnwaited(List.of(Subscription.tombstone(id)),
-                () -> log.info("the tombstone of subscription {} is stored", id),
-                error -> log.error("the tombstone of subscription {} could not be sent: {}", id, error.toString()));
     }
 
     Mono<Subscription> find(Account account, String id) {
@@ -147,11 +115,15 @@ class Subscriptions implements CommittedStates {
     }
 
     /**
-     * The subscription's committed config, or its tombstone when it is gone; its row locked until the surrounding
-     * transaction ends.
+     * The subscription's committed config, or its tombstone when it is gone (deleted, or its create failed); its row
+     * locked until the surrounding transaction ends.
      */
     @Override
-    public Mono<List<OutboundRecord>> committed(String accountId, String id) {
+    public Mono<List<OutboundRecord>> committed(OwedState subscription) {
+        return committed(subscription.accountId(), subscription.objectId());
+    }
+
+    private Mono<List<OutboundRecord>> committed(String accountId, String id) {
         return repository.lock(accountId, id).map(Subscription::record)
                 .defaultIfEmpty(Subscription.tombstone(id))
                 .map(List::of);

@@ -34,11 +34,12 @@ import reactor.core.publisher.Mono;
  * Creates, changes, rotates and deletes an account's webhook endpoints. Every change is published to
  * {@code dialer.webhook.config} inside the database transaction that makes it, and the transaction commits only after
  * Kafka acknowledged the record: a 2xx means webhook-service will see the change, a 503 means nothing changed. A
- * change (or delete) whose record may still land after its transaction rolled back (acknowledged too late for the
- * answer, or its commit failed) is followed on the topic by the webhook's committed state, and its subscriptions'
- * for a delete ({@link Compensations}): webhook-service ends with what the API shows. Should that be lost (the process
- * stopped), the sweeper publishes the webhook's committed state and its subscriptions' from the row the change left
- * (decision 0129).
+ * create, change or delete whose record may still land after its transaction rolled back (acknowledged too late for
+ * the answer, or its commit failed) is followed on the topic by the webhook's committed state (a tombstone for a
+ * create, whose webhook nobody could otherwise reference or delete), and its subscriptions' for a delete
+ * ({@link Compensations}): webhook-service ends with what the API shows. Should that be lost (the process stopped),
+ * the sweeper publishes the webhook's committed state and its subscriptions' from the row the change left (decision
+ * 0129).
  */
 @Service
 class Webhooks implements WebhookDisabler, CommittedStates {
@@ -47,7 +48,6 @@ class Webhooks implements WebhookDisabler, CommittedStates {
 
     static final String SECRET_PREFIX = "whsec_";
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String NOT_CREATED = "The webhook was not created. Retry the request.";
 
     private final WebhookRepository repository;
     private final AcknowledgedPublisher publisher;
@@ -75,13 +75,20 @@ class Webhooks implements WebhookDisabler, CommittedStates {
 
     /**
      * Stores the webhook and publishes its config in one database transaction that commits only after Kafka
-     * acknowledged the record: if Kafka does not, nothing is stored and the answer is 503. (If the commit itself
-     * failed after the acknowledgement, webhook-service would know a webhook nobody can reference: harmless.)
+     * acknowledged the record: if Kafka does not, nothing is stored and the answer is 503. A config Kafka may still
+     * store then (or whose commit failed) is followed by the webhook's tombstone, its committed state: webhook-service
+     * never keeps a webhook whose id was not answered, which nobody could reference or delete.
      */
     Mono<Webhook> create(Account account, String body) {
         return Mono.fromCallable(() -> WebhookRequest.parse(body, plainHttp))
                 .map(request -> newWebhook(account, request))
-                .flatMap(this::storeAndPublish);
+                .flatMap(webhook -> compensations.transactional("webhook_create",
+                        OwedState.webhook(account.id(), webhook.id()), committed(account.id(), webhook.id()),
+                        publication -> limits.requireRoomFor(webhook.accountId(), AccountLimits.Kept.WEBHOOKS)
+                                .then(repository.insert(webhook))
+                                .then(publication.publish(List.of(configRecord(webhook))))
+                                .thenReturn(webhook)))
+                .doOnSuccess(created -> count("created"));
     }
 
     Mono<Webhook> find(Account account, String id) {
@@ -195,9 +202,14 @@ class Webhooks implements WebhookDisabler, CommittedStates {
      * delete locks them: what a change, rotation or delete of the webhook owes Kafka, read from the webhook's id alone.
      * A delete that failed had tombstoned the subscriptions that deliver to it now (ones created since are published
      * once more, unchanged); a webhook that is gone has none, their tombstones published by the delete that committed.
+     * A webhook whose create failed is gone too: its tombstone alone.
      */
     @Override
-    public Mono<List<OutboundRecord>> committed(String accountId, String id) {
+    public Mono<List<OutboundRecord>> committed(OwedState webhook) {
+        return committed(webhook.accountId(), webhook.objectId());
+    }
+
+    private Mono<List<OutboundRecord>> committed(String accountId, String id) {
         return config(accountId, id).flatMap(webhook -> subscriptions.committedOf(accountId, id)
                 .map(ofIt -> Stream.concat(webhook.stream(), ofIt.stream()).toList()));
     }
@@ -228,15 +240,6 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     private static Instant now() {
         // PostgreSQL keeps microseconds: truncating makes the answer equal to what is read back later.
         return Instant.now().truncatedTo(ChronoUnit.MICROS);
-    }
-
-    private Mono<Webhook> storeAndPublish(Webhook webhook) {
-        return limits.requireRoomFor(webhook.accountId(), AccountLimits.Kept.WEBHOOKS)
-                .then(repository.insert(webhook))
-                .then(publisher.publishAll(List.of(configRecord(webhook)), NOT_CREATED))
-                .thenReturn(webhook)
-                .as(transactions::transactional)
-                .doOnSuccess(created -> count("created"));
     }
 
     private static OutboundRecord configRecord(Webhook webhook) {
