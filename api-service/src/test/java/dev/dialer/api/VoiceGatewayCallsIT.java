@@ -38,6 +38,7 @@ class VoiceGatewayCallsIT extends RunningApiService {
         assertThat(command.flowId()).isEqualTo("app-123");
         assertThat(command.notifyUrl()).isEqualTo(new Hook("https://example.com/status", "POST"));
         assertThat(command.actionHook()).isEqualTo(new Hook("https://example.com/done", null));
+        assertThat(command.amdHook()).isEqualTo(new Hook("https://example.com/amd", null));
         assertThat(command.carrierOptions()).containsEntry("timeout", 60).containsEntry("timeLimit", 120)
                 .containsEntry("trunk", "carrier-a").containsEntry("callerName", "Acme")
                 .containsEntry("fromHost", "sip.acme.example").containsEntry("speech_synthesis_voice", "en-IN-Wavenet-A")
@@ -69,13 +70,36 @@ class VoiceGatewayCallsIT extends RunningApiService {
         HttpResponse response = call("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
                 {"application_sid":"app-9","from":"918068281234","to":{"type":"phone","number":"919876543215"},
                  "notifyUrl":{"url":"HTTPS://example.com/Status","method":"post"},
-                 "actionHook":"Https://example.com/x"}""");
+                 "actionHook":"Https://example.com/x","amd":{"actionHook":{"url":"HTTPS://example.com/Amd",
+                 "method":"get"}}}""");
 
         assertThat(response.status()).as(response.body()).isEqualTo(201);
         // Read with the dispatcher's own reader, schema included: it would send anything else to the DLQ.
         CallCommand command = commandFor(JSON.readTree(response.body()).get("sid").asString());
         assertThat(command.notifyUrl()).isEqualTo(new Hook("https://example.com/Status", "POST"));
         assertThat(command.actionHook()).isEqualTo(new Hook("https://example.com/x", null));
+        assertThat(command.amdHook()).isEqualTo(new Hook("https://example.com/Amd", "GET"));
+    }
+
+    @Test
+    void anAmdActionHookTheDialerCouldNotCallIsAProblemNamingItAndQueuesNothing() throws Exception {
+        for (String hook : new String[] {"\"wss://example.com/amd\"|amd.actionHook", "7|amd.actionHook",
+                "{\"url\":\"example.com/amd\"}|amd.actionHook.url",
+                "{\"url\":\"https://example.com/amd\",\"method\":\"PUT\"}|amd.actionHook.method"}) {
+            String[] given = hook.split("\\|");
+            java.net.http.HttpResponse<String> refused = post("/v1/Accounts/" + ACCOUNT + "/Calls", JSON_TYPE, KEY, """
+                    {"application_sid":"app-amd","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                     "amd":{"thresholdWordCount":5,"actionHook":%s}}""".formatted(given[0]));
+
+            assertThat(refused.statusCode()).as(hook).isEqualTo(400);
+            assertThat(refused.headers().firstValue("Content-Type")).as(hook).hasValue("application/problem+json");
+            assertThat(JSON.readTree(refused.body()).get("errors").get(0).get("field").asString()).as(hook)
+                    .isEqualTo(given[1]);
+        }
+        try (TopicProbe probe = probe(Topics.CALL_COMMANDS)) {
+            assertThat(probe.readToEnd()).noneMatch(r -> new String(r.value(), StandardCharsets.UTF_8)
+                    .contains("\"flow_id\":\"app-amd\""));
+        }
     }
 
     @Test

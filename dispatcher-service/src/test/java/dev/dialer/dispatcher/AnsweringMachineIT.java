@@ -79,6 +79,24 @@ class AnsweringMachineIT {
     }
 
     @Test
+    void everyEventCarriesTheCommandsAmdHookForTheWebhookServiceToDeliverTheDetectionTo() {
+        String requestId = newRequestId();
+        fixture.produce(CALLER, command(requestId, "+4915112345679"));
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(detection(events).get("answered_by").stringValue()).isEqualTo("machine");
+        assertThat(events).allSatisfy(event -> {
+            assertThat(event.path("amd_hook").path("url").stringValue()).isEqualTo("https://customer.example.com/amd");
+            assertThat(event.path("amd_hook").path("method").stringValue()).isEqualTo("POST");
+        });
+        // The carrier still posts its detections to the dispatcher, never to the customer.
+        assertThat(fixture.callsFor(requestId).get(0).body().get("amd")).isEqualTo(Map.of("thresholdWordCount", 5,
+                "actionHook", Map.of("url", "http://127.0.0.1:" + port + "/carrier/voice-gateway/amd",
+                        "method", "POST")));
+    }
+
+    @Test
     void humanDetectedEndsUpAsAnsweredByHumanAndTheCarrierGotOurHookNotTheCustomers() {
         String requestId = newRequestId();
         fixture.produce(CALLER, command(requestId, "+4915112345678"));
@@ -207,6 +225,7 @@ class AnsweringMachineIT {
                 {"version":1,"request_id":"%s","account_id":"acc-amd","caller_id":"%s","to":"%s",
                  "audio":"welcome.wav","campaign":"amd",
                  "carrier_options":{"amd":{"actionHook":"https://customer.example.com/amd","thresholdWordCount":5}},
+                 "amd_hook":{"url":"https://customer.example.com/amd"},
                  "created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, CALLER, to);
     }
 

@@ -133,6 +133,52 @@ class HookTargetsIT {
     }
 
     @Test
+    void theAmdHookGetsOnlyTheDetectionSignedWithTheAccountsHookSecretAndRetriedLikeTheOtherHooks() {
+        String account = unique("acc");
+        String notifyPath = "notify/" + UUID.randomUUID();
+        String amdPath = "amd/" + UUID.randomUUID();
+        receiver.answer(amdPath, 503);
+        CallCommand command = new CallCommand(CallCommand.VERSION, unique("req"), account, "+14155550100",
+                "+919876543210", "23", null, "it", 0, 0, 1, null, null, Map.of(), null, null,
+                new Hook(receiver.url(notifyPath), null), null, new Hook(receiver.url(amdPath), null), null,
+                Instant.now());
+        // As the dispatcher publishes them (ADR 0034): the detection is a call.status whose status did not change;
+        // the attempt's end and the request's final carry the stored result too.
+        List<CallEvent> events = List.of(
+                CallEvent.about(command).sequence(1).status(AttemptStatus.RINGING).build(),
+                CallEvent.about(command).sequence(2).status(AttemptStatus.IN_PROGRESS).previousStatus("ringing")
+                        .build(),
+                CallEvent.about(command).sequence(3).status(AttemptStatus.IN_PROGRESS).previousStatus("in-progress")
+                        .answeredBy("machine").build(),
+                CallEvent.about(command).sequence(4).status(AttemptStatus.COMPLETED).previousStatus("in-progress")
+                        .answeredBy("machine").build(),
+                CallEvent.about(command).sequence(5).type(EventType.FINAL).status(FinalStatus.ANSWERED)
+                        .answeredBy("machine").build());
+        double amdBefore = deliveries("amd", "delivered");
+
+        publish(command.requestId(), events);
+
+        await().atMost(WAIT).until(() -> receiver.at(notifyPath).size() == 5 && receiver.at(amdPath).size() == 2);
+        // The first try answered 503; the retry is the same event, signed again.
+        assertThat(receiver.at(amdPath)).extracting(request -> request.header("webhook-id"))
+                .containsExactly(events.get(2).eventId(), events.get(2).eventId());
+        assertThat(receiver.at(amdPath)).allSatisfy(request -> assertSignedWith(HOOK_SECRETS.of(account), request));
+        JsonNode body = Contract.mapper().readTree(receiver.at(amdPath).get(1).bodyText());
+        assertThat(body.path("event_type").asString()).isEqualTo("call.status");
+        assertThat(body.path("answered_by").asString()).isEqualTo("machine");
+        assertThat(body.path("amd_hook").path("url").asString()).isEqualTo(receiver.url(amdPath));
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(attempts(events.get(2).eventId(), "amd_hook")).containsExactly("1:503", "2:200");
+            assertThat(deliveries("amd", "delivered")).isEqualTo(amdBefore + 1);
+        });
+        // The final event is the last on its partition and went to the notify URL: nothing else is on its way.
+        assertThat(receiver.at(amdPath)).hasSize(2);
+        JsonNode published = publishedAttempt("amd_hook:" + command.requestId());
+        assertThat(published.path("event_id").asString()).isEqualTo(events.get(2).eventId());
+        assertThat(published.path("target").asString()).isEqualTo("amd_hook");
+    }
+
+    @Test
     void aGetNotifyUrlGetsTheEventAsQueryParametersSignedOverTheQuery() {
         String account = unique("acc");
         String notifyPath = "notify-get/" + UUID.randomUUID();
@@ -371,6 +417,18 @@ class HookTargetsIT {
                         SELECT attempt_no, status_code FROM webhook.delivery_attempts
                         WHERE event_id = :eventId ORDER BY attempt_no""")
                 .bind("eventId", eventId)
+                .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("status_code", Integer.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private List<String> attempts(String eventId, String target) {
+        return database.sql("""
+                        SELECT attempt_no, status_code FROM webhook.delivery_attempts
+                        WHERE event_id = :eventId AND target = :target ORDER BY attempt_no""")
+                .bind("eventId", eventId)
+                .bind("target", target)
                 .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("status_code", Integer.class))
                 .all()
                 .collectList()

@@ -56,7 +56,7 @@ class DeliveryLog {
             return skip("unreadable", e.getMessage());
         }
         if (attempt != null && attempt.webhookId() == null && attempt.attemptId() != null) {
-            // A per-request hook (notify_url, action_hook) has no webhook whose log could show it: expected, counted.
+            // A per-request hook (notify_url, action_hook, amd_hook) has no webhook whose log could show it: expected.
             count("skipped_hook");
             return Mono.empty();
         }

@@ -10,8 +10,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Per-request hooks ({@code notify_url}, {@code action_hook}), and what every URL the dialer delivers to (a webhook's
- * {@code url} too) may be.
+ * Per-request hooks ({@code notify_url}, {@code action_hook}, {@code amd_hook}), and what every URL the dialer
+ * delivers to (a webhook's {@code url} too) may be.
  *
  * @param signingKey   the {@code whsec_} key (at least 16 bytes) each account's hook secret is derived from; it must
  *                     equal webhook-service's {@code dialer.webhook.delivery.hook-signing-key}, which signs the hooks.

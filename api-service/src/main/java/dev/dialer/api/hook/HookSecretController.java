@@ -45,9 +45,9 @@ class HookSecretController {
     @GetMapping(path = "/api/v2/account/hook-secret", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "getHookSecret", summary = "Read the account's hook secret",
             description = "The `whsec_…` secret that signs every delivery to this account's per-request hooks "
-                    + "(`notify_url` and `action_hook` of a send, `notifyUrl` and `actionHook` of a Voice Gateway "
-                    + "call), the Standard Webhooks way. Each account has its own; another account's secret never "
-                    + "verifies them. It changes only when the operator changes the signing key.")
+                    + "(`notify_url` and `action_hook` of a send, `notifyUrl`, `actionHook` and `amd.actionHook` of a "
+                    + "Voice Gateway call), the Standard Webhooks way. Each account has its own; another account's "
+                    + "secret never verifies them. It changes only when the operator changes the signing key.")
     @ApiResponse(responseCode = "200", description = "The account's hook secret")
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<HookSecret> get(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account) {

@@ -63,7 +63,7 @@ public final class ApiDocs {
             {"application_sid":"app-1","from":"918068281234","callerName":"Acme",\
             "to":{"type":"phone","number":"919876543215"},"timeout":30,"timeLimit":600,"tag":{"crm_id":"4711"},\
             "notifyUrl":{"url":"https://crm.example.com/status","method":"POST"},\
-            "actionHook":"https://crm.example.com/done"}""";
+            "actionHook":"https://crm.example.com/done","amd":{"actionHook":"https://crm.example.com/amd"}}""";
     public static final String VOICE_GATEWAY_RESPONSE = """
             {"sid":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61","callId":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61",\
             "callid":"9b2f4c1e-6a3d-4e8b-b1f0-2c7d5e9a8b61"}""";

@@ -35,9 +35,12 @@ import java.util.Set;
  * @param applicationSid the application to run on answer (required, as the seed document says)
  * @param notifyUrl      status events go here too
  * @param actionHook     the final outcome goes here too
+ * @param amdHook        {@code amd.actionHook}: each answering-machine detection goes here too. The carrier gets the
+ *                       dispatcher's own hook in its place (ADR 0034), so the dialer calls this one itself, checked as
+ *                       the other hooks are; {@code amd} still travels whole in {@code carrierOptions}
  * @param carrierOptions the rest of the body, for the carrier
  */
-record CreateCall(String callerId, String to, String applicationSid, Hook notifyUrl, Hook actionHook,
+record CreateCall(String callerId, String to, String applicationSid, Hook notifyUrl, Hook actionHook, Hook amdHook,
                   Map<String, Object> carrierOptions) {
 
     private static final Set<String> MAPPED = Set.of("from", "to", "application_sid", "notifyUrl", "call_status_hook",
@@ -74,7 +77,10 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         Long timeout = seconds(body, "timeout", errors);
         Long timeLimit = seconds(body, "timeLimit", errors);
         tag(body.get("tag"), errors);
-        if (body.get("amd") != null && !(body.get("amd") instanceof Map)) {
+        Hook amdHook = null;
+        if (body.get("amd") instanceof Map<?, ?> amd) {
+            amdHook = hook(amd.get("actionHook"), "amd.actionHook", plainHttp, errors);
+        } else if (body.get("amd") != null) {
             errors.add(new FieldProblem("amd", "must be an object of answering-machine detection options"));
         }
         headers(body.get("headers"), errors);
@@ -104,7 +110,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             }
         }
         return new CreateCall(callerId, to, application instanceof String sid ? sid : null, notifyUrl, actionHook,
-                options);
+                amdHook, options);
     }
 
     /**

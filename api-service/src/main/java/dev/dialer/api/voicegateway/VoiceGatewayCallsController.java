@@ -97,7 +97,8 @@ class VoiceGatewayCallsController {
     @PostMapping(path = "/v1/Accounts/{accountSid}/Calls", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "createCall", summary = "Queue one call (Voice Gateway dialect)",
             description = "The Voice Gateway (jambonz) create-call request. `notifyUrl` receives every event of the "
-                    + "call, `actionHook` its final outcome; `timeout` (60 by default), `timeLimit`, `tag`, "
+                    + "call, `actionHook` its final outcome, `amd.actionHook` each answering-machine detection (the "
+                    + "`call.status` event carrying `answered_by`); `timeout` (60 by default), `timeLimit`, `tag`, "
                     + "`headers`, `amd`, `callerName`, `fromHost`, `to.trunk` and `speech_synthesis_*` travel to "
                     + "the carrier as given; a value the dispatcher could not pass on (a `tag` or `amd` that is not "
                     + "an object, a reserved `tag` key, a header the SIP side refuses, a `to.trunk` that is not a "
@@ -180,8 +181,8 @@ class VoiceGatewayCallsController {
         String id = key == null ? TimeOrderedUuids.v7().toString() : key.callId(account.id(), 0);
         CallCommand command = new CallCommand(CallCommand.VERSION, id, account.id(),
                 call.callerId(), call.to(), call.applicationSid(), null, null, 0, CallCommand.DEFAULT_MAX_ATTEMPTS, 1,
-                null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.carrierOptions(),
-                Instant.now().truncatedTo(ChronoUnit.MICROS));
+                null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.amdHook(),
+                call.carrierOptions(), Instant.now().truncatedTo(ChronoUnit.MICROS));
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
         return publisher.publishAll(List.of(record))
                 .then(ledger.recordAcceptedShared(account.id(), List.of(new CallLedger.Accepted(command.requestId(),

@@ -44,9 +44,11 @@ final class VoiceGatewayDocs {
                 Map<String, String> headers,
                 @JsonProperty("callerName") String callerName,
                 @JsonProperty("fromHost") String fromHost,
-                @JsonProperty("amd") @Schema(description = "Answering machine detection options. Its `actionHook` "
-                        + "is replaced by the dialer's own: the result reaches you as `answered_by` in the call's "
-                        + "events") Map<String, Object> amd,
+                @JsonProperty("amd") @Schema(description = "Answering machine detection options. The carrier gets "
+                        + "the dialer's own `actionHook`; yours (a URL, or `{url, method}`, checked as `notifyUrl` "
+                        + "is: a bad one is a 400 naming `amd.actionHook`) receives each detection as the dialer's "
+                        + "`call.status` event carrying `answered_by`, signed like `notifyUrl`. The call's other "
+                        + "events carry `answered_by` too") Map<String, Object> amd,
                 @JsonProperty("notifyUrl") @Schema(description = "Receives every event of the call: a URL, or "
                         + "`{url, method}`", oneOf = {String.class, Hook.class}) Object notifyUrl,
                 @JsonProperty("call_status_hook") @Schema(description = "jambonz's name for `notifyUrl`, taken as "

@@ -8,6 +8,7 @@ import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.contract.Hook;
 import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -191,6 +192,7 @@ class VoiceGatewayCallsControllerTest {
                         "P-Preferred-Identity", "<sip:+123456@sip.example.com>"));
         assertThat(options.get("tag")).isEqualTo(Map.of("env", "app", "internalId", "ABDC1234",
                 "Customer", Map.of("firstName", "Sara")));
+        assertThat(onlyCommand().amdHook()).isEqualTo(new Hook("https://webhook.site/x", null));
     }
 
     @ParameterizedTest(name = "{0} is refused naming {1}")
@@ -205,6 +207,10 @@ class VoiceGatewayCallsControllerTest {
             "\"amd\":true|amd",
             "\"amd\":\"on\"|amd",
             "\"amd\":[]|amd",
+            "\"amd\":{\"actionHook\":\"wss://crm.example.com/amd\"}|amd.actionHook",
+            "\"amd\":{\"actionHook\":42}|amd.actionHook",
+            "\"amd\":{\"actionHook\":{\"url\":\"crm.example.com/amd\"}}|amd.actionHook.url",
+            "\"amd\":{\"actionHook\":{\"url\":\"https://h.example/amd\",\"method\":\"PUT\"}}|amd.actionHook.method",
             "\"headers\":\"User-to-User: 1\"|headers",
             "\"headers\":[\"X-A\"]|headers",
             "\"headers\":{\"X-Crm\":42}|headers.X-Crm",

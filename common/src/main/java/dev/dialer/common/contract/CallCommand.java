@@ -27,6 +27,8 @@ import java.util.Set;
  * @param priority        higher first within a caller ID's lane (0 by default)
  * @param notifyUrl       Voice Gateway dialect: status events go here too
  * @param actionHook      Voice Gateway dialect: the final outcome goes here too
+ * @param amdHook         Voice Gateway dialect: the request's {@code amd.actionHook}, where each answering-machine
+ *                        detection goes too; the carrier is given the dispatcher's own hook in its place
  * @param carrierOptions  Voice Gateway dialect fields carried to the carrier as given
  *                        ({@code timeout}, {@code timeLimit}, {@code tag}, {@code headers}, {@code amd}, …)
  * @param createdAt       when the request was accepted
@@ -50,6 +52,7 @@ public record CallCommand(
         Integer priority,
         Hook notifyUrl,
         Hook actionHook,
+        Hook amdHook,
         Map<String, Object> carrierOptions,
         Instant createdAt) {
 
@@ -64,6 +67,17 @@ public record CallCommand(
         carrierOptions = carrierOptions == null ? Map.of() : carrierOptions;
     }
 
+    /** A request without an answering-machine hook of its own, as every request but a Voice Gateway one is. */
+    public CallCommand(int version, String requestId, String accountId, String callerId, String to, String flowId,
+                       String audio, String campaign, int intervalMinutes, int maxAttempts, int attempt,
+                       String webhookId, String foreignId, Map<String, String> variables, Instant validUntil,
+                       Integer priority, Hook notifyUrl, Hook actionHook, Map<String, Object> carrierOptions,
+                       Instant createdAt) {
+        this(version, requestId, accountId, callerId, to, flowId, audio, campaign, intervalMinutes, maxAttempts,
+                attempt, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook, null,
+                carrierOptions, createdAt);
+    }
+
     /** Attempts this request may use: one when it has no retry interval. */
     public int allowedAttempts() {
         return intervalMinutes == 0 ? 1 : maxAttempts;
@@ -73,21 +87,21 @@ public record CallCommand(
     public CallCommand withAttempt(int number) {
         return new CallCommand(version, requestId, accountId, callerId, to, flowId, audio, campaign, intervalMinutes,
                 maxAttempts, number, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook,
-                carrierOptions, createdAt);
+                amdHook, carrierOptions, createdAt);
     }
 
     /** The same request, to the callee written as {@code callee}. */
     public CallCommand withTo(String callee) {
         return new CallCommand(version, requestId, accountId, callerId, callee, flowId, audio, campaign,
                 intervalMinutes, maxAttempts, attempt, webhookId, foreignId, variables, validUntil, priority, notifyUrl,
-                actionHook, carrierOptions, createdAt);
+                actionHook, amdHook, carrierOptions, createdAt);
     }
 
     /** The same request, from the caller ID written as {@code caller}. */
     public CallCommand withCallerId(String caller) {
         return new CallCommand(version, requestId, accountId, caller, to, flowId, audio, campaign, intervalMinutes,
                 maxAttempts, attempt, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook,
-                carrierOptions, createdAt);
+                amdHook, carrierOptions, createdAt);
     }
 
     /** Whether {@code valid_until} has passed at {@code at}: the call may not be placed then. */

@@ -40,6 +40,8 @@ import java.time.Instant;
  * @param webhookId      the request's webhook
  * @param notifyUrl      the request's status hook (Voice Gateway dialect)
  * @param actionHook     the request's final-outcome hook (Voice Gateway dialect)
+ * @param amdHook        the request's {@code amd.actionHook}, which gets the event carrying a detection (Voice
+ *                       Gateway dialect)
  * @param createdAt      when the request was accepted
  * @param occurredAt     when the change happened
  */
@@ -70,6 +72,7 @@ public record CallEvent(
         String webhookId,
         Hook notifyUrl,
         Hook actionHook,
+        Hook amdHook,
         Instant createdAt,
         Instant occurredAt) {
 
@@ -141,8 +144,8 @@ public record CallEvent(
                     new Attempt(attempt, command.allowedAttempts()), sequenceNumber, status, previousStatus,
                     providerStatus, providerCallId, sipStatus, sipReason, willRetry, nextAttemptAt, durationSeconds,
                     answeredBy, error, reason, command.callerId(), command.to(), command.campaign(), command.foreignId(),
-                    command.webhookId(), command.notifyUrl(), command.actionHook(), command.createdAt(),
-                    occurredAt == null ? Instant.now() : occurredAt);
+                    command.webhookId(), command.notifyUrl(), command.actionHook(), command.amdHook(),
+                    command.createdAt(), occurredAt == null ? Instant.now() : occurredAt);
         }
     }
 }

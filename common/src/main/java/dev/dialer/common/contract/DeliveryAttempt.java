@@ -21,7 +21,8 @@ import java.util.Locale;
  * @param eventId          the delivered event's id ({@code webhook-id} header, stable across retries)
  * @param eventType        the delivered event's type
  * @param webhookId        the webhook's id; null for a per-request hook
- * @param target           {@code webhook}, {@code subscription}, {@code notify_url} or {@code action_hook}
+ * @param target           {@code webhook}, {@code subscription}, {@code notify_url}, {@code action_hook} or
+ *                         {@code amd_hook}
  * @param requestId        the call the event belongs to; null for an event of no call ({@code webhook.disabled})
  * @param accountId        the owning account
  * @param attemptNo        1 for the first try of this event at this target; a refused try has the number it would

@@ -1,7 +1,8 @@
 package dev.dialer.common.contract;
 
 /**
- * A customer URL the Voice Gateway dialect names per request ({@code notifyUrl}, {@code actionHook}).
+ * A customer URL the Voice Gateway dialect names per request ({@code notifyUrl}, {@code actionHook},
+ * {@code amd.actionHook}).
  *
  * @param url    absolute http(s) URL
  * @param method HTTP method, {@code POST} when not given

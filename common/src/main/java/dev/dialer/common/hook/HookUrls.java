@@ -5,12 +5,12 @@ import java.net.URISyntaxException;
 import java.util.Locale;
 
 /**
- * What a URL the dialer will deliver to must be: a webhook's {@code url}, a call's {@code notifyUrl} and
- * {@code actionHook}. webhook-service reads each with {@link URI} before every try and signs a GET hook's query as
- * ASCII, and tries plain http only where its {@link PlainHttpPolicy} allows, so a URL that it would refuse or change
- * is refused where the API takes it ({@link #problem(String, PlainHttpPolicy)}), naming the field, rather than
- * accepted and then never delivered to. Whether its host resolves to an address the delivery may call is known only
- * when it is tried.
+ * What a URL the dialer will deliver to must be: a webhook's {@code url}, a call's {@code notifyUrl},
+ * {@code actionHook} and {@code amd.actionHook}. webhook-service reads each with {@link URI} before every try and
+ * signs a GET hook's query as ASCII, and tries plain http only where its {@link PlainHttpPolicy} allows, so a URL that
+ * it would refuse or change is refused where the API takes it ({@link #problem(String, PlainHttpPolicy)}), naming the
+ * field, rather than accepted and then never delivered to. Whether its host resolves to an address the delivery may
+ * call is known only when it is tried.
  */
 public final class HookUrls {
 

@@ -156,6 +156,53 @@ class ContractTest {
     }
 
     @Test
+    void theAmdHookTravelsInTheCommandAndAnOlderCommandWithoutItReadsAsBefore() {
+        CallCommand command = new CallCommand(1, "req-1", "acct-1", "+918068281234", "+919876543215", "24", null,
+                null, 0, 0, 1, null, null, Map.of(), null, null, null, null, new Hook("https://h.example/amd", null),
+                Map.of("amd", Map.of("thresholdWordCount", 5)), Instant.parse("2026-01-01T00:00:00Z"));
+        byte[] json = Contract.toBytes(command);
+        String older = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z","carrier_options":{"amd":{}}}""";
+
+        assertThat(new String(json, StandardCharsets.UTF_8))
+                .contains("\"amd_hook\":{\"url\":\"https://h.example/amd\",\"method\":\"POST\"}");
+        assertThat(reader.read(json)).isEqualTo(command);
+        assertThat(reader.read(older.getBytes(StandardCharsets.UTF_8)).amdHook()).isNull();
+        assertThat(command.withAttempt(2).amdHook()).isEqualTo(command.amdHook());
+        assertThat(command.withTo("+919876543216").amdHook()).isEqualTo(command.amdHook());
+        assertThat(command.withCallerId("+918068281235").amdHook()).isEqualTo(command.amdHook());
+    }
+
+    @Test
+    void anAmdHookThatIsNoHttpUrlIsSchemaInvalid() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z","amd_hook":{"url":"%s"}}""";
+
+        assertThatThrownBy(() -> reader.read(command.formatted("wss://h.example/amd").getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+    }
+
+    @Test
+    void anEventCarriesTheCommandsAmdHookAndMatchesItsSchema() {
+        CallCommand command = new CallCommand(1, "req-1", "acct-1", "+918068281234", "+919876543215", "24", null,
+                null, 0, 0, 1, null, null, Map.of(), null, null, null, null, new Hook("https://h.example/amd", "GET"),
+                null, Instant.parse("2026-01-01T00:00:00Z"));
+        CallEvent event = CallEvent.about(command).sequence(3).status(AttemptStatus.IN_PROGRESS)
+                .previousStatus("in-progress").answeredBy("machine").build();
+        String json = Contract.toJson(event);
+        String older = json.replace(",\"amd_hook\":{\"url\":\"https://h.example/amd\",\"method\":\"GET\"}", "");
+
+        assertThat(event.amdHook()).isEqualTo(new Hook("https://h.example/amd", "GET"));
+        assertThat(ContractSchema.load("schemas/call-event.v1.json").validate(json, InputFormat.JSON)).isEmpty();
+        assertThat(Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class)).isEqualTo(event);
+        assertThat(older).doesNotContain("amd_hook");
+        assertThat(Contract.read(older.getBytes(StandardCharsets.UTF_8), CallEvent.class).amdHook()).isNull();
+    }
+
+    @Test
     void notJsonIsAViolation() {
         assertThatThrownBy(() -> reader.read("hello".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(ContractViolation.class,

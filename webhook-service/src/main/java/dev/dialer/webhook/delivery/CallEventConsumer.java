@@ -39,9 +39,10 @@ import reactor.util.retry.Retry;
 /**
  * Consumes {@code dialer.call.events} in the {@value #GROUP} consumer group and makes the first try of every event to
  * each of its targets (see {@link TargetResolver}): the webhook it names, the account's webhooks subscribed to its
- * type, its {@code notify_url}, and for {@code call.final} its {@code action_hook}. What does not succeed at once is
- * stored in the durable retry table by the {@link WebhookDeliverer}; there are no in-line retries. Every event is
- * also kept in {@code webhook.events} for replay.
+ * type, its {@code notify_url}, for {@code call.final} its {@code action_hook}, and for an answering-machine detection
+ * its {@code amd_hook}. What does not succeed at once is stored in the durable retry table by the
+ * {@link WebhookDeliverer}; there are no in-line retries. Every event is also kept in {@code webhook.events} for
+ * replay.
  *
  * <p>Delivery guarantee: <b>at least once</b> per target. A record is acknowledged only once every target's first try
  * has ended and its outcome is durable (delivered, stored for a retry, or dead-lettered), and only after every

@@ -80,8 +80,8 @@ class DeliveryConfiguration {
                     + "account then reads its own hook secret from GET /api/v2/account/hook-secret");
         }
         if (properties.hookSigningKey() == null || properties.hookSigningKey().isBlank()) {
-            log.warn("dialer.webhook.delivery.hook-signing-key is not set: notify_url and action_hook deliveries "
-                    + "are sent unsigned");
+            log.warn("dialer.webhook.delivery.hook-signing-key is not set: notify_url, action_hook and amd_hook "
+                    + "deliveries are sent unsigned");
             return new TargetResolver(null);
         }
         return new TargetResolver(HookSecrets.derivedFrom(properties.hookSigningKey()));

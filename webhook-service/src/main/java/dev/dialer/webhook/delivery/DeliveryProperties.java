@@ -22,7 +22,7 @@ import org.springframework.validation.annotation.Validated;
  *                          just before a call may still be on its way) before they are skipped as unknown, each
  *                          event from its own arrival; events naming a deleted webhook are skipped at once
  * @param hookSigningKey    {@code whsec_} key (at least 16 bytes) from which each account's secret for its
- *                          per-request hooks ({@code notify_url}, {@code action_hook}) is derived
+ *                          per-request hooks ({@code notify_url}, {@code action_hook}, {@code amd_hook}) is derived
  *                          ({@link dev.dialer.common.hook.HookSecrets}); api-service must have the same key to show
  *                          accounts their secret. Changing it changes every account's hook secret. Unset or empty
  *                          sends hooks unsigned (with a warning at start-up)

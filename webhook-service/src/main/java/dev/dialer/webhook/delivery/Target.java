@@ -28,7 +28,9 @@ record Target(Kind kind, String id, String url, String method, String secret, St
         /** The request's {@code notify_url}: every event. */
         NOTIFY("notify_url"),
         /** The request's {@code action_hook}: the final event only. */
-        ACTION("action_hook");
+        ACTION("action_hook"),
+        /** The request's {@code amd_hook} (its {@code amd.actionHook}): the events carrying a detection only. */
+        AMD("amd_hook");
 
         private final String wire;
 

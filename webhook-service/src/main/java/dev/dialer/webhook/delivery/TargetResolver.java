@@ -14,10 +14,11 @@ import java.util.Map;
 
 /**
  * Where one event goes: the request's webhook (every event), the account's webhooks subscribed to the event's type,
- * its {@code notify_url} (every event) and its {@code action_hook} ({@code call.final} only).
+ * its {@code notify_url} (every event), its {@code action_hook} ({@code call.final} only) and its {@code amd_hook}
+ * (the {@code call.status} event that carries an answering-machine detection only, {@link #carriesDetection}).
  *
  * <p>Each webhook and each distinct URL gets the event once: when two targets share a webhook or a URL the first of
- * named webhook, subscriptions, notify, action wins, so a webhook both named and subscribed gets it once, and a
+ * named webhook, subscriptions, notify, action, amd wins, so a webhook both named and subscribed gets it once, and a
  * {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret. A webhook that would be
  * refused (disabled, or another account's) comes last, so it never takes a URL from a target that would receive.
  *
@@ -83,10 +84,24 @@ final class TargetResolver {
         if (event.eventType() == EventType.FINAL) {
             add(byUrl, hook(Target.Kind.ACTION, event.actionHook(), event.accountId()));
         }
+        if (carriesDetection(event)) {
+            add(byUrl, hook(Target.Kind.AMD, event.amdHook(), event.accountId()));
+        }
         // A webhook that will be refused (disabled, or another account's) takes a URL only no one else has: sharing it
         // with a target that takes events, it would keep the event from that one and be refused itself.
         refusedLater.forEach(target -> add(byUrl, target));
         return new ArrayList<>(byUrl.values());
+    }
+
+    /**
+     * Whether the event is the one the dispatcher publishes for an answering-machine detection (ADR 0034): a
+     * {@code call.status} with {@code answered_by} whose status did not change. The attempt's {@code completed} event
+     * and the {@code call.final} carry the stored result as well, but they report the call's end, not a detection:
+     * the hook gets each detection once, as the carrier would have posted it there.
+     */
+    static boolean carriesDetection(CallEvent event) {
+        return event.eventType() == EventType.STATUS && event.answeredBy() != null && event.status() != null
+                && event.status().equals(event.previousStatus());
     }
 
     /** Whether a delivery to {@code webhook} can be made: enabled, and of the event's own account. */

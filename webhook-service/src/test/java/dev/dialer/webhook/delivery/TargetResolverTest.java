@@ -110,12 +110,71 @@ class TargetResolverTest {
         assertThat(resolver.resolve(status(command(null, null)), null)).isEmpty();
     }
 
+    @Test
+    void aDetectionAlsoGoesToTheAmdHookSignedWithTheAccountsHookSecret() {
+        CallEvent event = detection(amdCommand(new Hook("https://customer.test/notify", null),
+                new Hook("https://customer.test/amd", "get")), "machine");
+
+        assertThat(resolver.resolve(event, WEBHOOK))
+                .extracting(Target::kind, Target::id, Target::url, Target::method, Target::secret)
+                .containsExactly(
+                        tuple(Target.Kind.WEBHOOK, "wh-1", "https://customer.test/webhook", "POST", "whsec_AAAA"),
+                        tuple(Target.Kind.NOTIFY, "notify", "https://customer.test/notify", "POST", HOOK_SECRET),
+                        tuple(Target.Kind.AMD, "amd", "https://customer.test/amd", "GET", HOOK_SECRET));
+        assertThat(Target.Kind.AMD.wire()).isEqualTo("amd_hook");
+    }
+
+    @Test
+    void eventsThatCarryNoDetectionNeverGoToTheAmdHook() {
+        CallCommand command = amdCommand(null, new Hook("https://customer.test/amd", null));
+        // The attempt's end and the request's final carry the stored result, but report the end, not a detection.
+        List<CallEvent> others = List.of(
+                status(command),
+                CallEvent.about(command).sequence(2).status(AttemptStatus.IN_PROGRESS).previousStatus("ringing")
+                        .build(),
+                CallEvent.about(command).sequence(3).status(AttemptStatus.IN_PROGRESS).previousStatus("in-progress")
+                        .build(),
+                CallEvent.about(command).sequence(4).status(AttemptStatus.COMPLETED).previousStatus("in-progress")
+                        .answeredBy("human").build(),
+                CallEvent.about(command).sequence(5).type(EventType.FINAL).status(FinalStatus.ANSWERED)
+                        .previousStatus("answered").answeredBy("human").build(),
+                CallEvent.about(command).sequence(6).type(EventType.CANCEL_REJECTED).status(FinalStatus.ANSWERED)
+                        .previousStatus("answered").answeredBy("human").build());
+
+        assertThat(others).allSatisfy(event -> assertThat(resolver.resolve(event, WEBHOOK)).extracting(Target::kind)
+                .as(event.status() + " " + event.eventType()).containsExactly(Target.Kind.WEBHOOK));
+    }
+
+    @Test
+    void anAmdHookEqualToTheNotifyUrlGetsADetectionOnceAsTheNotifyUrl() {
+        Hook same = new Hook("https://customer.test/hook", null);
+        CallEvent event = detection(amdCommand(same, same), "human");
+
+        assertThat(resolver.resolve(event, null)).singleElement()
+                .satisfies(target -> assertThat(target.kind()).isEqualTo(Target.Kind.NOTIFY));
+    }
+
+    @Test
+    void aDetectionOfARequestWithoutAnAmdHookGoesWhereItWentBefore() {
+        CallEvent event = detection(command(new Hook("https://customer.test/notify", null),
+                new Hook("https://customer.test/action", null)), "machine");
+
+        assertThat(resolver.resolve(event, WEBHOOK)).extracting(Target::kind)
+                .containsExactly(Target.Kind.WEBHOOK, Target.Kind.NOTIFY);
+    }
+
     private static CallEvent status(CallCommand command) {
         return CallEvent.about(command).sequence(1).status(AttemptStatus.RINGING).build();
     }
 
     private static CallEvent finalEvent(CallCommand command) {
         return CallEvent.about(command).sequence(2).type(EventType.FINAL).status(FinalStatus.ANSWERED).build();
+    }
+
+    /** The {@code call.status} the dispatcher publishes for a detection: the status unchanged, with who answered. */
+    private static CallEvent detection(CallCommand command, String answeredBy) {
+        return CallEvent.about(command).sequence(2).status(AttemptStatus.IN_PROGRESS).previousStatus("in-progress")
+                .answeredBy(answeredBy).build();
     }
 
     private static CallCommand command(Hook notify, Hook action) {
@@ -125,5 +184,10 @@ class TargetResolverTest {
     private static CallCommand command(String account, Hook notify, Hook action) {
         return new CallCommand(CallCommand.VERSION, "req-1", account, "+14155550100", "+919876543210", "23", null,
                 "test", 0, 0, 1, "wh-1", null, Map.of(), null, null, notify, action, null, Instant.now());
+    }
+
+    private static CallCommand amdCommand(Hook notify, Hook amd) {
+        return new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100", "+919876543210", "23", null,
+                "test", 0, 0, 1, "wh-1", null, Map.of(), null, null, notify, null, amd, null, Instant.now());
     }
 }
