@@ -128,6 +128,26 @@ class OwedStatesIT extends RunningApiService {
     }
 
     @Test
+    void aRowNamingAnotherAccountsWebhookOrSubscriptionPublishesNothingForThem() throws Exception {
+        String webhookId = insertWebhook();
+        String subscriptionId = insertSubscription(webhookId);
+        // Another account's change named these ids, was refused, and its row was left (its process stopped).
+        String other = "it-owed-other-" + UUID.randomUUID();
+        insertOwed("webhook", other, webhookId);
+        insertOwed("subscription", other, subscriptionId);
+
+        await().atMost(SWEPT).untilAsserted(() -> {
+            assertThat(owed("webhook", webhookId)).isZero();
+            assertThat(owed("subscription", subscriptionId)).isZero();
+        });
+        try (TopicProbe topic = probe(Topics.WEBHOOK_CONFIG)) {
+            assertThat(topic.readToEnd()).as("no tombstone of the owner's webhook or subscription")
+                    .noneMatch(record -> record.value() == null && (webhookId.equals(record.key())
+                            || SubscriptionConfig.key(subscriptionId).equals(record.key())));
+        }
+    }
+
+    @Test
     void aSubscriptionsAndTheSettingsRestatementsLostWithTheirProcessAreMadeByTheSweeper() throws Exception {
         String subscriptionId = insertSubscription(insertWebhook());
         String account = "it-owed-settings-" + UUID.randomUUID();

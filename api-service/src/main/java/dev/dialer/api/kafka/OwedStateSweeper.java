@@ -35,7 +35,7 @@ import reactor.core.publisher.Mono;
  *
  * <p>Counted as {@code dialer.api.owed_states.restatements{kind, outcome}} ({@code outcome} {@code stored} or
  * {@code failed}); {@code dialer.api.owed_states} (rows) and {@code dialer.api.owed_states.oldest.age} (seconds) are
- * the backlog as of the last sweep, the same on every instance.
+ * the backlog as of the last tick, the same on every instance.
  */
 @Component
 class OwedStateSweeper implements SmartLifecycle {
@@ -64,10 +64,10 @@ class OwedStateSweeper implements SmartLifecycle {
         this.registry = registry;
         Gauge.builder("dialer.api.owed_states", rows, AtomicLong::get)
                 .description("Rows of api.owed_states: changes whose committed state may still be owed to Kafka, as "
-                        + "of the last sweep")
+                        + "of the last tick")
                 .register(registry);
         TimeGauge.builder("dialer.api.owed_states.oldest.age", oldestMillis, TimeUnit.MILLISECONDS, AtomicLong::get)
-                .description("How long the oldest state owed to Kafka has been owed, as of the last sweep")
+                .description("How long the oldest state owed to Kafka has been owed, as of the last tick")
                 .register(registry);
     }
 
@@ -126,20 +126,30 @@ class OwedStateSweeper implements SmartLifecycle {
                 .increment();
     }
 
-    /** Each tick's sweep; a sweep that fails (the database away) yields nothing and the next tick tries again. */
+    /**
+     * Each tick's sweep (when this instance sweeps), then the backlog read for the gauges whatever became of the
+     * sweep: an instance that does not sweep, or whose sweeps fail, still shows the rows owed, so the alert on their age
+     * fires when no instance publishes them. A tick that fails (the database away) yields nothing; the next one tries
+     * again.
+     */
     Flux<Long> everyTick() {
         return Flux.interval(properties.sweepEvery(), properties.sweepEvery())
                 .onBackpressureDrop()
-                .concatMap(tick -> sweep().onErrorResume(error -> {
-                    log.warn("sweeping the states owed to Kafka failed; next try in {}: {}", properties.sweepEvery(),
-                            error.toString());
-                    return Mono.empty();
-                }));
+                .concatMap(tick -> (properties.sweep() ? sweep() : backlog().thenReturn(0L))
+                        .onErrorResume(error -> {
+                            log.warn("sweeping the states owed to Kafka failed; next try in {}: {}",
+                                    properties.sweepEvery(), error.toString());
+                            return backlog().onErrorResume(ignored -> Mono.empty()).then(Mono.empty());
+                        }));
+    }
+
+    private Mono<Void> backlog() {
+        return owed.backlog().doOnNext(this::record).then();
     }
 
     @Override
     public boolean isAutoStartup() {
-        return properties.sweep();
+        return true;
     }
 
     @Override

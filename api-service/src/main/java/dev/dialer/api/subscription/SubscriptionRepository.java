@@ -73,6 +73,15 @@ class SubscriptionRepository implements WebhookSubscriptions {
                 .one();
     }
 
+    /** Whether another account than {@code accountId} has a subscription {@code id}. */
+    Mono<Boolean> existsElsewhere(String accountId, String id) {
+        return db.sql("SELECT EXISTS (SELECT 1 FROM api.subscriptions WHERE id = :id AND account_id <> :account) AS e")
+                .bind("id", id)
+                .bind("account", accountId)
+                .map(row -> row.get("e", Boolean.class))
+                .one();
+    }
+
     /** The account's subscriptions, oldest first, optionally only those of one webhook. */
     Flux<Subscription> list(String accountId, String webhookId) {
         DatabaseClient.GenericExecuteSpec query = db.sql("SELECT " + COLUMNS + """

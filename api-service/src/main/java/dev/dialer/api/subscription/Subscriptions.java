@@ -123,10 +123,14 @@ class Subscriptions implements CommittedStates {
         return committed(subscription.accountId(), subscription.objectId());
     }
 
+    /**
+     * The subscription's committed config, or its tombstone when no account has it: one of another account (a change
+     * named its id, was refused, and left its owed row behind) is none of this account's, and answers nothing.
+     */
     private Mono<List<OutboundRecord>> committed(String accountId, String id) {
-        return repository.lock(accountId, id).map(Subscription::record)
-                .defaultIfEmpty(Subscription.tombstone(id))
-                .map(List::of);
+        return repository.lock(accountId, id).map(subscription -> List.of(subscription.record()))
+                .switchIfEmpty(repository.existsElsewhere(accountId, id)
+                        .map(elsewhere -> elsewhere ? List.<OutboundRecord>of() : List.of(Subscription.tombstone(id))));
     }
 
     /** The webhook was deleted between the check that it is the account's and the write that refers to it. */

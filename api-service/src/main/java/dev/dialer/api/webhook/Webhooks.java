@@ -210,18 +210,21 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     }
 
     private Mono<List<OutboundRecord>> committed(String accountId, String id) {
-        return config(accountId, id).flatMap(webhook -> subscriptions.committedOf(accountId, id)
-                .map(ofIt -> Stream.concat(webhook.stream(), ofIt.stream()).toList()));
+        return config(accountId, id).flatMap(webhook -> webhook.isEmpty() ? Mono.just(webhook)
+                : subscriptions.committedOf(accountId, id)
+                        .map(ofIt -> Stream.concat(webhook.stream(), ofIt.stream()).toList()));
     }
 
     /**
-     * The webhook's committed config, or its tombstone when the account has it no more; its row locked until the
-     * surrounding transaction ends, as a change locks it.
+     * The webhook's committed config, or its tombstone when no account has it; its row locked until the surrounding
+     * transaction ends, as a change locks it. A webhook of another account (a change named its id, was refused, and
+     * left its owed row behind) is none of this account's: nothing, so that no tombstone drops it.
      */
     private Mono<List<OutboundRecord>> config(String accountId, String id) {
-        return repository.lock(accountId, id).map(Webhooks::configRecord)
-                .defaultIfEmpty(tombstone(id))
-                .map(List::of);
+        return repository.lock(id)
+                .map(webhook -> accountId.equals(webhook.accountId()) ? List.of(configRecord(webhook))
+                        : List.<OutboundRecord>of())
+                .defaultIfEmpty(List.of(tombstone(id)));
     }
 
     private void count(String change) {
