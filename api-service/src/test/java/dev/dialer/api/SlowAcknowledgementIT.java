@@ -11,6 +11,7 @@ import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -30,6 +31,7 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -63,6 +65,8 @@ class SlowAcknowledgementIT {
 
     @LocalServerPort
     int port;
+    @Autowired
+    MeterRegistry registry;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -208,6 +212,36 @@ class SlowAcknowledgementIT {
         assertThat(state(campaign)).isEqualTo("canceled");
         assertThat(detail(cancel)).contains("canceled all the same", "published again until Kafka has it")
                 .doesNotContain(IDEMPOTENCY_KEY);
+    }
+
+    /**
+     * This instance does not sweep (`sweep=false`), yet its gauges read the rows owed every tick: with no instance
+     * sweeping, the alert on their age must still see them.
+     */
+    @Test
+    void anInstanceThatDoesNotSweepStillShowsTheStatesOwed() throws Exception {
+        String account = "it-slow-ack-owed-" + UUID.randomUUID();
+        long row;
+        try (Connection db = RunningApiService.database(); PreparedStatement insert = db.prepareStatement("""
+                INSERT INTO api.owed_states (kind, account_id, object_id, due_at)
+                VALUES ('settings', ?, ?, now() + interval '1 hour') RETURNING id""")) {
+            insert.setString(1, account);
+            insert.setString(2, account);
+            try (ResultSet id = insert.executeQuery()) {
+                assertThat(id.next()).isTrue();
+                row = id.getLong(1);
+            }
+        }
+        try {
+            await().atMost(LANDED).untilAsserted(() -> assertThat(
+                    registry.get("dialer.api.owed_states").gauge().value()).isGreaterThanOrEqualTo(1));
+        } finally {
+            try (Connection db = RunningApiService.database();
+                 PreparedStatement delete = db.prepareStatement("DELETE FROM api.owed_states WHERE id = ?")) {
+                delete.setLong(1, row);
+                delete.executeUpdate();
+            }
+        }
     }
 
     @Test
