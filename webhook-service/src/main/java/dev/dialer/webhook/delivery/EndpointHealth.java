@@ -7,6 +7,7 @@ import io.r2dbc.spi.Readable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -310,8 +311,18 @@ final class EndpointHealth {
         return due;
     }
 
-    /** Deletes the due rows that owe no announcement; memory forgets every due webhook whose row is gone. */
+    /**
+     * Deletes the due rows that owe no announcement; memory forgets every due webhook whose row is gone, as it held it
+     * before the delete: a state written meanwhile (a delete undone, the endpoint disabled again) is kept.
+     */
     private Mono<Long> forget(Set<String> stored, Set<String> due) {
+        Map<String, State> seen = new HashMap<>();
+        due.forEach(id -> {
+            State state = states.get(id);
+            if (state != null) {
+                seen.put(id, state);
+            }
+        });
         return Flux.fromIterable(due)
                 .filter(stored::contains)
                 .buffer(FORGET_BATCH)
@@ -324,7 +335,11 @@ final class EndpointHealth {
                     Set<String> owed = new HashSet<>(due);
                     owed.retainAll(stored);
                     owed.removeAll(deleted);
-                    due.stream().filter(id -> !owed.contains(id)).forEach(states::remove);
+                    seen.forEach((id, state) -> {
+                        if (!owed.contains(id)) {
+                            states.remove(id, state);
+                        }
+                    });
                     if (!deleted.isEmpty() || !owed.isEmpty()) {
                         log.info("endpoint state of {} deleted webhooks removed, {} kept until their disable is "
                                 + "announced", deleted.size(), owed.size());
