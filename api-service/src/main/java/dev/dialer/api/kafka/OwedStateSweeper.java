@@ -80,7 +80,7 @@ class OwedStateSweeper implements SmartLifecycle {
                 .flatMap(this::restate, properties.concurrency())
                 .filter(Boolean::booleanValue)
                 .count()
-                .flatMap(stored -> owed.backlog().doOnNext(this::record).thenReturn(stored));
+                .flatMap(stored -> backlog().thenReturn(stored));
     }
 
     /** Publishes the row's committed state and deletes the row; a failure leaves it due after the backoff. */

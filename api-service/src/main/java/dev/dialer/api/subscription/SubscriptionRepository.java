@@ -73,12 +73,11 @@ class SubscriptionRepository implements WebhookSubscriptions {
                 .one();
     }
 
-    /** Whether another account than {@code accountId} has a subscription {@code id}. */
-    Mono<Boolean> existsElsewhere(String accountId, String id) {
-        return db.sql("SELECT EXISTS (SELECT 1 FROM api.subscriptions WHERE id = :id AND account_id <> :account) AS e")
+    /** A subscription by id alone, whichever account has it, locked until the surrounding transaction ends. */
+    Mono<Subscription> lock(String id) {
+        return db.sql("SELECT " + COLUMNS + " FROM api.subscriptions WHERE id = :id FOR UPDATE")
                 .bind("id", id)
-                .bind("account", accountId)
-                .map(row -> row.get("e", Boolean.class))
+                .map(SubscriptionRepository::subscription)
                 .one();
     }
 

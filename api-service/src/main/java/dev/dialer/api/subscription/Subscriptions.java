@@ -128,9 +128,10 @@ class Subscriptions implements CommittedStates {
      * named its id, was refused, and left its owed row behind) is none of this account's, and answers nothing.
      */
     private Mono<List<OutboundRecord>> committed(String accountId, String id) {
-        return repository.lock(accountId, id).map(subscription -> List.of(subscription.record()))
-                .switchIfEmpty(repository.existsElsewhere(accountId, id)
-                        .map(elsewhere -> elsewhere ? List.<OutboundRecord>of() : List.of(Subscription.tombstone(id))));
+        return repository.lock(id)
+                .map(subscription -> accountId.equals(subscription.accountId()) ? List.of(subscription.record())
+                        : List.<OutboundRecord>of())
+                .defaultIfEmpty(List.of(Subscription.tombstone(id)));
     }
 
     /** The webhook was deleted between the check that it is the account's and the write that refers to it. */

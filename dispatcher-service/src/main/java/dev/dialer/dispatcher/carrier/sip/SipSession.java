@@ -136,7 +136,11 @@ final class SipSession implements AutoCloseable {
      * retransmissions over UDP, and its giving up after 64 × T1.
      */
     private ClientTransaction transaction(Request request) throws TransactionUnavailableException {
-        ClientTransaction transaction = provider.getNewClientTransaction(request);
+        return timed(provider.getNewClientTransaction(request));
+    }
+
+    /** {@code transaction}, not yet sent, with its timers counting in the trunk's T1. */
+    private ClientTransaction timed(ClientTransaction transaction) {
         transaction.setRetransmitTimer((int) properties.t1().toMillis());
         return transaction;
     }
@@ -161,9 +165,7 @@ final class SipSession implements AutoCloseable {
 
     /** The INVITE again, with credentials for the challenge in {@code response}; not yet sent. */
     ClientTransaction authenticate(Response response, ClientTransaction challenged) throws SipException {
-        ClientTransaction authenticated = authentication.handleChallenge(response, challenged, provider, 5);
-        authenticated.setRetransmitTimer((int) properties.t1().toMillis());
-        return authenticated;
+        return timed(authentication.handleChallenge(response, challenged, provider, 5));
     }
 
     /**
