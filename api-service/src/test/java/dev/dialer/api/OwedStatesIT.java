@@ -44,12 +44,12 @@ import reactor.core.publisher.Flux;
  * The states api-service owes to Kafka (decision 0129) outlive the request that left them: a campaign cancel whose
  * record Kafka refused is published by the sweeper although nobody repeats it, and a restatement whose process
  * stopped before it (a row left, nothing in memory) is made by the sweeper from the row alone. Sweeps here run every
- * 200 ms and leave a change two seconds.
+ * 200 ms and leave a change two and a half seconds (its records, handed over, may land for two).
  */
 @TestPropertySource(properties = {
         "dialer.api.kafka.ack-timeout=PT1S",
         "dialer.api.owed-states.sweep-every=PT0.2S",
-        "dialer.api.owed-states.grace=PT2S",
+        "dialer.api.owed-states.grace=PT2.5S",
         "dialer.api.owed-states.lease=PT5S",
         "dialer.api.owed-states.first-retry=PT0.5S",
         "dialer.api.owed-states.max-retry=PT2S"})
@@ -182,7 +182,7 @@ class OwedStatesIT extends RunningApiService {
             webhook = post("/api/v2/webhooks", JSON_TYPE, key, "{\"url\":\"https://created.example.com/hooks\"}");
             subscription = post("/api/v2/subscriptions", JSON_TYPE, key,
                     "{\"webhook_id\":\"" + webhookId + "\",\"event_types\":[\"call.final\"]}");
-            owed = owedOf(account);
+            owed = owedOnceRolledBack(account, 4);
         } finally {
             broker.admit(Topics.WEBHOOK_CONFIG);
         }
@@ -191,8 +191,9 @@ class OwedStatesIT extends RunningApiService {
             assertThat(created.statusCode()).as(created.body()).isEqualTo(503);
             assertThat(json(created).get("detail").asString()).contains("did not take effect");
         }
-        assertThat(owed).as("both creates owe their committed state, their restatements having failed")
-                .extracting(Owed::kind).containsExactlyInAnyOrder("webhook", "subscription");
+        assertThat(owed).as("both creates owe their committed state, their restatements having failed: the change's "
+                + "row and its rollback's each").extracting(Owed::kind)
+                .containsExactlyInAnyOrder("webhook", "webhook", "subscription", "subscription");
         for (Owed row : owed) {
             String recordKey = row.kind().equals("webhook") ? row.objectId() : SubscriptionConfig.key(row.objectId());
             awaitLastRecord(Topics.WEBHOOK_CONFIG, recordKey, value -> value == null);
@@ -217,7 +218,7 @@ class OwedStatesIT extends RunningApiService {
             changes = List.of(putDnc(put, key, "{\"reason\":\"put\"}"), delete("/api/v2/dnc/" + held, key),
                     post("/api/v2/dnc", JSON_TYPE, key, "[{\"number\":\"" + held + "\",\"reason\":\"imported\"},"
                             + "\"" + put + "\",\"" + imported + "\"]"));
-            owed = owedOf(account);
+            owed = owedOnceRolledBack(account, 6);
         } finally {
             broker.admit(Topics.DNC);
         }
@@ -226,12 +227,44 @@ class OwedStatesIT extends RunningApiService {
             assertThat(change.statusCode()).as(change.body()).isEqualTo(503);
             assertThat(json(change).get("detail").asString()).contains("did not take effect");
         }
-        assertThat(owed).as("one row per change, naming its numbers").extracting(Owed::kind)
-                .containsOnly("dnc").hasSize(3);
+        assertThat(owed).as("two rows per change (the change's and its rollback's), naming its numbers")
+                .extracting(Owed::kind).containsOnly("dnc").hasSize(6);
         awaitLastRecord(Topics.DNC, account + ":" + held, value -> value != null
                 && "kept".equals(Contract.read(value, DncEntry.class).reason()));
         awaitLastRecord(Topics.DNC, account + ":" + put, value -> value == null);
         awaitLastRecord(Topics.DNC, account + ":" + imported, value -> value == null);
+        await().atMost(SWEPT).untilAsserted(() -> assertThat(owedOf(account)).isEmpty());
+    }
+
+    @Test
+    void aChangeRolledBackAfterItsHandOffOwesItsStateAgainUntilItsRecordsCanNoLongerLand() throws Exception {
+        String account = "it-owed-again-" + UUID.randomUUID();
+        String key = TestAccounts.ensure(account);
+        String webhookId = insertWebhook(account);
+        Duration landing = producer.longestLanding();
+
+        broker.cutOff(Topics.WEBHOOK_CONFIG);
+        HttpResponse<String> patch;
+        List<Owed> owed;
+        long sinceAnswered;
+        try {
+            patch = patch("/api/v2/webhooks/" + webhookId, key, "{\"url\":\"https://changed.example.com/hooks\"}");
+            long answered = System.nanoTime();
+            owed = owedOnceRolledBack(account, 2);
+            sinceAnswered = Duration.ofNanos(System.nanoTime() - answered).toMillis();
+        } finally {
+            broker.admit(Topics.WEBHOOK_CONFIG);
+        }
+
+        assertThat(patch.statusCode()).as(patch.body()).isEqualTo(503);
+        assertThat(owed).as("the change's row, and the one its rollback wrote").extracting(Owed::objectId)
+                .containsOnly(webhookId).hasSize(2);
+        assertThat(owed.stream().mapToLong(Owed::dueInMillis).max().orElseThrow())
+                .as("the rollback's row is due once the change's records can no longer land (%s), counted from the "
+                        + "rollback; read %s ms after the 503", landing, sinceAnswered)
+                .isGreaterThan(landing.toMillis() - sinceAnswered - 100);
+        awaitLastRecord(Topics.WEBHOOK_CONFIG, webhookId, value -> value != null
+                && Contract.read(value, WebhookConfig.class).url().equals("https://hooks.example.com/" + webhookId));
         await().atMost(SWEPT).untilAsserted(() -> assertThat(owedOf(account)).isEmpty());
     }
 
@@ -284,18 +317,28 @@ class OwedStatesIT extends RunningApiService {
         }
     }
 
-    private record Owed(String kind, String objectId) {
+    private record Owed(String kind, String objectId, long dueInMillis) {
+    }
+
+    /**
+     * The account's rows once there are {@code rows}: a change rolled back after its hand-off writes a second row
+     * as its restatement begins, after the answer.
+     */
+    private static List<Owed> owedOnceRolledBack(String account, int rows) {
+        return await().atMost(Duration.ofSeconds(10)).until(() -> owedOf(account), owed -> owed.size() == rows);
     }
 
     /** The account's rows of {@code api.owed_states}. */
     private static List<Owed> owedOf(String account) throws Exception {
         try (Connection db = database(); PreparedStatement query = db.prepareStatement(
-                "SELECT kind, object_id FROM api.owed_states WHERE account_id = ?")) {
+                """
+                SELECT kind, object_id, (extract(epoch FROM due_at - now()) * 1000)::bigint
+                FROM api.owed_states WHERE account_id = ?""")) {
             query.setString(1, account);
             try (ResultSet rows = query.executeQuery()) {
                 List<Owed> owed = new ArrayList<>();
                 while (rows.next()) {
-                    owed.add(new Owed(rows.getString(1), rows.getString(2)));
+                    owed.add(new Owed(rows.getString(1), rows.getString(2), rows.getLong(3)));
                 }
                 return owed;
             }

@@ -68,6 +68,11 @@ public class AcknowledgedPublisher {
         });
     }
 
+    /** The longest a record handed to the producer may still take to land ({@link KafkaPublisher#longestLanding}). */
+    public Duration longestLanding() {
+        return publisher.longestLanding();
+    }
+
     /**
      * Hands {@code records} to the producer without waiting for them: nothing cancels their sending (a reactive
      * timeout cancelling a send before the producer took its record drops the record); the producer's own delivery

@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -109,26 +110,40 @@ public final class Compensations {
      * Publishes the committed state after a rolled-back change, then deletes its row. Not waited for by the request
      * (a Kafka slow to acknowledge is why it failed) and not cancelled: the producer goes on until its delivery
      * timeout. Should it fail, or the process stop first, the row is left to the sweeper.
+     *
+     * <p>Before it, a second row owing the object is written, due once the change's records can no longer land (the
+     * producer's {@link AcknowledgedPublisher#longestLanding}, counted from the rollback, which follows the
+     * hand-off). The change's own row is due from when the change began, before any wait for its lock: a sweep of it
+     * may come before the late records land, and should this restatement then fail, nothing would follow them. The
+     * second row's sweep does. Both rows are deleted once the committed state is stored.
      */
     private void restate(String change, OwedState object, long row, Mono<List<OutboundRecord>> committed,
                          Throwable failure) {
         log.warn("{} ({}) was rolled back after its records were handed to Kafka ({}): publishing its committed "
                 + "state after them", change, object, failure.toString());
-        republish(committed)
-                .flatMap(records -> owed.settle(row).onErrorResume(error -> {
-                    log.warn("the state owed for {} is stored, its row {} not deleted ({}): it is published once "
-                            + "more", object, row, error.toString());
+        owed.oweAgain(object, publisher.longestLanding())
+                .map(again -> List.of(row, again))
+                .onErrorResume(error -> {
+                    log.warn("the state owed for {} could not be owed again after the {} that failed ({}): only row "
+                            + "{} owes it, due from when the change began", object, change, error.toString(), row);
+                    return Mono.just(List.of(row));
+                })
+                .flatMap(rows -> republish(committed).flatMap(records -> settle(rows).onErrorResume(error -> {
+                    log.warn("the state owed for {} is stored, its rows {} not deleted ({}): it is published once "
+                            + "more", object, rows, error.toString());
                     return Mono.empty();
-                }).thenReturn(records))
+                }).thenReturn(records)).doOnError(error -> log.error("the committed state of {} could not be "
+                        + "published again after the {} that failed: {}; rows {} are left to the sweeper", object,
+                        change, error.toString(), rows)))
                 .subscribe(records -> {
                     log.info("the committed state of {} is stored again ({} records) after the {} that failed",
                             object, records, change);
                     count(change, "restated");
-                }, error -> {
-                    log.error("the committed state of {} could not be published again after the {} that failed: {}; "
-                            + "row {} is left to the sweeper", object, change, error.toString(), row);
-                    count(change, "failed");
-                });
+                }, error -> count(change, "failed"));
+    }
+
+    private Mono<Void> settle(List<Long> rows) {
+        return Flux.fromIterable(rows).concatMap(owed::settle).then();
     }
 
     /**

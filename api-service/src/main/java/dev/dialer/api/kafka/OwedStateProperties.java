@@ -14,13 +14,15 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param sweep       whether this instance sweeps; the rows are written and deleted by the changes all the same
  * @param sweepEvery  how often the instance looks for rows due
- * @param grace       how long after a change began its row is left to it: the change, and the restatement its own
- *                    process makes at once, each wait at most {@code dialer.api.kafka.ack-timeout} for Kafka. At
- *                    least that time-out, so the producer that has a late record stored or gave it up before another
- *                    instance publishes the object's state
+ * @param grace       how long after a change began its row is left to it: at least the longest a record handed to
+ *                    the producer may still take to land ({@code max.block.ms} + {@code delivery.timeout.ms}, both
+ *                    from {@code dialer.api.kafka.ack-timeout}: about twice it), so that a change whose process stops
+ *                    just after its hand-off has its late record stored or given up before another instance
+ *                    publishes the object's state. A change that rolls back after its hand-off writes a row of its
+ *                    own, due that long after the rollback
  * @param lease       how long a row a sweeper took is left to it: longer than a restatement lasts (the object's lock,
- *                    then at most {@code ack-timeout} for Kafka), else another instance publishes it too (harmless,
- *                    a second copy of the same state)
+ *                    then the producer storing or giving up its records, at most that same time), else another
+ *                    instance publishes it too (harmless, a second copy of the same state)
  * @param firstRetry  the wait after a restatement failed, doubled after each further failure
  * @param maxRetry    the longest wait between two restatements of one row
  * @param batch       rows one sweep takes at most
@@ -50,15 +52,20 @@ record OwedStateProperties(
         }
     }
 
-    /** Checks the times against {@code dialer.api.kafka.ack-timeout}: see {@link #grace} and {@link #lease}. */
-    void requireAtLeast(Duration ackTimeout) {
-        if (grace.compareTo(ackTimeout) < 0) {
-            throw new IllegalArgumentException("dialer.api.owed-states.grace (" + grace + ") must be at least "
-                    + "dialer.api.kafka.ack-timeout (" + ackTimeout + ")");
+    /**
+     * Checks the times against the longest a record handed to the producer may take to land: see {@link #grace} and
+     * {@link #lease}.
+     */
+    void requireAtLeast(Duration longestLanding) {
+        if (grace.compareTo(longestLanding) < 0) {
+            throw new IllegalArgumentException("dialer.api.owed-states.grace (" + grace + ") must be at least the "
+                    + "longest a record handed to the producer may take to land (" + longestLanding + ", about twice "
+                    + "dialer.api.kafka.ack-timeout)");
         }
-        if (lease.compareTo(ackTimeout) <= 0) {
-            throw new IllegalArgumentException("dialer.api.owed-states.lease (" + lease + ") must be longer than "
-                    + "dialer.api.kafka.ack-timeout (" + ackTimeout + ")");
+        if (lease.compareTo(longestLanding) <= 0) {
+            throw new IllegalArgumentException("dialer.api.owed-states.lease (" + lease + ") must be longer than the "
+                    + "longest a record handed to the producer may take to land (" + longestLanding + ", about twice "
+                    + "dialer.api.kafka.ack-timeout)");
         }
     }
 

@@ -54,8 +54,8 @@ class OwedStateSweeper implements SmartLifecycle {
     private volatile Disposable running;
 
     OwedStateSweeper(OwedStates owed, Compensations compensations, List<CommittedStates> readers,
-                     OwedStateProperties properties, ProduceProperties produce, MeterRegistry registry) {
-        properties.requireAtLeast(produce.ackTimeout());
+                     OwedStateProperties properties, AcknowledgedPublisher publisher, MeterRegistry registry) {
+        properties.requireAtLeast(publisher.longestLanding());
         this.owed = owed;
         this.compensations = compensations;
         readers.forEach(reader -> this.readers.put(reader.kind(), reader));

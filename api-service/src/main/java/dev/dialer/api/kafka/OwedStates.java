@@ -44,14 +44,26 @@ public class OwedStates {
      * it alone for the grace given to the change.
      */
     public Mono<Long> owe(OwedState state) {
+        return owe(state, grace);
+    }
+
+    /**
+     * Writes a row owing {@code state}'s object again, due {@code after} from now: the row of a change rolled back
+     * after it handed records to the producer, due once those may no longer land. Answers its id.
+     */
+    Mono<Long> oweAgain(OwedState state, Duration after) {
+        return owe(state, after);
+    }
+
+    private Mono<Long> owe(OwedState state, Duration after) {
         DatabaseClient.GenericExecuteSpec insert = db.sql("""
                         INSERT INTO api.owed_states (kind, account_id, object_id, numbers, due_at)
-                        VALUES (:kind, :account, :object, :numbers, now() + make_interval(secs => :grace))
+                        VALUES (:kind, :account, :object, :numbers, now() + make_interval(secs => :after))
                         RETURNING id""")
                 .bind("kind", state.kind().wire())
                 .bind("account", state.accountId())
                 .bind("object", state.objectId())
-                .bind("grace", seconds(grace));
+                .bind("after", seconds(after));
         insert = state.numbers().isEmpty() ? insert.bindNull("numbers", String[].class)
                 : insert.bind("numbers", state.numbers().toArray(String[]::new));
         return insert.map(row -> row.get("id", Long.class)).one();

@@ -24,10 +24,12 @@ public final class KafkaPublisher implements AutoCloseable {
 
     private final KafkaSender<String, byte[]> sender;
     private final int maxRecordBytes;
+    private final Duration longestLanding;
 
-    private KafkaPublisher(KafkaSender<String, byte[]> sender, int maxRecordBytes) {
+    private KafkaPublisher(KafkaSender<String, byte[]> sender, int maxRecordBytes, Duration longestLanding) {
         this.sender = sender;
         this.maxRecordBytes = maxRecordBytes;
+        this.longestLanding = longestLanding;
     }
 
     /**
@@ -52,12 +54,23 @@ public final class KafkaPublisher implements AutoCloseable {
         int requestTimeout = Math.min(timeout, 30_000);
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeout);
         int linger = intOf(props, ProducerConfig.LINGER_MS_CONFIG);
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Math.max(timeout, linger + requestTimeout));
+        int delivery = Math.max(timeout, linger + requestTimeout);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, delivery);
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
         SenderOptions<String, byte[]> options = SenderOptions.<String, byte[]>create(props)
                 .stopOnError(false)
                 .maxInFlight(1024);
-        return new KafkaPublisher(KafkaSender.create(options), maxRequestSize(props));
+        return new KafkaPublisher(KafkaSender.create(options), maxRequestSize(props),
+                Duration.ofMillis((long) timeout + delivery));
+    }
+
+    /**
+     * The longest a record handed to this publisher may still take to be stored: the client may wait {@code
+     * max.block.ms} to take it (the topic's metadata, room in its buffer), then tries it for {@code
+     * delivery.timeout.ms}. A caller that gave up on a record earlier must assume it may land until then.
+     */
+    public Duration longestLanding() {
+        return longestLanding;
     }
 
     /** The largest record this publisher sends ({@code max.request.size}); a larger one fails to publish. */

@@ -51,6 +51,20 @@ class KafkaPublisherIT {
     }
 
     @Test
+    void aRecordHandedOverMayLandUntilTheClientStopsWaitingToTakeItAndThenTryingIt() {
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of(broker.bootstrapServers()),
+                "landing-it", Duration.ofSeconds(10))) {
+            // max.block.ms 10 s, then delivery.timeout.ms 10 s and the 2 ms batching delay.
+            assertThat(publisher.longestLanding()).isEqualTo(Duration.ofMillis(20_002));
+        }
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.configured(broker.bootstrapServers(),
+                Map.of("linger.ms", "2000")), "landing-it", Duration.ofMillis(500))) {
+            // The client insists on a delivery time-out of at least the batching delay and a request: 2.5 s.
+            assertThat(publisher.longestLanding()).isEqualTo(Duration.ofMillis(3_000));
+        }
+    }
+
+    @Test
     void recordsAreHandedToTheProducerOffTheCallersThreadAndKeepTheirOrder() throws Exception {
         String topic = "publisher-" + UUID.randomUUID();
         TopicProvisioner.ensure(KafkaSettings.of(broker.bootstrapServers()),
