@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
@@ -158,6 +159,33 @@ class AtomicTransitionsIT {
     }
 
     @Test
+    void aPolicyEndLeavesARequestWhoseAttemptIsBeingDialledToThatAttemptsEnd() {
+        String requestId = "txl-" + UUID.randomUUID();
+        CallCommand command = Contract.read(command(requestId, "+4915100000002").getBytes(), CallCommand.class);
+        // As the copy of the command that claimed the attempt and asked the carrier, whose call was never heard of.
+        ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
+
+        // Another copy decided the request had expired (valid_until passed between the two, or its views had read a
+        // DNC entry the first had not).
+        Boolean ended = events.finish(command, FinalStatus.EXPIRED, event -> event.reason("valid_until"),
+                Retry.max(0)).block(WAIT);
+
+        assertThat(ended).as("a request whose attempt is being dialled is not ended beside it").isFalse();
+        assertThat(outboxEvents(requestId)).doesNotContain("call.final");
+        // The attempt's own end ends it: here the watchdog's, the carrier never having answered.
+        await().atMost(WAIT).until(() -> outboxEvents(requestId).contains("call.final"));
+        assertThat(outboxEvents(requestId)).containsExactly("call.status:failed", "call.final");
+        assertThat(finalStatus(requestId)).isEqualTo("failed");
+
+        String waiting = "txl-" + UUID.randomUUID();
+        CallCommand recorded = Contract.read(command(waiting, "+4915100000003").getBytes(), CallCommand.class);
+        ledger.record(recorded).block(WAIT);
+        assertThat(events.finish(recorded, FinalStatus.EXPIRED, event -> event.reason("valid_until"), Retry.max(0))
+                .block(WAIT)).as("an attempt recorded and not claimed for the carrier does not hold the end").isTrue();
+        assertThat(finalStatus(waiting)).isEqualTo("expired");
+    }
+
+    @Test
     void callbackThatEndsTheRequestCommitsTheAttemptsEndItsEventAndTheFinalTogether() {
         String requestId = "txf-" + UUID.randomUUID();
         refuse(requestId, "call.final");
@@ -232,6 +260,11 @@ class AtomicTransitionsIT {
         // last_value is 1 before the first nextval; is_called tells the two apart.
         return db.sql("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM dispatch.it_refusals")
                 .map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
+    private String finalStatus(String requestId) {
+        return db.sql("SELECT final_status FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId).map(row -> row.get(0, String.class)).one().block(WAIT);
     }
 
     private String attemptStatus(String requestId) {

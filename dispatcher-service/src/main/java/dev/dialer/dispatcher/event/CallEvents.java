@@ -148,21 +148,29 @@ public class CallEvents {
     }
 
     /**
-     * Ends the request with {@code status} and stores its {@code call.final}, in one statement, but only if this call
-     * is the one that ended it (the PostgreSQL transition from no final status): a request gets exactly one final
-     * event however many paths reach an end. {@code details} fills in the rest; type, status and
-     * {@code will_retry=false} are set here.
+     * Ends the request with {@code status} and stores its {@code call.final}, but only if this call is the one that
+     * ended it (the PostgreSQL transition from no final status): a request gets exactly one final event however many
+     * paths reach an end. Not while one of its attempts is being dialled: that attempt's end ends the request. The
+     * request's row is locked first, in a transaction with the change. {@code details} fills in the rest; type, status
+     * and {@code will_retry=false} are set here.
      */
     public Mono<Void> finishOnce(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
                                  Retry retry) {
+        return finish(command, status, details, retry).then();
+    }
+
+    /** As {@link #finishOnce}; emits whether this call ended the request. */
+    public Mono<Boolean> finish(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
+                                Retry retry) {
         return Mono.defer(() -> {
                     Draft draft = Draft.ofFinal(command, status, details);
-                    return outbox.finishWith(status, draft.event()).map(draft::stored);
+                    return transactions.transactional(outbox.lockRequest(command.requestId())
+                            .then(outbox.finishWith(status, draft.event()))).map(draft::stored);
                 })
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .doOnNext(this::stored)
-                .then();
+                .hasElement();
     }
 
     /**

@@ -53,6 +53,14 @@ class Outbox {
                  WHERE r.request_id = $1 RETURNING r.next_sequence, earlier.last_status)
             """.formatted(EARLIER) + INSERT_FROM;
 
+    /**
+     * Ends a request no attempt end reports: only while none of its attempts is being dialled (claimed for the carrier,
+     * not ended, not waiting to be dialled again). Such an attempt's own end ends the request; a copy of its command
+     * that decided otherwise (a rebalance's second owner, a retry fired twice) must not end it while the call rings.
+     * The check reads the attempts after the request's row was locked by an earlier statement of the same
+     * transaction ({@link #lockRequest}): a claim, which locks that row too, committed before it or waits and then
+     * finds the request ended.
+     */
     private static final String FINISH = """
             WITH allocated AS (
                 UPDATE dispatch.requests r
@@ -60,6 +68,9 @@ class Outbox {
                        last_status = $5
                   FROM %s
                  WHERE r.request_id = $1 AND earlier.final_status IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM dispatch.attempts a
+                                    WHERE a.request_id = $1 AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued
+                                      AND a.status IN ('queued', 'initiated', 'ringing', 'in-progress'))
                 RETURNING r.next_sequence, earlier.last_status)
             """.formatted(EARLIER) + INSERT_FROM;
 
@@ -241,9 +252,15 @@ class Outbox {
 
     /**
      * Ends the request with {@code status} and stores its final event, in one statement, only if the request had no
-     * final status, with the status of the request's latest event as its {@code previous_status} unless it has one:
-     * emits the event's sequence number and that status when this call ended the request, nothing otherwise.
+     * final status and none of its attempts is being dialled ({@link #FINISH}), with the status of the request's
+     * latest event as its {@code previous_status} unless it has one: emits the event's sequence number and that
+     * status when this call ended the request, nothing otherwise. Run after {@link #lockRequest}, in its transaction.
      */
+    /** Locks the request's row until the transaction ends: what {@link #finishWith} reads comes after it. */
+    Mono<Void> lockRequest(String requestId) {
+        return db.sql("SELECT 1 FROM dispatch.requests WHERE request_id = $1 FOR UPDATE").bind(0, requestId).then();
+    }
+
     Mono<Appended> finishWith(FinalStatus status, CallEvent draft) {
         return bindEvent(db.sql(FINISH), draft)
                 .bind(4, status.wire())

@@ -311,14 +311,23 @@ public class DialGate {
         return end(command, FinalStatus.CANCELED, "cancel", "canceled", null);
     }
 
+    /**
+     * Ends the request by policy; when it had ended already, or one of its attempts is being dialled (by another copy
+     * of this command, which decided before this one), nothing changes and this copy dials nothing.
+     */
     private Mono<Boolean> end(CallCommand command, FinalStatus status, String verdict, String reason, String message) {
-        return events.finishOnce(command, status,
+        return events.finish(command, status,
                         event -> message == null ? event.reason(reason) : event.reason(reason).error(reason, message),
                         InfraRetry.untilRecovered("policy final"))
-                .then(Mono.fromRunnable(() -> {
+                .doOnNext(ended -> {
                     metrics.decided(verdict, reason);
-                    log.info("request {} ended {} by policy ({})", command.requestId(), status.wire(), reason);
-                }))
+                    if (ended) {
+                        log.info("request {} ended {} by policy ({})", command.requestId(), status.wire(), reason);
+                    } else {
+                        log.info("request {} not ended {} by policy ({}): it ended already, or an attempt of it is "
+                                + "being dialled, whose end ends it", command.requestId(), status.wire(), reason);
+                    }
+                })
                 .thenReturn(false);
     }
 
