@@ -596,7 +596,11 @@ public class AttemptLedger {
                         row.get(6, Integer.class), AttemptStatus.fromWire(row.get(2, String.class)),
                         row.get(3, String.class),
                         row.get(4, Instant.class), optionsOrNone(row.get(5, String.class))))
-                .all();
+                .all()
+                // Handed on once the claim committed (PostgreSQL may send a large result's first rows before its
+                // implicit transaction commits; decision 0094): reconciling never starts on a claim still being made.
+                .collectList()
+                .flatMapIterable(rows -> rows);
     }
 
     /**
