@@ -11,13 +11,14 @@ import org.springframework.stereotype.Component;
  * {@code dialer.dispatcher.retries} by {@code stage} and {@code reason}, the reason of the {@code dispatch.schedule}
  * row counted ({@link RetrySchedule#REASONS}: {@code retry}, {@code capacity}, {@code parked}, {@code window},
  * {@code paused}, {@code cap}). The stages: {@code scheduled} (an attempt ended and its next one was written to the
- * schedule; counted for retries alone), {@code fired} (a row's wait ended and its command was published),
- * {@code dropped} (the request no longer wanted it when the wait ended), {@code held} (due, but left in the schedule a
- * while longer because no carrier of its route takes calls: every breaker open), {@code still_paused} (a call waiting
- * for its campaign's resume, kept because the campaign is still paused). Every stage carries the reason, because
- * Prometheus takes the series of one name only with the same labels; and because the scheduler fires every kind of
- * wait, {@code fired} compares with {@code scheduled} only for {@code reason="retry"}. Counters are registered up
- * front for the reasons each stage can meet, so that dashboards see zeros rather than missing series.
+ * schedule; counted for retries alone, the other waits show in {@link ScheduleBacklog}'s gauges), {@code fired} (a
+ * row's wait ended and its command was published), {@code dropped} (the request no longer wanted it when the wait
+ * ended), {@code held} (due, but left in the schedule a while longer because no carrier of its route takes calls:
+ * every breaker open), {@code still_paused} (a call waiting for its campaign's resume, kept because the campaign is
+ * still paused). Every stage carries the reason, because Prometheus takes the series of one name only with the same
+ * labels; and because the scheduler fires every kind of wait, {@code fired} compares with {@code scheduled} only
+ * for {@code reason="retry"}. Counters are registered up front for the reasons each stage can meet, so that
+ * dashboards see zeros rather than missing series.
  *
  * <p>{@code dialer.dispatcher.retry.lateness}: how long after its due time a wait (a retry, a window, a capacity
  * requeue, a parked call) was published, which grows when the schedule falls behind, and counted from the due time
