@@ -60,7 +60,8 @@ class CarrierOutageIT extends CarrierDown {
         assertThat(deferredDuringOutage).isGreaterThanOrEqualTo(2).isLessThan(CALLS);
         assertThat(requests).allSatisfy(id -> assertThat(finals(fixture.eventsFor(id))).isEmpty());
         // The calls requeued by the refusals came due during the outage and were kept in the schedule.
-        assertThat(registry.get("dialer.dispatcher.retries").tag("stage", "held").counter().count()).isPositive();
+        assertThat(registry.counter("dialer.dispatcher.retries", "stage", "held", "reason", "capacity").count())
+                .isPositive();
 
         CarrierSimulator simulator = carrierComesBack();
 

@@ -6,11 +6,13 @@ import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.simulator.CarrierSimulator;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -22,6 +24,9 @@ import tools.jackson.databind.JsonNode;
 class CarrierUnavailableIT extends CarrierDown {
 
     private static final String CALLER = "+4930777222";
+
+    @Autowired
+    MeterRegistry meters;
 
     @DynamicPropertySource
     static void waits(DynamicPropertyRegistry registry) {
@@ -60,6 +65,8 @@ class CarrierUnavailableIT extends CarrierDown {
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("carrier_error");
         });
         assertThat(attempts(givesUp)).containsExactly("1:failed");
+        assertThat(meters.counter("dialer.dispatcher.outcomes", "status", "failed", "sip_class", "none").count())
+                .as("the attempt's end counted among the outcomes, with no SIP status").isPositive();
 
         // The carrier comes back while a call waits: it is dialled once, under attempt 1, and answered.
         String comesThrough = "cu-" + UUID.randomUUID();

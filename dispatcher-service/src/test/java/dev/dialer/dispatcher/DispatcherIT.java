@@ -604,7 +604,7 @@ class DispatcherIT {
                 .expectBody(String.class).returnResult().getResponseBody();
         assertThat(scrape).contains("dialer_dispatcher_commands_total")
                 .contains("dialer_dispatcher_carrier_requests_seconds_count")
-                .contains("dialer_dispatcher_retries_total{stage=\"scheduled\"}")
+                .contains("dialer_dispatcher_retries_total{reason=\"retry\",stage=\"scheduled\"}")
                 .contains("dialer_dispatcher_retry_lateness_seconds_count");
     }
 

@@ -211,7 +211,7 @@ class RetryLadderIT {
     }
 
     private double retries(String stage) {
-        return meters.counter("dialer.dispatcher.retries", "stage", stage).count();
+        return meters.counter("dialer.dispatcher.retries", "stage", stage, "reason", "retry").count();
     }
 
     private static String command(String requestId, int intervalMinutes, int maxAttempts) {

@@ -137,6 +137,7 @@ class WatchdogIT {
         // events), so that the count moves for this call alone.
         await().atMost(WAIT).until(() -> inFlight() == 0.0);
         double inFlightBefore = inFlight();
+        double failedBefore = failedWithoutSipStatus();
         lanes.trunks().countingStarts();
         assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(requestId + "#1", 0, 0)))).isEqualTo(1);
         assertThat(inFlight()).isEqualTo(inFlightBefore + 1);
@@ -145,6 +146,8 @@ class WatchdogIT {
         List<JsonNode> events = fixture.awaitFinal(requestId);
         await().atMost(WAIT).untilAsserted(() -> assertThat(inFlight())
                 .as("no callback will ever free its slot: the watchdog does").isEqualTo(inFlightBefore));
+        assertThat(failedWithoutSipStatus()).as("the attempt's end counted among the outcomes")
+                .isGreaterThanOrEqualTo(failedBefore + 1);
 
         assertThat(statuses(events)).containsExactly("failed");
         assertThat(events.get(0).get("error").get("code").stringValue()).isEqualTo("status_timeout");
@@ -204,6 +207,10 @@ class WatchdogIT {
 
     private double inFlight() {
         return meters.get("dialer.dispatcher.trunk.in.flight").gauge().value();
+    }
+
+    private double failedWithoutSipStatus() {
+        return meters.counter("dialer.dispatcher.outcomes", "status", "failed", "sip_class", "none").count();
     }
 
     @Test

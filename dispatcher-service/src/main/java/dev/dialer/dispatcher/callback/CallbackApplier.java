@@ -12,6 +12,7 @@ import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Outcome;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.OutcomeMetrics;
 import dev.dialer.dispatcher.outcome.OwnCancels;
 import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.pacing.Lanes;
@@ -116,6 +117,7 @@ public class CallbackApplier {
     private final RetryMetrics retryMetrics;
     private final Clock clock;
     private final MeterRegistry registry;
+    private final OutcomeMetrics outcomes;
     private final OwnCancels ownCancels;
     private final Lanes lanes;
     private final PacingProperties pacing;
@@ -150,6 +152,7 @@ public class CallbackApplier {
         this.retryMetrics = retryMetrics;
         this.clock = clock;
         this.registry = registry;
+        this.outcomes = new OutcomeMetrics(registry);
     }
 
     public Mono<Result> apply(CarrierCallback callback) {
@@ -410,8 +413,7 @@ public class CallbackApplier {
         } else {
             lanes.trunks().release(slotKey(callback), carrierCarried(callback, outcome));
         }
-        registry.counter("dialer.dispatcher.outcomes", "status", outcome.attemptStatus().wire(),
-                "sip_class", sipClass(callback.sipStatus())).increment();
+        outcomes.ended(outcome.attemptStatus(), callback.sipStatus());
     }
 
     /**
@@ -519,11 +521,6 @@ public class CallbackApplier {
                             + "canceled, not requeued", callback.requestId(), callback.attempt());
                     return ended(command, callback, CANCELLED, null);
                 });
-    }
-
-    /** {@code 2xx} … {@code 6xx}, or {@code none} when the carrier reported no SIP status: a bounded tag. */
-    static String sipClass(Integer sipStatus) {
-        return sipStatus == null || sipStatus < 100 || sipStatus > 699 ? "none" : (sipStatus / 100) + "xx";
     }
 
     private static String slotKey(CarrierCallback callback) {

@@ -18,6 +18,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.outcome.OutcomeMetrics;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.pacing.Trunks;
@@ -83,6 +84,7 @@ class CommandHandler {
     private final KafkaPublisher publisher;
     private final DeadLetters deadLetters;
     private final MeterRegistry registry;
+    private final OutcomeMetrics outcomes;
     private final KeyRouting routing;
     private final DialGate gate;
     private final RetryProperties retry;
@@ -104,6 +106,7 @@ class CommandHandler {
         this.publisher = publisher;
         this.deadLetters = new DeadLetters(publisher, Topics.CALL_COMMANDS_DLQ);
         this.registry = registry;
+        this.outcomes = new OutcomeMetrics(registry);
         // Registered up front, so dashboards see zeros rather than missing series.
         for (CommandOutcome outcome : CommandOutcome.values()) {
             registry.counter("dialer.dispatcher.commands", "outcome", outcome.wire());
@@ -351,6 +354,8 @@ class CommandHandler {
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .map(done -> {
                     openAttempts.ended(command.requestId(), command.attempt());
+                    // No SIP status: no call was made.
+                    outcomes.ended(AttemptStatus.FAILED, null);
                     log.warn("carrier did not place request {} attempt {} ({}, {}): {}", command.requestId(),
                             command.attempt(), error.reason().wire(), code, error.getMessage());
                     return CommandOutcome.FAILED;

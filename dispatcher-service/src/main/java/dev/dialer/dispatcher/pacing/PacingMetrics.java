@@ -18,7 +18,9 @@ import org.springframework.stereotype.Component;
  * <ul>
  *   <li>{@code dialer.dispatcher.lanes.backlog}: records waiting in lanes; {@code …lanes.held}: records held in
  *       partition windows; {@code …lanes.oldest.wait}: seconds the oldest waiting record has waited;
- *       {@code …lanes.paused}: partitions not fetching because their window is full;</li>
+ *       {@code …lanes.paused}: partitions not fetching because their window is full. All of them in memory: what the
+ *       lanes parked is counted from {@code dispatch.schedule} itself, in
+ *       {@code dialer.dispatcher.schedule.rows{reason=parked}} and {@code …schedule.oldest.age};</li>
  *   <li>{@code dialer.dispatcher.lanes.dials.in.flight}: dials running (bounded by {@code max-dials-in-flight});
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});

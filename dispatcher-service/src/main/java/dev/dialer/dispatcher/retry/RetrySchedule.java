@@ -24,6 +24,12 @@ import reactor.core.publisher.Mono;
 @Component
 class RetrySchedule {
 
+    /**
+     * Why a row waits: every reason the table's check constraint allows, a retry, a capacity requeue, a record its
+     * lane parked, a calling window, a paused campaign, the callee's cap. The metrics about rows are tagged with it.
+     */
+    static final List<String> REASONS = List.of("retry", "capacity", "parked", "window", "paused", "cap");
+
     private final DatabaseClient db;
 
     RetrySchedule(DatabaseClient db) {

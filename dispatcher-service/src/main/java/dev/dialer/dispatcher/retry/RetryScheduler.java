@@ -266,33 +266,35 @@ public class RetryScheduler {
     }
 
     /**
-     * What a claim moved on for good, to be removed: rows released (with how late each fired) and rows dropped.
-     * Thread-safe.
+     * What a claim moved on for good, to be removed: rows released (with how late each fired) and rows dropped, each
+     * counted under its row's reason. Thread-safe.
      */
     private static final class Moved {
-        private final List<ScheduledAttempt> rows = new ArrayList<>();
-        private final List<Duration> lateness = new ArrayList<>();
-        private int dropped;
+        private final List<Released> released = new ArrayList<>();
+        private final List<ScheduledAttempt> dropped = new ArrayList<>();
 
         synchronized void released(ScheduledAttempt row, Duration late) {
-            rows.add(row);
-            lateness.add(late);
+            released.add(new Released(row, late));
         }
 
         synchronized void dropped(ScheduledAttempt row) {
-            rows.add(row);
-            dropped++;
+            dropped.add(row);
         }
 
         synchronized List<ScheduledAttempt> rows() {
-            return List.copyOf(rows);
+            List<ScheduledAttempt> rows = new ArrayList<>(released.size() + dropped.size());
+            released.forEach(row -> rows.add(row.row()));
+            rows.addAll(dropped);
+            return rows;
         }
 
         synchronized void count(RetryMetrics metrics) {
-            lateness.forEach(metrics::fired);
-            for (int row = 0; row < dropped; row++) {
-                metrics.dropped();
-            }
+            released.forEach(row -> metrics.fired(row.row().reason(), row.late()));
+            dropped.forEach(row -> metrics.dropped(row.reason()));
+        }
+
+        /** A row whose command was published, {@code late} after its wait first became due. */
+        private record Released(ScheduledAttempt row, Duration late) {
         }
     }
 
@@ -327,11 +329,11 @@ public class RetryScheduler {
                         : expired(row) ? release(row, moved)
                         // Still paused: published, the command would spend its lane's and the trunk's rate only to
                         // wait again, with another call.deferred; it stays here silently until a resume releases it.
-                        : stillPaused(row) ? keep(row, pauseRecheck, metrics::stillPaused)
+                        : stillPaused(row) ? keep(row, pauseRecheck, () -> metrics.stillPaused(row.reason()))
                         : carrierAccepting.test(row.command()) ? release(row, moved)
                         // No carrier of its route takes calls: published, it would only wait in its lane (and, past
                         // the lane's budget, be parked here again).
-                        : keep(row, CARRIER_RECHECK, metrics::held))
+                        : keep(row, CARRIER_RECHECK, () -> metrics.held(row.reason())))
                 .thenReturn(true)
                 .onErrorResume(RetryScheduler::refusedForItsSize, error -> endUnpublishable(row, moved, error))
                 .onErrorResume(error -> {

@@ -14,6 +14,7 @@ import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.outcome.OutcomeMetrics;
 import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
@@ -80,6 +81,7 @@ public class Watchdog {
     private final Duration defaultLimit;
     private final Clock clock;
     private final MeterRegistry registry;
+    private final OutcomeMetrics outcomes;
     private final WatchdogHeartbeat heartbeat;
     private final Lanes lanes;
 
@@ -98,6 +100,7 @@ public class Watchdog {
         this.defaultLimit = carrierProperties.timeLimit();
         this.clock = clock;
         this.registry = registry;
+        this.outcomes = new OutcomeMetrics(registry);
         for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
                 "status_timeout", "canceled", "carrier_error", OTHER_CALL}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
@@ -375,6 +378,7 @@ public class Watchdog {
                         event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
                                 .error(STATUS_TIMEOUT, message).retry(false, null),
                         FinalStatus.FAILED, event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message))
+                .doOnNext(previous -> outcomes.ended(AttemptStatus.FAILED, null))
                 .map(previous -> true);
     }
 

@@ -268,7 +268,8 @@ class DispatchBenchmark {
                     dialTimes.size(), meters.get("dialer.dispatcher.lanes.backlog").gauge().value(),
                     meters.get("dialer.dispatcher.lanes.parked").counters().stream().mapToDouble(Counter::count)
                             .sum(),
-                    meters.counter("dialer.dispatcher.retries", "stage", "fired").count());
+                    meters.get("dialer.dispatcher.retries").tag("stage", "fired").counters().stream()
+                            .mapToDouble(Counter::count).sum());
         }
         long inWindow = dialTimes.stream().skip(skip).filter(t -> t - first < window.toNanos()).count();
         long expected = cps * window.toSeconds();

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,8 @@ import reactor.core.publisher.Mono;
  * Rows held because no carrier of their route would take the call now go behind the rows due after them, on the real
  * PostgreSQL: a long outage of one route, whose held rows are older than everything else, must not starve the
  * retries, window releases and parked calls of the other routes. How late such a row fires still counts the whole
- * hold. And a tick's claims take due rows in one order, each claim after the last row the one before took.
+ * hold. And a tick's claims take due rows in one order, each claim after the last row the one before took. Each wait
+ * is counted under its row's reason.
  */
 class HeldRowsIT extends DispatcherOnDatabase {
 
@@ -179,9 +181,25 @@ class HeldRowsIT extends DispatcherOnDatabase {
         assertThat(scheduler.stillPaused()).isZero();
     }
 
+    @Test
+    void eachWaitThatEndsIsCountedFiredUnderItsOwnReasonNotAsARetry() {
+        String parked = waiting(T0, "parked");
+        String window = waiting(T0, "window");
+        Scheduler scheduler = new Scheduler(Set.of(parked, window));
+        scheduler.carrierUp.set(true);
+
+        scheduler.tickAt(T0.plusSeconds(1));
+
+        assertThat(scheduler.published).hasSize(2);
+        assertThat(scheduler.retries("fired", "parked")).isOne();
+        assertThat(scheduler.retries("fired", "window")).isOne();
+        assertThat(scheduler.retries("fired", "retry")).as("no retry ended its wait").isZero();
+        assertThat(rows(parked) + rows(window)).isZero();
+    }
+
     /**
      * The retry scheduler on the real schedule, at a time the test sets, that publishes to a list and sees the route's
-     * carrier up or down as the test says. It fires only the test's row: other rows due then (other tests' rows on
+     * carrier up or down as the test says. It fires only the test's rows: other rows due then (other tests' rows on
      * this database) are only leased.
      */
     private final class Scheduler {
@@ -194,12 +212,16 @@ class HeldRowsIT extends DispatcherOnDatabase {
         private final RetryScheduler scheduler;
 
         Scheduler(String requestId) {
+            this(Set.of(requestId));
+        }
+
+        Scheduler(Set<String> requestIds) {
             RetrySchedule schedule = new RetrySchedule(db) {
                 @Override
                 Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
                                                 ScheduledAttempt after) {
                     return super.claimDue(dueBy, now, lease, batch, after)
-                            .filter(row -> row.command().requestId().equals(requestId));
+                            .filter(row -> requestIds.contains(row.command().requestId()));
                 }
             };
             RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
@@ -216,11 +238,15 @@ class HeldRowsIT extends DispatcherOnDatabase {
         }
 
         double held() {
-            return meters.counter("dialer.dispatcher.retries", "stage", "held").count();
+            return retries("held", "retry");
         }
 
         double stillPaused() {
-            return meters.counter("dialer.dispatcher.retries", "stage", "still_paused").count();
+            return retries("still_paused", "paused");
+        }
+
+        double retries(String stage, String reason) {
+            return meters.counter("dialer.dispatcher.retries", "stage", stage, "reason", reason).count();
         }
 
         Timer lateness() {
