@@ -213,7 +213,9 @@ final class EndpointIsolation {
             // The endpoint answering that this account goes too fast: its back-off, not the endpoint failing.
             guard.breaker.releasePermission();
             if (result.retryAfter() != null) {
-                guard.backOff(Math.min(result.retryAfter().toNanos(), openNanos));
+                // Compared as durations: the nanoseconds of a Retry-After of centuries do not fit in a long.
+                Duration open = Duration.ofNanos(openNanos);
+                guard.backOff(result.retryAfter().compareTo(open) < 0 ? result.retryAfter().toNanos() : openNanos);
             }
             return;
         }

@@ -36,6 +36,8 @@ import reactor.netty.resources.ConnectionProvider;
  */
 final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
 
+    /** The longest Retry-After taken from an answer: a longer one is read as this. */
+    static final Duration LONGEST_RETRY_AFTER = Duration.ofDays(1);
     private static final String USER_AGENT = "dialer-webhook/1";
     private static final int MAX_CONNECTIONS = 512;
 
@@ -153,22 +155,27 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         }));
     }
 
-    /** Retry-After in seconds or as an HTTP date; null when absent or unreadable. */
+    /**
+     * Retry-After in seconds or as an HTTP date, at most {@link #LONGEST_RETRY_AFTER} (a delivery's retries are
+     * spread over far less, and a wait of centuries would not even fit in a count of nanoseconds); null when absent or
+     * unreadable.
+     */
     static Duration retryAfter(String value) {
         if (value == null || value.isBlank()) {
             return null;
         }
+        Duration wait;
         try {
-            return Duration.ofSeconds(Math.max(0, Long.parseLong(value.trim())));
+            wait = Duration.ofSeconds(Math.max(0, Long.parseLong(value.trim())));
         } catch (NumberFormatException notSeconds) {
             try {
                 Instant at = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-                Duration wait = Duration.between(Instant.now(), at);
-                return wait.isNegative() ? Duration.ZERO : wait;
+                wait = Duration.between(Instant.now(), at);
             } catch (DateTimeParseException notADate) {
                 return null;
             }
         }
+        return wait.isNegative() ? Duration.ZERO : wait.compareTo(LONGEST_RETRY_AFTER) > 0 ? LONGEST_RETRY_AFTER : wait;
     }
 
     private record Answer(int status, String body, Duration retryAfter) {

@@ -249,6 +249,33 @@ class EndpointIsolationTest {
     }
 
     @Test
+    void aRetryAfterOfCenturiesBacksOffForTheOpenDurationWithoutFailingTheTry() {
+        EndpointIsolation isolation = isolation(PROPERTIES);
+        StepVerifier.create(isolation.call(ACCOUNT, "https://centuries.test/", () -> Mono.just(AttemptResult.answered(
+                        429, Duration.ofMillis(1), null, Duration.ofSeconds(Long.MAX_VALUE / 2)))))
+                .assertNext(result -> assertThat(result.statusCode()).isEqualTo(429))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        StepVerifier.create(isolation.call(ACCOUNT, "https://centuries.test/", () -> Mono.error(new AssertionError(
+                        "called"))))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.RATE_LIMITED);
+                    assertThat(result.retryAfter()).isBetween(Duration.ofSeconds(50), Duration.ofMinutes(1));
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aRetryAfterIsReadAsAtMostADay() {
+        assertThat(HttpWebhookTransport.retryAfter("10000000000")).isEqualTo(Duration.ofDays(1));
+        assertThat(HttpWebhookTransport.retryAfter("Fri, 31 Dec 9999 23:59:59 GMT")).isEqualTo(Duration.ofDays(1));
+        assertThat(HttpWebhookTransport.retryAfter("120")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(HttpWebhookTransport.retryAfter("-5")).isEqualTo(Duration.ZERO);
+        assertThat(HttpWebhookTransport.retryAfter("soon")).isNull();
+    }
+
+    @Test
     void aBackOffEndsWithItsRetryAfter() {
         EndpointIsolation isolation = isolation(PROPERTIES);
         isolation.call(ACCOUNT, "https://busy.test/", () -> Mono.just(AttemptResult.answered(429,
