@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.sip.InvalidArgumentException;
 import javax.sip.SipProvider;
@@ -17,16 +18,19 @@ import javax.sip.address.Address;
 import javax.sip.address.AddressFactory;
 import javax.sip.address.SipURI;
 import javax.sip.address.URI;
+import javax.sip.header.FromHeader;
 import javax.sip.header.HeaderFactory;
 import javax.sip.header.RouteHeader;
 import javax.sip.header.ViaHeader;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds the INVITE for a command: Request-URI and {@code To} = the callee's number at the trunk, or for a command to a
- * SIP URI that URI, with a {@code Route} to the trunk so that the trunk stays the next hop; {@code From} = the caller ID,
- * an SDP offer (the SBC in front anchors the media: the dialer sends none), the command's own SIP {@code headers}
+ * SIP URI that URI, with a {@code Route} to the trunk so that the trunk stays the next hop; {@code From} = the caller ID
+ * (with the command's {@code callerName} and {@code fromHost}: {@link #from}), an SDP offer (the SBC in front anchors the media: the dialer sends none), the command's own SIP {@code headers}
  * (from its carrier options) and ours:
  * <ul>
  *   <li>{@code X-Dialer-Request-Id}, {@code X-Dialer-Attempt}, {@code X-Dialer-Account-Id}: correlation;</li>
@@ -43,6 +47,13 @@ final class Invites {
     static final String FLOW_ID = "X-Dialer-Flow-Id";
     static final String AUDIO = "X-Dialer-Audio";
     static final String VARIABLES = "X-Dialer-Variables";
+
+    private static final Logger log = LoggerFactory.getLogger(Invites.class);
+    /** A host name (RFC 1123 labels), an IPv4 address, or an IPv6 reference in brackets. */
+    private static final Pattern HOST = Pattern.compile(
+            "(?i)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\\.?"
+                    + "|\\[[0-9a-f:.]+]");
+    private static final int MAX_DISPLAY_NAME = 128;
 
 
     private final SipTrunkProperties properties;
@@ -61,14 +72,13 @@ final class Invites {
             InvalidArgumentException {
         boolean sipTarget = Destination.kindOf(command.to()) == Destination.Kind.SIP;
         URI target = sipTarget ? addresses.createURI(command.to()) : numberAtTrunk(command);
-        SipURI caller = addresses.createSipURI(command.callerId(), properties.fromHostOrBind());
         Address toAddress = addresses.createAddress(sipTarget ? addresses.createURI(command.to())
                 : addresses.createSipURI(command.to(), properties.trunkHost()));
         List<ViaHeader> vias = new ArrayList<>();
         vias.add(headers.createViaHeader(properties.bindAddress(), localPort, properties.transport(), null));
         Request invite = messages.createRequest(target, Request.INVITE, provider.getNewCallId(),
                 headers.createCSeqHeader(1L, Request.INVITE),
-                headers.createFromHeader(addresses.createAddress(caller), freshTag()),
+                from(command),
                 headers.createToHeader(toAddress, null), vias, headers.createMaxForwardsHeader(70));
         SipURI contact = addresses.createSipURI(command.callerId(), properties.bindAddress());
         contact.setPort(localPort);
@@ -82,6 +92,38 @@ final class Invites {
         addOurHeaders(invite, command);
         invite.setContent(sdpOffer(), headers.createContentTypeHeader("application", "sdp"));
         return invite;
+    }
+
+    /**
+     * {@code From: "<callerName>" <sip:<caller ID>@<fromHost>>}: the Voice Gateway dialect's {@code callerName} as the
+     * display name and its {@code fromHost} as the host, as that carrier uses them; without them, no display name and
+     * the configured {@code from-host}. A display name loses the characters a quoted string would have to escape; a
+     * {@code fromHost} that is no host name or address is not used (logged), the configured one is.
+     */
+    FromHeader from(CallCommand command) throws ParseException {
+        SipURI caller = addresses.createSipURI(command.callerId(), fromHost(command));
+        Address address = addresses.createAddress(caller);
+        Object name = command.carrierOptions().get("callerName");
+        if (name instanceof String given) {
+            String displayName = given.replaceAll("[\"\\\\\\p{Cntrl}]", "").strip();
+            if (!displayName.isEmpty()) {
+                address.setDisplayName(displayName.length() > MAX_DISPLAY_NAME
+                        ? displayName.substring(0, MAX_DISPLAY_NAME) : displayName);
+            }
+        }
+        return headers.createFromHeader(address, freshTag());
+    }
+
+    private String fromHost(CallCommand command) {
+        Object host = command.carrierOptions().get("fromHost");
+        if (host instanceof String given && !given.isBlank()) {
+            if (HOST.matcher(given).matches()) {
+                return given;
+            }
+            log.warn("request {}: fromHost is no host name or address; the configured from-host is used",
+                    command.requestId());
+        }
+        return properties.fromHostOrBind();
     }
 
     /** The callee's number at the trunk: the Request-URI of a phone call. */

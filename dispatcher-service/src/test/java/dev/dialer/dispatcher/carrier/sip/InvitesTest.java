@@ -2,13 +2,48 @@ package dev.dialer.dispatcher.carrier.sip;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.contract.CallCommand;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
 import javax.sip.SipFactory;
 import javax.sip.header.RouteHeader;
 import org.junit.jupiter.api.Test;
 
 /** Where a taken-over call's CANCEL or ACK is routed: to the trunk its INVITE went to, not the one configured now. */
 class InvitesTest {
+
+    private static final SipTrunkProperties TRUNK = new SipTrunkProperties(true, "10.0.0.2", 5070, "udp", "127.0.0.1",
+            5062, "dialer.example.com", null, null, null, 40000, Duration.ofSeconds(60), Duration.ofHours(1), 2,
+            Duration.ofSeconds(3), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
+
+    @Test
+    void theFromHeaderCarriesTheCallersNameAndHostAsTheVoiceGatewayDialectGivesThem() throws Exception {
+        Invites invites = invites(TRUNK);
+
+        assertThat(invites.from(command(Map.of())).getAddress().toString())
+                .isEqualTo("<sip:+4930555000@dialer.example.com>");
+        assertThat(invites.from(command(Map.of("callerName", "Acme \"Support\"\r\n", "fromHost",
+                "sip.acme.example"))).getAddress().toString())
+                .as("a display name without the characters a quoted string would have to escape")
+                .isEqualTo("\"Acme Support\" <sip:+4930555000@sip.acme.example>");
+        assertThat(invites.from(command(Map.of("fromHost", "acme.example>;evil=1"))).getAddress().toString())
+                .as("a fromHost that is no host is not used").isEqualTo("<sip:+4930555000@dialer.example.com>");
+        assertThat(invites.from(command(Map.of("fromHost", "[2001:db8::1]"))).getAddress().toString())
+                .isEqualTo("<sip:+4930555000@[2001:db8::1]>");
+    }
+
+    private static CallCommand command(Map<String, Object> carrierOptions) {
+        return new CallCommand(1, "req-from", "acc-1", "+4930555000", "+4915112345678", null, "a.wav", null, 0, 3,
+                1, null, null, null, null, null, null, null, null, carrierOptions, Instant.now());
+    }
+
+    private static Invites invites(SipTrunkProperties properties) throws Exception {
+        SipFactory factory = SipFactory.getInstance();
+        factory.setPathName("gov.nist");
+        return new Invites(properties, factory.createAddressFactory(), factory.createHeaderFactory(),
+                factory.createMessageFactory());
+    }
 
     @Test
     void aRequestOfAKeptCallFollowsTheTrunkItsInviteWentToNotTheOneConfiguredNow() throws Exception {
