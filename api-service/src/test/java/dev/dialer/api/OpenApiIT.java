@@ -95,6 +95,14 @@ class OpenApiIT extends RunningApiService {
                 .containsExactlyInAnyOrder(JSON_TYPE, "text/csv");
         assertThat(document.at("/paths/~1api~1v2~1outgoing~1preview/post/requestBody/content").propertyNames())
                 .containsExactlyInAnyOrder(JSON_TYPE, FORM);
+        for (String send : List.of("send", "preview")) {
+            assertThat(document.at("/paths/~1api~1v2~1outgoing~1" + send + "/post/responses/415/content"
+                    + "/application~1problem+json/examples/unsupported-media-type/value/detail").asString())
+                    .startsWith("The body is labelled multipart/form-data,");
+        }
+        // DNC never blocks a sip or user target (decision 0072), whatever the cap does with it.
+        assertThat(document.at("/paths/~1v1~1Accounts~1{accountSid}~1Calls/post/description").asString())
+                .contains("never blocks a sip or user target").doesNotContain("DNC and the per-callee cap");
         assertThat(document.at("/paths/~1api~1v2~1account~1settings/get/responses/200/content/application~1json"
                 + "/schema/$ref").asString()).isEqualTo("#/components/schemas/AccountSettings");
         for (String[] bodyLimit : List.of(new String[] {"~1api~1v2~1account~1settings/put", "131072"},

@@ -252,6 +252,30 @@ class SendIT extends RunningApiService {
     }
 
     @Test
+    void refusesAMultipartBodyWith415SayingWhichTypesItReadsAndStillReadsOneWithoutAContentType() throws Exception {
+        String multipart = "--b1\r\nContent-Disposition: form-data; name=\"bridge\"\r\n\r\n918068281234\r\n"
+                + "--b1\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n919876543215\r\n"
+                + "--b1\r\nContent-Disposition: form-data; name=\"flow_id\"\r\n\r\n23\r\n--b1--\r\n";
+        long before = commands.readToEnd().size();
+
+        for (String path : List.of(SEND, "/api/v2/outgoing/preview")) {
+            HttpResponse<String> response = post(path, "multipart/form-data; boundary=b1", KEY, multipart);
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(415);
+            assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            assertThat(response.headers().firstValue("Accept"))
+                    .hasValue("application/json, application/x-www-form-urlencoded, text/plain");
+            JsonNode problem = json(response);
+            assertThat(problem.get("type").asString())
+                    .isEqualTo("https://dialer.dev/problems/unsupported-media-type");
+            assertThat(problem.get("detail").asString()).startsWith("The body is labelled multipart/form-data,")
+                    .contains("application/json", "application/x-www-form-urlencoded");
+        }
+        assertThat(commands.readToEnd()).hasSize((int) before);
+        assertThat(post(SEND, null, KEY, SeedExample.FLOW).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void exportsRequestAndProduceMetrics() throws Exception {
         post(SEND, JSON_TYPE, KEY, SeedExample.FLOW);
         post(SEND, JSON_TYPE, null, SeedExample.FLOW);

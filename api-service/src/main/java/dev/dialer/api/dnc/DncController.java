@@ -3,7 +3,9 @@ package dev.dialer.api.dnc;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.settings.AccountSettingsStore;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -52,7 +55,8 @@ class DncController {
     private static final int MAX_IMPORT_BODY = 1024 * 1024;
     /** Import bodies up to this many characters (a few rows) are read on the thread that received them. */
     static final int INLINE_PARSE_CHARS = 2048;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Refuses a member given twice ({@link JsonMembers}): {@code {"reason":"a","reason":"b"}} names it. */
+    private static final JsonMapper JSON = JsonMembers.mapper();
     private static final String CSV = "text/csv";
 
     private final DncList list;
@@ -123,7 +127,8 @@ class DncController {
                     + "line (CSV; a first line starting with `number` is a header), whatever the Content-Type. At "
                     + "most " + DncImport.MAX_ROWS + " rows; numbers are read in the account's region, and a number "
                     + "given twice keeps its last reason. An invalid row is reported by index (`rows[i]`) and does "
-                    + "not stop the valid ones; answers once Kafka has them.",
+                    + "not stop the valid ones; a member given twice in one row's object is a 400 naming it "
+                    + "(`rows[i].number`). Answers once Kafka has them.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, array = @ArraySchema(minItems = 1,
                             maxItems = DncImport.MAX_ROWS, schema = @Schema(implementation = DncDocs.Item.class)),
@@ -186,7 +191,7 @@ class DncController {
     }
 
     /** The optional body of a PUT: {@code {"reason": "..."}}. */
-    private static String reason(String body) {
+    static String reason(String body) {
         if (body == null || body.isBlank()) {
             return null;
         }
@@ -194,7 +199,9 @@ class DncController {
         try {
             root = JSON.readTree(body);
         } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            ApiProblem member = JsonMembers.problem(JSON, body, e, Set.of());
+            throw member != null ? member
+                    : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
         JsonNode reason = root == null ? null : root.get("reason");
         if (!(root != null && root.isObject()) || (reason != null && !reason.isNull() && !reason.isString())) {

@@ -1,6 +1,8 @@
 package dev.dialer.api.dnc;
 
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.phone.PhoneNumbers;
@@ -8,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -17,13 +20,15 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code number[,reason]} per line (CSV; a first line {@code number,reason} is a header and skipped). Each row is
  * normalised in the account's region; invalid rows are reported by index ({@code rows[i]}, counting the rows the
  * body holds, blank lines excluded) and do not stop the valid ones; so is a row whose reason holds a NUL character,
- * which no database column could store.
+ * which no database column could store. A JSON member given twice in one row fails the import, naming it
+ * ({@code rows[3].number}, {@link JsonMembers}): Jackson would keep the last one silently, and
+ * {@code {"number": "…210", "number": "…211"}} would put one number on the list and say nothing of the other.
  */
 final class DncImport {
 
     static final int MAX_ROWS = 10_000;
     static final int MAX_REASON = 256;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final JsonMapper JSON = JsonMembers.mapper();
 
     /** A valid row. */
     record Row(String e164, String reason) {
@@ -77,7 +82,8 @@ final class DncImport {
         try {
             root = JSON.readTree(text);
         } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            ApiProblem member = JsonMembers.problem(JSON, text, e, "rows", Set.of());
+            throw member != null ? member : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
         }
         List<String[]> raw = new ArrayList<>(root.size());
         for (JsonNode entry : root) {

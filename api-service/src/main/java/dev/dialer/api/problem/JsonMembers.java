@@ -12,8 +12,9 @@ import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The send bodies' JSON reading, where a body refused for one of its members names that member, as any field problem
- * does, rather than being malformed as a whole. A member given twice in one object is refused
+ * The JSON reading of the bodies whose fields a problem names (the send dialects', the DNC list's), where a body
+ * refused for one of its members names that member, as any field problem does, rather than being malformed as a
+ * whole. A member given twice in one object is refused
  * ({@link StreamReadFeature#STRICT_DUPLICATE_DETECTION}): Jackson would keep the last one silently, and
  * {@code {"to":"…215","to":"…216"}} would queue one call and say nothing of the other. A number longer than Jackson
  * reads ({@code StreamReadConstraints.getMaxNumberLength()}, 1,000 characters) is no number any field takes: it is
@@ -41,28 +42,37 @@ public final class JsonMembers {
      *               {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
      */
     public static ApiProblem problem(JsonMapper mapper, String text, JacksonException error, Set<String> keyed) {
+        return problem(mapper, text, error, "", keyed);
+    }
+
+    /**
+     * As {@link #problem(JsonMapper, String, JacksonException, Set)}, for a body that is itself named: {@code root}
+     * prefixes every field, as {@code rows} names a DNC import's array ({@code rows[3].number}).
+     */
+    public static ApiProblem problem(JsonMapper mapper, String text, JacksonException error, String root,
+                                     Set<String> keyed) {
         String message = error.getOriginalMessage() == null ? "" : error.getOriginalMessage();
         if (error instanceof StreamReadException read && read.processor() != null
                 && message.startsWith("Duplicate Object property")) {
-            return Problems.validation(field(read.processor().streamReadContext(), keyed), GIVEN_TWICE);
+            return Problems.validation(field(read.processor().streamReadContext(), root, keyed), GIVEN_TWICE);
         }
         if (error instanceof StreamConstraintsException && message.startsWith("Number value length")) {
             // The exception holds no parser: the body is read again, token by token, to where it stops.
-            String field = whereReadingStops(mapper, text, keyed);
+            String field = whereReadingStops(mapper, text, root, keyed);
             return field == null ? null : Problems.validation(field, TOO_LARGE);
         }
         return null;
     }
 
     /** The member a token-by-token reading of {@code text} stops at for a constraint, or null if it does not. */
-    private static String whereReadingStops(JsonMapper mapper, String text, Set<String> keyed) {
+    private static String whereReadingStops(JsonMapper mapper, String text, String root, Set<String> keyed) {
         try (JsonParser parser = mapper.createParser(text)) {
             try {
                 while (parser.nextToken() != null) {
                     // read on to the token that breaks the constraint
                 }
             } catch (StreamConstraintsException e) {
-                return field(parser.streamReadContext(), keyed);
+                return field(parser.streamReadContext(), root, keyed);
             }
         } catch (JacksonException e) {
             // any other failure: not the member looked for
@@ -70,14 +80,14 @@ public final class JsonMembers {
         return null;
     }
 
-    /** The name of the member {@code context} stands at, from the body down. */
-    static String field(TokenStreamContext context, Set<String> keyed) {
+    /** The name of the member {@code context} stands at, from the body ({@code root}, when it is named) down. */
+    static String field(TokenStreamContext context, String root, Set<String> keyed) {
         Deque<Object> path = new ArrayDeque<>();
         for (TokenStreamContext at = context; at != null && !at.inRoot(); at = at.getParent()) {
             path.push(at.inArray() ? (Object) at.getCurrentIndex() : String.valueOf(at.currentName()));
         }
-        StringBuilder field = new StringBuilder();
-        int depth = 0;
+        StringBuilder field = new StringBuilder(root);
+        int depth = root.isEmpty() ? 0 : 1;
         for (Object segment : path) {
             if (segment instanceof Integer index) {
                 field.append('[').append(index).append(']');

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 
 /**
@@ -108,6 +109,15 @@ public final class Problems {
     public static ApiProblem unsupportedMediaType(String detail) {
         return new ApiProblem(problem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported media type", detail), null);
+    }
+
+    /**
+     * The body is of a type the endpoint does not read; {@code Accept} lists those it does (RFC 9110 §15.5.16).
+     */
+    public static ApiProblem unsupportedMediaType(String detail, List<MediaType> accepted) {
+        ApiProblem unsupported = unsupportedMediaType(detail);
+        unsupported.getHeaders().setAccept(accepted);
+        return unsupported;
     }
 
     /** The {@code Idempotency-Key} was already used with another body. */

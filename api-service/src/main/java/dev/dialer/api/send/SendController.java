@@ -2,16 +2,12 @@ package dev.dialer.api.send;
 
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
-import org.springframework.http.server.reactive.ServerHttpRequest;
-import org.springframework.web.bind.annotation.PostMapping;
-import org.springframework.web.bind.annotation.RequestAttribute;
-import org.springframework.web.bind.annotation.RestController;
 import dev.dialer.api.account.ApiKeys;
 import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.IdempotentRequests;
 import dev.dialer.api.openapi.ApiDocs;
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.Problems;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.enums.ParameterIn;
@@ -21,14 +17,23 @@ import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.nio.charset.Charset;
+import java.util.List;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
+import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * {@code POST /api/v2/outgoing/send}, the seed dialect. No {@code consumes}: the body is read as text whatever its
- * Content-Type ({@link RequestBodies}), and {@link SendRequestParser} decides from the body whether it is JSON or a
- * form.
+ * {@code POST /api/v2/outgoing/send}, the seed dialect. The body is read as text ({@link RequestBodies}), and
+ * {@link SendRequestParser} decides from the body whether it is JSON or a form, since curl's {@code -d} labels JSON as
+ * a form. No {@code consumes}, which would refuse a body without a Content-Type or with one that cannot be parsed:
+ * {@link #unreadableType} refuses only a label naming a type the endpoint does not read ({@link #READABLE}).
  */
 @RestController
 @Tag(name = "send")
@@ -46,6 +51,23 @@ class SendController {
             + "\"title\":\"Content too large\",\"status\":413,\"detail\":\"to holds 1500 recipients; a request may "
             + "hold at most " + DEFAULT_MAX_RECIPIENTS + ".\",\"errors\":[{\"field\":\"to\",\"message\":\"must hold "
             + "at most " + DEFAULT_MAX_RECIPIENTS + " recipients\"}]}";
+
+    /**
+     * The Content-Types a send body is read under: JSON, a form, and {@code text/plain} ({@code fetch} labels a string
+     * body so, .NET's {@code StringContent} too). A body without a Content-Type, or with one that cannot be parsed, is
+     * read as well.
+     */
+    static final List<MediaType> READABLE = List.of(MediaType.APPLICATION_JSON,
+            MediaType.APPLICATION_FORM_URLENCODED, MediaType.TEXT_PLAIN);
+    private static final String READABLE_TYPES = "application/json, application/x-www-form-urlencoded or text/plain";
+    private static final String UNSUPPORTED_DETAIL = ", which this endpoint does not read: send its fields as JSON "
+            + "or as a URL-encoded form, labelled " + READABLE_TYPES + ".";
+    private static final String UNSUPPORTED = "The body is labelled as a type the endpoint does not read, such as "
+            + "`multipart/form-data`; `Accept` lists those it reads (" + READABLE_TYPES + "). A body without a "
+            + "Content-Type, or with one that cannot be parsed, is read too, JSON or a form as the body itself says";
+    private static final String UNSUPPORTED_EXAMPLE = "{\"type\":\"https://dialer.dev/problems/"
+            + "unsupported-media-type\",\"title\":\"Unsupported media type\",\"status\":415,\"detail\":"
+            + "\"The body is labelled multipart/form-data" + UNSUPPORTED_DETAIL + "\"}";
 
     private final OutgoingCalls calls;
     private final OutgoingPreview preview;
@@ -107,9 +129,16 @@ class SendController {
                     @ExampleObject(name = "payload-too-large", value = ApiDocs.TOO_LARGE_EXAMPLE
                             + DEFAULT_MAX_BODY_BYTES + ApiDocs.BYTES),
                     @ExampleObject(name = "too-many-recipients", value = TOO_MANY_RECIPIENTS)}))
+    @ApiResponse(responseCode = "415", description = UNSUPPORTED, content = @Content(
+            mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+            examples = @ExampleObject(name = "unsupported-media-type", value = UNSUPPORTED_EXAMPLE)))
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<byte[]>> send(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account,
                                       ServerHttpRequest request) {
+        ApiProblem unreadable = unreadableType(request.getHeaders());
+        if (unreadable != null) {
+            return Mono.error(unreadable);
+        }
         String key = IdempotentRequests.keyOf(request);
         Charset charset = RequestBodies.charsetOf(request.getHeaders());
         return RequestBodies.text(request, maxBodyBytes)
@@ -151,10 +180,40 @@ class SendController {
                     @ExampleObject(name = "payload-too-large", value = ApiDocs.TOO_LARGE_EXAMPLE
                             + DEFAULT_MAX_BODY_BYTES + ApiDocs.BYTES),
                     @ExampleObject(name = "too-many-recipients", value = TOO_MANY_RECIPIENTS)}))
+    @ApiResponse(responseCode = "415", description = UNSUPPORTED, content = @Content(
+            mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
+            examples = @ExampleObject(name = "unsupported-media-type", value = UNSUPPORTED_EXAMPLE)))
     Mono<java.util.Map<String, Object>> preview(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                                 ServerHttpRequest request) {
+        ApiProblem unreadable = unreadableType(request.getHeaders());
+        if (unreadable != null) {
+            return Mono.error(unreadable);
+        }
         Charset charset = RequestBodies.charsetOf(request.getHeaders());
         return RequestBodies.text(request, maxBodyBytes).flatMap(body -> preview.preview(account, body, charset));
+    }
+
+    /**
+     * A 415 naming the types read ({@code Accept}, RFC 9110 §15.5.16) when the Content-Type names another one: a
+     * multipart form read as a URL-encoded one would be refused for every field it does hold. Null for a readable
+     * type, for no Content-Type, and for one that cannot be parsed (read as UTF-8, as {@link RequestBodies} reads it).
+     */
+    static ApiProblem unreadableType(HttpHeaders headers) {
+        String label = headers.getFirst(HttpHeaders.CONTENT_TYPE);
+        if (label == null || label.isBlank()) {
+            return null;
+        }
+        MediaType type;
+        try {
+            type = MediaType.parseMediaType(label);
+        } catch (IllegalArgumentException unparsable) {
+            return null;
+        }
+        if (READABLE.stream().anyMatch(readable -> readable.includes(type))) {
+            return null;
+        }
+        return Problems.unsupportedMediaType("The body is labelled " + type.getType() + "/" + type.getSubtype()
+                + UNSUPPORTED_DETAIL, READABLE);
     }
 
     /** The answer as UTF-8 bytes, written once (a thousand rows' JSON is not built as a string first). */

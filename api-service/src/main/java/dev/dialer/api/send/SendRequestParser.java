@@ -45,7 +45,9 @@ import tools.jackson.databind.node.ObjectNode;
  * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
  * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so do a JSON member given
- * twice in one object and a number too long to read ({@link JsonMembers}).
+ * twice in one object and a number too long to read ({@link JsonMembers}), a field the form gives twice, and a
+ * variable given both ways ({@code "variables": {"otp": …}} and {@code "variables[otp]"}): the last one is never
+ * taken silently.
  */
 final class SendRequestParser {
 
@@ -70,6 +72,13 @@ final class SendRequestParser {
     /** The member whose members are named {@code variables[Name]}. */
     private static final Set<String> KEYED = Set.of("variables");
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
+    /**
+     * The fields {@link #validate} reads besides {@code to} and the flat {@code variables[Name]} keys: one a form gives
+     * twice is refused. A field the endpoint does not read is ignored however often it comes (a list of the client's
+     * own, {@code tags[]=a&tags[]=b}, included).
+     */
+    private static final Set<String> READ_FIELDS = Set.of("bridge", "flow_id", "audio", "name", "interval",
+            "webhook_id", "foreign_id", "variables", "max_attempts", "valid_until", "priority");
     private static final Pattern SCHEME = Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*):");
     private static final Pattern SOUND_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 
@@ -120,20 +129,23 @@ final class SendRequestParser {
     }
 
     /**
-     * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, other repeats keep the last. In the
-     * numbers ({@code to}, {@code bridge}) a literal '+' that begins a number is a plus sign, as the writer meant it
+     * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, and any other field the endpoint
+     * reads given twice is refused, naming it ({@link #READ_FIELDS}, {@code variables[Name]}). In the numbers
+     * ({@code to}, {@code bridge}) a literal '+' that begins a number is a plus sign, as the writer meant it
      * ({@code to=+6598765432} from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number
      * read without its '+' would be read in the account's region too (and refused, where it is a number there as
      * well). Inside a number it is the space a form encoder made ({@code to=%2B91+98765+43215}). The recipients are
      * counted as they are read, and the first one past {@code maxRecipients} ends the reading with the 413: a body of
      * many short repeats costs no more than the limit's worth of them. Percent-encoded bytes are text in
-     * {@code charset}, the Content-Type's: a value whose bytes are not is refused, naming it, before anything else is
-     * checked; a name whose bytes are not makes the form malformed.
+     * {@code charset}, the Content-Type's: a value whose bytes are not, or that holds a '%' not followed by two hex
+     * digits, is refused, naming it, before anything else is checked, as is a field given twice; a name that cannot be
+     * decoded makes the form malformed.
      */
     private static ObjectNode form(String text, Charset charset, int maxRecipients) {
         ObjectNode fields = JSON.createObjectNode();
         List<String> to = new ArrayList<>();
-        List<FieldProblem> unreadable = new ArrayList<>();
+        List<FieldProblem> refused = new ArrayList<>();
+        Set<String> repeated = new HashSet<>();
         int recipients = 0;
         for (int start = 0, end; start <= text.length(); start = end + 1) {
             end = text.indexOf('&', start);
@@ -143,19 +155,30 @@ final class SendRequestParser {
                 continue;
             }
             int equals = pair.indexOf('=');
-            String name = decode(equals < 0 ? pair : pair.substring(0, equals), charset);
-            if (name == null) {
-                throw Problems.malformed("The body is neither JSON nor a valid form: a name is not valid "
-                        + charset.name() + " once percent-decoded (the charset of the Content-Type, UTF-8 when it "
-                        + "names none).");
+            String name;
+            try {
+                name = decode(equals < 0 ? pair : pair.substring(0, equals), charset);
+            } catch (Undecodable e) {
+                throw Problems.malformed("The body is neither JSON nor a valid form: a name " + e.getMessage() + ".");
+            }
+            boolean recipient = isTo(name);
+            if (!recipient && fields.has(name)) {
+                if (repeated.add(name)) {
+                    refused.add(new FieldProblem(name, JsonMembers.GIVEN_TWICE));
+                }
+                continue;
             }
             String raw = equals < 0 ? "" : pair.substring(equals + 1);
-            boolean recipient = isTo(name);
             boolean number = recipient || name.equals("bridge");
-            String value = decode(number ? leadingPlusSigns(raw) : raw, charset);
-            if (value == null) {
-                unreadable.add(new FieldProblem(name, "is not valid " + charset.name()
-                        + " once percent-decoded (the charset of the Content-Type, UTF-8 when it names none)"));
+            String value;
+            try {
+                value = decode(number ? leadingPlusSigns(raw) : raw, charset);
+            } catch (Undecodable e) {
+                refused.add(new FieldProblem(name, e.getMessage()));
+                if (!recipient && read(name)) {
+                    // Taken as given, so that a repeat of it is named too.
+                    fields.putNull(name);
+                }
                 continue;
             }
             if (recipient) {
@@ -164,17 +187,22 @@ final class SendRequestParser {
                     throw Problems.tooMany("to", "recipients", maxRecipients);
                 }
                 to.add(value);
-            } else {
+            } else if (read(name)) {
                 fields.put(name, value);
             }
         }
-        if (!unreadable.isEmpty()) {
-            throw Problems.validation(unreadable);
+        if (!refused.isEmpty()) {
+            throw Problems.validation(refused);
         }
         if (!to.isEmpty()) {
             fields.put("to", String.join(",", to));
         }
         return fields;
+    }
+
+    /** Whether {@link #validate} reads a form field of this name, other than {@code to}. */
+    private static boolean read(String name) {
+        return READ_FIELDS.contains(name) || FLAT_VARIABLE.matcher(name).matches();
     }
 
     /**
@@ -230,10 +258,9 @@ final class SendRequestParser {
      * {@code charset}. Not {@link java.net.URLDecoder}, which turns bytes it cannot read into U+FFFD: {@code Caf%E9}
      * and {@code Caf%E8} would be one {@code foreign_id}.
      *
-     * @return null when the bytes are not text in {@code charset}
-     * @throws dev.dialer.api.problem.ApiProblem malformed when a '%' is not followed by two hex digits
+     * @throws Undecodable when a '%' is not followed by two hex digits, or the bytes are not text in {@code charset}
      */
-    private static String decode(String text, Charset charset) {
+    private static String decode(String text, Charset charset) throws Undecodable {
         if (text.indexOf('%') < 0 && text.indexOf('+') < 0) {
             return text;
         }
@@ -254,8 +281,8 @@ final class SendRequestParser {
                 int high = i + 2 < text.length() ? hex(text.charAt(i + 1)) : -1;
                 int low = high < 0 ? -1 : hex(text.charAt(i + 2));
                 if (low < 0) {
-                    throw Problems.malformed("The body is neither JSON nor a valid form: '%' must be followed by two "
-                            + "hex digits (at \"" + text.substring(i, Math.min(text.length(), i + 3)) + "\").");
+                    throw new Undecodable("holds a '%' not followed by two hex digits (at \""
+                            + text.substring(i, Math.min(text.length(), i + 3)) + "\"); write a '%' itself as %25");
                 }
                 bytes.put((byte) (high << 4 | low));
                 i += 3;
@@ -263,10 +290,19 @@ final class SendRequestParser {
             try {
                 decoded.append(RequestBodies.strictly(bytes.flip(), charset));
             } catch (CharacterCodingException e) {
-                return null;
+                throw new Undecodable("is not valid " + charset.name() + " once percent-decoded (the charset of the "
+                        + "Content-Type, UTF-8 when it names none)");
             }
         }
         return decoded.toString();
+    }
+
+    /** Why a form's name or value cannot be decoded, said of it: {@code "<name> " + getMessage()}. */
+    private static final class Undecodable extends Exception {
+
+        Undecodable(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /** The value of an ASCII hex digit, -1 for any other character (other scripts' digits included). */
@@ -491,19 +527,24 @@ final class SendRequestParser {
         return instant;
     }
 
-    /** {@code "variables": {...}} and flat {@code "variables[Name]": "..."} keys, merged in body order. */
+    /**
+     * {@code "variables": {...}} and flat {@code "variables[Name]": "..."} keys, merged in body order. A name given
+     * both ways is refused, naming it ({@code variables[otp]}), as a JSON member given twice is: neither value is the
+     * one meant more than the other.
+     */
     private static Map<String, String> variables(ObjectNode fields, List<FieldProblem> errors) {
         Map<String, String> variables = new LinkedHashMap<>();
+        Set<String> names = new HashSet<>();
         for (Map.Entry<String, JsonNode> field : fields.properties()) {
             String name = field.getKey();
             JsonNode value = field.getValue();
             if (name.equals("variables")) {
-                objectVariables(value, variables, errors);
+                objectVariables(value, variables, names, errors);
                 continue;
             }
             Matcher flat = FLAT_VARIABLE.matcher(name);
             if (flat.matches()) {
-                variable(flat.group(1), name, value, variables, errors);
+                variable(flat.group(1), name, value, variables, names, errors);
             }
         }
         return variables;
@@ -513,7 +554,8 @@ final class SendRequestParser {
      * An object of names to values; null, a blank string and an empty array are no variables (PHP's
      * {@code json_encode} writes an empty array as {@code []}, whatever it was meant to hold).
      */
-    private static void objectVariables(JsonNode value, Map<String, String> variables, List<FieldProblem> errors) {
+    private static void objectVariables(JsonNode value, Map<String, String> variables, Set<String> names,
+                                        List<FieldProblem> errors) {
         if (value == null || value.isNull() || (value.isString() && value.asString().isBlank())
                 || (value.isArray() && value.isEmpty())) {
             return;
@@ -523,14 +565,18 @@ final class SendRequestParser {
             return;
         }
         for (Map.Entry<String, JsonNode> entry : value.properties()) {
-            variable(entry.getKey(), "variables[" + entry.getKey() + "]", entry.getValue(), variables, errors);
+            variable(entry.getKey(), "variables[" + entry.getKey() + "]", entry.getValue(), variables, names,
+                    errors);
         }
     }
 
+    /** Reads one variable; {@code names} holds those read before it, whatever became of them. */
     private static void variable(String name, String field, JsonNode value, Map<String, String> variables,
-                                 List<FieldProblem> errors) {
+                                 Set<String> names, List<FieldProblem> errors) {
         if (name.isBlank() || name.length() > MAX_VARIABLE_NAME) {
             errors.add(new FieldProblem(field, "needs a name of 1 to " + MAX_VARIABLE_NAME + " characters"));
+        } else if (!names.add(name)) {
+            errors.add(new FieldProblem(field, JsonMembers.GIVEN_TWICE));
         } else if (NulCharacters.check(field, name, errors)
                 || (value != null && value.isString() && NulCharacters.check(field, value.asString(), errors))) {
             // reported by the check

@@ -105,7 +105,8 @@ class VoiceGatewayCallsController {
                     + "name) is a 400 naming it. `to` is a `phone` number, a `sip` URI or a registered `user`: a "
                     + "sip or user target has no time zone, so its calling window is applied in the caller ID's own "
                     + "zones when it is a number of the account's default region (or the account names none), else "
-                    + "in the default region's; DNC and the per-callee cap match it as written. "
+                    + "in the default region's. The DNC list holds phone numbers only, so it never blocks a sip or "
+                    + "user target; the per-callee cap matches it as written. "
                     + "Answers once Kafka has the command.",
             parameters = @Parameter(name = IdempotentRequests.HEADER, in = ParameterIn.HEADER, description = "Makes "
                     + "retries safe for 24 hours, as on the send endpoint: a repeat with the same body answers the "

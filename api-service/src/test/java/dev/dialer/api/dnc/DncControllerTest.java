@@ -1,7 +1,10 @@
 package dev.dialer.api.dnc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.FieldProblem;
 import java.util.Collections;
 import org.junit.jupiter.api.Test;
 
@@ -16,5 +19,13 @@ class DncControllerTest {
                 .startsWith("parallel-");
         assertThat(DncController.parsed("[\"9876543215\"]", "IN").map(parsed -> Thread.currentThread().getName())
                 .block()).isEqualTo(receiving);
+    }
+
+    @Test
+    void refusesAnEntryGivingItsReasonTwiceNamingIt() {
+        assertThat(DncController.reason("{\"reason\":\" asked \"}")).isEqualTo("asked");
+        assertThatThrownBy(() -> DncController.reason("{\"reason\":\"asked\",\"reason\":\"complained\"}"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .containsExactly(new FieldProblem("reason", "is given more than once")));
     }
 }

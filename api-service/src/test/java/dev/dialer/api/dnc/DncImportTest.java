@@ -48,6 +48,21 @@ class DncImportTest {
     }
 
     @Test
+    void refusesARowGivingAMemberTwiceNamingItRatherThanListingTheLastNumber() {
+        // Only 919876543211 was listed, and nothing said 919876543210 was not.
+        assertThatThrownBy(() -> DncImport.parse(
+                "[\"9876543215\", {\"number\":\"919876543210\",\"number\":\"919876543211\"}]", "IN"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> {
+                    assertThat(problem.getStatusCode().value()).isEqualTo(400);
+                    assertThat(problem.errors()).containsExactly(
+                            new FieldProblem("rows[1].number", "is given more than once"));
+                });
+        assertThatThrownBy(() -> DncImport.parse("[{\"number\":\"9876543215\",\"reason\":\"a\",\"reason\":\"b\"}]",
+                "IN")).isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                .extracting(FieldProblem::field).containsExactly("rows[0].reason"));
+    }
+
+    @Test
     void keepsOneRowPerNumberWithTheLastReason() {
         DncImport.Parsed parsed = DncImport.parse("919876543215,a\n+919876543215,b", "IN");
 

@@ -155,6 +155,41 @@ class SendControllerTest {
     }
 
     @Test
+    void readsAJsonBodyLabelledAsPlainTextAsFetchLabelsAString() {
+        send("text/plain;charset=UTF-8", SeedBodies.FLOW_ID, 200);
+
+        assertThat(publisher.records).hasSize(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"multipart/form-data; boundary=----x", "application/octet-stream", "text/csv"})
+    void refusesABodyLabelledAsATypeItDoesNotReadWith415SayingWhichItReads(String contentType) {
+        // Read as a form, a multipart body was answered "bridge is required, to is required…" for fields it held.
+        String multipart = "------x\r\nContent-Disposition: form-data; name=\"bridge\"\r\n\r\n918068281234\r\n"
+                + "------x\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n919876543215\r\n------x--\r\n";
+        for (String path : List.of("/api/v2/outgoing/send", "/api/v2/outgoing/preview")) {
+            byte[] answer = client.post().uri(path)
+                    .header("Content-Type", contentType)
+                    .bodyValue(multipart.getBytes(StandardCharsets.UTF_8))
+                    .exchange()
+                    .expectStatus().isEqualTo(415)
+                    .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .expectHeader().valueEquals("Accept",
+                            "application/json, application/x-www-form-urlencoded, text/plain")
+                    .expectBody().returnResult().getResponseBody();
+
+            JsonNode problem = JSON.readTree(answer);
+            assertThat(problem.get("type").asString())
+                    .isEqualTo("https://dialer.dev/problems/unsupported-media-type");
+            assertThat(problem.get("detail").asString()).as(path).isEqualTo("The body is labelled "
+                    + contentType.split(";")[0] + ", which this endpoint does not read: send its fields as JSON or "
+                    + "as a URL-encoded form, labelled application/json, application/x-www-form-urlencoded or "
+                    + "text/plain.");
+        }
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
     void readsAFormsPercentEncodedValuesInTheCharsetItsContentTypeNames() {
         send(SEED_FORM_TYPE + "; charset=ISO-8859-1",
                 "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9", 200);

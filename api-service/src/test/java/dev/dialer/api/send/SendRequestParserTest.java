@@ -418,6 +418,54 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesAVariableGivenAsAnObjectMemberAndAsAFlatKeyNamingItRatherThanKeepingTheLast() {
+        // Both were read into one map: the later one was taken, and nothing said the other was dropped.
+        assertThat(problemOf(body("\"variables\":{\"otp\":\"1\"},\"variables[otp]\":\"2\"")).errors())
+                .containsExactly(new FieldProblem("variables[otp]", "is given more than once"));
+        assertThat(fieldsOf(body("\"variables[otp]\":\"2\",\"variables\":{\"Name\":\"A\",\"otp\":\"1\"}")))
+                .containsExactly("variables[otp]");
+        // A name the object does not hold is merged as before.
+        assertThat(parse(body("\"variables\":{\"Name\":\"A\"},\"variables[otp]\":\"2\"")).variables())
+                .containsExactly(Map.entry("Name", "A"), Map.entry("otp", "2"));
+    }
+
+    @Test
+    void refusesAFormFieldGivenTwiceNamingItRatherThanKeepingTheLast() {
+        String valid = "bridge=918068281234&to=919876543215&flow_id=1";
+
+        assertThat(problemOf("bridge=918068281234&bridge=918068281235&to=919876543215&flow_id=1").errors())
+                .containsExactly(new FieldProblem("bridge", "is given more than once"));
+        assertThat(fieldsOf(valid + "&foreign_id=x&foreign_id=y&name=a&name=b&name=c"))
+                .containsExactly("foreign_id", "name");
+        assertThat(fieldsOf(valid + "&variables[otp]=1&variables%5Botp%5D=2")).containsExactly("variables[otp]");
+        assertThat(fieldsOf(valid + "&flow_id=2")).containsExactly("flow_id");
+        assertThat(fieldsOf(valid + "&interval=&interval=15")).containsExactly("interval");
+        assertThat(fieldsOf(valid + "&foreign_id=Caf%E9&foreign_id=Cafe")).containsExactly("foreign_id",
+                "foreign_id");
+        // Recipients are listed by repeating to, and a field the endpoint does not read is ignored, repeated or not.
+        SendRequest request = parse(valid + "&to=919876543216&to[]=919876543217&tags[]=a&tags[]=b&customid=1"
+                + "&customid=2");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+919876543216", "+919876543217");
+    }
+
+    @Test
+    void namesAFormValueHoldingAPercentSignNotFollowedByTwoHexDigits() {
+        String message = "holds a '%' not followed by two hex digits (at \"%\"); write a '%' itself as %25";
+
+        assertThat(problemOf("bridge=918068281234&to=919876543215&flow_id=1&name=100%").errors())
+                .containsExactly(new FieldProblem("name", message));
+        assertThat(problemOf("bridge=918068281234&to=919876543215&flow_id=1&foreign_id=a%zz&variables[otp]=%4")
+                .errors()).containsExactly(
+                new FieldProblem("foreign_id", message.replace("\"%\"", "\"%zz\"")),
+                new FieldProblem("variables[otp]", message.replace("\"%\"", "\"%4\"")));
+        assertThat(fieldsOf("bridge=918068281234&to=%zz&flow_id=1")).containsExactly("to");
+        // A name that cannot be read names no field: the form is malformed.
+        assertThat(problemOf("bridge=918068281234&to=919876543215&flow_id=1&na%me=1").getBody().getType())
+                .isEqualTo(Problems.MALFORMED_REQUEST);
+    }
+
+    @Test
     void refusesANumberLongerThanTheJsonReaderTakesNamingItsField() {
         String digits = "1".repeat(1500);
 
@@ -442,7 +490,7 @@ class SendRequestParserTest {
     void refusesEmptyBodiesAndJsonArraysAsMalformed() {
         assertThat(problemOf("  ").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
         assertThat(problemOf("[{}]").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
-        assertThat(problemOf("to=%zz").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
+        assertThat(problemOf("%zz=1").getBody().getType()).isEqualTo(Problems.MALFORMED_REQUEST);
     }
 
     @Test
@@ -499,7 +547,7 @@ class SendRequestParserTest {
         String repeats = String.join("&", Collections.nCopies(MAX_RECIPIENTS, "to=919876543215"));
         assertThat(parse("bridge=918068281234&flow_id=1&" + repeats).recipients()).hasSize(MAX_RECIPIENTS);
 
-        // A pair that cannot be decoded follows the one past the limit: reaching it would be a 400 malformed body.
+        // A pair that cannot be decoded follows the one past the limit: reaching it would be a 400 naming to.
         for (String more : List.of("&to[]=919876543216&to=%zz", "&to=919876543216,919876543217&to=%zz")) {
             ApiProblem problem = catchThrowableOfType(ApiProblem.class,
                     () -> parse("bridge=918068281234&flow_id=1&" + repeats + more));
