@@ -22,6 +22,7 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.contract.ReplayRequest;
 import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -29,6 +30,7 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.common.trace.TraceParent;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -250,11 +252,13 @@ class FanOutIT {
     }
 
     @Test
-    void aReplayRequestThatIsJsonNullIsSkippedAndTheRequestsAfterItAreReplayed() {
+    void aReplayRequestThatIsJsonNullGoesToTheDlqAndTheRequestsAfterItAreReplayed() {
         String account = unique("acc");
         Delivered delivered = deliveredOnce(account);
         Endpoint target = delivered.target();
         CallEvent event = delivered.event();
+        double schemaInvalidBefore = dlq("schema_invalid");
+        double notJsonBefore = dlq("not_json");
 
         // One key, so one partition: the request after the null ones is read after them.
         fixture.publish(Topics.WEBHOOK_CONTROL, target.id(), "null".getBytes(StandardCharsets.UTF_8));
@@ -263,6 +267,12 @@ class FanOutIT {
                 List.of(event.eventId()), null, null, Instant.now()));
 
         await().atMost(WAIT).until(() -> replays(event.eventId()) == 1);
+        List<InboundRecord> published = ItFixture.records(Topics.WEBHOOK_CONTROL, target.id(), 2);
+        List<InboundRecord> copies = ItFixture.records(Topics.WEBHOOK_CONTROL_DLQ, target.id(), 2);
+        ItFixture.assertCopyOf(published.get(0), copies.get(0), "schema_invalid");
+        ItFixture.assertCopyOf(published.get(1), copies.get(1), "not_json");
+        assertThat(dlq("schema_invalid")).isGreaterThanOrEqualTo(schemaInvalidBefore + 1);
+        assertThat(dlq("not_json")).isGreaterThanOrEqualTo(notJsonBefore + 1);
     }
 
     @Test
@@ -464,6 +474,11 @@ class FanOutIT {
 
     private static void assertKeepsItsSchema(String attempt) {
         assertThat(ATTEMPT_SCHEMA.validate(attempt, InputFormat.JSON)).as(attempt).isEmpty();
+    }
+
+    private double dlq(String code) {
+        Counter counter = meters.find("dialer.webhook.dlq").tag("source", "replays").tag("code", code).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     private long replays(String eventId) {

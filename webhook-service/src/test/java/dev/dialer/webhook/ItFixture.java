@@ -1,5 +1,6 @@
 package dev.dialer.webhook;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 import com.standardwebhooks.Webhook;
@@ -9,8 +10,10 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
@@ -63,6 +66,35 @@ final class ItFixture implements AutoCloseable {
     static void assertSignedWith(String secret, WebhookReceiver.Received request) {
         assertThatCode(() -> new Webhook(secret).verify(request.bodyText(), request.headers()))
                 .doesNotThrowAnyException();
+    }
+
+    /**
+     * The first {@code count} records of {@code topic} under {@code key}, read from the start with a group of their
+     * own; fails when there are fewer within {@link #WAIT}.
+     */
+    static List<InboundRecord> records(String topic, String key, int count) {
+        return KafkaSubscriber.receive(KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
+                        unique("it-records"), List.of(topic), 500)
+                .filter(record -> key.equals(record.key()))
+                .take(count)
+                .collectList()
+                .block(WAIT);
+    }
+
+    /**
+     * Asserts that {@code copy} is the DLQ copy of {@code source}: the same key and value, the error's code, and the
+     * topic, partition and offset it came from.
+     */
+    static void assertCopyOf(InboundRecord source, InboundRecord copy, String code) {
+        assertThat(copy.key()).isEqualTo(source.key());
+        assertThat(copy.value()).isEqualTo(source.value());
+        assertThat(copy.headers())
+                .containsEntry(Topics.HEADER_ERROR_CODE, code)
+                .containsKey(Topics.HEADER_ERROR_MESSAGE)
+                .containsEntry(Topics.HEADER_SOURCE_TOPIC, source.topic())
+                .containsEntry(Topics.HEADER_SOURCE_PARTITION, Integer.toString(source.partition()))
+                .containsEntry(Topics.HEADER_SOURCE_OFFSET, Long.toString(source.offset()))
+                .doesNotContainKey(Topics.HEADER_DLQ_TRUNCATED);
     }
 
     /** "attempt_no:status_code:outcome" of every logged try of the event, in order. */

@@ -12,6 +12,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -233,20 +234,59 @@ class WebhookDeliveryIT {
     }
 
     @Test
-    void anUnreadableRecordIsSkippedAndTheEventsAfterItAreDelivered() {
+    void anUnreadableRecordGoesToTheDlqAndTheEventsAfterItAreDelivered() {
         String account = unique("acc");
         Hook hook = createWebhook(account);
         String requestId = unique("req");
         CallEvent event = CallEvent.about(command(requestId, account, hook.id())).sequence(1)
                 .status(AttemptStatus.INITIATED).build();
         double unreadableBefore = counter("dialer.webhook.events.unreadable");
+        double notJsonBefore = dlq("not_json");
+        double schemaInvalidBefore = dlq("schema_invalid");
 
         publish(requestId, List.of("{not json".getBytes(StandardCharsets.UTF_8),
                 "null".getBytes(StandardCharsets.UTF_8), Contract.toBytes(event)));
 
         await().atMost(WAIT).until(() -> receiver.at(hook.path()).size() == 1);
         assertThat(receiver.at(hook.path()).get(0).header("webhook-id")).isEqualTo(event.eventId());
+        List<InboundRecord> published = ItFixture.records(Topics.CALL_EVENTS, requestId, 3);
+        List<InboundRecord> copies = ItFixture.records(Topics.CALL_EVENTS_DLQ, requestId, 2);
+        ItFixture.assertCopyOf(published.get(0), copies.get(0), "not_json");
+        ItFixture.assertCopyOf(published.get(1), copies.get(1), "schema_invalid");
         assertThat(counter("dialer.webhook.events.unreadable")).isGreaterThanOrEqualTo(unreadableBefore + 2);
+        assertThat(dlq("not_json")).isGreaterThanOrEqualTo(notJsonBefore + 1);
+        assertThat(dlq("schema_invalid")).isGreaterThanOrEqualTo(schemaInvalidBefore + 1);
+    }
+
+    @Test
+    void anEventPostgresqlRefusesToKeepGoesToTheDlqAndTheEventsAfterItAreDelivered() {
+        String account = unique("acc");
+        Hook hook = createWebhook(account);
+        String requestId = unique("req");
+        CallEvent refused = CallEvent.about(command(requestId, account, hook.id())).sequence(1)
+                .status(AttemptStatus.INITIATED).build();
+        CallEvent next = CallEvent.about(command(requestId, account, hook.id())).sequence(2)
+                .status(AttemptStatus.RINGING).build();
+        double processingErrorBefore = dlq("processing_error");
+        execute("""
+                CREATE OR REPLACE FUNCTION webhook.delivery_it_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'refused for its data' USING ERRCODE = 'check_violation'; END $$""");
+        execute("CREATE TRIGGER delivery_it_refuse BEFORE INSERT ON webhook.events FOR EACH ROW"
+                + " WHEN (NEW.event_id = '" + refused.eventId() + "') EXECUTE FUNCTION webhook.delivery_it_refuse()");
+        try {
+            publish(requestId, List.of(Contract.toBytes(refused), Contract.toBytes(next)));
+
+            // One key: the next event is handled once the refused one is settled.
+            await().atMost(WAIT).until(() -> !receiver.at(hook.path()).isEmpty());
+        } finally {
+            execute("DROP TRIGGER IF EXISTS delivery_it_refuse ON webhook.events");
+        }
+        assertThat(receiver.at(hook.path())).extracting(request -> request.header("webhook-id"))
+                .containsExactly(next.eventId());
+        InboundRecord copy = ItFixture.records(Topics.CALL_EVENTS_DLQ, requestId, 1).get(0);
+        ItFixture.assertCopyOf(ItFixture.records(Topics.CALL_EVENTS, requestId, 1).get(0), copy, "processing_error");
+        assertThat(copy.headers().get(Topics.HEADER_ERROR_MESSAGE)).contains("refused for its data");
+        assertThat(dlq("processing_error")).isGreaterThanOrEqualTo(processingErrorBefore + 1);
     }
 
     @Test
@@ -267,6 +307,7 @@ class WebhookDeliveryIT {
                 .contains("dialer_webhook_events_consumed_total")
                 .contains("dialer_webhook_retries_pending")
                 .contains("dialer_webhook_dead_letters_total")
+                .contains("dialer_webhook_dlq_total{")
                 .contains("dialer_webhook_endpoints_disabled")
                 .contains("dialer_webhook_delivery_latency_seconds");
     }
@@ -309,6 +350,15 @@ class WebhookDeliveryIT {
         Counter counter = meters.find("dialer.webhook.deliveries").tag("outcome", "skipped").tag("reason", reason)
                 .counter();
         return counter == null ? 0 : counter.count();
+    }
+
+    private double dlq(String code) {
+        Counter counter = meters.find("dialer.webhook.dlq").tag("source", "events").tag("code", code).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private void execute(String sql) {
+        database.sql(sql).then().block(Duration.ofSeconds(10));
     }
 
     private double counter(String name) {

@@ -18,6 +18,11 @@ public final class Topics {
     public static final String CALL_COMMANDS_DLQ = "dialer.call.commands.dlq";
     /** CallEvent v1, key request id. */
     public static final String CALL_EVENTS = "dialer.call.events";
+    /**
+     * Call event records webhook-service could not read or handle, untouched, with error headers (as
+     * {@link #CALL_COMMANDS_DLQ}).
+     */
+    public static final String CALL_EVENTS_DLQ = "dialer.call.events.dlq";
     /** Verified carrier callbacks, key caller ID, applied by the caller ID's owner. */
     public static final String CARRIER_CALLBACKS = "dialer.carrier.callbacks";
     /** Cancel, pause, resume; compacted, read in full by every dispatcher. */
@@ -32,6 +37,11 @@ public final class Topics {
     public static final String WEBHOOK_DELIVERIES = "dialer.webhook.deliveries";
     /** Replay requests for webhook-service, key webhook id. */
     public static final String WEBHOOK_CONTROL = "dialer.webhook.control";
+    /**
+     * Replay request records webhook-service could not read or handle, untouched, with error headers (as
+     * {@link #CALL_COMMANDS_DLQ}).
+     */
+    public static final String WEBHOOK_CONTROL_DLQ = "dialer.webhook.control.dlq";
 
     /** Header naming why a record went to a DLQ. */
     public static final String HEADER_ERROR_CODE = "dialer.error.code";
@@ -59,14 +69,15 @@ public final class Topics {
      */
     public static final int MAX_COMMAND_VALUE_BYTES = MAX_COMMAND_BYTES - 8 * 1024;
     /**
-     * The largest record batch {@link #CALL_COMMANDS_DLQ} takes, and the largest record a {@link KafkaPublisher} sends:
-     * the largest command and room for the error headers its DLQ copy adds.
+     * The largest record batch each DLQ takes, and the largest record a {@link KafkaPublisher} sends: the largest
+     * command, or event, and room for the error headers its DLQ copy adds.
      */
     public static final int MAX_DLQ_RECORD_BYTES = MAX_COMMAND_BYTES + 64 * 1024;
     /** The largest record batch {@link #CALL_EVENTS} takes ({@code max.message.bytes}). */
     public static final int MAX_EVENT_BYTES = 1024 * 1024;
 
     private static final Duration WEEK = Duration.ofDays(7);
+    private static final Duration DLQ_RETENTION = Duration.ofDays(30);
 
     private Topics() {
     }
@@ -79,7 +90,9 @@ public final class Topics {
      * for 30 days: longer than the commands topic's week, so a DLQ copy outlives its original. A copy that could not
      * be sent whole (a larger command that reached the topic compressed, the limits changed on a topic that exists,
      * or a producer that sends less) has only a part of the value: its original can be read
-     * from the source topic, at the offset the copy names, for that topic's week only.
+     * from the source topic, at the offset the copy names, for that topic's week only. The DLQs of the call events and
+     * of the replay requests are made alike: each keeps its copies 30 days and takes the largest record of its source
+     * whole with its error headers.
      *
      * @param partitions partitions of the keyed work topics; compacted configuration topics use at most 3
      */
@@ -87,14 +100,16 @@ public final class Topics {
         int small = Math.min(partitions, 3);
         return List.of(
                 TopicSpec.deleting(CALL_COMMANDS, partitions, WEEK).maxMessageBytes(MAX_COMMAND_BYTES),
-                TopicSpec.deleting(CALL_COMMANDS_DLQ, small, Duration.ofDays(30)).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
+                TopicSpec.deleting(CALL_COMMANDS_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.deleting(CALL_EVENTS, partitions, WEEK).maxMessageBytes(MAX_EVENT_BYTES),
+                TopicSpec.deleting(CALL_EVENTS_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.deleting(CARRIER_CALLBACKS, partitions, Duration.ofDays(2)),
                 TopicSpec.compacted(CALL_CONTROL, small),
                 TopicSpec.compacted(ACCOUNT_CONFIG, small),
                 TopicSpec.compacted(DNC, small),
                 TopicSpec.compacted(WEBHOOK_CONFIG, small),
                 TopicSpec.deleting(WEBHOOK_DELIVERIES, partitions, WEEK),
-                TopicSpec.deleting(WEBHOOK_CONTROL, small, WEEK));
+                TopicSpec.deleting(WEBHOOK_CONTROL, small, WEEK),
+                TopicSpec.deleting(WEBHOOK_CONTROL_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES));
     }
 }

@@ -30,9 +30,37 @@ class TopicsTest {
     }
 
     @Test
-    void theCommandsDlqKeepsItsCopiesLongerThanTheCommandsTopicKeepsTheOriginals() {
-        assertThat(Long.parseLong(config(Topics.CALL_COMMANDS_DLQ, "retention.ms")))
-                .isGreaterThan(Long.parseLong(config(Topics.CALL_COMMANDS, "retention.ms")));
+    void theLargestEventTheTopicTakesIsCopiedWholeToItsDlq() {
+        int largestValue = Integer.parseInt(config(Topics.CALL_EVENTS, "max.message.bytes")) - 100;
+        InboundRecord largest = new InboundRecord(Topics.CALL_EVENTS, 0, Long.MAX_VALUE, "req-" + "0".repeat(64),
+                new byte[largestValue],
+                Map.of("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), () -> { });
+        ContractViolation violation = new ContractViolation(ContractViolation.Code.PROCESSING_ERROR,
+                "€".repeat(5_000));
+        int dlqTakes = Integer.parseInt(config(Topics.CALL_EVENTS_DLQ, "max.message.bytes"));
+
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "topics-test",
+                Duration.ofSeconds(1))) {
+            OutboundRecord copy = DeadLetters.copy(largest, Topics.CALL_EVENTS_DLQ, violation,
+                    publisher.maxRecordBytes());
+
+            assertThat(DeadLetters.truncated(copy)).isFalse();
+            assertThat(DeadLetters.sizeUpperBound(copy)).isLessThanOrEqualTo(dlqTakes);
+        }
+    }
+
+    @Test
+    void everyDlqKeepsItsCopiesLongerThanItsSourceTopicKeepsTheOriginals() {
+        Map<String, String> sources = Map.of(
+                Topics.CALL_COMMANDS_DLQ, Topics.CALL_COMMANDS,
+                Topics.CALL_EVENTS_DLQ, Topics.CALL_EVENTS,
+                Topics.WEBHOOK_CONTROL_DLQ, Topics.WEBHOOK_CONTROL);
+
+        sources.forEach((dlq, source) -> assertThat(Long.parseLong(config(dlq, "retention.ms"))).as(dlq)
+                .isEqualTo(Duration.ofDays(30).toMillis())
+                .isGreaterThan(Long.parseLong(config(source, "retention.ms"))));
+        assertThat(Integer.parseInt(config(Topics.WEBHOOK_CONTROL_DLQ, "max.message.bytes")))
+                .isEqualTo(Topics.MAX_DLQ_RECORD_BYTES);
     }
 
     private static String config(String topic, String name) {

@@ -31,6 +31,7 @@ import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.InvalidDataAccessApiUsageException;
 import org.springframework.dao.InvalidDataAccessResourceUsageException;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -53,6 +54,11 @@ import reactor.util.retry.Retry;
  * the retry table waits there behind it (see {@link RetryStore}). A partition stops fetching while
  * {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} of its records wait to be acknowledged (behind one that has not finished),
  * so what it holds in memory is bounded; the other partitions go on.
+ *
+ * <p>A record that cannot be read, or whose handling fails for good (a statement PostgreSQL refuses for its data at
+ * every handling, or a defect), is not acknowledged until its copy is in {@code dialer.call.events.dlq}
+ * ({@link BadRecords}), with the error's code ({@code not_json}, {@code schema_invalid}, {@code processing_error});
+ * the records after it go on meanwhile.
  */
 public final class CallEventConsumer {
 
@@ -69,7 +75,7 @@ public final class CallEventConsumer {
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /** An event's targets tried at once. */
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
-    /** Handlings of a record whose statement PostgreSQL refuses, before the record is skipped. */
+    /** Handlings of a record whose statement PostgreSQL refuses, before the record goes to the DLQ. */
     static final int REFUSED_STATEMENT_TRIES = 5;
     /** SQLSTATE classes of a statement refused for itself (see {@link #isRefusedStatement}). */
     private static final Set<String> REFUSED_STATEMENT_CLASSES = Set.of("0A", "21", "22", "23", "42", "44", "54");
@@ -84,6 +90,7 @@ public final class CallEventConsumer {
     private final Duration lookupWait;
     private final Duration orderingWait;
     private final DeliveryMetrics metrics;
+    private final BadRecords badRecords;
     private final Clock clock;
     /** The last record in flight per key, so the next one of the key starts after it. */
     private final Map<String, Mono<Void>> keyTails = new ConcurrentHashMap<>();
@@ -92,7 +99,7 @@ public final class CallEventConsumer {
 
     CallEventConsumer(KafkaSettings settings, int partitions, WebhookDirectory directory, TargetResolver resolver,
                       WebhookDeliverer deliverer, RetryStore store, EventStore events, Duration lookupWait,
-                      Duration orderingWait, DeliveryMetrics metrics, Clock clock) {
+                      Duration orderingWait, DeliveryMetrics metrics, BadRecords badRecords, Clock clock) {
         this.settings = settings;
         // Every partition needs its own inner stream at once, or groupBy stops the consumer.
         this.partitionConcurrency = Math.max(MIN_PARTITION_CONCURRENCY, partitions);
@@ -104,6 +111,7 @@ public final class CallEventConsumer {
         this.lookupWait = lookupWait;
         this.orderingWait = orderingWait;
         this.metrics = metrics;
+        this.badRecords = badRecords;
         this.clock = clock;
     }
 
@@ -144,8 +152,8 @@ public final class CallEventConsumer {
                     return deliver(record);
                 })
                 // A statement PostgreSQL refuses for this record's data (a constraint, a bad value) is refused again:
-                // tried a few times, then the record is skipped as below, rather than hold its partition for good. (A
-                // target's own delivery refused so is dead-lettered in firstTry, and the record goes on.)
+                // tried a few times, then the record goes to the DLQ as below, rather than hold its partition for
+                // good. (A target's own delivery refused so is dead-lettered in firstTry, and the record goes on.)
                 .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES, Duration.ofMillis(200))
                         .filter(CallEventConsumer::isRefusedStatement)
                         .doBeforeRetry(signal -> log.warn("call event at {}-{}@{} not settled, PostgreSQL refused a "
@@ -153,7 +161,7 @@ public final class CallEventConsumer {
                                 record.offset(), signal.failure().toString())))
                 // PostgreSQL unreachable (for the event kept, or the webhook looked up; a target's outcome is written
                 // again in firstTry, on its own): the record is handled again (at least once) and its partition waits
-                // rather than lose it. Any other error is a bug: logged, and skipped.
+                // rather than lose it. Any other error is a bug: logged, and the record goes to the DLQ.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
                         .filter(CallEventConsumer::isStoreFailure)
                         .doBeforeRetry(signal -> storeUnavailable(record, signal.failure())))
@@ -161,9 +169,13 @@ public final class CallEventConsumer {
     }
 
     private Mono<Void> deliver(InboundRecord record) {
-        CallEvent event = read(record);
-        if (event == null) {
-            return Mono.empty();
+        CallEvent event;
+        try {
+            event = read(record);
+        } catch (ContractViolation violation) {
+            // A bad record must not stop the consumer: it is counted, and acknowledged once its copy is in the DLQ.
+            metrics.unreadable();
+            return badRecords.send(record, violation);
         }
         Mono<Void> kept = events.keep(new EventStore.StoredEvent(event.eventId(), event.accountId(),
                 event.eventType().wire(), event.occurredAt() == null ? clock.instant() : event.occurredAt(),
@@ -243,24 +255,17 @@ public final class CallEventConsumer {
                 .toList();
     }
 
-    private CallEvent read(InboundRecord record) {
-        try {
-            if (record.value() == null || record.value().length == 0) {
-                throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
-            }
-            CallEvent event = Contract.read(record.value(), CallEvent.class);
-            if (event == null || event.eventId() == null || event.accountId() == null || event.eventType() == null) {
-                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
-                        "event_id, event_type or account_id missing");
-            }
-            return event;
-        } catch (ContractViolation e) {
-            // A bad record must not stop the consumer: it is counted, logged and acknowledged.
-            log.warn("unreadable call event at {}-{}@{} skipped: {}", record.topic(), record.partition(),
-                    record.offset(), e.getMessage());
-            metrics.unreadable();
-            return null;
+    /** The record's event; throws when it holds none. */
+    private static CallEvent read(InboundRecord record) {
+        if (record.value() == null || record.value().length == 0) {
+            throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
         }
+        CallEvent event = Contract.read(record.value(), CallEvent.class);
+        if (event == null || event.eventId() == null || event.accountId() == null || event.eventType() == null) {
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                    "event_id, event_type or account_id missing");
+        }
+        return event;
     }
 
     /** Whether PostgreSQL could not be reached or written: handling the work again may well succeed. */
@@ -309,11 +314,19 @@ public final class CallEventConsumer {
                 record.topic(), record.partition(), record.offset(), error.toString());
     }
 
+    /**
+     * Handling the record failed for good: it goes to the DLQ ({@code processing_error}), to be published again to
+     * the topic once the cause is put right, and is then acknowledged, so that its partition goes on. Its targets may
+     * have had the event already (the failure came after their tries): published again, it reaches them again, with
+     * the same {@code webhook-id}.
+     */
     private Mono<Void> unexpected(InboundRecord record, Throwable error) {
-        // Skipping keeps the partition moving; the event is lost to its targets, so it is logged as an error.
-        log.error("handling call event at {}-{}@{} failed; skipped", record.topic(), record.partition(),
-                record.offset(), error);
+        // Refused statements' tries run out with an error that says only that: the refusal is what tells the cause.
+        Throwable cause = Exceptions.isRetryExhausted(error) && error.getCause() != null ? error.getCause() : error;
+        log.error("handling call event at {}-{}@{} failed; a copy goes to {}", record.topic(), record.partition(),
+                record.offset(), Topics.CALL_EVENTS_DLQ, cause);
         metrics.unexpected();
-        return Mono.empty();
+        return badRecords.send(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR,
+                "handling failed: " + cause));
     }
 }

@@ -87,7 +87,10 @@ class DeliveryConfiguration {
         return new TargetResolver(HookSecrets.derivedFrom(properties.hookSigningKey()));
     }
 
-    /** Closed by the context at shutdown (close() is inferred), after the pipelines have stopped. */
+    /**
+     * The service's one producer: delivery attempts, disables and the DLQ copies of bad records. Closed by the context
+     * at shutdown (close() is inferred), after the pipelines have stopped.
+     */
     @Bean
     KafkaPublisher attemptPublisher(KafkaProperties kafka) {
         return KafkaPublisher.create(kafka.settings(), "webhook-service-attempts", ATTEMPT_PUBLISH_TIMEOUT);
@@ -156,9 +159,10 @@ class DeliveryConfiguration {
     CallEventConsumer callEventConsumer(KafkaProperties kafka, WebhookDirectory directory, TargetResolver resolver,
                                         WebhookDeliverer deliverer, RetryStore store, EventStore events,
                                         DeliveryProperties delivery, RetryProperties retry, DeliveryMetrics metrics,
-                                        Clock clock) {
+                                        KafkaPublisher attemptPublisher, Clock clock) {
         return new CallEventConsumer(kafka.settings(), kafka.partitions(), directory, resolver, deliverer, store,
-                events, delivery.lookupWait(), retry.scaled(retry.orderingWait()), metrics, clock);
+                events, delivery.lookupWait(), retry.scaled(retry.orderingWait()), metrics,
+                new BadRecords(BadRecords.Source.EVENTS, attemptPublisher, metrics), clock);
     }
 
     @Bean
@@ -181,8 +185,10 @@ class DeliveryConfiguration {
 
     @Bean
     ReplayConsumer replayConsumer(KafkaProperties kafka, WebhookDirectory directory, EventStore events,
-                                  RetryStore store, DeliveryMetrics metrics, ReplayProperties replay, Clock clock) {
-        return new ReplayConsumer(kafka.settings(), directory, events, store, metrics, clock, replay.pageSize());
+                                  RetryStore store, DeliveryMetrics metrics, ReplayProperties replay,
+                                  KafkaPublisher attemptPublisher, Clock clock) {
+        return new ReplayConsumer(kafka.settings(), directory, events, store, metrics,
+                new BadRecords(BadRecords.Source.REPLAYS, attemptPublisher, metrics), clock, replay.pageSize());
     }
 
     /** {@code dialer.kafka.consumer.lag} of the events webhook delivery has yet to take. */

@@ -1,9 +1,11 @@
 package dev.dialer.webhook.delivery;
 
+import dev.dialer.common.contract.ContractViolation;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
@@ -32,10 +34,10 @@ final class DeliveryMetrics {
                 .description("Call events read from the topic")
                 .register(registry);
         this.unreadable = Counter.builder("dialer.webhook.events.unreadable")
-                .description("Call event records that could not be read and were skipped")
+                .description("Call event records that could not be read, kept in dialer.call.events.dlq")
                 .register(registry);
         this.unreadableReplays = Counter.builder("dialer.webhook.replays.unreadable")
-                .description("Replay requests that could not be read and were skipped")
+                .description("Replay request records that could not be read, kept in dialer.webhook.control.dlq")
                 .register(registry);
         this.replayQueued = Counter.builder("dialer.webhook.replays.queued")
                 .description("Events queued for delivery again by replay requests")
@@ -45,7 +47,7 @@ final class DeliveryMetrics {
                         + " twice")
                 .register(registry);
         this.unexpected = Counter.builder("dialer.webhook.events.errors")
-                .description("Call events whose handling failed unexpectedly and were skipped")
+                .description("Call events whose handling failed unexpectedly, kept in dialer.call.events.dlq")
                 .register(registry);
         this.unloggedAttempts = Counter.builder("dialer.webhook.attempts.unlogged")
                 .description("Delivery tries that could not be written to the delivery log")
@@ -80,6 +82,12 @@ final class DeliveryMetrics {
             deliveries(target, "dead", Reason.HTTP_STATUS);
         }
         deadLetters(Reason.HTTP_STATUS);
+        for (BadRecords.Source source : BadRecords.Source.values()) {
+            for (ContractViolation.Code code : List.of(ContractViolation.Code.NOT_JSON,
+                    ContractViolation.Code.SCHEMA_INVALID, ContractViolation.Code.PROCESSING_ERROR)) {
+                dlq(source, code);
+            }
+        }
         for (EndpointIsolation.Limit limit : EndpointIsolation.Limit.values()) {
             busy(limit);
         }
@@ -188,6 +196,11 @@ final class DeliveryMetrics {
         deadLetters(reason).increment();
     }
 
+    /** A record of {@code source} whose copy is now in its DLQ, with why. */
+    void sentToDlq(BadRecords.Source source, ContractViolation.Code code) {
+        dlq(source, code).increment();
+    }
+
     void endpointDisabled(String reason) {
         Counter.builder("dialer.webhook.endpoint.disables")
                 .description("Webhooks disabled, by why")
@@ -219,6 +232,15 @@ final class DeliveryMetrics {
         return Counter.builder("dialer.webhook.dead.letters")
                 .description("Deliveries given up and moved to the dead letters, by the last try's reason")
                 .tag("reason", reason.tag())
+                .register(registry);
+    }
+
+    private Counter dlq(BadRecords.Source source, ContractViolation.Code code) {
+        return Counter.builder("dialer.webhook.dlq")
+                .description("Records of dialer.call.events (events) and dialer.webhook.control (replays) sent to "
+                        + "their DLQ, by the error code of the copy")
+                .tag("source", source.tag())
+                .tag("code", code.wire())
                 .register(registry);
     }
 

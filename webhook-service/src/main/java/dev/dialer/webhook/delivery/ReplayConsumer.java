@@ -39,6 +39,12 @@ import tools.jackson.databind.JsonNode;
  * in the page's transaction, so a request handled again (read again after a failure or a restart) queues only the
  * events not marked yet. While PostgreSQL cannot be reached the page is stored again and again, holding back the
  * requests after it.
+ *
+ * <p>A record that holds no request, or whose replay fails for another reason than PostgreSQL being away (a defect),
+ * is acknowledged only once its copy is in {@code dialer.webhook.control.dlq} ({@link BadRecords}), with the error's
+ * code ({@code not_json}, {@code schema_invalid}, {@code processing_error}); the requests after it wait meanwhile. A
+ * failed replay's copy, published again to the topic once the cause is put right, queues only the events the failed
+ * handling had not queued.
  */
 public final class ReplayConsumer {
 
@@ -50,6 +56,7 @@ public final class ReplayConsumer {
     private final EventStore events;
     private final RetryStore store;
     private final DeliveryMetrics metrics;
+    private final BadRecords badRecords;
     private final Clock clock;
     private final int pageSize;
 
@@ -64,12 +71,13 @@ public final class ReplayConsumer {
     }
 
     ReplayConsumer(KafkaSettings settings, WebhookDirectory directory, EventStore events, RetryStore store,
-                   DeliveryMetrics metrics, Clock clock, int pageSize) {
+                   DeliveryMetrics metrics, BadRecords badRecords, Clock clock, int pageSize) {
         this.settings = settings;
         this.directory = directory;
         this.events = events;
         this.store = store;
         this.metrics = metrics;
+        this.badRecords = badRecords;
         this.clock = clock;
         this.pageSize = pageSize;
     }
@@ -81,15 +89,22 @@ public final class ReplayConsumer {
     }
 
     private Mono<Void> handle(InboundRecord record) {
-        ReplayRequest request = read(record);
+        ReplayRequest request;
+        try {
+            request = read(record);
+        } catch (ContractViolation violation) {
+            // A bad record must not stop the consumer: it is counted, and acknowledged once its copy is in the DLQ.
+            metrics.unreadableReplay();
+            return badRecords.send(record, violation);
+        }
         // The replay's deliveries are spans of the trace of the request that asked for it (api-service's record).
         String traceparent = TraceParent.ifValid(record.headers().get(TraceParent.HEADER));
-        return request == null ? Mono.empty() : handle(request)
+        return handle(record, request)
                 .contextWrite(context -> traceparent == null ? context : context.put(TraceParent.HEADER, traceparent));
     }
 
-    /** The request, or null when the record holds none (counted, logged, and skipped). */
-    private ReplayRequest read(InboundRecord record) {
+    /** The record's request; throws when it holds none. */
+    private static ReplayRequest read(InboundRecord record) {
         try {
             if (record.value() == null) {
                 throw new ContractViolation(ContractViolation.Code.NOT_JSON, "no value");
@@ -101,24 +116,23 @@ public final class ReplayConsumer {
                         "replay_id, account_id or webhook_id missing");
             }
             return request;
+        } catch (ContractViolation e) {
+            throw e;
         } catch (RuntimeException e) {
-            // A bad record must not stop the consumer: it is counted, logged and acknowledged.
-            log.warn("unreadable replay request at {}-{}@{} skipped: {}", record.topic(), record.partition(),
-                    record.offset(), e.getMessage());
-            metrics.unreadableReplay();
-            return null;
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, e.toString());
         }
     }
 
-    private Mono<Void> handle(ReplayRequest request) {
+    private Mono<Void> handle(InboundRecord record, ReplayRequest request) {
         // Deferred, so that an error in building the replay is handled below rather than ending the consumer.
         return Mono.defer(() -> replay(request))
                 .onErrorResume(error -> {
                     // Any other error than a store failure (retried per page) is a bug, and handling the request
-                    // again would meet it again.
-                    log.error("replay {} of webhook {} failed; skipped", request.replayId(), request.webhookId(),
-                            error);
-                    return Mono.empty();
+                    // again now would meet it again: its copy is kept to publish again once the bug is put right.
+                    log.error("replay {} of webhook {} failed; a copy of its request goes to {}", request.replayId(),
+                            request.webhookId(), Topics.WEBHOOK_CONTROL_DLQ, error);
+                    return badRecords.send(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR,
+                            "replay failed: " + error));
                 });
     }
 

@@ -28,7 +28,8 @@ import reactor.util.retry.Retry;
  * from the retry poller ({@link HeldTargets}) while its endpoint goes on refusing. A 410 Gone, or sustained failure
  * ({@link EndpointHealth}), disables the webhook and announces it, both written with the disable: to api-service, the
  * disabling try ({@link DisableAnnouncements}), and to the account's other webhooks ({@link DisabledNotice}).
- * Every try is recorded in the {@link AttemptLog}, and so is every refusal but of an unknown or foreign webhook.
+ * Every try is recorded in the {@link AttemptLog}, and so is every refusal but of a foreign webhook, or of an unknown
+ * one at its first try.
  *
  * <p>Delivery guarantee: each try is sent at most once; the delivery as a whole at least once, since a try that timed
  * out may still have arrived. The completion of {@link #deliver} means the outcome is durable; it errors only when
@@ -355,7 +356,11 @@ final class WebhookDeliverer {
         return refuse(task, reason, null);
     }
 
-    /** A delivery that is not sent at all: a deleted webhook is dropped, anything else goes to the dead letters. */
+    /**
+     * A delivery that is not sent at all: to another account's webhook it is dropped, and so is the first try to an
+     * unknown one (its event names a webhook deleted, or one the directory cannot read); anything else goes to the
+     * dead letters, with a row in the delivery log.
+     */
     private Mono<Void> refuse(DeliveryTask task, Reason reason, String why) {
         metrics.outcome(task.target().kind(), "skipped", reason);
         if (reason == Reason.INVALID_TARGET) {
@@ -368,8 +373,18 @@ final class WebhookDeliverer {
                             + "to an internal address not on dialer.webhook.delivery.allowed-hosts", task.eventId(),
                     task.target().kind().tag(), task.target().id(), task.target().redactedUrl());
         }
-        if (reason == Reason.UNKNOWN_WEBHOOK || reason == Reason.FOREIGN_ACCOUNT) {
+        if (reason == Reason.FOREIGN_ACCOUNT || (reason == Reason.UNKNOWN_WEBHOOK && !task.stored())) {
             return store.remove(task);
+        }
+        if (reason == Reason.UNKNOWN_WEBHOOK) {
+            // A retry, or a replay, of a webhook the directory has lost, perhaps for a while only (a delete undone
+            // after its tombstone, a newest config it cannot read): kept in the dead letters for a replay should the
+            // webhook come back, and in its delivery log, which showed it retrying. A webhook deleted for good has
+            // them purged with the other dead letters.
+            metrics.deadLetter(reason);
+            log.warn("stored delivery of event {} to webhook {} ({} tries) moved to the dead letters: the webhook is "
+                    + "unknown (deleted, or its newest configuration unreadable)", task.eventId(), task.target().id(),
+                    task.tries());
         }
         AttemptResult refused = AttemptResult.failed(reason, why == null ? reason.tag() : why, Duration.ZERO);
         // Numbered as the try it stands for: the first is 1, as in the delivery log's contract.

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.ReplayRequest;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.KafkaProperties;
 import dev.dialer.webhook.WebhookApplication;
@@ -53,6 +54,8 @@ class ReplayPagesIT {
     DeliveryMetrics metrics;
     @Autowired
     KafkaProperties kafka;
+    @Autowired
+    KafkaPublisher publisher;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -113,7 +116,7 @@ class ReplayPagesIT {
         ReplayRequest request = new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, webhook.id(),
                 List.of(), from, from.plusSeconds(1), Instant.now());
         ReplayConsumer consumer = new ReplayConsumer(kafka.settings(), directory, events, store, metrics,
-                Clock.systemUTC(), PAGE);
+                new BadRecords(BadRecords.Source.REPLAYS, publisher, metrics), Clock.systemUTC(), PAGE);
 
         List<ReplayConsumer.Page> first = consumer.pages(request, webhook).collectList().block(WAIT);
         List<ReplayConsumer.Page> again = consumer.pages(request, webhook).collectList().block(WAIT);

@@ -15,6 +15,8 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -70,6 +72,8 @@ class WebhookDelivererIT {
     DeliveryMetrics metrics;
     @Autowired
     RetryProperties retry;
+    @Autowired
+    MeterRegistry meters;
 
 
     @DynamicPropertySource
@@ -153,6 +157,32 @@ class WebhookDelivererIT {
         assertThat(attempts(next.eventId())).containsExactly("1:refused:disabled");
     }
 
+    /**
+     * A webhook can be missing from the directory for a while only (a delete undone by its config published again, a
+     * newest config it cannot read): a retry of it due meanwhile is kept in the dead letters for a replay, and its
+     * delivery log, which showed it retrying, shows its end.
+     */
+    @Test
+    void aDueRetryOfAWebhookTheDirectoryDoesNotHaveIsDeadLetteredNotDropped() {
+        String webhookId = "wh-missing-" + UUID.randomUUID();
+        DeliveryTask task = webhookEvent(webhookId, "acc-" + UUID.randomUUID());
+        double unknownBefore = unknownWebhookDeadLetters();
+
+        // Due now: the service's poller claims it and hands it to the service's deliverer.
+        store.save(task, 1, Instant.now(), null).block(WAIT);
+
+        await().atMost(WAIT).until(() -> deadLetterReason(task.eventId()) != null);
+        assertThat(deadLetterReason(task.eventId())).isEqualTo("unknown_webhook");
+        assertThat(retryRow(task.eventId())).isNull();
+        await().atMost(WAIT).until(() -> attempts(task.eventId()).equals(List.of("2:refused:unknown_webhook")));
+        assertThat(unknownWebhookDeadLetters()).isGreaterThan(unknownBefore);
+    }
+
+    private double unknownWebhookDeadLetters() {
+        Counter counter = meters.find("dialer.webhook.dead.letters").tag("reason", "unknown_webhook").counter();
+        return counter == null ? 0 : counter.count();
+    }
+
     /** A new enabled webhook of the account, once the directory knows it. */
     private String webhook(String account) {
         String webhookId = "wh-" + UUID.randomUUID();
@@ -220,6 +250,14 @@ class WebhookDelivererIT {
                 .block(WAIT);
         assertThat(record).isNotNull();
         return Contract.mapper().readTree(record.value());
+    }
+
+    private String deadLetterReason(String eventId) {
+        return database.sql("SELECT reason FROM webhook.dead_letters WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(row -> row.get("reason", String.class))
+                .one()
+                .block(WAIT);
     }
 
     private String retryRow(String eventId) {
