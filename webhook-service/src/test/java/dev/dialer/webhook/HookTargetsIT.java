@@ -260,6 +260,7 @@ class HookTargetsIT {
         CallEvent marker = CallEvent.about(command(requestId, account, other.id(), null)).sequence(2)
                 .status(AttemptStatus.COMPLETED).build();
         double forbiddenBefore = skipped("webhook", "forbidden_target");
+        double deadBefore = deadLettersCounted("forbidden_target");
 
         publish(requestId, List.of(refused, marker));
 
@@ -268,6 +269,8 @@ class HookTargetsIT {
         // Refused, never sent: no try, but the log says why, and the event waits in the dead letters.
         await().atMost(WAIT).until(() -> attempts(refused.eventId()).equals(List.of("1:null")));
         assertThat(deadLetters(refused.eventId())).containsExactly("forbidden_target");
+        assertThat(deadLettersCounted("forbidden_target")).as("counted as every dead letter is")
+                .isEqualTo(deadBefore + 1);
     }
 
     @Test
@@ -450,6 +453,11 @@ class HookTargetsIT {
                 .map(row -> row.get("disabled_reason", String.class))
                 .one()
                 .block(Duration.ofSeconds(10));
+    }
+
+    private double deadLettersCounted(String reason) {
+        Counter counter = meters.find("dialer.webhook.dead.letters").tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     private double skipped(String target, String reason) {

@@ -378,10 +378,9 @@ final class WebhookDeliverer {
         }
         if (reason == Reason.UNKNOWN_WEBHOOK) {
             // A retry, or a replay, of a webhook the directory has lost, perhaps for a while only (a delete undone
-            // after its tombstone, a newest config it cannot read): kept in the dead letters for a replay should the
-            // webhook come back, and in its delivery log, which showed it retrying. A webhook deleted for good has
-            // them purged with the other dead letters.
-            metrics.deadLetter(reason);
+            // after its tombstone, a newest config it cannot read): kept in the dead letters, with its payload and
+            // why, and in its delivery log, which showed it retrying; should the webhook come back, a replay of its
+            // events delivers it again. A webhook deleted for good has them purged with the other dead letters.
             log.warn("stored delivery of event {} to webhook {} ({} tries) moved to the dead letters: the webhook is "
                     + "unknown (deleted, or its newest configuration unreadable)", task.eventId(), task.target().id(),
                     task.tries());
@@ -395,6 +394,8 @@ final class WebhookDeliverer {
             // log shows each refusal, so a webhook disabled here is never silent there.
             return logged;
         }
+        // Counted as every dead letter is, so that the alert on them sees these too (an invalid target's, say).
+        metrics.deadLetter(reason);
         return store.deadLetter(task, task.tries(), reason).then(logged);
     }
 
