@@ -19,7 +19,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -46,8 +45,6 @@ import tools.jackson.databind.JsonNode;
         "dialer.dispatcher.pacing.caller-cps=100",
         "dialer.dispatcher.carrier.request-timeout=PT60S"})
 @DirtiesContext
-// Its criterion counts in the slow caller ID's seconds: run with nothing beside it.
-@Tag("alone")
 class LanesIT {
 
     static final int IN_FLIGHT_LIMIT = 16;
