@@ -3,7 +3,6 @@ package dev.dialer.api.dnc;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
-import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
@@ -199,9 +198,7 @@ class DncController {
         try {
             root = JSON.readTree(body);
         } catch (JacksonException e) {
-            ApiProblem member = JsonMembers.problem(JSON, body, e, Set.of());
-            throw member != null ? member
-                    : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            throw JsonMembers.problem(JSON, body, e, "", Set.of(), JsonMembers.NOT_VALID_JSON);
         }
         JsonNode reason = root == null ? null : root.get("reason");
         if (!(root != null && root.isObject()) || (reason != null && !reason.isNull() && !reason.isString())) {

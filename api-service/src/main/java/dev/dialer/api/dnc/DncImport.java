@@ -1,6 +1,5 @@
 package dev.dialer.api.dnc;
 
-import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
@@ -82,8 +81,7 @@ final class DncImport {
         try {
             root = JSON.readTree(text);
         } catch (JacksonException e) {
-            ApiProblem member = JsonMembers.problem(JSON, text, e, "rows", Set.of());
-            throw member != null ? member : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            throw JsonMembers.problem(JSON, text, e, "rows", Set.of(), JsonMembers.NOT_VALID_JSON);
         }
         List<String[]> raw = new ArrayList<>(root.size());
         for (JsonNode entry : root) {

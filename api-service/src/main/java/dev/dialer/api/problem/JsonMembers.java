@@ -24,6 +24,8 @@ public final class JsonMembers {
 
     public static final String GIVEN_TWICE = "is given more than once";
     public static final String TOO_LARGE = "is too large";
+    /** What the detail of a body that is not JSON at all begins with; the parser's message follows. */
+    public static final String NOT_VALID_JSON = "The body is not valid JSON: ";
 
     private JsonMembers() {
     }
@@ -34,23 +36,19 @@ public final class JsonMembers {
     }
 
     /**
-     * The validation problem naming the member {@code error} is about, or null when it is about the body as a whole
-     * (its syntax), which the caller answers as malformed.
+     * The problem of a body {@code mapper} could not read: the validation problem naming the member {@code error} is
+     * about, or, when it is about the body as a whole (its syntax), a malformed body whose detail is {@code malformed}
+     * followed by the parser's message.
      *
-     * @param mapper the mapper that read {@code text} and failed with {@code error}
-     * @param keyed  the body's members whose own members are named {@code name[key]}, as the seed names
-     *               {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
-     */
-    public static ApiProblem problem(JsonMapper mapper, String text, JacksonException error, Set<String> keyed) {
-        return problem(mapper, text, error, "", keyed);
-    }
-
-    /**
-     * As {@link #problem(JsonMapper, String, JacksonException, Set)}, for a body that is itself named: {@code root}
-     * prefixes every field, as {@code rows} names a DNC import's array ({@code rows[3].number}).
+     * @param mapper    the mapper that read {@code text} and failed with {@code error}
+     * @param root      the name of the body itself, prefixing every field ({@code rows} names a DNC import's array:
+     *                  {@code rows[3].number}); empty for a body that is not named
+     * @param keyed     the body's members whose own members are named {@code name[key]}, as the seed names
+     *                  {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
+     * @param malformed the detail's beginning for a body that is not JSON at all ({@link #NOT_VALID_JSON})
      */
     public static ApiProblem problem(JsonMapper mapper, String text, JacksonException error, String root,
-                                     Set<String> keyed) {
+                                     Set<String> keyed, String malformed) {
         String message = error.getOriginalMessage() == null ? "" : error.getOriginalMessage();
         if (error instanceof StreamReadException read && read.processor() != null
                 && message.startsWith("Duplicate Object property")) {
@@ -59,9 +57,11 @@ public final class JsonMembers {
         if (error instanceof StreamConstraintsException && message.startsWith("Number value length")) {
             // The exception holds no parser: the body is read again, token by token, to where it stops.
             String field = whereReadingStops(mapper, text, root, keyed);
-            return field == null ? null : Problems.validation(field, TOO_LARGE);
+            if (field != null) {
+                return Problems.validation(field, TOO_LARGE);
+            }
         }
-        return null;
+        return Problems.malformed(malformed + error.getOriginalMessage());
     }
 
     /** The member a token-by-token reading of {@code text} stops at for a constraint, or null if it does not. */

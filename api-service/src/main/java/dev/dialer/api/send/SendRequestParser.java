@@ -1,7 +1,6 @@
 package dev.dialer.api.send;
 
 import dev.dialer.api.RequestBodies;
-import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
@@ -123,8 +122,7 @@ final class SendRequestParser {
             }
             return object;
         } catch (JacksonException e) {
-            ApiProblem member = JsonMembers.problem(JSON, text, e, KEYED);
-            throw member != null ? member : Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            throw JsonMembers.problem(JSON, text, e, "", KEYED, JsonMembers.NOT_VALID_JSON);
         }
     }
 

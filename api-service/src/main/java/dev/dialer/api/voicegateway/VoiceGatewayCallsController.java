@@ -12,7 +12,6 @@ import dev.dialer.api.settings.AccountSettingsLookup;
 import dev.dialer.api.settings.AccountSettingsStore;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
-import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
@@ -212,8 +211,7 @@ class VoiceGatewayCallsController {
         } catch (JacksonException e) {
             // A member given twice, or a number too long to read, is a field problem naming it (to.number, tag.crm,
             // timeout), not a malformed body.
-            ApiProblem member = JsonMembers.problem(JSON, body, e, Set.of());
-            throw member != null ? member : Problems.malformed("The body is not JSON: " + e.getOriginalMessage());
+            throw JsonMembers.problem(JSON, body, e, "", Set.of(), "The body is not JSON: ");
         }
         throw Problems.malformed("The body must be a JSON object.");
     }
