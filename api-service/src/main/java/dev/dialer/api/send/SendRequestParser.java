@@ -128,7 +128,7 @@ final class SendRequestParser {
 
     /**
      * {@code a=1&b=2}; a repeated {@code to} (or {@code to[]}) adds recipients, and any other field the endpoint
-     * reads given twice is refused, naming it ({@link #READ_FIELDS}, {@code variables[Name]}). In the numbers
+     * reads given twice (an indexed {@code to[0]} too) is refused, naming it ({@link #READ_FIELDS}, {@code variables[Name]}). In the numbers
      * ({@code to}, {@code bridge}) a literal '+' that begins a number is a plus sign, as the writer meant it
      * ({@code to=+6598765432} from curl's {@code -d}), not the space that form encoding makes of it elsewhere: a number
      * read without its '+' would be read in the account's region too (and refused, where it is a number there as
@@ -144,6 +144,7 @@ final class SendRequestParser {
         List<String> to = new ArrayList<>();
         List<FieldProblem> refused = new ArrayList<>();
         Set<String> repeated = new HashSet<>();
+        Set<String> positions = new HashSet<>();
         int recipients = 0;
         for (int start = 0, end; start <= text.length(); start = end + 1) {
             end = text.indexOf('&', start);
@@ -160,6 +161,14 @@ final class SendRequestParser {
                 throw Problems.malformed("The body is neither JSON nor a valid form: a name " + e.getMessage() + ".");
             }
             boolean recipient = isTo(name);
+            boolean indexed = recipient && name.length() > "to[]".length();
+            if (indexed && !positions.add(name)) {
+                // to[0] twice: a list written with the same index twice, not two recipients.
+                if (repeated.add(name)) {
+                    refused.add(new FieldProblem(name, JsonMembers.GIVEN_TWICE));
+                }
+                continue;
+            }
             if (!recipient && fields.has(name)) {
                 if (repeated.add(name)) {
                     refused.add(new FieldProblem(name, JsonMembers.GIVEN_TWICE));

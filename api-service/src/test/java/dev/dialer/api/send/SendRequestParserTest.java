@@ -442,6 +442,10 @@ class SendRequestParserTest {
         assertThat(fieldsOf(valid + "&interval=&interval=15")).containsExactly("interval");
         assertThat(fieldsOf(valid + "&foreign_id=Caf%E9&foreign_id=Cafe")).containsExactly("foreign_id",
                 "foreign_id");
+        // A list's index given twice is a list written wrong, not a second recipient.
+        assertThat(problemOf("bridge=918068281234&to[0]=919876543215&to%5B0%5D=919876543216&to[1]=919876543217"
+                + "&to[0]=919876543218&flow_id=1").errors())
+                .containsExactly(new FieldProblem("to[0]", "is given more than once"));
         // Recipients are listed by repeating to, and a field the endpoint does not read is ignored, repeated or not.
         SendRequest request = parse(valid + "&to=919876543216&to[]=919876543217&tags[]=a&tags[]=b&customid=1"
                 + "&customid=2");
