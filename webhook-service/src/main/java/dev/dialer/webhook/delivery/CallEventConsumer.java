@@ -173,8 +173,7 @@ public final class CallEventConsumer {
         try {
             event = read(record);
         } catch (ContractViolation violation) {
-            // A bad record must not stop the consumer: it is counted, and acknowledged once its copy is in the DLQ.
-            metrics.unreadable();
+            // A bad record must not stop the consumer: it is acknowledged once its copy is in the DLQ (and counted).
             return badRecords.send(record, violation);
         }
         Mono<Void> kept = events.keep(new EventStore.StoredEvent(event.eventId(), event.accountId(),
@@ -325,7 +324,6 @@ public final class CallEventConsumer {
         Throwable cause = Exceptions.isRetryExhausted(error) && error.getCause() != null ? error.getCause() : error;
         log.error("handling call event at {}-{}@{} failed; a copy goes to {}", record.topic(), record.partition(),
                 record.offset(), Topics.CALL_EVENTS_DLQ, cause);
-        metrics.unexpected();
         return badRecords.send(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR,
                 "handling failed: " + cause));
     }

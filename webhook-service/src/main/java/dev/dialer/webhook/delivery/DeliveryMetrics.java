@@ -14,11 +14,8 @@ final class DeliveryMetrics {
 
     private final MeterRegistry registry;
     private final Counter consumed;
-    private final Counter unreadable;
-    private final Counter unreadableReplays;
     private final Counter replayQueued;
     private final Counter replayRepeated;
-    private final Counter unexpected;
     private final Counter unloggedAttempts;
     private final Counter unpublishedAttempts;
     private final Counter failedLookups;
@@ -33,21 +30,12 @@ final class DeliveryMetrics {
         this.consumed = Counter.builder("dialer.webhook.events.consumed")
                 .description("Call events read from the topic")
                 .register(registry);
-        this.unreadable = Counter.builder("dialer.webhook.events.unreadable")
-                .description("Call event records that could not be read, kept in dialer.call.events.dlq")
-                .register(registry);
-        this.unreadableReplays = Counter.builder("dialer.webhook.replays.unreadable")
-                .description("Replay request records that could not be read, kept in dialer.webhook.control.dlq")
-                .register(registry);
         this.replayQueued = Counter.builder("dialer.webhook.replays.queued")
                 .description("Events queued for delivery again by replay requests")
                 .register(registry);
         this.replayRepeated = Counter.builder("dialer.webhook.replays.repeated")
                 .description("Events of a replay request handled again that the replay had already queued, not queued"
                         + " twice")
-                .register(registry);
-        this.unexpected = Counter.builder("dialer.webhook.events.errors")
-                .description("Call events whose handling failed unexpectedly, kept in dialer.call.events.dlq")
                 .register(registry);
         this.unloggedAttempts = Counter.builder("dialer.webhook.attempts.unlogged")
                 .description("Delivery tries that could not be written to the delivery log")
@@ -112,22 +100,10 @@ final class DeliveryMetrics {
         consumed.increment();
     }
 
-    void unreadable() {
-        unreadable.increment();
-    }
-
-    void unreadableReplay() {
-        unreadableReplays.increment();
-    }
-
     /** One page of a replay: events queued now, and events an earlier handling of the request had queued. */
     void replayPage(long queued, long repeated) {
         replayQueued.increment(queued);
         replayRepeated.increment(repeated);
-    }
-
-    void unexpected() {
-        unexpected.increment();
     }
 
     void unloggedAttempt() {

@@ -93,8 +93,7 @@ public final class ReplayConsumer {
         try {
             request = read(record);
         } catch (ContractViolation violation) {
-            // A bad record must not stop the consumer: it is counted, and acknowledged once its copy is in the DLQ.
-            metrics.unreadableReplay();
+            // A bad record must not stop the consumer: it is acknowledged once its copy is in the DLQ (and counted).
             return badRecords.send(record, violation);
         }
         // The replay's deliveries are spans of the trace of the request that asked for it (api-service's record).
