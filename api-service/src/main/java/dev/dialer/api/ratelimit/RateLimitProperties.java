@@ -24,7 +24,7 @@ import org.springframework.validation.annotation.Validated;
 @ConfigurationProperties("dialer.api.rate-limit")
 record RateLimitProperties(
         @DefaultValue("true") boolean enabled,
-        @DefaultValue("200") double requestsPerSecond,
+        @DefaultValue("1000") double requestsPerSecond,
         @DefaultValue("PT0.1S") @NotNull Duration period,
         Map<String, Double> accounts,
         @DefaultValue("PT10M") @NotNull Duration idleEviction) {
