@@ -11,6 +11,7 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -117,8 +118,9 @@ public class Lanes {
      * @param nanoTime  the limits' clock: monotonic in service ({@link System#nanoTime}; a scheduler's {@code now} is
      *                  the wall clock in milliseconds, which steps when the system time is corrected)
      * @param carrierAccepting whether a command's call could reach a carrier now ({@link Carrier#accepting})
-     * @param cancelled whether the dial-time gate will end a command {@code canceled} ({@link KnownControls#cancelled}): such a
-     *                  command is handed over unpaced
+     * @param cancelled whether the dial-time gate will end a command {@code canceled}
+     *                  ({@link KnownControls#cancelled}): such a command is handed over unpaced, as is one past its
+     *                  {@code valid_until} on {@code clock}
      * @param slotHold  how long a call's trunk slot may be held without its terminal status
      * @param trunkOf   the trunk that paces a command's start now ({@link Carrier#trunkOf})
      * @param trunkNames every trunk's name, the default one first ({@link Carrier#trunks})
@@ -325,19 +327,26 @@ public class Lanes {
     }
 
     /**
-     * Whether the ticket's command is cancelled, so that the dial-time gate will not dial it: it takes no token, permit
-     * or slot, and goes to the gate at once (which still decides).
+     * Why the dial-time gate will end the ticket's command rather than dial it, or null when it would dial it: its
+     * request or campaign is cancelled, or its {@code valid_until} has passed (as the gate reads it,
+     * {@code DialPolicy}). Such a command takes no token, permit or slot, and goes to the gate at once (which still
+     * decides): an expired one in a lane held for its carrier would otherwise wait there, parked and published again,
+     * until a carrier takes calls, before its request ends.
      */
-    boolean cancelled(LaneTicket ticket) {
-        return cancelled.test(ticket.command());
+    PacingMetrics.Ends endsAtTheGate(LaneTicket ticket) {
+        if (cancelled.test(ticket.command())) {
+            return PacingMetrics.Ends.CANCELED;
+        }
+        Instant validUntil = ticket.command().validUntil();
+        return validUntil != null && !clock.instant().isBefore(validUntil) ? PacingMetrics.Ends.EXPIRED : null;
     }
 
     /**
-     * A cancelled head the trunk had granted a start to is handed over unpaced: the grant's slot and token are given
-     * back (only a granted one: a slot held under the same key belongs to a call in flight).
+     * A head the gate will end, which the trunk had granted a start to, is handed over unpaced: the grant's slot and
+     * token are given back (only a granted one: a slot held under the same key belongs to a call in flight).
      */
-    void forgoGrant(LaneTicket ticket) {
-        unusedGrant(ticket, PacingMetrics.UnusedGrant.CANCELED);
+    void forgoGrant(LaneTicket ticket, PacingMetrics.Ends reason) {
+        unusedGrant(ticket, reason.unusedGrant());
     }
 
     /**

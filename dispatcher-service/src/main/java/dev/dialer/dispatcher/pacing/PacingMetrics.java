@@ -25,8 +25,9 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});
  *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
- *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled,at=admission|lane}}: cancelled commands handed to the
- *       dial-time gate without taking a token, permit or slot, as they arrived or from their lane;</li>
+ *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled|expired,at=admission|lane}}: commands the dial-time
+ *       gate will end (cancelled, or past their {@code valid_until}) handed to it without taking a token, permit or
+ *       slot, as they arrived or from their lane;</li>
  *   <li>per trunk ({@code trunk} tag: its carrier's route name, {@link Trunks}), each from the trunk's first use:
  *       {@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
  *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
@@ -47,7 +48,7 @@ class PacingMetrics {
     private final Timer waited;
     private final Counter slotsReleased;
     private final Counter slotsCounted;
-    private final Map<Unpaced, Counter> unpaced = new EnumMap<>(Unpaced.class);
+    private final Map<Ends, Map<Unpaced, Counter>> unpaced = new EnumMap<>(Ends.class);
     private final AtomicInteger paused = new AtomicInteger();
     private final Counter jobFailures;
     private final Counter parkFailures;
@@ -65,11 +66,15 @@ class PacingMetrics {
                 .register(registry);
         this.slotsReleased = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "released");
         this.slotsCounted = registry.counter("dialer.dispatcher.trunk.slots.rebalanced", "change", "counted");
-        for (Unpaced at : Unpaced.values()) {
-            unpaced.put(at, Counter.builder("dialer.dispatcher.lanes.unpaced")
-                    .description("cancelled commands handed to the dial-time gate without taking a token or slot")
-                    .tags("reason", "canceled", "at", at.name().toLowerCase(Locale.ROOT))
-                    .register(registry));
+        for (Ends reason : Ends.values()) {
+            Map<Unpaced, Counter> byPlace = unpaced.computeIfAbsent(reason, r -> new EnumMap<>(Unpaced.class));
+            for (Unpaced at : Unpaced.values()) {
+                byPlace.put(at, Counter.builder("dialer.dispatcher.lanes.unpaced")
+                        .description("commands the dial-time gate will end (cancelled, expired) handed to it without "
+                                + "taking a token or slot")
+                        .tags("reason", reason.name().toLowerCase(Locale.ROOT), "at", at.name().toLowerCase(Locale.ROOT))
+                        .register(registry));
+            }
         }
         Gauge.builder("dialer.dispatcher.lanes.paused", paused, AtomicInteger::get).register(registry);
         this.jobFailures = Counter.builder("dialer.dispatcher.lanes.job.failures")
@@ -135,9 +140,9 @@ class PacingMetrics {
                 "token", token.name().toLowerCase(Locale.ROOT)).increment();
     }
 
-    /** A cancelled command was handed over unpaced. */
-    void unpaced(Unpaced at) {
-        unpaced.get(at).increment();
+    /** A command the gate will end was handed over unpaced. */
+    void unpaced(Ends reason, Unpaced at) {
+        unpaced.get(reason).get(at).increment();
     }
 
     void releasedOnRevoke(int count) {
@@ -165,12 +170,26 @@ class PacingMetrics {
         /** The lane's campaign was not due: another of its caller IDs had taken its token. */
         CAMPAIGN,
         /** The command was cancelled meanwhile: it goes to the dial-time gate unpaced. */
-        CANCELED
+        CANCELED,
+        /** The command's {@code valid_until} passed meanwhile: it goes to the dial-time gate unpaced. */
+        EXPIRED
     }
 
-    /** Where a cancelled command left the lanes' pacing: as it arrived, or from its lane (its head, or parking). */
+    /** Where a command the gate will end left the lanes' pacing: as it arrived, or from its lane (head, or parking). */
     enum Unpaced {
         ADMISSION, LANE
+    }
+
+    /** Why the dial-time gate will end a command rather than dial it, so that the lanes do not pace it. */
+    enum Ends {
+        /** Its request or campaign is cancelled ({@code canceled}). */
+        CANCELED,
+        /** Its {@code valid_until} has passed ({@code expired}). */
+        EXPIRED;
+
+        UnusedGrant unusedGrant() {
+            return this == CANCELED ? UnusedGrant.CANCELED : UnusedGrant.EXPIRED;
+        }
     }
 
     /** Why a record was parked rather than held in its lane. */

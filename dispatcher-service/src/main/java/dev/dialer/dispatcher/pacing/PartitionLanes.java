@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.LinkedList;
 import java.util.List;
 import java.util.ListIterator;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,10 +40,11 @@ import reactor.core.scheduler.Scheduler;
  * window nor holds the partition's commits or a rebalance. A requeued attempt ({@link #FRONT_OF_LANE_HEADER}) goes to
  * the front of its lane instead.
  *
- * <p>A command the dial-time gate will end {@code canceled} ({@link Lanes#cancelled}) is never paced: it takes no
- * token, permit or slot and is never parked, but goes to the work at once, which still decides. Cancelled when it
- * arrives, it goes past its lane (it is not dialled, so the order of the lane's dials does not change); cancelled while
- * it waits, it goes in the lane's order when it reaches the head, and the lane's next dial starts after it.
+ * <p>A command the dial-time gate will end {@code canceled} or {@code expired} ({@link Lanes#endsAtTheGate}) is never
+ * paced: it takes no token, permit or slot and is never parked, not even in a lane held for its carrier, but goes to
+ * the work at once, which still decides. Ending when it arrives, it goes past its lane (it is not dialled, so the
+ * order of the lane's dials does not change); cancelled or expired while it waits, it goes in the lane's order when it
+ * reaches the head, and the lane's next dial starts after it.
  *
  * <p>Delivery: at least once per record. A record is acknowledged only through its {@link OffsetWindow}, which
  * commits no further than the first unfinished record. The work (and so the ledger) keeps a redelivered record from
@@ -132,12 +134,13 @@ public final class PartitionLanes {
         OffsetWindow.Slot slot = window.track(raw);
         InboundRecord record = withAcknowledger(raw, slot);
         boolean handedOver = false;
+        PacingMetrics.Ends ends;
         try {
             if (ticket == null) {
                 emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
                 handedOver = true;
-            } else if (lanes.cancelled(ticket)) {
-                handOverCancelled(new Pending(record, ticket, slot, now()), Unpaced.ADMISSION);
+            } else if ((ends = lanes.endsAtTheGate(ticket)) != null) {
+                handOverUnpaced(new Pending(record, ticket, slot, now()), ends, Unpaced.ADMISSION);
                 handedOver = true;
             } else {
                 Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
@@ -268,10 +271,11 @@ public final class PartitionLanes {
     private void startWhatIsDue(Lane lane) {
         while (!lane.timerArmed && !lane.waitingForSlot && !lane.waitingForPermit && !lane.queue.isEmpty()
                 && lane.inFlight < lanes.properties().inFlightPerLane()) {
-            if (lanes.cancelled(lane.queue.peek().ticket)) {
-                Pending cancelled = lane.queue.poll();
-                lanes.forgoGrant(cancelled.ticket);
-                handOverCancelled(cancelled, Unpaced.LANE);
+            PacingMetrics.Ends ends = lanes.endsAtTheGate(lane.queue.peek().ticket);
+            if (ends != null) {
+                Pending ending = lane.queue.poll();
+                lanes.forgoGrant(ending.ticket, ends);
+                handOverUnpaced(ending, ends, Unpaced.LANE);
                 continue;
             }
             long now = now();
@@ -424,20 +428,20 @@ public final class PartitionLanes {
     }
 
     /**
-     * Hands a cancelled command to the work without pacing it: the gate ends it {@code canceled} (or finds its request
-     * ended). Should the gate dial it after all (its cancel withdrawn in the meantime), the call went out without the
-     * lane's tokens or a trunk slot: a warning says so.
+     * Hands a command the gate will end to the work without pacing it: the gate ends it {@code canceled} or
+     * {@code expired} (or finds its request ended). Should the gate dial it after all (its cancel withdrawn in the
+     * meantime), the call went out without the lane's tokens or a trunk slot: a warning says so.
      */
-    private void handOverCancelled(Pending pending, Unpaced at) {
-        lanes.metrics().unpaced(at);
+    private void handOverUnpaced(Pending pending, PacingMetrics.Ends ends, Unpaced at) {
+        lanes.metrics().unpaced(ends, at);
         emit(Mono.defer(() -> work.handle(pending.record, pending.ticket))
                 .subscribeOn(scheduler)
                 .onErrorReturn(LaneWork.Placement.NOT_PLACED)
                 .doOnNext(placement -> {
                     if (placement == LaneWork.Placement.PLACED) {
-                        log.warn("request {} attempt {} was dialled although it was cancelled when its turn came; "
+                        log.warn("request {} attempt {} was dialled although it was {} when its turn came; "
                                         + "it took no token or trunk slot", pending.ticket.command().requestId(),
-                                pending.ticket.command().attempt());
+                                pending.ticket.command().attempt(), ends.name().toLowerCase(Locale.ROOT));
                     }
                 })
                 .then());
@@ -503,14 +507,15 @@ public final class PartitionLanes {
 
     /**
      * Parks records shed from their lane's queue, in the lane's order, due before the lane's parked records that have
-     * not come back yet ({@link Lane#parkDuesAhead}): they arrived before every one of those. A cancelled one goes to
-     * the work instead, where it ends at once.
+     * not come back yet ({@link Lane#parkDuesAhead}): they arrived before every one of those. One the gate will end
+     * (cancelled, expired) goes to the work instead, where it ends at once.
      */
     private void parkAhead(Lane lane, Iterable<Pending> shed, PacingMetrics.Parked reason) {
         List<Pending> parkable = new ArrayList<>();
         for (Pending pending : shed) {
-            if (lanes.cancelled(pending.ticket)) {
-                handOverCancelled(pending, Unpaced.LANE);
+            PacingMetrics.Ends ends = lanes.endsAtTheGate(pending.ticket);
+            if (ends != null) {
+                handOverUnpaced(pending, ends, Unpaced.LANE);
             } else {
                 parkable.add(pending);
             }

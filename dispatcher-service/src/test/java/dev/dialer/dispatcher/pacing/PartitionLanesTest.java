@@ -167,6 +167,36 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCommandPastItsValidUntilGoesToTheGateAtOnceThoughItsLaneIsHeldForItsCarrier() {
+        downCallerIds.add(A);
+        List<ParkingLot.Parked> parked = parkingInto();
+        PartitionLanes lanes = lanes(pacing(10, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofSeconds(5), 150));
+        admitWithField(lanes, A, "\"valid_until\":\"" + clock.instant().plusSeconds(2) + "\"");
+        admitWithField(lanes, A, "\"valid_until\":\"" + clock.instant().minusSeconds(1) + "\"");
+        admit(lanes, A);
+
+        time.advanceTimeBy(Duration.ofMillis(500));
+        // Expired as it arrives: past the held lane to the gate, which ends it expired.
+        assertThat(started).extracting(Started::offset).containsExactly(1L);
+
+        time.advanceTimeBy(Duration.ofSeconds(2));
+        // Expired while it waited at the head of the held lane: to the gate when the lane looks again, not parked
+        // and published again until a carrier takes calls.
+        assertThat(started).extracting(Started::offset).containsExactly(1L, 0L);
+
+        time.advanceTimeBy(Duration.ofSeconds(5));
+        // The one without a valid_until is held, then parked with the lane: never dialled while no carrier takes it.
+        assertThat(started).extracting(Started::offset).containsExactly(1L, 0L);
+        assertThat(parked).extracting(p -> p.command().requestId()).containsExactly("r-2");
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("reason", "expired").tag("at", "admission")
+                .counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("reason", "expired").tag("at", "lane")
+                .counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isZero();
+        assertThat(acknowledged).as("every record is done with").last().isEqualTo(2L);
+    }
+
+    @Test
     void aLaneHeldForItsCarrierLongerThanParkAfterIsParkedSoThePartitionsCommitsGoOn() {
         downCallerIds.add(A);
         List<ParkingLot.Parked> parked = parkingInto();
@@ -755,7 +785,7 @@ class PartitionLanesTest {
         assertThat(started.get(100).offset()).isEqualTo(100L);
         assertThat(started.get(100).at()).isZero();
         assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(1.0);
-        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("at", "admission").counter().count())
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("reason", "canceled").tag("at", "admission").counter().count())
                 .isEqualTo(100.0);
         assertThat(acknowledged).hasSize(101);
     }
@@ -779,7 +809,7 @@ class PartitionLanesTest {
         assertThat(started).extracting(Started::offset).isSorted();
         assertThat(started.get(100).at()).isEqualTo(SECOND);
         assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(2.0);
-        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("at", "lane").counter().count())
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("reason", "canceled").tag("at", "lane").counter().count())
                 .isEqualTo(99.0);
         assertThat(acknowledged).hasSize(101);
     }
