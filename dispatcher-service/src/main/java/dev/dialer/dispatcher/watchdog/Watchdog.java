@@ -13,6 +13,7 @@ import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.OutcomeMetrics;
 import dev.dialer.dispatcher.pacing.Lanes;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -85,8 +87,16 @@ public class Watchdog {
     private final WatchdogHeartbeat heartbeat;
     private final Lanes lanes;
 
+    @Autowired
     Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
-             WatchdogProperties properties, CarrierProperties carrierProperties, Clock clock, MeterRegistry registry,
+             WatchdogProperties properties, CarrierProperties carrierProperties, SipTrunkProperties sip, Clock clock,
+             MeterRegistry registry, WatchdogHeartbeat heartbeat, Lanes lanes) {
+        this(ledger, carrier, applier, events, properties, CallDefaults.of(carrierProperties, sip), clock, registry,
+                heartbeat, lanes);
+    }
+
+    Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
+             WatchdogProperties properties, CallDefaults defaults, Clock clock, MeterRegistry registry,
              WatchdogHeartbeat heartbeat, Lanes lanes) {
         this.heartbeat = heartbeat;
         this.lanes = lanes;
@@ -95,9 +105,9 @@ public class Watchdog {
         this.applier = applier;
         this.events = events;
         this.properties = properties;
-        this.quietFor = carrierProperties.ringTimeout().plus(carrierProperties.timeLimit()).plus(properties.margin());
-        this.defaultRing = carrierProperties.ringTimeout();
-        this.defaultLimit = carrierProperties.timeLimit();
+        this.quietFor = defaults.ringTimeout().plus(defaults.timeLimit()).plus(properties.margin());
+        this.defaultRing = defaults.ringTimeout();
+        this.defaultLimit = defaults.timeLimit();
         this.clock = clock;
         this.registry = registry;
         this.outcomes = new OutcomeMetrics(registry);
@@ -384,5 +394,26 @@ public class Watchdog {
 
     private void count(String outcome) {
         registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome).increment();
+    }
+
+    /**
+     * The ring timeout and time limit of a call whose command names none: the Voice Gateway's defaults, or the SIP
+     * trunk's where they are longer and the trunk is enabled, since a command without carrier options may be routed to
+     * either. With the shorter, an answered SIP call talking past the Voice Gateway's time limit would be taken for a
+     * stale one: ended {@code answered}, its trunk slot freed while it still talks.
+     */
+    record CallDefaults(Duration ringTimeout, Duration timeLimit) {
+
+        static CallDefaults of(CarrierProperties voiceGateway, SipTrunkProperties sip) {
+            if (!sip.enabled()) {
+                return new CallDefaults(voiceGateway.ringTimeout(), voiceGateway.timeLimit());
+            }
+            return new CallDefaults(longer(voiceGateway.ringTimeout(), sip.ringTimeout()),
+                    longer(voiceGateway.timeLimit(), sip.timeLimit()));
+        }
+
+        private static Duration longer(Duration one, Duration other) {
+            return one.compareTo(other) >= 0 ? one : other;
+        }
     }
 }

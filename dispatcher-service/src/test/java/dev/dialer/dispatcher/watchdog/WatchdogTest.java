@@ -19,6 +19,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,6 +46,25 @@ class WatchdogTest {
             Duration.ofMinutes(10));
 
     private final AttemptLedger ledger = mock(AttemptLedger.class);
+
+    @Test
+    void aCallWithoutOptionsLivesAsLongAsTheLongerOfTheEnabledCarriersDefaults() {
+        // An answered SIP call may talk for the trunk's 2 hours: taken as past its life after the Voice Gateway's
+        // one hour, it was ended answered while it still talked.
+        assertThat(Watchdog.CallDefaults.of(CARRIER, sip(true, Duration.ofSeconds(45), Duration.ofHours(2))))
+                .isEqualTo(new Watchdog.CallDefaults(Duration.ofSeconds(60), Duration.ofHours(2)));
+        assertThat(Watchdog.CallDefaults.of(CARRIER, sip(true, Duration.ofSeconds(90), Duration.ofMinutes(30))))
+                .isEqualTo(new Watchdog.CallDefaults(Duration.ofSeconds(90), Duration.ofHours(1)));
+        // A trunk that is not enabled places no call.
+        assertThat(Watchdog.CallDefaults.of(CARRIER, sip(false, Duration.ofSeconds(90), Duration.ofHours(2))))
+                .isEqualTo(new Watchdog.CallDefaults(Duration.ofSeconds(60), Duration.ofHours(1)));
+    }
+
+    private static SipTrunkProperties sip(boolean enabled, Duration ringTimeout, Duration timeLimit) {
+        return new SipTrunkProperties(enabled, "127.0.0.1", 5060, "udp", "127.0.0.1", 0, null, null, null, null, 40000,
+                ringTimeout, timeLimit, 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2),
+                Duration.ofMillis(500));
+    }
     private final CallbackApplier applier = mock(CallbackApplier.class);
     private final List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
     private final List<String> touched = Collections.synchronizedList(new ArrayList<>());
@@ -279,7 +299,8 @@ class WatchdogTest {
             }
         };
         return new Watchdog(ledger, carrier, applier, null, new WatchdogProperties(true, Duration.ofMinutes(5),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2)), CARRIER,
+                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2)),
+                new Watchdog.CallDefaults(CARRIER.ringTimeout(), CARRIER.timeLimit()),
                 Clock.fixed(NOW, java.time.ZoneOffset.UTC), registry,
                 null, null);
     }
