@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.RecoverableDataAccessException;
 import org.springframework.dao.TransientDataAccessException;
+import org.springframework.r2dbc.UncategorizedR2dbcException;
 import reactor.core.Exceptions;
 import reactor.util.retry.Retry;
 import reactor.util.retry.RetryBackoffSpec;
@@ -63,9 +64,15 @@ public final class InfraRetry {
      * Whether the error says the infrastructure is (briefly) unavailable rather than that the request is wrong. An
      * inner step's {@link #brief} retries that ran out say what their last failure says: an outage that outlasted
      * them is still an outage, which an outer {@link #untilRecovered} must wait out rather than take for a defect.
+     * A statement PostgreSQL gave up for a reason it calls transient (a deadlock, 40P01; a serialization failure,
+     * 40001) reaches here as an error Spring could not categorize, around the driver's transient one: it is tried
+     * again, never taken for a defect of the record (a command sent to the DLQ for a deadlock was never dialled).
      */
     public static boolean isTransient(Throwable error) {
         if (Exceptions.isRetryExhausted(error) && error.getCause() != null) {
+            return isTransient(error.getCause());
+        }
+        if (error instanceof UncategorizedR2dbcException && error.getCause() != null) {
             return isTransient(error.getCause());
         }
         return error instanceof TransientDataAccessException

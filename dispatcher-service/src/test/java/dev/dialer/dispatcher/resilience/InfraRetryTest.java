@@ -2,13 +2,18 @@ package dev.dialer.dispatcher.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.r2dbc.spi.R2dbcException;
+import io.r2dbc.spi.R2dbcTransientException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.junit.jupiter.api.Test;
+import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.dao.QueryTimeoutException;
+import org.springframework.r2dbc.UncategorizedR2dbcException;
+import org.springframework.r2dbc.connection.ConnectionFactoryUtils;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -20,6 +25,22 @@ class InfraRetryTest {
         assertThat(InfraRetry.isTransient(new QueryTimeoutException("timeout"))).isTrue();
         assertThat(InfraRetry.isTransient(new NotEnoughReplicasException("isr"))).isTrue();
         assertThat(InfraRetry.isTransient(new org.apache.kafka.common.errors.TimeoutException("t"))).isTrue();
+    }
+
+    @Test
+    void aStatementPostgresGaveUpAsTransientIsTransientThoughSpringCouldNotCategorizeIt() {
+        // What r2dbc-postgresql raises for a deadlock (40P01), as Spring hands it on: uncategorized.
+        DataAccessException deadlock = ConnectionFactoryUtils.convertR2dbcException("executeMany", "WITH changed AS …",
+                new R2dbcTransientException("deadlock detected", "40P01") {
+                });
+        assertThat(deadlock).isInstanceOf(UncategorizedR2dbcException.class);
+        assertThat(InfraRetry.isTransient(deadlock)).isTrue();
+
+        DataAccessException internal = ConnectionFactoryUtils.convertR2dbcException("executeMany", "SELECT …",
+                new R2dbcException("internal error", "XX000") {
+                });
+        assertThat(internal).isInstanceOf(UncategorizedR2dbcException.class);
+        assertThat(InfraRetry.isTransient(internal)).isFalse();
     }
 
     @Test
