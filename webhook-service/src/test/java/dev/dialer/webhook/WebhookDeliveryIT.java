@@ -205,8 +205,54 @@ class WebhookDeliveryIT {
                 .doesNotContain(foreign.eventId(), unknown.eventId(), disabled.eventId());
         assertThat(receiver.at(disabledHook.path())).isEmpty();
         assertThat(skipped("foreign_account")).isGreaterThan(foreignBefore);
-        assertThat(skipped("unknown_webhook")).isGreaterThan(unknownBefore);
         assertThat(skipped("disabled")).isGreaterThan(disabledBefore);
+        // A webhook never seen: its delivery waits in the retry table for the directory, and is dead-lettered, not
+        // dropped, when the webhook is still unknown at its try.
+        await().atMost(WAIT).until(() -> "unknown_webhook".equals(deadLetterReason(unknown.eventId())));
+        assertThat(skipped("unknown_webhook")).isGreaterThan(unknownBefore);
+        assertThat(receiver.all()).extracting(request -> request.header("webhook-id"))
+                .doesNotContain(unknown.eventId());
+    }
+
+    @Test
+    void anEventNamingAWebhookTheDirectoryLearnsOfOnlyAfterItsLookupWaitIsDeliveredOnceItDoes() {
+        String account = unique("acc");
+        String id = unique("wh-late");
+        Hook hook = new Hook(id, "hooks/" + id, newSecret());
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, id)).sequence(1)
+                .status(AttemptStatus.INITIATED).build();
+
+        publish(requestId, List.of(Contract.toBytes(event)));
+        // The lookup wait (2 s here) passes with the webhook unknown: the delivery is kept for later, not skipped.
+        await().atMost(WAIT).until(() -> retryRows(event.eventId()) == 1);
+        publishTo(Topics.WEBHOOK_CONFIG, id, Contract.toBytes(new WebhookConfig(id, account,
+                receiver.url(hook.path()), "test", hook.secret(), true, Instant.now())));
+
+        await().atMost(WAIT).until(() -> receiver.at(hook.path()).size() == 1);
+        assertThat(receiver.at(hook.path())).singleElement().satisfies(request -> {
+            assertThat(request.header("webhook-id")).isEqualTo(event.eventId());
+            assertSignedWith(hook.secret(), request);
+        });
+        await().atMost(WAIT).until(() -> retryRows(event.eventId()) == 0);
+        assertThat(deadLetterReason(event.eventId())).isNull();
+    }
+
+    private long retryRows(String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    private String deadLetterReason(String eventId) {
+        return database.sql("SELECT reason FROM webhook.dead_letters WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("reason", String.class))
+                .all()
+                .next()
+                .block(Duration.ofSeconds(10));
     }
 
     @Test

@@ -180,7 +180,7 @@ public final class CallEventConsumer {
                 event.eventType().wire(), event.occurredAt() == null ? clock.instant() : event.occurredAt(),
                 record.value()));
         String traceparent = TraceParent.ifValid(record.headers().get(TraceParent.HEADER));
-        Mono<Void> delivered = namedWebhook(event)
+        Mono<Void> delivered = namedWebhook(event, record.value(), traceparent)
                 .map(webhook -> resolver.resolve(event, webhook.orElse(null), subscribed(event)))
                 .flatMapMany(Flux::fromIterable)
                 .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
@@ -233,16 +233,30 @@ public final class CallEventConsumer {
         return store.save(task, 0, now, now.plus(orderingWait));
     }
 
-    /** The event's named webhook if it is known; an unknown one is counted as skipped here. */
-    private Mono<Optional<WebhookConfig>> namedWebhook(CallEvent event) {
+    /**
+     * The event's named webhook if it is known. One known to be deleted is counted as skipped here. One never seen,
+     * even after {@code lookupWait} (its record may be later still: the directory's reader behind the topic while a
+     * partition leader is elected), is stored for a try after the ordering wait: delivered then if the directory knows
+     * the webhook by that time, dead-lettered ({@code unknown_webhook}, replayable) if not, never dropped with the
+     * record acknowledged and nothing kept.
+     */
+    private Mono<Optional<WebhookConfig>> namedWebhook(CallEvent event, byte[] payload, String traceparent) {
         if (event.webhookId() == null) {
             return Mono.just(Optional.empty());
         }
         return directory.find(event.webhookId(), lookupWait)
                 .map(Optional::of)
-                .switchIfEmpty(Mono.fromSupplier(() -> {
-                    metrics.outcome(Target.Kind.WEBHOOK, "skipped", Reason.UNKNOWN_WEBHOOK);
-                    return Optional.empty();
+                .switchIfEmpty(Mono.defer(() -> {
+                    if (directory.deleted(event.webhookId())) {
+                        metrics.outcome(Target.Kind.WEBHOOK, "skipped", Reason.UNKNOWN_WEBHOOK);
+                        return Mono.just(Optional.empty());
+                    }
+                    metrics.outcome(Target.Kind.WEBHOOK, "retrying", Reason.UNKNOWN_WEBHOOK);
+                    DeliveryTask later = DeliveryTask.first(event.eventId(), event.eventType().wire(),
+                            new Target(Target.Kind.WEBHOOK, event.webhookId(), null, "POST", null),
+                            event.requestId(), event.accountId(), payload, traceparent);
+                    return store.save(later, 0, clock.instant().plus(orderingWait), null)
+                            .thenReturn(Optional.<WebhookConfig>empty());
                 }));
     }
 

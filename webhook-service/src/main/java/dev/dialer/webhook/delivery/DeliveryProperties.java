@@ -19,8 +19,9 @@ import org.springframework.validation.annotation.Validated;
  * @param totalTimeout      how long one try may take until it is answered: connect, send, and the answer's status
  *                          and headers (the body's start is read after that, see {@code responseBodyTimeout})
  * @param lookupWait        how long events wait for a webhook id the directory has never seen (a webhook created
- *                          just before a call may still be on its way) before they are skipped as unknown, each
- *                          event from its own arrival; events naming a deleted webhook are skipped at once
+ *                          just before a call may still be on its way), each event from its own arrival, before its
+ *                          delivery to it is stored for a try after the retry ordering wait (dead-lettered then if
+ *                          the webhook is still unknown); events naming a deleted webhook skip it at once
  * @param hookSigningKey    {@code whsec_} key (at least 16 bytes) from which each account's secret for its
  *                          per-request hooks ({@code notify_url}, {@code action_hook}, {@code amd_hook}) is derived
  *                          ({@link dev.dialer.common.hook.HookSecrets}); api-service must have the same key to show

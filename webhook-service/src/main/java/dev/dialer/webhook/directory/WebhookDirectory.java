@@ -166,6 +166,11 @@ public final class WebhookDirectory {
         return known;
     }
 
+    /** Whether the id's newest version is known to be a deletion (a tombstone, or a version that could not be read). */
+    public boolean deleted(String id) {
+        return absent.containsKey(id);
+    }
+
     /**
      * The ids of the account's webhooks with an enabled subscription to {@code eventType}, each once, in no particular
      * order. Whether each webhook exists and is enabled is the caller's to check.
