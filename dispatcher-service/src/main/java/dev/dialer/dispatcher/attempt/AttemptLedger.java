@@ -87,12 +87,15 @@ public class AttemptLedger {
     /**
      * A new attempt, {@code queued}, only while the request is open: not finished and not cancelled. The request row
      * is locked for the check, so a cancel committed before cannot be missed, and one committed after finds the
-     * attempt. Returns a row (with no previous status) only when it inserted one.
+     * attempt. Returns a row (with no previous status) only when it inserted one. A copy of the command whose attempt
+     * is recorded already takes no lock: locking the request, then waiting on the attempt's row, it deadlocked with
+     * the attempt's end, which changes the attempt's row, then the request's.
      */
     private static final String NEW_ATTEMPT = """
             INSERT INTO dispatch.attempts (request_id, attempt_no, status)
             SELECT r.request_id, $2, $3 FROM dispatch.requests r
              WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1 AND x.attempt_no = $2)
                FOR UPDATE
             ON CONFLICT (request_id, attempt_no) DO NOTHING
             RETURNING NULL::text AS status""";
@@ -105,6 +108,7 @@ public class AttemptLedger {
             INSERT INTO dispatch.attempts (request_id, attempt_no, status, carrier_asked_at, dial_no)
             SELECT r.request_id, $2, $3, now(), 1 FROM dispatch.requests r
              WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1 AND x.attempt_no = $2)
                FOR UPDATE
             ON CONFLICT (request_id, attempt_no) DO NOTHING
             RETURNING NULL::text AS status""";
@@ -456,13 +460,20 @@ public class AttemptLedger {
      * that comes back for it dials it under the same number (it becomes {@code queued} again, with no previous
      * status); any other copy of the command finds it claimed and is a duplicate. It happens only if this call claimed
      * it, and only while the request is open (not finished, not cancelled: the request row is locked for the check, as
-     * for a new attempt).
+     * for a new attempt), and only once its wait was released from the schedule: a copy of the command that passed the
+     * dial-time policy before the requeue (a rebalance's second owner) would otherwise dial it at once, before its
+     * requeue delay and without the policy's check when it comes due. The request is locked only when there is an
+     * attempt to claim back.
      */
     public StateChange reclaimedAttempt(CallCommand command) {
         return new StateChange("""
                 UPDATE dispatch.attempts a SET requeued = false, updated_at = now()
                   FROM (SELECT r.request_id FROM dispatch.requests r
                          WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+                           AND EXISTS (SELECT 1 FROM dispatch.attempts x
+                                        WHERE x.request_id = $1 AND x.attempt_no = $2 AND x.requeued)
+                           AND NOT EXISTS (SELECT 1 FROM dispatch.schedule s
+                                            WHERE s.request_id = $1 AND s.attempt_no = $2 AND s.lease_until IS NULL)
                            FOR UPDATE) open
                  WHERE a.request_id = open.request_id AND a.attempt_no = $2 AND a.requeued
                 RETURNING NULL::text AS status""", 2, spec -> spec

@@ -69,14 +69,17 @@ class PolicyLedger {
      * not the carrier's ({@code retry.carrier-unavailable-max-wait}).
      *
      * <p>Only a request without its final waits: one that a cancel (or anything else) ended meanwhile gets no row,
-     * and the answer is false. The request's row is share-locked for it, so an end committing at the same moment is
-     * either seen here (no row) or waits for this transaction (and then removes the row with the request's waits).
+     * and the answer is false. The request's row is locked for it, so an end committing at the same moment is either
+     * seen here (no row) or waits for this transaction (and then removes the row with the request's waits). Locked
+     * for update, not shared: the wait's event, appended in the same transaction, locks the row for update, and two
+     * copies of the command deferring at once, each holding a share lock and each waiting for the other's to go
+     * before that upgrade, deadlocked.
      */
     Mono<Boolean> schedule(CallCommand command, String reason, Instant dueAt) {
         return db.sql("""
                         WITH open AS (
                             SELECT request_id, command FROM dispatch.requests
-                             WHERE request_id = $1 AND final_status IS NULL FOR SHARE),
+                             WHERE request_id = $1 AND final_status IS NULL FOR UPDATE),
                         restarted AS (
                             UPDATE dispatch.attempts SET waiting_since = $3
                              WHERE request_id = (SELECT request_id FROM open) AND attempt_no = $2 AND requeued)

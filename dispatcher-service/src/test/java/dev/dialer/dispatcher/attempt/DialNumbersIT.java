@@ -6,10 +6,16 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.event.CallEvents;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Result;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * An attempt the carrier took no call for is dialled again under its number: each claim is a new dial, and what the
@@ -23,6 +29,9 @@ class DialNumbersIT extends DispatcherOnDatabase {
 
     @Autowired
     CallEvents events;
+
+    @Autowired
+    ConnectionFactory connections;
 
     @Test
     void aCallbackOfAnEarlierDialNeitherRequeuesNorMovesNorEndsTheAttemptTheCurrentDialIsOn() {
@@ -39,7 +48,17 @@ class DialNumbersIT extends DispatcherOnDatabase {
                 .as("a late status of dial 1 while the attempt waits: it would leave the attempt unclaimable")
                 .isFalse();
 
-        // Its command comes back: the attempt is claimed again, as dial 2, which has no call id yet.
+        // A copy of its command that passed the policy before the requeue (a rebalance's second owner) comes while
+        // the wait is still in the schedule: it does not claim the attempt back, which would dial it before its
+        // delay and without the policy's check.
+        assertThat(events.emitOn(command, attempts.reclaimedAttempt(command), event -> event
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(row(id)).isEqualTo("queued/1/null/true");
+
+        // Its command comes back, the scheduler having claimed its row: the attempt is claimed again, as dial 2,
+        // which has no call id yet.
+        db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
+                .bind(0, id).then().block(WAIT);
         assertThat(events.emitOn(command, attempts.reclaimedAttempt(command), event -> event
                 .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
         assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(2);
@@ -64,6 +83,34 @@ class DialNumbersIT extends DispatcherOnDatabase {
         // Dial 2's own capacity rejection requeues it.
         assertThat(attempts.requeueForCapacity(id, 1, "sid-2", 2, due).block(WAIT)).isTrue();
         assertThat(row(id)).isEqualTo("queued/2/null/true");
+    }
+
+    @Test
+    void aCopyOfACommandWhoseAttemptIsRecordedLocksNothingSoItCannotDeadlockWithTheAttemptsEnd() {
+        CallCommand command = command("+4915112340203");
+        String id = command.requestId();
+        attempts.record(command).block(WAIT);
+        Connection ending = Mono.from(connections.create()).block(WAIT);
+        try {
+            // An attempt's end changes the attempt's row first, then the request's (its event's sequence number).
+            Mono.from(ending.beginTransaction()).block(WAIT);
+            execute(ending, "UPDATE dispatch.attempts SET updated_at = now() WHERE request_id = $1", id);
+
+            // A copy of the command (a redelivery) meanwhile: it finds the attempt recorded at once. Locking the
+            // request, then waiting on the attempt's row, it held the end up and PostgreSQL broke the deadlock.
+            assertThat(events.emitOn(command, attempts.newAttempt(command), event -> event
+                    .status(AttemptStatus.QUEUED)).blockOptional(Duration.ofSeconds(5))).isEmpty();
+            execute(ending, "UPDATE dispatch.requests SET next_sequence = next_sequence WHERE request_id = $1", id);
+            Mono.from(ending.commitTransaction()).block(WAIT);
+        } finally {
+            Mono.from(ending.close()).block(WAIT);
+        }
+    }
+
+    private static void execute(Connection connection, String sql, String requestId) {
+        Flux.from(connection.createStatement(sql).bind("$1", requestId).execute())
+                .flatMap(Result::getRowsUpdated)
+                .blockLast(Duration.ofSeconds(5));
     }
 
     @Test

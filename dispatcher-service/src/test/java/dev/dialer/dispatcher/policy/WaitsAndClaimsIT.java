@@ -40,6 +40,34 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
     ReactiveTransactionManager transactionManager;
 
     @Test
+    void twoCopiesOfACommandDeferringAtOnceWaitForEachOtherRatherThanDeadlock() {
+        CallCommand command = command("+4915112340105");
+        attempts.record(command).block(WAIT);
+        TransactionalOperator transactionally = TransactionalOperator.create(transactionManager);
+        Instant due = Instant.now().plus(Duration.ofHours(1));
+        // Each as DialGate.defer: the wait's row, then its event, which locks the request's row for update.
+        Mono<Boolean> first = policy.schedule(command, "window", due)
+                .delayElement(Duration.ofMillis(500))
+                .flatMap(scheduled -> eventAppended(command).thenReturn(scheduled))
+                .as(transactionally::transactional);
+        Mono<Boolean> second = Mono.delay(Duration.ofMillis(100))
+                .then(policy.schedule(command, "window", due))
+                .flatMap(scheduled -> eventAppended(command).thenReturn(scheduled))
+                .as(transactionally::transactional);
+
+        // With the request share-locked by both, each waited for the other's lock to go: PostgreSQL ended one (40P01).
+        assertThat(Mono.zip(first, second, (one, other) -> List.of(one, other)).block(WAIT))
+                .containsExactly(true, true);
+    }
+
+    private Mono<Void> eventAppended(CallCommand command) {
+        return db.sql("SELECT next_sequence FROM dispatch.requests WHERE request_id = $1 FOR UPDATE")
+                .bind(0, command.requestId()).then()
+                .then(db.sql("UPDATE dispatch.requests SET next_sequence = next_sequence + 1 WHERE request_id = $1")
+                        .bind(0, command.requestId()).then());
+    }
+
+    @Test
     void aCancelMarkedBeforeTheClaimStopsItAndLeavesNoCallToHangUp() {
         CallCommand command = command("+4915112340101");
         attempts.record(command).block(WAIT);
