@@ -28,6 +28,11 @@ import reactor.core.publisher.Mono;
 @Component
 public class IdempotentRequests {
 
+    /** What a refusal adds when an earlier try under its key may have queued calls ({@link #earlierTryInDoubt}). */
+    static final String EARLIER_TRY_IN_DOUBT = "An earlier request under this Idempotency-Key did not finish (it was "
+            + "answered 503, or is still running) and may have queued calls: the key stays taken, with that request's "
+            + "call ids. Look its calls up before sending its recipients under another key.";
+
     public static final String HEADER = "Idempotency-Key";
     public static final String REPLAYED = "Idempotent-Replayed";
     public static final int MAX_KEY_LENGTH = 255;
@@ -85,6 +90,8 @@ public class IdempotentRequests {
             return work.apply(new IdempotencyKey(key, proceed.salt()))
                     .onErrorResume(error -> refusedBeforeProducing(error) && proceed.fresh(),
                             error -> release(accountId, key, proceed.salt()).then(Mono.error(error)))
+                    .onErrorMap(error -> refusedBeforeProducing(error) && !proceed.fresh(),
+                            error -> earlierTryInDoubt((ApiProblem) error))
                     .flatMap(body -> store.complete(accountId, key, fingerprint, proceed.salt(),
                                     new String(body, StandardCharsets.UTF_8))
                             .onErrorMap(error -> answerNotStored(accountId, error))
@@ -109,6 +116,20 @@ public class IdempotentRequests {
      * (Kafka did not acknowledge in time) or any other failure may come after the records were stored: the claim
      * stays, so the retry reproduces the same ids.
      */
+    /**
+     * A 4xx for a request that found the key's claim taken by an earlier try that never finished (answered 503, or
+     * still running): that try may have queued calls, so the claim is kept (its ids stay the key's) and the answer
+     * says so. Without it, a client told twice that nothing was queued (a 503, then this refusal: an allowed caller ID
+     * removed, a webhook deleted meanwhile) would send the recipients again under a new key, and they would be called
+     * twice.
+     */
+    private static ApiProblem earlierTryInDoubt(ApiProblem problem) {
+        String detail = problem.getBody().getDetail();
+        problem.getBody().setDetail((detail == null ? "" : detail + " ") + EARLIER_TRY_IN_DOUBT);
+        problem.getBody().setProperty("earlier_try_in_doubt", true);
+        return problem;
+    }
+
     private static boolean refusedBeforeProducing(Throwable error) {
         return error instanceof ApiProblem problem && problem.getStatusCode().is4xxClientError();
     }

@@ -87,7 +87,8 @@ class SendController {
     /**
      * With an {@code Idempotency-Key} header (per account, 24 h; {@link IdempotentRequests}): a repeat with the same
      * body answers the stored response with {@code Idempotent-Replayed: true} and queues nothing; the same key with
-     * another body is a 409; a request refused with a 4xx leaves the key free.
+     * another body is a 409; a request refused with a 4xx leaves the key free, unless an earlier unfinished try holds
+     * it (that try may have queued calls: the problem says so).
      */
     @PostMapping(path = "/api/v2/outgoing/send", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "sendCalls", summary = "Queue outbound calls",

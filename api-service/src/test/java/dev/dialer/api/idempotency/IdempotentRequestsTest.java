@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ApiProblem;
+import dev.dialer.api.problem.Problems;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -37,8 +38,39 @@ class IdempotentRequestsTest {
                 .isEqualTo(1);
     }
 
+    @Test
+    void aRefusalOfARequestWhoseKeyAnEarlierUnfinishedTryHoldsSaysThatTryMayHaveQueuedCallsAndKeepsTheKey() {
+        java.util.List<String> released = new java.util.ArrayList<>();
+        IdempotencyStore earlierTryUnfinished = new AnswerNotStored() {
+            @Override
+            public Mono<Claim> claim(String accountId, String key, String fingerprint) {
+                return Mono.just(new Proceed("salt", false));
+            }
+
+            @Override
+            public Mono<Void> release(String accountId, String key, String salt) {
+                return Mono.fromRunnable(() -> released.add(key));
+            }
+        };
+        IdempotentRequests requests = new IdempotentRequests(earlierTryUnfinished,
+                new AcknowledgedPublisher(null, Duration.ofSeconds(10), Duration.ofSeconds(5), registry), registry);
+
+        requests.once("acme", "order-1", "fingerprint", HttpStatus.OK,
+                        key -> Mono.error(Problems.forbidden("bridge", "is not a caller ID of the account")))
+                .as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(403);
+                    assertThat(problem.getBody().getDetail()).startsWith("bridge is not a caller ID of the account")
+                            .endsWith(IdempotentRequests.EARLIER_TRY_IN_DOUBT);
+                    assertThat(problem.getBody().getProperties()).containsEntry("earlier_try_in_doubt", true);
+                })
+                .verify(Duration.ofSeconds(5));
+        assertThat(released).isEmpty();
+    }
+
     /** A store that grants every claim and fails to store the answer, as when the database goes away meanwhile. */
-    private static final class AnswerNotStored extends IdempotencyStore {
+    private static class AnswerNotStored extends IdempotencyStore {
 
         AnswerNotStored() {
             super(null, new IdempotencyProperties(java.time.Duration.ofMinutes(10), 1, true));
