@@ -143,7 +143,10 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     private static final String DEAD_LETTER = """
             INSERT INTO webhook.dead_letters (event_id, event_type, target_kind, target_id, account_id, request_id,
                 tries, reason, payload)
-            VALUES (:eventId, :eventType, :kind, :targetId, :accountId, :requestId, :tries, :reason, :payload)""";
+            SELECT :eventId, :eventType, :kind, :targetId, :accountId, :requestId, :tries, :reason, :payload
+             WHERE NOT EXISTS (SELECT 1 FROM webhook.dead_letters
+                                WHERE target_id = :targetId AND event_id = :eventId AND target_kind = :kind
+                                  AND tries = :tries)""";
     /** A claimed one moves there in one statement, if its row still carries the claim's lease. */
     private static final String DEAD_LETTER_CLAIMED = """
             WITH removed AS (DELETE FROM webhook.retries WHERE id = :id AND lease_until = :lease RETURNING id)

@@ -178,6 +178,17 @@ class WebhookDelivererIT {
         assertThat(unknownWebhookDeadLetters()).isGreaterThan(unknownBefore);
     }
 
+    @Test
+    void aFirstTrysDeadLetterWrittenAgainIsKeptOnce() {
+        DeliveryTask task = webhookEvent("wh-" + UUID.randomUUID(), "acc-" + UUID.randomUUID());
+
+        // Its statement run again after a commit whose answer was lost, or its record handled again after a stop.
+        store.deadLetter(task, 1, Reason.HTTP_STATUS).block(WAIT);
+        store.deadLetter(task, 1, Reason.HTTP_STATUS).block(WAIT);
+
+        assertThat(deadLetterReason(task.eventId())).as("one row, or one() fails").isEqualTo("http_status");
+    }
+
     private double unknownWebhookDeadLetters() {
         Counter counter = meters.find("dialer.webhook.dead.letters").tag("reason", "unknown_webhook").counter();
         return counter == null ? 0 : counter.count();
