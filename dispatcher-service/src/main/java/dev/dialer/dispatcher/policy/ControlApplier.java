@@ -202,6 +202,9 @@ class ControlApplier {
         return switch (control.action()) {
             case CANCEL -> cancelCampaign(control);
             case RESUME -> ledger.releasePaused(control.accountId(), control.campaign(), clock.instant())
+                    // Its rows are locked in no set order, and a scheduler tick may lock some of them meanwhile: a
+                    // deadlock PostgreSQL breaks is tried again here rather than left to the control's next look.
+                    .retryWhen(InfraRetry.brief("release paused calls"))
                     .doOnNext(released -> log.info("campaign resumed: {} paused calls released", released))
                     .thenReturn(APPLIED);
             case PAUSE -> Mono.just(APPLIED);
