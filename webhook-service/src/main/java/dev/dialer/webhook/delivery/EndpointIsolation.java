@@ -204,8 +204,11 @@ final class EndpointIsolation {
     }
 
     private void recordResult(Guard guard, AttemptResult result) {
-        if (result.reason() == Reason.FORBIDDEN_TARGET && result.statusCode() == null) {
-            // A target the dialer refuses to call says nothing about the endpoint: the permission goes back unused.
+        if ((result.reason() == Reason.FORBIDDEN_TARGET || result.reason() == Reason.INVALID_TARGET)
+                && result.statusCode() == null) {
+            // A target the dialer refuses to call, or cannot (a URL it cannot parse, a webhook's secret that is not
+            // base64), says nothing about the endpoint: the permission goes back unused. Counted as a failure, one
+            // webhook's bad secret opened the circuit of the account's other webhooks on the same endpoint.
             guard.breaker.releasePermission();
             return;
         }

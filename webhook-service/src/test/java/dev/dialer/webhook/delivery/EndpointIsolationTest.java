@@ -105,6 +105,22 @@ class EndpointIsolationTest {
     }
 
     @Test
+    void aTargetThatCannotBeCalledDoesNotOpenTheCircuitOfItsEndpoint() {
+        EndpointIsolation isolation = isolation(PROPERTIES);
+        for (int i = 0; i < 6; i++) {
+            isolation.call(ACCOUNT, "https://shared.test/", () -> Mono.just(AttemptResult.failed(
+                    Reason.INVALID_TARGET, "secret is not base64", Duration.ZERO))).block(Duration.ofSeconds(5));
+        }
+
+        assertThat(isolation.openCircuits()).isZero();
+        StepVerifier.create(isolation.call(ACCOUNT, "https://shared.test/",
+                        () -> Mono.just(AttemptResult.answered(200, Duration.ofMillis(1)))))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
     void aClientErrorAnswerDoesNotOpenTheCircuit() {
         EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i < 6; i++) {
