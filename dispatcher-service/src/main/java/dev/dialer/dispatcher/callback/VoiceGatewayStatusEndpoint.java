@@ -10,13 +10,16 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.MediaType;
@@ -102,16 +105,18 @@ class VoiceGatewayStatusEndpoint {
     /**
      * The webhook secrets callbacks may be signed with: jambonz signs with the secret of the account that placed the
      * call, and each routed carrier may be another account ({@code routing.carriers.<name>.webhook-secret}, else the
-     * default one).
+     * default one). Each setting may list several, separated by commas: while an account's secret is rotated, the new
+     * one and the old one, so that no callback of a call placed under either is refused (jambonz does not post a
+     * refused status again).
      */
     static List<String> webhookSecrets(CarrierProperties properties, CarrierRoutingProperties routing) {
         Set<String> secrets = new LinkedHashSet<>();
-        if (properties.webhookSecret() != null) {
-            secrets.add(properties.webhookSecret());
-        }
-        routing.carriers().values().stream()
-                .map(CarrierRoutingProperties.Endpoint::webhookSecret)
-                .filter(secret -> secret != null && !secret.isBlank())
+        Stream.concat(Stream.ofNullable(properties.webhookSecret()), routing.carriers().values().stream()
+                        .map(CarrierRoutingProperties.Endpoint::webhookSecret)
+                        .filter(Objects::nonNull))
+                .flatMap(setting -> Arrays.stream(setting.split(",")))
+                .map(String::trim)
+                .filter(secret -> !secret.isEmpty())
                 .forEach(secrets::add);
         return List.copyOf(secrets);
     }

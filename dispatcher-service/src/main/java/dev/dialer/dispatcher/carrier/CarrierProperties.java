@@ -19,7 +19,8 @@ import org.springframework.validation.annotation.Validated;
  * @param callbackUrl           URL the gateway posts status callbacks to; when absent,
  *                              {@code http://127.0.0.1:<server port>/carrier/voice-gateway/status}
  * @param webhookSecret         the account's webhook secret: when set, callbacks must carry a valid
- *                              {@code Jambonz-Signature}
+ *                              {@code Jambonz-Signature}; while it is rotated, the new and the old one separated by
+ *                              a comma (either signature is accepted)
  * @param requestTimeout        how long one create-call request may take before it counts as a carrier error
  * @param ringTimeout           jambonz {@code timeout}: how long the callee may ring, unless the command says otherwise
  * @param timeLimit             jambonz {@code timeLimit}: longest answered call, unless the command says otherwise

@@ -30,6 +30,19 @@ class WebhookSecretsTest {
     }
 
     @Test
+    void aSecretBeingRotatedIsGivenWithTheOneItReplacesAndEitherIsAccepted() {
+        Binder binder = new Binder(new MapConfigurationPropertySource(Map.of(
+                "dialer.dispatcher.carrier.webhook-secret", "eu-new, eu-old",
+                "dialer.dispatcher.carrier.routing.carriers.backup.base-url", "https://vg-us.example.com",
+                "dialer.dispatcher.carrier.routing.carriers.backup.webhook-secret", "us-new,us-old,")));
+
+        assertThat(VoiceGatewayStatusEndpoint.webhookSecrets(
+                binder.bindOrCreate("dialer.dispatcher.carrier", CarrierProperties.class),
+                binder.bindOrCreate("dialer.dispatcher.carrier.routing", CarrierRoutingProperties.class)))
+                .containsExactly("eu-new", "eu-old", "us-new", "us-old");
+    }
+
+    @Test
     void noneWhenNothingIsConfigured() {
         Binder binder = new Binder(new MapConfigurationPropertySource(Map.of(
                 "dialer.dispatcher.carrier.routing.carriers.primary.base-url", "https://vg-eu.example.com")));
