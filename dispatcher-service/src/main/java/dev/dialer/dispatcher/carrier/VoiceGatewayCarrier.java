@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -118,7 +119,11 @@ final class VoiceGatewayCarrier implements Carrier {
                 .transform(this::bounded);
     }
 
-    /** The application's {@code call_status_hook}: jambonz gives it as an object with {@code url}, or null. */
+    /**
+     * The application's {@code call_status_hook}: jambonz gives it as an object with {@code url} (and
+     * {@code method}), or null. A hook called with another method than POST is given with it ({@code GET https://…}),
+     * so that it is never taken for the dispatcher's status hook, which takes POST only.
+     */
     static Optional<String> statusHookOf(HttpStatusCode status, byte[] body) {
         if (!status.is2xxSuccessful()) {
             throw rejected("carrier answered HTTP " + status.value() + " to the application query: " + excerpt(body));
@@ -130,11 +135,18 @@ final class VoiceGatewayCarrier implements Carrier {
         } catch (JacksonException e) {
             throw rejected("carrier answered the application query with a body that is not JSON");
         }
+        String method = null;
         if (hook != null && hook.isObject()) {
+            JsonNode named = hook.get("method");
+            method = named != null && named.isString() && !named.stringValue().isBlank()
+                    && !named.stringValue().strip().equalsIgnoreCase("POST")
+                    ? named.stringValue().strip().toUpperCase(Locale.ROOT) : null;
             hook = hook.get("url");
         }
-        return hook != null && hook.isString() && !hook.stringValue().isBlank() ? Optional.of(hook.stringValue())
-                : Optional.empty();
+        if (hook == null || !hook.isString() || hook.stringValue().isBlank()) {
+            return Optional.empty();
+        }
+        return Optional.of(method == null ? hook.stringValue() : method + " " + hook.stringValue());
     }
 
     /**

@@ -18,6 +18,7 @@ import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Status;
+import org.springframework.http.HttpStatus;
 import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.Mono;
 import reactor.netty.DisposableServer;
@@ -236,6 +237,18 @@ class VoiceGatewayCarrierIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> checks("unknown") == 2);
         assertThat(hooks.health().getStatus()).isEqualTo(Status.UP);
         assertThat(checks("here") + checks("elsewhere")).isZero();
+    }
+
+    @Test
+    void anApplicationHookCalledWithGetIsNotTakenForTheStatusHookWhichTakesPostOnly() {
+        byte[] get = ("{\"call_status_hook\":{\"url\":\"" + HOOK + "\",\"method\":\"get\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] post = ("{\"call_status_hook\":{\"url\":\"" + HOOK + "\",\"method\":\"POST\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+
+        assertThat(VoiceGatewayCarrier.statusHookOf(HttpStatus.OK, get)).contains("GET " + HOOK)
+                .hasValueSatisfying(theirs -> assertThat(ApplicationStatusHooks.sameHook(theirs, HOOK)).isFalse());
+        assertThat(VoiceGatewayCarrier.statusHookOf(HttpStatus.OK, post)).contains(HOOK);
     }
 
     @Test
