@@ -15,6 +15,8 @@ import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.r2dbc.spi.ConnectionFactories;
+import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -73,12 +75,13 @@ class RestartIT {
             try (ConfigurableApplicationContext first = start()) {
                 firstTryStoredForRetry(fixture, first, new WebhookConfig(id, account, receiver.url("hooks/" + id),
                         "restart", newSecret(), true, Instant.now()), requestId, event);
-                DatabaseClient database = first.getBean(DatabaseClient.class);
-                // As if the service had been down past the retry's due time: the next run polls it at once.
-                database.sql("UPDATE webhook.retries SET next_attempt_at = now() - interval '1 minute' "
-                                + "WHERE event_id = :id")
-                        .bind("id", event.eventId()).fetch().rowsUpdated().block(Duration.ofSeconds(10));
             }
+            // As if the service had been down past the retry's due time: the next run polls it at once. Made due
+            // only once the first run has stopped: made due before, its own poller could claim it and stop with
+            // the try under way, its lease (81 s) holding the retry back from the next run.
+            DatabaseClient outside = outsideTheService();
+            outside.sql("UPDATE webhook.retries SET next_attempt_at = now() - interval '1 minute' WHERE event_id = :id")
+                    .bind("id", event.eventId()).fetch().rowsUpdated().block(Duration.ofSeconds(10));
 
             try (ConfigurableApplicationContext second = start()) {
                 DatabaseClient database = second.getBean(DatabaseClient.class);
@@ -138,6 +141,16 @@ class RestartIT {
                 .map(row -> row.get("n", Long.class))
                 .one()
                 .block(Duration.ofSeconds(10));
+    }
+
+    /** A client of the services' database that no service's lifecycle closes. */
+    private static DatabaseClient outsideTheService() {
+        Map<String, String> infrastructure = Infrastructure.shared().serviceProperties();
+        return DatabaseClient.create(ConnectionFactories.get(ConnectionFactoryOptions
+                .parse(infrastructure.get("spring.r2dbc.url")).mutate()
+                .option(ConnectionFactoryOptions.USER, infrastructure.get("spring.r2dbc.username"))
+                .option(ConnectionFactoryOptions.PASSWORD, infrastructure.get("spring.r2dbc.password"))
+                .build()));
     }
 
     private static ConfigurableApplicationContext start() {
