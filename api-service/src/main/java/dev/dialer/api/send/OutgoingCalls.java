@@ -3,6 +3,7 @@ package dev.dialer.api.send;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.calls.UnrecordedCalls;
 import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.api.ids.TimeOrderedUuids;
@@ -64,7 +65,7 @@ class OutgoingCalls {
     private final Counter commandsProduced;
     private final Counter duplicates;
     private final Counter forbiddenCallerIds;
-    private final Counter ledgerLag;
+    private final UnrecordedCalls unrecorded;
     private final Counter producedUnconfirmed;
     private final int maxRecipients;
 
@@ -87,9 +88,7 @@ class OutgoingCalls {
         this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
                 .description("Send requests refused because the caller ID is not allowed for the account")
                 .tag("dialect", "seed").register(registry);
-        this.ledgerLag = Counter.builder("dialer.api.read_model.accepted_not_recorded")
-                .description("Accepted calls whose queued row could not be written (the events will create it)")
-                .register(registry);
+        this.unrecorded = new UnrecordedCalls(registry);
         this.producedUnconfirmed = Counter.builder("dialer.api.produced_unconfirmed")
                 .description("Requests answered 503 after Kafka had their records (their state did not commit)")
                 .tag("stage", "foreign_ids").register(registry);
@@ -235,13 +234,7 @@ class OutgoingCalls {
         } else {
             record = ledger.recordAcceptedShared(account.id(), accepted(commands), now);
         }
-        return record
-                .onErrorResume(error -> {
-                    ledgerLag.increment(commands.size());
-                    log.warn("{} accepted calls of account {} not recorded as queued; their events will add them",
-                            commands.size(), account.id(), error);
-                    return Mono.empty();
-                });
+        return unrecorded.tolerated(record, account.id(), commands.size());
     }
 
     private static List<CallLedger.Accepted> accepted(List<CallCommand> commands) {

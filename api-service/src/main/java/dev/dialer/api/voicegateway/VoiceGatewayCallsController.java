@@ -5,6 +5,7 @@ import dev.dialer.api.account.Account;
 import dev.dialer.api.account.ApiKeys;
 import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.calls.UnrecordedCalls;
 import dev.dialer.api.idempotency.IdempotencyKey;
 import dev.dialer.api.idempotency.IdempotentRequests;
 import dev.dialer.api.ids.TimeOrderedUuids;
@@ -36,8 +37,6 @@ import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -62,8 +61,6 @@ import tools.jackson.databind.json.JsonMapper;
 @Tag(name = "voice-gateway")
 class VoiceGatewayCallsController {
 
-    private static final Logger log = LoggerFactory.getLogger(VoiceGatewayCallsController.class);
-
     private static final int MAX_BODY_BYTES = 64 * 1024;
     private static final JsonMapper JSON = JsonMembers.mapper();
     /**
@@ -79,7 +76,7 @@ class VoiceGatewayCallsController {
     private final Counter accepted;
     private final Counter produced;
     private final Counter forbiddenCallerIds;
-    private final Counter ledgerLag;
+    private final UnrecordedCalls unrecorded;
     private final PlainHttpPolicy plainHttp;
 
     VoiceGatewayCallsController(AcknowledgedPublisher publisher, AccountSettingsLookup settings, AcceptedCalls ledger,
@@ -96,9 +93,7 @@ class VoiceGatewayCallsController {
                 .description("Recipients queued as call commands").register(registry);
         this.produced = Counter.builder("dialer.api.commands.produced")
                 .description("Call commands acknowledged by Kafka").register(registry);
-        this.ledgerLag = Counter.builder("dialer.api.read_model.accepted_not_recorded")
-                .description("Accepted calls whose queued row could not be written (the events will create it)")
-                .register(registry);
+        this.unrecorded = new UnrecordedCalls(registry);
     }
 
     @PostMapping(path = "/v1/Accounts/{accountSid}/Calls", produces = MediaType.APPLICATION_JSON_VALUE)
@@ -193,16 +188,10 @@ class VoiceGatewayCallsController {
                 call.carrierOptions(), Instant.now().truncatedTo(ChronoUnit.MICROS));
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
         return publisher.publishAll(List.of(record))
-                .then(ledger.recordAcceptedShared(account.id(), List.of(new CallLedger.Accepted(command.requestId(),
-                        command.callerId(), command.to(), null, null, command.allowedAttempts())), command.createdAt())
-                        // Kafka has the call: the answer stays 201 and its first event adds the row; counted and
-                        // logged as the send's are, since a cancel finds no call to act on until then.
-                        .onErrorResume(error -> {
-                            ledgerLag.increment();
-                            log.warn("accepted call {} of account {} not recorded as queued; its events will add it",
-                                    command.requestId(), account.id(), error);
-                            return Mono.empty();
-                        }))
+                // Kafka has the call: the answer stays 201 and its first event adds the row.
+                .then(unrecorded.tolerated(ledger.recordAcceptedShared(account.id(), List.of(new CallLedger.Accepted(
+                        command.requestId(), command.callerId(), command.to(), null, null,
+                        command.allowedAttempts())), command.createdAt()), account.id(), 1))
                 .then(Mono.fromSupplier(() -> {
                     accepted.increment();
                     produced.increment();
