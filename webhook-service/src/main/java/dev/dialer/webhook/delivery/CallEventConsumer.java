@@ -253,7 +253,7 @@ public final class CallEventConsumer {
                     }
                     metrics.outcome(Target.Kind.WEBHOOK, "retrying", Reason.UNKNOWN_WEBHOOK);
                     DeliveryTask later = DeliveryTask.first(event.eventId(), event.eventType().wire(),
-                            new Target(Target.Kind.WEBHOOK, event.webhookId(), null, "POST", null),
+                            Target.storedWebhook(Target.Kind.WEBHOOK, event.webhookId()),
                             event.requestId(), event.accountId(), payload, traceparent);
                     return store.save(later, 0, clock.instant().plus(orderingWait), null)
                             .thenReturn(Optional.<WebhookConfig>empty());

@@ -213,7 +213,7 @@ public final class ReplayConsumer {
     private static DeliveryTask task(WebhookConfig webhook, EventStore.StoredEvent event, String traceparent) {
         Target.Kind kind = names(webhook, event) ? Target.Kind.WEBHOOK : Target.Kind.SUBSCRIPTION;
         return new DeliveryTask(null, event.eventId(), event.eventType(),
-                new Target(kind, webhook.id(), null, "POST", null), field(event, "request_id"), event.accountId(),
+                Target.storedWebhook(kind, webhook.id()), field(event, "request_id"), event.accountId(),
                 event.payload(), 0, null, true, null, null, traceparent);
     }
 

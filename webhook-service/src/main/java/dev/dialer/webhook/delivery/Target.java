@@ -19,6 +19,14 @@ record Target(Kind kind, String id, String url, String method, String secret, St
         this(kind, id, url, method, secret, null);
     }
 
+    /**
+     * A directory webhook named by its id alone, for a delivery stored before its first try: its URL and secrets are
+     * looked up at each try ({@link DeliveryTask}), and stored deliveries keep none.
+     */
+    static Target storedWebhook(Kind kind, String id) {
+        return new Target(kind, id, null, "POST", null);
+    }
+
     /** Where a target comes from; the {@code target} tag of the delivery metrics (bounded). */
     enum Kind {
         /** The webhook the request names by id, from the directory. */
