@@ -439,12 +439,7 @@ class HookTargetsIT {
     }
 
     private List<String> deadLetters(String eventId) {
-        return database.sql("SELECT reason FROM webhook.dead_letters WHERE event_id = :eventId")
-                .bind("eventId", eventId)
-                .map(row -> row.get("reason", String.class))
-                .all()
-                .collectList()
-                .block(Duration.ofSeconds(10));
+        return ItFixture.deadLetters(database, eventId);
     }
 
     private String disabledReason(String webhookId) {

@@ -110,6 +110,25 @@ final class ItFixture implements AutoCloseable {
                 .block(Duration.ofSeconds(10));
     }
 
+    /** The event's deliveries waiting in the retry table. */
+    static long retryRows(DatabaseClient database, String eventId) {
+        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id = :id")
+                .bind("id", eventId)
+                .map(row -> row.get("n", Long.class))
+                .one()
+                .block(Duration.ofSeconds(10));
+    }
+
+    /** The reason of each of the event's dead letters. */
+    static List<String> deadLetters(DatabaseClient database, String eventId) {
+        return database.sql("SELECT reason FROM webhook.dead_letters WHERE event_id = :eventId")
+                .bind("eventId", eventId)
+                .map(row -> row.get("reason", String.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
     static CallCommand command(String requestId, String account, String webhookId) {
         return command(requestId, account, webhookId, null);
     }

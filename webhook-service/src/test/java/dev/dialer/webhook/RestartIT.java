@@ -5,6 +5,7 @@ import static dev.dialer.webhook.ItFixture.assertSignedWith;
 import static dev.dialer.webhook.ItFixture.attempts;
 import static dev.dialer.webhook.ItFixture.command;
 import static dev.dialer.webhook.ItFixture.newSecret;
+import static dev.dialer.webhook.ItFixture.retryRows;
 import static dev.dialer.webhook.ItFixture.unique;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -133,14 +134,6 @@ class RestartIT {
         // The try's delivery log row is written after its retry row, and is best-effort (a stop in between loses it,
         // and the record handled again finds the retry stored and makes no try to log): waited for too.
         await().atMost(WAIT).until(() -> attempts(database, event.eventId()).contains("1:503:retrying"));
-    }
-
-    private static long retryRows(DatabaseClient database, String eventId) {
-        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id = :id")
-                .bind("id", eventId)
-                .map(row -> row.get("n", Long.class))
-                .one()
-                .block(Duration.ofSeconds(10));
     }
 
     /** A client of the services' database that no service's lifecycle closes. */

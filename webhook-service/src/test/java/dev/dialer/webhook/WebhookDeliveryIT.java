@@ -208,7 +208,8 @@ class WebhookDeliveryIT {
         assertThat(skipped("disabled")).isGreaterThan(disabledBefore);
         // A webhook never seen: its delivery waits in the retry table for the directory, and is dead-lettered, not
         // dropped, when the webhook is still unknown at its try.
-        await().atMost(WAIT).until(() -> "unknown_webhook".equals(deadLetterReason(unknown.eventId())));
+        await().atMost(WAIT).until(() -> ItFixture.deadLetters(database, unknown.eventId())
+                .equals(List.of("unknown_webhook")));
         assertThat(skipped("unknown_webhook")).isGreaterThan(unknownBefore);
         assertThat(receiver.all()).extracting(request -> request.header("webhook-id"))
                 .doesNotContain(unknown.eventId());
@@ -235,24 +236,11 @@ class WebhookDeliveryIT {
             assertSignedWith(hook.secret(), request);
         });
         await().atMost(WAIT).until(() -> retryRows(event.eventId()) == 0);
-        assertThat(deadLetterReason(event.eventId())).isNull();
+        assertThat(ItFixture.deadLetters(database, event.eventId())).isEmpty();
     }
 
     private long retryRows(String eventId) {
-        return database.sql("SELECT count(*) AS n FROM webhook.retries WHERE event_id = :eventId")
-                .bind("eventId", eventId)
-                .map(row -> row.get("n", Long.class))
-                .one()
-                .block(Duration.ofSeconds(10));
-    }
-
-    private String deadLetterReason(String eventId) {
-        return database.sql("SELECT reason FROM webhook.dead_letters WHERE event_id = :eventId")
-                .bind("eventId", eventId)
-                .map(row -> row.get("reason", String.class))
-                .all()
-                .next()
-                .block(Duration.ofSeconds(10));
+        return ItFixture.retryRows(database, eventId);
     }
 
     @Test
