@@ -46,10 +46,19 @@ abstract class CarrierDown {
     }
 
     static void send(String callerId, String requestId) {
+        send(callerId, requestId, "");
+    }
+
+    /** A request that ends by {@code validUntil} whatever happens. */
+    static void send(String callerId, String requestId, Instant validUntil) {
+        send(callerId, requestId, "\"valid_until\":\"" + validUntil + "\",");
+    }
+
+    private static void send(String callerId, String requestId, String extraFields) {
         fixture.produce(callerId, """
                 {"version":1,"request_id":"%s","account_id":"acc-down","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","campaign":"down","created_at":"%s"}""".formatted(requestId, callerId,
-                Instant.now()));
+                 "audio":"welcome.wav","campaign":"down",%s"created_at":"%s"}""".formatted(requestId, callerId,
+                extraFields, Instant.now()));
     }
 
     List<String> attempts(String requestId) {

@@ -24,6 +24,7 @@ import tools.jackson.databind.JsonNode;
 class CarrierUnavailableIT extends CarrierDown {
 
     private static final String CALLER = "+4930777222";
+    private static final String OTHER_CALLER = "+4930777223";
 
     @Autowired
     MeterRegistry meters;
@@ -41,6 +42,10 @@ class CarrierUnavailableIT extends CarrierDown {
         // While the carrier stays down: deferred again and again, then failed once the longest wait has passed.
         String givesUp = "cu-" + UUID.randomUUID();
         send(CALLER, givesUp);
+        // Waits of 1, 1 and then 2 s: the third would end after this one's valid_until.
+        String expires = "cu-" + UUID.randomUUID();
+        Instant validUntil = Instant.now().plusSeconds(3);
+        send(OTHER_CALLER, expires, validUntil);
 
         List<JsonNode> events = fixture.awaitFinal(givesUp);
 
@@ -67,6 +72,17 @@ class CarrierUnavailableIT extends CarrierDown {
         assertThat(attempts(givesUp)).containsExactly("1:failed");
         assertThat(meters.counter("dialer.dispatcher.outcomes", "status", "failed", "sip_class", "none").count())
                 .as("the attempt's end counted among the outcomes, with no SIP status").isPositive();
+
+        // A wait that would end after valid_until is not announced: the request expires when its dial fails.
+        List<JsonNode> expired = fixture.awaitFinal(expires);
+        assertThat(deferred(expired)).isNotEmpty().allSatisfy(event -> assertThat(
+                Instant.parse(text(event, "next_attempt_at"))).isBefore(validUntil));
+        assertThat(finals(expired)).singleElement().satisfies(last -> {
+            assertThat(text(last, "status")).isEqualTo("expired");
+            assertThat(text(last, "reason")).isEqualTo("valid_until");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        });
+        assertThat(attempts(expires)).containsExactly("1:failed");
 
         // The carrier comes back while a call waits: it is dialled once, under attempt 1, and answered.
         String comesThrough = "cu-" + UUID.randomUUID();

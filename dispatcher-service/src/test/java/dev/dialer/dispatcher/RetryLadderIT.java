@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher;
 
 import static dev.dialer.dispatcher.CallEventsJson.assertStrictlyIncreasingSequence;
+import static dev.dialer.dispatcher.CallEventsJson.deferred;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
 import static dev.dialer.dispatcher.CallEventsJson.withStatus;
 import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
@@ -34,7 +35,8 @@ import tools.jackson.databind.JsonNode;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service",
         "dialer.dispatcher.retry.minute-length=PT0.2S",
-        "dialer.dispatcher.retry.poll-interval=PT0.05S"})
+        "dialer.dispatcher.retry.poll-interval=PT0.05S",
+        "dialer.dispatcher.pacing.capacity-requeue-delay=PT20S"})
 // Its own dispatcher must be the only one consuming commands while it runs (another test class's cached context
 // would take some of them, with a different minute length).
 @DirtiesContext
@@ -43,6 +45,7 @@ class RetryLadderIT {
     private static final String SECRET = "s3cret";
     private static final String CALLER = "+4930765432";
     private static final String BUSY_NUMBER = "+4915112345670";
+    private static final String CAPACITY_NUMBER = "+4915112345673";
     private static final Duration MINUTE = Duration.ofMillis(200);
     private static final Duration WAIT = Duration.ofSeconds(30);
 
@@ -155,6 +158,26 @@ class RetryLadderIT {
             assertThat(busy.get("will_retry").booleanValue()).isFalse();
             assertThat(busy.has("next_attempt_at")).isFalse();
         });
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("expired");
+            assertThat(last.get("reason").stringValue()).isEqualTo("valid_until");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        });
+        assertThat(scheduleRows(requestId)).isZero();
+    }
+
+    @Test
+    void aCapacityRequeueThatWouldNotBeDueBeforeValidUntilIsNotMadeAndTheRequestExpiresAtOnce() {
+        String requestId = "it-" + UUID.randomUUID();
+        // The simulator rejects this number for capacity; a requeue waits 20 s here, past the request's valid_until.
+        String expiring = command(requestId, 5, 3).replace(BUSY_NUMBER, CAPACITY_NUMBER).replace("\"created_at\"",
+                "\"valid_until\":\"" + Instant.now().plusSeconds(10) + "\",\"created_at\"");
+
+        fixture.produce(CALLER, expiring);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+        assertThat(deferred(events)).as("no requeue announced that would never be dialled").isEmpty();
         assertThat(finals(events)).singleElement().satisfies(last -> {
             assertThat(last.get("status").stringValue()).isEqualTo("expired");
             assertThat(last.get("reason").stringValue()).isEqualTo("valid_until");

@@ -53,7 +53,8 @@ import reactor.util.retry.Retry;
  * unreachable number ends {@code failed}. A capacity rejection is not an attempt and ends nothing: the attempt is
  * requeued under the same number ({@link #requeue}), until it was first queued longer than
  * {@code retry.carrier-unavailable-max-wait} ago, when the request ends {@code exhausted} with
- * {@code error.code=capacity}. A terminal callback frees the attempt's trunk slot once the ledger has let it end or
+ * {@code error.code=capacity}, or until the requeue would not be due before the request's {@code valid_until}, when it
+ * ends {@code expired} (as a retry due past it does). A terminal callback frees the attempt's trunk slot once the ledger has let it end or
  * requeue the attempt, never before; one it refuses frees a slot only if no dial of the attempt is in flight.
  *
  * <p>A callback names the dial of its attempt it is about (the tag's {@code dial}: an attempt is dialled again under
@@ -321,6 +322,10 @@ public class CallbackApplier {
         if (outcome.verdict() != Verdict.CAPACITY) {
             return ended(command, callback, outcome, answeredBy);
         }
+        if (command.expiredAt(clock.instant().plus(pacing.capacityRequeueDelay()))) {
+            // As a retry due past valid_until: the request ends now, rather than announcing a dial that never comes.
+            return ended(command, callback, outcome, answeredBy, RequestEnding.EXPIRES_BEFORE_REQUEUE);
+        }
         Instant giveUpBefore = clock.instant().minus(retry.carrierUnavailableMaxWait());
         return ledger.queuedAt(callback.requestId(), callback.attempt())
                 .retryWhen(InfraRetry.brief("attempt queued at"))
@@ -340,6 +345,15 @@ public class CallbackApplier {
      * @param detected who answered, by an earlier answering-machine detection, if any; only an answered call keeps it
      */
     private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome, String detected) {
+        return ended(command, callback, outcome, detected, null);
+    }
+
+    /**
+     * @param instead how the request ends instead of as the outcome says, if not {@code null}: for an outcome that
+     *                is not retried ({@link Verdict#CAPACITY}) only
+     */
+    private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome, String detected,
+                               RequestEnding instead) {
         openAttempts.ended(callback.requestId(), callback.attempt());
         Instant endedAt = clock.instant();
         String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
@@ -353,7 +367,8 @@ public class CallbackApplier {
         if (!retry.willRetry()) {
             // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
             // leave an ended attempt whose request never gets its final.
-            RequestEnding ending = retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
+            RequestEnding ending = instead != null ? instead
+                    : retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
             return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
                             finalDetails(callback, ending, answeredBy))
                     .retryWhen(InfraRetry.brief("attempt end"))
@@ -406,8 +421,9 @@ public class CallbackApplier {
      */
     private void attemptEnded(CarrierCallback callback, Outcome outcome) {
         if (outcome.verdict() == Verdict.CAPACITY) {
-            log.warn("request {} attempt {} met the carrier's capacity limit for longer than {}; ended",
-                    callback.requestId(), callback.attempt(), retry.carrierUnavailableMaxWait());
+            log.warn("request {} attempt {} met the carrier's capacity limit and is not requeued (waited longer than "
+                    + "{}, or past its valid_until by then); ended", callback.requestId(), callback.attempt(),
+                    retry.carrierUnavailableMaxWait());
             lanes.trunks().capacityRejected(slotKey(callback));
             registry.counter("dialer.dispatcher.capacity.rejections").increment();
         } else {
@@ -570,7 +586,7 @@ public class CallbackApplier {
             if (ending.errorCode() == null && callback.errorCode() != null) {
                 return event.error(callback.errorCode(), callback.sipReason());
             }
-            if (ending == RequestEnding.EXPIRES_BEFORE_RETRY) {
+            if (ending.status() == FinalStatus.EXPIRED) {
                 // As the dial-time policy's expiry says it.
                 event.reason(ending.errorCode());
             }
@@ -594,6 +610,10 @@ public class CallbackApplier {
         /** A retryable attempt whose next would not be due before the request's {@code valid_until}. */
         static final RequestEnding EXPIRES_BEFORE_RETRY = new RequestEnding(FinalStatus.EXPIRED, "valid_until",
                 "valid_until passes before the next attempt would be due");
+
+        /** A capacity rejection whose requeue would not be due before the request's {@code valid_until}. */
+        static final RequestEnding EXPIRES_BEFORE_REQUEUE = new RequestEnding(FinalStatus.EXPIRED, "valid_until",
+                "valid_until passes before the call could be placed again");
 
         static RequestEnding of(Outcome outcome) {
             return switch (outcome.verdict()) {

@@ -71,6 +71,7 @@ class CommandHandler {
 
     private static final Logger log = LoggerFactory.getLogger(CommandHandler.class);
     static final String CARRIER_ERROR = "carrier_error";
+    static final String VALID_UNTIL = "valid_until";
     static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
     /** A new attempt's first dial ({@link AttemptLedger#claimDial} counts them from 1). */
     private static final int FIRST_DIAL = 1;
@@ -297,6 +298,11 @@ class CommandHandler {
                                                   Instant queuedAt) {
         Instant now = clock.instant();
         Instant due = now.plus(retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
+        if (command.expiredAt(due)) {
+            // As a retry due past valid_until: the request ends now, rather than announcing a dial that never comes.
+            return unplaced(command, dial, error, FinalStatus.EXPIRED, VALID_UNTIL,
+                    "valid_until passes before the call could be placed again");
+        }
         Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), dial, due,
                         now.minus(retry.carrierUnavailableMaxWait()))
                 .filter(Boolean::booleanValue)
@@ -339,25 +345,39 @@ class CommandHandler {
 
     /**
      * The attempt ends {@code failed}; the request ends {@code failed} with {@code error.code=carrier_error}, or the
-     * carrier's more precise code ({@code unsupported_target}). Only while the attempt is still on this dial, asked of
-     * the carrier: one requeued meanwhile (a requeue whose commit was acknowledged too late for this command, which
-     * ran it again) or dialled again waits or rings, and is not this failure's to end.
+     * carrier's more precise code ({@code unsupported_target}).
      */
     private Mono<CommandOutcome> carrierFailed(CallCommand command, int dial, CarrierException error) {
         String code = error.errorCode() != null ? error.errorCode() : CARRIER_ERROR;
+        return unplaced(command, dial, error, FinalStatus.FAILED, code, error.getMessage());
+    }
+
+    /**
+     * The attempt no carrier placed ends {@code failed} with the carrier's error, and the request ends
+     * {@code finalStatus} with {@code code} and {@code message} ({@code expired} also names {@code valid_until} as its
+     * reason, as the dial-time policy's expiry does). Only while the attempt is still on this dial, asked of the
+     * carrier: one requeued meanwhile (a requeue whose commit was acknowledged too late for this command, which ran it
+     * again) or dialled again waits or rings, and is not this failure's to end.
+     */
+    private Mono<CommandOutcome> unplaced(CallCommand command, int dial, CarrierException error,
+                                          FinalStatus finalStatus, String code, String message) {
+        String attemptCode = error.errorCode() != null ? error.errorCode() : CARRIER_ERROR;
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null, dial);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
         return events.endOn(command, ledger.transitionChange(failed),
-                        event -> event.status(AttemptStatus.FAILED).error(code, error.getMessage()).retry(false, null),
-                        FinalStatus.FAILED, event -> event.error(code, error.getMessage()))
+                        event -> event.status(AttemptStatus.FAILED).error(attemptCode, error.getMessage())
+                                .retry(false, null),
+                        finalStatus, event -> (finalStatus == FinalStatus.EXPIRED ? event.reason(code) : event)
+                                .error(code, message))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .map(done -> {
                     openAttempts.ended(command.requestId(), command.attempt());
                     // No SIP status: no call was made.
                     outcomes.ended(AttemptStatus.FAILED, null);
-                    log.warn("carrier did not place request {} attempt {} ({}, {}): {}", command.requestId(),
-                            command.attempt(), error.reason().wire(), code, error.getMessage());
+                    log.warn("carrier did not place request {} attempt {} ({}, {}): {}; the request ends {}",
+                            command.requestId(), command.attempt(), error.reason().wire(), attemptCode,
+                            error.getMessage(), finalStatus.wire());
                     return CommandOutcome.FAILED;
                 })
                 .switchIfEmpty(Mono.fromCallable(() -> {

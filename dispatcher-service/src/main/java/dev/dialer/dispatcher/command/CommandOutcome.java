@@ -12,7 +12,10 @@ enum CommandOutcome {
     DLQ,
     /** Held by the dial-time policy: ended (blocked, expired, canceled) or made to wait, with its event. */
     HELD_BY_POLICY,
-    /** The carrier did not accept the call: the attempt and the request ended {@code failed}. */
+    /**
+     * The carrier did not accept the call: the attempt ended {@code failed}, and the request {@code failed} (or
+     * {@code expired}, when no carrier took it and it could not be dialled again before its {@code valid_until}).
+     */
     FAILED,
     /** No carrier could take the call (it was not placed): requeued to be dialled again under the same number. */
     REQUEUED,
