@@ -79,6 +79,21 @@ final class CallbackPartition {
     }
 
     /**
+     * The partition was assigned to this dispatcher again. The consumer that holds it now may not hold the pause made
+     * before (one created after a failure fetches every partition), or may still hold a pause this partition no
+     * longer wants: the pause or resume is made again, so that fetching follows what is waiting here.
+     */
+    void reassigned() {
+        synchronized (lock) {
+            if (paused) {
+                pause.run();
+            } else {
+                resume.run();
+            }
+        }
+    }
+
+    /**
      * Counts the record in and tracks it: its acknowledgement goes through the window. Null, and left to the
      * partition's owner, for a record fetched before the partition was last revoked and delivered only now. The check
      * and the tracking are one step against a revocation's clearing of the window.

@@ -135,6 +135,36 @@ class CallbackPartitionTest {
         applying.dispose();
     }
 
+    @Test
+    void aPartitionAssignedAgainIsPausedAgainWhileItsBoundIsReachedAndResumedOtherwise() {
+        AtomicInteger pauses = new AtomicInteger();
+        AtomicInteger resumes = new AtomicInteger();
+        CallbackPartition partition = new CallbackPartition(1, 4, pauses::incrementAndGet, resumes::incrementAndGet);
+        Disposable applying = start(partition);
+        for (int i = 0; i < 4; i++) {
+            offer(i, A, "a" + i);
+        }
+        assertThat(pauses).hasValue(1);
+
+        // A consumer created after a failure holds no pause: the partition, still at its bound, is paused there too.
+        partition.revoke();
+        partition.reassigned();
+        assertThat(pauses).as("paused again at the consumer that holds it now").hasValue(2);
+        assertThat(resumes).hasValue(0);
+
+        for (int i = 0; i < 3; i++) {
+            finish("a" + i);
+        }
+        assertThat(resumes).as("half of the bound applied").hasValue(1);
+        // Assigned again below its bound: a pause the consumer may still hold is lifted.
+        partition.revoke();
+        partition.reassigned();
+        assertThat(resumes).hasValue(2);
+        assertThat(pauses).hasValue(2);
+        finish("a3");
+        applying.dispose();
+    }
+
     /** Applies the partition's records: each starts, then waits for {@link #finish}, then acknowledges itself. */
     private Disposable start(CallbackPartition partition) {
         return partition.apply(records.asFlux(), record -> Mono.defer(() -> {
