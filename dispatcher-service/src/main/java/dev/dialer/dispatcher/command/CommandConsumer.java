@@ -144,6 +144,10 @@ public class CommandConsumer {
             if (back != null) {
                 back.reassigned();
             }
+            CallbackPartition backCallbacks = callbacksByPartition.get(number);
+            if (backCallbacks != null) {
+                backCallbacks.reassigned();
+            }
         });
         recount();
     }
@@ -169,9 +173,13 @@ public class CommandConsumer {
         return TopicProvisioner.partitionCount(settings, topic, COUNT_TIMEOUT_MILLIS);
     }
 
+    /**
+     * The partitions' lanes stop first, and only then are their trunk slots released: a lane's timer or grant that
+     * fired in between would otherwise start a dial under a slot taken after the release, held here until it lapses
+     * (its end goes to the partition's next owner), a slot fewer for this dispatcher's share of the trunk.
+     */
     private void revoked(Set<Integer> partitions) {
         routing.owns(Set.of(), partitions);
-        lanes.owns(Set.of(), partitions, routing.partitions());
         partitions.forEach(number -> {
             PartitionLanes revoked = byPartition.get(number);
             if (revoked != null) {
@@ -182,6 +190,7 @@ public class CommandConsumer {
                 revokedCallbacks.revoke();
             }
         });
+        lanes.owns(Set.of(), partitions, routing.partitions());
     }
 
     /** The command was read (and validated) when the record was admitted: it is not read again. */
