@@ -557,24 +557,39 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * Every third of the lease: renews the leases of the calls this process runs (a call that ended but could not be
      * forgotten lapses, and is deleted by whoever claims it: its CANCEL or BYE gets a 481, and its report, about that
      * dial and that call only, changes nothing, also once the attempt was dialled again, here or by another carrier:
-     * {@link #endOrphan}), hangs up its calls whose hang-up another dispatcher asked for, then takes over calls whose
-     * holder's lease lapsed and ends them ({@link #recover}). A tick that fails is logged; the next one tries again.
+     * {@link #endOrphan}) and hangs up its calls whose hang-up another dispatcher asked for; and, on a tick of its
+     * own, takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails is logged;
+     * the next one tries again.
+     *
+     * <p>The two go on side by side: a takeover waits for its report (the ledger, or Kafka when another dispatcher
+     * owns the call's caller ID), and renewals waiting behind it would let this process's own calls lapse while it
+     * runs them, to be cancelled or hung up by whoever claimed them next.
      */
     private Flux<Void> keepLeases() {
-        return Flux.interval(Duration.ZERO, properties.dialogLease().dividedBy(3), workers)
+        Duration tick = properties.dialogLease().dividedBy(3);
+        Flux<Void> renewals = Flux.interval(Duration.ZERO, tick, workers)
                 .onBackpressureDrop()
-                .doOnNext(tick -> keepUnsavedAgain())
-                .concatMap(tick -> dialogs.renewLeases(List.copyOf(held))
+                .doOnNext(ticked -> keepUnsavedAgain())
+                .concatMap(ticked -> dialogs.renewLeases(List.copyOf(held))
                         .doOnNext(this::leaseLost)
                         .thenMany(dialogs.hangUpsRequested())
                         .doOnNext(this::hangUpAskedElsewhere)
-                        .thenMany(dialogs.claimOrphans(RECOVERY_BATCH))
+                        .then()
+                        .onErrorResume(error -> {
+                            log.warn("SIP dialog leases could not be renewed: {}", error.toString());
+                            return Mono.empty();
+                        }));
+        Flux<Void> takeovers = Flux.interval(Duration.ZERO, tick, workers)
+                .onBackpressureDrop()
+                .concatMap(ticked -> dialogs.claimOrphans(RECOVERY_BATCH)
                         .flatMap(this::recover, 4)
                         .then()
                         .onErrorResume(error -> {
-                            log.warn("SIP dialog leases could not be renewed or orphans claimed: {}", error.toString());
+                            log.warn("SIP calls left by a dispatcher that stopped could not be claimed: {}",
+                                    error.toString());
                             return Mono.empty();
                         }));
+        return Flux.merge(renewals, takeovers);
     }
 
     /** Asked again every tick until the call ends: a hang-up is harmless to repeat ({@link SipCall}). */
@@ -587,12 +602,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * Ends a call whose dispatcher died, on the wire and in the ledger, once: its status goes to the reporter, then
-     * the kept call is deleted. If that fails, the lease is given up so the next tick (here or elsewhere) tries again.
+     * the kept call is deleted. If that fails, or the report takes half the lease, the lease is given up so the next
+     * tick (here or elsewhere) tries again: the report is about that call only, and a repeated one changes nothing.
      */
     private Mono<Void> recover(SipDialog orphan) {
         return Mono.fromCallable(() -> endOrphan(orphan))
                 .subscribeOn(workers)
-                .flatMap(callback -> Mono.defer(() -> reporter.apply(callback)).then(dialogs.forget(orphan.callId())))
+                // Within the claim's lease: past it another dispatcher may claim the call too.
+                .flatMap(callback -> Mono.defer(() -> reporter.apply(callback))
+                        .timeout(properties.dialogLease().dividedBy(2), workers)
+                        .then(dialogs.forget(orphan.callId())))
                 .doOnSuccess(done -> registry.counter("dialer.dispatcher.carrier.sip.recovered",
                         "state", orphan.state().wire()).increment())
                 .onErrorResume(error -> {

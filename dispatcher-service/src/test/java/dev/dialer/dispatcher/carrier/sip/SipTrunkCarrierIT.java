@@ -708,6 +708,28 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aTakeoverWhoseReportHangsNeitherHoldsBackTheLeasesOfTheCallsRunningHereNorKeepsItsClaim() throws Exception {
+        // Reports of taken-over calls never complete (Kafka away while another dispatcher owns their caller IDs).
+        start(Sipp.uas("answer-cancel"), callback -> callback.takenOver() ? Mono.never()
+                : Mono.fromRunnable(() -> reported.add(callback)), Duration.ofSeconds(3));
+        SipDialog orphan = new SipDialog("taken-over-2@127.0.0.1", "req-sip", 2, 1,
+                "127.0.0.1:" + sipp.port() + "/udp", SipDialog.State.EARLY, "sip:+4930654321@127.0.0.1:" + sipp.port(),
+                "z9hG4bKtakenover2", "127.0.0.1", carrier.localPort(), "sip:+4930123456@127.0.0.1", "from-2",
+                "sip:+4930654321@127.0.0.1", "to-2", null, List.of(), 1, null);
+        await().atMost(WAIT).until(() -> dialogs.renewals() >= 1);
+
+        dialogs.leave(orphan);
+
+        int renewedBefore = dialogs.renewals();
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(dialogs.renewals()).as("renewed every second while the takeover waits for its report")
+                    .isGreaterThanOrEqualTo(renewedBefore + 3);
+            assertThat(dialogs.releases()).as("the claim given up at half the lease, for another try")
+                    .isPositive();
+        });
+    }
+
+    @Test
     void statusOfACallInFlightIsWhatTheCarrierLastSaw() throws Exception {
         start("ring-until-cancel");
         PlacedCall placed = place(Map.of("timeout", 2));
