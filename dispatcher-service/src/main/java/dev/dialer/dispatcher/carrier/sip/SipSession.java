@@ -20,6 +20,7 @@ import java.util.TooManyListenersException;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sip.ClientTransaction;
 import javax.sip.Dialog;
+import javax.sip.DialogState;
 import javax.sip.ListeningPoint;
 import javax.sip.PeerUnavailableException;
 import javax.sip.RequestEvent;
@@ -32,11 +33,13 @@ import javax.sip.SipStack;
 import javax.sip.TransactionUnavailableException;
 import javax.sip.InvalidArgumentException;
 import javax.sip.address.AddressFactory;
+import javax.sip.header.AuthorizationHeader;
 import javax.sip.header.CallIdHeader;
 import javax.sip.header.FromHeader;
 import javax.sip.header.ToHeader;
 import javax.sip.header.ViaHeader;
 import javax.sip.header.HeaderFactory;
+import javax.sip.header.ProxyAuthorizationHeader;
 import javax.sip.message.MessageFactory;
 import javax.sip.message.Request;
 import javax.sip.message.Response;
@@ -207,6 +210,26 @@ final class SipSession implements AutoCloseable {
 
     void bye(Dialog dialog) throws SipException {
         dialog.sendRequest(transaction(dialog.createRequest(Request.BYE)));
+    }
+
+    /**
+     * Our BYE again, with credentials for the trunk's challenge to it (RFC 3261 §22.2): in its dialog when the stack
+     * holds one (the call's own BYE), else in a client transaction of its own (a taken-over call's).
+     */
+    void byeAgain(Response challenge, ClientTransaction challenged) throws SipException {
+        ClientTransaction again = authenticate(challenge, challenged);
+        Dialog dialog = challenged.getDialog();
+        if (dialog != null && dialog.getState() != DialogState.TERMINATED) {
+            dialog.sendRequest(again);
+        } else {
+            again.sendRequest();
+        }
+    }
+
+    /** Whether {@code request} went out with credentials already (a second challenge means they were refused). */
+    static boolean carriesCredentials(Request request) {
+        return request.getHeader(AuthorizationHeader.NAME) != null
+                || request.getHeader(ProxyAuthorizationHeader.NAME) != null;
     }
 
     /**

@@ -764,6 +764,45 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
     }
 
+    private static boolean challengesBye(Response response) {
+        int code = response.getStatusCode();
+        return (code == 401 || code == 407) && response.getHeader(CSeqHeader.NAME) instanceof CSeqHeader cseq
+                && Request.BYE.equals(cseq.getMethod());
+    }
+
+    /**
+     * A trunk that authenticates requests inside a call challenged our BYE: it goes again, once, with credentials.
+     * Left unanswered, the call would stay up at the trunk (billed, and one more call than the trunk's limit counts)
+     * after the dialer reported it ended and freed its slot. A BYE refused with credentials, or challenged when the
+     * trunk has none configured, is logged: the trunk ends that call on its own timers only.
+     */
+    private void byeChallenged(ResponseEvent event) {
+        ClientTransaction challenged = event.getClientTransaction();
+        Response challenge = event.getResponse();
+        if (challenged == null || !session.canAuthenticate()
+                || SipSession.carriesCredentials(challenged.getRequest())) {
+            registry.counter("dialer.dispatcher.carrier.sip.bye.challenges", "outcome", "refused").increment();
+            log.warn("SIP trunk {} refused our BYE of call {} with {} {}{}: the call may stay up until the trunk ends "
+                    + "it", trunk, callIdOf(challenge), challenge.getStatusCode(), challenge.getReasonPhrase(),
+                    session.canAuthenticate() ? " although it carried credentials" : " (no credentials configured)");
+            return;
+        }
+        try {
+            session.byeAgain(challenge, challenged);
+            registry.counter("dialer.dispatcher.carrier.sip.bye.challenges", "outcome", "answered").increment();
+            log.info("SIP trunk {} challenged our BYE of call {}: sent again with credentials", trunk,
+                    callIdOf(challenge));
+        } catch (Exception e) {
+            registry.counter("dialer.dispatcher.carrier.sip.bye.challenges", "outcome", "refused").increment();
+            log.warn("SIP trunk {} challenged our BYE of call {}, which could not be sent again: {}", trunk,
+                    callIdOf(challenge), e.toString());
+        }
+    }
+
+    private static String callIdOf(Message message) {
+        return message.getHeader(CallIdHeader.NAME) instanceof CallIdHeader callId ? callId.getCallId() : "unknown";
+    }
+
     private static boolean finalToInvite(Response response) {
         CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
         return response.getStatusCode() >= 200 && cseq != null && Request.INVITE.equals(cseq.getMethod());
@@ -882,6 +921,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         public void processResponse(ResponseEvent event) {
             if (event.getClientTransaction() != null) {
                 heardFromTrunk(); // an answer to one of our transactions: anyone may send a request
+            }
+            if (challengesBye(event.getResponse())) {
+                Schedulers.boundedElastic().schedule(() -> byeChallenged(event));
+                return;
             }
             SipDialog orphan = SipSession.takenOverCancel(event.getClientTransaction());
             if (orphan != null) {

@@ -251,6 +251,20 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aByeTheTrunkChallengesIsSentAgainWithCredentials() throws Exception {
+        start("answer-challenge-bye", "dialer", "s3cret");
+
+        place(Map.of("timeLimit", 1));
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS,
+                AttemptStatus.COMPLETED);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp received our BYE with its credentials: %s", sipp.output())
+                .isZero();
+        assertThat(registry.counter("dialer.dispatcher.carrier.sip.bye.challenges", "outcome", "answered").count())
+                .isEqualTo(1);
+    }
+
+    @Test
     void anAnsweredCallWhoseStateCouldNotBeStoredIsStoredAgainAtTheNextLeaseRenewal() throws Exception {
         // Leases renewed every second; the answered state's writes fail longer than their own brief retries.
         start(Sipp.uas("answer-and-stay"), callback -> Mono.fromRunnable(() -> reported.add(callback)),
