@@ -112,6 +112,19 @@ class OpenApiIT extends RunningApiService {
                     + "/examples/payload-too-large/value/detail").asString())
                     .isEqualTo("The body is larger than " + bodyLimit[1] + " bytes.");
         }
+        // The Voice Gateway body's bounds, as CreateCall enforces them (decision 0130).
+        JsonNode call = document.at("/components/schemas/VoiceGatewayCall/properties");
+        for (String seconds : List.of("timeout", "timeLimit")) {
+            assertThat(call.at("/" + seconds + "/minimum").asInt()).as(seconds).isEqualTo(1);
+            assertThat(call.at("/" + seconds + "/maximum").asInt()).as(seconds).isEqualTo(86_400);
+        }
+        assertThat(call.at("/application_sid/maxLength").asInt()).isEqualTo(128);
+        assertThat(call.at("/callerName/maxLength").asInt()).isEqualTo(128);
+        assertThat(call.at("/fromHost/description").asString()).contains("host name or an IP address");
+        // The hook secret signs the Voice Gateway call's hooks: a send has none.
+        assertThat(document.at("/paths/~1api~1v2~1account~1hook-secret/get/description").asString())
+                .contains("`notifyUrl`", "`actionHook`", "`amd.actionHook`")
+                .doesNotContain("notify_url", "action_hook");
         JsonNode calls = document.at("/paths/~1api~1v2~1calls/get");
         JsonNode limit = parameter(calls, "limit").get("schema");
         assertThat(limit.get("type").asString()).isEqualTo("integer");

@@ -44,10 +44,13 @@ class HookSecretController {
 
     @GetMapping(path = "/api/v2/account/hook-secret", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "getHookSecret", summary = "Read the account's hook secret",
-            description = "The `whsec_…` secret that signs every delivery to this account's per-request hooks "
-                    + "(`notify_url` and `action_hook` of a send, `notifyUrl`, `actionHook` and `amd.actionHook` of a "
-                    + "Voice Gateway call), the Standard Webhooks way. Each account has its own; another account's "
-                    + "secret never verifies them. It changes only when the operator changes the signing key.")
+            description = "The `whsec_…` secret that signs every delivery to this account's per-request hooks, "
+                    + "the Standard Webhooks way: the `notifyUrl` (or `call_status_hook`), `actionHook` and "
+                    + "`amd.actionHook` of a Voice Gateway call (`POST /v1/Accounts/{accountSid}/Calls`); a hook at "
+                    + "the URL of a subscribed webhook gets the event once, as that webhook, signed with its secret. "
+                    + "A send (`POST /api/v2/outgoing/send`) names no hook: its events go to webhooks, each signed "
+                    + "with its own secret. Each account has its own hook secret; another account's never verifies "
+                    + "them. It changes only when the operator changes the signing key.")
     @ApiResponse(responseCode = "200", description = "The account's hook secret")
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<HookSecret> get(@Parameter(hidden = true) @RequestAttribute(Account.ATTRIBUTE) Account account) {

@@ -22,8 +22,8 @@ import java.util.Set;
  * {@code fromHost}, {@code call_hook}, {@code speech_synthesis_*}, …) travels to the carrier unchanged in
  * {@code carrierOptions}: none is dropped. So a value the dispatcher would not pass on is refused, naming it: a
  * {@code tag} or {@code amd} that is no object, a reserved {@code tag} key, a {@code headers} entry the SIP trunk
- * carrier would leave out, a {@code to.trunk} that is no name. No string in it, a name or a value, may hold a NUL
- * character.
+ * carrier would leave out, a {@code to.trunk} that is no name, a {@code callerName} it would shorten or strip, a
+ * {@code fromHost} it would replace with its own. No string in it, a name or a value, may hold a NUL character.
  *
  * <p>{@code to} is a {@code phone} ({@code number}, optional {@code trunk}), a {@code sip} target ({@code sipUri},
  * optional {@code auth}) or a registered {@code user} ({@code name}). A sip or user target also travels whole, as
@@ -50,6 +50,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     static final long MAX_SECONDS = CarrierOptions.MAX_SECONDS;
     /** The longest application sid the call command carries ({@code flow_id}). */
     static final int MAX_APPLICATION_SID = 128;
+    /** The longest {@code callerName} the SIP trunk carrier keeps whole as the {@code From}'s display name. */
+    static final int MAX_CALLER_NAME = CarrierOptions.MAX_DISPLAY_NAME;
 
     /** @param plainHttp where a hook's URL may use plain http */
     static CreateCall from(Map<String, Object> body, String defaultRegion, PlainHttpPolicy plainHttp) {
@@ -87,6 +89,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         if (body.get("to") instanceof Map<?, ?> target) {
             trunk(target.get("trunk"), errors);
         }
+        callerName(body.get("callerName"), errors);
+        fromHost(body.get("fromHost"), errors);
         if (!errors.isEmpty()) {
             throw Problems.validation(errors);
         }
@@ -164,6 +168,40 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     private static void trunk(Object value, List<FieldProblem> errors) {
         if (value != null && !(value instanceof String name && !name.isBlank())) {
             errors.add(new FieldProblem("to.trunk", "must be a carrier or trunk name"));
+        }
+    }
+
+    /**
+     * The SIP trunk carrier writes it as the {@code From}'s display name, a quoted string: it would drop a control
+     * character, {@code "} or {@code \} (rather than escape them) and cut the name past {@link #MAX_CALLER_NAME}
+     * characters, so such a name is refused rather than sent changed.
+     */
+    private static void callerName(Object value, List<FieldProblem> errors) {
+        if (value == null) {
+            return;
+        }
+        if (!(value instanceof String name)) {
+            errors.add(new FieldProblem("callerName", "must be a string"));
+        } else if (name.length() > MAX_CALLER_NAME) {
+            errors.add(new FieldProblem("callerName", "must be at most " + MAX_CALLER_NAME + " characters"));
+        } else if (name.chars().anyMatch(c -> Character.isISOControl(c) || c == '"' || c == '\\')) {
+            errors.add(new FieldProblem("callerName", "must not contain control characters, \" or \\"));
+        }
+    }
+
+    /**
+     * The SIP trunk carrier uses it as the {@code From} URI's host only when it is a host name or an IP address (IPv6
+     * in brackets, as a SIP URI writes it), and its own configured host otherwise, blank included: such a value is
+     * refused rather than replaced.
+     */
+    private static void fromHost(Object value, List<FieldProblem> errors) {
+        if (value == null) {
+            return;
+        }
+        if (!(value instanceof String host)) {
+            errors.add(new FieldProblem("fromHost", "must be a string"));
+        } else if (!CarrierOptions.isHost(host)) {
+            errors.add(new FieldProblem("fromHost", "must be a host name or an IP address ([...] for IPv6)"));
         }
     }
 

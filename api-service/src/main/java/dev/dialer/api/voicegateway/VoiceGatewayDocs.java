@@ -26,13 +26,15 @@ final class VoiceGatewayDocs {
     @Schema(name = "VoiceGatewayCall", requiredProperties = {"application_sid", "from", "to"},
             description = "A `call_hook` alone, without `application_sid`, is refused; other fields are passed to "
                     + "the carrier")
-    record Call(@JsonProperty("application_sid") @Schema(example = "app-1") String applicationSid,
+    record Call(@JsonProperty("application_sid") @Schema(example = "app-1", minLength = 1,
+                        maxLength = CreateCall.MAX_APPLICATION_SID) String applicationSid,
                 @JsonProperty("from") @Schema(description = "The calling number", example = "918068281234")
                 String from,
                 @JsonProperty("to") Target to,
-                @JsonProperty("timeout") @Schema(description = "Ring timeout in seconds (60 when absent)",
-                        example = "60") Integer timeout,
-                @JsonProperty("timeLimit") @Schema(description = "Longest call in seconds") Integer timeLimit,
+                @JsonProperty("timeout") @Schema(description = "Ring timeout in whole seconds (60 when absent)",
+                        minimum = "1", maximum = "" + CreateCall.MAX_SECONDS, example = "60") Integer timeout,
+                @JsonProperty("timeLimit") @Schema(description = "Longest call in whole seconds", minimum = "1",
+                        maximum = "" + CreateCall.MAX_SECONDS) Integer timeLimit,
                 @JsonProperty("tag") @Schema(description = "Metadata attached to the call. The keys `request_id`, "
                         + "`attempt`, `account_id`, `caller_id`, `flow_id`, `carrier`, `sent_at` and `dial` are the "
                         + "dialer's: giving one is a 400 naming `tag.<key>`") Map<String, Object> tag,
@@ -42,8 +44,11 @@ final class VoiceGatewayDocs {
                         + "`Authorization`, `Proxy-Authorization`, their compact forms and `X-Dialer-*`); each value "
                         + "a string without CR or LF. Any other entry is a 400 naming `headers.<name>`")
                 Map<String, String> headers,
-                @JsonProperty("callerName") String callerName,
-                @JsonProperty("fromHost") String fromHost,
+                @JsonProperty("callerName") @Schema(description = "The `From`'s display name: no control "
+                        + "characters, `\"` or `\\`", maxLength = CreateCall.MAX_CALLER_NAME, example = "Acme")
+                String callerName,
+                @JsonProperty("fromHost") @Schema(description = "The `From` URI's host: a host name or an IP address "
+                        + "(IPv6 in brackets)", example = "sip.example.com") String fromHost,
                 @JsonProperty("amd") @Schema(description = "Answering machine detection options. The carrier gets "
                         + "the dialer's own `actionHook`; yours (a URL, or `{url, method}`, checked as `notifyUrl` "
                         + "is: a bad one is a 400 naming `amd.actionHook`) receives each detection as the dialer's "

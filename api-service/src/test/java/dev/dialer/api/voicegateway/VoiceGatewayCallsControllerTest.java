@@ -238,6 +238,60 @@ class VoiceGatewayCallsControllerTest {
         assertThat(publisher.records).isEmpty();
     }
 
+    @ParameterizedTest(name = "{0} is refused naming {1}")
+    @CsvSource(delimiter = '|', value = {
+            "\"callerName\":42|callerName|must be a string",
+            "\"callerName\":{\"name\":\"Acme\"}|callerName|must be a string",
+            "\"callerName\":\"Acme \\\"Support\\\"\"|callerName|control characters",
+            "\"callerName\":\"Acme\\\\Support\"|callerName|control characters",
+            "\"callerName\":\"Acme\\r\\nX-Evil: 1\"|callerName|control characters",
+            "\"callerName\":\"Acme\\u0007\"|callerName|control characters",
+            "\"fromHost\":42|fromHost|must be a string",
+            "\"fromHost\":\"\"|fromHost|host name",
+            "\"fromHost\":\" \"|fromHost|host name",
+            "\"fromHost\":\"sip.example.com:5060\"|fromHost|host name",
+            "\"fromHost\":\"user@sip.example.com\"|fromHost|host name",
+            "\"fromHost\":\"sip.example.com;transport=tcp\"|fromHost|host name",
+            "\"fromHost\":\"-sip.example.com\"|fromHost|host name",
+            "\"fromHost\":\"sip_trunk.example.com\"|fromHost|host name",
+            "\"fromHost\":\"2001:db8::1\"|fromHost|host name"})
+    void aCallerNameOrFromHostTheSipTrunkWouldChangeIsA400NamingIt(String field, String named, String message) {
+        JsonNode problem = refused("{\"application_sid\":\"a\",\"from\":\"918068281234\","
+                + "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"}," + field + "}");
+
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo(named);
+            assertThat(error.get("message").asString()).contains(message);
+        });
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void aCallerNameOverTheDisplayNamesLengthIsA400NamingIt() {
+        String body = """
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "callerName":"%s"}""";
+
+        assertThat(refused(body.formatted("A".repeat(129))).get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo("callerName");
+            assertThat(error.get("message").asString()).isEqualTo("must be at most 128 characters");
+        });
+        created(body.formatted("A".repeat(128)));
+        assertThat(onlyCommand().carrierOptions()).containsEntry("callerName", "A".repeat(128));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cognigy.cloud", "SIP.Example.COM", "sip.example.com.", "localhost", "203.0.113.7",
+            "[2001:db8::1]"})
+    void aFromHostThatIsAHostNameOrAddressTravelsAsGiven(String host) {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "callerName":"Acme Support (24/7) \u00e9t\u00e9","fromHost":"%s"}""".formatted(host));
+
+        assertThat(onlyCommand().carrierOptions()).containsEntry("fromHost", host)
+                .containsEntry("callerName", "Acme Support (24/7) \u00e9t\u00e9");
+    }
+
     @Test
     void jambonzsCallStatusHookIsTheStatusHookAndIsNotPassedToTheCarrier() {
         created("""

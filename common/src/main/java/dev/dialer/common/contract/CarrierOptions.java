@@ -30,8 +30,15 @@ public final class CarrierOptions {
     /** A day: the longest ring timeout ({@code timeout}) or time limit ({@code timeLimit}) a command may ask for. */
     public static final long MAX_SECONDS = 86_400;
 
+    /** The longest {@code callerName} the SIP trunk carrier writes whole as the {@code From}'s display name. */
+    public static final int MAX_DISPLAY_NAME = 128;
+
     /** An RFC 3261 header name: a token. */
     private static final Pattern SIP_TOKEN = Pattern.compile("[A-Za-z0-9!%*_+`'~.-]+");
+    /** A host name (RFC 1123 labels), an IPv4 address, or an IPv6 reference in brackets. */
+    private static final Pattern HOST = Pattern.compile(
+            "(?i)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\\.?"
+                    + "|\\[[0-9a-f:.]+]");
 
     private CarrierOptions() {
     }
@@ -55,6 +62,11 @@ public final class CarrierOptions {
         Object value = carrierOptions.get(option);
         return value instanceof Number number && number.longValue() > 0
                 ? Math.min(number.longValue(), MAX_SECONDS) : null;
+    }
+
+    /** Whether {@code fromHost} is what the SIP trunk carrier takes as its {@code From} URI's host. */
+    public static boolean isHost(String fromHost) {
+        return HOST.matcher(fromHost).matches();
     }
 
     /** Whether {@code value} can be a header's value: nothing that would end the header line. */

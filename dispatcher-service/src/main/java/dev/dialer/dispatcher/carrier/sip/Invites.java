@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.sip.InvalidArgumentException;
 import javax.sip.SipProvider;
@@ -49,11 +48,6 @@ final class Invites {
     static final String VARIABLES = "X-Dialer-Variables";
 
     private static final Logger log = LoggerFactory.getLogger(Invites.class);
-    /** A host name (RFC 1123 labels), an IPv4 address, or an IPv6 reference in brackets. */
-    private static final Pattern HOST = Pattern.compile(
-            "(?i)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\\.?"
-                    + "|\\[[0-9a-f:.]+]");
-    private static final int MAX_DISPLAY_NAME = 128;
 
 
     private final SipTrunkProperties properties;
@@ -107,8 +101,8 @@ final class Invites {
         if (name instanceof String given) {
             String displayName = given.replaceAll("[\"\\\\\\p{Cntrl}]", "").strip();
             if (!displayName.isEmpty()) {
-                address.setDisplayName(displayName.length() > MAX_DISPLAY_NAME
-                        ? displayName.substring(0, MAX_DISPLAY_NAME) : displayName);
+                address.setDisplayName(displayName.length() > CarrierOptions.MAX_DISPLAY_NAME
+                        ? displayName.substring(0, CarrierOptions.MAX_DISPLAY_NAME) : displayName);
             }
         }
         return headers.createFromHeader(address, freshTag());
@@ -117,7 +111,7 @@ final class Invites {
     private String fromHost(CallCommand command) {
         Object host = command.carrierOptions().get("fromHost");
         if (host instanceof String given && !given.isBlank()) {
-            if (HOST.matcher(given).matches()) {
+            if (CarrierOptions.isHost(given)) {
                 return given;
             }
             log.warn("request {}: fromHost is no host name or address; the configured from-host is used",
