@@ -2,6 +2,7 @@ package dev.dialer.api.problem;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -11,11 +12,13 @@ import tools.jackson.databind.node.ObjectNode;
  * Reads the JSON object bodies of the management endpoints (webhooks, subscriptions, settings, replays), whatever the
  * Content-Type says (curl's {@code -d} labels JSON as a form), and the fields they share. What cannot be read is a
  * {@code malformed-request} problem; a field of the wrong kind is added to the request's field problems. No string of
- * such a body may hold a NUL character.
+ * such a body may hold a NUL character, and no member may be given twice in one object ({@link JsonMembers}): Jackson
+ * would keep the last one silently, and {@code {"url":"https://a","url":"https://b"}} would create a webhook of a URL
+ * the client may not have meant.
  */
 public final class JsonBodies {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final JsonMapper JSON = JsonMembers.mapper();
 
     private JsonBodies() {
     }
@@ -26,7 +29,8 @@ public final class JsonBodies {
      * @param whenEmpty the problem's detail when there is no body, saying what to send
      * @throws ApiProblem {@code malformed-request} when the body is empty, not JSON, or not an object; a validation
      *                    problem naming every string in it, property names too, that holds a NUL character
-     *                    ({@link NulCharacters})
+     *                    ({@link NulCharacters}), or naming a member given twice or a number too long to read
+     *                    ({@link JsonMembers})
      */
     public static ObjectNode object(String body, String whenEmpty) {
         if (body == null || body.isBlank()) {
@@ -36,7 +40,7 @@ public final class JsonBodies {
         try {
             root = JSON.readTree(body);
         } catch (JacksonException e) {
-            throw Problems.malformed("The body is not valid JSON: " + e.getOriginalMessage());
+            throw JsonMembers.problem(JSON, body, e, "", Set.of(), JsonMembers.NOT_VALID_JSON);
         }
         if (!(root instanceof ObjectNode object)) {
             throw Problems.malformed("The body must be a JSON object.");

@@ -12,9 +12,9 @@ import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The JSON reading of the bodies whose fields a problem names (the send dialects', the DNC list's), where a body
- * refused for one of its members names that member, as any field problem does, rather than being malformed as a
- * whole. A member given twice in one object is refused
+ * The JSON reading of the bodies whose fields a problem names (the send dialects', the DNC list's, the management
+ * endpoints' through {@link JsonBodies}), where a body refused for one of its members names that member, as any field
+ * problem does, rather than being malformed as a whole. A member given twice in one object is refused
  * ({@link StreamReadFeature#STRICT_DUPLICATE_DETECTION}): Jackson would keep the last one silently, and
  * {@code {"to":"…215","to":"…216"}} would queue one call and say nothing of the other. A number longer than Jackson
  * reads ({@code StreamReadConstraints.getMaxNumberLength()}, 1,000 characters) is no number any field takes: it is

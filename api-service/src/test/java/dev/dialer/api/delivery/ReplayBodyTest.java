@@ -50,6 +50,12 @@ class ReplayBodyTest {
     }
 
     @Test
+    void aMemberGivenTwiceIsA400NamingItRatherThanKeepingTheLast() {
+        assertThat(field("{\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-01-02T00:00:00Z\","
+                + "\"from\":\"2026-01-01T12:00:00Z\"}", 10)).isEqualTo("from");
+    }
+
+    @Test
     void refusesARangeOutsideWhatTheEventStoreCanHold() {
         assertThat(field("{\"from\":\"-5000-01-01T00:00:00Z\",\"to\":\"-4999-12-31T00:00:00Z\"}", 10))
                 .isEqualTo("from");

@@ -40,6 +40,18 @@ class SettingsRequestTest {
     }
 
     @Test
+    void aMemberGivenTwiceIsA400NamingItRatherThanKeepingTheLast() {
+        assertThatThrownBy(() -> SettingsRequest.parse("{\"per_callee_daily_cap\":5,\"per_callee_daily_cap\":1}",
+                "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .containsExactly(new FieldProblem("per_callee_daily_cap", "is given more than once")));
+        assertThatThrownBy(() -> SettingsRequest.parse("""
+                {"calling_window":{"start":"10:00","end":"20:00","start":"00:00"}}""", "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .containsExactly(new FieldProblem("calling_window.start", "is given more than once")));
+    }
+
+    @Test
     void takesTheGetAnswerBackWithItsReadOnlyFieldsIgnored() {
         AccountSettings settings = SettingsRequest.parse("""
                 {"account_id":"acct","default_region":"IN","calling_window":{"start":"10:00","end":"20:00"},

@@ -35,6 +35,14 @@ class SubscriptionRequestTest {
     }
 
     @Test
+    void aMemberGivenTwiceIsA400NamingItRatherThanKeepingTheLast() {
+        assertThatThrownBy(() -> SubscriptionRequest.create(
+                "{\"webhook_id\":\"w1\",\"webhook_id\":\"w2\",\"event_types\":[\"call.final\"]}"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .containsExactly(new FieldProblem("webhook_id", "is given more than once")));
+    }
+
+    @Test
     void aChangeMayNameOneFieldButNotNone() {
         SubscriptionRequest change = SubscriptionRequest.change("{\"enabled\":false}");
 

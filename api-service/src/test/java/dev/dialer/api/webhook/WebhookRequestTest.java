@@ -85,6 +85,19 @@ class WebhookRequestTest {
     }
 
     @Test
+    void aMemberGivenTwiceIsA400NamingItRatherThanKeepingTheLast() {
+        ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(
+                "{\"url\":\"https://a.example.com/h\",\"url\":\"https://b.example.com/h\"}", HTTPS_ONLY));
+
+        assertThat(problem).isNotNull();
+        assertThat(problem.getBody().getType()).isEqualTo(Problems.VALIDATION);
+        assertThat(problem.errors()).containsExactly(new FieldProblem("url", "is given more than once"));
+        ApiProblem patch = catchThrowableOfType(ApiProblem.class,
+                () -> WebhookPatch.parse("{\"enabled\":true,\"enabled\":false}", HTTPS_ONLY));
+        assertThat(patch.errors()).containsExactly(new FieldProblem("enabled", "is given more than once"));
+    }
+
+    @Test
     void refusesBodiesThatAreNotAJsonObject() {
         for (String body : new String[] {"", "[]", "{\"url\":", "url=https://example.com"}) {
             ApiProblem problem = catchThrowableOfType(ApiProblem.class, () -> WebhookRequest.parse(body, HTTPS_ONLY));
