@@ -316,6 +316,35 @@ class SettingsAndPreviewIT extends RunningApiService {
     }
 
     @Test
+    void previewRefusesAWebhookIdThatIsNotTheAccountsAsTheSendDoes() throws Exception {
+        String key = TestAccounts.ensure("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
+        HttpResponse<String> own = post("/api/v2/webhooks", JSON_TYPE, key,
+                "{\"url\":\"https://preview.example.com/" + UUID.randomUUID() + "\"}");
+        HttpResponse<String> others = post("/api/v2/webhooks", JSON_TYPE, TestAccounts.another(),
+                "{\"url\":\"https://preview.example.com/" + UUID.randomUUID() + "\"}");
+        assertThat(own.statusCode()).as(own.body()).isEqualTo(201);
+        assertThat(others.statusCode()).as(others.body()).isEqualTo(201);
+        String body = """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","webhook_id":"%s"}""";
+
+        for (String webhookId : List.of(json(others).get("id").asString(), "wh-none")) {
+            HttpResponse<String> send = post("/api/v2/outgoing/send", JSON_TYPE, key, body.formatted(webhookId));
+            HttpResponse<String> preview = post("/api/v2/outgoing/preview", JSON_TYPE, key,
+                    body.formatted(webhookId));
+
+            assertThat(send.statusCode()).as(send.body()).isEqualTo(400);
+            assertThat(preview.statusCode()).as(preview.body()).isEqualTo(400);
+            assertThat(preview.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+            assertThat(json(preview).get("errors")).isEqualTo(json(send).get("errors"));
+            assertThat(json(preview).get("errors").get(0).get("field").asString()).isEqualTo("webhook_id");
+        }
+        HttpResponse<String> ownPreview = post("/api/v2/outgoing/preview", JSON_TYPE, key,
+                body.formatted(json(own).get("id").asString()));
+        assertThat(ownPreview.statusCode()).as(ownPreview.body()).isEqualTo(200);
+        assertThat(json(ownPreview).get("data")).hasSize(1);
+    }
+
+    @Test
     void previewOfAPausedCampaignsCallWaitsForTheResumeAsTheDispatcherWould() throws Exception {
         String key = TestAccounts.ensure("it-preview-" + UUID.randomUUID().toString().substring(0, 8));
         String campaign = "c-" + UUID.randomUUID();

@@ -143,6 +143,14 @@ class OutgoingCalls {
     }
 
     private Mono<SendRequest> checkWebhook(Account account, SendRequest request) {
+        return checkWebhook(webhooks, account, request);
+    }
+
+    /**
+     * The request, or a 400 naming {@code webhook_id} when it names no webhook of the account: what a send answers,
+     * and so what its preview answers.
+     */
+    static Mono<SendRequest> checkWebhook(WebhookDirectory webhooks, Account account, SendRequest request) {
         if (request.webhookId() == null) {
             return Mono.just(request);
         }

@@ -5,6 +5,7 @@ import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.control.CampaignStates;
 import dev.dialer.api.dnc.DncList;
 import dev.dialer.api.settings.AccountSettingsStore;
+import dev.dialer.api.webhook.WebhookDirectory;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.policy.DialPolicy;
 import dev.dialer.common.policy.PolicyDecision;
@@ -30,8 +31,9 @@ import reactor.core.scheduler.Schedulers;
  * {@link DialPolicy}, the code the dispatcher runs at dial time, with the same facts: the account's settings, its DNC
  * list, the attempts to the number in the last 24 hours (per-callee cap), whether the campaign is paused,
  * {@code valid_until} and the current time; a recipient the send would answer {@code duplicate} (listed before, or
- * its {@code foreign_id} used for the number by an earlier send) is answered so. The facts of the whole list are read with one query per kind, whatever its
- * length. It produces nothing and stores nothing.
+ * its {@code foreign_id} used for the number by an earlier send) is answered so. The facts of the whole list are read
+ * with one query per kind, whatever its length. A {@code webhook_id} that names no webhook of the account is the 400
+ * naming it that the send answers. It produces nothing and stores nothing.
  */
 @Service
 class OutgoingPreview {
@@ -41,15 +43,17 @@ class OutgoingPreview {
     private final CallLedger ledger;
     private final CampaignStates campaigns;
     private final ForeignIds foreignIds;
+    private final WebhookDirectory webhooks;
     private final MeterRegistry registry;
     private final PreviewProperties properties;
     private final int maxRecipients;
 
     OutgoingPreview(AccountSettingsStore settings, DncList dnc, CallLedger ledger, CampaignStates campaigns,
-                    ForeignIds foreignIds, MeterRegistry registry, PreviewProperties properties,
-                    SendProperties sendProperties) {
+                    ForeignIds foreignIds, WebhookDirectory webhooks, MeterRegistry registry,
+                    PreviewProperties properties, SendProperties sendProperties) {
         this.campaigns = campaigns;
         this.foreignIds = foreignIds;
+        this.webhooks = webhooks;
         this.properties = properties;
         this.maxRecipients = sendProperties.maxRecipients();
         this.settings = settings;
@@ -66,6 +70,7 @@ class OutgoingPreview {
                 .flatMap(accountSettings -> Mono.fromCallable(() -> SendRequestParser.parse(body, charset,
                                 AccountSettingsStore.regionOf(account, accountSettings), maxRecipients))
                         .subscribeOn(Schedulers.parallel())
+                        .flatMap(request -> OutgoingCalls.checkWebhook(webhooks, account, request))
                         .flatMap(request -> facts(account, accountSettings, request, now)
                                 .map(facts -> rows(accountSettings, request, facts, now))))
                 .map(rows -> answer(rows, now));

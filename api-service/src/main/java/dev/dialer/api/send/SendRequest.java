@@ -33,7 +33,8 @@ record SendRequest(String callerId, List<Recipient> recipients, String flowId, S
     /**
      * One entry of {@code to}.
      *
-     * @param field the name to report it under: {@code to} for a single number, {@code to[i]} in a list
+     * @param field the name to report it under: {@code to} for a single number, {@code to[i]} in a list or a JSON
+     *              array (one of a single entry too)
      * @param raw   the number as given
      * @param e164  the normalised number, null when invalid
      * @param error why it is invalid, null when valid

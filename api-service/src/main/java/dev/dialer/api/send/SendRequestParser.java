@@ -369,7 +369,8 @@ final class SendRequestParser {
         List<String> foreignIds = new ArrayList<>();
         Set<Integer> mistypedForeignIds = new HashSet<>();
         Set<Integer> mistypedNumbers = new HashSet<>();
-        if (node != null && node.isArray()) {
+        boolean array = node != null && node.isArray();
+        if (array) {
             for (JsonNode element : node) {
                 if (element.isObject()) {
                     JsonNode number = element.get("number");
@@ -411,7 +412,8 @@ final class SendRequestParser {
         }
         List<SendRequest.Recipient> recipients = new ArrayList<>(raw.size());
         for (int i = 0; i < raw.size(); i++) {
-            String field = raw.size() == 1 ? "to" : "to[" + i + "]";
+            // An array's entries are named by index, as JsonMembers names them, even when it holds one.
+            String field = array || raw.size() > 1 ? "to[" + i + "]" : "to";
             String foreignId = foreignIds.get(i);
             if (mistypedForeignIds.contains(i)) {
                 // A client that sent true or {...} meant something by it: never read as "no foreign_id".

@@ -368,7 +368,23 @@ class SendRequestParserTest {
                 new FieldProblem("to[2].foreign_id", "must be a string"));
         assertThat(fieldsOf("""
                 {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":false}]}"""))
-                .containsExactly("to.foreign_id");
+                .containsExactly("to[0].foreign_id");
+    }
+
+    @Test
+    void namesTheEntryOfAnArrayOfOneByItsIndexAsAMemberGivenTwiceIsNamed() {
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":[\"12345\"]}"))
+                .containsExactly("to[0]");
+        assertThat(fieldsOf("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"x\\u0000"}]}"""))
+                .containsExactly("to[0].foreign_id");
+        assertThat(fieldsOf("""
+                {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"a",
+                 "foreign_id":"b"}]}""")).containsExactly("to[0].foreign_id");
+        assertThat(parse("{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":[\"919876543215\"]}")
+                .recipients()).extracting(SendRequest.Recipient::field).containsExactly("to[0]");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":\"12345\"}"))
+                .as("a single number is to itself").containsExactly("to");
     }
 
     @Test
