@@ -19,10 +19,11 @@ import org.springframework.validation.annotation.Validated;
  *                       and the next round takes its events again: a database connection that hangs without failing
  *                       would otherwise stop the relay for ever. Longer than {@code publish-timeout}; unset, twice
  *                       {@code publish-timeout} (one minute by default)
- * @param staleAfter     readiness goes DOWN when events are waiting and the outbox has not moved for this long: no
- *                       round of this relay completed, and no other relay was seen to send any. Longer than
- *                       {@code round-timeout}, so one round given up does not take the service out of readiness;
- *                       unset, twice {@code round-timeout} (two minutes by default)
+ * @param staleAfter     the {@code outboxRelay} health component ({@code /actuator/health}, not readiness: decision
+ *                       0128) goes DOWN when events are waiting and the outbox has not moved for this long: no round
+ *                       of this relay completed, and no other relay was seen to send any. Longer than
+ *                       {@code round-timeout}, so one round given up does not report it DOWN; unset, twice
+ *                       {@code round-timeout} (two minutes by default)
  * @param retention      how long published events are kept before they are deleted; zero (the default): deleted by
  *                       the statement that records their publication, so an event's row is written once and removed
  *                       once. A positive retention keeps them for inspection, marked sent, and purges them in batches

@@ -47,7 +47,7 @@ import reactor.core.publisher.Sinks;
  * <p>A round that has not ended after {@code round-timeout} (a connection that hangs without failing, a commit that
  * never answers) is given up like a failed one: cancelling it rolls its transaction back where the connection still
  * allows, and the next round takes its events again. Whether the outbox still moves (a round of this relay completed,
- * or the oldest unsent event changed while another relay held the lock) is what readiness reads.
+ * or the oldest unsent event changed while another relay held the lock) is what its health component reads.
  */
 @Component
 public class OutboxRelay {
@@ -149,7 +149,7 @@ public class OutboxRelay {
 
     /**
      * Whether events wait and the outbox has not moved for {@code staleAfter}: no round of this relay completed, and
-     * no other relay was seen to send any. False while the relay is not running (readiness tells that apart).
+     * no other relay was seen to send any. False while the relay is not running (its health tells that apart).
      */
     boolean stalledFor(Duration staleAfter) {
         return pending.get() > 0 && progress.staleFor(staleAfter);

@@ -8,11 +8,12 @@ import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
 
 /**
- * Owns the outbox relay's subscription and reports it as {@code outboxRelay} in the readiness group: without the relay
- * no call event leaves the dispatcher. DOWN while the relay does not run, and while events wait and the outbox has not
- * moved for {@code stale-after} (rounds that hang and are given up one after another, Kafka refusing the events, or
- * another dispatcher's relay stuck holding the lock). Stopping it loses nothing (unsent events stay in the table); it
- * stops after the pipelines that write events, so their last events are still relayed.
+ * Owns the outbox relay's subscription and reports it as {@code outboxRelay} in {@code /actuator/health}, not in
+ * readiness (decision 0128): without the relay no call event leaves the dispatcher. DOWN while the relay does not run,
+ * and while events wait and the outbox has not moved for {@code stale-after} (rounds that hang and are given up one
+ * after another, Kafka refusing the events, or another dispatcher's relay stuck holding the lock). Stopping it loses
+ * nothing (unsent events stay in the table); it stops after the pipelines that write events, so their last events are
+ * still relayed.
  */
 @Component("outboxRelayHealthIndicator")
 class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {

@@ -7,9 +7,10 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code retryScheduler} in the readiness group: DOWN until the retry pipeline runs, again if it ends, and while no
- * tick has completed for {@code stale-after}: ticks given up or failing one after another (a database that hangs or
- * refuses) leave the pipeline subscribed while no retry, window or parked call is released.
+ * {@code retryScheduler} in {@code /actuator/health}, not in readiness (decision 0128): DOWN until the retry pipeline
+ * runs, again if it ends, and while no tick has completed for {@code stale-after}: ticks given up or failing one after
+ * another (a database that hangs or refuses) leave the pipeline subscribed while no retry, window or parked call is
+ * released.
  */
 @Component
 class RetrySchedulerHealthIndicator implements HealthIndicator {

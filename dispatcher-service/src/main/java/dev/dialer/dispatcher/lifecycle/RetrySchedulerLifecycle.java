@@ -45,7 +45,7 @@ class RetrySchedulerLifecycle implements SmartLifecycle {
         return pipeline.started();
     }
 
-    /** Whether the pipeline is subscribed and has not ended: what readiness reports. */
+    /** Whether the pipeline is subscribed and has not ended: what its health component reports. */
     boolean pipelineRunning() {
         return pipeline.running();
     }

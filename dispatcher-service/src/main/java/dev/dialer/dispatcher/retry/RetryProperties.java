@@ -18,10 +18,10 @@ import org.springframework.validation.annotation.Validated;
  * @param lease        how long a claimed row belongs to the dispatcher that claimed it; once it lapses (the
  *                     claimer crashed or is stuck) another dispatcher fires the row again. A tick that has run
  *                     this long is given up
- * @param staleAfter   readiness goes DOWN when no tick has completed for this long (each one given up or failed): no
- *                     wait ends on this dispatcher then. Longer than {@code lease} plus two {@code poll-interval}s, so
- *                     that one tick given up does not take the service out of readiness; unset, twice that, and at
- *                     least two minutes
+ * @param staleAfter   the {@code retryScheduler} health component ({@code /actuator/health}, not readiness: decision
+ *                     0128) goes DOWN when no tick has completed for this long (each one given up or failed): no wait
+ *                     ends on this dispatcher then. Longer than {@code lease} plus two {@code poll-interval}s, so that
+ *                     one tick given up does not report it DOWN; unset, twice that, and at least two minutes
  * @param batchSize    rows claimed at a time: bounds the work of one claim (a tick claims again while its claims
  *                     come back full)
  * @param carrierUnavailableDelay   how long an attempt no carrier could take (no connection, a 5xx, an open breaker,

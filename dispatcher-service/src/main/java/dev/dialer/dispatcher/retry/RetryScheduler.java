@@ -58,8 +58,8 @@ import reactor.core.publisher.Mono;
  * campaign, the waits that piled up during an outage) drains as fast as its rows can be fired, not {@code batch-size}
  * per {@code poll-interval}. Each claim of a tick takes only what was due when the tick began.
  *
- * <p>Whether the ticks still complete is what readiness reads ({@link #stalledFor}): a tick that hangs or fails, one
- * after another, leaves the pipeline subscribed while no wait ends.
+ * <p>Whether the ticks still complete is what its health component reads ({@link #stalledFor}): a tick that hangs or
+ * fails, one after another, leaves the pipeline subscribed while no wait ends.
  */
 @Component
 public class RetryScheduler {
@@ -150,7 +150,7 @@ public class RetryScheduler {
 
     /**
      * Whether no tick has completed for {@code staleAfter} (each one given up or failed, or one still running): then
-     * no wait ends on this dispatcher. False while the scheduler is not running (readiness tells that apart).
+     * no wait ends on this dispatcher. False while the scheduler is not running (its health tells that apart).
      */
     public boolean stalledFor(Duration staleAfter) {
         return progress.staleFor(staleAfter);

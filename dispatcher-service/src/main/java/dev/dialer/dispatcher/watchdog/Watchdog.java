@@ -119,7 +119,7 @@ public class Watchdog {
 
     /**
      * Runs until cancelled; errors are logged per poll and per attempt and never end it. Each finished poll is noted
-     * in the {@link WatchdogHeartbeat} readiness reads.
+     * in the {@link WatchdogHeartbeat} its health component reads.
      */
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())

@@ -5,9 +5,9 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
 
 /**
- * {@code watchdog} in the readiness group: DOWN when no poll has finished for {@code stale-after}, because then no
- * quiet attempt is reconciled and requests whose callbacks were lost never get their final event. UP when the watchdog
- * is disabled on this instance (another runs it: claims are leased).
+ * {@code watchdog} in {@code /actuator/health}, not in readiness (decision 0128): DOWN when no poll has finished for
+ * {@code stale-after}, because then no quiet attempt is reconciled and requests whose callbacks were lost never get
+ * their final event. UP when the watchdog is disabled on this instance (another runs it: claims are leased).
  */
 @Component
 class WatchdogHealthIndicator implements HealthIndicator {

@@ -16,8 +16,9 @@ import org.springframework.validation.annotation.Validated;
  * @param pollInterval how often quiet attempts are looked for
  * @param lease        how long a claimed attempt is left to the dispatcher that claimed it
  * @param batchSize    attempts claimed at a time (a poll claims again while its claims come back full)
- * @param staleAfter   readiness goes DOWN when no poll has finished for this long (several poll intervals: a poll
- *                     that reconciles a full batch against a slow carrier takes a while)
+ * @param staleAfter   the {@code watchdog} health component ({@code /actuator/health}, not readiness: decision 0128)
+ *                     goes DOWN when no poll has finished for this long (several poll intervals: a poll that
+ *                     reconciles a full batch against a slow carrier takes a while)
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.watchdog")
