@@ -226,7 +226,9 @@ class CommandHandler {
      * ({@link #reclaimed}): the new attempt that one statement did not record, another would not either.
      */
     private Mono<CommandOutcome> recordClaimed(CallCommand command) {
-        return events.emitOn(command, ledger.newClaimedAttempt(command), QUEUED)
+        return Mono.defer(() -> gate.stillClear(command)
+                        ? events.emitOn(command, ledger.newClaimedAttempt(command), QUEUED)
+                        : Mono.<Optional<AttemptStatus>>error(new NoLongerClear()))
                 .retryWhen(InfraRetry.untilRecovered("record attempt"))
                 .hasElement()
                 .flatMap(claimed -> {
@@ -235,7 +237,18 @@ class CommandHandler {
                     }
                     openAttempts.recorded(command, FIRST_DIAL);
                     return dial(command, FIRST_DIAL);
-                });
+                })
+                // The policy was asked before an outage waited out here: asked again, it makes the call wait or ends it.
+                .onErrorResume(NoLongerClear.class, changed -> clearedByPolicy(command)
+                        .flatMap(cleared -> cleared ? recordAttempt(command)
+                                : Mono.just(CommandOutcome.HELD_BY_POLICY)));
+    }
+
+    /** The policy no longer lets through a command it cleared, as its attempt is about to be recorded and claimed. */
+    private static final class NoLongerClear extends RuntimeException {
+        NoLongerClear() {
+            super("the dial-time policy no longer lets the call through", null, false, false);
+        }
     }
 
     /** Records the attempt ({@code recording}), then claims it ({@link DialGate#claim}) and dials what it claimed. */

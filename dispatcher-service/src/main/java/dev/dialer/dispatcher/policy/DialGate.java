@@ -81,10 +81,22 @@ public class DialGate {
         }
 
         /**
-         * The callee's cap was reached since {@link #clear} let the command through: the attempt was not claimed, and
-         * the call waits (or ended) as {@link #clear} would have made it, with its event.
+         * The policy no longer lets the call through at the claim (the callee's cap was reached since {@link #clear}
+         * let the command through, or its calling window closed, its {@code valid_until} passed or its number went on
+         * the DNC list while the attempt was being recorded): the attempt was not claimed, and the call waits (or
+         * ended) as {@link #clear} would have made it, with its event.
          */
-        record HeldByCap() implements Claim {
+        record Held() implements Claim {
+        }
+    }
+
+    /** The policy's facts held in memory no longer let the call through at its claim. */
+    private static final class NotDialableNow extends RuntimeException {
+        private final PolicyDecision decision;
+
+        NotDialableNow(PolicyDecision decision) {
+            super(decision.verdict() + " " + decision.reason(), null, false, false);
+            this.decision = decision;
         }
     }
 
@@ -137,37 +149,82 @@ public class DialGate {
      */
     public Mono<Claim> claim(CallCommand command) {
         Integer cap = views.settingsOf(command.accountId()).perCalleeDailyCap();
+        Mono<Claim> claimed;
         if (cap == null) {
-            return Mono.defer(() -> attempts.claimDial(command.requestId(), command.attempt()))
+            claimed = Mono.defer(() -> {
+                        dialableNow(command, clock.instant());
+                        return attempts.claimDial(command.requestId(), command.attempt());
+                    })
                     .retryWhen(InfraRetry.untilRecovered("claim attempt"))
                     .map(Claim.Dial::new);
+        } else {
+            claimed = transactions.transactional(Mono.defer(() -> claimWithinCap(command, cap, clock.instant())))
+                    .retryWhen(InfraRetry.untilRecovered("claim attempt within the callee's cap"))
+                    .flatMap(counted -> counted.dial() != null
+                            ? Mono.just(new Claim.Dial(counted.dial()))
+                            : heldByCap(command, counted.dials(), cap, counted.now()));
         }
-        Instant now = clock.instant();
-        return transactions.transactional(Mono.defer(() -> claimWithinCap(command, cap, now)))
-                .retryWhen(InfraRetry.untilRecovered("claim attempt within the callee's cap"))
-                .flatMap(counted -> counted.dial() != null
-                        ? Mono.just(new Claim.Dial(counted.dial()))
-                        : heldByCap(command, counted.dials(), cap, now));
+        return claimed.onErrorResume(NotDialableNow.class, refused -> heldAtClaim(command, refused.decision));
+    }
+
+    /**
+     * The policy's facts held in memory (the DNC list, the calling window, {@code valid_until}, a campaign's pause),
+     * asked again as the attempt is claimed, each time the claim is tried: {@link #clear} decided before the attempt
+     * was recorded, and a PostgreSQL outage waited out in between may have lasted past a window's end or the request's
+     * {@code valid_until}. The cap is counted again by the claim itself where the account has one.
+     *
+     * @throws NotDialableNow when the call may not be dialled now
+     */
+    private void dialableNow(CallCommand command, Instant now) {
+        PolicyDecision decision = decide(command, views.settingsOf(command.accountId()), null, now);
+        if (decision.verdict() != PolicyDecision.Verdict.DIAL) {
+            throw new NotDialableNow(decision);
+        }
+    }
+
+    /**
+     * Whether the policy's facts held in memory still let a command {@link #clear} let through be dialled now: asked
+     * where an attempt is recorded and claimed in one statement, without {@link #claim}, each time that statement is
+     * tried. When not, the command is put to {@link #clear} again, which makes it wait or ends it.
+     */
+    public boolean stillClear(CallCommand command) {
+        return decide(command, views.settingsOf(command.accountId()), null, clock.instant()).verdict()
+                == PolicyDecision.Verdict.DIAL;
+    }
+
+    /**
+     * The policy refused the call at its claim: the attempt waits under its number, as one the cap held does, and the
+     * call waits or ends as {@link #clear} would have made it. Empty when the attempt could not be held (claimed
+     * before, or its request ended or was cancelled): nothing was claimed.
+     */
+    private Mono<Claim> heldAtClaim(CallCommand command, PolicyDecision decision) {
+        log.info("request {} attempt {}: the policy no longer lets the call through at its claim ({} {}); not "
+                + "dialled", command.requestId(), command.attempt(), decision.verdict(), decision.reason());
+        return Mono.defer(() -> attempts.holdUnclaimed(command.requestId(), command.attempt()))
+                .retryWhen(InfraRetry.untilRecovered("hold unclaimed attempt"))
+                .filter(Boolean::booleanValue)
+                .flatMap(held -> act(command, decision).thenReturn((Claim) new Claim.Held()));
     }
 
     /**
      * What a claim within the cap found: the dial it claimed, or (when the cap refused it and the attempt was made to
-     * wait) the callee's dials it counted.
+     * wait) the callee's dials it counted, as of {@code now}.
      */
-    private record CountedClaim(Integer dial, List<Instant> dials) {
+    private record CountedClaim(Integer dial, List<Instant> dials, Instant now) {
     }
 
-    /** In the claim's transaction: the callee's lock, then its dials, then the claim or the wait. */
+    /** In the claim's transaction: the policy's facts, the callee's lock, its dials, then the claim or the wait. */
     private Mono<CountedClaim> claimWithinCap(CallCommand command, int cap, Instant now) {
+        dialableNow(command, now);
         return policyLedger.lockCallee(command.accountId(), command.to())
                 .thenMany(policyLedger.dialsSince(command.accountId(), command.to(), now.minus(CAP_PERIOD)))
                 .collectList()
                 .flatMap(dials -> dials.size() < cap
                         ? attempts.claimDial(command.requestId(), command.attempt())
-                                .map(dial -> new CountedClaim(dial, dials))
+                                .map(dial -> new CountedClaim(dial, dials, now))
                         : attempts.holdUnclaimed(command.requestId(), command.attempt())
                                 .filter(Boolean::booleanValue)
-                                .map(held -> new CountedClaim(null, dials)));
+                                .map(held -> new CountedClaim(null, dials, now)));
     }
 
     /**
@@ -180,7 +237,7 @@ public class DialGate {
                 + "dialled", command.requestId(), command.attempt());
         PolicyDecision decision = decide(command, views.settingsOf(command.accountId()),
                 capFreesAt(dials, cap, now), now);
-        return act(command, decision).thenReturn(new Claim.HeldByCap());
+        return act(command, decision).thenReturn(new Claim.Held());
     }
 
     /**

@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
+import dev.dialer.dispatcher.TestClock;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.retry.RetryScheduleAccess;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -38,6 +41,42 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
     @Autowired
     ReactiveTransactionManager transactionManager;
+
+    @Autowired
+    MeterRegistry meters;
+
+    @Autowired
+    PolicyViews views;
+
+    @Autowired
+    CallEvents events;
+
+    @Autowired
+    PolicyProperties properties;
+
+    @Test
+    void aCallWhoseValidUntilPassedWhileItsAttemptWasRecordedIsNotClaimedButExpires() {
+        // Cleared at noon in Berlin, its valid_until ten minutes on; its attempt recorded only twenty minutes later
+        // (PostgreSQL away in between).
+        Instant cleared = Instant.parse("2026-12-02T11:00:00Z");
+        CallCommand command = command("+4915112340109", cleared.plus(Duration.ofMinutes(10)));
+        TestClock clock = TestClock.at(cleared);
+        DialGate gate = new DialGate(views, policy, attempts, events, properties, new PolicyMetrics(meters), clock,
+                transactionManager);
+        assertThat(gate.stillClear(command)).isTrue();
+        attempts.record(command).block(WAIT);
+
+        clock.advance(Duration.ofMinutes(20));
+
+        assertThat(gate.stillClear(command)).isFalse();
+        assertThat(gate.claim(command).block(WAIT)).isInstanceOf(DialGate.Claim.Held.class);
+        assertThat(db.sql("SELECT final_status FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, command.requestId()).map(row -> row.get(0, String.class)).one().block(WAIT))
+                .isEqualTo("expired");
+        assertThat(db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1 AND carrier_asked_at IS NULL")
+                .bind(0, command.requestId()).map(row -> row.get(0, Long.class)).one().block(WAIT))
+                .as("never claimed for the carrier").isOne();
+    }
 
     @Test
     void twoCopiesOfACommandDeferringAtOnceWaitForEachOtherRatherThanDeadlock() {
@@ -198,7 +237,11 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
     }
 
     private static CallCommand command(String to) {
+        return command(to, null);
+    }
+
+    private static CallCommand command(String to, Instant validUntil) {
         return new CallCommand(1, "wc-" + UUID.randomUUID(), "acc-waits", "+4930555002", to, null, "a.wav", null, 0, 3,
-                1, null, null, null, null, null, null, null, null, Instant.now());
+                1, null, null, null, validUntil, null, null, null, null, Instant.now());
     }
 }
