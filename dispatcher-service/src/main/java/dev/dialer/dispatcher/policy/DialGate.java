@@ -183,6 +183,16 @@ public class DialGate {
     }
 
     /**
+     * Whether a call brought back at {@code at} could only end {@code expired}: its {@code valid_until} has passed by
+     * then, or passes before its calling window next opens (the window as the account's settings name it now). A retry
+     * due then is not announced: the request ends now ({@link dev.dialer.dispatcher.retry.RetryPolicy}).
+     */
+    public boolean expiresBy(CallCommand command, Instant at) {
+        return decide(command, views.settingsOf(command.accountId()), null, at).verdict()
+                == PolicyDecision.Verdict.EXPIRE;
+    }
+
+    /**
      * Whether the policy's facts held in memory still let a command {@link #clear} let through be dialled now: asked
      * where an attempt is recorded and claimed in one statement, without {@link #claim}, each time that statement is
      * tried. When not, the command is put to {@link #clear} again, which makes it wait or ends it.

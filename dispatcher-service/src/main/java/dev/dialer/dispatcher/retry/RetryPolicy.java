@@ -2,8 +2,10 @@ package dev.dialer.dispatcher.retry;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.outcome.Verdict;
+import dev.dialer.dispatcher.policy.DialGate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.BiPredicate;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
@@ -13,22 +15,30 @@ import org.springframework.stereotype.Component;
  *
  * <p>Only a {@link Verdict#RETRYABLE} outcome (busy, no answer, transient failure) is retried, and only while the
  * attempt is below {@link CallCommand#allowedAttempts()} (one when {@code interval_minutes} is 0). The next attempt
- * is due {@code interval_minutes} after the attempt ended, never early. A next attempt that would not be due before
- * the request's {@code valid_until} is not scheduled: the request ends {@code expired} now, rather than being told it
- * will be retried and then expiring when that retry comes due.
+ * is due {@code interval_minutes} after the attempt ended, never early. A next attempt that could not be dialled
+ * before the request's {@code valid_until} is not scheduled: due after it, or due outside the calling window when the
+ * window next opens after it ({@link DialGate#expiresBy}). The request ends {@code expired} now, rather than being
+ * told it will be retried and then expiring when that retry comes due.
  */
 @Component
 public class RetryPolicy {
 
     private final Duration minuteLength;
+    private final BiPredicate<CallCommand, Instant> expiresBy;
 
     @Autowired
-    public RetryPolicy(RetryProperties properties) {
-        this(properties.minuteLength());
+    public RetryPolicy(RetryProperties properties, DialGate gate) {
+        this(properties.minuteLength(), gate::expiresBy);
     }
 
+    /** Without a calling window: a retry expires only when due at or after {@code valid_until}. */
     RetryPolicy(Duration minuteLength) {
+        this(minuteLength, CallCommand::expiredAt);
+    }
+
+    RetryPolicy(Duration minuteLength, BiPredicate<CallCommand, Instant> expiresBy) {
         this.minuteLength = minuteLength;
+        this.expiresBy = expiresBy;
     }
 
     /**
@@ -42,7 +52,7 @@ public class RetryPolicy {
             return RetryDecision.none();
         }
         Instant due = dueAfter(endedAt, command.intervalMinutes());
-        if (command.expiredAt(due)) {
+        if (command.expiredAt(due) || expiresBy.test(command, due)) {
             return RetryDecision.expiresFirst();
         }
         return new RetryDecision(attempt + 1, due);

@@ -1,11 +1,26 @@
 package dev.dialer.dispatcher.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
 
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.outcome.Verdict;
+import dev.dialer.dispatcher.retry.RetryDecision;
+import dev.dialer.dispatcher.retry.RetryPolicy;
+import dev.dialer.dispatcher.retry.RetryProperties;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalTime;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.transaction.ReactiveTransactionManager;
 
 class DialGateTest {
 
@@ -39,6 +54,31 @@ class DialGateTest {
     @Test
     void capOfZeroHoldsEveryCallAndLooksAgainInADay() {
         assertThat(DialGate.capFreesAt(List.of(), 0, NOW)).isEqualTo(NOW.plus(Duration.ofHours(24)));
+    }
+
+    @Test
+    void aRetryDueAfterTheWindowClosedExpiresWhenValidUntilComesBeforeItOpensAgain() {
+        // New York, 09:00-21:00; valid_until 21:30 EST. A retry due 21:05 could only wait for 09:00 the next day.
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.of(9, 0), LocalTime.of(21, 0)), List.of(), null, List.of(), null, null));
+        DialGate gate = new DialGate(views, mock(PolicyLedger.class), mock(AttemptLedger.class),
+                mock(CallEvents.class), null, new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(),
+                mock(ReactiveTransactionManager.class));
+        CallCommand command = new CallCommand(1, "req-1", "acc-1", "+12125550100", "+12125551234", null, "a.wav", "c",
+                15, 3, 1, null, null, null, Instant.parse("2026-03-03T02:30:00Z"), null, null, null, null, NOW);
+
+        assertThat(gate.expiresBy(command, Instant.parse("2026-03-03T02:05:00Z"))).isTrue();
+        assertThat(gate.expiresBy(command, Instant.parse("2026-03-03T01:55:00Z"))).as("20:55, in the window").isFalse();
+
+        // The retry ladder asks it: attempt 1 ended busy at 20:50 with an interval of 15 minutes.
+        RetryPolicy retries = new RetryPolicy(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), null, 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                Duration.ofMinutes(5)), gate);
+        assertThat(retries.decide(command, 1, Verdict.RETRYABLE, Instant.parse("2026-03-03T01:50:00Z")))
+                .isEqualTo(RetryDecision.expiresFirst());
+        assertThat(retries.decide(command, 1, Verdict.RETRYABLE, Instant.parse("2026-03-03T01:30:00Z")).dueAt())
+                .as("due 20:45, in the window").isEqualTo(Instant.parse("2026-03-03T01:45:00Z"));
     }
 
     @Test
