@@ -228,9 +228,16 @@ public final class CallingWindows {
         for (ZoneId zone : zones) {
             LocalDate today = now.atZone(zone).toLocalDate();
             for (int day = -1; day <= DAYS_AHEAD; day++) {
-                Instant start = startOf(today.plusDays(day), window.start(), zone);
+                LocalDate date = today.plusDays(day);
+                Instant start = startOf(date, window.start(), zone);
                 if (start.isAfter(now)) {
                     starts.add(start);
+                }
+                // A start inside the hour the clocks repeat is reached twice: the second time is a start too.
+                Instant again = ZonedDateTime.of(LocalDateTime.of(date, window.start()), zone)
+                        .withLaterOffsetAtOverlap().toInstant();
+                if (again.isAfter(now)) {
+                    starts.add(again);
                 }
             }
         }

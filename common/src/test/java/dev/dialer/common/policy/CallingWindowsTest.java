@@ -178,6 +178,18 @@ class CallingWindowsTest {
                 .isEqualTo(Instant.parse("2026-11-01T06:00:00Z"));
     }
 
+    @Test
+    void aWindowStartingInTheHourTheClocksRepeatOpensWhenItIsReachedTheSecondTime() {
+        // 2026-11-01 in New York: 02:00 EDT becomes 01:00 EST (06:00 UTC), so 01:30 comes twice, at 05:30 and 06:30
+        // UTC. At 06:10 UTC (01:10 EST) the window opens at the second 01:30, not a day later.
+        CallingWindow night = new CallingWindow(LocalTime.of(1, 30), LocalTime.of(8, 0));
+        Instant tenPastOneWinterTime = Instant.parse("2026-11-01T06:10:00Z");
+
+        assertThat(CallingWindows.isOpen(NEW_YORK, night, tenPastOneWinterTime)).isFalse();
+        assertThat(CallingWindows.nextOpening(NEW_YORK, night, tenPastOneWinterTime))
+                .isEqualTo(Instant.parse("2026-11-01T06:30:00Z"));
+    }
+
     /** The zones {@code zone.tab} lists for {@code country}, read here as a reader of the file would. */
     private static List<ZoneId> zoneTab(String country) throws IOException {
         try (InputStream in = CallingWindowsTest.class.getResourceAsStream("/tz/zone.tab")) {
