@@ -123,7 +123,9 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     /**
      * The first {@code responseBodyLimit} bytes of the body as UTF-8 text, as much of them as arrived within
      * {@code responseBodyTimeout}; reading stops there, and with no limit nothing is read. A NUL it holds is made
-     * storable by {@link dev.dialer.common.contract.DeliveryAttempt}, which carries it to the delivery log.
+     * storable by {@link dev.dialer.common.contract.DeliveryAttempt}, which carries it to the delivery log. A body cut
+     * off (the connection closed before its announced end) is read as none: the status decides the try, so a 2xx is
+     * not sent again and a 410 still disables the webhook.
      */
     private Mono<String> readStart(Flux<DataBuffer> body) {
         if (responseBodyLimit == 0) {
@@ -138,7 +140,8 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
                         DataBufferUtils.release(joined);
                     }
                 })
-                .defaultIfEmpty("");
+                .defaultIfEmpty("")
+                .onErrorReturn("");
     }
 
     /**

@@ -3,16 +3,24 @@ package dev.dialer.webhook.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.hook.AllowList;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.ByteBufFlux;
@@ -220,6 +228,51 @@ class WebhookTransportIT {
                 })
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"200, OK", "410, GONE"})
+    void anAnswerWhoseBodyIsCutOffIsStillItsStatus(int status, Reason reason) throws Exception {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            // The status and headers, the start of a body announced longer, then the connection closes.
+            Thread peer = new Thread(() -> {
+                try (Socket connection = socket.accept()) {
+                    readRequest(connection.getInputStream());
+                    connection.getOutputStream().write(("HTTP/1.1 " + status + " Whatever\r\nContent-Length: 100\r\n"
+                            + "Content-Type: text/plain\r\n\r\npartial").getBytes(StandardCharsets.US_ASCII));
+                    connection.getOutputStream().flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            peer.start();
+
+            StepVerifier.create(transport.post("http://127.0.0.1:" + socket.getLocalPort() + "/hook", Map.of(), BODY))
+                    .assertNext(result -> {
+                        assertThat(result.statusCode()).isEqualTo(status);
+                        assertThat(result.reason()).isEqualTo(reason);
+                    })
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(10));
+            peer.join(10_000);
+        }
+    }
+
+    /** Reads a request's head and its Content-Length body. */
+    private static void readRequest(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int next = in.read();
+            if (next < 0) {
+                return;
+            }
+            head.append((char) next);
+        }
+        Matcher length = Pattern.compile("(?i)content-length:\\s*(\\d+)")
+                .matcher(head);
+        if (length.find()) {
+            in.readNBytes(Integer.parseInt(length.group(1)));
+        }
     }
 
     @Test
