@@ -246,11 +246,17 @@ final class WebhookDeliverer {
                 || result.reason() == Reason.GONE) {
             return stored(dead(task, tries, result, null), untilStored);
         }
-        Mono<Boolean> disabledNow = task.target().kind().isWebhook() ? health.failed(task.target().id(), disabling)
-                : Mono.just(false);
+        // A 429 is the endpoint asking for time, not failing: it neither counts towards a disable nor starts the count
+        // again, as it neither opens nor closes the endpoint's circuit.
+        Mono<Boolean> disabledNow = task.target().kind().isWebhook() && !rateLimited(result)
+                ? health.failed(task.target().id(), disabling) : Mono.just(false);
         return stored(disabledNow, untilStored)
                 .flatMap(disabled -> stored(disabled ? dead(task, tries, result, disabling)
                         : retryOrDead(task, tries, result), untilStored));
+    }
+
+    private static boolean rateLimited(AttemptResult result) {
+        return result.statusCode() != null && result.statusCode() == 429;
     }
 
     /**

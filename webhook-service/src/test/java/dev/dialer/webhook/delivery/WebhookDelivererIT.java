@@ -145,6 +145,25 @@ class WebhookDelivererIT {
     }
 
     @Test
+    void aRateLimitedTryNeitherCountsTowardsADisableNorStartsTheCountAgain() {
+        String account = "acc-" + UUID.randomUUID();
+        String webhookId = webhook(account);
+        StepVerifier.create(deliverer(answering(500), record -> Mono.empty()).deliver(webhookEvent(webhookId, account)))
+                .expectComplete().verify(WAIT);
+        assertThat(failures(webhookId)).isEqualTo(1);
+
+        StepVerifier.create(deliverer(answering(429), record -> Mono.empty()).deliver(webhookEvent(webhookId, account)))
+                .expectComplete().verify(WAIT);
+
+        assertThat(failures(webhookId)).as("the 429 left the count as it was").isEqualTo(1);
+    }
+
+    private Integer failures(String webhookId) {
+        return database.sql("SELECT failures FROM webhook.endpoint_state WHERE webhook_id = $1").bind(0, webhookId)
+                .map(row -> row.get(0, Integer.class)).one().block(WAIT);
+    }
+
+    @Test
     void aNewEventOfAWebhookDisabledHereIsLoggedAsRefused() {
         String account = "acc-" + UUID.randomUUID();
         String webhookId = webhook(account);
