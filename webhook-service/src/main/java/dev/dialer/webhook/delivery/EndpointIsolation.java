@@ -69,6 +69,10 @@ final class EndpointIsolation {
     private final Map<String, Account> accounts = new ConcurrentHashMap<>();
     private volatile long lastSweep = System.nanoTime();
 
+    /** Endpoints tracked past which quiet ones are forgotten sooner ({@link #sweep}). */
+    static final int CROWDED = 10_000;
+    private static final long CROWDED_SWEEP_SPACING = TimeUnit.SECONDS.toNanos(1);
+
     /** One account's endpoint. */
     private record Key(String accountId, String endpoint) {
     }
@@ -251,17 +255,33 @@ final class EndpointIsolation {
         return account;
     }
 
+    /**
+     * Forgets what has been unused for {@code idle-eviction}, swept every quarter of it. Past {@link #CROWDED}
+     * endpoints (hooks whose URLs name a host of their own per call, at a high call rate: each host an endpoint used
+     * for one call's few events) it sweeps every second and forgets sooner what is quiet: unused for a thirtieth of
+     * {@code idle-eviction} (a minute by default), nothing in flight, its circuit closed and no back-off pending. So
+     * an endpoint's state is kept for as long as it says anything, and the maps stay bounded by the endpoints used in
+     * about a minute rather than in half an hour.
+     */
     private void sweep(long now) {
-        if (now - lastSweep < idleNanos / 4) {
+        boolean crowded = guards.size() > CROWDED || hosts.size() > CROWDED;
+        if (now - lastSweep < (crowded ? CROWDED_SWEEP_SPACING : idleNanos / 4)) {
             return;
         }
         lastSweep = now;
-        guards.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idleNanos
-                && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrent);
-        hosts.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idleNanos
+        long idle = crowded ? idleNanos / 30 : idleNanos;
+        guards.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idle
+                && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrent
+                && (!crowded || entry.getValue().quiet(now)));
+        hosts.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idle
                 && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrentPerHost);
-        accounts.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idleNanos
+        accounts.entrySet().removeIf(entry -> now - entry.getValue().lastUsed > idle
                 && entry.getValue().bulkhead.getMetrics().getAvailableConcurrentCalls() == maxConcurrentPerAccount);
+    }
+
+    /** How many account endpoints are tracked: bounded by those used lately ({@link #sweep}). */
+    int tracked() {
+        return guards.size();
     }
 
     /**
@@ -316,6 +336,11 @@ final class EndpointIsolation {
         /** How much longer tries are held back after a 429, in nanoseconds; 0 when they are not. */
         long backOffFor(long now) {
             return backingOff ? Math.max(0, backOffUntil - now) : 0;
+        }
+
+        /** Whether forgetting it loses nothing that holds tries back: its circuit closed, no back-off pending. */
+        boolean quiet(long now) {
+            return breaker.getState() == CircuitBreaker.State.CLOSED && backOffFor(now) == 0;
         }
     }
 

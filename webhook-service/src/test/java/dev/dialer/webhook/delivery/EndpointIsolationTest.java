@@ -48,6 +48,30 @@ class EndpointIsolationTest {
     }
 
     @Test
+    void pastTenThousandEndpointsTheQuietOnesAreForgottenSoonerAndAnOpenCircuitIsKept() throws Exception {
+        // Forgotten after 3 s normally; crowded, a quiet endpoint after a thirtieth of that.
+        EndpointIsolation isolation = isolation(new IsolationProperties(2, 64, 64, 50, 4, 4, Duration.ofMinutes(1),
+                Duration.ofSeconds(3)));
+        for (int i = 0; i < 4; i++) {
+            isolation.call(ACCOUNT, "https://down.test/", () -> Mono.just(AttemptResult.failed(Reason.CONNECTION,
+                    "refused", Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+        }
+        // A host of its own per call: each endpoint used once.
+        for (int call = 0; call <= EndpointIsolation.CROWDED; call++) {
+            isolation.call(ACCOUNT, "https://call-" + call + ".hooks.test/status",
+                    () -> Mono.just(AttemptResult.answered(200, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+        }
+        assertThat(isolation.tracked()).isGreaterThan(EndpointIsolation.CROWDED);
+
+        Thread.sleep(1_200);
+        isolation.call(ACCOUNT, "https://next.hooks.test/status",
+                () -> Mono.just(AttemptResult.answered(200, Duration.ofMillis(1)))).block(Duration.ofSeconds(5));
+
+        assertThat(isolation.tracked()).as("the endpoint just used and the one whose circuit is open").isEqualTo(2);
+        assertThat(isolation.refusing(ACCOUNT, "https://down.test/")).isTrue();
+    }
+
+    @Test
     void opensTheCircuitAfterFailuresAndThenRefusesWithoutCalling() {
         EndpointIsolation isolation = isolation(PROPERTIES);
         for (int i = 0; i < 4; i++) {
