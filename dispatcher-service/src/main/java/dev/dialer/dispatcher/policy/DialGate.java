@@ -176,7 +176,7 @@ public class DialGate {
      * @throws NotDialableNow when the call may not be dialled now
      */
     private void dialableNow(CallCommand command, Instant now) {
-        PolicyDecision decision = decide(command, views.settingsOf(command.accountId()), null, now);
+        PolicyDecision decision = inMemory(command, now);
         if (decision.verdict() != PolicyDecision.Verdict.DIAL) {
             throw new NotDialableNow(decision);
         }
@@ -188,8 +188,7 @@ public class DialGate {
      * due then is not announced: the request ends now ({@link dev.dialer.dispatcher.retry.RetryPolicy}).
      */
     public boolean expiresBy(CallCommand command, Instant at) {
-        return decide(command, views.settingsOf(command.accountId()), null, at).verdict()
-                == PolicyDecision.Verdict.EXPIRE;
+        return inMemory(command, at).verdict() == PolicyDecision.Verdict.EXPIRE;
     }
 
     /**
@@ -198,8 +197,12 @@ public class DialGate {
      * tried. When not, the command is put to {@link #clear} again, which makes it wait or ends it.
      */
     public boolean stillClear(CallCommand command) {
-        return decide(command, views.settingsOf(command.accountId()), null, clock.instant()).verdict()
-                == PolicyDecision.Verdict.DIAL;
+        return inMemory(command, clock.instant()).verdict() == PolicyDecision.Verdict.DIAL;
+    }
+
+    /** The policy's decision at {@code at} on what this dispatcher holds in memory, without the callee's dials. */
+    private PolicyDecision inMemory(CallCommand command, Instant at) {
+        return decide(command, views.settingsOf(command.accountId()), null, at);
     }
 
     /**
