@@ -393,6 +393,31 @@ class CallsReadModelIT extends RunningApiService {
     }
 
     @Test
+    void anAttemptDialledAgainAfterACapacityRejectionShowsTheCarriersIdOfItsLatestDial() throws Exception {
+        String id = UUID.randomUUID().toString();
+        CallCommand command = CallEventsProducer.command(ACCOUNT, id, "+919876543298", "c-" + UUID.randomUUID(),
+                "fx-" + id, 0);
+        // The first dial is refused for capacity and given back; the second, under the same number, is answered.
+        events.send(CallEventsProducer.event(command, EventType.STATUS, 1, "initiated")
+                .provider("queued", "sip-call-first").build());
+        events.send(CallEventsProducer.event(command, EventType.DEFERRED, 2, "deferred").reason("capacity").build());
+        events.send(CallEventsProducer.event(command, EventType.STATUS, 3, "initiated")
+                .provider("queued", "sip-call-second").build());
+        events.send(CallEventsProducer.event(command, EventType.STATUS, 4, "completed")
+                .sip(200, "OK").durationSeconds(31).build());
+        events.send(CallEventsProducer.event(command, EventType.FINAL, 5, "answered").build());
+
+        await().atMost(WAIT).untilAsserted(() -> {
+            JsonNode call = json(get("/api/v2/calls/" + id, KEY));
+            assertThat(call.path("final_status").asString()).isEqualTo("answered");
+            assertThat(call.get("attempts")).singleElement().satisfies(attempt -> {
+                assertThat(attempt.get("provider_call_id").asString()).isEqualTo("sip-call-second");
+                assertThat(attempt.get("duration_seconds").asInt()).isEqualTo(31);
+            });
+        });
+    }
+
+    @Test
     void aCallShowsItsLatestErrorWhileItGoesOnAndTheFinalEventsErrorOnceItEnds() throws Exception {
         String id = UUID.randomUUID().toString();
         CallCommand command = CallEventsProducer.command(ACCOUNT, id, "+919876543298", null, null, 0);

@@ -166,7 +166,9 @@ class CallEventProjection {
                     provider_status = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
                         THEN COALESCE(EXCLUDED.provider_status, a.provider_status)
                         ELSE COALESCE(a.provider_status, EXCLUDED.provider_status) END,
-                    provider_call_id = COALESCE(a.provider_call_id, EXCLUDED.provider_call_id),
+                    provider_call_id = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
+                        THEN COALESCE(EXCLUDED.provider_call_id, a.provider_call_id)
+                        ELSE COALESCE(a.provider_call_id, EXCLUDED.provider_call_id) END,
                     sip_status = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
                         THEN COALESCE(EXCLUDED.sip_status, a.sip_status)
                         ELSE COALESCE(a.sip_status, EXCLUDED.sip_status) END,
