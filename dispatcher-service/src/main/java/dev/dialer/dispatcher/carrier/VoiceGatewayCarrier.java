@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatusCode;
@@ -38,6 +39,9 @@ final class VoiceGatewayCarrier implements Carrier {
     private static final Logger log = LoggerFactory.getLogger(VoiceGatewayCarrier.class);
     static final String NAME = "voice-gateway";
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** A jambonz call sid: a UUID. */
+    private static final Pattern CALL_SID = Pattern.compile(
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final int MAX_ERROR_BODY = 300;
 
     private final String name;
@@ -155,7 +159,11 @@ final class VoiceGatewayCarrier implements Carrier {
      */
     @Override
     public Mono<CallReport> status(CallRef call) {
-        if (call.providerCallId() == null) {
+        if (call.providerCallId() == null || !CALL_SID.matcher(call.providerCallId()).matches()) {
+            // Not a call this carrier placed (its call sids are UUIDs; a SIP trunk's Call-ID is not one), so it knows
+            // no such call. Asked anyway, jambonz refuses such a sid with a 400: with SIP and Voice Gateway routes
+            // together, every question about a SIP call the trunk had forgotten would fail, and the watchdog would ask
+            // again for ever rather than end it.
             return Mono.empty();
         }
         return Mono.defer(() -> client.get()

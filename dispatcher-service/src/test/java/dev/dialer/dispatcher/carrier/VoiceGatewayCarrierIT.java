@@ -74,6 +74,19 @@ class VoiceGatewayCarrierIT {
     }
 
     @Test
+    void aCallIdThatIsNoCallSidIsNoCallOfThisCarrierAndIsNotAskedAbout() {
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\"}")));
+        VoiceGatewayCarrier carrier = carrier(null, Duration.ofSeconds(5));
+        // A SIP trunk's Call-ID, as a route table with both carriers asks each about it.
+        CallRef sipCall = new CallRef("req-1", 1, "5a1f0c3e9b2d4e7f@10.0.0.5");
+
+        StepVerifier.create(carrier.status(sipCall)).expectComplete().verify(Duration.ofSeconds(10));
+        StepVerifier.create(carrier.hangUp(sipCall)).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(received).as("nothing asked of the carrier").isEmpty();
+    }
+
+    @Test
     void sendsNoAuthorizationWithoutApiKey() {
         start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\",\"callId\":\"call-1\"}")));
 
@@ -296,6 +309,13 @@ class VoiceGatewayCarrierIT {
                                 .flatMap(reply -> response.status(reply.status())
                                         .header("Content-Type", "application/json")
                                         .sendString(Mono.just(reply.json())).then()))
+                        // jambonz refuses a call sid that is not a UUID.
+                        .get("/v1/Accounts/{sid}/Calls/{callSid}", (request, response) -> {
+                            received.add(new Received(request.uri(), request.requestHeaders().get("Authorization"),
+                                    null, null));
+                            return response.status(400).header("Content-Type", "application/json")
+                                    .sendString(Mono.just("{\"msg\":\"invalid callSid\"}"));
+                        })
                         .get("/v1/Applications/{sid}", (request, response) -> {
                             received.add(new Received(request.uri(), request.requestHeaders().get("Authorization"),
                                     null, null));
