@@ -124,9 +124,10 @@ public class Watchdog {
     public Flux<Void> run() {
         return Flux.interval(properties.pollInterval())
                 .onBackpressureDrop()
-                // Beats after each claim (every claim emits, a failed one too), so a long poll (the calls of a
-                // dispatcher that died, claim after claim) is not taken for a stalled one.
-                .concatMap(tick -> claims().doOnNext(claim -> heartbeat.polled()).then(), 1)
+                // Beats after each claim that was made, so a long poll (the calls of a dispatcher that died, claim
+                // after claim) is not taken for a stalled one; a claim that failed is no sign of life.
+                .concatMap(tick -> claims().filter(claim -> !claim.failed())
+                        .doOnNext(claim -> heartbeat.polled()).then(), 1)
                 .doOnSubscribe(subscription -> heartbeat.started())
                 .doFinally(signal -> heartbeat.stopped());
     }
@@ -136,16 +137,26 @@ public class Watchdog {
         return claims().then();
     }
 
-    /** The poll's claims, one after another; each emits whether the poll is done. */
-    private Flux<Boolean> claims() {
-        return reconcileClaim().expand(done -> done ? Mono.empty() : reconcileClaim());
+    /** The poll's claims, one after another. */
+    private Flux<Claim> claims() {
+        return reconcileClaim().expand(claim -> claim.done() ? Mono.empty() : reconcileClaim());
     }
 
     /**
-     * One claim's attempts reconciled. Emits whether the poll is done: the claim was not full, or none of its attempts
-     * could be reconciled.
+     * What one claim came to.
+     *
+     * @param done   whether the poll is done: the claim was not full, none of its attempts could be reconciled, or it
+     *               failed
+     * @param failed whether it failed (the claim or its reconciling errored, or outlasted its lease)
      */
-    private Mono<Boolean> reconcileClaim() {
+    private record Claim(boolean done, boolean failed) {
+    }
+
+    /**
+     * One claim's attempts reconciled, within the claim's lease: past it another dispatcher may claim the same
+     * attempts, and a statement or a carrier that hangs would otherwise hold every later poll of this one for good.
+     */
+    private Mono<Claim> reconcileClaim() {
         return Flux.defer(() -> {
                     Instant now = clock.instant();
                     return ledger.claimQuiet(now.minus(quietFor), now, now.plus(properties.lease()),
@@ -153,10 +164,13 @@ public class Watchdog {
                             .flatMap(quiet -> reconcile(quiet, now), CONCURRENCY);
                 })
                 .collectList()
-                .map(reconciled -> reconciled.size() < properties.batchSize() || !reconciled.contains(true))
+                .timeout(properties.lease())
+                .map(reconciled -> new Claim(reconciled.size() < properties.batchSize() || !reconciled.contains(true),
+                        false))
                 .onErrorResume(error -> {
-                    log.warn("could not claim quiet attempts; trying again next poll: {}", error.toString());
-                    return Mono.just(true);
+                    log.warn("could not claim or reconcile quiet attempts; trying again next poll: {}",
+                            error.toString());
+                    return Mono.just(new Claim(true, true));
                 });
     }
 

@@ -31,6 +31,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -97,6 +98,42 @@ class WatchdogTest {
 
         assertThat(claims).containsExactly(2, 2, 1);
         assertThat(touched).containsExactlyInAnyOrder("wd-0", "wd-1", "wd-2", "wd-3", "wd-4");
+    }
+
+    @Test
+    void aClaimThatHangsIsGivenUpAtItsLeaseAndTheNextPollClaimsAgain() {
+        AtomicInteger claimed = new AtomicInteger();
+        when(ledger.claimQuiet(any(), any(), any(), anyInt()))
+                .thenAnswer(invocation -> claimed.incrementAndGet() == 1 ? Flux.never() : Flux.empty());
+        Watchdog watchdog = watchdog(call -> Mono.empty());
+
+        // Polls every 30 s, claims leased for 2 minutes.
+        StepVerifier.withVirtualTime(watchdog::run)
+                .thenAwait(Duration.ofMinutes(4))
+                .then(() -> assertThat(claimed).as("claimed again after the hung claim's lease").hasValueGreaterThan(1))
+                .thenCancel()
+                .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aClaimThatFailsIsNoSignOfLife() {
+        when(ledger.claimQuiet(any(), any(), any(), anyInt()))
+                .thenAnswer(invocation -> Flux.error(new IllegalStateException("permission denied for table")));
+        AtomicInteger polls = new AtomicInteger();
+        WatchdogHeartbeat heartbeat = new WatchdogHeartbeat(Clock.systemUTC(), registry) {
+            @Override
+            void polled() {
+                polls.incrementAndGet();
+                super.polled();
+            }
+        };
+        Watchdog watchdog = watchdog(call -> Mono.empty(), heartbeat);
+
+        StepVerifier.withVirtualTime(watchdog::run)
+                .thenAwait(Duration.ofMinutes(5))
+                .then(() -> assertThat(polls).as("no poll was made").hasValue(0))
+                .thenCancel()
+                .verify(Duration.ofSeconds(10));
     }
 
     @Test
@@ -281,6 +318,10 @@ class WatchdogTest {
     }
 
     private Watchdog watchdog(Function<CallRef, Mono<CallReport>> status) {
+        return watchdog(status, new WatchdogHeartbeat(Clock.systemUTC(), registry));
+    }
+
+    private Watchdog watchdog(Function<CallRef, Mono<CallReport>> status, WatchdogHeartbeat heartbeat) {
         Carrier carrier = new Carrier() {
             @Override
             public Mono<PlacedCall> place(CallCommand command, int dial) {
@@ -302,6 +343,6 @@ class WatchdogTest {
                 Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2)),
                 new Watchdog.CallDefaults(CARRIER.ringTimeout(), CARRIER.timeLimit()),
                 Clock.fixed(NOW, java.time.ZoneOffset.UTC), registry,
-                null, null);
+                heartbeat, null);
     }
 }
