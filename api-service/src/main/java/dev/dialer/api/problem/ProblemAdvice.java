@@ -71,7 +71,7 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
         if (databaseUnavailable(ex)) {
             return databaseUnavailable(ex, exchange);
         }
-        log.error("request {} {} failed", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
+        log.error("request {} {} failed", exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex);
         return handleExceptionInternal(ex, Problems.internal(), new HttpHeaders(), HttpStatus.INTERNAL_SERVER_ERROR,
                 exchange);
     }
@@ -82,7 +82,7 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
      */
     private Mono<ResponseEntity<Object>> concurrentConflict(Exception ex, ServerWebExchange exchange) {
         log.warn("request {} {} answered 503: it conflicted with a concurrent one in the database ({})",
-                exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex.toString());
+                exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex.toString());
         ApiProblem problem = Problems.unavailable("The request conflicted with a concurrent one and was not completed. "
                 + "Retry it.", CONFLICT_RETRY_AFTER, ex);
         return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),
@@ -95,7 +95,7 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
      */
     private Mono<ResponseEntity<Object>> databaseUnavailable(Exception ex, ServerWebExchange exchange) {
         log.warn("request {} {} answered 503: the database is unavailable ({})", exchange.getRequest().getMethod(),
-                exchange.getRequest().getPath(), ex.toString());
+                LoggedPaths.of(exchange), ex.toString());
         ApiProblem problem = Problems.unavailable("The database did not answer, so the request may not have taken "
                 + "effect. Retry it, with the same Idempotency-Key if it had one.", DATABASE_RETRY_AFTER, ex);
         return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),

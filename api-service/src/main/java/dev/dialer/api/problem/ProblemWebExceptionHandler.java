@@ -73,7 +73,7 @@ class ProblemWebExceptionHandler implements WebExceptionHandler {
         if (ex instanceof InvalidMediaTypeException unreadable) {
             return Problems.unsupportedMediaType(unreadable.getMessage()).getBody();
         }
-        log.error("request {} {} failed", exchange.getRequest().getMethod(), exchange.getRequest().getPath(), ex);
+        log.error("request {} {} failed", exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex);
         return Problems.internal();
     }
 }

@@ -1,0 +1,30 @@
+package dev.dialer.api.problem;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
+import org.springframework.mock.web.server.MockServerWebExchange;
+import org.springframework.web.reactive.HandlerMapping;
+import org.springframework.web.util.pattern.PathPatternParser;
+
+class LoggedPathsTest {
+
+    @Test
+    void aMatchedRequestIsLoggedByItsRouteNotByTheNumberInItsPath() {
+        MockServerWebExchange exchange = MockServerWebExchange.from(
+                MockServerHttpRequest.put("/api/v2/dnc/919876543215"));
+        exchange.getAttributes().put(HandlerMapping.BEST_MATCHING_PATTERN_ATTRIBUTE,
+                PathPatternParser.defaultInstance.parse("/api/v2/dnc/{number}"));
+
+        assertThat(LoggedPaths.of(exchange)).isEqualTo("/api/v2/dnc/{number}");
+    }
+
+    @Test
+    void anUnmatchedRequestIsLoggedWithoutTheDigitsOfANumber() {
+        assertThat(LoggedPaths.of(MockServerWebExchange.from(MockServerHttpRequest.delete("/api/v2/dnc/+919876543215"))))
+                .isEqualTo("/api/v2/dnc/…");
+        assertThat(LoggedPaths.of(MockServerWebExchange.from(MockServerHttpRequest.get("/api/v2/calls/ab-12"))))
+                .isEqualTo("/api/v2/calls/ab-12");
+    }
+}
