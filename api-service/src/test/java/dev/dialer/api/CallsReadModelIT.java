@@ -30,6 +30,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.r2dbc.core.DatabaseClient;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
@@ -40,6 +41,8 @@ class CallsReadModelIT extends RunningApiService {
     private CallLedger ledger;
     @Autowired
     private MeterRegistry registry;
+    @Autowired
+    private DatabaseClient db;
 
     private static final String OTHER = "it-calls-other";
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -415,6 +418,23 @@ class CallsReadModelIT extends RunningApiService {
                 assertThat(attempt.get("duration_seconds").asInt()).isEqualTo(31);
             });
         });
+    }
+
+    @Test
+    void appliedEventIdsPastTheirTimeAreForgottenInBatchesAndTheOthersKept() {
+        String run = "prune-" + UUID.randomUUID() + "-";
+        int old = CallLedger.PRUNE_BATCH * 2 + 7;
+        db.sql("""
+                INSERT INTO api.call_events_applied (event_id, applied_at)
+                SELECT :run || n, now() - interval '400 days' FROM generate_series(1, :old) n
+                UNION ALL SELECT :run || 'recent-' || n, now() FROM generate_series(1, 3) n""")
+                .bind("run", run).bind("old", old).then().block(WAIT);
+
+        assertThat(ledger.pruneApplied(Duration.ofDays(365)).block(WAIT)).isGreaterThanOrEqualTo(old);
+
+        assertThat(db.sql("SELECT count(*) FROM api.call_events_applied WHERE event_id LIKE :run || '%'")
+                .bind("run", run).map(row -> row.get(0, Long.class)).one().block(WAIT))
+                .as("the recent ones kept").isEqualTo(3);
     }
 
     @Test

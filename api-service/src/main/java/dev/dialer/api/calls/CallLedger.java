@@ -28,6 +28,9 @@ import reactor.core.publisher.Mono;
 @Component
 public class CallLedger implements AcceptedCalls {
 
+    /** Applied event ids forgotten by one statement of {@link #pruneApplied}. */
+    public static final int PRUNE_BATCH = 10_000;
+
     /** The window of the per-callee cap. */
     public static final Duration CAP_WINDOW = Duration.ofHours(24);
 
@@ -367,10 +370,21 @@ public class CallLedger implements AcceptedCalls {
                         Collectors.mapping(Map.Entry::getValue, Collectors.toList())));
     }
 
-    /** Forgets applied event ids older than {@code keep}: redeliveries come within the topic's retention. */
-    Mono<Long> pruneApplied(Duration keep) {
-        return db.sql("DELETE FROM api.call_events_applied WHERE applied_at < now() - make_interval(secs => :secs)")
+    /**
+     * Forgets applied event ids older than {@code keep}: redeliveries come within the topic's retention. In batches of
+     * {@link #PRUNE_BATCH}, each a statement of its own that skips rows another instance's pass holds: at millions of
+     * events an hour, one statement held its locks and its write-ahead log for the whole hour's rows, and every
+     * instance, pruning on the same tick, waited for the first.
+     */
+    public Mono<Long> pruneApplied(Duration keep) {
+        Mono<Long> batch = Mono.defer(() -> db.sql("""
+                        DELETE FROM api.call_events_applied WHERE event_id IN (
+                            SELECT event_id FROM api.call_events_applied
+                             WHERE applied_at < now() - make_interval(secs => :secs)
+                             LIMIT :limit FOR UPDATE SKIP LOCKED)""")
                 .bind("secs", (double) keep.toSeconds())
-                .fetch().rowsUpdated();
+                .bind("limit", PRUNE_BATCH)
+                .fetch().rowsUpdated());
+        return batch.expand(deleted -> deleted == PRUNE_BATCH ? batch : Mono.empty()).reduce(0L, Long::sum);
     }
 }
