@@ -23,7 +23,9 @@ public final class UnrecordedCalls {
                 .register(registry);
     }
 
-    /** {@code recording} (the {@code calls} rows of the account's accepted calls), never failing: a failure is noted. */
+    /**
+     * {@code recording} (the {@code calls} rows of the account's accepted calls), never failing: a failure is noted.
+     */
     public Mono<Void> tolerated(Mono<Void> recording, String accountId, int calls) {
         return recording.onErrorResume(error -> {
             counter.increment(calls);

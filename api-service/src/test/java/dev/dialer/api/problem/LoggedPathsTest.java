@@ -22,8 +22,8 @@ class LoggedPathsTest {
 
     @Test
     void anUnmatchedRequestIsLoggedWithoutTheDigitsOfANumber() {
-        assertThat(LoggedPaths.of(MockServerWebExchange.from(MockServerHttpRequest.delete("/api/v2/dnc/+919876543215"))))
-                .isEqualTo("/api/v2/dnc/…");
+        MockServerHttpRequest number = MockServerHttpRequest.delete("/api/v2/dnc/+919876543215").build();
+        assertThat(LoggedPaths.of(MockServerWebExchange.from(number))).isEqualTo("/api/v2/dnc/…");
         assertThat(LoggedPaths.of(MockServerWebExchange.from(MockServerHttpRequest.get("/api/v2/calls/ab-12"))))
                 .isEqualTo("/api/v2/calls/ab-12");
     }

@@ -54,8 +54,9 @@ import reactor.util.retry.Retry;
  * requeued under the same number ({@link #requeue}), until it was first queued longer than
  * {@code retry.carrier-unavailable-max-wait} ago, when the request ends {@code exhausted} with
  * {@code error.code=capacity}, or until the requeue would not be due before the request's {@code valid_until}, when it
- * ends {@code expired} (as a retry due past it does). A terminal callback frees the attempt's trunk slot once the ledger has let it end or
- * requeue the attempt, never before; one it refuses frees a slot only if no dial of the attempt is in flight.
+ * ends {@code expired} (as a retry due past it does). A terminal callback frees the attempt's trunk slot once the
+ * ledger has let it end or requeue the attempt, never before; one it refuses frees a slot only if no dial of the
+ * attempt is in flight.
  *
  * <p>A callback names the dial of its attempt it is about (the tag's {@code dial}: an attempt is dialled again under
  * its number after a capacity rejection). One about an earlier dial than the one in flight, such as a repeated or

@@ -238,7 +238,8 @@ class CommandHandler {
                     openAttempts.recorded(command, FIRST_DIAL);
                     return dial(command, FIRST_DIAL);
                 })
-                // The policy was asked before an outage waited out here: asked again, it makes the call wait or ends it.
+                // The policy was asked before an outage waited out here: asked again, it makes the call wait or ends
+                // it.
                 .onErrorResume(NoLongerClear.class, changed -> clearedByPolicy(command)
                         .flatMap(cleared -> cleared ? recordAttempt(command)
                                 : Mono.just(CommandOutcome.HELD_BY_POLICY)));

@@ -33,7 +33,7 @@ public class RetryPolicy {
 
     /** Without a calling window: a retry expires only when due at or after {@code valid_until}. */
     RetryPolicy(Duration minuteLength) {
-        this(minuteLength, CallCommand::expiredAt);
+        this(minuteLength, (command, at) -> false);
     }
 
     RetryPolicy(Duration minuteLength, BiPredicate<CallCommand, Instant> expiresBy) {
@@ -52,6 +52,7 @@ public class RetryPolicy {
             return RetryDecision.none();
         }
         Instant due = dueAfter(endedAt, command.intervalMinutes());
+        // Past valid_until whatever the policy would answer first (a number on the DNC list: blocked, not expired).
         if (command.expiredAt(due) || expiresBy.test(command, due)) {
             return RetryDecision.expiresFirst();
         }
