@@ -55,10 +55,19 @@ abstract class CarrierDown {
     }
 
     private static void send(String callerId, String requestId, String extraFields) {
-        fixture.produce(callerId, """
-                {"version":1,"request_id":"%s","account_id":"acc-down","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav","campaign":"down",%s"created_at":"%s"}""".formatted(requestId, callerId,
-                extraFields, Instant.now()));
+        fixture.produce(callerId, command(callerId, requestId, "acc-down", extraFields));
+    }
+
+    /** A command to a callee in Berlin, by {@code validUntil}. */
+    static String command(String callerId, String requestId, String account, Instant validUntil) {
+        return command(callerId, requestId, account, "\"valid_until\":\"" + validUntil + "\",");
+    }
+
+    private static String command(String callerId, String requestId, String account, String extraFields) {
+        return """
+                {"version":1,"request_id":"%s","account_id":"%s","caller_id":"%s","to":"+4915112345678",
+                 "audio":"welcome.wav","campaign":"down",%s"created_at":"%s"}""".formatted(requestId, account,
+                callerId, extraFields, Instant.now());
     }
 
     List<String> attempts(String requestId) {

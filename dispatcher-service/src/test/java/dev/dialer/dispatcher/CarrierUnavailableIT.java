@@ -4,13 +4,25 @@ import static dev.dialer.dispatcher.CallEventsJson.deferred;
 import static dev.dialer.dispatcher.CallEventsJson.finals;
 import static dev.dialer.dispatcher.CallEventsJson.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.simulator.CarrierSimulator;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -25,9 +37,13 @@ class CarrierUnavailableIT extends CarrierDown {
 
     private static final String CALLER = "+4930777222";
     private static final String OTHER_CALLER = "+4930777223";
+    private static final String WINDOW_CALLER = "+4930777224";
 
     @Autowired
     MeterRegistry meters;
+
+    @Autowired
+    DialGate gate;
 
     @DynamicPropertySource
     static void waits(DynamicPropertyRegistry registry) {
@@ -46,6 +62,20 @@ class CarrierUnavailableIT extends CarrierDown {
         String expires = "cu-" + UUID.randomUUID();
         Instant validUntil = Instant.now().plusSeconds(3);
         send(OTHER_CALLER, expires, validUntil);
+        // Its calling window closes in 5 s, and valid_until (30 s) comes before it opens again: a wait ending after
+        // the window closed could only expire.
+        String windowCloses = "cu-" + UUID.randomUUID();
+        String account = "acc-" + UUID.randomUUID();
+        LocalTime nowInBerlin = Instant.now().atZone(ZoneId.of("Europe/Berlin")).toLocalTime()
+                .truncatedTo(ChronoUnit.SECONDS);
+        Instant windowEnd = Instant.now().truncatedTo(ChronoUnit.SECONDS).plusSeconds(5);
+        fixture.send(new ProducerRecord<>(Topics.ACCOUNT_CONFIG, account, Contract.toJson(new AccountSettings(
+                AccountSettings.VERSION, account, null, new CallingWindow(nowInBerlin.minusHours(1),
+                nowInBerlin.plusSeconds(5)), List.of(), null, List.of(), null, Instant.now()))));
+        String closing = command(WINDOW_CALLER, windowCloses, account, Instant.now().plusSeconds(30));
+        CallCommand command = Contract.read(closing.getBytes(StandardCharsets.UTF_8), CallCommand.class);
+        await().atMost(WAIT).until(() -> gate.expiresBy(command, windowEnd.plusSeconds(1)));
+        fixture.produce(WINDOW_CALLER, closing);
 
         List<JsonNode> events = fixture.awaitFinal(givesUp);
 
@@ -83,6 +113,17 @@ class CarrierUnavailableIT extends CarrierDown {
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
         });
         assertThat(attempts(expires)).containsExactly("1:failed");
+
+        // No wait announced past the window's end: the request expires when the dial before it fails.
+        List<JsonNode> closed = fixture.awaitFinal(windowCloses);
+        assertThat(deferred(closed)).isNotEmpty().allSatisfy(event -> {
+            assertThat(text(event, "reason")).isEqualTo("carrier_unavailable");
+            assertThat(Instant.parse(text(event, "next_attempt_at"))).isBeforeOrEqualTo(windowEnd);
+        });
+        assertThat(finals(closed)).singleElement().satisfies(last -> {
+            assertThat(text(last, "status")).isEqualTo("expired");
+            assertThat(text(last, "reason")).isEqualTo("valid_until");
+        });
 
         // The carrier comes back while a call waits: it is dialled once, under attempt 1, and answered.
         String comesThrough = "cu-" + UUID.randomUUID();

@@ -8,12 +8,20 @@ import static dev.dialer.dispatcher.DispatcherFixture.shortCalls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.AccountSettings;
+import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.policy.DialGate;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -62,6 +70,9 @@ class RetryLadderIT {
 
     @Autowired
     MeterRegistry meters;
+
+    @Autowired
+    DialGate gate;
 
     @Test
     void busyCalleeWithIntervalFiveIsDialledThreeTimesThenExhaustedOnce() {
@@ -182,6 +193,36 @@ class RetryLadderIT {
             assertThat(last.get("status").stringValue()).isEqualTo("expired");
             assertThat(last.get("reason").stringValue()).isEqualTo("valid_until");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        });
+        assertThat(scheduleRows(requestId)).isZero();
+    }
+
+    @Test
+    void aCapacityRequeueDueAfterTheWindowClosesIsNotMadeWhenValidUntilComesBeforeTheWindowOpensAgain() {
+        String requestId = "it-" + UUID.randomUUID();
+        String account = "acc-" + UUID.randomUUID();
+        // Open for 15 s more in Berlin (the callee's zone); a requeue would be due in 20 s, when it has closed until
+        // tomorrow, and valid_until (60 s) comes first. valid_until alone would let the requeue be announced.
+        LocalTime nowInBerlin = Instant.now().atZone(ZoneId.of("Europe/Berlin")).toLocalTime()
+                .truncatedTo(ChronoUnit.SECONDS);
+        LocalTime start = nowInBerlin.minusHours(1);
+        fixture.send(new ProducerRecord<>(Topics.ACCOUNT_CONFIG, account, Contract.toJson(new AccountSettings(
+                AccountSettings.VERSION, account, null, new CallingWindow(start, nowInBerlin.plusSeconds(15)),
+                List.of(), null, List.of(), null, Instant.now()))));
+        String expiring = command(requestId, 5, 3).replace(BUSY_NUMBER, CAPACITY_NUMBER)
+                .replace("acc-it", account).replace("\"created_at\"",
+                        "\"valid_until\":\"" + Instant.now().plusSeconds(60) + "\",\"created_at\"");
+        CallCommand command = Contract.read(expiring.getBytes(StandardCharsets.UTF_8), CallCommand.class);
+        await().atMost(WAIT).until(() -> gate.expiresBy(command, Instant.now().plusSeconds(25)));
+
+        fixture.produce(CALLER, expiring);
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+
+        assertThat(fixture.callsFor(requestId)).as("dialled while the window was open").hasSize(1);
+        assertThat(deferred(events)).as("no requeue announced that could only expire").isEmpty();
+        assertThat(finals(events)).singleElement().satisfies(last -> {
+            assertThat(last.get("status").stringValue()).isEqualTo("expired");
+            assertThat(last.get("reason").stringValue()).isEqualTo("valid_until");
         });
         assertThat(scheduleRows(requestId)).isZero();
     }

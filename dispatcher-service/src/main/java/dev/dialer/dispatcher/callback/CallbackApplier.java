@@ -323,8 +323,8 @@ public class CallbackApplier {
         if (outcome.verdict() != Verdict.CAPACITY) {
             return ended(command, callback, outcome, answeredBy);
         }
-        if (command.expiredAt(clock.instant().plus(pacing.capacityRequeueDelay()))) {
-            // As a retry due past valid_until: the request ends now, rather than announcing a dial that never comes.
+        if (retryPolicy.expiresBy(command, clock.instant().plus(pacing.capacityRequeueDelay()))) {
+            // As a retry that could only expire: the request ends now, rather than announcing a dial that never comes.
             return ended(command, callback, outcome, answeredBy, RequestEnding.EXPIRES_BEFORE_REQUEUE);
         }
         Instant giveUpBefore = clock.instant().minus(retry.carrierUnavailableMaxWait());

@@ -312,8 +312,8 @@ class CommandHandler {
                                                   Instant queuedAt) {
         Instant now = clock.instant();
         Instant due = now.plus(retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
-        if (command.expiredAt(due)) {
-            // As a retry due past valid_until: the request ends now, rather than announcing a dial that never comes.
+        if (gate.expiresBy(command, due)) {
+            // As a retry that could only expire: the request ends now, rather than announcing a dial that never comes.
             return unplaced(command, dial, error, FinalStatus.EXPIRED, VALID_UNTIL,
                     "valid_until passes before the call could be placed again");
         }

@@ -184,11 +184,13 @@ public class DialGate {
 
     /**
      * Whether a call brought back at {@code at} could only end {@code expired}: its {@code valid_until} has passed by
-     * then, or passes before its calling window next opens (the window as the account's settings name it now). A retry
-     * due then is not announced: the request ends now ({@link dev.dialer.dispatcher.retry.RetryPolicy}).
+     * then (whatever else the policy would answer first: a number on the DNC list is blocked, not expired), or passes
+     * before its calling window next opens (the window as the account's settings name it now). A wait ending then is
+     * not announced, the request ends now: a retry ({@link dev.dialer.dispatcher.retry.RetryPolicy}), a capacity
+     * requeue and a requeue of a call no carrier took alike.
      */
     public boolean expiresBy(CallCommand command, Instant at) {
-        return inMemory(command, at).verdict() == PolicyDecision.Verdict.EXPIRE;
+        return command.expiredAt(at) || inMemory(command, at).verdict() == PolicyDecision.Verdict.EXPIRE;
     }
 
     /**

@@ -33,7 +33,7 @@ public class RetryPolicy {
 
     /** Without a calling window: a retry expires only when due at or after {@code valid_until}. */
     RetryPolicy(Duration minuteLength) {
-        this(minuteLength, (command, at) -> false);
+        this(minuteLength, CallCommand::expiredAt);
     }
 
     RetryPolicy(Duration minuteLength, BiPredicate<CallCommand, Instant> expiresBy) {
@@ -52,11 +52,18 @@ public class RetryPolicy {
             return RetryDecision.none();
         }
         Instant due = dueAfter(endedAt, command.intervalMinutes());
-        // Past valid_until whatever the policy would answer first (a number on the DNC list: blocked, not expired).
-        if (command.expiredAt(due) || expiresBy.test(command, due)) {
+        if (expiresBy(command, due)) {
             return RetryDecision.expiresFirst();
         }
         return new RetryDecision(attempt + 1, due);
+    }
+
+    /**
+     * Whether a call brought back at {@code at} could only end {@code expired} ({@link DialGate#expiresBy}): asked of
+     * every wait a call is announced to come back from, not only of retries.
+     */
+    public boolean expiresBy(CallCommand command, Instant at) {
+        return expiresBy.test(command, at);
     }
 
     /** {@code endedAt} plus {@code intervalMinutes} minutes of {@link RetryProperties#minuteLength()}. */
