@@ -36,7 +36,8 @@ record SendDocs(
         @JsonProperty("webhook_id") @Schema(description = "A webhook of the account that receives this request's "
                 + "events", maxLength = SendRequestParser.MAX_WEBHOOK_ID) String webhookId,
         @JsonProperty("variables") @Schema(description = "Values for the flow's variables; an empty array (`[]`, "
-                + "as PHP's json_encode writes an empty one) is none",
+                + "as PHP's json_encode writes an empty one) is none; at most "
+                + SendRequestParser.MAX_VARIABLES_BYTES + " bytes together as JSON",
                 example = "{\"Name\":\"YourName\",\"otp\":\"123456\"}") Map<String, String> variables,
         @JsonProperty("foreign_id") @Schema(description = "Your reference; de-duplicates per account and number",
                 maxLength = SendRequestParser.MAX_FOREIGN_ID) String foreignId,

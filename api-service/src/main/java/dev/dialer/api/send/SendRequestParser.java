@@ -6,6 +6,7 @@ import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.Contract;
 import dev.dialer.common.phone.PhoneNumbers;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -40,8 +41,8 @@ import tools.jackson.databind.node.ObjectNode;
  * <p>Rules: {@code bridge} (at most {@value #MAX_NUMBER} characters) and {@code to} are required, and
  * {@code flow_id} or {@code audio}; {@code to} is one number, a comma-separated list, or (JSON) an array, of at most
  * {@code dialer.api.send.max-recipients} entries (more is a 413 naming {@code to}); {@code variables} is an object or
- * flat {@code variables[Name]} keys; an empty optional value counts as absent (forms send empty inputs). Invalid
- * recipients are kept with their reason; the request fails only when a request-level field is invalid or no
+ * flat {@code variables[Name]} keys, at most {@value #MAX_VARIABLES_BYTES} bytes as JSON; an empty optional value
+ * counts as absent (forms send empty inputs). Invalid recipients are kept with their reason; the request fails only when a request-level field is invalid or no
  * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
  * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so do a JSON member given
  * twice in one object and a number too long to read ({@link JsonMembers}), a field the form gives twice, and a
@@ -59,6 +60,12 @@ final class SendRequestParser {
     static final int MAX_WEBHOOK_ID = 64;
     static final int MAX_FOREIGN_ID = 128;
     static final int MAX_VARIABLE_NAME = 64;
+    /**
+     * The variables as the command carries them (JSON, where a control character takes six bytes): copied into every
+     * recipient's command, so a request of {@code max-recipients} calls stays some megabytes, and no command outgrows
+     * what Kafka takes ({@link dev.dialer.common.kafka.Topics#MAX_COMMAND_VALUE_BYTES}).
+     */
+    static final int MAX_VARIABLES_BYTES = 16 * 1024;
     static final int MAX_SOUND_ID = 128;
     static final int MAX_MAX_ATTEMPTS = 10;
     static final int MAX_PRIORITY = 9;
@@ -555,6 +562,10 @@ final class SendRequestParser {
             if (flat.matches()) {
                 variable(flat.group(1), name, value, variables, names, errors);
             }
+        }
+        if (Contract.toBytes(variables).length > MAX_VARIABLES_BYTES) {
+            errors.add(new FieldProblem("variables", "are too large: at most " + MAX_VARIABLES_BYTES
+                    + " bytes as JSON, where a control character takes six"));
         }
         return variables;
     }

@@ -77,6 +77,21 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesVariablesLargerThanTheCommandMayCarryCountingTheirJsonEscapes() {
+        // 3,000 raw control characters in a form: 3,000 bytes of body, 18,000 of JSON in every recipient's command.
+        String controls = "\u0001".repeat(3000);
+        assertThat(problemOf("bridge=918068281234&to=919876543215&flow_id=23&variables[x]=" + controls).errors())
+                .containsExactly(new FieldProblem("variables", "are too large: at most 16384 bytes as JSON, where a "
+                        + "control character takes six"));
+        assertThat(fieldsOf(body("\"variables\":{\"a\":\"" + "x".repeat(9000) + "\",\"b\":\"" + "x".repeat(9000)
+                + "\"}"))).as("counted together").containsExactly("variables");
+
+        String fits = "x".repeat(SendRequestParser.MAX_VARIABLES_BYTES - "{\"x\":\"\"}".length());
+        assertThat(parse("bridge=918068281234&to=919876543215&flow_id=23&variables[x]=" + fits).variables())
+                .containsExactly(Map.entry("x", fits));
+    }
+
+    @Test
     void percentDecodesAFormsValuesInTheCharsetOfItsContentType() {
         String body = "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9&name=%80+off"
                 + "&variables%5BCaf%E9%5D=cr%E8me";
