@@ -358,23 +358,25 @@ public class DialGate {
     /** The call waits in {@code dispatch.schedule} until {@code dueAt}; the wait and its event commit together. */
     private Mono<Boolean> defer(CallCommand command, String rowReason, String eventReason, Instant dueAt,
                                 Instant nextAttemptAt, String message) {
-        // A request that ended meanwhile (a cancel) neither waits nor announces a wait after its final event.
-        Mono<Boolean> wait = policyLedger.schedule(command, rowReason, dueAt)
-                .filter(Boolean::booleanValue)
-                .flatMap(waits -> events.deferred(command, eventReason, nextAttemptAt, event -> event)
-                        .thenReturn(true))
-                .defaultIfEmpty(false);
+        // A request that ended meanwhile (a cancel) neither waits nor announces a wait after its final event; a wait
+        // already announced (a copy of the command, a transaction run again after its commit) is not announced again.
+        Mono<PolicyLedger.Scheduled> wait = policyLedger.schedule(command, rowReason, dueAt)
+                .flatMap(scheduled -> scheduled != PolicyLedger.Scheduled.WAITS ? Mono.just(scheduled)
+                        : events.deferred(command, eventReason, nextAttemptAt, event -> event).thenReturn(scheduled));
         return events.atomically(wait)
                 .retryWhen(InfraRetry.untilRecovered("defer call"))
-                .doOnNext(waits -> {
-                    if (!waits) {
-                        log.info("request {} attempt {} ended before it could wait ({}); nothing scheduled",
-                                command.requestId(), command.attempt(), eventReason);
-                        return;
+                .doOnNext(scheduled -> {
+                    switch (scheduled) {
+                        case REQUEST_ENDED -> log.info("request {} attempt {} ended before it could wait ({}); "
+                                + "nothing scheduled", command.requestId(), command.attempt(), eventReason);
+                        case WAITED_ALREADY -> log.info("request {} attempt {} already waits ({}); a copy of its "
+                                + "command changes nothing", command.requestId(), command.attempt(), eventReason);
+                        case WAITS -> {
+                            metrics.decided("defer", eventReason);
+                            log.info("request {} attempt {} waits ({}) until {}", command.requestId(),
+                                    command.attempt(), eventReason, dueAt);
+                        }
                     }
-                    metrics.decided("defer", eventReason);
-                    log.info("request {} attempt {} waits ({}) until {}", command.requestId(), command.attempt(),
-                            eventReason, dueAt);
                 })
                 .thenReturn(false);
     }

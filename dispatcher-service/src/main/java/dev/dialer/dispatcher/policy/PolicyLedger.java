@@ -62,39 +62,58 @@ class PolicyLedger {
                 .then();
     }
 
+    /** What {@link #schedule} made of a wait. */
+    enum Scheduled {
+        /** The attempt waits anew: its wait is announced. */
+        WAITS,
+        /**
+         * The attempt already waited for this reason, not yet fired: another copy of the command (a redelivery, a
+         * second owner during a rebalance) or a transaction run again after its commit was not acknowledged. The row
+         * stays as it was, and nothing is announced again.
+         */
+        WAITED_ALREADY,
+        /** The request has its final status (a cancel ended it meanwhile): nothing waits. */
+        REQUEST_ENDED
+    }
+
     /**
      * Makes the command's attempt wait in {@code dispatch.schedule} until {@code dueAt}. A row already there for the
-     * attempt (the one whose firing brought the command back) takes the new time and reason, and loses its lease. An
-     * attempt that was waiting for a carrier (requeued) counts that wait anew from {@code dueAt}: the policy's wait is
-     * not the carrier's ({@code retry.carrier-unavailable-max-wait}).
+     * attempt that the scheduler fired (the one whose firing brought the command back, leased) or that waited for
+     * another reason takes the new time and reason, and loses its lease; one waiting, unfired, for the same reason is
+     * a wait already announced, and is left as it is. An attempt that was waiting for a carrier (requeued) counts that
+     * wait anew from {@code dueAt}: the policy's wait is not the carrier's ({@code retry.carrier-unavailable-max-wait}).
      *
-     * <p>Only a request without its final waits: one that a cancel (or anything else) ended meanwhile gets no row,
-     * and the answer is false. The request's row is locked for it, so an end committing at the same moment is either
+     * <p>Only a request without its final waits: one that a cancel (or anything else) ended meanwhile gets no row.
+     * The request's row is locked for it, so an end committing at the same moment is either
      * seen here (no row) or waits for this transaction (and then removes the row with the request's waits). Locked
      * for update, not shared: the wait's event, appended in the same transaction, locks the row for update, and two
      * copies of the command deferring at once, each holding a share lock and each waiting for the other's to go
-     * before that upgrade, deadlocked.
+     * before that upgrade, deadlocked. The second of two such copies finds the first's row once it has the lock.
      */
-    Mono<Boolean> schedule(CallCommand command, String reason, Instant dueAt) {
+    Mono<Scheduled> schedule(CallCommand command, String reason, Instant dueAt) {
         return db.sql("""
                         WITH open AS (
                             SELECT request_id, command FROM dispatch.requests
                              WHERE request_id = $1 AND final_status IS NULL FOR UPDATE),
+                        written AS (
+                            INSERT INTO dispatch.schedule AS s (request_id, attempt_no, due_at, reason, command)
+                            SELECT request_id, $2, $3, $4, command FROM open
+                            ON CONFLICT (request_id, attempt_no)
+                            DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
+                                first_due_at = NULL
+                             WHERE s.lease_until IS NOT NULL OR s.reason <> EXCLUDED.reason
+                            RETURNING s.request_id),
                         restarted AS (
                             UPDATE dispatch.attempts SET waiting_since = $3
-                             WHERE request_id = (SELECT request_id FROM open) AND attempt_no = $2 AND requeued)
-                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                        SELECT request_id, $2, $3, $4, command FROM open
-                        ON CONFLICT (request_id, attempt_no)
-                        DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
-                            first_due_at = NULL""")
+                             WHERE request_id = (SELECT request_id FROM written) AND attempt_no = $2 AND requeued)
+                        SELECT (SELECT count(*) FROM open), (SELECT count(*) FROM written)""")
                 .bind(0, command.requestId())
                 .bind(1, command.attempt())
                 .bind(2, dueAt)
                 .bind(3, reason)
-                .fetch()
-                .rowsUpdated()
-                .map(rows -> rows > 0);
+                .map(row -> row.get(1, Long.class) > 0 ? Scheduled.WAITS
+                        : row.get(0, Long.class) > 0 ? Scheduled.WAITED_ALREADY : Scheduled.REQUEST_ENDED)
+                .one();
     }
 
     /**

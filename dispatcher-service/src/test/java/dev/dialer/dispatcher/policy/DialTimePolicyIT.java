@@ -342,6 +342,30 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aSecondCopyOfAWaitingCommandAnnouncesNoSecondWait() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        // Closed a minute ago: the next opening is about a day away.
+        LocalTime nowInBerlin = Instant.now().atZone(BERLIN).toLocalTime().truncatedTo(ChronoUnit.SECONDS);
+        publishSettings(account, new CallingWindow(nowInBerlin.minusHours(1), nowInBerlin.minusMinutes(1)), List.of(),
+                null);
+        awaitSeen(() -> views().settingsOf(account).callingWindow().end().equals(nowInBerlin.minusMinutes(1)));
+        double heldBefore = meters.counter("dialer.dispatcher.commands", "outcome", "held_by_policy").count();
+        String command = commandJson(requestId, account, ANSWERING, null, null, 0);
+
+        // As a redelivery after a crash before the offset was committed, or a second owner during a rebalance.
+        fixture.produce(CALLER, command);
+        fixture.produce(CALLER, command);
+
+        await().atMost(WAIT).until(() -> meters.counter("dialer.dispatcher.commands", "outcome", "held_by_policy")
+                .count() >= heldBefore + 2 && unsent(requestId) == 0);
+        await().during(Duration.ofSeconds(2)).atMost(WAIT)
+                .until(() -> ofType(fixture.eventsFor(requestId), "call.deferred").size() == 1);
+        assertThat(scheduleReasons(requestId)).containsExactly("window");
+        assertThat(fixture.callsFor(requestId)).isEmpty();
+    }
+
+    @Test
     void cancelWhileWaitingEndsCanceledAndTheCallIsNeverDialled() {
         String account = newAccount();
         String requestId = newRequestId();
@@ -590,13 +614,17 @@ class DialTimePolicyIT {
 
     private static void produceCommand(String requestId, String account, String to, String campaign,
                                        Instant validUntil, int intervalMinutes) {
-        String json = """
+        fixture.produce(CALLER, commandJson(requestId, account, to, campaign, validUntil, intervalMinutes));
+    }
+
+    private static String commandJson(String requestId, String account, String to, String campaign,
+                                      Instant validUntil, int intervalMinutes) {
+        return """
                 {"version":1,"request_id":"%s","account_id":"%s","caller_id":"%s","to":"%s",
                  "audio":"welcome.wav","interval_minutes":%d,%s%s"created_at":"%s"}""".formatted(requestId, account,
                 CALLER, to, intervalMinutes,
                 campaign == null ? "" : "\"campaign\":\"" + campaign + "\",",
                 validUntil == null ? "" : "\"valid_until\":\"" + validUntil + "\",",
                 Instant.now());
-        fixture.produce(CALLER, json);
     }
 }

@@ -85,18 +85,19 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         TransactionalOperator transactionally = TransactionalOperator.create(transactionManager);
         Instant due = Instant.now().plus(Duration.ofHours(1));
         // Each as DialGate.defer: the wait's row, then its event, which locks the request's row for update.
-        Mono<Boolean> first = policy.schedule(command, "window", due)
+        Mono<PolicyLedger.Scheduled> first = policy.schedule(command, "window", due)
                 .delayElement(Duration.ofMillis(500))
                 .flatMap(scheduled -> eventAppended(command).thenReturn(scheduled))
                 .as(transactionally::transactional);
-        Mono<Boolean> second = Mono.delay(Duration.ofMillis(100))
+        Mono<PolicyLedger.Scheduled> second = Mono.delay(Duration.ofMillis(100))
                 .then(policy.schedule(command, "window", due))
                 .flatMap(scheduled -> eventAppended(command).thenReturn(scheduled))
                 .as(transactionally::transactional);
 
         // With the request share-locked by both, each waited for the other's lock to go: PostgreSQL ended one (40P01).
+        // The second, once it has the lock, finds the first's wait.
         assertThat(Mono.zip(first, second, (one, other) -> List.of(one, other)).block(WAIT))
-                .containsExactly(true, true);
+                .containsExactly(PolicyLedger.Scheduled.WAITS, PolicyLedger.Scheduled.WAITED_ALREADY);
     }
 
     private Mono<Void> eventAppended(CallCommand command) {
@@ -181,8 +182,9 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
                 .bind(0, ended.requestId()).then().block(WAIT);
         Instant later = Instant.now().plus(Duration.ofHours(1));
 
-        assertThat(policy.schedule(open, "window", later).block(WAIT)).isTrue();
-        assertThat(policy.schedule(ended, "window", later).block(WAIT)).isFalse();
+        assertThat(policy.schedule(open, "window", later).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
+        assertThat(policy.schedule(ended, "window", later).block(WAIT))
+                .isEqualTo(PolicyLedger.Scheduled.REQUEST_ENDED);
 
         assertThat(scheduled(open.requestId())).isEqualTo(1);
         assertThat(scheduled(ended.requestId())).isZero();
@@ -195,7 +197,7 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         CountDownLatch written = new CountDownLatch(1);
         Sinks.Empty<Void> commit = Sinks.empty();
         TransactionalOperator transactions = TransactionalOperator.create(transactionManager);
-        CompletableFuture<Boolean> waiting = transactions.transactional(
+        CompletableFuture<PolicyLedger.Scheduled> waiting = transactions.transactional(
                         policy.schedule(command, "window", Instant.now().plus(Duration.ofHours(1)))
                                 .doOnSuccess(waits -> written.countDown())
                                 .flatMap(waits -> commit.asMono().thenReturn(waits)))
@@ -209,7 +211,7 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
 
         assertThatThrownBy(() -> end.block(WAIT)).hasMessageContaining("lock timeout");
         commit.tryEmitEmpty();
-        assertThat(waiting.get(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(waiting.get(30, TimeUnit.SECONDS)).isEqualTo(PolicyLedger.Scheduled.WAITS);
     }
 
     @Test
@@ -219,16 +221,38 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         Instant opening = Instant.now().plus(Duration.ofDays(5)).truncatedTo(ChronoUnit.SECONDS);
         CallCommand command = command("+4915112340108");
         attempts.record(command).block(WAIT);
-        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isTrue();
+        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
         RetryScheduleAccess scheduler = new RetryScheduleAccess(db);
         List<RetryScheduleAccess.Claimed> claimed = scheduler.claimFirstDueAfter(opening.minusMillis(1),
                 opening.plusMillis(300)).block(WAIT);
         assertThat(claimed).extracting(RetryScheduleAccess.Claimed::requestId).containsExactly(command.requestId());
 
-        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isTrue();
+        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
         scheduler.remove(claimed.get(0)).block(WAIT);
 
         assertThat(scheduled(command.requestId())).as("the owner's new wait is the request's only way on").isOne();
+    }
+
+    @Test
+    void aCopyOfACommandWaitingForTheSameReasonLeavesTheWaitAsItWasAndAnotherReasonMovesIt() {
+        CallCommand command = command("+4915112340109");
+        attempts.record(command).block(WAIT);
+        Instant due = Instant.now().plus(Duration.ofHours(2)).truncatedTo(ChronoUnit.MILLIS);
+
+        assertThat(policy.schedule(command, "paused", due).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
+        assertThat(policy.schedule(command, "paused", due.plusSeconds(1)).block(WAIT))
+                .as("a redelivered copy, its pause re-check a moment later")
+                .isEqualTo(PolicyLedger.Scheduled.WAITED_ALREADY);
+        assertThat(dueAt(command.requestId())).isEqualTo(due);
+
+        Instant opening = due.plus(Duration.ofHours(5));
+        assertThat(policy.schedule(command, "window", opening).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
+        assertThat(dueAt(command.requestId())).isEqualTo(opening);
+    }
+
+    private Instant dueAt(String requestId) {
+        return db.sql("SELECT due_at FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Instant.class)).one().block(WAIT);
     }
 
     private long scheduled(String requestId) {
