@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates the dialer's topics that do not exist yet; existing topics are left as they are, but one whose
- * {@code cleanup.policy} is not the dialer's stops the start ({@link #requireCleanupPolicies}). Runs once at start-up,
+ * {@code cleanup.policy} is not the dialer's, or that takes smaller records, stops the start
+ * ({@link #requireSettings}). Runs once at start-up,
  * before any pipeline subscribes, on the starting thread (it blocks, by design, for at most the given timeout). A
  * replicated topic is created with {@code min.insync.replicas} set ({@link #newTopic}).
  */
@@ -35,6 +36,8 @@ public final class TopicProvisioner {
     private static final long UNKNOWN_TOPIC_BACKOFF_MILLIS = 100;
     static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
     private static final String CLEANUP_POLICY = TopicConfig.CLEANUP_POLICY_CONFIG;
+    private static final String MAX_MESSAGE_BYTES = TopicConfig.MAX_MESSAGE_BYTES_CONFIG;
+    private static final String DLQ = ".dlq";
 
     private TopicProvisioner() {
     }
@@ -48,7 +51,7 @@ public final class TopicProvisioner {
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
             Set<String> existing = admin.listTopics().names().get(timeoutMillis, TimeUnit.MILLISECONDS);
-            requireCleanupPolicies(admin, specs.stream().filter(spec -> existing.contains(spec.name())).toList(),
+            requireSettings(admin, specs.stream().filter(spec -> existing.contains(spec.name())).toList(),
                     timeoutMillis);
             List<NewTopic> missing = specs.stream()
                     .filter(spec -> !existing.contains(spec.name()))
@@ -67,7 +70,7 @@ public final class TopicProvisioner {
                     .filter(name -> !madeElsewhere.contains(name)).toList());
             // Made by someone else since the list was read (another instance starting, an operator; or the list, read
             // from a broker that had not heard of them yet, did not show them): their policies are checked too.
-            requireCleanupPolicies(admin, specs.stream().filter(spec -> madeElsewhere.contains(spec.name())).toList(),
+            requireSettings(admin, specs.stream().filter(spec -> madeElsewhere.contains(spec.name())).toList(),
                     timeoutMillis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -81,12 +84,15 @@ public final class TopicProvisioner {
      * Refuses topics made by someone else with another {@code cleanup.policy} than the dialer's: a DNC or control topic
      * that deletes instead of compacting loses its entries after the retention, and then numbers asked not to be
      * called are called again and cancels are forgotten; a commands topic that compacts keeps one command a caller ID.
-     * Such a topic is put right by its operator ({@code kafka-configs --alter --add-config cleanup.policy=…}), not
-     * here: changing it is not the dialer's decision to make unseen.
+     * Refuses too a topic taking smaller records ({@code max.message.bytes}) than the dialer sizes its own by: the
+     * outbox relay would send an event the broker refuses, in every round, and hold back every event behind it; the
+     * API would answer 503 for a command it validated. Such a topic is put right by its operator
+     * ({@code kafka-configs --alter --add-config …}), not here: changing it is not the dialer's decision to make unseen.
      */
-    private static void requireCleanupPolicies(Admin admin, List<TopicSpec> existing, long timeoutMillis)
+    private static void requireSettings(Admin admin, List<TopicSpec> existing, long timeoutMillis)
             throws InterruptedException, ExecutionException, TimeoutException {
-        List<TopicSpec> checked = existing.stream().filter(spec -> spec.configs().containsKey(CLEANUP_POLICY)).toList();
+        List<TopicSpec> checked = existing.stream().filter(spec -> spec.configs().containsKey(CLEANUP_POLICY)
+                || spec.configs().containsKey(MAX_MESSAGE_BYTES)).toList();
         if (checked.isEmpty()) {
             return;
         }
@@ -98,27 +104,35 @@ public final class TopicProvisioner {
             configs = describeConfigs(admin, resources, timeoutMillis);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof AuthorizationException) {
-                log.warn("the topics' cleanup policies could not be checked: not allowed to describe their configs "
-                        + "({}); make sure the DNC and control topics compact and the others delete", e.getCause()
-                        .getMessage());
+                log.warn("the topics' cleanup policies and record sizes could not be checked: not allowed to "
+                        + "describe their configs ({}); make sure the DNC and control topics compact and the others "
+                        + "delete, and that no topic takes smaller records than the dialer creates them with",
+                        e.getCause().getMessage());
                 return;
             }
-            throw new IllegalStateException("cannot read the cleanup policies of the topics "
+            throw new IllegalStateException("cannot read the configs of the topics "
                     + checked.stream().map(TopicSpec::name).toList(), e);
         }
         List<String> wrong = new ArrayList<>();
         for (TopicSpec spec : checked) {
             Config config = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, spec.name()));
-            String actual = config == null || config.get(CLEANUP_POLICY) == null ? null
-                    : config.get(CLEANUP_POLICY).value();
-            if (!policies(spec.configs().get(CLEANUP_POLICY)).equals(policies(actual))) {
-                wrong.add(spec.name() + " has " + CLEANUP_POLICY + "=" + actual + ", the dialer needs "
-                        + spec.configs().get(CLEANUP_POLICY));
+            String actual = valueOf(config, CLEANUP_POLICY);
+            String needed = spec.configs().get(CLEANUP_POLICY);
+            if (needed != null && !policies(needed).equals(policies(actual))) {
+                wrong.add(spec.name() + " has " + CLEANUP_POLICY + "=" + actual + ", the dialer needs " + needed);
+            }
+            String largest = valueOf(config, MAX_MESSAGE_BYTES);
+            String least = spec.configs().get(MAX_MESSAGE_BYTES);
+            // A DLQ takes what it can: a copy its topic refuses goes without its value (DeadLetters).
+            if (least != null && largest != null && !spec.name().endsWith(DLQ)
+                    && Long.parseLong(largest) < Long.parseLong(least)) {
+                wrong.add(spec.name() + " has " + MAX_MESSAGE_BYTES + "=" + largest + ", the dialer needs at least "
+                        + least);
             }
         }
         if (!wrong.isEmpty()) {
-            throw new IllegalStateException("topics made with another cleanup policy than the dialer's: "
-                    + String.join("; ", wrong) + ". Set it with kafka-configs --alter --add-config before starting");
+            throw new IllegalStateException("topics made with settings the dialer cannot work with: "
+                    + String.join("; ", wrong) + ". Set them with kafka-configs --alter --add-config before starting");
         }
     }
 
@@ -140,6 +154,10 @@ public final class TopicProvisioner {
                 Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
             }
         }
+    }
+
+    private static String valueOf(Config config, String name) {
+        return config == null || config.get(name) == null ? null : config.get(name).value();
     }
 
     private static Set<String> policies(String value) {

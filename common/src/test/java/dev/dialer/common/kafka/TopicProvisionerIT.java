@@ -73,6 +73,30 @@ class TopicProvisionerIT {
     }
 
     @Test
+    void refusesToStartOnATopicSomeoneElseMadeForSmallerRecordsThanTheDialerSendsButNotOnADlq() {
+        String events = "events-" + UUID.randomUUID();
+        String dlq = "events-" + UUID.randomUUID() + ".dlq";
+        String larger = "events-larger-" + UUID.randomUUID();
+        TopicProvisioner.ensure(kafka, List.of(
+                TopicSpec.deleting(events, 1, Duration.ofDays(7)).maxMessageBytes(500_000),
+                TopicSpec.deleting(dlq, 1, Duration.ofDays(7)).maxMessageBytes(500_000),
+                TopicSpec.deleting(larger, 1, Duration.ofDays(7)).maxMessageBytes(2_000_000)), (short) 1, 30_000);
+
+        assertThatThrownBy(() -> TopicProvisioner.ensure(kafka, List.of(
+                TopicSpec.deleting(events, 1, Duration.ofDays(7)).maxMessageBytes(Topics.MAX_EVENT_BYTES),
+                TopicSpec.deleting(dlq, 1, Duration.ofDays(7)).maxMessageBytes(Topics.MAX_DLQ_RECORD_BYTES)),
+                (short) 1, 30_000))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(events + " has max.message.bytes=500000, the dialer needs at least "
+                        + Topics.MAX_EVENT_BYTES)
+                .hasMessageNotContaining(dlq);
+        TopicProvisioner.ensure(kafka, List.of(
+                TopicSpec.deleting(larger, 1, Duration.ofDays(7)).maxMessageBytes(Topics.MAX_EVENT_BYTES),
+                TopicSpec.deleting(dlq, 1, Duration.ofDays(7)).maxMessageBytes(Topics.MAX_DLQ_RECORD_BYTES)),
+                (short) 1, 30_000);
+    }
+
+    @Test
     void givesUpOnATopicThatNeverAppears() {
         assertThatThrownBy(() -> TopicProvisioner.partitionCount(kafka, "never-" + UUID.randomUUID(), 500))
                 .isInstanceOf(IllegalStateException.class);
