@@ -23,12 +23,20 @@ import reactor.core.publisher.Mono;
  * event loop and answers them as replies (or their timeouts) arrive, so a thousand targets whose names never answer
  * cost a thousand pending queries, not a thousand waiting threads, and every other target's lookup goes out and comes
  * back meanwhile. It reads the system's name servers, search domains and {@code /etc/hosts} as the JDK's resolver
- * does, and caches answers for their TTL.
+ * does, and caches answers for their TTL, at most {@link #MAX_CACHED} ({@link #DnsLookups(UnaryOperator, Duration)}).
  *
  * <p>A name that does not exist errors with {@link UnknownHostException}; a lookup that no name server answered in
  * time with {@link HostLookups.LookupFailedException} (the try fails and is retried), as {@link HostLookups} reports it.
  */
 final class DnsLookups implements AutoCloseable {
+
+    /**
+     * The longest an answer is kept, whatever its TTL says: Netty's cache has no bound of its own and keeps each answer
+     * for its TTL, so a host per call (a {@code notifyUrl} of {@code <call>.hooks.example.com}) answered by a name
+     * server with a year's TTL kept an entry, and a timer, a call for a year. Bounded so, the cache holds the hosts
+     * of the last minute.
+     */
+    static final Duration MAX_CACHED = Duration.ofMinutes(1);
 
     private final EventLoopGroup loop;
     private final DnsNameResolver resolver;
@@ -41,7 +49,7 @@ final class DnsLookups implements AutoCloseable {
      * the time the system's resolver would leave it. The caller bounds the lookup as a whole ({@link HostLookups}).
      */
     DnsLookups() {
-        this(builder -> builder.nameServerProvider(DnsServerAddressStreamProviders.platformDefault()));
+        this(builder -> builder.nameServerProvider(DnsServerAddressStreamProviders.platformDefault()), MAX_CACHED);
     }
 
     /**
@@ -49,16 +57,22 @@ final class DnsLookups implements AutoCloseable {
      * would otherwise be tried after a name that does not exist).
      */
     DnsLookups(Duration queryTimeout, DnsServerAddressStreamProvider servers) {
-        this(builder -> builder.nameServerProvider(servers)
-                .queryTimeoutMillis(Math.max(1, queryTimeout.toMillis()))
-                .searchDomains(List.of()));
+        this(queryTimeout, servers, MAX_CACHED);
     }
 
-    private DnsLookups(UnaryOperator<DnsNameResolverBuilder> configuration) {
+    /** For tests: as above, answers kept at most {@code maxCached}. */
+    DnsLookups(Duration queryTimeout, DnsServerAddressStreamProvider servers, Duration maxCached) {
+        this(builder -> builder.nameServerProvider(servers)
+                .queryTimeoutMillis(Math.max(1, queryTimeout.toMillis()))
+                .searchDomains(List.of()), maxCached);
+    }
+
+    private DnsLookups(UnaryOperator<DnsNameResolverBuilder> configuration, Duration maxCached) {
         this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("webhook-dns", true),
                 NioIoHandler.newFactory());
         this.resolver = configuration.apply(new DnsNameResolverBuilder(loop.next())
-                        .datagramChannelType(NioDatagramChannel.class))
+                        .datagramChannelType(NioDatagramChannel.class)
+                        .ttl(0, (int) Math.max(1, maxCached.toSeconds())))
                 .build();
     }
 

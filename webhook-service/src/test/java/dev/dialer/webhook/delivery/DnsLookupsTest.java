@@ -45,7 +45,11 @@ class DnsLookupsTest {
 
     private EventLoopGroup serverLoop;
     private Channel server;
+    private static final int YEAR_SECONDS = 365 * 24 * 3600;
+
     private final AtomicInteger silentQueries = new AtomicInteger();
+    /** Queries for names under {@code year.test}, whose answers say to keep them a year. */
+    private final AtomicInteger yearQueries = new AtomicInteger();
     private DnsLookups lookups;
 
     @BeforeEach
@@ -180,6 +184,23 @@ class DnsLookupsTest {
         assertThat(silentQueries.get()).isBetween(2, 4);
     }
 
+    @Test
+    void anAnswerIsKeptNoLongerThanTheLongestCachedTimeWhateverItsTtlSays() throws Exception {
+        InetSocketAddress address = (InetSocketAddress) server.localAddress();
+        lookups = new DnsLookups(Duration.ofSeconds(5), host -> DnsServerAddresses.singleton(address).stream(),
+                Duration.ofSeconds(1));
+
+        lookups.resolve("per-call.year.test").block(Duration.ofSeconds(10));
+        lookups.resolve("per-call.year.test").block(Duration.ofSeconds(10));
+        assertThat(yearQueries.get()).as("the second answered from the cache").isOne();
+
+        Thread.sleep(1_500);
+        assertThat(lookups.resolve("per-call.year.test").block(Duration.ofSeconds(10)))
+                .extracting(InetAddress::getHostAddress).containsExactly("192.0.2.10");
+        assertThat(yearQueries.get()).as("asked again once the longest cached time passed").isEqualTo(2);
+        assertThat(DnsLookups.MAX_CACHED).isLessThanOrEqualTo(Duration.ofMinutes(5));
+    }
+
     /** The test's name server. */
     private final class Answers extends SimpleChannelInboundHandler<DatagramDnsQuery> {
         @Override
@@ -195,7 +216,11 @@ class DnsLookupsTest {
             if (name.endsWith("missing.test.")) {
                 response.setCode(DnsResponseCode.NXDOMAIN);
             } else if (question.type() == DnsRecordType.A) {
-                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(name, DnsRecordType.A, 60,
+                if (name.endsWith("year.test.")) {
+                    yearQueries.incrementAndGet();
+                }
+                response.addRecord(DnsSection.ANSWER, new DefaultDnsRawRecord(name, DnsRecordType.A,
+                        name.endsWith("year.test.") ? YEAR_SECONDS : 60,
                         Unpooled.wrappedBuffer(new byte[] {(byte) 192, 0, 2, 10})));
             }
             context.writeAndFlush(response);
