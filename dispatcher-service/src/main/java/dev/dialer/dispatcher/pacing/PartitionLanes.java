@@ -137,7 +137,7 @@ public final class PartitionLanes {
         PacingMetrics.Ends ends;
         try {
             if (ticket == null) {
-                emit(Mono.defer(() -> work.handle(record, null)).subscribeOn(scheduler).then());
+                emit(whileOwned(generation, record, null).subscribeOn(scheduler).then());
                 handedOver = true;
             } else if ((ends = lanes.endsAtTheGate(ticket)) != null) {
                 handOverUnpaced(new Pending(record, ticket, slot, now()), ends, Unpaced.ADMISSION);
@@ -195,7 +195,9 @@ public final class PartitionLanes {
             } else {
                 log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
                         partition, raw.offset(), defect);
-                emit(Mono.defer(() -> work.reject(record, defect)).subscribeOn(scheduler).onErrorComplete());
+                long owner = generation;
+                emit(Mono.defer(() -> owns(owner) ? work.reject(record, defect) : Mono.<Void>empty())
+                        .subscribeOn(scheduler).onErrorComplete());
             }
         }
     }
@@ -409,22 +411,44 @@ public final class PartitionLanes {
         String slotKey = pending.ticket.slotKey();
         // Off the pumping thread: reading and validating the command is CPU work, and the pump holds the lock and
         // keeps the lane's timing.
-        return Mono.defer(() -> work.handle(pending.record, pending.ticket))
-                .subscribeOn(scheduler)
-                .defaultIfEmpty(LaneWork.Placement.NOT_PLACED)
-                .onErrorReturn(LaneWork.Placement.NOT_PLACED)
-                .doOnNext(placement -> {
-                    switch (placement) {
-                        case NOT_PLACED -> lanes.trunks().unplaced(slotKey);
-                        case NONE_IN_FLIGHT -> lanes.trunks().release(slotKey, false);
-                        case PLACED -> { }
+        return Mono.defer(() -> {
+                    if (!owns(owner)) {
+                        // Revoked since its start was granted, before it ran: the record is the new owner's to dial,
+                        // and the slot went with the partition (Trunks#releasePartitions), or is a new grant's.
+                        log.debug("{}-{} offset {} was revoked before its dial ran; left to its owner", topic,
+                                partition, pending.record.offset());
+                        return Mono.empty();
                     }
+                    return work.handle(pending.record, pending.ticket)
+                            .defaultIfEmpty(LaneWork.Placement.NOT_PLACED)
+                            .onErrorReturn(LaneWork.Placement.NOT_PLACED)
+                            .doOnNext(placement -> {
+                                switch (placement) {
+                                    case NOT_PLACED -> lanes.trunks().unplaced(slotKey);
+                                    case NONE_IN_FLIGHT -> lanes.trunks().release(slotKey, false);
+                                    case PLACED -> { }
+                                }
+                            });
                 })
+                .subscribeOn(scheduler)
                 .doFinally(signal -> {
                     releasePermit(permit);
                     dialEnded(lane, owner);
                 })
                 .then();
+    }
+
+    /** Whether the partition is still this generation's: not revoked since {@code owner} was read. */
+    private synchronized boolean owns(long owner) {
+        return owner == generation;
+    }
+
+    /**
+     * The work's handling of a record, unless the partition was revoked between the record's hand-over and the run: a
+     * bad record would be copied to the DLQ twice, a command re-routed or ended twice, by this consumer and the owner.
+     */
+    private Mono<LaneWork.Placement> whileOwned(long owner, InboundRecord record, LaneTicket ticket) {
+        return Mono.defer(() -> owns(owner) ? work.handle(record, ticket) : Mono.empty());
     }
 
     /**
@@ -434,7 +458,7 @@ public final class PartitionLanes {
      */
     private void handOverUnpaced(Pending pending, PacingMetrics.Ends ends, Unpaced at) {
         lanes.metrics().unpaced(ends, at);
-        emit(Mono.defer(() -> work.handle(pending.record, pending.ticket))
+        emit(whileOwned(generation, pending.record, pending.ticket)
                 .subscribeOn(scheduler)
                 .onErrorReturn(LaneWork.Placement.NOT_PLACED)
                 .doOnNext(placement -> {

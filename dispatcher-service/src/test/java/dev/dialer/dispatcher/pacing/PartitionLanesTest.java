@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /** The lanes of one partition on a virtual clock: pacing, independence of caller IDs, and in-order commits. */
@@ -864,6 +865,30 @@ class PartitionLanesTest {
         assertThat(started).hasSize(3);
         assertThat(built.trunks().gate(Trunks.DEFAULT).inFlight()).isEqualTo(1);
         assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(2.0);
+    }
+
+    @Test
+    void aDialWhosePartitionIsRevokedBeforeItRunsIsNotMadeAndGivesItsPermitBack() {
+        // The work's scheduler runs nothing until the test says: the partition is revoked between grant and run.
+        List<Runnable> held = Collections.synchronizedList(new ArrayList<>());
+        PacingProperties pacing = pacing(10, 2, 0, Map.of());
+        Lanes lanes = new Lanes(new LanesProperties(1000, 50, Duration.ofMinutes(1), 150), pacing,
+                new ConfiguredCallerLimits(pacing, account -> OptionalDouble.empty()), null, clock,
+                new PacingMetrics(registry), null, Schedulers.fromExecutor(held::add), time,
+                () -> time.now(TimeUnit.NANOSECONDS), command -> true);
+        PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), this::work);
+        running = partition.jobs(10_000).subscribe();
+        admit(partition, A);
+        assertThat(held).as("its dial handed to the work's scheduler").hasSize(1);
+        assertThat(lanes.permits().inUse()).isOne();
+
+        partition.revoke();
+        lanes.owns(Set.of(), Set.of(0), 1);
+        List.copyOf(held).forEach(Runnable::run);
+
+        assertThat(started).as("the new owner's to dial").isEmpty();
+        assertThat(lanes.permits().inUse()).isZero();
+        assertThat(lanes.trunks().gate(Trunks.DEFAULT).inFlight()).isZero();
     }
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
