@@ -201,11 +201,12 @@ public class CommandConsumer {
 
     /**
      * The trunk slot's part of an outcome. A {@code failed} or {@code requeued} command claimed its attempt's dial
-     * (a copy of an attempt in flight is a {@code duplicate}) and no carrier has the call.
+     * (a copy of an attempt in flight is a {@code duplicate}) and no carrier has the call; one whose handling failed
+     * after its claim may have a call at the carrier.
      */
     static LaneWork.Placement placement(CommandOutcome outcome) {
         return switch (outcome) {
-            case DIALLED -> LaneWork.Placement.PLACED;
+            case DIALLED, ERROR_AFTER_CLAIM -> LaneWork.Placement.PLACED;
             case FAILED, REQUEUED -> LaneWork.Placement.NONE_IN_FLIGHT;
             default -> LaneWork.Placement.NOT_PLACED;
         };

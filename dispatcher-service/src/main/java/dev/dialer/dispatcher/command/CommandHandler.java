@@ -129,7 +129,7 @@ class CommandHandler {
                 .onErrorResume(error -> Mono.just(keepAside(record, error)))
                 .doOnNext(this::count)
                 // A record kept aside is acknowledged once its copy is stored (keepAside).
-                .flatMap(outcome -> outcome == CommandOutcome.ERROR ? Mono.just(outcome)
+                .flatMap(outcome -> outcome.keptAside() ? Mono.just(outcome)
                         : Mono.fromRunnable(record::acknowledge).thenReturn(outcome));
     }
 
@@ -287,13 +287,25 @@ class CommandHandler {
         return events.emitOn(command, ledger.reclaimedAttempt(command), QUEUED);
     }
 
-    /** The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. */
+    /**
+     * The attempt is claimed: from here on it may ring someone, so it is never dialled again, only reconciled. An
+     * unexpected error from here on (the carrier's id of a placed call refused by PostgreSQL, a defect) is
+     * {@link ClaimedThenFailed}: the record is kept aside as any, but the call's trunk slot stays taken.
+     */
     private Mono<CommandOutcome> dial(CallCommand command, int dial) {
         return Mono.defer(() -> carrier.place(command, dial))
                 .flatMap(placed -> rememberCall(command, dial, placed))
                 .onErrorResume(CarrierException.class, error -> error.mayHaveBeenPlaced()
                         ? outcomeUnknown(command, error)
-                        : error.isTechnical() ? notPlaced(command, dial, error) : carrierFailed(command, dial, error));
+                        : error.isTechnical() ? notPlaced(command, dial, error) : carrierFailed(command, dial, error))
+                .onErrorMap(ClaimedThenFailed::new);
+    }
+
+    /** Handling failed after the attempt's dial was claimed: the carrier may have the call. */
+    static final class ClaimedThenFailed extends RuntimeException {
+        ClaimedThenFailed(Throwable cause) {
+            super("after its dial was claimed: " + cause, cause);
+        }
     }
 
     /**
@@ -412,12 +424,14 @@ class CommandHandler {
      * the dial permit and trunk slot of the lane that handed it over.
      */
     private CommandOutcome keepAside(InboundRecord record, Throwable error) {
-        log.error("command at {}-{}@{} could not be handled; a copy goes to {}", record.topic(), record.partition(),
-                record.offset(), Topics.CALL_COMMANDS_DLQ, error);
+        boolean claimed = error instanceof ClaimedThenFailed;
+        log.error("command at {}-{}@{} could not be handled{}; a copy goes to {}", record.topic(), record.partition(),
+                record.offset(), claimed ? " (its dial was claimed: never dialled again, the watchdog settles it)" : "",
+                Topics.CALL_COMMANDS_DLQ, error);
         deadLetter(record, new ContractViolation(ContractViolation.Code.PROCESSING_ERROR, "handling failed: " + error))
                 .then(Mono.fromRunnable(record::acknowledge))
                 .subscribe(done -> { }, failure -> log.error("command at {}-{}@{} could not be kept aside",
                         record.topic(), record.partition(), record.offset(), failure));
-        return CommandOutcome.ERROR;
+        return claimed ? CommandOutcome.ERROR_AFTER_CLAIM : CommandOutcome.ERROR;
     }
 }

@@ -22,9 +22,20 @@ enum CommandOutcome {
     /** On the wrong partition for its caller ID (or keyed by something else): published again, keyed right. */
     REROUTED,
     /** An unexpected error; logged, and the record skipped so the partition goes on. */
-    ERROR;
+    ERROR,
+    /**
+     * An unexpected error once the attempt's dial was claimed: the carrier may have the call, so its trunk slot is
+     * kept (released by its end, or its slot's time limit) and the watchdog settles the attempt; otherwise as
+     * {@link #ERROR}, and counted as one.
+     */
+    ERROR_AFTER_CLAIM;
 
     String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return this == ERROR_AFTER_CLAIM ? ERROR.wire() : name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Whether the record was kept aside (its DLQ copy acknowledges it). */
+    boolean keptAside() {
+        return this == ERROR || this == ERROR_AFTER_CLAIM;
     }
 }

@@ -18,6 +18,9 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherFixture;
 import dev.dialer.dispatcher.SpiedBeans;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.TrunkGate;
+import dev.dialer.dispatcher.pacing.Trunks;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,7 +80,13 @@ class DialTimePolicyIT {
     /** Requests whose next hold of an unclaimed attempt is run twice, once: its acknowledgement came too late. */
     private static final Set<String> HOLD_ACKNOWLEDGED_LATE = ConcurrentHashMap.newKeySet();
 
-    /** The ledger bean wrapped in a spy that calls the real methods, never replaces them. */
+    /** Requests whose carrier call id PostgreSQL refuses to store, once, for a reason no retry mends. */
+    private static final Set<String> CALL_ID_REFUSED = ConcurrentHashMap.newKeySet();
+
+    /**
+     * The ledger bean wrapped in a spy that calls the real methods, and for the requests above runs a hold twice or
+     * fails the storing of a call id.
+     */
     @TestConfiguration
     static class HoldRunTwice {
 
@@ -85,9 +94,14 @@ class DialTimePolicyIT {
         static BeanPostProcessor holdRunTwice() {
             return SpiedBeans.around(AttemptLedger.class, invocation -> {
                 Object result = invocation.callRealMethod();
-                if (invocation.getMethod().getName().equals("holdUnclaimed")
-                        && HOLD_ACKNOWLEDGED_LATE.remove((String) invocation.getArgument(0))) {
+                String method = invocation.getMethod().getName();
+                String requestId = invocation.getArguments().length > 0
+                        && invocation.getArgument(0) instanceof String id ? id : "";
+                if (method.equals("holdUnclaimed") && HOLD_ACKNOWLEDGED_LATE.remove(requestId)) {
                     return ((Mono<?>) result).then((Mono<?>) invocation.callRealMethod());
+                }
+                if (method.equals("storeProviderCallId") && CALL_ID_REFUSED.remove(requestId)) {
+                    return Mono.error(new IllegalStateException("the call id is refused"));
                 }
                 return result;
             });
@@ -363,6 +377,25 @@ class DialTimePolicyIT {
                 .until(() -> ofType(fixture.eventsFor(requestId), "call.deferred").size() == 1);
         assertThat(scheduleReasons(requestId)).containsExactly("window");
         assertThat(fixture.callsFor(requestId)).isEmpty();
+    }
+
+    @Test
+    void aCallWhoseHandlingFailedAfterTheCarrierTookItKeepsItsTrunkSlot() {
+        String requestId = newRequestId();
+        double errorsBefore = meters.counter("dialer.dispatcher.commands", "outcome", "error").count();
+        CALL_ID_REFUSED.add(requestId);
+
+        produceCommand(requestId, newAccount(), RINGING, null, null);
+
+        // The carrier has the call, and its dial's job has ended.
+        await().atMost(WAIT).until(() -> fixture.callsFor(requestId).size() == 1
+                && meters.counter("dialer.dispatcher.commands", "outcome", "error").count() > errorsBefore
+                && meters.get("dialer.dispatcher.lanes.dials.in.flight").gauge().value() == 0);
+        // Its slot is still taken: released by hand, the trunk's count goes down by one.
+        Trunks trunks = context.getBean(Lanes.class).trunks();
+        int held = trunks.inFlight();
+        trunks.release(TrunkGate.slotKey(requestId, 1), false);
+        assertThat(trunks.inFlight()).isEqualTo(held - 1);
     }
 
     @Test
