@@ -571,8 +571,11 @@ public final class PartitionLanes {
      */
     private Mono<Void> parkBatch(long owner) {
         return Mono.defer(() -> {
-            List<ToPark> batch = takeParkBatch();
-            return lanes.parking().parkAll(batch.stream().map(ToPark::parked).toList())
+            List<ToPark> batch = takeParkBatch(owner);
+            if (batch.isEmpty()) {
+                return Mono.empty();
+            }
+            return Mono.defer(() -> lanes.parking().parkAll(batch.stream().map(ToPark::parked).toList()))
                     .retryWhen(InfraRetry.untilRecovered("park commands"))
                     .then(Mono.<Void>fromRunnable(() -> parked(batch, owner)))
                     .onErrorResume(error -> {
@@ -596,7 +599,18 @@ public final class PartitionLanes {
         emit(parkBatch(generation));
     }
 
-    private synchronized List<ToPark> takeParkBatch() {
+    /**
+     * The next batch to park; none for a job of a generation revoked since it was emitted (run late, behind other jobs,
+     * it would take the records the partition's next generation holds, whose own job parks them).
+     */
+    private synchronized List<ToPark> takeParkBatch(long owner) {
+        if (owner != generation) {
+            return List.of();
+        }
+        if (toPark.isEmpty()) {
+            parking = false;
+            return List.of();
+        }
         List<ToPark> batch = new ArrayList<>();
         while (!toPark.isEmpty() && batch.size() < PARK_BATCH) {
             batch.add(toPark.poll());
