@@ -217,9 +217,10 @@ class WatchdogIT {
     void attemptWhoseCallIdTheCarrierDoesNotKnowEndsWithStatusTimeout() {
         String requestId = "wd-" + UUID.randomUUID();
         CallCommand command = Contract.read(command(requestId, "+4915100000002").getBytes(), CallCommand.class);
+        String callId = "never-placed-" + UUID.randomUUID();
         ledger.record(command)
                 .then(ledger.claimDial(requestId, 1))
-                .flatMap(dial -> ledger.storeProviderCallId(requestId, 1, dial, "never-placed-" + UUID.randomUUID()))
+                .flatMap(dial -> ledger.storeProviderCallId(requestId, 1, dial, callId))
                 .block(WAIT);
 
         List<JsonNode> events = fixture.awaitFinal(requestId);
@@ -227,6 +228,9 @@ class WatchdogIT {
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(last.get("error").get("code").stringValue())
                         .isEqualTo("status_timeout"));
+        assertThat(events).as("both the attempt's end and the final event name the call the carrier does not know")
+                .filteredOn(event -> text(event, "status").equals("failed")).hasSize(2)
+                .allSatisfy(event -> assertThat(text(event, "provider_call_id")).isEqualTo(callId));
     }
 
     @Test

@@ -398,10 +398,13 @@ public class Watchdog {
     private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
         Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null,
                 quiet.providerCallId(), null, null, quiet.dial(), true);
+        // The carrier's id of the call, when it was learnt, names on both events the call the carrier does not know.
         return events.endOn(command, ledger.transitionChange(failed),
                         event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
+                                .provider(null, quiet.providerCallId())
                                 .error(STATUS_TIMEOUT, message).retry(false, null),
-                        FinalStatus.FAILED, event -> event.attempt(quiet.attempt()).error(STATUS_TIMEOUT, message))
+                        FinalStatus.FAILED, event -> event.attempt(quiet.attempt())
+                                .provider(null, quiet.providerCallId()).error(STATUS_TIMEOUT, message))
                 .doOnNext(previous -> outcomes.ended(AttemptStatus.FAILED, null))
                 .map(previous -> true);
     }
