@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * within an account the endpoints) with the fewest of them, so that a slot freed by one account's slow endpoint goes
  * to another account's due row before it goes to the next of that backlog, and takes no more rows of either than the
  * concurrency limits of {@link EndpointIsolation} leave room for ({@code max-concurrent-per-endpoint},
- * {@code max-concurrent-per-account}). A row claimed beyond them would only be refused (not a try, stored again a
+ * {@code max-concurrent-per-account}), less a quarter of each kept for first tries ({@link #retryShare}). A row claimed beyond them would only be refused (not a try, stored again a
  * moment later), and it would take a slot of the poller that another account's due retry could have had.
  *
  * <p>An endpoint is named as the claim names it ({@link #endpointOf}): a hook's as {@link EndpointIsolation#endpoint}
@@ -83,9 +83,23 @@ final class RetriesInFlight {
     private final Map<String, Integer> accounts = new ConcurrentHashMap<>();
     private final AtomicInteger total = new AtomicInteger();
 
-    RetriesInFlight(int perEndpoint, int perAccount) {
-        this.perEndpoint = perEndpoint;
-        this.perAccount = perAccount;
+    /**
+     * @param endpointLimit {@code max-concurrent-per-endpoint} of the isolation
+     * @param accountLimit  {@code max-concurrent-per-account} of the isolation
+     */
+    RetriesInFlight(int endpointLimit, int accountLimit) {
+        this.perEndpoint = retryShare(endpointLimit);
+        this.perAccount = retryShare(accountLimit);
+    }
+
+    /**
+     * The part of a concurrency limit the poller's tries may take: three quarters (at least one), the rest kept for
+     * first tries. With the whole limit, an endpoint back from a long outage with thousands of due rows had every slot
+     * taken by its backlog; each live event's first try was refused as busy and stored behind that backlog, due after
+     * all of it: status events arrived only once the backlog had drained.
+     */
+    static int retryShare(int limit) {
+        return Math.max(1, limit - (limit + 3) / 4);
     }
 
     /** A claimed row's try starts. */

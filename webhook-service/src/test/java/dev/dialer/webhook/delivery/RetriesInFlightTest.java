@@ -24,8 +24,8 @@ class RetriesInFlightTest {
 
         RetriesInFlight.Room room = inFlight.room();
 
-        assertThat(room.perEndpoint()).isEqualTo(16);
-        assertThat(room.perAccount()).isEqualTo(64);
+        assertThat(room.perEndpoint()).as("a quarter of each limit kept for first tries").isEqualTo(12);
+        assertThat(room.perAccount()).isEqualTo(48);
         assertThat(endpoints(room)).containsExactlyInAnyOrder("acc-1 webhook wh-1=2", "acc-1 https://slow.test:-1=1",
                 "acc-2 https://slow.test:-1=1");
         assertThat(accounts(room)).containsExactlyInAnyOrder("acc-1=3", "acc-2=1");
@@ -39,6 +39,15 @@ class RetriesInFlightTest {
         inFlight.ended(subscription);
         assertThat(inFlight.room().endpoints()).isEmpty();
         assertThat(inFlight.room().accounts()).isEmpty();
+    }
+
+    @Test
+    void thePollerTakesThreeQuartersOfALimitAndNeverNothing() {
+        assertThat(RetriesInFlight.retryShare(16)).isEqualTo(12);
+        assertThat(RetriesInFlight.retryShare(5)).isEqualTo(3);
+        assertThat(RetriesInFlight.retryShare(4)).isEqualTo(3);
+        assertThat(RetriesInFlight.retryShare(2)).isEqualTo(1);
+        assertThat(RetriesInFlight.retryShare(1)).as("retries still go").isEqualTo(1);
     }
 
     private static String[] endpoints(RetriesInFlight.Room room) {
