@@ -25,6 +25,13 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
                 "delete.retention.ms", Long.toString(Duration.ofDays(1).toMillis())));
     }
 
+    /** The same topic, keeping a deletion (a tombstone) for {@code retention} after compaction reached it. */
+    TopicSpec keepingDeletions(Duration retention) {
+        Map<String, String> kept = new HashMap<>(configs);
+        kept.put("delete.retention.ms", Long.toString(retention.toMillis()));
+        return new TopicSpec(name, partitions, Map.copyOf(kept));
+    }
+
     /** The same topic, taking record batches of at most {@code bytes} ({@code max.message.bytes}). */
     TopicSpec maxMessageBytes(int bytes) {
         Map<String, String> sized = new HashMap<>(configs);

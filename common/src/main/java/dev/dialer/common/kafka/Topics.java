@@ -78,6 +78,13 @@ public final class Topics {
 
     private static final Duration WEEK = Duration.ofDays(7);
     private static final Duration DLQ_RETENTION = Duration.ofDays(30);
+    /**
+     * How long a deleted webhook's tombstone stays on {@link #WEBHOOK_CONFIG}: a webhook-service starting later knows
+     * the webhook no more, and an event of a call still naming it (queued, waiting for its window or a retry) would
+     * wait for it as for one not yet arrived, then be stored and dead-lettered, instead of skipping it at once. Longer
+     * than calls wait in practice; tombstones are a few bytes each.
+     */
+    static final Duration WEBHOOK_DELETIONS_KEPT = Duration.ofDays(30);
 
     private Topics() {
     }
@@ -107,7 +114,7 @@ public final class Topics {
                 TopicSpec.compacted(CALL_CONTROL, small),
                 TopicSpec.compacted(ACCOUNT_CONFIG, small),
                 TopicSpec.compacted(DNC, small),
-                TopicSpec.compacted(WEBHOOK_CONFIG, small),
+                TopicSpec.compacted(WEBHOOK_CONFIG, small).keepingDeletions(WEBHOOK_DELETIONS_KEPT),
                 TopicSpec.deleting(WEBHOOK_DELIVERIES, partitions, WEEK),
                 TopicSpec.deleting(WEBHOOK_CONTROL, small, WEEK),
                 TopicSpec.deleting(WEBHOOK_CONTROL_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES));

@@ -63,6 +63,15 @@ class TopicsTest {
                 .isEqualTo(Topics.MAX_DLQ_RECORD_BYTES);
     }
 
+    @Test
+    void aDeletedWebhooksTombstoneOutlivesTheWaitsOfTheCallsThatMayStillNameIt() {
+        assertThat(Long.parseLong(config(Topics.WEBHOOK_CONFIG, "delete.retention.ms")))
+                .isEqualTo(Duration.ofDays(30).toMillis());
+        assertThat(config(Topics.WEBHOOK_CONFIG, "cleanup.policy")).isEqualTo("compact");
+        assertThat(Long.parseLong(config(Topics.DNC, "delete.retention.ms"))).as("the other compacted topics")
+                .isEqualTo(Duration.ofDays(1).toMillis());
+    }
+
     private static String config(String topic, String name) {
         return Topics.all(12).stream().filter(spec -> spec.name().equals(topic)).findFirst().orElseThrow()
                 .configs().get(name);
