@@ -43,6 +43,15 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
      * @param port    0 picks a free port
      */
     public static EmbeddedPostgresServer start(Path dataDir, int port, boolean clean) {
+        return start(dataDir, port, clean, true);
+    }
+
+    /**
+     * @param stopOnExit whether the server stops by a JVM shutdown hook of its own; false where the caller closes it
+     *                   in order on exit (the standalone stack: services first, so they do not log a database gone
+     *                   while they still shut down)
+     */
+    public static EmbeddedPostgresServer start(Path dataDir, int port, boolean clean, boolean stopOnExit) {
         FileChannel lock = lock(dataDir);
         try {
             Files.createDirectories(dataDir.getParent());
@@ -52,7 +61,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
                     .setCleanDataDirectory(clean)
                     .setPort(FreePorts.orFree(port))
                     .setServerConfig("max_connections", "200")
-                    .setServerConfig("fsync", "on");
+                    .setServerConfig("fsync", "on")
+                    .setRegisterShutdownHook(stopOnExit);
             System.getProperties().stringPropertyNames().stream()
                     .filter(name -> name.startsWith(SETTING_PREFIX))
                     .forEach(name -> builder.setServerConfig(name.substring(SETTING_PREFIX.length()),

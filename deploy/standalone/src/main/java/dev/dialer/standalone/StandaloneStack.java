@@ -58,8 +58,9 @@ public final class StandaloneStack implements AutoCloseable {
         String simulatorSecret = "sim-" + randomToken(16);
         List<AutoCloseable> started = new ArrayList<>();
         try {
+            // Stopped by close(), last: the services first, so that none logs its database gone while it stops.
             EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(dataDir.resolve("postgres"),
-                    options.postgresPort(), false);
+                    options.postgresPort(), false, false);
             started.add(postgres);
             EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), options.kafkaPort());
             started.add(kafka);

@@ -54,6 +54,7 @@ public final class Sipp implements AutoCloseable {
     /** Runs a scenario written by the test itself, for a trunk that misbehaves in a way only one test needs. */
     static Sipp uas(String scenario, String xml) throws IOException {
         Path file = Files.createTempFile("sipp-" + scenario, ".xml");
+        file.toFile().deleteOnExit();
         Files.writeString(file, xml);
         return run(scenario, file, List.of());
     }
@@ -62,6 +63,10 @@ public final class Sipp implements AutoCloseable {
         Path dir = Files.createTempDirectory("sipp-" + scenario);
         Path log = dir.resolve("screen.log");
         Path errors = dir.resolve("errors.log");
+        // Gone when the tests' JVM ends (in reverse order: the files, then their directory); read until then.
+        for (Path made : List.of(dir, log, errors)) {
+            made.toFile().deleteOnExit();
+        }
         int port = freeUdpPort();
         List<String> command = new ArrayList<>(List.of(executable(), "-sf", file.toString(), "-i", "127.0.0.1",
                 "-p", Integer.toString(port), "-m", "1", "-nostdin", "-timeout", "90s", "-timeout_error",
