@@ -15,11 +15,11 @@ import reactor.core.publisher.Mono;
 
 /**
  * Reads a request body as text whatever its Content-Type. The codecs behind {@code @RequestBody} decide by the
- * Content-Type and refuse a String for {@code application/x-www-form-urlencoded}, which is exactly how curl labels
- * the seed's JSON examples; the endpoints that must accept them read the bytes themselves. The Content-Type matters
- * only for its charset, so a label that cannot be read at all ({@code json}, {@code charset=utf-9}) is no reason
- * to refuse the body: it is read as UTF-8, the encoding JSON is exchanged in (RFC 8259), as when there is no label.
- * Bytes that are not text in that charset are refused, never read as U+FFFD: two values that differ only there
+ * Content-Type and refuse a String for {@code application/x-www-form-urlencoded}, which is exactly how curl labels the
+ * send API document's JSON examples; the endpoints that must accept them read the bytes themselves. The Content-Type
+ * matters only for its charset, so a label that cannot be read at all ({@code json}, {@code charset=utf-9}) is no
+ * reason to refuse the body: it is read as UTF-8, the encoding JSON is exchanged in (RFC 8259), as when there is no
+ * label. Bytes that are not text in that charset are refused, never read as U+FFFD: two values that differ only there
  * would be one value (one {@code foreign_id}), and the text stored would not be what the client sent.
  */
 public final class RequestBodies {

@@ -55,7 +55,7 @@ class SendIT extends RunningApiService {
     }
 
     @Test
-    void queuesTheSeedsVariablesExampleSentWithCurlsDefaultContentTypeAndAnswersInTheSeedsShape() throws Exception {
+    void queuesTheDocumentedVariablesExampleSentWithCurlsDefaultContentTypeAndAnswersAsDocumented() throws Exception {
         String foreignId = "f-" + UUID.randomUUID();
         HttpResponse<String> response = post(SEND, FORM, KEY, """
                 {
@@ -102,7 +102,7 @@ class SendIT extends RunningApiService {
         assertThat(command.createdAt().toString()).isEqualTo(row.get("created_at").asString());
     }
 
-    static Stream<Arguments> seedExamples() {
+    static Stream<Arguments> documentedExamples() {
         String audioId = "\"audio\":\"39888925-718e-43bb-a8b1-d4a3a1b2c\",\n    \"name\":\"obd_api_call\"";
         String flowId = "\"flow_id\":\"23\",\n    \"name\":\"obd_api_call\"";
         String variables = "\"flow_id\":\"24\",\n    \"variables[Name]\":\"YourName\",\n    \"variables[otp]\":\"123456\"";
@@ -113,8 +113,8 @@ class SendIT extends RunningApiService {
     }
 
     @ParameterizedTest
-    @MethodSource("seedExamples")
-    void queuesEachSeedExampleWithEitherContentType(String body, String contentType) throws Exception {
+    @MethodSource("documentedExamples")
+    void queuesEachDocumentedExampleWithEitherContentType(String body, String contentType) throws Exception {
         HttpResponse<String> response = post(SEND, contentType, KEY, body);
 
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
@@ -149,9 +149,9 @@ class SendIT extends RunningApiService {
     @Test
     void eachCommandCarriesTheRequestsTraceAsASpanOfItsOwnOrANewTrace() throws Exception {
         String trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-        HttpResponse<String> traced = post(SEND, JSON_TYPE, KEY, SeedExample.FLOW,
+        HttpResponse<String> traced = post(SEND, JSON_TYPE, KEY, DocumentedExample.FLOW,
                 Map.of("traceparent", "00-" + trace + "-00f067aa0ba902b7-01"));
-        HttpResponse<String> untraced = post(SEND, JSON_TYPE, KEY, SeedExample.FLOW);
+        HttpResponse<String> untraced = post(SEND, JSON_TYPE, KEY, DocumentedExample.FLOW);
 
         assertThat(traced.statusCode()).as(traced.body()).isEqualTo(200);
         assertThat(untraced.statusCode()).as(untraced.body()).isEqualTo(200);
@@ -163,7 +163,7 @@ class SendIT extends RunningApiService {
 
     @Test
     void refusesARequestWithoutAKey() throws Exception {
-        HttpResponse<String> response = post(SEND, JSON_TYPE, null, SeedExample.FLOW);
+        HttpResponse<String> response = post(SEND, JSON_TYPE, null, DocumentedExample.FLOW);
 
         assertUnauthorized(response);
     }
@@ -172,12 +172,12 @@ class SendIT extends RunningApiService {
     void refusesAnEncodedOrParameterisedFormOfAnApiPathWithoutAKey() throws Exception {
         assertUnauthorized(get("/%61pi/v2/calls", null));
         assertUnauthorized(get("/api;x=1/v2/calls", null));
-        assertUnauthorized(post("/%61pi/v2/outgoing/send", JSON_TYPE, null, SeedExample.FLOW));
+        assertUnauthorized(post("/%61pi/v2/outgoing/send", JSON_TYPE, null, DocumentedExample.FLOW));
     }
 
     @Test
     void refusesARequestWithAWrongKey() throws Exception {
-        HttpResponse<String> response = post(SEND, JSON_TYPE, "dk_" + UUID.randomUUID(), SeedExample.FLOW);
+        HttpResponse<String> response = post(SEND, JSON_TYPE, "dk_" + UUID.randomUUID(), DocumentedExample.FLOW);
 
         assertUnauthorized(response);
     }
@@ -226,7 +226,7 @@ class SendIT extends RunningApiService {
             assertThat(json(response).get("type").asString())
                     .isEqualTo("https://dialer.dev/problems/payload-too-large");
         }
-        assertThat(post(SEND, JSON_TYPE, KEY, SeedExample.FLOW).statusCode()).isEqualTo(200);
+        assertThat(post(SEND, JSON_TYPE, KEY, DocumentedExample.FLOW).statusCode()).isEqualTo(200);
         assertThat(log.getOut()).doesNotContain("IllegalReferenceCountException");
     }
 
@@ -272,13 +272,13 @@ class SendIT extends RunningApiService {
                     .contains("application/json", "application/x-www-form-urlencoded");
         }
         assertThat(commands.readToEnd()).hasSize((int) before);
-        assertThat(post(SEND, null, KEY, SeedExample.FLOW).statusCode()).isEqualTo(200);
+        assertThat(post(SEND, null, KEY, DocumentedExample.FLOW).statusCode()).isEqualTo(200);
     }
 
     @Test
     void exportsRequestAndProduceMetrics() throws Exception {
-        post(SEND, JSON_TYPE, KEY, SeedExample.FLOW);
-        post(SEND, JSON_TYPE, null, SeedExample.FLOW);
+        post(SEND, JSON_TYPE, KEY, DocumentedExample.FLOW);
+        post(SEND, JSON_TYPE, null, DocumentedExample.FLOW);
 
         String metrics = scrape();
         assertThat(metrics).contains("dialer_api_requests_total{endpoint=\"send\",outcome=\"accepted\"}");
@@ -321,11 +321,11 @@ class SendIT extends RunningApiService {
     }
 
     /** A valid request body to use where its content does not matter. */
-    static final class SeedExample {
+    static final class DocumentedExample {
         static final String FLOW = """
                 {"bridge":"918068281234","to":"919876543215","flow_id":"23","name":"obd_api_call"}""";
 
-        private SeedExample() {
+        private DocumentedExample() {
         }
     }
 }

@@ -100,16 +100,16 @@ class SettingsAndPreviewIT extends RunningApiService {
         String key = TestAccounts.ensure(account);
         assertThat(put(key, "{\"allowed_caller_ids\":[\"918068280000\"]}").statusCode()).isEqualTo(200);
 
-        HttpResponse<String> seed = post("/api/v2/outgoing/send", JSON_TYPE, key,
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, key,
                 "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"}");
         HttpResponse<String> gateway = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
                 {"application_sid":"app","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""");
         HttpResponse<String> allowed = post("/api/v2/outgoing/send", JSON_TYPE, key,
                 "{\"bridge\":\"918068280000\",\"to\":\"919876543215\",\"flow_id\":\"1\"}");
 
-        assertThat(seed.statusCode()).isEqualTo(403);
-        assertThat(json(seed).get("type").asString()).isEqualTo("https://dialer.dev/problems/forbidden");
-        assertThat(json(seed).get("errors").get(0).get("field").asString()).isEqualTo("bridge");
+        assertThat(sent.statusCode()).isEqualTo(403);
+        assertThat(json(sent).get("type").asString()).isEqualTo("https://dialer.dev/problems/forbidden");
+        assertThat(json(sent).get("errors").get(0).get("field").asString()).isEqualTo("bridge");
         assertThat(gateway.statusCode()).isEqualTo(403);
         assertThat(json(gateway).get("errors").get(0).get("field").asString()).isEqualTo("from");
         assertThat(allowed.statusCode()).as(allowed.body()).isEqualTo(200);

@@ -12,7 +12,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
-/** The Voice Gateway dialect's create-call, as its seed document writes it, against real Kafka and PostgreSQL. */
+/** The Voice Gateway dialect's create-call, as its API document writes it, against real Kafka and PostgreSQL. */
 class VoiceGatewayCallsIT extends RunningApiService {
 
     @Test

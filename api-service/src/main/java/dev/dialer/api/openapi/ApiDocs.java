@@ -2,7 +2,7 @@ package dev.dialer.api.openapi;
 
 /**
  * Names the controllers' OpenAPI annotations share: the reusable problem responses ({@link OpenApiConfiguration}
- * defines them) and the request examples taken from the seed documents.
+ * defines them) and the request examples taken from the API documents the dialects follow.
  */
 public final class ApiDocs {
 
@@ -31,18 +31,21 @@ public final class ApiDocs {
             + "\"title\":\"Content too large\",\"status\":413,\"detail\":\"The body is larger than ";
     public static final String BYTES = " bytes.\"}";
 
-    /** The seed's first curl example: a sound file id. */
+    /** The {@code outgoing/send} document's first curl example: a sound file id. */
     public static final String SEND_WITH_AUDIO_ID = """
             {"bridge":"918068281234","to":"918867135123","audio":"39888925-718e-43bb-a8b1-d4a3a1b2c3d4",\
             "name":"obd_api_call"}""";
-    /** The seed's IVR journey example. */
+    /** The {@code outgoing/send} document's IVR journey example. */
     public static final String SEND_WITH_FLOW = """
             {"bridge":"918068281234","to":"918867135123","flow_id":"23","name":"obd_api_call"}""";
-    /** The seed's IVR journey with variables, written with its flat {@code variables[Name]} keys. */
+    /**
+     * The {@code outgoing/send} document's IVR journey with variables, written with its flat {@code variables[Name]}
+     * keys.
+     */
     public static final String SEND_WITH_VARIABLES = """
             {"bridge":"918068281234","to":"918867135123","flow_id":"24","variables[Name]":"YourName",\
             "variables[otp]":"123456"}""";
-    /** The seed's custom audio file location. */
+    /** The {@code outgoing/send} document's custom audio file location. */
     public static final String SEND_WITH_AUDIO_URL = """
             {"bridge":"918068281234","to":"918867135123","audio":"http://youraudiofilelocation.mp3",\
             "name":"obd_api_call"}""";
@@ -50,12 +53,12 @@ public final class ApiDocs {
     public static final String SEND_BULK = """
             {"bridge":"918068281234","to":["919876543215","919876543216","919876543217"],"flow_id":"23",\
             "name":"diwali_offer","interval":15,"foreign_id":"crm-4711"}""";
-    /** The seed's example response. */
+    /** The {@code outgoing/send} document's example response. */
     public static final String SEND_RESPONSE = """
             {"status":"OK","message":"Calls queued successfully","data":[{"id":"3b69aca9-3b55-4e2d-bfe0-02b910dbe156",\
             "channel":"outgoing","caller_id":"918919521234","mobile":"917619361234","flow_id":"351","credits":1,\
             "created_at":"2024-07-10T06:09:43.054164Z","foreign_id":null,"options":null,"status":"queued"}]}""";
-    /** The Voice Gateway seed's request. */
+    /** The Voice Gateway Calls API document's request. */
     public static final String VOICE_GATEWAY_CALL = """
             {"application_sid":"app-1","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""";
     /** The same call with hooks and carrier options. */

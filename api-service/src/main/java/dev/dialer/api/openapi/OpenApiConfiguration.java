@@ -49,7 +49,7 @@ class OpenApiConfiguration {
         return new OpenAPI()
                 .info(new Info().title("dialer API").version("v2")
                         .description("""
-                                Send single and bulk outbound calls (the seed `outgoing/send` dialect and the Voice \
+                                Send single and bulk outbound calls (the `outgoing/send` dialect and the Voice \
                                 Gateway `Calls` dialect), follow them through signed webhooks, and manage webhooks, \
                                 subscriptions, the delivery log and replays. Every error is an RFC 9457 \
                                 `application/problem+json` document naming the field; a 2xx on a write means Kafka \
@@ -141,7 +141,7 @@ class OpenApiConfiguration {
 
     private static Map<String, String> tags() {
         Map<String, String> tags = new LinkedHashMap<>();
-        tags.put("send", "Queue outbound calls: the seed `outgoing/send` dialect, one or many recipients");
+        tags.put("send", "Queue outbound calls: the `outgoing/send` dialect, one or many recipients");
         tags.put("voice-gateway", "Queue one outbound call, written the way the Voice Gateway (jambonz) API takes it");
         tags.put("webhooks", "Endpoints that receive the calls' events, signed with Standard Webhooks");
         tags.put("subscriptions", "Which event types of the account go to which webhook, without naming a "

@@ -43,7 +43,7 @@ public final class JsonMembers {
      * @param mapper    the mapper that read {@code text} and failed with {@code error}
      * @param root      the name of the body itself, prefixing every field ({@code rows} names a DNC import's array:
      *                  {@code rows[3].number}); empty for a body that is not named
-     * @param keyed     the body's members whose own members are named {@code name[key]}, as the seed names
+     * @param keyed     the body's members whose own members are named {@code name[key]}, as the send API names
      *                  {@code variables[Name]}; any other is {@code name.key}, and an array's element {@code name[i]}
      * @param malformed the detail's beginning for a body that is not JSON at all ({@link #NOT_VALID_JSON})
      */

@@ -40,12 +40,12 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * Turns a seed send request into one {@link CallCommand} per valid recipient on {@code dialer.call.commands}, keyed
- * by the caller ID, and answers in the seed's shape. Numbers are read in the account's region (its settings', else
- * the account's); a {@code bridge} outside a non-empty list of allowed caller IDs is a 403; a recipient whose
- * {@code foreign_id} and number an earlier request of the account already used is answered {@code duplicate} with
- * that request's id and not queued again, and so is a callee the request listed before, with the id its first
- * listing got (decision 0121).
+ * Turns an {@code outgoing/send} request into one {@link CallCommand} per valid recipient on
+ * {@code dialer.call.commands}, keyed by the caller ID, and answers in the {@code outgoing/send} document's shape.
+ * Numbers are read in the account's region (its settings', else the account's); a {@code bridge} outside a non-empty
+ * list of allowed caller IDs is a 403; a recipient whose {@code foreign_id} and number an earlier request of the
+ * account already used is answered {@code duplicate} with that request's id and not queued again, and so is a callee
+ * the request listed before, with the id its first listing got (decision 0121).
  */
 @Service
 class OutgoingCalls {
@@ -87,7 +87,7 @@ class OutgoingCalls {
                 .register(registry);
         this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
                 .description("Send requests refused because the caller ID is not allowed for the account")
-                .tag("dialect", "seed").register(registry);
+                .tag("dialect", "outgoing-send").register(registry);
         this.unrecorded = new UnrecordedCalls(registry);
         this.producedUnconfirmed = Counter.builder("dialer.api.produced_unconfirmed")
                 .description("Requests answered 503 after Kafka had their records (their state did not commit)")
@@ -175,7 +175,7 @@ class OutgoingCalls {
     }
 
     private Mono<SendResponse> publish(Account account, SendRequest request, IdempotencyKey idempotencyKey) {
-        // PostgreSQL and the seed both write microseconds: the same instant goes to Kafka and to the client.
+        // PostgreSQL and the send API both write microseconds: the same instant goes to Kafka and to the client.
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
         UUID send = idempotencyKey == null ? TimeOrderedUuids.send() : idempotencyKey.send();
         List<Planned> planned = plan(account, request, now, idempotencyKey, send);
@@ -355,9 +355,9 @@ class OutgoingCalls {
     }
 
     /**
-     * The seed's {@code created_at}, {@code 2024-07-10T06:09:43.054164Z}: always six fraction digits. ISO_INSTANT
+     * The send API's {@code created_at}, {@code 2024-07-10T06:09:43.054164Z}: always six fraction digits. ISO_INSTANT
      * writes only as many groups of three as are not zero ({@code …43.054Z}, {@code …43Z}), which a client parsing
-     * the seed's format (or comparing the text) would trip on once in a thousand answers.
+     * the documented format (or comparing the text) would trip on once in a thousand answers.
      */
     static String createdAt(Instant now) {
         return CREATED_AT.format(now);

@@ -30,10 +30,11 @@ import reactor.core.publisher.Mono;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * {@code POST /api/v2/outgoing/send}, the seed dialect. The body is read as text ({@link RequestBodies}), and
- * {@link SendRequestParser} decides from the body whether it is JSON or a form, since curl's {@code -d} labels JSON as
- * a form. No {@code consumes}, which would refuse a body without a Content-Type or with one that cannot be parsed:
- * {@link #unreadableType} refuses only a label naming a type the endpoint does not read ({@link #READABLE}).
+ * {@code POST /api/v2/outgoing/send}, the {@code outgoing/send} dialect. The body is read as text
+ * ({@link RequestBodies}), and {@link SendRequestParser} decides from the body whether it is JSON or a form, since
+ * curl's {@code -d} labels JSON as a form. No {@code consumes}, which would refuse a body without a Content-Type or
+ * with one that cannot be parsed: {@link #unreadableType} refuses only a label naming a type the endpoint does not read
+ * ({@link #READABLE}).
  */
 @RestController
 @Tag(name = "send")
@@ -92,9 +93,9 @@ class SendController {
      */
     @PostMapping(path = "/api/v2/outgoing/send", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(operationId = "sendCalls", summary = "Queue outbound calls",
-            description = "Queues one call per valid recipient of `to` and answers in the seed's shape once Kafka has "
-                    + "every command (`acks=all`). A recipient that cannot be valid gets a row with "
-                    + "`status: rejected` and an `error` naming it, and is not queued; a number listed again (in any "
+            description = "Queues one call per valid recipient of `to` and answers in the `outgoing/send` document's "
+                    + "shape once Kafka has every command (`acks=all`). A recipient that cannot be valid gets a row "
+                    + "with `status: rejected` and an `error` naming it, and is not queued; a number listed again (in any "
                     + "spelling) gets a row with `status: duplicate` and its first listing's `id`, and is not queued "
                     + "again; the others are.",
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "

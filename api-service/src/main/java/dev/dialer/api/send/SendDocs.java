@@ -63,7 +63,7 @@ record SendDocs(
                      String foreignId) {
     }
 
-    /** The seed's answer as documented ({@link SendResponse} writes it). */
+    /** The {@code outgoing/send} answer as documented ({@link SendResponse} writes it). */
     @Schema(name = "SendResponse", requiredProperties = {"status", "message", "data"})
     record Answer(@JsonProperty("status") @Schema(example = "OK") String status,
                   @JsonProperty("message") @Schema(example = "Calls queued successfully") String message,

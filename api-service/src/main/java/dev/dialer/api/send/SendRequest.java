@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A validated seed-dialect send request. Request-level fields are all valid; recipients are valid or carry the
+ * A validated {@code outgoing/send} request. Request-level fields are all valid; recipients are valid or carry the
  * reason they are not, and at least one is valid.
  *
  * @param callerId        {@code bridge} in E.164

@@ -33,7 +33,7 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Reads the seed's {@code outgoing/send} body. The format is decided by the body, not the Content-Type: the seed's
+ * Reads an {@code outgoing/send} body. The format is decided by the body, not the Content-Type: the API document's
  * own curl examples send JSON with curl's default {@code application/x-www-form-urlencoded} label, so a body whose
  * first non-blank character is {@code {} is JSON and anything else is read as a form. Both end up as the same
  * field map, so every rule below applies to both alike.
@@ -42,12 +42,12 @@ import tools.jackson.databind.node.ObjectNode;
  * {@code flow_id} or {@code audio}; {@code to} is one number, a comma-separated list, or (JSON) an array, of at most
  * {@code dialer.api.send.max-recipients} entries (more is a 413 naming {@code to}); {@code variables} is an object or
  * flat {@code variables[Name]} keys, at most {@value #MAX_VARIABLES_BYTES} bytes as JSON; an empty optional value
- * counts as absent (forms send empty inputs). Invalid recipients are kept with their reason; the request fails only when a request-level field is invalid or no
- * recipient is valid, and then every problem is reported, each naming its field. A value (a variable's name too) that
- * holds a NUL character fails the request, wherever it is ({@link NulCharacters}), and so do a JSON member given
- * twice in one object and a number too long to read ({@link JsonMembers}), a field the form gives twice, and a
- * variable given both ways ({@code "variables": {"otp": …}} and {@code "variables[otp]"}): the last one is never
- * taken silently.
+ * counts as absent (forms send empty inputs). Invalid recipients are kept with their reason; the request fails only
+ * when a request-level field is invalid or no recipient is valid, and then every problem is reported, each naming its
+ * field. A value (a variable's name too) that holds a NUL character fails the request, wherever it is
+ * ({@link NulCharacters}), and so do a JSON member given twice in one object and a number too long to read
+ * ({@link JsonMembers}), a field the form gives twice, and a variable given both ways
+ * ({@code "variables": {"otp": …}} and {@code "variables[otp]"}): the last one is never taken silently.
  */
 final class SendRequestParser {
 

@@ -7,16 +7,16 @@ import dev.dialer.api.problem.FieldProblem;
 import java.util.List;
 
 /**
- * The seed's answer to {@code outgoing/send}, field for field: absent values are written as {@code null}, never
- * dropped (clients of the seed API read {@code foreign_id}, {@code options} and {@code flow_id} unconditionally).
- * Numbers are written as digits without '+', as the seed does.
+ * The answer to {@code outgoing/send} as its API document gives it, field for field: absent values are written as
+ * {@code null}, never dropped (clients of the send API read {@code foreign_id}, {@code options} and {@code flow_id}
+ * unconditionally). Numbers are written as digits without '+', as the send API does.
  *
  * <p>A recipient that was not queued keeps its row, in request order, with {@code status: "rejected"},
  * {@code id: null}, {@code credits: 0}, {@code mobile} as given and an {@code error} {@code {field, message}};
- * {@code error} appears only on such rows, so a fully accepted answer has exactly the seed's fields. A recipient whose
- * {@code foreign_id} and number an earlier request already used has {@code status: "duplicate"}, the earlier
- * request's {@code id} and {@code credits: 0}, and is not queued again; so has a number the request listed before,
- * with the {@code id} its first listing got.
+ * {@code error} appears only on such rows, so a fully accepted answer has exactly the documented fields. A recipient
+ * whose {@code foreign_id} and number an earlier request already used has {@code status: "duplicate"}, the earlier
+ * request's {@code id} and {@code credits: 0}, and is not queued again; so has a number the request listed before, with
+ * the {@code id} its first listing got.
  */
 @JsonInclude(JsonInclude.Include.ALWAYS)
 @JsonPropertyOrder({"status", "message", "data"})

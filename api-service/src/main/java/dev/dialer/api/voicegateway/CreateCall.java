@@ -32,7 +32,7 @@ import java.util.Set;
  * @param callerId       {@code from}, E.164
  * @param to             the destination: {@code to.number} in E.164, the {@code sip:}/{@code sips:} URI, or
  *                       {@code user:<name>}
- * @param applicationSid the application to run on answer (required, as the seed document says)
+ * @param applicationSid the application to run on answer (required, as the API document says)
  * @param notifyUrl      status events go here too
  * @param actionHook     the final outcome goes here too
  * @param amdHook        {@code amd.actionHook}: each answering-machine detection goes here too. The carrier gets the

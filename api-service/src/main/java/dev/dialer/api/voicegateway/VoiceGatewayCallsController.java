@@ -121,7 +121,7 @@ class VoiceGatewayCallsController {
                     mediaType = MediaType.APPLICATION_JSON_VALUE,
                     schema = @Schema(implementation = VoiceGatewayDocs.Call.class),
                     examples = {
-                            @ExampleObject(name = "basic", summary = "The seed's request",
+                            @ExampleObject(name = "basic", summary = "The API document's request",
                                     value = ApiDocs.VOICE_GATEWAY_CALL),
                             @ExampleObject(name = "with-hooks", summary = "With hooks and carrier options",
                                     value = ApiDocs.VOICE_GATEWAY_CALL_WITH_HOOKS),

@@ -33,14 +33,14 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The send endpoint over HTTP without Kafka: the records it would produce are captured instead (SendIT covers the
- * real broker). Proves the body is read whatever its Content-Type and that the answer has the seed's shape.
+ * real broker). Proves the body is read whatever its Content-Type and that the answer has the documented shape.
  */
 class SendControllerTest {
 
     private static final SendProperties PROPERTIES = new SendProperties(DataSize.ofKilobytes(256), 1000);
     private static final Account ACCOUNT = new Account("acct-test", "Test", "IN");
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final String SEED_FORM_TYPE = MediaType.APPLICATION_FORM_URLENCODED_VALUE;
+    private static final String CURL_FORM_TYPE = MediaType.APPLICATION_FORM_URLENCODED_VALUE;
 
     private final CapturingPublisher publisher = new CapturingPublisher();
     private final SendSeams.InMemoryClaims claims = new SendSeams.InMemoryClaims();
@@ -57,15 +57,15 @@ class SendControllerTest {
             })
             .build();
 
-    static Stream<Arguments> seedBodiesWithBothContentTypes() {
-        return SeedBodies.all().stream().flatMap(body -> Stream.of(
+    static Stream<Arguments> documentedBodiesWithBothContentTypes() {
+        return DocumentedBodies.all().stream().flatMap(body -> Stream.of(
                 Arguments.of(body, MediaType.APPLICATION_JSON_VALUE),
-                Arguments.of(body, SEED_FORM_TYPE)));
+                Arguments.of(body, CURL_FORM_TYPE)));
     }
 
     @ParameterizedTest
-    @MethodSource("seedBodiesWithBothContentTypes")
-    void queuesEachSeedExampleWhateverItsContentType(String body, String contentType) {
+    @MethodSource("documentedBodiesWithBothContentTypes")
+    void queuesEachDocumentedExampleWhateverItsContentType(String body, String contentType) {
         JsonNode answer = send(contentType, body, 200);
 
         assertThat(publisher.records).hasSize(1);
@@ -80,8 +80,8 @@ class SendControllerTest {
     }
 
     @Test
-    void answersInTheSeedsShapeWithNullsWritten() {
-        JsonNode answer = send(SEED_FORM_TYPE, SeedBodies.AUDIO_ID, 200);
+    void answersInTheDocumentedShapeWithNullsWritten() {
+        JsonNode answer = send(CURL_FORM_TYPE, DocumentedBodies.AUDIO_ID, 200);
 
         assertThat(answer.propertyNames()).containsExactly("status", "message", "data");
         assertThat(answer.get("status").asString()).isEqualTo("OK");
@@ -102,7 +102,7 @@ class SendControllerTest {
     @ParameterizedTest
     @ValueSource(strings = {"2024-07-10T06:09:43.054164Z", "2024-07-10T06:09:43.054Z", "2024-07-10T06:09:43Z",
             "2024-07-10T06:09:43.000001Z"})
-    void writesCreatedAtWithTheSeedsSixFractionDigitsWhateverTheyAre(String instant) {
+    void writesCreatedAtWithTheDocumentedSixFractionDigitsWhateverTheyAre(String instant) {
         String written = OutgoingCalls.createdAt(Instant.parse(instant));
 
         assertThat(written).matches("2024-07-10T06:09:43\\.\\d{6}Z");
@@ -110,8 +110,8 @@ class SendControllerTest {
     }
 
     @Test
-    void carriesTheSeedsVariablesIntoTheCommand() {
-        send(SEED_FORM_TYPE, SeedBodies.FLOW_ID_WITH_VARIABLES, 200);
+    void carriesTheDocumentedVariablesIntoTheCommand() {
+        send(CURL_FORM_TYPE, DocumentedBodies.FLOW_ID_WITH_VARIABLES, 200);
 
         CallCommand command = new CommandReader().read(publisher.records.get(0).value());
         assertThat(command.flowId()).isEqualTo("24");
@@ -120,7 +120,7 @@ class SendControllerTest {
 
     @Test
     void readsARealFormBody() {
-        send(SEED_FORM_TYPE, "bridge=918068281234&to=919876543215&audio=http%3A%2F%2Fa.example%2Fx.mp3"
+        send(CURL_FORM_TYPE, "bridge=918068281234&to=919876543215&audio=http%3A%2F%2Fa.example%2Fx.mp3"
                 + "&interval=30&variables%5Bcode%5D=77&webhook_id=wh-own&foreign_id=f-1", 200);
 
         CallCommand command = new CommandReader().read(publisher.records.get(0).value());
@@ -133,7 +133,7 @@ class SendControllerTest {
 
     @Test
     void readsABodyWithoutAnyContentType() {
-        client.post().uri("/api/v2/outgoing/send").bodyValue(SeedBodies.FLOW_ID.getBytes())
+        client.post().uri("/api/v2/outgoing/send").bodyValue(DocumentedBodies.FLOW_ID.getBytes())
                 .exchange()
                 .expectStatus().isOk();
 
@@ -147,7 +147,7 @@ class SendControllerTest {
         client.post().uri("/api/v2/outgoing/send")
                 .header("Content-Type", contentType)
                 .body(BodyInserters.fromDataBuffers(Flux.just(DefaultDataBufferFactory.sharedInstance.wrap(
-                        SeedBodies.FLOW_ID.getBytes(StandardCharsets.UTF_8)))))
+                        DocumentedBodies.FLOW_ID.getBytes(StandardCharsets.UTF_8)))))
                 .exchange()
                 .expectStatus().isOk();
 
@@ -156,7 +156,7 @@ class SendControllerTest {
 
     @Test
     void readsAJsonBodyLabelledAsPlainTextAsFetchLabelsAString() {
-        send("text/plain;charset=UTF-8", SeedBodies.FLOW_ID, 200);
+        send("text/plain;charset=UTF-8", DocumentedBodies.FLOW_ID, 200);
 
         assertThat(publisher.records).hasSize(1);
     }
@@ -191,7 +191,7 @@ class SendControllerTest {
 
     @Test
     void readsAFormsPercentEncodedValuesInTheCharsetItsContentTypeNames() {
-        send(SEED_FORM_TYPE + "; charset=ISO-8859-1",
+        send(CURL_FORM_TYPE + "; charset=ISO-8859-1",
                 "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9", 200);
 
         assertThat(new CommandReader().read(publisher.records.get(0).value()).foreignId()).isEqualTo("Café");
@@ -199,7 +199,7 @@ class SendControllerTest {
 
     @Test
     void refusesAFormValueThatIsNotTextInItsCharsetNamingItInsteadOfQueuingAReplacementCharacter() {
-        JsonNode problem = send(SEED_FORM_TYPE, "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9",
+        JsonNode problem = send(CURL_FORM_TYPE, "bridge=918068281234&to=919876543215&flow_id=1&foreign_id=Caf%E9",
                 400);
 
         assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
@@ -264,7 +264,7 @@ class SendControllerTest {
         client.post().uri("/api/v2/outgoing/send")
                 .header("Content-Type", MediaType.APPLICATION_JSON_VALUE)
                 .header("Idempotency-Key", "order\u00001")
-                .bodyValue(SeedBodies.FLOW_ID)
+                .bodyValue(DocumentedBodies.FLOW_ID)
                 .exchange()
                 .expectStatus().isEqualTo(400)
                 .expectBody().jsonPath("$.errors[0].field").isEqualTo("Idempotency-Key");

@@ -21,8 +21,8 @@ class SendRequestParserTest {
     private static final int MAX_RECIPIENTS = 1000;
 
     @Test
-    void readsTheSeedsAudioIdExample() {
-        SendRequest request = parse(SeedBodies.AUDIO_ID);
+    void readsTheDocumentedAudioIdExample() {
+        SendRequest request = parse(DocumentedBodies.AUDIO_ID);
 
         assertThat(request.callerId()).isEqualTo("+918068281234");
         assertThat(request.recipients()).extracting(SendRequest.Recipient::e164).containsExactly("+919876543215");
@@ -34,16 +34,16 @@ class SendRequestParserTest {
     }
 
     @Test
-    void readsTheSeedsAudioUrlExample() {
-        SendRequest request = parse(SeedBodies.AUDIO_URL);
+    void readsTheDocumentedAudioUrlExample() {
+        SendRequest request = parse(DocumentedBodies.AUDIO_URL);
 
         assertThat(request.audio()).isEqualTo("http://youraudiofilelocation.mp3");
         assertThat(request.flowId()).isNull();
     }
 
     @Test
-    void readsTheSeedsFlowIdExample() {
-        SendRequest request = parse(SeedBodies.FLOW_ID);
+    void readsTheDocumentedFlowIdExample() {
+        SendRequest request = parse(DocumentedBodies.FLOW_ID);
 
         assertThat(request.flowId()).isEqualTo("23");
         assertThat(request.audio()).isNull();
@@ -51,16 +51,16 @@ class SendRequestParserTest {
     }
 
     @Test
-    void readsTheSeedsFlatVariables() {
-        SendRequest request = parse(SeedBodies.FLOW_ID_WITH_VARIABLES);
+    void readsTheDocumentedFlatVariables() {
+        SendRequest request = parse(DocumentedBodies.FLOW_ID_WITH_VARIABLES);
 
         assertThat(request.flowId()).isEqualTo("24");
         assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("Name", "YourName", "otp", "123456"));
     }
 
     @Test
-    void reportsTheSeedsPlaceholderNumbersAsInvalidFields() {
-        assertThat(fieldsOf(SeedBodies.AUDIO_ID_VERBATIM)).containsExactly("bridge", "to");
+    void reportsTheDocumentedPlaceholderNumbersAsInvalidFields() {
+        assertThat(fieldsOf(DocumentedBodies.AUDIO_ID_VERBATIM)).containsExactly("bridge", "to");
     }
 
     @Test
@@ -188,7 +188,8 @@ class SendRequestParserTest {
 
     @Test
     void refusesDigitsThatAreANumberOfTheRegionAndAnotherCountrysNamingBothReadings() {
-        // The seed writes numbers with their country code and no '+': in region DE, 919876543215 is also a German one.
+        // The API document writes numbers with their country code and no '+': in region DE, 919876543215 is also a
+        // German one.
         SendRequest request = SendRequestParser.parse("""
                 {"bridge":"+4930123456","to":"919876543215,+919876543216,4930123457","flow_id":"1"}""", "DE",
                 MAX_RECIPIENTS);
@@ -241,7 +242,7 @@ class SendRequestParserTest {
     }
 
     @Test
-    void acceptsEverySeedIntervalAsTextOrNumber() {
+    void acceptsEveryDocumentedIntervalAsTextOrNumber() {
         for (int minutes : List.of(0, 5, 15, 30, 45, 60)) {
             assertThat(parse(body("\"interval\":" + minutes)).intervalMinutes())
                     .isEqualTo(minutes);
@@ -252,8 +253,8 @@ class SendRequestParserTest {
 
     @Test
     void readsAnEmptyVariablesArrayAsNoVariables() {
-        // PHP's json_encode writes an empty array as [] whatever it was meant to hold; the seed calls variables an
-        // "Array".
+        // PHP's json_encode writes an empty array as [] whatever it was meant to hold; the API document calls
+        // variables an "Array".
         assertThat(parse(body("\"variables\":[]")).variables()).isEmpty();
         assertThat(parse(body("\"variables\":[],\"variables[otp]\":\"9\"")).variables())
                 .containsExactly(Map.entry("otp", "9"));
@@ -291,7 +292,7 @@ class SendRequestParserTest {
     }
 
     @Test
-    void refusesAnIntervalOutsideTheSeedsValues() {
+    void refusesAnIntervalOutsideTheDocumentedValues() {
         ApiProblem problem = problemOf(body("\"interval\":7"));
 
         assertThat(problem.errors()).containsExactly(

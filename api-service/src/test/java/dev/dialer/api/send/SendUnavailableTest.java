@@ -53,7 +53,7 @@ class SendUnavailableTest {
     void answers503WithRetryAfterWhenKafkaDoesNotAcknowledge() {
         client.post().uri("/api/v2/outgoing/send")
                 .header("Content-Type", MediaType.APPLICATION_FORM_URLENCODED_VALUE)
-                .bodyValue(SeedBodies.FLOW_ID)
+                .bodyValue(DocumentedBodies.FLOW_ID)
                 .exchange()
                 .expectStatus().isEqualTo(503)
                 .expectHeader().contentType(MediaType.APPLICATION_PROBLEM_JSON)

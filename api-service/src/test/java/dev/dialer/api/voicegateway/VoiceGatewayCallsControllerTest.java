@@ -71,7 +71,7 @@ class VoiceGatewayCallsControllerTest {
         CallCommand command = onlyCommand();
         assertThat(command.to()).isEqualTo("user:alice");
         assertThat(command.carrierOptions()).containsEntry("to", Map.of("type", "user", "name", "alice"));
-        // Counted as the seed dialect's sends are: one recipient accepted, one command Kafka acknowledged.
+        // Counted as the `outgoing/send` dialect's sends are: one recipient accepted, one command Kafka acknowledged.
         assertThat(registry.get("dialer.api.recipients.accepted").counter().count()).isEqualTo(1);
         assertThat(registry.get("dialer.api.commands.produced").counter().count()).isEqualTo(1);
     }
@@ -175,7 +175,7 @@ class VoiceGatewayCallsControllerTest {
     }
 
     @Test
-    void theSeedsAdvancedRequestIsQueuedWithItsTagHeadersAmdAndTrunk() {
+    void theApiDocumentsAdvancedRequestIsQueuedWithItsTagHeadersAmdAndTrunk() {
         created("""
                 {"application_sid":"app-1","from":"918068281234","fromHost":"cognigy.cloud",
                  "callerName":"Vacation Agent",

@@ -16,7 +16,7 @@ import java.util.Set;
  * @param to              callee: E.164, a {@code sip:}/{@code sips:} URI or {@code user:<name>} ({@link Destination})
  * @param flowId          IVR flow to run on answer (or {@code application_sid}); this or {@code audio}
  * @param audio           sound-file id or http(s) URL to play on answer
- * @param campaign        campaign name ({@code name} in the seed)
+ * @param campaign        campaign name ({@code name} in the send API)
  * @param intervalMinutes retry interval: 0 (no retry), 5, 15, 30, 45 or 60
  * @param maxAttempts     attempts allowed when {@code intervalMinutes > 0}
  * @param attempt         which attempt this record asks for, 1 for a fresh request

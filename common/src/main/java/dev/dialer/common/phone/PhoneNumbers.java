@@ -15,7 +15,7 @@ import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
  *   <li>any other digits are read both ways: as a number of the region (the parser takes the region's own country
  *       code off digits that start with it where they are a number of the region only without it) and as
  *       international, country code first. The reading that is a valid number is the number; when both are and
- *       they are the same number, that is it (with region IN, {@code 919876543210}, the seed API's way of writing
+ *       they are the same number, that is it (with region IN, {@code 919876543210}, the send API's way of writing
  *       numbers, and {@code 9876543210} are both {@code +919876543210}; {@code 919876543210} is
  *       {@code +919876543210} with region US too). When both are valid and are two numbers, the digits are refused
  *       as ambiguous, naming both: either could be meant, and the other one is someone else (with region DE,
@@ -43,7 +43,7 @@ public final class PhoneNumbers {
             return e164 != null;
         }
 
-        /** E.164 without the '+', the way the seed API writes numbers. */
+        /** E.164 without the '+', the way the send API writes numbers. */
         public String digits() {
             return e164 == null ? null : e164.substring(1);
         }
@@ -169,7 +169,7 @@ public final class PhoneNumbers {
 
     /**
      * What {@code parse(digits, region)} and {@code isValidNumber} answer, without the parser, for the common cases:
-     * the region's own country code followed by a national number (the seed API's {@code 91…}), or a national number
+     * the region's own country code followed by a national number (the send API's {@code 91…}), or a national number
      * without national prefix. Mirrors the parser's steps: digits that start with the region's international prefix
      * are international; digits that start with the region's country code lose it when they do not match the
      * region's general pattern as a whole but do without it; a national prefix is stripped. Returns null (leaving

@@ -155,7 +155,7 @@ class PhoneNumbersParserAgreementTest {
                 addVariants(inputs, UTIL.format(example, PhoneNumberUtil.PhoneNumberFormat.E164).substring(1));
             }
         }
-        // National prefixes and leading zeros written after the country code, and the seeds' numbers.
+        // National prefixes and leading zeros written after the country code, and the send API document's numbers.
         inputs.addAll(List.of("4402079460958", "+44 020 7946 0958", "78001234567", "+7 8 800 123 45 67",
                 "390612345678", "+39 06 1234 5678", "0044 20 7946 0958", "14155552671", "11234567890",
                 "918068281234", "919876543210", "9876543210", "+91 98765 43210", "2250712345678",

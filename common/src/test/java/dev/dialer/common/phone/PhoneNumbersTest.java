@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 class PhoneNumbersTest {
 
     @Test
-    void readsSeedStyleDigitsAsInternational() {
+    void readsCountryCodeDigitsWithoutPlusAsInternational() {
         assertThat(PhoneNumbers.normalize("919876543210", "US").e164()).isEqualTo("+919876543210");
     }
 
@@ -139,10 +139,10 @@ class PhoneNumbersTest {
     }
 
     @Test
-    void theSeedsDigitsThatAreAlsoANationalNumberOfTheRegionAreRefusedNamingBoth() {
-        // "919876543210" is also a valid German number (German numbers have no fixed length): the seed writes numbers
-        // with their country code and no '+', an account in DE may write them nationally; either reading could be
-        // meant, and each is someone.
+    void theDocumentedDigitsThatAreAlsoANationalNumberOfTheRegionAreRefusedNamingBoth() {
+        // "919876543210" is also a valid German number (German numbers have no fixed length): the `outgoing/send`
+        // API document writes numbers with their country code and no '+', an account in DE may write them
+        // nationally; either reading could be meant, and each is someone.
         assertThat(PhoneNumbers.normalize("919876543210", "DE").error()).isEqualTo(
                 "is ambiguous: +49919876543210 (DE) or +919876543210; write it with + and its country code");
         assertThat(PhoneNumbers.normalize("+919876543210", "DE").e164()).isEqualTo("+919876543210");

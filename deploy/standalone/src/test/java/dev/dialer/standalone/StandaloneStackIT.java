@@ -35,8 +35,9 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The whole stack as the README's run command starts it (on free ports): the seed's four example requests, sent
- * the way its curl examples send them, each end in a completed call and delivered webhooks.
+ * The whole stack as the README's run command starts it (on free ports): the four example requests of the
+ * {@code outgoing/send} API document, sent the way its curl examples send them, each end in a completed call and
+ * delivered webhooks.
  */
 class StandaloneStackIT {
 
@@ -96,7 +97,7 @@ class StandaloneStackIT {
     }
 
     @Test
-    void seedExampleWithAudioIdCompletes() throws Exception {
+    void documentedExampleWithAudioIdCompletes() throws Exception {
         String id = send("application/json", """
                 {"bridge":"%s","to":"919876543215","audio":"39888925-718e-43bb-a8b1-d4a3a1b2c3d4",
                  "name":"obd_api_call","webhook_id":"%s"}""".formatted(BRIDGE, webhookId));
@@ -104,7 +105,7 @@ class StandaloneStackIT {
     }
 
     @Test
-    void seedExampleWithFlowIdSentWithCurlsDefaultContentTypeCompletes() throws Exception {
+    void documentedExampleWithFlowIdSentWithCurlsDefaultContentTypeCompletes() throws Exception {
         String id = send("application/x-www-form-urlencoded", """
                 {"bridge":"%s","to":"919876543216","flow_id":"23","name":"obd_api_call","webhook_id":"%s"}"""
                 .formatted(BRIDGE, webhookId));
@@ -112,7 +113,7 @@ class StandaloneStackIT {
     }
 
     @Test
-    void seedExampleWithFlowIdAndVariablesCompletesWithoutLeakingVariables() throws Exception {
+    void documentedExampleWithFlowIdAndVariablesCompletesWithoutLeakingVariables() throws Exception {
         String id = send("application/x-www-form-urlencoded", """
                 {"bridge":"%s","to":"919876543217","flow_id":"24","variables[Name]":"YourName",
                  "variables[otp]":"123456","webhook_id":"%s"}""".formatted(BRIDGE, webhookId));
@@ -127,7 +128,7 @@ class StandaloneStackIT {
     }
 
     @Test
-    void seedExampleWithAudioUrlCompletes() throws Exception {
+    void documentedExampleWithAudioUrlCompletes() throws Exception {
         String id = send("application/json", """
                 {"bridge":"%s","to":"919876543218","audio":"http://youraudiofilelocation.mp3",
                  "name":"obd_api_call","webhook_id":"%s"}""".formatted(BRIDGE, webhookId));
@@ -196,7 +197,7 @@ class StandaloneStackIT {
                 stack.apiPort(), "dialer_api_requests_total",
                 stack.dispatcherPort(), "dialer_dispatcher_commands_total",
                 stack.webhookPort(), "dialer_webhook_deliveries_total");
-        seedExampleWithAudioIdCompletes();
+        documentedExampleWithAudioIdCompletes();
         for (var service : counters.entrySet()) {
             assertThat(get(service.getKey(), "/actuator/health/readiness").body()).contains("\"UP\"");
             assertThat(get(service.getKey(), "/actuator/health/liveness").body()).contains("\"UP\"");
@@ -206,7 +207,7 @@ class StandaloneStackIT {
 
     @Test
     void theSimulatorsApplicationsPostStatusesToTheDispatcherWhichFindsThemPostingThere() throws Exception {
-        seedExampleWithAudioIdCompletes();
+        documentedExampleWithAudioIdCompletes();
 
         assertThat(stack.simulator().calls()).allSatisfy(call -> assertThat(call.applicationSid()).isNotNull());
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(get(stack.dispatcherPort(),

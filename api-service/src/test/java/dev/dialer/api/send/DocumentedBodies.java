@@ -3,10 +3,11 @@ package dev.dialer.api.send;
 import java.util.List;
 
 /**
- * The four request bodies of the seed's curl examples, as curl sends them ({@code -d '…'}: newlines and
- * indentation included), with the seed's {@code XXXX} placeholders filled with digits so that the numbers are real.
+ * The four request bodies of the curl examples in the {@code outgoing/send} API document, as curl sends them
+ * ({@code -d '…'}: newlines and indentation included), with the document's {@code XXXX} placeholders filled with
+ * digits so that the numbers are real.
  */
-final class SeedBodies {
+final class DocumentedBodies {
 
     static final String BRIDGE = "918068281234";
     static final String TO = "919876543215";
@@ -57,6 +58,6 @@ final class SeedBodies {
         return List.of(AUDIO_ID, FLOW_ID, FLOW_ID_WITH_VARIABLES, AUDIO_URL);
     }
 
-    private SeedBodies() {
+    private DocumentedBodies() {
     }
 }
