@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -237,20 +236,27 @@ class CallQueries {
     }
 
     /**
-     * An opaque position in the newest-first order: the last row's creation time (microseconds) and id. Clients can
-     * make one by hand, so {@link #parse} accepts only what a row could hold: a time from 1970 to the year 9999 (one
-     * outside PostgreSQL's range, or the driver's, would fail the query) and an id without a NUL character.
+     * An opaque position in the newest-first order: the last row's creation time (microseconds since 1970, negative
+     * before) and id. Clients can make one by hand, so {@link #parse} accepts only what a row could hold: a time of the
+     * years 1 to 9999, as RFC 3339 writes them and so as a command's {@code created_at} may carry them (one outside
+     * PostgreSQL's range, or the driver's, would fail the query), and an id without a NUL character.
      */
     record Cursor(Instant createdAt, String id) {
 
-        /** 9999-12-31T23:59:59.999999Z (ChronoUnit.MICROS.between counts in nanoseconds and overflows). */
-        private static final long MAX_MICROS = Instant.parse("9999-12-31T23:59:59Z").getEpochSecond() * 1_000_000
-                + 999_999;
+        private static final long MIN_MICROS = micros(Instant.parse("0001-01-01T00:00:00Z"));
+        private static final long MAX_MICROS = micros(Instant.parse("9999-12-31T23:59:59.999999Z"));
 
         String encode() {
-            long micros = ChronoUnit.MICROS.between(Instant.EPOCH, createdAt);
             return Base64.getUrlEncoder().withoutPadding()
-                    .encodeToString((micros + "|" + id).getBytes(StandardCharsets.UTF_8));
+                    .encodeToString((micros(createdAt) + "|" + id).getBytes(StandardCharsets.UTF_8));
+        }
+
+        /**
+         * Microseconds since 1970. Not {@code ChronoUnit.MICROS.between}, which counts in nanoseconds: a time more than
+         * 292 years from 1970 (a command's {@code created_at} of 0001-01-01, Go's zero time) overflowed it.
+         */
+        private static long micros(Instant instant) {
+            return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000L), instant.getNano() / 1_000);
         }
 
         static Cursor parse(String text) {
@@ -259,10 +265,11 @@ class CallQueries {
                 int bar = decoded.indexOf('|');
                 long micros = Long.parseLong(decoded.substring(0, bar));
                 String id = decoded.substring(bar + 1);
-                if (micros < 0 || micros > MAX_MICROS || NulCharacters.in(id)) {
+                if (micros < MIN_MICROS || micros > MAX_MICROS || NulCharacters.in(id)) {
                     throw new IllegalArgumentException("no position a row could have");
                 }
-                return new Cursor(Instant.EPOCH.plus(micros, ChronoUnit.MICROS), id);
+                return new Cursor(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+                        Math.floorMod(micros, 1_000_000L) * 1_000L), id);
             } catch (RuntimeException e) {
                 throw Problems.validation("cursor", "is not a cursor this API returned");
             }
