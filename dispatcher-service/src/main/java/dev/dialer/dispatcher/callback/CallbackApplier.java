@@ -111,10 +111,11 @@ public class CallbackApplier {
         }
     }
 
+    private static final OutcomeClassifier CLASSIFIER = new OutcomeClassifier();
+
     private final AttemptLedger ledger;
     private final OpenAttempts openAttempts;
     private final CallEvents events;
-    private final OutcomeClassifier classifier = new OutcomeClassifier();
     private final RetryPolicy retryPolicy;
     private final RetryMetrics retryMetrics;
     private final Clock clock;
@@ -319,7 +320,7 @@ public class CallbackApplier {
      * that long, and the request ends {@code exhausted} with {@code error.code=capacity} instead of cycling for ever.
      */
     private Mono<Result> classified(CallCommand command, CarrierCallback callback, String answeredBy) {
-        Outcome outcome = classifier.classify(callback.status(), callback.sipStatus(), callback.sipReason());
+        Outcome outcome = CLASSIFIER.classify(callback.status(), callback.sipStatus(), callback.sipReason());
         if (outcome.verdict() != Verdict.CAPACITY) {
             return ended(command, callback, outcome, answeredBy);
         }
@@ -421,16 +422,29 @@ public class CallbackApplier {
      * dial in flight holds under the same key, or the trunk would carry more calls than its limit.
      */
     private void attemptEnded(CarrierCallback callback, Outcome outcome) {
-        if (outcome.verdict() == Verdict.CAPACITY) {
-            log.warn("request {} attempt {} met the carrier's capacity limit and is not requeued (waited longer than "
-                    + "{}, or past its valid_until by then); ended", callback.requestId(), callback.attempt(),
-                    retry.carrierUnavailableMaxWait());
+        if (capacityRejected(callback, outcome)) {
+            if (outcome.verdict() == Verdict.CAPACITY) {
+                log.warn("request {} attempt {} met the carrier's capacity limit and is not requeued (waited longer "
+                        + "than {}, or past its valid_until by then); ended", callback.requestId(), callback.attempt(),
+                        retry.carrierUnavailableMaxWait());
+            }
             lanes.trunks().capacityRejected(slotKey(callback));
             registry.counter("dialer.dispatcher.capacity.rejections").increment();
         } else {
             lanes.trunks().release(slotKey(callback), carrierCarried(callback, outcome));
         }
         outcomes.ended(outcome.attemptStatus(), callback.sipStatus());
+    }
+
+    /**
+     * Whether the carrier refused the call for capacity, whatever the attempt's end became: one whose request a cancel
+     * reached meanwhile ends {@code canceled}, but the refusal still tells the trunk's limit is too high, and halves
+     * it as any other does (decision 0011).
+     */
+    static boolean capacityRejected(CarrierCallback callback, Outcome outcome) {
+        return outcome.verdict() == Verdict.CAPACITY || (callback.status().isTerminal()
+                && CLASSIFIER.classify(callback.status(), callback.sipStatus(), callback.sipReason()).verdict()
+                        == Verdict.CAPACITY);
     }
 
     /**

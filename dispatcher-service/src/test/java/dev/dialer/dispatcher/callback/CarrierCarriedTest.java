@@ -8,7 +8,7 @@ import dev.dialer.dispatcher.outcome.Verdict;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Which attempt ends grow a trunk's concurrency limit back after a capacity rejection shrank it (AIMD). */
+/** Which attempt ends grow a trunk's concurrency limit back after a capacity rejection shrank it; which halve it. */
 class CarrierCarriedTest {
 
     @ParameterizedTest(name = "{0} {1} ({2}) grows the limit: {3}")
@@ -32,5 +32,24 @@ class CarrierCarriedTest {
                 null, null, 1);
 
         assertThat(CallbackApplier.carrierCarried(callback, new Outcome(verdict, attemptStatus))).isEqualTo(grows);
+    }
+
+    @ParameterizedTest(name = "{0} {1} \"{2}\" ending {3} halves the limit: {4}")
+    @CsvSource(nullValues = "none", value = {
+            "failed, 503, Max Account Calls In Progress, CAPACITY, true",
+            // A cancel reached the request meanwhile: the attempt ends canceled, but the carrier still had no room.
+            "failed, 503, Max Account Calls In Progress, CANCELED, true",
+            "failed, 429, Too Many Requests, CANCELED, true",
+            "failed, 503, Service Unavailable, CANCELED, false",
+            "no-answer, 487, Request Terminated, CANCELED, false",
+            "completed, 200, OK, ANSWERED, false"})
+    void aCapacityRefusalHalvesTheLimitHoweverTheAttemptEnds(String status, Integer sip, String reason,
+                                                              Verdict verdict, boolean halves) {
+        AttemptStatus attemptStatus = AttemptStatus.fromWire(status);
+        CarrierCallback callback = new CarrierCallback("r", 1, attemptStatus, status, "call-1", sip, reason, null,
+                null, null, 1);
+        AttemptStatus ended = verdict == Verdict.CANCELED ? AttemptStatus.CANCELED : attemptStatus;
+
+        assertThat(CallbackApplier.capacityRejected(callback, new Outcome(verdict, ended))).isEqualTo(halves);
     }
 }
