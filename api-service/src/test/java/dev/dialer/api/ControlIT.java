@@ -205,6 +205,34 @@ class ControlIT extends RunningApiService {
         }
     }
 
+    @Test
+    void aPauseWaitingForAnotherControlOfItsCampaignIsAnswered503InsteadOfHoldingAConnection() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        sendOne(campaign);
+        ExecutorService client = Executors.newSingleThreadExecutor();
+        // Another instance's control of the campaign, waiting for Kafka while it holds the campaign's lock.
+        try (Connection other = database()) {
+            other.setAutoCommit(false);
+            try (PreparedStatement lock = other.prepareStatement(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))")) {
+                lock.setString(1, CallControl.campaignKey(ACCOUNT, campaign));
+                lock.execute();
+            }
+            Future<HttpResponse<String>> pause = client.submit(() ->
+                    post("/api/v2/campaigns/" + campaign + "/pause", null, KEY, ""));
+
+            HttpResponse<String> answered = pause.get(15, TimeUnit.SECONDS);
+
+            assertThat(answered.statusCode()).as(answered.body()).isEqualTo(503);
+            assertThat(answered.headers().firstValue("Retry-After")).isPresent();
+            other.rollback();
+        } finally {
+            client.shutdownNow();
+        }
+        assertThat(post("/api/v2/campaigns/" + campaign + "/pause", null, KEY, "").statusCode())
+                .as("once the lock is free").isEqualTo(202);
+    }
+
     private String sendOne(String campaign) throws Exception {
         String name = campaign == null ? "" : ",\"name\":\"" + campaign + "\"";
         HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY,

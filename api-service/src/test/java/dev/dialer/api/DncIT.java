@@ -55,6 +55,34 @@ class DncIT extends RunningApiService {
     }
 
     @Test
+    void aPutWaitingForAnotherChangeOfItsNumberIsAnswered503InsteadOfHoldingAConnection() throws Exception {
+        assertThat(put("/api/v2/dnc/9876500077", ownerKey, "{}").statusCode()).isEqualTo(200);
+        // Another change of the entry, waiting for Kafka while it holds the entry's row.
+        try (Connection other = database()) {
+            other.setAutoCommit(false);
+            try (PreparedStatement lock = other.prepareStatement(
+                    "SELECT 1 FROM api.dnc WHERE account_id = ? AND number = '+919876500077' FOR UPDATE")) {
+                lock.setString(1, OWNER);
+                lock.execute();
+            }
+            CompletableFuture<HttpResponse<String>> waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return put("/api/v2/dnc/9876500077", ownerKey, "{\"reason\":\"again\"}");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+
+            HttpResponse<String> answered = waiting.get(15, TimeUnit.SECONDS);
+
+            assertThat(answered.statusCode()).as(answered.body()).isEqualTo(503);
+            other.rollback();
+        }
+        assertThat(put("/api/v2/dnc/9876500077", ownerKey, "{\"reason\":\"again\"}").statusCode())
+                .as("once the row is free").isEqualTo(200);
+    }
+
+    @Test
     void putPublishesTheEntryAndDeletePublishesATombstoneUnderTheSameKey() throws Exception {
         HttpResponse<String> put = put("/api/v2/dnc/9876500001", ownerKey, "{\"reason\":\"asked by phone\"}");
 

@@ -1,5 +1,6 @@
 package dev.dialer.api.account;
 
+import dev.dialer.api.kafka.LockWaits;
 import dev.dialer.api.problem.Problems;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,8 +15,8 @@ import reactor.core.publisher.Mono;
  * account's row is locked first ({@code FOR NO KEY UPDATE}, which the foreign-key checks of sends and other writes do
  * not wait for), and the rows are counted by a statement of their own, whose snapshot sees what a request that held
  * the lock before committed: two requests racing for the last place cannot both take it. A creation waits at most
- * {@value #LOCK_WAIT} for the lock ({@code lock_timeout}, for the rest of its transaction), then fails with
- * {@code 55P03}, which the API answers 503 with {@code Retry-After}.
+ * {@value LockWaits#WAIT} for the lock ({@link LockWaits}), then fails with {@code 55P03}, which the API answers 503
+ * with {@code Retry-After}.
  */
 @Component
 public class AccountLimits {
@@ -38,7 +39,6 @@ public class AccountLimits {
      * How long a creation waits for the account's lock (held by another creation until Kafka acknowledged it) before
      * it is answered 503 with {@code Retry-After}, rather than queue holding a database connection.
      */
-    static final String LOCK_WAIT = "2s";
 
     private final DatabaseClient db;
     private final LimitsProperties properties;
@@ -61,9 +61,7 @@ public class AccountLimits {
      */
     public Mono<Void> requireRoomFor(String accountId, Kept kept) {
         int most = kept == Kept.WEBHOOKS ? properties.webhooksPerAccount() : properties.subscriptionsPerAccount();
-        return db.sql("SELECT set_config('lock_timeout', :wait, true)")
-                .bind("wait", LOCK_WAIT)
-                .fetch().all()
+        return LockWaits.bounded(db)
                 .thenMany(db.sql("SELECT id FROM api.accounts WHERE id = :account FOR NO KEY UPDATE")
                         .bind("account", accountId)
                         .fetch().all())

@@ -5,6 +5,7 @@ import dev.dialer.api.calls.CallLedger;
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
+import dev.dialer.api.kafka.LockWaits;
 import dev.dialer.api.kafka.OwedState;
 import dev.dialer.api.kafka.OwedStates;
 import dev.dialer.api.kafka.PublishingTransactions;
@@ -186,10 +187,12 @@ class CallControls implements CommittedStates {
         return lock(control.key());
     }
 
+    /** Waited for at most {@link LockWaits#WAIT}: the control holding it waits for Kafka's acknowledgement. */
     private Mono<Void> lock(String campaignKey) {
-        return db.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-                .bind("key", campaignKey)
-                .then();
+        return LockWaits.bounded(db)
+                .then(db.sql("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+                        .bind("key", campaignKey)
+                        .then());
     }
 
     /** A cancel is final: the same compacted key must never carry a later pause or resume. */

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Flux;
@@ -49,13 +50,15 @@ public final class Compensations {
 
     private static final Logger log = LoggerFactory.getLogger(Compensations.class);
 
+    private final DatabaseClient db;
     private final AcknowledgedPublisher publisher;
     private final PublishingTransactions transactions;
     private final OwedStates owed;
     private final MeterRegistry registry;
 
     Compensations(AcknowledgedPublisher publisher, ReactiveTransactionManager tx, OwedStates owed,
-                  MeterRegistry registry) {
+                  MeterRegistry registry, DatabaseClient db) {
+        this.db = db;
         this.publisher = publisher;
         this.transactions = PublishingTransactions.create(tx);
         this.owed = owed;
@@ -89,7 +92,9 @@ public final class Compensations {
             AtomicBoolean published = new AtomicBoolean();
             Publication publication = records -> publisher.publishAll(records, UNDONE)
                     .doOnSubscribe(subscription -> published.set(true));
-            return transactions.transactional(settledWith(work.apply(publication), row), failure -> {
+            // Its locks waited for at most LockWaits.WAIT: a change holds them until Kafka acknowledged.
+            Mono<T> bounded = LockWaits.bounded(db).then(Mono.defer(() -> work.apply(publication)));
+            return transactions.transactional(settledWith(bounded, row), failure -> {
                 if (published.get()) {
                     restate(change, object, row, committed, failure);
                 }
