@@ -118,7 +118,7 @@ class AnsweringMachineIT {
         int eventsAtTheEnd = fixture.awaitFinal(requestId).size();
         double lateBefore = meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone",
                 "result", "late").count();
-        // No caller ID in the tag: applied where it arrives, so the answer says what became of it.
+        // No caller ID in the tag: the call is known by its call_sid, and the result goes to the caller ID's owner.
         String body = """
                 {"type":"amd_tone_detected","call_sid":"%s","customerData":{"request_id":"%s","attempt":1}}"""
                 .formatted(fixture.callsFor(requestId).get(0).callSid(), requestId);
@@ -130,8 +130,8 @@ class AnsweringMachineIT {
                 .exchange()
                 .expectStatus().isOk();
 
-        assertThat(meters.counter("dialer.dispatcher.answering.machine", "answered_by", "tone", "result", "late")
-                .count()).isEqualTo(lateBefore + 1);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(meters.counter("dialer.dispatcher.answering.machine",
+                "answered_by", "tone", "result", "late").count()).isEqualTo(lateBefore + 1));
         assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("tone");
         await().during(Duration.ofSeconds(2)).atMost(WAIT)

@@ -487,6 +487,20 @@ class DispatcherIT {
     }
 
     @Test
+    void aCustomersTagNamingARequestAndAttemptOfItsOwnDoesNotHideTheCallsCallSid() {
+        String callSid = "vg-" + UUID.randomUUID();
+        String requestId = ringingCall(callSid);
+        // The customer's flow tagged the call with ids of its own (a CRM case, a PIN-entry counter): not ours.
+        postSigned("""
+                {"call_sid":"%s","call_status":"busy","sip_status":486,"sip_reason":"Busy Here",
+                 "customerData":{"request_id":"crm-881","attempt":2}}""".formatted(callSid)).expectStatus().isOk();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(statuses(events)).containsExactly("ringing", "busy");
+        assertThat(attemptRow(requestId)).containsEntry("status", "busy").containsEntry("provider_call_id", callSid);
+    }
+
+    @Test
     void anAnsweredCallsDetectionAndEndReachItAfterItsApplicationReplacedTheTag() {
         String callSid = "vg-" + UUID.randomUUID();
         String requestId = ringingCall(callSid, Map.of("amd", Map.of("thresholdWordCount", 5)));
@@ -570,7 +584,8 @@ class DispatcherIT {
         assertThat(ledger.claimDial(requestId, 1).block(WAIT)).isEqualTo(1);
         ledger.storeProviderCallId(requestId, 1, 1, callSid, "voice-gateway").block(WAIT);
         postSigned(callback(requestId, callSid, "ringing", 180, "Ringing")).expectStatus().isOk();
-        assertThat(attemptRow(requestId)).containsEntry("status", "ringing");
+        // Known by its call_sid (the tag names no caller ID), applied by the caller ID's owner.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(attemptRow(requestId)).containsEntry("status", "ringing"));
         return requestId;
     }
 

@@ -197,12 +197,15 @@ class VoiceGatewayStatusEndpoint {
 
     /**
      * Routes the callback as its tag's attempt's, or, when the call's application replaced the tag, as the attempt
-     * that placed its call ({@code call_sid}), tagged again for the topic. A call no attempt knows is answered 404: not
-     * ours, or its attempt was forgotten (jambonz does not send it again either way).
+     * that placed its call ({@code call_sid}), tagged again for the topic. A tag without the caller ID every tag of
+     * ours carries may be the customer's own, whose {@code request_id} and {@code attempt} name something else (a
+     * flow's own counter): the call is then known by its {@code call_sid} first, and by the tag only when no attempt
+     * knows the call. A call no attempt knows is answered 404: not ours, or its attempt was forgotten (jambonz does
+     * not send it again either way).
      */
     private Mono<ResponseEntity<Object>> correlated(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                     Function<JambonzCallbackReader.Parsed, CarrierCallback> callback) {
-        if (parsed.tagged()) {
+        if (parsed.tagged() && (parsed.callerId() != null || parsed.callSid() == null)) {
             return route(parsed, raw, () -> applier.apply(callback.apply(parsed)));
         }
         return ledger.attemptOfCall(parsed.callSid())
@@ -210,6 +213,9 @@ class VoiceGatewayStatusEndpoint {
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .flatMap(found -> {
+                    if (found.isEmpty() && parsed.tagged()) {
+                        return route(parsed, raw, () -> applier.apply(callback.apply(parsed)));
+                    }
                     if (found.isEmpty()) {
                         applier.countUnknown(callback.apply(parsed));
                         log.info("callback {} of call {} names no attempt in its tag, and no attempt knows the call",
