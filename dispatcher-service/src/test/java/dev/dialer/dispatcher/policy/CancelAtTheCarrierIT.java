@@ -63,8 +63,11 @@ import tools.jackson.databind.JsonNode;
  * in a spy, built once before the application uses it, that delays the real statement until the test lets it go),
  * never replaced.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        properties = "spring.config.name=dispatcher-service")
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
+        "spring.config.name=dispatcher-service",
+        // A capacity rejection halves the trunk's limit (a cancelled call's too): from a limit of its own, not from
+        // the calls in flight at that moment, which a long-ringing call of another test would then hold alone.
+        "dialer.dispatcher.pacing.trunk-concurrency=1000"})
 @DirtiesContext
 class CancelAtTheCarrierIT {
 
@@ -223,6 +226,7 @@ class CancelAtTheCarrierIT {
     @Test
     void capacityRejectionThatCrossesACancelEndsTheRequestCanceledWithoutARequeue() {
         String requestId = "crossed-capacity-" + UUID.randomUUID();
+        double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
         Hold requeue = new Hold();
         HELD_RETRIES.put(requestId, requeue);
         fixture.produce("+4930777504", command(requestId, "+4930777504", REFUSED_FOR_CAPACITY, 0));
@@ -239,6 +243,8 @@ class CancelAtTheCarrierIT {
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
         assertThat(deferred(events)).as("no deferral announced after the cancel").isEmpty();
         assertThat(scheduled(requestId)).as("no requeue waits").isZero();
+        assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
+                .as("the carrier had no room all the same: the trunk's limit shrinks").isEqualTo(rejectionsBefore + 1);
     }
 
     @Test

@@ -357,13 +357,8 @@ class DialTimePolicyIT {
 
     @Test
     void aSecondCopyOfAWaitingCommandAnnouncesNoSecondWait() {
-        String account = newAccount();
+        String account = accountWhoseWindowClosedAMinuteAgo();
         String requestId = newRequestId();
-        // Closed a minute ago: the next opening is about a day away.
-        LocalTime nowInBerlin = Instant.now().atZone(BERLIN).toLocalTime().truncatedTo(ChronoUnit.SECONDS);
-        publishSettings(account, new CallingWindow(nowInBerlin.minusHours(1), nowInBerlin.minusMinutes(1)), List.of(),
-                null);
-        awaitSeen(() -> views().settingsOf(account).callingWindow().end().equals(nowInBerlin.minusMinutes(1)));
         double heldBefore = meters.counter("dialer.dispatcher.commands", "outcome", "held_by_policy").count();
         String command = commandJson(requestId, account, ANSWERING, null, null, 0);
 
@@ -400,13 +395,8 @@ class DialTimePolicyIT {
 
     @Test
     void cancelWhileWaitingEndsCanceledAndTheCallIsNeverDialled() {
-        String account = newAccount();
+        String account = accountWhoseWindowClosedAMinuteAgo();
         String requestId = newRequestId();
-        // A window that opened an hour ago and closed a minute ago: the next opening is about a day away.
-        LocalTime nowInBerlin = Instant.now().atZone(BERLIN).toLocalTime().truncatedTo(ChronoUnit.SECONDS);
-        publishSettings(account, new CallingWindow(nowInBerlin.minusHours(1), nowInBerlin.minusMinutes(1)), List.of(),
-                null);
-        awaitSeen(() -> views().settingsOf(account).callingWindow().end().equals(nowInBerlin.minusMinutes(1)));
         double appliedBefore = controls("applied");
 
         produceCommand(requestId, account, ANSWERING, null, null);
@@ -606,6 +596,16 @@ class DialTimePolicyIT {
 
     private double controls(String outcome) {
         return meters.counter("dialer.dispatcher.controls", "action", "cancel", "outcome", outcome).count();
+    }
+
+    /** A new account whose window opened an hour ago and closed a minute ago: it opens again in about a day. */
+    private String accountWhoseWindowClosedAMinuteAgo() {
+        String account = newAccount();
+        LocalTime nowInBerlin = Instant.now().atZone(BERLIN).toLocalTime().truncatedTo(ChronoUnit.SECONDS);
+        publishSettings(account, new CallingWindow(nowInBerlin.minusHours(1), nowInBerlin.minusMinutes(1)), List.of(),
+                null);
+        awaitSeen(() -> views().settingsOf(account).callingWindow().end().equals(nowInBerlin.minusMinutes(1)));
+        return account;
     }
 
     private static String newAccount() {
