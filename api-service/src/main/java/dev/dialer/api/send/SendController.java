@@ -95,8 +95,8 @@ class SendController {
     @Operation(operationId = "sendCalls", summary = "Queue outbound calls",
             description = "Queues one call per valid recipient of `to` and answers in the `outgoing/send` document's "
                     + "shape once Kafka has every command (`acks=all`). A recipient that cannot be valid gets a row "
-                    + "with `status: rejected` and an `error` naming it, and is not queued; a number listed again (in any "
-                    + "spelling) gets a row with `status: duplicate` and its first listing's `id`, and is not queued "
+                    + "with `status: rejected` and an `error` naming it, and is not queued; a number listed again (in "
+                    + "any spelling) gets a row with `status: duplicate` and its first listing's `id`, and is not queued "
                     + "again; the others are.",
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
                     + "safe for 24 hours: a repeat with the same body answers the original response with "

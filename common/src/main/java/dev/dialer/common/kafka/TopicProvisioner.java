@@ -82,11 +82,11 @@ public final class TopicProvisioner {
 
     /**
      * Refuses topics made by someone else with another {@code cleanup.policy} than the dialer's: a DNC or control topic
-     * that deletes instead of compacting loses its entries after the retention, and then numbers asked not to be
-     * called are called again and cancels are forgotten; a commands topic that compacts keeps one command a caller ID.
-     * Refuses too a topic taking smaller records ({@code max.message.bytes}) than the dialer sizes its own by: the
-     * outbox relay would send an event the broker refuses, in every round, and hold back every event behind it; the
-     * API would answer 503 for a command it validated. Such a topic is put right by its operator
+     * that deletes instead of compacting loses its entries after the retention, and then numbers asked not to be called
+     * are called again and cancels are forgotten; a commands topic that compacts keeps one command a caller ID. Refuses
+     * too a topic taking smaller records ({@code max.message.bytes}) than the dialer sizes its own by: the outbox relay
+     * would send an event the broker refuses, in every round, and hold back every event behind it; the API would answer
+     * 503 for a command it validated. Such a topic is put right by its operator
      * ({@code kafka-configs --alter --add-config …}), not here: changing it is not the dialer's decision to make unseen.
      */
     private static void requireSettings(Admin admin, List<TopicSpec> existing, long timeoutMillis)

@@ -79,9 +79,10 @@ class PolicyLedger {
     /**
      * Makes the command's attempt wait in {@code dispatch.schedule} until {@code dueAt}. A row already there for the
      * attempt that the scheduler fired (the one whose firing brought the command back, leased) or that waited for
-     * another reason takes the new time and reason, and loses its lease; one waiting, unfired, for the same reason is
-     * a wait already announced, and is left as it is. An attempt that was waiting for a carrier (requeued) counts that
-     * wait anew from {@code dueAt}: the policy's wait is not the carrier's ({@code retry.carrier-unavailable-max-wait}).
+     * another reason takes the new time and reason, and loses its lease; one waiting, unfired, for the same reason is a
+     * wait already announced, and is left as it is. An attempt that was waiting for a carrier (requeued) counts that
+     * wait anew from {@code dueAt}: the policy's wait is not the carrier's
+     * ({@code retry.carrier-unavailable-max-wait}).
      *
      * <p>Only a request without its final waits: one that a cancel (or anything else) ended meanwhile gets no row.
      * The request's row is locked for it, so an end committing at the same moment is either

@@ -8,11 +8,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The retries the poller has in flight, by account and endpoint and by account: a claim serves first the accounts (and
- * within an account the endpoints) with the fewest of them, so that a slot freed by one account's slow endpoint goes
- * to another account's due row before it goes to the next of that backlog, and takes no more rows of either than the
+ * within an account the endpoints) with the fewest of them, so that a slot freed by one account's slow endpoint goes to
+ * another account's due row before it goes to the next of that backlog, and takes no more rows of either than the
  * concurrency limits of {@link EndpointIsolation} leave room for ({@code max-concurrent-per-endpoint},
- * {@code max-concurrent-per-account}), less a quarter of each kept for first tries ({@link #retryShare}). A row claimed beyond them would only be refused (not a try, stored again a
- * moment later), and it would take a slot of the poller that another account's due retry could have had.
+ * {@code max-concurrent-per-account}), less a quarter of each kept for first tries ({@link #retryShare}). A row claimed
+ * beyond them would only be refused (not a try, stored again a moment later), and it would take a slot of the poller
+ * that another account's due retry could have had.
  *
  * <p>An endpoint is named as the claim names it ({@link #endpointOf}): a hook's as {@link EndpointIsolation#endpoint}
  * names it and {@code webhook.retries.endpoint} keeps it; a webhook's by its id, since its URL is looked up only
