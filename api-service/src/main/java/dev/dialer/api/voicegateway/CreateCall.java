@@ -184,7 +184,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             errors.add(new FieldProblem("callerName", "must be a string"));
         } else if (name.length() > MAX_CALLER_NAME) {
             errors.add(new FieldProblem("callerName", "must be at most " + MAX_CALLER_NAME + " characters"));
-        } else if (name.chars().anyMatch(c -> Character.isISOControl(c) || c == '"' || c == '\\')) {
+        } else if (!quotable(name)) {
             errors.add(new FieldProblem("callerName", "must not contain control characters, \" or \\"));
         }
     }
@@ -323,12 +323,17 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             errors.add(new FieldProblem("to.auth", "must be {username, password}, both strings"));
             return;
         }
-        if (username.chars().anyMatch(c -> Character.isISOControl(c) || c == '"' || c == '\\')) {
+        if (!quotable(username)) {
             errors.add(new FieldProblem("to.auth.username", "must not contain control characters, \" or \\"));
         }
         if (password.chars().anyMatch(Character::isISOControl)) {
             errors.add(new FieldProblem("to.auth.password", "must not contain control characters"));
         }
+    }
+
+    /** Whether a SIP quoted string holds {@code value} as it is: no control character, {@code "} or {@code \}. */
+    private static boolean quotable(String value) {
+        return value.chars().noneMatch(c -> Character.isISOControl(c) || c == '"' || c == '\\');
     }
 
     private static String userName(Object value, List<FieldProblem> errors) {

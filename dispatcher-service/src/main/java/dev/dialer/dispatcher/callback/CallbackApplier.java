@@ -439,10 +439,12 @@ public class CallbackApplier {
     /**
      * Whether the carrier refused the call for capacity, whatever the attempt's end became: one whose request a cancel
      * reached meanwhile ends {@code canceled}, but the refusal still tells the trunk's limit is too high, and halves
-     * it as any other does (decision 0011).
+     * it as any other does (decision 0011). Only such a cancel puts another outcome in the classifier's place, so only
+     * a {@code canceled} end is classified again.
      */
     static boolean capacityRejected(CarrierCallback callback, Outcome outcome) {
-        return outcome.verdict() == Verdict.CAPACITY || (callback.status().isTerminal()
+        return outcome.verdict() == Verdict.CAPACITY || (outcome.verdict() == Verdict.CANCELED
+                && callback.status().isTerminal()
                 && CLASSIFIER.classify(callback.status(), callback.sipStatus(), callback.sipReason()).verdict()
                         == Verdict.CAPACITY);
     }

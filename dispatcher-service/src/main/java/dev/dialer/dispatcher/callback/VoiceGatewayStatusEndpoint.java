@@ -205,8 +205,10 @@ class VoiceGatewayStatusEndpoint {
      */
     private Mono<ResponseEntity<Object>> correlated(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                     Function<JambonzCallbackReader.Parsed, CarrierCallback> callback) {
+        Mono<ResponseEntity<Object>> byTag = Mono.defer(() -> route(parsed, raw,
+                () -> applier.apply(callback.apply(parsed))));
         if (parsed.tagged() && (parsed.callerId() != null || parsed.callSid() == null)) {
-            return route(parsed, raw, () -> applier.apply(callback.apply(parsed)));
+            return byTag;
         }
         return ledger.attemptOfCall(parsed.callSid())
                 .retryWhen(InfraRetry.brief("attempt of call"))
@@ -214,7 +216,7 @@ class VoiceGatewayStatusEndpoint {
                 .defaultIfEmpty(Optional.empty())
                 .flatMap(found -> {
                     if (found.isEmpty() && parsed.tagged()) {
-                        return route(parsed, raw, () -> applier.apply(callback.apply(parsed)));
+                        return byTag;
                     }
                     if (found.isEmpty()) {
                         applier.countUnknown(callback.apply(parsed));

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -137,7 +138,7 @@ public final class PartitionLanes {
         PacingMetrics.Ends ends;
         try {
             if (ticket == null) {
-                emit(whileOwned(generation, record, null).subscribeOn(scheduler).then());
+                emit(whileOwned(generation, () -> work.handle(record, null)).subscribeOn(scheduler).then());
                 handedOver = true;
             } else if ((ends = lanes.endsAtTheGate(ticket)) != null) {
                 handOverUnpaced(new Pending(record, ticket, slot, now()), ends, Unpaced.ADMISSION);
@@ -195,8 +196,7 @@ public final class PartitionLanes {
             } else {
                 log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
                         partition, raw.offset(), defect);
-                long owner = generation;
-                emit(Mono.defer(() -> owns(owner) ? work.reject(record, defect) : Mono.<Void>empty())
+                emit(whileOwned(generation, () -> work.reject(record, defect))
                         .subscribeOn(scheduler).onErrorComplete());
             }
         }
@@ -444,11 +444,11 @@ public final class PartitionLanes {
     }
 
     /**
-     * The work's handling of a record, unless the partition was revoked between the record's hand-over and the run: a
-     * bad record would be copied to the DLQ twice, a command re-routed or ended twice, by this consumer and the owner.
+     * The work on a record, unless the partition was revoked between the record's hand-over and the run: a bad record
+     * would be copied to the DLQ twice, a command re-routed or ended twice, by this consumer and the owner.
      */
-    private Mono<LaneWork.Placement> whileOwned(long owner, InboundRecord record, LaneTicket ticket) {
-        return Mono.defer(() -> owns(owner) ? work.handle(record, ticket) : Mono.empty());
+    private <T> Mono<T> whileOwned(long owner, Supplier<Mono<T>> work) {
+        return Mono.defer(() -> owns(owner) ? work.get() : Mono.empty());
     }
 
     /**
@@ -458,7 +458,7 @@ public final class PartitionLanes {
      */
     private void handOverUnpaced(Pending pending, PacingMetrics.Ends ends, Unpaced at) {
         lanes.metrics().unpaced(ends, at);
-        emit(whileOwned(generation, pending.record, pending.ticket)
+        emit(whileOwned(generation, () -> work.handle(pending.record, pending.ticket))
                 .subscribeOn(scheduler)
                 .onErrorReturn(LaneWork.Placement.NOT_PLACED)
                 .doOnNext(placement -> {
