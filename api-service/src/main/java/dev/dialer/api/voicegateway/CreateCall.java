@@ -96,7 +96,8 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         }
         Map<String, Object> options = new LinkedHashMap<>();
         body.forEach((name, value) -> {
-            if (!MAPPED.contains(name)) {
+            // null is "not given", as the checks above read it: passed on, it would take a default's place.
+            if (!MAPPED.contains(name) && value != null) {
                 options.put(name, value);
             }
         });

@@ -392,6 +392,16 @@ class VoiceGatewayCallsControllerTest {
         assertThat(onlyCommand().carrierOptions()).doesNotContainKey("trunk");
     }
 
+    /** Clients whose models write every field send null for those not set: each is an option not given. */
+    @Test
+    void nullOptionsAreNotPassedOnToTakeTheDefaultsPlace() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "timeLimit":null,"headers":null,"callerName":null,"tag":null,"amd":null,"fromHost":null}""");
+
+        assertThat(onlyCommand().carrierOptions()).containsOnlyKeys("timeout");
+    }
+
     private JsonNode created(String body) {
         byte[] answer = client.post().uri(PATH).contentType(MediaType.APPLICATION_JSON).bodyValue(body)
                 .exchange()

@@ -72,7 +72,9 @@ final class CreateCallBody {
         body.put("timeout", properties.ringTimeout().toSeconds());
         body.put("timeLimit", properties.timeLimit().toSeconds());
         options.forEach((name, value) -> {
-            if (!OURS.contains(name)) {
+            // A null option is an option not given (a producer writing every field of its model): sent as null it
+            // would take the default's place, e.g. timeLimit null leaving the call without a limit at the carrier.
+            if (!OURS.contains(name) && value != null) {
                 body.put(name, value);
             }
         });

@@ -87,6 +87,22 @@ class CreateCallBodyTest {
         assertThat(body.get("to")).isEqualTo(Map.of("type", "phone", "number", "4915112345678", "trunk", "carrier-b"));
     }
 
+    /** A command written straight to Kafka by a producer that writes every field, null where not set. */
+    @Test
+    void nullCarrierOptionsLeaveTheDefaultsInPlace() {
+        Map<String, Object> options = new LinkedHashMap<>();
+        options.put("timeout", null);
+        options.put("timeLimit", null);
+        options.put("headers", null);
+        options.put("callerName", null);
+
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
+
+        assertThat(body).containsEntry("timeout", 60L)
+                .containsEntry("timeLimit", 3600L)
+                .doesNotContainKeys("headers", "callerName");
+    }
+
     @Test
     void answeringMachineDetectionReportsToOurEndpointAndKeepsItsOtherSettings() {
         Map<String, Object> amd = Map.of("actionHook", "https://example.com/amd", "thresholdWordCount", 5);
