@@ -618,8 +618,12 @@ final class SendRequestParser {
                 return "must be a sound-file id or a URL starting with http:// or https://";
             }
             try {
-                URI uri = new URI(audio);
-                return uri.getHost() == null || uri.getHost().isEmpty() ? "must be an absolute URL with a host" : null;
+                // The authority's host as written: java.net.URI gives no host for a name it does not take as a
+                // host name (an underscore, as in S3 bucket names, or a non-ASCII name), which the carrier fetches.
+                String authority = new URI(audio).getRawAuthority();
+                String host = authority == null ? ""
+                        : authority.substring(authority.lastIndexOf('@') + 1).replaceFirst(":\\d*$", "");
+                return host.isEmpty() ? "must be an absolute URL with a host" : null;
             } catch (URISyntaxException e) {
                 return "is not a valid URL: " + e.getReason();
             }

@@ -328,6 +328,10 @@ class SendRequestParserTest {
         assertThat(SendRequestParser.audioProblem("39888925-718e-43bb-a8b1-d4a3XXXXX")).isNull();
         assertThat(SendRequestParser.audioProblem("www.example.com/a.mp3")).isNotNull();
         assertThat(SendRequestParser.audioProblem("http:///nohost")).isNotNull();
+        assertThat(SendRequestParser.audioProblem("https://user@:8080/a.mp3")).isNotNull();
+        assertThat(SendRequestParser.audioProblem("https://my_bucket.s3.amazonaws.com/a.mp3")).isNull();
+        assertThat(SendRequestParser.audioProblem("https://bücher.example/a.mp3")).isNull();
+        assertThat(SendRequestParser.audioProblem("https://[2001:db8::1]:8443/a.mp3")).isNull();
     }
 
     @Test
