@@ -146,11 +146,13 @@ public final class CallEventConsumer {
                 .thenReturn(record);
     }
 
-    private Mono<Void> handle(InboundRecord record) {
-        return Mono.defer(() -> {
-                    metrics.consumed();
-                    return deliver(record);
-                })
+    /**
+     * Handles the record until it is settled. It is counted read once, before its handlings: counted at each, a
+     * record handled again while PostgreSQL is away would keep the count rising while nothing is delivered, hiding a
+     * stalled consumer from the alert that compares events published with events read.
+     */
+    Mono<Void> handle(InboundRecord record) {
+        Mono<Void> settled = Mono.defer(() -> deliver(record))
                 // A statement PostgreSQL refuses for this record's data (a constraint, a bad value) is refused again:
                 // tried a few times, then the record goes to the DLQ as below, rather than hold its partition for
                 // good. (A target's own delivery refused so is dead-lettered in firstTry, and the record goes on.)
@@ -166,6 +168,7 @@ public final class CallEventConsumer {
                         .filter(CallEventConsumer::isStoreFailure)
                         .doBeforeRetry(signal -> storeUnavailable(record, signal.failure())))
                 .onErrorResume(error -> unexpected(record, error));
+        return Mono.fromRunnable(metrics::consumed).then(settled);
     }
 
     private Mono<Void> deliver(InboundRecord record) {

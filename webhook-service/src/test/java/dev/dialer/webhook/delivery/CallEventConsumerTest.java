@@ -1,18 +1,36 @@
 package dev.dialer.webhook.delivery;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.R2dbcDataIntegrityViolationException;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.dao.QueryTimeoutException;
 import org.springframework.r2dbc.BadSqlGrammarException;
+import org.springframework.r2dbc.core.DatabaseClient;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 
-/** Which database errors make a call event wait for PostgreSQL, and which are tried a few times and skipped. */
+/**
+ * Which database errors make a call event wait for PostgreSQL, and which are tried a few times and skipped; what a
+ * record handled again is counted as.
+ */
 class CallEventConsumerTest {
 
     @Test
@@ -60,5 +78,42 @@ class CallEventConsumerTest {
     void anythingElseIsNeitherAndIsSkippedAsUnexpected() {
         assertThat(new IllegalStateException("bug")).matches(error -> !CallEventConsumer.isStoreFailure(error)
                 && !CallEventConsumer.isRefusedStatement(error));
+    }
+
+    /**
+     * {@code dialer.webhook.events.consumed} is what the alert on a stalled consumer compares with the events
+     * published: a record handled again and again while PostgreSQL is away is one record read.
+     */
+    @Test
+    void aRecordHandledAgainWhilePostgresqlIsAwayIsCountedReadOnce() {
+        AtomicInteger connects = new AtomicInteger();
+        ConnectionFactory away = new ConnectionFactory() {
+            @Override
+            public Publisher<? extends Connection> create() {
+                connects.incrementAndGet();
+                return Mono.error(new R2dbcNonTransientResourceException("connection refused"));
+            }
+
+            @Override
+            public ConnectionFactoryMetadata getMetadata() {
+                return () -> "PostgreSQL";
+            }
+        };
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CallEventConsumer consumer = new CallEventConsumer(null, 1, null, null, null, null,
+                new EventStore(DatabaseClient.create(away)), Duration.ofSeconds(10), Duration.ofMinutes(10),
+                new DeliveryMetrics(registry), null, Clock.systemUTC());
+        byte[] event = "{\"event_id\":\"e-1\",\"event_type\":\"call.status\",\"account_id\":\"acc-1\"}"
+                .getBytes(UTF_8);
+        InboundRecord record = new InboundRecord(Topics.CALL_EVENTS, 0, 7, "req-1", event, Map.of(), () -> { });
+
+        StepVerifier.withVirtualTime(() -> consumer.handle(record))
+                .thenAwait(Duration.ofMinutes(5))
+                .then(() -> {
+                    assertThat(connects).as("handlings while PostgreSQL is away").hasValueGreaterThan(3);
+                    assertThat(registry.counter("dialer.webhook.events.consumed").count()).isEqualTo(1.0);
+                })
+                .thenCancel()
+                .verify();
     }
 }
