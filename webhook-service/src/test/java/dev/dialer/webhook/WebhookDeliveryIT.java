@@ -239,6 +239,31 @@ class WebhookDeliveryIT {
         assertThat(ItFixture.deadLetters(database, event.eventId())).isEmpty();
     }
 
+    /**
+     * Two events of a call naming a webhook not known yet are both stored for later: the later one waits behind the
+     * earlier (its hold), or it would be tried first whenever the earlier one's try failed and waits its next.
+     */
+    @Test
+    void aLaterEventNamingAWebhookNotKnownYetIsStoredBehindTheEarlierOne() {
+        String account = unique("acc");
+        String id = unique("wh-late");
+        String requestId = unique("req");
+        CallCommand command = command(requestId, account, id);
+        CallEvent first = CallEvent.about(command).sequence(1).status(AttemptStatus.INITIATED).build();
+        CallEvent second = CallEvent.about(command).sequence(2).status(AttemptStatus.RINGING).build();
+
+        publish(requestId, List.of(Contract.toBytes(first), Contract.toBytes(second)));
+
+        await().atMost(WAIT).until(() -> retryRows(first.eventId()) == 1 && retryRows(second.eventId()) == 1);
+        // Held past its due time (a null hold lets a row go whatever waits before it in its call).
+        Boolean held = database.sql("SELECT coalesce(order_key IS NOT NULL AND hold_until > next_attempt_at, false) "
+                        + "AS held FROM webhook.retries WHERE event_id = :id")
+                .bind("id", second.eventId())
+                .map(row -> row.get("held", Boolean.class))
+                .one().block(Duration.ofSeconds(10));
+        assertThat(held).as("the later event held behind the earlier").isTrue();
+    }
+
     private long retryRows(String eventId) {
         return ItFixture.retryRows(database, eventId);
     }

@@ -241,7 +241,9 @@ public final class CallEventConsumer {
      * even after {@code lookupWait} (its record may be later still: the directory's reader behind the topic while a
      * partition leader is elected), is stored for a try after the ordering wait: delivered then if the directory knows
      * the webhook by that time, dead-lettered ({@code unknown_webhook}, replayable) if not, never dropped with the
-     * record acknowledged and nothing kept.
+     * record acknowledged and nothing kept. It is held behind an earlier row of its call's as a held-back event is,
+     * for at most the ordering wait past its due time: two events of a call stored so, the later could otherwise be
+     * tried while the earlier waits out a failed try.
      */
     private Mono<Optional<WebhookConfig>> namedWebhook(CallEvent event, byte[] payload, String traceparent) {
         if (event.webhookId() == null) {
@@ -258,7 +260,8 @@ public final class CallEventConsumer {
                     DeliveryTask later = DeliveryTask.first(event.eventId(), event.eventType().wire(),
                             Target.storedWebhook(Target.Kind.WEBHOOK, event.webhookId()),
                             event.requestId(), event.accountId(), payload, traceparent);
-                    return store.save(later, 0, clock.instant().plus(orderingWait), null)
+                    Instant due = clock.instant().plus(orderingWait);
+                    return store.save(later, 0, due, due.plus(orderingWait))
                             .thenReturn(Optional.<WebhookConfig>empty());
                 }));
     }
