@@ -130,6 +130,35 @@ class FanOutIT {
                 "1:200:delivered");
     }
 
+    /**
+     * A subscription and its webhook are records of their own: the subscription read first, an event then finds a
+     * subscriber the directory does not know yet. Its delivery is kept for a try after the ordering wait, made once
+     * the webhook is known, as for a named webhook not known yet.
+     */
+    @Test
+    void anEventForASubscribedWebhookNotKnownYetIsDeliveredOnceItIs() {
+        String account = unique("acc");
+        String id = unique("wh-late");
+        Endpoint late = new Endpoint(id, "hooks/" + id, newSecret());
+        fixture.publishSubscription(account, id, "call.status");
+        await().atMost(WAIT).until(() -> directory.subscribers(account, "call.status").contains(id));
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, null)).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+
+        fixture.publishEvents(requestId, List.of(event));
+        await().atMost(WAIT).until(() -> ItFixture.retryRows(database, event.eventId()) == 1);
+        fixture.publishWebhook(new WebhookConfig(id, account, receiver.url(late.path()), "test", late.secret(), true,
+                Instant.now()));
+
+        await().atMost(WAIT).until(() -> receiver.at(late.path()).size() == 1);
+        assertThat(receiver.at(late.path())).singleElement().satisfies(request -> {
+            assertThat(request.header("webhook-id")).isEqualTo(event.eventId());
+            assertSignedWith(late.secret(), request);
+        });
+        await().atMost(WAIT).until(() -> ItFixture.retryRows(database, event.eventId()) == 0);
+    }
+
     @Test
     void duringASecretRotationEveryDeliveryVerifiesWithEitherSecret() {
         String account = unique("acc");

@@ -184,7 +184,8 @@ public final class CallEventConsumer {
                 record.value()));
         String traceparent = TraceParent.ifValid(record.headers().get(TraceParent.HEADER));
         Mono<Void> delivered = namedWebhook(event, record.value(), traceparent)
-                .map(webhook -> resolver.resolve(event, webhook.orElse(null), subscribed(event)))
+                .flatMap(webhook -> subscribersNotKnownYet(event, record.value(), traceparent)
+                        .thenReturn(resolver.resolve(event, webhook.orElse(null), subscribed(event))))
                 .flatMapMany(Flux::fromIterable)
                 .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
                         event.requestId(), event.accountId(), record.value(), traceparent))
@@ -241,9 +242,7 @@ public final class CallEventConsumer {
      * even after {@code lookupWait} (its record may be later still: the directory's reader behind the topic while a
      * partition leader is elected), is stored for a try after the ordering wait: delivered then if the directory knows
      * the webhook by that time, dead-lettered ({@code unknown_webhook}, replayable) if not, never dropped with the
-     * record acknowledged and nothing kept. It is held behind an earlier row of its call's as a held-back event is,
-     * for at most the ordering wait past its due time: two events of a call stored so, the later could otherwise be
-     * tried while the earlier waits out a failed try.
+     * record acknowledged and nothing kept ({@link #later}).
      */
     private Mono<Optional<WebhookConfig>> namedWebhook(CallEvent event, byte[] payload, String traceparent) {
         if (event.webhookId() == null) {
@@ -256,14 +255,36 @@ public final class CallEventConsumer {
                         metrics.outcome(Target.Kind.WEBHOOK, "skipped", Reason.UNKNOWN_WEBHOOK);
                         return Mono.just(Optional.empty());
                     }
-                    metrics.outcome(Target.Kind.WEBHOOK, "retrying", Reason.UNKNOWN_WEBHOOK);
-                    DeliveryTask later = DeliveryTask.first(event.eventId(), event.eventType().wire(),
-                            Target.storedWebhook(Target.Kind.WEBHOOK, event.webhookId()),
-                            event.requestId(), event.accountId(), payload, traceparent);
-                    Instant due = clock.instant().plus(orderingWait);
-                    return store.save(later, 0, due, due.plus(orderingWait))
+                    return later(event, Target.Kind.WEBHOOK, event.webhookId(), payload, traceparent)
                             .thenReturn(Optional.<WebhookConfig>empty());
                 }));
+    }
+
+    /**
+     * Stores the event's delivery to each subscribed webhook the directory does not know yet, as for a named one
+     * ({@link #namedWebhook}): a subscription and its webhook are records of their own, on partitions read apart, so
+     * the subscription can be known first. A webhook known to be deleted is left out (its subscriptions go with it).
+     */
+    private Mono<Void> subscribersNotKnownYet(CallEvent event, byte[] payload, String traceparent) {
+        return Flux.fromIterable(directory.subscribers(event.accountId(), event.eventType().wire()))
+                .filter(id -> !id.equals(event.webhookId()) && directory.current(id) == null
+                        && !directory.deleted(id))
+                .concatMap(id -> later(event, Target.Kind.SUBSCRIPTION, id, payload, traceparent))
+                .then();
+    }
+
+    /**
+     * Stores the event's delivery to a webhook not known yet for a try after the ordering wait, held behind an earlier
+     * row of its call's as a held-back event is, for at most the ordering wait past its due time: two events of a call
+     * stored so, the later could otherwise be tried while the earlier waits out a failed try.
+     */
+    private Mono<Void> later(CallEvent event, Target.Kind kind, String webhookId, byte[] payload,
+                             String traceparent) {
+        metrics.outcome(kind, "retrying", Reason.UNKNOWN_WEBHOOK);
+        DeliveryTask later = DeliveryTask.first(event.eventId(), event.eventType().wire(),
+                Target.storedWebhook(kind, webhookId), event.requestId(), event.accountId(), payload, traceparent);
+        Instant due = clock.instant().plus(orderingWait);
+        return store.save(later, 0, due, due.plus(orderingWait));
     }
 
     private List<WebhookConfig> subscribed(CallEvent event) {
