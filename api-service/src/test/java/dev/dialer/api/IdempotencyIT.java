@@ -120,6 +120,21 @@ class IdempotencyIT extends RunningApiService {
     }
 
     @Test
+    void aRefusedTryKeepsTheClaimAnotherTryJoinedSoAThirdTryReusesItsIds() {
+        String key = "joined-" + UUID.randomUUID();
+        // A claims the key; B, a retry, joins A's claim and produces under its salt; A is refused (its instance's
+        // cached settings were older) and gives the claim up; B answers 503, its answer unstored.
+        IdempotencyStore.Proceed first = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
+        IdempotencyStore.Proceed retry = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
+        assertThat(retry.fresh()).isFalse();
+        store.release(ACCOUNT, key, first.salt()).block();
+
+        // C, the client's next retry, must produce B's ids again, not new ones beside them.
+        assertThat(store.claim(ACCOUNT, key, "same body").block()).isInstanceOfSatisfying(
+                IdempotencyStore.Proceed.class, third -> assertThat(third.salt()).isEqualTo(first.salt()));
+    }
+
+    @Test
     void anAnswerGivenUnderAnotherClaimsSaltDoesNotOverwriteTheClaimThatHoldsTheKey() {
         String key = "reclaimed-" + UUID.randomUUID();
         IdempotencyStore.Proceed first = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "body a").block();

@@ -81,7 +81,7 @@ public class IdempotencyStore {
                         VALUES (:account, :key, :hash, :salt)
                         ON CONFLICT (account_id, key) DO UPDATE
                             SET body_sha256 = EXCLUDED.body_sha256, response = NULL, created_at = now(),
-                                salt = EXCLUDED.salt
+                                salt = EXCLUDED.salt, joined = false
                             WHERE api.idempotency_keys.created_at < now() - make_interval(secs => :ttl)
                         RETURNING 1""")
                 .bind("account", accountId).bind("key", key).bind("hash", fingerprint).bind("salt", salt)
@@ -108,7 +108,24 @@ public class IdempotencyStore {
                     return response == null ? (Claim) new Proceed(row.get("salt", String.class), false)
                             : new Replay(response);
                 })
-                .one();
+                .one()
+                .flatMap(claim -> claim instanceof Proceed proceed ? joined(accountId, key, proceed) : Mono.just(claim));
+    }
+
+    /**
+     * Marks the claim joined by another try, which goes on under its salt: from then on the try that made it cannot
+     * give it up ({@link #release}). Empty when the claim was released or answered since it was read, so that the
+     * claim is tried anew.
+     */
+    private Mono<Claim> joined(String accountId, String key, Proceed proceed) {
+        DatabaseClient.GenericExecuteSpec spec = db.sql("""
+                        UPDATE api.idempotency_keys SET joined = true
+                        WHERE account_id = :account AND key = :key AND response IS NULL
+                          AND salt IS NOT DISTINCT FROM :salt
+                        RETURNING 1""")
+                .bind("account", accountId).bind("key", key);
+        spec = proceed.salt() == null ? spec.bindNull("salt", String.class) : spec.bind("salt", proceed.salt());
+        return spec.fetch().first().map(updated -> proceed);
     }
 
     /**
@@ -152,12 +169,16 @@ public class IdempotencyStore {
     /**
      * Gives up a claim this request made ({@link Proceed#fresh()}) when it was refused before anything was produced,
      * so the key can be used at once with a corrected body: a refusal is not an answer to replay. Only that claim is
-     * removed: the row must still hold its salt and no answer.
+     * removed: the row must still hold its salt and no answer, and no other try may have joined it (that try produces
+     * under its salt, and may answer 503 without an answer stored: a claim given up then would let a third try queue
+     * the recipients again under new ids). The same body refused by one try and accepted by another is rare (each
+     * instance's account settings cached for a few seconds, a webhook created in between) but possible.
      */
     public Mono<Void> release(String accountId, String key, String salt) {
         return db.sql("""
                         DELETE FROM api.idempotency_keys
-                        WHERE account_id = :account AND key = :key AND salt = :salt AND response IS NULL""")
+                        WHERE account_id = :account AND key = :key AND salt = :salt AND response IS NULL
+                          AND NOT joined""")
                 .bind("account", accountId).bind("key", key).bind("salt", salt)
                 .fetch().rowsUpdated().then();
     }
