@@ -42,12 +42,12 @@ public final class CallingWindows {
 
     /**
      * The time zones a destination's calling window is applied in: a phone number's own ({@link #zonesOf}); for a SIP
-     * URI or a registered user, which have no number, the caller ID's own ({@link #zonesOf}: area by area, so a
-     * New York caller ID gives New York's) when it is a number of the account's default region or the account names
-     * none, else every zone of that region: its calling code's, or, where several countries share the code, the
-     * region's own in the tz database (ADR 0072, 0113). A country's zones can be far apart (the United States' run from
-     * Hawaii to New York), which is why the caller ID's area comes first: the strict rule applies to several zones as
-     * to a number's.
+     * URI or a registered user, which have no number, the caller ID's own ({@link #zonesOf}: area by area, so a New
+     * York caller ID gives New York's) when it is a number of the account's default region (by that region's own
+     * numbering plan where several countries share its calling code) or the account names none, else every zone of that
+     * region: its calling code's, or, where several countries share the code, the region's own in the tz database (ADR
+     * 0072, 0113). A country's zones can be far apart (the United States' run from Hawaii to New York), which is why
+     * the caller ID's area comes first: the strict rule applies to several zones as to a number's.
      *
      * @param to            the command's {@code to}
      * @param callerId      the caller ID, E.164
@@ -57,10 +57,10 @@ public final class CallingWindows {
         if (Destination.isPhone(to)) {
             return zonesOf(to);
         }
-        int callerCountry = countryCodeOf(callerId);
+        Phonenumber.PhoneNumber caller = parsed(callerId);
         int regionCountry = defaultRegion == null ? 0 : UTIL.getCountryCodeForRegion(defaultRegion);
-        if (regionCountry == 0 || regionCountry == callerCountry) {
-            return callerCountry == 0 ? List.of(ZoneOffset.UTC) : zonesOf(callerId);
+        if (regionCountry == 0 || ofRegion(caller, defaultRegion, regionCountry)) {
+            return caller == null || caller.getCountryCode() == 0 ? List.of(ZoneOffset.UTC) : zonesOf(callerId);
         }
         if (sharedCallingCode(regionCountry)) {
             return zonesOfRegion(defaultRegion, regionCountry);
@@ -68,12 +68,21 @@ public final class CallingWindows {
         return countryZones(regionCountry);
     }
 
-    private static int countryCodeOf(String e164) {
+    private static Phonenumber.PhoneNumber parsed(String e164) {
         try {
-            return UTIL.parse(e164, null).getCountryCode();
+            return UTIL.parse(e164, null);
         } catch (NumberParseException | RuntimeException e) {
-            return 0;
+            return null;
         }
+    }
+
+    /**
+     * Whether the caller ID is a number of {@code region}: of its calling code, and where several countries share the
+     * code, of the region's own numbering plan (a New York number is not Jamaica's, though both are +1).
+     */
+    private static boolean ofRegion(Phonenumber.PhoneNumber caller, String region, int regionCountry) {
+        return caller != null && caller.getCountryCode() == regionCountry
+                && (!sharedCallingCode(regionCountry) || UTIL.isValidNumberForRegion(caller, region));
     }
 
     /** Every zone of a country calling code (libphonenumber's country-level entry); UTC for none. */

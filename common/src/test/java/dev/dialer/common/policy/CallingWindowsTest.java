@@ -166,6 +166,18 @@ class CallingWindowsTest {
         assertThat(CallingWindows.zonesFor(sip, indianCaller, "DE")).containsExactly(ZoneId.of("Europe/Berlin"));
     }
 
+    /** +1 is shared: a New York caller ID is a number of the United States, not of Jamaica. */
+    @Test
+    void aNonPhoneDestinationsCallerIdIsOfTheAccountsRegionOnlyByThatRegionsOwnPlan() {
+        String sip = "sip:alice@pbx.example.com";
+        String newYorkCaller = "+12124561234";
+        String jamaicanCaller = "+18762101234";
+
+        assertThat(CallingWindows.zonesFor(sip, newYorkCaller, "JM")).containsExactly(ZoneId.of("America/Jamaica"));
+        assertThat(CallingWindows.zonesFor(sip, newYorkCaller, "US")).containsExactly(ZoneId.of("America/New_York"));
+        assertThat(CallingWindows.zonesFor(sip, jamaicanCaller, "JM")).containsExactly(ZoneId.of("America/Jamaica"));
+    }
+
     @Test
     void aWindowThatReopensWhenTheClocksGoBackOpensThen() {
         // 05:45 UTC on 2026-11-01 is 01:45 EDT, after a 20:00–01:30 window; at 06:00 UTC New York's clocks go back to
