@@ -416,14 +416,7 @@ final class SipCall {
             return;
         }
         try {
-            Dialog fork = event.getDialog();
-            if (fork != null && String.valueOf(fork.getRemoteTag()).equals(toTag(response))) {
-                CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
-                fork.sendAck(fork.createAck(cseq.getSeqNumber()));
-                session.bye(fork);
-            } else {
-                session.acknowledge(kept, response);
-            }
+            session.hangUpAnswer(event, kept);
             forkedAnswers++;
             log.info("SIP call {} ({} attempt {}): a second fork of the INVITE answered too; acknowledged and hung up",
                     callId, requestId, attempt);

@@ -24,6 +24,7 @@ import javax.sip.DialogState;
 import javax.sip.ListeningPoint;
 import javax.sip.PeerUnavailableException;
 import javax.sip.RequestEvent;
+import javax.sip.ResponseEvent;
 import javax.sip.ServerTransaction;
 import javax.sip.SipException;
 import javax.sip.SipFactory;
@@ -34,6 +35,7 @@ import javax.sip.TransactionUnavailableException;
 import javax.sip.InvalidArgumentException;
 import javax.sip.address.AddressFactory;
 import javax.sip.header.AuthorizationHeader;
+import javax.sip.header.CSeqHeader;
 import javax.sip.header.CallIdHeader;
 import javax.sip.header.FromHeader;
 import javax.sip.header.ToHeader;
@@ -277,6 +279,26 @@ final class SipSession implements AutoCloseable {
     static SipDialog takenOverCancel(ClientTransaction transaction) {
         return transaction != null && Request.CANCEL.equals(transaction.getRequest().getMethod())
                 && transaction.getApplicationData() instanceof SipDialog dialog ? dialog : null;
+    }
+
+    /**
+     * Acknowledges a 2xx nobody will talk on (a second fork's, one that came after the call ended here) and ends its
+     * call with BYE: in the dialog the stack made for it when it has one (a BYE outside it is refused while the stack
+     * holds it: an answer with the To tag of a provisional one this stack saw), else built from what was kept
+     * ({@link #acknowledge}).
+     */
+    void hangUpAnswer(ResponseEvent event, SipDialog kept) throws ParseException, SipException,
+            InvalidArgumentException {
+        Response response = event.getResponse();
+        Dialog dialog = event.getDialog();
+        ToHeader to = (ToHeader) response.getHeader(ToHeader.NAME);
+        if (dialog != null && to != null && String.valueOf(dialog.getRemoteTag()).equals(to.getTag())) {
+            CSeqHeader cseq = (CSeqHeader) response.getHeader(CSeqHeader.NAME);
+            dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
+            bye(dialog);
+        } else {
+            acknowledge(kept, response);
+        }
     }
 
     /**

@@ -721,8 +721,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     /** A 2xx to the INVITE of a call that has ended here: acknowledged, and the call it opened ended with BYE. */
-    private void answeredAfterItsEnd(Ended call, Response response) {
-        String tag = SipCall.toTag(response);
+    private void answeredAfterItsEnd(Ended call, ResponseEvent event) {
+        String tag = SipCall.toTag(event.getResponse());
         if (!call.answeredTags().add(tag)) {
             return;
         }
@@ -731,7 +731,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         log.info("SIP call {} (request {} attempt {}) was answered after it had ended here: acknowledged and hung up",
                 ended.callId(), ended.requestId(), ended.attempt());
         try {
-            session.acknowledge(ended, response);
+            session.hangUpAnswer(event, ended);
         } catch (Exception e) {
             call.answeredTags().remove(tag); // its next retransmission tries again
             log.warn("SIP call {} answered after its end could not be acknowledged and hung up: {}", ended.callId(),
@@ -758,7 +758,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             Schedulers.boundedElastic().schedule(() -> acknowledgeOrphan(orphan, response.getResponse()));
         } else if (event instanceof ResponseEvent response && finalToInvite(response.getResponse())
                 && response.getResponse().getStatusCode() < 300 && ended != null) {
-            Schedulers.boundedElastic().schedule(() -> answeredAfterItsEnd(ended, response.getResponse()));
+            Schedulers.boundedElastic().schedule(() -> answeredAfterItsEnd(ended, response));
         } else {
             log.debug("SIP event for no call in flight: {}", event.getClass().getSimpleName());
         }

@@ -147,6 +147,14 @@ class DialogLeasesIT extends DispatcherOnDatabase {
                 (carrier, placed) -> carrier.hangUp(new CallRef(placed.requestId(), 1, placed.callId())).block(WAIT));
     }
 
+    @Test
+    void aRingingCallTakenOverElsewhereWhoseAnswerCrossesItsCancelIsAcknowledgedAndHungUpHere() throws Exception {
+        // The lease renewal (every second) finds the call gone and cancels it; the callee answers as the CANCEL
+        // arrives, to this process, which alone can end that call: its ACK and BYE are in the stack's dialog.
+        takenOverWhile("answer-crossing-cancel", AttemptStatus.RINGING, Duration.ofSeconds(3),
+                (carrier, placed) -> { });
+    }
+
     private record Placed(String requestId, String callId) {
     }
 
