@@ -71,6 +71,7 @@ public class Watchdog {
     private static final Logger log = LoggerFactory.getLogger(Watchdog.class);
     static final String STATUS_TIMEOUT = "status_timeout";
     static final String OTHER_CALL = "other_call";
+    static final String RANG_GONE = "rang_gone";
     static final int CONCURRENCY = 8;
 
     private final AttemptLedger ledger;
@@ -112,7 +113,7 @@ public class Watchdog {
         this.registry = registry;
         this.outcomes = new OutcomeMetrics(registry);
         for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
-                "status_timeout", "canceled", "carrier_error", OTHER_CALL}) {
+                RANG_GONE, "status_timeout", "canceled", "carrier_error", OTHER_CALL}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
     }
@@ -312,7 +313,7 @@ public class Watchdog {
      * A call the carrier does not know ends: {@code canceled} when a cancel reached its request (the cancel's order to
      * the carrier may have failed, or crossed a create-call request that timed out: either way the customer asked for
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
-     * else with {@code status_timeout}.
+     * {@code no-answer} when it was ringing ({@link #rangAndGone}), else with {@code status_timeout}.
      */
     private Mono<Void> unknownToTheCarrier(QuietAttempt quiet, Instant claimedAt) {
         if (quiet.status() == AttemptStatus.IN_PROGRESS) {
@@ -320,7 +321,22 @@ public class Watchdog {
         }
         return ledger.endContext(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
-                .flatMap(context -> context.cancelRequested() ? cancelled(quiet, claimedAt) : statusTimeout(quiet));
+                .flatMap(context -> context.cancelRequested() ? cancelled(quiet, claimedAt)
+                        : quiet.status() == AttemptStatus.RINGING ? rangAndGone(quiet) : statusTimeout(quiet));
+    }
+
+    /**
+     * A call on record as ringing that the carrier no longer knows ends {@code no-answer}, as one it still reported
+     * ringing past its life would ({@link #staleAlive}): jambonz forgets a call an hour after its last recorded
+     * change when that change was not final, so a ringing call whose end was never posted (a feature server restarted
+     * mid-ring) is gone by the time the watchdog asks, and nothing says it was answered.
+     */
+    private Mono<Void> rangAndGone(QuietAttempt quiet) {
+        log.warn("request {} attempt {} was ringing, had no news for {} and the carrier knows the call no more; it "
+                + "ends no-answer", quiet.requestId(), quiet.attempt(), quietFor);
+        return applier.apply(bound(quiet, quiet.providerCallId(), AttemptStatus.NO_ANSWER,
+                        AttemptStatus.NO_ANSWER.wire(), null, null, null))
+                .flatMap(result -> counted(quiet, result, RANG_GONE));
     }
 
     /**

@@ -202,6 +202,23 @@ class WatchdogTest {
         assertThat(applied).extracting(CarrierCallback::providerCallId).containsExactly("call-wd-gone");
     }
 
+    /** jambonz forgets a call an hour after its last change when that was not final: a ringing call's end lost. */
+    @Test
+    void aRingingCallTheCarrierNoLongerKnowsEndsNoAnswerNotStatusTimeout() {
+        claimFrom(limit -> List.of(quiet("wd-rang", AttemptStatus.RINGING, NOW.minus(Duration.ofHours(2)),
+                Map.of())));
+        when(ledger.endContext(anyString(), anyInt()))
+                .thenReturn(Mono.just(new AttemptLedger.EndContext(false, null)));
+        Watchdog watchdog = watchdog(call -> Mono.empty());
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(applied).extracting(CarrierCallback::status).containsExactly(AttemptStatus.NO_ANSWER);
+        assertThat(applied).extracting(CarrierCallback::providerCallId).containsExactly("call-wd-rang");
+        assertThat(registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "rang_gone").count())
+                .isEqualTo(1.0);
+    }
+
     @Test
     void everyAnswerIsAppliedAsAReportOnTheDialAndCallTheCarrierWasAskedAbout() {
         // Dial 3 of each attempt: answered by the carrier, still ringing, stale, and gone after an answer.
