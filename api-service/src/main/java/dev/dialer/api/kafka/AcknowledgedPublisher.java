@@ -4,6 +4,8 @@ import dev.dialer.api.problem.Problems;
 import dev.dialer.api.trace.TraceContext;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -11,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,19 +31,47 @@ public class AcknowledgedPublisher {
     private static final String RETRY_WITH_THE_KEY = "Retry with the same Idempotency-Key, which makes the repeat "
             + "safe; a send repeated without one queues again every recipient that has no foreign_id.";
 
+    /** {@code dialer.api.kafka.max-bytes-in-flight}'s default. */
+    static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 128L << 20;
+    static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
+            + "them; nothing of this request was queued. Retry later.";
+
     private final KafkaPublisher publisher;
     private final Duration ackTimeout;
     private final Duration retryAfter;
+    private final long maxBytesInFlight;
+    private final AtomicLong bytesInFlight = new AtomicLong();
     private final Timer acknowledged;
     private final Timer failed;
+    private final Counter refused;
 
     public AcknowledgedPublisher(KafkaPublisher publisher, Duration ackTimeout, Duration retryAfter,
                                  MeterRegistry registry) {
+        this(publisher, ackTimeout, retryAfter, DEFAULT_MAX_BYTES_IN_FLIGHT, registry);
+    }
+
+    /**
+     * @param maxBytesInFlight the records' bytes held, across requests, while they wait for Kafka's acknowledgement:
+     *                         a request that would take more is answered 503 at once, nothing of it published (one
+     *                         is let through whatever its size when nothing else waits). A send's commands each carry
+     *                         its variables, so a thousand recipients with 16 KB of them hold 16 MB for up to
+     *                         {@code ackTimeout}; without a bound, a slow broker or a burst of such sends would take
+     *                         the heap, and every account's requests with it.
+     */
+    public AcknowledgedPublisher(KafkaPublisher publisher, Duration ackTimeout, Duration retryAfter,
+                                 long maxBytesInFlight, MeterRegistry registry) {
         this.publisher = publisher;
         this.ackTimeout = ackTimeout;
         this.retryAfter = retryAfter;
+        this.maxBytesInFlight = maxBytesInFlight;
         this.acknowledged = latency(registry, "acknowledged");
         this.failed = latency(registry, "failed");
+        Gauge.builder("dialer.api.produce.bytes.in.flight", bytesInFlight, AtomicLong::get).baseUnit("bytes")
+                .description("Bytes of records waiting for Kafka's acknowledgement").register(registry);
+        this.refused = Counter.builder("dialer.api.produce.refused")
+                .description("Requests answered 503 at once: their records would have held more than "
+                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka")
+                .register(registry);
     }
 
     /**
@@ -58,14 +89,44 @@ public class AcknowledgedPublisher {
      */
     public Mono<Void> publishAll(List<OutboundRecord> records, String outcome) {
         return Mono.deferContextual(context -> {
+            long bytes = bytesOf(records);
+            if (!admitted(bytes)) {
+                refused.increment();
+                log.warn("answering 503: {} bytes of records would exceed the {} waiting for Kafka", bytes,
+                        maxBytesInFlight);
+                return Mono.error(Problems.unavailable(BUDGET_SPENT, retryAfter, null));
+            }
             long started = System.nanoTime();
             return publisher.publishAll(traced(records, context))
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
                     .onErrorMap(error -> outcome == null ? unavailable(error, records.size())
-                            : unavailable(error, records.size(), outcome));
+                            : unavailable(error, records.size(), outcome))
+                    .doFinally(signal -> bytesInFlight.addAndGet(-bytes));
         });
+    }
+
+    private static long bytesOf(List<OutboundRecord> records) {
+        long bytes = 0;
+        for (OutboundRecord record : records) {
+            bytes += (record.value() == null ? 0 : record.value().length)
+                    + (record.key() == null ? 0 : record.key().length());
+        }
+        return bytes;
+    }
+
+    /** Takes {@code bytes} of the budget if they fit, or if nothing else waits (a request larger than it). */
+    private boolean admitted(long bytes) {
+        while (true) {
+            long held = bytesInFlight.get();
+            if (held > 0 && held + bytes > maxBytesInFlight) {
+                return false;
+            }
+            if (bytesInFlight.compareAndSet(held, held + bytes)) {
+                return true;
+            }
+        }
     }
 
     /** The longest a record handed to the producer may still take to land ({@link KafkaPublisher#longestLanding}). */

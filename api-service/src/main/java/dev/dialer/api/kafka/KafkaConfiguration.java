@@ -47,6 +47,7 @@ class KafkaConfiguration {
     @Bean
     AcknowledgedPublisher acknowledgedPublisher(KafkaPublisher publisher, ProduceProperties produce,
                                                 MeterRegistry registry) {
-        return new AcknowledgedPublisher(publisher, produce.ackTimeout(), produce.retryAfter(), registry);
+        return new AcknowledgedPublisher(publisher, produce.ackTimeout(), produce.retryAfter(),
+                produce.maxBytesInFlight().toBytes(), registry);
     }
 }

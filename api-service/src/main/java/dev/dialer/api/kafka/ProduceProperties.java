@@ -4,6 +4,7 @@ import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -13,12 +14,16 @@ import org.springframework.validation.annotation.Validated;
  *                   request is answered 503. Also the producer's own delivery timeout, so that it stops trying
  *                   about when the client was told it failed.
  * @param retryAfter what the 503's {@code Retry-After} header advises, in whole seconds
+ * @param maxBytesInFlight the records' bytes the service holds, across requests, while they wait for Kafka's
+ *                   acknowledgement; a request that would take more is answered 503 at once, nothing of it published
+ *                   ({@link AcknowledgedPublisher})
  */
 @Validated
 @ConfigurationProperties("dialer.api.kafka")
 record ProduceProperties(
         @DefaultValue("PT10S") @NotNull Duration ackTimeout,
-        @DefaultValue("PT5S") @NotNull Duration retryAfter) {
+        @DefaultValue("PT5S") @NotNull Duration retryAfter,
+        @DefaultValue("128MB") @NotNull DataSize maxBytesInFlight) {
 
     ProduceProperties {
         if (ackTimeout != null && (ackTimeout.isNegative() || ackTimeout.toMillis() < 100)) {
@@ -26,6 +31,9 @@ record ProduceProperties(
         }
         if (retryAfter != null && retryAfter.isNegative()) {
             throw new IllegalArgumentException("dialer.api.kafka.retry-after must not be negative");
+        }
+        if (maxBytesInFlight != null && maxBytesInFlight.toBytes() < 1) {
+            throw new IllegalArgumentException("dialer.api.kafka.max-bytes-in-flight must be at least 1 byte");
         }
     }
 }

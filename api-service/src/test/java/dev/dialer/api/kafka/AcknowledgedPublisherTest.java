@@ -17,6 +17,7 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.HttpHeaders;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 class AcknowledgedPublisherTest {
@@ -54,6 +55,42 @@ class AcknowledgedPublisherTest {
 
         assertThat(registry.find("dialer.api.produce.latency").tag("outcome", "failed").timer().count())
                 .isEqualTo(1);
+    }
+
+    /**
+     * Records waiting for Kafka's acknowledgement are held in memory: past the budget a request is refused at once,
+     * saying nothing of it was queued; once the waiting ones are done, the budget is free again.
+     */
+    @Test
+    void aRequestWhoseRecordsWouldHoldMoreThanTheBudgetIsRefusedAtOnceWithNothingPublished() {
+        AcknowledgedPublisher budgeted = new AcknowledgedPublisher(kafka, Duration.ofMillis(400),
+                Duration.ofMillis(1500), 100, registry);
+        OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]);
+        List<OutboundRecord> sixtyOneBytes = List.of(record);
+
+        StepVerifier.create(budgeted.publishAll(sixtyOneBytes).then(Mono.just("first")).onErrorReturn("first")
+                        .zipWith(budgeted.publishAll(sixtyOneBytes).then(Mono.just("second"))
+                                .onErrorResume(ApiProblem.class, problem -> Mono.just(problem.getBody().getDetail()))))
+                .assertNext(answers -> {
+                    assertThat(answers.getT1()).isEqualTo("first");
+                    assertThat(answers.getT2()).as("refused at once, while the first waited")
+                            .isEqualTo(AcknowledgedPublisher.BUDGET_SPENT);
+                })
+                .verifyComplete();
+        assertThat(registry.get("dialer.api.produce.refused").counter().count()).isEqualTo(1);
+        assertThat(registry.get("dialer.api.produce.bytes.in.flight").gauge().value()).isZero();
+
+        // Free again: the next one waits for Kafka (and times out: the broker here never answers).
+        StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
+        // One larger than the whole budget goes through when nothing else waits.
+        StepVerifier.create(budgeted.publishAll(List.of(record, record, record)))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
+        assertThat(registry.get("dialer.api.produce.refused").counter().count()).isEqualTo(1);
     }
 
     @Test
