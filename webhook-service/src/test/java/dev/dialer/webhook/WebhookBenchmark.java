@@ -142,7 +142,9 @@ class WebhookBenchmark {
         if (!bad.isEmpty() && n % 10 < bad.size()) {
             return bad.get(n % 10);
         }
-        return healthy.get(n % healthy.size());
+        // The healthy events numbered among themselves, so that every healthy endpoint gets its share.
+        int healthyEvent = n / 10 * (10 - bad.size()) + n % 10 - bad.size();
+        return healthy.get(healthyEvent % healthy.size());
     }
 
     /** An event to the webhook; its publish time is recorded when it counts towards the healthy figures. */
