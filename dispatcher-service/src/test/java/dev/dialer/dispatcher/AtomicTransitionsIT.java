@@ -219,9 +219,11 @@ class AtomicTransitionsIT {
         Transition ringing = new Transition(requestId, 1, AttemptStatus.RINGING, "ringing", "sid-1", 180, "Ringing");
 
         refuse(requestId, "call.status");
+        long refusedBefore = refusals();
         assertThatThrownBy(() -> events.emitOn(command, ledger.transitionChange(ringing),
                 event -> event.status(AttemptStatus.RINGING)).block(WAIT))
                 .as("the event's refusal fails the statement").isNotNull();
+        assertThat(refusals()).as("the statement reached the event's refusal").isGreaterThan(refusedBefore);
         assertThat(attemptStatus(requestId)).as("no change without its event").isEqualTo("queued");
         assertThat(outboxEvents(requestId)).containsExactly("call.status:queued");
 

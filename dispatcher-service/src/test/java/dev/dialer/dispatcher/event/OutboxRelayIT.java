@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.event;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -246,17 +248,21 @@ class OutboxRelayIT {
         CallCommand command = command();
         ledger.recordRequest(command).block(WAIT);
 
+        AtomicLong written = new AtomicLong(-1);
         Mono<Object> failingChange = events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))
+                .then(outboxRows(command.requestId()).doOnNext(written::set))
                 .then(Mono.error(new IllegalStateException("the change failed after its event was written")));
-        try {
-            events.atomically(failingChange).block(WAIT);
-        } catch (IllegalStateException expected) {
-            // what the change reported
-        }
 
-        Long rows = db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1").bind(0, command.requestId())
-                .map(row -> row.get(0, Long.class)).one().block(WAIT);
-        assertThat(rows).isZero();
+        assertThatThrownBy(() -> events.atomically(failingChange).block(WAIT))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("the change failed after its event was written");
+        assertThat(written).as("the event, inside the change's transaction").hasValue(1);
+        assertThat(outboxRows(command.requestId()).block(WAIT)).isZero();
+    }
+
+    private Mono<Long> outboxRows(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.outbox WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one();
     }
 
     private long unsent(String requestId) {

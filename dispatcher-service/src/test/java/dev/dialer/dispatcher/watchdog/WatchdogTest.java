@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.Mockito.atLeast;
 import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
 import dev.dialer.common.contract.AttemptStatus;
@@ -134,6 +136,8 @@ class WatchdogTest {
                 .then(() -> assertThat(polls).as("no poll was made").hasValue(0))
                 .thenCancel()
                 .verify(Duration.ofSeconds(10));
+        // Tried all along, each time refused: not a watchdog that never ran.
+        verify(ledger, atLeast(2)).claimQuiet(any(), any(), any(), anyInt());
     }
 
     @Test

@@ -123,7 +123,8 @@ class DialogLeasesIT extends DispatcherOnDatabase {
         holder.forget(callId).block(WAIT);
         assertThat(owner(callId)).isEqualTo("next-" + batch);
         assertThat(catchThrowable(() -> holder.save(ringing).block(WAIT)))
-                .as("a new call of that id is refused while another holds it").isNotNull();
+                .as("a new call of that id is refused while another holds it")
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("held by another dispatcher");
         assertThat(owner(callId)).isEqualTo("next-" + batch);
 
         // The other ended it: the row is gone, and the first holder does not bring it back.
