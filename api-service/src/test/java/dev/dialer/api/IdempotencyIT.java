@@ -104,12 +104,7 @@ class IdempotencyIT extends RunningApiService {
     @Test
     void anAnswerGivenUnderAClaimThatWasReleasedMeanwhileIsKeptAndReplayed() {
         String key = "released-" + UUID.randomUUID();
-        // A claims the key; B, a retry, finds A's claim and goes on with its salt; A is refused and releases it.
-        IdempotencyStore.Proceed first = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
-        IdempotencyStore.Proceed retry = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
-        assertThat(retry.fresh()).isFalse();
-        assertThat(retry.salt()).isEqualTo(first.salt());
-        store.release(ACCOUNT, key, first.salt()).block();
+        IdempotencyStore.Proceed retry = joinedThenRefused(key);
 
         // B produced under that salt and answers: its answer is kept, so a further retry replays it instead of
         // claiming the key afresh with new ids.
@@ -122,16 +117,25 @@ class IdempotencyIT extends RunningApiService {
     @Test
     void aRefusedTryKeepsTheClaimAnotherTryJoinedSoAThirdTryReusesItsIds() {
         String key = "joined-" + UUID.randomUUID();
-        // A claims the key; B, a retry, joins A's claim and produces under its salt; A is refused (its instance's
-        // cached settings were older) and gives the claim up; B answers 503, its answer unstored.
+        IdempotencyStore.Proceed retry = joinedThenRefused(key);
+
+        // B answers 503, its answer unstored. C, the client's next retry, must produce B's ids again, not new ones
+        // beside them.
+        assertThat(store.claim(ACCOUNT, key, "same body").block()).isInstanceOfSatisfying(
+                IdempotencyStore.Proceed.class, third -> assertThat(third.salt()).isEqualTo(retry.salt()));
+    }
+
+    /**
+     * A claims {@code key}; B, a retry, finds A's claim and goes on with its salt; then A is refused (its instance's
+     * cached settings older, say) and gives its claim up. Answers B's claim.
+     */
+    private IdempotencyStore.Proceed joinedThenRefused(String key) {
         IdempotencyStore.Proceed first = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
         IdempotencyStore.Proceed retry = (IdempotencyStore.Proceed) store.claim(ACCOUNT, key, "same body").block();
         assertThat(retry.fresh()).isFalse();
+        assertThat(retry.salt()).isEqualTo(first.salt());
         store.release(ACCOUNT, key, first.salt()).block();
-
-        // C, the client's next retry, must produce B's ids again, not new ones beside them.
-        assertThat(store.claim(ACCOUNT, key, "same body").block()).isInstanceOfSatisfying(
-                IdempotencyStore.Proceed.class, third -> assertThat(third.salt()).isEqualTo(first.salt()));
+        return retry;
     }
 
     @Test

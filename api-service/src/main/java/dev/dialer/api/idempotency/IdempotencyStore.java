@@ -109,7 +109,8 @@ public class IdempotencyStore {
                             : new Replay(response);
                 })
                 .one()
-                .flatMap(claim -> claim instanceof Proceed proceed ? joined(accountId, key, proceed) : Mono.just(claim));
+                .flatMap(claim -> claim instanceof Proceed proceed ? joined(accountId, key, proceed)
+                        : Mono.just(claim));
     }
 
     /**

@@ -294,7 +294,8 @@ class DispatchBenchmark {
                         + (Boolean.getBoolean("bench.park") ? " (parking on)" : " (held in the lane)")
                         + ": lane started %.0f dials in the %.3f s from "
                         + "its first, read half an interval before 60 s (expected %d, error %+.0f = %+.2f %%); "
-                        + "carrier received %d in the %d s from the first it received (error %+d = %+.2f %%)", cps, backlog, startsInWindow,
+                        + "carrier received %d in the %d s from the first it received (error %+d = %+.2f %%)", cps,
+                backlog, startsInWindow,
                 startWindow / 1e9, expected, startsInWindow - expected, 100.0 * (startsInWindow - expected) / expected,
                 inWindow, window.toSeconds(), inWindow - expected, 100.0 * (inWindow - expected) / expected);
     }
