@@ -208,6 +208,39 @@ class AtomicTransitionsIT {
         assertThat(fixture.callsFor(requestId)).hasSize(1);
     }
 
+    /**
+     * A command reusing the request id of a call in progress with another attempt number (an upstream producer's) is
+     * not recorded while that call lives: it would call the person again while the first call rings.
+     */
+    @Test
+    void anotherAttemptOfARequestIsRecordedOnlyOnceNoneOfItsAttemptsIsLive() {
+        String requestId = "txa-" + UUID.randomUUID();
+        CallCommand first = Contract.read(command(requestId, "+4915112345676").getBytes(), CallCommand.class);
+        events.atomically(ledger.record(first)
+                        .then(events.emit(first, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
+                .block(WAIT);
+        CallCommand second = first.withAttempt(2);
+
+        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+                .as("not recorded while attempt 1 is queued").isEmpty();
+        assertThat(events.emitOn(second, ledger.newAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(attempts(requestId)).isEqualTo(1);
+
+        events.emitOn(first, ledger.transitionChange(new Transition(requestId, 1, AttemptStatus.BUSY, "busy",
+                "sid-1", 486, "Busy Here")), event -> event.status(AttemptStatus.BUSY)).block(WAIT);
+        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+                .as("recorded once attempt 1 has ended").isPresent();
+        assertThat(attempts(requestId)).isEqualTo(2);
+    }
+
+    private long attempts(String requestId) {
+        return db.sql("SELECT count(*) FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT);
+    }
+
     @Test
     void statusChangeAndItsEventAreOneStatementAndOneThatDoesNotHappenStoresNothing() {
         String requestId = "txs-" + UUID.randomUUID();

@@ -112,7 +112,9 @@ class CarrierUnavailableIT extends CarrierDown {
             assertThat(text(last, "reason")).isEqualTo("valid_until");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
         });
-        assertThat(attempts(expires)).containsExactly("1:failed");
+        // Ended by its failed dial, or, when a wait due before valid_until fired after it (the schedule's poll late
+        // on a loaded machine), by the policy as that wait ended: the attempt then stays as it waited.
+        assertThat(attempts(expires)).containsAnyOf("1:failed", "1:queued").hasSize(1);
 
         // No wait announced past the window's end: the request expires when the dial before it fails.
         List<JsonNode> closed = fixture.awaitFinal(windowCloses);

@@ -43,6 +43,12 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     "$.caller_id: not an E.164 number (+ and 6 to 15 digits, nothing after them)");
         }
+        if (command.attempt() > command.allowedAttempts()) {
+            // The dialer's own retries stop at the last allowed attempt: a later one is no attempt of this request.
+            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, "$.attempt: " + command.attempt()
+                    + " is past the " + command.allowedAttempts() + " the command allows (max_attempts, or 1 when "
+                    + "interval_minutes is 0)");
+        }
         if (Destination.kindOf(command.to()) == Destination.Kind.UNKNOWN) {
             // The schema's patterns are looser than the dialer's reading (a SIP URI needs a host): refused here, not
             // at the carrier.

@@ -96,6 +96,25 @@ class ContractTest {
                 .getBytes(StandardCharsets.UTF_8)).validUntil()).isEqualTo(Instant.parse("2026-01-01T04:30:00.5Z"));
     }
 
+    /** The dialer's own retries stop at the last allowed attempt; a later one from a producer is no attempt. */
+    @Test
+    void anAttemptPastTheOnesTheCommandAllowsIsSchemaInvalid() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"%s}""";
+        for (String extra : new String[] {",\"attempt\":2", ",\"interval_minutes\":5,\"attempt\":4",
+                ",\"interval_minutes\":5,\"max_attempts\":5,\"attempt\":6"}) {
+            assertThatThrownBy(() -> reader.read(command.formatted(extra).getBytes(StandardCharsets.UTF_8)))
+                    .as(extra)
+                    .isInstanceOfSatisfying(ContractViolation.class, v -> {
+                        assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID);
+                        assertThat(v.getMessage()).contains("$.attempt");
+                    });
+        }
+        assertThat(reader.read(command.formatted(",\"interval_minutes\":5,\"attempt\":3")
+                .getBytes(StandardCharsets.UTF_8)).attempt()).isEqualTo(3);
+    }
+
     @Test
     void aCalleeNumberIsReadInCanonicalE164AsTheDncListAndTheCapKnowIt() {
         String command = """
