@@ -182,19 +182,28 @@ final class Invites {
         }
     }
 
-    private void addOurHeaders(Request invite, CallCommand command) throws ParseException {
-        invite.addHeader(headers.createHeader(REQUEST_ID, command.requestId()));
+    /**
+     * The dialer's own headers, from the command. A command written straight to Kafka may carry a line break in these
+     * fields (the schema bounds only their length): written as is, it would end the header and start another, one the
+     * trunk takes as given, so each line break goes out as a space, as the client's own headers are refused with one.
+     */
+    void addOurHeaders(Request invite, CallCommand command) throws ParseException {
+        invite.addHeader(headers.createHeader(REQUEST_ID, oneLine(command.requestId())));
         invite.addHeader(headers.createHeader(ATTEMPT, Integer.toString(command.attempt())));
-        invite.addHeader(headers.createHeader(ACCOUNT_ID, command.accountId()));
+        invite.addHeader(headers.createHeader(ACCOUNT_ID, oneLine(command.accountId())));
         if (command.flowId() != null) {
-            invite.addHeader(headers.createHeader(FLOW_ID, command.flowId()));
+            invite.addHeader(headers.createHeader(FLOW_ID, oneLine(command.flowId())));
         }
         if (command.audio() != null) {
-            invite.addHeader(headers.createHeader(AUDIO, command.audio()));
+            invite.addHeader(headers.createHeader(AUDIO, oneLine(command.audio())));
         }
         if (!command.variables().isEmpty()) {
             invite.addHeader(headers.createHeader(VARIABLES, formEncoded(command.variables())));
         }
+    }
+
+    private static String oneLine(String value) {
+        return CarrierOptions.isSipHeaderValue(value) ? value : value.replace('\r', ' ').replace('\n', ' ');
     }
 
     static String formEncoded(Map<String, String> variables) {

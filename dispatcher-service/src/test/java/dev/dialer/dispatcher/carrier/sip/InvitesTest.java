@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.Map;
 import javax.sip.SipFactory;
 import javax.sip.header.RouteHeader;
+import javax.sip.message.Request;
 import org.junit.jupiter.api.Test;
 
 /** Where a taken-over call's CANCEL or ACK is routed: to the trunk its INVITE went to, not the one configured now. */
@@ -31,6 +32,34 @@ class InvitesTest {
                 .as("a fromHost that is no host is not used").isEqualTo("<sip:+4930555000@dialer.example.com>");
         assertThat(invites.from(command(Map.of("fromHost", "[2001:db8::1]"))).getAddress().toString())
                 .isEqualTo("<sip:+4930555000@[2001:db8::1]>");
+    }
+
+    /** A command written straight to Kafka with a line break in a field the INVITE carries adds no header. */
+    @Test
+    void aLineBreakInACommandsFieldStartsNoHeaderOfItsOwn() throws Exception {
+        SipFactory factory = SipFactory.getInstance();
+        factory.setPathName("gov.nist");
+        Request invite = factory.createMessageFactory().createRequest("""
+                INVITE sip:+4915112345678@10.0.0.2 SIP/2.0\r
+                Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-1\r
+                From: <sip:+4930555000@dialer.example.com>;tag=1\r
+                To: <sip:+4915112345678@10.0.0.2>\r
+                Call-ID: c-1\r
+                CSeq: 1 INVITE\r
+                Max-Forwards: 70\r
+                Content-Length: 0\r
+                \r
+                """);
+        CallCommand command = new CallCommand(1, "req-1\r\nX-Injected: 1", "acc-1", "+4930555000",
+                "+4915112345678", "flow-1\nX-Flow: 2", "a.wav\r\nX-Audio: 3", null, 0, 3, 1, null, null, null, null,
+                null, null, null, null, Map.of(), Instant.now());
+
+        invites(TRUNK).addOurHeaders(invite, command);
+
+        String written = invite.toString();
+        assertThat(written).doesNotContain("\r\nX-Injected", "\r\nX-Flow", "\nX-Flow", "\r\nX-Audio")
+                .contains("req-1  X-Injected: 1", "flow-1 X-Flow: 2", "a.wav  X-Audio: 3");
+        assertThat(invite.getHeader("X-Injected")).isNull();
     }
 
     private static CallCommand command(Map<String, Object> carrierOptions) {
