@@ -9,12 +9,10 @@ import dev.dialer.dispatcher.event.StateChange;
 import dev.dialer.dispatcher.event.StateChanges;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Collectors;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -86,29 +84,30 @@ public class AttemptLedger {
             VALUES ($1, $2, $3, $4::jsonb, $5)
             ON CONFLICT (request_id) DO NOTHING""";
 
-    /** The terminal statuses as SQL literals: an attempt in none of them is live. */
-    private static final String ENDED = Arrays.stream(AttemptStatus.values()).filter(AttemptStatus::isTerminal)
-            .map(status -> "'" + status.wire() + "'").collect(Collectors.joining(", "));
-
     /**
-     * A new attempt, {@code queued}, only while the request is open (not finished and not cancelled) and no other
-     * attempt of it is live: the dialer's own next attempt comes after the last one ended, and a command an upstream
-     * producer wrote with the request id of a call in progress and another attempt number would otherwise call the
-     * person again while the first call rings. The request row is locked for the check, so a cancel committed before
-     * cannot be missed, and one committed after finds the attempt. Returns a row (with no previous status) only when it
-     * inserted one. A copy of the command whose attempt is recorded already takes no lock: locking the request, then
-     * waiting on the attempt's row, it deadlocked with the attempt's end, which changes the attempt's row, then the
-     * request's.
+     * Of {@link #NEW_ATTEMPT} and {@link #NEW_CLAIMED_ATTEMPT}: the attempt goes in only while the request is open (not
+     * finished and not cancelled) and no other attempt of it is live: the dialer's own next attempt comes after the
+     * last one ended, and a command an upstream producer wrote with the request id of a call in progress and another
+     * attempt number would otherwise call the person again while the first call rings. The request row is locked for
+     * the check, so a cancel committed before cannot be missed, and one committed after finds the attempt. Returns a
+     * row (with no previous status) only when it inserted one. A copy of the command whose attempt is recorded already
+     * takes no lock: locking the request, then waiting on the attempt's row, it deadlocked with the attempt's end,
+     * which changes the attempt's row, then the request's.
      */
+    private static final String WHILE_OPEN_WITHOUT_LIVE_ATTEMPT = """
+             WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1
+                                  AND (x.attempt_no = $2
+                                       OR x.status IN ('queued', 'initiated', 'ringing', 'in-progress')))
+               FOR UPDATE
+            ON CONFLICT (request_id, attempt_no) DO NOTHING
+            RETURNING NULL::text AS status""";
+
+    /** A new attempt, {@code queued}, {@linkplain #WHILE_OPEN_WITHOUT_LIVE_ATTEMPT while the request allows one}. */
     private static final String NEW_ATTEMPT = """
             INSERT INTO dispatch.attempts (request_id, attempt_no, status)
             SELECT r.request_id, $2, $3 FROM dispatch.requests r
-             WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1
-                                  AND (x.attempt_no = $2 OR x.status NOT IN (%s)))
-               FOR UPDATE
-            ON CONFLICT (request_id, attempt_no) DO NOTHING
-            RETURNING NULL::text AS status""".formatted(ENDED);
+            """ + WHILE_OPEN_WITHOUT_LIVE_ATTEMPT;
 
     /**
      * {@link #NEW_ATTEMPT}, claimed as it is recorded ({@link #claimDial}'s first dial: {@code carrier_asked_at} set,
@@ -117,12 +116,7 @@ public class AttemptLedger {
     private static final String NEW_CLAIMED_ATTEMPT = """
             INSERT INTO dispatch.attempts (request_id, attempt_no, status, carrier_asked_at, dial_no)
             SELECT r.request_id, $2, $3, now(), 1 FROM dispatch.requests r
-             WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1
-                                  AND (x.attempt_no = $2 OR x.status NOT IN (%s)))
-               FOR UPDATE
-            ON CONFLICT (request_id, attempt_no) DO NOTHING
-            RETURNING NULL::text AS status""".formatted(ENDED);
+            """ + WHILE_OPEN_WITHOUT_LIVE_ATTEMPT;
 
     /**
      * Of an {@code UPDATE dispatch.attempts a}: the attempt a claim may take. It is {@code queued}, nobody claimed it,

@@ -313,42 +313,32 @@ public class Watchdog {
      * A call the carrier does not know ends: {@code canceled} when a cancel reached its request (the cancel's order to
      * the carrier may have failed, or crossed a create-call request that timed out: either way the customer asked for
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
-     * {@code no-answer} when it was ringing ({@link #rangAndGone}), else with {@code status_timeout}.
+     * as it stood when it was answered or ringing ({@link #goneAsItStood}), else with {@code status_timeout}.
      */
     private Mono<Void> unknownToTheCarrier(QuietAttempt quiet, Instant claimedAt) {
         if (quiet.status() == AttemptStatus.IN_PROGRESS) {
-            return answeredAndGone(quiet);
+            return goneAsItStood(quiet, AttemptStatus.COMPLETED, "answered_gone");
         }
         return ledger.endContext(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
                 .flatMap(context -> context.cancelRequested() ? cancelled(quiet, claimedAt)
-                        : quiet.status() == AttemptStatus.RINGING ? rangAndGone(quiet) : statusTimeout(quiet));
+                        : quiet.status() == AttemptStatus.RINGING
+                        ? goneAsItStood(quiet, AttemptStatus.NO_ANSWER, RANG_GONE) : statusTimeout(quiet));
     }
 
     /**
-     * A call on record as ringing that the carrier no longer knows ends {@code no-answer}, as one it still reported
-     * ringing past its life would ({@link #staleAlive}): jambonz forgets a call an hour after its last recorded
-     * change when that change was not final, so a ringing call whose end was never posted (a feature server restarted
-     * mid-ring) is gone by the time the watchdog asks, and nothing says it was answered.
+     * A call the carrier no longer knows, on record as answered or ringing, ends as it stood, as one it still reported
+     * alive past its life would ({@link #staleAlive}): an answered one {@code completed}, as a callback that came would
+     * have ended it (its talk time is not known), a ringing one {@code no-answer}, nothing saying it was answered.
+     * jambonz forgets a call 12 hours after its last recorded change when that change was final, an hour after when
+     * it was not: a ringing call whose end was never posted (a feature server restarted mid-ring) is gone by the time
+     * the watchdog asks.
      */
-    private Mono<Void> rangAndGone(QuietAttempt quiet) {
-        log.warn("request {} attempt {} was ringing, had no news for {} and the carrier knows the call no more; it "
-                + "ends no-answer", quiet.requestId(), quiet.attempt(), quietFor);
-        return applier.apply(bound(quiet, quiet.providerCallId(), AttemptStatus.NO_ANSWER,
-                        AttemptStatus.NO_ANSWER.wire(), null, null, null))
-                .flatMap(result -> counted(quiet, result, RANG_GONE));
-    }
-
-    /**
-     * An answered call the carrier no longer knows has ended: jambonz forgets a call 12 hours after its last recorded
-     * change. It ends {@code completed}, as a callback that came would have ended it; its talk time is not known.
-     */
-    private Mono<Void> answeredAndGone(QuietAttempt quiet) {
-        log.warn("request {} attempt {} was answered, had no news for {} and the carrier knows the call no more; it "
-                + "ends completed", quiet.requestId(), quiet.attempt(), quietFor);
-        return applier.apply(bound(quiet, quiet.providerCallId(), AttemptStatus.COMPLETED,
-                        AttemptStatus.COMPLETED.wire(), null, null, null))
-                .flatMap(result -> counted(quiet, result, "answered_gone"));
+    private Mono<Void> goneAsItStood(QuietAttempt quiet, AttemptStatus ended, String outcome) {
+        log.warn("request {} attempt {} was {}, had no news for {} and the carrier knows the call no more; it ends {}",
+                quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor, ended.wire());
+        return applier.apply(bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null))
+                .flatMap(result -> counted(quiet, result, outcome));
     }
 
     /**
