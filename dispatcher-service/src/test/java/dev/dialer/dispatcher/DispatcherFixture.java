@@ -147,6 +147,11 @@ public final class DispatcherFixture implements BeforeEachCallback, AfterAllCall
         return tail.records(topic, key);
     }
 
+    /** The records read so far from a tailed topic, whatever their key. */
+    public List<ConsumerRecord<String, String>> records(String topic) {
+        return tail.all(topic);
+    }
+
     /** The request's call events so far, in the order they were published. */
     public List<JsonNode> eventsFor(String requestId) {
         return CallEventsJson.eventsOf(tail, requestId);

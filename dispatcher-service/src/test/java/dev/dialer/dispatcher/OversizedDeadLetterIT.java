@@ -8,12 +8,16 @@ import static org.awaitility.Awaitility.await;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.command.KeyRoutingAccess;
 import dev.dialer.dispatcher.policy.DialGate;
+import dev.dialer.infra.Infrastructure;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -85,6 +89,41 @@ class OversizedDeadLetterIT {
 
         assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
                 .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
+    }
+
+    @Test
+    void aBadRecordWhoseKeyAloneIsTooLargeToCopyReachesTheDlqWithItsKeyCutAndItsPartitionGoesOn() {
+        String key = "k".repeat(100_000) + UUID.randomUUID();
+        int partitions = TopicProvisioner.partitionCount(
+                KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()), Topics.CALL_COMMANDS, 10_000);
+        String caller;
+        do {
+            caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
+        } while (KeyRoutingAccess.partitionFor(caller, partitions) != KeyRoutingAccess.partitionFor(key, partitions));
+        String requestId = "it-" + UUID.randomUUID();
+        fixture.produce(key, "not a command");
+        ConsumerRecord<String, String> source = await().atMost(WAIT).until(() -> fixture.records(Topics.CALL_COMMANDS)
+                .stream().filter(r -> key.equals(r.key())).findFirst(), Optional::isPresent).orElseThrow();
+        fixture.produce(caller, command(requestId, caller));
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(deadLetterOf(source)).isPresent());
+        ConsumerRecord<String, String> dead = deadLetterOf(source).orElseThrow();
+        assertThat(key).as("the key cut to fit").startsWith(dead.key()).isNotEqualTo(dead.key());
+        assertThat(dead.key()).hasSizeGreaterThan(PRODUCER_LIMIT / 2);
+        assertThat(header(dead, Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE)).isEqualTo(Integer.toString(key.length()));
+        assertThat(header(dead, Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
+        assertThat(header(dead, Topics.HEADER_DLQ_TRUNCATED)).isEqualTo("true");
+
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(last.get("status").stringValue()).isEqualTo("answered"));
+    }
+
+    /** The DLQ copy of {@code source}, found by the source headers whatever its key. */
+    private static Optional<ConsumerRecord<String, String>> deadLetterOf(ConsumerRecord<String, String> source) {
+        return fixture.records(Topics.CALL_COMMANDS_DLQ).stream()
+                .filter(r -> Long.toString(source.offset()).equals(header(r, Topics.HEADER_SOURCE_OFFSET))
+                        && Integer.toString(source.partition()).equals(header(r, Topics.HEADER_SOURCE_PARTITION)))
+                .findFirst();
     }
 
     @Test

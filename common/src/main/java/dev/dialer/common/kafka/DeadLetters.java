@@ -19,7 +19,9 @@ import reactor.core.publisher.Mono;
  * ({@link KafkaPublisher#maxRecordBytes()}) goes with its value cut to fit; one the DLQ topic refuses as too large goes
  * without its value. Either is marked {@link Topics#HEADER_DLQ_TRUNCATED} with the value's size
  * ({@link Topics#HEADER_DLQ_ORIGINAL_SIZE}) and keeps the error and source headers, so the whole record can be read
- * from the source topic for as long as that topic keeps it.
+ * from the source topic for as long as that topic keeps it. A key that alone leaves no room is cut too (a copy without
+ * its value keeps at most {@value #MAX_KEY_BYTES_WITHOUT_VALUE} bytes of it), marked
+ * {@link Topics#HEADER_DLQ_KEY_ORIGINAL_SIZE}: a bad record's partition never waits on a copy that cannot be sent.
  */
 public final class DeadLetters {
 
@@ -34,6 +36,8 @@ public final class DeadLetters {
     private static final int BATCH_OVERHEAD = 61;
     private static final int RECORD_OVERHEAD = 21;
     private static final int VARINT = 5;
+    /** The most of a key a copy without its value keeps: any broker's record size takes that and the headers. */
+    static final int MAX_KEY_BYTES_WITHOUT_VALUE = 1024;
 
     private final KafkaPublisher publisher;
     private final String topic;
@@ -112,20 +116,55 @@ public final class DeadLetters {
         }
         Map<String, String> headers = new HashMap<>(whole.headers());
         headers.putAll(truncationHeaders(bad));
-        int room = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, bad.key(), NO_VALUE, headers));
+        String key = bad.key();
+        int keyRoom = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, null, NO_VALUE, keyCut(headers,
+                bad)));
+        if (utf8(key) > keyRoom) {
+            headers = keyCut(headers, bad);
+            key = cut(key, keyRoom);
+        }
+        int room = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, key, NO_VALUE, headers));
         byte[] value = Arrays.copyOf(bad.value() == null ? NO_VALUE : bad.value(),
                 Math.max(0, Math.min(room, size(bad.value()))));
-        return new OutboundRecord(dlqTopic, bad.key(), value, headers);
+        return new OutboundRecord(dlqTopic, key, value, headers);
     }
 
     /**
      * The copy as small as it can be: no value, and of the record's own headers (which may be what made it large)
-     * none; the error, source and truncation headers only.
+     * none; the error, source and truncation headers only; the key cut to {@value #MAX_KEY_BYTES_WITHOUT_VALUE}
+     * bytes when longer.
      */
     static OutboundRecord withoutValue(InboundRecord bad, String dlqTopic, ContractViolation violation) {
         Map<String, String> headers = new HashMap<>(errorHeaders(bad, violation));
         headers.putAll(truncationHeaders(bad));
-        return new OutboundRecord(dlqTopic, bad.key(), NO_VALUE, headers);
+        if (utf8(bad.key()) <= MAX_KEY_BYTES_WITHOUT_VALUE) {
+            return new OutboundRecord(dlqTopic, bad.key(), NO_VALUE, headers);
+        }
+        return new OutboundRecord(dlqTopic, cut(bad.key(), MAX_KEY_BYTES_WITHOUT_VALUE), NO_VALUE,
+                keyCut(headers, bad));
+    }
+
+    /** {@code headers} and the mark of a cut key. */
+    private static Map<String, String> keyCut(Map<String, String> headers, InboundRecord bad) {
+        Map<String, String> marked = new HashMap<>(headers);
+        marked.put(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE, Integer.toString(utf8(bad.key())));
+        return marked;
+    }
+
+    /** The longest start of {@code text} of at most {@code maxBytes} bytes in UTF-8, cut between code points. */
+    static String cut(String text, int maxBytes) {
+        int bytes = 0;
+        int end = 0;
+        while (end < text.length()) {
+            int codePoint = text.codePointAt(end);
+            int length = codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+            if (bytes + length > maxBytes) {
+                break;
+            }
+            bytes += length;
+            end += Character.charCount(codePoint);
+        }
+        return text.substring(0, end);
     }
 
     /**

@@ -56,6 +56,11 @@ public final class Topics {
     public static final String HEADER_DLQ_TRUNCATED = "dialer.dlq.truncated";
     /** On a truncated DLQ copy: how many bytes the source record's value has. */
     public static final String HEADER_DLQ_ORIGINAL_SIZE = "dialer.dlq.original.size";
+    /**
+     * On a DLQ copy whose key was cut short, because the key alone was larger than a record may be (or than a copy
+     * without its value should be): how many bytes the source record's key has, as read (UTF-8).
+     */
+    public static final String HEADER_DLQ_KEY_ORIGINAL_SIZE = "dialer.dlq.key.original.size";
 
     /**
      * The largest record batch {@link #CALL_COMMANDS} takes ({@code max.message.bytes}): the 1 MiB a Kafka producer

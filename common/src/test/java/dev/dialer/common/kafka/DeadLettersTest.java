@@ -105,6 +105,51 @@ class DeadLettersTest {
     }
 
     @Test
+    void aKeyThatAloneLeavesNoRoomIsCutToFitAndMarkedWithItsSize() {
+        // What a key of bytes that are not UTF-8 reads as: each byte one replacement character, three bytes in UTF-8.
+        String key = "\uFFFD".repeat(400_000);
+        InboundRecord bad = new InboundRecord(Topics.CALL_COMMANDS, 2, 4711, key, filled(10), Map.of(), () -> { });
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+
+        assertThat(producerCounts(copy)).as("bytes the producer counts").isLessThanOrEqualTo(LIMIT);
+        assertThat(key).startsWith(copy.key());
+        assertThat(copy.key().length()).as("cut to what fits, not further").isGreaterThan((LIMIT - 1024) / 3);
+        assertThat(copy.headers())
+                .containsEntry(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE, "1200000")
+                .containsEntry(Topics.HEADER_DLQ_TRUNCATED, "true")
+                .containsEntry(Topics.HEADER_SOURCE_OFFSET, "4711");
+    }
+
+    @Test
+    void aCopyWithoutValueKeepsAtMostAKibibyteOfItsKey() {
+        InboundRecord large = new InboundRecord(Topics.CALL_COMMANDS, 2, 4711, "é".repeat(5_000), filled(10), Map.of(),
+                () -> { });
+        InboundRecord fitting = new InboundRecord(Topics.CALL_COMMANDS, 2, 4711, "k".repeat(1024), filled(10),
+                Map.of(), () -> { });
+
+        OutboundRecord cut = DeadLetters.withoutValue(large, DLQ, NOT_JSON);
+        OutboundRecord whole = DeadLetters.withoutValue(fitting, DLQ, NOT_JSON);
+
+        assertThat(cut.key()).isEqualTo("é".repeat(512));
+        assertThat(cut.headers()).containsEntry(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE, "10000");
+        assertThat(whole.key()).isEqualTo(fitting.key());
+        assertThat(whole.headers()).doesNotContainKey(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE);
+    }
+
+    @Test
+    void aKeyIsCutBetweenCodePoints() {
+        String text = "aé€\uD83D\uDE00z";
+
+        assertThat(DeadLetters.cut(text, 6)).isEqualTo("aé€");
+        assertThat(DeadLetters.cut(text, 5)).isEqualTo("aé");
+        assertThat(DeadLetters.cut(text, 9)).isEqualTo("aé€");
+        assertThat(DeadLetters.cut(text, 10)).isEqualTo("aé€\uD83D\uDE00");
+        assertThat(DeadLetters.cut(text, 0)).isEmpty();
+        assertThat(DeadLetters.cut(text, -3)).isEmpty();
+    }
+
+    @Test
     void aRecordWithoutValueIsCopiedWhole() {
         OutboundRecord copy = DeadLetters.copy(bad(null, Map.of()), DLQ, NOT_JSON, LIMIT);
 
