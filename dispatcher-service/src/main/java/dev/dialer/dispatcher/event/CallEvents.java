@@ -15,6 +15,9 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionContext;
+import org.springframework.transaction.reactive.TransactionSynchronization;
+import org.springframework.transaction.reactive.TransactionSynchronizationManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
@@ -68,7 +71,7 @@ public class CallEvents {
                 })
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
-                .doOnNext(this::stored);
+                .flatMap(this::stored);
     }
 
     /**
@@ -95,7 +98,7 @@ public class CallEvents {
     public Mono<Changed> changeOn(CallCommand command, StateChange change, UnaryOperator<CallEvent.Builder> details) {
         return Mono.defer(() -> {
             Draft draft = Draft.of(command, details);
-            return outbox.appendOn(change, draft.event()).map(appended -> changed(draft, appended));
+            return outbox.appendOn(change, draft.event()).flatMap(appended -> changed(draft, appended));
         });
     }
 
@@ -117,8 +120,10 @@ public class CallEvents {
                 drafts.put(change.command().requestId(), draft);
                 events.add(draft.event());
             }
-            return outbox.appendOnEach(changes, events).collectMap(Outbox.AppendedTo::requestId,
-                    stored -> changed(drafts.get(stored.requestId()), stored.appended()));
+            return outbox.appendOnEach(changes, events)
+                    .concatMap(stored -> changed(drafts.get(stored.requestId()), stored.appended())
+                            .map(found -> Map.entry(stored.requestId(), found)))
+                    .collectMap(Map.Entry::getKey, Map.Entry::getValue);
         });
     }
 
@@ -132,10 +137,10 @@ public class CallEvents {
     }
 
     /** What the change that stored {@code draft} found; the stored event is counted and the relay woken. */
-    private Changed changed(Draft draft, Outbox.Appended appended) {
-        stored(draft.builder().previousStatus(appended.previousStatus()).sequence(appended.sequence()).build());
-        return new Changed(Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire),
-                appended.cancelRequested());
+    private Mono<Changed> changed(Draft draft, Outbox.Appended appended) {
+        return stored(draft.builder().previousStatus(appended.previousStatus()).sequence(appended.sequence()).build())
+                .thenReturn(new Changed(Optional.ofNullable(appended.previousStatus()).map(AttemptStatus::fromWire),
+                        appended.cancelRequested()));
     }
 
     /**
@@ -169,7 +174,7 @@ public class CallEvents {
                 })
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
-                .doOnNext(this::stored)
+                .flatMap(this::stored)
                 .hasElement();
     }
 
@@ -193,14 +198,12 @@ public class CallEvents {
             String attemptEnd = attempt.event().status();
             Draft ending = Draft.ofFinal(command, status,
                     event -> finalDetails.apply(event).previousStatus(attemptEnd));
-            return outbox.endOn(change, attempt.event(), status, ending.event()).map(ended -> {
-                stored(attempt.builder().previousStatus(ended.previousStatus())
-                        .sequence(ended.attemptSequence()).build());
-                if (ended.finalSequence() != null) {
-                    stored(ending.withSequence(ended.finalSequence()));
-                }
-                return Optional.ofNullable(ended.previousStatus()).map(AttemptStatus::fromWire);
-            });
+            return outbox.endOn(change, attempt.event(), status, ending.event()).flatMap(ended -> stored(
+                            attempt.builder().previousStatus(ended.previousStatus()).sequence(ended.attemptSequence())
+                                    .build())
+                    .then(ended.finalSequence() == null ? Mono.empty()
+                            : stored(ending.withSequence(ended.finalSequence())))
+                    .thenReturn(Optional.ofNullable(ended.previousStatus()).map(AttemptStatus::fromWire)));
         });
     }
 
@@ -237,7 +240,32 @@ public class CallEvents {
         return exhausted.getCause() != null ? exhausted.getCause() : exhausted;
     }
 
-    private void stored(CallEvent event) {
+    /**
+     * {@code event}, once stored: counted and the relay woken now, or, when it was written inside a transaction, once
+     * that transaction commits (a transaction rolled back and repeated counts its events once, and one rolled back
+     * for good none).
+     */
+    private Mono<CallEvent> stored(CallEvent event) {
+        return Mono.deferContextual(context -> context.hasKey(TransactionContext.class)
+                        ? TransactionSynchronizationManager.forCurrentTransaction()
+                        : Mono.empty())
+                .filter(TransactionSynchronizationManager::isSynchronizationActive)
+                .map(transaction -> {
+                    transaction.registerSynchronization(new TransactionSynchronization() {
+                        @Override
+                        public Mono<Void> afterCommit() {
+                            return Mono.fromRunnable(() -> count(event));
+                        }
+                    });
+                    return event;
+                })
+                .switchIfEmpty(Mono.fromSupplier(() -> {
+                    count(event);
+                    return event;
+                }));
+    }
+
+    private void count(CallEvent event) {
         registry.counter("dialer.dispatcher.events", "type", event.eventType().wire()).increment();
         relay.wake();
     }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.kafka.KafkaPublisher;
@@ -258,6 +259,32 @@ class OutboxRelayIT {
                 .hasMessage("the change failed after its event was written");
         assertThat(written).as("the event, inside the change's transaction").hasValue(1);
         assertThat(outboxRows(command.requestId()).block(WAIT)).isZero();
+    }
+
+    @Test
+    void anEventIsCountedOnceItsTransactionCommitsAndOnlyOnceWhenTheTransactionIsRepeated() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        CallEvents counting = new CallEvents(outbox, context.getBean(OutboxRelay.class), transactionManager, meters);
+        CallCommand command = command();
+        ledger.recordRequest(command).block(WAIT);
+        AtomicLong tries = new AtomicLong();
+        // Fails after its event was written the first time, as a transaction that hit a deadlock or a serialization
+        // failure does; the caller repeats the whole transaction.
+        Mono<CallEvent> change = counting.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))
+                .flatMap(event -> tries.incrementAndGet() == 1
+                        ? Mono.error(new IllegalStateException("rolled back")) : Mono.just(event));
+
+        assertThatThrownBy(() -> counting.atomically(change).block(WAIT)).hasMessage("rolled back");
+        assertThat(meters.counter("dialer.dispatcher.events", "type", "call.status").count())
+                .as("rolled back: nothing stored, nothing counted").isZero();
+        counting.atomically(change).block(WAIT);
+
+        assertThat(tries).hasValue(2);
+        assertThat(outboxRows(command.requestId()).block(WAIT)).isOne();
+        assertThat(meters.counter("dialer.dispatcher.events", "type", "call.status").count()).isOne();
+        counting.emit(command, event -> event.status(AttemptStatus.INITIATED), Retry.max(0)).block(WAIT);
+        assertThat(meters.counter("dialer.dispatcher.events", "type", "call.status").count())
+                .as("outside a transaction, counted at once").isEqualTo(2);
     }
 
     private Mono<Long> outboxRows(String requestId) {
