@@ -37,43 +37,93 @@ class RetrySchedule {
     }
 
     /**
-     * Leases up to {@code batch} rows due by {@code dueBy} that nobody held then (or whose holder's lease had lapsed
-     * by then), oldest first (by due time, then request id and attempt), until {@code now} plus {@code lease}. A tick
-     * passes its start as {@code dueBy} to each of its claims, so a row it held, or whose lease lapsed while it ran, is
-     * not claimed again within it; and each claim after its first passes the last row the one before took as
-     * {@code after}, so it starts where that one ended instead of stepping again over the rows the tick has fired
-     * (deleted, but still in the index until vacuum, each visited with its table row: a tick's later claims cost more
-     * and more). {@code SKIP LOCKED} lets several dispatchers claim side by side without waiting for each other or
-     * taking the same row. The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery
-     * the planner may run it again for each row it joins, and with {@code SKIP LOCKED} each run can pick other rows,
-     * so more than {@code batch} were claimed.
+     * The accounts with rows due by {@code dueBy}, in turn: those after {@code after} by id (byte by byte), then from
+     * the first; at most {@code most}. One index entry is read per account in the schedule, due or not (its first
+     * row by due time), until {@code most} were found due; none at all when no row is due. Rows leased by a claim are
+     * not told apart here: an account whose first row is held may be named and have nothing left to claim.
      *
-     * @param after the row the tick's previous claim took last ({@link #lastInOrder}), or null for a tick's first
+     * @param after the last account the previous tick served ({@code ""} to start from the first)
      */
-    Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch, ScheduledAttempt after) {
-        DatabaseClient.GenericExecuteSpec claim = db.sql("""
-                        WITH due AS (
-                            SELECT request_id, attempt_no FROM dispatch.schedule
-                             WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until < $1)%s
-                             ORDER BY due_at, request_id COLLATE "C", attempt_no
-                             LIMIT $3
-                               FOR UPDATE SKIP LOCKED)
+    Mono<List<String>> dueAccounts(Instant dueBy, String after, int most) {
+        return db.sql("""
+                        WITH RECURSIVE walk (account_id, first_due, pass, found) AS (
+                            (SELECT n.account_id, n.due_at, n.pass, (n.due_at <= $1)::int FROM (
+                                (SELECT account_id, due_at, 1 AS pass FROM dispatch.schedule
+                                  WHERE account_id > $2 ORDER BY account_id, due_at LIMIT 1)
+                                UNION ALL
+                                (SELECT account_id, due_at, 2 FROM dispatch.schedule
+                                  WHERE account_id <= $2 ORDER BY account_id, due_at LIMIT 1)
+                                LIMIT 1) n
+                              WHERE (SELECT min(due_at) FROM dispatch.schedule) <= $1)
+                            UNION ALL
+                            SELECT n.account_id, n.due_at, n.pass, w.found + (n.due_at <= $1)::int
+                              FROM walk w CROSS JOIN LATERAL (
+                                (SELECT account_id, due_at, w.pass AS pass FROM dispatch.schedule
+                                  WHERE account_id > w.account_id AND (w.pass = 1 OR account_id <= $2)
+                                  ORDER BY account_id, due_at LIMIT 1)
+                                UNION ALL
+                                (SELECT account_id, due_at, 2 FROM dispatch.schedule
+                                  WHERE w.pass = 1 AND account_id <= $2 ORDER BY account_id, due_at LIMIT 1)
+                                LIMIT 1) n
+                             WHERE w.found < $3)
+                        SELECT account_id FROM walk WHERE first_due <= $1 ORDER BY pass, account_id LIMIT $3""")
+                .bind(0, dueBy)
+                .bind(1, after)
+                .bind(2, most)
+                .map(row -> row.get(0, String.class))
+                .all()
+                .collectList();
+    }
+
+    /**
+     * Leases, of each account's rows due by {@code dueBy} that nobody held then (or whose holder's lease had lapsed
+     * by then), up to its share, oldest first (by due time, then request id and attempt), until {@code now} plus
+     * {@code lease}, starting after the row its share names, if any. A tick passes its start as {@code dueBy} to each
+     * of its claims, so a row it held, or whose lease lapsed while it ran, is not claimed again within it; and an
+     * account's share in a claim after its first starts after the last row the one before took for it, instead of
+     * stepping again over the rows the tick has fired (deleted, but still in the index until vacuum, each visited with
+     * its table row: a tick's later claims cost more and more, decision 0088). {@code SKIP LOCKED} lets several dispatchers claim side by
+     * side without waiting for each other or taking the same row (a row another holds locked does not count against
+     * the share). The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery the planner
+     * may run it again for each row it joins, and with {@code SKIP LOCKED} each run can pick other rows, so more than
+     * the shares were claimed.
+     */
+    Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+        return db.sql("""
+                        WITH share AS MATERIALIZED (
+                            SELECT t.account_id COLLATE "C" AS account_id, t.most,
+                                   COALESCE(t.due::timestamptz, '-infinity') AS due_at,
+                                   COALESCE(t.request_id, '') COLLATE "C" AS request_id,
+                                   COALESCE(t.attempt_no, -1) AS attempt_no
+                              FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::int[])
+                                   AS t(account_id, most, due, request_id, attempt_no)),
+                        due AS MATERIALIZED (
+                            SELECT p.request_id, p.attempt_no FROM share t CROSS JOIN LATERAL (
+                                SELECT s.request_id, s.attempt_no FROM dispatch.schedule s
+                                 WHERE s.account_id = t.account_id
+                                   AND (s.account_id, s.due_at, s.request_id COLLATE "C", s.attempt_no)
+                                       > (t.account_id, t.due_at, t.request_id, t.attempt_no)
+                                   AND s.due_at <= $1 AND (s.lease_until IS NULL OR s.lease_until < $1)
+                                 ORDER BY s.due_at, s.request_id COLLATE "C", s.attempt_no
+                                 LIMIT t.most
+                                   FOR UPDATE OF s SKIP LOCKED) p)
                         UPDATE dispatch.schedule s SET lease_until = $2
                           FROM due
                          WHERE s.request_id = due.request_id AND s.attempt_no = due.attempt_no
                         RETURNING s.command::text, s.attempt_no, s.due_at, s.reason,
                                   COALESCE(s.first_due_at, s.due_at),
                                   (SELECT r.traceparent FROM dispatch.requests r WHERE r.request_id = s.request_id),
-                                  s.lease_until"""
-                        .formatted(after == null ? ""
-                        : "\n                               AND (due_at, request_id COLLATE \"C\", attempt_no) > ($4, $5, $6)"))
+                                  s.lease_until""")
                 .bind(0, dueBy)
                 .bind(1, now.plus(lease))
-                .bind(2, batch);
-        if (after != null) {
-            claim = claim.bind(3, after.dueAt()).bind(4, after.command().requestId()).bind(5, after.attempt());
-        }
-        return claim
+                .bind(2, shares.stream().map(Share::accountId).toArray(String[]::new))
+                .bind(3, shares.stream().map(Share::most).toArray(Integer[]::new))
+                .bind(4, shares.stream().map(share -> share.after() == null ? null : share.after().dueAt().toString())
+                        .toArray(String[]::new))
+                .bind(5, shares.stream().map(share -> share.after() == null ? null : share.after().command().requestId())
+                        .toArray(String[]::new))
+                .bind(6, shares.stream().map(share -> share.after() == null ? null : share.after().attempt())
+                        .toArray(Integer[]::new))
                 .map(row -> new ScheduledAttempt(
                         Contract.read(row.get(0, String.class).getBytes(StandardCharsets.UTF_8), CallCommand.class),
                         row.get(1, Integer.class),
@@ -85,16 +135,37 @@ class RetrySchedule {
                 .all();
     }
 
-    /** The row of {@code claimed} that comes last in the order {@link #claimDue} claims in; null when none. */
+    /**
+     * An account's share of a claim.
+     *
+     * @param accountId the account ({@code ""} for rows whose command names none)
+     * @param most      the most of its due rows the claim takes
+     * @param after     the last row the tick's claim before took for the account ({@link #lastInOrder}), or null
+     */
+    record Share(String accountId, int most, ScheduledAttempt after) {
+
+        /** A share starting at the account's first due row. */
+        Share(String accountId, int most) {
+            this(accountId, most, null);
+        }
+    }
+
+    /** The row of {@code claimed} that comes last in the order {@link #claimDue} takes an account's rows in. */
     static ScheduledAttempt lastInOrder(List<ScheduledAttempt> claimed) {
         return claimed.stream().max(CLAIM_ORDER).orElse(null);
     }
 
+    /** The account a row belongs to, as the schedule's {@code account_id} column derives it from the command. */
+    static String accountOf(ScheduledAttempt row) {
+        return row.command().accountId() == null ? "" : row.command().accountId();
+    }
+
     /**
-     * The order of {@link #claimDue}: due time, request id, attempt. The statement compares request ids byte by byte
-     * ({@code COLLATE "C"}, as its index does), as {@link String#compareTo} compares ids of ASCII characters. Were the
-     * two ever to disagree, a claim would only start a little early: the rows before its start that it meets are held
-     * under the tick's lease or gone.
+     * The order in which {@link #claimDue} takes an account's rows: due time, request id, attempt (the statement
+     * compares request ids byte by byte, {@code COLLATE "C"}, as {@link String#compareTo} compares ids of ASCII
+     * characters). The tick fires a caller ID's rows in this order. Were the two orders ever to disagree, an account's
+     * share would only start a little early: the rows before its start that it meets are held under the tick's lease
+     * or gone.
      */
     static final Comparator<ScheduledAttempt> CLAIM_ORDER = Comparator.comparing(ScheduledAttempt::dueAt)
             .thenComparing(row -> row.command().requestId())

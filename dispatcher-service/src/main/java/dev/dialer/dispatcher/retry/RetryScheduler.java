@@ -16,8 +16,10 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,12 +53,16 @@ import reactor.core.publisher.Mono;
  * again 5 s later, rather than published to wait in its lane (decision 0067).
  *
  * <p>A tick that finds work still running when the next one comes is skipped ({@code onBackpressureDrop}), so a
- * slow database never piles up ticks. A tick claims {@code batch-size} rows at a time and fires them,
+ * slow database never piles up ticks. A tick serves the accounts with rows due in turn (decision 0134): it finds them
+ * (at most {@value #MAX_CLAIMS_PER_TICK} × {@code batch-size}, starting after the account the tick before served
+ * last), then claims {@code batch-size} rows at a time, shared among up to {@code batch-size} accounts, and fires them,
  * {@value #CONCURRENCY} caller IDs at a time, the rows of one caller ID one after another in due order (so its parked
- * commands reach its lane in their turn); while a claim comes back full, it claims again at once (up to
- * {@value #MAX_CLAIMS_PER_TICK} claims), so a schedule with many rows due (a parked backlog, retries of a large
- * campaign, the waits that piled up during an outage) drains as fast as its rows can be fired, not {@code batch-size}
- * per {@code poll-interval}. Each claim of a tick takes only what was due when the tick began.
+ * commands reach its lane in their turn). An account that had as many rows as its share has its turn again in the next
+ * claim, at once (up to {@value #MAX_CLAIMS_PER_TICK} claims), so a schedule with many rows due (a parked backlog,
+ * retries of a large campaign, the waits that piled up during an outage, a calling window opening on a whole
+ * campaign) drains as fast as its rows can be fired, not {@code batch-size} per {@code poll-interval}, and one
+ * account's backlog never holds another account's waits behind it for longer than a claim. Each claim of a tick takes
+ * only what was due when the tick began.
  *
  * <p>Whether the ticks still complete is what its health component reads ({@link #stalledFor}): a tick that hangs or
  * fails, one after another, leaves the pipeline subscribed while no wait ends.
@@ -90,6 +96,8 @@ public class RetryScheduler {
     private final Duration pauseRecheck;
     private final Heartbeat progress;
     private final BiFunction<CallCommand, String, Mono<Void>> endFailed;
+    /** The account the latest claim served last: the next tick's turns start after it. */
+    private final AtomicReference<String> lastServed = new AtomicReference<>("");
 
     @Autowired
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, KafkaPublisher publisher,
@@ -162,45 +170,72 @@ public class RetryScheduler {
     }
 
     /**
-     * One tick: what was due when it began, fired claim by claim; completes when a claim is not full, a row could not
-     * be moved on, {@value #MAX_CLAIMS_PER_TICK} claims were made, or a claim ran past its lease. A claim still running
-     * then (a connection that hangs without failing) would hold up every later tick for ever, while the rows it claimed
-     * are free for the taking again; it is given up, and the next tick claims afresh. Only a claim that completes is
-     * progress, and only if it found nothing due or moved at least one row on (fired, held or dropped): one whose every
-     * row failed (Kafka refusing every command at once) released nothing.
+     * One tick: what was due when it began, fired claim by claim, the accounts with rows due served in turn; completes
+     * when no account has rows left in its turn, a row could not be moved on, {@value #MAX_CLAIMS_PER_TICK} claims
+     * were made, or a claim ran past its lease. A claim still running then (a connection that hangs without failing)
+     * would hold up every later tick for ever, while the rows it claimed are free for the taking again; it is given
+     * up, and the next tick claims afresh. Only a claim that completes is progress, and only if it found nothing due or
+     * moved at least one row on (fired, held or dropped): one whose every row failed (Kafka refusing every command at
+     * once) released nothing.
      */
     Mono<Void> fireDue() {
         return Mono.defer(() -> {
             // Every claim of the tick takes what was due when it began: a row it held (due again a few seconds on)
             // or whose lease lapsed while it ran waits for a later tick.
             Instant tickStart = clock.instant();
-            // The last row the tick's latest claim took: the next claim starts after it.
-            AtomicReference<ScheduledAttempt> claimedUpTo = new AtomicReference<>();
-            return Mono.defer(() -> fireClaim(tickStart, claimedUpTo))
-                    .repeat(MAX_CLAIMS_PER_TICK - 1)
-                    .takeUntil(done -> done)
-                    .then();
+            int batch = properties.batchSize();
+            return schedule.dueAccounts(tickStart, lastServed.get(), batch * MAX_CLAIMS_PER_TICK)
+                    .timeout(properties.lease())
+                    .flatMap(accounts -> {
+                        if (accounts.isEmpty()) {
+                            // Nothing due: the tick is done, and it made progress.
+                            progress.beat();
+                            return Mono.empty();
+                        }
+                        Deque<RetrySchedule.Share> turns = new ArrayDeque<>(accounts.size());
+                        accounts.forEach(account -> turns.add(new RetrySchedule.Share(account, 0)));
+                        return Mono.defer(() -> fireClaim(tickStart, turns))
+                                .repeat(MAX_CLAIMS_PER_TICK - 1)
+                                .takeUntil(done -> done)
+                                .then();
+                    })
+                    .onErrorResume(error -> {
+                        log.warn("could not find the accounts with retries due; trying again next tick: {}",
+                                error.toString());
+                        return Mono.empty();
+                    });
         });
     }
 
     /**
-     * One claim of due rows, fired. Emits whether the tick is done: the claim was not full (nothing more is due), a
-     * row it claimed could not be moved on (claiming again at once would only meet the same failure, and could
-     * publish a caller ID's later rows before the one that failed), or what it moved on could not be removed. Starts
-     * after {@code claimedUpTo} and moves it on to the last row it took.
+     * One claim of due rows, fired: {@code batch-size} shared among the first accounts of {@code turns} (as evenly as
+     * it divides), each taken from the front; one that had as many rows due as its share goes to the back for another
+     * turn, which starts after the last row this one took for it. Emits whether the tick is done: no account has a turn left, a row it claimed could not be moved on
+     * (claiming again at once would only meet the same failure, and could publish a caller ID's later rows before the
+     * one that failed), or what it moved on could not be removed.
      *
      * <p>The claim and its firing are given up after the lease (the rows are free for the taking again by then);
      * the rows it released or dropped until then are removed in any case, with a time limit of their own, so a slow
      * firing does not send its whole claim to Kafka again.
      */
-    private Mono<Boolean> fireClaim(Instant tickStart, AtomicReference<ScheduledAttempt> claimedUpTo) {
+    private Mono<Boolean> fireClaim(Instant tickStart, Deque<RetrySchedule.Share> turns) {
+        if (turns.isEmpty()) {
+            return Mono.just(true);
+        }
+        List<RetrySchedule.Share> shares = shares(turns, properties.batchSize());
+        lastServed.set(shares.get(shares.size() - 1).accountId());
         Moved moved = new Moved();
-        return Flux.defer(() -> schedule.claimDue(tickStart, clock.instant(), properties.lease(),
-                        properties.batchSize(), claimedUpTo.get()))
+        return Flux.defer(() -> schedule.claimDue(tickStart, clock.instant(), properties.lease(), shares))
                 .collectList()
                 .doOnNext(rows -> {
-                    if (!rows.isEmpty()) {
-                        claimedUpTo.set(RetrySchedule.lastInOrder(rows));
+                    Map<String, List<ScheduledAttempt>> claimed = rows.stream()
+                            .collect(Collectors.groupingBy(RetrySchedule::accountOf));
+                    for (RetrySchedule.Share share : shares) {
+                        List<ScheduledAttempt> taken = claimed.getOrDefault(share.accountId(), List.of());
+                        if (taken.size() >= share.most()) {
+                            turns.addLast(new RetrySchedule.Share(share.accountId(), 0,
+                                    RetrySchedule.lastInOrder(taken)));
+                        }
                     }
                 })
                 .flatMap(rows -> fireRows(rows, moved))
@@ -214,8 +249,24 @@ public class RetryScheduler {
                     if (removed && fired.progressed()) {
                         progress.beat();
                     }
-                    return fired.done() || !removed;
+                    return fired.done() || !removed || turns.isEmpty();
                 }));
+    }
+
+    /**
+     * The shares of the next claim, taken from the front of {@code turns} (an account each, and where its turn
+     * starts): {@code batch} rows among at most {@code batch} accounts, as evenly as it divides (the first ones one
+     * more).
+     */
+    static List<RetrySchedule.Share> shares(Deque<RetrySchedule.Share> turns, int batch) {
+        int accounts = Math.min(batch, turns.size());
+        List<RetrySchedule.Share> shares = new ArrayList<>(accounts);
+        for (int turn = 0; turn < accounts; turn++) {
+            RetrySchedule.Share next = turns.pollFirst();
+            shares.add(new RetrySchedule.Share(next.accountId(), batch / accounts + (turn < batch % accounts ? 1 : 0),
+                    next.after()));
+        }
+        return shares;
     }
 
     /**
@@ -225,15 +276,14 @@ public class RetryScheduler {
      */
     private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved) {
         if (rows.isEmpty()) {
-            // Nothing due: the tick is done, and it made progress.
-            return Mono.just(new Fired(true, true));
+            // Nothing due in these accounts' turns (held by another dispatcher, or fired meanwhile): progress.
+            return Mono.just(new Fired(false, true));
         }
         List<CallCommand> released = rows.stream().map(row -> row.command().withAttempt(row.attempt())).toList();
         return waitEndCheck.stillWantedOf(released).flatMap(wanted -> Flux.fromIterable(byCallerId(rows))
                 .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved), CONCURRENCY)
                 .collectList()
-                .map(results -> new Fired(rows.size() < properties.batchSize() || results.contains(false),
-                        results.contains(true))));
+                .map(results -> new Fired(results.contains(false), results.contains(true))));
     }
 
     /** How a claim's firing ended: whether the tick is done, and whether it moved any row on. */

@@ -219,11 +219,12 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         // The scheduler claims a window wait at its opening by its clock; the caller ID's owner, its clock a little
         // behind, reads the command before the opening and makes it wait for that same opening again.
         Instant opening = Instant.now().plus(Duration.ofDays(5)).truncatedTo(ChronoUnit.SECONDS);
-        CallCommand command = command("+4915112340108");
+        // An account of its own: its share of the claim is this row, whatever other tests left due.
+        CallCommand command = command("+4915112340108", null, "acc-waits-" + UUID.randomUUID());
         attempts.record(command).block(WAIT);
         assertThat(policy.schedule(command, "window", opening).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
         RetryScheduleAccess scheduler = new RetryScheduleAccess(db);
-        List<RetryScheduleAccess.Claimed> claimed = scheduler.claimFirstDueAfter(opening.minusMillis(1),
+        List<RetryScheduleAccess.Claimed> claimed = scheduler.claimFirstOf(command.accountId(),
                 opening.plusMillis(300)).block(WAIT);
         assertThat(claimed).extracting(RetryScheduleAccess.Claimed::requestId).containsExactly(command.requestId());
 
@@ -265,7 +266,11 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
     }
 
     private static CallCommand command(String to, Instant validUntil) {
-        return new CallCommand(1, "wc-" + UUID.randomUUID(), "acc-waits", "+4930555002", to, null, "a.wav", null, 0, 3,
+        return command(to, validUntil, "acc-waits");
+    }
+
+    private static CallCommand command(String to, Instant validUntil, String accountId) {
+        return new CallCommand(1, "wc-" + UUID.randomUUID(), accountId, "+4930555002", to, null, "a.wav", null, 0, 3,
                 1, null, null, null, validUntil, null, null, null, null, Instant.now());
     }
 }

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -29,8 +30,8 @@ import reactor.core.publisher.Mono;
  * Rows held because no carrier of their route would take the call now go behind the rows due after them, on the real
  * PostgreSQL: a long outage of one route, whose held rows are older than everything else, must not starve the
  * retries, window releases and parked calls of the other routes. How late such a row fires still counts the whole
- * hold. And a tick's claims take due rows in one order, each claim after the last row the one before took. Each wait
- * is counted under its row's reason.
+ * hold. And the accounts with rows due are found in turn, and a claim takes each its share, oldest first. Each wait is
+ * counted under its row's reason.
  */
 class HeldRowsIT extends DispatcherOnDatabase {
 
@@ -40,6 +41,9 @@ class HeldRowsIT extends DispatcherOnDatabase {
     @Autowired
     AttemptLedger attempts;
 
+    /** The account of this test's rows: a claim of its share leaves other tests' rows alone. */
+    private final String account = "acc-held-" + UUID.randomUUID();
+
     @Test
     void aHeldRowIsClaimedAgainOnlyAfterTheRowsDueBeforeItWasHeld() {
         RetrySchedule schedule = new RetrySchedule(db);
@@ -47,7 +51,7 @@ class HeldRowsIT extends DispatcherOnDatabase {
         String outageB = waiting(T0.minusSeconds(59));
         String otherRoute = waiting(T0.minusSeconds(30));
 
-        List<ScheduledAttempt> first = schedule.claimDue(T0, T0, Duration.ofSeconds(30), 2, null).collectList()
+        List<ScheduledAttempt> first = schedule.claimDue(T0, T0, Duration.ofSeconds(30), share(2)).collectList()
                 .block(WAIT);
         assertThat(first).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
         for (ScheduledAttempt row : first) {
@@ -56,9 +60,9 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
         // The outage goes on: once the hold ends, the other route's row, due before it, comes first.
         Instant later = T0.plusSeconds(6);
-        assertThat(schedule.claimDue(later, later, Duration.ofSeconds(30), 1, null).collectList().block(WAIT))
+        assertThat(schedule.claimDue(later, later, Duration.ofSeconds(30), share(1)).collectList().block(WAIT))
                 .extracting(row -> row.command().requestId()).containsExactly(otherRoute);
-        List<ScheduledAttempt> again = schedule.claimDue(later, later, Duration.ofSeconds(30), 2, null).collectList()
+        List<ScheduledAttempt> again = schedule.claimDue(later, later, Duration.ofSeconds(30), share(2)).collectList()
                 .block(WAIT);
         assertThat(again).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(outageA, outageB);
 
@@ -70,31 +74,79 @@ class HeldRowsIT extends DispatcherOnDatabase {
     }
 
     @Test
-    void eachClaimOfATickStartsAfterTheLastRowTheOneBeforeTook() {
+    void theAccountsWithRowsDueAreFoundInTurnAndAClaimTakesEachItsShareOldestFirst() {
         RetrySchedule schedule = new RetrySchedule(db);
-        // Far past the other tests' rows: every claim here starts after them.
+        // Far past the other tests' rows.
         Instant due = T0.plus(Duration.ofDays(10));
-        ScheduledAttempt beforeAll = new ScheduledAttempt(command(""), 0, due.minusSeconds(60), "retry", due);
-        String run = "order-" + UUID.randomUUID().toString().substring(0, 8);
-        String earliest = waiting(run + "-z", due.minusSeconds(10), "retry");
+        String run = "acc-turn-" + UUID.randomUUID().toString().substring(0, 8);
+        String first = run + "-a";
+        String second = run + "-b";
+        String notDue = run + "-c";
+        String earliest = waiting(first, "z-" + UUID.randomUUID(), due.minusSeconds(10), "retry");
         // Due together: taken by request id byte by byte ("B" before "a"), whatever the database's collation.
-        String upperB = waiting(run + "-B", due, "retry");
-        String lowerA = waiting(run + "-a", due, "retry");
-        String lowerB = waiting(run + "-b", due, "retry");
+        String upperB = waiting(first, run + "-B", due, "retry");
+        String lowerA = waiting(first, run + "-a", due, "retry");
+        String lowerB = waiting(first, run + "-b", due, "retry");
+        String only = waiting(second, "o-" + UUID.randomUUID(), due, "retry");
+        waiting(notDue, "f-" + UUID.randomUUID(), due.plusSeconds(1), "retry");
         Duration lease = Duration.ofSeconds(30);
 
-        // A claim starting after the earliest row passes it by although it is due and nobody holds it.
-        ScheduledAttempt earliestRow = new ScheduledAttempt(command(earliest), 1, due.minusSeconds(10), "retry",
-                due.minusSeconds(10));
-        assertThat(schedule.claimDue(due, due, lease, 1, earliestRow).collectList().block(WAIT))
-                .extracting(row -> row.command().requestId()).containsExactly(upperB);
+        assertThat(ofRun(schedule.dueAccounts(due, "", 1_000_000).block(WAIT), run))
+                .as("in order, those with nothing due left out").containsExactly(first, second);
+        assertThat(ofRun(schedule.dueAccounts(due, first, 1_000_000).block(WAIT), run))
+                .as("after the one served last, then from the start").containsExactly(second, first);
+        assertThat(schedule.dueAccounts(due, "", 1).block(WAIT)).as("at most as many as asked").hasSize(1);
+        Instant beforeAll = Instant.EPOCH;
+        assertThat(schedule.dueAccounts(beforeAll, "", 1_000_000).block(WAIT)).as("nothing due").isEmpty();
 
-        List<ScheduledAttempt> first = schedule.claimDue(due, due, lease, 2, beforeAll).collectList().block(WAIT);
-        assertThat(first).extracting(row -> row.command().requestId()).containsExactlyInAnyOrder(earliest, lowerA);
-        ScheduledAttempt last = RetrySchedule.lastInOrder(first);
-        assertThat(last.command().requestId()).isEqualTo(lowerA);
-        assertThat(schedule.claimDue(due, due, lease, 2, last).collectList().block(WAIT))
-                .extracting(row -> row.command().requestId()).containsExactly(lowerB);
+        List<ScheduledAttempt> claimed = schedule.claimDue(due, due, lease, List.of(new RetrySchedule.Share(first, 2),
+                new RetrySchedule.Share(second, 5), new RetrySchedule.Share(notDue, 5))).collectList().block(WAIT);
+        assertThat(claimed).extracting(row -> row.command().requestId())
+                .containsExactlyInAnyOrder(earliest, upperB, only);
+        assertThat(claimed).extracting(RetrySchedule::accountOf).containsOnly(first, second);
+        // A share starting after a row passes the rows before it by although they are due and nobody holds them.
+        ScheduledAttempt lowerARow = new ScheduledAttempt(command(first, lowerA), 1, due, "retry", due);
+        assertThat(schedule.claimDue(due, due, lease, List.of(new RetrySchedule.Share(first, 5, lowerARow)))
+                .collectList().block(WAIT)).extracting(row -> row.command().requestId()).containsExactly(lowerB);
+        assertThat(schedule.claimDue(due, due, lease, List.of(new RetrySchedule.Share(first, 5))).collectList()
+                .block(WAIT)).as("the rows other claims hold left alone").extracting(row -> row.command().requestId())
+                .containsExactly(lowerA);
+    }
+
+    @Test
+    void aTickServesAnAccountWithOneRowDueBeforeAnotherAccountsEarlierBacklogIsFired() {
+        // Between the other tests' times here and those of the other classes on this database, so that the rows
+        // this tick leases and leaves (theirs) are none another test still claims.
+        Instant due = T0.plus(Duration.ofHours(2));
+        Set<String> requestIds = new HashSet<>();
+        String large = "acc-large-" + UUID.randomUUID();
+        for (int row = 0; row < 60; row++) {
+            requestIds.add(waiting(large, "l-" + UUID.randomUUID(), due.minusSeconds(60).plusMillis(row), "retry"));
+        }
+        String single = waiting("acc-small-" + UUID.randomUUID(), "s-" + UUID.randomUUID(), due, "retry");
+        requestIds.add(single);
+        Scheduler scheduler = new Scheduler(requestIds, 10);
+        scheduler.carrierUp.set(true);
+
+        for (int tick = 0; tick < 10 && scheduler.published.size() < 61; tick++) {
+            scheduler.tickAt(due);
+        }
+
+        List<String> published = scheduler.published.stream()
+                .map(record -> Contract.read(record.value(), CallCommand.class).requestId()).toList();
+        assertThat(published).hasSize(61).doesNotHaveDuplicates();
+        // By due time alone it would be the last of the 61.
+        assertThat(published.indexOf(single)).as("served in its turn, not behind the backlog").isLessThan(30);
+    }
+
+    /** The accounts of {@code run} among {@code accounts}, in their order. */
+    private static List<String> ofRun(List<String> accounts, String run) {
+        return accounts.stream().filter(account -> account.startsWith(run)).toList();
+    }
+
+    /** A claim's share for this test's account. */
+    private List<RetrySchedule.Share> share(int most) {
+        return List.of(new RetrySchedule.Share(account, most));
     }
 
     @Test
@@ -216,16 +268,19 @@ class HeldRowsIT extends DispatcherOnDatabase {
         }
 
         Scheduler(Set<String> requestIds) {
+            this(requestIds, 1000);
+        }
+
+        Scheduler(Set<String> requestIds, int batchSize) {
             RetrySchedule schedule = new RetrySchedule(db) {
                 @Override
-                Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
-                    return super.claimDue(dueBy, now, lease, batch, after)
+                Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                    return super.claimDue(dueBy, now, lease, shares)
                             .filter(row -> requestIds.contains(row.command().requestId()));
                 }
             };
             RetryProperties properties = new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
-                    Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, Duration.ofSeconds(15),
+                    Duration.ofSeconds(30), Duration.ofMinutes(2), batchSize, Duration.ofSeconds(15),
                     Duration.ofMinutes(30), Duration.ofMinutes(5));
             this.scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true), this::publish,
                     properties, clock, new RetryMetrics(meters), command -> carrierUp.get(),
@@ -265,11 +320,11 @@ class HeldRowsIT extends DispatcherOnDatabase {
 
     /** A recorded request with a row of {@code reason} due at {@code dueAt}. */
     private String waiting(Instant dueAt, String reason) {
-        return waiting("held-" + UUID.randomUUID(), dueAt, reason);
+        return waiting(account, "held-" + UUID.randomUUID(), dueAt, reason);
     }
 
-    private String waiting(String requestId, Instant dueAt, String reason) {
-        CallCommand command = command(requestId);
+    private String waiting(String accountId, String requestId, Instant dueAt, String reason) {
+        CallCommand command = command(accountId, requestId);
         attempts.record(command).block(WAIT);
         db.sql("""
                         INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
@@ -283,8 +338,12 @@ class HeldRowsIT extends DispatcherOnDatabase {
         return command.requestId();
     }
 
-    private static CallCommand command(String requestId) {
-        return new CallCommand(1, requestId, "acc-held", "+4930555004", "+4915112340301", null, "a.wav", null, 0, 3, 1,
+    private CallCommand command(String requestId) {
+        return command(account, requestId);
+    }
+
+    private static CallCommand command(String accountId, String requestId) {
+        return new CallCommand(1, requestId, accountId, "+4930555004", "+4915112340301", null, "a.wav", null, 0, 3, 1,
                 null, null, null, null, null, null, null, null, Instant.now());
     }
 

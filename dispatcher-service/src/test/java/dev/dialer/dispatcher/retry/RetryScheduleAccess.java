@@ -1,6 +1,5 @@
 package dev.dialer.dispatcher.retry;
 
-import dev.dialer.common.contract.CallCommand;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -21,20 +20,19 @@ public final class RetryScheduleAccess {
 
     /** Leases the rows due at {@code now}, as the scheduler does before it publishes them. */
     public Mono<List<Claimed>> claimDue(Instant now) {
-        return schedule.claimDue(now, now, Duration.ofSeconds(30), 1000, null)
+        return schedule.dueAccounts(now, "", 1000)
+                .flatMapMany(accounts -> schedule.claimDue(now, now, Duration.ofSeconds(30), accounts.stream()
+                        .map(account -> new RetrySchedule.Share(account, 1000)).toList()))
                 .map(this::remember)
                 .collectList();
     }
 
     /**
-     * Leases the first row due after {@code after} and by {@code now}, as one claim of the scheduler's tick: rows due
-     * before {@code after} (other tests') are left alone.
+     * Leases the first row of {@code accountId} due by {@code now}, as one account's share of a claim of the
+     * scheduler's tick: other accounts' rows (other tests') are left alone.
      */
-    public Mono<List<Claimed>> claimFirstDueAfter(Instant after, Instant now) {
-        CallCommand cursor = new CallCommand(1, "", "", "", "", null, null, null, 0, 1, 0, null, null, null, null,
-                null, null, null, null, after);
-        return schedule.claimDue(now, now, Duration.ofSeconds(30), 1,
-                        new ScheduledAttempt(cursor, 0, after, "retry", after))
+    public Mono<List<Claimed>> claimFirstOf(String accountId, Instant now) {
+        return schedule.claimDue(now, now, Duration.ofSeconds(30), List.of(new RetrySchedule.Share(accountId, 1)))
                 .map(this::remember)
                 .collectList();
     }

@@ -1,11 +1,13 @@
 package dev.dialer.dispatcher.retry;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.dispatcher.TestClock;
 import dev.dialer.dispatcher.pacing.PartitionLanes;
+import dev.dialer.dispatcher.retry.RetrySchedule.Share;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,15 +26,16 @@ import reactor.test.StepVerifier;
 /** The retry scheduler's ticks, on virtual time. */
 class RetrySchedulerTest {
 
+    private static final String ACCOUNT = "acc-retry";
+
     private final RetryProperties properties = claiming(100);
 
     @Test
     void aTickWhoseDatabaseHangsIsGivenUpOnceItsLeaseRanOut() {
         // A claim that neither answers nor fails: a connection gone quiet.
-        RetrySchedule hanging = new RetrySchedule(null) {
+        RetrySchedule hanging = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 return Flux.never();
             }
         };
@@ -50,10 +53,9 @@ class RetrySchedulerTest {
     @Test
     void aTickWhoseEveryRowFailsToPublishIsNoProgressAndOneThatFiresARowIs() {
         AtomicBoolean kafkaRefuses = new AtomicBoolean(true);
-        RetrySchedule oneDue = new RetrySchedule(null) {
+        RetrySchedule oneDue = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 return Flux.just(new ScheduledAttempt(command(), 2, now, "retry", now));
             }
 
@@ -80,10 +82,9 @@ class RetrySchedulerTest {
     @Test
     void marksAParkedCommandAsBackForItsTurnAndARetryAsNew() {
         CallCommand parked = command();
-        RetrySchedule parkedAndRetry = new RetrySchedule(null) {
+        RetrySchedule parkedAndRetry = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 return Flux.just(new ScheduledAttempt(parked, 1, now, "parked", now),
                         new ScheduledAttempt(command(), 2, now, "retry", now));
             }
@@ -114,10 +115,9 @@ class RetrySchedulerTest {
         }
         // The claim returns the rows in no particular order.
         Collections.shuffle(rows, new java.util.Random(7));
-        RetrySchedule twentyDue = new RetrySchedule(null) {
+        RetrySchedule twentyDue = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 return Flux.fromIterable(rows);
             }
 
@@ -165,14 +165,13 @@ class RetrySchedulerTest {
                     Instant.EPOCH.plusSeconds(row)));
         }
         List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
-        List<Instant> startsAfter = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule schedule = new RetrySchedule(null) {
+        List<List<Share>> shared = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule schedule = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
-                startsAfter.add(after == null ? null : after.dueAt());
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                shared.add(shares);
                 List<ScheduledAttempt> claimed = new ArrayList<>();
-                while (claimed.size() < batch && !due.isEmpty()) {
+                while (claimed.size() < most(shares) && !due.isEmpty()) {
                     claimed.add(due.poll());
                 }
                 claims.add(claimed.size());
@@ -195,9 +194,95 @@ class RetrySchedulerTest {
 
         assertThat(published).hasSize(23);
         assertThat(claims).containsExactly(5, 5, 5, 5, 3);
+        assertThat(shared).as("the one account with rows due, its whole batch each time").hasSize(5)
+                .allSatisfy(shares -> assertThat(shares).extracting(Share::accountId, Share::most)
+                        .containsExactly(tuple(ACCOUNT, 5)));
         // Each claim after the first starts after the last row the one before took.
-        assertThat(startsAfter).containsExactly(null, Instant.EPOCH.plusSeconds(4), Instant.EPOCH.plusSeconds(9),
-                Instant.EPOCH.plusSeconds(14), Instant.EPOCH.plusSeconds(19));
+        assertThat(shared).extracting(shares -> shares.get(0).after() == null ? null : shares.get(0).after().dueAt())
+                .containsExactly(null, Instant.EPOCH.plusSeconds(4), Instant.EPOCH.plusSeconds(9),
+                        Instant.EPOCH.plusSeconds(14), Instant.EPOCH.plusSeconds(19));
+    }
+
+    @Test
+    void accountsWithRowsDueShareEachClaimAndOneWithMoreDueHasItsTurnAgainUntilItsRowsAreFired() {
+        // One account with 23 rows due, claimed first by due time, and two with one row each, due last: served by
+        // the first claim all the same, the large one's backlog then drained claim after claim.
+        RetryProperties fiveAtATime = claiming(5);
+        java.util.Map<String, java.util.Deque<ScheduledAttempt>> due = new java.util.concurrent.ConcurrentHashMap<>();
+        for (int row = 0; row < 23; row++) {
+            due.computeIfAbsent("acc-large", account -> new java.util.concurrent.ConcurrentLinkedDeque<>())
+                    .add(row("acc-large", Instant.EPOCH.plusSeconds(row)));
+        }
+        due.put("acc-small", new java.util.concurrent.ConcurrentLinkedDeque<>(
+                List.of(row("acc-small", Instant.EPOCH.plusSeconds(100)))));
+        due.put("acc-tiny", new java.util.concurrent.ConcurrentLinkedDeque<>(
+                List.of(row("acc-tiny", Instant.EPOCH.plusSeconds(101)))));
+        List<List<Share>> shared = Collections.synchronizedList(new ArrayList<>());
+        List<String> afters = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule schedule = new RetrySchedule(null) {
+            @Override
+            Mono<List<String>> dueAccounts(Instant dueBy, String after, int most) {
+                afters.add(after);
+                return Mono.just(due.entrySet().stream().filter(entry -> !entry.getValue().isEmpty())
+                        .map(java.util.Map.Entry::getKey).sorted().toList());
+            }
+
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                shared.add(shares);
+                List<ScheduledAttempt> claimed = new ArrayList<>();
+                for (Share share : shares) {
+                    for (int row = 0; row < share.most() && !due.get(share.accountId()).isEmpty(); row++) {
+                        claimed.add(due.get(share.accountId()).poll());
+                    }
+                }
+                return Flux.fromIterable(claimed);
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
+                return Mono.empty();
+            }
+        };
+        List<String> published = Collections.synchronizedList(new ArrayList<>());
+        RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
+                record -> Mono.fromRunnable(() -> published.add(new String(record.value()))), fiveAtATime,
+                Clock.systemUTC(), new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(shared.get(0)).as("every account in the first claim")
+                .containsExactly(new Share("acc-large", 2), new Share("acc-small", 2), new Share("acc-tiny", 1));
+        // The small one had fewer rows than its share: its turn is over. The others had as many: they go again.
+        assertThat(shared.get(1)).extracting(Share::accountId, Share::most)
+                .containsExactly(tuple("acc-large", 3), tuple("acc-tiny", 2));
+        assertThat(shared.subList(2, shared.size())).as("then the large one alone, its whole batch each time")
+                .hasSize(4).allSatisfy(shares -> assertThat(shares).extracting(Share::accountId, Share::most)
+                        .containsExactly(tuple("acc-large", 5)));
+        assertThat(published).hasSize(25);
+        assertThat(published.subList(0, 4)).as("the first claim's rows, the small accounts' among them")
+                .anySatisfy(value -> assertThat(value).contains("acc-small"))
+                .anySatisfy(value -> assertThat(value).contains("acc-tiny"));
+        assertThat(due.values()).allSatisfy(rows -> assertThat(rows).isEmpty());
+
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+        assertThat(afters).as("the next tick's turns start after the account served last")
+                .containsExactly("", "acc-large");
+    }
+
+    @Test
+    void theSharesOfAClaimDivideItsBatchAsEvenlyAsItDividesAmongAtMostTheBatchsAccounts() {
+        ScheduledAttempt lastTaken = row("g", Instant.EPOCH);
+        java.util.Deque<Share> turns = new java.util.ArrayDeque<>(List.of("a", "b", "c", "d", "e", "f").stream()
+                .map(account -> new Share(account, 0)).toList());
+        turns.add(new Share("g", 0, lastTaken));
+
+        assertThat(RetryScheduler.shares(turns, 5)).containsExactly(new Share("a", 1), new Share("b", 1),
+                new Share("c", 1), new Share("d", 1), new Share("e", 1));
+        assertThat(turns).extracting(Share::accountId).containsExactly("f", "g");
+        assertThat(RetryScheduler.shares(turns, 5)).as("each starting where its turn does")
+                .containsExactly(new Share("f", 3), new Share("g", 2, lastTaken));
+        assertThat(turns).isEmpty();
     }
 
     @Test
@@ -214,14 +299,13 @@ class RetrySchedulerTest {
             due.put(command.requestId(), start.minusSeconds(60));
         }
         List<String> claimed = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule held = new RetrySchedule(null) {
+        RetrySchedule held = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 List<ScheduledAttempt> rows = due.entrySet().stream()
                         .filter(entry -> !entry.getValue().isAfter(dueBy))
                         .sorted(java.util.Map.Entry.comparingByValue())
-                        .limit(batch)
+                        .limit(most(shares))
                         .map(entry -> new ScheduledAttempt(commands.get(entry.getKey()), 1, entry.getValue(), "retry",
                                 entry.getValue()))
                         .toList();
@@ -251,10 +335,9 @@ class RetrySchedulerTest {
     void aFullClaimWhoseEveryRowFailsEndsTheTick() {
         RetryProperties twoAtATime = claiming(2);
         java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
-        RetrySchedule alwaysFull = new RetrySchedule(null) {
+        RetrySchedule alwaysFull = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 claims.incrementAndGet();
                 return Flux.just(new ScheduledAttempt(command(), 1, now, "retry", now),
                         new ScheduledAttempt(command(), 1, now, "retry", now));
@@ -284,11 +367,11 @@ class RetrySchedulerTest {
         }
         String ended = due.get(1).command().requestId();
         List<List<ScheduledAttempt>> removals = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule schedule = new RetrySchedule(null) {
+        AtomicBoolean claimedOnce = new AtomicBoolean();
+        RetrySchedule schedule = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
-                return after == null ? Flux.fromIterable(due) : Flux.empty();
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                return claimedOnce.getAndSet(true) ? Flux.empty() : Flux.fromIterable(due);
             }
 
             @Override
@@ -336,12 +419,11 @@ class RetrySchedulerTest {
     @Test
     void rowsThatCouldNotBeRemovedEndTheTickAndAreNotCountedFired() {
         List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule schedule = new RetrySchedule(null) {
+        RetrySchedule schedule = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
-                claims.add(batch);
-                return Flux.range(0, batch).map(row -> new ScheduledAttempt(command(), 1,
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                claims.add(most(shares));
+                return Flux.range(0, most(shares)).map(row -> new ScheduledAttempt(command(), 1,
                         Instant.EPOCH.plusSeconds(claims.size() * 100L + row), "retry", Instant.EPOCH));
             }
 
@@ -370,10 +452,9 @@ class RetrySchedulerTest {
                 new ScheduledAttempt(command(), 1, base.plusMillis(1), "parked", base.plusMillis(1)),
                 new ScheduledAttempt(command(), 1, base.plusMillis(2), "parked", base.plusMillis(2)));
         List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule threeDue = new RetrySchedule(null) {
+        RetrySchedule threeDue = new OneAccountSchedule() {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 return Flux.fromIterable(rows);
             }
 
@@ -403,8 +484,33 @@ class RetrySchedulerTest {
         assertThat(removed).containsExactlyInAnyOrderElementsOf(rows);
     }
 
+    private static ScheduledAttempt row(String accountId, Instant due) {
+        CallCommand command = command();
+        return new ScheduledAttempt(new CallCommand(1, command.requestId(), accountId, command.callerId(),
+                command.to(), null, "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null,
+                Instant.now()), 1, due, "retry", due);
+    }
+
+    /** A schedule whose every due row is of {@link #ACCOUNT}, the account of {@link #command()}. */
+    private abstract static class OneAccountSchedule extends RetrySchedule {
+
+        OneAccountSchedule() {
+            super(null);
+        }
+
+        @Override
+        Mono<List<String>> dueAccounts(Instant dueBy, String after, int most) {
+            return Mono.just(List.of(ACCOUNT));
+        }
+    }
+
+    /** The rows a claim of {@code shares} takes at most. */
+    private static int most(List<RetrySchedule.Share> shares) {
+        return shares.stream().mapToInt(RetrySchedule.Share::most).sum();
+    }
+
     private static CallCommand command() {
-        return new CallCommand(1, "rs-" + UUID.randomUUID(), "acc-retry", "+4930555900", "+4915112340900", null,
+        return new CallCommand(1, "rs-" + UUID.randomUUID(), ACCOUNT, "+4930555900", "+4915112340900", null,
                 "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
     }
 }

@@ -2,10 +2,9 @@ package dev.dialer.dispatcher.retry;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.function.Supplier;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /** Retry schedulers whose claims of due rows a test decides, for tests outside the package (readiness). */
@@ -22,9 +21,8 @@ public final class ScriptedRetryScheduler {
                                           MeterRegistry registry) {
         RetrySchedule schedule = new RetrySchedule(null) {
             @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, int batch,
-                                                ScheduledAttempt after) {
-                return claim.get().thenMany(Flux.empty());
+            Mono<List<String>> dueAccounts(Instant dueBy, String after, int most) {
+                return claim.get().thenReturn(List.of());
             }
         };
         return new RetryScheduler(schedule, (command, attempt) -> Mono.just(true), record -> Mono.empty(), properties,
