@@ -45,6 +45,8 @@ class RetrySchedule {
      * @param after the last account the previous tick served ({@code ""} to start from the first)
      */
     Mono<List<String>> dueAccounts(Instant dueBy, String after, int most) {
+        // The second pass (from the first account round to the one served last) has its own arm, so that its bound
+        // ends the index scan: as a filter, the last probe read every entry after it.
         return db.sql("""
                         WITH RECURSIVE walk (account_id, first_due, pass, found) AS (
                             (SELECT n.account_id, n.due_at, n.pass, (n.due_at <= $1)::int FROM (
@@ -58,12 +60,16 @@ class RetrySchedule {
                             UNION ALL
                             SELECT n.account_id, n.due_at, n.pass, w.found + (n.due_at <= $1)::int
                               FROM walk w CROSS JOIN LATERAL (
-                                (SELECT account_id, due_at, w.pass AS pass FROM dispatch.schedule
-                                  WHERE account_id > w.account_id AND (w.pass = 1 OR account_id <= $2)
+                                (SELECT account_id, due_at, 1 AS pass FROM dispatch.schedule
+                                  WHERE w.pass = 1 AND account_id > w.account_id
                                   ORDER BY account_id, due_at LIMIT 1)
                                 UNION ALL
                                 (SELECT account_id, due_at, 2 FROM dispatch.schedule
                                   WHERE w.pass = 1 AND account_id <= $2 ORDER BY account_id, due_at LIMIT 1)
+                                UNION ALL
+                                (SELECT account_id, due_at, 2 FROM dispatch.schedule
+                                  WHERE w.pass = 2 AND account_id > w.account_id AND account_id <= $2
+                                  ORDER BY account_id, due_at LIMIT 1)
                                 LIMIT 1) n
                              WHERE w.found < $3)
                         SELECT account_id FROM walk WHERE first_due <= $1 ORDER BY pass, account_id LIMIT $3""")
