@@ -115,13 +115,13 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /** Orphaned calls we cancelled: the trunk's final answer to their INVITE is acknowledged here. */
     private final Map<String, SipDialog> cancelledOrphans = new ConcurrentHashMap<>();
     /**
-     * Calls that ended here lately, by Call-ID, for {@link #ENDED_KEPT}: a 2xx to an INVITE after its call ended (it
+     * Calls that ended here lately, by Call-ID, for {@link #endedKept}: a 2xx to an INVITE after its call ended (it
      * crossed our CANCEL, or came after the INVITE was given up) is acknowledged and the call ended with BYE, so that
      * a callee who picked up is not left in silence until the trunk gives up.
      */
     private final Map<String, Ended> recentlyEnded = new ConcurrentHashMap<>();
-    /** How long a 2xx may trail its call's end: 64 × T1, as long as a UAS retransmits it. */
-    private static final Duration ENDED_KEPT = Duration.ofSeconds(32);
+    /** How long a 2xx may trail its call's end: 64 × the trunk's T1, as long as a UAS retransmits it. */
+    private final Duration endedKept;
     /** A silent trunk gets one call every this many probe intervals, for a trunk that ignores OPTIONS. */
     private static final int TRIAL_EVERY = 6;
     private volatile Disposable keeper;
@@ -165,6 +165,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
                     MeterRegistry registry, DialogStore dialogs, Duration answerAfterCancel) {
         this.answerAfterCancel = answerAfterCancel;
+        this.endedKept = endedKept(properties);
         this.properties = properties;
         this.reporter = reporter;
         this.clock = clock;
@@ -716,8 +717,17 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             Set<String> answered = ConcurrentHashMap.newKeySet();
             answered.addAll(call.answeredTags());
             recentlyEnded.put(call.callId(), new Ended(call.kept(), answered));
-            workers.schedule(() -> recentlyEnded.remove(call.callId()), ENDED_KEPT.toMillis(), TimeUnit.MILLISECONDS);
+            workers.schedule(() -> recentlyEnded.remove(call.callId()), endedKept.toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    /**
+     * How long a call that ended here is remembered for a 2xx to its INVITE: 64 × the trunk's T1 (RFC 3261 §13.3.1.4,
+     * the UAS retransmits a 2xx that long without an ACK), not a fixed 32 s, so a trunk given a longer T1 is answered
+     * for as long as it retransmits.
+     */
+    static Duration endedKept(SipTrunkProperties properties) {
+        return properties.t1().multipliedBy(64);
     }
 
     /** A 2xx to the INVITE of a call that has ended here: acknowledged, and the call it opened ended with BYE. */
