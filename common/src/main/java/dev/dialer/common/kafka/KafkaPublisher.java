@@ -9,6 +9,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.kafka.sender.KafkaSender;
@@ -85,6 +86,15 @@ public final class KafkaPublisher implements AutoCloseable {
     private static int intOf(Map<String, Object> props, String name) {
         Object value = props.get(name);
         return value instanceof Number number ? number.intValue() : Integer.parseInt(value.toString().trim());
+    }
+
+    /**
+     * The partition of {@code topic} a record keyed {@code key} goes to (Kafka's default partitioner: murmur2 of the
+     * key), as this producer knows the topic; waits for the topic's metadata if the producer has none yet.
+     */
+    public Mono<Integer> partitionOf(String topic, String key) {
+        return sender.doOnProducer(producer -> producer.partitionsFor(topic).size())
+                .map(partitions -> Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions);
     }
 
     /** Completes once the broker acknowledged the record; errors with the producer's exception otherwise. */

@@ -100,6 +100,39 @@ class KafkaPublisherIT {
         assertThat(read(topic, 202)).containsExactlyElementsOf(expected);
     }
 
+    @Test
+    void thePartitionOfAKeyIsTheOneItsRecordsGoTo() {
+        String topic = "partitions-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(broker.bootstrapServers()),
+                List.of(TopicSpec.deleting(topic, 5, Duration.ofDays(1))), (short) 1, WAIT.toMillis());
+        Map<String, Integer> told = new java.util.HashMap<>();
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of(broker.bootstrapServers()),
+                "partitions-it", WAIT)) {
+            for (int i = 0; i < 40; i++) {
+                String key = "+49301234" + i;
+                publisher.publish(OutboundRecord.of(topic, key, bytes("x"))).block(WAIT);
+                told.put(key, publisher.partitionOf(topic, key).block(WAIT));
+            }
+        }
+
+        Map<String, Integer> landed = new java.util.HashMap<>();
+        List<TopicPartition> partitions = java.util.stream.IntStream.range(0, 5)
+                .mapToObj(partition -> new TopicPartition(topic, partition)).toList();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (landed.size() < 40 && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(record -> landed.put(record.key(), record.partition()));
+            }
+        }
+        assertThat(landed).hasSize(40).isEqualTo(told);
+        assertThat(java.util.Set.copyOf(told.values())).as("keys spread over the partitions").hasSizeGreaterThan(1);
+    }
+
     private static List<String> read(String topic, int count) {
         TopicPartition partition = new TopicPartition(topic, 0);
         List<String> values = new ArrayList<>();

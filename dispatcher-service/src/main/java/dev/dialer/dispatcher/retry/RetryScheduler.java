@@ -25,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -78,6 +80,15 @@ public class RetryScheduler {
      */
     static final int MAX_CLAIMS_PER_TICK = 20;
 
+    /**
+     * How long a row's command may take to be acknowledged before its commands partition is taken as not writable for
+     * the rest of the tick (its leader away, too few in-sync replicas): the row, and the tick's later rows of that
+     * partition, stay claimed until their lease lapses, so one such partition does not hold every claim for the
+     * producer's whole delivery time-out. A command that lands after all is published again with its row: the attempt
+     * ledger dials it once.
+     */
+    static final Duration PUBLISH_PATIENCE = Duration.ofSeconds(5);
+
     /** How soon a row held for want of a carrier is looked at again. */
     private static final Duration CARRIER_RECHECK = Duration.ofSeconds(5);
     /** The reason of a row the lanes parked for their backlog. */
@@ -96,6 +107,7 @@ public class RetryScheduler {
     private final Duration pauseRecheck;
     private final Heartbeat progress;
     private final BiFunction<CallCommand, String, Mono<Void>> endFailed;
+    private final Function<String, Mono<Integer>> partitionOf;
     /** The account the latest claim served last: the next tick's turns start after it. */
     private final AtomicReference<String> lastServed = new AtomicReference<>("");
 
@@ -106,7 +118,8 @@ public class RetryScheduler {
         this(schedule, waitEndCheck, publisher::publish, properties, clock, metrics, carrier::accepting,
                 controls::paused, controls.pauseRecheck(), (command, message) -> events.finishOnce(command,
                         FinalStatus.FAILED, event -> event.error(COMMAND_TOO_LARGE, message),
-                        InfraRetry.brief("end request " + command.requestId())));
+                        InfraRetry.brief("end request " + command.requestId())),
+                callerId -> publisher.partitionOf(Topics.CALL_COMMANDS, callerId));
     }
 
     RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
@@ -133,7 +146,20 @@ public class RetryScheduler {
                    RetryProperties properties, Clock clock, RetryMetrics metrics,
                    Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> campaignPaused,
                    Duration pauseRecheck, BiFunction<CallCommand, String, Mono<Void>> endFailed) {
+        this(schedule, waitEndCheck, publish, properties, clock, metrics, carrierAccepting, campaignPaused,
+                pauseRecheck, endFailed, callerId -> Mono.just(0));
+    }
+
+    /**
+     * @param partitionOf the partition of {@code dialer.call.commands} a caller ID's commands go to
+     */
+    RetryScheduler(RetrySchedule schedule, WaitEndCheck waitEndCheck, Function<OutboundRecord, Mono<Void>> publish,
+                   RetryProperties properties, Clock clock, RetryMetrics metrics,
+                   Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> campaignPaused,
+                   Duration pauseRecheck, BiFunction<CallCommand, String, Mono<Void>> endFailed,
+                   Function<String, Mono<Integer>> partitionOf) {
         this.endFailed = endFailed;
+        this.partitionOf = partitionOf;
         this.campaignPaused = campaignPaused;
         this.pauseRecheck = pauseRecheck;
         this.schedule = schedule;
@@ -194,7 +220,8 @@ public class RetryScheduler {
                         }
                         Deque<RetrySchedule.Share> turns = new ArrayDeque<>(accounts.size());
                         accounts.forEach(account -> turns.add(new RetrySchedule.Share(account, 0)));
-                        return Mono.defer(() -> fireClaim(tickStart, turns))
+                        Set<Integer> stalled = ConcurrentHashMap.newKeySet();
+                        return Mono.defer(() -> fireClaim(tickStart, turns, stalled))
                                 .repeat(MAX_CLAIMS_PER_TICK - 1)
                                 .takeUntil(done -> done)
                                 .then();
@@ -218,7 +245,7 @@ public class RetryScheduler {
      * the rows it released or dropped until then are removed in any case, with a time limit of their own, so a slow
      * firing does not send its whole claim to Kafka again.
      */
-    private Mono<Boolean> fireClaim(Instant tickStart, Deque<RetrySchedule.Share> turns) {
+    private Mono<Boolean> fireClaim(Instant tickStart, Deque<RetrySchedule.Share> turns, Set<Integer> stalled) {
         if (turns.isEmpty()) {
             return Mono.just(true);
         }
@@ -238,7 +265,7 @@ public class RetryScheduler {
                         }
                     }
                 })
-                .flatMap(rows -> fireRows(rows, moved))
+                .flatMap(rows -> fireRows(rows, moved, stalled))
                 .timeout(properties.lease())
                 // The rows not moved on stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
@@ -272,18 +299,20 @@ public class RetryScheduler {
     /**
      * Fires a claim's rows into {@code moved}: whether their requests are still wanted is asked once for all of
      * them; the rows released or dropped are removed once every caller ID's turn has ended ({@link #removeMoved}: a
-     * row leaves the schedule only after its command is on Kafka; until then its lease keeps it).
+     * row leaves the schedule only after its command is on Kafka; until then its lease keeps it). Rows of the
+     * partitions in {@code stalled} are left claimed, and a partition that does not take a row's command in time is
+     * added to it.
      */
-    private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved) {
+    private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved, Set<Integer> stalled) {
         if (rows.isEmpty()) {
             // Nothing due in these accounts' turns (held by another dispatcher, or fired meanwhile): progress.
             return Mono.just(new Fired(false, true));
         }
         List<CallCommand> released = rows.stream().map(row -> row.command().withAttempt(row.attempt())).toList();
         return waitEndCheck.stillWantedOf(released).flatMap(wanted -> Flux.fromIterable(byCallerId(rows))
-                .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved), CONCURRENCY)
+                .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved, stalled), CONCURRENCY)
                 .collectList()
-                .map(results -> new Fired(results.contains(false), results.contains(true))));
+                .map(results -> new Fired(results.contains(Fate.FAILED), results.contains(Fate.MOVED))));
     }
 
     /** How a claim's firing ended: whether the tick is done, and whether it moved any row on. */
@@ -364,32 +393,43 @@ public class RetryScheduler {
      * Fires one caller ID's rows one after another, each published only once the one due before it is: published side
      * by side, they could reach Kafka in any order, and the lane would dial its parked records out of their turn. A row
      * that fails ends the caller ID's turn in this tick: the rows after it stay claimed and are fired with it, in due
-     * order, once their lease lapses.
+     * order, once their lease lapses. So does a row left for its partition.
      */
-    private Flux<Boolean> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId, Set<String> wanted, Moved moved) {
+    private Flux<Fate> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId, Set<String> wanted, Moved moved,
+                                   Set<Integer> stalled) {
         return Flux.fromIterable(rowsOfOneCallerId)
-                .concatMap(row -> fire(row, wanted.contains(row.command().requestId()), moved))
-                .takeUntil(done -> !done);
+                .concatMap(row -> fire(row, wanted.contains(row.command().requestId()), moved, stalled))
+                .takeUntil(fate -> fate != Fate.MOVED);
     }
 
-    /** Emits whether the row was moved on (released, held or dropped), false when that failed. */
-    private Mono<Boolean> fire(ScheduledAttempt row, boolean wanted, Moved moved) {
-        return Mono.defer(() -> !wanted ? drop(row, moved)
+    /** What became of a row a claim fired. */
+    private enum Fate {
+        /** Released, held or dropped: done with in this tick. */
+        MOVED,
+        /** Not moved on for a failure: it stays claimed, and the tick ends after the claim. */
+        FAILED,
+        /** Left claimed because its commands partition did not take a command in time this tick. */
+        STALLED
+    }
+
+    /** What became of the row. */
+    private Mono<Fate> fire(ScheduledAttempt row, boolean wanted, Moved moved, Set<Integer> stalled) {
+        return Mono.defer(() -> !wanted ? drop(row, moved).thenReturn(Fate.MOVED)
                         // Past its valid_until: published, the dial-time policy ends it expired, held or not.
-                        : expired(row) ? release(row, moved)
+                        : expired(row) ? release(row, moved, stalled)
                         // Still paused: published, the command would spend its lane's and the trunk's rate only to
                         // wait again, with another call.deferred; it stays here silently until a resume releases it.
                         : stillPaused(row) ? keep(row, pauseRecheck, () -> metrics.stillPaused(row.reason()))
-                        : carrierAccepting.test(row.command()) ? release(row, moved)
+                                .thenReturn(Fate.MOVED)
+                        : carrierAccepting.test(row.command()) ? release(row, moved, stalled)
                         // No carrier of its route takes calls: published, it would only wait in its lane (and, past
                         // the lane's budget, be parked here again).
-                        : keep(row, CARRIER_RECHECK, () -> metrics.held(row.reason())))
-                .thenReturn(true)
+                        : keep(row, CARRIER_RECHECK, () -> metrics.held(row.reason())).thenReturn(Fate.MOVED))
                 .onErrorResume(RetryScheduler::refusedForItsSize, error -> endUnpublishable(row, moved, error))
                 .onErrorResume(error -> {
                     log.warn("retry of request {} attempt {} not fired; again after its lease: {}",
                             row.command().requestId(), row.attempt(), error.toString());
-                    return Mono.just(false);
+                    return Mono.just(Fate.FAILED);
                 });
     }
 
@@ -399,14 +439,14 @@ public class RetryScheduler {
      * its request would never end: the request ends {@code failed}, with {@value #COMMAND_TOO_LARGE}, and the row is
      * dropped. The caller ID's later rows are fired in their turn.
      */
-    private Mono<Boolean> endUnpublishable(ScheduledAttempt row, Moved moved, Throwable error) {
+    private Mono<Fate> endUnpublishable(ScheduledAttempt row, Moved moved, Throwable error) {
         CallCommand command = row.command().withAttempt(row.attempt());
         String message = "attempt " + row.attempt() + "'s command could not be published again: " + error.getMessage();
         log.error("retry of request {} attempt {} is refused by Kafka for its size; the request ends failed: {}",
                 command.requestId(), row.attempt(), error.toString());
         return endFailed.apply(command, message)
                 .then(Mono.fromRunnable(() -> moved.dropped(row)))
-                .thenReturn(true);
+                .thenReturn(Fate.MOVED);
     }
 
     private static boolean refusedForItsSize(Throwable error) {
@@ -424,8 +464,12 @@ public class RetryScheduler {
      * ({@link PartitionLanes#FRONT_OF_LANE_HEADER}), a parked one as back for its turn
      * ({@link PartitionLanes#PARKED_HEADER}). Its lateness counts from when its wait first
      * became due, holds included: a hold moves the row's due time.
+     *
+     * <p>A row of a partition in {@code stalled} is left claimed; one whose command is not acknowledged within
+     * {@link #PUBLISH_PATIENCE} adds its partition there and is left claimed too (both are fired again once their
+     * lease lapses).
      */
-    private Mono<Void> release(ScheduledAttempt row, Moved moved) {
+    private Mono<Fate> release(ScheduledAttempt row, Moved moved, Set<Integer> stalled) {
         CallCommand next = row.command().withAttempt(row.attempt());
         Map<String, String> headers = new HashMap<>(2);
         if (row.requeued()) {
@@ -437,10 +481,31 @@ public class RetryScheduler {
         if (row.traceparent() != null) {
             headers.put(TraceParent.HEADER, row.traceparent());
         }
-        return publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(), Contract.toBytes(next),
-                        headers))
+        Mono<Fate> published = publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(),
+                        Contract.toBytes(next), headers))
+                .timeout(PUBLISH_PATIENCE)
                 .then(Mono.fromRunnable(() -> moved.released(row,
-                        Duration.between(row.firstDueAt(), clock.instant()))));
+                        Duration.between(row.firstDueAt(), clock.instant()))))
+                .thenReturn(Fate.MOVED)
+                .onErrorResume(TimeoutException.class, slow -> partitionOf.apply(next.callerId())
+                        .doOnNext(partition -> {
+                            if (stalled.add(partition)) {
+                                log.warn("{} partition {} took no command within {}; its due rows wait for their "
+                                                + "lease ({}) to be fired again", Topics.CALL_COMMANDS, partition,
+                                        PUBLISH_PATIENCE, properties.lease());
+                            }
+                        })
+                        .then(left(row)));
+        return stalled.isEmpty() ? published : partitionOf.apply(next.callerId())
+                .flatMap(partition -> stalled.contains(partition) ? left(row) : published);
+    }
+
+    /** The row left claimed for a later tick, its partition stalled, and counted. */
+    private Mono<Fate> left(ScheduledAttempt row) {
+        return Mono.fromCallable(() -> {
+            metrics.stalled(row.reason());
+            return Fate.STALLED;
+        });
     }
 
     private boolean stillPaused(ScheduledAttempt row) {

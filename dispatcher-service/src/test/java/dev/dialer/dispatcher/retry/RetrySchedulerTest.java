@@ -332,6 +332,68 @@ class RetrySchedulerTest {
     }
 
     @Test
+    void aPartitionThatTakesNoCommandIsLeftForItsLeaseAndTheTicksOtherPartitionsAreFiredWithoutWaitingForIt() {
+        // Three claims of five rows, each with one row of two caller IDs on partition 0, whose leader is away (its
+        // publishes never complete), and of three on partition 1.
+        RetryProperties fiveAtATime = claiming(5);
+        java.util.Deque<ScheduledAttempt> due = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        List<String> callers = List.of("+4930555000", "+4930555010", "+4930555001", "+4930555011", "+4930555021");
+        for (int claim = 0; claim < 3; claim++) {
+            for (int caller = 0; caller < callers.size(); caller++) {
+                Instant dueAt = Instant.EPOCH.plusSeconds(claim * 10L + caller);
+                due.add(new ScheduledAttempt(command(callers.get(caller)), 1, dueAt, "retry", dueAt));
+            }
+        }
+        List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule schedule = new OneAccountSchedule() {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                List<ScheduledAttempt> claimed = new ArrayList<>();
+                while (claimed.size() < most(shares) && !due.isEmpty()) {
+                    claimed.add(due.poll());
+                }
+                return Flux.fromIterable(claimed);
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
+                return Mono.fromRunnable(() -> removed.addAll(rows));
+            }
+        };
+        List<String> tried = Collections.synchronizedList(new ArrayList<>());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
+                record -> Mono.defer(() -> {
+                    tried.add(record.key());
+                    return partition(record.key()) == 0 ? Mono.never() : Mono.empty();
+                }),
+                fiveAtATime, Clock.systemUTC(), new RetryMetrics(registry), command -> true, command -> false,
+                Duration.ofMinutes(5), (command, message) -> Mono.empty(),
+                callerId -> Mono.just(partition(callerId)));
+
+        // One patience in all, not one a claim: the tick ends before a second would have run out.
+        StepVerifier.withVirtualTime(scheduler::fireDue)
+                .thenAwait(RetryScheduler.PUBLISH_PATIENCE.plusSeconds(1))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(tried).filteredOn(key -> partition(key) == 0).as("tried in the first claim only")
+                .containsExactlyInAnyOrder("+4930555000", "+4930555010");
+        assertThat(tried).filteredOn(key -> partition(key) == 1).hasSize(9);
+        assertThat(removed).as("only what was published leaves the schedule").hasSize(9)
+                .allSatisfy(row -> assertThat(partition(row.command().callerId())).isEqualTo(1));
+        assertThat(registry.counter("dialer.dispatcher.retries", "stage", "stalled", "reason", "retry").count())
+                .isEqualTo(6);
+        assertThat(registry.counter("dialer.dispatcher.retries", "stage", "fired", "reason", "retry").count())
+                .isEqualTo(9);
+    }
+
+    /** The partition of the test's commands topic a caller ID goes to: its last digit. */
+    private static int partition(String callerId) {
+        return callerId.charAt(callerId.length() - 1) - '0';
+    }
+
+    @Test
     void aFullClaimWhoseEveryRowFailsEndsTheTick() {
         RetryProperties twoAtATime = claiming(2);
         java.util.concurrent.atomic.AtomicInteger claims = new java.util.concurrent.atomic.AtomicInteger();
@@ -510,7 +572,11 @@ class RetrySchedulerTest {
     }
 
     private static CallCommand command() {
-        return new CallCommand(1, "rs-" + UUID.randomUUID(), ACCOUNT, "+4930555900", "+4915112340900", null,
+        return command("+4930555900");
+    }
+
+    private static CallCommand command(String callerId) {
+        return new CallCommand(1, "rs-" + UUID.randomUUID(), ACCOUNT, callerId, "+4915112340900", null,
                 "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
     }
 }
