@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -193,6 +194,28 @@ class RetrySchedule {
                 .bind(1, row.attempt())
                 .bind(2, row.leaseUntil())
                 .bind(3, until)
+                .then();
+    }
+
+    /**
+     * Leases rows a claim took, and left, until the time given for each instead of their claim's lease, each unless it
+     * was rewritten meanwhile (matched by the lease its claim set, as {@link #removeAll} matches): the rows left for a
+     * stalled partition or a held caller ID are all claimable again together, in due order.
+     */
+    Mono<Void> leaseUntil(Map<ScheduledAttempt, Instant> rows) {
+        if (rows.isEmpty()) {
+            return Mono.empty();
+        }
+        List<Map.Entry<ScheduledAttempt, Instant>> each = List.copyOf(rows.entrySet());
+        return db.sql("""
+                        UPDATE dispatch.schedule s SET lease_until = t.u::timestamptz
+                          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS t(r, n, l, u)
+                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz""")
+                .bind(0, each.stream().map(row -> row.getKey().command().requestId()).toArray(String[]::new))
+                .bind(1, each.stream().map(row -> row.getKey().attempt()).toArray(Integer[]::new))
+                .bind(2, each.stream().map(row -> row.getKey().leaseUntil() == null ? null
+                        : row.getKey().leaseUntil().toString()).toArray(String[]::new))
+                .bind(3, each.stream().map(row -> row.getValue().toString()).toArray(String[]::new))
                 .then();
     }
 

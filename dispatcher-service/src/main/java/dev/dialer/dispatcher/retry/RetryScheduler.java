@@ -81,11 +81,12 @@ public class RetryScheduler {
     static final int MAX_CLAIMS_PER_TICK = 20;
 
     /**
-     * How long a row's command may take to be acknowledged before its commands partition is taken as not writable for
-     * the rest of the tick (its leader away, too few in-sync replicas): the row, and the tick's later rows of that
-     * partition, stay claimed until their lease lapses, so one such partition does not hold every claim for the
-     * producer's whole delivery time-out. A command that lands after all is published again with its row: the attempt
-     * ledger dials it once.
+     * How long a row's command may take to be acknowledged, at most, before its commands partition is taken as not
+     * writable (its leader away, too few in-sync replicas) until the row's lease lapses: the row, and every row of
+     * that partition claimed meanwhile, stay in the schedule, all claimable again when that lease lapses, so one such
+     * partition does not hold every claim for the producer's whole delivery time-out. A command that lands after all
+     * is published again with its row: the attempt ledger dials it once. A third of the lease when that is shorter,
+     * so that the partition is found out before the claim is given up.
      */
     static final Duration PUBLISH_PATIENCE = Duration.ofSeconds(5);
 
@@ -108,6 +109,15 @@ public class RetryScheduler {
     private final Heartbeat progress;
     private final BiFunction<CallCommand, String, Mono<Void>> endFailed;
     private final Function<String, Mono<Integer>> partitionOf;
+    private final Duration publishPatience;
+    /**
+     * Partitions of {@code dialer.call.commands} that took no command in time, each until the lease of the first row
+     * left for it lapses; and caller IDs whose row failed, each until that row's lease lapses. Their rows claimed
+     * meanwhile are not published: they are left in the schedule, claimable again at that same time, so that a caller
+     * ID's rows come back together and are fired in their order, not a later one first.
+     */
+    private final Map<Integer, Instant> stalledPartitions = new ConcurrentHashMap<>();
+    private final Map<String, Instant> heldCallerIds = new ConcurrentHashMap<>();
     /** The account the latest claim served last: the next tick's turns start after it. */
     private final AtomicReference<String> lastServed = new AtomicReference<>("");
 
@@ -160,6 +170,8 @@ public class RetryScheduler {
                    Function<String, Mono<Integer>> partitionOf) {
         this.endFailed = endFailed;
         this.partitionOf = partitionOf;
+        Duration third = properties.lease().dividedBy(3);
+        this.publishPatience = third.compareTo(PUBLISH_PATIENCE) < 0 ? third : PUBLISH_PATIENCE;
         this.campaignPaused = campaignPaused;
         this.pauseRecheck = pauseRecheck;
         this.schedule = schedule;
@@ -209,6 +221,8 @@ public class RetryScheduler {
             // Every claim of the tick takes what was due when it began: a row it held (due again a few seconds on)
             // or whose lease lapsed while it ran waits for a later tick.
             Instant tickStart = clock.instant();
+            stalledPartitions.values().removeIf(until -> !until.isAfter(tickStart));
+            heldCallerIds.values().removeIf(until -> !until.isAfter(tickStart));
             int batch = properties.batchSize();
             return schedule.dueAccounts(tickStart, lastServed.get(), batch * MAX_CLAIMS_PER_TICK)
                     .timeout(properties.lease())
@@ -220,8 +234,7 @@ public class RetryScheduler {
                         }
                         Deque<RetrySchedule.Share> turns = new ArrayDeque<>(accounts.size());
                         accounts.forEach(account -> turns.add(new RetrySchedule.Share(account, 0)));
-                        Set<Integer> stalled = ConcurrentHashMap.newKeySet();
-                        return Mono.defer(() -> fireClaim(tickStart, turns, stalled))
+                        return Mono.defer(() -> fireClaim(tickStart, turns))
                                 .repeat(MAX_CLAIMS_PER_TICK - 1)
                                 .takeUntil(done -> done)
                                 .then();
@@ -245,7 +258,7 @@ public class RetryScheduler {
      * the rows it released or dropped until then are removed in any case, with a time limit of their own, so a slow
      * firing does not send its whole claim to Kafka again.
      */
-    private Mono<Boolean> fireClaim(Instant tickStart, Deque<RetrySchedule.Share> turns, Set<Integer> stalled) {
+    private Mono<Boolean> fireClaim(Instant tickStart, Deque<RetrySchedule.Share> turns) {
         if (turns.isEmpty()) {
             return Mono.just(true);
         }
@@ -265,7 +278,7 @@ public class RetryScheduler {
                         }
                     }
                 })
-                .flatMap(rows -> fireRows(rows, moved, stalled))
+                .flatMap(rows -> fireRows(rows, moved))
                 .timeout(properties.lease())
                 // The rows not moved on stay and are claimed again on a later tick, once the lease lapses.
                 .onErrorResume(error -> {
@@ -299,18 +312,18 @@ public class RetryScheduler {
     /**
      * Fires a claim's rows into {@code moved}: whether their requests are still wanted is asked once for all of
      * them; the rows released or dropped are removed once every caller ID's turn has ended ({@link #removeMoved}: a
-     * row leaves the schedule only after its command is on Kafka; until then its lease keeps it). Rows of the
-     * partitions in {@code stalled} are left claimed, and a partition that does not take a row's command in time is
-     * added to it.
+     * row leaves the schedule only after its command is on Kafka; until then its lease keeps it). Rows of a stalled
+     * partition or a held caller ID are left ({@link #stalledPartitions}).
      */
-    private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved, Set<Integer> stalled) {
+    private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved) {
         if (rows.isEmpty()) {
-            // Nothing due in these accounts' turns (held by another dispatcher, or fired meanwhile): progress.
-            return Mono.just(new Fired(false, true));
+            // Nothing due in these accounts' turns (held by another dispatcher, or fired meanwhile): progress, unless
+            // rows are left for a partition or a caller ID (they are not claimable until then).
+            return Mono.just(new Fired(false, stalledPartitions.isEmpty() && heldCallerIds.isEmpty()));
         }
         List<CallCommand> released = rows.stream().map(row -> row.command().withAttempt(row.attempt())).toList();
         return waitEndCheck.stillWantedOf(released).flatMap(wanted -> Flux.fromIterable(byCallerId(rows))
-                .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved, stalled), CONCURRENCY)
+                .flatMap(rowsOfOneCallerId -> fireInOrder(rowsOfOneCallerId, wanted, moved), CONCURRENCY)
                 .collectList()
                 .map(results -> new Fired(results.contains(Fate.FAILED), results.contains(Fate.MOVED))));
     }
@@ -324,14 +337,22 @@ public class RetryScheduler {
 
     /**
      * Removes the claim's released and dropped rows and counts them; emits false when they could not be removed (they
-     * are fired again once their lease lapses: a command published twice, which the attempt ledger dials once).
+     * are fired again once their lease lapses: a command published twice, which the attempt ledger dials once). The
+     * rows it left are leased until their hold ends first.
      */
     private Mono<Boolean> removeMoved(Moved moved) {
         List<ScheduledAttempt> rows = moved.rows();
+        Mono<Void> relet = moved.left().isEmpty() ? Mono.empty()
+                : schedule.leaseUntil(moved.left()).timeout(properties.lease())
+                        .onErrorResume(error -> {
+                            log.warn("{} retries left for a stalled partition or a failed row keep their own lease: {}",
+                                    moved.left().size(), error.toString());
+                            return Mono.empty();
+                        });
         if (rows.isEmpty()) {
-            return Mono.just(true);
+            return relet.thenReturn(true);
         }
-        return schedule.removeAll(rows)
+        return relet.then(schedule.removeAll(rows))
                 .timeout(properties.lease())
                 .then(Mono.fromCallable(() -> {
                     moved.count(metrics);
@@ -351,6 +372,16 @@ public class RetryScheduler {
     private static final class Moved {
         private final List<Released> released = new ArrayList<>();
         private final List<ScheduledAttempt> dropped = new ArrayList<>();
+        private final Map<ScheduledAttempt, Instant> left = new LinkedHashMap<>();
+
+        synchronized void left(ScheduledAttempt row, Instant until) {
+            left.put(row, until);
+        }
+
+        /** The rows left in the schedule, each with the time its hold ends, when it is to be claimable again. */
+        synchronized Map<ScheduledAttempt, Instant> left() {
+            return Map.copyOf(left);
+        }
 
         synchronized void released(ScheduledAttempt row, Duration late) {
             released.add(new Released(row, late));
@@ -393,13 +424,30 @@ public class RetryScheduler {
      * Fires one caller ID's rows one after another, each published only once the one due before it is: published side
      * by side, they could reach Kafka in any order, and the lane would dial its parked records out of their turn. A row
      * that fails ends the caller ID's turn in this tick: the rows after it stay claimed and are fired with it, in due
-     * order, once their lease lapses. So does a row left for its partition.
+     * order, once their lease lapses; and the caller ID's rows claimed in later ticks before then are left for that
+     * time too ({@link #heldCallerIds}), so that its later rows are not fired first. So does a row left for its
+     * partition.
      */
-    private Flux<Fate> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId, Set<String> wanted, Moved moved,
-                                   Set<Integer> stalled) {
+    private Flux<Fate> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId, Set<String> wanted, Moved moved) {
+        String callerId = rowsOfOneCallerId.get(0).command().callerId();
+        Instant held = heldCallerIds.get(callerId);
+        if (held != null && held.isAfter(clock.instant())) {
+            rowsOfOneCallerId.forEach(row -> moved.left(row, held));
+            return Flux.just(Fate.LEFT);
+        }
         return Flux.fromIterable(rowsOfOneCallerId)
-                .concatMap(row -> fire(row, wanted.contains(row.command().requestId()), moved, stalled))
-                .takeUntil(fate -> fate != Fate.MOVED);
+                .concatMap(row -> fire(row, wanted.contains(row.command().requestId()), moved))
+                .takeUntil(fate -> fate != Fate.MOVED)
+                .doOnNext(fate -> {
+                    if (fate == Fate.FAILED) {
+                        heldCallerIds.putIfAbsent(callerId, leaseOf(rowsOfOneCallerId.get(0)));
+                    }
+                });
+    }
+
+    /** When the row's lease lapses, by the claim that took it. */
+    private Instant leaseOf(ScheduledAttempt row) {
+        return row.leaseUntil() != null ? row.leaseUntil() : clock.instant().plus(properties.lease());
     }
 
     /** What became of a row a claim fired. */
@@ -408,20 +456,20 @@ public class RetryScheduler {
         MOVED,
         /** Not moved on for a failure: it stays claimed, and the tick ends after the claim. */
         FAILED,
-        /** Left claimed because its commands partition did not take a command in time this tick. */
-        STALLED
+        /** Left in the schedule until a hold ends: its commands partition took no command in time, or its caller ID's. */
+        LEFT
     }
 
     /** What became of the row. */
-    private Mono<Fate> fire(ScheduledAttempt row, boolean wanted, Moved moved, Set<Integer> stalled) {
+    private Mono<Fate> fire(ScheduledAttempt row, boolean wanted, Moved moved) {
         return Mono.defer(() -> !wanted ? drop(row, moved).thenReturn(Fate.MOVED)
                         // Past its valid_until: published, the dial-time policy ends it expired, held or not.
-                        : expired(row) ? release(row, moved, stalled)
+                        : expired(row) ? release(row, moved)
                         // Still paused: published, the command would spend its lane's and the trunk's rate only to
                         // wait again, with another call.deferred; it stays here silently until a resume releases it.
                         : stillPaused(row) ? keep(row, pauseRecheck, () -> metrics.stillPaused(row.reason()))
                                 .thenReturn(Fate.MOVED)
-                        : carrierAccepting.test(row.command()) ? release(row, moved, stalled)
+                        : carrierAccepting.test(row.command()) ? release(row, moved)
                         // No carrier of its route takes calls: published, it would only wait in its lane (and, past
                         // the lane's budget, be parked here again).
                         : keep(row, CARRIER_RECHECK, () -> metrics.held(row.reason())).thenReturn(Fate.MOVED))
@@ -465,11 +513,10 @@ public class RetryScheduler {
      * ({@link PartitionLanes#PARKED_HEADER}). Its lateness counts from when its wait first
      * became due, holds included: a hold moves the row's due time.
      *
-     * <p>A row of a partition in {@code stalled} is left claimed; one whose command is not acknowledged within
-     * {@link #PUBLISH_PATIENCE} adds its partition there and is left claimed too (both are fired again once their
-     * lease lapses).
+     * <p>A row of a stalled partition is left ({@link #stalledPartitions}); one whose command is not acknowledged
+     * within the patience ({@link #PUBLISH_PATIENCE}) stalls its partition until its own lease lapses, and is left too.
      */
-    private Mono<Fate> release(ScheduledAttempt row, Moved moved, Set<Integer> stalled) {
+    private Mono<Fate> release(ScheduledAttempt row, Moved moved) {
         CallCommand next = row.command().withAttempt(row.attempt());
         Map<String, String> headers = new HashMap<>(2);
         if (row.requeued()) {
@@ -483,29 +530,33 @@ public class RetryScheduler {
         }
         Mono<Fate> published = publish.apply(new OutboundRecord(Topics.CALL_COMMANDS, next.callerId(),
                         Contract.toBytes(next), headers))
-                .timeout(PUBLISH_PATIENCE)
+                .timeout(publishPatience)
                 .then(Mono.fromRunnable(() -> moved.released(row,
                         Duration.between(row.firstDueAt(), clock.instant()))))
                 .thenReturn(Fate.MOVED)
                 .onErrorResume(TimeoutException.class, slow -> partitionOf.apply(next.callerId())
-                        .doOnNext(partition -> {
-                            if (stalled.add(partition)) {
-                                log.warn("{} partition {} took no command within {}; its due rows wait for their "
-                                                + "lease ({}) to be fired again", Topics.CALL_COMMANDS, partition,
-                                        PUBLISH_PATIENCE, properties.lease());
+                        .map(partition -> {
+                            Instant until = leaseOf(row);
+                            Instant stalled = stalledPartitions.putIfAbsent(partition, until);
+                            if (stalled == null) {
+                                log.warn("{} partition {} took no command within {}; its due rows wait until {} to be "
+                                                + "fired again", Topics.CALL_COMMANDS, partition, publishPatience, until);
                             }
-                        })
-                        .then(left(row)));
-        return stalled.isEmpty() ? published : partitionOf.apply(next.callerId())
-                .flatMap(partition -> stalled.contains(partition) ? left(row) : published);
+                            return left(row, stalled == null ? until : stalled, moved);
+                        }));
+        return stalledPartitions.isEmpty() ? published : partitionOf.apply(next.callerId())
+                .flatMap(partition -> {
+                    Instant until = stalledPartitions.get(partition);
+                    return until != null && until.isAfter(clock.instant()) ? Mono.just(left(row, until, moved))
+                            : published;
+                });
     }
 
-    /** The row left claimed for a later tick, its partition stalled, and counted. */
-    private Mono<Fate> left(ScheduledAttempt row) {
-        return Mono.fromCallable(() -> {
-            metrics.stalled(row.reason());
-            return Fate.STALLED;
-        });
+    /** The row left in the schedule until {@code until}, its partition stalled, and counted. */
+    private Fate left(ScheduledAttempt row, Instant until, Moved moved) {
+        moved.left(row, until);
+        metrics.stalled(row.reason());
+        return Fate.LEFT;
     }
 
     private boolean stillPaused(ScheduledAttempt row) {

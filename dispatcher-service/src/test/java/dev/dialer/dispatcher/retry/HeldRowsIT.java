@@ -139,6 +139,33 @@ class HeldRowsIT extends DispatcherOnDatabase {
         assertThat(published.indexOf(single)).as("served in its turn, not behind the backlog").isLessThan(30);
     }
 
+    @Test
+    void rowsLeftForAHoldAreClaimableAgainWhenItEndsNotWhenTheirOwnLeaseLapses() {
+        RetrySchedule schedule = new RetrySchedule(db);
+        String first = waiting(T0.minusSeconds(10));
+        String second = waiting(T0.minusSeconds(9));
+        List<ScheduledAttempt> claimed = schedule.claimDue(T0, T0, Duration.ofSeconds(30), share(2)).collectList()
+                .block(WAIT);
+        assertThat(claimed).hasSize(2);
+        ScheduledAttempt firstRow = claimed.stream().filter(row -> row.command().requestId().equals(first))
+                .findFirst().orElseThrow();
+        ScheduledAttempt secondRow = claimed.stream().filter(row -> row.command().requestId().equals(second))
+                .findFirst().orElseThrow();
+        // The second row was made to wait again meanwhile (its lease cleared): the hold leaves it alone.
+        db.sql("UPDATE dispatch.schedule SET lease_until = NULL, due_at = $2 WHERE request_id = $1")
+                .bind(0, second).bind(1, T0.plusSeconds(60)).then().block(WAIT);
+
+        schedule.leaseUntil(java.util.Map.of(firstRow, T0.plusSeconds(5), secondRow, T0.plusSeconds(5))).block(WAIT);
+
+        Instant beforeTheHoldEnds = T0.plusSeconds(4);
+        assertThat(schedule.claimDue(beforeTheHoldEnds, beforeTheHoldEnds, Duration.ofSeconds(30), share(2))
+                .collectList().block(WAIT)).isEmpty();
+        Instant afterIt = T0.plusSeconds(6);
+        assertThat(schedule.claimDue(afterIt, afterIt, Duration.ofSeconds(30), share(2)).collectList().block(WAIT))
+                .as("before its own lease (30 s) lapses").extracting(row -> row.command().requestId())
+                .containsExactly(first);
+    }
+
     /** The accounts of {@code run} among {@code accounts}, in their order. */
     private static List<String> ofRun(List<String> accounts, String run) {
         return accounts.stream().filter(account -> account.startsWith(run)).toList();

@@ -73,10 +73,11 @@ class RetrySchedulerTest {
         StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
         assertThat(scheduler.lastProgress()).as("every row failed").isNull();
 
+        // Claimed again once its lease (30 s) has lapsed.
         kafkaRefuses.set(false);
-        clock.advance(Duration.ofSeconds(5));
+        clock.advance(Duration.ofSeconds(31));
         StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
-        assertThat(scheduler.lastProgress()).isEqualTo(start.plusSeconds(5));
+        assertThat(scheduler.lastProgress()).isEqualTo(start.plusSeconds(31));
     }
 
     @Test
@@ -345,12 +346,16 @@ class RetrySchedulerTest {
             }
         }
         List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
+        java.util.Map<ScheduledAttempt, Instant> relet = new java.util.concurrent.ConcurrentHashMap<>();
+        Instant leasedUntil = Instant.parse("2026-01-01T10:00:30Z");
         RetrySchedule schedule = new OneAccountSchedule() {
             @Override
             Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
                 List<ScheduledAttempt> claimed = new ArrayList<>();
                 while (claimed.size() < most(shares) && !due.isEmpty()) {
-                    claimed.add(due.poll());
+                    ScheduledAttempt row = due.poll();
+                    claimed.add(new ScheduledAttempt(row.command(), row.attempt(), row.dueAt(), row.reason(),
+                            row.firstDueAt(), null, leasedUntil));
                 }
                 return Flux.fromIterable(claimed);
             }
@@ -359,7 +364,13 @@ class RetrySchedulerTest {
             Mono<Void> removeAll(List<ScheduledAttempt> rows) {
                 return Mono.fromRunnable(() -> removed.addAll(rows));
             }
+
+            @Override
+            Mono<Void> leaseUntil(java.util.Map<ScheduledAttempt, Instant> rows) {
+                return Mono.fromRunnable(() -> relet.putAll(rows));
+            }
         };
+        TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
         List<String> tried = Collections.synchronizedList(new ArrayList<>());
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
@@ -367,7 +378,7 @@ class RetrySchedulerTest {
                     tried.add(record.key());
                     return partition(record.key()) == 0 ? Mono.never() : Mono.empty();
                 }),
-                fiveAtATime, Clock.systemUTC(), new RetryMetrics(registry), command -> true, command -> false,
+                fiveAtATime, clock, new RetryMetrics(registry), command -> true, command -> false,
                 Duration.ofMinutes(5), (command, message) -> Mono.empty(),
                 callerId -> Mono.just(partition(callerId)));
 
@@ -386,6 +397,64 @@ class RetrySchedulerTest {
                 .isEqualTo(6);
         assertThat(registry.counter("dialer.dispatcher.retries", "stage", "fired", "reason", "retry").count())
                 .isEqualTo(9);
+        assertThat(relet).as("left until the first stalled row's lease lapses, all claimable again together")
+                .hasSize(6).containsValue(leasedUntil).allSatisfy((row, until) -> assertThat(until).isEqualTo(leasedUntil));
+
+        // The next tick, within that lease, with later rows of the same caller IDs due: the stalled partition's are
+        // left until then too, untried, so that they are not fired before the rows left first.
+        clock.advance(Duration.ofSeconds(10));
+        for (int caller = 0; caller < callers.size(); caller++) {
+            Instant dueAt = Instant.EPOCH.plusSeconds(100 + caller);
+            due.add(new ScheduledAttempt(command(callers.get(caller)), 1, dueAt, "retry", dueAt));
+        }
+        relet.clear();
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(tried).filteredOn(key -> partition(key) == 0).hasSize(2);
+        assertThat(tried).filteredOn(key -> partition(key) == 1).hasSize(12);
+        assertThat(relet).hasSize(2).allSatisfy((row, until) -> assertThat(until).isEqualTo(leasedUntil));
+    }
+
+    @Test
+    void aCallerIdsLaterRowClaimedWhileItsFailedRowIsStillLeasedWaitsForItAndIsNotFiredFirst() {
+        CallCommand first = command("+4930555077");
+        CallCommand later = command("+4930555077");
+        Instant leasedUntil = Instant.parse("2026-01-01T10:00:30Z");
+        java.util.Deque<ScheduledAttempt> due = new java.util.concurrent.ConcurrentLinkedDeque<>(List.of(
+                new ScheduledAttempt(first, 1, Instant.EPOCH, "parked", Instant.EPOCH, null, leasedUntil)));
+        java.util.Map<ScheduledAttempt, Instant> relet = new java.util.concurrent.ConcurrentHashMap<>();
+        RetrySchedule schedule = new OneAccountSchedule() {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                List<ScheduledAttempt> claimed = new ArrayList<>(due);
+                due.clear();
+                return Flux.fromIterable(claimed);
+            }
+
+            @Override
+            Mono<Void> leaseUntil(java.util.Map<ScheduledAttempt, Instant> rows) {
+                return Mono.fromRunnable(() -> relet.putAll(rows));
+            }
+        };
+        AtomicBoolean kafkaRefuses = new AtomicBoolean(true);
+        List<String> published = Collections.synchronizedList(new ArrayList<>());
+        TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
+        RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
+                record -> kafkaRefuses.get() ? Mono.error(new IllegalStateException("not leader"))
+                        : Mono.fromRunnable(() -> published.add(new String(record.value()))),
+                properties, clock, new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        // The first row failed and stays leased until 10:00:30; a second later its caller ID's next row is due.
+        kafkaRefuses.set(false);
+        clock.advance(Duration.ofSeconds(1));
+        ScheduledAttempt next = new ScheduledAttempt(later, 1, Instant.EPOCH.plusSeconds(1), "parked",
+                Instant.EPOCH.plusSeconds(1), null, Instant.parse("2026-01-01T10:00:31Z"));
+        due.add(next);
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(published).as("not before the row due first").isEmpty();
+        assertThat(relet).containsExactly(java.util.Map.entry(next, leasedUntil));
     }
 
     /** The partition of the test's commands topic a caller ID goes to: its last digit. */
