@@ -190,6 +190,27 @@ class DeliveryLogIT extends RunningApiService {
     }
 
     @Test
+    void anEditOfTheDescriptionAfterTheFailureWasObservedDoesNotKeepTheWebhookEnabled() throws Exception {
+        // webhook-service disabled the endpoint a moment ago; the customer renamed it before api-service heard.
+        String webhook = webhook(KEY);
+        Thread.sleep(5);
+        Instant observed = Instant.now();
+        Thread.sleep(5);
+        patch("/api/v2/webhooks/" + webhook, KEY, "{\"description\":\"renamed\"}");
+        DeliveryAttempt failing = attempt(webhook, ACCOUNT, "evt-failing", 8, DeliveryAttempt.Outcome.DEAD, 503,
+                observed, true);
+
+        produce(failing);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get("/api/v2/webhooks/" + webhook, KEY)).get("enabled").asBoolean()).isFalse());
+        WebhookConfig config = WebhookChangesIT.latestConfig(webhook);
+        assertThat(config.enabled()).isFalse();
+        assertThat(config.description()).isEqualTo("renamed");
+        assertThat(config.enabledAt()).as("enabled since it was created").isBefore(observed);
+    }
+
+    @Test
     void skipsHookAttemptsAndUnreadableValuesAndKeepsConsuming() throws Exception {
         String webhook = webhook(KEY);
         DeliveryAttempt hook = new DeliveryAttempt(DeliveryAttempt.VERSION, UUID.randomUUID().toString(), "evt-hook",

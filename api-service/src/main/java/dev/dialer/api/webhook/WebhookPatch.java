@@ -72,12 +72,17 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
         return description.isEmpty() ? null : description;
     }
 
-    /** The webhook with this patch applied at {@code now}. */
+    /**
+     * The webhook with this patch applied at {@code now}. An explicit {@code "enabled": true} enables it since
+     * {@code now} even when it shows enabled: the account may be answering a disable api-service has not heard of
+     * yet, which that lifts; any other change leaves when it was enabled as it was.
+     */
     Webhook applyTo(Webhook webhook, java.time.Instant now) {
         boolean nowEnabled = enabled == null ? webhook.enabled() : enabled;
         String reason = nowEnabled ? null
                 : enabled != null && webhook.enabled() ? Webhook.DISABLED_BY_CUSTOMER : webhook.disabledReason();
         return webhook.withChanges(url == null ? webhook.url() : url,
-                setsDescription ? description : webhook.description(), nowEnabled, reason, now);
+                setsDescription ? description : webhook.description(), nowEnabled, reason, now,
+                Boolean.TRUE.equals(enabled));
     }
 }

@@ -15,7 +15,7 @@ class WebhookRepository implements WebhookDirectory {
 
     private static final String COLUMNS = """
             id, account_id, url, description, secret, enabled, created_at, updated_at, previous_secret,
-            previous_secret_expires_at, disabled_reason""";
+            previous_secret_expires_at, disabled_reason, enabled_at""";
 
     private final DatabaseClient db;
 
@@ -25,8 +25,10 @@ class WebhookRepository implements WebhookDirectory {
 
     Mono<Void> insert(Webhook webhook) {
         DatabaseClient.GenericExecuteSpec insert = db.sql("""
-                        INSERT INTO api.webhooks (id, account_id, url, description, secret, enabled, created_at, updated_at)
-                        VALUES (:id, :account, :url, :description, :secret, :enabled, :created, :updated)""")
+                        INSERT INTO api.webhooks (id, account_id, url, description, secret, enabled, created_at,
+                            updated_at, enabled_at)
+                        VALUES (:id, :account, :url, :description, :secret, :enabled, :created, :updated,
+                            :enabledAt)""")
                 .bind("id", webhook.id())
                 .bind("account", webhook.accountId())
                 .bind("url", webhook.url())
@@ -34,6 +36,7 @@ class WebhookRepository implements WebhookDirectory {
                 .bind("enabled", webhook.enabled())
                 .bind("created", time(webhook.createdAt()))
                 .bind("updated", time(webhook.updatedAt()));
+        insert = bindTime(insert, "enabledAt", webhook.enabledAt());
         return bindNullable(insert, "description", webhook.description()).then();
     }
 
@@ -42,7 +45,8 @@ class WebhookRepository implements WebhookDirectory {
         DatabaseClient.GenericExecuteSpec update = db.sql("""
                         UPDATE api.webhooks SET url = :url, description = :description, secret = :secret,
                             enabled = :enabled, updated_at = :updated, previous_secret = :previous,
-                            previous_secret_expires_at = :previousExpires, disabled_reason = :reason
+                            previous_secret_expires_at = :previousExpires, disabled_reason = :reason,
+                            enabled_at = :enabledAt
                         WHERE id = :id AND account_id = :account""")
                 .bind("id", webhook.id())
                 .bind("account", webhook.accountId())
@@ -53,8 +57,8 @@ class WebhookRepository implements WebhookDirectory {
         update = bindNullable(update, "description", webhook.description());
         update = bindNullable(update, "previous", webhook.previousSecret());
         update = bindNullable(update, "reason", webhook.disabledReason());
-        update = webhook.previousSecretExpiresAt() == null ? update.bindNull("previousExpires", OffsetDateTime.class)
-                : update.bind("previousExpires", time(webhook.previousSecretExpiresAt()));
+        update = bindTime(update, "previousExpires", webhook.previousSecretExpiresAt());
+        update = bindTime(update, "enabledAt", webhook.enabledAt());
         return update.then();
     }
 
@@ -118,7 +122,13 @@ class WebhookRepository implements WebhookDirectory {
                 instant(row.get("updated_at", OffsetDateTime.class)),
                 row.get("previous_secret", String.class),
                 instant(row.get("previous_secret_expires_at", OffsetDateTime.class)),
-                row.get("disabled_reason", String.class));
+                row.get("disabled_reason", String.class),
+                instant(row.get("enabled_at", OffsetDateTime.class)));
+    }
+
+    private static DatabaseClient.GenericExecuteSpec bindTime(DatabaseClient.GenericExecuteSpec spec, String name,
+                                                              Instant value) {
+        return value == null ? spec.bindNull(name, OffsetDateTime.class) : spec.bind(name, time(value));
     }
 
     private static DatabaseClient.GenericExecuteSpec bindNullable(DatabaseClient.GenericExecuteSpec spec, String name,

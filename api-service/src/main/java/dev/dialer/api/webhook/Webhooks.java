@@ -174,7 +174,7 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     @Override
     public Mono<Boolean> disable(String webhookId, String reason, Instant observedAt) {
         return repository.lock(webhookId)
-                .filter(webhook -> webhook.enabled() && !webhook.updatedAt().isAfter(observedAt))
+                .filter(webhook -> webhook.enabled() && !webhook.enabledSince().isAfter(observedAt))
                 .map(webhook -> webhook.withChanges(webhook.url(), webhook.description(), false, reason, now()))
                 .flatMap(webhook -> saveAndPublish(webhook, publisher::publishAll))
                 .doOnNext(webhook -> {
@@ -252,7 +252,7 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     private static Webhook newWebhook(Account account, WebhookRequest request) {
         Instant now = now();
         return new Webhook(UUID.randomUUID().toString(), account.id(), request.url(), request.description(),
-                newSecret(), true, now, now, null, null, null);
+                newSecret(), true, now, now, null, null, null, now);
     }
 
     /** Standard Webhooks form: {@code whsec_} and the base64 of 32 random bytes. */

@@ -47,6 +47,21 @@ class WebhookPatchTest {
     }
 
     @Test
+    void onlyEnablingMovesWhenTheWebhookWasEnabledSinceAndAnExplicitEnableDoesEvenWhenItShowsEnabled() {
+        Webhook renamed = parse("{\"description\":\"x\"}").applyTo(webhook(true, null), NOW);
+        Webhook enabledAgain = parse("{\"enabled\":true}").applyTo(webhook(false, "failing"), NOW);
+        // The account answers a disable api-service has not heard of yet: the webhook still shows enabled here.
+        Webhook enabledAsItShows = parse("{\"enabled\":true}").applyTo(webhook(true, null), NOW);
+        Webhook disabled = parse("{\"enabled\":false}").applyTo(webhook(true, null), NOW);
+
+        assertThat(renamed.enabledSince()).isEqualTo(CREATED);
+        assertThat(renamed.config().enabledAt()).isEqualTo(CREATED);
+        assertThat(enabledAgain.enabledSince()).isEqualTo(NOW);
+        assertThat(enabledAsItShows.enabledSince()).isEqualTo(NOW);
+        assertThat(disabled.enabledAt()).isEqualTo(CREATED);
+    }
+
+    @Test
     void namesUnknownAndInvalidFields() {
         assertThatThrownBy(() -> parse("{\"urll\":\"x\",\"enabled\":1,\"url\":\"mailto:a@b\"}"))
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
@@ -73,7 +88,7 @@ class WebhookPatchTest {
 
     private static Webhook webhook(boolean enabled, String reason) {
         return new Webhook("w1", "acme", "https://a.example.com/h", "crm", "whsec_a", enabled, CREATED, CREATED, null,
-                null, reason);
+                null, reason, enabled ? CREATED : null);
     }
 
     private static WebhookPatch parse(String body) {

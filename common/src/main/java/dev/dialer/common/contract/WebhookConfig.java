@@ -20,6 +20,8 @@ import java.time.Instant;
  * @param previousSecretExpiresAt when the previous secret stops being used
  * @param disabledReason          why the webhook is disabled, when it is ({@code gone}, {@code failing},
  *                                {@code customer})
+ * @param enabledAt               when the webhook was last enabled: created enabled, or enabled again by the account;
+ *                                null in records written before it was carried ({@link #enabledSince})
  */
 public record WebhookConfig(
         String id,
@@ -31,11 +33,28 @@ public record WebhookConfig(
         Instant updatedAt,
         String previousSecret,
         Instant previousSecretExpiresAt,
-        String disabledReason) {
+        String disabledReason,
+        Instant enabledAt) {
+
+    public WebhookConfig(String id, String accountId, String url, String description, String secret, boolean enabled,
+                         Instant updatedAt, String previousSecret, Instant previousSecretExpiresAt,
+                         String disabledReason) {
+        this(id, accountId, url, description, secret, enabled, updatedAt, previousSecret, previousSecretExpiresAt,
+                disabledReason, null);
+    }
 
     public WebhookConfig(String id, String accountId, String url, String description, String secret, boolean enabled,
                          Instant updatedAt) {
         this(id, accountId, url, description, secret, enabled, updatedAt, null, null, null);
+    }
+
+    /**
+     * Since when the webhook has been enabled, as far as this record tells: {@link #enabledAt}, or, in a record
+     * written before that was carried, {@link #updatedAt} (any change then counted). A disable the dialer made before
+     * that time was lifted by the account; one made after it stands, whatever else (a description) changed since.
+     */
+    public Instant enabledSince() {
+        return enabledAt != null ? enabledAt : updatedAt;
     }
 
     /** The previous secret if it is still in use at {@code now}. */

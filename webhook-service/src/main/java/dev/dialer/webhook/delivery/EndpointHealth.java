@@ -24,7 +24,7 @@ import reactor.core.publisher.Mono;
  * Whether a webhook's endpoint may be called, durable in {@code webhook.endpoint_state}: a 410 Gone disables it at
  * once; {@code disable-after-failures} consecutive failed tries (of any events) disable it once the first of them is
  * at least {@code disable-after} old; a success resets the count. api-service owns the configuration topic, so the
- * disable lives here, and a configuration of the webhook written after the disable with {@code enabled: true} (the
+ * disable lives here, and a configuration of the webhook enabled after the disable ({@code enabled_at}: the
  * customer re-enabling it) lifts it. The table is mirrored in memory (loaded at start-up); every change is written
  * first and mirrored once written, so memory never holds what the table lacks.
  *
@@ -128,8 +128,8 @@ final class EndpointHealth {
     }
 
     /**
-     * Whether the webhook is disabled here. A configuration newer than the disable that has the webhook enabled lifts
-     * the disable (and deletes it from the table, unless a newer disable is there by then).
+     * Whether the webhook is disabled here. A configuration that has the webhook enabled since after the disable
+     * lifts it (and deletes it from the table, unless a newer disable is there by then).
      */
     Mono<Boolean> disabled(WebhookConfig config) {
         State state = states.get(config.id());
@@ -142,9 +142,14 @@ final class EndpointHealth {
         return Mono.just(true);
     }
 
-    /** Whether the webhook was enabled again by a configuration newer than its disable. */
+    /**
+     * Whether the webhook was enabled again after its disable: by the configuration's {@link WebhookConfig#enabledSince}
+     * (when the account last enabled it), not its last change, so that an edit of its description written before
+     * api-service had heard of the disable does not lift it.
+     */
     private static boolean reenabled(State state, WebhookConfig config) {
-        return config.enabled() && config.updatedAt() != null && config.updatedAt().isAfter(state.disabledAt());
+        Instant since = config.enabledSince();
+        return config.enabled() && since != null && since.isAfter(state.disabledAt());
     }
 
     /**
@@ -351,7 +356,7 @@ final class EndpointHealth {
     private Mono<Boolean> lift(WebhookConfig config) {
         return database.sql(LIFT)
                 .bind("id", config.id())
-                .bind("configuredAt", config.updatedAt())
+                .bind("configuredAt", config.enabledSince())
                 .then()
                 .then(refresh(config.id()))
                 .map(State::disabled)

@@ -167,6 +167,33 @@ class EndpointHealthIT {
     }
 
     @Test
+    void anEditAfterTheDisableLeavesItAndOnlyEnablingTheWebhookAgainLiftsIt() {
+        String id = "wh-" + UUID.randomUUID();
+        EndpointHealth health = loaded();
+        StepVerifier.create(health.disable(id, EndpointHealth.FAILING, disabling(id))).expectNext(true)
+                .expectComplete().verify(WAIT);
+        Instant before = Instant.now().minusSeconds(60);
+        Instant after = Instant.now().plusSeconds(60);
+        // The customer edits the description after the disable, before api-service has heard of it: the record is
+        // newer than the disable and says enabled, as the webhook has been since it was created.
+        WebhookConfig edited = new WebhookConfig(id, "acc-1", "https://example.com/hook", "renamed",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, after, null, null, null, before);
+
+        StepVerifier.create(health.disabled(edited)).expectNext(true).expectComplete().verify(WAIT);
+        assertThat(stored(id)).containsExactly(id);
+
+        WebhookConfig enabledAgain = new WebhookConfig(id, "acc-1", "https://example.com/hook", "renamed",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, after, null, null, null, after);
+        StepVerifier.create(health.disabled(enabledAgain)).expectNext(false).expectComplete().verify(WAIT);
+        assertThat(stored(id)).isEmpty();
+        // A record written before enabled_at was carried: its last change stands in, as before.
+        StepVerifier.create(health.disable(id, EndpointHealth.FAILING, disabling(id))).expectNext(true)
+                .expectComplete().verify(WAIT);
+        StepVerifier.create(health.disabled(config(id, true, after.plusSeconds(60)))).expectNext(false)
+                .expectComplete().verify(WAIT);
+    }
+
+    @Test
     void theStateOfAWebhookGoneFromTheDirectoryIsDeletedOnceTwoPurgesInARowFoundItGone() {
         String failing = "wh-" + UUID.randomUUID();
         String disabled = "wh-" + UUID.randomUUID();
