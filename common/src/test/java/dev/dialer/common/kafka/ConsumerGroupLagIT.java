@@ -9,6 +9,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -65,16 +68,24 @@ class ConsumerGroupLagIT {
     }
 
     @Test
-    void aTopicTheBrokerCannotDescribeIsNaN() {
+    void aTopicTheBrokerCannotDescribeIsNaN() throws Exception {
         String topic = topicWith(Map.of(0, 3));
-        String missing = "missing-" + UUID.randomUUID();
+        String goneLater = topicWith(Map.of(0, 2));
         String group = "lag-" + UUID.randomUUID();
-        try (ConsumerGroupLag lag = new ConsumerGroupLag(KafkaSettings.of(kafka), group, List.of(topic, missing),
+        try (ConsumerGroupLag lag = new ConsumerGroupLag(KafkaSettings.of(kafka), group, List.of(topic, goneLater),
                 registry, Duration.ofSeconds(5))) {
             lag.measure();
+            assertThat(gauge(group, topic)).isEqualTo(3);
+            assertThat(gauge(group, goneLater)).isEqualTo(2);
 
+            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka))) {
+                admin.deleteTopics(List.of(goneLater)).all().get(30, TimeUnit.SECONDS);
+            }
+            lag.measure();
+
+            // Measured, and neither the stale 3 nor the stale 2: the measurement that could not describe a topic.
             assertThat(gauge(group, topic)).isNaN();
-            assertThat(gauge(group, missing)).isNaN();
+            assertThat(gauge(group, goneLater)).isNaN();
         }
     }
 
