@@ -15,8 +15,9 @@ import org.springframework.stereotype.Component;
  * row's wait ended and its command was published), {@code dropped} (the request no longer wanted it when the wait
  * ended), {@code held} (due, but left in the schedule a while longer because no carrier of its route takes calls:
  * every breaker open), {@code still_paused} (a call waiting for its campaign's resume, kept because the campaign is
- * still paused), {@code stalled} (due, but left claimed until its lease lapses because its commands partition did not
- * take a record in time this tick: that partition's leader is away, or it lacks in-sync replicas). Every stage carries the reason, because Prometheus takes the series of one name only with the same
+ * still paused), {@code stalled} (due, but left in the schedule because its commands partition took no command in
+ * time: that partition's leader is away, or it lacks in-sync replicas; claimable again when the first row left for
+ * it can be). Every stage carries the reason, because Prometheus takes the series of one name only with the same
  * labels; and because the scheduler fires every kind of wait, {@code fired} compares with {@code scheduled} only
  * for {@code reason="retry"}. Counters are registered up front for the reasons each stage can meet, so that
  * dashboards see zeros rather than missing series.
@@ -71,7 +72,7 @@ public class RetryMetrics {
         count("held", reason, 1);
     }
 
-    /** A row was left claimed for a later tick: its commands partition did not take a record in time this tick. */
+    /** A row was left in the schedule for a later tick: its commands partition took no command in time. */
     void stalled(String reason) {
         count("stalled", reason, 1);
     }

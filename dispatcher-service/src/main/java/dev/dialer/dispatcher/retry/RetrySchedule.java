@@ -89,11 +89,11 @@ class RetrySchedule {
      * of its claims, so a row it held, or whose lease lapsed while it ran, is not claimed again within it; and an
      * account's share in a claim after its first starts after the last row the one before took for it, instead of
      * stepping again over the rows the tick has fired (deleted, but still in the index until vacuum, each visited with
-     * its table row: a tick's later claims cost more and more, decision 0088). {@code SKIP LOCKED} lets several dispatchers claim side by
-     * side without waiting for each other or taking the same row (a row another holds locked does not count against
-     * the share). The rows are chosen in a {@code WITH} query, which runs once: as an {@code IN} subquery the planner
-     * may run it again for each row it joins, and with {@code SKIP LOCKED} each run can pick other rows, so more than
-     * the shares were claimed.
+     * its table row: a tick's later claims cost more and more, decision 0088). {@code SKIP LOCKED} lets several
+     * dispatchers claim side by side without waiting for each other or taking the same row (a row another holds
+     * locked does not count against the share). The rows are chosen in a {@code WITH} query, which runs once: as an
+     * {@code IN} subquery the planner may run it again for each row it joins, and with {@code SKIP LOCKED} each run
+     * can pick other rows, so more than the shares were claimed.
      */
     Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
         return db.sql("""
@@ -127,7 +127,8 @@ class RetrySchedule {
                 .bind(3, shares.stream().map(Share::most).toArray(Integer[]::new))
                 .bind(4, shares.stream().map(share -> share.after() == null ? null : share.after().dueAt().toString())
                         .toArray(String[]::new))
-                .bind(5, shares.stream().map(share -> share.after() == null ? null : share.after().command().requestId())
+                .bind(5, shares.stream()
+                        .map(share -> share.after() == null ? null : share.after().command().requestId())
                         .toArray(String[]::new))
                 .bind(6, shares.stream().map(share -> share.after() == null ? null : share.after().attempt())
                         .toArray(Integer[]::new))

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -118,6 +119,11 @@ public class RetryScheduler {
      */
     private final Map<Integer, Instant> stalledPartitions = new ConcurrentHashMap<>();
     private final Map<String, Instant> heldCallerIds = new ConcurrentHashMap<>();
+    /**
+     * When the running tick began: a hold is judged by it, as the claims judge leases, so that a hold that ends while
+     * the tick runs still holds in it (the rows it left are not claimable again before the next tick).
+     */
+    private volatile Instant tickStarted = Instant.MIN;
     /** The account the latest claim served last: the next tick's turns start after it. */
     private final AtomicReference<String> lastServed = new AtomicReference<>("");
 
@@ -221,6 +227,7 @@ public class RetryScheduler {
             // Every claim of the tick takes what was due when it began: a row it held (due again a few seconds on)
             // or whose lease lapsed while it ran waits for a later tick.
             Instant tickStart = clock.instant();
+            tickStarted = tickStart;
             stalledPartitions.values().removeIf(until -> !until.isAfter(tickStart));
             heldCallerIds.values().removeIf(until -> !until.isAfter(tickStart));
             int batch = properties.batchSize();
@@ -250,9 +257,9 @@ public class RetryScheduler {
     /**
      * One claim of due rows, fired: {@code batch-size} shared among the first accounts of {@code turns} (as evenly as
      * it divides), each taken from the front; one that had as many rows due as its share goes to the back for another
-     * turn, which starts after the last row this one took for it. Emits whether the tick is done: no account has a turn left, a row it claimed could not be moved on
-     * (claiming again at once would only meet the same failure, and could publish a caller ID's later rows before the
-     * one that failed), or what it moved on could not be removed.
+     * turn, which starts after the last row this one took for it. Emits whether the tick is done: no account has a
+     * turn left, a row it claimed could not be moved on (claiming again at once would only meet the same failure, and
+     * could publish a caller ID's later rows before the one that failed), or what it moved on could not be removed.
      *
      * <p>The claim and its firing are given up after the lease (the rows are free for the taking again by then);
      * the rows it released or dropped until then are removed in any case, with a time limit of their own, so a slow
@@ -317,9 +324,8 @@ public class RetryScheduler {
      */
     private Mono<Fired> fireRows(List<ScheduledAttempt> rows, Moved moved) {
         if (rows.isEmpty()) {
-            // Nothing due in these accounts' turns (held by another dispatcher, or fired meanwhile): progress, unless
-            // rows are left for a partition or a caller ID (they are not claimable until then).
-            return Mono.just(new Fired(false, stalledPartitions.isEmpty() && heldCallerIds.isEmpty()));
+            // Nothing claimable in these accounts' turns (held by another claim, or fired meanwhile): progress.
+            return Mono.just(new Fired(false, true));
         }
         List<CallCommand> released = rows.stream().map(row -> row.command().withAttempt(row.attempt())).toList();
         return waitEndCheck.stillWantedOf(released).flatMap(wanted -> Flux.fromIterable(byCallerId(rows))
@@ -352,7 +358,7 @@ public class RetryScheduler {
         if (rows.isEmpty()) {
             return relet.thenReturn(true);
         }
-        return relet.then(schedule.removeAll(rows))
+        return schedule.removeAll(rows)
                 .timeout(properties.lease())
                 .then(Mono.fromCallable(() -> {
                     moved.count(metrics);
@@ -362,7 +368,8 @@ public class RetryScheduler {
                     log.warn("{} retries fired or dropped but not removed; fired again after their lease: {}",
                             rows.size(), error.toString());
                     return Mono.just(false);
-                });
+                })
+                .flatMap(removed -> relet.thenReturn(removed));
     }
 
     /**
@@ -376,6 +383,11 @@ public class RetryScheduler {
 
         synchronized void left(ScheduledAttempt row, Instant until) {
             left.put(row, until);
+        }
+
+        /** Until when {@code row} was left. */
+        synchronized Instant leftUntil(ScheduledAttempt row) {
+            return left.get(row);
         }
 
         /** The rows left in the schedule, each with the time its hold ends, when it is to be claimable again. */
@@ -430,19 +442,46 @@ public class RetryScheduler {
      */
     private Flux<Fate> fireInOrder(List<ScheduledAttempt> rowsOfOneCallerId, Set<String> wanted, Moved moved) {
         String callerId = rowsOfOneCallerId.get(0).command().callerId();
-        Instant held = heldCallerIds.get(callerId);
-        if (held != null && held.isAfter(clock.instant())) {
+        Instant held = heldUntil(heldCallerIds, callerId);
+        if (held != null) {
             rowsOfOneCallerId.forEach(row -> moved.left(row, held));
             return Flux.just(Fate.LEFT);
         }
+        AtomicInteger fired = new AtomicInteger();
         return Flux.fromIterable(rowsOfOneCallerId)
                 .concatMap(row -> fire(row, wanted.contains(row.command().requestId()), moved))
+                .doOnNext(fate -> fired.incrementAndGet())
                 .takeUntil(fate -> fate != Fate.MOVED)
                 .doOnNext(fate -> {
-                    if (fate == Fate.FAILED) {
-                        heldCallerIds.putIfAbsent(callerId, leaseOf(rowsOfOneCallerId.get(0)));
+                    if (fate == Fate.MOVED) {
+                        return;
+                    }
+                    ScheduledAttempt stopped = rowsOfOneCallerId.get(fired.get() - 1);
+                    if (fate == Fate.LEFT) {
+                        // Its partition is stalled: the caller ID's rows after it, leased by this claim for longer,
+                        // are left until the same time (later ticks leave its rows by their partition).
+                        Instant until = moved.leftUntil(stopped);
+                        rowsOfOneCallerId.subList(fired.get(), rowsOfOneCallerId.size())
+                                .forEach(row -> left(row, until, moved));
+                    } else {
+                        // Its rows after it keep this claim's lease; those later ticks claim meanwhile are left.
+                        hold(heldCallerIds, callerId, leaseOf(stopped));
                     }
                 });
+    }
+
+    /** The end of {@code key}'s hold in {@code holds} if it still holds in the running tick, else null. */
+    private <K> Instant heldUntil(Map<K, Instant> holds, K key) {
+        Instant until = holds.get(key);
+        return until != null && until.isAfter(tickStarted) ? until : null;
+    }
+
+    /**
+     * Holds {@code key} until {@code until} unless it is held already (a hold is never moved later: the rows it left
+     * are claimable again at its end); one that has ended is replaced. Answers the hold's end.
+     */
+    private <K> Instant hold(Map<K, Instant> holds, K key, Instant until) {
+        return holds.compute(key, (k, held) -> held != null && held.isAfter(tickStarted) ? held : until);
     }
 
     /** When the row's lease lapses, by the claim that took it. */
@@ -456,7 +495,7 @@ public class RetryScheduler {
         MOVED,
         /** Not moved on for a failure: it stays claimed, and the tick ends after the claim. */
         FAILED,
-        /** Left in the schedule until a hold ends: its commands partition took no command in time, or its caller ID's. */
+        /** Left in the schedule until a hold ends: its partition took no command in time, or its caller ID failed. */
         LEFT
     }
 
@@ -536,19 +575,18 @@ public class RetryScheduler {
                 .thenReturn(Fate.MOVED)
                 .onErrorResume(TimeoutException.class, slow -> partitionOf.apply(next.callerId())
                         .map(partition -> {
-                            Instant until = leaseOf(row);
-                            Instant stalled = stalledPartitions.putIfAbsent(partition, until);
-                            if (stalled == null) {
+                            Instant own = leaseOf(row);
+                            Instant until = hold(stalledPartitions, partition, own);
+                            if (until.equals(own)) {
                                 log.warn("{} partition {} took no command within {}; its due rows wait until {} to be "
-                                                + "fired again", Topics.CALL_COMMANDS, partition, publishPatience, until);
+                                        + "fired again", Topics.CALL_COMMANDS, partition, publishPatience, until);
                             }
-                            return left(row, stalled == null ? until : stalled, moved);
+                            return left(row, until, moved);
                         }));
         return stalledPartitions.isEmpty() ? published : partitionOf.apply(next.callerId())
                 .flatMap(partition -> {
-                    Instant until = stalledPartitions.get(partition);
-                    return until != null && until.isAfter(clock.instant()) ? Mono.just(left(row, until, moved))
-                            : published;
+                    Instant until = heldUntil(stalledPartitions, partition);
+                    return until != null ? Mono.just(left(row, until, moved)) : published;
                 });
     }
 

@@ -398,7 +398,7 @@ class RetrySchedulerTest {
         assertThat(registry.counter("dialer.dispatcher.retries", "stage", "fired", "reason", "retry").count())
                 .isEqualTo(9);
         assertThat(relet).as("left until the first stalled row's lease lapses, all claimable again together")
-                .hasSize(6).containsValue(leasedUntil).allSatisfy((row, until) -> assertThat(until).isEqualTo(leasedUntil));
+                .hasSize(6).allSatisfy((row, until) -> assertThat(until).isEqualTo(leasedUntil));
 
         // The next tick, within that lease, with later rows of the same caller IDs due: the stalled partition's are
         // left until then too, untried, so that they are not fired before the rows left first.
@@ -455,6 +455,57 @@ class RetrySchedulerTest {
 
         assertThat(published).as("not before the row due first").isEmpty();
         assertThat(relet).containsExactly(java.util.Map.entry(next, leasedUntil));
+    }
+
+    @Test
+    void aCallerIdsRowsAfterOneLeftForItsStalledPartitionAreLeftUntilTheSameTime() {
+        Instant firstLease = Instant.parse("2026-01-01T10:00:30Z");
+        Instant laterLease = Instant.parse("2026-01-01T10:00:31Z");
+        java.util.Deque<ScheduledAttempt> due = new java.util.concurrent.ConcurrentLinkedDeque<>(List.of(
+                new ScheduledAttempt(command("+4930555000"), 1, Instant.EPOCH, "parked", Instant.EPOCH, null,
+                        firstLease)));
+        java.util.Map<ScheduledAttempt, Instant> relet = new java.util.concurrent.ConcurrentHashMap<>();
+        RetrySchedule schedule = new OneAccountSchedule() {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                List<ScheduledAttempt> claimed = new ArrayList<>(due);
+                due.clear();
+                return Flux.fromIterable(claimed);
+            }
+
+            @Override
+            Mono<Void> leaseUntil(java.util.Map<ScheduledAttempt, Instant> rows) {
+                return Mono.fromRunnable(() -> relet.putAll(rows));
+            }
+        };
+        TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
+        List<String> tried = Collections.synchronizedList(new ArrayList<>());
+        RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
+                record -> Mono.defer(() -> {
+                    tried.add(record.key());
+                    return partition(record.key()) == 0 ? Mono.never() : Mono.empty();
+                }),
+                properties, clock, new RetryMetrics(new SimpleMeterRegistry()), command -> true, command -> false,
+                Duration.ofMinutes(5), (command, message) -> Mono.empty(), callerId -> Mono.just(partition(callerId)));
+        StepVerifier.withVirtualTime(scheduler::fireDue)
+                .thenAwait(RetryScheduler.PUBLISH_PATIENCE.plusSeconds(1))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        // A second later another caller ID of that partition has three rows due, claimed under a later lease.
+        clock.advance(Duration.ofSeconds(1));
+        List<ScheduledAttempt> three = new ArrayList<>();
+        for (int row = 0; row < 3; row++) {
+            Instant dueAt = Instant.EPOCH.plusSeconds(10 + row);
+            three.add(new ScheduledAttempt(command("+4930555010"), 1, dueAt, "parked", dueAt, null, laterLease));
+        }
+        due.addAll(three);
+        relet.clear();
+        StepVerifier.create(scheduler.fireDue()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(tried).as("the stalled partition tried once").containsExactly("+4930555000");
+        assertThat(relet).as("all three, not the first alone: the others would come back after it and newer rows")
+                .containsOnlyKeys(three).allSatisfy((row, until) -> assertThat(until).isEqualTo(firstLease));
     }
 
     /** The partition of the test's commands topic a caller ID goes to: its last digit. */

@@ -143,9 +143,9 @@ final class EndpointHealth {
     }
 
     /**
-     * Whether the webhook was enabled again after its disable: by the configuration's {@link WebhookConfig#enabledSince}
-     * (when the account last enabled it), not its last change, so that an edit of its description written before
-     * api-service had heard of the disable does not lift it.
+     * Whether the webhook was enabled again after its disable: by the configuration's
+     * {@link WebhookConfig#enabledSince} (when the account last enabled it), not its last change, so that an edit of
+     * its description written before api-service had heard of the disable does not lift it.
      */
     private static boolean reenabled(State state, WebhookConfig config) {
         Instant since = config.enabledSince();
