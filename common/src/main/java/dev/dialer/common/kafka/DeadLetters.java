@@ -117,10 +117,10 @@ public final class DeadLetters {
         Map<String, String> headers = new HashMap<>(whole.headers());
         headers.putAll(truncationHeaders(bad));
         String key = bad.key();
-        int keyRoom = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, null, NO_VALUE, keyCut(headers,
-                bad)));
+        Map<String, String> withKeyCut = keyCut(headers, bad);
+        int keyRoom = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, null, NO_VALUE, withKeyCut));
         if (utf8(key) > keyRoom) {
-            headers = keyCut(headers, bad);
+            headers = withKeyCut;
             key = cut(key, keyRoom);
         }
         int room = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, key, NO_VALUE, headers));

@@ -94,7 +94,15 @@ public final class KafkaPublisher implements AutoCloseable {
      */
     public Mono<Integer> partitionOf(String topic, String key) {
         return sender.doOnProducer(producer -> producer.partitionsFor(topic).size())
-                .map(partitions -> Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions);
+                .map(partitions -> partitionOf(key, partitions));
+    }
+
+    /**
+     * The partition, of a topic of {@code partitionCount}, Kafka's Java client puts a record keyed {@code key} on: its
+     * default partitioner, murmur2 of the key's UTF-8 bytes.
+     */
+    public static int partitionOf(String key, int partitionCount) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitionCount;
     }
 
     /** Completes once the broker acknowledged the record; errors with the producer's exception otherwise. */

@@ -2,13 +2,12 @@ package dev.dialer.dispatcher.command;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.Topics;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -134,6 +133,6 @@ public class KeyRouting {
     }
 
     static int partitionFor(String key, int partitionCount) {
-        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitionCount;
+        return KafkaPublisher.partitionOf(key, partitionCount);
     }
 }

@@ -1,15 +1,14 @@
 package dev.dialer.dispatcher.pacing;
 
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.InFlightAttempt;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
 import dev.dialer.dispatcher.carrier.sip.SipTrunkProperties;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
-import org.apache.kafka.common.utils.Utils;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
@@ -56,6 +55,6 @@ class LedgerInFlightCalls implements InFlightCalls {
     }
 
     static int partitionOf(String callerId, int partitionCount) {
-        return Utils.toPositive(Utils.murmur2(callerId.getBytes(StandardCharsets.UTF_8))) % partitionCount;
+        return KafkaPublisher.partitionOf(callerId, partitionCount);
     }
 }

@@ -208,14 +208,11 @@ class RetrySchedule {
             return Mono.empty();
         }
         List<Map.Entry<ScheduledAttempt, Instant>> each = List.copyOf(rows.entrySet());
-        return db.sql("""
+        return claimed(db.sql("""
                         UPDATE dispatch.schedule s SET lease_until = t.u::timestamptz
                           FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) AS t(r, n, l, u)
-                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz""")
-                .bind(0, each.stream().map(row -> row.getKey().command().requestId()).toArray(String[]::new))
-                .bind(1, each.stream().map(row -> row.getKey().attempt()).toArray(Integer[]::new))
-                .bind(2, each.stream().map(row -> row.getKey().leaseUntil() == null ? null
-                        : row.getKey().leaseUntil().toString()).toArray(String[]::new))
+                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz"""),
+                        each.stream().map(Map.Entry::getKey).toList())
                 .bind(3, each.stream().map(row -> row.getValue().toString()).toArray(String[]::new))
                 .then();
     }
@@ -231,14 +228,23 @@ class RetrySchedule {
         if (rows.isEmpty()) {
             return Mono.empty();
         }
-        return db.sql("""
+        return claimed(db.sql("""
                         DELETE FROM dispatch.schedule s
                          USING unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, l)
-                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz""")
+                         WHERE s.request_id = t.r AND s.attempt_no = t.n AND s.lease_until = t.l::timestamptz"""), rows)
+                .then();
+    }
+
+    /**
+     * {@code statement} with claimed rows bound as its first three parameters, as its claim named them: their request
+     * ids, attempts and the leases the claim set (as text, {@code ::timestamptz} in the statement).
+     */
+    private static DatabaseClient.GenericExecuteSpec claimed(DatabaseClient.GenericExecuteSpec statement,
+                                                             List<ScheduledAttempt> rows) {
+        return statement
                 .bind(0, rows.stream().map(row -> row.command().requestId()).toArray(String[]::new))
                 .bind(1, rows.stream().map(ScheduledAttempt::attempt).toArray(Integer[]::new))
                 .bind(2, rows.stream().map(row -> row.leaseUntil() == null ? null : row.leaseUntil().toString())
-                        .toArray(String[]::new))
-                .then();
+                        .toArray(String[]::new));
     }
 }

@@ -348,11 +348,12 @@ public class RetryScheduler {
      */
     private Mono<Boolean> removeMoved(Moved moved) {
         List<ScheduledAttempt> rows = moved.rows();
-        Mono<Void> relet = moved.left().isEmpty() ? Mono.empty()
-                : schedule.leaseUntil(moved.left()).timeout(properties.lease())
+        Map<ScheduledAttempt, Instant> left = moved.left();
+        Mono<Void> relet = left.isEmpty() ? Mono.empty()
+                : schedule.leaseUntil(left).timeout(properties.lease())
                         .onErrorResume(error -> {
                             log.warn("{} retries left for a stalled partition or a failed row keep their own lease: {}",
-                                    moved.left().size(), error.toString());
+                                    left.size(), error.toString());
                             return Mono.empty();
                         });
         if (rows.isEmpty()) {
@@ -575,9 +576,9 @@ public class RetryScheduler {
                 .thenReturn(Fate.MOVED)
                 .onErrorResume(TimeoutException.class, slow -> partitionOf.apply(next.callerId())
                         .map(partition -> {
-                            Instant own = leaseOf(row);
-                            Instant until = hold(stalledPartitions, partition, own);
-                            if (until.equals(own)) {
+                            boolean stalls = heldUntil(stalledPartitions, partition) == null;
+                            Instant until = hold(stalledPartitions, partition, leaseOf(row));
+                            if (stalls) {
                                 log.warn("{} partition {} took no command within {}; its due rows wait until {} to be "
                                         + "fired again", Topics.CALL_COMMANDS, partition, publishPatience, until);
                             }
