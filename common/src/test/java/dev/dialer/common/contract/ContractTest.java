@@ -68,10 +68,7 @@ class ContractTest {
                     {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
                      "to":"%s","audio":"x","created_at":"2026-01-01T00:00:00Z"}""".formatted(to);
 
-            assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
-                    .as(to)
-                    .isInstanceOfSatisfying(ContractViolation.class,
-                            v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+            assertRefused(json, ContractViolation.Code.SCHEMA_INVALID, to);
         }
     }
 
@@ -83,15 +80,10 @@ class ContractTest {
         // Epoch milliseconds, read by Jackson as epoch seconds, were a valid_until some 55,000 years ahead.
         for (String extra : new String[] {",\"valid_until\":\"1767225600000\"", ",\"valid_until\":\"yesterday\"",
                 ",\"valid_until\":\"2026-01-01T10:00:00\"", ",\"attempt\":2147483648"}) {
-            assertThatThrownBy(() -> reader.read(valid.formatted(extra).getBytes(StandardCharsets.UTF_8)))
-                    .as(extra)
-                    .isInstanceOfSatisfying(ContractViolation.class,
-                            v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+            assertRefused(valid.formatted(extra), ContractViolation.Code.SCHEMA_INVALID, extra);
         }
         String lineBreak = valid.formatted("").replace("+918068281234", "+918068281234\\n");
-        assertThatThrownBy(() -> reader.read(lineBreak.getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        assertRefused(lineBreak, ContractViolation.Code.SCHEMA_INVALID, null);
         assertThat(reader.read(valid.formatted(",\"valid_until\":\"2026-01-01T10:00:00.5+05:30\"")
                 .getBytes(StandardCharsets.UTF_8)).validUntil()).isEqualTo(Instant.parse("2026-01-01T04:30:00.5Z"));
     }
@@ -154,9 +146,7 @@ class ContractTest {
 
         assertThat(fits.getBytes(StandardCharsets.UTF_8)).hasSize(Topics.MAX_COMMAND_VALUE_BYTES);
         assertThat(reader.read(fits.getBytes(StandardCharsets.UTF_8)).variables().get("v")).hasSizeGreaterThan(1000);
-        assertThatThrownBy(() -> reader.read(over.getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.TOO_LARGE));
+        assertRefused(over, ContractViolation.Code.TOO_LARGE, null);
     }
 
     @Test
@@ -168,10 +158,8 @@ class ContractTest {
 
         assertThat(reader.read(command.formatted("a".repeat(HookUrls.MAX_URL - prefix.length()))
                 .getBytes(StandardCharsets.UTF_8)).notifyUrl().url()).hasSize(HookUrls.MAX_URL);
-        assertThatThrownBy(() -> reader.read(command.formatted("a".repeat(HookUrls.MAX_URL - prefix.length() + 1))
-                .getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        assertRefused(command.formatted("a".repeat(HookUrls.MAX_URL - prefix.length() + 1)),
+                ContractViolation.Code.SCHEMA_INVALID, null);
     }
 
     @Test
@@ -199,9 +187,7 @@ class ContractTest {
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
                  "audio":"x","created_at":"2026-01-01T00:00:00Z","amd_hook":{"url":"%s"}}""";
 
-        assertThatThrownBy(() -> reader.read(command.formatted("wss://h.example/amd").getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        assertRefused(command.formatted("wss://h.example/amd"), ContractViolation.Code.SCHEMA_INVALID, null);
     }
 
     @Test
@@ -223,9 +209,7 @@ class ContractTest {
 
     @Test
     void notJsonIsAViolation() {
-        assertThatThrownBy(() -> reader.read("hello".getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.NOT_JSON));
+        assertRefused("hello", ContractViolation.Code.NOT_JSON, null);
     }
 
     @Test
@@ -234,9 +218,7 @@ class ContractTest {
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
                  "to":"+919876543215","created_at":"2026-01-01T00:00:00Z"}""";
 
-        assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.SCHEMA_INVALID));
+        assertRefused(json, ContractViolation.Code.SCHEMA_INVALID, null);
     }
 
     @Test
@@ -272,9 +254,7 @@ class ContractTest {
                 {"version":2,"request_id":"r","account_id":"a","caller_id":"+918068281234",
                  "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"}""";
 
-        assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
-                .isInstanceOfSatisfying(ContractViolation.class,
-                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.UNKNOWN_VERSION));
+        assertRefused(json, ContractViolation.Code.UNKNOWN_VERSION, null);
     }
 
     @Test
@@ -334,5 +314,12 @@ class ContractTest {
         JsonSchema schema = ContractSchema.load("schemas/webhook-config.v1.json");
 
         assertThat(schema.validate(Contract.toJson(config), InputFormat.JSON)).isEmpty();
+    }
+
+    /** Reading {@code json} is refused with {@code code} ({@code as} describes the case, null when one is enough). */
+    private void assertRefused(String json, ContractViolation.Code code, String as) {
+        assertThatThrownBy(() -> reader.read(json.getBytes(StandardCharsets.UTF_8)))
+                .as(as)
+                .isInstanceOfSatisfying(ContractViolation.class, v -> assertThat(v.code()).isEqualTo(code));
     }
 }

@@ -423,19 +423,7 @@ class RetrySchedulerTest {
         java.util.Deque<ScheduledAttempt> due = new java.util.concurrent.ConcurrentLinkedDeque<>(List.of(
                 new ScheduledAttempt(first, 1, Instant.EPOCH, "parked", Instant.EPOCH, null, leasedUntil)));
         java.util.Map<ScheduledAttempt, Instant> relet = new java.util.concurrent.ConcurrentHashMap<>();
-        RetrySchedule schedule = new OneAccountSchedule() {
-            @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
-                List<ScheduledAttempt> claimed = new ArrayList<>(due);
-                due.clear();
-                return Flux.fromIterable(claimed);
-            }
-
-            @Override
-            Mono<Void> leaseUntil(java.util.Map<ScheduledAttempt, Instant> rows) {
-                return Mono.fromRunnable(() -> relet.putAll(rows));
-            }
-        };
+        RetrySchedule schedule = draining(due, relet);
         AtomicBoolean kafkaRefuses = new AtomicBoolean(true);
         List<String> published = Collections.synchronizedList(new ArrayList<>());
         TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
@@ -465,19 +453,7 @@ class RetrySchedulerTest {
                 new ScheduledAttempt(command("+4930555000"), 1, Instant.EPOCH, "parked", Instant.EPOCH, null,
                         firstLease)));
         java.util.Map<ScheduledAttempt, Instant> relet = new java.util.concurrent.ConcurrentHashMap<>();
-        RetrySchedule schedule = new OneAccountSchedule() {
-            @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
-                List<ScheduledAttempt> claimed = new ArrayList<>(due);
-                due.clear();
-                return Flux.fromIterable(claimed);
-            }
-
-            @Override
-            Mono<Void> leaseUntil(java.util.Map<ScheduledAttempt, Instant> rows) {
-                return Mono.fromRunnable(() -> relet.putAll(rows));
-            }
-        };
+        RetrySchedule schedule = draining(due, relet);
         TestClock clock = TestClock.at(Instant.parse("2026-01-01T10:00:00Z"));
         List<String> tried = Collections.synchronizedList(new ArrayList<>());
         RetryScheduler scheduler = new RetryScheduler(schedule, (command, attempt) -> Mono.just(true),
@@ -506,6 +482,24 @@ class RetrySchedulerTest {
         assertThat(tried).as("the stalled partition tried once").containsExactly("+4930555000");
         assertThat(relet).as("all three, not the first alone: the others would come back after it and newer rows")
                 .containsOnlyKeys(three).allSatisfy((row, until) -> assertThat(until).isEqualTo(firstLease));
+    }
+
+    /** A schedule whose claim takes every row in {@code due} once, and that notes the rows leased again. */
+    private static RetrySchedule draining(java.util.Deque<ScheduledAttempt> due,
+                                          java.util.Map<ScheduledAttempt, Instant> relet) {
+        return new OneAccountSchedule() {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                List<ScheduledAttempt> claimed = new ArrayList<>(due);
+                due.clear();
+                return Flux.fromIterable(claimed);
+            }
+
+            @Override
+            Mono<Void> leaseUntil(java.util.Map<ScheduledAttempt, Instant> rows) {
+                return Mono.fromRunnable(() -> relet.putAll(rows));
+            }
+        };
     }
 
     /** The partition of the test's commands topic a caller ID goes to: its last digit. */
