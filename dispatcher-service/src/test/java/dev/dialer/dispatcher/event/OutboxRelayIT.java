@@ -24,10 +24,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -82,9 +84,7 @@ class OutboxRelayIT {
 
     @Test
     void eventsWhosePublishFailedArePublishedOnceEachInOrderWhenKafkaIsBack() throws Exception {
-        // The service's own relay stays out of the way: only the relay under test publishes.
-        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
-        serviceRelay.stop();
+        Lifecycle serviceRelay = stopServiceRelay();
         CallCommand command = command();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         try (KafkaPublisher unreachable = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "unreachable",
@@ -128,8 +128,7 @@ class OutboxRelayIT {
 
     @Test
     void publishedEventsAreDeletedWhenNoneIsKept() throws Exception {
-        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
-        serviceRelay.stop();
+        Lifecycle serviceRelay = stopServiceRelay();
         CallCommand command = command();
         try (EventReader reader = new EventReader(Infrastructure.shared().kafkaBootstrapServers())) {
             OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
@@ -152,8 +151,7 @@ class OutboxRelayIT {
 
     @Test
     void anEventTooLargeForTheTopicIsMovedAsideAndTheEventsAroundItArePublished() throws Exception {
-        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
-        serviceRelay.stop();
+        Lifecycle serviceRelay = stopServiceRelay();
         CallCommand command = command();
         String tooLarge = "it-large-" + UUID.randomUUID();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -185,16 +183,15 @@ class OutboxRelayIT {
 
     @Test
     void anEventMovedAsideInARoundThatFailedIsToldOnceWhenALaterRoundMovesItForGood() {
-        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
-        serviceRelay.stop();
+        Lifecycle serviceRelay = stopServiceRelay();
         CallCommand command = command();
         String tooLarge = "it-large-" + UUID.randomUUID();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        java.util.concurrent.atomic.AtomicInteger publishes = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger publishes = new AtomicInteger();
         try {
             OutboxRelay relay = new OutboxRelay(outbox, TransactionalOperator.create(transactionManager),
                     records -> publishes.getAndIncrement() == 0
-                            ? Mono.error(new org.apache.kafka.common.errors.TimeoutException("broker away"))
+                            ? Mono.error(new TimeoutException("broker away"))
                             : reachable.publishAll(records),
                     properties(Duration.ZERO), Clock.systemUTC(), meters);
             ledger.recordRequest(command).block(WAIT);
@@ -202,6 +199,7 @@ class OutboxRelayIT {
             insertTooLarge(tooLarge);
 
             relay.drain().block(WAIT);
+            assertThat(publishes).as("the round that moved it aside tried to publish the event before it").hasValue(1);
             assertThat(rows(tooLarge)).as("the failed round took its move back").isEqualTo(1);
             assertThat(meters.counter("dialer.dispatcher.outbox.rejected").count()).isZero();
             relay.drain().block(WAIT);
@@ -285,6 +283,18 @@ class OutboxRelayIT {
         counting.emit(command, event -> event.status(AttemptStatus.INITIATED), Retry.max(0)).block(WAIT);
         assertThat(meters.counter("dialer.dispatcher.events", "type", "call.status").count())
                 .as("outside a transaction, counted at once").isEqualTo(2);
+    }
+
+    /**
+     * Stops the service's own relay, so that only the relay under test publishes, and waits until a round it had
+     * running has ended (its cancel rolls back asynchronously, and holds the relay lock until then).
+     */
+    private Lifecycle stopServiceRelay() {
+        Lifecycle serviceRelay = context.getBean("outboxRelayHealthIndicator", Lifecycle.class);
+        serviceRelay.stop();
+        TransactionalOperator transactions = TransactionalOperator.create(transactionManager);
+        await().atMost(WAIT).until(() -> transactions.transactional(outbox.tryRelayLock(WAIT)).block(WAIT));
+        return serviceRelay;
     }
 
     private Mono<Long> outboxRows(String requestId) {
