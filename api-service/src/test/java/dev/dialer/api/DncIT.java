@@ -160,7 +160,8 @@ class DncIT extends RunningApiService {
                     throw new IllegalStateException(e);
                 }
             });
-            Thread.sleep(1_000);
+            // Committed once the delete is seen waiting for the put's row, well within the delete's lock timeout.
+            awaitLockWaits("INSERT INTO api.dnc", 1);
             assertThat(deleted).as("the delete waits for the put's transaction").isNotDone();
 
             db.commit();

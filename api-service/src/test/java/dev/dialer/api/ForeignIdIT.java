@@ -1,7 +1,6 @@
 package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.dialer.api.idempotency.RequestIds;
 import dev.dialer.common.kafka.Topics;
@@ -9,7 +8,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -133,11 +131,11 @@ class ForeignIdIT extends RunningApiService {
                     {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543215","foreign_id":"%1$s-a"},
                      {"number":"919876543219","foreign_id":"%1$s-z"},{"number":"919876543216","foreign_id":"%1$s-b"}]}"""
                     .formatted(prefix));
-            awaitLockWaits(1);
+            awaitLockWaits("INSERT INTO api.foreign_ids", 1);
             CompletableFuture<HttpResponse<String>> second = sendAsync("""
                     {"bridge":"918068281234","flow_id":"1","to":[{"number":"919876543216","foreign_id":"%1$s-b"},
                      {"number":"919876543215","foreign_id":"%1$s-a"}]}""".formatted(prefix));
-            awaitLockWaits(2);
+            awaitLockWaits("INSERT INTO api.foreign_ids", 2);
             gate.rollback();
 
             List<JsonNode> rows = new ArrayList<>();
@@ -159,19 +157,6 @@ class ForeignIdIT extends RunningApiService {
                 return post("/api/v2/outgoing/send", JSON_TYPE, KEY, body);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
-            }
-        });
-    }
-
-    /** Waits until {@code count} claims wait on a lock held by another transaction. */
-    private static void awaitLockWaits(int count) {
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
-            try (Connection db = database(); PreparedStatement waiting = db.prepareStatement("""
-                    SELECT count(*) FROM pg_stat_activity
-                    WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO api.foreign_ids%'""");
-                 var row = waiting.executeQuery()) {
-                row.next();
-                return row.getInt(1) >= count;
             }
         });
     }

@@ -1,5 +1,7 @@
 package dev.dialer.api;
 
+import static org.awaitility.Awaitility.await;
+
 import dev.dialer.infra.Infrastructure;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -7,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -65,6 +68,20 @@ abstract class RunningApiService {
     static Connection database() throws SQLException {
         Infrastructure.Endpoints infra = Infrastructure.shared();
         return DriverManager.getConnection(infra.jdbcUrl(), infra.username(), infra.password());
+    }
+
+    /** Waits until {@code count} sessions wait for a lock in a statement whose text contains {@code statement}. */
+    static void awaitLockWaits(String statement, int count) {
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> {
+            try (Connection db = database(); PreparedStatement waiting = db.prepareStatement("""
+                    SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ?""")) {
+                waiting.setString(1, "%" + statement + "%");
+                try (ResultSet row = waiting.executeQuery()) {
+                    row.next();
+                    return row.getInt(1) >= count;
+                }
+            }
+        });
     }
 
     /** The plan PostgreSQL chooses for {@code query}, as {@code EXPLAIN} prints it. */

@@ -59,6 +59,11 @@ class SlowAcknowledgementIT {
     static final String KEY = "dk_itSlowAck0123456789abcdefghijklmnopqrstuvwxyz";
     private static final Duration LANDED = Duration.ofSeconds(30);
     private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    /**
+     * Past the producer's linger (2 s) after the last answer, with room for the restatements a 503 hands the producer
+     * after its answer, on a busy machine.
+     */
+    private static final Duration LINGERED = Duration.ofSeconds(5);
     private static volatile boolean warm;
 
     private final HttpClient http = HttpClient.newHttpClient();
@@ -88,7 +93,7 @@ class SlowAcknowledgementIT {
         send("POST", "/api/v2/campaigns/" + insertCall("warm-" + UUID.randomUUID()).campaign() + "/pause", "");
         send("PUT", "/api/v2/account/settings", "{}", TestAccounts.another());
         send("PUT", "/api/v2/dnc/" + number(), "{}");
-        Thread.sleep(3_000);
+        Thread.sleep(LINGERED.toMillis());
         warm = true;
     }
 
@@ -399,7 +404,7 @@ class SlowAcknowledgementIT {
         assertThat(detail(replay)).contains("may still take place");
         assertThat(detail(create)).contains("did not take effect");
         // Until the producer sent these records, a record of the next test would go out with them, in time.
-        Thread.sleep(3_000);
+        Thread.sleep(LINGERED.toMillis());
     }
 
     private static void assertUnavailable(HttpResponse<String> response) {

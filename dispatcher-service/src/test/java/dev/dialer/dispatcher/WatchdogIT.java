@@ -124,8 +124,10 @@ class WatchdogIT {
         assertThat(text(completed, "provider_status")).isEqualTo("completed");
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
-        assertThat(meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "carrier_answered").count())
-                .isGreaterThanOrEqualTo(1);
+        // Counted once the final is committed, which may be after it is read.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "carrier_answered").count())
+                .isGreaterThanOrEqualTo(1));
     }
 
     @Test
@@ -177,8 +179,10 @@ class WatchdogIT {
         assertThat(statuses(events)).containsExactly("canceled");
         assertThat(finals(events)).singleElement()
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
-        assertThat(meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "canceled").count())
-                .isGreaterThanOrEqualTo(1);
+        // Counted once the final is committed, which may be after it is read.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                meters.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "canceled").count())
+                .isGreaterThanOrEqualTo(1));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.dialer.common.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.dialer.infra.Infrastructure;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -80,6 +81,9 @@ class ConsumerGroupLagIT {
 
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka))) {
                 admin.deleteTopics(List.of(goneLater)).all().get(30, TimeUnit.SECONDS);
+                // The controller acknowledges the delete before the broker's metadata has it.
+                await().atMost(Duration.ofSeconds(30)).until(() -> !admin.listTopics().names()
+                        .get(30, TimeUnit.SECONDS).contains(goneLater));
             }
             lag.measure();
 

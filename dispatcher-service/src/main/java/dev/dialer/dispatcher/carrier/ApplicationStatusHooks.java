@@ -150,16 +150,17 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
     }
 
     private void found(Key key, Optional<String> theirs, String ours) {
+        // Counted once health and the gauge tell the answer: a reader of the count sees them as they follow from it.
         if (theirs.isPresent() && sameHook(theirs.get(), ours)) {
-            checked("here");
             if (elsewhere.remove(key) != null) {
                 log.info("Voice Gateway application {} now posts its calls' statuses here ({})", key, ours);
             }
+            checked("here");
             return;
         }
-        checked("elsewhere");
         String hook = theirs.orElse("nowhere (no Call Status Webhook)");
         elsewhere.put(key, hook);
+        checked("elsewhere");
         log.error("Voice Gateway application {} posts its calls' statuses to {}, not to this dispatcher ({}): jambonz "
                 + "sends a call's statuses to its application's Call Status Webhook, never to the status hook the "
                 + "dialer gives, so its calls end only when the watchdog asks for them, over an hour late, and "

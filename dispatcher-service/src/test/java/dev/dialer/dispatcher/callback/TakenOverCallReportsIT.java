@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.test.context.TestPropertySource;
 
 /**
  * The report of a SIP call taken over from a dispatcher whose lease on it lapsed ({@code failed} with
@@ -22,6 +23,8 @@ import org.springframework.beans.factory.annotation.Autowired;
  * placed by another carrier under the same dial. On the real PostgreSQL, through {@link CallbackApplier}, and the
  * ledger's transition bound to a call on its own and in a batch.
  */
+// A capacity requeue waits longer than the test: the context's own scheduler never fires the row the test removes.
+@TestPropertySource(properties = "dialer.dispatcher.pacing.capacity-requeue-delay=PT1H")
 class TakenOverCallReportsIT extends DispatcherOnDatabase {
 
     private static final String CAPACITY_REASON = "Maximum Calls In Progress";

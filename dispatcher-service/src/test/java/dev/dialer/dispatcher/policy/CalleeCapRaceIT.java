@@ -136,7 +136,9 @@ class CalleeCapRaceIT {
         assertThat(db.sql("SELECT requeued AND carrier_asked_at IS NULL FROM dispatch.attempts WHERE request_id = $1")
                 .bind(0, held).map(row -> row.get(0, Boolean.class)).one().block(WAIT))
                 .as("its attempt waits to be dialled under its number").isTrue();
-        assertThat(decisions("defer", "callee_cap")).isEqualTo(deferredBefore + 1);
+        // Counted once the deferral is committed, which may be after its event is read.
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(decisions("defer", "callee_cap")).isEqualTo(deferredBefore + 1));
     }
 
     /** Whether the request was dialled and ended, or made to wait. */

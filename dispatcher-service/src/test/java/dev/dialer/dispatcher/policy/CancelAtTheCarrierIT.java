@@ -243,8 +243,10 @@ class CancelAtTheCarrierIT {
                 .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
         assertThat(deferred(events)).as("no deferral announced after the cancel").isEmpty();
         assertThat(scheduled(requestId)).as("no requeue waits").isZero();
-        assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
-                .as("the carrier had no room all the same: the trunk's limit shrinks").isEqualTo(rejectionsBefore + 1);
+        // Counted once the attempt's end is committed, which may be after its final is read.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(meters.counter("dialer.dispatcher.capacity.rejections")
+                .count()).as("the carrier had no room all the same: the trunk's limit shrinks")
+                .isEqualTo(rejectionsBefore + 1));
     }
 
     @Test

@@ -85,11 +85,14 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         TransactionalOperator transactionally = TransactionalOperator.create(transactionManager);
         Instant due = Instant.now().plus(Duration.ofHours(1));
         // Each as DialGate.defer: the wait's row, then its event, which locks the request's row for update.
+        // The second writes its wait once the first has written its own, while the first still holds it.
+        Sinks.Empty<Void> firstWaits = Sinks.empty();
         Mono<PolicyLedger.Scheduled> first = policy.schedule(command, "window", due)
+                .doOnNext(scheduled -> firstWaits.tryEmitEmpty())
                 .delayElement(Duration.ofMillis(500))
                 .flatMap(scheduled -> eventAppended(command).thenReturn(scheduled))
                 .as(transactionally::transactional);
-        Mono<PolicyLedger.Scheduled> second = Mono.delay(Duration.ofMillis(100))
+        Mono<PolicyLedger.Scheduled> second = firstWaits.asMono()
                 .then(policy.schedule(command, "window", due))
                 .flatMap(scheduled -> eventAppended(command).thenReturn(scheduled))
                 .as(transactionally::transactional);

@@ -6,8 +6,8 @@ import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
-import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CallbackApplier.Result;
+import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
@@ -26,6 +26,7 @@ import java.util.UUID;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.test.context.TestPropertySource;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -35,6 +36,8 @@ import reactor.core.scheduler.Schedulers;
  * and dial 2 was claimed (and rings) while the carrier was being asked about dial 1's call. The answer about dial 1's
  * call, whatever it says, changes nothing of dial 2: no end, no requeue, no final event, no call id overwritten.
  */
+// A capacity requeue waits longer than the test: the context's own scheduler never fires the row the test removes.
+@TestPropertySource(properties = "dialer.dispatcher.pacing.capacity-requeue-delay=PT1H")
 class WatchdogDialBindingIT extends DispatcherOnDatabase {
 
     private static final String CAPACITY_REASON = "Maximum Calls In Progress";
