@@ -344,7 +344,7 @@ public final class Trunks {
     }
 
     /** Whether some trunk holds a slot for {@code slotKey}. */
-    boolean holds(String slotKey) {
+    public boolean holds(String slotKey) {
         return find(gate -> gate.holds(slotKey)) != null;
     }
 
