@@ -150,7 +150,7 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
     }
 
     private void found(Key key, Optional<String> theirs, String ours) {
-        // Counted once health and the gauge tell the answer: a reader of the count sees them as they follow from it.
+        // Counted after health and the gauge show the answer: whoever reads the count finds them up to date.
         if (theirs.isPresent() && sameHook(theirs.get(), ours)) {
             if (elsewhere.remove(key) != null) {
                 log.info("Voice Gateway application {} now posts its calls' statuses here ({})", key, ours);
