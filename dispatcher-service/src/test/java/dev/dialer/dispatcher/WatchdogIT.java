@@ -56,6 +56,8 @@ class WatchdogIT {
 
     private static final String CALLER = "+4930777000";
     private static final Duration WAIT = Duration.ofSeconds(60);
+    /** A partition no commands topic has: a slot held on it is let go by its call's end, never by a rebalance. */
+    private static final int NO_PARTITION = -1;
     /** Requests whose next attempt end is reported lost after it committed, once. */
     private static final Set<String> ANSWER_LOST = ConcurrentHashMap.newKeySet();
 
@@ -140,7 +142,7 @@ class WatchdogIT {
         String slot = TrunkGate.slotKey(requestId, 1);
         double failedBefore = failedWithoutSipStatus();
         lanes.trunks().countingStarts();
-        assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(slot, 0, 0)))).isEqualTo(1);
+        assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(slot, NO_PARTITION, 0)))).isEqualTo(1);
         assertThat(lanes.trunks().holds(slot)).isTrue();
         ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
 
@@ -192,7 +194,7 @@ class WatchdogIT {
         // As after a create-call request that timed out: recorded, the carrier asked, no call id; its slot held.
         String slot = TrunkGate.slotKey(requestId, 1);
         lanes.trunks().countingStarts();
-        assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(slot, 0, 0)))).isEqualTo(1);
+        assertThat(lanes.trunks().holdCounted(List.of(new TrunkGate.CountedCall(slot, NO_PARTITION, 0)))).isEqualTo(1);
         assertThat(lanes.trunks().holds(slot)).isTrue();
         ledger.record(command).then(ledger.markCarrierAsked(requestId, 1)).block(WAIT);
 

@@ -153,12 +153,16 @@ class OwedStateSweeper implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
-        running = everyTick().subscribe(null, error -> log.error("sweeping the states owed to Kafka stopped", error));
+    public synchronized void start() {
+        // Started once: a second start would leave the first sweep running, unreachable by stop.
+        if (running == null) {
+            running = everyTick().subscribe(null,
+                    error -> log.error("sweeping the states owed to Kafka stopped", error));
+        }
     }
 
     @Override
-    public void stop() {
+    public synchronized void stop() {
         Disposable current = running;
         running = null;
         if (current != null) {
