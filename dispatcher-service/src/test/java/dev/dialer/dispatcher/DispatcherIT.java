@@ -12,6 +12,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
@@ -367,7 +368,7 @@ class DispatcherIT {
         int partitions = TopicProvisioner.partitionCount(
                 KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
                 Topics.CALL_COMMANDS, 10_000);
-        int wrong = (dev.dialer.dispatcher.command.KeyRoutingAccess.partitionFor(CALLER, partitions) + 1) % partitions;
+        int wrong = (KafkaPublisher.partitionOf(CALLER, partitions) + 1) % partitions;
         String onWrongPartition = newRequestId();
         String keyedWrongly = newRequestId();
         double reroutedBefore = commands("rerouted");

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.dispatcher.command.KeyRoutingAccess;
 import dev.dialer.infra.Infrastructure;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -192,10 +192,10 @@ class LanesIT {
     }
 
     private static String samePartitionAs(String callerId, int partitions) {
-        int target = KeyRoutingAccess.partitionFor(callerId, partitions);
+        int target = KafkaPublisher.partitionOf(callerId, partitions);
         for (int n = 100; ; n++) {
             String candidate = "+4930555" + n;
-            if (KeyRoutingAccess.partitionFor(candidate, partitions) == target) {
+            if (KafkaPublisher.partitionOf(candidate, partitions) == target) {
                 return candidate;
             }
         }

@@ -10,7 +10,6 @@ import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.dispatcher.command.KeyRoutingAccess;
 import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.infra.Infrastructure;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -102,7 +101,7 @@ class OversizedDeadLetterIT {
         String caller;
         do {
             caller = "+4930" + ThreadLocalRandom.current().nextInt(1_000_000, 9_999_999);
-        } while (KeyRoutingAccess.partitionFor(caller, partitions) != KeyRoutingAccess.partitionFor(key, partitions));
+        } while (KafkaPublisher.partitionOf(caller, partitions) != KafkaPublisher.partitionOf(key, partitions));
         String requestId = "it-" + UUID.randomUUID();
         fixture.produce(key, "not a command");
         ConsumerRecord<String, String> source = await().atMost(WAIT).until(() -> fixture.records(Topics.CALL_COMMANDS)

@@ -117,7 +117,7 @@ public class KeyRouting {
      */
     public Long ownedSince(String callerId) {
         int count = partitions;
-        return count > 0 ? owned.get(partitionFor(callerId, count)) : null;
+        return count > 0 ? owned.get(KafkaPublisher.partitionOf(callerId, count)) : null;
     }
 
     /** Whether the record is on the wrong partition for its caller ID, or keyed by something else. */
@@ -129,10 +129,6 @@ public class KeyRouting {
             return true;
         }
         int count = partitions;
-        return count > 0 && record.partition() != partitionFor(command.callerId(), count);
-    }
-
-    static int partitionFor(String key, int partitionCount) {
-        return KafkaPublisher.partitionOf(key, partitionCount);
+        return count > 0 && record.partition() != KafkaPublisher.partitionOf(command.callerId(), count);
     }
 }

@@ -42,7 +42,7 @@ class LedgerInFlightCalls implements InFlightCalls {
     public Flux<TrunkGate.CountedCall> on(Set<Integer> partitions, int partitionCount) {
         Instant now = clock.instant();
         return ledger.inFlight(now.minus(slotHold.longest()))
-                .filter(attempt -> partitions.contains(partitionOf(attempt.callerId(), partitionCount)))
+                .filter(attempt -> partitions.contains(KafkaPublisher.partitionOf(attempt.callerId(), partitionCount)))
                 .map(attempt -> counted(attempt, partitionCount, now))
                 .filter(call -> call.ageNanos() < call.holdNanos());
     }
@@ -50,11 +50,8 @@ class LedgerInFlightCalls implements InFlightCalls {
     private TrunkGate.CountedCall counted(InFlightAttempt attempt, int partitionCount, Instant now) {
         long age = Duration.between(attempt.carrierAskedAt(), now).toNanos();
         return new TrunkGate.CountedCall(TrunkGate.slotKey(attempt.requestId(), attempt.attempt()),
-                partitionOf(attempt.callerId(), partitionCount), age, slotHold.nanos(attempt.carrierOptions()),
+                KafkaPublisher.partitionOf(attempt.callerId(), partitionCount), age,
+                slotHold.nanos(attempt.carrierOptions()),
                 attempt.carrier());
-    }
-
-    static int partitionOf(String callerId, int partitionCount) {
-        return KafkaPublisher.partitionOf(callerId, partitionCount);
     }
 }

@@ -1,10 +1,10 @@
 package dev.dialer.dispatcher.bench;
 
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherApplication;
-import dev.dialer.dispatcher.command.KeyRoutingAccess;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.SimulatorSettings;
@@ -309,8 +309,8 @@ class DispatchBenchmark {
                 KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
                 Topics.CALL_COMMANDS, 30_000);
         String fast = slow;
-        for (int n = 2; fast.equals(slow) || KeyRoutingAccess.partitionFor(fast, partitions)
-                != KeyRoutingAccess.partitionFor(slow, partitions); n++) {
+        for (int n = 2; fast.equals(slow) || KafkaPublisher.partitionOf(fast, partitions)
+                != KafkaPublisher.partitionOf(slow, partitions); n++) {
             fast = "+49600000" + (10 + n);
         }
         String fastCaller = fast;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
@@ -28,12 +29,12 @@ class KeyRoutingTest {
     @Test
     void agreesWithTheJavaClientsPartitioner() {
         byte[] key = CALLER.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(KeyRouting.partitionFor(CALLER, 12)).isEqualTo(BuiltInPartitioner.partitionForKey(key, 12));
+        assertThat(KafkaPublisher.partitionOf(CALLER, 12)).isEqualTo(BuiltInPartitioner.partitionForKey(key, 12));
     }
 
     @Test
     void ownsACallerIdWhilePartitionOfItIsAssigned() {
-        int partition = KeyRouting.partitionFor(CALLER, 12);
+        int partition = KafkaPublisher.partitionOf(CALLER, 12);
         assertThat(routing.owns(CALLER)).as("before the topic's count is known").isFalse();
         routing.commandsTopicHas(12);
         assertThat(routing.owns(CALLER)).as("before any assignment").isFalse();
@@ -53,13 +54,14 @@ class KeyRoutingTest {
     void aRecordWhereItsCallerIdLivesStays() {
         routing.commandsTopicHas(12);
 
-        assertThat(routing.misplaced(at(KeyRouting.partitionFor(CALLER, 12), CALLER, Map.of()), command())).isFalse();
+        int right = KafkaPublisher.partitionOf(CALLER, 12);
+        assertThat(routing.misplaced(at(right, CALLER, Map.of()), command())).isFalse();
     }
 
     @Test
     void aRecordOnAnotherPartitionOrKeyedOtherwiseMoves() {
         routing.commandsTopicHas(12);
-        int right = KeyRouting.partitionFor(CALLER, 12);
+        int right = KafkaPublisher.partitionOf(CALLER, 12);
 
         assertThat(routing.misplaced(at((right + 1) % 12, CALLER, Map.of()), command())).isTrue();
         assertThat(routing.misplaced(at(right, "someone-else", Map.of()), command())).isTrue();
@@ -83,7 +85,7 @@ class KeyRoutingTest {
 
         assertThat(routing.recounted(12, 12)).isFalse();
         assertThat(routing.recounted(24, 24)).isTrue();
-        int right = KeyRouting.partitionFor(CALLER, 24);
+        int right = KafkaPublisher.partitionOf(CALLER, 24);
         assertThat(routing.misplaced(at(right, CALLER, Map.of()), command())).isFalse();
         assertThat(routing.misplaced(at((right + 1) % 24, CALLER, Map.of()), command())).isTrue();
     }
@@ -91,7 +93,7 @@ class KeyRoutingTest {
     @Test
     void aRecordAlreadyReroutedIsNeverBouncedAgain() {
         routing.commandsTopicHas(12);
-        int right = KeyRouting.partitionFor(CALLER, 12);
+        int right = KafkaPublisher.partitionOf(CALLER, 12);
 
         assertThat(routing.misplaced(at((right + 1) % 12, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")),
                 command())).isFalse();

@@ -5,12 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.OpenAttempts;
 import dev.dialer.dispatcher.attempt.Transition;
-import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CallbackApplier.Result;
+import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.event.CallEvents;
 import java.time.Instant;
@@ -163,7 +164,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         firstDialRequeued(command);
         Thread.sleep(50);
         String slot = TrunkGate.slotKey(id, 1);
-        int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
+        int partition = KafkaPublisher.partitionOf(command.callerId(), PARTITIONS);
         assertThat(trunk.acquireOrWait(slot, command.accountId(), partition, System.nanoTime(), () -> { }))
                 .isNotEqualTo(TrunkGate.QUEUED);
         assertThat(trunk.isGranted(slot) || trunk.holds(slot)).isTrue();
@@ -224,7 +225,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
      */
     private String heldAsCounted(CallCommand command) {
         String slot = command.requestId() + "#1";
-        int partition = LedgerInFlightCalls.partitionOf(command.callerId(), PARTITIONS);
+        int partition = KafkaPublisher.partitionOf(command.callerId(), PARTITIONS);
         trunk.countingStarts();
         List<TrunkGate.CountedCall> counted = inFlightCalls.on(Set.of(partition), PARTITIONS)
                 .filter(call -> call.slotKey().equals(slot))

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.pacing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.DispatcherApplication;
 import dev.dialer.dispatcher.TestKafka;
@@ -142,7 +143,7 @@ class TrunkSlotsRebalanceIT {
         Map<Integer, List<String>> callers = new HashMap<>();
         for (int n = 0; callers.values().stream().mapToInt(List::size).sum() < PARTITIONS * perPartition; n++) {
             String caller = "+4945" + (1_000_000 + n);
-            List<String> onPartition = callers.computeIfAbsent(LedgerInFlightCalls.partitionOf(caller, PARTITIONS),
+            List<String> onPartition = callers.computeIfAbsent(KafkaPublisher.partitionOf(caller, PARTITIONS),
                     key -> new ArrayList<>());
             if (onPartition.size() < perPartition) {
                 onPartition.add(caller);
