@@ -140,6 +140,8 @@ public final class CarrierSimulator implements AutoCloseable {
      * {@code --account-sid=dialer}, {@code --api-key=..}, {@code --webhook-secret=..}, {@code --ring-time=PT1S},
      * {@code --talk-time=PT2S}, {@code --ring-spread=PT0S}, {@code --talk-spread=PT0S}, {@code --max-calls=0},
      * {@code --lost-callbacks=0}, {@code --outcome-weights=answered:60,busy:20,no-answer:10,failed:5,capacity:5},
+     * {@code --outcome-rule=last-digit} (the default; {@code last-digit-capacity-passes}: a number ending in 3 is
+     * refused for capacity at every other dial, {@link OutcomeRule#lastDigitCapacityPasses()}),
      * {@code --amd-machine-share=0.3} (who answers calls that ask for {@code amd}; by default numbers ending in 9
      * reach a machine), {@code --applications-status-hook=http://…} (every application posts its calls' statuses
      * there, whatever the requests say; by default each request keeps its own {@code call_status_hook}).

@@ -1,11 +1,23 @@
 package dev.dialer.simulator;
 
-/** See {@link OutcomeRule#lastDigit()}. */
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** See {@link OutcomeRule#lastDigit()} and {@link OutcomeRule#lastDigitCapacityPasses()}. */
 final class LastDigitRule implements OutcomeRule {
 
-    static final LastDigitRule INSTANCE = new LastDigitRule();
+    static final LastDigitRule INSTANCE = new LastDigitRule(false);
 
-    private LastDigitRule() {
+    private final boolean capacityPasses;
+    /** With {@link #capacityPasses}: the numbers whose last dial was refused for capacity, whose next one is not. */
+    private final Set<String> refused = ConcurrentHashMap.newKeySet();
+
+    private LastDigitRule(boolean capacityPasses) {
+        this.capacityPasses = capacityPasses;
+    }
+
+    static LastDigitRule capacityPasses() {
+        return new LastDigitRule(true);
     }
 
     @Override
@@ -14,9 +26,19 @@ final class LastDigitRule implements OutcomeRule {
             case '0' -> Outcome.BUSY;
             case '1' -> Outcome.NO_ANSWER;
             case '2' -> Outcome.FAILED;
-            case '3' -> Outcome.CAPACITY_REJECTED;
+            case '3' -> capacity(toNumber);
             default -> Outcome.ANSWERED;
         };
+    }
+
+    private Outcome capacity(String toNumber) {
+        if (capacityPasses && refused.remove(toNumber)) {
+            return Outcome.ANSWERED;
+        }
+        if (capacityPasses) {
+            refused.add(toNumber);
+        }
+        return Outcome.CAPACITY_REJECTED;
     }
 
     private static char lastDigit(String toNumber) {
@@ -33,6 +55,6 @@ final class LastDigitRule implements OutcomeRule {
 
     @Override
     public String toString() {
-        return "OutcomeRule.lastDigit()";
+        return capacityPasses ? "OutcomeRule.lastDigitCapacityPasses()" : "OutcomeRule.lastDigit()";
     }
 }

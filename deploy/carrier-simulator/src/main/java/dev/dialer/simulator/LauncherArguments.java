@@ -34,13 +34,19 @@ final class LauncherArguments {
             case "talk-spread" -> settings.withSpread(settings.ringSpread(), duration(name, value));
             case "max-calls" -> settings.withMaxCalls(number(name, value));
             case "outcome-weights" -> settings.withOutcomeRule(WeightedRule.parse(value));
+            case "outcome-rule" -> settings.withOutcomeRule(switch (value) {
+                case "last-digit" -> OutcomeRule.lastDigit();
+                case "last-digit-capacity-passes" -> OutcomeRule.lastDigitCapacityPasses();
+                default -> throw new IllegalArgumentException("--outcome-rule must be last-digit or "
+                        + "last-digit-capacity-passes, got " + value);
+            });
             case "amd-machine-share" -> settings.withAnsweringMachineRule(
                     AnsweringMachineRule.machineShare(share(name, value)));
             case "applications-status-hook" -> settings.withEveryOtherApplication(
                     Application.postingStatusesTo(value.isEmpty() ? null : value));
             default -> throw new IllegalArgumentException("unknown option --" + name
                     + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time, ring-spread,"
-                    + " talk-spread, max-calls, lost-callbacks, outcome-weights, amd-machine-share,"
+                    + " talk-spread, max-calls, lost-callbacks, outcome-weights, outcome-rule, amd-machine-share,"
                     + " applications-status-hook)");
         };
     }

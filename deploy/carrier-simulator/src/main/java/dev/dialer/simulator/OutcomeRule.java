@@ -26,6 +26,17 @@ public interface OutcomeRule {
     }
 
     /**
+     * As {@link #lastDigit()}, except that a number ending in {@code 3} is refused for capacity at one dial and
+     * answered at the next, in turn (its first dial is refused): the account's limit passes, as it does at a real
+     * carrier once calls in progress end, so a caller requeueing the refused call sees it answered. With
+     * {@link #lastDigit()} it is refused at every dial, and a caller that shrinks its concurrency at each refusal
+     * stays at its floor for as long as it keeps requeueing the call. Each rule made here keeps its own turns.
+     */
+    static OutcomeRule lastDigitCapacityPasses() {
+        return LastDigitRule.capacityPasses();
+    }
+
+    /**
      * Outcomes drawn at random with the given weights (e.g. answered 60, busy 20, no-answer 10, failed 5, capacity 5),
      * whatever the number.
      */

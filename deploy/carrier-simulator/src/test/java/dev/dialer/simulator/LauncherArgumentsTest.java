@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
 import java.time.Duration;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +31,17 @@ class LauncherArgumentsTest {
         assertThat(settings.talkTime()).isEqualTo(Duration.ofSeconds(3));
         assertThat(settings.applications().find("any-flow"))
                 .isEqualTo(Application.postingStatusesTo("http://dialer.test/status"));
+    }
+
+    @Test
+    void theOutcomeRuleIsChosenByName() {
+        assertThat(LauncherArguments.parse("--outcome-rule=last-digit").outcomeRule())
+                .isSameAs(OutcomeRule.lastDigit());
+        OutcomeRule passing = LauncherArguments.parse("--outcome-rule=last-digit-capacity-passes").outcomeRule();
+        assertThat(List.of(passing.decide("15550100003"), passing.decide("15550100003")))
+                .containsExactly(Outcome.CAPACITY_REJECTED, Outcome.ANSWERED);
+        assertThatIllegalArgumentException().isThrownBy(() -> LauncherArguments.parse("--outcome-rule=digits"))
+                .withMessageContaining("--outcome-rule");
     }
 
     @Test

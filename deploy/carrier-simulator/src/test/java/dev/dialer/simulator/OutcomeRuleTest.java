@@ -2,6 +2,8 @@ package dev.dialer.simulator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
@@ -28,5 +30,31 @@ class OutcomeRuleTest {
     @NullAndEmptySource
     void aMissingNumberIsAnswered(String number) {
         assertThat(OutcomeRule.lastDigit().decide(number)).isEqualTo(Outcome.ANSWERED);
+    }
+
+    @Test
+    void theDefaultRuleRefusesANumberEndingIn3ForCapacityAtEveryDial() {
+        OutcomeRule rule = OutcomeRule.lastDigit();
+
+        assertThat(List.of(rule.decide("+4915112345673"), rule.decide("+4915112345673"),
+                rule.decide("+4915112345673"))).containsOnly(Outcome.CAPACITY_REJECTED);
+    }
+
+    @Test
+    void withCapacityPassingANumberEndingIn3IsRefusedAndAnsweredInTurnAndEachNumberHasItsOwnTurns() {
+        OutcomeRule rule = OutcomeRule.lastDigitCapacityPasses();
+
+        assertThat(rule.decide("+4915112345673")).isEqualTo(Outcome.CAPACITY_REJECTED);
+        assertThat(rule.decide("+4915100000003")).isEqualTo(Outcome.CAPACITY_REJECTED);
+        assertThat(rule.decide("+4915112345673")).isEqualTo(Outcome.ANSWERED);
+        assertThat(rule.decide("+4915112345673")).isEqualTo(Outcome.CAPACITY_REJECTED);
+        assertThat(rule.decide("+4915100000003")).isEqualTo(Outcome.ANSWERED);
+        // The other digits keep their outcomes.
+        assertThat(List.of(rule.decide("15550100000"), rule.decide("15550100001"), rule.decide("15550100002"),
+                rule.decide("15550100005"))).containsExactly(Outcome.BUSY, Outcome.NO_ANSWER, Outcome.FAILED,
+                Outcome.ANSWERED);
+        // A rule of its own starts with a refusal again.
+        assertThat(OutcomeRule.lastDigitCapacityPasses().decide("+4915112345673"))
+                .isEqualTo(Outcome.CAPACITY_REJECTED);
     }
 }

@@ -8,6 +8,7 @@ import dev.dialer.infra.EmbeddedPostgresServer;
 import dev.dialer.infra.FreePorts;
 import dev.dialer.simulator.Application;
 import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.OutcomeRule;
 import dev.dialer.simulator.SimulatorSettings;
 import dev.dialer.webhook.WebhookApplication;
 import java.nio.file.Path;
@@ -66,7 +67,10 @@ public final class StandaloneStack implements AutoCloseable {
             started.add(kafka);
             // Known before the dispatcher starts: the simulator's applications post their calls' statuses there.
             int dispatcherPort = FreePorts.orFree(options.dispatcherPort());
+            // A number ending in 3 is refused for capacity at every other dial, not at every one: refused at each,
+            // it would hold the trunk's concurrency at its floor, and every other call with it, while it is requeued.
             CarrierSimulator simulator = CarrierSimulator.start(applications(SimulatorSettings.defaults()
+                    .withOutcomeRule(OutcomeRule.lastDigitCapacityPasses())
                     .withPort(options.simulatorPort())
                     .withWebhookSecret(simulatorSecret)
                     .withRingTime(options.ringTime())

@@ -152,6 +152,26 @@ class StandaloneStackIT {
     }
 
     @Test
+    void calleeEndingInThreeIsRefusedForCapacityOnceThenAnsweredInTheSameAttempt() throws Exception {
+        String id = send("application/json", """
+                {"bridge":"%s","to":"919876543213","flow_id":"23","webhook_id":"%s"}"""
+                .formatted(BRIDGE, webhookId));
+
+        await().atMost(Duration.ofSeconds(60)).until(() -> finalsOf(id).size() == 1);
+        JsonNode deferred = eventsOf(id).stream().filter(e -> e.get("event_type").asString().equals("call.deferred"))
+                .findFirst().orElseThrow();
+        assertThat(deferred.get("sip_status").asInt()).isEqualTo(503);
+        assertThat(deferred.get("will_retry").asBoolean()).isTrue();
+        assertThat(eventsOf(id).stream().filter(e -> e.get("event_type").asString().equals("call.deferred")))
+                .hasSize(1);
+        JsonNode answered = finalsOf(id).get(0);
+        assertThat(answered.get("status").asString()).isEqualTo("answered");
+        assertThat(answered.get("attempt").get("number").asInt()).isEqualTo(1);
+        assertThat(stack.simulator().calls().stream().filter(call -> id.equals(call.tag().get("request_id"))))
+                .hasSize(2);
+    }
+
+    @Test
     void commandWrittenStraightToKafkaIsDialled() throws Exception {
         String id = UUID.randomUUID().toString();
         String command = """
