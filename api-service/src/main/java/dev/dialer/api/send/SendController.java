@@ -97,7 +97,8 @@ class SendController {
                     + "shape once Kafka has every command (`acks=all`). A recipient that cannot be valid gets a row "
                     + "with `status: rejected` and an `error` naming it, and is not queued; a number listed again (in "
                     + "any spelling) gets a row with `status: duplicate` and its first listing's `id`, and is not queued "
-                    + "again; the others are.",
+                    + "again; the others are. A send with no valid recipient queues nothing and is a 400 naming "
+                    + "each one.",
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
                     + "safe for 24 hours: a repeat with the same body answers the original response with "
                     + "`Idempotent-Replayed: true`; the same key with another body is a 409. A request refused "

@@ -27,7 +27,8 @@ import java.util.Set;
  *
  * <p>{@code to} is a {@code phone} ({@code number}, optional {@code trunk}), a {@code sip} target ({@code sipUri},
  * optional {@code auth}) or a registered {@code user} ({@code name}). A sip or user target also travels whole, as
- * {@code carrierOptions.to}, so the carrier gets every field the client gave (ADR 0072).
+ * {@code carrierOptions.to}, so the carrier gets every field the client gave (ADR 0072); so does a phone target that
+ * holds more than its {@code number} and {@code trunk}.
  *
  * @param callerId       {@code from}, E.164
  * @param to             the destination: {@code to.number} in E.164, the {@code sip:}/{@code sips:} URI, or
@@ -43,6 +44,8 @@ import java.util.Set;
 record CreateCall(String callerId, String to, String applicationSid, Hook notifyUrl, Hook actionHook, Hook amdHook,
                   Map<String, Object> carrierOptions) {
 
+    /** The members of a phone target that the command carries itself ({@code to}, {@code carrierOptions.trunk}). */
+    private static final Set<String> PHONE_TARGET = Set.of("type", "number", "trunk");
     private static final Set<String> MAPPED = Set.of("from", "to", "application_sid", "notifyUrl", "call_status_hook",
             "actionHook");
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
@@ -109,8 +112,9 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             if (target.get("trunk") instanceof String trunk) {
                 options.put("trunk", trunk);
             }
-            if (!"phone".equals(target.get("type"))) {
-                // The target as the client wrote it (auth, and whatever else the gateway reads), for the carrier.
+            if (!"phone".equals(target.get("type")) || !PHONE_TARGET.containsAll(target.keySet())) {
+                // The target as the client wrote it (auth, and whatever else the gateway reads), for the carrier; a
+                // phone target only when it holds more than the command carries already.
                 options.put("to", target);
             }
         }

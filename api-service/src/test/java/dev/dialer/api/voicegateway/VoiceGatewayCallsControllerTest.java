@@ -104,6 +104,20 @@ class VoiceGatewayCallsControllerTest {
         assertThat(command.carrierOptions()).containsEntry("trunk", "carrier-a").doesNotContainKey("to");
     }
 
+    @Test
+    void aPhoneTargetWithMoreThanItsNumberAndTrunkTravelsWholeToTheCarrier() {
+        created("""
+                {"application_sid":"a","from":"918068281234",
+                 "to":{"type":"phone","number":"919876543215","trunk":"carrier-a",
+                       "confirmHook":"https://crm.example.com/confirm"}}""");
+
+        CallCommand command = onlyCommand();
+        assertThat(command.to()).isEqualTo("+919876543215");
+        assertThat(command.carrierOptions()).containsEntry("trunk", "carrier-a").containsEntry("to", Map.of(
+                "type", "phone", "number", "919876543215", "trunk", "carrier-a",
+                "confirmHook", "https://crm.example.com/confirm"));
+    }
+
     @ParameterizedTest(name = "{0} is refused naming {1}")
     @CsvSource(delimiter = '|', value = {
             "{\"type\":\"sip\"}|to.sipUri",
@@ -225,6 +239,7 @@ class VoiceGatewayCallsControllerTest {
             "\"headers\":{\"via\":\"1\"}|headers.via",
             "\"headers\":{\"f\":\"1\"}|headers.f",
             "\"headers\":{\"X-Dialer-Request-Id\":\"1\"}|headers.X-Dialer-Request-Id",
+            "\"headers\":{\"x-dialer-campaign\":\"1\"}|headers.x-dialer-campaign",
             "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\",\"trunk\":42}|to.trunk",
             "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\",\"trunk\":\" \"}|to.trunk",
             "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\",\"trunk\":{\"name\":\"a\"}}|to.trunk",

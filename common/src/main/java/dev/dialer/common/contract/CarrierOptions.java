@@ -20,12 +20,16 @@ public final class CarrierOptions {
 
     /**
      * SIP header names (lower case) the SIP trunk carrier never adds as given: the dialog's own header fields (and
-     * their compact forms), the route and credentials it sets, and the dialer's correlation headers.
+     * their compact forms), the route and credentials it sets, and the dialer's correlation headers; every other name
+     * under {@link #DIALER_SIP_HEADERS} is refused too, kept for headers the dialer may set later.
      */
     public static final Set<String> RESERVED_SIP_HEADERS = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i",
             "cseq", "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route",
             "record-route", "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt",
             "x-dialer-account-id", "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
+
+    /** The prefix (lower case) of the SIP headers that are the dialer's own, {@code X-Dialer-*}. */
+    public static final String DIALER_SIP_HEADERS = "x-dialer-";
 
     /** A day: the longest ring timeout ({@code timeout}) or time limit ({@code timeLimit}) a command may ask for. */
     public static final long MAX_SECONDS = 86_400;
@@ -43,9 +47,13 @@ public final class CarrierOptions {
     private CarrierOptions() {
     }
 
-    /** Whether {@code name} is a header name the SIP trunk carrier adds as given (a token, not reserved). */
+    /**
+     * Whether {@code name} is a header name the SIP trunk carrier adds as given: a token, not reserved, not one of
+     * the dialer's own ({@code X-Dialer-*}).
+     */
     public static boolean isAllowedSipHeaderName(String name) {
-        return isSipToken(name) && !RESERVED_SIP_HEADERS.contains(name.toLowerCase(Locale.ROOT));
+        String lower = name.toLowerCase(Locale.ROOT);
+        return isSipToken(name) && !RESERVED_SIP_HEADERS.contains(lower) && !lower.startsWith(DIALER_SIP_HEADERS);
     }
 
     /** Whether {@code name} is an RFC 3261 token. */

@@ -101,7 +101,8 @@ final class CreateCallBody {
     /**
      * jambonz's target: {@code {type: phone, number, trunk?}} for a number; for a SIP URI {@code {type: sip, sipUri}}
      * and for {@code user:<name>} {@code {type: user, name}}, each with the rest of the target the client gave
-     * ({@code carrier_options.to}: {@code auth}, …). The address itself is always the command's.
+     * ({@code carrier_options.to}: {@code auth}, …). The address itself is always the command's, and so is a phone
+     * target's type.
      */
     private static Map<String, Object> target(CallCommand command, Object trunk, Object given) {
         Map<String, Object> to = new LinkedHashMap<>();
@@ -119,6 +120,7 @@ final class CreateCallBody {
             default -> {
                 to.put("type", "phone");
                 to.put("number", digits(command.to()));
+                rest(to, given);
             }
         }
         if (trunk instanceof String name && !name.isBlank()) {

@@ -198,6 +198,18 @@ class CreateCallBodyTest {
     }
 
     @Test
+    void aPhoneTargetKeepsTheOtherFieldsTheClientGaveButItsTypeAndNumberAreTheCommands() {
+        Map<String, Object> given = Map.of("type", "sip", "number", "+4915100000000",
+                "confirmHook", "https://crm.example.com/confirm");
+
+        Map<String, Object> body = CreateCallBody.of(command("+4915112345678", Map.of("to", given,
+                "trunk", "carrier-a")), PROPERTIES, SENDER);
+
+        assertThat(body).containsEntry("to", Map.of("type", "phone", "number", "4915112345678",
+                "confirmHook", "https://crm.example.com/confirm", "trunk", "carrier-a"));
+    }
+
+    @Test
     void aUserTargetIsSentByName() {
         Map<String, Object> body = CreateCallBody.of(command("user:alice", Map.of()), PROPERTIES, SENDER);
 
