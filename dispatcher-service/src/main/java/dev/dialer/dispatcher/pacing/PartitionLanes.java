@@ -839,9 +839,9 @@ public final class PartitionLanes {
          * How far apart parked records come back: at the caller ID's own rate, which is what the lane can start once
          * the trunk lets it. A wait at the trunk sets how much the lane keeps ({@link #startInterval}), not how its
          * parked backlog is spread: a trunk that binds for a minute would otherwise space a long backlog by that
-         * minute's wait, and the lane would dial at that pace for hours after the trunk freed (a record that comes
-         * back while the trunk still binds is parked again). A lane without a rate of its own spaces them by the
-         * trunk's wait, at most {@link #MAX_TRUNK_PARK_SPACING_NANOS}.
+         * minute's wait, and the lane would dial at that pace for hours after the trunk freed. A record that comes
+         * back while the trunk still binds joins the lane all the same (docs/pacing.md names what that costs). A lane
+         * without a rate of its own spaces them by the trunk's wait, at most {@link #MAX_TRUNK_PARK_SPACING_NANOS}.
          */
         long parkSpacing(long now) {
             return bucket != null ? bucket.intervalNanos() : Math.min(trunkWait(now), MAX_TRUNK_PARK_SPACING_NANOS);
