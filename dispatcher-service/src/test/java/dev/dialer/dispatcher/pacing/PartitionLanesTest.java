@@ -609,21 +609,9 @@ class PartitionLanesTest {
     void recordsShedFromALaneWaitingAtTheTrunkComeBackBeforeTheOnesParkedEarlierSoItDialsInOffsetOrder() {
         Schedule schedule = new Schedule();
         parking = schedule;
-        // One trunk channel, 20-second calls: the lane's head waits at the trunk, and what is behind it is shed.
-        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        // The lane's head waits at the trunk, and what is behind it is shed.
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
-                    record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
-                            20, TimeUnit.SECONDS);
-                }).thenReturn(LaneWork.Placement.PLACED));
-        // 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
-        for (int request = 0; request < 300; request++) {
-            admitRequest(lanes, "r-" + request, Map.of());
-        }
+        PartitionLanes lanes = laneAtABindingTrunk(dialled);
 
         for (int second = 0; second < 400; second++) {
             schedule.publishDue(row -> admitRequest(lanes, row.command().requestId(),
@@ -640,21 +628,9 @@ class PartitionLanesTest {
     void parkedRecordsComingBackWhileTheTrunkStillBindsGoBackWithTheRestOfTheLanesSoTheLaneStaysSmallAndInOrder() {
         Schedule schedule = new Schedule();
         parking = schedule;
-        // One trunk channel, 20-second calls, a caller ID at 5 CPS: the lane starts one call every 20 s, and its parked
-        // records come back 100 times faster than that.
-        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        // The lane starts one call every 20 s, and its parked records come back 100 times faster than that.
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
-                    record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
-                            20, TimeUnit.SECONDS);
-                }).thenReturn(LaneWork.Placement.PLACED));
-        for (int request = 0; request < 300; request++) {
-            admitRequest(lanes, "r-" + request, Map.of());
-        }
+        PartitionLanes lanes = laneAtABindingTrunk(dialled);
 
         double mostHeld = 0;
         for (int second = 0; second < 400; second++) {
@@ -1040,6 +1016,26 @@ class PartitionLanesTest {
     }
 
     /** Lanes park into a list from here on, as the schedule would store them; the list is returned. */
+    /**
+     * One trunk channel, 20-second calls, one caller ID at 5 CPS with 300 records: the lane starts one call every 20 s.
+     * 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
+     */
+    private PartitionLanes laneAtABindingTrunk(List<Integer> dialled) {
+        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            20, TimeUnit.SECONDS);
+                }).thenReturn(LaneWork.Placement.PLACED));
+        for (int request = 0; request < 300; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+        return lanes;
+    }
+
     /**
      * {@code dispatch.schedule} as the parking lot and the retry scheduler use it: one row per request, which a parking
      * again or a postponement moves; a round publishes what is due, in due order, to the end of the partition.
