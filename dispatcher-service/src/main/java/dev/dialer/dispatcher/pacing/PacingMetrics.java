@@ -52,8 +52,6 @@ class PacingMetrics {
     private final AtomicInteger paused = new AtomicInteger();
     private final Counter jobFailures;
     private final Counter parkFailures;
-    private final Counter postponements;
-    private final Counter postponementFailures;
 
     PacingMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -85,12 +83,6 @@ class PacingMetrics {
         this.parkFailures = Counter.builder("dialer.dispatcher.lanes.park.failures")
                 .description("parking batches refused by something other than an outage, tried again later")
                 .register(registry);
-        this.postponements = Counter.builder("dialer.dispatcher.lanes.park.postponements")
-                .description("times a lane whose parked records came back faster than it starts them moved them later")
-                .tag("result", "moved").register(registry);
-        this.postponementFailures = Counter.builder("dialer.dispatcher.lanes.park.postponements")
-                .description("times a lane whose parked records came back faster than it starts them moved them later")
-                .tag("result", "failed").register(registry);
     }
 
     void watch(Lanes lanes) {
@@ -169,15 +161,6 @@ class PacingMetrics {
         parkFailures.increment();
     }
 
-    /** A lane moved its parked records later (decided; {@link #postponementFailed} if PostgreSQL refused it). */
-    void postponed() {
-        postponements.increment();
-    }
-
-    void postponementFailed() {
-        postponementFailures.increment();
-    }
-
     void paused(int delta) {
         paused.addAndGet(delta);
     }
@@ -218,11 +201,6 @@ class PacingMetrics {
         /** Its lane's head waited {@code park-after} at the trunk for its turn; the lane kept what it could start. */
         TRUNK,
         /** No carrier of its lane's route took calls for {@code park-after}. */
-        NO_CARRIER,
-        /**
-         * It was parked, came back, and found its lane holding twice what the lane may hold: it went back, and the
-         * lane's other parked records were moved later with it.
-         */
-        AGAIN
+        NO_CARRIER
     }
 }

@@ -66,23 +66,6 @@ class ParkingLot {
     }
 
     /**
-     * Moves every parked row of {@code callerId} not claimed by the retry scheduler {@code shiftNanos} later, all by
-     * the same amount, so they keep their order among themselves and behind what the lane takes before them; a row
-     * being published now (claimed) comes back at its old time, and its lane gives it the same shift then.
-     *
-     * @return how many rows moved
-     */
-    Mono<Long> postpone(String callerId, long shiftNanos) {
-        return db.sql("""
-                        UPDATE dispatch.schedule SET due_at = due_at + make_interval(secs => $2::double precision)
-                         WHERE reason = 'parked' AND lease_until IS NULL AND (command ->> 'caller_id') = $1""")
-                .bind(0, callerId)
-                .bind(1, shiftNanos / 1e9)
-                .fetch()
-                .rowsUpdated();
-    }
-
-    /**
      * A command to park.
      *
      * @param command     the command

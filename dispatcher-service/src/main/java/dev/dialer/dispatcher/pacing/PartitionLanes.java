@@ -91,7 +91,6 @@ public final class PartitionLanes {
     private final Flux<Mono<Void>> jobs;
     private FluxSink<Mono<Void>> sink;
     private final ArrayDeque<ToPark> toPark = new ArrayDeque<>();
-    private final List<Postponement> toPostpone = new ArrayList<>();
     private final Set<AtomicBoolean> permitsHeld = ConcurrentHashMap.newKeySet();
     private boolean parking;
     private int parkingNow;
@@ -159,16 +158,10 @@ public final class PartitionLanes {
                     }
                     pump(lane);
                 } else if (raw.headers().containsKey(PARKED_HEADER)) {
-                    // Due times were spaced so that it comes back as the lane makes room for it; when the lane made
-                    // none (its trunk or campaign starts calls more slowly than its caller ID's rate), it goes back.
-                    Instant back = parkedAgainUntil(lane, raw.headers().get(PARKED_HEADER));
+                    // Due times were spaced so that it comes back as the lane makes room for it.
+                    lane.enqueue(new Pending(record, ticket, slot, now()));
                     handedOver = true;
-                    if (back != null) {
-                        park(slot, ticket, back, PacingMetrics.Parked.AGAIN);
-                    } else {
-                        lane.enqueue(new Pending(record, ticket, slot, now()));
-                        pump(lane);
-                    }
+                    pump(lane);
                 } else {
                     PacingMetrics.Parked reason = parkedOnArrival(lane);
                     if (reason != null) {
@@ -215,7 +208,6 @@ public final class PartitionLanes {
         window.clear();
         byCallerId.clear();
         toPark.clear();
-        toPostpone.clear();
         parking = false;
         parkingNow = 0;
         if (paused) {
@@ -254,63 +246,6 @@ public final class PartitionLanes {
         Pending head = lane.queue.peekFirst();
         long campaign = head == null ? 0 : lanes.campaignIntervalNanos(head.ticket);
         return Math.min(lane.budget(lanes.properties().parkAfter(), now, campaign), laneShare());
-    }
-
-    /**
-     * When a parked record that came back to {@code lane} goes back to the parking lot, or null when the lane takes it
-     * in: it does unless the lane holds twice what it may hold ({@link #budget}), which its parked records coming back
-     * at its caller ID's rate do while its trunk or its campaign starts calls more slowly. It then goes back until the
-     * lane has had time to start some ({@link #postponement}), and every parked record of the lane still waiting in the
-     * schedule is moved later by as much ({@link ParkingLot#postpone}), so that none comes back before it; those on
-     * their way back already (due before that move) get the same shift when they come. Taken in or parked again, it
-     * keeps its place in the lane's order, and the lane holds at most about twice its budget whatever its backlog.
-     *
-     * @param header the record's {@link #PARKED_HEADER}: the due time it was published for
-     */
-    private Instant parkedAgainUntil(Lane lane, String header) {
-        long now = now();
-        Instant due = parsedInstant(header);
-        if (due == null || lane.queue.size() < 2 * budget(lane, now)) {
-            return null;
-        }
-        Instant wallNow = lanes.clock().instant();
-        if (!due.isAfter(lane.postponedAt)) {
-            return lane.keptBack(due.plusNanos(lane.postponedByNanos));
-        }
-        Instant back = wallNow.plusNanos(postponement(lane, now));
-        long shift = Duration.between(due, back).toNanos();
-        lane.postponed(wallNow, shift, back);
-        // Parkings of the lane not written yet were timed before the move: they move with it.
-        List<ToPark> waiting = new ArrayList<>(toPark);
-        toPark.clear();
-        waiting.forEach(next -> toPark.add(next.parked().command().callerId().equals(lane.callerId)
-                ? next.later(shift) : next));
-        toPostpone.add(new Postponement(lane.callerId, shift));
-        lanes.metrics().postponed();
-        log.info("{}-{}: caller ID lane {} holds {} record(s), more than it starts in {} at its pace; its parked "
-                + "records move {} ms later", topic, partition, lane.callerId, lane.queue.size(),
-                lanes.properties().parkAfter(), TimeUnit.NANOSECONDS.toMillis(shift));
-        return back;
-    }
-
-    /**
-     * How long a lane's parked records go back for when it cannot take them: its start interval (the wait at its trunk
-     * or its campaign's interval), within half of {@code park-after} and {@code park-after}, so that a lane whose trunk
-     * frees waits at most that long for its records.
-     */
-    private long postponement(Lane lane, long now) {
-        long parkAfter = lanes.properties().parkAfter().toNanos();
-        Pending head = lane.queue.peekFirst();
-        long campaign = head == null ? 0 : lanes.campaignIntervalNanos(head.ticket);
-        return Math.max(parkAfter / 2, Math.min(Math.max(lane.startInterval(now), campaign), parkAfter));
-    }
-
-    private static Instant parsedInstant(String text) {
-        try {
-            return text == null ? null : Instant.parse(text);
-        } catch (java.time.format.DateTimeParseException e) {
-            return null;
-        }
     }
 
     private int laneShare() {
@@ -635,7 +570,7 @@ public final class PartitionLanes {
      * {@code dialer.dispatcher.lanes.park.failures} show it).
      */
     private Mono<Void> parkBatch(long owner) {
-        return postponements(owner).then(Mono.defer(() -> {
+        return Mono.defer(() -> {
             List<ToPark> batch = takeParkBatch(owner);
             if (batch.isEmpty()) {
                 return Mono.empty();
@@ -650,37 +585,7 @@ public final class PartitionLanes {
                         return Mono.delay(PARK_RETRY, timers)
                                 .then(Mono.<Void>fromRunnable(() -> parkAgain(batch, owner)));
                     });
-        }));
-    }
-
-    /**
-     * Moves the parked rows of the lanes that asked for it, before the parkings queued after they asked are written
-     * (those are timed after the move) and after the ones queued before (moved in memory, or written already). An
-     * outage is waited out; a move refused otherwise is given up and logged: those rows come back at their old times,
-     * are parked again as they meet the full lane, and may come back before records the lane parked after them.
-     */
-    private Mono<Void> postponements(long owner) {
-        return Flux.fromIterable(takePostponements(owner))
-                .concatMap(move -> Mono.defer(() -> lanes.parking().postpone(move.callerId(), move.shiftNanos()))
-                        .retryWhen(InfraRetry.untilRecovered("postpone parked commands"))
-                        .doOnNext(moved -> log.debug("{}-{}: {} parked record(s) of caller ID {} moved", topic,
-                                partition, moved, move.callerId()))
-                        .onErrorResume(error -> {
-                            log.error("{}-{}: the parked records of caller ID {} could not be moved later; they come "
-                                    + "back at their times", topic, partition, move.callerId(), error);
-                            lanes.metrics().postponementFailed();
-                            return Mono.empty();
-                        }))
-                .then();
-    }
-
-    private synchronized List<Postponement> takePostponements(long owner) {
-        if (owner != generation || toPostpone.isEmpty()) {
-            return List.of();
-        }
-        List<Postponement> taken = List.copyOf(toPostpone);
-        toPostpone.clear();
-        return taken;
+        });
     }
 
     private synchronized void parkAgain(List<ToPark> batch, long owner) {
@@ -813,15 +718,6 @@ public final class PartitionLanes {
     }
 
     private record ToPark(ParkingLot.Parked parked, OffsetWindow.Slot slot, PacingMetrics.Parked reason) {
-
-        ToPark later(long nanos) {
-            return new ToPark(new ParkingLot.Parked(parked.command(), parked.dueAt().plusNanos(nanos),
-                    parked.traceparent()), slot, reason);
-        }
-    }
-
-    /** A lane's parked rows to move later ({@link ParkingLot#postpone}). */
-    private record Postponement(String callerId, long shiftNanos) {
     }
 
     private record Pending(InboundRecord record, LaneTicket ticket, OffsetWindow.Slot slot, long admittedAt) {
@@ -873,10 +769,6 @@ public final class PartitionLanes {
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
         long lastTrunkWait;
         private Instant lastParkDue = Instant.MIN;
-        /** When the lane last moved its parked records later ({@link #postponed}); {@link Instant#MIN} if never. */
-        Instant postponedAt = Instant.MIN;
-        /** By how much it moved them. */
-        long postponedByNanos;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
 
@@ -947,10 +839,9 @@ public final class PartitionLanes {
          * How far apart parked records come back: at the caller ID's own rate, which is what the lane can start once
          * the trunk lets it. A wait at the trunk sets how much the lane keeps ({@link #startInterval}), not how its
          * parked backlog is spread: a trunk that binds for a minute would otherwise space a long backlog by that
-         * minute's wait, and the lane would dial at that pace for hours after the trunk freed. Records that come back
-         * while the trunk still binds find the lane full and go back, the lane's other parked records moved later
-         * with them ({@code PartitionLanes#parkedAgainUntil}). A lane without a rate of its own spaces them by the
-         * trunk's wait, at most {@link #MAX_TRUNK_PARK_SPACING_NANOS}.
+         * minute's wait, and the lane would dial at that pace for hours after the trunk freed. A record that comes
+         * back while the trunk still binds joins the lane all the same (docs/pacing.md names what that costs). A lane
+         * without a rate of its own spaces them by the trunk's wait, at most {@link #MAX_TRUNK_PARK_SPACING_NANOS}.
          */
         long parkSpacing(long now) {
             return bucket != null ? bucket.intervalNanos() : Math.min(trunkWait(now), MAX_TRUNK_PARK_SPACING_NANOS);
@@ -1002,26 +893,6 @@ public final class PartitionLanes {
                 firstParkDue = dues.get(0);
             }
             return dues;
-        }
-
-        /**
-         * The lane's parked records still waiting were moved {@code shiftNanos} later at {@code now}, the first of them
-         * (the one that came back to a full lane) to {@code first}.
-         */
-        void postponed(Instant now, long shiftNanos, Instant first) {
-            postponedAt = now;
-            postponedByNanos = shiftNanos;
-            Instant last = lastParkDue.equals(Instant.MIN) ? first : lastParkDue.plusNanos(shiftNanos);
-            lastParkDue = last.isAfter(first) ? last : first;
-            firstParkDue = first;
-        }
-
-        /** A parked record goes back until {@code due}; the lane's later arrivals go behind it. */
-        Instant keptBack(Instant due) {
-            if (due.isAfter(lastParkDue)) {
-                lastParkDue = due;
-            }
-            return due;
         }
 
         /**

@@ -79,35 +79,6 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 new Row(1, due.plusSeconds(1), "parked", false), new Row(2, due, "parked", false));
     }
 
-    @Test
-    void aPostponementMovesTheCallerIdsParkedRowsNotClaimedAllByTheSameAndNothingElse() {
-        ParkingLot lot = new ParkingLot(db);
-        String callerId = "+49305" + (1_000_000 + new java.util.Random().nextInt(9_000_000));
-        CallCommand first = command("park-" + UUID.randomUUID(), callerId);
-        CallCommand second = command("park-" + UUID.randomUUID(), callerId);
-        CallCommand claimed = command("park-" + UUID.randomUUID(), callerId);
-        CallCommand retry = command("park-" + UUID.randomUUID(), callerId);
-        CallCommand otherCaller = command("park-" + UUID.randomUUID(), "+4930555002");
-        Instant due = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
-        lot.parkAll(List.of(new ParkingLot.Parked(first, due), new ParkingLot.Parked(second, due.plusSeconds(1)),
-                new ParkingLot.Parked(claimed, due.plusSeconds(2)), new ParkingLot.Parked(retry, due),
-                new ParkingLot.Parked(otherCaller, due))).block(WAIT);
-        // One is being published by the retry scheduler (leased); one is a retry's wait, not a parking.
-        db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
-                .bind(0, claimed.requestId()).then().block(WAIT);
-        db.sql("UPDATE dispatch.schedule SET reason = 'retry' WHERE request_id = $1")
-                .bind(0, retry.requestId()).then().block(WAIT);
-
-        Long moved = lot.postpone(callerId, Duration.ofSeconds(30).plusMillis(250).toNanos()).block(WAIT);
-
-        assertThat(moved).isEqualTo(2);
-        assertThat(rows(first.requestId())).containsExactly(new Row(1, due.plusMillis(30_250), "parked", false));
-        assertThat(rows(second.requestId())).containsExactly(new Row(1, due.plusMillis(31_250), "parked", false));
-        assertThat(rows(claimed.requestId())).containsExactly(new Row(1, due.plusSeconds(2), "parked", true));
-        assertThat(rows(retry.requestId())).containsExactly(new Row(1, due, "retry", false));
-        assertThat(rows(otherCaller.requestId())).containsExactly(new Row(1, due, "parked", false));
-    }
-
     @AfterEach
     void dropRows() {
         // The rows would come due within the hour, while other tests' dispatchers run on this database.
@@ -127,11 +98,7 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     private static CallCommand command(String requestId) {
-        return command(requestId, "+4930555001");
-    }
-
-    private static CallCommand command(String requestId, String callerId) {
-        return new CallCommand(1, requestId, "acc-parking", callerId, "+4915100000019", null, "a.wav", null, 0, 3,
+        return new CallCommand(1, requestId, "acc-parking", "+4930555001", "+4915100000019", null, "a.wav", null, 0, 3,
                 1, null, null, null, null, null, null, null, null, Instant.now());
     }
 

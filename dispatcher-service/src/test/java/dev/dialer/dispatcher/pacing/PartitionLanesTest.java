@@ -607,14 +607,37 @@ class PartitionLanesTest {
 
     @Test
     void recordsShedFromALaneWaitingAtTheTrunkComeBackBeforeTheOnesParkedEarlierSoItDialsInOffsetOrder() {
-        Schedule schedule = new Schedule();
-        parking = schedule;
-        // The lane's head waits at the trunk, and what is behind it is shed.
+        // The schedule: one row per attempt, a parking again moves it (as dispatch.schedule does).
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+        };
+        // One trunk channel, 20-second calls: the lane's head waits at the trunk, and what is behind it is shed.
+        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
-        PartitionLanes lanes = laneAtABindingTrunk(dialled);
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            20, TimeUnit.SECONDS);
+                }).thenReturn(LaneWork.Placement.PLACED));
+        // 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
+        for (int request = 0; request < 300; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
 
         for (int second = 0; second < 400; second++) {
-            schedule.publishDue(row -> admitRequest(lanes, row.command().requestId(),
+            // The retry scheduler publishes what is due, in due order, to the end of the partition.
+            List<ParkingLot.Parked> due = schedule.values().stream()
+                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+            due.forEach(row -> schedule.remove(row.command().requestId()));
+            due.forEach(row -> admitRequest(lanes, row.command().requestId(),
                     Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
             time.advanceTimeBy(Duration.ofSeconds(1));
         }
@@ -622,67 +645,6 @@ class PartitionLanesTest {
         assertThat(dialled).as("one call every 20 s").hasSizeGreaterThanOrEqualTo(19)
                 .as("in the order the records arrived").isSorted().doesNotHaveDuplicates();
         assertThat(dialled.subList(0, 3)).containsExactly(0, 1, 2);
-    }
-
-    @Test
-    void parkedRecordsComingBackWhileTheTrunkStillBindsGoBackWithTheRestOfTheLanesSoTheLaneStaysSmallAndInOrder() {
-        Schedule schedule = new Schedule();
-        parking = schedule;
-        // The lane starts one call every 20 s, and its parked records come back 100 times faster than that.
-        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
-        PartitionLanes lanes = laneAtABindingTrunk(dialled);
-
-        double mostHeld = 0;
-        for (int second = 0; second < 400; second++) {
-            schedule.publishDue(row -> admitRequest(lanes, row.command().requestId(),
-                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
-            time.advanceTimeBy(Duration.ofSeconds(1));
-            if (second >= 20) {
-                mostHeld = Math.max(mostHeld, registry.get("dialer.dispatcher.lanes.backlog").gauge().value());
-            }
-        }
-
-        assertThat(mostHeld).as("the lane holds about twice what it starts in park-after, not its parked backlog")
-                .isLessThanOrEqualTo(4);
-        assertThat(dialled).as("one call every 20 s").hasSizeGreaterThanOrEqualTo(19)
-                .as("in the order the records arrived").isSorted().doesNotHaveDuplicates();
-        assertThat(dialled.size() + lanes.backlog() + schedule.rows.size()).as("nothing lost").isEqualTo(300);
-        assertThat(schedule.postponements.get()).as("a move at most every 5 s").isBetween(1, 400 / 5);
-        assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "again").counter().count())
-                .isPositive();
-        assertThat(registry.get("dialer.dispatcher.lanes.paused").gauge().value()).isZero();
-    }
-
-    @Test
-    void parkedRecordsOfASlowCampaignComeBackAsTheLaneStartsThemNotAtTheCallerIdsRate() {
-        Schedule schedule = new Schedule();
-        parking = schedule;
-        // The caller ID may make 10 calls a second, its campaign 1: its parked records come back at 10 a second.
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 1.0), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofMinutes(4));
-        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
-                    record.acknowledge();
-                }).thenReturn(LaneWork.Placement.NOT_PLACED));
-        for (int request = 0; request < 200; request++) {
-            admitRequestInCampaign(lanes, "r-" + request, "slow", Map.of());
-        }
-
-        double mostHeld = 0;
-        for (int tenth = 0; tenth < 3000; tenth++) {
-            schedule.publishDue(row -> admitRequestInCampaign(lanes, row.command().requestId(), "slow",
-                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
-            time.advanceTimeBy(Duration.ofMillis(100));
-            mostHeld = Math.max(mostHeld, registry.get("dialer.dispatcher.lanes.backlog").gauge().value());
-        }
-
-        assertThat(mostHeld).as("twice the 10 records the lane starts in park-after, and a second's returns")
-                .isLessThanOrEqualTo(2 * 10 + 10);
-        assertThat(dialled).as("every call, in order, once").hasSize(200).isSorted().doesNotHaveDuplicates();
-        assertThat(schedule.rows).isEmpty();
-        assertThat(schedule.postponements.get()).isPositive();
     }
 
     @Test
@@ -981,16 +943,10 @@ class PartitionLanesTest {
     }
 
     private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {
-        admitRequestInCampaign(lanes, requestId, null, headers);
-    }
-
-    private void admitRequestInCampaign(PartitionLanes lanes, String requestId, String campaign,
-                                        Map<String, String> headers) {
         long offset = nextOffset++;
         String json = """
                 {"version":1,"request_id":"%s","account_id":"acc","caller_id":"%s","to":"+4915112345678",
-                 "audio":"welcome.wav",%s"created_at":"2025-06-01T12:00:00Z"}"""
-                .formatted(requestId, A, campaign == null ? "" : "\"campaign\":\"" + campaign + "\",");
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(requestId, A);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, A, value, headers,
                 () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
@@ -1016,68 +972,6 @@ class PartitionLanesTest {
     }
 
     /** Lanes park into a list from here on, as the schedule would store them; the list is returned. */
-    /**
-     * One trunk channel, 20-second calls, one caller ID at 5 CPS with 300 records: the lane starts one call every 20 s.
-     * 10 s at 5 CPS is 50 records: those from 50 on are parked at once, spaced at the rate.
-     */
-    private PartitionLanes laneAtABindingTrunk(List<Integer> dialled) {
-        PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
-                    record.acknowledge();
-                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
-                            20, TimeUnit.SECONDS);
-                }).thenReturn(LaneWork.Placement.PLACED));
-        for (int request = 0; request < 300; request++) {
-            admitRequest(lanes, "r-" + request, Map.of());
-        }
-        return lanes;
-    }
-
-    /**
-     * {@code dispatch.schedule} as the parking lot and the retry scheduler use it: one row per request, which a parking
-     * again or a postponement moves; a round publishes what is due, in due order, to the end of the partition.
-     */
-    private final class Schedule extends ParkingLot {
-        final Map<String, Parked> rows = new ConcurrentHashMap<>();
-        final AtomicInteger postponements = new AtomicInteger();
-
-        Schedule() {
-            super(null);
-        }
-
-        @Override
-        Mono<Void> parkAll(List<Parked> batch) {
-            return Mono.fromRunnable(() -> batch.forEach(row -> rows.put(row.command().requestId(), row)));
-        }
-
-        @Override
-        Mono<Long> postpone(String callerId, long shiftNanos) {
-            return Mono.fromSupplier(() -> {
-                postponements.incrementAndGet();
-                long moved = 0;
-                for (Map.Entry<String, Parked> row : rows.entrySet()) {
-                    Parked parked = row.getValue();
-                    if (callerId.equals(parked.command().callerId())) {
-                        row.setValue(new Parked(parked.command(), parked.dueAt().plusNanos(shiftNanos),
-                                parked.traceparent()));
-                        moved++;
-                    }
-                }
-                return moved;
-            });
-        }
-
-        void publishDue(java.util.function.Consumer<Parked> publish) {
-            List<Parked> due = rows.values().stream().filter(row -> !row.dueAt().isAfter(clock.instant()))
-                    .sorted(java.util.Comparator.comparing(Parked::dueAt)).toList();
-            due.forEach(row -> rows.remove(row.command().requestId()));
-            due.forEach(publish);
-        }
-    }
-
     private List<ParkingLot.Parked> parkingInto() {
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
         parking = new ParkingLot(null) {
