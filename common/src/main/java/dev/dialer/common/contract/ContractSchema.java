@@ -42,12 +42,29 @@ public final class ContractSchema {
         try {
             errors = schema.validate(json, InputFormat.JSON);
         } catch (RuntimeException e) {
-            throw new ContractViolation(ContractViolation.Code.NOT_JSON, e.getMessage());
+            throw new ContractViolation(ContractViolation.Code.NOT_JSON, parserMessage(e));
         }
         if (!errors.isEmpty()) {
             throw new ContractViolation(versionError(errors) ? ContractViolation.Code.UNKNOWN_VERSION
                     : ContractViolation.Code.SCHEMA_INVALID, describe(errors));
         }
+    }
+
+    /**
+     * What the JSON parser said of the value, with where it stopped, on one line: the validator wraps it in an exception
+     * of its own that says only "Invalid input" (the parser names no source: the value is not echoed).
+     */
+    static String parserMessage(Throwable thrown) {
+        String message = thrown.getMessage();
+        for (Throwable cause = thrown.getCause(); cause != null && cause != thrown; cause = cause.getCause()) {
+            if (cause.getMessage() != null) {
+                message = cause.getMessage();
+            }
+            if (cause.getCause() == cause) {
+                break;
+            }
+        }
+        return message == null ? null : message.replace('\n', ' ').replaceAll("\\[Source: [^;]*; line", "[line");
     }
 
     /**

@@ -213,6 +213,17 @@ class ContractTest {
     }
 
     @Test
+    void notJsonNamesWhatTheParserFoundAndWhere() {
+        assertThatThrownBy(() -> reader.read("{\"version\":1,}".getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class, violation -> {
+                    assertThat(violation.code()).isEqualTo(ContractViolation.Code.NOT_JSON);
+                    assertThat(violation.getMessage()).doesNotContain("Invalid input")
+                            .doesNotContain("\n").doesNotContain("Source")
+                            .startsWith("Unexpected character ('}'").endsWith("at [line: 1, column: 14]");
+                });
+    }
+
+    @Test
     void missingFlowAndAudioIsSchemaInvalid() {
         String json = """
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
