@@ -56,6 +56,7 @@ public class Lanes {
     private final PacingMetrics metrics;
     private final Predicate<CallCommand> carrierAccepting;
     private final Predicate<CallCommand> cancelled;
+    private final Predicate<CallCommand> blocked;
     private final SlotHold slotHold;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
     /** This dispatcher's share of the commands partitions: a campaign's calls spread over all of them. */
@@ -75,7 +76,8 @@ public class Lanes {
           KnownControls controls, CarrierProperties voiceGateway, SipTrunkProperties sip) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, Schedulers.parallel(),
                 Schedulers.newSingle("dialer-lane-timers", true), System::nanoTime, carrier::accepting,
-                controls::cancelled, slotHold(pacing, voiceGateway, sip), carrier::trunkOf, carrier::trunks);
+                controls::cancelled, controls::onDncList, slotHold(pacing, voiceGateway, sip), carrier::trunkOf,
+                carrier::trunks);
     }
 
     /** How long slots are held: with the carriers' defaults, the longer of the two, for a command that names none. */
@@ -89,16 +91,20 @@ public class Lanes {
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           Predicate<CallCommand> carrierAccepting) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
-                carrierAccepting, command -> false);
+                carrierAccepting, command -> false, command -> false);
     }
 
-    /** On a test's clock, with the commands {@code cancelled} says are cancelled. */
+    /**
+     * On a test's clock, with the commands {@code cancelled} says are cancelled and those {@code blocked} says are on
+     * their account's DNC list.
+     */
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
-          Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled) {
+          Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled,
+          Predicate<CallCommand> blocked) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers,
-                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled, SlotHold.configured(pacing),
-                command -> Trunks.DEFAULT, () -> List.of(Trunks.DEFAULT));
+                () -> scheduler.now(TimeUnit.NANOSECONDS), carrierAccepting, cancelled, blocked,
+                SlotHold.configured(pacing), command -> Trunks.DEFAULT, () -> List.of(Trunks.DEFAULT));
     }
 
     /** With a clock of its own; nothing is cancelled. */
@@ -106,8 +112,8 @@ public class Lanes {
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting) {
         this(properties, pacing, callerLimits, parking, clock, metrics, inFlightCalls, scheduler, timers, nanoTime,
-                carrierAccepting, command -> false, SlotHold.configured(pacing), command -> Trunks.DEFAULT,
-                () -> List.of(Trunks.DEFAULT));
+                carrierAccepting, command -> false, command -> false, SlotHold.configured(pacing),
+                command -> Trunks.DEFAULT, () -> List.of(Trunks.DEFAULT));
     }
 
     /**
@@ -121,6 +127,8 @@ public class Lanes {
      * @param cancelled whether the dial-time gate will end a command {@code canceled}
      *                  ({@link KnownControls#cancelled}): such a command is handed over unpaced, as is one past its
      *                  {@code valid_until} on {@code clock}
+     * @param blocked   whether the command's number is on its account's DNC list ({@link KnownControls#onDncList}):
+     *                  such a command is handed over unpaced too, and the gate ends it {@code blocked}
      * @param slotHold  how long a call's trunk slot may be held without its terminal status
      * @param trunkOf   the trunk that paces a command's start now ({@link Carrier#trunkOf})
      * @param trunkNames every trunk's name, the default one first ({@link Carrier#trunks})
@@ -128,7 +136,8 @@ public class Lanes {
     Lanes(LanesProperties properties, PacingProperties pacing, CallerLimits callerLimits, ParkingLot parking,
           Clock clock, PacingMetrics metrics, InFlightCalls inFlightCalls, Scheduler scheduler, Scheduler timers,
           LongSupplier nanoTime, Predicate<CallCommand> carrierAccepting, Predicate<CallCommand> cancelled,
-          SlotHold slotHold, Function<CallCommand, String> trunkOf, Supplier<List<String>> trunkNames) {
+          Predicate<CallCommand> blocked, SlotHold slotHold, Function<CallCommand, String> trunkOf,
+          Supplier<List<String>> trunkNames) {
         this.properties = properties;
         this.pacing = pacing;
         this.callerLimits = callerLimits;
@@ -141,6 +150,7 @@ public class Lanes {
         this.inFlightCalls = inFlightCalls;
         this.carrierAccepting = carrierAccepting;
         this.cancelled = cancelled;
+        this.blocked = blocked;
         this.slotHold = slotHold;
         this.permits = new DialPermits(properties.maxDialsInFlight());
         this.trunks = new Trunks(name -> new TrunkGate(pacing.trunkCps(name), pacing.trunkConcurrency(name),
@@ -328,14 +338,18 @@ public class Lanes {
 
     /**
      * Why the dial-time gate will end the ticket's command rather than dial it, or null when it would dial it: its
-     * request or campaign is cancelled, or its {@code valid_until} has passed (as the gate reads it,
-     * {@code DialPolicy}). Such a command takes no token, permit or slot, and goes to the gate at once (which still
-     * decides): an expired one in a lane held for its carrier would otherwise wait there, parked and published again,
-     * until a carrier takes calls, before its request ends.
+     * request or campaign is cancelled, its number is on its account's DNC list, or its {@code valid_until} has passed
+     * (as the gate reads them, in the gate's order, {@code DialPolicy}). Such a command takes no token, permit or
+     * slot, and goes to the gate at once (which still decides): an expired one in a lane held for its carrier would
+     * otherwise wait there, parked and published again, until a carrier takes calls, before its request ends, and a
+     * blocked one would wait its lane's turn at a busy trunk.
      */
     PacingMetrics.Ends endsAtTheGate(LaneTicket ticket) {
         if (cancelled.test(ticket.command())) {
             return PacingMetrics.Ends.CANCELED;
+        }
+        if (blocked.test(ticket.command())) {
+            return PacingMetrics.Ends.BLOCKED;
         }
         Instant validUntil = ticket.command().validUntil();
         return validUntil != null && !clock.instant().isBefore(validUntil) ? PacingMetrics.Ends.EXPIRED : null;

@@ -25,17 +25,18 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});
  *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
- *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled|expired,at=admission|lane}}: commands the dial-time
- *       gate will end (cancelled, or past their {@code valid_until}) handed to it without taking a token, permit or
- *       slot, as they arrived or from their lane;</li>
+ *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled|expired|blocked,at=admission|lane}}: commands the
+ *       dial-time gate will end (cancelled, past their {@code valid_until}, or to a number on the DNC list) handed to
+ *       it without taking a token, permit or slot, as they arrived or from their lane;</li>
  *   <li>per trunk ({@code trunk} tag: its carrier's route name, {@link Trunks}), each from the trunk's first use:
  *       {@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
  *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
  *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
  *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted}}: slots let go with revoked
  *       partitions, and calls found in flight on gained ones and held as slots;</li>
- *   <li>{@code dialer.dispatcher.trunk.grants.unused{trunk,reason=campaign|canceled,token=given_back|spent|none}}:
- *       starts a trunk granted that were not made (the lane's campaign was not due, or its command was cancelled),
+ *   <li>{@code dialer.dispatcher.trunk.grants.unused{trunk,reason=campaign|canceled|expired|blocked,
+ *       token=given_back|spent|none}}: starts a trunk granted that were not made (the lane's campaign was not due, or
+ *       its command was cancelled, expired or put on the DNC list meanwhile),
  *       by what became of their rate token ({@link TrunkGate.GrantToken}).</li>
  * </ul>
  */
@@ -172,7 +173,9 @@ class PacingMetrics {
         /** The command was cancelled meanwhile: it goes to the dial-time gate unpaced. */
         CANCELED,
         /** The command's {@code valid_until} passed meanwhile: it goes to the dial-time gate unpaced. */
-        EXPIRED
+        EXPIRED,
+        /** The command's number was put on its account's DNC list meanwhile: it goes to the gate unpaced. */
+        BLOCKED
     }
 
     /** Where a command the gate will end left the lanes' pacing: as it arrived, or from its lane (head, or parking). */
@@ -185,10 +188,16 @@ class PacingMetrics {
         /** Its request or campaign is cancelled ({@code canceled}). */
         CANCELED,
         /** Its {@code valid_until} has passed ({@code expired}). */
-        EXPIRED;
+        EXPIRED,
+        /** Its number is on its account's DNC list ({@code blocked}). */
+        BLOCKED;
 
         UnusedGrant unusedGrant() {
-            return this == CANCELED ? UnusedGrant.CANCELED : UnusedGrant.EXPIRED;
+            return switch (this) {
+                case CANCELED -> UnusedGrant.CANCELED;
+                case EXPIRED -> UnusedGrant.EXPIRED;
+                case BLOCKED -> UnusedGrant.BLOCKED;
+            };
         }
     }
 

@@ -30,8 +30,8 @@ class ParkingLot {
      * written first (the first command seen for a request wins, as in the ledger). Parking an attempt whose row is
      * still there moves that row to the new due time if it is a parked row or one the retry scheduler has claimed: it
      * may be the very one the scheduler has just published this command from and is about to delete, and its delete,
-     * guarded by the due time it published, must then leave the new wait alone. Another wait (a retry, a requeue, a
-     * calling window) that a copy of the command meets in a full lane stays as it is.
+     * guarded by the lease its claim set (which the new wait clears), must then leave the new wait alone. Another wait
+     * (a retry, a requeue, a calling window) that a copy of the command meets in a full lane stays as it is.
      */
     Mono<Void> parkAll(List<Parked> parked) {
         // One row per attempt: a statement may not move the same row twice (copies of a record parked together).

@@ -13,6 +13,8 @@ import org.springframework.stereotype.Component;
  *       cancelled campaign's backlog would otherwise wait out its caller ID's rate, one command per token, only to be
  *       ended {@code canceled}, and spend the tokens of every campaign sharing the caller ID or the trunk meanwhile;
  *       such a command goes to the gate at once.</li>
+ *   <li>{@link #onDncList}: asked by the lanes likewise, so that a number on the account's DNC list is ended
+ *       {@code blocked} at once rather than after its lane's turn, its caller ID's token and a trunk slot.</li>
  *   <li>{@link #paused}: the retry scheduler asks it of a call waiting for its campaign's resume, which stays in the
  *       schedule while the pause lasts instead of being published every {@code pause-recheck} to go through its
  *       lane's pacing and the gate only to wait again (each time spending the caller ID's and the trunk's rate and
@@ -20,7 +22,7 @@ import org.springframework.stereotype.Component;
  *       recheck stays as the safety net for a resume this dispatcher did not see.</li>
  * </ul>
  *
- * <p>Exact, never a guess: both answer {@code false} until the call-control topic has been read in full (a control
+ * <p>Exact, never a guess: each answers {@code false} until the call-control topic has been read in full (a control
  * read before then may be superseded by a later one).
  */
 @Component
@@ -42,6 +44,14 @@ public class KnownControls {
     public boolean cancelled(CallCommand command) {
         return views.isReady() && CallControls.cancelled(command, views.requestControl(command.requestId()),
                 views.campaignControl(command.accountId(), command.campaign()));
+    }
+
+    /**
+     * Whether the command's number is on its account's DNC list, as the gate reads it (a cancel comes first, and a
+     * DNC entry before a passed {@code valid_until}). False until the lists have been read in full.
+     */
+    public boolean onDncList(CallCommand command) {
+        return views.isReady() && views.onDncList(command.accountId(), command.to());
     }
 
     /** Whether the call's campaign is paused. */

@@ -49,6 +49,8 @@ class PartitionLanesTest {
     private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
     /** Campaigns the dial-time gate would end {@code canceled}. */
     private final Set<String> cancelledCampaigns = ConcurrentHashMap.newKeySet();
+    /** Numbers on their account's DNC list: the dial-time gate would end their commands {@code blocked}. */
+    private final Set<String> dncNumbers = ConcurrentHashMap.newKeySet();
     /** The accounts' own caller-ID rates, as their settings say now. */
     private final Map<String, Double> accountCps = new ConcurrentHashMap<>();
     /** Where lanes park records; none unless a test parks. */
@@ -792,6 +794,34 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCallToANumberOnTheDncListGoesToTheGateAtOnceWithoutWaitingForItsLanesTurnOrTakingItsTokens() {
+        PartitionLanes lanes = lanes(pacing(1, 1, 1, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        for (int i = 0; i < 5; i++) {
+            admitWithField(lanes, A, "\"campaign\":\"c\"");
+        }
+        time.advanceTimeBy(Duration.ofMillis(500));
+        assertThat(started).as("the first took the caller ID's token").hasSize(1);
+
+        // A call to a number on the DNC list arrives behind four calls that wait a second each for the caller ID's
+        // token, and another is put on the list while its call waits in the lane.
+        dncNumbers.add("+4915100000001");
+        admitTo(lanes, A, "+4915100000001");
+        admitTo(lanes, A, "+4915100000002");
+        dncNumbers.add("+4915100000002");
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(started).as("the first at once, as it arrived").extracting(Started::offset).containsExactly(0L, 5L);
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("reason", "blocked").tag("at", "admission")
+                .counter().count()).isEqualTo(1.0);
+        time.advanceTimeBy(Duration.ofSeconds(10));
+        assertThat(started).extracting(Started::offset).containsExactly(0L, 5L, 1L, 2L, 3L, 4L, 6L);
+        assertThat(started.get(6).at()).as("the other, from its lane, with no token of its own").isEqualTo(4 * SECOND);
+        assertThat(registry.get("dialer.dispatcher.dials.started").counter().count()).isEqualTo(5.0);
+        assertThat(registry.get("dialer.dispatcher.lanes.unpaced").tag("reason", "blocked").tag("at", "lane")
+                .counter().count()).isEqualTo(1.0);
+    }
+
+    @Test
     void callsOfACampaignCancelledWhileTheyWaitInTheLaneAreHandedOverUnpacedInTheLanesOrder() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
         for (int i = 0; i < 100; i++) {
@@ -905,7 +935,7 @@ class PartitionLanesTest {
                         throw new IllegalStateException("a defect");
                     }
                     return command.campaign() != null && cancelledCampaigns.contains(command.campaign());
-                });
+                }, command -> dncNumbers.contains(command.to()));
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
         running = partition.jobs(10_000).subscribe();
@@ -961,6 +991,16 @@ class PartitionLanesTest {
     }
 
     /** A command of account {@code acc} with one more field ({@code "name":value}). */
+    private void admitTo(PartitionLanes lanes, String callerId, String to) {
+        long offset = nextOffset++;
+        String json = """
+                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"%s",
+                 "audio":"welcome.wav","created_at":"2025-06-01T12:00:00Z"}""".formatted(offset, callerId, to);
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
+                () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
+    }
+
     private void admitWithField(PartitionLanes lanes, String callerId, String field) {
         long offset = nextOffset++;
         String json = """
