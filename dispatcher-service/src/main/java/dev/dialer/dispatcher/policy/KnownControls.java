@@ -22,8 +22,8 @@ import org.springframework.stereotype.Component;
  *       recheck stays as the safety net for a resume this dispatcher did not see.</li>
  * </ul>
  *
- * <p>Exact, never a guess: each answers {@code false} until the call-control topic has been read in full (a control
- * read before then may be superseded by a later one).
+ * <p>Exact, never a guess: each answers {@code false} until the compacted topics have been read in full (a control
+ * or DNC entry read before then may be superseded by a later one).
  */
 @Component
 public class KnownControls {
