@@ -60,9 +60,6 @@ public final class ContractSchema {
             if (cause.getMessage() != null) {
                 message = cause.getMessage();
             }
-            if (cause.getCause() == cause) {
-                break;
-            }
         }
         return message == null ? null : message.replace('\n', ' ').replaceAll("\\[Source: [^;]*; line", "[line");
     }

@@ -31,14 +31,13 @@ final class LastDigitRule implements OutcomeRule {
         };
     }
 
+    /** Refused, unless the limit passes and this number's last dial was the refused one. */
     private Outcome capacity(String toNumber) {
-        if (capacityPasses && refused.remove(toNumber)) {
-            return Outcome.ANSWERED;
+        if (!capacityPasses || refused.add(toNumber)) {
+            return Outcome.CAPACITY_REJECTED;
         }
-        if (capacityPasses) {
-            refused.add(toNumber);
-        }
-        return Outcome.CAPACITY_REJECTED;
+        refused.remove(toNumber);
+        return Outcome.ANSWERED;
     }
 
     private static char lastDigit(String toNumber) {
