@@ -51,8 +51,8 @@ public final class ContractSchema {
     }
 
     /**
-     * What the JSON parser said of the value, with where it stopped, on one line: the validator wraps it in an exception
-     * of its own that says only "Invalid input" (the parser names no source: the value is not echoed).
+     * What the JSON parser said of the value, with where it stopped, on one line: the validator wraps it in an
+     * exception of its own that says only "Invalid input" (the parser names no source: the value is not echoed).
      */
     static String parserMessage(Throwable thrown) {
         String message = thrown.getMessage();
