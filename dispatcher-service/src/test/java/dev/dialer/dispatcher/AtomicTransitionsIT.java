@@ -12,10 +12,13 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -25,6 +28,8 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
 /**
@@ -67,6 +72,9 @@ class AtomicTransitionsIT {
 
     @Autowired
     CallEvents events;
+
+    @Autowired
+    ConnectionFactory connections;
 
     @BeforeEach
     void installRefusals() {
@@ -234,6 +242,53 @@ class AtomicTransitionsIT {
                 event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
                 .as("recorded once attempt 1 has ended").isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
+    }
+
+    /**
+     * Two commands of one request with different attempt numbers, recorded at once: the later waits for the request's
+     * lock while the other records its attempt, then checks for a live attempt in a snapshot taken before that
+     * attempt was committed. It records nothing all the same: the person is not called twice at once.
+     */
+    @Test
+    void attemptsOfOneRequestRecordedAtOnceLeaveOneLive() {
+        String requestId = "txc-" + UUID.randomUUID();
+        CallCommand first = Contract.read(command(requestId, "+4915112345675").getBytes(), CallCommand.class);
+        events.atomically(ledger.record(first)
+                        .then(events.emit(first, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
+                .block(WAIT);
+        events.emitOn(first, ledger.transitionChange(new Transition(requestId, 1, AttemptStatus.BUSY, "busy",
+                "sid-1", 486, "Busy Here")), event -> event.status(AttemptStatus.BUSY)).block(WAIT);
+        CallCommand third = first.withAttempt(3);
+
+        Connection other = Mono.from(connections.create()).block(WAIT);
+        try {
+            // Attempt 2 recorded as the ledger records one: the request locked, then the attempt inserted.
+            Mono.from(other.beginTransaction()).block(WAIT);
+            long holder = Flux.from(other.createStatement(
+                            "SELECT pg_backend_pid() FROM dispatch.requests WHERE request_id = $1 FOR UPDATE")
+                            .bind("$1", requestId).execute())
+                    .flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class)))
+                    .blockLast(WAIT);
+            Flux.from(other.createStatement(
+                            "INSERT INTO dispatch.attempts (request_id, attempt_no, status) VALUES ($1, 2, 'queued')")
+                            .bind("$1", requestId).execute())
+                    .flatMap(result -> result.getRowsUpdated())
+                    .blockLast(WAIT);
+            CompletableFuture<Boolean> recorded = events.emitOn(third, ledger.newClaimedAttempt(third),
+                    event -> event.attempt(3).status(AttemptStatus.QUEUED)).hasElement().toFuture();
+            await().atMost(WAIT).until(() -> db.sql(
+                            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))")
+                    .bind(0, (int) holder).map(row -> row.get(0, Long.class)).one().block(WAIT) > 0);
+            Mono.from(other.commitTransaction()).block(WAIT);
+
+            assertThat(recorded).succeedsWithin(WAIT).isEqualTo(false);
+        } finally {
+            Mono.from(other.close()).block(WAIT);
+        }
+        assertThat(db.sql("SELECT attempt_no FROM dispatch.attempts WHERE request_id = $1 AND status IN "
+                        + "('queued', 'initiated', 'ringing', 'in-progress')")
+                .bind(0, requestId).map(row -> row.get(0, Integer.class)).all().collectList().block(WAIT))
+                .as("live attempts").containsExactly(2);
     }
 
     private long attempts(String requestId) {

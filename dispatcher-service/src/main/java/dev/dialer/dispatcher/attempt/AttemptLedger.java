@@ -88,11 +88,14 @@ public class AttemptLedger {
      * Of {@link #NEW_ATTEMPT} and {@link #NEW_CLAIMED_ATTEMPT}: the attempt goes in only while the request is open (not
      * finished and not cancelled) and no other attempt of it is live: the dialer's own next attempt comes after the
      * last one ended, and a command an upstream producer wrote with the request id of a call in progress and another
-     * attempt number would otherwise call the person again while the first call rings. The request row is locked for
-     * the check, so a cancel committed before cannot be missed, and one committed after finds the attempt. Returns a
-     * row (with no previous status) only when it inserted one. A copy of the command whose attempt is recorded already
-     * takes no lock: locking the request, then waiting on the attempt's row, it deadlocked with the attempt's end,
-     * which changes the attempt's row, then the request's.
+     * attempt number would otherwise call the person again while the first call rings. The check reads the statement's
+     * snapshot, which a command of another attempt number committed while this one waited for the request's lock is not
+     * in: the unique index {@code attempts_one_live} (one live attempt a request) refuses that insert, and
+     * {@code ON CONFLICT DO NOTHING} records nothing. The request row is locked for the check, so a cancel committed
+     * before cannot be missed, and one committed after finds the attempt. Returns a row (with no previous status) only
+     * when it inserted one. A copy of the command whose attempt is recorded already takes no lock: locking the request,
+     * then waiting on the attempt's row, it deadlocked with the attempt's end, which changes the attempt's row, then
+     * the request's.
      */
     private static final String WHILE_OPEN_WITHOUT_LIVE_ATTEMPT = """
              WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
@@ -100,7 +103,7 @@ public class AttemptLedger {
                                   AND (x.attempt_no = $2
                                        OR x.status IN ('queued', 'initiated', 'ringing', 'in-progress')))
                FOR UPDATE
-            ON CONFLICT (request_id, attempt_no) DO NOTHING
+            ON CONFLICT DO NOTHING
             RETURNING NULL::text AS status""";
 
     /** A new attempt, {@code queued}, {@linkplain #WHILE_OPEN_WITHOUT_LIVE_ATTEMPT while the request allows one}. */
