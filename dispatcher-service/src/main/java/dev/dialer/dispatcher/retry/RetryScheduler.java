@@ -287,10 +287,11 @@ public class RetryScheduler {
                 })
                 .flatMap(rows -> fireRows(rows, moved))
                 .timeout(properties.lease())
-                // The rows not moved on stay and are claimed again on a later tick, once the lease lapses.
+                // The rows not moved on stay and are claimed again on a later tick, once the lease lapses. Rows moved
+                // on before it was given up are progress: a partition slow to acknowledge is not a stalled schedule.
                 .onErrorResume(error -> {
                     log.warn("could not claim or fire due retries; trying again next tick: {}", error.toString());
-                    return Mono.just(Fired.FAILED);
+                    return Mono.just(moved.rows().isEmpty() ? Fired.FAILED : Fired.GIVEN_UP_AFTER_MOVING);
                 })
                 .flatMap(fired -> removeMoved(moved).map(removed -> {
                     if (removed && fired.progressed()) {
@@ -339,6 +340,9 @@ public class RetryScheduler {
 
         /** Given up or failed: the tick is done, and it was no progress. */
         static final Fired FAILED = new Fired(true, false);
+
+        /** Given up after it moved rows on: the tick is done, and what it moved was progress. */
+        static final Fired GIVEN_UP_AFTER_MOVING = new Fired(true, true);
     }
 
     /**

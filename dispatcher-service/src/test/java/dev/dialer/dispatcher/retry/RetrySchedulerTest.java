@@ -81,6 +81,42 @@ class RetrySchedulerTest {
     }
 
     @Test
+    void aClaimGivenUpAtItsLeaseAfterItFiredRowsIsProgressAndItsFiredRowsAreRemoved() {
+        Instant base = Instant.parse("2026-01-01T10:00:00Z");
+        List<ScheduledAttempt> rows = new ArrayList<>();
+        for (int row = 0; row < 100; row++) {
+            rows.add(new ScheduledAttempt(command(), 1, base.plusMillis(row), "parked", base.plusMillis(row)));
+        }
+        List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
+        RetrySchedule hundredDue = new OneAccountSchedule() {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                return Flux.fromIterable(rows);
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
+                return Mono.fromRunnable(() -> removed.addAll(rows));
+            }
+        };
+        // The caller ID's partition acknowledges each record after a second: within each record's patience, but a
+        // hundred of them, one after another, outlast the claim's lease (30 s).
+        TestClock clock = TestClock.at(base.plusSeconds(1));
+        RetryScheduler scheduler = new RetryScheduler(hundredDue, (command, attempt) -> Mono.just(true),
+                record -> Mono.delay(Duration.ofSeconds(1)).then(), properties, clock,
+                new RetryMetrics(new SimpleMeterRegistry()), command -> true);
+
+        StepVerifier.withVirtualTime(scheduler::fireDue)
+                .thenAwait(Duration.ofSeconds(60))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(removed).as("the rows fired before the lease ran out").hasSizeBetween(25, 30)
+                .isEqualTo(rows.subList(0, removed.size()));
+        assertThat(scheduler.lastProgress()).as("rows were fired: no stall").isEqualTo(clock.instant());
+    }
+
+    @Test
     void marksAParkedCommandAsBackForItsTurnAndARetryAsNew() {
         CallCommand parked = command();
         RetrySchedule parkedAndRetry = new OneAccountSchedule() {
