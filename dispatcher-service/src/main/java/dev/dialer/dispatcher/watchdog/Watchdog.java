@@ -72,6 +72,8 @@ public class Watchdog {
     static final String STATUS_TIMEOUT = "status_timeout";
     static final String OTHER_CALL = "other_call";
     static final String RANG_GONE = "rang_gone";
+    static final String CARRIER_ERROR = "carrier_error";
+    static final String LEDGER_ERROR = "ledger_error";
     static final int CONCURRENCY = 8;
 
     private final AttemptLedger ledger;
@@ -113,7 +115,7 @@ public class Watchdog {
         this.registry = registry;
         this.outcomes = new OutcomeMetrics(registry);
         for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
-                RANG_GONE, "status_timeout", "canceled", "carrier_error", OTHER_CALL}) {
+                RANG_GONE, "status_timeout", "canceled", CARRIER_ERROR, LEDGER_ERROR, OTHER_CALL}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
     }
@@ -176,21 +178,34 @@ public class Watchdog {
     }
 
     /**
-     * Emits whether the attempt was reconciled (false: the carrier could not be asked).
+     * Emits whether the attempt was reconciled (false: the carrier could not be asked, or what it said could not be
+     * recorded: counted {@code carrier_error} and {@code ledger_error} apart, so that a PostgreSQL outage does not
+     * read as the carrier's).
      *
      * @param claimedAt when the attempt was claimed: a trunk slot taken since is a later dial's
      */
     private Mono<Boolean> reconcile(QuietAttempt quiet, Instant claimedAt) {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
         return carrier.status(ref)
+                .onErrorMap(NotAsked::new)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
                 .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet, claimedAt).thenReturn(true)))
                 .onErrorResume(error -> {
-                    log.warn("request {} attempt {} could not be reconciled; again after its lease: {}",
-                            quiet.requestId(), quiet.attempt(), error.toString());
-                    count("carrier_error");
+                    boolean notAsked = error instanceof NotAsked;
+                    log.warn("request {} attempt {} could not be reconciled ({}); again after its lease: {}",
+                            quiet.requestId(), quiet.attempt(), notAsked ? "the carrier could not be asked"
+                                    : "what the carrier said could not be recorded",
+                            (notAsked ? error.getCause() : error).toString());
+                    count(notAsked ? CARRIER_ERROR : LEDGER_ERROR);
                     return Mono.just(false);
                 });
+    }
+
+    /** The carrier could not be asked about a quiet attempt. */
+    private static final class NotAsked extends RuntimeException {
+        NotAsked(Throwable cause) {
+            super(cause.toString(), cause, false, false);
+        }
     }
 
     private Mono<Void> applyReport(QuietAttempt quiet, CallReport report) {

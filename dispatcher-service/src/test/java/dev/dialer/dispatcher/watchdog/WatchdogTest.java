@@ -293,6 +293,20 @@ class WatchdogTest {
         assertThat(outcomes()).containsEntry("carrier_answered", 1.0).containsEntry(Watchdog.OTHER_CALL, 0.0);
     }
 
+    @Test
+    void aCarrierAnswerThatCannotBeRecordedIsCountedApartFromACarrierThatCannotBeAsked() {
+        claimOnce(new QuietAttempt("wd-db", 1, 1, AttemptStatus.RINGING, "call-db"),
+                new QuietAttempt("wd-down", 1, 1, AttemptStatus.RINGING, "call-down"));
+        when(applier.apply(any())).thenReturn(Mono.error(new IllegalStateException("PostgreSQL is away")));
+        Watchdog watchdog = watchdog(call -> call.requestId().equals("wd-db")
+                ? Mono.just(new CallReport(AttemptStatus.BUSY, "busy", call.providerCallId(), 486, "Busy Here", null))
+                : Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE, "connection refused", null)));
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(outcomes()).containsEntry(Watchdog.LEDGER_ERROR, 1.0).containsEntry(Watchdog.CARRIER_ERROR, 1.0);
+    }
+
     /** {@code dialer.dispatcher.watchdog.reconciled} by outcome. */
     private Map<String, Double> outcomes() {
         Map<String, Double> counts = new TreeMap<>();
