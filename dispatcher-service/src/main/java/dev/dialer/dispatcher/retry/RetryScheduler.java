@@ -218,9 +218,9 @@ public class RetryScheduler {
      * when no account has rows left in its turn, a row could not be moved on, {@value #MAX_CLAIMS_PER_TICK} claims
      * were made, or a claim ran past its lease. A claim still running then (a connection that hangs without failing)
      * would hold up every later tick for ever, while the rows it claimed are free for the taking again; it is given
-     * up, and the next tick claims afresh. Only a claim that completes is progress, and only if it found nothing due or
-     * moved at least one row on (fired, held or dropped): one whose every row failed (Kafka refusing every command at
-     * once) released nothing.
+     * up, and the next tick claims afresh. A claim is progress if it found nothing due or moved at least one row on
+     * (fired, held or dropped), whether it completed or was given up at its lease (a partition slow to acknowledge):
+     * one whose every row failed (Kafka refusing every command at once) released nothing.
      */
     Mono<Void> fireDue() {
         return Mono.defer(() -> {
