@@ -223,10 +223,7 @@ class AtomicTransitionsIT {
     @Test
     void anotherAttemptOfARequestIsRecordedOnlyOnceNoneOfItsAttemptsIsLive() {
         String requestId = "txa-" + UUID.randomUUID();
-        CallCommand first = Contract.read(command(requestId, "+4915112345676").getBytes(), CallCommand.class);
-        events.atomically(ledger.record(first)
-                        .then(events.emit(first, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
-                .block(WAIT);
+        CallCommand first = recordedQueued(requestId, "+4915112345676");
         CallCommand second = first.withAttempt(2);
 
         assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
@@ -236,8 +233,7 @@ class AtomicTransitionsIT {
                 event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
         assertThat(attempts(requestId)).isEqualTo(1);
 
-        events.emitOn(first, ledger.transitionChange(new Transition(requestId, 1, AttemptStatus.BUSY, "busy",
-                "sid-1", 486, "Busy Here")), event -> event.status(AttemptStatus.BUSY)).block(WAIT);
+        endedBusy(first);
         assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
                 event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
                 .as("recorded once attempt 1 has ended").isPresent();
@@ -252,12 +248,8 @@ class AtomicTransitionsIT {
     @Test
     void attemptsOfOneRequestRecordedAtOnceLeaveOneLive() {
         String requestId = "txc-" + UUID.randomUUID();
-        CallCommand first = Contract.read(command(requestId, "+4915112345675").getBytes(), CallCommand.class);
-        events.atomically(ledger.record(first)
-                        .then(events.emit(first, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
-                .block(WAIT);
-        events.emitOn(first, ledger.transitionChange(new Transition(requestId, 1, AttemptStatus.BUSY, "busy",
-                "sid-1", 486, "Busy Here")), event -> event.status(AttemptStatus.BUSY)).block(WAIT);
+        CallCommand first = recordedQueued(requestId, "+4915112345675");
+        endedBusy(first);
         CallCommand third = first.withAttempt(3);
 
         Connection other = Mono.from(connections.create()).block(WAIT);
@@ -289,6 +281,22 @@ class AtomicTransitionsIT {
                         + "('queued', 'initiated', 'ringing', 'in-progress')")
                 .bind(0, requestId).map(row -> row.get(0, Integer.class)).all().collectList().block(WAIT))
                 .as("live attempts").containsExactly(2);
+    }
+
+    /** A request's first attempt recorded {@code queued} with its event, as a command's handler records it. */
+    private CallCommand recordedQueued(String requestId, String to) {
+        CallCommand command = Contract.read(command(requestId, to).getBytes(), CallCommand.class);
+        events.atomically(ledger.record(command)
+                        .then(events.emit(command, event -> event.status(AttemptStatus.QUEUED), Retry.max(0))))
+                .block(WAIT);
+        return command;
+    }
+
+    /** {@code command}'s attempt ends {@code busy}, with its event. */
+    private void endedBusy(CallCommand command) {
+        events.emitOn(command, ledger.transitionChange(new Transition(command.requestId(), command.attempt(),
+                AttemptStatus.BUSY, "busy", "sid-" + command.attempt(), 486, "Busy Here")),
+                event -> event.status(AttemptStatus.BUSY)).block(WAIT);
     }
 
     private long attempts(String requestId) {

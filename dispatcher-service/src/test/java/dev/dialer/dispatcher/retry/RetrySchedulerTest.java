@@ -88,17 +88,7 @@ class RetrySchedulerTest {
             rows.add(new ScheduledAttempt(command(), 1, base.plusMillis(row), "parked", base.plusMillis(row)));
         }
         List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule hundredDue = new OneAccountSchedule() {
-            @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
-                return Flux.fromIterable(rows);
-            }
-
-            @Override
-            Mono<Void> removeAll(List<ScheduledAttempt> rows) {
-                return Mono.fromRunnable(() -> removed.addAll(rows));
-            }
-        };
+        RetrySchedule hundredDue = claimingEachTime(rows, removed);
         // The caller ID's partition acknowledges each record after a second: within each record's patience, but a
         // hundred of them, one after another, outlast the claim's lease (30 s).
         TestClock clock = TestClock.at(base.plusSeconds(1));
@@ -664,17 +654,7 @@ class RetrySchedulerTest {
                 new ScheduledAttempt(command(), 1, base.plusMillis(1), "parked", base.plusMillis(1)),
                 new ScheduledAttempt(command(), 1, base.plusMillis(2), "parked", base.plusMillis(2)));
         List<ScheduledAttempt> removed = Collections.synchronizedList(new ArrayList<>());
-        RetrySchedule threeDue = new OneAccountSchedule() {
-            @Override
-            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
-                return Flux.fromIterable(rows);
-            }
-
-            @Override
-            Mono<Void> removeAll(List<ScheduledAttempt> moved) {
-                return Mono.fromRunnable(() -> removed.addAll(moved));
-            }
-        };
+        RetrySchedule threeDue = claimingEachTime(rows, removed);
         List<String> published = Collections.synchronizedList(new ArrayList<>());
         List<String> ended = Collections.synchronizedList(new ArrayList<>());
         RetryScheduler scheduler = new RetryScheduler(threeDue, (command, attempt) -> Mono.just(true),
@@ -714,6 +694,21 @@ class RetrySchedulerTest {
         Mono<List<String>> dueAccounts(Instant dueBy, String after, int most) {
             return Mono.just(List.of(ACCOUNT));
         }
+    }
+
+    /** A schedule each of whose claims takes {@code rows}, and which keeps the rows it is asked to remove. */
+    private static RetrySchedule claimingEachTime(List<ScheduledAttempt> rows, List<ScheduledAttempt> removed) {
+        return new OneAccountSchedule() {
+            @Override
+            Flux<ScheduledAttempt> claimDue(Instant dueBy, Instant now, Duration lease, List<Share> shares) {
+                return Flux.fromIterable(rows);
+            }
+
+            @Override
+            Mono<Void> removeAll(List<ScheduledAttempt> moved) {
+                return Mono.fromRunnable(() -> removed.addAll(moved));
+            }
+        };
     }
 
     /** The rows a claim of {@code shares} takes at most. */
