@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import javax.sip.ClientTransaction;
 import javax.sip.DialogTerminatedEvent;
@@ -85,6 +86,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final Logger log = LoggerFactory.getLogger(SipTrunkCarrier.class);
     private static final int MAX_CALLS_IN_FLIGHT = 100_000;
     private static final int RECOVERY_BATCH = 100;
+    /** Markers of a call being built: {@link #keepThenStart} has it; its caller gave up before. */
+    private static final Object HANDED_OVER = new Object();
+    private static final Object GIVEN_UP = new Object();
     private static final String RECOVERED_CANCELS = "dialer.dispatcher.carrier.sip.recovered.cancels";
     /** How long {@link #close} lets the steps being handled finish. */
     static final Duration SETTLE_ON_CLOSE = Duration.ofSeconds(5);
@@ -266,11 +270,26 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     + "is placed through it until it answers again (an OPTIONS every " + properties.probeInterval()
                     + ", a call every " + properties.probeInterval().multipliedBy(TRIAL_EVERY) + ")", null));
         }
-        return Mono.fromCallable(() -> register(command, dial))
+        // The built call, handed over to keepThenStart or given up: whichever comes first owns it. A caller that gives
+        // up while the call is being built would otherwise leave it in memory for good (the built value is dropped).
+        AtomicReference<Object> built = new AtomicReference<>();
+        return Mono.fromCallable(() -> {
+                    Registered registered = register(command, dial);
+                    if (!built.compareAndSet(null, registered)) {
+                        discard(registered);
+                    }
+                    return registered;
+                })
                 .subscribeOn(workers)
                 .onErrorMap(error -> !(error instanceof CarrierException), error -> new CarrierException(
                         CarrierException.Reason.REJECTED, "INVITE could not be built: " + error.getMessage(), error))
-                .flatMap(this::keepThenStart)
+                .flatMap(registered -> built.compareAndSet(registered, HANDED_OVER) ? keepThenStart(registered)
+                        : Mono.empty())
+                .doOnCancel(() -> {
+                    if (built.getAndSet(GIVEN_UP) instanceof Registered registered) {
+                        discard(registered);
+                    }
+                })
                 .doOnSuccess(placed -> sample.stop(timer("placed")))
                 .doOnError(CarrierException.class, error -> sample.stop(timer(error.reason().wire())))
                 // Cancelled before an answer: the routing guard's timeout gave up on the INVITE (the trunk has no
@@ -336,6 +355,16 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                         drop(registered, save);
                     }
                 });
+    }
+
+    /** A call given up while its INVITE was being built: nothing was saved, so it is only forgotten. */
+    private void discard(Registered registered) {
+        SipCall call = registered.call();
+        calls.remove(call.callId(), call);
+        session.abandon(registered.start().invite());
+        registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").increment();
+        log.warn("SIP call {} (request {} attempt {}) given up while its INVITE was being built; it is not placed",
+                call.callId(), call.kept().requestId(), call.kept().attempt());
     }
 
     /** A call given up before its INVITE went out: forgotten, and its row deleted once its save has settled. */

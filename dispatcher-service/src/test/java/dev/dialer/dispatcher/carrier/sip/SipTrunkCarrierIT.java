@@ -19,6 +19,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -26,12 +27,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.dao.TransientDataAccessResourceException;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -368,6 +371,39 @@ class SipTrunkCarrierIT {
                 .hasMessageContaining("Timeout");
 
         assertDroppedBeforeItsInvite();
+    }
+
+    @Test
+    void aCallGivenUpWhileItsInviteWasBeingBuiltIsForgottenAndNeverKept() throws Exception {
+        start("busy");
+        AtomicReference<Disposable> dial = new AtomicReference<>();
+        CountDownLatch subscribed = new CountDownLatch(1);
+        // Reading the call's time limit is part of building it, after its INVITE: the caller gives up right there.
+        Map<String, Object> options = new HashMap<>() {
+            @Override
+            public Object get(Object key) {
+                if ("timeLimit".equals(key)) {
+                    try {
+                        subscribed.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    dial.get().dispose();
+                }
+                return super.get(key);
+            }
+        };
+        CallCommand command = new CallCommand(1, "req-sip", "acc-1", "+4930123456", "+4930654321", "flow-1", null,
+                "spring", 0, 3, 2, null, null, Map.of(), null, null, null, null, options, Instant.now());
+
+        dial.set(carrier.place(command, 1).subscribe());
+        subscribed.countDown();
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1));
+        assertThat(registry.get("dialer.dispatcher.carrier.sip.calls").gauge().value()).isZero();
+        assertThat(dialogs.saved()).as("never kept, so never invited").isEmpty();
+        await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
     }
 
     /**
