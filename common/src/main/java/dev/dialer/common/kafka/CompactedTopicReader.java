@@ -41,6 +41,8 @@ import reactor.util.context.Context;
  */
 public final class CompactedTopicReader {
 
+    private static final Duration READ_TO_NOW_LOOKS = Duration.ofMillis(20);
+
     private final Map<String, Object> props;
     private final String topic;
     private final Sinks.Empty<Void> caughtUp = Sinks.empty();
@@ -77,6 +79,20 @@ public final class CompactedTopicReader {
     /** Completes when the reader has seen everything that was in the topic when it started. */
     public Mono<Void> caughtUp() {
         return caughtUp.asMono();
+    }
+
+    /**
+     * Completes once every record on the topic now (when subscribed) has been applied: a view read to this point holds
+     * every change acknowledged before it, such as a webhook a replay request that came after it names. Looks every
+     * {@code 20 ms}; it is for rare reads, not for every record. Errors when the topic's offsets cannot be read.
+     */
+    public Mono<Void> readToNow() {
+        return Mono.fromCallable(this::bounds)
+                .subscribeOn(Schedulers.boundedElastic())
+                .flatMap(now -> Flux.interval(Duration.ZERO, READ_TO_NOW_LOOKS)
+                        .filter(look -> now.allApplied(applied))
+                        .next())
+                .then();
     }
 
     private Flux<InboundRecord> follow(Bounds bounds) {

@@ -8,7 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -101,6 +103,54 @@ class CompactedTopicReaderIT {
             assertThat(again).as("nothing read before comes again").containsExactly("latest");
         } finally {
             reading.dispose();
+        }
+    }
+
+    /** Read to now: every record on the topic when asked is applied, one produced long after the first read too. */
+    @Test
+    void isReadToNowOnlyOnceARecordProducedAfterItCaughtUpHasBeenApplied() throws Exception {
+        String topic = "compacted-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(topic, 0, "wh-1", "first")).get();
+        }
+        CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> applied = new CopyOnWriteArrayList<>();
+        Disposable reading = reader.records()
+                .doOnNext(record -> {
+                    if ("held".equals(value(record))) {
+                        awaitQuietly(release);
+                    }
+                    applied.add(value(record));
+                })
+                .subscribe();
+        try {
+            reader.caughtUp().block(Duration.ofSeconds(30));
+            try (KafkaProducer<String, String> producer = producer()) {
+                producer.send(new ProducerRecord<>(topic, 1, "wh-2", "held")).get();
+            }
+
+            CompletableFuture<Void> readToNow = reader.readToNow().toFuture();
+
+            Thread.sleep(500);
+            assertThat(readToNow).as("read to now while its last record is being applied").isNotDone();
+            release.countDown();
+            readToNow.get(30, TimeUnit.SECONDS);
+            assertThat(applied).containsExactly("first", "held");
+            // Nothing came since: read to now at once.
+            reader.readToNow().block(Duration.ofSeconds(30));
+        } finally {
+            release.countDown();
+            reading.dispose();
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -135,7 +135,20 @@ public final class ReplayConsumer {
                 });
     }
 
-    private Mono<Void> replay(ReplayRequest request) {
+    /**
+     * The API answered 202 once the request was in Kafka, after the webhook and subscriptions it names: the directory
+     * is read to now first, or a replay asked for right after they were made would find them missing (its reader may
+     * be seconds behind, a broker's leader election) and queue nothing while the customer was told it was taken.
+     */
+    Mono<Void> replay(ReplayRequest request) {
+        return directory.readToNow()
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(30))
+                        .doBeforeRetry(signal -> log.warn("replay {}: the webhook directory could not be read to now, "
+                                + "trying again: {}", request.replayId(), signal.failure().toString())))
+                .then(Mono.defer(() -> replayOnceRead(request)));
+    }
+
+    private Mono<Void> replayOnceRead(ReplayRequest request) {
         WebhookConfig webhook = directory.current(request.webhookId());
         if (webhook == null || !webhook.accountId().equals(request.accountId())) {
             log.warn("replay {} names webhook {}, unknown for account {}: skipped", request.replayId(),

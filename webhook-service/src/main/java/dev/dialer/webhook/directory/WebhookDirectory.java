@@ -60,19 +60,26 @@ public final class WebhookDirectory {
     private final Map<String, Boolean> absent;
     /** Ids of webhooks that changed, so that lookups waiting for one wake up without polling. */
     private final Sinks.Many<String> changes = Sinks.many().multicast().directBestEffort();
+    private final Supplier<Mono<Void>> readToNow;
     private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
     private final Counter unreadable;
     private final Counter lookupWaits;
     private volatile boolean caughtUp;
 
     WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, MeterRegistry registry) {
-        this(records, caughtUp, registry, MAX_ABSENT);
+        this(records, caughtUp, Mono::empty, registry, MAX_ABSENT);
     }
 
     WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, MeterRegistry registry,
                      int maxAbsent) {
+        this(records, caughtUp, Mono::empty, registry, maxAbsent);
+    }
+
+    WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, Supplier<Mono<Void>> readToNow,
+                     MeterRegistry registry, int maxAbsent) {
         this.records = records;
         this.readerCaughtUp = caughtUp;
+        this.readToNow = readToNow;
         this.absent = Collections.synchronizedMap(new LinkedHashMap<>() {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
@@ -96,7 +103,7 @@ public final class WebhookDirectory {
     /** A directory fed by the compacted topic; nothing is read before {@link #follow()} is subscribed. */
     public static WebhookDirectory reading(KafkaSettings settings, MeterRegistry registry) {
         CompactedTopicReader reader = new CompactedTopicReader(settings, Topics.WEBHOOK_CONFIG);
-        return new WebhookDirectory(reader::records, reader.caughtUp(), registry);
+        return new WebhookDirectory(reader::records, reader.caughtUp(), reader::readToNow, registry, MAX_ABSENT);
     }
 
     /**
@@ -113,6 +120,15 @@ public final class WebhookDirectory {
                                 signal.failure())))
                 .then();
         return Mono.when(apply, readerCaughtUp.doOnSuccess(done -> markCaughtUp()));
+    }
+
+    /**
+     * Completes once every record on the topic when subscribed has been applied: the directory then holds every change
+     * the API had acknowledged before (a webhook and subscriptions made just before a replay that names them). Errors
+     * when the topic's offsets cannot be read.
+     */
+    public Mono<Void> readToNow() {
+        return Mono.defer(readToNow);
     }
 
     /** Whether everything that was on the topic when reading began has been read. */

@@ -2,13 +2,19 @@ package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ReplayRequest;
+import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.KafkaProperties;
 import dev.dialer.webhook.WebhookApplication;
+import dev.dialer.webhook.directory.Directories;
 import dev.dialer.webhook.directory.WebhookDirectory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,7 +23,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -26,7 +34,10 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /**
@@ -128,6 +139,44 @@ class ReplayPagesIT {
         assertThat(again).extracting(ReplayConsumer.Page::repeated).containsExactly(3L, 3L, 2L, 0L);
         assertThat(marked(request.replayId()))
                 .containsExactlyInAnyOrderElementsOf(covered.stream().map(EventStore.StoredEvent::eventId).toList());
+    }
+
+    /**
+     * The API answers 202 once the replay's request is in Kafka, after the webhook and subscription it made just
+     * before; this directory learns them only when read to now, as a reader seconds behind the topic would.
+     */
+    @Test
+    void aReplayOfAWebhookAndSubscriptionMadeJustBeforeWaitsForTheDirectoryToReadThem() {
+        String account = unique("acc");
+        WebhookConfig webhook = new WebhookConfig(unique("wh"), account, "https://example.invalid/hook", "test",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, Instant.now());
+        SubscriptionConfig subscription = new SubscriptionConfig(SubscriptionConfig.KIND, unique("sub"), account,
+                webhook.id(), List.of("call.status"), true, Instant.now());
+        Instant from = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        // Events of calls that named another webhook: the replay covers them through the subscription alone.
+        List<String> covered = List.of(kept(account, unique("wh"), from).eventId(),
+                kept(account, unique("wh"), from.plusMillis(1)).eventId());
+        Sinks.Many<InboundRecord> topic = Sinks.many().unicast().onBackpressureBuffer();
+        AtomicLong offsets = new AtomicLong();
+        WebhookDirectory lagging = Directories.of(topic::asFlux, () -> Mono.fromRunnable(() -> {
+            topic.tryEmitNext(new InboundRecord(Topics.WEBHOOK_CONFIG, 0, offsets.getAndIncrement(), webhook.id(),
+                    Contract.toBytes(webhook), Map.of(), () -> { }));
+            topic.tryEmitNext(new InboundRecord(Topics.WEBHOOK_CONFIG, 0, offsets.getAndIncrement(),
+                    SubscriptionConfig.key(subscription.id()), Contract.toBytes(subscription), Map.of(), () -> { }));
+        }), new SimpleMeterRegistry());
+        Disposable following = lagging.follow().subscribe();
+        ReplayRequest request = new ReplayRequest(ReplayRequest.VERSION, unique("replay"), account, webhook.id(),
+                List.of(), from, from.plusSeconds(1), Instant.now());
+        ReplayConsumer consumer = new ReplayConsumer(kafka.settings(), lagging, events, store, metrics,
+                new BadRecords(BadRecords.Source.REPLAYS, publisher, metrics), Clock.systemUTC(), PAGE);
+
+        try {
+            StepVerifier.create(consumer.replay(request)).expectComplete().verify(WAIT);
+        } finally {
+            following.dispose();
+        }
+
+        assertThat(marked(request.replayId())).containsExactlyInAnyOrderElementsOf(covered);
     }
 
     private interface PageReader {
