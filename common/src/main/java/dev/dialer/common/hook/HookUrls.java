@@ -16,6 +16,7 @@ public final class HookUrls {
 
     /** The longest URL taken. */
     public static final int MAX_URL = 2048;
+    private static final int MAX_PORT = 65_535;
 
     private HookUrls() {
     }
@@ -53,6 +54,10 @@ public final class HookUrls {
             if (uri.getHost().startsWith("[") && uri.getHost().contains("%")) {
                 // An interface of the webhook service's own host: no address it may call.
                 return "must not name an IPv6 zone (an address scoped to a network interface)";
+            }
+            if (uri.getPort() == 0 || uri.getPort() > MAX_PORT) {
+                // java.net.URI takes any number; no connection can be made to such a port, every try would fail.
+                return "must name a port from 1 to " + MAX_PORT;
             }
             return null;
         } catch (URISyntaxException e) {

@@ -14,7 +14,15 @@ class HookUrlsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"https://[2001:db8::1]/status", "http://crm.example.com/cb?id=1%2F2",
+    @ValueSource(strings = {"https://crm.example.com:99999/h", "http://crm.example.com:0/h",
+            "https://[2001:db8::1]:65536/"})
+    void aPortNoConnectionCanReachIsRefused(String url) {
+        assertThat(HookUrls.problem(url)).isEqualTo("must name a port from 1 to 65535");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"https://crm.example.com:65535/", "https://[2001:db8::1]:1/status",
+            "https://[2001:db8::1]/status", "http://crm.example.com/cb?id=1%2F2",
             "https://crm.example.com:8443/"})
     void anIpv6LiteralWithoutAZoneAndAPercentEncodedPathAreTaken(String url) {
         assertThat(HookUrls.problem(url)).isNull();
