@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.api.webhook.WebhookDisabler;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
@@ -36,6 +37,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -72,6 +74,8 @@ class SlowAcknowledgementIT {
     int port;
     @Autowired
     MeterRegistry registry;
+    @Autowired
+    WebhookDisabler disabler;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -330,6 +334,26 @@ class SlowAcknowledgementIT {
         assertSaysUndone(rotate);
     }
 
+    /**
+     * webhook-service found the endpoint gone; the disable's record lands after the API gave up on it. Left so, it
+     * would stand after a customer's re-enable made meanwhile, and webhook-service would refuse an enabled webhook.
+     */
+    @Test
+    void aDisableKafkaAcknowledgedTooLateIsFollowedByTheWebhooksCommittedConfig() throws Exception {
+        String webhookId = insertWebhook();
+
+        Optional<Throwable> failed = disabler.disable(ACCOUNT, webhookId, "gone", Instant.now())
+                .map(disabled -> Optional.<Throwable>empty())
+                .onErrorResume(error -> Mono.just(Optional.of(error)))
+                .block(LANDED);
+
+        assertThat(failed).as("Kafka acknowledged too late: not disabled").isPresent();
+        awaitLateThenCommitted(Topics.WEBHOOK_CONFIG, webhookId,
+                value -> value != null && !webhook(value).enabled() && "gone".equals(webhook(value).disabledReason()),
+                value -> value != null && webhook(value).enabled());
+        assertThat(enabled(webhookId)).as("the webhook as the API shows it").isTrue();
+    }
+
     @Test
     void aWebhookDeleteAnswered503IsFollowedByTheWebhooksAndItsSubscriptionsCommittedConfigs() throws Exception {
         String webhookId = insertWebhook();
@@ -499,6 +523,17 @@ class SlowAcknowledgementIT {
     }
 
     private record Stored(String url, String secret) {
+    }
+
+    private static boolean enabled(String webhookId) throws Exception {
+        try (Connection db = RunningApiService.database(); PreparedStatement query = db.prepareStatement(
+                "SELECT enabled FROM api.webhooks WHERE id = ?")) {
+            query.setString(1, webhookId);
+            try (ResultSet row = query.executeQuery()) {
+                assertThat(row.next()).isTrue();
+                return row.getBoolean(1);
+            }
+        }
     }
 
     /** The webhook's url and secret as PostgreSQL holds them. */

@@ -65,11 +65,13 @@ class DeliveryLog {
             return skip("invalid", problem);
         }
         DeliveryRecord row = DeliveryRecord.of(attempt);
+        // The disable is a change of its own, published apart from the attempt's row (a disable Kafka acknowledged too
+        // late is undone by publishing the webhook's committed state): made at every handling of the attempt, so that
+        // one that failed after the row was stored is made when the record is read again; a repeat changes nothing.
         return repository.insert(row)
-                .flatMap(inserted -> inserted && row.endpointDisabled() ? disable(row).thenReturn(inserted)
-                        : Mono.just(inserted))
                 .as(transactions::transactional)
                 .doOnNext(inserted -> count(inserted ? "recorded" : "duplicate"))
+                .flatMap(inserted -> row.endpointDisabled() ? disable(row) : Mono.empty())
                 .then();
     }
 
@@ -83,7 +85,7 @@ class DeliveryLog {
 
     private Mono<Boolean> disable(DeliveryRecord row) {
         String reason = Integer.valueOf(410).equals(row.statusCode()) ? GONE : FAILING;
-        return disabler.disable(row.webhookId(), reason, row.attemptedAt());
+        return disabler.disable(row.accountId(), row.webhookId(), reason, row.attemptedAt());
     }
 
     private Mono<Void> skip(String why, String detail) {

@@ -7,10 +7,11 @@ import reactor.core.publisher.Mono;
 public interface WebhookDisabler {
 
     /**
-     * Disables the webhook unless it changed after {@code observedAt} (a customer who re-enabled it since keeps it
-     * enabled) or is already disabled; answers whether it did.
+     * Disables the account's webhook unless it changed after {@code observedAt} (a customer who re-enabled it since
+     * keeps it enabled) or is already disabled; answers whether it did. Idempotent: called again for one observation,
+     * it changes nothing.
      *
      * @param reason what webhook-service observed: {@code gone} or {@code failing}
      */
-    Mono<Boolean> disable(String webhookId, String reason, Instant observedAt);
+    Mono<Boolean> disable(String accountId, String webhookId, String reason, Instant observedAt);
 }

@@ -2,11 +2,9 @@ package dev.dialer.api.webhook;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.account.AccountLimits;
-import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
 import dev.dialer.api.kafka.OwedState;
-import dev.dialer.api.kafka.PublishingTransactions;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.SubscriptionConfig;
@@ -26,7 +24,6 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
-import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -50,8 +47,6 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final WebhookRepository repository;
-    private final AcknowledgedPublisher publisher;
-    private final PublishingTransactions transactions;
     private final Compensations compensations;
     private final WebhookSubscriptions subscriptions;
     private final WebhookProperties properties;
@@ -59,15 +54,12 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     private final PlainHttpPolicy plainHttp;
     private final MeterRegistry registry;
 
-    Webhooks(WebhookRepository repository, AcknowledgedPublisher publisher, ReactiveTransactionManager tx,
-             Compensations compensations, WebhookSubscriptions subscriptions, WebhookProperties properties,
-             AccountLimits limits, PlainHttpPolicy plainHttp, MeterRegistry registry) {
+    Webhooks(WebhookRepository repository, Compensations compensations, WebhookSubscriptions subscriptions,
+             WebhookProperties properties, AccountLimits limits, PlainHttpPolicy plainHttp, MeterRegistry registry) {
         this.repository = repository;
         this.compensations = compensations;
         this.plainHttp = plainHttp;
         this.limits = limits;
-        this.publisher = publisher;
-        this.transactions = PublishingTransactions.create(tx);
         this.subscriptions = subscriptions;
         this.properties = properties;
         this.registry = registry;
@@ -169,21 +161,24 @@ class Webhooks implements WebhookDisabler, CommittedStates {
 
     /**
      * At least once per observation: the delivery log consumer calls this for an attempt that disabled the endpoint;
-     * a repeat finds the webhook already disabled and changes nothing.
+     * a repeat finds the webhook already disabled and changes nothing. Published as a customer's change is
+     * ({@link Compensations}): a disable whose record Kafka acknowledged too late is followed by the committed state,
+     * else that record, landing after a customer's re-enable, would leave webhook-service refusing an enabled webhook.
      */
     @Override
-    public Mono<Boolean> disable(String webhookId, String reason, Instant observedAt) {
-        return repository.lock(webhookId)
-                .filter(webhook -> webhook.enabled() && !webhook.enabledSince().isAfter(observedAt))
-                .map(webhook -> webhook.withChanges(webhook.url(), webhook.description(), false, reason, now()))
-                .flatMap(webhook -> saveAndPublish(webhook, publisher::publishAll))
+    public Mono<Boolean> disable(String accountId, String webhookId, String reason, Instant observedAt) {
+        return compensations.transactional("webhook_disable", OwedState.webhook(accountId, webhookId),
+                        config(accountId, webhookId), publication -> repository.lock(accountId, webhookId)
+                                .filter(webhook -> webhook.enabled() && !webhook.enabledSince().isAfter(observedAt))
+                                .map(webhook -> webhook.withChanges(webhook.url(), webhook.description(), false,
+                                        reason, now()))
+                                .flatMap(webhook -> saveAndPublish(webhook, publication)))
                 .doOnNext(webhook -> {
                     log.info("webhook {} of account {} disabled by webhook-service: {}", webhook.id(),
                             webhook.accountId(), reason);
                     count("disabled");
                 })
-                .hasElement()
-                .as(transactions::transactional);
+                .hasElement();
     }
 
     private Mono<Webhook> saveAndPublish(Webhook webhook, Compensations.Publication publication) {
