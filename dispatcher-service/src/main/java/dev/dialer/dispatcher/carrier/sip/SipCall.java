@@ -375,8 +375,11 @@ final class SipCall {
             log.warn("SIP call {}: 2xx without a dialog; cannot acknowledge it", callId);
             return;
         }
-        answeredTags.add(toTag(event.getResponse()));
+        // The answer is taken once it is acknowledged: an ACK that could not be sent ends the call here, and the
+        // trunk's next copy of the 2xx is then acknowledged and hung up as an answer after the end, not ignored as
+        // this one again while someone holds a silent line.
         dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
+        answeredTags.add(toTag(event.getResponse()));
         cancelTimer(ringTimer);
         String reason = event.getResponse().getReasonPhrase();
         if (cancelled != null || pendingCancel != null) {

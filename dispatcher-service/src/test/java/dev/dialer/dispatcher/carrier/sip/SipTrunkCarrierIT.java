@@ -489,6 +489,29 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void anAnswerWhoseAckCouldNotBeSentIsAcknowledgedAndHungUpWhenItComesAgain() throws Exception {
+        try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            startAgainst(trunk);
+            place(Map.of());
+            java.net.DatagramPacket invite = receive(trunk, text -> text.startsWith("INVITE "), WAIT);
+            assertThat(invite).isNotNull();
+            // The ACK goes to the answer's Contact, over a transport this stack does not listen on: it cannot be sent.
+            String contact = "Contact: <sip:callee@127.0.0.1:1;transport=tcp>\r\n";
+            reply(trunk, invite, "200 OK", contact);
+            awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.FAILED);
+            assertThat(last().sipReason()).startsWith("local SIP error");
+
+            // The trunk, never acknowledged, sends its 200 again until it is (RFC 3261 13.3.1.4); each copy is
+            // acknowledged and hung up anew, not taken as the answer already acknowledged.
+            await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                reply(trunk, invite, "200 OK", contact);
+                assertThat(registry.counter("dialer.dispatcher.carrier.sip.answered_after_end").count())
+                        .isGreaterThanOrEqualTo(2);
+            });
+        }
+    }
+
+    @Test
     void anAnswerThatComesAfterTheCallWasGivenUpIsAcknowledgedAndHungUp() throws Exception {
         start(Sipp.uas("answer-after-giving-up", ANSWER_AFTER_GIVING_UP), null, null, Duration.ofSeconds(2));
 
@@ -640,6 +663,15 @@ class SipTrunkCarrierIT {
             assertThat(receive(trunk, SipTrunkCarrierIT::withCredentials, Duration.ofSeconds(1)))
                     .as("no INVITE after the call was given up").isNull();
         }
+    }
+
+    private void startAgainst(DatagramSocket trunk) {
+        SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
+                "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5), 2,
+                Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
+        carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
+        carrier.start();
     }
 
     private void startWithCredentialsAgainst(DatagramSocket trunk) {
