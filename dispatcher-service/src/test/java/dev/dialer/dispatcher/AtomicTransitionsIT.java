@@ -256,7 +256,7 @@ class AtomicTransitionsIT {
         try {
             // Attempt 2 recorded as the ledger records one: the request locked, then the attempt inserted.
             Mono.from(other.beginTransaction()).block(WAIT);
-            long holder = Flux.from(other.createStatement(
+            int holder = Flux.from(other.createStatement(
                             "SELECT pg_backend_pid() FROM dispatch.requests WHERE request_id = $1 FOR UPDATE")
                             .bind("$1", requestId).execute())
                     .flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class)))
@@ -270,7 +270,7 @@ class AtomicTransitionsIT {
                     event -> event.attempt(3).status(AttemptStatus.QUEUED)).hasElement().toFuture();
             await().atMost(WAIT).until(() -> db.sql(
                             "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))")
-                    .bind(0, (int) holder).map(row -> row.get(0, Long.class)).one().block(WAIT) > 0);
+                    .bind(0, holder).map(row -> row.get(0, Long.class)).one().block(WAIT) > 0);
             Mono.from(other.commitTransaction()).block(WAIT);
 
             assertThat(recorded).succeedsWithin(WAIT).isEqualTo(false);
