@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -526,26 +527,28 @@ class SlowAcknowledgementIT {
     }
 
     private static boolean enabled(String webhookId) throws Exception {
-        try (Connection db = RunningApiService.database(); PreparedStatement query = db.prepareStatement(
-                "SELECT enabled FROM api.webhooks WHERE id = ?")) {
-            query.setString(1, webhookId);
-            try (ResultSet row = query.executeQuery()) {
-                assertThat(row.next()).isTrue();
-                return row.getBoolean(1);
-            }
-        }
+        return committedWebhook(webhookId, "enabled", row -> row.getBoolean(1));
     }
 
     /** The webhook's url and secret as PostgreSQL holds them. */
     private static Stored committedWebhook(String webhookId) throws Exception {
+        return committedWebhook(webhookId, "url, secret", row -> new Stored(row.getString(1), row.getString(2)));
+    }
+
+    /** What {@code read} takes from the webhook's row of {@code columns}, as PostgreSQL holds it. */
+    private static <T> T committedWebhook(String webhookId, String columns, RowReader<T> read) throws Exception {
         try (Connection db = RunningApiService.database(); PreparedStatement query = db.prepareStatement(
-                "SELECT url, secret FROM api.webhooks WHERE id = ?")) {
+                "SELECT " + columns + " FROM api.webhooks WHERE id = ?")) {
             query.setString(1, webhookId);
             try (ResultSet row = query.executeQuery()) {
                 assertThat(row.next()).isTrue();
-                return new Stored(row.getString(1), row.getString(2));
+                return read.read(row);
             }
         }
+    }
+
+    private interface RowReader<T> {
+        T read(ResultSet row) throws SQLException;
     }
 
     /** A mobile number of its own (E.164), so no earlier run's records are under its key. */
