@@ -218,13 +218,25 @@ public final class TopicProvisioner {
      * How long after it was written a record of {@code topic} may still be read: its {@code retention.ms} plus its
      * {@code segment.ms}, as the broker applies them (the topic's own, else the broker's default). A log segment is
      * deleted only once its newest record is past the retention, and a segment takes records for up to
-     * {@code segment.ms}. Null when the topic keeps its records for ever ({@code retention.ms} -1).
+     * {@code segment.ms}. Null when the topic keeps its records for ever ({@code retention.ms} -1). A topic created a
+     * moment ago can still be unknown to the broker that answers: that is waited out until {@code timeoutMillis}.
      */
     public static Duration rereadWindow(KafkaSettings settings, String topic, long timeoutMillis) {
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         try (Admin admin = Admin.create(adminProperties(settings, Map.of()))) {
-            Config config = admin.describeConfigs(List.of(resource)).all()
-                    .get(timeoutMillis, TimeUnit.MILLISECONDS).get(resource);
+            Config config = null;
+            while (config == null) {
+                try {
+                    config = admin.describeConfigs(List.of(resource)).all()
+                            .get(timeoutMillis, TimeUnit.MILLISECONDS).get(resource);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
+                }
+            }
             long retention = Long.parseLong(config.get(TopicConfig.RETENTION_MS_CONFIG).value());
             long segment = Long.parseLong(config.get(TopicConfig.SEGMENT_MS_CONFIG).value());
             return retention < 0 ? null : Duration.ofMillis(retention).plusMillis(segment);
