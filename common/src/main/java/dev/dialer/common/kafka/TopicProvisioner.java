@@ -138,15 +138,31 @@ public final class TopicProvisioner {
 
     /**
      * The topics' configs; a topic made a moment ago can still be unknown to the broker that answers: that is waited
-     * out until {@code timeoutMillis}, as in {@link #partitionCount}.
+     * out until {@code timeoutMillis} ({@link #waitingOutUnknownTopic}).
      */
     private static Map<ConfigResource, Config> describeConfigs(Admin admin, List<ConfigResource> resources,
                                                                long timeoutMillis)
             throws InterruptedException, ExecutionException, TimeoutException {
+        return waitingOutUnknownTopic(timeoutMillis,
+                () -> admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS));
+    }
+
+    /** A blocking call to the admin client. */
+    @FunctionalInterface
+    private interface AdminCall<T> {
+        T call() throws InterruptedException, ExecutionException, TimeoutException;
+    }
+
+    /**
+     * {@code call}'s answer, the call made again while it fails because the answering broker does not know the topic
+     * yet (it was created a moment ago, and the news has not reached every broker), until {@code timeoutMillis}.
+     */
+    private static <T> T waitingOutUnknownTopic(long timeoutMillis, AdminCall<T> call)
+            throws InterruptedException, ExecutionException, TimeoutException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
             try {
-                return admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS);
+                return call.call();
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
                     throw e;
@@ -193,19 +209,9 @@ public final class TopicProvisioner {
      */
     public static int partitionCount(KafkaSettings settings, String topic, long timeoutMillis) {
         String bootstrapServers = settings.bootstrapServers();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         try (Admin admin = Admin.create(adminProperties(settings, Map.of()))) {
-            while (true) {
-                try {
-                    return admin.describeTopics(List.of(topic)).allTopicNames()
-                            .get(timeoutMillis, TimeUnit.MILLISECONDS).get(topic).partitions().size();
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
-                }
-            }
+            return waitingOutUnknownTopic(timeoutMillis, () -> admin.describeTopics(List.of(topic)).allTopicNames()
+                    .get(timeoutMillis, TimeUnit.MILLISECONDS).get(topic).partitions().size());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while describing " + topic, e);
@@ -223,20 +229,8 @@ public final class TopicProvisioner {
      */
     public static Duration rereadWindow(KafkaSettings settings, String topic, long timeoutMillis) {
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         try (Admin admin = Admin.create(adminProperties(settings, Map.of()))) {
-            Config config = null;
-            while (config == null) {
-                try {
-                    config = admin.describeConfigs(List.of(resource)).all()
-                            .get(timeoutMillis, TimeUnit.MILLISECONDS).get(resource);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
-                }
-            }
+            Config config = describeConfigs(admin, List.of(resource), timeoutMillis).get(resource);
             long retention = Long.parseLong(config.get(TopicConfig.RETENTION_MS_CONFIG).value());
             long segment = Long.parseLong(config.get(TopicConfig.SEGMENT_MS_CONFIG).value());
             return retention < 0 ? null : Duration.ofMillis(retention).plusMillis(segment);

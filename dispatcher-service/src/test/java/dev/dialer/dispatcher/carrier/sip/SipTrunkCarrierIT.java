@@ -491,7 +491,7 @@ class SipTrunkCarrierIT {
     @Test
     void anAnswerWhoseAckCouldNotBeSentIsAcknowledgedAndHungUpWhenItComesAgain() throws Exception {
         try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            startAgainst(trunk);
+            startAgainst(trunk, null, null);
             place(Map.of());
             java.net.DatagramPacket invite = receive(trunk, text -> text.startsWith("INVITE "), WAIT);
             assertThat(invite).isNotNull();
@@ -629,7 +629,7 @@ class SipTrunkCarrierIT {
     @Test
     void theInviteWithCredentialsGoesOutOnlyOnceItIsKept() throws Exception {
         try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            startWithCredentialsAgainst(trunk);
+            startAgainst(trunk, "dialer", "s3cret");
             dialogs.holdSavesFrom(2); // the first INVITE's state is the first save; the one with credentials the second
 
             place(Map.of());
@@ -649,7 +649,7 @@ class SipTrunkCarrierIT {
     @Test
     void aCallGivenUpWhileItsInviteWithCredentialsWasBeingKeptIsNeverInvitedAgain() throws Exception {
         try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            startWithCredentialsAgainst(trunk);
+            startAgainst(trunk, "dialer", "s3cret");
             dialogs.holdSavesFrom(2);
 
             place(Map.of("timeout", 1));
@@ -665,19 +665,11 @@ class SipTrunkCarrierIT {
         }
     }
 
-    private void startAgainst(DatagramSocket trunk) {
+    /** The carrier against a bare UDP "trunk", with digest credentials when {@code username} is not null. */
+    private void startAgainst(DatagramSocket trunk, String username, String password) {
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
-                "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5), 2,
-                Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
-        carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
-                Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
-        carrier.start();
-    }
-
-    private void startWithCredentialsAgainst(DatagramSocket trunk) {
-        SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
-                "127.0.0.1", 0, null, "dialer", "s3cret", null, 40000, Duration.ofSeconds(60),
-                Duration.ofMinutes(5), 2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
+                "127.0.0.1", 0, null, username, password, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5),
+                2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
                 Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
         carrier.start();
