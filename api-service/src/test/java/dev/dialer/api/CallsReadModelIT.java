@@ -11,6 +11,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -139,6 +140,30 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(get("/api/v2/calls/" + ids.get(0), otherKey).statusCode()).isEqualTo(404);
         assertThat(json(get("/api/v2/calls?campaign=" + campaign, otherKey)).get("data")).isEmpty();
         assertThat(get("/api/v2/campaigns/" + campaign, otherKey).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aCampaignAndForeignIdOf128CharactersBeyondTheBasicPlaneAreTakenAndFoundByName() throws Exception {
+        // 128 characters (as the Kafka contract's maxLength counts them), 218 UTF-16 units.
+        String campaign = "c-" + UUID.randomUUID() + "\uD83D\uDE00".repeat(90);
+        String foreignId = "\uD83D\uDCDE".repeat(128);
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
+                {"bridge":"918068281234","to":"919876543230","flow_id":"1","name":"%s","foreign_id":"%s"}"""
+                .formatted(campaign, foreignId));
+        assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
+        String id = json(sent).get("data").get(0).get("id").asString();
+
+        String query = "/api/v2/calls?campaign=" + URLEncoder.encode(campaign, StandardCharsets.UTF_8)
+                + "&foreign_id=" + URLEncoder.encode(foreignId, StandardCharsets.UTF_8);
+        HttpResponse<String> listed = get(query, KEY);
+        assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+        assertThat(json(listed).get("data")).extracting(row -> row.get("id").asString()).containsExactly(id);
+        JsonNode progress = json(get("/api/v2/campaigns/" + URLEncoder.encode(campaign, StandardCharsets.UTF_8), KEY));
+        assertThat(progress.get("total").asLong()).isEqualTo(1);
+        HttpResponse<String> tooLong = get("/api/v2/calls?campaign="
+                + URLEncoder.encode(campaign + "a", StandardCharsets.UTF_8), KEY);
+        assertThat(tooLong.statusCode()).isEqualTo(400);
+        assertThat(tooLong.body()).contains("campaign");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.dialer.api.calls;
 import dev.dialer.api.QueryParameters;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.Problems;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -111,7 +112,7 @@ class CallsController {
 
     private static String filterValue(String field, String value) {
         String stripped = blankToNull(value);
-        if (stripped != null && stripped.length() > MAX_FILTER_LENGTH) {
+        if (stripped != null && Characters.moreThan(stripped, MAX_FILTER_LENGTH)) {
             throw Problems.validation(field, "must be at most " + MAX_FILTER_LENGTH + " characters");
         }
         return stripped;

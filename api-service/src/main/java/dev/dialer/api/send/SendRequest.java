@@ -25,9 +25,15 @@ record SendRequest(String callerId, List<Recipient> recipients, String flowId, S
                    int intervalMinutes, String webhookId, String foreignId, Map<String, String> variables,
                    int maxAttempts, Instant validUntil, Integer priority) {
 
-    /** The recipient's own {@code foreign_id}, else the request's. */
+    /**
+     * The recipient's own {@code foreign_id}, else the request's; none for a recipient refused for its own (its row
+     * must not show the request's as if it were the recipient's).
+     */
     String foreignIdOf(Recipient recipient) {
-        return recipient.foreignId() != null ? recipient.foreignId() : foreignId;
+        if (recipient.foreignId() != null) {
+            return recipient.foreignId();
+        }
+        return recipient.refusedForItsForeignId() ? null : foreignId;
     }
 
     /**
@@ -42,12 +48,19 @@ record SendRequest(String callerId, List<Recipient> recipients, String flowId, S
      */
     record Recipient(String field, String raw, String e164, String error, String foreignId) {
 
+        static final String FOREIGN_ID_SUFFIX = ".foreign_id";
+
         Recipient(String field, String raw, String e164, String error) {
             this(field, raw, e164, error, null);
         }
 
         boolean valid() {
             return e164 != null;
+        }
+
+        /** Whether it was refused for its own {@code foreign_id} (too long, not a string, holding a NUL). */
+        boolean refusedForItsForeignId() {
+            return error != null && field.endsWith(FOREIGN_ID_SUFFIX);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.dialer.api.send;
 
 import dev.dialer.api.RequestBodies;
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
@@ -422,15 +423,15 @@ final class SendRequestParser {
             // An array's entries are named by index, as JsonMembers names them, even when it holds one.
             String field = array || raw.size() > 1 ? "to[" + i + "]" : "to";
             String foreignId = foreignIds.get(i);
+            String foreignIdField = field + SendRequest.Recipient.FOREIGN_ID_SUFFIX;
             if (mistypedForeignIds.contains(i)) {
                 // A client that sent true or {...} meant something by it: never read as "no foreign_id".
-                errors.add(new FieldProblem(field + ".foreign_id", "must be a string"));
-                recipients.add(new SendRequest.Recipient(field + ".foreign_id", raw.get(i), null, "must be a string",
-                        null));
+                errors.add(new FieldProblem(foreignIdField, "must be a string"));
+                recipients.add(new SendRequest.Recipient(foreignIdField, raw.get(i), null, "must be a string", null));
                 continue;
             }
             String nul = NulCharacters.in(raw.get(i)) ? field
-                    : NulCharacters.in(foreignId) ? field + ".foreign_id" : null;
+                    : NulCharacters.in(foreignId) ? foreignIdField : null;
             if (nul != null) {
                 errors.add(new FieldProblem(nul, NulCharacters.MESSAGE));
                 recipients.add(new SendRequest.Recipient(nul, raw.get(i), null, NulCharacters.MESSAGE, null));
@@ -441,8 +442,8 @@ final class SendRequestParser {
                 recipients.add(new SendRequest.Recipient(field, raw.get(i), null, MISTYPED_NUMBER, foreignId));
                 continue;
             }
-            if (foreignId != null && foreignId.length() > MAX_FOREIGN_ID) {
-                recipients.add(new SendRequest.Recipient(field + ".foreign_id", raw.get(i), null,
+            if (foreignId != null && Characters.moreThan(foreignId, MAX_FOREIGN_ID)) {
+                recipients.add(new SendRequest.Recipient(foreignIdField, raw.get(i), null,
                         "must be at most " + MAX_FOREIGN_ID + " characters", null));
                 continue;
             }
@@ -644,7 +645,7 @@ final class SendRequestParser {
 
     private static String optional(ObjectNode fields, String name, int maxLength, List<FieldProblem> errors) {
         String value = scalar(fields, name, errors);
-        if (value != null && value.length() > maxLength) {
+        if (value != null && Characters.moreThan(value, maxLength)) {
             errors.add(new FieldProblem(name, "must be at most " + maxLength + " characters"));
             return null;
         }

@@ -1,5 +1,6 @@
 package dev.dialer.api.settings;
 
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
@@ -126,7 +127,7 @@ final class SettingsRequest {
             JsonNode entry = node.get(i);
             String campaign = entry.isObject() && entry.get("campaign") != null && entry.get("campaign").isString()
                     ? entry.get("campaign").asString().strip() : "";
-            if (campaign.isEmpty() || campaign.length() > MAX_CAMPAIGN_LENGTH) {
+            if (campaign.isEmpty() || Characters.moreThan(campaign, MAX_CAMPAIGN_LENGTH)) {
                 errors.add(new FieldProblem(field + ".campaign",
                         "must be a campaign name of 1 to " + MAX_CAMPAIGN_LENGTH + " characters"));
             } else if (!seen.add(campaign)) {

@@ -611,6 +611,36 @@ class SendRequestParserTest {
                 .getStatusCode().value()).isEqualTo(413);
     }
 
+    @Test
+    void countsNamesAndForeignIdsInCharactersAsTheKafkaContractDoes() {
+        String emoji = "\uD83D\uDE00"; // one character, two UTF-16 units
+        String longest = emoji.repeat(128);
+
+        SendRequest request = parse("{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"name\":\"" + longest
+                + "\",\"foreign_id\":\"" + longest + "\",\"to\":[{\"number\":\"919876543215\",\"foreign_id\":\""
+                + longest + "\"},\"919876543216\"]}");
+
+        assertThat(request.campaign()).isEqualTo(longest);
+        assertThat(request.recipients()).extracting(request::foreignIdOf).containsExactly(longest, longest);
+        assertThat(problemOf(body("\"name\":\"" + longest + "a\"")).errors())
+                .containsExactly(new FieldProblem("name", "must be at most 128 characters"));
+        assertThat(problemOf("{\"bridge\":\"918068281234\",\"flow_id\":\"1\",\"to\":[{\"number\":\"919876543215\","
+                + "\"foreign_id\":\"" + emoji + longest + "\"}]}").errors())
+                .extracting(FieldProblem::field).containsExactly("to[0].foreign_id");
+    }
+
+    @Test
+    void aRecipientRefusedForItsOwnForeignIdShowsNoneNotTheRequests() {
+        SendRequest request = parse("""
+                {"bridge":"918068281234","flow_id":"1","foreign_id":"batch-1","to":[
+                 {"number":"919876543215","foreign_id":"%s"},"919876543216",
+                 {"number":"12345","foreign_id":"crm-3"}]}""".formatted("x".repeat(129)));
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::field)
+                .containsExactly("to[0].foreign_id", "to[1]", "to[2]");
+        assertThat(request.recipients()).extracting(request::foreignIdOf).containsExactly(null, "batch-1", "crm-3");
+    }
+
     private static SendRequest parse(String body) {
         return SendRequestParser.parse(body, IN, MAX_RECIPIENTS);
     }
