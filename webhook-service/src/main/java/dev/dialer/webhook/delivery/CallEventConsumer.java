@@ -18,6 +18,7 @@ import io.r2dbc.spi.R2dbcException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -25,6 +26,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
@@ -184,8 +187,16 @@ public final class CallEventConsumer {
                 record.value()));
         String traceparent = TraceParent.ifValid(record.headers().get(TraceParent.HEADER));
         Mono<Void> delivered = namedWebhook(event, record.value(), traceparent)
-                .flatMap(webhook -> subscribersNotKnownYet(event, record.value(), traceparent)
-                        .thenReturn(resolver.resolve(event, webhook.orElse(null), subscribed(event))))
+                .flatMap(webhook -> {
+                    // One look at the directory for both: a webhook whose record it applies between two looks would
+                    // otherwise be neither tried now (not known at the first) nor stored for later (known at the other).
+                    Subscribers subscribers = Subscribers.of(event, directory.subscribers(event.accountId(),
+                            event.eventType().wire()), directory::current, directory::deleted);
+                    return Flux.fromIterable(subscribers.notKnownYet())
+                            .concatMap(id -> later(event, Target.Kind.SUBSCRIPTION, id, record.value(), traceparent))
+                            .then(Mono.fromSupplier(() -> resolver.resolve(event, webhook.orElse(null),
+                                    subscribers.known())));
+                })
                 .flatMapMany(Flux::fromIterable)
                 .map(target -> DeliveryTask.first(event.eventId(), event.eventType().wire(), target,
                         event.requestId(), event.accountId(), record.value(), traceparent))
@@ -261,16 +272,30 @@ public final class CallEventConsumer {
     }
 
     /**
-     * Stores the event's delivery to each subscribed webhook the directory does not know yet, as for a named one
-     * ({@link #namedWebhook}): a subscription and its webhook are records of their own, on partitions read apart, so
-     * the subscription can be known first. A webhook known to be deleted is left out (its subscriptions go with it).
+     * The event's subscribed webhooks, each looked up once: those the directory knows (of the event's account), and
+     * those it does not know yet, whose delivery is stored as a named one's is ({@link #namedWebhook}): a subscription
+     * and its webhook are records of their own, on partitions read apart, so the subscription can be known first. A
+     * webhook known to be deleted is in neither (its subscriptions go with it), nor is the event's named webhook when
+     * not known yet (stored already, as the named one).
      */
-    private Mono<Void> subscribersNotKnownYet(CallEvent event, byte[] payload, String traceparent) {
-        return Flux.fromIterable(directory.subscribers(event.accountId(), event.eventType().wire()))
-                .filter(id -> !id.equals(event.webhookId()) && directory.current(id) == null
-                        && !directory.deleted(id))
-                .concatMap(id -> later(event, Target.Kind.SUBSCRIPTION, id, payload, traceparent))
-                .then();
+    record Subscribers(List<WebhookConfig> known, List<String> notKnownYet) {
+
+        static Subscribers of(CallEvent event, Set<String> ids, Function<String, WebhookConfig> current,
+                              Predicate<String> deleted) {
+            List<WebhookConfig> known = new ArrayList<>();
+            List<String> notKnownYet = new ArrayList<>();
+            for (String id : ids) {
+                WebhookConfig webhook = current.apply(id);
+                if (webhook != null) {
+                    if (event.accountId().equals(webhook.accountId())) {
+                        known.add(webhook);
+                    }
+                } else if (!id.equals(event.webhookId()) && !deleted.test(id)) {
+                    notKnownYet.add(id);
+                }
+            }
+            return new Subscribers(List.copyOf(known), List.copyOf(notKnownYet));
+        }
     }
 
     /**
@@ -285,14 +310,6 @@ public final class CallEventConsumer {
                 Target.storedWebhook(kind, webhookId), event.requestId(), event.accountId(), payload, traceparent);
         Instant due = clock.instant().plus(orderingWait);
         return store.save(later, 0, due, due.plus(orderingWait));
-    }
-
-    private List<WebhookConfig> subscribed(CallEvent event) {
-        return directory.subscribers(event.accountId(), event.eventType().wire()).stream()
-                .map(directory::current)
-                .filter(Objects::nonNull)
-                .filter(webhook -> event.accountId().equals(webhook.accountId()))
-                .toList();
     }
 
     /** The record's event; throws when it holds none. */

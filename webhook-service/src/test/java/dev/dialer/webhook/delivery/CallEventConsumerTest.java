@@ -3,6 +3,10 @@ package dev.dialer.webhook.delivery;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -14,9 +18,14 @@ import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.reactivestreams.Publisher;
 import org.springframework.dao.DataAccessResourceFailureException;
@@ -32,6 +41,37 @@ import reactor.test.StepVerifier;
  * record handled again is counted as.
  */
 class CallEventConsumerTest {
+
+    @Test
+    void aSubscribedWebhookIsLookedUpOnceSoThatOneArrivingMeanwhileIsTriedNowOrStoredNeverNeither() {
+        CallEvent event = CallEvent.about(new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100",
+                "+919876543210", "23", null, "test", 0, 0, 1, "wh-named", null, Map.of(), null, null, null, null, null,
+                null, Instant.now())).sequence(1).status(AttemptStatus.RINGING).build();
+        WebhookConfig arriving = new WebhookConfig("wh-late", "acc-1", "https://example.com/late", "test", "s3cret",
+                true, Instant.now());
+        WebhookConfig otherAccount = new WebhookConfig("wh-other", "acc-2", "https://example.com/other", "test",
+                "s3cret", true, Instant.now());
+        // The directory applies wh-late's record right after the first look at it.
+        AtomicInteger looks = new AtomicInteger();
+        Function<String, WebhookConfig> current = id -> switch (id) {
+            case "wh-late" -> looks.getAndIncrement() == 0 ? null : arriving;
+            case "wh-other" -> otherAccount;
+            default -> null;
+        };
+        Set<String> ids = new LinkedHashSet<>(List.of("wh-late", "wh-other", "wh-named", "wh-gone"));
+
+        CallEventConsumer.Subscribers subscribers = CallEventConsumer.Subscribers.of(event, ids, current,
+                "wh-gone"::equals);
+
+        assertThat(looks).hasValue(1);
+        assertThat(subscribers.notKnownYet()).containsExactly("wh-late");
+        assertThat(subscribers.known()).isEmpty();
+        // Known from the start: tried now, and not stored.
+        looks.set(1);
+        CallEventConsumer.Subscribers later = CallEventConsumer.Subscribers.of(event, ids, current, "wh-gone"::equals);
+        assertThat(later.known()).containsExactly(arriving);
+        assertThat(later.notKnownYet()).isEmpty();
+    }
 
     @Test
     void postgresqlAwayIsWaitedFor() {
