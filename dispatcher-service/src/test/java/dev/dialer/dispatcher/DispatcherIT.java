@@ -66,7 +66,8 @@ class DispatcherIT {
 
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, shortCalls().withWebhookSecret(SECRET))
-            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ, Topics.CARRIER_CALLBACKS, Topics.CALL_COMMANDS);
+            .tailing(Topics.CALL_EVENTS, Topics.CALL_COMMANDS_DLQ, Topics.CARRIER_CALLBACKS, Topics.CALL_COMMANDS,
+                    Topics.CARRIER_CALLBACKS_DLQ);
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -482,6 +483,46 @@ class DispatcherIT {
     }
 
     @Test
+    void callbackRecordsThatCannotBeReadGoToTheirDlqAndTheCallbacksAfterThemAreStillApplied() {
+        double notJsonBefore = skippedCallbacks("not_json");
+        double invalidBefore = skippedCallbacks("schema_invalid");
+        fixture.send(new ProducerRecord<>(Topics.CARRIER_CALLBACKS, CALLER, "this is not JSON"));
+        ProducerRecord<String, String> untagged = new ProducerRecord<>(Topics.CARRIER_CALLBACKS, CALLER,
+                "{\"call_sid\":\"vg-untagged\",\"call_status\":\"completed\"}");
+        untagged.headers().add("dialer.call-bound", "true".getBytes(StandardCharsets.UTF_8));
+        fixture.send(untagged);
+
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(fixture.records(Topics.CARRIER_CALLBACKS_DLQ, CALLER)).hasSize(2));
+        List<ConsumerRecord<String, String>> dead = fixture.records(Topics.CARRIER_CALLBACKS_DLQ, CALLER).stream()
+                .sorted(java.util.Comparator.comparingLong(
+                        record -> Long.parseLong(header(record, Topics.HEADER_SOURCE_OFFSET))))
+                .toList();
+        assertThat(dead.get(0).value()).isEqualTo("this is not JSON");
+        assertThat(header(dead.get(0), Topics.HEADER_ERROR_CODE)).isEqualTo("not_json");
+        assertThat(header(dead.get(0), Topics.HEADER_SOURCE_TOPIC)).isEqualTo(Topics.CARRIER_CALLBACKS);
+        assertThat(header(dead.get(1), Topics.HEADER_ERROR_CODE)).isEqualTo("schema_invalid");
+        assertThat(header(dead.get(1), Topics.HEADER_ERROR_MESSAGE)).startsWith("customerData.request_id");
+        assertThat(header(dead.get(1), "dialer.call-bound")).as("what the endpoint said of it").isEqualTo("true");
+        // Counted once the broker's acknowledgement of each copy is back, which may be after a consumer read it.
+        await().atMost(WAIT).untilAsserted(() -> {
+            assertThat(skippedCallbacks("not_json")).isEqualTo(notJsonBefore + 1);
+            assertThat(skippedCallbacks("schema_invalid")).isEqualTo(invalidBefore + 1);
+        });
+
+        // The partition goes on: a callback appended after them is applied (a repeat of a call's end, ignored).
+        String requestId = newRequestId();
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", ""));
+        fixture.awaitFinal(requestId);
+        ReceivedCall call = fixture.callsFor(requestId).get(0);
+        double ignoredBefore = ignoredCallbacks("completed");
+        postSigned("""
+                {"call_sid":"%s","call_status":"completed","sip_status":200,"sip_reason":"OK","customerData":%s}"""
+                .formatted(call.callSid(), Contract.mapper().writeValueAsString(call.tag()))).expectStatus().isOk();
+        await().atMost(WAIT).until(() -> ignoredCallbacks("completed") == ignoredBefore + 1);
+    }
+
+    @Test
     void aCallbackWhoseTagTheCallsApplicationReplacedReachesItsCallByItsCallSid() {
         String callSid = "vg-" + UUID.randomUUID();
         String requestId = ringingCall(callSid);
@@ -655,6 +696,10 @@ class DispatcherIT {
 
     private double routed(String path) {
         return meters.counter("dialer.dispatcher.callbacks.routed", "path", path).count();
+    }
+
+    private double skippedCallbacks(String code) {
+        return meters.counter("dialer.dispatcher.callbacks.skipped", "code", code).count();
     }
 
     private double ignoredCallbacks(String status) {

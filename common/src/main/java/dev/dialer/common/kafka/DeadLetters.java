@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,13 +42,24 @@ public final class DeadLetters {
 
     private final KafkaPublisher publisher;
     private final String topic;
+    private final Set<String> keptOwnHeaders;
 
     /**
      * @param topic the DLQ
      */
     public DeadLetters(KafkaPublisher publisher, String topic) {
+        this(publisher, topic, Set.of());
+    }
+
+    /**
+     * @param topic          the DLQ
+     * @param keptOwnHeaders headers of the dialer's own that say what the record is, not how it travelled, so that a
+     *                       copy published again means what the record meant: kept on the copy
+     */
+    public DeadLetters(KafkaPublisher publisher, String topic, Set<String> keptOwnHeaders) {
         this.publisher = publisher;
         this.topic = topic;
+        this.keptOwnHeaders = Set.copyOf(keptOwnHeaders);
     }
 
     /** What reached the DLQ. */
@@ -68,7 +80,7 @@ public final class DeadLetters {
      * has it; errors with the producer's exception otherwise (retrying an outage is the caller's part).
      */
     public Mono<Copy> send(InboundRecord bad, ContractViolation violation) {
-        OutboundRecord copy = copy(bad, topic, violation, publisher.maxRecordBytes());
+        OutboundRecord copy = copy(bad, topic, violation, publisher.maxRecordBytes(), keptOwnHeaders);
         Mono<Copy> sent = truncated(copy) ? sendCut(bad, copy) : publisher.publish(copy).thenReturn(Copy.WHOLE);
         // Never lost for its size: what can go, goes, naming where the whole record is.
         return sent.onErrorResume(RecordTooLargeException.class, refused -> sendWithoutValue(bad, violation, refused));
@@ -92,12 +104,13 @@ public final class DeadLetters {
     /**
      * The whole copy: the value untouched, the record's own headers and the error and source headers. Not the
      * dialer's own marks ({@value #OWN_HEADERS}…: re-routed, parked, front of its lane), which tell the dispatcher how
-     * the record travelled: a copy replayed with them would skip its re-routing or its place in its lane.
+     * the record travelled: a copy replayed with them would skip its re-routing or its place in its lane. But for
+     * those {@code kept}.
      */
-    static OutboundRecord of(InboundRecord bad, String dlqTopic, ContractViolation violation) {
+    static OutboundRecord of(InboundRecord bad, String dlqTopic, ContractViolation violation, Set<String> kept) {
         Map<String, String> headers = new HashMap<>();
         bad.headers().forEach((name, value) -> {
-            if (!name.startsWith(OWN_HEADERS)) {
+            if (!name.startsWith(OWN_HEADERS) || kept.contains(name)) {
                 headers.put(name, value);
             }
         });
@@ -110,7 +123,13 @@ public final class DeadLetters {
      * fits, else one marked truncated whose value is cut to the bytes that fit (none when the headers alone fill it).
      */
     static OutboundRecord copy(InboundRecord bad, String dlqTopic, ContractViolation violation, int maxRecordBytes) {
-        OutboundRecord whole = of(bad, dlqTopic, violation);
+        return copy(bad, dlqTopic, violation, maxRecordBytes, Set.of());
+    }
+
+    /** As {@link #copy(InboundRecord, String, ContractViolation, int)}, keeping the dialer's own headers {@code kept}. */
+    static OutboundRecord copy(InboundRecord bad, String dlqTopic, ContractViolation violation, int maxRecordBytes,
+                               Set<String> kept) {
+        OutboundRecord whole = of(bad, dlqTopic, violation, kept);
         if (sizeUpperBound(whole) <= maxRecordBytes) {
             return whole;
         }

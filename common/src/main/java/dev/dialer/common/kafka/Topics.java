@@ -25,6 +25,11 @@ public final class Topics {
     public static final String CALL_EVENTS_DLQ = "dialer.call.events.dlq";
     /** Verified carrier callbacks, key caller ID, applied by the caller ID's owner. */
     public static final String CARRIER_CALLBACKS = "dialer.carrier.callbacks";
+    /**
+     * Carrier callback records the dispatcher could not read or apply, untouched, with error headers (as
+     * {@link #CALL_COMMANDS_DLQ}).
+     */
+    public static final String CARRIER_CALLBACKS_DLQ = "dialer.carrier.callbacks.dlq";
     /** Cancel, pause, resume; compacted, read in full by every dispatcher. */
     public static final String CALL_CONTROL = "dialer.call.control";
     /** Account settings, key account; compacted. */
@@ -102,9 +107,9 @@ public final class Topics {
      * for 30 days: longer than the commands topic's week, so a DLQ copy outlives its original. A copy that could not
      * be sent whole (a larger command that reached the topic compressed, the limits changed on a topic that exists,
      * or a producer that sends less) has only a part of the value: its original can be read
-     * from the source topic, at the offset the copy names, for that topic's week only. The DLQs of the call events and
-     * of the replay requests are made alike: each keeps its copies 30 days and takes the largest record of its source
-     * whole with its error headers.
+     * from the source topic, at the offset the copy names, for that topic's week only. The DLQs of the call events, of
+     * the carrier callbacks and of the replay requests are made alike: each keeps its copies 30 days and takes the
+     * largest record of its source whole with its error headers.
      *
      * @param partitions partitions of the keyed work topics; compacted configuration topics use at most 3
      */
@@ -116,6 +121,7 @@ public final class Topics {
                 TopicSpec.deleting(CALL_EVENTS, partitions, WEEK).maxMessageBytes(MAX_EVENT_BYTES),
                 TopicSpec.deleting(CALL_EVENTS_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.deleting(CARRIER_CALLBACKS, partitions, Duration.ofDays(2)),
+                TopicSpec.deleting(CARRIER_CALLBACKS_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.compacted(CALL_CONTROL, small),
                 TopicSpec.compacted(ACCOUNT_CONFIG, small),
                 TopicSpec.compacted(DNC, small),

@@ -6,6 +6,7 @@ import dev.dialer.common.contract.ContractViolation;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.record.AbstractRecords;
@@ -52,6 +53,16 @@ class DeadLettersTest {
     }
 
     @Test
+    void aCopyKeepsTheDialersOwnHeadersThatSayWhatTheRecordIs() {
+        InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8),
+                Map.of("dialer.call-bound", "true", "dialer.parked", "1"));
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of("dialer.call-bound"));
+
+        assertThat(copy.headers()).containsEntry("dialer.call-bound", "true").doesNotContainKey("dialer.parked");
+    }
+
+    @Test
     void aCopyLargerThanTheProducerSendsIsCutToWhatFitsAndMarkedWithTheOriginalSize() {
         byte[] value = filled(200_000);
         InboundRecord bad = bad(value, Map.of("trace", "abc"));
@@ -74,7 +85,7 @@ class DeadLettersTest {
     @Test
     void aCopyIsWholeUpToTheLimitAndCutOneByteBeyondIt() {
         InboundRecord bad = bad(filled(10_000), Map.of());
-        int whole = DeadLetters.sizeUpperBound(DeadLetters.of(bad, DLQ, NOT_JSON));
+        int whole = DeadLetters.sizeUpperBound(DeadLetters.of(bad, DLQ, NOT_JSON, Set.of()));
 
         assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole))).isFalse();
         assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole - 1))).isTrue();
@@ -164,7 +175,7 @@ class DeadLettersTest {
                 new OutboundRecord(DLQ, "", new byte[0], Map.of("", "")),
                 new OutboundRecord(DLQ, "+4930123456", filled(127), Map.of("é", "ü".repeat(70))),
                 new OutboundRecord(DLQ, "k".repeat(300), filled(16_384), Map.of("a", "b", "c", "d".repeat(20_000))),
-                DeadLetters.of(bad(filled(2_000_000), Map.of("trace", "abc")), DLQ, NOT_JSON)}) {
+                DeadLetters.of(bad(filled(2_000_000), Map.of("trace", "abc")), DLQ, NOT_JSON, Set.of())}) {
             assertThat(DeadLetters.sizeUpperBound(record)).isGreaterThanOrEqualTo(producerCounts(record));
         }
     }

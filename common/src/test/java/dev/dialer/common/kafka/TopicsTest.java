@@ -54,13 +54,14 @@ class TopicsTest {
         Map<String, String> sources = Map.of(
                 Topics.CALL_COMMANDS_DLQ, Topics.CALL_COMMANDS,
                 Topics.CALL_EVENTS_DLQ, Topics.CALL_EVENTS,
+                Topics.CARRIER_CALLBACKS_DLQ, Topics.CARRIER_CALLBACKS,
                 Topics.WEBHOOK_CONTROL_DLQ, Topics.WEBHOOK_CONTROL);
 
         sources.forEach((dlq, source) -> assertThat(Long.parseLong(config(dlq, "retention.ms"))).as(dlq)
                 .isEqualTo(Duration.ofDays(30).toMillis())
                 .isGreaterThan(Long.parseLong(config(source, "retention.ms"))));
-        assertThat(Integer.parseInt(config(Topics.WEBHOOK_CONTROL_DLQ, "max.message.bytes")))
-                .isEqualTo(Topics.MAX_DLQ_RECORD_BYTES);
+        sources.keySet().forEach(dlq -> assertThat(Integer.parseInt(config(dlq, "max.message.bytes"))).as(dlq)
+                .isEqualTo(Topics.MAX_DLQ_RECORD_BYTES));
     }
 
     @Test

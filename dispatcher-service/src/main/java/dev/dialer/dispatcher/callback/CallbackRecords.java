@@ -1,13 +1,18 @@
 package dev.dialer.dispatcher.callback;
 
+import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -26,7 +31,8 @@ import reactor.core.publisher.Mono;
  * ({@link SipStatusReports}).
  *
  * <p>Delivery: at least once per callback; {@link CallbackApplier} makes a repeated one change nothing. A record that
- * cannot be read is logged, counted and skipped: the endpoint verified it before appending, so it is a defect.
+ * cannot be read or applied is kept in {@value Topics#CARRIER_CALLBACKS_DLQ}, counted and skipped: the endpoint
+ * verified it before appending, so it is a defect, or another producer's record.
  */
 @Component
 public class CallbackRecords {
@@ -44,10 +50,14 @@ public class CallbackRecords {
      * dispatcher alone, like {@link SipStatusReports#TAKEN_OVER_HEADER}; the SIP trunk's other reports go without it.
      */
     static final String CALL_BOUND_HEADER = "dialer.call-bound";
+    /** The {@code code} tags of {@code dialer.dispatcher.callbacks.skipped}. */
+    private static final List<ContractViolation.Code> SKIP_CODES = List.of(ContractViolation.Code.NOT_JSON,
+            ContractViolation.Code.SCHEMA_INVALID, ContractViolation.Code.PROCESSING_ERROR);
 
     private final CallbackApplier applier;
     private final KafkaPublisher publisher;
     private final MeterRegistry registry;
+    private final DeadLetters deadLetters;
 
     CallbackRecords(CallbackApplier applier, KafkaPublisher publisher, MeterRegistry registry) {
         this.applier = applier;
@@ -55,6 +65,12 @@ public class CallbackRecords {
         this.registry = registry;
         for (String path : new String[] {TOPIC, DIRECT, IN_PLACE}) {
             registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
+        }
+        // What the endpoint or the SIP trunk said of the callback, which a copy published again must say too.
+        this.deadLetters = new DeadLetters(publisher, Topics.CARRIER_CALLBACKS_DLQ, Set.of(CALL_BOUND_HEADER,
+                SipStatusReports.ERROR_CODE_HEADER, SipStatusReports.TAKEN_OVER_HEADER));
+        for (ContractViolation.Code code : SKIP_CODES) {
+            skipped(code);
         }
     }
 
@@ -103,16 +119,52 @@ public class CallbackRecords {
         registry.counter("dialer.dispatcher.callbacks.routed", "path", path).increment();
     }
 
-    /** Applies one callback record, then acknowledges it; never errors. */
+    /**
+     * Applies one callback record, then acknowledges it; never errors. One that cannot be read, or whose applying
+     * fails for a reason other than an outage (waited out), is skipped so that its partition goes on: acknowledged
+     * once its copy is in {@value Topics#CARRIER_CALLBACKS_DLQ}.
+     */
     public Mono<Void> handle(InboundRecord record) {
         return Mono.defer(() -> apply(record))
                 .onErrorResume(error -> {
-                    log.error("callback at {}-{}@{} could not be applied; skipped", record.topic(),
-                            record.partition(), record.offset(), error);
-                    registry.counter("dialer.dispatcher.callbacks.skipped").increment();
-                    return Mono.empty();
+                    ContractViolation violation = violation(error);
+                    if (violation.code() == ContractViolation.Code.PROCESSING_ERROR) {
+                        log.error("callback at {}-{}@{} could not be applied; a copy goes to {}", record.topic(),
+                                record.partition(), record.offset(), Topics.CARRIER_CALLBACKS_DLQ, error);
+                    }
+                    return deadLetter(record, violation);
                 })
                 .then(Mono.fromRunnable(record::acknowledge));
+    }
+
+    /** What the DLQ copy says of the failure: the record's fault ({@code not_json}, {@code schema_invalid}) or ours. */
+    static ContractViolation violation(Throwable error) {
+        if (error instanceof JambonzCallbackReader.InvalidCallback invalid) {
+            return new ContractViolation(invalid.notJson() ? ContractViolation.Code.NOT_JSON
+                    : ContractViolation.Code.SCHEMA_INVALID, invalid.field() + ": " + invalid.getMessage());
+        }
+        return new ContractViolation(ContractViolation.Code.PROCESSING_ERROR, "applying failed: " + error);
+    }
+
+    private Mono<Void> deadLetter(InboundRecord record, ContractViolation violation) {
+        return deadLetters.send(record, violation)
+                // Not only outages: a record acknowledged without its copy would be lost.
+                .retryWhen(InfraRetry.untilDone("dead-letter callback"))
+                .doOnNext(copy -> {
+                    log.warn("callback at {}-{}@{} is {}: {}; sent to {} ({})", record.topic(), record.partition(),
+                            record.offset(), violation.code().wire(), violation.getMessage(),
+                            Topics.CARRIER_CALLBACKS_DLQ, copy.wire());
+                    skipped(violation.code()).increment();
+                })
+                .then();
+    }
+
+    private Counter skipped(ContractViolation.Code code) {
+        return Counter.builder("dialer.dispatcher.callbacks.skipped")
+                .description("Records of dialer.carrier.callbacks that could not be read or applied, skipped and "
+                        + "kept in " + Topics.CARRIER_CALLBACKS_DLQ)
+                .tag("code", code.wire())
+                .register(registry);
     }
 
     private Mono<Void> apply(InboundRecord record) {

@@ -28,6 +28,7 @@ final class JambonzCallbackReader {
 
     /** A callback body that cannot be applied; {@link #field()} names what is wrong. */
     static final class InvalidCallback extends RuntimeException {
+        private static final String NOT_JSON = "the body is not JSON";
         private final String field;
 
         InvalidCallback(String field, String message) {
@@ -37,6 +38,11 @@ final class JambonzCallbackReader {
 
         String field() {
             return field;
+        }
+
+        /** Whether the body could not be read as JSON at all (else it is JSON, but not a callback we can apply). */
+        boolean notJson() {
+            return NOT_JSON.equals(getMessage());
         }
     }
 
@@ -109,7 +115,7 @@ final class JambonzCallbackReader {
         try {
             json = JSON.readTree(body);
         } catch (JacksonException e) {
-            throw new InvalidCallback("body", "the body is not JSON");
+            throw new InvalidCallback("body", InvalidCallback.NOT_JSON);
         }
         if (json == null || !json.isObject()) {
             throw new InvalidCallback("body", "the body must be a JSON object");
