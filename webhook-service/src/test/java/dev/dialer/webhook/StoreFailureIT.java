@@ -29,7 +29,7 @@ import org.springframework.test.context.DynamicPropertySource;
 /**
  * PostgreSQL refusing one target's outcome for a while (a full disk, 53100): that target's store step is tried again
  * until it is written, without a second request, and the event's other targets are neither cancelled nor sent the
- * event again.
+ * event again; a retry's outcome likewise, within its claim's lease.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=webhook-service",
@@ -94,25 +94,63 @@ class StoreFailureIT {
                     .until(() -> receiver.at(webhookPath).size() == 1);
             assertThat(receiver.at(notifyPath)).hasSize(1);
         } finally {
-            execute("DROP TRIGGER IF EXISTS " + trigger + " ON webhook.retries");
-            execute("DROP FUNCTION IF EXISTS webhook." + trigger + "()");
-            execute("DROP SEQUENCE IF EXISTS webhook." + trigger);
+            dropFailures(trigger);
+        }
+    }
+
+    @Test
+    void aRetrysOutcomeNotStoredIsStoredLaterWithoutTryingTheRetryAgain() {
+        String account = unique("acc");
+        String notifyPath = "notify/" + unique("retried");
+        // The first try fails; the retry, and any try after it, is answered 200.
+        receiver.answer(notifyPath, 500);
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, null, new Hook(receiver.url(notifyPath), "POST")))
+                .sequence(1).status(AttemptStatus.RINGING).build();
+        fixture.publishEvents(requestId, List.of(event));
+        await().atMost(ItFixture.WAIT).until(() -> retryRows(event.eventId()) == 1);
+        String trigger = "store_failure_" + Long.toHexString(System.nanoTime());
+        failRetryRows(trigger, event.eventId(), "DELETE", "OLD");
+        try {
+            execute("UPDATE webhook.retries SET next_attempt_at = now() WHERE event_id = '" + event.eventId() + "'");
+
+            // Stored within the claim's lease (81 s): claimed again only after it, the retry would still be there.
+            await().atMost(Duration.ofSeconds(30)).until(() -> retryRows(event.eventId()) == 0);
+            assertThat(failures(trigger)).isGreaterThan(FAILURES);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                    .until(() -> receiver.at(notifyPath).size() == 2);
+        } finally {
+            dropFailures(trigger);
         }
     }
 
     /** The event's retry rows fail as on a full disk, the first {@value #FAILURES} times; counted in a sequence. */
     private void failRetryRows(String name, String eventId) {
+        failRetryRows(name, eventId, "INSERT", "NEW");
+    }
+
+    /**
+     * The {@code operation} ({@code INSERT}, {@code DELETE}) of the event's retry rows fails as on a full disk, the first
+     * {@value #FAILURES} times; counted in a sequence. {@code row} is the trigger's row: {@code NEW} or {@code OLD}.
+     */
+    private void failRetryRows(String name, String eventId, String operation, String row) {
         execute("CREATE SEQUENCE webhook." + name);
         execute("CREATE FUNCTION webhook." + name + "() RETURNS trigger LANGUAGE plpgsql AS $$\n"
                 + "BEGIN\n"
-                + "  IF NEW.event_id = '" + eventId + "' AND nextval('webhook." + name + "') <= " + FAILURES
+                + "  IF " + row + ".event_id = '" + eventId + "' AND nextval('webhook." + name + "') <= " + FAILURES
                 + " THEN\n"
                 + "    RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100';\n"
                 + "  END IF;\n"
-                + "  RETURN NEW;\n"
+                + "  RETURN " + row + ";\n"
                 + "END $$");
-        execute("CREATE TRIGGER " + name + " BEFORE INSERT ON webhook.retries FOR EACH ROW EXECUTE FUNCTION webhook."
-                + name + "()");
+        execute("CREATE TRIGGER " + name + " BEFORE " + operation + " ON webhook.retries FOR EACH ROW EXECUTE FUNCTION "
+                + "webhook." + name + "()");
+    }
+
+    private void dropFailures(String trigger) {
+        execute("DROP TRIGGER IF EXISTS " + trigger + " ON webhook.retries");
+        execute("DROP FUNCTION IF EXISTS webhook." + trigger + "()");
+        execute("DROP SEQUENCE IF EXISTS webhook." + trigger);
     }
 
     private long failures(String name) {

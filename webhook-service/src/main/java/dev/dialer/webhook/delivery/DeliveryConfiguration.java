@@ -178,7 +178,7 @@ class DeliveryConfiguration {
                 store.purgeReplayMarks(clock.instant().minus(health.eventRetention()).minus(health.purgeInterval())),
                 // The poller starts once the directory has caught up: a webhook it lacks then is gone, not unread.
                 endpoints.forgetDeleted(id -> directory.current(id) != null));
-        return new RetryPoller(store, deliverer::deliver, retry, delivery.lease(), metrics, housekeeping,
+        return new RetryPoller(store, deliverer::deliverClaimed, retry, delivery.lease(), metrics, housekeeping,
                 health.purgeInterval(), held::current, new RetriesInFlight(isolation.maxConcurrentPerEndpoint(),
                 isolation.maxConcurrentPerAccount()));
     }

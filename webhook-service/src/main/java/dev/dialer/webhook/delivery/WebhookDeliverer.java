@@ -40,6 +40,8 @@ import reactor.util.retry.Retry;
 final class WebhookDeliverer {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
+    private static final Duration STORE_RETRY_BACKOFF = Duration.ofMillis(200);
+    private static final Duration STORE_RETRY_MAX_BACKOFF = Duration.ofSeconds(5);
 
     private final WebhookSigner signer;
     private final WebhookTransport transport;
@@ -86,6 +88,22 @@ final class WebhookDeliverer {
     /** One try, or a refusal, and its durable consequence. */
     Mono<Void> deliver(DeliveryTask task) {
         return deliver(task, null);
+    }
+
+    /**
+     * One try of a claimed retry, or a refusal, and its durable consequence, written again while PostgreSQL fails it
+     * after the try, until the claim's lease runs out: the retry's endpoint does not get the event again, nor its health
+     * a failure counted twice, because PostgreSQL was away a moment. Past the lease the row may be claimed again (the
+     * lease takes a minute to record the outcome for this), and tried again then.
+     */
+    Mono<Void> deliverClaimed(DeliveryTask task) {
+        Retry untilLeaseEnds = Retry.backoff(Long.MAX_VALUE, STORE_RETRY_BACKOFF).maxBackoff(STORE_RETRY_MAX_BACKOFF)
+                .filter(error -> CallEventConsumer.isStoreFailure(error) && task.lease() != null
+                        && clock.instant().isBefore(task.lease()))
+                .doBeforeRetry(signal -> log.warn("retry of event {} to {} {} not settled, PostgreSQL unavailable; "
+                                + "storing its outcome again until its lease ends at {}: {}", task.eventId(),
+                        task.target().kind().tag(), task.target().id(), task.lease(), signal.failure().toString()));
+        return deliver(task, untilLeaseEnds);
     }
 
     /**
