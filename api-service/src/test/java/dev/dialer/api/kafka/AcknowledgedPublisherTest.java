@@ -63,7 +63,10 @@ class AcknowledgedPublisherTest {
      */
     @Test
     void aRequestWhoseRecordsWouldHoldMoreThanTheBudgetIsRefusedAtOnceWithNothingPublished() {
-        AcknowledgedPublisher budgeted = new AcknowledgedPublisher(kafka, Duration.ofMillis(400),
+        // The first request must still wait when the second comes: timeouts a loaded machine cannot outrun.
+        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
+                "acknowledged-publisher-budget-test", Duration.ofSeconds(3));
+        AcknowledgedPublisher budgeted = new AcknowledgedPublisher(slow, Duration.ofSeconds(3),
                 Duration.ofMillis(1500), 100, registry);
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]);
         List<OutboundRecord> sixtyOneBytes = List.of(record);
@@ -91,6 +94,7 @@ class AcknowledgedPublisherTest {
                         .startsWith("Kafka did not acknowledge the request"))
                 .verify(Duration.ofSeconds(15));
         assertThat(registry.get("dialer.api.produce.refused").counter().count()).isEqualTo(1);
+        slow.close();
     }
 
     @Test
