@@ -29,7 +29,9 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.cfg.JsonNodeFeature;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -75,7 +77,14 @@ final class SendRequestParser {
     /** The last instant RFC 3339 can write, in UTC: its years have four digits. */
     static final Instant LATEST_VALID_UNTIL = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
-    private static final JsonMapper JSON = JsonMembers.mapper();
+    /**
+     * Decimal numbers are read as written, not through a double: a variable sent as {@code 10.50} is the text
+     * {@code "10.50"} the flow reads out, not {@code "10.5"}.
+     */
+    private static final JsonMapper JSON = JsonMembers.mapper().rebuild()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+            .build();
     /** The member whose members are named {@code variables[Name]}. */
     private static final Set<String> KEYED = Set.of("variables");
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");

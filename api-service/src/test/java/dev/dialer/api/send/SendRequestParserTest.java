@@ -612,6 +612,17 @@ class SendRequestParserTest {
     }
 
     @Test
+    void numbersGivenAsVariablesAreTheirTextAsWritten() {
+        SendRequest request = parse(body("\"variables\":{\"amount\":10.50,\"count\":3,\"rate\":0.1,"
+                + "\"whole\":15.0,\"negative\":-2.25}"));
+
+        assertThat(request.variables()).containsExactlyInAnyOrderEntriesOf(Map.of("amount", "10.50", "count", "3",
+                "rate", "0.1", "whole", "15.0", "negative", "-2.25"));
+        // Decimal numbers read so are still whole numbers where one is asked for.
+        assertThat(parse(body("\"interval\":15.0")).intervalMinutes()).isEqualTo(15);
+    }
+
+    @Test
     void countsNamesAndForeignIdsInCharactersAsTheKafkaContractDoes() {
         String emoji = "\uD83D\uDE00"; // one character, two UTF-16 units
         String longest = emoji.repeat(128);
