@@ -11,6 +11,7 @@ import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -149,6 +150,41 @@ class RetryFairnessIT {
         assertThat(slow.answered()).isEqualTo(2 * BACKLOG);
         // No claim took a row its endpoint had no room for.
         assertThat(deferred("endpoint_busy")).isEqualTo(refusedBefore);
+    }
+
+    @Test
+    void webhooksOfOneAccountOnOneHostShareTheRetriesInFlightTheirEndpointAllows() {
+        try (HangingEndpoint shared = new HangingEndpoint()) {
+            String account = unique("acc");
+            String zap = webhook(account, shared.url("zap"));
+            String zip = webhook(account, shared.url("zip"));
+            // Their endpoint as webhook-service stores it with a webhook's row: the URL's scheme, host and port.
+            URI host = URI.create(shared.url(""));
+            String endpoint = host.getScheme() + "://" + host.getHost() + ":" + host.getPort();
+            double refusedBefore = deferred("endpoint_busy");
+
+            database.sql("""
+                            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, endpoint,
+                                account_id, payload, tries, next_attempt_at)
+                            SELECT :account || '-' || w.id || '-' || g, 'call.status', 'WEBHOOK', w.id, :endpoint,
+                                   :account, :payload, 1, now() - interval '1 hour' + g * interval '1 second'
+                              FROM generate_series(1, :rows) g CROSS JOIN unnest(CAST(:webhooks AS text[])) AS w(id)""")
+                    .bind("account", account).bind("endpoint", endpoint).bind("webhooks", new String[] {zap, zip})
+                    .bind("payload", PAYLOAD).bind("rows", 10)
+                    .then().block(Duration.ofSeconds(30));
+
+            // Three quarters of the endpoint's 4 for both webhooks together, not three for each (six, of which two
+            // would be refused as endpoint_busy and the fourth slot kept for first tries taken).
+            await().atMost(Duration.ofSeconds(10)).until(() -> shared.received() == RETRIES_PER_ENDPOINT);
+            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+                    .until(() -> shared.received() == RETRIES_PER_ENDPOINT);
+            assertThat(deferred("endpoint_busy")).isEqualTo(refusedBefore);
+
+            shared.release();
+            await().atMost(WAIT).until(() -> rowsOf(account) == 0);
+            assertThat(shared.answered()).isEqualTo(20);
+            assertThat(deferred("endpoint_busy")).isEqualTo(refusedBefore);
+        }
     }
 
     private long rowsOf(String account) {

@@ -23,10 +23,21 @@ import java.time.Instant;
  * @param storedAt  when the delivery was first stored in the table ({@code created_at}), or null for one never stored
  * @param traceparent the W3C {@code traceparent} of the event's record, which each try continues with a span of its
  *                  own (for a replay, the trace of the request that asked for it); null when there is none
+ * @param endpoint  the endpoint (scheme, host and port, as {@link EndpointIsolation#endpoint} writes it) its row is
+ *                  counted against by the claims ({@link RetriesInFlight#endpointOf}): a hook's URL's, a webhook's
+ *                  URL's when it was stored (its URL is looked up again before each try); null when not known (a
+ *                  webhook not known yet, a delivery never stored)
  */
 record DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
                     byte[] payload, int tries, String orderKey, boolean replay, Instant lease, Instant storedAt,
-                    String traceparent) {
+                    String traceparent, String endpoint) {
+
+    DeliveryTask(Long id, String eventId, String eventType, Target target, String requestId, String accountId,
+                 byte[] payload, int tries, String orderKey, boolean replay, Instant lease, Instant storedAt,
+                 String traceparent) {
+        this(id, eventId, eventType, target, requestId, accountId, payload, tries, orderKey, replay, lease, storedAt,
+                traceparent, null);
+    }
 
     static DeliveryTask first(String eventId, String eventType, Target target, String requestId, String accountId,
                               byte[] payload, String traceparent) {
@@ -43,7 +54,15 @@ record DeliveryTask(Long id, String eventId, String eventType, Target target, St
 
     DeliveryTask withTarget(Target resolved) {
         return new DeliveryTask(id, eventId, eventType, resolved, requestId, accountId, payload, tries, orderKey,
-                replay, lease, storedAt, traceparent);
+                replay, lease, storedAt, traceparent, endpoint);
+    }
+
+    /**
+     * The endpoint a row stored for it now is counted against: its target's URL's when the target has one (a hook,
+     * or a webhook resolved for a try), else {@link #endpoint}.
+     */
+    String endpointToStore() {
+        return target.url() == null ? endpoint : EndpointIsolation.endpoint(target.url());
     }
 
     /** What this try sends to its target, and what the signature covers ({@link HookRequest}). */

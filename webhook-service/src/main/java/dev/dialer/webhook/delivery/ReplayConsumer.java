@@ -227,7 +227,7 @@ public final class ReplayConsumer {
         Target.Kind kind = names(webhook, event) ? Target.Kind.WEBHOOK : Target.Kind.SUBSCRIPTION;
         return new DeliveryTask(null, event.eventId(), event.eventType(),
                 Target.storedWebhook(kind, webhook.id()), field(event, "request_id"), event.accountId(),
-                event.payload(), 0, null, true, null, null, traceparent);
+                event.payload(), 0, null, true, null, null, traceparent, EndpointIsolation.endpoint(webhook.url()));
     }
 
     private static String field(EventStore.StoredEvent event, String name) {

@@ -15,12 +15,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * beyond them would only be refused (not a try, stored again a moment later), and it would take a slot of the poller
  * that another account's due retry could have had.
  *
- * <p>An endpoint is named as the claim names it ({@link #endpointOf}): a hook's as {@link EndpointIsolation#endpoint}
- * names it and {@code webhook.retries.endpoint} keeps it; a webhook's by its id, since its URL is looked up only
- * before its try. Webhooks of one account on one host so each have room of their own here, and share one limit in the
- * isolation: rows of theirs beyond it are refused and held ({@link HeldTargets}), as before. Only the poller's own
- * tries are counted: first tries to the same endpoint fill its limit without the claim knowing, and the rows it then
- * refuses are held too.
+ * <p>An endpoint is named as the claim names it ({@link #endpointOf}): as {@link EndpointIsolation#endpoint} names it
+ * and {@code webhook.retries.endpoint} keeps it, for a hook from its URL, for a webhook from its URL when its row was
+ * stored (its URL is looked up again before each try), so that webhooks of one account on one host share one room, as
+ * they share one limit in the isolation. A webhook whose URL was not known when its row was stored (the directory did
+ * not have it yet) goes by its id; one whose URL moved to another host since is counted against the old one until its
+ * row is tried. Only the poller's own tries are counted: first tries to the same endpoint fill its limit without the
+ * claim knowing, and the rows it then refuses are held ({@link HeldTargets}).
  */
 final class RetriesInFlight {
 
@@ -144,14 +145,19 @@ final class RetriesInFlight {
     }
 
     /**
-     * What a claim counts a target's rows against: a webhook's id after {@link #WEBHOOK}, a hook's endpoint. The
-     * claim's own reading of a row ({@code RetryStore}) must name it alike.
+     * What a claim counts a delivery's row against: its stored endpoint; without one, a webhook's id after
+     * {@link #WEBHOOK}, a hook's URL's endpoint. The claim's own reading of a row ({@code RetryStore}) must name it
+     * alike.
      */
-    static String endpointOf(Target target) {
+    static String endpointOf(DeliveryTask task) {
+        if (task.endpoint() != null) {
+            return task.endpoint();
+        }
+        Target target = task.target();
         return target.kind().isWebhook() ? WEBHOOK + target.id() : EndpointIsolation.endpoint(target.url());
     }
 
     private static Endpoint endpoint(DeliveryTask task) {
-        return new Endpoint(task.accountId(), endpointOf(task.target()));
+        return new Endpoint(task.accountId(), endpointOf(task));
     }
 }

@@ -48,10 +48,10 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 INSERT INTO webhook.replayed_events (replay_id, event_id) VALUES (:replayId, :eventId)
                 ON CONFLICT DO NOTHING
                 RETURNING event_id)
-            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, method, request_id, account_id,
-                payload, tries, replay, next_attempt_at, traceparent)
-            SELECT event_id, :eventType, :kind, :targetId, :method, :requestId, :accountId, :payload, 0, true, :nextAt,
-                   :traceparent
+            INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, endpoint, method, request_id,
+                account_id, payload, tries, replay, next_attempt_at, traceparent)
+            SELECT event_id, :eventType, :kind, :targetId, :endpoint, :method, :requestId, :accountId, :payload, 0,
+                   true, :nextAt, :traceparent
               FROM marked""";
     private static final String RESCHEDULE = """
             UPDATE webhook.retries SET tries = :tries, next_attempt_at = :nextAt, lease_until = NULL
@@ -67,7 +67,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /**
      * The due rows, taken in turn: a row's turn over its account is the account's tries it would make in flight (the
      * poller's own, {@link RetriesInFlight}), and the account's rows take their turns over its endpoints the same way
-     * (a webhook's id stands for its endpoint, its URL being looked up only before its try; see
+     * (a webhook's row goes by its URL's endpoint as it was when stored, or by its id when that was not known; see
      * {@link RetriesInFlight#endpointOf}). So every account with nothing in flight has its first row taken before any
      * account has a second, and by due time within a turn. Taken in due order alone, the backlog of a few accounts to
      * endpoints that are healthy but slow took every slot of the poller, claim after claim, while other accounts' due
@@ -91,8 +91,9 @@ final class RetryStore implements RetryPoller.DueDeliveries {
             WITH due_rows AS (
                 SELECT c.id, c.account_id, c.next_attempt_at, l.endpoint
                   FROM webhook.retries c
-                 CROSS JOIN LATERAL (SELECT CASE WHEN c.url IS NULL THEN CAST(:webhook AS text) || c.target_id
-                                                 ELSE coalesce(c.endpoint, c.url) END AS endpoint) l
+                 CROSS JOIN LATERAL (SELECT coalesce(c.endpoint, CASE WHEN c.url IS NULL
+                                                 THEN CAST(:webhook AS text) || c.target_id ELSE c.url END)
+                                            AS endpoint) l
                  WHERE c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now())
                    AND (c.order_key IS NULL OR c.hold_until IS NULL OR c.hold_until <= now()
                         OR NOT EXISTS (SELECT 1 FROM webhook.retries e WHERE e.order_key = c.order_key AND e.id < c.id))
@@ -180,8 +181,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("kind", target.kind().name())
                 .bind("targetId", target.id())
                 .bind("url", Parameter.fromOrEmpty(target.kind().isWebhook() ? null : target.url(), String.class))
-                .bind("endpoint", Parameter.fromOrEmpty(target.kind().isWebhook() || target.url() == null ? null
-                        : EndpointIsolation.endpoint(target.url()), String.class))
+                .bind("endpoint", Parameter.fromOrEmpty(task.endpointToStore(), String.class))
                 .bind("method", Parameter.fromOrEmpty(target.method(), String.class))
                 .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
                 .bind("accountId", task.accountId())
@@ -217,6 +217,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("eventType", task.eventType())
                 .bind("kind", task.target().kind().name())
                 .bind("targetId", task.target().id())
+                .bind("endpoint", Parameter.fromOrEmpty(task.endpointToStore(), String.class))
                 .bind("method", Parameter.fromOrEmpty(task.target().method(), String.class))
                 .bind("requestId", Parameter.fromOrEmpty(task.requestId(), String.class))
                 .bind("accountId", task.accountId())
@@ -355,7 +356,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 row.get("account_id", String.class), bytes(row.get("payload")), row.get("tries", Integer.class),
                 row.get("order_key", String.class), Boolean.TRUE.equals(row.get("replay", Boolean.class)),
                 row.get("lease_until", Instant.class), row.get("created_at", Instant.class),
-                row.get("traceparent", String.class));
+                row.get("traceparent", String.class), row.get("endpoint", String.class));
     }
 
     private static byte[] bytes(Object value) {

@@ -42,6 +42,25 @@ class RetriesInFlightTest {
     }
 
     @Test
+    void webhooksOfOneAccountOnOneHostShareTheirEndpointsRoomAsTheyShareItsLimit() {
+        String zapier = EndpointIsolation.endpoint("https://hooks.zapier.test/a");
+        DeliveryTask first = task("acc-1", new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), zapier);
+        DeliveryTask second = task("acc-1", new Target(Target.Kind.SUBSCRIPTION, "wh-2", null, "POST", null), zapier);
+        DeliveryTask unknownWhenStored = task("acc-1", new Target(Target.Kind.WEBHOOK, "wh-3", null, "POST", null),
+                null);
+        inFlight.started(first);
+        inFlight.started(second);
+        inFlight.started(unknownWhenStored);
+
+        assertThat(endpoints(inFlight.room())).containsExactlyInAnyOrder("acc-1 https://hooks.zapier.test:-1=2",
+                "acc-1 webhook wh-3=1");
+        // A webhook resolved for a try stores its URL's endpoint, a stored one keeps what its row says.
+        assertThat(first.withTarget(new Target(Target.Kind.WEBHOOK, "wh-1", "https://other.test/b", "POST", "s"))
+                .endpointToStore()).isEqualTo("https://other.test:-1");
+        assertThat(first.endpointToStore()).isEqualTo(zapier);
+    }
+
+    @Test
     void thePollerTakesThreeQuartersOfALimitAndNeverNothing() {
         assertThat(RetriesInFlight.retryShare(16)).isEqualTo(12);
         assertThat(RetriesInFlight.retryShare(5)).isEqualTo(3);
@@ -67,7 +86,11 @@ class RetriesInFlightTest {
     }
 
     private static DeliveryTask task(String accountId, Target target) {
+        return task(accountId, target, null);
+    }
+
+    private static DeliveryTask task(String accountId, Target target, String endpoint) {
         return new DeliveryTask(1L, "ev-1", "call.status", target, "req-1", accountId, new byte[0], 1, null, false,
-                Instant.EPOCH, Instant.EPOCH, null);
+                Instant.EPOCH, Instant.EPOCH, null, endpoint);
     }
 }
