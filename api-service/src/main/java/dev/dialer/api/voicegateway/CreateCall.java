@@ -1,5 +1,6 @@
 package dev.dialer.api.voicegateway;
 
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
@@ -74,7 +75,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             errors.add(new FieldProblem("application_sid", body.get("call_hook") != null
                     ? "is required: call_hook alone is not supported, create an application for it"
                     : "is required"));
-        } else if (sid.length() > MAX_APPLICATION_SID) {
+        } else if (Characters.moreThan(sid, MAX_APPLICATION_SID)) {
             errors.add(new FieldProblem("application_sid", "must be at most " + MAX_APPLICATION_SID + " characters"));
         }
         Hook notifyUrl = statusHook(body, plainHttp, errors);

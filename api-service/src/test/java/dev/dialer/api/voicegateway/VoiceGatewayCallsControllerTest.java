@@ -282,6 +282,18 @@ class VoiceGatewayCallsControllerTest {
     }
 
     @Test
+    void anApplicationSidIsAsLongAsTheContractsFlowIdCountsIt() {
+        String emoji = "\uD83D\uDE00"; // one character, two UTF-16 units
+        String body = """
+                {"application_sid":"%s","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""";
+
+        created(body.formatted(emoji.repeat(128)));
+        assertThat(onlyCommand().flowId()).isEqualTo(emoji.repeat(128));
+        assertThat(refused(body.formatted(emoji.repeat(129))).get("errors")).singleElement()
+                .satisfies(error -> assertThat(error.get("field").asString()).isEqualTo("application_sid"));
+    }
+
+    @Test
     void aCallerNameOverTheDisplayNamesLengthIsA400NamingIt() {
         String body = """
                 {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
