@@ -120,13 +120,9 @@ public final class DeadLetters {
 
     /**
      * The copy a producer that sends records of at most {@code maxRecordBytes} can send: the whole copy when it
-     * fits, else one marked truncated whose value is cut to the bytes that fit (none when the headers alone fill it).
+     * fits, else one marked truncated whose value is cut to the bytes that fit (none when the headers alone fill it);
+     * of the dialer's own headers, those {@code kept} ({@link #of}).
      */
-    static OutboundRecord copy(InboundRecord bad, String dlqTopic, ContractViolation violation, int maxRecordBytes) {
-        return copy(bad, dlqTopic, violation, maxRecordBytes, Set.of());
-    }
-
-    /** As {@link #copy(InboundRecord, String, ContractViolation, int)}, keeping the dialer's own headers {@code kept}. */
     static OutboundRecord copy(InboundRecord bad, String dlqTopic, ContractViolation violation, int maxRecordBytes,
                                Set<String> kept) {
         OutboundRecord whole = of(bad, dlqTopic, violation, kept);

@@ -25,7 +25,7 @@ class DeadLettersTest {
     void aCopyThatFitsIsTheRecordWholeWithTheErrorAndWhereItCameFrom() {
         InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8), Map.of("trace", "abc"));
 
-        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of());
 
         assertThat(copy.topic()).isEqualTo(DLQ);
         assertThat(copy.key()).isEqualTo("+4930123456");
@@ -45,7 +45,7 @@ class DeadLettersTest {
         InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8),
                 Map.of("trace", "abc", "dialer.rerouted", "4@17", "dialer.parked", "1"));
 
-        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of());
 
         assertThat(copy.headers()).containsEntry("trace", "abc")
                 .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
@@ -67,7 +67,7 @@ class DeadLettersTest {
         byte[] value = filled(200_000);
         InboundRecord bad = bad(value, Map.of("trace", "abc"));
 
-        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of());
 
         assertThat(copy.headers())
                 .containsEntry(Topics.HEADER_DLQ_TRUNCATED, "true")
@@ -87,15 +87,15 @@ class DeadLettersTest {
         InboundRecord bad = bad(filled(10_000), Map.of());
         int whole = DeadLetters.sizeUpperBound(DeadLetters.of(bad, DLQ, NOT_JSON, Set.of()));
 
-        assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole))).isFalse();
-        assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole - 1))).isTrue();
+        assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole, Set.of()))).isFalse();
+        assertThat(DeadLetters.truncated(DeadLetters.copy(bad, DLQ, NOT_JSON, whole - 1, Set.of()))).isTrue();
     }
 
     @Test
     void headersThatFillTheLimitAloneLeaveNoRoomForTheValue() {
         InboundRecord bad = bad(filled(1_000), Map.of("big", "h".repeat(2_000)));
 
-        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, 1_500);
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, 1_500, Set.of());
 
         assertThat(copy.value()).isEmpty();
         assertThat(copy.headers()).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "1000");
@@ -121,7 +121,7 @@ class DeadLettersTest {
         String key = "\uFFFD".repeat(400_000);
         InboundRecord bad = new InboundRecord(Topics.CALL_COMMANDS, 2, 4711, key, filled(10), Map.of(), () -> { });
 
-        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT);
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of());
 
         assertThat(producerCounts(copy)).as("bytes the producer counts").isLessThanOrEqualTo(LIMIT);
         assertThat(key).startsWith(copy.key());
@@ -162,7 +162,7 @@ class DeadLettersTest {
 
     @Test
     void aRecordWithoutValueIsCopiedWhole() {
-        OutboundRecord copy = DeadLetters.copy(bad(null, Map.of()), DLQ, NOT_JSON, LIMIT);
+        OutboundRecord copy = DeadLetters.copy(bad(null, Map.of()), DLQ, NOT_JSON, LIMIT, Set.of());
 
         assertThat(copy.value()).isNull();
         assertThat(DeadLetters.truncated(copy)).isFalse();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.common.contract.ContractViolation;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class TopicsTest {
@@ -22,7 +23,7 @@ class TopicsTest {
         try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "topics-test",
                 Duration.ofSeconds(1))) {
             OutboundRecord copy = DeadLetters.copy(largest, Topics.CALL_COMMANDS_DLQ, violation,
-                    publisher.maxRecordBytes());
+                    publisher.maxRecordBytes(), Set.of());
 
             assertThat(DeadLetters.truncated(copy)).isFalse();
             assertThat(DeadLetters.sizeUpperBound(copy)).isLessThanOrEqualTo(dlqTakes);
@@ -42,7 +43,7 @@ class TopicsTest {
         try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:1"), "topics-test",
                 Duration.ofSeconds(1))) {
             OutboundRecord copy = DeadLetters.copy(largest, Topics.CALL_EVENTS_DLQ, violation,
-                    publisher.maxRecordBytes());
+                    publisher.maxRecordBytes(), Set.of());
 
             assertThat(DeadLetters.truncated(copy)).isFalse();
             assertThat(DeadLetters.sizeUpperBound(copy)).isLessThanOrEqualTo(dlqTakes);
