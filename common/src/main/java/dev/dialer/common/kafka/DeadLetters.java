@@ -2,6 +2,7 @@ package dev.dialer.common.kafka;
 
 import dev.dialer.common.contract.ContractViolation;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
@@ -11,6 +12,8 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
+import reactor.util.retry.RetryBackoffSpec;
 
 /**
  * Sends the DLQ copy of a bad record: the value untouched, headers naming the error and where it came from (source
@@ -31,6 +34,8 @@ public final class DeadLetters {
 
     private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
     private static final int MAX_MESSAGE_CHARS = 1000;
+    private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     private static final byte[] NO_VALUE = new byte[0];
     // A record batch of one record, counted as Kafka's producer counts it before it sends, with every length taken at
     // its largest varint (5 bytes): so a copy estimated to fit is never refused by the producer for its size.
@@ -84,6 +89,31 @@ public final class DeadLetters {
         Mono<Copy> sent = truncated(copy) ? sendCut(bad, copy) : publisher.publish(copy).thenReturn(Copy.WHOLE);
         // Never lost for its size: what can go, goes, naming where the whole record is.
         return sent.onErrorResume(RecordTooLargeException.class, refused -> sendWithoutValue(bad, violation, refused));
+    }
+
+    /**
+     * {@link #send}, tried again whatever the failure until the DLQ has the copy, then logged: for a consumer that
+     * acknowledges the bad record once this completes, so that no record is acknowledged without its copy. Not only
+     * outages are tried again: a DLQ that refuses writes for good (its write permission missing) holds back the
+     * record's partition, seen as consumer lag and as an error logged at each try, until it is put right; the
+     * partition's other records go on meanwhile, but none is committed past it. Never errors.
+     *
+     * @param what what the record is, for the log ({@code command}, {@code call event})
+     */
+    public Mono<Copy> sendUntilDone(InboundRecord bad, ContractViolation violation, String what) {
+        return send(bad, violation)
+                .retryWhen(untilDone(bad, what))
+                .doOnNext(copy -> log.warn("{} at {}-{}@{} is {}: {}; sent to {} ({})", what, bad.topic(),
+                        bad.partition(), bad.offset(), violation.code().wire(), violation.getMessage(), topic,
+                        copy.wire()));
+    }
+
+    /** Tries again whatever the failure, backing off to 30 s, each failure logged as an error. */
+    static RetryBackoffSpec untilDone(InboundRecord bad, String what) {
+        return Retry.backoff(Long.MAX_VALUE, FIRST_BACKOFF).maxBackoff(MAX_BACKOFF)
+                .doBeforeRetry(signal -> log.error("the DLQ copy of {} at {}-{}@{} was not sent (retry {}); it is not "
+                                + "given up, and the record is not acknowledged until it is: {}", what, bad.topic(),
+                        bad.partition(), bad.offset(), signal.totalRetries() + 1, signal.failure().toString()));
     }
 
     private Mono<Copy> sendCut(InboundRecord bad, OutboundRecord copy) {

@@ -4,15 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.ContractViolation;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.record.AbstractRecords;
 import org.apache.kafka.common.record.CompressionType;
 import org.apache.kafka.common.record.RecordBatch;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 
 class DeadLettersTest {
 
@@ -38,6 +43,44 @@ class DeadLettersTest {
                 .containsEntry(Topics.HEADER_SOURCE_PARTITION, "2")
                 .containsEntry(Topics.HEADER_SOURCE_OFFSET, "4711")
                 .doesNotContainKeys(Topics.HEADER_DLQ_TRUNCATED, Topics.HEADER_DLQ_ORIGINAL_SIZE);
+    }
+
+    @Test
+    void aCopyIsTriedAgainWhateverTheFailureUntilItIsSent() {
+        InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8), Map.of());
+        AtomicInteger tries = new AtomicInteger();
+        Mono<DeadLetters.Copy> refused = Mono.fromCallable(() -> {
+            if (tries.incrementAndGet() < 5) {
+                // No outage: the DLQ's write permission missing until someone puts it right.
+                throw new TopicAuthorizationException("no WRITE on the DLQ");
+            }
+            return DeadLetters.Copy.WHOLE;
+        });
+
+        StepVerifier.withVirtualTime(() -> refused.retryWhen(DeadLetters.untilDone(bad, "command")))
+                .thenAwait(Duration.ofMinutes(1))
+                .expectNext(DeadLetters.Copy.WHOLE)
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(tries).hasValue(5);
+    }
+
+    @Test
+    void triesAgainBackOffToThirtySeconds() {
+        InboundRecord bad = bad("not JSON".getBytes(StandardCharsets.UTF_8), Map.of());
+        AtomicInteger tries = new AtomicInteger();
+        Mono<DeadLetters.Copy> down = Mono.fromCallable(() -> {
+            tries.incrementAndGet();
+            throw new TopicAuthorizationException("no WRITE on the DLQ");
+        });
+
+        StepVerifier.withVirtualTime(() -> down.retryWhen(DeadLetters.untilDone(bad, "command")))
+                .thenAwait(Duration.ofMinutes(10))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+        // 0.1 s doubling reaches 30 s after 9 tries (51.1 s of waits, 25–77 s with Reactor's jitter); the rest of
+        // the ten minutes, 15–30 s apart at the cap, 17–37 more: a try a second would be some 580.
+        assertThat(tries.get()).isBetween(25, 50);
     }
 
     @Test

@@ -147,15 +147,8 @@ public class CallbackRecords {
     }
 
     private Mono<Void> deadLetter(InboundRecord record, ContractViolation violation) {
-        return deadLetters.send(record, violation)
-                // Not only outages: a record acknowledged without its copy would be lost.
-                .retryWhen(InfraRetry.untilDone("dead-letter callback"))
-                .doOnNext(copy -> {
-                    log.warn("callback at {}-{}@{} is {}: {}; sent to {} ({})", record.topic(), record.partition(),
-                            record.offset(), violation.code().wire(), violation.getMessage(),
-                            Topics.CARRIER_CALLBACKS_DLQ, copy.wire());
-                    skipped(violation.code()).increment();
-                })
+        return deadLetters.sendUntilDone(record, violation, "callback")
+                .doOnNext(copy -> skipped(violation.code()).increment())
                 .then();
     }
 

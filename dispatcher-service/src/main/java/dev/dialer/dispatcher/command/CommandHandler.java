@@ -176,16 +176,9 @@ class CommandHandler {
      * whole record then stays in the commands topic, at the offset the copy names, for the topic's retention).
      */
     private Mono<CommandOutcome> deadLetter(InboundRecord record, ContractViolation violation) {
-        return deadLetters.send(record, violation)
-                // Not only outages: a record acknowledged without its copy would be lost.
-                .retryWhen(InfraRetry.untilDone("dead-letter command"))
-                .doOnNext(copy -> {
-                    log.warn("command at {}-{}@{} is {}: {}; sent to {} ({})", record.topic(), record.partition(),
-                            record.offset(), violation.code().wire(), violation.getMessage(),
-                            Topics.CALL_COMMANDS_DLQ, copy.wire());
-                    registry.counter("dialer.dispatcher.dlq", "code", violation.code().wire(), "copy", copy.wire())
-                            .increment();
-                })
+        return deadLetters.sendUntilDone(record, violation, "command")
+                .doOnNext(copy -> registry.counter("dialer.dispatcher.dlq", "code", violation.code().wire(), "copy",
+                        copy.wire()).increment())
                 .thenReturn(CommandOutcome.DLQ);
     }
 

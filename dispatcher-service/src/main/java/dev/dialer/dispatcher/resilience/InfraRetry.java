@@ -39,19 +39,6 @@ public final class InfraRetry {
                         signal.totalRetries() + 1, signal.failure().toString()));
     }
 
-    /**
-     * Retries whatever the failure, backing off to 30 s, each retry logged as an error: for a step that must not be
-     * given up, because giving it up loses what it carries (a bad record's DLQ copy: acknowledged without one, the
-     * record is gone). A refusal that lasts (the DLQ topic's write permission missing) holds the record's partition,
-     * seen as consumer lag and in the log, until it is put right.
-     */
-    public static RetryBackoffSpec untilDone(String step) {
-        return Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100))
-                .maxBackoff(Duration.ofSeconds(30))
-                .doBeforeRetry(signal -> log.error("{} failed (retry {}); it is not given up: {}", step,
-                        signal.totalRetries() + 1, signal.failure().toString()));
-    }
-
     /** A few quick retries, for callers that wait for an answer (the carrier's callback has a short timeout). */
     public static RetryBackoffSpec brief(String step) {
         return Retry.backoff(3, Duration.ofMillis(50))

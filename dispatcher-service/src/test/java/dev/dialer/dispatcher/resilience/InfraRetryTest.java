@@ -103,26 +103,6 @@ class InfraRetryTest {
     }
 
     @Test
-    void untilDoneRetriesEvenARefusalThatIsNoOutage() {
-        AtomicInteger calls = new AtomicInteger();
-        Mono<String> refused = Mono.fromCallable(() -> {
-            if (calls.incrementAndGet() < 5) {
-                throw new org.apache.kafka.common.errors.TopicAuthorizationException("no WRITE on the DLQ");
-            }
-            return "copied";
-        });
-
-        StepVerifier.withVirtualTime(() -> refused.retryWhen(InfraRetry.untilDone("test")))
-                .thenAwait(Duration.ofMinutes(1))
-                .expectNext("copied")
-                .expectComplete()
-                .verify(Duration.ofSeconds(5));
-        assertThat(calls).hasValue(5);
-        assertThat(InfraRetry.isTransient(new org.apache.kafka.common.errors.TopicAuthorizationException("x")))
-                .as("untilRecovered would have given it up at once").isFalse();
-    }
-
-    @Test
     void briefGivesUpAfterThreeRetries() {
         AtomicInteger calls = new AtomicInteger();
         Mono<String> down = Mono.fromCallable(() -> {

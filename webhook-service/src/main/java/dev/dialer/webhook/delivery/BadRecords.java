@@ -5,11 +5,7 @@ import dev.dialer.common.kafka.DeadLetters;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.Topics;
-import java.time.Duration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Keeps the records of a topic webhook-service consumes that it cannot read, or whose handling failed for a reason
@@ -23,10 +19,6 @@ import reactor.util.retry.Retry;
  * meanwhile, but none is committed past it.
  */
 final class BadRecords {
-
-    private static final Logger log = LoggerFactory.getLogger(BadRecords.class);
-    private static final Duration FIRST_BACKOFF = Duration.ofMillis(100);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
     /** The topics whose bad records are kept, each with its DLQ; the {@code source} tag of the metric. */
     enum Source {
@@ -67,19 +59,8 @@ final class BadRecords {
 
     /** Completes once the DLQ has the record's copy, whole or cut short; never errors. */
     Mono<Void> send(InboundRecord record, ContractViolation violation) {
-        return deadLetters.send(record, violation)
-                // Not only outages: a record acknowledged without its copy would be lost.
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, FIRST_BACKOFF).maxBackoff(MAX_BACKOFF)
-                        .doBeforeRetry(signal -> log.error("the DLQ copy of {} at {}-{}@{} was not sent (retry {}); "
-                                        + "it is not given up, and the record is not acknowledged until it is: {}",
-                                source.what, record.topic(), record.partition(), record.offset(),
-                                signal.totalRetries() + 1, signal.failure().toString())))
-                .doOnNext(copy -> {
-                    log.warn("{} at {}-{}@{} is {}: {}; sent to {} ({})", source.what, record.topic(),
-                            record.partition(), record.offset(), violation.code().wire(), violation.getMessage(),
-                            source.dlq, copy.wire());
-                    metrics.sentToDlq(source, violation.code());
-                })
+        return deadLetters.sendUntilDone(record, violation, source.what)
+                .doOnNext(copy -> metrics.sentToDlq(source, violation.code()))
                 .then();
     }
 }
