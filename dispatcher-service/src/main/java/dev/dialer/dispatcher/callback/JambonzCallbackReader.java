@@ -28,12 +28,21 @@ final class JambonzCallbackReader {
 
     /** A callback body that cannot be applied; {@link #field()} names what is wrong. */
     static final class InvalidCallback extends RuntimeException {
-        private static final String NOT_JSON = "the body is not JSON";
         private final String field;
+        private final boolean notJson;
 
         InvalidCallback(String field, String message) {
+            this(field, message, false);
+        }
+
+        private InvalidCallback(String field, String message, boolean notJson) {
             super(message, null, false, false);
             this.field = field;
+            this.notJson = notJson;
+        }
+
+        static InvalidCallback ofNotJson() {
+            return new InvalidCallback("body", "the body is not JSON", true);
         }
 
         String field() {
@@ -42,7 +51,7 @@ final class JambonzCallbackReader {
 
         /** Whether the body could not be read as JSON at all (else it is JSON, but not a callback we can apply). */
         boolean notJson() {
-            return NOT_JSON.equals(getMessage());
+            return notJson;
         }
     }
 
@@ -115,7 +124,7 @@ final class JambonzCallbackReader {
         try {
             json = JSON.readTree(body);
         } catch (JacksonException e) {
-            throw new InvalidCallback("body", InvalidCallback.NOT_JSON);
+            throw InvalidCallback.ofNotJson();
         }
         if (json == null || !json.isObject()) {
             throw new InvalidCallback("body", "the body must be a JSON object");
