@@ -212,6 +212,27 @@ class BadInputIT extends RunningApiService {
         assertThat(problem.get("errors").get(0).get("message").asString()).contains("is not a parameter");
     }
 
+    /**
+     * A filter given twice, as clients write a list ({@code campaign=a&campaign=b}): each filter takes one value, and
+     * the values joined by a comma would filter on text nobody asked for, answered with an empty page.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "/api/v2/calls?foreign_id=crm-1&foreign_id=crm-2|foreign_id",
+            "/api/v2/calls?campaign=a&limit=5&campaign=b|campaign",
+            "/api/v2/subscriptions?webhook_id={webhook}&webhook_id={webhook}|webhook_id",
+            "/api/v2/webhooks/{webhook}/deliveries?event_id=evt_1&event_id=evt_2|event_id"})
+    void refusesAQueryParameterGivenTwiceNamingIt(String pathAndParameter) throws Exception {
+        String[] parts = pathAndParameter.split("\\|");
+        HttpResponse<String> response = exchange("GET", parts[0], null, null);
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        JsonNode problem = json(response);
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/validation");
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo(parts[1]);
+        assertThat(problem.get("errors").get(0).get("message").asString()).contains("more than once");
+    }
+
     HttpResponse<String> exchange(String method, String path, String contentType, String body) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + resolve(path)))
                 .timeout(Duration.ofSeconds(30))

@@ -3,6 +3,7 @@ package dev.dialer.api.dnc;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
@@ -208,7 +209,7 @@ class DncController {
         if (NulCharacters.in(text)) {
             throw Problems.validation("reason", NulCharacters.MESSAGE);
         }
-        if (text != null && text.length() > DncImport.MAX_REASON) {
+        if (text != null && Characters.moreThan(text, DncImport.MAX_REASON)) {
             throw Problems.validation("reason", "must be at most " + DncImport.MAX_REASON + " characters");
         }
         return text == null || text.isEmpty() ? null : text;

@@ -1,5 +1,6 @@
 package dev.dialer.api.dnc;
 
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.NulCharacters;
@@ -59,7 +60,7 @@ final class DncImport {
                 rejected.add(new FieldProblem(field + "." + raw.get(i)[2], "must be a string"));
                 continue;
             }
-            if (reason != null && reason.length() > MAX_REASON) {
+            if (reason != null && Characters.moreThan(reason, MAX_REASON)) {
                 rejected.add(new FieldProblem(field + ".reason", "must be at most " + MAX_REASON + " characters"));
                 continue;
             }

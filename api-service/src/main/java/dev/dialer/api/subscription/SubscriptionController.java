@@ -71,7 +71,7 @@ class SubscriptionController {
 
     @GetMapping
     @Operation(operationId = "listSubscriptions", summary = "List the account's subscriptions",
-            description = "Oldest first; `webhook_id` keeps those of one webhook.")
+            description = "Oldest first; `webhook_id` keeps those of one webhook (given empty, it keeps all).")
     @ApiResponse(responseCode = "200", description = "The account's subscriptions")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     Mono<SubscriptionResponses.Listing> list(
@@ -80,7 +80,8 @@ class SubscriptionController {
             @RequestParam(name = "webhook_id", required = false) String webhookId,
             ServerHttpRequest request) {
         QueryParameters.requireKnown(request, List.of("webhook_id"));
-        return subscriptions.list(account, webhookId).map(SubscriptionResponses.View::of).collectList()
+        String only = webhookId == null || webhookId.isBlank() ? null : webhookId.strip();
+        return subscriptions.list(account, only).map(SubscriptionResponses.View::of).collectList()
                 .map(SubscriptionResponses.Listing::new);
     }
 

@@ -1,5 +1,6 @@
 package dev.dialer.api.webhook;
 
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
@@ -65,7 +66,7 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
             return null;
         }
         String description = node.asString().strip();
-        if (description.length() > WebhookRequest.MAX_DESCRIPTION) {
+        if (Characters.moreThan(description, WebhookRequest.MAX_DESCRIPTION)) {
             errors.add(new FieldProblem("description",
                     "must be at most " + WebhookRequest.MAX_DESCRIPTION + " characters"));
         }

@@ -1,5 +1,6 @@
 package dev.dialer.api.webhook;
 
+import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
 import dev.dialer.api.problem.Problems;
@@ -48,7 +49,7 @@ record WebhookRequest(
                 errors.add(new FieldProblem("url", problem));
             }
         }
-        if (description != null && description.length() > MAX_DESCRIPTION) {
+        if (description != null && Characters.moreThan(description, MAX_DESCRIPTION)) {
             errors.add(new FieldProblem("description", "must be at most " + MAX_DESCRIPTION + " characters"));
         }
         if (!errors.isEmpty()) {

@@ -20,6 +20,16 @@ class DncImportTest {
     }
 
     @Test
+    void countsAReasonInCharacters() {
+        String emoji = "\uD83D\uDE00".repeat(256);
+        DncImport.Parsed parsed = DncImport.parse("[{\"number\":\"9876543215\",\"reason\":\"" + emoji + "\"}, "
+                + "{\"number\":\"9876543216\",\"reason\":\"" + "x".repeat(257) + "\"}]", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543215", emoji));
+        assertThat(parsed.rejected()).extracting(FieldProblem::field).containsExactly("rows[1].reason");
+    }
+
+    @Test
     void readsCsvWithHeaderQuotesAndBlankLinesAndReportsBadRowsByIndex() {
         DncImport.Parsed parsed = DncImport.parse("number,reason\r\n9876543215,\"said \"\"stop\"\"\"\n\n12\n", "IN");
 

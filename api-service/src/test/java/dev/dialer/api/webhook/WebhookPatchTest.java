@@ -86,6 +86,18 @@ class WebhookPatchTest {
         assertThat(rotated.previousSecretAt(NOW.plusSeconds(3600))).isNull();
     }
 
+    @Test
+    void countsTheDescriptionInCharacters() {
+        String emoji = "\uD83D\uDE00".repeat(256);
+
+        Webhook changed = parse("{\"description\":\"" + emoji + "\"}").applyTo(webhook(true, null), NOW);
+
+        assertThat(changed.description()).isEqualTo(emoji);
+        assertThatThrownBy(() -> parse("{\"description\":\"" + "x".repeat(257) + "\"}"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("description"));
+    }
+
     private static Webhook webhook(boolean enabled, String reason) {
         return new Webhook("w1", "acme", "https://a.example.com/h", "crm", "whsec_a", enabled, CREATED, CREATED, null,
                 null, reason, enabled ? CREATED : null);

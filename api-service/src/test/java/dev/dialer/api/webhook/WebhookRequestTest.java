@@ -47,6 +47,18 @@ class WebhookRequestTest {
     }
 
     @Test
+    void countsTheDescriptionInCharactersAsTheOpenApiDocumentDoes() {
+        String emoji = "\uD83D\uDE00";
+        WebhookRequest request = WebhookRequest.parse(
+                "{\"url\":\"https://crm.example.com/hooks\",\"description\":\"" + emoji.repeat(256) + "\"}",
+                HTTPS_ONLY);
+
+        assertThat(request.description()).hasSize(512);
+        assertThat(fieldOf("{\"url\":\"https://crm.example.com/hooks\",\"description\":\"" + "x".repeat(257) + "\"}"))
+                .isEqualTo("description");
+    }
+
+    @Test
     void leavesTheDescriptionOptional() {
         assertThat(WebhookRequest.parse("{\"url\":\"https://127.0.0.1:9999/h\"}", HTTPS_ONLY).description()).isNull();
     }
