@@ -12,6 +12,7 @@ import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -63,6 +64,12 @@ public class Lanes {
     private volatile double campaignShare = 1.0;
     private final Set<PartitionLanes> live = ConcurrentHashMap.newKeySet();
     private final Set<Integer> owned = ConcurrentHashMap.newKeySet();
+    /**
+     * The assignment each owned partition came with (guarded by {@code owned}): a count of calls in flight holds slots
+     * only for partitions still owned since the assignment it counts for.
+     */
+    private final Map<Integer, Long> assignedIn = new HashMap<>();
+    private long assignments;
     /** Partitions of the commands topic, as last learnt. */
     private int partitionCount;
 
@@ -191,8 +198,14 @@ public class Lanes {
      * the gained ones are counted as held slots until their statuses arrive here.
      */
     public void owns(Set<Integer> assigned, Set<Integer> revoked, int partitionCount) {
-        owned.removeAll(revoked);
-        owned.addAll(assigned);
+        long assignment;
+        synchronized (owned) {
+            owned.removeAll(revoked);
+            owned.addAll(assigned);
+            assignment = ++assignments;
+            revoked.forEach(assignedIn::remove);
+            assigned.forEach(partition -> assignedIn.put(partition, assignment));
+        }
         reshare(partitionCount);
         if (!revoked.isEmpty()) {
             int released = trunks.releasePartitions(revoked);
@@ -200,7 +213,7 @@ public class Lanes {
             log.info("Partitions {} revoked: {} trunk slots released to their new owner", revoked, released);
         }
         if (!assigned.isEmpty() && partitionCount > 0) {
-            countInFlight(Set.copyOf(assigned), partitionCount);
+            countInFlight(Set.copyOf(assigned), assignment, partitionCount);
         }
     }
 
@@ -233,9 +246,11 @@ public class Lanes {
      * Counts the calls in flight on gained partitions as held trunk slots. Runs on its own (the rebalance callback
      * must not wait for PostgreSQL): until the count is in, the gained partitions' calls are not yet counted, which
      * errs towards dialling more for the few milliseconds the query takes. A failed count holds nothing (the trunk's
-     * limit then errs likewise until those calls end) and says so.
+     * limit then errs likewise until those calls end) and says so. A count that comes in after its partition was
+     * revoked (and perhaps assigned here again since) holds nothing for it: that partition's calls' statuses went to
+     * another owner meanwhile, and a slot held for them would stay held, with nobody to free it, until it lapsed.
      */
-    private void countInFlight(Set<Integer> gained, int partitionCount) {
+    private void countInFlight(Set<Integer> gained, long assignment, int partitionCount) {
         if (inFlightCalls == null) {
             return;
         }
@@ -245,7 +260,14 @@ public class Lanes {
                 .timeout(COUNT_TIMEOUT)
                 .retryWhen(InfraRetry.brief("count calls in flight"))
                 .subscribe(calls -> {
-                    int held = trunks.holdCounted(calls);
+                    int held;
+                    synchronized (owned) {
+                        // Under the lock owns() changes the assignments with: a revocation after this releases what
+                        // is held here, one before it leaves its partition's calls out.
+                        held = trunks.holdCounted(calls.stream()
+                                .filter(call -> Long.valueOf(assignment).equals(assignedIn.get(call.partition())))
+                                .toList());
+                    }
                     metrics.countedOnAssign(held);
                     log.info("Partitions {} gained: {} calls in flight on them hold trunk slots", gained, held);
                 }, error -> {

@@ -195,14 +195,16 @@ public final class TrunkGate {
             }
             granted.remove(slotKey);
             Slot slot = slots.get(slotKey);
-            if (slot == null) {
-                if (counting > 0) {
-                    // Its end overtook the count of calls in flight on a gained partition: it must not be counted.
-                    releasedWhileCounting.add(slotKey);
-                }
+            if (slot != null && --slot.holders > 0) {
                 return;
             }
-            if (--slot.holders > 0) {
+            if (counting > 0) {
+                // The call ended while calls in flight on a gained partition were being counted, and the count may
+                // have read it before (a dial of ours claimed, or the gained partition's call): it must not be
+                // counted, or its slot would be held with nobody left to free it.
+                releasedWhileCounting.add(slotKey);
+            }
+            if (slot == null) {
                 return;
             }
             slots.remove(slotKey);
@@ -331,9 +333,9 @@ public final class TrunkGate {
         synchronized (this) {
             capacityRejections++;
             Slot slot = slots.get(slotKey);
-            if (slot == null && counting > 0) {
-                // As for a release: the rejection overtook the count of calls in flight on a gained partition, which
-                // may have read the call before it was requeued; counted, it would hold a slot nobody frees.
+            if (counting > 0) {
+                // As for a release: the count of calls in flight on a gained partition may have read the call before
+                // it was requeued; counted, it would hold a slot nobody frees.
                 releasedWhileCounting.add(slotKey);
             }
             if (slot != null && slot.takenAfterDecrease == decreases) {

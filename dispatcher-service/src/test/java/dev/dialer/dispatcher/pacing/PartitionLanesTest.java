@@ -44,6 +44,8 @@ class PartitionLanesTest {
     private long nextOffset;
     private boolean placed;
     private Lanes built;
+    /** The calls in flight a gained partition's count finds; none counted when null. */
+    private InFlightCalls inFlightCalls;
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     /** Caller IDs whose calls no carrier would take now (every breaker of their route open). */
     private final Set<String> downCallerIds = ConcurrentHashMap.newKeySet();
@@ -539,6 +541,37 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCountOfCallsInFlightThatComesInAfterItsPartitionWasRevokedHoldsNoSlot() {
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 10,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        List<Sinks.One<List<TrunkGate.CountedCall>>> counts = new ArrayList<>();
+        inFlightCalls = (partitions, partitionCount) -> {
+            Sinks.One<List<TrunkGate.CountedCall>> count = Sinks.one();
+            counts.add(count);
+            return count.asMono().flatMapIterable(calls -> calls);
+        };
+        lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        TrunkGate trunk = built.trunks().gate(Trunks.DEFAULT);
+
+        // Partition 3 gained, its count slow; revoked before the count is in (another dispatcher joined).
+        built.owns(Set.of(3), Set.of(), 4);
+        built.owns(Set.of(), Set.of(3), 4);
+        counts.get(0).tryEmitValue(List.of(new TrunkGate.CountedCall("gone#1", 3, SECOND)));
+        assertThat(trunk.holds("gone#1")).as("its statuses go to the new owner").isFalse();
+
+        // Gained, revoked and gained again: only the last assignment's count holds slots.
+        built.owns(Set.of(3), Set.of(), 4);
+        built.owns(Set.of(), Set.of(3), 4);
+        built.owns(Set.of(3), Set.of(), 4);
+        counts.get(1).tryEmitValue(List.of(new TrunkGate.CountedCall("ended-elsewhere#1", 3, SECOND)));
+        counts.get(2).tryEmitValue(List.of(new TrunkGate.CountedCall("ringing#1", 3, SECOND)));
+
+        assertThat(trunk.holds("ended-elsewhere#1")).isFalse();
+        assertThat(trunk.holds("ringing#1")).isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(1);
+    }
+
+    @Test
     void aStartTheCarrierRefusedGivesUpItsSlotThoughACountOfCallsInFlightFoundItsOwnClaim() {
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 1,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
@@ -929,7 +962,7 @@ class PartitionLanesTest {
         Lanes lanes = new Lanes(properties, pacing,
                 new ConfiguredCallerLimits(pacing, account -> accountCps.containsKey(account)
                         ? OptionalDouble.of(accountCps.get(account)) : OptionalDouble.empty()), parking, clock,
-                new PacingMetrics(registry), null, time, time, command -> !downCallerIds.contains(command.callerId()),
+                new PacingMetrics(registry), inFlightCalls, time, time, command -> !downCallerIds.contains(command.callerId()),
                 command -> {
                     if ("defect".equals(command.campaign())) {
                         throw new IllegalStateException("a defect");

@@ -364,6 +364,25 @@ class TrunkGateTest {
     }
 
     @Test
+    void aDialOfOursTheCountReadAndThatEndedBeforeTheCountWasInHoldsNoSlot() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.countingStarts();
+        // Our dial holds its slot; the count reads its claimed attempt; the dial ends before the count is in.
+        trunk.acquireOrWait("mine#1", "acc", 4, 0, () -> { });
+        trunk.release("mine#1", false);
+        // And another of ours, refused for capacity meanwhile.
+        trunk.acquireOrWait("refused#1", "acc", 4, 0, () -> { });
+        trunk.capacityRejected("refused#1");
+        int held = trunk.holdCounted(List.of(new TrunkGate.CountedCall("mine#1", 4, SECOND),
+                new TrunkGate.CountedCall("refused#1", 4, SECOND)));
+
+        assertThat(held).isZero();
+        assertThat(trunk.holds("mine#1")).isFalse();
+        assertThat(trunk.holds("refused#1")).isFalse();
+        assertThat(trunk.inFlight()).isZero();
+    }
+
+    @Test
     void aCountedCallKeepsItsSlotWhenARedeliveredCopyHoldingItTurnsOutADuplicate() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.countingStarts();
