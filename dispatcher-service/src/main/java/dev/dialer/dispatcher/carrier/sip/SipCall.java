@@ -264,8 +264,11 @@ final class SipCall {
                         "INVITE could not be sent: " + e.getMessage(), e));
                 return out;
             }
-            log.warn("SIP call {} ({} attempt {}) failed on {}: {}", callId, requestId, attempt,
-                    event.getClass().getSimpleName(), e.toString());
+            log.warn("SIP call {} ({} attempt {}) failed on {}: {}; let go of on the wire", callId, requestId,
+                    attempt, event.getClass().getSimpleName(), e.toString());
+            // Ended here, the call must not go on at the trunk: a phone left ringing would ring through the next
+            // attempt's wait, an answered line would stay open with its slot freed.
+            letGo(timers);
             if (state != State.ANSWERED) {
                 end(out, AttemptStatus.FAILED, "failed", 500, "local SIP error: " + e.getMessage());
             } else {
@@ -380,6 +383,7 @@ final class SipCall {
         // this one again while someone holds a silent line.
         dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
         answeredTags.add(toTag(event.getResponse()));
+        this.dialog = dialog; // acknowledged: a call on the line, to be hung up however this call ends
         cancelTimer(ringTimer);
         String reason = event.getResponse().getReasonPhrase();
         if (cancelled != null || pendingCancel != null) {
@@ -399,7 +403,6 @@ final class SipCall {
         answerReason = reason;
         keep(kept.confirmed(dialog, answeredAt));
         limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
-        this.dialog = dialog;
         out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, reason, null));
         report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
     }
@@ -549,8 +552,18 @@ final class SipCall {
         cancelTimer(ringTimer);
         cancelTimer(limitTimer);
         cancelTimer(answerTimer);
+        letGo(timers);
+    }
+
+    /**
+     * Lets go of what the trunk still has of this call: an answered (acknowledged) call is hung up, one the trunk
+     * answered provisionally is cancelled unless it was already (its INVITE's transaction abandoned if no final answer
+     * comes, as after any CANCEL), and an INVITE not yet sent is never sent. Never fails: what cannot be sent is
+     * logged.
+     */
+    private void letGo(Scheduler timers) {
         try {
-            if (answeredAt != null && dialog != null) {
+            if (dialog != null) {
                 session.bye(dialog);
             } else if (inviteUnsent) {
                 inviteUnsent = false;
@@ -565,8 +578,8 @@ final class SipCall {
                         TimeUnit.MILLISECONDS);
             }
         } catch (Exception e) {
-            log.warn("SIP call {} ({} attempt {}), taken over elsewhere, could not be let go of on the wire: {}",
-                    callId, requestId, attempt, e.toString());
+            log.warn("SIP call {} ({} attempt {}) could not be let go of on the wire: {}", callId, requestId, attempt,
+                    e.toString());
         }
     }
 
@@ -640,8 +653,9 @@ final class SipCall {
     }
 
     /**
-     * After the end: still answer the trunk's requests (a BYE crossing ours), hang up an answer from another fork of an
-     * INVITE already answered, ignore the rest.
+     * After the end: still answer the trunk's requests (200 to a BYE crossing ours or an OPTIONS; 481 to any other, a
+     * re-INVITE crossing our BYE say, which a 200 without a session description would seem to accept), hang up an
+     * answer from another fork of an INVITE already answered, ignore the rest.
      */
     private void straggler(Object event) {
         if (event instanceof ResponseEvent response && !answeredTags.isEmpty()
@@ -653,7 +667,10 @@ final class SipCall {
         }
         if (event instanceof RequestEvent request && !Request.ACK.equals(request.getRequest().getMethod())) {
             try {
-                session.serverTransaction(request).sendResponse(session.response(200, request.getRequest()));
+                String method = request.getRequest().getMethod();
+                int code = Request.BYE.equals(method) || Request.OPTIONS.equals(method) ? Response.OK
+                        : Response.CALL_OR_TRANSACTION_DOES_NOT_EXIST;
+                session.serverTransaction(request).sendResponse(session.response(code, request.getRequest()));
             } catch (Exception e) {
                 log.debug("SIP call {}: could not answer a late {}", callId, request.getRequest().getMethod(), e);
             }

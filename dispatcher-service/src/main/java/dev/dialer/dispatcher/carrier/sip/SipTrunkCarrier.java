@@ -90,6 +90,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private static final Object HANDED_OVER = new Object();
     private static final Object GIVEN_UP = new Object();
     private static final String RECOVERED_CANCELS = "dialer.dispatcher.carrier.sip.recovered.cancels";
+    private static final String BYES_NOT_TAKEN = "dialer.dispatcher.carrier.sip.bye.not_taken";
     /** How long {@link #close} lets the steps being handled finish. */
     static final Duration SETTLE_ON_CLOSE = Duration.ofSeconds(5);
 
@@ -189,6 +190,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
         for (String outcome : List.of("accepted", "refused", "unanswered")) {
             registry.counter(RECOVERED_CANCELS, "outcome", outcome);
+        }
+        for (String outcome : List.of("refused", "unanswered")) {
+            registry.counter(BYES_NOT_TAKEN, "outcome", outcome);
         }
         this.workers = Schedulers.newBoundedElastic(properties.threads(), Integer.MAX_VALUE, "sip-carrier");
         try {
@@ -838,6 +842,28 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
     }
 
+    /**
+     * A final refusal of one of our BYEs other than a challenge (answered on its own) or a 481, which says the call is
+     * gone already (the trunk's BYE crossed ours, or it ended the call itself).
+     */
+    private static boolean refusesBye(Response response) {
+        int code = response.getStatusCode();
+        return code >= 300 && code != 401 && code != 407 && code != Response.CALL_OR_TRANSACTION_DOES_NOT_EXIST
+                && response.getHeader(CSeqHeader.NAME) instanceof CSeqHeader cseq
+                && Request.BYE.equals(cseq.getMethod());
+    }
+
+    /**
+     * One of our BYEs was refused, or never answered: the call it ended here (reported, its slot freed) may stay up
+     * at the trunk, billed and counted against its limit, until the trunk ends it on its own timers. Only counted and
+     * logged: the call's end is reported already, and the trunk's answer says nothing a BYE sent again would change.
+     */
+    private void byeNotTaken(String outcome, String why, String callId) {
+        registry.counter(BYES_NOT_TAKEN, "outcome", outcome).increment();
+        log.warn("SIP trunk {} did not take our BYE of call {} ({}): the call may stay up until the trunk ends it",
+                trunk, callId, why);
+    }
+
     private static String callIdOf(Message message) {
         return message.getHeader(CallIdHeader.NAME) instanceof CallIdHeader callId ? callId.getCallId() : "unknown";
     }
@@ -847,13 +873,18 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         return response.getStatusCode() >= 200 && cseq != null && Request.INVITE.equals(cseq.getMethod());
     }
 
-    /** A request in no call we know (a BYE after we forgot the call): 481 Call/Transaction Does Not Exist. */
+    /**
+     * A request in no call we know: an OPTIONS (a peer's keep-alive, which takes only a 200 as alive) gets 200 OK;
+     * any other (a BYE after we forgot the call) 481 Call/Transaction Does Not Exist.
+     */
     private void answerStray(RequestEvent event) {
         if ("ACK".equals(event.getRequest().getMethod())) {
             return;
         }
+        int code = Request.OPTIONS.equals(event.getRequest().getMethod()) ? Response.OK
+                : Response.CALL_OR_TRANSACTION_DOES_NOT_EXIST;
         try {
-            session.serverTransaction(event).sendResponse(session.response(481, event.getRequest()));
+            session.serverTransaction(event).sendResponse(session.response(code, event.getRequest()));
         } catch (Exception e) {
             log.debug("could not answer a stray {}", event.getRequest().getMethod(), e);
         }
@@ -965,6 +996,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 Schedulers.boundedElastic().schedule(() -> byeChallenged(event));
                 return;
             }
+            if (refusesBye(event.getResponse())) {
+                byeNotTaken("refused", event.getResponse().getStatusCode() + " "
+                        + event.getResponse().getReasonPhrase(), callIdOf(event.getResponse()));
+                return;
+            }
             SipDialog orphan = SipSession.takenOverCancel(event.getClientTransaction());
             if (orphan != null) {
                 cancelAnswered(orphan, event.getResponse());
@@ -983,6 +1019,11 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             }
             javax.sip.Transaction transaction = event.isServerTransaction() ? event.getServerTransaction()
                     : event.getClientTransaction();
+            if (!event.isServerTransaction() && transaction != null
+                    && Request.BYE.equals(transaction.getRequest().getMethod())) {
+                byeNotTaken("unanswered", "no answer within 64 × T1", callIdOf(transaction.getRequest()));
+                return;
+            }
             dispatch(transaction == null ? null : transaction.getRequest(), event);
         }
 

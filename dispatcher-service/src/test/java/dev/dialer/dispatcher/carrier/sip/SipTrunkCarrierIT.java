@@ -512,6 +512,39 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aByeTheTrunkRefusesIsCountedAndAKeepAliveOptionsOutsideAnyCallIsAnswered200() throws Exception {
+        try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            startAgainst(trunk, null, null);
+            place(Map.of("timeLimit", 1));
+            java.net.DatagramPacket invite = receive(trunk, text -> text.startsWith("INVITE "), WAIT);
+            assertThat(invite).isNotNull();
+            reply(trunk, invite, "200 OK", "Contact: <sip:callee@127.0.0.1:" + trunk.getLocalPort() + ">\r\n");
+
+            // At the time limit our BYE comes; the trunk refuses it, and the call may stay up there.
+            java.net.DatagramPacket bye = receive(trunk, text -> text.startsWith("BYE "), WAIT);
+            assertThat(bye).as("our BYE at the time limit").isNotNull();
+            answerInDialog(trunk, bye, "500 Server Internal Error");
+            awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED);
+            await().atMost(WAIT).untilAsserted(() -> assertThat(registry.counter(
+                    "dialer.dispatcher.carrier.sip.bye.not_taken", "outcome", "refused").count()).isEqualTo(1));
+            assertThat(registry.counter("dialer.dispatcher.carrier.sip.bye.not_taken", "outcome", "unanswered")
+                    .count()).isZero();
+
+            // A peer's keep-alive, in no call: alive is 200, not 481.
+            String options = "OPTIONS sip:dialer@127.0.0.1 SIP/2.0\r\n"
+                    + "Via: SIP/2.0/UDP 127.0.0.1:" + trunk.getLocalPort() + ";branch=z9hG4bK-keepalive-1;rport\r\n"
+                    + "Max-Forwards: 70\r\nFrom: <sip:trunk@127.0.0.1>;tag=ka1\r\nTo: <sip:dialer@127.0.0.1>\r\n"
+                    + "Call-ID: keepalive-1@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+            byte[] bytes = options.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            trunk.send(new java.net.DatagramPacket(bytes, bytes.length, invite.getSocketAddress()));
+            java.net.DatagramPacket answer = receive(trunk,
+                    text -> text.startsWith("SIP/2.0 ") && text.contains("keepalive-1@127.0.0.1"), WAIT);
+            assertThat(answer).as("an answer to the keep-alive").isNotNull();
+            assertThat(text(answer)).startsWith("SIP/2.0 200 ");
+        }
+    }
+
+    @Test
     void anAnswerThatComesAfterTheCallWasGivenUpIsAcknowledgedAndHungUp() throws Exception {
         start(Sipp.uas("answer-after-giving-up", ANSWER_AFTER_GIVING_UP), null, null, Duration.ofSeconds(2));
 
@@ -709,6 +742,21 @@ class SipTrunkCarrierIT {
 
     private static String text(java.net.DatagramPacket packet) {
         return new String(packet.getData(), 0, packet.getLength(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Answers a request inside a call a bare UDP "trunk" answered: its headers as they came (its To has a tag). */
+    private static void answerInDialog(DatagramSocket trunk, java.net.DatagramPacket request, String status)
+            throws java.io.IOException {
+        StringBuilder response = new StringBuilder("SIP/2.0 " + status + "\r\n");
+        for (String line : text(request).split("\r\n")) {
+            String name = line.contains(":") ? line.substring(0, line.indexOf(':')).strip().toLowerCase() : "";
+            if (List.of("via", "from", "to", "call-id", "cseq").contains(name)) {
+                response.append(line).append("\r\n");
+            }
+        }
+        byte[] answer = response.append("Content-Length: 0\r\n\r\n").toString()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        trunk.send(new java.net.DatagramPacket(answer, answer.length, request.getSocketAddress()));
     }
 
     /** Answers a request received by a bare UDP "trunk": its Via, From, To (with a tag), Call-ID and CSeq. */

@@ -1,0 +1,158 @@
+package dev.dialer.dispatcher.carrier.sip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.Mockito.doThrow;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.times;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.dispatcher.callback.CarrierCallback;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sip.ClientTransaction;
+import javax.sip.Dialog;
+import javax.sip.RequestEvent;
+import javax.sip.ResponseEvent;
+import javax.sip.ServerTransaction;
+import javax.sip.SipException;
+import javax.sip.SipFactory;
+import javax.sip.message.MessageFactory;
+import javax.sip.message.Request;
+import javax.sip.message.Response;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * A call that a local SIP error ends (a request's answer or a BYE that could not be sent, a connection to a TCP trunk
+ * reset) is let go of on the wire before its end is reported: nothing of it may go on at the trunk.
+ */
+class SipCallTest {
+
+    private static final String CALL_ID = "c-1@127.0.0.1";
+    private static final String INVITE = """
+            INVITE sip:+4915112345678@10.0.0.2 SIP/2.0\r
+            Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-1\r
+            From: <sip:+4930555000@127.0.0.1>;tag=ours\r
+            To: <sip:+4915112345678@10.0.0.2>\r
+            Call-ID: c-1@127.0.0.1\r
+            CSeq: 1 INVITE\r
+            Contact: <sip:+4930555000@127.0.0.1:5062>\r
+            Max-Forwards: 70\r
+            Content-Length: 0\r
+            \r
+            """;
+
+    private final SipSession session = mock(SipSession.class);
+    private final ClientTransaction invite = mock(ClientTransaction.class);
+    private final ServerTransaction serverTransaction = mock(ServerTransaction.class);
+    private final VirtualTimeScheduler timers = VirtualTimeScheduler.create();
+    private final List<CarrierCallback> reported = new ArrayList<>();
+    private MessageFactory messages;
+    private SipCall call;
+
+    @BeforeEach
+    void ringing() throws Exception {
+        SipFactory factory = SipFactory.getInstance();
+        factory.setPathName("gov.nist");
+        messages = factory.createMessageFactory();
+        Request request = messages.createRequest(INVITE);
+        when(invite.getRequest()).thenReturn(request);
+        when(session.serverTransaction(any())).thenReturn(serverTransaction);
+        when(session.response(anyInt(), any())).thenAnswer(asked -> messages.createResponse(
+                asked.getArgument(0, Integer.class), asked.getArgument(1, Request.class)));
+        SipDialog kept = new SipDialog(CALL_ID, "req-1", 1, 1, "10.0.0.2:5060/udp", SipDialog.State.CALLING,
+                "sip:+4915112345678@10.0.0.2", "z9hG4bK-1", "127.0.0.1", 5062, "sip:+4930555000@127.0.0.1", "ours",
+                "sip:+4915112345678@10.0.0.2", null, null, List.of(), 1, null);
+        call = new SipCall("req-1", 1, 1, CALL_ID, session, Duration.ofMinutes(5), Clock.systemUTC(),
+                (sipCall, event) -> { }, kept);
+
+        step(new SipCall.Start(invite, Duration.ofSeconds(60), Duration.ofSeconds(32)));
+        step(new ResponseEvent(this, invite, null, response(180, "Ringing", "INVITE")));
+        assertThat(reported).extracting(CarrierCallback::status)
+                .containsExactly(AttemptStatus.INITIATED, AttemptStatus.RINGING);
+    }
+
+    @Test
+    void aRingingCallEndedByALocalErrorIsCancelledNotLeftRinging() throws Exception {
+        // The trunk's INFO in the early dialog; our answer to it cannot be sent.
+        doThrow(new SipException("connection reset")).when(serverTransaction).sendResponse(any());
+
+        step(new RequestEvent(this, serverTransaction, null, request("INFO", 2)));
+
+        assertThat(call.ended()).isTrue();
+        assertThat(reported.get(reported.size() - 1)).satisfies(end -> {
+            assertThat(end.status()).isEqualTo(AttemptStatus.FAILED);
+            assertThat(end.sipReason()).startsWith("local SIP error");
+        });
+        verify(session).cancel(invite);
+        // As after any CANCEL: the INVITE's transaction is let go of if no final answer comes.
+        timers.advanceTimeBy(Duration.ofSeconds(32));
+        verify(session).abandon(invite);
+    }
+
+    @Test
+    void anAnsweredCallEndedByALocalErrorIsHungUpNotLeftOnTheLine() throws Exception {
+        Dialog dialog = mock(Dialog.class);
+        when(dialog.getRemoteTag()).thenReturn("theirs");
+        step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
+        assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.IN_PROGRESS);
+        // A session refresh from the trunk; our answer to it cannot be sent.
+        doThrow(new SipException("connection reset")).when(serverTransaction).sendResponse(any());
+
+        step(new RequestEvent(this, serverTransaction, dialog, request("INVITE", 2)));
+
+        assertThat(call.ended()).isTrue();
+        assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.COMPLETED);
+        verify(session).bye(dialog);
+    }
+
+    @Test
+    void afterItsEndALateByeIsAnswered200AndALateReInvite481() throws Exception {
+        Dialog dialog = mock(Dialog.class);
+        step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
+        step(new RequestEvent(this, serverTransaction, dialog, request("BYE", 2)));
+        assertThat(call.ended()).isTrue();
+
+        // A re-INVITE that crossed the end: a 200 without a session description would seem to take it.
+        step(new RequestEvent(this, serverTransaction, dialog, request("INVITE", 3)));
+        step(new RequestEvent(this, serverTransaction, dialog, request("BYE", 4)));
+
+        ArgumentCaptor<Response> answers = ArgumentCaptor.forClass(Response.class);
+        verify(serverTransaction, times(3)).sendResponse(answers.capture());
+        assertThat(answers.getAllValues()).extracting(Response::getStatusCode).containsExactly(200, 481, 200);
+    }
+
+    private void step(Object event) {
+        reported.addAll(call.step(event, timers));
+    }
+
+    private Response response(int code, String reason, String method) throws Exception {
+        return messages.createResponse("SIP/2.0 " + code + " " + reason + "\r\n"
+                + "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-1\r\n"
+                + "From: <sip:+4930555000@127.0.0.1>;tag=ours\r\n"
+                + "To: <sip:+4915112345678@10.0.0.2>;tag=theirs\r\n"
+                + "Call-ID: " + CALL_ID + "\r\n"
+                + "CSeq: 1 " + method + "\r\n"
+                + "Contact: <sip:callee@10.0.0.2:5060>\r\n"
+                + "Content-Length: 0\r\n\r\n");
+    }
+
+    private Request request(String method, int cseq) throws Exception {
+        return messages.createRequest(method + " sip:+4930555000@127.0.0.1:5062 SIP/2.0\r\n"
+                + "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-theirs-" + cseq + "\r\n"
+                + "From: <sip:+4915112345678@10.0.0.2>;tag=theirs\r\n"
+                + "To: <sip:+4930555000@127.0.0.1>;tag=ours\r\n"
+                + "Call-ID: " + CALL_ID + "\r\n"
+                + "CSeq: " + cseq + " " + method + "\r\n"
+                + "Max-Forwards: 70\r\n"
+                + "Content-Length: 0\r\n\r\n");
+    }
+}
