@@ -58,13 +58,18 @@ final class CallbackPartition {
         this.resume = resume;
     }
 
-    /** Applies the partition's records with {@code handle}, which acknowledges each record once applied. */
+    /**
+     * Applies the partition's records with {@code handle}, which acknowledges each record once applied. One whose
+     * turn comes after the partition was revoked is not applied here: its partition's owner reads it again from the
+     * last commit and applies it, and a second applying here, late, could undo what the owner applied since (a later
+     * answering-machine result overwritten by an earlier one).
+     */
     Flux<Void> apply(Flux<InboundRecord> records, Function<InboundRecord, Mono<Void>> handle) {
         return records
                 .mapNotNull(this::admitted)
                 .groupBy(record -> Math.floorMod(Objects.hashCode(record.key()), streams), Integer.MAX_VALUE)
-                .flatMap(stream -> stream.concatMap(record -> handle.apply(record).doFinally(signal -> applied()),
-                        Integer.MAX_VALUE), streams);
+                .flatMap(stream -> stream.concatMap(record -> Mono.defer(() -> stale.test(record) ? Mono.<Void>empty()
+                                : handle.apply(record)).doFinally(signal -> applied()), Integer.MAX_VALUE), streams);
     }
 
     /**

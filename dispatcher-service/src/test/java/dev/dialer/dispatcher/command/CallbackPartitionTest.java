@@ -103,6 +103,28 @@ class CallbackPartitionTest {
     }
 
     @Test
+    void aRecordWaitingItsTurnWhenThePartitionIsRevokedIsLeftToThePartitionsOwner() {
+        AtomicLong revokedAt = new AtomicLong();
+        CallbackPartition partition = new CallbackPartition(4, 1_000, () -> { }, () -> { },
+                record -> record.assignment() < revokedAt.get());
+        Disposable applying = start(partition);
+        offer(5, A, "a5", 1);
+        offer(6, A, "a6-waiting", 1);
+
+        // Revoked while a5 is applied and a6 waits behind it (the same caller ID's): the next owner reads a6 again.
+        revokedAt.set(2);
+        partition.revoke();
+        finish("a5");
+
+        assertThat(started).as("a6 is not applied here after the revocation").containsExactly("a5");
+        offer(6, A, "a6-again", 3);
+        assertThat(started).as("the partition's records taken in since go on").containsExactly("a5", "a6-again");
+        finish("a6-again");
+        assertThat(acknowledged).containsExactly(6L);
+        applying.dispose();
+    }
+
+    @Test
     void oneStreamAppliesThePartitionStrictlyInOrder() {
         Disposable applying = start(new CallbackPartition(1, 1_000, () -> { }, () -> { }));
         offer(0, A, "a0");
