@@ -303,8 +303,9 @@ public class Watchdog {
 
     /**
      * The carrier reports alive a call that cannot be: its record is stale (its final status was lost, and never
-     * recorded). The call is hung up, in case, and the attempt ends as it stood: answered calls {@code completed},
-     * the others {@code no-answer} (the carrier cancels a call that rings past its ring timeout).
+     * recorded). The carrier is asked to cancel it, in case it still rings ({@link Carrier#hangUp} leaves an answered
+     * call to talk: the carrier's own time limit ends that one), and the attempt ends as it stood: answered calls
+     * {@code completed}, the others {@code no-answer} (the carrier cancels a call that rings past its ring timeout).
      */
     private Mono<Void> staleAlive(QuietAttempt quiet, CallReport report) {
         boolean answered = report.status() == AttemptStatus.IN_PROGRESS || quiet.status() == AttemptStatus.IN_PROGRESS;
