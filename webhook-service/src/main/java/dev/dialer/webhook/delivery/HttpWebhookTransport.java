@@ -1,7 +1,12 @@
 package dev.dialer.webhook.delivery;
 
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.ReferenceCountUtil;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,12 +27,14 @@ import org.springframework.web.reactive.function.client.WebClient;
 import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.NettyPipeline;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
 /**
  * Webhook tries over Reactor Netty. Each try is bounded: connect timeout, then a total timeout over sending and the
- * answer's status and headers, which are the outcome of the try. Then at most {@code responseBodyLimit} bytes of the
+ * answer's status and headers, which are the outcome of the try (interim answers, 102 or 103, skipped: the final
+ * one decides). Then at most {@code responseBodyLimit} bytes of the
  * body are read, for at most {@code responseBodyTimeout}: what arrived by then is kept, and the connection is dropped
  * rather than drained. A receiver that answers 200 at once and ends its body late has still answered 200: counted as
  * a timeout, its event would be sent again and its endpoint counted as failing. Redirects are not followed. Host
@@ -74,7 +81,9 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
         HttpClient http = HttpClient.create(connections)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.toIntExact(connectTimeout.toMillis()))
                 // A redirect could send a signed event anywhere, an internal address included: it counts as a failure.
-                .followRedirect(false);
+                .followRedirect(false)
+                .doOnChannelInit((observer, channel, remote) -> channel.pipeline()
+                        .addAfter(NettyPipeline.HttpCodec, "dialer.interim-answers", new InterimAnswers()));
         if (resolver != null) {
             http = http.resolver(resolver);
         }
@@ -233,5 +242,32 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     @Override
     public void close() {
         connections.dispose();
+    }
+
+    /**
+     * Drops interim answers (1xx but 101) before Reactor Netty reads them: it takes any answer but 100 for the final
+     * one, so a receiver's 103 Early Hints or 102 Processing would make the try a failure while the receiver goes on to
+     * handle the event and answer 200, and the event would be sent again. One per connection: it follows where an
+     * interim answer ends (its empty last content).
+     */
+    static final class InterimAnswers extends ChannelInboundHandlerAdapter {
+
+        private boolean skipping;
+
+        @Override
+        public void channelRead(ChannelHandlerContext context, Object message) {
+            if (message instanceof HttpResponse response) {
+                int code = response.status().code();
+                skipping = code >= 100 && code < 200 && code != 101;
+            }
+            if (!skipping) {
+                context.fireChannelRead(message);
+                return;
+            }
+            if (message instanceof LastHttpContent) {
+                skipping = false;
+            }
+            ReferenceCountUtil.release(message);
+        }
     }
 }

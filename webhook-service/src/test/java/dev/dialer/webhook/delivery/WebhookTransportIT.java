@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.common.hook.AllowList;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -251,6 +252,47 @@ class WebhookTransportIT {
                     .assertNext(result -> {
                         assertThat(result.statusCode()).isEqualTo(status);
                         assertThat(result.reason()).isEqualTo(reason);
+                    })
+                    .expectComplete()
+                    .verify(Duration.ofSeconds(10));
+            peer.join(10_000);
+        }
+    }
+
+    /**
+     * Interim answers (102 Processing, 103 Early Hints) come before the real one (RFC 9110 §15.2): the try's outcome is
+     * the final answer's, not a failure for an interim status, which would send the event again and count against the
+     * endpoint's health.
+     */
+    @ParameterizedTest
+    @CsvSource({"102 Processing", "103 Early Hints"})
+    void interimAnswersAreSkippedAndTheFinalOneDecides(String interim) throws Exception {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread peer = new Thread(() -> {
+                try (Socket connection = socket.accept()) {
+                    readRequest(connection.getInputStream());
+                    OutputStream out = connection.getOutputStream();
+                    out.write(("HTTP/1.1 " + interim + "\r\nLink: </style.css>; rel=preload\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    Thread.sleep(300);
+                    out.write(("HTTP/1.1 " + interim + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            peer.start();
+
+            StepVerifier.create(transport.post("http://127.0.0.1:" + socket.getLocalPort() + "/hook", Map.of(), BODY))
+                    .assertNext(result -> {
+                        assertThat(result.statusCode()).isEqualTo(200);
+                        assertThat(result.reason()).isEqualTo(Reason.OK);
+                        assertThat(result.responseBody()).isEqualTo("ok");
                     })
                     .expectComplete()
                     .verify(Duration.ofSeconds(10));
