@@ -285,14 +285,24 @@ final class EndpointIsolation {
     }
 
     /**
-     * A URL's endpoint, {@code <scheme>://<host>:<port>} in lower case ({@code -1} for no port), as
-     * {@code webhook.retries.endpoint} keeps it.
+     * A URL's endpoint, {@code <scheme>://<host>:<port>} in lower case ({@code -1} for the scheme's own port, written
+     * or not), as {@code webhook.retries.endpoint} keeps it. One endpoint however its URLs spell it: the host's
+     * trailing dot ({@code h.com.}) and the scheme's port written out ({@code :443}) name the same server, which would
+     * otherwise get a limit and a circuit for each spelling.
      */
     static String endpoint(String url) {
         try {
             URI uri = URI.create(url.trim());
-            return uri.getScheme().toLowerCase(Locale.ROOT) + "://" + uri.getHost().toLowerCase(Locale.ROOT) + ":"
-                    + uri.getPort();
+            String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+            String host = uri.getHost().toLowerCase(Locale.ROOT);
+            if (host.endsWith(".")) {
+                host = host.substring(0, host.length() - 1);
+            }
+            int port = uri.getPort();
+            if (("https".equals(scheme) && port == 443) || ("http".equals(scheme) && port == 80)) {
+                port = -1;
+            }
+            return scheme + "://" + host + ":" + port;
         } catch (RuntimeException e) {
             return "invalid";
         }

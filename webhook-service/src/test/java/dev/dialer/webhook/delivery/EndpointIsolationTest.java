@@ -25,6 +25,20 @@ class EndpointIsolationTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @Test
+    void anEndpointIsOneHoweverItsUrlsSpellIt() {
+        String endpoint = EndpointIsolation.endpoint("https://hooks.example.com/a");
+
+        assertThat(EndpointIsolation.endpoint("HTTPS://Hooks.Example.com:443/b")).isEqualTo(endpoint);
+        assertThat(EndpointIsolation.endpoint("https://hooks.example.com./c?x=1")).isEqualTo(endpoint);
+        assertThat(EndpointIsolation.endpoint("http://hooks.example.com:80/a"))
+                .isEqualTo(EndpointIsolation.endpoint("http://hooks.example.com/a"));
+        assertThat(EndpointIsolation.endpoint("https://hooks.example.com:8443/a")).isNotEqualTo(endpoint);
+        assertThat(EndpointIsolation.endpoint("http://hooks.example.com/a")).isNotEqualTo(endpoint);
+        assertThat(EndpointIsolation.endpoint("https://hooks.example.com:80/a")).isNotEqualTo(endpoint)
+                .isNotEqualTo(EndpointIsolation.endpoint("http://hooks.example.com/a"));
+    }
+
+    @Test
     void refusesATryBeyondTheEndpointsLimitAtOnceWithoutTouchingOtherEndpoints() {
         EndpointIsolation isolation = isolation(PROPERTIES);
         Sinks.One<AttemptResult> hanging = Sinks.one();
