@@ -44,15 +44,22 @@ final class TargetGuard {
     /** IPv4 networks that are not public unicast, beyond what {@link InetAddress} itself recognises. */
     private static final List<CidrBlock> INTERNAL_IPV4 = blocks("0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24",
             "198.18.0.0/15", "240.0.0.0/4");
-    /** IPv6 networks that are not public unicast, beyond what {@link InetAddress} itself recognises. */
-    private static final List<CidrBlock> INTERNAL_IPV6 = blocks("fc00::/7", "64:ff9b:1::/48");
     /**
-     * IPv6 networks whose last 32 bits are an IPv4 address: compatible, NAT64, and mapped (::ffff:0:0/96, written as
-     * bytes since parsing it yields an IPv4 address; an {@link java.net.Inet6Address} can still hold it).
+     * IPv6 networks that are not public unicast, beyond what {@link InetAddress} itself recognises: unique local,
+     * local-use NAT64, discard-only (100::/64), Teredo (2001::/32, whose addresses carry an IPv4 address, obscured,
+     * that a relay reaches) and documentation (2001:db8::/32).
+     */
+    private static final List<CidrBlock> INTERNAL_IPV6 = blocks("fc00::/7", "64:ff9b:1::/48", "100::/64",
+            "2001::/32", "2001:db8::/32");
+    /**
+     * IPv6 networks whose last 32 bits are an IPv4 address: compatible, NAT64, mapped (::ffff:0:0/96, written as
+     * bytes since parsing it yields an IPv4 address; an {@link java.net.Inet6Address} can still hold it) and SIIT's
+     * IPv4-translated (::ffff:0:0:0/96, RFC 2765).
      */
     private static final List<CidrBlock> IPV4_IN_LAST_32 = List.of(CidrBlock.parse("::/96"),
             CidrBlock.parse("64:ff9b::/96"),
-            new CidrBlock(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF, 0, 0, 0, 0}, 96));
+            new CidrBlock(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF, 0, 0, 0, 0}, 96),
+            new CidrBlock(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xFF, (byte) 0xFF, 0, 0, 0, 0, 0, 0}, 96));
     /** 6to4: the IPv4 address follows the 2002::/16 prefix. */
     private static final CidrBlock SIX_TO_FOUR = CidrBlock.parse("2002::/16");
 
@@ -152,7 +159,7 @@ final class TargetGuard {
         return inAny(INTERNAL_IPV6, bytes) || carried != null && isInternal(ipv4(carried));
     }
 
-    /** The IPv4 address an IPv6 one carries (mapped, compatible, NAT64 or 6to4), or null. */
+    /** The IPv4 address an IPv6 one carries (mapped, translated, compatible, NAT64 or 6to4), or null. */
     private static byte[] carriedIpv4(byte[] ipv6) {
         if (inAny(IPV4_IN_LAST_32, ipv6)) {
             return Arrays.copyOfRange(ipv6, 12, 16);

@@ -56,7 +56,11 @@ class TargetGuardTest {
             // NAT64 of 169.254.169.254, 10.0.0.1 and 100.100.100.200
             "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "64:ff9b::6464:64c8",
             // 6to4 of 169.254.169.254 and 127.0.0.1
-            "2002:a9fe:a9fe::1", "2002:7f00:1::"})
+            "2002:a9fe:a9fe::1", "2002:7f00:1::",
+            // SIIT's IPv4-translated 127.0.0.1 and 10.0.0.1
+            "::ffff:0:7f00:1", "::ffff:0:a00:1",
+            // Teredo, carrying 127.0.0.1 obscured; the discard-only prefix; documentation
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", "100::1", "2001:db8::1"})
     void ipv6AddressesCarryingAnInternalIpv4AddressAreInternal(String address) throws Exception {
         assertThat(TargetGuard.isInternal(InetAddress.getByName(address))).isTrue();
     }
