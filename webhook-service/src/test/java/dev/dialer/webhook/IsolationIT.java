@@ -58,7 +58,7 @@ class IsolationIT {
     private static final int EVENTS_EACH = 5;
     private static final Duration LOOKUP_WAIT = Duration.ofSeconds(60);
     /** Records of one partition the call event consumer has in flight at once. */
-    private static final int IN_FLIGHT_PER_PARTITION = 64;
+    private static final int IN_FLIGHT_PER_PARTITION = 128;
 
     private static final List<WebhookReceiver> healthy = new ArrayList<>();
     private static HangingEndpoint hanging;

@@ -69,8 +69,12 @@ public final class CallEventConsumer {
     private static final Logger log = LoggerFactory.getLogger(CallEventConsumer.class);
     private static final int MAX_POLL_RECORDS = 500;
     private static final int MIN_PARTITION_CONCURRENCY = 256;
-    /** Records of one partition in flight at once: bounds what a slow endpoint can hold back before it is refused. */
-    static final int IN_FLIGHT_PER_PARTITION = 64;
+    /**
+     * Records of one partition in flight at once: bounds what a slow endpoint can hold back before it is refused.
+     * Twice an account's cap over all its endpoints ({@code max-concurrent-per-account}, 64): an instance that owns a
+     * single partition (at full scale-out) keeps half of it for the other accounts while one account's tries hang.
+     */
+    static final int IN_FLIGHT_PER_PARTITION = 128;
     /**
      * Records of one partition received and not yet acknowledged at which it stops fetching, until half are: bounds
      * what waits behind a record that has not finished.

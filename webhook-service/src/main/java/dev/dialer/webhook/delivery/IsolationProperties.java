@@ -20,7 +20,9 @@ import org.springframework.validation.annotation.Validated;
  * @param maxConcurrentPerAccount  tries of one account in flight at once over all its endpoints, so that an account
  *                                 whose URLs each name a host of their own (a subdomain per call, say) cannot take
  *                                 every slot of the instance; one more is refused at once. Four endpoints' worth
- *                                 by default, which an account whose endpoints answer promptly never comes near
+ *                                 by default, which an account whose endpoints answer promptly never comes near;
+ *                                 above 64 one account's hanging tries can hold more than half of a partition's 128
+ *                                 records in flight
  * @param failureRateThreshold     percentage of failed tries that opens the account's circuit of the endpoint
  * @param minimumCalls             tries in the window before the failure rate counts
  * @param windowSize               tries in the sliding window
