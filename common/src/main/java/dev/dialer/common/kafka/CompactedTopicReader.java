@@ -2,11 +2,14 @@ package dev.dialer.common.kafka;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -42,6 +45,10 @@ import reactor.util.context.Context;
 public final class CompactedTopicReader {
 
     private static final Duration READ_TO_NOW_LOOKS = Duration.ofMillis(20);
+    private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration POLL = Duration.ofMillis(100);
+    /** How far before a partition's end its last record is looked for first. */
+    private static final long TAIL = 64;
 
     private final Map<String, Object> props;
     private final String topic;
@@ -58,6 +65,8 @@ public final class CompactedTopicReader {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "dialer-reader-" + UUID.randomUUID());
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // An upstream producer writing in transactions: what it aborted was never written (a DNC entry, a cancel).
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // Topics are made at start-up with their partitions and policies; one missing is an error, not a default.
         props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
@@ -97,7 +106,7 @@ public final class CompactedTopicReader {
 
     private Flux<InboundRecord> follow(Bounds bounds) {
         ReceiverOptions<String, byte[]> options = ReceiverOptions.<String, byte[]>create(props)
-                .assignment(bounds.ends().keySet())
+                .assignment(bounds.partitions())
                 .addAssignListener(partitions -> partitions.forEach(ReceiverPartition::seekToBeginning));
         KafkaReceiver<String, byte[]> receiver = KafkaReceiver.create(options);
         // A topic with nothing to read (or nothing left: read in full before a failure) is read in full now.
@@ -163,26 +172,73 @@ public final class CompactedTopicReader {
     }
 
     /**
-     * Each partition's first and next offset when reading began. The last record of a partition is never compacted
-     * away (the active segment is not cleaned), so a partition that had records is read once its record at
-     * {@code end - 1} is applied.
+     * Each partition's offset of its last record a reader is handed when reading began (none: nothing to read). Not
+     * {@code end - 1}: the offsets at a partition's end may hold no record a reader is handed, a transaction's commit
+     * marker or an aborted transaction's records, and waiting for that offset would wait for ever.
      */
-    private record Bounds(Map<TopicPartition, Long> beginnings, Map<TopicPartition, Long> ends) {
+    private record Bounds(Set<TopicPartition> partitions, Map<TopicPartition, Long> lastRecords) {
 
         boolean allApplied(Map<Integer, Long> applied) {
-            return ends.entrySet().stream().allMatch(end -> end.getValue() <= beginnings.get(end.getKey())
-                    || applied.getOrDefault(end.getKey().partition(), -1L) >= end.getValue() - 1);
+            return lastRecords.entrySet().stream()
+                    .allMatch(last -> applied.getOrDefault(last.getKey().partition(), -1L) >= last.getValue());
         }
     }
 
     private Bounds bounds() {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
-            List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+            List<PartitionInfo> partitions = consumer.partitionsFor(topic, LOOKUP_TIMEOUT);
             List<TopicPartition> topicPartitions = partitions.stream()
                     .map(info -> new TopicPartition(topic, info.partition()))
                     .toList();
-            return new Bounds(consumer.beginningOffsets(topicPartitions, Duration.ofSeconds(30)),
-                    consumer.endOffsets(topicPartitions, Duration.ofSeconds(30)));
+            return new Bounds(Set.copyOf(topicPartitions), lastRecords(consumer,
+                    consumer.beginningOffsets(topicPartitions, LOOKUP_TIMEOUT),
+                    consumer.endOffsets(topicPartitions, LOOKUP_TIMEOUT)));
         }
+    }
+
+    /**
+     * The offset of each partition's last record before {@code ends}, as a reader is handed it: read from a little
+     * before the end, further back for a partition whose tail held none (a run of aborted records), up to its
+     * beginning. A partition with no record to hand is left out.
+     */
+    private static Map<TopicPartition, Long> lastRecords(KafkaConsumer<String, byte[]> consumer,
+                                                         Map<TopicPartition, Long> beginnings,
+                                                         Map<TopicPartition, Long> ends) {
+        Map<TopicPartition, Long> last = new HashMap<>();
+        Map<TopicPartition, Long> from = new HashMap<>();
+        ends.forEach((partition, end) -> {
+            if (end > beginnings.get(partition)) {
+                from.put(partition, Math.max(beginnings.get(partition), end - TAIL));
+            }
+        });
+        long deadline = System.nanoTime() + LOOKUP_TIMEOUT.toNanos();
+        while (!from.isEmpty()) {
+            consumer.assign(from.keySet());
+            from.forEach(consumer::seek);
+            Set<TopicPartition> reading = new HashSet<>(from.keySet());
+            while (!reading.isEmpty()) {
+                if (System.nanoTime() > deadline) {
+                    throw new org.apache.kafka.common.errors.TimeoutException("the end of " + reading
+                            + " could not be read within " + LOOKUP_TIMEOUT);
+                }
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+                    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+                    if (record.offset() < ends.get(partition)) {
+                        last.merge(partition, record.offset(), Math::max);
+                    }
+                }
+                reading.removeIf(partition -> consumer.position(partition) >= ends.get(partition));
+            }
+            Map<TopicPartition, Long> further = new HashMap<>();
+            from.forEach((partition, start) -> {
+                long beginning = beginnings.get(partition);
+                if (!last.containsKey(partition) && start > beginning) {
+                    further.put(partition, Math.max(beginning, start - (ends.get(partition) - start) * 8));
+                }
+            });
+            from.clear();
+            from.putAll(further);
+        }
+        return last;
     }
 }

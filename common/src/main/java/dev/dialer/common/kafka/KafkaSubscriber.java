@@ -62,6 +62,8 @@ public final class KafkaSubscriber {
         // Topics are made at start-up with their partitions and policies; one missing is an error, not a default.
         props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // An upstream producer writing in transactions: what it aborted was never sent (a command never to be dialled).
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
@@ -85,15 +87,28 @@ public final class KafkaSubscriber {
                                 signal.failure())));
     }
 
+    /**
+     * The record as the services read it, with the assignment its consumer stamped on it. A reader that stamps none
+     * (a {@link CompactedTopicReader}) reads the header as an outside producer wrote it: one that is not a number is
+     * no stamp, never an error, which would stop the reader at that record on every read from the beginning.
+     */
     static InboundRecord toInbound(ReceiverRecord<String, byte[]> record) {
         Header stamp = record.headers().lastHeader(FlowControlledConsumer.ASSIGNMENT_HEADER);
         long assignment = 0;
         if (stamp != null) {
             record.headers().remove(FlowControlledConsumer.ASSIGNMENT_HEADER);
-            assignment = Long.parseLong(new String(stamp.value(), StandardCharsets.US_ASCII));
+            assignment = assignment(stamp.value());
         }
         return new InboundRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
                 headers(record.headers()), record.receiverOffset()::acknowledge, assignment);
+    }
+
+    static long assignment(byte[] stamp) {
+        try {
+            return stamp == null ? 0 : Long.parseLong(new String(stamp, StandardCharsets.US_ASCII));
+        } catch (NumberFormatException notOurs) {
+            return 0;
+        }
     }
 
     static Map<String, String> headers(Iterable<Header> headers) {

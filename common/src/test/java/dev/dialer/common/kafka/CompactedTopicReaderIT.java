@@ -154,6 +154,70 @@ class CompactedTopicReaderIT {
         }
     }
 
+    /**
+     * An upstream producer writing in transactions: a partition's end is then a commit marker, never handed to a
+     * reader, and its aborted records are never handed either. The reader is caught up once the committed records are
+     * applied, and the aborted ones are not.
+     */
+    @Test
+    void aTopicEndingInTransactionMarkersIsCaughtUpAndItsAbortedRecordsAreNotRead() throws Exception {
+        String topic = "compacted-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.compacted(topic, 2)), (short) 1, 30_000);
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "upstream-" + UUID.randomUUID(),
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 0, "dnc:+4915112345678", "committed"));
+            producer.commitTransaction();
+            // Partition 1: a committed record, then a run of aborted ones longer than the tail looked at first.
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topic, 1, "dnc:+4915112345679", "committed too"));
+            producer.commitTransaction();
+            producer.beginTransaction();
+            for (int i = 0; i < 200; i++) {
+                producer.send(new ProducerRecord<>(topic, 1, "dnc:+49151" + i, "aborted"));
+            }
+            producer.abortTransaction();
+        }
+        CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
+        List<String> applied = new CopyOnWriteArrayList<>();
+        Disposable reading = reader.records().subscribe(record -> applied.add(value(record)));
+        try {
+            reader.caughtUp().block(Duration.ofSeconds(60));
+
+            assertThat(applied).containsExactlyInAnyOrder("committed", "committed too");
+            reader.readToNow().block(Duration.ofSeconds(60));
+        } finally {
+            reading.dispose();
+        }
+    }
+
+    /** A header named as the consumers' own assignment stamp, written by an outside producer, is no stamp. */
+    @Test
+    void aRecordWhoseAssignmentHeaderIsNotANumberIsReadAll() throws Exception {
+        String topic = "compacted-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(kafka), List.of(TopicSpec.compacted(topic, 1)), (short) 1, 30_000);
+        try (KafkaProducer<String, String> producer = producer()) {
+            ProducerRecord<String, String> odd = new ProducerRecord<>(topic, "dnc:+4915112345678", "odd");
+            odd.headers().add("dialer.assignment", "not a number".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            producer.send(odd).get();
+            producer.send(new ProducerRecord<>(topic, "dnc:+4915112345679", "next")).get();
+        }
+        CompactedTopicReader reader = new CompactedTopicReader(KafkaSettings.of(kafka), topic);
+        List<String> applied = new CopyOnWriteArrayList<>();
+        Disposable reading = reader.records().subscribe(record -> applied.add(value(record)));
+        try {
+            reader.caughtUp().block(Duration.ofSeconds(30));
+
+            assertThat(applied).containsExactly("odd", "next");
+        } finally {
+            reading.dispose();
+        }
+    }
+
     private KafkaProducer<String, String> producer() {
         return new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
