@@ -31,6 +31,7 @@ import reactor.netty.resources.ConnectionProvider;
 @Configuration(proxyBeanMethods = false)
 class CarrierConfiguration {
 
+    private static final Duration MAX_CONNECT_TIMEOUT = Duration.ofSeconds(2);
     /**
      * Its own pool, so carrier traffic neither shares nor exhausts connections with anything else. An idle connection
      * is dropped after 4 s, before the 5 s after which Node's HTTP server (jambonz's API) closes it: a create-call
@@ -41,7 +42,9 @@ class CarrierConfiguration {
     ConnectionProvider voiceGatewayConnections(CarrierProperties properties) {
         return ConnectionProvider.builder("voice-gateway")
                 .maxConnections(500)
-                .pendingAcquireTimeout(properties.requestTimeout())
+                // Within the request's timeout: a connection not had from the pool is a request never sent
+                // (unreachable: failed over, or requeued), not one the request's timeout takes as maybe placed.
+                .pendingAcquireTimeout(connectTimeout(properties))
                 .maxIdleTime(Duration.ofSeconds(4))
                 .evictInBackground(Duration.ofSeconds(2))
                 .build();
@@ -105,10 +108,21 @@ class CarrierConfiguration {
         return carrier;
     }
 
-    private static WebClient webClient(CarrierProperties properties, ConnectionProvider connections) {
-        int connectMillis = (int) Math.min(properties.requestTimeout().toMillis(), 5_000);
+    static WebClient webClient(CarrierProperties properties, ConnectionProvider connections) {
         HttpClient http = HttpClient.create(connections)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis);
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout(properties).toMillis());
         return WebClient.builder().clientConnector(new ReactorClientHttpConnector(http)).build();
+    }
+
+    /**
+     * How long a connection to the carrier may take, or one from the pool: half the request's timeout, at most 2 s.
+     * Shorter than the request's timeout, so that a carrier host that is down or behind a firewall dropping packets
+     * (no refusal comes back) is told apart from one that took the request and did not answer: the first is
+     * unreachable, and its calls go to the next carrier or wait, never dialled; the second's calls may have been
+     * placed, and are left to the watchdog.
+     */
+    static Duration connectTimeout(CarrierProperties properties) {
+        Duration half = properties.requestTimeout().dividedBy(2);
+        return half.compareTo(MAX_CONNECT_TIMEOUT) < 0 ? half : MAX_CONNECT_TIMEOUT;
     }
 }

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -161,6 +162,46 @@ class VoiceGatewayCarrierIT {
                                 e -> assertThat(e.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE)))
                 .verify(Duration.ofSeconds(10));
         assertThat(timerCount("unreachable")).isEqualTo(1);
+    }
+
+    /**
+     * A carrier host that never answers the connection (down, or behind a firewall dropping packets): no refusal
+     * comes back, and the connect timeout, shorter than the request's, tells it apart from a request the carrier took
+     * and did not answer. Unreachable: the call goes to the next carrier or waits, never left as maybe placed.
+     */
+    @Test
+    void aConnectionThatIsNeverAnsweredIsUnreachableNotMaybePlaced() throws Exception {
+        try (java.net.ServerSocket full = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            // Its accept queue filled and nothing accepted: further connections are not answered.
+            List<java.net.Socket> queued = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                java.net.Socket socket = new java.net.Socket();
+                queued.add(socket);
+                try {
+                    socket.connect(full.getLocalSocketAddress(), 300);
+                } catch (java.io.IOException unanswered) {
+                    // The queue is full already.
+                }
+            }
+            CarrierProperties properties = properties(null, Duration.ofSeconds(5),
+                    "http://127.0.0.1:" + full.getLocalPort(), false);
+            reactor.netty.resources.ConnectionProvider connections =
+                    reactor.netty.resources.ConnectionProvider.newConnection();
+
+            StepVerifier.create(new VoiceGatewayCarrier(properties,
+                            CarrierConfiguration.webClient(properties, connections), () -> HOOK, registry, hooks)
+                            .place(command(), 1))
+                    .expectErrorSatisfies(error -> assertThat(error)
+                            .isInstanceOfSatisfying(CarrierException.class, e -> {
+                                assertThat(e.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE);
+                                assertThat(e.mayHaveBeenPlaced()).isFalse();
+                            }))
+                    .verify(Duration.ofSeconds(10));
+            assertThat(timerCount("unreachable")).isEqualTo(1);
+            for (java.net.Socket socket : queued) {
+                socket.close();
+            }
+        }
     }
 
     @Test

@@ -134,7 +134,9 @@ public final class RoutingCarrier implements Carrier {
 
     /** The first carrier's answer, in route-table order; see {@link #status} for empty and error. */
     private <T> Mono<T> askEach(Function<GuardedCarrier, Mono<T>> question) {
-        return Flux.fromIterable(carriers.values())
+        // The trunks' order, the route table's default first: the carriers' map has no order of its own.
+        return Flux.fromIterable(trunks)
+                .map(carriers::get)
                 .concatMap(carrier -> question.apply(carrier)
                         .map(Lookup::found)
                         .defaultIfEmpty(Lookup.notFound())
