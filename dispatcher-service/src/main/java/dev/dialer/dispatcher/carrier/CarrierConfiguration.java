@@ -87,9 +87,12 @@ class CarrierConfiguration {
         WebClient client = webClient(properties, voiceGatewayConnections);
         Map<String, Carrier> carriers = new LinkedHashMap<>();
         if (routing.enabled()) {
-            routing.carriers().forEach((name, endpoint) -> carriers.put(name, voiceGateway(new VoiceGatewayCarrier(
-                    name, properties.withEndpoint(endpoint.baseUrl(), endpoint.accountSid(), endpoint.apiKey(),
-                    endpoint.notifyUrl()), client, statusHookUrl::get, registry, applications), properties)));
+            routing.carriers().forEach((name, endpoint) -> {
+                CarrierProperties route = properties.withEndpoint(endpoint.baseUrl(), endpoint.accountSid(),
+                        endpoint.apiKey(), endpoint.notifyUrl(), endpoint.applicationSid());
+                carriers.put(name, voiceGateway(new VoiceGatewayCarrier(name, route, client, statusHookUrl::get,
+                        registry, applications), route));
+            });
             if (sip != null) {
                 carriers.put(CarrierRoutingProperties.SIP, sip);
             }

@@ -68,8 +68,19 @@ public record CarrierProperties(
      */
     public CarrierProperties withEndpoint(String otherBaseUrl, String otherAccountSid, String otherApiKey,
                                           Boolean otherNotifyUrl) {
+        return withEndpoint(otherBaseUrl, otherAccountSid, otherApiKey, otherNotifyUrl, null);
+    }
+
+    /**
+     * The same settings for another Voice Gateway endpoint; a {@code null} account sid, API key, notify-url or default
+     * application sid keeps this one's.
+     */
+    public CarrierProperties withEndpoint(String otherBaseUrl, String otherAccountSid, String otherApiKey,
+                                          Boolean otherNotifyUrl, String otherApplicationSid) {
+        String application = blankToNull(otherApplicationSid);
         return new CarrierProperties(otherBaseUrl, otherAccountSid != null ? otherAccountSid : accountSid,
-                otherApiKey != null ? otherApiKey : apiKey, defaultApplicationSid, callbackUrl, webhookSecret,
+                otherApiKey != null ? otherApiKey : apiKey, application != null ? application : defaultApplicationSid,
+                callbackUrl, webhookSecret,
                 requestTimeout, ringTimeout, timeLimit, signatureTolerance,
                 otherNotifyUrl != null ? otherNotifyUrl : notifyUrl, applicationCheckInterval);
     }

@@ -158,6 +158,19 @@ class CreateCallBodyTest {
     }
 
     @Test
+    void aRouteOnAnotherAccountRunsItsOwnDefaultApplicationAndACommandsFlowAsItIs() {
+        CarrierProperties backup = PROPERTIES.withEndpoint("http://vg-us", "AC2", null, null, "backup-player");
+        CarrierProperties sameApplication = PROPERTIES.withEndpoint("http://vg-eu", "AC3", null, null, " ");
+
+        assertThat(CreateCallBody.of(command(null, "welcome.wav", Map.of()), backup, SENDER))
+                .containsEntry("application_sid", "backup-player");
+        assertThat(CreateCallBody.of(command("flow-7", null, Map.of()), backup, SENDER))
+                .containsEntry("application_sid", "flow-7");
+        assertThat(CreateCallBody.of(command(null, "welcome.wav", Map.of()), sameApplication, SENDER))
+                .as("none given: the default's").containsEntry("application_sid", "dialer-audio-player");
+    }
+
+    @Test
     void statusHookGoesAsNotifyUrlTooOnlyWhenAskedAndThenReplacesTheCommands() {
         CarrierProperties cognigy = PROPERTIES.withEndpoint("http://vg", null, null, true);
         Map<String, Object> options = Map.of("notifyUrl", "https://customer.example.com/notify");

@@ -145,7 +145,8 @@ class RoutingFailoverIT {
                 Duration.ofMinutes(10));
         ApplicationStatusHooks applications = new ApplicationStatusHooks(base, Clock.systemUTC(), registry);
         for (String name : order) {
-            carriers.put(name, new CarrierRoutingProperties.Endpoint(endpoints.get(name), null, null, null, null));
+            carriers.put(name,
+                    new CarrierRoutingProperties.Endpoint(endpoints.get(name), null, null, null, null, null));
             built.put(name, new VoiceGatewayCarrier(name, base.withEndpoint(endpoints.get(name), null, null, null),
                     WebClient.create(), () -> HOOK, registry, applications));
         }

@@ -59,9 +59,12 @@ public record CarrierRoutingProperties(
      * @param webhookSecret the account's webhook secret, which signs its callbacks, when it is not the default one
      * @param notifyUrl     whether this endpoint, a Cognigy Voice Gateway, gets the status hook as {@code notifyUrl}
      *                      too, when it is not as {@code dialer.dispatcher.carrier.notify-url} says
+     * @param applicationSid the application a call without a {@code flow_id} of its own runs on this endpoint, when it
+     *                      is not {@code dialer.dispatcher.carrier.default-application-sid}: an application sid is a
+     *                      key of one jambonz database, and a backup on another account or cluster holds its own
      */
     public record Endpoint(@NotNull @Pattern(regexp = "^https?://.+") String baseUrl, String accountSid,
-                           String apiKey, String webhookSecret, Boolean notifyUrl) {
+                           String apiKey, String webhookSecret, Boolean notifyUrl, String applicationSid) {
     }
 
     /**

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class RouteTableTest {
 
     private static final CarrierRoutingProperties.Endpoint ENDPOINT =
-            new CarrierRoutingProperties.Endpoint("http://127.0.0.1:1", null, null, null, null);
+            new CarrierRoutingProperties.Endpoint("http://127.0.0.1:1", null, null, null, null, null);
 
     private final CarrierRoutingProperties properties = new CarrierRoutingProperties(carriers("a", "b", "c"),
             List.of("a", "b"), Map.of("acc-c", List.of("c", "a")),
