@@ -104,6 +104,13 @@ public record CallCommand(
                 amdHook, carrierOptions, createdAt);
     }
 
+    /** The same request, with {@code options} for the carrier. */
+    public CallCommand withCarrierOptions(Map<String, Object> options) {
+        return new CallCommand(version, requestId, accountId, callerId, to, flowId, audio, campaign, intervalMinutes,
+                maxAttempts, attempt, webhookId, foreignId, variables, validUntil, priority, notifyUrl, actionHook,
+                amdHook, options, createdAt);
+    }
+
     /** Whether {@code valid_until} has passed at {@code at}: the call may not be placed then. */
     public boolean expiredAt(Instant at) {
         return validUntil != null && !at.isBefore(validUntil);

@@ -8,6 +8,7 @@ import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -45,7 +46,21 @@ public final class RoutingCarrier implements Carrier {
 
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
-        return placeFrom(command, dial, routes.route(command), 0);
+        return placeFrom(forCarriers(command), dial, routes.route(command), 0);
+    }
+
+    /**
+     * The command as its carriers are sent it: a {@code trunk} option naming one of the routes chose the route and
+     * means nothing to the carriers, which would take it for a trunk of their own ({@code to.trunk}); one naming
+     * anything else is the carrier's own business and goes as it is.
+     */
+    private CallCommand forCarriers(CallCommand command) {
+        if (!(command.carrierOptions().get("trunk") instanceof String name) || !carriers.containsKey(name)) {
+            return command;
+        }
+        Map<String, Object> options = new LinkedHashMap<>(command.carrierOptions());
+        options.remove("trunk");
+        return command.withCarrierOptions(options);
     }
 
     /** Whether some carrier of the command's route would be tried: not every one has its breaker open. */

@@ -45,6 +45,41 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void aTrunkNamingOneOfTheRoutesChoosesTheRouteAndIsNotSentToTheCarrier() {
+        List<CallCommand> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Map<String, Carrier> carriers = new LinkedHashMap<>();
+        carriers.put("first", failing(CarrierException.Reason.UNREACHABLE, null));
+        carriers.put("second", new Carrier() {
+            @Override
+            public Mono<PlacedCall> place(CallCommand command, int dial) {
+                sent.add(command);
+                return Mono.just(new PlacedCall("sid-2", null));
+            }
+
+            @Override
+            public Mono<CallReport> status(CallRef call) {
+                return Mono.empty();
+            }
+
+            @Override
+            public Mono<Boolean> hangUp(CallRef call) {
+                return Mono.empty();
+            }
+        });
+        Carrier routing = RoutingCarriers.of(properties(Duration.ofSeconds(30)), carriers, new SimpleMeterRegistry());
+
+        StepVerifier.create(routing.place(command().withCarrierOptions(Map.of("trunk", "second", "tag", "x")), 1))
+                .expectNext(new PlacedCall("sid-2", null, "second"))
+                .verifyComplete();
+        StepVerifier.create(routing.place(command().withCarrierOptions(Map.of("trunk", "sbc-2")), 1))
+                .expectNext(new PlacedCall("sid-2", null, "second"))
+                .verifyComplete();
+
+        assertThat(sent).extracting(CallCommand::carrierOptions)
+                .containsExactly(Map.of("tag", "x"), Map.of("trunk", "sbc-2"));
+    }
+
+    @Test
     void unreachableCarrierIsFailedOver() {
         Carrier routing = routing(failing(CarrierException.Reason.UNREACHABLE, null), second);
 
