@@ -30,7 +30,8 @@ import org.springframework.stereotype.Component;
  *       it without taking a token, permit or slot, as they arrived or from their lane;</li>
  *   <li>per trunk ({@code trunk} tag: its carrier's route name, {@link Trunks}), each from the trunk's first use:
  *       {@code dialer.dispatcher.dials.started} (a counter: its rate is the dial rate), {@code …trunk.cps.limit},
- *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.capacity.rejections},
+ *       {@code …trunk.in.flight}, {@code …trunk.concurrency.limit}, {@code …trunk.concurrency.decreases},
+ *       {@code …trunk.capacity.rejections},
  *       {@code …trunk.waiting}: lanes queued for the trunk's token or slot;</li>
  *   <li>{@code dialer.dispatcher.trunk.slots.rebalanced{change=released|counted}}: slots let go with revoked
  *       partitions, and calls found in flight on gained ones and held as slots;</li>
@@ -112,6 +113,10 @@ class PacingMetrics {
         FunctionCounter.builder("dialer.dispatcher.trunk.capacity.rejections", trunk,
                         TrunkGate::capacityRejections)
                 .description("Capacity rejections the trunk's carrier answered, each one halving its limit")
+                .tag("trunk", name).register(registry);
+        FunctionCounter.builder("dialer.dispatcher.trunk.concurrency.decreases", trunk, TrunkGate::limitDecreases)
+                .description("Times capacity rejections halved the trunk's concurrency limit, once per congestion "
+                        + "episode; a rebalance's re-division is not one")
                 .tag("trunk", name).register(registry);
         startedCounter(name);
     }

@@ -467,6 +467,11 @@ public final class TrunkGate {
         return capacityRejections;
     }
 
+    /** How many times capacity rejections halved the limit (once per congestion episode); a rebalance is not one. */
+    synchronized long limitDecreases() {
+        return decreases;
+    }
+
     private double ceiling() {
         return configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * share) : Double.POSITIVE_INFINITY;
     }

@@ -105,6 +105,7 @@ class TrunkGateTest {
         }
         assertThat(trunk.currentLimit()).isEqualTo(50);
         assertThat(trunk.capacityRejections()).isEqualTo(20);
+        assertThat(trunk.limitDecreases()).isEqualTo(1);
 
         for (int i = 20; i < 60; i++) {
             trunk.release("call" + i, false);
@@ -116,6 +117,9 @@ class TrunkGateTest {
         trunk.capacityRejected("call60");
         trunk.capacityRejected("unknown#1");
         assertThat(trunk.currentLimit()).as("started before the last decrease, or not held here").isEqualTo(25);
+        assertThat(trunk.limitDecreases()).isEqualTo(2);
+        trunk.share(0.5);
+        assertThat(trunk.limitDecreases()).as("a rebalance's re-division is no decrease").isEqualTo(2);
     }
 
     @Test

@@ -49,23 +49,10 @@ class RoutingCarrierTest {
         List<CallCommand> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
         Map<String, Carrier> carriers = new LinkedHashMap<>();
         carriers.put("first", failing(CarrierException.Reason.UNREACHABLE, null));
-        carriers.put("second", new Carrier() {
-            @Override
-            public Mono<PlacedCall> place(CallCommand command, int dial) {
-                sent.add(command);
-                return Mono.just(new PlacedCall("sid-2", null));
-            }
-
-            @Override
-            public Mono<CallReport> status(CallRef call) {
-                return Mono.empty();
-            }
-
-            @Override
-            public Mono<Boolean> hangUp(CallRef call) {
-                return Mono.empty();
-            }
-        });
+        carriers.put("second", new PlacingCarrier(command -> {
+            sent.add(command);
+            return Mono.just(new PlacedCall("sid-2", null));
+        }, command -> true));
         Carrier routing = RoutingCarriers.of(properties(Duration.ofSeconds(30)), carriers, new SimpleMeterRegistry());
 
         StepVerifier.create(routing.place(command().withCarrierOptions(Map.of("trunk", "second", "tag", "x")), 1))
@@ -157,27 +144,9 @@ class RoutingCarrierTest {
 
     @Test
     void aCallIsPacedByTheTrunkOfTheFirstCarrierOfItsRouteThatCanAddressIt() {
-        Carrier numbersOnly = new Carrier() {
-            @Override
-            public Mono<PlacedCall> place(CallCommand command, int dial) {
-                return Mono.error(CarrierException.unsupportedTarget("no registered users"));
-            }
-
-            @Override
-            public Mono<CallReport> status(CallRef call) {
-                return Mono.empty();
-            }
-
-            @Override
-            public Mono<Boolean> hangUp(CallRef call) {
-                return Mono.empty();
-            }
-
-            @Override
-            public boolean reaches(CallCommand command) {
-                return !command.to().startsWith("user:");
-            }
-        };
+        Carrier numbersOnly = new PlacingCarrier(
+                command -> Mono.error(CarrierException.unsupportedTarget("no registered users")),
+                command -> !command.to().startsWith("user:"));
         Carrier routing = routing(numbersOnly, second);
 
         assertThat(routing.trunkOf(command())).isEqualTo("first");
@@ -299,6 +268,31 @@ class RoutingCarrierTest {
         @Override
         public Mono<Boolean> hangUp(CallRef call) {
             return hungUp;
+        }
+    }
+
+    /** A carrier that places as {@code placing} says, reaches what {@code reach} says, and knows no call. */
+    private record PlacingCarrier(java.util.function.Function<CallCommand, Mono<PlacedCall>> placing,
+                                  java.util.function.Predicate<CallCommand> reach) implements Carrier {
+
+        @Override
+        public Mono<PlacedCall> place(CallCommand command, int dial) {
+            return placing.apply(command);
+        }
+
+        @Override
+        public Mono<CallReport> status(CallRef call) {
+            return Mono.empty();
+        }
+
+        @Override
+        public Mono<Boolean> hangUp(CallRef call) {
+            return Mono.empty();
+        }
+
+        @Override
+        public boolean reaches(CallCommand command) {
+            return reach.test(command);
         }
     }
 }
