@@ -25,16 +25,17 @@ public record KafkaSettings(String bootstrapServers, Map<String, Object> overrid
     /**
      * Client properties an operator may not set through {@code dialer.kafka.properties}, because the dialer's
      * guarantees rest on what it sets or leaves them to: acknowledged writes ({@code acks=all}, idempotence) that stop
-     * being tried about when the caller is told they failed (the delivery, request and blocking time-outs, derived
-     * from the service's own acknowledgement time-out); offsets committed only for handled records, read from the
-     * start; keys choosing partitions with Kafka's own partitioner and the classic protocol's range assignment (a
-     * caller ID's commands and callbacks land on, and are owned as, the same partition; a compacted topic keeps one
-     * value per key); each consumer's own group and poll size; one client id per client rather than one for all of
-     * them; the serializers.
+     * being tried about when the caller is told they failed (the delivery, request and blocking time-outs, derived from
+     * the service's own acknowledgement time-out); offsets committed only for handled records, read from the start,
+     * committed records only (an upstream producer's aborted transaction never acted on); keys choosing partitions with
+     * Kafka's own partitioner and the classic protocol's range assignment (a caller ID's commands and callbacks land
+     * on, and are owned as, the same partition; a compacted topic keeps one value per key); each consumer's own group
+     * and poll size; one client id per client rather than one for all of them; the serializers.
      */
     public static final Set<String> RESERVED = Set.of(
             "bootstrap.servers", "acks", "enable.idempotence", "transactional.id", "delivery.timeout.ms",
-            "request.timeout.ms", "max.block.ms", "enable.auto.commit", "auto.offset.reset", "group.id",
+            "request.timeout.ms", "max.block.ms", "enable.auto.commit", "auto.offset.reset", "isolation.level",
+            "group.id",
             "group.instance.id", "group.protocol", "group.remote.assignor", "max.poll.records", "client.id",
             "partitioner.class", "partitioner.ignore.keys", "partition.assignment.strategy", "key.serializer",
             "value.serializer", "key.deserializer", "value.deserializer");
