@@ -145,6 +145,12 @@ public class AttemptLedger {
         }
     }
 
+    /** The statuses {@code change} may start from ({@link Transition#allowedFrom}), as bound. */
+    private static String[] allowed(Transition change) {
+        return change.from() == null ? PREDECESSORS.get(change.to())
+                : change.allowedFrom().stream().map(AttemptStatus::wire).toArray(String[]::new);
+    }
+
     private final DatabaseClient db;
 
     AttemptLedger(DatabaseClient db) {
@@ -249,7 +255,7 @@ public class AttemptLedger {
             providerCallIds[i] = change.providerCallId();
             sipStatuses[i] = change.sipStatus();
             sipReasons[i] = change.sipReason();
-            allowed[i] = String.join(",", PREDECESSORS.get(change.to()));
+            allowed[i] = String.join(",", allowed(change));
             dials[i] = change.dial();
             callBound[i] = change.callBound();
         }
@@ -491,7 +497,7 @@ public class AttemptLedger {
 
     private static DatabaseClient.GenericExecuteSpec bindTransition(DatabaseClient.GenericExecuteSpec spec,
                                                                     Transition change) {
-        String[] allowed = PREDECESSORS.get(change.to());
+        String[] allowed = allowed(change);
         spec = spec.bind(0, change.requestId())
                 .bind(1, change.attempt())
                 .bind(2, change.to().wire());
@@ -675,19 +681,32 @@ public class AttemptLedger {
     }
 
     /**
-     * Whether the attempt has left its dial {@code dial}: a later dial was claimed, or it waits to be dialled again.
-     * False for an attempt still on that dial, ended or not, and for one not on record.
+     * Where the attempt stands now: its current dial, whether that dial was claimed (the carrier asked, or about to be)
+     * and its status; empty for an attempt not on record. What the watchdog reads to tell why its end of a quiet
+     * attempt changed nothing.
      */
-    public Mono<Boolean> leftDial(String requestId, int attempt, int dial) {
+    public Mono<Standing> standing(String requestId, int attempt) {
         return db.sql("""
-                        SELECT dial_no <> $3 OR carrier_asked_at IS NULL FROM dispatch.attempts
+                        SELECT dial_no, carrier_asked_at IS NOT NULL, status FROM dispatch.attempts
                          WHERE request_id = $1 AND attempt_no = $2""")
                 .bind(0, requestId)
                 .bind(1, attempt)
-                .bind(2, dial)
-                .map(row -> row.get(0, Boolean.class))
-                .one()
-                .defaultIfEmpty(false);
+                .map(row -> new Standing(row.get(0, Integer.class), Boolean.TRUE.equals(row.get(1, Boolean.class)),
+                        AttemptStatus.fromWire(row.get(2, String.class))))
+                .one();
+    }
+
+    /**
+     * @param dial   the attempt's current dial ({@code dial_no})
+     * @param asked  whether that dial was claimed: false while the attempt waits to be dialled again
+     * @param status its status
+     */
+    public record Standing(int dial, boolean asked, AttemptStatus status) {
+
+        /** Whether the attempt has left dial {@code dial}: a later dial was claimed, or it waits to be dialled again. */
+        public boolean leftDial(int dial) {
+            return this.dial != dial || !asked;
+        }
     }
 
     /** Notes that the dialer itself asked the carrier to end the attempt's call (before asking). */
@@ -698,16 +717,6 @@ public class AttemptLedger {
                 .bind(0, requestId)
                 .bind(1, attempt)
                 .then();
-    }
-
-    /** Whether the attempt has ended (its status is terminal); false for an unknown attempt. */
-    public Mono<Boolean> ended(String requestId, int attempt) {
-        return db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)).isTerminal())
-                .one()
-                .defaultIfEmpty(false);
     }
 
     /**

@@ -22,9 +22,20 @@ import java.util.List;
  *                       Voice Gateway callback, whose {@code call_sid} is the call's and whose tag the call's
  *                       application can rewrite; the report of a SIP call taken over from a dispatcher that stopped,
  *                       whose kept row may have outlived its dial)
+ * @param from           the status the change was decided from, when it holds only while the attempt is still in it:
+ *                       the watchdog's inference about a quiet attempt (a call the carrier no longer knows ends as it
+ *                       stood when claimed), which news that came since the claim makes wrong; {@code null} for a
+ *                       change that holds from any status {@link #predecessorsOf} allows (what the carrier reported)
  */
 public record Transition(String requestId, int attempt, AttemptStatus to, String providerStatus,
-                         String providerCallId, Integer sipStatus, String sipReason, Integer dial, boolean callBound) {
+                         String providerCallId, Integer sipStatus, String sipReason, Integer dial, boolean callBound,
+                         AttemptStatus from) {
+
+    /** A change from whichever status the attempt is in, of those {@link #predecessorsOf} allows. */
+    public Transition(String requestId, int attempt, AttemptStatus to, String providerStatus, String providerCallId,
+                      Integer sipStatus, String sipReason, Integer dial, boolean callBound) {
+        this(requestId, attempt, to, providerStatus, providerCallId, sipStatus, sipReason, dial, callBound, null);
+    }
 
     /** A change about whichever call the attempt's {@code dial} placed. */
     public Transition(String requestId, int attempt, AttemptStatus to, String providerStatus, String providerCallId,
@@ -49,5 +60,14 @@ public record Transition(String requestId, int attempt, AttemptStatus to, String
                 .filter(status -> !status.isTerminal())
                 .filter(status -> target.isTerminal() || status.ordinal() < target.ordinal())
                 .toList();
+    }
+
+    /**
+     * The statuses this transition may start from: {@link #predecessorsOf} its target, narrowed to {@link #from} when
+     * it names one (none, when that status may not move there).
+     */
+    public List<AttemptStatus> allowedFrom() {
+        List<AttemptStatus> predecessors = predecessorsOf(to);
+        return from == null ? predecessors : predecessors.contains(from) ? List.of(from) : List.of();
     }
 }

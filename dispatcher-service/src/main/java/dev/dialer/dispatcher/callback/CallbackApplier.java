@@ -588,7 +588,7 @@ public class CallbackApplier {
     private static Transition transition(CarrierCallback callback, AttemptStatus status) {
         return new Transition(callback.requestId(), callback.attempt(), status, callback.providerStatus(),
                 callback.providerCallId(), callback.sipStatus(), callback.sipReason(), callback.dial(),
-                callback.callBound());
+                callback.callBound(), callback.from());
     }
 
     /** What the request's {@code call.final} says when the callback's attempt ends it. */

@@ -31,14 +31,27 @@ import dev.dialer.common.contract.AttemptStatus;
  *                        that one or not yet known. A Voice Gateway callback is (its {@code call_sid} is the call's,
  *                        the {@code sid} of the create-call answer, while its tag is whatever the call's application
  *                        last wrote: decision 0125), and so is the report of a SIP call taken over
+ * @param from            the attempt's status the report was inferred from, when it holds only while the attempt is
+ *                        still in it ({@link dev.dialer.dispatcher.attempt.Transition#from}): the watchdog's end of a
+ *                        call the carrier no longer knows, or reports alive past its life; {@code null} for what a
+ *                        carrier reported
  */
 public record CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
                               String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
                               String answeredBy, String errorCode, Integer dial, boolean takenOver,
-                              boolean callBound) {
+                              boolean callBound, AttemptStatus from) {
 
     public CarrierCallback {
         callBound = callBound || takenOver;
+    }
+
+    /** A callback that holds from whichever status the attempt is in. */
+    public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
+                           String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
+                           String answeredBy, String errorCode, Integer dial, boolean takenOver,
+                           boolean callBound) {
+        this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds,
+                answeredBy, errorCode, dial, takenOver, callBound, null);
     }
 
     /** A callback about whichever call its dial placed, or the report of a SIP call taken over. */

@@ -40,6 +40,6 @@ public class OwnCancels {
         return new CarrierCallback(callback.requestId(), callback.attempt(), AttemptStatus.CANCELED,
                 callback.providerStatus(), callback.providerCallId(), callback.sipStatus(), callback.sipReason(),
                 callback.durationSeconds(), callback.answeredBy(), callback.errorCode(), callback.dial(),
-                callback.takenOver(), callback.callBound());
+                callback.takenOver(), callback.callBound(), callback.from());
     }
 }

@@ -60,7 +60,11 @@ import reactor.core.publisher.Mono;
  * them ({@link CarrierCallback#callBound}, the claimed dial): between the claim and the answer the attempt may have
  * been requeued after a capacity rejection and dialled again, and an answer about the earlier call must not end,
  * move or touch the later one. Such an answer changes nothing, frees no slot the later dial holds, and is logged and
- * counted {@code outcome=other_call}.
+ * counted {@code outcome=other_call}. What the watchdog infers rather than hears (a call the carrier no longer knows
+ * ends as it stood when claimed; one it reports alive past its life ends as answered or not) holds only while the
+ * attempt is still in the status claimed: a callback that came between the claim and the end (long delayed, from a
+ * carrier that has forgotten the call since) is not overridden by it, and the end is counted
+ * {@code outcome=news_meanwhile}, the attempt left to its next news or the next claim.
  *
  * <p>Delivery: at least once per quiet attempt (a crash mid-way leaves the lease to lapse); the guarded transitions
  * and the request's single-final marker make a repeat harmless.
@@ -71,6 +75,7 @@ public class Watchdog {
     private static final Logger log = LoggerFactory.getLogger(Watchdog.class);
     static final String STATUS_TIMEOUT = "status_timeout";
     static final String OTHER_CALL = "other_call";
+    static final String NEWS_MEANWHILE = "news_meanwhile";
     static final String RANG_GONE = "rang_gone";
     static final String CARRIER_ERROR = "carrier_error";
     static final String LEDGER_ERROR = "ledger_error";
@@ -115,7 +120,7 @@ public class Watchdog {
         this.registry = registry;
         this.outcomes = new OutcomeMetrics(registry);
         for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
-                RANG_GONE, "status_timeout", "canceled", CARRIER_ERROR, LEDGER_ERROR, OTHER_CALL}) {
+                RANG_GONE, "status_timeout", "canceled", CARRIER_ERROR, LEDGER_ERROR, OTHER_CALL, NEWS_MEANWHILE}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
     }
@@ -210,7 +215,7 @@ public class Watchdog {
 
     private Mono<Void> applyReport(QuietAttempt quiet, CallReport report) {
         CarrierCallback callback = bound(quiet, calledId(quiet, report), report.status(), report.providerStatus(),
-                report.sipStatus(), report.sipReason(), report.durationSeconds());
+                report.sipStatus(), report.sipReason(), report.durationSeconds(), null);
         log.info("request {} attempt {} was quiet; the carrier says {}", quiet.requestId(), quiet.attempt(),
                 report.providerStatus());
         if (!report.status().isTerminal() && pastItsLife(quiet)) {
@@ -235,12 +240,17 @@ public class Watchdog {
     /**
      * The watchdog's report on the call it asked about, as that call's callback would have been, but bound to it: of
      * the dial the claim found, and changing the attempt only while the attempt's call is that one (or not known).
+     *
+     * @param from the status the report was inferred from ({@link CarrierCallback#from}), not what the carrier said:
+     *             the report changes the attempt only while it is still in that status, so that news that came since
+     *             the claim (a callback long delayed) is not overridden by a guess made before it; {@code null} for the
+     *             carrier's own word
      */
     private static CarrierCallback bound(QuietAttempt quiet, String callId, AttemptStatus status,
                                          String providerStatus, Integer sipStatus, String sipReason,
-                                         Integer durationSeconds) {
+                                         Integer durationSeconds, AttemptStatus from) {
         return new CarrierCallback(quiet.requestId(), quiet.attempt(), status, providerStatus, callId, sipStatus,
-                sipReason, durationSeconds, null, null, quiet.dial(), false, true);
+                sipReason, durationSeconds, null, null, quiet.dial(), false, true, from);
     }
 
     /** The call the carrier was asked about: the stored id, else (never so for the carriers here) the one it gave. */
@@ -249,30 +259,64 @@ public class Watchdog {
     }
 
     /**
-     * Counts {@code outcome} for a report the applier took or refused as late, or {@code other_call} (logged) when it
-     * refused it because the attempt had left the call asked about: it was dialled again, waits to be, or holds
-     * another call under the same dial.
+     * Counts {@code outcome} for a report the applier took or refused as late, {@code other_call} (logged) when it
+     * refused it because the attempt had left the call asked about (it was dialled again, waits to be, or holds
+     * another call under the same dial), or {@code news_meanwhile} (logged) when it refused an inferred end because
+     * news moved the attempt on since the claim.
      */
     private Mono<Void> counted(QuietAttempt quiet, CallbackApplier.Result result, String outcome) {
-        return leftItsCall(quiet, result)
-                .doOnNext(left -> count(left ? OTHER_CALL : outcome))
+        return whyRefused(quiet, result)
+                .map(refusal -> refusal == Refusal.NONE ? outcome : refusal.outcome)
+                .doOnNext(this::count)
                 .then();
     }
 
-    /** Whether the applier refused the report because the attempt had left the call asked about; logged if so. */
-    private Mono<Boolean> leftItsCall(QuietAttempt quiet, CallbackApplier.Result result) {
-        Mono<Boolean> left = switch (result) {
-            case APPLIED, UNKNOWN_ATTEMPT -> Mono.just(false);
-            case OTHER_CALL -> Mono.just(true);
-            case IGNORED -> ledger.leftDial(quiet.requestId(), quiet.attempt(), quiet.dial())
-                    .retryWhen(InfraRetry.brief("attempt dial"))
-                    .onErrorResume(error -> Mono.just(false));
+    /** Why the ledger refused a report it could have taken, as far as it matters here. */
+    private enum Refusal {
+        /** Taken, or refused as late (the attempt ended meanwhile) or as about no attempt on record. */
+        NONE(null),
+        /** The attempt left the dial or call asked about. */
+        OTHER_CALL(Watchdog.OTHER_CALL),
+        /** The attempt is still on that dial but moved on since the claim: a callback came meanwhile. */
+        NEWS(NEWS_MEANWHILE);
+
+        private final String outcome;
+
+        Refusal(String outcome) {
+            this.outcome = outcome;
+        }
+    }
+
+    /** Why the applier refused the report (read from the ledger when it says only that it ignored it); logged. */
+    private Mono<Refusal> whyRefused(QuietAttempt quiet, CallbackApplier.Result result) {
+        Mono<Refusal> refusal = switch (result) {
+            case APPLIED, UNKNOWN_ATTEMPT -> Mono.just(Refusal.NONE);
+            case OTHER_CALL -> Mono.just(Refusal.OTHER_CALL);
+            case IGNORED -> ledger.standing(quiet.requestId(), quiet.attempt())
+                    .retryWhen(InfraRetry.brief("attempt standing"))
+                    .map(standing -> refusal(quiet, standing))
+                    .defaultIfEmpty(Refusal.NONE)
+                    .onErrorResume(error -> Mono.just(Refusal.NONE));
         };
-        return left.doOnNext(moved -> {
-            if (moved) {
+        return refusal.doOnNext(why -> {
+            if (why == Refusal.OTHER_CALL) {
                 logLeft(quiet);
+            } else if (why == Refusal.NEWS) {
+                logNews(quiet);
             }
         });
+    }
+
+    private static Refusal refusal(QuietAttempt quiet, AttemptLedger.Standing standing) {
+        if (standing.leftDial(quiet.dial())) {
+            return Refusal.OTHER_CALL;
+        }
+        return !standing.status().isTerminal() && standing.status() != quiet.status() ? Refusal.NEWS : Refusal.NONE;
+    }
+
+    private void logNews(QuietAttempt quiet) {
+        log.info("request {} attempt {} was {} when claimed and has had news since; the watchdog's end of it changes "
+                + "nothing", quiet.requestId(), quiet.attempt(), quiet.status().wire());
     }
 
     private void logLeft(QuietAttempt quiet) {
@@ -321,7 +365,8 @@ public class Watchdog {
                             quiet.requestId(), quiet.attempt(), error.toString());
                     return Mono.just(false);
                 })
-                .then(applier.apply(bound(quiet, calledId(quiet, report), ended, ended.wire(), null, null, null)))
+                .then(applier.apply(bound(quiet, calledId(quiet, report), ended, ended.wire(), null, null, null,
+                        quiet.status())))
                 .flatMap(result -> counted(quiet, result, "stale_alive"));
     }
 
@@ -353,7 +398,8 @@ public class Watchdog {
     private Mono<Void> goneAsItStood(QuietAttempt quiet, AttemptStatus ended, String outcome) {
         log.warn("request {} attempt {} was {}, had no news for {} and the carrier knows the call no more; it ends {}",
                 quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor, ended.wire());
-        return applier.apply(bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null))
+        return applier.apply(bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null,
+                        quiet.status()))
                 .flatMap(result -> counted(quiet, result, outcome));
     }
 
@@ -364,14 +410,16 @@ public class Watchdog {
     private Mono<Void> cancelled(QuietAttempt quiet, Instant claimedAt) {
         log.info("request {} attempt {} had no news for {}, the carrier knows no such call and a cancel reached the "
                 + "request; it ends canceled", quiet.requestId(), quiet.attempt(), quietFor);
-        CarrierCallback ended = bound(quiet, quiet.providerCallId(), AttemptStatus.CANCELED, null, null, null, null);
+        // Whatever the attempt's status since the claim: the customer asked for the request to end.
+        CarrierCallback ended = bound(quiet, quiet.providerCallId(), AttemptStatus.CANCELED, null, null, null, null,
+                null);
         // Freed first, as not a success: the carrier never had the call, so its limit has nothing to grow on.
         long sinceClaim = Math.max(0, Duration.between(claimedAt, clock.instant()).toNanos());
         lanes.trunks().releaseTakenBefore(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), sinceClaim);
         return applier.apply(ended)
-                .flatMap(result -> leftItsCall(quiet, result).doOnNext(left -> {
-                    if (left) {
-                        count(OTHER_CALL);
+                .flatMap(result -> whyRefused(quiet, result).doOnNext(refusal -> {
+                    if (refusal != Refusal.NONE) {
+                        count(refusal.outcome);
                     } else if (result == CallbackApplier.Result.APPLIED) {
                         count("canceled");
                     }
@@ -383,10 +431,11 @@ public class Watchdog {
      * The attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout}: the
      * attempt's transition, its {@code call.status} event and the request's {@code call.final} are committed in one
      * statement. A failure leaves all three undone, and the attempt is claimed again once its lease lapses; an
-     * attempt that moved meanwhile (a late callback) is left to the path that moved it. Refused because the attempt
-     * has ended (this very statement, committed but its answer lost and then tried again, or a late end), its slot is
-     * freed all the same: no callback will come to free it. Refused because the attempt left the dial and call asked
-     * about (the transition is bound to them), it changes nothing and its slot, the later dial's, stays.
+     * attempt that moved meanwhile (a late callback: the transition holds only from the status claimed) is left to the
+     * path that moved it, counted {@code news_meanwhile}. Refused because the attempt has ended (this very statement,
+     * committed but its answer lost and then tried again, or a late end), its slot is freed all the same: no callback
+     * will come to free it. Refused because the attempt left the dial and call asked about (the transition is bound to
+     * them), it changes nothing and its slot, the later dial's, stays.
      */
     private Mono<Void> statusTimeout(QuietAttempt quiet) {
         log.warn("request {} attempt {} had no news for {} and the carrier knows no such call; failed with {}",
@@ -397,16 +446,9 @@ public class Watchdog {
                 .retryWhen(InfraRetry.brief("find attempt"))
                 .flatMap(command -> failAndFinish(command, quiet, message)
                         .retryWhen(InfraRetry.brief("fail attempt"))
-                        .switchIfEmpty(Mono.defer(() -> ledger.ended(quiet.requestId(), quiet.attempt())
-                                .retryWhen(InfraRetry.brief("attempt ended"))
-                                .doOnNext(ended -> {
-                                    if (ended) {
-                                        lanes.trunks().release(slotKey, false);
-                                    } else {
-                                        logLeft(quiet);
-                                        count(OTHER_CALL);
-                                    }
-                                })
+                        .switchIfEmpty(Mono.defer(() -> ledger.standing(quiet.requestId(), quiet.attempt())
+                                .retryWhen(InfraRetry.brief("attempt standing"))
+                                .doOnNext(standing -> notFailed(quiet, standing, slotKey))
                                 .then(Mono.empty()))))
                 .doOnNext(failed -> {
                     // Nothing else will end it: no callback comes for a call the carrier does not know.
@@ -416,10 +458,23 @@ public class Watchdog {
                 .then();
     }
 
+    /** What {@link #statusTimeout} does when the ledger refused the failure: see there. */
+    private void notFailed(QuietAttempt quiet, AttemptLedger.Standing standing, String slotKey) {
+        if (standing.status().isTerminal()) {
+            lanes.trunks().release(slotKey, false);
+        } else if (refusal(quiet, standing) == Refusal.NEWS) {
+            logNews(quiet);
+            count(NEWS_MEANWHILE);
+        } else {
+            logLeft(quiet);
+            count(OTHER_CALL);
+        }
+    }
+
     /** Emits once the attempt moved to {@code failed} with its events; empty when it had moved on meanwhile. */
     private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
         Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null,
-                quiet.providerCallId(), null, null, quiet.dial(), true);
+                quiet.providerCallId(), null, null, quiet.dial(), true, quiet.status());
         // The carrier's id of the call, when it was learnt, names on both events the call the carrier does not know.
         return events.endOn(command, ledger.transitionChange(failed),
                         event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)

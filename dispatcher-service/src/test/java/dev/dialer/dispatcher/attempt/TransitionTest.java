@@ -35,4 +35,17 @@ class TransitionTest {
             assertThat(Transition.predecessorsOf(terminal)).containsExactly(QUEUED, INITIATED, RINGING, IN_PROGRESS);
         }
     }
+
+    @Test
+    void aChangeDecidedFromAStatusMayStartOnlyFromItAndNotAtAllWhenItCannotMoveThere() {
+        assertThat(change(AttemptStatus.NO_ANSWER, null).allowedFrom())
+                .containsExactly(QUEUED, INITIATED, RINGING, IN_PROGRESS);
+        assertThat(change(AttemptStatus.NO_ANSWER, RINGING).allowedFrom()).containsExactly(RINGING);
+        assertThat(change(RINGING, IN_PROGRESS).allowedFrom()).isEmpty();
+        assertThat(change(AttemptStatus.FAILED, COMPLETED).allowedFrom()).isEmpty();
+    }
+
+    private static Transition change(AttemptStatus to, AttemptStatus from) {
+        return new Transition("t-1", 1, to, null, null, null, null, 1, true, from);
+    }
 }

@@ -35,6 +35,10 @@ import reactor.core.scheduler.Schedulers;
  * the attempt left that dial between the claim and the answer: dial 1 met a late capacity rejection, was requeued,
  * and dial 2 was claimed (and rings) while the carrier was being asked about dial 1's call. The answer about dial 1's
  * call, whatever it says, changes nothing of dial 2: no end, no requeue, no final event, no call id overwritten.
+ *
+ * <p>And the watchdog's inferences about a quiet dial, when a callback of that very dial came between the claim and
+ * the carrier's answer: an end inferred from the status claimed (the call unknown to the carrier) holds only from that
+ * status, and leaves the attempt where the callback took it.
  */
 // A capacity requeue waits longer than the test: the context's own scheduler never fires the row the test removes.
 @TestPropertySource(properties = "dialer.dispatcher.pacing.capacity-requeue-delay=PT1H")
@@ -106,14 +110,63 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
         assertThat(otherCall()).isEqualTo(1.0);
     }
 
+    @Test
+    void aRingingCallAnsweredWhileTheCarrierWasAskedIsNotEndedNoAnswerWhenTheCarrierNoLongerKnowsIt() {
+        CallCommand command = command("+4930555304");
+        String id = command.requestId();
+        quietOnDialOne(command);
+
+        reconcile(id, call -> callback(id, AttemptStatus.IN_PROGRESS, "in-progress", 200, "OK").then(Mono.empty()));
+
+        assertThat(row(id)).as("answered, as the callback said").isEqualTo("in-progress/1/wd-call-1/false");
+        assertThat(statuses(id)).doesNotContain("no-answer");
+        assertThat(finals(id)).isZero();
+        assertThat(outcome(Watchdog.NEWS_MEANWHILE)).isEqualTo(1.0);
+        assertThat(outcome(Watchdog.RANG_GONE)).isZero();
+    }
+
+    @Test
+    void anInitiatedCallThatRangWhileTheCarrierWasAskedIsNotFailedWithStatusTimeout() {
+        CallCommand command = command("+4930555305");
+        String id = command.requestId();
+        quietOnDialOne(command, AttemptStatus.INITIATED);
+
+        reconcile(id, call -> callback(id, AttemptStatus.RINGING, "ringing", 180, "Ringing").then(Mono.empty()));
+
+        assertThat(row(id)).isEqualTo("ringing/1/wd-call-1/false");
+        assertThat(statuses(id)).doesNotContain("failed");
+        assertThat(finals(id)).as("no status_timeout").isZero();
+        assertThat(outcome(Watchdog.NEWS_MEANWHILE)).isEqualTo(1.0);
+        assertThat(outcome(Watchdog.STATUS_TIMEOUT)).isZero();
+    }
+
+    @Test
+    void withNoNewsSinceTheClaimARingingCallTheCarrierNoLongerKnowsEndsNoAnswer() {
+        CallCommand command = command("+4930555306");
+        String id = command.requestId();
+        quietOnDialOne(command);
+
+        reconcile(id, call -> Mono.empty());
+
+        assertThat(row(id)).isEqualTo("no-answer/1/wd-call-1/false");
+        assertThat(outcome(Watchdog.RANG_GONE)).isEqualTo(1.0);
+        assertThat(outcome(Watchdog.NEWS_MEANWHILE)).isZero();
+    }
+
     /** Dial 1 placed and ringing, then quiet for longer than the watchdog waits. */
     private void quietOnDialOne(CallCommand command) {
+        quietOnDialOne(command, AttemptStatus.RINGING);
+    }
+
+    /** Dial 1 placed and {@code status} (initiated or ringing), then quiet for longer than the watchdog waits. */
+    private void quietOnDialOne(CallCommand command, AttemptStatus status) {
         String id = command.requestId();
         attempts.record(command).block(WAIT);
         assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
         attempts.storeProviderCallId(id, 1, 1, "wd-call-1", "voice-gateway").block(WAIT);
-        assertThat(applier.apply(new CarrierCallback(id, 1, AttemptStatus.RINGING, "ringing", "wd-call-1", 180,
-                "Ringing", null, null, null, 1)).block(WAIT)).isEqualTo(Result.APPLIED);
+        assertThat(applier.apply(new CarrierCallback(id, 1, status, status.wire(), "wd-call-1",
+                status == AttemptStatus.RINGING ? 180 : 100, null, null, null, null, 1)).block(WAIT))
+                .isEqualTo(Result.APPLIED);
         // Older than anything else quiet on the shared database: claimed first.
         db.sql("UPDATE dispatch.attempts SET updated_at = now() - interval '10 years' WHERE request_id = $1")
                 .bind(0, id).then().block(WAIT);
@@ -173,8 +226,20 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
         watchdog.reconcileQuiet().block(WAIT);
     }
 
+    /** A callback of dial 1's call, applied while the carrier is asked about it. */
+    private Mono<Void> callback(String requestId, AttemptStatus status, String providerStatus, int sip, String reason) {
+        return Mono.<Void>fromRunnable(() -> assertThat(applier.apply(new CarrierCallback(requestId, 1, status,
+                        providerStatus, "wd-call-1", sip, reason, null, null, null, 1)).block(WAIT))
+                        .isEqualTo(Result.APPLIED))
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
     private double otherCall() {
-        return registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", "other_call").count();
+        return outcome(Watchdog.OTHER_CALL);
+    }
+
+    private double outcome(String outcome) {
+        return registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome).count();
     }
 
     /** status / dial_no / provider_call_id / requeued. */

@@ -78,6 +78,8 @@ class WatchdogTest {
     private CallbackApplier.Result result = CallbackApplier.Result.APPLIED;
     /** Whether every attempt has left the dial it was claimed on (dialled again since, or waiting to be). */
     private boolean leftDial;
+    /** Where every attempt stands when the applier's refusal is looked into: by default, ended on dial 1. */
+    private AttemptLedger.Standing standing = new AttemptLedger.Standing(1, true, AttemptStatus.COMPLETED);
 
     @Test
     void aPollWhoseClaimsComeBackFullClaimsAgainAtOnceUntilOneIsNot() {
@@ -259,6 +261,7 @@ class WatchdogTest {
         // report about the dial claimed, and the still ringing one touches nothing.
         result = CallbackApplier.Result.IGNORED;
         leftDial = true;
+        standing = new AttemptLedger.Standing(2, true, AttemptStatus.RINGING);
         claimOnce(new QuietAttempt("wd-done", 1, 1, AttemptStatus.RINGING, "call-done"),
                 new QuietAttempt("wd-ringing", 1, 1, AttemptStatus.RINGING, "call-ringing", NOW, Map.of()),
                 new QuietAttempt("wd-stale", 1, 1, AttemptStatus.IN_PROGRESS, "call-stale",
@@ -291,6 +294,37 @@ class WatchdogTest {
         StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
 
         assertThat(outcomes()).containsEntry("carrier_answered", 1.0).containsEntry(Watchdog.OTHER_CALL, 0.0);
+    }
+
+    @Test
+    void anEndInferredFromTheStatusClaimedHoldsOnlyFromThatStatusAndNewsSinceIsCountedApart() {
+        // Ringing when claimed; an in-progress callback came before the carrier said it knows the call no more.
+        result = CallbackApplier.Result.IGNORED;
+        standing = new AttemptLedger.Standing(1, true, AttemptStatus.IN_PROGRESS);
+        claimOnce(quiet("wd-news", AttemptStatus.RINGING, NOW.minus(Duration.ofHours(2)), Map.of()));
+        when(ledger.endContext(anyString(), anyInt()))
+                .thenReturn(Mono.just(new AttemptLedger.EndContext(false, null)));
+        Watchdog watchdog = watchdog(call -> Mono.empty());
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(applied).singleElement().satisfies(report -> {
+            assertThat(report.status()).isEqualTo(AttemptStatus.NO_ANSWER);
+            assertThat(report.from()).as("only from the status claimed").isEqualTo(AttemptStatus.RINGING);
+        });
+        assertThat(outcomes()).containsEntry(Watchdog.NEWS_MEANWHILE, 1.0).containsEntry("rang_gone", 0.0)
+                .containsEntry(Watchdog.OTHER_CALL, 0.0);
+    }
+
+    @Test
+    void whatTheCarrierSaysHoldsFromWhateverStatusTheAttemptIsIn() {
+        claimOnce(quiet("wd-told", AttemptStatus.RINGING, NOW, Map.of()));
+        Watchdog watchdog = watchdog(call -> Mono.just(new CallReport(AttemptStatus.BUSY, "busy",
+                call.providerCallId(), 486, "Busy Here", null)));
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(applied).singleElement().extracting(CarrierCallback::from).isNull();
     }
 
     @Test
@@ -345,7 +379,7 @@ class WatchdogTest {
             touched.add(invocation.getArgument(0));
             return true;
         }));
-        when(ledger.leftDial(anyString(), anyInt(), anyInt())).thenAnswer(invocation -> Mono.just(leftDial));
+        when(ledger.standing(anyString(), anyInt())).thenAnswer(invocation -> Mono.just(standing));
         when(applier.apply(any())).thenAnswer(invocation -> {
             applied.add(invocation.getArgument(0));
             return Mono.just(result);
