@@ -703,7 +703,7 @@ public class AttemptLedger {
      */
     public record Standing(int dial, boolean asked, AttemptStatus status) {
 
-        /** Whether the attempt has left dial {@code dial}: a later dial was claimed, or it waits to be dialled again. */
+        /** Whether the attempt has left dial {@code dial}: a later one was claimed, or it waits to be dialled again. */
         public boolean leftDial(int dial) {
             return this.dial != dial || !asked;
         }
