@@ -383,8 +383,8 @@ public class AttemptLedger {
     }
 
     /**
-     * {@link #transitionChange} to a terminal status that schedules the request's next attempt in the same statement: the
-     * {@code dispatch.schedule} row (holding the request's command) exists if and only if the attempt ended, so no
+     * {@link #transitionChange} to a terminal status that schedules the request's next attempt in the same statement:
+     * the {@code dispatch.schedule} row (holding the request's command) exists if and only if the attempt ended, so no
      * crash can end an attempt and lose its retry, and a repeated final callback schedules nothing.
      *
      * @param nextAttempt the attempt to run
