@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 
 /**
@@ -96,6 +97,11 @@ public final class PartitionLanes {
     private int parkingNow;
     private boolean paused;
     private long generation;
+    /**
+     * Emits when the current generation is revoked: its timers, each holding a place in the job stream while it waits
+     * (up to {@code park-after} for a trunk wait's check), end then instead of when they would have fired.
+     */
+    private Sinks.One<Boolean> revoked = Sinks.one();
     private int admittedSinceSweep;
 
     PartitionLanes(String topic, int partition, Lanes lanes, PartitionFlow flow, LaneWork work, Scheduler scheduler,
@@ -205,6 +211,8 @@ public final class PartitionLanes {
     /** The partition went to another consumer: forget its records; jobs still running finish into nothing. */
     public synchronized void revoke() {
         generation++;
+        revoked.tryEmitValue(Boolean.TRUE);
+        revoked = Sinks.one();
         window.clear();
         byCallerId.clear();
         toPark.clear();
@@ -339,8 +347,21 @@ public final class PartitionLanes {
      */
     private Mono<Void> trunkWaitCheck(Lane lane, long delayNanos) {
         long owner = generation;
-        return Mono.delay(Duration.ofNanos(delayNanos), timers)
-                .then(Mono.fromRunnable(() -> trunkWaitLasted(lane, owner)));
+        return timerWhileOwned(owner, Duration.ofNanos(delayNanos), () -> trunkWaitLasted(lane, owner));
+    }
+
+    /**
+     * Runs {@code fired} after {@code delay} on the timers, unless generation {@code owner} is revoked first: then the
+     * timer ends at once (it is a job: it would hold its place in the job stream until it fired, into nothing).
+     */
+    private synchronized Mono<Void> timerWhileOwned(long owner, Duration delay, Runnable fired) {
+        if (owner != generation) {
+            return Mono.empty();
+        }
+        return Mono.delay(delay, timers)
+                .takeUntilOther(revoked.asMono())
+                .doOnNext(tick -> fired.run())
+                .then();
     }
 
     private synchronized void trunkWaitLasted(Lane lane, long owner) {
@@ -378,8 +399,7 @@ public final class PartitionLanes {
 
     private Mono<Void> timer(Lane lane, long delayNanos) {
         long owner = generation;
-        return Mono.delay(Duration.ofNanos(delayNanos), timers)
-                .then(Mono.fromRunnable(() -> timerFired(lane, owner)));
+        return timerWhileOwned(owner, Duration.ofNanos(delayNanos), () -> timerFired(lane, owner));
     }
 
     private synchronized void timerFired(Lane lane, long owner) {
@@ -582,8 +602,7 @@ public final class PartitionLanes {
                         log.error("{} commands of {}-{} could not be parked; trying again in {} s", batch.size(),
                                 topic, partition, PARK_RETRY.toSeconds(), error);
                         lanes.metrics().parkFailed();
-                        return Mono.delay(PARK_RETRY, timers)
-                                .then(Mono.<Void>fromRunnable(() -> parkAgain(batch, owner)));
+                        return timerWhileOwned(owner, PARK_RETRY, () -> parkAgain(batch, owner));
                     });
         });
     }

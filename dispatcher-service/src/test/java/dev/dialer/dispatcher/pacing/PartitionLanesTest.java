@@ -954,11 +954,36 @@ class PartitionLanesTest {
         assertThat(lanes.trunks().gate(Trunks.DEFAULT).inFlight()).isZero();
     }
 
+    @Test
+    void aRevokedGenerationsPaceTimerGivesUpItsPlaceInTheJobStreamAtOnce() {
+        // One job at a time: caller ID A's second call waits 10 s for its turn, its timer holding that one place.
+        PartitionLanes partition = lanes(pacing(0.1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofMinutes(5), 150), this::work, 1);
+        admit(partition, A);
+        admit(partition, A);
+        assertThat(startsOf(A)).hasSize(1);
+
+        partition.revoke();
+        partition.reassigned();
+        admit(partition, B);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(startsOf(B)).as("dialled without waiting for the revoked lane's timer").hasSize(1);
+        time.advanceTimeBy(Duration.ofSeconds(20));
+        assertThat(startsOf(A)).as("the revoked lane's call is the next owner's").hasSize(1);
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
         return lanes(pacing, properties, this::work);
     }
 
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work) {
+        return lanes(pacing, properties, work, 10_000);
+    }
+
+    /** @param concurrency how many of the partition's jobs run at once */
+    private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties, LaneWork work,
+                                 int concurrency) {
         Lanes lanes = new Lanes(properties, pacing,
                 new ConfiguredCallerLimits(pacing, account -> accountCps.containsKey(account)
                         ? OptionalDouble.of(accountCps.get(account)) : OptionalDouble.empty()), parking, clock,
@@ -971,7 +996,7 @@ class PartitionLanesTest {
                 }, command -> dncNumbers.contains(command.to()));
         built = lanes;
         PartitionLanes partition = lanes.forPartition("dialer.call.commands", 0, new PartitionFlow(), work);
-        running = partition.jobs(10_000).subscribe();
+        running = partition.jobs(concurrency).subscribe();
         return partition;
     }
 
