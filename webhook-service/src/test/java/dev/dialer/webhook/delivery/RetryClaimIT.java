@@ -5,11 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.function.Function;
@@ -75,6 +79,53 @@ class RetryClaimIT {
         database.sql("DELETE FROM webhook.retries WHERE account_id = ANY(:accounts)")
                 .bind("accounts", accounts.toArray(String[]::new))
                 .then().block(WAIT);
+    }
+
+    /**
+     * Rows stored while endpoints were keyed by their URL's spelling are keyed as {@link EndpointIsolation#endpoint}
+     * keys them now once the V10 migration ran (run here again, on rows written after it ran at start).
+     */
+    @Test
+    void rowsKeyedByTheirUrlsSpellingOfAnEndpointAreKeyedAsTheServiceKeysThemAfterTheMigration() throws IOException {
+        String account = account("acc-spelling");
+        Instant later = Instant.now().plus(Duration.ofDays(1));
+        List<String> respelled = List.of("https://Hooks.Example.COM:443/a", "http://h.example:80/b",
+                "https://h.example./c", "https://h.example.:443/d", "https://[2001:db8::1]:443/e",
+                "http://h.example.:80/f");
+        List<String> unchanged = List.of("https://h.example:8443/g", "http://h.example:8080/h", "https://h.example/i",
+                "http://[2001:db8::1]/j", "https://h.example:80/k", "http://h.example:443/l");
+        for (String url : Stream.concat(respelled.stream(), unchanged.stream()).toList()) {
+            insert(account, "NOTIFY", "notify", url, keyedAsBefore(url), 1, later);
+        }
+        insert(account, "NOTIFY", "notify", "not a url", "invalid", 1, later);
+        insert(account, "WEBHOOK", unique("wh-spelling"), null, null, 1, later);
+        assertThat(respelled).allSatisfy(url -> assertThat(keyedAsBefore(url))
+                .isNotEqualTo(EndpointIsolation.endpoint(url)));
+
+        try (InputStream script = getClass().getResourceAsStream(
+                "/db/migration/webhook/V10__retries_endpoint_canonical.sql")) {
+            database.sql(new String(script.readAllBytes(), StandardCharsets.UTF_8)).then().block(WAIT);
+        }
+
+        Map<String, String> keys = database.sql("""
+                        SELECT COALESCE(url, 'none'), COALESCE(endpoint, 'none') FROM webhook.retries
+                         WHERE account_id = :account""")
+                .bind("account", account)
+                .map(row -> Map.entry(row.get(0, String.class), row.get(1, String.class)))
+                .all()
+                .collectMap(Map.Entry::getKey, Map.Entry::getValue)
+                .block(WAIT);
+        assertThat(keys).hasSize(respelled.size() + unchanged.size() + 2);
+        Stream.concat(respelled.stream(), unchanged.stream()).forEach(url -> assertThat(keys.get(url + "1"))
+                .as(url).isEqualTo(EndpointIsolation.endpoint(url + "1")));
+        assertThat(keys).containsEntry("not a url1", "invalid").containsEntry("none", "none");
+    }
+
+    /** An endpoint as it was keyed before: the scheme's port as written, a host's trailing dot kept. */
+    private static String keyedAsBefore(String url) {
+        URI uri = URI.create(url);
+        return uri.getScheme().toLowerCase(Locale.ROOT) + "://" + uri.getHost().toLowerCase(Locale.ROOT) + ":"
+                + uri.getPort();
     }
 
     @Test
