@@ -374,9 +374,14 @@ class DispatcherIT {
         String keyedWrongly = newRequestId();
         double reroutedBefore = commands("rerouted");
 
-        // What kcat does without -X partitioner=murmur2_random: the right key, CRC32's partition.
-        fixture.send(new ProducerRecord<>(Topics.CALL_COMMANDS, wrong, CALLER,
-                command(onWrongPartition, CALLER, "+4915112345678", "")));
+        // What kcat does without -X partitioner=murmur2_random: the right key, CRC32's partition. Its producer's own
+        // headers (one binary, one named twice) go with it.
+        byte[] binary = {(byte) 0xff, 0, (byte) 0xc3, 0x28};
+        ProducerRecord<String, String> misplaced = new ProducerRecord<>(Topics.CALL_COMMANDS, wrong, CALLER,
+                command(onWrongPartition, CALLER, "+4915112345678", ""));
+        misplaced.headers().add("b3", binary).add("tag", "one".getBytes(StandardCharsets.UTF_8))
+                .add("tag", "two".getBytes(StandardCharsets.UTF_8));
+        fixture.send(misplaced);
         fixture.produce("not-a-caller-id", command(keyedWrongly, CALLER, "+4915112345679", ""));
 
         assertThat(finals(fixture.awaitFinal(onWrongPartition))).hasSize(1);
@@ -384,6 +389,14 @@ class DispatcherIT {
         assertThat(fixture.callsFor(onWrongPartition)).hasSize(1);
         assertThat(fixture.callsFor(keyedWrongly)).hasSize(1);
         assertThat(commands("rerouted")).isGreaterThanOrEqualTo(reroutedBefore + 2);
+        ConsumerRecord<String, String> rerouted = fixture.records(Topics.CALL_COMMANDS, CALLER).stream()
+                .filter(command -> command.value().contains(onWrongPartition))
+                .filter(command -> command.headers().lastHeader("dialer.rerouted") != null)
+                .findFirst().orElseThrow();
+        assertThat(rerouted.partition()).isNotEqualTo(wrong);
+        assertThat(rerouted.headers().lastHeader("b3").value()).isEqualTo(binary);
+        assertThat(rerouted.headers().headers("tag")).extracting(header -> new String(header.value(),
+                StandardCharsets.UTF_8)).containsExactly("one", "two");
     }
 
     @Test

@@ -150,7 +150,7 @@ public class AcknowledgedPublisher {
                 .map(traceparent -> records.stream().map(record -> {
                     Map<String, String> headers = new HashMap<>(record.headers());
                     headers.put(TraceContext.HEADER, traceparent);
-                    return new OutboundRecord(record.topic(), record.key(), record.value(), headers);
+                    return new OutboundRecord(record.topic(), record.key(), record.value(), headers, record.carried());
                 }).toList())
                 .orElse(records);
     }

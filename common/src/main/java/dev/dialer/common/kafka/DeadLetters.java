@@ -5,10 +5,12 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -132,20 +134,17 @@ public final class DeadLetters {
     }
 
     /**
-     * The whole copy: the value untouched, the record's own headers and the error and source headers. Not the
-     * dialer's own marks ({@value #OWN_HEADERS}…: re-routed, parked, front of its lane), which tell the dispatcher how
-     * the record travelled: a copy replayed with them would skip its re-routing or its place in its lane. But for
-     * those {@code kept}.
+     * The whole copy: the value untouched, the record's own headers as they came (their order, repeated names, binary
+     * and null values: {@link InboundRecord#rawHeaders}) and the error and source headers. Not the dialer's own marks
+     * ({@value #OWN_HEADERS}…: re-routed, parked, front of its lane), which tell the dispatcher how the record
+     * travelled: a copy replayed with them would skip its re-routing or its place in its lane. But for those
+     * {@code kept}.
      */
     static OutboundRecord of(InboundRecord bad, String dlqTopic, ContractViolation violation, Set<String> kept) {
-        Map<String, String> headers = new HashMap<>();
-        bad.headers().forEach((name, value) -> {
-            if (!name.startsWith(OWN_HEADERS) || kept.contains(name)) {
-                headers.put(name, value);
-            }
-        });
-        headers.putAll(errorHeaders(bad, violation));
-        return new OutboundRecord(dlqTopic, bad.key(), bad.value(), headers);
+        List<Header> carried = bad.rawHeaders().stream()
+                .filter(header -> !header.key().startsWith(OWN_HEADERS) || kept.contains(header.key()))
+                .toList();
+        return new OutboundRecord(dlqTopic, bad.key(), bad.value(), errorHeaders(bad, violation), carried);
     }
 
     /**
@@ -163,15 +162,17 @@ public final class DeadLetters {
         headers.putAll(truncationHeaders(bad));
         String key = bad.key();
         Map<String, String> withKeyCut = keyCut(headers, bad);
-        int keyRoom = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, null, NO_VALUE, withKeyCut));
+        int keyRoom = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, null, NO_VALUE, withKeyCut,
+                whole.carried()));
         if (utf8(key) > keyRoom) {
             headers = withKeyCut;
             key = cut(key, keyRoom);
         }
-        int room = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, key, NO_VALUE, headers));
+        int room = maxRecordBytes - sizeUpperBound(new OutboundRecord(dlqTopic, key, NO_VALUE, headers,
+                whole.carried()));
         byte[] value = Arrays.copyOf(bad.value() == null ? NO_VALUE : bad.value(),
                 Math.max(0, Math.min(room, size(bad.value()))));
-        return new OutboundRecord(dlqTopic, key, value, headers);
+        return new OutboundRecord(dlqTopic, key, value, headers, whole.carried());
     }
 
     /**
@@ -219,8 +220,8 @@ public final class DeadLetters {
     static int sizeUpperBound(OutboundRecord record) {
         int size = BATCH_OVERHEAD + RECORD_OVERHEAD + VARINT + utf8(record.key()) + VARINT + size(record.value())
                 + VARINT;
-        for (Map.Entry<String, String> header : record.headers().entrySet()) {
-            size += VARINT + utf8(header.getKey()) + VARINT + utf8(header.getValue());
+        for (Header header : record.sentHeaders()) {
+            size += VARINT + utf8(header.key()) + VARINT + size(header.value());
         }
         return size;
     }

@@ -127,11 +127,10 @@ public final class KafkaPublisher implements AutoCloseable {
         return result.exception() == null ? Mono.empty() : Mono.error(result.exception());
     }
 
-    private static SenderRecord<String, byte[], Void> toSenderRecord(OutboundRecord record) {
+    static SenderRecord<String, byte[], Void> toSenderRecord(OutboundRecord record) {
         ProducerRecord<String, byte[]> producerRecord =
                 new ProducerRecord<>(record.topic(), null, record.key(), record.value());
-        record.headers().forEach((name, value) ->
-                producerRecord.headers().add(name, value.getBytes(StandardCharsets.UTF_8)));
+        record.sentHeaders().forEach(producerRecord.headers()::add);
         return SenderRecord.create(producerRecord, null);
     }
 

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.header.Header;
@@ -100,7 +101,8 @@ public final class KafkaSubscriber {
             assignment = assignment(stamp.value());
         }
         return new InboundRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
-                headers(record.headers()), record.receiverOffset()::acknowledge, assignment);
+                headers(record.headers()), record.receiverOffset()::acknowledge, assignment,
+                List.of(record.headers().toArray()));
     }
 
     static long assignment(byte[] stamp) {

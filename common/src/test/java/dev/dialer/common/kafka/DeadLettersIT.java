@@ -11,15 +11,24 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.kafka.receiver.ReceiverOffset;
+import reactor.kafka.receiver.ReceiverRecord;
 import reactor.test.StepVerifier;
 
 /** DLQ copies too large to send whole, on a real broker: each still reaches the DLQ, marked, and nothing stops. */
@@ -72,6 +81,60 @@ class DeadLettersIT {
         assertThat(header(copy, Topics.HEADER_SOURCE_TOPIC)).isEqualTo(Topics.CALL_COMMANDS);
         assertThat(header(copy, Topics.HEADER_SOURCE_PARTITION)).isEqualTo("1");
         assertThat(header(copy, Topics.HEADER_SOURCE_OFFSET)).isEqualTo("9");
+    }
+
+    /**
+     * A record an outside producer wrote with headers that are not all text (a binary one, a name given twice, one
+     * with no value), read and handed to the DLQ as the services do: the copy carries them byte for byte, in order.
+     */
+    @Test
+    void aCopyCarriesTheRecordsHeadersByteForByte() {
+        String source = dlq(Topics.MAX_DLQ_RECORD_BYTES);
+        String dlq = dlq(Topics.MAX_DLQ_RECORD_BYTES);
+        byte[] binary = {(byte) 0xff, 0, (byte) 0xc3, 0x28};
+        List<Header> written = List.of(new RecordHeader("b3", binary),
+                new RecordHeader("tag", "one".getBytes(StandardCharsets.UTF_8)),
+                new RecordHeader("tag", "two".getBytes(StandardCharsets.UTF_8)), new RecordHeader("empty", null));
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
+            producer.send(new ProducerRecord<>(source, 0, "+4930123456", "not JSON".getBytes(StandardCharsets.UTF_8),
+                    written)).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        ConsumerRecord<String, byte[]> consumed = read(source, 1).get(0);
+        InboundRecord bad = KafkaSubscriber.toInbound(new ReceiverRecord<>(consumed, new ReceiverOffset() {
+            @Override
+            public TopicPartition topicPartition() {
+                return new TopicPartition(source, 0);
+            }
+
+            @Override
+            public long offset() {
+                return consumed.offset();
+            }
+
+            @Override
+            public void acknowledge() {
+            }
+
+            @Override
+            public Mono<Void> commit() {
+                return Mono.empty();
+            }
+        }));
+
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of(kafka), "it-dlq", WAIT)) {
+            new DeadLetters(publisher, dlq).send(bad, NOT_JSON).as(StepVerifier::create)
+                    .expectNext(DeadLetters.Copy.WHOLE).expectComplete().verify(WAIT);
+        }
+
+        List<Header> copied = Arrays.asList(read(dlq, 1).get(0).headers().toArray());
+        assertThat(copied.subList(0, written.size())).isEqualTo(written);
+        assertThat(copied.subList(written.size(), copied.size())).extracting(Header::key)
+                .contains(Topics.HEADER_ERROR_CODE, Topics.HEADER_SOURCE_OFFSET);
     }
 
     private String dlq(int maxMessageBytes) {

@@ -6,6 +6,8 @@ import dev.dialer.common.contract.ContractViolation;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -35,7 +37,7 @@ class DeadLettersTest {
         assertThat(copy.topic()).isEqualTo(DLQ);
         assertThat(copy.key()).isEqualTo("+4930123456");
         assertThat(copy.value()).isEqualTo(bad.value());
-        assertThat(copy.headers())
+        assertThat(sent(copy))
                 .containsEntry("trace", "abc")
                 .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
                 .containsEntry(Topics.HEADER_ERROR_MESSAGE, NOT_JSON.getMessage())
@@ -90,7 +92,7 @@ class DeadLettersTest {
 
         OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of());
 
-        assertThat(copy.headers()).containsEntry("trace", "abc")
+        assertThat(sent(copy)).containsEntry("trace", "abc")
                 .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
                 .doesNotContainKeys("dialer.rerouted", "dialer.parked");
     }
@@ -102,7 +104,7 @@ class DeadLettersTest {
 
         OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of("dialer.call-bound"));
 
-        assertThat(copy.headers()).containsEntry("dialer.call-bound", "true").doesNotContainKey("dialer.parked");
+        assertThat(sent(copy)).containsEntry("dialer.call-bound", "true").doesNotContainKey("dialer.parked");
     }
 
     @Test
@@ -112,7 +114,7 @@ class DeadLettersTest {
 
         OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of());
 
-        assertThat(copy.headers())
+        assertThat(sent(copy))
                 .containsEntry(Topics.HEADER_DLQ_TRUNCATED, "true")
                 .containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "200000")
                 .containsEntry(Topics.HEADER_ERROR_CODE, "not_json")
@@ -141,7 +143,7 @@ class DeadLettersTest {
         OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, 1_500, Set.of());
 
         assertThat(copy.value()).isEmpty();
-        assertThat(copy.headers()).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "1000");
+        assertThat(sent(copy)).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "1000");
     }
 
     @Test
@@ -152,10 +154,10 @@ class DeadLettersTest {
 
         assertThat(copy.value()).isEmpty();
         assertThat(copy.key()).isEqualTo("+4930123456");
-        assertThat(copy.headers()).containsOnlyKeys(Topics.HEADER_ERROR_CODE, Topics.HEADER_ERROR_MESSAGE,
+        assertThat(sent(copy)).containsOnlyKeys(Topics.HEADER_ERROR_CODE, Topics.HEADER_ERROR_MESSAGE,
                 Topics.HEADER_SOURCE_TOPIC, Topics.HEADER_SOURCE_PARTITION, Topics.HEADER_SOURCE_OFFSET,
                 Topics.HEADER_DLQ_TRUNCATED, Topics.HEADER_DLQ_ORIGINAL_SIZE);
-        assertThat(copy.headers()).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "5000");
+        assertThat(sent(copy)).containsEntry(Topics.HEADER_DLQ_ORIGINAL_SIZE, "5000");
     }
 
     @Test
@@ -169,7 +171,7 @@ class DeadLettersTest {
         assertThat(producerCounts(copy)).as("bytes the producer counts").isLessThanOrEqualTo(LIMIT);
         assertThat(key).startsWith(copy.key());
         assertThat(copy.key().length()).as("cut to what fits, not further").isGreaterThan((LIMIT - 1024) / 3);
-        assertThat(copy.headers())
+        assertThat(sent(copy))
                 .containsEntry(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE, "1200000")
                 .containsEntry(Topics.HEADER_DLQ_TRUNCATED, "true")
                 .containsEntry(Topics.HEADER_SOURCE_OFFSET, "4711");
@@ -186,9 +188,9 @@ class DeadLettersTest {
         OutboundRecord whole = DeadLetters.withoutValue(fitting, DLQ, NOT_JSON);
 
         assertThat(cut.key()).isEqualTo("é".repeat(512));
-        assertThat(cut.headers()).containsEntry(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE, "10000");
+        assertThat(sent(cut)).containsEntry(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE, "10000");
         assertThat(whole.key()).isEqualTo(fitting.key());
-        assertThat(whole.headers()).doesNotContainKey(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE);
+        assertThat(sent(whole)).doesNotContainKey(Topics.HEADER_DLQ_KEY_ORIGINAL_SIZE);
     }
 
     @Test
@@ -225,12 +227,55 @@ class DeadLettersTest {
 
     /** The size {@code KafkaProducer} checks against {@code max.request.size}, by Kafka's own code. */
     private static int producerCounts(OutboundRecord record) {
-        Header[] headers = record.headers().entrySet().stream()
-                .map(header -> new RecordHeader(header.getKey(), header.getValue().getBytes(StandardCharsets.UTF_8)))
-                .toArray(Header[]::new);
+        Header[] headers = record.sentHeaders().toArray(Header[]::new);
         byte[] key = record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8);
         return AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE, CompressionType.NONE,
                 key, record.value(), headers);
+    }
+
+    /** The copy's headers as they are sent, as text: the last value of each name. */
+    private static Map<String, String> sent(OutboundRecord copy) {
+        Map<String, String> text = new HashMap<>();
+        copy.sentHeaders().forEach(header -> text.put(header.key(),
+                header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8)));
+        return text;
+    }
+
+    @Test
+    void aCopyCarriesTheRecordsOwnHeadersAsTheyCameBinaryRepeatedAndNullOnesIncluded() {
+        byte[] binary = {(byte) 0xff, 0, (byte) 0xc3, 0x28};
+        List<Header> raw = List.of(new RecordHeader("b3", binary), new RecordHeader("tag", bytes("one")),
+                new RecordHeader("tag", bytes("two")), new RecordHeader("empty", null),
+                new RecordHeader("dialer.parked", bytes("1")), new RecordHeader("dialer.call-bound", bytes("true")));
+        InboundRecord bad = new InboundRecord(Topics.CALL_COMMANDS, 2, 4711, "+4930123456", bytes("not JSON"),
+                Map.of("b3", "ignored", "tag", "two", "dialer.parked", "1"), () -> { }, 0, raw);
+
+        OutboundRecord copy = DeadLetters.copy(bad, DLQ, NOT_JSON, LIMIT, Set.of("dialer.call-bound"));
+
+        List<Header> sent = copy.sentHeaders();
+        assertThat(sent.subList(0, 5)).extracting(Header::key)
+                .containsExactly("b3", "tag", "tag", "empty", "dialer.call-bound");
+        assertThat(sent.get(0).value()).isEqualTo(binary);
+        assertThat(sent.subList(1, 3)).extracting(header -> new String(header.value(), StandardCharsets.UTF_8))
+                .containsExactly("one", "two");
+        assertThat(sent.get(3).value()).isNull();
+        assertThat(sent).extracting(Header::key).doesNotContain("dialer.parked")
+                .containsOnlyOnce(Topics.HEADER_ERROR_CODE);
+        assertThat(DeadLetters.sizeUpperBound(copy)).isGreaterThanOrEqualTo(producerCounts(copy));
+    }
+
+    @Test
+    void aCarriedHeaderOfANameTheDialerSetsIsLeftOutForTheDialersValue() {
+        OutboundRecord record = new OutboundRecord(DLQ, "k", bytes("v"), Map.of("dialer.rerouted", "3@9"),
+                List.of(new RecordHeader("dialer.rerouted", bytes("1@2")), new RecordHeader("trace", bytes("abc"))));
+
+        assertThat(KafkaPublisher.toSenderRecord(record).headers().toArray())
+                .extracting(header -> header.key() + "=" + new String(header.value(), StandardCharsets.UTF_8))
+                .containsExactly("trace=abc", "dialer.rerouted=3@9");
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
     }
 
     private static InboundRecord bad(byte[] value, Map<String, String> headers) {

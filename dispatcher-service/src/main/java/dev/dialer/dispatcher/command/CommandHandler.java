@@ -186,10 +186,10 @@ class CommandHandler {
     private Mono<CommandOutcome> reroute(InboundRecord record, CallCommand command) {
         log.info("command {} at {}-{}@{} keyed '{}' is not where its caller ID lives; re-routed", command.requestId(),
                 record.topic(), record.partition(), record.offset(), record.key() == null ? "" : "…");
-        java.util.Map<String, String> headers = new java.util.HashMap<>(record.headers());
-        headers.put(KeyRouting.REROUTED_HEADER, record.partition() + "@" + record.offset());
+        // Its headers go with it as they came; the re-routing mark is the dispatcher's own.
         return publisher.publish(new dev.dialer.common.kafka.OutboundRecord(Topics.CALL_COMMANDS, command.callerId(),
-                        record.value(), headers))
+                        record.value(), java.util.Map.of(KeyRouting.REROUTED_HEADER,
+                                record.partition() + "@" + record.offset()), record.rawHeaders()))
                 .retryWhen(InfraRetry.untilRecovered("re-route command"))
                 .thenReturn(CommandOutcome.REROUTED)
                 // Refused for good (too large for this producer, say): to the DLQ with why, not skipped unseen.
