@@ -356,7 +356,11 @@ public class CallbackApplier {
      */
     private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome, String detected,
                                RequestEnding instead) {
-        openAttempts.ended(callback.requestId(), callback.attempt());
+        // An end the watchdog inferred from the status it claimed may be refused while the attempt goes on (news came
+        // meanwhile): such an attempt is forgotten only once its end is committed.
+        if (callback.from() == null) {
+            openAttempts.ended(callback.requestId(), callback.attempt());
+        }
         Instant endedAt = clock.instant();
         String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         // The command on record is the request's first; the attempt that ended is the callback's.
@@ -374,7 +378,10 @@ public class CallbackApplier {
             return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
                             finalDetails(callback, ending, answeredBy))
                     .retryWhen(InfraRetry.brief("attempt end"))
-                    .doOnNext(previous -> attemptEnded(callback, outcome))
+                    .doOnNext(previous -> {
+                        forgetInferred(callback);
+                        attemptEnded(callback, outcome);
+                    })
                     .map(previous -> Result.APPLIED)
                     .switchIfEmpty(Mono.defer(() -> refused(callback)));
         }
@@ -387,6 +394,7 @@ public class CallbackApplier {
                 .retryWhen(InfraRetry.brief("attempt end"))
                 .doOnNext(previous -> {
                     retryMetrics.scheduled();
+                    forgetInferred(callback);
                     attemptEnded(callback, outcome);
                 })
                 .map(previous -> Result.APPLIED)
@@ -412,6 +420,13 @@ public class CallbackApplier {
     private static final class CancelledMeanwhile extends RuntimeException {
         CancelledMeanwhile() {
             super("a cancel reached the request", null, false, false);
+        }
+    }
+
+    /** An inferred end ({@link CarrierCallback#from}) was committed: the attempt is forgotten now, not before. */
+    private void forgetInferred(CarrierCallback callback) {
+        if (callback.from() != null) {
+            openAttempts.ended(callback.requestId(), callback.attempt());
         }
     }
 
@@ -453,9 +468,13 @@ public class CallbackApplier {
      * Whether the attempt's end shows the carrier had room for the call, which grows the trunk's limit back (decision
      * 0011): the callee's side answered it, one way or another (answered, busy, no answer, declined, an unknown
      * number), or it was cancelled. A 5xx from the carrier, or a failure with no SIP code (nothing answered), shows no
-     * room: the limit stays where a capacity rejection left it.
+     * room: the limit stays where a capacity rejection left it. Nor does an end the watchdog inferred for a call the
+     * carrier never rang ({@link CarrierCallback#from} queued or initiated): the carrier knows no such call.
      */
     static boolean carrierCarried(CarrierCallback callback, Outcome outcome) {
+        if (callback.from() == AttemptStatus.QUEUED || callback.from() == AttemptStatus.INITIATED) {
+            return false;
+        }
         Integer sip = callback.sipStatus();
         if (sip != null && sip >= 100 && sip <= 699) {
             return sip < 500 || sip >= 600;

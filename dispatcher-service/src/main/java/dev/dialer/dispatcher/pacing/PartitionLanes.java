@@ -211,7 +211,7 @@ public final class PartitionLanes {
     /** The partition went to another consumer: forget its records; jobs still running finish into nothing. */
     public synchronized void revoke() {
         generation++;
-        revoked.tryEmitValue(Boolean.TRUE);
+        Sinks.One<Boolean> ended = revoked;
         revoked = Sinks.one();
         window.clear();
         byCallerId.clear();
@@ -222,6 +222,8 @@ public final class PartitionLanes {
             paused = false;
             lanes.metrics().paused(-1);
         }
+        // Last: the revoked generation's timers end now; jobs queued behind them may start on this thread.
+        ended.tryEmitValue(Boolean.TRUE);
     }
 
     /**

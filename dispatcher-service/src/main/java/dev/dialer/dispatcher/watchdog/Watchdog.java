@@ -169,7 +169,7 @@ public class Watchdog {
                     Instant now = clock.instant();
                     return ledger.claimQuiet(now.minus(quietFor), now, now.plus(properties.lease()),
                                     properties.batchSize())
-                            .flatMap(quiet -> reconcile(quiet, now), CONCURRENCY);
+                            .flatMap(this::reconcile, CONCURRENCY);
                 })
                 .collectList()
                 .timeout(properties.lease())
@@ -186,15 +186,13 @@ public class Watchdog {
      * Emits whether the attempt was reconciled (false: the carrier could not be asked, or what it said could not be
      * recorded: counted {@code carrier_error} and {@code ledger_error} apart, so that a PostgreSQL outage does not
      * read as the carrier's).
-     *
-     * @param claimedAt when the attempt was claimed: a trunk slot taken since is a later dial's
      */
-    private Mono<Boolean> reconcile(QuietAttempt quiet, Instant claimedAt) {
+    private Mono<Boolean> reconcile(QuietAttempt quiet) {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
         return carrier.status(ref)
                 .onErrorMap(NotAsked::new)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
-                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet, claimedAt).thenReturn(true)))
+                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet).thenReturn(true)))
                 .onErrorResume(error -> {
                     boolean notAsked = error instanceof NotAsked;
                     log.warn("request {} attempt {} could not be reconciled ({}); again after its lease: {}",
@@ -223,7 +221,7 @@ public class Watchdog {
         }
         Mono<CallbackApplier.Result> applied = applier.apply(callback);
         if (report.status().isTerminal()) {
-            return applied.flatMap(result -> counted(quiet, result, "carrier_answered"));
+            return applied.flatMap(result -> counted(quiet, result, "carrier_answered", false));
         }
         // News of the call asked about, and of no later one: the attempt is touched only while it is on that dial.
         return applied.flatMap(result -> result == CallbackApplier.Result.OTHER_CALL ? Mono.just(false)
@@ -264,8 +262,8 @@ public class Watchdog {
      * another call under the same dial), or {@code news_meanwhile} (logged) when it refused an inferred end because
      * news moved the attempt on since the claim.
      */
-    private Mono<Void> counted(QuietAttempt quiet, CallbackApplier.Result result, String outcome) {
-        return whyRefused(quiet, result)
+    private Mono<Void> counted(QuietAttempt quiet, CallbackApplier.Result result, String outcome, boolean inferred) {
+        return whyRefused(quiet, result, inferred)
                 .map(refusal -> refusal == Refusal.NONE ? outcome : refusal.outcome)
                 .doOnNext(this::count)
                 .then();
@@ -288,13 +286,13 @@ public class Watchdog {
     }
 
     /** Why the applier refused the report (read from the ledger when it says only that it ignored it); logged. */
-    private Mono<Refusal> whyRefused(QuietAttempt quiet, CallbackApplier.Result result) {
+    private Mono<Refusal> whyRefused(QuietAttempt quiet, CallbackApplier.Result result, boolean inferred) {
         Mono<Refusal> refusal = switch (result) {
             case APPLIED, UNKNOWN_ATTEMPT -> Mono.just(Refusal.NONE);
             case OTHER_CALL -> Mono.just(Refusal.OTHER_CALL);
             case IGNORED -> ledger.standing(quiet.requestId(), quiet.attempt())
                     .retryWhen(InfraRetry.brief("attempt standing"))
-                    .map(standing -> refusal(quiet, standing))
+                    .map(standing -> refusal(quiet, standing, inferred))
                     .defaultIfEmpty(Refusal.NONE)
                     .onErrorResume(error -> Mono.just(Refusal.NONE));
         };
@@ -307,11 +305,16 @@ public class Watchdog {
         });
     }
 
-    private static Refusal refusal(QuietAttempt quiet, AttemptLedger.Standing standing) {
+    /**
+     * @param inferred whether the refused report was inferred from the status claimed ({@link CarrierCallback#from}):
+     *                 only such a report is refused for news that came since
+     */
+    private static Refusal refusal(QuietAttempt quiet, AttemptLedger.Standing standing, boolean inferred) {
         if (standing.leftDial(quiet.dial())) {
             return Refusal.OTHER_CALL;
         }
-        return !standing.status().isTerminal() && standing.status() != quiet.status() ? Refusal.NEWS : Refusal.NONE;
+        return inferred && !standing.status().isTerminal() && standing.status() != quiet.status() ? Refusal.NEWS
+                : Refusal.NONE;
     }
 
     private void logNews(QuietAttempt quiet) {
@@ -367,7 +370,7 @@ public class Watchdog {
                 })
                 .then(applier.apply(bound(quiet, calledId(quiet, report), ended, ended.wire(), null, null, null,
                         quiet.status())))
-                .flatMap(result -> counted(quiet, result, "stale_alive"));
+                .flatMap(result -> counted(quiet, result, "stale_alive", true));
     }
 
     /**
@@ -376,13 +379,13 @@ public class Watchdog {
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
      * as it stood when it was answered or ringing ({@link #goneAsItStood}), else with {@code status_timeout}.
      */
-    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet, Instant claimedAt) {
+    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet) {
         if (quiet.status() == AttemptStatus.IN_PROGRESS) {
             return goneAsItStood(quiet, AttemptStatus.COMPLETED, "answered_gone");
         }
         return ledger.endContext(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
-                .flatMap(context -> context.cancelRequested() ? cancelled(quiet, claimedAt)
+                .flatMap(context -> context.cancelRequested() ? cancelled(quiet)
                         : quiet.status() == AttemptStatus.RINGING
                         ? goneAsItStood(quiet, AttemptStatus.NO_ANSWER, RANG_GONE) : statusTimeout(quiet));
     }
@@ -400,24 +403,19 @@ public class Watchdog {
                 quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor, ended.wire());
         return applier.apply(bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null,
                         quiet.status()))
-                .flatMap(result -> counted(quiet, result, outcome));
+                .flatMap(result -> counted(quiet, result, outcome, true));
     }
 
-    /**
-     * @param claimedAt when the attempt was claimed: its slot is freed only if taken before, a later one being a
-     *                  later dial's
-     */
-    private Mono<Void> cancelled(QuietAttempt quiet, Instant claimedAt) {
+    private Mono<Void> cancelled(QuietAttempt quiet) {
         log.info("request {} attempt {} had no news for {}, the carrier knows no such call and a cancel reached the "
                 + "request; it ends canceled", quiet.requestId(), quiet.attempt(), quietFor);
-        // Whatever the attempt's status since the claim: the customer asked for the request to end.
+        // Only from the status claimed: a call answered meanwhile ends as answered calls do, a cancel or not. Its
+        // slot is freed by the applier, not as a success when the carrier never rang it
+        // (CallbackApplier.carrierCarried).
         CarrierCallback ended = bound(quiet, quiet.providerCallId(), AttemptStatus.CANCELED, null, null, null, null,
-                null);
-        // Freed first, as not a success: the carrier never had the call, so its limit has nothing to grow on.
-        long sinceClaim = Math.max(0, Duration.between(claimedAt, clock.instant()).toNanos());
-        lanes.trunks().releaseTakenBefore(TrunkGate.slotKey(quiet.requestId(), quiet.attempt()), sinceClaim);
+                quiet.status());
         return applier.apply(ended)
-                .flatMap(result -> whyRefused(quiet, result).doOnNext(refusal -> {
+                .flatMap(result -> whyRefused(quiet, result, true).doOnNext(refusal -> {
                     if (refusal != Refusal.NONE) {
                         count(refusal.outcome);
                     } else if (result == CallbackApplier.Result.APPLIED) {
@@ -462,7 +460,7 @@ public class Watchdog {
     private void notFailed(QuietAttempt quiet, AttemptLedger.Standing standing, String slotKey) {
         if (standing.status().isTerminal()) {
             lanes.trunks().release(slotKey, false);
-        } else if (refusal(quiet, standing) == Refusal.NEWS) {
+        } else if (refusal(quiet, standing, true) == Refusal.NEWS) {
             logNews(quiet);
             count(NEWS_MEANWHILE);
         } else {

@@ -34,6 +34,23 @@ class CarrierCarriedTest {
         assertThat(CallbackApplier.carrierCarried(callback, new Outcome(verdict, attemptStatus))).isEqualTo(grows);
     }
 
+    @ParameterizedTest(name = "{0} inferred from {1} grows the limit: {2}")
+    @CsvSource({
+            "canceled, queued, false",
+            "canceled, initiated, false",
+            "canceled, ringing, true",
+            "no-answer, ringing, true",
+            "completed, in-progress, true"})
+    void anEndTheWatchdogInferredGrowsTheLimitOnlyForACallTheCarrierRang(String status, String from, boolean grows) {
+        AttemptStatus attemptStatus = AttemptStatus.fromWire(status);
+        CarrierCallback callback = new CarrierCallback("r", 1, attemptStatus, status, "call-1", null, null, null,
+                null, null, 1, false, true, AttemptStatus.fromWire(from));
+        Verdict verdict = attemptStatus == AttemptStatus.CANCELED ? Verdict.CANCELED
+                : attemptStatus == AttemptStatus.COMPLETED ? Verdict.ANSWERED : Verdict.RETRYABLE;
+
+        assertThat(CallbackApplier.carrierCarried(callback, new Outcome(verdict, attemptStatus))).isEqualTo(grows);
+    }
+
     @ParameterizedTest(name = "{0} {1} \"{2}\" ending {3} halves the limit: {4}")
     @CsvSource(nullValues = "none", value = {
             "failed, 503, Max Account Calls In Progress, CAPACITY, true",

@@ -141,6 +141,23 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aCancelledRequestsCallAnsweredWhileTheCarrierWasAskedIsNotEndedCanceled() {
+        CallCommand command = command("+4930555307");
+        String id = command.requestId();
+        quietOnDialOne(command);
+        db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() WHERE request_id = $1").bind(0, id)
+                .then().block(WAIT);
+
+        reconcile(id, call -> callback(id, AttemptStatus.IN_PROGRESS, "in-progress", 200, "OK").then(Mono.empty()));
+
+        assertThat(row(id)).isEqualTo("in-progress/1/wd-call-1/false");
+        assertThat(statuses(id)).doesNotContain("canceled");
+        assertThat(finals(id)).isZero();
+        assertThat(outcome(Watchdog.NEWS_MEANWHILE)).isEqualTo(1.0);
+        assertThat(outcome("canceled")).isZero();
+    }
+
+    @Test
     void withNoNewsSinceTheClaimARingingCallTheCarrierNoLongerKnowsEndsNoAnswer() {
         CallCommand command = command("+4930555306");
         String id = command.requestId();

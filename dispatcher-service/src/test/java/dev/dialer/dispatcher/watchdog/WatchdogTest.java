@@ -317,6 +317,20 @@ class WatchdogTest {
     }
 
     @Test
+    void aCarrierReportTheLedgerRefusedIsNotCountedAsNewsMeanwhile() {
+        // The carrier's own word is not bound to the status claimed: its refusal is never for news since the claim.
+        result = CallbackApplier.Result.IGNORED;
+        standing = new AttemptLedger.Standing(1, true, AttemptStatus.IN_PROGRESS);
+        claimOnce(quiet("wd-told-late", AttemptStatus.RINGING, NOW, Map.of()));
+        Watchdog watchdog = watchdog(call -> Mono.just(new CallReport(AttemptStatus.BUSY, "busy",
+                call.providerCallId(), 486, "Busy Here", null)));
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(outcomes()).containsEntry("carrier_answered", 1.0).containsEntry(Watchdog.NEWS_MEANWHILE, 0.0);
+    }
+
+    @Test
     void whatTheCarrierSaysHoldsFromWhateverStatusTheAttemptIsIn() {
         claimOnce(quiet("wd-told", AttemptStatus.RINGING, NOW, Map.of()));
         Watchdog watchdog = watchdog(call -> Mono.just(new CallReport(AttemptStatus.BUSY, "busy",
