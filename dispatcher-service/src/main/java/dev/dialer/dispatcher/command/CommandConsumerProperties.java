@@ -13,8 +13,9 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param groupId        consumer group shared by every dispatcher replica
  * @param maxPollRecords records fetched per poll: bounds what sits in memory per consumer
- * @param concurrency    partitions handled at once; must be at least the partitions one replica can own, or the
- *                       per-partition pipeline stalls
+ * @param concurrency    partitions handled at once; must be at least the partitions of {@code dialer.call.commands},
+ *                       or the per-partition pipeline stalls: a replica keeps the pipeline of every partition it has
+ *                       owned since it started, not only of those it owns now
  * @param rebalanceWait  how long a revocation waits for records already handed to the lanes to be acknowledged (so
  *                       their offsets are committed before the new owner starts); the rest are delivered again to the
  *                       new owner, whose attempt ledger keeps them from dialling twice. Records waiting for their rate
