@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A Voice Gateway (jambonz) {@code POST /v1/Accounts/{sid}/Calls} body, validated. Every field the dispatcher does
@@ -95,6 +96,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         }
         callerName(body.get("callerName"), errors);
         fromHost(body.get("fromHost"), errors);
+        carrierFields(body, errors);
         if (!errors.isEmpty()) {
             throw Problems.validation(errors);
         }
@@ -121,6 +123,93 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         }
         return new CreateCall(callerId, to, application instanceof String sid ? sid : null, notifyUrl, actionHook,
                 amdHook, options);
+    }
+
+    /** Hooks of the v1 seed's advanced configuration that the carrier calls itself; the dialer passes them on. */
+    private static final List<String> CARRIER_HOOKS = List.of("confirmHook", "dtmfHook", "referHook");
+    /** The seed's speech settings: strings, passed on. */
+    private static final List<String> CARRIER_STRINGS = List.of("speech_synthesis_vendor", "speech_synthesis_voice",
+            "speech_synthesis_language");
+    /** Nested actions of the v1 seed, passed on: objects. */
+    private static final List<String> CARRIER_ACTIONS = List.of("listen", "transcribe");
+    private static final Pattern DTMF = Pattern.compile("[0-9*#A-Da-d]+");
+    /** A ws(s) URL's scheme, checked as http(s) would be. */
+    private static final Pattern WEBSOCKET = Pattern.compile("^(?i)ws(?=s?://)");
+
+    /**
+     * The fields the dialer passes on to the carrier without reading them are checked for their type as the seeds
+     * give it, so that a client learns of a mistake from a 400 naming the field, not from a call the carrier refuses
+     * later: the carrier's hooks ({@link #carrierHook}), {@code dtmfCapture} (an array of DTMF sequences), the speech
+     * settings (strings) and the nested {@code listen} and {@code transcribe} actions (objects).
+     */
+    private static void carrierFields(Map<String, Object> body, List<FieldProblem> errors) {
+        for (String field : CARRIER_HOOKS) {
+            carrierHook(body.get(field), field, errors);
+        }
+        for (String field : CARRIER_STRINGS) {
+            Object value = body.get(field);
+            if (value != null && !(value instanceof String text && !text.isBlank())) {
+                errors.add(new FieldProblem(field, "must be a non-empty string"));
+            }
+        }
+        for (String field : CARRIER_ACTIONS) {
+            if (body.get(field) != null && !(body.get(field) instanceof Map)) {
+                errors.add(new FieldProblem(field, "must be an object (a nested " + field + " action)"));
+            }
+        }
+        Object capture = body.get("dtmfCapture");
+        if (capture != null && !(capture instanceof List)) {
+            errors.add(new FieldProblem("dtmfCapture", "must be an array of DTMF sequences"));
+        } else if (capture instanceof List<?> sequences) {
+            for (int i = 0; i < sequences.size(); i++) {
+                if (!(sequences.get(i) instanceof String digits) || !DTMF.matcher(digits).matches()) {
+                    errors.add(new FieldProblem("dtmfCapture[" + i + "]",
+                            "must be a sequence of DTMF digits (0-9, *, #, A-D)"));
+                }
+            }
+        }
+    }
+
+    /**
+     * A hook the carrier calls itself: a URL it can call (http(s), or ws(s) as jambonz takes for an application's
+     * hooks), or {@code {url, method, username, password}}. The dialer delivers nothing to it, so its plain-http
+     * policy does not apply.
+     */
+    private static void carrierHook(Object value, String field, List<FieldProblem> errors) {
+        if (value == null) {
+            return;
+        }
+        String url;
+        String urlField = field;
+        if (value instanceof String text) {
+            url = text;
+        } else if (value instanceof Map<?, ?> object) {
+            url = object.get("url") instanceof String text ? text : null;
+            urlField = field + ".url";
+            Object method = object.get("method");
+            if (method != null && !(method instanceof String verb && (verb.isBlank() || verb.equalsIgnoreCase("GET")
+                    || verb.equalsIgnoreCase("POST")))) {
+                errors.add(new FieldProblem(field + ".method", "must be GET or POST"));
+            }
+            for (String credential : List.of("username", "password")) {
+                if (object.get(credential) != null && !(object.get(credential) instanceof String)) {
+                    errors.add(new FieldProblem(field + "." + credential, "must be a string"));
+                }
+            }
+        } else {
+            errors.add(new FieldProblem(field, "must be a URL or {url, method}"));
+            return;
+        }
+        if (url == null) {
+            errors.add(new FieldProblem(urlField, "is required"));
+            return;
+        }
+        // ws(s) is checked as http(s) would be: the same URL but for its scheme.
+        String problem = HookUrls.problem(WEBSOCKET.matcher(url).replaceFirst("http"));
+        if (problem != null) {
+            errors.add(new FieldProblem(urlField, problem.replace("http:// or https://",
+                    "http(s):// or ws(s)://")));
+        }
     }
 
     /**

@@ -281,6 +281,50 @@ class VoiceGatewayCallsControllerTest {
         assertThat(publisher.records).isEmpty();
     }
 
+    @ParameterizedTest(name = "{0} is refused naming {1}")
+    @CsvSource(delimiter = '|', value = {
+            "\"dtmfHook\":\"not a url\"|dtmfHook|ASCII without spaces",
+            "\"dtmfHook\":\"ftp://hooks.example.com/d\"|dtmfHook|http(s):// or ws(s)://",
+            "\"confirmHook\":42|confirmHook|must be a URL or {url, method}",
+            "\"referHook\":{\"method\":\"POST\"}|referHook.url|is required",
+            "\"referHook\":{\"url\":\"https://hooks.example.com/r\",\"method\":\"PUT\"}|referHook.method|GET or POST",
+            "\"confirmHook\":{\"url\":\"https://h.example.com/c\",\"username\":7}|confirmHook.username|string",
+            "\"dtmfCapture\":5|dtmfCapture|array of DTMF sequences",
+            "\"dtmfCapture\":[\"*2\",\"12x\"]|dtmfCapture[1]|DTMF digits",
+            "\"dtmfCapture\":[7]|dtmfCapture[0]|DTMF digits",
+            "\"speech_synthesis_voice\":7|speech_synthesis_voice|non-empty string",
+            "\"speech_synthesis_language\":\" \"|speech_synthesis_language|non-empty string",
+            "\"listen\":\"wss://audio.example.com\"|listen|nested listen action",
+            "\"transcribe\":[]|transcribe|nested transcribe action"})
+    void anAdvancedFieldTheCarrierWouldRefuseIsA400NamingIt(String field, String named, String message) {
+        JsonNode problem = refused("{\"application_sid\":\"a\",\"from\":\"918068281234\","
+                + "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"}," + field + "}");
+
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).isEqualTo(named);
+            assertThat(error.get("message").asString()).contains(message);
+        });
+        assertThat(publisher.records).isEmpty();
+    }
+
+    @Test
+    void theSeedsAdvancedFieldsAsTheyDocumentThemTravelToTheCarrier() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "confirmHook":"https://hooks.example.com/confirm","dtmfHook":{"url":"wss://ws.example.com/dtmf",
+                 "method":""},"referHook":{"url":"http://hooks.example.com/refer","method":"get","username":"u",
+                 "password":"p"},"dtmfCapture":["*2","1#","A"],"speech_synthesis_vendor":"microsoft",
+                 "speech_synthesis_voice":"de-DE-SeraphinaMultilingualNeural","speech_synthesis_language":"en-US",
+                 "listen":{"url":"wss://audio.example.com"},"transcribe":{"transcriptionHook":"/t"}}""");
+
+        assertThat(onlyCommand().carrierOptions())
+                .containsEntry("confirmHook", "https://hooks.example.com/confirm")
+                .containsEntry("dtmfCapture", List.of("*2", "1#", "A"))
+                .containsEntry("speech_synthesis_vendor", "microsoft")
+                .containsKeys("dtmfHook", "referHook", "listen", "transcribe", "speech_synthesis_voice",
+                        "speech_synthesis_language");
+    }
+
     @Test
     void anApplicationSidIsAsLongAsTheContractsFlowIdCountsIt() {
         String emoji = "\uD83D\uDE00"; // one character, two UTF-16 units
