@@ -221,7 +221,7 @@ public class Watchdog {
         }
         Mono<CallbackApplier.Result> applied = applier.apply(callback);
         if (report.status().isTerminal()) {
-            return applied.flatMap(result -> counted(quiet, result, "carrier_answered", false));
+            return applied.flatMap(result -> counted(quiet, callback, result, "carrier_answered"));
         }
         // News of the call asked about, and of no later one: the attempt is touched only while it is on that dial.
         return applied.flatMap(result -> result == CallbackApplier.Result.OTHER_CALL ? Mono.just(false)
@@ -262,8 +262,9 @@ public class Watchdog {
      * another call under the same dial), or {@code news_meanwhile} (logged) when it refused an inferred end because
      * news moved the attempt on since the claim.
      */
-    private Mono<Void> counted(QuietAttempt quiet, CallbackApplier.Result result, String outcome, boolean inferred) {
-        return whyRefused(quiet, result, inferred)
+    private Mono<Void> counted(QuietAttempt quiet, CarrierCallback report, CallbackApplier.Result result,
+                               String outcome) {
+        return whyRefused(quiet, report, result)
                 .map(refusal -> refusal == Refusal.NONE ? outcome : refusal.outcome)
                 .doOnNext(this::count)
                 .then();
@@ -285,14 +286,17 @@ public class Watchdog {
         }
     }
 
-    /** Why the applier refused the report (read from the ledger when it says only that it ignored it); logged. */
-    private Mono<Refusal> whyRefused(QuietAttempt quiet, CallbackApplier.Result result, boolean inferred) {
+    /**
+     * Why the applier refused the report (read from the ledger when it says only that it ignored it); logged. Only a
+     * report inferred from the status claimed ({@link CarrierCallback#from}) is refused for news that came since.
+     */
+    private Mono<Refusal> whyRefused(QuietAttempt quiet, CarrierCallback report, CallbackApplier.Result result) {
         Mono<Refusal> refusal = switch (result) {
             case APPLIED, UNKNOWN_ATTEMPT -> Mono.just(Refusal.NONE);
             case OTHER_CALL -> Mono.just(Refusal.OTHER_CALL);
             case IGNORED -> ledger.standing(quiet.requestId(), quiet.attempt())
                     .retryWhen(InfraRetry.brief("attempt standing"))
-                    .map(standing -> refusal(quiet, standing, inferred))
+                    .map(standing -> refusal(quiet, standing, report.from() != null))
                     .defaultIfEmpty(Refusal.NONE)
                     .onErrorResume(error -> Mono.just(Refusal.NONE));
         };
@@ -368,9 +372,8 @@ public class Watchdog {
                             quiet.requestId(), quiet.attempt(), error.toString());
                     return Mono.just(false);
                 })
-                .then(applier.apply(bound(quiet, calledId(quiet, report), ended, ended.wire(), null, null, null,
-                        quiet.status())))
-                .flatMap(result -> counted(quiet, result, "stale_alive", true));
+                .then(Mono.defer(() -> appliedAndCounted(quiet, bound(quiet, calledId(quiet, report), ended,
+                        ended.wire(), null, null, null, quiet.status()), "stale_alive")));
     }
 
     /**
@@ -401,9 +404,13 @@ public class Watchdog {
     private Mono<Void> goneAsItStood(QuietAttempt quiet, AttemptStatus ended, String outcome) {
         log.warn("request {} attempt {} was {}, had no news for {} and the carrier knows the call no more; it ends {}",
                 quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor, ended.wire());
-        return applier.apply(bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null,
-                        quiet.status()))
-                .flatMap(result -> counted(quiet, result, outcome, true));
+        return appliedAndCounted(quiet, bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null,
+                quiet.status()), outcome);
+    }
+
+    /** The report applied, and counted as {@link #counted} says. */
+    private Mono<Void> appliedAndCounted(QuietAttempt quiet, CarrierCallback report, String outcome) {
+        return applier.apply(report).flatMap(result -> counted(quiet, report, result, outcome));
     }
 
     private Mono<Void> cancelled(QuietAttempt quiet) {
@@ -415,7 +422,7 @@ public class Watchdog {
         CarrierCallback ended = bound(quiet, quiet.providerCallId(), AttemptStatus.CANCELED, null, null, null, null,
                 quiet.status());
         return applier.apply(ended)
-                .flatMap(result -> whyRefused(quiet, result, true).doOnNext(refusal -> {
+                .flatMap(result -> whyRefused(quiet, ended, result).doOnNext(refusal -> {
                     if (refusal != Refusal.NONE) {
                         count(refusal.outcome);
                     } else if (result == CallbackApplier.Result.APPLIED) {
