@@ -131,6 +131,9 @@ class DispatcherIT {
         assertThat(events.get(2).get("previous_status").stringValue()).isEqualTo("initiated");
         assertThat(events).allSatisfy(event -> {
             assertThat(event.get("request_id").stringValue()).isEqualTo(requestId);
+            assertThat(event.path("will_retry").isBoolean()).as("will_retry on every event").isTrue();
+            assertThat(event.path("will_retry").booleanValue()).as("answered at once, never to be dialled again")
+                    .isFalse();
             assertThat(event.get("account_id").stringValue()).isEqualTo("acc-it");
             assertThat(event.toString()).doesNotContain("918273");
         });

@@ -23,8 +23,11 @@ import java.time.Instant;
  * @param providerCallId the carrier's id of the attempt (jambonz {@code call_sid})
  * @param sipStatus      SIP status code of the attempt's final response, if known
  * @param sipReason      SIP reason phrase
- * @param willRetry      whether another attempt will follow
- * @param nextAttemptAt  when the next attempt is due, if one will follow
+ * @param willRetry      whether the request now waits to be dialled again: {@code true} on an attempt's end that
+ *                       schedules the next attempt and on a {@code call.deferred}; {@code false} on every other event
+ *                       (an attempt not ended yet has scheduled nothing); null only in an event written before it
+ *                       was always set
+ * @param nextAttemptAt  when the next attempt is due, when {@code willRetry}
  * @param durationSeconds talk time of a completed call
  * @param answeredBy     answering-machine detection result, when enabled
  * @param error          why a request failed without a carrier outcome
@@ -142,9 +145,9 @@ public record CallEvent(
             return new CallEvent(VERSION, eventId == null ? java.util.UUID.randomUUID().toString() : eventId,
                     eventType, command.requestId(), command.accountId(),
                     new Attempt(attempt, command.allowedAttempts()), sequenceNumber, status, previousStatus,
-                    providerStatus, providerCallId, sipStatus, sipReason, willRetry, nextAttemptAt, durationSeconds,
-                    answeredBy, error, reason, command.callerId(), command.to(), command.campaign(), command.foreignId(),
-                    command.webhookId(), command.notifyUrl(), command.actionHook(), command.amdHook(),
+                    providerStatus, providerCallId, sipStatus, sipReason, Boolean.TRUE.equals(willRetry), nextAttemptAt,
+                    durationSeconds, answeredBy, error, reason, command.callerId(), command.to(), command.campaign(),
+                    command.foreignId(), command.webhookId(), command.notifyUrl(), command.actionHook(), command.amdHook(),
                     command.createdAt(), occurredAt == null ? Instant.now() : occurredAt);
         }
     }

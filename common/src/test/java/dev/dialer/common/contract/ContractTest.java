@@ -9,6 +9,7 @@ import dev.dialer.common.hook.HookUrls;
 import dev.dialer.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -277,6 +278,23 @@ class ContractTest {
         assertThat(schema.validate(json, InputFormat.JSON)).isEmpty();
         assertThat(json).doesNotContain("123456").doesNotContain("variables");
         assertThat(Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class)).isEqualTo(event);
+    }
+
+    @Test
+    void everyEventSaysWhetherTheRequestWaitsToBeDialledAgain() {
+        Instant due = Instant.parse("2026-01-01T00:05:00Z");
+        CallEvent ringing = CallEvent.about(command()).sequence(3).status(AttemptStatus.RINGING).build();
+        CallEvent busy = CallEvent.about(command()).sequence(4).status(AttemptStatus.BUSY).retry(true, due).build();
+        CallEvent last = CallEvent.about(command()).type(EventType.FINAL).sequence(5).status(FinalStatus.EXHAUSTED)
+                .build();
+        JsonSchema schema = ContractSchema.load("schemas/call-event.v1.json");
+
+        assertThat(Contract.toJson(ringing)).contains("\"will_retry\":false").doesNotContain("next_attempt_at");
+        assertThat(Contract.toJson(last)).contains("\"will_retry\":false");
+        assertThat(Contract.toJson(busy)).contains("\"will_retry\":true",
+                "\"next_attempt_at\":\"2026-01-01T00:05:00Z\"");
+        assertThat(List.of(ringing, busy, last)).allSatisfy(event ->
+                assertThat(schema.validate(Contract.toJson(event), InputFormat.JSON)).isEmpty());
     }
 
     @Test
