@@ -164,6 +164,10 @@ public class CommandConsumer {
                 .subscribe(counts -> {
                     if (routing.recounted(counts[0], counts[1])) {
                         lanes.partitionCount(counts[0]);
+                        if (!properties.covers(counts[0])) {
+                            log.error("{}; restart the dispatchers with a higher setting",
+                                    properties.uncovered(counts[0]));
+                        }
                     }
                 }, error -> log.warn("The topics' partition counts could not be read again after a rebalance; the "
                         + "trunk-wide limits stay divided by {} partitions", routing.partitions(), error));

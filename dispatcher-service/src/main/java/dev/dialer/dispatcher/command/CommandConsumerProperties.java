@@ -1,5 +1,6 @@
 package dev.dialer.dispatcher.command;
 
+import dev.dialer.common.kafka.Topics;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -15,7 +16,8 @@ import org.springframework.validation.annotation.Validated;
  * @param maxPollRecords records fetched per poll: bounds what sits in memory per consumer
  * @param concurrency    partitions handled at once; must be at least the partitions of {@code dialer.call.commands},
  *                       or the per-partition pipeline stalls: a replica keeps the pipeline of every partition it has
- *                       owned since it started, not only of those it owns now
+ *                       owned since it started, not only of those it owns now. The dispatcher refuses to start on a
+ *                       topic with more ({@link #requireCovers})
  * @param rebalanceWait  how long a revocation waits for records already handed to the lanes to be acknowledged (so
  *                       their offsets are committed before the new owner starts); the rest are delivered again to the
  *                       new owner, whose attempt ledger keeps them from dialling twice. Records waiting for their rate
@@ -32,4 +34,26 @@ public record CommandConsumerProperties(
         @DefaultValue("256") @Min(1) int concurrency,
         @DefaultValue("PT1S") Duration rebalanceWait,
         @DefaultValue("4") @Min(1) @Max(64) int callbackStreams) {
+
+    /**
+     * Refuses a commands topic of more than {@link #concurrency} partitions: the pipelines of the partitions past it
+     * would wait for a place that never frees, and their commands would never be dialled.
+     */
+    public void requireCovers(int commandsPartitions) {
+        if (!covers(commandsPartitions)) {
+            throw new IllegalStateException(uncovered(commandsPartitions) + "; set it to at least "
+                    + commandsPartitions);
+        }
+    }
+
+    /** Whether {@code commandsPartitions} partitions of the commands topic can all be read at once. */
+    public boolean covers(int commandsPartitions) {
+        return commandsPartitions <= concurrency;
+    }
+
+    /** What is wrong when {@code commandsPartitions} are not {@linkplain #covers covered}. */
+    public String uncovered(int commandsPartitions) {
+        return "dialer.dispatcher.commands.concurrency (" + concurrency + ") is less than the " + commandsPartitions
+                + " partitions of " + Topics.CALL_COMMANDS + ": the commands of partitions past it would never be read";
+    }
 }

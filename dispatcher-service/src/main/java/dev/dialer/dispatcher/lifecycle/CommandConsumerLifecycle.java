@@ -5,6 +5,7 @@ import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.attempt.LedgerProperties;
 import dev.dialer.dispatcher.command.CommandConsumer;
+import dev.dialer.dispatcher.command.CommandConsumerProperties;
 import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.dispatcher.policy.PolicyViewsLifecycle;
 import org.slf4j.Logger;
@@ -34,10 +35,13 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final KeyRouting routing;
     private final PolicyViewsLifecycle policy;
     private final LedgerProperties ledger;
+    private final CommandConsumerProperties commands;
     private final PipelineSubscription pipeline = new PipelineSubscription("command");
 
     CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
-                             KeyRouting routing, PolicyViewsLifecycle policy, LedgerProperties ledger) {
+                             KeyRouting routing, PolicyViewsLifecycle policy, LedgerProperties ledger,
+                             CommandConsumerProperties commands) {
+        this.commands = commands;
         this.policy = policy;
         this.ledger = ledger;
         this.kafka = kafka;
@@ -55,7 +59,10 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         TopicProvisioner.ensure(settings, Topics.all(kafka.partitions()), kafka.replicationFactor(),
                 TOPIC_TIMEOUT_MILLIS);
         // Refuses to start on topics that are not co-partitioned (created earlier by hand, or one of them grown).
-        routing.topicsHave(partitionCount(Topics.CALL_COMMANDS), partitionCount(Topics.CARRIER_CALLBACKS));
+        int commandsPartitions = partitionCount(Topics.CALL_COMMANDS);
+        routing.topicsHave(commandsPartitions, partitionCount(Topics.CARRIER_CALLBACKS));
+        // Refuses a topic with more partitions than the pipeline reads at once (created earlier by hand, or grown).
+        commands.requireCovers(commandsPartitions);
         // Refuses to forget ended requests sooner than a command can be read again (a topic created elsewhere with a
         // longer retention): decision 0103.
         ledger.requireLongerThan(TopicProvisioner.rereadWindow(settings, Topics.CALL_COMMANDS, TOPIC_TIMEOUT_MILLIS),

@@ -23,7 +23,8 @@ class CommandConsumerLifecycleTest {
         AtomicBoolean consuming = new AtomicBoolean();
         CommandConsumer consumer = mock(CommandConsumer.class);
         when(consumer.run()).thenReturn(Flux.<Void>never().doOnSubscribe(subscription -> consuming.set(true)));
-        CommandConsumerLifecycle lifecycle = new CommandConsumerLifecycle(null, null, consumer, null, policy, null);
+        CommandConsumerLifecycle lifecycle = new CommandConsumerLifecycle(null, null, consumer, null, policy, null,
+                null);
 
         Disposable pipeline = lifecycle.pipeline().subscribe();
         try {
