@@ -48,7 +48,12 @@ import reactor.core.publisher.Mono;
  *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
  *       through the single-final path, and its trunk slot frees (where this dispatcher holds it: the slot is held
  *       by the owner of the caller ID's partition; another owner frees it after {@code slot-time-limit}).</li>
- *   <li>The carrier cannot be asked: nothing changes; the attempt is claimed again once its lease lapses.</li>
+ *   <li>The carrier cannot be asked (its API down, refusing the account, or answering what the dialer cannot read):
+ *       nothing changes; the attempt is claimed again once its lease lapses. Once {@code give-up-after} has passed
+ *       since the call's life ended (its dial, its own ring timeout and time limit, and the margin: the carrier has
+ *       ended it by then), the watchdog stops waiting for the carrier's word: the attempt ends as one the carrier no
+ *       longer knows (above), logged and counted {@code dialer.dispatcher.watchdog.given.up}, so that its request
+ *       still gets its final event.</li>
  * </ul>
  *
  * <p>A poll claims {@code batch-size} attempts at a time and claims again at once while its claims come back full
@@ -79,6 +84,7 @@ public class Watchdog {
     static final String RANG_GONE = "rang_gone";
     static final String CARRIER_ERROR = "carrier_error";
     static final String LEDGER_ERROR = "ledger_error";
+    static final String GIVEN_UP = "dialer.dispatcher.watchdog.given.up";
     static final int CONCURRENCY = 8;
 
     private final AttemptLedger ledger;
@@ -123,6 +129,7 @@ public class Watchdog {
                 RANG_GONE, "status_timeout", "canceled", CARRIER_ERROR, LEDGER_ERROR, OTHER_CALL, NEWS_MEANWHILE}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
+        registry.counter(GIVEN_UP);
     }
 
     /**
@@ -193,6 +200,8 @@ public class Watchdog {
                 .onErrorMap(NotAsked::new)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
                 .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet).thenReturn(true)))
+                .onErrorResume(NotAsked.class, error -> pastGivingUp(quiet)
+                        ? givenUp(quiet, error.getCause()).thenReturn(true) : Mono.error(error))
                 .onErrorResume(error -> {
                     boolean notAsked = error instanceof NotAsked;
                     log.warn("request {} attempt {} could not be reconciled ({}); again after its lease: {}",
@@ -202,6 +211,20 @@ public class Watchdog {
                     count(notAsked ? CARRIER_ERROR : LEDGER_ERROR);
                     return Mono.just(false);
                 });
+    }
+
+    /**
+     * The carrier could not be asked about an attempt whose call has been over for {@code give-up-after}: it ends as a
+     * call the carrier no longer knows ({@link #unknownToTheCarrier}). What the ledger cannot record is counted
+     * {@code ledger_error}, and the attempt is claimed again.
+     */
+    private Mono<Void> givenUp(QuietAttempt quiet, Throwable cause) {
+        log.warn("request {} attempt {} was {}; the carrier could not be asked about it ({}) for {} past the call's "
+                        + "ring timeout and time limit: it ends as a call the carrier no longer knows",
+                quiet.requestId(), quiet.attempt(), quiet.status().wire(), cause.toString(),
+                properties.giveUpAfter());
+        registry.counter(GIVEN_UP).increment();
+        return unknownToTheCarrier(quiet);
     }
 
     /** The carrier could not be asked about a quiet attempt. */
@@ -338,12 +361,21 @@ public class Watchdog {
      * not known.
      */
     private boolean pastItsLife(QuietAttempt quiet) {
+        return pastItsLifeBy(quiet, Duration.ZERO);
+    }
+
+    /** Whether {@code give-up-after} has passed since the end of the call's life ({@link #pastItsLife}). */
+    private boolean pastGivingUp(QuietAttempt quiet) {
+        return pastItsLifeBy(quiet, properties.giveUpAfter());
+    }
+
+    private boolean pastItsLifeBy(QuietAttempt quiet, Duration since) {
         if (quiet.carrierAskedAt() == null) {
             return false;
         }
         Duration life = seconds(quiet, "timeout", defaultRing).plus(seconds(quiet, "timeLimit", defaultLimit))
                 .plus(properties.margin());
-        return clock.instant().isAfter(quiet.carrierAskedAt().plus(life));
+        return clock.instant().isAfter(quiet.carrierAskedAt().plus(life).plus(since));
     }
 
     /** An option as the carriers read it ({@link CarrierOptions#seconds}); else the default. */

@@ -19,6 +19,11 @@ import org.springframework.validation.annotation.Validated;
  * @param staleAfter   the {@code watchdog} health component ({@code /actuator/health}, not readiness: decision 0128)
  *                     goes DOWN when no poll has finished for this long (several poll intervals: a poll that
  *                     reconciles a full batch against a slow carrier takes a while)
+ * @param giveUpAfter  how long past the end of a quiet attempt's call's life (its dial, its ring timeout and time
+ *                     limit, and the margin: the carrier has ended the call by then) the watchdog keeps asking a
+ *                     carrier that cannot answer (an API down, refusing the account, or answering what the dialer
+ *                     cannot read); then the attempt ends as one the carrier no longer knows, so that its request
+ *                     still gets its final event
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.watchdog")
@@ -28,13 +33,15 @@ public record WatchdogProperties(
         @DefaultValue("PT30S") @NotNull Duration pollInterval,
         @DefaultValue("PT2M") @NotNull Duration lease,
         @DefaultValue("50") @Min(1) int batchSize,
-        @DefaultValue("PT2M") @NotNull Duration staleAfter) {
+        @DefaultValue("PT2M") @NotNull Duration staleAfter,
+        @DefaultValue("PT15M") @NotNull Duration giveUpAfter) {
 
     public WatchdogProperties {
         requireNotNegative("margin", margin);
         requirePositive("poll-interval", pollInterval);
         requirePositive("lease", lease);
         requirePositive("stale-after", staleAfter);
+        requireNotNegative("give-up-after", giveUpAfter);
         if (pollInterval != null && staleAfter != null && staleAfter.compareTo(pollInterval.multipliedBy(2)) < 0) {
             throw new IllegalArgumentException("dialer.dispatcher.watchdog.stale-after must be at least two poll "
                     + "intervals (" + pollInterval.multipliedBy(2) + "), was " + staleAfter);

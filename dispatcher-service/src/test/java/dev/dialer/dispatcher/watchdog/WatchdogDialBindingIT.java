@@ -237,7 +237,8 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
             }
         };
         Watchdog watchdog = new Watchdog(attempts, carrier, applier, events, new WatchdogProperties(true,
-                Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, Duration.ofMinutes(2)),
+                Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, Duration.ofMinutes(2),
+                Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(carrierProperties.ringTimeout(), carrierProperties.timeLimit()),
                 Clock.systemUTC(), registry, null, lanes);
         watchdog.reconcileQuiet().block(WAIT);

@@ -74,6 +74,6 @@ class WatchdogHealthIndicatorTest {
 
     private static WatchdogProperties properties(boolean enabled, Duration pollInterval, Duration staleAfter) {
         return new WatchdogProperties(enabled, Duration.ofMinutes(5), pollInterval, Duration.ofMinutes(2), 50,
-                staleAfter);
+                staleAfter, Duration.ofMinutes(15));
     }
 }

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.watchdog;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyString;
@@ -153,6 +154,31 @@ class WatchdogTest {
 
         assertThat(claims).as("claiming again would only meet the carrier that cannot be asked").containsExactly(2);
         assertThat(touched).isEmpty();
+    }
+
+    @Test
+    void aCarrierThatCannotBeAskedIsWaitedForUntilGiveUpAfterHasPassedSinceTheCallsLifeEnded() {
+        // Defaults: ring 60 s, time limit an hour, margin 5 min: the call's life ends 1 h 6 min after its dial, and the
+        // carrier is given up on 15 min after that.
+        claimOnce(quiet("wd-wait", AttemptStatus.RINGING, NOW.minus(Duration.ofMinutes(80)), Map.of()),
+                quiet("wd-ring", AttemptStatus.RINGING, NOW.minus(Duration.ofMinutes(82)), Map.of()),
+                quiet("wd-talk", AttemptStatus.IN_PROGRESS, NOW.minus(Duration.ofMinutes(82)), Map.of()),
+                quiet("wd-long", AttemptStatus.RINGING, NOW.minus(Duration.ofMinutes(82)), Map.of("timeLimit", 7200)));
+        when(ledger.endContext(anyString(), anyInt()))
+                .thenReturn(Mono.just(new AttemptLedger.EndContext(false, null)));
+        Watchdog watchdog = watchdog(call -> Mono.error(new CarrierException(CarrierException.Reason.REJECTED,
+                "HTTP 503", null)));
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(applied).as("ended as calls the carrier no longer knows: rang, or answered and over")
+                .extracting(CarrierCallback::requestId, CarrierCallback::status, CarrierCallback::from)
+                .containsExactlyInAnyOrder(
+                        tuple("wd-ring", AttemptStatus.NO_ANSWER, AttemptStatus.RINGING),
+                        tuple("wd-talk", AttemptStatus.COMPLETED, AttemptStatus.IN_PROGRESS));
+        assertThat(registry.counter(Watchdog.GIVEN_UP).count()).isEqualTo(2.0);
+        assertThat(outcomes()).containsEntry(Watchdog.CARRIER_ERROR, 2.0).containsEntry(Watchdog.RANG_GONE, 1.0)
+                .containsEntry("answered_gone", 1.0);
     }
 
     @Test
@@ -423,7 +449,7 @@ class WatchdogTest {
             }
         };
         return new Watchdog(ledger, carrier, applier, null, new WatchdogProperties(true, Duration.ofMinutes(5),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2)),
+                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2), Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(CARRIER.ringTimeout(), CARRIER.timeLimit()),
                 Clock.fixed(NOW, java.time.ZoneOffset.UTC), registry,
                 heartbeat, null);
