@@ -101,19 +101,25 @@ public final class TrunkGate {
      * This dispatcher's share of the partitions, in (0, 1]; the limits are rescaled at once. A concurrency limit learned
      * from capacity rejections is rescaled with the share, not reset to the configured figure: the carrier's real limit
      * did not change because partitions moved, and resetting it would bring on a burst of rejections at every
-     * rebalance. The same share again changes nothing.
+     * rebalance. The same share again changes nothing. Lanes waiting for a slot or a token are served under the new
+     * limits at once: a larger share has room for them now, not when a call ends or a slot lapses.
      */
-    public synchronized void share(double fraction) {
-        double next = Math.max(Math.min(fraction, 1.0), 0.0001);
-        if (next == share) {
-            return;
+    public void share(double fraction) {
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (this) {
+            double next = Math.max(Math.min(fraction, 1.0), 0.0001);
+            if (next == share) {
+                return;
+            }
+            double before = share;
+            double learned = limit;
+            resize(next);
+            if (learned != Double.POSITIVE_INFINITY) {
+                limit = Math.max(1, Math.min(ceiling(), learned * next / before));
+            }
+            serve(now(), toWake);
         }
-        double before = share;
-        double learned = limit;
-        resize(next);
-        if (learned != Double.POSITIVE_INFINITY) {
-            limit = Math.max(1, Math.min(ceiling(), learned * next / before));
-        }
+        toWake.forEach(Runnable::run);
     }
 
     private void resize(double fraction) {

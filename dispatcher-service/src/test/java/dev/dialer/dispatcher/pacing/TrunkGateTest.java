@@ -337,6 +337,25 @@ class TrunkGateTest {
     }
 
     @Test
+    void aLargerShareGrantsTheWaitingLanesAtOnceThoughNoCallEnds() {
+        TrunkGate trunk = new TrunkGate(0, 4, HOUR, time);
+        trunk.share(0.5);
+        trunk.acquireOrWait("call-1", "acc", 1, 0, () -> { });
+        trunk.acquireOrWait("call-2", "acc", 1, 0, () -> { });
+        List<String> woken = new ArrayList<>();
+        trunk.acquireOrWait("waiting-1", "acc", 1, 0, () -> woken.add("waiting-1"));
+        trunk.acquireOrWait("waiting-2", "other", 2, 0, () -> woken.add("waiting-2"));
+        trunk.acquireOrWait("waiting-3", "acc", 1, 0, () -> woken.add("waiting-3"));
+
+        trunk.share(1.0);
+
+        // Two more slots: the two accounts' first waiting lanes, one each; the third waits for a call to end.
+        assertThat(woken).containsExactly("waiting-1", "waiting-2");
+        assertThat(trunk.inFlight()).isEqualTo(4);
+        assertThat(trunk.waiting()).isEqualTo(1);
+    }
+
+    @Test
     void countsCallsInFlightOnGainedPartitionsAsHeldUntilTheirTerminalStatus() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.countingStarts();
