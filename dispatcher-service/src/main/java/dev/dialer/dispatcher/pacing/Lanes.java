@@ -286,6 +286,11 @@ public class Lanes {
         return trunks;
     }
 
+    /** Whether a trunk granted the ticket's call a start that is not made yet. */
+    boolean trunkGranted(LaneTicket ticket) {
+        return trunks.isGranted(ticket.slotKey());
+    }
+
     /**
      * The earliest start the caller ID's and the campaign's rates allow; the trunk's limits are not asked here, they
      * queue the lane in {@link #tryStart} when they bind. A start the trunk granted already may happen now, as far as
@@ -297,7 +302,7 @@ public class Lanes {
      */
     long earliest(PartitionLanes.Lane lane, LaneTicket ticket, long now) {
         paced(lane);
-        if (trunks.isGranted(ticket.slotKey())) {
+        if (trunkGranted(ticket)) {
             return now;
         }
         lane.heldForCarrier = !carrierAccepting.test(ticket.command());

@@ -154,9 +154,12 @@ public final class PartitionLanes {
                 lanes.joins(lane, ticket);
                 if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
                     // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
-                    // after a head the trunk is about to grant a start to (the grant is for that head's call).
+                    // after a head the trunk is about to grant a start to, or has granted one that waits for a dial
+                    // permit (the grant is for that head's call).
                     Pending front = new Pending(record, ticket, slot, now());
-                    Pending head = lane.waitingForSlot ? lane.queue.pollFirst() : null;
+                    Pending first = lane.queue.peekFirst();
+                    Pending head = first != null && (lane.waitingForSlot || lanes.trunkGranted(first.ticket))
+                            ? lane.queue.pollFirst() : null;
                     lane.queue.addFirst(front);
                     handedOver = true;
                     if (head != null) {

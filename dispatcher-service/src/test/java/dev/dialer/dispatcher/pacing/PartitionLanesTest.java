@@ -702,6 +702,36 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aRequeuedAttemptGoesAfterAHeadTheTrunkGrantedThatWaitsForADialPermit() {
+        // One trunk channel and one dial permit (the dispatcher's, shared with its other partitions).
+        PacingProperties pacing = new PacingProperties(100, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        List<LaneTicket> tickets = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 1),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
+                    tickets.add(ticket);
+                }).thenReturn(LaneWork.Placement.PLACED));
+        // B's call holds the channel; A's head waits for it at the trunk.
+        admit(lanes, B);
+        admit(lanes, A);
+        time.advanceTimeBy(Duration.ofMillis(100));
+        assertThat(started).extracting(Started::offset).containsExactly(0L);
+
+        // Another partition's dial takes the permit; B's call ends: the channel is granted to A's head, which now
+        // waits for the permit. Then an attempt of A's comes back from a capacity requeue.
+        assertThat(built.permits().tryAcquire(() -> { })).isTrue();
+        built.trunks().gate(Trunks.DEFAULT).release(tickets.get(0).slotKey(), true);
+        time.advanceTimeBy(Duration.ofMillis(100));
+        admit(lanes, "acc", A, Map.of(PartitionLanes.FRONT_OF_LANE_HEADER, "capacity"));
+        built.permits().release();
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(started).extracting(Started::offset).as("the granted head first, on its grant")
+                .containsExactly(0L, 1L);
+    }
+
+    @Test
     void aSlowCallerIdDoesNotHoldUpAnotherOnTheSamePartition() {
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of(B, 100.0)),
                 new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
