@@ -321,8 +321,7 @@ public final class PartitionLanes {
                 lane.waitingForSlot = true;
                 if (lane.queuedAtTrunkSince == NOT_HELD) {
                     lane.queuedAtTrunkSince = now;
-                    if (!lane.trunkCheckArmed) {
-                        lane.trunkCheckArmed = true;
+                    if (lane.trunkCheck == null) {
                         emit(trunkWaitCheck(lane, lanes.properties().parkAfter().toNanos()));
                     }
                 }
@@ -336,6 +335,7 @@ public final class PartitionLanes {
             lane.holdsPermit = false;
             lane.lastTrunkWait = lane.queuedAtTrunkSince == NOT_HELD ? 0 : now - lane.queuedAtTrunkSince;
             lane.queuedAtTrunkSince = NOT_HELD;
+            disarmTrunkCheck(lane);
             lane.queue.poll();
             lane.inFlight++;
             lanes.metrics().waited(Duration.ofNanos(now - next.admittedAt));
@@ -347,37 +347,59 @@ public final class PartitionLanes {
      * Looks at the lane again when its head has waited {@code park-after} at the trunk: a trunk whose limits bind
      * (every slot held by long calls, many lanes sharing it) starts the lane's records far more slowly than its own
      * rate, and the records behind the head would wait in the window, fill it and pause the partition, so that no
-     * other account's record is fetched to be served its turn. One such timer per lane: a lane queued again before it
-     * fires is looked at when its new wait reaches {@code park-after}.
+     * other account's record is fetched to be served its turn. One such timer per lane, ended as soon as the head
+     * starts ({@link #disarmTrunkCheck}): a job, it would otherwise hold its place in the job stream for the whole
+     * {@code park-after}, and a partition of many caller IDs each queued at the trunk for a moment would fill the
+     * stream with them.
      */
     private Mono<Void> trunkWaitCheck(Lane lane, long delayNanos) {
         long owner = generation;
-        return timerWhileOwned(owner, Duration.ofNanos(delayNanos), () -> trunkWaitLasted(lane, owner));
+        Sinks.Empty<Void> check = Sinks.empty();
+        lane.trunkCheck = check;
+        return timerWhileOwned(owner, Duration.ofNanos(delayNanos), check.asMono(),
+                () -> trunkWaitLasted(lane, owner, check));
+    }
+
+    /** The lane's head is no longer queued at the trunk: its wait check ends at once. */
+    private static void disarmTrunkCheck(Lane lane) {
+        Sinks.Empty<Void> check = lane.trunkCheck;
+        if (check != null) {
+            lane.trunkCheck = null;
+            check.tryEmitEmpty();
+        }
     }
 
     /**
      * Runs {@code fired} after {@code delay} on the timers, unless generation {@code owner} is revoked first: then the
      * timer ends at once (it is a job: it would hold its place in the job stream until it fired, into nothing).
      */
-    private synchronized Mono<Void> timerWhileOwned(long owner, Duration delay, Runnable fired) {
+    private Mono<Void> timerWhileOwned(long owner, Duration delay, Runnable fired) {
+        return timerWhileOwned(owner, delay, Mono.never(), fired);
+    }
+
+    /** As {@link #timerWhileOwned(long, Duration, Runnable)}, ending at once too when {@code disarmed} completes. */
+    private synchronized Mono<Void> timerWhileOwned(long owner, Duration delay, Mono<Void> disarmed, Runnable fired) {
         if (owner != generation) {
             return Mono.empty();
         }
         return Mono.delay(delay, timers)
                 .takeUntilOther(revoked.asMono())
+                .takeUntilOther(disarmed.then(Mono.just(true)))
                 .doOnNext(tick -> fired.run())
                 .then();
     }
 
-    private synchronized void trunkWaitLasted(Lane lane, long owner) {
-        lane.trunkCheckArmed = false;
+    private synchronized void trunkWaitLasted(Lane lane, long owner, Sinks.Empty<Void> check) {
+        if (lane.trunkCheck != check) {
+            return; // disarmed as it fired: the head started
+        }
+        lane.trunkCheck = null;
         if (owner != generation || lane.queuedAtTrunkSince == NOT_HELD) {
             return;
         }
         long now = now();
         long left = lane.queuedAtTrunkSince + lanes.properties().parkAfter().toNanos() - now;
         if (left > 0) {
-            lane.trunkCheckArmed = true;
             emit(trunkWaitCheck(lane, left));
         } else {
             shed(lane, now);
@@ -788,8 +810,8 @@ public final class PartitionLanes {
         long heldSince = NOT_HELD;
         /** Since when (the limits' clock) the head has been queued at the trunk; {@link #NOT_HELD} while it is not. */
         long queuedAtTrunkSince = NOT_HELD;
-        /** A timer is set to look at the lane's wait at the trunk ({@link #trunkWaitCheck}). */
-        boolean trunkCheckArmed;
+        /** Ends the timer set to look at the lane's wait at the trunk ({@link #trunkWaitCheck}); null when none is. */
+        Sinks.Empty<Void> trunkCheck;
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
         long lastTrunkWait;
         private Instant lastParkDue = Instant.MIN;

@@ -985,6 +985,28 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aHeadsWaitAtTheTrunkEndsItsCheckTimerWhenItStartsSoTheTimerGivesUpItsJobPlace() {
+        // One trunk channel, 100 ms calls, one job at a time: A's second call waits for the channel, and the timer
+        // that looks at its wait after park-after (10 s) takes the one place while it is armed.
+        PacingProperties pacing = new PacingProperties(100, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes partition = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
+                    record.acknowledge();
+                    time.schedule(() -> built.trunks().gate(Trunks.DEFAULT).release(ticket.slotKey(), true),
+                            100, TimeUnit.MILLISECONDS);
+                }).thenReturn(LaneWork.Placement.PLACED), 1);
+        admit(partition, A);
+        admit(partition, A);
+
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(startsOf(A)).as("the second dialled when the channel freed, not when its check fired")
+                .hasSize(2).allMatch(at -> at < SECOND);
+    }
+
+    @Test
     void aRevokedGenerationsPaceTimerGivesUpItsPlaceInTheJobStreamAtOnce() {
         // One job at a time: caller ID A's second call waits 10 s for its turn, its timer holding that one place.
         PartitionLanes partition = lanes(pacing(0.1, 1, 0, Map.of()),
