@@ -40,6 +40,12 @@ public class Lanes {
 
     private static final Logger log = LoggerFactory.getLogger(Lanes.class);
     private static final Duration COUNT_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * When the calls in flight on gained partitions are counted a second time: by then the dials their previous owner
+     * had under way when it lost them (each started before the revocation, and not stopped by it) have claimed their
+     * attempts, or failed to.
+     */
+    static final Duration RECOUNT_AFTER = Duration.ofSeconds(5);
     /** How often a lane held for want of a carrier looks again. */
     static final long CARRIER_RECHECK_NANOS = Duration.ofSeconds(1).toNanos();
 
@@ -213,7 +219,22 @@ public class Lanes {
             log.info("Partitions {} revoked: {} trunk slots released to their new owner", revoked, released);
         }
         if (!assigned.isEmpty() && partitionCount > 0) {
-            countInFlight(Set.copyOf(assigned), assignment, partitionCount);
+            Set<Integer> gained = Set.copyOf(assigned);
+            countInFlight(gained, assignment, partitionCount);
+            // Counted again once the previous owner's dials under way at its revocation have claimed their attempts:
+            // the first count, made at once, does not see them, and their calls would hold slots nowhere.
+            timers.schedule(() -> {
+                if (stillAssigned(gained, assignment)) {
+                    countInFlight(gained, assignment, partitionCount);
+                }
+            }, RECOUNT_AFTER.toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Whether one of {@code partitions} at least is still owned since {@code assignment}. */
+    private boolean stillAssigned(Set<Integer> partitions, long assignment) {
+        synchronized (owned) {
+            return partitions.stream().anyMatch(partition -> Long.valueOf(assignment).equals(assignedIn.get(partition)));
         }
     }
 
@@ -249,6 +270,7 @@ public class Lanes {
      * limit then errs likewise until those calls end) and says so. A count that comes in after its partition was
      * revoked (and perhaps assigned here again since) holds nothing for it: that partition's calls' statuses went to
      * another owner meanwhile, and a slot held for them would stay held, with nobody to free it, until it lapsed.
+     * Made twice ({@link #RECOUNT_AFTER}): the second finds the calls of dials the previous owner had under way.
      */
     private void countInFlight(Set<Integer> gained, long assignment, int partitionCount) {
         if (inFlightCalls == null) {

@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
@@ -569,6 +570,36 @@ class PartitionLanesTest {
         assertThat(trunk.holds("ended-elsewhere#1")).isFalse();
         assertThat(trunk.holds("ringing#1")).isTrue();
         assertThat(trunk.inFlight()).isEqualTo(1);
+    }
+
+    @Test
+    void callsInFlightOnAGainedPartitionAreCountedAgainForThePreviousOwnersDialsStillUnderWay() {
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 10,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        List<Set<Integer>> counted = Collections.synchronizedList(new ArrayList<>());
+        inFlightCalls = (partitions, partitionCount) -> {
+            counted.add(partitions);
+            // The previous owner's dial claims its attempt after the first count.
+            return Flux.fromIterable(counted.size() == 1 ? List.of()
+                    : List.of(new TrunkGate.CountedCall("ringing#1", 3, SECOND),
+                    new TrunkGate.CountedCall("claimed-late#1", 3, 0)));
+        };
+        lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        TrunkGate trunk = built.trunks().gate(Trunks.DEFAULT);
+        built.owns(Set.of(3), Set.of(), 4);
+        assertThat(trunk.inFlight()).isZero();
+
+        time.advanceTimeBy(Lanes.RECOUNT_AFTER);
+
+        assertThat(counted).containsExactly(Set.of(3), Set.of(3));
+        assertThat(trunk.holds("claimed-late#1")).isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(2);
+
+        // Gained and lost before the second count is due: it is not made.
+        built.owns(Set.of(2), Set.of(), 4);
+        built.owns(Set.of(), Set.of(2), 4);
+        time.advanceTimeBy(Lanes.RECOUNT_AFTER);
+        assertThat(counted).hasSize(3);
     }
 
     @Test
