@@ -13,6 +13,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.stream.Collectors;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
 
 /**
  * One of the contract's JSON Schemas ({@code schemas/*.json}), for reading a record as the schema says: what it
@@ -78,13 +80,29 @@ public final class ContractSchema {
         return readValid(value, type);
     }
 
-    /** Reads {@code value}, which the schema took, as {@code type}. */
+    /**
+     * Reads {@code value}, which the schema took, as {@code type}. The schema's validator reads the first JSON value
+     * and ignores what follows it; the reader refuses anything after it, and such a value is not JSON.
+     */
     static <T> T readValid(byte[] value, Class<T> type) {
         try {
             return Contract.read(value, type);
         } catch (ContractViolation e) {
-            // Valid JSON the schema took, that the record cannot hold (a number beyond an int): the schema's to say.
-            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID, e.getMessage());
+            // Valid JSON the schema took, that the record cannot hold (a number beyond an int), is the schema's to
+            // say; more after the value is not JSON.
+            throw new ContractViolation(hasTrailingContent(value) ? ContractViolation.Code.NOT_JSON
+                    : ContractViolation.Code.SCHEMA_INVALID, e.getMessage());
+        }
+    }
+
+    /** Whether anything but white space follows the first JSON value in {@code value}. */
+    private static boolean hasTrailingContent(byte[] value) {
+        try (JsonParser parser = Contract.mapper().createParser(value)) {
+            parser.nextToken();
+            parser.skipChildren();
+            return parser.nextToken() != null;
+        } catch (JacksonException e) {
+            return true;
         }
     }
 

@@ -214,6 +214,18 @@ class ContractTest {
     }
 
     @Test
+    void aValidCommandFollowedByMoreIsNotJson() {
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThat(reader.read(json.getBytes(StandardCharsets.UTF_8)).requestId()).isEqualTo("r");
+        assertRefused(json + "garbage", ContractViolation.Code.NOT_JSON, "a word after it");
+        assertRefused(json + "{\"version\":1}", ContractViolation.Code.NOT_JSON, "a second object after it");
+        assertRefused(json + "]", ContractViolation.Code.NOT_JSON, "a stray bracket after it");
+    }
+
+    @Test
     void notJsonNamesWhatTheParserFoundAndWhere() {
         assertThatThrownBy(() -> reader.read("{\"version\":1,}".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(ContractViolation.class, violation -> {
