@@ -256,8 +256,9 @@ public class Lanes {
                 trunks.share(share);
                 if (share != campaignShare) {
                     campaignShare = share;
-                    // Rebuilt at the new rate as the campaigns' next calls come.
-                    campaigns.clear();
+                    // At the new rate, their last starts carried over: a rebalance lets no start through early.
+                    campaigns.replaceAll((campaign, bucket) ->
+                            bucket.withRate(pacing.campaignCps().get(campaign) * share, 1));
                 }
             }
         }

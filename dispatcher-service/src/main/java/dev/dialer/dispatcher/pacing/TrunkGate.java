@@ -122,9 +122,15 @@ public final class TrunkGate {
         toWake.forEach(Runnable::run);
     }
 
+    /** The limits at {@code fraction} of the configured ones; the rate's last starts carry over to the new rate. */
     private void resize(double fraction) {
         share = fraction;
-        bucket = configuredCps > 0 ? new PaceBucket(configuredCps * fraction, 1, catchUpNanos) : null;
+        if (configuredCps <= 0) {
+            bucket = null;
+        } else {
+            bucket = bucket == null ? new PaceBucket(configuredCps * fraction, 1, catchUpNanos)
+                    : bucket.withRate(configuredCps * fraction, 1);
+        }
         limit = configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * fraction) : Double.POSITIVE_INFINITY;
     }
 

@@ -490,6 +490,8 @@ class PartitionLanesTest {
         List<Long> shared = started.stream().skip(before).map(Started::at).toList();
         assertThat(shared).hasSizeBetween(2 * 6 - 1, 2 * 6 + 2);
         assertThat(PaceBucketTest.maxInAnyWindow(shared, SECOND)).isLessThanOrEqualTo(2 + 1);
+        assertThat(shared.get(0) - alone.get(alone.size() - 1)).as("the new rate's interval after the last start, "
+                + "not a fresh bucket's start at once").isGreaterThanOrEqualTo(SECOND / 2);
     }
 
     @Test

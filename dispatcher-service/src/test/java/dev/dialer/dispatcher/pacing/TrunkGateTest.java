@@ -337,6 +337,22 @@ class TrunkGateTest {
     }
 
     @Test
+    void aNewShareOfTheRateKeepsTheLastStartsSoARebalanceLetsNoStartThroughEarly() {
+        TrunkGate trunk = new TrunkGate(10, 0, HOUR, time);
+        Runnable none = () -> { };
+        assertThat(trunk.acquireOrWait("first#1", "acc", 0, 0, none)).isZero();
+
+        trunk.share(0.5);
+
+        // 5 a second now: the next start one new interval after the last one, not at once on a fresh bucket.
+        assertThat(trunk.acquireOrWait("second#1", "acc", 0, 0, none)).isEqualTo(TrunkGate.QUEUED);
+        time.advanceTimeBy(Duration.ofMillis(199));
+        assertThat(trunk.isGranted("second#1")).isFalse();
+        time.advanceTimeBy(Duration.ofMillis(1));
+        assertThat(trunk.isGranted("second#1")).isTrue();
+    }
+
+    @Test
     void aLargerShareGrantsTheWaitingLanesAtOnceThoughNoCallEnds() {
         TrunkGate trunk = new TrunkGate(0, 4, HOUR, time);
         trunk.share(0.5);
