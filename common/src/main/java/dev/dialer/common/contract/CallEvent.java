@@ -147,8 +147,8 @@ public record CallEvent(
                     new Attempt(attempt, command.allowedAttempts()), sequenceNumber, status, previousStatus,
                     providerStatus, providerCallId, sipStatus, sipReason, Boolean.TRUE.equals(willRetry), nextAttemptAt,
                     durationSeconds, answeredBy, error, reason, command.callerId(), command.to(), command.campaign(),
-                    command.foreignId(), command.webhookId(), command.notifyUrl(), command.actionHook(), command.amdHook(),
-                    command.createdAt(), occurredAt == null ? Instant.now() : occurredAt);
+                    command.foreignId(), command.webhookId(), command.notifyUrl(), command.actionHook(),
+                    command.amdHook(), command.createdAt(), occurredAt == null ? Instant.now() : occurredAt);
         }
     }
 }

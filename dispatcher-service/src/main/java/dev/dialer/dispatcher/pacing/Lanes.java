@@ -234,7 +234,8 @@ public class Lanes {
     /** Whether one of {@code partitions} at least is still owned since {@code assignment}. */
     private boolean stillAssigned(Set<Integer> partitions, long assignment) {
         synchronized (owned) {
-            return partitions.stream().anyMatch(partition -> Long.valueOf(assignment).equals(assignedIn.get(partition)));
+            return partitions.stream()
+                    .anyMatch(partition -> Long.valueOf(assignment).equals(assignedIn.get(partition)));
         }
     }
 
