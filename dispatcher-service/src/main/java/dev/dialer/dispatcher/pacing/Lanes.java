@@ -234,9 +234,13 @@ public class Lanes {
     /** Whether one of {@code partitions} at least is still owned since {@code assignment}. */
     private boolean stillAssigned(Set<Integer> partitions, long assignment) {
         synchronized (owned) {
-            return partitions.stream()
-                    .anyMatch(partition -> Long.valueOf(assignment).equals(assignedIn.get(partition)));
+            return partitions.stream().anyMatch(partition -> ownedSince(partition, assignment));
         }
+    }
+
+    /** Whether {@code partition} is owned since {@code assignment}; the caller holds {@code owned}'s lock. */
+    private boolean ownedSince(int partition, long assignment) {
+        return Long.valueOf(assignment).equals(assignedIn.get(partition));
     }
 
     /**
@@ -289,7 +293,7 @@ public class Lanes {
                         // Under the lock owns() changes the assignments with: a revocation after this releases what
                         // is held here, one before it leaves its partition's calls out.
                         held = trunks.holdCounted(calls.stream()
-                                .filter(call -> Long.valueOf(assignment).equals(assignedIn.get(call.partition())))
+                                .filter(call -> ownedSince(call.partition(), assignment))
                                 .toList());
                     }
                     metrics.countedOnAssign(held);

@@ -374,19 +374,22 @@ public final class PartitionLanes {
      * timer ends at once (it is a job: it would hold its place in the job stream until it fired, into nothing).
      */
     private Mono<Void> timerWhileOwned(long owner, Duration delay, Runnable fired) {
-        return timerWhileOwned(owner, delay, Mono.never(), fired);
+        return timerWhileOwned(owner, delay, null, fired);
     }
 
-    /** As {@link #timerWhileOwned(long, Duration, Runnable)}, ending at once too when {@code disarmed} completes. */
+    /**
+     * As {@link #timerWhileOwned(long, Duration, Runnable)}, ending at once too when {@code disarmed} (null: never)
+     * completes.
+     */
     private synchronized Mono<Void> timerWhileOwned(long owner, Duration delay, Mono<Void> disarmed, Runnable fired) {
         if (owner != generation) {
             return Mono.empty();
         }
-        return Mono.delay(delay, timers)
-                .takeUntilOther(revoked.asMono())
-                .takeUntilOther(disarmed.then(Mono.just(true)))
-                .doOnNext(tick -> fired.run())
-                .then();
+        Mono<Long> tick = Mono.delay(delay, timers).takeUntilOther(revoked.asMono());
+        if (disarmed != null) {
+            tick = tick.takeUntilOther(disarmed.then(Mono.just(true)));
+        }
+        return tick.doOnNext(ignored -> fired.run()).then();
     }
 
     private synchronized void trunkWaitLasted(Lane lane, long owner, Sinks.Empty<Void> check) {
