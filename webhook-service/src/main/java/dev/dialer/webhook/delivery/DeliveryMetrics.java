@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -183,6 +184,18 @@ final class DeliveryMetrics {
                 .tag("reason", reason)
                 .register(registry)
                 .increment();
+    }
+
+    /**
+     * One claim of due retries, from the query's start to its last row: how long the claim query takes as the table
+     * grows, and that the poller is claiming at all.
+     */
+    void claim(Duration took, boolean succeeded) {
+        Timer.builder("dialer.webhook.retries.claims")
+                .description("Claims of due webhook retries, by whether the claim query succeeded")
+                .tag("outcome", succeeded ? "claimed" : "failed")
+                .register(registry)
+                .record(took);
     }
 
     /** Latency of one HTTP try, tagged with how that try ended. */

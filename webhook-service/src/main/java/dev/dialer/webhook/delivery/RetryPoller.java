@@ -128,8 +128,13 @@ public final class RetryPoller {
     }
 
     private Flux<DeliveryTask> claim(int limit) {
-        return Flux.defer(() -> store.claim(limit, lease, held.get(), retriesInFlight.room()))
-                .doOnNext(retriesInFlight::started);
+        return Flux.defer(() -> {
+            long started = System.nanoTime();
+            return store.claim(limit, lease, held.get(), retriesInFlight.room())
+                    .doOnNext(retriesInFlight::started)
+                    .doOnComplete(() -> metrics.claim(Duration.ofNanos(System.nanoTime() - started), true))
+                    .doOnError(error -> metrics.claim(Duration.ofNanos(System.nanoTime() - started), false));
+        });
     }
 
     private Mono<Void> deliver(DeliveryTask task) {

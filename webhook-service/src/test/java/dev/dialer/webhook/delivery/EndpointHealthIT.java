@@ -7,6 +7,7 @@ import dev.dialer.common.contract.SubscriptionConfig;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +17,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Predicate;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -33,8 +35,8 @@ import reactor.test.StepVerifier;
  * {@link EndpointHealth}s on one database stand for two instances.
  */
 @SpringBootTest(classes = WebhookApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-        // The service's poller claims once at start, then not for an hour: the rows a disable queues stay for the test
-        // to read rather than being tried (and removed) by it.
+        // The service's poller claims once at start, then not for an hour: once that claim has ended, the rows a
+        // disable queues stay for the test to read rather than being tried (and removed) by it.
         properties = {"spring.config.name=webhook-service", "dialer.webhook.retry.poll-interval=1h"})
 @ActiveProfiles("it")
 @DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS)
@@ -46,10 +48,17 @@ class EndpointHealthIT {
     DatabaseClient database;
     @Autowired
     ReactiveTransactionManager transactions;
+    @Autowired
+    MeterRegistry registry;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
         Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+    }
+
+    @BeforeEach
+    void afterTheServicesOwnClaim() {
+        ServicesOwnClaim.awaitEnded(registry, WAIT);
     }
 
     @Test

@@ -1,10 +1,10 @@
 package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.webhook.WebhookApplication;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -54,7 +54,7 @@ class RetryClaimIT {
     @Autowired
     RetryStore store;
     @Autowired
-    CallEventConsumer consumer;
+    MeterRegistry registry;
     @Autowired
     DatabaseClient database;
 
@@ -69,8 +69,7 @@ class RetryClaimIT {
     /** The test's rows are written once the service's poller has made its claim at start: it would try them. */
     @BeforeEach
     void afterTheServicesOwnClaim() {
-        await().atMost(WAIT).until(consumer::isRunning);
-        await().pollDelay(Duration.ofSeconds(1)).atMost(WAIT).until(() -> true);
+        ServicesOwnClaim.awaitEnded(registry, WAIT);
     }
 
     /** Due for ever, they would be tried by the next test class's poller. */

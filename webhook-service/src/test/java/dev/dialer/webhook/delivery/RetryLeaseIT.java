@@ -41,8 +41,6 @@ class RetryLeaseIT {
     @Autowired
     RetryStore store;
     @Autowired
-    CallEventConsumer consumer;
-    @Autowired
     DatabaseClient database;
     @Autowired
     MeterRegistry registry;
@@ -116,13 +114,11 @@ class RetryLeaseIT {
     }
 
     /**
-     * The pipelines start together, and the service's poller claims at once when it starts, then not for an hour:
-     * once the consumer runs and a second has passed, that claim (of nothing: the table holds no due row of this
-     * class yet) is over, and the rows stored here are the test's own to claim.
+     * The service's poller claims once when it starts, then not for an hour: once that claim (of nothing: the table
+     * holds no due row of this class yet) has ended, the rows stored here are the test's own to claim.
      */
     private void pollerDone() {
-        await().atMost(WAIT).until(consumer::isRunning);
-        await().pollDelay(Duration.ofSeconds(1)).atMost(WAIT).until(() -> true);
+        ServicesOwnClaim.awaitEnded(registry, WAIT);
     }
 
     @Test

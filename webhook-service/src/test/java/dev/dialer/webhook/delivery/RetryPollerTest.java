@@ -65,17 +65,23 @@ class RetryPollerTest {
     }
 
     @Test
-    void aFailedClaimIsLoggedAndTheNextTickClaimsAgain() {
+    void aFailedClaimIsLoggedCountedAndTheNextTickClaimsAgain() {
         databaseDown.set(true);
         StepVerifier.withVirtualTime(() -> poller(2).run())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
                 .then(() -> {
                     assertThat(claims).hasValue(0);
+                    assertThat(claimsEnded("failed")).isEqualTo(1);
+                    assertThat(claimsEnded("claimed")).isZero();
                     databaseDown.set(false);
                 })
                 .expectNoEvent(POLL)
-                .then(() -> assertThat(claims).hasValue(1))
+                .then(() -> {
+                    assertThat(claims).hasValue(1);
+                    assertThat(claimsEnded("failed")).isEqualTo(1);
+                    assertThat(claimsEnded("claimed")).isEqualTo(1);
+                })
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
     }
@@ -128,5 +134,10 @@ class RetryPollerTest {
         return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
                 new DeliveryMetrics(registry), Mono::empty, Duration.ofHours(1),
                 HeldTargets.Held::none, new RetriesInFlight(16, 64));
+    }
+
+    private long claimsEnded(String outcome) {
+        var timer = registry.find("dialer.webhook.retries.claims").tag("outcome", outcome).timer();
+        return timer == null ? 0 : timer.count();
     }
 }
