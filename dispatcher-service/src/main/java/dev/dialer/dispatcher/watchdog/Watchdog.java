@@ -85,6 +85,9 @@ public class Watchdog {
     static final String CARRIER_ERROR = "carrier_error";
     static final String LEDGER_ERROR = "ledger_error";
     static final String GIVEN_UP = "dialer.dispatcher.watchdog.given.up";
+    /** Why a call counts as unknown to the carrier, as the end paths' logs say. */
+    private static final String NO_SUCH_CALL = "the carrier knows no such call";
+    private static final String NOT_ASKED = "the carrier could not be asked until give-up-after had passed";
     static final int CONCURRENCY = 8;
 
     private final AttemptLedger ledger;
@@ -199,7 +202,7 @@ public class Watchdog {
         return carrier.status(ref)
                 .onErrorMap(NotAsked::new)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
-                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet).thenReturn(true)))
+                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet, NO_SUCH_CALL).thenReturn(true)))
                 .onErrorResume(NotAsked.class, error -> pastGivingUp(quiet)
                         ? givenUp(quiet, error.getCause()).thenReturn(true) : Mono.error(error))
                 .onErrorResume(error -> {
@@ -224,7 +227,7 @@ public class Watchdog {
                 quiet.requestId(), quiet.attempt(), quiet.status().wire(), cause.toString(),
                 properties.giveUpAfter());
         registry.counter(GIVEN_UP).increment();
-        return unknownToTheCarrier(quiet);
+        return unknownToTheCarrier(quiet, NOT_ASKED);
     }
 
     /** The carrier could not be asked about a quiet attempt. */
@@ -413,16 +416,19 @@ public class Watchdog {
      * the carrier may have failed, or crossed a create-call request that timed out: either way the customer asked for
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
      * as it stood when it was answered or ringing ({@link #goneAsItStood}), else with {@code status_timeout}.
+     *
+     * @param carrierSaid why the call counts as unknown, for the log: {@link #NO_SUCH_CALL} or {@link #NOT_ASKED}
      */
-    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet) {
+    private Mono<Void> unknownToTheCarrier(QuietAttempt quiet, String carrierSaid) {
         if (quiet.status() == AttemptStatus.IN_PROGRESS) {
-            return goneAsItStood(quiet, AttemptStatus.COMPLETED, "answered_gone");
+            return goneAsItStood(quiet, AttemptStatus.COMPLETED, "answered_gone", carrierSaid);
         }
         return ledger.endContext(quiet.requestId(), quiet.attempt())
                 .retryWhen(InfraRetry.brief("attempt end context"))
-                .flatMap(context -> context.cancelRequested() ? cancelled(quiet)
+                .flatMap(context -> context.cancelRequested() ? cancelled(quiet, carrierSaid)
                         : quiet.status() == AttemptStatus.RINGING
-                        ? goneAsItStood(quiet, AttemptStatus.NO_ANSWER, RANG_GONE) : statusTimeout(quiet));
+                        ? goneAsItStood(quiet, AttemptStatus.NO_ANSWER, RANG_GONE, carrierSaid)
+                        : statusTimeout(quiet, carrierSaid));
     }
 
     /**
@@ -433,9 +439,9 @@ public class Watchdog {
      * it was not: a ringing call whose end was never posted (a feature server restarted mid-ring) is gone by the time
      * the watchdog asks.
      */
-    private Mono<Void> goneAsItStood(QuietAttempt quiet, AttemptStatus ended, String outcome) {
-        log.warn("request {} attempt {} was {}, had no news for {} and the carrier knows the call no more; it ends {}",
-                quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor, ended.wire());
+    private Mono<Void> goneAsItStood(QuietAttempt quiet, AttemptStatus ended, String outcome, String carrierSaid) {
+        log.warn("request {} attempt {} was {}, had no news for {} and {}; it ends {}", quiet.requestId(),
+                quiet.attempt(), quiet.status().wire(), quietFor, carrierSaid, ended.wire());
         return appliedAndCounted(quiet, bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null,
                 quiet.status()), outcome);
     }
@@ -445,9 +451,9 @@ public class Watchdog {
         return applier.apply(report).flatMap(result -> counted(quiet, report, result, outcome));
     }
 
-    private Mono<Void> cancelled(QuietAttempt quiet) {
-        log.info("request {} attempt {} had no news for {}, the carrier knows no such call and a cancel reached the "
-                + "request; it ends canceled", quiet.requestId(), quiet.attempt(), quietFor);
+    private Mono<Void> cancelled(QuietAttempt quiet, String carrierSaid) {
+        log.info("request {} attempt {} had no news for {}, {} and a cancel reached the request; it ends canceled",
+                quiet.requestId(), quiet.attempt(), quietFor, carrierSaid);
         // Only from the status claimed: a call answered meanwhile ends as answered calls do, a cancel or not. Its
         // slot is freed by the applier, not as a success when the carrier never rang it
         // (CallbackApplier.carrierCarried).
@@ -474,9 +480,9 @@ public class Watchdog {
      * will come to free it. Refused because the attempt left the dial and call asked about (the transition is bound to
      * them), it changes nothing and its slot, the later dial's, stays.
      */
-    private Mono<Void> statusTimeout(QuietAttempt quiet) {
-        log.warn("request {} attempt {} had no news for {} and the carrier knows no such call; failed with {}",
-                quiet.requestId(), quiet.attempt(), quietFor, STATUS_TIMEOUT);
+    private Mono<Void> statusTimeout(QuietAttempt quiet, String carrierSaid) {
+        log.warn("request {} attempt {} had no news for {} and {}; failed with {}", quiet.requestId(),
+                quiet.attempt(), quietFor, carrierSaid, STATUS_TIMEOUT);
         String message = "no status from the carrier for " + quietFor;
         String slotKey = TrunkGate.slotKey(quiet.requestId(), quiet.attempt());
         return ledger.findCommand(quiet.requestId(), quiet.attempt())
