@@ -46,11 +46,14 @@ class RestartIT {
                 firstTryStoredForRetry(fixture, first, new WebhookConfig(id, account, receiver.url("hooks/" + id),
                         "restart", secret, true, Instant.now()), requestId, event);
             }
-            // Stopped well before the retry is due (100 schedule seconds of 100 ms): nobody has retried yet.
+            // Stopped long before the retry is due (an hour of schedule time): nobody has retried yet.
             assertThat(receiver.at("hooks/" + id)).hasSize(1);
 
             try (ConfigurableApplicationContext second = start()) {
                 DatabaseClient database = second.getBean(DatabaseClient.class);
+                // The retry comes due while the restarted service runs.
+                database.sql("UPDATE webhook.retries SET next_attempt_at = now() WHERE event_id = :id")
+                        .bind("id", event.eventId()).fetch().rowsUpdated().block(Duration.ofSeconds(10));
                 // Try 2 can only come from the stored retry (tries made: 1). The record itself may be handled again
                 // too when the first run stopped before acknowledging it: at least once, with the same webhook-id.
                 await().atMost(WAIT).until(() -> attempts(database, event.eventId()).contains("2:200:delivered"));
@@ -151,7 +154,9 @@ class RestartIT {
         properties.put("spring.config.name", "webhook-service");
         properties.put("spring.profiles.active", "it");
         properties.put("server.port", "0");
-        properties.put("dialer.webhook.retry.schedule", "0s,100s");
+        // The retry waits an hour of schedule time (6 min): a test makes it due when it needs it, so that a slow stop
+        // or start is never overtaken by it.
+        properties.put("dialer.webhook.retry.schedule", "0s,1h");
         properties.put("dialer.webhook.retry.jitter", "0");
         // As arguments, so they override the service's configuration file (builder properties would not).
         String[] arguments = properties.entrySet().stream()

@@ -139,9 +139,9 @@ class RetryFairnessIT {
                 .bind("payload", PAYLOAD).bind("rows", BACKLOG)
                 .then().block(Duration.ofSeconds(30));
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> fast.at("fast").size() == 1);
+        await().atMost(WAIT).until(() -> fast.at("fast").size() == 1);
         assertThat(slow.answered()).isZero();
-        await().atMost(Duration.ofSeconds(10)).until(() -> slow.received() == 2 * RETRIES_PER_ENDPOINT);
+        await().atMost(WAIT).until(() -> slow.received() == 2 * RETRIES_PER_ENDPOINT);
         assertThat(rowsOf(first) + rowsOf(second)).isEqualTo(2L * BACKLOG);
 
         slow.release();
@@ -175,8 +175,8 @@ class RetryFairnessIT {
 
             // Three quarters of the endpoint's 4 for both webhooks together, not three for each (six, of which two
             // would be refused as endpoint_busy and the fourth slot kept for first tries taken).
-            await().atMost(Duration.ofSeconds(10)).until(() -> shared.received() == RETRIES_PER_ENDPOINT);
-            await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5))
+            await().atMost(WAIT).until(() -> shared.received() == RETRIES_PER_ENDPOINT);
+            await().during(Duration.ofSeconds(2)).atMost(WAIT)
                     .until(() -> shared.received() == RETRIES_PER_ENDPOINT);
             assertThat(deferred("endpoint_busy")).isEqualTo(refusedBefore);
 

@@ -320,7 +320,8 @@ class CarrierSimulatorIT {
     @Test
     void putNoAnswerCancelsARingingCallAndStopsItsTimers() throws Exception {
         try (CarrierSimulator slow = CarrierSimulator.start(SimulatorSettings.defaults()
-                .withRingTime(Duration.ofMillis(700)).withTalkTime(Duration.ofMillis(100)))) {
+                // Long enough for the ringing callback to arrive and the PUT to follow it on a busy machine.
+                .withRingTime(Duration.ofSeconds(3)).withTalkTime(Duration.ofMillis(100)))) {
             String sid = createCall(slow, null, callBody("15550100005", receiver.url("/hooks/ok"), 30, null))
                     .get("sid").stringValue();
             await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("ringing"));
@@ -329,8 +330,8 @@ class CarrierSimulatorIT {
 
             assertThat(cancel.statusCode()).isEqualTo(202);
             await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("no-answer"));
-            // the ring timer would have answered 700 ms in; the call must stay cancelled past that
-            await().during(Duration.ofMillis(1000)).atMost(WAIT).untilAsserted(() ->
+            // the ring timer would have answered 3 s in; the call must stay cancelled past that
+            await().during(Duration.ofMillis(3500)).atMost(WAIT).untilAsserted(() ->
                     assertThat(receiver.statusesOf(sid)).containsExactly("trying", "ringing", "no-answer"));
             assertThat(receiver.forCall(sid).get(2).sipStatus()).isEqualTo(487);
             assertThat(MAPPER.readTree(get(slow, null, sid).body()).get("call_status").stringValue())

@@ -58,7 +58,7 @@ class EndpointHealthIT {
 
     @BeforeEach
     void afterTheServicesOwnClaim() {
-        ServicesOwnClaim.awaitEnded(registry, WAIT);
+        ServicesOwnClaim.awaitEnded(registry);
     }
 
     @Test
@@ -275,7 +275,7 @@ class EndpointHealthIT {
         assertThat(owed).containsExactly(id);
 
         // Published on the real broker (and cleared) by that announcer, the disable goes at the next purge.
-        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> database.sql(
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> database.sql(
                         "SELECT announcement IS NULL AS published FROM webhook.endpoint_state WHERE webhook_id = :id")
                 .bind("id", id)
                 .map(row -> row.get("published", Boolean.class))

@@ -69,7 +69,7 @@ class RetryClaimIT {
     /** The test's rows are written once the service's poller has made its claim at start: it would try them. */
     @BeforeEach
     void afterTheServicesOwnClaim() {
-        ServicesOwnClaim.awaitEnded(registry, WAIT);
+        ServicesOwnClaim.awaitEnded(registry);
     }
 
     /** Due for ever, they would be tried by the next test class's poller. */

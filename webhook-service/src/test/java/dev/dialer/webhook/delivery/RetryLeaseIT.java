@@ -118,7 +118,7 @@ class RetryLeaseIT {
      * holds no due row of this class yet) has ended, the rows stored here are the test's own to claim.
      */
     private void pollerDone() {
-        ServicesOwnClaim.awaitEnded(registry, WAIT);
+        ServicesOwnClaim.awaitEnded(registry);
     }
 
     @Test

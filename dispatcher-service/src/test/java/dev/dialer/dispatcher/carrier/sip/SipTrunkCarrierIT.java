@@ -274,7 +274,8 @@ class SipTrunkCarrierIT {
                 Duration.ofSeconds(3));
         dialogs.failUpdatesOf(SipDialog.State.CONFIRMED, 4);
 
-        PlacedCall placed = place(Map.of("timeLimit", 4));
+        // Time enough for the writes to fail and the next renewals to store it before the call ends, on a busy machine.
+        PlacedCall placed = place(Map.of("timeLimit", 8));
 
         awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS);
         await().atMost(WAIT).untilAsserted(() -> assertThat(dialogs.kept().get(placed.callId()))
