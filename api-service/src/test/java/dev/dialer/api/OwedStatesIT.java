@@ -303,7 +303,8 @@ class OwedStatesIT extends RunningApiService {
         String object = "lease-" + UUID.randomUUID();
         long row = insertOwed("test-lease", ACCOUNT, object);
         try {
-            Duration lease = Duration.ofSeconds(2);
+            // Long enough that the claim after the first two comes while it runs, on a busy machine.
+            Duration lease = Duration.ofSeconds(5);
             List<Long> together = Flux.merge(OwedStateSweeps.claim(context, 1000, lease),
                     OwedStateSweeps.claim(context, 1000, lease)).collectList().block(Duration.ofSeconds(10));
             List<Long> after = OwedStateSweeps.claim(context, 1000, lease).collectList()
@@ -312,7 +313,7 @@ class OwedStatesIT extends RunningApiService {
             assertThat(together).as("two claims at once").containsOnlyOnce(row);
             assertThat(after).as("a claim while the lease runs").doesNotContain(row);
             assertThat(attempts(row)).isEqualTo(1);
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(OwedStateSweeps.claim(context,
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(OwedStateSweeps.claim(context,
                     1000, lease).collectList().block(Duration.ofSeconds(10))).as("once the lease ran out")
                     .contains(row));
         } finally {
