@@ -24,6 +24,8 @@ final class DeliveryMetrics {
     private final Counter heldBack;
     private final Counter alreadyStored;
     private final Counter leasesLost;
+    private final Timer claims;
+    private final Timer failedClaims;
     private final AtomicLong retriesPending = new AtomicLong();
 
     DeliveryMetrics(MeterRegistry registry) {
@@ -58,6 +60,9 @@ final class DeliveryMetrics {
                 .description("First tries not made because the event, handled a second time, already waits in the "
                         + "retry table for that target")
                 .register(registry);
+        // Registered at start, so that a poller that never claims shows a count that stays 0 (WebhookRetriesNotClaimed).
+        this.claims = claimTimer(registry, "claimed");
+        this.failedClaims = claimTimer(registry, "failed");
         this.leasesLost = Counter.builder("dialer.webhook.retries.leases.lost")
                 .description("Retries whose outcome was not written: the try outlived its lease and the row had been "
                         + "claimed again meanwhile")
@@ -191,11 +196,7 @@ final class DeliveryMetrics {
      * grows, and that the poller is claiming at all.
      */
     void claim(Duration took, boolean succeeded) {
-        Timer.builder("dialer.webhook.retries.claims")
-                .description("Claims of due webhook retries, by whether the claim query succeeded")
-                .tag("outcome", succeeded ? "claimed" : "failed")
-                .register(registry)
-                .record(took);
+        (succeeded ? claims : failedClaims).record(took);
     }
 
     /** Latency of one HTTP try, tagged with how that try ended. */
@@ -206,6 +207,13 @@ final class DeliveryMetrics {
                 .publishPercentileHistogram()
                 .register(registry)
                 .record(result.latency());
+    }
+
+    private static Timer claimTimer(MeterRegistry registry, String outcome) {
+        return Timer.builder("dialer.webhook.retries.claims")
+                .description("Claims of due webhook retries, by whether the claim query succeeded")
+                .tag("outcome", outcome)
+                .register(registry);
     }
 
     private Counter busy(EndpointIsolation.Limit limit) {
