@@ -34,7 +34,9 @@ public final class ContractSchema {
     }
 
     /**
-     * Checks {@code json} against the schema.
+     * Checks {@code json} against the schema. The validator reads the first JSON value and ignores what follows it: a
+     * value it refuses is {@code not_json} all the same when more follows it (one it takes is refused by the reader,
+     * {@link #readValid}).
      *
      * @throws ContractViolation {@code not_json}, {@code unknown_version} (the version is what is wrong) or
      *                           {@code schema_invalid}, naming what is wrong
@@ -47,6 +49,9 @@ public final class ContractSchema {
             throw new ContractViolation(ContractViolation.Code.NOT_JSON, parserMessage(e));
         }
         if (!errors.isEmpty()) {
+            if (hasTrailingContent(json.getBytes(StandardCharsets.UTF_8))) {
+                throw new ContractViolation(ContractViolation.Code.NOT_JSON, "more follows the first JSON value");
+            }
             throw new ContractViolation(versionError(errors) ? ContractViolation.Code.UNKNOWN_VERSION
                     : ContractViolation.Code.SCHEMA_INVALID, describe(errors));
         }
@@ -81,8 +86,8 @@ public final class ContractSchema {
     }
 
     /**
-     * Reads {@code value}, which the schema took, as {@code type}. The schema's validator reads the first JSON value
-     * and ignores what follows it; the reader refuses anything after it, and such a value is not JSON.
+     * Reads {@code value}, which the schema took, as {@code type}. The reader refuses anything after the first JSON
+     * value, which the schema's validator ignores: such a value is not JSON.
      */
     static <T> T readValid(byte[] value, Class<T> type) {
         try {

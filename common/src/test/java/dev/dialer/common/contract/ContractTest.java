@@ -223,6 +223,10 @@ class ContractTest {
         assertRefused(json + "garbage", ContractViolation.Code.NOT_JSON, "a word after it");
         assertRefused(json + "{\"version\":1}", ContractViolation.Code.NOT_JSON, "a second object after it");
         assertRefused(json + "]", ContractViolation.Code.NOT_JSON, "a stray bracket after it");
+        String schemaInvalid = json.replace("\"audio\":\"x\",", "");
+        assertRefused(schemaInvalid, ContractViolation.Code.SCHEMA_INVALID, "without audio or flow");
+        assertRefused(schemaInvalid + "garbage", ContractViolation.Code.NOT_JSON, "a refused value with a word after");
+        assertRefused("{\"version\":99}{}", ContractViolation.Code.NOT_JSON, "an unknown version with more after");
     }
 
     @Test
