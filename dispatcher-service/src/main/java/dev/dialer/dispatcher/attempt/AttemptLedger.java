@@ -90,7 +90,7 @@ public class AttemptLedger {
      * last one ended, and a command an upstream producer wrote with the request id of a call in progress and another
      * attempt number would otherwise call the person again while the first call rings. The check reads the statement's
      * snapshot, which a command of another attempt number committed while this one waited for the request's lock is not
-     * in: the unique index {@code attempts_one_live} (one live attempt a request) refuses that insert, and
+     * in: the unique index {@code attempts_live_a_request} (one live attempt a request) refuses that insert, and
      * {@code ON CONFLICT DO NOTHING} records nothing. The request row is locked for the check, so a cancel committed
      * before cannot be missed, and one committed after finds the attempt. Returns a row (with no previous status) only
      * when it inserted one. A copy of the command whose attempt is recorded already takes no lock: locking the request,
@@ -100,8 +100,7 @@ public class AttemptLedger {
     private static final String WHILE_OPEN_WITHOUT_LIVE_ATTEMPT = """
              WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1
-                                  AND (x.attempt_no = $2
-                                       OR x.status IN ('queued', 'initiated', 'ringing', 'in-progress')))
+                                  AND (x.attempt_no = $2 OR x.live))
                FOR UPDATE
             ON CONFLICT DO NOTHING
             RETURNING NULL::text AS status""";
@@ -600,9 +599,8 @@ public class AttemptLedger {
         return db.sql("""
                         WITH due AS (
                             SELECT request_id, attempt_no FROM dispatch.attempts
-                             WHERE status IN ('queued', 'initiated', 'ringing', 'in-progress')
-                               AND carrier_asked_at IS NOT NULL
-                               AND updated_at < $1
+                             WHERE live AND carrier_asked_at IS NOT NULL
+                               AND carrier_asked_at < $1 AND updated_at < $1
                                AND (watch_lease_until IS NULL OR watch_lease_until < $2)
                              ORDER BY updated_at
                              LIMIT $4
@@ -638,8 +636,7 @@ public class AttemptLedger {
                         SELECT a.request_id, a.attempt_no, r.caller_id, a.carrier_asked_at,
                                COALESCE(r.command -> 'carrier_options', '{}'::jsonb)::text, a.carrier
                           FROM dispatch.attempts a JOIN dispatch.requests r ON r.request_id = a.request_id
-                         WHERE a.status IN ('queued', 'initiated', 'ringing', 'in-progress')
-                           AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
+                         WHERE a.live AND a.carrier_asked_at IS NOT NULL AND a.carrier_asked_at > $1
                            AND NOT a.requeued""")
                 .bind(0, askedSince)
                 .map(row -> new InFlightAttempt(row.get(0, String.class), row.get(1, Integer.class),

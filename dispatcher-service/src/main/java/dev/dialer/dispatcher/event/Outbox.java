@@ -70,7 +70,7 @@ class Outbox {
                  WHERE r.request_id = $1 AND earlier.final_status IS NULL
                    AND NOT EXISTS (SELECT 1 FROM dispatch.attempts a
                                     WHERE a.request_id = $1 AND a.carrier_asked_at IS NOT NULL AND NOT a.requeued
-                                      AND a.status IN ('queued', 'initiated', 'ringing', 'in-progress'))
+                                      AND a.live)
                 RETURNING r.next_sequence, earlier.last_status)
             """.formatted(EARLIER) + INSERT_FROM;
 

@@ -22,7 +22,8 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * The watchdog's claims on the real PostgreSQL: dispatchers claiming at the same moment never get the same attempt,
- * and a claimed attempt is left alone until its lease lapses.
+ * a claimed attempt is left alone until its lease lapses, and an attempt is quiet only once it was asked of the
+ * carrier and had its last news before the horizon.
  */
 class QuietAttemptClaimsIT extends DispatcherOnDatabase {
 
@@ -35,8 +36,7 @@ class QuietAttemptClaimsIT extends DispatcherOnDatabase {
         List<String> ids = IntStream.range(0, 30).mapToObj(i -> batch + "-" + i).toList();
         Flux.fromIterable(ids)
                 .concatMap(id -> ledger.record(command(id)).then(ledger.markCarrierAsked(id, 1)))
-                .then(db.sql("UPDATE dispatch.attempts SET updated_at = now() - interval '3 hours'"
-                        + " WHERE request_id LIKE $1").bind(0, batch + "-%").then())
+                .then(age(batch + "-%", "3 hours", "3 hours"))
                 .block(WAIT);
         Instant now = Instant.now();
         Instant quietSince = now.minus(Duration.ofHours(2));
@@ -60,6 +60,35 @@ class QuietAttemptClaimsIT extends DispatcherOnDatabase {
         Set<String> afterLease = ledger.claimQuiet(quietSince, now.plusSeconds(61), now.plusSeconds(120), 1000)
                 .map(QuietAttempt::requestId).collect(Collectors.toSet()).block(WAIT);
         assertThat(afterLease).as("a lapsed lease frees them").containsAll(ids);
+    }
+
+    @Test
+    void anAttemptIsQuietOnlyOnceBothItsLastNewsAndTheCarriersAskAreOlderThanTheHorizon() {
+        String batch = "quiet-" + UUID.randomUUID();
+        Flux.just("asked-lately", "news-lately", "both-old")
+                .concatMap(name -> ledger.record(command(batch + "-" + name))
+                        .then(ledger.markCarrierAsked(batch + "-" + name, 1)))
+                .then(age(batch + "-asked-lately", "0 seconds", "3 hours"))
+                .then(age(batch + "-news-lately", "3 hours", "0 seconds"))
+                .then(age(batch + "-both-old", "3 hours", "3 hours"))
+                .block(WAIT);
+        Instant now = Instant.now();
+
+        Set<String> claimed = ledger.claimQuiet(now.minus(Duration.ofHours(2)), now, now.plusSeconds(60), 1000)
+                .map(QuietAttempt::requestId).filter(id -> id.startsWith(batch)).collect(Collectors.toSet())
+                .block(WAIT);
+
+        assertThat(claimed).containsExactly(batch + "-both-old");
+    }
+
+    /** Sets back when the attempts were asked of the carrier and when they last had news. */
+    private Mono<Void> age(String requestIds, String asked, String news) {
+        return db.sql("UPDATE dispatch.attempts SET carrier_asked_at = now() - $2::interval,"
+                        + " updated_at = now() - $3::interval WHERE request_id LIKE $1")
+                .bind(0, requestIds)
+                .bind(1, asked)
+                .bind(2, news)
+                .then();
     }
 
     private static CallCommand command(String requestId) {

@@ -185,7 +185,8 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
                 status == AttemptStatus.RINGING ? 180 : 100, null, null, null, null, 1)).block(WAIT))
                 .isEqualTo(Result.APPLIED);
         // Older than anything else quiet on the shared database: claimed first.
-        db.sql("UPDATE dispatch.attempts SET updated_at = now() - interval '10 years' WHERE request_id = $1")
+        db.sql("UPDATE dispatch.attempts SET updated_at = now() - interval '10 years',"
+                        + " carrier_asked_at = now() - interval '10 years' WHERE request_id = $1")
                 .bind(0, id).then().block(WAIT);
     }
 
