@@ -1,7 +1,8 @@
--- The indexes of live attempts rebuilt on the live column (V61, decision 0143), so that no index of dispatch.attempts
--- names the status or the time of the last news (updated_at), which change at every callback:
--- - attempts_live_a_request replaces attempts_one_live (V60): at most one live attempt a request. It is built before
---   the old one is dropped, so the rule holds throughout.
+-- The indexes of live attempts built on the live column (V61, decision 0143), so that no index of dispatch.attempts
+-- names the status or the time of the last news (updated_at), which change at every callback; V63 drops the ones they
+-- replace, once these are built:
+-- - attempts_live_a_request replaces attempts_one_live (V60): at most one live attempt a request. The old index keeps
+--   the rule while this one builds.
 -- - attempts_live_by_ask replaces attempts_open_by_news (V30): the watchdog claims attempts asked of the carrier and
 --   quiet since before its horizon; every such attempt was asked before it too, so it scans the live ones asked
 --   before the horizon, few, and reads their last news from the row.
@@ -14,5 +15,3 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS attempts_live_a_request ON dispat
 DROP INDEX CONCURRENTLY IF EXISTS dispatch.attempts_live_by_ask;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS attempts_live_by_ask ON dispatch.attempts (carrier_asked_at)
     WHERE live AND carrier_asked_at IS NOT NULL;
-DROP INDEX CONCURRENTLY IF EXISTS dispatch.attempts_one_live;
-DROP INDEX CONCURRENTLY IF EXISTS dispatch.attempts_open_by_news;

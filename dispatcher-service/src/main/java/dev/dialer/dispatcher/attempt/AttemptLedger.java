@@ -591,9 +591,11 @@ public class AttemptLedger {
     }
 
     /**
-     * Claims up to {@code limit} attempts that reached the carrier, have not ended and had no news since
-     * {@code quietSince}, under a lease until {@code leaseUntil} ({@code FOR UPDATE SKIP LOCKED}: several dispatchers
-     * never claim the same attempt while its lease runs).
+     * Claims up to {@code limit} attempts that reached the carrier, have not ended, and had neither news nor their
+     * dial since {@code quietSince}, under a lease until {@code leaseUntil} ({@code FOR UPDATE SKIP LOCKED}: several
+     * dispatchers never claim the same attempt while its lease runs). Found by the live attempts' index of dials
+     * ({@code attempts_live_by_ask}, decision 0143): an index naming the time of the last news would be written at
+     * every callback.
      */
     public Flux<QuietAttempt> claimQuiet(Instant quietSince, Instant now, Instant leaseUntil, int limit) {
         return db.sql("""

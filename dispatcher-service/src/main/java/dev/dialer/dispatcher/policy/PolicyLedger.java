@@ -15,9 +15,6 @@ import reactor.core.publisher.Mono;
 @Component
 class PolicyLedger {
 
-    private static final String[] LIVE = {AttemptStatus.QUEUED.wire(), AttemptStatus.INITIATED.wire(),
-            AttemptStatus.RINGING.wire(), AttemptStatus.IN_PROGRESS.wire()};
-
     /** First key of the callees' advisory locks (two-key locks: apart from the outbox relay's one-key lock). */
     private static final int CALLEE_LOCK = 0x636170;
 
@@ -185,10 +182,8 @@ class PolicyLedger {
     Flux<LiveAttempt> liveAttempts(String requestId) {
         return db.sql("""
                         SELECT attempt_no, status, provider_call_id FROM dispatch.attempts
-                         WHERE request_id = $1 AND status = ANY($2) AND NOT requeued
-                           AND carrier_asked_at IS NOT NULL""")
+                         WHERE request_id = $1 AND live AND NOT requeued AND carrier_asked_at IS NOT NULL""")
                 .bind(0, requestId)
-                .bind(1, LIVE)
                 .map(row -> new LiveAttempt(requestId, row.get(0, Integer.class),
                         AttemptStatus.fromWire(row.get(1, String.class)), row.get(2, String.class)))
                 .all();

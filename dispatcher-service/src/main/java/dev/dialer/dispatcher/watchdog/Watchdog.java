@@ -32,8 +32,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Reconciles attempts that went quiet: every {@code poll-interval} it claims (leased, {@code FOR UPDATE SKIP LOCKED})
- * the attempts that reached the carrier, have not ended, and had no news for ring timeout + time limit + margin,
- * and asks the carrier about each.
+ * the attempts that reached the carrier, have not ended, and had neither news nor their dial for ring timeout + time
+ * limit + margin, and asks the carrier about each.
  * <ul>
  *   <li>The carrier knows the call: its answer is applied by the {@link CallbackApplier} as if a callback had come
  *       (same outcome table, retries and events); a call it reports still alive counts as news, while the call may

@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import reactor.core.publisher.Flux;
@@ -29,6 +30,17 @@ class QuietAttemptClaimsIT extends DispatcherOnDatabase {
 
     @Autowired
     AttemptLedger ledger;
+
+    /**
+     * This class's attempts ended: left live and long quiet, they would be claimed by the watchdogs of test classes
+     * that share the database after it, and given up on there.
+     */
+    @AfterEach
+    void endAttempts() {
+        db.sql("UPDATE dispatch.attempts SET status = 'failed'"
+                        + " WHERE live AND (request_id LIKE 'claim-%' OR request_id LIKE 'quiet-%')")
+                .then().block(WAIT);
+    }
 
     @Test
     void concurrentClaimsNeverShareAnAttemptAndALeaseHoldsItUntilItLapses() {
