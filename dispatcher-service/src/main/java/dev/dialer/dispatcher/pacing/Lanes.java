@@ -12,6 +12,7 @@ import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,11 @@ public class Lanes {
     private final Predicate<CallCommand> blocked;
     private final SlotHold slotHold;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
+    /**
+     * The caller IDs' rates of the lanes a revocation dropped, by caller ID, while their last starts still count
+     * ({@link #keepStarts}); taken by the caller ID's next lane here.
+     */
+    private final Map<String, PaceBucket> keptStarts = new ConcurrentHashMap<>();
     /** This dispatcher's share of the commands partitions: a campaign's calls spread over all of them. */
     private volatile double campaignShare = 1.0;
     private final Set<PartitionLanes> live = ConcurrentHashMap.newKeySet();
@@ -435,6 +441,26 @@ public class Lanes {
                         + "having taken a start since", unused.trunk(), ticket.slotKey(), reason);
             }
         }
+    }
+
+    /**
+     * Keeps the rates of the lanes a revoked partition drops, while their last starts still count (their buckets are
+     * not full again): the eager assignor revokes every partition at each rebalance and most come back to the same
+     * dispatcher, whose new lane for the caller ID then goes on from those starts ({@link #keptStarts}) instead of a
+     * full burst. Kept ones that filled up meanwhile, or whose partition went to another dispatcher, are forgotten here.
+     */
+    void keepStarts(Collection<PartitionLanes.Lane> dropped, long now) {
+        keptStarts.values().removeIf(bucket -> bucket.idleAt(now));
+        for (PartitionLanes.Lane lane : dropped) {
+            if (lane.bucket != null && !lane.bucket.idleAt(now)) {
+                keptStarts.put(lane.callerId, lane.bucket);
+            }
+        }
+    }
+
+    /** The last starts a revocation kept of the caller ID's rate ({@link #keepStarts}), given once; else null. */
+    PaceBucket keptStarts(String callerId) {
+        return keptStarts.isEmpty() ? null : keptStarts.remove(callerId);
     }
 
     /** A record of {@code ticket}'s account comes to the lane: its rate counts from now, and is read at once. */

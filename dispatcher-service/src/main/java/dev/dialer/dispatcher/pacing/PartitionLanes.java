@@ -150,7 +150,7 @@ public final class PartitionLanes {
                 handOverUnpaced(new Pending(record, ticket, slot, now()), ends, Unpaced.ADMISSION);
                 handedOver = true;
             } else {
-                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), Lane::new);
+                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), id -> new Lane(id, lanes.keptStarts(id)));
                 lanes.joins(lane, ticket);
                 if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
                     // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
@@ -217,6 +217,7 @@ public final class PartitionLanes {
         Sinks.One<Boolean> ended = revoked;
         revoked = Sinks.one();
         window.clear();
+        lanes.keepStarts(byCallerId.values(), now());
         byCallerId.clear();
         toPark.clear();
         parking = false;
@@ -821,8 +822,16 @@ public final class PartitionLanes {
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
 
+        /** The caller ID's last starts as a revocation kept them ({@link Lanes#keepStarts}), until the lane is paced. */
+        private PaceBucket kept;
+
         Lane(String callerId) {
+            this(callerId, null);
+        }
+
+        Lane(String callerId, PaceBucket kept) {
             this.callerId = callerId;
+            this.kept = kept;
         }
 
         /**
@@ -844,7 +853,8 @@ public final class PartitionLanes {
 
         /**
          * Paces the lane at {@code perSecond} (0: no limit) with {@code burstOf}, from now on; a bucket already in use
-         * keeps its last starts ({@link PaceBucket#withRate}), so a change never lets a burst through.
+         * keeps its last starts ({@link PaceBucket#withRate}), so a change never lets a burst through, and so does the
+         * first one of a lane made anew after a revocation, from the starts the revoked lane had made.
          */
         void pace(double perSecond, int burstOf, long catchUpNanos) {
             if (perSecond == cps && burstOf == burst) {
@@ -852,10 +862,13 @@ public final class PartitionLanes {
             }
             cps = perSecond;
             burst = burstOf;
+            PaceBucket before = kept;
+            kept = null;
             if (perSecond <= 0) {
                 bucket = null;
             } else if (bucket == null) {
-                bucket = new PaceBucket(perSecond, burstOf, catchUpNanos);
+                bucket = before == null ? new PaceBucket(perSecond, burstOf, catchUpNanos)
+                        : before.withRate(perSecond, burstOf);
             } else {
                 bucket = bucket.withRate(perSecond, burstOf);
             }

@@ -1040,6 +1040,36 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCallerIdsLaneMadeAnewAfterARevocationGoesOnFromTheRevokedLanesLastStarts() {
+        // 1 CPS, burst 1. The partition is revoked and assigned back to this dispatcher 100 ms after A's first start,
+        // as the eager assignor does at every rebalance.
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
+        admit(partition, A);
+        assertThat(startsOf(A)).hasSize(1);
+        time.advanceTimeBy(Duration.ofMillis(100));
+        partition.revoke();
+        partition.reassigned();
+
+        admit(partition, A);
+        admit(partition, B);
+        time.advanceTimeBy(Duration.ofMillis(100));
+        assertThat(startsOf(B)).as("a caller ID with no starts before starts at once").hasSize(1);
+        time.advanceTimeBy(Duration.ofMillis(700));
+        assertThat(startsOf(A)).as("not a second start within the second of the first").hasSize(1);
+        time.advanceTimeBy(Duration.ofMillis(100));
+        assertThat(startsOf(A)).as("one interval after the first").hasSize(2)
+                .satisfies(starts -> assertThat(starts.get(1) - starts.get(0)).isEqualTo(SECOND));
+
+        // Its partition gone for longer than the bucket takes to fill: nothing kept holds the lane back.
+        time.advanceTimeBy(Duration.ofSeconds(5));
+        partition.revoke();
+        partition.reassigned();
+        admit(partition, A);
+        assertThat(startsOf(A)).as("a full bucket starts at once").hasSize(3);
+    }
+
+    @Test
     void aRevokedGenerationsPaceTimerGivesUpItsPlaceInTheJobStreamAtOnce() {
         // One job at a time: caller ID A's second call waits 10 s for its turn, its timer holding that one place.
         PartitionLanes partition = lanes(pacing(0.1, 1, 0, Map.of()),
