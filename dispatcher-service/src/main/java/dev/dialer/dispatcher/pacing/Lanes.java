@@ -447,7 +447,8 @@ public class Lanes {
      * Keeps the rates of the lanes a revoked partition drops, while their last starts still count (their buckets are
      * not full again): the eager assignor revokes every partition at each rebalance and most come back to the same
      * dispatcher, whose new lane for the caller ID then goes on from those starts ({@link #keptStarts}) instead of a
-     * full burst. Kept ones that filled up meanwhile, or whose partition went to another dispatcher, are forgotten here.
+     * full burst. Kept ones that filled up meanwhile are forgotten here, those of partitions that went to another
+     * dispatcher among them.
      */
     void keepStarts(Collection<PartitionLanes.Lane> dropped, long now) {
         keptStarts.values().removeIf(bucket -> bucket.idleAt(now));
