@@ -52,7 +52,8 @@ class LiveAttemptsUpgradeIT {
             assertThatThrownBy(() -> execute(url, """
                     INSERT INTO dispatch.attempts (request_id, attempt_no, status) VALUES ('ringing', 2, 'queued')"""))
                     .as("a second live attempt of a request").hasMessageContaining("attempts_live_a_request");
-            execute(url, "INSERT INTO dispatch.attempts (request_id, attempt_no, status) VALUES ('ended', 2, 'queued')");
+            execute(url, """
+                    INSERT INTO dispatch.attempts (request_id, attempt_no, status) VALUES ('ended', 2, 'queued')""");
             assertThat(query(url, """
                     SELECT request_id FROM dispatch.attempts
                      WHERE live AND carrier_asked_at IS NOT NULL AND carrier_asked_at < now() - interval '2 hours'
