@@ -822,16 +822,17 @@ public final class PartitionLanes {
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
 
-        /** The caller ID's last starts as a revocation kept them ({@link Lanes#keepStarts}), until the lane is paced. */
-        private PaceBucket kept;
-
         Lane(String callerId) {
             this(callerId, null);
         }
 
+        /**
+         * @param kept the caller ID's last starts as a revocation kept them ({@link Lanes#keepStarts}), or null: the
+         *             lane's first {@link #pace} goes on from them, as from a bucket of its own
+         */
         Lane(String callerId, PaceBucket kept) {
             this.callerId = callerId;
-            this.kept = kept;
+            this.bucket = kept;
         }
 
         /**
@@ -862,13 +863,10 @@ public final class PartitionLanes {
             }
             cps = perSecond;
             burst = burstOf;
-            PaceBucket before = kept;
-            kept = null;
             if (perSecond <= 0) {
                 bucket = null;
             } else if (bucket == null) {
-                bucket = before == null ? new PaceBucket(perSecond, burstOf, catchUpNanos)
-                        : before.withRate(perSecond, burstOf);
+                bucket = new PaceBucket(perSecond, burstOf, catchUpNanos);
             } else {
                 bucket = bucket.withRate(perSecond, burstOf);
             }
