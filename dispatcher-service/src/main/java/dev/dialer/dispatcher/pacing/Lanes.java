@@ -68,10 +68,10 @@ public class Lanes {
     private final SlotHold slotHold;
     private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
     /**
-     * The caller IDs' rates of the lanes a revocation dropped, by caller ID, while their last starts still count
-     * ({@link #keepStarts}); taken by the caller ID's next lane here.
+     * What the lanes a revocation dropped knew of their caller IDs, by caller ID, while it still counts
+     * ({@link #keep}); taken by the caller ID's next lane here.
      */
-    private final Map<String, PaceBucket> keptStarts = new ConcurrentHashMap<>();
+    private final Map<String, PartitionLanes.Kept> kept = new ConcurrentHashMap<>();
     /** This dispatcher's share of the commands partitions: a campaign's calls spread over all of them. */
     private volatile double campaignShare = 1.0;
     private final Set<PartitionLanes> live = ConcurrentHashMap.newKeySet();
@@ -444,24 +444,27 @@ public class Lanes {
     }
 
     /**
-     * Keeps the rates of the lanes a revoked partition drops, while their last starts still count (their buckets are
-     * not full again): the eager assignor revokes every partition at each rebalance and most come back to the same
-     * dispatcher, whose new lane for the caller ID then goes on from those starts ({@link #keptStarts}) instead of a
-     * full burst. Kept ones that filled up meanwhile are forgotten here, those of partitions that went to another
-     * dispatcher among them.
+     * Keeps what the lanes a revoked partition drops knew of their caller IDs while it still counts: their last starts
+     * (their buckets are not full again) and the due times of the records they parked (some may not have come back
+     * yet). The eager assignor revokes every partition at each rebalance and most come back to the same dispatcher,
+     * whose new lane for the caller ID then goes on from those starts instead of a full burst, and parks what arrives
+     * behind the records still in the schedule instead of dialling it before them ({@link #kept}). Kept ones that no
+     * longer count are forgotten here, those of partitions that went to another dispatcher among them.
      */
-    void keepStarts(Collection<PartitionLanes.Lane> dropped, long now) {
-        keptStarts.values().removeIf(bucket -> bucket.idleAt(now));
+    void keep(Collection<PartitionLanes.Lane> dropped, long now) {
+        Instant wallNow = clock.instant();
+        kept.values().removeIf(lane -> lane.spent(now, wallNow, properties.parkAfter()));
         for (PartitionLanes.Lane lane : dropped) {
-            if (lane.bucket != null && !lane.bucket.idleAt(now)) {
-                keptStarts.put(lane.callerId, lane.bucket);
+            PartitionLanes.Kept known = lane.kept();
+            if (!known.spent(now, wallNow, properties.parkAfter())) {
+                kept.put(lane.callerId, known);
             }
         }
     }
 
-    /** The last starts a revocation kept of the caller ID's rate ({@link #keepStarts}), given once; else null. */
-    PaceBucket keptStarts(String callerId) {
-        return keptStarts.isEmpty() ? null : keptStarts.remove(callerId);
+    /** What a revocation kept of the caller ID's lane ({@link #keep}), given once; else null. */
+    PartitionLanes.Kept kept(String callerId) {
+        return kept.isEmpty() ? null : kept.remove(callerId);
     }
 
     /** A record of {@code ticket}'s account comes to the lane: its rate counts from now, and is read at once. */

@@ -150,7 +150,7 @@ public final class PartitionLanes {
                 handOverUnpaced(new Pending(record, ticket, slot, now()), ends, Unpaced.ADMISSION);
                 handedOver = true;
             } else {
-                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), id -> new Lane(id, lanes.keptStarts(id)));
+                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), id -> new Lane(id, lanes.kept(id)));
                 lanes.joins(lane, ticket);
                 if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
                     // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
@@ -217,7 +217,7 @@ public final class PartitionLanes {
         Sinks.One<Boolean> ended = revoked;
         revoked = Sinks.one();
         window.clear();
-        lanes.keepStarts(byCallerId.values(), now());
+        lanes.keep(byCallerId.values(), now());
         byCallerId.clear();
         toPark.clear();
         parking = false;
@@ -788,6 +788,21 @@ public final class PartitionLanes {
      */
     static final long MIN_PARK_SPACING_NANOS = TimeUnit.MICROSECONDS.toNanos(1);
 
+    /**
+     * What a revoked lane knew of its caller ID that its next lane on this dispatcher goes on from.
+     *
+     * @param bucket       its last starts at the caller ID's rate; null while it had none
+     * @param lastParkDue  the due time of the last record it parked ({@link Instant#MIN}: none)
+     * @param firstParkDue the earliest due time of its parked records that may still wait in the schedule
+     */
+    record Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue) {
+
+        /** Whether it no longer counts: its bucket full again, and no record it parked still on its way back. */
+        boolean spent(long now, Instant wallNow, Duration parkAfter) {
+            return (bucket == null || bucket.idleAt(now)) && !Lane.parkedAhead(lastParkDue, wallNow, parkAfter);
+        }
+    }
+
     /** One caller ID's records on this partition. */
     static final class Lane {
         final String callerId;
@@ -827,12 +842,22 @@ public final class PartitionLanes {
         }
 
         /**
-         * @param kept the caller ID's last starts as a revocation kept them ({@link Lanes#keepStarts}), or null: the
-         *             lane's first {@link #pace} goes on from them, as from a bucket of its own
+         * @param kept what a revocation kept of the caller ID's last lane here ({@link Lanes#keep}), or null: the
+         *             lane's first {@link #pace} goes on from its last starts, as from a bucket of its own, and what
+         *             arrives is parked behind its records that may not have come back yet
          */
-        Lane(String callerId, PaceBucket kept) {
+        Lane(String callerId, Kept kept) {
             this.callerId = callerId;
-            this.bucket = kept;
+            if (kept != null) {
+                this.bucket = kept.bucket();
+                this.lastParkDue = kept.lastParkDue();
+                this.firstParkDue = kept.firstParkDue();
+            }
+        }
+
+        /** What a lane made anew for the caller ID on this dispatcher goes on from ({@link Lanes#keep}). */
+        Kept kept() {
+            return new Kept(bucket, lastParkDue, firstParkDue);
         }
 
         /**
@@ -960,6 +985,10 @@ public final class PartitionLanes {
          * half of {@code parkAfter} its way back (the schedule's poll, Kafka, the consumer) may take.
          */
         boolean parkedAhead(Instant now, Duration parkAfter) {
+            return parkedAhead(lastParkDue, now, parkAfter);
+        }
+
+        static boolean parkedAhead(Instant lastParkDue, Instant now, Duration parkAfter) {
             return !lastParkDue.equals(Instant.MIN) && now.isBefore(lastParkDue.plus(parkAfter.dividedBy(2)));
         }
 

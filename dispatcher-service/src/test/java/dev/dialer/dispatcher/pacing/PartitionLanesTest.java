@@ -16,11 +16,14 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.OptionalDouble;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -1067,6 +1070,65 @@ class PartitionLanesTest {
         partition.reassigned();
         admit(partition, A);
         assertThat(startsOf(A)).as("a full bucket starts at once").hasSize(3);
+    }
+
+    @Test
+    void aLaneMadeAnewAfterARevocationParksWhatArrivesBehindTheRecordsTheRevokedLaneParked() {
+        // The schedule: one row per attempt, a parking again moves it (as dispatch.schedule does).
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+        };
+        // The attempt ledger: a request is dialled once, a copy of it read again is only acknowledged.
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    int request = Integer.parseInt(ticket.command().requestId().substring(2));
+                    if (!dialled.contains(request)) {
+                        dialled.add(request);
+                    }
+                    record.acknowledge();
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+        // The partition's log: each record's request and headers, by offset.
+        NavigableMap<Long, Map.Entry<String, Map<String, String>>> log = new TreeMap<>();
+        BiConsumer<String, Map<String, String>> append = (requestId, headers) -> {
+            log.put(nextOffset, Map.entry(requestId, headers));
+            admitRequest(partition, requestId, headers);
+        };
+        int request = 0;
+        for (; request < 30; request++) {
+            append.accept("r-" + request, Map.of());
+        }
+
+        for (int tenth = 0; tenth < 800; tenth++) {
+            if (tenth == 155) {
+                // Revoked and assigned back, as the eager assignor does at every rebalance: the partition is read
+                // again from its committed offset (past the last record acknowledged), then a second burst comes.
+                partition.revoke();
+                partition.reassigned();
+                long committed = acknowledged.stream().mapToLong(Long::longValue).max().orElse(-1) + 1;
+                List<Map.Entry<String, Map<String, String>>> again = List.copyOf(log.tailMap(committed).values());
+                again.forEach(record -> append.accept(record.getKey(), record.getValue()));
+                for (int more = 0; more < 20; more++, request++) {
+                    append.accept("r-" + request, Map.of());
+                }
+            }
+            // The retry scheduler publishes what is due, in due order, to the end of the partition.
+            List<ParkingLot.Parked> due = schedule.values().stream()
+                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+            due.forEach(row -> schedule.remove(row.command().requestId()));
+            due.forEach(row -> append.accept(row.command().requestId(),
+                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(schedule).as("every parked record came back").isEmpty();
+        assertThat(dialled).as("in the order the requests first arrived").hasSize(50).isSorted();
     }
 
     @Test
