@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.pacing;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierProperties;
@@ -18,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
@@ -47,6 +50,8 @@ public class Lanes {
      * attempts, or failed to.
      */
     static final Duration RECOUNT_AFTER = Duration.ofSeconds(5);
+    /** How long a gained partition's first records wait for the due times of parked records ({@link #learnParked}). */
+    static final Duration PARKED_LOOKUP = Duration.ofSeconds(3);
     /** How often a lane held for want of a carrier looks again. */
     static final long CARRIER_RECHECK_NANOS = Duration.ofSeconds(1).toNanos();
 
@@ -226,6 +231,7 @@ public class Lanes {
         }
         if (!assigned.isEmpty() && partitionCount > 0) {
             Set<Integer> gained = Set.copyOf(assigned);
+            learnParked(gained, partitionCount);
             countInFlight(gained, assignment, partitionCount);
             // Counted again once the previous owner's dials under way at its revocation have claimed their attempts:
             // the first count, made at once, does not see them, and their calls would hold slots nowhere.
@@ -459,6 +465,42 @@ public class Lanes {
             if (!known.spent(now, wallNow, properties.parkAfter())) {
                 kept.put(lane.callerId, known);
             }
+        }
+    }
+
+    /**
+     * Learns, for the caller IDs of gained partitions, the due times of the records their lanes parked that may not
+     * have come back yet ({@link ParkingLot#parkedLanes}), wherever those lanes ran: the lane made here for such a
+     * caller ID parks what arrives behind them ({@link #kept}). Called on the consumer's thread before the gained
+     * partitions' first records are handed out, so it waits for the answer, at most {@link #PARKED_LOOKUP}; without
+     * one, those caller IDs' lanes start as new ones and what arrives may be dialled before records parked earlier.
+     */
+    private void learnParked(Set<Integer> gained, int partitionCount) {
+        Instant now = clock.instant();
+        List<ParkingLot.ParkedLane> parked;
+        try {
+            parked = parking.parkedLanes(now.minus(properties.parkAfter().dividedBy(2)), now).collectList()
+                    .toFuture().get(PARKED_LOOKUP.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (ExecutionException | TimeoutException | RuntimeException failed) {
+            metrics.parkedLanesUnread();
+            log.warn("Partitions {}: the due times of parked records could not be read; their caller IDs' lanes "
+                    + "start without them", gained, failed);
+            return;
+        }
+        int learnt = 0;
+        for (ParkingLot.ParkedLane lane : parked) {
+            if (gained.contains(KafkaPublisher.partitionOf(lane.callerId(), partitionCount))) {
+                kept.merge(lane.callerId(), new PartitionLanes.Kept(null, lane.lastDueAt(), lane.firstDueAt()),
+                        PartitionLanes.Kept::with);
+                learnt++;
+            }
+        }
+        if (learnt > 0) {
+            log.info("Partitions {}: {} caller ID(s) have parked records still to come back; what arrives for them "
+                    + "is parked behind those", gained, learnt);
         }
     }
 

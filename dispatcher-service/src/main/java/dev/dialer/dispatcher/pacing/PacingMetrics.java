@@ -24,6 +24,7 @@ import org.springframework.stereotype.Component;
  *   <li>{@code dialer.dispatcher.lanes.dials.in.flight}: dials running (bounded by {@code max-dials-in-flight});
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});
+ *       {@code …lanes.parked.lanes.unread}: assignments whose caller IDs' parked due times could not be read;
  *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled|expired|blocked,at=admission|lane}}: commands the
  *       dial-time gate will end (cancelled, past their {@code valid_until}, or to a number on the DNC list) handed to
@@ -54,6 +55,7 @@ class PacingMetrics {
     private final AtomicInteger paused = new AtomicInteger();
     private final Counter jobFailures;
     private final Counter parkFailures;
+    private final Counter parkedLanesUnread;
 
     PacingMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -84,6 +86,10 @@ class PacingMetrics {
                 .register(registry);
         this.parkFailures = Counter.builder("dialer.dispatcher.lanes.park.failures")
                 .description("parking batches refused by something other than an outage, tried again later")
+                .register(registry);
+        this.parkedLanesUnread = Counter.builder("dialer.dispatcher.lanes.parked.lanes.unread")
+                .description("assignments whose caller IDs' parked due times could not be read: what arrives for them "
+                        + "may be dialled before records parked earlier")
                 .register(registry);
     }
 
@@ -165,6 +171,10 @@ class PacingMetrics {
 
     void parkFailed() {
         parkFailures.increment();
+    }
+
+    void parkedLanesUnread() {
+        parkedLanesUnread.increment();
     }
 
     void paused(int delta) {

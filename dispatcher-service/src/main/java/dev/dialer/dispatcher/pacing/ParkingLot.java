@@ -3,12 +3,16 @@ package dev.dialer.dispatcher.pacing;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.trace.TraceParent;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -19,15 +23,26 @@ import reactor.core.publisher.Mono;
 @Component
 class ParkingLot {
 
+    /** How long after its last due time a caller ID's row of parked due times is kept. */
+    static final Duration FORGOTTEN_AFTER = Duration.ofDays(1);
+
     private final DatabaseClient db;
+    private final Clock clock;
+
+    @Autowired
+    ParkingLot(DatabaseClient db, Clock clock) {
+        this.db = db;
+        this.clock = clock;
+    }
 
     ParkingLot(DatabaseClient db) {
-        this.db = db;
+        this(db, Clock.systemUTC());
     }
 
     /**
-     * Parks each command's attempt until its due time, in two statements whatever the batch's size; request rows are
-     * written first (the first command seen for a request wins, as in the ledger). Parking an attempt whose row is
+     * Parks each command's attempt until its due time, in three statements whatever the batch's size; request rows are
+     * written first (the first command seen for a request wins, as in the ledger), and each caller ID's parked due
+     * times last ({@link #parkedLanes}). Parking an attempt whose row is
      * still there moves that row to the new due time if it is a parked row or one the retry scheduler has claimed: it
      * may be the very one the scheduler has just published this command from and is about to delete, and its delete,
      * guarded by the lease its claim set (which the new wait clears), must then leave the new wait alone. Another wait
@@ -62,7 +77,56 @@ class ParkingLot {
                         .bind(0, requestIds)
                         .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
                         .bind(2, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))
-                        .then());
+                        .then())
+                .then(recordLanes(batch));
+    }
+
+    /**
+     * Widens each caller ID's row of parked due times to the batch's. A row whose last due time has passed starts
+     * again from the batch's earliest: its records have come back. A caller ID's records are parked by one lane at a
+     * time, so two statements never write one row at once.
+     */
+    private Mono<Void> recordLanes(List<Parked> batch) {
+        return db.sql("""
+                        INSERT INTO dispatch.parked_lanes AS l (caller_id, first_due_at, last_due_at)
+                        SELECT c, min(d::timestamptz), max(d::timestamptz)
+                          FROM unnest($1::text[], $2::text[]) AS t(c, d)
+                         GROUP BY c
+                        ON CONFLICT (caller_id) DO UPDATE
+                           SET first_due_at = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.first_due_at
+                                                   ELSE least(l.first_due_at, EXCLUDED.first_due_at) END,
+                               last_due_at = greatest(l.last_due_at, EXCLUDED.last_due_at)""")
+                .bind(0, batch.stream().map(p -> p.command().callerId()).toArray(String[]::new))
+                .bind(1, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))
+                .bind(2, clock.instant())
+                .then();
+    }
+
+    /**
+     * The caller IDs whose parked records may not all have come back by {@code now}: the last one due after
+     * {@code since}. Rows a day past their last due time are deleted first.
+     */
+    Flux<ParkedLane> parkedLanes(Instant since, Instant now) {
+        return db.sql("DELETE FROM dispatch.parked_lanes WHERE last_due_at < $1")
+                .bind(0, now.minus(FORGOTTEN_AFTER))
+                .then()
+                .thenMany(db.sql("""
+                                SELECT caller_id, first_due_at, last_due_at FROM dispatch.parked_lanes
+                                 WHERE last_due_at > $1""")
+                        .bind(0, since)
+                        .map(row -> new ParkedLane(row.get(0, String.class), row.get(1, Instant.class),
+                                row.get(2, Instant.class)))
+                        .all());
+    }
+
+    /**
+     * A caller ID's parked due times, as its lanes wrote them.
+     *
+     * @param callerId   the caller ID
+     * @param firstDueAt the earliest due time that may still wait in the schedule
+     * @param lastDueAt  the last due time
+     */
+    record ParkedLane(String callerId, Instant firstDueAt, Instant lastDueAt) {
     }
 
     /**

@@ -797,6 +797,23 @@ public final class PartitionLanes {
      */
     record Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue) {
 
+        /**
+         * Both known of one caller ID (one kept here at a revocation, one read from the parked lanes): the last
+         * starts kept, the latest last due time, and the earliest due time that may still wait.
+         */
+        Kept with(Kept other) {
+            return new Kept(bucket != null ? bucket : other.bucket,
+                    lastParkDue.isAfter(other.lastParkDue) ? lastParkDue : other.lastParkDue,
+                    earliestWaiting(firstParkDue, other.firstParkDue));
+        }
+
+        private static Instant earliestWaiting(Instant one, Instant other) {
+            if (one.equals(Instant.MIN)) {
+                return other;
+            }
+            return other.equals(Instant.MIN) || one.isBefore(other) ? one : other;
+        }
+
         /** Whether it no longer counts: its bucket full again, and no record it parked still on its way back. */
         boolean spent(long now, Instant wallNow, Duration parkAfter) {
             return (bucket == null || bucket.idleAt(now)) && !Lane.parkedAhead(lastParkDue, wallNow, parkAfter);

@@ -5,20 +5,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.retry.RetryScheduleAccess;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The parking lot on the real PostgreSQL, against the retry scheduler's claim and delete: a command parked again
- * while the row it was published from is still there keeps its wait, and copies of one record parked together make
- * one row.
+ * while the row it was published from is still there keeps its wait, copies of one record parked together make
+ * one row, and each caller ID's parked due times are there for the next owner of its partition.
  */
 class ParkingLotIT extends DispatcherOnDatabase {
+
+    private static final Random RANDOM = new Random();
 
     @Test
     void aCommandParkedAgainBeforeTheSchedulerDeletesItsRowKeepsItsNewWait() {
@@ -79,10 +84,50 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 new Row(1, due.plusSeconds(1), "parked", false), new Row(2, due, "parked", false));
     }
 
+    @Test
+    void eachCallerIdsParkedDueTimesAreKeptForTheNextOwnerOfItsPartition() {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        Clock clock = Clock.fixed(now, ZoneOffset.UTC);
+        ParkingLot lot = new ParkingLot(db, clock);
+        String caller = "+4930555" + (100 + RANDOM.nextInt(800));
+        String other = "+4930556" + (100 + RANDOM.nextInt(800));
+        lot.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller), now.plusSeconds(5)),
+                new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller), now.plusSeconds(6)),
+                new ParkingLot.Parked(command("park-" + UUID.randomUUID(), other), now.plusSeconds(1)))).block(WAIT);
+        // A later batch widens the row: records shed ahead of the parked ones, and one behind them.
+        lot.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller), now.plusSeconds(3)),
+                new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller), now.plusSeconds(9)))).block(WAIT);
+
+        assertThat(parkedLanes(lot, now.minusSeconds(1), now))
+                .contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(3), now.plusSeconds(9)),
+                        new ParkingLot.ParkedLane(other, now.plusSeconds(1), now.plusSeconds(1)));
+        assertThat(parkedLanes(lot, now.plusSeconds(2), now)).as("only those with records due after the time asked")
+                .extracting(ParkingLot.ParkedLane::callerId).contains(caller).doesNotContain(other);
+
+        // Once all of them have come back, the caller ID's next parking starts the row again.
+        ParkingLot later = new ParkingLot(db, Clock.fixed(now.plusSeconds(60), ZoneOffset.UTC));
+        later.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), caller),
+                now.plusSeconds(65)))).block(WAIT);
+        assertThat(parkedLanes(later, now.plusSeconds(60), now.plusSeconds(60)))
+                .contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(65), now.plusSeconds(65)));
+
+        // A day after its last due time, a row is deleted when the rows are read.
+        assertThat(parkedLanes(lot, Instant.EPOCH, now.plusSeconds(65).plus(ParkingLot.FORGOTTEN_AFTER)))
+                .extracting(ParkingLot.ParkedLane::callerId).contains(caller).doesNotContain(other);
+        assertThat(parkedLanes(lot, Instant.EPOCH, now)).extracting(ParkingLot.ParkedLane::callerId)
+                .as("deleted, not only left out").doesNotContain(other);
+    }
+
+    private static List<ParkingLot.ParkedLane> parkedLanes(ParkingLot lot, Instant since, Instant now) {
+        return lot.parkedLanes(since, now).collectList().block(WAIT);
+    }
+
     @AfterEach
     void dropRows() {
         // The rows would come due within the hour, while other tests' dispatchers run on this database.
         db.sql("DELETE FROM dispatch.schedule WHERE request_id LIKE 'park-%'").then().block(WAIT);
+        db.sql("DELETE FROM dispatch.parked_lanes WHERE caller_id LIKE '+4930555%' OR caller_id LIKE '+4930556%'")
+                .then().block(WAIT);
     }
 
     private List<Row> rows(String requestId) {
@@ -98,7 +143,11 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     private static CallCommand command(String requestId) {
-        return new CallCommand(1, requestId, "acc-parking", "+4930555001", "+4915100000019", null, "a.wav", null, 0, 3,
+        return command(requestId, "+4930555001");
+    }
+
+    private static CallCommand command(String requestId, String callerId) {
+        return new CallCommand(1, requestId, "acc-parking", callerId, "+4915100000019", null, "a.wav", null, 0, 3,
                 1, null, null, null, null, null, null, null, null, Instant.now());
     }
 

@@ -1132,6 +1132,61 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aGainedPartitionsLaneParksWhatArrivesBehindTheRecordsItsPreviousOwnerParked() {
+        // The previous owner parked caller ID A's backlog: due from 2 s to 20 s from now, some of it still to come.
+        List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
+        Instant now = clock.instant();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> parked.addAll(batch));
+            }
+
+            @Override
+            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
+                return Flux.just(new ParkedLane(A, now.plusSeconds(2), now.plusSeconds(20)),
+                        new ParkedLane(B, now.minusSeconds(60), now.minusSeconds(30)))
+                        .filter(lane -> lane.lastDueAt().isAfter(since));
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        built.owns(Set.of(0), Set.of(), 1);
+
+        admit(partition, A);
+        admit(partition, A);
+        admit(partition, B);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+
+        assertThat(startsOf(A)).as("A's arrivals wait behind its parked backlog").isEmpty();
+        assertThat(parked).extracting(row -> row.command().callerId()).containsExactly(A, A);
+        assertThat(parked).extracting(ParkingLot.Parked::dueAt).as("due after the previous owner's last, at A's rate")
+                .containsExactly(now.plusSeconds(21), now.plusSeconds(22));
+        assertThat(startsOf(B)).as("B's parked records all came back long ago").hasSize(1);
+        assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "behind").counter().count())
+                .isEqualTo(2.0);
+    }
+
+    @Test
+    void anAssignmentWhoseParkedDueTimesCannotBeReadStartsItsLanesAsNewOnesAndCountsIt() {
+        parking = new ParkingLot(null) {
+            @Override
+            Flux<ParkedLane> parkedLanes(Instant since, Instant at) {
+                return Flux.error(new IllegalStateException("the database is down"));
+            }
+        };
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        built.owns(Set.of(0), Set.of(), 1);
+
+        admit(partition, A);
+        time.advanceTimeBy(Duration.ofMillis(100));
+
+        assertThat(startsOf(A)).hasSize(1);
+        assertThat(registry.get("dialer.dispatcher.lanes.parked.lanes.unread").counter().count()).isEqualTo(1.0);
+    }
+
+    @Test
     void aRevokedGenerationsPaceTimerGivesUpItsPlaceInTheJobStreamAtOnce() {
         // One job at a time: caller ID A's second call waits 10 s for its turn, its timer holding that one place.
         PartitionLanes partition = lanes(pacing(0.1, 1, 0, Map.of()),
