@@ -137,8 +137,9 @@ public final class RetryPoller {
         });
     }
 
+    /** One try; whatever it throws, even while it is being made, settles it alone and the poller goes on. */
     private Mono<Void> deliver(DeliveryTask task) {
-        return deliverer.deliver(task)
+        return Mono.defer(() -> deliverer.deliver(task))
                 .onErrorResume(error -> {
                     // Its row keeps its lease and is claimed again when the lease runs out.
                     log.warn("retry of event {} to {} {} failed to settle: {}", task.eventId(),

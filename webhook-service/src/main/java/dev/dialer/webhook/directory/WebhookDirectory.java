@@ -283,10 +283,11 @@ public final class WebhookDirectory {
     private WebhookConfig readable(InboundRecord record) {
         try {
             WebhookConfig config = Contract.read(record.value(), WebhookConfig.class);
-            if (config != null && config.accountId() != null && config.url() != null && config.secret() != null) {
+            if (config != null && config.id() != null && config.accountId() != null && config.url() != null
+                    && config.secret() != null) {
                 return config;
             }
-            log.warn("webhook config {} lacks account, url or secret: webhook dropped", record.key());
+            log.warn("webhook config {} lacks id, account, url or secret: webhook dropped", record.key());
         } catch (ContractViolation e) {
             log.warn("webhook config {} is not readable ({}): webhook dropped", record.key(), e.getMessage());
         }

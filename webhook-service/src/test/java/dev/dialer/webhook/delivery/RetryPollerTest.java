@@ -124,14 +124,38 @@ class RetryPollerTest {
                 .verify(Duration.ofSeconds(5));
     }
 
+    @Test
+    void aTryThatThrowsWhileBeingMadeSettlesAloneAndTheNextTickClaimsAgain() {
+        AtomicInteger tries = new AtomicInteger();
+        RetryPoller poller = poller(2, task -> {
+            tries.incrementAndGet();
+            throw new NullPointerException("a webhook without an id");
+        });
+        StepVerifier.withVirtualTime(poller::run)
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> assertThat(tries).hasValue(1))
+                .expectNoEvent(POLL)
+                .then(() -> {
+                    assertThat(claims).as("the poller claims again").hasValue(2);
+                    assertThat(rooms.get(1).endpoints()).as("the try no longer counts as in flight").isEmpty();
+                })
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
     private double pendingGauge() {
         return registry.get("dialer.webhook.retries.pending").gauge().value();
     }
 
     private RetryPoller poller(int concurrency) {
+        return poller(concurrency, task -> delivery.asMono());
+    }
+
+    private RetryPoller poller(int concurrency, RetryPoller.Delivery deliverer) {
         RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
-        return new RetryPoller(table, task -> delivery.asMono(), properties, Duration.ofMinutes(1),
+        return new RetryPoller(table, deliverer, properties, Duration.ofMinutes(1),
                 new DeliveryMetrics(registry), Mono::empty, Duration.ofHours(1),
                 HeldTargets.Held::none, new RetriesInFlight(16, 64));
     }

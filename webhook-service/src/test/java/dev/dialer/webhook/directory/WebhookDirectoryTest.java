@@ -251,6 +251,18 @@ class WebhookDirectoryTest {
     }
 
     @Test
+    void aVersionWithoutAnIdDropsTheWebhookAndIsCounted() {
+        publish("wh-1", Contract.toBytes(HOOK));
+        publish("wh-1", """
+                {"account_id":"acc-1","url":"https://hooks.example.com/calls",
+                 "secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}"""
+                .getBytes(StandardCharsets.UTF_8));
+
+        assertThat(directory.current("wh-1")).as("no webhook the deliveries could not name").isNull();
+        assertThat(registry.get("dialer.webhook.config.unreadable").counter().count()).isEqualTo(1);
+    }
+
+    @Test
     void aJsonNullWebhookOrSubscriptionIsCountedAsUnreadableAndTheRecordsAfterItAreApplied() {
         byte[] jsonNull = "null".getBytes(StandardCharsets.UTF_8);
         publish("wh-1", Contract.toBytes(HOOK));
