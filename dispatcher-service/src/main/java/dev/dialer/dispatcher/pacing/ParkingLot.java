@@ -42,11 +42,11 @@ class ParkingLot {
     /**
      * Parks each command's attempt until its due time, in three statements whatever the batch's size; request rows are
      * written first (the first command seen for a request wins, as in the ledger), and each caller ID's parked due
-     * times last ({@link #parkedLanes}). Parking an attempt whose row is
-     * still there moves that row to the new due time if it is a parked row or one the retry scheduler has claimed: it
-     * may be the very one the scheduler has just published this command from and is about to delete, and its delete,
-     * guarded by the lease its claim set (which the new wait clears), must then leave the new wait alone. Another wait
-     * (a retry, a requeue, a calling window) that a copy of the command meets in a full lane stays as it is.
+     * times last ({@link #parkedLanes}). Parking an attempt whose row is still there moves that row to the new due time
+     * if it is a parked row or one the retry scheduler has claimed: it may be the very one the scheduler has just
+     * published this command from and is about to delete, and its delete, guarded by the lease its claim set (which
+     * the new wait clears), must then leave the new wait alone. Another wait (a retry, a requeue, a calling window)
+     * that a copy of the command meets in a full lane stays as it is.
      */
     Mono<Void> parkAll(List<Parked> parked) {
         // One row per attempt: a statement may not move the same row twice (copies of a record parked together).
@@ -54,6 +54,8 @@ class ParkingLot {
         parked.forEach(p -> byAttempt.put(p.command().requestId() + "#" + p.command().attempt(), p));
         List<Parked> batch = List.copyOf(byAttempt.values());
         String[] requestIds = batch.stream().map(p -> p.command().requestId()).toArray(String[]::new);
+        String[] callerIds = batch.stream().map(p -> p.command().callerId()).toArray(String[]::new);
+        String[] dues = batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new);
         return db.sql("""
                         INSERT INTO dispatch.requests (request_id, account_id, caller_id, command, traceparent)
                         SELECT r, a, c, j::jsonb, p
@@ -61,7 +63,7 @@ class ParkingLot {
                         ON CONFLICT (request_id) DO NOTHING""")
                 .bind(0, requestIds)
                 .bind(1, batch.stream().map(p -> p.command().accountId()).toArray(String[]::new))
-                .bind(2, batch.stream().map(p -> p.command().callerId()).toArray(String[]::new))
+                .bind(2, callerIds)
                 .bind(3, batch.stream().map(p -> Contract.toJson(p.command())).toArray(String[]::new))
                 .bind(4, batch.stream().map(p -> TraceParent.childOf(p.traceparent())).toArray(String[]::new))
                 .then()
@@ -76,9 +78,9 @@ class ParkingLot {
                                     OR dispatch.schedule.lease_until IS NOT NULL""")
                         .bind(0, requestIds)
                         .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
-                        .bind(2, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))
+                        .bind(2, dues)
                         .then())
-                .then(recordLanes(batch));
+                .then(Mono.defer(() -> recordLanes(callerIds, dues)));
     }
 
     /**
@@ -86,7 +88,7 @@ class ParkingLot {
      * again from the batch's earliest: its records have come back. A caller ID's records are parked by one lane at a
      * time, so two statements never write one row at once.
      */
-    private Mono<Void> recordLanes(List<Parked> batch) {
+    private Mono<Void> recordLanes(String[] callerIds, String[] dues) {
         return db.sql("""
                         INSERT INTO dispatch.parked_lanes AS l (caller_id, first_due_at, last_due_at)
                         SELECT c, min(d::timestamptz), max(d::timestamptz)
@@ -96,8 +98,8 @@ class ParkingLot {
                            SET first_due_at = CASE WHEN l.last_due_at < $3 THEN EXCLUDED.first_due_at
                                                    ELSE least(l.first_due_at, EXCLUDED.first_due_at) END,
                                last_due_at = greatest(l.last_due_at, EXCLUDED.last_due_at)""")
-                .bind(0, batch.stream().map(p -> p.command().callerId()).toArray(String[]::new))
-                .bind(1, batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new))
+                .bind(0, callerIds)
+                .bind(1, dues)
                 .bind(2, clock.instant())
                 .then();
     }
