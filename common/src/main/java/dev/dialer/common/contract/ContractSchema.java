@@ -111,8 +111,10 @@ public final class ContractSchema {
         }
     }
 
+    /** Whether the version is wrong or missing: without one, the reader cannot say which schema the record meant. */
     private static boolean versionError(Set<ValidationMessage> errors) {
-        return errors.stream().anyMatch(e -> e.getInstanceLocation().toString().equals("$.version"));
+        return errors.stream().anyMatch(e -> e.getInstanceLocation().toString().equals("$.version")
+                || "required".equals(e.getType()) && "version".equals(e.getProperty()));
     }
 
     private static String describe(Set<ValidationMessage> errors) {

@@ -286,6 +286,18 @@ class ContractTest {
     }
 
     @Test
+    void aMissingVersionIsNamedAsAnUnknownOne() {
+        // Named schema_invalid before, as if the record were a version 1 command written wrong.
+        String json = """
+                {"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertRefused(json, ContractViolation.Code.UNKNOWN_VERSION, null);
+        assertRefused(json.replace("\"audio\":\"x\",", ""), ContractViolation.Code.UNKNOWN_VERSION,
+                "with another field missing as well");
+    }
+
+    @Test
     void eventsMatchTheirSchemaAndNeverCarryVariables() {
         CallEvent event = CallEvent.about(command()).sequence(1).status(AttemptStatus.QUEUED).build();
         String json = Contract.toJson(event);
