@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.PathContainer;
 import org.springframework.stereotype.Component;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
@@ -28,7 +29,7 @@ class RequestMetrics implements WebFilter {
 
     @Override
     public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-        String endpoint = endpointOf(exchange.getRequest().getPath().pathWithinApplication().value());
+        String endpoint = endpointOf(matched(exchange.getRequest().getPath().pathWithinApplication()));
         if (endpoint != null) {
             exchange.getResponse().beforeCommit(() -> {
                 counter(endpoint, outcomeOf(exchange.getResponse().getStatusCode())).increment();
@@ -44,6 +45,19 @@ class RequestMetrics implements WebFilter {
                 .tag("endpoint", endpoint)
                 .tag("outcome", outcome)
                 .register(registry);
+    }
+
+    /**
+     * The path as the handlers' mappings read it: each segment decoded and without matrix parameters, so that
+     * {@code /%61pi/v2/outgoing/send}, which reaches the send handler, is counted as {@code send}.
+     */
+    static String matched(PathContainer path) {
+        StringBuilder matched = new StringBuilder(path.value().length());
+        for (PathContainer.Element element : path.elements()) {
+            matched.append(element instanceof PathContainer.PathSegment segment
+                    ? segment.valueToMatch() : element.value());
+        }
+        return matched.toString();
     }
 
     /** A bounded tag value: the feature, never the path (which can hold ids). */

@@ -2,10 +2,31 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
 import org.junit.jupiter.api.Test;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
+import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
+import org.springframework.mock.web.server.MockServerWebExchange;
 
 class RequestMetricsTest {
+
+    @Test
+    void countsARequestUnderTheEndpointItsPathReachesEncodedOrWithMatrixParameters() {
+        // Counted as no endpoint at all before: the raw path did not begin with /api/.
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.method(HttpMethod.POST,
+                URI.create("/%61pi/v2/outgoing;v=1/%73end")).build());
+
+        new RequestMetrics(registry).filter(exchange, served -> {
+            served.getResponse().setStatusCode(HttpStatus.OK);
+            return served.getResponse().setComplete();
+        }).block();
+
+        assertThat(registry.get("dialer.api.requests").tag("endpoint", "send").tag("outcome", "accepted").counter()
+                .count()).isEqualTo(1);
+    }
 
     @Test
     void tagsByFeatureNeverByPath() {

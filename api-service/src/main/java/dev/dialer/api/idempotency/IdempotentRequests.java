@@ -60,13 +60,14 @@ public class IdempotentRequests {
         if (key == null || key.isBlank()) {
             return null;
         }
-        if (key.length() > MAX_KEY_LENGTH) {
+        String stripped = key.strip();
+        if (stripped.length() > MAX_KEY_LENGTH) {
             throw Problems.validation(HEADER, "must be at most " + MAX_KEY_LENGTH + " characters");
         }
-        if (NulCharacters.in(key)) {
+        if (NulCharacters.in(stripped)) {
             throw Problems.validation(HEADER, NulCharacters.MESSAGE);
         }
-        return key.strip();
+        return stripped;
     }
 
     /**

@@ -199,7 +199,8 @@ class SendController {
     /**
      * A 415 naming the types read ({@code Accept}, RFC 9110 §15.5.16) when the Content-Type names another one: a
      * multipart form read as a URL-encoded one would be refused for every field it does hold. Null for a readable
-     * type, for no Content-Type, and for one that cannot be parsed (read as UTF-8, as {@link RequestBodies} reads it).
+     * type, for no Content-Type, for a wildcard (which names no type), and for one that cannot be parsed (read as
+     * UTF-8, as {@link RequestBodies} reads it).
      */
     static ApiProblem unreadableType(HttpHeaders headers) {
         String label = headers.getFirst(HttpHeaders.CONTENT_TYPE);
@@ -212,7 +213,7 @@ class SendController {
         } catch (IllegalArgumentException unparsable) {
             return null;
         }
-        if (READABLE.stream().anyMatch(readable -> readable.includes(type))) {
+        if (type.isWildcardType() || READABLE.stream().anyMatch(readable -> readable.includes(type))) {
             return null;
         }
         return Problems.unsupportedMediaType("The body is labelled " + type.getType() + "/" + type.getSubtype()

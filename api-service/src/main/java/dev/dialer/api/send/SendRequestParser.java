@@ -87,6 +87,8 @@ final class SendRequestParser {
             .build();
     /** The member whose members are named {@code variables[Name]}. */
     private static final Set<String> KEYED = Set.of("variables");
+    private static final String NOT_A_RECIPIENT = "is not a recipient: write to, to[] or to[0], to[1], … (each one or"
+            + " more numbers)";
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
     /**
      * The fields {@link #validate} reads besides {@code to} and the flat {@code variables[Name]} keys: one a form gives
@@ -178,6 +180,13 @@ final class SendRequestParser {
                 throw Problems.malformed("The body is neither JSON nor a valid form: a name " + e.getMessage() + ".");
             }
             boolean recipient = isTo(name);
+            if (!recipient && name.startsWith("to[")) {
+                // to[0][number]: a nested form that would otherwise be ignored and the request refused for no `to`.
+                if (repeated.add(name)) {
+                    refused.add(new FieldProblem(name, NOT_A_RECIPIENT));
+                }
+                continue;
+            }
             boolean indexed = recipient && name.length() > "to[]".length();
             if (indexed && !positions.add(name)) {
                 // to[0] twice: a list written with the same index twice, not two recipients.
@@ -668,7 +677,7 @@ final class SendRequestParser {
             return null;
         }
         if (!node.isString() && !node.isNumber()) {
-            errors.add(new FieldProblem(name, "must be a string"));
+            errors.add(new FieldProblem(name, "must be a string or a number"));
             return null;
         }
         String value = node.asString().strip();

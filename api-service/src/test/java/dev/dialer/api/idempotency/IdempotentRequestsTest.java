@@ -1,6 +1,7 @@
 package dev.dialer.api.idempotency;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ApiProblem;
@@ -11,12 +12,29 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.http.HttpStatus;
+import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 class IdempotentRequestsTest {
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @Test
+    void aKeyIsMeasuredAfterTheWhitespaceAroundItIsStripped() {
+        // A key of the longest length with a space on either side was refused as too long, though it is kept stripped.
+        String longest = "k".repeat(IdempotentRequests.MAX_KEY_LENGTH);
+
+        assertThat(IdempotentRequests.keyOf(withKey(" " + longest + " "))).isEqualTo(longest);
+        ApiProblem tooLong = catchThrowableOfType(ApiProblem.class,
+                () -> IdempotentRequests.keyOf(withKey(" " + longest + "k ")));
+        assertThat(tooLong.errors()).extracting(error -> error.field() + " " + error.message())
+                .containsExactly("Idempotency-Key must be at most 255 characters");
+    }
+
+    private static MockServerHttpRequest withKey(String key) {
+        return MockServerHttpRequest.post("/api/v2/outgoing/send").header(IdempotentRequests.HEADER, key).build();
+    }
 
     @Test
     void anAnswerThatCannotBeStoredAfterTheCallsWereProducedIsAnAmbiguous503NotA500() {

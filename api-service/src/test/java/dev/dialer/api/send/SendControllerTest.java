@@ -155,6 +155,22 @@ class SendControllerTest {
     }
 
     @Test
+    void readsABodyLabelledWithTheWildcardTypeAsAnUnlabelledOne() {
+        // Answered 415 before: */* names no type, and some HTTP clients send it as the Content-Type of a body.
+        for (String body : List.of(DocumentedBodies.FLOW_ID, "bridge=918068281234&to=919876543215&flow_id=1")) {
+            // Written as raw bytes: the client's own encoders refuse a wildcard Content-Type.
+            client.post().uri("/api/v2/outgoing/send")
+                    .header("Content-Type", "*/*")
+                    .body(BodyInserters.fromDataBuffers(Flux.just(DefaultDataBufferFactory.sharedInstance.wrap(
+                            body.getBytes(StandardCharsets.UTF_8)))))
+                    .exchange()
+                    .expectStatus().isOk();
+        }
+
+        assertThat(publisher.records).hasSize(2);
+    }
+
+    @Test
     void readsAJsonBodyLabelledAsPlainTextAsFetchLabelsAString() {
         send("text/plain;charset=UTF-8", DocumentedBodies.FLOW_ID, 200);
 

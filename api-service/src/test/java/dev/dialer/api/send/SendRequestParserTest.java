@@ -175,7 +175,7 @@ class SendRequestParserTest {
                 .containsExactly("+919876543215", "+919876543216");
         ApiProblem problem = catchThrowableOfType(ApiProblem.class,
                 () -> parse("bridge=918068281234&to[a]=919876543215&audio=greeting"));
-        assertThat(problem.errors()).extracting(FieldProblem::field).containsExactly("to");
+        assertThat(problem.errors()).extracting(FieldProblem::field).containsExactly("to[a]");
     }
 
     @Test
@@ -279,6 +279,25 @@ class SendRequestParserTest {
     @Test
     void namesAMissingBridge() {
         assertThat(fieldsOf("{\"to\":\"919876543215\",\"flow_id\":\"1\"}")).containsExactly("bridge");
+    }
+
+    @Test
+    void namesAValueOfAnotherJsonTypeAsNeitherAStringNorANumber() {
+        assertThat(problemOf(body("\"interval\":true")).errors())
+                .containsExactly(new FieldProblem("interval", "must be a string or a number"));
+        assertThat(problemOf(body("\"name\":{\"first\":\"spring\"}")).errors())
+                .containsExactly(new FieldProblem("name", "must be a string or a number"));
+    }
+
+    @Test
+    void namesANestedFormRecipientRatherThanAMissingTo() {
+        // Ignored before, so the request was refused as "to is required" for a field it did hold.
+        ApiProblem problem = problemOf("bridge=918068281234&to[0][number]=919876543215&to[1][number]=919876543216"
+                + "&flow_id=1");
+
+        assertThat(problem.errors()).extracting(FieldProblem::field)
+                .containsExactly("to[0][number]", "to[1][number]");
+        assertThat(problem.errors().get(0).message()).startsWith("is not a recipient: write to, to[] or to[0]");
     }
 
     @Test
