@@ -1,9 +1,11 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import dev.dialer.dispatcher.callback.AnsweredBy;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -25,7 +27,9 @@ import java.util.Set;
  *   <li>the command's {@code carrier_options} are merged over the defaults and win, except: the correlation ids in
  *       {@code tag} are always ours, {@code call_status_hook} always points at this dispatcher, and {@code to} /
  *       {@code from} always are the command's own validated numbers (events report them). A {@code trunk} option
- *       becomes {@code to.trunk}.</li>
+ *       becomes {@code to.trunk}. {@code timeout} and {@code timeLimit} go as the dialer reads them for its trunk
+ *       slots and its watchdog ({@code CarrierOptions.seconds}: whole seconds, at most a day): a value it does not
+ *       take (not a number above 0) leaves the default in place, one above a day is sent as a day.</li>
  *   <li>jambonz puts the application's {@code call_status_hook} in place of the request's whenever it names an
  *       {@code application_sid}, which it always does here: the request's hook reaches this dispatcher only through a
  *       carrier that honours it. With {@code notify-url} (a Cognigy Voice Gateway) the status hook also goes as
@@ -44,7 +48,8 @@ import java.util.Set;
  */
 final class CreateCallBody {
 
-    private static final Set<String> OURS = Set.of("from", "to", "call_status_hook", "tag", "trunk", "amd");
+    private static final Set<String> OURS = Set.of("from", "to", "call_status_hook", "tag", "trunk", "amd", "timeout",
+            "timeLimit");
 
     /**
      * What the request says about who sends it.
@@ -69,8 +74,10 @@ final class CreateCallBody {
         body.put("to", target(command, options.get("trunk"), options.get("to")));
         body.put("application_sid", command.flowId() != null ? command.flowId() : properties.defaultApplicationSid());
         body.put("call_status_hook", Map.of("url", statusHookUrl, "method", "POST"));
-        body.put("timeout", properties.ringTimeout().toSeconds());
-        body.put("timeLimit", properties.timeLimit().toSeconds());
+        // As the dialer reads them (its trunk slots, its watchdog): a value it does not take is not sent either, so
+        // the carrier never lets a call ring or talk longer than the dialer counts on.
+        body.put("timeout", seconds(options, "timeout", properties.ringTimeout()));
+        body.put("timeLimit", seconds(options, "timeLimit", properties.timeLimit()));
         options.forEach((name, value) -> {
             // A null option is an option not given (a producer writing every field of its model): sent as null it
             // would take the default's place, e.g. timeLimit null leaving the call without a limit at the carrier.
@@ -88,6 +95,12 @@ final class CreateCallBody {
         tag.put("dial", sender.dial());
         body.put("tag", tag);
         return body;
+    }
+
+    /** The option as the dialer reads it ({@link CarrierOptions#seconds}), else the default. */
+    private static long seconds(Map<String, Object> options, String option, Duration fallback) {
+        Long seconds = CarrierOptions.seconds(options, option);
+        return seconds != null ? seconds : fallback.toSeconds();
     }
 
     /** The command's {@code amd} settings, with our answering-machine endpoint as their {@code actionHook}. */

@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.carrier.CallCanceller;
@@ -354,9 +355,8 @@ class ControlApplier {
 
     /** How long the call may ring before the carrier ends it: the command's own {@code timeout}, else the default. */
     private Duration ringTimeout(CallCommand command) {
-        return command.carrierOptions().get("timeout") instanceof Number seconds && seconds.longValue() > 0
-                ? Duration.ofSeconds(seconds.longValue())
-                : carrier.ringTimeout();
+        Long seconds = CarrierOptions.seconds(command.carrierOptions(), "timeout");
+        return seconds != null ? Duration.ofSeconds(seconds) : carrier.ringTimeout();
     }
 
     private Retry whileItMayRing(PolicyLedger.LiveAttempt attempt, Instant giveUpAt) {

@@ -42,8 +42,9 @@ import reactor.core.publisher.Mono;
  *       last status change left it, 12 hours when that change had a final SIP status, and the changes it never
  *       posted (a final status lost) are the ones it never recorded either. The call is hung up, in case, and ends
  *       as it stood: {@code completed} when it was answered, {@code no-answer} when it rang.</li>
- *   <li>The carrier knows no such call (or was never told its id, because the create-call answer was lost): an
- *       attempt on record as answered ends {@code completed} (the call was answered, and has ended since); otherwise
+ *   <li>The carrier knows no such call (or never named it: its create-call answer was lost and no callback came,
+ *       and the attempt's own ring timeout and time limit have passed since its dial, and the margin; until then it
+ *       cannot be asked and waits, counted {@code awaiting_life}): an attempt on record as answered ends {@code completed} (the call was answered, and has ended since); otherwise
  *       the attempt and the request end {@code canceled} if a cancel reached the request; else the
  *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
  *       through the single-final path, and its trunk slot frees (where this dispatcher holds it: the slot is held
@@ -88,6 +89,8 @@ public class Watchdog {
     /** Why a call counts as unknown to the carrier, as the end paths' logs say. */
     private static final String NO_SUCH_CALL = "the carrier knows no such call";
     private static final String NOT_ASKED = "the carrier could not be asked until give-up-after had passed";
+    private static final String NEVER_TOLD = "the carrier's id of the call was never learnt";
+    static final String AWAITING_LIFE = "awaiting_life";
     static final int CONCURRENCY = 8;
 
     private final AttemptLedger ledger;
@@ -129,7 +132,8 @@ public class Watchdog {
         this.registry = registry;
         this.outcomes = new OutcomeMetrics(registry);
         for (String outcome : new String[] {"carrier_answered", "still_alive", "stale_alive", "answered_gone",
-                RANG_GONE, "status_timeout", "canceled", CARRIER_ERROR, LEDGER_ERROR, OTHER_CALL, NEWS_MEANWHILE}) {
+                RANG_GONE, "status_timeout", "canceled", CARRIER_ERROR, LEDGER_ERROR, OTHER_CALL, NEWS_MEANWHILE,
+                AWAITING_LIFE}) {
             registry.counter("dialer.dispatcher.watchdog.reconciled", "outcome", outcome);
         }
         registry.counter(GIVEN_UP);
@@ -199,12 +203,14 @@ public class Watchdog {
      */
     private Mono<Boolean> reconcile(QuietAttempt quiet) {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
-        return carrier.status(ref)
+        Mono<Boolean> reconciled = quiet.providerCallId() == null ? Mono.defer(() -> neverToldItsId(quiet))
+                : carrier.status(ref)
                 .onErrorMap(NotAsked::new)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
                 .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet, NO_SUCH_CALL).thenReturn(true)))
                 .onErrorResume(NotAsked.class, error -> pastGivingUp(quiet)
-                        ? givenUp(quiet, error.getCause()).thenReturn(true) : Mono.error(error))
+                        ? givenUp(quiet, error.getCause()).thenReturn(true) : Mono.error(error));
+        return reconciled
                 .onErrorResume(error -> {
                     boolean notAsked = error instanceof NotAsked;
                     log.warn("request {} attempt {} could not be reconciled ({}); again after its lease: {}",
@@ -214,6 +220,25 @@ public class Watchdog {
                     count(notAsked ? CARRIER_ERROR : LEDGER_ERROR);
                     return Mono.just(false);
                 });
+    }
+
+    /**
+     * An attempt whose call the carrier never named (its create-call answer was lost, and no callback came): the
+     * carrier cannot be asked about it. It ends as a call the carrier does not know ({@link #unknownToTheCarrier}) once
+     * its own life is over (its dial, its own ring timeout and time limit, and the margin), not at the quiet period,
+     * which the defaults make: a call given a longer time limit may still talk, its callbacks lost, and its end would
+     * free its trunk slot. Until then nothing changes, counted {@code awaiting_life}, and it is claimed again once its
+     * lease lapses (emits false: not reconciled).
+     */
+    private Mono<Boolean> neverToldItsId(QuietAttempt quiet) {
+        if (pastItsLife(quiet)) {
+            return unknownToTheCarrier(quiet, NEVER_TOLD).thenReturn(true);
+        }
+        log.info("request {} attempt {} was {} and had no news for {}; {}, so it waits for the end of its own ring "
+                + "timeout and time limit", quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor,
+                NEVER_TOLD);
+        count(AWAITING_LIFE);
+        return Mono.just(false);
     }
 
     /**

@@ -78,8 +78,8 @@ class CreateCallBodyTest {
 
         Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
 
-        assertThat(body).containsEntry("timeout", 20)
-                .containsEntry("timeLimit", 120)
+        assertThat(body).containsEntry("timeout", 20L)
+                .containsEntry("timeLimit", 120L)
                 .containsEntry("callerName", "Clinic")
                 .containsEntry("headers", Map.of("User-to-User", "abc"))
                 .containsEntry("application_sid", "custom-app")
@@ -101,6 +101,27 @@ class CreateCallBodyTest {
         assertThat(body).containsEntry("timeout", 60L)
                 .containsEntry("timeLimit", 3600L)
                 .doesNotContainKeys("headers", "callerName");
+    }
+
+    /**
+     * The ring timeout and time limit go as the dialer counts on them for trunk slots and the watchdog: the carrier
+     * never lets a call talk past the day the dialer reads a longer limit as, nor by a value the dialer does not take.
+     */
+    @Test
+    void theRingTimeoutAndTimeLimitGoAsTheDialerReadsThem() {
+        Map<String, Object> options = new LinkedHashMap<>();
+        options.put("timeout", "45");
+        options.put("timeLimit", 172_800);
+
+        Map<String, Object> body = CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER);
+
+        assertThat(body).containsEntry("timeout", 60L).containsEntry("timeLimit", 86_400L);
+
+        options.put("timeout", 0);
+        options.put("timeLimit", 90.5);
+
+        assertThat(CreateCallBody.of(command(null, "welcome.wav", options), PROPERTIES, SENDER))
+                .containsEntry("timeout", 60L).containsEntry("timeLimit", 90L);
     }
 
     @Test

@@ -182,6 +182,31 @@ class WatchdogTest {
     }
 
     @Test
+    void aCallTheCarrierNeverNamedWaitsForTheEndOfItsOwnLifeNotTheDefaults() {
+        // No call id: the create-call answer was lost and no callback came. Defaults: ring 60 s, an hour, margin 5 min.
+        claimOnce(unnamed("wd-long", NOW.minus(Duration.ofMinutes(82)), Map.of("timeLimit", 7200)),
+                unnamed("wd-long-over", NOW.minus(Duration.ofMinutes(127)), Map.of("timeLimit", 7200)),
+                unnamed("wd-default", NOW.minus(Duration.ofMinutes(67)), Map.of()));
+        when(ledger.endContext(anyString(), anyInt()))
+                .thenReturn(Mono.just(new AttemptLedger.EndContext(false, null)));
+        List<CallRef> asked = new ArrayList<>();
+        Watchdog watchdog = watchdog(call -> {
+            asked.add(call);
+            return Mono.empty();
+        });
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(asked).as("a call without an id cannot be asked about").isEmpty();
+        assertThat(applied).as("ended once its own ring timeout, time limit and margin have passed")
+                .extracting(CarrierCallback::requestId, CarrierCallback::status, CarrierCallback::from)
+                .containsExactlyInAnyOrder(tuple("wd-long-over", AttemptStatus.NO_ANSWER, AttemptStatus.RINGING),
+                        tuple("wd-default", AttemptStatus.NO_ANSWER, AttemptStatus.RINGING));
+        assertThat(outcomes()).containsEntry(Watchdog.AWAITING_LIFE, 1.0).containsEntry(Watchdog.RANG_GONE, 2.0);
+        assertThat(touched).isEmpty();
+    }
+
+    @Test
     void anAnsweredCallTheCarrierStillReportsAlivePastItsTimeLimitIsHungUpAndEndsCompleted() {
         // Dialled three hours ago with the defaults (ring 60 s, time limit an hour): jambonz's record is stale.
         claimFrom(limit -> List.of(quiet("wd-stale", AttemptStatus.IN_PROGRESS, NOW.minus(Duration.ofHours(3)),
@@ -392,6 +417,10 @@ class WatchdogTest {
     private static QuietAttempt quiet(String requestId, AttemptStatus status, Instant dialled,
                                       Map<String, Object> options) {
         return new QuietAttempt(requestId, 1, 1, status, "call-" + requestId, dialled, options);
+    }
+
+    private static QuietAttempt unnamed(String requestId, Instant dialled, Map<String, Object> options) {
+        return new QuietAttempt(requestId, 1, 1, AttemptStatus.RINGING, null, dialled, options);
     }
 
     /** Each attempt claimed once, up to the claim's limit at a time, as the ledger's leases make it. */

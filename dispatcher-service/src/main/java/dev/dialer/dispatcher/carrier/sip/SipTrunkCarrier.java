@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.carrier.sip;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import dev.dialer.dispatcher.callback.CallbackLag;
 import dev.dialer.dispatcher.callback.CarrierCallback;
@@ -891,9 +892,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     }
 
     private static Duration seconds(CallCommand command, String option, Duration fallback) {
-        Object value = command.carrierOptions().get(option);
-        return value instanceof Number number && number.longValue() > 0 ? Duration.ofSeconds(number.longValue())
-                : fallback;
+        Long seconds = CarrierOptions.seconds(command.carrierOptions(), option);
+        return seconds != null ? Duration.ofSeconds(seconds) : fallback;
     }
 
     private Timer timer(String outcome) {
