@@ -95,6 +95,7 @@ public final class RetryPoller {
         return Flux.interval(Duration.ZERO, PENDING_COUNT_INTERVAL)
                 .onBackpressureDrop()
                 .concatMap(tick -> store.pending()
+                        .timeout(PENDING_COUNT_INTERVAL)
                         .doOnNext(metrics::retriesPending)
                         .onErrorResume(error -> {
                             log.warn("counting pending webhook retries failed: {}", error.toString());
@@ -103,11 +104,16 @@ public final class RetryPoller {
                 .then();
     }
 
-    /** Deletes expired rows now and then; a failure is logged and tried again at the next interval. */
+    /**
+     * Deletes expired rows now and then; a failure is logged and tried again at the next interval, and so is a purge
+     * still running after an interval (a connection that hangs without failing), which would otherwise stop purging
+     * for good.
+     */
     private Mono<Void> purging() {
         return Flux.interval(purgeInterval, purgeInterval)
                 .onBackpressureDrop()
                 .concatMap(tick -> housekeeping.purge()
+                        .timeout(purgeInterval)
                         .onErrorResume(error -> {
                             log.warn("purging expired delivery records failed: {}", error.toString());
                             return Mono.empty();
@@ -127,10 +133,17 @@ public final class RetryPoller {
                 });
     }
 
+    /**
+     * One claim, given up (counted failed) when it has not answered within the lease it takes: its rows would be
+     * another poller's to claim by then, and a statement on a connection that hangs without failing would otherwise
+     * hold every later tick, and every retry of this instance, for good. The rows it leased on the server meanwhile are
+     * claimed again once that lease runs out.
+     */
     private Flux<DeliveryTask> claim(int limit) {
         return Flux.defer(() -> {
             long started = System.nanoTime();
             return store.claim(limit, lease, held.get(), retriesInFlight.room())
+                    .timeout(lease)
                     .doOnNext(retriesInFlight::started)
                     .doOnComplete(() -> metrics.claim(Duration.ofNanos(System.nanoTime() - started), true))
                     .doOnError(error -> metrics.claim(Duration.ofNanos(System.nanoTime() - started), false));

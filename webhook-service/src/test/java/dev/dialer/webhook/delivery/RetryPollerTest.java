@@ -19,12 +19,17 @@ import reactor.test.StepVerifier;
 class RetryPollerTest {
 
     private static final Duration POLL = Duration.ofSeconds(1);
+    private static final Duration LEASE = Duration.ofMinutes(1);
+    private static final Duration PURGE = Duration.ofHours(1);
     private static final DeliveryTask TASK = new DeliveryTask(1L, "ev-1", "call.status",
             new Target(Target.Kind.WEBHOOK, "wh-1", null, "POST", null), "req-1", "acc-1", new byte[0], 1, null, false,
             Instant.EPOCH, Instant.EPOCH, null);
 
     private final AtomicBoolean databaseDown = new AtomicBoolean();
     private final AtomicBoolean countHangs = new AtomicBoolean();
+    private final AtomicBoolean claimHangs = new AtomicBoolean();
+    private final AtomicBoolean purgeHangs = new AtomicBoolean();
+    private final AtomicInteger purges = new AtomicInteger();
     private final AtomicInteger claims = new AtomicInteger();
     private final Sinks.Empty<Void> delivery = Sinks.empty();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -45,6 +50,9 @@ class RetryPollerTest {
         public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held,
                                         RetriesInFlight.Room room) {
             rooms.add(room);
+            if (claimHangs.get()) {
+                return Flux.never();
+            }
             return Flux.defer(() -> databaseDown.get()
                     ? Flux.error(new DataAccessResourceFailureException("connection refused"))
                     : claims.getAndIncrement() == 0 ? Flux.just(TASK) : Flux.empty());
@@ -82,6 +90,63 @@ class RetryPollerTest {
                     assertThat(claimsEnded("failed")).isEqualTo(1);
                     assertThat(claimsEnded("claimed")).isEqualTo(1);
                 })
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    /** A connection that hangs without failing: the claim is given up at its lease, and the poller goes on. */
+    @Test
+    void aClaimThatHangsIsGivenUpAtItsLeaseAndALaterTickClaimsAgain() {
+        claimHangs.set(true);
+        StepVerifier.withVirtualTime(() -> poller(2).run())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> {
+                    assertThat(rooms).hasSize(1);
+                    claimHangs.set(false);
+                })
+                .expectNoEvent(LEASE.minus(Duration.ofMillis(20)))
+                .then(() -> {
+                    assertThat(rooms).as("no tick claims while the claim runs").hasSize(1);
+                    assertThat(claimsEnded("failed")).isZero();
+                })
+                .expectNoEvent(Duration.ofMillis(20))
+                .then(() -> assertThat(claimsEnded("failed")).isEqualTo(1))
+                .expectNoEvent(POLL)
+                .then(() -> {
+                    assertThat(claims.get()).as("later ticks claimed again").isPositive();
+                    assertThat(claimsEnded("claimed")).isEqualTo(claims.get());
+                })
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aPurgeThatHangsIsGivenUpAtTheNextIntervalAndPurgingGoesOn() {
+        purgeHangs.set(true);
+        StepVerifier.withVirtualTime(() -> poller(2).run())
+                .expectSubscription()
+                .expectNoEvent(PURGE)
+                .then(() -> {
+                    assertThat(purges).hasValue(1);
+                    purgeHangs.set(false);
+                })
+                .expectNoEvent(PURGE.multipliedBy(2))
+                .then(() -> assertThat(purges).as("purged again after the hung one was given up")
+                        .hasValueGreaterThanOrEqualTo(2))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aCountThatHangsIsGivenUpAtTheNextIntervalAndCountingGoesOn() {
+        countHangs.set(true);
+        StepVerifier.withVirtualTime(() -> poller(1).run())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> countHangs.set(false))
+                .expectNoEvent(RetryPoller.PENDING_COUNT_INTERVAL.multipliedBy(2))
+                .then(() -> assertThat(pendingGauge()).isEqualTo(1.0))
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
     }
@@ -155,8 +220,11 @@ class RetryPollerTest {
     private RetryPoller poller(int concurrency, RetryPoller.Delivery deliverer) {
         RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
                 Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, concurrency);
-        return new RetryPoller(table, deliverer, properties, Duration.ofMinutes(1),
-                new DeliveryMetrics(registry), Mono::empty, Duration.ofHours(1),
+        RetryPoller.Housekeeping housekeeping = () -> Mono.defer(() -> {
+            purges.incrementAndGet();
+            return purgeHangs.get() ? Mono.never() : Mono.empty();
+        });
+        return new RetryPoller(table, deliverer, properties, LEASE, new DeliveryMetrics(registry), housekeeping, PURGE,
                 HeldTargets.Held::none, new RetriesInFlight(16, 64));
     }
 
