@@ -48,6 +48,8 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
 
     private static final Logger log = LoggerFactory.getLogger(ApplicationStatusHooks.class);
     static final int CONCURRENCY = 4;
+    /** How many applications are noted before those whose interval has passed are forgotten (at least). */
+    static final int PRUNE_AT = 1024;
 
     private record Key(String carrier, String applicationSid) {
         @Override
@@ -64,6 +66,8 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
     private final MeterRegistry registry;
     private final Map<Key, Instant> nextCheck = new ConcurrentHashMap<>();
     private final Map<Key, String> elsewhere = new ConcurrentHashMap<>();
+    /** The size at which {@link #nextCheck} is next pruned: twice what the last pruning left, at least PRUNE_AT. */
+    private volatile int pruneAt = PRUNE_AT;
     // Kept across a restart (no auto-cancel), and buffering the notes made before the pipeline starts.
     private final Sinks.Many<Check> checks = Sinks.many().multicast().onBackpressureBuffer(Queues.SMALL_BUFFER_SIZE,
             false);
@@ -97,6 +101,19 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
         if (claimed && !emit(new Check(carrier, applicationSid))) {
             nextCheck.remove(key, next);
         }
+        if (due == null && nextCheck.size() > pruneAt) {
+            prune(now);
+        }
+    }
+
+    /**
+     * Forgets the applications whose interval has passed: each is checked at its next use all the same, as if it were
+     * still noted. A call's {@code flow_id} is any text a producer writes, so the applications noted would otherwise
+     * grow with every one ever named; pruned only when their number has doubled, the cost stays a constant per note.
+     */
+    private void prune(Instant now) {
+        nextCheck.entrySet().removeIf(entry -> !now.isBefore(entry.getValue()));
+        pruneAt = Math.max(PRUNE_AT, 2 * nextCheck.size());
     }
 
     /** Calls arrive on many threads, and a sink takes one emitter at a time. */
@@ -125,6 +142,11 @@ class ApplicationStatusHooks implements SmartLifecycle, HealthIndicator {
     @Override
     public boolean isRunning() {
         return subscription != null;
+    }
+
+    /** How many applications are noted as checked within the interval (and perhaps some whose interval passed). */
+    int noted() {
+        return nextCheck.size();
     }
 
     @Override

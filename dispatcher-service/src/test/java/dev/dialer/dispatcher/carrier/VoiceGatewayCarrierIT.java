@@ -293,6 +293,35 @@ class VoiceGatewayCarrierIT {
         assertThat(checks("here") + checks("elsewhere")).isZero();
     }
 
+    /** A flow_id is any text a producer writes: the applications noted do not grow with every one ever named. */
+    @Test
+    void applicationsWhoseIntervalPassedAreForgottenOnceTheirNumberDoublesAndCheckedAgainAtTheirNextUse() {
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"sid-1\"}")));
+        VoiceGatewayCarrier carrier = carrier(null, Duration.ofSeconds(5));
+        hooks.start();
+        int noted = 0;
+        while (noted < ApplicationStatusHooks.PRUNE_AT - 1) {
+            // A chunk at a time: the checks' queue holds a few hundred, and a note it cannot take is not kept.
+            for (int i = 0; i < 128 && noted < ApplicationStatusHooks.PRUNE_AT - 1; i++) {
+                carrier.noteApplication("app-" + noted++);
+            }
+            int checked = noted;
+            await().atMost(Duration.ofSeconds(20)).until(() -> checks("unknown") == checked);
+        }
+        clock.advance(Duration.ofMinutes(4));
+        carrier.noteApplication("app-recent");
+        assertThat(hooks.noted()).isEqualTo(ApplicationStatusHooks.PRUNE_AT);
+        clock.advance(Duration.ofMinutes(6));
+        carrier.noteApplication("app-new");
+
+        assertThat(hooks.noted()).as("those checked more than an interval ago are forgotten").isEqualTo(2);
+        carrier.noteApplication("app-0");
+        carrier.noteApplication("app-recent");
+        await().atMost(Duration.ofSeconds(10)).until(() -> checks("unknown") == ApplicationStatusHooks.PRUNE_AT + 2);
+        assertThat(applicationQueries("app-0")).as("checked again at its next use").isEqualTo(2);
+        assertThat(applicationQueries("app-recent")).as("still within its interval").isEqualTo(1);
+    }
+
     @Test
     void anApplicationHookCalledWithGetIsNotTakenForTheStatusHookWhichTakesPostOnly() {
         byte[] get = ("{\"call_status_hook\":{\"url\":\"" + HOOK + "\",\"method\":\"get\"}}")
