@@ -299,8 +299,9 @@ class DispatcherIT {
     @Test
     void carrierRefusingTheCallFailsAttemptAndRequestWithCarrierError() {
         String requestId = newRequestId();
-        // The simulator, like jambonz, answers 400 to a non-positive timeout; carrier options win over defaults.
-        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678", "\"carrier_options\":{\"timeout\":0},"));
+        // The simulator answers 400 to a notifyUrl that is no http(s) URL, passed on as a carrier option.
+        fixture.produce(CALLER, command(requestId, CALLER, "+4915112345678",
+                "\"carrier_options\":{\"notifyUrl\":\"ftp://hooks.example.com\"},"));
 
         List<JsonNode> events = fixture.awaitFinal(requestId);
 
