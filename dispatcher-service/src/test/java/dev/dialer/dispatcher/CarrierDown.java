@@ -24,11 +24,13 @@ import org.springframework.test.context.DynamicPropertySource;
 abstract class CarrierDown {
 
     static final Duration WAIT = Duration.ofSeconds(60);
+    /** Where the carrier's base URL points. */
+    static final int CARRIER_PORT = FreePorts.find();
 
     /** Once back, the carrier answers after a short ring. */
     @RegisterExtension
     static final DispatcherFixture fixture = DispatcherFixture.carrierDown(WAIT, SimulatorSettings.defaults()
-            .withPort(FreePorts.find()).withRingTime(Duration.ofMillis(100)).withTalkTime(Duration.ofMillis(100)));
+            .withPort(CARRIER_PORT).withRingTime(Duration.ofMillis(100)).withTalkTime(Duration.ofMillis(100)));
 
     @Autowired
     DatabaseClient db;

@@ -13,6 +13,7 @@ import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.simulator.CarrierSimulator;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -27,6 +28,9 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -38,6 +42,7 @@ class CarrierUnavailableIT extends CarrierDown {
     private static final String CALLER = "+4930777222";
     private static final String OTHER_CALLER = "+4930777223";
     private static final String WINDOW_CALLER = "+4930777224";
+    private static final String LIMITED_CALLER = "+4930777225";
 
     @Autowired
     MeterRegistry meters;
@@ -127,6 +132,29 @@ class CarrierUnavailableIT extends CarrierDown {
             assertThat(text(last, "reason")).isEqualTo("valid_until");
         });
 
+        // The carrier's API refuses calls for its capacity (429): a capacity rejection, not an attempt and not a
+        // failure of the carrier. The call waits under the same attempt, and the trunk's concurrency limit shrinks.
+        double decreases = trunkLimitDecreases();
+        DisposableServer limiting = HttpServer.create().host("127.0.0.1").port(CARRIER_PORT)
+                .route(routes -> routes.post("/v1/Accounts/{sid}/Calls", (request, response) -> response
+                        // Closed after each answer: a kept-alive connection would outlive the server's disposal.
+                        .status(429).header("Content-Type", "application/json").header("Connection", "close")
+                        .sendString(Mono.just("{\"msg\":\"too many calls\"}"))))
+                .bindNow();
+        String limited = "cu-" + UUID.randomUUID();
+        try {
+            send(LIMITED_CALLER, limited);
+            JsonNode refused = fixture.awaitEvent(limited, "call.deferred");
+            assertThat(text(refused, "reason")).isEqualTo("capacity");
+            assertThat(refused.get("attempt").get("number").intValue()).isEqualTo(1);
+            assertThat(refused.get("will_retry").booleanValue()).isTrue();
+            assertThat(refused.get("error").get("message").stringValue()).contains("429");
+            assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count()).isPositive();
+            assertThat(trunkLimitDecreases()).as("the trunk's concurrency limit shrank").isGreaterThan(decreases);
+        } finally {
+            limiting.disposeNow();
+        }
+
         // The carrier comes back while a call waits: it is dialled once, under attempt 1, and answered.
         String comesThrough = "cu-" + UUID.randomUUID();
         send(CALLER, comesThrough);
@@ -141,5 +169,15 @@ class CarrierUnavailableIT extends CarrierDown {
                 .satisfies(call -> assertThat(call.tag()).containsEntry("attempt", 1));
         assertThat(attempts(comesThrough)).containsExactly("1:completed");
         assertThat(simulator.calls()).noneMatch(call -> givesUp.equals(call.tag().get("request_id")));
+
+        assertThat(finals(fixture.awaitFinal(limited))).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
+        assertThat(fixture.callsFor(limited)).singleElement()
+                .satisfies(call -> assertThat(call.tag()).containsEntry("attempt", 1));
+    }
+
+    private double trunkLimitDecreases() {
+        return meters.find("dialer.dispatcher.trunk.concurrency.decreases").functionCounters().stream()
+                .mapToDouble(FunctionCounter::count).sum();
     }
 }

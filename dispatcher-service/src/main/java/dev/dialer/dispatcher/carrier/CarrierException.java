@@ -89,6 +89,15 @@ public final class CarrierException extends RuntimeException {
     }
 
     /**
+     * Whether the carrier's API refused the call for its capacity (HTTP 429: a rate or channel limit, which some
+     * carriers answer to the create-call rather than report in a callback): not placed, and no sign that the carrier
+     * fails. Technical all the same ({@link #isTechnical}): another carrier of the route may have room.
+     */
+    public boolean isCapacityRefusal() {
+        return reason == Reason.REJECTED && httpStatus != null && httpStatus == 429;
+    }
+
+    /**
      * Whether the call may have been placed although no create-call answer said so: a timeout, a connection lost after
      * the request was sent, or a 500, 502 or 504 (the server, or the gateway in front of it, failed while the request
      * was being handled; jambonz answers 500 when its feature server did not confirm the call, which may have gone

@@ -20,6 +20,7 @@ import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.OutcomeMetrics;
 import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.PacingProperties;
 import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.pacing.Trunks;
 import dev.dialer.dispatcher.policy.DialGate;
@@ -54,7 +55,8 @@ import reactor.util.context.Context;
  * waits and is dialled again under the same attempt number: the attempt is requeued durably with a
  * {@code call.deferred} event ({@code reason=carrier_unavailable}), after waits that grow from
  * {@code retry.carrier-unavailable-delay} to {@code retry.carrier-unavailable-max-delay} (each as long again as the
- * attempt has waited), for at most {@code retry.carrier-unavailable-max-wait} after it was first queued. A carrier
+ * attempt has waited), for at most {@code retry.carrier-unavailable-max-wait} after it was first queued; a 429, the
+ * API's refusal for capacity, waits as a capacity rejection does ({@link #notPlaced}). A carrier
  * refusal (a 4xx: the request is wrong everywhere), or a call that waited that long, ends the attempt {@code failed}
  * and the request {@code failed} with {@code error.code=carrier_error}. A timed-out request may have placed the call:
  * it is left to the reconciliation watchdog, never redialled (the retry schedule, see {@code RetryPolicy}, covers
@@ -73,6 +75,8 @@ class CommandHandler {
     static final String CARRIER_ERROR = "carrier_error";
     static final String VALID_UNTIL = "valid_until";
     static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
+    /** The {@code reason} of a wait after a capacity refusal, and the {@code error.code} of a request that ends so. */
+    static final String CAPACITY = "capacity";
     /** A new attempt's first dial ({@link AttemptLedger#claimDial} counts them from 1). */
     private static final int FIRST_DIAL = 1;
     private static final UnaryOperator<CallEvent.Builder> QUEUED = event -> event.status(AttemptStatus.QUEUED);
@@ -91,11 +95,13 @@ class CommandHandler {
     private final RetryProperties retry;
     private final Clock clock;
     private final Trunks trunks;
+    private final Duration capacityRequeueDelay;
 
     CommandHandler(AttemptLedger ledger, OpenAttempts openAttempts, CallEvents events, Carrier carrier,
                    KafkaPublisher publisher, MeterRegistry registry, KeyRouting routing, DialGate gate,
-                   RetryProperties retry, Clock clock, Lanes lanes) {
+                   RetryProperties retry, PacingProperties pacing, Clock clock, Lanes lanes) {
         this.trunks = lanes.trunks();
+        this.capacityRequeueDelay = pacing.capacityRequeueDelay();
         this.openAttempts = openAttempts;
         this.retry = retry;
         this.clock = clock;
@@ -305,18 +311,30 @@ class CommandHandler {
      * No carrier took the call, so nobody was called: the attempt is requeued under the same number (its claim
      * released) with a {@code call.deferred} event, in one transaction; once it has waited
      * {@code carrier-unavailable-max-wait} since it was first queued, it fails instead.
+     *
+     * <p>A call the carrier's API refused for its capacity ({@link CarrierException#isCapacityRefusal}, a 429) is
+     * not an attempt either, and is treated as a capacity rejection reported in a callback is: it waits
+     * {@code pacing.capacity-requeue-delay} ({@code reason=capacity}), the trunk's concurrency limit shrinks, and once
+     * it has waited {@code carrier-unavailable-max-wait} the request ends {@code exhausted} with
+     * {@code error.code=capacity}.
      */
     private Mono<CommandOutcome> notPlaced(CallCommand command, int dial, CarrierException error) {
         return ledger.queuedAt(command.requestId(), command.attempt())
                 .retryWhen(InfraRetry.untilRecovered("attempt queued at"))
                 .flatMap(queuedAt -> requeueNotPlaced(command, dial, error, queuedAt))
-                .switchIfEmpty(Mono.defer(() -> carrierFailed(command, dial, error)));
+                .switchIfEmpty(Mono.defer(() -> error.isCapacityRefusal()
+                        ? unplaced(command, dial, error, FinalStatus.EXHAUSTED, CAPACITY,
+                        "the carrier had no capacity for the call")
+                        : carrierFailed(command, dial, error)));
     }
 
     private Mono<CommandOutcome> requeueNotPlaced(CallCommand command, int dial, CarrierException error,
                                                   Instant queuedAt) {
         Instant now = clock.instant();
-        Instant due = now.plus(retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
+        boolean capacity = error.isCapacityRefusal();
+        String reason = capacity ? CAPACITY : CARRIER_UNAVAILABLE;
+        Instant due = now.plus(capacity ? capacityRequeueDelay
+                : retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
         if (gate.expiresBy(command, due)) {
             // As a retry that could only expire: the request ends now, rather than announcing a dial that never comes.
             return unplaced(command, dial, error, FinalStatus.EXPIRED, VALID_UNTIL,
@@ -325,7 +343,7 @@ class CommandHandler {
         Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), dial, due,
                         now.minus(retry.carrierUnavailableMaxWait()))
                 .filter(Boolean::booleanValue)
-                .flatMap(done -> events.deferred(command, CARRIER_UNAVAILABLE, due, event -> event
+                .flatMap(done -> events.deferred(command, reason, due, event -> event
                                 .attempt(command.attempt())
                                 .error(CARRIER_ERROR, error.getMessage()))
                         .thenReturn(true));
@@ -333,8 +351,13 @@ class CommandHandler {
                 .retryWhen(InfraRetry.untilRecovered("requeue attempt not placed"))
                 .map(done -> {
                     openAttempts.ended(command.requestId(), command.attempt());
-                    log.warn("no carrier placed request {} attempt {} ({}); dialled again at {}", command.requestId(),
-                            command.attempt(), error.getMessage(), due);
+                    if (capacity) {
+                        // While the slot is still held: it tells the trunk's gate which congestion episode it was.
+                        trunks.capacityRejected(TrunkGate.slotKey(command.requestId(), command.attempt()));
+                        registry.counter("dialer.dispatcher.capacity.rejections").increment();
+                    }
+                    log.warn("no carrier placed request {} attempt {} ({}); dialled again at {} ({})",
+                            command.requestId(), command.attempt(), error.getMessage(), due, reason);
                     return CommandOutcome.REQUEUED;
                 });
     }

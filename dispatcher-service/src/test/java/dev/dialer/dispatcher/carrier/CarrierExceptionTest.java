@@ -32,6 +32,7 @@ class CarrierExceptionTest {
 
         assertThat(failure.isTechnical()).as("not placed").isEqualTo(expected.equals("not placed"));
         assertThat(failure.mayHaveBeenPlaced()).as("may be placed").isEqualTo(expected.equals("may be placed"));
+        assertThat(failure.isCapacityRefusal()).as("capacity").isEqualTo(Integer.valueOf(429).equals(httpStatus));
     }
 
     @org.junit.jupiter.api.Test

@@ -129,6 +129,18 @@ class RoutingCarrierTest {
         await().atMost(WAIT).until(() -> bothDown.accepting(command()));
     }
 
+    /** A 429 is a carrier at its limit, not a failing one: failed over, but its breaker stays closed. */
+    @Test
+    void aCapacityRefusalIsFailedOverWithoutOpeningTheCarriersBreaker() {
+        Carrier limiting = routing(failing(CarrierException.Reason.REJECTED, 429), second, Duration.ofMinutes(1));
+
+        for (int i = 0; i < 4; i++) {
+            StepVerifier.create(limiting.place(command(), 1)).expectNextCount(1).expectComplete().verify(WAIT);
+        }
+
+        assertThat(limiting.trunkOf(command())).as("the first carrier's breaker is closed").isEqualTo("first");
+    }
+
     @Test
     void aCallIsPacedByTheTrunkOfTheFirstCarrierOfItsRouteThatWouldBeTried() {
         Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, Duration.ofMinutes(1));
