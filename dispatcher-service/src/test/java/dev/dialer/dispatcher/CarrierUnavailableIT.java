@@ -56,6 +56,9 @@ class CarrierUnavailableIT extends CarrierDown {
         registry.add("dialer.dispatcher.retry.carrier-unavailable-max-wait", () -> "PT8S");
         // The refused connections would otherwise open the carrier's breaker for 30 s, longer than the wait allowed.
         registry.add("dialer.dispatcher.carrier.routing.guard.minimum-calls", () -> "1000");
+        // A 429 halves the trunk's limit; unlimited, it would halve the calls counted in flight, which include the
+        // shared database's calls of other tests, and hold the later calls until those slots lapse.
+        registry.add("dialer.dispatcher.pacing.trunk-concurrency", () -> "1000");
     }
 
     @Test
