@@ -42,13 +42,14 @@ import reactor.core.publisher.Mono;
  *       last status change left it, 12 hours when that change had a final SIP status, and the changes it never
  *       posted (a final status lost) are the ones it never recorded either. The call is hung up, in case, and ends
  *       as it stood: {@code completed} when it was answered, {@code no-answer} when it rang.</li>
- *   <li>The carrier knows no such call (or never named it: its create-call answer was lost and no callback came,
- *       and the attempt's own ring timeout and time limit have passed since its dial, and the margin; until then it
- *       cannot be asked and waits, counted {@code awaiting_life}): an attempt on record as answered ends {@code completed} (the call was answered, and has ended since); otherwise
- *       the attempt and the request end {@code canceled} if a cancel reached the request; else the
- *       attempt ends {@code failed} and the request ends {@code failed} with {@code error.code=status_timeout},
- *       through the single-final path, and its trunk slot frees (where this dispatcher holds it: the slot is held
- *       by the owner of the caller ID's partition; another owner frees it after {@code slot-time-limit}).</li>
+ *   <li>The carrier knows no such call (or never named it: its create-call answer was lost and no callback came, and
+ *       the attempt's own ring timeout and time limit have passed since its dial, and the margin; until then it cannot
+ *       be asked and waits, counted {@code awaiting_life}): an attempt on record as answered ends {@code completed}
+ *       (the call was answered, and has ended since); otherwise the attempt and the request end {@code canceled} if a
+ *       cancel reached the request; else the attempt ends {@code failed} and the request ends {@code failed} with
+ *       {@code error.code=status_timeout}, through the single-final path, and its trunk slot frees (where this
+ *       dispatcher holds it: the slot is held by the owner of the caller ID's partition; another owner frees it after
+ *       {@code slot-time-limit}).</li>
  *   <li>The carrier cannot be asked (its API down, refusing the account, or answering what the dialer cannot read):
  *       nothing changes; the attempt is claimed again once its lease lapses. Once {@code give-up-after} has passed
  *       since the call's life ended (its dial, its own ring timeout and time limit, and the margin: the carrier has

@@ -19,7 +19,8 @@ import reactor.core.publisher.Mono;
  * A carrier behind its own timeout, circuit breaker and bulkhead. Only technical failures
  * ({@link CarrierException#isTechnical()}, and timeouts) count against the breaker; a carrier that refuses a bad
  * request is working, and so is one that refuses a call for its capacity (a 429: the trunk's concurrency limit
- * shrinks instead, and the call waits; an open breaker would stop every call for a limit a few calls less keeps). A refusal by the breaker or the bulkhead is reported as an {@code unreachable} carrier, so the
+ * shrinks instead, and the call waits; an open breaker would stop every call for a limit a few calls less keeps).
+ * A refusal by the breaker or the bulkhead is reported as an {@code unreachable} carrier, so the
  * router moves on to the next one.
  */
 final class GuardedCarrier implements Carrier {
