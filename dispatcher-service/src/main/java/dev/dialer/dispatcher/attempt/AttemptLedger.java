@@ -680,6 +680,22 @@ public class AttemptLedger {
     }
 
     /**
+     * Leaves the attempt's {@code dial} to the watchdog's claims no earlier than {@code until}: its lease runs till
+     * then. For an attempt that cannot be reconciled before then, so that it does not come back at every lease and
+     * take a claim's place from attempts that can. Only while that dial is the attempt's current one.
+     */
+    public Mono<Void> leaseWatchUntil(String requestId, int attempt, int dial, Instant until) {
+        return db.sql("""
+                        UPDATE dispatch.attempts SET watch_lease_until = $4
+                         WHERE request_id = $1 AND attempt_no = $2 AND dial_no = $3""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .bind(2, dial)
+                .bind(3, until)
+                .then();
+    }
+
+    /**
      * Where the attempt stands now: its current dial, whether that dial was claimed (the carrier asked, or about to be)
      * and its status; empty for an attempt not on record. What the watchdog reads to tell why its end of a quiet
      * attempt changed nothing.

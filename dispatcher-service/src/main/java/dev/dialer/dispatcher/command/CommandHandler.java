@@ -325,7 +325,18 @@ class CommandHandler {
                 .switchIfEmpty(Mono.defer(() -> error.isCapacityRefusal()
                         ? unplaced(command, dial, error, FinalStatus.EXHAUSTED, CAPACITY,
                         "the carrier had no capacity for the call")
+                        .doOnNext(outcome -> {
+                            if (outcome == CommandOutcome.FAILED) {
+                                capacityRejected(command);
+                            }
+                        })
                         : carrierFailed(command, dial, error)));
+    }
+
+    /** A capacity refusal counted, and told to the trunk, while the attempt's slot is still held. */
+    private void capacityRejected(CallCommand command) {
+        trunks.capacityRejected(TrunkGate.slotKey(command.requestId(), command.attempt()));
+        registry.counter("dialer.dispatcher.capacity.rejections").increment();
     }
 
     private Mono<CommandOutcome> requeueNotPlaced(CallCommand command, int dial, CarrierException error,
@@ -353,8 +364,7 @@ class CommandHandler {
                     openAttempts.ended(command.requestId(), command.attempt());
                     if (capacity) {
                         // While the slot is still held: it tells the trunk's gate which congestion episode it was.
-                        trunks.capacityRejected(TrunkGate.slotKey(command.requestId(), command.attempt()));
-                        registry.counter("dialer.dispatcher.capacity.rejections").increment();
+                        capacityRejected(command);
                     }
                     log.warn("no carrier placed request {} attempt {} ({}); dialled again at {} ({})",
                             command.requestId(), command.attempt(), error.getMessage(), due, reason);

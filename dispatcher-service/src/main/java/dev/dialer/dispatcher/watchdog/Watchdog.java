@@ -228,18 +228,21 @@ public class Watchdog {
      * carrier cannot be asked about it. It ends as a call the carrier does not know ({@link #unknownToTheCarrier}) once
      * its own life is over (its dial, its own ring timeout and time limit, and the margin), not at the quiet period,
      * which the defaults make: a call given a longer time limit may still talk, its callbacks lost, and its end would
-     * free its trunk slot. Until then nothing changes, counted {@code awaiting_life}, and it is claimed again once its
-     * lease lapses (emits false: not reconciled).
+     * free its trunk slot. Until then nothing changes, counted {@code awaiting_life}, and its lease runs till then
+     * (emits false: not reconciled).
      */
     private Mono<Boolean> neverToldItsId(QuietAttempt quiet) {
-        if (pastItsLife(quiet)) {
+        Instant lifeEnd = lifeEnd(quiet);
+        if (lifeEnd == null || clock.instant().isAfter(lifeEnd)) {
             return unknownToTheCarrier(quiet, NEVER_TOLD).thenReturn(true);
         }
         log.info("request {} attempt {} was {} and had no news for {}; {}, so it waits for the end of its own ring "
-                + "timeout and time limit", quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor,
-                NEVER_TOLD);
+                + "timeout and time limit, {}", quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor,
+                NEVER_TOLD, lifeEnd);
         count(AWAITING_LIFE);
-        return Mono.just(false);
+        // Leased till then: claimed at every lease, such attempts (first in the claims' order, since nothing touches
+        // them) would fill the claims of an outage's aftermath and keep the other quiet attempts waiting.
+        return ledger.leaseWatchUntil(quiet.requestId(), quiet.attempt(), quiet.dial(), lifeEnd).thenReturn(false);
     }
 
     /**
@@ -399,12 +402,17 @@ public class Watchdog {
     }
 
     private boolean pastItsLifeBy(QuietAttempt quiet, Duration since) {
+        Instant lifeEnd = lifeEnd(quiet);
+        return lifeEnd != null && clock.instant().isAfter(lifeEnd.plus(since));
+    }
+
+    /** When the call's life ends ({@link #pastItsLife}); null when the dial's time is not known. */
+    private Instant lifeEnd(QuietAttempt quiet) {
         if (quiet.carrierAskedAt() == null) {
-            return false;
+            return null;
         }
-        Duration life = seconds(quiet, "timeout", defaultRing).plus(seconds(quiet, "timeLimit", defaultLimit))
-                .plus(properties.margin());
-        return clock.instant().isAfter(quiet.carrierAskedAt().plus(life).plus(since));
+        return quiet.carrierAskedAt().plus(seconds(quiet, "timeout", defaultRing))
+                .plus(seconds(quiet, "timeLimit", defaultLimit)).plus(properties.margin());
     }
 
     /** An option as the carriers read it ({@link CarrierOptions#seconds}); else the default. */

@@ -93,6 +93,34 @@ class QuietAttemptClaimsIT extends DispatcherOnDatabase {
         assertThat(claimed).containsExactly(batch + "-both-old");
     }
 
+    /** An attempt waiting out its own life is leased till then, and claimed only after it; not another dial's. */
+    @Test
+    void anAttemptLeasedUntilTheEndOfItsLifeIsClaimedOnlyAfterIt() {
+        String batch = "quiet-" + UUID.randomUUID();
+        String waiting = batch + "-waiting";
+        ledger.record(command(waiting)).then(ledger.markCarrierAsked(waiting, 1))
+                .then(age(waiting, "3 hours", "3 hours"))
+                .block(WAIT);
+        Instant now = Instant.now();
+        Instant lifeEnd = now.plus(Duration.ofHours(1));
+
+        int dial = db.sql("SELECT dial_no FROM dispatch.attempts WHERE request_id = $1").bind(0, waiting)
+                .map(row -> row.get(0, Integer.class)).one().block(WAIT);
+
+        ledger.leaseWatchUntil(waiting, 1, dial + 1, lifeEnd.plus(Duration.ofHours(1))).block(WAIT);
+        ledger.leaseWatchUntil(waiting, 1, dial, lifeEnd).block(WAIT);
+
+        Instant quietSince = now.minus(Duration.ofHours(2));
+        assertThat(claimed(batch, quietSince, lifeEnd.minusSeconds(1))).as("leased till the end of its life").isEmpty();
+        assertThat(claimed(batch, quietSince, lifeEnd.plusSeconds(1))).containsExactly(waiting);
+    }
+
+    private Set<String> claimed(String batch, Instant quietSince, Instant at) {
+        return ledger.claimQuiet(quietSince, at, at.plusSeconds(60), 1000)
+                .map(QuietAttempt::requestId).filter(id -> id.startsWith(batch)).collect(Collectors.toSet())
+                .block(WAIT);
+    }
+
     /** Sets back when the attempts were asked of the carrier and when they last had news. */
     private Mono<Void> age(String requestIds, String asked, String news) {
         return db.sql("UPDATE dispatch.attempts SET carrier_asked_at = now() - $2::interval,"

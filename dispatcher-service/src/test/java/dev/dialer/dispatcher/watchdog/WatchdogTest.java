@@ -72,6 +72,7 @@ class WatchdogTest {
     private final CallbackApplier applier = mock(CallbackApplier.class);
     private final List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
     private final List<String> touched = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, Instant> leased = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<String> hungUp = Collections.synchronizedList(new ArrayList<>());
     private final List<CarrierCallback> applied = Collections.synchronizedList(new ArrayList<>());
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -204,6 +205,9 @@ class WatchdogTest {
                         tuple("wd-default", AttemptStatus.NO_ANSWER, AttemptStatus.RINGING));
         assertThat(outcomes()).containsEntry(Watchdog.AWAITING_LIFE, 1.0).containsEntry(Watchdog.RANG_GONE, 2.0);
         assertThat(touched).isEmpty();
+        assertThat(leased).as("left to the claims no earlier than the end of its life, not claimed at every lease")
+                .containsExactly(Map.entry("wd-long", NOW.minus(Duration.ofMinutes(82)).plusSeconds(60 + 7200)
+                        .plus(Duration.ofMinutes(5))));
     }
 
     @Test
@@ -449,6 +453,8 @@ class WatchdogTest {
             return true;
         }));
         when(ledger.standing(anyString(), anyInt())).thenAnswer(invocation -> Mono.just(standing));
+        when(ledger.leaseWatchUntil(anyString(), anyInt(), anyInt(), any())).thenAnswer(invocation ->
+                Mono.fromRunnable(() -> leased.put(invocation.getArgument(0), invocation.getArgument(3))));
         when(applier.apply(any())).thenAnswer(invocation -> {
             applied.add(invocation.getArgument(0));
             return Mono.just(result);

@@ -27,6 +27,11 @@ public final class RetryPoller {
     private static final Logger log = LoggerFactory.getLogger(RetryPoller.class);
     /** How often the rows waiting in the table are counted for the pending gauge. */
     static final Duration PENDING_COUNT_INTERVAL = Duration.ofSeconds(15);
+    /**
+     * How long a count may take before it is given up (a connection that hangs without failing): far longer than the
+     * interval, since counting a table of millions takes a while, and a count given up too soon would never finish.
+     */
+    static final Duration PENDING_COUNT_TIMEOUT = Duration.ofMinutes(5);
 
     private final DueDeliveries store;
     private final Delivery deliverer;
@@ -95,7 +100,7 @@ public final class RetryPoller {
         return Flux.interval(Duration.ZERO, PENDING_COUNT_INTERVAL)
                 .onBackpressureDrop()
                 .concatMap(tick -> store.pending()
-                        .timeout(PENDING_COUNT_INTERVAL)
+                        .timeout(PENDING_COUNT_TIMEOUT)
                         .doOnNext(metrics::retriesPending)
                         .onErrorResume(error -> {
                             log.warn("counting pending webhook retries failed: {}", error.toString());

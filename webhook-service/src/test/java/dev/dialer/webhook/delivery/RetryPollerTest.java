@@ -139,12 +139,14 @@ class RetryPollerTest {
     }
 
     @Test
-    void aCountThatHangsIsGivenUpAtTheNextIntervalAndCountingGoesOn() {
+    void aSlowCountIsWaitedForAndOneThatHangsIsGivenUpAfterItsTimeout() {
         countHangs.set(true);
         StepVerifier.withVirtualTime(() -> poller(1).run())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
                 .then(() -> countHangs.set(false))
+                .expectNoEvent(RetryPoller.PENDING_COUNT_TIMEOUT.minusSeconds(1))
+                .then(() -> assertThat(pendingGauge()).as("a slow count is waited for").isZero())
                 .expectNoEvent(RetryPoller.PENDING_COUNT_INTERVAL.multipliedBy(2))
                 .then(() -> assertThat(pendingGauge()).isEqualTo(1.0))
                 .thenCancel()
