@@ -30,6 +30,7 @@ public final class CarrierException extends RuntimeException {
     private final Reason reason;
     private final Integer httpStatus;
     private final String errorCode;
+    private final String carrier;
 
     public CarrierException(Reason reason, String message, Throwable cause) {
         this(reason, null, message, cause);
@@ -40,10 +41,16 @@ public final class CarrierException extends RuntimeException {
     }
 
     private CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause, String errorCode) {
+        this(reason, httpStatus, message, cause, errorCode, null);
+    }
+
+    private CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause, String errorCode,
+                             String carrier) {
         super(message, cause);
         this.reason = reason;
         this.httpStatus = httpStatus;
         this.errorCode = errorCode;
+        this.carrier = carrier;
     }
 
     /**
@@ -53,6 +60,25 @@ public final class CarrierException extends RuntimeException {
      */
     public static CarrierException unsupportedTarget(String message) {
         return new CarrierException(Reason.REJECTED, null, message, null, UNSUPPORTED_TARGET);
+    }
+
+    /**
+     * The same failure, naming the carrier whose answer it is (a route's carriers are tried in turn, and the one that
+     * failed last is not the one whose trunk paced the call); the name it has already is kept.
+     */
+    public CarrierException from(String carrierName) {
+        if (carrier != null || carrierName == null) {
+            return this;
+        }
+        CarrierException named = new CarrierException(reason, httpStatus, getMessage(), getCause(), errorCode,
+                carrierName);
+        named.setStackTrace(getStackTrace());
+        return named;
+    }
+
+    /** The name of the carrier (and its trunk) that failed, when a route said it ({@link #from}); else null. */
+    public String carrier() {
+        return carrier;
     }
 
     /** The {@code error.code} the attempt's failure carries, when more precise than {@code carrier_error}; or null. */

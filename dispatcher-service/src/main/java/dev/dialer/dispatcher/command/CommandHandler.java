@@ -327,15 +327,18 @@ class CommandHandler {
                         "the carrier had no capacity for the call")
                         .doOnNext(outcome -> {
                             if (outcome == CommandOutcome.FAILED) {
-                                capacityRejected(command);
+                                capacityRejected(command, error);
                             }
                         })
                         : carrierFailed(command, dial, error)));
     }
 
-    /** A capacity refusal counted, and told to the trunk, while the attempt's slot is still held. */
-    private void capacityRejected(CallCommand command) {
-        trunks.capacityRejected(TrunkGate.slotKey(command.requestId(), command.attempt()));
+    /**
+     * A capacity refusal counted, and told to the trunk of the carrier that refused (after a failover, not the one
+     * whose trunk paced the call), while the attempt's slot is still held.
+     */
+    private void capacityRejected(CallCommand command, CarrierException error) {
+        trunks.capacityRejected(TrunkGate.slotKey(command.requestId(), command.attempt()), error.carrier());
         registry.counter("dialer.dispatcher.capacity.rejections").increment();
     }
 
@@ -364,7 +367,7 @@ class CommandHandler {
                     openAttempts.ended(command.requestId(), command.attempt());
                     if (capacity) {
                         // While the slot is still held: it tells the trunk's gate which congestion episode it was.
-                        capacityRejected(command);
+                        capacityRejected(command, error);
                     }
                     log.warn("no carrier placed request {} attempt {} ({}); dialled again at {} ({})",
                             command.requestId(), command.attempt(), error.getMessage(), due, reason);

@@ -207,10 +207,21 @@ public final class Trunks {
      * in flight it overtook from holding it.
      */
     public void capacityRejected(String slotKey) {
+        capacityRejected(slotKey, null);
+    }
+
+    /**
+     * {@link #capacityRejected(String)} at the trunk named {@code trunk}, the carrier that refused the call for its
+     * capacity: a route that failed over asked another carrier than the one whose trunk holds the slot, and the limit
+     * to shrink is the refusing one's. The slot moves there first ({@link #placedOn}), in the same step: it belongs
+     * to that trunk's congestion episode. A null {@code trunk} is the holding trunk.
+     */
+    public void capacityRejected(String slotKey, String trunk) {
         String first = first();
+        TrunkGate refusing = trunk == null ? null : gate(trunk);
         List<Runnable> toWake = new ArrayList<>();
         synchronized (moves) {
-            TrunkGate gate = holding(slotKey);
+            TrunkGate gate = refusing != null && moveTo(refusing, slotKey, toWake) ? refusing : holding(slotKey);
             if (gate != null) {
                 gate.capacityRejected(slotKey, toWake);
             } else {
@@ -260,17 +271,26 @@ public final class Trunks {
         TrunkGate target = gate(trunk);
         List<Runnable> toWake = new ArrayList<>();
         synchronized (moves) {
-            for (TrunkGate gate : gates().values()) {
-                if (gate != target && gate.holds(slotKey)) {
-                    TrunkGate.HeldSlot moved = gate.handOver(slotKey, toWake);
-                    if (moved != null) {
-                        target.adopt(slotKey, moved);
-                    }
-                    break;
-                }
-            }
+            moveTo(target, slotKey, toWake);
         }
         toWake.forEach(Runnable::run);
+    }
+
+    /**
+     * Moves the slot of {@code slotKey} to {@code target} from the other trunk holding it, if one does; under
+     * {@code moves}. Whether {@code target} holds it now.
+     */
+    private boolean moveTo(TrunkGate target, String slotKey, List<Runnable> toWake) {
+        for (TrunkGate gate : gates().values()) {
+            if (gate != target && gate.holds(slotKey)) {
+                TrunkGate.HeldSlot moved = gate.handOver(slotKey, toWake);
+                if (moved != null) {
+                    target.adopt(slotKey, moved);
+                }
+                break;
+            }
+        }
+        return target.holds(slotKey);
     }
 
     /** {@link TrunkGate#share} for every trunk, now and as they are made. */

@@ -90,6 +90,25 @@ class TrunksTest {
     }
 
     @Test
+    void aCapacityRefusalByTheCarrierARouteFailedOverToShrinksThatCarriersTrunkAndFreesTheSlotWhereItWasTaken() {
+        Trunks trunks = trunks(8, 8);
+        for (int i = 0; i < 4; i++) {
+            start(trunks, "a" + i, "a", () -> { });
+            start(trunks, "b" + i, "b", () -> { });
+        }
+
+        // a failed a0 technically; b refused it for its capacity.
+        trunks.capacityRejected(TrunkGate.slotKey("a0", 1), "b");
+
+        assertThat(trunks.gate("b").currentLimit()).as("the refusing carrier's trunk").isEqualTo(4);
+        assertThat(trunks.gate("b").capacityRejections()).isEqualTo(1);
+        assertThat(trunks.gate("b").inFlight()).as("b's own calls").isEqualTo(4);
+        assertThat(trunks.gate("a").currentLimit()).isEqualTo(8);
+        assertThat(trunks.gate("a").capacityRejections()).isZero();
+        assertThat(trunks.gate("a").inFlight()).as("a0's slot freed").isEqualTo(3);
+    }
+
+    @Test
     void aCallPlacedByTheNextCarrierOfItsRouteMovesItsSlotThereAndFreesTheFirst() {
         Trunks trunks = trunks(1, 1);
         start(trunks, "r1", "a", () -> { });

@@ -106,6 +106,7 @@ public final class RoutingCarrier implements Carrier {
         GuardedCarrier carrier = carriers.get(route.get(index));
         return carrier.place(command, dial)
                 .map(placed -> placed.via(carrier.name()))
+                .onErrorMap(CarrierException.class, failure -> failure.from(carrier.name()))
                 .onErrorResume(error -> index + 1 < route.size() && error instanceof CarrierException failure
                         && failsOver(failure), error -> failOver(command, dial, route, index, error));
     }

@@ -142,6 +142,24 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void aRefusalNamesTheCarrierThatMadeItNotTheOneTheRouteBeganWith() {
+        Carrier bothRefuse = routing(failing(CarrierException.Reason.UNREACHABLE, null),
+                failing(CarrierException.Reason.REJECTED, 429));
+        Carrier firstRefuses = routing(failing(CarrierException.Reason.REJECTED, 400), second);
+
+        StepVerifier.create(bothRefuse.place(command(), 1))
+                .expectErrorSatisfies(error -> assertThat(error).isInstanceOfSatisfying(CarrierException.class,
+                        failure -> {
+                            assertThat(failure.isCapacityRefusal()).isTrue();
+                            assertThat(failure.carrier()).as("the carrier failed over to").isEqualTo("second");
+                        }))
+                .verify(WAIT);
+        StepVerifier.create(firstRefuses.place(command(), 1))
+                .expectErrorSatisfies(error -> assertThat(((CarrierException) error).carrier()).isEqualTo("first"))
+                .verify(WAIT);
+    }
+
+    @Test
     void aCallIsPacedByTheTrunkOfTheFirstCarrierOfItsRouteThatWouldBeTried() {
         Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, Duration.ofMinutes(1));
         assertThat(oneDown.trunks()).containsExactly("first", "second");
