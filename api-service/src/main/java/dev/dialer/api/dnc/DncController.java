@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -58,6 +59,8 @@ class DncController {
     /** Refuses a member given twice ({@link JsonMembers}): {@code {"reason":"a","reason":"b"}} names it. */
     private static final JsonMapper JSON = JsonMembers.mapper();
     private static final String CSV = "text/csv";
+    /** The members a PUT's body may have: its reason, and the read-only ones of the entry's view. */
+    private static final Set<String> PUT_MEMBERS = Set.of("reason", "number", "added_at");
 
     private final DncList list;
     private final AccountSettingsStore settings;
@@ -204,6 +207,14 @@ class DncController {
         JsonNode reason = root == null ? null : root.get("reason");
         if (!(root != null && root.isObject()) || (reason != null && !reason.isNull() && !reason.isString())) {
             throw Problems.validation("reason", "must be a string in a JSON object {\"reason\": \"...\"}");
+        }
+        // A misspelt reason ({"reasn": …}) is named, not stored as no reason; the entry's view sent back as it was
+        // read may carry its read-only members (the path names the number).
+        Optional<String> other = root.propertyNames().stream().filter(name -> !PUT_MEMBERS.contains(name)).sorted()
+                .findFirst();
+        if (other.isPresent()) {
+            throw Problems.validation(other.get(),
+                    "is not a field of a DNC entry (known: reason; number and added_at are read-only)");
         }
         String text = reason == null || reason.isNull() ? null : reason.asString().strip();
         if (NulCharacters.in(text)) {

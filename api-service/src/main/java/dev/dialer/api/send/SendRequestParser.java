@@ -90,6 +90,9 @@ final class SendRequestParser {
     private static final String NOT_A_RECIPIENT = "is not a recipient: write to, to[] or to[0], to[1], … (each one or"
             + " more numbers)";
     private static final Pattern FLAT_VARIABLE = Pattern.compile("variables\\[([^\\]]*)]");
+    /** A name that begins as a flat variable's and is not one ({@code variables[Name][first]}). */
+    private static final String NOT_A_VARIABLE = "is not a variable: write variables[Name], one level deep, whose "
+            + "value is a string";
     /**
      * The fields {@link #validate} reads besides {@code to} and the flat {@code variables[Name]} keys: one a form gives
      * twice is refused. A field the endpoint does not read is ignored however often it comes (a list of the client's
@@ -235,7 +238,15 @@ final class SendRequestParser {
 
     /** Whether {@link #validate} reads a form field of this name, other than {@code to}. */
     private static boolean read(String name) {
-        return READ_FIELDS.contains(name) || FLAT_VARIABLE.matcher(name).matches();
+        return READ_FIELDS.contains(name) || isVariable(name);
+    }
+
+    /**
+     * Whether a field is a variable as a form writes it, {@code variables[Name]}, or begins as one: a nested one
+     * ({@code variables[Name][first]}) is read so as to be refused, not dropped.
+     */
+    private static boolean isVariable(String name) {
+        return name.startsWith("variables[");
     }
 
     /**
@@ -580,6 +591,8 @@ final class SendRequestParser {
             Matcher flat = FLAT_VARIABLE.matcher(name);
             if (flat.matches()) {
                 variable(flat.group(1), name, value, variables, names, errors);
+            } else if (isVariable(name)) {
+                errors.add(new FieldProblem(name, NOT_A_VARIABLE));
             }
         }
         if (Contract.toBytes(variables).length > MAX_VARIABLES_BYTES) {

@@ -39,6 +39,9 @@ final class SettingsRequest {
      * back changed ({@code account_id} only when it names the caller's own account).
      */
     private static final Set<String> READ_ONLY = Set.of("account_id", "updated_at");
+    /** The members of {@code calling_window}, and of each of {@code campaign_windows}. */
+    private static final Set<String> WINDOW = Set.of("start", "end");
+    private static final Set<String> CAMPAIGN_WINDOW = Set.of("campaign", "start", "end");
 
     private SettingsRequest() {
     }
@@ -59,7 +62,7 @@ final class SettingsRequest {
             }
         }
         String region = region(fields.get("default_region"), errors);
-        CallingWindow window = window(fields.get("calling_window"), "calling_window", errors);
+        CallingWindow window = window(fields.get("calling_window"), "calling_window", WINDOW, errors);
         List<CampaignWindow> campaignWindows = campaignWindows(fields.get("campaign_windows"), errors);
         Double cps = cps(fields.get("cps_per_caller_id"), errors);
         List<String> callerIds = callerIds(fields.get("allowed_caller_ids"), region == null ? accountRegion : region,
@@ -85,13 +88,25 @@ final class SettingsRequest {
         return region;
     }
 
-    private static CallingWindow window(JsonNode node, String field, List<FieldProblem> errors) {
+    /**
+     * A window of the members {@code members}; another member (a {@code tz}, say: a window runs in the callee's local
+     * time) is a 400 naming it rather than dropped, as an unknown setting is.
+     */
+    private static CallingWindow window(JsonNode node, String field, Set<String> members,
+                                        List<FieldProblem> errors) {
         if (absent(node)) {
             return null;
         }
         if (!node.isObject()) {
             errors.add(new FieldProblem(field, "must be an object {start, end} of local times HH:mm"));
             return null;
+        }
+        for (String member : node.propertyNames()) {
+            if (!members.contains(member)) {
+                errors.add(new FieldProblem(field + "." + member, "is not a member of a window (known: "
+                        + String.join(", ", members.stream().sorted().toList()) + "); a window is in the callee's "
+                        + "local time"));
+            }
         }
         LocalTime start = time(node.get("start"), field + ".start", errors);
         LocalTime end = time(node.get("end"), field + ".end", errors);
@@ -133,7 +148,7 @@ final class SettingsRequest {
             } else if (!seen.add(campaign)) {
                 errors.add(new FieldProblem(field + ".campaign", "is given twice"));
             }
-            CallingWindow window = window(entry, field, errors);
+            CallingWindow window = window(entry, field, CAMPAIGN_WINDOW, errors);
             if (window != null && !campaign.isEmpty()) {
                 windows.add(new CampaignWindow(campaign, window));
             }

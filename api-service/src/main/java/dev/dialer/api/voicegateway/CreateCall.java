@@ -470,8 +470,16 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
             url = text;
         } else if (value instanceof Map<?, ?> object) {
             url = object.get("url") instanceof String text ? text : null;
+            Object verb = object.get("method");
+            if (verb != null && !(verb instanceof String)) {
+                errors.add(new FieldProblem(field + ".method", "must be GET or POST"));
+                return null;
+            }
             // The object form's method may be left empty, as jambonz's examples leave it: the default, POST.
-            method = object.get("method") instanceof String verb && !verb.isBlank() ? verb : null;
+            method = verb instanceof String text && !text.isBlank() ? text : null;
+            if (!namesNoCredentials(object, field, errors)) {
+                return null;
+            }
         }
         if (url == null) {
             errors.add(new FieldProblem(field, "must be an http(s) URL or {url, method}"));
@@ -490,5 +498,22 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
         int colon = url.indexOf(':');
         return new Hook(url.substring(0, colon).toLowerCase(Locale.ROOT) + url.substring(colon),
                 method == null ? null : method.toUpperCase(Locale.ROOT));
+    }
+
+    /**
+     * Whether the hook object names no credentials: the dialer's deliveries to it are signed
+     * ({@code webhook-signature}), never sent with HTTP basic authentication, so a {@code username} or
+     * {@code password} the receiver would wait for is a 400 naming it rather than dropped.
+     */
+    private static boolean namesNoCredentials(Map<?, ?> hook, String field, List<FieldProblem> errors) {
+        boolean none = true;
+        for (String credential : List.of("username", "password")) {
+            if (hook.get(credential) != null) {
+                errors.add(new FieldProblem(field + "." + credential, "is not taken: the dialer signs its "
+                        + "deliveries (webhook-signature) and sends no basic authentication"));
+                none = false;
+            }
+        }
+        return none;
     }
 }

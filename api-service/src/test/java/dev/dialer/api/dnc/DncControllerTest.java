@@ -28,4 +28,13 @@ class DncControllerTest {
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
                         .containsExactly(new FieldProblem("reason", "is given more than once")));
     }
+
+    @Test
+    void aMisspeltReasonIsNamedAndTheEntrysReadOnlyMembersAreTaken() {
+        assertThatThrownBy(() -> DncController.reason("{\"reason\":\"x\",\"reasn\":\"y\"}"))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("reasn"));
+        assertThat(DncController.reason("{\"number\":\"+919876543215\",\"reason\":\"asked\",\"added_at\":null}"))
+                .isEqualTo("asked");
+    }
 }

@@ -389,6 +389,19 @@ class SendRequestParserTest {
     }
 
     @Test
+    void refusesANestedFlatVariableNamingItRatherThanDroppingIt() {
+        assertThat(problemOf("bridge=918068281234&to=919876543216&flow_id=24&variables[Name][first]=YourName")
+                .errors()).singleElement().satisfies(problem -> {
+                    assertThat(problem.field()).isEqualTo("variables[Name][first]");
+                    assertThat(problem.message()).startsWith("is not a variable");
+                });
+        assertThat(fieldsOf(body("\"variables[Name][first]\":\"x\",\"variables[otp]\":\"1\"")))
+                .containsExactly("variables[Name][first]");
+        assertThat(parse("bridge=918068281234&to=919876543216&flow_id=24&variables[Name]=A").variables())
+                .containsExactly(Map.entry("Name", "A"));
+    }
+
+    @Test
     void namesFieldsOfTheWrongType() {
         assertThat(fieldsOf(body("\"variables\":[\"a\"]"))).containsExactly("variables");
         assertThat(fieldsOf(body("\"variables\":{\"Name\":{\"nested\":1}}"))).containsExactly("variables[Name]");

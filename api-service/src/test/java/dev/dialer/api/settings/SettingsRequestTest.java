@@ -90,4 +90,15 @@ class SettingsRequestTest {
                                 "calling_window.start", "cps_per_caller_id", "per_callee_daily_cap",
                                 "campaign_windows[0].campaign"));
     }
+
+    @Test
+    void aWindowMemberTheDialerDoesNotReadIsNamedNotDropped() {
+        assertThatThrownBy(() -> SettingsRequest.parse("""
+                {"calling_window":{"start":"09:00","end":"21:00","tz":"Asia/Kolkata"},
+                 "campaign_windows":[{"campaign":"spring","start":"10:00","end":"11:00","days":"mon"}]}""",
+                "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field)
+                        .containsExactlyInAnyOrder("calling_window.tz", "campaign_windows[0].days"));
+    }
 }
