@@ -41,13 +41,19 @@ import reactor.util.retry.Retry;
  * <p>An id never seen is not taken for deleted, however long it was waited for: the directory cannot tell a webhook
  * that does not exist from one whose record is still on its way while its reader is behind the topic (a broker leader
  * election holds it up for seconds), and taking the second for the first dropped the new webhook's events until its
- * record arrived. So every lookup of an id never seen waits for it in full, from its own start.
+ * record arrived. So a lookup of an id never seen waits for it in full, from its own start; but at most
+ * {@value #MAX_WAITS_PER_ID} lookups of one id wait at a time, and one more is answered at once as not known (its event
+ * is stored for a try after the ordering wait, not dropped): events naming an id that never comes (a typo written
+ * straight to Kafka) would otherwise each hold one of their partition's records in flight for the whole wait, and
+ * hold up every other account's events behind them.
  */
 public final class WebhookDirectory {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookDirectory.class);
     /** Deleted ids remembered at most; the oldest is forgotten first (and costs a wait if it is named again). */
     static final int MAX_ABSENT = 100_000;
+    /** Lookups of one id never seen that wait for it at a time; more are answered at once ({@link #find}). */
+    static final int MAX_WAITS_PER_ID = 4;
 
     private final Supplier<Flux<InboundRecord>> records;
     private final Mono<Void> readerCaughtUp;
@@ -64,6 +70,9 @@ public final class WebhookDirectory {
     private final Sinks.Empty<Void> caughtUpSignal = Sinks.empty();
     private final Counter unreadable;
     private final Counter lookupWaits;
+    private final Counter waitsRefused;
+    /** How many lookups wait for each id never seen, now. */
+    private final Map<String, Integer> waiting = new ConcurrentHashMap<>();
     private volatile boolean caughtUp;
 
     WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, MeterRegistry registry) {
@@ -91,6 +100,10 @@ public final class WebhookDirectory {
                 .register(registry);
         this.lookupWaits = Counter.builder("dialer.webhook.directory.waits")
                 .description("Lookups that waited for a webhook id not known yet")
+                .register(registry);
+        this.waitsRefused = Counter.builder("dialer.webhook.directory.waits.refused")
+                .description("Lookups of a webhook id not known yet answered at once: as many lookups of the id "
+                        + "were waiting already")
                 .register(registry);
         Gauge.builder("dialer.webhook.directory.size", webhooks, Map::size)
                 .description("Webhooks known to this instance")
@@ -148,7 +161,8 @@ public final class WebhookDirectory {
      * The webhook with this id, waiting up to {@code wait} for it to appear: a webhook created just before a call may
      * still be on its way through the topic. Empty at once if the id is known to be deleted; empty when the wait ends
      * if it is still unknown. Each lookup waits its own {@code wait} from when it is subscribed, whatever other lookups
-     * of the id waited for before: an id waited for in vain is not remembered, the record may only be late.
+     * of the id waited for before: an id waited for in vain is not remembered, the record may only be late. Empty at
+     * once, too, while {@value #MAX_WAITS_PER_ID} lookups of the id are waiting already.
      */
     public Mono<WebhookConfig> find(String id, Duration wait) {
         return Mono.defer(() -> {
@@ -156,8 +170,27 @@ public final class WebhookDirectory {
             if (known != null || wait.isZero() || wait.isNegative() || absent.containsKey(id)) {
                 return Mono.justOrEmpty(known);
             }
-            return waitFor(id, wait).flatMap(Mono::justOrEmpty);
+            if (!startWaiting(id)) {
+                waitsRefused.increment();
+                return Mono.<WebhookConfig>empty();
+            }
+            return waitFor(id, wait).flatMap(Mono::justOrEmpty).doFinally(signal -> stopWaiting(id));
         });
+    }
+
+    /** Counts a lookup of {@code id} in as waiting, unless as many as may wait are waiting already. */
+    private boolean startWaiting(String id) {
+        boolean[] started = {false};
+        waiting.compute(id, (key, count) -> {
+            int now = count == null ? 0 : count;
+            started[0] = now < MAX_WAITS_PER_ID;
+            return started[0] ? now + 1 : now;
+        });
+        return started[0];
+    }
+
+    private void stopWaiting(String id) {
+        waiting.computeIfPresent(id, (key, count) -> count <= 1 ? null : count - 1);
     }
 
     /** One lookup's wait for an id, ended by the first record of the id or by the timeout. */

@@ -184,6 +184,49 @@ class WebhookDirectoryTest {
                 .verify(Duration.ofSeconds(5));
     }
 
+    @Test
+    void atMostFourLookupsOfAnIdNeverSeenWaitAtATimeAndTheNextIsAnsweredAtOnce() {
+        // Events naming an id that never comes would each hold a record of their partition for the whole wait.
+        StepVerifier.withVirtualTime(() -> Flux.merge(lookup("1", Duration.ZERO), lookup("2", Duration.ZERO),
+                        lookup("3", Duration.ZERO), lookup("4", Duration.ZERO), lookup("5", Duration.ofSeconds(1))))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(1))
+                .expectNext("5 missed")
+                .expectNoEvent(Duration.ofSeconds(2))
+                .then(() -> publish("wh-1", Contract.toBytes(HOOK)))
+                .recordWith(ArrayList::new)
+                .expectNextCount(4)
+                .consumeRecordedWith(found -> assertThat(found).containsExactlyInAnyOrder("1 found", "2 found",
+                        "3 found", "4 found"))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(waits()).isEqualTo(4);
+
+        publish("wh-1", null);
+        StepVerifier.withVirtualTime(() -> Flux.merge(lookup("6", Duration.ZERO), lookup("7", Duration.ZERO),
+                        lookup("8", Duration.ZERO), lookup("9", Duration.ZERO), lookup("10", Duration.ZERO)))
+                .expectSubscription()
+                .expectNextCount(5)
+                .as("a deletion is answered at once, however many ask")
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aLookupEndingFreesItsPlaceForTheNextLookupOfTheId() {
+        StepVerifier.withVirtualTime(() -> Flux.merge(lookup("1", Duration.ZERO), lookup("2", Duration.ZERO),
+                        lookup("3", Duration.ZERO), lookup("4", Duration.ZERO), lookup("5", Duration.ofSeconds(11))))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(10))
+                .expectNextCount(4)
+                .expectNoEvent(Duration.ofSeconds(10))
+                .thenAwait(Duration.ofSeconds(1))
+                .expectNext("5 missed")
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(waits()).as("the fifth waited in full").isEqualTo(5);
+    }
+
     private Mono<String> lookup(String name, Duration after) {
         return Mono.delay(after)
                 .then(directory.find("wh-1", Duration.ofSeconds(10)))
