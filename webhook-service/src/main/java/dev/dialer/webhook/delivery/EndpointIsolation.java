@@ -63,6 +63,10 @@ final class EndpointIsolation {
     private final int maxConcurrent;
     private final int maxConcurrentPerHost;
     private final int maxConcurrentPerAccount;
+    /** Tries in flight to a host from which its last quarter is kept for accounts with few tries there. */
+    private final int crowdedHost;
+    /** Fewer tries in flight than this to a crowded host let an account take one more ({@link #crowdedOut}). */
+    private final int fewTries;
     private final DeliveryMetrics metrics;
     private final Map<Key, Guard> guards = new ConcurrentHashMap<>();
     private final Map<String, Host> hosts = new ConcurrentHashMap<>();
@@ -104,6 +108,8 @@ final class EndpointIsolation {
         this.maxConcurrent = properties.maxConcurrentPerEndpoint();
         this.maxConcurrentPerHost = properties.maxConcurrentPerHost();
         this.maxConcurrentPerAccount = properties.maxConcurrentPerAccount();
+        this.crowdedHost = maxConcurrentPerHost - maxConcurrentPerHost / 4;
+        this.fewTries = Math.max(1, maxConcurrent / 4);
     }
 
     /**
@@ -128,7 +134,8 @@ final class EndpointIsolation {
                 return Mono.just(busy(Limit.ENDPOINT));
             }
             Host host = host(endpoint, now);
-            if (!host.bulkhead.tryAcquirePermission()) {
+            // This try's own permission is taken already: the account had one fewer in flight before it.
+            if (crowdedOut(host, inFlight(guard) - 1) || !host.bulkhead.tryAcquirePermission()) {
                 guard.bulkhead.onComplete();
                 guard.breaker.releasePermission();
                 return Mono.just(busy(Limit.HOST));
@@ -181,15 +188,30 @@ final class EndpointIsolation {
             return false;
         }
         long now = System.nanoTime();
-        if (guard.backOffFor(now) > 0) {
+        int inFlight = inFlight(guard);
+        if (guard.backOffFor(now) > 0 || (host != null && crowdedOut(host, inFlight))) {
             return true;
         }
-        int inFlight = maxConcurrent - guard.bulkhead.getMetrics().getAvailableConcurrentCalls();
         return switch (guard.breaker.getState()) {
             case OPEN -> guard.openFor(now) > 0;
             case HALF_OPEN -> inFlight > 0;
             default -> inFlight >= maxConcurrent;
         };
+    }
+
+    /**
+     * Whether an account with {@code ownInFlight} tries in flight to the host may not take another because the host is
+     * crowded: three quarters of its cap in flight over all accounts, and the account not among those with few tries
+     * there. The last quarter is kept for them, so that a few accounts whose endpoints on a shared host answer slowly
+     * (each up to its own endpoint limit) cannot take every slot of the host and leave the others' tries refused.
+     */
+    private boolean crowdedOut(Host host, int ownInFlight) {
+        int hostInFlight = maxConcurrentPerHost - host.bulkhead.getMetrics().getAvailableConcurrentCalls();
+        return hostInFlight >= crowdedHost && ownInFlight >= fewTries;
+    }
+
+    private int inFlight(Guard guard) {
+        return maxConcurrent - guard.bulkhead.getMetrics().getAvailableConcurrentCalls();
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
@@ -273,6 +274,46 @@ class EndpointIsolationTest {
         hanging.tryEmitValue(ok());
         assertThat(isolation.refusing("acc-c", "https://discord.com/")).isFalse();
         StepVerifier.create(isolation.call("acc-c", "https://discord.com/api/webhooks/3/c", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.succeeded()).isTrue())
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aCrowdedHostKeepsItsLastQuarterForAccountsWithFewTriesThere() {
+        // 8 tries per account's endpoint, 16 over all accounts to the host: crowded from 12, few tries below 2.
+        EndpointIsolation isolation = isolation(new IsolationProperties(8, 16, 64, 50, 4, 4,
+                Duration.ofMinutes(1), Duration.ofMinutes(30)));
+        Sinks.One<AttemptResult> hanging = Sinks.one();
+        AtomicInteger started = new AtomicInteger();
+        Supplier<Mono<AttemptResult>> slow = () -> {
+            started.incrementAndGet();
+            return hanging.asMono();
+        };
+        for (int i = 0; i < 8; i++) {
+            isolation.call("acc-a", "https://hooks.zapier.com/a", slow).subscribe();
+        }
+        for (int i = 0; i < 4; i++) {
+            isolation.call("acc-b", "https://hooks.zapier.com/b", slow).subscribe();
+        }
+        assertThat(started).hasValue(12);
+
+        assertThat(isolation.refusing("acc-b", "https://hooks.zapier.com/b")).as("4 in flight, below its 8").isTrue();
+        StepVerifier.create(isolation.call("acc-b", "https://hooks.zapier.com/b", () -> Mono.just(ok())))
+                .assertNext(result -> assertThat(result.reason()).isEqualTo(Reason.ENDPOINT_BUSY))
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(busy("host")).isEqualTo(1);
+
+        assertThat(isolation.refusing("acc-c", "https://hooks.zapier.com/c")).isFalse();
+        isolation.call("acc-c", "https://hooks.zapier.com/c", slow).subscribe();
+        isolation.call("acc-c", "https://hooks.zapier.com/c", slow).subscribe();
+        assertThat(started).as("an account with few tries there takes the kept quarter").hasValue(14);
+        assertThat(isolation.refusing("acc-c", "https://hooks.zapier.com/c")).isTrue();
+
+        hanging.tryEmitValue(ok());
+        assertThat(isolation.refusing("acc-b", "https://hooks.zapier.com/b")).isFalse();
+        StepVerifier.create(isolation.call("acc-b", "https://hooks.zapier.com/b", () -> Mono.just(ok())))
                 .assertNext(result -> assertThat(result.succeeded()).isTrue())
                 .expectComplete()
                 .verify(Duration.ofSeconds(5));
