@@ -31,12 +31,18 @@ public final class CommandReader {
         }
         String json = new String(value, StandardCharsets.UTF_8);
         schema.validate(json);
-        if (hasNul(json)) {
-            // Valid JSON, but PostgreSQL stores no U+0000 in text or jsonb: the dispatcher could not record the call.
-            throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
-                    nulAt(Contract.mapper().readTree(value), "$") + ": text may not contain U+0000 (NUL)");
-        }
+        // Read before the NUL check: more after the value, bytes that are not UTF-8 or nesting the reader refuses are
+        // not JSON, whatever the value holds.
         CallCommand command = ContractSchema.readValid(value, CallCommand.class);
+        if (hasNul(json)) {
+            // PostgreSQL stores no U+0000 in text or jsonb: the dispatcher could not record the call. Looked for in
+            // the command as read, so a field the dialer ignores (and never stores) may hold one.
+            String at = nulAt(Contract.mapper().valueToTree(command), "$");
+            if (at != null) {
+                throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
+                        at + ": text may not contain U+0000 (NUL)");
+            }
+        }
         if (!CALLER_ID.matcher(command.callerId()).matches()) {
             // The schema's pattern is searched for, and its $ matches before a final line break: "+4930123456\n"
             // passed it, and would have been a lane, a rate and an allowed caller ID of its own.
@@ -98,7 +104,7 @@ public final class CommandReader {
         return false;
     }
 
-    /** The path of the first name or text holding U+0000, for the violation's message. */
+    /** The path of the first name or text holding U+0000, for the violation's message; null when none does. */
     private static String nulAt(JsonNode node, String path) {
         if (node.isString()) {
             return node.stringValue().indexOf('\0') >= 0 ? path : null;
@@ -121,6 +127,6 @@ public final class CommandReader {
                 return found;
             }
         }
-        return path.equals("$") ? "a text" : null;
+        return null;
     }
 }

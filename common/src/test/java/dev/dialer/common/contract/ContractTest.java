@@ -265,6 +265,33 @@ class ContractTest {
     }
 
     @Test
+    void aValueHoldingNulThatIsNotJsonForAnotherReasonIsNotJson() {
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","campaign":"spring\\u0000","created_at":"2026-01-01T00:00:00Z"}""";
+        byte[] latin1 = json.replace("\"audio\":\"x\"", "\"audio\":\"caf\u00e9\"")
+                .getBytes(StandardCharsets.ISO_8859_1);
+        String deep = "[".repeat(600) + "]".repeat(600);
+
+        assertRefused(json, ContractViolation.Code.SCHEMA_INVALID, "the NUL alone");
+        assertRefused(json + " x", ContractViolation.Code.NOT_JSON, "a word after it");
+        assertThatThrownBy(() -> reader.read(latin1)).as("not UTF-8")
+                .isInstanceOfSatisfying(ContractViolation.class,
+                        v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.NOT_JSON));
+        String nested = json.replace("\"audio\":\"x\"", "\"audio\":\"x\",\"carrier_options\":{\"x\":" + deep + "}");
+        assertRefused(nested, ContractViolation.Code.NOT_JSON, "nested deeper than the reader reads");
+    }
+
+    @Test
+    void aNulInAFieldTheDialerIgnoresIsNoViolation() {
+        String json = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","note":"a\\u0000b","created_at":"2026-01-01T00:00:00Z"}""";
+
+        assertThat(reader.read(json.getBytes(StandardCharsets.UTF_8)).requestId()).isEqualTo("r");
+    }
+
+    @Test
     void anEscapedBackslashBeforeU0000IsNotNul() {
         // The text is a backslash followed by "u0000": storable as it is.
         String json = """
