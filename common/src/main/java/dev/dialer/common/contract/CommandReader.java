@@ -61,7 +61,18 @@ public final class CommandReader {
             throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                     "$.to: not an E.164 number, a sip:/sips: URI with a host, nor user:<name>");
         }
-        return canonicalCaller(canonicalCallee(command));
+        CallCommand read = canonicalCaller(canonicalCallee(command));
+        if (value.length > Topics.MAX_COMMAND_VALUE_BYTES / 2) {
+            // The dialer publishes the command again as it writes it (a retry, a wait, a re-route), which may be
+            // longer than the producer's text: 1e9 is written 1.0E9. Written so, it must fit too, or the request
+            // would fail at its first wait rather than be refused now. A short value cannot grow that much.
+            int written = Contract.toBytes(read).length;
+            if (written > Topics.MAX_COMMAND_VALUE_BYTES) {
+                throw new ContractViolation(ContractViolation.Code.TOO_LARGE, written + " bytes as the dialer writes "
+                        + "it again, more than the " + Topics.MAX_COMMAND_VALUE_BYTES + " a command may have");
+            }
+        }
+        return read;
     }
 
     /**

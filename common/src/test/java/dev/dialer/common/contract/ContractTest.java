@@ -9,6 +9,7 @@ import dev.dialer.common.hook.HookUrls;
 import dev.dialer.common.kafka.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -142,12 +143,31 @@ class ContractTest {
         String command = """
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
                  "audio":"x","created_at":"2026-01-01T00:00:00Z","variables":{"v":"%s"}}""";
-        String fits = command.formatted("x".repeat(Topics.MAX_COMMAND_VALUE_BYTES - command.length() + 2));
+        // The dialer writes the command again with its defaults (max_attempts, interval_minutes…): 69 bytes more.
+        String fits = command.formatted("x".repeat(Topics.MAX_COMMAND_VALUE_BYTES - command.length() + 2 - 69));
         String over = command.formatted("x".repeat(Topics.MAX_COMMAND_VALUE_BYTES - command.length() + 3));
+        String growsOver = command.formatted("x".repeat(Topics.MAX_COMMAND_VALUE_BYTES - command.length() + 2));
 
-        assertThat(fits.getBytes(StandardCharsets.UTF_8)).hasSize(Topics.MAX_COMMAND_VALUE_BYTES);
-        assertThat(reader.read(fits.getBytes(StandardCharsets.UTF_8)).variables().get("v")).hasSizeGreaterThan(1000);
-        assertRefused(over, ContractViolation.Code.TOO_LARGE, null);
+        assertThat(Contract.toBytes(reader.read(fits.getBytes(StandardCharsets.UTF_8))))
+                .hasSize(Topics.MAX_COMMAND_VALUE_BYTES);
+        assertRefused(over, ContractViolation.Code.TOO_LARGE, "over the limit as sent");
+        assertThat(growsOver.getBytes(StandardCharsets.UTF_8)).hasSize(Topics.MAX_COMMAND_VALUE_BYTES);
+        assertRefused(growsOver, ContractViolation.Code.TOO_LARGE, "over the limit as the dialer writes it again");
+    }
+
+    @Test
+    void aCommandThatWouldGrowPastTheLimitAsTheDialerWritesItAgainIsTooLarge() {
+        String command = """
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234","to":"+919876543215",
+                 "audio":"x","created_at":"2026-01-01T00:00:00Z","carrier_options":{"x":[%s]}}""";
+        String grows = command.formatted(String.join(",", Collections.nCopies(200_000, "1e9")));
+
+        assertThat(grows.length()).isLessThan(Topics.MAX_COMMAND_VALUE_BYTES);
+        assertThatThrownBy(() -> reader.read(grows.getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(ContractViolation.class, v -> {
+                    assertThat(v.code()).isEqualTo(ContractViolation.Code.TOO_LARGE);
+                    assertThat(v.getMessage()).contains("as the dialer writes it again");
+                });
     }
 
     @Test
