@@ -2,6 +2,7 @@ package dev.dialer.api.delivery;
 
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,8 +41,7 @@ record ReplayBody(List<String> eventIds, Instant from, Instant to) {
         JsonNode root = JsonBodies.object(body,
                 "The body is empty; send {\"event_ids\": [...]} or {\"from\": ..., \"to\": ...}.");
         List<FieldProblem> errors = new ArrayList<>();
-        root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
-                .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a replay")));
+        JsonMembers.refuseUnknown(root, FIELDS, "", "is not a field of a replay", errors);
         boolean byEvents = root.has("event_ids");
         boolean byRange = root.has("from") || root.has("to");
         if (byEvents && byRange) {

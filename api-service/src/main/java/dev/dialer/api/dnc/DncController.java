@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -210,11 +209,11 @@ class DncController {
         }
         // A misspelt reason ({"reasn": …}) is named, not stored as no reason; the entry's view sent back as it was
         // read may carry its read-only members (the path names the number).
-        Optional<String> other = root.propertyNames().stream().filter(name -> !PUT_MEMBERS.contains(name)).sorted()
-                .findFirst();
-        if (other.isPresent()) {
-            throw Problems.validation(other.get(),
-                    "is not a field of a DNC entry (known: reason; number and added_at are read-only)");
+        List<FieldProblem> unknown = new ArrayList<>();
+        JsonMembers.refuseUnknown(root, PUT_MEMBERS, "",
+                "is not a field of a DNC entry (known: reason; number and added_at are read-only)", unknown);
+        if (!unknown.isEmpty()) {
+            throw Problems.validation(unknown);
         }
         String text = reason == null || reason.isNull() ? null : reason.asString().strip();
         if (NulCharacters.in(text)) {

@@ -2,6 +2,7 @@ package dev.dialer.api.problem;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
@@ -9,6 +10,7 @@ import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.TokenStreamContext;
 import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -30,7 +32,17 @@ public final class JsonMembers {
     private JsonMembers() {
     }
 
-    /** A mapper that refuses a member given twice in one object. */
+    /**
+     * Names each member of {@code object} that is not one of {@code known}, in name order, as {@code prefix} and its
+     * name with {@code message}: a member the endpoint does not read is refused, not dropped.
+     */
+    public static void refuseUnknown(JsonNode object, Set<String> known, String prefix, String message,
+                                     List<FieldProblem> errors) {
+        object.propertyNames().stream().filter(name -> !known.contains(name)).sorted()
+                .forEach(name -> errors.add(new FieldProblem(prefix + name, message)));
+    }
+
+        /** A mapper that refuses a member given twice in one object. */
     public static JsonMapper mapper() {
         return JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     }

@@ -3,6 +3,7 @@ package dev.dialer.api.settings;
 import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
@@ -101,13 +102,9 @@ final class SettingsRequest {
             errors.add(new FieldProblem(field, "must be an object {start, end} of local times HH:mm"));
             return null;
         }
-        for (String member : node.propertyNames()) {
-            if (!members.contains(member)) {
-                errors.add(new FieldProblem(field + "." + member, "is not a member of a window (known: "
-                        + String.join(", ", members.stream().sorted().toList()) + "); a window is in the callee's "
-                        + "local time"));
-            }
-        }
+        JsonMembers.refuseUnknown(node, members, field + ".", "is not a member of a window (known: "
+                + String.join(", ", members.stream().sorted().toList()) + "); a window is in the callee's local time",
+                errors);
         LocalTime start = time(node.get("start"), field + ".start", errors);
         LocalTime end = time(node.get("end"), field + ".end", errors);
         return start == null || end == null ? null : new CallingWindow(start, end);

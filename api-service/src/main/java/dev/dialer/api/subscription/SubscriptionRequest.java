@@ -2,6 +2,7 @@ package dev.dialer.api.subscription;
 
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.SubscriptionConfig;
@@ -39,8 +40,7 @@ record SubscriptionRequest(String webhookId, List<String> eventTypes, Boolean en
     private static SubscriptionRequest parse(String body, boolean create) {
         JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object.");
         List<FieldProblem> errors = new ArrayList<>();
-        root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
-                .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a subscription")));
+        JsonMembers.refuseUnknown(root, FIELDS, "", "is not a field of a subscription", errors);
         String webhookId = webhookId(root.get("webhook_id"), create, errors);
         List<String> eventTypes = eventTypes(root.get("event_types"), create, errors);
         Boolean enabled = JsonBodies.enabled(root.get("enabled"), errors);

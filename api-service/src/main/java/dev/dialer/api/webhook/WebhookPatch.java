@@ -3,6 +3,7 @@ package dev.dialer.api.webhook;
 import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.hook.PlainHttpPolicy;
 import java.util.ArrayList;
@@ -27,8 +28,7 @@ record WebhookPatch(String url, boolean setsDescription, String description, Boo
     static WebhookPatch parse(String body, PlainHttpPolicy plainHttp) {
         JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with the fields to change.");
         List<FieldProblem> errors = new ArrayList<>();
-        root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
-                .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a webhook")));
+        JsonMembers.refuseUnknown(root, FIELDS, "", "is not a field of a webhook", errors);
         String url = url(root.get("url"), plainHttp, errors);
         String description = description(root.get("description"), errors);
         Boolean enabled = JsonBodies.enabled(root.get("enabled"), errors);

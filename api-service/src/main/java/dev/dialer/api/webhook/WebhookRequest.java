@@ -3,6 +3,7 @@ package dev.dialer.api.webhook;
 import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonBodies;
+import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.hook.HookUrls;
 import dev.dialer.common.hook.PlainHttpPolicy;
@@ -35,8 +36,7 @@ record WebhookRequest(
     static WebhookRequest parse(String body, PlainHttpPolicy plainHttp) {
         JsonNode root = JsonBodies.object(body, "The body is empty; send a JSON object with 'url'.");
         List<FieldProblem> errors = new ArrayList<>();
-        root.propertyNames().stream().filter(name -> !FIELDS.contains(name)).sorted()
-                .forEach(name -> errors.add(new FieldProblem(name, "is not a field of a webhook")));
+        JsonMembers.refuseUnknown(root, FIELDS, "", "is not a field of a webhook", errors);
         String url = text(root, "url", errors);
         String description = text(root, "description", errors);
         if (url == null) {
