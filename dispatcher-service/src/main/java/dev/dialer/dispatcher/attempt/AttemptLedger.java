@@ -296,19 +296,27 @@ public class AttemptLedger {
     }
 
     /**
-     * Whether a cancel has reached the request, read under a lock on the request's row that lasts until the caller's
-     * transaction ends: a cancel marked before is seen however recently it committed, and one marked after waits
-     * until the transaction is over. For a step that must not happen once a cancel reached the request (a retry), in
-     * the transaction that makes it. False for an unknown request.
+     * Errors with {@link CancelledMeanwhile} when a cancel has reached the request, read under a lock on the request's
+     * row that lasts until the caller's transaction ends: a cancel marked before is seen however recently it
+     * committed, and one marked after waits until the transaction is over. For a step that must not happen once a
+     * cancel reached the request (a retry, a requeue), in the transaction that makes it, which the error rolls back.
+     * Completes for an unknown request.
      */
-    public Mono<Boolean> cancelRequestedLocked(String requestId) {
+    public Mono<Void> notCancelled(String requestId) {
         return db.sql("""
                         SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests
                          WHERE request_id = $1 FOR UPDATE""")
                 .bind(0, requestId)
                 .map(row -> Boolean.TRUE.equals(row.get(0, Boolean.class)))
                 .one()
-                .defaultIfEmpty(false);
+                .flatMap(cancelled -> cancelled ? Mono.error(new CancelledMeanwhile()) : Mono.<Void>empty());
+    }
+
+    /** A cancel reached the request since its step was decided: the step (a retry, a requeue) must not be made. */
+    public static final class CancelledMeanwhile extends RuntimeException {
+        CancelledMeanwhile() {
+            super("a cancel reached the request", null, false, false);
+        }
     }
 
     /**

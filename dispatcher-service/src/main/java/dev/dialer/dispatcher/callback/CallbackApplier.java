@@ -387,7 +387,7 @@ public class CallbackApplier {
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
-                        .flatMap(previous -> notCancelled(callback).thenReturn(previous))
+                        .flatMap(previous -> ledger.notCancelled(callback.requestId()).thenReturn(previous))
                         .flatMap(previous -> events.emit(command, event -> details.apply(event)
                                         .previousStatus(previous.wire()), Retry.max(0))
                                 .thenReturn(previous)))
@@ -399,28 +399,11 @@ public class CallbackApplier {
                 })
                 .map(previous -> Result.APPLIED)
                 .switchIfEmpty(Mono.defer(() -> refused(callback)))
-                .onErrorResume(CancelledMeanwhile.class, cancelled -> {
+                .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> {
                     log.info("{} callback for request {} attempt {} crossed a cancel of the request; it ends canceled, "
                             + "not retried", callback.providerStatus(), callback.requestId(), callback.attempt());
                     return ended(command, callback, CANCELLED, detected);
                 });
-    }
-
-    /**
-     * Errors, rolling the retry's transaction back, when a cancel has reached the request since its end context was
-     * read: a cancel marked before the lock is seen here, and one marked after waits for the retry to commit and then
-     * finds no attempt live, and ends the waiting request itself.
-     */
-    private Mono<Void> notCancelled(CarrierCallback callback) {
-        return ledger.cancelRequestedLocked(callback.requestId())
-                .flatMap(cancelled -> cancelled ? Mono.error(new CancelledMeanwhile()) : Mono.<Void>empty());
-    }
-
-    /** A cancel reached the request between its end context's read and its retry: the retry must not be made. */
-    private static final class CancelledMeanwhile extends RuntimeException {
-        CancelledMeanwhile() {
-            super("a cancel reached the request", null, false, false);
-        }
     }
 
     /** An inferred end ({@link CarrierCallback#from}) was committed: the attempt is forgotten now, not before. */
@@ -553,7 +536,7 @@ public class CallbackApplier {
                         callback.providerCallId(), callback.dial(), due)
                 .filter(Boolean::booleanValue)
                 // As a retry: a cancel that reached the request since it was dialled ends it, not a requeue.
-                .flatMap(done -> notCancelled(callback).thenReturn(done))
+                .flatMap(done -> ledger.notCancelled(callback.requestId()).thenReturn(done))
                 .flatMap(done -> events.deferred(command, CAPACITY, due, event -> event
                                 .attempt(callback.attempt())
                                 .provider(callback.providerStatus(), callback.providerCallId())
@@ -568,7 +551,7 @@ public class CallbackApplier {
                 })
                 .map(published -> Result.APPLIED)
                 .switchIfEmpty(Mono.defer(() -> refused(callback)))
-                .onErrorResume(CancelledMeanwhile.class, cancelled -> {
+                .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> {
                     log.info("capacity rejection of request {} attempt {} crossed a cancel of the request; it ends "
                             + "canceled, not requeued", callback.requestId(), callback.attempt());
                     return ended(command, callback, CANCELLED, null);

@@ -357,6 +357,8 @@ class CommandHandler {
         Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), dial, due,
                         now.minus(retry.carrierUnavailableMaxWait()))
                 .filter(Boolean::booleanValue)
+                // A cancel that reached the request while its dial was on its way ends it, with no deferral announced.
+                .flatMap(done -> ledger.notCancelled(command.requestId()).thenReturn(done))
                 .flatMap(done -> events.deferred(command, reason, due, event -> event
                                 .attempt(command.attempt())
                                 .error(CARRIER_ERROR, error.getMessage()))
@@ -372,6 +374,24 @@ class CommandHandler {
                     log.warn("no carrier placed request {} attempt {} ({}); dialled again at {} ({})",
                             command.requestId(), command.attempt(), error.getMessage(), due, reason);
                     return CommandOutcome.REQUEUED;
+                })
+                .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> cancelledMeanwhile(command, dial,
+                        error));
+    }
+
+    /**
+     * A cancel reached the request while its dial was on its way and no carrier placed the call: the attempt ends
+     * {@code failed} with the carrier's error and the request {@code canceled}, as a cancel of a waiting request ends
+     * it; nothing is requeued and no deferral announced. The carrier's capacity refusal still tells its trunk.
+     */
+    private Mono<CommandOutcome> cancelledMeanwhile(CallCommand command, int dial, CarrierException error) {
+        log.info("request {} attempt {} was not placed ({}) and a cancel reached it meanwhile: it ends canceled, not "
+                + "requeued", command.requestId(), command.attempt(), error.getMessage());
+        return unplaced(command, dial, error, FinalStatus.CANCELED, null, null)
+                .doOnNext(outcome -> {
+                    if (outcome == CommandOutcome.FAILED && error.isCapacityRefusal()) {
+                        capacityRejected(command, error);
+                    }
                 });
     }
 
@@ -410,9 +430,10 @@ class CommandHandler {
     /**
      * The attempt no carrier placed ends {@code failed} with the carrier's error, and the request ends
      * {@code finalStatus} with {@code code} and {@code message} ({@code expired} also names {@code valid_until} as its
-     * reason, as the dial-time policy's expiry does). Only while the attempt is still on this dial, asked of the
-     * carrier: one requeued meanwhile (a requeue whose commit was acknowledged too late for this command, which ran it
-     * again) or dialled again waits or rings, and is not this failure's to end.
+     * reason, as the dial-time policy's expiry does; a null {@code code}, for {@code canceled}, names no error). Only
+     * while the attempt is still on this dial, asked of the carrier: one requeued meanwhile (a requeue whose commit was
+     * acknowledged too late for this command, which ran it again) or dialled again waits or rings, and is not this
+     * failure's to end.
      */
     private Mono<CommandOutcome> unplaced(CallCommand command, int dial, CarrierException error,
                                           FinalStatus finalStatus, String code, String message) {
@@ -423,8 +444,8 @@ class CommandHandler {
         return events.endOn(command, ledger.transitionChange(failed),
                         event -> event.status(AttemptStatus.FAILED).error(attemptCode, error.getMessage())
                                 .retry(false, null),
-                        finalStatus, event -> (finalStatus == FinalStatus.EXPIRED ? event.reason(code) : event)
-                                .error(code, message))
+                        finalStatus, event -> code == null ? event : (finalStatus == FinalStatus.EXPIRED
+                                ? event.reason(code) : event).error(code, message))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .map(done -> {
                     openAttempts.ended(command.requestId(), command.attempt());

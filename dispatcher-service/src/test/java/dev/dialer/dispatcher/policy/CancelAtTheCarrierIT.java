@@ -57,11 +57,11 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * Cancels of calls that are live at the carrier, end to end (controls on {@code dialer.call.control}, the carrier
- * simulator over HTTP behind a proxy that can refuse a hang-up or hold a create-call request), including the cancels
- * that cross something: a hang-up the carrier refuses, a dial that the cancel could not reach, an attempt's end that
- * a cancel crosses. Where an interleaving must be forced, a ledger statement is held (the ledger bean is wrapped
- * in a spy, built once before the application uses it, that delays the real statement until the test lets it go),
- * never replaced.
+ * simulator over HTTP behind a proxy that can refuse a hang-up, or hold or refuse a create-call request), including
+ * the cancels that cross something: a hang-up the carrier refuses, a dial that the cancel could not reach or that the
+ * carrier refused, an attempt's end that a cancel crosses. Where an interleaving must be forced, a ledger statement
+ * is held (the ledger bean is wrapped in a spy, built once before the application uses it, that delays the real
+ * statement until the test lets it go), never replaced.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service",
@@ -202,6 +202,34 @@ class CancelAtTheCarrierIT {
     }
 
     @Test
+    void createCallRefusedForCapacityThatCrossesACancelEndsTheRequestCanceledWithoutADeferral() {
+        String requestId = "crossed-429-" + UUID.randomUUID();
+        double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
+        Hold create = proxy.holdCreate(requestId);
+        proxy.refuseCreate(requestId, 429);
+        fixture.produce("+4930777507", command(requestId, "+4930777507", RINGS_LONG, 0));
+        create.reached().join();
+
+        // The dial is on its way when the cancel reaches the request; then the carrier answers that it has no room.
+        CallControl control = cancel(requestId);
+        publish(control);
+        await().atMost(WAIT).until(() -> cancelMarked(requestId));
+        create.release();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+        assertThat(deferred(events)).as("no deferral announced for a request that was cancelled").isEmpty();
+        assertThat(statusEvent(events, "failed").path("error").path("code").asString()).isEqualTo("carrier_error");
+        assertThat(scheduled(requestId)).as("no requeue waits").isZero();
+        assertThat(fixture.callsFor(requestId)).as("nobody was called").isEmpty();
+        // Counted once the attempt's end is committed, which may be after its final is read.
+        await().atMost(WAIT).untilAsserted(() -> assertThat(meters.counter("dialer.dispatcher.capacity.rejections")
+                .count()).as("the carrier had no room all the same").isEqualTo(rejectionsBefore + 1));
+        await().atMost(WAIT).until(() -> "applied".equals(settled(control)));
+    }
+
+    @Test
     void retryableEndThatCrossesACancelEndsTheRequestCanceledWithoutARetry() {
         String requestId = "crossed-retry-" + UUID.randomUUID();
         Hold retry = new Hold();
@@ -332,6 +360,11 @@ class CancelAtTheCarrierIT {
                 .orElse(null);
     }
 
+    private boolean cancelMarked(String requestId) {
+        return db.sql("SELECT cancel_requested_at IS NOT NULL FROM dispatch.requests WHERE request_id = $1")
+                .bind(0, requestId).map(row -> row.get(0, Boolean.class)).one().block(WAIT);
+    }
+
     private long scheduled(String requestId) {
         return db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, Long.class)).one().block(WAIT);
@@ -379,7 +412,7 @@ class CancelAtTheCarrierIT {
     /**
      * The Voice Gateway API as the dispatcher sees it: the simulator's, passed through, except that the next hang-ups
      * ({@code PUT …/Calls/{sid}}) can be refused with a 503, and a create-call request for a given request id can be
-     * held before it reaches the simulator.
+     * held before it reaches the simulator, or answered with a status of the test's choosing instead.
      */
     static final class CarrierProxy implements AutoCloseable {
 
@@ -389,6 +422,7 @@ class CancelAtTheCarrierIT {
         private final List<String> refusedCalls = new CopyOnWriteArrayList<>();
         private final List<String> hangUps = new CopyOnWriteArrayList<>();
         private final Map<String, Hold> heldCreates = new ConcurrentHashMap<>();
+        private final Map<String, Integer> refusedCreates = new ConcurrentHashMap<>();
         private final DisposableServer server;
 
         CarrierProxy(String target) {
@@ -421,6 +455,11 @@ class CancelAtTheCarrierIT {
             return List.copyOf(hangUps);
         }
 
+        /** The create-call for this request is answered {@code status}, and not passed on. */
+        void refuseCreate(String requestId, int status) {
+            refusedCreates.put(requestId, status);
+        }
+
         Hold holdCreate(String requestId) {
             Hold hold = new Hold();
             heldCreates.put(requestId, hold);
@@ -436,7 +475,16 @@ class CancelAtTheCarrierIT {
                             .getBytes(StandardCharsets.UTF_8)));
                 }
             }
-            return heldUntilReleased(request, body).then(forward(request, body));
+            return heldUntilReleased(request, body).then(Mono.defer(() -> refusedCreate(request, body)
+                    .map(status -> Mono.just(new Reply(status, "{\"msg\":\"too many requests\"}"
+                            .getBytes(StandardCharsets.UTF_8))))
+                    .orElseGet(() -> forward(request, body))));
+        }
+
+        private Optional<Integer> refusedCreate(HttpServerRequest request, byte[] body) {
+            String json = new String(body, StandardCharsets.UTF_8);
+            return request.method() != HttpMethod.POST ? Optional.empty() : refusedCreates.entrySet().stream()
+                    .filter(refused -> json.contains(refused.getKey())).findFirst().map(Map.Entry::getValue);
         }
 
         private Mono<Void> heldUntilReleased(HttpServerRequest request, byte[] body) {
