@@ -2,6 +2,7 @@ package dev.dialer.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -229,6 +230,30 @@ class BadInputIT extends RunningApiService {
             request.header("Content-Type", contentType);
         }
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * A URI that is none (no HTTP client library sends one, so it is written on a socket as a hand-made client would)
+     * is a problem document too, not the bare 400 the server adapter gave it; the connection is closed after it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"GET /api/v2/calls?campaign=%ZZ", "GET /api/v2/calls?campaign=\"spring\"",
+            "POST /api/v2/outgoing/send?x=100%"})
+    void aUriThatIsNoneIsAProblemSayingWhereItBreaks(String requestLine) throws Exception {
+        String raw;
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write((requestLine + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+                    + key() + "\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            raw = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+
+        assertThat(raw).startsWith("HTTP/1.1 400 ").containsIgnoringCase("content-type: application/problem+json");
+        JsonNode problem = JSON.readTree(raw.substring(raw.indexOf("\r\n\r\n") + 4));
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/malformed-request");
+        assertThat(problem.get("status").asInt()).isEqualTo(400);
+        assertThat(problem.get("detail").asString()).startsWith("The request's URI is malformed: ")
+                .contains(" at character ");
     }
 
     /** Fills in the ids of the webhook and subscription the requests name, creating them the first time. */
