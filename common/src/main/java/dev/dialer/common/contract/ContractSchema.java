@@ -15,12 +15,20 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
+import tools.jackson.core.ObjectReadContext;
+import tools.jackson.core.StreamReadConstraints;
+import tools.jackson.core.json.JsonFactory;
 
 /**
  * One of the contract's JSON Schemas ({@code schemas/*.json}), for reading a record as the schema says: what it
  * refuses is a {@link ContractViolation} that names it.
  */
 public final class ContractSchema {
+
+    /** A parser that takes nesting as deep as the schema's validator does. */
+    private static final JsonFactory AS_DEEP_AS_THE_VALIDATOR = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(1_000).build())
+            .build();
 
     private final JsonSchema schema;
 
@@ -100,9 +108,13 @@ public final class ContractSchema {
         }
     }
 
-    /** Whether anything but white space follows the first JSON value in {@code value}. */
+    /**
+     * Whether anything but white space follows the first JSON value in {@code value}. Looked for as deep as the
+     * validator reads (1,000 levels), so that a value nested deeper than the record's reader reads (500) is JSON the
+     * record cannot hold, not JSON with more after it.
+     */
     private static boolean hasTrailingContent(byte[] value) {
-        try (JsonParser parser = Contract.mapper().createParser(value)) {
+        try (JsonParser parser = AS_DEEP_AS_THE_VALIDATOR.createParser(ObjectReadContext.empty(), value)) {
             parser.nextToken();
             parser.skipChildren();
             return parser.nextToken() != null;

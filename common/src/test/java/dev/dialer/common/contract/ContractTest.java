@@ -285,7 +285,7 @@ class ContractTest {
     }
 
     @Test
-    void aValueHoldingNulThatIsNotJsonForAnotherReasonIsNotJson() {
+    void aValueHoldingNulThatIsNotJsonForAnotherReasonIsNotJsonAndOneNestedTooDeepIsInvalid() {
         String json = """
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
                  "to":"+919876543215","audio":"x","campaign":"spring\\u0000","created_at":"2026-01-01T00:00:00Z"}""";
@@ -299,7 +299,8 @@ class ContractTest {
                 .isInstanceOfSatisfying(ContractViolation.class,
                         v -> assertThat(v.code()).isEqualTo(ContractViolation.Code.NOT_JSON));
         String nested = json.replace("\"audio\":\"x\"", "\"audio\":\"x\",\"carrier_options\":{\"x\":" + deep + "}");
-        assertRefused(nested, ContractViolation.Code.NOT_JSON, "nested deeper than the reader reads");
+        assertRefused(nested, ContractViolation.Code.SCHEMA_INVALID, "nested deeper than the reader reads");
+        assertRefused(nested + " x", ContractViolation.Code.NOT_JSON, "nested too deep, and a word after it");
     }
 
     @Test
