@@ -48,7 +48,8 @@ class IdempotencyIT extends RunningApiService {
 
         Long pruned = pruner.prune().block(Duration.ofSeconds(30));
 
-        assertThat(pruned).isGreaterThanOrEqualTo(2);
+        // Either instance's scheduled prune may have taken the rows first: what counts is that they are gone.
+        assertThat(pruned).isNotNull().isNotNegative();
         assertThat(rowsOf(aged)).isZero();
         assertThat(rowsOf(unanswered)).isZero();
         assertThat(rowsOf(live)).isOne();
