@@ -238,9 +238,11 @@ class CommandHandler {
                     return dial(command, FIRST_DIAL);
                 })
                 // The policy was asked before an outage waited out here: asked again, it makes the call wait or ends
-                // it.
+                // it. Once only: cleared again, the attempt is recorded and claimed apart, and the claim asks the
+                // policy as it claims. A copy of a command whose attempt was dialled before clears without being
+                // asked (the ledger knows it), and its claim finds nothing to claim: a duplicate, not a loop.
                 .onErrorResume(NoLongerClear.class, changed -> clearedByPolicy(command)
-                        .flatMap(cleared -> cleared ? recordAttempt(command)
+                        .flatMap(cleared -> cleared ? claimRecorded(command, recordQueued(command))
                                 : Mono.just(CommandOutcome.HELD_BY_POLICY)));
     }
 

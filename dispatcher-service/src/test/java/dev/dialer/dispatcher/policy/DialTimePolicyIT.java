@@ -358,6 +358,31 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aCopyOfADialledCommandThatThePolicyNowRefusesIsADuplicateAndTheLaneGoesOn() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        String command = commandJson(requestId, account, ANSWERING, null, null, 0);
+        fixture.produce(CALLER, command);
+        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
+        int events = fixture.eventsFor(requestId).size();
+        publish(Topics.DNC, DncEntry.key(account, ANSWERING),
+                new DncEntry(DncEntry.VERSION, account, ANSWERING, "asked", Instant.now()));
+        awaitSeen(() -> views().onDncList(account, ANSWERING));
+        double duplicatesBefore = meters.counter("dialer.dispatcher.commands", "outcome", "duplicate").count();
+
+        // As a redelivery after a rebalance: the attempt was dialled and has ended; the policy would now refuse it.
+        fixture.produce(CALLER, command);
+        String next = newRequestId();
+        fixture.produce(CALLER, commandJson(next, newAccount(), ANSWERING, null, null, 0));
+
+        await().atMost(WAIT).until(() -> meters.counter("dialer.dispatcher.commands", "outcome", "duplicate")
+                .count() >= duplicatesBefore + 1);
+        assertThat(fixture.awaitEvent(next, "call.final").get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.eventsFor(requestId)).as("nothing more said of the request").hasSize(events);
+        assertThat(fixture.callsFor(requestId)).as("dialled once").hasSize(1);
+    }
+
+    @Test
     void aSecondCopyOfAWaitingCommandAnnouncesNoSecondWait() {
         String account = accountWhoseWindowClosedAMinuteAgo();
         String requestId = newRequestId();
