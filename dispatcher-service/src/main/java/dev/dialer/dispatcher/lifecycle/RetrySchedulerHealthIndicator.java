@@ -8,7 +8,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * {@code retryScheduler} in {@code /actuator/health}, not in readiness (decision 0128): DOWN until the retry pipeline
- * runs, again if it ends, and while no tick has completed for {@code stale-after}: ticks given up or failing one after
+ * runs (once the policy topics are read in full), again if it ends, and while no tick has completed for {@code stale-after}: ticks given up or failing one after
  * another (a database that hangs or refuses) leave the pipeline subscribed while no retry, window or parked call is
  * released.
  */
@@ -28,7 +28,9 @@ class RetrySchedulerHealthIndicator implements HealthIndicator {
 
     @Override
     public Health health() {
-        boolean ticking = lifecycle.pipelineRunning() && !scheduler.stalledFor(properties.staleAfter());
+        // Down too while the pipeline waits for the policy topics to be read in full: nothing is fired meanwhile.
+        boolean ticking = lifecycle.pipelineRunning() && scheduler.lastProgress() != null
+                && !scheduler.stalledFor(properties.staleAfter());
         return (ticking ? Health.up() : Health.down()).withDetail("table", "dispatch.schedule")
                 .withDetail("lastProgress", String.valueOf(scheduler.lastProgress()))
                 .withDetail("staleAfter", properties.staleAfter().toString())

@@ -1,8 +1,11 @@
 package dev.dialer.dispatcher.lifecycle;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
 
 import dev.dialer.dispatcher.TestClock;
+import dev.dialer.dispatcher.policy.PolicyViewsLifecycle;
 import dev.dialer.dispatcher.retry.RetryProperties;
 import dev.dialer.dispatcher.retry.RetryScheduler;
 import dev.dialer.dispatcher.retry.ScriptedRetryScheduler;
@@ -33,9 +36,15 @@ class RetrySchedulerHealthIndicatorTest {
             100, Duration.ofSeconds(15), Duration.ofMinutes(30), Duration.ofMinutes(5));
     private final RetryScheduler scheduler = ScriptedRetryScheduler.claiming(claim::get, properties,
             TestClock.following(time), meters);
-    private final RetrySchedulerLifecycle lifecycle = new RetrySchedulerLifecycle(null, scheduler);
+    private final RetrySchedulerLifecycle lifecycle = new RetrySchedulerLifecycle(null, scheduler, policyReadInFull());
     private final RetrySchedulerHealthIndicator indicator =
             new RetrySchedulerHealthIndicator(lifecycle, scheduler, properties);
+
+    private static PolicyViewsLifecycle policyReadInFull() {
+        PolicyViewsLifecycle policy = mock(PolicyViewsLifecycle.class);
+        when(policy.readInFull()).thenReturn(Mono.empty());
+        return policy;
+    }
 
     @AfterEach
     void stop() {
