@@ -20,13 +20,18 @@ public final class CarrierOptions {
 
     /**
      * SIP header names (lower case) the SIP trunk carrier never adds as given: the dialog's own header fields (and
-     * their compact forms), the route and credentials it sets, and the dialer's correlation headers; every other name
-     * under {@link #DIALER_SIP_HEADERS} is refused too, kept for headers the dialer may set later.
+     * their compact forms), the body's ({@code Content-*}: a {@code Content-Encoding} would make our SDP unreadable),
+     * the extensions the dialer does not implement and may not be made to ask for ({@code Require},
+     * {@code Supported}, {@code Proxy-Require}, {@code RSeq}, {@code RAck}: {@code 100rel} wants a PRACK the dialer
+     * never sends, and the trunk would hold back the answer, then fail the call), the route and credentials it sets,
+     * and the dialer's correlation headers; every other name under {@link #DIALER_SIP_HEADERS} is refused too, kept
+     * for headers the dialer may set later.
      */
     public static final Set<String> RESERVED_SIP_HEADERS = Set.of("via", "v", "from", "f", "to", "t", "call-id", "i",
-            "cseq", "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "route",
-            "record-route", "authorization", "proxy-authorization", "x-dialer-request-id", "x-dialer-attempt",
-            "x-dialer-account-id", "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
+            "cseq", "contact", "m", "max-forwards", "content-type", "c", "content-length", "l", "content-encoding",
+            "e", "content-disposition", "content-language", "require", "supported", "k", "proxy-require", "rseq",
+            "rack", "route", "record-route", "authorization", "proxy-authorization", "x-dialer-request-id",
+            "x-dialer-attempt", "x-dialer-account-id", "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
 
     /** The prefix (lower case) of the SIP headers that are the dialer's own, {@code X-Dialer-*}. */
     public static final String DIALER_SIP_HEADERS = "x-dialer-";

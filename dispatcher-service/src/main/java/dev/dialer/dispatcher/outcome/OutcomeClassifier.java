@@ -5,8 +5,8 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Classifies an attempt's terminal status and SIP response into an {@link Outcome}, following the outcome table of
- * ARCHITECTURE.md §4. Pure and stateless.
+ * Classifies an attempt's terminal status and SIP response into an {@link Outcome}, following the outcome table the
+ * README describes (retries and outcomes). Pure and stateless.
  *
  * <ul>
  *   <li>capacity rejection: 503 whose reason names "calls in progress" or an {@code X-Call-Limit} (the SIP trunk
@@ -14,8 +14,10 @@ import java.util.Set;
  *   <li>decline: 603, reported as busy, not retried;</li>
  *   <li>unreachable: 404, 484, 410, 604;</li>
  *   <li>retryable: busy (486, 600), no-answer (487, 480, 408), transient failures (500, 502, 504, any other 503)
- *       and, not in the table, any other 5xx; a busy or no-answer code is reported as such, whatever status the
- *       carrier gave it (jambonz reports every SIP error but 486, 487 and 603 as {@code failed});</li>
+ *       and, not in the table, any other 5xx and a 401 or 407 (the trunk refused the credentials it was given, or
+ *       asked for some none were configured for: wrong for every call until mended there, never the callee's
+ *       doing); a busy or no-answer code is reported as such, whatever status the carrier gave it (jambonz reports
+ *       every SIP error but 486, 487 and 603 as {@code failed});</li>
  *   <li>any other failure (a 4xx the table does not name, such as 400 or 488) is treated as unreachable: it will fail
  *       the same way again.</li>
  * </ul>
@@ -25,6 +27,8 @@ public final class OutcomeClassifier {
     private static final Set<Integer> UNREACHABLE = Set.of(404, 484, 410, 604);
     private static final Set<Integer> BUSY = Set.of(486, 600);
     private static final Set<Integer> NO_ANSWER = Set.of(487, 480, 408);
+    /** The trunk refused the dialer's (or the carrier's) credentials: its fault, mended there, not the callee's. */
+    private static final Set<Integer> AUTHENTICATION = Set.of(401, 407);
 
     /**
      * @param status    a terminal attempt status, as mapped from the carrier's status
@@ -60,7 +64,8 @@ public final class OutcomeClassifier {
         if (NO_ANSWER.contains(sip)) {
             return new Outcome(Verdict.RETRYABLE, AttemptStatus.NO_ANSWER);
         }
-        if (status == AttemptStatus.BUSY || status == AttemptStatus.NO_ANSWER || (sip >= 500 && sip < 600)) {
+        if (status == AttemptStatus.BUSY || status == AttemptStatus.NO_ANSWER || (sip >= 500 && sip < 600)
+                || AUTHENTICATION.contains(sip)) {
             return new Outcome(Verdict.RETRYABLE, status);
         }
         // jambonz reports errors that are not SIP responses as failed with 500; no code at all is just as unknown.

@@ -46,6 +46,8 @@ class OutcomeClassifierTest {
             failed    | 403 | Forbidden                      | UNREACHABLE | failed
             failed    | 488 | Not Acceptable Here            | UNREACHABLE | failed
             failed    | 599 | Whatever                       | RETRYABLE   | failed
+            failed    | 401 | Unauthorized                   | RETRYABLE   | failed
+            failed    | 407 | Proxy Authentication Required  | RETRYABLE   | failed
             busy      | null | null                          | RETRYABLE   | busy
             no-answer | null | null                          | RETRYABLE   | no-answer
             failed    | null | null                          | RETRYABLE   | failed

@@ -600,8 +600,9 @@ final class SipCall {
      * ringing, for the watchdog too, for ever.
      */
     private void sendCancel(Cancel why, Scheduler timers) throws SipException {
-        cancelled = why;
         session.cancel(invite);
+        // Only once sent: a CANCEL that could not be sent is sent again as the failed call is let go of.
+        cancelled = why;
         answerTimer = timers.schedule(() -> offer(Signal.CANCEL_UNANSWERED), answerAfterCancel.toMillis(),
                 TimeUnit.MILLISECONDS);
     }

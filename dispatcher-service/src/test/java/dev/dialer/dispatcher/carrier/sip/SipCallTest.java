@@ -99,6 +99,23 @@ class SipCallTest {
     }
 
     @Test
+    void aCancelThatCouldNotBeSentIsSentAgainAsTheFailedCallIsLetGoOf() throws Exception {
+        // The ring timeout's CANCEL cannot be sent the first time (a TCP trunk's connection reset).
+        doThrow(new SipException("connection reset")).doNothing().when(session).cancel(invite);
+
+        step(SipCall.Signal.RING_TIMEOUT);
+
+        assertThat(call.ended()).isTrue();
+        assertThat(reported.get(reported.size() - 1)).satisfies(end -> {
+            assertThat(end.status()).isEqualTo(AttemptStatus.FAILED);
+            assertThat(end.sipReason()).startsWith("local SIP error");
+        });
+        verify(session, times(2)).cancel(invite);
+        timers.advanceTimeBy(Duration.ofSeconds(32));
+        verify(session).abandon(invite);
+    }
+
+    @Test
     void anAnsweredCallEndedByALocalErrorIsHungUpNotLeftOnTheLine() throws Exception {
         Dialog dialog = mock(Dialog.class);
         when(dialog.getRemoteTag()).thenReturn("theirs");
