@@ -118,6 +118,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final DialogStore dialogs;
     private final String trunk;
     private final Duration answerAfterCancel;
+    /** How long a status before the end may take to be applied: a quarter of 64 × T1 (8 s by default). */
+    private final Duration statusReportBound;
     /** Orphaned calls we cancelled: the trunk's final answer to their INVITE is acknowledged here. */
     private final Map<String, SipDialog> cancelledOrphans = new ConcurrentHashMap<>();
     /**
@@ -171,6 +173,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     SipTrunkCarrier(SipTrunkProperties properties, Function<CarrierCallback, Mono<?>> reporter, Clock clock,
                     MeterRegistry registry, DialogStore dialogs, Duration answerAfterCancel) {
         this.answerAfterCancel = answerAfterCancel;
+        this.statusReportBound = answerAfterCancel.dividedBy(4);
         this.endedKept = endedKept(properties);
         this.properties = properties;
         this.reporter = reporter;
@@ -539,6 +542,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private Mono<Boolean> holds(SipCall call) {
         return dialogs.renewLeases(List.of(call.callId())).hasElements().map(lost -> !lost)
                 .retryWhen(InfraRetry.brief("check SIP dialog lease"))
+                .timeout(properties.keepTimeout())
                 .onErrorResume(error -> {
                     log.warn("SIP call {}: whether this dispatcher still holds it could not be read: {}",
                             call.callId(), error.toString());
@@ -565,6 +569,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         Mono<Boolean> write = ending ? dialogs.forget(call.callId()).thenReturn(true)
                 : call.takeKeptChange().map(dialogs::update).orElseGet(() -> Mono.just(true));
         return write.retryWhen(InfraRetry.brief("keep SIP dialog"))
+                // Bounded: the call's next SIP event (the 200 to ACK) waits for this step.
+                .timeout(properties.keepTimeout())
                 .onErrorResume(error -> {
                     log.warn("SIP call {} could not be kept in PostgreSQL{}: {}", call.callId(),
                             ending ? "" : "; stored again at the next lease renewal", error.toString());
@@ -732,12 +738,15 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     /**
      * Hands a status to the reporter. An end is the attempt's outcome and comes once: it is applied until the
      * reporter recovers from an outage (PostgreSQL failing over), where a lost one would leave the attempt to the
-     * watchdog, which finds the call gone and ends it {@code failed}. Earlier statuses are not retried here.
+     * watchdog, which finds the call gone and ends it {@code failed}. Earlier statuses are not retried here, and are
+     * given up after {@link #statusReportBound}: the call's next SIP event waits for them, and a 200 not acknowledged
+     * within the trunk's 64 × T1 is a callee answering into silence, then hung up on by the trunk.
      */
     private Mono<Void> report(CarrierCallback callback) {
-        Retry retry = callback.status().isTerminal() ? InfraRetry.untilRecovered("apply SIP call end") : Retry.max(0);
-        return Mono.defer(() -> reporter.apply(callback))
-                .retryWhen(retry)
+        boolean end = callback.status().isTerminal();
+        Mono<?> applied = Mono.defer(() -> reporter.apply(callback))
+                .retryWhen(end ? InfraRetry.untilRecovered("apply SIP call end") : Retry.max(0));
+        return (end ? applied : applied.timeout(statusReportBound))
                 .doOnError(error -> log.warn("status {} of request {} attempt {} could not be applied: {}",
                         callback.status().wire(), callback.requestId(), callback.attempt(), error.toString()))
                 .onErrorResume(error -> Mono.empty())

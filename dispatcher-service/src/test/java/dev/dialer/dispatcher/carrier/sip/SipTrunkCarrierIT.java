@@ -292,6 +292,20 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void aStatusWhoseReportHangsHoldsTheCallsAnswerBackOnlyForAWhile() throws Exception {
+        // The ringing status is never applied (Kafka or PostgreSQL hangs without failing); 64 × T1 is taken as 4 s
+        // here, so a status is given up after 1 s, and the trunk's 200, which waits behind it, is acknowledged then.
+        start(Sipp.uas("answer-then-hang-up"), null, null, Duration.ofSeconds(4), callback ->
+                callback.status() == AttemptStatus.RINGING ? Mono.never()
+                        : Mono.fromRunnable(() -> reported.add(callback)), Duration.ofSeconds(30));
+
+        place(Map.of());
+
+        awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED);
+        assertThat(sipp.awaitExit(WAIT)).as("sipp had our ACK to its 200 in time: %s", sipp.output()).isZero();
+    }
+
+    @Test
     void anEndBeingReportedWhenTheCarrierClosesIsReportedAndItsCallForgotten() throws Exception {
         CountDownLatch reporting = new CountDownLatch(1);
         // The busy end takes a second and a half to apply, and the carrier is closed meanwhile (a rolling restart).
