@@ -345,6 +345,9 @@ final class SipCall {
     }
 
     private void onProvisional(Response response, List<CarrierCallback> out, Scheduler timers) throws SipException {
+        if (state == State.ANSWERED) {
+            return; // a provisional answer that came after the 2xx, reordered: the call is answered
+        }
         int code = response.getStatusCode();
         provisional = true;
         if (pendingCancel != null) {
@@ -467,7 +470,10 @@ final class SipCall {
         ServerTransaction transaction = session.serverTransaction(event);
         if (Request.BYE.equals(request.getMethod())) {
             transaction.sendResponse(session.response(200, request));
-            if (state == State.ANSWERED) {
+            // Only the answered dialog's BYE ends the call: a second fork's (one we acknowledged and hang up on)
+            // ends only that fork.
+            if (state == State.ANSWERED && (dialog == null || event.getDialog() == null
+                    || event.getDialog() == dialog)) {
                 completed(out);
             }
         } else if (state == State.ANSWERED && (Request.INVITE.equals(request.getMethod())

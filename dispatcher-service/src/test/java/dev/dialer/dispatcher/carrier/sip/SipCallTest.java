@@ -132,6 +132,25 @@ class SipCallTest {
     }
 
     @Test
+    void aSecondForksByeEndsOnlyThatForkAndAProvisionalAfterTheAnswerChangesNothing() throws Exception {
+        Dialog answered = mock(Dialog.class);
+        when(answered.getRemoteTag()).thenReturn("theirs");
+        Dialog secondFork = mock(Dialog.class);
+        step(new ResponseEvent(this, invite, answered, response(200, "OK", "INVITE")));
+        step(new ResponseEvent(this, invite, answered, response(183, "Session Progress", "INVITE")));
+
+        step(new RequestEvent(this, serverTransaction, secondFork, request("BYE", 2)));
+
+        assertThat(call.ended()).as("the answered call talks on").isFalse();
+        assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.IN_PROGRESS);
+
+        step(new RequestEvent(this, serverTransaction, answered, request("BYE", 3)));
+
+        assertThat(call.ended()).isTrue();
+        assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.COMPLETED);
+    }
+
+    @Test
     void afterItsEndALateByeIsAnswered200AndALateReInvite481() throws Exception {
         Dialog dialog = mock(Dialog.class);
         step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
