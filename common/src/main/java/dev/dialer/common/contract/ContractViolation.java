@@ -8,7 +8,6 @@ public final class ContractViolation extends RuntimeException {
         NOT_JSON("not_json"),
         SCHEMA_INVALID("schema_invalid"),
         UNKNOWN_VERSION("unknown_version"),
-        KEY_MISMATCH("key_mismatch"),
         /**
          * Larger than the dialer can publish again ({@link dev.dialer.common.kafka.Topics#MAX_COMMAND_VALUE_BYTES}):
          * it reached the topic compressed, and a retry, a wait or a re-route of it would be refused for good.
