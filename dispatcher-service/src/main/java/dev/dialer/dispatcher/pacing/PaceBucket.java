@@ -29,12 +29,22 @@ final class PaceBucket {
     /** How far behind a promised start may fall and still be caught up, unless the caller says otherwise. */
     static final long DEFAULT_CATCH_UP_NANOS = 1_000_000_000L;
     private static final long WINDOW_NANOS = 1_000_000_000L;
+    /** How many last starts a new bucket has room for; grown, as starts come closer together, up to its capacity. */
+    static final int INITIAL_ROOM = 16;
 
     private final long intervalNanos;
     private final long toleranceNanos;
     private final long catchUpNanos;
-    /** The last starts, oldest first once full: the one-second window rule reads the oldest. */
-    private final long[] recent;
+    /** How many starts one second allows: the most last starts the window rule reads. */
+    private final int capacity;
+    /**
+     * The last starts, oldest first once full: the one-second window rule reads the oldest once it holds as many as
+     * one second allows. It holds fewer while starts come less often: a start pushes the oldest out, rather than grow
+     * the room, when the oldest is more than a second before it, and so is every start it replaced before (the rule
+     * could not bind on any of them again). A bucket of 10,000 a second whose starts are spread out holds 16 of them,
+     * not 10,001, for each of thousands of caller IDs.
+     */
+    private long[] recent;
     private int recentCount;
     private int recentNext;
     private long theoreticalArrival = Long.MIN_VALUE;
@@ -71,7 +81,8 @@ final class PaceBucket {
         this.intervalNanos = Math.max(1, Math.round(1_000_000_000d / perSecond));
         this.toleranceNanos = (burst - 1) * intervalNanos;
         this.catchUpNanos = catchUpNanos;
-        this.recent = new long[(int) Math.max(1, Math.min(Math.floor(perSecond + burst), 1_000_000))];
+        this.capacity = (int) Math.max(1, Math.min(Math.floor(perSecond + burst), 1_000_000));
+        this.recent = new long[Math.min(capacity, INITIAL_ROOM)];
     }
 
     /** The earliest time a start may happen, given {@code now}; reserves nothing, but promises that time. */
@@ -80,7 +91,7 @@ final class PaceBucket {
         if (theoreticalArrival != Long.MIN_VALUE) {
             at = Math.max(at, theoreticalArrival - toleranceNanos);
         }
-        if (recentCount == recent.length) {
+        if (recentCount == capacity) {
             // One more start must fall outside the closed second that began with the oldest of the last ones.
             at = Math.max(at, recent[recentNext] + WINDOW_NANOS + 1);
         }
@@ -95,6 +106,10 @@ final class PaceBucket {
         if (at != runAt) {
             runAt = at;
             runLength = 0;
+        }
+        if (recentCount == recent.length && recent.length < capacity && recent[recentNext] + WINDOW_NANOS >= at) {
+            // The oldest start kept is within this one's second: the window rule may need it, and more.
+            grow();
         }
         remember();
         advance(at);
@@ -127,11 +142,21 @@ final class PaceBucket {
         return true;
     }
 
+    /** Room for more last starts (twice as much, up to the capacity), the oldest first, the next written after them. */
+    private void grow() {
+        long[] grown = new long[(int) Math.min(capacity, 2L * recent.length)];
+        for (int i = 0; i < recentCount; i++) {
+            grown[i] = recent[(recentNext + i) % recent.length];
+        }
+        recent = grown;
+        recentNext = recentCount;
+    }
+
     /** Notes the state the start about to be taken changes, for {@link #giveBack}. */
     private void remember() {
         if (runLength == arrivalBefore.length) {
-            if (runLength < recent.length) {
-                int size = Math.min(recent.length, runLength * 2);
+            if (runLength < capacity) {
+                int size = Math.min(capacity, runLength * 2);
                 arrivalBefore = Arrays.copyOf(arrivalBefore, size);
                 promisedBefore = Arrays.copyOf(promisedBefore, size);
                 pushed = Arrays.copyOf(pushed, size);
@@ -202,7 +227,8 @@ final class PaceBucket {
         long last = recent[(recentNext - 1 + recent.length) % recent.length];
         double owed = Math.min(burst, Math.max(1.0, (double) (theoreticalArrival - last) / intervalNanos));
         next.theoreticalArrival = last + Math.round(owed * next.intervalNanos);
-        int kept = Math.min(recentCount, next.recent.length);
+        int kept = Math.min(recentCount, next.capacity);
+        next.recent = new long[Math.max(next.recent.length, kept)];
         for (int i = kept; i > 0; i--) {
             next.recent[next.recentNext] = recent[(recentNext - i + recent.length) % recent.length];
             next.recentNext = (next.recentNext + 1) % next.recent.length;
@@ -213,8 +239,13 @@ final class PaceBucket {
 
     /** Whether the bucket is full again at {@code now}: forgetting it then changes nothing. */
     synchronized boolean idleAt(long now) {
-        boolean windowOpen = recentCount < recent.length || recent[recentNext] + WINDOW_NANOS < now;
+        boolean windowOpen = recentCount < capacity || recent[recentNext] + WINDOW_NANOS < now;
         return theoreticalArrival == Long.MIN_VALUE || theoreticalArrival <= now && windowOpen;
+    }
+
+    /** How many last starts it has room for now (for tests). */
+    synchronized int room() {
+        return recent.length;
     }
 
     long intervalNanos() {

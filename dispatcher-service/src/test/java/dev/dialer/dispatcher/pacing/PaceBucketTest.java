@@ -196,6 +196,26 @@ class PaceBucketTest {
     }
 
     @Test
+    void aFastBucketHoldsRoomOnlyForTheStartsItMadeWithinASecondAndStillKeepsTheWindowRule() {
+        PaceBucket fast = new PaceBucket(10_000, 1);
+        for (int i = 0; i < 1_000; i++) {
+            fast.take(i * (SECOND + SECOND / 10));
+        }
+        assertThat(fast.room()).as("a thousand starts, each over a second after the one before")
+                .isEqualTo(PaceBucket.INITIAL_ROOM);
+
+        PaceBucket bursting = new PaceBucket(100, 100);
+        List<Long> starts = greedyStarts(bursting, 0, 600);
+
+        assertThat(bursting.room()).as("grown to the starts one second allows, no further").isEqualTo(200);
+        assertThat(starts.subList(0, 100)).as("the burst, back to back").containsOnly(0L);
+        assertThat(maxInAnyWindowClosed(starts, SECOND)).isLessThanOrEqualTo(200);
+
+        PaceBucket slowed = bursting.withRate(10, 1);
+        assertThat(slowed.room()).as("the last starts the new rate's second allows").isEqualTo(11);
+    }
+
+    @Test
     void isIdleOnceItHasRefilled() {
         PaceBucket bucket = new PaceBucket(2, 1);
         bucket.take(0);
