@@ -7,9 +7,13 @@ import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -221,7 +225,24 @@ class ApiKeyAuthentication implements WebFilter {
 
     private static String addressOf(ServerWebExchange exchange) {
         InetSocketAddress remote = exchange.getRequest().getRemoteAddress();
-        return remote == null || remote.getAddress() == null ? NO_ADDRESS : remote.getAddress().getHostAddress();
+        return remote == null || remote.getAddress() == null ? NO_ADDRESS : failingAddress(remote.getAddress());
+    }
+
+    /**
+     * The address failures are counted under: an IPv4 address itself; an IPv6 address's /64, which one client
+     * commonly holds whole (a caller could otherwise fail from a fresh address at every try).
+     */
+    static String failingAddress(InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            return address.getHostAddress();
+        }
+        byte[] prefix = Arrays.copyOf(address.getAddress(), 16);
+        Arrays.fill(prefix, 8, 16, (byte) 0);
+        try {
+            return InetAddress.getByAddress(prefix).getHostAddress() + "/64";
+        } catch (UnknownHostException impossible) {
+            throw new IllegalStateException(impossible);
+        }
     }
 
     private static Counter rejected(MeterRegistry registry, String reason) {

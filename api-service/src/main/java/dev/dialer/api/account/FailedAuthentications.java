@@ -10,8 +10,9 @@ import java.time.Duration;
  * Failed authentications (a key the database does not know) per remote address: a resilience4j {@link RateLimiter}
  * each, from a registry built once, holding {@code maxFailures} per {@code window}. An address that used them up
  * is refused before any lookup until the window ends. Never blocks. Bounded: when {@code maxAddresses} are tracked,
- * the addresses with no failure in their current window are dropped (they hold nothing worth keeping) and, if that
- * is not enough, all of them.
+ * the addresses with no failure in their current window are dropped (they hold nothing worth keeping), then, if that
+ * is not enough, those not refused now (their counts are lost, their blocks kept: a caller failing from many
+ * addresses must not lift the blocks of others by it) and, only when every one of them is refused, all of them.
  */
 final class FailedAuthentications {
 
@@ -56,6 +57,13 @@ final class FailedAuthentications {
                 .map(RateLimiter::getName)
                 .toList()
                 .forEach(registry::remove);
+        if (registry.getAllRateLimiters().size() >= maxAddresses) {
+            registry.getAllRateLimiters().stream()
+                    .filter(limiter -> limiter.getMetrics().getAvailablePermissions() > 0)
+                    .map(RateLimiter::getName)
+                    .toList()
+                    .forEach(registry::remove);
+        }
         if (registry.getAllRateLimiters().size() >= maxAddresses) {
             registry.getAllRateLimiters().stream().map(RateLimiter::getName).toList().forEach(registry::remove);
         }

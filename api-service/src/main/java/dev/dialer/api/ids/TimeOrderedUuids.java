@@ -1,8 +1,8 @@
 package dev.dialer.api.ids;
 
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Time-ordered UUIDs (RFC 9562 version 7): 48 bits of Unix milliseconds, then 74 random bits. Ids made later sort
@@ -10,7 +10,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * appended at the end of a B-tree instead of at a random leaf. A send gets one, and its calls ids made from it (below):
  * without an {@code Idempotency-Key} drawn for the request, with one drawn when the key is claimed, so that a retry
  * reproduces it (a key claimed before decision 0086 keeps its name-based ids, {@code NameBasedUuids}).
- * The random bits are not secret: a call id grants nothing (every read checks the account).
+ * A call id grants nothing (every read checks the account), but its random bits come from a {@link SecureRandom}
+ * all the same: ids seen must not tell the next ones, which a callback forged with a carrier's secret would need.
  *
  * <p>The calls of one send share a <em>send id</em>, a version 7 UUID whose last {@value #INDEX_BITS} bits are
  * zero, and each call's id is the send id with its recipient's index in those bits ({@link #ofRecipient}). A call's
@@ -27,6 +28,7 @@ public final class TimeOrderedUuids {
     /** Recipients one send's ids can number. */
     public static final int MAX_RECIPIENTS = 1 << INDEX_BITS;
     private static final long INDEX_MASK = MAX_RECIPIENTS - 1;
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     public static UUID v7() {
         return v7(Clock.systemUTC().millis());
@@ -75,9 +77,8 @@ public final class TimeOrderedUuids {
     }
 
     static UUID v7(long unixMillis) {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        long high = (unixMillis << 16) | 0x7000L | random.nextInt(1 << 12);
-        long low = (random.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
+        long high = (unixMillis << 16) | 0x7000L | RANDOM.nextInt(1 << 12);
+        long low = (RANDOM.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
         return new UUID(high, low);
     }
 }

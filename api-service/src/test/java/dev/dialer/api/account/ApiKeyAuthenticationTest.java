@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.dialer.api.TestClock;
 import dev.dialer.api.problem.ApiProblem;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -138,6 +139,30 @@ class ApiKeyAuthenticationTest {
         }
         assertThat(failures.record("192.0.2.9")).as("the last address kept its count").isTrue();
         assertThat(failures.blockedFor("192.0.2.9")).isPositive();
+    }
+
+    @Test
+    void shouldKeepTheBlocksInForceWhenRoomIsMadeForAnotherAddress() {
+        FailedAuthentications failures = new FailedAuthentications(2, Duration.ofMinutes(1), 3);
+        failures.record("192.0.2.1");
+        failures.record("192.0.2.1");
+        failures.record("192.0.2.2");
+        failures.record("192.0.2.3");
+
+        failures.record("192.0.2.4");
+
+        assertThat(failures.blockedFor("192.0.2.1")).as("refused still").isPositive();
+        assertThat(failures.size()).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void shouldCountTheFailuresOfAnIpv6AddressUnderItsSlash64() throws Exception {
+        assertThat(ApiKeyAuthentication.failingAddress(InetAddress.getByName("2001:db8:1:2:aaaa::1")))
+                .isEqualTo(ApiKeyAuthentication.failingAddress(InetAddress.getByName("2001:db8:1:2:bbbb::2")))
+                .isEqualTo("2001:db8:1:2:0:0:0:0/64");
+        assertThat(ApiKeyAuthentication.failingAddress(InetAddress.getByName("2001:db8:1:3::1")))
+                .isEqualTo("2001:db8:1:3:0:0:0:0/64");
+        assertThat(ApiKeyAuthentication.failingAddress(InetAddress.getByName("192.0.2.7"))).isEqualTo("192.0.2.7");
     }
 
     @Test
