@@ -206,7 +206,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             throw new IllegalStateException("SIP stack could not start on " + properties.bindAddress() + ":"
                     + properties.bindPort() + "/" + properties.transport(), e);
         }
-        this.pipeline = runCalls().subscribe();
+        // Nothing in it is expected to fail (each step handles its own errors): a failure is a defect, and no SIP
+        // event is handled after it, so it is logged as such.
+        this.pipeline = runCalls().subscribe(ignored -> { }, error -> log.error("SIP call handling stopped on an "
+                + "unexpected error: no call's events are handled any more; restart the dispatcher", error));
         this.prober = workers.schedulePeriodically(this::probeIfSilent, properties.probeInterval().toMillis(),
                 properties.probeInterval().toMillis(), TimeUnit.MILLISECONDS);
         registry.gauge("dialer.dispatcher.carrier.sip.calls", calls, Map::size);
@@ -221,7 +224,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     @Override
     public synchronized void start() {
         if (keeper == null && !closed.get()) {
-            keeper = keepLeases().subscribe();
+            keeper = keepLeases().subscribe(ignored -> { }, error -> log.error("SIP dialog leases are no longer "
+                    + "renewed after an unexpected error: this dispatcher's calls will be taken over; restart it",
+                    error));
         }
     }
 
