@@ -8,9 +8,9 @@ import org.springframework.stereotype.Component;
 
 /**
  * {@code retryScheduler} in {@code /actuator/health}, not in readiness (decision 0128): DOWN until the retry pipeline
- * runs (once the policy topics are read in full), again if it ends, and while no tick has completed for {@code stale-after}: ticks given up or failing one after
- * another (a database that hangs or refuses) leave the pipeline subscribed while no retry, window or parked call is
- * released.
+ * runs (once the policy topics are read in full), again if it ends, and while no tick has completed for
+ * {@code stale-after}: ticks given up or failing one after another (a database that hangs or refuses) leave the
+ * pipeline subscribed while no retry, window or parked call is released.
  */
 @Component
 class RetrySchedulerHealthIndicator implements HealthIndicator {
