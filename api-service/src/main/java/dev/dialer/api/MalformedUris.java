@@ -4,7 +4,6 @@ import dev.dialer.api.problem.Problems;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.LinkedHashMap;
@@ -14,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.reactor.netty.NettyRouteProvider;
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.server.HttpServerRequest;
@@ -67,14 +67,16 @@ class MalformedUris implements NettyRouteProvider {
         String why = malformation(request.uri());
         refused.increment();
         log.debug("{} request refused: its URI is malformed ({})", request.method(), why);
+        // The catalogue's problem, written here: the application's encoders never see this request.
+        ProblemDetail malformed = Problems.malformed("The request's URI is malformed: " + why
+                + ". Write a % itself as %25, and a space as %20.").getBody();
         Map<String, Object> problem = new LinkedHashMap<>();
-        problem.put("type", Problems.MALFORMED_REQUEST.toString());
-        problem.put("title", "Malformed request");
-        problem.put("status", HttpResponseStatus.BAD_REQUEST.code());
-        problem.put("detail", "The request's URI is malformed: " + why
-                + ". Write a % itself as %25, and a space as %20.");
+        problem.put("type", String.valueOf(malformed.getType()));
+        problem.put("title", malformed.getTitle());
+        problem.put("status", malformed.getStatus());
+        problem.put("detail", malformed.getDetail());
         byte[] body = json.writeValueAsBytes(problem);
-        return response.status(HttpResponseStatus.BAD_REQUEST)
+        return response.status(malformed.getStatus())
                 .header(HttpHeaderNames.CONTENT_TYPE, MediaType.APPLICATION_PROBLEM_JSON_VALUE)
                 .header(HttpHeaderNames.CONTENT_LENGTH, String.valueOf(body.length))
                 // The request's body, if any, is not read: the connection is not reused for another request.

@@ -5,6 +5,7 @@ import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.github.resilience4j.ratelimiter.RateLimiterRegistry;
 import io.github.resilience4j.ratelimiter.internal.AtomicRateLimiter;
 import java.time.Duration;
+import java.util.function.Predicate;
 
 /**
  * Failed authentications (a key the database does not know) per remote address: a resilience4j {@link RateLimiter}
@@ -52,21 +53,18 @@ final class FailedAuthentications {
     }
 
     private void makeRoom() {
-        registry.getAllRateLimiters().stream()
-                .filter(limiter -> limiter.getMetrics().getAvailablePermissions() >= maxFailures)
-                .map(RateLimiter::getName)
-                .toList()
+        remove(limiter -> limiter.getMetrics().getAvailablePermissions() >= maxFailures);
+        if (registry.getAllRateLimiters().size() >= maxAddresses) {
+            remove(limiter -> limiter.getMetrics().getAvailablePermissions() > 0);
+        }
+        if (registry.getAllRateLimiters().size() >= maxAddresses) {
+            remove(limiter -> true);
+        }
+    }
+
+    private void remove(Predicate<RateLimiter> which) {
+        registry.getAllRateLimiters().stream().filter(which).map(RateLimiter::getName).toList()
                 .forEach(registry::remove);
-        if (registry.getAllRateLimiters().size() >= maxAddresses) {
-            registry.getAllRateLimiters().stream()
-                    .filter(limiter -> limiter.getMetrics().getAvailablePermissions() > 0)
-                    .map(RateLimiter::getName)
-                    .toList()
-                    .forEach(registry::remove);
-        }
-        if (registry.getAllRateLimiters().size() >= maxAddresses) {
-            registry.getAllRateLimiters().stream().map(RateLimiter::getName).toList().forEach(registry::remove);
-        }
     }
 
     private static Duration waitOf(RateLimiter limiter) {

@@ -42,7 +42,7 @@ public final class JsonMembers {
                 .forEach(name -> errors.add(new FieldProblem(prefix + name, message)));
     }
 
-        /** A mapper that refuses a member given twice in one object. */
+    /** A mapper that refuses a member given twice in one object. */
     public static JsonMapper mapper() {
         return JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     }

@@ -25,9 +25,10 @@ import tools.jackson.core.json.JsonFactory;
  */
 public final class ContractSchema {
 
-    /** A parser that takes nesting as deep as the schema's validator does. */
+    /** A parser that takes nesting as deep as the schema's validator (Jackson 2, its default constraints) does. */
     private static final JsonFactory AS_DEEP_AS_THE_VALIDATOR = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(1_000).build())
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_DEPTH).build())
             .build();
 
     private final JsonSchema schema;

@@ -325,13 +325,8 @@ class CommandHandler {
                 .retryWhen(InfraRetry.untilRecovered("attempt queued at"))
                 .flatMap(queuedAt -> requeueNotPlaced(command, dial, error, queuedAt))
                 .switchIfEmpty(Mono.defer(() -> error.isCapacityRefusal()
-                        ? unplaced(command, dial, error, FinalStatus.EXHAUSTED, CAPACITY,
+                        ? unplacedTellingTrunk(command, dial, error, FinalStatus.EXHAUSTED, CAPACITY,
                         "the carrier had no capacity for the call")
-                        .doOnNext(outcome -> {
-                            if (outcome == CommandOutcome.FAILED) {
-                                capacityRejected(command, error);
-                            }
-                        })
                         : carrierFailed(command, dial, error)));
     }
 
@@ -389,7 +384,16 @@ class CommandHandler {
     private Mono<CommandOutcome> cancelledMeanwhile(CallCommand command, int dial, CarrierException error) {
         log.info("request {} attempt {} was not placed ({}) and a cancel reached it meanwhile: it ends canceled, not "
                 + "requeued", command.requestId(), command.attempt(), error.getMessage());
-        return unplaced(command, dial, error, FinalStatus.CANCELED, null, null)
+        return unplacedTellingTrunk(command, dial, error, FinalStatus.CANCELED, null, null);
+    }
+
+    /**
+     * {@link #unplaced}, and once the attempt has ended, a capacity refusal told to its trunk
+     * ({@link #capacityRejected}).
+     */
+    private Mono<CommandOutcome> unplacedTellingTrunk(CallCommand command, int dial, CarrierException error,
+                                                      FinalStatus finalStatus, String code, String message) {
+        return unplaced(command, dial, error, finalStatus, code, message)
                 .doOnNext(outcome -> {
                     if (outcome == CommandOutcome.FAILED && error.isCapacityRefusal()) {
                         capacityRejected(command, error);
