@@ -204,12 +204,16 @@ public final class TopicProvisioner {
     }
 
     /**
-     * How many partitions {@code topic} has now (blocking, for start-up). A topic created a moment ago can still be
-     * unknown to the broker that answers: that is waited out until {@code timeoutMillis}.
+     * How many partitions {@code topic} has now (blocking). A topic created a moment ago can still be unknown to the
+     * broker that answers: that is waited out until {@code timeoutMillis}. The admin client's own requests are
+     * bounded by it too, so that closing it after a timeout does not wait out its default minute.
      */
     public static int partitionCount(KafkaSettings settings, String topic, long timeoutMillis) {
         String bootstrapServers = settings.bootstrapServers();
-        try (Admin admin = Admin.create(adminProperties(settings, Map.of()))) {
+        int timeout = (int) Math.min(timeoutMillis, Integer.MAX_VALUE);
+        try (Admin admin = Admin.create(adminProperties(settings, Map.of(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
             return waitingOutUnknownTopic(timeoutMillis, () -> admin.describeTopics(List.of(topic)).allTopicNames()
                     .get(timeoutMillis, TimeUnit.MILLISECONDS).get(topic).partitions().size());
         } catch (InterruptedException e) {

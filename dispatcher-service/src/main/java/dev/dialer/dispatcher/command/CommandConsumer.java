@@ -20,15 +20,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToIntFunction;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.GroupedFlux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * The {@code dialer.call.commands} pipeline: consume, group by partition, and hand each partition's records to its
@@ -46,7 +47,7 @@ import reactor.core.scheduler.Schedulers;
 public class CommandConsumer {
 
     private static final Logger log = LoggerFactory.getLogger(CommandConsumer.class);
-    private static final long COUNT_TIMEOUT_MILLIS = 10_000;
+    private static final long COUNT_TIMEOUT_MILLIS = 5_000;
 
     private final KafkaSettings settings;
     private final CommandConsumerProperties properties;
@@ -55,12 +56,22 @@ public class CommandConsumer {
     private final Lanes lanes;
     private final LanesProperties lanesProperties;
     private final CallbackRecords callbacks;
+    private final ToIntFunction<String> partitionCounts;
     private final CommandReader reader = new CommandReader();
     private final Map<Integer, PartitionLanes> byPartition = new ConcurrentHashMap<>();
     private final Map<Integer, CallbackPartition> callbacksByPartition = new ConcurrentHashMap<>();
 
+    @Autowired
     CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
                     KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks) {
+        this(settings, properties, handler, routing, lanes, lanesProperties, callbacks,
+                topic -> TopicProvisioner.partitionCount(settings, topic, COUNT_TIMEOUT_MILLIS));
+    }
+
+    CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
+                    KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks,
+                    ToIntFunction<String> partitionCounts) {
+        this.partitionCounts = partitionCounts;
         this.callbacks = callbacks;
         this.settings = settings;
         this.properties = properties;
@@ -136,8 +147,9 @@ public class CommandConsumer {
                 });
     }
 
-    private void assigned(Set<Integer> partitions) {
+    void assigned(Set<Integer> partitions) {
         routing.owns(partitions, Set.of());
+        recount();
         lanes.owns(partitions, Set.of(), routing.partitions());
         partitions.forEach(number -> {
             PartitionLanes back = byPartition.get(number);
@@ -153,28 +165,27 @@ public class CommandConsumer {
     }
 
     /**
-     * Reads the topics' partition counts again: partitions added to a subscribed topic bring on the rebalance that
-     * called this, and the share of them this dispatcher owns, which divides the trunk-wide limits, changed with the
-     * count. Off the consumer's thread (an admin request); until it answers, the count known before holds.
+     * Reads the topics' partition counts again, before the gained partitions are set up: partitions added to a
+     * subscribed topic bring on the rebalance that called this, and the range assignor's rebalance revokes and assigns
+     * every partition, so what a gained partition learns (the caller IDs with records parked, the calls in flight that
+     * hold trunk slots) must hash each caller ID over the count the topic has now, and the share of partitions owned,
+     * which divides the trunk-wide limits, is of that count. On the consumer's thread, bounded
+     * ({@link #COUNT_TIMEOUT_MILLIS}); without an answer the count known before holds.
      */
     private void recount() {
-        Mono.fromCallable(() -> new int[] {partitionCount(Topics.CALL_COMMANDS),
-                        partitionCount(Topics.CARRIER_CALLBACKS)})
-                .subscribeOn(Schedulers.boundedElastic())
-                .subscribe(counts -> {
-                    if (routing.recounted(counts[0], counts[1])) {
-                        lanes.partitionCount(counts[0]);
-                        if (!properties.covers(counts[0])) {
-                            log.error("{}; restart the dispatchers with a higher setting",
-                                    properties.uncovered(counts[0]));
-                        }
-                    }
-                }, error -> log.warn("The topics' partition counts could not be read again after a rebalance; the "
-                        + "trunk-wide limits stay divided by {} partitions", routing.partitions(), error));
-    }
-
-    private int partitionCount(String topic) {
-        return TopicProvisioner.partitionCount(settings, topic, COUNT_TIMEOUT_MILLIS);
+        int commands;
+        int callbacks;
+        try {
+            commands = partitionCounts.applyAsInt(Topics.CALL_COMMANDS);
+            callbacks = partitionCounts.applyAsInt(Topics.CARRIER_CALLBACKS);
+        } catch (RuntimeException failed) {
+            log.warn("The topics' partition counts could not be read again after a rebalance; the gained partitions "
+                    + "are set up, and the trunk-wide limits divided, by {} partitions", routing.partitions(), failed);
+            return;
+        }
+        if (routing.recounted(commands, callbacks) && !properties.covers(commands)) {
+            log.error("{}; restart the dispatchers with a higher setting", properties.uncovered(commands));
+        }
     }
 
     /**

@@ -255,14 +255,6 @@ public class Lanes {
         return Long.valueOf(assignment).equals(assignedIn.get(partition));
     }
 
-    /**
-     * The commands topic has {@code count} partitions now (it grew): the partitions owned are a smaller share of it,
-     * and the trunk-wide and campaign limits are re-divided.
-     */
-    public void partitionCount(int count) {
-        reshare(count);
-    }
-
     private void reshare(int count) {
         synchronized (owned) {
             if (count > 0) {

@@ -537,8 +537,8 @@ class PartitionLanesTest {
         assertThat(built.trunks().gate(Trunks.DEFAULT).currentCps()).isEqualTo(20.0);
         assertThat(built.trunks().gate(Trunks.DEFAULT).currentLimit()).isEqualTo(20);
 
-        // Four more partitions: the two owned are a quarter of the topic now.
-        built.partitionCount(8);
+        // Four more partitions (the rebalance they bring on reads the new count): the two owned are a quarter now.
+        built.owns(Set.of(), Set.of(), 8);
 
         assertThat(built.trunks().gate(Trunks.DEFAULT).currentCps()).isEqualTo(10.0);
         assertThat(built.trunks().gate(Trunks.DEFAULT).currentLimit()).isEqualTo(10);

@@ -1,0 +1,55 @@
+package dev.dialer.dispatcher.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verify;
+
+import dev.dialer.common.kafka.KafkaSettings;
+import dev.dialer.dispatcher.callback.CallbackRecords;
+import dev.dialer.dispatcher.pacing.Lanes;
+import dev.dialer.dispatcher.pacing.LanesProperties;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class CommandConsumerRebalanceTest {
+
+    private final Map<String, Integer> topicPartitions = new HashMap<>();
+    private final KeyRouting routing = new KeyRouting();
+    private final Lanes lanes = mock(Lanes.class);
+    private final CommandConsumer consumer = new CommandConsumer(KafkaSettings.of("localhost:9"),
+            new CommandConsumerProperties("dialer-dispatcher", 500, 64, Duration.ofSeconds(1), 4),
+            mock(CommandHandler.class), routing, lanes, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+            mock(CallbackRecords.class), topic -> {
+                Integer count = topicPartitions.get(topic);
+                if (count == null) {
+                    throw new IllegalStateException("cannot describe " + topic);
+                }
+                return count;
+            });
+
+    @Test
+    void partitionsGainedAfterTheTopicsGrewAreSetUpByTheCountTheTopicsHaveNow() {
+        routing.topicsHave(12, 12);
+        topicPartitions.put("dialer.call.commands", 24);
+        topicPartitions.put("dialer.carrier.callbacks", 24);
+
+        consumer.assigned(Set.of(3, 15));
+
+        // Caller IDs hash over 24 partitions now: the parked lanes and calls in flight of 3 and 15 are found by it.
+        verify(lanes).owns(Set.of(3, 15), Set.of(), 24);
+        assertThat(routing.partitions()).isEqualTo(24);
+    }
+
+    @Test
+    void withoutAnAnswerTheCountKnownBeforeHolds() {
+        routing.topicsHave(12, 12);
+
+        consumer.assigned(Set.of(3));
+
+        verify(lanes).owns(Set.of(3), Set.of(), 12);
+        assertThat(routing.partitions()).isEqualTo(12);
+    }
+}
