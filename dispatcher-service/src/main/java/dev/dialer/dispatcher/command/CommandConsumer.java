@@ -161,7 +161,6 @@ public class CommandConsumer {
                 backCallbacks.reassigned();
             }
         });
-        recount();
     }
 
     /**
