@@ -204,6 +204,9 @@ class BadInputIT extends RunningApiService {
             "/api/v2/webhooks?url=https://crm.example.com|url|is not a parameter",
             "/api/v2/webhooks/{webhook}/deliveries?eventId=evt_1|eventId|is not a parameter",
             "/api/v2/calls?foreign_id=crm-1&foreign_id=crm-2|foreign_id|more than once",
+            "/api/v2/calls?foreign_id=|foreign_id|is empty",
+            "/api/v2/calls?campaign=%20&limit=5|campaign|is empty",
+            "/api/v2/calls?status=|status|is empty",
             "/api/v2/calls?campaign=a&limit=5&campaign=b|campaign|more than once",
             "/api/v2/subscriptions?webhook_id={webhook}&webhook_id={webhook}|webhook_id|more than once",
             "/api/v2/webhooks/{webhook}/deliveries?event_id=evt_1&event_id=evt_2|event_id|more than once"})

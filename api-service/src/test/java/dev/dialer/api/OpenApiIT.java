@@ -79,6 +79,21 @@ class OpenApiIT extends RunningApiService {
         assertThat(document.at("/components/schemas/Page/properties").propertyNames())
                 .contains("next_cursor").doesNotContain("nextCursor");
         assertThat(document.at("/components/schemas/Attempt/properties").propertyNames()).contains("sip_status");
+        // What a call's view may hold null is documented so: a client generated from the document reads it.
+        JsonNode callView = document.at("/components/schemas/Call/properties");
+        for (String nullable : List.of("final_status", "campaign", "foreign_id", "next_attempt_at", "finished_at",
+                "cancel_rejected_at", "attempts")) {
+            assertThat(callView.at("/" + nullable + "/type").toString()).as(nullable).contains("\"null\"");
+        }
+        assertThat(callView.at("/error/oneOf").toString())
+                .isEqualTo("[{\"$ref\":\"#/components/schemas/Error\"},{\"type\":\"null\"}]");
+        assertThat(callView.at("/error/$ref").isMissingNode()).isTrue();
+        for (String nullable : List.of("provider_status", "provider_call_id", "sip_status", "sip_reason",
+                "answered_by", "duration_seconds", "started_at", "ended_at")) {
+            assertThat(document.at("/components/schemas/Attempt/properties/" + nullable + "/type").toString())
+                    .as(nullable).contains("\"null\"");
+        }
+        assertThat(document.at("/components/schemas/Page/properties/next_cursor/type").toString()).contains("null");
         assertThat(document.at("/components/schemas/Campaign/properties").propertyNames())
                 .contains("by_status", "by_final_status");
         // Bodies whose other fields are a 400 say so.

@@ -1,6 +1,7 @@
 package dev.dialer.api.calls;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.swagger.v3.oas.annotations.media.Schema;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -23,13 +24,23 @@ final class CallViews {
      * {@code expired}), which {@code final_status} also holds. {@code cancel_rejected_at} is when a cancel of the call
      * first came too late (it had ended, or it was answered and left to talk); null when none did.
      */
-    record Call(String id, String status, @JsonProperty("final_status") String finalStatus, String campaign,
-                @JsonProperty("foreign_id") String foreignId, @JsonProperty("caller_id") String callerId, String to,
+    record Call(String id, String status,
+                @JsonProperty("final_status") @Schema(types = {"string", "null"}) String finalStatus,
+                @Schema(types = {"string", "null"}) String campaign,
+                @JsonProperty("foreign_id") @Schema(types = {"string", "null"}) String foreignId,
+                @JsonProperty("caller_id") String callerId, String to,
                 @JsonProperty("attempts_used") int attemptsUsed, @JsonProperty("max_attempts") int maxAttempts,
-                @JsonProperty("next_attempt_at") Instant nextAttemptAt, Error error,
+                @JsonProperty("next_attempt_at") @Schema(types = {"string", "null"}, format = "date-time")
+                Instant nextAttemptAt,
+                @Schema(types = {"object", "null"}, description = "Why the request ended without a carrier "
+                        + "outcome; null otherwise") Error error,
                 @JsonProperty("created_at") Instant createdAt, @JsonProperty("updated_at") Instant updatedAt,
-                @JsonProperty("finished_at") Instant finishedAt,
-                @JsonProperty("cancel_rejected_at") Instant cancelRejectedAt, List<Attempt> attempts) {
+                @JsonProperty("finished_at") @Schema(types = {"string", "null"}, format = "date-time")
+                Instant finishedAt,
+                @JsonProperty("cancel_rejected_at") @Schema(types = {"string", "null"}, format = "date-time")
+                Instant cancelRejectedAt,
+                @Schema(types = {"array", "null"}, description = "Oldest first; null in a list of calls")
+                List<Attempt> attempts) {
     }
 
     /** Why a request ended without a carrier outcome. */
@@ -37,17 +48,23 @@ final class CallViews {
     }
 
     /** One dial attempt. */
-    record Attempt(int number, String status, @JsonProperty("provider_status") String providerStatus,
-                   @JsonProperty("provider_call_id") String providerCallId,
-                   @JsonProperty("sip_status") Integer sipStatus, @JsonProperty("sip_reason") String sipReason,
-                   @JsonProperty("answered_by") String answeredBy,
-                   @JsonProperty("duration_seconds") Integer durationSeconds,
-                   @JsonProperty("started_at") Instant startedAt, @JsonProperty("updated_at") Instant updatedAt,
-                   @JsonProperty("ended_at") Instant endedAt) {
+    record Attempt(int number, String status,
+                   @JsonProperty("provider_status") @Schema(types = {"string", "null"}) String providerStatus,
+                   @JsonProperty("provider_call_id") @Schema(types = {"string", "null"}) String providerCallId,
+                   @JsonProperty("sip_status") @Schema(types = {"integer", "null"}) Integer sipStatus,
+                   @JsonProperty("sip_reason") @Schema(types = {"string", "null"}) String sipReason,
+                   @JsonProperty("answered_by") @Schema(types = {"string", "null"}) String answeredBy,
+                   @JsonProperty("duration_seconds") @Schema(types = {"integer", "null"}) Integer durationSeconds,
+                   @JsonProperty("started_at") @Schema(types = {"string", "null"}, format = "date-time")
+                   Instant startedAt,
+                   @JsonProperty("updated_at") Instant updatedAt,
+                   @JsonProperty("ended_at") @Schema(types = {"string", "null"}, format = "date-time")
+                   Instant endedAt) {
     }
 
     /** A page of calls, newest first; {@code next_cursor} is null on the last page. */
-    record Page(List<Call> data, @JsonProperty("next_cursor") String nextCursor) {
+    record Page(List<Call> data,
+                @JsonProperty("next_cursor") @Schema(types = {"string", "null"}) String nextCursor) {
     }
 
     /**

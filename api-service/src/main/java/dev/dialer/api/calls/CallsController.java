@@ -103,7 +103,7 @@ class CallsController {
     }
 
     private static String statusFilter(String status) {
-        String value = blankToNull(status);
+        String value = present("status", status);
         if (value != null && !CallStatuses.ALL.contains(value)) {
             throw Problems.validation("status", "must be one of " + String.join(", ", CallStatuses.ALL));
         }
@@ -111,11 +111,23 @@ class CallsController {
     }
 
     private static String filterValue(String field, String value) {
-        String stripped = blankToNull(value);
+        String stripped = present(field, value);
         if (stripped != null && Characters.moreThan(stripped, MAX_FILTER_LENGTH)) {
             throw Problems.validation(field, "must be at most " + MAX_FILTER_LENGTH + " characters");
         }
         return stripped;
+    }
+
+    /**
+     * A filter's value, stripped; null when the parameter is absent. One given empty ({@code ?foreign_id=}, from a
+     * client whose reference was empty) is refused: read as no filter, it would answer the account's newest calls as
+     * if they were the ones asked for.
+     */
+    private static String present(String field, String value) {
+        if (value != null && value.isBlank()) {
+            throw Problems.validation(field, "is empty: leave the parameter out to list calls of any " + field);
+        }
+        return value == null ? null : value.strip();
     }
 
     private static String blankToNull(String value) {

@@ -24,7 +24,8 @@ final class DncDocs {
     }
 
     /** The optional body of a PUT of one number. */
-    @Schema(name = "DncEntryRequest", description = "Other fields are ignored")
+    @Schema(name = "DncEntryRequest", description = "`number` and `added_at` (the entry as it was answered) are read "
+            + "only; any other field is a 400 naming it")
     record Entry(@JsonProperty("reason") @Schema(types = {"string", "null"}, maxLength = DncImport.MAX_REASON,
             description = "Why the number is on the list (none when absent, null or blank)",
             example = "Asked not to be called on 2024-07-10") String reason) {

@@ -9,6 +9,7 @@ import io.swagger.v3.oas.models.examples.Example;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.info.License;
 import io.swagger.v3.oas.models.media.Content;
+import io.swagger.v3.oas.models.media.JsonSchema;
 import io.swagger.v3.oas.models.media.MediaType;
 import io.swagger.v3.oas.models.media.Schema;
 import io.swagger.v3.oas.models.responses.ApiResponse;
@@ -74,7 +75,10 @@ class OpenApiConfiguration {
             }
             describeTags(openApi);
             if (openApi.getComponents() != null && openApi.getComponents().getSchemas() != null) {
-                openApi.getComponents().getSchemas().values().forEach(OpenApiConfiguration::integerEnums);
+                openApi.getComponents().getSchemas().values().forEach(schema -> {
+                    integerEnums(schema);
+                    nullableReferences(schema);
+                });
             }
         };
     }
@@ -97,6 +101,27 @@ class OpenApiConfiguration {
                 property.setEnum(new java.util.ArrayList<>(values));
             }
         }
+    }
+
+    /**
+     * A property that refers to another schema and may be null is annotated {@code types = {"object", "null"}}, which
+     * the generator writes beside its {@code $ref}; in OpenAPI 3.1 both apply, and the referenced object's own type
+     * refuses the null. Such a property is written as one of the reference and null.
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static void nullableReferences(Schema<?> schema) {
+        if (schema.getProperties() == null) {
+            return;
+        }
+        schema.getProperties().replaceAll((name, property) -> {
+            if (property.get$ref() == null || property.getTypes() == null || !property.getTypes().contains("null")) {
+                return property;
+            }
+            Schema nullable = new JsonSchema().oneOf(List.of(new JsonSchema().$ref(property.get$ref()),
+                    new JsonSchema().types(new java.util.LinkedHashSet<>(List.of("null")))));
+            nullable.setDescription(property.getDescription());
+            return nullable;
+        });
     }
 
     private static void completeOperation(Operation operation) {
