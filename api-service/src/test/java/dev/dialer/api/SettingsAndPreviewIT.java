@@ -350,9 +350,17 @@ class SettingsAndPreviewIT extends RunningApiService {
         String campaign = "c-" + UUID.randomUUID();
         String body = """
                 {"bridge":"918068281234","to":"919876543215","flow_id":"1","name":"%s"}""";
+        assertThat(put(key, """
+                {"allowed_caller_ids":["918068281234"]}""").statusCode()).isEqualTo(200);
         assertThat(post("/api/v2/outgoing/send", JSON_TYPE, key, body.formatted(campaign)).statusCode())
                 .isEqualTo(200);
         assertThat(post("/api/v2/campaigns/" + campaign + "/pause", null, key, "").statusCode()).isEqualTo(202);
+        // A caller ID the account may not use is refused 403 by the send, paused campaign or not.
+        String notAllowed = body.replace("918068281234", "918068280000").formatted(campaign);
+        assertThat(post("/api/v2/outgoing/send", JSON_TYPE, key, notAllowed).statusCode()).isEqualTo(403);
+        JsonNode refused = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, notAllowed)).get("data").get(0);
+        assertThat(refused.get("decision").asString()).isEqualTo("block");
+        assertThat(refused.get("reason").asString()).isEqualTo("caller_id_not_allowed");
 
         JsonNode paused = json(post("/api/v2/outgoing/preview", JSON_TYPE, key, body.formatted(campaign)))
                 .get("data").get(0);

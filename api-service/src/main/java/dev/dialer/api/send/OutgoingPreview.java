@@ -143,9 +143,13 @@ class OutgoingPreview {
             return row;
         }
         List<Instant> recent = facts.recentDials().getOrDefault(recipient.e164(), List.of());
+        // The send refuses a caller ID the account may not use (403) before a campaign's pause could make its calls
+        // wait: the preview says so, where the dispatcher's policy (which meets such a caller ID only from a command
+        // written to Kafka) would first let the paused call wait.
+        boolean paused = facts.campaignPaused() && accountSettings.allowsCallerId(request.callerId());
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
-                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, facts.campaignPaused()));
+                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused));
         return decided(request, recipient, decision);
     }
 

@@ -174,9 +174,12 @@ public final class PartitionLanes {
                 } else {
                     PacingMetrics.Parked reason = parkedOnArrival(lane);
                     if (reason != null) {
+                        Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                                lane.parkSpacing(now()));
+                        // Taken in once it is queued to be parked, not before: a failure reckoning its due time
+                        // leaves it to be kept aside, not in neither the lane nor the parking queue.
                         handedOver = true;
-                        park(slot, ticket, lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                                lane.parkSpacing(now())), reason);
+                        park(slot, ticket, due, reason);
                     } else {
                         lane.enqueue(new Pending(record, ticket, slot, now()));
                         handedOver = true;
