@@ -362,9 +362,14 @@ public class CallbackApplier {
             openAttempts.ended(callback.requestId(), callback.attempt());
         }
         Instant endedAt = clock.instant();
-        String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         // The command on record is the request's first; the attempt that ended is the callback's.
-        RetryDecision retry = retryPolicy.decide(command, callback.attempt(), outcome.verdict(), endedAt);
+        return retryPolicy.decideCounted(command, callback.attempt(), outcome.verdict(), endedAt)
+                .flatMap(retry -> ended(command, callback, outcome, detected, instead, endedAt, retry));
+    }
+
+    private Mono<Result> ended(CallCommand command, CarrierCallback callback, Outcome outcome, String detected,
+                               RequestEnding instead, Instant endedAt, RetryDecision retry) {
+        String answeredBy = outcome.attemptStatus() == AttemptStatus.COMPLETED ? detected : null;
         Transition change = transition(callback, outcome.attemptStatus());
         UnaryOperator<CallEvent.Builder> details = event -> statusDetails(callback, outcome.attemptStatus(), event)
                 .retry(retry.willRetry(), retry.dueAt())

@@ -194,6 +194,27 @@ public class DialGate {
     }
 
     /**
+     * Whether the account's per-callee cap, the callee's dials made so far counted, would hold a call brought back at
+     * {@code at} until past its request's {@code valid_until}, or until past it the calling window that opens after
+     * the cap frees: then the call could only end {@code expired}. False without a {@code valid_until} or a cap (no
+     * count is made then), and for a call {@link #expiresBy} already says expires. Asked of a retry before it is
+     * announced; the claim counts the cap again, under the callee's lock, when the call comes back.
+     */
+    public Mono<Boolean> capHoldsPastValidUntil(CallCommand command, Instant at) {
+        AccountSettings settings = views.settingsOf(command.accountId());
+        Integer cap = settings.perCalleeDailyCap();
+        if (command.validUntil() == null || cap == null) {
+            return Mono.just(false);
+        }
+        // Retried briefly, as the attempt's end it comes before: a callback is not held through an outage.
+        return policyLedger.dialsSince(command.accountId(), command.to(), at.minus(CAP_PERIOD))
+                .collectList()
+                .retryWhen(InfraRetry.brief("callee dials"))
+                .map(dials -> decide(command, settings, capFreesAt(dials, cap, at), at).verdict()
+                        == PolicyDecision.Verdict.EXPIRE);
+    }
+
+    /**
      * Whether the policy's facts held in memory still let a command {@link #clear} let through be dialled now: asked
      * where an attempt is recorded and claimed in one statement, without {@link #claim}, each time that statement is
      * tried. When not, the command is put to {@link #clear} again, which makes it wait or ends it.

@@ -5,9 +5,11 @@ import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.policy.DialGate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.BiFunction;
 import java.util.function.BiPredicate;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
 
 /**
  * Decides whether an ended attempt gets another one, and when (ARCHITECTURE.md §5). Pure: the caller passes the
@@ -25,20 +27,23 @@ public class RetryPolicy {
 
     private final Duration minuteLength;
     private final BiPredicate<CallCommand, Instant> expiresBy;
+    private final BiFunction<CallCommand, Instant, Mono<Boolean>> capHoldsPastValidUntil;
 
     @Autowired
     public RetryPolicy(RetryProperties properties, DialGate gate) {
-        this(properties.minuteLength(), gate::expiresBy);
+        this(properties.minuteLength(), gate::expiresBy, gate::capHoldsPastValidUntil);
     }
 
     /** Without a calling window: a retry expires only when due at or after {@code valid_until}. */
     RetryPolicy(Duration minuteLength) {
-        this(minuteLength, CallCommand::expiredAt);
+        this(minuteLength, CallCommand::expiredAt, (command, at) -> Mono.just(false));
     }
 
-    RetryPolicy(Duration minuteLength, BiPredicate<CallCommand, Instant> expiresBy) {
+    RetryPolicy(Duration minuteLength, BiPredicate<CallCommand, Instant> expiresBy,
+                BiFunction<CallCommand, Instant, Mono<Boolean>> capHoldsPastValidUntil) {
         this.minuteLength = minuteLength;
         this.expiresBy = expiresBy;
+        this.capHoldsPastValidUntil = capHoldsPastValidUntil;
     }
 
     /**
@@ -56,6 +61,21 @@ public class RetryPolicy {
             return RetryDecision.expiresFirst();
         }
         return new RetryDecision(attempt + 1, due);
+    }
+
+    /**
+     * {@link #decide}, and a retry it would announce put to the account's per-callee cap too
+     * ({@link DialGate#capHoldsPastValidUntil}): one the cap would hold until past the request's {@code valid_until}
+     * could never be made either, and the request ends {@code expired} now. The cap takes a count of the callee's
+     * dials in PostgreSQL, made only for a retry of a request with a {@code valid_until} in an account with a cap.
+     */
+    public Mono<RetryDecision> decideCounted(CallCommand command, int attempt, Verdict verdict, Instant endedAt) {
+        RetryDecision decision = decide(command, attempt, verdict, endedAt);
+        if (!decision.willRetry()) {
+            return Mono.just(decision);
+        }
+        return capHoldsPastValidUntil.apply(command, decision.dueAt())
+                .map(expires -> expires ? RetryDecision.expiresFirst() : decision);
     }
 
     /**

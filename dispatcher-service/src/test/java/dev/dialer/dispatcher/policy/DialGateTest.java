@@ -1,7 +1,11 @@
 package dev.dialer.dispatcher.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.times;
+import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
 import dev.dialer.common.contract.AccountSettings;
@@ -21,6 +25,7 @@ import java.time.LocalTime;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.transaction.ReactiveTransactionManager;
+import reactor.core.publisher.Flux;
 
 class DialGateTest {
 
@@ -79,6 +84,39 @@ class DialGateTest {
                 .isEqualTo(RetryDecision.expiresFirst());
         assertThat(retries.decide(command, 1, Verdict.RETRYABLE, Instant.parse("2026-03-03T01:30:00Z")).dueAt())
                 .as("due 20:45, in the window").isEqualTo(Instant.parse("2026-03-03T01:45:00Z"));
+    }
+
+    @Test
+    void aRetryTheCalleesCapWouldHoldPastValidUntilIsNotAnnouncedAndTheRequestExpires() {
+        // Cap 1 a day, open all day. Attempt 1 was dialled at 10:00 and ended busy at 10:00:30; the retry is due 5
+        // minutes later, and the cap frees only at 10:00 the next day.
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), 1, null));
+        PolicyLedger ledger = mock(PolicyLedger.class);
+        when(ledger.dialsSince(eq("acc-1"), eq("+12125551234"), any())).thenReturn(Flux.just(NOW));
+        DialGate gate = new DialGate(views, ledger, mock(AttemptLedger.class), mock(CallEvents.class), null,
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), mock(ReactiveTransactionManager.class));
+        RetryPolicy retries = new RetryPolicy(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
+                Duration.ofSeconds(30), null, 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
+                Duration.ofMinutes(5)), gate);
+        Instant endedAt = NOW.plusSeconds(30);
+
+        assertThat(retries.decideCounted(command(NOW.plus(Duration.ofHours(2))), 1, Verdict.RETRYABLE, endedAt)
+                .block()).isEqualTo(RetryDecision.expiresFirst());
+        // Valid past the cap's end: announced at its interval's due time, and held by the cap when it comes due.
+        assertThat(retries.decideCounted(command(NOW.plus(Duration.ofHours(25))), 1, Verdict.RETRYABLE, endedAt)
+                .block()).isEqualTo(new RetryDecision(2, endedAt.plus(Duration.ofMinutes(5))));
+        // Without a valid_until the cap can hold it as long as it likes: nothing is counted.
+        assertThat(retries.decideCounted(command(null), 1, Verdict.RETRYABLE, endedAt).block())
+                .isEqualTo(new RetryDecision(2, endedAt.plus(Duration.ofMinutes(5))));
+        verify(ledger, times(2))
+                .dialsSince("acc-1", "+12125551234", endedAt.plus(Duration.ofMinutes(5)).minus(Duration.ofHours(24)));
+    }
+
+    private static CallCommand command(Instant validUntil) {
+        return new CallCommand(1, "req-1", "acc-1", "+12125550100", "+12125551234", null, "a.wav", "c", 5, 2, 1,
+                null, null, null, validUntil, null, null, null, null, NOW);
     }
 
     @Test

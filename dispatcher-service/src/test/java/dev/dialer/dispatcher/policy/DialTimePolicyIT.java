@@ -295,6 +295,26 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aRetryTheCalleesCapWouldHoldPastValidUntilIsNotAnnouncedAndTheRequestExpiresAtOnce() {
+        String account = newAccount();
+        publishSettings(account, CallingWindow.ALWAYS, List.of(), 1);
+        awaitSeen(() -> Integer.valueOf(1).equals(views().settingsOf(account).perCalleeDailyCap()));
+        String requestId = newRequestId();
+
+        // Busy, retried 5 × 2 s later, valid for a minute: the cap of one a day would hold the retry for a day.
+        produceCommand(requestId, account, BUSY, null, Instant.now().plusSeconds(60), 5);
+
+        JsonNode last = fixture.awaitEvent(requestId, "call.final");
+        assertThat(last.get("status").stringValue()).isEqualTo("expired");
+        assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        JsonNode busy = statusEvent(fixture.eventsFor(requestId), "busy");
+        assertThat(busy.get("will_retry").booleanValue()).isFalse();
+        assertThat(busy.hasNonNull("next_attempt_at")).isFalse();
+        assertThat(ofType(fixture.eventsFor(requestId), "call.deferred")).isEmpty();
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+    }
+
+    @Test
     void retryFallingDueAfterTheWindowClosedWaitsForTheNextWindow() {
         String account = newAccount();
         String requestId = newRequestId();
