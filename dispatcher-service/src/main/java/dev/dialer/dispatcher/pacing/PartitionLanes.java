@@ -306,6 +306,8 @@ public final class PartitionLanes {
                 return;
             }
             if (at > now) {
+                // The head waits for its own rate, not at the trunk: a head queued there was handed over since.
+                leftTheTrunk(lane);
                 lane.timerArmed = true;
                 emit(timer(lane, at - now));
                 return;
@@ -356,6 +358,17 @@ public final class PartitionLanes {
      * {@code park-after}, and a partition of many caller IDs each queued at the trunk for a moment would fill the
      * stream with them.
      */
+    /**
+     * The lane no longer waits at the trunk: how long it waited there no longer shrinks what it takes in, and the
+     * check that would shed its backlog for that wait is disarmed.
+     */
+    private void leftTheTrunk(Lane lane) {
+        if (lane.queuedAtTrunkSince != NOT_HELD) {
+            lane.queuedAtTrunkSince = NOT_HELD;
+            disarmTrunkCheck(lane);
+        }
+    }
+
     private Mono<Void> trunkWaitCheck(Lane lane, long delayNanos) {
         long owner = generation;
         Sinks.Empty<Void> check = Sinks.empty();

@@ -997,6 +997,31 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aHeadHandedOverWhileQueuedAtTheTrunkEndsTheLanesWaitThereSoWhatWaitsForItsOwnRateIsNotShed() {
+        List<ParkingLot.Parked> parked = parkingInto();
+        placed = true;
+        // One trunk channel; the campaign "slow" one call every 30 s; a wait at the trunk parks after 10 s.
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of("slow", 1.0 / 30), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        admitInCampaign(lanes, A, "slow");
+        admitInCampaign(lanes, A, "gone");
+        admitInCampaign(lanes, A, "slow");
+        admitInCampaign(lanes, A, "slow");
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).as("the second call waits at the trunk for the first's channel").hasSize(1);
+
+        cancelledCampaigns.add("gone");
+        built.trunks().gate(Trunks.DEFAULT).release("r-0#1", true);
+        time.advanceTimeBy(Duration.ofSeconds(20));
+
+        assertThat(started).as("the cancelled call went to the gate; the next waits for its campaign").hasSize(2);
+        assertThat(parked).as("nothing waits at the trunk, whose channel is free: nothing is shed for it").isEmpty();
+        time.advanceTimeBy(Duration.ofSeconds(10));
+        assertThat(started).as("the campaign's next call, 30 s after its first").hasSize(3);
+    }
+
+    @Test
     void aDialWhosePartitionIsRevokedBeforeItRunsIsNotMadeAndGivesItsPermitBack() {
         // The work's scheduler runs nothing until the test says: the partition is revoked between grant and run.
         List<Runnable> held = Collections.synchronizedList(new ArrayList<>());
