@@ -4,6 +4,8 @@ import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
 import dev.dialer.common.contract.CallControl;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -38,8 +40,9 @@ class ControlController {
     @DeleteMapping(path = "/api/v2/calls/{id}", produces = MediaType.APPLICATION_JSON_VALUE)
     @Operation(summary = "Cancel a call", description = "Answers 202 once the cancel is durable in Kafka. "
             + CANCEL_OUTCOME + " A 503 means the cancel may still take effect: repeat it until it is answered 202.")
-    @ApiResponse(responseCode = "202", description = "The cancel is in Kafka: `{control_id, action, scope, call_id, "
-            + "issued_at}`")
+    @ApiResponse(responseCode = "202", description = "The cancel is in Kafka", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = ControlDocs.CallCancel.class)))
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CALL_ALREADY_FINAL)
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
@@ -55,8 +58,9 @@ class ControlController {
             + " A pause or resume answered 503 did not take effect. A cancel answered 503 leaves the campaign "
             + "canceled (a pause or resume is refused from then on) but may not have reached the dialer: repeat it "
             + "until it is answered 202.")
-    @ApiResponse(responseCode = "202", description = "The control is in Kafka: `{control_id, action, scope, campaign, "
-            + "issued_at}`")
+    @ApiResponse(responseCode = "202", description = "The control is in Kafka", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = ControlDocs.CampaignControl.class)))
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CAMPAIGN_CANCELED)
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)

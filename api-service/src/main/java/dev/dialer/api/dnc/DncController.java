@@ -78,7 +78,9 @@ class DncController {
                     schema = @Schema(implementation = DncDocs.Entry.class),
                     examples = @ExampleObject(name = "with-reason", value = """
                             {"reason":"Asked not to be called on 2024-07-10"}"""))))
-    @ApiResponse(responseCode = "200", description = "On the list: `{number, reason, added_at}`")
+    @ApiResponse(responseCode = "200", description = "On the list", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = DncDocs.EntryView.class)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "413", description = "The body is larger than 4 KB (" + MAX_ENTRY_BODY + " bytes)",
             content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
@@ -96,7 +98,9 @@ class DncController {
     }
 
     @GetMapping("/{number}")
-    @ApiResponse(responseCode = "200", description = "The entry: `{number, reason, added_at}`")
+    @ApiResponse(responseCode = "200", description = "The entry", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE,
+            schema = @Schema(implementation = DncDocs.EntryView.class)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<Map<String, Object>> get(@RequestAttribute(Account.ATTRIBUTE) Account account, @PathVariable String number) {
@@ -138,8 +142,9 @@ class DncController {
                     @Content(mediaType = CSV, schema = @Schema(type = "string", description = "`number[,reason]` "
                             + "per line; a reason may be quoted"),
                             examples = @ExampleObject(name = "csv", value = DncDocs.IMPORT_CSV))}))
-    @ApiResponse(responseCode = "200", description = "`{added, rejected, errors}`: the rows added, and each row "
-            + "refused with its field")
+    @ApiResponse(responseCode = "200", description = "The rows added, and each row refused with its field",
+            content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = DncDocs.ImportResult.class)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "413", description = "The body is larger than 1 MB (" + MAX_IMPORT_BODY + " bytes)",
             content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),

@@ -1,7 +1,10 @@
 package dev.dialer.api.dnc;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.dialer.api.openapi.ApiDocs;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Schema;
+import java.util.List;
 
 /**
  * The DNC request bodies as the OpenAPI document describes them. The controller reads them by hand (the entry's
@@ -29,6 +32,22 @@ final class DncDocs {
     record Entry(@JsonProperty("reason") @Schema(types = {"string", "null"}, maxLength = DncImport.MAX_REASON,
             description = "Why the number is on the list (none when absent, null or blank)",
             example = "Asked not to be called on 2024-07-10") String reason) {
+    }
+
+    /** An entry of the list, as the endpoints answer it. */
+    @Schema(name = "DncEntry")
+    record EntryView(@JsonProperty("number") @Schema(description = "E.164", example = "+919876543215") String number,
+                     @JsonProperty("reason") @Schema(types = {"string", "null"}) String reason,
+                     @JsonProperty("added_at") @Schema(format = "date-time") String addedAt) {
+    }
+
+    /** What an import added and refused. */
+    @Schema(name = "DncImportResult")
+    record ImportResult(@JsonProperty("added") @Schema(description = "Rows added (or updated)") int added,
+                        @JsonProperty("rejected") @Schema(description = "Rows refused") int rejected,
+                        @JsonProperty("errors") @ArraySchema(schema = @Schema(ref = ApiDocs.FIELD_PROBLEM),
+                                arraySchema = @Schema(description = "Each refused row, with its field"))
+                        List<?> errors) {
     }
 
     /** An item of a JSON import: a number, or a number with its reason. */

@@ -27,6 +27,7 @@ public final class ApiDocs {
      */
     public static final String PROBLEM_JSON = "application/problem+json";
     public static final String PROBLEM = "#/components/schemas/Problem";
+    public static final String FIELD_PROBLEM = "#/components/schemas/FieldProblem";
     public static final String TOO_LARGE_EXAMPLE = "{\"type\":\"https://dialer.dev/problems/payload-too-large\","
             + "\"title\":\"Content too large\",\"status\":413,\"detail\":\"The body is larger than ";
     public static final String BYTES = " bytes.\"}";
