@@ -182,6 +182,41 @@ class IsolationIT {
     }
 
     @Test
+    void laterEventsOfCallsWhoseFirstHangsHoldNoneOfThePartitionsPlacesFromOtherAccounts() {
+        try (HangingEndpoint slow = new HangingEndpoint()) {
+            String account = unique("acc");
+            String stuck = webhook(account, slow.url("slow"), newSecret());
+            String other = unique("acc");
+            WebhookReceiver receiver = healthy.get(2);
+            String live = webhook(other, receiver.url("other"), newSecret());
+            String liveRequest = unique("req");
+            int partition = partitionOf(liveRequest);
+
+            // As many calls as the endpoint takes tries at once, on the live event's partition, each with more events
+            // than the partition handles at once: their first events hang, and the others wait behind them.
+            int calls = 0;
+            while (calls < 4) {
+                String requestId = unique("req");
+                if (partitionOf(requestId) == partition) {
+                    List<CallEvent> events = new ArrayList<>();
+                    for (int sequence = 1; sequence <= IN_FLIGHT_PER_PARTITION / 2; sequence++) {
+                        events.add(CallEvent.about(command(requestId, account, stuck)).sequence(sequence)
+                                .status(AttemptStatus.RINGING).build());
+                    }
+                    fixture.publishEvents(requestId, events);
+                    calls++;
+                }
+            }
+            await().atMost(WAIT).until(() -> slow.received() == 4);
+            publish(liveRequest, other, live);
+
+            // Within half the try's total timeout (10 s), after which the hanging tries would have let go anyway.
+            await().atMost(Duration.ofSeconds(5)).until(() -> receiver.at("other").size() == 1);
+            assertThat(slow.answered()).as("the first events still hang").isZero();
+        }
+    }
+
+    @Test
     void retriesOfAnEndpointWhoseCircuitIsOpenLeaveThePollersCapacityToOtherEndpoints() throws IOException {
         String account = unique("acc");
         String down = webhook(account, "http://127.0.0.1:" + closedPort() + "/down", newSecret());

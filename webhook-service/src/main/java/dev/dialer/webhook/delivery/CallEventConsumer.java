@@ -53,8 +53,9 @@ import reactor.util.retry.Retry;
  * earlier record of its partition ({@link InOrderAcknowledger}), so a crash before that makes the next consumer try
  * it again. Up to {@value #IN_FLIGHT_PER_PARTITION} records of a partition are in flight at once and finish in any
  * order, so a slow endpoint holds one slot per try, never the partition; records with the same key (one call) go one
- * after another, which keeps a call's events in order, and a later event of a call whose earlier event is still in
- * the retry table waits there behind it (see {@link RetryStore}). A partition stops fetching while
+ * after another, which keeps a call's events in order (one waiting for its call's previous record holds no slot), and
+ * a later event of a call whose earlier event is still in the retry table waits there behind it (see
+ * {@link RetryStore}). A partition stops fetching while
  * {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} of its records wait to be acknowledged (behind one that has not finished),
  * so what it holds in memory is bounded; the other partitions go on.
  *
@@ -70,9 +71,11 @@ public final class CallEventConsumer {
     private static final int MAX_POLL_RECORDS = 500;
     private static final int MIN_PARTITION_CONCURRENCY = 256;
     /**
-     * Records of one partition in flight at once: bounds what a slow endpoint can hold back before it is refused.
+     * Records of one partition handled at once: bounds what a slow endpoint can hold back before it is refused.
      * Twice an account's cap over all its endpoints ({@code max-concurrent-per-account}, 64): an instance that owns a
-     * single partition (at full scale-out) keeps half of it for the other accounts while one account's tries hang.
+     * single partition (at full scale-out) keeps half of it for the other accounts while one account's tries hang. A
+     * record waiting for the record before it of its call does not count: it takes its place only when that one is
+     * done, or a slow endpoint's calls' later events would fill the partition behind their first.
      */
     static final int IN_FLIGHT_PER_PARTITION = 128;
     /**
@@ -101,6 +104,8 @@ public final class CallEventConsumer {
     private final Clock clock;
     /** The last record in flight per key, so the next one of the key starts after it. */
     private final Map<String, Mono<Void>> keyTails = new ConcurrentHashMap<>();
+    /** Each partition's records handled at once, {@value #IN_FLIGHT_PER_PARTITION} at most. */
+    private final Map<Integer, ActiveLimit> handling = new ConcurrentHashMap<>();
     /** Each partition's acknowledger, by partition: a new assignment makes their pauses again. */
     private volatile boolean running;
 
@@ -126,8 +131,8 @@ public final class CallEventConsumer {
     public Mono<Void> run() {
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS),
-                                MAX_POLL_RECORDS, partitions.flow()), partitionConcurrency, IN_FLIGHT_PER_PARTITION,
-                        record -> afterSameKey(record, handle(record)))
+                                MAX_POLL_RECORDS, partitions.flow()), partitionConcurrency,
+                        MAX_UNACKNOWLEDGED_PER_PARTITION, record -> afterSameKey(record, handled(record)))
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)
                 .then();
@@ -136,6 +141,12 @@ public final class CallEventConsumer {
     /** Whether the consumer is subscribed and has not stopped. */
     public boolean isRunning() {
         return running;
+    }
+
+    /** The record's handling, once its partition has room for it ({@link #IN_FLIGHT_PER_PARTITION}). */
+    private Mono<Void> handled(InboundRecord record) {
+        return handling.computeIfAbsent(record.partition(), partition -> new ActiveLimit(IN_FLIGHT_PER_PARTITION))
+                .run(handle(record));
     }
 
     /** Runs {@code work} once the record before it with the same key has finished; emits the record. */
