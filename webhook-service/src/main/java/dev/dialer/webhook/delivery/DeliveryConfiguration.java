@@ -71,7 +71,7 @@ class DeliveryConfiguration {
 
     /** Derives each account's hook secret, or sends hooks unsigned without a key; a malformed key fails start-up. */
     @Bean
-    TargetResolver targetResolver(DeliveryProperties properties, Environment environment) {
+    TargetResolver targetResolver(DeliveryProperties properties, Environment environment, EndpointHealth health) {
         if (environment.containsProperty(RETIRED_HOOK_SECRET)) {
             // The one secret every customer shared could sign any customer's hooks; hooks now use per-account
             // secrets, so the value must be a key, and every customer's receiver needs its new secret.
@@ -82,9 +82,9 @@ class DeliveryConfiguration {
         if (properties.hookSigningKey() == null || properties.hookSigningKey().isBlank()) {
             log.warn("dialer.webhook.delivery.hook-signing-key is not set: notify_url, action_hook and amd_hook "
                     + "deliveries are sent unsigned");
-            return new TargetResolver(null);
+            return new TargetResolver(null, health::heldDisabled);
         }
-        return new TargetResolver(HookSecrets.derivedFrom(properties.hookSigningKey()));
+        return new TargetResolver(HookSecrets.derivedFrom(properties.hookSigningKey()), health::heldDisabled);
     }
 
     /**

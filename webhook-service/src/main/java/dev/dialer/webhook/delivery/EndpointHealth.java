@@ -143,6 +143,15 @@ final class EndpointHealth {
     }
 
     /**
+     * Whether the webhook is disabled here and its configuration has not enabled it since, as {@link #disabled} would
+     * answer, without lifting anything: asked as an event's targets are chosen.
+     */
+    boolean heldDisabled(WebhookConfig config) {
+        State state = states.get(config.id());
+        return state != null && state.disabled() && !reenabled(state, config);
+    }
+
+    /**
      * Whether the webhook was enabled again after its disable: by the configuration's
      * {@link WebhookConfig#enabledSince} (when the account last enabled it), not its last change, so that an edit of
      * its description written before api-service had heard of the disable does not lift it.

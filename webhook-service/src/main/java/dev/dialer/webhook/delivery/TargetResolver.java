@@ -7,10 +7,11 @@ import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.hook.HookSecrets;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Where one event goes: the request's webhook (every event), the account's webhooks subscribed to the event's type,
@@ -20,7 +21,8 @@ import java.util.Map;
  * <p>Each webhook and each distinct URL gets the event once: when two targets share a webhook or a URL the first of
  * named webhook, subscriptions, notify, action, amd wins, so a webhook both named and subscribed gets it once, and a
  * {@code notify_url} equal to the webhook's URL is sent once, signed with the webhook's secret. A webhook that would be
- * refused (disabled, or another account's) comes last, so it never takes a URL from a target that would receive.
+ * refused (disabled, by its configuration or for its endpoint's health, or another account's) comes last, so it never
+ * takes a URL from a target that would receive.
  *
  * <p>Hooks are named per request and have no secret of their own, so they are signed with the event's account's hook
  * secret, derived from {@code dialer.webhook.delivery.hook-signing-key} ({@link HookSecrets}), which the account reads
@@ -33,10 +35,21 @@ import java.util.Map;
 final class TargetResolver {
 
     private final HookSecrets hookSecrets;
+    private final Predicate<WebhookConfig> healthDisabled;
 
     /** @param hookSecrets each account's secret for its hooks, or null to send hooks unsigned */
     TargetResolver(HookSecrets hookSecrets) {
+        this(hookSecrets, webhook -> false);
+    }
+
+    /**
+     * @param hookSecrets    each account's secret for its hooks, or null to send hooks unsigned
+     * @param healthDisabled whether a webhook is disabled for its endpoint's health ({@link EndpointHealth}), which
+     *                       its configuration does not say until api-service has heard of it
+     */
+    TargetResolver(HookSecrets hookSecrets, Predicate<WebhookConfig> healthDisabled) {
         this.hookSecrets = hookSecrets;
+        this.healthDisabled = healthDisabled;
     }
 
     /** Each account's secret for its hooks, or null when hooks go unsigned. */
@@ -104,9 +117,13 @@ final class TargetResolver {
                 && event.status().equals(event.previousStatus());
     }
 
-    /** Whether a delivery to {@code webhook} can be made: enabled, and of the event's own account. */
-    private static boolean deliverable(WebhookConfig webhook, CallEvent event) {
-        return webhook.enabled() && (webhook.accountId() == null || webhook.accountId().equals(event.accountId()));
+    /**
+     * Whether a delivery to {@code webhook} can be made: enabled (by its configuration and for its endpoint's health),
+     * and of the event's own account.
+     */
+    private boolean deliverable(WebhookConfig webhook, CallEvent event) {
+        return webhook.enabled() && (webhook.accountId() == null || webhook.accountId().equals(event.accountId()))
+                && !healthDisabled.test(webhook);
     }
 
     private Target hook(Target.Kind kind, Hook hook, String accountId) {

@@ -106,6 +106,19 @@ class TargetResolverTest {
     }
 
     @Test
+    void aWebhookDisabledForItsEndpointsHealthNeverTakesAUrlFromAHookThatReceives() {
+        // Disabled here after its endpoint answered 410; its configuration still says enabled until api-service hears.
+        TargetResolver resolver = new TargetResolver(HOOK_SECRETS, webhook -> webhook.id().equals("wh-1"));
+        CallEvent event = status(command(new Hook("https://customer.test/webhook", null), null));
+
+        assertThat(resolver.resolve(event, WEBHOOK)).extracting(Target::kind, Target::url)
+                .containsExactly(tuple(Target.Kind.NOTIFY, "https://customer.test/webhook"));
+        assertThat(resolver.resolve(status(command(null, null)), WEBHOOK))
+                .as("alone at its URL it is still a target: its refusal is the delivery's to record")
+                .extracting(Target::id).containsExactly("wh-1");
+    }
+
+    @Test
     void anEventWithoutWebhookOrHooksHasNoTarget() {
         assertThat(resolver.resolve(status(command(null, null)), null)).isEmpty();
     }
