@@ -205,8 +205,10 @@ public final class CallEventConsumer {
                 .flatMap(webhook -> {
                     // One look at the directory for both: a webhook whose record it applies between two looks would
                     // otherwise be neither tried now (not known at the first) nor stored for later (known at the other).
+                    // The named webhook not known at its look is stored for later already, whatever this look finds:
+                    // tried now as a subscriber as well, it would get the event twice.
                     Subscribers subscribers = Subscribers.of(event, directory.subscribers(event.accountId(),
-                            event.eventType().wire()), directory::current, directory::deleted);
+                            event.eventType().wire()), directory::current, directory::deleted, webhook.isEmpty());
                     return Flux.fromIterable(subscribers.notKnownYet())
                             .concatMap(id -> later(event, Target.Kind.SUBSCRIPTION, id, record.value(), traceparent))
                             .then(Mono.fromSupplier(() -> resolver.resolve(event, webhook.orElse(null),
@@ -291,15 +293,18 @@ public final class CallEventConsumer {
      * those it does not know yet, whose delivery is stored as a named one's is ({@link #namedWebhook}): a subscription
      * and its webhook are records of their own, on partitions read apart, so the subscription can be known first. A
      * webhook known to be deleted is in neither (its subscriptions go with it), nor is the event's named webhook when
-     * not known yet (stored already, as the named one).
+     * it was not known at its own look ({@code namedStored}: stored already, as the named one), even if it is by now.
      */
     record Subscribers(List<WebhookConfig> known, List<String> notKnownYet) {
 
         static Subscribers of(CallEvent event, Set<String> ids, Function<String, WebhookConfig> current,
-                              Predicate<String> deleted) {
+                              Predicate<String> deleted, boolean namedStored) {
             List<WebhookConfig> known = new ArrayList<>();
             List<String> notKnownYet = new ArrayList<>();
             for (String id : ids) {
+                if (namedStored && id.equals(event.webhookId())) {
+                    continue;
+                }
                 WebhookConfig webhook = current.apply(id);
                 if (webhook != null) {
                     if (event.accountId().equals(webhook.accountId())) {

@@ -61,16 +61,33 @@ class CallEventConsumerTest {
         Set<String> ids = new LinkedHashSet<>(List.of("wh-late", "wh-other", "wh-named", "wh-gone"));
 
         CallEventConsumer.Subscribers subscribers = CallEventConsumer.Subscribers.of(event, ids, current,
-                "wh-gone"::equals);
+                "wh-gone"::equals, true);
 
         assertThat(looks).hasValue(1);
         assertThat(subscribers.notKnownYet()).containsExactly("wh-late");
         assertThat(subscribers.known()).isEmpty();
         // Known from the start: tried now, and not stored.
         looks.set(1);
-        CallEventConsumer.Subscribers later = CallEventConsumer.Subscribers.of(event, ids, current, "wh-gone"::equals);
+        CallEventConsumer.Subscribers later = CallEventConsumer.Subscribers.of(event, ids, current, "wh-gone"::equals,
+                true);
         assertThat(later.known()).containsExactly(arriving);
         assertThat(later.notKnownYet()).isEmpty();
+    }
+
+    @Test
+    void theNamedWebhookStoredForLaterIsNoSubscriberNowThoughItIsKnownByThen() {
+        CallEvent event = CallEvent.about(new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100",
+                "+919876543210", "23", null, "test", 0, 0, 1, "wh-named", null, Map.of(), null, null, null, null, null,
+                null, Instant.now())).sequence(1).status(AttemptStatus.RINGING).build();
+        // Its record applied between the named look (which stored the event for it) and the subscribers' look.
+        WebhookConfig named = new WebhookConfig("wh-named", "acc-1", "https://example.com/named", "test", "s3cret",
+                true, Instant.now());
+        Function<String, WebhookConfig> current = id -> id.equals("wh-named") ? named : null;
+
+        assertThat(CallEventConsumer.Subscribers.of(event, Set.of("wh-named"), current, id -> false, true).known())
+                .as("stored already as the named one: tried later, once").isEmpty();
+        assertThat(CallEventConsumer.Subscribers.of(event, Set.of("wh-named"), current, id -> false, false).known())
+                .as("found at the named look: the resolver makes it one target").containsExactly(named);
     }
 
     @Test
