@@ -204,6 +204,42 @@ public final class TopicProvisioner {
     }
 
     /**
+     * How many partitions each of {@code topics} has now, in one request (blocking, at most {@code timeoutMillis} in
+     * all, a topic not known yet waited out within it): for a caller that must not wait long, such as a consumer's
+     * rebalance listener, whose consumer polls nothing meanwhile.
+     */
+    public static Map<String, Integer> partitionCounts(KafkaSettings settings, List<String> topics,
+                                                       long timeoutMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        int timeout = (int) Math.min(timeoutMillis, Integer.MAX_VALUE);
+        try (Admin admin = Admin.create(adminProperties(settings, Map.of(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
+            while (true) {
+                long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                try {
+                    Map<String, Integer> counts = new HashMap<>();
+                    admin.describeTopics(topics).allTopicNames().get(left, TimeUnit.MILLISECONDS)
+                            .forEach((topic, description) -> counts.put(topic, description.partitions().size()));
+                    return Map.copyOf(counts);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+                            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(UNKNOWN_TOPIC_BACKOFF_MILLIS)
+                            > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing " + topics, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot describe " + topics + " at " + settings.bootstrapServers(), e);
+        }
+    }
+
+    /**
      * How many partitions {@code topic} has now (blocking). A topic created a moment ago can still be unknown to the
      * broker that answers: that is waited out until {@code timeoutMillis}. The admin client's own requests are
      * bounded by it too, so that closing it after a timeout does not wait out its default minute.

@@ -379,6 +379,7 @@ public class CallbackApplier {
             // The attempt's end, its event, the request's end and its final event: one statement, so a crash can never
             // leave an ended attempt whose request never gets its final.
             RequestEnding ending = instead != null ? instead
+                    : retry.heldByCap() ? RequestEnding.HELD_BY_CAP_PAST_VALID_UNTIL
                     : retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
             return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
                             finalDetails(callback, ending, answeredBy))
@@ -520,7 +521,7 @@ public class CallbackApplier {
                     } else if (noDial) {
                         lanes.trunks().releaseTakenBefore(slotKey(callback), standing.get().sinceNanos());
                     }
-                    log.info("{} callback for request {} attempt {} dial {} changed nothing: {}",
+                    log.debug("{} callback for request {} attempt {} dial {} changed nothing: {}",
                             callback.providerStatus(), callback.requestId(), callback.attempt(),
                             callback.dial() == null ? "unnamed" : callback.dial(),
                             noDial ? "no dial of the attempt is in flight (its slot, if still held, is freed)"
@@ -633,7 +634,11 @@ public class CallbackApplier {
 
         /** A retryable attempt whose next would not be due before the request's {@code valid_until}. */
         static final RequestEnding EXPIRES_BEFORE_RETRY = new RequestEnding(FinalStatus.EXPIRED, "valid_until",
-                "valid_until passes before the next attempt would be due");
+                "valid_until passes before the next attempt could be made");
+
+        /** A retry the callee's per-callee cap would hold until past the request's {@code valid_until}. */
+        static final RequestEnding HELD_BY_CAP_PAST_VALID_UNTIL = new RequestEnding(FinalStatus.EXPIRED,
+                "valid_until", "the callee's daily cap holds the next attempt until after valid_until");
 
         /** A capacity rejection whose requeue would not be due before the request's {@code valid_until}. */
         static final RequestEnding EXPIRES_BEFORE_REQUEUE = new RequestEnding(FinalStatus.EXPIRED, "valid_until",

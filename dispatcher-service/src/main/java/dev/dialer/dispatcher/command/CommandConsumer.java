@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.RangeAssignor;
 import org.slf4j.Logger;
@@ -56,7 +56,7 @@ public class CommandConsumer {
     private final Lanes lanes;
     private final LanesProperties lanesProperties;
     private final CallbackRecords callbacks;
-    private final ToIntFunction<String> partitionCounts;
+    private final Function<List<String>, Map<String, Integer>> partitionCounts;
     private final CommandReader reader = new CommandReader();
     private final Map<Integer, PartitionLanes> byPartition = new ConcurrentHashMap<>();
     private final Map<Integer, CallbackPartition> callbacksByPartition = new ConcurrentHashMap<>();
@@ -65,12 +65,12 @@ public class CommandConsumer {
     CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
                     KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks) {
         this(settings, properties, handler, routing, lanes, lanesProperties, callbacks,
-                topic -> TopicProvisioner.partitionCount(settings, topic, COUNT_TIMEOUT_MILLIS));
+                topics -> TopicProvisioner.partitionCounts(settings, topics, COUNT_TIMEOUT_MILLIS));
     }
 
     CommandConsumer(KafkaSettings settings, CommandConsumerProperties properties, CommandHandler handler,
                     KeyRouting routing, Lanes lanes, LanesProperties lanesProperties, CallbackRecords callbacks,
-                    ToIntFunction<String> partitionCounts) {
+                    Function<List<String>, Map<String, Integer>> partitionCounts) {
         this.partitionCounts = partitionCounts;
         this.callbacks = callbacks;
         this.settings = settings;
@@ -168,15 +168,17 @@ public class CommandConsumer {
      * subscribed topic bring on the rebalance that called this, and the range assignor's rebalance revokes and assigns
      * every partition, so what a gained partition learns (the caller IDs with records parked, the calls in flight that
      * hold trunk slots) must hash each caller ID over the count the topic has now, and the share of partitions owned,
-     * which divides the trunk-wide limits, is of that count. On the consumer's thread, bounded
-     * ({@link #COUNT_TIMEOUT_MILLIS}); without an answer the count known before holds.
+     * which divides the trunk-wide limits, is of that count. On the consumer's thread, one admin request bounded by
+     * {@link #COUNT_TIMEOUT_MILLIS} in all; without an answer the count known before holds.
      */
     private void recount() {
         int commands;
         int callbacks;
         try {
-            commands = partitionCounts.applyAsInt(Topics.CALL_COMMANDS);
-            callbacks = partitionCounts.applyAsInt(Topics.CARRIER_CALLBACKS);
+            Map<String, Integer> counts = partitionCounts.apply(
+                    List.of(Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS));
+            commands = counts.get(Topics.CALL_COMMANDS);
+            callbacks = counts.get(Topics.CARRIER_CALLBACKS);
         } catch (RuntimeException failed) {
             log.warn("The topics' partition counts could not be read again after a rebalance; the gained partitions "
                     + "are set up, and the trunk-wide limits divided, by {} partitions", routing.partitions(), failed);

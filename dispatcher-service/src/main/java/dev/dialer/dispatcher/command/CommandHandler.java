@@ -25,6 +25,7 @@ import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.pacing.Trunks;
 import dev.dialer.dispatcher.policy.DialGate;
 import dev.dialer.dispatcher.resilience.InfraRetry;
+import dev.dialer.dispatcher.resilience.ThrottledWarnings;
 import dev.dialer.dispatcher.retry.RetryProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
@@ -72,6 +73,8 @@ import reactor.util.context.Context;
 class CommandHandler {
 
     private static final Logger log = LoggerFactory.getLogger(CommandHandler.class);
+    /** A carrier that refuses or cannot take every call would write these once a dial. */
+    private static final ThrottledWarnings carrierWarnings = new ThrottledWarnings(log, Duration.ofSeconds(10));
     static final String CARRIER_ERROR = "carrier_error";
     static final String VALID_UNTIL = "valid_until";
     static final String CARRIER_UNAVAILABLE = "carrier_unavailable";
@@ -368,8 +371,9 @@ class CommandHandler {
                         // While the slot is still held: it tells the trunk's gate which congestion episode it was.
                         capacityRejected(command, error);
                     }
-                    log.warn("no carrier placed request {} attempt {} ({}); dialled again at {} ({})",
-                            command.requestId(), command.attempt(), error.getMessage(), due, reason);
+                    carrierWarnings.warn("requeued " + reason, "no carrier placed request {} attempt {} ({}); "
+                            + "dialled again at {} ({})", command.requestId(), command.attempt(), error.getMessage(),
+                            due, reason);
                     return CommandOutcome.REQUEUED;
                 })
                 .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> cancelledMeanwhile(command, dial,
@@ -457,9 +461,9 @@ class CommandHandler {
                     openAttempts.ended(command.requestId(), command.attempt());
                     // No SIP status: no call was made.
                     outcomes.ended(AttemptStatus.FAILED, null);
-                    log.warn("carrier did not place request {} attempt {} ({}, {}): {}; the request ends {}",
-                            command.requestId(), command.attempt(), error.reason().wire(), attemptCode,
-                            error.getMessage(), finalStatus.wire());
+                    carrierWarnings.warn("failed " + error.reason().wire(), "carrier did not place request {} "
+                            + "attempt {} ({}, {}): {}; the request ends {}", command.requestId(), command.attempt(),
+                            error.reason().wire(), attemptCode, error.getMessage(), finalStatus.wire());
                     return CommandOutcome.FAILED;
                 })
                 .switchIfEmpty(Mono.fromCallable(() -> {

@@ -294,6 +294,8 @@ public final class PartitionLanes {
             if (ends != null) {
                 Pending ending = lane.queue.poll();
                 lanes.forgoGrant(ending.ticket, ends);
+                // The next head (if any) queues at the trunk anew: the lane's wait there counts from then.
+                leftTheTrunk(lane);
                 handOverUnpaced(ending, ends, Unpaced.LANE);
                 continue;
             }
@@ -306,8 +308,6 @@ public final class PartitionLanes {
                 return;
             }
             if (at > now) {
-                // The head waits for its own rate, not at the trunk: a head queued there was handed over since.
-                leftTheTrunk(lane);
                 lane.timerArmed = true;
                 emit(timer(lane, at - now));
                 return;
@@ -350,17 +350,9 @@ public final class PartitionLanes {
     }
 
     /**
-     * Looks at the lane again when its head has waited {@code park-after} at the trunk: a trunk whose limits bind
-     * (every slot held by long calls, many lanes sharing it) starts the lane's records far more slowly than its own
-     * rate, and the records behind the head would wait in the window, fill it and pause the partition, so that no
-     * other account's record is fetched to be served its turn. One such timer per lane, ended as soon as the head
-     * starts ({@link #disarmTrunkCheck}): a job, it would otherwise hold its place in the job stream for the whole
-     * {@code park-after}, and a partition of many caller IDs each queued at the trunk for a moment would fill the
-     * stream with them.
-     */
-    /**
-     * The lane no longer waits at the trunk: how long it waited there no longer shrinks what it takes in, and the
-     * check that would shed its backlog for that wait is disarmed.
+     * The lane's head left its place at the trunk (handed over: cancelled, blocked or expired), and the lane no longer
+     * waits there: how long it waited no longer shrinks what the lane takes in, and the check that would shed its
+     * backlog for that wait is disarmed.
      */
     private void leftTheTrunk(Lane lane) {
         if (lane.queuedAtTrunkSince != NOT_HELD) {
@@ -369,6 +361,15 @@ public final class PartitionLanes {
         }
     }
 
+    /**
+     * Looks at the lane again when its head has waited {@code park-after} at the trunk: a trunk whose limits bind
+     * (every slot held by long calls, many lanes sharing it) starts the lane's records far more slowly than its own
+     * rate, and the records behind the head would wait in the window, fill it and pause the partition, so that no
+     * other account's record is fetched to be served its turn. One such timer per lane, ended as soon as the head
+     * starts ({@link #disarmTrunkCheck}): a job, it would otherwise hold its place in the job stream for the whole
+     * {@code park-after}, and a partition of many caller IDs each queued at the trunk for a moment would fill the
+     * stream with them.
+     */
     private Mono<Void> trunkWaitCheck(Lane lane, long delayNanos) {
         long owner = generation;
         Sinks.Empty<Void> check = Sinks.empty();
@@ -441,7 +442,7 @@ public final class PartitionLanes {
         }
         parkAhead(lane, beyond, PacingMetrics.Parked.TRUNK);
         log.info("{}-{}: caller ID lane {} has waited {} or more at the trunk for its turn; {} record(s) parked",
-                topic, partition, lane.callerId, lanes.properties().parkAfter(), beyond.size());
+                topic, partition, masked(lane.callerId), lanes.properties().parkAfter(), beyond.size());
     }
 
     private Mono<Void> timer(Lane lane, long delayNanos) {
@@ -593,7 +594,12 @@ public final class PartitionLanes {
         parkAhead(lane, all, PacingMetrics.Parked.NO_CARRIER);
         lane.heldSince = NOT_HELD;
         log.info("{}-{}: no carrier takes calls for caller ID lane {} for {} or more; {} record(s) parked", topic,
-                partition, lane.callerId, lanes.properties().parkAfter(), count);
+                partition, masked(lane.callerId), lanes.properties().parkAfter(), count);
+    }
+
+    /** A caller ID as the log shows it: its last four digits (a sole trader's number is personal data). */
+    static String masked(String callerId) {
+        return callerId == null || callerId.length() <= 4 ? "…" : "…" + callerId.substring(callerId.length() - 4);
     }
 
     /**

@@ -197,8 +197,8 @@ public class DialGate {
      * Whether the account's per-callee cap, the callee's dials made so far counted, would hold a call brought back at
      * {@code at} until past its request's {@code valid_until}, or until past it the calling window that opens after
      * the cap frees: then the call could only end {@code expired}. False without a {@code valid_until} or a cap (no
-     * count is made then), and for a call {@link #expiresBy} already says expires. Asked of a retry before it is
-     * announced; the claim counts the cap again, under the callee's lock, when the call comes back.
+     * count is made then). Asked of a retry {@link #expiresBy} lets come back, before it is announced; the claim
+     * counts the cap again, under the callee's lock, when the call comes back.
      */
     public Mono<Boolean> capHoldsPastValidUntil(CallCommand command, Instant at) {
         AccountSettings settings = views.settingsOf(command.accountId());
@@ -394,7 +394,7 @@ public class DialGate {
                                 + "command changes nothing", command.requestId(), command.attempt(), eventReason);
                         case WAITS -> {
                             metrics.decided("defer", eventReason);
-                            log.info("request {} attempt {} waits ({}) until {}", command.requestId(),
+                            log.debug("request {} attempt {} waits ({}) until {}", command.requestId(),
                                     command.attempt(), eventReason, dueAt);
                         }
                     }
@@ -417,7 +417,7 @@ public class DialGate {
                 .doOnNext(ended -> {
                     metrics.decided(verdict, reason);
                     if (ended) {
-                        log.info("request {} ended {} by policy ({})", command.requestId(), status.wire(), reason);
+                        log.debug("request {} ended {} by policy ({})", command.requestId(), status.wire(), reason);
                     } else {
                         log.info("request {} not ended {} by policy ({}): it ended already, or an attempt of it is "
                                 + "being dialled, whose end ends it", command.requestId(), status.wire(), reason);

@@ -7,16 +7,18 @@ import java.time.Instant;
  *
  * @param nextAttempt the attempt to run, when one follows; 0 otherwise
  * @param dueAt       when it may run, never earlier; {@code null} when none follows
- * @param expires     whether none follows because the request's {@code valid_until} comes before the next would be
- *                    due: the request ends {@code expired}, not {@code exhausted}
+ * @param expires     whether none follows because the request's {@code valid_until} comes before the next could be
+ *                    made: the request ends {@code expired}, not {@code exhausted}
+ * @param heldByCap   whether it is the callee's per-callee cap that would hold the next past {@code valid_until}
  */
-public record RetryDecision(int nextAttempt, Instant dueAt, boolean expires) {
+public record RetryDecision(int nextAttempt, Instant dueAt, boolean expires, boolean heldByCap) {
 
-    private static final RetryDecision NONE = new RetryDecision(0, null, false);
-    private static final RetryDecision EXPIRES = new RetryDecision(0, null, true);
+    private static final RetryDecision NONE = new RetryDecision(0, null, false, false);
+    private static final RetryDecision EXPIRES = new RetryDecision(0, null, true, false);
+    private static final RetryDecision HELD_BY_CAP = new RetryDecision(0, null, true, true);
 
     public RetryDecision(int nextAttempt, Instant dueAt) {
-        this(nextAttempt, dueAt, false);
+        this(nextAttempt, dueAt, false, false);
     }
 
     /** No further attempt: the request ends now. */
@@ -24,9 +26,17 @@ public record RetryDecision(int nextAttempt, Instant dueAt, boolean expires) {
         return NONE;
     }
 
-    /** No further attempt, because the request's {@code valid_until} passes before it would be due. */
+    /**
+     * No further attempt, because the request's {@code valid_until} passes before it would be due, or before the
+     * calling window opens after that.
+     */
     public static RetryDecision expiresFirst() {
         return EXPIRES;
+    }
+
+    /** No further attempt, because the callee's per-callee cap would hold it until past the request's valid_until. */
+    public static RetryDecision heldByCapPastValidUntil() {
+        return HELD_BY_CAP;
     }
 
     public boolean willRetry() {

@@ -12,8 +12,9 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
 /**
- * Decides whether an ended attempt gets another one, and when (ARCHITECTURE.md §5). Pure: the caller passes the
- * instant the attempt ended, taken from the injected {@link java.time.Clock}.
+ * Decides whether an ended attempt gets another one, and when (ARCHITECTURE.md §5). {@link #decide} is pure: the
+ * caller passes the instant the attempt ended, taken from the injected {@link java.time.Clock}; {@link #decideCounted}
+ * also counts the callee's dials in PostgreSQL where the account has a per-callee cap.
  *
  * <p>Only a {@link Verdict#RETRYABLE} outcome (busy, no answer, transient failure) is retried, and only while the
  * attempt is below {@link CallCommand#allowedAttempts()} (one when {@code interval_minutes} is 0). The next attempt
@@ -75,7 +76,7 @@ public class RetryPolicy {
             return Mono.just(decision);
         }
         return capHoldsPastValidUntil.apply(command, decision.dueAt())
-                .map(expires -> expires ? RetryDecision.expiresFirst() : decision);
+                .map(expires -> expires ? RetryDecision.heldByCapPastValidUntil() : decision);
     }
 
     /**

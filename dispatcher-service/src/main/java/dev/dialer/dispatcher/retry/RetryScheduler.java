@@ -621,7 +621,7 @@ public class RetryScheduler {
     }
 
     private Mono<Void> drop(ScheduledAttempt row, Moved moved) {
-        log.info("request {} no longer wants attempt {}; dropped", row.command().requestId(), row.attempt());
+        log.debug("request {} no longer wants attempt {}; dropped", row.command().requestId(), row.attempt());
         return Mono.fromRunnable(() -> moved.dropped(row));
     }
 

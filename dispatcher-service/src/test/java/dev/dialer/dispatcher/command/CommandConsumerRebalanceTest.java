@@ -19,19 +19,18 @@ import org.junit.jupiter.api.Test;
 class CommandConsumerRebalanceTest {
 
     private final Map<String, Integer> topicPartitions = new HashMap<>();
-    private final List<String> described = new ArrayList<>();
+    private final List<List<String>> described = new ArrayList<>();
     private final KeyRouting routing = new KeyRouting();
     private final Lanes lanes = mock(Lanes.class);
     private final CommandConsumer consumer = new CommandConsumer(KafkaSettings.of("localhost:9"),
             new CommandConsumerProperties("dialer-dispatcher", 500, 64, Duration.ofSeconds(1), 4),
             mock(CommandHandler.class), routing, lanes, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-            mock(CallbackRecords.class), topic -> {
-                described.add(topic);
-                Integer count = topicPartitions.get(topic);
-                if (count == null) {
-                    throw new IllegalStateException("cannot describe " + topic);
+            mock(CallbackRecords.class), topics -> {
+                described.add(topics);
+                if (!topicPartitions.keySet().containsAll(topics)) {
+                    throw new IllegalStateException("cannot describe " + topics);
                 }
-                return count;
+                return Map.copyOf(topicPartitions);
             });
 
     @Test
@@ -45,8 +44,8 @@ class CommandConsumerRebalanceTest {
         // Caller IDs hash over 24 partitions now: the parked lanes and calls in flight of 3 and 15 are found by it.
         verify(lanes).owns(Set.of(3, 15), Set.of(), 24);
         assertThat(routing.partitions()).isEqualTo(24);
-        // Read once each, on the consumer's thread: every poll of every partition waits meanwhile.
-        assertThat(described).containsExactly("dialer.call.commands", "dialer.carrier.callbacks");
+        // Read once each, in one request, on the consumer's thread: every poll of every partition waits meanwhile.
+        assertThat(described).containsExactly(List.of("dialer.call.commands", "dialer.carrier.callbacks"));
     }
 
     @Test

@@ -997,6 +997,13 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCallerIdIsLoggedByItsLastFourDigits() {
+        assertThat(PartitionLanes.masked("+4930000001")).isEqualTo("…0001");
+        assertThat(PartitionLanes.masked("123")).isEqualTo("…");
+        assertThat(PartitionLanes.masked(null)).isEqualTo("…");
+    }
+
+    @Test
     void aHeadHandedOverWhileQueuedAtTheTrunkEndsTheLanesWaitThereSoWhatWaitsForItsOwnRateIsNotShed() {
         List<ParkingLot.Parked> parked = parkingInto();
         placed = true;
@@ -1019,6 +1026,31 @@ class PartitionLanesTest {
         assertThat(parked).as("nothing waits at the trunk, whose channel is free: nothing is shed for it").isEmpty();
         time.advanceTimeBy(Duration.ofSeconds(10));
         assertThat(started).as("the campaign's next call, 30 s after its first").hasSize(3);
+    }
+
+    @Test
+    void aLastHeadHandedOverWhileQueuedAtTheTrunkLeavesNoWaitThereForTheLanesNextRecords() {
+        List<ParkingLot.Parked> parked = parkingInto();
+        placed = true;
+        PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of(), 0, 1,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        admitInCampaign(lanes, A, "live");
+        admitInCampaign(lanes, A, "gone");
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        cancelledCampaigns.add("gone");
+        built.trunks().gate(Trunks.DEFAULT).release("r-0#1", true);
+        time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(started).as("the cancelled call went to the gate, and the lane is empty").hasSize(2);
+
+        // A minute later, with the channel free: the first starts at once, the others wait for the channel in turn.
+        time.advanceTimeBy(Duration.ofMinutes(1));
+        for (int call = 0; call < 5; call++) {
+            admitInCampaign(lanes, A, "live");
+        }
+
+        assertThat(started).hasSize(3);
+        assertThat(parked).as("the lane waited at the trunk for no one: nothing is parked for its wait").isEmpty();
     }
 
     @Test

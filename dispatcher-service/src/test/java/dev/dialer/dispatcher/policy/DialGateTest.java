@@ -96,14 +96,15 @@ class DialGateTest {
         PolicyLedger ledger = mock(PolicyLedger.class);
         when(ledger.dialsSince(eq("acc-1"), eq("+12125551234"), any())).thenReturn(Flux.just(NOW));
         DialGate gate = new DialGate(views, ledger, mock(AttemptLedger.class), mock(CallEvents.class), null,
-                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), mock(ReactiveTransactionManager.class));
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(),
+                mock(ReactiveTransactionManager.class));
         RetryPolicy retries = new RetryPolicy(new RetryProperties(Duration.ofMinutes(1), Duration.ofSeconds(1),
                 Duration.ofSeconds(30), null, 100, Duration.ofSeconds(15), Duration.ofMinutes(30),
                 Duration.ofMinutes(5)), gate);
         Instant endedAt = NOW.plusSeconds(30);
 
         assertThat(retries.decideCounted(command(NOW.plus(Duration.ofHours(2))), 1, Verdict.RETRYABLE, endedAt)
-                .block()).isEqualTo(RetryDecision.expiresFirst());
+                .block()).isEqualTo(RetryDecision.heldByCapPastValidUntil());
         // Valid past the cap's end: announced at its interval's due time, and held by the cap when it comes due.
         assertThat(retries.decideCounted(command(NOW.plus(Duration.ofHours(25))), 1, Verdict.RETRYABLE, endedAt)
                 .block()).isEqualTo(new RetryDecision(2, endedAt.plus(Duration.ofMinutes(5))));

@@ -307,6 +307,7 @@ class DialTimePolicyIT {
         JsonNode last = fixture.awaitEvent(requestId, "call.final");
         assertThat(last.get("status").stringValue()).isEqualTo("expired");
         assertThat(last.get("error").get("code").stringValue()).isEqualTo("valid_until");
+        assertThat(last.get("error").get("message").stringValue()).contains("daily cap");
         JsonNode busy = statusEvent(fixture.eventsFor(requestId), "busy");
         assertThat(busy.get("will_retry").booleanValue()).isFalse();
         assertThat(busy.hasNonNull("next_attempt_at")).isFalse();

@@ -22,9 +22,9 @@ class WatchdogLifecycleTest {
         AtomicBoolean ticking = new AtomicBoolean();
         Watchdog watchdog = mock(Watchdog.class);
         when(watchdog.run()).thenReturn(Flux.<Void>never().doOnSubscribe(subscription -> ticking.set(true)));
-        WatchdogLifecycle lifecycle = new WatchdogLifecycle(watchdog, new WatchdogProperties(true, Duration.ofMinutes(5),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), 50, Duration.ofMinutes(2), Duration.ofMinutes(15)),
-                policy);
+        WatchdogProperties properties = new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(30),
+                Duration.ofMinutes(2), 50, Duration.ofMinutes(2), Duration.ofMinutes(15));
+        WatchdogLifecycle lifecycle = new WatchdogLifecycle(watchdog, properties, policy);
 
         lifecycle.start();
         try {

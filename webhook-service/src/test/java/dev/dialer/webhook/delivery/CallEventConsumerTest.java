@@ -44,9 +44,7 @@ class CallEventConsumerTest {
 
     @Test
     void aSubscribedWebhookIsLookedUpOnceSoThatOneArrivingMeanwhileIsTriedNowOrStoredNeverNeither() {
-        CallEvent event = CallEvent.about(new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100",
-                "+919876543210", "23", null, "test", 0, 0, 1, "wh-named", null, Map.of(), null, null, null, null, null,
-                null, Instant.now())).sequence(1).status(AttemptStatus.RINGING).build();
+        CallEvent event = namingWhNamed();
         WebhookConfig arriving = new WebhookConfig("wh-late", "acc-1", "https://example.com/late", "test", "s3cret",
                 true, Instant.now());
         WebhookConfig otherAccount = new WebhookConfig("wh-other", "acc-2", "https://example.com/other", "test",
@@ -76,9 +74,7 @@ class CallEventConsumerTest {
 
     @Test
     void theNamedWebhookStoredForLaterIsNoSubscriberNowThoughItIsKnownByThen() {
-        CallEvent event = CallEvent.about(new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100",
-                "+919876543210", "23", null, "test", 0, 0, 1, "wh-named", null, Map.of(), null, null, null, null, null,
-                null, Instant.now())).sequence(1).status(AttemptStatus.RINGING).build();
+        CallEvent event = namingWhNamed();
         // Its record applied between the named look (which stored the event for it) and the subscribers' look.
         WebhookConfig named = new WebhookConfig("wh-named", "acc-1", "https://example.com/named", "test", "s3cret",
                 true, Instant.now());
@@ -88,6 +84,13 @@ class CallEventConsumerTest {
                 .as("stored already as the named one: tried later, once").isEmpty();
         assertThat(CallEventConsumer.Subscribers.of(event, Set.of("wh-named"), current, id -> false, false).known())
                 .as("found at the named look: the resolver makes it one target").containsExactly(named);
+    }
+
+    /** A ringing event of account acc-1 whose call names the webhook wh-named. */
+    private static CallEvent namingWhNamed() {
+        return CallEvent.about(new CallCommand(CallCommand.VERSION, "req-1", "acc-1", "+14155550100", "+919876543210",
+                "23", null, "test", 0, 0, 1, "wh-named", null, Map.of(), null, null, null, null, null, null,
+                Instant.now())).sequence(1).status(AttemptStatus.RINGING).build();
     }
 
     @Test

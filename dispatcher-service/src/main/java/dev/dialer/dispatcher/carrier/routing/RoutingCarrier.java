@@ -6,7 +6,9 @@ import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.resilience.ThrottledWarnings;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,6 +31,8 @@ import reactor.core.publisher.Mono;
 public final class RoutingCarrier implements Carrier {
 
     private static final Logger log = LoggerFactory.getLogger(RoutingCarrier.class);
+    /** A carrier down fails over every dial routed to it. */
+    private static final ThrottledWarnings failovers = new ThrottledWarnings(log, Duration.ofSeconds(10));
 
     private final Map<String, GuardedCarrier> carriers;
     private final RouteTable routes;
@@ -119,8 +123,8 @@ public final class RoutingCarrier implements Carrier {
     private Mono<PlacedCall> failOver(CallCommand command, int dial, List<String> route, int index, Throwable error) {
         String from = route.get(index);
         String to = route.get(index + 1);
-        log.warn("carrier {} failed for request {} attempt {} ({}); trying {}", from, command.requestId(),
-                command.attempt(), error.getMessage(), to);
+        failovers.warn(from + " to " + to, "carrier {} failed for request {} attempt {} ({}); trying {}", from,
+                command.requestId(), command.attempt(), error.getMessage(), to);
         registry.counter("dialer.dispatcher.carrier.failovers", "from", from, "to", to).increment();
         return placeFrom(command, dial, route, index + 1);
     }
