@@ -14,6 +14,7 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
@@ -219,7 +220,9 @@ public final class TopicProvisioner {
                 long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
                 try {
                     Map<String, Integer> counts = new HashMap<>();
-                    admin.describeTopics(topics).allTopicNames().get(left, TimeUnit.MILLISECONDS)
+                    // The request's own timeout is what is left too: closing the client waits for a pending one.
+                    admin.describeTopics(topics, new DescribeTopicsOptions().timeoutMs((int) Math.min(left,
+                                    Integer.MAX_VALUE))).allTopicNames().get(left, TimeUnit.MILLISECONDS)
                             .forEach((topic, description) -> counts.put(topic, description.partitions().size()));
                     return Map.copyOf(counts);
                 } catch (ExecutionException e) {

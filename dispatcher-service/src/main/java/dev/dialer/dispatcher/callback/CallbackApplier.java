@@ -638,7 +638,8 @@ public class CallbackApplier {
 
         /** A retry the callee's per-callee cap would hold until past the request's {@code valid_until}. */
         static final RequestEnding HELD_BY_CAP_PAST_VALID_UNTIL = new RequestEnding(FinalStatus.EXPIRED,
-                "valid_until", "the callee's daily cap holds the next attempt until after valid_until");
+                "valid_until", "valid_until passes before the callee's daily cap (and the calling window after it) "
+                + "lets the next attempt be made");
 
         /** A capacity rejection whose requeue would not be due before the request's {@code valid_until}. */
         static final RequestEnding EXPIRES_BEFORE_REQUEUE = new RequestEnding(FinalStatus.EXPIRED, "valid_until",

@@ -461,9 +461,10 @@ class CommandHandler {
                     openAttempts.ended(command.requestId(), command.attempt());
                     // No SIP status: no call was made.
                     outcomes.ended(AttemptStatus.FAILED, null);
-                    carrierWarnings.warn("failed " + error.reason().wire(), "carrier did not place request {} "
-                            + "attempt {} ({}, {}): {}; the request ends {}", command.requestId(), command.attempt(),
-                            error.reason().wire(), attemptCode, error.getMessage(), finalStatus.wire());
+                    carrierWarnings.warn("failed " + error.reason().wire() + " " + finalStatus.wire(),
+                            "carrier did not place request {} attempt {} ({}, {}): {}; the request ends {}",
+                            command.requestId(), command.attempt(), error.reason().wire(), attemptCode,
+                            error.getMessage(), finalStatus.wire());
                     return CommandOutcome.FAILED;
                 })
                 .switchIfEmpty(Mono.fromCallable(() -> {

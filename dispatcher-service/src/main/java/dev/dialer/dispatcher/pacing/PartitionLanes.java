@@ -294,8 +294,11 @@ public final class PartitionLanes {
             if (ends != null) {
                 Pending ending = lane.queue.poll();
                 lanes.forgoGrant(ending.ticket, ends);
-                // The next head (if any) queues at the trunk anew: the lane's wait there counts from then.
-                leftTheTrunk(lane);
+                if (ending == lane.queuedAtTrunk) {
+                    // The head that waited at the trunk is gone: the next (if any) queues there anew, and the lane's
+                    // wait there counts from then.
+                    leftTheTrunk(lane);
+                }
                 handOverUnpaced(ending, ends, Unpaced.LANE);
                 continue;
             }
@@ -325,6 +328,7 @@ public final class PartitionLanes {
                     () -> scheduler.schedule(() -> slotFreed(lane, owner)));
             if (started == TrunkGate.QUEUED) {
                 lane.waitingForSlot = true;
+                lane.queuedAtTrunk = next;
                 if (lane.queuedAtTrunkSince == NOT_HELD) {
                     lane.queuedAtTrunkSince = now;
                     if (lane.trunkCheck == null) {
@@ -341,6 +345,7 @@ public final class PartitionLanes {
             lane.holdsPermit = false;
             lane.lastTrunkWait = lane.queuedAtTrunkSince == NOT_HELD ? 0 : now - lane.queuedAtTrunkSince;
             lane.queuedAtTrunkSince = NOT_HELD;
+            lane.queuedAtTrunk = null;
             disarmTrunkCheck(lane);
             lane.queue.poll();
             lane.inFlight++;
@@ -355,6 +360,7 @@ public final class PartitionLanes {
      * backlog for that wait is disarmed.
      */
     private void leftTheTrunk(Lane lane) {
+        lane.queuedAtTrunk = null;
         if (lane.queuedAtTrunkSince != NOT_HELD) {
             lane.queuedAtTrunkSince = NOT_HELD;
             disarmTrunkCheck(lane);
@@ -868,6 +874,8 @@ public final class PartitionLanes {
         long heldSince = NOT_HELD;
         /** Since when (the limits' clock) the head has been queued at the trunk; {@link #NOT_HELD} while it is not. */
         long queuedAtTrunkSince = NOT_HELD;
+        /** The head the trunk queued last, while the lane waits there; null otherwise. */
+        Pending queuedAtTrunk;
         /** Ends the timer set to look at the lane's wait at the trunk ({@link #trunkWaitCheck}); null when none is. */
         Sinks.Empty<Void> trunkCheck;
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
