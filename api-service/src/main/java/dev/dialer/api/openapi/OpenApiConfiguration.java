@@ -188,7 +188,7 @@ class OpenApiConfiguration {
         properties.put("instance", new Schema<>().types(java.util.Set.of("string")).format("uri-reference")
                 .example("/api/v2/webhooks"));
         properties.put("errors", new Schema<>().types(java.util.Set.of("array"))
-                .items(new Schema<>().$ref("#/components/schemas/" + FIELD_PROBLEM))
+                .items(new Schema<>().$ref(ApiDocs.FIELD_PROBLEM))
                 .description("The invalid fields, when the problem is about fields"));
         return new Schema<>().types(java.util.Set.of("object"))
                 .description("RFC 9457 problem details")

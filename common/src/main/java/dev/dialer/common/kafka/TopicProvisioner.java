@@ -145,27 +145,29 @@ public final class TopicProvisioner {
                                                                long timeoutMillis)
             throws InterruptedException, ExecutionException, TimeoutException {
         return waitingOutUnknownTopic(timeoutMillis,
-                () -> admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS));
+                left -> admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS));
     }
 
-    /** A blocking call to the admin client. */
+    /** A blocking call to the admin client, given how many milliseconds are left for it. */
     @FunctionalInterface
     private interface AdminCall<T> {
-        T call() throws InterruptedException, ExecutionException, TimeoutException;
+        T call(long leftMillis) throws InterruptedException, ExecutionException, TimeoutException;
     }
 
     /**
      * {@code call}'s answer, the call made again while it fails because the answering broker does not know the topic
-     * yet (it was created a moment ago, and the news has not reached every broker), until {@code timeoutMillis}.
+     * yet (it was created a moment ago, and the news has not reached every broker), until {@code timeoutMillis}: one
+     * that would be made again after it fails at once.
      */
     private static <T> T waitingOutUnknownTopic(long timeoutMillis, AdminCall<T> call)
             throws InterruptedException, ExecutionException, TimeoutException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
             try {
-                return call.call();
+                return call.call(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
+                        || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(UNKNOWN_TOPIC_BACKOFF_MILLIS) > deadline) {
                     throw e;
                 }
                 Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
@@ -211,29 +213,18 @@ public final class TopicProvisioner {
      */
     public static Map<String, Integer> partitionCounts(KafkaSettings settings, List<String> topics,
                                                        long timeoutMillis) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         int timeout = (int) Math.min(timeoutMillis, Integer.MAX_VALUE);
         try (Admin admin = Admin.create(adminProperties(settings, Map.of(
                 AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
-            while (true) {
-                long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
-                try {
-                    Map<String, Integer> counts = new HashMap<>();
-                    // The request's own timeout is what is left too: closing the client waits for a pending one.
-                    admin.describeTopics(topics, new DescribeTopicsOptions().timeoutMs((int) Math.min(left,
-                                    Integer.MAX_VALUE))).allTopicNames().get(left, TimeUnit.MILLISECONDS)
-                            .forEach((topic, description) -> counts.put(topic, description.partitions().size()));
-                    return Map.copyOf(counts);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof UnknownTopicOrPartitionException)
-                            || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(UNKNOWN_TOPIC_BACKOFF_MILLIS)
-                            > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(UNKNOWN_TOPIC_BACKOFF_MILLIS);
-                }
-            }
+            return waitingOutUnknownTopic(timeoutMillis, left -> {
+                Map<String, Integer> counts = new HashMap<>();
+                // The request's own timeout is what is left too: closing the client waits for a pending one.
+                admin.describeTopics(topics, new DescribeTopicsOptions().timeoutMs((int) Math.min(left,
+                                Integer.MAX_VALUE))).allTopicNames().get(left, TimeUnit.MILLISECONDS)
+                        .forEach((topic, description) -> counts.put(topic, description.partitions().size()));
+                return Map.copyOf(counts);
+            });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while describing " + topics, e);
@@ -242,25 +233,9 @@ public final class TopicProvisioner {
         }
     }
 
-    /**
-     * How many partitions {@code topic} has now (blocking). A topic created a moment ago can still be unknown to the
-     * broker that answers: that is waited out until {@code timeoutMillis}. The admin client's own requests are
-     * bounded by it too, so that closing it after a timeout does not wait out its default minute.
-     */
+    /** How many partitions {@code topic} has now (blocking, {@link #partitionCounts}). */
     public static int partitionCount(KafkaSettings settings, String topic, long timeoutMillis) {
-        String bootstrapServers = settings.bootstrapServers();
-        int timeout = (int) Math.min(timeoutMillis, Integer.MAX_VALUE);
-        try (Admin admin = Admin.create(adminProperties(settings, Map.of(
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, timeout)))) {
-            return waitingOutUnknownTopic(timeoutMillis, () -> admin.describeTopics(List.of(topic)).allTopicNames()
-                    .get(timeoutMillis, TimeUnit.MILLISECONDS).get(topic).partitions().size());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while describing " + topic, e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot describe " + topic + " at " + bootstrapServers, e);
-        }
+        return partitionCounts(settings, List.of(topic), timeoutMillis).get(topic);
     }
 
     /**

@@ -13,13 +13,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.ReactiveTransactionManager;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * The dial-time policy, asked before an attempt is recorded and dialled — for a fresh command, and again for every
@@ -202,16 +202,12 @@ public class DialGate {
      */
     public Mono<Boolean> capHoldsPastValidUntil(CallCommand command, Instant at) {
         AccountSettings settings = views.settingsOf(command.accountId());
-        Integer cap = settings.perCalleeDailyCap();
-        if (command.validUntil() == null || cap == null) {
+        if (command.validUntil() == null || settings.perCalleeDailyCap() == null) {
             return Mono.just(false);
         }
         // Retried briefly, as the attempt's end it comes before: a callback is not held through an outage.
-        return policyLedger.dialsSince(command.accountId(), command.to(), at.minus(CAP_PERIOD))
-                .collectList()
-                .retryWhen(InfraRetry.brief("callee dials"))
-                .map(dials -> decide(command, settings, capFreesAt(dials, cap, at), at).verdict()
-                        == PolicyDecision.Verdict.EXPIRE);
+        return decideCounted(command, settings, at, InfraRetry.brief("callee dials"))
+                .map(decision -> decision.verdict() == PolicyDecision.Verdict.EXPIRE);
     }
 
     /**
@@ -315,10 +311,7 @@ public class DialGate {
             // The policy decides it without the callee's dials: it waits for the resume, or expires.
             return act(command, decide(command, settings, null, now));
         }
-        return calleeCapFreesAt(command, settings, now)
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .map(capFreesAt -> decide(command, settings, capFreesAt.orElse(null), now))
+        return decideCounted(command, settings, now, InfraRetry.untilRecovered("callee dials"))
                 .flatMap(decision -> act(command, decision));
     }
 
@@ -348,16 +341,19 @@ public class DialGate {
         };
     }
 
-    /** When the per-callee cap lets this callee be called again; empty when the cap is not reached (or not set). */
-    private Mono<Instant> calleeCapFreesAt(CallCommand command, AccountSettings settings, Instant now) {
+    /**
+     * The policy's decision at {@code at}, the callee's dials counted against the account's per-callee cap: a count in
+     * PostgreSQL, made only where the account has a cap, tried again as {@code retry} says.
+     */
+    private Mono<PolicyDecision> decideCounted(CallCommand command, AccountSettings settings, Instant at, Retry retry) {
         Integer cap = settings.perCalleeDailyCap();
         if (cap == null) {
-            return Mono.empty();
+            return Mono.fromSupplier(() -> decide(command, settings, null, at));
         }
-        return policyLedger.dialsSince(command.accountId(), command.to(), now.minus(CAP_PERIOD))
+        return policyLedger.dialsSince(command.accountId(), command.to(), at.minus(CAP_PERIOD))
                 .collectList()
-                .retryWhen(InfraRetry.untilRecovered("callee dials"))
-                .mapNotNull(dials -> capFreesAt(dials, cap, now));
+                .retryWhen(retry)
+                .map(dials -> decide(command, settings, capFreesAt(dials, cap, at), at));
     }
 
     /**
