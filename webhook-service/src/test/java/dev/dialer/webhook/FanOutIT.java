@@ -159,6 +159,47 @@ class FanOutIT {
         await().atMost(WAIT).until(() -> ItFixture.retryRows(database, event.eventId()) == 0);
     }
 
+    /**
+     * A subscriber's delivery stored for a later try (its webhook not known yet, or a retry) whose subscription is
+     * deleted before the try is dropped, not sent: the account no longer wants the event there. Its delivery log shows
+     * why; nothing is dead-lettered (there is nothing to replay).
+     */
+    @Test
+    void aStoredDeliveryWhoseSubscriptionIsDeletedBeforeItsTryIsDroppedNotSent() {
+        String account = unique("acc");
+        String id = unique("wh-late");
+        Endpoint late = new Endpoint(id, "hooks/" + id, newSecret());
+        String subscription = fixture.publishSubscription(account, id, "call.status");
+        await().atMost(WAIT).until(() -> directory.subscribers(account, "call.status").contains(id));
+        String requestId = unique("req");
+        CallEvent event = CallEvent.about(command(requestId, account, null)).sequence(1)
+                .status(AttemptStatus.RINGING).build();
+        fixture.publishEvents(requestId, List.of(event));
+        await().atMost(WAIT).until(() -> ItFixture.retryRows(database, event.eventId()) == 1);
+
+        fixture.publish(Topics.WEBHOOK_CONFIG, subscription, null);
+        await().atMost(WAIT).until(() -> directory.subscribers(account, "call.status").isEmpty());
+        fixture.publishWebhook(new WebhookConfig(id, account, receiver.url(late.path()), "test", late.secret(), true,
+                Instant.now()));
+
+        await().atMost(WAIT).until(() -> ItFixture.retryRows(database, event.eventId()) == 0);
+        assertThat(refusals(event.eventId())).containsExactly("1:unsubscribed");
+        assertThat(ItFixture.deadLetters(database, event.eventId())).isEmpty();
+        assertThat(receiver.at(late.path())).isEmpty();
+    }
+
+    /** "attempt_no:error" of each refused try of the event. */
+    private List<String> refusals(String eventId) {
+        return database.sql("""
+                        SELECT attempt_no, error FROM webhook.delivery_attempts
+                        WHERE event_id = :eventId AND outcome = 'refused' ORDER BY id""")
+                .bind("eventId", eventId)
+                .map(row -> row.get("attempt_no", Integer.class) + ":" + row.get("error", String.class))
+                .all()
+                .collectList()
+                .block(Duration.ofSeconds(10));
+    }
+
     @Test
     void duringASecretRotationEveryDeliveryVerifiesWithEitherSecret() {
         String account = unique("acc");

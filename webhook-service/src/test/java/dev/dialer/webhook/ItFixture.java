@@ -57,10 +57,12 @@ final class ItFixture implements AutoCloseable {
         publish(Topics.WEBHOOK_CONFIG, config.id(), Contract.toBytes(config));
     }
 
-    void publishSubscription(String account, String webhookId, String... eventTypes) {
+    /** Publishes an enabled subscription of the webhook to the event types; answers its key. */
+    String publishSubscription(String account, String webhookId, String... eventTypes) {
         SubscriptionConfig subscription = new SubscriptionConfig(SubscriptionConfig.KIND, unique("sub"), account,
                 webhookId, List.of(eventTypes), true, Instant.now());
         publish(Topics.WEBHOOK_CONFIG, subscription.key(), Contract.toBytes(subscription));
+        return subscription.key();
     }
 
     static void assertSignedWith(String secret, WebhookReceiver.Received request) {

@@ -25,6 +25,11 @@ enum Reason {
     DISABLED,
     /** The webhook belongs to another account than the event. */
     FOREIGN_ACCOUNT,
+    /**
+     * A subscriber's stored delivery came due after its subscription to the event's type was deleted, disabled or
+     * narrowed: dropped, not sent.
+     */
+    UNSUBSCRIBED,
     /** The endpoint already has its limit of tries in flight: refused here, not counted as a try. */
     ENDPOINT_BUSY,
     /** The endpoint's circuit is open after many failures: refused here, not counted as a try. */

@@ -152,6 +152,9 @@ final class WebhookDeliverer {
             return Mono.just(new Resolution(task.withTarget(new Target(target.kind(), target.id(), target.url(),
                     target.method(), settings.hookSecretOf(task.accountId()))), null));
         }
+        if (unsubscribed(task)) {
+            return refusal(Reason.UNSUBSCRIBED);
+        }
         WebhookConfig config = directory.current(target.id());
         if (config == null) {
             return refusal(Reason.UNKNOWN_WEBHOOK);
@@ -165,6 +168,16 @@ final class WebhookDeliverer {
         return health.disabled(config).map(disabled -> disabled ? new Resolution(task, Reason.DISABLED)
                 : new Resolution(task.withTarget(new Target(target.kind(), target.id(), config.url(), "POST",
                 config.secret(), config.previousSecretAt(clock.instant()))), null));
+    }
+
+    /**
+     * Whether the task is a subscriber's delivery whose webhook no longer has an enabled subscription to the event's
+     * type: a retry, or one stored while the webhook was not known yet, that came due after the subscription was
+     * deleted, disabled or narrowed. A replay is not one: it was asked for the events it names.
+     */
+    private boolean unsubscribed(DeliveryTask task) {
+        return task.target().kind() == Target.Kind.SUBSCRIPTION && !task.replay()
+                && !directory.subscribers(task.accountId(), task.eventType()).contains(task.target().id());
     }
 
     /**
@@ -400,6 +413,13 @@ final class WebhookDeliverer {
         if (reason == Reason.FOREIGN_ACCOUNT || (reason == Reason.UNKNOWN_WEBHOOK && !task.stored())) {
             return store.remove(task);
         }
+        if (reason == Reason.UNSUBSCRIBED) {
+            // The account no longer wants the event there: dropped, not dead-lettered (nothing to replay, no alert),
+            // its delivery log, which showed it retrying, showing its end.
+            log.debug("stored delivery of event {} to webhook {} dropped: the webhook is no longer subscribed to {}",
+                    task.eventId(), task.target().id(), task.eventType());
+            return task.stored() ? store.remove(task).then(logRefused(task, reason, why)) : Mono.empty();
+        }
         if (reason == Reason.UNKNOWN_WEBHOOK) {
             // A retry, or a replay, of a webhook the directory has lost, perhaps for a while only (a delete undone
             // after its tombstone, a newest config it cannot read): kept in the dead letters, with its payload and
@@ -409,10 +429,7 @@ final class WebhookDeliverer {
                     + "unknown (deleted, or its newest configuration unreadable)", task.eventId(), task.target().id(),
                     task.tries());
         }
-        AttemptResult refused = AttemptResult.failed(reason, why == null ? reason.tag() : why, Duration.ZERO);
-        // Numbered as the try it stands for: the first is 1, as in the delivery log's contract.
-        Mono<Void> logged = attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.REFUSED,
-                refused, null, false));
+        Mono<Void> logged = logRefused(task, reason, why);
         if (!task.stored() && reason == Reason.DISABLED) {
             // A disabled webhook's new events are kept in webhook.events for a replay after it is re-enabled; the
             // log shows each refusal, so a webhook disabled here is never silent there.
@@ -421,6 +438,13 @@ final class WebhookDeliverer {
         // Counted as every dead letter is, so that the alert on them sees these too (an invalid target's, say).
         metrics.deadLetter(reason);
         return store.deadLetter(task, task.tries(), reason).then(logged);
+    }
+
+    /** The refusal's row in the delivery log, numbered as the try it stands for: the first is 1, as in its contract. */
+    private Mono<Void> logRefused(DeliveryTask task, Reason reason, String why) {
+        AttemptResult refused = AttemptResult.failed(reason, why == null ? reason.tag() : why, Duration.ZERO);
+        return attemptLog.record(attempt(task, task.tries() + 1, DeliveryAttempt.Outcome.REFUSED, refused, null,
+                false));
     }
 
     private DeliveryAttempt attempt(DeliveryTask task, int attemptNo, DeliveryAttempt.Outcome outcome,
