@@ -16,6 +16,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -266,6 +268,26 @@ class IdempotencyIT extends RunningApiService {
                 .isEqualTo(RequestIds.of(ACCOUNT, key, salt, 0));
     }
 
+    /**
+     * A retry after an unfinished first try (its commands in Kafka, its answer not stored) gives its calls the first
+     * try's {@code created_at}: the dispatcher keeps the first command of each id, so the retry's own time would move
+     * the call's {@code created_at} at its first event, and a campaign cancel issued between the tries would cover one
+     * try's command and not the other's.
+     */
+    @Test
+    void aRetryAfterAnUnfinishedFirstTryGivesItsCallsTheFirstTrysCreatedAt() throws Exception {
+        String key = "order-" + UUID.randomUUID();
+        String body = """
+                {"bridge":"918068281234","to":"919876543217","audio":"a-sound"}""";
+        claim(key, ApiKeys.hash(body), TimeOrderedUuids.send().toString(), "now() - interval '2 minutes'");
+
+        HttpResponse<String> retry = send(secondPort, key, body);
+
+        assertThat(retry.statusCode()).isEqualTo(200);
+        Instant createdAt = Instant.parse(json(retry).get("data").get(0).get("created_at").asString());
+        assertThat(createdAt).isEqualTo(claimedAt(key)).isBefore(Instant.now().minus(Duration.ofMinutes(1)));
+    }
+
     @Test
     void aKeyReusedAfterItExpiredQueuesNewCallIdsTheDispatcherWillDial() throws Exception {
         String key = "order-" + UUID.randomUUID();
@@ -409,6 +431,18 @@ class IdempotencyIT extends RunningApiService {
             age.setString(1, ACCOUNT);
             age.setString(2, key);
             assertThat(age.executeUpdate()).isEqualTo(1);
+        }
+    }
+
+    private static Instant claimedAt(String key) throws Exception {
+        try (var db = database(); var select = db.prepareStatement(
+                "SELECT created_at FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
+            select.setString(1, ACCOUNT);
+            select.setString(2, key);
+            try (var row = select.executeQuery()) {
+                row.next();
+                return row.getObject(1, OffsetDateTime.class).toInstant();
+            }
         }
     }
 

@@ -2,6 +2,10 @@ package dev.dialer.api.idempotency;
 
 import dev.dialer.api.ids.TimeOrderedUuids;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.UUID;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Component;
@@ -47,8 +51,14 @@ public class IdempotencyStore {
      * @param fresh whether this claim made the row (a first use, or an expired key claimed anew), rather than
      *              finding the row of a try that never stored its answer (it failed, or is still running) and may
      *              have produced
+     * @param claimedAt when the row was claimed (the first try's claim, for a try that found it), by the claiming
+     *                  instance's clock
      */
-    public record Proceed(String salt, boolean fresh) implements Claim {
+    public record Proceed(String salt, boolean fresh, Instant claimedAt) implements Claim {
+
+        public Proceed(String salt, boolean fresh) {
+            this(salt, fresh, null);
+        }
     }
 
     /** Answer with the stored response. */
@@ -77,17 +87,21 @@ public class IdempotencyStore {
         // A new send id: the call ids of a claim's request are made from it (IdempotencyKey#send, decision 0086).
         String salt = sendIdSalts ? TimeOrderedUuids.send().toString() : UUID.randomUUID().toString();
         return db.sql("""
-                        INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt)
-                        VALUES (:account, :key, :hash, :salt)
+                        INSERT INTO api.idempotency_keys (account_id, key, body_sha256, salt, created_at)
+                        VALUES (:account, :key, :hash, :salt, :claimedAt)
                         ON CONFLICT (account_id, key) DO UPDATE
-                            SET body_sha256 = EXCLUDED.body_sha256, response = NULL, created_at = now(),
+                            SET body_sha256 = EXCLUDED.body_sha256, response = NULL, created_at = EXCLUDED.created_at,
                                 salt = EXCLUDED.salt, joined = false
                             WHERE api.idempotency_keys.created_at < now() - make_interval(secs => :ttl)
-                        RETURNING 1""")
+                        RETURNING created_at""")
                 .bind("account", accountId).bind("key", key).bind("hash", fingerprint).bind("salt", salt)
+                // This instance's clock, as a request without a key takes its created_at from (not PostgreSQL's).
+                .bind("claimedAt", OffsetDateTime.ofInstant(Instant.now().truncatedTo(ChronoUnit.MICROS),
+                        ZoneOffset.UTC))
                 .bind("ttl", (double) TTL.toSeconds())
-                .fetch().first()
-                .<Claim>map(inserted -> new Proceed(salt, true))
+                .map((row, meta) -> row.get("created_at", OffsetDateTime.class))
+                .first()
+                .<Claim>map(claimedAt -> new Proceed(salt, true, claimedAt.toInstant()))
                 .switchIfEmpty(Mono.defer(() -> existing(accountId, key, fingerprint)))
                 .switchIfEmpty(Mono.defer(() -> triesLeft > 1 ? claim(accountId, key, fingerprint, triesLeft - 1)
                         : Mono.error(new IllegalStateException("Idempotency-Key claimed and released again "
@@ -96,7 +110,7 @@ public class IdempotencyStore {
 
     private Mono<Claim> existing(String accountId, String key, String fingerprint) {
         return db.sql("""
-                        SELECT body_sha256, response, salt FROM api.idempotency_keys
+                        SELECT body_sha256, response, salt, created_at FROM api.idempotency_keys
                         WHERE account_id = :account AND key = :key""")
                 .bind("account", accountId).bind("key", key)
                 .map((row, meta) -> {
@@ -105,8 +119,8 @@ public class IdempotencyStore {
                     if (!fingerprint.equals(hash)) {
                         return (Claim) new Conflict();
                     }
-                    return response == null ? (Claim) new Proceed(row.get("salt", String.class), false)
-                            : new Replay(response);
+                    return response == null ? (Claim) new Proceed(row.get("salt", String.class), false,
+                            row.get("created_at", OffsetDateTime.class).toInstant()) : new Replay(response);
                 })
                 .one()
                 .flatMap(claim -> claim instanceof Proceed proceed ? joined(accountId, key, proceed)

@@ -88,7 +88,7 @@ public class IdempotentRequests {
                 return Mono.error(Problems.idempotencyConflict(key));
             }
             IdempotencyStore.Proceed proceed = (IdempotencyStore.Proceed) claim;
-            return work.apply(new IdempotencyKey(key, proceed.salt()))
+            return work.apply(new IdempotencyKey(key, proceed.salt(), proceed.claimedAt()))
                     .onErrorResume(error -> refusedBeforeProducing(error) && proceed.fresh(),
                             error -> release(accountId, key, proceed.salt()).then(Mono.error(error)))
                     .onErrorMap(error -> refusedBeforeProducing(error) && !proceed.fresh(),

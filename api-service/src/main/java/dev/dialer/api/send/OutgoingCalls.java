@@ -25,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -175,8 +174,8 @@ class OutgoingCalls {
     }
 
     private Mono<SendResponse> publish(Account account, SendRequest request, IdempotencyKey idempotencyKey) {
-        // PostgreSQL and the send API both write microseconds: the same instant goes to Kafka and to the client.
-        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        // The same instant goes to Kafka and to the client, and to every try under the request's key.
+        Instant now = IdempotencyKey.acceptedAt(idempotencyKey);
         UUID send = idempotencyKey == null ? TimeOrderedUuids.send() : idempotencyKey.send();
         List<Planned> planned = plan(account, request, now, idempotencyKey, send);
         List<ForeignIdClaims.Claim> claims = planned.stream().filter(p -> p.command() != null)

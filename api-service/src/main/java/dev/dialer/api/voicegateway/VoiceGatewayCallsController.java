@@ -22,8 +22,6 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -190,7 +188,7 @@ class VoiceGatewayCallsController {
         CallCommand command = new CallCommand(CallCommand.VERSION, id, account.id(),
                 call.callerId(), call.to(), call.applicationSid(), null, null, 0, CallCommand.DEFAULT_MAX_ATTEMPTS, 1,
                 null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.amdHook(),
-                call.carrierOptions(), Instant.now().truncatedTo(ChronoUnit.MICROS));
+                call.carrierOptions(), IdempotencyKey.acceptedAt(key));
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
         return publisher.publishAll(List.of(record))
                 // Kafka has the call: the answer stays 201 and its first event adds the row.
