@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,10 +43,10 @@ import reactor.util.retry.Retry;
  * that does not exist from one whose record is still on its way while its reader is behind the topic (a broker leader
  * election holds it up for seconds), and taking the second for the first dropped the new webhook's events until its
  * record arrived. So a lookup of an id never seen waits for it in full, from its own start; but at most
- * {@value #MAX_WAITS_PER_ID} lookups of one id wait at a time, and one more is answered at once as not known (its event
- * is stored for a try after the ordering wait, not dropped): events naming an id that never comes (a typo written
- * straight to Kafka) would otherwise each hold one of their partition's records in flight for the whole wait, and
- * hold up every other account's events behind them.
+ * {@value #MAX_WAITS_PER_ID} lookups of one id wait at a time, and {@value #MAX_WAITS} of all ids together, and one
+ * more is answered at once as not known (its event is stored for a try after the ordering wait, not dropped): events
+ * naming an id that never comes (a typo written straight to Kafka), or many such ids, would otherwise each hold one of
+ * their partition's records in flight for the whole wait, and hold up every other account's events behind them.
  */
 public final class WebhookDirectory {
 
@@ -54,6 +55,8 @@ public final class WebhookDirectory {
     static final int MAX_ABSENT = 100_000;
     /** Lookups of one id never seen that wait for it at a time; more are answered at once ({@link #find}). */
     static final int MAX_WAITS_PER_ID = 4;
+    /** Lookups of ids never seen that wait at a time, all ids together; more are answered at once ({@link #find}). */
+    static final int MAX_WAITS = 32;
 
     private final Supplier<Flux<InboundRecord>> records;
     private final Mono<Void> readerCaughtUp;
@@ -73,6 +76,8 @@ public final class WebhookDirectory {
     private final Counter waitsRefused;
     /** How many lookups wait for each id never seen, now. */
     private final Map<String, Integer> waiting = new ConcurrentHashMap<>();
+    /** How many lookups wait now, all ids together. */
+    private final AtomicInteger waitingInAll = new AtomicInteger();
     private volatile boolean caughtUp;
 
     WebhookDirectory(Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, MeterRegistry registry) {
@@ -102,8 +107,8 @@ public final class WebhookDirectory {
                 .description("Lookups that waited for a webhook id not known yet")
                 .register(registry);
         this.waitsRefused = Counter.builder("dialer.webhook.directory.waits.refused")
-                .description("Lookups of a webhook id not known yet answered at once: as many lookups of the id "
-                        + "were waiting already")
+                .description("Lookups of a webhook id not known yet answered at once: as many lookups of the id, "
+                        + "or of any ids, were waiting already")
                 .register(registry);
         Gauge.builder("dialer.webhook.directory.size", webhooks, Map::size)
                 .description("Webhooks known to this instance")
@@ -162,7 +167,8 @@ public final class WebhookDirectory {
      * still be on its way through the topic. Empty at once if the id is known to be deleted; empty when the wait ends
      * if it is still unknown. Each lookup waits its own {@code wait} from when it is subscribed, whatever other lookups
      * of the id waited for before: an id waited for in vain is not remembered, the record may only be late. Empty at
-     * once, too, while {@value #MAX_WAITS_PER_ID} lookups of the id are waiting already.
+     * once, too, while {@value #MAX_WAITS_PER_ID} lookups of the id, or {@value #MAX_WAITS} of any ids, are waiting
+     * already.
      */
     public Mono<WebhookConfig> find(String id, Duration wait) {
         return Mono.defer(() -> {
@@ -178,19 +184,30 @@ public final class WebhookDirectory {
         });
     }
 
-    /** Counts a lookup of {@code id} in as waiting, unless as many as may wait are waiting already. */
+    /**
+     * Counts a lookup of {@code id} in as waiting, unless as many as may wait for it, or for any id, are waiting
+     * already.
+     */
     private boolean startWaiting(String id) {
+        if (waitingInAll.incrementAndGet() > MAX_WAITS) {
+            waitingInAll.decrementAndGet();
+            return false;
+        }
         boolean[] started = {false};
         waiting.compute(id, (key, count) -> {
             int now = count == null ? 0 : count;
             started[0] = now < MAX_WAITS_PER_ID;
             return started[0] ? now + 1 : now;
         });
+        if (!started[0]) {
+            waitingInAll.decrementAndGet();
+        }
         return started[0];
     }
 
     private void stopWaiting(String id) {
         waiting.computeIfPresent(id, (key, count) -> count <= 1 ? null : count - 1);
+        waitingInAll.decrementAndGet();
     }
 
     /** One lookup's wait for an id, ended by the first record of the id or by the timeout. */

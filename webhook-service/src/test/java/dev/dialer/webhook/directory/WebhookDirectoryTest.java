@@ -227,6 +227,36 @@ class WebhookDirectoryTest {
         assertThat(waits()).as("the fifth waited in full").isEqualTo(5);
     }
 
+    @Test
+    void atMostThirtyTwoLookupsOfIdsNeverSeenWaitAtATimeWhateverTheIds() {
+        // Events each naming another id that never comes would each hold a record of their partition for the wait.
+        StepVerifier.withVirtualTime(() -> Flux.range(0, WebhookDirectory.MAX_WAITS)
+                        .flatMap(i -> lookupOf("wh-" + i, Duration.ZERO), WebhookDirectory.MAX_WAITS)
+                        .mergeWith(lookupOf("wh-late", Duration.ofSeconds(1)))
+                        .mergeWith(lookupOf("wh-next", Duration.ofSeconds(2))))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofSeconds(1))
+                .expectNext("wh-late missed")
+                .then(() -> publish("wh-0", Contract.toBytes(HOOK)))
+                .expectNext("wh-0 found")
+                .expectNoEvent(Duration.ofSeconds(9))
+                .expectNextCount(WebhookDirectory.MAX_WAITS - 1)
+                .as("the place wh-0 left was taken at 2 s, for a wait in full")
+                .expectNoEvent(Duration.ofSeconds(2))
+                .expectNext("wh-next missed")
+                .expectComplete()
+                .verify(Duration.ofSeconds(5));
+        assertThat(waits()).isEqualTo(WebhookDirectory.MAX_WAITS + 1);
+        assertThat(registry.get("dialer.webhook.directory.waits.refused").counter().count()).isEqualTo(1);
+    }
+
+    private Mono<String> lookupOf(String id, Duration after) {
+        return Mono.delay(after)
+                .then(directory.find(id, Duration.ofSeconds(10)))
+                .map(found -> id + " found")
+                .defaultIfEmpty(id + " missed");
+    }
+
     private Mono<String> lookup(String name, Duration after) {
         return Mono.delay(after)
                 .then(directory.find("wh-1", Duration.ofSeconds(10)))
