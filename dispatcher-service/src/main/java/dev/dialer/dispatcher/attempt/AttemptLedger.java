@@ -565,13 +565,14 @@ public class AttemptLedger {
      * From then on the attempt may ring someone: it is never dialled again, and the watchdog sees it end. Each claim
      * is a new dial of the attempt (an attempt the carrier took no call for is claimed again under its number): the
      * dial number counts them, and the call id of an earlier dial is forgotten. {@code carrier_asked_at} is also when
-     * the per-callee cap counts the dial.
+     * the per-callee cap counts the dial: the claim's own time, not its transaction's start (a claim within the cap
+     * runs after waiting for the callee's lock).
      *
      * @return the dial number this call claimed (it must dial it); empty when it claimed nothing
      */
     public Mono<Integer> claimDial(String requestId, int attempt) {
         return db.sql("""
-                        UPDATE dispatch.attempts a SET carrier_asked_at = now(), dial_no = a.dial_no + 1,
+                        UPDATE dispatch.attempts a SET carrier_asked_at = clock_timestamp(), dial_no = a.dial_no + 1,
                                provider_call_id = NULL, carrier = NULL""" + CLAIMABLE + "\nRETURNING a.dial_no")
                 .bind(0, requestId)
                 .bind(1, attempt)

@@ -153,6 +153,28 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
                 .collectList().block(WAIT)).as("counted from its dial, in the last hour").containsExactly(dialled);
     }
 
+    /**
+     * A claim within the callee's cap runs late in its transaction: after the callee's lock, which it waits for while
+     * claims of the callee before it hold it. Its dial counts from the claim, not from the transaction's start, or it
+     * would leave the cap's 24 hours as much earlier.
+     */
+    @Test
+    void aDialClaimedLateInItsTransactionCountsFromItsClaimNotFromTheTransactionsStart() {
+        CallCommand command = command("+4915112340110");
+        attempts.record(command).block(WAIT);
+        TransactionalOperator transactionally = TransactionalOperator.create(transactionManager);
+
+        Instant started = db.sql("SELECT now()").map(row -> row.get(0, Instant.class)).one()
+                .delayElement(Duration.ofMillis(1500))
+                .flatMap(start -> attempts.claimDial(command.requestId(), 1).thenReturn(start))
+                .as(transactionally::transactional)
+                .block(WAIT);
+
+        Instant dialled = db.sql("SELECT carrier_asked_at FROM dispatch.attempts WHERE request_id = $1")
+                .bind(0, command.requestId()).map(row -> row.get(0, Instant.class)).one().block(WAIT);
+        assertThat(Duration.between(started, dialled)).isGreaterThanOrEqualTo(Duration.ofMillis(1500));
+    }
+
     @Test
     void aRequeuedAttemptNeitherCountsAgainstTheCapNorHasItsCarrierWaitRunDuringAPolicyWait() {
         String callee = "+4915112340103";
