@@ -145,7 +145,7 @@ public final class TopicProvisioner {
                                                                long timeoutMillis)
             throws InterruptedException, ExecutionException, TimeoutException {
         return waitingOutUnknownTopic(timeoutMillis,
-                left -> admin.describeConfigs(resources).all().get(timeoutMillis, TimeUnit.MILLISECONDS));
+                left -> admin.describeConfigs(resources).all().get(left, TimeUnit.MILLISECONDS));
     }
 
     /** A blocking call to the admin client, given how many milliseconds are left for it. */
