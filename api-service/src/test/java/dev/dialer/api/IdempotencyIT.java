@@ -413,15 +413,7 @@ class IdempotencyIT extends RunningApiService {
     }
 
     private static int rowsOf(String key) throws Exception {
-        try (var db = database(); var select = db.prepareStatement(
-                "SELECT count(*) FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
-            select.setString(1, ACCOUNT);
-            select.setString(2, key);
-            try (var row = select.executeQuery()) {
-                row.next();
-                return row.getInt(1);
-            }
-        }
+        return ofKey(key, "count(*)", Long.class).intValue();
     }
 
     /** Moves the key's claim 25 hours back: past its life. */
@@ -435,25 +427,22 @@ class IdempotencyIT extends RunningApiService {
     }
 
     private static Instant claimedAt(String key) throws Exception {
-        try (var db = database(); var select = db.prepareStatement(
-                "SELECT created_at FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
-            select.setString(1, ACCOUNT);
-            select.setString(2, key);
-            try (var row = select.executeQuery()) {
-                row.next();
-                return row.getObject(1, OffsetDateTime.class).toInstant();
-            }
-        }
+        return ofKey(key, "created_at", OffsetDateTime.class).toInstant();
     }
 
     private static String saltOf(String key) throws Exception {
+        return ofKey(key, "salt", String.class);
+    }
+
+    /** {@code expression} (a column, or an aggregate) over the account's claim of {@code key}. */
+    private static <T> T ofKey(String key, String expression, Class<T> type) throws Exception {
         try (var db = database(); var select = db.prepareStatement(
-                "SELECT salt FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
+                "SELECT " + expression + " FROM api.idempotency_keys WHERE account_id = ? AND key = ?")) {
             select.setString(1, ACCOUNT);
             select.setString(2, key);
             try (var row = select.executeQuery()) {
                 assertThat(row.next()).isTrue();
-                return row.getString(1);
+                return row.getObject(1, type);
             }
         }
     }
