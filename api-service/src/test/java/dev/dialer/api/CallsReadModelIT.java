@@ -215,12 +215,12 @@ class CallsReadModelIT extends RunningApiService {
         events.send(CallEventsProducer.event(commands.get(2), EventType.FINAL, 1, "canceled").build());
         await().atMost(WAIT).untilAsserted(() -> assertThat(count(
                 "SELECT count(*) FROM api.calls WHERE campaign = '" + campaign + "'")).isEqualTo(3));
-        long pruned = 0;
-        while (count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'") > 0) {
-            pruned += ledger.pruneSends(1_000, Duration.ZERO).block(WAIT);
-            assertThat(pruned).as("the send is deleted by the first pass after its calls all have rows")
-                    .isPositive();
-        }
+        // The service's own pruner runs too (every 5 s), and a pass skips a send another pass holds: whichever
+        // deletes it, the send is gone once this pass is over and the other's is committed.
+        ledger.pruneSends(1_000, Duration.ZERO).block(WAIT);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                count("SELECT count(*) FROM api.accepted_sends WHERE id = '" + send + "'"))
+                .as("the send is deleted once its calls all have rows").isZero());
 
         listed = json(get("/api/v2/calls?campaign=" + campaign, KEY)).get("data");
         rows.clear();
