@@ -213,8 +213,7 @@ public final class ReplayConsumer {
     }
 
     private boolean receives(WebhookConfig webhook, EventStore.StoredEvent event) {
-        return names(webhook, event)
-                || directory.subscribers(event.accountId(), event.eventType()).contains(webhook.id());
+        return names(webhook, event) || directory.subscribed(event.accountId(), event.eventType(), webhook.id());
     }
 
     /** Whether the event went to the webhook as the one its call names (a notice's webhook_id is its subject). */

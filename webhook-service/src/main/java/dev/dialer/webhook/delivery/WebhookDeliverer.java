@@ -177,7 +177,7 @@ final class WebhookDeliverer {
      */
     private boolean unsubscribed(DeliveryTask task) {
         return task.target().kind() == Target.Kind.SUBSCRIPTION && !task.replay()
-                && !directory.subscribers(task.accountId(), task.eventType()).contains(task.target().id());
+                && !directory.subscribed(task.accountId(), task.eventType(), task.target().id());
     }
 
     /**

@@ -255,6 +255,24 @@ public final class WebhookDirectory {
         return webhookIds;
     }
 
+    /**
+     * Whether the account's webhook {@code webhookId} has an enabled subscription to {@code eventType}: one of
+     * {@link #subscribers}, found without collecting them all.
+     */
+    public boolean subscribed(String accountId, String eventType, String webhookId) {
+        Map<String, SubscriptionConfig> ofAccount = subscriptions.get(accountId);
+        if (ofAccount == null) {
+            return false;
+        }
+        for (SubscriptionConfig subscription : ofAccount.values()) {
+            if (subscription.enabled() && subscription.webhookId().equals(webhookId)
+                    && subscription.eventTypes().contains(eventType)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The webhook with this id if it is known now. */
     public WebhookConfig current(String id) {
         return webhooks.get(id);

@@ -72,6 +72,11 @@ class WebhookDirectoryTest {
         assertThat(directory.subscribers("acc-1", "call.final")).containsExactly("wh-1");
         assertThat(directory.subscribers("acc-1", "call.status")).containsExactly("wh-2");
         assertThat(directory.subscribers("acc-3", "call.final")).isEmpty();
+        assertThat(directory.subscribed("acc-1", "call.final", "wh-1")).isTrue();
+        assertThat(directory.subscribed("acc-1", "call.status", "wh-1")).as("another event type").isFalse();
+        assertThat(directory.subscribed("acc-1", "call.final", "wh-3")).as("a disabled subscription").isFalse();
+        assertThat(directory.subscribed("acc-1", "call.final", "wh-4")).as("another account's").isFalse();
+        assertThat(directory.subscribed("acc-3", "call.final", "wh-1")).as("an account without any").isFalse();
         assertThat(directory.current("sub-1")).isNull();
         assertThat(directory.current(SubscriptionConfig.key("sub-1"))).isNull();
         assertThat(directory.current("wh-1")).isEqualTo(HOOK);
