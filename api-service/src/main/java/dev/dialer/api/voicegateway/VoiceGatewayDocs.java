@@ -36,8 +36,8 @@ final class VoiceGatewayDocs {
                 @JsonProperty("timeLimit") @Schema(description = "Longest call in whole seconds", minimum = "1",
                         maximum = "" + CreateCall.MAX_SECONDS) Integer timeLimit,
                 @JsonProperty("tag") @Schema(description = "Metadata attached to the call. The keys `request_id`, "
-                        + "`attempt`, `account_id`, `caller_id`, `flow_id`, `carrier`, `sent_at` and `dial` are the "
-                        + "dialer's: giving one is a 400 naming `tag.<key>`") Map<String, Object> tag,
+                        + "`attempt`, `account_id`, `caller_id`, `flow_id`, `carrier`, `sent_at`, `dial` and `seal` "
+                        + "are the dialer's: giving one is a 400 naming `tag.<key>`") Map<String, Object> tag,
                 @JsonProperty("headers") @Schema(description = "SIP headers to add: each name a token, and none the "
                         + "SIP dialog or the dialer sets itself (`Via`, `From`, `To`, `Call-ID`, `CSeq`, `Contact`, "
                         + "`Max-Forwards`, `Content-Type`, `Content-Length`, `Route`, `Record-Route`, "

@@ -218,6 +218,7 @@ class VoiceGatewayCallsControllerTest {
             "\"tag\":{\"attempt\":2}|tag.attempt",
             "\"tag\":{\"flow_id\":\"x\"}|tag.flow_id",
             "\"tag\":{\"dial\":1}|tag.dial",
+            "\"tag\":{\"seal\":\"a-seal\"}|tag.seal",
             "\"amd\":true|amd",
             "\"amd\":\"on\"|amd",
             "\"amd\":[]|amd",

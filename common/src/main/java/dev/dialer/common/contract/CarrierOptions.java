@@ -13,10 +13,11 @@ public final class CarrierOptions {
 
     /**
      * The {@code tag} keys the dispatcher writes its own values over: the correlation ids it reads back from every
-     * callback ({@code customerData}), the carrier's route, when and which dial was sent, and the application run.
+     * callback ({@code customerData}), the carrier's route, when and which dial was sent, the application run, and
+     * the seal of the ids.
      */
     public static final Set<String> RESERVED_TAG_KEYS = Set.of("request_id", "attempt", "account_id", "caller_id",
-            "flow_id", "carrier", "sent_at", "dial");
+            "flow_id", "carrier", "sent_at", "dial", "seal");
 
     /**
      * SIP header names (lower case) the SIP trunk carrier never adds as given: the dialog's own header fields (and

@@ -60,11 +60,12 @@ final class JambonzCallbackReader {
      * may be absent) for an answering-machine event. {@code carrier}, {@code sentAtMillis} and {@code dial} are what
      * our tag says about the create-call request (its route name, when it was sent, which dial of the attempt it
      * was), if it says; {@code callerId} is the tag's caller ID, which routes the callback to its owner (null when
-     * the tag names none). A body whose tag names no attempt has none of these ({@link #tagged()}).
+     * the tag names none), {@code seal} its seal ({@link TagSeal}). A body whose tag names no attempt has none of
+     * these ({@link #tagged()}).
      */
     record Parsed(String callStatus, String requestId, int attempt, String callSid, Integer sipStatus,
                   String sipReason, Integer durationSeconds, String amdType, String carrier, Long sentAtMillis,
-                  Integer dial, String callerId) {
+                  Integer dial, String callerId, String seal) {
 
         boolean isAnsweringMachineEvent() {
             return amdType != null;
@@ -81,7 +82,7 @@ final class JambonzCallbackReader {
         /** This callback as about {@code call}'s attempt and dial, with the caller ID its request has. */
         Parsed of(AttemptOfCall call) {
             return new Parsed(callStatus, call.requestId(), call.attempt(), callSid, sipStatus, sipReason,
-                    durationSeconds, amdType, carrier, sentAtMillis, call.dial(), call.callerId());
+                    durationSeconds, amdType, carrier, sentAtMillis, call.dial(), call.callerId(), null);
         }
 
         /** A Voice Gateway callback as it arrived: bound to its call ({@link CarrierCallback#callBound()}). */
@@ -146,7 +147,7 @@ final class JambonzCallbackReader {
             if (callSid != null) {
                 // The call's application replaced the tag: the call is known by its call_sid alone.
                 return new Parsed(callStatus, null, 0, callSid, sipStatus, sipReason, duration, amdType, null, null,
-                        null, null);
+                        null, null, null);
             }
             if (requestId == null) {
                 throw new InvalidCallback("customerData.request_id",
@@ -157,7 +158,8 @@ final class JambonzCallbackReader {
         }
         return new Parsed(callStatus, requestId, attempt, callSid, sipStatus, sipReason, duration, amdType,
                 text(customerData, "carrier"), longValue(customerData, "sent_at"),
-                positive(integer(customerData, "dial")), nonBlank(text(customerData, "caller_id")));
+                positive(integer(customerData, "dial")), nonBlank(text(customerData, "caller_id")),
+                text(customerData, TagSeal.FIELD));
     }
 
     /**

@@ -8,6 +8,7 @@ import org.springframework.http.ProblemDetail;
 /** The problem types (RFC 9457) this service answers with; the catalogue of their {@code type} URIs. */
 enum ProblemTypes {
     INVALID_SIGNATURE(HttpStatus.UNAUTHORIZED, "Invalid signature"),
+    INVALID_SEAL(HttpStatus.FORBIDDEN, "Invalid seal"),
     INVALID_CALLBACK(HttpStatus.BAD_REQUEST, "Invalid callback"),
     UNKNOWN_ATTEMPT(HttpStatus.NOT_FOUND, "Unknown attempt"),
     CALLBACK_NOT_APPLIED(HttpStatus.INTERNAL_SERVER_ERROR, "Callback not applied");

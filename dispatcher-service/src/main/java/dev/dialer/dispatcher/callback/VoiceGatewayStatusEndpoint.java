@@ -53,7 +53,10 @@ import reactor.core.publisher.Mono;
  * applied as that attempt's, with our tag put back if it goes through the topic. One whose call no attempt knows is
  * answered 404 and counted {@code unknown_attempt}. Every Voice Gateway callback is bound to its call
  * ({@link CarrierCallback#callBound}): one whose tag names an attempt whose call is another changes nothing (decision
- * 0125).
+ * 0125). With {@code tag-keys} set, only a tag that carries its seal ({@link TagSeal}) routes a callback; one without
+ * is known by its {@code call_sid} alone, and answered 403 and counted {@code seal} when no attempt knows that call: a
+ * valid signature says which carrier account sent it, the seal that the tag is one a dispatcher gave that account
+ * (decision 0149).
  */
 @RestController
 class VoiceGatewayStatusEndpoint {
@@ -68,6 +71,7 @@ class VoiceGatewayStatusEndpoint {
     static final String FALLBACKS = "dialer.dispatcher.callbacks.in.place.fallbacks";
 
     private final JambonzSignature signature;
+    private final TagSeal tagSeal;
     private final CallbackApplier applier;
     private final CallbackRecords callbacks;
     private final CallbackLag lag;
@@ -100,6 +104,21 @@ class VoiceGatewayStatusEndpoint {
         } else {
             this.signature = new JambonzSignature(secrets, properties.signatureTolerance(), Clock.systemUTC());
         }
+        this.tagSeal = TagSeal.of(properties.tagKeys());
+        if (!tagSeal.enabled() && carriersSignApart(properties, routing)) {
+            log.warn("the carriers sign their callbacks with different webhook secrets and "
+                    + "dialer.dispatcher.carrier.tag-keys is not set: the holder of one carrier account's secret could "
+                    + "write callbacks about calls placed on another's, until their call ids are known");
+        }
+    }
+
+    /** Whether the configured carriers' callbacks are signed with more than one secret setting: several accounts. */
+    static boolean carriersSignApart(CarrierProperties properties, CarrierRoutingProperties routing) {
+        return routing.carriers().values().stream()
+                .map(endpoint -> endpoint.webhookSecret() != null ? endpoint.webhookSecret()
+                        : properties.webhookSecret())
+                .distinct()
+                .count() > 1;
     }
 
     /**
@@ -201,13 +220,17 @@ class VoiceGatewayStatusEndpoint {
      * ours carries may be the customer's own, whose {@code request_id} and {@code attempt} name something else (a
      * flow's own counter): the call is then known by its {@code call_sid} first, and by the tag only when no attempt
      * knows the call. A call no attempt knows is answered 404: not ours, or its attempt was forgotten (jambonz does
-     * not send it again either way).
+     * not send it again either way). With tags sealed, a tag without its seal is not ours either (a flow may have
+     * copied some of our ids into its own): its call is known by its {@code call_sid} alone, and one no attempt knows
+     * is refused 403 rather than routed by that tag.
      */
     private Mono<ResponseEntity<Object>> correlated(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                     Function<JambonzCallbackReader.Parsed, CarrierCallback> callback) {
-        Mono<ResponseEntity<Object>> byTag = Mono.defer(() -> route(parsed, raw,
-                () -> applier.apply(callback.apply(parsed))));
-        if (parsed.tagged() && (parsed.callerId() != null || parsed.callSid() == null)) {
+        boolean sealed = sealed(parsed);
+        Mono<ResponseEntity<Object>> byTag = Mono.defer(() -> sealed
+                ? route(parsed, raw, () -> applier.apply(callback.apply(parsed)))
+                : Mono.just(refuse("seal", sealRefused())));
+        if (parsed.tagged() && (parsed.callSid() == null || (parsed.callerId() != null && sealed))) {
             return byTag;
         }
         return ledger.attemptOfCall(parsed.callSid())
@@ -295,6 +318,19 @@ class VoiceGatewayStatusEndpoint {
                             + "until it lapses", name(parsed), parsed.requestId(), parsed.attempt(), error);
                     return Mono.just(answer(result));
                 });
+    }
+
+    /** Whether the tag that names the callback's attempt carries its seal, or tags are not sealed. */
+    private boolean sealed(JambonzCallbackReader.Parsed parsed) {
+        return tagSeal.verifies(parsed.seal(), parsed.requestId(), parsed.attempt(), parsed.dial(), parsed.carrier(),
+                parsed.callerId());
+    }
+
+    private static ProblemDetail sealRefused() {
+        ProblemDetail problem = ProblemTypes.INVALID_SEAL.detail("customerData does not carry the seal of the ids it "
+                + "names: the tag is not one this dialer gave the carrier");
+        problem.setProperty("field", "customerData." + TagSeal.FIELD);
+        return problem;
     }
 
     private static String name(JambonzCallbackReader.Parsed parsed) {

@@ -34,6 +34,11 @@ import org.springframework.validation.annotation.Validated;
  * @param applicationCheckInterval without {@code notifyUrl}: how long what the carrier said about an application's
  *                              status hook holds; the application's next use after that asks the carrier again
  *                              ({@link ApplicationStatusHooks})
+ * @param tagKeys               keys that seal the tag of every create-call request ({@code TagSeal}), the same on
+ *                              every dispatcher: when set, a callback whose tag names an attempt must carry its seal,
+ *                              so that no carrier account's webhook secret lets its holder write callbacks about calls
+ *                              placed on another account; while a key is rotated, the new and the old one separated
+ *                              by a comma (the first seals)
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier")
@@ -49,12 +54,14 @@ public record CarrierProperties(
         @DefaultValue("PT1H") @NotNull Duration timeLimit,
         @DefaultValue("PT5M") @NotNull Duration signatureTolerance,
         @DefaultValue("false") boolean notifyUrl,
-        @DefaultValue("PT10M") @NotNull Duration applicationCheckInterval) {
+        @DefaultValue("PT10M") @NotNull Duration applicationCheckInterval,
+        String tagKeys) {
 
     public CarrierProperties {
         apiKey = blankToNull(apiKey);
         callbackUrl = blankToNull(callbackUrl);
         webhookSecret = blankToNull(webhookSecret);
+        tagKeys = blankToNull(tagKeys);
         requirePositive("request-timeout", requestTimeout);
         requirePositive("ring-timeout", ringTimeout);
         requirePositive("time-limit", timeLimit);
@@ -82,7 +89,7 @@ public record CarrierProperties(
                 otherApiKey != null ? otherApiKey : apiKey, application != null ? application : defaultApplicationSid,
                 callbackUrl, webhookSecret,
                 requestTimeout, ringTimeout, timeLimit, signatureTolerance,
-                otherNotifyUrl != null ? otherNotifyUrl : notifyUrl, applicationCheckInterval);
+                otherNotifyUrl != null ? otherNotifyUrl : notifyUrl, applicationCheckInterval, tagKeys);
     }
 
     private static String blankToNull(String value) {

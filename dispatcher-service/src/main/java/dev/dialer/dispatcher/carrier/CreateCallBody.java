@@ -5,6 +5,7 @@ import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Destination;
 import dev.dialer.dispatcher.callback.AnsweredBy;
 import dev.dialer.dispatcher.callback.StatusHookUrl;
+import dev.dialer.dispatcher.callback.TagSeal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -59,8 +60,9 @@ final class CreateCallBody {
      * @param sentAt        when the request is sent
      * @param dial          which dial of the attempt this is ({@code AttemptLedger#claimDial}): 1, or more when the
      *                      attempt is dialled again after the carrier took no call
+     * @param seal          what seals the tag ({@link TagSeal#NONE}: nothing)
      */
-    record Sender(String statusHookUrl, String carrier, Instant sentAt, int dial) {
+    record Sender(String statusHookUrl, String carrier, Instant sentAt, int dial, TagSeal seal) {
     }
 
     private CreateCallBody() {
@@ -93,6 +95,11 @@ final class CreateCallBody {
         tag.put("carrier", sender.carrier());
         tag.put("sent_at", sender.sentAt().toEpochMilli());
         tag.put("dial", sender.dial());
+        String seal = sender.seal().seal(command.requestId(), command.attempt(), sender.dial(), sender.carrier(),
+                command.callerId());
+        if (seal != null) {
+            tag.put(TagSeal.FIELD, seal);
+        }
         body.put("tag", tag);
         return body;
     }

@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.dispatcher.callback.TagSeal;
 import dev.dialer.dispatcher.callback.VoiceGatewayStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -50,6 +51,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private final Supplier<String> statusHookUrl;
     private final MeterRegistry registry;
     private final ApplicationStatusHooks applications;
+    private final TagSeal seal;
 
     VoiceGatewayCarrier(CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
                         MeterRegistry registry, ApplicationStatusHooks applications) {
@@ -65,6 +67,7 @@ final class VoiceGatewayCarrier implements Carrier {
         this.statusHookUrl = statusHookUrl;
         this.registry = registry;
         this.applications = applications;
+        this.seal = TagSeal.of(properties.tagKeys());
         for (String outcome : new String[] {"placed", "rejected", "timeout", "unreachable", "lost"}) {
             timer(outcome);
         }
@@ -73,7 +76,7 @@ final class VoiceGatewayCarrier implements Carrier {
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
         return Mono.defer(() -> send(applicationNoted(CreateCallBody.of(command, properties,
-                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial)))))
+                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial, seal)))))
                 .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
                         CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
                 .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure)

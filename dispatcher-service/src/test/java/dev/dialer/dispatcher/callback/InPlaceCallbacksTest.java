@@ -30,6 +30,7 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -37,7 +38,8 @@ import reactor.test.StepVerifier;
 
 /**
  * How the status endpoint routes a callback of a call this dispatcher dialled and whose caller ID it owns: applied in
- * place, and appended to the callbacks topic as well, or instead, when applying it here could not be the last word.
+ * place, and appended to the callbacks topic as well, or instead, when applying it here could not be the last word;
+ * with tags sealed, refused before it is routed when its tag does not carry its seal.
  */
 class InPlaceCallbacksTest {
 
@@ -62,12 +64,16 @@ class InPlaceCallbacksTest {
         openAttempts.recorded(new CallCommand(1, "r-1", "a", CALLER, "+4915112345678", null, "welcome.wav", null, 0,
                 0, 1, null, null, Map.of(), null, null, null, null, null, Instant.now()), 1);
         when(records.append(any(), any())).thenReturn(Mono.empty());
+        endpoint = endpoint(null);
+    }
+
+    private VoiceGatewayStatusEndpoint endpoint(String tagKeys) {
         CarrierRoutingProperties routing = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
                 new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, Duration.ofSeconds(30)));
         CarrierProperties carrier = new CarrierProperties("http://vg", "acc", null, "player", null, null,
                 Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), false,
-                Duration.ofMinutes(10));
-        endpoint = new VoiceGatewayStatusEndpoint(carrier, routing, applier, records,
+                Duration.ofMinutes(10), tagKeys);
+        return new VoiceGatewayStatusEndpoint(carrier, routing, applier, records,
                 new CallbackLag(registry, routing, Clock.systemUTC()), registry, new CallbackProperties(64, 4, null),
                 keys, openAttempts, ledger);
     }
@@ -199,6 +205,70 @@ class InPlaceCallbacksTest {
         verify(records, never()).append(any(), any());
     }
 
+    @Test
+    void withTagsSealedATagWithoutItsSealWhoseCallNoAttemptKnowsIsRefusedBeforeAnythingIsApplied() {
+        endpoint = endpoint("key-new,key-old");
+        // Before the create-call answer is stored, no attempt knows the call: the tag alone would name the attempt.
+        when(ledger.attemptOfCall("cs-1")).thenReturn(Mono.empty());
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+        String otherAttempts = TagSeal.of("key-new").seal("r-1", 2, 1, "voice-gateway", CALLER);
+
+        for (String seal : new String[] {null, otherAttempts, "garbage"}) {
+            ResponseEntity<Object> answer = answer(sealed(seal));
+            assertThat(answer.getStatusCode().value()).isEqualTo(403);
+            assertThat(answer.getBody()).isInstanceOfSatisfying(ProblemDetail.class, problem -> assertThat(
+                    problem.getProperties()).containsEntry("field", "customerData.seal"));
+        }
+
+        verify(applier, never()).apply(any());
+        verify(records, never()).append(any(), any());
+        assertThat(registry.counter("dialer.dispatcher.callbacks.rejected", "reason", "seal").count()).isEqualTo(3);
+    }
+
+    @Test
+    void withTagsSealedATagWithoutItsSealIsKnownByItsCallAsAReplacedTagIs() {
+        endpoint = endpoint("key-new");
+        when(ledger.attemptOfCall("cs-1")).thenReturn(Mono.just(new AttemptOfCall("r-1", 1, 1, CALLER)));
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post(sealed(null).replace("\"attempt\":1", "\"attempt\":7"))).isEqualTo(200);
+
+        verify(applier).apply(argThat(callback -> callback.requestId().equals("r-1") && callback.attempt() == 1
+                && callback.callBound()));
+    }
+
+    @Test
+    void withTagsSealedATagSealedUnderEitherKeyOfARotationIsApplied() {
+        endpoint = endpoint("key-new,key-old");
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post(sealed(TagSeal.of("key-new").seal("r-1", 1, 1, "voice-gateway", CALLER)))).isEqualTo(200);
+        assertThat(post(sealed(TagSeal.of("key-old").seal("r-1", 1, 1, "voice-gateway", CALLER)))).isEqualTo(200);
+
+        verify(applier, times(2)).apply(any());
+    }
+
+    @Test
+    void withTagsSealedACallbackWhoseTagTheCallsApplicationReplacedIsStillKnownByItsCall() {
+        endpoint = endpoint("key-new");
+        when(ledger.attemptOfCall("cs-1")).thenReturn(Mono.just(new AttemptOfCall("r-1", 1, 1, CALLER)));
+        when(applier.apply(any())).thenReturn(Mono.just(CallbackApplier.Result.APPLIED));
+
+        assertThat(post("""
+                {"call_sid":"cs-1","call_status":"completed","sip_status":200,"customerData":{"crm_step":"bye"}}"""))
+                .isEqualTo(200);
+
+        verify(applier).apply(any());
+    }
+
+    /** The call's completed callback with our tag for request r-1, attempt 1, dial 1, and {@code seal} (none: null). */
+    private static String sealed(String seal) {
+        return """
+                {"call_sid":"cs-1","call_status":"completed","sip_status":200,
+                 "customerData":{"request_id":"r-1","attempt":1,"dial":1,"carrier":"voice-gateway",
+                 "caller_id":"%s"%s}}""".formatted(CALLER, seal == null ? "" : ",\"seal\":\"" + seal + "\"");
+    }
+
     private double fallbacks(String reason) {
         return registry.counter(VoiceGatewayStatusEndpoint.FALLBACKS, "reason", reason).count();
     }
@@ -212,9 +282,13 @@ class InPlaceCallbacksTest {
     }
 
     private int post(String body) {
+        return answer(body).getStatusCode().value();
+    }
+
+    private ResponseEntity<Object> answer(String body) {
         ResponseEntity<Object> answer = endpoint.status(null, body.getBytes(StandardCharsets.UTF_8))
                 .block(Duration.ofSeconds(5));
         assertThat(answer).isNotNull();
-        return answer.getStatusCode().value();
+        return answer;
     }
 }

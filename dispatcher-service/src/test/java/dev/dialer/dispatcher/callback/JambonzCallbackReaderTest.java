@@ -18,7 +18,7 @@ class JambonzCallbackReaderTest {
                  "customerData":{"request_id":"r-1","attempt":2,"account_id":"a"}}""");
 
         assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-1", 2, "cs-1", 200, "OK", 42,
-                null, null, null, null, null));
+                null, null, null, null, null, null));
     }
 
     @Test
@@ -146,7 +146,7 @@ class JambonzCallbackReaderTest {
 
             assertThat(parsed.tagged()).as(data).isFalse();
             assertThat(parsed).isEqualTo(new JambonzCallbackReader.Parsed("completed", null, 0, "cs-1", 200, null, 42,
-                    null, null, null, null, null));
+                    null, null, null, null, null, null));
         }
         assertThat(read("""
                 {"call_sid":"cs-1","call_status":"completed"}""").tagged()).as("no customerData").isFalse();
@@ -163,7 +163,7 @@ class JambonzCallbackReaderTest {
         JambonzCallbackReader.Parsed retagged = JambonzCallbackReader.read(JambonzCallbackReader.retagged(body, call));
 
         assertThat(found).isEqualTo(new JambonzCallbackReader.Parsed("completed", "r-9", 2, "cs-1", 200, null, 42,
-                null, null, null, 3, "+4930555000"));
+                null, null, null, 3, "+4930555000", null));
         assertThat(retagged).isEqualTo(found);
         assertThat(new String(JambonzCallbackReader.retagged(body, call), StandardCharsets.UTF_8))
                 .contains("\"account_sid\":\"AC1\"").doesNotContain("crm_step");

@@ -27,6 +27,26 @@ class WebhookSecretsTest {
                 binder.bindOrCreate("dialer.dispatcher.carrier", CarrierProperties.class),
                 binder.bindOrCreate("dialer.dispatcher.carrier.routing", CarrierRoutingProperties.class)))
                 .containsExactly("eu-secret", "us-secret");
+        assertThat(signApart(binder)).as("backup on an account of its own").isTrue();
+    }
+
+    @Test
+    void carriersThatAllSignWithTheDefaultSecretAreOneAccountForTheSeal() {
+        Binder binder = new Binder(new MapConfigurationPropertySource(Map.of(
+                "dialer.dispatcher.carrier.webhook-secret", "eu-secret",
+                "dialer.dispatcher.carrier.routing.carriers.primary.base-url", "https://vg-eu.example.com",
+                "dialer.dispatcher.carrier.routing.carriers.backup.base-url", "https://vg-us.example.com",
+                "dialer.dispatcher.carrier.routing.carriers.backup.webhook-secret", "eu-secret")));
+
+        assertThat(signApart(binder)).isFalse();
+        assertThat(signApart(new Binder(new MapConfigurationPropertySource(Map.of(
+                "dialer.dispatcher.carrier.webhook-secret", "eu-secret"))))).as("no routing").isFalse();
+    }
+
+    private static boolean signApart(Binder binder) {
+        return VoiceGatewayStatusEndpoint.carriersSignApart(
+                binder.bindOrCreate("dialer.dispatcher.carrier", CarrierProperties.class),
+                binder.bindOrCreate("dialer.dispatcher.carrier.routing", CarrierRoutingProperties.class));
     }
 
     @Test

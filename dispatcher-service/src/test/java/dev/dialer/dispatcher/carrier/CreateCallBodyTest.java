@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CarrierOptions;
+import dev.dialer.dispatcher.callback.TagSeal;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -15,9 +16,11 @@ class CreateCallBodyTest {
     private static final String HOOK = "http://127.0.0.1:8081/carrier/voice-gateway/status";
     private static final CarrierProperties PROPERTIES = new CarrierProperties("http://vg", "acc", null,
             "dialer-audio-player", null, null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1),
-            Duration.ofMinutes(5), false, Duration.ofMinutes(10));
+            Duration.ofMinutes(5), false, Duration.ofMinutes(10), null);
     private static final CreateCallBody.Sender SENDER = new CreateCallBody.Sender(HOOK, "primary",
-            Instant.ofEpochMilli(1_700_000_000_123L), 2);
+            Instant.ofEpochMilli(1_700_000_000_123L), 2, TagSeal.NONE);
+    private static final CreateCallBody.Sender SEALING = new CreateCallBody.Sender(HOOK, "primary",
+            Instant.ofEpochMilli(1_700_000_000_123L), 2, TagSeal.of("tag-key"));
 
     /**
      * api-service refuses a client's tag key that this body writes over ({@link CarrierOptions#RESERVED_TAG_KEYS});
@@ -28,9 +31,23 @@ class CreateCallBodyTest {
     void everyTagKeyThisBodyWritesOverIsOneTheApiRefuses() {
         CallCommand voiceGateway = new CallCommand(1, "req-1", "acc-1", "+4930123456", "+4915112345678", "app-1",
                 null, null, 0, 3, 1, null, null, Map.of(), null, null, null, null, Map.of(), Instant.EPOCH);
-        Map<String, Object> body = CreateCallBody.of(voiceGateway, PROPERTIES, SENDER);
+        Map<String, Object> body = CreateCallBody.of(voiceGateway, PROPERTIES, SEALING);
 
+        assertThat(tag(body)).containsKey(TagSeal.FIELD);
         assertThat(tag(body).keySet()).isSubsetOf(CarrierOptions.RESERVED_TAG_KEYS);
+    }
+
+    @Test
+    void aSealedTagCarriesTheSealOfItsIdsAndAClientsSealIsNotKept() {
+        Map<String, Object> theirs = Map.of("tag", Map.of("seal", "theirs", "crm", "x"));
+
+        Map<String, Object> sealed = tag(CreateCallBody.of(command(null, "welcome.wav", theirs), PROPERTIES, SEALING));
+
+        assertThat(sealed).containsEntry("crm", "x");
+        assertThat(TagSeal.of("tag-key").verifies((String) sealed.get(TagSeal.FIELD), "req-1", 2, 2, "primary",
+                "+4930123456")).isTrue();
+        assertThat(tag(CreateCallBody.of(command(null, "welcome.wav", Map.of()), PROPERTIES, SENDER)))
+                .as("not sealed without keys").doesNotContainKey(TagSeal.FIELD);
     }
 
     @Test

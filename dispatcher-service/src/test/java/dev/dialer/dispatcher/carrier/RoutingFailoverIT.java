@@ -142,7 +142,7 @@ class RoutingFailoverIT {
         Map<String, Carrier> built = new LinkedHashMap<>();
         CarrierProperties base = new CarrierProperties("http://127.0.0.1:1", "dialer", null, "player", null, null,
                 Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMinutes(5), Duration.ofMinutes(5), false,
-                Duration.ofMinutes(10));
+                Duration.ofMinutes(10), null);
         ApplicationStatusHooks applications = new ApplicationStatusHooks(base, Clock.systemUTC(), registry);
         for (String name : order) {
             carriers.put(name,

@@ -407,7 +407,8 @@ class VoiceGatewayCarrierIT {
 
     private static CarrierProperties properties(String apiKey, Duration timeout, String baseUrl, boolean notifyUrl) {
         return new CarrierProperties(baseUrl, "acc one", apiKey, "player", null, null, timeout,
-                Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), notifyUrl, Duration.ofMinutes(10));
+                Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), notifyUrl, Duration.ofMinutes(10),
+                null);
     }
 
     private long timerCount(String outcome) {

@@ -10,31 +10,39 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.dispatcher.DispatcherFixture;
 import dev.dialer.simulator.CarrierSimulator;
+import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.MediaType;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A trunk per carrier, end to end: three carriers of the route table, each with its own trunk limits. {@code limited}
  * (the default route, the fixture's simulator) takes one call at a time and rejects more for capacity; {@code roomy}
  * takes any; {@code down} is a closed port, the first carrier of the route of {@code +4916…} numbers, which fail over
- * to {@code roomy}.
+ * to {@code roomy}. {@code roomy} is on an account of its own, which signs its callbacks with its own secret, and every
+ * tag is sealed ({@code tag-keys}, decision 0149).
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.config.name=dispatcher-service",
@@ -43,12 +51,15 @@ import tools.jackson.databind.JsonNode;
         "dialer.dispatcher.pacing.trunks.limited.concurrency=4",
         "dialer.dispatcher.pacing.trunks.roomy.concurrency=6",
         "dialer.dispatcher.pacing.trunks.down.concurrency=2",
-        "dialer.dispatcher.pacing.capacity-requeue-delay=PT0.5S"})
+        "dialer.dispatcher.pacing.capacity-requeue-delay=PT0.5S",
+        "dialer.dispatcher.carrier.routing.carriers.roomy.webhook-secret=" + TrunksIT.ROOMY_SECRET,
+        "dialer.dispatcher.carrier.tag-keys=trunks-tag-key"})
 @DirtiesContext
 class TrunksIT {
 
     private static final Duration WAIT = Duration.ofSeconds(40);
     private static final String SECRET = "s3cret";
+    static final String ROOMY_SECRET = "roomy-s3cret";
     private static final SimulatorSettings CALLS = SimulatorSettings.defaults().withWebhookSecret(SECRET)
             .withRingTime(Duration.ofMillis(100)).withTalkTime(Duration.ofMillis(1_500));
 
@@ -60,7 +71,7 @@ class TrunksIT {
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) throws Exception {
         fixture.register(registry);
-        roomy = CarrierSimulator.start(CALLS);
+        roomy = CarrierSimulator.start(CALLS.withWebhookSecret(ROOMY_SECRET));
         String down = "http://127.0.0.1:" + closedPort();
         registry.add("dialer.dispatcher.carrier.routing.carriers.limited.base-url", fixture.simulator()::baseUrl);
         registry.add("dialer.dispatcher.carrier.routing.carriers.roomy.base-url", roomy::baseUrl);
@@ -80,6 +91,9 @@ class TrunksIT {
 
     @Autowired
     DatabaseClient db;
+
+    @LocalServerPort
+    int port;
 
     @Test
     void aCapacityRejectionHalvesOnlyTheLimitOfTheTrunkWhoseCarrierRejected() {
@@ -126,6 +140,55 @@ class TrunksIT {
         await().atMost(WAIT).until(() -> !lanes.trunks().holds(slot));
         assertThat(roomy.calls()).singleElement()
                 .satisfies(call -> assertThat(call.tag()).containsEntry("request_id", requestId));
+    }
+
+    @Test
+    void aCarrierAccountsSecretSignsCallbacksOnlyAboutTheTagsThatAccountWasGiven() {
+        double refusedBefore = refused("seal");
+        String requestId = send("+4930555104", "+4915112345678");
+        ReceivedCall placed = await().atMost(WAIT).until(() -> fixture.simulator().calls().stream()
+                .filter(call -> requestId.equals(call.tag().get("request_id"))).findFirst(), Optional::isPresent).get();
+        assertThat(placed.tag()).containsEntry("carrier", "limited").containsKey("seal");
+
+        // roomy's account, whose signature is valid, writes about limited's call, whose call id it does not know:
+        // without the seal, then with the seal of another dial of it, then with the call's own seal on a tag of
+        // another caller ID.
+        Map<String, Object> unsealed = new LinkedHashMap<>(placed.tag());
+        unsealed.remove("seal");
+        Map<String, Object> otherDial = new LinkedHashMap<>(placed.tag());
+        otherDial.put("dial", 2);
+        Map<String, Object> otherCaller = new LinkedHashMap<>(placed.tag());
+        otherCaller.put("caller_id", "+4930555105");
+        for (Map<String, Object> tag : List.of(unsealed, otherDial, otherCaller)) {
+            postSignedByRoomy(tag, UUID.randomUUID().toString())
+                    .expectStatus().isForbidden()
+                    .expectBody().jsonPath("$.field").isEqualTo("customerData.seal");
+        }
+
+        assertThat(refused("seal")).isEqualTo(refusedBefore + 3);
+        assertThat(finals(fixture.awaitFinal(requestId))).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("answered"));
+        assertThat(fixture.eventsFor(requestId)).noneMatch(event -> "failed".equals(text(event, "status")));
+    }
+
+    private WebTestClient.ResponseSpec postSignedByRoomy(Map<String, Object> tag, String callSid) {
+        Map<String, Object> callback = new LinkedHashMap<>();
+        callback.put("call_sid", callSid);
+        callback.put("call_status", "failed");
+        callback.put("sip_status", 404);
+        callback.put("customerData", tag);
+        String body = JsonMapper.builder().build().writeValueAsString(callback);
+        return WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).responseTimeout(WAIT).build()
+                .post().uri("/carrier/voice-gateway/status")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", DispatcherFixture.signature(ROOMY_SECRET, body))
+                .bodyValue(body)
+                .exchange();
+    }
+
+    private double refused(String reason) {
+        var counter = meters.find("dialer.dispatcher.callbacks.rejected").tag("reason", reason).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     private double startedOn(String trunk) {

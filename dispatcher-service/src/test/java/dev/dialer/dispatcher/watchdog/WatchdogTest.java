@@ -47,7 +47,7 @@ class WatchdogTest {
     private static final Instant NOW = Instant.parse("2026-01-01T10:00:00Z");
     private static final CarrierProperties CARRIER = new CarrierProperties("http://vg", "acc", null, "player", null,
             null, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), false,
-            Duration.ofMinutes(10));
+            Duration.ofMinutes(10), null);
 
     private final AttemptLedger ledger = mock(AttemptLedger.class);
 
