@@ -17,9 +17,10 @@ import javax.crypto.spec.SecretKeySpec;
  * accepted; the seal is what keeps a holder of one account's secret from writing callbacks about calls placed on
  * another's, which it never saw the tags of (decision 0149).
  *
- * <p>The first key seals; every key verifies, so a key can be rotated as a webhook secret is: the new one first and
- * the old one after it until the calls sealed under the old one have ended. Without keys ({@link #NONE}) nothing is
- * sealed and every tag is taken as it comes.
+ * <p>The first key seals; every key verifies. Any dispatcher may take any callback, so a key is rotated in three
+ * roll-outs: {@code old,new} (all verify the new key before any seals with it), {@code new,old}, then {@code new} once
+ * the calls sealed under the old one have ended. Without keys ({@link #NONE}) nothing is sealed and every tag is taken
+ * as it comes.
  */
 public final class TagSeal {
 

@@ -222,10 +222,15 @@ class VoiceGatewayStatusEndpoint {
      * knows the call. A call no attempt knows is answered 404: not ours, or its attempt was forgotten (jambonz does
      * not send it again either way). With tags sealed, a tag without its seal is not ours either (a flow may have
      * copied some of our ids into its own): its call is known by its {@code call_sid} alone, and one no attempt knows
-     * is refused 403 rather than routed by that tag.
+     * is refused 403 rather than routed by that tag; and one without a {@code call_sid} is refused 400, since
+     * nothing would bind it to its call (jambonz always sends one).
      */
     private Mono<ResponseEntity<Object>> correlated(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                     Function<JambonzCallbackReader.Parsed, CarrierCallback> callback) {
+        if (tagSeal.enabled() && parsed.callSid() == null) {
+            return Mono.just(refuse("malformed", invalid("call_sid", "call_sid is required: with tags sealed, a "
+                    + "callback is bound to the call it names")));
+        }
         boolean sealed = sealed(parsed);
         Mono<ResponseEntity<Object>> byTag = Mono.defer(() -> sealed
                 ? route(parsed, raw, () -> applier.apply(callback.apply(parsed)))

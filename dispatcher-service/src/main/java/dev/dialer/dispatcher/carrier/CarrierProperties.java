@@ -37,8 +37,8 @@ import org.springframework.validation.annotation.Validated;
  * @param tagKeys               keys that seal the tag of every create-call request ({@code TagSeal}), the same on
  *                              every dispatcher: when set, a callback whose tag names an attempt must carry its seal,
  *                              so that no carrier account's webhook secret lets its holder write callbacks about calls
- *                              placed on another account; while a key is rotated, the new and the old one separated
- *                              by a comma (the first seals)
+ *                              placed on another account; several separated by a comma: the first seals, every one
+ *                              verifies (a rotation: {@code old,new}, then {@code new,old}, then {@code new})
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.carrier")

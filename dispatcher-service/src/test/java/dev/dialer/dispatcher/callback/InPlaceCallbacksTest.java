@@ -226,6 +226,20 @@ class InPlaceCallbacksTest {
     }
 
     @Test
+    void withTagsSealedASealedTagWithoutACallSidIsRefusedForNothingWouldBindItToItsCall() {
+        endpoint = endpoint("key-new");
+        String seal = TagSeal.of("key-new").seal("r-1", 1, 1, "voice-gateway", CALLER);
+
+        ResponseEntity<Object> answer = answer(sealed(seal).replace("\"call_sid\":\"cs-1\",", ""));
+
+        assertThat(answer.getStatusCode().value()).isEqualTo(400);
+        assertThat(answer.getBody()).isInstanceOfSatisfying(ProblemDetail.class, problem -> assertThat(
+                problem.getProperties()).containsEntry("field", "call_sid"));
+        verify(applier, never()).apply(any());
+        verify(records, never()).append(any(), any());
+    }
+
+    @Test
     void withTagsSealedATagWithoutItsSealIsKnownByItsCallAsAReplacedTagIs() {
         endpoint = endpoint("key-new");
         when(ledger.attemptOfCall("cs-1")).thenReturn(Mono.just(new AttemptOfCall("r-1", 1, 1, CALLER)));
