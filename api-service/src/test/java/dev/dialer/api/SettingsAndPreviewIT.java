@@ -116,6 +116,39 @@ class SettingsAndPreviewIT extends RunningApiService {
     }
 
     @Test
+    void bothSendDialectsRefuseAFlowOutsideTheAllowedListWith403AndTheSettingsShowIt() throws Exception {
+        String account = "it-settings-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+        HttpResponse<String> put = put(key, "{\"allowed_flow_ids\":[\"23\",\"app-own\"]}");
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        assertThat(json(put).get("allowed_flow_ids").toString()).isEqualTo("[\"23\",\"app-own\"]");
+
+        HttpResponse<String> sent = post("/api/v2/outgoing/send", JSON_TYPE, key,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"24\"}");
+        HttpResponse<String> gateway = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app-other","from":"918068281234","to":{"type":"phone","number":"919876543215"}}""");
+        HttpResponse<String> ownFlow = post("/api/v2/outgoing/send", JSON_TYPE, key,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"23\"}");
+        HttpResponse<String> ownApplication = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app-own","from":"918068281234","to":{"type":"phone","number":"919876543216"}}""");
+        HttpResponse<String> audio = post("/api/v2/outgoing/send", JSON_TYPE, key,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543217\",\"audio\":\"welcome.wav\"}");
+
+        assertThat(sent.statusCode()).isEqualTo(403);
+        assertThat(json(sent).get("type").asString()).isEqualTo("https://dialer.dev/problems/forbidden");
+        assertThat(json(sent).get("errors").get(0).get("field").asString()).isEqualTo("flow_id");
+        assertThat(gateway.statusCode()).isEqualTo(403);
+        assertThat(json(gateway).get("errors").get(0).get("field").asString()).isEqualTo("application_sid");
+        assertThat(ownFlow.statusCode()).as(ownFlow.body()).isEqualTo(200);
+        assertThat(ownApplication.statusCode()).as(ownApplication.body()).isEqualTo(201);
+        assertThat(audio.statusCode()).as(audio.body()).isEqualTo(200);
+        JsonNode previewed = json(post("/api/v2/outgoing/preview", JSON_TYPE, key,
+                "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"24\"}")).get("data").get(0);
+        assertThat(previewed.get("decision").asString()).isEqualTo("block");
+        assertThat(previewed.get("reason").asString()).isEqualTo("flow_not_allowed");
+    }
+
+    @Test
     void theAccountsRegionReadsNumbersWrittenWithoutACountryCode() throws Exception {
         String key = TestAccounts.ensure("it-settings-us-" + UUID.randomUUID().toString().substring(0, 8));
         assertThat(put(key, "{\"default_region\":\"US\"}").statusCode()).isEqualTo(200);

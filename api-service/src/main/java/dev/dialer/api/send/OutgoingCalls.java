@@ -64,6 +64,7 @@ class OutgoingCalls {
     private final Counter commandsProduced;
     private final Counter duplicates;
     private final Counter forbiddenCallerIds;
+    private final Counter forbiddenFlows;
     private final UnrecordedCalls unrecorded;
     private final Counter producedUnconfirmed;
     private final int maxRecipients;
@@ -86,6 +87,9 @@ class OutgoingCalls {
                 .register(registry);
         this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
                 .description("Send requests refused because the caller ID is not allowed for the account")
+                .tag("dialect", "outgoing-send").register(registry);
+        this.forbiddenFlows = Counter.builder("dialer.api.flow.forbidden")
+                .description("Send requests refused because the flow is not allowed for the account")
                 .tag("dialect", "outgoing-send").register(registry);
         this.unrecorded = new UnrecordedCalls(registry);
         this.producedUnconfirmed = Counter.builder("dialer.api.produced_unconfirmed")
@@ -130,13 +134,21 @@ class OutgoingCalls {
         // Normalising a long recipient list is CPU work: keep it off the event loop serving connections. A body of a
         // few recipients takes microseconds, less than the hop to another thread would cost it in latency.
         return (body.length() > INLINE_PARSE_CHARS ? parsed.subscribeOn(Schedulers.parallel()) : parsed)
-                .map(request -> allowedCallerId(accountSettings, request));
+                .map(request -> allowedFlow(accountSettings, allowedCallerId(accountSettings, request)));
     }
 
     private SendRequest allowedCallerId(AccountSettings accountSettings, SendRequest request) {
         if (!accountSettings.allowsCallerId(request.callerId())) {
             forbiddenCallerIds.increment();
             throw Problems.forbidden("bridge", "is not one of this account's allowed caller IDs");
+        }
+        return request;
+    }
+
+    private SendRequest allowedFlow(AccountSettings accountSettings, SendRequest request) {
+        if (!accountSettings.allowsFlow(request.flowId())) {
+            forbiddenFlows.increment();
+            throw Problems.forbidden("flow_id", "is not one of this account's allowed flows");
         }
         return request;
     }

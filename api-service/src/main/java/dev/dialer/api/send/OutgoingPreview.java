@@ -143,13 +143,14 @@ class OutgoingPreview {
             return row;
         }
         List<Instant> recent = facts.recentDials().getOrDefault(recipient.e164(), List.of());
-        // The send refuses a caller ID the account may not use (403) before a campaign's pause could make its calls
-        // wait: the preview says so, where the dispatcher's policy (which meets such a caller ID only from a command
-        // written to Kafka) would first let the paused call wait.
-        boolean paused = facts.campaignPaused() && accountSettings.allowsCallerId(request.callerId());
+        // The send refuses a caller ID or a flow the account may not use (403) before a campaign's pause could make
+        // its calls wait: the preview says so, where the dispatcher's policy (which meets such a caller ID or flow only
+        // from a command written to Kafka) would first let the paused call wait.
+        boolean paused = facts.campaignPaused() && accountSettings.allowsCallerId(request.callerId())
+                && accountSettings.allowsFlow(request.flowId());
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
-                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused));
+                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused, request.flowId()));
         return decided(request, recipient, decision);
     }
 

@@ -34,9 +34,7 @@ public record PreviewProperties(
         if (settings.callingWindow() != null) {
             return settings;
         }
-        return new AccountSettings(settings.version(), settings.accountId(), settings.defaultRegion(),
-                defaultWindow(defaultCallingWindow), settings.campaignWindows(), settings.cpsPerCallerId(),
-                settings.allowedCallerIds(), settings.perCalleeDailyCap(), settings.updatedAt());
+        return settings.withCallingWindow(defaultWindow(defaultCallingWindow));
     }
 
     private static CallingWindow defaultWindow(String text) {

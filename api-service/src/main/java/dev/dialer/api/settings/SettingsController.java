@@ -108,6 +108,7 @@ class SettingsController {
         view.put("cps_per_caller_id", settings.cpsPerCallerId());
         view.put("allowed_caller_ids", List.copyOf(settings.allowedCallerIds()));
         view.put("per_callee_daily_cap", settings.perCalleeDailyCap());
+        view.put("allowed_flow_ids", List.copyOf(settings.allowedFlowIds()));
         view.put("updated_at", settings.updatedAt());
         return view;
     }

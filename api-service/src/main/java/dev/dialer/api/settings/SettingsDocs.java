@@ -19,7 +19,8 @@ final class SettingsDocs {
     static final String EXAMPLE = """
             {"default_region":"IN","calling_window":{"start":"09:30","end":"20:00"},\
             "campaign_windows":[{"campaign":"diwali_offer","start":"10:00","end":"21:00"}],"cps_per_caller_id":2.5,\
-            "allowed_caller_ids":["08068281234","+918068281235"],"per_callee_daily_cap":3}""";
+            "allowed_caller_ids":["08068281234","+918068281235"],"per_callee_daily_cap":3,\
+            "allowed_flow_ids":["23","24"]}""";
 
     private SettingsDocs() {
     }
@@ -56,13 +57,19 @@ final class SettingsDocs {
             @JsonProperty("per_callee_daily_cap") @Schema(description = "Most calls to one number in any 24 hours, "
                     + "across campaigns (no cap when absent)", minimum = "1",
                     maximum = "" + SettingsRequest.MAX_DAILY_CAP, example = "3")
-            Integer perCalleeDailyCap) {
+            Integer perCalleeDailyCap,
+            @JsonProperty("allowed_flow_ids") @ArraySchema(maxItems = SettingsRequest.MAX_FLOW_IDS,
+                    arraySchema = @Schema(description = "The flows the account's calls may run: a send's `flow_id`, "
+                            + "the Voice Gateway API's `application_sid` (any when absent or empty; a send with "
+                            + "`audio` and no flow always may)"), schema = @Schema(minLength = 1,
+                    maxLength = SettingsRequest.MAX_FLOW_ID_LENGTH, example = "23")) List<String> allowedFlowIds) {
     }
 
     /** The settings in force, as both GET and PUT answer them. */
     @Schema(name = "AccountSettings", description = "The settings in force; every field is always present",
             requiredProperties = {"account_id", "default_region", "calling_window", "campaign_windows",
-                    "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap", "updated_at"})
+                    "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap", "allowed_flow_ids",
+                    "updated_at"})
     record View(
             @JsonProperty("account_id") @Schema(example = "acme") String accountId,
             @JsonProperty("default_region") @Schema(description = "The region numbers without a country code are "
@@ -76,6 +83,8 @@ final class SettingsDocs {
                     + "caller ID"), schema = @Schema(example = "+918068281234")) List<String> allowedCallerIds,
             @JsonProperty("per_callee_daily_cap") @Schema(types = {"integer", "null"}, description = "Null: no cap",
                     example = "3") Integer perCalleeDailyCap,
+            @JsonProperty("allowed_flow_ids") @ArraySchema(arraySchema = @Schema(description = "Empty: any flow"),
+                    schema = @Schema(example = "23")) List<String> allowedFlowIds,
             @JsonProperty("updated_at") @Schema(types = {"string", "null"}, format = "date-time",
                     description = "When the settings were last replaced; null before the first PUT",
                     example = "2024-07-10T06:09:43.054164Z") String updatedAt) {

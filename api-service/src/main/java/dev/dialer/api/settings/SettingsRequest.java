@@ -32,9 +32,12 @@ final class SettingsRequest {
     static final double MAX_CPS = 10_000;
     static final int MAX_CAMPAIGN_LENGTH = 128;
     static final int MAX_DAILY_CAP = 10_000;
+    static final int MAX_FLOW_IDS = 1000;
+    /** As long as a send's {@code flow_id} may be. */
+    static final int MAX_FLOW_ID_LENGTH = 128;
     private static final Set<String> REGIONS = PhoneNumberUtil.getInstance().getSupportedRegions();
     private static final Set<String> FIELDS = Set.of("default_region", "calling_window", "campaign_windows",
-            "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap");
+            "cps_per_caller_id", "allowed_caller_ids", "per_callee_daily_cap", "allowed_flow_ids");
     /**
      * Fields of the {@code GET} answer that are not settings: accepted and ignored, so that the answer can be sent
      * back changed ({@code account_id} only when it names the caller's own account).
@@ -69,11 +72,12 @@ final class SettingsRequest {
         List<String> callerIds = callerIds(fields.get("allowed_caller_ids"), region == null ? accountRegion : region,
                 errors);
         Integer cap = cap(fields.get("per_callee_daily_cap"), errors);
+        List<String> flows = flows(fields.get("allowed_flow_ids"), errors);
         if (!errors.isEmpty()) {
             throw Problems.validation(errors);
         }
         return new AccountSettings(AccountSettings.VERSION, accountId, region, window, campaignWindows, cps, callerIds,
-                cap, now);
+                cap, now, flows);
     }
 
     private static String region(JsonNode node, List<FieldProblem> errors) {
@@ -186,6 +190,30 @@ final class SettingsRequest {
             }
         }
         return List.copyOf(numbers);
+    }
+
+    /** Flow ids as sends give them ({@code flow_id}, the Voice Gateway's {@code application_sid}), each once. */
+    private static List<String> flows(JsonNode node, List<FieldProblem> errors) {
+        if (absent(node)) {
+            return List.of();
+        }
+        if (!node.isArray() || node.size() > MAX_FLOW_IDS) {
+            errors.add(new FieldProblem("allowed_flow_ids",
+                    "must be an array of at most " + MAX_FLOW_IDS + " flow ids"));
+            return List.of();
+        }
+        Set<String> flows = new LinkedHashSet<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode entry = node.get(i);
+            String flow = entry.isString() || entry.isIntegralNumber() ? entry.asString().strip() : "";
+            if (flow.isEmpty() || Characters.moreThan(flow, MAX_FLOW_ID_LENGTH)) {
+                errors.add(new FieldProblem("allowed_flow_ids[" + i + "]",
+                        "must be a flow id of 1 to " + MAX_FLOW_ID_LENGTH + " characters"));
+            } else {
+                flows.add(flow);
+            }
+        }
+        return List.copyOf(flows);
     }
 
     private static Integer cap(JsonNode node, List<FieldProblem> errors) {

@@ -74,6 +74,7 @@ class VoiceGatewayCallsController {
     private final Counter accepted;
     private final Counter produced;
     private final Counter forbiddenCallerIds;
+    private final Counter forbiddenFlows;
     private final UnrecordedCalls unrecorded;
     private final PlainHttpPolicy plainHttp;
 
@@ -86,6 +87,9 @@ class VoiceGatewayCallsController {
         this.ledger = ledger;
         this.forbiddenCallerIds = Counter.builder("dialer.api.caller_id.forbidden")
                 .description("Send requests refused because the caller ID is not allowed for the account")
+                .tag("dialect", "voice-gateway").register(registry);
+        this.forbiddenFlows = Counter.builder("dialer.api.flow.forbidden")
+                .description("Send requests refused because the flow is not allowed for the account")
                 .tag("dialect", "voice-gateway").register(registry);
         this.accepted = Counter.builder("dialer.api.recipients.accepted")
                 .description("Recipients queued as call commands").register(registry);
@@ -175,6 +179,10 @@ class VoiceGatewayCallsController {
         if (!accountSettings.allowsCallerId(call.callerId())) {
             forbiddenCallerIds.increment();
             throw Problems.forbidden("from", "is not one of this account's allowed caller IDs");
+        }
+        if (!accountSettings.allowsFlow(call.applicationSid())) {
+            forbiddenFlows.increment();
+            throw Problems.forbidden("application_sid", "is not one of this account's allowed flows");
         }
         return call;
     }

@@ -32,6 +32,25 @@ class SettingsRequestTest {
     }
 
     @Test
+    void readsTheAllowedFlowsEachOnceAndNamesEveryBadOne() {
+        AccountSettings settings = SettingsRequest.parse("{\"allowed_flow_ids\":[\"23\",23,\" app-7 \"]}", "acct",
+                "IN", NOW);
+
+        assertThat(settings.allowedFlowIds()).containsExactly("23", "app-7");
+        assertThat(settings.allowsFlow("app-7")).isTrue();
+        assertThat(settings.allowsFlow("24")).isFalse();
+        assertThat(settings.allowsFlow(null)).as("a call that plays its audio").isTrue();
+        assertThatThrownBy(() -> SettingsRequest.parse("{\"allowed_flow_ids\":[\"\",true,\"" + "x".repeat(129)
+                + "\",\"ok\"]}", "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("allowed_flow_ids[0]", "allowed_flow_ids[1]",
+                                "allowed_flow_ids[2]"));
+        assertThatThrownBy(() -> SettingsRequest.parse("{\"allowed_flow_ids\":\"23\"}", "acct", "IN", NOW))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("allowed_flow_ids"));
+    }
+
+    @Test
     void aCapBeyondAnyNumberTheApiTakesIsNamedNotAFailure() {
         assertThatThrownBy(() -> SettingsRequest.parse("{\"per_callee_daily_cap\":99999999999999999999}", "acct",
                 "IN", NOW))

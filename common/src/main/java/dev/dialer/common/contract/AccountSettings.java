@@ -17,6 +17,9 @@ import java.util.List;
  * @param allowedCallerIds   E.164 caller IDs the account may use; empty means any
  * @param perCalleeDailyCap  most calls to one number in any 24 hours, across campaigns (null: no cap)
  * @param updatedAt          when this version was written
+ * @param allowedFlowIds     the flows (Voice Gateway application sids) the account's calls may run; empty means any.
+ *                           A call that names none plays its audio through the dialer's own application, which every
+ *                           account may use
  */
 public record AccountSettings(
         int version,
@@ -27,13 +30,23 @@ public record AccountSettings(
         Double cpsPerCallerId,
         List<String> allowedCallerIds,
         Integer perCalleeDailyCap,
-        Instant updatedAt) {
+        Instant updatedAt,
+        List<String> allowedFlowIds) {
 
     public static final int VERSION = 1;
 
     public AccountSettings {
         campaignWindows = campaignWindows == null ? List.of() : List.copyOf(campaignWindows);
         allowedCallerIds = allowedCallerIds == null ? List.of() : List.copyOf(allowedCallerIds);
+        allowedFlowIds = allowedFlowIds == null ? List.of() : List.copyOf(allowedFlowIds);
+    }
+
+    /** Settings that restrict no flow. */
+    public AccountSettings(int version, String accountId, String defaultRegion, CallingWindow callingWindow,
+                           List<CampaignWindow> campaignWindows, Double cpsPerCallerId, List<String> allowedCallerIds,
+                           Integer perCalleeDailyCap, Instant updatedAt) {
+        this(version, accountId, defaultRegion, callingWindow, campaignWindows, cpsPerCallerId, allowedCallerIds,
+                perCalleeDailyCap, updatedAt, List.of());
     }
 
     /** The settings an account has before it wrote any. */
@@ -44,6 +57,17 @@ public record AccountSettings(
     /** Whether the account may call from {@code callerId} (E.164). */
     public boolean allowsCallerId(String callerId) {
         return allowedCallerIds.isEmpty() || allowedCallerIds.contains(callerId);
+    }
+
+    /** These settings with {@code window} as the account's calling window. */
+    public AccountSettings withCallingWindow(CallingWindow window) {
+        return new AccountSettings(version, accountId, defaultRegion, window, campaignWindows, cpsPerCallerId,
+                allowedCallerIds, perCalleeDailyCap, updatedAt, allowedFlowIds);
+    }
+
+    /** Whether the account's calls may run flow {@code flowId}; a call that names no flow (null) always may. */
+    public boolean allowsFlow(String flowId) {
+        return flowId == null || allowedFlowIds.isEmpty() || allowedFlowIds.contains(flowId);
     }
 
     /** The window for a campaign: its own if set, else the account's, else {@link CallingWindow#DEFAULT}. */

@@ -83,6 +83,15 @@ public record CallCommand(
         return intervalMinutes == 0 ? 1 : maxAttempts;
     }
 
+    /**
+     * The application the call runs at the carrier: {@code carrier_options.application_sid} when it names one (the
+     * carrier is sent it as given, over {@code flow_id}), else {@code flow_id}; null when the call plays its audio
+     * through the dialer's own.
+     */
+    public String application() {
+        return carrierOptions.get("application_sid") instanceof String sid && !sid.isBlank() ? sid : flowId;
+    }
+
     /** The same request, asking for another attempt. */
     public CallCommand withAttempt(int number) {
         return new CallCommand(version, requestId, accountId, callerId, to, flowId, audio, campaign, intervalMinutes,

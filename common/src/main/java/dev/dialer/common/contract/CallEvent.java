@@ -33,9 +33,9 @@ import java.time.Instant;
  * @param error          why a request failed without a carrier outcome
  * @param reason         why the request waits ({@code call.deferred}: {@code calling_window}, {@code callee_cap},
  *                       {@code paused}, {@code capacity}, …) or was refused by policy ({@code call.final}
- *                       {@code blocked}: {@code dnc}, {@code caller_id_not_allowed}; {@code expired}:
- *                       {@code valid_until}), or why a cancel was refused ({@code call.cancel_rejected}:
- *                       {@code too_late})
+ *                       {@code blocked}: {@code dnc}, {@code caller_id_not_allowed}, {@code flow_not_allowed};
+ *                       {@code expired}: {@code valid_until}), or why a cancel was refused
+ *                       ({@code call.cancel_rejected}: {@code too_late})
  * @param callerId       caller ID, E.164
  * @param to             callee: E.164, a SIP URI or {@code user:<name>}, as the command named it
  * @param campaign       campaign name

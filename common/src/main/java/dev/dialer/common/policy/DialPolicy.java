@@ -9,9 +9,10 @@ import java.time.Instant;
  * same code, so the preview answers exactly what the dispatcher would do.
  *
  * <p>Order: a paused campaign's call waits for the resume (or expires, once its {@code valid_until} passed), before
- * anything else is looked at; a caller ID the account may not use and a number on the DNC list block the request; a
- * passed {@code valid_until} expires it; a reached per-callee cap and a closed calling window defer it, to the first
- * instant both allow — and if that instant is past {@code valid_until}, the request expires instead of waiting.
+ * anything else is looked at; a caller ID or a flow the account may not use and a number on the DNC list block the
+ * request; a passed {@code valid_until} expires it; a reached per-callee cap and a closed calling window defer it, to
+ * the first instant both allow — and if that instant is past {@code valid_until}, the request expires instead of
+ * waiting.
  */
 public final class DialPolicy {
 
@@ -33,9 +34,17 @@ public final class DialPolicy {
      *                          when the cap is not reached (or the account has none)
      * @param now               the decision's time
      * @param campaignPaused    whether the call's campaign is paused
+     * @param flowId            the flow the call runs ({@code flow_id}); null when it plays its audio
      */
     public record Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
-                        boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused) {
+                        boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused,
+                        String flowId) {
+
+        /** The facts of a call that names no flow. */
+        public Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
+                     boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused) {
+            this(callerId, to, campaign, validUntil, settings, onDncList, calleeCapFreesAt, now, campaignPaused, null);
+        }
 
         /** The facts of a call whose campaign is not paused. */
         public Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
@@ -52,6 +61,9 @@ public final class DialPolicy {
         AccountSettings settings = facts.settings();
         if (!settings.allowsCallerId(facts.callerId())) {
             return PolicyDecision.block(PolicyDecision.CALLER_ID_NOT_ALLOWED);
+        }
+        if (!settings.allowsFlow(facts.flowId())) {
+            return PolicyDecision.block(PolicyDecision.FLOW_NOT_ALLOWED);
         }
         if (facts.onDncList()) {
             return PolicyDecision.block(PolicyDecision.DNC);

@@ -15,6 +15,7 @@ public record PolicyDecision(Verdict verdict, String reason, Instant notBefore) 
 
     public static final String DNC = "dnc";
     public static final String CALLER_ID_NOT_ALLOWED = "caller_id_not_allowed";
+    public static final String FLOW_NOT_ALLOWED = "flow_not_allowed";
     public static final String VALID_UNTIL = "valid_until";
     public static final String CALLEE_CAP = "callee_cap";
     public static final String CALLING_WINDOW = "calling_window";

@@ -36,6 +36,19 @@ class ContractTest {
     }
 
     @Test
+    void theApplicationACommandRunsIsItsCarrierOptionsApplicationSidOverItsFlow() {
+        assertThat(command().application()).isEqualTo("24");
+        assertThat(command().withCarrierOptions(Map.of("application_sid", "other-app")).application())
+                .isEqualTo("other-app");
+        assertThat(command().withCarrierOptions(Map.of("application_sid", " ")).application()).isEqualTo("24");
+        assertThat(reader.read("""
+                {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
+                 "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"}""".getBytes(
+                StandardCharsets.UTF_8)).application()).as("audio: the dialer's own player").isNull();
+        assertThat(new String(Contract.toBytes(command()), StandardCharsets.UTF_8)).doesNotContain("\"application\"");
+    }
+
+    @Test
     void commandWithoutOptionalFieldsTakesDefaults() {
         String json = """
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",

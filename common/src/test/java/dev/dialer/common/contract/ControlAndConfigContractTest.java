@@ -67,10 +67,13 @@ class ControlAndConfigContractTest {
         AccountSettings settings = new AccountSettings(1, "acct-1", "IN",
                 new AccountSettings.CallingWindow(LocalTime.of(10, 0), LocalTime.of(19, 0)),
                 List.of(new AccountSettings.CampaignWindow("evening", evenings)), 5.0, List.of("+918068281234"), 3,
-                NOW);
+                NOW, List.of("23", "app-7"));
 
         assertThat(roundTrip(settings, "schemas/account-settings.v1.json", AccountSettings.class))
                 .isEqualTo(settings);
+        assertThat(Contract.toJson(settings)).contains("\"allowed_flow_ids\":[\"23\",\"app-7\"]");
+        assertThat(settings.withCallingWindow(AccountSettings.CallingWindow.ALWAYS).allowedFlowIds())
+                .as("a window given changes nothing else").containsExactly("23", "app-7");
         assertThat(settings.windowFor("evening")).isEqualTo(evenings);
         assertThat(settings.windowFor("other").start()).isEqualTo(LocalTime.of(10, 0));
         assertThat(AccountSettings.defaults("a").windowFor(null)).isEqualTo(AccountSettings.CallingWindow.DEFAULT);

@@ -65,6 +65,24 @@ class DialPolicyTest {
     }
 
     @Test
+    void blocksAFlowTheAccountMayNotRunButNeverACallThatPlaysItsAudio() {
+        AccountSettings settings = new AccountSettings(1, "acct", null, null, null, null, List.of(), null, null,
+                List.of("23"));
+
+        assertThat(DialPolicy.decide(flowFacts(settings, "24"))).isEqualTo(new PolicyDecision(
+                PolicyDecision.Verdict.BLOCK, PolicyDecision.FLOW_NOT_ALLOWED, null));
+        assertThat(DialPolicy.decide(flowFacts(settings, "23")).verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
+        assertThat(DialPolicy.decide(flowFacts(settings, null)).verdict()).as("audio")
+                .isEqualTo(PolicyDecision.Verdict.DIAL);
+        assertThat(DialPolicy.decide(flowFacts(defaults(), "24")).verdict()).as("no list: any flow")
+                .isEqualTo(PolicyDecision.Verdict.DIAL);
+    }
+
+    private static DialPolicy.Facts flowFacts(AccountSettings settings, String flowId) {
+        return new DialPolicy.Facts(CALLER, INDIA, null, null, settings, false, null, INDIA_NOON, false, flowId);
+    }
+
+    @Test
     void expiresWhenValidUntilHasPassed() {
         PolicyDecision decision = DialPolicy.decide(facts(defaults(), false, null, INDIA_NOON.minusSeconds(1),
                 INDIA_NOON));

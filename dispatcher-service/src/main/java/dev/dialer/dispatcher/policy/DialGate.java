@@ -319,7 +319,7 @@ public class DialGate {
         boolean paused = CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
         return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
                 command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now,
-                paused));
+                paused, command.application()));
     }
 
     private Mono<Boolean> act(CallCommand command, PolicyDecision decision) {
@@ -426,6 +426,7 @@ public class DialGate {
         return switch (reason) {
             case PolicyDecision.DNC -> "the number is on the account's do-not-call list";
             case PolicyDecision.CALLER_ID_NOT_ALLOWED -> "the account may not call from this caller ID";
+            case PolicyDecision.FLOW_NOT_ALLOWED -> "the account's calls may not run this flow";
             case PolicyDecision.VALID_UNTIL -> "valid_until passed before the call could be placed";
             case PolicyDecision.CALLEE_CAP -> "the callee's daily call cap is reached";
             case PolicyDecision.CALLING_WINDOW -> "outside the recipient's calling window";

@@ -23,6 +23,7 @@ class PolicyMetrics {
         }
         decision("block", "dnc", 0);
         decision("block", "caller_id_not_allowed", 0);
+        decision("block", "flow_not_allowed", 0);
         decision("expire", "valid_until", 0);
         decision("cancel", "canceled", 0);
         for (String outcome : ControlApplier.OUTCOMES) {

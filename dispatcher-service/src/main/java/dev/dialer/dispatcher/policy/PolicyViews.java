@@ -82,9 +82,7 @@ class PolicyViews {
         if (known.callingWindow() != null) {
             return known;
         }
-        return new AccountSettings(known.version(), known.accountId(), known.defaultRegion(),
-                defaultWindow, known.campaignWindows(), known.cpsPerCallerId(), known.allowedCallerIds(),
-                known.perCalleeDailyCap(), known.updatedAt());
+        return known.withCallingWindow(defaultWindow);
     }
 
     /** The request's cancel, if one was issued. */

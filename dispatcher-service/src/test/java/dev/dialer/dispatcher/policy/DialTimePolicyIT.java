@@ -149,6 +149,41 @@ class DialTimePolicyIT {
     }
 
     @Test
+    void aCommandRunningAFlowTheAccountMayNotRunEndsBlockedAndIsNeverDialled() {
+        String account = newAccount();
+        publish(Topics.ACCOUNT_CONFIG, account, new AccountSettings(AccountSettings.VERSION, account, null,
+                CallingWindow.ALWAYS, List.of(), null, List.of(), null, Instant.now(), List.of("own-flow")));
+        awaitSeen(() -> views().settingsOf(account).allowsFlow("own-flow")
+                && !views().settingsOf(account).allowsFlow("other-flow"));
+        String otherFlow = newRequestId();
+        String otherApplication = newRequestId();
+        String ownFlow = newRequestId();
+
+        // Written straight to Kafka, as upstream producers do: no API stood in the way.
+        fixture.produce(CALLER, flowCommand(otherFlow, account, "other-flow", Map.of()));
+        fixture.produce(CALLER, flowCommand(otherApplication, account, "own-flow",
+                Map.of("application_sid", "other-flow")));
+        fixture.produce(CALLER, flowCommand(ownFlow, account, "own-flow", Map.of()));
+
+        for (String requestId : List.of(otherFlow, otherApplication)) {
+            JsonNode last = fixture.awaitEvent(requestId, "call.final");
+            assertThat(last.get("status").stringValue()).isEqualTo("blocked");
+            assertThat(last.get("error").get("code").stringValue()).isEqualTo("flow_not_allowed");
+            assertThat(fixture.callsFor(requestId)).isEmpty();
+            assertThat(attempts(requestId)).isZero();
+        }
+        await().atMost(WAIT).until(() -> !fixture.callsFor(ownFlow).isEmpty());
+        assertThat(fixture.callsFor(ownFlow).get(0).applicationSid()).isEqualTo("own-flow");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(decisions("block", "flow_not_allowed")).isEqualTo(2));
+    }
+
+    private static String flowCommand(String requestId, String account, String flowId,
+                                      Map<String, Object> carrierOptions) {
+        return Contract.toJson(new CallCommand(CallCommand.VERSION, requestId, account, CALLER, ANSWERING, flowId,
+                null, null, 0, 0, 1, null, null, Map.of(), null, null, null, null, carrierOptions, Instant.now()));
+    }
+
+    @Test
     void aCommandWhoseAttemptWasRecordedButNeverClaimedMeetsThePolicyWhenRedelivered() {
         String account = newAccount();
         CallCommand command = new CallCommand(CallCommand.VERSION, newRequestId(), account, CALLER, ANSWERING, null,
