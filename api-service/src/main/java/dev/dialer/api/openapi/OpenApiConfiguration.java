@@ -214,7 +214,8 @@ class OpenApiConfiguration {
         responses.put("Unauthorized", problem("No API key, or one that is not valid", "unauthorized", 401,
                 "Unauthorized", "Send the API key as 'Authorization: Bearer <key>'."));
         responses.put("Forbidden", problem("The account may not use this value of the field: a caller ID outside "
-                + "its `allowed_caller_ids`; `errors` names the field", "forbidden", 403, "Forbidden",
+                + "its `allowed_caller_ids`, a flow outside its `allowed_flow_ids`; `errors` names the field",
+                "forbidden", 403, "Forbidden",
                 "bridge is not one of this account's allowed caller IDs"));
         responses.put("NotFound", problem("No such object in this account (another account's objects are not "
                 + "found either)", "not-found", 404, "Not found", "No webhook 5f0c1a9e in this account."));

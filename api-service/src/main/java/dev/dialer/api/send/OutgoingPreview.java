@@ -150,7 +150,8 @@ class OutgoingPreview {
                 && accountSettings.allowsFlow(request.flowId());
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
-                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused, request.flowId()));
+                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused,
+                request.flowId() == null ? List.of() : List.of(request.flowId())));
         return decided(request, recipient, decision);
     }
 

@@ -70,6 +70,14 @@ public record AccountSettings(
         return flowId == null || allowedFlowIds.isEmpty() || allowedFlowIds.contains(flowId);
     }
 
+    /**
+     * Whether the account's calls may run every one of these applications ({@link CallCommand#applications()}); a
+     * call that names none always may.
+     */
+    public boolean allowsFlows(List<String> flows) {
+        return allowedFlowIds.isEmpty() || allowedFlowIds.containsAll(flows);
+    }
+
     /** The window for a campaign: its own if set, else the account's, else {@link CallingWindow#DEFAULT}. */
     public CallingWindow windowFor(String campaign) {
         if (campaign != null) {

@@ -1,6 +1,8 @@
 package dev.dialer.common.contract;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -59,6 +61,12 @@ public record CallCommand(
     public static final int VERSION = 1;
     public static final Set<Integer> INTERVALS = Set.of(0, 5, 15, 30, 45, 60);
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
+    /**
+     * How {@link #applications()} names an application its carrier options choose other than by a string sid: it
+     * starts with a NUL character, which api-service refuses in any settings, so that no {@code allowed_flow_ids}
+     * holds it.
+     */
+    public static final String OTHER_APPLICATION = "\0carrier-options-application";
 
     public CallCommand {
         attempt = attempt <= 0 ? 1 : attempt;
@@ -84,12 +92,27 @@ public record CallCommand(
     }
 
     /**
-     * The application the call runs at the carrier: {@code carrier_options.application_sid} when it names one (the
-     * carrier is sent it as given, over {@code flow_id}), else {@code flow_id}; null when the call plays its audio
-     * through the dialer's own.
+     * Every application the call could run at a carrier, each as {@code allowed_flow_ids} would name it: its
+     * {@code flow_id} (what a SIP trunk is told, and the Voice Gateway's application unless overridden); a
+     * {@code carrier_options.application_sid} (the Voice Gateway is sent it over {@code flow_id}), as given when it
+     * is a string, else as {@link #OTHER_APPLICATION}; and {@link #OTHER_APPLICATION} for a
+     * {@code carrier_options.call_hook} or {@code app_json}, applications of the client's own that jambonz runs where
+     * no application sid is given (a blank one included). Empty when the call plays its audio through the dialer's
+     * own player.
      */
-    public String application() {
-        return carrierOptions.get("application_sid") instanceof String sid && !sid.isBlank() ? sid : flowId;
+    public List<String> applications() {
+        List<String> named = new ArrayList<>(2);
+        if (flowId != null) {
+            named.add(flowId);
+        }
+        Object sid = carrierOptions.get("application_sid");
+        if (sid != null) {
+            named.add(sid instanceof String given && !given.isBlank() ? given : OTHER_APPLICATION);
+        }
+        if (carrierOptions.get("call_hook") != null || carrierOptions.get("app_json") != null) {
+            named.add(OTHER_APPLICATION);
+        }
+        return named;
     }
 
     /** The same request, asking for another attempt. */

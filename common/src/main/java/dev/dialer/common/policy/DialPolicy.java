@@ -2,6 +2,7 @@ package dev.dialer.common.policy;
 
 import dev.dialer.common.contract.AccountSettings;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * What the dialer does with a call right now, decided from the account's settings and the facts the caller looked
@@ -34,16 +35,18 @@ public final class DialPolicy {
      *                          when the cap is not reached (or the account has none)
      * @param now               the decision's time
      * @param campaignPaused    whether the call's campaign is paused
-     * @param flowId            the flow the call runs ({@code flow_id}); null when it plays its audio
+     * @param flows             every application the call could run ({@code CallCommand#applications}); empty when
+     *                          it plays its audio
      */
     public record Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
                         boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused,
-                        String flowId) {
+                        List<String> flows) {
 
         /** The facts of a call that names no flow. */
         public Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
                      boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused) {
-            this(callerId, to, campaign, validUntil, settings, onDncList, calleeCapFreesAt, now, campaignPaused, null);
+            this(callerId, to, campaign, validUntil, settings, onDncList, calleeCapFreesAt, now, campaignPaused,
+                    List.of());
         }
 
         /** The facts of a call whose campaign is not paused. */
@@ -62,7 +65,7 @@ public final class DialPolicy {
         if (!settings.allowsCallerId(facts.callerId())) {
             return PolicyDecision.block(PolicyDecision.CALLER_ID_NOT_ALLOWED);
         }
-        if (!settings.allowsFlow(facts.flowId())) {
+        if (!settings.allowsFlows(facts.flows())) {
             return PolicyDecision.block(PolicyDecision.FLOW_NOT_ALLOWED);
         }
         if (facts.onDncList()) {

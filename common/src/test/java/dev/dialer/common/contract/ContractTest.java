@@ -36,16 +36,23 @@ class ContractTest {
     }
 
     @Test
-    void theApplicationACommandRunsIsItsCarrierOptionsApplicationSidOverItsFlow() {
-        assertThat(command().application()).isEqualTo("24");
-        assertThat(command().withCarrierOptions(Map.of("application_sid", "other-app")).application())
-                .isEqualTo("other-app");
-        assertThat(command().withCarrierOptions(Map.of("application_sid", " ")).application()).isEqualTo("24");
+    void theApplicationsACommandCouldRunAreItsFlowAndWhateverItsCarrierOptionsChoose() {
+        String other = CallCommand.OTHER_APPLICATION;
+        assertThat(command().applications()).containsExactly("24");
+        assertThat(command().withCarrierOptions(Map.of("application_sid", "app-9")).applications())
+                .containsExactly("24", "app-9");
+        assertThat(command().withCarrierOptions(Map.of("application_sid", " ")).applications()).as("blank")
+                .containsExactly("24", other);
+        assertThat(command().withCarrierOptions(Map.of("application_sid", 23)).applications()).as("not a string")
+                .containsExactly("24", other);
+        assertThat(command().withCarrierOptions(Map.of("call_hook", "https://x.example.com")).applications())
+                .containsExactly("24", other);
+        assertThat(command().withCarrierOptions(Map.of("app_json", "[]")).applications()).containsExactly("24", other);
         assertThat(reader.read("""
                 {"version":1,"request_id":"r","account_id":"a","caller_id":"+918068281234",
                  "to":"+919876543215","audio":"x","created_at":"2026-01-01T00:00:00Z"}""".getBytes(
-                StandardCharsets.UTF_8)).application()).as("audio: the dialer's own player").isNull();
-        assertThat(new String(Contract.toBytes(command()), StandardCharsets.UTF_8)).doesNotContain("\"application\"");
+                StandardCharsets.UTF_8)).applications()).as("audio: the dialer's own player").isEmpty();
+        assertThat(new String(Contract.toBytes(command()), StandardCharsets.UTF_8)).doesNotContain("applications");
     }
 
     @Test

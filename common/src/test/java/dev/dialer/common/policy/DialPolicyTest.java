@@ -71,15 +71,18 @@ class DialPolicyTest {
 
         assertThat(DialPolicy.decide(flowFacts(settings, "24"))).isEqualTo(new PolicyDecision(
                 PolicyDecision.Verdict.BLOCK, PolicyDecision.FLOW_NOT_ALLOWED, null));
+        assertThat(DialPolicy.decide(flowFacts(settings, "23", "24")).reason()).as("every one it could run")
+                .isEqualTo(PolicyDecision.FLOW_NOT_ALLOWED);
         assertThat(DialPolicy.decide(flowFacts(settings, "23")).verdict()).isEqualTo(PolicyDecision.Verdict.DIAL);
-        assertThat(DialPolicy.decide(flowFacts(settings, null)).verdict()).as("audio")
+        assertThat(DialPolicy.decide(flowFacts(settings)).verdict()).as("audio")
                 .isEqualTo(PolicyDecision.Verdict.DIAL);
         assertThat(DialPolicy.decide(flowFacts(defaults(), "24")).verdict()).as("no list: any flow")
                 .isEqualTo(PolicyDecision.Verdict.DIAL);
     }
 
-    private static DialPolicy.Facts flowFacts(AccountSettings settings, String flowId) {
-        return new DialPolicy.Facts(CALLER, INDIA, null, null, settings, false, null, INDIA_NOON, false, flowId);
+    private static DialPolicy.Facts flowFacts(AccountSettings settings, String... flows) {
+        return new DialPolicy.Facts(CALLER, INDIA, null, null, settings, false, null, INDIA_NOON, false,
+                List.of(flows));
     }
 
     @Test

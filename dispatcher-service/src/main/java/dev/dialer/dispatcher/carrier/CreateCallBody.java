@@ -21,7 +21,8 @@ import java.util.Set;
  *       jambonz's {@code {type: sip, sipUri, auth?}} or {@code {type: user, name}} target instead, with the other
  *       fields of the target the client gave ({@code carrier_options.to});</li>
  *   <li>{@code application_sid} is the command's {@code flow_id}, or the configured audio player for a command with
- *       {@code audio};</li>
+ *       {@code audio}, unless its {@code carrier_options} give one (the dial-time policy checks every application a
+ *       command could run against the account's {@code allowed_flow_ids}: {@code CallCommand#applications});</li>
  *   <li>{@code tag} (echoed back as {@code customerData} on every callback) carries the correlation ids
  *       {@code request_id}, {@code attempt}, {@code account_id}, {@code caller_id}, the {@code flow_id} / {@code audio}
  *       and the command's {@code variables} (the flow needs them; they never reach an event);</li>

@@ -319,7 +319,7 @@ public class DialGate {
         boolean paused = CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
         return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
                 command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now,
-                paused, command.application()));
+                paused, command.applications()));
     }
 
     private Mono<Boolean> act(CallCommand command, PolicyDecision decision) {

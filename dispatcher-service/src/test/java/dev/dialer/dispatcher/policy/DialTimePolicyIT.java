@@ -157,15 +157,23 @@ class DialTimePolicyIT {
                 && !views().settingsOf(account).allowsFlow("other-flow"));
         String otherFlow = newRequestId();
         String otherApplication = newRequestId();
+        String otherFlowUnderOwnApplication = newRequestId();
+        String hook = newRequestId();
         String ownFlow = newRequestId();
 
         // Written straight to Kafka, as upstream producers do: no API stood in the way.
         fixture.produce(CALLER, flowCommand(otherFlow, account, "other-flow", Map.of()));
         fixture.produce(CALLER, flowCommand(otherApplication, account, "own-flow",
                 Map.of("application_sid", "other-flow")));
+        // A SIP trunk is told the flow_id, whatever application_sid the options give the Voice Gateway.
+        fixture.produce(CALLER, flowCommand(otherFlowUnderOwnApplication, account, "other-flow",
+                Map.of("application_sid", "own-flow")));
+        // jambonz runs the request's call_hook when its application_sid is blank.
+        fixture.produce(CALLER, flowCommand(hook, account, "own-flow",
+                Map.of("application_sid", "", "call_hook", "https://hooks.example.com/other")));
         fixture.produce(CALLER, flowCommand(ownFlow, account, "own-flow", Map.of()));
 
-        for (String requestId : List.of(otherFlow, otherApplication)) {
+        for (String requestId : List.of(otherFlow, otherApplication, otherFlowUnderOwnApplication, hook)) {
             JsonNode last = fixture.awaitEvent(requestId, "call.final");
             assertThat(last.get("status").stringValue()).isEqualTo("blocked");
             assertThat(last.get("error").get("code").stringValue()).isEqualTo("flow_not_allowed");
@@ -174,7 +182,7 @@ class DialTimePolicyIT {
         }
         await().atMost(WAIT).until(() -> !fixture.callsFor(ownFlow).isEmpty());
         assertThat(fixture.callsFor(ownFlow).get(0).applicationSid()).isEqualTo("own-flow");
-        await().atMost(WAIT).untilAsserted(() -> assertThat(decisions("block", "flow_not_allowed")).isEqualTo(2));
+        await().atMost(WAIT).untilAsserted(() -> assertThat(decisions("block", "flow_not_allowed")).isEqualTo(4));
     }
 
     private static String flowCommand(String requestId, String account, String flowId,
