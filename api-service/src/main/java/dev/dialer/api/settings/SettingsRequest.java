@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiFunction;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -169,51 +170,50 @@ final class SettingsRequest {
     }
 
     private static List<String> callerIds(JsonNode node, String region, List<FieldProblem> errors) {
-        if (absent(node)) {
-            return List.of();
-        }
-        if (!node.isArray() || node.size() > MAX_CALLER_IDS) {
-            errors.add(new FieldProblem("allowed_caller_ids",
-                    "must be an array of at most " + MAX_CALLER_IDS + " numbers"));
-            return List.of();
-        }
-        Set<String> numbers = new LinkedHashSet<>();
-        for (int i = 0; i < node.size(); i++) {
-            JsonNode entry = node.get(i);
+        return distinct(node, "allowed_caller_ids", MAX_CALLER_IDS, "numbers", (entry, field) -> {
             String raw = entry.isString() || entry.isNumber() ? entry.asString().strip() : "";
             PhoneNumbers.Result result = PhoneNumbers.normalize(raw, region);
             if (result.valid()) {
-                numbers.add(result.e164());
-            } else {
-                errors.add(new FieldProblem("allowed_caller_ids[" + i + "]",
-                        raw.isEmpty() ? "must be a phone number" : result.error()));
+                return result.e164();
             }
-        }
-        return List.copyOf(numbers);
+            errors.add(new FieldProblem(field, raw.isEmpty() ? "must be a phone number" : result.error()));
+            return null;
+        }, errors);
     }
 
     /** Flow ids as sends give them ({@code flow_id}, the Voice Gateway's {@code application_sid}), each once. */
     private static List<String> flows(JsonNode node, List<FieldProblem> errors) {
+        return distinct(node, "allowed_flow_ids", MAX_FLOW_IDS, "flow ids", (entry, field) -> {
+            String flow = entry.isString() || entry.isIntegralNumber() ? entry.asString().strip() : "";
+            if (flow.isEmpty() || Characters.moreThan(flow, MAX_FLOW_ID_LENGTH)) {
+                errors.add(new FieldProblem(field, "must be a flow id of 1 to " + MAX_FLOW_ID_LENGTH + " characters"));
+                return null;
+            }
+            return flow;
+        }, errors);
+    }
+
+    /**
+     * A list setting: an array of at most {@code max} entries, each read by {@code entry} (null for one it refused
+     * and reported, naming {@code field[i]}), each value kept once, in order.
+     */
+    private static List<String> distinct(JsonNode node, String field, int max, String what,
+                                         BiFunction<JsonNode, String, String> entry, List<FieldProblem> errors) {
         if (absent(node)) {
             return List.of();
         }
-        if (!node.isArray() || node.size() > MAX_FLOW_IDS) {
-            errors.add(new FieldProblem("allowed_flow_ids",
-                    "must be an array of at most " + MAX_FLOW_IDS + " flow ids"));
+        if (!node.isArray() || node.size() > max) {
+            errors.add(new FieldProblem(field, "must be an array of at most " + max + " " + what));
             return List.of();
         }
-        Set<String> flows = new LinkedHashSet<>();
+        Set<String> values = new LinkedHashSet<>();
         for (int i = 0; i < node.size(); i++) {
-            JsonNode entry = node.get(i);
-            String flow = entry.isString() || entry.isIntegralNumber() ? entry.asString().strip() : "";
-            if (flow.isEmpty() || Characters.moreThan(flow, MAX_FLOW_ID_LENGTH)) {
-                errors.add(new FieldProblem("allowed_flow_ids[" + i + "]",
-                        "must be a flow id of 1 to " + MAX_FLOW_ID_LENGTH + " characters"));
-            } else {
-                flows.add(flow);
+            String value = entry.apply(node.get(i), field + "[" + i + "]");
+            if (value != null) {
+                values.add(value);
             }
         }
-        return List.copyOf(flows);
+        return List.copyOf(values);
     }
 
     private static Integer cap(JsonNode node, List<FieldProblem> errors) {
