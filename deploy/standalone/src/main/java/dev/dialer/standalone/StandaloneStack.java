@@ -88,7 +88,10 @@ public final class StandaloneStack implements AutoCloseable {
                     "--management.server.port="));
             List<String> dispatcher = new ArrayList<>(List.of(
                     "--dialer.dispatcher.carrier.base-url=" + simulator.baseUrl(),
-                    "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret));
+                    "--dialer.dispatcher.carrier.webhook-secret=" + simulatorSecret,
+                    // Each call's tag sealed, as a deployment's should be (docs/carriers.md). A key of this run's own:
+                    // the simulator's calls end with the process, so no call outlives it.
+                    "--dialer.dispatcher.carrier.tag-keys=tag-" + randomToken(16)));
             windowArg(options.springArgs(), CALLING_WINDOW).ifPresent(dispatcher::add);
             windowArg(options.springArgs(), PREVIEW_CALLING_WINDOW).ifPresent(api::add);
             api.addAll(hookArgs(options.springArgs()));

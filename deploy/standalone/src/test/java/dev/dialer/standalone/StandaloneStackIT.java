@@ -222,7 +222,10 @@ class StandaloneStackIT {
     void theSimulatorsApplicationsPostStatusesToTheDispatcherWhichFindsThemPostingThere() throws Exception {
         documentedExampleWithAudioIdCompletes();
 
-        assertThat(stack.simulator().calls()).allSatisfy(call -> assertThat(call.applicationSid()).isNotNull());
+        assertThat(stack.simulator().calls()).allSatisfy(call -> {
+            assertThat(call.applicationSid()).isNotNull();
+            assertThat(call.tag()).as("sealed, and answered through that seal").containsKey("seal");
+        });
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(get(stack.dispatcherPort(),
                 "/actuator/prometheus").body())
                 .containsPattern("dialer_dispatcher_carrier_application_checks_total\\{result=\"here\"} [1-9]")
