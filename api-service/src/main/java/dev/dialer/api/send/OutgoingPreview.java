@@ -146,12 +146,12 @@ class OutgoingPreview {
         // The send refuses a caller ID or a flow the account may not use (403) before a campaign's pause could make
         // its calls wait: the preview says so, where the dispatcher's policy (which meets such a caller ID or flow only
         // from a command written to Kafka) would first let the paused call wait.
+        List<String> flows = request.flowId() == null ? List.of() : List.of(request.flowId());
         boolean paused = facts.campaignPaused() && accountSettings.allowsCallerId(request.callerId())
-                && accountSettings.allowsFlow(request.flowId());
+                && accountSettings.allowsFlows(flows);
         PolicyDecision decision = DialPolicy.decide(new DialPolicy.Facts(request.callerId(), recipient.e164(),
                 request.campaign(), request.validUntil(), accountSettings, facts.dnc().contains(recipient.e164()),
-                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused,
-                request.flowId() == null ? List.of() : List.of(request.flowId())));
+                capFreesAt(recent, accountSettings.perCalleeDailyCap()), now, paused, flows));
         return decided(request, recipient, decision);
     }
 

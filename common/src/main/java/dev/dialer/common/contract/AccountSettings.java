@@ -67,7 +67,7 @@ public record AccountSettings(
 
     /** Whether the account's calls may run flow {@code flowId}; a call that names no flow (null) always may. */
     public boolean allowsFlow(String flowId) {
-        return flowId == null || allowedFlowIds.isEmpty() || allowedFlowIds.contains(flowId);
+        return flowId == null || allowsFlows(List.of(flowId));
     }
 
     /**

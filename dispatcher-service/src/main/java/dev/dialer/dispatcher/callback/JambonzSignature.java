@@ -1,15 +1,12 @@
 package dev.dialer.dispatcher.callback;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Verifies jambonz's {@code Jambonz-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>}.
@@ -100,14 +97,7 @@ final class JambonzSignature {
     }
 
     private static byte[] hmac(byte[] secret, long unixSeconds, byte[] body) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
-            mac.update((unixSeconds + ".").getBytes(StandardCharsets.UTF_8));
-            return mac.doFinal(body);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is not available", e);
-        }
+        return CallbackKeys.hmacSha256(secret, (unixSeconds + ".").getBytes(StandardCharsets.UTF_8), body);
     }
 
     private static Long parseLong(String text) {

@@ -1,13 +1,10 @@
 package dev.dialer.dispatcher.callback;
 
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The seal of the tag a create-call request gives the carrier ({@code customerData.seal} in its callbacks): an
@@ -40,12 +37,7 @@ public final class TagSeal {
 
     /** The keys of a {@code tag-keys} setting (comma-separated, the sealing one first); {@link #NONE} for none. */
     public static TagSeal of(String setting) {
-        if (setting == null) {
-            return NONE;
-        }
-        List<byte[]> keys = Arrays.stream(setting.split(","))
-                .map(String::trim)
-                .filter(key -> !key.isEmpty())
+        List<byte[]> keys = CallbackKeys.listed(setting).stream()
                 .map(key -> key.getBytes(StandardCharsets.UTF_8))
                 .toList();
         return keys.isEmpty() ? NONE : new TagSeal(keys);
@@ -98,12 +90,6 @@ public final class TagSeal {
                 callerId}) {
             text.append(part.length()).append(':').append(part).append('\n');
         }
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-            return Arrays.copyOf(mac.doFinal(text.toString().getBytes(StandardCharsets.UTF_8)), LENGTH);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is not available", e);
-        }
+        return Arrays.copyOf(CallbackKeys.hmacSha256(key, text.toString().getBytes(StandardCharsets.UTF_8)), LENGTH);
     }
 }

@@ -10,7 +10,6 @@ import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -133,9 +132,7 @@ class VoiceGatewayStatusEndpoint {
         Stream.concat(Stream.ofNullable(properties.webhookSecret()), routing.carriers().values().stream()
                         .map(CarrierRoutingProperties.Endpoint::webhookSecret)
                         .filter(Objects::nonNull))
-                .flatMap(setting -> Arrays.stream(setting.split(",")))
-                .map(String::trim)
-                .filter(secret -> !secret.isEmpty())
+                .flatMap(setting -> CallbackKeys.listed(setting).stream())
                 .forEach(secrets::add);
         return List.copyOf(secrets);
     }
