@@ -360,7 +360,7 @@ final class SendRequestParser {
 
     private static SendRequest validate(ObjectNode fields, String region, int maxRecipients) {
         List<FieldProblem> errors = new ArrayList<>();
-        String bridge = required(fields, "bridge", errors);
+        String bridge = phone(fields, "bridge", errors);
         String callerId = bridge == null ? null : number("bridge", bridge, region, errors);
         List<SendRequest.Recipient> recipients = recipients(fields, region, maxRecipients, errors);
         String flowId = optional(fields, "flow_id", MAX_FLOW_ID, errors);
@@ -414,8 +414,11 @@ final class SendRequestParser {
                     if (number != null && !number.isNull() && !number.isString() && !number.isNumber()) {
                         mistypedNumbers.add(raw.size());
                     }
-                    raw.add(number != null && (number.isString() || number.isNumber()) ? number.asString().strip()
-                            : "");
+                    String text = number != null && (number.isString() || number.isNumber()) ? phoneText(number) : "";
+                    if (text == null) {
+                        mistypedNumbers.add(raw.size());
+                    }
+                    raw.add(text == null ? number.asString() : text);
                     JsonNode foreign = element.get("foreign_id");
                     if (foreign != null && !foreign.isNull() && !foreign.isString() && !foreign.isNumber()) {
                         mistypedForeignIds.add(foreignIds.size());
@@ -426,12 +429,16 @@ final class SendRequestParser {
                     if (!element.isNull() && !element.isString() && !element.isNumber()) {
                         mistypedNumbers.add(raw.size());
                     }
-                    raw.add(element.isString() || element.isNumber() ? element.asString().strip() : "");
+                    String text = element.isString() || element.isNumber() ? phoneText(element) : "";
+                    if (text == null) {
+                        mistypedNumbers.add(raw.size());
+                    }
+                    raw.add(text == null ? element.asString() : text);
                     foreignIds.add(null);
                 }
             }
         } else {
-            String to = required(fields, "to", errors);
+            String to = phone(fields, "to", errors);
             if (to == null) {
                 return List.of();
             }
@@ -664,6 +671,33 @@ final class SendRequestParser {
             return "must be a sound-file id (letters, digits, '.', '_', '-') or an http(s) URL";
         }
         return null;
+    }
+
+    /** A phone number field, required: a string as {@link #required}, a JSON number as {@link #phoneText}. */
+    private static String phone(ObjectNode fields, String name, List<FieldProblem> errors) {
+        JsonNode node = fields.get(name);
+        if (node == null || !node.isNumber()) {
+            return required(fields, name, errors);
+        }
+        String digits = phoneText(node);
+        if (digits == null) {
+            errors.add(new FieldProblem(name, MISTYPED_NUMBER));
+        }
+        return digits;
+    }
+
+    /**
+     * A phone number's text from a string or number node. A number is its digits, written whole or with a zero
+     * fraction ({@code 4930123456.0}, as a float column of pandas or a JavaScript encoder writes one); null for a
+     * number with any other fraction or with more digits than a phone number's text may have, since no digits would
+     * read it right (the text {@code 4930123456.0} read as digits is another number, one 0 longer).
+     */
+    static String phoneText(JsonNode node) {
+        if (!node.isNumber() || node.isIntegralNumber()) {
+            return node.asString().strip();
+        }
+        BigDecimal value = node.decimalValue().stripTrailingZeros();
+        return value.scale() > 0 || value.precision() - value.scale() > MAX_NUMBER ? null : value.toPlainString();
     }
 
     private static String required(ObjectNode fields, String name, List<FieldProblem> errors) {

@@ -277,6 +277,27 @@ class SendRequestParserTest {
     }
 
     @Test
+    void readsPhoneNumbersWrittenAsFloatsAsTheirDigitsAndRefusesAnyOtherFraction() {
+        // A float column written out by pandas or a JavaScript encoder: the digits, never the text "….0".
+        SendRequest request = parse("""
+                {"bridge":918068281234.0,"flow_id":"1","to":[919876543215.00,{"number":9.19876543216E11},
+                 919876543217.5,{"number":9.1e999999999},"919876543218"]}""");
+
+        assertThat(request.callerId()).isEqualTo("+918068281234");
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::field, SendRequest.Recipient::e164,
+                        SendRequest.Recipient::error)
+                .containsExactly(tuple("to[0]", "+919876543215", null), tuple("to[1]", "+919876543216", null),
+                        tuple("to[2]", null, SendRequestParser.MISTYPED_NUMBER),
+                        tuple("to[3]", null, SendRequestParser.MISTYPED_NUMBER),
+                        tuple("to[4]", "+919876543218", null));
+        assertThat(parse("{\"bridge\":\"918068281234\",\"to\":919876543219.0,\"flow_id\":\"1\"}").recipients())
+                .extracting(SendRequest.Recipient::e164).containsExactly("+919876543219");
+        assertThat(problemOf("{\"bridge\":918068281234.5,\"to\":919876543215.25,\"flow_id\":\"1\"}").errors())
+                .containsExactly(new FieldProblem("bridge", SendRequestParser.MISTYPED_NUMBER),
+                        new FieldProblem("to", SendRequestParser.MISTYPED_NUMBER));
+    }
+
+    @Test
     void namesAMissingBridge() {
         assertThat(fieldsOf("{\"to\":\"919876543215\",\"flow_id\":\"1\"}")).containsExactly("bridge");
     }
