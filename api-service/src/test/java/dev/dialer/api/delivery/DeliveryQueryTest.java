@@ -15,7 +15,7 @@ class DeliveryQueryTest {
 
     @Test
     void defaultsToTheNewestFiftyWithoutFilters() {
-        DeliveryQuery query = DeliveryQuery.of(null, " ", null, "");
+        DeliveryQuery query = DeliveryQuery.of(null, null, " ", "");
 
         assertThat(query.limit()).isEqualTo(50);
         assertThat(query.eventId()).isNull();
@@ -40,6 +40,14 @@ class DeliveryQueryTest {
         assertThatThrownBy(() -> DeliveryQuery.of(null, "lost", "500", "%%%"))
                 .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
                         .extracting(FieldProblem::field).containsExactly("outcome", "limit", "cursor"));
+    }
+
+    @Test
+    void refusesAFilterGivenEmptyRatherThanListingEveryDelivery() {
+        // ?event_id= from a client whose id was empty: read as no filter, other events' deliveries would answer it.
+        assertThatThrownBy(() -> DeliveryQuery.of("", " ", null, null))
+                .isInstanceOfSatisfying(ApiProblem.class, problem -> assertThat(problem.errors())
+                        .extracting(FieldProblem::field).containsExactly("event_id", "outcome"));
     }
 
     @Test
