@@ -130,9 +130,18 @@ class SettingsAndPreviewIT extends RunningApiService {
                 {"application_sid":"app-own","from":"918068281234","to":{"type":"phone","number":"919876543216"}}""");
         HttpResponse<String> audio = post("/api/v2/outgoing/send", JSON_TYPE, key,
                 "{\"bridge\":\"918068281234\",\"to\":\"919876543217\",\"audio\":\"welcome.wav\"}");
+        // An allowed application sid with a hook of the request's own: jambonz would run the hook.
+        HttpResponse<String> ownHook = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app-own","call_hook":"https://crm.example.com/hook","from":"918068281234",
+                "to":{"type":"phone","number":"919876543218"}}""");
+        HttpResponse<String> ownApp = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app-own","app_json":"[{\\"verb\\":\\"hangup\\"}]","from":"918068281234",
+                "to":{"type":"phone","number":"919876543219"}}""");
 
         assertForbidden(sent, "flow_id");
         assertForbidden(gateway, "application_sid");
+        assertForbidden(ownHook, "call_hook");
+        assertForbidden(ownApp, "app_json");
         assertThat(ownFlow.statusCode()).as(ownFlow.body()).isEqualTo(200);
         assertThat(ownApplication.statusCode()).as(ownApplication.body()).isEqualTo(201);
         assertThat(audio.statusCode()).as(audio.body()).isEqualTo(200);

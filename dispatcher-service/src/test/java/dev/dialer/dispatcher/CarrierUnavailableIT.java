@@ -43,6 +43,7 @@ class CarrierUnavailableIT extends CarrierDown {
     private static final String OTHER_CALLER = "+4930777223";
     private static final String WINDOW_CALLER = "+4930777224";
     private static final String LIMITED_CALLER = "+4930777225";
+    private static final String EXPIRING_CALLER = "+4930777226";
 
     @Autowired
     MeterRegistry meters;
@@ -59,6 +60,8 @@ class CarrierUnavailableIT extends CarrierDown {
         // A 429 halves the trunk's limit; unlimited, it would halve the calls counted in flight, which include the
         // shared database's calls of other tests, and hold the later calls until those slots lapse.
         registry.add("dialer.dispatcher.pacing.trunk-concurrency", () -> "1000");
+        // Longer than the 429 call's valid_until below leaves: its requeue could only expire.
+        registry.add("dialer.dispatcher.pacing.capacity-requeue-delay", () -> "PT10S");
     }
 
     @Test
@@ -145,15 +148,25 @@ class CarrierUnavailableIT extends CarrierDown {
                         .sendString(Mono.just("{\"msg\":\"too many calls\"}"))))
                 .bindNow();
         String limited = "cu-" + UUID.randomUUID();
+        String limitedExpiring = "cu-" + UUID.randomUUID();
         try {
+            // Refused for capacity with a requeue past its valid_until: it expires at once, and still tells the trunk.
+            double rejections = meters.counter("dialer.dispatcher.capacity.rejections").count();
+            send(EXPIRING_CALLER, limitedExpiring, Instant.now().plusSeconds(5));
+            assertThat(finals(fixture.awaitFinal(limitedExpiring))).singleElement().satisfies(last -> {
+                assertThat(text(last, "status")).isEqualTo("expired");
+                assertThat(text(last, "reason")).isEqualTo("valid_until");
+            });
+            assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count())
+                    .as("the refusal counted as a capacity rejection").isGreaterThan(rejections);
+            assertThat(trunkLimitDecreases()).as("the trunk's concurrency limit shrank").isGreaterThan(decreases);
             send(LIMITED_CALLER, limited);
             JsonNode refused = fixture.awaitEvent(limited, "call.deferred");
             assertThat(text(refused, "reason")).isEqualTo("capacity");
             assertThat(refused.get("attempt").get("number").intValue()).isEqualTo(1);
             assertThat(refused.get("will_retry").booleanValue()).isTrue();
             assertThat(refused.get("error").get("message").stringValue()).contains("429");
-            assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count()).isPositive();
-            assertThat(trunkLimitDecreases()).as("the trunk's concurrency limit shrank").isGreaterThan(decreases);
+            assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count()).isGreaterThan(rejections);
         } finally {
             limiting.disposeNow();
         }

@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
+import tools.jackson.core.StreamReadConstraints;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.TokenStreamContext;
 import tools.jackson.core.exc.StreamConstraintsException;
 import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.core.json.JsonFactory;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -48,6 +50,19 @@ public final class JsonMembers {
     }
 
     /**
+     * {@link #mapper()}, also refusing objects and arrays nested more than {@code maxDepth} deep (the body's own
+     * object is one), for a body whose free-form members travel on inside a record: Jackson writes no deeper than it
+     * reads, so a body read at its limit could not be written once wrapped. {@link #problem} names the member where
+     * the nesting goes too deep.
+     */
+    public static JsonMapper mapper(int maxDepth) {
+        JsonFactory factory = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(maxDepth).build())
+                .build();
+        return JsonMapper.builder(factory).enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+    }
+
+    /**
      * The problem of a body {@code mapper} could not read: the validation problem naming the member {@code error} is
      * about, or, when it is about the body as a whole (its syntax), a malformed body whose detail is {@code malformed}
      * followed by the parser's message.
@@ -66,11 +81,14 @@ public final class JsonMembers {
                 && message.startsWith("Duplicate Object property")) {
             return Problems.validation(field(read.processor().streamReadContext(), root, keyed), GIVEN_TWICE);
         }
-        if (error instanceof StreamConstraintsException && message.startsWith("Number value length")) {
+        if (error instanceof StreamConstraintsException && (message.startsWith("Number value length")
+                || message.startsWith("Document nesting depth"))) {
             // The exception holds no parser: the body is read again, token by token, to where it stops.
             String field = whereReadingStops(mapper, text, root, keyed);
             if (field != null) {
-                return Problems.validation(field, TOO_LARGE);
+                return Problems.validation(field, message.startsWith("Number") ? TOO_LARGE : "is nested more than "
+                        + mapper.tokenStreamFactory().streamReadConstraints().getMaxNestingDepth()
+                        + " levels deep, counting the body");
             }
         }
         return Problems.malformed(malformed + error.getOriginalMessage());

@@ -45,6 +45,7 @@ import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -60,7 +61,20 @@ import tools.jackson.databind.json.JsonMapper;
 class VoiceGatewayCallsController {
 
     private static final int MAX_BODY_BYTES = 64 * 1024;
-    private static final JsonMapper JSON = JsonMembers.mapper();
+    /**
+     * Nesting allowed in a body: its free-form members ({@code tag}, {@code amd}, …) travel on inside the call's
+     * command and the carrier's request.
+     */
+    static final int MAX_DEPTH = 64;
+    /**
+     * Decimal numbers are read as written, not through a double: a {@code tag} member sent as {@code 10.50} reaches
+     * the carrier as {@code 10.50}, and {@code 1e400} as itself, not as infinity.
+     */
+    private static final JsonMapper JSON = JsonMembers.mapper(MAX_DEPTH).rebuild()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .build();
+    /** Members with which a create-call names an application of its own instead of one of the account's. */
+    private static final List<String> OWN_APPLICATIONS = List.of("call_hook", "app_json");
     /**
      * Prefixes the body in the key's fingerprint, so that a key used on the send endpoint is a conflict here, never a
      * replay of the other endpoint's answer.
@@ -183,6 +197,15 @@ class VoiceGatewayCallsController {
         if (!accountSettings.allowsFlow(call.applicationSid())) {
             forbiddenFlows.increment();
             throw Problems.forbidden("application_sid", "is not one of this account's allowed flows");
+        }
+        // jambonz runs a call_hook or app_json of the request's own, which no allowed flow names (decision 0150).
+        for (String own : OWN_APPLICATIONS) {
+            if (call.carrierOptions().get(own) != null
+                    && !accountSettings.allowsFlows(List.of(CallCommand.OTHER_APPLICATION))) {
+                forbiddenFlows.increment();
+                throw Problems.forbidden(own, "runs an application of the request's own, and this account's calls "
+                        + "may run only its allowed flows");
+            }
         }
         return call;
     }

@@ -8,10 +8,12 @@ import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -458,6 +460,44 @@ class VoiceGatewayCallsControllerTest {
                 {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
                  "tag":{"n":%s}}""".formatted("9".repeat(1500))).get("errors").get(0).get("field").asString())
                 .isEqualTo("tag.n");
+    }
+
+    @Test
+    void aBodyNestedDeeperThanItsLimitIsA400NamingWhereNotA500WhenItsCommandIsWritten() {
+        // The command wraps the body one level deeper, and Jackson writes no deeper than it reads.
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "tag":%s}""".formatted(nested(VoiceGatewayCallsController.MAX_DEPTH - 1)));
+        assertThat(onlyCommand().carrierOptions()).containsKey("tag");
+
+        JsonNode problem = refused("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "tag":%s}""".formatted(nested(VoiceGatewayCallsController.MAX_DEPTH)));
+        assertThat(problem.get("errors")).singleElement().satisfies(error -> {
+            assertThat(error.get("field").asString()).startsWith("tag.a.a");
+            assertThat(error.get("message").asString())
+                    .isEqualTo("is nested more than " + VoiceGatewayCallsController.MAX_DEPTH + " levels deep, "
+                            + "counting the body");
+        });
+        assertThat(publisher.records).hasSize(1);
+    }
+
+    /** {@code levels} objects, each the member {@code a} of the one around it. */
+    private static String nested(int levels) {
+        return "{\"a\":".repeat(levels - 1) + "{}" + "}".repeat(levels - 1);
+    }
+
+    @Test
+    void decimalNumbersInFreeFormMembersTravelAsWritten() {
+        created("""
+                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
+                 "tag":{"amount":10.50,"huge":1e400}}""");
+
+        assertThat(new String(publisher.records.get(0).value(), StandardCharsets.UTF_8))
+                .contains("\"amount\":10.50", "\"huge\":1E+400");
+        // As the dispatcher reads the command and writes the carrier's request.
+        assertThat(Contract.toJson(onlyCommand().carrierOptions().get("tag")))
+                .isEqualTo("{\"amount\":10.50,\"huge\":1E+400}");
     }
 
     @Test

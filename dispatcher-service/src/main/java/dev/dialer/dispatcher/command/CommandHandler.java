@@ -351,7 +351,8 @@ class CommandHandler {
                 : retry.carrierUnavailableWait(Duration.between(queuedAt, now)));
         if (gate.expiresBy(command, due)) {
             // As a retry that could only expire: the request ends now, rather than announcing a dial that never comes.
-            return unplaced(command, dial, error, FinalStatus.EXPIRED, VALID_UNTIL,
+            // A capacity refusal still tells its trunk, as one that waits does.
+            return unplacedTellingTrunk(command, dial, error, FinalStatus.EXPIRED, VALID_UNTIL,
                     "valid_until passes before the call could be placed again");
         }
         Mono<Boolean> requeued = ledger.requeueNotPlaced(command.requestId(), command.attempt(), dial, due,
