@@ -2,6 +2,12 @@ package dev.dialer.api;
 
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
+import java.io.ByteArrayOutputStream;
+import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.springframework.core.Ordered;
@@ -19,6 +25,10 @@ import reactor.core.publisher.Mono;
  * segment with one names nothing this API stores, since every write refuses NUL: a 404, as for any unknown id. A
  * query parameter with one is a 400 naming the parameter. Runs after authentication, so a request without a valid
  * key is still a 401.
+ *
+ * <p>Likewise a path segment or query parameter whose percent-encoded bytes are not UTF-8 ({@code ?foreign_id=Caf%E9},
+ * Latin-1): decoded, each such byte would be U+FFFD, a value nobody wrote, and a look-up by it would answer an empty
+ * page as if the call did not exist. The bodies are held to the same rule ({@code RequestBodies}).
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 25)
@@ -30,6 +40,20 @@ class NulInUrl implements WebFilter {
             if (element instanceof PathContainer.PathSegment segment && NulCharacters.in(segment.valueToMatch())) {
                 return Mono.error(Problems.notFound("Nothing in this API is named with a NUL character (U+0000)."));
             }
+            if (element instanceof PathContainer.PathSegment segment && !utf8(segment.value())) {
+                return Mono.error(Problems.notFound("Nothing in this API is named with bytes that are not UTF-8."));
+            }
+        }
+        String rawQuery = exchange.getRequest().getURI().getRawQuery();
+        if (rawQuery != null) {
+            for (String pair : rawQuery.split("&")) {
+                int equals = pair.indexOf('=');
+                String name = equals < 0 ? pair : pair.substring(0, equals);
+                if (!utf8(pair)) {
+                    return Mono.error(Problems.validation(utf8(name) ? decoded(name) : "query",
+                            "is percent-encoded bytes that are not UTF-8: encode the text as UTF-8 first"));
+                }
+            }
         }
         for (Map.Entry<String, List<String>> parameter : exchange.getRequest().getQueryParams().entrySet()) {
             String name = parameter.getKey();
@@ -38,5 +62,34 @@ class NulInUrl implements WebFilter {
             }
         }
         return chain.filter(exchange);
+    }
+
+    /**
+     * Whether {@code raw} (percent-encoded, as the request line has it) decodes to UTF-8 text: each run of
+     * {@code %XX} bytes must be UTF-8 of its own, since a character written as itself cannot continue one.
+     */
+    static boolean utf8(String raw) {
+        ByteArrayOutputStream run = new ByteArrayOutputStream();
+        for (int i = 0; i <= raw.length(); i++) {
+            int high = i + 2 < raw.length() && raw.charAt(i) == '%' ? Character.digit(raw.charAt(i + 1), 16) : -1;
+            int low = high >= 0 ? Character.digit(raw.charAt(i + 2), 16) : -1;
+            if (low >= 0) {
+                run.write(high * 16 + low);
+                i += 2;
+            } else if (run.size() > 0) {
+                try {
+                    StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(run.toByteArray()));
+                } catch (CharacterCodingException e) {
+                    return false;
+                }
+                run.reset();
+            }
+        }
+        return true;
+    }
+
+    private static String decoded(String name) {
+        return URLDecoder.decode(name, StandardCharsets.UTF_8);
     }
 }

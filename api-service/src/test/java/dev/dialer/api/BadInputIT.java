@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Base64;
 import java.util.UUID;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -163,6 +164,42 @@ class BadInputIT extends RunningApiService {
             assertThat(json(response).get("errors").findValuesAsString("field"))
                     .contains(JSON.readTree("\"" + request.field() + "\"").asString());
         }
+    }
+
+    @Test
+    void refusesPercentEncodedBytesInTheUrlThatAreNotUtf8() throws Exception {
+        // Caf%E9 is Latin-1: decoded as UTF-8, its last byte would be U+FFFD, a value nobody wrote.
+        HttpResponse<String> filter = exchange("GET", "/api/v2/calls?foreign_id=Caf%E9", null, null);
+        HttpResponse<String> delivery = exchange("GET", "/api/v2/webhooks/{webhook}/deliveries?event_id=%C3", null,
+                null);
+        HttpResponse<String> segment = exchange("POST", "/api/v2/campaigns/Caf%E9/pause", null, null);
+        HttpResponse<String> utf8 = exchange("GET", "/api/v2/calls?foreign_id=Caf%C3%A9", null, null);
+
+        assertThat(filter.statusCode()).as(filter.body()).isEqualTo(400);
+        assertThat(json(filter).get("errors").get(0).get("field").asString()).isEqualTo("foreign_id");
+        assertThat(delivery.statusCode()).as(delivery.body()).isEqualTo(400);
+        assertThat(json(delivery).get("errors").get(0).get("field").asString()).isEqualTo("event_id");
+        assertThat(segment.statusCode()).as(segment.body()).isEqualTo(404);
+        assertThat(segment.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(utf8.statusCode()).as(utf8.body()).isEqualTo(200);
+    }
+
+    @Test
+    void aValueLongerThanTheServersDefaultRequestLineIsA400NamingItNotABare414() throws Exception {
+        // Reactor Netty's default request line is 4,096 characters, its headers 8 KB.
+        HttpResponse<String> filter = exchange("GET", "/api/v2/calls?campaign=" + "c".repeat(5_000), null, null);
+        HttpRequest keyed = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v2/outgoing/send"))
+                .header("Authorization", "Bearer " + key()).header("Content-Type", JSON_TYPE)
+                .header("Idempotency-Key", "k".repeat(9_000))
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"bridge\":\"918068281234\",\"to\":\"919876543215\",\"flow_id\":\"1\"}"))
+                .build();
+        HttpResponse<String> key = HTTP.send(keyed, HttpResponse.BodyHandlers.ofString());
+
+        assertThat(filter.statusCode()).as(filter.body()).isEqualTo(400);
+        assertThat(json(filter).get("errors").get(0).get("field").asString()).isEqualTo("campaign");
+        assertThat(key.statusCode()).as(key.body()).isEqualTo(400);
+        assertThat(json(key).get("errors").findValuesAsString("field")).containsExactly("Idempotency-Key");
     }
 
     /** Cursors made by hand: times outside what a row can hold, an id with a NUL character. */
