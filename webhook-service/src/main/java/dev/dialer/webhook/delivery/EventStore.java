@@ -32,7 +32,8 @@ final class EventStore {
                 .bind("eventType", event.eventType())
                 .bind("occurredAt", event.occurredAt())
                 .bind("payload", event.payload())
-                .then();
+                .then()
+                .timeout(RetryStore.STATEMENT_TIMEOUT);
     }
 
     /** Where a page of events ends: the next page starts after this event in (occurred_at, event_id) order. */

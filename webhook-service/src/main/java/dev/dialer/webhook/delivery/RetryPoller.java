@@ -155,9 +155,14 @@ public final class RetryPoller {
         });
     }
 
-    /** One try; whatever it throws, even while it is being made, settles it alone and the poller goes on. */
+    /**
+     * One try; whatever it throws, even while it is being made, settles it alone and the poller goes on. One not
+     * settled within its lease is given up here (its row is claimed again then), so that a try whose outcome can never
+     * be written does not hold its place among this instance's retries in flight for good.
+     */
     private Mono<Void> deliver(DeliveryTask task) {
         return Mono.defer(() -> deliverer.deliver(task))
+                .timeout(lease)
                 .onErrorResume(error -> {
                     // Its row keeps its lease and is claimed again when the lease runs out.
                     log.warn("retry of event {} to {} {} failed to settle: {}", task.eventId(),

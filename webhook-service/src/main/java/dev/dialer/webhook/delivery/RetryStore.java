@@ -30,6 +30,16 @@ final class RetryStore implements RetryPoller.DueDeliveries {
 
     private static final Logger log = LoggerFactory.getLogger(RetryStore.class);
 
+    /**
+     * How long a delivery's statement (its event kept, its place in the table looked up, its outcome written) may take,
+     * waiting for a connection included, before it fails as PostgreSQL being away does, and is written again by the
+     * caller's retry. Far longer than any takes on a server that answers; without it, a statement on a connection that
+     * hangs without failing (the server gone in a failover, no reset ever sent) would wait for good, holding its record
+     * and, once its partition's in-flight bound is reached, the partition. Every such statement can be made again:
+     * inserts skip a row that is there, outcomes are written only under the claim's lease.
+     */
+    static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+
     private static final String INSERT = """
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint, method,
                 request_id, account_id, payload, tries, order_key, hold_until, replay, next_attempt_at, traceparent)
@@ -174,6 +184,10 @@ final class RetryStore implements RetryPoller.DueDeliveries {
         if (task.stored()) {
             return claimed(task, "rescheduled", database.sql(RESCHEDULE).bind("tries", tries).bind("nextAt", nextAt));
         }
+        return inserted(task, tries, nextAt, holdUntil).timeout(STATEMENT_TIMEOUT);
+    }
+
+    private Mono<Void> inserted(DeliveryTask task, int tries, Instant nextAt, Instant holdUntil) {
         Target target = task.target();
         return database.sql(INSERT)
                 .bind("eventId", task.eventId())
@@ -281,7 +295,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("tries", tries)
                 .bind("reason", reason.tag())
                 .bind("payload", task.payload());
-        return task.stored() ? claimed(task, "dead-lettered", spec) : spec.then();
+        return task.stored() ? claimed(task, "dead-lettered", spec) : spec.then().timeout(STATEMENT_TIMEOUT);
     }
 
     /** Writes a claimed row's outcome if the row still carries the claim's lease; says so if it did not. */
@@ -290,6 +304,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("lease", Parameter.fromOrEmpty(task.lease(), Instant.class))
                 .fetch()
                 .rowsUpdated()
+                .timeout(STATEMENT_TIMEOUT)
                 .doOnNext(written -> {
                     if (written == 0) {
                         leaseLost(task, outcome);
@@ -326,7 +341,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("orderKey", Parameter.fromOrEmpty(task.orderKey(), String.class))
                 .map(row -> Boolean.TRUE.equals(row.get("stored", Boolean.class)) ? Waiting.STORED
                         : Boolean.TRUE.equals(row.get("pending", Boolean.class)) ? Waiting.BEHIND : Waiting.NONE)
-                .one();
+                .one()
+                .timeout(STATEMENT_TIMEOUT);
     }
 
     /** Rows waiting in the retry table. */

@@ -191,6 +191,22 @@ class RetryPollerTest {
                 .verify(Duration.ofSeconds(5));
     }
 
+    /** A try whose outcome can never be written (its statements hang): given up at its lease, its place freed. */
+    @Test
+    void aTryThatNeverSettlesIsGivenUpAtItsLeaseAndNoLongerHoldsItsPlace() {
+        StepVerifier.withVirtualTime(() -> poller(2).run())
+                .expectSubscription()
+                .expectNoEvent(POLL.plusMillis(10))
+                .then(() -> assertThat(rooms.get(1).endpoints()).containsExactly(RetriesInFlight.WEBHOOK + "wh-1"))
+                .expectNoEvent(LEASE.minus(POLL).minusMillis(20))
+                .then(() -> assertThat(rooms.get(rooms.size() - 1).endpoints()).as("still trying within its lease")
+                        .containsExactly(RetriesInFlight.WEBHOOK + "wh-1"))
+                .expectNoEvent(POLL.multipliedBy(2))
+                .then(() -> assertThat(rooms.get(rooms.size() - 1).endpoints()).as("given up at its lease").isEmpty())
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
     @Test
     void aTryThatThrowsWhileBeingMadeSettlesAloneAndTheNextTickClaimsAgain() {
         AtomicInteger tries = new AtomicInteger();
