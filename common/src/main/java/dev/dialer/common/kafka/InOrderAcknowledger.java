@@ -89,6 +89,11 @@ public final class InOrderAcknowledger {
         return paused;
     }
 
+    /** Whether the partition was revoked since this acknowledger took its records: they are another owner's now. */
+    public synchronized boolean isRevoked() {
+        return revoked;
+    }
+
     /** Records received and not yet acknowledged. */
     public synchronized int unacknowledged() {
         return pending.size();

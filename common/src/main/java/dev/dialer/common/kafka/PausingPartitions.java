@@ -41,7 +41,8 @@ public final class PausingPartitions {
     /**
      * Each partition's records handled by {@code work} up to {@code inFlight} at once (1: one after the other, in
      * order), finishing in any order and acknowledged in order; {@code work} emits the record when its handling is
-     * durable, and must not acknowledge it itself.
+     * durable, and must not acknowledge it itself. A record still waiting for its turn when its partition is revoked is
+     * dropped unhandled (its partition's next owner reads it again); one being handled then finishes.
      *
      * @param partitions the most partitions handled at once: at least the partitions one consumer may own
      */
@@ -56,9 +57,11 @@ public final class PausingPartitions {
                     return new Tracked(record, acknowledger);
                 })
                 .groupBy(tracked -> tracked.record().partition(), Integer.MAX_VALUE)
-                // Done with the acknowledger that received it: after a revocation, another's.
-                .flatMap(partition -> partition.flatMap(tracked -> work.apply(tracked.record())
-                        .doOnNext(tracked.acknowledger()::done), inFlight), partitions)
+                // Done with the acknowledger that received it: after a revocation, another's. One whose turn comes
+                // after its partition was revoked is not handled at all: its next owner reads it again from the last
+                // commit, and handling it here too would race that owner (a call's events sent out of order).
+                .flatMap(partition -> partition.flatMap(tracked -> tracked.acknowledger().isRevoked() ? Mono.empty()
+                        : work.apply(tracked.record()).doOnNext(tracked.acknowledger()::done), inFlight), partitions)
                 .doFinally(signal -> acknowledgers.clear());
     }
 

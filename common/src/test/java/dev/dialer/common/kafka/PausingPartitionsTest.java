@@ -94,6 +94,34 @@ class PausingPartitionsTest {
         running.dispose();
     }
 
+    @Test
+    void recordsStillWaitingForTheirTurnWhenTheirPartitionIsRevokedAreNotHandledHere() {
+        PausingPartitions partitions = new PausingPartitions("dialer.call.events", 1_000);
+        List<Long> handled = new CopyOnWriteArrayList<>();
+        Sinks.Empty<Void> head = Sinks.empty();
+        Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
+        Disposable running = partitions.handle(consumer.asFlux(), 2, 1,
+                        record -> Mono.fromRunnable(() -> handled.add(record.offset()))
+                                .then(record.offset() == 0 ? head.asMono() : Mono.<Void>empty()).thenReturn(record))
+                .subscribe();
+        PartitionFlow flow = partitions.flow();
+        flow.assigned(List.of(PartitionFlowTest.partition("dialer.call.events", 0)));
+        for (long offset = 0; offset < 3; offset++) {
+            consumer.tryEmitNext(record(0, offset));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> handled.size() == 1);
+
+        // The partition goes to another consumer while offset 0 is handled and 1 and 2 wait behind it.
+        flow.revoked(List.of(PartitionFlowTest.partition("dialer.call.events", 0)));
+        head.tryEmitEmpty();
+        // A record of another partition gets through: the grouping has moved on.
+        consumer.tryEmitNext(record(1, 7));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> handled.contains(7L));
+        assertThat(handled).as("the head finished; those behind it are the next owner's").containsExactly(0L, 7L);
+        running.dispose();
+    }
+
     private static InboundRecord stamped(long offset, long assignment, List<String> acknowledged) {
         return new InboundRecord("dialer.call.events", 0, offset, "req", new byte[0], Map.of(),
                 () -> acknowledged.add(offset + " of assignment " + assignment), assignment);
