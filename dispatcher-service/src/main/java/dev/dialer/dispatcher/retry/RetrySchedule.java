@@ -18,9 +18,11 @@ import reactor.core.publisher.Mono;
  * {@link dev.dialer.dispatcher.attempt.AttemptLedger#transitionAndSchedule} together with the attempt that ended;
  * this class claims and removes them.
  *
- * <p>Times are compared with the instant the caller passes (the dispatcher's {@link java.time.Clock}, the same one
- * that computed {@code due_at}) rather than the database's {@code now()}, so a clock difference between the two can
- * never make a retry early.
+ * <p>Times are compared with the instant the caller passes (the dispatcher's {@link java.time.Clock}, the kind that
+ * computed {@code due_at}) rather than the database's {@code now()}, so a clock difference between a dispatcher and
+ * the database can never make a retry early. Any dispatcher may claim a row another computed: dispatchers are expected
+ * to keep their clocks in step (NTP), since one whose clock runs ahead by some amount fires the rows it claims up to
+ * that much early.
  */
 @Component
 class RetrySchedule {
