@@ -45,7 +45,6 @@ import org.springframework.web.bind.annotation.RequestAttribute;
 import org.springframework.web.bind.annotation.RestController;
 import reactor.core.publisher.Mono;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -66,13 +65,7 @@ class VoiceGatewayCallsController {
      * command and the carrier's request.
      */
     static final int MAX_DEPTH = 64;
-    /**
-     * Decimal numbers are read as written, not through a double: a {@code tag} member sent as {@code 10.50} reaches
-     * the carrier as {@code 10.50}, and {@code 1e400} as itself, not as infinity.
-     */
-    private static final JsonMapper JSON = JsonMembers.mapper(MAX_DEPTH).rebuild()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .build();
+    private static final JsonMapper JSON = JsonMembers.mapper(MAX_DEPTH);
     /** Members with which a create-call names an application of its own instead of one of the account's. */
     private static final List<String> OWN_APPLICATIONS = List.of("call_hook", "app_json");
     /**

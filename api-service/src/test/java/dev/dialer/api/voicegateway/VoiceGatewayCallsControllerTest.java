@@ -8,12 +8,10 @@ import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
-import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -485,19 +483,6 @@ class VoiceGatewayCallsControllerTest {
     /** {@code levels} objects, each the member {@code a} of the one around it. */
     private static String nested(int levels) {
         return "{\"a\":".repeat(levels - 1) + "{}" + "}".repeat(levels - 1);
-    }
-
-    @Test
-    void decimalNumbersInFreeFormMembersTravelAsWritten() {
-        created("""
-                {"application_sid":"a","from":"918068281234","to":{"type":"phone","number":"919876543215"},
-                 "tag":{"amount":10.50,"huge":1e400}}""");
-
-        assertThat(new String(publisher.records.get(0).value(), StandardCharsets.UTF_8))
-                .contains("\"amount\":10.50", "\"huge\":1E+400");
-        // As the dispatcher reads the command and writes the carrier's request.
-        assertThat(Contract.toJson(onlyCommand().carrierOptions().get("tag")))
-                .isEqualTo("{\"amount\":10.50,\"huge\":1E+400}");
     }
 
     @Test

@@ -17,9 +17,6 @@ public final class Contract {
             .changeDefaultPropertyInclusion(incl -> incl.withValueInclusion(JsonInclude.Include.NON_NULL))
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            // A free-form member (a create-call's carrier options, its tag) keeps a decimal number as it was written:
-            // 10.50 stays 10.50 on its way to the carrier, 1e400 is not infinity.
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .build();
 
     private Contract() {
