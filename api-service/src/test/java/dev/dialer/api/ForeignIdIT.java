@@ -151,6 +151,33 @@ class ForeignIdIT extends RunningApiService {
         }
     }
 
+    @Test
+    void aClaimWaitingLongForARacingClaimIsA503NotAConnectionHeldForGood() throws Exception {
+        String foreignId = "held-" + UUID.randomUUID();
+        // A racing request's claim, held as one whose Kafka acknowledgement is slow holds it.
+        try (Connection racing = database()) {
+            racing.setAutoCommit(false);
+            try (PreparedStatement hold = racing.prepareStatement("INSERT INTO api.foreign_ids "
+                    + "(account_id, foreign_id, callee, request_id) VALUES (?, ?, '+919876543215', 'racing')")) {
+                hold.setString(1, ACCOUNT);
+                hold.setString(2, foreignId);
+                hold.executeUpdate();
+            }
+
+            HttpResponse<String> waited = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
+                    {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"%s"}""".formatted(
+                    foreignId));
+
+            assertThat(waited.statusCode()).as(waited.body()).isEqualTo(503);
+            assertThat(waited.headers().firstValue("Retry-After")).isPresent();
+            racing.rollback();
+        }
+        HttpResponse<String> again = post("/api/v2/outgoing/send", JSON_TYPE, KEY, """
+                {"bridge":"918068281234","to":"919876543215","flow_id":"1","foreign_id":"%s"}""".formatted(foreignId));
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(json(again).get("data").get(0).get("status").asString()).isEqualTo("queued");
+    }
+
     private CompletableFuture<HttpResponse<String>> sendAsync(String body) {
         return CompletableFuture.supplyAsync(() -> {
             try {

@@ -19,8 +19,13 @@ public final class LockWaits {
 
     /** Bounds the lock waits of the transaction it runs in; outside one it changes nothing. */
     public static Mono<Void> bounded(DatabaseClient db) {
+        return bounded(db, WAIT);
+    }
+
+    /** {@link #bounded(DatabaseClient)}, waiting at most {@code wait} (PostgreSQL's interval text, e.g. {@code 5s}). */
+    public static Mono<Void> bounded(DatabaseClient db, String wait) {
         return db.sql("SELECT set_config('lock_timeout', :wait, true)")
-                .bind("wait", WAIT)
+                .bind("wait", wait)
                 .fetch().all()
                 .then();
     }

@@ -1,5 +1,6 @@
 package dev.dialer.api.send;
 
+import dev.dialer.api.kafka.LockWaits;
 import dev.dialer.api.kafka.PublishingTransactions;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -32,9 +33,19 @@ class ForeignIds implements ForeignIdClaims {
         this.transactions = PublishingTransactions.create(tx);
     }
 
+    /**
+     * How long a claim waits for a racing request's claim of the same pair, which holds it until Kafka acknowledged
+     * that request's calls: then it fails {@code 55P03}, answered 503 with {@code Retry-After} (its retry finds the
+     * pair claimed, or free). Unbounded, retries of a send whose acknowledgement is slow would each hold a pooled
+     * connection while they wait, until none was left for any request of any account ({@link LockWaits}).
+     */
+    static final String CLAIM_WAIT = "5s";
+
     @Override
     public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, Owner>, Mono<T>> work) {
-        return transactions.transactional(claim(accountId, claims).flatMap(work));
+        return transactions.transactional(LockWaits.bounded(db, CLAIM_WAIT)
+                .then(claim(accountId, claims))
+                .flatMap(work));
     }
 
     /**
