@@ -43,9 +43,7 @@ class ForeignIds implements ForeignIdClaims {
 
     @Override
     public <T> Mono<T> claimThen(String accountId, List<Claim> claims, Function<Map<String, Owner>, Mono<T>> work) {
-        return transactions.transactional(LockWaits.bounded(db, CLAIM_WAIT)
-                .then(claim(accountId, claims))
-                .flatMap(work));
+        return transactions.transactional(claim(accountId, claims).flatMap(work));
     }
 
     /**
@@ -63,7 +61,7 @@ class ForeignIds implements ForeignIdClaims {
         String[] callees = claims.stream().map(Claim::callee).toArray(String[]::new);
         String[] requestIds = claims.stream().map(Claim::requestId).toArray(String[]::new);
         String[] keyCallIds = claims.stream().map(Claim::keyCallId).toArray(String[]::new);
-        return db.sql("""
+        return LockWaits.bounded(db, CLAIM_WAIT).then(db.sql("""
                         INSERT INTO api.foreign_ids (account_id, foreign_id, callee, request_id, key_call_id)
                         SELECT :account, u.foreign_id, u.callee, u.request_id, u.key_call_id
                         FROM unnest(:foreignIds::text[], :callees::text[], :requestIds::text[], :keyCallIds::text[])
@@ -78,7 +76,7 @@ class ForeignIds implements ForeignIdClaims {
                 .bind("keyCallIds", keyCallIds)
                 .map((row, meta) -> Claim.key(row.get("foreign_id", String.class), row.get("callee", String.class)))
                 .all()
-                .collect(Collectors.toSet())
+                .collect(Collectors.toSet()))
                 .flatMap(claimedNow -> owners(accountId, foreignIds, callees, claimedNow));
     }
 

@@ -10,7 +10,8 @@ import java.util.Set;
  *
  * <ul>
  *   <li>capacity rejection: 503 whose reason names "calls in progress" or an {@code X-Call-Limit} (the SIP trunk
- *       carrier adds it to the reason when the 503 carries that header), 403 naming a channel limit, 429;</li>
+ *       carrier adds it to the reason when the 503 carries that header), 403 naming a channel limit, 429; never one
+ *       the SIP trunk carrier marks as coming after the call rang ({@link #AFTER_RINGING});</li>
  *   <li>decline: 603, reported as busy, not retried;</li>
  *   <li>unreachable: 404, 484, 410, 604;</li>
  *   <li>retryable: busy (486, 600), no-answer (487, 480, 408), transient failures (500, 502, 504, any other 503)
@@ -29,6 +30,13 @@ public final class OutcomeClassifier {
     private static final Set<Integer> NO_ANSWER = Set.of(487, 480, 408);
     /** The trunk refused the dialer's (or the carrier's) credentials: its fault, mended there, not the callee's. */
     private static final Set<Integer> AUTHENTICATION = Set.of(401, 407);
+
+    /**
+     * What the SIP trunk carrier appends to the reason of a refusal that looks like a capacity rejection but came after
+     * the call rang: the callee's phone rang, so requeued under the same attempt it would ring them again for one
+     * attempt. It is classified as its code is without the capacity reading.
+     */
+    public static final String AFTER_RINGING = " (after ringing)";
 
     /**
      * @param status    a terminal attempt status, as mapped from the carrier's status
@@ -75,8 +83,15 @@ public final class OutcomeClassifier {
         return new Outcome(Verdict.UNREACHABLE, status);
     }
 
-    private static boolean isCapacitySignal(int sip, String reason) {
+    /**
+     * Whether a refusal says the carrier had no room for the call (see the class), and so is requeued under the same
+     * attempt; never one whose reason ends with {@link #AFTER_RINGING}.
+     */
+    public static boolean isCapacitySignal(int sip, String reason) {
         String text = reason == null ? "" : reason.toLowerCase(Locale.ROOT);
+        if (reason != null && reason.endsWith(AFTER_RINGING)) {
+            return false;
+        }
         return sip == 429
                 || (sip == 503 && (text.contains("calls in progress") || text.contains("x-call-limit")))
                 || (sip == 403 && text.contains("channel limit"));

@@ -5,6 +5,7 @@ import dev.dialer.dispatcher.callback.CarrierCallback;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
+import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -296,7 +297,10 @@ final class SipCall {
         } else if ((code == 401 || code == 407) && session.canAuthenticate() && challenges++ == 0) {
             onChallenge(response, out);
         } else {
-            onRefusal(code, reasonOf(response), out);
+            String reason = reasonOf(response);
+            // A capacity limit is met before the callee's phone rings: one told after it is not requeued as one.
+            onRefusal(code, ringingReported && OutcomeClassifier.isCapacitySignal(code, reason)
+                    ? reason + OutcomeClassifier.AFTER_RINGING : reason, out);
         }
     }
 

@@ -11,6 +11,8 @@ import static org.mockito.Mockito.when;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.outcome.OutcomeClassifier;
+import dev.dialer.dispatcher.outcome.Verdict;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -164,6 +166,28 @@ class SipCallTest {
         ArgumentCaptor<Response> answers = ArgumentCaptor.forClass(Response.class);
         verify(serverTransaction, times(3)).sendResponse(answers.capture());
         assertThat(answers.getAllValues()).extracting(Response::getStatusCode).containsExactly(200, 481, 200);
+    }
+
+    @Test
+    void aCapacityRefusalAfterTheCallRangIsNoCapacityRejectionSoNotTheSameAttemptAgain() throws Exception {
+        // The setup's call rang (180); a 503 naming the SBC's call limit comes only now.
+        Response refused = messages.createResponse("SIP/2.0 503 Max Account Calls In Progress\r\n"
+                + "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-1\r\n"
+                + "From: <sip:+4930555000@127.0.0.1>;tag=ours\r\n"
+                + "To: <sip:+4915112345678@10.0.0.2>;tag=theirs\r\n"
+                + "Call-ID: " + CALL_ID + "\r\n"
+                + "CSeq: 1 INVITE\r\n"
+                + "X-Call-Limit: 20\r\n"
+                + "Content-Length: 0\r\n\r\n");
+
+        step(new ResponseEvent(this, invite, null, refused));
+
+        CarrierCallback end = reported.get(reported.size() - 1);
+        assertThat(end.status()).isEqualTo(AttemptStatus.FAILED);
+        assertThat(end.sipReason()).isEqualTo("Max Account Calls In Progress (X-Call-Limit: 20)"
+                + OutcomeClassifier.AFTER_RINGING);
+        assertThat(new OutcomeClassifier().classify(end.status(), end.sipStatus(), end.sipReason()).verdict())
+                .as("retried as a new attempt, never requeued under this one").isEqualTo(Verdict.RETRYABLE);
     }
 
     private void step(Object event) {
