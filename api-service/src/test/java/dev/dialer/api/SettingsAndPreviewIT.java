@@ -107,8 +107,18 @@ class SettingsAndPreviewIT extends RunningApiService {
         HttpResponse<String> allowed = post("/api/v2/outgoing/send", JSON_TYPE, key,
                 "{\"bridge\":\"918068280000\",\"to\":\"919876543215\",\"flow_id\":\"1\"}");
 
+        // The Voice Gateway's own example of a custom header: the caller a trusted trunk presents.
+        HttpResponse<String> presented = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app","from":"918068280000","to":{"type":"phone","number":"919876543215"},
+                 "headers":{"P-Preferred-Identity":"<sip:+918068281234@sip.example.com>"}}""");
+        HttpResponse<String> presentedAllowed = post("/v1/Accounts/" + account + "/Calls", JSON_TYPE, key, """
+                {"application_sid":"app","from":"918068280000","to":{"type":"phone","number":"919876543216"},
+                 "headers":{"P-Preferred-Identity":"<sip:+918068280000@sip.example.com>"}}""");
+
         assertForbidden(sent, "bridge");
         assertForbidden(gateway, "from");
+        assertForbidden(presented, "headers.P-Preferred-Identity");
+        assertThat(presentedAllowed.statusCode()).as(presentedAllowed.body()).isEqualTo(201);
         assertThat(allowed.statusCode()).as(allowed.body()).isEqualTo(200);
     }
 

@@ -16,6 +16,7 @@ import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.JsonMembers;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.hook.PlainHttpPolicy;
 import dev.dialer.common.kafka.OutboundRecord;
@@ -186,6 +187,14 @@ class VoiceGatewayCallsController {
         if (!accountSettings.allowsCallerId(call.callerId())) {
             forbiddenCallerIds.increment();
             throw Problems.forbidden("from", "is not one of this account's allowed caller IDs");
+        }
+        // A trusted trunk presents a caller header's number as the caller's: held to the same list.
+        for (Map.Entry<String, List<String>> header : CarrierOptions.callerHeaders(call.carrierOptions()).entrySet()) {
+            if (!accountSettings.allowsAssertedCallers(header.getValue())) {
+                forbiddenCallerIds.increment();
+                throw Problems.forbidden("headers." + header.getKey(), "presents a caller that is not one of this "
+                        + "account's allowed caller IDs");
+            }
         }
         if (!accountSettings.allowsFlow(call.applicationSid())) {
             forbiddenFlows.increment();

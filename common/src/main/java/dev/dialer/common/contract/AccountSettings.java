@@ -1,5 +1,6 @@
 package dev.dialer.common.contract;
 
+import dev.dialer.common.phone.PhoneNumbers;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.util.List;
@@ -57,6 +58,24 @@ public record AccountSettings(
     /** Whether the account may call from {@code callerId} (E.164). */
     public boolean allowsCallerId(String callerId) {
         return allowedCallerIds.isEmpty() || allowedCallerIds.contains(callerId);
+    }
+
+    /**
+     * Whether the account may present each of these numbers as its caller in a SIP header
+     * ({@link CarrierOptions#assertedCallers}): always without allowed caller IDs; with them, each must read (in the
+     * account's default region) as one of them.
+     */
+    public boolean allowsAssertedCallers(List<String> numbers) {
+        if (allowedCallerIds.isEmpty()) {
+            return true;
+        }
+        for (String number : numbers) {
+            PhoneNumbers.Result read = PhoneNumbers.normalize(number, defaultRegion);
+            if (!read.valid() || !allowedCallerIds.contains(read.e164())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** These settings with {@code window} as the account's calling window. */

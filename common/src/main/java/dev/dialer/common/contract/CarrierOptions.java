@@ -1,8 +1,12 @@
 package dev.dialer.common.contract;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -34,6 +38,18 @@ public final class CarrierOptions {
             "rack", "route", "record-route", "authorization", "proxy-authorization", "x-dialer-request-id",
             "x-dialer-attempt", "x-dialer-account-id", "x-dialer-flow-id", "x-dialer-audio", "x-dialer-variables");
 
+    /**
+     * SIP header names (lower case) that present who calls: a trusted trunk takes the number in them as the caller's,
+     * so an account held to its allowed caller IDs is held to them in these headers too. The Voice Gateway's document
+     * gives {@code P-Preferred-Identity} as a custom header a request may set.
+     */
+    public static final Set<String> CALLER_HEADERS = Set.of("p-asserted-identity", "p-preferred-identity",
+            "remote-party-id", "diversion");
+    /** A SIP or tel URI's user part: what a caller header's number is written as. */
+    private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?|tel):([^@;>,?\\s]+)");
+    /** A user part written as a phone number: digits, with a leading + and visual separators. */
+    private static final Pattern NUMBER_LIKE = Pattern.compile("\\+?[0-9().-]*[0-9][0-9().-]*");
+
     /** The prefix (lower case) of the SIP headers that are the dialer's own, {@code X-Dialer-*}. */
     public static final String DIALER_SIP_HEADERS = "x-dialer-";
 
@@ -60,6 +76,39 @@ public final class CarrierOptions {
     public static boolean isAllowedSipHeaderName(String name) {
         String lower = name.toLowerCase(Locale.ROOT);
         return isSipToken(name) && !RESERVED_SIP_HEADERS.contains(lower) && !lower.startsWith(DIALER_SIP_HEADERS);
+    }
+
+    /**
+     * The numbers each of a command's caller headers ({@link #CALLER_HEADERS}, in {@code carrier_options.headers})
+     * presents, by the header's name as given: the user part of each {@code sip:}, {@code sips:} or {@code tel:} URI
+     * in it that is written as a phone number ({@code sip:anonymous@anonymous.invalid} presents none). Empty when
+     * there are none.
+     */
+    public static Map<String, List<String>> callerHeaders(Map<String, Object> carrierOptions) {
+        if (carrierOptions == null || !(carrierOptions.get("headers") instanceof Map<?, ?> headers)) {
+            return Map.of();
+        }
+        Map<String, List<String>> callers = new LinkedHashMap<>();
+        headers.forEach((name, value) -> {
+            if (CALLER_HEADERS.contains(String.valueOf(name).toLowerCase(Locale.ROOT)) && value instanceof String text) {
+                List<String> numbers = new ArrayList<>();
+                Matcher uri = CALLER_URI.matcher(text);
+                while (uri.find()) {
+                    if (NUMBER_LIKE.matcher(uri.group(1)).matches()) {
+                        numbers.add(uri.group(1));
+                    }
+                }
+                if (!numbers.isEmpty()) {
+                    callers.put(String.valueOf(name), List.copyOf(numbers));
+                }
+            }
+        });
+        return callers;
+    }
+
+    /** Every number the command's caller headers present ({@link #callerHeaders}). */
+    public static List<String> assertedCallers(Map<String, Object> carrierOptions) {
+        return callerHeaders(carrierOptions).values().stream().flatMap(List::stream).toList();
     }
 
     /** Whether {@code name} is an RFC 3261 token. */

@@ -40,7 +40,15 @@ public final class DialPolicy {
      */
     public record Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
                         boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused,
-                        List<String> flows) {
+                        List<String> flows, List<String> assertedCallers) {
+
+        /** The facts of a call whose SIP headers present no caller ({@code CarrierOptions#assertedCallers}). */
+        public Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
+                     boolean onDncList, Instant calleeCapFreesAt, Instant now, boolean campaignPaused,
+                     List<String> flows) {
+            this(callerId, to, campaign, validUntil, settings, onDncList, calleeCapFreesAt, now, campaignPaused, flows,
+                    List.of());
+        }
 
         /** The facts of a call that names no flow. */
         public Facts(String callerId, String to, String campaign, Instant validUntil, AccountSettings settings,
@@ -62,7 +70,7 @@ public final class DialPolicy {
                     : PolicyDecision.defer(PolicyDecision.PAUSED, null);
         }
         AccountSettings settings = facts.settings();
-        if (!settings.allowsCallerId(facts.callerId())) {
+        if (!settings.allowsCallerId(facts.callerId()) || !settings.allowsAssertedCallers(facts.assertedCallers())) {
             return PolicyDecision.block(PolicyDecision.CALLER_ID_NOT_ALLOWED);
         }
         if (!settings.allowsFlows(facts.flows())) {

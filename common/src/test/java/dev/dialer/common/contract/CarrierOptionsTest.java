@@ -2,6 +2,9 @@ package dev.dialer.common.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -13,6 +16,22 @@ class CarrierOptionsTest {
             "Diversion"})
     void aHeaderTheDialogDoesNotDependOnIsAdded(String name) {
         assertThat(CarrierOptions.isAllowedSipHeaderName(name)).isTrue();
+    }
+
+    @Test
+    void theCallerHeadersNumbersAreTheirUrisUserPartsWrittenAsNumbers() {
+        Map<String, Object> options = Map.of("headers", Map.of(
+                "P-Asserted-Identity", "\"Sales\" <sip:+918068281234@sbc.example.com;user=phone>, <tel:+918068281235>",
+                "Remote-Party-ID", "<sip:080-6828-1236@10.0.0.1>;party=calling;privacy=off",
+                "P-Preferred-Identity", "<sip:anonymous@anonymous.invalid>",
+                "X-Crm", "sip:+918068289999@crm.example.com"));
+
+        assertThat(CarrierOptions.callerHeaders(options)).containsOnly(
+                Map.entry("P-Asserted-Identity", List.of("+918068281234", "+918068281235")),
+                Map.entry("Remote-Party-ID", List.of("080-6828-1236")));
+        assertThat(CarrierOptions.assertedCallers(options)).hasSize(3);
+        assertThat(CarrierOptions.assertedCallers(Map.of())).isEmpty();
+        assertThat(CarrierOptions.assertedCallers(Map.of("headers", "P-Asserted-Identity: x"))).isEmpty();
     }
 
     @ParameterizedTest

@@ -65,6 +65,25 @@ class DialPolicyTest {
     }
 
     @Test
+    void blocksACallWhoseSipHeadersPresentACallerTheAccountMayNotUse() {
+        AccountSettings settings = new AccountSettings(1, "acct", "IN", null, null, null, List.of(CALLER), null, null);
+
+        assertThat(DialPolicy.decide(callerFacts(settings, "+918068280000")).reason())
+                .isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
+        assertThat(DialPolicy.decide(callerFacts(settings, "+918068281234", "08068280000")).reason())
+                .as("every one it presents, read in the account's region").isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
+        assertThat(DialPolicy.decide(callerFacts(settings, "918068281234", "080-6828-1234")).verdict())
+                .as("its own number, however written").isEqualTo(PolicyDecision.Verdict.DIAL);
+        assertThat(DialPolicy.decide(callerFacts(defaults(), "+918068280000")).verdict()).as("no list: any caller")
+                .isEqualTo(PolicyDecision.Verdict.DIAL);
+    }
+
+    private static DialPolicy.Facts callerFacts(AccountSettings settings, String... asserted) {
+        return new DialPolicy.Facts(CALLER, INDIA, null, null, settings, false, null, INDIA_NOON, false, List.of(),
+                List.of(asserted));
+    }
+
+    @Test
     void blocksAFlowTheAccountMayNotRunButNeverACallThatPlaysItsAudio() {
         AccountSettings settings = new AccountSettings(1, "acct", null, null, null, null, List.of(), null, null,
                 List.of("23"));

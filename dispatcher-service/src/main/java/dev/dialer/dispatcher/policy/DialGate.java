@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.policy;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.common.policy.DialPolicy;
 import dev.dialer.common.policy.PolicyDecision;
@@ -319,7 +320,7 @@ public class DialGate {
         boolean paused = CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
         return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
                 command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now,
-                paused, command.applications()));
+                paused, command.applications(), CarrierOptions.assertedCallers(command.carrierOptions())));
     }
 
     private Mono<Boolean> act(CallCommand command, PolicyDecision decision) {

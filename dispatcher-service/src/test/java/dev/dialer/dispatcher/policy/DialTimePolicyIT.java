@@ -185,6 +185,29 @@ class DialTimePolicyIT {
         await().atMost(WAIT).untilAsserted(() -> assertThat(decisions("block", "flow_not_allowed")).isEqualTo(4));
     }
 
+    @Test
+    void aCommandWhoseSipHeadersPresentACallerTheAccountMayNotUseEndsBlockedAndIsNeverDialled() {
+        String account = newAccount();
+        publish(Topics.ACCOUNT_CONFIG, account, new AccountSettings(AccountSettings.VERSION, account, null,
+                CallingWindow.ALWAYS, List.of(), null, List.of(CALLER), null, Instant.now()));
+        awaitSeen(() -> views().settingsOf(account).allowsCallerId(CALLER)
+                && !views().settingsOf(account).allowsCallerId("+4930555999"));
+        String presentsAnother = newRequestId();
+        String presentsItsOwn = newRequestId();
+
+        // Written straight to Kafka: a caller header a trusted trunk would present as the caller.
+        fixture.produce(CALLER, flowCommand(presentsAnother, account, "flow", Map.of("headers",
+                Map.of("P-Asserted-Identity", "<sip:+4930555999@sbc.example.com>"))));
+        fixture.produce(CALLER, flowCommand(presentsItsOwn, account, "flow", Map.of("headers",
+                Map.of("P-Asserted-Identity", "<sip:" + CALLER + "@sbc.example.com>"))));
+
+        JsonNode last = fixture.awaitEvent(presentsAnother, "call.final");
+        assertThat(last.get("status").stringValue()).isEqualTo("blocked");
+        assertThat(last.get("error").get("code").stringValue()).isEqualTo("caller_id_not_allowed");
+        assertThat(fixture.callsFor(presentsAnother)).isEmpty();
+        await().atMost(WAIT).until(() -> !fixture.callsFor(presentsItsOwn).isEmpty());
+    }
+
     private static String flowCommand(String requestId, String account, String flowId,
                                       Map<String, Object> carrierOptions) {
         return Contract.toJson(new CallCommand(CallCommand.VERSION, requestId, account, CALLER, ANSWERING, flowId,
