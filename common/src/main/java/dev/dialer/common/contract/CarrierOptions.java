@@ -90,7 +90,8 @@ public final class CarrierOptions {
         }
         Map<String, List<String>> callers = new LinkedHashMap<>();
         headers.forEach((name, value) -> {
-            if (CALLER_HEADERS.contains(String.valueOf(name).toLowerCase(Locale.ROOT)) && value instanceof String text) {
+            boolean caller = CALLER_HEADERS.contains(String.valueOf(name).toLowerCase(Locale.ROOT));
+            if (caller && value instanceof String text) {
                 List<String> numbers = new ArrayList<>();
                 Matcher uri = CALLER_URI.matcher(text);
                 while (uri.find()) {

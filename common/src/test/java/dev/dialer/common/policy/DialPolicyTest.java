@@ -71,7 +71,8 @@ class DialPolicyTest {
         assertThat(DialPolicy.decide(callerFacts(settings, "+918068280000")).reason())
                 .isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
         assertThat(DialPolicy.decide(callerFacts(settings, "+918068281234", "08068280000")).reason())
-                .as("every one it presents, read in the account's region").isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
+                .as("every one it presents, read in the account's region")
+                .isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
         assertThat(DialPolicy.decide(callerFacts(settings, "918068281234", "080-6828-1234")).verdict())
                 .as("its own number, however written").isEqualTo(PolicyDecision.Verdict.DIAL);
         assertThat(DialPolicy.decide(callerFacts(defaults(), "+918068280000")).verdict()).as("no list: any caller")
