@@ -294,7 +294,9 @@ final class SipCall {
             onProvisional(response, out, timers);
         } else if (code < 300) {
             onAnswer(event, cseq, out, timers);
-        } else if ((code == 401 || code == 407) && session.canAuthenticate() && challenges++ == 0) {
+        } else if ((code == 401 || code == 407) && (cancelled != null || pendingCancel != null
+                || session.canAuthenticate() && challenges++ == 0)) {
+            // A call given up on (ring timeout, hang-up) ends as cancelled by any challenge, answerable or not.
             onChallenge(response, out);
         } else {
             String reason = reasonOf(response);

@@ -190,6 +190,19 @@ class SipCallTest {
                 .as("retried as a new attempt, never requeued under this one").isEqualTo(Verdict.RETRYABLE);
     }
 
+    @Test
+    void aChallengeItCannotAnswerAfterTheRingTimeoutEndsTheCallAsUnansweredNotFailed() throws Exception {
+        // No credentials are configured (the mocked session cannot authenticate); our CANCEL crossed the challenge.
+        step(SipCall.Signal.RING_TIMEOUT);
+        step(new ResponseEvent(this, invite, null, response(407, "Proxy Authentication Required", "INVITE")));
+
+        CarrierCallback end = reported.get(reported.size() - 1);
+        assertThat(end.status()).as("as the INVITE's final answer after our ring timeout")
+                .isEqualTo(AttemptStatus.NO_ANSWER);
+        assertThat(end.sipStatus()).isEqualTo(407);
+        assertThat(call.ended()).isTrue();
+    }
+
     private void step(Object event) {
         reported.addAll(call.step(event, timers));
     }
