@@ -2,11 +2,6 @@ package dev.dialer.api;
 
 import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
-import java.io.ByteArrayOutputStream;
-import java.net.URLDecoder;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +45,8 @@ class NulInUrl implements WebFilter {
                 int equals = pair.indexOf('=');
                 String name = equals < 0 ? pair : pair.substring(0, equals);
                 if (!utf8(pair)) {
-                    return Mono.error(Problems.validation(utf8(name) ? decoded(name) : "query",
+                    String field = decoded(name);
+                    return Mono.error(Problems.validation(field != null ? field : "query",
                             "is percent-encoded bytes that are not UTF-8: encode the text as UTF-8 first"));
                 }
             }
@@ -64,32 +60,17 @@ class NulInUrl implements WebFilter {
         return chain.filter(exchange);
     }
 
-    /**
-     * Whether {@code raw} (percent-encoded, as the request line has it) decodes to UTF-8 text: each run of
-     * {@code %XX} bytes must be UTF-8 of its own, since a character written as itself cannot continue one.
-     */
-    static boolean utf8(String raw) {
-        ByteArrayOutputStream run = new ByteArrayOutputStream();
-        for (int i = 0; i <= raw.length(); i++) {
-            int high = i + 2 < raw.length() && raw.charAt(i) == '%' ? Character.digit(raw.charAt(i + 1), 16) : -1;
-            int low = high >= 0 ? Character.digit(raw.charAt(i + 2), 16) : -1;
-            if (low >= 0) {
-                run.write(high * 16 + low);
-                i += 2;
-            } else if (run.size() > 0) {
-                try {
-                    StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                            .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(run.toByteArray()));
-                } catch (CharacterCodingException e) {
-                    return false;
-                }
-                run.reset();
-            }
-        }
-        return true;
+    /** Whether {@code raw} (percent-encoded, as the request line has it) decodes to UTF-8 text. */
+    private static boolean utf8(String raw) {
+        return decoded(raw) != null;
     }
 
-    private static String decoded(String name) {
-        return URLDecoder.decode(name, StandardCharsets.UTF_8);
+    /** {@code raw} percent-decoded as UTF-8; null when its bytes are not UTF-8 text. */
+    private static String decoded(String raw) {
+        try {
+            return PercentDecoding.decode(raw, StandardCharsets.UTF_8);
+        } catch (PercentDecoding.Undecodable e) {
+            return null;
+        }
     }
 }

@@ -58,17 +58,21 @@ record DeliveryQuery(String eventId, String outcome, int limit, Position after) 
         }
     }
 
+    /**
+     * A filter given empty ({@code ?event_id=}, from a client whose id was empty) would list other deliveries as if
+     * they were the ones asked for: refused, as the calls list refuses one.
+     */
+    private static void refuseEmpty(String name, String value, List<FieldProblem> errors) {
+        if (value != null && value.isBlank()) {
+            errors.add(new FieldProblem(name, "is empty: leave the parameter out to list deliveries of any " + name));
+        }
+    }
+
     /** Reads the query parameters; a bad one is a 400 naming it. */
     static DeliveryQuery of(String eventId, String outcome, String limit, String cursor) {
         List<FieldProblem> errors = new ArrayList<>();
-        // A filter given empty (?event_id=, from a client whose id was empty) would list other deliveries as if they
-        // were the ones asked for: refused, as the calls list refuses one.
-        for (String[] filter : new String[][] {{"event_id", eventId}, {"outcome", outcome}}) {
-            if (filter[1] != null && filter[1].isBlank()) {
-                errors.add(new FieldProblem(filter[0], "is empty: leave the parameter out to list deliveries of any "
-                        + filter[0]));
-            }
-        }
+        refuseEmpty("event_id", eventId, errors);
+        refuseEmpty("outcome", outcome, errors);
         String normalOutcome = outcome == null || outcome.isBlank() ? null : outcome.strip().toLowerCase(Locale.ROOT);
         if (normalOutcome != null && !OUTCOMES.contains(normalOutcome)) {
             errors.add(new FieldProblem("outcome", "must be one of " + OUTCOMES));

@@ -1,6 +1,6 @@
 package dev.dialer.api.send;
 
-import dev.dialer.api.RequestBodies;
+import dev.dialer.api.PercentDecoding;
 import dev.dialer.api.problem.Characters;
 import dev.dialer.api.problem.FieldProblem;
 import dev.dialer.api.problem.JsonMembers;
@@ -12,8 +12,6 @@ import dev.dialer.common.phone.PhoneNumbers;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -178,8 +176,8 @@ final class SendRequestParser {
             int equals = pair.indexOf('=');
             String name;
             try {
-                name = decode(equals < 0 ? pair : pair.substring(0, equals), charset);
-            } catch (Undecodable e) {
+                name = PercentDecoding.decode(equals < 0 ? pair : pair.substring(0, equals), charset);
+            } catch (PercentDecoding.Undecodable e) {
                 throw Problems.malformed("The body is neither JSON nor a valid form: a name " + e.getMessage() + ".");
             }
             boolean recipient = isTo(name);
@@ -208,8 +206,8 @@ final class SendRequestParser {
             boolean number = recipient || name.equals("bridge");
             String value;
             try {
-                value = decode(number ? leadingPlusSigns(raw) : raw, charset);
-            } catch (Undecodable e) {
+                value = PercentDecoding.decode(number ? leadingPlusSigns(raw) : raw, charset);
+            } catch (PercentDecoding.Undecodable e) {
                 refused.add(new FieldProblem(name, e.getMessage()));
                 if (!recipient && read(name)) {
                     // Taken as given, so that a repeat of it is named too.
@@ -295,67 +293,6 @@ final class SendRequestParser {
             numberStarts = c == ',' || (c == ' ' && numberStarts);
         }
         return escaped.toString();
-    }
-
-    /**
-     * {@code text} form-decoded: '+' is a space, and each run of {@code %XX} escapes is bytes of text in
-     * {@code charset}. Not {@link java.net.URLDecoder}, which turns bytes it cannot read into U+FFFD: {@code Caf%E9}
-     * and {@code Caf%E8} would be one {@code foreign_id}.
-     *
-     * @throws Undecodable when a '%' is not followed by two hex digits, or the bytes are not text in {@code charset}
-     */
-    private static String decode(String text, Charset charset) throws Undecodable {
-        if (text.indexOf('%') < 0 && text.indexOf('+') < 0) {
-            return text;
-        }
-        StringBuilder decoded = new StringBuilder(text.length());
-        ByteBuffer bytes = null;
-        for (int i = 0; i < text.length(); ) {
-            char c = text.charAt(i);
-            if (c != '%') {
-                decoded.append(c == '+' ? ' ' : c);
-                i++;
-                continue;
-            }
-            if (bytes == null) {
-                bytes = ByteBuffer.allocate(text.length() / 3);
-            }
-            bytes.clear();
-            while (i < text.length() && text.charAt(i) == '%') {
-                int high = i + 2 < text.length() ? hex(text.charAt(i + 1)) : -1;
-                int low = high < 0 ? -1 : hex(text.charAt(i + 2));
-                if (low < 0) {
-                    throw new Undecodable("holds a '%' not followed by two hex digits (at \""
-                            + text.substring(i, Math.min(text.length(), i + 3)) + "\"); write a '%' itself as %25");
-                }
-                bytes.put((byte) (high << 4 | low));
-                i += 3;
-            }
-            try {
-                decoded.append(RequestBodies.strictly(bytes.flip(), charset));
-            } catch (CharacterCodingException e) {
-                throw new Undecodable("is not valid " + charset.name() + " once percent-decoded (the charset of the "
-                        + "Content-Type, UTF-8 when it names none)");
-            }
-        }
-        return decoded.toString();
-    }
-
-    /** Why a form's name or value cannot be decoded, said of it: {@code "<name> " + getMessage()}. */
-    private static final class Undecodable extends Exception {
-
-        Undecodable(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    /** The value of an ASCII hex digit, -1 for any other character (other scripts' digits included). */
-    private static int hex(char c) {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        char lower = (char) (c | 0x20);
-        return lower >= 'a' && lower <= 'f' ? lower - 'a' + 10 : -1;
     }
 
     private static SendRequest validate(ObjectNode fields, String region, int maxRecipients) {

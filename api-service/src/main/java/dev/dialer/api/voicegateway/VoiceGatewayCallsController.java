@@ -67,8 +67,6 @@ class VoiceGatewayCallsController {
      */
     static final int MAX_DEPTH = 64;
     private static final JsonMapper JSON = JsonMembers.mapper(MAX_DEPTH);
-    /** Members with which a create-call names an application of its own instead of one of the account's. */
-    private static final List<String> OWN_APPLICATIONS = List.of("call_hook", "app_json");
     /**
      * Prefixes the body in the key's fingerprint, so that a key used on the send endpoint is a conflict here, never a
      * replay of the other endpoint's answer.
@@ -201,7 +199,7 @@ class VoiceGatewayCallsController {
             throw Problems.forbidden("application_sid", "is not one of this account's allowed flows");
         }
         // jambonz runs a call_hook or app_json of the request's own, which no allowed flow names (decision 0150).
-        for (String own : OWN_APPLICATIONS) {
+        for (String own : CallCommand.OWN_APPLICATION_OPTIONS) {
             if (call.carrierOptions().get(own) != null
                     && !accountSettings.allowsFlows(List.of(CallCommand.OTHER_APPLICATION))) {
                 forbiddenFlows.increment();

@@ -67,6 +67,11 @@ public record CallCommand(
      * holds it.
      */
     public static final String OTHER_APPLICATION = "\0carrier-options-application";
+    /**
+     * The carrier options with which a create-call names an application of the request's own, which jambonz runs
+     * where no application sid is given: each is {@link #OTHER_APPLICATION} among {@link #applications()}.
+     */
+    public static final List<String> OWN_APPLICATION_OPTIONS = List.of("call_hook", "app_json");
 
     public CallCommand {
         attempt = attempt <= 0 ? 1 : attempt;
@@ -109,7 +114,7 @@ public record CallCommand(
         if (sid != null) {
             named.add(sid instanceof String given && !given.isBlank() ? given : OTHER_APPLICATION);
         }
-        if (carrierOptions.get("call_hook") != null || carrierOptions.get("app_json") != null) {
+        if (OWN_APPLICATION_OPTIONS.stream().anyMatch(option -> carrierOptions.get(option) != null)) {
             named.add(OTHER_APPLICATION);
         }
         return named;
