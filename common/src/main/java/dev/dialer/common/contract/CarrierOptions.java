@@ -1,5 +1,6 @@
 package dev.dialer.common.contract;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -124,6 +125,9 @@ public final class CarrierOptions {
      */
     public static Long seconds(Map<String, Object> carrierOptions, String option) {
         Object value = carrierOptions.get(option);
+        if (value instanceof BigInteger big) { // past a long: its longValue() would keep only the low 64 bits
+            return big.signum() > 0 ? MAX_SECONDS : null;
+        }
         return value instanceof Number number && number.longValue() > 0
                 ? Math.min(number.longValue(), MAX_SECONDS) : null;
     }

@@ -2,6 +2,7 @@ package dev.dialer.common.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.math.BigInteger;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -16,6 +17,25 @@ class CarrierOptionsTest {
             "Diversion"})
     void aHeaderTheDialogDoesNotDependOnIsAdded(String name) {
         assertThat(CarrierOptions.isAllowedSipHeaderName(name)).isTrue();
+    }
+
+    @Test
+    void secondsAreWholePositiveNumbersCountedForAtMostADay() {
+        assertThat(CarrierOptions.seconds(Map.of("timeout", 30), "timeout")).isEqualTo(30L);
+        assertThat(CarrierOptions.seconds(Map.of("timeout", 30.7), "timeout")).isEqualTo(30L);
+        assertThat(CarrierOptions.seconds(Map.of("timeout", 10_000_000_000L), "timeout"))
+                .isEqualTo(CarrierOptions.MAX_SECONDS);
+        assertThat(CarrierOptions.seconds(Map.of("timeout", 1e300), "timeout")).isEqualTo(CarrierOptions.MAX_SECONDS);
+        // 2^64 + 30 and 2^63 + 30, as JSON integers past a long read: not 30 s, nor the default
+        assertThat(CarrierOptions.seconds(Map.of("timeout", new BigInteger("18446744073709551646")), "timeout"))
+                .isEqualTo(CarrierOptions.MAX_SECONDS);
+        assertThat(CarrierOptions.seconds(Map.of("timeout", new BigInteger("9223372036854775838")), "timeout"))
+                .isEqualTo(CarrierOptions.MAX_SECONDS);
+        assertThat(CarrierOptions.seconds(Map.of("timeout", new BigInteger("-18446744073709551586")), "timeout"))
+                .isNull();
+        assertThat(CarrierOptions.seconds(Map.of("timeout", 0), "timeout")).isNull();
+        assertThat(CarrierOptions.seconds(Map.of("timeout", "30"), "timeout")).isNull();
+        assertThat(CarrierOptions.seconds(Map.of(), "timeout")).isNull();
     }
 
     @Test
