@@ -123,7 +123,7 @@ public class OutboxRelay {
                 .baseUnit("seconds").register(registry);
         this.progress = new Heartbeat(clock, registry, "dialer.dispatcher.outbox.progress.age",
                 "Seconds since this relay last completed a round or saw the unsent events move "
-                        + "(0 while it is not running)");
+                        + "(0 while it is stopped)");
     }
 
     /** Asks for a round soon: called once an event is committed, so it does not wait for the next poll. */
@@ -144,7 +144,7 @@ public class OutboxRelay {
         return Flux.merge(relay, housekeeping)
                 // Counted from the start: the first round is due within one poll interval.
                 .doOnSubscribe(subscription -> progress.beat())
-                .doFinally(signal -> progress.stop());
+                .doFinally(progress::stop);
     }
 
     /**

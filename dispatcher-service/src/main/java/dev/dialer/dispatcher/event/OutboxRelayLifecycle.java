@@ -1,6 +1,8 @@
 package dev.dialer.dispatcher.event;
 
 import dev.dialer.common.kafka.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.SmartLifecycle;
@@ -18,6 +20,10 @@ import reactor.core.Disposable;
 @Component("outboxRelayHealthIndicator")
 class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
 
+    private static final Logger log = LoggerFactory.getLogger(OutboxRelayLifecycle.class);
+    private static final String ENDED =
+            "no call event leaves this instance until it restarts (outboxRelay is DOWN in /actuator/health)";
+
     private final OutboxRelay relay;
     private final OutboxProperties properties;
     private volatile Disposable subscription;
@@ -30,7 +36,9 @@ class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
     @Override
     public synchronized void start() {
         if (subscription == null) {
-            subscription = relay.run().subscribe();
+            subscription = relay.run().subscribe(null,
+                    error -> log.error("outbox relay ended with an error; {}", ENDED, error),
+                    () -> log.error("outbox relay completed; {}", ENDED));
         }
     }
 

@@ -36,7 +36,8 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final PolicyViewsLifecycle policy;
     private final LedgerProperties ledger;
     private final CommandConsumerProperties commands;
-    private final PipelineSubscription pipeline = new PipelineSubscription("command");
+    private final PipelineSubscription pipeline = new PipelineSubscription("command",
+            "the service is no longer ready");
 
     CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
                              KeyRouting routing, PolicyViewsLifecycle policy, LedgerProperties ledger,

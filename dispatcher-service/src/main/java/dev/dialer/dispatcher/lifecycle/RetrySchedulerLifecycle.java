@@ -26,7 +26,8 @@ class RetrySchedulerLifecycle implements SmartLifecycle {
 
     private final RetryScheduler scheduler;
     private final PolicyViewsLifecycle policy;
-    private final PipelineSubscription pipeline = new PipelineSubscription("retry");
+    private final PipelineSubscription pipeline = new PipelineSubscription("retry",
+            "no wait ends on this instance until it restarts (retryScheduler is DOWN in /actuator/health)");
 
     RetrySchedulerLifecycle(CommandConsumerLifecycle commands, RetryScheduler scheduler, PolicyViewsLifecycle policy) {
         // The dependency is the point: it orders start and stop (see the class comment).

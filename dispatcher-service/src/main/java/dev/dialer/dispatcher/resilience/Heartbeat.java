@@ -5,11 +5,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import reactor.core.publisher.SignalType;
 
 /**
  * When a background loop last made progress: what tells a loop that runs from one whose subscription is alive but
  * whose work no longer gets done (a poll, tick or round stuck on the database). Beats from the loop's start; cleared
- * when it stops. Its age is a gauge, 0 while the loop is not running.
+ * when the loop is stopped. Its age is a gauge, 0 while the loop is stopped; a loop that ended by itself (an error or a
+ * completion, which its code never means to happen) is not cleared, so its age grows, its stall alert fires and its
+ * health turns DOWN, as for a loop that hangs.
  */
 public class Heartbeat {
 
@@ -27,17 +30,22 @@ public class Heartbeat {
         last = clock.instant();
     }
 
-    /** The loop stopped. */
-    public void stop() {
-        last = null;
+    /**
+     * The loop's subscription ended with {@code signal}: cleared when it was cancelled (stopped at shut-down or by its
+     * lifecycle), kept ageing when the loop ended by itself.
+     */
+    public void stop(SignalType signal) {
+        if (signal == SignalType.CANCEL) {
+            last = null;
+        }
     }
 
-    /** When the loop last made progress (or started); {@code null} while it is not running. */
+    /** When the loop last made progress (or started); {@code null} while it is stopped. */
     public Instant last() {
         return last;
     }
 
-    /** Whether the loop runs and has made no progress for {@code staleAfter}; false while it is not running. */
+    /** Whether the loop has made no progress for {@code staleAfter}, running or ended; false while it is stopped. */
     public boolean staleFor(Duration staleAfter) {
         Instant since = last;
         return since != null && clock.instant().isAfter(since.plus(staleAfter));

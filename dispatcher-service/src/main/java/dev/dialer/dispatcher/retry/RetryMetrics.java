@@ -89,6 +89,6 @@ public class RetryMetrics {
     /** The scheduler's progress, its age the gauge {@code dialer.dispatcher.retry.progress.age}. */
     Heartbeat progress(Clock clock) {
         return new Heartbeat(clock, registry, "dialer.dispatcher.retry.progress.age",
-                "Seconds since the retry scheduler last completed a tick (0 while it is not running)");
+                "Seconds since the retry scheduler last completed a tick (0 while it is stopped)");
     }
 }

@@ -197,7 +197,7 @@ public class RetryScheduler {
                 .concatMap(tick -> fireDue(), 1)
                 // Counted from the start: the first tick is due within one poll interval.
                 .doOnSubscribe(subscription -> progress.beat())
-                .doFinally(signal -> progress.stop());
+                .doFinally(progress::stop);
     }
 
     /**

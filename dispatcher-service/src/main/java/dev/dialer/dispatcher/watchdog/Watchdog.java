@@ -152,7 +152,7 @@ public class Watchdog {
                 .concatMap(tick -> claims().filter(claim -> !claim.failed())
                         .doOnNext(claim -> heartbeat.polled()).then(), 1)
                 .doOnSubscribe(subscription -> heartbeat.started())
-                .doFinally(signal -> heartbeat.stopped());
+                .doFinally(heartbeat::stopped);
     }
 
     /** One poll: the quiet attempts claimed and reconciled, claim after claim while they come back full. */

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.SignalType;
 
 /**
  * When the watchdog last finished a poll: what tells a running watchdog from one whose subscription is alive but whose
@@ -15,7 +16,7 @@ class WatchdogHeartbeat extends Heartbeat {
 
     WatchdogHeartbeat(Clock clock, MeterRegistry registry) {
         super(clock, registry, "dialer.dispatcher.watchdog.poll.age",
-                "Seconds since the watchdog last finished a poll (0 while it is not running)");
+                "Seconds since the watchdog last finished a poll (0 while it is stopped)");
     }
 
     /** The watchdog started: its first poll is due within one interval. */
@@ -28,8 +29,9 @@ class WatchdogHeartbeat extends Heartbeat {
         beat();
     }
 
-    void stopped() {
-        stop();
+    /** The watchdog stopped ({@link Heartbeat#stop}). */
+    void stopped(SignalType signal) {
+        stop(signal);
     }
 
     /** Whether the watchdog runs and finished a poll (or started) within {@code staleAfter}. */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Status;
+import reactor.core.publisher.SignalType;
 
 class WatchdogHealthIndicatorTest {
 
@@ -50,9 +51,27 @@ class WatchdogHealthIndicatorTest {
         heartbeat.started();
         heartbeat.polled();
 
-        heartbeat.stopped();
+        heartbeat.stopped(SignalType.CANCEL);
 
         assertThat(indicator(true).health().getStatus()).isEqualTo(Status.DOWN);
+        assertThat(registry.get("dialer.dispatcher.watchdog.poll.age").gauge().value()).isZero();
+    }
+
+    @Test
+    void aWatchdogThatEndedByItselfKeepsAgeingSoItsAlertFires() {
+        heartbeat.started();
+        clock.advance(Duration.ofSeconds(30));
+        heartbeat.polled();
+
+        heartbeat.stopped(SignalType.ON_ERROR);
+        clock.advance(Duration.ofSeconds(121));
+
+        assertThat(registry.get("dialer.dispatcher.watchdog.poll.age").gauge().value()).isEqualTo(121.0);
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.DOWN);
+
+        heartbeat.stopped(SignalType.ON_COMPLETE);
+        clock.advance(Duration.ofSeconds(60));
+        assertThat(registry.get("dialer.dispatcher.watchdog.poll.age").gauge().value()).isEqualTo(181.0);
     }
 
     @Test
