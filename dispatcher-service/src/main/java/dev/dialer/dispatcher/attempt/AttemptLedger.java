@@ -334,6 +334,29 @@ public class AttemptLedger {
     }
 
     /**
+     * {@link #queuedAt}, and whether the attempt's current dial rang (or was answered): a refusal that reads as a
+     * capacity rejection is then not one, since requeued under the same attempt it would ring the callee again.
+     * Empty for an unknown attempt.
+     */
+    public Mono<CapacityContext> capacityContext(String requestId, int attempt) {
+        return db.sql("""
+                        SELECT COALESCE(waiting_since, created_at), status IN ('ringing', 'in-progress')
+                          FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = $2""")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> new CapacityContext(row.get(0, Instant.class),
+                        Boolean.TRUE.equals(row.get(1, Boolean.class))))
+                .one();
+    }
+
+    /**
+     * @param queuedAt when the attempt was first queued ({@link #queuedAt})
+     * @param rang     whether its current dial rang or was answered
+     */
+    public record CapacityContext(Instant queuedAt, boolean rang) {
+    }
+
+    /**
      * Remembers the carrier's id of the call its {@code dial} placed, while that dial is the attempt's current one (a
      * late answer to an earlier dial names a call that is over); leaves the status alone, which callbacks may be
      * moving already.
@@ -452,6 +475,8 @@ public class AttemptLedger {
                                    carrier_asked_at = NULL, updated_at = now(), requeued_at = now()
                              WHERE request_id = $1 AND attempt_no = $2 AND NOT requeued
                                AND status = ANY($7)
+                               -- A dial that rang is never requeued under the same attempt: it would ring again.
+                               AND status NOT IN ('ringing', 'in-progress')
                                AND ($3::text IS NULL OR provider_call_id IS NULL OR provider_call_id = $3)
                                AND ($5::timestamptz IS NULL OR COALESCE(waiting_since, created_at) > $5)
                                AND ($6::integer IS NULL OR (dial_no = $6 AND carrier_asked_at IS NOT NULL))

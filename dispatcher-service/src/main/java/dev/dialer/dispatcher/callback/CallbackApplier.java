@@ -318,21 +318,30 @@ public class CallbackApplier {
      * The carrier's outcome by the table; a capacity rejection is requeued rather than ended, unless the attempt was
      * first queued longer than {@code retry.carrier-unavailable-max-wait} ago: then the carrier has had no room for it
      * that long, and the request ends {@code exhausted} with {@code error.code=capacity} instead of cycling for ever.
+     * One after the attempt rang (as the ledger says) is no capacity rejection: its reason is marked
+     * {@link OutcomeClassifier#AFTER_RINGING} and it ends the attempt as its code does (a 503 is a transient failure).
      */
     private Mono<Result> classified(CallCommand command, CarrierCallback callback, String answeredBy) {
         Outcome outcome = CLASSIFIER.classify(callback.status(), callback.sipStatus(), callback.sipReason());
         if (outcome.verdict() != Verdict.CAPACITY) {
             return ended(command, callback, outcome, answeredBy);
         }
-        if (retryPolicy.expiresBy(command, clock.instant().plus(pacing.capacityRequeueDelay()))) {
-            // As a retry that could only expire: the request ends now, rather than announcing a dial that never comes.
-            return ended(command, callback, outcome, answeredBy, RequestEnding.EXPIRES_BEFORE_REQUEUE);
-        }
-        Instant giveUpBefore = clock.instant().minus(retry.carrierUnavailableMaxWait());
-        return ledger.queuedAt(callback.requestId(), callback.attempt())
-                .retryWhen(InfraRetry.brief("attempt queued at"))
-                .flatMap(queuedAt -> {
-                    if (!queuedAt.isBefore(giveUpBefore)) {
+        return ledger.capacityContext(callback.requestId(), callback.attempt())
+                .retryWhen(InfraRetry.brief("attempt capacity context"))
+                .flatMap(context -> {
+                    if (context.rang()) {
+                        // The callee's phone rang: requeued under the same attempt it would ring again for one
+                        // attempt. Marked as the SIP trunk carrier marks it, it ends the attempt as its code does.
+                        CarrierCallback rang = callback.afterRinging();
+                        return ended(command, rang,
+                                CLASSIFIER.classify(rang.status(), rang.sipStatus(), rang.sipReason()), answeredBy);
+                    }
+                    if (retryPolicy.expiresBy(command, clock.instant().plus(pacing.capacityRequeueDelay()))) {
+                        // As a retry that could only expire: the request ends now, rather than announcing a dial that
+                        // never comes.
+                        return ended(command, callback, outcome, answeredBy, RequestEnding.EXPIRES_BEFORE_REQUEUE);
+                    }
+                    if (!context.queuedAt().isBefore(clock.instant().minus(retry.carrierUnavailableMaxWait()))) {
                         return requeue(command, callback);
                     }
                     return ended(command, callback, outcome, answeredBy);

@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 
 /**
  * A verified carrier callback, in the dialer's words: what {@link CallbackApplier} applies, whether it came over HTTP,
@@ -83,6 +84,16 @@ public record CarrierCallback(String requestId, int attempt, AttemptStatus statu
                            String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds) {
         this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds, null,
                 null, null);
+    }
+
+    /**
+     * This callback with its reason marked as coming after the call rang ({@link OutcomeClassifier#afterRinging}),
+     * which the outcome table never reads as a capacity rejection.
+     */
+    public CarrierCallback afterRinging() {
+        return new CarrierCallback(requestId, attempt, status, providerStatus, providerCallId, sipStatus,
+                OutcomeClassifier.afterRinging(sipReason), durationSeconds, answeredBy, errorCode, dial, takenOver,
+                callBound, from);
     }
 
     /** Whether this is an answering-machine result rather than a status change. */

@@ -11,7 +11,8 @@ import java.util.Set;
  * <ul>
  *   <li>capacity rejection: 503 whose reason names "calls in progress" or an {@code X-Call-Limit} (the SIP trunk
  *       carrier adds it to the reason when the 503 carries that header), 403 naming a channel limit, 429; never one
- *       the SIP trunk carrier marks as coming after the call rang ({@link #AFTER_RINGING});</li>
+ *       marked as coming after the call rang ({@link #AFTER_RINGING}: the SIP trunk carrier marks it, the callback
+ *       applier when the attempt's ledger says it rang);</li>
  *   <li>decline: 603, reported as busy, not retried;</li>
  *   <li>unreachable: 404, 484, 410, 604;</li>
  *   <li>retryable: busy (486, 600), no-answer (487, 480, 408), transient failures (500, 502, 504, any other 503)
@@ -32,11 +33,17 @@ public final class OutcomeClassifier {
     private static final Set<Integer> AUTHENTICATION = Set.of(401, 407);
 
     /**
-     * What the SIP trunk carrier appends to the reason of a refusal that looks like a capacity rejection but came after
-     * the call rang: the callee's phone rang, so requeued under the same attempt it would ring them again for one
-     * attempt. It is classified as its code is without the capacity reading.
+     * What is appended to the reason of a refusal that looks like a capacity rejection but came after the call rang
+     * (by the SIP trunk carrier, or by the callback applier for a Voice Gateway call the ledger saw ringing): the
+     * callee's phone rang, so requeued under the same attempt it would ring them again for one attempt. It is
+     * classified as its code is without the capacity reading.
      */
     public static final String AFTER_RINGING = " (after ringing)";
+
+    /** {@code reason} marked as coming after the call rang ({@link #AFTER_RINGING}). */
+    public static String afterRinging(String reason) {
+        return reason == null ? AFTER_RINGING.strip() : reason + AFTER_RINGING;
+    }
 
     /**
      * @param status    a terminal attempt status, as mapped from the carrier's status
@@ -89,7 +96,7 @@ public final class OutcomeClassifier {
      */
     public static boolean isCapacitySignal(int sip, String reason) {
         String text = reason == null ? "" : reason.toLowerCase(Locale.ROOT);
-        if (reason != null && reason.endsWith(AFTER_RINGING)) {
+        if (reason != null && reason.endsWith(AFTER_RINGING.strip())) {
             return false;
         }
         return sip == 429

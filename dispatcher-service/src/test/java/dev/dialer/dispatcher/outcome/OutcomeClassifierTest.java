@@ -46,6 +46,8 @@ class OutcomeClassifierTest {
             failed    | 503 | Service Unavailable (X-Call-Limit: 20) (after ringing) | RETRYABLE | failed
             failed    | 503 | Max Account Calls In Progress (after ringing) | RETRYABLE | failed
             failed    | 429 | Too Many Requests (after ringing) | UNREACHABLE | failed
+            failed    | 429 | (after ringing)                | UNREACHABLE | failed
+            failed    | 403 | User channel limit exceeded (after ringing) | UNREACHABLE | failed
             failed    | 403 | Forbidden                      | UNREACHABLE | failed
             failed    | 488 | Not Acceptable Here            | UNREACHABLE | failed
             failed    | 599 | Whatever                       | RETRYABLE   | failed

@@ -105,15 +105,48 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         assertThat(trunk.currentLimit()).isEqualTo(limit);
         assertThat(status(command)).isEqualTo("ringing/2");
 
+        // Dial 2 rang: its own refusal is no capacity rejection (it ends the attempt as a 503 does), but frees its
+        // slot once.
         CarrierCallback secondRejected = new CarrierCallback(command.requestId(), 1, AttemptStatus.FAILED, "failed",
                 "sid-2", 503, CAPACITY_REASON, null, null, null, 2);
         assertThat(applier.apply(secondRejected).block(WAIT)).isEqualTo(Result.APPLIED);
         assertThat(trunk.holds(slot)).isFalse();
         assertThat(trunk.inFlight()).isEqualTo(inFlight - 1);
-        assertThat(trunk.capacityRejections()).isEqualTo(rejections + 1);
         assertThat(applier.apply(secondRejected).block(WAIT)).as("repeated").isEqualTo(Result.IGNORED);
-        assertThat(trunk.capacityRejections()).isEqualTo(rejections + 1);
+        assertThat(trunk.inFlight()).isEqualTo(inFlight - 1);
+        assertThat(trunk.capacityRejections()).isEqualTo(rejections);
         assertThat(status(command)).isEqualTo("failed/2");
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, command.requestId()).then().block(WAIT);
+    }
+
+    @Test
+    void aCapacityRefusalAfterTheCallRangIsATransientFailureRetriedAsANewAttemptNeverRequeued() {
+        CallCommand command = command("+4930555106");
+        String id = command.requestId();
+        attempts.record(command).block(WAIT);
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
+        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+        Transition ringing = new Transition(id, 1, AttemptStatus.RINGING, "ringing", "sid-1", 180, "Ringing", 1);
+        assertThat(events.emitOn(command, attempts.transitionChange(ringing), event -> event
+                .status(AttemptStatus.RINGING)).blockOptional(WAIT)).isPresent();
+        long rejections = trunk.capacityRejections();
+        int limit = trunk.currentLimit();
+        assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
+                .as("the ledger never requeues a dial that rang").isFalse();
+
+        assertThat(applier.apply(dialOne(command, AttemptStatus.FAILED, 503, CAPACITY_REASON)).block(WAIT))
+                .isEqualTo(Result.APPLIED);
+
+        assertThat(status(command)).as("ended, not back to queued").isEqualTo("failed/1");
+        assertThat(db.sql("SELECT attempt_no || '/' || reason FROM dispatch.schedule WHERE request_id = $1")
+                .bind(0, id).map(row -> row.get(0, String.class)).all().collectList().block(WAIT))
+                .as("a retry as a new attempt, by the interval").containsExactly("2/retry");
+        assertThat(db.sql("SELECT sip_reason FROM dispatch.attempts WHERE request_id = $1 AND attempt_no = 1")
+                .bind(0, id).map(row -> row.get(0, String.class)).one().block(WAIT))
+                .isEqualTo(CAPACITY_REASON + " (after ringing)");
+        assertThat(trunk.capacityRejections()).as("no capacity rejection").isEqualTo(rejections);
+        assertThat(trunk.currentLimit()).isEqualTo(limit);
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
     }
 
     @Test

@@ -67,7 +67,7 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
     void theCarriersEndOfTheEarlierCallLeavesTheLaterDialRinging() {
         CallCommand command = command("+4930555301");
         String id = command.requestId();
-        quietOnDialOne(command);
+        quietOnDialOne(command, AttemptStatus.INITIATED);
 
         reconcile(id, call -> movedOnToDialTwo(command, true)
                 .thenReturn(new CallReport(AttemptStatus.COMPLETED, "completed", call.providerCallId(), 200, "OK",
@@ -83,7 +83,7 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
     void theCarriersCapacityRejectionOfTheEarlierCallDoesNotRequeueTheDialBeingPlaced() {
         CallCommand command = command("+4930555302");
         String id = command.requestId();
-        quietOnDialOne(command);
+        quietOnDialOne(command, AttemptStatus.INITIATED);
 
         // Dial 2 is claimed; its create-call answer (its call's id) has not come yet.
         reconcile(id, call -> movedOnToDialTwo(command, false)
@@ -100,7 +100,7 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
     void theEarlierCallUnknownToTheCarrierDoesNotFailTheLaterDial() {
         CallCommand command = command("+4930555303");
         String id = command.requestId();
-        quietOnDialOne(command);
+        quietOnDialOne(command, AttemptStatus.INITIATED);
 
         reconcile(id, call -> movedOnToDialTwo(command, true).then(Mono.empty()));
 
@@ -191,8 +191,9 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
     }
 
     /**
-     * While the carrier is asked about dial 1's call: dial 1's capacity rejection comes late, the attempt is requeued,
-     * its command comes back and claims dial 2, and (when {@code placed}) dial 2's call is placed and rings.
+     * While the carrier is asked about dial 1's call (which never rang: one that did is not requeued under the same
+     * attempt): dial 1's capacity rejection comes late, the attempt is requeued, its command comes back and claims
+     * dial 2, and (when {@code placed}) dial 2's call is placed and rings.
      */
     private Mono<Void> movedOnToDialTwo(CallCommand command, boolean placed) {
         String id = command.requestId();

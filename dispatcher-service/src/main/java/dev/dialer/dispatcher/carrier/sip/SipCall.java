@@ -302,7 +302,7 @@ final class SipCall {
             String reason = reasonOf(response);
             // A capacity limit is met before the callee's phone rings: one told after it is not requeued as one.
             onRefusal(code, ringingReported && OutcomeClassifier.isCapacitySignal(code, reason)
-                    ? reason + OutcomeClassifier.AFTER_RINGING : reason, out);
+                    ? OutcomeClassifier.afterRinging(reason) : reason, out);
         }
     }
 
