@@ -104,14 +104,22 @@ public final class CarrierException extends RuntimeException {
      * A failure of the carrier rather than an answer about the callee, after which the call was certainly not placed,
      * so another carrier (or a later try) may take it without ringing anyone twice: no connection, a 503 (the server
      * did not take the request on), another 5xx but those that {@link #mayHaveBeenPlaced may have placed} the call,
-     * a 429 (the API's rate limit) or jambonz's 480 (no feature server to place it).
+     * a 429 (the API's rate limit), jambonz's 480 (no feature server to place it), or a 401, 403 or 407: the API
+     * refused the dialer's own credentials or their permissions (a key revoked or rotated, an account suspended), which
+     * says nothing of the call and is mended at the carrier, as an outage is (decision 0152).
      */
     public boolean isTechnical() {
         if (reason == Reason.UNREACHABLE) {
             return true;
         }
         return reason == Reason.REJECTED && httpStatus != null && !mayHaveBeenPlaced()
-                && (httpStatus >= 500 || httpStatus == 429 || httpStatus == 480);
+                && (httpStatus >= 500 || httpStatus == 429 || httpStatus == 480 || isCredentialsRefusal());
+    }
+
+    /** Whether the carrier's API refused the dialer's credentials or their permissions (HTTP 401, 403, 407). */
+    public boolean isCredentialsRefusal() {
+        return reason == Reason.REJECTED && httpStatus != null
+                && (httpStatus == 401 || httpStatus == 403 || httpStatus == 407);
     }
 
     /**

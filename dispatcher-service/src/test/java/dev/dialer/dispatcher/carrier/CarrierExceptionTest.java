@@ -24,7 +24,10 @@ class CarrierExceptionTest {
             "REJECTED,    429,  not placed",
             "REJECTED,    480,  not placed",
             "REJECTED,    400,  refused",
-            "REJECTED,    401,  refused",
+            "REJECTED,    401,  not placed",
+            "REJECTED,    403,  not placed",
+            "REJECTED,    407,  not placed",
+            "REJECTED,    422,  refused",
             "REJECTED,    404,  refused",
             "REJECTED,    none, refused"})
     void classifiesEachFailure(CarrierException.Reason reason, Integer httpStatus, String expected) {

@@ -129,6 +129,25 @@ class RoutingCarrierTest {
         await().atMost(WAIT).until(() -> bothDown.accepting(command()));
     }
 
+    /**
+     * A 401 or 403 refuses the dialer's key (revoked, rotated), not the call: failed over, and counted against the
+     * carrier's breaker, which opens.
+     */
+    @Test
+    void aRefusalOfTheDialersCredentialsIsFailedOverAndOpensTheCarriersBreaker() {
+        for (int status : new int[] {401, 403}) {
+            Carrier revoked = routing(failing(CarrierException.Reason.REJECTED, status), second,
+                    Duration.ofMinutes(1));
+
+            for (int i = 0; i < 2; i++) {
+                StepVerifier.create(revoked.place(command(), 1)).expectNextCount(1).expectComplete().verify(WAIT);
+            }
+
+            assertThat(revoked.trunkOf(command())).as("HTTP %d: the first carrier's breaker is open", status)
+                    .isEqualTo("second");
+        }
+    }
+
     /** A 429 is a carrier at its limit, not a failing one: failed over, but its breaker stays closed. */
     @Test
     void aCapacityRefusalIsFailedOverWithoutOpeningTheCarriersBreaker() {
