@@ -26,7 +26,8 @@ import reactor.core.scheduler.Scheduler;
  * a long call keeps its slot while it talks. Slots follow their partition:
  * when a partition is revoked its calls' statuses go to the new owner, so their slots are released here at once
  * ({@link #releasePartitions}), and the new owner counts the calls in flight on the partitions it gains as held
- * ({@link #holdCounted}) until their terminal statuses arrive. The concurrency limit is additive-increase,
+ * ({@link #holdCounted}) until their terminal statuses arrive; while such a count runs, starts wait for it when a
+ * concurrency limit applies (their slots are not seen yet). The concurrency limit is additive-increase,
  * multiplicative-decrease: a capacity rejection halves it (never below 1), once per congestion episode (rejections of
  * slots taken before the last decrease make no further one), each call that ends otherwise grows it by
  * {@code 1/limit}, back up to the configured share. With no configured concurrency the first rejection starts the limit
@@ -160,7 +161,7 @@ public final class TrunkGate {
             expire(now, toWake);
             if (granted.remove(slotKey) != null) {
                 result = now;
-            } else if (waiters == 0 && rateAllows(now) && slots.size() < currentLimit()) {
+            } else if (waiters == 0 && rateAllows(now) && slots.size() < currentLimit() && !countingBinds()) {
                 take(slotKey, partition, now, holdNanos);
                 result = now;
             } else {
@@ -418,6 +419,7 @@ public final class TrunkGate {
      */
     public int holdCounted(Collection<CountedCall> calls) {
         int held = 0;
+        List<Runnable> toWake = new ArrayList<>();
         synchronized (this) {
             long now = now();
             for (CountedCall call : calls) {
@@ -438,17 +440,38 @@ public final class TrunkGate {
                     held++;
                 }
             }
-            countingEnded();
+            endCounting(now, toWake);
         }
+        toWake.forEach(Runnable::run);
         return held;
     }
 
     /** A count of the calls in flight on gained partitions failed or was abandoned: nothing is held for it. */
-    public synchronized void countingEnded() {
+    public void countingEnded() {
+        List<Runnable> toWake = new ArrayList<>();
+        synchronized (this) {
+            endCounting(now(), toWake);
+        }
+        toWake.forEach(Runnable::run);
+    }
+
+    /** A count ended; once none is under way, the starts it held back are served. */
+    private void endCounting(long now, List<Runnable> toWake) {
         counting = Math.max(0, counting - 1);
         if (counting == 0) {
             releasedWhileCounting.clear();
+            serve(now, toWake);
         }
+    }
+
+    /**
+     * Whether starts wait for a count of the calls in flight on gained partitions: with a concurrency limit, those
+     * calls hold slots the gate does not see yet, and a start let through now could take the trunk past its limit
+     * for as long as the call lasts (every partition is revoked and assigned again at a rebalance, and their slots
+     * go with them). A count takes a query's time, bounded by its timeout; a failed one ends it all the same.
+     */
+    private boolean countingBinds() {
+        return counting > 0 && limit != Double.POSITIVE_INFINITY;
     }
 
     /** Whether a slot is held for {@code slotKey}. */
@@ -515,7 +538,7 @@ public final class TrunkGate {
      * binds, for the first held slot or grant to lapse.
      */
     private void serve(long now, List<Runnable> toWake) {
-        while (waiters > 0 && slots.size() < currentLimit()) {
+        while (waiters > 0 && slots.size() < currentLimit() && !countingBinds()) {
             long at = bucket == null ? now : bucket.earliest(now);
             if (at > now) {
                 armRateTimer(now, at);
@@ -534,7 +557,7 @@ public final class TrunkGate {
             lapsesBy(grantLapse(now));
             toWake.add(next.wake());
         }
-        if (waiters > 0 && slots.size() >= currentLimit()) {
+        if (waiters > 0 && slots.size() >= currentLimit() && !countingBinds()) {
             // Concurrency binds. A slot held past its time limit (its terminal status was lost) or a grant never
             // claimed frees one with no release to say so: look again when the first of them lapses, or the waiting
             // lanes would wait for traffic that may never come.

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.test.scheduler.VirtualTimeScheduler;
@@ -390,6 +391,44 @@ class TrunkGateTest {
     }
 
     @Test
+    void startsWaitWhileACountRunsSoTheCountedCallsAndNewStartsNeverPassTheLimit() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        AtomicInteger woken = new AtomicInteger();
+        trunk.countingStarts();
+
+        assertThat(trunk.acquireOrWait("new#1", "acc", 4, 0, woken::incrementAndGet)).isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.inFlight()).isZero();
+
+        // The count finds the trunk full: the start waits on, for a slot.
+        trunk.holdCounted(List.of(new TrunkGate.CountedCall("r1#1", 4, SECOND),
+                new TrunkGate.CountedCall("r2#1", 4, SECOND)));
+        assertThat(woken).hasValue(0);
+        assertThat(trunk.inFlight()).isEqualTo(2);
+
+        trunk.release("r1#1", true);
+        assertThat(woken).hasValue(1);
+        assertThat(trunk.isGranted("new#1")).isTrue();
+        assertThat(trunk.inFlight()).isEqualTo(2);
+    }
+
+    @Test
+    void aCountThatFailedLetsTheStartsItHeldBackGoAndWithoutAConcurrencyLimitNoneWaits() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        AtomicInteger woken = new AtomicInteger();
+        trunk.countingStarts();
+        assertThat(trunk.acquireOrWait("new#1", "acc", 4, 0, woken::incrementAndGet)).isEqualTo(TrunkGate.QUEUED);
+
+        trunk.countingEnded();
+
+        assertThat(woken).hasValue(1);
+        assertThat(trunk.isGranted("new#1")).isTrue();
+
+        TrunkGate unlimited = new TrunkGate(0, 0, HOUR, time);
+        unlimited.countingStarts();
+        assertThat(unlimited.acquireOrWait("any#1", "acc", 4, 0, () -> { })).isZero();
+    }
+
+    @Test
     void aCallRefusedForCapacityWhileTheCountRunsIsNotCountedAsInFlight() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.countingStarts();
@@ -405,12 +444,12 @@ class TrunkGateTest {
     @Test
     void aDialOfOursTheCountReadAndThatEndedBeforeTheCountWasInHoldsNoSlot() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
-        trunk.countingStarts();
-        // Our dial holds its slot; the count reads its claimed attempt; the dial ends before the count is in.
+        // Our dials hold their slots; the count reads their claimed attempts; one ends before the count is in, the
+        // other is refused for capacity meanwhile.
         trunk.acquireOrWait("mine#1", "acc", 4, 0, () -> { });
-        trunk.release("mine#1", false);
-        // And another of ours, refused for capacity meanwhile.
         trunk.acquireOrWait("refused#1", "acc", 4, 0, () -> { });
+        trunk.countingStarts();
+        trunk.release("mine#1", false);
         trunk.capacityRejected("refused#1");
         int held = trunk.holdCounted(List.of(new TrunkGate.CountedCall("mine#1", 4, SECOND),
                 new TrunkGate.CountedCall("refused#1", 4, SECOND)));
@@ -424,9 +463,10 @@ class TrunkGateTest {
     @Test
     void aCountedCallKeepsItsSlotWhenARedeliveredCopyHoldingItTurnsOutADuplicate() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
-        trunk.countingStarts();
-        // The gained partition's uncommitted window is read again: a copy of the call in flight starts meanwhile.
+        // The gained partition's uncommitted window is read again: a copy of the call in flight starts as the count
+        // begins.
         trunk.acquireOrWait("live#1", "acc", 4, 0, () -> { });
+        trunk.countingStarts();
         trunk.holdCounted(List.of(new TrunkGate.CountedCall("live#1", 4, SECOND)));
 
         trunk.unplaced("live#1");
@@ -440,8 +480,8 @@ class TrunkGateTest {
     @Test
     void aCountedCallThatIsOurOwnLiveDialHoldsOneSlotFreedByItsTerminalStatus() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
-        trunk.countingStarts();
         trunk.acquireOrWait("mine#1", "acc", 4, 0, () -> { });
+        trunk.countingStarts();
         trunk.holdCounted(List.of(new TrunkGate.CountedCall("mine#1", 4, SECOND)));
 
         trunk.release("mine#1", false);
