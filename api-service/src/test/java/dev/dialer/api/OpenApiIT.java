@@ -60,6 +60,8 @@ class OpenApiIT extends RunningApiService {
                 .isEqualTo("#/components/responses/TooManyRequests");
         assertThat(document.at("/components/responses/TooManyRequests/headers").propertyNames())
                 .contains("Retry-After");
+        assertThat(document.at("/paths/~1api~1v2~1calls/get/responses/503/$ref").asString())
+                .as("the API key's lookup needs the database").isEqualTo("#/components/responses/Unavailable");
         assertThat(document.at("/components/schemas/VoiceGatewayTargetAuth/properties/password/writeOnly").asBoolean())
                 .isTrue();
         Files.createDirectories(EXPORTED.getParent());

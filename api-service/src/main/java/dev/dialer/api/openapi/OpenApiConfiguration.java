@@ -132,6 +132,8 @@ class OpenApiConfiguration {
         responses.computeIfAbsent("401", code -> new ApiResponse().$ref(ApiDocs.UNAUTHORIZED));
         responses.computeIfAbsent("429", code -> new ApiResponse().$ref(ApiDocs.TOO_MANY_REQUESTS));
         responses.computeIfAbsent("500", code -> new ApiResponse().$ref("#/components/responses/Internal"));
+        // Every request's API key may have to be looked up in the database.
+        responses.computeIfAbsent("503", code -> new ApiResponse().$ref(ApiDocs.UNAVAILABLE));
         operation.setResponses(responses);
     }
 

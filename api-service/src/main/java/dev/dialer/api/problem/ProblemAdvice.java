@@ -65,11 +65,10 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(Exception.class)
     Mono<ResponseEntity<Object>> unexpected(Exception ex, ServerWebExchange exchange) {
-        if (lostToAConcurrentRequest(ex)) {
-            return concurrentConflict(ex, exchange);
-        }
-        if (databaseUnavailable(ex)) {
-            return databaseUnavailable(ex, exchange);
+        ApiProblem passing = passingFailure(ex, exchange);
+        if (passing != null) {
+            return handleExceptionInternal(passing, passing.getBody(), passing.getHeaders(),
+                    HttpStatus.SERVICE_UNAVAILABLE, exchange);
         }
         log.error("request {} {} failed", exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex);
         return handleExceptionInternal(ex, Problems.internal(), new HttpHeaders(), HttpStatus.INTERNAL_SERVER_ERROR,
@@ -77,29 +76,26 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     }
 
     /**
-     * PostgreSQL broke a deadlock or a serialization conflict with a concurrent request by failing this one. The input
-     * was fine and the same request succeeds when sent again: a 503 with {@code Retry-After}, never a 500.
+     * The 503 with {@code Retry-After} for a failure that passes, logged; null for any other. PostgreSQL broke a
+     * deadlock or a serialization conflict with a concurrent request by failing this one (the input was fine and the
+     * same request succeeds when sent again), or could not be reached, or no connection came free in time: the request
+     * is not at fault and may well succeed shortly, so a 503, as load balancers and clients expect, never a 500.
+     * Also for failures outside the controllers (the API key's lookup, in a filter).
      */
-    private Mono<ResponseEntity<Object>> concurrentConflict(Exception ex, ServerWebExchange exchange) {
-        log.warn("request {} {} answered 503: it conflicted with a concurrent one in the database ({})",
-                exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex.toString());
-        ApiProblem problem = Problems.unavailable("The request conflicted with a concurrent one and was not completed. "
-                + "Retry it.", CONFLICT_RETRY_AFTER, ex);
-        return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),
-                HttpStatus.SERVICE_UNAVAILABLE, exchange);
-    }
-
-    /**
-     * PostgreSQL could not be reached, or no connection came free in time: the request is not at fault and may well
-     * succeed shortly, so a 503 with {@code Retry-After}, as load balancers and clients expect, never a 500.
-     */
-    private Mono<ResponseEntity<Object>> databaseUnavailable(Exception ex, ServerWebExchange exchange) {
-        log.warn("request {} {} answered 503: the database is unavailable ({})", exchange.getRequest().getMethod(),
-                LoggedPaths.of(exchange), ex.toString());
-        ApiProblem problem = Problems.unavailable("The database did not answer, so the request may not have taken "
-                + "effect. Retry it, with the same Idempotency-Key if it had one.", DATABASE_RETRY_AFTER, ex);
-        return handleExceptionInternal(problem, problem.getBody(), problem.getHeaders(),
-                HttpStatus.SERVICE_UNAVAILABLE, exchange);
+    static ApiProblem passingFailure(Throwable ex, ServerWebExchange exchange) {
+        if (lostToAConcurrentRequest(ex)) {
+            log.warn("request {} {} answered 503: it conflicted with a concurrent one in the database ({})",
+                    exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex.toString());
+            return Problems.unavailable("The request conflicted with a concurrent one and was not completed. "
+                    + "Retry it.", CONFLICT_RETRY_AFTER, ex);
+        }
+        if (databaseUnavailable(ex)) {
+            log.warn("request {} {} answered 503: the database is unavailable ({})",
+                    exchange.getRequest().getMethod(), LoggedPaths.of(exchange), ex.toString());
+            return Problems.unavailable("The database did not answer, so the request may not have taken "
+                    + "effect. Retry it, with the same Idempotency-Key if it had one.", DATABASE_RETRY_AFTER, ex);
+        }
+        return null;
     }
 
     /**

@@ -20,7 +20,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * Renders errors that never reach a controller (a {@code WebFilter} refusing a request, a failure before handler
- * selection) as problem details, ahead of Boot's default error handler whose body is not RFC 9457.
+ * selection) as problem details, ahead of Boot's default error handler whose body is not RFC 9457. A failure that
+ * passes (the database away, the API key's lookup finding no connection) is a 503 with {@code Retry-After}, as the
+ * controllers answer it ({@link ProblemAdvice#passingFailure}).
  */
 @Component
 @Order(-2)
@@ -46,10 +48,12 @@ class ProblemWebExceptionHandler implements WebExceptionHandler {
     }
 
     @Override
-    public Mono<Void> handle(ServerWebExchange exchange, Throwable ex) {
+    public Mono<Void> handle(ServerWebExchange exchange, Throwable failure) {
         if (exchange.getResponse().isCommitted()) {
-            return Mono.error(ex);
+            return Mono.error(failure);
         }
+        ApiProblem passing = failure instanceof ErrorResponse ? null : ProblemAdvice.passingFailure(failure, exchange);
+        Throwable ex = passing != null ? passing : failure;
         ProblemDetail problem = problemOf(exchange, ex);
         if (problem.getInstance() == null) {
             problem.setInstance(URI.create(exchange.getRequest().getPath().value()));
