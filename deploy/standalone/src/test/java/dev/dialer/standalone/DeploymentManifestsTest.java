@@ -99,6 +99,24 @@ class DeploymentManifestsTest {
         assertThat(servicePort.get("targetPort")).isEqualTo(http.get("name"));
     }
 
+    /**
+     * The services that take requests from outside (sends, carrier callbacks) pause before stopping, while the Service
+     * stops sending them requests, and the grace period leaves the graceful shutdown its time after the pause.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"api-service", "dispatcher-service"})
+    void servicesTakingRequestsPauseBeforeTheyStopWithinTheirGracePeriod(String service) throws IOException {
+        List<Object> command = list(path(container(service), "lifecycle", "preStop", "exec", "command"));
+        assertThat(command).hasSize(2).first().isEqualTo("sleep");
+        int pause = Integer.parseInt(String.valueOf(command.get(1)));
+        assertThat(pause).isBetween(5, 15);
+
+        Map<String, Object> deployment = resource("base/" + service + ".yaml", "Deployment");
+        Object grace = path(deployment, "spec", "template", "spec", "terminationGracePeriodSeconds");
+        // Spring Boot's shutdown phase timeout is 30 s.
+        assertThat((Integer) grace).as("grace period of %s", service).isGreaterThanOrEqualTo(pause + 30);
+    }
+
     @Test
     void kedaScalesOnTheGroupsAndTopicsTheServicesConsume() throws Exception {
         Map<String, String> expected = Map.of(
