@@ -191,7 +191,7 @@ public final class CarrierSimulator implements AutoCloseable {
                         .flatMap(reply -> send(response, reply)))
                 .get("/metrics", (request, response) -> response
                         .header(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-                        .sendString(Mono.fromCallable(metrics::scrape)));
+                        .sendString(Mono.fromCallable(metrics::scrape), StandardCharsets.UTF_8));
     }
 
     private Publisher<Void> withBody(HttpServerRequest request, HttpServerResponse response,
@@ -222,7 +222,7 @@ public final class CarrierSimulator implements AutoCloseable {
     private static Mono<Void> send(HttpServerResponse response, CallsApi.Reply reply) {
         return response.status(reply.status())
                 .header(HttpHeaderNames.CONTENT_TYPE, "application/json")
-                .sendString(Mono.just(reply.json()))
+                .sendString(Mono.just(reply.json()), StandardCharsets.UTF_8)
                 .then();
     }
 }

@@ -7,6 +7,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -14,7 +15,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.netty.ByteBufFlux;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 import tools.jackson.databind.json.JsonMapper;
@@ -121,13 +121,15 @@ final class StatusHookClient {
         return mapper.writeValueAsString(json);
     }
 
-    private Mono<Integer> post(CreateCallRequest.StatusHook hook, String body) {
+    private Mono<Integer> post(CreateCallRequest.StatusHook hook, String json) {
+        // Signed and sent as the same UTF-8 bytes, as jambonz does, whatever the platform's default charset.
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
         return client
                 .headers(headers -> {
                     headers.set(HttpHeaderNames.CONTENT_TYPE, "application/json");
                     if (webhookSecret != null) {
                         headers.set(WebhookSignature.HEADER,
-                                WebhookSignature.sign(webhookSecret, Instant.now().getEpochSecond(), body));
+                                WebhookSignature.sign(webhookSecret, Instant.now().getEpochSecond(), json));
                     }
                     if (hook.username() != null && hook.password() != null) {
                         headers.set(HttpHeaderNames.AUTHORIZATION, basic(hook.username(), hook.password()));
@@ -135,8 +137,8 @@ final class StatusHookClient {
                 })
                 .request(HttpMethod.valueOf(hook.method()))
                 .uri(hook.url())
-                .send(ByteBufFlux.fromString(Mono.just(body)))
-                .responseSingle((response, content) -> content.asString().defaultIfEmpty("")
+                .send(Mono.just(Unpooled.wrappedBuffer(body)))
+                .responseSingle((response, content) -> content.asString(StandardCharsets.UTF_8).defaultIfEmpty("")
                         .thenReturn(response.status().code()));
     }
 

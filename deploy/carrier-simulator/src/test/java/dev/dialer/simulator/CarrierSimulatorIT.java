@@ -129,11 +129,15 @@ class CarrierSimulatorIT {
 
     @Test
     void callbacksAreSignedVerifiablyWhenASecretIsSet() throws Exception {
-        String sid = createCall(signed, API_KEY, callBody("15550100002", receiver.url("/hooks/ok"), 5, null))
+        // Not ASCII, in a JVM whose default charset is (the module's failsafe argLine): signed and sent as UTF-8.
+        String tag = "{\"request_id\":\"r-utf8\",\"variables\":{\"name\":\"Jos\u00e9 \u6771\u4eac\"}}";
+        String sid = createCall(signed, API_KEY, callBody("15550100002", receiver.url("/hooks/ok"), 5, tag))
                 .get("sid").stringValue();
 
         await().atMost(WAIT).untilAsserted(() -> assertThat(receiver.forCall(sid)).hasSize(2));
         assertThat(receiver.forCall(sid)).allSatisfy(callback -> {
+            assertThat(callback.json().at("/customerData/variables/name").stringValue())
+                    .isEqualTo("Jos\u00e9 \u6771\u4eac");
             assertThat(callback.signature()).matches("t=\\d+,v1=[0-9a-f]{64}");
             String t = callback.signature().substring(2, callback.signature().indexOf(','));
             String v1 = callback.signature().substring(callback.signature().indexOf("v1=") + 3);
