@@ -188,18 +188,20 @@ public class DialGate {
      * then (whatever else the policy would answer first: a number on the DNC list is blocked, not expired), or passes
      * before its calling window next opens (the window as the account's settings name it now). A wait ending then is
      * not announced, the request ends now: a retry ({@link dev.dialer.dispatcher.retry.RetryPolicy}), a capacity
-     * requeue and a requeue of a call no carrier took alike.
+     * requeue and a requeue of a call no carrier took alike. Asked as if the call's campaign ran: a pause can only put
+     * the call later, and a call that could not be dialled before its {@code valid_until} even then never will be.
      */
     public boolean expiresBy(CallCommand command, Instant at) {
-        return command.expiredAt(at) || inMemory(command, at).verdict() == PolicyDecision.Verdict.EXPIRE;
+        return command.expiredAt(at) || decide(command, views.settingsOf(command.accountId()), null, at, false)
+                .verdict() == PolicyDecision.Verdict.EXPIRE;
     }
 
     /**
      * Whether the account's per-callee cap, the callee's dials made so far counted, would hold a call brought back at
      * {@code at} until past its request's {@code valid_until}, or until past it the calling window that opens after
      * the cap frees: then the call could only end {@code expired}. False without a {@code valid_until} or a cap (no
-     * count is made then). Asked of a retry {@link #expiresBy} lets come back, before it is announced; the claim
-     * counts the cap again, under the callee's lock, when the call comes back.
+     * count is made then). Asked of a retry {@link #expiresBy} lets come back, before it is announced, and as it is,
+     * as if the call's campaign ran; the claim counts the cap again, under the callee's lock, when the call comes back.
      */
     public Mono<Boolean> capHoldsPastValidUntil(CallCommand command, Instant at) {
         AccountSettings settings = views.settingsOf(command.accountId());
@@ -207,7 +209,7 @@ public class DialGate {
             return Mono.just(false);
         }
         // Retried briefly, as the attempt's end it comes before: a callback is not held through an outage.
-        return decideCounted(command, settings, at, InfraRetry.brief("callee dials"))
+        return decideCounted(command, settings, at, false, InfraRetry.brief("callee dials"))
                 .map(decision -> decision.verdict() == PolicyDecision.Verdict.EXPIRE);
     }
 
@@ -312,12 +314,21 @@ public class DialGate {
             // The policy decides it without the callee's dials: it waits for the resume, or expires.
             return act(command, decide(command, settings, null, now));
         }
-        return decideCounted(command, settings, now, InfraRetry.untilRecovered("callee dials"))
+        return decideCounted(command, settings, now, paused(command), InfraRetry.untilRecovered("callee dials"))
                 .flatMap(decision -> act(command, decision));
     }
 
     private PolicyDecision decide(CallCommand command, AccountSettings settings, Instant capFreesAt, Instant now) {
-        boolean paused = CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
+        return decide(command, settings, capFreesAt, now, paused(command));
+    }
+
+    /** Whether the call's campaign is paused, as this dispatcher's view of the controls says. */
+    private boolean paused(CallCommand command) {
+        return CallControls.paused(views.campaignControl(command.accountId(), command.campaign()));
+    }
+
+    private PolicyDecision decide(CallCommand command, AccountSettings settings, Instant capFreesAt, Instant now,
+                                  boolean paused) {
         return DialPolicy.decide(new DialPolicy.Facts(command.callerId(), command.to(), command.campaign(),
                 command.validUntil(), settings, views.onDncList(command.accountId(), command.to()), capFreesAt, now,
                 paused, command.applications(), CarrierOptions.assertedCallers(command.carrierOptions())));
@@ -346,15 +357,16 @@ public class DialGate {
      * The policy's decision at {@code at}, the callee's dials counted against the account's per-callee cap: a count in
      * PostgreSQL, made only where the account has a cap, tried again as {@code retry} says.
      */
-    private Mono<PolicyDecision> decideCounted(CallCommand command, AccountSettings settings, Instant at, Retry retry) {
+    private Mono<PolicyDecision> decideCounted(CallCommand command, AccountSettings settings, Instant at,
+                                              boolean paused, Retry retry) {
         Integer cap = settings.perCalleeDailyCap();
         if (cap == null) {
-            return Mono.fromSupplier(() -> decide(command, settings, null, at));
+            return Mono.fromSupplier(() -> decide(command, settings, null, at, paused));
         }
         return policyLedger.dialsSince(command.accountId(), command.to(), at.minus(CAP_PERIOD))
                 .collectList()
                 .retryWhen(retry)
-                .map(dials -> decide(command, settings, capFreesAt(dials, cap, at), at));
+                .map(dials -> decide(command, settings, capFreesAt(dials, cap, at), at, paused));
     }
 
     /**

@@ -11,6 +11,7 @@ import static org.mockito.Mockito.when;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallControl;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Verdict;
@@ -84,6 +85,14 @@ class DialGateTest {
                 .isEqualTo(RetryDecision.expiresFirst());
         assertThat(retries.decide(command, 1, Verdict.RETRYABLE, Instant.parse("2026-03-03T01:30:00Z")).dueAt())
                 .as("due 20:45, in the window").isEqualTo(Instant.parse("2026-03-03T01:45:00Z"));
+
+        // Its campaign paused meanwhile: a pause only puts the call later, so the same retry is no more announced.
+        when(views.campaignControl("acc-1", "c")).thenReturn(new CallControl(1, "pause-c", CallControl.Action.PAUSE,
+                CallControl.Scope.CAMPAIGN, "acc-1", null, "c", NOW));
+        assertThat(gate.expiresBy(command, Instant.parse("2026-03-03T02:05:00Z"))).isTrue();
+        assertThat(gate.expiresBy(command, Instant.parse("2026-03-03T01:55:00Z"))).isFalse();
+        assertThat(retries.decide(command, 1, Verdict.RETRYABLE, Instant.parse("2026-03-03T01:50:00Z")))
+                .isEqualTo(RetryDecision.expiresFirst());
     }
 
     @Test
