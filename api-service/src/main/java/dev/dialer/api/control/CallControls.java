@@ -9,6 +9,7 @@ import dev.dialer.api.kafka.LockWaits;
 import dev.dialer.api.kafka.OwedState;
 import dev.dialer.api.kafka.OwedStates;
 import dev.dialer.api.kafka.PublishingTransactions;
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.Contract;
@@ -16,6 +17,7 @@ import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -64,6 +66,7 @@ class CallControls implements CommittedStates {
             + "is refused), but the dialer may not have the cancel yet: it is published again until Kafka has it. "
             + "Repeating it is safe.";
     private static final String CANCEL = "campaign_cancel";
+    private static final Duration KEPT_RETRY_AFTER = Duration.ofSeconds(5);
 
     private final CallLedger ledger;
     private final AcknowledgedPublisher publisher;
@@ -145,9 +148,19 @@ class CallControls implements CommittedStates {
                                     + "and the cancel is owed to Kafka (row {})", control.controlId(), control.key(),
                                     error.toString(), row);
                             compensations.count(CANCEL, "kept");
-                            return Mono.error(error);
+                            return Mono.error(keptCancel(error));
                         }))
                 .then(published(control));
+    }
+
+    /**
+     * The answer to a campaign cancel whose canceled state committed but whose publication failed: Kafka's own refusal
+     * names the cancel kept already; any other failure (the campaign's lock waited for too long, the database away)
+     * is answered so too, not as a request that did not take effect.
+     */
+    static Throwable keptCancel(Throwable error) {
+        return error instanceof ApiProblem ? error
+                : Problems.unavailable("The cancel could not be published now. " + CANCEL_KEPT, KEPT_RETRY_AFTER, error);
     }
 
     @Override
