@@ -123,12 +123,45 @@ class ControlApplier {
                 .flatMap(claim -> switch (claim) {
                     case CLAIMED -> acted(control);
                     case HELD -> Mono.fromRunnable(() -> lookAgain(control));
-                    case SETTLED -> isCampaignCancel(control) ? sweep(control) : Mono.<Void>empty();
+                    case SETTLED -> isCampaignCancel(control) ? sweep(control)
+                            : isCampaignResume(control) ? releaseAgain(control) : Mono.<Void>empty();
                 });
     }
 
     private static boolean isCampaignCancel(CallControl control) {
         return control.scope() == CallControl.Scope.CAMPAIGN && control.action() == CallControl.Action.CANCEL;
+    }
+
+    private static boolean isCampaignResume(CallControl control) {
+        return control.scope() == CallControl.Scope.CAMPAIGN && control.action() == CallControl.Action.RESUME;
+    }
+
+    /**
+     * A resume settled by another dispatcher (or by this one before it restarted) releases the campaign's paused calls
+     * again on each dispatcher that reads it, while it is still the campaign's latest control here: this dispatcher's
+     * view may have been a moment behind the one that acted on it, and meanwhile its scheduler kept a released call
+     * paused for another {@code pause-recheck}, or its gate parked a new one as paused. One indexed update; a release
+     * that finds nothing is not counted as acting on the control.
+     */
+    private Mono<Void> releaseAgain(CallControl control) {
+        CallControl latest = views.campaignControl(control.accountId(), control.campaign());
+        if (latest == null || !latest.controlId().equals(control.controlId())) {
+            return Mono.empty();
+        }
+        return ledger.releasePaused(control.accountId(), control.campaign(), clock.instant())
+                .retryWhen(InfraRetry.brief("release paused calls"))
+                .doOnNext(released -> {
+                    if (released > 0) {
+                        log.info("campaign resume {} released again: {} paused calls", control.controlId(),
+                                released);
+                    }
+                })
+                .onErrorResume(error -> {
+                    log.warn("campaign resume {} could not release paused calls again: {}", control.controlId(),
+                            error.toString());
+                    return Mono.empty();
+                })
+                .then();
     }
 
     /**

@@ -22,6 +22,7 @@ import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.pacing.TrunkGate;
 import dev.dialer.dispatcher.pacing.Trunks;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
@@ -422,6 +423,36 @@ class DialTimePolicyIT {
         assertThat(fixture.callsFor(requestId)).isEmpty();
 
         publishControl(campaignControl(account, "spring", CallControl.Action.RESUME));
+
+        assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
+        assertThat(fixture.callsFor(requestId)).hasSize(1);
+    }
+
+    @Test
+    void aCallLeftPausedAfterTheResumeWasAppliedIsReleasedWhenTheSettledResumeIsReadAgain() {
+        String account = newAccount();
+        String requestId = newRequestId();
+        publishControl(campaignControl(account, "autumn", CallControl.Action.PAUSE));
+        awaitSeen(() -> CallControls.paused(views().campaignControl(account, "autumn")));
+        CallControl resume = campaignControl(account, "autumn", CallControl.Action.RESUME);
+        publishControl(resume);
+        awaitSeen(() -> resume.controlId().equals(views().campaignControl(account, "autumn").controlId()));
+        await().atMost(Duration.ofSeconds(30)).until(() -> "applied".equals(db.sql(
+                        "SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1")
+                .bind(0, resume.controlId()).map(row -> row.get(0, String.class)).one().block(WAIT)));
+        // Another dispatcher, its view a moment behind, held a call of the campaign as paused after the release.
+        String command = commandJson(requestId, account, ANSWERING, "autumn", null, 0);
+        assertThat(context.getBean(AttemptLedger.class).record(Contract.read(command.getBytes(StandardCharsets.UTF_8),
+                CallCommand.class)).block(WAIT)).isTrue();
+        db.sql("""
+                        INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                        VALUES ($1, 1, now() + interval '1 hour', 'paused', $2::jsonb)""")
+                .bind(0, requestId)
+                .bind(1, command)
+                .then().block(WAIT);
+
+        // A dispatcher reads the resume again (it restarted, or its view caught up): settled, it releases again.
+        context.getBean(ControlApplier.class).apply(resume).block(WAIT);
 
         assertThat(fixture.awaitEvent(requestId, "call.final").get("status").stringValue()).isEqualTo("answered");
         assertThat(fixture.callsFor(requestId)).hasSize(1);
