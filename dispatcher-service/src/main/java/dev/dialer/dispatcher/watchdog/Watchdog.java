@@ -48,8 +48,9 @@ import reactor.core.publisher.Mono;
  *       (the call was answered, and has ended since); otherwise the attempt and the request end {@code canceled} if a
  *       cancel reached the request; else the attempt ends {@code failed} and the request ends {@code failed} with
  *       {@code error.code=status_timeout}, through the single-final path, and its trunk slot frees (where this
- *       dispatcher holds it: the slot is held by the owner of the caller ID's partition; another owner frees it after
- *       {@code slot-time-limit}).</li>
+ *       dispatcher holds it: the slot is held by the owner of the caller ID's partition; another owner frees it when
+ *       its hold lapses, {@code SlotHold}: the call's own ring timeout and time limit since its start and a margin,
+ *       about when the watchdog's own deadline comes).</li>
  *   <li>The carrier cannot be asked (its API down, refusing the account, or answering what the dialer cannot read):
  *       nothing changes; the attempt is claimed again once its lease lapses. Once {@code give-up-after} has passed
  *       since the call's life ended (its dial, its own ring timeout and time limit, and the margin: the carrier has
