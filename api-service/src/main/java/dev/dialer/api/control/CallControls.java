@@ -160,7 +160,8 @@ class CallControls implements CommittedStates {
      */
     static Throwable keptCancel(Throwable error) {
         return error instanceof ApiProblem ? error
-                : Problems.unavailable("The cancel could not be published now. " + CANCEL_KEPT, KEPT_RETRY_AFTER, error);
+                : Problems.unavailable("The cancel could not be published now. " + CANCEL_KEPT, KEPT_RETRY_AFTER,
+                        error);
     }
 
     @Override
