@@ -123,9 +123,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
     void aCapacityRefusalAfterTheCallRangIsATransientFailureRetriedAsANewAttemptNeverRequeued() {
         CallCommand command = command("+4930555106");
         String id = command.requestId();
-        attempts.record(command).block(WAIT);
-        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
-        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+        firstDialPlaced(command);
         Transition ringing = new Transition(id, 1, AttemptStatus.RINGING, "ringing", "sid-1", 180, "Ringing", 1);
         assertThat(events.emitOn(command, attempts.transitionChange(ringing), event -> event
                 .status(AttemptStatus.RINGING)).blockOptional(WAIT)).isPresent();
@@ -171,9 +169,7 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
     void aRequeueCommittedWhoseAnswerWasLostStillFreesTheSlotWhenItsRetryIsRefused() {
         CallCommand command = command("+4930555104");
         String id = command.requestId();
-        attempts.record(command).block(WAIT);
-        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
-        attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+        firstDialPlaced(command);
         String slot = heldAsCounted(command);
         int inFlight = trunk.inFlight();
         // The requeue's statement committed, but its answer never came back: the slot was not freed then.
@@ -214,12 +210,18 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
     }
 
-    /** Dial 1 of the command's attempt is placed, then rejected for capacity: the attempt waits, requeued. */
-    private void firstDialRequeued(CallCommand command) {
+    /** Dial 1 of the command's attempt is claimed and placed: the carrier named its call {@code sid-1}. */
+    private void firstDialPlaced(CallCommand command) {
         String id = command.requestId();
         attempts.record(command).block(WAIT);
         assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
         attempts.storeProviderCallId(id, 1, 1, "sid-1").block(WAIT);
+    }
+
+    /** Dial 1 of the command's attempt is placed, then rejected for capacity: the attempt waits, requeued. */
+    private void firstDialRequeued(CallCommand command) {
+        String id = command.requestId();
+        firstDialPlaced(command);
         assertThat(attempts.requeueForCapacity(id, 1, "sid-1", 1, Instant.now().plusSeconds(3_600)).block(WAIT))
                 .isTrue();
     }
