@@ -299,8 +299,11 @@ class SipDialogRecoveryIT {
             SipTrunkProperties towardsRinging = towards(ringing.port(), freeUdpPort());
             String requestId = "sip-restart-earlier-dial-" + UUID.randomUUID();
             PlacedCall placed = ringingWhenItsCarrierStops(towardsRinging, requestId, "+4930777005", 3);
-            // The ledger moves on as if dial 1 had been rejected for capacity and its kept call not deleted: the
-            // attempt is dialled again, and dial 2 rings.
+            // The ledger moves on as if dial 1 had been rejected for capacity before its ringing was recorded (a
+            // dial that rang is never requeued) and its kept call not deleted: the attempt is dialled again, and
+            // dial 2 rings.
+            db.sql("UPDATE dispatch.attempts SET status = 'initiated' WHERE request_id = $1").bind(0, requestId)
+                    .then().block(WAIT);
             assertThat(ledger.requeueForCapacity(requestId, 1, placed.callId(), 1, Instant.now().plusSeconds(60))
                     .block(WAIT)).isTrue();
             db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId).then().block(WAIT);

@@ -78,12 +78,23 @@ class DialNumbersIT extends DispatcherOnDatabase {
         assertThat(attempts.transitionAndSchedule(new Transition(id, 1, AttemptStatus.BUSY, "busy", "sid-1", 486,
                 "Busy Here", 1), 2, due).blockOptional(WAIT)).as("dial 1's end").isEmpty();
         assertThat(moved(command, AttemptStatus.INITIATED, "sid-2", null)).isTrue();
-        assertThat(moved(command, AttemptStatus.RINGING, "sid-2", 2)).isTrue();
-        assertThat(row(id)).isEqualTo("ringing/2/sid-2/false");
+        assertThat(row(id)).isEqualTo("initiated/2/sid-2/false");
 
-        // Dial 2's own capacity rejection requeues it.
+        // Dial 2's own capacity rejection, before it rang, requeues it (one after it rang never does: it would ring
+        // the callee again for the same attempt).
         assertThat(attempts.requeueForCapacity(id, 1, "sid-2", 2, due).block(WAIT)).isTrue();
         assertThat(row(id)).isEqualTo("queued/2/null/true");
+        db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
+                .bind(0, id).then().block(WAIT);
+        assertThat(events.emitOn(command, attempts.reclaimedAttempt(command), event -> event
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(3);
+        attempts.storeProviderCallId(id, 1, 3, "sid-3").block(WAIT);
+        assertThat(moved(command, AttemptStatus.RINGING, "sid-3", 3)).isTrue();
+        assertThat(row(id)).isEqualTo("ringing/3/sid-3/false");
+        assertThat(attempts.requeueForCapacity(id, 1, "sid-3", 3, due).block(WAIT)).as("dial 3 rang").isFalse();
+        assertThat(row(id)).isEqualTo("ringing/3/sid-3/false");
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
     }
 
     @Test
