@@ -50,6 +50,7 @@ public final class CarrierOptions {
     private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?|tel):([^@;>,?\\s]+)");
     /** A user part written as a phone number: digits, with a leading + and visual separators. */
     private static final Pattern NUMBER_LIKE = Pattern.compile("\\+?[0-9().-]*[0-9][0-9().-]*");
+    private static final Pattern DIGIT = Pattern.compile("[0-9]");
 
     /** The prefix (lower case) of the SIP headers that are the dialer's own, {@code X-Dialer-*}. */
     public static final String DIALER_SIP_HEADERS = "x-dialer-";
@@ -81,9 +82,11 @@ public final class CarrierOptions {
 
     /**
      * The numbers each of a command's caller headers ({@link #CALLER_HEADERS}, in {@code carrier_options.headers})
-     * presents, by the header's name as given: the user part of each {@code sip:}, {@code sips:} or {@code tel:} URI
-     * in it that is written as a phone number ({@code sip:anonymous@anonymous.invalid} presents none). Empty when
-     * there are none.
+     * presents, by the header's name as given: the user of each {@code sip:}, {@code sips:} or {@code tel:} URI in
+     * it, its escapes decoded and without a password ({@link #userOf}), that is written as a phone number or has a
+     * digit at all ({@code sip:anonymous@anonymous.invalid} presents none): one with a digit that is not a number
+     * reads as no allowed caller ID, so it is refused where the account has a list, rather than let through for a
+     * trunk to read. Empty when there are none.
      */
     public static Map<String, List<String>> callerHeaders(Map<String, Object> carrierOptions) {
         if (carrierOptions == null || !(carrierOptions.get("headers") instanceof Map<?, ?> headers)) {
@@ -92,12 +95,14 @@ public final class CarrierOptions {
         Map<String, List<String>> callers = new LinkedHashMap<>();
         headers.forEach((name, value) -> {
             boolean caller = CALLER_HEADERS.contains(String.valueOf(name).toLowerCase(Locale.ROOT));
-            if (caller && value instanceof String text) {
+            if (caller && value != null) {
                 List<String> numbers = new ArrayList<>();
-                Matcher uri = CALLER_URI.matcher(text);
+                // Not a string only in a command written straight to Kafka: the SIP trunk writes it as its text.
+                Matcher uri = CALLER_URI.matcher(String.valueOf(value));
                 while (uri.find()) {
-                    if (NUMBER_LIKE.matcher(uri.group(1)).matches()) {
-                        numbers.add(uri.group(1));
+                    String user = userOf(uri.group(1));
+                    if (NUMBER_LIKE.matcher(user).matches() || DIGIT.matcher(user).find()) {
+                        numbers.add(user);
                     }
                 }
                 if (!numbers.isEmpty()) {
@@ -106,6 +111,40 @@ public final class CarrierOptions {
             }
         });
         return callers;
+    }
+
+    /**
+     * What a caller URI's user information presents: its user, escapes decoded ({@link #unescaped}), without a
+     * password ({@code user:password}).
+     */
+    private static String userOf(String userInfo) {
+        String user = unescaped(userInfo);
+        int password = user.indexOf(':');
+        return password < 0 ? user : user.substring(0, password);
+    }
+
+    /**
+     * A URI's user part with its {@code %HH} escapes decoded: RFC 3261 (19.1.4) holds an escaped character and the
+     * character itself the same, so {@code sip:%2B15551234567@…} presents {@code +15551234567} to a trunk. An escape
+     * that is not one stays as written, and one of a byte outside ASCII gives a character no number has.
+     */
+    static String unescaped(String user) {
+        if (user.indexOf('%') < 0) {
+            return user;
+        }
+        StringBuilder decoded = new StringBuilder(user.length());
+        for (int i = 0; i < user.length(); i++) {
+            char c = user.charAt(i);
+            int high = c == '%' && i + 2 < user.length() ? Character.digit(user.charAt(i + 1), 16) : -1;
+            int low = high < 0 ? -1 : Character.digit(user.charAt(i + 2), 16);
+            if (low < 0) {
+                decoded.append(c);
+            } else {
+                decoded.append((char) (high * 16 + low));
+                i += 2;
+            }
+        }
+        return decoded.toString();
     }
 
     /** Every number the command's caller headers present ({@link #callerHeaders}). */

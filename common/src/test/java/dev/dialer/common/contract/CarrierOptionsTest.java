@@ -20,6 +20,28 @@ class CarrierOptionsTest {
     }
 
     @Test
+    void aCallerHeadersNumberWrittenWithEscapesIsTheNumberATrunkReads() {
+        Map<String, Object> options = Map.of("headers", Map.of(
+                "P-Asserted-Identity", "<sip:%2B15551234567@sbc.example.com>, <sip:+1555123456%37@sbc.example.com>",
+                "Remote-Party-ID", "<sip:+19995550000:secret@sbc.example.com>;party=calling",
+                "P-Preferred-Identity", "<sip:%41lice@example.com>, <sip:%C3%A9@example.com>",
+                // Not numbers, but with digits a trunk might read as one: presented, so refused where a list is kept.
+                "Diversion", "<sip:%2@example.com>, <sip:alice2@example.com>"));
+
+        assertThat(CarrierOptions.callerHeaders(options)).containsOnly(
+                Map.entry("P-Asserted-Identity", List.of("+15551234567", "+15551234567")),
+                Map.entry("Remote-Party-ID", List.of("+19995550000")),
+                Map.entry("Diversion", List.of("%2", "alice2")));
+        // Not a string (written straight to Kafka): read as the text the SIP trunk would write.
+        assertThat(CarrierOptions.assertedCallers(Map.of("headers", Map.of("P-Asserted-Identity",
+                List.of("<sip:+19995550000@sbc.example.com>"))))).containsExactly("+19995550000");
+        assertThat(CarrierOptions.unescaped("%2b49%2D30%20")).isEqualTo("+49-30 ");
+        assertThat(CarrierOptions.unescaped("12%")).isEqualTo("12%");
+        assertThat(CarrierOptions.unescaped("12%4")).isEqualTo("12%4");
+        assertThat(CarrierOptions.unescaped("12%zz3")).isEqualTo("12%zz3");
+    }
+
+    @Test
     void secondsAreWholePositiveNumbersCountedForAtMostADay() {
         assertThat(CarrierOptions.seconds(Map.of("timeout", 30), "timeout")).isEqualTo(30L);
         assertThat(CarrierOptions.seconds(Map.of("timeout", 30.7), "timeout")).isEqualTo(30L);

@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
+import dev.dialer.common.contract.CarrierOptions;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class DialPolicyTest {
@@ -77,6 +79,14 @@ class DialPolicyTest {
                 .as("its own number, however written").isEqualTo(PolicyDecision.Verdict.DIAL);
         assertThat(DialPolicy.decide(callerFacts(defaults(), "+918068280000")).verdict()).as("no list: any caller")
                 .isEqualTo(PolicyDecision.Verdict.DIAL);
+        // A header's user that is not a number but has digits a trunk might read as one is no allowed caller.
+        for (String header : List.of("<sip:%2B918068280000@sbc.example.com>",
+                "<sip:+918068280000:pw@sbc.example.com>", "<sip:918068281234x@sbc.example.com>")) {
+            List<String> presented = CarrierOptions.assertedCallers(Map.of("headers",
+                    Map.of("P-Asserted-Identity", header)));
+            assertThat(DialPolicy.decide(callerFacts(settings, presented.toArray(String[]::new))).reason())
+                    .as(header).isEqualTo(PolicyDecision.CALLER_ID_NOT_ALLOWED);
+        }
     }
 
     private static DialPolicy.Facts callerFacts(AccountSettings settings, String... asserted) {
