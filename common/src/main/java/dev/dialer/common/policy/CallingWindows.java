@@ -18,8 +18,10 @@ import java.time.zone.ZoneOffsetTransition;
 import java.time.zone.ZoneRules;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * When a number may be called: its calling window in the recipient's local time. A number's time zones come from
@@ -36,6 +38,9 @@ public final class CallingWindows {
     private static final Set<String> JDK_ZONES = Set.copyOf(ZoneId.getAvailableZoneIds());
     /** How far ahead a common opening is looked for; windows that never overlap fall back to the most zones at once. */
     private static final int DAYS_AHEAD = 3;
+    /** The North American Numbering Plan's calling code, whose zones libphonenumber keys by exchange. */
+    private static final int NANP = 1;
+    private static final Map<Integer, List<String>> NANP_AREAS = new ConcurrentHashMap<>();
 
     private CallingWindows() {
     }
@@ -127,13 +132,52 @@ public final class CallingWindows {
             // An unparsable number has no known zone; it is refused elsewhere, the window check must not fail.
             return List.of(ZoneOffset.UTC);
         }
-        List<String> ids = ZONES.getTimeZonesForNumber(number);
-        List<ZoneId> zones = known(ids);
         int countryCode = number.getCountryCode();
+        List<String> ids = ZONES.getTimeZonesForNumber(number);
+        if (countryCode == NANP && !ids.isEmpty() && !namesEveryZoneOf(NANP, ids)) {
+            ids = nanpZones(number.getNationalNumber(), ids);
+        }
+        List<ZoneId> zones = known(ids);
         if (sharedCallingCode(countryCode) && (zones.isEmpty() || namesEveryZoneOf(countryCode, ids))) {
             return zonesOfRegion(ownRegion(number), countryCode);
         }
         return zones.isEmpty() ? countryZones(countryCode) : zones;
+    }
+
+    /**
+     * The zones of a +1 number libphonenumber places in an area: the exchange's own where its data names the exchange
+     * (its answer differs from the area code's), else every zone any exchange of the area code is placed in. The data
+     * keys +1 zones by exchange and gives each area code one fallback zone; where an area code spans two zones (423 in
+     * Tennessee: Central by its fallback, Eastern for the exchanges listed), an exchange the data does not list (newer
+     * than it) would be timed in the fallback zone alone, and called after 21:00 in the other. Under the strict rule it
+     * is called only while every one of them is in its window. Each area code's zones are found once.
+     */
+    static List<String> nanpZones(long national, List<String> ids) {
+        if (national < 2_000_000_000L || national > 9_999_999_999L) {
+            return ids;
+        }
+        int area = (int) (national / 10_000_000L);
+        if (!ids.equals(nanpGeographical(area * 10_000_000L))) {
+            return ids;
+        }
+        List<String> areaZones = NANP_AREAS.computeIfAbsent(area, CallingWindows::zonesOfArea);
+        return areaZones.containsAll(ids) && areaZones.size() > ids.size() ? areaZones : ids;
+    }
+
+    /** Every zone libphonenumber places some exchange (200 to 999) of the +1 area code {@code area} in. */
+    private static List<String> zonesOfArea(int area) {
+        Set<String> zones = new TreeSet<>(nanpGeographical(area * 10_000_000L));
+        for (int exchange = 200; exchange <= 999; exchange++) {
+            zones.addAll(nanpGeographical(area * 10_000_000L + exchange * 10_000L));
+        }
+        zones.remove(PhoneNumberToTimeZonesMapper.getUnknownTimeZone());
+        return List.copyOf(zones);
+    }
+
+    /** libphonenumber's zones of the +1 national number, however its data places it (its fallbacks included). */
+    private static List<String> nanpGeographical(long national) {
+        return ZONES.getTimeZonesForGeographicalNumber(new Phonenumber.PhoneNumber().setCountryCode(NANP)
+                .setNationalNumber(national));
     }
 
     private static boolean sharedCallingCode(int countryCode) {

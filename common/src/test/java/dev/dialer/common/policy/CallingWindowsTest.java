@@ -28,6 +28,23 @@ class CallingWindowsTest {
     }
 
     @Test
+    void aNumberOfAnAreaCodeSpanningTwoZonesIsTimedInBothUnlessTheDataNamesItsExchange() {
+        // 423 (Tennessee): Central by the area code's own entry, Eastern for the exchanges the data lists; 308 is not
+        // listed, 305 is.
+        String unlisted = "+14233081234";
+        assertThat(CallingWindows.zonesOf(unlisted))
+                .contains(ZoneId.of("America/New_York"), ZoneId.of("America/Chicago"));
+        // 20:30 in Chicago is 21:30 in New York: shut.
+        Instant lateCentral = Instant.parse("2026-01-15T02:30:00Z");
+        assertThat(CallingWindows.isOpen(unlisted, CallingWindow.DEFAULT, lateCentral)).isFalse();
+        assertThat(CallingWindows.nextOpening(unlisted, CallingWindow.DEFAULT, lateCentral).atZone(
+                ZoneId.of("America/New_York")).toLocalTime()).isEqualTo(LocalTime.of(10, 0));
+        assertThat(CallingWindows.zonesOf("+14233051234")).containsExactly(ZoneId.of("America/New_York"));
+        assertThat(CallingWindows.zonesOf(NEW_YORK)).as("an area code in one zone")
+                .containsExactly(ZoneId.of("America/New_York"));
+    }
+
+    @Test
     void aNumberSpanningSeveralZonesWaitsUntilTheWindowIsOpenInAll() {
         assertThat(CallingWindows.zonesOf(US_TOLL_FREE)).hasSizeGreaterThan(1);
         // 09:30 in New York is 03:30 in Honolulu: open in the east only.
