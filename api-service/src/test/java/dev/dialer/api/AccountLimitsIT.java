@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -18,7 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
-/** What one account may keep: 100 webhooks and 100 subscriptions by default ({@code dialer.api.limits}). */
+/**
+ * What one account may keep: 100 webhooks and 100 subscriptions by default, and here 20,000 numbers on its DNC list
+ * ({@code dialer.api.limits}).
+ */
 class AccountLimitsIT extends RunningApiService {
 
     private static final int MOST = 100;
@@ -104,6 +108,57 @@ class AccountLimitsIT extends RunningApiService {
         assertThat(refusedCount("subscriptions")).isEqualTo(before + 1);
         assertThat(json(refused).get("detail").asString()).contains("subscriptions");
         assertThat(json(get("/api/v2/subscriptions", key)).get("data")).hasSize(MOST);
+    }
+
+    @Test
+    void anAccountsDncListHoldsAtMostItsLimitAndAnImportPastItAddsNothing() throws Exception {
+        String account = "limits-dnc-" + UUID.randomUUID();
+        String key = TestAccounts.ensure(account);
+        int room = 10;
+        try (Connection db = database(); PreparedStatement fill = db.prepareStatement("""
+                INSERT INTO api.dnc (account_id, number, reason, added_at)
+                SELECT ?, '+4930' || lpad(i::text, 8, '0'), 'earlier', now() FROM generate_series(1, ?) AS i""")) {
+            fill.setString(1, account);
+            fill.setInt(2, DNC_PER_ACCOUNT - room);
+            fill.executeUpdate();
+        }
+        double before = refusedCount("dnc_entries");
+
+        HttpResponse<String> refused = post("/api/v2/dnc", JSON_TYPE, key, numbers(0, room + 1));
+
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
+        JsonNode problem = json(refused);
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/limit-reached");
+        assertThat(problem.get("limit").asInt()).isEqualTo(DNC_PER_ACCOUNT);
+        assertThat(problem.get("detail").asString()).contains("numbers on its DNC list", "adds " + (room + 1));
+        assertThat(refusedCount("dnc_entries")).isEqualTo(before + 1);
+        assertThat(dncRows(account)).as("nothing added").isEqualTo(DNC_PER_ACCOUNT - room);
+
+        HttpResponse<String> filled = post("/api/v2/dnc", JSON_TYPE, key, numbers(0, room));
+        assertThat(filled.statusCode()).as(filled.body()).isEqualTo(200);
+        HttpResponse<String> again = post("/api/v2/dnc", JSON_TYPE, key, numbers(0, room));
+        assertThat(again.statusCode()).as("numbers it holds already add none").isEqualTo(200);
+        assertThat(post("/api/v2/dnc", JSON_TYPE, key, numbers(room, 1)).statusCode()).isEqualTo(409);
+        assertThat(dncRows(account)).isEqualTo(DNC_PER_ACCOUNT);
+    }
+
+    /** A JSON array of {@code count} numbers from the {@code first}. */
+    private static String numbers(int first, int count) {
+        List<String> numbers = new ArrayList<>();
+        for (int i = first; i < first + count; i++) {
+            numbers.add("\"+91987651" + String.format("%04d", i) + "\"");
+        }
+        return "[" + String.join(",", numbers) + "]";
+    }
+
+    private static long dncRows(String account) throws Exception {
+        try (Connection db = database();
+             PreparedStatement count = db.prepareStatement("SELECT count(*) FROM api.dnc WHERE account_id = ?")) {
+            count.setString(1, account);
+            ResultSet rows = count.executeQuery();
+            rows.next();
+            return rows.getLong(1);
+        }
     }
 
     private double refusedCount(String kept) {

@@ -33,13 +33,16 @@ import tools.jackson.databind.json.JsonMapper;
         "dialer.api.bootstrap.api-key=" + RunningApiService.KEY,
         "dialer.kafka.partitions=3",
         "dialer.api.hooks.signing-key=" + RunningApiService.HOOK_SIGNING_KEY,
-        "dialer.api.rate-limit.accounts." + RunningApiService.LIMITED_ACCOUNT + "=0.1"})
+        "dialer.api.rate-limit.accounts." + RunningApiService.LIMITED_ACCOUNT + "=0.1",
+        "dialer.api.limits.dnc-per-account=" + RunningApiService.DNC_PER_ACCOUNT})
 abstract class RunningApiService {
 
     static final String ACCOUNT = "it-acme";
     static final String KEY = "dk_itAcmeKey0123456789abcdefghijklmnopqrstuvwxy";
     /** The key each account's hook secret is derived from, as webhook-service's "it" profile has it. */
     static final String HOOK_SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /** The most numbers an account's DNC list may hold here: few enough for a test to fill (1,000,000 by default). */
+    static final int DNC_PER_ACCOUNT = 20_000;
     /** An account held to one request per ten seconds. */
     static final String LIMITED_ACCOUNT = "it-limited";
     static final String FORM = "application/x-www-form-urlencoded";

@@ -23,13 +23,23 @@ public class AccountLimits {
 
     /** What is capped, and the table that holds it. */
     public enum Kept {
-        WEBHOOKS("webhooks", "SELECT count(*) FROM api.webhooks WHERE account_id = :account"),
-        SUBSCRIPTIONS("subscriptions", "SELECT count(*) FROM api.subscriptions WHERE account_id = :account");
+        WEBHOOKS("webhooks", "webhooks", "SELECT count(*) FROM api.webhooks WHERE account_id = :account"),
+        SUBSCRIPTIONS("subscriptions", "subscriptions",
+                "SELECT count(*) FROM api.subscriptions WHERE account_id = :account"),
+        DNC_ENTRIES("dnc_entries", "numbers on its DNC list",
+                "SELECT count(*) FROM api.dnc WHERE account_id = :account");
 
+        private final String tag;
         private final String name;
         private final String count;
 
-        Kept(String name, String count) {
+        /**
+         * @param tag   the {@code kept} tag of {@code dialer.api.limits.refused}
+         * @param name  what the problem's detail calls them
+         * @param count the statement that counts the account's
+         */
+        Kept(String tag, String name, String count) {
+            this.tag = tag;
             this.name = name;
             this.count = count;
         }
@@ -50,7 +60,7 @@ public class AccountLimits {
         for (Kept kept : Kept.values()) {
             refused.put(kept, Counter.builder("dialer.api.limits.refused")
                     .description("Creations refused because the account already kept the most it may")
-                    .tag("kept", kept.name)
+                    .tag("kept", kept.tag)
                     .register(registry));
         }
     }
@@ -60,7 +70,23 @@ public class AccountLimits {
      * has the most it may. Run it in the transaction that adds the row: the lock is held until that ends.
      */
     public Mono<Void> requireRoomFor(String accountId, Kept kept) {
-        int most = kept == Kept.WEBHOOKS ? properties.webhooksPerAccount() : properties.subscriptionsPerAccount();
+        return requireRoomFor(accountId, kept, 1);
+    }
+
+    /**
+     * As {@link #requireRoomFor(String, Kept)}, for {@code adding} more at once (an import): a {@code 409
+     * limit-reached} problem when they would take the account past the most it may keep. Nothing is checked for
+     * none.
+     */
+    public Mono<Void> requireRoomFor(String accountId, Kept kept, long adding) {
+        if (adding <= 0) {
+            return Mono.empty();
+        }
+        int most = switch (kept) {
+            case WEBHOOKS -> properties.webhooksPerAccount();
+            case SUBSCRIPTIONS -> properties.subscriptionsPerAccount();
+            case DNC_ENTRIES -> properties.dncPerAccount();
+        };
         return LockWaits.bounded(db)
                 .thenMany(db.sql("SELECT id FROM api.accounts WHERE id = :account FOR NO KEY UPDATE")
                         .bind("account", accountId)
@@ -69,11 +95,12 @@ public class AccountLimits {
                         .map((row, meta) -> row.get(0, Long.class))
                         .one())
                 .flatMap(count -> {
-                    if (count < most) {
+                    if (count + adding <= most) {
                         return Mono.empty();
                     }
                     refused.get(kept).increment();
-                    return Mono.error(Problems.limitReached(kept.name, most));
+                    return Mono.error(adding == 1 ? Problems.limitReached(kept.name, most)
+                            : Problems.limitReached(kept.name, most, count, adding));
                 });
     }
 }

@@ -82,6 +82,7 @@ class DncController {
             mediaType = MediaType.APPLICATION_JSON_VALUE,
             schema = @Schema(implementation = DncDocs.EntryView.class)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.LIMIT_REACHED)
     @ApiResponse(responseCode = "413", description = "The body is larger than 4 KB (" + MAX_ENTRY_BODY + " bytes)",
             content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
                     examples = @ExampleObject(name = "payload-too-large",
@@ -146,6 +147,7 @@ class DncController {
             content = @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
                     schema = @Schema(implementation = DncDocs.ImportResult.class)))
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
+    @ApiResponse(responseCode = "409", ref = ApiDocs.LIMIT_REACHED)
     @ApiResponse(responseCode = "413", description = "The body is larger than 1 MB (" + MAX_IMPORT_BODY + " bytes)",
             content = @Content(mediaType = ApiDocs.PROBLEM_JSON, schema = @Schema(ref = ApiDocs.PROBLEM),
                     examples = @ExampleObject(name = "payload-too-large",

@@ -1,5 +1,6 @@
 package dev.dialer.api.dnc;
 
+import dev.dialer.api.account.AccountLimits;
 import dev.dialer.api.kafka.CommittedStates;
 import dev.dialer.api.kafka.Compensations;
 import dev.dialer.api.kafka.OwedState;
@@ -36,11 +37,13 @@ public class DncList implements CommittedStates {
     private final DatabaseClient db;
     private final Compensations compensations;
     private final MeterRegistry registry;
+    private final AccountLimits limits;
 
-    DncList(DatabaseClient db, Compensations compensations, MeterRegistry registry) {
+    DncList(DatabaseClient db, Compensations compensations, MeterRegistry registry, AccountLimits limits) {
         this.db = db;
         this.compensations = compensations;
         this.registry = registry;
+        this.limits = limits;
     }
 
     /** Which of the numbers (E.164) the account's list holds, in one query. */
@@ -66,7 +69,9 @@ public class DncList implements CommittedStates {
      * Adds the entries (an existing entry takes the new reason and time, as its record on the topic does), then
      * publishes them all. The rows are written in the numbers' order: two imports sharing numbers then lock them in
      * the same order and wait for each other instead of deadlocking. One row owes the committed state of all the
-     * numbers while the change runs, however many they are (up to an import's 10,000).
+     * numbers while the change runs, however many they are (up to an import's 10,000). The numbers the list does not
+     * hold yet must fit under the account's limit ({@code dialer.api.limits.dnc-per-account}), else nothing is added
+     * and the answer is a {@code 409 limit-reached}.
      *
      * @param source {@code single} (a PUT) or {@code bulk} (an import)
      */
@@ -77,7 +82,10 @@ public class DncList implements CommittedStates {
         List<DncEntry> entries = given.stream().sorted(Comparator.comparing(DncEntry::number)).toList();
         OwedState touched = OwedState.dnc(accountId, entries.stream().map(DncEntry::number).toList());
         return compensations.transactional("single".equals(source) ? "dnc_put" : "dnc_import", touched,
-                        committed(touched), publication -> upsert(accountId, entries)
+                        committed(touched), publication -> containing(accountId, touched.numbers())
+                                .flatMap(held -> limits.requireRoomFor(accountId, AccountLimits.Kept.DNC_ENTRIES,
+                                        touched.numbers().size() - held.size()))
+                                .then(upsert(accountId, entries))
                                 .then(publication.publish(entries.stream().map(DncList::record).toList())))
                 .doOnSuccess(done -> changes("added", source).increment(entries.size()));
     }

@@ -230,9 +230,10 @@ class OpenApiConfiguration {
         responses.put("CampaignCanceled", problem("A canceled campaign stays canceled: it cannot be paused or "
                 + "resumed", "campaign-canceled", 409, "Campaign canceled",
                 "Campaign spring_sale was canceled; a canceled campaign cannot be paused or resumed."));
-        responses.put("LimitReached", problem("The account already keeps the most it may of these "
-                + "(`dialer.api.limits`: 100 webhooks and 100 subscriptions by default); `limit` says how many. "
-                + "Delete one first", "limit-reached", 409, "Limit reached",
+        responses.put("LimitReached", problem("The account already keeps the most it may of these, or the change "
+                + "would take it past that (`dialer.api.limits`: 100 webhooks, 100 subscriptions and 1,000,000 numbers "
+                + "on the DNC list by default); `limit` says how many. Nothing was added", "limit-reached", 409,
+                "Limit reached",
                 "This account already has 100 webhooks, the most it may keep; delete one first."));
         responses.put("TooManyRequests", problem("The account's request rate is exceeded, or this address sent too "
                 + "many requests with a key that is not valid; retry after `Retry-After` seconds", "rate-limited", 429,

@@ -238,6 +238,16 @@ public final class Problems {
         return new ApiProblem(problem, null);
     }
 
+    /** {@link #limitReached(String, int)} for a change adding {@code adding} at once to the {@code kept} there are. */
+    public static ApiProblem limitReached(String what, int limit, long kept, long adding) {
+        ProblemDetail problem = problem(HttpStatus.CONFLICT, Catalogue.LIMIT_REACHED, "Limit reached",
+                "This account keeps " + kept + " " + what + " and this change adds " + adding
+                        + ": the most it may keep is " + limit + ". Nothing was added; delete some first, or add "
+                        + "fewer.");
+        problem.setProperty("limit", limit);
+        return new ApiProblem(problem, null);
+    }
+
     /** A canceled campaign stays canceled: pausing or resuming it would replace the cancel on the compacted topic. */
     public static ApiProblem campaignCanceled(String campaign) {
         return new ApiProblem(problem(HttpStatus.CONFLICT, Catalogue.CAMPAIGN_CANCELED, "Campaign canceled",
