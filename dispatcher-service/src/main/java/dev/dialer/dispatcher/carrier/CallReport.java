@@ -8,10 +8,16 @@ import dev.dialer.common.contract.AttemptStatus;
  * @param status          the attempt status the carrier's state maps to
  * @param providerStatus  the carrier's raw status
  * @param providerCallId  the carrier's id of the call
- * @param sipStatus       SIP response code, if known
+ * @param sipStatus       SIP response code, if known: 100 to 699 (RFC 3261), anything else the carrier's status query
+ *                        gives is none, as in its callbacks, rather than one the events' schema refuses
  * @param sipReason       SIP reason phrase, if known
- * @param durationSeconds talk time of a completed call
+ * @param durationSeconds talk time of a completed call: 0 or more, a negative one is none
  */
 public record CallReport(AttemptStatus status, String providerStatus, String providerCallId, Integer sipStatus,
                          String sipReason, Integer durationSeconds) {
+
+    public CallReport {
+        sipStatus = sipStatus != null && sipStatus >= 100 && sipStatus <= 699 ? sipStatus : null;
+        durationSeconds = durationSeconds != null && durationSeconds >= 0 ? durationSeconds : null;
+    }
 }

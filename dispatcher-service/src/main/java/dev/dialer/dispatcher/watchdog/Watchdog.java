@@ -442,8 +442,9 @@ public class Watchdog {
                             quiet.requestId(), quiet.attempt(), error.toString());
                     return Mono.just(false);
                 })
+                // The carrier's raw status is what it reported (the call alive), not the end inferred from it.
                 .then(Mono.defer(() -> appliedAndCounted(quiet, bound(quiet, calledId(quiet, report), ended,
-                        ended.wire(), null, null, null, quiet.status()), "stale_alive")));
+                        report.providerStatus(), null, null, null, quiet.status()), "stale_alive")));
     }
 
     /**
@@ -477,7 +478,8 @@ public class Watchdog {
     private Mono<Void> goneAsItStood(QuietAttempt quiet, AttemptStatus ended, String outcome, String carrierSaid) {
         log.warn("request {} attempt {} was {}, had no news for {} and {}; it ends {}", quiet.requestId(),
                 quiet.attempt(), quiet.status().wire(), quietFor, carrierSaid, ended.wire());
-        return appliedAndCounted(quiet, bound(quiet, quiet.providerCallId(), ended, ended.wire(), null, null, null,
+        // No carrier status: the carrier said nothing of the call.
+        return appliedAndCounted(quiet, bound(quiet, quiet.providerCallId(), ended, null, null, null, null,
                 quiet.status()), outcome);
     }
 

@@ -305,6 +305,12 @@ class WatchdogTest {
             assertThat(report.takenOver()).isFalse();
         });
         assertThat(touched).containsExactly("wd-ringing");
+        // The carrier's raw status is what it said: nothing for a call it no longer knows, never the end inferred.
+        assertThat(applied).filteredOn(report -> report.status().isTerminal())
+                .extracting(CarrierCallback::requestId, CarrierCallback::status, CarrierCallback::providerStatus)
+                .containsExactlyInAnyOrder(tuple("wd-done", AttemptStatus.COMPLETED, "completed"),
+                        tuple("wd-stale", AttemptStatus.COMPLETED, "ringing"),
+                        tuple("wd-gone", AttemptStatus.COMPLETED, null));
         assertThat(outcomes()).containsEntry("carrier_answered", 1.0).containsEntry("still_alive", 1.0)
                 .containsEntry("stale_alive", 1.0).containsEntry("answered_gone", 1.0)
                 .containsEntry(Watchdog.OTHER_CALL, 0.0);
