@@ -330,11 +330,7 @@ public class CallbackApplier {
                 .retryWhen(InfraRetry.brief("attempt capacity context"))
                 .flatMap(context -> {
                     if (context.rang()) {
-                        // The callee's phone rang: requeued under the same attempt it would ring again for one
-                        // attempt. Marked as the SIP trunk carrier marks it, it ends the attempt as its code does.
-                        CarrierCallback rang = callback.afterRinging();
-                        return ended(command, rang,
-                                CLASSIFIER.classify(rang.status(), rang.sipStatus(), rang.sipReason()), answeredBy);
+                        return endedAfterRinging(command, callback, answeredBy);
                     }
                     if (retryPolicy.expiresBy(command, clock.instant().plus(pacing.capacityRequeueDelay()))) {
                         // As a retry that could only expire: the request ends now, rather than announcing a dial that
@@ -347,6 +343,17 @@ public class CallbackApplier {
                     return ended(command, callback, outcome, answeredBy);
                 })
                 .defaultIfEmpty(Result.UNKNOWN_ATTEMPT);
+    }
+
+    /**
+     * A capacity refusal after the callee's phone rang: requeued under the same attempt it would ring again for one
+     * attempt. Marked as the SIP trunk carrier marks it ({@link CarrierCallback#afterRinging}), it ends the attempt as
+     * its code does.
+     */
+    private Mono<Result> endedAfterRinging(CallCommand command, CarrierCallback callback, String answeredBy) {
+        CarrierCallback rang = callback.afterRinging();
+        return ended(command, rang, CLASSIFIER.classify(rang.status(), rang.sipStatus(), rang.sipReason()),
+                answeredBy);
     }
 
     /**
@@ -565,7 +572,12 @@ public class CallbackApplier {
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
                 .map(published -> Result.APPLIED)
-                .switchIfEmpty(Mono.defer(() -> refused(callback)))
+                // The ledger refuses a dial that rang: its ringing may have been recorded since it was read.
+                .switchIfEmpty(Mono.defer(() -> ledger.capacityContext(callback.requestId(), callback.attempt())
+                        .retryWhen(InfraRetry.brief("attempt capacity context"))
+                        .filter(AttemptLedger.CapacityContext::rang)
+                        .flatMap(rang -> endedAfterRinging(command, callback, null))
+                        .switchIfEmpty(Mono.defer(() -> refused(callback)))))
                 .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> {
                     log.info("capacity rejection of request {} attempt {} crossed a cancel of the request; it ends "
                             + "canceled, not requeued", callback.requestId(), callback.attempt());

@@ -266,7 +266,11 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
                 .filter(call -> call.slotKey().equals(slot))
                 .collectList()
                 .block(WAIT);
-        assertThat(trunk.holdCounted(counted)).isEqualTo(1);
+        assertThat(counted).hasSize(1);
+        // Held by this count, or already by the dispatcher's own count of the calls in flight (made again a few
+        // seconds after its partitions were assigned), which may have found the same dial first: held once either way.
+        trunk.holdCounted(counted);
+        assertThat(trunk.holds(slot)).isTrue();
         return slot;
     }
 
