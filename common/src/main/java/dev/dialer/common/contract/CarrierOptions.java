@@ -46,8 +46,11 @@ public final class CarrierOptions {
      */
     public static final Set<String> CALLER_HEADERS = Set.of("p-asserted-identity", "p-preferred-identity",
             "remote-party-id", "diversion");
-    /** A SIP or tel URI's user part: what a caller header's number is written as. */
-    private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?|tel):([^@;>,?\\s]+)");
+    /**
+     * A SIP URI's user information (before its {@code @}: a SIP URI without one names a host, no user) or a tel URI's
+     * number: what a caller header's number is written as.
+     */
+    private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?:([^@;>,?\\s]+)@|tel:([^;>,?\\s]+))");
     /** A user part written as a phone number: digits, with a leading + and visual separators. */
     private static final Pattern NUMBER_LIKE = Pattern.compile("\\+?[0-9().-]*[0-9][0-9().-]*");
     private static final Pattern DIGIT = Pattern.compile("[0-9]");
@@ -100,7 +103,7 @@ public final class CarrierOptions {
                 // Not a string only in a command written straight to Kafka: the SIP trunk writes it as its text.
                 Matcher uri = CALLER_URI.matcher(String.valueOf(value));
                 while (uri.find()) {
-                    String user = userOf(uri.group(1));
+                    String user = userOf(uri.group(1) != null ? uri.group(1) : uri.group(2));
                     if (NUMBER_LIKE.matcher(user).matches() || DIGIT.matcher(user).find()) {
                         numbers.add(user);
                     }

@@ -32,6 +32,10 @@ class CarrierOptionsTest {
                 Map.entry("P-Asserted-Identity", List.of("+15551234567", "+15551234567")),
                 Map.entry("Remote-Party-ID", List.of("+19995550000")),
                 Map.entry("Diversion", List.of("%2", "alice2")));
+        // A SIP URI without a user names a host: it presents no number, whatever digits the host has.
+        assertThat(CarrierOptions.assertedCallers(Map.of("headers", Map.of("Remote-Party-ID",
+                "<sip:192.0.2.10:5060>;party=calling, <sip:gw2.carrier.net>, <tel:+1-555-123-4567;ext=2>"))))
+                .containsExactly("+1-555-123-4567");
         // Not a string (written straight to Kafka): read as the text the SIP trunk would write.
         assertThat(CarrierOptions.assertedCallers(Map.of("headers", Map.of("P-Asserted-Identity",
                 List.of("<sip:+19995550000@sbc.example.com>"))))).containsExactly("+19995550000");
