@@ -16,7 +16,8 @@ import reactor.core.publisher.Mono;
  * not wait for), and the rows are counted by a statement of their own, whose snapshot sees what a request that held
  * the lock before committed: two requests racing for the last place cannot both take it. A creation waits at most
  * {@value LockWaits#WAIT} for the lock ({@link LockWaits}), then fails with {@code 55P03}, which the API answers 503
- * with {@code Retry-After}.
+ * with {@code Retry-After}. The DNC list's limit is counted without the lock: it guards the dispatchers' memory, and
+ * changes racing for its last places may pass it by their own size rather than queue, opt-outs among them.
  */
 @Component
 public class AccountLimits {
@@ -87,10 +88,14 @@ public class AccountLimits {
             case SUBSCRIPTIONS -> properties.subscriptionsPerAccount();
             case DNC_ENTRIES -> properties.dncPerAccount();
         };
-        return LockWaits.bounded(db)
+        // The DNC list's limit guards the dispatchers' memory and may be passed by changes racing for its last
+        // places: its changes, opt-outs among them, must not queue behind each other on the account's lock.
+        Mono<Void> locked = kept == Kept.DNC_ENTRIES ? Mono.empty() : LockWaits.bounded(db)
                 .thenMany(db.sql("SELECT id FROM api.accounts WHERE id = :account FOR NO KEY UPDATE")
                         .bind("account", accountId)
                         .fetch().all())
+                .then();
+        return locked
                 .then(db.sql(kept.count).bind("account", accountId)
                         .map((row, meta) -> row.get(0, Long.class))
                         .one())
