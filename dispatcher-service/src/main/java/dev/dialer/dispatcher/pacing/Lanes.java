@@ -276,10 +276,10 @@ public class Lanes {
 
     /**
      * Counts the calls in flight on gained partitions as held trunk slots. Runs on its own (the rebalance callback must
-     * not wait for PostgreSQL): until the count is in, starts on a trunk with a concurrency limit wait for it
-     * ({@link TrunkGate}), so the gained partitions' calls and new starts together never pass the limit. A failed
-     * count holds nothing (the trunk's limit then errs towards dialling more until those calls end) and says so. A
-     * count that comes in after its partition was revoked (and perhaps assigned here again since) holds nothing for
+     * not wait for PostgreSQL): until the count is in (at most 5 s), starts on a trunk with a concurrency limit wait
+     * for it ({@link TrunkGate}), so the gained partitions' calls and new starts together never pass the limit. A
+     * failed count holds nothing (the trunk's limit then errs towards dialling more until those calls end) and says so.
+     * A count that comes in after its partition was revoked (and perhaps assigned here again since) holds nothing for
      * it: that partition's calls' statuses went to another owner meanwhile, and a slot held for them would stay held,
      * with nobody to free it, until it lapsed. Made twice ({@link #RECOUNT_AFTER}): the second finds the calls of dials
      * the previous owner had under way.

@@ -47,6 +47,9 @@ public final class TrunkGate {
     /** {@link #acquireOrWait} queued the waiter: it is woken when its start is granted. */
     static final long QUEUED = Long.MAX_VALUE;
 
+    /** The longest starts wait for a count of the calls in flight on gained partitions (a query's time, normally). */
+    static final long COUNT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
     /** A woken lane claims its grant within milliseconds; one that has not after this is gone. */
     static final long GRANT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -67,6 +70,8 @@ public final class TrunkGate {
     private Disposable rateTimer;
     private long rateTimerAt = Long.MAX_VALUE;
     private int counting;
+    /** When the counts under way began (the first of them, while any runs). */
+    private long countingSince;
     private final Set<String> releasedWhileCounting = new HashSet<>();
     private long capacityRejections;
     /** How many times capacity rejections have decreased the limit: the episode a slot taken now belongs to. */
@@ -161,7 +166,7 @@ public final class TrunkGate {
             expire(now, toWake);
             if (granted.remove(slotKey) != null) {
                 result = now;
-            } else if (waiters == 0 && rateAllows(now) && slots.size() < currentLimit() && !countingBinds()) {
+            } else if (waiters == 0 && rateAllows(now) && slots.size() < currentLimit() && !countingBinds(now)) {
                 take(slotKey, partition, now, holdNanos);
                 result = now;
             } else {
@@ -408,7 +413,9 @@ public final class TrunkGate {
      * {@link #holdCounted} must keep their calls out of the count.
      */
     public synchronized void countingStarts() {
-        counting++;
+        if (counting++ == 0) {
+            countingSince = now();
+        }
     }
 
     /**
@@ -468,10 +475,11 @@ public final class TrunkGate {
      * Whether starts wait for a count of the calls in flight on gained partitions: with a concurrency limit, those
      * calls hold slots the gate does not see yet, and a start let through now could take the trunk past its limit
      * for as long as the call lasts (every partition is revoked and assigned again at a rebalance, and their slots
-     * go with them). A count takes a query's time, bounded by its timeout; a failed one ends it all the same.
+     * go with them). A count takes a query's time; they wait at most {@link #COUNT_WAIT_NANOS} for it, and a failed
+     * one ends the wait too.
      */
-    private boolean countingBinds() {
-        return counting > 0 && limit != Double.POSITIVE_INFINITY;
+    private boolean countingBinds(long now) {
+        return counting > 0 && limit != Double.POSITIVE_INFINITY && now - countingSince < COUNT_WAIT_NANOS;
     }
 
     /** Whether a slot is held for {@code slotKey}. */
@@ -538,7 +546,7 @@ public final class TrunkGate {
      * binds, for the first held slot or grant to lapse.
      */
     private void serve(long now, List<Runnable> toWake) {
-        while (waiters > 0 && slots.size() < currentLimit() && !countingBinds()) {
+        while (waiters > 0 && slots.size() < currentLimit() && !countingBinds(now)) {
             long at = bucket == null ? now : bucket.earliest(now);
             if (at > now) {
                 armRateTimer(now, at);
@@ -557,7 +565,13 @@ public final class TrunkGate {
             lapsesBy(grantLapse(now));
             toWake.add(next.wake());
         }
-        if (waiters > 0 && slots.size() >= currentLimit() && !countingBinds()) {
+        if (waiters > 0 && countingBinds(now)) {
+            // Starts wait for the count, at most COUNT_WAIT_NANOS: a count that takes longer (a database that hangs,
+            // retried) lets them go then, as a failed count does.
+            armRateTimer(now, countingSince + COUNT_WAIT_NANOS);
+            return;
+        }
+        if (waiters > 0 && slots.size() >= currentLimit()) {
             // Concurrency binds. A slot held past its time limit (its terminal status was lost) or a grant never
             // claimed frees one with no release to say so: look again when the first of them lapses, or the waiting
             // lanes would wait for traffic that may never come.

@@ -412,6 +412,24 @@ class TrunkGateTest {
     }
 
     @Test
+    void aCountThatTakesLongerThanItsWaitLetsTheStartsGoThen() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        AtomicInteger woken = new AtomicInteger();
+        trunk.countingStarts();
+        long now = time.now(TimeUnit.NANOSECONDS);
+        assertThat(trunk.acquireOrWait("new#1", "acc", 4, now, woken::incrementAndGet)).isEqualTo(TrunkGate.QUEUED);
+
+        time.advanceTimeBy(Duration.ofNanos(TrunkGate.COUNT_WAIT_NANOS - 1));
+        assertThat(woken).as("the count may still come in").hasValue(0);
+        time.advanceTimeBy(Duration.ofNanos(1));
+
+        assertThat(woken).hasValue(1);
+        assertThat(trunk.isGranted("new#1")).isTrue();
+        assertThat(trunk.acquireOrWait("new#2", "acc", 4, time.now(TimeUnit.NANOSECONDS), () -> { }))
+                .as("nor waits a later start").isNotEqualTo(TrunkGate.QUEUED);
+    }
+
+    @Test
     void aCountThatFailedLetsTheStartsItHeldBackGoAndWithoutAConcurrencyLimitNoneWaits() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         AtomicInteger woken = new AtomicInteger();
