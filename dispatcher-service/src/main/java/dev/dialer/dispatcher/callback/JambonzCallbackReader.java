@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.dispatcher.attempt.AttemptOfCall;
+import dev.dialer.dispatcher.carrier.CallReport;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -140,9 +141,9 @@ final class JambonzCallbackReader {
         String requestId = customerData == null ? null : nonBlank(text(customerData, "request_id"));
         Integer attempt = customerData == null ? null : integer(customerData, "attempt");
         String callSid = nonBlank(text(json, "call_sid"));
-        Integer sipStatus = sipStatus(integer(json, "sip_status"));
+        Integer sipStatus = CallReport.sipStatus(integer(json, "sip_status"));
         String sipReason = text(json, "sip_reason");
-        Integer duration = duration(integer(json, "duration"));
+        Integer duration = CallReport.duration(integer(json, "duration"));
         if (requestId == null || attempt == null || attempt < 1) {
             if (callSid != null) {
                 // The call's application replaced the tag: the call is known by its call_sid alone.
@@ -189,19 +190,6 @@ final class JambonzCallbackReader {
 
     private static String nonBlank(String value) {
         return value == null || value.isBlank() ? null : value;
-    }
-
-    /**
-     * A SIP status code is 100 to 699 (RFC 3261); anything else from the carrier is no code, and the events the
-     * callback makes carry none rather than one their schema refuses.
-     */
-    private static Integer sipStatus(Integer value) {
-        return value != null && value >= 100 && value <= 699 ? value : null;
-    }
-
-    /** A call's duration is 0 seconds or more; a negative one from the carrier is none. */
-    private static Integer duration(Integer value) {
-        return value != null && value >= 0 ? value : null;
     }
 
     /** A dial number is 1 or more; anything else names no dial. */

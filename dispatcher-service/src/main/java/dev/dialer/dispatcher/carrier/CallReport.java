@@ -17,7 +17,20 @@ public record CallReport(AttemptStatus status, String providerStatus, String pro
                          String sipReason, Integer durationSeconds) {
 
     public CallReport {
-        sipStatus = sipStatus != null && sipStatus >= 100 && sipStatus <= 699 ? sipStatus : null;
-        durationSeconds = durationSeconds != null && durationSeconds >= 0 ? durationSeconds : null;
+        sipStatus = sipStatus(sipStatus);
+        durationSeconds = duration(durationSeconds);
+    }
+
+    /**
+     * A SIP status code is 100 to 699 (RFC 3261); anything else from the carrier is no code, and the events made of
+     * it carry none rather than one their schema refuses. For its callbacks as for its status query.
+     */
+    public static Integer sipStatus(Integer value) {
+        return value != null && value >= 100 && value <= 699 ? value : null;
+    }
+
+    /** A call's duration is 0 seconds or more; a negative one from the carrier is none. */
+    public static Integer duration(Integer value) {
+        return value != null && value >= 0 ? value : null;
     }
 }
