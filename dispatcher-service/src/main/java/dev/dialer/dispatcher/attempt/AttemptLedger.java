@@ -324,13 +324,7 @@ public class AttemptLedger {
      * dial-time policy wait it met since ended; empty for an unknown attempt.
      */
     public Mono<Instant> queuedAt(String requestId, int attempt) {
-        return db.sql("""
-                        SELECT COALESCE(waiting_since, created_at) FROM dispatch.attempts
-                         WHERE request_id = $1 AND attempt_no = $2""")
-                .bind(0, requestId)
-                .bind(1, attempt)
-                .map(row -> row.get(0, Instant.class))
-                .one();
+        return capacityContext(requestId, attempt).map(CapacityContext::queuedAt);
     }
 
     /**
