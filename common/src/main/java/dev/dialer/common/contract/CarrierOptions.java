@@ -51,8 +51,6 @@ public final class CarrierOptions {
      * number: what a caller header's number is written as.
      */
     private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?:([^@;>,?\\s]+)@|tel:([^;>,?\\s]+))");
-    /** A user part written as a phone number: digits, with a leading + and visual separators. */
-    private static final Pattern NUMBER_LIKE = Pattern.compile("\\+?[0-9().-]*[0-9][0-9().-]*");
     private static final Pattern DIGIT = Pattern.compile("[0-9]");
 
     /** The prefix (lower case) of the SIP headers that are the dialer's own, {@code X-Dialer-*}. */
@@ -86,10 +84,10 @@ public final class CarrierOptions {
     /**
      * The numbers each of a command's caller headers ({@link #CALLER_HEADERS}, in {@code carrier_options.headers})
      * presents, by the header's name as given: the user of each {@code sip:}, {@code sips:} or {@code tel:} URI in
-     * it, its escapes decoded and without a password ({@link #userOf}), that is written as a phone number or has a
-     * digit at all ({@code sip:anonymous@anonymous.invalid} presents none): one with a digit that is not a number
-     * reads as no allowed caller ID, so it is refused where the account has a list, rather than let through for a
-     * trunk to read. Empty when there are none.
+     * it, its escapes decoded and without a password ({@link #userOf}), that has a digit
+     * ({@code sip:anonymous@anonymous.invalid} presents none): a phone number, or one that is not and reads as no
+     * allowed caller ID, so it is refused where the account has a list, rather than let through for a trunk to read.
+     * Empty when there are none.
      */
     public static Map<String, List<String>> callerHeaders(Map<String, Object> carrierOptions) {
         if (carrierOptions == null || !(carrierOptions.get("headers") instanceof Map<?, ?> headers)) {
@@ -104,7 +102,7 @@ public final class CarrierOptions {
                 Matcher uri = CALLER_URI.matcher(String.valueOf(value));
                 while (uri.find()) {
                     String user = userOf(uri.group(1) != null ? uri.group(1) : uri.group(2));
-                    if (NUMBER_LIKE.matcher(user).matches() || DIGIT.matcher(user).find()) {
+                    if (DIGIT.matcher(user).find()) {
                         numbers.add(user);
                     }
                 }
