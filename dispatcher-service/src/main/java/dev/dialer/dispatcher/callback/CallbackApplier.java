@@ -448,7 +448,7 @@ public class CallbackApplier {
                         + "than {}, or past its valid_until by then); ended", callback.requestId(), callback.attempt(),
                         retry.carrierUnavailableMaxWait());
             }
-            lanes.trunks().capacityRejected(slotKey(callback));
+            lanes.trunks().capacityRejected(slotKey(callback), callback.carrier());
             registry.counter("dialer.dispatcher.capacity.rejections").increment();
         } else {
             lanes.trunks().release(slotKey(callback), carrierCarried(callback, outcome));
@@ -568,7 +568,7 @@ public class CallbackApplier {
                 .retryWhen(InfraRetry.brief("capacity requeue"))
                 .doOnNext(done -> {
                     openAttempts.ended(callback.requestId(), callback.attempt());
-                    lanes.trunks().capacityRejected(slotKey(callback));
+                    lanes.trunks().capacityRejected(slotKey(callback), callback.carrier());
                     registry.counter("dialer.dispatcher.capacity.rejections").increment();
                 })
                 .map(published -> Result.APPLIED)

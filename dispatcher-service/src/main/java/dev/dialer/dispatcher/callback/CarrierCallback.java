@@ -36,14 +36,26 @@ import dev.dialer.dispatcher.outcome.OutcomeClassifier;
  *                        still in it ({@link dev.dialer.dispatcher.attempt.Transition#from}): the watchdog's end of a
  *                        call the carrier no longer knows, or reports alive past its life; {@code null} for what a
  *                        carrier reported
+ * @param carrier         the route name of the carrier that placed the call, from the correlation tag; {@code null}
+ *                        when the tag names none (or the callback is not a carrier's): a capacity rejection then
+ *                        shrinks the trunk holding the attempt's slot
  */
 public record CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
                               String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
                               String answeredBy, String errorCode, Integer dial, boolean takenOver,
-                              boolean callBound, AttemptStatus from) {
+                              boolean callBound, AttemptStatus from, String carrier) {
 
     public CarrierCallback {
         callBound = callBound || takenOver;
+    }
+
+    /** A callback that names no carrier. */
+    public CarrierCallback(String requestId, int attempt, AttemptStatus status, String providerStatus,
+                           String providerCallId, Integer sipStatus, String sipReason, Integer durationSeconds,
+                           String answeredBy, String errorCode, Integer dial, boolean takenOver,
+                           boolean callBound, AttemptStatus from) {
+        this(requestId, attempt, status, providerStatus, providerCallId, sipStatus, sipReason, durationSeconds,
+                answeredBy, errorCode, dial, takenOver, callBound, from, null);
     }
 
     /** A callback that holds from whichever status the attempt is in. */
@@ -93,7 +105,7 @@ public record CarrierCallback(String requestId, int attempt, AttemptStatus statu
     public CarrierCallback afterRinging() {
         return new CarrierCallback(requestId, attempt, status, providerStatus, providerCallId, sipStatus,
                 OutcomeClassifier.afterRinging(sipReason), durationSeconds, answeredBy, errorCode, dial, takenOver,
-                callBound, from);
+                callBound, from, carrier);
     }
 
     /** Whether this is an answering-machine result rather than a status change. */

@@ -101,7 +101,7 @@ final class JambonzCallbackReader {
          */
         CarrierCallback as(AttemptStatus status, String errorCode, boolean takenOver, boolean callBound) {
             return new CarrierCallback(requestId, attempt, status, callStatus, callSid, sipStatus, sipReason,
-                    durationSeconds, null, errorCode, dial, takenOver, callBound);
+                    durationSeconds, null, errorCode, dial, takenOver, callBound, null, carrier);
         }
 
         /** An answering-machine result as it arrived: bound to its call, as every Voice Gateway callback. */
@@ -112,7 +112,7 @@ final class JambonzCallbackReader {
         /** An answering-machine result: the answered call it implies, carrying {@code answeredBy}. */
         CarrierCallback detected(String answeredBy, boolean callBound) {
             return new CarrierCallback(requestId, attempt, AttemptStatus.IN_PROGRESS, amdType, callSid, null, null,
-                    null, answeredBy, null, dial, false, callBound);
+                    null, answeredBy, null, dial, false, callBound, null, carrier);
         }
     }
 

@@ -214,11 +214,12 @@ public final class Trunks {
      * {@link #capacityRejected(String)} at the trunk named {@code trunk}, the carrier that refused the call for its
      * capacity: a route that failed over asked another carrier than the one whose trunk holds the slot, and the limit
      * to shrink is the refusing one's. The slot moves there first ({@link #placedOn}), in the same step: it belongs
-     * to that trunk's congestion episode. A null {@code trunk} is the holding trunk.
+     * to that trunk's congestion episode. A null {@code trunk}, or one that names no trunk of this dispatcher (a
+     * callback's tag written before the route table changed), is the holding trunk.
      */
     public void capacityRejected(String slotKey, String trunk) {
         String first = first();
-        TrunkGate refusing = trunk == null ? null : gate(trunk);
+        TrunkGate refusing = trunk == null ? null : gates().get(trunk);
         List<Runnable> toWake = new ArrayList<>();
         synchronized (moves) {
             TrunkGate gate = refusing != null && moveTo(refusing, slotKey, toWake) ? refusing : holding(slotKey);

@@ -82,7 +82,11 @@ class JambonzCallbackReaderTest {
             assertThat(callback.isAnsweringMachineResult()).isTrue();
             assertThat(callback.answeredBy()).isEqualTo("machine");
             assertThat(callback.providerStatus()).isEqualTo("amd_machine_detected");
+            assertThat(callback.carrier()).isEqualTo("primary");
         });
+        assertThat(parsed.as(AttemptStatus.FAILED).carrier()).as("the route that placed the call")
+                .isEqualTo("primary");
+        assertThat(parsed.as(AttemptStatus.FAILED).afterRinging().carrier()).isEqualTo("primary");
     }
 
     @Test

@@ -26,7 +26,8 @@ import org.springframework.beans.factory.annotation.Autowired;
  * The trunk slot of an attempt dialled a second time, held by a dispatcher that does not know the attempt (it gained
  * the caller ID's partition, or restarted, or let the entry go): late terminal callbacks of the first dial change
  * nothing in the ledger, and leave the slot of the dial still ringing held; only that dial's own end frees it, once.
- * On the real PostgreSQL, through {@link CallbackApplier}.
+ * A capacity refusal shrinks the trunk of the carrier its tag names. On the real PostgreSQL, through
+ * {@link CallbackApplier}.
  */
 class EarlierDialSlotIT extends DispatcherOnDatabase {
 
@@ -144,6 +145,33 @@ class EarlierDialSlotIT extends DispatcherOnDatabase {
                 .isEqualTo(CAPACITY_REASON + " (after ringing)");
         assertThat(trunk.capacityRejections()).as("no capacity rejection").isEqualTo(rejections);
         assertThat(trunk.currentLimit()).isEqualTo(limit);
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
+    }
+
+    @Test
+    void aCapacityRefusalOfTheCarrierTheRouteFailedOverToShrinksItsTrunkBeforeItsAnswerMovedTheSlot() {
+        CallCommand command = command("+4930555107");
+        String id = command.requestId();
+        firstDialPlaced(command);
+        String slot = heldAsCounted(command);
+        TrunkGate backup = lanes.trunks().gate("backup");
+        long rejections = trunk.capacityRejections();
+        long backupRejections = backup.capacityRejections();
+        int limit = trunk.currentLimit();
+        int backupLimit = backup.currentLimit();
+        // The route's first carrier failed the dial technically and "backup" placed it; its refusal for capacity
+        // arrives before its create-call answer moved the slot to its trunk. The tag names the carrier.
+        CarrierCallback refused = new CarrierCallback(id, 1, AttemptStatus.FAILED, "failed", "sid-1", 503,
+                CAPACITY_REASON, null, null, null, 1, false, true, null, "backup");
+
+        assertThat(applier.apply(refused).block(WAIT)).isEqualTo(Result.APPLIED);
+
+        assertThat(status(command)).as("requeued under the same attempt").isEqualTo("queued/1");
+        assertThat(backup.capacityRejections()).as("the refusing carrier's trunk").isEqualTo(backupRejections + 1);
+        assertThat(backup.currentLimit()).isLessThan(backupLimit);
+        assertThat(trunk.capacityRejections()).as("not the first carrier's").isEqualTo(rejections);
+        assertThat(trunk.currentLimit()).isEqualTo(limit);
+        assertThat(trunk.holds(slot) || backup.holds(slot)).as("the slot is freed").isFalse();
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = $1").bind(0, id).then().block(WAIT);
     }
 

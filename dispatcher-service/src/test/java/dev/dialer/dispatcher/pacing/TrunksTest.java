@@ -109,6 +109,19 @@ class TrunksTest {
     }
 
     @Test
+    void aCapacityRefusalNamingACarrierThisDispatcherDoesNotKnowShrinksTheTrunkHoldingTheSlot() {
+        Trunks trunks = trunks(8, 8);
+        start(trunks, "a0", "a", () -> { });
+
+        // A callback's tag written before the route table changed.
+        trunks.capacityRejected(TrunkGate.slotKey("a0", 1), "gone");
+
+        assertThat(trunks.gate("a").currentLimit()).isEqualTo(4);
+        assertThat(trunks.gate("a").inFlight()).isZero();
+        assertThat(trunks.gates()).as("no trunk made for the name").containsOnlyKeys("a", "b");
+    }
+
+    @Test
     void aCallPlacedByTheNextCarrierOfItsRouteMovesItsSlotThereAndFreesTheFirst() {
         Trunks trunks = trunks(1, 1);
         start(trunks, "r1", "a", () -> { });
