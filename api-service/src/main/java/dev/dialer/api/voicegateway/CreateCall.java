@@ -234,7 +234,7 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     /**
      * Each header as the SIP trunk carrier would add it to the INVITE, which skips one that is not a token, is one of
      * {@link CarrierOptions#RESERVED_SIP_HEADERS}, or whose value would end the header line; a value is text (the
-     * gateway's API takes strings).
+     * gateway's API takes strings) of at most {@link CarrierOptions#MAX_SIP_HEADER_VALUE} characters.
      */
     private static void headers(Object value, List<FieldProblem> errors) {
         if (value == null) {
@@ -255,6 +255,9 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
                 errors.add(new FieldProblem(field, "must be a string"));
             } else if (!CarrierOptions.isSipHeaderValue(string)) {
                 errors.add(new FieldProblem(field, "must not contain line breaks (CR or LF)"));
+            } else if (string.length() > CarrierOptions.MAX_SIP_HEADER_VALUE) {
+                errors.add(new FieldProblem(field, "must be at most " + CarrierOptions.MAX_SIP_HEADER_VALUE
+                        + " characters"));
             }
         });
     }

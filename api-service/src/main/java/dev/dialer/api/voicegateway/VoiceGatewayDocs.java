@@ -42,7 +42,8 @@ final class VoiceGatewayDocs {
                         + "SIP dialog or the dialer sets itself (`Via`, `From`, `To`, `Call-ID`, `CSeq`, `Contact`, "
                         + "`Max-Forwards`, `Content-Type`, `Content-Length`, `Route`, `Record-Route`, "
                         + "`Authorization`, `Proxy-Authorization`, their compact forms and `X-Dialer-*`); each value "
-                        + "a string without CR or LF. Any other entry is a 400 naming `headers.<name>`")
+                        + "a string without CR or LF, at most 2,048 characters. Any other entry is a 400 naming "
+                        + "`headers.<name>`")
                 Map<String, String> headers,
                 @JsonProperty("callerName") @Schema(description = "The `From`'s display name: no control "
                         + "characters, `\"` or `\\`", maxLength = CreateCall.MAX_CALLER_NAME, example = "Acme")

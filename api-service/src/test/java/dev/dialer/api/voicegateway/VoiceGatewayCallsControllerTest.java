@@ -7,6 +7,7 @@ import dev.dialer.api.kafka.AcknowledgedPublisher;
 import dev.dialer.api.problem.ProblemAdvice;
 import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CarrierOptions;
 import dev.dialer.common.contract.CommandReader;
 import dev.dialer.common.contract.Hook;
 import dev.dialer.common.hook.PlainHttpPolicy;
@@ -116,6 +117,23 @@ class VoiceGatewayCallsControllerTest {
         assertThat(command.carrierOptions()).containsEntry("trunk", "carrier-a").containsEntry("to", Map.of(
                 "type", "phone", "number", "919876543215", "trunk", "carrier-a",
                 "confirmHook", "https://crm.example.com/confirm"));
+    }
+
+    @Test
+    void aHeaderValueLongerThanAnInviteCarriesIsA400NamingIt() {
+        String longest = "<sip:+15551234567@sbc.example.com>;x=" + "a".repeat(CarrierOptions.MAX_SIP_HEADER_VALUE - 37);
+        assertThat(longest).hasSize(CarrierOptions.MAX_SIP_HEADER_VALUE);
+        String body = "{\"application_sid\":\"a\",\"from\":\"918068281234\","
+                + "\"to\":{\"type\":\"phone\",\"number\":\"919876543215\"},\"headers\":{\"X-Crm\":\"%s\"}}";
+
+        JsonNode problem = refused(body.formatted(longest + "a"));
+        assertThat(problem.get("errors")).hasSize(1);
+        assertThat(problem.get("errors").get(0).get("field").asString()).isEqualTo("headers.X-Crm");
+        assertThat(problem.get("errors").get(0).get("message").asString()).contains("at most 2048 characters");
+        assertThat(publisher.records).isEmpty();
+
+        created(body.formatted(longest));
+        assertThat(onlyCommand().carrierOptions()).containsEntry("headers", Map.of("X-Crm", longest));
     }
 
     @ParameterizedTest(name = "{0} is refused naming {1}")

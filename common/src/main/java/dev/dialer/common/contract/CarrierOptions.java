@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -47,10 +46,12 @@ public final class CarrierOptions {
     public static final Set<String> CALLER_HEADERS = Set.of("p-asserted-identity", "p-preferred-identity",
             "remote-party-id", "diversion");
     /**
-     * A SIP URI's user information (before its {@code @}: a SIP URI without one names a host, no user) or a tel URI's
-     * number: what a caller header's number is written as.
+     * The longest value of a SIP header a request may set: a header is a line of an INVITE, which a trunk takes over
+     * UDP in well under this.
      */
-    private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?:([^@;>,?\\s]+)@|tel:([^;>,?\\s]+))");
+    public static final int MAX_SIP_HEADER_VALUE = 2_048;
+    /** What ends a SIP URI's user information ({@code @} among them) or a tel URI's number. */
+    private static final String URI_STOPS = "@;>,? \t\n\u000B\f\r";
     private static final Pattern DIGIT = Pattern.compile("[0-9]");
 
     /** The prefix (lower case) of the SIP headers that are the dialer's own, {@code X-Dialer-*}. */
@@ -99,9 +100,8 @@ public final class CarrierOptions {
             if (caller && value != null) {
                 List<String> numbers = new ArrayList<>();
                 // Not a string only in a command written straight to Kafka: the SIP trunk writes it as its text.
-                Matcher uri = CALLER_URI.matcher(String.valueOf(value));
-                while (uri.find()) {
-                    String user = userOf(uri.group(1) != null ? uri.group(1) : uri.group(2));
+                for (String userInfo : callerUsers(String.valueOf(value))) {
+                    String user = userOf(userInfo);
                     if (DIGIT.matcher(user).find()) {
                         numbers.add(user);
                     }
@@ -112,6 +112,68 @@ public final class CarrierOptions {
             }
         });
         return callers;
+    }
+
+    /**
+     * The user information of each SIP URI in {@code value} (before its {@code @}: a SIP URI without one names a
+     * host, no user) and the number of each tel URI, in order: what a caller header's numbers are written as. One
+     * pass over the text, whatever it holds (a command written straight to Kafka is not held to
+     * {@link #MAX_SIP_HEADER_VALUE}): a search that went back over a URI's text would take time growing with the
+     * square of the length of a value such as {@code sip:sip:sip:…}.
+     */
+    static List<String> callerUsers(String value) {
+        List<String> users = new ArrayList<>();
+        int length = value.length();
+        int at = 0;
+        while (at < length) {
+            boolean sips = value.regionMatches(true, at, "sips:", 0, 5);
+            if (sips || value.regionMatches(true, at, "sip:", 0, 4)) {
+                int start = at + (sips ? 5 : 4);
+                int end = uriEnd(value, start, true);
+                if (end > start && end < length && value.charAt(end) == '@') {
+                    users.add(value.substring(start, end));
+                    at = end + 1;
+                } else {
+                    // No user: a SIP URI within this text has none either, a tel URI within it is one.
+                    int tel = indexOfTel(value, at + 1, end);
+                    at = tel >= 0 ? tel : Math.max(end, at + 1);
+                }
+            } else if (value.regionMatches(true, at, "tel:", 0, 4)) {
+                int end = uriEnd(value, at + 4, false);
+                if (end > at + 4) {
+                    users.add(value.substring(at + 4, end));
+                    at = end;
+                } else {
+                    at++;
+                }
+            } else {
+                at++;
+            }
+        }
+        return users;
+    }
+
+    /** Where the URI text from {@code start} ends: at a stop ({@link #URI_STOPS}, with {@code @} or not), or the end. */
+    private static int uriEnd(String value, int start, boolean atStops) {
+        int end = start;
+        while (end < value.length()) {
+            char c = value.charAt(end);
+            if (URI_STOPS.indexOf(c) >= 0 && (atStops || c != '@')) {
+                break;
+            }
+            end++;
+        }
+        return end;
+    }
+
+    /** The first {@code tel:} (any case) that starts from {@code from} and before {@code to}; -1 when none. */
+    private static int indexOfTel(String value, int from, int to) {
+        for (int at = from; at < to; at++) {
+            if (value.regionMatches(true, at, "tel:", 0, 4)) {
+                return at;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -3,9 +3,15 @@ package dev.dialer.common.contract;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.math.BigInteger;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,6 +23,39 @@ class CarrierOptionsTest {
             "Diversion"})
     void aHeaderTheDialogDoesNotDependOnIsAdded(String name) {
         assertThat(CarrierOptions.isAllowedSipHeaderName(name)).isTrue();
+    }
+
+    /** What a caller header's URIs are, as a regular expression: the reading {@code callerUsers} makes in one pass. */
+    private static final Pattern CALLER_URI = Pattern.compile("(?i)(?:sips?:([^@;>,?\\s]+)@|tel:([^;>,?\\s]+))");
+
+    @Test
+    void aCallerHeadersUrisAreReadInOnePassAsTheirGrammarReadsThem() {
+        Random random = new Random(7);
+        String[] pieces = {"sip:", "SIPS:", "tel:", "Tel:", "s", "i", "p", "t", ":", "@", ";", ">", "<", ",", "?",
+                " ", "\t", "1", "+4930", "%2B", "x", "sip", "te"};
+        for (int sample = 0; sample < 50_000; sample++) {
+            StringBuilder value = new StringBuilder();
+            for (int piece = random.nextInt(12); piece >= 0; piece--) {
+                value.append(pieces[random.nextInt(pieces.length)]);
+            }
+            List<String> expected = new ArrayList<>();
+            Matcher uri = CALLER_URI.matcher(value);
+            while (uri.find()) {
+                expected.add(uri.group(1) != null ? uri.group(1) : uri.group(2));
+            }
+            assertThat(CarrierOptions.callerUsers(value.toString())).as(value.toString()).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void aLongCallerHeaderWithoutUsersIsReadToItsEnd() {
+        // A command written straight to Kafka is held to no header length: a search going back over the text would
+        // take some 10^11 steps here (hours), holding the partition that reads it.
+        String value = "sip:".repeat(250_000) + "tel:+15551234567";
+
+        assertThat(CarrierOptions.callerHeaders(Map.of("headers", Map.of("P-Asserted-Identity", value))))
+                .containsOnly(Map.entry("P-Asserted-Identity", List.of("+15551234567")));
     }
 
     @Test
