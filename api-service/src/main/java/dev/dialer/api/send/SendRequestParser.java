@@ -48,7 +48,8 @@ import tools.jackson.databind.node.ObjectNode;
  * field. A value (a variable's name too) that holds a NUL character fails the request, wherever it is
  * ({@link NulCharacters}), and so do a JSON member given twice in one object and a number too long to read
  * ({@link JsonMembers}), a field the form gives twice, and a variable given both ways
- * ({@code "variables": {"otp": …}} and {@code "variables[otp]"}): the last one is never taken silently.
+ * ({@code "variables": {"otp": …}} and {@code "variables[otp]"}): the last one is never taken silently. A JSON member
+ * written as a form's recipient ({@code "to[1]"}) is refused, naming it, rather than left a recipient never called.
  */
 final class SendRequestParser {
 
@@ -300,6 +301,10 @@ final class SendRequestParser {
         String bridge = phone(fields, "bridge", errors);
         String callerId = bridge == null ? null : number("bridge", bridge, region, errors);
         List<SendRequest.Recipient> recipients = recipients(fields, region, maxRecipients, errors);
+        // A form's recipients are all in "to" by now: such a member is JSON's, and would be a recipient never called.
+        fields.propertyNames().stream().filter(name -> name.startsWith("to[")).forEach(name -> errors.add(
+                new FieldProblem(name, "is how a form writes a list of recipients; in JSON give them as the \"to\" "
+                        + "array")));
         String flowId = optional(fields, "flow_id", MAX_FLOW_ID, errors);
         String audio = optional(fields, "audio", MAX_AUDIO, errors);
         if (audio != null) {

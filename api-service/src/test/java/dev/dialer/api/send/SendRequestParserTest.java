@@ -322,6 +322,20 @@ class SendRequestParserTest {
     }
 
     @Test
+    void namesAJsonMemberWrittenAsAFormsRecipientRatherThanDropIt() {
+        // Read as an unknown member before, so its number was never called while the request was answered 200.
+        ApiProblem problem = problemOf("{\"bridge\":\"918068281234\",\"to\":\"919876543215\","
+                + "\"to[1]\":\"919876543216\",\"to[]\":\"919876543217\",\"to[2][number]\":\"919876543218\","
+                + "\"flow_id\":\"23\"}");
+
+        assertThat(problem.errors()).extracting(FieldProblem::field)
+                .containsExactlyInAnyOrder("to[1]", "to[]", "to[2][number]");
+        assertThat(problem.errors().get(0).message()).contains("in JSON give them as the \"to\" array");
+        assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"to[0]\":\"919876543215\",\"flow_id\":\"1\"}"))
+                .containsExactlyInAnyOrder("to", "to[0]");
+    }
+
+    @Test
     void namesAMissingTo() {
         assertThat(fieldsOf("{\"bridge\":\"918068281234\",\"flow_id\":\"1\"}")).containsExactly("to");
     }
