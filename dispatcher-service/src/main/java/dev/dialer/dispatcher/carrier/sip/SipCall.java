@@ -55,7 +55,7 @@ final class SipCall {
     enum Cancel { RING_TIMEOUT, HANG_UP }
 
     /** Timer and order events; SIP events travel as the stack's own event objects. */
-    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE, TAKEN_OVER, KEEP_AGAIN }
+    enum Signal { RING_TIMEOUT, TIME_LIMIT, HANG_UP, CANCEL_UNANSWERED, SEND_INVITE, SEND_ACK, TAKEN_OVER, KEEP_AGAIN }
 
     /**
      * The first event: send the INVITE.
@@ -109,6 +109,16 @@ final class SipCall {
     /** An INVITE with credentials waits to be kept before it goes out; {@link #takeInviteToSend} asks for it once. */
     private boolean inviteUnsent;
     private boolean inviteSendAsked;
+    /**
+     * The answer's ACK waits for what is kept to say the call was answered ({@link #takeAckToSend}): once the trunk has
+     * our ACK it never sends its 2xx again, and a dispatcher that took over a call kept as ringing would cancel it (a
+     * CANCEL after the final answer does nothing) rather than hang it up, leaving the line open. Sent before anything
+     * else the call does, however it comes.
+     */
+    private boolean ackUnsent;
+    private boolean ackSendAsked;
+    private long ackCSeq;
+    private String ackTag;
     /** Whether the INVITE now in flight got any response; one that got none when it timed out counts for the trunk. */
     private boolean inviteHeard;
     private int unansweredInvites;
@@ -192,6 +202,18 @@ final class SipCall {
         return true;
     }
 
+    /**
+     * Whether the answer's ACK waits for its {@link Signal#SEND_ACK}, which the carrier offers once the kept state
+     * saying the call was answered is stored (or could not be); true once per answer.
+     */
+    boolean takeAckToSend() {
+        if (!ackUnsent || ackSendAsked) {
+            return false;
+        }
+        ackSendAsked = true;
+        return true;
+    }
+
     /** The To tags of the 2xx answers to this call's INVITE taken so far ({@link #toTag}). */
     Set<String> answeredTags() {
         return Set.copyOf(answeredTags);
@@ -247,6 +269,9 @@ final class SipCall {
             return out;
         }
         try {
+            if (ackUnsent && event != Signal.SEND_ACK) {
+                acknowledge(out); // whatever comes first: the answer is acknowledged before anything else is done
+            }
             if (event instanceof Start start) {
                 start(start, out, timers);
             } else if (event instanceof ResponseEvent response) {
@@ -270,7 +295,7 @@ final class SipCall {
             // Ended here, the call must not go on at the trunk: a phone left ringing would ring through the next
             // attempt's wait, an answered line would stay open with its slot freed.
             letGo(timers);
-            if (state != State.ANSWERED) {
+            if (state != State.ANSWERED || ackUnsent) {
                 end(out, AttemptStatus.FAILED, "failed", 500, "local SIP error: " + e.getMessage());
             } else {
                 completed(out);
@@ -387,15 +412,15 @@ final class SipCall {
             log.warn("SIP call {}: 2xx without a dialog; cannot acknowledge it", callId);
             return;
         }
-        // The answer is taken once it is acknowledged: an ACK that could not be sent ends the call here, and the
-        // trunk's next copy of the 2xx is then acknowledged and hung up as an answer after the end, not ignored as
-        // this one again while someone holds a silent line.
-        dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
-        answeredTags.add(toTag(event.getResponse()));
-        this.dialog = dialog; // acknowledged: a call on the line, to be hung up however this call ends
-        cancelTimer(ringTimer);
         String reason = event.getResponse().getReasonPhrase();
         if (cancelled != null || pendingCancel != null) {
+            // The answer is taken once it is acknowledged: an ACK that could not be sent ends the call here, and the
+            // trunk's next copy of the 2xx is then acknowledged and hung up as an answer after the end, not ignored as
+            // this one again while someone holds a silent line.
+            dialog.sendAck(dialog.createAck(cseq.getSeqNumber()));
+            answeredTags.add(toTag(event.getResponse()));
+            this.dialog = dialog;
+            cancelTimer(ringTimer);
             // The callee answered as we gave up: nobody is there to talk to, so end it at once.
             session.bye(dialog);
             Cancel why = cancelled != null ? cancelled : pendingCancel;
@@ -407,13 +432,35 @@ final class SipCall {
             }
             return;
         }
+        ackTag = toTag(event.getResponse());
+        answeredTags.add(ackTag);
+        this.dialog = dialog; // a call on the line, to be hung up however this call ends
+        cancelTimer(ringTimer);
         state = State.ANSWERED;
         answeredAt = clock.instant();
         answerReason = reason;
+        // Acknowledged once kept as answered ({@link #ackUnsent}); its in-progress is reported then.
         keep(kept.confirmed(dialog, answeredAt));
+        ackUnsent = true;
+        ackCSeq = cseq.getSeqNumber();
         limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
-        out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, reason, null));
-        report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
+    }
+
+    /**
+     * Sends the answer's ACK and reports the call in progress. An ACK that could not be sent ends the call as a local
+     * error ({@link #step}); the trunk's next copy of the 2xx is then acknowledged and hung up as an answer after the
+     * end.
+     */
+    private void acknowledge(List<CarrierCallback> out) throws Exception {
+        try {
+            dialog.sendAck(dialog.createAck(ackCSeq));
+        } catch (Exception e) {
+            answeredTags.remove(ackTag); // not taken: its next copy is an answer after the end
+            throw e;
+        }
+        ackUnsent = false;
+        out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, answerReason, null));
+        report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, answerReason, null);
     }
 
     /**
@@ -529,7 +576,7 @@ final class SipCall {
         end(out, AttemptStatus.FAILED, "failed", null, NO_RESPONSE);
     }
 
-    private void onSignal(Signal signal, List<CarrierCallback> out, Scheduler timers) throws SipException {
+    private void onSignal(Signal signal, List<CarrierCallback> out, Scheduler timers) throws Exception {
         switch (signal) {
             case RING_TIMEOUT -> giveUp(Cancel.RING_TIMEOUT, timers);
             case HANG_UP -> {
@@ -545,6 +592,11 @@ final class SipCall {
             }
             case CANCEL_UNANSWERED -> abandonInvite(out);
             case SEND_INVITE -> sendKeptInvite(out);
+            case SEND_ACK -> {
+                if (ackUnsent) {
+                    acknowledge(out);
+                }
+            }
             case TAKEN_OVER -> takenOver(timers);
             // Changes nothing: the carrier stores the kept state again after this step ({@link #keepAgain}).
             case KEEP_AGAIN -> { }

@@ -506,6 +506,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     if (call.takeInviteToSend()) {
                         offer(call, SipCall.Signal.SEND_INVITE); // kept (or not keepable): it may go out now
                     }
+                    if (call.takeAckToSend()) {
+                        offer(call, SipCall.Signal.SEND_ACK); // kept as answered (or not keepable): acknowledged now
+                    }
                     if (!statuses.isEmpty()) {
                         callbackLag.record(System.nanoTime() - envelope.handedOverNanos(), TimeUnit.NANOSECONDS);
                     }

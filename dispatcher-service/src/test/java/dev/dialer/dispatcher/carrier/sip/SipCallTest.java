@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.Mockito.doThrow;
+import static org.mockito.Mockito.inOrder;
 import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
@@ -30,6 +32,7 @@ import javax.sip.message.Response;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.mockito.ArgumentCaptor;
+import org.mockito.InOrder;
 import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
@@ -122,6 +125,7 @@ class SipCallTest {
         Dialog dialog = mock(Dialog.class);
         when(dialog.getRemoteTag()).thenReturn("theirs");
         step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
+        step(SipCall.Signal.SEND_ACK);
         assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.IN_PROGRESS);
         // A session refresh from the trunk; our answer to it cannot be sent.
         doThrow(new SipException("connection reset")).when(serverTransaction).sendResponse(any());
@@ -131,6 +135,63 @@ class SipCallTest {
         assertThat(call.ended()).isTrue();
         assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.COMPLETED);
         verify(session).bye(dialog);
+    }
+
+    @Test
+    void anAnswerIsAcknowledgedAndReportedOnlyOnceKeptAsAnswered() throws Exception {
+        Dialog dialog = mock(Dialog.class);
+        when(dialog.getRemoteTag()).thenReturn("theirs");
+
+        step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
+
+        verify(dialog, never()).sendAck(any());
+        assertThat(call.kept().state()).as("kept as answered first").isEqualTo(SipDialog.State.CONFIRMED);
+        assertThat(call.takeKeptChange()).isPresent();
+        assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.RINGING);
+        assertThat(call.takeAckToSend()).isTrue();
+        assertThat(call.takeAckToSend()).as("asked once").isFalse();
+
+        step(SipCall.Signal.SEND_ACK);
+        step(SipCall.Signal.SEND_ACK);
+
+        verify(dialog, times(1)).sendAck(any());
+        assertThat(reported).extracting(CarrierCallback::status).containsExactly(AttemptStatus.INITIATED,
+                AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS);
+    }
+
+    @Test
+    void whatComesBeforeTheAnswersAckIsDoneOnlyOnceTheAnswerIsAcknowledged() throws Exception {
+        Dialog dialog = mock(Dialog.class);
+        when(dialog.getRemoteTag()).thenReturn("theirs");
+        step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
+
+        // The trunk hangs up before the kept answer was stored.
+        step(new RequestEvent(this, serverTransaction, dialog, request("BYE", 2)));
+        step(SipCall.Signal.SEND_ACK);
+
+        InOrder order = inOrder(dialog, serverTransaction);
+        order.verify(dialog).sendAck(any());
+        order.verify(serverTransaction).sendResponse(any());
+        verify(dialog, times(1)).sendAck(any());
+        assertThat(reported).extracting(CarrierCallback::status).containsExactly(AttemptStatus.INITIATED,
+                AttemptStatus.RINGING, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED);
+    }
+
+    @Test
+    void anAnswerWhoseAckCannotBeSentEndsTheCallAsALocalError() throws Exception {
+        Dialog dialog = mock(Dialog.class);
+        when(dialog.getRemoteTag()).thenReturn("theirs");
+        doThrow(new SipException("connection reset")).when(dialog).sendAck(any());
+        step(new ResponseEvent(this, invite, dialog, response(200, "OK", "INVITE")));
+
+        step(SipCall.Signal.SEND_ACK);
+
+        assertThat(call.ended()).isTrue();
+        assertThat(reported.get(reported.size() - 1)).satisfies(end -> {
+            assertThat(end.status()).isEqualTo(AttemptStatus.FAILED);
+            assertThat(end.sipReason()).startsWith("local SIP error");
+        });
+        assertThat(reported).extracting(CarrierCallback::status).doesNotContain(AttemptStatus.IN_PROGRESS);
     }
 
     @Test

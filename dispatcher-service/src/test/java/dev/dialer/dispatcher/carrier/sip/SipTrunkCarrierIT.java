@@ -695,6 +695,34 @@ class SipTrunkCarrierIT {
     }
 
     @Test
+    void anAnswerIsAcknowledgedOnlyOnceItIsKeptAsAnswered() throws Exception {
+        try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            startAgainst(trunk, null, null);
+            dialogs.holdSavesFrom(2); // the INVITE's state is the first save; the answer's the second
+            place(Map.of("timeLimit", 1));
+            java.net.DatagramPacket invite = receive(trunk, text -> text.startsWith("INVITE "), WAIT);
+            assertThat(invite).isNotNull();
+
+            reply(trunk, invite, "200 OK", "Contact: <sip:callee@127.0.0.1:" + trunk.getLocalPort() + ">\r\n");
+
+            // Acknowledged, the trunk never sends its 200 again: a dispatcher taking over a call kept as ringing
+            // would cancel it, which does nothing to an answered call, instead of hanging it up.
+            assertThat(receive(trunk, text -> text.startsWith("ACK "), Duration.ofMillis(700)))
+                    .as("an ACK sent before the answer was kept").isNull();
+            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING);
+            assertThat(reported).extracting(CarrierCallback::status).containsExactly(AttemptStatus.INITIATED);
+            dialogs.releaseHeldSaves();
+
+            assertThat(receive(trunk, text -> text.startsWith("ACK "), WAIT)).isNotNull();
+            assertThat(dialogs.saved()).containsExactly(SipDialog.State.CALLING, SipDialog.State.CONFIRMED);
+            java.net.DatagramPacket bye = receive(trunk, text -> text.startsWith("BYE "), WAIT);
+            assertThat(bye).as("our BYE at the time limit").isNotNull();
+            answerInDialog(trunk, bye, "200 OK");
+            awaitStatuses(AttemptStatus.INITIATED, AttemptStatus.IN_PROGRESS, AttemptStatus.COMPLETED);
+        }
+    }
+
+    @Test
     void aCallGivenUpWhileItsInviteWithCredentialsWasBeingKeptIsNeverInvitedAgain() throws Exception {
         try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             startAgainst(trunk, "dialer", "s3cret");
