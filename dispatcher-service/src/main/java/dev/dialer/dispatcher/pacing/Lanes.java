@@ -425,6 +425,16 @@ public class Lanes {
     }
 
     /**
+     * The trunk granted the ticket's start, and its lane waits for a dial permit (every one is taken): the grant goes
+     * back, its slot and its token, and the lane asks the trunk again once it holds a permit. Kept, the grants made
+     * while permits are short (one a token, for up to the grant's timeout) would all start as permits free together,
+     * far past the trunk's {@code rate + burst} in that second.
+     */
+    void grantWaitsForPermit(LaneTicket ticket) {
+        unusedGrant(ticket, PacingMetrics.UnusedGrant.PERMIT);
+    }
+
+    /**
      * The start the trunk granted the ticket, if it did, will not be made: its slot and, while the trunk's rate has
      * taken no later start, its token go to the trunk's next waiter ({@link Trunks#unusedGrant}). Counted by what
      * became of the token.

@@ -190,7 +190,9 @@ class PacingMetrics {
         /** The command's {@code valid_until} passed meanwhile: it goes to the dial-time gate unpaced. */
         EXPIRED,
         /** The command's number was put on its account's DNC list meanwhile: it goes to the gate unpaced. */
-        BLOCKED
+        BLOCKED,
+        /** Every dial permit was taken: the lane waits for one, and asks the trunk again once it holds it. */
+        PERMIT
     }
 
     /** Where a command the gate will end left the lanes' pacing: as it arrived, or from its lane (head, or parking). */

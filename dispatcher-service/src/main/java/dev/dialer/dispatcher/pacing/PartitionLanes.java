@@ -154,12 +154,12 @@ public final class PartitionLanes {
                 lanes.joins(lane, ticket);
                 if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
                     // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
-                    // after a head the trunk is about to grant a start to, or has granted one that waits for a dial
-                    // permit (the grant is for that head's call).
+                    // after a head the trunk is about to grant a start to, or has granted one, or that waits for a dial
+                    // permit (to start as soon as it has one).
                     Pending front = new Pending(record, ticket, slot, now());
                     Pending first = lane.queue.peekFirst();
-                    Pending head = first != null && (lane.waitingForSlot || lanes.trunkGranted(first.ticket))
-                            ? lane.queue.pollFirst() : null;
+                    Pending head = first != null && (lane.waitingForSlot || lane.waitingForPermit
+                            || lanes.trunkGranted(first.ticket)) ? lane.queue.pollFirst() : null;
                     lane.queue.addFirst(front);
                     handedOver = true;
                     if (head != null) {
@@ -320,6 +320,9 @@ public final class PartitionLanes {
             if (!lane.holdsPermit && !lanes.permits().tryAcquire(
                     () -> scheduler.schedule(() -> permitGranted(lane, owner)))) {
                 lane.waitingForPermit = true;
+                // Not kept while the lane waits: grants piling up while every permit is taken would all start
+                // together once permits free, past the trunk's rate. Asked again once the lane holds a permit.
+                lanes.grantWaitsForPermit(lane.queue.peek().ticket);
                 return;
             }
             lane.holdsPermit = true;

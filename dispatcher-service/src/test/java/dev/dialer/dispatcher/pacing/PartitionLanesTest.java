@@ -738,7 +738,7 @@ class PartitionLanesTest {
     }
 
     @Test
-    void aRequeuedAttemptGoesAfterAHeadTheTrunkGrantedThatWaitsForADialPermit() {
+    void aRequeuedAttemptGoesAfterAHeadTheTrunkGrantedThatNowWaitsForADialPermit() {
         // One trunk channel and one dial permit (the dispatcher's, shared with its other partitions).
         PacingProperties pacing = new PacingProperties(100, 1, Map.of(), Map.of(), Map.of(), 0, 1,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
@@ -755,7 +755,8 @@ class PartitionLanesTest {
         assertThat(started).extracting(Started::offset).containsExactly(0L);
 
         // Another partition's dial takes the permit; B's call ends: the channel is granted to A's head, which now
-        // waits for the permit. Then an attempt of A's comes back from a capacity requeue.
+        // waits for the permit (giving the grant back meanwhile). Then an attempt of A's comes back from a capacity
+        // requeue.
         assertThat(built.permits().tryAcquire(() -> { })).isTrue();
         built.trunks().gate(Trunks.DEFAULT).release(tickets.get(0).slotKey(), true);
         time.advanceTimeBy(Duration.ofMillis(100));
@@ -763,8 +764,33 @@ class PartitionLanesTest {
         built.permits().release();
         time.advanceTimeBy(Duration.ofMillis(100));
 
-        assertThat(started).extracting(Started::offset).as("the granted head first, on its grant")
+        assertThat(started).extracting(Started::offset).as("the head waiting for the permit first")
                 .containsExactly(0L, 1L);
+    }
+
+    @Test
+    void startsTheTrunkGrantsWhileEveryDialPermitIsTakenStillKeepTheTrunksRateOncePermitsFree() {
+        // One dial permit; a trunk of 10 calls a second. 30 caller IDs' calls queue at the trunk, each lane taking
+        // the free permit to ask and handing it on. Then another partition's dial holds the permit for 5 s: the
+        // trunk's tokens go on being granted meanwhile, to lanes that cannot start.
+        PartitionLanes lanes = lanes(pacing(50, 1, 10, Map.of()), new LanesProperties(1000, 50, Duration.ofMinutes(1),
+                1));
+        for (int i = 0; i < 30; i++) {
+            admit(lanes, "+49300001%02d".formatted(i));
+        }
+        assertThat(built.permits().tryAcquire(() -> { })).isTrue();
+        int before = started.size();
+        time.advanceTimeBy(Duration.ofSeconds(5));
+        assertThat(started).hasSize(before);
+
+        built.permits().release();
+        time.advanceTimeBy(Duration.ofSeconds(10));
+
+        assertThat(started).hasSize(30);
+        List<Long> all = started.stream().map(Started::at).toList();
+        assertThat(PaceBucketTest.maxInAnyWindow(all, SECOND)).as("starts in any one second").isLessThanOrEqualTo(11);
+        assertThat(registry.get("dialer.dispatcher.trunk.grants.unused").tag("reason", "permit").counter().count())
+                .as("grants given back while permits were short").isPositive();
     }
 
     @Test
