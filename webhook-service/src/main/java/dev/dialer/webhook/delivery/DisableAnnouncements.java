@@ -68,12 +68,19 @@ public final class DisableAnnouncements {
                 .then();
     }
 
-    /** Publishes every stored announcement once; completes when each is published (and cleared) or has failed. */
+    /**
+     * Publishes every stored announcement once; completes when each is published (and cleared) or has failed. Their
+     * read, and each clearing, fails after {@link RetryStore#STATEMENT_TIMEOUT}: on a connection that hangs, the
+     * announcements would otherwise stop for good.
+     */
     Mono<Void> publishPending() {
         return database.sql(PENDING)
                 .map(row -> new Pending(row.get("webhook_id", String.class), row.get("disabled_at", Instant.class),
                         row.get("announcement", byte[].class)))
                 .all()
+                .collectList()
+                .timeout(RetryStore.STATEMENT_TIMEOUT)
+                .flatMapMany(Flux::fromIterable)
                 .concatMap(this::announce)
                 .then();
     }
@@ -85,7 +92,8 @@ public final class DisableAnnouncements {
                 .then(database.sql(PUBLISHED)
                         .bind("id", pending.webhookId())
                         .bind("disabledAt", pending.disabledAt())
-                        .then())
+                        .then()
+                        .timeout(RetryStore.STATEMENT_TIMEOUT))
                 .doOnSuccess(done -> log.info("disable of webhook {} announced on {}", pending.webhookId(),
                         Topics.WEBHOOK_DELIVERIES))
                 .onErrorResume(error -> {

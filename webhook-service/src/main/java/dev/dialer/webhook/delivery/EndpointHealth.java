@@ -39,6 +39,10 @@ import reactor.core.publisher.Mono;
  *
  * <p>The state of a webhook that was deleted is removed by {@link #forgetDeleted}, not when its tombstone is read:
  * see there why.
+ *
+ * <p>Each statement a delivery makes here (a failure counted, a success, a disable, its lift, a row read again) fails
+ * after {@link RetryStore#STATEMENT_TIMEOUT}, as PostgreSQL being away does and as the delivery's other statements do,
+ * rather than wait for good on a connection that hangs.
  */
 final class EndpointHealth {
 
@@ -204,6 +208,7 @@ final class EndpointHealth {
                 .bind("subscribers", notice.subscribers())
                 .map(EndpointHealth::state)
                 .one()
+                .timeout(RetryStore.STATEMENT_TIMEOUT)
                 .doOnNext(state -> states.put(webhookId, state))
                 .map(State::disabled)
                 // Disabled elsewhere meanwhile: that instance announces it.
@@ -226,6 +231,7 @@ final class EndpointHealth {
                 .bind("failedAt", now)
                 .map(EndpointHealth::state)
                 .one()
+                .timeout(RetryStore.STATEMENT_TIMEOUT)
                 .flatMap(state -> counted(webhookId, state, now, announcement))
                 .switchIfEmpty(refresh(webhookId).thenReturn(false));
     }
@@ -247,6 +253,7 @@ final class EndpointHealth {
                 .bind("id", webhookId)
                 .fetch()
                 .rowsUpdated()
+                .timeout(RetryStore.STATEMENT_TIMEOUT)
                 .flatMap(deleted -> {
                     if (deleted > 0) {
                         return state == null ? Mono.<Void>empty()
@@ -367,6 +374,7 @@ final class EndpointHealth {
                 .bind("id", config.id())
                 .bind("configuredAt", config.enabledSince())
                 .then()
+                .timeout(RetryStore.STATEMENT_TIMEOUT)
                 .then(refresh(config.id()))
                 .map(State::disabled)
                 .defaultIfEmpty(false);
@@ -378,6 +386,7 @@ final class EndpointHealth {
                 .bind("id", webhookId)
                 .map(EndpointHealth::state)
                 .one()
+                .timeout(RetryStore.STATEMENT_TIMEOUT)
                 .doOnNext(state -> states.put(webhookId, state))
                 .switchIfEmpty(Mono.fromRunnable(() -> states.remove(webhookId)));
     }

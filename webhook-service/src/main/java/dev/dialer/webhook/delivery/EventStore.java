@@ -8,7 +8,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * Events as received ({@code webhook.events}), kept for their retention so that a replay can deliver them again.
- * Writing one twice (a redelivered record) keeps the first.
+ * Writing one twice (a redelivered record) keeps the first. Keeping an event fails as PostgreSQL being away does when
+ * it has no answer within {@link RetryStore#STATEMENT_TIMEOUT}, and so does reading a replay's page when the next of
+ * its events takes as long.
  */
 final class EventStore {
 
@@ -52,7 +54,8 @@ final class EventStore {
         return page("event_id = ANY(:ids)", accountId, after, limit)
                 .bind("ids", eventIds.toArray(String[]::new))
                 .map(EventStore::event)
-                .all();
+                .all()
+                .timeout(RetryStore.STATEMENT_TIMEOUT);
     }
 
     /**
@@ -64,7 +67,8 @@ final class EventStore {
                 .bind("from", from)
                 .bind("to", to)
                 .map(EventStore::event)
-                .all();
+                .all()
+                .timeout(RetryStore.STATEMENT_TIMEOUT);
     }
 
     /**

@@ -31,12 +31,15 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     private static final Logger log = LoggerFactory.getLogger(RetryStore.class);
 
     /**
-     * How long a delivery's statement (its event kept, its place in the table looked up, its outcome written) may take,
-     * waiting for a connection included, before it fails as PostgreSQL being away does, and is written again by the
-     * caller's retry. Far longer than any takes on a server that answers; without it, a statement on a connection that
-     * hangs without failing (the server gone in a failover, no reset ever sent) would wait for good, holding its record
-     * and, once its partition's in-flight bound is reached, the partition. Every such statement can be made again:
-     * inserts skip a row that is there, outcomes are written only under the claim's lease.
+     * How long a delivery's statement (its event kept, its place in the table looked up, its outcome and its webhook's
+     * health written) may take, waiting for a connection included, before it fails as PostgreSQL being away does, and
+     * is written again by the caller's retry. Far longer than any takes on a server that answers; without it, a
+     * statement on a connection that hangs without failing (the server gone in a failover, no reset ever sent) would
+     * wait for good, holding its record and, once its partition's in-flight bound is reached, the partition. Every such
+     * statement can be made again: inserts skip a row that is there, outcomes are written only under the claim's
+     * lease, a disable only over a webhook not disabled yet. A replay's page, read or queued, and a disable's
+     * announcement, read or cleared, are bounded by it too ({@link EventStore}, {@link #queueReplay},
+     * {@link DisableAnnouncements}), so that a replay or the announcements do not stop for good either.
      */
     static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(30);
 
@@ -212,7 +215,9 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /**
      * Queues a page of a replay's deliveries, due at {@code nextAt}, all or none, and each at most once per replay: a
      * delivery whose event the replay has already queued (its request handled again) is not queued twice. A failure
-     * part-way leaves no row behind. Completes with how many were queued.
+     * part-way leaves no row behind. Completes with how many were queued; fails after {@link #STATEMENT_TIMEOUT} for
+     * the page as a whole, its transaction's begin and end included: those go over the same connection as its
+     * statements, and a rollback on a connection that hangs would hang as well.
      */
     Mono<Long> queueReplay(String replayId, List<DeliveryTask> tasks, Instant nextAt) {
         if (tasks.isEmpty()) {
@@ -221,7 +226,8 @@ final class RetryStore implements RetryPoller.DueDeliveries {
         return Flux.fromIterable(tasks)
                 .concatMap(task -> queueReplay(replayId, task, nextAt))
                 .reduce(0L, Long::sum)
-                .as(transactions::transactional);
+                .as(transactions::transactional)
+                .timeout(STATEMENT_TIMEOUT);
     }
 
     private Mono<Long> queueReplay(String replayId, DeliveryTask task, Instant nextAt) {

@@ -1,6 +1,5 @@
 package dev.dialer.webhook.delivery;
 
-import java.net.URI;
 import java.util.Locale;
 
 /**
@@ -58,17 +57,6 @@ record Target(Kind kind, String id, String url, String method, String secret, St
         /** Whether the target is a webhook from the directory (with its own id, secret and health). */
         boolean isWebhook() {
             return this == WEBHOOK || this == SUBSCRIPTION;
-        }
-    }
-
-    /** The URL without its query string or user info, fit for a log line (a query may carry tokens). */
-    String redactedUrl() {
-        try {
-            URI uri = URI.create(url);
-            return uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort())
-                    + (uri.getRawPath() == null ? "" : uri.getRawPath());
-        } catch (IllegalArgumentException e) {
-            return "<malformed URL>";
         }
     }
 }

@@ -248,7 +248,7 @@ final class WebhookDeliverer {
     /**
      * What follows the try, in PostgreSQL. Each step is written again on its own per {@code untilStored}: the health
      * update before the retry row or dead letter it decides, so that a failure is counted once however often the row
-     * that follows it fails.
+     * that follows it fails; a delivered retry's row removed before its health is reset (see {@link #delivered}).
      */
     private Mono<Void> settle(DeliveryTask task, AttemptResult result, Retry untilStored) {
         if (result.refusedLocally() && refusedTooLong(task)) {
@@ -264,7 +264,7 @@ final class WebhookDeliverer {
         int tries = task.tries() + 1;
         metrics.attempt(result);
         if (result.succeeded()) {
-            return stored(delivered(task, tries, result), untilStored);
+            return delivered(task, tries, result, untilStored);
         }
         // The try that would disable the webhook, stored with the disable so that it is announced come what may.
         DeliveryAttempt disabling = attempt(task, tries, DeliveryAttempt.Outcome.DEAD, result, null, true);
@@ -332,11 +332,16 @@ final class WebhookDeliverer {
         return open != null && open.compareTo(settings.refusalDelay()) > 0 ? open : settings.refusalDelay();
     }
 
-    private Mono<Void> delivered(DeliveryTask task, int tries, AttemptResult result) {
+    /**
+     * The retry row removed, then the webhook's failure count reset, each written again on its own per
+     * {@code untilStored}: written again together, a reset that failed would remove the row a second time, find it
+     * gone and count the claim's lease as lost ({@link RetryStore#remove}), which it was not.
+     */
+    private Mono<Void> delivered(DeliveryTask task, int tries, AttemptResult result, Retry untilStored) {
         metrics.outcome(task.target().kind(), "delivered", Reason.OK);
         Mono<Void> healthy = task.target().kind().isWebhook() ? health.succeeded(task.target().id()) : Mono.empty();
-        return store.remove(task)
-                .then(healthy)
+        return stored(store.remove(task), untilStored)
+                .then(stored(healthy, untilStored))
                 .then(attemptLog.record(attempt(task, tries, DeliveryAttempt.Outcome.DELIVERED, result, null, false)));
     }
 
@@ -405,10 +410,11 @@ final class WebhookDeliverer {
             log.warn("event {} not sent: its {}", task.eventId(), why);
         }
         if (reason == Reason.FORBIDDEN_TARGET) {
-            // The query string can carry a token, so only scheme, host, port and path are logged.
-            log.warn("event {} not sent to {} {} ({}): its URL is not https (or http to an allowed host) or resolves "
+            // Only the URL's endpoint (scheme, host and port) is logged: its path is the credential of an incoming
+            // webhook (Slack's, Discord's), and its query can carry a token.
+            log.warn("event {} not sent to {} {} at {}: its URL is not https (or http to an allowed host) or resolves "
                             + "to an internal address not on dialer.webhook.delivery.allowed-hosts", task.eventId(),
-                    task.target().kind().tag(), task.target().id(), task.target().redactedUrl());
+                    task.target().kind().tag(), task.target().id(), EndpointIsolation.endpoint(task.target().url()));
         }
         if (reason == Reason.FOREIGN_ACCOUNT || (reason == Reason.UNKNOWN_WEBHOOK && !task.stored())) {
             return store.remove(task);
