@@ -397,7 +397,10 @@ class DispatcherIT {
                 .filter(command -> command.value().contains(onWrongPartition))
                 .filter(command -> command.headers().lastHeader("dialer.rerouted") != null)
                 .findFirst().orElseThrow();
-        assertThat(rerouted.partition()).isNotEqualTo(wrong);
+        assertThat(rerouted.partition()).as("the partition the dispatcher's count names")
+                .isEqualTo(KafkaPublisher.partitionOf(CALLER, partitions));
+        assertThat(new String(rerouted.headers().lastHeader("dialer.reroutes").value(), StandardCharsets.UTF_8))
+                .isEqualTo("1");
         assertThat(rerouted.headers().lastHeader("b3").value()).isEqualTo(binary);
         assertThat(rerouted.headers().headers("tag")).extracting(header -> new String(header.value(),
                 StandardCharsets.UTF_8)).containsExactly("one", "two");

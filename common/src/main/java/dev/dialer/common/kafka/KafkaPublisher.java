@@ -129,7 +129,7 @@ public final class KafkaPublisher implements AutoCloseable {
 
     static SenderRecord<String, byte[], Void> toSenderRecord(OutboundRecord record) {
         ProducerRecord<String, byte[]> producerRecord =
-                new ProducerRecord<>(record.topic(), null, record.key(), record.value());
+                new ProducerRecord<>(record.topic(), record.partition(), record.key(), record.value());
         record.sentHeaders().forEach(producerRecord.headers()::add);
         return SenderRecord.create(producerRecord, null);
     }

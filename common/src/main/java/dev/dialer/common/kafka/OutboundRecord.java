@@ -10,17 +10,24 @@ import org.apache.kafka.common.header.internals.RecordHeader;
 /**
  * A record to publish: value bytes are the contract's JSON (or, on a DLQ, the bad record, whole or cut short).
  *
- * @param headers the dialer's headers, as text
- * @param carried headers copied from a consumed record as they came ({@link InboundRecord#rawHeaders}), sent before
- *                {@code headers}: those of a name {@code headers} also has are left out, the dialer's own value being
- *                the one that holds
+ * @param headers   the dialer's headers, as text
+ * @param carried   headers copied from a consumed record as they came ({@link InboundRecord#rawHeaders}), sent before
+ *                  {@code headers}: those of a name {@code headers} also has are left out, the dialer's own value
+ *                  being the one that holds
+ * @param partition the partition to write to; null to let the producer's partitioner choose it by the key (with the
+ *                  partition count its own metadata holds)
  */
 public record OutboundRecord(String topic, String key, byte[] value, Map<String, String> headers,
-                             List<Header> carried) {
+                             List<Header> carried, Integer partition) {
 
     public OutboundRecord {
         headers = headers == null ? Map.of() : headers;
         carried = carried == null ? List.of() : List.copyOf(carried);
+    }
+
+    public OutboundRecord(String topic, String key, byte[] value, Map<String, String> headers,
+                          List<Header> carried) {
+        this(topic, key, value, headers, carried, null);
     }
 
     public OutboundRecord(String topic, String key, byte[] value, Map<String, String> headers) {

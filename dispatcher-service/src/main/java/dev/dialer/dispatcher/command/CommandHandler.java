@@ -191,14 +191,19 @@ class CommandHandler {
                 .thenReturn(CommandOutcome.DLQ);
     }
 
-    /** Published again keyed by its caller ID, so it lands where that caller ID's owner reads; then acknowledged. */
+    /**
+     * Published again keyed by its caller ID, to the partition this dispatcher's count gives it, so it lands where
+     * that caller ID's owner reads; then acknowledged.
+     */
     private Mono<CommandOutcome> reroute(InboundRecord record, CallCommand command) {
         log.info("command {} at {}-{}@{} keyed '{}' is not where its caller ID lives; re-routed", command.requestId(),
                 record.topic(), record.partition(), record.offset(), record.key() == null ? "" : "…");
-        // Its headers go with it as they came; the re-routing mark is the dispatcher's own.
+        // Its headers go with it as they came; the re-routing marks are the dispatcher's own.
         return publisher.publish(new dev.dialer.common.kafka.OutboundRecord(Topics.CALL_COMMANDS, command.callerId(),
                         record.value(), java.util.Map.of(KeyRouting.REROUTED_HEADER,
-                                record.partition() + "@" + record.offset()), record.rawHeaders()))
+                                record.partition() + "@" + record.offset(), KeyRouting.REROUTES_HEADER,
+                                Integer.toString(KeyRouting.reroutes(record) + 1)), record.rawHeaders(),
+                        routing.partitionFor(command.callerId())))
                 .retryWhen(InfraRetry.untilRecovered("re-route command"))
                 .thenReturn(CommandOutcome.REROUTED)
                 // Refused for good (too large for this producer, say): to the DLQ with why, not skipped unseen.

@@ -15,13 +15,23 @@ import org.springframework.stereotype.Component;
 /**
  * Where a command must live: keyed by its caller ID, on the partition Kafka's Java client (murmur2) gives that key,
  * so one dispatcher owns each caller ID and paces it exactly. librdkafka clients such as kcat hash with CRC32 unless
- * told {@code -X partitioner=murmur2_random}; their records, and records keyed by anything else, are re-routed once.
+ * told {@code -X partitioner=murmur2_random}; their records, and records keyed by anything else, are re-routed: written
+ * again to the partition this dispatcher's count of them gives the caller ID, named rather than left to the producer,
+ * whose own count may lag one that grew.
  */
 @Component
 public class KeyRouting {
 
-    /** Header marking a record this dispatcher already re-routed: it is never bounced a second time. */
+    /** Header marking a record a dispatcher re-routed: where it was ({@code partition@offset}). */
     static final String REROUTED_HEADER = "dialer.rerouted";
+    /** Header counting how many times a record was re-routed ({@link #MAX_REROUTES}). */
+    static final String REROUTES_HEADER = "dialer.reroutes";
+    /**
+     * How many times a record is re-routed at most: one found on the wrong partition after that is taken where it is
+     * (dispatchers whose counts of the partitions differ, while a grown topic's count reaches them all, could
+     * otherwise send it back and forth).
+     */
+    static final int MAX_REROUTES = 3;
 
     private static final Logger log = LoggerFactory.getLogger(KeyRouting.class);
 
@@ -120,15 +130,41 @@ public class KeyRouting {
         return count > 0 ? owned.get(KafkaPublisher.partitionOf(callerId, count)) : null;
     }
 
-    /** Whether the record is on the wrong partition for its caller ID, or keyed by something else. */
+    /**
+     * Whether the record is on the wrong partition for its caller ID, or keyed by something else, and may be re-routed
+     * (it was fewer than {@link #MAX_REROUTES} times). A re-routed record is trusted only on the partition this
+     * dispatcher's count gives its caller ID: written there by a dispatcher whose count lagged (or was ahead), it is
+     * re-routed again rather than dialled by a dispatcher that does not own the caller ID.
+     */
     boolean misplaced(InboundRecord record, CallCommand command) {
-        if (record.headers().containsKey(REROUTED_HEADER)) {
+        int count = partitions;
+        boolean misplaced = !command.callerId().equals(record.key())
+                || count > 0 && record.partition() != KafkaPublisher.partitionOf(command.callerId(), count);
+        if (misplaced && reroutes(record) >= MAX_REROUTES) {
+            log.warn("command {} at {}-{}@{} is still not on its caller ID's partition after {} re-routes; taken "
+                    + "here", command.requestId(), record.topic(), record.partition(), record.offset(),
+                    MAX_REROUTES);
             return false;
         }
-        if (!command.callerId().equals(record.key())) {
-            return true;
+        return misplaced;
+    }
+
+    /** How many times the record was re-routed so far. */
+    static int reroutes(InboundRecord record) {
+        String counted = record.headers().get(REROUTES_HEADER);
+        if (counted != null) {
+            try {
+                return Math.max(1, Integer.parseInt(counted));
+            } catch (NumberFormatException e) {
+                return MAX_REROUTES;
+            }
         }
+        return record.headers().containsKey(REROUTED_HEADER) ? 1 : 0;
+    }
+
+    /** The partition to re-route {@code callerId}'s record to; null when the count is not known yet. */
+    Integer partitionFor(String callerId) {
         int count = partitions;
-        return count > 0 && record.partition() != KafkaPublisher.partitionOf(command.callerId(), count);
+        return count > 0 ? KafkaPublisher.partitionOf(callerId, count) : null;
     }
 }

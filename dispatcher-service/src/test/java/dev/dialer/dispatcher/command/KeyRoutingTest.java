@@ -91,11 +91,22 @@ class KeyRoutingTest {
     }
 
     @Test
-    void aRecordAlreadyReroutedIsNeverBouncedAgain() {
-        routing.commandsTopicHas(12);
-        int right = KafkaPublisher.partitionOf(CALLER, 12);
+    void aRecordReroutedToAPartitionThisCountDoesNotGiveItsCallerIdIsReroutedAgainAtMostThreeTimes() {
+        // Written there by a dispatcher (or a producer) whose count of the partitions lagged a grown topic's.
+        routing.commandsTopicHas(24);
+        int right = KafkaPublisher.partitionOf(CALLER, 24);
+        int wrong = (right + 1) % 24;
 
-        assertThat(routing.misplaced(at((right + 1) % 12, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")),
-                command())).isFalse();
+        assertThat(routing.misplaced(at(right, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")), command()))
+                .as("where it belongs").isFalse();
+        assertThat(routing.misplaced(at(wrong, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")), command()))
+                .as("re-routed once, still misplaced").isTrue();
+        assertThat(routing.misplaced(at(wrong, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1",
+                KeyRouting.REROUTES_HEADER, "2")), command())).isTrue();
+        assertThat(routing.misplaced(at(wrong, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1",
+                KeyRouting.REROUTES_HEADER, "3")), command())).as("taken where it is").isFalse();
+        assertThat(KeyRouting.reroutes(at(wrong, CALLER, Map.of()))).isZero();
+        assertThat(KeyRouting.reroutes(at(wrong, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")))).isOne();
+        assertThat(routing.partitionFor(CALLER)).as("named, not left to a producer's count").isEqualTo(right);
     }
 }
