@@ -17,7 +17,6 @@ import io.r2dbc.spi.R2dbcDataIntegrityViolationException;
 import io.r2dbc.spi.R2dbcException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -259,10 +258,13 @@ public final class CallEventConsumer {
                         signal.failure().toString()));
     }
 
+    /**
+     * Stores the delivery behind the earlier one of its call to the same target, to go once that one is done, or the
+     * ordering wait after that one's first try at the latest ({@link RetryStore#save}).
+     */
     private Mono<Void> holdBack(DeliveryTask task) {
         metrics.heldBack();
-        Instant now = clock.instant();
-        return store.save(task, 0, now, now.plus(orderingWait));
+        return store.save(task, 0, clock.instant(), orderingWait);
     }
 
     /**
@@ -320,16 +322,16 @@ public final class CallEventConsumer {
 
     /**
      * Stores the event's delivery to a webhook not known yet for a try after the ordering wait, held behind an earlier
-     * row of its call's as a held-back event is, for at most the ordering wait past its due time: two events of a call
-     * stored so, the later could otherwise be tried while the earlier waits out a failed try.
+     * row of its call's as a held-back event is, for at most the ordering wait past its due time, or past the earlier
+     * row's first try if that comes later ({@link RetryStore#save}): two events of a call stored so, the later could
+     * otherwise be tried while the earlier waits out a failed try.
      */
     private Mono<Void> later(CallEvent event, Target.Kind kind, String webhookId, byte[] payload,
                              String traceparent) {
         metrics.outcome(kind, "retrying", Reason.UNKNOWN_WEBHOOK);
         DeliveryTask later = DeliveryTask.first(event.eventId(), event.eventType().wire(),
                 Target.storedWebhook(kind, webhookId), event.requestId(), event.accountId(), payload, traceparent);
-        Instant due = clock.instant().plus(orderingWait);
-        return store.save(later, 0, due, due.plus(orderingWait));
+        return store.save(later, 0, clock.instant().plus(orderingWait), orderingWait);
     }
 
     /** The record's event; throws when it holds none. */

@@ -19,7 +19,9 @@ import reactor.core.publisher.Mono;
  * whose instance died is claimed again once its lease runs out.
  *
  * <p>A row waits behind an earlier row with the same order key (a call's earlier event to the same target) until its
- * {@code hold_until} passes; then it goes anyway.
+ * {@code hold_until} passes; then it goes anyway. Its hold is counted from the latest first try the earlier rows have
+ * yet to make, when that is later than its own due time ({@link #save}): the ordering wait is how long a later event
+ * waits behind an earlier one being retried, not the time left before the earlier one's first try.
  *
  * <p>A claimed row's outcome (rescheduled, removed, dead-lettered) is written only while the row still carries the
  * claim's lease ({@code lease_until} as claimed, {@link DeliveryTask#lease()}). A try that outlived its lease may
@@ -43,11 +45,21 @@ final class RetryStore implements RetryPoller.DueDeliveries {
      */
     static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(30);
 
+    /**
+     * A new delivery; one with a hold ({@code :holdSeconds}) is held from the latest due time of the rows of its order
+     * key not tried yet ({@code tries = 0}: stored for later, held back, or refused before their first try), or from
+     * its own if that is later. A row tried already is left out: its next try may be hours away, and a later event
+     * waits behind it for the ordering wait alone.
+     */
     private static final String INSERT = """
             INSERT INTO webhook.retries (event_id, event_type, target_kind, target_id, url, endpoint, method,
                 request_id, account_id, payload, tries, order_key, hold_until, replay, next_attempt_at, traceparent)
             VALUES (:eventId, :eventType, :kind, :targetId, :url, :endpoint, :method, :requestId, :accountId, :payload,
-                :tries, :orderKey, :holdUntil, :replay, :nextAt, :traceparent)
+                :tries, :orderKey,
+                greatest(CAST(:nextAt AS timestamptz), (SELECT max(e.next_attempt_at) FROM webhook.retries e
+                                                         WHERE e.order_key = :orderKey AND e.tries = 0))
+                    + make_interval(secs => :holdSeconds),
+                :replay, :nextAt, :traceparent)
             ON CONFLICT DO NOTHING""";
     /** Whether this delivery already waits in the table, and whether an earlier one of its order key does. */
     private static final String WAITING = """
@@ -182,15 +194,20 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /**
      * Stores a delivery due at {@code nextAt}, or moves a stored one there; {@code tries} are the tries made. A new
      * delivery of an event to a target that already waits in the table (its event handled twice) is not stored again.
+     * A new one stored with a {@code hold} waits behind the earlier rows of its order key for that long past the
+     * latest of their first tries still to come, or past {@code nextAt} if that is later; null, it waits behind none.
+     * Counted from {@code nextAt} alone, the hold of a call's event stored behind one that waits for its first try
+     * (its webhook not known yet, due after the ordering wait) would end as that one comes due: both would be claimed
+     * together, the later ranked first (due first), or the later would go while the earlier's try is in flight.
      */
-    Mono<Void> save(DeliveryTask task, int tries, Instant nextAt, Instant holdUntil) {
+    Mono<Void> save(DeliveryTask task, int tries, Instant nextAt, Duration hold) {
         if (task.stored()) {
             return claimed(task, "rescheduled", database.sql(RESCHEDULE).bind("tries", tries).bind("nextAt", nextAt));
         }
-        return inserted(task, tries, nextAt, holdUntil).timeout(STATEMENT_TIMEOUT);
+        return inserted(task, tries, nextAt, hold).timeout(STATEMENT_TIMEOUT);
     }
 
-    private Mono<Void> inserted(DeliveryTask task, int tries, Instant nextAt, Instant holdUntil) {
+    private Mono<Void> inserted(DeliveryTask task, int tries, Instant nextAt, Duration hold) {
         Target target = task.target();
         return database.sql(INSERT)
                 .bind("eventId", task.eventId())
@@ -205,7 +222,7 @@ final class RetryStore implements RetryPoller.DueDeliveries {
                 .bind("payload", task.payload())
                 .bind("tries", tries)
                 .bind("orderKey", Parameter.fromOrEmpty(task.orderKey(), String.class))
-                .bind("holdUntil", Parameter.fromOrEmpty(holdUntil, Instant.class))
+                .bind("holdSeconds", Parameter.fromOrEmpty(hold == null ? null : hold.toNanos() / 1e9, Double.class))
                 .bind("replay", task.replay())
                 .bind("nextAt", nextAt)
                 .bind("traceparent", Parameter.fromOrEmpty(task.traceparent(), String.class))
@@ -215,19 +232,20 @@ final class RetryStore implements RetryPoller.DueDeliveries {
     /**
      * Queues a page of a replay's deliveries, due at {@code nextAt}, all or none, and each at most once per replay: a
      * delivery whose event the replay has already queued (its request handled again) is not queued twice. A failure
-     * part-way leaves no row behind. Completes with how many were queued; fails after {@link #STATEMENT_TIMEOUT} for
-     * the page as a whole, its transaction's begin and end included: those go over the same connection as its
-     * statements, and a rollback on a connection that hangs would hang as well.
+     * part-way leaves no row behind. Completes with how many were queued; fails when one of its statements has no
+     * answer within {@link #STATEMENT_TIMEOUT}, and when the page as a whole takes that long for each of its
+     * statements and its transaction's begin and end: those go over the same connection as its statements, and a
+     * rollback on a connection that hangs would hang as well. A page of many rows on a slow server still finishes.
      */
     Mono<Long> queueReplay(String replayId, List<DeliveryTask> tasks, Instant nextAt) {
         if (tasks.isEmpty()) {
             return Mono.just(0L);
         }
         return Flux.fromIterable(tasks)
-                .concatMap(task -> queueReplay(replayId, task, nextAt))
+                .concatMap(task -> queueReplay(replayId, task, nextAt).timeout(STATEMENT_TIMEOUT))
                 .reduce(0L, Long::sum)
                 .as(transactions::transactional)
-                .timeout(STATEMENT_TIMEOUT);
+                .timeout(STATEMENT_TIMEOUT.multipliedBy(tasks.size() + 2L));
     }
 
     private Mono<Long> queueReplay(String replayId, DeliveryTask task, Instant nextAt) {

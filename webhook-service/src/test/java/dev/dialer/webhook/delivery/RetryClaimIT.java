@@ -1,16 +1,31 @@
 package dev.dialer.webhook.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.contract.CallEvent;
+import dev.dialer.common.contract.Contract;
+import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.Topics;
 import dev.dialer.infra.Infrastructure;
+import dev.dialer.webhook.KafkaProperties;
 import dev.dialer.webhook.WebhookApplication;
+import dev.dialer.webhook.directory.Directories;
+import dev.dialer.webhook.directory.WebhookDirectory;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,13 +44,17 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.ActiveProfiles;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * What a claim of due retries takes, against the real table: accounts and their endpoints in turn, the fewest tries in
- * flight first, and none past an endpoint's or account's limit. The service's own poller claims once at start and then
- * not for an hour, so that the test's claims are the only ones. The table is shared with the other test classes, whose
- * rows stay: each claim passes over their accounts as it passes over a held account's, so it ranks only the test's
- * own rows, and each test deletes its own rows when it ends.
+ * flight first, none past an endpoint's or account's limit, and no call's later event before its earlier one while
+ * that one's ordering wait lasts. The service's own poller claims once at start and then not for an hour, so that the
+ * test's claims are the only ones. The table is shared with the other test classes, whose rows stay: each claim passes
+ * over their accounts as it passes over a held account's, so it ranks only the test's own rows, and each test deletes
+ * its own rows when it ends.
  */
 @SpringBootTest(classes = WebhookApplication.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"spring.config.name=webhook-service", "dialer.webhook.retry.poll-interval=1h"})
@@ -50,6 +69,8 @@ class RetryClaimIT {
     /** Long before now: the rows of a test are due, and in the order their due times give. */
     private static final Instant BACKLOG_DUE = Instant.parse("2001-01-01T00:00:00Z");
     private static final byte[] PAYLOAD = "{\"event_type\":\"call.status\"}".getBytes(StandardCharsets.UTF_8);
+    /** The shipped ordering wait: the events below are handled minutes apart from the claims, on the clock. */
+    private static final Duration ORDERING_WAIT = Duration.ofMinutes(10);
 
     @Autowired
     RetryStore store;
@@ -57,6 +78,18 @@ class RetryClaimIT {
     MeterRegistry registry;
     @Autowired
     DatabaseClient database;
+    @Autowired
+    KafkaProperties kafka;
+    @Autowired
+    TargetResolver resolver;
+    @Autowired
+    WebhookDeliverer deliverer;
+    @Autowired
+    EventStore events;
+    @Autowired
+    DeliveryMetrics metrics;
+    @Autowired
+    KafkaPublisher publisher;
 
     /** The accounts of this test's rows. */
     private final List<String> accounts = new ArrayList<>();
@@ -187,6 +220,68 @@ class RetryClaimIT {
                 new String[0], new String[0]), RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT));
 
         assertThat(byAccount(claimed)).containsOnlyKeys(other);
+    }
+
+    /**
+     * A call's first event names a webhook whose record is late, so its delivery is stored for a try after the ordering
+     * wait; the record arrives and the call's next event is held behind it. Handled a minute apart, long enough ago
+     * that the first is due now and the next has been stored for longer than the ordering wait: the next is not
+     * claimed with the first (ranked ahead of it, and tried alongside), nor while the first's try is in flight,
+     * nor after that try failed; it goes once the first is delivered.
+     */
+    @Test
+    void aCallsEventHeldBehindOneStoredForItsWebhookNotKnownYetIsNotClaimedBeforeThatOneIsDone() {
+        String account = account("acc-order");
+        String webhookId = unique("wh-late");
+        CallCommand command = new CallCommand(CallCommand.VERSION, unique("req"), account, "+14155550100",
+                "+919876543210", "23", null, "it", 0, 0, 1, webhookId, null, Map.of(), null, null, null, null, null,
+                Instant.now());
+        CallEvent first = CallEvent.about(command).sequence(1).status(AttemptStatus.INITIATED).build();
+        CallEvent next = CallEvent.about(command).sequence(2).status(AttemptStatus.RINGING).build();
+        Instant firstHandled = Instant.now().minus(ORDERING_WAIT).minus(Duration.ofMinutes(2));
+        Sinks.Many<InboundRecord> topic = Sinks.many().unicast().onBackpressureBuffer();
+        WebhookDirectory late = Directories.of(topic::asFlux, Mono::empty, new SimpleMeterRegistry());
+        Disposable following = late.follow().subscribe();
+        try {
+            handle(late, firstHandled, first);
+            topic.tryEmitNext(new InboundRecord(Topics.WEBHOOK_CONFIG, 0, 0, webhookId, Contract.toBytes(
+                    new WebhookConfig(webhookId, account, "https://example.invalid/hook", "test",
+                            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true, Instant.now())), Map.of(), () -> { }));
+            await().atMost(WAIT).until(() -> late.current(webhookId) != null);
+            handle(late, firstHandled.plus(Duration.ofMinutes(1)), next);
+        } finally {
+            following.dispose();
+        }
+        assertThat(database.sql("SELECT next_attempt_at <= now() AS due FROM webhook.retries WHERE event_id = :eventId")
+                .bind("eventId", next.eventId())
+                .map(row -> row.get("due", Boolean.class))
+                .one().block(WAIT)).as("the next held back, due since it was stored").isTrue();
+        RetriesInFlight.Room room = RetriesInFlight.Room.empty(PER_ENDPOINT, PER_ACCOUNT);
+
+        List<DeliveryTask> claimed = claim(10, room);
+
+        assertThat(claimed).extracting(DeliveryTask::eventId).containsExactly(first.eventId());
+        assertThat(claim(10, room)).as("the first's try in flight").isEmpty();
+        store.save(claimed.get(0), 1, Instant.now().plusSeconds(60), null).block(WAIT);
+        assertThat(claim(10, room)).as("the first's try failed, due again in a minute").isEmpty();
+        database.sql("UPDATE webhook.retries SET next_attempt_at = now() WHERE event_id = :eventId")
+                .bind("eventId", first.eventId())
+                .then().block(WAIT);
+        List<DeliveryTask> again = claim(10, room);
+        assertThat(again).as("the first due again").extracting(DeliveryTask::eventId)
+                .containsExactly(first.eventId());
+        store.remove(again.get(0)).block(WAIT);
+        assertThat(claim(10, room)).as("the first delivered").extracting(DeliveryTask::eventId)
+                .containsExactly(next.eventId());
+    }
+
+    /** The call event handled as it is at {@code at} by a consumer that looks webhooks up in {@code directory}. */
+    private void handle(WebhookDirectory directory, Instant at, CallEvent event) {
+        CallEventConsumer consumer = new CallEventConsumer(kafka.settings(), 1, directory, resolver, deliverer, store,
+                events, Duration.ZERO, ORDERING_WAIT, metrics, new BadRecords(BadRecords.Source.EVENTS, publisher,
+                metrics), Clock.fixed(at, ZoneOffset.UTC));
+        consumer.handle(new InboundRecord(Topics.CALL_EVENTS, 0, event.sequenceNumber(), event.requestId(),
+                Contract.toBytes(event), Map.of(), () -> { })).block(WAIT);
     }
 
     private List<DeliveryTask> claim(int limit, RetriesInFlight.Room room) {
