@@ -126,8 +126,8 @@ public final class CarrierOptions {
         int length = value.length();
         int at = 0;
         while (at < length) {
-            boolean sips = value.regionMatches(true, at, "sips:", 0, 5);
-            if (sips || value.regionMatches(true, at, "sip:", 0, 4)) {
+            boolean sips = startsAt(value, at, "sips:");
+            if (sips || startsAt(value, at, "sip:")) {
                 int start = at + (sips ? 5 : 4);
                 int end = uriEnd(value, start, true);
                 if (end > start && end < length && value.charAt(end) == '@') {
@@ -138,7 +138,7 @@ public final class CarrierOptions {
                     int tel = indexOfTel(value, at + 1, end);
                     at = tel >= 0 ? tel : Math.max(end, at + 1);
                 }
-            } else if (value.regionMatches(true, at, "tel:", 0, 4)) {
+            } else if (startsAt(value, at, "tel:")) {
                 int end = uriEnd(value, at + 4, false);
                 if (end > at + 4) {
                     users.add(value.substring(at + 4, end));
@@ -153,7 +153,9 @@ public final class CarrierOptions {
         return users;
     }
 
-    /** Where the URI text from {@code start} ends: at a stop ({@link #URI_STOPS}, with {@code @} or not), or the end. */
+    /**
+     * Where the URI text from {@code start} ends: at a stop ({@link #URI_STOPS}, with {@code @} or not), or the end.
+     */
     private static int uriEnd(String value, int start, boolean atStops) {
         int end = start;
         while (end < value.length()) {
@@ -166,10 +168,28 @@ public final class CarrierOptions {
         return end;
     }
 
+    /**
+     * Whether {@code scheme} (lower case) is written at {@code at}, in any case of ASCII letters only: as a SIP
+     * grammar reads it ({@code ſip:} is no SIP URI, though Java's case folding takes {@code ſ} for {@code s}).
+     */
+    private static boolean startsAt(String value, int at, String scheme) {
+        if (at + scheme.length() > value.length()) {
+            return false;
+        }
+        for (int i = 0; i < scheme.length(); i++) {
+            char c = value.charAt(at + i);
+            char lower = c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+            if (lower != scheme.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The first {@code tel:} (any case) that starts from {@code from} and before {@code to}; -1 when none. */
     private static int indexOfTel(String value, int from, int to) {
         for (int at = from; at < to; at++) {
-            if (value.regionMatches(true, at, "tel:", 0, 4)) {
+            if (startsAt(value, at, "tel:")) {
                 return at;
             }
         }

@@ -443,6 +443,8 @@ final class SipCall {
         keep(kept.confirmed(dialog, answeredAt));
         ackUnsent = true;
         ackCSeq = cseq.getSeqNumber();
+        // Answered for whoever asks meanwhile (a cancel is then too late); its status is reported once acknowledged.
+        report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, reason, null);
         limitTimer = timers.schedule(() -> offer(Signal.TIME_LIMIT), timeLimit.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -460,7 +462,6 @@ final class SipCall {
         }
         ackUnsent = false;
         out.add(callback(AttemptStatus.IN_PROGRESS, "in-progress", 200, answerReason, null));
-        report = new CallReport(AttemptStatus.IN_PROGRESS, "in-progress", callId, 200, answerReason, null);
     }
 
     /**

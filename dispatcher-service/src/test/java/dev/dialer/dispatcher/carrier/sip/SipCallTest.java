@@ -148,6 +148,8 @@ class SipCallTest {
         assertThat(call.kept().state()).as("kept as answered first").isEqualTo(SipDialog.State.CONFIRMED);
         assertThat(call.takeKeptChange()).isPresent();
         assertThat(reported.get(reported.size() - 1).status()).isEqualTo(AttemptStatus.RINGING);
+        assertThat(call.report().status()).as("answered for a cancel that asks meanwhile: too late")
+                .isEqualTo(AttemptStatus.IN_PROGRESS);
         assertThat(call.takeAckToSend()).isTrue();
         assertThat(call.takeAckToSend()).as("asked once").isFalse();
 
