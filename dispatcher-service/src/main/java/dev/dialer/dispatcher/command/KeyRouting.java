@@ -126,8 +126,8 @@ public class KeyRouting {
      * when it does not own it. Callbacks that arrived before then, in a rebalance, went through the callbacks topic.
      */
     public Long ownedSince(String callerId) {
-        int count = partitions;
-        return count > 0 ? owned.get(KafkaPublisher.partitionOf(callerId, count)) : null;
+        Integer partition = partitionFor(callerId);
+        return partition != null ? owned.get(partition) : null;
     }
 
     /**
@@ -137,9 +137,9 @@ public class KeyRouting {
      * re-routed again rather than dialled by a dispatcher that does not own the caller ID.
      */
     boolean misplaced(InboundRecord record, CallCommand command) {
-        int count = partitions;
+        Integer partition = partitionFor(command.callerId());
         boolean misplaced = !command.callerId().equals(record.key())
-                || count > 0 && record.partition() != KafkaPublisher.partitionOf(command.callerId(), count);
+                || partition != null && record.partition() != partition;
         if (misplaced && reroutes(record) >= MAX_REROUTES) {
             log.warn("command {} at {}-{}@{} is still not on its caller ID's partition after {} re-routes; taken "
                     + "here", command.requestId(), record.topic(), record.partition(), record.offset(),
@@ -162,7 +162,7 @@ public class KeyRouting {
         return record.headers().containsKey(REROUTED_HEADER) ? 1 : 0;
     }
 
-    /** The partition to re-route {@code callerId}'s record to; null when the count is not known yet. */
+    /** The partition {@code callerId}'s records belong on (and are re-routed to); null when the count is not known. */
     Integer partitionFor(String callerId) {
         int count = partitions;
         return count > 0 ? KafkaPublisher.partitionOf(callerId, count) : null;

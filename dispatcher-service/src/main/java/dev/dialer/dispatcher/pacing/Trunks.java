@@ -202,20 +202,13 @@ public final class Trunks {
     }
 
     /**
-     * {@link TrunkGate#capacityRejected} at the trunk holding the slot. One held nowhere (no longer: it lapsed, or
-     * its partition moved) changes no limit; it is counted on the first trunk, and every trunk keeps a count of calls
-     * in flight it overtook from holding it.
-     */
-    public void capacityRejected(String slotKey) {
-        capacityRejected(slotKey, null);
-    }
-
-    /**
-     * {@link #capacityRejected(String)} at the trunk named {@code trunk}, the carrier that refused the call for its
+     * {@link TrunkGate#capacityRejected} at the trunk named {@code trunk}, the carrier that refused the call for its
      * capacity: a route that failed over asked another carrier than the one whose trunk holds the slot, and the limit
      * to shrink is the refusing one's. The slot moves there first ({@link #placedOn}), in the same step: it belongs
      * to that trunk's congestion episode. A null {@code trunk}, or one that names no trunk of this dispatcher (a
-     * callback's tag written before the route table changed), is the holding trunk.
+     * callback's tag written before the route table changed), is the trunk holding the slot. One held nowhere (no
+     * longer: it lapsed, or its partition moved) changes no limit; it is counted on the first trunk, and every trunk
+     * keeps a count of calls in flight it overtook from holding it.
      */
     public void capacityRejected(String slotKey, String trunk) {
         String first = first();

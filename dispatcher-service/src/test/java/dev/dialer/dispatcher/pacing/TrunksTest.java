@@ -81,7 +81,7 @@ class TrunksTest {
             start(trunks, "b" + i, "b", () -> { });
         }
 
-        trunks.capacityRejected(TrunkGate.slotKey("a0", 1));
+        trunks.capacityRejected(TrunkGate.slotKey("a0", 1), null);
 
         assertThat(trunks.gate("a").currentLimit()).isEqualTo(4);
         assertThat(trunks.gate("a").capacityRejections()).isEqualTo(1);

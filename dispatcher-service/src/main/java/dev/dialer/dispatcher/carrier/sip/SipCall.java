@@ -269,8 +269,8 @@ final class SipCall {
             return out;
         }
         try {
-            if (ackUnsent && event != Signal.SEND_ACK) {
-                acknowledge(out); // whatever comes first: the answer is acknowledged before anything else is done
+            if (ackUnsent) {
+                acknowledge(out); // whatever comes first, SEND_ACK or not: before anything else is done
             }
             if (event instanceof Start start) {
                 start(start, out, timers);
@@ -577,7 +577,7 @@ final class SipCall {
         end(out, AttemptStatus.FAILED, "failed", null, NO_RESPONSE);
     }
 
-    private void onSignal(Signal signal, List<CarrierCallback> out, Scheduler timers) throws Exception {
+    private void onSignal(Signal signal, List<CarrierCallback> out, Scheduler timers) throws SipException {
         switch (signal) {
             case RING_TIMEOUT -> giveUp(Cancel.RING_TIMEOUT, timers);
             case HANG_UP -> {
@@ -593,11 +593,8 @@ final class SipCall {
             }
             case CANCEL_UNANSWERED -> abandonInvite(out);
             case SEND_INVITE -> sendKeptInvite(out);
-            case SEND_ACK -> {
-                if (ackUnsent) {
-                    acknowledge(out);
-                }
-            }
+            // Changes nothing: a pending ACK is sent before any event is handled ({@link #step}).
+            case SEND_ACK -> { }
             case TAKEN_OVER -> takenOver(timers);
             // Changes nothing: the carrier stores the kept state again after this step ({@link #keepAgain}).
             case KEEP_AGAIN -> { }
