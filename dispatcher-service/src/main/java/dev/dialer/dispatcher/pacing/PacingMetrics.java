@@ -25,6 +25,8 @@ import org.springframework.stereotype.Component;
  *       {@code …lanes.dials.waiting}: lanes waiting for one to end;</li>
  *   <li>{@code dialer.dispatcher.lanes.parked{reason}}: records parked in the schedule, by why ({@link Parked});
  *       {@code …lanes.parked.lanes.unread}: assignments whose caller IDs' parked due times could not be read;
+ *       {@code …lanes.parked.recounts{outcome=moved|kept|failed}}: looks at a lane's parked backlog that had stopped
+ *       coming back, by whether what is left ends sooner than the lane had handed out ({@link Recount});
  *       {@code …lanes.wait}: time from a record's arrival in its lane to its dial;</li>
  *   <li>{@code dialer.dispatcher.lanes.unpaced{reason=canceled|expired|blocked,at=admission|lane}}: commands the
  *       dial-time gate will end (cancelled, past their {@code valid_until}, or to a number on the DNC list) handed to
@@ -47,6 +49,7 @@ class PacingMetrics {
 
     private final MeterRegistry registry;
     private final Map<Parked, Counter> parked = new EnumMap<>(Parked.class);
+    private final Map<Recount, Counter> recounts = new EnumMap<>(Recount.class);
     private final Map<String, Counter> started = new ConcurrentHashMap<>();
     private final Timer waited;
     private final Counter slotsReleased;
@@ -63,6 +66,12 @@ class PacingMetrics {
             parked.put(reason, Counter.builder("dialer.dispatcher.lanes.parked")
                     .description("records parked in the schedule rather than held in their lane")
                     .tags("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .register(registry));
+        }
+        for (Recount outcome : Recount.values()) {
+            recounts.put(outcome, Counter.builder("dialer.dispatcher.lanes.parked.recounts")
+                    .description("looks at a lane's parked backlog that had stopped coming back")
+                    .tags("outcome", outcome.name().toLowerCase(Locale.ROOT))
                     .register(registry));
         }
         this.waited = Timer.builder("dialer.dispatcher.lanes.wait")
@@ -173,6 +182,10 @@ class PacingMetrics {
         parkFailures.increment();
     }
 
+    void recounted(Recount outcome) {
+        recounts.get(outcome).increment();
+    }
+
     void parkedLanesUnread() {
         parkedLanesUnread.increment();
     }
@@ -219,6 +232,16 @@ class PacingMetrics {
     }
 
     /** Why a record was parked rather than held in its lane. */
+    /** What a look at a lane's parked backlog found ({@code PartitionLanes#recount}). */
+    enum Recount {
+        /** What is left ends sooner than the lane had handed out: what arrives is parked that much sooner. */
+        MOVED,
+        /** What is left ends where the lane had handed out. */
+        KEPT,
+        /** The schedule could not be read in time: what arrives parks as it would have. */
+        FAILED
+    }
+
     enum Parked {
         /** It arrived at a lane already holding {@code park-after} of waiting at the pace the lane starts calls. */
         BACKLOG,

@@ -122,6 +122,55 @@ class ParkingLot {
     }
 
     /**
+     * Closes the gaps in a caller ID's parked backlog (decision 0154): its rows still to come, from {@code from} on
+     * (not claimed by the retry scheduler), in their order, each moved to {@code start} plus its place in that order
+     * times {@code step} when that is earlier than its due time, never later. Rows a cancel or a calling window took
+     * out leave no wait behind; the order stays, the moved rows being as far apart as the lane's rate keeps its starts.
+     * The caller ID's row of parked due times is set to what is left ({@link #parkedLanes}), so a next owner of the
+     * partition does not park behind the gaps either.
+     *
+     * @return the earliest and last due time of the rows left; empty when none is due after {@code from}
+     */
+    Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step) {
+        return db.sql("""
+                        WITH waiting AS (
+                            SELECT request_id, attempt_no, due_at,
+                                   least(due_at, $3::timestamptz + interval '1 microsecond' * $4::bigint * (row_number()
+                                         OVER (ORDER BY due_at, request_id COLLATE "C", attempt_no) - 1)) AS moved_to
+                              FROM dispatch.schedule
+                             WHERE (command ->> 'caller_id') = $1 AND reason = 'parked' AND lease_until IS NULL
+                               AND due_at > $2),
+                        moved AS (
+                            UPDATE dispatch.schedule s SET due_at = w.moved_to
+                              FROM waiting w
+                             WHERE s.request_id = w.request_id AND s.attempt_no = w.attempt_no
+                               AND w.moved_to < w.due_at AND s.reason = 'parked' AND s.lease_until IS NULL),
+                        left_over AS (SELECT min(moved_to) AS first_due, max(moved_to) AS last_due FROM waiting),
+                        lane AS (
+                            UPDATE dispatch.parked_lanes l
+                               SET first_due_at = coalesce(o.first_due, $2), last_due_at = coalesce(o.last_due, $2)
+                              FROM left_over o
+                             WHERE l.caller_id = $1)
+                        SELECT first_due, last_due FROM left_over""")
+                .bind(0, callerId)
+                .bind(1, from)
+                .bind(2, start)
+                .bind(3, Math.max(1, step.toNanos() / 1_000))
+                .map(row -> new Backlog(row.get(0, Instant.class), row.get(1, Instant.class)))
+                .one()
+                .filter(backlog -> backlog.lastDueAt() != null);
+    }
+
+    /**
+     * What is left of a caller ID's parked backlog ({@link #recount}).
+     *
+     * @param firstDueAt the earliest due time
+     * @param lastDueAt  the last due time
+     */
+    record Backlog(Instant firstDueAt, Instant lastDueAt) {
+    }
+
+    /**
      * A caller ID's parked due times, as its lanes wrote them.
      *
      * @param callerId   the caller ID

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.ListIterator;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -76,6 +77,8 @@ public final class PartitionLanes {
     static final int LANE_SHARE_DIVISOR = 4;
     /** How long a parking batch refused by something other than an outage waits before it is tried again. */
     static final Duration PARK_RETRY = Duration.ofSeconds(5);
+    /** How long a look at a lane's parked backlog may take before what arrived meanwhile parks as it would have. */
+    static final Duration RECOUNT_TIMEOUT = Duration.ofSeconds(10);
     private static final int TRACKED_FACTOR = 20;
     private static final long NOT_HELD = Long.MIN_VALUE;
 
@@ -168,22 +171,24 @@ public final class PartitionLanes {
                     pump(lane);
                 } else if (raw.headers().containsKey(PARKED_HEADER)) {
                     // Due times were spaced so that it comes back as the lane makes room for it.
+                    lane.lastReturn = lanes.clock().instant();
                     lane.enqueue(new Pending(record, ticket, slot, now()));
                     handedOver = true;
                     pump(lane);
+                } else if (lane.recounting) {
+                    // Where it goes depends on what the recount finds left of the lane's parked backlog.
+                    lane.heldForRecount.add(new Pending(record, ticket, slot, now()));
+                    handedOver = true;
                 } else {
-                    PacingMetrics.Parked reason = parkedOnArrival(lane);
-                    if (reason != null) {
-                        Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                                lane.parkSpacing(now()));
-                        // Taken in once it is queued to be parked, not before: a failure reckoning its due time
-                        // leaves it to be kept aside, not in neither the lane nor the parking queue.
+                    Pending pending = new Pending(record, ticket, slot, now());
+                    if (recountDue(lane)) {
+                        lane.heldForRecount.add(pending);
                         handedOver = true;
-                        park(slot, ticket, due, reason);
+                        recount(lane);
                     } else {
-                        lane.enqueue(new Pending(record, ticket, slot, now()));
-                        handedOver = true;
-                        pump(lane);
+                        // Taken in once it is queued (to be parked or dialled), not before: a failure reckoning its
+                        // due time leaves it to be kept aside, not in neither the lane nor the parking queue.
+                        handedOver = arrive(lane, pending);
                     }
                 }
             }
@@ -239,6 +244,109 @@ public final class PartitionLanes {
      */
     public synchronized void reassigned() {
         emit(flow.resume(topic, partition));
+    }
+
+    /**
+     * Parks the record behind the lane's parked backlog or its waiting, or queues it in the lane.
+     *
+     * @return true (the record is taken in), so that the caller marks it handed over only once it is
+     */
+    private boolean arrive(Lane lane, Pending pending) {
+        PacingMetrics.Parked reason = parkedOnArrival(lane);
+        if (reason != null) {
+            Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                    lane.parkSpacing(now()));
+            park(pending.slot, pending.ticket, due, reason);
+        } else {
+            lane.enqueue(pending);
+            pump(lane);
+        }
+        return true;
+    }
+
+    /**
+     * Whether to look at what is left of the lane's parked backlog before parking what arrives behind it (decision
+     * 0154): its records parked far ahead have stopped coming back (none for twice {@code park-after} and one start
+     * interval after the earliest was due), which is what a cancel or a calling window that took them out of the
+     * schedule leaves; the lane would otherwise park its caller ID's new calls behind the due times it handed out,
+     * hours ahead for a long backlog. Only while the partition writes no parking batch (one being written may hold
+     * the lane's own records, whose due times a recount would not see).
+     */
+    private boolean recountDue(Lane lane) {
+        Duration parkAfter = lanes.properties().parkAfter();
+        Instant wallNow = lanes.clock().instant();
+        if (parking || !lane.lastParkDue.isAfter(wallNow.plus(parkAfter))) {
+            return false;
+        }
+        Instant heard = lane.lastReturn.isAfter(lane.firstParkDue) ? lane.lastReturn : lane.firstParkDue;
+        return wallNow.isAfter(heard.plus(parkAfter.multipliedBy(2)).plusNanos(lane.parkSpacing(now())));
+    }
+
+    /**
+     * Moves the lane's parked records still to come up to the lane's pace from half of {@code park-after} on, in
+     * their order ({@link ParkingLot#recount}), and parks what arrived meanwhile behind what is left. The partition's
+     * parking waits meanwhile (what is shed from the lane then is due before all of it, as always).
+     */
+    private void recount(Lane lane) {
+        lane.recounting = true;
+        parking = true;
+        long owner = generation;
+        Instant wallNow = lanes.clock().instant();
+        Duration step = Duration.ofNanos(Math.max(lane.parkSpacing(now()), MIN_PARK_SPACING_NANOS));
+        emit(Mono.defer(() -> lanes.parking().recount(lane.callerId, wallNow,
+                        wallNow.plus(lanes.properties().parkAfter().dividedBy(2)), step))
+                .timeout(RECOUNT_TIMEOUT, timers)
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
+                .doOnNext(left -> recounted(lane, left.orElse(null), owner))
+                .onErrorResume(error -> Mono.fromRunnable(() -> recountFailed(lane, owner, error)))
+                .then());
+    }
+
+    private synchronized void recountFailed(Lane lane, long owner, Throwable error) {
+        if (owner != generation || !lane.recounting) {
+            return;
+        }
+        log.warn("{}-{}: the parked backlog of caller ID lane {} could not be looked at; what arrives parks behind it "
+                + "as handed out: {}", topic, partition, masked(lane.callerId), error.toString());
+        lanes.metrics().recounted(PacingMetrics.Recount.FAILED);
+        lane.lastReturn = lanes.clock().instant();
+        afterRecount(lane);
+    }
+
+    private synchronized void recounted(Lane lane, ParkingLot.Backlog left, long owner) {
+        if (owner != generation) {
+            return;
+        }
+        Instant wallNow = lanes.clock().instant();
+        lane.lastReturn = wallNow;
+        Instant before = lane.lastParkDue;
+        if (left == null) {
+            // Records due before the recount may still be on their way back: what arrives waits for them.
+            lane.lastParkDue = before.isBefore(wallNow) ? before : wallNow;
+            lane.firstParkDue = lane.lastParkDue;
+        } else {
+            lane.lastParkDue = left.lastDueAt();
+            lane.firstParkDue = left.firstDueAt();
+        }
+        lanes.metrics().recounted(lane.lastParkDue.isBefore(before) ? PacingMetrics.Recount.MOVED
+                : PacingMetrics.Recount.KEPT);
+        log.info("{}-{}: caller ID lane {} parked behind {}; its parked backlog left ends at {}", topic, partition,
+                masked(lane.callerId), before, left == null ? "none" : left.lastDueAt());
+        afterRecount(lane);
+    }
+
+    /** Lets the partition's parking go on, and what arrived during the recount join the lane or park behind it. */
+    private void afterRecount(Lane lane) {
+        lane.recounting = false;
+        if (toPark.isEmpty()) {
+            parking = false;
+        } else {
+            emit(parkBatch(generation));
+        }
+        List<Pending> held = new ArrayList<>(lane.heldForRecount);
+        lane.heldForRecount.clear();
+        held.forEach(pending -> arrive(lane, pending));
     }
 
     /**
@@ -886,6 +994,12 @@ public final class PartitionLanes {
         private Instant lastParkDue = Instant.MIN;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
+        /** When (wall clock) a parked record last came back, or a recount last ended ({@link #recountDue}). */
+        Instant lastReturn = Instant.MIN;
+        /** Whether the lane's parked backlog is being looked at ({@link #recount}). */
+        boolean recounting;
+        /** What arrived for the lane while its parked backlog is looked at, in order. */
+        final List<Pending> heldForRecount = new ArrayList<>(0);
 
         Lane(String callerId) {
             this(callerId, null);
@@ -1043,7 +1157,7 @@ public final class PartitionLanes {
         }
 
         boolean idle(long now, Instant wallNow, Duration parkAfter) {
-            return !parkedAhead(wallNow, parkAfter) && queue.isEmpty() && inFlight == 0 && !timerArmed
+            return !parkedAhead(wallNow, parkAfter) && queue.isEmpty() && inFlight == 0 && !timerArmed && !recounting
                     && !waitingForSlot && !waitingForPermit && (bucket == null || bucket.idleAt(now));
         }
     }

@@ -118,6 +118,53 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 .as("deleted, not only left out").doesNotContain(other);
     }
 
+    @Test
+    void aRecountMovesACallerIdsParkedRowsStillToComeUpInTheirOrderAndNeverLater() {
+        // An hour ahead, where the service's own scheduler, on the real clock, leaves these rows alone.
+        Instant now = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        ParkingLot lot = new ParkingLot(db, Clock.fixed(now, ZoneOffset.UTC));
+        String caller = "+4930555" + (100 + RANDOM.nextInt(800));
+        String other = "+4930556" + (100 + RANDOM.nextInt(800));
+        // What a cancel left of a long backlog: gaps where its rows were, and two rows due an hour and two away.
+        CallCommand onItsWay = command("park-" + UUID.randomUUID(), caller);
+        CallCommand soon = command("park-" + UUID.randomUUID(), caller);
+        CallCommand inAnHour = command("park-" + UUID.randomUUID(), caller);
+        CallCommand inTwoHours = command("park-" + UUID.randomUUID(), caller);
+        CallCommand othersLane = command("park-" + UUID.randomUUID(), other);
+        lot.parkAll(List.of(new ParkingLot.Parked(onItsWay, now.minusSeconds(1)),
+                new ParkingLot.Parked(soon, now.plusSeconds(6)),
+                new ParkingLot.Parked(inAnHour, now.plus(Duration.ofHours(1))),
+                new ParkingLot.Parked(inTwoHours, now.plus(Duration.ofHours(2))),
+                new ParkingLot.Parked(othersLane, now.plus(Duration.ofHours(2))))).block(WAIT);
+
+        ParkingLot.Backlog left = lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2)).block(WAIT);
+
+        assertThat(left).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(9)));
+        assertThat(rows(onItsWay.requestId())).as("due already: on its way back, left as it is")
+                .containsExactly(new Row(1, now.minusSeconds(1), "parked", false));
+        assertThat(rows(soon.requestId())).as("moved up to the start")
+                .containsExactly(new Row(1, now.plusSeconds(5), "parked", false));
+        assertThat(rows(inAnHour.requestId())).containsExactly(new Row(1, now.plusSeconds(7), "parked", false));
+        assertThat(rows(inTwoHours.requestId())).containsExactly(new Row(1, now.plusSeconds(9), "parked", false));
+        assertThat(rows(othersLane.requestId())).as("another caller ID's rows stay")
+                .containsExactly(new Row(1, now.plus(Duration.ofHours(2)), "parked", false));
+        assertThat(parkedLanes(lot, now, now)).as("the next owner of the partition parks behind what is left")
+                .contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(5), now.plusSeconds(9)));
+
+        // Rows already as close as the pace keeps them are not moved later.
+        assertThat(lot.recount(caller, now, now.plusSeconds(1), Duration.ofSeconds(10)).block(WAIT))
+                .isEqualTo(new ParkingLot.Backlog(now.plusSeconds(1), now.plusSeconds(9)));
+        assertThat(rows(inTwoHours.requestId())).containsExactly(new Row(1, now.plusSeconds(9), "parked", false));
+
+        // Once none is left to come, nothing is returned and the caller ID's row ends now.
+        db.sql("DELETE FROM dispatch.schedule WHERE request_id = ANY($1)")
+                .bind(0, new String[] {soon.requestId(), inAnHour.requestId(), inTwoHours.requestId()})
+                .then().block(WAIT);
+        assertThat(lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2)).blockOptional(WAIT)).isEmpty();
+        assertThat(parkedLanes(lot, now.minusSeconds(1), now))
+                .contains(new ParkingLot.ParkedLane(caller, now, now));
+    }
+
     private static List<ParkingLot.ParkedLane> parkedLanes(ParkingLot lot, Instant since, Instant now) {
         return lot.parkedLanes(since, now).collectList().block(WAIT);
     }

@@ -674,6 +674,81 @@ class PartitionLanesTest {
         }
 
         assertThat(dialled).hasSize(50).isSorted();
+        assertThat(registry.find("dialer.dispatcher.lanes.parked.recounts").counters())
+                .as("parked records that keep coming back are no gap to look for").hasSize(3)
+                .allSatisfy(counter -> assertThat(counter.count()).isZero());
+    }
+
+    @Test
+    void aLaneWhoseParkedBacklogWasTakenOutOfTheScheduleParksWhatArrivesBehindWhatIsLeftNotBehindTheGaps() {
+        // The schedule: one row per attempt; a recount moves the caller ID's rows still to come as the SQL does.
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        List<Instant> recounts = Collections.synchronizedList(new ArrayList<>());
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+
+            @Override
+            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step) {
+                return Mono.fromCallable(() -> {
+                    recounts.add(from);
+                    List<Parked> waiting = schedule.values().stream()
+                            .filter(row -> row.command().callerId().equals(callerId) && row.dueAt().isAfter(from))
+                            .sorted(java.util.Comparator.comparing(Parked::dueAt)).toList();
+                    for (int i = 0; i < waiting.size(); i++) {
+                        Instant moved = start.plus(step.multipliedBy(i));
+                        if (moved.isBefore(waiting.get(i).dueAt())) {
+                            schedule.put(waiting.get(i).command().requestId(),
+                                    new Parked(waiting.get(i).command(), moved));
+                        }
+                    }
+                    return schedule.values().stream().filter(row -> row.command().callerId().equals(callerId))
+                            .map(Parked::dueAt).filter(due -> due.isAfter(from)).sorted().toList();
+                }).filter(left -> !left.isEmpty()).map(left -> new Backlog(left.get(0), left.get(left.size() - 1)));
+            }
+        };
+        Map<String, Long> dialledAt = new ConcurrentHashMap<>();
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+                    dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
+                    record.acknowledge();
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+        // A hundred calls at 1 CPS: ten held, ninety parked, the last due some 95 s from now.
+        int request = 0;
+        for (; request < 100; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+
+        for (int tenth = 0; tenth < 700; tenth++) {
+            if (tenth == 30) {
+                // Their campaign is cancelled: its waits leave the schedule (what the lane holds is dialled here).
+                schedule.clear();
+            }
+            if (tenth == 120 || tenth == 300) {
+                // Another campaign's calls for the caller ID, before and after the parked ones stopped coming back.
+                for (int more = 0; more < 5; more++, request++) {
+                    admitRequest(lanes, "r-" + request, Map.of());
+                }
+            }
+            publishDue(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        List<Integer> later = dialled.stream().filter(r -> r >= 100).toList();
+        assertThat(later).as("the other campaign's calls, in order").containsExactly(100, 101, 102, 103, 104, 105,
+                106, 107, 108, 109);
+        assertThat(dialledAt.get("r-109")).as("dialled at the lane's pace after the recount, not ~95 s in")
+                .isLessThan(50_000L);
+        assertThat(dialled.stream().filter(r -> r < 100)).as("the cancelled parked calls never came back")
+                .hasSizeLessThan(15);
+        assertThat(recounts).as("one look, once the parked records were overdue").hasSize(1);
+        assertThat(registry.get("dialer.dispatcher.lanes.parked.recounts").tag("outcome", "moved").counter().count())
+                .isEqualTo(1.0);
     }
 
     @Test
@@ -703,13 +778,7 @@ class PartitionLanesTest {
         }
 
         for (int second = 0; second < 400; second++) {
-            // The retry scheduler publishes what is due, in due order, to the end of the partition.
-            List<ParkingLot.Parked> due = schedule.values().stream()
-                    .filter(row -> !row.dueAt().isAfter(clock.instant()))
-                    .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
-            due.forEach(row -> schedule.remove(row.command().requestId()));
-            due.forEach(row -> admitRequest(lanes, row.command().requestId(),
-                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+            publishDue(lanes, schedule);
             time.advanceTimeBy(Duration.ofSeconds(1));
         }
 
@@ -1343,6 +1412,16 @@ class PartitionLanesTest {
 
     private void admitWithOptions(PartitionLanes lanes, String callerId, String carrierOptions) {
         admitWithField(lanes, callerId, "\"carrier_options\":" + carrierOptions);
+    }
+
+    /** The retry scheduler publishes what is due, in due order, to the end of the partition. */
+    private void publishDue(PartitionLanes lanes, Map<String, ParkingLot.Parked> schedule) {
+        List<ParkingLot.Parked> due = schedule.values().stream()
+                .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+        due.forEach(row -> schedule.remove(row.command().requestId()));
+        due.forEach(row -> admitRequest(lanes, row.command().requestId(),
+                Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
     }
 
     private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {
