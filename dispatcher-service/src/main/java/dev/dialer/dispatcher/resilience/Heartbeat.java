@@ -11,13 +11,14 @@ import reactor.core.publisher.SignalType;
  * When a background loop last made progress: what tells a loop that runs from one whose subscription is alive but
  * whose work no longer gets done (a poll, tick or round stuck on the database). Beats from the loop's start; cleared
  * when the loop is stopped. Its age is a gauge, 0 while the loop is stopped; a loop that ended by itself (an error or a
- * completion, which its code never means to happen) is not cleared, so its age grows, its stall alert fires and its
- * health turns DOWN, as for a loop that hangs.
+ * completion, which its code never means to happen) is not cleared, so its age grows and its stall alert fires as for
+ * a loop that hangs, and it reads stale at once ({@link #staleFor}): nothing will make progress again until a restart.
  */
 public class Heartbeat {
 
     private final Clock clock;
     private volatile Instant last;
+    private volatile boolean ended;
 
     public Heartbeat(Clock clock, MeterRegistry registry, String gauge, String description) {
         this.clock = clock;
@@ -28,6 +29,7 @@ public class Heartbeat {
     /** The loop started, or made progress. */
     public void beat() {
         last = clock.instant();
+        ended = false;
     }
 
     /**
@@ -37,6 +39,9 @@ public class Heartbeat {
     public void stop(SignalType signal) {
         if (signal == SignalType.CANCEL) {
             last = null;
+            ended = false;
+        } else {
+            ended = true;
         }
     }
 
@@ -45,10 +50,18 @@ public class Heartbeat {
         return last;
     }
 
-    /** Whether the loop has made no progress for {@code staleAfter}, running or ended; false while it is stopped. */
+    /**
+     * Whether the loop has made no progress for {@code staleAfter}, or has ended by itself (however recently: it makes
+     * none from then on); false while it is stopped.
+     */
     public boolean staleFor(Duration staleAfter) {
         Instant since = last;
-        return since != null && clock.instant().isAfter(since.plus(staleAfter));
+        return since != null && (ended || clock.instant().isAfter(since.plus(staleAfter)));
+    }
+
+    /** Whether the loop ended by itself (an error or a completion) since it last started. */
+    public boolean ended() {
+        return ended;
     }
 
     private double ageSeconds() {

@@ -64,7 +64,10 @@ class WatchdogHealthIndicatorTest {
         heartbeat.polled();
 
         heartbeat.stopped(SignalType.ON_ERROR);
-        clock.advance(Duration.ofSeconds(121));
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(indicator(true).health().getStatus()).as("no poll will come: down at once").isEqualTo(Status.DOWN);
+        assertThat(indicator(true).health().getDetails()).containsEntry("ended", true);
+        clock.advance(Duration.ofSeconds(120));
 
         assertThat(registry.get("dialer.dispatcher.watchdog.poll.age").gauge().value()).isEqualTo(121.0);
         assertThat(indicator(true).health().getStatus()).isEqualTo(Status.DOWN);
@@ -72,6 +75,11 @@ class WatchdogHealthIndicatorTest {
         heartbeat.stopped(SignalType.ON_COMPLETE);
         clock.advance(Duration.ofSeconds(60));
         assertThat(registry.get("dialer.dispatcher.watchdog.poll.age").gauge().value()).isEqualTo(181.0);
+
+        // Started again (its lifecycle restarts it): up as a watchdog that just started.
+        heartbeat.started();
+        assertThat(indicator(true).health().getStatus()).isEqualTo(Status.UP);
+        assertThat(indicator(true).health().getDetails()).doesNotContainKey("ended");
     }
 
     @Test
