@@ -209,7 +209,8 @@ public final class CarrierOptions {
     /**
      * A URI's user part with its {@code %HH} escapes decoded: RFC 3261 (19.1.4) holds an escaped character and the
      * character itself the same, so {@code sip:%2B15551234567@…} presents {@code +15551234567} to a trunk. An escape
-     * that is not one stays as written, and one of a byte outside ASCII gives a character no number has.
+     * that is not one (its two characters not both ASCII hex digits) stays as written, and one of a byte outside ASCII
+     * gives a character no number has.
      */
     static String unescaped(String user) {
         if (user.indexOf('%') < 0) {
@@ -218,8 +219,8 @@ public final class CarrierOptions {
         StringBuilder decoded = new StringBuilder(user.length());
         for (int i = 0; i < user.length(); i++) {
             char c = user.charAt(i);
-            int high = c == '%' && i + 2 < user.length() ? Character.digit(user.charAt(i + 1), 16) : -1;
-            int low = high < 0 ? -1 : Character.digit(user.charAt(i + 2), 16);
+            int high = c == '%' && i + 2 < user.length() ? hex(user.charAt(i + 1)) : -1;
+            int low = high < 0 ? -1 : hex(user.charAt(i + 2));
             if (low < 0) {
                 decoded.append(c);
             } else {
@@ -228,6 +229,20 @@ public final class CarrierOptions {
             }
         }
         return decoded.toString();
+    }
+
+    /**
+     * The value of an ASCII hex digit, -1 for any other character: RFC 3986's {@code HEXDIG} is ASCII, and a trunk does
+     * not read another script's digit ({@code %٣٧}) as an escape, so neither does the dialer.
+     */
+    private static int hex(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
     }
 
     /** Every number the command's caller headers present ({@link #callerHeaders}). */

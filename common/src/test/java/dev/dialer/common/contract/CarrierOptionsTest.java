@@ -84,6 +84,10 @@ class CarrierOptionsTest {
         assertThat(CarrierOptions.unescaped("12%")).isEqualTo("12%");
         assertThat(CarrierOptions.unescaped("12%4")).isEqualTo("12%4");
         assertThat(CarrierOptions.unescaped("12%zz3")).isEqualTo("12%zz3");
+        assertThat(CarrierOptions.unescaped("1555123456%\u0663\u0667")).as("other scripts' digits are no escape")
+                .isEqualTo("1555123456%\u0663\u0667");
+        assertThat(CarrierOptions.unescaped("%\uFF13\uFF17")).as("nor are full-width ones")
+                .isEqualTo("%\uFF13\uFF17");
     }
 
     @Test
