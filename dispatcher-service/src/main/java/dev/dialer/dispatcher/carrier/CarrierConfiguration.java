@@ -91,7 +91,7 @@ class CarrierConfiguration {
                 CarrierProperties route = properties.withEndpoint(endpoint.baseUrl(), endpoint.accountSid(),
                         endpoint.apiKey(), endpoint.notifyUrl(), endpoint.applicationSid());
                 carriers.put(name, voiceGateway(new VoiceGatewayCarrier(name, route, client, statusHookUrl::get,
-                        registry, applications), route));
+                        registry, applications, true), route));
             });
             if (sip != null) {
                 carriers.put(CarrierRoutingProperties.SIP, sip);
@@ -99,8 +99,8 @@ class CarrierConfiguration {
         } else if (sip != null) {
             carriers.put(CarrierRoutingProperties.SIP, sip);
         } else {
-            carriers.put(VoiceGatewayCarrier.NAME, voiceGateway(new VoiceGatewayCarrier(properties, client,
-                    statusHookUrl::get, registry, applications), properties));
+            carriers.put(VoiceGatewayCarrier.NAME, voiceGateway(new VoiceGatewayCarrier(VoiceGatewayCarrier.NAME,
+                    properties, client, statusHookUrl::get, registry, applications, true), properties));
         }
         return RoutingCarriers.of(routing, carriers, registry);
     }
@@ -111,9 +111,16 @@ class CarrierConfiguration {
         return carrier;
     }
 
+    /**
+     * The carriers' HTTP client: its connections from {@code connections}, connecting within
+     * {@link #connectTimeout}, and noting in each request's {@link RequestWriting} when it has a connection to be
+     * written to (a request whose carrier name does not resolve, or whose TLS handshake stalls, is then told apart
+     * from one the carrier took and did not answer).
+     */
     static WebClient webClient(CarrierProperties properties, ConnectionProvider connections) {
         HttpClient http = HttpClient.create(connections)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout(properties).toMillis());
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout(properties).toMillis())
+                .doOnRequest((request, connection) -> RequestWriting.starting(request.currentContextView()));
         return WebClient.builder().clientConnector(new ReactorClientHttpConnector(http)).build();
     }
 

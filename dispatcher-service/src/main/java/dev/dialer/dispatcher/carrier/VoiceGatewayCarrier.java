@@ -29,7 +29,7 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code 201 {"sid", "callId"}} once the INVITE has gone out. Status changes arrive later on the status hook.
  *
  * <p>Each request runs under the configured timeout, and is sent once: a timeout is reported as such (the call may
- * have been placed) and never retried here.
+ * have been placed) and never retried here, unless the request never had a connection to be written to.
  *
  * <p>Every call names an application, whose own status hook jambonz posts the call's statuses to: unless the status
  * hook also goes as {@code notifyUrl}, each application a call names is handed to {@link ApplicationStatusHooks},
@@ -52,6 +52,7 @@ final class VoiceGatewayCarrier implements Carrier {
     private final MeterRegistry registry;
     private final ApplicationStatusHooks applications;
     private final TagSeal seal;
+    private final boolean writingTracked;
 
     VoiceGatewayCarrier(CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
                         MeterRegistry registry, ApplicationStatusHooks applications) {
@@ -61,7 +62,19 @@ final class VoiceGatewayCarrier implements Carrier {
     /** @param name the carrier's route name: the {@code carrier} tag of its metrics */
     VoiceGatewayCarrier(String name, CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
                         MeterRegistry registry, ApplicationStatusHooks applications) {
+        this(name, properties, client, statusHookUrl, registry, applications, false);
+    }
+
+    /**
+     * @param name           the carrier's route name: the {@code carrier} tag of its metrics
+     * @param writingTracked whether {@code client} notes when a request is written
+     *                       ({@link CarrierConfiguration#webClient}): a create-call timed out before that is
+     *                       unreachable, not maybe placed; without it every timeout is taken as maybe placed
+     */
+    VoiceGatewayCarrier(String name, CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
+                        MeterRegistry registry, ApplicationStatusHooks applications, boolean writingTracked) {
         this.name = name;
+        this.writingTracked = writingTracked;
         this.properties = properties;
         this.client = client;
         this.statusHookUrl = statusHookUrl;
@@ -73,14 +86,33 @@ final class VoiceGatewayCarrier implements Carrier {
         }
     }
 
+    /**
+     * Sends the create-call once. A timeout is reported as such (the call may have been placed), unless the request
+     * never had a connection to be written to ({@link RequestWriting}: its carrier's name did not resolve, or the TLS
+     * handshake did not end, in time): that one is unreachable, so the call fails over or waits, never left to the
+     * watchdog.
+     */
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
-        return Mono.defer(() -> send(applicationNoted(CreateCallBody.of(command, properties,
-                        new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial, seal)))))
-                .timeout(properties.requestTimeout(), Mono.error(() -> new CarrierException(
-                        CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(), null)))
+        return Mono.defer(() -> {
+                    RequestWriting writing = new RequestWriting();
+                    return Mono.defer(() -> send(applicationNoted(CreateCallBody.of(command, properties,
+                                    new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial, seal)))))
+                            .contextWrite(writing.context())
+                            .timeout(properties.requestTimeout(), Mono.error(() -> timedOut(writing)));
+                })
                 .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure)
                 .transformDeferred(this::timed);
+    }
+
+    private CarrierException timedOut(RequestWriting writing) {
+        if (writingTracked && !writing.started()) {
+            return new CarrierException(CarrierException.Reason.UNREACHABLE, "no connection to the carrier within "
+                    + properties.requestTimeout() + " (name resolution or TLS handshake): the request was not sent",
+                    null);
+        }
+        return new CarrierException(CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(),
+                null);
     }
 
     private Map<String, Object> applicationNoted(Map<String, Object> body) {

@@ -427,10 +427,15 @@ class CommandHandler {
      * The carrier may have placed the call (a timeout, a connection lost after the request went out, a 500, 502 or
      * 504): never dial it again blind. The attempt stays open; its callbacks may still
      * come, and if none does, the watchdog reconciles it (asks the carrier, else fails it with {@code status_timeout}).
+     * Its trunk slot goes to the carrier that may hold the call, the last its route tried: after a failover, the one
+     * the lane's pacing took it on certainly does not ({@link Trunks#placedOn}).
      */
     private Mono<CommandOutcome> outcomeUnknown(CallCommand command, CarrierException error) {
         log.warn("carrier did not answer for request {} attempt {} ({}); left to reconciliation", command.requestId(),
                 command.attempt(), error.getMessage());
+        if (error.carrier() != null) {
+            trunks.placedOn(TrunkGate.slotKey(command.requestId(), command.attempt()), error.carrier());
+        }
         return Mono.just(CommandOutcome.DIALLED);
     }
 

@@ -204,6 +204,69 @@ class VoiceGatewayCarrierIT {
         }
     }
 
+    /**
+     * A carrier whose TLS terminator takes the connection and never ends the handshake (overloaded, a broken proxy):
+     * the request never had a connection to be written to, so it cannot have placed a call. Unreachable: the call
+     * fails over or waits, not left as maybe placed to the watchdog for over an hour.
+     */
+    @Test
+    void aCreateCallWhoseTlsHandshakeNeverEndsIsUnreachableNotMaybePlaced() throws Exception {
+        java.net.InetAddress loopback = java.net.InetAddress.getLoopbackAddress();
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, loopback)) {
+            List<java.net.Socket> accepted = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        accepted.add(silent.accept()); // Taken, and never answered: no ServerHello comes.
+                    }
+                } catch (java.io.IOException closed) {
+                    // The test ended.
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+
+            StepVerifier.create(configuredCarrier("https://127.0.0.1:" + silent.getLocalPort(), Duration.ofSeconds(1))
+                            .place(command(), 1))
+                    .expectErrorSatisfies(error -> assertThat(error)
+                            .isInstanceOfSatisfying(CarrierException.class, e -> {
+                                assertThat(e.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE);
+                                assertThat(e.mayHaveBeenPlaced()).isFalse();
+                                assertThat(e.getMessage()).contains("the request was not sent");
+                            }))
+                    .verify(Duration.ofSeconds(10));
+            assertThat(accepted).as("the connection was made; only the handshake never ended").isNotEmpty();
+            assertThat(timerCount("unreachable")).isEqualTo(1);
+            for (java.net.Socket socket : List.copyOf(accepted)) {
+                socket.close();
+            }
+        }
+    }
+
+    @Test
+    void aRequestTheCarrierTookAndDidNotAnswerIsATimeoutThroughTheConfiguredClient() {
+        start(request -> Mono.delay(Duration.ofSeconds(5)).thenReturn(new Reply(201, "{\"sid\":\"late\"}")));
+
+        StepVerifier.create(configuredCarrier("http://127.0.0.1:" + server.port(), Duration.ofMillis(500))
+                        .place(command(), 1))
+                .expectErrorSatisfies(error -> assertThat(error)
+                        .isInstanceOfSatisfying(CarrierException.class, e -> {
+                            assertThat(e.reason()).isEqualTo(CarrierException.Reason.TIMEOUT);
+                            assertThat(e.mayHaveBeenPlaced()).isTrue();
+                        }))
+                .verify(Duration.ofSeconds(10));
+        assertThat(received).as("the carrier had the request").hasSize(1);
+        assertThat(timerCount("timeout")).isEqualTo(1);
+    }
+
+    /** A carrier as the dispatcher builds it: its own connections, a client noting when a request is written. */
+    private VoiceGatewayCarrier configuredCarrier(String baseUrl, Duration timeout) {
+        CarrierProperties properties = properties(null, timeout, baseUrl, false);
+        return new VoiceGatewayCarrier(VoiceGatewayCarrier.NAME, properties,
+                CarrierConfiguration.webClient(properties, reactor.netty.resources.ConnectionProvider.newConnection()),
+                () -> HOOK, registry, hooks, true);
+    }
+
     @Test
     void connectionClosedAfterTheRequestWasSentIsLostNotUnreachable() {
         server = HttpServer.create().host("127.0.0.1").port(0)

@@ -34,6 +34,9 @@ import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import reactor.core.publisher.Mono;
+import reactor.netty.DisposableServer;
+import reactor.netty.http.server.HttpServer;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -48,6 +51,9 @@ import tools.jackson.databind.json.JsonMapper;
         "spring.config.name=dispatcher-service",
         "dialer.dispatcher.carrier.routing.order=limited",
         "dialer.dispatcher.carrier.routing.prefixes[+4916]=down,roomy",
+        "dialer.dispatcher.carrier.routing.prefixes[+4917]=down,mute",
+        "dialer.dispatcher.pacing.trunks.mute.concurrency=3",
+        "dialer.dispatcher.carrier.request-timeout=PT1S",
         "dialer.dispatcher.pacing.trunks.limited.concurrency=4",
         "dialer.dispatcher.pacing.trunks.roomy.concurrency=6",
         "dialer.dispatcher.pacing.trunks.down.concurrency=2",
@@ -67,6 +73,7 @@ class TrunksIT {
     static final DispatcherFixture fixture = DispatcherFixture.carrier(WAIT, CALLS.withMaxCalls(1));
 
     private static CarrierSimulator roomy;
+    private static DisposableServer mute;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) throws Exception {
@@ -76,11 +83,18 @@ class TrunksIT {
         registry.add("dialer.dispatcher.carrier.routing.carriers.limited.base-url", fixture.simulator()::baseUrl);
         registry.add("dialer.dispatcher.carrier.routing.carriers.roomy.base-url", roomy::baseUrl);
         registry.add("dialer.dispatcher.carrier.routing.carriers.down.base-url", () -> down);
+        // Takes the request and never answers: a call it may have placed.
+        mute = HttpServer.create().host("127.0.0.1").port(0)
+                .handle((request, response) -> request.receive().then(Mono.never()))
+                .bindNow();
+        registry.add("dialer.dispatcher.carrier.routing.carriers.mute.base-url",
+                () -> "http://127.0.0.1:" + mute.port());
     }
 
     @AfterAll
     static void stopRoomy() {
         roomy.close();
+        mute.disposeNow();
     }
 
     @Autowired
@@ -140,6 +154,22 @@ class TrunksIT {
         await().atMost(WAIT).until(() -> !lanes.trunks().holds(slot));
         assertThat(roomy.calls()).singleElement()
                 .satisfies(call -> assertThat(call.tag()).containsEntry("request_id", requestId));
+    }
+
+    @Test
+    void aCallTheCarrierItFailedOverToMayHavePlacedHoldsItsSlotOnThatCarriersTrunk() {
+        String requestId = send("+4930555104", "+4917012345678");
+        String slot = TrunkGate.slotKey(requestId, 1);
+
+        // Paced by down's trunk; mute took the request and never answered: the call may be ringing there.
+        await().atMost(WAIT).until(() -> lanes.trunks().gate("mute").holds(slot));
+        assertThat(lanes.trunks().gate("down").holds(slot)).isFalse();
+        assertThat(lanes.trunks().gate("mute").inFlight()).isEqualTo(1);
+        assertThat(db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT)).as("open, left to reconciliation")
+                .isEqualTo("queued");
+        assertThat(db.sql("SELECT count(*) FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, Long.class)).one().block(WAIT)).as("never to be dialled again").isZero();
     }
 
     @Test
