@@ -147,8 +147,14 @@ final class CallsApi {
                 accountSid, request.from(), request.toAddress(), request.toType(), request.trunk(),
                 request.applicationSid(), request.statusHook() == null ? null : request.statusHook().url(),
                 toMap(request.tag()), toMap(request.body()));
-        Outcome outcome = overLimit() ? Outcome.CAPACITY_REJECTED : settings.outcomeRule().decide(received.toNumber());
-        boolean counted = outcome != Outcome.CAPACITY_REJECTED && settings.maxCalls() > 0;
+        boolean placeTaken = !overLimit() && settings.maxCalls() > 0;
+        Outcome outcome = settings.maxCalls() > 0 && !placeTaken ? Outcome.CAPACITY_REJECTED
+                : settings.outcomeRule().decide(received.toNumber());
+        boolean counted = placeTaken && outcome != Outcome.CAPACITY_REJECTED;
+        if (placeTaken && !counted) {
+            // Refused for capacity by the outcome rule: the call never takes the place it was given.
+            inProgress.decrementAndGet();
+        }
         String amdEvent = request.answeringMachineHook() == null ? null
                 : settings.answeringMachineRule().decide(received.toNumber());
         return new SimulatedCall(received, request, statusHooks(request), outcome, amdEvent, CallIds.uuid(),

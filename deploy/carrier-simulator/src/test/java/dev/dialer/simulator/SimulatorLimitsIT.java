@@ -65,6 +65,30 @@ class SimulatorLimitsIT {
     }
 
     @Test
+    void callsTheOutcomeRuleRefusesForCapacityTakeNoPlaceUnderTheLimit() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofSeconds(30)).withMaxCalls(2));
+        // A number ending in 3: the default rule refuses it for capacity, whatever the account's calls in progress.
+        List<String> refused = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            refused.add(MAPPER.readTree(create("15550100003").body()).get("sid").stringValue());
+        }
+        for (String sid : refused) {
+            await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("failed"));
+        }
+
+        List<String> ringing = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            ringing.add(MAPPER.readTree(create("15550100005").body()).get("sid").stringValue());
+        }
+
+        for (String sid : ringing) {
+            await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("ringing"));
+            assertThat(receiver.statusesOf(sid)).as("the account's two places are free").doesNotContain("failed");
+        }
+    }
+
+    @Test
     void lostCallbacksAreNeverSentButTheCallIsStillReadable() throws Exception {
         simulator = CarrierSimulator.start(SimulatorSettings.defaults()
                 .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50)).withLostCallbacks(1.0));
