@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.ReferenceCountUtil;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -193,8 +194,17 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     private record Answer(int status, String body, Duration retryAfter) {
     }
 
+    /**
+     * The URL as a {@link URI}; one that is none is refused without repeating it: its path or query may hold a
+     * credential (an incoming-webhook token), and the refusal is logged and stored.
+     */
     private static URI target(String url) {
-        URI uri = URI.create(url);
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("not a URL (" + e.getReason() + " at index " + e.getIndex() + ")");
+        }
         if (!"http".equalsIgnoreCase(uri.getScheme()) && !"https".equalsIgnoreCase(uri.getScheme())
                 || uri.getHost() == null) {
             throw new IllegalArgumentException("not an absolute http(s) URL");

@@ -325,6 +325,18 @@ class WebhookTransportIT {
                 .verify(Duration.ofSeconds(10));
     }
 
+    @Test
+    void aUrlThatCannotBeReadIsAnInvalidTargetWhoseReasonDoesNotRepeatIt() {
+        StepVerifier.create(transport.post("https://hooks.example.com/services/T0/B0/s3cr3t token", Map.of(), BODY))
+                .assertNext(result -> {
+                    assertThat(result.reason()).isEqualTo(Reason.INVALID_TARGET);
+                    assertThat(result.error()).startsWith("invalid URL: not a URL (")
+                            .doesNotContain("s3cr3t").doesNotContain("hooks.example.com");
+                })
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+    }
+
     private static String url(String path) {
         return "http://127.0.0.1:" + server.port() + path;
     }
