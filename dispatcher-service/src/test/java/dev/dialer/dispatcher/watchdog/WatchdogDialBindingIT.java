@@ -239,7 +239,7 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
             }
         };
         Watchdog watchdog = new Watchdog(attempts, carrier, applier, events, new WatchdogProperties(true,
-                Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, Duration.ofMinutes(2),
+                Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, null,
                 Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(carrierProperties.ringTimeout(), carrierProperties.timeLimit()),
                 Clock.systemUTC(), registry, null, lanes);

@@ -99,8 +99,24 @@ class WatchdogHealthIndicatorTest {
                 Duration.ofMinutes(2)));
     }
 
+    @Test
+    void refusesStaleAfterThatAClaimGivenUpAtItsLeaseWouldReach() {
+        assertThatThrownBy(() -> new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(30),
+                Duration.ofMinutes(2), 50, Duration.ofMinutes(2), Duration.ofMinutes(15)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("stale-after must be longer than lease");
+    }
+
+    @Test
+    void staleAfterUnsetIsTwiceALeaseAndAPollInterval() {
+        assertThat(new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2),
+                50, null, Duration.ofMinutes(15)).staleAfter()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(10), Duration.ofSeconds(20),
+                50, null, Duration.ofMinutes(15)).staleAfter()).as("at least 2 minutes").isEqualTo(Duration.ofMinutes(2));
+    }
+
     private static WatchdogProperties properties(boolean enabled, Duration pollInterval, Duration staleAfter) {
-        return new WatchdogProperties(enabled, Duration.ofMinutes(5), pollInterval, Duration.ofMinutes(2), 50,
+        return new WatchdogProperties(enabled, Duration.ofMinutes(5), pollInterval, Duration.ofMinutes(1), 50,
                 staleAfter, Duration.ofMinutes(15));
     }
 }

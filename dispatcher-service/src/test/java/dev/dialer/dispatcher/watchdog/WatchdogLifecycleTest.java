@@ -23,7 +23,7 @@ class WatchdogLifecycleTest {
         Watchdog watchdog = mock(Watchdog.class);
         when(watchdog.run()).thenReturn(Flux.<Void>never().doOnSubscribe(subscription -> ticking.set(true)));
         WatchdogProperties properties = new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(30),
-                Duration.ofMinutes(2), 50, Duration.ofMinutes(2), Duration.ofMinutes(15));
+                Duration.ofMinutes(2), 50, null, Duration.ofMinutes(15));
         WatchdogLifecycle lifecycle = new WatchdogLifecycle(watchdog, properties, policy);
 
         lifecycle.start();

@@ -490,7 +490,7 @@ class WatchdogTest {
             }
         };
         return new Watchdog(ledger, carrier, applier, null, new WatchdogProperties(true, Duration.ofMinutes(5),
-                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, Duration.ofMinutes(2), Duration.ofMinutes(15)),
+                Duration.ofSeconds(30), Duration.ofMinutes(2), 2, null, Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(CARRIER.ringTimeout(), CARRIER.timeLimit()),
                 Clock.fixed(NOW, java.time.ZoneOffset.UTC), registry,
                 heartbeat, null);
