@@ -112,7 +112,8 @@ class WatchdogHealthIndicatorTest {
         assertThat(new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2),
                 50, null, Duration.ofMinutes(15)).staleAfter()).isEqualTo(Duration.ofMinutes(5));
         assertThat(new WatchdogProperties(true, Duration.ofMinutes(5), Duration.ofSeconds(10), Duration.ofSeconds(20),
-                50, null, Duration.ofMinutes(15)).staleAfter()).as("at least 2 minutes").isEqualTo(Duration.ofMinutes(2));
+                50, null, Duration.ofMinutes(15)).staleAfter()).as("at least 2 minutes")
+                .isEqualTo(Duration.ofMinutes(2));
     }
 
     private static WatchdogProperties properties(boolean enabled, Duration pollInterval, Duration staleAfter) {
