@@ -78,6 +78,13 @@ class ControlApplier {
     private static final Duration PROVIDER_ID_POLL = Duration.ofMillis(100);
     private static final Duration HANG_UP_BACKOFF = Duration.ofMillis(250);
     private static final Duration HANG_UP_MAX_BACKOFF = Duration.ofSeconds(5);
+    /**
+     * How long one statement (or one order to the carrier) of a control's work may take. A connection that hangs
+     * without failing (a primary gone without a reset) would otherwise hold the work for good while its claim, renewed
+     * on other connections, never lapses: no other dispatcher would act on the control, and the request might ring on
+     * unmarked. Timed out, a statement is tried again where a retry is set, or the control is given back.
+     */
+    static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(30);
     private static final int CAMPAIGN_CONCURRENCY = 8;
 
     private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
@@ -118,7 +125,7 @@ class ControlApplier {
     }
 
     Mono<Void> apply(CallControl control) {
-        return ledger.claimControl(control.controlId(), properties.controlClaimLease())
+        return bounded(ledger.claimControl(control.controlId(), properties.controlClaimLease()))
                 .retryWhen(InfraRetry.untilRecovered("claim control"))
                 .flatMap(claim -> switch (claim) {
                     case CLAIMED -> acted(control);
@@ -148,7 +155,7 @@ class ControlApplier {
         if (latest == null || !latest.controlId().equals(control.controlId())) {
             return Mono.empty();
         }
-        return ledger.releasePaused(control.accountId(), control.campaign(), clock.instant())
+        return bounded(ledger.releasePaused(control.accountId(), control.campaign(), clock.instant()))
                 .retryWhen(InfraRetry.brief("release paused calls"))
                 .doOnNext(released -> {
                     if (released > 0) {
@@ -192,7 +199,7 @@ class ControlApplier {
         return Mono.defer(() -> {
                     Disposable renewing = Flux.interval(lease.dividedBy(3), lease.dividedBy(3))
                             .onBackpressureDrop()
-                            .concatMap(tick -> ledger.renewControl(control.controlId())
+                            .concatMap(tick -> bounded(ledger.renewControl(control.controlId()))
                                     .onErrorResume(error -> {
                                         log.warn("claim on control {} not renewed: {}", control.controlId(),
                                                 error.toString());
@@ -201,7 +208,7 @@ class ControlApplier {
                             .subscribe();
                     return act(control).doFinally(signal -> renewing.dispose());
                 })
-                .flatMap(outcome -> ledger.settleControl(control.controlId(), outcome).thenReturn(outcome))
+                .flatMap(outcome -> bounded(ledger.settleControl(control.controlId(), outcome)).thenReturn(outcome))
                 .doOnNext(outcome -> metrics.controlled(control.action().wire(), outcome))
                 .onErrorResume(error -> giveBack(control, error))
                 .then();
@@ -235,7 +242,7 @@ class ControlApplier {
         }
         return switch (control.action()) {
             case CANCEL -> cancelCampaign(control);
-            case RESUME -> ledger.releasePaused(control.accountId(), control.campaign(), clock.instant())
+            case RESUME -> bounded(ledger.releasePaused(control.accountId(), control.campaign(), clock.instant()))
                     // Its rows are locked in no set order, and a scheduler tick may lock some of them meanwhile: a
                     // deadlock PostgreSQL breaks is tried again here rather than left to the control's next look.
                     .retryWhen(InfraRetry.brief("release paused calls"))
@@ -277,7 +284,7 @@ class ControlApplier {
      * came too late when the request ended already or its call is answered.
      */
     private Mono<String> cancelRequest(CallControl control, String requestId) {
-        return ledger.markCancelRequested(requestId)
+        return bounded(ledger.markCancelRequested(requestId))
                 .flatMap(target -> target.tooLate()
                         ? tooLate(control, requestId, target)
                         : endOrHangUp(control, requestId))
@@ -307,13 +314,14 @@ class ControlApplier {
      */
     private Mono<String> reject(CallControl control, String requestId, Integer attempt, String status) {
         String eventId = CancelRejections.eventId(control.controlId(), requestId);
-        return ledger.command(requestId)
-                .flatMap(command -> events.emitOn(command, ledger.cancelRejection(requestId, eventId), event -> event
-                                .eventId(eventId)
-                                .type(EventType.CANCEL_REJECTED)
-                                .attempt(attempt == null ? command.attempt() : attempt)
-                                .status(status)
-                                .reason(TOO_LATE_REASON))
+        return bounded(ledger.command(requestId))
+                .flatMap(command -> bounded(events.emitOn(command, ledger.cancelRejection(requestId, eventId),
+                                event -> event
+                                        .eventId(eventId)
+                                        .type(EventType.CANCEL_REJECTED)
+                                        .attempt(attempt == null ? command.attempt() : attempt)
+                                        .status(status)
+                                        .reason(TOO_LATE_REASON)))
                         .retryWhen(InfraRetry.untilRecovered("cancel rejected event"))
                         .switchIfEmpty(Mono.fromRunnable(() -> log.debug(
                                 "cancel rejection {} of request {} was stored before", eventId, requestId))))
@@ -326,8 +334,7 @@ class ControlApplier {
     }
 
     private Mono<String> endOrHangUp(CallControl control, String requestId) {
-        return ledger.liveAttempts(requestId)
-                .collectList()
+        return bounded(ledger.liveAttempts(requestId).collectList())
                 .flatMap(live -> live.isEmpty()
                         ? endWaiting(control, requestId)
                         : Flux.fromIterable(live).concatMap(attempt -> endLive(control, attempt)).last());
@@ -338,12 +345,12 @@ class ControlApplier {
      * the cancel was on its way (an attempt's end that crossed the cancel), which makes the cancel too late.
      */
     private Mono<String> endWaiting(CallControl control, String requestId) {
-        return ledger.waitingCommand(requestId)
-                .flatMap(command -> events.finishOnce(command, FinalStatus.CANCELED, event -> event,
-                        InfraRetry.untilRecovered("cancel final")))
-                .then(ledger.dropWaits(requestId))
+        return bounded(ledger.waitingCommand(requestId))
+                .flatMap(command -> bounded(events.finishOnce(command, FinalStatus.CANCELED, event -> event,
+                        InfraRetry.untilRecovered("cancel final"))))
+                .then(bounded(ledger.dropWaits(requestId)))
                 // Marking again keeps the mark as it is, and tells how the request ended.
-                .then(ledger.markCancelRequested(requestId))
+                .then(bounded(ledger.markCancelRequested(requestId)))
                 .flatMap(target -> target.tooLate() && !FinalStatus.CANCELED.wire().equals(target.finalStatus())
                         ? tooLate(control, requestId, target)
                         : Mono.just(APPLIED))
@@ -360,7 +367,7 @@ class ControlApplier {
      */
     private Mono<String> endLive(CallControl control, PolicyLedger.LiveAttempt attempt) {
         Instant cancelled = control.issuedAt() != null ? control.issuedAt() : clock.instant();
-        return ledger.command(attempt.requestId())
+        return bounded(ledger.command(attempt.requestId()))
                 .map(this::ringTimeout)
                 .defaultIfEmpty(carrier.ringTimeout())
                 .flatMap(ring -> Mono.defer(() -> endLiveOnce(control, attempt))
@@ -404,7 +411,7 @@ class ControlApplier {
     private Mono<String> answeredMeanwhile(CallControl control, PolicyLedger.LiveAttempt answered) {
         log.info("cancel of request {} came too late: attempt {} was answered meanwhile", answered.requestId(),
                 answered.attempt());
-        return ledger.withdrawCancel(answered.requestId())
+        return bounded(ledger.withdrawCancel(answered.requestId()))
                 .then(reject(control, answered.requestId(), answered.attempt(), AttemptStatus.IN_PROGRESS.wire()));
     }
 
@@ -414,7 +421,7 @@ class ControlApplier {
      * an error, never taken for a call that is over.
      */
     private Mono<String> hangUpAtCarrier(CallControl control, PolicyLedger.LiveAttempt live) {
-        return canceller.cancel(new CallRef(live.requestId(), live.attempt(), live.providerCallId()))
+        return bounded(canceller.cancel(new CallRef(live.requestId(), live.attempt(), live.providerCallId())))
                 .defaultIfEmpty(false)
                 // Answered between the ledger's read and the carrier's: a person is on the line, the cancel is late.
                 .flatMap(answered -> answered ? answeredMeanwhile(control, live) : Mono.just(HUNG_UP))
@@ -428,7 +435,7 @@ class ControlApplier {
      */
     private Mono<Optional<PolicyLedger.LiveAttempt>> withProviderId(PolicyLedger.LiveAttempt attempt) {
         // Read again after each pause (never on a timer that could outrun a slow read), until it has an id or ended.
-        return ledger.liveAttempt(attempt.requestId(), attempt.attempt())
+        return bounded(ledger.liveAttempt(attempt.requestId(), attempt.attempt()))
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .filter(live -> live.isEmpty() || live.get().providerCallId() != null)
@@ -437,11 +444,16 @@ class ControlApplier {
                         + attempt.attempt() + " got no carrier id within " + properties.hangUpWait())));
     }
 
+    /** One statement of a control's work, or one order to the carrier, within {@link #STATEMENT_TIMEOUT}. */
+    private static <T> Mono<T> bounded(Mono<T> statement) {
+        return statement.timeout(STATEMENT_TIMEOUT);
+    }
+
     private Mono<String> giveBack(CallControl control, Throwable error) {
         log.warn("control {} ({} {}) failed; it is tried again when read again: {}", control.controlId(),
                 control.action().wire(), control.scope().wire(), error.toString());
         metrics.controlled(control.action().wire(), FAILED);
-        return ledger.releaseControl(control.controlId())
+        return bounded(ledger.releaseControl(control.controlId()))
                 .onErrorResume(releaseError -> Mono.empty())
                 .then(Mono.empty());
     }

@@ -1,0 +1,55 @@
+package dev.dialer.dispatcher.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import dev.dialer.common.contract.CallControl;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * A control's work on a connection that hangs without failing: the statement is timed out and the control given
+ * back, so its claim lapses and it is acted on again, rather than held for good while the claim is renewed elsewhere.
+ */
+class ControlApplierTest {
+
+    private final PolicyLedger ledger = mock(PolicyLedger.class);
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @Test
+    void aCancelWhoseStatementNeverAnswersIsGivenBackOnceItsStatementTimesOut() {
+        when(ledger.claimControl(anyString(), any())).thenReturn(Mono.just(PolicyLedger.ControlClaim.CLAIMED));
+        when(ledger.renewControl(anyString())).thenReturn(Mono.empty());
+        when(ledger.releaseControl(anyString())).thenReturn(Mono.empty());
+        // The request's cancel mark goes out on a connection that never answers.
+        when(ledger.markCancelRequested("req-1")).thenReturn(Mono.never());
+        PolicyProperties properties = new PolicyProperties("09:00-21:00", Duration.ofMinutes(5),
+                Duration.ofSeconds(10), 16, Duration.ofMinutes(10), Duration.ofMinutes(1));
+        ControlApplier applier = new ControlApplier(null, ledger, null, null, properties, new PolicyMetrics(registry),
+                Clock.systemUTC(), null);
+        CallControl cancel = new CallControl(CallControl.VERSION, "ctl-1", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-1", null, Instant.parse("2026-01-01T00:00:00Z"));
+
+        StepVerifier.withVirtualTime(() -> applier.apply(cancel))
+                .thenAwait(ControlApplier.STATEMENT_TIMEOUT.minusSeconds(1))
+                .then(() -> verify(ledger, never()).releaseControl("ctl-1"))
+                .thenAwait(Duration.ofSeconds(1))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        verify(ledger).releaseControl("ctl-1");
+        verify(ledger, never()).settleControl(anyString(), anyString());
+        assertThat(registry.get("dialer.dispatcher.controls").tag("action", "cancel").tag("outcome", "failed")
+                .counter().count()).isEqualTo(1.0);
+    }
+}
