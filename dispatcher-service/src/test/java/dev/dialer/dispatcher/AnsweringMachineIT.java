@@ -134,6 +134,20 @@ class AnsweringMachineIT {
                 "answered_by", "tone", "result", "late").count()).isEqualTo(lateBefore + 1));
         assertThat(db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("tone");
+
+        // A first decision posted again after the beep (a signed callback replayed): the beep stays.
+        String replayed = """
+                {"type":"amd_machine_detected","call_sid":"%s","customerData":{"request_id":"%s","attempt":1}}"""
+                .formatted(fixture.callsFor(requestId).get(0).callSid(), requestId);
+        client().post().uri("/carrier/voice-gateway/amd")
+                .contentType(MediaType.APPLICATION_JSON)
+                .header("Jambonz-Signature", signature(SECRET, replayed))
+                .bodyValue(replayed)
+                .exchange()
+                .expectStatus().isOk();
+        await().during(Duration.ofSeconds(2)).atMost(WAIT).untilAsserted(() -> assertThat(db.sql(
+                        "SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("tone"));
         await().during(Duration.ofSeconds(2)).atMost(WAIT)
                 .until(() -> fixture.eventsFor(requestId).size() == eventsAtTheEnd);
     }

@@ -29,8 +29,10 @@ class AnsweringMachineResults {
     }
 
     /**
-     * Stores the attempt's {@code answered_by} (a later, different detection replaces it: a machine, then its beep),
-     * holding the attempt's row while it does, so a status transition cannot interleave. A detection bound to its call
+     * Stores the attempt's {@code answered_by}: the first result, which only the beep ({@link AnsweredBy#TONE}, the
+     * machine now recording) replaces later. jambonz decides once who answered and may then hear the beep; an earlier
+     * decision that comes again (a signed callback replayed within the signature's tolerance) changes nothing. The
+     * attempt's row is held while it does, so a status transition cannot interleave. A detection bound to its call
      * ({@link CarrierCallback#callBound()}) is stored only while the attempt's call is that one or not yet known.
      *
      * @return the attempt's status when the value changed, or the refusal of a detection about another call; empty
@@ -51,6 +53,7 @@ class AnsweringMachineResults {
                                SET answered_by = EXCLUDED.answered_by, provider_event = EXCLUDED.provider_event,
                                    detected_at = now()
                              WHERE dispatch.answered_by.answered_by <> EXCLUDED.answered_by
+                               AND EXCLUDED.answered_by = 'tone'
                             RETURNING 1)
                         SELECT attempt.status, NOT attempt.own FROM attempt
                          WHERE NOT attempt.own OR EXISTS (SELECT 1 FROM stored)""")

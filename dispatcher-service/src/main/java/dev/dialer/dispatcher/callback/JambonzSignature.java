@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Verifies jambonz's {@code Jambonz-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>}.
- * A timestamp further than the tolerance from now is refused, so a captured callback cannot be replayed later.
+ * A timestamp further than the tolerance from now is refused, so a captured callback cannot be replayed later; one
+ * replayed within it finds its status transition made already, or its answering-machine result kept already.
  * jambonz signs with the webhook secret of the account that placed the call: with carriers on several accounts, a
  * signature made with any of their secrets is valid (each compared in constant time).
  */
