@@ -12,8 +12,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -69,6 +72,26 @@ class SettingsAndPreviewIT extends RunningApiService {
         assertThat(published.perCalleeDailyCap()).isEqualTo(3);
         assertThat(published.cpsPerCallerId()).isEqualTo(2.5);
         assertThat(published.windowFor("late").end().toString()).isEqualTo("22:00");
+    }
+
+    @Test
+    void getAnswersTheSettingsAnotherInstanceStoredRatherThanThoseThisOneCached() throws Exception {
+        String account = "it-settings-" + UUID.randomUUID().toString().substring(0, 8);
+        String key = TestAccounts.ensure(account);
+        // Taken here: this instance caches the settings for its sends.
+        assertThat(put(key, "{\"per_callee_daily_cap\":3}").statusCode()).isEqualTo(200);
+
+        // Then another instance takes a PUT, which stores the settings as this row.
+        AccountSettings replaced = new AccountSettings(AccountSettings.VERSION, account, null, null, List.of(), null,
+                List.of(), 5, Instant.now().truncatedTo(ChronoUnit.MICROS));
+        try (Connection db = database(); PreparedStatement store = db.prepareStatement(
+                "UPDATE api.account_settings SET settings = ?, updated_at = now() WHERE account_id = ?")) {
+            store.setString(1, Contract.toJson(replaced));
+            store.setString(2, account);
+            assertThat(store.executeUpdate()).isEqualTo(1);
+        }
+
+        assertThat(json(get("/api/v2/account/settings", key)).get("per_callee_daily_cap").asInt()).isEqualTo(5);
     }
 
     @Test

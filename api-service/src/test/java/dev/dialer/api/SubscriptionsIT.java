@@ -36,8 +36,9 @@ class SubscriptionsIT extends RunningApiService {
         assertThat(json(get(SUBSCRIPTIONS + "/" + id, KEY)).get("webhook_id").asString()).isEqualTo(webhook);
         assertThat(json(get(SUBSCRIPTIONS + "?webhook_id=" + webhook, KEY)).get("data").findValuesAsString("id"))
                 .containsExactly(id);
-        assertThat(json(get(SUBSCRIPTIONS + "?webhook_id=", KEY)).get("data").findValuesAsString("id"))
-                .as("given empty, the filter keeps all").contains(id);
+        HttpResponse<String> empty = get(SUBSCRIPTIONS + "?webhook_id=", KEY);
+        assertThat(empty.statusCode()).as("given empty, the filter is refused, not read as none").isEqualTo(400);
+        assertThat(json(empty).get("errors").findValuesAsString("field")).containsExactly("webhook_id");
 
         HttpResponse<String> changed = patch(SUBSCRIPTIONS + "/" + id, KEY,
                 "{\"event_types\":[\"webhook.disabled\"],\"enabled\":false}");

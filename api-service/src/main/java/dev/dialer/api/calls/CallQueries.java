@@ -4,6 +4,7 @@ import dev.dialer.api.problem.NulCharacters;
 import dev.dialer.api.problem.Problems;
 import io.r2dbc.spi.Readable;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -16,6 +17,7 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Reads of the calls read model, every one scoped to the asking account. A call of a recorded send (decision 0086)
@@ -66,14 +68,27 @@ class CallQueries {
                 after ? "AND s.created_at <= :afterTime" : "");
     }
 
+    /**
+     * How long a campaign's counts are answered after they were counted: a poll within it is answered from this
+     * instance's memory, not counted again ({@link #campaign}).
+     */
+    static final Duration PROGRESS_KEPT = Duration.ofSeconds(2);
+
     /** A list filter; null fields do not filter. */
     record Filter(String campaign, String status, String foreignId) {
     }
 
+    /** A campaign of an account, as its counts are shared. */
+    private record CampaignKey(String accountId, String campaign) {
+    }
+
     private final DatabaseClient db;
+    private final CoalescedQueries<CampaignKey, List<StatusCount>> campaignCounts;
 
     CallQueries(DatabaseClient db) {
         this.db = db;
+        this.campaignCounts = new CoalescedQueries<>(key -> counts(key.accountId(), key.campaign()), PROGRESS_KEPT,
+                Schedulers.parallel());
     }
 
     Mono<CallViews.Call> find(String accountId, String id) {
@@ -136,7 +151,22 @@ class CallQueries {
         return spec.map(CallQueries::call).all().collectList().map(rows -> page(rows, limit));
     }
 
+    /**
+     * The campaign's progress: its calls counted by status, and its state. Counting reads every call of the campaign,
+     * seconds for millions of them while it holds a connection of the pool; so the requests for one campaign share a
+     * count, the one running or one made at most {@link #PROGRESS_KEPT} ago ({@link CoalescedQueries}), and a few
+     * dashboards polling it cost one count every two seconds. The state is one row, read for each request: a pause,
+     * resume or cancel shows at once.
+     */
     Mono<CallViews.Campaign> campaign(String accountId, String name) {
+        return campaignCounts.get(new CampaignKey(accountId, name))
+                .zipWith(campaignState(accountId, name).defaultIfEmpty(""))
+                .flatMap(counts -> counts.getT1().isEmpty() && counts.getT2().isEmpty() ? Mono.empty()
+                        : Mono.just(campaignView(name, counts.getT2(), counts.getT1())));
+    }
+
+    /** The campaign's calls counted by status, its waiting calls of recorded sends among the queued ones. */
+    private Mono<List<StatusCount>> counts(String accountId, String name) {
         return db.sql("""
                         SELECT status, finished, count(*) AS n FROM (
                             SELECT status, final_status IS NOT NULL AS finished FROM api.calls
@@ -148,10 +178,7 @@ class CallQueries {
                 .bind("campaign", name)
                 .map((row, meta) -> new StatusCount(row.get("status", String.class),
                         Boolean.TRUE.equals(row.get("finished", Boolean.class)), row.get("n", Long.class)))
-                .all().collectList()
-                .zipWith(campaignState(accountId, name).defaultIfEmpty(""))
-                .flatMap(counts -> counts.getT1().isEmpty() && counts.getT2().isEmpty() ? Mono.empty()
-                        : Mono.just(campaignView(name, counts.getT2(), counts.getT1())));
+                .all().collectList();
     }
 
     private Mono<String> campaignState(String accountId, String name) {

@@ -79,7 +79,9 @@ class CallsController {
     }
 
     @GetMapping(path = "/api/v2/campaigns/{name}", produces = MediaType.APPLICATION_JSON_VALUE)
-    @ApiResponse(responseCode = "200", description = "The campaign's calls counted by status, and its state")
+    @ApiResponse(responseCode = "200", description = "The campaign's calls counted by status, and its state. The "
+            + "counts may be up to 2 s old: an instance counts a campaign once for the requests that ask for it "
+            + "meanwhile and answers that count for 2 s; the state is read on every request.")
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<CallViews.Campaign> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
                                       @PathVariable String name) {

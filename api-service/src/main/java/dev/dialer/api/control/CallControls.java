@@ -62,7 +62,7 @@ class CallControls implements CommittedStates {
     private static final String CANCEL_MAY_LAND = "The cancel may still reach the dialer, and nothing undoes it. "
             + "Repeat it (a cancel is safe to repeat) until it is answered 202.";
     /** What a 503 of a campaign cancel says after why Kafka did not have it. */
-    private static final String CANCEL_KEPT = "The campaign is canceled all the same and stays so (a pause or resume "
+    static final String CANCEL_KEPT = "The campaign is canceled all the same and stays so (a pause or resume "
             + "is refused), but the dialer may not have the cancel yet: it is published again until Kafka has it. "
             + "Repeating it is safe.";
     private static final String CANCEL = "campaign_cancel";
@@ -155,13 +155,21 @@ class CallControls implements CommittedStates {
 
     /**
      * The answer to a campaign cancel whose canceled state committed but whose publication failed: Kafka's own refusal
-     * names the cancel kept already; any other failure (the campaign's lock waited for too long, the database away)
-     * is answered so too, not as a request that did not take effect.
+     * (late or refused records) names the cancel kept already and is answered as it is; any other failure is answered
+     * so too, not as a request that did not take effect. That includes the API's own refusals: the publisher turning
+     * the record away because the bytes waiting for Kafka are spent says that nothing was queued, while the campaign
+     * is canceled and its cancel owed to Kafka; so do the campaign's lock waiting for too long and the database away.
      */
     static Throwable keptCancel(Throwable error) {
-        return error instanceof ApiProblem ? error
+        return error instanceof ApiProblem problem && saysKept(problem) ? error
                 : Problems.unavailable("The cancel could not be published now. " + CANCEL_KEPT, KEPT_RETRY_AFTER,
                         error);
+    }
+
+    /** Whether the problem's detail tells the client the cancel is kept: those the publisher ends with CANCEL_KEPT. */
+    private static boolean saysKept(ApiProblem problem) {
+        String detail = problem.getBody().getDetail();
+        return detail != null && detail.endsWith(CANCEL_KEPT);
     }
 
     @Override

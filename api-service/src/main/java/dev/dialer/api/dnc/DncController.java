@@ -134,7 +134,9 @@ class DncController {
                     + "line (CSV; a first line starting with `number` is a header), whatever the Content-Type. At "
                     + "most " + DncImport.MAX_ROWS + " rows; numbers are read in the account's region, and a number "
                     + "given twice keeps its last reason. An invalid row is reported by index (`rows[i]`) and does "
-                    + "not stop the valid ones; a member given twice in one row's object is a 400 naming it "
+                    + "not stop the valid ones; a row's object without a `number` is reported naming it "
+                    + "(`rows[i].number`), and one with a member other than `number` and `reason` naming that "
+                    + "(`rows[i].Reason`). A member given twice in one row's object is a 400 naming it "
                     + "(`rows[i].number`). Answers once Kafka has them.",
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE, array = @ArraySchema(minItems = 1,

@@ -57,7 +57,8 @@ final class DncDocs {
     }
 
     /** A row with a reason. */
-    @Schema(name = "DncImportRow", requiredProperties = "number")
+    @Schema(name = "DncImportRow", requiredProperties = "number",
+            additionalProperties = Schema.AdditionalPropertiesValue.FALSE)
     record Row(@JsonProperty("number") @Schema(description = "Read in the account's region (a JSON number is read "
                        + "as its digits)", example = "+91 98765 43216") String number,
                @JsonProperty("reason") @Schema(types = {"string", "null"}, maxLength = DncImport.MAX_REASON,

@@ -22,13 +22,18 @@ import tools.jackson.databind.json.JsonMapper;
  * body holds, blank lines excluded) and do not stop the valid ones; so is a row whose reason holds a NUL character,
  * which no database column could store. A JSON member given twice in one row fails the import, naming it
  * ({@code rows[3].number}, {@link JsonMembers}): Jackson would keep the last one silently, and
- * {@code {"number": "…210", "number": "…211"}} would put one number on the list and say nothing of the other.
+ * {@code {"number": "…210", "number": "…211"}} would put one number on the list and say nothing of the other. A
+ * row's object is read as a {@code PUT}'s body is: a member other than {@code number} and {@code reason} is named
+ * ({@code rows[3].Reason}) and the row refused, rather than added without the reason it misspelt; a row without a
+ * {@code number} names it ({@code rows[3].number}).
  */
 final class DncImport {
 
     static final int MAX_ROWS = 10_000;
     static final int MAX_REASON = 256;
     private static final JsonMapper JSON = JsonMembers.mapper();
+    private static final Set<String> ROW_MEMBERS = Set.of("number", "reason");
+    private static final String NOT_A_MEMBER = "is not a field of a DNC row (known: number, reason)";
 
     /** A valid row. */
     record Row(String e164, String reason) {
@@ -36,6 +41,14 @@ final class DncImport {
 
     /** The valid rows, de-duplicated by number (the last reason wins), and the rejected ones. */
     record Parsed(List<Row> rows, List<FieldProblem> rejected) {
+    }
+
+    /** A row as the body gives it, not yet normalised; {@code refused} names what makes it invalid already. */
+    private record Raw(String number, String reason, List<FieldProblem> refused) {
+
+        Raw(String number, String reason) {
+            this(number, reason, List.of());
+        }
     }
 
     private DncImport() {
@@ -46,7 +59,7 @@ final class DncImport {
         if (text.isEmpty()) {
             throw Problems.malformed("The body is empty; send a JSON array or one number per line.");
         }
-        List<String[]> raw = text.charAt(0) == '[' ? json(text) : lines(text);
+        List<Raw> raw = text.charAt(0) == '[' ? json(text) : lines(text);
         if (raw.size() > MAX_ROWS) {
             throw Problems.validation("rows", "must be at most " + MAX_ROWS + " per request (got " + raw.size() + ")");
         }
@@ -54,10 +67,10 @@ final class DncImport {
         List<FieldProblem> rejected = new ArrayList<>();
         for (int i = 0; i < raw.size(); i++) {
             String field = "rows[" + i + "]";
-            String number = raw.get(i)[0];
-            String reason = raw.get(i)[1];
-            if (raw.get(i).length > 2) {
-                rejected.add(new FieldProblem(field + "." + raw.get(i)[2], "must be a string"));
+            String number = raw.get(i).number();
+            String reason = raw.get(i).reason();
+            if (!raw.get(i).refused().isEmpty()) {
+                rejected.addAll(raw.get(i).refused());
                 continue;
             }
             if (reason != null && Characters.moreThan(reason, MAX_REASON)) {
@@ -77,38 +90,49 @@ final class DncImport {
         return new Parsed(List.copyOf(rows.values()), rejected);
     }
 
-    private static List<String[]> json(String text) {
+    private static List<Raw> json(String text) {
         JsonNode root;
         try {
             root = JSON.readTree(text);
         } catch (JacksonException e) {
             throw JsonMembers.problem(JSON, text, e, "rows", Set.of(), JsonMembers.NOT_VALID_JSON);
         }
-        List<String[]> raw = new ArrayList<>(root.size());
+        List<Raw> raw = new ArrayList<>(root.size());
         for (JsonNode entry : root) {
             if (entry.isString() || entry.isNumber()) {
-                raw.add(new String[] {entry.asString().strip(), null});
+                raw.add(new Raw(entry.asString().strip(), null));
             } else if (entry.isObject()) {
-                JsonNode number = entry.get("number");
-                JsonNode reason = entry.get("reason");
-                if (number != null && number.isContainer()) {
-                    // An object or an array is no number, and reading it as text fails: the row is refused.
-                    raw.add(new String[] {"", null, "number"});
-                } else if (reason != null && reason.isContainer()) {
-                    raw.add(new String[] {"", null, "reason"});
-                } else {
-                    raw.add(new String[] {number == null || number.isNull() ? "" : number.asString().strip(),
-                            reason == null || reason.isNull() ? null : reason.asString().strip()});
-                }
+                raw.add(row(entry, "rows[" + raw.size() + "]."));
             } else {
-                raw.add(new String[] {"", null});
+                raw.add(new Raw("", null));
             }
         }
         return raw;
     }
 
-    private static List<String[]> lines(String text) {
-        List<String[]> raw = new ArrayList<>();
+    /** A row's object: its number and reason, or every member that makes it invalid, named after {@code prefix}. */
+    private static Raw row(JsonNode entry, String prefix) {
+        JsonNode number = entry.get("number");
+        JsonNode reason = entry.get("reason");
+        List<FieldProblem> refused = new ArrayList<>();
+        if (number == null || number.isNull()) {
+            refused.add(new FieldProblem(prefix + "number", "is required"));
+        } else if (number.isContainer()) {
+            // An object or an array is no number, and reading it as text fails: the row is refused.
+            refused.add(new FieldProblem(prefix + "number", "must be a string"));
+        }
+        if (reason != null && reason.isContainer()) {
+            refused.add(new FieldProblem(prefix + "reason", "must be a string"));
+        }
+        JsonMembers.refuseUnknown(entry, ROW_MEMBERS, prefix, NOT_A_MEMBER, refused);
+        if (!refused.isEmpty()) {
+            return new Raw("", null, List.copyOf(refused));
+        }
+        return new Raw(number.asString().strip(), reason == null || reason.isNull() ? null : reason.asString().strip());
+    }
+
+    private static List<Raw> lines(String text) {
+        List<Raw> raw = new ArrayList<>();
         boolean first = true;
         for (String line : text.split("\\r?\\n")) {
             String stripped = line.strip();
@@ -123,7 +147,7 @@ final class DncImport {
             int comma = stripped.indexOf(',');
             String number = comma < 0 ? stripped : stripped.substring(0, comma).strip();
             String reason = comma < 0 ? null : unquote(stripped.substring(comma + 1).strip());
-            raw.add(new String[] {unquote(number), reason == null || reason.isEmpty() ? null : reason});
+            raw.add(new Raw(unquote(number), reason == null || reason.isEmpty() ? null : reason));
         }
         return raw;
     }

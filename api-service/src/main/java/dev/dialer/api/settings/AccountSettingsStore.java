@@ -28,7 +28,8 @@ import reactor.core.publisher.Mono;
 /**
  * Each account's {@link AccountSettings}: stored in {@code api.account_settings}, published on the compacted
  * {@code dialer.account.config} topic (which the dispatcher enforces), and read on the send path through a short
- * cache. An account that never wrote settings has {@link AccountSettings#defaults} with its own region.
+ * cache ({@link #of}); {@code GET} reads them from the database ({@link #current}). An account that never wrote
+ * settings has {@link AccountSettings#defaults} with its own region.
  */
 @Component
 public class AccountSettingsStore implements AccountSettingsLookup, CommittedStates {
@@ -63,6 +64,16 @@ public class AccountSettingsStore implements AccountSettingsLookup, CommittedSta
             return Mono.just(cached.settings());
         }
         return load(accountId).doOnNext(settings -> remember(accountId, settings));
+    }
+
+    /**
+     * The account's settings as the database holds them, its defaults when it wrote none: what {@code GET} answers.
+     * Not read through the send path's cache, which trusts what this instance read or wrote for a few seconds:
+     * right after a {@code PUT} taken by another instance, the cache would answer the settings it replaced. Nor is
+     * the cache filled from here: a read racing this instance's {@code PUT} could put back the settings it replaced.
+     */
+    Mono<AccountSettings> current(String accountId) {
+        return load(accountId);
     }
 
     /** The region numbers written without a country code are read in: the settings', else the account's. */

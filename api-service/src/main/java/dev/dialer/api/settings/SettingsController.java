@@ -54,7 +54,7 @@ class SettingsController {
     @ApiResponse(responseCode = "200", description = ANSWER, content = @Content(
             mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = SettingsDocs.View.class)))
     Mono<Map<String, Object>> get(@RequestAttribute(Account.ATTRIBUTE) Account account) {
-        return store.of(account.id()).map(settings -> view(account, settings));
+        return store.current(account.id()).map(settings -> view(account, settings));
     }
 
     @PutMapping(path = PATH, produces = MediaType.APPLICATION_JSON_VALUE)

@@ -4,6 +4,7 @@ import dev.dialer.api.QueryParameters;
 import dev.dialer.api.RequestBodies;
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
+import dev.dialer.api.problem.Problems;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
@@ -71,7 +72,8 @@ class SubscriptionController {
 
     @GetMapping
     @Operation(operationId = "listSubscriptions", summary = "List the account's subscriptions",
-            description = "Oldest first; `webhook_id` keeps those of one webhook (given empty, it keeps all).")
+            description = "Oldest first; `webhook_id` keeps those of one webhook. Given empty it is a 400 naming "
+                    + "it, as the other lists' filters are: leave it out to list the subscriptions of every webhook.")
     @ApiResponse(responseCode = "200", description = "The account's subscriptions")
     @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     Mono<SubscriptionResponses.Listing> list(
@@ -80,9 +82,22 @@ class SubscriptionController {
             @RequestParam(name = "webhook_id", required = false) String webhookId,
             ServerHttpRequest request) {
         QueryParameters.requireKnown(request, List.of("webhook_id"));
-        String only = webhookId == null || webhookId.isBlank() ? null : webhookId.strip();
-        return subscriptions.list(account, only).map(SubscriptionResponses.View::of).collectList()
+        return subscriptions.list(account, webhookFilter(webhookId)).map(SubscriptionResponses.View::of).collectList()
                 .map(SubscriptionResponses.Listing::new);
+    }
+
+    /**
+     * The webhook the list is filtered on, stripped; null when the parameter is absent. One given empty
+     * ({@code ?webhook_id=}, from a client whose webhook id was empty) is refused, as the calls list and the delivery
+     * log refuse theirs: read as no filter, it would answer every webhook's subscriptions as if they were the ones
+     * asked for.
+     */
+    static String webhookFilter(String webhookId) {
+        if (webhookId != null && webhookId.isBlank()) {
+            throw Problems.validation("webhook_id", "is empty: leave the parameter out to list the subscriptions of "
+                    + "every webhook");
+        }
+        return webhookId == null ? null : webhookId.strip();
     }
 
     @GetMapping("/{id}")

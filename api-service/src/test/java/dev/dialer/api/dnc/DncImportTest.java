@@ -48,6 +48,27 @@ class DncImportTest {
     }
 
     @Test
+    void rejectsARowWithAMemberOtherThanNumberAndReasonNamingItRatherThanDroppingWhatItSaid() {
+        // The reason misspelt: added, the number would have lost it without a word.
+        DncImport.Parsed parsed = DncImport.parse(
+                "[{\"number\":\"9876543215\",\"Reason\":\"complaint\"}, \"9876543216\"]", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543216", null));
+        assertThat(parsed.rejected()).containsExactly(
+                new FieldProblem("rows[0].Reason", "is not a field of a DNC row (known: number, reason)"));
+    }
+
+    @Test
+    void rejectsARowWithoutANumberNamingTheNumber() {
+        DncImport.Parsed parsed = DncImport.parse(
+                "[{\"reason\":\"complaint\"}, {\"number\":null}, \"9876543216\"]", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876543216", null));
+        assertThat(parsed.rejected()).containsExactly(new FieldProblem("rows[0].number", "is required"),
+                new FieldProblem("rows[1].number", "is required"));
+    }
+
+    @Test
     void rejectsARowWhoseReasonHoldsANulCharacter() {
         DncImport.Parsed parsed = DncImport.parse(
                 "[{\"number\":\"9876543215\",\"reason\":\"a\\u0000\"}, \"9876543216\"]", "IN");
