@@ -397,15 +397,26 @@ public class CallbackApplier {
             RequestEnding ending = instead != null ? instead
                     : retry.heldByCap() ? RequestEnding.HELD_BY_CAP_PAST_VALID_UNTIL
                     : retry.expires() ? RequestEnding.EXPIRES_BEFORE_RETRY : RequestEnding.of(outcome);
-            return events.endOn(command, ledger.transitionChange(change), details, ending.status(),
-                            finalDetails(callback, ending, answeredBy))
+            Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.transitionChange(change), details,
+                    ending.status(), finalDetails(callback, ending, answeredBy));
+            // An end the cancel would have made canceled (not an answered call's, nor a cancel's own) is refused,
+            // all of it undone, when a cancel reached the request since the end's context was read: under the
+            // request's lock in the same transaction, so a cancel marked after finds the request ended (too late).
+            boolean cancellable = outcome.attemptStatus() != AttemptStatus.COMPLETED && outcome != CANCELLED;
+            return (cancellable ? events.atomically(end.flatMap(previous -> ledger.notCancelled(callback.requestId())
+                            .thenReturn(previous))) : end)
                     .retryWhen(InfraRetry.brief("attempt end"))
                     .doOnNext(previous -> {
                         forgetInferred(callback);
                         attemptEnded(callback, outcome);
                     })
                     .map(previous -> Result.APPLIED)
-                    .switchIfEmpty(Mono.defer(() -> refused(callback)));
+                    .switchIfEmpty(Mono.defer(() -> refused(callback)))
+                    .onErrorResume(AttemptLedger.CancelledMeanwhile.class, crossed -> {
+                        log.info("{} callback for request {} attempt {} crossed a cancel of the request; it ends "
+                                + "canceled", callback.providerStatus(), callback.requestId(), callback.attempt());
+                        return ended(command, callback, CANCELLED, detected);
+                    });
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())

@@ -106,7 +106,7 @@ final class VoiceGatewayCarrier implements Carrier {
     }
 
     private CarrierException timedOut(RequestWriting writing) {
-        if (writingTracked && !writing.started()) {
+        if (writingTracked && writing.abandon()) {
             return new CarrierException(CarrierException.Reason.UNREACHABLE, "no connection to the carrier within "
                     + properties.requestTimeout() + " (name resolution or TLS handshake): the request was not sent",
                     null);

@@ -535,7 +535,9 @@ public class Watchdog {
                     lanes.trunks().release(slotKey, false);
                     count(STATUS_TIMEOUT);
                 })
-                .then();
+                .then()
+                // A cancel marked since the end's context was read: the request ends canceled, as it would have.
+                .onErrorResume(AttemptLedger.CancelledMeanwhile.class, crossed -> cancelled(quiet, carrierSaid));
     }
 
     /** What {@link #statusTimeout} does when the ledger refused the failure: see there. */
@@ -551,17 +553,23 @@ public class Watchdog {
         }
     }
 
-    /** Emits once the attempt moved to {@code failed} with its events; empty when it had moved on meanwhile. */
+    /**
+     * Emits once the attempt moved to {@code failed} with its events; empty when it had moved on meanwhile. Errors
+     * with {@link AttemptLedger.CancelledMeanwhile}, all of it undone, when a cancel reached the request since its end
+     * was decided: read under the request's lock in the same transaction, so a cancel marked before is seen and one
+     * marked after finds the request ended (too late).
+     */
     private Mono<Boolean> failAndFinish(CallCommand command, QuietAttempt quiet, String message) {
         Transition failed = new Transition(quiet.requestId(), quiet.attempt(), AttemptStatus.FAILED, null,
                 quiet.providerCallId(), null, null, quiet.dial(), true, quiet.status());
         // The carrier's id of the call, when it was learnt, names on both events the call the carrier does not know.
-        return events.endOn(command, ledger.transitionChange(failed),
-                        event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
-                                .provider(null, quiet.providerCallId())
-                                .error(STATUS_TIMEOUT, message).retry(false, null),
-                        FinalStatus.FAILED, event -> event.attempt(quiet.attempt())
-                                .provider(null, quiet.providerCallId()).error(STATUS_TIMEOUT, message))
+        return events.atomically(events.endOn(command, ledger.transitionChange(failed),
+                                event -> event.attempt(quiet.attempt()).status(AttemptStatus.FAILED)
+                                        .provider(null, quiet.providerCallId())
+                                        .error(STATUS_TIMEOUT, message).retry(false, null),
+                                FinalStatus.FAILED, event -> event.attempt(quiet.attempt())
+                                        .provider(null, quiet.providerCallId()).error(STATUS_TIMEOUT, message))
+                        .flatMap(previous -> ledger.notCancelled(quiet.requestId()).thenReturn(previous)))
                 .doOnNext(previous -> outcomes.ended(AttemptStatus.FAILED, null))
                 .map(previous -> true);
     }

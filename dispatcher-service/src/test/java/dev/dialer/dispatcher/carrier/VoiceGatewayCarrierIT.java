@@ -226,7 +226,8 @@ class VoiceGatewayCarrierIT {
             acceptor.setDaemon(true);
             acceptor.start();
 
-            StepVerifier.create(configuredCarrier("https://127.0.0.1:" + silent.getLocalPort(), Duration.ofSeconds(1))
+            // 3 s: the JVM's first TLS context may take a second or more to build before the connection is made.
+            StepVerifier.create(configuredCarrier("https://127.0.0.1:" + silent.getLocalPort(), Duration.ofSeconds(3))
                             .place(command(), 1))
                     .expectErrorSatisfies(error -> assertThat(error)
                             .isInstanceOfSatisfying(CarrierException.class, e -> {
@@ -235,7 +236,8 @@ class VoiceGatewayCarrierIT {
                                 assertThat(e.getMessage()).contains("the request was not sent");
                             }))
                     .verify(Duration.ofSeconds(10));
-            assertThat(accepted).as("the connection was made; only the handshake never ended").isNotEmpty();
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(accepted)
+                    .as("the connection was made; only the handshake never ended").isNotEmpty());
             assertThat(timerCount("unreachable")).isEqualTo(1);
             for (java.net.Socket socket : List.copyOf(accepted)) {
                 socket.close();
@@ -257,6 +259,49 @@ class VoiceGatewayCarrierIT {
                 .verify(Duration.ofSeconds(10));
         assertThat(received).as("the carrier had the request").hasSize(1);
         assertThat(timerCount("timeout")).isEqualTo(1);
+    }
+
+    /**
+     * The other side of the agreement: a request its timeout gave up before it had a connection is never written
+     * afterwards, however late the connection comes, so the unreachable answer it got stays true.
+     */
+    @Test
+    void aRequestGivenUpBeforeItHadAConnectionIsNeverWrittenAfterwards() throws Exception {
+        start(request -> Mono.just(new Reply(201, "{\"sid\":\"s\"}")));
+        CarrierProperties properties = properties(null, Duration.ofSeconds(5), "http://127.0.0.1:" + server.port(),
+                false);
+        WebClient client = CarrierConfiguration.webClient(properties,
+                reactor.netty.resources.ConnectionProvider.newConnection());
+        java.net.InetAddress loopback = java.net.InetAddress.getLoopbackAddress();
+        try (java.net.ServerSocket listening = new java.net.ServerSocket(0, 50, loopback)) {
+            java.util.concurrent.CompletableFuture<Integer> firstByte = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> {
+                        try (java.net.Socket socket = listening.accept()) {
+                            socket.setSoTimeout(2_000);
+                            return socket.getInputStream().read();
+                        } catch (java.io.IOException e) {
+                            return -2;
+                        }
+                    });
+            RequestWriting writing = new RequestWriting();
+            assertThat(writing.abandon()).isTrue();
+
+            String calls = "http://127.0.0.1:" + listening.getLocalPort() + "/v1/Accounts/a/Calls";
+            StepVerifier.create(client.post().uri(calls)
+                            .bodyValue("{}").retrieve().toBodilessEntity().contextWrite(writing.context()))
+                    .expectError()
+                    .verify(Duration.ofSeconds(10));
+            assertThat(firstByte.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("connected, and not a byte written: closed (-1) or nothing within 2 s (-2)").isNegative();
+        }
+
+        RequestWriting sent = new RequestWriting();
+        StepVerifier.create(client.post().uri("http://127.0.0.1:" + server.port() + "/v1/Accounts/a/Calls")
+                        .bodyValue("{}").retrieve().toBodilessEntity().contextWrite(sent.context()))
+                .expectNextCount(1)
+                .verifyComplete();
+        assertThat(sent.abandon()).as("written: no longer to be given up").isFalse();
+        assertThat(received).hasSize(1);
     }
 
     /** A carrier as the dispatcher builds it: its own connections, a client noting when a request is written. */

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.mockito.Mockito;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.test.context.TestPropertySource;
 import reactor.core.publisher.Mono;
@@ -170,6 +171,30 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
         assertThat(outcome(Watchdog.NEWS_MEANWHILE)).isZero();
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void aCancelMarkedAfterTheEndWasDecidedEndsTheRequestCanceledNotFailedWithStatusTimeout() {
+        CallCommand command = command("+4930555308");
+        String id = command.requestId();
+        quietOnDialOne(command, AttemptStatus.INITIATED);
+        // The cancel is marked just after the watchdog read the end's context, which said none.
+        AttemptLedger crossing = Mockito.spy(attempts);
+        Mockito.doAnswer(read -> ((Mono<AttemptLedger.EndContext>) read.callRealMethod())
+                        .flatMap(context -> db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() "
+                                        + "WHERE request_id = $1").bind(0, id).then().thenReturn(context)))
+                .when(crossing).endContext(id, 1);
+
+        reconcile(crossing, id, call -> Mono.empty());
+
+        assertThat(row(id)).startsWith("canceled/1/");
+        assertThat(statuses(id)).doesNotContain("failed");
+        assertThat(db.sql("SELECT payload ->> 'status' FROM dispatch.outbox WHERE request_id = $1"
+                        + " AND event_type = 'call.final'").bind(0, id).map(row -> row.get(0, String.class)).all()
+                .collectList().block(WAIT)).containsExactly("canceled");
+        assertThat(outcome("canceled")).isEqualTo(1.0);
+        assertThat(outcome(Watchdog.STATUS_TIMEOUT)).isZero();
+    }
+
     /** Dial 1 placed and ringing, then quiet for longer than the watchdog waits. */
     private void quietOnDialOne(CallCommand command) {
         quietOnDialOne(command, AttemptStatus.RINGING);
@@ -217,6 +242,10 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
      * {@code answer} says; it cannot be asked about any other call (attempts other tests left quiet stay as they are).
      */
     private void reconcile(String requestId, Function<CallRef, Mono<CallReport>> answer) {
+        reconcile(attempts, requestId, answer);
+    }
+
+    private void reconcile(AttemptLedger ledger, String requestId, Function<CallRef, Mono<CallReport>> answer) {
         Carrier carrier = new Carrier() {
             @Override
             public Mono<PlacedCall> place(CallCommand command, int dial) {
@@ -238,7 +267,7 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
                 return Mono.just(false);
             }
         };
-        Watchdog watchdog = new Watchdog(attempts, carrier, applier, events, new WatchdogProperties(true,
+        Watchdog watchdog = new Watchdog(ledger, carrier, applier, events, new WatchdogProperties(true,
                 Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, null,
                 Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(carrierProperties.ringTimeout(), carrierProperties.timeLimit()),

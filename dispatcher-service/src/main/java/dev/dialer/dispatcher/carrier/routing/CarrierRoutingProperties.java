@@ -70,13 +70,15 @@ public record CarrierRoutingProperties(
     /**
      * Per-carrier protection: each carrier gets its own breaker and bulkhead with these settings.
      *
-     * @param timeout              longest create-call request before it counts as a timeout
+     * @param timeout              longest create-call request before it counts as a timeout; longer than the
+     *                             Voice Gateway's own {@code carrier.request-timeout} (5 s), whose timeout tells a
+     *                             request never sent (unreachable: failed over) from one maybe placed
      * @param maxConcurrentCalls   create-call requests in flight at once (more are refused at once, never queued)
      * @param failureRateThreshold percentage of technical failures that opens the breaker
      * @param minimumCalls         requests seen before the failure rate counts
      * @param openFor              how long an open breaker refuses before letting a few requests probe
      */
-    public record Guard(@DefaultValue("PT5S") @NotNull Duration timeout,
+    public record Guard(@DefaultValue("PT6S") @NotNull Duration timeout,
                         @DefaultValue("200") @Min(1) int maxConcurrentCalls,
                         @DefaultValue("50") @DecimalMin("1") @DecimalMax("100") float failureRateThreshold,
                         @DefaultValue("10") @Min(1) int minimumCalls,
