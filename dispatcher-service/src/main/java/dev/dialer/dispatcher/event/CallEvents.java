@@ -6,6 +6,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.EventType;
 import dev.dialer.common.contract.FinalStatus;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -164,14 +165,29 @@ public class CallEvents {
         return finish(command, status, details, retry).then();
     }
 
+    /**
+     * As {@link #finishOnce}, each try given up after {@code eachTry} (a connection that hangs without failing) and
+     * tried again as {@code retry} says ({@link java.util.concurrent.TimeoutException} is transient to it).
+     */
+    public Mono<Void> finishOnce(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
+                                 Retry retry, Duration eachTry) {
+        return finish(command, status, details, retry, eachTry).then();
+    }
+
     /** As {@link #finishOnce}; emits whether this call ended the request. */
     public Mono<Boolean> finish(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
                                 Retry retry) {
-        return Mono.defer(() -> {
-                    Draft draft = Draft.ofFinal(command, status, details);
-                    return transactions.transactional(outbox.lockRequest(command.requestId())
-                            .then(outbox.finishWith(status, draft.event()))).map(draft::stored);
-                })
+        return finish(command, status, details, retry, null);
+    }
+
+    private Mono<Boolean> finish(CallCommand command, FinalStatus status, UnaryOperator<CallEvent.Builder> details,
+                                 Retry retry, Duration eachTry) {
+        Mono<CallEvent> once = Mono.defer(() -> {
+            Draft draft = Draft.ofFinal(command, status, details);
+            return transactions.transactional(outbox.lockRequest(command.requestId())
+                    .then(outbox.finishWith(status, draft.event()))).map(draft::stored);
+        });
+        return (eachTry == null ? once : once.timeout(eachTry))
                 .retryWhen(retry)
                 .onErrorMap(Exceptions::isRetryExhausted, CallEvents::cause)
                 .flatMap(this::stored)

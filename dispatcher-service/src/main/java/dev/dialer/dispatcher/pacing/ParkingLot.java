@@ -127,11 +127,13 @@ class ParkingLot {
      * times {@code step} when that is earlier than its due time, never later. Rows a cancel or a calling window took
      * out leave no wait behind; the order stays, the moved rows being as far apart as the lane's rate keeps its starts.
      * The caller ID's row of parked due times is set to what is left ({@link #parkedLanes}), so a next owner of the
-     * partition does not park behind the gaps either.
+     * partition does not park behind the gaps either; only while it ends no later than {@code handedOut}, the last
+     * due time the lane had handed out when it looked: a look that outlasted its lane's patience commits after the
+     * lane parked more, and must not lower the row below those.
      *
      * @return the earliest and last due time of the rows left; empty when none is due after {@code from}
      */
-    Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step) {
+    Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut) {
         return db.sql("""
                         WITH waiting AS (
                             SELECT request_id, attempt_no, due_at,
@@ -150,12 +152,13 @@ class ParkingLot {
                             UPDATE dispatch.parked_lanes l
                                SET first_due_at = coalesce(o.first_due, $2), last_due_at = coalesce(o.last_due, $2)
                               FROM left_over o
-                             WHERE l.caller_id = $1)
+                             WHERE l.caller_id = $1 AND l.last_due_at <= $5)
                         SELECT first_due, last_due FROM left_over""")
                 .bind(0, callerId)
                 .bind(1, from)
                 .bind(2, start)
                 .bind(3, Math.max(1, step.toNanos() / 1_000))
+                .bind(4, handedOut)
                 .map(row -> new Backlog(row.get(0, Instant.class), row.get(1, Instant.class)))
                 .one()
                 .filter(backlog -> backlog.lastDueAt() != null);

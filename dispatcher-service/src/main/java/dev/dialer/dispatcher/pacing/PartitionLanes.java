@@ -153,7 +153,7 @@ public final class PartitionLanes {
                 handOverUnpaced(new Pending(record, ticket, slot, now()), ends, Unpaced.ADMISSION);
                 handedOver = true;
             } else {
-                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), id -> new Lane(id, lanes.kept(id)));
+                Lane lane = byCallerId.computeIfAbsent(ticket.lane(), this::laneOf);
                 lanes.joins(lane, ticket);
                 if (raw.headers().containsKey(FRONT_OF_LANE_HEADER)) {
                     // An attempt that was already at the head of its lane once: it goes before the lane's backlog, but
@@ -181,14 +181,20 @@ public final class PartitionLanes {
                     handedOver = true;
                 } else {
                     Pending pending = new Pending(record, ticket, slot, now());
+                    ParkAt parkAt;
                     if (recountDue(lane)) {
                         lane.heldForRecount.add(pending);
                         handedOver = true;
                         recount(lane);
+                    } else if ((parkAt = parkAt(lane)) != null) {
+                        // Taken in once it is queued to be parked, not before: a failure reckoning its due time
+                        // leaves it to be kept aside, not in neither the lane nor the parking queue.
+                        handedOver = true;
+                        park(slot, ticket, parkAt.due(), parkAt.reason());
                     } else {
-                        // Taken in once it is queued (to be parked or dialled), not before: a failure reckoning its
-                        // due time leaves it to be kept aside, not in neither the lane nor the parking queue.
-                        handedOver = arrive(lane, pending);
+                        lane.enqueue(pending);
+                        handedOver = true;
+                        pump(lane);
                     }
                 }
             }
@@ -219,6 +225,20 @@ public final class PartitionLanes {
         }
     }
 
+    /**
+     * A lane made for the caller ID, going on from what this dispatcher or the parked lanes knew of it. One that goes
+     * on from a parked backlog counts its backlog's silence from now ({@link #recountDue}): the backlog's earliest due
+     * time, which it knows, may be hours ago for a backlog still coming back at its pace.
+     */
+    private Lane laneOf(String callerId) {
+        Kept kept = lanes.kept(callerId);
+        Lane lane = new Lane(callerId, kept);
+        if (kept != null) {
+            lane.lastReturn = lanes.clock().instant();
+        }
+        return lane;
+    }
+
     /** The partition went to another consumer: forget its records; jobs still running finish into nothing. */
     public synchronized void revoke() {
         generation++;
@@ -246,22 +266,14 @@ public final class PartitionLanes {
         emit(flow.resume(topic, partition));
     }
 
-    /**
-     * Parks the record behind the lane's parked backlog or its waiting, or queues it in the lane.
-     *
-     * @return true (the record is taken in), so that the caller marks it handed over only once it is
-     */
-    private boolean arrive(Lane lane, Pending pending) {
+    /** When and why a record arriving at the lane is parked ({@link #parkedOnArrival}); null to queue it. */
+    private ParkAt parkAt(Lane lane) {
         PacingMetrics.Parked reason = parkedOnArrival(lane);
-        if (reason != null) {
-            Instant due = lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
-                    lane.parkSpacing(now()));
-            park(pending.slot, pending.ticket, due, reason);
-        } else {
-            lane.enqueue(pending);
-            pump(lane);
-        }
-        return true;
+        return reason == null ? null : new ParkAt(lane.nextParkDue(lanes.clock().instant(),
+                lanes.properties().parkAfter(), lane.parkSpacing(now())), reason);
+    }
+
+    private record ParkAt(Instant due, PacingMetrics.Parked reason) {
     }
 
     /**
@@ -292,9 +304,13 @@ public final class PartitionLanes {
         parking = true;
         long owner = generation;
         Instant wallNow = lanes.clock().instant();
-        Duration step = Duration.ofNanos(Math.max(lane.parkSpacing(now()), MIN_PARK_SPACING_NANOS));
+        // Never closer than the widest spacing the lane parks at without a rate of its own: a lane whose rate or
+        // wait at the trunk is not known yet would otherwise make its whole backlog due at once.
+        Duration step = Duration.ofNanos(Math.max(lane.parkSpacing(now()),
+                lane.bucket == null ? MAX_TRUNK_PARK_SPACING_NANOS : MIN_PARK_SPACING_NANOS));
+        Instant handedOut = lane.lastParkDue;
         emit(Mono.defer(() -> lanes.parking().recount(lane.callerId, wallNow,
-                        wallNow.plus(lanes.properties().parkAfter().dividedBy(2)), step))
+                        wallNow.plus(lanes.properties().parkAfter().dividedBy(2)), step, handedOut))
                 .timeout(RECOUNT_TIMEOUT, timers)
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
@@ -346,7 +362,31 @@ public final class PartitionLanes {
         }
         List<Pending> held = new ArrayList<>(lane.heldForRecount);
         lane.heldForRecount.clear();
-        held.forEach(pending -> arrive(lane, pending));
+        for (Pending pending : held) {
+            boolean takenIn = false;
+            try {
+                ParkAt parkAt = parkAt(lane);
+                if (parkAt != null) {
+                    takenIn = true;
+                    park(pending.slot, pending.ticket, parkAt.due(), parkAt.reason());
+                } else {
+                    lane.enqueue(pending);
+                    takenIn = true;
+                    pump(lane);
+                }
+            } catch (RuntimeException defect) {
+                // As in admit: a defect of the lanes ends neither the others held nor the partition.
+                if (takenIn) {
+                    log.error("{}-{}: the lanes failed after taking offset {} in", topic, partition,
+                            pending.record.offset(), defect);
+                } else {
+                    log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside",
+                            topic, partition, pending.record.offset(), defect);
+                    emit(whileOwned(generation, () -> work.reject(pending.record, defect))
+                            .subscribeOn(scheduler).onErrorComplete());
+                }
+            }
+        }
     }
 
     /**

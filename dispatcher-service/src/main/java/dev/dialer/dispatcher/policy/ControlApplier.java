@@ -85,6 +85,8 @@ class ControlApplier {
      * unmarked. Timed out, a statement is tried again where a retry is set, or the control is given back.
      */
     static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+    /** How long reading the ids of a campaign's open requests may take (one statement, many rows). */
+    static final Duration OPEN_REQUESTS_TIMEOUT = Duration.ofMinutes(5);
     private static final int CAMPAIGN_CONCURRENCY = 8;
 
     private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
@@ -266,13 +268,22 @@ class ControlApplier {
                 });
     }
 
-    /** Cancels each open request of the campaign accepted up to the cancel; emits each one's outcome. */
+    /**
+     * Cancels each open request of the campaign accepted up to the cancel; emits each one's outcome. Their ids are read
+     * first, within {@link #OPEN_REQUESTS_TIMEOUT} (a read on a connection that hangs would hold the control for
+     * good), then cancelled: a stream read while they are cancelled cannot be bounded so, since its rows wait for the
+     * cancels, which may take minutes.
+     */
     private Mono<List<String>> cancelOpenRequests(CallControl control) {
         return ledger.openRequestsOf(control.accountId(), control.campaign())
                 .filter(command -> CallControls.acceptedBy(command.createdAt(), control.issuedAt()))
-                .flatMap(command -> cancelRequest(control, command.requestId())
+                .map(CallCommand::requestId)
+                .collectList()
+                .timeout(OPEN_REQUESTS_TIMEOUT)
+                .flatMapMany(Flux::fromIterable)
+                .flatMap(requestId -> cancelRequest(control, requestId)
                         .onErrorResume(error -> {
-                            log.warn("campaign cancel could not cancel request {}: {}", command.requestId(),
+                            log.warn("campaign cancel could not cancel request {}: {}", requestId,
                                     error.toString());
                             return Mono.just(FAILED);
                         }), CAMPAIGN_CONCURRENCY)
@@ -346,8 +357,9 @@ class ControlApplier {
      */
     private Mono<String> endWaiting(CallControl control, String requestId) {
         return bounded(ledger.waitingCommand(requestId))
-                .flatMap(command -> bounded(events.finishOnce(command, FinalStatus.CANCELED, event -> event,
-                        InfraRetry.untilRecovered("cancel final"))))
+                // Each try bounded, not the whole: an outage is waited out, as before, a hung try is tried again.
+                .flatMap(command -> events.finishOnce(command, FinalStatus.CANCELED, event -> event,
+                        InfraRetry.untilRecovered("cancel final"), STATEMENT_TIMEOUT))
                 .then(bounded(ledger.dropWaits(requestId)))
                 // Marking again keeps the mark as it is, and tells how the request ended.
                 .then(bounded(ledger.markCancelRequested(requestId)))

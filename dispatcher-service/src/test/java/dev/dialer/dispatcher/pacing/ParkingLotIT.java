@@ -137,7 +137,9 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 new ParkingLot.Parked(inTwoHours, now.plus(Duration.ofHours(2))),
                 new ParkingLot.Parked(othersLane, now.plus(Duration.ofHours(2))))).block(WAIT);
 
-        ParkingLot.Backlog left = lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2)).block(WAIT);
+        Instant handedOut = now.plus(Duration.ofHours(2));
+        ParkingLot.Backlog left = lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut)
+                .block(WAIT);
 
         assertThat(left).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(9)));
         assertThat(rows(onItsWay.requestId())).as("due already: on its way back, left as it is")
@@ -152,7 +154,7 @@ class ParkingLotIT extends DispatcherOnDatabase {
                 .contains(new ParkingLot.ParkedLane(caller, now.plusSeconds(5), now.plusSeconds(9)));
 
         // Rows already as close as the pace keeps them are not moved later.
-        assertThat(lot.recount(caller, now, now.plusSeconds(1), Duration.ofSeconds(10)).block(WAIT))
+        assertThat(lot.recount(caller, now, now.plusSeconds(1), Duration.ofSeconds(10), handedOut).block(WAIT))
                 .isEqualTo(new ParkingLot.Backlog(now.plusSeconds(1), now.plusSeconds(9)));
         assertThat(rows(inTwoHours.requestId())).containsExactly(new Row(1, now.plusSeconds(9), "parked", false));
 
@@ -160,7 +162,16 @@ class ParkingLotIT extends DispatcherOnDatabase {
         db.sql("DELETE FROM dispatch.schedule WHERE request_id = ANY($1)")
                 .bind(0, new String[] {soon.requestId(), inAnHour.requestId(), inTwoHours.requestId()})
                 .then().block(WAIT);
-        assertThat(lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2)).blockOptional(WAIT)).isEmpty();
+        // A look that outlasted its lane's patience commits after the lane parked more: the row stays as they left it.
+        lot.parkAll(List.of(new ParkingLot.Parked(command("park-" + UUID.randomUUID(), other),
+                now.plus(Duration.ofHours(3))))).block(WAIT);
+        assertThat(lot.recount(other, now, now.plusSeconds(5), Duration.ofSeconds(2), now.plus(Duration.ofHours(2)))
+                .block(WAIT)).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(7)));
+        assertThat(parkedLanes(lot, now, now)).as("not lowered below what was parked after the look began")
+                .contains(new ParkingLot.ParkedLane(other, now.plus(Duration.ofHours(2)), now.plus(Duration.ofHours(3))));
+
+        assertThat(lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut).blockOptional(WAIT))
+                .isEmpty();
         assertThat(parkedLanes(lot, now.minusSeconds(1), now))
                 .contains(new ParkingLot.ParkedLane(caller, now, now));
     }

@@ -691,7 +691,7 @@ class PartitionLanesTest {
             }
 
             @Override
-            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step) {
+            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut) {
                 return Mono.fromCallable(() -> {
                     recounts.add(from);
                     List<Parked> waiting = schedule.values().stream()

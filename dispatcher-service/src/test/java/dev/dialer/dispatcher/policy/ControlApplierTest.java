@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -27,16 +28,38 @@ class ControlApplierTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @Test
-    void aCancelWhoseStatementNeverAnswersIsGivenBackOnceItsStatementTimesOut() {
+    void aCampaignCancelWhoseReadOfItsOpenRequestsNeverAnswersIsGivenBack() {
+        ControlApplier applier = claimedApplier();
+        when(ledger.openRequestsOf("acc-1", "spring")).thenReturn(Flux.never());
+        CallControl cancel = new CallControl(CallControl.VERSION, "ctl-2", CallControl.Action.CANCEL,
+                CallControl.Scope.CAMPAIGN, "acc-1", null, "spring", Instant.parse("2026-01-01T00:00:00Z"));
+
+        StepVerifier.withVirtualTime(() -> applier.apply(cancel))
+                .thenAwait(ControlApplier.OPEN_REQUESTS_TIMEOUT.minusSeconds(1))
+                .then(() -> verify(ledger, never()).releaseControl("ctl-2"))
+                .thenAwait(Duration.ofSeconds(1))
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        verify(ledger).releaseControl("ctl-2");
+        verify(ledger, never()).settleControl(anyString(), anyString());
+    }
+
+    private ControlApplier claimedApplier() {
         when(ledger.claimControl(anyString(), any())).thenReturn(Mono.just(PolicyLedger.ControlClaim.CLAIMED));
         when(ledger.renewControl(anyString())).thenReturn(Mono.empty());
         when(ledger.releaseControl(anyString())).thenReturn(Mono.empty());
-        // The request's cancel mark goes out on a connection that never answers.
-        when(ledger.markCancelRequested("req-1")).thenReturn(Mono.never());
         PolicyProperties properties = new PolicyProperties("09:00-21:00", Duration.ofMinutes(5),
                 Duration.ofSeconds(10), 16, Duration.ofMinutes(10), Duration.ofMinutes(1));
-        ControlApplier applier = new ControlApplier(null, ledger, null, null, properties, new PolicyMetrics(registry),
+        return new ControlApplier(null, ledger, null, null, properties, new PolicyMetrics(registry),
                 Clock.systemUTC(), null);
+    }
+
+    @Test
+    void aCancelWhoseStatementNeverAnswersIsGivenBackOnceItsStatementTimesOut() {
+        ControlApplier applier = claimedApplier();
+        // The request's cancel mark goes out on a connection that never answers.
+        when(ledger.markCancelRequested("req-1")).thenReturn(Mono.never());
         CallControl cancel = new CallControl(CallControl.VERSION, "ctl-1", CallControl.Action.CANCEL,
                 CallControl.Scope.REQUEST, "acc-1", "req-1", null, Instant.parse("2026-01-01T00:00:00Z"));
 
