@@ -6,7 +6,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -15,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
@@ -115,13 +115,8 @@ class AccountLimitsIT extends RunningApiService {
         String account = "limits-dnc-" + UUID.randomUUID();
         String key = TestAccounts.ensure(account);
         int room = 10;
-        try (Connection db = database(); PreparedStatement fill = db.prepareStatement("""
-                INSERT INTO api.dnc (account_id, number, reason, added_at)
-                SELECT ?, '+4930' || lpad(i::text, 8, '0'), 'earlier', now() FROM generate_series(1, ?) AS i""")) {
-            fill.setString(1, account);
-            fill.setInt(2, DNC_PER_ACCOUNT - room);
-            fill.executeUpdate();
-        }
+        DncRows.insert(account, "earlier", IntStream.rangeClosed(1, DNC_PER_ACCOUNT - room)
+                .mapToObj(i -> "+4930" + String.format("%08d", i)).toArray(String[]::new));
         double before = refusedCount("dnc_entries");
 
         HttpResponse<String> refused = post("/api/v2/dnc", JSON_TYPE, key, numbers(0, room + 1));
@@ -151,14 +146,11 @@ class AccountLimitsIT extends RunningApiService {
         return "[" + String.join(",", numbers) + "]";
     }
 
+    /** The account's entries, counted; the count the changes keep (decision 0155) says the same. */
     private static long dncRows(String account) throws Exception {
-        try (Connection db = database();
-             PreparedStatement count = db.prepareStatement("SELECT count(*) FROM api.dnc WHERE account_id = ?")) {
-            count.setString(1, account);
-            ResultSet rows = count.executeQuery();
-            rows.next();
-            return rows.getLong(1);
-        }
+        long rows = DncRows.rows(account);
+        assertThat(DncRows.counted(account)).as("the account's count of entries").isEqualTo(rows);
+        return rows;
     }
 
     private double refusedCount(String kept) {

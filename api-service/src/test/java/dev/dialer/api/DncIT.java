@@ -148,11 +148,7 @@ class DncIT extends RunningApiService {
         // commit meanwhile, or the put's record could follow it on the topic while the list keeps the number.
         try (Connection db = database()) {
             db.setAutoCommit(false);
-            try (PreparedStatement put = db.prepareStatement(
-                    "INSERT INTO api.dnc (account_id, number) VALUES (?, '+919876500004')")) {
-                put.setString(1, OWNER);
-                put.executeUpdate();
-            }
+            DncRows.insert(db, OWNER, null, "+919876500004");
             CompletableFuture<HttpResponse<String>> deleted = CompletableFuture.supplyAsync(() -> {
                 try {
                     return delete("/api/v2/dnc/9876500004", ownerKey);

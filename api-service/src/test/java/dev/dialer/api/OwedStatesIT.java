@@ -219,7 +219,7 @@ class OwedStatesIT extends RunningApiService {
         String held = "+919876501001";
         String put = "+919876501002";
         String imported = "+919876501003";
-        insertDnc(account, held, "kept");
+        DncRows.insert(account, "kept", held);
 
         broker.cutOff(Topics.DNC);
         List<HttpResponse<String>> changes;
@@ -352,16 +352,6 @@ class OwedStatesIT extends RunningApiService {
                 }
                 return owed;
             }
-        }
-    }
-
-    private static void insertDnc(String account, String number, String reason) throws Exception {
-        try (Connection db = database(); PreparedStatement insert = db.prepareStatement(
-                "INSERT INTO api.dnc (account_id, number, reason) VALUES (?, ?, ?)")) {
-            insert.setString(1, account);
-            insert.setString(2, number);
-            insert.setString(3, reason);
-            insert.executeUpdate();
         }
     }
 

@@ -163,12 +163,7 @@ class SlowAcknowledgementIT {
         String held = number();
         String put = number();
         String imported = number();
-        try (Connection db = RunningApiService.database(); PreparedStatement insert = db.prepareStatement(
-                "INSERT INTO api.dnc (account_id, number, reason) VALUES (?, ?, 'kept')")) {
-            insert.setString(1, ACCOUNT);
-            insert.setString(2, held);
-            insert.executeUpdate();
-        }
+        DncRows.insert(ACCOUNT, "kept", held);
 
         HttpResponse<String> putIt = send("PUT", "/api/v2/dnc/" + put, "{\"reason\":\"put\"}");
         assertUnavailable(putIt);

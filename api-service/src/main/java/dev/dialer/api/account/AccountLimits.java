@@ -17,7 +17,9 @@ import reactor.core.publisher.Mono;
  * the lock before committed: two requests racing for the last place cannot both take it. A creation waits at most
  * {@value LockWaits#WAIT} for the lock ({@link LockWaits}), then fails with {@code 55P03}, which the API answers 503
  * with {@code Retry-After}. The DNC list's limit is counted without the lock: it guards the dispatchers' memory, and
- * changes racing for its last places may pass it by their own size rather than queue, opt-outs among them.
+ * changes racing for its last places may pass it by their own size rather than queue, opt-outs among them. Its count
+ * is not the list's rows counted, which would read up to the limit's million on every opt-out, but the one row of
+ * {@code api.dnc_counts} the changes keep (decision 0155), which shows what they committed as the rows do.
  */
 @Component
 public class AccountLimits {
@@ -28,7 +30,7 @@ public class AccountLimits {
         SUBSCRIPTIONS("subscriptions", "subscriptions",
                 "SELECT count(*) FROM api.subscriptions WHERE account_id = :account"),
         DNC_ENTRIES("dnc_entries", "numbers on its DNC list",
-                "SELECT count(*) FROM api.dnc WHERE account_id = :account");
+                "SELECT coalesce((SELECT entries FROM api.dnc_counts WHERE account_id = :account), 0)");
 
         private final String tag;
         private final String name;
@@ -37,7 +39,7 @@ public class AccountLimits {
         /**
          * @param tag   the {@code kept} tag of {@code dialer.api.limits.refused}
          * @param name  what the problem's detail calls them
-         * @param count the statement that counts the account's
+         * @param count the statement that answers how many the account keeps
          */
         Kept(String tag, String name, String count) {
             this.tag = tag;

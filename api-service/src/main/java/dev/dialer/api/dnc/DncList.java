@@ -30,6 +30,10 @@ import reactor.core.publisher.Mono;
  * failed after it had them), so each number the change touched then has its committed state published after them, an
  * entry or a tombstone ({@link Compensations}, decisions 0127 and 0129): the dispatchers end with the list the API
  * shows, whether this process does it at once or a sweeper from the row the change left.
+ *
+ * <p>How many entries each account's list holds is kept in {@code api.dnc_counts} (decision 0155), which the limit
+ * check reads rather than counting the list: every change moves it by the rows its statements inserted less those
+ * they deleted, as the last statement of its transaction, after Kafka acknowledged ({@link #counted}).
  */
 @Component
 public class DncList implements CommittedStates {
@@ -71,7 +75,8 @@ public class DncList implements CommittedStates {
      * the same order and wait for each other instead of deadlocking. One row owes the committed state of all the
      * numbers while the change runs, however many they are (up to an import's 10,000). The numbers the list does not
      * hold yet must fit under the account's limit ({@code dialer.api.limits.dnc-per-account}), else nothing is added
-     * and the answer is a {@code 409 limit-reached}.
+     * and the answer is a {@code 409 limit-reached}. The account's count then grows by the rows the statement did
+     * insert, which a change of the same numbers committed meanwhile may make fewer than the check expected.
      *
      * @param source {@code single} (a PUT) or {@code bulk} (an import)
      */
@@ -86,25 +91,56 @@ public class DncList implements CommittedStates {
                                 .flatMap(held -> limits.requireRoomFor(accountId, AccountLimits.Kept.DNC_ENTRIES,
                                         touched.numbers().size() - held.size()))
                                 .then(upsert(accountId, entries))
-                                .then(publication.publish(entries.stream().map(DncList::record).toList())))
+                                .flatMap(inserted -> publication.publish(entries.stream().map(DncList::record)
+                                        .toList()).then(counted(accountId, inserted))))
                 .doOnSuccess(done -> changes("added", source).increment(entries.size()));
     }
 
-    /** Writes the entries, sorted by number, as one statement. */
-    private Mono<Void> upsert(String accountId, List<DncEntry> entries) {
+    /**
+     * Writes the entries, sorted by number, as one statement; answers how many of them it inserted rather than
+     * updated (a row's {@code xmax} is 0 in the version this statement inserted, the transaction's id in one it
+     * updated, as in {@link #committed}).
+     */
+    private Mono<Long> upsert(String accountId, List<DncEntry> entries) {
         String[] numbers = entries.stream().map(DncEntry::number).toArray(String[]::new);
         String[] reasons = entries.stream().map(DncEntry::reason).toArray(String[]::new);
         Instant addedAt = entries.get(0).addedAt();
         return db.sql("""
-                        INSERT INTO api.dnc (account_id, number, reason, added_at)
-                        SELECT :account, u.number, u.reason, :added FROM unnest(:numbers::text[], :reasons::text[])
-                            AS u(number, reason)
-                        ON CONFLICT (account_id, number) DO UPDATE SET reason = EXCLUDED.reason,
-                            added_at = EXCLUDED.added_at""")
+                        WITH written AS (
+                            INSERT INTO api.dnc (account_id, number, reason, added_at)
+                            SELECT :account, u.number, u.reason, :added
+                            FROM unnest(:numbers::text[], :reasons::text[]) AS u(number, reason)
+                            ON CONFLICT (account_id, number) DO UPDATE SET reason = EXCLUDED.reason,
+                                added_at = EXCLUDED.added_at
+                            RETURNING xmax = 0 AS inserted)
+                        SELECT count(*) FILTER (WHERE inserted) AS inserted FROM written""")
                 .bind("account", accountId)
                 .bind("added", OffsetDateTime.ofInstant(addedAt, ZoneOffset.UTC))
                 .bind("numbers", numbers)
                 .bind("reasons", reasons)
+                .map((row, meta) -> row.get("inserted", Long.class))
+                .one();
+    }
+
+    /**
+     * Moves the account's count of entries ({@code api.dnc_counts}) by {@code delta}, the rows the change's statements
+     * inserted less those they deleted; nothing for none. The last statement of the change's transaction, after Kafka
+     * acknowledged: the row's lock, which a concurrent change of the account waits for (the increment itself is
+     * atomic, so none is lost), is held only until the commit that follows, never across a change's wait for Kafka,
+     * and its holder takes no lock after it, so the numbers' locks, always taken before, cannot close a deadlock
+     * with it (all that follows is the deletion of the change's own {@code api.owed_states} row, and the commit). A
+     * first count of the account is inserted; two racing to insert it add up, the unique key making the second one
+     * update.
+     */
+    private Mono<Void> counted(String accountId, long delta) {
+        if (delta == 0) {
+            return Mono.empty();
+        }
+        return db.sql("""
+                        INSERT INTO api.dnc_counts (account_id, entries) VALUES (:account, :delta)
+                        ON CONFLICT (account_id) DO UPDATE SET entries = api.dnc_counts.entries + EXCLUDED.entries""")
+                .bind("account", accountId)
+                .bind("delta", delta)
                 .then();
     }
 
@@ -117,7 +153,9 @@ public class DncList implements CommittedStates {
      * <p>A row the transaction inserts (and deletes) first holds the number's key until the commit, even when the
      * list has no row: a PUT of the number running meanwhile either committed before, and its row is deleted and
      * its record followed by the tombstone, or waits for the commit and its record follows the tombstone. The last
-     * record on the topic always says what the list says.
+     * record on the topic always says what the list says. That row is inserted and deleted by the same change, so the
+     * account's count moves by what the two statements did together: down by one for a row held before, not at all
+     * for the change's own.
      */
     Mono<Boolean> remove(String accountId, String e164) {
         OwedState touched = OwedState.dnc(accountId, List.of(e164));
@@ -140,9 +178,10 @@ public class DncList implements CommittedStates {
                 .flatMap(inserted -> db.sql("DELETE FROM api.dnc WHERE account_id = :account AND number = :number")
                         .bind("account", accountId)
                         .bind("number", e164)
-                        .then()
-                        .thenReturn(inserted == 0))
-                .flatMap(held -> publication.publish(List.of(tombstone(accountId, e164))).thenReturn(held));
+                        .fetch().rowsUpdated()
+                        .flatMap(deleted -> publication.publish(List.of(tombstone(accountId, e164)))
+                                .then(counted(accountId, inserted - deleted))
+                                .thenReturn(inserted == 0)));
     }
 
     @Override
@@ -156,7 +195,9 @@ public class DncList implements CommittedStates {
      * statement and in the numbers' order (an import's): a held row by its row lock, an absent number by a row
      * inserted and deleted again in this transaction, as {@link #remove} holds it, which no other transaction ever
      * sees. A change of one of the numbers meanwhile either committed before, and is what is read, or waits for the
-     * lock and is published after.
+     * lock and is published after. The account's count ({@code api.dnc_counts}) is not touched: every row inserted
+     * here is deleted again by the same transaction, and a transaction that holds its numbers until Kafka stored their
+     * records must not hold the count too, which every change of the account that adds or removes an entry takes.
      */
     @Override
     public Mono<List<OutboundRecord>> committed(OwedState touched) {

@@ -168,7 +168,8 @@ class ParkingLotIT extends DispatcherOnDatabase {
         assertThat(lot.recount(other, now, now.plusSeconds(5), Duration.ofSeconds(2), now.plus(Duration.ofHours(2)))
                 .block(WAIT)).isEqualTo(new ParkingLot.Backlog(now.plusSeconds(5), now.plusSeconds(7)));
         assertThat(parkedLanes(lot, now, now)).as("not lowered below what was parked after the look began")
-                .contains(new ParkingLot.ParkedLane(other, now.plus(Duration.ofHours(2)), now.plus(Duration.ofHours(3))));
+                .contains(new ParkingLot.ParkedLane(other, now.plus(Duration.ofHours(2)),
+                        now.plus(Duration.ofHours(3))));
 
         assertThat(lot.recount(caller, now, now.plusSeconds(5), Duration.ofSeconds(2), handedOut).blockOptional(WAIT))
                 .isEmpty();
