@@ -73,6 +73,8 @@ class CallQueries {
      * instance's memory, not counted again ({@link #campaign}).
      */
     static final Duration PROGRESS_KEPT = Duration.ofSeconds(2);
+    /** How long counting a campaign may take: a count on a connection that hangs fails, and the next one counts. */
+    static final Duration PROGRESS_LIMIT = Duration.ofSeconds(30);
 
     /** A list filter; null fields do not filter. */
     record Filter(String campaign, String status, String foreignId) {
@@ -88,7 +90,7 @@ class CallQueries {
     CallQueries(DatabaseClient db) {
         this.db = db;
         this.campaignCounts = new CoalescedQueries<>(key -> counts(key.accountId(), key.campaign()), PROGRESS_KEPT,
-                Schedulers.parallel());
+                PROGRESS_LIMIT, Schedulers.parallel());
     }
 
     Mono<CallViews.Call> find(String accountId, String id) {

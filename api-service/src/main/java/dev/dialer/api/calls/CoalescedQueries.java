@@ -29,17 +29,20 @@ final class CoalescedQueries<K, V> {
 
     private final Function<K, Mono<V>> query;
     private final Duration kept;
+    private final Duration limit;
     private final Scheduler scheduler;
     private final Map<K, Entry<V>> entries = new ConcurrentHashMap<>();
 
     /**
      * @param query     the read, once per key at a time
-     * @param kept      how long a result is answered after it came
+     * @param kept      how long a result is answered after its read began
+     * @param limit     how long a read may take before it fails (those waiting for it get the error)
      * @param scheduler whose clock dates the results and which removes their entries
      */
-    CoalescedQueries(Function<K, Mono<V>> query, Duration kept, Scheduler scheduler) {
+    CoalescedQueries(Function<K, Mono<V>> query, Duration kept, Duration limit, Scheduler scheduler) {
         this.query = query;
         this.kept = kept;
+        this.limit = limit;
         this.scheduler = scheduler;
     }
 
@@ -62,22 +65,29 @@ final class CoalescedQueries<K, V> {
         return entries.size();
     }
 
+    /**
+     * Runs the read, within {@code limit}: a read on a connection that hangs would otherwise answer nobody and keep
+     * every later request for the key waiting on it. Its result is answered until {@code kept} after the read began
+     * (what it saw is that old), so a read slower than {@code kept} is answered to those that waited and read again
+     * for the next.
+     */
     private void run(K key, Entry<V> entry) {
-        Mono.defer(() -> query.apply(key)).toFuture().whenComplete((value, error) -> {
+        long began = now();
+        Mono.defer(() -> query.apply(key)).timeout(limit, scheduler).toFuture().whenComplete((value, error) -> {
             if (error != null) {
                 entries.remove(key, entry);
                 entry.result.completeExceptionally(error);
                 return;
             }
-            entry.expiresAt = now() + kept.toNanos();
-            forgetLater(key, entry);
+            entry.expiresAt = began + kept.toNanos();
+            forgetLater(key, entry, Math.max(0, entry.expiresAt - now()));
             entry.result.complete(value);
         });
     }
 
-    private void forgetLater(K key, Entry<V> entry) {
+    private void forgetLater(K key, Entry<V> entry, long afterNanos) {
         try {
-            scheduler.schedule(() -> entries.remove(key, entry), kept.toNanos(), TimeUnit.NANOSECONDS);
+            scheduler.schedule(() -> entries.remove(key, entry), afterNanos, TimeUnit.NANOSECONDS);
         } catch (RejectedExecutionException e) {
             // The scheduler is shut down with the service: nothing reads from here any more.
             entries.remove(key, entry);

@@ -185,7 +185,7 @@ class DncController {
         return list.addAll(account.id(), entries, "bulk").then(Mono.fromSupplier(() -> {
             Map<String, Object> answer = new LinkedHashMap<>();
             answer.put("added", entries.size());
-            answer.put("rejected", parsed.rejected().size());
+            answer.put("rejected", parsed.refusedRows());
             answer.put("errors", parsed.rejected());
             return answer;
         }));

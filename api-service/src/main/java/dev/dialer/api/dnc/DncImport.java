@@ -39,8 +39,13 @@ final class DncImport {
     record Row(String e164, String reason) {
     }
 
-    /** The valid rows, de-duplicated by number (the last reason wins), and the rejected ones. */
-    record Parsed(List<Row> rows, List<FieldProblem> rejected) {
+    /**
+     * The valid rows, de-duplicated by number (the last reason wins), and what was wrong with the others.
+     *
+     * @param rejected     every problem found, a row's several members named one by one
+     * @param refusedRows  how many rows were refused: what the answer's {@code rejected} counts
+     */
+    record Parsed(List<Row> rows, List<FieldProblem> rejected, int refusedRows) {
     }
 
     /** A row as the body gives it, not yet normalised; {@code refused} names what makes it invalid already. */
@@ -65,29 +70,39 @@ final class DncImport {
         }
         Map<String, Row> rows = new LinkedHashMap<>();
         List<FieldProblem> rejected = new ArrayList<>();
+        int refusedRows = 0;
         for (int i = 0; i < raw.size(); i++) {
-            String field = "rows[" + i + "]";
-            String number = raw.get(i).number();
-            String reason = raw.get(i).reason();
-            if (!raw.get(i).refused().isEmpty()) {
-                rejected.addAll(raw.get(i).refused());
-                continue;
-            }
-            if (reason != null && Characters.moreThan(reason, MAX_REASON)) {
-                rejected.add(new FieldProblem(field + ".reason", "must be at most " + MAX_REASON + " characters"));
-                continue;
-            }
-            if (NulCharacters.check(field + ".reason", reason, rejected)) {
-                continue;
-            }
-            PhoneNumbers.Result result = PhoneNumbers.normalize(number, region);
-            if (result.valid()) {
-                rows.put(result.e164(), new Row(result.e164(), reason));
-            } else {
-                rejected.add(new FieldProblem(field, result.error()));
+            int problemsBefore = rejected.size();
+            parseRow(raw.get(i), i, region, rows, rejected);
+            if (rejected.size() > problemsBefore) {
+                refusedRows++;
             }
         }
-        return new Parsed(List.copyOf(rows.values()), rejected);
+        return new Parsed(List.copyOf(rows.values()), rejected, refusedRows);
+    }
+
+    /** Adds the row to {@code rows}, or what is wrong with it to {@code rejected}. */
+    private static void parseRow(Raw row, int i, String region, Map<String, Row> rows, List<FieldProblem> rejected) {
+        String field = "rows[" + i + "]";
+        String number = row.number();
+        String reason = row.reason();
+        if (!row.refused().isEmpty()) {
+            rejected.addAll(row.refused());
+            return;
+        }
+        if (reason != null && Characters.moreThan(reason, MAX_REASON)) {
+            rejected.add(new FieldProblem(field + ".reason", "must be at most " + MAX_REASON + " characters"));
+            return;
+        }
+        if (NulCharacters.check(field + ".reason", reason, rejected)) {
+            return;
+        }
+        PhoneNumbers.Result result = PhoneNumbers.normalize(number, region);
+        if (result.valid()) {
+            rows.put(result.e164(), new Row(result.e164(), reason));
+        } else {
+            rejected.add(new FieldProblem(field, result.error()));
+        }
     }
 
     private static List<Raw> json(String text) {

@@ -15,6 +15,7 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 class CoalescedQueriesTest {
 
     private static final Duration KEPT = Duration.ofSeconds(2);
+    private static final Duration LIMIT = Duration.ofSeconds(30);
 
     private final VirtualTimeScheduler clock = VirtualTimeScheduler.create();
     private final AtomicInteger queries = new AtomicInteger();
@@ -23,7 +24,7 @@ class CoalescedQueriesTest {
     private final CoalescedQueries<String, Long> counts = new CoalescedQueries<>(campaign -> {
         queries.incrementAndGet();
         return running.asMono();
-    }, KEPT, clock);
+    }, KEPT, LIMIT, clock);
 
     @Test
     void requestsForACampaignWhileItIsCountedShareTheOneCount() {
@@ -53,6 +54,35 @@ class CoalescedQueriesTest {
         running = Sinks.one();
         running.tryEmitValue(11L);
         assertThat(counts.get("spring").block()).isEqualTo(11);
+        assertThat(queries).hasValue(2);
+    }
+
+    @Test
+    void aCountThatNeverAnswersFailsAtItsLimitAndTheNextRequestCountsAgain() {
+        StepVerifier.create(counts.get("spring"))
+                .then(() -> clock.advanceTimeBy(LIMIT))
+                .expectError(java.util.concurrent.TimeoutException.class)
+                .verify(Duration.ofSeconds(5));
+        assertThat(counts.size()).isZero();
+
+        running = Sinks.one();
+        running.tryEmitValue(14L);
+        assertThat(counts.get("spring").block()).isEqualTo(14);
+        assertThat(queries).hasValue(2);
+    }
+
+    @Test
+    void aSlowCountIsAnsweredToThoseThatWaitedAndTheNextRequestCountsAgain() {
+        StepVerifier.create(counts.get("spring"))
+                .then(() -> clock.advanceTimeBy(KEPT.plusSeconds(1)))
+                .then(() -> running.tryEmitValue(15L))
+                .expectNext(15L)
+                .verifyComplete();
+        clock.advanceTimeBy(Duration.ZERO);
+
+        running = Sinks.one();
+        running.tryEmitValue(16L);
+        assertThat(counts.get("spring").block()).as("what it saw was older than two seconds").isEqualTo(16);
         assertThat(queries).hasValue(2);
     }
 

@@ -38,6 +38,17 @@ class DncImportTest {
     }
 
     @Test
+    void aRowRefusedForSeveralMembersIsOneRowRefusedWithEachMemberNamed() {
+        DncImport.Parsed parsed = DncImport.parse("[{\"Number\":\"9876500012\"}, \"9876500013\", "
+                + "{\"number\":{},\"reason\":[]}]", "IN");
+
+        assertThat(parsed.rows()).containsExactly(new DncImport.Row("+919876500013", null));
+        assertThat(parsed.rejected()).extracting(FieldProblem::field)
+                .containsExactlyInAnyOrder("rows[0].number", "rows[0].Number", "rows[2].number", "rows[2].reason");
+        assertThat(parsed.refusedRows()).as("what the answer's rejected counts").isEqualTo(2);
+    }
+
+    @Test
     void rejectsARowWhoseNumberOrReasonIsAnObjectOrAnArrayNamingIt() {
         DncImport.Parsed parsed = DncImport.parse(
                 "[{\"number\":{}}, {\"number\":\"9876543215\",\"reason\":[\"x\"]}, \"9876543216\"]", "IN");
