@@ -1284,6 +1284,48 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aLaneMadeAnewWhileItsLongBacklogComesBackAtItsPaceDoesNotLookForGapsThere() {
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+        };
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    int request = Integer.parseInt(ticket.command().requestId().substring(2));
+                    if (!dialled.contains(request)) {
+                        dialled.add(request);
+                    }
+                    record.acknowledge();
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+        // A hundred calls at 1 CPS: parked due from 5 s to some 95 s, the earliest long past by the revocation.
+        int request = 0;
+        for (; request < 100; request++) {
+            admitRequest(partition, "r-" + request, Map.of());
+        }
+
+        for (int tenth = 0; tenth < 1_400; tenth++) {
+            if (tenth == 400) {
+                // Revoked and assigned back; a new call arrives before the next parked record comes back.
+                partition.revoke();
+                partition.reassigned();
+                admitRequest(partition, "r-" + request++, Map.of());
+            }
+            publishDue(partition, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(registry.find("dialer.dispatcher.lanes.parked.recounts").counters())
+                .as("records coming back at the lane's pace are no gap, whatever the backlog's earliest due time")
+                .allSatisfy(counter -> assertThat(counter.count()).isZero());
+        assertThat(dialled).as("the new call after the backlog").endsWith(100);
+    }
+
+    @Test
     void aGainedPartitionsLaneParksWhatArrivesBehindTheRecordsItsPreviousOwnerParked() {
         // The previous owner parked caller ID A's backlog: due from 2 s to 20 s from now, some of it still to come.
         List<ParkingLot.Parked> parked = Collections.synchronizedList(new ArrayList<>());
