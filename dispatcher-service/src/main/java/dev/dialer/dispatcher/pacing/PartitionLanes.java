@@ -210,18 +210,23 @@ public final class PartitionLanes {
                 byCallerId.values().removeIf(idle -> idle.idle(now(), wallNow, lanes.properties().parkAfter()));
             }
         } catch (RuntimeException defect) {
-            // A defect of the lanes, not the record's: it must not end the consumer (every partition of this
-            // dispatcher would stop, and its next owner would stop on the same record).
-            if (handedOver) {
-                // Taken in already (the lane's own work failed after, for it or another record): it stays there.
-                log.error("{}-{}: the lanes failed after taking offset {} in", topic, partition, raw.offset(),
-                        defect);
-            } else {
-                log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
-                        partition, raw.offset(), defect);
-                emit(whileOwned(generation, () -> work.reject(record, defect))
-                        .subscribeOn(scheduler).onErrorComplete());
-            }
+            failedTakingIn(record, handedOver, defect);
+        }
+    }
+
+    /**
+     * A defect of the lanes while taking a record in, not the record's: it must not end the consumer (every partition
+     * of this dispatcher would stop, and its next owner would stop on the same record). A record taken in already
+     * (the lane's own work failed after, for it or another record) stays there; one not taken in yet is handed over
+     * to be kept aside.
+     */
+    private void failedTakingIn(InboundRecord record, boolean takenIn, RuntimeException defect) {
+        if (takenIn) {
+            log.error("{}-{}: the lanes failed after taking offset {} in", topic, partition, record.offset(), defect);
+        } else {
+            log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside", topic,
+                    partition, record.offset(), defect);
+            emit(whileOwned(generation, () -> work.reject(record, defect)).subscribeOn(scheduler).onErrorComplete());
         }
     }
 
@@ -376,15 +381,7 @@ public final class PartitionLanes {
                 }
             } catch (RuntimeException defect) {
                 // As in admit: a defect of the lanes ends neither the others held nor the partition.
-                if (takenIn) {
-                    log.error("{}-{}: the lanes failed after taking offset {} in", topic, partition,
-                            pending.record.offset(), defect);
-                } else {
-                    log.error("{}-{} offset {} could not be taken into its lane; handed over to be kept aside",
-                            topic, partition, pending.record.offset(), defect);
-                    emit(whileOwned(generation, () -> work.reject(pending.record, defect))
-                            .subscribeOn(scheduler).onErrorComplete());
-                }
+                failedTakingIn(pending.record, takenIn, defect);
             }
         }
     }

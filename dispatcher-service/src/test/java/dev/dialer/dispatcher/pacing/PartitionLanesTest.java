@@ -753,14 +753,7 @@ class PartitionLanesTest {
 
     @Test
     void recordsShedFromALaneWaitingAtTheTrunkComeBackBeforeTheOnesParkedEarlierSoItDialsInOffsetOrder() {
-        // The schedule: one row per attempt, a parking again moves it (as dispatch.schedule does).
-        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
-            }
-        };
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
         // One trunk channel, 20-second calls: the lane's head waits at the trunk, and what is behind it is shed.
         PacingProperties pacing = new PacingProperties(5, 1, Map.of(), Map.of(), Map.of(), 0, 1,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
@@ -1226,25 +1219,11 @@ class PartitionLanesTest {
 
     @Test
     void aLaneMadeAnewAfterARevocationParksWhatArrivesBehindTheRecordsTheRevokedLaneParked() {
-        // The schedule: one row per attempt, a parking again moves it (as dispatch.schedule does).
-        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
-            }
-        };
-        // The attempt ledger: a request is dialled once, a copy of it read again is only acknowledged.
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    int request = Integer.parseInt(ticket.command().requestId().substring(2));
-                    if (!dialled.contains(request)) {
-                        dialled.add(request);
-                    }
-                    record.acknowledge();
-                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+                dialledOnce(dialled));
         // The partition's log: each record's request and headers, by offset.
         NavigableMap<Long, Map.Entry<String, Map<String, String>>> log = new TreeMap<>();
         BiConsumer<String, Map<String, String>> append = (requestId, headers) -> {
@@ -1285,23 +1264,11 @@ class PartitionLanesTest {
 
     @Test
     void aLaneMadeAnewWhileItsLongBacklogComesBackAtItsPaceDoesNotLookForGapsThere() {
-        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
-            }
-        };
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes partition = lanes(pacing(1, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    int request = Integer.parseInt(ticket.command().requestId().substring(2));
-                    if (!dialled.contains(request)) {
-                        dialled.add(request);
-                    }
-                    record.acknowledge();
-                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+                dialledOnce(dialled));
         // A hundred calls at 1 CPS: parked due from 5 s to some 95 s, the earliest long past by the revocation.
         int request = 0;
         for (; request < 100; request++) {
@@ -1454,6 +1421,35 @@ class PartitionLanesTest {
 
     private void admitWithOptions(PartitionLanes lanes, String callerId, String carrierOptions) {
         admitWithField(lanes, callerId, "\"carrier_options\":" + carrierOptions);
+    }
+
+    /**
+     * The schedule the lanes park into: one row per attempt, a parking again moves it (as {@code dispatch.schedule}
+     * does).
+     */
+    private Map<String, ParkingLot.Parked> scheduleInto() {
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        parking = new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+        };
+        return schedule;
+    }
+
+    /**
+     * Dials as the attempt ledger lets them, into {@code dialled} (each request's number, "r-N"): a request once, a
+     * copy of it read again only acknowledged.
+     */
+    private static LaneWork dialledOnce(List<Integer> dialled) {
+        return (record, ticket) -> Mono.fromRunnable(() -> {
+            int request = Integer.parseInt(ticket.command().requestId().substring(2));
+            if (!dialled.contains(request)) {
+                dialled.add(request);
+            }
+            record.acknowledge();
+        }).thenReturn(LaneWork.Placement.NOT_PLACED);
     }
 
     /** The retry scheduler publishes what is due, in due order, to the end of the partition. */
