@@ -56,9 +56,11 @@ import reactor.util.retry.Retry;
  * control in {@code dispatch.applied_controls} acts on it, once, renewing its claim while it acts. The others look at
  * the control again once a claim's lease ({@code control-claim-lease}) has passed: a claimant that stopped mid-way
  * (its claim no longer renewed) is taken over then, by a dispatcher that runs on or one that restarted. A failed
- * action (a hang-up still refused once the call's ring timeout has passed among them) gives the claim back and is
- * tried again when the control is read again (by a dispatcher that found it claimed meanwhile, or at the next
- * start); the gate still applies the control to every call it sees, and a call that rings
+ * action (a hang-up still refused once the call's ring timeout has passed among them) gives the claim back, and the
+ * dispatcher that gave it back looks at it again itself, after a claim's lease and then twice as long after each
+ * failure, up to {@link #MAX_LOOK_AGAIN} (one dispatcher alone would otherwise leave it until its next start; another
+ * that found it claimed meanwhile looks again too, and the claim lets one act); the gate still applies the control
+ * to every call it sees, and a call that rings
  * although its request was cancelled is cancelled again by the callback path. A
  * {@code call.cancel_rejected} event's id is derived from the control's id and the request's and recorded in
  * {@code dispatch.cancel_rejections} by the statement that stores the event, so a control acted on again finds the id
@@ -88,6 +90,8 @@ class ControlApplier {
     /** How long reading the ids of a campaign's open requests may take (one statement, many rows). */
     static final Duration OPEN_REQUESTS_TIMEOUT = Duration.ofMinutes(5);
     private static final int CAMPAIGN_CONCURRENCY = 8;
+    /** The longest wait before a control given back after a failure is looked at again. */
+    static final Duration MAX_LOOK_AGAIN = Duration.ofMinutes(15);
 
     private static final Logger log = LoggerFactory.getLogger(ControlApplier.class);
 
@@ -127,11 +131,16 @@ class ControlApplier {
     }
 
     Mono<Void> apply(CallControl control) {
+        return apply(control, 0);
+    }
+
+    /** Acts on the control; {@code failures}: how many times in a row this dispatcher's work on it failed. */
+    private Mono<Void> apply(CallControl control, int failures) {
         return bounded(ledger.claimControl(control.controlId(), properties.controlClaimLease()))
                 .retryWhen(InfraRetry.untilRecovered("claim control"))
                 .flatMap(claim -> switch (claim) {
-                    case CLAIMED -> acted(control);
-                    case HELD -> Mono.fromRunnable(() -> lookAgain(control));
+                    case CLAIMED -> acted(control, failures);
+                    case HELD -> Mono.fromRunnable(() -> lookAgain(control, properties.controlClaimLease(), failures));
                     case SETTLED -> isCampaignCancel(control) ? sweep(control)
                             : isCampaignResume(control) ? releaseAgain(control) : Mono.<Void>empty();
                 });
@@ -196,7 +205,7 @@ class ControlApplier {
     }
 
     /** Acts on a control this dispatcher claimed, renewing the claim meanwhile, and settles it. */
-    private Mono<Void> acted(CallControl control) {
+    private Mono<Void> acted(CallControl control, int failures) {
         Duration lease = properties.controlClaimLease();
         return Mono.defer(() -> {
                     Disposable renewing = Flux.interval(lease.dividedBy(3), lease.dividedBy(3))
@@ -212,18 +221,18 @@ class ControlApplier {
                 })
                 .flatMap(outcome -> bounded(ledger.settleControl(control.controlId(), outcome)).thenReturn(outcome))
                 .doOnNext(outcome -> metrics.controlled(control.action().wire(), outcome))
-                .onErrorResume(error -> giveBack(control, error))
+                .onErrorResume(error -> giveBack(control, error, failures + 1))
                 .then();
     }
 
     /**
-     * Looks at the control again once a claim's lease has passed: by then its claimant settled it, or stopped (its
-     * claim lapsed: taken over here), or gave it back after a failure (acted on here).
+     * Looks at the control again after {@code delay}: by then its claimant settled it, or stopped (its claim lapsed:
+     * taken over here), or gave it back after a failure (acted on here).
      */
-    private void lookAgain(CallControl control) {
+    private void lookAgain(CallControl control, Duration delay, int failures) {
         AtomicReference<Disposable> look = new AtomicReference<>();
-        Disposable started = Mono.delay(properties.controlClaimLease())
-                .then(Mono.defer(() -> apply(control)))
+        Disposable started = Mono.delay(delay)
+                .then(Mono.defer(() -> apply(control, failures)))
                 .doFinally(signal -> {
                     Disposable done = look.get();
                     if (done != null) {
@@ -461,12 +470,27 @@ class ControlApplier {
         return statement.timeout(STATEMENT_TIMEOUT);
     }
 
-    private Mono<String> giveBack(CallControl control, Throwable error) {
-        log.warn("control {} ({} {}) failed; it is tried again when read again: {}", control.controlId(),
-                control.action().wire(), control.scope().wire(), error.toString());
+    /**
+     * Gives the claim back after a failure and looks at the control again: after a claim's lease, twice as long after
+     * each further failure in a row, never longer than {@link #MAX_LOOK_AGAIN}.
+     */
+    private Mono<String> giveBack(CallControl control, Throwable error, int failures) {
+        Duration delay = lookAgainAfter(properties.controlClaimLease(), failures);
+        log.warn("control {} ({} {}) failed ({} in a row); it is tried again in {}: {}", control.controlId(),
+                control.action().wire(), control.scope().wire(), failures, delay, error.toString());
         metrics.controlled(control.action().wire(), FAILED);
         return bounded(ledger.releaseControl(control.controlId()))
                 .onErrorResume(releaseError -> Mono.empty())
+                .doFinally(signal -> lookAgain(control, delay, failures))
                 .then(Mono.empty());
+    }
+
+    /** The wait before the {@code failures}-th failure in a row is followed by another look. */
+    static Duration lookAgainAfter(Duration lease, int failures) {
+        Duration delay = lease;
+        for (int i = 1; i < failures && delay.compareTo(MAX_LOOK_AGAIN) < 0; i++) {
+            delay = delay.multipliedBy(2);
+        }
+        return delay.compareTo(MAX_LOOK_AGAIN) < 0 ? delay : MAX_LOOK_AGAIN;
     }
 }

@@ -5,6 +5,7 @@ import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
@@ -17,10 +18,12 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
 
 /**
  * A control's work on a connection that hangs without failing: the statement is timed out and the control given
- * back, so its claim lapses and it is acted on again, rather than held for good while the claim is renewed elsewhere.
+ * back, so its claim lapses and it is acted on again, rather than held for good while the claim is renewed elsewhere;
+ * the dispatcher that gave it back looks at it again itself, backing off.
  */
 class ControlApplierTest {
 
@@ -74,5 +77,44 @@ class ControlApplierTest {
         verify(ledger, never()).settleControl(anyString(), anyString());
         assertThat(registry.get("dialer.dispatcher.controls").tag("action", "cancel").tag("outcome", "failed")
                 .counter().count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void aControlGivenBackIsLookedAtAgainByItsOwnDispatcherBackingOff() {
+        ControlApplier applier = claimedApplier();
+        when(ledger.markCancelRequested("req-3")).thenReturn(Mono.never());
+        CallControl cancel = new CallControl(CallControl.VERSION, "ctl-3", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-3", null, Instant.parse("2026-01-01T00:00:00Z"));
+        Duration timeout = ControlApplier.STATEMENT_TIMEOUT;
+        VirtualTimeScheduler time = VirtualTimeScheduler.getOrSet();
+        try {
+            applier.apply(cancel).subscribe();
+            time.advanceTimeBy(timeout);
+            verify(ledger).releaseControl("ctl-3");
+            // Given back: looked at again after a claim's lease (one minute here), not only at the next start.
+            time.advanceTimeBy(Duration.ofMinutes(1).minusSeconds(1));
+            verify(ledger, times(1)).claimControl(anyString(), any());
+            time.advanceTimeBy(Duration.ofSeconds(1));
+            verify(ledger, times(2)).claimControl(anyString(), any());
+            // Failed again: the next look waits twice as long.
+            time.advanceTimeBy(timeout.plus(Duration.ofMinutes(2)).minusSeconds(1));
+            verify(ledger, times(2)).releaseControl("ctl-3");
+            verify(ledger, times(2)).claimControl(anyString(), any());
+            time.advanceTimeBy(Duration.ofSeconds(1));
+            verify(ledger, times(3)).claimControl(anyString(), any());
+        } finally {
+            VirtualTimeScheduler.reset();
+        }
+    }
+
+    @Test
+    void theWaitBeforeAnotherLookDoublesUpToItsBound() {
+        Duration lease = Duration.ofMinutes(1);
+        assertThat(ControlApplier.lookAgainAfter(lease, 1)).isEqualTo(Duration.ofMinutes(1));
+        assertThat(ControlApplier.lookAgainAfter(lease, 2)).isEqualTo(Duration.ofMinutes(2));
+        assertThat(ControlApplier.lookAgainAfter(lease, 4)).isEqualTo(Duration.ofMinutes(8));
+        assertThat(ControlApplier.lookAgainAfter(lease, 5)).isEqualTo(ControlApplier.MAX_LOOK_AGAIN);
+        assertThat(ControlApplier.lookAgainAfter(lease, Integer.MAX_VALUE)).isEqualTo(ControlApplier.MAX_LOOK_AGAIN);
+        assertThat(ControlApplier.lookAgainAfter(Duration.ofHours(1), 1)).isEqualTo(ControlApplier.MAX_LOOK_AGAIN);
     }
 }
