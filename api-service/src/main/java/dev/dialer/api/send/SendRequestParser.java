@@ -124,7 +124,11 @@ final class SendRequestParser {
 
     /** The body as a field map, from JSON or from a form (whose reading stops past {@code maxRecipients}). */
     private static ObjectNode fields(String body, Charset charset, int maxRecipients) {
-        String text = body == null ? "" : body.replace("\uFEFF", "").strip();
+        String text = body == null ? "" : body.strip();
+        if (text.startsWith("\uFEFF")) {
+            // A byte order mark some clients write first; one elsewhere is part of a value (a foreign_id's, say).
+            text = text.substring(1).strip();
+        }
         if (text.isEmpty()) {
             throw Problems.malformed("The body is empty; send the fields as JSON or as a form.");
         }
@@ -269,25 +273,31 @@ final class SendRequestParser {
 
     /**
      * {@code raw} with each '+' that begins a number escaped: the value's first, or the first after a comma, spaces
-     * between them aside (a literal or encoded space, a literal or encoded comma: {@code to=+9198…, +6598…}).
+     * between them aside (a literal or encoded space, a literal or encoded comma: {@code to=+9198…, +6598…}). A '+'
+     * straight after an encoded comma is the space a form encoder wrote there ({@code "…, 6598…"} is encoded
+     * {@code …%2C+6598…}, and {@code "…, +6598…"} {@code …%2C+%2B6598…}): an encoder that encoded the comma would
+     * have encoded a plus sign too.
      */
     static String leadingPlusSigns(String raw) {
         StringBuilder escaped = new StringBuilder(raw.length() + 8);
         boolean numberStarts = true;
+        boolean afterEncodedComma = false;
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
-            if (c == '+' && numberStarts) {
+            if (c == '+' && numberStarts && !afterEncodedComma) {
                 escaped.append("%2B");
                 numberStarts = false;
                 continue;
             }
+            afterEncodedComma = false;
             escaped.append(c);
             if (c == '%' && i + 2 < raw.length()) {
                 String code = raw.substring(i + 1, i + 3);
                 if (code.equals("20") || code.equalsIgnoreCase("2C")) {
                     escaped.append(code);
                     i += 2;
-                    numberStarts = numberStarts || code.equalsIgnoreCase("2C");
+                    afterEncodedComma = code.equalsIgnoreCase("2C");
+                    numberStarts = numberStarts || afterEncodedComma;
                     continue;
                 }
             }

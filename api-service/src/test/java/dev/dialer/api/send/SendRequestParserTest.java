@@ -157,6 +157,39 @@ class SendRequestParserTest {
     }
 
     @Test
+    void aPlusStraightAfterAnEncodedCommaIsTheSpaceAnEncoderWroteThere() {
+        // URLSearchParams, http_build_query, urlencode: "919876543215, 9876543216" and "+919876543215, +6598765432".
+        SendRequest local = parse("bridge=918068281234&to=919876543215%2C+9876543216&audio=greeting");
+        SendRequest international = parse(
+                "bridge=918068281234&to=%2B919876543215%2C+%2B6598765432%2C++%2B14155550123&audio=greeting");
+
+        assertThat(local.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+919876543216");
+        assertThat(international.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+6598765432", "+14155550123");
+    }
+
+    @Test
+    void aNumberAfterAnEncodedCommaAndSpaceIsReadInTheAccountsRegion() {
+        // "919876543215, 6598765432" as an encoder writes it: 6598765432 is no '+65' number here, and in region IN
+        // it is both an Indian mobile and a Singapore number written without its '+', so it is refused, not guessed.
+        SendRequest request = parse("bridge=918068281234&to=919876543215%2C+6598765432&audio=greeting");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164).containsExactly("+919876543215", null);
+        assertThat(request.recipients().get(1).field()).isEqualTo("to[1]");
+        assertThat(request.recipients().get(1).error()).isNotNull();
+    }
+
+    @Test
+    void onlyALeadingByteOrderMarkIsDropped() {
+        SendRequest request = parse("\uFEFF{\"bridge\":\"918068281234\",\"to\":\"919876543215\","
+                + "\"audio\":\"greeting\",\"foreign_id\":\"crm-1\uFEFF\"}");
+
+        assertThat(request.recipients()).hasSize(1);
+        assertThat(request.foreignId()).isEqualTo("crm-1\uFEFF");
+    }
+
+    @Test
     void readsRepeatedToFieldsOfAFormAsOneList() {
         SendRequest request = parse(
                 "bridge=918068281234&to=919876543215&to[]=919876543216&audio=greeting");
