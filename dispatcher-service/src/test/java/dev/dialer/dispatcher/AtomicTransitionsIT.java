@@ -241,6 +241,37 @@ class AtomicTransitionsIT {
     }
 
     /**
+     * A command for an attempt whose wait has not fired (a retry's interval still running) is not recorded: an upstream
+     * producer's copy with the next attempt number would call the person before the interval is over. Once the
+     * scheduler fires the wait (its row leased), the attempt is recorded.
+     */
+    @Test
+    void anAttemptWhoseWaitHasNotFiredIsNotRecorded() {
+        String requestId = "txw-" + UUID.randomUUID();
+        CallCommand first = recordedQueued(requestId, "+4915112345674");
+        endedBusy(first);
+        CallCommand second = first.withAttempt(2);
+        db.sql("""
+                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, 2, now() + interval '1 hour', 'retry', command FROM dispatch.requests
+                 WHERE request_id = $1""").bind(0, requestId).then().block(WAIT);
+
+        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+                .as("not recorded while its retry waits").isEmpty();
+        assertThat(events.emitOn(second, ledger.newAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(attempts(requestId)).isEqualTo(1);
+
+        db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
+                .bind(0, requestId).then().block(WAIT);
+        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+                .as("recorded once its wait has fired").isPresent();
+        assertThat(attempts(requestId)).isEqualTo(2);
+    }
+
+    /**
      * Two commands of one request with different attempt numbers, recorded at once: the later waits for the request's
      * lock while the other records its attempt, then checks for a live attempt in a snapshot taken before that
      * attempt was committed. It records nothing all the same: the person is not called twice at once.

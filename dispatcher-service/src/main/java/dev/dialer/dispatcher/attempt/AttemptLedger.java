@@ -96,11 +96,19 @@ public class AttemptLedger {
      * when it inserted one. A copy of the command whose attempt is recorded already takes no lock: locking the request,
      * then waiting on the attempt's row, it deadlocked with the attempt's end, which changes the attempt's row, then
      * the request's.
+     *
+     * <p>Nor does an attempt go in while its own wait in {@code dispatch.schedule} has not fired (no lease): the
+     * scheduler leases a row as it fires it, so a command for an attempt whose wait is still to come did not come from
+     * that wait. It is a copy an upstream producer wrote with the next attempt number, or one redelivered after its
+     * record was parked, and would dial before the retry's interval, the window or the lane's pace allows; the row
+     * brings the attempt back at its time.
      */
     private static final String WHILE_OPEN_WITHOUT_LIVE_ATTEMPT = """
              WHERE r.request_id = $1 AND r.final_status IS NULL AND r.cancel_requested_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM dispatch.attempts x WHERE x.request_id = $1
                                   AND (x.attempt_no = $2 OR x.live))
+               AND NOT EXISTS (SELECT 1 FROM dispatch.schedule w WHERE w.request_id = $1 AND w.attempt_no = $2
+                                  AND w.lease_until IS NULL)
                FOR UPDATE
             ON CONFLICT DO NOTHING
             RETURNING NULL::text AS status""";

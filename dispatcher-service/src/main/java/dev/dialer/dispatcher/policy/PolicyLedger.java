@@ -64,9 +64,9 @@ class PolicyLedger {
         /** The attempt waits anew: its wait is announced. */
         WAITS,
         /**
-         * The attempt already waited for this reason, not yet fired: another copy of the command (a redelivery, a
-         * second owner during a rebalance) or a transaction run again after its commit was not acknowledged. The row
-         * stays as it was, and nothing is announced again.
+         * The attempt already waited, not yet fired, for this reason or until later: another copy of the command (a
+         * redelivery, a second owner during a rebalance, an upstream producer's) or a transaction run again after its
+         * commit was not acknowledged. The row stays as it was, and nothing is announced again.
          */
         WAITED_ALREADY,
         /** The request has its final status (a cancel ended it meanwhile): nothing waits. */
@@ -76,10 +76,12 @@ class PolicyLedger {
     /**
      * Makes the command's attempt wait in {@code dispatch.schedule} until {@code dueAt}. A row already there for the
      * attempt that the scheduler fired (the one whose firing brought the command back, leased) or that waited for
-     * another reason takes the new time and reason, and loses its lease; one waiting, unfired, for the same reason is a
-     * wait already announced, and is left as it is. An attempt that was waiting for a carrier (requeued) counts that
-     * wait anew from {@code dueAt}: the policy's wait is not the carrier's
-     * ({@code retry.carrier-unavailable-max-wait}).
+     * another reason until no later than {@code dueAt} takes the new time and reason, and loses its lease; one
+     * waiting, unfired, for the same reason is a wait already announced, and is left as it is, and so is one waiting,
+     * unfired, for another reason until later: a copy of the command that did not come from that row (an upstream
+     * producer's with the next attempt number, read while a retry's interval runs) never brings a wait forward. An
+     * attempt that was waiting for a carrier (requeued) counts that wait anew from {@code dueAt}: the policy's wait is
+     * not the carrier's ({@code retry.carrier-unavailable-max-wait}).
      *
      * <p>Only a request without its final waits: one that a cancel (or anything else) ended meanwhile gets no row.
      * The request's row is locked for it, so an end committing at the same moment is either
@@ -99,7 +101,8 @@ class PolicyLedger {
                             ON CONFLICT (request_id, attempt_no)
                             DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
                                 first_due_at = NULL
-                             WHERE s.lease_until IS NOT NULL OR s.reason <> EXCLUDED.reason
+                             WHERE s.lease_until IS NOT NULL
+                                OR (s.reason <> EXCLUDED.reason AND s.due_at <= EXCLUDED.due_at)
                             RETURNING s.request_id),
                         restarted AS (
                             UPDATE dispatch.attempts SET waiting_since = $3

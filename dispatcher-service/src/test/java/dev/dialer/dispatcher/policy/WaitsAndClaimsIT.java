@@ -276,6 +276,28 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         assertThat(dueAt(command.requestId())).isEqualTo(opening);
     }
 
+    @Test
+    void aCopyOfACommandNeverBringsAnUnfiredWaitOfAnotherReasonForward() {
+        // Attempt 2's retry waits an hour; a copy of its command written by an upstream producer is read meanwhile,
+        // outside the calling window, which opens sooner than the retry is due.
+        CallCommand first = command("+4915112340110");
+        attempts.record(first).block(WAIT);
+        CallCommand second = first.withAttempt(2);
+        Instant retryDue = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        db.sql("""
+                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, 2, $2, 'retry', command FROM dispatch.requests WHERE request_id = $1""")
+                .bind(0, first.requestId()).bind(1, retryDue).then().block(WAIT);
+
+        assertThat(policy.schedule(second, "window", retryDue.minus(Duration.ofMinutes(50))).block(WAIT))
+                .isEqualTo(PolicyLedger.Scheduled.WAITED_ALREADY);
+        assertThat(dueAt(first.requestId())).as("the retry's interval still holds").isEqualTo(retryDue);
+
+        Instant later = retryDue.plus(Duration.ofHours(10));
+        assertThat(policy.schedule(second, "window", later).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
+        assertThat(dueAt(first.requestId())).as("a later wait still takes over").isEqualTo(later);
+    }
+
     private Instant dueAt(String requestId) {
         return db.sql("SELECT due_at FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
                 .map(row -> row.get(0, Instant.class)).one().block(WAIT);
