@@ -32,6 +32,13 @@ public record TopicSpec(String name, int partitions, Map<String, String> configs
         return new TopicSpec(name, partitions, Map.copyOf(kept));
     }
 
+    /** The same topic, its segments rolled every {@code period} ({@code segment.ms}), not the broker's week. */
+    TopicSpec rolledEvery(Duration period) {
+        Map<String, String> rolled = new HashMap<>(configs);
+        rolled.put("segment.ms", Long.toString(period.toMillis()));
+        return new TopicSpec(name, partitions, Map.copyOf(rolled));
+    }
+
     /** The same topic, taking record batches of at most {@code bytes} ({@code max.message.bytes}). */
     TopicSpec maxMessageBytes(int bytes) {
         Map<String, String> sized = new HashMap<>(configs);

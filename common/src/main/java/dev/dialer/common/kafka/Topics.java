@@ -89,6 +89,14 @@ public final class Topics {
     private static final Duration WEEK = Duration.ofDays(7);
     private static final Duration DLQ_RETENTION = Duration.ofDays(30);
     /**
+     * How long {@link #CALL_COMMANDS_DLQ} keeps a copy, its segments rolled daily: every copy is gone within 14 days,
+     * before the dispatcher's ledger (keeping an ended request at least 15 days) can forget the copy's request. A
+     * copy replayed after that would find no request and be dialled again.
+     */
+    public static final Duration COMMANDS_DLQ_RETENTION = Duration.ofDays(13);
+    /** How often {@link #CALL_COMMANDS_DLQ} rolls a segment: a segment is deleted once its newest record expires. */
+    public static final Duration COMMANDS_DLQ_SEGMENT = Duration.ofDays(1);
+    /**
      * How long a deleted webhook's tombstone stays on {@link #WEBHOOK_CONFIG}: a webhook-service starting later knows
      * the webhook no more, and an event of a call still naming it (queued, waiting for its window or a retry) would
      * wait for it as for one not yet arrived, then be stored and dead-lettered, instead of skipping it at once. Longer
@@ -104,12 +112,13 @@ public final class Topics {
      * which never sits in a topic anyway (waits live in the dispatcher's PostgreSQL schedule).
      *
      * <p>The commands DLQ takes every command of up to 1 MiB (uncompressed) whole with its error headers, and keeps it
-     * for 30 days: longer than the commands topic's week, so a DLQ copy outlives its original. A copy that could not
-     * be sent whole (a larger command that reached the topic compressed, the limits changed on a topic that exists,
-     * or a producer that sends less) has only a part of the value: its original can be read
-     * from the source topic, at the offset the copy names, for that topic's week only. The DLQs of the call events, of
-     * the carrier callbacks and of the replay requests are made alike: each keeps its copies 30 days and takes the
-     * largest record of its source whole with its error headers.
+     * for 13 days, its segments rolled daily: longer than the commands topic's week, so a DLQ copy outlives its
+     * original, and gone before the dispatcher's ledger forgets its request ({@link #COMMANDS_DLQ_RETENTION}). A copy
+     * that could not be sent whole (a larger command that reached the topic compressed, the limits changed on a topic
+     * that exists, or a producer that sends less) has only a part of the value: its original can be read from the
+     * source topic, at the offset the copy names, for that topic's week only. The DLQs of the call events, of the
+     * carrier callbacks and of the replay requests are made alike: each keeps its copies 30 days and takes the largest
+     * record of its source whole with its error headers.
      *
      * @param partitions partitions of the keyed work topics; compacted configuration topics use at most 3
      */
@@ -117,7 +126,8 @@ public final class Topics {
         int small = Math.min(partitions, 3);
         return List.of(
                 TopicSpec.deleting(CALL_COMMANDS, partitions, WEEK).maxMessageBytes(MAX_COMMAND_BYTES),
-                TopicSpec.deleting(CALL_COMMANDS_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
+                TopicSpec.deleting(CALL_COMMANDS_DLQ, small, COMMANDS_DLQ_RETENTION).rolledEvery(COMMANDS_DLQ_SEGMENT)
+                        .maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.deleting(CALL_EVENTS, partitions, WEEK).maxMessageBytes(MAX_EVENT_BYTES),
                 TopicSpec.deleting(CALL_EVENTS_DLQ, small, DLQ_RETENTION).maxMessageBytes(MAX_DLQ_RECORD_BYTES),
                 TopicSpec.deleting(CARRIER_CALLBACKS, partitions, Duration.ofDays(2)),

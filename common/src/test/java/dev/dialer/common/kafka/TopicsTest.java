@@ -59,7 +59,8 @@ class TopicsTest {
                 Topics.WEBHOOK_CONTROL_DLQ, Topics.WEBHOOK_CONTROL);
 
         sources.forEach((dlq, source) -> assertThat(Long.parseLong(config(dlq, "retention.ms"))).as(dlq)
-                .isEqualTo(Duration.ofDays(30).toMillis())
+                .isEqualTo(dlq.equals(Topics.CALL_COMMANDS_DLQ) ? Duration.ofDays(13).toMillis()
+                        : Duration.ofDays(30).toMillis())
                 .isGreaterThan(Long.parseLong(config(source, "retention.ms"))));
         sources.keySet().forEach(dlq -> assertThat(Integer.parseInt(config(dlq, "max.message.bytes"))).as(dlq)
                 .isEqualTo(Topics.MAX_DLQ_RECORD_BYTES));

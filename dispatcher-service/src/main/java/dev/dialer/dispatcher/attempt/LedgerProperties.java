@@ -48,17 +48,24 @@ public record LedgerProperties(
      * {@code topic} (null: for ever), plus a day: such a command would not find its request, and be dialled again.
      */
     public void requireLongerThan(Duration rereadWindow, String topic) {
-        if (!purges()) {
-            return;
+        String shorter = shorterThan(rereadWindow, topic);
+        if (shorter != null) {
+            throw new IllegalStateException(shorter + "; a command read again would be dialled again. Set a longer "
+                    + "retention, or PT0S to keep every request");
         }
-        if (rereadWindow == null || retention.compareTo(rereadWindow.plus(REREAD_MARGIN)) < 0) {
-            throw new IllegalStateException("dialer.dispatcher.ledger.retention (" + retention + ") is shorter than "
-                    + topic + " may give a command back: "
-                    + (rereadWindow == null ? "it keeps records for ever" : "its retention.ms plus segment.ms is "
-                    + rereadWindow + ", and a day more is needed")
-                    + "; a command read again would be dialled again. Set a longer retention, or PT0S to keep "
-                    + "every request");
+    }
+
+    /**
+     * Why the retention is under {@code rereadWindow} of {@code topic} plus a day, or null when it is not (or when
+     * ended requests are kept for ever).
+     */
+    public String shorterThan(Duration rereadWindow, String topic) {
+        if (!purges() || rereadWindow != null && retention.compareTo(rereadWindow.plus(REREAD_MARGIN)) >= 0) {
+            return null;
         }
+        return "dialer.dispatcher.ledger.retention (" + retention + ") is shorter than " + topic + " may give a "
+                + "command back: " + (rereadWindow == null ? "it keeps records for ever"
+                : "its retention.ms plus segment.ms is " + rereadWindow + ", and a day more is needed");
     }
 
     /** Whether ended requests are ever deleted. */

@@ -68,6 +68,16 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         // longer retention): decision 0103.
         ledger.requireLongerThan(TopicProvisioner.rereadWindow(settings, Topics.CALL_COMMANDS, TOPIC_TIMEOUT_MILLIS),
                 Topics.CALL_COMMANDS);
+        // A DLQ copy is read again only when an operator replays it: warned of, not refused (a DLQ made before its
+        // copies were kept shorter than the ledger's retention keeps 30 days; kafka-configs shortens it).
+        String dlqOutlivesLedger = ledger.shorterThan(TopicProvisioner.rereadWindow(settings,
+                Topics.CALL_COMMANDS_DLQ, TOPIC_TIMEOUT_MILLIS), Topics.CALL_COMMANDS_DLQ);
+        if (dlqOutlivesLedger != null) {
+            log.warn("{}: a copy replayed after its request was forgotten would be dialled again; replay only copies "
+                    + "younger than the retention, or set the DLQ's retention.ms and segment.ms to {} and {}",
+                    dlqOutlivesLedger, Topics.COMMANDS_DLQ_RETENTION.toMillis(),
+                    Topics.COMMANDS_DLQ_SEGMENT.toMillis());
+        }
         pipeline.start(pipeline());
     }
 

@@ -3,6 +3,8 @@ package dev.dialer.dispatcher.attempt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.common.kafka.TopicSpec;
+import dev.dialer.common.kafka.Topics;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +43,22 @@ class LedgerPropertiesTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("for ever");
         new LedgerProperties(Duration.ZERO, MINUTE).requireLongerThan(null, "dialer.call.commands");
+    }
+
+    @Test
+    void theCommandsDlqAsItIsMadeLetsGoOfEveryCopyBeforeTheShortestRetentionForgetsItsRequest() {
+        TopicSpec dlq = Topics.all(12).stream().filter(spec -> spec.name().equals(Topics.CALL_COMMANDS_DLQ))
+                .findFirst().orElseThrow();
+        // Without segment.ms of its own a topic rolls at the broker's default, a week: a copy stays that much longer.
+        String brokerRoll = Long.toString(Duration.ofDays(7).toMillis());
+        Duration rereadWindow = Duration.ofMillis(Long.parseLong(dlq.configs().get("retention.ms"))
+                + Long.parseLong(dlq.configs().getOrDefault("segment.ms", brokerRoll)));
+
+        assertThat(new LedgerProperties(LedgerProperties.MINIMUM_RETENTION, MINUTE)
+                .shorterThan(rereadWindow, Topics.CALL_COMMANDS_DLQ)).isNull();
+        assertThat(new LedgerProperties(Duration.ofDays(30), MINUTE)
+                .shorterThan(Duration.ofDays(37), Topics.CALL_COMMANDS_DLQ))
+                .as("a DLQ made before, 30 days and the broker's weekly roll").contains(Topics.CALL_COMMANDS_DLQ);
     }
 
     @Test
