@@ -545,6 +545,25 @@ public class Lanes {
         return campaign == null ? 0 : campaign.intervalNanos();
     }
 
+    /**
+     * The time between two starts of the ticket's campaign one of its lanes may expect: the campaign's interval on this
+     * dispatcher ({@link #campaignIntervalNanos}) times the lanes of this dispatcher, on every partition, whose head is
+     * one of its calls (at least one), which all take their tokens from its one bucket; 0 when it has no rate.
+     */
+    long campaignShareIntervalNanos(LaneTicket ticket) {
+        long interval = campaignIntervalNanos(ticket);
+        if (interval == 0) {
+            return 0;
+        }
+        String campaign = ticket.command().campaign();
+        long waiting = 0;
+        for (PartitionLanes partition : live) {
+            waiting += partition.lanesWaitingOn(campaign);
+        }
+        waiting = Math.max(1, waiting);
+        return waiting > Long.MAX_VALUE / interval ? Long.MAX_VALUE : interval * waiting;
+    }
+
     private PaceBucket campaignBucket(LaneTicket ticket) {
         String campaign = ticket.command().campaign();
         if (campaign == null) {

@@ -250,6 +250,11 @@ class PacingMetrics {
         /** Its lane's head waited {@code park-after} at the trunk for its turn; the lane kept what it could start. */
         TRUNK,
         /** No carrier of its lane's route took calls for {@code park-after}. */
-        NO_CARRIER
+        NO_CARRIER,
+        /**
+         * Its lane's head could start only more than {@code park-after} from then, for its caller ID's rate or its
+         * campaign's: the lane was parked whole, due from when the head may start.
+         */
+        WAIT
     }
 }

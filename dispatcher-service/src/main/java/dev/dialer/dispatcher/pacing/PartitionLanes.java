@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.ListIterator;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -96,6 +97,11 @@ public final class PartitionLanes {
     private FluxSink<Mono<Void>> sink;
     private final ArrayDeque<ToPark> toPark = new ArrayDeque<>();
     private final Set<AtomicBoolean> permitsHeld = ConcurrentHashMap.newKeySet();
+    /**
+     * Lanes whose head is a call of a campaign with a rate, by campaign ({@link #countCampaign}): written under this
+     * object's lock, read by every partition's lanes ({@link Lanes#campaignShareIntervalNanos}) without it.
+     */
+    private final Map<String, Integer> waitingOn = new ConcurrentHashMap<>();
     private boolean parking;
     private int parkingNow;
     private boolean paused;
@@ -252,6 +258,7 @@ public final class PartitionLanes {
         window.clear();
         lanes.keep(byCallerId.values(), now());
         byCallerId.clear();
+        waitingOn.clear();
         toPark.clear();
         parking = false;
         parkingNow = 0;
@@ -274,8 +281,12 @@ public final class PartitionLanes {
     /** When and why a record arriving at the lane is parked ({@link #parkedOnArrival}); null to queue it. */
     private ParkAt parkAt(Lane lane) {
         PacingMetrics.Parked reason = parkedOnArrival(lane);
-        return reason == null ? null : new ParkAt(lane.nextParkDue(lanes.clock().instant(),
-                lanes.properties().parkAfter(), lane.parkSpacing(now())), reason);
+        if (reason == null) {
+            return null;
+        }
+        countCampaign(lane);
+        return new ParkAt(lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
+                lane.parkSpacing(now())), reason);
     }
 
     private record ParkAt(Instant due, PacingMetrics.Parked reason) {
@@ -400,13 +411,15 @@ public final class PartitionLanes {
 
     /**
      * How many records the lane may hold: {@code park-after} of waiting at the pace it starts them now (its caller
-     * ID's rate, its head's campaign's, or its wait at the trunk, whichever is slowest), and never more than a quarter
-     * of the partition's window, so that no one caller ID, however fast or however unlimited, fills the window and
-     * pauses the partition for the caller IDs behind it.
+     * ID's rate, its share of its head's campaign's rate, or its wait at the trunk, whichever is slowest), and never
+     * more than a quarter of the partition's window, so that no one caller ID, however fast or however unlimited,
+     * fills the window and pauses the partition for the caller IDs behind it. The campaign's rate is shared by every
+     * lane of this dispatcher whose head is one of its calls: counted as each lane's alone, N lanes held N times
+     * {@code park-after} of its calls.
      */
     private int budget(Lane lane, long now) {
         Pending head = lane.queue.peekFirst();
-        long campaign = head == null ? 0 : lanes.campaignIntervalNanos(head.ticket);
+        long campaign = head == null ? 0 : lanes.campaignShareIntervalNanos(head.ticket);
         return Math.min(lane.budget(lanes.properties().parkAfter(), now, campaign), laneShare());
     }
 
@@ -426,6 +439,7 @@ public final class PartitionLanes {
      */
     private void pump(Lane lane) {
         startWhatIsDue(lane);
+        countCampaign(lane);
         if (lane.holdsPermit) {
             lane.holdsPermit = false;
             lanes.permits().release();
@@ -456,8 +470,7 @@ public final class PartitionLanes {
                 return;
             }
             if (at > now) {
-                lane.timerArmed = true;
-                emit(timer(lane, at - now));
+                waitFor(lane, at, now);
                 return;
             }
             long owner = generation;
@@ -486,8 +499,8 @@ public final class PartitionLanes {
                 return;
             }
             if (started != now) {
-                lane.timerArmed = true;
-                emit(timer(lane, started - now));
+                // Its campaign's token is not due yet (another of the campaign's lanes took it).
+                waitFor(lane, started, now);
                 return;
             }
             lane.holdsPermit = false;
@@ -513,6 +526,87 @@ public final class PartitionLanes {
             lane.queuedAtTrunkSince = NOT_HELD;
             disarmTrunkCheck(lane);
         }
+    }
+
+    /**
+     * The lane's head may start at {@code at}, later than now, as its caller ID's and its campaign's rates go: a timer
+     * starts it then. A wait longer than {@code park-after} parks the lane instead ({@link #parkWaiting}): held, the
+     * head would keep the partition's commits behind it for all of that wait, and the window would fill behind it
+     * and pause the partition for every caller ID on it. While records the lane parked may still come back (they
+     * arrived after the lane's records, and must come back after them), the lane holds as before and looks again
+     * after {@code park-after} at most. A lane held for its carrier is parked by {@link #parkHeld}.
+     */
+    private void waitFor(Lane lane, long at, long now) {
+        Duration parkAfter = lanes.properties().parkAfter();
+        long delay = at - now;
+        if (!lane.heldForCarrier && delay > parkAfter.toNanos()) {
+            if (!lane.parkedAhead(lanes.clock().instant(), parkAfter)) {
+                parkWaiting(lane, at, now);
+                return;
+            }
+            delay = parkAfter.toNanos();
+        }
+        lane.timerArmed = true;
+        emit(timer(lane, delay));
+    }
+
+    /**
+     * Parks every record of a lane whose head may start only at {@code at}, more than {@code park-after} from now,
+     * head first, as {@link #parkHeld} does: the head due half of {@code park-after} before {@code at} (its way back
+     * takes a second or more; it then waits in the lane for the rest), the others behind it at the lane's pace. None
+     * of them was dialled, and nothing the lane parked is still to come back, so the lane's order stays; what arrives
+     * meanwhile is parked behind them ({@link PacingMetrics.Parked#BEHIND}).
+     */
+    private void parkWaiting(Lane lane, long at, long now) {
+        countCampaign(lane);
+        // Its head no longer waits at the trunk (a grant its campaign could not use went back in Lanes#tryStart).
+        leftTheTrunk(lane);
+        List<Pending> all = new ArrayList<>(lane.queue);
+        lane.queue.clear();
+        List<Pending> parkable = parkable(all);
+        Duration parkAfter = lanes.properties().parkAfter();
+        Instant first = lanes.clock().instant().plusNanos(at - now).minus(parkAfter.dividedBy(2));
+        List<Instant> dues = lane.parkDuesFrom(parkable.size(), first, lane.parkSpacing(now));
+        for (int i = 0; i < parkable.size(); i++) {
+            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), PacingMetrics.Parked.WAIT);
+        }
+        if (parkable.isEmpty()) {
+            return;
+        }
+        log.info("{}-{}: caller ID lane {} may start its next call only in {}, more than {}; {} record(s) parked, "
+                        + "the first due at {}", topic, partition, masked(lane.callerId), Duration.ofNanos(at - now),
+                parkAfter, parkable.size(), first);
+    }
+
+    /**
+     * Notes which campaign with a rate the lane's head is a call of, in this partition's count of the lanes waiting for
+     * each ({@link Lanes#campaignShareIntervalNanos}), and the lane's share of that campaign's rate as the interval its
+     * parked records are spaced at ({@link Lane#campaignSpacing}); an empty lane keeps the share it last had, for what
+     * it parks while its records are away. Called after each pump, as the lane's head changes, and before the lane
+     * parks, so that the share is that of the lanes waiting now.
+     */
+    private void countCampaign(Lane lane) {
+        Pending head = lane.queue.peekFirst();
+        String campaign = head == null || lanes.campaignIntervalNanos(head.ticket) == 0 ? null
+                : head.ticket.command().campaign();
+        if (!Objects.equals(campaign, lane.countedCampaign)) {
+            if (lane.countedCampaign != null) {
+                waitingOn.computeIfPresent(lane.countedCampaign, (name, count) -> count > 1 ? count - 1 : null);
+            }
+            if (campaign != null) {
+                waitingOn.merge(campaign, 1, Integer::sum);
+            }
+            lane.countedCampaign = campaign;
+        }
+        if (head != null) {
+            lane.campaignSpacing = lanes.campaignShareIntervalNanos(head.ticket);
+        }
+    }
+
+    /** How many of this partition's lanes have a call of {@code campaign} at their head. */
+    int lanesWaitingOn(String campaign) {
+        Integer count = waitingOn.get(campaign);
+        return count == null ? 0 : count;
     }
 
     /**
@@ -590,6 +684,7 @@ public final class PartitionLanes {
         if (lane.queue.size() <= keep) {
             return;
         }
+        countCampaign(lane);
         ArrayDeque<Pending> beyond = new ArrayDeque<>();
         while (lane.queue.size() > keep) {
             beyond.addFirst(lane.queue.pollLast());
@@ -742,6 +837,7 @@ public final class PartitionLanes {
      * parked on a stale hold.
      */
     private void parkHeld(Lane lane) {
+        countCampaign(lane);
         int count = lane.queue.size();
         List<Pending> all = new ArrayList<>(lane.queue);
         lane.queue.clear();
@@ -762,6 +858,16 @@ public final class PartitionLanes {
      * (cancelled, expired) goes to the work instead, where it ends at once.
      */
     private void parkAhead(Lane lane, Iterable<Pending> shed, PacingMetrics.Parked reason) {
+        List<Pending> parkable = parkable(shed);
+        List<Instant> dues = lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
+                lanes.properties().parkAfter(), lane.parkSpacing(now()));
+        for (int i = 0; i < parkable.size(); i++) {
+            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), reason);
+        }
+    }
+
+    /** Those of {@code shed} to park; one the gate will end goes to the work instead, where it ends at once. */
+    private List<Pending> parkable(Iterable<Pending> shed) {
         List<Pending> parkable = new ArrayList<>();
         for (Pending pending : shed) {
             PacingMetrics.Ends ends = lanes.endsAtTheGate(pending.ticket);
@@ -771,11 +877,7 @@ public final class PartitionLanes {
                 parkable.add(pending);
             }
         }
-        List<Instant> dues = lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
-                lanes.properties().parkAfter(), lane.parkSpacing(now()));
-        for (int i = 0; i < parkable.size(); i++) {
-            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), reason);
-        }
+        return parkable;
     }
 
     /**
@@ -1028,6 +1130,13 @@ public final class PartitionLanes {
         Sinks.Empty<Void> trunkCheck;
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
         long lastTrunkWait;
+        /** The campaign with a rate its head is a call of, as {@link PartitionLanes#countCampaign} counted it. */
+        String countedCampaign;
+        /**
+         * Its share of its head's campaign's rate, as the interval between its starts: the campaign's interval times
+         * the lanes of this dispatcher waiting for it ({@link Lanes#campaignShareIntervalNanos}); 0 without a rate.
+         */
+        long campaignSpacing;
         private Instant lastParkDue = Instant.MIN;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
@@ -1100,7 +1209,8 @@ public final class PartitionLanes {
 
         /**
          * How many records make {@code parkAfter} of waiting: the lane starts one per {@link #startInterval}, or per
-         * {@code campaignIntervalNanos} when its head's campaign is slower (never fewer than one, its head; no bound
+         * {@code campaignIntervalNanos} (its share of its head's campaign) when that is slower (never fewer than one,
+         * its head, which {@link PartitionLanes#waitFor} parks when it waits longer than {@code parkAfter}; no bound
          * while nothing slows the lane).
          */
         int budget(Duration parkAfter, long now, long campaignIntervalNanos) {
@@ -1130,7 +1240,10 @@ public final class PartitionLanes {
          * without a rate of its own spaces them by the trunk's wait, at most {@link #MAX_TRUNK_PARK_SPACING_NANOS}.
          */
         long parkSpacing(long now) {
-            return bucket != null ? bucket.intervalNanos() : Math.min(trunkWait(now), MAX_TRUNK_PARK_SPACING_NANOS);
+            long own = bucket != null ? bucket.intervalNanos() : Math.min(trunkWait(now), MAX_TRUNK_PARK_SPACING_NANOS);
+            // Never closer than its share of its campaign's rate: closer, they would come back faster than the lane
+            // can start them and fill the window again (a rate, not a wait: unlike the trunk's, it spaces them).
+            return Math.max(own, campaignSpacing);
         }
 
         /**
@@ -1148,6 +1261,25 @@ public final class PartitionLanes {
                 firstParkDue = lastParkDue;
             }
             return lastParkDue;
+        }
+
+        /**
+         * Due times for {@code count} records parked from the lane's queue, in its order, when none of the lane's
+         * parked records may still come back ({@link #parkedAhead} is false): the first at {@code first}, the others
+         * spaced at {@code intervalNanos} behind it. What the lane parks next goes behind the last.
+         */
+        List<Instant> parkDuesFrom(int count, Instant first, long intervalNanos) {
+            List<Instant> dues = new ArrayList<>(count);
+            Instant due = first;
+            for (int i = 0; i < count; i++) {
+                dues.add(due);
+                due = due.plusNanos(Math.max(intervalNanos, MIN_PARK_SPACING_NANOS));
+            }
+            if (count > 0) {
+                firstParkDue = dues.get(0);
+                lastParkDue = dues.get(count - 1);
+            }
+            return dues;
         }
 
         /**

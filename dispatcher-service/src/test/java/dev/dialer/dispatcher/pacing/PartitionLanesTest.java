@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CommandReader;
+import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.dispatcher.TestClock;
@@ -279,6 +280,119 @@ class PartitionLanesTest {
         assertThat(registry.get("dialer.dispatcher.lanes.backlog").gauge().value()).isBetween(9.0, 10.0);
         assertThat(parked).hasSizeBetween(49, 50);
         assertThat(parked).extracting(p -> p.command().callerId()).containsOnly(A);
+    }
+
+    @Test
+    void aLaneWhoseHeadWaitsLongerThanParkAfterForItsCallerIdsRateIsParkedWholeSoThePartitionsCommitsGoOn() {
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
+        List<String> dialled = Collections.synchronizedList(new ArrayList<>());
+        Map<String, Long> dialledAt = new ConcurrentHashMap<>();
+        // One call every 100 s for the caller ID; park-after 10 s.
+        PartitionLanes lanes = lanes(pacing(0.01, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(ticket.command().requestId());
+                    dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
+                    record.acknowledge();
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+        for (int request = 0; request < 4; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+
+        // r-0 starts at once; r-1 may start only in 100 s: parked, due half of park-after before its turn, the rest
+        // behind it at the caller ID's rate.
+        assertThat(dialled).containsExactly("r-0");
+        assertThat(acknowledged).as("the partition commits past the waiting lane at once").last().isEqualTo(3L);
+        assertThat(lanes.held()).isZero();
+        assertThat(schedule.get("r-1").dueAt()).isEqualTo(clock.instant().plusSeconds(95));
+        assertThat(schedule.get("r-2").dueAt()).isEqualTo(clock.instant().plusSeconds(195));
+        assertThat(schedule.get("r-3").dueAt()).isEqualTo(clock.instant().plusSeconds(295));
+        assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "wait").counter().count())
+                .isEqualTo(1.0);
+
+        int mostHeld = 0;
+        for (int tenth = 0; tenth < 3_100; tenth++) {
+            publishDue(lanes, schedule);
+            mostHeld = Math.max(mostHeld, lanes.held());
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(dialled).as("in order, each once").containsExactly("r-0", "r-1", "r-2", "r-3");
+        assertThat(dialledAt).as("each in its turn at the caller ID's rate").containsEntry("r-1", 100_000L)
+                .containsEntry("r-2", 200_000L).containsEntry("r-3", 300_000L);
+        assertThat(mostHeld).as("only a record back for its turn waits in the lane").isEqualTo(1);
+        assertThat(schedule).isEmpty();
+    }
+
+    @Test
+    void aLaneWhoseHeadWaitsLongerThanParkAfterForItsCampaignIsParkedAndDialledInOrderAtTheCampaignsRate() {
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
+        // The caller ID may make 10 calls a second, its campaign one every 50 s; park-after 10 s.
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("trickle", 0.02), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int i = 0; i < 3; i++) {
+            admitInCampaign(lanes, A, "trickle");
+        }
+        admit(lanes, B);
+
+        assertThat(started).extracting(Started::offset).containsExactly(0L, 3L);
+        assertThat(acknowledged).as("committed past the campaign's waiting calls").last().isEqualTo(3L);
+        assertThat(schedule).hasSize(2);
+        assertThat(schedule.get("r-1").dueAt()).isEqualTo(clock.instant().plusSeconds(45));
+        assertThat(schedule.get("r-2").dueAt()).as("spaced at the campaign's rate, not the caller ID's")
+                .isEqualTo(clock.instant().plusSeconds(95));
+
+        for (int tenth = 0; tenth < 1_100; tenth++) {
+            publishDueCommands(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(startsOf(A)).containsExactly(0L, 50 * SECOND, 100 * SECOND);
+        assertThat(schedule).isEmpty();
+    }
+
+    @Test
+    void callerIdsSharingARateLimitedCampaignHoldParkAfterOfTheirShareSoThePartitionKeepsFetching() {
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
+        // 120 caller IDs (10 CPS each) share a campaign of 20 calls a second: each gets one call every 6 s, so
+        // park-after (10 s) is one call per lane, not the 100 a lane alone in the campaign would start in 10 s.
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("sale", 20.0), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        List<Runnable> topic = new ArrayList<>();
+        for (int call = 0; call < 20; call++) {
+            for (int caller = 0; caller < 120; caller++) {
+                String callerId = "+49301000" + (400 + caller);
+                topic.add(() -> admitInCampaign(lanes, callerId, "sale"));
+            }
+        }
+        // Another account's call behind the campaign's 2,400.
+        topic.add(() -> admit(lanes, "other", B));
+
+        // Fetched as a consumer would: only while the partition is not paused.
+        int fetched = 0;
+        double mostPaused = 0;
+        int mostHeld = 0;
+        for (int tenth = 0; tenth < 1_300; tenth++) {
+            while (fetched < topic.size() && registry.get("dialer.dispatcher.lanes.paused").gauge().value() == 0) {
+                topic.get(fetched++).run();
+            }
+            mostPaused = Math.max(mostPaused, registry.get("dialer.dispatcher.lanes.paused").gauge().value());
+            mostHeld = Math.max(mostHeld, lanes.held());
+            publishDueCommands(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(mostPaused).as("the partition never stops fetching").isZero();
+        assertThat(startsOf(B)).as("the other account's call is fetched and dialled at once").hasSize(1)
+                .allMatch(at -> at < SECOND);
+        assertThat(mostHeld).as("about one call per lane, not 1,000 in all").isLessThan(300);
+        long inAMinute = started.stream().filter(s -> !s.callerId().equals(B) && s.at() < 60 * SECOND).count();
+        assertThat(inAMinute).as("parked at its share, the backlog still keeps the campaign at its rate")
+                .isBetween(1_100L, 1_201L);
+        assertThat(started).as("every call dialled").hasSize(2_401);
+        assertThat(schedule).isEmpty();
     }
 
     @Test
@@ -1093,7 +1207,7 @@ class PartitionLanesTest {
 
     @Test
     void aHeadHandedOverWhileQueuedAtTheTrunkEndsTheLanesWaitThereSoWhatWaitsForItsOwnRateIsNotShed() {
-        List<ParkingLot.Parked> parked = parkingInto();
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
         placed = true;
         // One trunk channel; the campaign "slow" one call every 30 s; a wait at the trunk parks after 10 s.
         PacingProperties pacing = new PacingProperties(0, 1, Map.of(), Map.of(), Map.of("slow", 1.0 / 30), 0, 1,
@@ -1108,12 +1222,23 @@ class PartitionLanesTest {
 
         cancelledCampaigns.add("gone");
         built.trunks().gate(Trunks.DEFAULT).release("r-0#1", true);
-        time.advanceTimeBy(Duration.ofSeconds(20));
+        for (int tenth = 0; tenth < 200; tenth++) {
+            publishDueCommands(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
 
         assertThat(started).as("the cancelled call went to the gate; the next waits for its campaign").hasSize(2);
-        assertThat(parked).as("nothing waits at the trunk, whose channel is free: nothing is shed for it").isEmpty();
-        time.advanceTimeBy(Duration.ofSeconds(10));
+        assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "trunk").counter().count())
+                .as("nothing waits at the trunk, whose channel is free: nothing is shed for it").isZero();
+        assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "wait").counter().count())
+                .as("the lane waits some 29 s for its campaign, longer than park-after: its two calls parked for it")
+                .isEqualTo(2.0);
+        for (int tenth = 0; tenth < 100; tenth++) {
+            publishDueCommands(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
         assertThat(started).as("the campaign's next call, 30 s after its first").hasSize(3);
+        assertThat(startsOf(A)).element(2).isEqualTo(30 * SECOND);
     }
 
     @Test
@@ -1460,6 +1585,21 @@ class PartitionLanesTest {
         due.forEach(row -> schedule.remove(row.command().requestId()));
         due.forEach(row -> admitRequest(lanes, row.command().requestId(),
                 Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+    }
+
+    /** As {@link #publishDue}, each command as it was parked (its campaign and caller ID kept). */
+    private void publishDueCommands(PartitionLanes lanes, Map<String, ParkingLot.Parked> schedule) {
+        List<ParkingLot.Parked> due = schedule.values().stream()
+                .filter(row -> !row.dueAt().isAfter(clock.instant()))
+                .sorted(java.util.Comparator.comparing(ParkingLot.Parked::dueAt)).toList();
+        due.forEach(row -> schedule.remove(row.command().requestId()));
+        for (ParkingLot.Parked row : due) {
+            long offset = nextOffset++;
+            byte[] value = Contract.toJson(row.command()).getBytes(StandardCharsets.UTF_8);
+            lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, row.command().callerId(), value,
+                    Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString()), () -> acknowledged.add(offset)),
+                    new LaneTicket(row.command()));
+        }
     }
 
     private void admitRequest(PartitionLanes lanes, String requestId, Map<String, String> headers) {
