@@ -389,14 +389,18 @@ class CallsReadModelIT extends RunningApiService {
         CallEvent initiated = CallEventsProducer.event(command, EventType.STATUS, 1, "initiated")
                 .provider("queued", "sip-call-1").build();
         CallEvent ringing = CallEventsProducer.event(command, EventType.STATUS, 2, "ringing").build();
+        // The machine detection's first result, replaced by the beep's (tone) in the later events.
+        CallEvent inProgress = CallEventsProducer.event(command, EventType.STATUS, 3, "in-progress")
+                .answeredBy("machine").durationSeconds(2).build();
         CallEvent completed = CallEventsProducer.event(command, EventType.STATUS, 4, "completed")
-                .sip(200, "OK").durationSeconds(31).build();
+                .sip(200, "OK").answeredBy("tone").durationSeconds(31).build();
         CallEvent answered = CallEventsProducer.event(command, EventType.FINAL, 5, "answered").build();
 
         // Final first, then the older ones, one of them twice; and an unreadable record the reader must skip.
         events.sendRaw(id, "not json".getBytes(StandardCharsets.UTF_8));
         events.send(answered);
         events.send(completed);
+        events.send(inProgress);
         events.send(ringing);
         events.send(initiated);
         events.send(ringing);
@@ -416,7 +420,8 @@ class CallsReadModelIT extends RunningApiService {
         JsonNode attempt = call.get("attempts").get(0);
         assertThat(attempt.get("status").asString()).isEqualTo("completed");
         assertThat(attempt.get("sip_status").asInt()).isEqualTo(200);
-        assertThat(attempt.get("duration_seconds").asInt()).isEqualTo(31);
+        assertThat(attempt.get("duration_seconds").asInt()).as("the later event's, read first").isEqualTo(31);
+        assertThat(attempt.get("answered_by").asString()).as("the later event's, read first").isEqualTo("tone");
         assertThat(attempt.get("ended_at").isNull()).isFalse();
     }
 
@@ -554,6 +559,13 @@ class CallsReadModelIT extends RunningApiService {
                            CASE WHEN i %% 1000 = 0 THEN 'blocked' ELSE 'in-progress' END,
                            now() - i * interval '1 second', now()
                       FROM generate_series(1, 3000) AS i""".formatted(account));
+            // Another account's one large campaign, a few of its calls blocked.
+            statement.execute("""
+                    INSERT INTO api.calls (id, account_id, caller_id, callee, status, campaign, created_at, updated_at)
+                    SELECT gen_random_uuid()::text, '%s-big', '918068281234', '+919876543210',
+                           CASE WHEN i %% 1000 = 0 THEN 'blocked' ELSE 'in-progress' END, 'big',
+                           now() - i * interval '1 second', now()
+                      FROM generate_series(1, 3000) AS i""".formatted(account));
             statement.execute("ANALYZE api.calls");
             statement.execute("SET enable_seqscan = off");
             assertThat(plan(statement, page.formatted("")))
@@ -562,6 +574,10 @@ class CallsReadModelIT extends RunningApiService {
                     .contains("Index Scan Backward using calls_account_campaign_asc_idx").doesNotContain("Sort");
             assertThat(plan(statement, page.formatted(" AND status = 'blocked'")))
                     .contains("Index Scan Backward using calls_account_status_idx").doesNotContain("Sort");
+            // Both filters at once (the API's own example): read from the campaign's rows of that status alone.
+            assertThat(plan(statement, page.replace(account, account + "-big")
+                    .formatted(" AND campaign = 'big' AND status = 'blocked'")))
+                    .contains("Index Scan Backward using calls_account_campaign_status_idx").doesNotContain("Sort");
             try (ResultSet indexes = statement.executeQuery(
                     "SELECT string_agg(indexdef, ' ') FROM pg_indexes WHERE schemaname = 'api' AND tablename = 'calls'")) {
                 indexes.next();

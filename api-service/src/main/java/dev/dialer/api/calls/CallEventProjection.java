@@ -175,8 +175,12 @@ class CallEventProjection {
                     sip_reason = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
                         THEN COALESCE(EXCLUDED.sip_reason, a.sip_reason)
                         ELSE COALESCE(a.sip_reason, EXCLUDED.sip_reason) END,
-                    answered_by = COALESCE(EXCLUDED.answered_by, a.answered_by),
-                    duration_seconds = COALESCE(EXCLUDED.duration_seconds, a.duration_seconds),
+                    answered_by = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
+                        THEN COALESCE(EXCLUDED.answered_by, a.answered_by)
+                        ELSE COALESCE(a.answered_by, EXCLUDED.answered_by) END,
+                    duration_seconds = CASE WHEN EXCLUDED.last_sequence > a.last_sequence
+                        THEN COALESCE(EXCLUDED.duration_seconds, a.duration_seconds)
+                        ELSE COALESCE(a.duration_seconds, EXCLUDED.duration_seconds) END,
                     last_sequence = GREATEST(a.last_sequence, EXCLUDED.last_sequence),
                     started_at = LEAST(a.started_at, EXCLUDED.started_at),
                     dialled_at = LEAST(a.dialled_at, EXCLUDED.dialled_at),

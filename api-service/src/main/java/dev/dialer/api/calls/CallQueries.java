@@ -105,7 +105,7 @@ class CallQueries {
         }
         return spec.map(CallQueries::call)
                 .one()
-                .flatMap(call -> attempts(id).map(attempts -> withAttempts(call, attempts)));
+                .flatMap(call -> attempts(id, accountId).map(attempts -> withAttempts(call, attempts)));
     }
 
     /**
@@ -218,12 +218,14 @@ class CallQueries {
                 byFinal);
     }
 
-    private Mono<List<CallViews.Attempt>> attempts(String id) {
+    /** The call's attempts, the account's only: an attempt row is written under the account its event names. */
+    private Mono<List<CallViews.Attempt>> attempts(String id, String accountId) {
         return db.sql("""
                         SELECT number, status, provider_status, provider_call_id, sip_status, sip_reason, answered_by,
                             duration_seconds, started_at, updated_at, ended_at
-                        FROM api.call_attempts WHERE call_id = :id ORDER BY number""")
+                        FROM api.call_attempts WHERE call_id = :id AND account_id = :account ORDER BY number""")
                 .bind("id", id)
+                .bind("account", accountId)
                 .map((row, meta) -> new CallViews.Attempt(row.get("number", Integer.class),
                         row.get("status", String.class), row.get("provider_status", String.class),
                         row.get("provider_call_id", String.class), row.get("sip_status", Integer.class),

@@ -8,6 +8,7 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -100,9 +101,10 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
 
     /**
      * A connection that failed or could not be had (refused, broken, the pool's acquire time-out), or a server that is
-     * shutting down or out of resources, as the driver raises it or as Spring translates it. The driver's SQLState
-     * decides where it gives one: the driver raises many a statement's own error (a RAISE, an index row too large) as
-     * a resource exception, and those are no outage.
+     * shutting down or out of resources, as the driver raises it or as Spring translates it; or a read bounded by a
+     * time-out of ours (a campaign's count past its 30 s) that the database did not answer within it. The driver's
+     * SQLState decides where it gives one: the driver raises many a statement's own error (a RAISE, an index row too
+     * large) as a resource exception, and those are no outage.
      */
     static boolean databaseUnavailable(Throwable error) {
         boolean resourceFailure = false;
@@ -113,7 +115,7 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
             if (cause instanceof R2dbcTimeoutException || cause instanceof R2dbcNonTransientResourceException
                     || cause instanceof R2dbcTransientResourceException
                     || cause instanceof DataAccessResourceFailureException
-                    || cause instanceof ConnectException) {
+                    || cause instanceof ConnectException || cause instanceof TimeoutException) {
                 resourceFailure = true;
             }
         }

@@ -63,7 +63,7 @@ class ProblemAdviceTest {
 
     @Test
     void answersADatabaseThatCannotBeReachedWith503AndRetryAfterNot500() {
-        for (String path : List.of("/refused", "/pool-exhausted", "/translated")) {
+        for (String path : List.of("/refused", "/pool-exhausted", "/translated", "/read-past-its-bound")) {
             client.post().uri(path)
                     .exchange()
                     .expectStatus().isEqualTo(503)
@@ -91,6 +91,12 @@ class ProblemAdviceTest {
         @PostMapping("/pool-exhausted")
         Mono<String> poolExhausted() {
             return Mono.error(new R2dbcTimeoutException("Connection acquisition timed out after 5000ms"));
+        }
+
+        @PostMapping("/read-past-its-bound")
+        Mono<String> readPastItsBound() {
+            // A read bounded by a time-out of ours, as a campaign's count is: Reactor's TimeoutException.
+            return Mono.<String>never().timeout(java.time.Duration.ofMillis(10));
         }
 
         @PostMapping("/translated")
