@@ -16,6 +16,8 @@ import java.util.Map;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.r2dbc.core.DatabaseClient.GenericExecuteSpec;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.ReactiveTransactionManager;
+import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -85,10 +87,12 @@ class CallQueries {
     }
 
     private final DatabaseClient db;
+    private final TransactionalOperator transactions;
     private final CoalescedQueries<CampaignKey, List<StatusCount>> campaignCounts;
 
-    CallQueries(DatabaseClient db) {
+    CallQueries(DatabaseClient db, ReactiveTransactionManager tx) {
         this.db = db;
+        this.transactions = TransactionalOperator.create(tx);
         this.campaignCounts = new CoalescedQueries<>(key -> counts(key.accountId(), key.campaign()), PROGRESS_KEPT,
                 PROGRESS_LIMIT, Schedulers.parallel());
     }
@@ -167,8 +171,19 @@ class CallQueries {
                         : Mono.just(campaignView(name, counts.getT2(), counts.getT1())));
     }
 
-    /** The campaign's calls counted by status, its waiting calls of recorded sends among the queued ones. */
+    /**
+     * The campaign's calls counted by status, its waiting calls of recorded sends among the queued ones. PostgreSQL
+     * stops the count itself at {@link #PROGRESS_LIMIT} ({@code statement_timeout} for its transaction): the limit of
+     * {@link CoalescedQueries} answers the requests, but a count it gave up on would otherwise run on in the database,
+     * and a dashboard polling a campaign too large to count in time would pile up counts.
+     */
     private Mono<List<StatusCount>> counts(String accountId, String name) {
+        return db.sql("SET LOCAL statement_timeout = '" + PROGRESS_LIMIT.toMillis() + "ms'").then()
+                .then(countsNow(accountId, name))
+                .as(transactions::transactional);
+    }
+
+    private Mono<List<StatusCount>> countsNow(String accountId, String name) {
         return db.sql("""
                         SELECT status, finished, count(*) AS n FROM (
                             SELECT status, final_status IS NOT NULL AS finished FROM api.calls

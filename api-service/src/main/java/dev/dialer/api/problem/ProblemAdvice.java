@@ -44,7 +44,8 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
     private static final Set<String> CONFLICT_STATES = Set.of("40P01", "40001", "55P03");
     /** Long enough for a restarted or failed-over PostgreSQL, short enough for a client's patience. */
     private static final Duration DATABASE_RETRY_AFTER = Duration.ofSeconds(5);
-    private static final Set<String> UNAVAILABLE_STATES = Set.of("57P01", "57P02", "57P03");
+    /** A server shutting down or starting (57P01–03), and a statement stopped at its {@code statement_timeout}. */
+    private static final Set<String> UNAVAILABLE_STATES = Set.of("57P01", "57P02", "57P03", "57014");
 
     /** A body above the codec's in-memory limit ({@code spring.http.codecs.max-in-memory-size}). */
     @ExceptionHandler(DataBufferLimitException.class)
@@ -122,7 +123,10 @@ public class ProblemAdvice extends ResponseEntityExceptionHandler {
         return resourceFailure;
     }
 
-    /** Connection exceptions (08), insufficient resources (53), and a server shutting down or starting (57P01–03). */
+    /**
+     * Connection exceptions (08), insufficient resources (53), a server shutting down or starting (57P01–03), and a
+     * statement its {@code statement_timeout} stopped (57014: a campaign's count past its bound).
+     */
     private static boolean unavailableState(String sqlState) {
         return sqlState.startsWith("08") || sqlState.startsWith("53") || UNAVAILABLE_STATES.contains(sqlState);
     }

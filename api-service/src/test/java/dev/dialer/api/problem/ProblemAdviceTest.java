@@ -63,7 +63,8 @@ class ProblemAdviceTest {
 
     @Test
     void answersADatabaseThatCannotBeReachedWith503AndRetryAfterNot500() {
-        for (String path : List.of("/refused", "/pool-exhausted", "/translated", "/read-past-its-bound")) {
+        for (String path : List.of("/refused", "/pool-exhausted", "/translated", "/read-past-its-bound",
+                "/statement-timeout")) {
             client.post().uri(path)
                     .exchange()
                     .expectStatus().isEqualTo(503)
@@ -97,6 +98,12 @@ class ProblemAdviceTest {
         Mono<String> readPastItsBound() {
             // A read bounded by a time-out of ours, as a campaign's count is: Reactor's TimeoutException.
             return Mono.<String>never().timeout(java.time.Duration.ofMillis(10));
+        }
+
+        @PostMapping("/statement-timeout")
+        Mono<String> statementTimeout() {
+            return Mono.error(new UncategorizedR2dbcException("execute", "SELECT status, count(*) …",
+                    new R2dbcNonTransientResourceException("canceling statement due to statement timeout", "57014")));
         }
 
         @PostMapping("/translated")
