@@ -8,6 +8,7 @@ import dev.dialer.common.kafka.InOrderAcknowledger;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
+import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
 import dev.dialer.common.trace.TraceParent;
@@ -131,7 +132,8 @@ public final class CallEventConsumer {
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS),
                                 MAX_POLL_RECORDS, partitions.flow()), partitionConcurrency,
-                        MAX_UNACKNOWLEDGED_PER_PARTITION, record -> afterSameKey(record, handled(record)))
+                        MAX_UNACKNOWLEDGED_PER_PARTITION,
+                        record -> afterSameKey(record, handled(record, partitions.flow())))
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)
                 .then();
@@ -142,10 +144,23 @@ public final class CallEventConsumer {
         return running;
     }
 
-    /** The record's handling, once its partition has room for it ({@link #IN_FLIGHT_PER_PARTITION}). */
-    private Mono<Void> handled(InboundRecord record) {
+    /**
+     * The record's handling, once its partition has room for it ({@link #IN_FLIGHT_PER_PARTITION}) and the call's
+     * event before it is done; none if its partition was revoked meanwhile. Records are handed over as they arrive and
+     * wait here for their turn, behind a partition's 128 tries (endpoints that hang up to their time-out) or their
+     * call's previous event: one whose turn comes after a revocation is its partition's next owner's, which reads it
+     * again from the last commit, and sending it here too would send it twice, the two copies in any order.
+     */
+    Mono<Void> handled(InboundRecord record, PartitionFlow flow) {
         return handling.computeIfAbsent(record.partition(), partition -> new ActiveLimit(IN_FLIGHT_PER_PARTITION))
-                .run(handle(record));
+                .run(Mono.defer(() -> flow.fetchedBeforeRevocation(record) ? revokedMeanwhile(record)
+                        : handle(record)));
+    }
+
+    private Mono<Void> revokedMeanwhile(InboundRecord record) {
+        log.debug("call event at {}-{}@{} not handled: its partition was revoked while it waited for its turn",
+                record.topic(), record.partition(), record.offset());
+        return Mono.empty();
     }
 
     /** Runs {@code work} once the record before it with the same key has finished; emits the record. */

@@ -2,12 +2,16 @@ package dev.dialer.webhook.delivery;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.verifyNoInteractions;
+import static org.mockito.Mockito.when;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.WebhookConfig;
 import dev.dialer.common.kafka.InboundRecord;
+import dev.dialer.common.kafka.PartitionFlow;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.spi.Connection;
@@ -175,5 +179,24 @@ class CallEventConsumerTest {
                 })
                 .thenCancel()
                 .verify();
+    }
+
+    @Test
+    void aRecordWhosePartitionWasRevokedWhileItWaitedForItsTurnIsLeftToTheNextOwner() {
+        EventStore events = mock(EventStore.class);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CallEventConsumer consumer = new CallEventConsumer(null, 1, null, null, null, null, events,
+                Duration.ofSeconds(10), Duration.ofMinutes(10), new DeliveryMetrics(registry), null,
+                Clock.systemUTC());
+        byte[] event = "{\"event_id\":\"e-2\",\"event_type\":\"call.status\",\"account_id\":\"acc-1\"}"
+                .getBytes(UTF_8);
+        InboundRecord record = new InboundRecord(Topics.CALL_EVENTS, 0, 8, "req-2", event, Map.of(), () -> { });
+        PartitionFlow revoked = mock(PartitionFlow.class);
+        when(revoked.fetchedBeforeRevocation(record)).thenReturn(true);
+
+        StepVerifier.create(consumer.handled(record, revoked)).verifyComplete();
+
+        verifyNoInteractions(events);
+        assertThat(registry.counter("dialer.webhook.events.consumed").count()).as("its next owner counts it").isZero();
     }
 }
