@@ -272,6 +272,26 @@ class AtomicTransitionsIT {
     }
 
     /**
+     * A row a lane parked does not stop its attempt: a second copy of a command parked behind the first turns the
+     * fired row into a parked one, and the first copy, already in the lane, still dials in its turn.
+     */
+    @Test
+    void anAttemptWhoseRowALaneParkedIsRecorded() {
+        String requestId = "txp-" + UUID.randomUUID();
+        CallCommand first = recordedQueued(requestId, "+4915112345673");
+        endedBusy(first);
+        CallCommand second = first.withAttempt(2);
+        db.sql("""
+                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, 2, now() + interval '1 hour', 'parked', command FROM dispatch.requests
+                 WHERE request_id = $1""").bind(0, requestId).then().block(WAIT);
+
+        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
+                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
+        assertThat(attempts(requestId)).isEqualTo(2);
+    }
+
+    /**
      * Two commands of one request with different attempt numbers, recorded at once: the later waits for the request's
      * lock while the other records its attempt, then checks for a live attempt in a snapshot taken before that
      * attempt was committed. It records nothing all the same: the person is not called twice at once.

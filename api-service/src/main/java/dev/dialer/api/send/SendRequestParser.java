@@ -276,17 +276,20 @@ final class SendRequestParser {
      * between them aside (a literal or encoded space, a literal or encoded comma: {@code to=+9198…, +6598…}). A '+'
      * straight after an encoded comma is the space a form encoder wrote there ({@code "…, 6598…"} is encoded
      * {@code …%2C+6598…}, and {@code "…, +6598…"} {@code …%2C+%2B6598…}): an encoder that encoded the comma would
-     * have encoded a plus sign too.
+     * have encoded a plus sign too. Unless the value wrote a plus sign as a literal '+' before it: its writer does not
+     * encode plus signs ({@code to=+9198…%2C+6598…}), and the '+' begins a number as the first did.
      */
     static String leadingPlusSigns(String raw) {
         StringBuilder escaped = new StringBuilder(raw.length() + 8);
         boolean numberStarts = true;
         boolean afterEncodedComma = false;
+        boolean literalPlus = false;
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
-            if (c == '+' && numberStarts && !afterEncodedComma) {
+            if (c == '+' && numberStarts && (!afterEncodedComma || literalPlus)) {
                 escaped.append("%2B");
                 numberStarts = false;
+                literalPlus = true;
                 continue;
             }
             afterEncodedComma = false;

@@ -170,6 +170,15 @@ class SendRequestParserTest {
     }
 
     @Test
+    void aPlusAfterAnEncodedCommaBeginsANumberWhenTheValueWroteItsFirstPlusLiterally() {
+        // Written by hand: the writer does not encode plus signs, so the '+' after the encoded comma is one too.
+        SendRequest request = parse("bridge=918068281234&to=+919876543215%2C+6598765432&audio=greeting");
+
+        assertThat(request.recipients()).extracting(SendRequest.Recipient::e164)
+                .containsExactly("+919876543215", "+6598765432");
+    }
+
+    @Test
     void aNumberAfterAnEncodedCommaAndSpaceIsReadInTheAccountsRegion() {
         // "919876543215, 6598765432" as an encoder writes it: 6598765432 is no '+65' number here, and in region IN
         // it is both an Indian mobile and a Singapore number written without its '+', so it is refused, not guessed.

@@ -192,7 +192,7 @@ public final class PartitionLanes {
                         lane.heldForRecount.add(pending);
                         handedOver = true;
                         recount(lane);
-                    } else if ((parkAt = parkAt(lane)) != null) {
+                    } else if ((parkAt = parkAt(lane, ticket)) != null) {
                         // Taken in once it is queued to be parked, not before: a failure reckoning its due time
                         // leaves it to be kept aside, not in neither the lane nor the parking queue.
                         handedOver = true;
@@ -278,13 +278,21 @@ public final class PartitionLanes {
         emit(flow.resume(topic, partition));
     }
 
-    /** When and why a record arriving at the lane is parked ({@link #parkedOnArrival}); null to queue it. */
-    private ParkAt parkAt(Lane lane) {
+    /**
+     * When and why a record arriving at the lane is parked ({@link #parkedOnArrival}); null to queue it. A lane with
+     * no head takes the arriving record's share of its campaign's rate as its parked records' spacing: the share it
+     * kept from its last head may be another campaign's (or one since shared by fewer lanes), and would space every
+     * record parked behind that many seconds apart.
+     */
+    private ParkAt parkAt(Lane lane, LaneTicket arriving) {
         PacingMetrics.Parked reason = parkedOnArrival(lane);
         if (reason == null) {
             return null;
         }
         countCampaign(lane);
+        if (lane.queue.isEmpty()) {
+            lane.campaignSpacing = lanes.campaignShareIntervalNanos(arriving);
+        }
         return new ParkAt(lane.nextParkDue(lanes.clock().instant(), lanes.properties().parkAfter(),
                 lane.parkSpacing(now())), reason);
     }
@@ -381,7 +389,7 @@ public final class PartitionLanes {
         for (Pending pending : held) {
             boolean takenIn = false;
             try {
-                ParkAt parkAt = parkAt(lane);
+                ParkAt parkAt = parkAt(lane, pending.ticket);
                 if (parkAt != null) {
                     takenIn = true;
                     park(pending.slot, pending.ticket, parkAt.due(), parkAt.reason());

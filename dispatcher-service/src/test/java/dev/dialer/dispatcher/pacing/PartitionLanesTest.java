@@ -353,6 +353,26 @@ class PartitionLanesTest {
     }
 
     @Test
+    void aCallOfAnotherCampaignParkedBehindALaneParkedForItsCampaignIsSpacedAtItsOwnPace() {
+        Map<String, ParkingLot.Parked> schedule = scheduleInto();
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("trickle", 0.02), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int i = 0; i < 3; i++) {
+            admitInCampaign(lanes, A, "trickle");
+        }
+        assertThat(schedule.get("r-2").dueAt()).isEqualTo(clock.instant().plusSeconds(95));
+
+        // Two calls of the caller ID outside the campaign: behind the parked ones, at the caller ID's 10 a second,
+        // not at the campaign's one in 50 s that the lane's last head had.
+        admitInCampaign(lanes, A, "open");
+        admitInCampaign(lanes, A, "open");
+
+        assertThat(schedule.get("r-4").dueAt()).isEqualTo(schedule.get("r-3").dueAt().plusMillis(100));
+        assertThat(schedule.get("r-3").dueAt()).isBefore(clock.instant().plusSeconds(96));
+    }
+
+    @Test
     void callerIdsSharingARateLimitedCampaignHoldParkAfterOfTheirShareSoThePartitionKeepsFetching() {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
         // 120 caller IDs (10 CPS each) share a campaign of 20 calls a second: each gets one call every 6 s, so
