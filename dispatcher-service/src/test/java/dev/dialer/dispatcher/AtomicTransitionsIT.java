@@ -251,10 +251,7 @@ class AtomicTransitionsIT {
         CallCommand first = recordedQueued(requestId, "+4915112345674");
         endedBusy(first);
         CallCommand second = first.withAttempt(2);
-        db.sql("""
-                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                SELECT request_id, 2, now() + interval '1 hour', 'retry', command FROM dispatch.requests
-                 WHERE request_id = $1""").bind(0, requestId).then().block(WAIT);
+        waitsAnHour(requestId, 2, "retry");
 
         assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
                 event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
@@ -281,10 +278,7 @@ class AtomicTransitionsIT {
         CallCommand first = recordedQueued(requestId, "+4915112345673");
         endedBusy(first);
         CallCommand second = first.withAttempt(2);
-        db.sql("""
-                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
-                SELECT request_id, 2, now() + interval '1 hour', 'parked', command FROM dispatch.requests
-                 WHERE request_id = $1""").bind(0, requestId).then().block(WAIT);
+        waitsAnHour(requestId, 2, "parked");
 
         assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
                 event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
@@ -348,6 +342,14 @@ class AtomicTransitionsIT {
         events.emitOn(command, ledger.transitionChange(new Transition(command.requestId(), command.attempt(),
                 AttemptStatus.BUSY, "busy", "sid-" + command.attempt(), 486, "Busy Here")),
                 event -> event.status(AttemptStatus.BUSY)).block(WAIT);
+    }
+
+    /** The request's attempt {@code attempt} waits in the schedule for an hour, for {@code reason}, not fired. */
+    private void waitsAnHour(String requestId, int attempt, String reason) {
+        db.sql("""
+                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, $2, now() + interval '1 hour', $3, command FROM dispatch.requests
+                 WHERE request_id = $1""").bind(0, requestId).bind(1, attempt).bind(2, reason).then().block(WAIT);
     }
 
     private long attempts(String requestId) {

@@ -328,12 +328,7 @@ class PartitionLanesTest {
     void aLaneWhoseHeadWaitsLongerThanParkAfterForItsCampaignIsParkedAndDialledInOrderAtTheCampaignsRate() {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
         // The caller ID may make 10 calls a second, its campaign one every 50 s; park-after 10 s.
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("trickle", 0.02), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
-        for (int i = 0; i < 3; i++) {
-            admitInCampaign(lanes, A, "trickle");
-        }
+        PartitionLanes lanes = threeCallsOfATrickleCampaign();
         admit(lanes, B);
 
         assertThat(started).extracting(Started::offset).containsExactly(0L, 3L);
@@ -343,10 +338,7 @@ class PartitionLanesTest {
         assertThat(schedule.get("r-2").dueAt()).as("spaced at the campaign's rate, not the caller ID's")
                 .isEqualTo(clock.instant().plusSeconds(95));
 
-        for (int tenth = 0; tenth < 1_100; tenth++) {
-            publishDueCommands(lanes, schedule);
-            time.advanceTimeBy(Duration.ofMillis(100));
-        }
+        publishDueCommandsFor(lanes, schedule, 1_100);
 
         assertThat(startsOf(A)).containsExactly(0L, 50 * SECOND, 100 * SECOND);
         assertThat(schedule).isEmpty();
@@ -355,12 +347,7 @@ class PartitionLanesTest {
     @Test
     void aCallOfAnotherCampaignParkedBehindALaneParkedForItsCampaignIsSpacedAtItsOwnPace() {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("trickle", 0.02), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
-        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
-        for (int i = 0; i < 3; i++) {
-            admitInCampaign(lanes, A, "trickle");
-        }
+        PartitionLanes lanes = threeCallsOfATrickleCampaign();
         assertThat(schedule.get("r-2").dueAt()).isEqualTo(clock.instant().plusSeconds(95));
 
         // Two calls of the caller ID outside the campaign: behind the parked ones, at the caller ID's 10 a second,
@@ -1242,10 +1229,7 @@ class PartitionLanesTest {
 
         cancelledCampaigns.add("gone");
         built.trunks().gate(Trunks.DEFAULT).release("r-0#1", true);
-        for (int tenth = 0; tenth < 200; tenth++) {
-            publishDueCommands(lanes, schedule);
-            time.advanceTimeBy(Duration.ofMillis(100));
-        }
+        publishDueCommandsFor(lanes, schedule, 200);
 
         assertThat(started).as("the cancelled call went to the gate; the next waits for its campaign").hasSize(2);
         assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "trunk").counter().count())
@@ -1253,10 +1237,7 @@ class PartitionLanesTest {
         assertThat(registry.get("dialer.dispatcher.lanes.parked").tag("reason", "wait").counter().count())
                 .as("the lane waits some 29 s for its campaign, longer than park-after: its two calls parked for it")
                 .isEqualTo(2.0);
-        for (int tenth = 0; tenth < 100; tenth++) {
-            publishDueCommands(lanes, schedule);
-            time.advanceTimeBy(Duration.ofMillis(100));
-        }
+        publishDueCommandsFor(lanes, schedule, 100);
         assertThat(started).as("the campaign's next call, 30 s after its first").hasSize(3);
         assertThat(startsOf(A)).element(2).isEqualTo(30 * SECOND);
     }
@@ -1605,6 +1586,28 @@ class PartitionLanesTest {
         due.forEach(row -> schedule.remove(row.command().requestId()));
         due.forEach(row -> admitRequest(lanes, row.command().requestId(),
                 Map.of(PartitionLanes.PARKED_HEADER, row.dueAt().toString())));
+    }
+
+    /**
+     * Caller ID A's lanes at 10 calls a second, park-after 10 s, with three calls of the campaign "trickle" (one call
+     * every 50 s): the first started, the other two parked for the campaign's wait.
+     */
+    private PartitionLanes threeCallsOfATrickleCampaign() {
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("trickle", 0.02), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
+        for (int i = 0; i < 3; i++) {
+            admitInCampaign(lanes, A, "trickle");
+        }
+        return lanes;
+    }
+
+    /** {@code tenths} tenths of a second, the schedule's due rows published as commands at the start of each. */
+    private void publishDueCommandsFor(PartitionLanes lanes, Map<String, ParkingLot.Parked> schedule, int tenths) {
+        for (int tenth = 0; tenth < tenths; tenth++) {
+            publishDueCommands(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
     }
 
     /** As {@link #publishDue}, each command as it was parked (its campaign and caller ID kept). */
