@@ -12,11 +12,13 @@ import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.event.StateChange;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.BeforeEach;
@@ -226,16 +228,13 @@ class AtomicTransitionsIT {
         CallCommand first = recordedQueued(requestId, "+4915112345676");
         CallCommand second = first.withAttempt(2);
 
-        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
                 .as("not recorded while attempt 1 is queued").isEmpty();
-        assertThat(events.emitOn(second, ledger.newAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(recorded(second, ledger.newAttempt(second))).isEmpty();
         assertThat(attempts(requestId)).isEqualTo(1);
 
         endedBusy(first);
-        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
                 .as("recorded once attempt 1 has ended").isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
     }
@@ -253,17 +252,14 @@ class AtomicTransitionsIT {
         CallCommand second = first.withAttempt(2);
         waitsAnHour(requestId, 2, "retry");
 
-        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
                 .as("not recorded while its retry waits").isEmpty();
-        assertThat(events.emitOn(second, ledger.newAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isEmpty();
+        assertThat(recorded(second, ledger.newAttempt(second))).isEmpty();
         assertThat(attempts(requestId)).isEqualTo(1);
 
         db.sql("UPDATE dispatch.schedule SET lease_until = now() + interval '1 minute' WHERE request_id = $1")
                 .bind(0, requestId).then().block(WAIT);
-        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT))
+        assertThat(recorded(second, ledger.newClaimedAttempt(second)))
                 .as("recorded once its wait has fired").isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
     }
@@ -280,8 +276,7 @@ class AtomicTransitionsIT {
         CallCommand second = first.withAttempt(2);
         waitsAnHour(requestId, 2, "parked");
 
-        assertThat(events.emitOn(second, ledger.newClaimedAttempt(second),
-                event -> event.attempt(2).status(AttemptStatus.QUEUED)).blockOptional(WAIT)).isPresent();
+        assertThat(recorded(second, ledger.newClaimedAttempt(second))).isPresent();
         assertThat(attempts(requestId)).isEqualTo(2);
     }
 
@@ -342,6 +337,15 @@ class AtomicTransitionsIT {
         events.emitOn(command, ledger.transitionChange(new Transition(command.requestId(), command.attempt(),
                 AttemptStatus.BUSY, "busy", "sid-" + command.attempt(), 486, "Busy Here")),
                 event -> event.status(AttemptStatus.BUSY)).block(WAIT);
+    }
+
+    /**
+     * {@code recording} (a new attempt of {@code command}) run with its queued event: empty when it recorded nothing,
+     * else the attempt's status before (none, for a new one).
+     */
+    private Optional<Optional<AttemptStatus>> recorded(CallCommand command, StateChange recording) {
+        return events.emitOn(command, recording, event -> event.attempt(command.attempt())
+                .status(AttemptStatus.QUEUED)).blockOptional(WAIT);
     }
 
     /** The request's attempt {@code attempt} waits in the schedule for an hour, for {@code reason}, not fired. */

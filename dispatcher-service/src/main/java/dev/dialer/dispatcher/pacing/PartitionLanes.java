@@ -574,10 +574,7 @@ public final class PartitionLanes {
         List<Pending> parkable = parkable(all);
         Duration parkAfter = lanes.properties().parkAfter();
         Instant first = lanes.clock().instant().plusNanos(at - now).minus(parkAfter.dividedBy(2));
-        List<Instant> dues = lane.parkDuesFrom(parkable.size(), first, lane.parkSpacing(now));
-        for (int i = 0; i < parkable.size(); i++) {
-            park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), PacingMetrics.Parked.WAIT);
-        }
+        parkEach(parkable, lane.parkDuesFrom(parkable.size(), first, lane.parkSpacing(now)), PacingMetrics.Parked.WAIT);
         if (parkable.isEmpty()) {
             return;
         }
@@ -607,7 +604,7 @@ public final class PartitionLanes {
             lane.countedCampaign = campaign;
         }
         if (head != null) {
-            lane.campaignSpacing = lanes.campaignShareIntervalNanos(head.ticket);
+            lane.campaignSpacing = campaign == null ? 0 : lanes.campaignShareIntervalNanos(head.ticket);
         }
     }
 
@@ -867,8 +864,12 @@ public final class PartitionLanes {
      */
     private void parkAhead(Lane lane, Iterable<Pending> shed, PacingMetrics.Parked reason) {
         List<Pending> parkable = parkable(shed);
-        List<Instant> dues = lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
-                lanes.properties().parkAfter(), lane.parkSpacing(now()));
+        parkEach(parkable, lane.parkDuesAhead(parkable.size(), lanes.clock().instant(),
+                lanes.properties().parkAfter(), lane.parkSpacing(now())), reason);
+    }
+
+    /** Parks each of {@code parkable}, due at the due time of the same place in {@code dues}. */
+    private void parkEach(List<Pending> parkable, List<Instant> dues, PacingMetrics.Parked reason) {
         for (int i = 0; i < parkable.size(); i++) {
             park(parkable.get(i).slot, parkable.get(i).ticket, dues.get(i), reason);
         }
