@@ -330,6 +330,39 @@ public class AttemptLedger {
     }
 
     /**
+     * Errors with {@link DetectedMeanwhile} when the attempt's answering-machine result is no longer
+     * {@code answeredBy}, as its end's context read it: a detection committed since. For the transaction that ends the
+     * attempt, after its end's statement: that statement holds the attempt's row, which a detection locks before it
+     * stores anything, so a detection committed before it is seen here and one arriving after waits, then finds the
+     * attempt ended. The error rolls the end back, to be made again with the result.
+     */
+    public Mono<Void> detectedAsRead(String requestId, int attempt, String answeredBy) {
+        return db.sql("SELECT answered_by FROM dispatch.answered_by WHERE request_id = $1 AND attempt_no = $2")
+                .bind(0, requestId)
+                .bind(1, attempt)
+                .map(row -> Optional.ofNullable(row.get(0, String.class)))
+                .one()
+                .defaultIfEmpty(Optional.empty())
+                .flatMap(stored -> stored.equals(Optional.ofNullable(answeredBy)) ? Mono.<Void>empty()
+                        : Mono.error(new DetectedMeanwhile(stored.orElse(null))));
+    }
+
+    /** An answering-machine result was stored since the attempt's end read none or another: the end is made anew. */
+    public static final class DetectedMeanwhile extends RuntimeException {
+        private final String answeredBy;
+
+        DetectedMeanwhile(String answeredBy) {
+            super("an answering-machine result reached the attempt", null, false, false);
+            this.answeredBy = answeredBy;
+        }
+
+        /** Who answered, as the attempt's result now says. */
+        public String answeredBy() {
+            return answeredBy;
+        }
+    }
+
+    /**
      * When the attempt began to wait for a carrier: when it was first queued (a requeue keeps it), or when the last
      * dial-time policy wait it met since ended; empty for an unknown attempt.
      */

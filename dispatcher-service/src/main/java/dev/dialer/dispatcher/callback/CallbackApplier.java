@@ -403,8 +403,16 @@ public class CallbackApplier {
             // all of it undone, when a cancel reached the request since the end's context was read: under the
             // request's lock in the same transaction, so a cancel marked after finds the request ended (too late).
             boolean cancellable = outcome.attemptStatus() != AttemptStatus.COMPLETED && outcome != CANCELLED;
-            return (cancellable ? events.atomically(end.flatMap(previous -> ledger.notCancelled(callback.requestId())
-                            .thenReturn(previous))) : end)
+            // An answered call's detection comes to another hook than its end, and may be stored while the end goes
+            // on from a context that had none: refused alike, and made again with it, so the final carries it.
+            boolean detectable = outcome.attemptStatus() == AttemptStatus.COMPLETED && AnsweredBy.askedFor(command);
+            Mono<Optional<AttemptStatus>> guarded = cancellable
+                    ? events.atomically(end.flatMap(previous -> ledger.notCancelled(callback.requestId())
+                            .thenReturn(previous)))
+                    : detectable ? events.atomically(end.flatMap(previous -> ledger.detectedAsRead(
+                            callback.requestId(), callback.attempt(), answeredBy).thenReturn(previous)))
+                    : end;
+            return guarded
                     .retryWhen(InfraRetry.brief("attempt end"))
                     .doOnNext(previous -> {
                         forgetInferred(callback);
@@ -416,6 +424,12 @@ public class CallbackApplier {
                         log.info("{} callback for request {} attempt {} crossed a cancel of the request; it ends "
                                 + "canceled", callback.providerStatus(), callback.requestId(), callback.attempt());
                         return ended(command, callback, CANCELLED, detected);
+                    })
+                    .onErrorResume(AttemptLedger.DetectedMeanwhile.class, crossed -> {
+                        log.info("{} callback for request {} attempt {} crossed its answering-machine result {}; it "
+                                + "ends with it", callback.providerStatus(), callback.requestId(), callback.attempt(),
+                                crossed.answeredBy());
+                        return ended(command, callback, outcome, crossed.answeredBy(), instead, endedAt, retry);
                     });
         }
         // The attempt's end schedules the next attempt in the same statement; its event commits with them.

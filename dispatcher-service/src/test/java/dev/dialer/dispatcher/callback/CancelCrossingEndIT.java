@@ -20,6 +20,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.mockito.Mockito;
@@ -28,9 +29,10 @@ import org.springframework.beans.factory.annotation.Autowired;
 import reactor.core.publisher.Mono;
 
 /**
- * A callback's end that no retry follows, crossing a cancel of its request on the real PostgreSQL: the cancel is
- * marked after the applier read the end's context (which said none) and before the end commits. The request ends
- * {@code canceled}, as it would have with the cancel seen, not as the callback said.
+ * A callback's end that no retry follows, crossing what another hook stored on the real PostgreSQL after the applier
+ * read the end's context (which said none) and before the end commits. A cancel of its request: the request ends
+ * {@code canceled}, as it would have with the cancel seen, not as the callback said. An answering-machine result:
+ * the answered call's end carries it, as it would have with the result seen.
  */
 class CancelCrossingEndIT extends DispatcherOnDatabase {
 
@@ -92,8 +94,7 @@ class CancelCrossingEndIT extends DispatcherOnDatabase {
                         .flatMap(context -> db.sql("UPDATE dispatch.requests SET cancel_requested_at = now() "
                                 + "WHERE request_id = $1").bind(0, id).then().thenReturn(context)))
                 .when(crossing).endContext(id, 1);
-        CallbackApplier applier = new CallbackApplier(crossing, openAttempts, events, retryPolicy, retryMetrics,
-                clock, registry, ownCancels, lanes, pacing, answeringMachine, retry, canceller, moves);
+        CallbackApplier applier = applier(crossing);
 
         // 404: the number does not exist, never retried; the request would end failed.
         assertThat(applier.apply(new CarrierCallback(id, 1, AttemptStatus.FAILED, "failed", "ccx-call-1", 404,
@@ -102,6 +103,46 @@ class CancelCrossingEndIT extends DispatcherOnDatabase {
         assertThat(db.sql("SELECT status FROM dispatch.attempts WHERE request_id = $1").bind(0, id)
                 .map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("canceled");
         assertThat(finals(id)).containsExactly("canceled");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void anAnsweredEndThatCrossesItsDetectionCarriesItInTheFinal() {
+        CallCommand command = new CallCommand(1, "amx-" + UUID.randomUUID(), "acc-crossing", "+4930555402",
+                "+4915112340402", null, "a.wav", null, 5, 3, 1, null, null, null, null, null, null, null,
+                Map.of("amd", Map.of("thresholdWordCount", 5)), Instant.now());
+        String id = command.requestId();
+        attempts.record(command).block(WAIT);
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
+        attempts.storeProviderCallId(id, 1, 1, "amx-call-1").block(WAIT);
+        assertThat(applier(attempts).apply(new CarrierCallback(id, 1, AttemptStatus.IN_PROGRESS, "in-progress",
+                "amx-call-1", 200, "OK", null)).block(WAIT)).isEqualTo(Result.APPLIED);
+        // The detection, posted to its own hook, is applied just after the end's context was read, which had none.
+        AttemptLedger crossing = Mockito.spy(attempts);
+        CarrierCallback detection = new CarrierCallback(id, 1, AttemptStatus.IN_PROGRESS, "amd_human_detected",
+                "amx-call-1", null, null, null, "human", null, null, false, true);
+        Mockito.doAnswer(read -> ((Mono<AttemptLedger.EndContext>) read.callRealMethod())
+                        .flatMap(context -> applier(attempts).apply(detection).thenReturn(context)))
+                .when(crossing).endContext(id, 1);
+
+        assertThat(applier(crossing).apply(new CarrierCallback(id, 1, AttemptStatus.COMPLETED, "completed",
+                "amx-call-1", 200, "OK", 2)).block(WAIT)).isEqualTo(Result.APPLIED);
+
+        assertThat(db.sql("""
+                        SELECT coalesce(payload ->> 'answered_by', 'none') FROM dispatch.outbox
+                         WHERE request_id = $1 AND payload ->> 'status' = 'completed'""")
+                .bind(0, id).map(row -> row.get(0, String.class)).all().collectList().block(WAIT))
+                .containsExactly("human");
+        assertThat(finals(id)).containsExactly("answered");
+        assertThat(db.sql("""
+                        SELECT coalesce(payload ->> 'answered_by', 'none') FROM dispatch.outbox
+                         WHERE request_id = $1 AND event_type = 'call.final'""")
+                .bind(0, id).map(row -> row.get(0, String.class)).one().block(WAIT)).isEqualTo("human");
+    }
+
+    private CallbackApplier applier(AttemptLedger ledger) {
+        return new CallbackApplier(ledger, openAttempts, events, retryPolicy, retryMetrics, clock, registry,
+                ownCancels, lanes, pacing, answeringMachine, retry, canceller, moves);
     }
 
     private List<String> finals(String requestId) {
