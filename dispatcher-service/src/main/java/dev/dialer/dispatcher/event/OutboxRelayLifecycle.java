@@ -56,10 +56,16 @@ class OutboxRelayLifecycle implements SmartLifecycle, HealthIndicator {
         return subscription != null;
     }
 
-    /** Started before (and stopped after) the command and retry pipelines, which run in the last phase. */
+    /**
+     * Started before, and stopped after, everything that writes events: the command and retry pipelines (the last
+     * phase), the policy views that apply cancels ({@code DEFAULT_PHASE - 2000}), and the web server, which applies
+     * carrier callbacks until its graceful shutdown ({@code DEFAULT_PHASE - 1024}) ends and it stops
+     * ({@code DEFAULT_PHASE - 2048}). Stopped before them, the relay left their last events to another dispatcher's
+     * relay, or, on the last one, to the next start.
+     */
     @Override
     public int getPhase() {
-        return DEFAULT_PHASE - 1_000;
+        return DEFAULT_PHASE - 3_000;
     }
 
     @Override
