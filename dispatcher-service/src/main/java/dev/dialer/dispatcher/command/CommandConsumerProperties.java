@@ -25,6 +25,10 @@ import org.springframework.validation.annotation.Validated;
  * @param callbackStreams callbacks of one {@code dialer.carrier.callbacks} partition applied at once: each caller ID's
  *                       always one after another (so each call's), the partition's caller IDs spread over this many
  *                       streams by hash. 1 applies the partition's callbacks strictly one after another
+ * @param drainTimeout   how long an orderly stop waits for the dials running to end before it cancels them (no dial
+ *                       starts meanwhile): longer than a dial takes (the carrier's request bound,
+ *                       {@code carrier.routing.guard.timeout}, and its statements), shorter than Spring's
+ *                       {@code spring.lifecycle.timeout-per-shutdown-phase} (30 s)
  */
 @Validated
 @ConfigurationProperties("dialer.dispatcher.commands")
@@ -33,7 +37,15 @@ public record CommandConsumerProperties(
         @DefaultValue("500") @Min(1) int maxPollRecords,
         @DefaultValue("256") @Min(1) int concurrency,
         @DefaultValue("PT1S") Duration rebalanceWait,
-        @DefaultValue("4") @Min(1) @Max(64) int callbackStreams) {
+        @DefaultValue("4") @Min(1) @Max(64) int callbackStreams,
+        @DefaultValue("PT15S") Duration drainTimeout) {
+
+    public CommandConsumerProperties {
+        if (drainTimeout == null || drainTimeout.isNegative()) {
+            throw new IllegalArgumentException("dialer.dispatcher.commands.drain-timeout must not be negative: "
+                    + drainTimeout);
+        }
+    }
 
     /**
      * Refuses a commands topic of more than {@link #concurrency} partitions: the pipelines of the partitions past it

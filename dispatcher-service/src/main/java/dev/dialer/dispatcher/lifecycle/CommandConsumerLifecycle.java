@@ -7,7 +7,13 @@ import dev.dialer.dispatcher.attempt.LedgerProperties;
 import dev.dialer.dispatcher.command.CommandConsumer;
 import dev.dialer.dispatcher.command.CommandConsumerProperties;
 import dev.dialer.dispatcher.command.KeyRouting;
+import dev.dialer.dispatcher.pacing.Lanes;
 import dev.dialer.dispatcher.policy.PolicyViewsLifecycle;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -20,8 +26,12 @@ import reactor.core.publisher.Flux;
  * stop. Runs in the last lifecycle phase, so the web server (and with it the status hook URL) is up before the first
  * call is placed, and the pipeline stops before the server does.
  *
- * <p>Stopping cancels records in flight: they are not acknowledged, come back after a restart, and are recognised
- * by the attempt ledger, so none is dialled twice.
+ * <p>Stopping first lets the dials running end, starting no other, for at most
+ * {@code dialer.dispatcher.commands.drain-timeout}: a dial's attempt is claimed before the carrier is asked, and a
+ * claimed attempt is never dialled again, so a dial cancelled on its way to the carrier would leave its request
+ * waiting for the watchdog (an hour and more) and end {@code failed} though nobody was called. Then the subscription
+ * is disposed, which cancels what is left: records waiting in their lanes are not acknowledged, come back after a
+ * restart or to the partitions' next owner, and are recognised by the attempt ledger, so none is dialled twice.
  */
 @Component
 class CommandConsumerLifecycle implements SmartLifecycle {
@@ -36,13 +46,15 @@ class CommandConsumerLifecycle implements SmartLifecycle {
     private final PolicyViewsLifecycle policy;
     private final LedgerProperties ledger;
     private final CommandConsumerProperties commands;
+    private final Lanes lanes;
     private final PipelineSubscription pipeline = new PipelineSubscription("command",
             "the service is no longer ready");
 
     CommandConsumerLifecycle(KafkaProperties kafka, KafkaSettings settings, CommandConsumer consumer,
                              KeyRouting routing, PolicyViewsLifecycle policy, LedgerProperties ledger,
-                             CommandConsumerProperties commands) {
+                             CommandConsumerProperties commands, Lanes lanes) {
         this.commands = commands;
+        this.lanes = lanes;
         this.policy = policy;
         this.ledger = ledger;
         this.kafka = kafka;
@@ -86,6 +98,7 @@ class CommandConsumerLifecycle implements SmartLifecycle {
                     dlqOutlivesLedger, Topics.COMMANDS_DLQ_RETENTION.toMillis(),
                     Topics.COMMANDS_DLQ_SEGMENT.toMillis());
         }
+        lanes.resumeDialling();
         pipeline.start(pipeline());
     }
 
@@ -108,9 +121,46 @@ class CommandConsumerLifecycle implements SmartLifecycle {
         return TopicProvisioner.partitionCount(settings, topic, TOPIC_TIMEOUT_MILLIS);
     }
 
+    /**
+     * Starts no dial from now on and disposes the pipeline once the dials running have ended, or once
+     * {@code drain-timeout} has passed: then the dials left are cancelled (logged), and their attempts are the
+     * watchdog's to reconcile.
+     */
+    @Override
+    public void stop(Runnable callback) {
+        AtomicBoolean stopped = new AtomicBoolean();
+        Duration timeout = commands.drainTimeout();
+        int running = lanes.dialsRunning();
+        if (running > 0) {
+            log.info("stopping: no dial starts from now on; waiting up to {} for the {} running to end", timeout,
+                    running);
+        }
+        lanes.stopDialling(() -> {
+            if (stopped.compareAndSet(false, true)) {
+                pipeline.stop();
+                callback.run();
+            }
+        });
+        CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            if (stopped.compareAndSet(false, true)) {
+                log.warn("stopping: {} dials still running after {} are cancelled; their attempts are left to the "
+                        + "watchdog", lanes.dialsRunning(), timeout);
+                pipeline.stop();
+                callback.run();
+            }
+        });
+    }
+
     @Override
     public void stop() {
-        pipeline.stop();
+        CountDownLatch stopped = new CountDownLatch(1);
+        stop(stopped::countDown);
+        try {
+            stopped.await();
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            pipeline.stop();
+        }
     }
 
     @Override

@@ -583,6 +583,25 @@ public class Lanes {
         return permits;
     }
 
+    /**
+     * Starts no dial from now on, and runs {@code idle} once the dials running have ended (at once if none is): an
+     * orderly stop lets a dial whose attempt is claimed reach the carrier and record what it answered, since the
+     * attempt is never dialled again.
+     */
+    public void stopDialling(Runnable idle) {
+        permits.close(idle);
+    }
+
+    /** Starts dials again after {@link #stopDialling}. */
+    public void resumeDialling() {
+        permits.open();
+    }
+
+    /** The dials running now. */
+    public int dialsRunning() {
+        return permits.inUse();
+    }
+
     LanesProperties properties() {
         return properties;
     }

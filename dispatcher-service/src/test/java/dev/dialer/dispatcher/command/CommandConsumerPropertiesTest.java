@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class CommandConsumerPropertiesTest {
 
     private static final CommandConsumerProperties TWELVE =
-            new CommandConsumerProperties("dialer-dispatcher", 500, 12, Duration.ofSeconds(1), 4);
+            new CommandConsumerProperties("dialer-dispatcher", 500, 12, Duration.ofSeconds(1), 4,
+                    Duration.ofSeconds(15));
 
     @Test
     void aCommandsTopicOfAsManyPartitionsAsThePipelineReadsAtOnceIsCovered() {

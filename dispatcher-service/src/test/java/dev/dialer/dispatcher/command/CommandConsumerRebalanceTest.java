@@ -23,7 +23,8 @@ class CommandConsumerRebalanceTest {
     private final KeyRouting routing = new KeyRouting();
     private final Lanes lanes = mock(Lanes.class);
     private final CommandConsumer consumer = new CommandConsumer(KafkaSettings.of("localhost:9"),
-            new CommandConsumerProperties("dialer-dispatcher", 500, 64, Duration.ofSeconds(1), 4),
+            new CommandConsumerProperties("dialer-dispatcher", 500, 64, Duration.ofSeconds(1), 4,
+                    Duration.ofSeconds(15)),
             mock(CommandHandler.class), routing, lanes, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
             mock(CallbackRecords.class), topics -> {
                 described.add(topics);
