@@ -19,6 +19,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -45,6 +46,15 @@ public class AccountSettingsStore implements AccountSettingsLookup, CommittedSta
     private final Duration cacheTtl;
     private final Clock clock = Clock.systemUTC();
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    /**
+     * How many replacements this instance cached, of any account: a read that sees it move while it runs may have
+     * read the settings one of them replaced, and does not cache what it read ({@link #of}). Not the settings'
+     * {@code updatedAt}: that is taken as the {@code PUT} is parsed, before the account's lock orders the
+     * replacements, and by each instance's own clock, so the settings committed last may carry the earlier time. One
+     * count for all accounts, not one each, which would need a bound of its own: replacements are rare, and a read
+     * that overlapped another account's costs one query more on a later send.
+     */
+    private final AtomicLong replacements = new AtomicLong();
     private final Counter updates;
 
     AccountSettingsStore(DatabaseClient db, Compensations compensations, SettingsProperties properties,
@@ -56,21 +66,30 @@ public class AccountSettingsStore implements AccountSettingsLookup, CommittedSta
                 .description("Account settings stored and published").register(registry);
     }
 
-    /** The account's settings, its defaults when it wrote none. */
+    /**
+     * The account's settings, its defaults when it wrote none. Read from the database when not cached, and cached
+     * unless this instance replaced settings while the read ran: the read may have begun before that replacement
+     * committed, and what it read would otherwise put back, after the {@code PUT} was answered and for the cache's
+     * lifetime, the settings the {@code PUT} replaced (a caller ID it allowed refused with 403, one it removed
+     * accepted). Such a read still answers what it read, as a send that began before the {@code PUT} may.
+     */
     @Override
     public Mono<AccountSettings> of(String accountId) {
         Cached cached = cache.get(accountId);
         if (cached != null && clock.instant().isBefore(cached.expiresAt())) {
             return Mono.just(cached.settings());
         }
-        return load(accountId).doOnNext(settings -> remember(accountId, settings));
+        return Mono.defer(() -> {
+            long seen = replacements.get();
+            return load(accountId).doOnNext(settings -> rememberRead(accountId, settings, seen));
+        });
     }
 
     /**
      * The account's settings as the database holds them, its defaults when it wrote none: what {@code GET} answers.
      * Not read through the send path's cache, which trusts what this instance read or wrote for a few seconds:
      * right after a {@code PUT} taken by another instance, the cache would answer the settings it replaced. Nor is
-     * the cache filled from here: a read racing this instance's {@code PUT} could put back the settings it replaced.
+     * the cache filled from here: only the send path's reads ({@link #of}) and this instance's replacements fill it.
      */
     Mono<AccountSettings> current(String accountId) {
         return load(accountId);
@@ -95,7 +114,7 @@ public class AccountSettingsStore implements AccountSettingsLookup, CommittedSta
                                 .then(store(settings))
                                 .then(publication.publish(List.of(record(settings)))))
                 .doOnSuccess(done -> {
-                    remember(settings.accountId(), settings);
+                    rememberReplaced(settings.accountId(), settings);
                     updates.increment();
                     log.info("account {} settings replaced ({} allowed caller IDs, cap {}, region {})",
                             settings.accountId(), settings.allowedCallerIds().size(), settings.perCalleeDailyCap(),
@@ -162,11 +181,36 @@ public class AccountSettingsStore implements AccountSettingsLookup, CommittedSta
                 .one();
     }
 
-    private void remember(String accountId, AccountSettings settings) {
+    /**
+     * Caches settings this instance committed, and counts the replacement with them: a read that began before and
+     * has not cached yet no longer will.
+     */
+    private void rememberReplaced(String accountId, AccountSettings settings) {
+        bound();
+        cache.compute(accountId, (key, held) -> {
+            replacements.incrementAndGet();
+            return fresh(settings);
+        });
+    }
+
+    /**
+     * Caches settings read from the database, unless this instance replaced settings since the read began
+     * ({@code seen}). Looked at and cached in one step for the account, which a replacement's caching waits for: a
+     * replacement counted after the look caches its settings after these.
+     */
+    private void rememberRead(String accountId, AccountSettings settings, long seen) {
+        bound();
+        cache.compute(accountId, (key, held) -> replacements.get() == seen ? fresh(settings) : held);
+    }
+
+    private Cached fresh(AccountSettings settings) {
+        return new Cached(settings, clock.instant().plus(cacheTtl));
+    }
+
+    private void bound() {
         if (cache.size() >= MAX_CACHED) {
             // Bounded: refilling costs one query per active account.
             cache.clear();
         }
-        cache.put(accountId, new Cached(settings, clock.instant().plus(cacheTtl)));
     }
 }
