@@ -44,6 +44,7 @@ class CarrierUnavailableIT extends CarrierDown {
     private static final String WINDOW_CALLER = "+4930777224";
     private static final String LIMITED_CALLER = "+4930777225";
     private static final String EXPIRING_CALLER = "+4930777226";
+    private static final String GARBLED_CALLER = "+4930777227";
 
     @Autowired
     MeterRegistry meters;
@@ -169,6 +170,24 @@ class CarrierUnavailableIT extends CarrierDown {
             assertThat(meters.counter("dialer.dispatcher.capacity.rejections").count()).isGreaterThan(rejections);
         } finally {
             limiting.disposeNow();
+        }
+
+        // The carrier's API refuses the call with a 503 whose body holds a NUL character, which PostgreSQL's jsonb
+        // refuses: the call waits as after any 503, and its event quotes the body with U+FFFD in the NUL's place.
+        DisposableServer garbled = HttpServer.create().host("127.0.0.1").port(CARRIER_PORT)
+                .route(routes -> routes.post("/v1/Accounts/{sid}/Calls", (request, response) -> response
+                        .status(503).header("Content-Type", "application/json").header("Connection", "close")
+                        .sendString(Mono.just("{\"msg\":\"no feature server\u0000available\"}"))))
+                .bindNow();
+        String refusedWithNul = "cu-" + UUID.randomUUID();
+        try {
+            send(GARBLED_CALLER, refusedWithNul);
+            JsonNode waits = fixture.awaitEvent(refusedWithNul, "call.deferred");
+            assertThat(text(waits, "reason")).isEqualTo("carrier_unavailable");
+            assertThat(waits.get("error").get("message").stringValue()).contains("503")
+                    .contains("no feature server\uFFFDavailable").doesNotContain("\u0000");
+        } finally {
+            garbled.disposeNow();
         }
 
         // The carrier comes back while a call waits: it is dialled once, under attempt 1, and answered.

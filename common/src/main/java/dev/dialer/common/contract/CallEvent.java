@@ -1,11 +1,20 @@
 package dev.dialer.common.contract;
 
+import dev.dialer.common.db.PostgresText;
 import java.time.Instant;
 
 /**
  * One change in a call's life: the value of a {@code dialer.call.events} record, keyed by {@link #requestId()}
  * so a call's events stay in order. Written only by the dispatcher; its JSON Schema is
  * {@code schemas/call-event.v1.json}. Never carries the request's variables.
+ *
+ * <p>What the carrier said in it ({@code provider_status}, {@code provider_call_id}, {@code sip_reason}, and
+ * {@code error.message}, which often quotes the carrier's answer) is kept as PostgreSQL can store it
+ * ({@link PostgresText}): a NUL character becomes U+FFFD. The dispatcher writes each event to its outbox as
+ * {@code jsonb}, which refuses a NUL, every time, in the statement that also makes the change the event reports; a
+ * carrier's answer holding one would leave that change unmade, for good: a create-call's failure never recorded (the
+ * command dead-lettered, its trunk slot held until the watchdog), a callback never applied. The command's own fields
+ * need no such care: the command is refused with a NUL in any of them.
  *
  * @param version        contract version, {@value #VERSION}
  * @param eventId        unique id of this event (stable across webhook retries)
@@ -81,12 +90,22 @@ public record CallEvent(
 
     public static final int VERSION = 1;
 
+    public CallEvent {
+        providerStatus = PostgresText.storable(providerStatus);
+        providerCallId = PostgresText.storable(providerCallId);
+        sipReason = PostgresText.storable(sipReason);
+    }
+
     /** Attempt number and the most attempts the request may use. */
     public record Attempt(int number, int max) {
     }
 
     /** Why a request ended without a carrier outcome, e.g. {@code status_timeout}. */
     public record ErrorInfo(String code, String message) {
+
+        public ErrorInfo {
+            message = PostgresText.storable(message);
+        }
     }
 
     /** An event for {@code command} with its routing fields filled in; the caller sets the rest. */

@@ -2,6 +2,7 @@ package dev.dialer.common.contract;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.dialer.common.db.PostgresText;
 import java.time.Instant;
 import java.util.Locale;
 
@@ -11,7 +12,8 @@ import java.util.Locale;
  * Schema is {@code schemas/delivery-attempt.v1.json}.
  *
  * <p>Its text is kept as PostgreSQL can store it, since both services write it to a {@code text} column: a NUL
- * character (U+0000, which such a column refuses, every time) becomes U+FFFD, as bytes that are not UTF-8 already do.
+ * character (U+0000, which such a column refuses, every time) becomes U+FFFD, as bytes that are not UTF-8 already do
+ * ({@link PostgresText}).
  * An endpoint may answer anything, a gzip or binary body included, and refusing the row would lose the try from the
  * delivery log and, in api-service, stop the log behind it. The rule holds for an attempt webhook-service builds and
  * for one api-service reads from the topic alike, whichever version of webhook-service wrote it.
@@ -60,19 +62,15 @@ public record DeliveryAttempt(
     public static final int VERSION = 1;
 
     public DeliveryAttempt {
-        attemptId = storable(attemptId);
-        eventId = storable(eventId);
-        eventType = storable(eventType);
-        webhookId = storable(webhookId);
-        target = storable(target);
-        requestId = storable(requestId);
-        accountId = storable(accountId);
-        error = storable(error);
-        responseBody = storable(responseBody);
-    }
-
-    private static String storable(String text) {
-        return text == null || text.indexOf('\u0000') < 0 ? text : text.replace('\u0000', '\uFFFD');
+        attemptId = PostgresText.storable(attemptId);
+        eventId = PostgresText.storable(eventId);
+        eventType = PostgresText.storable(eventType);
+        webhookId = PostgresText.storable(webhookId);
+        target = PostgresText.storable(target);
+        requestId = PostgresText.storable(requestId);
+        accountId = PostgresText.storable(accountId);
+        error = PostgresText.storable(error);
+        responseBody = PostgresText.storable(responseBody);
     }
 
     public enum Outcome {

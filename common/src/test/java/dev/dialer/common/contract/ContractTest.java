@@ -392,6 +392,27 @@ class ContractTest {
         assertThat(Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class)).isEqualTo(event);
     }
 
+    /**
+     * What the carrier said is kept without a NUL character: the dispatcher's outbox keeps each event as {@code jsonb},
+     * which refuses one, and the change the event reports is made in the same statement.
+     */
+    @Test
+    void whatTheCarrierSaidIsKeptWithAReplacementCharacterForANul() {
+        CallEvent event = CallEvent.about(command()).sequence(2).status(AttemptStatus.FAILED)
+                .provider("fail\u0000ed", "sid\u00001").sip(486, "Busy\u0000Here")
+                .error("carrier_error", "carrier answered HTTP 503: {\"msg\":\"busy\u0000\"}").build();
+        String json = Contract.toJson(event);
+
+        assertThat(event.providerStatus()).isEqualTo("fail\uFFFDed");
+        assertThat(event.providerCallId()).isEqualTo("sid\uFFFD1");
+        assertThat(event.sipReason()).isEqualTo("Busy\uFFFDHere");
+        assertThat(event.error()).isEqualTo(new CallEvent.ErrorInfo("carrier_error",
+                "carrier answered HTTP 503: {\"msg\":\"busy\uFFFD\"}"));
+        assertThat(json).doesNotContain("\\u0000");
+        assertThat(ContractSchema.load("schemas/call-event.v1.json").validate(json, InputFormat.JSON)).isEmpty();
+        assertThat(Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class)).isEqualTo(event);
+    }
+
     @Test
     void everyEventSaysWhetherTheRequestWaitsToBeDialledAgain() {
         Instant due = Instant.parse("2026-01-01T00:05:00Z");

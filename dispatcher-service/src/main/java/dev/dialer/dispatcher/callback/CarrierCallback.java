@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.callback;
 
 import dev.dialer.common.contract.AttemptStatus;
+import dev.dialer.common.db.PostgresText;
 import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 
 /**
@@ -9,6 +10,13 @@ import dev.dialer.dispatcher.outcome.OutcomeClassifier;
  *
  * <p>A callback that carries {@code answeredBy} is an answering-machine result ({@link AnsweredBy}): its status is the
  * {@code in-progress} it implies, and it changes the attempt's {@code answered_by}, not its status.
+ *
+ * <p>What the carrier said ({@code providerStatus}, {@code providerCallId}, {@code sipReason}) is kept as PostgreSQL
+ * can store it ({@link PostgresText}): the attempt's change and its event are written in one statement, which a NUL
+ * character would fail every time, and the callback would never be applied (dead-lettered from the callbacks topic;
+ * the watchdog's status query, which brings the same text, would fare no better). A call id is kept so wherever it
+ * arrives (the create-call's answer, {@link dev.dialer.dispatcher.carrier.PlacedCall}, or a callback), and still names
+ * the same call.
  *
  * @param requestId       the request, from the correlation tag (or by the call's id, when the call's application
  *                        replaced the tag)
@@ -47,6 +55,9 @@ public record CarrierCallback(String requestId, int attempt, AttemptStatus statu
 
     public CarrierCallback {
         callBound = callBound || takenOver;
+        providerStatus = PostgresText.storable(providerStatus);
+        providerCallId = PostgresText.storable(providerCallId);
+        sipReason = PostgresText.storable(sipReason);
     }
 
     /** A callback that names no carrier. */

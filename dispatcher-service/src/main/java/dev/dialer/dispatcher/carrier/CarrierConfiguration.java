@@ -114,8 +114,8 @@ class CarrierConfiguration {
     /**
      * The carriers' HTTP client: its connections from {@code connections}, connecting within
      * {@link #connectTimeout}, and noting in each request's {@link RequestWriting} when it has a connection to be
-     * written to (a request whose carrier name does not resolve, or whose TLS handshake stalls, is then told apart
-     * from one the carrier took and did not answer).
+     * written to (a request whose carrier name does not resolve, or whose TLS handshake stalls or is cut short, is
+     * then told apart from one the carrier took and did not answer, or whose connection was lost after it was sent).
      */
     static WebClient webClient(CarrierProperties properties, ConnectionProvider connections) {
         HttpClient http = HttpClient.create(connections)

@@ -8,9 +8,10 @@ import reactor.util.context.ContextView;
  * Whether a carrier request got as far as its connection, agreed between the thread about to write it and the one
  * giving up on it: the carrier's HTTP client ({@link CarrierConfiguration#webClient}) moves it from pending to writing
  * once it has a connection to write the request to (its name resolved, its TCP connection and TLS handshake done),
- * just before the request is written; a timeout moves it from pending to abandoned. Only one of the two moves happens:
- * a request abandoned before it was written is never written ({@link #starting} then refuses it), so it cannot have
- * placed a call; one being written when the timeout comes is taken as maybe placed.
+ * just before the request is written; a timeout, or a failure of the request, moves it from pending to abandoned. Only
+ * one of the two moves happens: a request abandoned before it was written is never written ({@link #starting} then
+ * refuses it), so it cannot have placed a call; one being written when the timeout or the failure comes is taken as
+ * maybe placed.
  */
 final class RequestWriting {
 

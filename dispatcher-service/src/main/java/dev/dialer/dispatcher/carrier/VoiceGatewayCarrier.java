@@ -2,6 +2,7 @@ package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
+import dev.dialer.common.db.PostgresText;
 import dev.dialer.dispatcher.callback.TagSeal;
 import dev.dialer.dispatcher.callback.VoiceGatewayStatus;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,8 +29,9 @@ import tools.jackson.databind.json.JsonMapper;
  * The Voice Gateway (jambonz) REST carrier: {@code POST {base-url}/v1/Accounts/{account-sid}/Calls}, answered
  * {@code 201 {"sid", "callId"}} once the INVITE has gone out. Status changes arrive later on the status hook.
  *
- * <p>Each request runs under the configured timeout, and is sent once: a timeout is reported as such (the call may
- * have been placed) and never retried here, unless the request never had a connection to be written to.
+ * <p>Each request runs under the configured timeout, and is sent once: a timeout or a lost connection is reported as
+ * such (the call may have been placed) and never retried here, unless the request never had a connection to be written
+ * to.
  *
  * <p>Every call names an application, whose own status hook jambonz posts the call's statuses to: unless the status
  * hook also goes as {@code notifyUrl}, each application a call names is handed to {@link ApplicationStatusHooks},
@@ -68,8 +70,10 @@ final class VoiceGatewayCarrier implements Carrier {
     /**
      * @param name           the carrier's route name: the {@code carrier} tag of its metrics
      * @param writingTracked whether {@code client} notes when a request is written
-     *                       ({@link CarrierConfiguration#webClient}): a create-call timed out before that is
-     *                       unreachable, not maybe placed; without it every timeout is taken as maybe placed
+     *                       ({@link CarrierConfiguration#webClient}): a create-call that timed out or failed before
+     *                       that is unreachable, not maybe placed; without it every timeout is taken as maybe placed,
+     *                       and so is every failure its error alone does not place before the request was sent
+     *                       ({@link #transportFailure})
      */
     VoiceGatewayCarrier(String name, CarrierProperties properties, WebClient client, Supplier<String> statusHookUrl,
                         MeterRegistry registry, ApplicationStatusHooks applications, boolean writingTracked) {
@@ -87,10 +91,10 @@ final class VoiceGatewayCarrier implements Carrier {
     }
 
     /**
-     * Sends the create-call once. A timeout is reported as such (the call may have been placed), unless the request
-     * never had a connection to be written to ({@link RequestWriting}: its carrier's name did not resolve, or the TLS
-     * handshake did not end, in time): that one is unreachable, so the call fails over or waits, never left to the
-     * watchdog.
+     * Sends the create-call once. A timeout, or a connection lost, is reported as such (the call may have been
+     * placed), unless the request never had a connection to be written to ({@link RequestWriting}: its carrier's name
+     * did not resolve, or the TLS handshake did not end, in time; or the connection failed before it could be used,
+     * {@link #notAnswered}): that one is unreachable, so the call fails over or waits, never left to the watchdog.
      */
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
@@ -99,9 +103,10 @@ final class VoiceGatewayCarrier implements Carrier {
                     return Mono.defer(() -> send(applicationNoted(CreateCallBody.of(command, properties,
                                     new CreateCallBody.Sender(statusHookUrl.get(), name, Instant.now(), dial, seal)))))
                             .contextWrite(writing.context())
-                            .timeout(properties.requestTimeout(), Mono.error(() -> timedOut(writing)));
+                            .timeout(properties.requestTimeout(), Mono.error(() -> timedOut(writing)))
+                            .onErrorMap(error -> !(error instanceof CarrierException),
+                                    error -> notAnswered(error, writing));
                 })
-                .onErrorMap(error -> !(error instanceof CarrierException), VoiceGatewayCarrier::transportFailure)
                 .transformDeferred(this::timed);
     }
 
@@ -113,6 +118,24 @@ final class VoiceGatewayCarrier implements Carrier {
         }
         return new CarrierException(CarrierException.Reason.TIMEOUT, "no answer within " + properties.requestTimeout(),
                 null);
+    }
+
+    /**
+     * A create-call that failed without an answer: unreachable, whatever the failure, when it was never written
+     * ({@link RequestWriting} gives it up): the carrier never had the request, so no call was placed, and the call
+     * fails over or waits. A carrier, or the TLS terminator in front of it, that takes the connection and resets or
+     * closes it during the handshake fails the request with a reset or a closed channel as often as with a handshake
+     * failure, and the first two also end a connection lost after the request was sent: told from the error alone
+     * ({@link #transportFailure}), such a call would be taken as maybe placed, never failed over, and left to the
+     * watchdog for over an hour although nobody was called. One being written, or written, is judged by its error
+     * alone.
+     */
+    private CarrierException notAnswered(Throwable error, RequestWriting writing) {
+        if (writingTracked && writing.abandon()) {
+            return new CarrierException(CarrierException.Reason.UNREACHABLE,
+                    "no connection to the carrier (" + error + "): the request was not sent", error);
+        }
+        return transportFailure(error);
     }
 
     private Map<String, Object> applicationNoted(Map<String, Object> body) {
@@ -359,7 +382,9 @@ final class VoiceGatewayCarrier implements Carrier {
      * failed; or none could be had from the pool), {@code LOST} for anything else — the connection failed after the
      * request was sent (closed before the answer, reset), an answer that could not be read (larger than the client
      * takes), an error not foreseen — so the carrier may have acted on it and the call is never dialled again.
-     * reactor-netty itself repeats, once, a request whose pooled connection closed before it was written.
+     * reactor-netty itself repeats, once, a request whose pooled connection closed before it was written. This goes by
+     * the error alone: a create-call known never to have been written is unreachable whatever its error
+     * ({@link #notAnswered}).
      */
     static CarrierException transportFailure(Throwable error) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
@@ -378,8 +403,13 @@ final class VoiceGatewayCarrier implements Carrier {
                 "no usable answer from the carrier after the request was sent: " + error, error);
     }
 
+    /**
+     * The start of the carrier's answer, as the failure's message quotes it: bytes that are not UTF-8 read as U+FFFD,
+     * and so does a NUL character ({@link PostgresText}), which the message would otherwise carry into the log and
+     * into the events' {@code error.message} (PostgreSQL's {@code jsonb}, the outbox's, refuses it).
+     */
     private static String excerpt(byte[] body) {
-        String text = new String(body, StandardCharsets.UTF_8).strip();
+        String text = PostgresText.storable(new String(body, StandardCharsets.UTF_8).strip());
         return text.length() <= MAX_ERROR_BODY ? text : text.substring(0, MAX_ERROR_BODY) + "…";
     }
 }

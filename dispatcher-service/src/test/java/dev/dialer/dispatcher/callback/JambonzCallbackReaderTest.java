@@ -21,6 +21,25 @@ class JambonzCallbackReaderTest {
                 null, null, null, null, null, null));
     }
 
+    /**
+     * What the carrier said is applied with U+FFFD for a NUL character: the attempt's row ({@code text} columns) and
+     * its event ({@code jsonb}) are written in one statement, which a NUL would fail every time.
+     */
+    @Test
+    void aNulInWhatTheCarrierSaidIsAppliedAsAReplacementCharacter() {
+        CarrierCallback callback = read("""
+                {"call_sid":"cs\\u00001","call_status":"failed","sip_status":486,"sip_reason":"Busy\\u0000Here",
+                 "customerData":{"request_id":"r-1","attempt":1}}""").as(AttemptStatus.FAILED);
+        CarrierCallback detection = read("""
+                {"call_sid":"cs-1","type":"amd_machine\\u0000detected",
+                 "customerData":{"request_id":"r-1","attempt":1}}""").detected(null);
+
+        assertThat(callback.providerCallId()).isEqualTo("cs\uFFFD1");
+        assertThat(callback.sipReason()).isEqualTo("Busy\uFFFDHere");
+        assertThat(callback.providerStatus()).isEqualTo("failed");
+        assertThat(detection.providerStatus()).isEqualTo("amd_machine\uFFFDdetected");
+    }
+
     @Test
     void aSipStatusOutsideRfc3261sCodesOrANegativeDurationIsNone() {
         for (String sip : new String[] {"0", "99", "700", "-486"}) {
