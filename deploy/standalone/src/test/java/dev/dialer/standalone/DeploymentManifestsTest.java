@@ -19,6 +19,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,7 +37,8 @@ import org.yaml.snakeyaml.Yaml;
  * The deployment files say what the services read: every environment variable that {@code docker-compose.yml} and
  * {@code deploy/k8s} give a service names one of its properties (a misspelt one is silently ignored by Spring, and
  * the service runs on its default), the containers listen where the service does, the probes ask the health groups
- * it has, and KEDA scales on the consumer groups and topics the services really use.
+ * it has, and KEDA scales on the consumer groups and topics the services really use. The upgrade guide names every
+ * migration that holds a service's start for long.
  */
 class DeploymentManifestsTest {
 
@@ -46,6 +50,24 @@ class DeploymentManifestsTest {
             "webhook-service", "dev.dialer.webhook");
     /** Read by the JVM, not by the service. */
     private static final Set<String> JVM_VARIABLES = Set.of("JAVA_TOOL_OPTIONS");
+    /** A Flyway migration's file name, and its version. */
+    private static final Pattern MIGRATION = Pattern.compile("(V\\d+)__.*\\.sql");
+    /**
+     * Statements that take minutes on a large table: an index built without locking writes, a stored generated column
+     * (the table rewritten under an exclusive lock), a column's type changed (its indexes rebuilt under one, the table
+     * too unless the old type is binary coercible to the new).
+     */
+    private static final List<Pattern> SLOW_STATEMENTS = List.of(
+            Pattern.compile("CREATE\\s+(UNIQUE\\s+)?INDEX\\s+CONCURRENTLY", Pattern.CASE_INSENSITIVE),
+            Pattern.compile("GENERATED\\s+ALWAYS\\s+AS\\s*\\([^;]*\\)\\s*STORED", Pattern.CASE_INSENSITIVE),
+            Pattern.compile("ALTER\\s+COLUMN\\s+\\S+\\s+(SET\\s+DATA\\s+)?TYPE", Pattern.CASE_INSENSITIVE));
+    /** The upgrade guide's name of each service, and a migration's version. */
+    private static final Pattern SERVICE_OR_VERSION =
+            Pattern.compile("\\b(api-service|dispatcher|webhook-service)|\\b(V\\d+)\\b");
+    private static final Map<String, String> GUIDE_NAMES = Map.of(
+            "api-service", "api-service",
+            "dispatcher", "dispatcher-service",
+            "webhook-service", "webhook-service");
 
     @ParameterizedTest
     @ValueSource(strings = {"api-service", "dispatcher-service", "webhook-service"})
@@ -150,6 +172,63 @@ class DeploymentManifestsTest {
         for (String service : PACKAGES.keySet()) {
             assertThat(tagged).contains(container(service).get("image"));
         }
+    }
+
+    /**
+     * docs/kubernetes.md tells operators which versions to raise the startup probe for: each of the service's
+     * migrations that builds an index {@code CONCURRENTLY}, adds a stored generated column or changes a column's type
+     * is named there. A version counts for the service the guide names last before it ("the dispatcher's V50, V57
+     * …"), so that one service's V9 is not taken for another's.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"api-service", "dispatcher-service", "webhook-service"})
+    void theUpgradeGuideNamesEveryMigrationThatTakesLongOnALargeTable(String service) throws IOException {
+        List<String> slow = slowMigrations(service);
+
+        assertThat(slow).as("the migrations of %s that take long", service).isNotEmpty();
+        assertThat(versionsNamed(upgradeGuide()).getOrDefault(service, Set.of()))
+                .as("the versions of %s that docs/kubernetes.md names under Upgrades", service).containsAll(slow);
+    }
+
+    /** The versions of {@code service}'s migrations holding one of {@link #SLOW_STATEMENTS}. */
+    private static List<String> slowMigrations(String service) throws IOException {
+        Path migrations = ROOT.resolve(Path.of(service, "src", "main", "resources", "db", "migration"));
+        List<String> slow = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(migrations)) {
+            for (Path file : files.filter(Files::isRegularFile).sorted().toList()) {
+                Matcher name = MIGRATION.matcher(file.getFileName().toString());
+                // The statements only: a comment may say in words what another migration does.
+                String statements = Files.readString(file).replaceAll("--.*", "");
+                if (name.matches() && SLOW_STATEMENTS.stream().anyMatch(slowly -> slowly.matcher(statements).find())) {
+                    slow.add(name.group(1));
+                }
+            }
+        }
+        return slow;
+    }
+
+    /** The section "Upgrades" of docs/kubernetes.md. */
+    private static String upgradeGuide() throws IOException {
+        String guide = Files.readString(ROOT.resolve(Path.of("docs", "kubernetes.md")));
+        int start = guide.indexOf("\n## Upgrades\n");
+        assertThat(start).as("docs/kubernetes.md has a section Upgrades").isNotNegative();
+        int end = guide.indexOf("\n## ", start + 1);
+        return guide.substring(start, end < 0 ? guide.length() : end);
+    }
+
+    /** The versions {@code text} names, by the service named last before each. */
+    private static Map<String, Set<String>> versionsNamed(String text) {
+        Map<String, Set<String>> named = new HashMap<>();
+        String service = null;
+        Matcher token = SERVICE_OR_VERSION.matcher(text);
+        while (token.find()) {
+            if (token.group(1) != null) {
+                service = GUIDE_NAMES.get(token.group(1));
+            } else if (service != null) {
+                named.computeIfAbsent(service, unnamed -> new HashSet<>()).add(token.group(2));
+            }
+        }
+        return named;
     }
 
     /** The variables of {@code variables} that name none of {@code service}'s properties. */
