@@ -3,6 +3,7 @@ package dev.dialer.api;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.dialer.common.contract.CarrierOptions;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -152,6 +153,33 @@ class OpenApiIT extends RunningApiService {
         assertThat(call.at("/application_sid/maxLength").asInt()).isEqualTo(128);
         assertThat(call.at("/callerName/maxLength").asInt()).isEqualTo(128);
         assertThat(call.at("/fromHost/description").asString()).contains("host name or an IP address");
+        // Every field of the Voice Gateway's create-call documents (the current one and v1) is one the endpoint takes,
+        // and a property of its body, in the form the endpoint checks.
+        assertThat(call.propertyNames()).contains("application_sid", "from", "fromHost", "callerName", "to",
+                "timeout", "timeLimit", "tag", "headers", "speech_synthesis_vendor", "speech_synthesis_voice",
+                "speech_synthesis_language", "amd", "notifyUrl", "actionHook", "confirmHook", "dtmfCapture",
+                "dtmfHook", "listen", "referHook", "transcribe");
+        assertThat(document.at("/components/schemas/VoiceGatewayTarget/properties").propertyNames())
+                .contains("type", "number", "trunk");
+        for (String hook : List.of("confirmHook", "dtmfHook", "referHook")) {
+            assertThat(call.at("/" + hook + "/oneOf").toString()).as(hook)
+                    .contains("#/components/schemas/VoiceGatewayCarrierHook");
+        }
+        assertThat(call.at("/dtmfCapture/type").toString()).contains("\"array\"");
+        assertThat(call.at("/dtmfCapture/items/pattern").asString()).isEqualTo("^[0-9*#A-Da-d]+$");
+        for (String speech : List.of("speech_synthesis_vendor", "speech_synthesis_voice",
+                "speech_synthesis_language")) {
+            assertThat(call.at("/" + speech + "/minLength").asInt()).as(speech).isEqualTo(1);
+        }
+        for (String action : List.of("listen", "transcribe")) {
+            assertThat(call.at("/" + action + "/type").toString()).as(action).contains("\"object\"");
+        }
+        // The header names the endpoint refuses, as CarrierOptions lists them: the dialer's own by their prefix.
+        String headers = call.at("/headers/description").asString();
+        for (String reserved : CarrierOptions.RESERVED_SIP_HEADERS) {
+            assertThat(headers).as(reserved).contains(reserved.startsWith(CarrierOptions.DIALER_SIP_HEADERS)
+                    ? "`" + CarrierOptions.DIALER_SIP_HEADERS + "*`" : "`" + reserved + "`");
+        }
         // The hook secret signs the Voice Gateway call's hooks: a send has none.
         assertThat(document.at("/paths/~1api~1v2~1account~1hook-secret/get/description").asString())
                 .contains("`notifyUrl`", "`actionHook`", "`amd.actionHook`")

@@ -126,13 +126,17 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
     }
 
     /** Hooks of the v1 seed's advanced configuration that the carrier calls itself; the dialer passes them on. */
-    private static final List<String> CARRIER_HOOKS = List.of("confirmHook", "dtmfHook", "referHook");
+    static final List<String> CARRIER_HOOKS = List.of("confirmHook", "dtmfHook", "referHook");
     /** The seed's speech settings: strings, passed on. */
-    private static final List<String> CARRIER_STRINGS = List.of("speech_synthesis_vendor", "speech_synthesis_voice",
+    static final List<String> CARRIER_STRINGS = List.of("speech_synthesis_vendor", "speech_synthesis_voice",
             "speech_synthesis_language");
     /** Nested actions of the v1 seed, passed on: objects. */
-    private static final List<String> CARRIER_ACTIONS = List.of("listen", "transcribe");
-    private static final Pattern DTMF = Pattern.compile("[0-9*#A-Da-d]+");
+    static final List<String> CARRIER_ACTIONS = List.of("listen", "transcribe");
+    /** The v1 document's DTMF sequences to report, passed on: an array of {@link #DTMF_SEQUENCE}s. */
+    static final String DTMF_CAPTURE = "dtmfCapture";
+    /** One sequence of {@link #DTMF_CAPTURE}: DTMF digits. */
+    static final String DTMF_SEQUENCE = "[0-9*#A-Da-d]+";
+    private static final Pattern DTMF = Pattern.compile(DTMF_SEQUENCE);
     /** A ws(s) URL's scheme, checked as http(s) would be. */
     private static final Pattern WEBSOCKET = Pattern.compile("^(?i)ws(?=s?://)");
 
@@ -157,13 +161,13 @@ record CreateCall(String callerId, String to, String applicationSid, Hook notify
                 errors.add(new FieldProblem(field, "must be an object (a nested " + field + " action)"));
             }
         }
-        Object capture = body.get("dtmfCapture");
+        Object capture = body.get(DTMF_CAPTURE);
         if (capture != null && !(capture instanceof List)) {
-            errors.add(new FieldProblem("dtmfCapture", "must be an array of DTMF sequences"));
+            errors.add(new FieldProblem(DTMF_CAPTURE, "must be an array of DTMF sequences"));
         } else if (capture instanceof List<?> sequences) {
             for (int i = 0; i < sequences.size(); i++) {
                 if (!(sequences.get(i) instanceof String digits) || !DTMF.matcher(digits).matches()) {
-                    errors.add(new FieldProblem("dtmfCapture[" + i + "]",
+                    errors.add(new FieldProblem(DTMF_CAPTURE + "[" + i + "]",
                             "must be a sequence of DTMF digits (0-9, *, #, A-D)"));
                 }
             }

@@ -1,15 +1,25 @@
 package dev.dialer.api.voicegateway;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.dialer.common.contract.CarrierOptions;
+import dev.dialer.common.hook.HookUrls;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Schema;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * The Voice Gateway create-call body and answer as the OpenAPI document describes them. The endpoint reads the body
  * as a map ({@link CreateCall}), so any other field travels to the carrier: these records only document the known
- * ones.
+ * ones, each in the form {@link CreateCall} checks.
  */
 final class VoiceGatewayDocs {
+
+    /** The body's schema. */
+    static final String CALL = "VoiceGatewayCall";
 
     /** A call to a SIP URI. */
     static final String SIP_CALL = """
@@ -23,7 +33,7 @@ final class VoiceGatewayDocs {
     private VoiceGatewayDocs() {
     }
 
-    @Schema(name = "VoiceGatewayCall", requiredProperties = {"application_sid", "from", "to"},
+    @Schema(name = CALL, requiredProperties = {"application_sid", "from", "to"},
             description = "A `call_hook` alone, without `application_sid`, is refused; other fields are passed to "
                     + "the carrier")
     record Call(@JsonProperty("application_sid") @Schema(example = "app-1", minLength = 1,
@@ -38,13 +48,8 @@ final class VoiceGatewayDocs {
                 @JsonProperty("tag") @Schema(description = "Metadata attached to the call. The keys `request_id`, "
                         + "`attempt`, `account_id`, `caller_id`, `flow_id`, `carrier`, `sent_at`, `dial` and `seal` "
                         + "are the dialer's: giving one is a 400 naming `tag.<key>`") Map<String, Object> tag,
-                @JsonProperty("headers") @Schema(description = "SIP headers to add: each name a token, and none the "
-                        + "SIP dialog or the dialer sets itself (`Via`, `From`, `To`, `Call-ID`, `CSeq`, `Contact`, "
-                        + "`Max-Forwards`, `Content-Type`, `Content-Length`, `Route`, `Record-Route`, "
-                        + "`Authorization`, `Proxy-Authorization`, their compact forms and `X-Dialer-*`); each value "
-                        + "a string without CR or LF, at most 2,048 characters. Any other entry is a 400 naming "
-                        + "`headers.<name>`")
-                Map<String, String> headers,
+                // Described in full by headersDescription(), which VoiceGatewayOpenApi writes into the document.
+                @JsonProperty("headers") @Schema(description = "SIP headers to add") Map<String, String> headers,
                 @JsonProperty("callerName") @Schema(description = "The `From`'s display name: no control "
                         + "characters, `\"` or `\\`", maxLength = CreateCall.MAX_CALLER_NAME, example = "Acme")
                 String callerName,
@@ -60,7 +65,57 @@ final class VoiceGatewayDocs {
                 @JsonProperty("call_status_hook") @Schema(description = "jambonz's name for `notifyUrl`, taken as "
                         + "that: give one of the two", oneOf = {String.class, Hook.class}) Object callStatusHook,
                 @JsonProperty("actionHook") @Schema(description = "Receives the call's final outcome: a URL, or "
-                        + "`{url, method}`", oneOf = {String.class, Hook.class}) Object actionHook) {
+                        + "`{url, method}`", oneOf = {String.class, Hook.class}) Object actionHook,
+                @JsonProperty("speech_synthesis_vendor") @Schema(description = "The text-to-speech vendor, passed to "
+                        + "the carrier (not blank)", minLength = 1, example = "microsoft") String speechSynthesisVendor,
+                @JsonProperty("speech_synthesis_voice") @Schema(description = "The voice of the synthesized speech, "
+                        + "passed to the carrier (not blank)", minLength = 1,
+                        example = "de-DE-SeraphinaMultilingualNeural") String speechSynthesisVoice,
+                @JsonProperty("speech_synthesis_language") @Schema(description = "The language of the synthesized "
+                        + "speech, passed to the carrier (not blank)", minLength = 1, example = "en-US")
+                String speechSynthesisLanguage,
+                @JsonProperty("confirmHook") @Schema(description = "An application the carrier runs on the callee's "
+                        + "end once the call is answered, before it is connected: an http(s) or ws(s) URL, or "
+                        + "`{url, method, username, password}`, passed to the carrier",
+                        oneOf = {String.class, CarrierHook.class}) Object confirmHook,
+                @JsonProperty("dtmfCapture") @ArraySchema(arraySchema = @Schema(description = "DTMF sequences the "
+                        + "carrier reports to `dtmfHook` when it detects one, passed to the carrier"),
+                        schema = @Schema(pattern = "^" + CreateCall.DTMF_SEQUENCE + "$", example = "*2"))
+                List<String> dtmfCapture,
+                @JsonProperty("dtmfHook") @Schema(description = "Told by the carrier of each `dtmfCapture` sequence "
+                        + "it detects: an http(s) or ws(s) URL, or `{url, method, username, password}`, passed to the "
+                        + "carrier", oneOf = {String.class, CarrierHook.class}) Object dtmfHook,
+                @JsonProperty("referHook") @Schema(description = "Called by the carrier when the far end sends a SIP "
+                        + "REFER: an http(s) or ws(s) URL, or `{url, method, username, password}`, passed to the "
+                        + "carrier", oneOf = {String.class, CarrierHook.class}) Object referHook,
+                @JsonProperty("listen") @Schema(description = "A nested `listen` action (the call's audio streamed "
+                        + "to a websocket server), passed to the carrier") Map<String, Object> listen,
+                @JsonProperty("transcribe") @Schema(description = "A nested `transcribe` action, passed to the "
+                        + "carrier") Map<String, Object> transcribe) {
+    }
+
+    /**
+     * The {@code headers} property's description, which an annotation cannot hold: the names refused are read from
+     * {@link CarrierOptions#RESERVED_SIP_HEADERS} (in any case, as {@link CarrierOptions#isAllowedSipHeaderName}
+     * compares them) and the caller headers from {@link CarrierOptions#CALLER_HEADERS}, so that the document names
+     * every one the endpoint refuses or holds to the account's caller IDs.
+     */
+    static String headersDescription() {
+        List<String> reserved = CarrierOptions.RESERVED_SIP_HEADERS.stream()
+                .filter(name -> !name.startsWith(CarrierOptions.DIALER_SIP_HEADERS)).sorted().toList();
+        return "SIP headers to add: each name a token, and none the dialer sets itself or cannot honour (in any case: "
+                + codes(reserved.stream().filter(name -> name.length() > 1).toList()) + ", the compact forms "
+                + codes(reserved.stream().filter(name -> name.length() == 1).toList()) + " and `"
+                + CarrierOptions.DIALER_SIP_HEADERS + "*`); each value a string without CR or LF, at most "
+                + String.format(Locale.ROOT, "%,d", CarrierOptions.MAX_SIP_HEADER_VALUE) + " characters. Any other "
+                + "entry is a 400 naming `headers.<name>`. A header that presents a caller ("
+                + codes(CarrierOptions.CALLER_HEADERS.stream().sorted().toList()) + ") with a number that is not "
+                + "one of the account's `allowed_caller_ids` is a 403 naming it";
+    }
+
+    /** {@code names} as code, in the order given: {@code `a`, `b`}. */
+    private static String codes(Collection<String> names) {
+        return names.stream().map(name -> "`" + name + "`").collect(Collectors.joining(", "));
     }
 
     @Schema(name = "VoiceGatewayTarget", requiredProperties = "type", description = "The destination: a `phone` "
@@ -91,6 +146,20 @@ final class VoiceGatewayDocs {
                       String username,
                       @JsonProperty("password") @Schema(description = "No control characters; never returned",
                               accessMode = Schema.AccessMode.WRITE_ONLY) String password) {
+    }
+
+    @Schema(name = "VoiceGatewayCarrierHook", requiredProperties = "url", description = "A hook the carrier "
+            + "calls itself, passed to it as given: the dialer delivers nothing to it, so it may be a WebSocket and "
+            + "carry credentials")
+    record CarrierHook(@JsonProperty("url") @Schema(description = "An http(s):// or ws(s):// URL", format = "uri",
+                               maxLength = HookUrls.MAX_URL, example = "https://app.example.com/confirm") String url,
+                       @JsonProperty("method") @Schema(description = "POST when absent",
+                               allowableValues = {"POST", "GET"}) String method,
+                       @JsonProperty("username") @Schema(description = "For the carrier's HTTP basic authentication "
+                               + "to the hook") String username,
+                       @JsonProperty("password") @Schema(description = "For the carrier's HTTP basic authentication "
+                               + "to the hook; never returned", accessMode = Schema.AccessMode.WRITE_ONLY)
+                       String password) {
     }
 
     @Schema(name = "VoiceGatewayHook", requiredProperties = "url")
