@@ -133,13 +133,15 @@ public final class CarrierException extends RuntimeException {
 
     /**
      * Whether the call may have been placed although no create-call answer said so: a timeout, a connection lost after
-     * the request was sent, or a 500, 502 or 504 (the server, or the gateway in front of it, failed while the request
-     * was being handled; jambonz answers 500 when its feature server did not confirm the call, which may have gone
-     * out). Such a call is reconciled (its callbacks, else the watchdog), never dialled again or elsewhere.
+     * the request was sent (a proxy's 503 saying so included, {@link VoiceGatewayCarrier#placedCall}), or a 500, 502,
+     * 504, 520 or 524 (the server, or the gateway in front of it, failed while the request was being handled; jambonz
+     * answers 500 when its feature server did not confirm the call, which may have gone out; Cloudflare answers 520
+     * when the origin's answer was empty or unreadable, 524 when the origin took the request and did not answer in
+     * time). Such a call is reconciled (its callbacks, else the watchdog), never dialled again or elsewhere.
      */
     public boolean mayHaveBeenPlaced() {
         return reason == Reason.TIMEOUT || reason == Reason.LOST
-                || (reason == Reason.REJECTED && httpStatus != null
-                        && (httpStatus == 500 || httpStatus == 502 || httpStatus == 504));
+                || (reason == Reason.REJECTED && httpStatus != null && (httpStatus == 500 || httpStatus == 502
+                        || httpStatus == 504 || httpStatus == 520 || httpStatus == 524));
     }
 }

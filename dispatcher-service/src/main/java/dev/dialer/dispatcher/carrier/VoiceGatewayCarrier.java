@@ -330,8 +330,13 @@ final class VoiceGatewayCarrier implements Carrier {
 
     static PlacedCall placedCall(HttpStatusCode status, byte[] body) {
         if (!status.is2xxSuccessful()) {
+            String text = excerpt(body);
+            if (status.value() == 503 && resetAfterForwarding(text)) {
+                throw new CarrierException(CarrierException.Reason.LOST, status.value(), "the carrier's proxy lost "
+                        + "the request after it was forwarded, HTTP 503: " + text, null);
+            }
             throw new CarrierException(CarrierException.Reason.REJECTED, status.value(),
-                    "carrier answered HTTP " + status.value() + ": " + excerpt(body), null);
+                    "carrier answered HTTP " + status.value() + ": " + text, null);
         }
         // A 2xx says the carrier took the call on (jambonz answers 201 once the INVITE is out): an answer that cannot
         // be read is no refusal, and the call, which may well be ringing, is reconciled from its callbacks.
@@ -401,6 +406,26 @@ final class VoiceGatewayCarrier implements Carrier {
         }
         return new CarrierException(CarrierException.Reason.LOST,
                 "no usable answer from the carrier after the request was sent: " + error, error);
+    }
+
+    /**
+     * Whether a 503 is an Envoy proxy's (Istio's, and many API gateways') "upstream connect error or disconnect/reset
+     * before headers" for a request it had forwarded: the upstream's connection was reset or closed before it answered
+     * (reset reason {@code connection termination}, {@code remote reset}, {@code local reset}, {@code protocol error}),
+     * so jambonz may have placed the call, as after a 502. One whose reason says the proxy never reached the upstream
+     * ({@code connection failure}, a {@code connect error:}, {@code connection timeout}, {@code overflow}: its circuit
+     * breaker) did not forward it, and is a 503 as any: not placed. So is every other 503 (jambonz's own, a proxy
+     * with no upstream to send to).
+     */
+    static boolean resetAfterForwarding(String answer) {
+        String text = answer.toLowerCase(Locale.ROOT);
+        if (!text.contains("reset before headers")) {
+            return false;
+        }
+        // "connect error:" as a transport failure names it ("delayed connect error: 111"), not the message's own
+        // "upstream connect error or disconnect/reset".
+        return !(text.contains("connection failure") || text.contains("connect error:")
+                || text.contains("connection timeout") || text.contains("overflow"));
     }
 
     /**

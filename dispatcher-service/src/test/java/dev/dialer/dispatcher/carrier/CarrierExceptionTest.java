@@ -1,9 +1,12 @@
 package dev.dialer.dispatcher.carrier;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.http.HttpStatus;
 
 /**
  * Which failed create-call requests may be dialled again or elsewhere (the call was certainly not placed), which must
@@ -19,6 +22,10 @@ class CarrierExceptionTest {
             "REJECTED,    500,  may be placed",
             "REJECTED,    502,  may be placed",
             "REJECTED,    504,  may be placed",
+            "REJECTED,    520,  may be placed",
+            "REJECTED,    524,  may be placed",
+            "REJECTED,    521,  not placed",
+            "REJECTED,    522,  not placed",
             "REJECTED,    503,  not placed",
             "REJECTED,    501,  not placed",
             "REJECTED,    429,  not placed",
@@ -36,6 +43,30 @@ class CarrierExceptionTest {
         assertThat(failure.isTechnical()).as("not placed").isEqualTo(expected.equals("not placed"));
         assertThat(failure.mayHaveBeenPlaced()).as("may be placed").isEqualTo(expected.equals("may be placed"));
         assertThat(failure.isCapacityRefusal()).as("capacity").isEqualTo(Integer.valueOf(429).equals(httpStatus));
+    }
+
+    /**
+     * A 503 is not placed, unless it is a proxy's (Envoy's) saying it lost the request after forwarding it: jambonz
+     * may have placed the call, and dialling it again or elsewhere would ring the callee twice.
+     */
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = '|', value = {
+            "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+                    + "| may be placed",
+            "upstream connect error or disconnect/reset before headers. reset reason: remote reset | may be placed",
+            "upstream connect error or disconnect/reset before headers. reset reason: connection failure | not placed",
+            "upstream connect error or disconnect/reset before headers. retried and the latest reset reason: remote "
+                    + "connection failure, transport failure reason: delayed connect error: 111 | not placed",
+            "upstream connect error or disconnect/reset before headers. reset reason: overflow | not placed",
+            "no healthy upstream | not placed",
+            "{\"msg\":\"no feature server available\"} | not placed"})
+    void aProxysAnswerThatItLostTheForwardedRequestMayHavePlacedTheCall(String answer, String expected) {
+        CarrierException failure = catchThrowableOfType(CarrierException.class, () -> VoiceGatewayCarrier.placedCall(
+                HttpStatus.SERVICE_UNAVAILABLE, answer.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(failure.httpStatus()).isEqualTo(503);
+        assertThat(failure.mayHaveBeenPlaced()).as("may be placed").isEqualTo(expected.equals("may be placed"));
+        assertThat(failure.isTechnical()).as("not placed").isEqualTo(expected.equals("not placed"));
     }
 
     @org.junit.jupiter.api.Test
