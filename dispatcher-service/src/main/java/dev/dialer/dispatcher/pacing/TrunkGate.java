@@ -63,6 +63,12 @@ public final class TrunkGate {
     private double share = 1.0;
     private PaceBucket bucket;
     private double limit;
+    /**
+     * The {@link #limit} learned, before the floor of 1 that a small share puts under it: rescaled with the share in
+     * its place, so that a limit of 1 learned on all the partitions, held at 1 on a quarter of them, comes back as 1,
+     * not 4, when the partitions do.
+     */
+    private double learned;
     private final Map<String, Slot> slots = new HashMap<>();
     private final Map<String, Grant> granted = new HashMap<>();
     private final LinkedHashMap<String, ArrayDeque<Waiter>> waiting = new LinkedHashMap<>();
@@ -118,10 +124,11 @@ public final class TrunkGate {
                 return;
             }
             double before = share;
-            double learned = limit;
+            double kept = learned;
             resize(next);
-            if (learned != Double.POSITIVE_INFINITY) {
-                limit = Math.max(1, Math.min(ceiling(), learned * next / before));
+            if (kept != Double.POSITIVE_INFINITY) {
+                learned = Math.min(ceiling(), kept * next / before);
+                limit = Math.max(1, learned);
             }
             serve(now(), toWake);
         }
@@ -138,6 +145,7 @@ public final class TrunkGate {
                     : bucket.withRate(configuredCps * fraction, 1);
         }
         limit = configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * fraction) : Double.POSITIVE_INFINITY;
+        learned = limit;
     }
 
     /** Whether a start was granted to {@code slotKey} (its token and slot are taken): no other limit may stop it. */
@@ -228,6 +236,7 @@ public final class TrunkGate {
             slots.remove(slotKey);
             if (success && limit != Double.POSITIVE_INFINITY) {
                 limit = Math.min(ceiling(), limit + 1.0 / Math.max(limit, 1));
+                learned = limit;
             }
             serve(now(), toWake);
         }
@@ -359,6 +368,7 @@ public final class TrunkGate {
             if (slot != null && slot.takenAfterDecrease == decreases) {
                 double base = limit == Double.POSITIVE_INFINITY ? slots.size() : limit;
                 limit = Math.max(1, base / 2);
+                learned = limit;
                 decreases++;
             }
             granted.remove(slotKey);

@@ -590,6 +590,26 @@ class TrunkGateTest {
     }
 
     @Test
+    void aLimitOfOneLearnedOnEveryPartitionComesBackAsOneWhenThePartitionsDo() {
+        TrunkGate trunk = new TrunkGate(0, 4, HOUR, time);
+        for (int i = 0; i < 4; i++) {
+            trunk.acquireOrWait("call" + i, "acc", 0, 0, () -> { });
+        }
+        trunk.capacityRejected("call0");
+        trunk.release("call1", false);
+        trunk.release("call2", false);
+        trunk.release("call3", false);
+        trunk.acquireOrWait("later", "acc", 0, 0, () -> { });
+        trunk.capacityRejected("later");
+        assertThat(trunk.currentLimit()).as("halved twice: the carrier takes one call").isEqualTo(1);
+
+        trunk.share(0.25);
+        assertThat(trunk.currentLimit()).as("never below one call").isEqualTo(1);
+        trunk.share(1.0);
+        assertThat(trunk.currentLimit()).as("what was learned on every partition, not four times it").isEqualTo(1);
+    }
+
+    @Test
     void aLimitLearnedWithoutAConfiguredConcurrencyIsRescaledToo() {
         TrunkGate trunk = new TrunkGate(0, 0, HOUR, time);
         trunk.share(0.5);
