@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -75,13 +76,18 @@ class SecuredKafkaIT {
 
     private static synchronized EmbeddedKafka broker() {
         if (broker == null) {
+            Path dir;
             try {
-                broker = EmbeddedKafka.startWithLogins(Files.createTempDirectory("secured-kafka"), 0,
-                        Map.of("webhooks", "s3cret"));
+                dir = Files.createTempDirectory("dialer-it-secured-kafka-");
+                broker = EmbeddedKafka.startWithLogins(dir, 0, Map.of("webhooks", "s3cret"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "secured-kafka-stop"));
+            Path data = dir;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                broker.close();
+                Infrastructure.deleteQuietly(data);
+            }, "secured-kafka-stop"));
         }
         return broker;
     }

@@ -80,7 +80,8 @@ public final class Infrastructure {
                 postgres.password(), "embedded");
     }
 
-    static void deleteQuietly(Path dir) {
+    /** Deletes {@code dir} and everything in it, as far as it can: a temporary directory left behind harms nothing. */
+    public static void deleteQuietly(Path dir) {
         try (var paths = Files.walk(dir)) {
             paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
         } catch (IOException | UncheckedIOException e) {

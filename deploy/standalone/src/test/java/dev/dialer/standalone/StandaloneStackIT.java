@@ -3,6 +3,7 @@ package dev.dialer.standalone;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.dialer.infra.Infrastructure;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -57,7 +58,8 @@ class StandaloneStackIT {
 
     @BeforeAll
     static void startStack() throws Exception {
-        dataDir = Files.createTempDirectory("dialer-standalone-it-");
+        // Named as the other tests' data, which .ci/run clears should a killed run leave it behind.
+        dataDir = Files.createTempDirectory("dialer-it-standalone-");
         stack = StandaloneStack.start(StandaloneOptions.defaults().withFreePorts().withDataDir(dataDir)
                 .withTimes(Duration.ofMillis(200), Duration.ofMillis(300)));
         receiver = HttpServer.create().host("127.0.0.1").port(0)
@@ -93,6 +95,9 @@ class StandaloneStackIT {
         }
         if (stack != null) {
             stack.close();
+        }
+        if (dataDir != null) {
+            Infrastructure.deleteQuietly(dataDir);
         }
     }
 
