@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,7 +58,11 @@ public final class StandaloneStack implements AutoCloseable {
         String demoKey = demoApiKey(dataDir);
         String hookSigningKey = hookSigningKey(dataDir);
         String simulatorSecret = "sim-" + randomToken(16);
-        List<AutoCloseable> started = new ArrayList<>();
+        List<AutoCloseable> started = Collections.synchronizedList(new ArrayList<>());
+        // Ctrl-C while the stack starts stops what has started: PostgreSQL runs in a process of its own, which would
+        // outlive this one, holding its port. Once started, the stack is its owner's to close (Standalone's own hook).
+        Thread stopStarted = new Thread(() -> closeAll(started), "dialer-standalone-starting");
+        Runtime.getRuntime().addShutdownHook(stopStarted);
         try {
             // Stopped by close(), last: the services first, so that none logs its database gone while it stops.
             EmbeddedPostgresServer postgres = EmbeddedPostgresServer.start(dataDir.resolve("postgres"),
@@ -111,10 +116,22 @@ public final class StandaloneStack implements AutoCloseable {
                 services.put("api", run(ApiApplication.class, "api-service", options.apiPort(), shared,
                         options.springArgs(), api.toArray(String[]::new)));
             }
-            return new StandaloneStack(postgres, kafka, simulator, services, demoKey);
+            StandaloneStack stack = new StandaloneStack(postgres, kafka, simulator, services, demoKey);
+            forget(stopStarted);
+            return stack;
         } catch (RuntimeException e) {
+            forget(stopStarted);
             closeAll(started);
             throw e;
+        }
+    }
+
+    /** The start-up's shutdown hook is no longer needed; during a shutdown it runs (or ran) all the same. */
+    private static void forget(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // The hook stops what started.
         }
     }
 
