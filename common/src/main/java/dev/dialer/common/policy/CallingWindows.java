@@ -17,6 +17,7 @@ import java.time.ZonedDateTime;
 import java.time.zone.ZoneOffsetTransition;
 import java.time.zone.ZoneRules;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,6 +42,9 @@ public final class CallingWindows {
     /** The North American Numbering Plan's calling code, whose zones libphonenumber keys by exchange. */
     private static final int NANP = 1;
     private static final Map<Integer, List<String>> NANP_AREAS = new ConcurrentHashMap<>();
+    /** {@link #onTheirCountriesClocks}'s answers, by calling code and libphonenumber's zones. */
+    private static final Map<String, List<ZoneId>> CHECKED_ZONES = new ConcurrentHashMap<>();
+    private static final int ONE_HOUR = 3_600;
 
     private CallingWindows() {
     }
@@ -70,7 +74,7 @@ public final class CallingWindows {
         if (sharedCallingCode(regionCountry)) {
             return zonesOfRegion(defaultRegion, regionCountry);
         }
-        return countryZones(regionCountry);
+        return onTheirCountriesClocks(regionCountry, countryZones(regionCountry));
     }
 
     private static Phonenumber.PhoneNumber parsed(String e164) {
@@ -139,9 +143,68 @@ public final class CallingWindows {
         }
         List<ZoneId> zones = known(ids);
         if (sharedCallingCode(countryCode) && (zones.isEmpty() || namesEveryZoneOf(countryCode, ids))) {
-            return zonesOfRegion(ownRegion(number), countryCode);
+            String own = ownRegion(number);
+            if (own != null) {
+                return zonesOfRegion(own, countryCode);
+            }
+            zones = List.of();
         }
-        return zones.isEmpty() ? countryZones(countryCode) : zones;
+        return onTheirCountriesClocks(countryCode, zones.isEmpty() ? countryZones(countryCode) : zones);
+    }
+
+    /**
+     * {@code zones}, libphonenumber's for a number of {@code countryCode}, each kept, and where one keeps the clock of
+     * none of the zones the tz database gives the calling code's countries, those of them whose clock is never more
+     * than an hour from its: its data often names a neighbouring country's zone, whose daylight saving time the
+     * number's country does not keep (Morocco's numbers have Atlantic/Canary's, Algeria's Europe/Paris', Cancún's
+     * America/New_York's), and timed by it alone the number would be called up to an hour outside its window. Under the
+     * strict rule the window must be open by both clocks. A zone's clock is compared over a year either side of the
+     * first time it is asked. Found once for each calling code and zones.
+     */
+    static List<ZoneId> onTheirCountriesClocks(int countryCode, List<ZoneId> zones) {
+        if (zones.equals(List.of(ZoneOffset.UTC))) {
+            return zones;
+        }
+        return CHECKED_ZONES.computeIfAbsent(countryCode + "|" + zones, key -> {
+            Set<ZoneId> own = new LinkedHashSet<>();
+            UTIL.getRegionCodesForCountryCode(countryCode).forEach(region -> own.addAll(RegionZones.of(region)));
+            Instant now = Instant.now();
+            Instant from = now.minus(Duration.ofDays(366));
+            Instant to = now.plus(Duration.ofDays(366));
+            Set<ZoneId> checked = new LinkedHashSet<>(zones);
+            for (ZoneId zone : zones) {
+                if (own.stream().noneMatch(country -> apartAtMost(zone, country, 0, from, to))) {
+                    own.stream().filter(country -> apartAtMost(zone, country, ONE_HOUR, from, to))
+                            .forEach(checked::add);
+                }
+            }
+            return List.copyOf(checked);
+        });
+    }
+
+    /** Whether the clocks of {@code a} and {@code b} are never more than {@code seconds} apart between the instants. */
+    static boolean apartAtMost(ZoneId a, ZoneId b, int seconds, Instant from, Instant to) {
+        ZoneRules first = a.getRules();
+        ZoneRules second = b.getRules();
+        // Each clock's offset holds between its transitions: comparing them at every transition of either is enough.
+        TreeSet<Instant> changes = new TreeSet<>(List.of(from));
+        transitions(first, from, to, changes);
+        transitions(second, from, to, changes);
+        for (Instant change : changes) {
+            if (Math.abs(first.getOffset(change).getTotalSeconds() - second.getOffset(change).getTotalSeconds())
+                    > seconds) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void transitions(ZoneRules rules, Instant from, Instant to, Set<Instant> into) {
+        for (ZoneOffsetTransition change = rules.nextTransition(from);
+                change != null && change.getInstant().isBefore(to);
+                change = rules.nextTransition(change.getInstant())) {
+            into.add(change.getInstant());
+        }
     }
 
     /**

@@ -60,6 +60,55 @@ class CallingWindowsTest {
     }
 
     @Test
+    void aNumberWhoseZoneDataNamesANeighboursClockIsAlsoTimedByItsOwnCountrys() {
+        // libphonenumber places Moroccan mobiles in Atlantic/Canary (UTC+0 in winter), Morocco keeps UTC+1: at 20:30Z
+        // on 14 January it is 21:30 in Casablanca, past the window, though 20:30 on the Canaries.
+        assertThat(CallingWindows.zonesOf("+212650123456")).contains(ZoneId.of("Africa/Casablanca"));
+        assertThat(CallingWindows.isOpen("+212650123456", CallingWindow.DEFAULT, Instant.parse("2026-01-14T20:30:00Z")))
+                .isFalse();
+        // Algeria's numbers have Europe/Paris (UTC+2 in summer), Algeria keeps UTC+1: at 07:30Z on 1 July it is 08:30
+        // in Algiers, before the window, though 09:30 in Paris.
+        assertThat(CallingWindows.nextOpening("+213551234567", CallingWindow.DEFAULT,
+                Instant.parse("2026-07-01T07:30:00Z"))).isEqualTo(Instant.parse("2026-07-01T08:00:00Z"));
+        // Cancún's area has America/New_York; Quintana Roo keeps UTC-5 all year.
+        assertThat(CallingWindows.zonesOf("+529981234567")).contains(ZoneId.of("America/Cancun"));
+    }
+
+    /**
+     * Every region's example numbers are timed by at least one clock of the region's own zones in the tz database (its
+     * {@code zone.tab}), whatever zone libphonenumber's data names: a sweep that finds the next neighbour's zone its
+     * data names for a country.
+     */
+    @Test
+    void everyRegionsExampleNumbersKeepAClockOfTheRegionsOwnZones() {
+        com.google.i18n.phonenumbers.PhoneNumberUtil util = com.google.i18n.phonenumbers.PhoneNumberUtil.getInstance();
+        Instant now = Instant.now();
+        List<String> offClock = new java.util.ArrayList<>();
+        for (String region : util.getSupportedRegions()) {
+            List<ZoneId> own = RegionZones.of(region);
+            for (com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType type : List.of(
+                    com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType.FIXED_LINE,
+                    com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType.MOBILE)) {
+                com.google.i18n.phonenumbers.Phonenumber.PhoneNumber example = util.getExampleNumberForType(region,
+                        type);
+                if (own.isEmpty() || example == null) {
+                    continue;
+                }
+                String number = util.format(example, com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat
+                        .E164);
+                List<ZoneId> zones = CallingWindows.zonesOf(number);
+                boolean keepsOne = zones.stream().anyMatch(zone -> own.stream().anyMatch(country ->
+                        CallingWindows.apartAtMost(zone, country, 0, now.minus(Duration.ofDays(366)),
+                                now.plus(Duration.ofDays(366)))));
+                if (!keepsOne) {
+                    offClock.add(region + " " + number + " " + zones);
+                }
+            }
+        }
+        assertThat(offClock).as("example numbers timed by no clock of their region's zones").isEmpty();
+    }
+
+    @Test
     void anOpenWindowOpensNow() {
         Instant noon = ZonedDateTime.of(2026, 3, 2, 12, 0, 0, 0, ZoneId.of("America/New_York")).toInstant();
 
