@@ -64,9 +64,9 @@ public final class TrunkGate {
     private PaceBucket bucket;
     private double limit;
     /**
-     * The {@link #limit} learned, before the floor of 1 that a small share puts under it: rescaled with the share in
-     * its place, so that a limit of 1 learned on all the partitions, held at 1 on a quarter of them, comes back as 1,
-     * not 4, when the partitions do.
+     * The {@link #limit} learned, before the floor of 1 that a small share puts under it: rescaled with the share,
+     * and halved and grown by the calls' outcomes, in its place, so that a limit of 1 learned on all the partitions,
+     * held at 1 on a quarter of them, comes back as 1, not 4, when the partitions do.
      */
     private double learned;
     private final Map<String, Slot> slots = new HashMap<>();
@@ -235,8 +235,10 @@ public final class TrunkGate {
             }
             slots.remove(slotKey);
             if (success && limit != Double.POSITIVE_INFINITY) {
-                limit = Math.min(ceiling(), limit + 1.0 / Math.max(limit, 1));
-                learned = limit;
+                // Below the floor (a small share of a small limit) a success counts as one at the whole trunk's would:
+                // a call more across every partition.
+                learned = Math.min(ceiling(), learned < 1 ? learned + share : learned + 1.0 / learned);
+                limit = Math.max(1, learned);
             }
             serve(now(), toWake);
         }
@@ -366,9 +368,9 @@ public final class TrunkGate {
                 releasedWhileCounting.add(slotKey);
             }
             if (slot != null && slot.takenAfterDecrease == decreases) {
-                double base = limit == Double.POSITIVE_INFINITY ? slots.size() : limit;
-                limit = Math.max(1, base / 2);
-                learned = limit;
+                double base = learned == Double.POSITIVE_INFINITY ? slots.size() : learned;
+                learned = base / 2;
+                limit = Math.max(1, learned);
                 decreases++;
             }
             granted.remove(slotKey);

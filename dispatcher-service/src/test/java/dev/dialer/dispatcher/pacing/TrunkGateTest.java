@@ -605,8 +605,17 @@ class TrunkGateTest {
 
         trunk.share(0.25);
         assertThat(trunk.currentLimit()).as("never below one call").isEqualTo(1);
+        trunk.acquireOrWait("refused at a quarter", "acc", 0, 0, () -> { });
+        trunk.capacityRejected("refused at a quarter");
+        assertThat(trunk.currentLimit()).isEqualTo(1);
         trunk.share(1.0);
         assertThat(trunk.currentLimit()).as("what was learned on every partition, not four times it").isEqualTo(1);
+
+        trunk.share(0.25);
+        trunk.acquireOrWait("answered at a quarter", "acc", 0, 0, () -> { });
+        trunk.release("answered at a quarter", true);
+        trunk.share(1.0);
+        assertThat(trunk.currentLimit()).as("a call more, as a success on every partition would give").isEqualTo(1);
     }
 
     @Test
