@@ -145,10 +145,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
     /**
      * Stops the server a dead process left running in {@code dataDir} (the caller holds the directory's lock, so no
-     * live stack owns it), and removes its {@code postmaster.pid}. Only a {@code postgres} process serving this very
+     * live stack owns it), or one this process is stopping before its start returned, and removes its
+     * {@code postmaster.pid}. Only a {@code postgres} process serving this very
      * directory is stopped: after a reboot the file's process id may be any other process's.
      */
-    static void stopStale(Path dataDir) {
+    public static void stopStale(Path dataDir) {
         Path pid = dataDir.resolve("postmaster.pid");
         if (!Files.exists(pid)) {
             return;

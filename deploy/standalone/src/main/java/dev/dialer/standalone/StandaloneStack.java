@@ -61,7 +61,11 @@ public final class StandaloneStack implements AutoCloseable {
         List<AutoCloseable> started = Collections.synchronizedList(new ArrayList<>());
         // Ctrl-C while the stack starts stops what has started: PostgreSQL runs in a process of its own, which would
         // outlive this one, holding its port. Once started, the stack is its owner's to close (Standalone's own hook).
-        Thread stopStarted = new Thread(() -> closeAll(started), "dialer-standalone-starting");
+        // A server still starting is not among them yet: its pid file names it (this process holds its directory).
+        Thread stopStarted = new Thread(() -> {
+            closeAll(started);
+            EmbeddedPostgresServer.stopStale(dataDir.resolve("postgres"));
+        }, "dialer-standalone-starting");
         Runtime.getRuntime().addShutdownHook(stopStarted);
         try {
             // Stopped by close(), last: the services first, so that none logs its database gone while it stops.
