@@ -31,7 +31,6 @@ import org.apache.kafka.common.GroupState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.Lifecycle;
 
@@ -204,17 +203,8 @@ class ScaleOutIT {
     }
 
     private static ConfigurableApplicationContext dispatcher() {
-        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
-        properties.put("spring.config.name", "dispatcher-service");
-        properties.put("server.port", 0);
-        properties.put("dialer.kafka.partitions", 3);
-        properties.put("dialer.dispatcher.commands.group-id", GROUP);
-        properties.put("dialer.dispatcher.carrier.base-url", simulator.baseUrl());
-        properties.put("dialer.dispatcher.carrier.webhook-secret", SECRET);
-        // As command-line arguments: they win over dispatcher-service.yml, which default properties would not.
-        ConfigurableApplicationContext context = new SpringApplicationBuilder(DispatcherApplication.class)
-                .run(properties.entrySet().stream().map(entry -> "--" + entry.getKey() + "=" + entry.getValue())
-                        .toArray(String[]::new));
+        ConfigurableApplicationContext context = TestDispatchers.start(GROUP, 3, simulator.baseUrl(),
+                Map.of("dialer.dispatcher.carrier.webhook-secret", SECRET));
         contexts.add(context);
         return context;
     }

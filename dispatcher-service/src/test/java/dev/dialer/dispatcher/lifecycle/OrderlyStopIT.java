@@ -5,11 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.dispatcher.DispatcherApplication;
+import dev.dialer.dispatcher.TestDispatchers;
 import dev.dialer.dispatcher.TestKafka;
 import dev.dialer.infra.Infrastructure;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -21,7 +20,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.r2dbc.core.DatabaseClient;
@@ -64,7 +62,7 @@ class OrderlyStopIT {
         carrier = heldCarrier();
         String bootstrap = Infrastructure.shared().kafkaBootstrapServers();
         TestKafka.startGroupAtEnd(bootstrap, GROUP, Topics.CALL_COMMANDS, Topics.CARRIER_CALLBACKS);
-        dispatcher = dispatcher();
+        dispatcher = TestDispatchers.start(GROUP, 3, "http://127.0.0.1:" + carrier.port(), Map.of());
         String requestId = RUN + "1";
         try (KafkaProducer<String, String> producer = TestKafka.producer(bootstrap)) {
             producer.send(new ProducerRecord<>(Topics.CALL_COMMANDS, CALLER, """
@@ -101,18 +99,5 @@ class OrderlyStopIT {
                                 .sendString(Mono.just("{\"sid\":\"held-" + answered.incrementAndGet() + "\"}"))
                                 .then())))
                 .bindNow();
-    }
-
-    private static ConfigurableApplicationContext dispatcher() {
-        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
-        properties.put("spring.config.name", "dispatcher-service");
-        properties.put("server.port", 0);
-        properties.put("dialer.kafka.partitions", 3);
-        properties.put("dialer.dispatcher.commands.group-id", GROUP);
-        properties.put("dialer.dispatcher.carrier.base-url", "http://127.0.0.1:" + carrier.port());
-        // As command-line arguments: they win over dispatcher-service.yml, which default properties would not.
-        return new SpringApplicationBuilder(DispatcherApplication.class)
-                .run(properties.entrySet().stream().map(entry -> "--" + entry.getKey() + "=" + entry.getValue())
-                        .toArray(String[]::new));
     }
 }

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.Topics;
-import dev.dialer.dispatcher.DispatcherApplication;
+import dev.dialer.dispatcher.TestDispatchers;
 import dev.dialer.dispatcher.TestKafka;
 import dev.dialer.infra.Infrastructure;
 import dev.dialer.simulator.CarrierSimulator;
@@ -34,7 +34,6 @@ import org.apache.kafka.common.GroupState;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
@@ -173,18 +172,9 @@ class TrunkSlotsRebalanceIT {
     }
 
     private static ConfigurableApplicationContext dispatcher() {
-        Map<String, Object> properties = new HashMap<>(Infrastructure.shared().serviceProperties());
-        properties.put("spring.config.name", "dispatcher-service");
-        properties.put("server.port", 0);
-        properties.put("dialer.kafka.partitions", PARTITIONS);
-        properties.put("dialer.dispatcher.commands.group-id", GROUP);
-        properties.put("dialer.dispatcher.carrier.base-url", simulator.baseUrl());
-        properties.put("dialer.dispatcher.carrier.webhook-secret", SECRET);
-        properties.put("dialer.dispatcher.pacing.trunk-concurrency", 40);
-        // As command-line arguments: they win over dispatcher-service.yml, which default properties would not.
-        ConfigurableApplicationContext context = new SpringApplicationBuilder(DispatcherApplication.class)
-                .run(properties.entrySet().stream().map(entry -> "--" + entry.getKey() + "=" + entry.getValue())
-                        .toArray(String[]::new));
+        ConfigurableApplicationContext context = TestDispatchers.start(GROUP, PARTITIONS, simulator.baseUrl(),
+                Map.of("dialer.dispatcher.carrier.webhook-secret", SECRET,
+                        "dialer.dispatcher.pacing.trunk-concurrency", 40));
         contexts.add(context);
         return context;
     }
