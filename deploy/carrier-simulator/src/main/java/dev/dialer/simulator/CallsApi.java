@@ -39,7 +39,8 @@ final class CallsApi {
     private final SimulatorMetrics metrics;
     private final Consumer<SimulatedCall> onCreated;
     private final Map<String, SimulatedCall> calls = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedQueue<ReceivedCall> arrivals = new ConcurrentLinkedQueue<>();
+    /** The calls kept, in the order they arrived ({@link SimulatorSettings#keepCalls}). */
+    private final ConcurrentLinkedQueue<Arrival> arrivals = new ConcurrentLinkedQueue<>();
     private final AtomicLong received = new AtomicLong();
     /** Calls that count against the account's concurrency limit: accepted, not refused for capacity, not ended. */
     private final AtomicInteger inProgress = new AtomicInteger();
@@ -70,9 +71,10 @@ final class CallsApi {
             parsed.errors().forEach(errors.putArray("errors")::add);
             return new Reply(400, mapper.writeValueAsString(errors));
         }
+        forgetOldCalls();
         SimulatedCall call = newCall(accountSid, parsed.request());
         calls.put(call.received().callSid(), call);
-        arrivals.add(call.received());
+        arrivals.add(new Arrival(call, System.nanoTime()));
         received.incrementAndGet();
         metrics.callCreated(call.outcome());
         log.debug("Created call {} to {} ({}), outcome {}", call.received().callSid(), call.received().toNumber(),
@@ -139,7 +141,32 @@ final class CallsApi {
     }
 
     List<ReceivedCall> calls() {
-        return List.copyOf(arrivals);
+        return arrivals.stream().map(arrival -> arrival.call().received()).toList();
+    }
+
+    /** A call and when it arrived ({@link System#nanoTime}). */
+    private record Arrival(SimulatedCall call, long arrivedAt) {
+    }
+
+    /**
+     * Forgets the calls that arrived {@link SimulatorSettings#keepCalls} ago or more and have ended, oldest first (one
+     * still going holds those after it until it ends): a simulator running for hours at a steady rate would otherwise
+     * keep every call it was ever asked for, some kilobytes each.
+     */
+    private void forgetOldCalls() {
+        if (settings.keepCalls() == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (Arrival oldest = arrivals.peek(); oldest != null; oldest = arrivals.peek()) {
+            StatusUpdate current = oldest.call().current();
+            if (now - oldest.arrivedAt() < settings.keepCalls().toNanos() || current == null || !current.isFinal()) {
+                return;
+            }
+            if (arrivals.remove(oldest)) {
+                calls.remove(oldest.call().received().callSid(), oldest.call());
+            }
+        }
     }
 
     private SimulatedCall newCall(String accountSid, CreateCallRequest request) {

@@ -3,14 +3,20 @@ package dev.dialer.simulator;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 
-/** Parses {@link CarrierSimulator#main} options ({@code --name=value}) over {@link SimulatorSettings#defaults()}. */
+/**
+ * Parses {@link CarrierSimulator#main} options ({@code --name=value}) over {@link SimulatorSettings#defaults()}, which
+ * keeps each call {@link #KEEP_CALLS} once it ended (a process left running keeps no call for ever).
+ */
 final class LauncherArguments {
+
+    /** Longer than the dialer's watchdog waits before it asks about a call (ring timeout, time limit and a margin). */
+    static final Duration KEEP_CALLS = Duration.ofHours(2);
 
     private LauncherArguments() {
     }
 
     static SimulatorSettings parse(String... args) {
-        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090);
+        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090).withKeepCalls(KEEP_CALLS);
         for (String arg : args) {
             int eq = arg.indexOf('=');
             if (!arg.startsWith("--") || eq < 0) {
@@ -44,10 +50,11 @@ final class LauncherArguments {
                     AnsweringMachineRule.machineShare(share(name, value)));
             case "applications-status-hook" -> settings.withEveryOtherApplication(
                     Application.postingStatusesTo(value.isEmpty() ? null : value));
+            case "keep-calls" -> settings.withKeepCalls(duration(name, value));
             default -> throw new IllegalArgumentException("unknown option --" + name
                     + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time, ring-spread,"
                     + " talk-spread, max-calls, lost-callbacks, outcome-weights, outcome-rule, amd-machine-share,"
-                    + " applications-status-hook)");
+                    + " applications-status-hook, keep-calls)");
         };
     }
 

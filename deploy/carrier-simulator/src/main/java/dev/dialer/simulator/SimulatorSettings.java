@@ -25,11 +25,14 @@ import java.util.Objects;
  * @param applications  the account's applications: a call naming one reports to the application's
  *                      {@code call_status_hook}, not to its own, as jambonz does ({@link Applications#NONE}: every
  *                      call keeps its own)
+ * @param keepCalls     how long a call is kept (for {@code GET …/Calls/{sid}} and {@link CarrierSimulator#calls})
+ *                      once it has ended and arrived at least this long ago; {@code null} keeps every call, as tests
+ *                      that read them all want, and a long-running simulator must not
  */
 public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
                                 Duration talkTime, OutcomeRule outcomeRule, double lostCallbacks, Duration ringSpread,
                                 Duration talkSpread, int maxCalls, AnsweringMachineRule answeringMachineRule,
-                                Applications applications) {
+                                Applications applications, Duration keepCalls) {
 
     public SimulatorSettings {
         if (port < 0 || port > 65_535) {
@@ -43,6 +46,9 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
         Objects.requireNonNull(outcomeRule, "outcomeRule");
         Objects.requireNonNull(answeringMachineRule, "answeringMachineRule");
         Objects.requireNonNull(applications, "applications");
+        if (keepCalls != null) {
+            requireNonNegative("keepCalls", keepCalls);
+        }
         requireNonNegative("ringSpread", ringSpread);
         requireNonNegative("talkSpread", talkSpread);
         if (maxCalls < 0) {
@@ -53,28 +59,34 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
         }
     }
 
+    /** The same settings, keeping each call {@code keep} once it has ended and arrived that long ago. */
+    public SimulatorSettings withKeepCalls(Duration keep) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keep);
+    }
+
     /** The same settings with ring and talk times spread over {@code [time, time + spread]}. */
     public SimulatorSettings withSpread(Duration ring, Duration talk) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ring, talk, maxCalls, answeringMachineRule, applications);
+                lostCallbacks, ring, talk, maxCalls, answeringMachineRule, applications, keepCalls);
     }
 
     /** The same settings with an account concurrency limit (0: none). */
     public SimulatorSettings withMaxCalls(int limit) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule, applications);
+                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule, applications, keepCalls);
     }
 
     /** The same settings with {@code share} (0 to 1) of the status callbacks lost. */
     public SimulatorSettings withLostCallbacks(double share) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                share, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications);
+                share, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keepCalls);
     }
 
     /** The same settings with another rule for who answers calls that ask for answering-machine detection. */
     public SimulatorSettings withAnsweringMachineRule(AnsweringMachineRule rule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, rule, applications);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, rule, applications, keepCalls);
     }
 
     /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}, no lost callbacks,
@@ -82,63 +94,63 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
     public static SimulatorSettings defaults() {
         return new SimulatorSettings(0, "dialer", null, null, Duration.ofSeconds(1), Duration.ofSeconds(2),
                 OutcomeRule.lastDigit(), 0,
-                Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(), Applications.NONE);
+                Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(), Applications.NONE, null);
     }
 
     /** The same settings with one more application, {@code sid}. */
     public SimulatorSettings withApplication(String sid, Application application) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications.with(sid, application));
+                applications.with(sid, application), keepCalls);
     }
 
     /** The same settings with {@code application} standing for every sid not given its own. */
     public SimulatorSettings withEveryOtherApplication(Application application) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications.withOthers(application));
+                applications.withOthers(application), keepCalls);
     }
 
     public SimulatorSettings withPort(int port) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     public SimulatorSettings withAccountSid(String accountSid) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     public SimulatorSettings withApiKey(String apiKey) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     public SimulatorSettings withWebhookSecret(String webhookSecret) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     public SimulatorSettings withRingTime(Duration ringTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     public SimulatorSettings withTalkTime(Duration talkTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     public SimulatorSettings withOutcomeRule(OutcomeRule outcomeRule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications);
+                applications, keepCalls);
     }
 
     private static void requireNonNegative(String name, Duration value) {

@@ -14,14 +14,15 @@ class LauncherArgumentsTest {
     void withoutOptionsTheSimulatorListensOn8090WithDefaults() {
         SimulatorSettings settings = LauncherArguments.parse();
 
-        assertThat(settings).isEqualTo(SimulatorSettings.defaults().withPort(8090));
+        assertThat(settings).isEqualTo(SimulatorSettings.defaults().withPort(8090)
+                .withKeepCalls(LauncherArguments.KEEP_CALLS));
     }
 
     @Test
     void everyOptionIsApplied() {
         SimulatorSettings settings = LauncherArguments.parse("--port=9000", "--account-sid=acme", "--api-key=k",
                 "--webhook-secret=s", "--ring-time=PT0.5S", "--talk-time=PT3S",
-                "--applications-status-hook=http://dialer.test/status");
+                "--applications-status-hook=http://dialer.test/status", "--keep-calls=PT10M");
 
         assertThat(settings.port()).isEqualTo(9000);
         assertThat(settings.accountSid()).isEqualTo("acme");
@@ -29,6 +30,7 @@ class LauncherArgumentsTest {
         assertThat(settings.webhookSecret()).isEqualTo("s");
         assertThat(settings.ringTime()).isEqualTo(Duration.ofMillis(500));
         assertThat(settings.talkTime()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(settings.keepCalls()).isEqualTo(Duration.ofMinutes(10));
         assertThat(settings.applications().find("any-flow"))
                 .isEqualTo(Application.postingStatusesTo("http://dialer.test/status"));
     }

@@ -99,6 +99,36 @@ class SimulatorLimitsIT {
         assertThat(receiver.forCall(sid)).isEmpty();
     }
 
+    @Test
+    void aCallOlderThanItsKeepIsKeptWhileItGoesOn() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofSeconds(30)).withKeepCalls(Duration.ofMillis(200)));
+        String ringing = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        Thread.sleep(300);
+
+        String next = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+
+        assertThat(get(ringing).get("call_status").stringValue()).as("still going: kept").isEqualTo("ringing");
+        assertThat(simulator.calls()).extracting(ReceivedCall::callSid).containsExactly(ringing, next);
+    }
+
+    @Test
+    void anEndedCallOlderThanItsKeepIsForgottenWhenTheNextArrives() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50))
+                .withKeepCalls(Duration.ofMillis(200)));
+        String ended = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        await().atMost(WAIT).until(() -> receiver.statusesOf(ended).contains("completed"));
+        Thread.sleep(300);
+        assertThat(get(ended).get("call_status").stringValue()).as("kept until a call arrives").isEqualTo("completed");
+
+        String next = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+
+        assertThat(http.send(HttpRequest.newBuilder(URI.create(simulator.baseUrl() + "/v1/Accounts/dialer/Calls/"
+                + ended)).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+        assertThat(simulator.calls()).extracting(ReceivedCall::callSid).containsExactly(next);
+    }
+
     private HttpResponse<String> create(String number) throws Exception {
         String body = """
                 {"from":"15550001111","to":{"type":"phone","number":"%s"},"application_sid":"app",

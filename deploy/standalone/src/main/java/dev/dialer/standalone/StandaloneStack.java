@@ -13,6 +13,7 @@ import dev.dialer.simulator.SimulatorSettings;
 import dev.dialer.webhook.WebhookApplication;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -83,7 +84,9 @@ public final class StandaloneStack implements AutoCloseable {
                     .withPort(options.simulatorPort())
                     .withWebhookSecret(simulatorSecret)
                     .withRingTime(options.ringTime())
-                    .withTalkTime(options.talkTime()), options, dispatcherPort));
+                    .withTalkTime(options.talkTime())
+                    // In the same JVM as the services: a stack left running keeps no call for ever.
+                    .withKeepCalls(Duration.ofHours(2)), options, dispatcherPort));
             started.add(simulator);
             List<String> shared = sharedArgs(options, postgres, kafka);
             Map<String, ConfigurableApplicationContext> services = new LinkedHashMap<>();
