@@ -414,18 +414,13 @@ final class VoiceGatewayCarrier implements Carrier {
      * (reset reason {@code connection termination}, {@code remote reset}, {@code local reset}, {@code protocol error}),
      * so jambonz may have placed the call, as after a 502. One whose reason says the proxy never reached the upstream
      * ({@code connection failure}, a {@code connect error:}, {@code connection timeout}, {@code overflow}: its circuit
-     * breaker) did not forward it, and is a 503 as any: not placed, unless the proxy says it retried (its reason is
-     * its last try's, and an earlier one may have been forwarded). So is every other 503 (jambonz's own, a proxy with
-     * no upstream to send to).
+     * breaker) did not forward it, and is a 503 as any: not placed. So is every other 503 (jambonz's own, a proxy
+     * with no upstream to send to).
      */
     static boolean resetAfterForwarding(String answer) {
         String text = answer.toLowerCase(Locale.ROOT);
         if (!text.contains("reset before headers")) {
             return false;
-        }
-        if (text.contains("retried")) {
-            // The proxy tried again and names only its last try's reason: an earlier try may have been forwarded.
-            return true;
         }
         // "connect error:" as a transport failure names it ("delayed connect error: 111"), not the message's own
         // "upstream connect error or disconnect/reset".

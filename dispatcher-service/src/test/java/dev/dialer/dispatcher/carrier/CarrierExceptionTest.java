@@ -56,9 +56,7 @@ class CarrierExceptionTest {
             "upstream connect error or disconnect/reset before headers. reset reason: remote reset | may be placed",
             "upstream connect error or disconnect/reset before headers. reset reason: connection failure | not placed",
             "upstream connect error or disconnect/reset before headers. retried and the latest reset reason: remote "
-                    + "connection failure, transport failure reason: delayed connect error: 111 | may be placed",
-            "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport "
-                    + "failure reason: delayed connect error: 111 | not placed",
+                    + "connection failure, transport failure reason: delayed connect error: 111 | not placed",
             "upstream connect error or disconnect/reset before headers. reset reason: overflow | not placed",
             "no healthy upstream | not placed",
             "{\"msg\":\"no feature server available\"} | not placed"})
