@@ -1,14 +1,16 @@
 package dev.dialer.simulator;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
@@ -29,6 +31,7 @@ final class CallsApi {
     private static final Logger log = LoggerFactory.getLogger(CallsApi.class);
     private static final TypeReference<Map<String, Object>> MAP = new TypeReference<>() {
     };
+    private static final long SWEEP_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
 
     /** An HTTP answer: status and JSON body. */
     record Reply(int status, String json) {
@@ -41,6 +44,8 @@ final class CallsApi {
     private final Map<String, SimulatedCall> calls = new ConcurrentHashMap<>();
     /** The calls kept, in the order they arrived ({@link SimulatorSettings#keepCalls}). */
     private final ConcurrentLinkedQueue<Arrival> arrivals = new ConcurrentLinkedQueue<>();
+    /** When the calls kept were last looked through for those to forget. */
+    private final AtomicLong lastSweep = new AtomicLong(System.nanoTime());
     private final AtomicLong received = new AtomicLong();
     /** Calls that count against the account's concurrency limit: accepted, not refused for capacity, not ended. */
     private final AtomicInteger inProgress = new AtomicInteger();
@@ -72,9 +77,10 @@ final class CallsApi {
             return new Reply(400, mapper.writeValueAsString(errors));
         }
         forgetOldCalls();
-        SimulatedCall call = newCall(accountSid, parsed.request());
+        AtomicLong endedAt = new AtomicLong();
+        SimulatedCall call = newCall(accountSid, parsed.request(), endedAt);
         calls.put(call.received().callSid(), call);
-        arrivals.add(new Arrival(call, System.nanoTime()));
+        arrivals.add(new Arrival(call, System.nanoTime(), endedAt));
         received.incrementAndGet();
         metrics.callCreated(call.outcome());
         log.debug("Created call {} to {} ({}), outcome {}", call.received().callSid(), call.received().toNumber(),
@@ -144,32 +150,40 @@ final class CallsApi {
         return arrivals.stream().map(arrival -> arrival.call().received()).toList();
     }
 
-    /** A call and when it arrived ({@link System#nanoTime}). */
-    private record Arrival(SimulatedCall call, long arrivedAt) {
+    /** A call, when it arrived and when it ended ({@link System#nanoTime}; 0 while it goes on). */
+    private record Arrival(SimulatedCall call, long arrivedAt, AtomicLong endedAt) {
     }
 
     /**
-     * Forgets the calls that arrived {@link SimulatorSettings#keepCalls} ago or more and have ended, oldest first (one
-     * still going holds those after it until it ends): a simulator running for hours at a steady rate would otherwise
-     * keep every call it was ever asked for, some kilobytes each.
+     * Forgets the calls that ended {@link SimulatorSettings#keepCalls} ago or more, looked for at most every second
+     * among those that arrived that long ago (the others cannot have): a simulator running for hours at a steady rate
+     * would otherwise keep every call it was ever asked for, some kilobytes each. A call still going is kept, however
+     * long it rings or talks, and holds none of the others.
      */
     private void forgetOldCalls() {
-        if (settings.keepCalls() == null) {
+        Duration keep = settings.keepCalls();
+        if (keep == null) {
             return;
         }
         long now = System.nanoTime();
-        for (Arrival oldest = arrivals.peek(); oldest != null; oldest = arrivals.peek()) {
-            StatusUpdate current = oldest.call().current();
-            if (now - oldest.arrivedAt() < settings.keepCalls().toNanos() || current == null || !current.isFinal()) {
+        long last = lastSweep.get();
+        if (now - last < Math.min(SWEEP_EVERY_NANOS, keep.toNanos()) || !lastSweep.compareAndSet(last, now)) {
+            return;
+        }
+        for (Iterator<Arrival> kept = arrivals.iterator(); kept.hasNext(); ) {
+            Arrival arrival = kept.next();
+            if (now - arrival.arrivedAt() < keep.toNanos()) {
                 return;
             }
-            if (arrivals.remove(oldest)) {
-                calls.remove(oldest.call().received().callSid(), oldest.call());
+            long ended = arrival.endedAt().get();
+            if (ended != 0 && now - ended >= keep.toNanos()) {
+                kept.remove();
+                calls.remove(arrival.call().received().callSid(), arrival.call());
             }
         }
     }
 
-    private SimulatedCall newCall(String accountSid, CreateCallRequest request) {
+    private SimulatedCall newCall(String accountSid, CreateCallRequest request, AtomicLong endedAt) {
         ReceivedCall received = new ReceivedCall(CallIds.uuid(), CallIds.uuid(),
                 accountSid, request.from(), request.toAddress(), request.toType(), request.trunk(),
                 request.applicationSid(), request.statusHook() == null ? null : request.statusHook().url(),
@@ -186,6 +200,7 @@ final class CallsApi {
                 : settings.answeringMachineRule().decide(received.toNumber());
         return new SimulatedCall(received, request, statusHooks(request), outcome, amdEvent, CallIds.uuid(),
                 CallIds.traceId(), update -> {
+                    endedAt.set(System.nanoTime());
                     metrics.callEnded();
                     if (counted) {
                         inProgress.decrementAndGet();

@@ -26,8 +26,8 @@ import java.util.Objects;
  *                      {@code call_status_hook}, not to its own, as jambonz does ({@link Applications#NONE}: every
  *                      call keeps its own)
  * @param keepCalls     how long a call is kept (for {@code GET …/Calls/{sid}} and {@link CarrierSimulator#calls})
- *                      once it has ended and arrived at least this long ago; {@code null} keeps every call, as tests
- *                      that read them all want, and a long-running simulator must not
+ *                      once it has ended; {@code null} keeps every call, as tests that read them all want, and a
+ *                      long-running simulator must not
  */
 public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
                                 Duration talkTime, OutcomeRule outcomeRule, double lostCallbacks, Duration ringSpread,
@@ -59,7 +59,7 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
         }
     }
 
-    /** The same settings, keeping each call {@code keep} once it has ended and arrived that long ago. */
+    /** The same settings, keeping each call {@code keep} once it has ended. */
     public SimulatorSettings withKeepCalls(Duration keep) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keep);

@@ -129,6 +129,22 @@ class SimulatorLimitsIT {
         assertThat(simulator.calls()).extracting(ReceivedCall::callSid).containsExactly(next);
     }
 
+    @Test
+    void aCallStillRingingLongAfterItArrivedHoldsNoOtherEndedCall() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
+                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50))
+                .withKeepCalls(Duration.ofMillis(200)));
+        // A number ending in 1 is not answered: it rings for the request's timeout, 60 s.
+        String ringing = MAPPER.readTree(create("15550100001").body()).get("sid").stringValue();
+        String ended = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        await().atMost(WAIT).until(() -> receiver.statusesOf(ended).contains("completed"));
+        Thread.sleep(300);
+
+        String next = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+
+        assertThat(simulator.calls()).extracting(ReceivedCall::callSid).containsExactly(ringing, next);
+    }
+
     private HttpResponse<String> create(String number) throws Exception {
         String body = """
                 {"from":"15550001111","to":{"type":"phone","number":"%s"},"application_sid":"app",
