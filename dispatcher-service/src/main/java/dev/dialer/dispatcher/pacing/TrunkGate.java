@@ -62,11 +62,11 @@ public final class TrunkGate {
 
     private double share = 1.0;
     private PaceBucket bucket;
-    private double limit;
     /**
-     * The {@link #limit} learned, before the floor of 1 that a small share puts under it: rescaled with the share,
-     * and halved and grown by the calls' outcomes, in its place, so that a limit of 1 learned on all the partitions,
-     * held at 1 on a quarter of them, comes back as 1, not 4, when the partitions do.
+     * The concurrency limit learned, before the floor of 1 that a small share puts under it ({@link #limit}): rescaled
+     * with the share, and halved and grown by the calls' outcomes, in its place, so that a limit of 1 learned on all
+     * the partitions, held at 1 on a quarter of them, comes back as 1, not 4, when the partitions do. Infinite while
+     * none applies.
      */
     private double learned;
     private final Map<String, Slot> slots = new HashMap<>();
@@ -128,7 +128,6 @@ public final class TrunkGate {
             resize(next);
             if (kept != Double.POSITIVE_INFINITY) {
                 learned = Math.min(ceiling(), kept * next / before);
-                limit = Math.max(1, learned);
             }
             serve(now(), toWake);
         }
@@ -144,8 +143,8 @@ public final class TrunkGate {
             bucket = bucket == null ? new PaceBucket(configuredCps * fraction, 1, catchUpNanos)
                     : bucket.withRate(configuredCps * fraction, 1);
         }
-        limit = configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * fraction) : Double.POSITIVE_INFINITY;
-        learned = limit;
+        learned = configuredConcurrency > 0 ? Math.max(1, configuredConcurrency * fraction)
+                : Double.POSITIVE_INFINITY;
     }
 
     /** Whether a start was granted to {@code slotKey} (its token and slot are taken): no other limit may stop it. */
@@ -234,11 +233,10 @@ public final class TrunkGate {
                 return;
             }
             slots.remove(slotKey);
-            if (success && limit != Double.POSITIVE_INFINITY) {
+            if (success && learned != Double.POSITIVE_INFINITY) {
                 // Below the floor (a small share of a small limit) a success counts as one at the whole trunk's would:
                 // a call more across every partition.
                 learned = Math.min(ceiling(), learned < 1 ? learned + share : learned + 1.0 / learned);
-                limit = Math.max(1, learned);
             }
             serve(now(), toWake);
         }
@@ -370,7 +368,6 @@ public final class TrunkGate {
             if (slot != null && slot.takenAfterDecrease == decreases) {
                 double base = learned == Double.POSITIVE_INFINITY ? slots.size() : learned;
                 learned = base / 2;
-                limit = Math.max(1, learned);
                 decreases++;
             }
             granted.remove(slotKey);
@@ -491,7 +488,7 @@ public final class TrunkGate {
      * one ends the wait too.
      */
     private boolean countingBinds(long now) {
-        return counting > 0 && limit != Double.POSITIVE_INFINITY && now - countingSince < COUNT_WAIT_NANOS;
+        return counting > 0 && learned != Double.POSITIVE_INFINITY && now - countingSince < COUNT_WAIT_NANOS;
     }
 
     /** Whether a slot is held for {@code slotKey}. */
@@ -510,7 +507,12 @@ public final class TrunkGate {
 
     /** The concurrency limit now in force ({@link Integer#MAX_VALUE} when unlimited). */
     synchronized int currentLimit() {
-        return limit == Double.POSITIVE_INFINITY ? Integer.MAX_VALUE : (int) Math.floor(limit);
+        return learned == Double.POSITIVE_INFINITY ? Integer.MAX_VALUE : (int) Math.floor(limit());
+    }
+
+    /** The concurrency limit in force: what was learned, never below one call (infinite while none applies). */
+    private double limit() {
+        return Math.max(1, learned);
     }
 
     /** The rate limit now in force, calls per second; 0 when unlimited. */
