@@ -406,13 +406,10 @@ public class CallbackApplier {
             // An answered call's detection comes to another hook than its end, and may be stored while the end goes
             // on from a context that had none: refused alike, and made again with it, so the final carries it.
             boolean detectable = outcome.attemptStatus() == AttemptStatus.COMPLETED && AnsweredBy.askedFor(command);
-            Mono<Optional<AttemptStatus>> guarded = cancellable
-                    ? events.atomically(end.flatMap(previous -> ledger.notCancelled(callback.requestId())
-                            .thenReturn(previous)))
-                    : detectable ? events.atomically(end.flatMap(previous -> ledger.detectedAsRead(
-                            callback.requestId(), callback.attempt(), answeredBy).thenReturn(previous)))
-                    : end;
-            return guarded
+            Mono<Void> guard = cancellable ? ledger.notCancelled(callback.requestId())
+                    : detectable ? ledger.detectedAsRead(callback.requestId(), callback.attempt(), answeredBy)
+                    : null;
+            return (guard == null ? end : events.atomically(end.flatMap(previous -> guard.thenReturn(previous))))
                     .retryWhen(InfraRetry.brief("attempt end"))
                     .doOnNext(previous -> {
                         forgetInferred(callback);

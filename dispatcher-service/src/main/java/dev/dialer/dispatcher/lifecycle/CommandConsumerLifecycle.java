@@ -135,20 +135,19 @@ class CommandConsumerLifecycle implements SmartLifecycle {
             log.info("stopping: no dial starts from now on; waiting up to {} for the {} running to end", timeout,
                     running);
         }
-        lanes.stopDialling(() -> {
+        Runnable stop = () -> {
             if (stopped.compareAndSet(false, true)) {
+                int left = lanes.dialsRunning();
+                if (left > 0) {
+                    log.warn("stopping: {} dials still running after {} are cancelled; their attempts are left to "
+                            + "the watchdog", left, timeout);
+                }
                 pipeline.stop();
                 callback.run();
             }
-        });
-        CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
-            if (stopped.compareAndSet(false, true)) {
-                log.warn("stopping: {} dials still running after {} are cancelled; their attempts are left to the "
-                        + "watchdog", lanes.dialsRunning(), timeout);
-                pipeline.stop();
-                callback.run();
-            }
-        });
+        };
+        lanes.stopDialling(stop);
+        CompletableFuture.delayedExecutor(timeout.toMillis(), TimeUnit.MILLISECONDS).execute(stop);
     }
 
     @Override
