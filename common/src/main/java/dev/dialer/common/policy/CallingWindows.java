@@ -43,7 +43,7 @@ public final class CallingWindows {
     private static final int NANP = 1;
     private static final Map<Integer, List<String>> NANP_AREAS = new ConcurrentHashMap<>();
     /** {@link #onTheirCountriesClocks}'s answers, by calling code and libphonenumber's zones. */
-    private static final Map<String, List<ZoneId>> CHECKED_ZONES = new ConcurrentHashMap<>();
+    private static final Map<CodeZones, List<ZoneId>> CHECKED_ZONES = new ConcurrentHashMap<>();
     private static final int ONE_HOUR = 3_600;
 
     private CallingWindows() {
@@ -165,7 +165,7 @@ public final class CallingWindows {
         if (zones.equals(List.of(ZoneOffset.UTC))) {
             return zones;
         }
-        return CHECKED_ZONES.computeIfAbsent(countryCode + "|" + zones, key -> {
+        return CHECKED_ZONES.computeIfAbsent(new CodeZones(countryCode, zones), key -> {
             Set<ZoneId> own = new LinkedHashSet<>();
             UTIL.getRegionCodesForCountryCode(countryCode).forEach(region -> own.addAll(RegionZones.of(region)));
             Instant now = Instant.now();
@@ -180,6 +180,10 @@ public final class CallingWindows {
             }
             return List.copyOf(checked);
         });
+    }
+
+    /** A calling code and libphonenumber's zones for a number of it: the key of {@link #CHECKED_ZONES}. */
+    private record CodeZones(int countryCode, List<ZoneId> zones) {
     }
 
     /** Whether the clocks of {@code a} and {@code b} are never more than {@code seconds} apart between the instants. */

@@ -2,6 +2,10 @@ package dev.dialer.common.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat;
+import com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType;
+import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,6 +16,7 @@ import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -81,21 +86,17 @@ class CallingWindowsTest {
      */
     @Test
     void everyRegionsExampleNumbersKeepAClockOfTheRegionsOwnZones() {
-        com.google.i18n.phonenumbers.PhoneNumberUtil util = com.google.i18n.phonenumbers.PhoneNumberUtil.getInstance();
+        PhoneNumberUtil util = PhoneNumberUtil.getInstance();
         Instant now = Instant.now();
-        List<String> offClock = new java.util.ArrayList<>();
+        List<String> offClock = new ArrayList<>();
         for (String region : util.getSupportedRegions()) {
             List<ZoneId> own = RegionZones.of(region);
-            for (com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType type : List.of(
-                    com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType.FIXED_LINE,
-                    com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberType.MOBILE)) {
-                com.google.i18n.phonenumbers.Phonenumber.PhoneNumber example = util.getExampleNumberForType(region,
-                        type);
+            for (PhoneNumberType type : List.of(PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE)) {
+                PhoneNumber example = util.getExampleNumberForType(region, type);
                 if (own.isEmpty() || example == null) {
                     continue;
                 }
-                String number = util.format(example, com.google.i18n.phonenumbers.PhoneNumberUtil.PhoneNumberFormat
-                        .E164);
+                String number = util.format(example, PhoneNumberFormat.E164);
                 List<ZoneId> zones = CallingWindows.zonesOf(number);
                 boolean keepsOne = zones.stream().anyMatch(zone -> own.stream().anyMatch(country ->
                         CallingWindows.apartAtMost(zone, country, 0, now.minus(Duration.ofDays(366)),
