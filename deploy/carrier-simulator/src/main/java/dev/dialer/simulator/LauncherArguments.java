@@ -5,18 +5,16 @@ import java.time.format.DateTimeParseException;
 
 /**
  * Parses {@link CarrierSimulator#main} options ({@code --name=value}) over {@link SimulatorSettings#defaults()}, which
- * keeps each call {@link #KEEP_CALLS} once it ended (a process left running keeps no call for ever).
+ * keeps each call {@link SimulatorSettings#KEEP_CALLS_RUNNING} once it ended (a process left running keeps no call for
+ * ever).
  */
 final class LauncherArguments {
-
-    /** Longer than the dialer's watchdog waits before it asks about a call (ring timeout, time limit and a margin). */
-    static final Duration KEEP_CALLS = Duration.ofHours(2);
 
     private LauncherArguments() {
     }
 
     static SimulatorSettings parse(String... args) {
-        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090).withKeepCalls(KEEP_CALLS);
+        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090).withKeepCalls(SimulatorSettings.KEEP_CALLS_RUNNING);
         for (String arg : args) {
             int eq = arg.indexOf('=');
             if (!arg.startsWith("--") || eq < 0) {

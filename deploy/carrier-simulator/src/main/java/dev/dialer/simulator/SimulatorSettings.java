@@ -34,6 +34,12 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
                                 Duration talkSpread, int maxCalls, AnsweringMachineRule answeringMachineRule,
                                 Applications applications, Duration keepCalls) {
 
+    /**
+     * How long a simulator left running (on its own, or in the standalone stack) keeps an ended call: longer than the
+     * dialer's watchdog waits after a call's last news before it asks about it (ring timeout, time limit, a margin).
+     */
+    public static final Duration KEEP_CALLS_RUNNING = Duration.ofHours(2);
+
     public SimulatorSettings {
         if (port < 0 || port > 65_535) {
             throw new IllegalArgumentException("port must be within 0..65535, was " + port);

@@ -15,7 +15,7 @@ class LauncherArgumentsTest {
         SimulatorSettings settings = LauncherArguments.parse();
 
         assertThat(settings).isEqualTo(SimulatorSettings.defaults().withPort(8090)
-                .withKeepCalls(LauncherArguments.KEEP_CALLS));
+                .withKeepCalls(SimulatorSettings.KEEP_CALLS_RUNNING));
     }
 
     @Test

@@ -19,6 +19,8 @@ import tools.jackson.databind.json.JsonMapper;
 class SimulatorLimitsIT {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
+    /** How long the tests of forgetting keep an ended call. */
+    private static final Duration KEEP = Duration.ofMillis(200);
     private static final JsonMapper MAPPER = JsonMapper.builder().build();
     private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -54,12 +56,11 @@ class SimulatorLimitsIT {
 
     @Test
     void endedCallsFreeTheirPlaceUnderTheLimit() throws Exception {
-        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50)).withMaxCalls(1));
-        String first = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        simulator = CarrierSimulator.start(shortCalls().withMaxCalls(1));
+        String first = sidOf("15550100005");
         await().atMost(WAIT).until(() -> receiver.statusesOf(first).contains("completed"));
 
-        String second = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        String second = sidOf("15550100005");
 
         await().atMost(WAIT).until(() -> receiver.statusesOf(second).contains("completed"));
     }
@@ -71,7 +72,7 @@ class SimulatorLimitsIT {
         // A number ending in 3: the default rule refuses it for capacity, whatever the account's calls in progress.
         List<String> refused = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            refused.add(MAPPER.readTree(create("15550100003").body()).get("sid").stringValue());
+            refused.add(sidOf("15550100003"));
         }
         for (String sid : refused) {
             await().atMost(WAIT).until(() -> receiver.statusesOf(sid).contains("failed"));
@@ -79,7 +80,7 @@ class SimulatorLimitsIT {
 
         List<String> ringing = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            ringing.add(MAPPER.readTree(create("15550100005").body()).get("sid").stringValue());
+            ringing.add(sidOf("15550100005"));
         }
 
         for (String sid : ringing) {
@@ -90,9 +91,8 @@ class SimulatorLimitsIT {
 
     @Test
     void lostCallbacksAreNeverSentButTheCallIsStillReadable() throws Exception {
-        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50)).withLostCallbacks(1.0));
-        String sid = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        simulator = CarrierSimulator.start(shortCalls().withLostCallbacks(1.0));
+        String sid = sidOf("15550100005");
 
         await().atMost(WAIT).untilAsserted(() -> assertThat(get(sid).get("call_status").stringValue())
                 .isEqualTo("completed"));
@@ -102,11 +102,11 @@ class SimulatorLimitsIT {
     @Test
     void aCallOlderThanItsKeepIsKeptWhileItGoesOn() throws Exception {
         simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                .withRingTime(Duration.ofSeconds(30)).withKeepCalls(Duration.ofMillis(200)));
-        String ringing = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+                .withRingTime(Duration.ofSeconds(30)).withKeepCalls(KEEP));
+        String ringing = sidOf("15550100005");
         Thread.sleep(300);
 
-        String next = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        String next = sidOf("15550100005");
 
         assertThat(get(ringing).get("call_status").stringValue()).as("still going: kept").isEqualTo("ringing");
         assertThat(simulator.calls()).extracting(ReceivedCall::callSid).containsExactly(ringing, next);
@@ -114,15 +114,13 @@ class SimulatorLimitsIT {
 
     @Test
     void anEndedCallOlderThanItsKeepIsForgottenWhenTheNextArrives() throws Exception {
-        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50))
-                .withKeepCalls(Duration.ofMillis(200)));
-        String ended = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        simulator = CarrierSimulator.start(shortCalls().withKeepCalls(KEEP));
+        String ended = sidOf("15550100005");
         await().atMost(WAIT).until(() -> receiver.statusesOf(ended).contains("completed"));
         Thread.sleep(300);
         assertThat(get(ended).get("call_status").stringValue()).as("kept until a call arrives").isEqualTo("completed");
 
-        String next = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        String next = sidOf("15550100005");
 
         assertThat(http.send(HttpRequest.newBuilder(URI.create(simulator.baseUrl() + "/v1/Accounts/dialer/Calls/"
                 + ended)).GET().build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
@@ -131,18 +129,26 @@ class SimulatorLimitsIT {
 
     @Test
     void aCallStillRingingLongAfterItArrivedHoldsNoOtherEndedCall() throws Exception {
-        simulator = CarrierSimulator.start(SimulatorSettings.defaults()
-                .withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50))
-                .withKeepCalls(Duration.ofMillis(200)));
+        simulator = CarrierSimulator.start(shortCalls().withKeepCalls(KEEP));
         // A number ending in 1 is not answered: it rings for the request's timeout, 60 s.
-        String ringing = MAPPER.readTree(create("15550100001").body()).get("sid").stringValue();
-        String ended = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        String ringing = sidOf("15550100001");
+        String ended = sidOf("15550100005");
         await().atMost(WAIT).until(() -> receiver.statusesOf(ended).contains("completed"));
         Thread.sleep(300);
 
-        String next = MAPPER.readTree(create("15550100005").body()).get("sid").stringValue();
+        String next = sidOf("15550100005");
 
         assertThat(simulator.calls()).extracting(ReceivedCall::callSid).containsExactly(ringing, next);
+    }
+
+    /** Calls that ring and talk 50 ms each. */
+    private static SimulatorSettings shortCalls() {
+        return SimulatorSettings.defaults().withRingTime(Duration.ofMillis(50)).withTalkTime(Duration.ofMillis(50));
+    }
+
+    /** The sid of a call created to {@code number}. */
+    private String sidOf(String number) throws Exception {
+        return MAPPER.readTree(create(number).body()).get("sid").stringValue();
     }
 
     private HttpResponse<String> create(String number) throws Exception {

@@ -13,7 +13,6 @@ import dev.dialer.simulator.SimulatorSettings;
 import dev.dialer.webhook.WebhookApplication;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -86,7 +85,7 @@ public final class StandaloneStack implements AutoCloseable {
                     .withRingTime(options.ringTime())
                     .withTalkTime(options.talkTime())
                     // In the same JVM as the services: a stack left running keeps no call for ever.
-                    .withKeepCalls(Duration.ofHours(2)), options, dispatcherPort));
+                    .withKeepCalls(SimulatorSettings.KEEP_CALLS_RUNNING), options, dispatcherPort));
             started.add(simulator);
             List<String> shared = sharedArgs(options, postgres, kafka);
             Map<String, ConfigurableApplicationContext> services = new LinkedHashMap<>();
