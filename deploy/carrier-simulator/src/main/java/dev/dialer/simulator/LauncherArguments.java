@@ -14,7 +14,8 @@ final class LauncherArguments {
     }
 
     static SimulatorSettings parse(String... args) {
-        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090).withKeepCalls(SimulatorSettings.KEEP_CALLS_RUNNING);
+        SimulatorSettings settings = SimulatorSettings.defaults().withPort(8090)
+                .withKeepCalls(SimulatorSettings.KEEP_CALLS_RUNNING);
         for (String arg : args) {
             int eq = arg.indexOf('=');
             if (!arg.startsWith("--") || eq < 0) {
