@@ -28,8 +28,9 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * How far a consumer group is behind, read from the broker: for each of its topics, the records between the group's
- * committed offsets and the ends of the topic's partitions (from the partition's earliest record where the group has
- * committed nothing yet). Read from the broker rather than from the consumers, so it counts what no consumer fetches:
+ * committed offsets and the ends of the topic's partitions, counted from the partition's earliest record where the
+ * group has committed nothing yet or committed an offset retention has since deleted (the consumer resets to the
+ * earliest record; counting from the old commit would report records that no longer exist). Read from the broker rather than from the consumers, so it counts what no consumer fetches:
  * partitions held paused, and every partition of a group whose consumers are all gone. Every instance of a service
  * measures the same figure for its group; queries take the largest.
  *
@@ -110,18 +111,16 @@ public final class ConsumerGroupLag implements AutoCloseable {
         described.values().forEach(topic -> topic.partitions().forEach(info -> {
             TopicPartition partition = new TopicPartition(topic.name(), info.partition());
             ends.put(partition, OffsetSpec.latest());
-            if (committed.get(partition) == null) {
-                starts.put(partition, OffsetSpec.earliest());
-            }
+            starts.put(partition, OffsetSpec.earliest());
         }));
         Map<TopicPartition, ListOffsetsResultInfo> end = await(admin.listOffsets(ends).all());
-        Map<TopicPartition, ListOffsetsResultInfo> start = starts.isEmpty() ? Map.of()
-                : await(admin.listOffsets(starts).all());
+        Map<TopicPartition, ListOffsetsResultInfo> start = await(admin.listOffsets(starts).all());
         Map<String, Double> byTopic = new HashMap<>();
         topics.forEach(topic -> byTopic.put(topic, 0.0));
         end.forEach((partition, info) -> {
             OffsetAndMetadata offset = committed.get(partition);
-            long from = offset != null ? offset.offset() : start.get(partition).offset();
+            long earliest = start.get(partition).offset();
+            long from = offset != null ? Math.max(offset.offset(), earliest) : earliest;
             byTopic.merge(partition.topic(), (double) Math.max(0, info.offset() - from), Double::sum);
         });
         return byTopic;

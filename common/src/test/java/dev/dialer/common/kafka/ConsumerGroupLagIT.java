@@ -13,6 +13,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -49,6 +50,24 @@ class ConsumerGroupLagIT {
             commit(group, Map.of(new TopicPartition(topic, 0), 10L, new TopicPartition(topic, 1), 5L));
             lag.measure();
             assertThat(gauge(group, topic)).as("caught up").isZero();
+        }
+    }
+
+    @Test
+    void aCommitOlderThanThePartitionsFirstRecordCountsFromThatRecord() throws Exception {
+        String topic = topicWith(Map.of(0, 10));
+        String group = "lag-" + UUID.randomUUID();
+        TopicPartition partition = new TopicPartition(topic, 0);
+        commit(group, Map.of(partition, 2L));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka))) {
+            // What retention does to a partition whose consumers fell behind: its first seven records deleted.
+            admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(7))).all().get(30, TimeUnit.SECONDS);
+        }
+        try (ConsumerGroupLag lag = new ConsumerGroupLag(KafkaSettings.of(kafka), group, List.of(topic), registry,
+                Duration.ofSeconds(10))) {
+            lag.measure();
+
+            assertThat(gauge(group, topic)).as("the three records left, not eight from the stale commit").isEqualTo(3);
         }
     }
 
