@@ -93,7 +93,7 @@ class CallEventReader implements SmartLifecycle {
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(kafka, properties.consumerGroup(),
                                 List.of(Topics.CALL_EVENTS), properties.maxPollRecords(), partitions.flow()),
-                        Math.max(256, properties.concurrency()), 1, record -> handle(record).thenReturn(record))
+                        1, record -> handle(record).thenReturn(record))
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped())
                 .then();

@@ -16,7 +16,6 @@ import org.springframework.validation.annotation.Validated;
  *                       shares the partitions out)
  * @param consumerGroup  the consumer group; its own, so the read model never competes with webhook delivery
  * @param maxPollRecords records fetched per poll
- * @param concurrency    partitions applied in parallel (each partition stays in order)
  * @param keepApplied    how long applied event ids are remembered for de-duplication; longer than the events
  *                       topic's retention
  * @param acceptedWriters statements writing accept-time {@code queued} rows in flight at most; the rows of the
@@ -38,7 +37,6 @@ record ReadModelProperties(
         @DefaultValue("true") boolean enabled,
         @DefaultValue("dialer-api-read-model") @NotBlank String consumerGroup,
         @DefaultValue("200") @Min(1) @Max(5000) int maxPollRecords,
-        @DefaultValue("16") @Min(1) @Max(1024) int concurrency,
         @DefaultValue("P8D") @NotNull Duration keepApplied,
         @DefaultValue("2") @Min(1) @Max(64) int acceptedWriters,
         @DefaultValue("5000") @Min(1) @Max(100000) int acceptedRowsPerStatement,

@@ -39,8 +39,6 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private static final Logger log = LoggerFactory.getLogger(DeliveryLogConsumer.class);
     private static final Duration RETRY_FIRST = Duration.ofMillis(200);
     private static final Duration RETRY_MAX = Duration.ofSeconds(10);
-    /** Partitions handled side by side: more than the topic has, since each needs its inner stream at once. */
-    private static final int PARTITIONS = 256;
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
 
@@ -80,7 +78,7 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
      * {@value #MAX_UNACKNOWLEDGED_PER_PARTITION} records, and the others go on.
      */
     Flux<InboundRecord> recordAll(Flux<InboundRecord> records, PausingPartitions partitions) {
-        return partitions.handle(records, PARTITIONS, 1, record -> recordOne(record).thenReturn(record));
+        return partitions.handle(records, 1, record -> recordOne(record).thenReturn(record));
     }
 
     /** Records one attempt, retrying until the database takes it; acknowledging it is its caller's. */

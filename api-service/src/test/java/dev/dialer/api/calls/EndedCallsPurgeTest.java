@@ -24,7 +24,7 @@ class EndedCallsPurgeTest {
     }
 
     private static EndedCallsPurge purge(Duration retention) {
-        ReadModelProperties properties = new ReadModelProperties(true, "group", 200, 16, Duration.ofDays(8), 2, 5000,
+        ReadModelProperties properties = new ReadModelProperties(true, "group", 200, Duration.ofDays(8), 2, 5000,
                 Duration.ofMinutes(2), Duration.ofSeconds(5), 500, retention, Duration.ofHours(1), 1000);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         // Never reached: the first tick is an hour away.

@@ -43,7 +43,7 @@ class ReadModelHealthIndicatorTest {
     }
 
     private static ReadModelProperties properties(boolean enabled) {
-        return new ReadModelProperties(enabled, "group", 200, 16, Duration.ofDays(8), 2, 5000,
+        return new ReadModelProperties(enabled, "group", 200, Duration.ofDays(8), 2, 5000,
                 Duration.ofMinutes(2), Duration.ofSeconds(30), 500, Duration.ofDays(90), Duration.ofMinutes(1), 1000);
     }
 }

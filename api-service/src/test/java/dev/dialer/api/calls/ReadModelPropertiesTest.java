@@ -21,14 +21,14 @@ class ReadModelPropertiesTest {
 
     @Test
     void callsArePurgedAtMostEverySecond() {
-        assertThatThrownBy(() -> new ReadModelProperties(true, "group", 200, 16, Duration.ofDays(8), 2, 5000,
+        assertThatThrownBy(() -> new ReadModelProperties(true, "group", 200, Duration.ofDays(8), 2, 5000,
                 Duration.ofMinutes(2), Duration.ofSeconds(5), 500, Duration.ofDays(90), Duration.ofMillis(500), 1000))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("dialer.api.read-model.purge-every");
     }
 
     private static ReadModelProperties properties(Duration retention) {
-        return new ReadModelProperties(true, "group", 200, 16, Duration.ofDays(8), 2, 5000, Duration.ofMinutes(2),
+        return new ReadModelProperties(true, "group", 200, Duration.ofDays(8), 2, 5000, Duration.ofMinutes(2),
                 Duration.ofSeconds(5), 500, retention, Duration.ofMinutes(1), 1000);
     }
 }

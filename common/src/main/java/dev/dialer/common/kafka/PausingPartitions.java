@@ -44,9 +44,11 @@ public final class PausingPartitions {
      * durable, and must not acknowledge it itself. A record still waiting for its turn when its partition is revoked is
      * dropped unhandled (its partition's next owner reads it again); one being handled then finishes.
      *
-     * @param partitions the most partitions handled at once: at least the partitions one consumer may own
+     * <p>Every partition the consumer is ever given is handled at once, however many the topic has: a partition's
+     * stream lasts as long as the subscription (it takes the partition back after a revocation), so a bound on the
+     * streams at once left the partitions past it unread for good, their lag growing and nothing else saying so.
      */
-    public Flux<InboundRecord> handle(Flux<InboundRecord> records, int partitions, int inFlight,
+    public Flux<InboundRecord> handle(Flux<InboundRecord> records, int inFlight,
                                       Function<InboundRecord, Mono<InboundRecord>> work) {
         return records
                 // Fetched before its partition was revoked: the partition's owner reads it again.
@@ -61,7 +63,8 @@ public final class PausingPartitions {
                 // after its partition was revoked is not handled at all: its next owner reads it again from the last
                 // commit, and handling it here too would race that owner (a call's events sent out of order).
                 .flatMap(partition -> partition.flatMap(tracked -> tracked.acknowledger().isRevoked() ? Mono.empty()
-                        : work.apply(tracked.record()).doOnNext(tracked.acknowledger()::done), inFlight), partitions)
+                        : work.apply(tracked.record()).doOnNext(tracked.acknowledger()::done), inFlight),
+                        Integer.MAX_VALUE)
                 .doFinally(signal -> acknowledgers.clear());
     }
 

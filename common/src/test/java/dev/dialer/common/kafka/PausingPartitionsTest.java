@@ -21,7 +21,7 @@ class PausingPartitionsTest {
     void aStuckPartitionsBacklogNeverStopsTheOthers() {
         PausingPartitions partitions = new PausingPartitions("dialer.call.events", 1_000);
         Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
-        Disposable running = partitions.handle(consumer.asFlux(), 2, 64,
+        Disposable running = partitions.handle(consumer.asFlux(), 64,
                         record -> record.partition() == 0 ? Mono.never()
                                 : Mono.fromRunnable(() -> handledOfPartitionOne.add(record.offset()))
                                         .thenReturn(record))
@@ -43,10 +43,29 @@ class PausingPartitionsTest {
     }
 
     @Test
+    void everyPartitionOfATopicOfMoreThanFlatMapsDefaultConcurrencyIsHandled() {
+        PausingPartitions partitions = new PausingPartitions("dialer.call.events", 1_000);
+        Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
+        List<Integer> handled = new CopyOnWriteArrayList<>();
+        // Each partition's stream stays open while the subscription lasts, as with a real consumer.
+        Disposable running = partitions.handle(consumer.asFlux(), 1,
+                        record -> Mono.fromRunnable(() -> handled.add(record.partition())).thenReturn(record))
+                .subscribe();
+
+        for (int partition = 0; partition < 300; partition++) {
+            consumer.tryEmitNext(record(partition, 0));
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> handled.size() == 300);
+        assertThat(handled).doesNotHaveDuplicates();
+        running.dispose();
+    }
+
+    @Test
     void oneAtATimeAPartitionsRecordsAreHandledInOrderPastMoreThanTheGroupingsDefaultDemand() {
         PausingPartitions partitions = new PausingPartitions("dialer.webhook.deliveries", 1_000);
         Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
-        Disposable running = partitions.handle(consumer.asFlux(), 2, 1,
+        Disposable running = partitions.handle(consumer.asFlux(), 1,
                         record -> record.partition() == 0 ? Mono.never()
                                 : Mono.fromRunnable(() -> handledOfPartitionOne.add(record.offset()))
                                         .thenReturn(record))
@@ -71,7 +90,7 @@ class PausingPartitionsTest {
         List<String> acknowledged = new CopyOnWriteArrayList<>();
         Sinks.Empty<Void> head = Sinks.empty();
         Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
-        Disposable running = partitions.handle(consumer.asFlux(), 2, 1,
+        Disposable running = partitions.handle(consumer.asFlux(), 1,
                         record -> (record.assignment() == 1 && record.offset() == 0 ? head.asMono()
                                 : Mono.<Void>empty()).thenReturn(record))
                 .subscribe();
@@ -100,7 +119,7 @@ class PausingPartitionsTest {
         List<Long> handled = new CopyOnWriteArrayList<>();
         Sinks.Empty<Void> head = Sinks.empty();
         Sinks.Many<InboundRecord> consumer = Sinks.many().unicast().onBackpressureBuffer();
-        Disposable running = partitions.handle(consumer.asFlux(), 2, 1,
+        Disposable running = partitions.handle(consumer.asFlux(), 1,
                         record -> Mono.fromRunnable(() -> handled.add(record.offset()))
                                 .then(record.offset() == 0 ? head.asMono() : Mono.<Void>empty()).thenReturn(record))
                 .subscribe();

@@ -69,7 +69,6 @@ public final class CallEventConsumer {
     static final String GROUP = "dialer-webhook";
     private static final Logger log = LoggerFactory.getLogger(CallEventConsumer.class);
     private static final int MAX_POLL_RECORDS = 500;
-    private static final int MIN_PARTITION_CONCURRENCY = 256;
     /**
      * Records of one partition handled at once: bounds what a slow endpoint can hold back before it is refused.
      * Twice an account's cap over all its endpoints ({@code max-concurrent-per-account}, 64): an instance that owns a
@@ -91,7 +90,6 @@ public final class CallEventConsumer {
     private static final Set<String> REFUSED_STATEMENT_CLASSES = Set.of("0A", "21", "22", "23", "42", "44", "54");
 
     private final KafkaSettings settings;
-    private final int partitionConcurrency;
     private final WebhookDirectory directory;
     private final TargetResolver resolver;
     private final WebhookDeliverer deliverer;
@@ -109,12 +107,10 @@ public final class CallEventConsumer {
     /** Each partition's acknowledger, by partition: a new assignment makes their pauses again. */
     private volatile boolean running;
 
-    CallEventConsumer(KafkaSettings settings, int partitions, WebhookDirectory directory, TargetResolver resolver,
+    CallEventConsumer(KafkaSettings settings, WebhookDirectory directory, TargetResolver resolver,
                       WebhookDeliverer deliverer, RetryStore store, EventStore events, Duration lookupWait,
                       Duration orderingWait, DeliveryMetrics metrics, BadRecords badRecords, Clock clock) {
         this.settings = settings;
-        // Every partition needs its own inner stream at once, or groupBy stops the consumer.
-        this.partitionConcurrency = Math.max(MIN_PARTITION_CONCURRENCY, partitions);
         this.directory = directory;
         this.resolver = resolver;
         this.deliverer = deliverer;
@@ -131,8 +127,7 @@ public final class CallEventConsumer {
     public Mono<Void> run() {
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS),
-                                MAX_POLL_RECORDS, partitions.flow()), partitionConcurrency,
-                        MAX_UNACKNOWLEDGED_PER_PARTITION,
+                                MAX_POLL_RECORDS, partitions.flow()), MAX_UNACKNOWLEDGED_PER_PARTITION,
                         record -> afterSameKey(record, handled(record, partitions.flow())))
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)

@@ -160,7 +160,7 @@ class DeliveryConfiguration {
                                         WebhookDeliverer deliverer, RetryStore store, EventStore events,
                                         DeliveryProperties delivery, RetryProperties retry, DeliveryMetrics metrics,
                                         KafkaPublisher attemptPublisher, Clock clock) {
-        return new CallEventConsumer(kafka.settings(), kafka.partitions(), directory, resolver, deliverer, store,
+        return new CallEventConsumer(kafka.settings(), directory, resolver, deliverer, store,
                 events, delivery.lookupWait(), retry.scaled(retry.orderingWait()), metrics,
                 new BadRecords(BadRecords.Source.EVENTS, attemptPublisher, metrics), clock);
     }

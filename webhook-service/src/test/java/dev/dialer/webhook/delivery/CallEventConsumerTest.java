@@ -164,7 +164,7 @@ class CallEventConsumerTest {
             }
         };
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        CallEventConsumer consumer = new CallEventConsumer(null, 1, null, null, null, null,
+        CallEventConsumer consumer = new CallEventConsumer(null, null, null, null, null,
                 new EventStore(DatabaseClient.create(away)), Duration.ofSeconds(10), Duration.ofMinutes(10),
                 new DeliveryMetrics(registry), null, Clock.systemUTC());
         byte[] event = "{\"event_id\":\"e-1\",\"event_type\":\"call.status\",\"account_id\":\"acc-1\"}"
@@ -185,7 +185,7 @@ class CallEventConsumerTest {
     void aRecordWhosePartitionWasRevokedWhileItWaitedForItsTurnIsLeftToTheNextOwner() {
         EventStore events = mock(EventStore.class);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        CallEventConsumer consumer = new CallEventConsumer(null, 1, null, null, null, null, events,
+        CallEventConsumer consumer = new CallEventConsumer(null, null, null, null, null, events,
                 Duration.ofSeconds(10), Duration.ofMinutes(10), new DeliveryMetrics(registry), null,
                 Clock.systemUTC());
         byte[] event = "{\"event_id\":\"e-2\",\"event_type\":\"call.status\",\"account_id\":\"acc-1\"}"

@@ -277,7 +277,7 @@ class RetryClaimIT {
 
     /** The call event handled as it is at {@code at} by a consumer that looks webhooks up in {@code directory}. */
     private void handle(WebhookDirectory directory, Instant at, CallEvent event) {
-        CallEventConsumer consumer = new CallEventConsumer(kafka.settings(), 1, directory, resolver, deliverer, store,
+        CallEventConsumer consumer = new CallEventConsumer(kafka.settings(), directory, resolver, deliverer, store,
                 events, Duration.ZERO, ORDERING_WAIT, metrics, new BadRecords(BadRecords.Source.EVENTS, publisher,
                 metrics), Clock.fixed(at, ZoneOffset.UTC));
         consumer.handle(new InboundRecord(Topics.CALL_EVENTS, 0, event.sequenceNumber(), event.requestId(),
