@@ -235,6 +235,29 @@ class DeliveryLogIT extends RunningApiService {
     }
 
     @Test
+    void anAttemptTheDatabaseRefusesIsSkippedAndTheAttemptsBehindItAreRecorded() throws Exception {
+        String webhook = webhook(KEY);
+        Instant now = Instant.now();
+        // An attempt id longer than an index entry may be (the contract sets no bound): PostgreSQL refuses its row
+        // (54000) every time. Random, so that compressing it does not bring it under the bound.
+        String tooLong = String.join("", java.util.stream.Stream.generate(() -> UUID.randomUUID().toString())
+                .limit(250).toList());
+        DeliveryAttempt refused = new DeliveryAttempt(DeliveryAttempt.VERSION, tooLong, "evt-refused", "call.final",
+                webhook, "webhook", "r-refused", ACCOUNT, 1, DeliveryAttempt.Outcome.DELIVERED, 200, null, "ok", 42,
+                null, false, false, now);
+        DeliveryAttempt after = attempt(webhook, ACCOUNT, "evt-after-refused", 1, DeliveryAttempt.Outcome.DELIVERED,
+                200, now.plusSeconds(1), false);
+
+        produce(refused, after);
+
+        await().atMost(READ_MODEL).untilAsserted(() ->
+                assertThat(json(get(WEBHOOKS + webhook + "/deliveries", KEY)).get("data")
+                        .findValuesAsString("attempt_id")).containsExactly(after.attemptId()));
+        assertThat(scrape())
+                .containsPattern("dialer_api_delivery_log_records_total\\{[^}]*outcome=\"refused\"[^}]*} 1\\.0");
+    }
+
+    @Test
     void anEndpointAnswerWithNulCharactersIsKeptAndTheLogGoesOn() throws Exception {
         String webhook = webhook(KEY);
         Instant now = Instant.now();

@@ -3,6 +3,7 @@ package dev.dialer.api.calls;
 import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
+import dev.dialer.common.db.RefusedStatements;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
@@ -11,12 +12,10 @@ import dev.dialer.common.kafka.Topics;
 import dev.dialer.api.kafka.ConsumerProgress;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.r2dbc.spi.R2dbcException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -35,7 +34,7 @@ import reactor.util.retry.Retry;
  * remembered, so a redelivery changes nothing). A record is acknowledged only after its transaction committed;
  * records of a partition are applied one after another, partitions in parallel. An unreadable record is counted,
  * logged and skipped; a database failure is retried with backoff without acknowledging, so nothing is lost. A record
- * whose statement PostgreSQL refuses for what it holds ({@link #isRefusedStatement}: refused again however often it
+ * whose statement PostgreSQL refuses for what it holds ({@link RefusedStatements}: refused again however often it
  * is sent) is tried {@value #REFUSED_STATEMENT_TRIES} times, then counted ({@code outcome="refused"}), logged with
  * what PostgreSQL said and skipped: retried for ever, it would hold its partition, and every call whose events follow
  * it, for good. A record in hand for longer than {@code stale-after} turns {@link ReadModelHealthIndicator} DOWN
@@ -50,12 +49,6 @@ class CallEventReader implements SmartLifecycle {
     private static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /** Applications of an event whose statement PostgreSQL refuses, before it is skipped. */
     static final int REFUSED_STATEMENT_TRIES = 5;
-    /**
-     * SQLSTATE classes of a statement refused for itself: feature not supported (0A), cardinality (21), data (22),
-     * integrity (23), syntax or access rule (42, but for 42501, a missing grant, which every statement waits on alike),
-     * with check option (44), program limit exceeded (54). Every other class is about the server, and is waited for.
-     */
-    private static final Set<String> REFUSED_STATEMENT_CLASSES = Set.of("0A", "21", "22", "23", "42", "44", "54");
 
     private final ReadModelProperties properties;
     private final KafkaSettings kafka;
@@ -108,45 +101,22 @@ class CallEventReader implements SmartLifecycle {
         return progress.track(Mono.defer(() -> projection.apply(event))
                         .doOnNext(result -> outcome(result.name().toLowerCase(Locale.ROOT)).increment())
                         .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES - 1, Duration.ofMillis(200))
-                                .filter(CallEventReader::isRefusedStatement))
+                                .filter(RefusedStatements::isRefused))
                         // The database is down or busy: keep the record (not acknowledged) and try again.
                         .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200))
                                 .maxBackoff(Duration.ofSeconds(10))
-                                .filter(error -> !isRefusedStatement(error))
+                                .filter(error -> !RefusedStatements.isRefused(error))
                                 .doBeforeRetry(signal -> log.warn("applying event {} of call {} failed, retrying",
                                         event.eventId(), event.requestId(), signal.failure())))
-                        .onErrorResume(CallEventReader::isRefusedStatement, error -> {
+                        .onErrorResume(RefusedStatements::isRefused, error -> {
                             log.error("call event {} ({} of call {}) at {}-{}@{} skipped: PostgreSQL refused it {} "
                                     + "times: {}", event.eventId(), event.eventType(), event.requestId(),
                                     record.topic(), record.partition(), record.offset(), REFUSED_STATEMENT_TRIES,
-                                    rootMessage(error));
+                                    RefusedStatements.answer(error));
                             refused.increment();
                             return Mono.empty();
                         }))
                 .then();
-    }
-
-    /**
-     * Whether PostgreSQL refused the statement for what it holds (its SQLSTATE's class, from the error or what it
-     * wraps), not for being away: sent again, it is refused again.
-     */
-    static boolean isRefusedStatement(Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null) {
-                String state = r2dbc.getSqlState();
-                return state.length() == 5 && !state.equals("42501")
-                        && REFUSED_STATEMENT_CLASSES.contains(state.substring(0, 2));
-            }
-        }
-        return false;
-    }
-
-    private static String rootMessage(Throwable error) {
-        Throwable root = error;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        return root.toString();
     }
 
     private CallEvent read(InboundRecord record) {

@@ -23,6 +23,8 @@ import reactor.core.publisher.Mono;
 class DeliveryLog {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryLog.class);
+    /** Attempts the log took, by {@code outcome}: recorded, duplicate, skipped_..., refused. */
+    static final String RECORDS = "dialer.api.delivery.log.records";
     static final String GONE = "gone";
     static final String FAILING = "failing";
 
@@ -95,7 +97,7 @@ class DeliveryLog {
     }
 
     private void count(String outcome) {
-        registry.counter("dialer.api.delivery.log.records", "outcome", outcome).increment();
+        registry.counter(RECORDS, "outcome", outcome).increment();
     }
 
     private static String problemOf(DeliveryAttempt attempt) {

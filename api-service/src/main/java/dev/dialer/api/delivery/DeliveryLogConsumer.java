@@ -1,11 +1,13 @@
 package dev.dialer.api.delivery;
 
 import dev.dialer.api.kafka.ConsumerProgress;
+import dev.dialer.common.db.RefusedStatements;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.KafkaSubscriber;
 import dev.dialer.common.kafka.PausingPartitions;
 import dev.dialer.common.kafka.Topics;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,11 +43,14 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private static final Duration RETRY_MAX = Duration.ofSeconds(10);
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
+    /** Handlings of an attempt whose statement PostgreSQL refuses, before it is skipped. */
+    static final int REFUSED_STATEMENT_TRIES = 5;
 
     private final DeliveryLog deliveryLog;
     private final DeliveryProperties properties;
     private final KafkaSettings kafka;
     private final ConsumerProgress progress;
+    private final Counter refused;
     private volatile Disposable running;
 
     @Autowired
@@ -61,6 +66,8 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
         this.kafka = kafka;
         this.progress = new ConsumerProgress(clock, registry, "dialer.api.delivery.log.in_hand.age",
                 "Seconds the delivery attempt longest in hand (retries included) has been (0 when none is)");
+        // Registered at start, so that an instance's first refusal is an increase the alert sees.
+        this.refused = registry.counter(DeliveryLog.RECORDS, "outcome", "refused");
     }
 
     Flux<InboundRecord> consume() {
@@ -81,12 +88,27 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
         return partitions.handle(records, 1, record -> recordOne(record).thenReturn(record));
     }
 
-    /** Records one attempt, retrying until the database takes it; acknowledging it is its caller's. */
+    /**
+     * Records one attempt, retrying until the database takes it; acknowledging it is its caller's. One whose statement
+     * PostgreSQL refuses for what it holds ({@link RefusedStatements}: refused again however often it is sent) is
+     * tried {@value #REFUSED_STATEMENT_TRIES} times, then counted ({@code outcome="refused"}), logged with what
+     * PostgreSQL said and skipped: retried for ever, it would stop its partition's log, every webhook on it, for good.
+     */
     Mono<Void> recordOne(InboundRecord record) {
         return progress.track(Mono.defer(() -> deliveryLog.record(record.value()))
+                .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES - 1, RETRY_FIRST)
+                        .filter(RefusedStatements::isRefused))
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
+                        .filter(error -> !RefusedStatements.isRefused(error))
                         .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
-                                record.topic(), record.partition(), record.offset(), signal.failure()))));
+                                record.topic(), record.partition(), record.offset(), signal.failure())))
+                .onErrorResume(RefusedStatements::isRefused, error -> {
+                    log.error("delivery attempt at {}-{}@{} skipped: PostgreSQL refused it {} times: {}",
+                            record.topic(), record.partition(), record.offset(), REFUSED_STATEMENT_TRIES,
+                            RefusedStatements.answer(error));
+                    refused.increment();
+                    return Mono.empty();
+                }));
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.dialer.common.contract.CallEvent;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractViolation;
 import dev.dialer.common.contract.WebhookConfig;
+import dev.dialer.common.db.RefusedStatements;
 import dev.dialer.common.kafka.InOrderAcknowledger;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaSettings;
@@ -86,8 +87,6 @@ public final class CallEventConsumer {
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
     /** Handlings of a record whose statement PostgreSQL refuses, before the record goes to the DLQ. */
     static final int REFUSED_STATEMENT_TRIES = 5;
-    /** SQLSTATE classes of a statement refused for itself (see {@link #isRefusedStatement}). */
-    private static final Set<String> REFUSED_STATEMENT_CLASSES = Set.of("0A", "21", "22", "23", "42", "44", "54");
 
     private final KafkaSettings settings;
     private final WebhookDirectory directory;
@@ -374,28 +373,7 @@ public final class CallEventConsumer {
                 || error instanceof InvalidDataAccessResourceUsageException
                 || error instanceof InvalidDataAccessApiUsageException
                 || error instanceof R2dbcDataIntegrityViolationException || error instanceof R2dbcBadGrammarException
-                || isRefusedState(sqlState(error));
-    }
-
-    /**
-     * A SQLSTATE of a statement refused for itself: feature not supported (0A), cardinality (21), data (22),
-     * integrity (23), syntax or access rule (42, but for 42501, a missing grant, which every statement waits on
-     * alike), with check option (44), program limit exceeded (54). Every other class (a connection, resources, an
-     * operator's shutdown, a rollback, a read-only standby...) is about the server, and is waited for.
-     */
-    private static boolean isRefusedState(String sqlState) {
-        return sqlState != null && sqlState.length() == 5 && !sqlState.equals("42501")
-                && REFUSED_STATEMENT_CLASSES.contains(sqlState.substring(0, 2));
-    }
-
-    /** The SQLSTATE PostgreSQL answered with, from the error or what it wraps; null when there is none. */
-    private static String sqlState(Throwable error) {
-        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-            if (cause instanceof R2dbcException r2dbc && r2dbc.getSqlState() != null) {
-                return r2dbc.getSqlState();
-            }
-        }
-        return null;
+                || RefusedStatements.isRefused(error);
     }
 
     private void storeUnavailable(InboundRecord record, Throwable error) {
