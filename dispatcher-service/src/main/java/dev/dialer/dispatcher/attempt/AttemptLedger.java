@@ -454,6 +454,12 @@ public class AttemptLedger {
      * the {@code dispatch.schedule} row (holding the request's command) exists if and only if the attempt ended, so no
      * crash can end an attempt and lose its retry, and a repeated final callback schedules nothing.
      *
+     * <p>A row for the next attempt may be there already: a copy of its command, written by an upstream producer with
+     * the next attempt number, was parked by its lane or made to wait (a pause, the cap, the calling window) while
+     * this attempt was live. That row becomes the retry's, due at the later of the two times: kept as it was, it fired
+     * at its own time and the next attempt dialled before its interval (a parked copy in seconds, a paused one at the
+     * campaign's resume). When it fires the dial-time policy is asked again, so the wait it stood for still holds.
+     *
      * @param nextAttempt the attempt to run
      * @param dueAt       when it may run
      * @return the status before, when the transition happened (and the retry is scheduled); empty otherwise
@@ -461,11 +467,13 @@ public class AttemptLedger {
     public Mono<AttemptStatus> transitionAndSchedule(Transition change, int nextAttempt, Instant dueAt) {
         return bindTransition(db.sql("WITH moved AS (" + TRANSITION + " AS status), " + """
                         scheduled AS (
-                            INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                            INSERT INTO dispatch.schedule AS s (request_id, attempt_no, due_at, reason, command)
                             SELECT r.request_id, $11, $12, 'retry', r.command
                               FROM moved, dispatch.requests r
                              WHERE r.request_id = $1
-                            ON CONFLICT (request_id, attempt_no) DO NOTHING)
+                            ON CONFLICT (request_id, attempt_no) DO UPDATE
+                               SET due_at = greatest(s.due_at, EXCLUDED.due_at), reason = 'retry', lease_until = NULL,
+                                   first_due_at = NULL)
                         SELECT status FROM moved"""), change)
                 .bind(10, nextAttempt)
                 .bind(11, dueAt)

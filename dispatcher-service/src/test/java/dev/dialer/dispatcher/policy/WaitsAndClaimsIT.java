@@ -3,10 +3,12 @@ package dev.dialer.dispatcher.policy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.dialer.common.contract.AttemptStatus;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.TestClock;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.retry.RetryScheduleAccess;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -296,6 +298,49 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
         Instant later = retryDue.plus(Duration.ofHours(10));
         assertThat(policy.schedule(second, "window", later).block(WAIT)).isEqualTo(PolicyLedger.Scheduled.WAITS);
         assertThat(dueAt(first.requestId())).as("a later wait still takes over").isEqualTo(later);
+    }
+
+    @Test
+    void aWaitACopyOfTheNextAttemptWroteWhileTheAttemptWasLiveNeverBringsTheRetryForward() {
+        // Attempt 1 rings; copies of attempt 2's command, written by an upstream producer, were read meanwhile: one
+        // parked by its lane behind its caller ID's backlog, due in a second; one of a paused campaign, looked at again
+        // in five minutes. Attempt 1 ends no-answer, its retry due in an hour and in four minutes.
+        Instant inAnHour = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        CallCommand parked = endedWhileTheNextAttemptWaits("+4915112340111", "parked", Instant.now().plusSeconds(1),
+                inAnHour);
+        assertThat(dueAt(parked.requestId())).as("the retry's interval holds").isEqualTo(inAnHour);
+        assertThat(reason(parked.requestId())).isEqualTo("retry");
+        assertThat(attempts.record(parked.withAttempt(2)).block(WAIT))
+                .as("a copy read before the retry fires is not recorded").isFalse();
+
+        Instant recheck = Instant.now().plus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.MILLIS);
+        String paused = endedWhileTheNextAttemptWaits("+4915112340112", "paused", recheck,
+                recheck.minus(Duration.ofMinutes(1))).requestId();
+        assertThat(dueAt(paused)).as("the later of the two").isEqualTo(recheck);
+        policy.releasePaused("acc-waits", "waits-campaign", Instant.now()).block(WAIT);
+        assertThat(dueAt(paused)).as("a resume does not bring the retry forward").isEqualTo(recheck);
+    }
+
+    /** Attempt 1 of a new request claimed, a wait of attempt 2 written, then attempt 1 ended; attempt 1's command. */
+    private CallCommand endedWhileTheNextAttemptWaits(String to, String reason, Instant waitDue, Instant retryDue) {
+        CallCommand first = new CallCommand(1, "wc-" + UUID.randomUUID(), "acc-waits", "+4930555002", to, null,
+                "a.wav", "waits-campaign", 60, 3, 1, null, null, null, null, null, null, null, null, Instant.now());
+        String id = first.requestId();
+        attempts.record(first).block(WAIT);
+        assertThat(attempts.claimDial(id, 1).block(WAIT)).isEqualTo(1);
+        attempts.storeProviderCallId(id, 1, 1, "sid-" + id).block(WAIT);
+        db.sql("""
+                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, 2, $2, $3, command FROM dispatch.requests WHERE request_id = $1""")
+                .bind(0, id).bind(1, waitDue).bind(2, reason).then().block(WAIT);
+        assertThat(attempts.transitionAndSchedule(new Transition(id, 1, AttemptStatus.NO_ANSWER, "no-answer",
+                "sid-" + id, 480, "Temporarily Unavailable", 1), 2, retryDue).blockOptional(WAIT)).isPresent();
+        return first;
+    }
+
+    private String reason(String requestId) {
+        return db.sql("SELECT reason FROM dispatch.schedule WHERE request_id = $1").bind(0, requestId)
+                .map(row -> row.get(0, String.class)).one().block(WAIT);
     }
 
     private Instant dueAt(String requestId) {
