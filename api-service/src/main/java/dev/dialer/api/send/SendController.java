@@ -102,7 +102,9 @@ class SendController {
             parameters = @Parameter(name = IDEMPOTENCY_KEY, in = ParameterIn.HEADER, description = "Makes retries "
                     + "safe for 24 hours: a repeat with the same body answers the original response with "
                     + "`Idempotent-Replayed: true`; the same key with another body is a 409. A request refused "
-                    + "with a 4xx is not stored: the key can be sent again with a corrected body",
+                    + "with a 4xx is not stored: the key can be sent again with a corrected body, unless an earlier "
+                    + "try under the key is in doubt (it got a 503, or is still running: the problem says "
+                    + "`earlier_try_in_doubt: true`), when only that try's own body may be sent again under it",
                     schema = @Schema(type = "string", maxLength = MAX_KEY_LENGTH)),
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = {
                     @Content(mediaType = MediaType.APPLICATION_JSON_VALUE,

@@ -126,7 +126,10 @@ class VoiceGatewayCallsController {
             parameters = @Parameter(name = IdempotentRequests.HEADER, in = ParameterIn.HEADER, description = "Makes "
                     + "retries safe for 24 hours, as on the send endpoint: a repeat with the same body answers the "
                     + "original 201 with `Idempotent-Replayed: true` and queues nothing; the same key with another "
-                    + "body (or used on another endpoint) is a 409. A request refused with a 4xx is not stored",
+                    + "body (or used on another endpoint) is a 409. A request refused with a 4xx is not stored, "
+                    + "unless an earlier try under the key is in doubt (it got a 503, or is still running: the "
+                    + "problem says `earlier_try_in_doubt: true`), when only that try's own body may be sent again "
+                    + "under it",
                     schema = @Schema(type = "string", maxLength = IdempotentRequests.MAX_KEY_LENGTH)),
             requestBody = @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, content = @Content(
                     mediaType = MediaType.APPLICATION_JSON_VALUE,
