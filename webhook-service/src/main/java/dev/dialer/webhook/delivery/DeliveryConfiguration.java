@@ -126,7 +126,7 @@ class DeliveryConfiguration {
                                   Clock clock, DeliveryMetrics metrics) {
         EndpointHealth health = new EndpointHealth(database, properties, new DisabledNotice(directory::subscribers),
                 clock);
-        metrics.disabledEndpoints(() -> health.disabledCount(directory::current));
+        metrics.disabledEndpoints(() -> health.disabledCount(directory::current, directory.webhooks()));
         return health;
     }
 

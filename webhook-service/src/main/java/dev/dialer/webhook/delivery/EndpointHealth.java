@@ -7,6 +7,7 @@ import io.r2dbc.spi.Readable;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -166,19 +167,29 @@ final class EndpointHealth {
     }
 
     /**
-     * Webhooks disabled now, of those the directory has ({@code current}, null for a webhook it does not). A disable
-     * outlives its webhook for a while (until {@link #forgetDeleted} has found it gone twice, longer while its
-     * announcement is owed), and one lifted by a newer configuration is removed only at the webhook's next try:
-     * counted, the gauge would show webhooks nobody can see disabled any more.
+     * Webhooks disabled now, of those the directory has ({@code current}, null for a webhook it does not; {@code
+     * known}, every configuration it has): those this instance holds disabled, and those whose configuration says the
+     * dialer disabled them. A disable outlives its webhook for a while (until {@link #forgetDeleted} has found it gone
+     * twice, longer while its announcement is owed), and one lifted by a newer configuration is removed only at the
+     * webhook's next try: counted, the gauge would show webhooks nobody can see disabled any more. Another instance's
+     * disable reaches this one's memory only through a try of its own, which the configuration republished with
+     * {@code enabled: false} stops: counted from memory alone, each instance saw about its own disables.
      */
-    long disabledCount(Function<String, WebhookConfig> current) {
-        return states.entrySet().stream()
-                .filter(entry -> entry.getValue().disabled())
-                .filter(entry -> {
-                    WebhookConfig config = current.apply(entry.getKey());
-                    return config != null && !reenabled(entry.getValue(), config);
-                })
-                .count();
+    long disabledCount(Function<String, WebhookConfig> current, Collection<WebhookConfig> known) {
+        Set<String> disabled = new HashSet<>();
+        states.forEach((id, state) -> {
+            WebhookConfig config = state.disabled() ? current.apply(id) : null;
+            if (config != null && !reenabled(state, config)) {
+                disabled.add(id);
+            }
+        });
+        known.forEach(config -> {
+            if (!config.enabled() && (GONE.equals(config.disabledReason())
+                    || FAILING.equals(config.disabledReason()))) {
+                disabled.add(config.id());
+            }
+        });
+        return disabled.size();
     }
 
     /**

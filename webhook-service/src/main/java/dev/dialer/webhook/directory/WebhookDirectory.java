@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -271,6 +272,11 @@ public final class WebhookDirectory {
             }
         }
         return false;
+    }
+
+    /** Every webhook known now: a view that follows the directory's changes. */
+    public Collection<WebhookConfig> webhooks() {
+        return Collections.unmodifiableCollection(webhooks.values());
     }
 
     /** The webhook with this id if it is known now. */

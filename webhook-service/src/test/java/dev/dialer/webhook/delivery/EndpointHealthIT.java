@@ -171,8 +171,31 @@ class EndpointHealthIT {
 
         // As a restarted instance sees them: every disable is loaded, the deleted webhook's too.
         EndpointHealth restarted = loaded();
-        assertThat(restarted.disabledCount(directory::get)).isEqualTo(1);
-        assertThat(disabling.disabledCount(directory::get)).isEqualTo(1);
+        assertThat(restarted.disabledCount(directory::get, directory.values())).isEqualTo(1);
+        assertThat(disabling.disabledCount(directory::get, directory.values())).isEqualTo(1);
+    }
+
+    @Test
+    void theDisabledGaugeCountsAWebhookAnotherInstanceDisabled() {
+        String failing = "wh-" + UUID.randomUUID();
+        String byTheAccount = "wh-" + UUID.randomUUID();
+        EndpointHealth other = loaded();
+        EndpointHealth disabling = loaded();
+        StepVerifier.create(disabling.disable(failing, EndpointHealth.FAILING, disabling(failing))).expectNext(true)
+                .expectComplete().verify(WAIT);
+        Instant before = Instant.now().minusSeconds(60);
+        // As api-service republishes the webhook once it has heard of the disable; and one its account disabled.
+        Map<String, WebhookConfig> directory = Map.of(
+                failing, new WebhookConfig(failing, "acc-1", "https://example.com/hook", "test",
+                        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", false, Instant.now(), null, null,
+                        EndpointHealth.FAILING, before),
+                byTheAccount, new WebhookConfig(byTheAccount, "acc-1", "https://example.com/hook", "test",
+                        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", false, Instant.now(), null, null, "customer",
+                        before));
+
+        assertThat(other.disabledCount(directory::get, directory.values()))
+                .as("an instance that never tried the webhook since").isEqualTo(1);
+        assertThat(disabling.disabledCount(directory::get, directory.values())).isEqualTo(1);
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,7 +48,7 @@ class EndpointHealthTest {
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 
-        assertThat(health.disabledCount(id -> KNOWN)).isZero();
+        assertThat(health.disabledCount(id -> KNOWN, List.of(KNOWN))).isZero();
     }
 
     @Test
@@ -56,6 +57,6 @@ class EndpointHealthTest {
                 .expectError()
                 .verify(Duration.ofSeconds(10));
 
-        assertThat(health.disabledCount(id -> KNOWN)).isZero();
+        assertThat(health.disabledCount(id -> KNOWN, List.of(KNOWN))).isZero();
     }
 }
