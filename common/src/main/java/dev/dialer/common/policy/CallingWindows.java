@@ -42,6 +42,13 @@ public final class CallingWindows {
     /** The North American Numbering Plan's calling code, whose zones libphonenumber keys by exchange. */
     private static final int NANP = 1;
     private static final Map<Integer, List<String>> NANP_AREAS = new ConcurrentHashMap<>();
+    /**
+     * +1 overlay area codes whose one fallback zone in libphonenumber's data is not the overlaid area's, by the area
+     * code they overlay: their numbers are timed by the overlaid area's zones. 474 overlays Saskatchewan's 306 and
+     * 639 (America/Regina, UTC−6 all year), and the data gives it America/Winnipeg, which keeps daylight saving time:
+     * called from 08:00 local time in summer.
+     */
+    private static final Map<Integer, Integer> NANP_OVERLAID = Map.of(474, 306);
     /** {@link #onTheirCountriesClocks}'s answers, by calling code and libphonenumber's zones. */
     private static final Map<CodeZones, List<ZoneId>> CHECKED_ZONES = new ConcurrentHashMap<>();
     private static final int ONE_HOUR = 3_600;
@@ -226,6 +233,10 @@ public final class CallingWindows {
         int area = (int) (national / 10_000_000L);
         if (!ids.equals(nanpGeographical(area * 10_000_000L))) {
             return ids;
+        }
+        Integer overlaid = NANP_OVERLAID.get(area);
+        if (overlaid != null) {
+            return NANP_AREAS.computeIfAbsent(overlaid, CallingWindows::zonesOfArea);
         }
         List<String> areaZones = NANP_AREAS.computeIfAbsent(area, CallingWindows::zonesOfArea);
         return areaZones.containsAll(ids) && areaZones.size() > ids.size() ? areaZones : ids;

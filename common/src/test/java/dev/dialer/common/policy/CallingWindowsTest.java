@@ -50,6 +50,20 @@ class CallingWindowsTest {
     }
 
     @Test
+    void aSaskatchewanOverlayNumberIsTimedLikeTheAreaItOverlays() {
+        String saskatoon = "+14742221234";
+        assertThat(CallingWindows.zonesOf(saskatoon)).as("the data's Winnipeg is gone")
+                .doesNotContain(ZoneId.of("America/Winnipeg"))
+                .isEqualTo(CallingWindows.zonesOf("+13065551234"))
+                .contains(ZoneId.of("America/Regina"));
+        // 08:30 in Regina in July (no daylight saving time) is 09:30 in Winnipeg: shut.
+        Instant summerMorning = ZonedDateTime.of(2026, 7, 15, 8, 30, 0, 0, ZoneId.of("America/Regina")).toInstant();
+        assertThat(CallingWindows.isOpen(saskatoon, CallingWindow.DEFAULT, summerMorning)).isFalse();
+        assertThat(CallingWindows.isOpen(saskatoon, CallingWindow.DEFAULT, summerMorning.plus(Duration.ofHours(1))))
+                .isTrue();
+    }
+
+    @Test
     void aNumberSpanningSeveralZonesWaitsUntilTheWindowIsOpenInAll() {
         assertThat(CallingWindows.zonesOf(US_TOLL_FREE)).hasSizeGreaterThan(1);
         // 09:30 in New York is 03:30 in Honolulu: open in the east only.
