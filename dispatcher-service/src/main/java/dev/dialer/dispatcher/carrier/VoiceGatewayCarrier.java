@@ -110,8 +110,16 @@ final class VoiceGatewayCarrier implements Carrier {
                 .transformDeferred(this::timed);
     }
 
+    /**
+     * Whether the request is known never to have been written to a connection: given up now, so that it never is
+     * ({@link RequestWriting#abandon}). Unknown, so false, where the client does not note its writes.
+     */
+    private boolean neverWritten(RequestWriting writing) {
+        return writingTracked && writing.abandon();
+    }
+
     private CarrierException timedOut(RequestWriting writing) {
-        if (writingTracked && writing.abandon()) {
+        if (neverWritten(writing)) {
             return new CarrierException(CarrierException.Reason.UNREACHABLE, "no connection to the carrier within "
                     + properties.requestTimeout() + " (name resolution or TLS handshake): the request was not sent",
                     null);
@@ -131,7 +139,7 @@ final class VoiceGatewayCarrier implements Carrier {
      * alone.
      */
     private CarrierException notAnswered(Throwable error, RequestWriting writing) {
-        if (writingTracked && writing.abandon()) {
+        if (neverWritten(writing)) {
             return new CarrierException(CarrierException.Reason.UNREACHABLE,
                     "no connection to the carrier (" + error + "): the request was not sent", error);
         }
