@@ -205,11 +205,12 @@ public class Watchdog {
      */
     private Mono<Boolean> reconcile(QuietAttempt quiet) {
         CallRef ref = new CallRef(quiet.requestId(), quiet.attempt(), quiet.providerCallId());
-        Mono<Boolean> reconciled = quiet.providerCallId() == null ? Mono.defer(() -> neverToldItsId(quiet))
+        Mono<Boolean> reconciled = quiet.providerCallId() == null
+                ? Mono.defer(() -> unknownOnceItsLifeIsOver(quiet, NEVER_TOLD))
                 : carrier.status(ref)
                 .onErrorMap(NotAsked::new)
                 .flatMap(report -> applyReport(quiet, report).thenReturn(true))
-                .switchIfEmpty(Mono.defer(() -> unknownToTheCarrier(quiet, NO_SUCH_CALL).thenReturn(true)))
+                .switchIfEmpty(Mono.defer(() -> unknownOnceItsLifeIsOver(quiet, NO_SUCH_CALL)))
                 .onErrorResume(NotAsked.class, error -> pastGivingUp(quiet)
                         ? givenUp(quiet, error.getCause()).thenReturn(true) : Mono.error(error));
         return reconciled
@@ -225,21 +226,25 @@ public class Watchdog {
     }
 
     /**
-     * An attempt whose call the carrier never named (its create-call answer was lost, and no callback came): the
-     * carrier cannot be asked about it. It ends as a call the carrier does not know ({@link #unknownToTheCarrier}) once
-     * its own life is over (its dial, its own ring timeout and time limit, and the margin), not at the quiet period,
-     * which the defaults make: a call given a longer time limit may still talk, its callbacks lost, and its end would
-     * free its trunk slot. Until then nothing changes, counted {@code awaiting_life}, and its lease runs till then
-     * (emits false: not reconciled).
+     * An attempt whose call the carrier never named (its create-call answer was lost, and no callback came), so that
+     * it cannot be asked about it, or whose call it no longer knows. It ends as a call the carrier does not know
+     * ({@link #unknownToTheCarrier}) once its own life is over (its dial, its own ring timeout and time limit, and the
+     * margin), not at the quiet period, which the defaults make: a call given a longer time limit may still talk, its
+     * callbacks lost, and its end would free its trunk slot and announce the call's end hours early. A carrier may
+     * forget a call that still talks: jambonz keeps an answered call's record 12 hours after its last change, and posts
+     * nothing between the answer and the end. Until then nothing changes, counted {@code awaiting_life}, and its lease
+     * runs till then (emits false: not reconciled).
+     *
+     * @param carrierSaid why the call counts as unknown, for the log: {@link #NEVER_TOLD} or {@link #NO_SUCH_CALL}
      */
-    private Mono<Boolean> neverToldItsId(QuietAttempt quiet) {
+    private Mono<Boolean> unknownOnceItsLifeIsOver(QuietAttempt quiet, String carrierSaid) {
         Instant lifeEnd = lifeEnd(quiet);
         if (lifeEnd == null || clock.instant().isAfter(lifeEnd)) {
-            return unknownToTheCarrier(quiet, NEVER_TOLD).thenReturn(true);
+            return unknownToTheCarrier(quiet, carrierSaid).thenReturn(true);
         }
         log.info("request {} attempt {} was {} and had no news for {}; {}, so it waits for the end of its own ring "
                 + "timeout and time limit, {}", quiet.requestId(), quiet.attempt(), quiet.status().wire(), quietFor,
-                NEVER_TOLD, lifeEnd);
+                carrierSaid, lifeEnd);
         count(AWAITING_LIFE);
         // Leased till then: claimed at every lease, such attempts (first in the claims' order, since nothing touches
         // them) would fill the claims of an outage's aftermath and keep the other quiet attempts waiting.
@@ -453,7 +458,8 @@ public class Watchdog {
      * the request to end, and it ends as cancelled requests end, through the callback path's outcome for a cancel),
      * as it stood when it was answered or ringing ({@link #goneAsItStood}), else with {@code status_timeout}.
      *
-     * @param carrierSaid why the call counts as unknown, for the log: {@link #NO_SUCH_CALL} or {@link #NOT_ASKED}
+     * @param carrierSaid why the call counts as unknown, for the log: {@link #NO_SUCH_CALL}, {@link #NEVER_TOLD} or
+     *                    {@link #NOT_ASKED}
      */
     private Mono<Void> unknownToTheCarrier(QuietAttempt quiet, String carrierSaid) {
         if (quiet.status() == AttemptStatus.IN_PROGRESS) {

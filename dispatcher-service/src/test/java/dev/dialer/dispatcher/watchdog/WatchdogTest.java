@@ -263,6 +263,28 @@ class WatchdogTest {
         assertThat(applied).extracting(CarrierCallback::providerCallId).containsExactly("call-wd-gone");
     }
 
+    /**
+     * jambonz forgets an answered call 12 hours after its last change, the answer, and posts nothing more until the end:
+     * a call given a time limit of a day may still talk when it is forgotten.
+     */
+    @Test
+    void anAnsweredCallTheCarrierNoLongerKnowsWaitsForTheEndOfItsOwnLife() {
+        Instant dialled = NOW.minus(Duration.ofHours(13));
+        claimOnce(quiet("wd-day", AttemptStatus.IN_PROGRESS, dialled, Map.of("timeLimit", 86_400)),
+                quiet("wd-day-over", AttemptStatus.IN_PROGRESS, NOW.minus(Duration.ofHours(25)),
+                        Map.of("timeLimit", 86_400)));
+        Watchdog watchdog = watchdog(call -> Mono.empty());
+
+        StepVerifier.create(watchdog.reconcileQuiet()).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(applied).as("only the call whose own life is over ends")
+                .extracting(CarrierCallback::requestId, CarrierCallback::status)
+                .containsExactly(tuple("wd-day-over", AttemptStatus.COMPLETED));
+        assertThat(leased).containsExactly(Map.entry("wd-day", dialled.plusSeconds(60 + 86_400)
+                .plus(Duration.ofMinutes(5))));
+        assertThat(outcomes()).containsEntry(Watchdog.AWAITING_LIFE, 1.0).containsEntry("answered_gone", 1.0);
+    }
+
     /** jambonz forgets a call an hour after its last change when that was not final: a ringing call's end lost. */
     @Test
     void aRingingCallTheCarrierNoLongerKnowsEndsNoAnswerNotStatusTimeout() {
