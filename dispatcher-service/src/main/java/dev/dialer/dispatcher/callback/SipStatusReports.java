@@ -92,6 +92,23 @@ public class SipStatusReports {
         return openAttempts.dialledHereSince(status.requestId(), status.attempt(), keys.ownedSince(command.callerId()));
     }
 
+    /**
+     * An attempt's end the watchdog committed here, on a dispatcher that may not own the call's caller ID (it claims
+     * quiet attempts whoever owns them): where another does, a copy goes to that owner, whose ledger refuses it as late
+     * and which frees the trunk slot it holds for the call ({@link CallbackApplier}'s refusal of a callback whose
+     * attempt has no dial in flight), as the end of a SIP call applied where its dialog is does. Without it the owner
+     * held the slot until its hold lapsed: the call's own ring timeout and time limit and a margin since the dial,
+     * hours after the end for a command given a long time limit. Completes once Kafka has the copy, or at once.
+     */
+    public Mono<Void> endedHere(CarrierCallback end, String callerId) {
+        if (keys.owns(callerId)) {
+            return Mono.empty();
+        }
+        log.debug("{} of request {} attempt {} ended here: caller ID owned elsewhere, a copy appended for its owner",
+                end.status().wire(), end.requestId(), end.attempt());
+        return records.append(callerId, body(end, callerId), headers(end)).then();
+    }
+
     private Mono<CallbackApplier.Result> toOwner(CarrierCallback status, CallCommand command) {
         log.debug("{} of request {} attempt {}: caller ID owned elsewhere, appended for its owner",
                 status.providerStatus(), status.requestId(), status.attempt());
@@ -125,14 +142,14 @@ public class SipStatusReports {
 
     /**
      * The status as the Voice Gateway would post it ({@link JambonzCallbackReader} reads it back): {@code call_status}
-     * the raw status, the SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own
+     * the raw status (the status's own name for an end the dialer inferred, which has none), the SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own
      * error code, when it ended the call itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the
      * mark of a report of a call it took over in {@value #TAKEN_OVER_HEADER}.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();
         json.put("call_sid", status.providerCallId());
-        json.put("call_status", status.providerStatus());
+        json.put("call_status", status.providerStatus() != null ? status.providerStatus() : status.status().wire());
         if (status.sipStatus() != null) {
             json.put("sip_status", status.sipStatus());
         }

@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.attempt.QuietAttempt;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.callback.SipStatusReports;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
@@ -47,10 +48,10 @@ import reactor.core.publisher.Mono;
  *       be asked and waits, counted {@code awaiting_life}): an attempt on record as answered ends {@code completed}
  *       (the call was answered, and has ended since); otherwise the attempt and the request end {@code canceled} if a
  *       cancel reached the request; else the attempt ends {@code failed} and the request ends {@code failed} with
- *       {@code error.code=status_timeout}, through the single-final path, and its trunk slot frees (where this
- *       dispatcher holds it: the slot is held by the owner of the caller ID's partition; another owner frees it when
- *       its hold lapses, {@code SlotHold}: the call's own ring timeout and time limit since its start and a margin,
- *       about when the watchdog's own deadline comes).</li>
+ *       {@code error.code=status_timeout}, through the single-final path, and its trunk slot frees: here, and, when
+ *       another dispatcher owns the caller ID's partition (and holds the slot), there, through a copy of the end on
+ *       {@code dialer.carrier.callbacks} that its ledger refuses as late ({@link SipStatusReports#endedHere}); so
+ *       does every end the watchdog commits.</li>
  *   <li>The carrier cannot be asked (its API down, refusing the account, or answering what the dialer cannot read):
  *       nothing changes; the attempt is claimed again once its lease lapses. Once {@code give-up-after} has passed
  *       since the call's life ended (its dial, its own ring timeout and time limit, and the margin: the carrier has
@@ -108,20 +109,22 @@ public class Watchdog {
     private final OutcomeMetrics outcomes;
     private final WatchdogHeartbeat heartbeat;
     private final Lanes lanes;
+    private final SipStatusReports owners;
 
     @Autowired
     Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
              WatchdogProperties properties, CarrierProperties carrierProperties, SipTrunkProperties sip, Clock clock,
-             MeterRegistry registry, WatchdogHeartbeat heartbeat, Lanes lanes) {
+             MeterRegistry registry, WatchdogHeartbeat heartbeat, Lanes lanes, SipStatusReports owners) {
         this(ledger, carrier, applier, events, properties, CallDefaults.of(carrierProperties, sip), clock, registry,
-                heartbeat, lanes);
+                heartbeat, lanes, owners);
     }
 
     Watchdog(AttemptLedger ledger, Carrier carrier, CallbackApplier applier, CallEvents events,
              WatchdogProperties properties, CallDefaults defaults, Clock clock, MeterRegistry registry,
-             WatchdogHeartbeat heartbeat, Lanes lanes) {
+             WatchdogHeartbeat heartbeat, Lanes lanes, SipStatusReports owners) {
         this.heartbeat = heartbeat;
         this.lanes = lanes;
+        this.owners = owners;
         this.ledger = ledger;
         this.carrier = carrier;
         this.applier = applier;
@@ -326,9 +329,33 @@ public class Watchdog {
     private Mono<Void> counted(QuietAttempt quiet, CarrierCallback report, CallbackApplier.Result result,
                                String outcome) {
         return whyRefused(quiet, report, result)
-                .map(refusal -> refusal == Refusal.NONE ? outcome : refusal.outcome)
-                .doOnNext(this::count)
-                .then();
+                .flatMap(refusal -> {
+                    count(refusal == Refusal.NONE ? outcome : refusal.outcome);
+                    return endedHere(report, result);
+                });
+    }
+
+    /**
+     * A report the applier took that ended the attempt here: the caller ID's owner, when another dispatcher is, gets a
+     * copy and frees the trunk slot it holds for the call ({@link SipStatusReports#endedHere}). Where the copy cannot
+     * be sent, the owner's hold lapses as it did before, logged.
+     */
+    private Mono<Void> endedHere(CarrierCallback end, CallbackApplier.Result result) {
+        if (result != CallbackApplier.Result.APPLIED || !end.status().isTerminal()) {
+            return Mono.empty();
+        }
+        return ledger.findCommand(end.requestId(), end.attempt())
+                .flatMap(command -> endedHere(end, command));
+    }
+
+    private Mono<Void> endedHere(CarrierCallback end, CallCommand command) {
+        return owners.endedHere(end, command.callerId())
+                .onErrorResume(error -> {
+                    log.warn("request {} attempt {} ended here, and its copy for the caller ID's owner could not be "
+                            + "appended: that owner holds the call's trunk slot until its hold lapses",
+                            end.requestId(), end.attempt(), error);
+                    return Mono.empty();
+                });
     }
 
     /** Why the ledger refused a report it could have taken, as far as it matters here. */
@@ -503,14 +530,14 @@ public class Watchdog {
         CarrierCallback ended = bound(quiet, quiet.providerCallId(), AttemptStatus.CANCELED, null, null, null, null,
                 quiet.status());
         return applier.apply(ended)
-                .flatMap(result -> whyRefused(quiet, ended, result).doOnNext(refusal -> {
+                .flatMap(result -> whyRefused(quiet, ended, result).flatMap(refusal -> {
                     if (refusal != Refusal.NONE) {
                         count(refusal.outcome);
                     } else if (result == CallbackApplier.Result.APPLIED) {
                         count("canceled");
                     }
-                }))
-                .then();
+                    return endedHere(ended, result);
+                }));
     }
 
     /**
@@ -535,13 +562,14 @@ public class Watchdog {
                         .switchIfEmpty(Mono.defer(() -> ledger.standing(quiet.requestId(), quiet.attempt())
                                 .retryWhen(InfraRetry.brief("attempt standing"))
                                 .doOnNext(standing -> notFailed(quiet, standing, slotKey))
-                                .then(Mono.empty()))))
-                .doOnNext(failed -> {
-                    // Nothing else will end it: no callback comes for a call the carrier does not know.
-                    lanes.trunks().release(slotKey, false);
-                    count(STATUS_TIMEOUT);
-                })
-                .then()
+                                .then(Mono.empty())))
+                        .flatMap(failed -> {
+                            // Nothing else will end it: no callback comes for a call the carrier does not know.
+                            lanes.trunks().release(slotKey, false);
+                            count(STATUS_TIMEOUT);
+                            return endedHere(bound(quiet, quiet.providerCallId(), AttemptStatus.FAILED, null, null,
+                                    null, null, quiet.status()), command);
+                        }))
                 // A cancel marked since the end's context was read: the request ends canceled, as it would have.
                 .onErrorResume(AttemptLedger.CancelledMeanwhile.class, crossed -> cancelled(quiet, carrierSaid));
     }

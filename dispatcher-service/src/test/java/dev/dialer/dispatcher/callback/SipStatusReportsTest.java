@@ -121,6 +121,32 @@ class SipStatusReportsTest {
     }
 
     @Test
+    void anEndTheWatchdogInferredHereGoesToAnotherOwnerAsAnEndItReadsBackAndToNoneWhenOwnedHere() {
+        KeyRouting keys = new KeyRouting();
+        keys.commandsTopicHas(12);
+        CallbackRecords records = mock(CallbackRecords.class);
+        when(records.append(any(), any(), any())).thenReturn(Mono.empty());
+        SipStatusReports reports = new SipStatusReports(mock(CallbackApplier.class),
+                new OpenAttempts(mock(AttemptLedger.class), new SimpleMeterRegistry()), keys, records);
+        // Inferred: no raw status from the carrier, bound to the call and dial the watchdog asked about.
+        CarrierCallback gone = new CarrierCallback("r-1", 2, AttemptStatus.COMPLETED, null, "call-1", null, null,
+                null, null, null, 1, false, true, AttemptStatus.IN_PROGRESS);
+
+        keys.owns(ALL, Set.of());
+        reports.endedHere(gone, CALLER).block(Duration.ofSeconds(5));
+        verify(records, never()).append(any(), any(), any());
+
+        keys.owns(Set.of(), ALL);
+        reports.endedHere(gone, CALLER).block(Duration.ofSeconds(5));
+        byte[] body = SipStatusReports.body(gone, CALLER);
+        verify(records).append(CALLER, body, Map.of());
+        CarrierCallback read = CallbackRecords.read(body, Map.of()).orElseThrow();
+        assertThat(read.status()).as("read back as the end it is").isEqualTo(AttemptStatus.COMPLETED);
+        assertThat(read.providerCallId()).isEqualTo("call-1");
+        assertThat(read.dial()).isEqualTo(1);
+    }
+
+    @Test
     void theDialersOwnCanceledIsReadAsWellAsTheVoiceGatewaysStatuses() {
         assertThat(SipStatusReports.statusOf("canceled")).contains(AttemptStatus.CANCELED);
         assertThat(SipStatusReports.statusOf("early-media")).contains(AttemptStatus.RINGING);

@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.callback.CallbackApplier.Result;
 import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.callback.SipStatusReports;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
@@ -61,6 +62,9 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
 
     @Autowired
     Lanes lanes;
+
+    @Autowired
+    SipStatusReports owners;
 
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
@@ -271,7 +275,7 @@ class WatchdogDialBindingIT extends DispatcherOnDatabase {
                 Duration.ofMinutes(5), Duration.ofSeconds(30), Duration.ofMinutes(2), 1000, null,
                 Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(carrierProperties.ringTimeout(), carrierProperties.timeLimit()),
-                Clock.systemUTC(), registry, null, lanes);
+                Clock.systemUTC(), registry, null, lanes, owners);
         watchdog.reconcileQuiet().block(WAIT);
     }
 

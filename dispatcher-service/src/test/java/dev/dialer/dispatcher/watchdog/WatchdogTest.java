@@ -16,6 +16,7 @@ import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.QuietAttempt;
 import dev.dialer.dispatcher.callback.CallbackApplier;
 import dev.dialer.dispatcher.callback.CarrierCallback;
+import dev.dialer.dispatcher.callback.SipStatusReports;
 import dev.dialer.dispatcher.carrier.CallRef;
 import dev.dialer.dispatcher.carrier.CallReport;
 import dev.dialer.dispatcher.carrier.Carrier;
@@ -70,6 +71,9 @@ class WatchdogTest {
                 Duration.ofMillis(500));
     }
     private final CallbackApplier applier = mock(CallbackApplier.class);
+    private final SipStatusReports owners = mock(SipStatusReports.class);
+    /** The ends handed to {@link SipStatusReports#endedHere}, by request id, with the caller ID they name. */
+    private final Map<String, String> endedHere = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Integer> claims = Collections.synchronizedList(new ArrayList<>());
     private final List<String> touched = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Instant> leased = new java.util.concurrent.ConcurrentHashMap<>();
@@ -261,6 +265,21 @@ class WatchdogTest {
 
         assertThat(applied).extracting(CarrierCallback::status).containsExactly(AttemptStatus.COMPLETED);
         assertThat(applied).extracting(CarrierCallback::providerCallId).containsExactly("call-wd-gone");
+        assertThat(endedHere).as("the end goes to the caller ID's owner, which may hold the call's trunk slot")
+                .containsExactly(Map.entry("wd-gone", "+49305551"));
+    }
+
+    @Test
+    void anEndTheLedgerRefusedAsLateGoesToNoOwner() {
+        result = CallbackApplier.Result.IGNORED;
+        claimFrom(limit -> List.of(quiet("wd-late", AttemptStatus.IN_PROGRESS, NOW.minus(Duration.ofHours(13)),
+                Map.of())));
+
+        StepVerifier.create(watchdog(call -> Mono.empty()).reconcileQuiet()).expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        assertThat(applied).hasSize(1);
+        assertThat(endedHere).as("whoever ended it freed what it held").isEmpty();
     }
 
     /**
@@ -487,6 +506,12 @@ class WatchdogTest {
             applied.add(invocation.getArgument(0));
             return Mono.just(result);
         });
+        when(ledger.findCommand(anyString(), anyInt())).thenAnswer(invocation -> Mono.just(new CallCommand(1,
+                invocation.getArgument(0), "acc", "+4930555" + invocation.getArgument(1), "+4915112345678", null,
+                "a.wav", null, 0, 3, invocation.getArgument(1), null, null, Map.of(), null, null, null, null, null,
+                NOW)));
+        when(owners.endedHere(any(), anyString())).thenAnswer(invocation -> Mono.fromRunnable(() -> endedHere.put(
+                invocation.<CarrierCallback>getArgument(0).requestId(), invocation.getArgument(1))));
     }
 
     private Watchdog watchdog(Function<CallRef, Mono<CallReport>> status) {
@@ -515,6 +540,6 @@ class WatchdogTest {
                 Duration.ofSeconds(30), Duration.ofMinutes(2), 2, null, Duration.ofMinutes(15)),
                 new Watchdog.CallDefaults(CARRIER.ringTimeout(), CARRIER.timeLimit()),
                 Clock.fixed(NOW, java.time.ZoneOffset.UTC), registry,
-                heartbeat, null);
+                heartbeat, null, owners);
     }
 }
