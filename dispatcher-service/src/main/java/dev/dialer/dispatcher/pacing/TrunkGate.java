@@ -82,6 +82,8 @@ public final class TrunkGate {
     private long capacityRejections;
     /** How many times capacity rejections have decreased the limit: the episode a slot taken now belongs to. */
     private long decreases;
+    /** When the last of those decreases was made, on the gate's clock. */
+    private long lastDecreaseAt = Long.MIN_VALUE;
     /**
      * No held slot or unclaimed grant lapses before this: a lower bound, kept as they are taken (one released or
      * claimed since may have set it) and made exact by each scan for lapsed ones ({@link #expire}).
@@ -315,8 +317,10 @@ public final class TrunkGate {
     /**
      * Holds a slot another trunk {@link #handOver handed over}, whatever the limit: its call is placed already. It
      * spends a rate token, as a start here would have (the rate runs into debt: the next starts wait the longer), and
-     * belongs to this trunk's present congestion episode, as a slot taken now would. Merged with a slot of the same
-     * attempt held here already (another start of it).
+     * belongs to the congestion episode of this trunk in force when it was taken on the other: a call started before
+     * this trunk's last decrease belongs to the episode that decrease answered, so that a burst of such calls a route
+     * failed over to this trunk's carrier, each refused for its capacity, halves its limit once, not once per call.
+     * Merged with a slot of the same attempt held here already (another start of it).
      */
     synchronized void adopt(String slotKey, HeldSlot held) {
         long now = now();
@@ -335,7 +339,8 @@ public final class TrunkGate {
             existing.counted |= held.counted();
             return;
         }
-        Slot slot = new Slot(held.partition(), decreases, held.takenAt(), held.lapsesAt());
+        long episode = decreases > 0 && held.takenAt() <= lastDecreaseAt ? decreases - 1 : decreases;
+        Slot slot = new Slot(held.partition(), episode, held.takenAt(), held.lapsesAt());
         slot.holders = held.holders();
         slot.counted = held.counted();
         slots.put(slotKey, slot);
@@ -369,6 +374,7 @@ public final class TrunkGate {
                 double base = learned == Double.POSITIVE_INFINITY ? slots.size() : learned;
                 learned = base / 2;
                 decreases++;
+                lastDecreaseAt = now();
             }
             granted.remove(slotKey);
             slots.remove(slotKey);

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -106,6 +107,29 @@ class TrunksTest {
         assertThat(trunks.gate("a").currentLimit()).isEqualTo(8);
         assertThat(trunks.gate("a").capacityRejections()).isZero();
         assertThat(trunks.gate("a").inFlight()).as("a0's slot freed").isEqualTo(3);
+    }
+
+    @Test
+    void aBurstOfCallsARouteFailedOverThatTheCarrierRefusesForItsCapacityHalvesItsTrunkOnce() {
+        Trunks trunks = trunks(8, 8);
+        for (int i = 0; i < 4; i++) {
+            start(trunks, "a" + i, "a", () -> { });
+        }
+
+        // a failed each technically; b refused each for its capacity ("Max Account Calls In Progress").
+        for (int i = 0; i < 3; i++) {
+            trunks.capacityRejected(TrunkGate.slotKey("a" + i, 1), "b");
+        }
+
+        assertThat(trunks.gate("b").capacityRejections()).isEqualTo(3);
+        assertThat(trunks.gate("b").currentLimit()).as("halved once for the burst, not to 1").isEqualTo(4);
+        assertThat(trunks.gate("b").limitDecreases()).isEqualTo(1);
+        // A call started after the decrease and refused tells the limit is still too high.
+        time.advanceTimeBy(java.time.Duration.ofSeconds(1));
+        trunks.acquireOrWait(TrunkGate.slotKey("a4", 1), command("a4", "a"), 0, time.now(TimeUnit.NANOSECONDS),
+                HOUR, () -> { });
+        trunks.capacityRejected(TrunkGate.slotKey("a4", 1), "b");
+        assertThat(trunks.gate("b").currentLimit()).isEqualTo(2);
     }
 
     @Test
