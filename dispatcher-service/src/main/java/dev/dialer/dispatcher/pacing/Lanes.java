@@ -71,7 +71,8 @@ public class Lanes {
     private final Predicate<CallCommand> cancelled;
     private final Predicate<CallCommand> blocked;
     private final SlotHold slotHold;
-    private final Map<String, PaceBucket> campaigns = new ConcurrentHashMap<>();
+    /** The rated campaigns' buckets, each account's campaign its own, whatever its name. */
+    private final Map<CampaignKey, PaceBucket> campaigns = new ConcurrentHashMap<>();
     /**
      * What the lanes a revocation dropped knew of their caller IDs, by caller ID, while it still counts
      * ({@link #keep}); taken by the caller ID's next lane here.
@@ -268,7 +269,7 @@ public class Lanes {
                     campaignShare = share;
                     // At the new rate, their last starts carried over: a rebalance lets no start through early.
                     campaigns.replaceAll((campaign, bucket) ->
-                            bucket.withRate(pacing.campaignCps().get(campaign) * share, 1));
+                            bucket.withRate(pacing.campaignCps().get(campaign.name()) * share, 1));
                 }
             }
         }
@@ -555,7 +556,7 @@ public class Lanes {
         if (interval == 0) {
             return 0;
         }
-        String campaign = ticket.command().campaign();
+        CampaignKey campaign = CampaignKey.of(ticket.command());
         long waiting = 0;
         for (PartitionLanes partition : live) {
             waiting += partition.lanesWaitingOn(campaign);
@@ -565,13 +566,27 @@ public class Lanes {
     }
 
     private PaceBucket campaignBucket(LaneTicket ticket) {
-        String campaign = ticket.command().campaign();
+        CampaignKey campaign = CampaignKey.of(ticket.command());
         if (campaign == null) {
             return null;
         }
-        Double cps = pacing.campaignCps().get(campaign);
+        Double cps = pacing.campaignCps().get(campaign.name());
         return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign,
-                name -> new PaceBucket(cps * campaignShare, 1, pacing.timerCatchUp().toNanos()));
+                key -> new PaceBucket(cps * campaignShare, 1, pacing.timerCatchUp().toNanos()));
+    }
+
+    /**
+     * A campaign as the dialer knows it: an account's, by its name. {@code campaign-cps} names campaigns, and each
+     * account's campaign of that name has the rate: campaigns of one name in two accounts are two campaigns (their
+     * controls and counts are each account's), and sharing one rate, one tenant's backlog took the other's calls a
+     * second.
+     */
+    record CampaignKey(String accountId, String name) {
+
+        /** The command's campaign; null when it names none. */
+        static CampaignKey of(CallCommand command) {
+            return command.campaign() == null ? null : new CampaignKey(command.accountId(), command.campaign());
+        }
     }
 
     /** The limits' clock, in nanoseconds. */

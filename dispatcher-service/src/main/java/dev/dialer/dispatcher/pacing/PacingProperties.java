@@ -19,7 +19,8 @@ import org.springframework.validation.annotation.Validated;
  * @param callerBurst         calls one caller ID may start back to back after an idle spell (1 = evenly spaced)
  * @param accountCallerCps    per-account override of {@code caller-cps}, by account id
  * @param numberCps           per-caller-ID override, by E.164 caller ID; wins over the account's
- * @param campaignCps         calls per second per campaign name, for campaigns listed here only
+ * @param campaignCps         calls per second per campaign, for campaigns of the names listed here only: each
+ *                            account's campaign of a name has the rate of its own
  * @param trunkCps            calls per second across a trunk (each carrier of the route table is one), divided among
  *                            dispatchers by partition share, unless {@code trunks} names the trunk
  * @param trunkConcurrency    calls in progress at once on a trunk (a slot is held until the attempt's terminal

@@ -101,7 +101,7 @@ public final class PartitionLanes {
      * Lanes whose head is a call of a campaign with a rate, by campaign ({@link #countCampaign}): written under this
      * object's lock, read by every partition's lanes ({@link Lanes#campaignShareIntervalNanos}) without it.
      */
-    private final Map<String, Integer> waitingOn = new ConcurrentHashMap<>();
+    private final Map<Lanes.CampaignKey, Integer> waitingOn = new ConcurrentHashMap<>();
     private boolean parking;
     private int parkingNow;
     private boolean paused;
@@ -592,8 +592,8 @@ public final class PartitionLanes {
      */
     private void countCampaign(Lane lane) {
         Pending head = lane.queue.peekFirst();
-        String campaign = head == null || lanes.campaignIntervalNanos(head.ticket) == 0 ? null
-                : head.ticket.command().campaign();
+        Lanes.CampaignKey campaign = head == null || lanes.campaignIntervalNanos(head.ticket) == 0 ? null
+                : Lanes.CampaignKey.of(head.ticket.command());
         if (!Objects.equals(campaign, lane.countedCampaign)) {
             if (lane.countedCampaign != null) {
                 waitingOn.computeIfPresent(lane.countedCampaign, (name, count) -> count > 1 ? count - 1 : null);
@@ -609,7 +609,7 @@ public final class PartitionLanes {
     }
 
     /** How many of this partition's lanes have a call of {@code campaign} at their head. */
-    int lanesWaitingOn(String campaign) {
+    int lanesWaitingOn(Lanes.CampaignKey campaign) {
         Integer count = waitingOn.get(campaign);
         return count == null ? 0 : count;
     }
@@ -1140,7 +1140,7 @@ public final class PartitionLanes {
         /** How long the lane's last start waited at the trunk for its turn (0 when the trunk did not queue it). */
         long lastTrunkWait;
         /** The campaign with a rate its head is a call of, as {@link PartitionLanes#countCampaign} counted it. */
-        String countedCampaign;
+        Lanes.CampaignKey countedCampaign;
         /**
          * Its share of its head's campaign's rate, as the interval between its starts: the campaign's interval times
          * the lanes of this dispatcher waiting for it ({@link Lanes#campaignShareIntervalNanos}); 0 without a rate.

@@ -619,6 +619,23 @@ class PartitionLanesTest {
     }
 
     @Test
+    void twoAccountsCampaignsOfOneNameEachHaveTheRate() {
+        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("promo", 1.0), 0, 0,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
+        for (int i = 0; i < 10; i++) {
+            admitCommand(lanes, "acc-a", A, "+4915112345678", "\"campaign\":\"promo\",");
+            admitCommand(lanes, "acc-b", B, "+4915112345678", "\"campaign\":\"promo\",");
+        }
+
+        time.advanceTimeBy(Duration.ofSeconds(5));
+
+        // Each account's campaign at one a second: about 5 each in 5 s, not 5 between them.
+        assertThat(started.stream().filter(start -> start.callerId().equals(A)).count()).isBetween(4L, 6L);
+        assertThat(started.stream().filter(start -> start.callerId().equals(B)).count()).isBetween(4L, 6L);
+    }
+
+    @Test
     void keepsACampaignsRateWhenTheTrunkGrantsManyOfItsStartsAtOnce() {
         PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 5.0), 0, 20,
                 Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
@@ -1653,11 +1670,15 @@ class PartitionLanesTest {
     }
 
     private void admitCommand(PartitionLanes lanes, String callerId, String to, String fields) {
+        admitCommand(lanes, "acc", callerId, to, fields);
+    }
+
+    private void admitCommand(PartitionLanes lanes, String account, String callerId, String to, String fields) {
         long offset = nextOffset++;
         String json = """
-                {"version":1,"request_id":"r-%d","account_id":"acc","caller_id":"%s","to":"%s",
+                {"version":1,"request_id":"r-%d","account_id":"%s","caller_id":"%s","to":"%s",
                  "audio":"welcome.wav",%s"created_at":"2025-06-01T12:00:00Z"}"""
-                .formatted(offset, callerId, to, fields);
+                .formatted(offset, account, callerId, to, fields);
         byte[] value = json.getBytes(StandardCharsets.UTF_8);
         lanes.admit(new InboundRecord("dialer.call.commands", 0, offset, callerId, value, Map.of(),
                 () -> acknowledged.add(offset)), new LaneTicket(reader.read(value)));
