@@ -30,9 +30,10 @@ import reactor.core.scheduler.Schedulers;
  * How far a consumer group is behind, read from the broker: for each of its topics, the records between the group's
  * committed offsets and the ends of the topic's partitions, counted from the partition's earliest record where the
  * group has committed nothing yet or committed an offset retention has since deleted (the consumer resets to the
- * earliest record; counting from the old commit would report records that no longer exist). Read from the broker rather than from the consumers, so it counts what no consumer fetches:
- * partitions held paused, and every partition of a group whose consumers are all gone. Every instance of a service
- * measures the same figure for its group; queries take the largest.
+ * earliest record; counting from the old commit would report records that no longer exist). Read from the broker rather
+ * than from the consumers, so it counts what no consumer fetches: partitions held paused, and every partition of a
+ * group whose consumers are all gone. Every instance of a service measures the same figure for its group; queries take
+ * the largest.
  *
  * <p>Gauge {@code dialer.kafka.consumer.lag{group, topic}}, in records: NaN until the first measurement, and after one
  * that failed (a broker away), so that a figure grown stale is never read as current.

@@ -142,9 +142,10 @@ public class SipStatusReports {
 
     /**
      * The status as the Voice Gateway would post it ({@link JambonzCallbackReader} reads it back): {@code call_status}
-     * the raw status (the status's own name for an end the dialer inferred, which has none), the SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own
-     * error code, when it ended the call itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the
-     * mark of a report of a call it took over in {@value #TAKEN_OVER_HEADER}.
+     * the raw status (the status's own name for an end the dialer inferred, which has none), the SIP code, reason and
+     * talk time, and the correlation tag with the caller ID. The dialer's own error code, when it ended the call
+     * itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the mark of a report of a call it took
+     * over in {@value #TAKEN_OVER_HEADER}.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();

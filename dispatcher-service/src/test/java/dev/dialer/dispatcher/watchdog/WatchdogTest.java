@@ -283,8 +283,8 @@ class WatchdogTest {
     }
 
     /**
-     * jambonz forgets an answered call 12 hours after its last change, the answer, and posts nothing more until the end:
-     * a call given a time limit of a day may still talk when it is forgotten.
+     * jambonz forgets an answered call 12 hours after its last change, the answer, and posts nothing more until the
+     * end: a call given a time limit of a day may still talk when it is forgotten.
      */
     @Test
     void anAnsweredCallTheCarrierNoLongerKnowsWaitsForTheEndOfItsOwnLife() {
