@@ -431,6 +431,22 @@ class CallsReadModelIT extends RunningApiService {
      * few tries: the events behind it on its partition, here another call's on the same key, are applied.
      */
     @Test
+    void anEventThatIsTheJsonTextNullIsSkippedAndTheReaderGoesOn() throws Exception {
+        String id = UUID.randomUUID().toString();
+        CallCommand command = CallEventsProducer.command(ACCOUNT, id, "+919876543296", null, null, 0);
+        double unreadableBefore = registry.counter("dialer.api.read_model.events", "outcome", "unreadable").count();
+
+        // Valid JSON, and no event: a stray producer's record.
+        events.sendRaw(id, "null".getBytes(StandardCharsets.UTF_8));
+        events.send(CallEventsProducer.event(command, EventType.STATUS, 1, "initiated").build());
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(get("/api/v2/calls/" + id, KEY).statusCode())
+                .isEqualTo(200));
+        assertThat(registry.counter("dialer.api.read_model.events", "outcome", "unreadable").count())
+                .isEqualTo(unreadableBefore + 1);
+    }
+
+    @Test
     void anEventTheDatabaseRefusesIsSkippedAndTheEventsBehindItAreApplied() throws Exception {
         String refusedId = UUID.randomUUID().toString();
         String nextId = UUID.randomUUID().toString();

@@ -86,7 +86,7 @@ class CallEventReader implements SmartLifecycle {
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(kafka, properties.consumerGroup(),
                                 List.of(Topics.CALL_EVENTS), properties.maxPollRecords(), partitions.flow()),
-                        1, record -> handle(record).thenReturn(record))
+                        1, record -> Mono.defer(() -> handle(record)).thenReturn(record))
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped())
                 .then();
@@ -125,7 +125,8 @@ class CallEventReader implements SmartLifecycle {
                 throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
             }
             CallEvent event = Contract.read(record.value(), CallEvent.class);
-            if (event.eventId() == null || event.accountId() == null || event.requestId() == null
+            // The JSON text null reads as no event at all.
+            if (event == null || event.eventId() == null || event.accountId() == null || event.requestId() == null
                     || event.eventType() == null) {
                 throw new ContractViolation(ContractViolation.Code.SCHEMA_INVALID,
                         "event_id, event_type, request_id or account_id missing");
