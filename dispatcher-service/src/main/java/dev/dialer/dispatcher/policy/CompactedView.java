@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -22,7 +23,10 @@ import reactor.util.retry.Retry;
 /**
  * The latest value per key of a compacted topic, held in memory: a record replaces its key's value, a tombstone removes
  * it. Values are read against the topic's JSON Schema; those that cannot be read, or that the schema refuses, are
- * counted and dropped (the key keeps its previous value), so one bad record never stops the view.
+ * counted and dropped (the key keeps its previous value), so one bad record never stops the view. In a view that
+ * holds unreadable keys (the DNC list) such a record also holds its key as present, until a readable value or a
+ * tombstone: its previous value is gone from the topic once compaction has run, and a dispatcher started after that
+ * would otherwise find the key absent while those running found it listed.
  *
  * <p>A value is held under the key it names ({@code keyOf}), which is the record's key when its writer follows the
  * contract. A record keyed otherwise (an outside writer's {@code acct:+4402071234567} for the canonical
@@ -56,6 +60,10 @@ final class CompactedView<V> {
      */
     private volatile Sinks.Many<V> applied;
     private final boolean announces;
+    /** Whether an unreadable record holds its key as present ({@link #heldUnread}). */
+    private final boolean holdsUnreadable;
+    /** Keys whose latest record could not be read, held as present while {@link #holdsUnreadable}. */
+    private final Set<String> heldUnread = ConcurrentHashMap.newKeySet();
     private final Counter unreadable;
     private final Counter misfiledRecords;
     private volatile boolean caughtUp;
@@ -63,12 +71,15 @@ final class CompactedView<V> {
     /**
      * @param schema the topic's schema ({@code schemas/<name>.v1.json})
      * @param keyOf  the key a value belongs under, as the contract spells it
+     * @param holdsUnreadable whether a record that cannot be read holds its key as present: where a key present is
+     *               the safe side (a number on the DNC list is not called), every dispatcher then holds it alike
      */
     CompactedView(String name, Class<V> type, ContractSchema schema, Function<V, String> keyOf,
                   Supplier<Flux<InboundRecord>> records, Mono<Void> caughtUp, boolean announces,
-                  MeterRegistry registry) {
+                  boolean holdsUnreadable, MeterRegistry registry) {
         this.name = name;
         this.announces = announces;
+        this.holdsUnreadable = holdsUnreadable;
         this.type = type;
         this.schema = schema;
         this.keyOf = keyOf;
@@ -82,7 +93,8 @@ final class CompactedView<V> {
                 .description("Records of a policy topic keyed otherwise than their value's key; held under the value's")
                 .tag("view", name)
                 .register(registry);
-        Gauge.builder("dialer.dispatcher.policy.view.size", this, view -> view.entries.size() + view.misfiled.size())
+        Gauge.builder("dialer.dispatcher.policy.view.size", this,
+                        view -> view.entries.size() + view.misfiled.size() + view.heldUnread.size())
                 .description("Live keys held by a policy view")
                 .tag("view", name)
                 .register(registry);
@@ -128,7 +140,7 @@ final class CompactedView<V> {
     }
 
     boolean contains(String key) {
-        return entries.containsKey(key) || misfiledValues.containsKey(key);
+        return entries.containsKey(key) || misfiledValues.containsKey(key) || heldUnread.contains(key);
     }
 
     /**
@@ -168,8 +180,12 @@ final class CompactedView<V> {
             named = keyOf.apply(value);
         } catch (RuntimeException e) {
             unreadable.increment();
-            log.warn("{} record at {}-{}@{} could not be read: {}", name, record.topic(), record.partition(),
-                    record.offset(), e.getMessage());
+            log.warn("{} record at {}-{}@{} could not be read{}: {}", name, record.topic(), record.partition(),
+                    record.offset(), holdsUnreadable ? " (its key " + key + " is held as present)" : "",
+                    e.getMessage());
+            if (holdsUnreadable) {
+                heldUnread.add(key);
+            }
             return;
         }
         put(key, named, value);
@@ -195,6 +211,7 @@ final class CompactedView<V> {
     }
 
     private void remove(String key) {
+        heldUnread.remove(key);
         entries.remove(key);
         String named = misfiled.remove(key);
         if (named != null) {

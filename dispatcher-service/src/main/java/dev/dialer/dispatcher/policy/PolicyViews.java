@@ -37,21 +37,22 @@ class PolicyViews {
 
     PolicyViews(KafkaSettings kafka, PolicyProperties properties, MeterRegistry registry) {
         this.defaultWindow = properties.defaultWindow();
-        this.dnc = view("dnc", DncEntry.class, "dnc-entry", DncEntry::canonicalKey, Topics.DNC, false, kafka,
+        // A DNC record that cannot be read still lists its key: the number is not called.
+        this.dnc = view("dnc", DncEntry.class, "dnc-entry", DncEntry::canonicalKey, Topics.DNC, false, true, kafka,
                 registry);
         this.settings = view("account-settings", AccountSettings.class, "account-settings", AccountSettings::accountId,
-                Topics.ACCOUNT_CONFIG, false, kafka, registry);
+                Topics.ACCOUNT_CONFIG, false, false, kafka, registry);
         this.controls = view("call-control", CallControl.class, "call-control", CallControl::key,
-                Topics.CALL_CONTROL, true, kafka, registry);
+                Topics.CALL_CONTROL, true, false, kafka, registry);
     }
 
     /** The view of {@code topic}, its values read against {@code schemas/<schema>.v1.json}. */
     private static <V> CompactedView<V> view(String name, Class<V> type, String schema, Function<V, String> keyOf,
-                                             String topic, boolean announces, KafkaSettings kafka,
-                                             MeterRegistry registry) {
+                                             String topic, boolean announces, boolean holdsUnreadable,
+                                             KafkaSettings kafka, MeterRegistry registry) {
         CompactedTopicReader reader = new CompactedTopicReader(kafka, topic);
         return new CompactedView<>(name, type, ContractSchema.of("schemas/" + schema + ".v1.json"), keyOf,
-                reader::records, reader.caughtUp(), announces, registry);
+                reader::records, reader.caughtUp(), announces, holdsUnreadable, registry);
     }
 
     /** Reads the three topics until cancelled. */

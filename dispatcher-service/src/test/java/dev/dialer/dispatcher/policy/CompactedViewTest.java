@@ -65,7 +65,7 @@ class CompactedViewTest {
     }
 
     @Test
-    void aValueItsSchemaRefusesIsCountedAndTheKeyKeepsItsValue() {
+    void aValueItsSchemaRefusesIsCountedAndTheKeyKeepsItsValueAndANewKeyIsHeldListed() {
         put(DncEntry.key("acct", CANONICAL), entry(CANONICAL));
         // No added_at, and a number that is no E.164 number: the record parses, the schema refuses it.
         topic.add(record(DncEntry.key("acct", CANONICAL),
@@ -76,15 +76,36 @@ class CompactedViewTest {
         CompactedView<DncEntry> view = read();
 
         assertThat(view.get(DncEntry.key("acct", CANONICAL)).number()).isEqualTo(CANONICAL);
-        assertThat(view.contains("acct:+15550100")).isFalse();
+        assertThat(view.contains("acct:+15550100")).as("a later version's entry lists its number").isTrue();
         assertThat(counter("dialer.dispatcher.policy.view.unreadable")).isEqualTo(2);
+    }
+
+    @Test
+    void aDispatcherStartedAfterCompactionHoldsAnUnreadableRecordsNumberListedAsOneRunningDoes() {
+        String key = DncEntry.key("acct", CANONICAL);
+        put(key, entry(CANONICAL));
+        String unreadable = "{\"version\":1,\"account_id\":\"acct\",\"number\":\"020 7123 4567\"}";
+        topic.add(record(key, unreadable));
+        assertThat(read().contains(key)).as("running since before the bad record").isTrue();
+
+        // Compaction keeps the key's last record only.
+        topic.clear();
+        topic.add(record(key, unreadable));
+        assertThat(read().contains(key)).as("started after compaction").isTrue();
+
+        remove(key);
+        assertThat(read().contains(key)).as("a tombstone removes it").isFalse();
+        topic.add(record(key, unreadable));
+        put(key, entry(CANONICAL));
+        remove(key);
+        assertThat(read().contains(key)).as("a readable value, then a tombstone").isFalse();
     }
 
     private CompactedView<DncEntry> read() {
         registry.clear();
         CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
                 ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey,
-                () -> Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, registry);
+                () -> Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, true, registry);
         view.follow().block();
         return view;
     }
