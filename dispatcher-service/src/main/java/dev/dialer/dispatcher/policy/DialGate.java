@@ -93,10 +93,11 @@ public class DialGate {
 
     /** The policy's facts held in memory no longer let the call through at its claim. */
     private static final class NotDialableNow extends RuntimeException {
+        /** What the policy decided; null when a cancel reached the request. */
         private final PolicyDecision decision;
 
         NotDialableNow(PolicyDecision decision) {
-            super(decision.verdict() + " " + decision.reason(), null, false, false);
+            super(decision == null ? "canceled" : decision.verdict() + " " + decision.reason(), null, false, false);
             this.decision = decision;
         }
     }
@@ -169,14 +170,19 @@ public class DialGate {
     }
 
     /**
-     * The policy's facts held in memory (the DNC list, the calling window, {@code valid_until}, a campaign's pause),
-     * asked again as the attempt is claimed, each time the claim is tried: {@link #clear} decided before the attempt
-     * was recorded, and a PostgreSQL outage waited out in between may have lasted past a window's end or the request's
-     * {@code valid_until}. The cap is counted again by the claim itself where the account has one.
+     * The policy's facts held in memory (a cancel of the request or its campaign, the DNC list, the calling window,
+     * {@code valid_until}, a campaign's pause), asked again as the attempt is claimed, each time the claim is tried:
+     * {@link #clear} decided before the attempt was recorded, and a PostgreSQL outage waited out in between may have
+     * lasted past a window's end or the request's {@code valid_until}, or past a cancel this dispatcher has read while
+     * the mark the claim itself checks ({@code cancel_requested_at}) is still to be written. The cap is counted again
+     * by the claim itself where the account has one.
      *
      * @throws NotDialableNow when the call may not be dialled now
      */
     private void dialableNow(CallCommand command, Instant now) {
+        if (cancelledInView(command)) {
+            throw new NotDialableNow(null);
+        }
         PolicyDecision decision = inMemory(command, now);
         if (decision.verdict() != PolicyDecision.Verdict.DIAL) {
             throw new NotDialableNow(decision);
@@ -219,7 +225,13 @@ public class DialGate {
      * tried. When not, the command is put to {@link #clear} again, which makes it wait or ends it.
      */
     public boolean stillClear(CallCommand command) {
-        return inMemory(command, clock.instant()).verdict() == PolicyDecision.Verdict.DIAL;
+        return !cancelledInView(command) && inMemory(command, clock.instant()).verdict() == PolicyDecision.Verdict.DIAL;
+    }
+
+    /** Whether a cancel of the request, or one of its campaign covering it, is in this dispatcher's view. */
+    private boolean cancelledInView(CallCommand command) {
+        return CallControls.cancelled(command, views.requestControl(command.requestId()),
+                views.campaignControl(command.accountId(), command.campaign()));
     }
 
     /** The policy's decision at {@code at} on what this dispatcher holds in memory, without the callee's dials. */
@@ -229,16 +241,19 @@ public class DialGate {
 
     /**
      * The policy refused the call at its claim: the attempt waits under its number, as one the cap held does, and the
-     * call waits or ends as {@link #clear} would have made it. Empty when the attempt could not be held (claimed
-     * before, or its request ended or was cancelled): nothing was claimed.
+     * call waits or ends as {@link #clear} would have made it ({@code decision} null: a cancel reached it, and it ends
+     * {@code canceled}). Empty when the attempt could not be held (claimed before, or its request ended or was
+     * cancelled): nothing was claimed.
      */
     private Mono<Claim> heldAtClaim(CallCommand command, PolicyDecision decision) {
-        log.info("request {} attempt {}: the policy no longer lets the call through at its claim ({} {}); not "
-                + "dialled", command.requestId(), command.attempt(), decision.verdict(), decision.reason());
+        log.info("request {} attempt {}: the policy no longer lets the call through at its claim ({}); not dialled",
+                command.requestId(), command.attempt(),
+                decision == null ? "canceled" : decision.verdict() + " " + decision.reason());
         return Mono.defer(() -> attempts.holdUnclaimed(command.requestId(), command.attempt()))
                 .retryWhen(InfraRetry.untilRecovered("hold unclaimed attempt"))
                 .filter(Boolean::booleanValue)
-                .flatMap(held -> act(command, decision).thenReturn((Claim) new Claim.Held()));
+                .flatMap(held -> (decision == null ? cancel(command) : act(command, decision))
+                        .thenReturn((Claim) new Claim.Held()));
     }
 
     /**

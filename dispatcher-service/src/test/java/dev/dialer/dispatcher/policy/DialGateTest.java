@@ -2,8 +2,10 @@ package dev.dialer.dispatcher.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
@@ -12,6 +14,7 @@ import dev.dialer.common.contract.AccountSettings;
 import dev.dialer.common.contract.AccountSettings.CallingWindow;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
+import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Verdict;
@@ -27,6 +30,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 class DialGateTest {
 
@@ -122,6 +126,30 @@ class DialGateTest {
                 .isEqualTo(new RetryDecision(2, endedAt.plus(Duration.ofMinutes(5))));
         verify(ledger, times(2))
                 .dialsSince("acc-1", "+12125551234", endedAt.plus(Duration.ofMinutes(5)).minus(Duration.ofHours(24)));
+    }
+
+    @Test
+    void aCancelReadSinceTheDecisionHoldsTheClaimAndEndsTheRequestCanceled() {
+        // The cancel is in the view; the claim's own check, the ledger's mark, is still to be written.
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), null, null));
+        when(views.requestControl("req-1")).thenReturn(new CallControl(1, "cancel-req-1", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-1", null, NOW));
+        AttemptLedger attempts = mock(AttemptLedger.class);
+        when(attempts.claimDial("req-1", 1)).thenReturn(Mono.just(1));
+        when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(true));
+        CallEvents events = mock(CallEvents.class);
+        when(events.finish(any(), any(), any(), any())).thenReturn(Mono.just(true));
+        DialGate gate = new DialGate(views, mock(PolicyLedger.class), attempts, events, null,
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(),
+                mock(ReactiveTransactionManager.class));
+        CallCommand command = command(null);
+
+        assertThat(gate.stillClear(command)).isFalse();
+        assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
+        verify(attempts, never()).claimDial(any(), anyInt());
+        verify(events).finish(eq(command), eq(FinalStatus.CANCELED), any(), any());
     }
 
     private static CallCommand command(Instant validUntil) {
