@@ -16,6 +16,7 @@ import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.util.retry.Retry;
 
 /**
@@ -202,8 +203,23 @@ final class WebhookDeliverer {
      */
     private Mono<Void> guarded(DeliveryTask task, Retry untilStored) {
         return isolation.call(task.accountId(), task.target().url(), () -> checkedSend(task))
-                .flatMap(result -> result == GUARD_REFUSED ? stored(refuse(task, Reason.FORBIDDEN_TARGET), untilStored)
-                        : settle(task, result, untilStored));
+                .flatMap(result -> detached(result == GUARD_REFUSED
+                        ? stored(refuse(task, Reason.FORBIDDEN_TARGET), untilStored)
+                        : settle(task, result, untilStored)));
+    }
+
+    /**
+     * What follows a try, run on a subscription of its own: a cancel of the caller's (the pipelines stopping at a
+     * rollout) ends only its wait, never the steps half-way. Cancelled between them, a delivered retry's row was
+     * removed, or a dead one's moved to the dead letters, and its try never logged: the row that would have brought
+     * it back was gone, so nothing wrote it, and the delivery log showed the delivery retrying for ever.
+     */
+    private static Mono<Void> detached(Mono<Void> steps) {
+        return Mono.defer(() -> {
+            Sinks.Empty<Void> done = Sinks.empty();
+            steps.subscribe(null, done::tryEmitError, done::tryEmitEmpty);
+            return done.asMono();
+        });
     }
 
     /** The request, once the guard let its host through; {@link #GUARD_REFUSED} when it did not. */

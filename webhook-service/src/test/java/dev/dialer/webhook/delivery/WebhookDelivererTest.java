@@ -131,10 +131,45 @@ class WebhookDelivererTest {
     }
 
     /**
+     * A rollout stops the pipelines while a delivered retry's try is being logged, its row removed: the log is written
+     * all the same. Cancelled half-way, the row that would have brought the retry back was gone and the try was never
+     * logged, so the delivery log showed it retrying for ever.
+     */
+    @Test
+    void aTryWhoseRowIsRemovedIsLoggedThoughItsCallerIsCancelled() throws Exception {
+        ScriptedDatabase database = new ScriptedDatabase(sql -> {
+            if (sql.startsWith(REMOVE) || sql.startsWith(RESET)) {
+                return updated(1);
+            }
+            throw new AssertionError("not expected: " + sql);
+        });
+        java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
+        AttemptLog slowLog = attempt -> Mono.defer(() -> {
+            logging.countDown();
+            return Mono.delay(Duration.ofMillis(300)).then(Mono.fromRunnable(() -> attempts.add(attempt)));
+        });
+        Instant now = Instant.now();
+        DeliveryTask claimed = new DeliveryTask(8L, "ev-3", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
+                WEBHOOK.id()), "req-3", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
+                now.plus(Duration.ofMinutes(1)), now, null);
+
+        reactor.core.Disposable running = deliverer(database, WEBHOOK, slowLog).deliverClaimed(claimed).subscribe();
+        assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        running.dispose();
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 1);
+        assertThat(attempts.get(0).outcome()).isEqualTo(DeliveryAttempt.Outcome.DELIVERED);
+    }
+
+    /**
      * A deliverer whose retry rows and health are in {@code database}, whose directory has {@code webhook}, and
      * whose endpoints answer 200.
      */
     private WebhookDeliverer deliverer(ScriptedDatabase database, WebhookConfig webhook) {
+        return deliverer(database, webhook, attempt -> Mono.fromRunnable(() -> attempts.add(attempt)));
+    }
+
+    private WebhookDeliverer deliverer(ScriptedDatabase database, WebhookConfig webhook, AttemptLog log) {
         DatabaseClient client = DatabaseClient.create(database);
         RetryStore store = new RetryStore(client, TransactionalOperator.create(new R2dbcTransactionManager(database)),
                 metrics);
@@ -150,7 +185,7 @@ class WebhookDelivererTest {
                 InetAddress.getByAddress(host, new byte[] {93, (byte) 184, (byte) 216, 34})});
         return new WebhookDeliverer(new WebhookSigner(Clock.systemUTC()),
                 (method, url, headers, body) -> Mono.just(AttemptResult.answered(200, Duration.ZERO)), guard,
-                isolation, new HeldTargets(isolation), attempt -> Mono.fromRunnable(() -> attempts.add(attempt)), store,
+                isolation, new HeldTargets(isolation), log, store,
                 new RetrySchedule(retry, () -> 0.5), health, directory(webhook), metrics,
                 new WebhookDeliverer.Settings(null, 256 * 1024, retry.refusalDelay()), Clock.systemUTC());
     }
