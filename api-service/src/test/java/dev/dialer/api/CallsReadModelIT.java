@@ -426,10 +426,6 @@ class CallsReadModelIT extends RunningApiService {
         assertThat(attempt.get("ended_at").isNull()).isFalse();
     }
 
-    /**
-     * An event whose statement PostgreSQL refuses, however often it is sent, is skipped (counted and logged) after a
-     * few tries: the events behind it on its partition, here another call's on the same key, are applied.
-     */
     @Test
     void anEventThatIsTheJsonTextNullIsSkippedAndTheReaderGoesOn() throws Exception {
         String id = UUID.randomUUID().toString();
@@ -446,6 +442,10 @@ class CallsReadModelIT extends RunningApiService {
                 .isEqualTo(unreadableBefore + 1);
     }
 
+    /**
+     * An event whose statement PostgreSQL refuses, however often it is sent, is skipped (counted and logged) after a
+     * few tries: the events behind it on its partition, here another call's on the same key, are applied.
+     */
     @Test
     void anEventTheDatabaseRefusesIsSkippedAndTheEventsBehindItAreApplied() throws Exception {
         String refusedId = UUID.randomUUID().toString();

@@ -132,8 +132,8 @@ class CallEventReader implements SmartLifecycle {
                         "event_id, event_type, request_id or account_id missing");
             }
             return event;
-        } catch (ContractViolation | IllegalArgumentException e) {
-            // A bad record must not stop the read model: it is counted, logged and skipped.
+        } catch (RuntimeException e) {
+            // A bad record must not stop the read model, however it fails to be read: counted, logged and skipped.
             log.warn("unreadable call event at {}-{}@{} skipped: {}", record.topic(), record.partition(),
                     record.offset(), e.getMessage());
             unreadable.increment();

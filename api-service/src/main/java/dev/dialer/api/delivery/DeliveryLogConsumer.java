@@ -28,12 +28,14 @@ import reactor.util.retry.Retry;
  * Owns the one pipeline that keeps the delivery log: consumes {@code dialer.webhook.deliveries} in its own group and
  * records each attempt ({@link DeliveryLog#record}), acknowledging a record only after its row (and, for an attempt
  * that disabled its endpoint, the webhook's change and its republished config) is committed. At least once: a
- * failure leaves the record unacknowledged and it is retried in place, so the log never skips one. A partition's
+ * failure leaves the record unacknowledged and it is retried in place, so the log skips none but an attempt PostgreSQL
+ * refuses for what it holds, which is skipped after a few tries, counted and logged ({@link #recordOne}). A partition's
  * records are handled one after another, which keeps each webhook's attempts (one key, one partition) in order and
  * acknowledges them in offset order, so a committed offset never passes a record not yet recorded; partitions are
  * handled side by side, so a record retried in one does not hold up the others. Reported as the
  * {@code deliveryLogConsumer} health indicator: DOWN when not consuming, or when one record has been in hand
- * (retried) for longer than {@code dialer.api.deliveries.stale-after}, since the retries never end on their own.
+ * (retried) for longer than {@code dialer.api.deliveries.stale-after}, since the retries of a database away never end
+ * on their own.
  */
 @Component
 class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {

@@ -462,9 +462,10 @@ public class AttemptLedger {
      *
      * @param nextAttempt the attempt to run
      * @param dueAt       when it may run
-     * @return the status before, when the transition happened (and the retry is scheduled); empty otherwise
+     * @return the status before and when the retry is due (later than {@code dueAt} when such a row was later), when
+     *         the transition happened (and the retry is scheduled); empty otherwise
      */
-    public Mono<AttemptStatus> transitionAndSchedule(Transition change, int nextAttempt, Instant dueAt) {
+    public Mono<Scheduled> transitionAndSchedule(Transition change, int nextAttempt, Instant dueAt) {
         return bindTransition(db.sql("WITH moved AS (" + TRANSITION + " AS status), " + """
                         scheduled AS (
                             INSERT INTO dispatch.schedule AS s (request_id, attempt_no, due_at, reason, command)
@@ -473,12 +474,27 @@ public class AttemptLedger {
                              WHERE r.request_id = $1
                             ON CONFLICT (request_id, attempt_no) DO UPDATE
                                SET due_at = greatest(s.due_at, EXCLUDED.due_at), reason = 'retry', lease_until = NULL,
-                                   first_due_at = NULL)
-                        SELECT status FROM moved"""), change)
+                                   first_due_at = NULL
+                            RETURNING s.due_at)
+                        SELECT status, (SELECT due_at FROM scheduled) FROM moved"""), change)
                 .bind(10, nextAttempt)
                 .bind(11, dueAt)
-                .map(row -> AttemptStatus.fromWire(row.get(0, String.class)))
+                .map(row -> {
+                    // The row's time, when a later wait's; else the one asked for, not its microseconds as stored.
+                    Instant due = row.get(1, Instant.class);
+                    return new Scheduled(AttemptStatus.fromWire(row.get(0, String.class)),
+                            due != null && due.isAfter(dueAt) ? due : dueAt);
+                })
                 .one();
+    }
+
+    /**
+     * An attempt's end that scheduled the next attempt ({@link #transitionAndSchedule}).
+     *
+     * @param previous the ended attempt's status before its end
+     * @param dueAt    when the next attempt is due, as its row in {@code dispatch.schedule} says
+     */
+    public record Scheduled(AttemptStatus previous, Instant dueAt) {
     }
 
     /**

@@ -429,19 +429,21 @@ public class CallbackApplier {
                         return ended(command, callback, outcome, crossed.answeredBy(), instead, endedAt, retry);
                     });
         }
-        // The attempt's end schedules the next attempt in the same statement; its event commits with them.
+        // The attempt's end schedules the next attempt in the same statement; its event commits with them, and names
+        // the time the retry's row holds: a later wait a copy of the next attempt wrote meanwhile is kept.
         return events.atomically(ledger.transitionAndSchedule(change, retry.nextAttempt(), retry.dueAt())
-                        .flatMap(previous -> ledger.notCancelled(callback.requestId()).thenReturn(previous))
-                        .flatMap(previous -> events.emit(command, event -> details.apply(event)
-                                        .previousStatus(previous.wire()), Retry.max(0))
-                                .thenReturn(previous)))
+                        .flatMap(scheduled -> ledger.notCancelled(callback.requestId()).thenReturn(scheduled))
+                        .flatMap(scheduled -> events.emit(command, event -> details.apply(event)
+                                        .retry(true, scheduled.dueAt())
+                                        .previousStatus(scheduled.previous().wire()), Retry.max(0))
+                                .thenReturn(scheduled)))
                 .retryWhen(InfraRetry.brief("attempt end"))
-                .doOnNext(previous -> {
+                .doOnNext(scheduled -> {
                     retryMetrics.scheduled();
                     forgetInferred(callback);
                     attemptEnded(callback, outcome);
                 })
-                .map(previous -> Result.APPLIED)
+                .map(scheduled -> Result.APPLIED)
                 .switchIfEmpty(Mono.defer(() -> refused(callback)))
                 .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> {
                     log.info("{} callback for request {} attempt {} crossed a cancel of the request; it ends canceled, "

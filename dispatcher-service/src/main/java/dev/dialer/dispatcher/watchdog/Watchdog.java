@@ -345,17 +345,20 @@ public class Watchdog {
             return Mono.empty();
         }
         return ledger.findCommand(end.requestId(), end.attempt())
-                .flatMap(command -> endedHere(end, command));
+                .flatMap(command -> owners.endedHere(end, command.callerId()))
+                .onErrorResume(error -> notHandedOn(end, error));
     }
 
     private Mono<Void> endedHere(CarrierCallback end, CallCommand command) {
         return owners.endedHere(end, command.callerId())
-                .onErrorResume(error -> {
-                    log.warn("request {} attempt {} ended here, and its copy for the caller ID's owner could not be "
-                            + "appended: that owner holds the call's trunk slot until its hold lapses",
-                            end.requestId(), end.attempt(), error);
-                    return Mono.empty();
-                });
+                .onErrorResume(error -> notHandedOn(end, error));
+    }
+
+    /** The end is recorded; only its copy for the owner is not: logged, and the owner's hold lapses as before. */
+    private Mono<Void> notHandedOn(CarrierCallback end, Throwable error) {
+        return Mono.fromRunnable(() -> log.warn("request {} attempt {} ended here, and its copy for the caller ID's "
+                + "owner could not be appended: that owner holds the call's trunk slot until its hold lapses",
+                end.requestId(), end.attempt(), error));
     }
 
     /** Why the ledger refused a report it could have taken, as far as it matters here. */
@@ -561,30 +564,41 @@ public class Watchdog {
                         .retryWhen(InfraRetry.brief("fail attempt"))
                         .switchIfEmpty(Mono.defer(() -> ledger.standing(quiet.requestId(), quiet.attempt())
                                 .retryWhen(InfraRetry.brief("attempt standing"))
-                                .doOnNext(standing -> notFailed(quiet, standing, slotKey))
+                                .flatMap(standing -> notFailed(quiet, standing, slotKey, command))
                                 .then(Mono.empty())))
                         .flatMap(failed -> {
                             // Nothing else will end it: no callback comes for a call the carrier does not know.
                             lanes.trunks().release(slotKey, false);
                             count(STATUS_TIMEOUT);
-                            return endedHere(bound(quiet, quiet.providerCallId(), AttemptStatus.FAILED, null, null,
-                                    null, null, quiet.status()), command);
+                            return endedHere(failedHere(quiet), command);
                         }))
                 // A cancel marked since the end's context was read: the request ends canceled, as it would have.
                 .onErrorResume(AttemptLedger.CancelledMeanwhile.class, crossed -> cancelled(quiet, carrierSaid));
     }
 
-    /** What {@link #statusTimeout} does when the ledger refused the failure: see there. */
-    private void notFailed(QuietAttempt quiet, AttemptLedger.Standing standing, String slotKey) {
+    /** The failure {@link #statusTimeout} commits, as the copy for the caller ID's owner names it. */
+    private static CarrierCallback failedHere(QuietAttempt quiet) {
+        return bound(quiet, quiet.providerCallId(), AttemptStatus.FAILED, null, null, null, null, quiet.status());
+    }
+
+    /**
+     * What {@link #statusTimeout} does when the ledger refused the failure: see there. An attempt that has ended (this
+     * very failure, its answer lost) frees its slot here and at the caller ID's owner.
+     */
+    private Mono<Void> notFailed(QuietAttempt quiet, AttemptLedger.Standing standing, String slotKey,
+                                 CallCommand command) {
         if (standing.status().isTerminal()) {
             lanes.trunks().release(slotKey, false);
-        } else if (refusal(quiet, standing, true) == Refusal.NEWS) {
+            return endedHere(failedHere(quiet), command);
+        }
+        if (refusal(quiet, standing, true) == Refusal.NEWS) {
             logNews(quiet);
             count(NEWS_MEANWHILE);
         } else {
             logLeft(quiet);
             count(OTHER_CALL);
         }
+        return Mono.empty();
     }
 
     /**

@@ -333,8 +333,12 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
                 INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
                 SELECT request_id, 2, $2, $3, command FROM dispatch.requests WHERE request_id = $1""")
                 .bind(0, id).bind(1, waitDue).bind(2, reason).then().block(WAIT);
-        assertThat(attempts.transitionAndSchedule(new Transition(id, 1, AttemptStatus.NO_ANSWER, "no-answer",
-                "sid-" + id, 480, "Temporarily Unavailable", 1), 2, retryDue).blockOptional(WAIT)).isPresent();
+        AttemptLedger.Scheduled scheduled = attempts.transitionAndSchedule(new Transition(id, 1,
+                AttemptStatus.NO_ANSWER, "no-answer", "sid-" + id, 480, "Temporarily Unavailable", 1), 2, retryDue)
+                .block(WAIT);
+        assertThat(scheduled).isNotNull();
+        assertThat(scheduled.dueAt()).as("the time the end's event announces is the row's")
+                .isEqualTo(dueAt(id).isAfter(retryDue) ? dueAt(id) : retryDue);
         return first;
     }
 
