@@ -432,15 +432,16 @@ public class DialGate {
 
     /**
      * Ends the request by policy; when it had ended already, or one of its attempts is being dialled (by another copy
-     * of this command, which decided before this one), nothing changes and this copy dials nothing.
+     * of this command, which decided before this one), nothing changes and this copy dials nothing. Counted only when
+     * it ended the request: a decision that changed nothing is none of the policy's.
      */
     private Mono<Boolean> end(CallCommand command, FinalStatus status, String verdict, String reason, String message) {
         return events.finish(command, status,
                         event -> message == null ? event.reason(reason) : event.reason(reason).error(reason, message),
                         InfraRetry.untilRecovered("policy final"))
                 .doOnNext(ended -> {
-                    metrics.decided(verdict, reason);
                     if (ended) {
+                        metrics.decided(verdict, reason);
                         log.debug("request {} ended {} by policy ({})", command.requestId(), status.wire(), reason);
                     } else {
                         log.info("request {} not ended {} by policy ({}): it ended already, or an attempt of it is "

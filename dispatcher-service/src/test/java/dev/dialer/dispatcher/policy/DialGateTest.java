@@ -141,15 +141,23 @@ class DialGateTest {
         when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(true));
         CallEvents events = mock(CallEvents.class);
         when(events.finish(any(), any(), any(), any())).thenReturn(Mono.just(true));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
         DialGate gate = new DialGate(views, mock(PolicyLedger.class), attempts, events, null,
-                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(),
-                mock(ReactiveTransactionManager.class));
+                new PolicyMetrics(registry), Clock.systemUTC(), mock(ReactiveTransactionManager.class));
         CallCommand command = command(null);
 
         assertThat(gate.stillClear(command)).isFalse();
         assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
         verify(attempts, never()).claimDial(any(), anyInt());
         verify(events).finish(eq(command), eq(FinalStatus.CANCELED), any(), any());
+        assertThat(registry.counter("dialer.dispatcher.policy.decisions", "verdict", "cancel", "reason", "canceled")
+                .count()).isEqualTo(1);
+
+        // Another copy's claim finds the request ended already: nothing is decided, nothing counted.
+        when(events.finish(any(), any(), any(), any())).thenReturn(Mono.just(false));
+        gate.claim(command).block(Duration.ofSeconds(5));
+        assertThat(registry.counter("dialer.dispatcher.policy.decisions", "verdict", "cancel", "reason", "canceled")
+                .count()).as("a cancel that changed nothing").isEqualTo(1);
     }
 
     private static CallCommand command(Instant validUntil) {
