@@ -25,7 +25,6 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Builds the calls read model from {@code dialer.call.events}, in its own consumer group.
@@ -98,17 +97,13 @@ class CallEventReader implements SmartLifecycle {
         if (event == null) {
             return Mono.empty();
         }
-        return progress.track(Mono.defer(() -> projection.apply(event))
-                        .doOnNext(result -> outcome(result.name().toLowerCase(Locale.ROOT)).increment())
-                        .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES - 1, Duration.ofMillis(200))
-                                .filter(RefusedStatements::isRefused))
-                        // The database is down or busy: keep the record (not acknowledged) and try again.
-                        .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200))
-                                .maxBackoff(Duration.ofSeconds(10))
-                                .filter(error -> !RefusedStatements.isRefused(error))
-                                .doBeforeRetry(signal -> log.warn("applying event {} of call {} failed, retrying",
-                                        event.eventId(), event.requestId(), signal.failure())))
-                        .onErrorResume(RefusedStatements::isRefused, error -> {
+        // The database down or busy: the record is kept (not acknowledged) and tried again.
+        return progress.track(RefusedStatements.retried(Mono.defer(() -> projection.apply(event))
+                                .doOnNext(result -> outcome(result.name().toLowerCase(Locale.ROOT)).increment()),
+                        REFUSED_STATEMENT_TRIES, Duration.ofMillis(200), Duration.ofSeconds(10),
+                        failure -> log.warn("applying event {} of call {} failed, retrying", event.eventId(),
+                                event.requestId(), failure),
+                        error -> {
                             log.error("call event {} ({} of call {}) at {}-{}@{} skipped: PostgreSQL refused it {} "
                                     + "times: {}", event.eventId(), event.eventType(), event.requestId(),
                                     record.topic(), record.partition(), record.offset(), REFUSED_STATEMENT_TRIES,

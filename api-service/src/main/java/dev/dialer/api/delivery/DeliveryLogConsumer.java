@@ -22,7 +22,6 @@ import org.springframework.stereotype.Component;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Owns the one pipeline that keeps the delivery log: consumes {@code dialer.webhook.deliveries} in its own group and
@@ -97,14 +96,11 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
      * PostgreSQL said and skipped: retried for ever, it would stop its partition's log, every webhook on it, for good.
      */
     Mono<Void> recordOne(InboundRecord record) {
-        return progress.track(Mono.defer(() -> deliveryLog.record(record.value()))
-                .retryWhen(Retry.backoff(REFUSED_STATEMENT_TRIES - 1, RETRY_FIRST)
-                        .filter(RefusedStatements::isRefused))
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, RETRY_FIRST).maxBackoff(RETRY_MAX)
-                        .filter(error -> !RefusedStatements.isRefused(error))
-                        .doBeforeRetry(signal -> log.warn("delivery log could not record {}-{}@{}, retrying",
-                                record.topic(), record.partition(), record.offset(), signal.failure())))
-                .onErrorResume(RefusedStatements::isRefused, error -> {
+        return progress.track(RefusedStatements.retried(Mono.defer(() -> deliveryLog.record(record.value())),
+                REFUSED_STATEMENT_TRIES, RETRY_FIRST, RETRY_MAX,
+                failure -> log.warn("delivery log could not record {}-{}@{}, retrying", record.topic(),
+                        record.partition(), record.offset(), failure),
+                error -> {
                     log.error("delivery attempt at {}-{}@{} skipped: PostgreSQL refused it {} times: {}",
                             record.topic(), record.partition(), record.offset(), REFUSED_STATEMENT_TRIES,
                             RefusedStatements.answer(error));

@@ -1,7 +1,12 @@
 package dev.dialer.common.db;
 
 import io.r2dbc.spi.R2dbcException;
+import java.time.Duration;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Whether PostgreSQL refused a statement for what it says or holds (a constraint, a value, a limit), not for being
@@ -27,6 +32,22 @@ public final class RefusedStatements {
         String state = sqlState(error);
         return state != null && state.length() == 5 && !state.equals(MISSING_GRANT)
                 && REFUSED_CLASSES.contains(state.substring(0, 2));
+    }
+
+    /**
+     * {@code work} tried again until the database takes it, for a consumer that must not stop its partition for good:
+     * a statement refused for what it holds ({@link #isRefused}) is tried {@code tries} times in all, then handed to
+     * {@code refused} (which skips it, counted and logged); any other failure (the database away or busy) is tried
+     * again for ever, backing off from {@code first} to {@code max}, each failure told to {@code retrying} first.
+     */
+    public static <T> Mono<T> retried(Mono<T> work, int tries, Duration first, Duration max,
+                                      Consumer<Throwable> retrying, Function<Throwable, Mono<T>> refused) {
+        return work
+                .retryWhen(Retry.backoff(tries - 1, first).filter(RefusedStatements::isRefused))
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, first).maxBackoff(max)
+                        .filter(error -> !isRefused(error))
+                        .doBeforeRetry(signal -> retrying.accept(signal.failure())))
+                .onErrorResume(RefusedStatements::isRefused, refused);
     }
 
     /** What the server answered, for a log line: the innermost error's own words. */
