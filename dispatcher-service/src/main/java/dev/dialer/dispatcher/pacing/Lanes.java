@@ -566,12 +566,10 @@ public class Lanes {
     }
 
     private PaceBucket campaignBucket(LaneTicket ticket) {
-        CampaignKey campaign = CampaignKey.of(ticket.command());
-        if (campaign == null) {
-            return null;
-        }
-        Double cps = pacing.campaignCps().get(campaign.name());
-        return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(campaign,
+        String name = ticket.command().campaign();
+        // Asked at every pump of a lane: the rate is looked up by name before a campaign's key is made.
+        Double cps = name == null ? null : pacing.campaignCps().get(name);
+        return cps == null || cps <= 0 ? null : campaigns.computeIfAbsent(CampaignKey.of(ticket.command()),
                 key -> new PaceBucket(cps * campaignShare, 1, pacing.timerCatchUp().toNanos()));
     }
 
