@@ -242,6 +242,7 @@ class CommandHandler {
                     if (!claimed) {
                         return claimRecorded(command, reclaimed(command));
                     }
+                    gate.dialClaimed();
                     openAttempts.recorded(command, FIRST_DIAL);
                     return dial(command, FIRST_DIAL);
                 })

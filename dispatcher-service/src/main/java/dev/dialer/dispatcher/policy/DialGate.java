@@ -162,11 +162,31 @@ public class DialGate {
         } else {
             claimed = transactions.transactional(Mono.defer(() -> claimWithinCap(command, cap, clock.instant())))
                     .retryWhen(InfraRetry.untilRecovered("claim attempt within the callee's cap"))
-                    .flatMap(counted -> counted.dial() != null
-                            ? Mono.just(new Claim.Dial(counted.dial()))
-                            : heldByCap(command, counted.dials(), cap, counted.now()));
+                    .flatMap(counted -> {
+                        if (counted.dial() != null) {
+                            return Mono.just(new Claim.Dial(counted.dial()));
+                        }
+                        Mono<Boolean> waits = counted.held() ? Mono.just(true) : waitingAlready(command);
+                        return waits.filter(Boolean::booleanValue)
+                                .flatMap(held -> heldByCap(command, counted.dials(), cap, counted.now()));
+                    });
         }
-        return claimed.onErrorResume(NotDialableNow.class, refused -> heldAtClaim(command, refused.decision));
+        return claimed
+                .doOnNext(claim -> {
+                    if (claim instanceof Claim.Dial) {
+                        dialClaimed();
+                    }
+                })
+                .onErrorResume(NotDialableNow.class, refused -> heldAtClaim(command, refused.decision));
+    }
+
+    /**
+     * Counts a dial the policy let through as its attempt is claimed: by {@link #claim}, or with the attempt's record
+     * in one statement where {@link #stillClear} is asked instead. A call {@link #clear} lets through and its claim
+     * then holds, or finds claimed by another copy, is no dial.
+     */
+    public void dialClaimed() {
+        metrics.decided("dial", null);
     }
 
     /**
@@ -242,8 +262,8 @@ public class DialGate {
     /**
      * The policy refused the call at its claim: the attempt waits under its number, as one the cap held does, and the
      * call waits or ends as {@link #clear} would have made it ({@code decision} null: a cancel reached it, and it ends
-     * {@code canceled}). Empty when the attempt could not be held (claimed before, or its request ended or was
-     * cancelled): nothing was claimed.
+     * {@code canceled}). Empty when the attempt could not be held and does not wait (claimed before, or its request
+     * ended or was cancelled): nothing was claimed.
      */
     private Mono<Claim> heldAtClaim(CallCommand command, PolicyDecision decision) {
         log.info("request {} attempt {}: the policy no longer lets the call through at its claim ({}); not dialled",
@@ -251,16 +271,17 @@ public class DialGate {
                 decision == null ? "canceled" : decision.verdict() + " " + decision.reason());
         return Mono.defer(() -> attempts.holdUnclaimed(command.requestId(), command.attempt()))
                 .retryWhen(InfraRetry.untilRecovered("hold unclaimed attempt"))
+                .flatMap(held -> held ? Mono.just(true) : waitingAlready(command))
                 .filter(Boolean::booleanValue)
                 .flatMap(held -> (decision == null ? cancel(command) : act(command, decision))
                         .thenReturn((Claim) new Claim.Held()));
     }
 
     /**
-     * What a claim within the cap found: the dial it claimed, or (when the cap refused it and the attempt was made to
-     * wait) the callee's dials it counted, as of {@code now}.
+     * What a claim within the cap found: the dial it claimed, or (when the cap refused it) the callee's dials it
+     * counted, as of {@code now}, and whether the hold made the attempt wait; empty when the attempt was not claimable.
      */
-    private record CountedClaim(Integer dial, List<Instant> dials, Instant now) {
+    private record CountedClaim(Integer dial, List<Instant> dials, Instant now, boolean held) {
     }
 
     /** In the claim's transaction: the policy's facts, the callee's lock, its dials, then the claim or the wait. */
@@ -271,10 +292,9 @@ public class DialGate {
                 .collectList()
                 .flatMap(dials -> dials.size() < cap
                         ? attempts.claimDial(command.requestId(), command.attempt())
-                                .map(dial -> new CountedClaim(dial, dials, now))
+                                .map(dial -> new CountedClaim(dial, dials, now, false))
                         : attempts.holdUnclaimed(command.requestId(), command.attempt())
-                                .filter(Boolean::booleanValue)
-                                .map(held -> new CountedClaim(null, dials, now)));
+                                .map(held -> new CountedClaim(null, dials, now, held)));
     }
 
     /**
@@ -311,11 +331,19 @@ public class DialGate {
      * apart by that claim, which only one of them makes.
      */
     private Mono<Boolean> decideIfWaiting(CallCommand command) {
+        return waitingAlready(command).flatMap(waiting -> waiting ? decide(command) : Mono.just(true));
+    }
+
+    /**
+     * Whether the attempt of a command a hold ({@link AttemptLedger#holdUnclaimed}) found no longer claimable waits to
+     * be dialled under its number, its request still open: held by this very hold, whose commit was acknowledged too
+     * late so that it ran again and found its own work, or by another copy's. A hold that made the attempt wait must be
+     * followed by the wait's row or the request's end, or nothing would ever bring the call back.
+     */
+    private Mono<Boolean> waitingAlready(CallCommand command) {
         return Mono.defer(() -> attempts.recordRequest(command))
                 .retryWhen(InfraRetry.untilRecovered("record request"))
-                .flatMap(state -> state.finalStatus() == null && state.attemptWaiting()
-                        ? decide(command)
-                        : Mono.just(true));
+                .map(state -> state.finalStatus() == null && state.attemptWaiting());
     }
 
     private Mono<Boolean> decide(CallCommand command) {
@@ -351,10 +379,8 @@ public class DialGate {
 
     private Mono<Boolean> act(CallCommand command, PolicyDecision decision) {
         return switch (decision.verdict()) {
-            case DIAL -> {
-                metrics.decided("dial", null);
-                yield Mono.just(true);
-            }
+            // Counted as the attempt is claimed (claim, dialClaimed): the claim may still hold it.
+            case DIAL -> Mono.just(true);
             // A paused call is looked at again every pause-recheck (a resume releases it at once), and by its
             // valid_until at the latest, so that it expires on time: the pause does not stop the request's clock.
             case DEFER -> PolicyDecision.PAUSED.equals(decision.reason())

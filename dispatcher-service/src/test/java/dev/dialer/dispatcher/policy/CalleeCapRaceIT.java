@@ -110,6 +110,7 @@ class CalleeCapRaceIT {
         publishSettings(RACED_ACCOUNT, 1);
         await().atMost(WAIT).until(() -> Integer.valueOf(1).equals(views.settingsOf(RACED_ACCOUNT).perCalleeDailyCap()));
         double deferredBefore = decisions("defer", "callee_cap");
+        double dialsBefore = decisions("dial", "none");
         String first = "it-" + UUID.randomUUID();
         String second = "it-" + UUID.randomUUID();
 
@@ -139,6 +140,8 @@ class CalleeCapRaceIT {
         // Counted once the deferral is committed, which may be after its event is read.
         await().atMost(WAIT).untilAsserted(() ->
                 assertThat(decisions("defer", "callee_cap")).isEqualTo(deferredBefore + 1));
+        assertThat(decisions("dial", "none")).as("both passed the gate; the claim let one through")
+                .isEqualTo(dialsBefore + 1);
     }
 
     /** Whether the request was dialled and ended, or made to wait. */

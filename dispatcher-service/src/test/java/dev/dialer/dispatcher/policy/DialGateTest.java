@@ -16,6 +16,7 @@ import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.CallControl;
 import dev.dialer.common.contract.FinalStatus;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
+import dev.dialer.dispatcher.attempt.RequestState;
 import dev.dialer.dispatcher.event.CallEvents;
 import dev.dialer.dispatcher.outcome.Verdict;
 import dev.dialer.dispatcher.retry.RetryDecision;
@@ -28,6 +29,7 @@ import java.time.Instant;
 import java.time.LocalTime;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.springframework.transaction.ReactiveTransaction;
 import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -158,6 +160,62 @@ class DialGateTest {
         gate.claim(command).block(Duration.ofSeconds(5));
         assertThat(registry.counter("dialer.dispatcher.policy.decisions", "verdict", "cancel", "reason", "canceled")
                 .count()).as("a cancel that changed nothing").isEqualTo(1);
+    }
+
+    @Test
+    void aHoldWhoseCommitAnswerWasLostStillEndsTheRequest() {
+        // The claim's hold committed, its answer was lost, and its retry found the attempt held already (by itself).
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), null, null));
+        when(views.requestControl("req-1")).thenReturn(new CallControl(1, "cancel-req-1", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-1", null, NOW));
+        AttemptLedger attempts = mock(AttemptLedger.class);
+        when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(false));
+        CallEvents events = mock(CallEvents.class);
+        when(events.finish(any(), any(), any(), any())).thenReturn(Mono.just(true));
+        DialGate gate = new DialGate(views, mock(PolicyLedger.class), attempts, events, null,
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), mock(ReactiveTransactionManager.class));
+        CallCommand command = command(null);
+
+        when(attempts.recordRequest(command)).thenReturn(Mono.just(new RequestState(null, true, true, false)));
+        assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
+        verify(events).finish(eq(command), eq(FinalStatus.CANCELED), any(), any());
+
+        // Claimed by another copy instead: nothing waits, this copy ends nothing.
+        when(attempts.recordRequest(command)).thenReturn(Mono.just(new RequestState(null, true, false, false)));
+        assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isNull();
+        verify(events, times(1)).finish(any(), any(), any(), any());
+    }
+
+    @Test
+    void aCapHoldWhoseCommitAnswerWasLostStillMakesTheCallWait() {
+        // Cap 1, one dial counted: the claim's transaction held the attempt, its commit's answer was lost, and the
+        // transaction run again found the attempt held already (by itself).
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), 1, null));
+        PolicyLedger ledger = mock(PolicyLedger.class);
+        when(ledger.lockCallee("acc-1", "+12125551234")).thenReturn(Mono.empty());
+        Instant dialled = Instant.now().minus(Duration.ofHours(1));
+        when(ledger.dialsSince(eq("acc-1"), eq("+12125551234"), any())).thenReturn(Flux.just(dialled));
+        when(ledger.schedule(any(), any(), any())).thenReturn(Mono.just(PolicyLedger.Scheduled.WAITS));
+        AttemptLedger attempts = mock(AttemptLedger.class);
+        when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(false));
+        CallEvents events = mock(CallEvents.class);
+        when(events.atomically(any())).thenAnswer(invocation -> invocation.getArgument(0));
+        when(events.deferred(any(), any(), any(), any())).thenReturn(Mono.empty());
+        ReactiveTransactionManager transactions = mock(ReactiveTransactionManager.class);
+        when(transactions.getReactiveTransaction(any())).thenReturn(Mono.just(mock(ReactiveTransaction.class)));
+        when(transactions.commit(any())).thenReturn(Mono.empty());
+        DialGate gate = new DialGate(views, ledger, attempts, events, null,
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), transactions);
+        CallCommand command = command(null);
+        when(attempts.recordRequest(command)).thenReturn(Mono.just(new RequestState(null, true, true, false)));
+
+        assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
+        verify(ledger).schedule(command, "cap", dialled.plus(Duration.ofHours(24)));
+        verify(attempts, never()).claimDial(any(), anyInt());
     }
 
     private static CallCommand command(Instant validUntil) {
