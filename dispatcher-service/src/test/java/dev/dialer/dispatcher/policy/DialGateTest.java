@@ -175,7 +175,8 @@ class DialGateTest {
         CallEvents events = mock(CallEvents.class);
         when(events.finish(any(), any(), any(), any())).thenReturn(Mono.just(true));
         DialGate gate = new DialGate(views, mock(PolicyLedger.class), attempts, events, null,
-                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), mock(ReactiveTransactionManager.class));
+                new PolicyMetrics(new SimpleMeterRegistry()), Clock.systemUTC(),
+                mock(ReactiveTransactionManager.class));
         CallCommand command = command(null);
 
         when(attempts.recordRequest(command)).thenReturn(Mono.just(new RequestState(null, true, true, false)));
