@@ -31,9 +31,9 @@ public final class CommandReader {
         }
         String json = new String(value, StandardCharsets.UTF_8);
         schema.validate(json);
-        // Read before the NUL check: more after the value, bytes that are not UTF-8 or nesting the reader refuses are
-        // not JSON, whatever the value holds.
-        CallCommand command = ContractSchema.readValid(value, CallCommand.class);
+        // Read before the NUL check: more after the value, or bytes that are not UTF-8, are not JSON, whatever the
+        // value holds.
+        CallCommand command = Contract.read(value, CallCommand.class);
         if (hasNul(json)) {
             // PostgreSQL stores no U+0000 in text or jsonb: the dispatcher could not record the call. Looked for in
             // the command as read, so a field the dialer ignores (and never stores) may hold one.

@@ -13,23 +13,12 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.stream.Collectors;
-import tools.jackson.core.JacksonException;
-import tools.jackson.core.JsonParser;
-import tools.jackson.core.ObjectReadContext;
-import tools.jackson.core.StreamReadConstraints;
-import tools.jackson.core.json.JsonFactory;
 
 /**
  * One of the contract's JSON Schemas ({@code schemas/*.json}), for reading a record as the schema says: what it
  * refuses is a {@link ContractViolation} that names it.
  */
 public final class ContractSchema {
-
-    /** A parser that takes nesting as deep as the schema's validator (Jackson 2, its default constraints) does. */
-    private static final JsonFactory AS_DEEP_AS_THE_VALIDATOR = JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_DEPTH).build())
-            .build();
 
     private final JsonSchema schema;
 
@@ -45,7 +34,7 @@ public final class ContractSchema {
     /**
      * Checks {@code json} against the schema. The validator reads the first JSON value and ignores what follows it: a
      * value it refuses is {@code not_json} all the same when more follows it (one it takes is refused by the reader,
-     * {@link #readValid}).
+     * {@link Contract#read}).
      *
      * @throws ContractViolation {@code not_json}, {@code unknown_version} (the version is what is wrong) or
      *                           {@code schema_invalid}, naming what is wrong
@@ -58,7 +47,7 @@ public final class ContractSchema {
             throw new ContractViolation(ContractViolation.Code.NOT_JSON, parserMessage(e));
         }
         if (!errors.isEmpty()) {
-            if (hasTrailingContent(json.getBytes(StandardCharsets.UTF_8))) {
+            if (!Contract.isOneJsonValue(json.getBytes(StandardCharsets.UTF_8))) {
                 throw new ContractViolation(ContractViolation.Code.NOT_JSON, "more follows the first JSON value");
             }
             throw new ContractViolation(versionError(errors) ? ContractViolation.Code.UNKNOWN_VERSION
@@ -91,37 +80,8 @@ public final class ContractSchema {
             throw new ContractViolation(ContractViolation.Code.NOT_JSON, "empty value");
         }
         validate(new String(value, StandardCharsets.UTF_8));
-        return readValid(value, type);
-    }
-
-    /**
-     * Reads {@code value}, which the schema took, as {@code type}. The reader refuses anything after the first JSON
-     * value, which the schema's validator ignores: such a value is not JSON.
-     */
-    static <T> T readValid(byte[] value, Class<T> type) {
-        try {
-            return Contract.read(value, type);
-        } catch (ContractViolation e) {
-            // Valid JSON the schema took, that the record cannot hold (a number beyond an int), is the schema's to
-            // say; more after the value is not JSON.
-            throw new ContractViolation(hasTrailingContent(value) ? ContractViolation.Code.NOT_JSON
-                    : ContractViolation.Code.SCHEMA_INVALID, e.getMessage());
-        }
-    }
-
-    /**
-     * Whether anything but white space follows the first JSON value in {@code value}. Looked for as deep as the
-     * validator reads (1,000 levels), so that a value nested deeper than the record's reader reads (500) is JSON the
-     * record cannot hold, not JSON with more after it.
-     */
-    private static boolean hasTrailingContent(byte[] value) {
-        try (JsonParser parser = AS_DEEP_AS_THE_VALIDATOR.createParser(ObjectReadContext.empty(), value)) {
-            parser.nextToken();
-            parser.skipChildren();
-            return parser.nextToken() != null;
-        } catch (JacksonException e) {
-            return true;
-        }
+        // The reader refuses what the validator ignores: more after the first JSON value (not JSON).
+        return Contract.read(value, type);
     }
 
     /** Whether the version is wrong or missing: without one, the reader cannot say which schema the record meant. */

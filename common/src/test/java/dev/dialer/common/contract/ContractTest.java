@@ -286,6 +286,25 @@ class ContractTest {
     }
 
     @Test
+    void aRecordReadWithoutItsSchemaTellsJsonOfAnotherShapeFromWhatIsNotJson() {
+        assertThat(readCode("[1,2]")).as("an array").isEqualTo(ContractViolation.Code.SCHEMA_INVALID);
+        assertThat(readCode("{\"version\":\"one\"}")).as("a word for a number")
+                .isEqualTo(ContractViolation.Code.SCHEMA_INVALID);
+        assertThat(readCode("{\"version\":1")).as("cut short").isEqualTo(ContractViolation.Code.NOT_JSON);
+        assertThat(readCode("{\"version\":1} {}")).as("more after it").isEqualTo(ContractViolation.Code.NOT_JSON);
+        assertThat(readCode("")).as("nothing").isEqualTo(ContractViolation.Code.NOT_JSON);
+    }
+
+    private static ContractViolation.Code readCode(String json) {
+        try {
+            Contract.read(json.getBytes(StandardCharsets.UTF_8), CallEvent.class);
+        } catch (ContractViolation violation) {
+            return violation.code();
+        }
+        throw new AssertionError("read " + json);
+    }
+
+    @Test
     void notJsonNamesWhatTheParserFoundAndWhere() {
         assertThatThrownBy(() -> reader.read("{\"version\":1,}".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(ContractViolation.class, violation -> {
