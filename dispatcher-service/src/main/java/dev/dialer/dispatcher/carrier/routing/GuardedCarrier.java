@@ -13,6 +13,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.bulkhead.operator.BulkheadOperator;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import reactor.core.publisher.Mono;
 
 /**
@@ -30,6 +31,7 @@ final class GuardedCarrier implements Carrier {
     private final CircuitBreaker breaker;
     private final Bulkhead bulkhead;
     private final Duration timeout;
+    private final AtomicInteger probesInFlight = new AtomicInteger();
 
     GuardedCarrier(String name, Carrier carrier, CircuitBreaker breaker, Bulkhead bulkhead, Duration timeout) {
         this.name = name;
@@ -43,10 +45,18 @@ final class GuardedCarrier implements Carrier {
         return name;
     }
 
-    /** False while the breaker is open: a request would be refused without reaching the carrier. */
+    /**
+     * False while the breaker is open, and while it is half-open with as many requests in flight as it lets through to
+     * probe the carrier: a request would be refused without reaching the carrier, and a call refused so is requeued
+     * as one no carrier took. Held in their lanes instead, calls wait for the probes' verdict.
+     */
     boolean accepting() {
-        CircuitBreaker.State state = breaker.getState();
-        return state != CircuitBreaker.State.OPEN && state != CircuitBreaker.State.FORCED_OPEN;
+        return switch (breaker.getState()) {
+            case OPEN, FORCED_OPEN -> false;
+            case HALF_OPEN -> probesInFlight.get() < breaker.getCircuitBreakerConfig()
+                    .getPermittedNumberOfCallsInHalfOpenState();
+            default -> true;
+        };
     }
 
     @Override
@@ -56,9 +66,21 @@ final class GuardedCarrier implements Carrier {
                         "carrier " + name + " did not answer within " + timeout, null)))
                 .transformDeferred(CircuitBreakerOperator.of(breaker))
                 .transformDeferred(BulkheadOperator.of(bulkhead))
+                .transformDeferred(this::countedIfProbe)
                 .onErrorMap(GuardedCarrier::refusedByGuard, error -> new CarrierException(
                         CarrierException.Reason.UNREACHABLE, "carrier " + name + " not tried: " + error.getMessage(),
                         error));
+    }
+
+    /** A request made while the breaker is half-open is counted among the probes in flight until it ends. */
+    private Mono<PlacedCall> countedIfProbe(Mono<PlacedCall> request) {
+        return Mono.defer(() -> {
+            if (breaker.getState() != CircuitBreaker.State.HALF_OPEN) {
+                return request;
+            }
+            probesInFlight.incrementAndGet();
+            return request.doFinally(signal -> probesInFlight.decrementAndGet());
+        });
     }
 
     @Override

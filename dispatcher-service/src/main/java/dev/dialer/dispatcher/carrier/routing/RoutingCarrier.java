@@ -50,7 +50,7 @@ public final class RoutingCarrier implements Carrier {
 
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
-        return placeFrom(forCarriers(command), dial, routes.route(command), 0);
+        return placeFrom(forCarriers(command), dial, routes.route(command), 0, null);
     }
 
     /**
@@ -67,15 +67,25 @@ public final class RoutingCarrier implements Carrier {
         return command.withCarrierOptions(options);
     }
 
-    /** Whether some carrier of the command's route would be tried: not every one has its breaker open. */
+    /**
+     * Whether some carrier of the command's route that can address its destination would be tried: not every one has
+     * its breaker open. A carrier that cannot address it refuses it whatever its breaker says, and would only end the
+     * call {@code unsupported_target} while the one that can is briefly out. A route none of whose carriers can
+     * address the destination accepts it, to end it so: no wait would change that.
+     */
     @Override
     public boolean accepting(CallCommand command) {
+        boolean reached = false;
         for (String name : routes.route(command)) {
-            if (carriers.get(name).accepting()) {
-                return true;
+            GuardedCarrier carrier = carriers.get(name);
+            if (carrier.reaches(command)) {
+                if (carrier.accepting()) {
+                    return true;
+                }
+                reached = true;
             }
         }
-        return false;
+        return !reached;
     }
 
     /**
@@ -106,13 +116,23 @@ public final class RoutingCarrier implements Carrier {
         return trunks;
     }
 
-    private Mono<PlacedCall> placeFrom(CallCommand command, int dial, List<String> route, int index) {
+    /**
+     * Places the call from the route's carrier at {@code index} on. {@code technical} is the last technical failure of
+     * a carrier before it (null when none): a route that ends on carriers that cannot address the destination reports
+     * that failure, not theirs, so that the call waits for the carrier that can (or is requeued for its capacity)
+     * rather than failing for good because it was briefly out.
+     */
+    private Mono<PlacedCall> placeFrom(CallCommand command, int dial, List<String> route, int index,
+                                       CarrierException technical) {
         GuardedCarrier carrier = carriers.get(route.get(index));
         return carrier.place(command, dial)
                 .map(placed -> placed.via(carrier.name()))
                 .onErrorMap(CarrierException.class, failure -> failure.from(carrier.name()))
                 .onErrorResume(error -> index + 1 < route.size() && error instanceof CarrierException failure
-                        && failsOver(failure), error -> failOver(command, dial, route, index, error));
+                        && failsOver(failure), error -> failOver(command, dial, route, index,
+                                (CarrierException) error, technical))
+                .onErrorMap(CarrierException.class, failure -> failure.isUnsupportedTarget() && technical != null
+                        ? technical : failure);
     }
 
     /** Whether another carrier may take the call: this one certainly did not place it, nor ring anyone. */
@@ -120,13 +140,14 @@ public final class RoutingCarrier implements Carrier {
         return failure.isTechnical() || failure.isUnsupportedTarget();
     }
 
-    private Mono<PlacedCall> failOver(CallCommand command, int dial, List<String> route, int index, Throwable error) {
+    private Mono<PlacedCall> failOver(CallCommand command, int dial, List<String> route, int index,
+                                      CarrierException error, CarrierException technical) {
         String from = route.get(index);
         String to = route.get(index + 1);
         failovers.warn(from + " to " + to, "carrier {} failed for request {} attempt {} ({}); trying {}", from,
                 command.requestId(), command.attempt(), error.getMessage(), to);
         registry.counter("dialer.dispatcher.carrier.failovers", "from", from, "to", to).increment();
-        return placeFrom(command, dial, route, index + 1);
+        return placeFrom(command, dial, route, index + 1, error.isTechnical() ? error : technical);
     }
 
     /**

@@ -107,6 +107,71 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void aRouteEndingOnACarrierThatCannotAddressTheCalleeReportsTheOutageOfTheOneThatCan() {
+        Carrier trunk = new StubCarrier(Mono.error(CarrierException.unsupportedTarget("no registered users")),
+                Mono.empty());
+
+        StepVerifier.create(routing(failing(CarrierException.Reason.UNREACHABLE, null), trunk)
+                        .place(command("user:alice"), 1))
+                .expectErrorSatisfies(error -> {
+                    CarrierException failure = (CarrierException) error;
+                    assertThat(failure.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE);
+                    assertThat(failure.isTechnical()).as("the call waits for the carrier").isTrue();
+                })
+                .verify(WAIT);
+        StepVerifier.create(routing(failing(CarrierException.Reason.REJECTED, 429), trunk)
+                        .place(command("user:alice"), 1))
+                .expectErrorSatisfies(error -> assertThat(((CarrierException) error).isCapacityRefusal()).isTrue())
+                .verify(WAIT);
+    }
+
+    @Test
+    void aCallIsHeldWhileEveryCarrierThatCanAddressItHasItsBreakerOpen() {
+        Map<String, Carrier> carriers = new LinkedHashMap<>();
+        carriers.put("gateway", failing(CarrierException.Reason.UNREACHABLE, null));
+        carriers.put("trunk", new PlacingCarrier(command -> Mono.just(new PlacedCall("sid-2", null)),
+                command -> !command.to().startsWith("user:")));
+        Carrier routing = RoutingCarriers.of(properties(Duration.ofSeconds(30)), carriers, new SimpleMeterRegistry());
+        for (int i = 0; i < 2; i++) {
+            StepVerifier.create(routing.place(command(), 1)).expectNextCount(1).verifyComplete();
+        }
+
+        assertThat(routing.accepting(command())).as("the trunk takes numbers").isTrue();
+        assertThat(routing.accepting(command("user:alice"))).as("only the gateway reaches users").isFalse();
+
+        Map<String, Carrier> trunkOnly = new LinkedHashMap<>();
+        trunkOnly.put("trunk", carriers.get("trunk"));
+        assertThat(RoutingCarriers.of(properties(Duration.ofSeconds(30)), trunkOnly, new SimpleMeterRegistry())
+                .accepting(command("user:alice"))).as("no carrier could ever take it: not held").isTrue();
+    }
+
+    @Test
+    void aHalfOpenBreakerStopsAcceptingOnceItsProbesAreInFlight() {
+        AtomicInteger asked = new AtomicInteger();
+        Map<String, Carrier> carriers = new LinkedHashMap<>();
+        carriers.put("gateway", new PlacingCarrier(command -> asked.incrementAndGet() <= 2
+                ? Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE, null, "down", null))
+                : Mono.never(), command -> true));
+        Carrier routing = RoutingCarriers.of(properties(Duration.ofMillis(300)), carriers, new SimpleMeterRegistry());
+        for (int i = 0; i < 2; i++) {
+            StepVerifier.create(routing.place(command(), 1)).expectError(CarrierException.class).verify(WAIT);
+        }
+        assertThat(routing.accepting(command())).as("open").isFalse();
+        await().atMost(WAIT).until(() -> routing.accepting(command()));
+
+        List<reactor.core.Disposable> probes = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            probes.add(routing.place(command(), 1).subscribe(placed -> { }, error -> { }));
+        }
+        assertThat(routing.accepting(command())).as("a probe left").isTrue();
+        probes.add(routing.place(command(), 1).subscribe(placed -> { }, error -> { }));
+        assertThat(routing.accepting(command())).as("every probe in flight").isFalse();
+
+        probes.forEach(reactor.core.Disposable::dispose);
+        assertThat(routing.accepting(command())).as("the probes given up").isTrue();
+    }
+
+    @Test
     void acceptsUntilEveryCarrierOfTheRouteHasItsBreakerOpenAndAgainOnceOneHalfOpens() {
         Duration openFor = Duration.ofSeconds(2); // long enough for the checks below on a loaded machine
         Carrier oneDown = routing(failing(CarrierException.Reason.UNREACHABLE, null), second, openFor);
