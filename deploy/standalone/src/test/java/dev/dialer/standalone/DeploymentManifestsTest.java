@@ -139,6 +139,24 @@ class DeploymentManifestsTest {
         assertThat((Integer) grace).as("grace period of %s", service).isGreaterThanOrEqualTo(pause + 30);
     }
 
+    /**
+     * On compose every container comes back after the host or Docker restarts (Kafka and PostgreSQL too, or the
+     * services come back to nothing), and a service's stop gets Spring's 30 s shutdown phase, not Docker's 10 s.
+     */
+    @Test
+    void composeRestartsEveryContainerAndGivesTheServicesTheirShutdown() throws IOException {
+        Map<String, Object> services = map(yaml(ROOT.resolve("docker-compose.yml")).get(0).get("services"));
+        for (Map.Entry<String, Object> service : services.entrySet()) {
+            Map<String, Object> definition = map(service.getValue());
+            assertThat(definition.get("restart")).as("restart of %s", service.getKey()).isEqualTo("unless-stopped");
+        }
+        for (String service : List.of("api-service", "dispatcher-service", "webhook-service")) {
+            String grace = String.valueOf(map(services.get(service)).get("stop_grace_period"));
+            assertThat(grace).as("stop_grace_period of %s", service).matches("[0-9]+s");
+            assertThat(Integer.parseInt(grace.substring(0, grace.length() - 1))).as(service).isGreaterThan(30);
+        }
+    }
+
     @Test
     void kedaScalesOnTheGroupsAndTopicsTheServicesConsume() throws Exception {
         Map<String, String> expected = Map.of(
