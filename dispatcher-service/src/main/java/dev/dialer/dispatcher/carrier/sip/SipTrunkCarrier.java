@@ -286,6 +286,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         // The built call, handed over to keepThenStart or given up: whichever comes first owns it. A caller that gives
         // up while the call is being built would otherwise leave it in memory for good (the built value is dropped).
         AtomicReference<Object> built = new AtomicReference<>();
+        // One deadline from here to the INVITE: building it (a trunk host looked up, a worker waited for) and keeping
+        // the call. Past it nothing was sent, and the dial fails as not placed, before the routing guard's timeout
+        // (longer, checked at start) could report a call that may have been placed.
+        long deadline = System.nanoTime() + properties.keepTimeout().toNanos();
         return Mono.fromCallable(() -> {
                     Registered registered = register(command, dial);
                     if (!built.compareAndSet(null, registered)) {
@@ -294,9 +298,19 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                     return registered;
                 })
                 .subscribeOn(workers)
-                .onErrorMap(error -> !(error instanceof CarrierException), error -> new CarrierException(
-                        CarrierException.Reason.REJECTED, "INVITE could not be built: " + error.getMessage(), error))
-                .flatMap(registered -> built.compareAndSet(registered, HANDED_OVER) ? keepThenStart(registered)
+                .timeout(properties.keepTimeout())
+                .onErrorMap(error -> !(error instanceof CarrierException), error -> {
+                    if (error instanceof java.util.concurrent.TimeoutException) {
+                        if (built.getAndSet(GIVEN_UP) instanceof Registered registered) {
+                            discard(registered);
+                        }
+                        return new CarrierException(CarrierException.Reason.UNREACHABLE, "the INVITE could not be "
+                                + "built within " + properties.keepTimeout() + "; not placed", error);
+                    }
+                    return buildFailure(error);
+                })
+                .flatMap(registered -> built.compareAndSet(registered, HANDED_OVER)
+                        ? keepThenStart(registered, Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1)))
                         : Mono.empty())
                 .doOnCancel(() -> {
                     if (built.getAndSet(GIVEN_UP) instanceof Registered registered) {
@@ -308,6 +322,20 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 // Cancelled before an answer: the routing guard's timeout gave up on the INVITE (the trunk has no
                 // timeout of its own for it), or the service is stopping.
                 .doOnCancel(() -> sample.stop(timer(CarrierException.Reason.TIMEOUT.wire())));
+    }
+
+    /**
+     * Why the INVITE could not be built. The stack's own failures to send anywhere (the trunk host not resolved, no
+     * listening point, the stack stopping, no worker) are the trunk's, not the call's: unreachable, so that the call
+     * waits or the route's next carrier takes it, and the breaker counts it. What remains (a destination or caller ID
+     * the stack cannot parse) is the call's: refused.
+     */
+    static CarrierException buildFailure(Throwable error) {
+        boolean trunks = error instanceof javax.sip.TransactionUnavailableException
+                || error instanceof java.util.concurrent.RejectedExecutionException
+                || error instanceof java.io.IOException;
+        return new CarrierException(trunks ? CarrierException.Reason.UNREACHABLE : CarrierException.Reason.REJECTED,
+                "INVITE could not be built: " + error.getMessage(), error);
     }
 
     /** A call whose INVITE is built, not sent. */
@@ -326,13 +354,14 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * The INVITE goes out only once the call is kept: a call this process cannot keep is not placed (nothing rang, so
-     * it is a technical failure, which routing may fail over). A save that takes longer than {@code keep-timeout}
-     * (PostgreSQL slow) drops the call and fails the dial as unreachable, so the attempt is requeued at once rather
+     * it is a technical failure, which routing may fail over). A save that takes longer than {@code keepTimeout} (what
+     * the INVITE's building left of {@code keep-timeout}; PostgreSQL slow) drops the call and fails the dial as
+     * unreachable, so the attempt is requeued at once rather
      * than left to the watchdog; so does a caller that gives up before the INVITE went out (its own timeout, shorter
      * than that). A dropped call is never started, and its row, which the save may still write, is deleted once the
      * save has settled; otherwise the call would stay in memory and its row be renewed for ever.
      */
-    private Mono<PlacedCall> keepThenStart(Registered registered) {
+    private Mono<PlacedCall> keepThenStart(Registered registered, Duration keepTimeout) {
         SipCall call = registered.call();
         // Runs to its end whether or not the caller still waits, so that a drop can wait for it.
         Mono<Void> save = dialogs.save(call.kept())
@@ -341,14 +370,15 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         save.subscribe(null, error -> { });
         AtomicBoolean settled = new AtomicBoolean();
         return save
-                .timeout(properties.keepTimeout())
+                .timeout(keepTimeout)
                 .onErrorMap(error -> {
                     if (error instanceof java.util.concurrent.TimeoutException) {
                         if (settled.compareAndSet(false, true)) {
                             drop(registered, save);
                         }
                         return new CarrierException(CarrierException.Reason.UNREACHABLE, "the call could not be kept "
-                                + "in PostgreSQL within " + properties.keepTimeout() + "; not placed", error);
+                                + "in PostgreSQL within " + properties.keepTimeout() + " of its dial; not placed",
+                                error);
                     }
                     settled.set(true);
                     calls.remove(call.callId(), call);

@@ -421,6 +421,39 @@ class SipTrunkCarrierIT {
         await().during(Duration.ofSeconds(1)).atMost(WAIT).until(reported::isEmpty);
     }
 
+    @Test
+    void aCallWhoseInviteTakesLongerThanTheKeepTimeoutToBuildIsNotPlacedAndFailsAsUnreachable() throws Exception {
+        start("busy");
+        // Building the call (a trunk host looked up slowly, a worker waited for) outlasts keep-timeout (2 s): the dial
+        // learns that nothing was placed before the carrier's request timeout could report its outcome unknown.
+        Map<String, Object> options = new HashMap<>() {
+            @Override
+            public Object get(Object key) {
+                if ("timeLimit".equals(key)) {
+                    try {
+                        Thread.sleep(3_000);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.get(key);
+            }
+        };
+        CallCommand command = new CallCommand(1, "req-sip", "acc-1", "+4930123456", "+4930654321", "flow-1", null,
+                "spring", 0, 3, 2, null, null, Map.of(), null, null, null, null, options, Instant.now());
+
+        assertThatThrownBy(() -> carrier.place(command, 1).block(WAIT))
+                .isInstanceOfSatisfying(CarrierException.class, error -> {
+                    assertThat(error.reason()).isEqualTo(CarrierException.Reason.UNREACHABLE);
+                    assertThat(error.mayHaveBeenPlaced()).isFalse();
+                    assertThat(error.getMessage()).contains("built within PT2S");
+                });
+        await().atMost(WAIT).untilAsserted(() -> assertThat(
+                registry.counter("dialer.dispatcher.carrier.sip.dropped_before_invite").count()).isEqualTo(1));
+        assertThat(registry.get("dialer.dispatcher.carrier.sip.calls").gauge().value()).isZero();
+        assertThat(dialogs.saved()).as("never kept, so never invited").isEmpty();
+    }
+
     /**
      * The save commits after the dial gave up; the call's row is deleted after it, the call is gone, and nothing was
      * placed, so nothing is reported (an INVITE sent after the save would be reported at once).
