@@ -45,6 +45,11 @@ public class CallbackRecords {
     /** Applied where it arrived by the caller ID's owner, which dialled the call (decision 0100). */
     static final String IN_PLACE = "in_place";
     /**
+     * Not a callback of its own: a copy of one applied here, or of an end the watchdog committed here, appended for
+     * the caller ID's owner, which frees what it counted for the call.
+     */
+    static final String COPY = "copy";
+    /**
      * The header of a topic record that is bound to the call its {@code call_sid} names
      * ({@link CarrierCallback#callBound()}): a Voice Gateway callback, which the endpoint appends. Written by the
      * dispatcher alone, like {@link SipStatusReports#TAKEN_OVER_HEADER}; the SIP trunk's other reports go without it.
@@ -63,7 +68,7 @@ public class CallbackRecords {
         this.applier = applier;
         this.publisher = publisher;
         this.registry = registry;
-        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE}) {
+        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE, COPY}) {
             registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
         }
         // What the endpoint or the SIP trunk said of the callback, which a copy published again must say too.
@@ -89,9 +94,18 @@ public class CallbackRecords {
      * over, which no carrier's callback can set.
      */
     Mono<Void> append(String callerId, byte[] body, Map<String, String> headers) {
+        return append(callerId, body, headers, TOPIC);
+    }
+
+    /** Appends a copy of a callback applied here ({@link #COPY}), with headers as {@link #append} takes them. */
+    Mono<Void> appendCopy(String callerId, byte[] body, Map<String, String> headers) {
+        return append(callerId, body, headers, COPY);
+    }
+
+    private Mono<Void> append(String callerId, byte[] body, Map<String, String> headers, String path) {
         return publisher.publish(new OutboundRecord(Topics.CARRIER_CALLBACKS, callerId, body, headers))
                 .retryWhen(InfraRetry.brief("append callback"))
-                .then(Mono.fromRunnable(() -> routed(TOPIC)));
+                .then(Mono.fromRunnable(() -> routed(path)));
     }
 
     /**
@@ -114,7 +128,7 @@ public class CallbackRecords {
                                 "true".equals(headers.get(SipStatusReports.TAKEN_OVER_HEADER)), callBound));
     }
 
-    /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT} or {@link #IN_PLACE}. */
+    /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT}, {@link #IN_PLACE} or {@link #COPY}. */
     void routed(String path) {
         registry.counter("dialer.dispatcher.callbacks.routed", "path", path).increment();
     }

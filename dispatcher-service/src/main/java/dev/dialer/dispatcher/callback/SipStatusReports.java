@@ -79,7 +79,8 @@ public class SipStatusReports {
         return applier.apply(status)
                 .doOnNext(result -> records.routed(CallbackRecords.IN_PLACE))
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(result)
-                        : toOwner(status, command).thenReturn(result));
+                        : records.appendCopy(command.callerId(), body(status, command.callerId()), headers(status))
+                                .thenReturn(result));
     }
 
     /**
@@ -106,7 +107,7 @@ public class SipStatusReports {
         }
         log.debug("{} of request {} attempt {} ended here: caller ID owned elsewhere, a copy appended for its owner",
                 end.status().wire(), end.requestId(), end.attempt());
-        return records.append(callerId, body(end, callerId), headers(end)).then();
+        return records.appendCopy(callerId, body(end, callerId), headers(end));
     }
 
     private Mono<CallbackApplier.Result> toOwner(CarrierCallback status, CallCommand command) {

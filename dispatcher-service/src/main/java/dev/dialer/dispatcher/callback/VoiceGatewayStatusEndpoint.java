@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -287,11 +288,12 @@ class VoiceGatewayStatusEndpoint {
     private Mono<ResponseEntity<Object>> inPlace(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                  Supplier<Mono<CallbackApplier.Result>> here, long revocations) {
         Mono<CallbackApplier.Result> applying = Mono.defer(here).cache();
-        applying.subscribe(result -> callbacks.routed(CallbackRecords.IN_PLACE),
-                error -> log.debug("callback {} for request {} attempt {} failed in place", name(parsed),
-                        parsed.requestId(), parsed.attempt(), error));
+        applying.subscribe(null, error -> log.debug("callback {} for request {} attempt {} failed in place",
+                name(parsed), parsed.requestId(), parsed.attempt(), error));
         return applying
                 .timeout(IN_PLACE_LIMIT)
+                // Counted here, once answered in place: one applied too late is counted as appended to the topic.
+                .doOnNext(result -> callbacks.routed(CallbackRecords.IN_PLACE))
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(answer(result))
                         : toNextOwner(parsed, raw, result))
                 .onErrorResume(error -> {
@@ -312,7 +314,7 @@ class VoiceGatewayStatusEndpoint {
      */
     private Mono<ResponseEntity<Object>> toNextOwner(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                      CallbackApplier.Result result) {
-        return callbacks.append(parsed.callerId(), raw)
+        return callbacks.appendCopy(parsed.callerId(), raw, Map.of(CallbackRecords.CALL_BOUND_HEADER, "true"))
                 .thenReturn(answer(result))
                 .onErrorResume(error -> {
                     log.warn("callback {} for request {} attempt {} was applied while partitions moved, and its copy "

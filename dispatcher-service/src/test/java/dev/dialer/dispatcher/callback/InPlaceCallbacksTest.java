@@ -64,6 +64,7 @@ class InPlaceCallbacksTest {
         openAttempts.recorded(new CallCommand(1, "r-1", "a", CALLER, "+4915112345678", null, "welcome.wav", null, 0,
                 0, 1, null, null, Map.of(), null, null, null, null, null, Instant.now()), 1);
         when(records.append(any(), any())).thenReturn(Mono.empty());
+        when(records.appendCopy(any(), any(), any())).thenReturn(Mono.empty());
         endpoint = endpoint(null);
     }
 
@@ -86,6 +87,7 @@ class InPlaceCallbacksTest {
 
         verify(applier).apply(any());
         verify(records, never()).append(any(), any());
+        verify(records).routed(CallbackRecords.IN_PLACE);
     }
 
     @Test
@@ -98,7 +100,11 @@ class InPlaceCallbacksTest {
 
         assertThat(post()).isEqualTo(200);
 
-        verify(records).append(eq(CALLER), eq(BODY.getBytes(StandardCharsets.UTF_8)));
+        // A copy, not a callback of its own: counted apart from the one applied here.
+        verify(records).appendCopy(eq(CALLER), eq(BODY.getBytes(StandardCharsets.UTF_8)),
+                eq(Map.of(CallbackRecords.CALL_BOUND_HEADER, "true")));
+        verify(records, never()).append(any(), any());
+        verify(records).routed(CallbackRecords.IN_PLACE);
     }
 
     @Test
@@ -118,7 +124,9 @@ class InPlaceCallbacksTest {
         // Not cancelled by the answer: a transaction or a cancel at the carrier is not cut short.
         assertThat(applied.currentSubscriberCount()).isEqualTo(1);
         applied.tryEmitValue(CallbackApplier.Result.APPLIED);
-        verify(records).routed(CallbackRecords.IN_PLACE);
+        assertThat(applied.currentSubscriberCount()).isZero();
+        // Counted once, as the callback appended to the topic (the mock's append counts nothing).
+        verify(records, never()).routed(CallbackRecords.IN_PLACE);
     }
 
     @Test
@@ -142,12 +150,13 @@ class InPlaceCallbacksTest {
             keys.owns(Set.of(), Set.of(3));
             return CallbackApplier.Result.APPLIED;
         }));
-        when(records.append(any(), any())).thenReturn(Mono.error(new IllegalStateException("Kafka unavailable")));
+        when(records.appendCopy(any(), any(), any()))
+                .thenReturn(Mono.error(new IllegalStateException("Kafka unavailable")));
 
         assertThat(post()).isEqualTo(200);
 
         verify(applier).apply(any());
-        verify(records).append(eq(CALLER), any());
+        verify(records).appendCopy(eq(CALLER), any(), any());
     }
 
     @Test

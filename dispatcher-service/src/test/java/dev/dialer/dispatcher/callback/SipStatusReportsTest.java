@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
@@ -81,6 +82,7 @@ class SipStatusReportsTest {
         CallbackApplier applier = mock(CallbackApplier.class);
         CallbackRecords records = mock(CallbackRecords.class);
         when(records.append(any(), any(), any())).thenReturn(Mono.empty());
+        when(records.appendCopy(any(), any(), any())).thenReturn(Mono.empty());
         SipStatusReports reports = new SipStatusReports(applier, open, keys, records);
         CarrierCallback ringing = status(AttemptStatus.RINGING, "ringing", 180, null, null);
 
@@ -96,7 +98,9 @@ class SipStatusReportsTest {
             return CallbackApplier.Result.APPLIED;
         }));
         reports.report(busy).block(Duration.ofSeconds(5));
-        verify(records).append(CALLER, SipStatusReports.body(busy, CALLER), Map.of());
+        verify(records).appendCopy(CALLER, SipStatusReports.body(busy, CALLER), Map.of());
+        verify(records, never()).append(any(), any(), any());
+        verify(records, times(2)).routed(CallbackRecords.IN_PLACE);
     }
 
     @Test
@@ -125,7 +129,7 @@ class SipStatusReportsTest {
         KeyRouting keys = new KeyRouting();
         keys.commandsTopicHas(12);
         CallbackRecords records = mock(CallbackRecords.class);
-        when(records.append(any(), any(), any())).thenReturn(Mono.empty());
+        when(records.appendCopy(any(), any(), any())).thenReturn(Mono.empty());
         SipStatusReports reports = new SipStatusReports(mock(CallbackApplier.class),
                 new OpenAttempts(mock(AttemptLedger.class), new SimpleMeterRegistry()), keys, records);
         // Inferred: no raw status from the carrier, bound to the call and dial the watchdog asked about.
@@ -134,12 +138,13 @@ class SipStatusReportsTest {
 
         keys.owns(ALL, Set.of());
         reports.endedHere(gone, CALLER).block(Duration.ofSeconds(5));
-        verify(records, never()).append(any(), any(), any());
+        verify(records, never()).appendCopy(any(), any(), any());
 
         keys.owns(Set.of(), ALL);
         reports.endedHere(gone, CALLER).block(Duration.ofSeconds(5));
         byte[] body = SipStatusReports.body(gone, CALLER);
-        verify(records).append(CALLER, body, Map.of());
+        verify(records).appendCopy(CALLER, body, Map.of());
+        verify(records, never()).append(any(), any(), any());
         CarrierCallback read = CallbackRecords.read(body, Map.of()).orElseThrow();
         assertThat(read.status()).as("read back as the end it is").isEqualTo(AttemptStatus.COMPLETED);
         assertThat(read.providerCallId()).isEqualTo("call-1");
