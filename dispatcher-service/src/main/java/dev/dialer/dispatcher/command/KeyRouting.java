@@ -94,10 +94,12 @@ public class KeyRouting {
      * A rebalance revokes before it assigns, so between the two this dispatcher owns none of the partitions moving.
      */
     public void owns(Set<Integer> assigned, Set<Integer> revoked) {
+        // Removed before the revocation is counted: a reader that reads the count, then the ownership, and saw the new
+        // count then sees the partitions gone; one that saw the old count finds it changed after applying.
+        revoked.forEach(owned::remove);
         if (!revoked.isEmpty()) {
             revocations.incrementAndGet();
         }
-        revoked.forEach(owned::remove);
         long now = System.nanoTime();
         assigned.forEach(partition -> owned.put(partition, now));
     }
