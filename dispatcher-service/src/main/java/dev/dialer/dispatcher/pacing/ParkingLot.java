@@ -26,6 +26,9 @@ class ParkingLot {
     /** How long after its last due time a caller ID's row of parked due times is kept. */
     static final Duration FORGOTTEN_AFTER = Duration.ofDays(1);
 
+    /** How long after its request's {@code valid_until} a parked row is due at the latest. */
+    static final Duration EXPIRY_MARGIN = Duration.ofSeconds(1);
+
     private final DatabaseClient db;
     private final Clock clock;
 
@@ -47,6 +50,10 @@ class ParkingLot {
      * published this command from and is about to delete, and its delete, guarded by the lease its claim set (which
      * the new wait clears), must then leave the new wait alone. Another wait (a retry, a requeue, a calling window)
      * that a copy of the command meets in a full lane stays as it is.
+     *
+     * <p>No row waits past its request's {@code valid_until} (and {@link #EXPIRY_MARGIN}): a request whose place in its
+     * caller ID's backlog comes after it then ends {@code expired} on time, not once the backlog reaches it. The caller
+     * ID's parked due times are the lane's as it shed them.
      */
     Mono<Void> parkAll(List<Parked> parked) {
         // One row per attempt: a statement may not move the same row twice (copies of a record parked together).
@@ -56,6 +63,7 @@ class ParkingLot {
         String[] requestIds = batch.stream().map(p -> p.command().requestId()).toArray(String[]::new);
         String[] callerIds = batch.stream().map(p -> p.command().callerId()).toArray(String[]::new);
         String[] dues = batch.stream().map(p -> p.dueAt().toString()).toArray(String[]::new);
+        String[] rowDues = batch.stream().map(p -> rowDue(p).toString()).toArray(String[]::new);
         return db.sql("""
                         INSERT INTO dispatch.requests (request_id, account_id, caller_id, command, traceparent)
                         SELECT r, a, c, j::jsonb, p
@@ -78,9 +86,23 @@ class ParkingLot {
                                     OR dispatch.schedule.lease_until IS NOT NULL""")
                         .bind(0, requestIds)
                         .bind(1, batch.stream().map(p -> p.command().attempt()).toArray(Integer[]::new))
-                        .bind(2, dues)
+                        .bind(2, rowDues)
                         .then())
                 .then(Mono.defer(() -> recordLanes(callerIds, dues)));
+    }
+
+    /**
+     * When the parked command's row is due: at its due time, or just after its request's {@code valid_until} when that
+     * comes first. Just after, so that the scheduler finds it expired and the dial-time policy ends it so, rather than
+     * the lane taking it in a moment before it expires.
+     */
+    static Instant rowDue(Parked parked) {
+        Instant validUntil = parked.command().validUntil();
+        if (validUntil == null) {
+            return parked.dueAt();
+        }
+        Instant expired = validUntil.plus(EXPIRY_MARGIN);
+        return expired.isBefore(parked.dueAt()) ? expired : parked.dueAt();
     }
 
     /**

@@ -50,6 +50,21 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aParkedRowWaitsNoLongerThanItsRequestsValidUntil() {
+        ParkingLot lot = new ParkingLot(db);
+        Instant due = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        Instant validUntil = due.minus(Duration.ofMinutes(40));
+        CallCommand expiring = expiringBy("park-" + UUID.randomUUID(), validUntil);
+        CallCommand lasting = expiringBy("park-" + UUID.randomUUID(), due.plus(Duration.ofMinutes(5)));
+
+        lot.parkAll(List.of(new ParkingLot.Parked(expiring, due), new ParkingLot.Parked(lasting, due))).block(WAIT);
+
+        assertThat(rows(expiring.requestId())).as("due just after its valid_until, to be ended expired then")
+                .containsExactly(new Row(1, validUntil.plus(ParkingLot.EXPIRY_MARGIN), "parked", false));
+        assertThat(rows(lasting.requestId())).containsExactly(new Row(1, due, "parked", false));
+    }
+
+    @Test
     void aRequestParkedFirstKeepsASpanOfItsRecordsTrace() {
         ParkingLot lot = new ParkingLot(db);
         CallCommand traced = command("park-" + UUID.randomUUID());
@@ -203,6 +218,11 @@ class ParkingLotIT extends DispatcherOnDatabase {
 
     private static CallCommand command(String requestId) {
         return command(requestId, "+4930555001");
+    }
+
+    private static CallCommand expiringBy(String requestId, Instant validUntil) {
+        return new CallCommand(1, requestId, "acc-parking", "+4930555001", "+4915100000019", null, "a.wav", null, 0, 3,
+                1, null, null, null, validUntil, null, null, null, null, Instant.now());
     }
 
     private static CallCommand command(String requestId, String callerId) {
