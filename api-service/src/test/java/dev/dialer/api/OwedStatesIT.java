@@ -145,10 +145,13 @@ class OwedStatesIT extends RunningApiService {
         String other = "it-owed-other-" + UUID.randomUUID();
         insertOwed("webhook", other, webhookId);
         insertOwed("subscription", other, subscriptionId);
+        // A webhook change whose path named the subscription's key: the topic's key of the subscription.
+        insertOwed("webhook", other, SubscriptionConfig.key(subscriptionId));
 
         await().atMost(SWEPT).untilAsserted(() -> {
             assertThat(owed("webhook", webhookId)).isZero();
             assertThat(owed("subscription", subscriptionId)).isZero();
+            assertThat(owed("webhook", SubscriptionConfig.key(subscriptionId))).isZero();
         });
         try (TopicProbe topic = probe(Topics.WEBHOOK_CONFIG)) {
             assertThat(topic.readToEnd()).as("no tombstone of the owner's webhook or subscription")

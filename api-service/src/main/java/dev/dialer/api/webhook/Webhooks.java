@@ -213,9 +213,14 @@ class Webhooks implements WebhookDisabler, CommittedStates {
     /**
      * The webhook's committed config, or its tombstone when no account has it; its row locked until the surrounding
      * transaction ends, as a change locks it. A webhook of another account (a change named its id, was refused, and
-     * left its owed row behind) is none of this account's: nothing, so that no tombstone drops it.
+     * left its owed row behind) is none of this account's: nothing, so that no tombstone drops it; nor is an id that
+     * keys a subscription on the same topic (a change named one in the path).
      */
     private Mono<List<OutboundRecord>> config(String accountId, String id) {
+        if (SubscriptionConfig.isSubscriptionKey(id)) {
+            // No webhook has such an id (they are UUIDs): its tombstone would be read as a subscription's.
+            return Mono.just(List.of());
+        }
         return repository.lock(id)
                 .map(webhook -> accountId.equals(webhook.accountId()) ? List.of(configRecord(webhook))
                         : List.<OutboundRecord>of())
