@@ -201,6 +201,22 @@ class RetrySchedule {
     }
 
     /**
+     * Puts a claimed row of a call whose campaign is still paused back, due again at {@code until}, as
+     * {@link #holdUntil} does, but with the due time it had left as it was: a pause is the customer's wait, not the
+     * schedule falling behind, and lateness counted from the first recheck would report the pause's length.
+     */
+    Mono<Void> holdPaused(ScheduledAttempt row, Instant until) {
+        return db.sql("""
+                        UPDATE dispatch.schedule SET due_at = $4, lease_until = NULL
+                         WHERE request_id = $1 AND attempt_no = $2 AND lease_until = $3""")
+                .bind(0, row.command().requestId())
+                .bind(1, row.attempt())
+                .bind(2, row.leaseUntil())
+                .bind(3, until)
+                .then();
+    }
+
+    /**
      * Leases rows a claim took, and left, until the time given for each instead of their claim's lease, each unless it
      * was rewritten meanwhile (matched by the lease its claim set, as {@link #removeAll} matches): the rows left for a
      * stalled partition or a held caller ID are all claimable again together, in due order.

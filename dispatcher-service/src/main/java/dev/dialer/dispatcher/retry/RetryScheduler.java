@@ -511,7 +511,9 @@ public class RetryScheduler {
                         : expired(row) ? release(row, moved)
                         // Still paused: published, the command would spend its lane's and the trunk's rate only to
                         // wait again, with another call.deferred; it stays here silently until a resume releases it.
-                        : stillPaused(row) ? keep(row, pauseRecheck, () -> metrics.stillPaused(row.reason()))
+                        : stillPaused(row) ? schedule.holdPaused(row, row.command().byValidUntil(
+                                        clock.instant().plus(pauseRecheck)))
+                                .then(Mono.fromRunnable(() -> metrics.stillPaused(row.reason())))
                                 .thenReturn(Fate.MOVED)
                         : carrierAccepting.test(row.command()) ? release(row, moved)
                         // No carrier of its route takes calls: published, it would only wait in its lane (and, past

@@ -245,6 +245,8 @@ class HeldRowsIT extends DispatcherOnDatabase {
         scheduler.tickAt(T0.plus(Duration.ofMinutes(12)));
         assertThat(scheduler.published).hasSize(1);
         assertThat(rows(requestId)).isZero();
+        // Late from its last recheck (due 11 minutes in), not from before the pause: the pause is no lateness.
+        assertThat(scheduler.lateness().totalTime(TimeUnit.SECONDS)).isEqualTo(60.0);
     }
 
     @Test
