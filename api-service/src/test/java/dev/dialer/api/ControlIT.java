@@ -117,6 +117,27 @@ class ControlIT extends RunningApiService {
     }
 
     @Test
+    void aCampaignNameWithASemicolonIsControlledOnlyWrittenAsPercent3B() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        sendOne(campaign);
+        sendOne(campaign + ";v2");
+
+        // Unescaped, the path's parser would bind the name without ';v2', and cancel the other campaign.
+        HttpResponse<String> unescaped = post("/api/v2/campaigns/" + campaign + ";v2/cancel", null, KEY, "");
+        assertThat(unescaped.statusCode()).as(unescaped.body()).isEqualTo(400);
+        assertThat(json(unescaped).get("errors").get(0).get("field").asString()).isEqualTo("name");
+        assertThat(get("/api/v2/campaigns/" + campaign + ";v2", KEY).statusCode()).isEqualTo(400);
+        assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("state").asString()).isEqualTo("active");
+
+        HttpResponse<String> escaped = post("/api/v2/campaigns/" + campaign + "%3Bv2/pause", null, KEY, "");
+        assertThat(escaped.statusCode()).as(escaped.body()).isEqualTo(202);
+        assertThat(json(escaped).get("campaign").asString()).isEqualTo(campaign + ";v2");
+        assertThat(json(get("/api/v2/campaigns/" + campaign + "%3Bv2", KEY)).get("state").asString())
+                .isEqualTo("paused");
+        assertThat(json(get("/api/v2/campaigns/" + campaign, KEY)).get("state").asString()).isEqualTo("active");
+    }
+
+    @Test
     void aCanceledCampaignCannotBeResumedAndAnotherAccountsCampaignIs404() throws Exception {
         String campaign = "c-" + UUID.randomUUID();
         sendOne(campaign);

@@ -82,9 +82,11 @@ class CallsController {
     @ApiResponse(responseCode = "200", description = "The campaign's calls counted by status, and its state. The "
             + "counts may be up to 2 s old: an instance counts a campaign once for the requests that ask for it "
             + "meanwhile and answers that count for 2 s; the state is read on every request.")
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     Mono<CallViews.Campaign> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
-                                      @PathVariable String name) {
+                                      @PathVariable String name, ServerHttpRequest request) {
+        Problems.refuseMatrixParameters(request);
         return queries.campaign(account.id(), name)
                 .switchIfEmpty(Mono.error(() -> Problems.notFound("No campaign " + name + " in this account.")));
     }

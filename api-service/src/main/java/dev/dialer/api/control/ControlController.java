@@ -2,6 +2,7 @@ package dev.dialer.api.control;
 
 import dev.dialer.api.account.Account;
 import dev.dialer.api.openapi.ApiDocs;
+import dev.dialer.api.problem.Problems;
 import dev.dialer.common.contract.CallControl;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
@@ -12,6 +13,7 @@ import java.util.Map;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -61,11 +63,14 @@ class ControlController {
     @ApiResponse(responseCode = "202", description = "The control is in Kafka", content = @Content(
             mediaType = MediaType.APPLICATION_JSON_VALUE,
             schema = @Schema(implementation = ControlDocs.CampaignControl.class)))
+    @ApiResponse(responseCode = "400", ref = ApiDocs.BAD_REQUEST)
     @ApiResponse(responseCode = "404", ref = ApiDocs.NOT_FOUND)
     @ApiResponse(responseCode = "409", ref = ApiDocs.CAMPAIGN_CANCELED)
     @ApiResponse(responseCode = "503", ref = ApiDocs.UNAVAILABLE)
     Mono<ResponseEntity<Map<String, Object>>> campaign(@RequestAttribute(Account.ATTRIBUTE) Account account,
-                                                       @PathVariable String name, @PathVariable String action) {
+                                                       @PathVariable String name, @PathVariable String action,
+                                                       ServerHttpRequest request) {
+        Problems.refuseMatrixParameters(request);
         return controls.controlCampaign(account, name, CallControl.Action.fromWire(action))
                 .map(ControlController::accepted);
     }

@@ -63,6 +63,24 @@ public final class Problems {
         return validation(List.of(new FieldProblem(field, message)));
     }
 
+    /**
+     * A campaign's name in the path with an unescaped {@code ;}: the path's parser takes what follows for a matrix
+     * parameter and binds the name without it, so {@code /campaigns/promo;v2/cancel} would cancel {@code promo}.
+     * Refused, naming the name, for any {@code ;} parameters in the request's path.
+     *
+     * @throws ApiProblem 400 when a segment of the path carries one
+     */
+    public static void refuseMatrixParameters(org.springframework.http.server.reactive.ServerHttpRequest request) {
+        for (org.springframework.http.server.PathContainer.Element element
+                : request.getPath().pathWithinApplication().elements()) {
+            if (element instanceof org.springframework.http.server.PathContainer.PathSegment segment
+                    && !segment.parameters().isEmpty()) {
+                throw validation("name", "a ';' in the path must be written %3B: '" + segment.value()
+                        + "' would be read as '" + segment.valueToMatch() + "'");
+            }
+        }
+    }
+
     /** The body cannot be read at all (not JSON, not a form). */
     public static ApiProblem malformed(String detail) {
         return new ApiProblem(problem(HttpStatus.BAD_REQUEST, MALFORMED_REQUEST, "Malformed request", detail), null);
