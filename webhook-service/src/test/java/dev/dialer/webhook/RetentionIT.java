@@ -97,6 +97,16 @@ class RetentionIT {
                     .as(transaction::transactional)
                     .block(Duration.ofSeconds(10));
             assertThat(plan).contains("dead_letters_time");
+
+            // A first try's dead letter asks whether it was written before: found by its event, not by reading every
+            // dead letter of its target (a hook's target is its kind, the same for every account).
+            String check = database.sql("SET LOCAL enable_seqscan = off").then()
+                    .then(database.sql("EXPLAIN SELECT 1 FROM webhook.dead_letters WHERE target_id = 'notify' "
+                                    + "AND event_id = 'e-1' AND target_kind = 'NOTIFY' AND tries = 1")
+                            .map(row -> row.get(0, String.class)).all().collect(Collectors.joining("\n")))
+                    .as(transaction::transactional)
+                    .block(Duration.ofSeconds(10));
+            assertThat(check).contains("dead_letters_event");
         }
     }
 
