@@ -252,6 +252,8 @@ class SettingsAndPreviewIT extends RunningApiService {
         assertThat(rows.get(4).get("mobile").asString()).isEqualTo("919876500101");
         assertThat(rows.get(5).get("decision").asString()).as("a queued attempt rang nobody").isEqualTo("dial");
         assertThat(json(get("/api/v2/calls?limit=10", key)).get("data")).hasSize(2);
+        assertThat(scrape()).as("every answer counted, a rejected number too")
+                .containsPattern("dialer_api_preview_decisions_total\\{[^}]*decision=\"rejected\"[^}]*} [1-9]");
     }
 
     @Test

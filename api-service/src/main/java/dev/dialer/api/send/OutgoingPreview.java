@@ -140,6 +140,7 @@ class OutgoingPreview {
             Map<String, Object> row = base(request, recipient, recipient.raw());
             row.put("decision", "rejected");
             row.put("error", Map.of("field", recipient.field(), "message", recipient.error()));
+            counted("rejected");
             return row;
         }
         List<Instant> recent = facts.recentDials().getOrDefault(recipient.e164(), List.of());

@@ -43,12 +43,29 @@ public final class CallingWindows {
     private static final int NANP = 1;
     private static final Map<Integer, List<String>> NANP_AREAS = new ConcurrentHashMap<>();
     /**
-     * +1 overlay area codes whose one fallback zone in libphonenumber's data is not the overlaid area's, by the area
-     * code they overlay: their numbers are timed by the overlaid area's zones. 474 overlays Saskatchewan's 306 and
-     * 639 (America/Regina, UTC−6 all year), and the data gives it America/Winnipeg, which keeps daylight saving time:
-     * called from 08:00 local time in summer.
+     * +1 overlay area codes whose one fallback zone in libphonenumber's data is not all of the overlaid area's, by the
+     * area code they overlay: their numbers are timed by the overlaid area's zones. 474 overlays Saskatchewan's 306
+     * and 639 (America/Regina, UTC−6 all year), and the data gives it America/Winnipeg, which keeps daylight saving
+     * time: called from 08:00 local time in summer. The others overlay areas that span two zones, and the data gives
+     * them one: 448 (850, Florida's panhandle: Central and Eastern), 930 (812, Indiana), 364 (270, Kentucky), 458
+     * (541, Oregon: Pacific and Mountain), 236, 672 and 778 (250, British Columbia: Pacific and Mountain), 581 and 367
+     * (418, Quebec: Eastern and Atlantic).
      */
-    private static final Map<Integer, Integer> NANP_OVERLAID = Map.of(474, 306);
+    private static final Map<Integer, Integer> NANP_OVERLAID = Map.ofEntries(Map.entry(474, 306),
+            Map.entry(448, 850), Map.entry(930, 812), Map.entry(364, 270), Map.entry(458, 541), Map.entry(236, 250),
+            Map.entry(672, 250), Map.entry(778, 250), Map.entry(581, 418), Map.entry(367, 418));
+    /**
+     * Clocks libphonenumber's data misses for numbers it places in another zone of their own country, by the number's
+     * leading digits (calling code and national number): {@link #onTheirCountriesClocks} adds a clock only for a zone
+     * that keeps none of its country's, so these are added by hand, under the strict rule. Recife's area 81 is given
+     * America/Noronha (an hour ahead); Chihuahua's areas America/Mazatlan (UTC−7; Chihuahua keeps UTC−6 since 2022),
+     * Ciudad Juárez's and Ojinaga's Hermosillo's (they keep the United States' daylight saving time); Mexico's border
+     * areas on the Rio Grande Mexico City's (they keep the United States' too); Magallanes' Santiago's; Saratov's
+     * Moscow's (Saratov keeps UTC+4).
+     */
+    private static final Map<String, String> MISSED_CLOCKS = missedClocks();
+    /** The longest key of {@link #MISSED_CLOCKS}. */
+    private static final int MISSED_CLOCK_DIGITS = 5;
     /** {@link #onTheirCountriesClocks}'s answers, by calling code and libphonenumber's zones. */
     private static final Map<CodeZones, List<ZoneId>> CHECKED_ZONES = new ConcurrentHashMap<>();
     private static final int ONE_HOUR = 3_600;
@@ -143,6 +160,10 @@ public final class CallingWindows {
             // An unparsable number has no known zone; it is refused elsewhere, the window check must not fail.
             return List.of(ZoneOffset.UTC);
         }
+        return withMissedClock(number, zonesOf(number));
+    }
+
+    private static List<ZoneId> zonesOf(Phonenumber.PhoneNumber number) {
         int countryCode = number.getCountryCode();
         List<String> ids = ZONES.getTimeZonesForNumber(number);
         if (countryCode == NANP && !ids.isEmpty() && !namesEveryZoneOf(NANP, ids)) {
@@ -187,6 +208,40 @@ public final class CallingWindows {
             }
             return List.copyOf(checked);
         });
+    }
+
+    /** {@code zones} and the clock of {@link #MISSED_CLOCKS} the number's leading digits name, if any. */
+    private static List<ZoneId> withMissedClock(Phonenumber.PhoneNumber number, List<ZoneId> zones) {
+        String digits = number.getCountryCode() + Long.toString(number.getNationalNumber());
+        for (int length = Math.min(MISSED_CLOCK_DIGITS, digits.length()); length > 1; length--) {
+            String missed = MISSED_CLOCKS.get(digits.substring(0, length));
+            if (missed != null) {
+                List<ZoneId> clock = known(List.of(missed));
+                if (clock.isEmpty() || zones.contains(clock.get(0))) {
+                    return zones;
+                }
+                List<ZoneId> with = new ArrayList<>(zones);
+                with.add(clock.get(0));
+                return List.copyOf(with);
+            }
+        }
+        return zones;
+    }
+
+    private static Map<String, String> missedClocks() {
+        Map<String, String> clocks = new java.util.HashMap<>();
+        clocks.put("5581", "America/Recife");
+        for (String area : List.of("614", "625", "627", "628", "629", "635", "636", "639", "648", "652", "659")) {
+            clocks.put("52" + area, "America/Chihuahua");
+        }
+        clocks.put("52656", "America/Ciudad_Juarez");
+        clocks.put("52626", "America/Ojinaga");
+        for (String area : List.of("868", "899", "867", "878", "877")) {
+            clocks.put("52" + area, "America/Matamoros");
+        }
+        clocks.put("5661", "America/Punta_Arenas");
+        clocks.put("7845", "Europe/Saratov");
+        return Map.copyOf(clocks);
     }
 
     /** A calling code and libphonenumber's zones for a number of it: the key of {@link #CHECKED_ZONES}. */

@@ -64,6 +64,33 @@ class CallingWindowsTest {
     }
 
     @Test
+    void overlayNumbersOfAreasSpanningTwoZonesAreTimedInBoth() {
+        assertThat(CallingWindows.zonesOf("+14482345678")).as("448 over 850")
+                .contains(ZoneId.of("America/Chicago"), ZoneId.of("America/New_York"));
+        assertThat(CallingWindows.zonesOf("+17782345678")).as("778 over 250").contains(ZoneId.of("America/Edmonton"));
+        assertThat(CallingWindows.zonesOf("+14582345678")).as("458 over 541").hasSizeGreaterThan(1);
+        // 08:30 CST in January is 09:30 in New York: a Pensacola 448 number is not called yet.
+        Instant winterMorning = ZonedDateTime.of(2026, 1, 14, 8, 30, 0, 0, ZoneId.of("America/Chicago")).toInstant();
+        assertThat(CallingWindows.isOpen("+14482345678", CallingWindow.DEFAULT, winterMorning)).isFalse();
+    }
+
+    @Test
+    void aNumberTheDataPlacesInAnotherZoneOfItsCountryIsAlsoTimedByItsOwnClock() {
+        assertThat(CallingWindows.zonesOf("+5581987654321")).contains(ZoneId.of("America/Recife"));
+        assertThat(CallingWindows.zonesOf("+526141234567")).contains(ZoneId.of("America/Chihuahua"));
+        assertThat(CallingWindows.zonesOf("+526561234567")).contains(ZoneId.of("America/Ciudad_Juarez"));
+        assertThat(CallingWindows.zonesOf("+528681234567")).contains(ZoneId.of("America/Matamoros"));
+        assertThat(CallingWindows.zonesOf("+56612345678")).contains(ZoneId.of("America/Punta_Arenas"));
+        assertThat(CallingWindows.zonesOf("+78452123456")).contains(ZoneId.of("Europe/Saratov"));
+        // 21:30 in Chihuahua (UTC−6) is 20:30 by the data's Mazatlán: shut.
+        assertThat(CallingWindows.isOpen("+526141234567", CallingWindow.DEFAULT,
+                Instant.parse("2026-01-14T03:30:00Z"))).isFalse();
+        // 08:30 in Recife is 09:30 by the data's Noronha: shut.
+        assertThat(CallingWindows.isOpen("+5581987654321", CallingWindow.DEFAULT,
+                Instant.parse("2026-01-14T11:30:00Z"))).isFalse();
+    }
+
+    @Test
     void aNumberSpanningSeveralZonesWaitsUntilTheWindowIsOpenInAll() {
         assertThat(CallingWindows.zonesOf(US_TOLL_FREE)).hasSizeGreaterThan(1);
         // 09:30 in New York is 03:30 in Honolulu: open in the east only.
