@@ -133,11 +133,7 @@ class DialGateTest {
     @Test
     void aCancelReadSinceTheDecisionHoldsTheClaimAndEndsTheRequestCanceled() {
         // The cancel is in the view; the claim's own check, the ledger's mark, is still to be written.
-        PolicyViews views = mock(PolicyViews.class);
-        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
-                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), null, null));
-        when(views.requestControl("req-1")).thenReturn(new CallControl(1, "cancel-req-1", CallControl.Action.CANCEL,
-                CallControl.Scope.REQUEST, "acc-1", "req-1", null, NOW));
+        PolicyViews views = cancelledInView();
         AttemptLedger attempts = mock(AttemptLedger.class);
         when(attempts.claimDial("req-1", 1)).thenReturn(Mono.just(1));
         when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(true));
@@ -165,11 +161,7 @@ class DialGateTest {
     @Test
     void aHoldWhoseCommitAnswerWasLostStillEndsTheRequest() {
         // The claim's hold committed, its answer was lost, and its retry found the attempt held already (by itself).
-        PolicyViews views = mock(PolicyViews.class);
-        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
-                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), null, null));
-        when(views.requestControl("req-1")).thenReturn(new CallControl(1, "cancel-req-1", CallControl.Action.CANCEL,
-                CallControl.Scope.REQUEST, "acc-1", "req-1", null, NOW));
+        PolicyViews views = cancelledInView();
         AttemptLedger attempts = mock(AttemptLedger.class);
         when(attempts.holdUnclaimed("req-1", 1)).thenReturn(Mono.just(false));
         CallEvents events = mock(CallEvents.class);
@@ -217,6 +209,16 @@ class DialGateTest {
         assertThat(gate.claim(command).block(Duration.ofSeconds(5))).isInstanceOf(DialGate.Claim.Held.class);
         verify(ledger).schedule(command, "cap", dialled.plus(Duration.ofHours(24)));
         verify(attempts, never()).claimDial(any(), anyInt());
+    }
+
+    /** The views of an account open all day, where a cancel of req-1 has been read. */
+    private static PolicyViews cancelledInView() {
+        PolicyViews views = mock(PolicyViews.class);
+        when(views.settingsOf("acc-1")).thenReturn(new AccountSettings(1, "acc-1", "US",
+                new CallingWindow(LocalTime.MIDNIGHT, LocalTime.MIDNIGHT), List.of(), null, List.of(), null, null));
+        when(views.requestControl("req-1")).thenReturn(new CallControl(1, "cancel-req-1", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-1", null, NOW));
+        return views;
     }
 
     private static CallCommand command(Instant validUntil) {
