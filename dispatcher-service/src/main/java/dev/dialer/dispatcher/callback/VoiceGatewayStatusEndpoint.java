@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -288,15 +289,21 @@ class VoiceGatewayStatusEndpoint {
     private Mono<ResponseEntity<Object>> inPlace(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                  Supplier<Mono<CallbackApplier.Result>> here, long revocations) {
         Mono<CallbackApplier.Result> applying = Mono.defer(here).cache();
-        applying.subscribe(null, error -> log.debug("callback {} for request {} attempt {} failed in place",
-                name(parsed), parsed.requestId(), parsed.attempt(), error));
+        // Counted in place once applied, whether or not the carrier still waits for the answer; unless it fell back to
+        // the topic first (too late, or failed), where it is counted as appended.
+        AtomicBoolean fellBack = new AtomicBoolean();
+        applying.subscribe(result -> {
+            if (!fellBack.get()) {
+                callbacks.routed(CallbackRecords.IN_PLACE);
+            }
+        }, error -> log.debug("callback {} for request {} attempt {} failed in place", name(parsed),
+                parsed.requestId(), parsed.attempt(), error));
         return applying
                 .timeout(IN_PLACE_LIMIT)
-                // Counted here, once answered in place: one applied too late is counted as appended to the topic.
-                .doOnNext(result -> callbacks.routed(CallbackRecords.IN_PLACE))
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(answer(result))
                         : toNextOwner(parsed, raw, result))
                 .onErrorResume(error -> {
+                    fellBack.set(true);
                     boolean late = error instanceof TimeoutException;
                     registry.counter(FALLBACKS, "reason", late ? "timeout" : "error").increment();
                     log.warn("callback {} for request {} attempt {} could not be applied in place{}; appended for "

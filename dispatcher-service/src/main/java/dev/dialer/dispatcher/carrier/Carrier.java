@@ -43,8 +43,8 @@ public interface Carrier {
 
     /**
      * Whether asking to place the command's call now could reach a carrier: false only while every carrier of its
-     * route refuses without trying (its circuit breaker open). Lanes hold their calls meanwhile instead of dialling
-     * them into certain refusal.
+     * route refuses without trying (its circuit breaker open, or half-open with its probes made). Lanes hold their
+     * calls meanwhile instead of dialling them into certain refusal.
      */
     default boolean accepting(CallCommand command) {
         return true;

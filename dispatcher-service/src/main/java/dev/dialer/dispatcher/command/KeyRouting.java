@@ -106,8 +106,9 @@ public class KeyRouting {
 
     /** The consumer stopped: this dispatcher owns no partition any more. */
     public void ownsNone() {
-        revocations.incrementAndGet();
+        // Cleared before the revocation is counted, as in owns.
         owned.clear();
+        revocations.incrementAndGet();
     }
 
     /**

@@ -46,15 +46,17 @@ final class GuardedCarrier implements Carrier {
     }
 
     /**
-     * False while the breaker is open, and while it is half-open with as many requests in flight as it lets through to
-     * probe the carrier: a request would be refused without reaching the carrier, and a call refused so is requeued
-     * as one no carrier took. Held in their lanes instead, calls wait for the probes' verdict.
+     * False while the breaker is open, and while it is half-open with as many probes made as it lets through (answered,
+     * which its half-open metrics count from the transition on, or in flight): it gives a half-open state that many
+     * permits in all, and refuses the rest until the probes' verdict, so a request would be refused without reaching
+     * the carrier, and a call refused so is requeued as one no carrier took. Held in their lanes instead, calls wait
+     * for the verdict.
      */
     boolean accepting() {
         return switch (breaker.getState()) {
             case OPEN, FORCED_OPEN -> false;
-            case HALF_OPEN -> probesInFlight.get() < breaker.getCircuitBreakerConfig()
-                    .getPermittedNumberOfCallsInHalfOpenState();
+            case HALF_OPEN -> breaker.getMetrics().getNumberOfBufferedCalls() + probesInFlight.get()
+                    < breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState();
             default -> true;
         };
     }

@@ -68,24 +68,19 @@ public final class RoutingCarrier implements Carrier {
     }
 
     /**
-     * Whether some carrier of the command's route that can address its destination would be tried: not every one has
-     * its breaker open. A carrier that cannot address it refuses it whatever its breaker says, and would only end the
-     * call {@code unsupported_target} while the one that can is briefly out. A route none of whose carriers can
-     * address the destination accepts it, to end it so: no wait would change that.
+     * Whether some carrier of the command's route would be tried: not every one has its breaker open (or its half-open
+     * probes made). Asked of the carriers whether or not they can address the call: a lane is held on its head, and a
+     * {@code user:} call held while its only carrier is out would hold the caller ID's calls another carrier could
+     * place. Such a call is tried, and waits as one no carrier took ({@link #placeFrom}).
      */
     @Override
     public boolean accepting(CallCommand command) {
-        boolean reached = false;
         for (String name : routes.route(command)) {
-            GuardedCarrier carrier = carriers.get(name);
-            if (carrier.reaches(command)) {
-                if (carrier.accepting()) {
-                    return true;
-                }
-                reached = true;
+            if (carriers.get(name).accepting()) {
+                return true;
             }
         }
-        return !reached;
+        return false;
     }
 
     /**

@@ -35,8 +35,9 @@ import org.springframework.validation.annotation.Validated;
  *                      without using an attempt) until it answers something of ours again; 0 never does
  * @param probeInterval how often a silent trunk is sent an OPTIONS, whose answer ends the silence; one call every six
  *                      of them goes through as a trial
- * @param keepTimeout   how long a call may take to be kept in PostgreSQL before its INVITE: past it the call is not
- *                      placed and the dial fails as unreachable (requeued without using an attempt); shorter than the
+ * @param keepTimeout   how long a call may take, from its dial, to have its INVITE built and be kept in PostgreSQL
+ *                      before the INVITE leaves: past it the call is not placed and the dial fails as unreachable
+ *                      (requeued without using an attempt); shorter than the
  *                      carrier's request timeout ({@code dialer.dispatcher.carrier.routing.guard.timeout}, checked at
  *                      start), which would otherwise leave the attempt's outcome unknown until the watchdog
  * @param t1            SIP's T1 (RFC 3261 §17.1.1.1), the round-trip estimate the transaction timers are made of: a
