@@ -8,6 +8,8 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
+import org.springframework.http.server.PathContainer;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 
 /**
  * The catalogue of problem types the API answers with. The type URIs are stable: clients may switch on them.
@@ -70,11 +72,9 @@ public final class Problems {
      *
      * @throws ApiProblem 400 when a segment of the path carries one
      */
-    public static void refuseMatrixParameters(org.springframework.http.server.reactive.ServerHttpRequest request) {
-        for (org.springframework.http.server.PathContainer.Element element
-                : request.getPath().pathWithinApplication().elements()) {
-            if (element instanceof org.springframework.http.server.PathContainer.PathSegment segment
-                    && !segment.parameters().isEmpty()) {
+    public static void refuseMatrixParameters(ServerHttpRequest request) {
+        for (PathContainer.Element element : request.getPath().pathWithinApplication().elements()) {
+            if (element instanceof PathContainer.PathSegment segment && !segment.parameters().isEmpty()) {
                 throw validation("name", "a ';' in the path must be written %3B: '" + segment.value()
                         + "' would be read as '" + segment.valueToMatch() + "'");
             }

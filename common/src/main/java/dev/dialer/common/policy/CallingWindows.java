@@ -63,7 +63,7 @@ public final class CallingWindows {
      * areas on the Rio Grande Mexico City's (they keep the United States' too); Magallanes' Santiago's; Saratov's
      * Moscow's (Saratov keeps UTC+4).
      */
-    private static final Map<String, String> MISSED_CLOCKS = missedClocks();
+    private static final Map<String, ZoneId> MISSED_CLOCKS = missedClocks();
     /** The longest key of {@link #MISSED_CLOCKS}. */
     private static final int MISSED_CLOCK_DIGITS = 5;
     /** {@link #onTheirCountriesClocks}'s answers, by calling code and libphonenumber's zones. */
@@ -214,21 +214,21 @@ public final class CallingWindows {
     private static List<ZoneId> withMissedClock(Phonenumber.PhoneNumber number, List<ZoneId> zones) {
         String digits = number.getCountryCode() + Long.toString(number.getNationalNumber());
         for (int length = Math.min(MISSED_CLOCK_DIGITS, digits.length()); length > 1; length--) {
-            String missed = MISSED_CLOCKS.get(digits.substring(0, length));
+            ZoneId missed = MISSED_CLOCKS.get(digits.substring(0, length));
             if (missed != null) {
-                List<ZoneId> clock = known(List.of(missed));
-                if (clock.isEmpty() || zones.contains(clock.get(0))) {
+                if (zones.contains(missed)) {
                     return zones;
                 }
                 List<ZoneId> with = new ArrayList<>(zones);
-                with.add(clock.get(0));
+                with.add(missed);
                 return List.copyOf(with);
             }
         }
         return zones;
     }
 
-    private static Map<String, String> missedClocks() {
+    /** {@link #MISSED_CLOCKS}, each zone the JDK knows ({@link #known}; one newer than its tz data is left out). */
+    private static Map<String, ZoneId> missedClocks() {
         Map<String, String> clocks = new java.util.HashMap<>();
         clocks.put("5581", "America/Recife");
         for (String area : List.of("614", "625", "627", "628", "629", "635", "636", "639", "648", "652", "659")) {
@@ -241,7 +241,9 @@ public final class CallingWindows {
         }
         clocks.put("5661", "America/Punta_Arenas");
         clocks.put("7845", "Europe/Saratov");
-        return Map.copyOf(clocks);
+        Map<String, ZoneId> zones = new java.util.HashMap<>();
+        clocks.forEach((digits, id) -> known(List.of(id)).forEach(zone -> zones.put(digits, zone)));
+        return Map.copyOf(zones);
     }
 
     /** A calling code and libphonenumber's zones for a number of it: the key of {@link #CHECKED_ZONES}. */

@@ -364,8 +364,7 @@ class PartitionLanesTest {
         Map<String, ParkingLot.Parked> schedule = scheduleInto();
         // 120 caller IDs (10 CPS each) share a campaign of 20 calls a second: each gets one call every 6 s, so
         // park-after (10 s) is one call per lane, not the 100 a lane alone in the campaign would start in 10 s.
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("sale", 20.0), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("sale", 20.0, 0, 0);
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
         List<Runnable> topic = new ArrayList<>();
         for (int call = 0; call < 20; call++) {
@@ -530,8 +529,7 @@ class PartitionLanesTest {
     void aTrunkStartGrantedToACampaignThatIsNotDueGoesToTheOthersSharingTheTrunk() {
         // One trunk channel, one-second calls; a campaign at one call every 5 s over ten caller IDs, and another
         // account's calls: the campaign's lanes are granted starts they cannot use yet.
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 0.2), 0, 1,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("slow", 0.2, 0, 1);
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150),
                 (record, ticket) -> Mono.fromRunnable(() -> {
                     started.add(new Started(record.key(), time.now(TimeUnit.NANOSECONDS), record.offset()));
@@ -563,8 +561,7 @@ class PartitionLanesTest {
         // The trunk's rate binds (10 a second, no concurrency limit); a campaign at one call a second over ten caller
         // IDs queues at it beside another account's calls. Each of the campaign's grants past its one a second is
         // bounced: its token must go to the other account, not be lost.
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("slow", 1.0), 10, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("slow", 1.0, 10, 0);
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(5), 150));
         for (int call = 0; call < 30; call++) {
             for (int caller = 0; caller < 10; caller++) {
@@ -595,8 +592,7 @@ class PartitionLanesTest {
 
     @Test
     void aCampaignsRateHoldsAcrossItsCallerIdsAndIsDividedByTheShareOfPartitionsOwned() {
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 4.0), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("spring-sale", 4.0, 0, 0);
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 40; i++) {
             admitInCampaign(lanes, i % 2 == 0 ? A : B, "spring-sale");
@@ -620,8 +616,7 @@ class PartitionLanesTest {
 
     @Test
     void twoAccountsCampaignsOfOneNameEachHaveTheRate() {
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("promo", 1.0), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("promo", 1.0, 0, 0);
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(1), 150));
         for (int i = 0; i < 10; i++) {
             admitCommand(lanes, "acc-a", A, "+4915112345678", "\"campaign\":\"promo\",");
@@ -637,8 +632,7 @@ class PartitionLanesTest {
 
     @Test
     void keepsACampaignsRateWhenTheTrunkGrantsManyOfItsStartsAtOnce() {
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("spring-sale", 5.0), 0, 20,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("spring-sale", 5.0, 0, 20);
         placed = true;
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofMinutes(10), 150));
         // Another account's calls hold every trunk slot.
@@ -1509,6 +1503,12 @@ class PartitionLanesTest {
         assertThat(startsOf(A)).as("the revoked lane's call is the next owner's").hasSize(1);
     }
 
+    /** Pacing with a rate for one campaign, the trunk's rate and concurrency as given (0: none), else the defaults. */
+    private static PacingProperties campaignPacing(String campaign, double cps, int trunkCps, int trunkConcurrency) {
+        return new PacingProperties(10, 1, Map.of(), Map.of(), Map.of(campaign, cps), trunkCps, trunkConcurrency,
+                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+    }
+
     private PartitionLanes lanes(PacingProperties pacing, LanesProperties properties) {
         return lanes(pacing, properties, this::work);
     }
@@ -1610,8 +1610,7 @@ class PartitionLanesTest {
      * every 50 s): the first started, the other two parked for the campaign's wait.
      */
     private PartitionLanes threeCallsOfATrickleCampaign() {
-        PacingProperties pacing = new PacingProperties(10, 1, Map.of(), Map.of(), Map.of("trickle", 0.02), 0, 0,
-                Duration.ofHours(1), Duration.ofSeconds(2), Duration.ofSeconds(1));
+        PacingProperties pacing = campaignPacing("trickle", 0.02, 0, 0);
         PartitionLanes lanes = lanes(pacing, new LanesProperties(1000, 50, Duration.ofSeconds(10), 150));
         for (int i = 0; i < 3; i++) {
             admitInCampaign(lanes, A, "trickle");

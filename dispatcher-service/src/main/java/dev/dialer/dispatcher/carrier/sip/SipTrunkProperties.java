@@ -37,9 +37,9 @@ import org.springframework.validation.annotation.Validated;
  *                      of them goes through as a trial
  * @param keepTimeout   how long a call may take, from its dial, to have its INVITE built and be kept in PostgreSQL
  *                      before the INVITE leaves: past it the call is not placed and the dial fails as unreachable
- *                      (requeued without using an attempt); shorter than the
- *                      carrier's request timeout ({@code dialer.dispatcher.carrier.routing.guard.timeout}, checked at
- *                      start), which would otherwise leave the attempt's outcome unknown until the watchdog
+ *                      (requeued without using an attempt); shorter than the carrier's request timeout
+ *                      ({@code dialer.dispatcher.carrier.routing.guard.timeout}, checked at start), which would
+ *                      otherwise leave the attempt's outcome unknown until the watchdog
  * @param t1            SIP's T1 (RFC 3261 §17.1.1.1), the round-trip estimate the transaction timers are made of: a
  *                      request sent over UDP is sent again after T1, 2 × T1… and a request nobody answers gives up
  *                      after 64 × T1 (Timer B for an INVITE, Timer F for the others); so does an INVITE we cancelled
