@@ -357,8 +357,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * it is a technical failure, which routing may fail over). A save that takes longer than {@code keepTimeout} (what
      * the INVITE's building left of {@code keep-timeout}; PostgreSQL slow) drops the call and fails the dial as
      * unreachable, so the attempt is requeued at once rather than left to the watchdog; so does a caller that gives up
-     * before the INVITE went out (its own timeout, shorter than that). A dropped call is never started, and its row, which the save may still write, is deleted once the
-     * save has settled; otherwise the call would stay in memory and its row be renewed for ever.
+     * before the INVITE went out (its own timeout, shorter than that). A dropped call is never started, and its row,
+     * which the save may still write, is deleted once the save has settled; otherwise the call would stay in memory
+     * and its row be renewed for ever.
      */
     private Mono<PlacedCall> keepThenStart(Registered registered, Duration keepTimeout) {
         SipCall call = registered.call();
