@@ -13,6 +13,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -178,6 +182,48 @@ class ControlIT extends RunningApiService {
                 assertThat(row.next()).isTrue();
                 assertThat(row.getString("state")).isEqualTo("canceled");
                 assertThat(row.getString("control_id")).isEqualTo(againId);
+            }
+        }
+    }
+
+    @Test
+    void aCancelThatWaitedBehindANewerCancelOfItsCampaignPublishesTheNewer() throws Exception {
+        String campaign = "c-" + UUID.randomUUID();
+        sendOne(campaign);
+        // Another instance's cancel, issued after the one below: its state committed, its publication yet to come.
+        String newer = UUID.randomUUID().toString();
+        Instant newerAt = Instant.now().plus(Duration.ofMinutes(1)).truncatedTo(ChronoUnit.MICROS);
+        try (Connection db = database(); PreparedStatement state = db.prepareStatement("""
+                INSERT INTO api.campaign_states (account_id, campaign, state, control_id, updated_at)
+                VALUES (?, ?, 'canceled', ?, ?)
+                ON CONFLICT (account_id, campaign) DO UPDATE SET state = EXCLUDED.state,
+                    control_id = EXCLUDED.control_id, updated_at = EXCLUDED.updated_at""")) {
+            state.setString(1, ACCOUNT);
+            state.setString(2, campaign);
+            state.setString(3, newer);
+            state.setObject(4, OffsetDateTime.ofInstant(newerAt, ZoneOffset.UTC));
+            state.executeUpdate();
+        }
+
+        HttpResponse<String> older = post("/api/v2/campaigns/" + campaign + "/cancel", null, KEY, "");
+
+        assertThat(older.statusCode()).as(older.body()).isEqualTo(202);
+        assertThat(json(older).get("control_id").asString()).as("answered with what was published").isEqualTo(newer);
+        String key = CallControl.campaignKey(ACCOUNT, campaign);
+        List<ConsumerRecord<String, byte[]>> ofCampaign = controls.readToEnd().stream()
+                .filter(record -> key.equals(record.key())).toList();
+        CallControl last = Contract.read(ofCampaign.get(ofCampaign.size() - 1).value(), CallControl.class);
+        assertThat(last.controlId()).as("the dispatchers keep the newer cut-off").isEqualTo(newer);
+        assertThat(last.action()).isEqualTo(CallControl.Action.CANCEL);
+        assertThat(last.issuedAt()).isEqualTo(newerAt);
+        try (Connection db = database(); PreparedStatement query = db.prepareStatement(
+                "SELECT control_id, updated_at FROM api.campaign_states WHERE account_id = ? AND campaign = ?")) {
+            query.setString(1, ACCOUNT);
+            query.setString(2, campaign);
+            try (ResultSet row = query.executeQuery()) {
+                assertThat(row.next()).isTrue();
+                assertThat(row.getString("control_id")).isEqualTo(newer);
+                assertThat(row.getObject("updated_at", OffsetDateTime.class).toInstant()).isEqualTo(newerAt);
             }
         }
     }

@@ -135,14 +135,23 @@ class CallControls implements CommittedStates {
      * acknowledgement. When Kafka does not acknowledge (in time, or at all: either way it may be stored or land yet),
      * or anything after the first commit fails, the answer is the 503 and the row stays: the cancel is published again
      * until Kafka has it, repeated by the client or not.
+     * <p>
+     * What is published is the cancel the campaign's state names when the lock is taken again, not necessarily this
+     * one: two cancels of one campaign at once each commit their state, then publish, and the lock is free between
+     * the two steps. Published as they came, the older could land last, and the dispatchers, which keep the latest
+     * record of the key, would dial the calls sent between the two, for which the newer was answered 202. The state
+     * keeps the newer cancel ({@link #rememberState}), each publication is the state, so the last record is the
+     * newer; each cancel is answered with the one published for it.
      */
     private Mono<CallControl> cancelCampaign(CallControl control) {
         return transactions.transactional(lock(control)
                         .then(rememberState(control))
                         .then(owed.owe(owedState(control))))
                 .flatMap(row -> transactions.transactional(lock(control)
-                                .then(publisher.publishAll(List.of(record(control)), CANCEL_KEPT))
-                                .then(owed.settle(row)))
+                                .then(stateAsControl(control.accountId(), control.campaign()))
+                                .flatMap(current -> publisher.publishAll(List.of(record(current)), CANCEL_KEPT)
+                                        .then(owed.settle(row))
+                                        .thenReturn(current)))
                         .onErrorResume(error -> {
                             log.warn("campaign cancel {} ({}) was not acknowledged ({}); the campaign stays canceled "
                                     + "and the cancel is owed to Kafka (row {})", control.controlId(), control.key(),
@@ -150,7 +159,7 @@ class CallControls implements CommittedStates {
                             compensations.count(CANCEL, "kept");
                             return Mono.error(keptCancel(error));
                         }))
-                .then(published(control));
+                .flatMap(this::published);
     }
 
     /**
@@ -190,14 +199,19 @@ class CallControls implements CommittedStates {
 
     private Mono<List<OutboundRecord>> committed(String accountId, String campaign) {
         return lock(CallControl.campaignKey(accountId, campaign))
-                .then(states.stored(accountId, campaign))
+                .then(stateAsControl(accountId, campaign))
+                .map(control -> List.of(record(control)));
+    }
+
+    /** The campaign's stored state as the control that made it; an active campaign's as a resume of its own id. */
+    private Mono<CallControl> stateAsControl(String accountId, String campaign) {
+        return states.stored(accountId, campaign)
                 .filter(stored -> !"active".equals(stored.state()))
                 .map(stored -> new CallControl(CallControl.VERSION, stored.controlId(),
                         "canceled".equals(stored.state()) ? CallControl.Action.CANCEL : CallControl.Action.PAUSE,
                         CallControl.Scope.CAMPAIGN, accountId, null, campaign, stored.updatedAt()))
                 .switchIfEmpty(Mono.fromSupplier(() -> new CallControl(CallControl.VERSION, newId(),
-                        CallControl.Action.RESUME, CallControl.Scope.CAMPAIGN, accountId, null, campaign, now())))
-                .map(control -> List.of(record(control)));
+                        CallControl.Action.RESUME, CallControl.Scope.CAMPAIGN, accountId, null, campaign, now())));
     }
 
     private static OwedState owedState(CallControl control) {
@@ -240,8 +254,9 @@ class CallControls implements CommittedStates {
 
     /**
      * The campaign's state as its progress shows it; the topic stays the source of truth for the dispatchers. A
-     * cancel replaces the control a cancelled campaign's state names (a repeated cancel is the latest record, and
-     * reaches the calls accepted up to it); nothing else changes a cancelled campaign's state.
+     * cancel replaces the control a cancelled campaign's state names unless it was issued before it (a repeated cancel
+     * is the latest record, and reaches the calls accepted up to it; one that waited for the lock behind a newer one
+     * must not move the campaign's cut-off back); nothing else changes a cancelled campaign's state.
      */
     private Mono<Void> rememberState(CallControl control) {
         String state = switch (control.action()) {
@@ -254,7 +269,8 @@ class CallControls implements CommittedStates {
                         VALUES (:account, :campaign, :state, :control, :at)
                         ON CONFLICT (account_id, campaign) DO UPDATE SET state = EXCLUDED.state,
                             control_id = EXCLUDED.control_id, updated_at = EXCLUDED.updated_at
-                        WHERE api.campaign_states.state <> 'canceled' OR EXCLUDED.state = 'canceled'""")
+                        WHERE api.campaign_states.state <> 'canceled'
+                            OR (EXCLUDED.state = 'canceled' AND EXCLUDED.updated_at >= api.campaign_states.updated_at)""")
                 .bind("account", control.accountId())
                 .bind("campaign", control.campaign())
                 .bind("state", state)
