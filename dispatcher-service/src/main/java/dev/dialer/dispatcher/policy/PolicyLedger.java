@@ -79,7 +79,10 @@ class PolicyLedger {
      * another reason until no later than {@code dueAt} takes the new time and reason, and loses its lease; one
      * waiting, unfired, for the same reason is a wait already announced, and is left as it is, and so is one waiting,
      * unfired, for another reason until later: a copy of the command that did not come from that row (an upstream
-     * producer's with the next attempt number, read while a retry's interval runs) never brings a wait forward. An
+     * producer's with the next attempt number, read while a retry's interval runs) never brings a wait forward. Nor
+     * does a pause take over an unfired row of another reason, whatever its time: a resume makes the campaign's paused
+     * rows due at once, so a retry turned into a pause would be dialled before its interval; the row meets the pause
+     * when it fires, and then waits for it (a fired row, leased, takes any wait). An
      * attempt that was waiting for a carrier (requeued) counts that wait anew from {@code dueAt}: the policy's wait is
      * not the carrier's ({@code retry.carrier-unavailable-max-wait}).
      *
@@ -102,7 +105,8 @@ class PolicyLedger {
                             DO UPDATE SET due_at = EXCLUDED.due_at, reason = EXCLUDED.reason, lease_until = NULL,
                                 first_due_at = NULL
                              WHERE s.lease_until IS NOT NULL
-                                OR (s.reason <> EXCLUDED.reason AND s.due_at <= EXCLUDED.due_at)
+                                OR (s.reason <> EXCLUDED.reason AND s.due_at <= EXCLUDED.due_at
+                                    AND EXCLUDED.reason <> 'paused')
                             RETURNING s.request_id),
                         restarted AS (
                             UPDATE dispatch.attempts SET waiting_since = $3

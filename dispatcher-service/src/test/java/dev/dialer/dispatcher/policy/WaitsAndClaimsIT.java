@@ -301,6 +301,29 @@ class WaitsAndClaimsIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aPausedCopyOfACommandNeverTakesOverAnUnfiredRetrySoAResumeCannotBringItForward() {
+        // Attempt 2's retry waits four minutes; its campaign is paused, and a copy of attempt 2's command (an upstream
+        // producer's) is read meanwhile: the pause would look at it again in five minutes, but a resume releases
+        // paused calls at once.
+        CallCommand first = new CallCommand(1, "wc-" + UUID.randomUUID(), "acc-waits", "+4930555002",
+                "+4915112340113", null, "a.wav", "waits-campaign", 5, 3, 1, null, null, null, null, null, null, null,
+                null, Instant.now());
+        attempts.record(first).block(WAIT);
+        Instant retryDue = Instant.now().plus(Duration.ofMinutes(4)).truncatedTo(ChronoUnit.MILLIS);
+        db.sql("""
+                INSERT INTO dispatch.schedule (request_id, attempt_no, due_at, reason, command)
+                SELECT request_id, 2, $2, 'retry', command FROM dispatch.requests WHERE request_id = $1""")
+                .bind(0, first.requestId()).bind(1, retryDue).then().block(WAIT);
+
+        assertThat(policy.schedule(first.withAttempt(2), "paused", retryDue.plus(Duration.ofMinutes(1))).block(WAIT))
+                .isEqualTo(PolicyLedger.Scheduled.WAITED_ALREADY);
+        policy.releasePaused("acc-waits", "waits-campaign", Instant.now()).block(WAIT);
+
+        assertThat(dueAt(first.requestId())).as("the retry's interval still holds").isEqualTo(retryDue);
+        assertThat(reason(first.requestId())).isEqualTo("retry");
+    }
+
+    @Test
     void aWaitACopyOfTheNextAttemptWroteWhileTheAttemptWasLiveNeverBringsTheRetryForward() {
         // Attempt 1 rings; copies of attempt 2's command, written by an upstream producer, were read meanwhile: one
         // parked by its lane behind its caller ID's backlog, due in a second; one of a paused campaign, looked at again
