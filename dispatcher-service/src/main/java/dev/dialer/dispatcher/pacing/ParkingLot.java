@@ -49,7 +49,10 @@ class ParkingLot {
      * if it is a parked row or one the retry scheduler has claimed: it may be the very one the scheduler has just
      * published this command from and is about to delete, and its delete, guarded by the lease its claim set (which
      * the new wait clears), must then leave the new wait alone. Another wait (a retry, a requeue, a calling window)
-     * that a copy of the command meets in a full lane stays as it is.
+     * that a copy of the command meets in a full lane stays as it is. A parked row not claimed is never moved later: it
+     * is this very record parked before, read again after a rebalance from the partition's committed offset, which
+     * lags the records a lane parked; parked again behind the caller ID's backlog, each such record would take the
+     * backlog's last turn, and the whole backlog would wait its own length again before its first call.
      *
      * <p>No row waits past its request's {@code valid_until} (and {@link #EXPIRY_MARGIN}): a request whose place in its
      * caller ID's backlog comes after it then ends {@code expired} on time, not once the backlog reaches it. The caller
@@ -80,7 +83,11 @@ class ParkingLot {
                                 SELECT t.r, t.n, t.d::timestamptz, 'parked', q.command
                                   FROM unnest($1::text[], $2::int[], $3::text[]) AS t(r, n, d)
                                   JOIN dispatch.requests q ON q.request_id = t.r
-                                ON CONFLICT (request_id, attempt_no) DO UPDATE SET due_at = EXCLUDED.due_at,
+                                ON CONFLICT (request_id, attempt_no) DO UPDATE SET
+                                    due_at = CASE WHEN dispatch.schedule.lease_until IS NULL
+                                                       AND dispatch.schedule.reason = 'parked'
+                                                  THEN least(dispatch.schedule.due_at, EXCLUDED.due_at)
+                                                  ELSE EXCLUDED.due_at END,
                                     reason = EXCLUDED.reason, lease_until = NULL, first_due_at = NULL
                                  WHERE dispatch.schedule.reason = 'parked'
                                     OR dispatch.schedule.lease_until IS NOT NULL""")

@@ -50,6 +50,20 @@ class ParkingLotIT extends DispatcherOnDatabase {
     }
 
     @Test
+    void aRecordReadAgainAndParkedBehindItsOwnBacklogKeepsItsTurn() {
+        ParkingLot lot = new ParkingLot(db);
+        CallCommand command = command("park-" + UUID.randomUUID());
+        Instant due = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
+        lot.parkAll(List.of(new ParkingLot.Parked(command, due))).block(WAIT);
+
+        // Read again after a rebalance, from an offset committed before it was parked: its lane, which knows the
+        // caller ID's backlog, parks it behind that backlog's last.
+        lot.parkAll(List.of(new ParkingLot.Parked(command, due.plus(Duration.ofMinutes(30))))).block(WAIT);
+
+        assertThat(rows(command.requestId())).containsExactly(new Row(1, due, "parked", false));
+    }
+
+    @Test
     void aParkedRowWaitsNoLongerThanItsRequestsValidUntil() {
         ParkingLot lot = new ParkingLot(db);
         Instant due = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.MILLIS);
