@@ -407,6 +407,35 @@ class DispatcherIT {
     }
 
     @Test
+    void aCallbackRecordOnAPartitionItsCallerIdDoesNotHashToIsReroutedToItsOwn() {
+        // Appended by a dispatcher whose producer's count of the partitions lagged the topics' growth.
+        int partitions = TopicProvisioner.partitionCount(
+                KafkaSettings.of(Infrastructure.shared().kafkaBootstrapServers()),
+                Topics.CARRIER_CALLBACKS, 10_000);
+        int right = KafkaPublisher.partitionOf(CALLER, partitions);
+        int wrong = (right + 1) % partitions;
+        String callSid = "vg-" + UUID.randomUUID();
+        double reroutedBefore = routed("rerouted");
+        ProducerRecord<String, String> misplaced = new ProducerRecord<>(Topics.CARRIER_CALLBACKS, wrong, CALLER,
+                "{\"call_sid\":\"" + callSid + "\",\"call_status\":\"completed\","
+                        + "\"customerData\":{\"request_id\":\"nobody\",\"attempt\":1}}");
+        misplaced.headers().add("dialer.call-bound", "true".getBytes(StandardCharsets.UTF_8));
+        fixture.send(misplaced);
+
+        await().atMost(WAIT).untilAsserted(() -> assertThat(fixture.records(Topics.CARRIER_CALLBACKS, CALLER).stream()
+                .filter(record -> record.value().contains(callSid))
+                .filter(record -> record.headers().lastHeader("dialer.rerouted") != null).toList())
+                .singleElement().satisfies(rerouted -> {
+                    assertThat(rerouted.partition()).as("its caller ID's partition").isEqualTo(right);
+                    assertThat(header(rerouted, "dialer.rerouted")).startsWith(wrong + "@");
+                    assertThat(header(rerouted, "dialer.reroutes")).isEqualTo("1");
+                    assertThat(header(rerouted, "dialer.call-bound")).as("what the endpoint said of it")
+                            .isEqualTo("true");
+                }));
+        await().atMost(WAIT).until(() -> routed("rerouted") == reroutedBefore + 1);
+    }
+
+    @Test
     void callbackWithBadSignatureIsRefused() {
         String body = "{\"call_sid\":\"x\",\"call_status\":\"completed\","
                 + "\"customerData\":{\"request_id\":\"nobody\",\"attempt\":1}}";

@@ -6,6 +6,7 @@ import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
 import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
+import dev.dialer.dispatcher.command.KeyRouting;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -45,6 +46,11 @@ public class CallbackRecords {
     /** Applied where it arrived by the caller ID's owner, which dialled the call (decision 0100). */
     static final String IN_PLACE = "in_place";
     /**
+     * Read on a partition its caller ID no longer hashes to (the topics grew, and its producer's count lagged), and
+     * written again to the caller ID's partition.
+     */
+    static final String REROUTED = "rerouted";
+    /**
      * Not a callback of its own: a copy of one applied here, or of an end the watchdog committed here, appended for
      * the caller ID's owner, which frees what it counted for the call.
      */
@@ -63,12 +69,14 @@ public class CallbackRecords {
     private final KafkaPublisher publisher;
     private final MeterRegistry registry;
     private final DeadLetters deadLetters;
+    private final KeyRouting routing;
 
-    CallbackRecords(CallbackApplier applier, KafkaPublisher publisher, MeterRegistry registry) {
+    CallbackRecords(CallbackApplier applier, KafkaPublisher publisher, MeterRegistry registry, KeyRouting routing) {
         this.applier = applier;
         this.publisher = publisher;
         this.registry = registry;
-        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE, COPY}) {
+        this.routing = routing;
+        for (String path : new String[] {TOPIC, DIRECT, IN_PLACE, COPY, REROUTED}) {
             registry.counter("dialer.dispatcher.callbacks.routed", "path", path);
         }
         // What the endpoint or the SIP trunk said of the callback, which a copy published again must say too.
@@ -102,8 +110,14 @@ public class CallbackRecords {
         return append(callerId, body, headers, COPY);
     }
 
+    /**
+     * Written to the partition this dispatcher's count gives the caller ID, not left to the producer: after the topics
+     * grew, the producer's count may lag the group's for minutes (its metadata's age), and the record would land where
+     * the caller ID's former partition's owner applies it, freeing nothing its owner counted for the call.
+     */
     private Mono<Void> append(String callerId, byte[] body, Map<String, String> headers, String path) {
-        return publisher.publish(new OutboundRecord(Topics.CARRIER_CALLBACKS, callerId, body, headers))
+        return publisher.publish(new OutboundRecord(Topics.CARRIER_CALLBACKS, callerId, body, headers, List.of(),
+                        routing.partitionFor(callerId)))
                 .retryWhen(InfraRetry.brief("append callback"))
                 .then(Mono.fromRunnable(() -> routed(path)));
     }
@@ -128,7 +142,10 @@ public class CallbackRecords {
                                 "true".equals(headers.get(SipStatusReports.TAKEN_OVER_HEADER)), callBound));
     }
 
-    /** Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT}, {@link #IN_PLACE} or {@link #COPY}. */
+    /**
+     * Counts a callback by the path it took: {@link #TOPIC}, {@link #DIRECT}, {@link #IN_PLACE}, {@link #COPY} or
+     * {@link #REROUTED}.
+     */
     void routed(String path) {
         registry.counter("dialer.dispatcher.callbacks.routed", "path", path).increment();
     }
@@ -139,7 +156,8 @@ public class CallbackRecords {
      * once its copy is in {@value Topics#CARRIER_CALLBACKS_DLQ}.
      */
     public Mono<Void> handle(InboundRecord record) {
-        return Mono.defer(() -> apply(record))
+        OutboundRecord rerouted = routing.rerouted(record);
+        return Mono.defer(() -> rerouted != null ? reroute(record, rerouted) : apply(record))
                 .onErrorResume(error -> {
                     ContractViolation violation = violation(error);
                     if (violation.code() == ContractViolation.Code.PROCESSING_ERROR) {
@@ -172,6 +190,15 @@ public class CallbackRecords {
                         + "kept in " + Topics.CARRIER_CALLBACKS_DLQ)
                 .tag("code", code.wire())
                 .register(registry);
+    }
+
+    /** Writes the record again to its caller ID's partition, whose owner applies it. */
+    private Mono<Void> reroute(InboundRecord record, OutboundRecord rerouted) {
+        log.info("callback at {}-{}@{} is not on its caller ID's partition ({}); re-routed", record.topic(),
+                record.partition(), record.offset(), rerouted.partition());
+        return publisher.publish(rerouted)
+                .retryWhen(InfraRetry.untilRecovered("re-route callback"))
+                .then(Mono.fromRunnable(() -> routed(REROUTED)));
     }
 
     private Mono<Void> apply(InboundRecord record) {

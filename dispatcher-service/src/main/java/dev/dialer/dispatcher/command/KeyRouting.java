@@ -3,6 +3,7 @@ package dev.dialer.dispatcher.command;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.OutboundRecord;
 import dev.dialer.common.kafka.Topics;
 import java.util.Map;
 import java.util.Set;
@@ -165,8 +166,31 @@ public class KeyRouting {
         return record.headers().containsKey(REROUTED_HEADER) ? 1 : 0;
     }
 
+    /**
+     * A record of a topic keyed by caller ID ({@value Topics#CARRIER_CALLBACKS}) again, to be written to the partition
+     * this dispatcher's count gives its key; null when it is there already, its count is not known, or it was
+     * re-routed {@link #MAX_REROUTES} times. Written elsewhere by a producer whose count of the partitions lagged one
+     * that grew, it would be applied by a dispatcher that does not own its caller ID. Its headers go with it as they
+     * came; the re-routing marks are the dispatcher's own.
+     */
+    public OutboundRecord rerouted(InboundRecord record) {
+        Integer partition = record.key() == null ? null : partitionFor(record.key());
+        if (partition == null || record.partition() == partition) {
+            return null;
+        }
+        int reroutes = reroutes(record);
+        if (reroutes >= MAX_REROUTES) {
+            log.warn("record at {}-{}@{} is still not on its caller ID's partition after {} re-routes; taken here",
+                    record.topic(), record.partition(), record.offset(), MAX_REROUTES);
+            return null;
+        }
+        return new OutboundRecord(record.topic(), record.key(), record.value(), Map.of(REROUTED_HEADER,
+                record.partition() + "@" + record.offset(), REROUTES_HEADER, Integer.toString(reroutes + 1)),
+                record.rawHeaders(), partition);
+    }
+
     /** The partition {@code callerId}'s records belong on (and are re-routed to); null when the count is not known. */
-    Integer partitionFor(String callerId) {
+    public Integer partitionFor(String callerId) {
         int count = partitions;
         return count > 0 ? KafkaPublisher.partitionOf(callerId, count) : null;
     }

@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.kafka.InboundRecord;
 import dev.dialer.common.kafka.KafkaPublisher;
+import dev.dialer.common.kafka.OutboundRecord;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 
 class KeyRoutingTest {
@@ -108,5 +110,28 @@ class KeyRoutingTest {
         assertThat(KeyRouting.reroutes(at(wrong, CALLER, Map.of()))).isZero();
         assertThat(KeyRouting.reroutes(at(wrong, CALLER, Map.of(KeyRouting.REROUTED_HEADER, "0@1")))).isOne();
         assertThat(routing.partitionFor(CALLER)).as("named, not left to a producer's count").isEqualTo(right);
+    }
+
+    @Test
+    void aCallbackRecordOnAnotherPartitionThanItsCallerIdsIsWrittenAgainToItsOwnWithItsHeaders() {
+        routing.commandsTopicHas(24);
+        int right = KafkaPublisher.partitionOf(CALLER, 24);
+        int wrong = (right + 1) % 24;
+        InboundRecord misplaced = new InboundRecord("dialer.carrier.callbacks", wrong, 42, CALLER, new byte[] {1},
+                Map.of("dialer.call-bound", "true"), () -> { });
+
+        OutboundRecord rerouted = routing.rerouted(misplaced);
+
+        assertThat(rerouted.partition()).isEqualTo(right);
+        assertThat(rerouted.topic()).isEqualTo("dialer.carrier.callbacks");
+        assertThat(rerouted.key()).isEqualTo(CALLER);
+        assertThat(rerouted.value()).containsExactly(1);
+        assertThat(rerouted.headers()).containsEntry(KeyRouting.REROUTED_HEADER, wrong + "@42")
+                .containsEntry(KeyRouting.REROUTES_HEADER, "1");
+        assertThat(rerouted.carried()).extracting(Header::key).containsExactly("dialer.call-bound");
+        assertThat(routing.rerouted(at(right, CALLER, Map.of()))).as("where it belongs").isNull();
+        assertThat(routing.rerouted(at(wrong, CALLER, Map.of(KeyRouting.REROUTES_HEADER, "3"))))
+                .as("taken where it is").isNull();
+        assertThat(new KeyRouting().rerouted(misplaced)).as("before the count is known").isNull();
     }
 }
