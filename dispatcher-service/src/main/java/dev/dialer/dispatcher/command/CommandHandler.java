@@ -393,9 +393,14 @@ class CommandHandler {
      * it; nothing is requeued and no deferral announced. The carrier's capacity refusal still tells its trunk.
      */
     private Mono<CommandOutcome> cancelledMeanwhile(CallCommand command, int dial, CarrierException error) {
-        log.info("request {} attempt {} was not placed ({}) and a cancel reached it meanwhile: it ends canceled, not "
-                + "requeued", command.requestId(), command.attempt(), error.getMessage());
-        return unplacedTellingTrunk(command, dial, error, FinalStatus.CANCELED, null, null);
+        return tellingTrunk(command, error, canceledInstead(command, dial, error));
+    }
+
+    /** The attempt no carrier placed ends {@code failed}, and its request, which a cancel reached, {@code canceled}. */
+    private Mono<CommandOutcome> canceledInstead(CallCommand command, int dial, CarrierException error) {
+        log.info("request {} attempt {} was not placed ({}) and a cancel reached it meanwhile: it ends canceled",
+                command.requestId(), command.attempt(), error.getMessage());
+        return unplaced(command, dial, error, FinalStatus.CANCELED, null, null);
     }
 
     /**
@@ -404,12 +409,16 @@ class CommandHandler {
      */
     private Mono<CommandOutcome> unplacedTellingTrunk(CallCommand command, int dial, CarrierException error,
                                                       FinalStatus finalStatus, String code, String message) {
-        return unplaced(command, dial, error, finalStatus, code, message)
-                .doOnNext(outcome -> {
-                    if (outcome == CommandOutcome.FAILED && error.isCapacityRefusal()) {
-                        capacityRejected(command, error);
-                    }
-                });
+        return tellingTrunk(command, error, unplaced(command, dial, error, finalStatus, code, message));
+    }
+
+    private Mono<CommandOutcome> tellingTrunk(CallCommand command, CarrierException error,
+                                              Mono<CommandOutcome> ended) {
+        return ended.doOnNext(outcome -> {
+            if (outcome == CommandOutcome.FAILED && error.isCapacityRefusal()) {
+                capacityRejected(command, error);
+            }
+        });
     }
 
     /**
@@ -455,7 +464,10 @@ class CommandHandler {
      * reason, as the dial-time policy's expiry does; a null {@code code}, for {@code canceled}, names no error). Only
      * while the attempt is still on this dial, asked of the carrier: one requeued meanwhile (a requeue whose commit was
      * acknowledged too late for this command, which ran it again) or dialled again waits or rings, and is not this
-     * failure's to end.
+     * failure's to end. A cancel that reached the request while its dial was on its way ends it {@code canceled}
+     * instead ({@link #cancelledMeanwhile}): nobody was called, and the cancel, finding the attempt ended, would
+     * otherwise be refused as too late. Read in the end's transaction, after its statement has locked the request's
+     * row: a cancel marked before is seen, one marked after finds the request ended.
      */
     private Mono<CommandOutcome> unplaced(CallCommand command, int dial, CarrierException error,
                                           FinalStatus finalStatus, String code, String message) {
@@ -463,11 +475,14 @@ class CommandHandler {
         Transition failed = new Transition(command.requestId(), command.attempt(), AttemptStatus.FAILED, null, null,
                 null, null, dial);
         // The attempt's end, its event and the request's final event: one statement, committed together or not at all.
-        return events.endOn(command, ledger.transitionChange(failed),
-                        event -> event.status(AttemptStatus.FAILED).error(attemptCode, error.getMessage())
-                                .retry(false, null),
-                        finalStatus, event -> code == null ? event : (finalStatus == FinalStatus.EXPIRED
-                                ? event.reason(code) : event).error(code, message))
+        Mono<Optional<AttemptStatus>> end = events.endOn(command, ledger.transitionChange(failed),
+                event -> event.status(AttemptStatus.FAILED).error(attemptCode, error.getMessage())
+                        .retry(false, null),
+                finalStatus, event -> code == null ? event : (finalStatus == FinalStatus.EXPIRED
+                        ? event.reason(code) : event).error(code, message));
+        return (finalStatus == FinalStatus.CANCELED ? end
+                        : events.atomically(end.flatMap(ended -> ledger.notCancelled(command.requestId())
+                                .thenReturn(ended))))
                 .retryWhen(InfraRetry.untilRecovered("fail attempt"))
                 .map(done -> {
                     openAttempts.ended(command.requestId(), command.attempt());
@@ -483,7 +498,9 @@ class CommandHandler {
                     log.info("request {} attempt {} dial {} was not placed, and had been requeued or dialled again "
                             + "meanwhile: left as it is", command.requestId(), command.attempt(), dial);
                     return CommandOutcome.DUPLICATE;
-                }));
+                }))
+                .onErrorResume(AttemptLedger.CancelledMeanwhile.class, cancelled -> canceledInstead(command, dial,
+                        error));
     }
 
     /**

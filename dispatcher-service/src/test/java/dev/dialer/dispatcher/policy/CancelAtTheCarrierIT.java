@@ -230,6 +230,30 @@ class CancelAtTheCarrierIT {
     }
 
     @Test
+    void createCallTheCarrierRefusesThatCrossesACancelEndsTheRequestCanceledNotTooLate() {
+        String requestId = "crossed-400-" + UUID.randomUUID();
+        Hold create = proxy.holdCreate(requestId);
+        proxy.refuseCreate(requestId, 400);
+        fixture.produce("+4930777508", command(requestId, "+4930777508", RINGS_LONG, 0));
+        create.reached().join();
+
+        // The dial is on its way when the cancel reaches the request; then the carrier refuses the call for good.
+        CallControl control = cancel(requestId);
+        publish(control);
+        await().atMost(WAIT).until(() -> cancelMarked(requestId));
+        create.release();
+
+        List<JsonNode> events = fixture.awaitFinal(requestId);
+        assertThat(finals(events)).singleElement()
+                .satisfies(last -> assertThat(text(last, "status")).isEqualTo("canceled"));
+        assertThat(statusEvent(events, "failed").path("error").path("code").asString()).isEqualTo("carrier_error");
+        assertThat(fixture.callsFor(requestId)).as("nobody was called").isEmpty();
+        await().atMost(WAIT).until(() -> "applied".equals(settled(control)));
+        assertThat(ofType(fixture.eventsFor(requestId), "call.cancel_rejected")).as("the cancel was not too late")
+                .isEmpty();
+    }
+
+    @Test
     void retryableEndThatCrossesACancelEndsTheRequestCanceledWithoutARetry() {
         String requestId = "crossed-retry-" + UUID.randomUUID();
         Hold retry = new Hold();
