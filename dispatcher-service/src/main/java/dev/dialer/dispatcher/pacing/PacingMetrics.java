@@ -127,7 +127,8 @@ class PacingMetrics {
                 .register(registry);
         FunctionCounter.builder("dialer.dispatcher.trunk.capacity.rejections", trunk,
                         TrunkGate::capacityRejections)
-                .description("Capacity rejections the trunk's carrier answered, each one halving its limit")
+                .description("Capacity rejections the trunk's carrier answered; its limit halves once per congestion "
+                        + "episode (dialer.dispatcher.trunk.concurrency.decreases)")
                 .tag("trunk", name).register(registry);
         FunctionCounter.builder("dialer.dispatcher.trunk.concurrency.decreases", trunk, TrunkGate::limitDecreases)
                 .description("Times capacity rejections halved the trunk's concurrency limit, once per congestion "
