@@ -205,16 +205,9 @@ class CancelAtTheCarrierIT {
     void createCallRefusedForCapacityThatCrossesACancelEndsTheRequestCanceledWithoutADeferral() {
         String requestId = "crossed-429-" + UUID.randomUUID();
         double rejectionsBefore = meters.counter("dialer.dispatcher.capacity.rejections").count();
-        Hold create = proxy.holdCreate(requestId);
-        proxy.refuseCreate(requestId, 429);
-        fixture.produce("+4930777507", command(requestId, "+4930777507", RINGS_LONG, 0));
-        create.reached().join();
 
-        // The dial is on its way when the cancel reaches the request; then the carrier answers that it has no room.
-        CallControl control = cancel(requestId);
-        publish(control);
-        await().atMost(WAIT).until(() -> cancelMarked(requestId));
-        create.release();
+        // The carrier answers that it has no room.
+        CallControl control = cancelWhileTheCarrierRefusesTheDial(requestId, "+4930777507", 429);
 
         List<JsonNode> events = fixture.awaitFinal(requestId);
         assertThat(finals(events)).singleElement()
@@ -232,16 +225,9 @@ class CancelAtTheCarrierIT {
     @Test
     void createCallTheCarrierRefusesThatCrossesACancelEndsTheRequestCanceledNotTooLate() {
         String requestId = "crossed-400-" + UUID.randomUUID();
-        Hold create = proxy.holdCreate(requestId);
-        proxy.refuseCreate(requestId, 400);
-        fixture.produce("+4930777508", command(requestId, "+4930777508", RINGS_LONG, 0));
-        create.reached().join();
 
-        // The dial is on its way when the cancel reaches the request; then the carrier refuses the call for good.
-        CallControl control = cancel(requestId);
-        publish(control);
-        await().atMost(WAIT).until(() -> cancelMarked(requestId));
-        create.release();
+        // The carrier refuses the call for good.
+        CallControl control = cancelWhileTheCarrierRefusesTheDial(requestId, "+4930777508", 400);
 
         List<JsonNode> events = fixture.awaitFinal(requestId);
         assertThat(finals(events)).singleElement()
@@ -251,6 +237,22 @@ class CancelAtTheCarrierIT {
         await().atMost(WAIT).until(() -> "applied".equals(settled(control)));
         assertThat(ofType(fixture.eventsFor(requestId), "call.cancel_rejected")).as("the cancel was not too late")
                 .isEmpty();
+    }
+
+    /**
+     * Dials a request whose create-call the carrier will answer {@code status}, and cancels it while the dial is on its
+     * way: the cancel has marked the request when the carrier's answer comes back. The cancel, published.
+     */
+    private CallControl cancelWhileTheCarrierRefusesTheDial(String requestId, String callerId, int status) {
+        Hold create = proxy.holdCreate(requestId);
+        proxy.refuseCreate(requestId, status);
+        fixture.produce(callerId, command(requestId, callerId, RINGS_LONG, 0));
+        create.reached().join();
+        CallControl control = cancel(requestId);
+        publish(control);
+        await().atMost(WAIT).until(() -> cancelMarked(requestId));
+        create.release();
+        return control;
     }
 
     @Test
