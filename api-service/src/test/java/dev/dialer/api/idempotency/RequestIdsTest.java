@@ -35,6 +35,16 @@ class RequestIdsTest {
     }
 
     @Test
+    void saltedAndForeignIdIdsAreTheOnesEveryVersionDerives() {
+        // A repeat served by another instance or version must reproduce them, or the dispatcher, which keeps the first
+        // command per id, would dial the repeat as another call. Written down from Python's uuid.uuid5 over the same
+        // namespace and names ("acme\nkey-1\n0\n<salt>", "acme\ncrm-1\n+919876543215"), not from this code.
+        assertThat(RequestIds.of("acme", "key-1", SALT, 0)).isEqualTo("11aae747-e1f9-5603-8619-64d0b2635d27");
+        assertThat(RequestIds.ofForeignId("acme", "crm-1", "+919876543215"))
+                .isEqualTo("6b748b09-e90b-5b63-8a4b-bbb1e9552287");
+    }
+
+    @Test
     void aForeignIdAndNumberGiveOneIdPerAccountAndNoKeyedOne() {
         String id = RequestIds.ofForeignId("acme", "crm-1", "+919876543215");
 
