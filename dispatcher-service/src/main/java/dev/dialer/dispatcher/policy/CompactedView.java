@@ -180,9 +180,9 @@ final class CompactedView<V> {
             named = keyOf.apply(value);
         } catch (RuntimeException e) {
             unreadable.increment();
+            // Named by its offset, not its key: the DNC view's keys are callees' numbers (docs/monitoring.md, "Logs").
             log.warn("{} record at {}-{}@{} could not be read{}: {}", name, record.topic(), record.partition(),
-                    record.offset(), holdsUnreadable ? " (its key " + key + " is held as present)" : "",
-                    e.getMessage());
+                    record.offset(), holdsUnreadable ? " (its key is held as present)" : "", e.getMessage());
             if (holdsUnreadable) {
                 heldUnread.add(key);
             }
@@ -191,8 +191,8 @@ final class CompactedView<V> {
         put(key, named, value);
         if (!named.equals(key)) {
             misfiledRecords.increment();
-            log.warn("{} record at {}-{}@{} is keyed {} where its value names {}: held under {} until its own key is "
-                    + "removed", name, record.topic(), record.partition(), record.offset(), key, named, named);
+            log.warn("{} record at {}-{}@{} is keyed otherwise than its value names: held under its value's key until "
+                    + "its own key is removed", name, record.topic(), record.partition(), record.offset());
         }
         Sinks.Many<V> listener = applied;
         if (listener != null) {
@@ -200,25 +200,44 @@ final class CompactedView<V> {
         }
     }
 
+    /**
+     * Holds the record's value, the new holding made before the old one is taken away: the dial-time gate reads the
+     * view on other threads, and a key listed before and after the record must never read as absent in between (a
+     * DNC number whose entry is published again, its reason changed or its list imported again, would be dialled).
+     */
     private void put(String key, String named, V value) {
-        remove(key);
         if (named.equals(key)) {
             entries.put(key, value);
-            return;
+            dropMisfiled(key);
+        } else {
+            misfiledValues.computeIfAbsent(named, k -> new ConcurrentHashMap<>()).put(key, value);
+            String before = misfiled.put(key, named);
+            if (before != null && !before.equals(named)) {
+                dropMisfiledValue(before, key);
+            }
+            entries.remove(key);
         }
-        misfiled.put(key, named);
-        misfiledValues.computeIfAbsent(named, k -> new ConcurrentHashMap<>()).put(key, value);
+        heldUnread.remove(key);
     }
 
     private void remove(String key) {
         heldUnread.remove(key);
         entries.remove(key);
+        dropMisfiled(key);
+    }
+
+    /** Takes away what the record of {@code key} held under another key. */
+    private void dropMisfiled(String key) {
         String named = misfiled.remove(key);
         if (named != null) {
-            misfiledValues.computeIfPresent(named, (k, values) -> {
-                values.remove(key);
-                return values.isEmpty() ? null : values;
-            });
+            dropMisfiledValue(named, key);
         }
+    }
+
+    private void dropMisfiledValue(String named, String key) {
+        misfiledValues.computeIfPresent(named, (k, values) -> {
+            values.remove(key);
+            return values.isEmpty() ? null : values;
+        });
     }
 }

@@ -2,6 +2,10 @@ package dev.dialer.dispatcher.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.dialer.common.contract.Contract;
 import dev.dialer.common.contract.ContractSchema;
 import dev.dialer.common.contract.DncEntry;
@@ -12,9 +16,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 class CompactedViewTest {
 
@@ -99,6 +108,70 @@ class CompactedViewTest {
         put(key, entry(CANONICAL));
         remove(key);
         assertThat(read().contains(key)).as("a readable value, then a tombstone").isFalse();
+    }
+
+    @Test
+    void aListedNumberWhoseEntryIsPublishedAgainNeverReadsAsUnlistedMeanwhile() throws Exception {
+        // Its reason changed, or its list imported again: the same key, published again and again, applied on the
+        // reader's thread while the dial-time gate asks on another.
+        String key = DncEntry.key("acct", CANONICAL);
+        InboundRecord again = record(key, Contract.toJson(entry(CANONICAL)));
+        Sinks.Many<InboundRecord> records = Sinks.many().unicast().onBackpressureBuffer();
+        CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
+                ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey, records::asFlux,
+                Mono.empty(), false, true, registry);
+        CountDownLatch listed = new CountDownLatch(1);
+        AtomicBoolean applying = new AtomicBoolean(true);
+        AtomicLong looks = new AtomicLong();
+        AtomicLong unlisted = new AtomicLong();
+        Thread gate = new Thread(() -> {
+            try {
+                listed.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            while (applying.get()) {
+                looks.incrementAndGet();
+                if (!view.contains(key)) {
+                    unlisted.incrementAndGet();
+                }
+            }
+        });
+        gate.start();
+        view.follow().subscribe();
+
+        records.tryEmitNext(again);
+        listed.countDown();
+        for (int n = 0; n < 100_000; n++) {
+            records.tryEmitNext(again);
+        }
+        applying.set(false);
+        gate.join(10_000);
+
+        assertThat(looks.get()).as("the gate asked while the entry was published again").isPositive();
+        assertThat(unlisted.get()).isZero();
+    }
+
+    @Test
+    void aMisfiledOrUnreadableRecordIsLoggedWithoutItsNumber() {
+        Logger logger = (Logger) LoggerFactory.getLogger(CompactedView.class);
+        ListAppender<ILoggingEvent> written = new ListAppender<>();
+        written.start();
+        logger.addAppender(written);
+        try {
+            put("acct:" + TRUNK_ZERO, entry(TRUNK_ZERO));
+            topic.add(record(DncEntry.key("acct", CANONICAL),
+                    "{\"version\":1,\"account_id\":\"acct\",\"number\":\"020 7123 4567\"}"));
+            read();
+        } finally {
+            logger.detachAppender(written);
+        }
+
+        assertThat(written.list).allSatisfy(line -> assertThat(line.getFormattedMessage())
+                .as("a callee's number is not logged").doesNotContain("2071234567"));
+        assertThat(written.list).filteredOn(line -> line.getLevel() == Level.WARN).extracting(ILoggingEvent::getMessage)
+                .hasSize(2).allSatisfy(message -> assertThat(message).startsWith("{} record at {}-{}@{}"));
     }
 
     private CompactedView<DncEntry> read() {
