@@ -25,6 +25,7 @@ final class KeptSecret {
 
     private static final Logger log = LoggerFactory.getLogger(KeptSecret.class);
     static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+    static final Set<PosixFilePermission> OWNER_ONLY_FOLDER = PosixFilePermissions.fromString("rwx------");
 
     private KeptSecret() {
     }
@@ -79,6 +80,32 @@ final class KeptSecret {
             } catch (FileAlreadyExistsException alreadyThere) {
                 return false;
             }
+        }
+    }
+
+    /**
+     * Makes {@code folder} (the stack's data folder) its owner's alone, created so or narrowed: Kafka's log segments
+     * under it hold every webhook's secret and the SIP credentials commands carry, readable by anyone who can read
+     * the folder.
+     */
+    static void ownerOnlyFolder(Path folder) {
+        try {
+            if (!Files.exists(folder)) {
+                Files.createDirectories(folder.getParent());
+                try {
+                    Files.createDirectory(folder, posix(folder.getParent())
+                            ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY_FOLDER)}
+                            : new FileAttribute<?>[0]);
+                } catch (FileAlreadyExistsException createdMeanwhile) {
+                    // Another stack on the same folder made it first: narrowed below all the same.
+                }
+            }
+            if (posix(folder) && !Files.getPosixFilePermissions(folder).equals(OWNER_ONLY_FOLDER)) {
+                Files.setPosixFilePermissions(folder, OWNER_ONLY_FOLDER);
+                log.warn("{} was open to others; it is now its owner's alone", folder);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make " + folder + " its owner's alone", e);
         }
     }
 

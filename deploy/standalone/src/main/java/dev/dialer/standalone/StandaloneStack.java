@@ -55,6 +55,7 @@ public final class StandaloneStack implements AutoCloseable {
     /** Starts everything; on a failure, what had started is stopped again before the error is thrown. */
     public static StandaloneStack start(StandaloneOptions options) {
         Path dataDir = options.dataDir().toAbsolutePath();
+        KeptSecret.ownerOnlyFolder(dataDir);
         String demoKey = demoApiKey(dataDir);
         String hookSigningKey = hookSigningKey(dataDir);
         String simulatorSecret = "sim-" + randomToken(16);

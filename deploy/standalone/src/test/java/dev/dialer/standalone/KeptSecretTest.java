@@ -50,4 +50,17 @@ class KeptSecretTest {
         assertThat(KeptSecret.in(file, () -> "dk_new")).isEqualTo("dk_old");
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(KeptSecret.OWNER_ONLY);
     }
+
+    @Test
+    void theDataFolderIsItsOwnersAloneMadeSoOrNarrowed() throws Exception {
+        Path made = dir.resolve("parent").resolve("dialer-data");
+        KeptSecret.ownerOnlyFolder(made);
+        assertThat(Files.getPosixFilePermissions(made)).isEqualTo(KeptSecret.OWNER_ONLY_FOLDER);
+
+        Path open = Files.createDirectory(dir.resolve("open"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+        KeptSecret.ownerOnlyFolder(open);
+        assertThat(Files.getPosixFilePermissions(open)).isEqualTo(KeptSecret.OWNER_ONLY_FOLDER);
+    }
 }
