@@ -31,6 +31,7 @@ public final class CarrierException extends RuntimeException {
     private final Integer httpStatus;
     private final String errorCode;
     private final String carrier;
+    private final boolean credentialsRefused;
 
     public CarrierException(Reason reason, String message, Throwable cause) {
         this(reason, null, message, cause);
@@ -41,16 +42,26 @@ public final class CarrierException extends RuntimeException {
     }
 
     private CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause, String errorCode) {
-        this(reason, httpStatus, message, cause, errorCode, null);
+        this(reason, httpStatus, message, cause, errorCode, null, false);
     }
 
     private CarrierException(Reason reason, Integer httpStatus, String message, Throwable cause, String errorCode,
-                             String carrier) {
+                             String carrier, boolean credentialsRefused) {
         super(message, cause);
         this.reason = reason;
         this.httpStatus = httpStatus;
         this.errorCode = errorCode;
         this.carrier = carrier;
+        this.credentialsRefused = credentialsRefused;
+    }
+
+    /**
+     * The carrier's API refused the dialer's credentials in an answer of another status than 401, 403 or 407: jambonz
+     * answers a key of another account than the one the request names (a route's carrier given its own account sid
+     * and the default carrier's key, a key pasted from another account, a service provider's key) with a 400.
+     */
+    public static CarrierException credentialsRefused(int httpStatus, String message) {
+        return new CarrierException(Reason.REJECTED, httpStatus, message, null, null, null, true);
     }
 
     /**
@@ -71,7 +82,7 @@ public final class CarrierException extends RuntimeException {
             return this;
         }
         CarrierException named = new CarrierException(reason, httpStatus, getMessage(), getCause(), errorCode,
-                carrierName);
+                carrierName, credentialsRefused);
         named.setStackTrace(getStackTrace());
         return named;
     }
@@ -116,10 +127,13 @@ public final class CarrierException extends RuntimeException {
                 && (httpStatus >= 500 || httpStatus == 429 || httpStatus == 480 || isCredentialsRefusal());
     }
 
-    /** Whether the carrier's API refused the dialer's credentials or their permissions (HTTP 401, 403, 407). */
+    /**
+     * Whether the carrier's API refused the dialer's credentials or their permissions (HTTP 401, 403, 407, or an
+     * answer that says so in other words: {@link #credentialsRefused}).
+     */
     public boolean isCredentialsRefusal() {
         return reason == Reason.REJECTED && httpStatus != null
-                && (httpStatus == 401 || httpStatus == 403 || httpStatus == 407);
+                && (credentialsRefused || httpStatus == 401 || httpStatus == 403 || httpStatus == 407);
     }
 
     /**

@@ -46,6 +46,11 @@ final class VoiceGatewayCarrier implements Carrier {
     private static final Pattern CALL_SID = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final int MAX_ERROR_BODY = 300;
+    /**
+     * How jambonz's 400 to a create-call says the API key belongs to another account than the path's sid
+     * ({@code DbErrorBadRequest} in its account routes): a refusal of the dialer's credentials, not of the call.
+     */
+    static final String OTHER_ACCOUNTS_KEY = "unauthorized createCall request for account";
 
     private final String name;
     private final CarrierProperties properties;
@@ -342,6 +347,10 @@ final class VoiceGatewayCarrier implements Carrier {
             if (status.value() == 503 && resetAfterForwarding(text)) {
                 throw new CarrierException(CarrierException.Reason.LOST, status.value(), "the carrier's proxy lost "
                         + "the request after it was forwarded, HTTP 503: " + text, null);
+            }
+            if (status.value() == 400 && text.contains(OTHER_ACCOUNTS_KEY)) {
+                throw CarrierException.credentialsRefused(status.value(), "carrier refused the API key for the "
+                        + "account sid the request names, HTTP 400: " + text);
             }
             throw new CarrierException(CarrierException.Reason.REJECTED, status.value(),
                     "carrier answered HTTP " + status.value() + ": " + text, null);

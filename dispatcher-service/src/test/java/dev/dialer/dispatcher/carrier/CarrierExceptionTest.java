@@ -79,4 +79,25 @@ class CarrierExceptionTest {
         assertThat(failure.mayHaveBeenPlaced()).isFalse();
         assertThat(new CarrierException(CarrierException.Reason.REJECTED, 400, "bad", null).errorCode()).isNull();
     }
+
+    /**
+     * jambonz answers a key of another account than the path's sid with a 400 whose message says so: a refusal of the
+     * dialer's credentials, which waits as a 401 does, not a refusal of the call that ends it failed.
+     */
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = '|', value = {
+            "{\"msg\":\"unauthorized createCall request for account AC2\"} | credentials",
+            "{\"msg\":\"missing from parameter\"} | refused",
+            "{\"msg\":\"application_sid not found\"} | refused"})
+    void aCreateCallRefusedWithAnotherAccountsKeyIsACredentialsRefusal(String answer, String expected) {
+        CarrierException failure = catchThrowableOfType(CarrierException.class, () -> VoiceGatewayCarrier.placedCall(
+                HttpStatus.BAD_REQUEST, answer.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(failure.httpStatus()).isEqualTo(400);
+        assertThat(failure.isCredentialsRefusal()).isEqualTo(expected.equals("credentials"));
+        assertThat(failure.isTechnical()).as("not placed, and waits").isEqualTo(expected.equals("credentials"));
+        assertThat(failure.mayHaveBeenPlaced()).isFalse();
+        assertThat(failure.from("backup").isCredentialsRefusal()).as("named by its carrier")
+                .isEqualTo(expected.equals("credentials"));
+    }
 }
