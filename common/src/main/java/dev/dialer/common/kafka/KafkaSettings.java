@@ -40,6 +40,9 @@ public record KafkaSettings(String bootstrapServers, Map<String, Object> overrid
             "partitioner.class", "partitioner.ignore.keys", "partition.assignment.strategy", "key.serializer",
             "value.serializer", "key.deserializer", "value.deserializer");
 
+    /** The most requests in flight per connection an idempotent producer allows. */
+    private static final int MAX_IDEMPOTENT_IN_FLIGHT = 5;
+
     public KafkaSettings {
         overrides = overrides == null ? Map.of() : Map.copyOf(overrides);
     }
@@ -82,9 +85,27 @@ public record KafkaSettings(String bootstrapServers, Map<String, Object> overrid
         try {
             AdminClientConfig.configDef().parse(probe);
             ConsumerConfig.configDef().parse(probe);
-            ProducerConfig.configDef().parse(probe);
+            idempotent(ProducerConfig.configDef().parse(probe));
         } catch (ConfigException e) {
             throw new IllegalArgumentException("dialer.kafka.properties: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The publisher enables idempotence itself ({@code KafkaPublisher}), which Kafka's producer refuses to combine with
+     * more than five requests in flight per connection or with no retries; made lazily on the first publish, such a
+     * producer failed every publish for as long as the service ran, the service up all the same.
+     */
+    private static void idempotent(Map<String, Object> producer) {
+        int inFlight = (Integer) producer.get(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
+        if (inFlight > MAX_IDEMPOTENT_IN_FLIGHT) {
+            throw new ConfigException(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, inFlight,
+                    "the dialer's producer is idempotent, which allows at most " + MAX_IDEMPOTENT_IN_FLIGHT);
+        }
+        int retries = (Integer) producer.get(ProducerConfig.RETRIES_CONFIG);
+        if (retries < 1) {
+            throw new ConfigException(ProducerConfig.RETRIES_CONFIG, retries,
+                    "the dialer's producer is idempotent, which needs retries");
         }
     }
 }

@@ -39,4 +39,17 @@ class KafkaSettingsTest {
                     .withMessageContaining(reserved);
         }
     }
+
+    @Test
+    void producerSettingsAnIdempotentProducerRefusesStopTheStart() {
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> KafkaSettings.configured("broker-1:9093",
+                        Map.of("max.in.flight.requests.per.connection", "10")))
+                .withMessageContaining("max.in.flight.requests.per.connection").withMessageContaining("at most 5");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> KafkaSettings.configured("broker-1:9093", Map.of("retries", "0")))
+                .withMessageContaining("retries");
+        assertThat(KafkaSettings.configured("broker-1:9093", Map.of("max.in.flight.requests.per.connection", "1",
+                "retries", "10")).overrides()).hasSize(2);
+    }
 }
