@@ -416,6 +416,7 @@ class DispatcherIT {
         int wrong = (right + 1) % partitions;
         String callSid = "vg-" + UUID.randomUUID();
         double reroutedBefore = routed("rerouted");
+        double unknownBefore = callbacks("completed", "unknown_attempt");
         ProducerRecord<String, String> misplaced = new ProducerRecord<>(Topics.CARRIER_CALLBACKS, wrong, CALLER,
                 "{\"call_sid\":\"" + callSid + "\",\"call_status\":\"completed\","
                         + "\"customerData\":{\"request_id\":\"nobody\",\"attempt\":1}}");
@@ -433,6 +434,8 @@ class DispatcherIT {
                             .isEqualTo("true");
                 }));
         await().atMost(WAIT).until(() -> routed("rerouted") == reroutedBefore + 1);
+        // Applied once, where it was re-routed to (an attempt nobody dialled).
+        await().atMost(WAIT).until(() -> callbacks("completed", "unknown_attempt") == unknownBefore + 1);
     }
 
     @Test

@@ -270,7 +270,8 @@ class CallControls implements CommittedStates {
                         ON CONFLICT (account_id, campaign) DO UPDATE SET state = EXCLUDED.state,
                             control_id = EXCLUDED.control_id, updated_at = EXCLUDED.updated_at
                         WHERE api.campaign_states.state <> 'canceled'
-                            OR (EXCLUDED.state = 'canceled' AND EXCLUDED.updated_at >= api.campaign_states.updated_at)""")
+                            OR (EXCLUDED.state = 'canceled'
+                                AND EXCLUDED.updated_at >= api.campaign_states.updated_at)""")
                 .bind("account", control.accountId())
                 .bind("campaign", control.campaign())
                 .bind("state", state)

@@ -117,7 +117,7 @@ public class CallbackRecords {
      */
     private Mono<Void> append(String callerId, byte[] body, Map<String, String> headers, String path) {
         return publisher.publish(new OutboundRecord(Topics.CARRIER_CALLBACKS, callerId, body, headers, List.of(),
-                        routing.partitionFor(callerId)))
+                        routing.callbackPartitionFor(callerId)))
                 .retryWhen(InfraRetry.brief("append callback"))
                 .then(Mono.fromRunnable(() -> routed(path)));
     }

@@ -37,6 +37,7 @@ public class KeyRouting {
     private static final Logger log = LoggerFactory.getLogger(KeyRouting.class);
 
     private volatile int partitions;
+    private volatile int callbacksPartitions;
     // Each partition owned, with when (System.nanoTime) its current assignment began.
     private final Map<Integer, Long> owned = new ConcurrentHashMap<>();
     private final AtomicLong revocations = new AtomicLong();
@@ -44,6 +45,7 @@ public class KeyRouting {
     /** Set once the commands topic is known (start-up), and again if it grows. */
     public void commandsTopicHas(int partitionCount) {
         this.partitions = partitionCount;
+        this.callbacksPartitions = partitionCount;
     }
 
     /**
@@ -74,6 +76,7 @@ public class KeyRouting {
         }
         int before = partitions;
         commandsTopicHas(commandsPartitions);
+        this.callbacksPartitions = callbacksPartitions;
         if (before != commandsPartitions) {
             log.info("{} has {} partitions now (was {})", Topics.CALL_COMMANDS, commandsPartitions, before);
         }
@@ -174,7 +177,7 @@ public class KeyRouting {
      * came; the re-routing marks are the dispatcher's own.
      */
     public OutboundRecord rerouted(InboundRecord record) {
-        Integer partition = record.key() == null ? null : partitionFor(record.key());
+        Integer partition = record.key() == null ? null : callbackPartitionFor(record.key());
         if (partition == null || record.partition() == partition) {
             return null;
         }
@@ -187,6 +190,16 @@ public class KeyRouting {
         return new OutboundRecord(record.topic(), record.key(), record.value(), Map.of(REROUTED_HEADER,
                 record.partition() + "@" + record.offset(), REROUTES_HEADER, Integer.toString(reroutes + 1)),
                 record.rawHeaders(), partition);
+    }
+
+    /**
+     * The partition of {@value Topics#CARRIER_CALLBACKS} {@code callerId}'s callbacks belong on; null when the count is
+     * not known, or while the topics have different counts (one grown before the other): a partition named by the
+     * commands topic's count may not exist in the callbacks topic yet, and the producer, left to choose, writes where
+     * the callbacks topic's own count puts it.
+     */
+    public Integer callbackPartitionFor(String callerId) {
+        return callbacksPartitions == partitions ? partitionFor(callerId) : null;
     }
 
     /** The partition {@code callerId}'s records belong on (and are re-routed to); null when the count is not known. */

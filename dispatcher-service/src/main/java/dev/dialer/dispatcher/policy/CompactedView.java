@@ -139,8 +139,13 @@ final class CompactedView<V> {
         return value;
     }
 
+    /**
+     * Whether the key is held, under its own name, another record's or unread. Asked in the reverse of the order
+     * {@link #put} adds to and takes from the three, so that a key held before and after a record never reads as absent
+     * while another thread applies it.
+     */
     boolean contains(String key) {
-        return entries.containsKey(key) || misfiledValues.containsKey(key) || heldUnread.contains(key);
+        return heldUnread.contains(key) || misfiledValues.containsKey(key) || entries.containsKey(key);
     }
 
     /**

@@ -134,4 +134,20 @@ class KeyRoutingTest {
                 .as("taken where it is").isNull();
         assertThat(new KeyRouting().rerouted(misplaced)).as("before the count is known").isNull();
     }
+
+    @Test
+    void whileOnlyTheCommandsTopicGrewCallbacksAreLeftToTheProducer() {
+        routing.topicsHave(12, 12);
+        assertThat(routing.callbackPartitionFor(CALLER)).isEqualTo(KafkaPublisher.partitionOf(CALLER, 12));
+
+        routing.recounted(24, 12);
+        int right = KafkaPublisher.partitionOf(CALLER, 24);
+        assertThat(routing.callbackPartitionFor(CALLER)).as("a partition the callbacks topic may not have").isNull();
+        assertThat(routing.rerouted(new InboundRecord("dialer.carrier.callbacks", (right + 1) % 12, 1, CALLER,
+                new byte[0], Map.of(), () -> { }))).isNull();
+        assertThat(routing.partitionFor(CALLER)).as("commands follow their own topic").isEqualTo(right);
+
+        routing.recounted(24, 24);
+        assertThat(routing.callbackPartitionFor(CALLER)).isEqualTo(right);
+    }
 }
