@@ -31,6 +31,15 @@ public class AcknowledgedPublisher {
     private static final String RETRY_WITH_THE_KEY = "Retry with the same Idempotency-Key, which makes the repeat "
             + "safe; a send repeated without one queues again every recipient that has no foreign_id.";
 
+    /**
+     * What a send without an {@code Idempotency-Key} is told when Kafka may have its records: not to retry with a key
+     * (a new key is a new send, whose calls get new ids), and what a plain retry would do.
+     */
+    static final String SENT_WITHOUT_KEY = "It may still take effect. The request had no Idempotency-Key, so no "
+            + "retry of it is known to be safe (one with a new key is a new request): a retry places each recipient "
+            + "with a foreign_id once but queues the others again; look them up (GET /api/v2/calls) before sending "
+            + "them again.";
+
     /** {@code dialer.api.kafka.max-bytes-in-flight}'s default. */
     static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 128L << 20;
     static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
@@ -80,6 +89,15 @@ public class AcknowledgedPublisher {
      */
     public Mono<Void> publishAll(List<OutboundRecord> records) {
         return publishAll(records, null);
+    }
+
+    /**
+     * As {@link #publishAll(List)}, for a send's commands: a send without an {@code Idempotency-Key} ({@code keyed}
+     * false) is told in its 503 that no retry of it is known to be safe ({@link #SENT_WITHOUT_KEY}), not to retry with
+     * the key it does not have, which a client might read as "add one".
+     */
+    public Mono<Void> publishSend(List<OutboundRecord> records, boolean keyed) {
+        return keyed ? publishAll(records) : publishAll(records, SENT_WITHOUT_KEY);
     }
 
     /**

@@ -345,7 +345,7 @@ class SendControllerTest {
         }
 
         @Override
-        public Mono<Void> publishAll(List<OutboundRecord> batch) {
+        public Mono<Void> publishAll(List<OutboundRecord> batch, String outcome) {
             return Mono.fromRunnable(() -> records.addAll(batch));
         }
     }

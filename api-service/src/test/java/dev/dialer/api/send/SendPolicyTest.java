@@ -405,8 +405,8 @@ class SendPolicyTest {
         private final AtomicBoolean late = new AtomicBoolean(true);
 
         @Override
-        public Mono<Void> publishAll(List<OutboundRecord> batch) {
-            return super.publishAll(batch).then(Mono.defer(() -> late.getAndSet(false)
+        public Mono<Void> publishAll(List<OutboundRecord> batch, String outcome) {
+            return super.publishAll(batch, outcome).then(Mono.defer(() -> late.getAndSet(false)
                     ? Mono.error(Problems.unavailable("Kafka did not acknowledge in time.", Duration.ofSeconds(5),
                             null))
                     : Mono.empty()));

@@ -61,7 +61,10 @@ class SendUnavailableTest {
                 .expectBody()
                 .jsonPath("$.type").isEqualTo("https://dialer.dev/problems/unavailable")
                 .jsonPath("$.status").isEqualTo(503)
-                .jsonPath("$.data").doesNotExist();
+                .jsonPath("$.data").doesNotExist()
+                .jsonPath("$.detail").value((String detail) -> assertThat(detail)
+                        .as("no key to retry with: a new one would make a new send, dialled again")
+                        .contains("had no Idempotency-Key").doesNotContain("same Idempotency-Key"));
 
         assertThat(registry.find("dialer.api.produce.latency").tag("outcome", "failed").timer().count())
                 .isEqualTo(1);

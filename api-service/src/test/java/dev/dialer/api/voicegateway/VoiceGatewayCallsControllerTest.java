@@ -553,7 +553,7 @@ class VoiceGatewayCallsControllerTest {
         }
 
         @Override
-        public Mono<Void> publishAll(List<OutboundRecord> batch) {
+        public Mono<Void> publishAll(List<OutboundRecord> batch, String outcome) {
             return Mono.fromRunnable(() -> records.addAll(batch));
         }
     }
