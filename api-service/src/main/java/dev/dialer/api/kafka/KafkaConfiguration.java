@@ -5,6 +5,9 @@ import dev.dialer.common.kafka.KafkaSettings;
 import dev.dialer.common.kafka.TopicProvisioner;
 import dev.dialer.common.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
@@ -16,6 +19,8 @@ class KafkaConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaConfiguration.class);
     private static final long PROVISION_TIMEOUT_MILLIS = 30_000;
+    /** The producer's buffer beyond the records the API waits for: the records it hands over unwaited, restated. */
+    static final long PRODUCER_BUFFER_HEADROOM = 32L << 20;
 
     /** Marks that the topics exist; the producer depends on it so that nothing is produced before. */
     record ProvisionedTopics(boolean created) {
@@ -41,7 +46,26 @@ class KafkaConfiguration {
 
     @Bean(destroyMethod = "close")
     KafkaPublisher kafkaPublisher(KafkaSettings settings, ProduceProperties produce, ProvisionedTopics topics) {
-        return KafkaPublisher.create(settings, "api-service", produce.ackTimeout());
+        return KafkaPublisher.create(withBufferFor(settings, produce.maxBytesInFlight().toBytes()), "api-service",
+                produce.ackTimeout());
+    }
+
+    /**
+     * The settings with a producer buffer ({@code buffer.memory}) that holds the records the API may wait for at once
+     * ({@code dialer.api.kafka.max-bytes-in-flight}) and {@link #PRODUCER_BUFFER_HEADROOM}: Kafka's default, 32 MB,
+     * is less than the default budget (128 MB), and a producer whose buffer is full blocks every publish handed to it
+     * for up to the ack timeout, behind which all the instance's requests wait and get the ambiguous 503, where the
+     * budget meant a request it cannot hold to be refused at once. A larger buffer configured stays.
+     */
+    static KafkaSettings withBufferFor(KafkaSettings settings, long maxBytesInFlight) {
+        long wanted = maxBytesInFlight + PRODUCER_BUFFER_HEADROOM;
+        Object configured = settings.overrides().get(ProducerConfig.BUFFER_MEMORY_CONFIG);
+        if (configured != null && Long.parseLong(configured.toString().strip()) >= wanted) {
+            return settings;
+        }
+        Map<String, Object> overrides = new HashMap<>(settings.overrides());
+        overrides.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Long.toString(wanted));
+        return new KafkaSettings(settings.bootstrapServers(), overrides);
     }
 
     @Bean

@@ -36,6 +36,20 @@ class KafkaConfigurationTest {
                 .withMessageContaining("[acks]");
     }
 
+    @Test
+    void theProducersBufferHoldsTheRecordsTheApiMayWaitFor() {
+        String wanted = Long.toString((128L << 20) + KafkaConfiguration.PRODUCER_BUFFER_HEADROOM);
+        KafkaSettings defaults = KafkaSettings.configured("broker-1:9093", Map.of("linger.ms", "5"));
+        assertThat(KafkaConfiguration.withBufferFor(defaults, 128L << 20).overrides())
+                .containsEntry("buffer.memory", wanted).containsEntry("linger.ms", "5");
+
+        KafkaSettings larger = KafkaSettings.configured("broker-1:9093", Map.of("buffer.memory", "1073741824"));
+        assertThat(KafkaConfiguration.withBufferFor(larger, 128L << 20)).isSameAs(larger);
+        KafkaSettings smaller = KafkaSettings.configured("broker-1:9093", Map.of("buffer.memory", "1048576"));
+        assertThat(KafkaConfiguration.withBufferFor(smaller, 128L << 20).overrides().get("buffer.memory"))
+                .isEqualTo(wanted);
+    }
+
     private static KafkaProperties bind(Map<String, String> configured) {
         return new Binder(new MapConfigurationPropertySource(configured))
                 .bindOrCreate("dialer.kafka", KafkaProperties.class);
