@@ -66,6 +66,7 @@ final class CompactedView<V> {
     private final Set<String> heldUnread = ConcurrentHashMap.newKeySet();
     private final Counter unreadable;
     private final Counter misfiledRecords;
+    private final Counter readFailures;
     private volatile boolean caughtUp;
 
     /**
@@ -87,6 +88,11 @@ final class CompactedView<V> {
         this.readerCaughtUp = caughtUp.cache();
         this.unreadable = Counter.builder("dialer.dispatcher.policy.view.unreadable")
                 .description("Records of a policy topic that could not be read; the key keeps its previous value")
+                .tag("view", name)
+                .register(registry);
+        this.readFailures = Counter.builder("dialer.dispatcher.policy.view.read.failures")
+                .description("Times a policy view's reader failed and read its topic again from the beginning: "
+                        + "meanwhile the view holds what it had read")
                 .tag("view", name)
                 .register(registry);
         this.misfiledRecords = Counter.builder("dialer.dispatcher.policy.view.misfiled")
@@ -112,8 +118,10 @@ final class CompactedView<V> {
         Mono<Void> apply = Flux.defer(records)
                 .doOnNext(this::apply)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(500)).maxBackoff(Duration.ofSeconds(10))
-                        .doBeforeRetry(signal -> log.warn("{} view reader failed, reading again", name,
-                                signal.failure())))
+                        .doBeforeRetry(signal -> {
+                            readFailures.increment();
+                            log.warn("{} view reader failed, reading again", name, signal.failure());
+                        }))
                 .then();
         return Mono.when(apply, readerCaughtUp.doOnSuccess(done -> {
             caughtUp = true;

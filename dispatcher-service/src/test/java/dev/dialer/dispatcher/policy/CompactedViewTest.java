@@ -183,6 +183,23 @@ class CompactedViewTest {
                 .hasSize(2).allSatisfy(message -> assertThat(message).startsWith("{} record at {}-{}@{}"));
     }
 
+    @Test
+    void aReaderThatFailsIsCountedAndReadsItsTopicAgain() {
+        put(DncEntry.key("acct", CANONICAL), entry(CANONICAL));
+        AtomicLong reads = new AtomicLong();
+        CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
+                ContractSchema.of("schemas/dnc-entry.v1.json"), DncEntry::canonicalKey,
+                () -> reads.incrementAndGet() == 1 ? Flux.error(new IllegalStateException("not authorized to read"))
+                        : Flux.fromIterable(List.copyOf(topic)), Mono.empty(), false, true, registry);
+
+        view.follow().block(java.time.Duration.ofSeconds(10));
+
+        assertThat(view.contains(DncEntry.key("acct", CANONICAL))).isTrue();
+        assertThat(reads.get()).isEqualTo(2);
+        assertThat(registry.get("dialer.dispatcher.policy.view.read.failures").tag("view", "dnc").counter().count())
+                .isEqualTo(1);
+    }
+
     private CompactedView<DncEntry> read() {
         registry.clear();
         CompactedView<DncEntry> view = new CompactedView<>("dnc", DncEntry.class,
