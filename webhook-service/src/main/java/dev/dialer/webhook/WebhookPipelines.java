@@ -7,6 +7,7 @@ import dev.dialer.webhook.delivery.DisableAnnouncements;
 import dev.dialer.webhook.delivery.EndpointStateLoader;
 import dev.dialer.webhook.delivery.ReplayConsumer;
 import dev.dialer.webhook.delivery.RetryPoller;
+import dev.dialer.webhook.delivery.WebhookDeliverer;
 import java.time.Duration;
 import dev.dialer.webhook.directory.WebhookDirectory;
 import org.slf4j.Logger;
@@ -31,6 +32,8 @@ class WebhookPipelines implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookPipelines.class);
     private static final long TOPIC_TIMEOUT_MILLIS = 30_000;
+    /** How long the stop waits for the steps following tries already made (a retry's row removed, its try logged). */
+    static final Duration FOLLOW_UPS_WAIT = Duration.ofSeconds(5);
 
     private final KafkaProperties kafka;
     private final WebhookDirectory directory;
@@ -39,11 +42,12 @@ class WebhookPipelines implements SmartLifecycle {
     private final ReplayConsumer replays;
     private final EndpointStateLoader endpointState;
     private final DisableAnnouncements disables;
+    private final WebhookDeliverer deliverer;
     private volatile Disposable running;
 
     WebhookPipelines(KafkaProperties kafka, WebhookDirectory directory, CallEventConsumer consumer,
                      RetryPoller retries, ReplayConsumer replays, EndpointStateLoader endpointState,
-                     DisableAnnouncements disables) {
+                     DisableAnnouncements disables, WebhookDeliverer deliverer) {
         this.kafka = kafka;
         this.directory = directory;
         this.consumer = consumer;
@@ -51,6 +55,7 @@ class WebhookPipelines implements SmartLifecycle {
         this.replays = replays;
         this.endpointState = endpointState;
         this.disables = disables;
+        this.deliverer = deliverer;
     }
 
     @Override
@@ -81,6 +86,23 @@ class WebhookPipelines implements SmartLifecycle {
         running = null;
         if (pipelines != null) {
             pipelines.dispose();
+            awaitFollowUps();
+        }
+    }
+
+    /**
+     * A try that ended just before the stop may still be writing what follows it: a delivered retry's row is removed
+     * before its try is logged, and the database pool closing in between would leave the delivery log showing it
+     * retrying for ever, with no row left to bring it back (decision 0163).
+     */
+    private void awaitFollowUps() {
+        try {
+            if (!deliverer.awaitFollowUps(FOLLOW_UPS_WAIT)) {
+                log.warn("steps following tries still ran after {} s; stopping all the same",
+                        FOLLOW_UPS_WAIT.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

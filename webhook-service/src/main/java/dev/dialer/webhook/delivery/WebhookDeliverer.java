@@ -13,6 +13,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -38,7 +40,7 @@ import reactor.util.retry.Retry;
  * {@link Retry} for its store step, it writes a try's outcome again per that retry rather than error, without another
  * try, and so errors for PostgreSQL only before the try.
  */
-final class WebhookDeliverer {
+public final class WebhookDeliverer {
 
     private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
     private static final Duration STORE_RETRY_BACKOFF = Duration.ofMillis(200);
@@ -57,6 +59,8 @@ final class WebhookDeliverer {
     private final DeliveryMetrics metrics;
     private final Settings settings;
     private final Clock clock;
+    /** Steps following tries that run on their own ({@link #detached}). */
+    private final AtomicInteger followUps = new AtomicInteger();
 
     /** What the deliverer needs to know from the configuration; no {@code hookSecrets} sends hooks unsigned. */
     record Settings(HookSecrets hookSecrets, long maxPayloadBytes, Duration refusalDelay) {
@@ -212,14 +216,46 @@ final class WebhookDeliverer {
      * What follows a try, run on a subscription of its own: a cancel of the caller's (the pipelines stopping at a
      * rollout) ends only its wait, never the steps half-way. Cancelled between them, a delivered retry's row was
      * removed, or a dead one's moved to the dead letters, and its try never logged: the row that would have brought
-     * it back was gone, so nothing wrote it, and the delivery log showed the delivery retrying for ever.
+     * it back was gone, so nothing wrote it, and the delivery log showed the delivery retrying for ever. Counted while
+     * they run, so that the service's stop waits for them ({@link #awaitFollowUps}) before its database pool and
+     * producer close under them.
      */
-    private static Mono<Void> detached(Mono<Void> steps) {
+    private Mono<Void> detached(Mono<Void> steps) {
         return Mono.defer(() -> {
             Sinks.Empty<Void> done = Sinks.empty();
-            steps.subscribe(null, done::tryEmitError, done::tryEmitEmpty);
+            followUps.incrementAndGet();
+            steps.doFinally(signal -> followUpEnded()).subscribe(null, done::tryEmitError, done::tryEmitEmpty);
             return done.asMono();
         });
+    }
+
+    private void followUpEnded() {
+        if (followUps.decrementAndGet() == 0) {
+            synchronized (followUps) {
+                followUps.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits at most {@code bound} for the steps that follow tries already made (a retry's row removed, its try logged)
+     * to end: called by the stop, after the pipelines are disposed, so that no step is cut off by the database pool or
+     * the producer closing.
+     *
+     * @return whether none is left
+     */
+    public boolean awaitFollowUps(Duration bound) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        synchronized (followUps) {
+            while (followUps.get() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(followUps, left);
+            }
+        }
+        return true;
     }
 
     /** The request, once the guard let its host through; {@link #GUARD_REFUSED} when it did not. */

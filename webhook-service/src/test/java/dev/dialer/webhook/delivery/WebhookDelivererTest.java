@@ -153,12 +153,41 @@ class WebhookDelivererTest {
                 WEBHOOK.id()), "req-3", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
                 now.plus(Duration.ofMinutes(1)), now, null);
 
-        reactor.core.Disposable running = deliverer(database, WEBHOOK, slowLog).deliverClaimed(claimed).subscribe();
+        WebhookDeliverer deliverer = deliverer(database, WEBHOOK, slowLog);
+        reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
         assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         running.dispose();
 
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> attempts.size() == 1);
-        assertThat(attempts.get(0).outcome()).isEqualTo(DeliveryAttempt.Outcome.DELIVERED);
+        // The stop waits for it, so the database pool does not close under it.
+        assertThat(deliverer.awaitFollowUps(Duration.ofSeconds(5))).isTrue();
+        assertThat(attempts).singleElement()
+                .satisfies(attempt -> assertThat(attempt.outcome()).isEqualTo(DeliveryAttempt.Outcome.DELIVERED));
+    }
+
+    @Test
+    void theStopsWaitForATrysFollowUpIsBounded() throws Exception {
+        ScriptedDatabase database = new ScriptedDatabase(sql -> {
+            if (sql.startsWith(REMOVE) || sql.startsWith(RESET)) {
+                return updated(1);
+            }
+            throw new AssertionError("not expected: " + sql);
+        });
+        java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
+        AttemptLog hangingLog = attempt -> Mono.defer(() -> {
+            logging.countDown();
+            return Mono.never();
+        });
+        Instant now = Instant.now();
+        DeliveryTask claimed = new DeliveryTask(9L, "ev-4", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
+                WEBHOOK.id()), "req-4", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
+                now.plus(Duration.ofMinutes(1)), now, null);
+        WebhookDeliverer deliverer = deliverer(database, WEBHOOK, hangingLog);
+
+        reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
+        assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        running.dispose();
+
+        assertThat(deliverer.awaitFollowUps(Duration.ofMillis(200))).isFalse();
     }
 
     /**
