@@ -46,6 +46,14 @@ class CallEventReader implements SmartLifecycle {
     private static final Duration PRUNE_EVERY = Duration.ofHours(1);
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     private static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
+    /**
+     * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
+     * minute): an event is applied in milliseconds, and one applied again is a duplicate it skips. reactor-kafka counts
+     * a record dropped at a revocation (not begun when its partition went) as waited for at every later revocation of
+     * this consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not
+     * a minute.
+     */
+    static final Duration REBALANCE_WAIT = Duration.ofSeconds(10);
     /** Applications of an event whose statement PostgreSQL refuses, before it is skipped. */
     static final int REFUSED_STATEMENT_TRIES = 5;
 
@@ -84,7 +92,8 @@ class CallEventReader implements SmartLifecycle {
         // MAX_UNACKNOWLEDGED_PER_PARTITION records, and the others go on.
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(kafka, properties.consumerGroup(),
-                                List.of(Topics.CALL_EVENTS), properties.maxPollRecords(), partitions.flow()),
+                                List.of(Topics.CALL_EVENTS), properties.maxPollRecords(), partitions.flow(),
+                                REBALANCE_WAIT),
                         1, record -> Mono.defer(() -> handle(record)).thenReturn(record))
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped())

@@ -44,6 +44,14 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     private static final Duration RETRY_MAX = Duration.ofSeconds(10);
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
+    /**
+     * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
+     * minute): an attempt is recorded in milliseconds, and one recorded again is a duplicate. reactor-kafka counts a
+     * record dropped at a revocation (not begun when its partition went) as waited for at every later revocation of
+     * this consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not
+     * a minute.
+     */
+    static final Duration REBALANCE_WAIT = Duration.ofSeconds(10);
     /** Handlings of an attempt whose statement PostgreSQL refuses, before it is skipped. */
     static final int REFUSED_STATEMENT_TRIES = 5;
 
@@ -75,7 +83,7 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
         PausingPartitions partitions = new PausingPartitions(Topics.WEBHOOK_DELIVERIES,
                 MAX_UNACKNOWLEDGED_PER_PARTITION);
         return recordAll(KafkaSubscriber.receive(kafka, properties.groupId(), List.of(Topics.WEBHOOK_DELIVERIES),
-                        properties.maxPollRecords(), partitions.flow()), partitions)
+                        properties.maxPollRecords(), partitions.flow(), REBALANCE_WAIT), partitions)
                 .doOnSubscribe(subscription -> progress.started())
                 .doFinally(signal -> progress.stopped());
     }

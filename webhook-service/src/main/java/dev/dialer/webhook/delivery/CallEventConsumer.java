@@ -83,6 +83,15 @@ public final class CallEventConsumer {
      * what waits behind a record that has not finished.
      */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
+    /**
+     * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
+     * minute): long enough for a first try under way to end (15 s at most by default) and its outcome to be written;
+     * one not begun is read again by the partition's next owner, which sends it once. reactor-kafka counts a record
+     * dropped at a revocation (not begun when its partition went) as waited for at every later revocation of this
+     * consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not a
+     * minute.
+     */
+    static final Duration REBALANCE_WAIT = Duration.ofSeconds(20);
     /** An event's targets tried at once. */
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
     /** Handlings of a record whose statement PostgreSQL refuses, before the record goes to the DLQ. */
@@ -126,7 +135,8 @@ public final class CallEventConsumer {
     public Mono<Void> run() {
         PausingPartitions partitions = new PausingPartitions(Topics.CALL_EVENTS, MAX_UNACKNOWLEDGED_PER_PARTITION);
         return partitions.handle(KafkaSubscriber.receive(settings, GROUP, List.of(Topics.CALL_EVENTS),
-                                MAX_POLL_RECORDS, partitions.flow()), MAX_UNACKNOWLEDGED_PER_PARTITION,
+                                MAX_POLL_RECORDS, partitions.flow(), REBALANCE_WAIT),
+                        MAX_UNACKNOWLEDGED_PER_PARTITION,
                         record -> afterSameKey(record, handled(record, partitions.flow())))
                 .doOnSubscribe(subscription -> running = true)
                 .doFinally(signal -> running = false)
