@@ -137,26 +137,8 @@ class WebhookDelivererTest {
      */
     @Test
     void aTryWhoseRowIsRemovedIsLoggedThoughItsCallerIsCancelled() throws Exception {
-        ScriptedDatabase database = new ScriptedDatabase(sql -> {
-            if (sql.startsWith(REMOVE) || sql.startsWith(RESET)) {
-                return updated(1);
-            }
-            throw new AssertionError("not expected: " + sql);
-        });
-        java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
-        AttemptLog slowLog = attempt -> Mono.defer(() -> {
-            logging.countDown();
-            return Mono.delay(Duration.ofMillis(300)).then(Mono.fromRunnable(() -> attempts.add(attempt)));
-        });
-        Instant now = Instant.now();
-        DeliveryTask claimed = new DeliveryTask(8L, "ev-3", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
-                WEBHOOK.id()), "req-3", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
-                now.plus(Duration.ofMinutes(1)), now, null);
-
-        WebhookDeliverer deliverer = deliverer(database, WEBHOOK, slowLog);
-        reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
-        assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        running.dispose();
+        WebhookDeliverer deliverer = cancelledWhileLogging(attempt -> Mono.delay(Duration.ofMillis(300))
+                .then(Mono.fromRunnable(() -> attempts.add(attempt))));
 
         // The stop waits for it, so the database pool does not close under it.
         assertThat(deliverer.awaitFollowUps(Duration.ofSeconds(5))).isTrue();
@@ -166,6 +148,16 @@ class WebhookDelivererTest {
 
     @Test
     void theStopsWaitForATrysFollowUpIsBounded() throws Exception {
+        WebhookDeliverer deliverer = cancelledWhileLogging(attempt -> Mono.never());
+
+        assertThat(deliverer.awaitFollowUps(Duration.ofMillis(200))).isFalse();
+    }
+
+    /**
+     * A deliverer that made a delivered retry's try (its row removed) and whose caller was cancelled, as the pipelines
+     * stopping cancel it, once the try's log record was being written by {@code log}.
+     */
+    private WebhookDeliverer cancelledWhileLogging(AttemptLog log) throws InterruptedException {
         ScriptedDatabase database = new ScriptedDatabase(sql -> {
             if (sql.startsWith(REMOVE) || sql.startsWith(RESET)) {
                 return updated(1);
@@ -173,21 +165,19 @@ class WebhookDelivererTest {
             throw new AssertionError("not expected: " + sql);
         });
         java.util.concurrent.CountDownLatch logging = new java.util.concurrent.CountDownLatch(1);
-        AttemptLog hangingLog = attempt -> Mono.defer(() -> {
+        AttemptLog counted = attempt -> Mono.defer(() -> {
             logging.countDown();
-            return Mono.never();
+            return log.record(attempt);
         });
         Instant now = Instant.now();
-        DeliveryTask claimed = new DeliveryTask(9L, "ev-4", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
-                WEBHOOK.id()), "req-4", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
+        DeliveryTask claimed = new DeliveryTask(8L, "ev-3", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
+                WEBHOOK.id()), "req-3", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 1, null, false,
                 now.plus(Duration.ofMinutes(1)), now, null);
-        WebhookDeliverer deliverer = deliverer(database, WEBHOOK, hangingLog);
-
+        WebhookDeliverer deliverer = deliverer(database, WEBHOOK, counted);
         reactor.core.Disposable running = deliverer.deliverClaimed(claimed).subscribe();
         assertThat(logging.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         running.dispose();
-
-        assertThat(deliverer.awaitFollowUps(Duration.ofMillis(200))).isFalse();
+        return deliverer;
     }
 
     /**
