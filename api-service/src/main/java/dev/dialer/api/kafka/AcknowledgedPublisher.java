@@ -41,7 +41,7 @@ public class AcknowledgedPublisher {
             + "them again.";
 
     /** {@code dialer.api.kafka.max-bytes-in-flight}'s default. */
-    static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 128L << 20;
+    static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 64L << 20;
     static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
             + "them; nothing of this request was queued. Retry later.";
 
@@ -119,10 +119,19 @@ public class AcknowledgedPublisher {
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
-                    .onErrorMap(error -> outcome == null ? unavailable(error, records.size())
-                            : unavailable(error, records.size(), outcome))
+                    .onErrorMap(error -> outcome == null || refusedWhole(outcome, error, records.size())
+                            ? unavailable(error, records.size()) : unavailable(error, records.size(), outcome))
                     .doFinally(signal -> bytesInFlight.addAndGet(-bytes));
         });
+    }
+
+    /**
+     * A send without a key whose one record Kafka refused: nothing of it was queued, so it is told so (and to retry
+     * later), not that it may still take effect.
+     */
+    static boolean refusedWhole(String outcome, Throwable error, int records) {
+        return SENT_WITHOUT_KEY.equals(outcome) && records == 1 && !(error instanceof TimeoutException
+                || error instanceof org.apache.kafka.common.errors.TimeoutException);
     }
 
     private static long bytesOf(List<OutboundRecord> records) {

@@ -52,10 +52,11 @@ class KafkaConfiguration {
 
     /**
      * The settings with a producer buffer ({@code buffer.memory}) that holds the records the API may wait for at once
-     * ({@code dialer.api.kafka.max-bytes-in-flight}) and {@link #PRODUCER_BUFFER_HEADROOM}: Kafka's default, 32 MB,
-     * is less than the default budget (128 MB), and a producer whose buffer is full blocks every publish handed to it
-     * for up to the ack timeout, behind which all the instance's requests wait and get the ambiguous 503, where the
-     * budget meant a request it cannot hold to be refused at once. A larger buffer configured stays.
+     * ({@code dialer.api.kafka.max-bytes-in-flight}) and {@link #PRODUCER_BUFFER_HEADROOM}: Kafka's default, 32 MB, was
+     * less than the budget (then 128 MB, now 64 MB, as the records and their copy in the buffer are both held), and a
+     * producer whose buffer is full blocks every publish handed to it for up to the ack timeout, behind which all the
+     * instance's requests wait and get the ambiguous 503, where the budget meant a request it cannot hold to be refused
+     * at once. A larger buffer configured stays.
      */
     static KafkaSettings withBufferFor(KafkaSettings settings, long maxBytesInFlight) {
         long wanted = maxBytesInFlight + PRODUCER_BUFFER_HEADROOM;

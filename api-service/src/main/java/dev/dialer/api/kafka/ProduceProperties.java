@@ -23,7 +23,7 @@ import org.springframework.validation.annotation.Validated;
 record ProduceProperties(
         @DefaultValue("PT10S") @NotNull Duration ackTimeout,
         @DefaultValue("PT5S") @NotNull Duration retryAfter,
-        @DefaultValue("128MB") @NotNull DataSize maxBytesInFlight) {
+        @DefaultValue("64MB") @NotNull DataSize maxBytesInFlight) {
 
     ProduceProperties {
         if (ackTimeout != null && (ackTimeout.isNegative() || ackTimeout.toMillis() < 100)) {

@@ -114,6 +114,18 @@ class AcknowledgedPublisherTest {
     }
 
     @Test
+    void aSendWithoutAKeyWhoseOneRecordWasRefusedIsToldNothingWasQueued() {
+        RecordTooLargeException refusal = new RecordTooLargeException("too large");
+        String withoutKey = AcknowledgedPublisher.SENT_WITHOUT_KEY;
+
+        assertThat(AcknowledgedPublisher.refusedWhole(withoutKey, refusal, 1)).isTrue();
+        assertThat(AcknowledgedPublisher.refusedWhole(withoutKey, refusal, 2)).as("others may be stored").isFalse();
+        assertThat(AcknowledgedPublisher.refusedWhole(withoutKey, new java.util.concurrent.TimeoutException(), 1))
+                .as("acknowledged late: it may be stored").isFalse();
+        assertThat(AcknowledgedPublisher.refusedWhole("The change did not take effect.", refusal, 1)).isFalse();
+    }
+
+    @Test
     void aRequestThatIsNoSendIsToldWhatBecameOfItAndNothingOfAnIdempotencyKey() {
         OutboundRecord record = OutboundRecord.of(Topics.WEBHOOK_CONFIG, "wh-1", "{}".getBytes());
 

@@ -85,13 +85,15 @@ public final class CallEventConsumer {
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /**
      * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
-     * minute): long enough for a first try under way to end (15 s at most by default) and its outcome to be written;
-     * one not begun is read again by the partition's next owner, which sends it once. reactor-kafka counts a record
+     * minute): long enough for a first try under way to end (a name lookup of 5 s, 15 s, a body of 1 s by default,
+     * after waiting up to the lookup wait, 10 s, for a webhook not known yet) and its outcome to be written; one not
+     * begun is read again by the partition's next owner, which sends it once, and so may be one of more targets than
+     * are tried at once (16) still waiting its turn: at least once. reactor-kafka counts a record
      * dropped at a revocation (not begun when its partition went) as waited for at every later revocation of this
      * consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not a
      * minute.
      */
-    static final Duration REBALANCE_WAIT = Duration.ofSeconds(20);
+    static final Duration REBALANCE_WAIT = Duration.ofSeconds(40);
     /** An event's targets tried at once. */
     private static final int MAX_TARGETS_IN_FLIGHT = 16;
     /** Handlings of a record whose statement PostgreSQL refuses, before the record goes to the DLQ. */
