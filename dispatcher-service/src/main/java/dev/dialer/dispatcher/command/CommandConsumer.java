@@ -150,6 +150,7 @@ public class CommandConsumer {
     void assigned(Set<Integer> partitions) {
         routing.owns(partitions, Set.of());
         recount();
+        atLeastAsManyAs(partitions);
         lanes.owns(partitions, Set.of(), routing.partitions());
         partitions.forEach(number -> {
             PartitionLanes back = byPartition.get(number);
@@ -186,6 +187,22 @@ public class CommandConsumer {
         }
         if (routing.recounted(commands, callbacks) && !properties.covers(commands)) {
             log.error("{}; restart the dispatchers with a higher setting", properties.uncovered(commands));
+        }
+    }
+
+    /**
+     * A partition numbered past the count known says the topics grew though their counts could not be read again: the
+     * count is taken as at least that partition's number and one, rather than hashing the gained partitions' caller IDs
+     * over a count none of them has (every gained call in flight holding no slot, the trunk shared as if this
+     * dispatcher owned all partitions, every command re-routed away) until the next rebalance.
+     */
+    private void atLeastAsManyAs(Set<Integer> partitions) {
+        int highest = partitions.stream().mapToInt(Integer::intValue).max().orElse(-1);
+        if (highest >= routing.partitions() && routing.partitions() > 0) {
+            log.error("partition {} was assigned though {} has {} partitions as last read: it has at least {}; "
+                    + "routing and limits follow that until a rebalance reads the count", highest,
+                    Topics.CALL_COMMANDS, routing.partitions(), highest + 1);
+            routing.recounted(highest + 1, highest + 1);
         }
     }
 

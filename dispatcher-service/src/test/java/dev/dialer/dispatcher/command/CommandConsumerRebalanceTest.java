@@ -58,4 +58,16 @@ class CommandConsumerRebalanceTest {
         verify(lanes).owns(Set.of(3), Set.of(), 12);
         assertThat(routing.partitions()).isEqualTo(12);
     }
+
+    @Test
+    void withoutAnAnswerAPartitionPastTheCountKnownRaisesItToAtLeastThatPartitionsNumberAndOne() {
+        // The topics grew from 12 to 24 and could not be described: this dispatcher got the second half.
+        routing.topicsHave(12, 12);
+
+        consumer.assigned(Set.of(12, 17, 23));
+
+        verify(lanes).owns(Set.of(12, 17, 23), Set.of(), 24);
+        assertThat(routing.partitions()).isEqualTo(24);
+        assertThat(routing.callbackPartitionFor("+4930555001")).as("both topics taken as grown alike").isNotNull();
+    }
 }
