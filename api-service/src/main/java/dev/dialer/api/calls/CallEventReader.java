@@ -47,11 +47,9 @@ class CallEventReader implements SmartLifecycle {
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     private static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /**
-     * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
-     * minute): an event is applied in milliseconds, and one applied again is a duplicate it skips. reactor-kafka counts
-     * a record dropped at a revocation (not begun when its partition went) as waited for at every later revocation of
-     * this consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not
-     * a minute.
+     * How long a revocation waits for records already handed out to be acknowledged (kept short, as {@link
+     * KafkaSubscriber} says why; reactor-kafka's default is a minute): an event is applied in milliseconds, and one
+     * applied again is a duplicate it skips.
      */
     static final Duration REBALANCE_WAIT = Duration.ofSeconds(10);
     /** Applications of an event whose statement PostgreSQL refuses, before it is skipped. */

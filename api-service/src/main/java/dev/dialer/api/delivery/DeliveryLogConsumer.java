@@ -45,11 +45,9 @@ class DeliveryLogConsumer implements SmartLifecycle, HealthIndicator {
     /** Records of a partition held, received and not acknowledged, before it stops fetching. */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /**
-     * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
-     * minute): an attempt is recorded in milliseconds, and one recorded again is a duplicate. reactor-kafka counts a
-     * record dropped at a revocation (not begun when its partition went) as waited for at every later revocation of
-     * this consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not
-     * a minute.
+     * How long a revocation waits for records already handed out to be acknowledged (kept short, as {@link
+     * KafkaSubscriber} says why; reactor-kafka's default is a minute): an attempt is recorded in milliseconds, and one
+     * recorded again is a duplicate.
      */
     static final Duration REBALANCE_WAIT = Duration.ofSeconds(10);
     /** Handlings of an attempt whose statement PostgreSQL refuses, before it is skipped. */

@@ -130,8 +130,12 @@ public class AcknowledgedPublisher {
      * later), not that it may still take effect.
      */
     static boolean refusedWhole(String outcome, Throwable error, int records) {
-        return SENT_WITHOUT_KEY.equals(outcome) && records == 1 && !(error instanceof TimeoutException
-                || error instanceof org.apache.kafka.common.errors.TimeoutException);
+        return SENT_WITHOUT_KEY.equals(outcome) && records == 1 && !late(error);
+    }
+
+    /** Whether the error is a time-out: the reactive one here, or the producer's own delivery time-out. */
+    private static boolean late(Throwable error) {
+        return error instanceof TimeoutException || error instanceof org.apache.kafka.common.errors.TimeoutException;
     }
 
     private static long bytesOf(List<OutboundRecord> records) {
@@ -195,7 +199,7 @@ public class AcknowledgedPublisher {
      * still on their way: only a request of one record was refused whole.
      */
     Throwable unavailable(Throwable error, int records) {
-        if (error instanceof TimeoutException || error instanceof org.apache.kafka.common.errors.TimeoutException) {
+        if (late(error)) {
             log.warn("answering 503: Kafka did not acknowledge within {} ms ({})", ackTimeout.toMillis(),
                     error.toString());
             return Problems.unavailable(notAcknowledged(ackTimeout), retryAfter, error);
@@ -216,8 +220,7 @@ public class AcknowledgedPublisher {
      * {@code outcome}.
      */
     Throwable unavailable(Throwable error, int records, String outcome) {
-        boolean late = error instanceof TimeoutException
-                || error instanceof org.apache.kafka.common.errors.TimeoutException;
+        boolean late = late(error);
         log.warn("answering 503: Kafka {} ({})", late ? "did not acknowledge within " + ackTimeout.toMillis() + " ms"
                 : "refused " + (records == 1 ? "the only record" : "one or more of " + records + " records"),
                 error.toString());

@@ -51,7 +51,10 @@ public final class KafkaSubscriber {
 
     /**
      * As {@link #receive(KafkaSettings, String, Collection, int, PartitionFlow)}, with how long a revocation waits for
-     * the records already emitted from the revoked partitions to be acknowledged before it lets the group go on.
+     * the records already emitted from the revoked partitions to be acknowledged before it lets the group go on. Keep
+     * it short (decision 0063): reactor-kafka counts a record dropped at a revocation (not begun when its partition
+     * went) as waited for at every later revocation of the consumer, so each of them waits the whole bound, with the
+     * group stopped.
      */
     public static Flux<InboundRecord> receive(KafkaSettings settings, String groupId, Collection<String> topics,
                                               int maxPollRecords, PartitionFlow flow, Duration rebalanceWait) {

@@ -198,11 +198,7 @@ class CommandHandler {
     private Mono<CommandOutcome> reroute(InboundRecord record, CallCommand command) {
         log.info("command {} at {}-{}@{} keyed '{}' is not where its caller ID lives; re-routed", command.requestId(),
                 record.topic(), record.partition(), record.offset(), record.key() == null ? "" : "…");
-        // Its headers go with it as they came; the re-routing marks are the dispatcher's own.
-        return publisher.publish(new dev.dialer.common.kafka.OutboundRecord(Topics.CALL_COMMANDS, command.callerId(),
-                        record.value(), java.util.Map.of(KeyRouting.REROUTED_HEADER,
-                                record.partition() + "@" + record.offset(), KeyRouting.REROUTES_HEADER,
-                                Integer.toString(KeyRouting.reroutes(record) + 1)), record.rawHeaders(),
+        return publisher.publish(KeyRouting.reroutedAs(record, command.callerId(),
                         routing.partitionFor(command.callerId())))
                 .retryWhen(InfraRetry.untilRecovered("re-route command"))
                 .thenReturn(CommandOutcome.REROUTED)

@@ -181,14 +181,21 @@ public class KeyRouting {
         if (partition == null || record.partition() == partition) {
             return null;
         }
-        int reroutes = reroutes(record);
-        if (reroutes >= MAX_REROUTES) {
+        if (reroutes(record) >= MAX_REROUTES) {
             log.warn("record at {}-{}@{} is still not on its caller ID's partition after {} re-routes; taken here",
                     record.topic(), record.partition(), record.offset(), MAX_REROUTES);
             return null;
         }
-        return new OutboundRecord(record.topic(), record.key(), record.value(), Map.of(REROUTED_HEADER,
-                record.partition() + "@" + record.offset(), REROUTES_HEADER, Integer.toString(reroutes + 1)),
+        return reroutedAs(record, record.key(), partition);
+    }
+
+    /**
+     * The record written again to its topic, keyed {@code key}, to {@code partition}: its headers go with it as they
+     * came; the re-routing marks ({@value #REROUTED_HEADER}, {@value #REROUTES_HEADER}) are the dispatcher's own.
+     */
+    static OutboundRecord reroutedAs(InboundRecord record, String key, Integer partition) {
+        return new OutboundRecord(record.topic(), key, record.value(), Map.of(REROUTED_HEADER,
+                record.partition() + "@" + record.offset(), REROUTES_HEADER, Integer.toString(reroutes(record) + 1)),
                 record.rawHeaders(), partition);
     }
 

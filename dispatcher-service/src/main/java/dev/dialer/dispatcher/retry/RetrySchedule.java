@@ -189,15 +189,7 @@ class RetrySchedule {
      * the statements that write a new wait into the row clear: how late the row fires is counted from there.
      */
     Mono<Void> holdUntil(ScheduledAttempt row, Instant until) {
-        return db.sql("""
-                        UPDATE dispatch.schedule
-                           SET first_due_at = COALESCE(first_due_at, due_at), due_at = $4, lease_until = NULL
-                         WHERE request_id = $1 AND attempt_no = $2 AND lease_until = $3""")
-                .bind(0, row.command().requestId())
-                .bind(1, row.attempt())
-                .bind(2, row.leaseUntil())
-                .bind(3, until)
-                .then();
+        return hold(row, until, "first_due_at = COALESCE(first_due_at, due_at), ");
     }
 
     /**
@@ -206,9 +198,13 @@ class RetrySchedule {
      * schedule falling behind, and lateness counted from the first recheck would report the pause's length.
      */
     Mono<Void> holdPaused(ScheduledAttempt row, Instant until) {
-        return db.sql("""
-                        UPDATE dispatch.schedule SET due_at = $4, lease_until = NULL
-                         WHERE request_id = $1 AND attempt_no = $2 AND lease_until = $3""")
+        return hold(row, until, "");
+    }
+
+    /** Puts the claimed row back, due again at {@code until}, setting {@code firstDueAt} too (a SET item, or none). */
+    private Mono<Void> hold(ScheduledAttempt row, Instant until, String firstDueAt) {
+        return db.sql("UPDATE dispatch.schedule SET " + firstDueAt + "due_at = $4, lease_until = NULL"
+                        + " WHERE request_id = $1 AND attempt_no = $2 AND lease_until = $3")
                 .bind(0, row.command().requestId())
                 .bind(1, row.attempt())
                 .bind(2, row.leaseUntil())

@@ -84,14 +84,11 @@ public final class CallEventConsumer {
      */
     static final int MAX_UNACKNOWLEDGED_PER_PARTITION = 1_000;
     /**
-     * How long a revocation waits for records already handed out to be acknowledged (reactor-kafka's default is a
-     * minute): long enough for a first try under way to end (a name lookup of 5 s, 15 s, a body of 1 s by default,
-     * after waiting up to the lookup wait, 10 s, for a webhook not known yet) and its outcome to be written; one not
-     * begun is read again by the partition's next owner, which sends it once, and so may be one of more targets than
-     * are tried at once (16) still waiting its turn: at least once. reactor-kafka counts a record
-     * dropped at a revocation (not begun when its partition went) as waited for at every later revocation of this
-     * consumer, so each of them waits the whole bound, with the group stopped: kept short, that costs seconds, not a
-     * minute.
+     * How long a revocation waits for records already handed out to be acknowledged (kept short, as {@link
+     * KafkaSubscriber} says why; reactor-kafka's default is a minute): long enough for a first try under way to end (a
+     * name lookup of 5 s, 15 s, a body of 1 s by default, after waiting up to the lookup wait, 10 s, for a webhook not
+     * known yet) and its outcome to be written; one not begun is read again by the partition's next owner, which sends
+     * it once, and so may be one of more targets than are tried at once (16) still waiting its turn: at least once.
      */
     static final Duration REBALANCE_WAIT = Duration.ofSeconds(40);
     /** An event's targets tried at once. */
