@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.dialer.api.calls.AcceptedCalls;
 import dev.dialer.api.calls.CallLedger;
+import dev.dialer.api.calls.ListPlans;
 import dev.dialer.api.ids.TimeOrderedUuids;
 import dev.dialer.common.contract.CallCommand;
 import dev.dialer.common.contract.Contract;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.r2dbc.core.DatabaseClient;
+import org.springframework.transaction.ReactiveTransactionManager;
 import reactor.core.publisher.Mono;
 import tools.jackson.databind.JsonNode;
 
@@ -45,6 +47,8 @@ class CallsReadModelIT extends RunningApiService {
     private MeterRegistry registry;
     @Autowired
     private DatabaseClient db;
+    @Autowired
+    private ReactiveTransactionManager transactions;
 
     private static final String OTHER = "it-calls-other";
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -590,14 +594,13 @@ class CallsReadModelIT extends RunningApiService {
     }
 
     @Test
-    void theListIsReadNewestFirstFromAnAscendingIndexWithoutASort() throws Exception {
+    void theListIsReadNewestFirstFromAscendingIndexesWithoutReadingAWholeTable() throws Exception {
         // The list's order (created_at DESC, id DESC) is served by reading the ascending indexes backwards, so rows
-        // accepted in rising order append at the index's right edge and no list query sorts. A filter has an index
-        // that leads with it: a rare campaign or status is read from its own rows, not found among the account's.
+        // accepted in rising order append at the index's right edge. A filter has an index that leads with it: a rare
+        // campaign or status is read from its own rows, not found among the account's. The plans are those of the
+        // statement the list runs (CallQueries.listing), its values bound: with the calls of recorded sends.
         String account = "it-plan-" + UUID.randomUUID();
-        String page = "SELECT * FROM api.calls WHERE account_id = '" + account + "'%s"
-                + " AND (created_at, id) < (now(), 'z') ORDER BY created_at DESC, id DESC LIMIT 51";
-        try (Connection db = database(); Statement statement = db.createStatement()) {
+        try (Connection connection = database(); Statement statement = connection.createStatement()) {
             statement.execute("""
                     INSERT INTO api.calls (id, account_id, caller_id, callee, status, created_at, updated_at)
                     SELECT gen_random_uuid()::text, '%s', '918068281234', '+919876543210',
@@ -611,24 +614,41 @@ class CallsReadModelIT extends RunningApiService {
                            CASE WHEN i %% 1000 = 0 THEN 'blocked' ELSE 'in-progress' END, 'big',
                            now() - i * interval '1 second', now()
                       FROM generate_series(1, 3000) AS i""".formatted(account));
+            // Both accounts' recorded sends, three callees each, whose calls have no rows yet.
+            statement.execute("""
+                    INSERT INTO api.accepted_sends (id, account_id, campaign, caller_id, max_attempts, created_at,
+                                                    callees)
+                    SELECT gen_random_uuid(), '%s' || CASE WHEN i %% 2 = 0 THEN '-big' ELSE '' END,
+                           CASE WHEN i %% 2 = 0 THEN 'big' END, '918068281234', 3, now() - i * interval '1 second',
+                           '+919876543210,+919876543211,+919876543212'
+                      FROM generate_series(1, 3000) AS i""".formatted(account));
             statement.execute("ANALYZE api.calls");
-            statement.execute("SET enable_seqscan = off");
-            assertThat(plan(statement, page.formatted("")))
-                    .contains("Index Scan Backward using calls_account_created_asc_idx").doesNotContain("Sort");
-            assertThat(plan(statement, page.formatted(" AND campaign = 'c'")))
-                    .contains("Index Scan Backward using calls_account_campaign_asc_idx").doesNotContain("Sort");
-            assertThat(plan(statement, page.formatted(" AND status = 'blocked'")))
-                    .contains("Index Scan Backward using calls_account_status_idx").doesNotContain("Sort");
-            // Both filters at once (the API's own example): read from the campaign's rows of that status alone.
-            assertThat(plan(statement, page.replace(account, account + "-big")
-                    .formatted(" AND campaign = 'big' AND status = 'blocked'")))
-                    .contains("Index Scan Backward using calls_account_campaign_status_idx").doesNotContain("Sort");
+            statement.execute("ANALYZE api.accepted_sends");
             try (ResultSet indexes = statement.executeQuery(
                     "SELECT string_agg(indexdef, ' ') FROM pg_indexes WHERE schemaname = 'api' AND tablename = 'calls'")) {
                 indexes.next();
                 assertThat(indexes.getString(1)).contains("(account_id, created_at, id)").doesNotContain("DESC");
             }
         }
+        // Each part (the calls' rows, the sends' waiting calls) is read newest first up to a page, the two merged.
+        // A later page as well: read from its cursor's position in the same indexes.
+        String all = ListPlans.page(db, transactions, account, null, null, null);
+        String later = ListPlans.page(db, transactions, account, null, null, Instant.now().minusSeconds(1500));
+        String campaign = ListPlans.page(db, transactions, account + "-big", "big", null, null);
+        assertThat(List.of(all, later, campaign)).allSatisfy(plan -> assertThat(plan).contains("Merge Append"));
+        assertThat(List.of(all, later)).allSatisfy(plan -> assertThat(plan)
+                .contains("Index Scan Backward using calls_account_created_asc_idx")
+                .contains("Index Scan Backward using accepted_sends_account_created_idx").doesNotContain("Seq Scan"));
+        assertThat(campaign).contains("Index Scan Backward using calls_account_campaign_asc_idx")
+                .contains("Index Scan Backward using accepted_sends_account_campaign_idx")
+                .doesNotContain("Seq Scan");
+        // A status other than queued reads no send; a rare one is read from its own rows.
+        assertThat(ListPlans.page(db, transactions, account, null, "blocked", null))
+                .contains("Index Scan Backward using calls_account_status_idx").doesNotContain("Sort")
+                .doesNotContain("accepted_sends");
+        // Both filters at once (the API's own example): read from the campaign's rows of that status alone.
+        assertThat(ListPlans.page(db, transactions, account + "-big", "big", "blocked", null))
+                .contains("Index Scan Backward using calls_account_campaign_status_idx").doesNotContain("Sort");
     }
 
     @Test

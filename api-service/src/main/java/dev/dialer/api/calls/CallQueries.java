@@ -117,21 +117,52 @@ class CallQueries {
      * no {@code foreign_id}: a filter on another status or on a {@code foreign_id} leaves them out.
      */
     Mono<CallViews.Page> list(String accountId, Filter filter, String cursor, int limit) {
+        return listing(accountId, filter, cursor, limit).on(db)
+                .map(CallQueries::call).all().collectList().map(rows -> page(rows, limit));
+    }
+
+    /** A statement and the values it binds, by name. */
+    record Statement(String sql, Map<String, Object> values) {
+
+        /** The statement with its values bound, {@code prefix} put before it ({@code "EXPLAIN "} to read its plan). */
+        GenericExecuteSpec on(DatabaseClient db, String prefix) {
+            GenericExecuteSpec spec = db.sql(prefix + sql);
+            for (Map.Entry<String, Object> value : values.entrySet()) {
+                spec = spec.bind(value.getKey(), value.getValue());
+            }
+            return spec;
+        }
+
+        GenericExecuteSpec on(DatabaseClient db) {
+            return on(db, "");
+        }
+    }
+
+    /** The statement {@link #list} runs: built apart, so that its plan can be read as it is run. */
+    static Statement listing(String accountId, Filter filter, String cursor, int limit) {
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM api.calls WHERE account_id = :account");
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("account", accountId);
+        values.put("limit", limit + 1);
         Cursor after = cursor == null ? null : Cursor.parse(cursor);
         boolean sent = filter.foreignId() == null
                 && (filter.status() == null || CallStatuses.QUEUED.equals(filter.status()));
         if (filter.campaign() != null) {
             sql.append(" AND campaign = :campaign");
+            values.put("campaign", filter.campaign());
         }
         if (filter.status() != null) {
             sql.append(" AND status = :status");
+            values.put("status", filter.status());
         }
         if (filter.foreignId() != null) {
             sql.append(" AND foreign_id = :foreign");
+            values.put("foreign", filter.foreignId());
         }
         if (after != null) {
             sql.append(" AND (created_at, id) < (:afterTime, :afterId)");
+            values.put("afterTime", OffsetDateTime.ofInstant(after.createdAt(), ZoneOffset.UTC));
+            values.put("afterId", after.id());
         }
         sql.append(" ORDER BY created_at DESC, id DESC LIMIT :limit");
         if (sent) {
@@ -140,21 +171,7 @@ class CallQueries {
                             after != null))
                     .append(")\nORDER BY created_at DESC, id DESC LIMIT :limit");
         }
-        GenericExecuteSpec spec = db.sql(sql.toString()).bind("account", accountId).bind("limit", limit + 1);
-        if (filter.campaign() != null) {
-            spec = spec.bind("campaign", filter.campaign());
-        }
-        if (filter.status() != null) {
-            spec = spec.bind("status", filter.status());
-        }
-        if (filter.foreignId() != null) {
-            spec = spec.bind("foreign", filter.foreignId());
-        }
-        if (after != null) {
-            spec = spec.bind("afterTime", OffsetDateTime.ofInstant(after.createdAt(), ZoneOffset.UTC))
-                    .bind("afterId", after.id());
-        }
-        return spec.map(CallQueries::call).all().collectList().map(rows -> page(rows, limit));
+        return new Statement(sql.toString(), values);
     }
 
     /**
