@@ -11,8 +11,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * Deletes ended requests from the ledger once they are past {@code dialer.dispatcher.ledger.retention}: the request,
- * its attempts, their answering-machine results and its cancel rejections. A dialer placing millions of calls a day
- * would otherwise keep every one of them, and with them every index the dial path writes to.
+ * its attempts, their answering-machine results, its cancel rejections and the rows of the cancels that named it in
+ * {@code dispatch.applied_controls} (decision 0164). A dialer placing millions of calls a day would otherwise keep
+ * every one of them, and with them every index the dial path writes to.
  *
  * <p>Only requests with a final status are deleted, and only those with nothing in {@code dispatch.schedule}. Every
  * {@code purge-interval} they are deleted {@value #BATCH} at a time, oldest end first, until a batch comes back short
@@ -30,7 +31,9 @@ public class LedgerRetention {
 
     /**
      * One batch: the attempts go first in the same statement (the foreign key is checked at its end), the
-     * answering-machine results with them and the cancel rejections with the request ({@code ON DELETE CASCADE}).
+     * answering-machine results with them and the cancel rejections with the request ({@code ON DELETE CASCADE}); the
+     * request's controls by the request id their rows name (no foreign key: a cancel may be claimed before its request
+     * is recorded).
      */
     private static final String PURGE = """
             WITH ended AS (
@@ -41,7 +44,9 @@ public class LedgerRetention {
                  LIMIT $2
                    FOR UPDATE SKIP LOCKED),
             attempts AS (
-                DELETE FROM dispatch.attempts a USING ended WHERE a.request_id = ended.request_id)
+                DELETE FROM dispatch.attempts a USING ended WHERE a.request_id = ended.request_id),
+            controls AS (
+                DELETE FROM dispatch.applied_controls c USING ended WHERE c.request_id = ended.request_id)
             DELETE FROM dispatch.requests r USING ended WHERE r.request_id = ended.request_id""";
 
     private final DatabaseClient db;

@@ -136,7 +136,8 @@ class ControlApplier {
 
     /** Acts on the control; {@code failures}: how many times in a row this dispatcher's work on it failed. */
     private Mono<Void> apply(CallControl control, int failures) {
-        return bounded(ledger.claimControl(control.controlId(), properties.controlClaimLease()))
+        String requestId = control.scope() == CallControl.Scope.REQUEST ? control.requestId() : null;
+        return bounded(ledger.claimControl(control.controlId(), requestId, properties.controlClaimLease()))
                 .retryWhen(InfraRetry.untilRecovered("claim control"))
                 .flatMap(claim -> switch (claim) {
                     case CLAIMED -> acted(control, failures);

@@ -289,12 +289,17 @@ class PolicyLedger {
      * whichever dispatcher reads it next: the request may have been recorded, and even dialled, since, by a dispatcher
      * whose view had not read the cancel yet. In one statement, which also says whether the control is held or
      * settled when not claimed.
+     *
+     * @param requestId the request a request's control names, or null (a campaign's): its row is deleted with the
+     *                  request by the ledger's retention
      */
-    Mono<ControlClaim> claimControl(String controlId, Duration lease) {
-        return db.sql("""
+    Mono<ControlClaim> claimControl(String controlId, String requestId, Duration lease) {
+        DatabaseClient.GenericExecuteSpec statement = db.sql("""
                         WITH claimed AS (
-                            INSERT INTO dispatch.applied_controls (control_id, outcome) VALUES ($1, 'claimed')
-                            ON CONFLICT (control_id) DO UPDATE SET applied_at = now(), outcome = 'claimed'
+                            INSERT INTO dispatch.applied_controls (control_id, outcome, request_id)
+                            VALUES ($1, 'claimed', $3)
+                            ON CONFLICT (control_id) DO UPDATE SET applied_at = now(), outcome = 'claimed',
+                                request_id = coalesce(applied_controls.request_id, excluded.request_id)
                              WHERE applied_controls.outcome = 'claimed'
                                AND applied_controls.applied_at < now() - $2::bigint * interval '1 millisecond'
                                 OR applied_controls.outcome = 'pending'
@@ -302,7 +307,8 @@ class PolicyLedger {
                         SELECT EXISTS (SELECT 1 FROM claimed),
                                (SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1)""")
                 .bind(0, controlId)
-                .bind(1, lease.toMillis())
+                .bind(1, lease.toMillis());
+        return (requestId == null ? statement.bindNull(2, String.class) : statement.bind(2, requestId))
                 .map(row -> claim(Boolean.TRUE.equals(row.get(0, Boolean.class)), row.get(1, String.class)))
                 .one();
     }

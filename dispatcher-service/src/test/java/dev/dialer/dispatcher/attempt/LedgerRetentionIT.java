@@ -40,6 +40,11 @@ class LedgerRetentionIT extends DispatcherOnDatabase {
         attempt(run + "recent", 1);
         request(run + "open", "40 days", false);
         attempt(run + "open", 1);
+        // The rows of the cancels naming each request, and a campaign's control, which names none.
+        for (String request : List.of("old", "waiting", "recent", "open")) {
+            control(run + request, run + request);
+        }
+        control(run + "campaign", null);
 
         Long deleted = retention.purge().block(WAIT);
 
@@ -50,6 +55,8 @@ class LedgerRetentionIT extends DispatcherOnDatabase {
                 .containsExactlyInAnyOrder(run + "waiting/1", run + "recent/1", run + "open/1");
         assertThat(rows("SELECT request_id FROM dispatch.answered_by WHERE request_id LIKE $1", run)).isEmpty();
         assertThat(rows("SELECT request_id FROM dispatch.cancel_rejections WHERE request_id LIKE $1", run)).isEmpty();
+        assertThat(rows("SELECT control_id FROM dispatch.applied_controls WHERE control_id LIKE $1", run))
+                .containsExactlyInAnyOrder(run + "waiting", run + "recent", run + "open", run + "campaign");
     }
 
     @Test
@@ -79,6 +86,14 @@ class LedgerRetentionIT extends DispatcherOnDatabase {
                                 CASE WHEN $3 THEN 'answered' END, CASE WHEN $3 THEN now() - $2::interval END,
                                 now() - interval '41 days')""")
                 .bind(0, requestId).bind(1, endedAgo).bind(2, ended).then().block(WAIT);
+    }
+
+    /** A control acted upon, naming {@code requestId} (null: a campaign's). */
+    private void control(String controlId, String requestId) {
+        db.sql("""
+                        INSERT INTO dispatch.applied_controls (control_id, outcome, request_id)
+                        VALUES ($1, 'applied', NULLIF($2, ''))""")
+                .bind(0, controlId).bind(1, requestId == null ? "" : requestId).then().block(WAIT);
     }
 
     private void attempt(String requestId, int attempt) {

@@ -39,30 +39,30 @@ class AppliedControlsIT extends DispatcherOnDatabase {
     void aControlIsClaimedOnceWhileItsClaimIsHeld() {
         String control = UUID.randomUUID().toString();
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
     }
 
     @Test
     void aClaimNeverSettledIsTakenOverOnceItsLeaseIsOver() {
         String control = UUID.randomUUID().toString();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
         claimedAgo(control, Duration.ofHours(1));
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("its dispatcher stopped mid-way")
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).as("its dispatcher stopped mid-way")
                 .isEqualTo(ControlClaim.CLAIMED);
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).as("the new claim is held")
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).as("the new claim is held")
                 .isEqualTo(ControlClaim.HELD);
     }
 
     @Test
     void aSettledControlIsNeverClaimedAgainHoweverOld() {
         String control = UUID.randomUUID().toString();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
         ledger.settleControl(control, "applied").block(WAIT);
         claimedAgo(control, Duration.ofDays(2));
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.SETTLED);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.SETTLED);
     }
 
     @Test
@@ -75,11 +75,11 @@ class AppliedControlsIT extends DispatcherOnDatabase {
     @Test
     void aRenewedClaimIsNotTakenOver() {
         String control = UUID.randomUUID().toString();
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
         claimedAgo(control, Duration.ofHours(1));
         ledger.renewControl(control).block(WAIT);
 
-        assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
+        assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.HELD);
     }
 
     @Test
@@ -93,6 +93,8 @@ class AppliedControlsIT extends DispatcherOnDatabase {
 
         applier.apply(cancel).block(WAIT);
         assertThat(outcome(cancel.controlId())).as("no request yet").isEqualTo(ControlApplier.PENDING);
+        assertThat(namedRequest(cancel.controlId())).as("deleted with the request by the ledger's retention")
+                .isEqualTo(command.requestId());
 
         // Recorded since by the caller ID's owner, whose view had not read the cancel yet.
         attempts.recordRequest(command).block(WAIT);
@@ -100,7 +102,7 @@ class AppliedControlsIT extends DispatcherOnDatabase {
 
         assertThat(finalStatus(command.requestId())).isEqualTo("canceled");
         assertThat(outcome(cancel.controlId())).isEqualTo(ControlApplier.APPLIED);
-        assertThat(ledger.claimControl(cancel.controlId(), LEASE).block(WAIT)).as("read again at a later start")
+        assertThat(ledger.claimControl(cancel.controlId(), null, LEASE).block(WAIT)).as("read again at a later start")
                 .isEqualTo(ControlClaim.SETTLED);
     }
 
@@ -108,7 +110,7 @@ class AppliedControlsIT extends DispatcherOnDatabase {
     void aPendingCancelIsClaimedAgainByOneOfTheDispatchersThatReadItAtOnce() {
         for (int round = 0; round < 10; round++) {
             String control = UUID.randomUUID().toString();
-            assertThat(ledger.claimControl(control, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
+            assertThat(ledger.claimControl(control, null, LEASE).block(WAIT)).isEqualTo(ControlClaim.CLAIMED);
             ledger.settleControl(control, ControlApplier.PENDING).block(WAIT);
 
             assertClaimedByOneOfEight(control);
@@ -125,6 +127,7 @@ class AppliedControlsIT extends DispatcherOnDatabase {
                 CallControl.Action.CANCEL, CallControl.Scope.CAMPAIGN, "acc-sweep", null, campaign, cancelled);
         applier.apply(cancel).block(WAIT);
         assertThat(outcome(cancel.controlId())).as("nothing in the ledger yet").isEqualTo(ControlApplier.APPLIED);
+        assertThat(namedRequest(cancel.controlId())).as("a campaign's control names no request").isEmpty();
 
         // Recorded since by the caller ID's owner, whose view had not read the cancel yet; and one accepted later.
         attempts.recordRequest(acceptedBefore).block(WAIT);
@@ -148,7 +151,7 @@ class AppliedControlsIT extends DispatcherOnDatabase {
     /** Eight dispatchers claim the control at once: one has it, the others are told it is held, not settled. */
     private void assertClaimedByOneOfEight(String control) {
         List<ControlClaim> claims = Flux.range(0, 8)
-                .flatMap(i -> ledger.claimControl(control, LEASE).subscribeOn(Schedulers.parallel()))
+                .flatMap(i -> ledger.claimControl(control, null, LEASE).subscribeOn(Schedulers.parallel()))
                 .collectList()
                 .block(WAIT);
 
@@ -159,6 +162,15 @@ class AppliedControlsIT extends DispatcherOnDatabase {
     private String outcome(String control) {
         return db.sql("SELECT outcome FROM dispatch.applied_controls WHERE control_id = $1").bind(0, control)
                 .map(row -> row.get(0, String.class)).one().block(WAIT);
+    }
+
+    /** The request the control's row names, empty when it names none. */
+    private String namedRequest(String control) {
+        return db.sql("SELECT coalesce(request_id, '') FROM dispatch.applied_controls WHERE control_id = $1")
+                .bind(0, control)
+                .map(row -> row.get(0, String.class))
+                .one()
+                .block(WAIT);
     }
 
     private void claimedAgo(String control, Duration ago) {

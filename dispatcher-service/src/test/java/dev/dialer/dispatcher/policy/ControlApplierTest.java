@@ -49,7 +49,7 @@ class ControlApplierTest {
     }
 
     private ControlApplier claimedApplier() {
-        when(ledger.claimControl(anyString(), any())).thenReturn(Mono.just(PolicyLedger.ControlClaim.CLAIMED));
+        when(ledger.claimControl(anyString(), any(), any())).thenReturn(Mono.just(PolicyLedger.ControlClaim.CLAIMED));
         when(ledger.renewControl(anyString())).thenReturn(Mono.empty());
         when(ledger.releaseControl(anyString())).thenReturn(Mono.empty());
         PolicyProperties properties = new PolicyProperties("09:00-21:00", Duration.ofMinutes(5),
@@ -93,15 +93,15 @@ class ControlApplierTest {
             verify(ledger).releaseControl("ctl-3");
             // Given back: looked at again after a claim's lease (one minute here), not only at the next start.
             time.advanceTimeBy(Duration.ofMinutes(1).minusSeconds(1));
-            verify(ledger, times(1)).claimControl(anyString(), any());
+            verify(ledger, times(1)).claimControl(anyString(), any(), any());
             time.advanceTimeBy(Duration.ofSeconds(1));
-            verify(ledger, times(2)).claimControl(anyString(), any());
+            verify(ledger, times(2)).claimControl(anyString(), any(), any());
             // Failed again: the next look waits twice as long.
             time.advanceTimeBy(timeout.plus(Duration.ofMinutes(2)).minusSeconds(1));
             verify(ledger, times(2)).releaseControl("ctl-3");
-            verify(ledger, times(2)).claimControl(anyString(), any());
+            verify(ledger, times(2)).claimControl(anyString(), any(), any());
             time.advanceTimeBy(Duration.ofSeconds(1));
-            verify(ledger, times(3)).claimControl(anyString(), any());
+            verify(ledger, times(3)).claimControl(anyString(), any(), any());
         } finally {
             VirtualTimeScheduler.reset();
         }
