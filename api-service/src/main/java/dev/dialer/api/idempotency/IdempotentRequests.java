@@ -31,7 +31,8 @@ public class IdempotentRequests {
     /** What a refusal adds when an earlier try under its key may have queued calls ({@link #earlierTryInDoubt}). */
     static final String EARLIER_TRY_IN_DOUBT = "An earlier request under this Idempotency-Key did not finish (it was "
             + "answered 503, or is still running) and may have queued calls: the key stays taken, with that request's "
-            + "call ids. Look its calls up before sending its recipients under another key.";
+            + "call ids. Retry under this key, not another: a call it queued may not show in GET /api/v2/calls until "
+            + "the dispatcher takes it up, hours later behind a caller ID's backlog or a calling window.";
 
     public static final String HEADER = "Idempotency-Key";
     public static final String REPLAYED = "Idempotent-Replayed";

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -37,8 +38,7 @@ public class AcknowledgedPublisher {
      */
     static final String SENT_WITHOUT_KEY = "It may still take effect. The request had no Idempotency-Key, so no "
             + "retry of it is known to be safe (one with a new key is a new request): a retry places each recipient "
-            + "with a foreign_id once but queues the others again; look them up (GET /api/v2/calls) before sending "
-            + "them again.";
+            + "with a foreign_id once but queues the others again. " + Problems.NOT_LISTED_YET;
 
     /** {@code dialer.api.kafka.max-bytes-in-flight}'s default. */
     static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 64L << 20;
@@ -115,14 +115,28 @@ public class AcknowledgedPublisher {
                 return Mono.error(Problems.unavailable(BUDGET_SPENT, retryAfter, null));
             }
             long started = System.nanoTime();
-            return publisher.publishAll(traced(records, context))
+            return Mono.fromFuture(sending(traced(records, context), bytes), true)
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
                     .onErrorMap(error -> outcome == null || refusedWhole(outcome, error, records.size())
-                            ? unavailable(error, records.size()) : unavailable(error, records.size(), outcome))
-                    .doFinally(signal -> bytesInFlight.addAndGet(-bytes));
+                            ? unavailable(error, records.size()) : unavailable(error, records.size(), outcome));
         });
+    }
+
+    /**
+     * Sends the records on a subscription of their own, their {@code bytes} held until the producer is done with them
+     * (acknowledged, or given up at its delivery timeout): the caller's wait ends sooner (its ack timeout, the client
+     * gone), and the records it handed over stay in the producer's buffer meanwhile. Given back when the wait ended,
+     * their bytes would let other requests fill that buffer past the budget, and the producer would then block every
+     * request of the instance (up to {@code max.block.ms}) rather than refuse the one too many at once. The records not
+     * yet handed over when the caller stops waiting are sent all the same: a request in doubt is in doubt whichever of
+     * its records Kafka has.
+     */
+    private CompletableFuture<Void> sending(List<OutboundRecord> records, long bytes) {
+        return publisher.publishAll(records)
+                .doFinally(signal -> bytesInFlight.addAndGet(-bytes))
+                .toFuture();
     }
 
     /**

@@ -180,9 +180,17 @@ public final class Problems {
     public static ApiProblem unconfirmedWithoutKey(Duration retryAfter, Throwable cause) {
         return unavailable("The calls may have been queued: Kafka has them, but the request failed after producing "
                 + "them. The request had no Idempotency-Key: a retry places each recipient with a foreign_id once, "
-                + "but queues the others again; look them up (GET /api/v2/calls) before sending them again.",
-                retryAfter, cause);
+                + "but queues the others again. " + NOT_LISTED_YET, retryAfter, cause);
     }
+
+    /**
+     * Why a client whose send is in doubt cannot tell from the calls list which of its calls were queued: a call whose
+     * send did not finish has no row until the dispatcher takes its command up, which the caller ID's pace, a backlog
+     * or a calling window may put off for hours.
+     */
+    public static final String NOT_LISTED_YET = "A call Kafka took may not show in GET /api/v2/calls until the "
+            + "dispatcher takes it up (behind a caller ID's backlog or outside a calling window, hours later), so not "
+            + "finding it does not mean it was not queued. Send with an Idempotency-Key to be able to retry safely.";
 
     static ProblemDetail internal() {
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, INTERNAL, "Internal error",

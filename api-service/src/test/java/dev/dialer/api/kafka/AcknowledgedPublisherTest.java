@@ -102,6 +102,45 @@ class AcknowledgedPublisherTest {
         slow.close();
     }
 
+    /**
+     * A request's records are held against the budget until the producer is done with them, not until its caller stops
+     * waiting: the producer keeps them in its buffer meanwhile, and a budget given back early would let other requests
+     * fill that buffer and block the instance's every publish.
+     */
+    @Test
+    void theBudgetHoldsARequestsRecordsUntilTheProducerIsDoneWithThemNotUntilItsCallerStopsWaiting() {
+        // The producer gives a record up after 3 s; the caller waits 300 ms.
+        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
+                "acknowledged-publisher-held-test", Duration.ofSeconds(3));
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        AcknowledgedPublisher budgeted = new AcknowledgedPublisher(slow, Duration.ofMillis(300),
+                Duration.ofMillis(1500), 100, meters);
+        List<OutboundRecord> sixtyOneBytes =
+                List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]));
+
+        StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
+
+        assertThat(meters.get("dialer.api.produce.bytes.in.flight").gauge().value()).as("still in the producer")
+                .isEqualTo(61);
+        StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .isEqualTo(AcknowledgedPublisher.BUDGET_SPENT))
+                .verify(Duration.ofSeconds(15));
+        // Given back once the producer gave the record up.
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(
+                meters.get("dialer.api.produce.bytes.in.flight").gauge().value()).isZero());
+
+        // A caller that goes away (the client hung up) does not give the bytes back either.
+        budgeted.publishAll(sixtyOneBytes).subscribe().dispose();
+        assertThat(meters.get("dialer.api.produce.bytes.in.flight").gauge().value()).isEqualTo(61);
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(
+                meters.get("dialer.api.produce.bytes.in.flight").gauge().value()).isZero());
+        slow.close();
+    }
+
     @Test
     void aRefusalOfOneOfSeveralRecordsDoesNotSayThatNothingWasQueued() {
         ApiProblem several = (ApiProblem) publisher.unavailable(new RecordTooLargeException("too large"), 2);
