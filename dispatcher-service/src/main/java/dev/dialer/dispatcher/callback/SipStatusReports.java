@@ -143,15 +143,17 @@ public class SipStatusReports {
 
     /**
      * The status as the Voice Gateway would post it ({@link JambonzCallbackReader} reads it back): {@code call_status}
-     * the raw status (the status's own name for an end the dialer inferred, which has none), the SIP code, reason and
-     * talk time, and the correlation tag with the caller ID. The dialer's own error code, when it ended the call
+     * the raw status (the status's own name for an end the dialer inferred, which has none, and for an end inferred
+     * from a raw status that said the call was alive: the watchdog's end of a call the carrier still listed as in
+     * progress past its life, which the owner would otherwise read as in progress and keep the call's trunk slot), the
+     * SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own error code, when it ended the call
      * itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the mark of a report of a call it took
      * over in {@value #TAKEN_OVER_HEADER}.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();
         json.put("call_sid", status.providerCallId());
-        json.put("call_status", status.providerStatus() != null ? status.providerStatus() : status.status().wire());
+        json.put("call_status", callStatus(status));
         if (status.sipStatus() != null) {
             json.put("sip_status", status.sipStatus());
         }
@@ -169,5 +171,12 @@ public class SipStatusReports {
             tag.put("dial", status.dial());
         }
         return Contract.mapper().writeValueAsBytes(json);
+    }
+
+    private static String callStatus(CarrierCallback status) {
+        String raw = status.providerStatus();
+        boolean aliveThoughEnded = raw != null && status.status().isTerminal()
+                && statusOf(raw).filter(said -> !said.isTerminal()).isPresent();
+        return raw == null || aliveThoughEnded ? status.status().wire() : raw;
     }
 }

@@ -70,6 +70,22 @@ class SipStatusReportsTest {
         }
     }
 
+    /**
+     * The watchdog's end of a call the carrier still listed as alive past its life keeps the carrier's raw status for
+     * its event; the owner's copy says the end, so that the owner frees the call's trunk slot.
+     */
+    @Test
+    void anEndInferredFromAStatusThatSaidTheCallWasAliveIsReadBackAsTheEnd() {
+        for (String alive : List.of("in-progress", "ringing", "early-media", "trying")) {
+            CarrierCallback staleAlive = new CarrierCallback("r-1", 2, AttemptStatus.COMPLETED, alive,
+                    "call-1@10.0.0.1", null, null, null, null, null, 3, false);
+
+            assertThat(CallbackRecords.read(SipStatusReports.body(staleAlive, CALLER),
+                    SipStatusReports.headers(staleAlive))).as(alive)
+                    .hasValueSatisfying(read -> assertThat(read.status()).isEqualTo(AttemptStatus.COMPLETED));
+        }
+    }
+
     @Test
     void aStatusOfACallPlacedHereSinceTheCallerIdWasOwnedIsAppliedHereAndSentOnOnlyIfPartitionsMovedMeanwhile()
             throws InterruptedException {
