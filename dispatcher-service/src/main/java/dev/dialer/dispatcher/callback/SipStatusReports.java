@@ -146,9 +146,9 @@ public class SipStatusReports {
      * the raw status (the status's own name for an end the dialer inferred, which has none, and for an end inferred
      * from a raw status that said the call was alive: the watchdog's end of a call the carrier still listed as in
      * progress past its life, which the owner would otherwise read as in progress and keep the call's trunk slot), the
-     * SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own error code, when it ended the call
-     * itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the mark of a report of a call it took
-     * over in {@value #TAKEN_OVER_HEADER}.
+     * SIP code, reason and talk time, and the correlation tag with the caller ID. The dialer's own error code, when it
+     * ended the call itself, travels in the record's {@value #ERROR_CODE_HEADER} header, and the mark of a report of a
+     * call it took over in {@value #TAKEN_OVER_HEADER}.
      */
     static byte[] body(CarrierCallback status, String callerId) {
         ObjectNode json = Contract.mapper().createObjectNode();
