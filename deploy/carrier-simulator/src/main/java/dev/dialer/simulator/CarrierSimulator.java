@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -57,6 +58,8 @@ public final class CarrierSimulator implements AutoCloseable {
     private final SimulatorMetrics metrics;
     private final StatusHookClient hooks;
     private final CallTimeline timeline;
+    /** The longest a status callback waits before it is sent ({@link SimulatorSettings#callbackJitter}). */
+    private final Duration jitter;
     private final CallsApi api;
     private final Sinks.Many<SimulatedCall> created = Sinks.many().unicast().onBackpressureBuffer();
     private final Disposable liveCalls;
@@ -67,6 +70,7 @@ public final class CarrierSimulator implements AutoCloseable {
         JsonMapper mapper = JsonMapper.builder().build();
         this.metrics = new SimulatorMetrics();
         this.hooks = new StatusHookClient(mapper, settings.webhookSecret(), settings.lostCallbacks(), metrics);
+        this.jitter = settings.callbackJitter();
         this.timeline = new CallTimeline(settings.ringTime(), settings.talkTime(), settings.ringSpread(),
                 settings.talkSpread());
         this.api = new CallsApi(settings, mapper, metrics,
@@ -144,7 +148,8 @@ public final class CarrierSimulator implements AutoCloseable {
      * refused for capacity at every other dial, {@link OutcomeRule#lastDigitCapacityPasses()}),
      * {@code --amd-machine-share=0.3} (who answers calls that ask for {@code amd}; by default numbers ending in 9
      * reach a machine), {@code --applications-status-hook=http://…} (every application posts its calls' statuses
-     * there, whatever the requests say; by default each request keeps its own {@code call_status_hook}).
+     * there, whatever the requests say; by default each request keeps its own {@code call_status_hook}),
+     * {@code --callback-jitter=PT0S} (each status callback waits up to that long, and they may arrive out of order).
      */
     public static void main(String[] args) {
         CarrierSimulator simulator = start(LauncherArguments.parse(args));
@@ -162,15 +167,20 @@ public final class CarrierSimulator implements AutoCloseable {
     }
 
     /**
-     * Plays every created call: its timeline and, strictly one after another, its status callbacks. Callbacks are
-     * at most once (see {@link StatusHookClient#deliver}); a call's failure never stops the others.
+     * Plays every created call: its timeline and its status callbacks, one after another, or side by side each after
+     * a wait of its own when the settings' {@code callbackJitter} is set. Callbacks are at most once (see
+     * {@link StatusHookClient#deliver}); a call's failure never stops the others.
      */
     private Flux<Void> liveCalls() {
         return created.asFlux().flatMap(this::play, MAX_LIVE_CALLS);
     }
 
     private Mono<Void> play(SimulatedCall call) {
-        Mono<Void> callbacks = call.updates().concatMap(update -> hooks.deliver(call, update)).then();
+        Mono<Void> callbacks = (jitter.isZero()
+                ? call.updates().concatMap(update -> hooks.deliver(call, update))
+                : call.updates().flatMap(update -> Mono.delay(Duration.ofMillis(
+                                ThreadLocalRandom.current().nextLong(jitter.toMillis() + 1)))
+                        .then(hooks.deliver(call, update)))).then();
         return Mono.when(timeline.play(call), callbacks)
                 .onErrorResume(e -> {
                     log.warn("Simulated call {} stopped: {}", call.received().callSid(), e.toString());

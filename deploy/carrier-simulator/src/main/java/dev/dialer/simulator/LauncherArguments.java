@@ -50,10 +50,11 @@ final class LauncherArguments {
             case "applications-status-hook" -> settings.withEveryOtherApplication(
                     Application.postingStatusesTo(value.isEmpty() ? null : value));
             case "keep-calls" -> settings.withKeepCalls(duration(name, value));
+            case "callback-jitter" -> settings.withCallbackJitter(duration(name, value));
             default -> throw new IllegalArgumentException("unknown option --" + name
                     + " (known: port, account-sid, api-key, webhook-secret, ring-time, talk-time, ring-spread,"
                     + " talk-spread, max-calls, lost-callbacks, outcome-weights, outcome-rule, amd-machine-share,"
-                    + " applications-status-hook, keep-calls)");
+                    + " applications-status-hook, keep-calls, callback-jitter)");
         };
     }
 

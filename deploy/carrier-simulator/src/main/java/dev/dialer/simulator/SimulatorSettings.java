@@ -28,11 +28,15 @@ import java.util.Objects;
  * @param keepCalls     how long a call is kept (for {@code GET …/Calls/{sid}} and {@link CarrierSimulator#calls})
  *                      once it has ended; {@code null} keeps every call, as tests that read them all want, and a
  *                      long-running simulator must not
+ * @param callbackJitter each status callback waits a time drawn from {@code [0, callbackJitter]} before it is sent, and
+ *                      a call's callbacks are sent side by side, so that a later status may reach the dialer before an
+ *                      earlier one, as jambonz's do (each is its own HTTP request, none waits for the one before);
+ *                      zero sends them one after another, in order
  */
 public record SimulatorSettings(int port, String accountSid, String apiKey, String webhookSecret, Duration ringTime,
                                 Duration talkTime, OutcomeRule outcomeRule, double lostCallbacks, Duration ringSpread,
                                 Duration talkSpread, int maxCalls, AnsweringMachineRule answeringMachineRule,
-                                Applications applications, Duration keepCalls) {
+                                Applications applications, Duration keepCalls, Duration callbackJitter) {
 
     /**
      * How long a simulator left running (on its own, or in the standalone stack) keeps an ended call: longer than the
@@ -56,6 +60,7 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
             requireNonNegative("keepCalls", keepCalls);
         }
         requireNonNegative("ringSpread", ringSpread);
+        requireNonNegative("callbackJitter", callbackJitter);
         requireNonNegative("talkSpread", talkSpread);
         if (maxCalls < 0) {
             throw new IllegalArgumentException("maxCalls must be zero (no limit) or positive, was " + maxCalls);
@@ -68,95 +73,106 @@ public record SimulatorSettings(int port, String accountSid, String apiKey, Stri
     /** The same settings, keeping each call {@code keep} once it has ended. */
     public SimulatorSettings withKeepCalls(Duration keep) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keep);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keep,
+                callbackJitter);
     }
 
     /** The same settings with ring and talk times spread over {@code [time, time + spread]}. */
     public SimulatorSettings withSpread(Duration ring, Duration talk) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ring, talk, maxCalls, answeringMachineRule, applications, keepCalls);
+                lostCallbacks, ring, talk, maxCalls, answeringMachineRule, applications, keepCalls, callbackJitter);
     }
 
     /** The same settings with an account concurrency limit (0: none). */
     public SimulatorSettings withMaxCalls(int limit) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule, applications, keepCalls);
+                lostCallbacks, ringSpread, talkSpread, limit, answeringMachineRule, applications, keepCalls,
+                callbackJitter);
+    }
+
+    /** The same settings with each status callback sent after a wait of up to {@code jitter}, in any order. */
+    public SimulatorSettings withCallbackJitter(Duration jitter) {
+        return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
+                lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keepCalls,
+                jitter);
     }
 
     /** The same settings with {@code share} (0 to 1) of the status callbacks lost. */
     public SimulatorSettings withLostCallbacks(double share) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                share, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keepCalls);
+                share, ringSpread, talkSpread, maxCalls, answeringMachineRule, applications, keepCalls, callbackJitter);
     }
 
     /** The same settings with another rule for who answers calls that ask for answering-machine detection. */
     public SimulatorSettings withAnsweringMachineRule(AnsweringMachineRule rule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
-                lostCallbacks, ringSpread, talkSpread, maxCalls, rule, applications, keepCalls);
+                lostCallbacks, ringSpread, talkSpread, maxCalls, rule, applications, keepCalls, callbackJitter);
     }
 
-    /** Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()}, no lost callbacks,
-     * {@link AnsweringMachineRule#lastDigit()}, no applications. */
+    /**
+     * Port 0, account "dialer", no API key, unsigned callbacks, 1 s ringing, 2 s talk, {@link OutcomeRule#lastDigit()},
+     * no lost callbacks, {@link AnsweringMachineRule#lastDigit()}, no applications, callbacks in order.
+     */
     public static SimulatorSettings defaults() {
         return new SimulatorSettings(0, "dialer", null, null, Duration.ofSeconds(1), Duration.ofSeconds(2),
-                OutcomeRule.lastDigit(), 0,
-                Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(), Applications.NONE, null);
+                OutcomeRule.lastDigit(), 0, Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(),
+                Applications.NONE, null, Duration.ZERO);
     }
 
     /** The same settings with one more application, {@code sid}. */
     public SimulatorSettings withApplication(String sid, Application application) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications.with(sid, application), keepCalls);
+                applications.with(sid, application), keepCalls, callbackJitter);
     }
 
     /** The same settings with {@code application} standing for every sid not given its own. */
     public SimulatorSettings withEveryOtherApplication(Application application) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications.withOthers(application), keepCalls);
+                applications.withOthers(application), keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withPort(int port) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withAccountSid(String accountSid) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withApiKey(String apiKey) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withWebhookSecret(String webhookSecret) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withRingTime(Duration ringTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withTalkTime(Duration talkTime) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     public SimulatorSettings withOutcomeRule(OutcomeRule outcomeRule) {
         return new SimulatorSettings(port, accountSid, apiKey, webhookSecret, ringTime, talkTime, outcomeRule,
                 lostCallbacks, ringSpread, talkSpread, maxCalls, answeringMachineRule,
-                applications, keepCalls);
+                applications, keepCalls, callbackJitter);
     }
 
     private static void requireNonNegative(String name, Duration value) {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The simulator's account concurrency limit and lost callbacks, over real HTTP. */
+/** The simulator's account concurrency limit, lost callbacks and callbacks out of order, over real HTTP. */
 class SimulatorLimitsIT {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -97,6 +97,25 @@ class SimulatorLimitsIT {
         await().atMost(WAIT).untilAsserted(() -> assertThat(get(sid).get("call_status").stringValue())
                 .isEqualTo("completed"));
         assertThat(receiver.forCall(sid)).isEmpty();
+    }
+
+    @Test
+    void callbacksWithAJitterAllArriveAndSomeOvertakeTheStatusBeforeThem() throws Exception {
+        simulator = CarrierSimulator.start(SimulatorSettings.defaults().withRingTime(Duration.ZERO)
+                .withTalkTime(Duration.ZERO).withCallbackJitter(Duration.ofMillis(300)));
+        List<String> sids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            sids.add(sidOf("15550100005"));
+        }
+        List<String> inOrder = List.of("trying", "ringing", "in-progress", "completed");
+
+        for (String sid : sids) {
+            await().atMost(WAIT).untilAsserted(() -> assertThat(receiver.statusesOf(sid))
+                    .containsExactlyInAnyOrderElementsOf(inOrder));
+        }
+        // Four callbacks each drawn a wait within 300 ms of one another: a call's come in order one time in 24.
+        assertThat(sids).as("some call's callbacks out of order")
+                .anySatisfy(sid -> assertThat(receiver.statusesOf(sid)).isNotEqualTo(inOrder));
     }
 
     @Test

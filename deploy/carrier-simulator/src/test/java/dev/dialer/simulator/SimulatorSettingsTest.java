@@ -31,7 +31,7 @@ class SimulatorSettingsTest {
 
         assertThat(settings).isEqualTo(new SimulatorSettings(0, "dialer", "k", null, Duration.ofSeconds(1),
                 Duration.ofSeconds(2), alwaysBusy, 0, Duration.ZERO, Duration.ZERO, 0, AnsweringMachineRule.lastDigit(),
-                Applications.NONE, null));
+                Applications.NONE, null, Duration.ZERO));
         assertThat(settings.withKeepCalls(Duration.ofHours(2)).keepCalls()).isEqualTo(Duration.ofHours(2));
     }
 
