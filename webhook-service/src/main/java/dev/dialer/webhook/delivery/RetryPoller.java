@@ -32,6 +32,8 @@ public final class RetryPoller {
      * interval, since counting a table of millions takes a while, and a count given up too soon would never finish.
      */
     static final Duration PENDING_COUNT_TIMEOUT = Duration.ofMinutes(5);
+    /** The most claims a poll tick makes ({@link #claimRounds}). */
+    static final int CLAIMS_A_TICK = 4;
 
     private final DueDeliveries store;
     private final Delivery deliverer;
@@ -128,14 +130,32 @@ public final class RetryPoller {
 
     /** Claims what capacity allows; after a failure the next tick tries again. */
     private Flux<DeliveryTask> claimDue() {
-        int free = properties.concurrency() - retriesInFlight.total();
-        Flux<DeliveryTask> claimed = free <= 0 ? Flux.empty() : claim(Math.min(free, properties.batchSize()));
-        return claimed
+        return claimRounds(CLAIMS_A_TICK)
                 // An error here would end the poller for good; PostgreSQL may well be back at the next tick.
                 .onErrorResume(error -> {
                     log.warn("polling due webhook retries failed: {}", error.toString());
                     return Flux.empty();
                 });
+    }
+
+    /**
+     * Claims again, within the tick, after a claim that took rows, up to {@code rounds} claims, while capacity is free.
+     * A claim ranks only the oldest {@link RetryStore#CANDIDATES} due rows: one account's backlog of more than that,
+     * due before everything else (a replay of a week of events queues them all due at once), fills the window, and the
+     * claim takes only its endpoint's share of it. Once those tries are in flight their endpoint is full, and its rows
+     * are passed over before the window is drawn: the next claim reaches the other accounts' due rows. Claimed once a
+     * tick, an endpoint fast enough to finish its share within the tick never showed as full, and every other account's
+     * retries waited until the backlog was down to the window's size, hours for a large replay.
+     */
+    private Flux<DeliveryTask> claimRounds(int rounds) {
+        int free = properties.concurrency() - retriesInFlight.total();
+        if (free <= 0 || rounds == 0) {
+            return Flux.empty();
+        }
+        return claim(Math.min(free, properties.batchSize()))
+                .collectList()
+                .flatMapMany(claimed -> claimed.isEmpty() ? Flux.empty()
+                        : Flux.fromIterable(claimed).concatWith(Flux.defer(() -> claimRounds(rounds - 1))));
     }
 
     /**

@@ -65,9 +65,10 @@ class RetryPollerTest {
         StepVerifier.withVirtualTime(() -> poller(2).run())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
-                .then(() -> assertThat(claims).hasValue(1))
-                .expectNoEvent(POLL)
+                // The first claim took a row: the tick claims again, and finds nothing.
                 .then(() -> assertThat(claims).hasValue(2))
+                .expectNoEvent(POLL)
+                .then(() -> assertThat(claims).hasValue(3))
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
     }
@@ -86,9 +87,9 @@ class RetryPollerTest {
                 })
                 .expectNoEvent(POLL)
                 .then(() -> {
-                    assertThat(claims).hasValue(1);
+                    assertThat(claims).hasValue(2);
                     assertThat(claimsEnded("failed")).isEqualTo(1);
-                    assertThat(claimsEnded("claimed")).isEqualTo(1);
+                    assertThat(claimsEnded("claimed")).isEqualTo(2);
                 })
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
@@ -174,10 +175,11 @@ class RetryPollerTest {
         StepVerifier.withVirtualTime(() -> poller(2).run())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(10))
-                .then(() -> assertThat(rooms).hasSize(1).allSatisfy(room -> assertThat(room.endpoints()).isEmpty()))
+                .then(() -> assertThat(rooms).hasSize(2).first()
+                        .satisfies(room -> assertThat(room.endpoints()).isEmpty()))
                 .expectNoEvent(POLL)
                 .then(() -> {
-                    RetriesInFlight.Room room = rooms.get(1);
+                    RetriesInFlight.Room room = rooms.get(2);
                     assertThat(room.endpointAccounts()).containsExactly("acc-1");
                     assertThat(room.endpoints()).containsExactly(RetriesInFlight.WEBHOOK + "wh-1");
                     assertThat(room.endpointTries()).containsExactly(1);
@@ -186,7 +188,7 @@ class RetryPollerTest {
                     delivery.tryEmitEmpty();
                 })
                 .expectNoEvent(POLL)
-                .then(() -> assertThat(rooms.get(2).endpoints()).isEmpty())
+                .then(() -> assertThat(rooms.get(3).endpoints()).isEmpty())
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
     }
@@ -220,11 +222,54 @@ class RetryPollerTest {
                 .then(() -> assertThat(tries).hasValue(1))
                 .expectNoEvent(POLL)
                 .then(() -> {
-                    assertThat(claims).as("the poller claims again").hasValue(2);
-                    assertThat(rooms.get(1).endpoints()).as("the try no longer counts as in flight").isEmpty();
+                    assertThat(claims).as("the poller claims again").hasValue(3);
+                    assertThat(rooms.get(2).endpoints()).as("the try no longer counts as in flight").isEmpty();
                 })
                 .thenCancel()
                 .verify(Duration.ofSeconds(5));
+    }
+
+    /**
+     * One account's backlog fills the claim's window (its endpoint fast: its tries end within the tick): once the tries
+     * a claim took fill the endpoint, the tick claims again, and the other account's due row, which the window did not
+     * reach, goes in the same tick.
+     */
+    @Test
+    void aClaimThatFilledAnEndpointIsFollowedInTheSameTickByOneThatPassesItsRowsOver() {
+        String backlog = RetriesInFlight.WEBHOOK + "wh-backlog";
+        List<String> delivered = new CopyOnWriteArrayList<>();
+        RetryPoller.DueDeliveries window = new RetryPoller.DueDeliveries() {
+            @Override
+            public Mono<Long> pending() {
+                return Mono.just(100_001L);
+            }
+
+            @Override
+            public Flux<DeliveryTask> claim(int limit, Duration lease, HeldTargets.Held held,
+                                            RetriesInFlight.Room room) {
+                // The window ranks the backlog's rows alone until its endpoint is full, and then the other's row.
+                boolean full = List.of(room.fullEndpoints()).contains(backlog);
+                return full ? Flux.just(task(7L, "acc-other", "wh-other"))
+                        : Flux.just(task(1L, "acc-replay", "wh-backlog"), task(2L, "acc-replay", "wh-backlog"));
+            }
+        };
+        RetryProperties properties = new RetryProperties(List.of(Duration.ZERO), Duration.ofSeconds(1), 0,
+                Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(1), POLL, 10, 8);
+        RetryPoller poller = new RetryPoller(window, task -> Mono.fromRunnable(() -> delivered.add(task.accountId()))
+                .then(Mono.never()), properties, LEASE, new DeliveryMetrics(registry), Mono::empty, PURGE,
+                HeldTargets.Held::none, new RetriesInFlight(2, 64));
+
+        StepVerifier.withVirtualTime(poller::run)
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(10))
+                .then(() -> assertThat(delivered).contains("acc-other"))
+                .thenCancel()
+                .verify(Duration.ofSeconds(5));
+    }
+
+    private static DeliveryTask task(long id, String account, String webhook) {
+        return new DeliveryTask(id, "ev-" + id, "call.status", new Target(Target.Kind.WEBHOOK, webhook, null, "POST",
+                null), "req-" + id, account, new byte[0], 1, null, false, Instant.EPOCH, Instant.EPOCH, null);
     }
 
     private double pendingGauge() {
