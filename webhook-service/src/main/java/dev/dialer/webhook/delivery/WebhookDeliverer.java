@@ -45,6 +45,8 @@ public final class WebhookDeliverer {
     private static final Logger log = LoggerFactory.getLogger(WebhookDeliverer.class);
     private static final Duration STORE_RETRY_BACKOFF = Duration.ofMillis(200);
     private static final Duration STORE_RETRY_MAX_BACKOFF = Duration.ofSeconds(5);
+    /** How long a replay's try waits for the directory to be read to now before it is refused as it stands. */
+    static final Duration READ_TO_NOW_LIMIT = Duration.ofSeconds(10);
 
     private final WebhookSigner signer;
     private final WebhookTransport transport;
@@ -161,18 +163,41 @@ public final class WebhookDeliverer {
             return refusal(Reason.UNSUBSCRIBED);
         }
         WebhookConfig config = directory.current(target.id());
-        if (config == null) {
-            return refusal(Reason.UNKNOWN_WEBHOOK);
+        if (task.replay() && refusalOf(task, config) != null) {
+            // The replay was queued by the instance that read the directory to now (a webhook enabled again, or made,
+            // just before it was asked for); this one's copy may be behind it. Read to now and look again, once.
+            return directory.readToNow()
+                    .timeout(READ_TO_NOW_LIMIT)
+                    .onErrorResume(error -> {
+                        log.warn("replay of event {}: the webhook directory could not be read to now ({}); {} "
+                                + "refused as it stands", task.eventId(), error.toString(), target.id());
+                        return Mono.empty();
+                    })
+                    .then(Mono.defer(() -> webhookResolution(task, directory.current(target.id()))));
         }
-        if (!config.accountId().equals(task.accountId())) {
-            return refusal(Reason.FOREIGN_ACCOUNT);
+        return webhookResolution(task, config);
+    }
+
+    private Mono<Resolution> webhookResolution(DeliveryTask task, WebhookConfig config) {
+        Reason refused = refusalOf(task, config);
+        if (refused != null) {
+            return refusal(refused);
         }
-        if (!config.enabled()) {
-            return refusal(Reason.DISABLED);
-        }
+        Target target = task.target();
         return health.disabled(config).map(disabled -> disabled ? new Resolution(task, Reason.DISABLED)
                 : new Resolution(task.withTarget(new Target(target.kind(), target.id(), config.url(), "POST",
                 config.secret(), config.previousSecretAt(clock.instant()))), null));
+    }
+
+    /** Why the webhook as the directory has it ({@code config}, null when unknown) takes no try of the task, or null. */
+    private static Reason refusalOf(DeliveryTask task, WebhookConfig config) {
+        if (config == null) {
+            return Reason.UNKNOWN_WEBHOOK;
+        }
+        if (!config.accountId().equals(task.accountId())) {
+            return Reason.FOREIGN_ACCOUNT;
+        }
+        return config.enabled() ? null : Reason.DISABLED;
     }
 
     /**

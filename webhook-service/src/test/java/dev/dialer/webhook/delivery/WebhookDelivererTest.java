@@ -3,6 +3,7 @@ package dev.dialer.webhook.delivery;
 import static dev.dialer.webhook.delivery.ScriptedDatabase.Answer.failing;
 import static dev.dialer.webhook.delivery.ScriptedDatabase.Answer.updated;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -36,6 +37,7 @@ import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.transaction.reactive.TransactionalOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /**
@@ -181,6 +183,48 @@ class WebhookDelivererTest {
     }
 
     /**
+     * The customer enabled the webhook again and asked for a replay: the instance that queued it read the directory to
+     * now, and this one, whose copy still has the webhook disabled, reads it to now before it refuses the replay's try,
+     * and sends it.
+     */
+    @Test
+    void aReplayOfAWebhookThisInstanceStillHasDisabledIsSentOnceTheDirectoryIsReadToNow() {
+        WebhookConfig disabled = new WebhookConfig(WEBHOOK.id(), WEBHOOK.accountId(), WEBHOOK.url(), "test", SECRET,
+                false, Instant.EPOCH);
+        Sinks.Many<InboundRecord> records = Sinks.many().replay().all();
+        records.tryEmitNext(configRecord(disabled, 0));
+        WebhookDirectory behind = Directories.of(records::asFlux,
+                () -> Mono.fromRunnable(() -> records.tryEmitNext(configRecord(WEBHOOK, 1))), registry);
+        behind.follow().subscribe();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> behind.current(WEBHOOK.id()) != null && !behind.current(WEBHOOK.id()).enabled());
+        ScriptedDatabase database = new ScriptedDatabase(sql -> {
+            if (sql.startsWith(REMOVE)) {
+                return updated(1);
+            }
+            if (sql.startsWith(RESET)) {
+                return updated(0);
+            }
+            throw new AssertionError("not expected: " + sql);
+        });
+        Instant now = Instant.now();
+        DeliveryTask replay = new DeliveryTask(9L, "ev-9", "call.status", Target.storedWebhook(Target.Kind.WEBHOOK,
+                WEBHOOK.id()), "req-9", WEBHOOK.accountId(), "{}".getBytes(StandardCharsets.UTF_8), 0, null, true,
+                now.plus(Duration.ofMinutes(1)), now, null);
+
+        StepVerifier.create(deliverer(database, behind, attempt -> Mono.fromRunnable(() -> attempts.add(attempt)))
+                .deliverClaimed(replay)).expectComplete().verify(Duration.ofSeconds(10));
+
+        assertThat(attempts).singleElement().satisfies(attempt -> assertThat(attempt.outcome())
+                .isEqualTo(DeliveryAttempt.Outcome.DELIVERED));
+    }
+
+    private static InboundRecord configRecord(WebhookConfig webhook, long offset) {
+        return new InboundRecord(Topics.WEBHOOK_CONFIG, 0, offset, webhook.id(), Contract.toBytes(webhook), Map.of(),
+                () -> { });
+    }
+
+    /**
      * A deliverer whose retry rows and health are in {@code database}, whose directory has {@code webhook}, and
      * whose endpoints answer 200.
      */
@@ -189,6 +233,10 @@ class WebhookDelivererTest {
     }
 
     private WebhookDeliverer deliverer(ScriptedDatabase database, WebhookConfig webhook, AttemptLog log) {
+        return deliverer(database, directory(webhook), log);
+    }
+
+    private WebhookDeliverer deliverer(ScriptedDatabase database, WebhookDirectory directory, AttemptLog log) {
         DatabaseClient client = DatabaseClient.create(database);
         RetryStore store = new RetryStore(client, TransactionalOperator.create(new R2dbcTransactionManager(database)),
                 metrics);
@@ -205,7 +253,7 @@ class WebhookDelivererTest {
         return new WebhookDeliverer(new WebhookSigner(Clock.systemUTC()),
                 (method, url, headers, body) -> Mono.just(AttemptResult.answered(200, Duration.ZERO)), guard,
                 isolation, new HeldTargets(isolation), log, store,
-                new RetrySchedule(retry, () -> 0.5), health, directory(webhook), metrics,
+                new RetrySchedule(retry, () -> 0.5), health, directory, metrics,
                 new WebhookDeliverer.Settings(null, 256 * 1024, retry.refusalDelay()), Clock.systemUTC());
     }
 
