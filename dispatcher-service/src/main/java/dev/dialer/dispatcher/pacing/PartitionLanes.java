@@ -181,6 +181,9 @@ public final class PartitionLanes {
                     lane.enqueue(new Pending(record, ticket, slot, now()));
                     handedOver = true;
                     pump(lane);
+                    if (spedUp(lane)) {
+                        recount(lane);
+                    }
                 } else if (lane.recounting) {
                     // Where it goes depends on what the recount finds left of the lane's parked backlog.
                     lane.heldForRecount.add(new Pending(record, ticket, slot, now()));
@@ -319,6 +322,22 @@ public final class PartitionLanes {
     }
 
     /**
+     * Whether to move the lane's parked backlog up to its pace now that it starts far faster than the backlog was
+     * spaced for (its caller ID's rate raised in the account's settings, its campaign's share grown): more than
+     * {@code park-after} of the backlog is still to come, each record due a start interval of the old rate after the
+     * one before; the lane would otherwise start each as it comes back and sit idle until the next, the campaign taking
+     * as long as at the old rate. Only while the partition writes no parking batch, and once a recount at this pace.
+     */
+    private boolean spedUp(Lane lane) {
+        if (parking || lane.recounting
+                || !lane.lastParkDue.isAfter(lanes.clock().instant().plus(lanes.properties().parkAfter()))) {
+            return false;
+        }
+        long spacing = Math.max(lane.parkSpacing(now()), MIN_PARK_SPACING_NANOS);
+        return lane.parkedSpacingNanos / 2 > spacing;
+    }
+
+    /**
      * Moves the lane's parked records still to come up to the lane's pace from half of {@code park-after} on, in
      * their order ({@link ParkingLot#recount}), and parks what arrived meanwhile behind what is left. The partition's
      * parking waits meanwhile (what is shed from the lane then is due before all of it, as always).
@@ -332,6 +351,7 @@ public final class PartitionLanes {
         // wait at the trunk is not known yet would otherwise make its whole backlog due at once.
         Duration step = Duration.ofNanos(Math.max(lane.parkSpacing(now()),
                 lane.bucket == null ? MAX_TRUNK_PARK_SPACING_NANOS : MIN_PARK_SPACING_NANOS));
+        lane.parkedSpacingNanos = step.toNanos();
         Instant handedOut = lane.lastParkDue;
         emit(Mono.defer(() -> lanes.parking().recount(lane.callerId, wallNow,
                         wallNow.plus(lanes.properties().parkAfter().dividedBy(2)), step, handedOut))
@@ -1149,6 +1169,11 @@ public final class PartitionLanes {
         private Instant lastParkDue = Instant.MIN;
         /** The earliest due time of the lane's parked records that may still wait in the schedule. */
         private Instant firstParkDue = Instant.MIN;
+        /**
+         * How far apart the lane last spaced the parked records it handed due times to, or a recount moved them
+         * ({@link #spedUp}); 0 when not known (a lane made anew after a revocation).
+         */
+        long parkedSpacingNanos;
         /** When (wall clock) a parked record last came back, or a recount last ended ({@link #recountDue}). */
         Instant lastReturn = Instant.MIN;
         /** Whether the lane's parked backlog is being looked at ({@link #recount}). */
@@ -1263,8 +1288,8 @@ public final class PartitionLanes {
         Instant nextParkDue(Instant now, Duration parkAfter, long intervalNanos) {
             boolean noneWaiting = !lastParkDue.isAfter(now);
             Instant earliest = now.plus(parkAfter.dividedBy(2));
-            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest
-                    : lastParkDue.plusNanos(Math.max(intervalNanos, MIN_PARK_SPACING_NANOS));
+            parkedSpacingNanos = Math.max(intervalNanos, MIN_PARK_SPACING_NANOS);
+            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest : lastParkDue.plusNanos(parkedSpacingNanos);
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
             if (noneWaiting) {
                 firstParkDue = lastParkDue;
@@ -1280,9 +1305,10 @@ public final class PartitionLanes {
         List<Instant> parkDuesFrom(int count, Instant first, long intervalNanos) {
             List<Instant> dues = new ArrayList<>(count);
             Instant due = first;
+            parkedSpacingNanos = Math.max(intervalNanos, MIN_PARK_SPACING_NANOS);
             for (int i = 0; i < count; i++) {
                 dues.add(due);
-                due = due.plusNanos(Math.max(intervalNanos, MIN_PARK_SPACING_NANOS));
+                due = due.plusNanos(parkedSpacingNanos);
             }
             if (count > 0) {
                 firstParkDue = dues.get(0);

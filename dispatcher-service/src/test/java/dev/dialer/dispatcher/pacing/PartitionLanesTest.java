@@ -816,31 +816,7 @@ class PartitionLanesTest {
         // The schedule: one row per attempt; a recount moves the caller ID's rows still to come as the SQL does.
         Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
         List<Instant> recounts = Collections.synchronizedList(new ArrayList<>());
-        parking = new ParkingLot(null) {
-            @Override
-            Mono<Void> parkAll(List<Parked> batch) {
-                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
-            }
-
-            @Override
-            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut) {
-                return Mono.fromCallable(() -> {
-                    recounts.add(from);
-                    List<Parked> waiting = schedule.values().stream()
-                            .filter(row -> row.command().callerId().equals(callerId) && row.dueAt().isAfter(from))
-                            .sorted(java.util.Comparator.comparing(Parked::dueAt)).toList();
-                    for (int i = 0; i < waiting.size(); i++) {
-                        Instant moved = start.plus(step.multipliedBy(i));
-                        if (moved.isBefore(waiting.get(i).dueAt())) {
-                            schedule.put(waiting.get(i).command().requestId(),
-                                    new Parked(waiting.get(i).command(), moved));
-                        }
-                    }
-                    return schedule.values().stream().filter(row -> row.command().callerId().equals(callerId))
-                            .map(Parked::dueAt).filter(due -> due.isAfter(from)).sorted().toList();
-                }).filter(left -> !left.isEmpty()).map(left -> new Backlog(left.get(0), left.get(left.size() - 1)));
-            }
-        };
+        parking = recountingInto(schedule, recounts);
         Map<String, Long> dialledAt = new ConcurrentHashMap<>();
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()),
@@ -881,6 +857,45 @@ class PartitionLanesTest {
         assertThat(recounts).as("one look, once the parked records were overdue").hasSize(1);
         assertThat(registry.get("dialer.dispatcher.lanes.parked.recounts").tag("outcome", "moved").counter().count())
                 .isEqualTo(1.0);
+    }
+
+    /**
+     * The account raises its caller ID's rate while a backlog parked at the old one waits: the first parked record to
+     * come back at the new rate moves the rest up to it, so the backlog is dialled at the new rate, not one call per
+     * old interval as each comes back.
+     */
+    @Test
+    void aParkedBacklogIsMovedUpToTheLanesPaceOnceItsCallerIdsRateIsRaised() {
+        Map<String, ParkingLot.Parked> schedule = new ConcurrentHashMap<>();
+        List<Instant> recounts = Collections.synchronizedList(new ArrayList<>());
+        parking = recountingInto(schedule, recounts);
+        Map<String, Long> dialledAt = new ConcurrentHashMap<>();
+        List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
+        accountCps.put("acc", 1.0);
+        PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()),
+                new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
+                (record, ticket) -> Mono.fromRunnable(() -> {
+                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+                    dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
+                    record.acknowledge();
+                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+        // A hundred calls at 1 CPS: ten held, ninety parked, the last due some 95 s from now.
+        for (int request = 0; request < 100; request++) {
+            admitRequest(lanes, "r-" + request, Map.of());
+        }
+
+        for (int tenth = 0; tenth < 600; tenth++) {
+            if (tenth == 20) {
+                accountCps.put("acc", 10.0);
+            }
+            publishDue(lanes, schedule);
+            time.advanceTimeBy(Duration.ofMillis(100));
+        }
+
+        assertThat(dialled).as("every call, in order").containsExactlyElementsOf(
+                java.util.stream.IntStream.range(0, 100).boxed().toList());
+        assertThat(dialledAt.get("r-99")).as("at the new rate, not ~95 s in").isLessThan(30_000L);
+        assertThat(recounts).as("one move of the backlog").hasSize(1);
     }
 
     @Test
@@ -1593,6 +1608,38 @@ class PartitionLanesTest {
             }
             record.acknowledge();
         }).thenReturn(LaneWork.Placement.NOT_PLACED);
+    }
+
+    /**
+     * A parking lot whose schedule is {@code schedule}, one row per attempt; a recount moves the caller ID's rows still
+     * to come as the SQL does, and is noted in {@code recounts}.
+     */
+    private static ParkingLot recountingInto(Map<String, ParkingLot.Parked> schedule, List<Instant> recounts) {
+        return new ParkingLot(null) {
+            @Override
+            Mono<Void> parkAll(List<Parked> batch) {
+                return Mono.fromRunnable(() -> batch.forEach(row -> schedule.put(row.command().requestId(), row)));
+            }
+
+            @Override
+            Mono<Backlog> recount(String callerId, Instant from, Instant start, Duration step, Instant handedOut) {
+                return Mono.fromCallable(() -> {
+                    recounts.add(from);
+                    List<Parked> waiting = schedule.values().stream()
+                            .filter(row -> row.command().callerId().equals(callerId) && row.dueAt().isAfter(from))
+                            .sorted(java.util.Comparator.comparing(Parked::dueAt)).toList();
+                    for (int i = 0; i < waiting.size(); i++) {
+                        Instant moved = start.plus(step.multipliedBy(i));
+                        if (moved.isBefore(waiting.get(i).dueAt())) {
+                            schedule.put(waiting.get(i).command().requestId(),
+                                    new Parked(waiting.get(i).command(), moved));
+                        }
+                    }
+                    return schedule.values().stream().filter(row -> row.command().callerId().equals(callerId))
+                            .map(Parked::dueAt).filter(due -> due.isAfter(from)).sorted().toList();
+                }).filter(left -> !left.isEmpty()).map(left -> new Backlog(left.get(0), left.get(left.size() - 1)));
+            }
+        };
     }
 
     /** The retry scheduler publishes what is due, in due order, to the end of the partition. */
