@@ -220,11 +220,14 @@ public final class TrunkGate {
             if (held != null && agoNanos != Long.MIN_VALUE && held.takenAt > now() - agoNanos) {
                 return;
             }
-            granted.remove(slotKey);
             Slot slot = slots.get(slotKey);
             if (slot != null && --slot.holders > 0) {
+                // Another start of the attempt holds it still: one granted to it keeps its grant, which it has not
+                // claimed yet (taken away, it would take the slot again, and its release as a duplicate would leave
+                // the slot held by nobody until it lapsed).
                 return;
             }
+            granted.remove(slotKey);
             if (counting > 0) {
                 // The call ended while calls in flight on a gained partition were being counted, and the count may
                 // have read it before (a dial of ours claimed, or the gained partition's call): it must not be

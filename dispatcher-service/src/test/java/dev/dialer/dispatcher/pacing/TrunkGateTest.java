@@ -51,6 +51,28 @@ class TrunkGateTest {
     }
 
     @Test
+    void theEndOfACallWhoseSlotWasJustGrantedToAnotherStartOfItsAttemptLeavesThatGrantToBeClaimed() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });
+        trunk.acquireOrWait("other#1", "acc", 0, 0, () -> { });
+        // A copy of the command read again after a rebalance waits at the full trunk, and is granted the next slot.
+        List<String> woken = new ArrayList<>();
+        assertThat(trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> woken.add("copy")))
+                .isEqualTo(TrunkGate.QUEUED);
+        trunk.release("other#1", true);
+        assertThat(woken).containsExactly("copy");
+
+        // The call ends before the copy's lane claims its start.
+        trunk.release("req-1#1", true);
+        assertThat(trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { })).as("the grant claimed").isZero();
+        // The ledger calls the copy a duplicate: its start is not placed.
+        trunk.unplaced("req-1#1");
+
+        assertThat(trunk.holds("req-1#1")).as("held by no call").isFalse();
+        assertThat(trunk.inFlight()).isZero();
+    }
+
+    @Test
     void aReleaseOfSlotsTakenBeforeSomeTimeLeavesOneTakenSince() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.acquireOrWait("old#1", "acc", 0, time.now(TimeUnit.NANOSECONDS), () -> { });
