@@ -9,6 +9,10 @@ import dev.dialer.simulator.CarrierSimulator;
 import dev.dialer.simulator.ReceivedCall;
 import dev.dialer.simulator.SimulatorSettings;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
@@ -86,10 +90,32 @@ public final class DispatcherFixture implements BeforeEachCallback, AfterAllCall
         }
     }
 
-    /** Points a dispatcher at the shared Kafka (three partitions a topic) and PostgreSQL, and at nothing else. */
+    /**
+     * Points a dispatcher at the shared Kafka (three partitions a topic) and PostgreSQL, and at nothing else; first
+     * ends the calls an earlier test class left dialled in the ledger ({@link #endCallsLeftInFlight}).
+     */
     public static void infrastructure(DynamicPropertyRegistry registry) {
-        Infrastructure.shared().serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
+        Infrastructure.Endpoints infrastructure = Infrastructure.shared();
+        infrastructure.serviceProperties().forEach((name, value) -> registry.add(name, () -> value));
         registry.add("dialer.kafka.partitions", () -> 3);
+        endCallsLeftInFlight(infrastructure);
+    }
+
+    /**
+     * Each test class starts with no call in flight in the shared ledger (a fork's JVM runs its classes in turn, on one
+     * database): the calls an earlier class left dialled, their carrier gone with it, would be counted as calls in
+     * flight on the partitions the new dispatcher gains and hold its trunk's slots until they lapsed (an hour), and a
+     * trunk whose limit a capacity refusal had brought down to one would dial nothing more. Before the first class
+     * there is no ledger yet, and nothing to end.
+     */
+    private static void endCallsLeftInFlight(Infrastructure.Endpoints infrastructure) {
+        try (Connection connection = DriverManager.getConnection(infrastructure.jdbcUrl(), infrastructure.username(),
+                infrastructure.password()); Statement statement = connection.createStatement()) {
+            statement.executeUpdate(
+                    "UPDATE dispatch.attempts SET status = 'failed' WHERE live AND carrier_asked_at IS NOT NULL");
+        } catch (SQLException noLedgerYet) {
+            // Migrated when the first dispatcher starts.
+        }
     }
 
     /** Starts the simulator, unless it runs already. */
