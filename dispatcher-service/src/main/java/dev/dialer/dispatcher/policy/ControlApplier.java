@@ -139,6 +139,7 @@ class ControlApplier {
         String requestId = control.scope() == CallControl.Scope.REQUEST ? control.requestId() : null;
         return bounded(ledger.claimControl(control.controlId(), requestId, properties.controlClaimLease()))
                 .retryWhen(InfraRetry.untilRecovered("claim control"))
+                .onErrorResume(error -> notClaimed(control, error, failures + 1))
                 .flatMap(claim -> switch (claim) {
                     case CLAIMED -> acted(control, failures);
                     case HELD -> Mono.fromRunnable(() -> lookAgain(control, properties.controlClaimLease(), failures));
@@ -484,6 +485,23 @@ class ControlApplier {
                 .onErrorResume(releaseError -> Mono.empty())
                 .doFinally(signal -> lookAgain(control, delay, failures))
                 .then(Mono.empty());
+    }
+
+    /**
+     * The claim failed otherwise than for a moment (a grant missing, a statement the database refuses): the control is
+     * looked at again, backing off as after a failed action. Its error ended {@link #run}, and with it the policy
+     * views' readers of the DNC list, the account settings and the controls ({@code PolicyViewsLifecycle} follows them
+     * together): the dispatcher went on dialling by views frozen until its restart, numbers added to the DNC list
+     * since among them. Nothing is given back: the claim, if it was made, is this dispatcher's and lapses.
+     */
+    private Mono<PolicyLedger.ControlClaim> notClaimed(CallControl control, Throwable error, int failures) {
+        Duration delay = lookAgainAfter(properties.controlClaimLease(), failures);
+        log.warn("control {} ({} {}) could not be claimed ({} in a row); it is looked at again in {}: {}",
+                control.controlId(), control.action().wire(), control.scope().wire(), failures, delay,
+                error.toString());
+        metrics.controlled(control.action().wire(), FAILED);
+        lookAgain(control, delay, failures);
+        return Mono.empty();
     }
 
     /** The wait before the {@code failures}-th failure in a row is followed by another look. */

@@ -48,6 +48,32 @@ class ControlApplierTest {
         verify(ledger, never()).settleControl(anyString(), anyString());
     }
 
+    /**
+     * A claim the database refuses for good (a grant missing): the control is looked at again later, and the applier
+     * goes on with the next control rather than ending, which would stop the policy views' readers with it.
+     */
+    @Test
+    void aClaimTheDatabaseRefusesIsLookedAtAgainAndTheNextControlIsStillActedOn() {
+        ControlApplier applier = claimedApplier();
+        when(ledger.claimControl(org.mockito.ArgumentMatchers.eq("ctl-refused"), any(), any())).thenReturn(
+                Mono.error(new org.springframework.dao.PermissionDeniedDataAccessException("permission denied",
+                        null)));
+        when(ledger.markCancelRequested("req-5")).thenReturn(Mono.never());
+        CallControl refused = new CallControl(CallControl.VERSION, "ctl-refused", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-4", null, Instant.parse("2026-01-01T00:00:00Z"));
+        CallControl next = new CallControl(CallControl.VERSION, "ctl-next", CallControl.Action.CANCEL,
+                CallControl.Scope.REQUEST, "acc-1", "req-5", null, Instant.parse("2026-01-01T00:00:01Z"));
+
+        StepVerifier.withVirtualTime(() -> applier.apply(refused).then(applier.apply(next)))
+                .thenAwait(ControlApplier.STATEMENT_TIMEOUT)
+                .expectComplete()
+                .verify(Duration.ofSeconds(10));
+
+        verify(ledger).markCancelRequested("req-5");
+        assertThat(registry.get("dialer.dispatcher.controls").tag("action", "cancel").tag("outcome", "failed")
+                .counter().count()).as("the refused claim, and the next control's hung statement").isEqualTo(2.0);
+    }
+
     private ControlApplier claimedApplier() {
         when(ledger.claimControl(anyString(), any(), any())).thenReturn(Mono.just(PolicyLedger.ControlClaim.CLAIMED));
         when(ledger.renewControl(anyString())).thenReturn(Mono.empty());

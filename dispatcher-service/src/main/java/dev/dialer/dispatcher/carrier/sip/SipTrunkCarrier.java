@@ -637,8 +637,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
      * forgotten lapses, and is deleted by whoever claims it: its CANCEL or BYE gets a 481, and its report, about that
      * dial and that call only, changes nothing, also once the attempt was dialled again, here or by another carrier:
      * {@link #endOrphan}) and hangs up its calls whose hang-up another dispatcher asked for; and, on a tick of its
-     * own, takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails is logged;
-     * the next one tries again.
+     * own, takes over calls whose holder's lease lapsed and ends them ({@link #recover}). A tick that fails, or whose
+     * statements do not answer within the tick, is logged; the next one tries again.
      *
      * <p>The two go on side by side: a takeover waits for its report (the ledger, or Kafka when another dispatcher
      * owns the call's caller ID), and renewals waiting behind it would let this process's own calls lapse while it
@@ -654,6 +654,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                         .thenMany(dialogs.hangUpsRequested())
                         .doOnNext(this::hangUpAskedElsewhere)
                         .then()
+                        // A statement that never answers (a primary gone without a reset) would hold every later
+                        // tick: this process's leases would lapse, and its calls be ended by whoever claimed them.
+                        .timeout(tick, workers)
                         .onErrorResume(error -> {
                             log.warn("SIP dialog leases could not be renewed: {}", error.toString());
                             return Mono.empty();
@@ -661,6 +664,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         Flux<Void> takeovers = Flux.interval(Duration.ZERO, tick, workers)
                 .onBackpressureDrop()
                 .concatMap(ticked -> dialogs.claimOrphans(RECOVERY_BATCH)
+                        // The claim alone is bounded: a takeover under way waits for its report.
+                        .collectList()
+                        .timeout(tick, workers)
+                        .flatMapMany(Flux::fromIterable)
                         .flatMap(this::recover, 4)
                         .then()
                         .onErrorResume(error -> {

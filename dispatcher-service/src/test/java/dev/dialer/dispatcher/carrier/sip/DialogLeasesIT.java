@@ -22,6 +22,7 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -101,6 +102,48 @@ class DialogLeasesIT extends DispatcherOnDatabase {
                     .as("the ended call's row was left behind").isEqualTo(1));
 
             await().atMost(WAIT).until(() -> kept(placed.callId()) == 0);
+        }
+    }
+
+    /**
+     * A renewal whose statement never answers (a primary gone without a reset) is given up at the tick's end: the next
+     * tick renews, and the call this process runs keeps its lease rather than lapsing, to be ended by whoever claims
+     * it.
+     */
+    @Test
+    void aRenewalThatNeverAnswersIsGivenUpAndTheNextTickKeepsTheCallsLease() throws Exception {
+        String owner = "hung-" + UUID.randomUUID();
+        Duration lease = Duration.ofSeconds(3);
+        FirstRenewalHangs dialogs = new FirstRenewalHangs(new PostgresDialogStore(db, owner, lease));
+        Queue<CarrierCallback> reported = new ConcurrentLinkedQueue<>();
+        String callId = null;
+        try (Sipp trunk = Sipp.uas("answer-and-stay");
+             SipTrunkCarrier carrier = new SipTrunkCarrier(new SipTrunkProperties(true, "127.0.0.1", trunk.port(),
+                     "udp", "127.0.0.1", 0, null, null, null, null, 40000, Duration.ofSeconds(30),
+                     Duration.ofMinutes(5), 2, lease, 3, Duration.ofSeconds(10), Duration.ofSeconds(2),
+                     Duration.ofMillis(500)), callback -> Mono.fromRunnable(() -> reported.add(callback)),
+                     Clock.systemUTC(), new SimpleMeterRegistry(), dialogs)) {
+            carrier.start();
+            PlacedCall placed = carrier.place(new CallCommand(1, "hung-" + UUID.randomUUID(), "acc-1", "+4930123456",
+                    "+4930654321", "flow-1", null, "spring", 0, 3, 1, null, null, Map.of(), null, null, null, null,
+                    Map.of(), Instant.now()), 1).block(WAIT);
+            assertThat(placed).isNotNull();
+            callId = placed.callId();
+            await().atMost(WAIT).until(() -> reported.stream().anyMatch(c -> c.status() == AttemptStatus.IN_PROGRESS));
+            await().atMost(WAIT).until(() -> dialogs.hung.get());
+
+            // Three leases on: renewed all along, still this process's, and the call still up.
+            Thread.sleep(lease.multipliedBy(3).toMillis());
+            assertThat(db.sql("SELECT lease_until > now() FROM dispatch.sip_dialogs WHERE call_id = $1")
+                    .bind(0, callId).map(row -> row.get(0, Boolean.class)).one().block(WAIT)).as("its lease renewed")
+                    .isTrue();
+            assertThat(owner(callId)).isEqualTo(owner);
+            assertThat(reported).extracting(CarrierCallback::status).doesNotContain(AttemptStatus.COMPLETED,
+                    AttemptStatus.FAILED);
+        } finally {
+            if (callId != null) {
+                db.sql("DELETE FROM dispatch.sip_dialogs WHERE call_id = $1").bind(0, callId).then().block(WAIT);
+            }
         }
     }
 
@@ -213,12 +256,40 @@ class DialogLeasesIT extends DispatcherOnDatabase {
                 .map(row -> row.get(0, String.class)).one().block(WAIT);
     }
 
+    /** Its first renewal of a held call never answers; everything else goes through. */
+    private static final class FirstRenewalHangs extends Delegating {
+        private final AtomicBoolean hung = new AtomicBoolean();
+
+        FirstRenewalHangs(DialogStore store) {
+            super(store);
+        }
+
+        @Override
+        public Flux<String> renewLeases(Collection<String> running) {
+            return !running.isEmpty() && hung.compareAndSet(false, true) ? Flux.never() : super.renewLeases(running);
+        }
+    }
+
     /** Its first {@code forget} fails, as on a database that is briefly away; everything else goes through. */
-    private static final class ForgetFailsOnce implements DialogStore {
-        private final DialogStore store;
+    private static final class ForgetFailsOnce extends Delegating {
         private final AtomicInteger failedForgets = new AtomicInteger();
 
         ForgetFailsOnce(DialogStore store) {
+            super(store);
+        }
+
+        @Override
+        public Mono<Void> forget(String callId) {
+            return Mono.defer(() -> failedForgets.compareAndSet(0, 1)
+                    ? Mono.error(new IllegalStateException("database away")) : super.forget(callId));
+        }
+    }
+
+    /** A dialog store that passes everything on to {@code store}. */
+    private static class Delegating implements DialogStore {
+        private final DialogStore store;
+
+        Delegating(DialogStore store) {
             this.store = store;
         }
 
@@ -234,8 +305,7 @@ class DialogLeasesIT extends DispatcherOnDatabase {
 
         @Override
         public Mono<Void> forget(String callId) {
-            return Mono.defer(() -> failedForgets.compareAndSet(0, 1)
-                    ? Mono.error(new IllegalStateException("database away")) : store.forget(callId));
+            return store.forget(callId);
         }
 
         @Override
