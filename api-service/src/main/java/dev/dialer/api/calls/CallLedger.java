@@ -35,6 +35,12 @@ public class CallLedger implements AcceptedCalls {
     public static final Duration CAP_WINDOW = Duration.ofHours(24);
 
     private static final String UNIQUE_VIOLATION = "23505";
+    /**
+     * How long one accept-time statement (a group of requests' {@code queued} rows, or of recorded sends) may take
+     * before its requests are told their rows were not written, as for any failed statement: they are answered as the
+     * rows' failure is (decision 0060), and the writer is free for the next ones.
+     */
+    static final Duration ACCEPTED_ROWS_LIMIT = Duration.ofSeconds(10);
 
     private final DatabaseClient db;
     private final QueuedRowBatches<QueuedRowBatches.Rows> batches;
@@ -55,13 +61,15 @@ public class CallLedger implements AcceptedCalls {
                 .description("Accept-time statements run again with ON CONFLICT after a row already existed")
                 .register(registry);
         this.batches = new QueuedRowBatches<>(rows -> insertQueued(rows, true), rows -> rows.calls().size(),
-                properties.acceptedWriters(), properties.acceptedRowsPerStatement(), requestsPerStatement::record);
+                properties.acceptedWriters(), properties.acceptedRowsPerStatement(), requestsPerStatement::record,
+                ACCEPTED_ROWS_LIMIT);
         DistributionSummary sendsPerStatement = DistributionSummary
                 .builder("dialer.api.accepted.sends_per_statement")
                 .description("Sends that one statement recorded, a row each (group commit)")
                 .register(registry);
         this.sends = new QueuedRowBatches<>(this::insertSends, sent -> sent.send().callees().size(),
-                properties.acceptedWriters(), properties.acceptedRowsPerStatement(), sendsPerStatement::record);
+                properties.acceptedWriters(), properties.acceptedRowsPerStatement(), sendsPerStatement::record,
+                ACCEPTED_ROWS_LIMIT);
     }
 
     /**

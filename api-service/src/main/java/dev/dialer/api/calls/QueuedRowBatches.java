@@ -1,5 +1,6 @@
 package dev.dialer.api.calls;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +40,7 @@ final class QueuedRowBatches<R> {
     private final int writers;
     private final int maxRows;
     private final IntConsumer requestsPerStatement;
+    private final Duration statementLimit;
 
     /**
      * @param write                writes the rows of several requests in one statement
@@ -46,14 +48,19 @@ final class QueuedRowBatches<R> {
      * @param writers              statements in flight at most
      * @param maxRows              about how many rows a statement holds at most
      * @param requestsPerStatement told how many requests each statement serves (a metric)
+     * @param statementLimit       how long a statement may take before it is given up, failing its requests: one on a
+     *                             connection that hangs without failing (a primary gone without a reset) would
+     *                             otherwise hold its writer for good, and with every writer so held, every later
+     *                             request would wait for ever, its calls in Kafka already
      */
     QueuedRowBatches(Function<List<R>, Mono<Void>> write, ToIntFunction<R> rowsOf, int writers, int maxRows,
-                     IntConsumer requestsPerStatement) {
+                     IntConsumer requestsPerStatement, Duration statementLimit) {
         this.write = write;
         this.rowsOf = rowsOf;
         this.writers = writers;
         this.maxRows = maxRows;
         this.requestsPerStatement = requestsPerStatement;
+        this.statementLimit = statementLimit;
     }
 
     /** Completes once the rows are written, with the rows of whichever requests share their statement. */
@@ -102,6 +109,7 @@ final class QueuedRowBatches<R> {
     private void writeBatch(List<Pending<R>> batch) {
         requestsPerStatement.accept(batch.size());
         Mono.defer(() -> write.apply(batch.stream().map(Pending::rows).toList()))
+                .timeout(statementLimit)
                 .subscribe(null,
                         error -> finish(batch, error),
                         () -> finish(batch, null));

@@ -1,12 +1,14 @@
 package dev.dialer.api.calls;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
@@ -16,6 +18,8 @@ import reactor.test.StepVerifier;
 class QueuedRowBatchesTest {
 
     private static final Duration WAIT = Duration.ofSeconds(5);
+    /** Long enough for the tests that end their statements themselves, on a loaded machine. */
+    private static final Duration LIMIT = Duration.ofSeconds(2);
 
     /** Statements started and not finished yet, each with the requests it writes. */
     private final List<Statement> statements = new CopyOnWriteArrayList<>();
@@ -29,7 +33,7 @@ class QueuedRowBatchesTest {
             Statement statement = new Statement(rows, Sinks.empty());
             statements.add(statement);
             return statement.outcome().asMono();
-        }, rows -> rows.calls().size(), writers, maxRows, sizes::add);
+        }, rows -> rows.calls().size(), writers, maxRows, sizes::add, LIMIT);
     }
 
     @Test
@@ -103,6 +107,21 @@ class QueuedRowBatchesTest {
         StepVerifier.create(third).expectErrorMessage("connection lost").verify(WAIT);
         assertThat(statements).hasSize(3);
         assertThat(statements.get(2).rows()).extracting(QueuedRowBatches.Rows::accountId).containsExactly("r3");
+    }
+
+    /** A statement that never answers is given up at its limit: its requests fail, and the writer takes the next. */
+    @Test
+    void aStatementThatNeverAnswersFailsItsRequestsAtItsLimitAndFreesItsWriter() {
+        QueuedRowBatches<QueuedRowBatches.Rows> batches = batches(1, 100);
+        Mono<Void> hung = batches.record(rows("r0", 1)).cache();
+        hung.subscribe(null, error -> { });
+        Mono<Void> next = batches.record(rows("r1", 1)).cache();
+        next.subscribe(null, error -> { });
+
+        StepVerifier.create(hung).expectError(TimeoutException.class).verify(WAIT);
+        await().atMost(WAIT).until(() -> statements.size() == 2);
+        statements.get(1).outcome().tryEmitEmpty();
+        StepVerifier.create(next).expectComplete().verify(WAIT);
     }
 
     private static QueuedRowBatches.Rows rows(String account, int count) {
