@@ -70,6 +70,8 @@ class VoiceGatewayStatusEndpoint {
     static final Duration IN_PLACE_LIMIT = Duration.ofSeconds(5);
     /** Callbacks that were to be applied in place and went through the topic instead, by why. */
     static final String FALLBACKS = "dialer.dispatcher.callbacks.in.place.fallbacks";
+    /** Callbacks refused, by {@code reason}: {@code signature}, {@code seal}, {@code malformed}. */
+    static final String REJECTED = "dialer.dispatcher.callbacks.rejected";
 
     private final JambonzSignature signature;
     private final TagSeal tagSeal;
@@ -96,6 +98,10 @@ class VoiceGatewayStatusEndpoint {
         this.registry = registry;
         for (String reason : new String[] {"timeout", "error"}) {
             registry.counter(FALLBACKS, "reason", reason);
+        }
+        // Registered at start: an alert's increase() counts the first refusals too (DispatcherCallbacksRejected).
+        for (String reason : new String[] {"signature", "seal", "malformed"}) {
+            registry.counter(REJECTED, "reason", reason);
         }
         List<String> secrets = webhookSecrets(properties, routing);
         if (secrets.isEmpty()) {
@@ -390,7 +396,7 @@ class VoiceGatewayStatusEndpoint {
     }
 
     private ResponseEntity<Object> refuse(String reason, ProblemDetail problem) {
-        registry.counter("dialer.dispatcher.callbacks.rejected", "reason", reason).increment();
+        registry.counter(REJECTED, "reason", reason).increment();
         return problem(problem);
     }
 
