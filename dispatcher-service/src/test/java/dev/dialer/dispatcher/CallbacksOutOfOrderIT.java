@@ -26,11 +26,11 @@ import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Status callbacks in any order, as jambonz posts them (each its own HTTP request, none waiting for the one before): the
- * carrier simulator, without ring or talk time, sends each of a call's callbacks after a wait of up to 300 ms of its
- * own, so a call's {@code completed} may come before its {@code ringing}, and its first callback before the answer to
- * the create-call request. Every request still ends once, as its callee answered, with one terminal status, its events
- * in sequence, and every trunk slot given back.
+ * Status callbacks in any order, as jambonz posts them (each its own HTTP request, none waiting for the one
+ * before): the carrier simulator, without ring or talk time, sends each of a call's callbacks after a wait of up to
+ * 300 ms of its own, so a call's {@code completed} may come before its {@code ringing}, and its first callback before
+ * the answer to the create-call request. Every request still ends once, as its callee answered, with one terminal
+ * status, its events in sequence, and every trunk slot given back.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "spring.config.name=dispatcher-service")

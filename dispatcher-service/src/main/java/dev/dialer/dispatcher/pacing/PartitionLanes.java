@@ -333,7 +333,9 @@ public final class PartitionLanes {
                 || !lane.lastParkDue.isAfter(lanes.clock().instant().plus(lanes.properties().parkAfter()))) {
             return false;
         }
-        long spacing = Math.max(lane.parkSpacing(now()), MIN_PARK_SPACING_NANOS);
+        // The floor a recount would space at: a lane without a rate of its own is never moved closer than that.
+        long spacing = Math.max(lane.parkSpacing(now()),
+                lane.bucket == null ? MAX_TRUNK_PARK_SPACING_NANOS : MIN_PARK_SPACING_NANOS);
         return lane.parkedSpacingNanos / 2 > spacing;
     }
 
@@ -1101,8 +1103,10 @@ public final class PartitionLanes {
      * @param bucket       its last starts at the caller ID's rate; null while it had none
      * @param lastParkDue  the due time of the last record it parked ({@link Instant#MIN}: none)
      * @param firstParkDue the earliest due time of its parked records that may still wait in the schedule
+     * @param parkedSpacingNanos how far apart its parked records were spaced, the widest while they came back (0: not
+     *                           known, as for one read from the parked lanes)
      */
-    record Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue) {
+    record Kept(PaceBucket bucket, Instant lastParkDue, Instant firstParkDue, long parkedSpacingNanos) {
 
         /**
          * Both known of one caller ID (one kept here at a revocation, one read from the parked lanes): the last
@@ -1111,7 +1115,8 @@ public final class PartitionLanes {
         Kept with(Kept other) {
             return new Kept(bucket != null ? bucket : other.bucket,
                     lastParkDue.isAfter(other.lastParkDue) ? lastParkDue : other.lastParkDue,
-                    earliestWaiting(firstParkDue, other.firstParkDue));
+                    earliestWaiting(firstParkDue, other.firstParkDue),
+                    Math.max(parkedSpacingNanos, other.parkedSpacingNanos));
         }
 
         private static Instant earliestWaiting(Instant one, Instant other) {
@@ -1196,12 +1201,13 @@ public final class PartitionLanes {
                 this.bucket = kept.bucket();
                 this.lastParkDue = kept.lastParkDue();
                 this.firstParkDue = kept.firstParkDue();
+                this.parkedSpacingNanos = kept.parkedSpacingNanos();
             }
         }
 
         /** What a lane made anew for the caller ID on this dispatcher goes on from ({@link Lanes#keep}). */
         Kept kept() {
-            return new Kept(bucket, lastParkDue, firstParkDue);
+            return new Kept(bucket, lastParkDue, firstParkDue, parkedSpacingNanos);
         }
 
         /**
@@ -1288,8 +1294,11 @@ public final class PartitionLanes {
         Instant nextParkDue(Instant now, Duration parkAfter, long intervalNanos) {
             boolean noneWaiting = !lastParkDue.isAfter(now);
             Instant earliest = now.plus(parkAfter.dividedBy(2));
-            parkedSpacingNanos = Math.max(intervalNanos, MIN_PARK_SPACING_NANOS);
-            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest : lastParkDue.plusNanos(parkedSpacingNanos);
+            long spacing = Math.max(intervalNanos, MIN_PARK_SPACING_NANOS);
+            // The widest spacing of what may still come back: a record parked at a faster rate behind a backlog spaced
+            // at a slower one leaves the backlog as slow as it was.
+            parkedSpacingNanos = noneWaiting ? spacing : Math.max(parkedSpacingNanos, spacing);
+            Instant spaced = lastParkDue.equals(Instant.MIN) ? earliest : lastParkDue.plusNanos(spacing);
             lastParkDue = spaced.isAfter(earliest) ? spaced : earliest;
             if (noneWaiting) {
                 firstParkDue = lastParkDue;

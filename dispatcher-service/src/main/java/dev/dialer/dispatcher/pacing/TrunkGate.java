@@ -291,6 +291,8 @@ public final class TrunkGate {
             }
             GrantToken token = grant.tokenFrom() == null || grant.tokenFrom() != bucket ? GrantToken.NONE
                     : bucket.giveBack(grant.at()) ? GrantToken.GIVEN_BACK : GrantToken.SPENT;
+            // The grant goes with its start, whoever else holds the slot (a call of the attempt in progress keeps it).
+            granted.remove(slotKey);
             unplaced(slotKey, toWake);
             serve(now(), toWake);
             return token;
@@ -648,7 +650,12 @@ public final class TrunkGate {
             Map.Entry<String, Grant> grant = grants.next();
             long lapse = grantLapse(grant.getValue().at());
             if (now >= lapse) {
-                slots.remove(grant.getKey());
+                // The start granted never came for it: its hold goes, not that of another start of the attempt (a
+                // call in progress) that shares the slot.
+                Slot slot = slots.get(grant.getKey());
+                if (slot != null && --slot.holders <= 0) {
+                    slots.remove(grant.getKey());
+                }
                 grants.remove();
             } else {
                 next = Math.min(next, lapse);

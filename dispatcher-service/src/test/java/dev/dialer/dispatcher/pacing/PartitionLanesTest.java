@@ -821,11 +821,7 @@ class PartitionLanesTest {
         List<Integer> dialled = Collections.synchronizedList(new ArrayList<>());
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
-                    dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
-                    record.acknowledge();
-                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+                dialling(dialled, dialledAt));
         // A hundred calls at 1 CPS: ten held, ninety parked, the last due some 95 s from now.
         int request = 0;
         for (; request < 100; request++) {
@@ -874,11 +870,7 @@ class PartitionLanesTest {
         accountCps.put("acc", 1.0);
         PartitionLanes lanes = lanes(pacing(1, 1, 0, Map.of()),
                 new LanesProperties(1000, 50, Duration.ofSeconds(10), 150),
-                (record, ticket) -> Mono.fromRunnable(() -> {
-                    dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
-                    dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
-                    record.acknowledge();
-                }).thenReturn(LaneWork.Placement.NOT_PLACED));
+                dialling(dialled, dialledAt));
         // A hundred calls at 1 CPS: ten held, ninety parked, the last due some 95 s from now.
         for (int request = 0; request < 100; request++) {
             admitRequest(lanes, "r-" + request, Map.of());
@@ -1606,6 +1598,15 @@ class PartitionLanesTest {
             if (!dialled.contains(request)) {
                 dialled.add(request);
             }
+            record.acknowledge();
+        }).thenReturn(LaneWork.Placement.NOT_PLACED);
+    }
+
+    /** Work that notes each request dialled (by its number, "r-7" as 7) and when, on the virtual clock. */
+    private LaneWork dialling(List<Integer> dialled, Map<String, Long> dialledAt) {
+        return (record, ticket) -> Mono.fromRunnable(() -> {
+            dialled.add(Integer.parseInt(ticket.command().requestId().substring(2)));
+            dialledAt.put(ticket.command().requestId(), time.now(TimeUnit.MILLISECONDS));
             record.acknowledge();
         }).thenReturn(LaneWork.Placement.NOT_PLACED);
     }

@@ -73,6 +73,39 @@ class TrunkGateTest {
     }
 
     @Test
+    void aGrantGivenUpOrLapsedWhileACallOfItsAttemptHoldsTheSlotLeavesThatCallsHold() {
+        TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
+        trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });
+        trunk.acquireOrWait("other#1", "acc", 0, 0, () -> { });
+        trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });
+        trunk.release("other#1", true);
+        assertThat(trunk.isGranted("req-1#1")).isTrue();
+
+        // The copy's lane cannot use its start (its campaign's token, a dial permit): it gives the grant up.
+        trunk.unusedGrant("req-1#1", new ArrayList<>());
+
+        assertThat(trunk.isGranted("req-1#1")).isFalse();
+        assertThat(trunk.holds("req-1#1")).as("the call in progress").isTrue();
+        // Asked again, the copy takes no grant it gave up: it shares the slot anew, and its release as a duplicate
+        // leaves the call's hold.
+        trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });
+        trunk.unplaced("req-1#1");
+        assertThat(trunk.holds("req-1#1")).isTrue();
+
+        // A grant never claimed lapses without taking the call's hold with it.
+        trunk.acquireOrWait("other#2", "acc", 0, 0, () -> { });
+        trunk.acquireOrWait("req-1#1", "acc", 0, time.now(TimeUnit.NANOSECONDS), () -> { });
+        trunk.release("other#2", true);
+        assertThat(trunk.isGranted("req-1#1")).isTrue();
+        time.advanceTimeBy(Duration.ofSeconds(11));
+        // The next start looks at what lapsed first.
+        trunk.acquireOrWait("next#1", "acc", 0, time.now(TimeUnit.NANOSECONDS), () -> { });
+        assertThat(trunk.isGranted("req-1#1")).isFalse();
+        assertThat(trunk.holds("req-1#1")).as("the call in progress").isTrue();
+        assertThat(trunk.inFlight()).as("the call and the next start").isEqualTo(2);
+    }
+
+    @Test
     void aReleaseOfSlotsTakenBeforeSomeTimeLeavesOneTakenSince() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.acquireOrWait("old#1", "acc", 0, time.now(TimeUnit.NANOSECONDS), () -> { });

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
@@ -47,6 +48,8 @@ public final class WebhookDeliverer {
     private static final Duration STORE_RETRY_MAX_BACKOFF = Duration.ofSeconds(5);
     /** How long a replay's try waits for the directory to be read to now before it is refused as it stands. */
     static final Duration READ_TO_NOW_LIMIT = Duration.ofSeconds(10);
+    /** The latest read of the directory to now a replay's try began ({@link #readToNowSince}). */
+    private final AtomicReference<Reading> reading = new AtomicReference<>();
 
     private final WebhookSigner signer;
     private final WebhookTransport transport;
@@ -162,12 +165,12 @@ public final class WebhookDeliverer {
         if (unsubscribed(task)) {
             return refusal(Reason.UNSUBSCRIBED);
         }
+        Instant looked = clock.instant();
         WebhookConfig config = directory.current(target.id());
         if (task.replay() && refusalOf(task, config) != null) {
             // The replay was queued by the instance that read the directory to now (a webhook enabled again, or made,
             // just before it was asked for); this one's copy may be behind it. Read to now and look again, once.
-            return directory.readToNow()
-                    .timeout(READ_TO_NOW_LIMIT)
+            return readToNowSince(looked)
                     .onErrorResume(error -> {
                         log.warn("replay of event {}: the webhook directory could not be read to now ({}); {} "
                                 + "refused as it stands", task.eventId(), error.toString(), target.id());
@@ -176,6 +179,27 @@ public final class WebhookDeliverer {
                     .then(Mono.defer(() -> webhookResolution(task, directory.current(target.id()))));
         }
         return webhookResolution(task, config);
+    }
+
+    /**
+     * A read of the directory to now begun at {@code since} or later, shared: the tries of a replay to a webhook that
+     * stays disabled (or deleted) all come here, dozens a claim, and each read opens a consumer of its own. One begun
+     * later covers what the directory held at {@code since}; one begun earlier may not, and a new one begins.
+     */
+    private Mono<Void> readToNowSince(Instant since) {
+        return Mono.defer(() -> {
+            Reading current = reading.get();
+            if (current != null && !current.startedAt().isBefore(since)) {
+                return current.done();
+            }
+            Reading next = new Reading(clock.instant(), directory.readToNow().timeout(READ_TO_NOW_LIMIT).cache());
+            reading.set(next);
+            return next.done();
+        });
+    }
+
+    /** A read of the directory to now, and when it began. */
+    private record Reading(Instant startedAt, Mono<Void> done) {
     }
 
     private Mono<Resolution> webhookResolution(DeliveryTask task, WebhookConfig config) {
@@ -189,7 +213,7 @@ public final class WebhookDeliverer {
                 config.secret(), config.previousSecretAt(clock.instant()))), null));
     }
 
-    /** Why the webhook as the directory has it ({@code config}, null when unknown) takes no try of the task, or null. */
+    /** Why the webhook as the directory has it ({@code config}, null: unknown) takes no try of the task, or null. */
     private static Reason refusalOf(DeliveryTask task, WebhookConfig config) {
         if (config == null) {
             return Reason.UNKNOWN_WEBHOOK;
