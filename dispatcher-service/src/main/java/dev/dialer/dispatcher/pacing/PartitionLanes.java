@@ -333,10 +333,17 @@ public final class PartitionLanes {
                 || !lane.lastParkDue.isAfter(lanes.clock().instant().plus(lanes.properties().parkAfter()))) {
             return false;
         }
-        // The floor a recount would space at: a lane without a rate of its own is never moved closer than that.
-        long spacing = Math.max(lane.parkSpacing(now()),
+        return lane.parkedSpacingNanos / 2 > recountSpacing(lane);
+    }
+
+    /**
+     * How far apart a recount spaces the lane's parked records: at its pace, and never closer than the widest spacing
+     * the lane parks at without a rate of its own: a lane whose rate or wait at the trunk is not known yet would
+     * otherwise make its whole backlog due at once.
+     */
+    private long recountSpacing(Lane lane) {
+        return Math.max(lane.parkSpacing(now()),
                 lane.bucket == null ? MAX_TRUNK_PARK_SPACING_NANOS : MIN_PARK_SPACING_NANOS);
-        return lane.parkedSpacingNanos / 2 > spacing;
     }
 
     /**
@@ -349,10 +356,7 @@ public final class PartitionLanes {
         parking = true;
         long owner = generation;
         Instant wallNow = lanes.clock().instant();
-        // Never closer than the widest spacing the lane parks at without a rate of its own: a lane whose rate or
-        // wait at the trunk is not known yet would otherwise make its whole backlog due at once.
-        Duration step = Duration.ofNanos(Math.max(lane.parkSpacing(now()),
-                lane.bucket == null ? MAX_TRUNK_PARK_SPACING_NANOS : MIN_PARK_SPACING_NANOS));
+        Duration step = Duration.ofNanos(recountSpacing(lane));
         lane.parkedSpacingNanos = step.toNanos();
         Instant handedOut = lane.lastParkDue;
         emit(Mono.defer(() -> lanes.parking().recount(lane.callerId, wallNow,
