@@ -65,6 +65,8 @@ public final class CarrierSimulator implements AutoCloseable {
     private final Disposable liveCalls;
     private final DisposableServer server;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set by {@link #hang}: the API takes requests and answers none, and no callback is posted. */
+    private final AtomicBoolean hung = new AtomicBoolean();
 
     private CarrierSimulator(SimulatorSettings settings) {
         JsonMapper mapper = JsonMapper.builder().build();
@@ -125,6 +127,18 @@ public final class CarrierSimulator implements AutoCloseable {
     /** Every accepted create-call request, in arrival order; a snapshot, safe to read from any thread. */
     public List<ReceivedCall> calls() {
         return api.calls();
+    }
+
+    /**
+     * The carrier hangs, as a gateway whose process is stuck or whose host went away behind a connection that stays
+     * open: from now on its API takes every request, the connections already open included, and answers none, and no
+     * callback of any call is posted again. Not undone.
+     */
+    public void hang() {
+        if (hung.compareAndSet(false, true)) {
+            liveCalls.dispose();
+            log.info("Carrier simulator on {} hangs: no answer, no callback", baseUrl());
+        }
     }
 
     /** Stops the server and every pending call timer; callbacks not yet sent are dropped. */
@@ -214,6 +228,9 @@ public final class CarrierSimulator implements AutoCloseable {
 
     private Publisher<Void> authorized(HttpServerRequest request, HttpServerResponse response,
                                        Supplier<Mono<CallsApi.Reply>> handler) {
+        if (hung.get()) {
+            return request.receive().then(Mono.never());
+        }
         CallsApi.Reply refusal = api.authorize(request.requestHeaders().get(HttpHeaderNames.AUTHORIZATION),
                 request.param("accountSid"));
         Mono<CallsApi.Reply> reply = refusal == null ? handler.get() : Mono.just(refusal);

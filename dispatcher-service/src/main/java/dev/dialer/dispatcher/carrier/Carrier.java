@@ -1,6 +1,7 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import java.time.Duration;
 import java.util.List;
 import reactor.core.publisher.Mono;
 
@@ -68,6 +69,36 @@ public interface Carrier {
 
     /** The trunks calls go out over, one per carrier, the one of the default route first; empty when not named. */
     default List<String> trunks() {
+        return List.of();
+    }
+
+    /**
+     * Whether the carrier can be asked, outside any call, whether it answers at all ({@link #probe}).
+     */
+    default boolean probes() {
+        return false;
+    }
+
+    /**
+     * Asks the carrier, outside any call, whether it answers at all: completes when it answered as a working carrier
+     * does; errors with a {@link CarrierException} when it did not (no connection, no answer in time, an answer a
+     * create-call would take for a technical failure). Empty for a carrier that does not {@link #probes}.
+     */
+    default Mono<Void> probe() {
+        return Mono.empty();
+    }
+
+    /**
+     * Asks each carrier that {@link #probes} and has had no request of this dialer's for {@code idle} whether it
+     * answers, through its breaker, so that a carrier gone silent while no call goes to it (its trunk full of calls
+     * whose ends will never come) is found out; completes when the answers are in, never errors.
+     */
+    default Mono<Void> probeIdle(Duration idle) {
+        return Mono.empty();
+    }
+
+    /** The trunks whose carrier takes no calls now: its breaker open, or half-open with its probes made. */
+    default List<String> trunksOutOfService() {
         return List.of();
     }
 }

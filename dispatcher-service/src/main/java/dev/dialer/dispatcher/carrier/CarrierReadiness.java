@@ -1,10 +1,12 @@
 package dev.dialer.dispatcher.carrier;
 
 import dev.dialer.common.contract.CallCommand;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
+import reactor.core.publisher.Mono;
 
 /**
  * Whether a command's call could reach a carrier now ({@link Carrier#accepting}), for the parts that hold calls while
@@ -34,6 +36,16 @@ public class CarrierReadiness {
     /** {@link Carrier#trunks}. */
     public List<String> trunks() {
         return carrier().trunks();
+    }
+
+    /** {@link Carrier#probeIdle}. */
+    public Mono<Void> probeIdle(Duration idle) {
+        return carrier().probeIdle(idle);
+    }
+
+    /** {@link Carrier#trunksOutOfService}. */
+    public List<String> trunksOutOfService() {
+        return carrier().trunksOutOfService();
     }
 
     private Carrier carrier() {

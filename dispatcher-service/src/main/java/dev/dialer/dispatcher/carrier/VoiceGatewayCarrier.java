@@ -46,6 +46,8 @@ final class VoiceGatewayCarrier implements Carrier {
     private static final Pattern CALL_SID = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final int MAX_ERROR_BODY = 300;
+    /** The call sid a probe asks about: a well-formed one no call has (its version digit is none jambonz writes). */
+    static final String PROBE_CALL_SID = "00000000-0000-0000-0000-000000000000";
     /**
      * How jambonz's 400 to a create-call says the API key belongs to another account than the path's sid
      * ({@code DbErrorBadRequest} in its account routes): a refusal of the dialer's credentials, not of the call.
@@ -244,6 +246,34 @@ final class VoiceGatewayCarrier implements Carrier {
                         .exchangeToMono(response -> response.bodyToMono(byte[].class)
                                 .defaultIfEmpty(new byte[0])
                                 .flatMap(body -> Mono.justOrEmpty(report(call, response.statusCode(), body)))))
+                .transform(this::bounded);
+    }
+
+    @Override
+    public boolean probes() {
+        return true;
+    }
+
+    /**
+     * {@code GET …/Calls/{call_sid}} of a call that never was ({@link #PROBE_CALL_SID}): the carrier answers 404, as
+     * for any call it does not know, when its API and the account's key work. An answer a create-call would take for a
+     * technical failure or one that may have placed the call (a 5xx, 480, a refusal of the credentials), no connection
+     * or no answer in time is an error; any other answer (a 429 of its rate limit included) says the carrier works.
+     */
+    @Override
+    public Mono<Void> probe() {
+        return Mono.defer(() -> client.get()
+                        .uri(callUri(), properties.accountSid(), PROBE_CALL_SID)
+                        .accept(MediaType.APPLICATION_JSON)
+                        .headers(this::authorize)
+                        .exchangeToMono(response -> response.releaseBody().then(Mono.defer(() -> {
+                            int code = response.statusCode().value();
+                            CarrierException failure = new CarrierException(CarrierException.Reason.REJECTED, code,
+                                    "carrier answered HTTP " + code + " to a probe", null);
+                            boolean failed = (failure.isTechnical() || failure.mayHaveBeenPlaced())
+                                    && !failure.isCapacityRefusal();
+                            return failed ? Mono.<Void>error(failure) : Mono.<Void>empty();
+                        }))))
                 .transform(this::bounded);
     }
 

@@ -429,6 +429,22 @@ public final class TrunkGate {
     }
 
     /**
+     * Every lane queued here is woken with no start granted, and asks again where to start: the trunk's carrier takes
+     * no calls (its breaker open), and a lane whose route has another carrier is paced by that carrier's trunk now
+     * ({@link Trunks#acquireOrWait}). Queued, it would wait here for a slot that frees only when a call of the carrier
+     * ends, which a carrier gone silent never reports: an hour, until the slots lapse. Grants already made stay.
+     *
+     * @return how many lanes were woken
+     */
+    synchronized int sendAwayWaiting(List<Runnable> toWake) {
+        int woken = waiters;
+        waiting.values().forEach(queue -> queue.forEach(waiter -> toWake.add(waiter.wake())));
+        waiting.clear();
+        waiters = 0;
+        return woken;
+    }
+
+    /**
      * A count of the calls in flight on gained partitions is starting: terminal statuses applied until
      * {@link #holdCounted} must keep their calls out of the count.
      */

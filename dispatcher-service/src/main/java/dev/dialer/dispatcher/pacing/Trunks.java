@@ -232,6 +232,22 @@ public final class Trunks {
     }
 
     /**
+     * {@link TrunkGate#sendAwayWaiting} at the trunk named {@code trunk}, if it was made; the lanes woken after.
+     *
+     * @return how many lanes were woken
+     */
+    int sendAwayWaiting(String trunk) {
+        TrunkGate gate = gates().get(trunk);
+        if (gate == null) {
+            return 0;
+        }
+        List<Runnable> toWake = new ArrayList<>();
+        int woken = gate.sendAwayWaiting(toWake);
+        toWake.forEach(Runnable::run);
+        return woken;
+    }
+
+    /**
      * A change of the slot of {@code slotKey} at the trunk holding it (granting it first, when {@code grantFirst}),
      * or at every trunk when none does; made while no slot moves between trunks ({@link #placedOn}), and the lanes
      * it frees woken after.

@@ -70,7 +70,8 @@ class InPlaceCallbacksTest {
 
     private VoiceGatewayStatusEndpoint endpoint(String tagKeys) {
         CarrierRoutingProperties routing = new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
-                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, Duration.ofSeconds(30)));
+                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, Duration.ofSeconds(30),
+                        Duration.ZERO));
         CarrierProperties carrier = new CarrierProperties("http://vg", "acc", null, "player", null, null,
                 Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), false,
                 Duration.ofMinutes(10), tagKeys);

@@ -32,6 +32,6 @@ class CarrierConfigurationTest {
 
     private static CarrierRoutingProperties routing(Duration requestTimeout) {
         return new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
-                new CarrierRoutingProperties.Guard(requestTimeout, 200, 50, 10, Duration.ofSeconds(30)));
+                new CarrierRoutingProperties.Guard(requestTimeout, 200, 50, 10, Duration.ofSeconds(30), Duration.ZERO));
     }
 }

@@ -151,7 +151,8 @@ class RoutingFailoverIT {
                     WebClient.create(), () -> HOOK, registry, applications));
         }
         CarrierRoutingProperties properties = new CarrierRoutingProperties(carriers, order, Map.of(), Map.of(),
-                new CarrierRoutingProperties.Guard(Duration.ofSeconds(5), 10, 50, 10, Duration.ofSeconds(30)));
+                new CarrierRoutingProperties.Guard(Duration.ofSeconds(5), 10, 50, 10, Duration.ofSeconds(30),
+                        Duration.ZERO));
         return RoutingCarriers.of(properties, built, registry);
     }
 

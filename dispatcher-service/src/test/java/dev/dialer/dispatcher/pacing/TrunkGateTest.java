@@ -35,6 +35,29 @@ class TrunkGateTest {
     }
 
     @Test
+    void lanesSentAwayAreWokenWithNoStartGrantedAndAreNoLongerServedHere() {
+        TrunkGate trunk = new TrunkGate(0, 1, HOUR, time);
+        trunk.acquireOrWait("a", "acc", 0, 0, () -> { });
+        List<String> woken = new ArrayList<>();
+        assertThat(trunk.acquireOrWait("b", "acc", 0, 0, () -> woken.add("b"))).isEqualTo(TrunkGate.QUEUED);
+        assertThat(trunk.acquireOrWait("c", "other", 1, 0, () -> woken.add("c"))).isEqualTo(TrunkGate.QUEUED);
+
+        List<Runnable> toWake = new ArrayList<>();
+        assertThat(trunk.sendAwayWaiting(toWake)).isEqualTo(2);
+        toWake.forEach(Runnable::run);
+
+        assertThat(woken).containsExactlyInAnyOrder("b", "c");
+        assertThat(trunk.waiting()).isZero();
+        assertThat(trunk.isGranted("b")).isFalse();
+        assertThat(trunk.isGranted("c")).isFalse();
+        // The slot that frees goes to nobody sent away: the next to ask takes it.
+        trunk.release("a", true);
+        assertThat(woken).hasSize(2);
+        assertThat(trunk.inFlight()).isZero();
+        assertThat(trunk.acquireOrWait("d", "acc", 0, 0, () -> { })).isZero();
+    }
+
+    @Test
     void aSecondStartOfTheSameAttemptSharesItsSlotAndItsReleaseLeavesTheCallInProgressCounted() {
         TrunkGate trunk = new TrunkGate(0, 2, HOUR, time);
         trunk.acquireOrWait("req-1#1", "acc", 0, 0, () -> { });

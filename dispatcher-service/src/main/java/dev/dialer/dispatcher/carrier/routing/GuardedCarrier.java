@@ -14,6 +14,8 @@ import io.github.resilience4j.reactor.bulkhead.operator.BulkheadOperator;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -32,13 +34,23 @@ final class GuardedCarrier implements Carrier {
     private final Bulkhead bulkhead;
     private final Duration timeout;
     private final AtomicInteger probesInFlight = new AtomicInteger();
+    private final LongSupplier nanoTime;
+    /** When this dialer last sent the carrier a create-call request or a probe, on {@link #nanoTime}. */
+    private volatile long lastRequestAt;
 
     GuardedCarrier(String name, Carrier carrier, CircuitBreaker breaker, Bulkhead bulkhead, Duration timeout) {
+        this(name, carrier, breaker, bulkhead, timeout, System::nanoTime);
+    }
+
+    GuardedCarrier(String name, Carrier carrier, CircuitBreaker breaker, Bulkhead bulkhead, Duration timeout,
+                   LongSupplier nanoTime) {
         this.name = name;
         this.carrier = carrier;
         this.breaker = breaker;
         this.bulkhead = bulkhead;
         this.timeout = timeout;
+        this.nanoTime = nanoTime;
+        this.lastRequestAt = nanoTime.getAsLong();
     }
 
     String name() {
@@ -63,7 +75,10 @@ final class GuardedCarrier implements Carrier {
 
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
-        return Mono.defer(() -> carrier.place(command, dial))
+        return Mono.defer(() -> {
+                    lastRequestAt = nanoTime.getAsLong();
+                    return carrier.place(command, dial);
+                })
                 .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
                         "carrier " + name + " did not answer within " + timeout, null)))
                 .transformDeferred(CircuitBreakerOperator.of(breaker))
@@ -74,8 +89,41 @@ final class GuardedCarrier implements Carrier {
                         error));
     }
 
+    /**
+     * Probes the carrier ({@link Carrier#probe}) when it {@link Carrier#probes} and this dialer has sent it nothing for
+     * {@code idle}: one probe while its breaker is closed; while it is half-open, as many as it lets through, at once,
+     * so that its verdict comes from them when no create-call goes to it; none while it is open. Each goes through the
+     * breaker as a create-call request does, and counts for its failure rate and verdict alike.
+     *
+     * @return each probe's outcome
+     */
+    Flux<Probed> probeIfIdle(Duration idle) {
+        if (!carrier.probes() || nanoTime.getAsLong() - lastRequestAt < idle.toNanos()) {
+            return Flux.empty();
+        }
+        int probes = switch (breaker.getState()) {
+            case CLOSED -> 1;
+            case HALF_OPEN -> breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState()
+                    - breaker.getMetrics().getNumberOfBufferedCalls() - probesInFlight.get();
+            default -> 0;
+        };
+        if (probes <= 0) {
+            return Flux.empty();
+        }
+        lastRequestAt = nanoTime.getAsLong();
+        return Flux.range(0, probes).flatMap(each -> Mono.defer(carrier::probe)
+                .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
+                        "carrier " + name + " did not answer a probe within " + timeout, null)))
+                .transformDeferred(CircuitBreakerOperator.of(breaker))
+                .transformDeferred(this::countedIfProbe)
+                .thenReturn(Probed.ANSWERED)
+                // Not let through (the breaker opened meanwhile, or its half-open permits were taken): no outcome.
+                .onErrorResume(CallNotPermittedException.class, refused -> Mono.empty())
+                .onErrorResume(failure -> Mono.just(new Probed(failure))));
+    }
+
     /** A request made while the breaker is half-open is counted among the probes in flight until it ends. */
-    private Mono<PlacedCall> countedIfProbe(Mono<PlacedCall> request) {
+    private <T> Mono<T> countedIfProbe(Mono<T> request) {
         return Mono.defer(() -> {
             if (breaker.getState() != CircuitBreaker.State.HALF_OPEN) {
                 return request;
@@ -83,6 +131,11 @@ final class GuardedCarrier implements Carrier {
             probesInFlight.incrementAndGet();
             return request.doFinally(signal -> probesInFlight.decrementAndGet());
         });
+    }
+
+    @Override
+    public boolean probes() {
+        return carrier.probes();
     }
 
     @Override
@@ -108,5 +161,15 @@ final class GuardedCarrier implements Carrier {
     static boolean countsAgainstCarrier(Throwable error) {
         return error instanceof CarrierException failure && !failure.isCapacityRefusal()
                 && (failure.isTechnical() || failure.mayHaveBeenPlaced());
+    }
+
+    /** A probe's outcome: the carrier answered it, or its {@code failure}. */
+    record Probed(Throwable failure) {
+
+        static final Probed ANSWERED = new Probed(null);
+
+        boolean answered() {
+            return failure == null;
+        }
     }
 }

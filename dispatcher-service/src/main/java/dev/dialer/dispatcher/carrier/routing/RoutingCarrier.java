@@ -33,6 +33,10 @@ public final class RoutingCarrier implements Carrier {
     private static final Logger log = LoggerFactory.getLogger(RoutingCarrier.class);
     /** A carrier down fails over every dial routed to it. */
     private static final ThrottledWarnings failovers = new ThrottledWarnings(log, Duration.ofSeconds(10));
+    /** A carrier down fails every probe. */
+    private static final ThrottledWarnings probeFailures = new ThrottledWarnings(log, Duration.ofSeconds(60));
+    /** Probes of idle carriers, by {@code carrier} and {@code outcome} ({@code answered}, {@code failed}). */
+    static final String PROBES = "dialer.dispatcher.carrier.probes";
 
     private final Map<String, GuardedCarrier> carriers;
     private final RouteTable routes;
@@ -46,6 +50,14 @@ public final class RoutingCarrier implements Carrier {
         List<String> names = new ArrayList<>(routes.defaultOrder());
         carriers.keySet().stream().filter(name -> !names.contains(name)).forEach(names::add);
         this.trunks = List.copyOf(names);
+        for (String name : trunks) {
+            if (!carriers.get(name).probes()) {
+                continue;
+            }
+            for (String outcome : new String[] {"answered", "failed"}) {
+                registry.counter(PROBES, "carrier", name, "outcome", outcome);
+            }
+        }
     }
 
     @Override
@@ -109,6 +121,27 @@ public final class RoutingCarrier implements Carrier {
     @Override
     public List<String> trunks() {
         return trunks;
+    }
+
+    /** {@link GuardedCarrier#probeIfIdle} of every carrier at once; a failure is logged, at most once a minute each. */
+    @Override
+    public Mono<Void> probeIdle(Duration idle) {
+        return Flux.fromIterable(trunks)
+                .map(carriers::get)
+                .flatMap(carrier -> carrier.probeIfIdle(idle).doOnNext(probed -> {
+                    registry.counter(PROBES, "carrier", carrier.name(), "outcome",
+                            probed.answered() ? "answered" : "failed").increment();
+                    if (!probed.answered()) {
+                        probeFailures.warn(carrier.name(), "carrier {} did not answer a probe while idle: {}",
+                                carrier.name(), probed.failure().getMessage());
+                    }
+                }))
+                .then();
+    }
+
+    @Override
+    public List<String> trunksOutOfService() {
+        return trunks.stream().filter(name -> !carriers.get(name).accepting()).toList();
     }
 
     /**

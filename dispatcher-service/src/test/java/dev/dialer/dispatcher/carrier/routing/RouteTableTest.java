@@ -72,7 +72,7 @@ class RouteTableTest {
 
     private static CarrierRoutingProperties.Guard guard() {
         return new CarrierRoutingProperties.Guard(java.time.Duration.ofSeconds(5), 10, 50, 10,
-                java.time.Duration.ofSeconds(30));
+                java.time.Duration.ofSeconds(30), java.time.Duration.ZERO);
     }
 
     private static CallCommand command(String account, String to, Map<String, Object> options) {

@@ -67,6 +67,65 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void anIdleCarrierThatFailsItsProbesIsTakenOutOfServiceWithoutACallGoingToIt() {
+        ProbedCarrier first = new ProbedCarrier(Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE,
+                "connection refused", null)));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Carrier routing = routing(first, second, Duration.ofSeconds(30), registry);
+        assertThat(routing.trunkOf(command())).isEqualTo("first");
+
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(routing.trunksOutOfService()).as("one failure of the two the breaker needs").isEmpty();
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+
+        assertThat(routing.trunksOutOfService()).containsExactly("first");
+        assertThat(routing.trunkOf(command())).isEqualTo("second");
+        assertThat(registry.get(RoutingCarrier.PROBES).tags("carrier", "first", "outcome", "failed").counter()
+                .count()).isEqualTo(2.0);
+        // Open: not asked again until it turns half-open. The second carrier does not probe.
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(first.probed).hasValue(2);
+        assertThat(registry.find(RoutingCarrier.PROBES).tags("carrier", "second").counters()).isEmpty();
+    }
+
+    @Test
+    void aCarrierIsNotProbedWhileItHadARequestWithinTheIdleTime() {
+        ProbedCarrier first = new ProbedCarrier(Mono.empty());
+        Carrier routing = routing(first, second, Duration.ofSeconds(30), new SimpleMeterRegistry());
+
+        StepVerifier.create(routing.place(command(), 1)).expectNextCount(1).verifyComplete();
+        routing.probeIdle(Duration.ofMinutes(1)).block(WAIT);
+        assertThat(first.probed).hasValue(0);
+
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(first.probed).hasValue(1);
+        // The probe is a request too: not asked again within the idle time.
+        routing.probeIdle(Duration.ofMinutes(1)).block(WAIT);
+        assertThat(first.probed).hasValue(1);
+    }
+
+    @Test
+    void aHalfOpenCarrierThatNoCallGoesToGetsItsVerdictFromProbes() {
+        ProbedCarrier first = new ProbedCarrier(Mono.error(new CarrierException(CarrierException.Reason.REJECTED,
+                502, "bad gateway", null)));
+        Carrier routing = routing(first, second, Duration.ofMillis(200), new SimpleMeterRegistry());
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(routing.trunksOutOfService()).containsExactly("first");
+
+        first.answer.set(Mono.empty());
+        await().atMost(WAIT).until(() -> !routing.trunksOutOfService().contains("first"));
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+
+        assertThat(first.probed).as("the half-open breaker's three permits, at once").hasValue(5);
+        assertThat(routing.trunksOutOfService()).isEmpty();
+        assertThat(routing.trunkOf(command())).isEqualTo("first");
+        // Closed again: one probe a round.
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(first.probed).hasValue(6);
+    }
+
+    @Test
     void unreachableCarrierIsFailedOver() {
         Carrier routing = routing(failing(CarrierException.Reason.UNREACHABLE, null), second);
 
@@ -357,7 +416,7 @@ class RoutingCarrierTest {
 
     private static CarrierRoutingProperties properties(Duration openFor) {
         return new CarrierRoutingProperties(Map.of(), List.of(), Map.of(), Map.of(),
-                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, openFor));
+                new CarrierRoutingProperties.Guard(Duration.ofSeconds(2), 10, 50, 2, openFor, Duration.ZERO));
     }
 
     private static CallCommand command() {
@@ -389,6 +448,43 @@ class RoutingCarrierTest {
         @Override
         public Mono<Boolean> hangUp(CallRef call) {
             return hungUp;
+        }
+    }
+
+    /** A carrier that probes, answering each probe as {@code answer} says, and places every call. */
+    private record ProbedCarrier(java.util.concurrent.atomic.AtomicReference<Mono<Void>> answer, AtomicInteger probed)
+            implements Carrier {
+
+        ProbedCarrier(Mono<Void> answer) {
+            this(new java.util.concurrent.atomic.AtomicReference<>(answer), new AtomicInteger());
+        }
+
+        @Override
+        public boolean probes() {
+            return true;
+        }
+
+        @Override
+        public Mono<Void> probe() {
+            return Mono.defer(() -> {
+                probed.incrementAndGet();
+                return answer.get();
+            });
+        }
+
+        @Override
+        public Mono<PlacedCall> place(CallCommand command, int dial) {
+            return Mono.just(new PlacedCall("sid-1", null));
+        }
+
+        @Override
+        public Mono<CallReport> status(CallRef call) {
+            return Mono.empty();
+        }
+
+        @Override
+        public Mono<Boolean> hangUp(CallRef call) {
+            return Mono.empty();
         }
     }
 
