@@ -327,7 +327,8 @@ class VoiceGatewayStatusEndpoint {
      */
     private Mono<ResponseEntity<Object>> toNextOwner(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                      CallbackApplier.Result result) {
-        return callbacks.appendCopy(parsed.callerId(), raw, Map.of(CallbackRecords.CALL_BOUND_HEADER, "true"))
+        return detached(callbacks.appendCopy(parsed.callerId(), raw, Map.of(CallbackRecords.CALL_BOUND_HEADER,
+                        "true")), parsed, "its copy for the next owner")
                 .thenReturn(answer(result))
                 .onErrorResume(error -> {
                     log.warn("callback {} for request {} attempt {} was applied while partitions moved, and its copy "
@@ -366,9 +367,28 @@ class VoiceGatewayStatusEndpoint {
     }
 
     private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw) {
-        return callbacks.append(parsed.callerId(), raw)
+        return detached(callbacks.append(parsed.callerId(), raw), parsed, "it")
                 .thenReturn(ResponseEntity.ok().build())
                 .onErrorResume(error -> notApplied(parsed, error));
+    }
+
+    /**
+     * The append, run on a subscription of its own, which the carrier's request going away does not cancel: jambonz
+     * gives up on a callback after its own time-out (10 s; the application in place may have used 5 of them) and never
+     * sends it again, so an append still in Kafka's hands, or between its retries, must go on. The answer waits for
+     * it as before. One that fails once nobody waits for the answer is logged here, naming the callback.
+     */
+    private Mono<Void> detached(Mono<Void> append, JambonzCallbackReader.Parsed parsed, String what) {
+        AtomicBoolean abandoned = new AtomicBoolean();
+        Mono<Void> appending = append.cache();
+        appending.subscribe(null, error -> {
+            if (abandoned.get()) {
+                log.error("callback {} for request {} attempt {} (call {}): the carrier stopped waiting, and {} could "
+                        + "not be appended for the caller ID's owner", name(parsed), parsed.requestId(),
+                        parsed.attempt(), parsed.callSid(), what, error);
+            }
+        });
+        return appending.doOnCancel(() -> abandoned.set(true));
     }
 
     /**

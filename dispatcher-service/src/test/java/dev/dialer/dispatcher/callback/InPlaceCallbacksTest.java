@@ -32,6 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
@@ -128,6 +129,24 @@ class InPlaceCallbacksTest {
         assertThat(applied.currentSubscriberCount()).isZero();
         // Counted once, as the callback appended to the topic (the mock's append counts nothing).
         verify(records, never()).routed(CallbackRecords.IN_PLACE);
+    }
+
+    @Test
+    void theCarrierGivingUpOnItsRequestDoesNotCancelTheAppendForTheOwner() {
+        // Another dispatcher owns the caller ID now: the callback is appended for it.
+        keys.owns(Set.of(), allPartitions());
+        Sinks.Empty<Void> appended = Sinks.empty();
+        when(records.append(any(), any())).thenReturn(appended.asMono());
+
+        Disposable request = endpoint.status(null, BODY.getBytes(StandardCharsets.UTF_8)).subscribe();
+        assertThat(appended.currentSubscriberCount()).isEqualTo(1);
+        // jambonz's own time-out: it closes the request, and never sends this callback again.
+        request.dispose();
+
+        assertThat(appended.currentSubscriberCount()).as("the append goes on").isEqualTo(1);
+        appended.tryEmitEmpty();
+        assertThat(appended.currentSubscriberCount()).isZero();
+        verify(applier, never()).apply(any());
     }
 
     @Test
