@@ -290,7 +290,8 @@ class VoiceGatewayStatusEndpoint {
      * Applies the callback here and answers once it is applied. The application runs to its end whatever the answer
      * (cancelled, it could cut a transaction or the carrier's cancel short). Not applied within
      * {@link #IN_PLACE_LIMIT}, or failed, the callback is appended to the topic, and the call's later callbacks follow
-     * it there rather than overtake it.
+     * it there rather than overtake it. That runs to its end too, and so does a copy for the next owner: the carrier
+     * may stop waiting for the answer before (its own time-out, a proxy's reset), and never sends the callback again.
      */
     private Mono<ResponseEntity<Object>> inPlace(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                  Supplier<Mono<CallbackApplier.Result>> here, long revocations) {
@@ -304,7 +305,7 @@ class VoiceGatewayStatusEndpoint {
             }
         }, error -> log.debug("callback {} for request {} attempt {} failed in place", name(parsed),
                 parsed.requestId(), parsed.attempt(), error));
-        return applying
+        Mono<ResponseEntity<Object>> answering = applying
                 .timeout(IN_PLACE_LIMIT)
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(answer(result))
                         : toNextOwner(parsed, raw, result))
@@ -317,7 +318,11 @@ class VoiceGatewayStatusEndpoint {
                             late ? " within " + IN_PLACE_LIMIT.toSeconds() + " s" : "", late ? null : error);
                     openAttempts.throughTopic(parsed.requestId(), parsed.attempt());
                     return toOwner(parsed, raw);
-                });
+                })
+                .cache();
+        // Never errors: each failure is answered, and logged where it is.
+        answering.subscribe();
+        return answering;
     }
 
     /**

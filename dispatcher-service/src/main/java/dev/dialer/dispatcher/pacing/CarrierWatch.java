@@ -61,7 +61,10 @@ class CarrierWatch extends BackgroundLoop {
         return Flux.merge(sendAway, probes);
     }
 
-    /** Wakes the lanes queued at each trunk whose carrier takes no calls now; how many were woken. */
+    /**
+     * Wakes the lanes queued at each trunk whose carrier takes no calls now; how many were woken that had not come back
+     * from the last time (counted and logged: those that come back have no other carrier to go to).
+     */
     int sendAwayFromCarriersOutOfService() {
         int woken = 0;
         for (String trunk : carrier.trunksOutOfService()) {

@@ -79,6 +79,8 @@ public final class TrunkGate {
     /** When the counts under way began (the first of them, while any runs). */
     private long countingSince;
     private final Set<String> releasedWhileCounting = new HashSet<>();
+    /** The starts the last {@link #sendAwayWaiting} woke. */
+    private Set<String> sentAway = Set.of();
     private long capacityRejections;
     /** How many times capacity rejections have decreased the limit: the episode a slot taken now belongs to. */
     private long decreases;
@@ -434,14 +436,25 @@ public final class TrunkGate {
      * ({@link Trunks#acquireOrWait}). Queued, it would wait here for a slot that frees only when a call of the carrier
      * ends, which a carrier gone silent never reports: an hour, until the slots lapse. Grants already made stay.
      *
-     * @return how many lanes were woken
+     * @return how many of the lanes woken were not back from the last time: a lane whose route has no other carrier
+     *         that can address its call (a {@code user:} call over a Voice Gateway and a SIP trunk) queues here again
      */
     synchronized int sendAwayWaiting(List<Runnable> toWake) {
-        int woken = waiters;
-        waiting.values().forEach(queue -> queue.forEach(waiter -> toWake.add(waiter.wake())));
+        int first = 0;
+        Set<String> woken = new HashSet<>();
+        for (ArrayDeque<Waiter> queue : waiting.values()) {
+            for (Waiter waiter : queue) {
+                toWake.add(waiter.wake());
+                woken.add(waiter.slotKey());
+                if (!sentAway.contains(waiter.slotKey())) {
+                    first++;
+                }
+            }
+        }
+        sentAway = woken;
         waiting.clear();
         waiters = 0;
-        return woken;
+        return first;
     }
 
     /**

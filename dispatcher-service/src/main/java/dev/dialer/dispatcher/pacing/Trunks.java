@@ -234,7 +234,7 @@ public final class Trunks {
     /**
      * {@link TrunkGate#sendAwayWaiting} at the trunk named {@code trunk}, if it was made; the lanes woken after.
      *
-     * @return how many lanes were woken
+     * @return how many of the lanes woken were not back from the last time
      */
     int sendAwayWaiting(String trunk) {
         TrunkGate gate = gates().get(trunk);

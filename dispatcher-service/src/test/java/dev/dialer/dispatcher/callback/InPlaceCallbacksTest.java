@@ -150,6 +150,19 @@ class InPlaceCallbacksTest {
     }
 
     @Test
+    void failingInPlaceAfterTheCarrierStoppedWaitingItIsAppendedAllTheSame() {
+        Sinks.One<CallbackApplier.Result> applied = Sinks.one();
+        when(applier.apply(any())).thenReturn(applied.asMono());
+
+        Disposable request = endpoint.status(null, BODY.getBytes(StandardCharsets.UTF_8)).subscribe();
+        request.dispose();
+        applied.tryEmitError(new IllegalStateException("database unavailable"));
+
+        verify(records).append(eq(CALLER), any());
+        assertThat(fallbacks("error")).isEqualTo(1);
+    }
+
+    @Test
     void failingInPlaceItIsAppendedInsteadAndTheCallsLaterCallbacksFollowIt() {
         when(applier.apply(any())).thenReturn(Mono.error(new IllegalStateException("database unavailable")));
         assertThat(post()).isEqualTo(200);

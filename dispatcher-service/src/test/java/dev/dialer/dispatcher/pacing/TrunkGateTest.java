@@ -50,9 +50,15 @@ class TrunkGateTest {
         assertThat(trunk.waiting()).isZero();
         assertThat(trunk.isGranted("b")).isFalse();
         assertThat(trunk.isGranted("c")).isFalse();
+        // One comes back (its route has no other carrier for it): woken again, not counted again.
+        trunk.acquireOrWait("b", "acc", 0, 0, () -> woken.add("b again"));
+        List<Runnable> again = new ArrayList<>();
+        assertThat(trunk.sendAwayWaiting(again)).isZero();
+        again.forEach(Runnable::run);
+        assertThat(woken).contains("b again");
         // The slot that frees goes to nobody sent away: the next to ask takes it.
         trunk.release("a", true);
-        assertThat(woken).hasSize(2);
+        assertThat(woken).hasSize(3);
         assertThat(trunk.inFlight()).isZero();
         assertThat(trunk.acquireOrWait("d", "acc", 0, 0, () -> { })).isZero();
     }

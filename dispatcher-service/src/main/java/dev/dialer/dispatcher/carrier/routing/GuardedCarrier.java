@@ -13,6 +13,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.reactor.bulkhead.operator.BulkheadOperator;
 import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOperator;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import reactor.core.publisher.Flux;
@@ -92,8 +93,8 @@ final class GuardedCarrier implements Carrier {
     /**
      * Probes the carrier ({@link Carrier#probe}) when it {@link Carrier#probes} and this dialer has sent it nothing for
      * {@code idle}: one probe while its breaker is closed; while it is half-open, as many as it lets through, at once,
-     * so that its verdict comes from them when no create-call goes to it; none while it is open. Each goes through the
-     * breaker as a create-call request does, and counts for its failure rate and verdict alike.
+     * so that a carrier that stopped answering is found out when no create-call goes to it; none while it is open. Each
+     * is let through by the breaker as a request is, and only its failure is recorded ({@link #probeOnce}).
      *
      * @return each probe's outcome
      */
@@ -111,15 +112,42 @@ final class GuardedCarrier implements Carrier {
             return Flux.empty();
         }
         lastRequestAt = nanoTime.getAsLong();
-        return Flux.range(0, probes).flatMap(each -> Mono.defer(carrier::probe)
-                .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
-                        "carrier " + name + " did not answer a probe within " + timeout, null)))
-                .transformDeferred(CircuitBreakerOperator.of(breaker))
-                .transformDeferred(this::countedIfProbe)
-                .thenReturn(Probed.ANSWERED)
-                // Not let through (the breaker opened meanwhile, or its half-open permits were taken): no outcome.
-                .onErrorResume(CallNotPermittedException.class, refused -> Mono.empty())
-                .onErrorResume(failure -> Mono.just(new Probed(failure))));
+        return Flux.range(0, probes).flatMap(each -> probeOnce().transformDeferred(this::countedIfProbe));
+    }
+
+    /**
+     * One probe, let through by the breaker as a request is (none when it is not: open, or its half-open permits
+     * taken). Its failure is recorded as a failed request's is; its answer is not recorded at all, only its permit
+     * given back: an API that answers tells nothing of what places calls (jambonz answers from its API server and
+     * Redis while its feature servers are down), so an answer must neither dilute the failures of create-calls nor
+     * close a half-open breaker, which its calls decide.
+     */
+    private Mono<Probed> probeOnce() {
+        return Mono.defer(() -> {
+            if (!breaker.tryAcquirePermission()) {
+                return Mono.empty();
+            }
+            long started = breaker.getCurrentTimestamp();
+            AtomicBoolean ended = new AtomicBoolean();
+            return Mono.defer(carrier::probe)
+                    .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
+                            "carrier " + name + " did not answer a probe within " + timeout, null)))
+                    .then(Mono.fromCallable(() -> {
+                        ended.set(true);
+                        breaker.releasePermission();
+                        return Probed.ANSWERED;
+                    }))
+                    .onErrorResume(failure -> {
+                        ended.set(true);
+                        breaker.onError(breaker.getCurrentTimestamp() - started, breaker.getTimestampUnit(), failure);
+                        return Mono.just(new Probed(failure));
+                    })
+                    .doOnCancel(() -> {
+                        if (ended.compareAndSet(false, true)) {
+                            breaker.releasePermission();
+                        }
+                    });
+        });
     }
 
     /** A request made while the breaker is half-open is counted among the probes in flight until it ends. */

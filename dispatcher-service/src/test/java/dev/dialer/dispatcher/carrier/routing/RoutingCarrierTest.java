@@ -105,24 +105,52 @@ class RoutingCarrierTest {
     }
 
     @Test
-    void aHalfOpenCarrierThatNoCallGoesToGetsItsVerdictFromProbes() {
+    void anAnsweredProbeNeitherDilutesTheFailuresOfCallsNorClosesAHalfOpenBreaker() {
+        // jambonz's API answers while nothing places its calls: every create-call fails, every probe is answered.
+        ProbedCarrier first = new ProbedCarrier(Mono.empty(), Mono.error(new CarrierException(
+                CarrierException.Reason.REJECTED, 500, "no feature server answered", null)));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Carrier routing = routing(first, second, Duration.ofMillis(200), registry);
+
+        StepVerifier.create(routing.place(command(), 1)).expectError(CarrierException.class).verify(WAIT);
+        for (int probe = 0; probe < 3; probe++) {
+            routing.probeIdle(Duration.ZERO).block(WAIT);
+        }
+        StepVerifier.create(routing.place(command(), 1)).expectError(CarrierException.class).verify(WAIT);
+        assertThat(first.probed).hasValue(3);
+        assertThat(breakerState(registry, "first")).as("two calls of two failed").isEqualTo("open");
+
+        await().atMost(WAIT).until(() -> "half_open".equals(breakerState(registry, "first")));
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(first.probed).as("the half-open breaker's three permits, at once").hasValue(6);
+        assertThat(breakerState(registry, "first")).as("its calls decide").isEqualTo("half_open");
+        assertThat(routing.trunksOutOfService()).as("its permits given back").isEmpty();
+    }
+
+    @Test
+    void aHalfOpenCarrierThatFailsItsProbesIsOpenAgainWithoutACallGoingToIt() {
         ProbedCarrier first = new ProbedCarrier(Mono.error(new CarrierException(CarrierException.Reason.REJECTED,
                 502, "bad gateway", null)));
-        Carrier routing = routing(first, second, Duration.ofMillis(200), new SimpleMeterRegistry());
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Carrier routing = routing(first, second, Duration.ofMillis(200), registry);
         routing.probeIdle(Duration.ZERO).block(WAIT);
         routing.probeIdle(Duration.ZERO).block(WAIT);
         assertThat(routing.trunksOutOfService()).containsExactly("first");
 
-        first.answer.set(Mono.empty());
-        await().atMost(WAIT).until(() -> !routing.trunksOutOfService().contains("first"));
+        await().atMost(WAIT).until(() -> "half_open".equals(breakerState(registry, "first")));
         routing.probeIdle(Duration.ZERO).block(WAIT);
 
-        assertThat(first.probed).as("the half-open breaker's three permits, at once").hasValue(5);
-        assertThat(routing.trunksOutOfService()).isEmpty();
-        assertThat(routing.trunkOf(command())).isEqualTo("first");
-        // Closed again: one probe a round.
-        routing.probeIdle(Duration.ZERO).block(WAIT);
-        assertThat(first.probed).hasValue(6);
+        // Open again at the second failure (minimum-calls 2): the third probe is not let through.
+        assertThat(first.probed).hasValue(4);
+        assertThat(breakerState(registry, "first")).isEqualTo("open");
+        assertThat(routing.trunksOutOfService()).containsExactly("first");
+    }
+
+    private static String breakerState(SimpleMeterRegistry registry, String carrier) {
+        return registry.find("resilience4j.circuitbreaker.state").tag("name", carrier).gauges().stream()
+                .filter(gauge -> gauge.value() == 1.0)
+                .map(gauge -> gauge.getId().getTag("state"))
+                .findFirst().orElse(null);
     }
 
     @Test
@@ -451,12 +479,16 @@ class RoutingCarrierTest {
         }
     }
 
-    /** A carrier that probes, answering each probe as {@code answer} says, and places every call. */
-    private record ProbedCarrier(java.util.concurrent.atomic.AtomicReference<Mono<Void>> answer, AtomicInteger probed)
+    /** A carrier that probes, answering each probe as {@code answer} says, and places each call as {@code placed}. */
+    private record ProbedCarrier(Mono<Void> answer, Mono<PlacedCall> placed, AtomicInteger probed)
             implements Carrier {
 
         ProbedCarrier(Mono<Void> answer) {
-            this(new java.util.concurrent.atomic.AtomicReference<>(answer), new AtomicInteger());
+            this(answer, Mono.just(new PlacedCall("sid-1", null)));
+        }
+
+        ProbedCarrier(Mono<Void> answer, Mono<PlacedCall> placed) {
+            this(answer, placed, new AtomicInteger());
         }
 
         @Override
@@ -468,13 +500,13 @@ class RoutingCarrierTest {
         public Mono<Void> probe() {
             return Mono.defer(() -> {
                 probed.incrementAndGet();
-                return answer.get();
+                return answer;
             });
         }
 
         @Override
         public Mono<PlacedCall> place(CallCommand command, int dial) {
-            return Mono.just(new PlacedCall("sid-1", null));
+            return placed;
         }
 
         @Override
