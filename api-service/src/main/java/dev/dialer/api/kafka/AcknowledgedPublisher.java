@@ -19,6 +19,7 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
+import reactor.util.context.Context;
 import reactor.util.context.ContextView;
 
 /**
@@ -44,19 +45,28 @@ public class AcknowledgedPublisher {
     static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 64L << 20;
     static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
             + "them; nothing of this request was queued. Retry later.";
+    /** The key of the Reactor context entry that names the account a send's records count against. */
+    private static final String ACCOUNT = AcknowledgedPublisher.class.getName() + ".account";
+    static final String SHARE_SPENT = "This account's sends hold their share of the records the service takes while "
+            + "Kafka acknowledges them; nothing of this request was queued. Retry later.";
 
     private final KafkaPublisher publisher;
     private final Duration ackTimeout;
     private final Duration retryAfter;
     private final long maxBytesInFlight;
+    private final long maxBytesPerAccount;
     private final AtomicLong bytesInFlight = new AtomicLong();
+    /** Bytes each account's sends hold now (guarded by {@code this}); an account holding none has no entry. */
+    private final Map<String, Long> accountBytes = new HashMap<>();
     private final Timer acknowledged;
     private final Timer failed;
     private final Counter refused;
+    private final Counter refusedShare;
 
     public AcknowledgedPublisher(KafkaPublisher publisher, Duration ackTimeout, Duration retryAfter,
                                  MeterRegistry registry) {
-        this(publisher, ackTimeout, retryAfter, DEFAULT_MAX_BYTES_IN_FLIGHT, registry);
+        this(publisher, ackTimeout, retryAfter, DEFAULT_MAX_BYTES_IN_FLIGHT, DEFAULT_MAX_BYTES_IN_FLIGHT / 2,
+                registry);
     }
 
     /**
@@ -66,20 +76,33 @@ public class AcknowledgedPublisher {
      *                         its variables, so a thousand recipients with 16 KB of them hold 16 MB for up to
      *                         {@code ackTimeout}; without a bound, a slow broker or a burst of such sends would take
      *                         the heap, and every account's requests with it.
+     * @param maxBytesPerAccount what one account's sends may hold of it at once ({@link #publishSend}): past it that
+     *                         account's next send is answered 503 at once (one is let through whatever its size when
+     *                         the account holds nothing), so that one account's large sends cannot take the whole
+     *                         budget while the others' are refused
      */
     public AcknowledgedPublisher(KafkaPublisher publisher, Duration ackTimeout, Duration retryAfter,
-                                 long maxBytesInFlight, MeterRegistry registry) {
+                                 long maxBytesInFlight, long maxBytesPerAccount, MeterRegistry registry) {
         this.publisher = publisher;
         this.ackTimeout = ackTimeout;
         this.retryAfter = retryAfter;
         this.maxBytesInFlight = maxBytesInFlight;
+        this.maxBytesPerAccount = maxBytesPerAccount;
         this.acknowledged = latency(registry, "acknowledged");
         this.failed = latency(registry, "failed");
         Gauge.builder("dialer.api.produce.bytes.in.flight", bytesInFlight, AtomicLong::get).baseUnit("bytes")
                 .description("Bytes of records waiting for Kafka's acknowledgement").register(registry);
         this.refused = Counter.builder("dialer.api.produce.refused")
                 .description("Requests answered 503 at once: their records would have held more than "
-                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka")
+                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka (budget), or their account's "
+                        + "sends more than its share of it (account_share)")
+                .tag("reason", "budget")
+                .register(registry);
+        this.refusedShare = Counter.builder("dialer.api.produce.refused")
+                .description("Requests answered 503 at once: their records would have held more than "
+                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka (budget), or their account's "
+                        + "sends more than its share of it (account_share)")
+                .tag("reason", "account_share")
                 .register(registry);
     }
 
@@ -92,12 +115,13 @@ public class AcknowledgedPublisher {
     }
 
     /**
-     * As {@link #publishAll(List)}, for a send's commands: a send without an {@code Idempotency-Key} ({@code keyed}
-     * false) is told in its 503 that no retry of it is known to be safe ({@link #SENT_WITHOUT_KEY}), not to retry with
-     * the key it does not have, which a client might read as "add one".
+     * As {@link #publishAll(List)}, for a send's commands, which hold at most {@code maxBytesPerAccount} of the budget
+     * with the other sends of {@code account} waiting for Kafka: a send without an {@code Idempotency-Key}
+     * ({@code keyed} false) is told in its 503 that no retry of it is known to be safe ({@link #SENT_WITHOUT_KEY}), not
+     * to retry with the key it does not have, which a client might read as "add one".
      */
-    public Mono<Void> publishSend(List<OutboundRecord> records, boolean keyed) {
-        return keyed ? publishAll(records) : publishAll(records, SENT_WITHOUT_KEY);
+    public Mono<Void> publishSend(List<OutboundRecord> records, boolean keyed, String account) {
+        return publishAll(records, keyed ? null : SENT_WITHOUT_KEY).contextWrite(Context.of(ACCOUNT, account));
     }
 
     /**
@@ -107,15 +131,24 @@ public class AcknowledgedPublisher {
      */
     public Mono<Void> publishAll(List<OutboundRecord> records, String outcome) {
         return Mono.deferContextual(context -> {
+            // A send's account (publishSend), whose share the bytes count against too.
+            String account = context.getOrDefault(ACCOUNT, null);
             long bytes = bytesOf(records);
-            if (!admitted(bytes)) {
+            Counter refusal = admit(bytes, account);
+            if (refusal == refused) {
                 refused.increment();
                 log.warn("answering 503: {} bytes of records would exceed the {} waiting for Kafka", bytes,
                         maxBytesInFlight);
                 return Mono.error(Problems.unavailable(BUDGET_SPENT, retryAfter, null));
             }
+            if (refusal == refusedShare) {
+                refusedShare.increment();
+                log.warn("answering 503 to account {}: {} bytes of records would exceed its share, {} of the {} "
+                        + "waiting for Kafka", account, bytes, maxBytesPerAccount, maxBytesInFlight);
+                return Mono.error(Problems.unavailable(SHARE_SPENT, retryAfter, null));
+            }
             long started = System.nanoTime();
-            return Mono.fromFuture(sending(traced(records, context), bytes), true)
+            return Mono.fromFuture(sending(traced(records, context), bytes, account), true)
                     .timeout(ackTimeout)
                     .doOnSuccess(done -> record(acknowledged, started))
                     .doOnError(error -> record(failed, started))
@@ -133,9 +166,9 @@ public class AcknowledgedPublisher {
      * yet handed over when the caller stops waiting are sent all the same: a request in doubt is in doubt whichever of
      * its records Kafka has.
      */
-    private CompletableFuture<Void> sending(List<OutboundRecord> records, long bytes) {
+    private CompletableFuture<Void> sending(List<OutboundRecord> records, long bytes, String account) {
         return publisher.publishAll(records)
-                .doFinally(signal -> bytesInFlight.addAndGet(-bytes))
+                .doFinally(signal -> release(bytes, account))
                 .toFuture();
     }
 
@@ -161,16 +194,32 @@ public class AcknowledgedPublisher {
         return bytes;
     }
 
-    /** Takes {@code bytes} of the budget if they fit, or if nothing else waits (a request larger than it). */
-    private boolean admitted(long bytes) {
-        while (true) {
-            long held = bytesInFlight.get();
-            if (held > 0 && held + bytes > maxBytesInFlight) {
-                return false;
+    /**
+     * Takes {@code bytes} of the budget if they fit, or if nothing else waits (a request larger than it), and of
+     * {@code account}'s share (when not null) likewise.
+     *
+     * @return null when taken; else the refusal's counter, {@link #refused} or {@link #refusedShare}
+     */
+    private synchronized Counter admit(long bytes, String account) {
+        long held = bytesInFlight.get();
+        if (held > 0 && held + bytes > maxBytesInFlight) {
+            return refused;
+        }
+        if (account != null) {
+            long own = accountBytes.getOrDefault(account, 0L);
+            if (own > 0 && own + bytes > maxBytesPerAccount) {
+                return refusedShare;
             }
-            if (bytesInFlight.compareAndSet(held, held + bytes)) {
-                return true;
-            }
+            accountBytes.put(account, own + bytes);
+        }
+        bytesInFlight.addAndGet(bytes);
+        return null;
+    }
+
+    private synchronized void release(long bytes, String account) {
+        bytesInFlight.addAndGet(-bytes);
+        if (account != null) {
+            accountBytes.computeIfPresent(account, (key, own) -> own - bytes > 0 ? own - bytes : null);
         }
     }
 

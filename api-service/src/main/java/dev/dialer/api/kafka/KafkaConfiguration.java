@@ -73,6 +73,6 @@ class KafkaConfiguration {
     AcknowledgedPublisher acknowledgedPublisher(KafkaPublisher publisher, ProduceProperties produce,
                                                 MeterRegistry registry) {
         return new AcknowledgedPublisher(publisher, produce.ackTimeout(), produce.retryAfter(),
-                produce.maxBytesInFlight().toBytes(), registry);
+                produce.maxBytesInFlight().toBytes(), produce.maxBytesPerAccount(), registry);
     }
 }

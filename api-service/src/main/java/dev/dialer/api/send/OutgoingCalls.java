@@ -196,7 +196,7 @@ class OutgoingCalls {
                         p.keyCallId()))
                 .toList();
         if (claims.isEmpty()) {
-            return produce(commandsOf(planned), idempotencyKey != null)
+            return produce(account, commandsOf(planned), idempotencyKey != null)
                     .then(recordQueued(account, request, planned, send, now))
                     .then(Mono.fromSupplier(() -> accepted(request, planned, now)));
         }
@@ -206,7 +206,7 @@ class OutgoingCalls {
             return foreignIds.claimThen(account.id(), claims, owners -> {
                         List<Planned> fates = withDuplicates(planned, owners);
                         return ledger.recordAccepted(account.id(), accepted(commandsOf(fates)), now)
-                                .then(produce(commandsOf(fates), idempotencyKey != null))
+                                .then(produce(account, commandsOf(fates), idempotencyKey != null))
                                 .then(Mono.fromRunnable(() -> produced.set(true)))
                                 .thenReturn(fates);
                     })
@@ -228,8 +228,8 @@ class OutgoingCalls {
                 : Problems.unconfirmedWithoutKey(publisher.retryAfter(), error);
     }
 
-    private Mono<Void> produce(List<CallCommand> commands, boolean keyed) {
-        return publisher.publishSend(commands.stream().map(OutgoingCalls::record).toList(), keyed);
+    private Mono<Void> produce(Account account, List<CallCommand> commands, boolean keyed) {
+        return publisher.publishSend(commands.stream().map(OutgoingCalls::record).toList(), keyed, account.id());
     }
 
     /**

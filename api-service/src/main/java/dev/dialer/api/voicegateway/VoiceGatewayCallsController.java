@@ -224,7 +224,7 @@ class VoiceGatewayCallsController {
                 null, null, Map.of(), null, null, call.notifyUrl(), call.actionHook(), call.amdHook(),
                 call.carrierOptions(), IdempotencyKey.acceptedAt(key));
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, command.callerId(), Contract.toBytes(command));
-        return publisher.publishSend(List.of(record), key != null)
+        return publisher.publishSend(List.of(record), key != null, account.id())
                 // Kafka has the call: the answer stays 201 and its first event adds the row.
                 .then(unrecorded.tolerated(ledger.recordAcceptedShared(account.id(), List.of(new CallLedger.Accepted(
                         command.requestId(), command.callerId(), command.to(), null, null,

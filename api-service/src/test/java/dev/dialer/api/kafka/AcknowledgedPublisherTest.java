@@ -81,7 +81,7 @@ class AcknowledgedPublisherTest {
                             .isEqualTo(AcknowledgedPublisher.BUDGET_SPENT);
                 })
                 .verifyComplete();
-        assertThat(meters.get("dialer.api.produce.refused").counter().count()).isEqualTo(1);
+        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isEqualTo(1);
         // The first request's bytes are given back once the producer gives its record up (its delivery timeout).
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
 
@@ -97,7 +97,7 @@ class AcknowledgedPublisherTest {
                 .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
                         .startsWith("Kafka did not acknowledge the request"))
                 .verify(Duration.ofSeconds(15));
-        assertThat(meters.get("dialer.api.produce.refused").counter().count()).isEqualTo(1);
+        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isEqualTo(1);
         slow.close();
     }
 
@@ -137,13 +137,51 @@ class AcknowledgedPublisherTest {
     }
 
     /**
+     * One account's sends hold at most its share of the budget: past it, its next send is refused at once while another
+     * account's still goes through.
+     */
+    @Test
+    void anAccountsSendsHoldNoMoreThanItsShareOfTheBudget() {
+        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
+                "acknowledged-publisher-share-test", Duration.ofSeconds(3));
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        AcknowledgedPublisher shared = new AcknowledgedPublisher(slow, Duration.ofSeconds(3), Duration.ofMillis(1500),
+                200, 100, meters);
+        List<OutboundRecord> sixtyOneBytes = List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234",
+                new byte[48]));
+
+        // The first send of acc-a waits for Kafka (which never answers here) while the others come.
+        shared.publishSend(sixtyOneBytes, true, "acc-a").subscribe(done -> { }, error -> { });
+        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-a"))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .isEqualTo(AcknowledgedPublisher.SHARE_SPENT))
+                .verify(Duration.ofSeconds(5));
+        assertThat(bytesInFlight(meters)).as("the refused send holds nothing").isEqualTo(61);
+        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-b"))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
+
+        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "account_share").counter().count())
+                .isEqualTo(1);
+        assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isZero();
+        // Given back with the records: acc-a's next send waits for Kafka again.
+        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
+        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-a"))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
+        slow.close();
+    }
+
+    /**
      * A publisher on {@code slow} holding at most 100 bytes while Kafka acknowledges, waiting {@code ackTimeout}, its
      * meters in {@code meters}: a registry of its own, as a gauge of the same name in the class's registry would be
      * the other publisher's.
      */
     private static AcknowledgedPublisher budgetOf100Bytes(KafkaPublisher slow, Duration ackTimeout,
                                                           SimpleMeterRegistry meters) {
-        return new AcknowledgedPublisher(slow, ackTimeout, Duration.ofMillis(1500), 100, meters);
+        return new AcknowledgedPublisher(slow, ackTimeout, Duration.ofMillis(1500), 100, 100, meters);
     }
 
     private static double bytesInFlight(SimpleMeterRegistry meters) {
