@@ -45,6 +45,11 @@ public class AcknowledgedPublisher {
     static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 64L << 20;
     static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
             + "them; nothing of this request was queued. Retry later.";
+    /**
+     * The percentage of the budget every account's sends may hold together: the rest stays for the requests that are
+     * not sends (cancels, DNC and settings changes, pauses), which must get through while sends fill the budget.
+     */
+    static final int SENDS_SHARE = 75;
     /** The key of the Reactor context entry that names the account a send's records count against. */
     private static final String ACCOUNT = AcknowledgedPublisher.class.getName() + ".account";
     static final String SHARE_SPENT = "This account's sends hold their share of the records the service takes while "
@@ -58,6 +63,8 @@ public class AcknowledgedPublisher {
     private final AtomicLong bytesInFlight = new AtomicLong();
     /** Bytes each account's sends hold now (guarded by {@code this}); an account holding none has no entry. */
     private final Map<String, Long> accountBytes = new HashMap<>();
+    /** Bytes every account's sends hold now together (guarded by {@code this}). */
+    private long sendBytes;
     private final Timer acknowledged;
     private final Timer failed;
     private final Counter refused;
@@ -130,6 +137,10 @@ public class AcknowledgedPublisher {
      * (the caller knows: a change undone, a cancel kept…).
      */
     public Mono<Void> publishAll(List<OutboundRecord> records, String outcome) {
+        if (records.isEmpty()) {
+            // A send whose every recipient was refused or is a duplicate: nothing to wait for, nothing to refuse.
+            return Mono.empty();
+        }
         return Mono.deferContextual(context -> {
             // A send's account (publishSend), whose share the bytes count against too.
             String account = context.getOrDefault(ACCOUNT, null);
@@ -195,8 +206,10 @@ public class AcknowledgedPublisher {
     }
 
     /**
-     * Takes {@code bytes} of the budget if they fit, or if nothing else waits (a request larger than it), and of
-     * {@code account}'s share (when not null) likewise.
+     * Takes {@code bytes} of the budget if they fit, or if nothing else waits (a request larger than it); for a send
+     * ({@code account} not null), of {@link #SENDS_SHARE} of it for every account's sends together and of
+     * {@code account}'s share likewise, so that sends never leave cancels, DNC changes and the other controls without
+     * room.
      *
      * @return null when taken; else the refusal's counter, {@link #refused} or {@link #refusedShare}
      */
@@ -206,11 +219,15 @@ public class AcknowledgedPublisher {
             return refused;
         }
         if (account != null) {
+            if (sendBytes > 0 && sendBytes + bytes > maxBytesInFlight / 100 * SENDS_SHARE) {
+                return refused;
+            }
             long own = accountBytes.getOrDefault(account, 0L);
             if (own > 0 && own + bytes > maxBytesPerAccount) {
                 return refusedShare;
             }
             accountBytes.put(account, own + bytes);
+            sendBytes += bytes;
         }
         bytesInFlight.addAndGet(bytes);
         return null;
@@ -219,6 +236,7 @@ public class AcknowledgedPublisher {
     private synchronized void release(long bytes, String account) {
         bytesInFlight.addAndGet(-bytes);
         if (account != null) {
+            sendBytes -= bytes;
             accountBytes.computeIfPresent(account, (key, own) -> own - bytes > 0 ? own - bytes : null);
         }
     }

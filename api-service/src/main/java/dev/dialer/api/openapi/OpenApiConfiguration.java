@@ -240,8 +240,10 @@ class OpenApiConfiguration {
                 "Too many requests", "This account's request rate is exceeded; retry in 1 s.")
                 .addHeaderObject("Retry-After", retryAfter()));
         responses.put("Unavailable", problem("Kafka did not acknowledge in time, the request failed after Kafka "
-                + "had its records, or the database could not be reached; retry after `Retry-After` seconds. The "
-                + "`detail` says what became of the request: a send may have been queued (retry it with the same "
+                + "had its records, the database could not be reached, or the service (or the account's sends) held "
+                + "as many records waiting for Kafka as it takes; retry after `Retry-After` seconds. The "
+                + "`detail` says what became of the request: nothing of it was queued (the last case); a send may "
+                + "have been queued (retry it with the same "
                 + "`Idempotency-Key`); a create or change of a webhook or subscription, a change of the settings or "
                 + "the DNC list, a pause or resume did not take effect; a cancel may still take effect (a "
                 + "campaign's stays canceled) and is safe to repeat", "unavailable", 503, "Service unavailable",

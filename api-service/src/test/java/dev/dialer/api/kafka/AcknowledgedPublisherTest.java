@@ -175,6 +175,36 @@ class AcknowledgedPublisherTest {
     }
 
     /**
+     * Sends together hold at most three quarters of the budget: a cancel or a DNC change still gets through while
+     * sends of several accounts fill what they may; and a send with nothing to publish is never refused.
+     */
+    @Test
+    void sendsTogetherLeaveRoomForTheRequestsThatAreNotSends() {
+        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
+                "acknowledged-publisher-sends-test", Duration.ofSeconds(3));
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        AcknowledgedPublisher shared = new AcknowledgedPublisher(slow, Duration.ofSeconds(3), Duration.ofMillis(1500),
+                200, 100, meters);
+        List<OutboundRecord> sixtyOneBytes = List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234",
+                new byte[48]));
+
+        shared.publishSend(sixtyOneBytes, true, "acc-a").subscribe(done -> { }, error -> { });
+        shared.publishSend(sixtyOneBytes, true, "acc-b").subscribe(done -> { }, error -> { });
+        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-c"))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .as("183 bytes of sends would pass the 150 they may hold").isEqualTo(
+                                AcknowledgedPublisher.BUDGET_SPENT))
+                .verify(Duration.ofSeconds(5));
+        StepVerifier.create(shared.publishSend(List.of(), true, "acc-a")).verifyComplete();
+        // A cancel is not a send: it waits for Kafka (which never answers here), not refused.
+        StepVerifier.create(shared.publishAll(sixtyOneBytes, "the cancel may still take effect"))
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
+        slow.close();
+    }
+
+    /**
      * A publisher on {@code slow} holding at most 100 bytes while Kafka acknowledges, waiting {@code ackTimeout}, its
      * meters in {@code meters}: a registry of its own, as a gauge of the same name in the class's registry would be
      * the other publisher's.
