@@ -73,6 +73,15 @@ public interface Carrier {
     }
 
     /**
+     * The carrier's own timeout of a create-call request, which tells a request never sent (unreachable) from one
+     * that may have placed the call, as a timeout around it cannot: such a timeout must be the longer. Null when the
+     * carrier has none.
+     */
+    default Duration requestTimeout() {
+        return null;
+    }
+
+    /**
      * Whether the carrier can be asked, outside any call, whether it answers at all ({@link #probe}).
      */
     default boolean probes() {

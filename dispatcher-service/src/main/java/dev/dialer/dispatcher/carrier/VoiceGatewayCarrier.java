@@ -8,6 +8,7 @@ import dev.dialer.dispatcher.callback.VoiceGatewayStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
@@ -252,6 +253,11 @@ final class VoiceGatewayCarrier implements Carrier {
     @Override
     public boolean probes() {
         return true;
+    }
+
+    @Override
+    public Duration requestTimeout() {
+        return properties.requestTimeout();
     }
 
     /**

@@ -119,7 +119,7 @@ class DispatchBenchmark {
                         "dialer.dispatcher.pacing.caller-cps", "0",
                         "dialer.dispatcher.pacing.trunk-concurrency", "1000",
                         "dialer.dispatcher.carrier.request-timeout", "PT60S",
-                        "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S",
+                        "dialer.dispatcher.carrier.routing.guard.timeout", "PT61S",
                         "dialer.dispatcher.carrier.routing.guard.max-concurrent-calls", "2000",
                         "dialer.dispatcher.lanes.in-flight-per-lane", "1000")),
                 Path.of("target", "benchmark-throughput-dispatcher.log"), Duration.ofMinutes(2));
@@ -228,7 +228,7 @@ class DispatchBenchmark {
                 // On a loaded machine the simulator (in this JVM) answered late, 5 s timeouts opened the carrier's
                 // breaker and the dials then failed at once without reaching it: what was measured was the breaker.
                 "dialer.dispatcher.carrier.request-timeout", "PT60S",
-                "dialer.dispatcher.carrier.routing.guard.timeout", "PT60S"));
+                "dialer.dispatcher.carrier.routing.guard.timeout", "PT61S"));
         // A warm-up first, on a caller ID of its own at a high rate: the first dials of a fresh JVM are slow (the JIT,
         // the carrier's first connections), so the first call the carrier received came late and the calls behind
         // it crowded into the 60 s counted from it (605-608 at 10 CPS). -Dbench.warmup=0 measures it cold.

@@ -72,7 +72,8 @@ public record CarrierRoutingProperties(
      *
      * @param timeout              longest create-call request before it counts as a timeout; longer than the
      *                             Voice Gateway's own {@code carrier.request-timeout} (5 s), whose timeout tells a
-     *                             request never sent (unreachable: failed over) from one maybe placed
+     *                             request never sent (unreachable: failed over) from one maybe placed; a Voice
+     *                             Gateway's is made that and one second when it is not ({@link RoutingCarriers})
      * @param maxConcurrentCalls   create-call requests in flight at once (more are refused at once, never queued)
      * @param failureRateThreshold percentage of technical failures that opens the breaker
      * @param minimumCalls         requests seen before the failure rate counts

@@ -19,6 +19,18 @@ public final class RoutingCarriers {
     }
 
     /**
+     * The guard's timeout of a carrier's requests: the configured one, or a second past the carrier's own request
+     * timeout when that is not shorter. Cut by the guard first, a create-call that never reached the carrier (its name
+     * not resolved, its connection or TLS handshake hung) would be taken for one that may have placed the call, neither
+     * failed over nor dialled again, and left to the watchdog for over an hour; only the carrier's own timeout knows
+     * whether the request was written.
+     */
+    static Duration guardTimeout(Duration configured, Carrier carrier) {
+        Duration own = carrier.requestTimeout();
+        return own == null || own.compareTo(configured) < 0 ? configured : own.plusSeconds(1);
+    }
+
+    /**
      * @param carriers the carriers by route name, in the default order when the properties name none
      * @param registry breaker states and bulkhead use are published here ({@code resilience4j.circuitbreaker.*},
      *                 {@code resilience4j.bulkhead.*}, tagged by carrier name)
@@ -44,7 +56,7 @@ public final class RoutingCarriers {
                 .build());
         Map<String, GuardedCarrier> guarded = new LinkedHashMap<>();
         carriers.forEach((name, carrier) -> guarded.put(name, new GuardedCarrier(name, carrier,
-                breakers.circuitBreaker(name), bulkheads.bulkhead(name), guard.timeout())));
+                breakers.circuitBreaker(name), bulkheads.bulkhead(name), guardTimeout(guard.timeout(), carrier))));
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(registry);
         TaggedBulkheadMetrics.ofBulkheadRegistry(bulkheads).bindTo(registry);
         CarrierRoutingProperties effective = properties.order().isEmpty()

@@ -154,6 +154,17 @@ class RoutingCarrierTest {
     }
 
     @Test
+    void theGuardNeverCutsACreateCallBeforeTheCarriersOwnTimeout() {
+        assertThat(RoutingCarriers.guardTimeout(Duration.ofSeconds(6), second)).isEqualTo(Duration.ofSeconds(6));
+        assertThat(RoutingCarriers.guardTimeout(Duration.ofSeconds(6), new TimedCarrier(Duration.ofSeconds(5))))
+                .isEqualTo(Duration.ofSeconds(6));
+        assertThat(RoutingCarriers.guardTimeout(Duration.ofSeconds(5), new TimedCarrier(Duration.ofSeconds(5))))
+                .isEqualTo(Duration.ofSeconds(6));
+        assertThat(RoutingCarriers.guardTimeout(Duration.ofSeconds(6), new TimedCarrier(Duration.ofSeconds(60))))
+                .isEqualTo(Duration.ofSeconds(61));
+    }
+
+    @Test
     void unreachableCarrierIsFailedOver() {
         Carrier routing = routing(failing(CarrierException.Reason.UNREACHABLE, null), second);
 
@@ -476,6 +487,25 @@ class RoutingCarrierTest {
         @Override
         public Mono<Boolean> hangUp(CallRef call) {
             return hungUp;
+        }
+    }
+
+    /** A carrier with a request timeout of its own, that places nothing. */
+    private record TimedCarrier(Duration requestTimeout) implements Carrier {
+
+        @Override
+        public Mono<PlacedCall> place(CallCommand command, int dial) {
+            return Mono.never();
+        }
+
+        @Override
+        public Mono<CallReport> status(CallRef call) {
+            return Mono.empty();
+        }
+
+        @Override
+        public Mono<Boolean> hangUp(CallRef call) {
+            return Mono.empty();
         }
     }
 
