@@ -132,8 +132,14 @@ public class IdempotentRequests {
         return problem;
     }
 
+    /**
+     * A 4xx, or the publisher's 503 refusal made before anything was handed to Kafka (its budget, or the account's
+     * share of it, full: {@link AcknowledgedPublisher#refusedAtOnce}): this try queued nothing, though an earlier one
+     * under the key may have.
+     */
     private static boolean refusedBeforeProducing(Throwable error) {
-        return error instanceof ApiProblem problem && problem.getStatusCode().is4xxClientError();
+        return error instanceof ApiProblem problem && (problem.getStatusCode().is4xxClientError()
+                || AcknowledgedPublisher.refusedAtOnce(problem));
     }
 
     /** A claim that cannot be released only keeps the key from being used again for its 24 hours. */

@@ -1,5 +1,6 @@
 package dev.dialer.api.kafka;
 
+import dev.dialer.api.problem.ApiProblem;
 import dev.dialer.api.problem.Problems;
 import dev.dialer.api.trace.TraceContext;
 import dev.dialer.common.kafka.KafkaPublisher;
@@ -43,7 +44,7 @@ public class AcknowledgedPublisher {
 
     /** {@code dialer.api.kafka.max-bytes-in-flight}'s default. */
     static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 64L << 20;
-    static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
+    public static final String BUDGET_SPENT = "The service holds as many records as it takes while Kafka acknowledges "
             + "them; nothing of this request was queued. Retry later.";
     /**
      * The percentage of the budget every account's sends may hold together: the rest stays for the requests that are
@@ -52,7 +53,7 @@ public class AcknowledgedPublisher {
     static final int SENDS_SHARE = 75;
     /** The key of the Reactor context entry that names the account a send's records count against. */
     private static final String ACCOUNT = AcknowledgedPublisher.class.getName() + ".account";
-    static final String SHARE_SPENT = "This account's sends hold their share of the records the service takes while "
+    public static final String SHARE_SPENT = "This account's sends hold their share of the records the service takes while "
             + "Kafka acknowledges them; nothing of this request was queued. Retry later.";
 
     private final KafkaPublisher publisher;
@@ -99,18 +100,8 @@ public class AcknowledgedPublisher {
         this.failed = latency(registry, "failed");
         Gauge.builder("dialer.api.produce.bytes.in.flight", bytesInFlight, AtomicLong::get).baseUnit("bytes")
                 .description("Bytes of records waiting for Kafka's acknowledgement").register(registry);
-        this.refused = Counter.builder("dialer.api.produce.refused")
-                .description("Requests answered 503 at once: their records would have held more than "
-                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka (budget), or their account's "
-                        + "sends more than its share of it (account_share)")
-                .tag("reason", "budget")
-                .register(registry);
-        this.refusedShare = Counter.builder("dialer.api.produce.refused")
-                .description("Requests answered 503 at once: their records would have held more than "
-                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka (budget), or their account's "
-                        + "sends more than its share of it (account_share)")
-                .tag("reason", "account_share")
-                .register(registry);
+        this.refused = refusedCounter(registry, "budget");
+        this.refusedShare = refusedCounter(registry, "account_share");
     }
 
     /**
@@ -145,18 +136,9 @@ public class AcknowledgedPublisher {
             // A send's account (publishSend), whose share the bytes count against too.
             String account = context.getOrDefault(ACCOUNT, null);
             long bytes = bytesOf(records);
-            Counter refusal = admit(bytes, account);
-            if (refusal == refused) {
-                refused.increment();
-                log.warn("answering 503: {} bytes of records would exceed the {} waiting for Kafka", bytes,
-                        maxBytesInFlight);
-                return Mono.error(Problems.unavailable(BUDGET_SPENT, retryAfter, null));
-            }
-            if (refusal == refusedShare) {
-                refusedShare.increment();
-                log.warn("answering 503 to account {}: {} bytes of records would exceed its share, {} of the {} "
-                        + "waiting for Kafka", account, bytes, maxBytesPerAccount, maxBytesInFlight);
-                return Mono.error(Problems.unavailable(SHARE_SPENT, retryAfter, null));
+            Refusal refusal = admit(bytes, account);
+            if (refusal != null) {
+                return Mono.error(refused(refusal, bytes, account));
             }
             long started = System.nanoTime();
             return Mono.fromFuture(sending(traced(records, context), bytes, account), true)
@@ -205,26 +187,46 @@ public class AcknowledgedPublisher {
         return bytes;
     }
 
+    /** Why a request's records were refused at once. */
+    private enum Refusal {
+        BUDGET, SENDS, SHARE
+    }
+
+    /** Counts and logs a refusal at once, and the 503 that answers it. */
+    private ApiProblem refused(Refusal refusal, long bytes, String account) {
+        switch (refusal) {
+            case BUDGET -> log.warn("answering 503: {} bytes of records would exceed the {} waiting for Kafka", bytes,
+                    maxBytesInFlight);
+            case SENDS -> log.warn("answering 503 to account {}: {} bytes of records would take every account's "
+                    + "sends past their {} % of the {} waiting for Kafka", account, bytes, SENDS_SHARE,
+                    maxBytesInFlight);
+            case SHARE -> log.warn("answering 503 to account {}: {} bytes of records would exceed its share, {} of "
+                    + "the {} waiting for Kafka", account, bytes, maxBytesPerAccount, maxBytesInFlight);
+        }
+        (refusal == Refusal.SHARE ? refusedShare : refused).increment();
+        return Problems.unavailable(refusal == Refusal.SHARE ? SHARE_SPENT : BUDGET_SPENT, retryAfter, null);
+    }
+
     /**
      * Takes {@code bytes} of the budget if they fit, or if nothing else waits (a request larger than it); for a send
      * ({@code account} not null), of {@link #SENDS_SHARE} of it for every account's sends together and of
      * {@code account}'s share likewise, so that sends never leave cancels, DNC changes and the other controls without
      * room.
      *
-     * @return null when taken; else the refusal's counter, {@link #refused} or {@link #refusedShare}
+     * @return null when taken; else why not
      */
-    private synchronized Counter admit(long bytes, String account) {
+    private synchronized Refusal admit(long bytes, String account) {
         long held = bytesInFlight.get();
         if (held > 0 && held + bytes > maxBytesInFlight) {
-            return refused;
+            return Refusal.BUDGET;
         }
         if (account != null) {
             if (sendBytes > 0 && sendBytes + bytes > maxBytesInFlight / 100 * SENDS_SHARE) {
-                return refused;
+                return Refusal.SENDS;
             }
             long own = accountBytes.getOrDefault(account, 0L);
             if (own > 0 && own + bytes > maxBytesPerAccount) {
-                return refusedShare;
+                return Refusal.SHARE;
             }
             accountBytes.put(account, own + bytes);
             sendBytes += bytes;
@@ -239,6 +241,19 @@ public class AcknowledgedPublisher {
             sendBytes -= bytes;
             accountBytes.computeIfPresent(account, (key, own) -> own - bytes > 0 ? own - bytes : null);
         }
+    }
+
+    /**
+     * Whether {@code error} is this publisher's refusal made before anything of its request was handed to Kafka: the
+     * budget, the sends' part of it or the account's share of it full. The request queued nothing; an earlier try of
+     * it under the same key may have.
+     */
+    public static boolean refusedAtOnce(Throwable error) {
+        if (!(error instanceof ApiProblem problem)) {
+            return false;
+        }
+        String detail = problem.getBody().getDetail();
+        return BUDGET_SPENT.equals(detail) || SHARE_SPENT.equals(detail);
     }
 
     /** The longest a record handed to the producer may still take to land ({@link KafkaPublisher#longestLanding}). */
@@ -317,6 +332,15 @@ public class AcknowledgedPublisher {
 
     private static void record(Timer timer, long started) {
         timer.record(Duration.ofNanos(System.nanoTime() - started));
+    }
+
+    private static Counter refusedCounter(MeterRegistry registry, String reason) {
+        return Counter.builder("dialer.api.produce.refused")
+                .description("Requests answered 503 at once: their records would have held more than "
+                        + "dialer.api.kafka.max-bytes-in-flight while waiting for Kafka, or a send's more than the "
+                        + "sends' part of it (budget), or than its account's share of it (account_share)")
+                .tag("reason", reason)
+                .register(registry);
     }
 
     private static Timer latency(MeterRegistry registry, String outcome) {

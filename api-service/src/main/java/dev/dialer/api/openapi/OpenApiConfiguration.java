@@ -242,8 +242,9 @@ class OpenApiConfiguration {
         responses.put("Unavailable", problem("Kafka did not acknowledge in time, the request failed after Kafka "
                 + "had its records, the database could not be reached, or the service (or the account's sends) held "
                 + "as many records waiting for Kafka as it takes; retry after `Retry-After` seconds. The "
-                + "`detail` says what became of the request: nothing of it was queued (the last case); a send may "
-                + "have been queued (retry it with the same "
+                + "`detail` says what became of the request: nothing of it was queued this time (the last case; an "
+                + "earlier try under the same `Idempotency-Key` may have queued calls, and the detail then says so); "
+                + "a send may have been queued (retry it with the same "
                 + "`Idempotency-Key`); a create or change of a webhook or subscription, a change of the settings or "
                 + "the DNC list, a pause or resume did not take effect; a cancel may still take effect (a "
                 + "campaign's stays canceled) and is safe to repeat", "unavailable", 503, "Service unavailable",

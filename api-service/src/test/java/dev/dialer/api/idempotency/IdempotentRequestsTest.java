@@ -87,6 +87,51 @@ class IdempotentRequestsTest {
         assertThat(released).isEmpty();
     }
 
+    /**
+     * A retry refused at once because the Kafka budget (or the account's share of it) is full queued nothing, but the
+     * try before it, answered an ambiguous 503, may have: the answer says so, and the key is kept; a first try so
+     * refused gives its key back.
+     */
+    @Test
+    void aRetryRefusedAtOnceForTheKafkaBudgetSaysThatTheEarlierTryMayHaveQueuedCalls() {
+        java.util.List<String> released = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean fresh = new java.util.concurrent.atomic.AtomicBoolean(false);
+        IdempotencyStore store = new AnswerNotStored() {
+            @Override
+            public Mono<Claim> claim(String accountId, String key, String fingerprint) {
+                return Mono.just(new Proceed("salt", fresh.get()));
+            }
+
+            @Override
+            public Mono<Void> release(String accountId, String key, String salt) {
+                return Mono.fromRunnable(() -> released.add(key));
+            }
+        };
+        IdempotentRequests requests = new IdempotentRequests(store,
+                new AcknowledgedPublisher(null, Duration.ofSeconds(10), Duration.ofSeconds(5), registry), registry);
+
+        requests.once("acme", "order-1", "fingerprint", HttpStatus.OK, key -> Mono.error(Problems.unavailable(
+                        AcknowledgedPublisher.SHARE_SPENT, Duration.ofSeconds(5), null)))
+                .as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(503);
+                    assertThat(problem.getBody().getDetail()).startsWith(AcknowledgedPublisher.SHARE_SPENT)
+                            .endsWith(IdempotentRequests.EARLIER_TRY_IN_DOUBT);
+                })
+                .verify(Duration.ofSeconds(5));
+        assertThat(released).isEmpty();
+
+        fresh.set(true);
+        requests.once("acme", "order-2", "fingerprint", HttpStatus.OK, key -> Mono.error(Problems.unavailable(
+                        AcknowledgedPublisher.BUDGET_SPENT, Duration.ofSeconds(5), null)))
+                .as(StepVerifier::create)
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .isEqualTo(AcknowledgedPublisher.BUDGET_SPENT))
+                .verify(Duration.ofSeconds(5));
+        assertThat(released).containsExactly("order-2");
+    }
+
     /** A store that grants every claim and fails to store the answer, as when the database goes away meanwhile. */
     private static class AnswerNotStored extends IdempotencyStore {
 
