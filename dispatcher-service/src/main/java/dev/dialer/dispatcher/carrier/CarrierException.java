@@ -146,6 +146,14 @@ public final class CarrierException extends RuntimeException {
     }
 
     /**
+     * Whether this says the carrier fails, as its circuit breaker counts: a technical failure or one that may have
+     * placed the call, but not a refusal for its capacity (a limit a few calls fewer keeps).
+     */
+    public boolean countsAgainstCarrier() {
+        return !isCapacityRefusal() && (isTechnical() || mayHaveBeenPlaced());
+    }
+
+    /**
      * Whether the call may have been placed although no create-call answer said so: a timeout, a connection lost after
      * the request was sent (a proxy's 503 saying so included, {@link VoiceGatewayCarrier#placedCall}), or a 500, 502,
      * 504, 520 or 524 (the server, or the gateway in front of it, failed while the request was being handled; jambonz

@@ -276,9 +276,7 @@ final class VoiceGatewayCarrier implements Carrier {
                             int code = response.statusCode().value();
                             CarrierException failure = new CarrierException(CarrierException.Reason.REJECTED, code,
                                     "carrier answered HTTP " + code + " to a probe", null);
-                            boolean failed = (failure.isTechnical() || failure.mayHaveBeenPlaced())
-                                    && !failure.isCapacityRefusal();
-                            return failed ? Mono.<Void>error(failure) : Mono.<Void>empty();
+                            return failure.countsAgainstCarrier() ? Mono.<Void>error(failure) : Mono.<Void>empty();
                         }))))
                 .transform(this::bounded);
     }

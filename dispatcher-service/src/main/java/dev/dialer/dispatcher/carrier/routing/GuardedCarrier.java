@@ -35,6 +35,8 @@ final class GuardedCarrier implements Carrier {
     private final Bulkhead bulkhead;
     private final Duration timeout;
     private final AtomicInteger probesInFlight = new AtomicInteger();
+    /** Probes that failed since this dialer's last create-call request to the carrier. */
+    private final AtomicInteger probeFailuresSinceCall = new AtomicInteger();
     private final LongSupplier nanoTime;
     /** When this dialer last sent the carrier a create-call request or a probe, on {@link #nanoTime}. */
     private volatile long lastRequestAt;
@@ -68,16 +70,22 @@ final class GuardedCarrier implements Carrier {
     boolean accepting() {
         return switch (breaker.getState()) {
             case OPEN, FORCED_OPEN -> false;
-            case HALF_OPEN -> breaker.getMetrics().getNumberOfBufferedCalls() + probesInFlight.get()
-                    < breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState();
+            case HALF_OPEN -> halfOpenPermitsLeft() > 0;
             default -> true;
         };
+    }
+
+    /** The requests a half-open breaker still lets through: its permits less those answered or in flight. */
+    private int halfOpenPermitsLeft() {
+        return breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState()
+                - breaker.getMetrics().getNumberOfBufferedCalls() - probesInFlight.get();
     }
 
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
         return Mono.defer(() -> {
                     lastRequestAt = nanoTime.getAsLong();
+                    probeFailuresSinceCall.set(0);
                     return carrier.place(command, dial);
                 })
                 .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
@@ -104,8 +112,7 @@ final class GuardedCarrier implements Carrier {
         }
         int probes = switch (breaker.getState()) {
             case CLOSED -> 1;
-            case HALF_OPEN -> breaker.getCircuitBreakerConfig().getPermittedNumberOfCallsInHalfOpenState()
-                    - breaker.getMetrics().getNumberOfBufferedCalls() - probesInFlight.get();
+            case HALF_OPEN -> halfOpenPermitsLeft();
             default -> 0;
         };
         if (probes <= 0) {
@@ -117,10 +124,12 @@ final class GuardedCarrier implements Carrier {
 
     /**
      * One probe, let through by the breaker as a request is (none when it is not: open, or its half-open permits
-     * taken). Its failure is recorded as a failed request's is; its answer is not recorded at all, only its permit
-     * given back: an API that answers tells nothing of what places calls (jambonz answers from its API server and
-     * Redis while its feature servers are down), so an answer must neither dilute the failures of create-calls nor
-     * close a half-open breaker, which its calls decide.
+     * taken). Its failure is recorded as a failed request's is. Its answer is not recorded, only its permit given
+     * back: an API that answers tells nothing of what places calls (jambonz answers from its API server and Redis
+     * while its feature servers are down), so an answer must neither dilute the failures of create-calls nor close a
+     * half-open breaker that create-calls opened. It undoes what failed probes did since the last create-call, though
+     * ({@link #probesFailedAndAnswered}): else those failures would stay in the breaker's count of an idle carrier for
+     * good, and open it at its first calls, or keep it half-open for as long as no call comes.
      */
     private Mono<Probed> probeOnce() {
         return Mono.defer(() -> {
@@ -135,11 +144,15 @@ final class GuardedCarrier implements Carrier {
                     .then(Mono.fromCallable(() -> {
                         ended.set(true);
                         breaker.releasePermission();
+                        if (probeFailuresSinceCall.getAndSet(0) > 0) {
+                            probesFailedAndAnswered();
+                        }
                         return Probed.ANSWERED;
                     }))
                     .onErrorResume(failure -> {
                         ended.set(true);
                         breaker.onError(breaker.getCurrentTimestamp() - started, breaker.getTimestampUnit(), failure);
+                        probeFailuresSinceCall.incrementAndGet();
                         return Mono.just(new Probed(failure));
                     })
                     .doOnCancel(() -> {
@@ -148,6 +161,20 @@ final class GuardedCarrier implements Carrier {
                         }
                     });
         });
+    }
+
+    /**
+     * A probe answered after probes failed, with no create-call since the first of them: the carrier's API is back,
+     * and what those failures decided is undone: a closed breaker's count starts again (with the create-calls it
+     * held from before them: a carrier whose calls failed, then went idle, is judged by its next calls again), a
+     * half-open one closes.
+     */
+    private void probesFailedAndAnswered() {
+        switch (breaker.getState()) {
+            case CLOSED -> breaker.reset();
+            case HALF_OPEN -> breaker.transitionToClosedState();
+            default -> { }
+        }
     }
 
     /** A request made while the breaker is half-open is counted among the probes in flight until it ends. */
@@ -187,8 +214,7 @@ final class GuardedCarrier implements Carrier {
 
     /** What the breaker counts as a failure of the carrier. */
     static boolean countsAgainstCarrier(Throwable error) {
-        return error instanceof CarrierException failure && !failure.isCapacityRefusal()
-                && (failure.isTechnical() || failure.mayHaveBeenPlaced());
+        return error instanceof CarrierException failure && failure.countsAgainstCarrier();
     }
 
     /** A probe's outcome: the carrier answered it, or its {@code failure}. */

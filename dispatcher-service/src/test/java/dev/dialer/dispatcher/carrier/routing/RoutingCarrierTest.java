@@ -146,6 +146,41 @@ class RoutingCarrierTest {
         assertThat(routing.trunksOutOfService()).containsExactly("first");
     }
 
+    @Test
+    void failedProbesAnsweredAgainLeaveNoFailureInAnIdleCarriersBreaker() {
+        AtomicInteger asked = new AtomicInteger();
+        // The carrier's API restarts: the first probe fails, the next ones are answered.
+        ProbedCarrier first = new ProbedCarrier(Mono.defer(() -> asked.getAndIncrement() == 0
+                ? Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE, "connection refused", null))
+                : Mono.empty()));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Carrier routing = routing(first, second, Duration.ofSeconds(30), registry);
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+
+        // One call of two failed would open it (minimum-calls 2, 50 %): the failed probe no longer counts.
+        StepVerifier.create(routing.place(command(), 1)).expectNextCount(1).verifyComplete();
+        assertThat(breakerState(registry, "first")).isEqualTo("closed");
+    }
+
+    @Test
+    void aHalfOpenBreakerThatProbesAloneOpenedClosesWhenTheyAreAnswered() {
+        AtomicInteger asked = new AtomicInteger();
+        ProbedCarrier first = new ProbedCarrier(Mono.defer(() -> asked.getAndIncrement() < 2
+                ? Mono.error(new CarrierException(CarrierException.Reason.UNREACHABLE, "connection refused", null))
+                : Mono.empty()));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Carrier routing = routing(first, second, Duration.ofMillis(200), registry);
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+        assertThat(breakerState(registry, "first")).isEqualTo("open");
+
+        await().atMost(WAIT).until(() -> "half_open".equals(breakerState(registry, "first")));
+        routing.probeIdle(Duration.ZERO).block(WAIT);
+
+        assertThat(breakerState(registry, "first")).as("no call to judge it: its probes do").isEqualTo("closed");
+    }
+
     private static String breakerState(SimpleMeterRegistry registry, String carrier) {
         return registry.find("resilience4j.circuitbreaker.state").tag("name", carrier).gauges().stream()
                 .filter(gauge -> gauge.value() == 1.0)
