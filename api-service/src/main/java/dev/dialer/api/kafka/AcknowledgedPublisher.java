@@ -53,8 +53,8 @@ public class AcknowledgedPublisher {
     static final int SENDS_SHARE = 75;
     /** The key of the Reactor context entry that names the account a send's records count against. */
     private static final String ACCOUNT = AcknowledgedPublisher.class.getName() + ".account";
-    public static final String SHARE_SPENT = "This account's sends hold their share of the records the service takes while "
-            + "Kafka acknowledges them; nothing of this request was queued. Retry later.";
+    public static final String SHARE_SPENT = "This account's sends hold their share of the records the service takes "
+            + "while Kafka acknowledges them; nothing of this request was queued. Retry later.";
 
     private final KafkaPublisher publisher;
     private final Duration ackTimeout;
