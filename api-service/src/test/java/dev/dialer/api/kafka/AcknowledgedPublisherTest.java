@@ -65,8 +65,7 @@ class AcknowledgedPublisherTest {
     @Test
     void aRequestWhoseRecordsWouldHoldMoreThanTheBudgetIsRefusedAtOnceWithNothingPublished() {
         // The first request must still wait when the second comes: timeouts a loaded machine cannot outrun.
-        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
-                "acknowledged-publisher-budget-test", Duration.ofSeconds(3));
+        KafkaPublisher slow = neverAnswering("acknowledged-publisher-budget-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AcknowledgedPublisher budgeted = budgetOf100Bytes(slow, Duration.ofSeconds(3), meters);
         OutboundRecord record = OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]);
@@ -86,17 +85,11 @@ class AcknowledgedPublisherTest {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
 
         // Free again: the next one waits for Kafka (and times out: the broker here never answers).
-        StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .startsWith("Kafka did not acknowledge the request"))
-                .verify(Duration.ofSeconds(15));
+        expectNotAcknowledged(budgeted.publishAll(sixtyOneBytes));
         // One larger than the whole budget goes through when nothing else waits: once the producer has given up the
         // last request's record too, which may come after that request's answer.
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
-        StepVerifier.create(budgeted.publishAll(List.of(record, record, record)))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .startsWith("Kafka did not acknowledge the request"))
-                .verify(Duration.ofSeconds(15));
+        expectNotAcknowledged(budgeted.publishAll(List.of(record, record, record)));
         assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isEqualTo(1);
         slow.close();
     }
@@ -109,17 +102,13 @@ class AcknowledgedPublisherTest {
     @Test
     void theBudgetHoldsARequestsRecordsUntilTheProducerIsDoneWithThemNotUntilItsCallerStopsWaiting() {
         // The producer gives a record up after 3 s; the caller waits 300 ms.
-        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
-                "acknowledged-publisher-held-test", Duration.ofSeconds(3));
+        KafkaPublisher slow = neverAnswering("acknowledged-publisher-held-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         AcknowledgedPublisher budgeted = budgetOf100Bytes(slow, Duration.ofMillis(300), meters);
         List<OutboundRecord> sixtyOneBytes =
                 List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234", new byte[48]));
 
-        StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .startsWith("Kafka did not acknowledge the request"))
-                .verify(Duration.ofSeconds(15));
+        expectNotAcknowledged(budgeted.publishAll(sixtyOneBytes));
 
         assertThat(bytesInFlight(meters)).as("still in the producer").isEqualTo(61);
         StepVerifier.create(budgeted.publishAll(sixtyOneBytes))
@@ -142,11 +131,9 @@ class AcknowledgedPublisherTest {
      */
     @Test
     void anAccountsSendsHoldNoMoreThanItsShareOfTheBudget() {
-        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
-                "acknowledged-publisher-share-test", Duration.ofSeconds(3));
+        KafkaPublisher slow = neverAnswering("acknowledged-publisher-share-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        AcknowledgedPublisher shared = new AcknowledgedPublisher(slow, Duration.ofSeconds(3), Duration.ofMillis(1500),
-                200, 100, meters);
+        AcknowledgedPublisher shared = budgetOf200Bytes(slow, meters);
         List<OutboundRecord> sixtyOneBytes = List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234",
                 new byte[48]));
 
@@ -157,20 +144,14 @@ class AcknowledgedPublisherTest {
                         .isEqualTo(AcknowledgedPublisher.SHARE_SPENT))
                 .verify(Duration.ofSeconds(5));
         assertThat(bytesInFlight(meters)).as("the refused send holds nothing").isEqualTo(61);
-        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-b"))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .startsWith("Kafka did not acknowledge the request"))
-                .verify(Duration.ofSeconds(15));
+        expectNotAcknowledged(shared.publishSend(sixtyOneBytes, true, "acc-b"));
 
         assertThat(meters.get("dialer.api.produce.refused").tag("reason", "account_share").counter().count())
                 .isEqualTo(1);
         assertThat(meters.get("dialer.api.produce.refused").tag("reason", "budget").counter().count()).isZero();
         // Given back with the records: acc-a's next send waits for Kafka again.
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(bytesInFlight(meters)).isZero());
-        StepVerifier.create(shared.publishSend(sixtyOneBytes, true, "acc-a"))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .startsWith("Kafka did not acknowledge the request"))
-                .verify(Duration.ofSeconds(15));
+        expectNotAcknowledged(shared.publishSend(sixtyOneBytes, true, "acc-a"));
         slow.close();
     }
 
@@ -180,11 +161,9 @@ class AcknowledgedPublisherTest {
      */
     @Test
     void sendsTogetherLeaveRoomForTheRequestsThatAreNotSends() {
-        KafkaPublisher slow = KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()),
-                "acknowledged-publisher-sends-test", Duration.ofSeconds(3));
+        KafkaPublisher slow = neverAnswering("acknowledged-publisher-sends-test");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        AcknowledgedPublisher shared = new AcknowledgedPublisher(slow, Duration.ofSeconds(3), Duration.ofMillis(1500),
-                200, 100, meters);
+        AcknowledgedPublisher shared = budgetOf200Bytes(slow, meters);
         List<OutboundRecord> sixtyOneBytes = List.of(OutboundRecord.of(Topics.CALL_COMMANDS, "+918068281234",
                 new byte[48]));
 
@@ -197,10 +176,7 @@ class AcknowledgedPublisherTest {
                 .verify(Duration.ofSeconds(5));
         StepVerifier.create(shared.publishSend(List.of(), true, "acc-a")).verifyComplete();
         // A cancel is not a send: it waits for Kafka (which never answers here), not refused.
-        StepVerifier.create(shared.publishAll(sixtyOneBytes, "the cancel may still take effect"))
-                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
-                        .startsWith("Kafka did not acknowledge the request"))
-                .verify(Duration.ofSeconds(15));
+        expectNotAcknowledged(shared.publishAll(sixtyOneBytes, "the cancel may still take effect"));
         slow.close();
     }
 
@@ -212,6 +188,24 @@ class AcknowledgedPublisherTest {
     private static AcknowledgedPublisher budgetOf100Bytes(KafkaPublisher slow, Duration ackTimeout,
                                                           SimpleMeterRegistry meters) {
         return new AcknowledgedPublisher(slow, ackTimeout, Duration.ofMillis(1500), 100, 100, meters);
+    }
+
+    /** A publisher to a broker that is not there: a record waits until its delivery timeout, 3 s. */
+    private static KafkaPublisher neverAnswering(String clientId) {
+        return KafkaPublisher.create(KafkaSettings.of("127.0.0.1:" + closedPort()), clientId, Duration.ofSeconds(3));
+    }
+
+    /** As {@link #budgetOf100Bytes}, with a budget of 200 bytes of which an account's sends may hold 100. */
+    private static AcknowledgedPublisher budgetOf200Bytes(KafkaPublisher slow, SimpleMeterRegistry meters) {
+        return new AcknowledgedPublisher(slow, Duration.ofSeconds(3), Duration.ofMillis(1500), 200, 100, meters);
+    }
+
+    /** The request waits for Kafka, which never answers here: it is answered the 503 of a late acknowledgement. */
+    private static void expectNotAcknowledged(Mono<Void> request) {
+        StepVerifier.create(request)
+                .expectErrorSatisfies(error -> assertThat(((ApiProblem) error).getBody().getDetail())
+                        .startsWith("Kafka did not acknowledge the request"))
+                .verify(Duration.ofSeconds(15));
     }
 
     private static double bytesInFlight(SimpleMeterRegistry meters) {

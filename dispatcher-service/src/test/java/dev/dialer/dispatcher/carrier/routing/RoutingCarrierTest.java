@@ -525,28 +525,32 @@ class RoutingCarrierTest {
         }
     }
 
+    /** A stand-in carrier that knows no call: asked about one, or to cancel it, it answers that there is none. */
+    private interface KnowsNoCall extends Carrier {
+
+        @Override
+        default Mono<CallReport> status(CallRef call) {
+            return Mono.empty();
+        }
+
+        @Override
+        default Mono<Boolean> hangUp(CallRef call) {
+            return Mono.empty();
+        }
+    }
+
     /** A carrier with a request timeout of its own, that places nothing. */
-    private record TimedCarrier(Duration requestTimeout) implements Carrier {
+    private record TimedCarrier(Duration requestTimeout) implements KnowsNoCall {
 
         @Override
         public Mono<PlacedCall> place(CallCommand command, int dial) {
             return Mono.never();
         }
-
-        @Override
-        public Mono<CallReport> status(CallRef call) {
-            return Mono.empty();
-        }
-
-        @Override
-        public Mono<Boolean> hangUp(CallRef call) {
-            return Mono.empty();
-        }
     }
 
     /** A carrier that probes, answering each probe as {@code answer} says, and places each call as {@code placed}. */
     private record ProbedCarrier(Mono<Void> answer, Mono<PlacedCall> placed, AtomicInteger probed)
-            implements Carrier {
+            implements KnowsNoCall {
 
         ProbedCarrier(Mono<Void> answer) {
             this(answer, Mono.just(new PlacedCall("sid-1", null)));
@@ -573,35 +577,15 @@ class RoutingCarrierTest {
         public Mono<PlacedCall> place(CallCommand command, int dial) {
             return placed;
         }
-
-        @Override
-        public Mono<CallReport> status(CallRef call) {
-            return Mono.empty();
-        }
-
-        @Override
-        public Mono<Boolean> hangUp(CallRef call) {
-            return Mono.empty();
-        }
     }
 
     /** A carrier that places as {@code placing} says, reaches what {@code reach} says, and knows no call. */
     private record PlacingCarrier(java.util.function.Function<CallCommand, Mono<PlacedCall>> placing,
-                                  java.util.function.Predicate<CallCommand> reach) implements Carrier {
+                                  java.util.function.Predicate<CallCommand> reach) implements KnowsNoCall {
 
         @Override
         public Mono<PlacedCall> place(CallCommand command, int dial) {
             return placing.apply(command);
-        }
-
-        @Override
-        public Mono<CallReport> status(CallRef call) {
-            return Mono.empty();
-        }
-
-        @Override
-        public Mono<Boolean> hangUp(CallRef call) {
-            return Mono.empty();
         }
 
         @Override
