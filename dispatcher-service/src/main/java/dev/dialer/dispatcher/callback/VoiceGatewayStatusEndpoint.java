@@ -305,7 +305,7 @@ class VoiceGatewayStatusEndpoint {
             }
         }, error -> log.debug("callback {} for request {} attempt {} failed in place", name(parsed),
                 parsed.requestId(), parsed.attempt(), error));
-        Mono<ResponseEntity<Object>> answering = applying
+        return detached(applying
                 .timeout(IN_PLACE_LIMIT)
                 .flatMap(result -> keys.revocations() == revocations ? Mono.just(answer(result))
                         : toNextOwner(parsed, raw, result))
@@ -318,11 +318,7 @@ class VoiceGatewayStatusEndpoint {
                             late ? " within " + IN_PLACE_LIMIT.toSeconds() + " s" : "", late ? null : error);
                     openAttempts.throughTopic(parsed.requestId(), parsed.attempt());
                     return toOwner(parsed, raw);
-                })
-                .cache();
-        // Never errors: each failure is answered, and logged where it is.
-        answering.subscribe();
-        return answering;
+                }));
     }
 
     /**
@@ -332,15 +328,14 @@ class VoiceGatewayStatusEndpoint {
      */
     private Mono<ResponseEntity<Object>> toNextOwner(JambonzCallbackReader.Parsed parsed, byte[] raw,
                                                      CallbackApplier.Result result) {
-        return detached(callbacks.appendCopy(parsed.callerId(), raw, Map.of(CallbackRecords.CALL_BOUND_HEADER,
-                        "true")), parsed, "its copy for the next owner")
+        return detached(callbacks.appendCopy(parsed.callerId(), raw, Map.of(CallbackRecords.CALL_BOUND_HEADER, "true"))
                 .thenReturn(answer(result))
                 .onErrorResume(error -> {
                     log.warn("callback {} for request {} attempt {} was applied while partitions moved, and its copy "
                             + "for the next owner could not be appended: that owner may hold the call's trunk slot "
                             + "until it lapses", name(parsed), parsed.requestId(), parsed.attempt(), error);
                     return Mono.just(answer(result));
-                });
+                }));
     }
 
     /** Whether the tag that names the callback's attempt carries its seal, or tags are not sealed. */
@@ -372,28 +367,21 @@ class VoiceGatewayStatusEndpoint {
     }
 
     private Mono<ResponseEntity<Object>> toOwner(JambonzCallbackReader.Parsed parsed, byte[] raw) {
-        return detached(callbacks.append(parsed.callerId(), raw), parsed, "it")
-                .thenReturn(ResponseEntity.ok().build())
-                .onErrorResume(error -> notApplied(parsed, error));
+        return detached(callbacks.append(parsed.callerId(), raw)
+                .thenReturn(ResponseEntity.<Object>ok().build())
+                .onErrorResume(error -> notApplied(parsed, error)));
     }
 
     /**
-     * The append, run on a subscription of its own, which the carrier's request going away does not cancel: jambonz
-     * gives up on a callback after its own time-out (10 s; the application in place may have used 5 of them) and never
-     * sends it again, so an append still in Kafka's hands, or between its retries, must go on. The answer waits for
-     * it as before. One that fails once nobody waits for the answer is logged here, naming the callback.
+     * Runs {@code answering}, which never errors (each failure is answered, and logged where it is), on a subscription
+     * of its own that the carrier's request going away does not cancel: jambonz gives up on a callback after its own
+     * time-out (10 s; the application in place may have used 5 of them) and never sends it again, so an application,
+     * an append still in Kafka's hands or between its retries, must go on. The answer waits for it as before.
      */
-    private Mono<Void> detached(Mono<Void> append, JambonzCallbackReader.Parsed parsed, String what) {
-        AtomicBoolean abandoned = new AtomicBoolean();
-        Mono<Void> appending = append.cache();
-        appending.subscribe(null, error -> {
-            if (abandoned.get()) {
-                log.error("callback {} for request {} attempt {} (call {}): the carrier stopped waiting, and {} could "
-                        + "not be appended for the caller ID's owner", name(parsed), parsed.requestId(),
-                        parsed.attempt(), parsed.callSid(), what, error);
-            }
-        });
-        return appending.doOnCancel(() -> abandoned.set(true));
+    private static <T> Mono<T> detached(Mono<T> answering) {
+        Mono<T> cached = answering.cache();
+        cached.subscribe();
+        return cached;
     }
 
     /**

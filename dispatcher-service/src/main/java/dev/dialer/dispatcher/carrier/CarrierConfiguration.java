@@ -12,8 +12,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.annotation.Bean;
@@ -33,7 +31,6 @@ import reactor.netty.resources.ConnectionProvider;
 @Configuration(proxyBeanMethods = false)
 class CarrierConfiguration {
 
-    private static final Logger log = LoggerFactory.getLogger(CarrierConfiguration.class);
     private static final Duration MAX_CONNECT_TIMEOUT = Duration.ofSeconds(2);
     /**
      * Its own pool, so carrier traffic neither shares nor exhausts connections with anything else. An idle connection
@@ -63,15 +60,6 @@ class CarrierConfiguration {
     }
 
     /**
-     * Whether the Voice Gateway's own request timeout ends a create-call before the guard's does: only it knows whether
-     * the request was written, and tells one never sent (unreachable: failed over) from one that may have placed the
-     * call; the guard's timeout knows nothing of that.
-     */
-    static boolean requestTimeoutWithinGuardTimeout(CarrierProperties properties, CarrierRoutingProperties routing) {
-        return properties.requestTimeout().compareTo(routing.guard().timeout()) < 0;
-    }
-
-    /**
      * A SIP call not kept within {@code keep-timeout} fails as not placed; the carrier's request timeout, if shorter,
      * would end the dial first with its outcome unknown, left to the watchdog for over an hour: refused at start.
      */
@@ -96,14 +84,6 @@ class CarrierConfiguration {
                     MeterRegistry registry) {
         SipTrunkCarrier sip = sipTrunk.getIfAvailable();
         routing.validate(sip != null);
-        if ((routing.enabled() || sip == null) && !requestTimeoutWithinGuardTimeout(properties, routing)) {
-            log.warn("dialer.dispatcher.carrier.request-timeout ({}) is not shorter than "
-                    + "dialer.dispatcher.carrier.routing.guard.timeout ({}): a create-call request that never reached "
-                    + "the Voice Gateway (its name not resolved, its connection or TLS handshake hung) must end by the "
-                    + "request timeout, which alone tells it from one that may have placed the call: the guard waits "
-                    + "{} for the Voice Gateway's requests", properties.requestTimeout(), routing.guard().timeout(),
-                    properties.requestTimeout().plusSeconds(1));
-        }
         WebClient client = webClient(properties, voiceGatewayConnections);
         Map<String, Carrier> carriers = new LinkedHashMap<>();
         if (routing.enabled()) {

@@ -1,6 +1,5 @@
 package dev.dialer.dispatcher.carrier;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -23,22 +22,6 @@ class CarrierConfigurationTest {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("dialer.dispatcher.carrier.sip.keep-timeout (PT5S)")
                 .hasMessageContaining("dialer.dispatcher.carrier.routing.guard.timeout (PT5S)");
-    }
-
-    @Test
-    void aVoiceGatewayRequestTimeoutNotShorterThanTheGuardsIsTold() {
-        assertThat(CarrierConfiguration.requestTimeoutWithinGuardTimeout(voiceGateway(Duration.ofSeconds(5)),
-                routing(Duration.ofSeconds(6)))).isTrue();
-        assertThat(CarrierConfiguration.requestTimeoutWithinGuardTimeout(voiceGateway(Duration.ofSeconds(5)),
-                routing(Duration.ofSeconds(5)))).isFalse();
-        assertThat(CarrierConfiguration.requestTimeoutWithinGuardTimeout(voiceGateway(Duration.ofSeconds(60)),
-                routing(Duration.ofSeconds(6)))).isFalse();
-    }
-
-    private static CarrierProperties voiceGateway(Duration requestTimeout) {
-        return new CarrierProperties("http://vg", "acc", null, "player", null, null, requestTimeout,
-                Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofMinutes(5), false, Duration.ofMinutes(10),
-                null);
     }
 
     private static SipTrunkProperties sip(Duration keepTimeout) {

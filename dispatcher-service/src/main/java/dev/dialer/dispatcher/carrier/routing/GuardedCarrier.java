@@ -15,7 +15,6 @@ import io.github.resilience4j.reactor.circuitbreaker.operator.CircuitBreakerOper
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.LongSupplier;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -37,23 +36,15 @@ final class GuardedCarrier implements Carrier {
     private final AtomicInteger probesInFlight = new AtomicInteger();
     /** Probes that failed since this dialer's last create-call request to the carrier. */
     private final AtomicInteger probeFailuresSinceCall = new AtomicInteger();
-    private final LongSupplier nanoTime;
-    /** When this dialer last sent the carrier a create-call request or a probe, on {@link #nanoTime}. */
-    private volatile long lastRequestAt;
+    /** When this dialer last sent the carrier a create-call request or a probe, on {@link System#nanoTime}. */
+    private volatile long lastRequestAt = System.nanoTime();
 
     GuardedCarrier(String name, Carrier carrier, CircuitBreaker breaker, Bulkhead bulkhead, Duration timeout) {
-        this(name, carrier, breaker, bulkhead, timeout, System::nanoTime);
-    }
-
-    GuardedCarrier(String name, Carrier carrier, CircuitBreaker breaker, Bulkhead bulkhead, Duration timeout,
-                   LongSupplier nanoTime) {
         this.name = name;
         this.carrier = carrier;
         this.breaker = breaker;
         this.bulkhead = bulkhead;
         this.timeout = timeout;
-        this.nanoTime = nanoTime;
-        this.lastRequestAt = nanoTime.getAsLong();
     }
 
     String name() {
@@ -84,12 +75,11 @@ final class GuardedCarrier implements Carrier {
     @Override
     public Mono<PlacedCall> place(CallCommand command, int dial) {
         return Mono.defer(() -> {
-                    lastRequestAt = nanoTime.getAsLong();
+                    lastRequestAt = System.nanoTime();
                     probeFailuresSinceCall.set(0);
                     return carrier.place(command, dial);
                 })
-                .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
-                        "carrier " + name + " did not answer within " + timeout, null)))
+                .timeout(timeout, Mono.error(() -> timedOut("")))
                 .transformDeferred(CircuitBreakerOperator.of(breaker))
                 .transformDeferred(BulkheadOperator.of(bulkhead))
                 .transformDeferred(this::countedIfProbe)
@@ -107,7 +97,7 @@ final class GuardedCarrier implements Carrier {
      * @return each probe's outcome
      */
     Flux<Probed> probeIfIdle(Duration idle) {
-        if (!carrier.probes() || nanoTime.getAsLong() - lastRequestAt < idle.toNanos()) {
+        if (!carrier.probes() || System.nanoTime() - lastRequestAt < idle.toNanos()) {
             return Flux.empty();
         }
         int probes = switch (breaker.getState()) {
@@ -118,7 +108,7 @@ final class GuardedCarrier implements Carrier {
         if (probes <= 0) {
             return Flux.empty();
         }
-        lastRequestAt = nanoTime.getAsLong();
+        lastRequestAt = System.nanoTime();
         return Flux.range(0, probes).flatMap(each -> probeOnce().transformDeferred(this::countedIfProbe));
     }
 
@@ -139,8 +129,7 @@ final class GuardedCarrier implements Carrier {
             long started = breaker.getCurrentTimestamp();
             AtomicBoolean ended = new AtomicBoolean();
             return Mono.defer(carrier::probe)
-                    .timeout(timeout, Mono.error(() -> new CarrierException(CarrierException.Reason.TIMEOUT,
-                            "carrier " + name + " did not answer a probe within " + timeout, null)))
+                    .timeout(timeout, Mono.error(() -> timedOut(" a probe")))
                     .then(Mono.fromCallable(() -> {
                         ended.set(true);
                         breaker.releasePermission();
@@ -175,6 +164,12 @@ final class GuardedCarrier implements Carrier {
             case HALF_OPEN -> breaker.transitionToClosedState();
             default -> { }
         }
+    }
+
+    /** The guard's timeout of a request ({@code what}: empty for a create-call): maybe placed, for a create-call. */
+    private CarrierException timedOut(String what) {
+        return new CarrierException(CarrierException.Reason.TIMEOUT,
+                "carrier " + name + " did not answer" + what + " within " + timeout, null);
     }
 
     /** A request made while the breaker is half-open is counted among the probes in flight until it ends. */

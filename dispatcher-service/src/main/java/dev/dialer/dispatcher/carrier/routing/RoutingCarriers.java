@@ -11,9 +11,13 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Builds the {@link RoutingCarrier} over named carriers, each behind its own breaker and bulkhead. */
 public final class RoutingCarriers {
+
+    private static final Logger log = LoggerFactory.getLogger(RoutingCarriers.class);
 
     private RoutingCarriers() {
     }
@@ -55,8 +59,18 @@ public final class RoutingCarriers {
                 .maxWaitDuration(Duration.ZERO)
                 .build());
         Map<String, GuardedCarrier> guarded = new LinkedHashMap<>();
-        carriers.forEach((name, carrier) -> guarded.put(name, new GuardedCarrier(name, carrier,
-                breakers.circuitBreaker(name), bulkheads.bulkhead(name), guardTimeout(guard.timeout(), carrier))));
+        carriers.forEach((name, carrier) -> {
+            Duration timeout = guardTimeout(guard.timeout(), carrier);
+            if (!timeout.equals(guard.timeout())) {
+                log.warn("carrier {}: its request timeout ({}) is not shorter than "
+                        + "dialer.dispatcher.carrier.routing.guard.timeout ({}), and only it tells a create-call that "
+                        + "never reached the carrier (its name not resolved, its connection or TLS handshake hung) "
+                        + "from one that may have placed the call: the guard waits {} for its requests", name,
+                        carrier.requestTimeout(), guard.timeout(), timeout);
+            }
+            guarded.put(name, new GuardedCarrier(name, carrier, breakers.circuitBreaker(name),
+                    bulkheads.bulkhead(name), timeout));
+        });
         TaggedCircuitBreakerMetrics.ofCircuitBreakerRegistry(breakers).bindTo(registry);
         TaggedBulkheadMetrics.ofBulkheadRegistry(bulkheads).bindTo(registry);
         CarrierRoutingProperties effective = properties.order().isEmpty()
