@@ -10,15 +10,16 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.r2dbc.spi.R2dbcException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,21 +35,33 @@ import reactor.core.publisher.MonoSink;
  * started at once; under load, one statement, one round trip and one commit carry many calls' changes instead of one
  * each. One statement at a time makes the largest batches; another starts only while a whole batch waits, up to
  * {@code batches-in-flight} at once, so that more changes than one statement carries still go through (and one
- * statement that hangs does not hold them all). Each change is guarded and atomic with its
- * event exactly as on its own ({@link AttemptLedger#transitionChange}): a change that may not happen (late, repeated,
- * about an earlier dial) stores nothing and leaves the rest of its batch alone.
+ * statement that hangs does not hold them all). Each change is guarded and atomic with its event exactly as on its
+ * own ({@link AttemptLedger#transitionChange}): a change that may not happen (late, repeated, about an earlier dial)
+ * stores nothing and leaves the rest of its batch alone.
  *
  * <p>One change per request is in flight at a time, in one batch (a request's changes are numbered in the order they
  * are made); its later changes wait, in their order, for a batch that starts after it ends. A batch's attempts are
- * locked in request id order. A batch that fails for an infrastructure outage fails each of its changes, which their
- * callers retry; one that fails for any other reason is made again one change after another, so that a change that
- * cannot be made fails alone. {@code batch-size: 1} makes each change in a statement of its own as it comes, without
- * this queue.
+ * locked in request id order. A batch that fails for an infrastructure outage, or is not done within
+ * {@link #STATEMENT_LIMIT}, fails each of its changes, which their callers retry. One that fails for any other reason,
+ * or that waited for a row longer than PostgreSQL's {@code lock_timeout} (another transaction holds it), is made again
+ * one change a statement, those statements at once, so that a change that cannot be made, or whose row is held, fails
+ * alone and the others are made at once: a row held elsewhere must not hold other calls' status changes, nor the
+ * callbacks consumer that waits for them. {@code batch-size: 1} makes each change in a statement of its own as it
+ * comes, without this queue.
  */
 @Component
 class StatusMoves {
 
     private static final Logger log = LoggerFactory.getLogger(StatusMoves.class);
+    /**
+     * How long one statement of changes may take before its changes fail with a {@link TimeoutException}, which their
+     * callers take for an outage and try again: far beyond what a batch takes on a working database (milliseconds),
+     * and beyond PostgreSQL's {@code lock_timeout} (10 s), which ends a statement that waits for a lock first and so
+     * leaves its connection free. This bound is for a connection that hangs without an answer.
+     */
+    static final Duration STATEMENT_LIMIT = Duration.ofSeconds(15);
+    /** PostgreSQL's SQLSTATE for a lock not granted within {@code lock_timeout}. */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
 
     private final AttemptLedger ledger;
     private final CallEvents events;
@@ -72,7 +85,8 @@ class StatusMoves {
                 .baseUnit("changes")
                 .register(registry);
         this.split = Counter.builder("dialer.dispatcher.callbacks.status.batch.split")
-                .description("Batches of status changes that failed other than for an outage, made again one by one")
+                .description("Batches of status changes that failed other than for an outage, or waited for a held "
+                        + "row too long, made again one change a statement")
                 .register(registry);
         Gauge.builder("dialer.dispatcher.callbacks.status.waiting", this::waiting)
                 .description("Non-final status changes waiting for the statement that makes them")
@@ -92,7 +106,7 @@ class StatusMoves {
      */
     Mono<CallEvents.Changed> move(CallCommand command, Transition change, UnaryOperator<CallEvent.Builder> details) {
         if (batchSize == 1) {
-            return events.changeOn(command, ledger.transitionChange(change), details);
+            return bounded(events.changeOn(command, ledger.transitionChange(change), details), 1);
         }
         return Mono.create(sink -> {
             Move move = new Move(command, change, details, sink);
@@ -137,36 +151,57 @@ class StatusMoves {
                     }
                     next();
                 })
-                .subscribe(found -> batch.forEach(move -> move.answer(found.get(move.change().requestId()))),
-                        error -> batch.forEach(move -> move.fail(error)));
+                .subscribe(null, error -> batch.forEach(move -> move.fail(error)));
     }
 
     /**
-     * The batch's changes made in one statement; if it fails for anything but an outage, each made on its own, one
-     * after another (a batch of one fails as it is).
+     * The batch's changes made in one statement, each answered; if it fails for anything but an outage, or waited too
+     * long for a row, each made in a statement of its own, those at once, each answered as its statement ends (a batch
+     * of one fails as it is). Errors when the batch's changes all failed together.
      */
-    private Mono<Map<String, CallEvents.Changed>> made(List<Move> batch) {
-        Mono<Map<String, CallEvents.Changed>> together = events.changeOnEach(
-                ledger.transitionsChange(batch.stream().map(Move::change).toList()),
-                batch.stream().map(move -> new CallEvents.Change(move.command(), move.details())).toList());
+    private Mono<Void> made(List<Move> batch) {
+        Mono<Void> together = bounded(events.changeOnEach(
+                        ledger.transitionsChange(batch.stream().map(Move::change).toList()),
+                        batch.stream().map(move -> new CallEvents.Change(move.command(), move.details())).toList()),
+                batch.size())
+                .doOnNext(found -> batch.forEach(move -> move.answer(found.get(move.change().requestId()))))
+                .then();
         if (batch.size() == 1) {
             return together;
         }
-        return together.onErrorResume(error -> !InfraRetry.isTransient(error), error -> {
-            log.warn("a batch of {} status changes failed ({}); making them one at a time", batch.size(),
+        return together.onErrorResume(error -> !InfraRetry.isTransient(error) || waitedForALock(error), error -> {
+            log.warn("a batch of {} status changes failed ({}); making them one a statement", batch.size(),
                     error.toString());
             split.increment();
-            Map<String, CallEvents.Changed> found = new HashMap<>();
             return Flux.fromIterable(batch)
-                    .concatMap(move -> events.changeOn(move.command(), ledger.transitionChange(move.change()),
-                                    move.details())
-                            .doOnNext(changed -> found.put(move.change().requestId(), changed))
+                    .flatMap(move -> bounded(events.changeOn(move.command(),
+                                    ledger.transitionChange(move.change()), move.details()), 1)
+                            .doOnSuccess(move::answer)
                             .onErrorResume(alone -> {
                                 move.fail(alone);
                                 return Mono.empty();
-                            }))
-                    .then(Mono.fromSupplier(() -> found));
+                            }), batch.size())
+                    .then();
         });
+    }
+
+    /**
+     * Whether PostgreSQL stopped the statement at its {@code lock_timeout} (55P03): one of the batch's rows is held by
+     * another transaction, most likely one request's only, and the rest of the batch need not wait for it.
+     */
+    private static boolean waitedForALock(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof R2dbcException r2dbc && LOCK_NOT_AVAILABLE.equals(r2dbc.getSqlState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code statement}, failed with a {@link TimeoutException} if it takes longer than {@link #STATEMENT_LIMIT}. */
+    private <T> Mono<T> bounded(Mono<T> statement, int changes) {
+        return statement.timeout(STATEMENT_LIMIT, Mono.error(() -> new TimeoutException(
+                "a statement of " + changes + " status change(s) took longer than " + STATEMENT_LIMIT)));
     }
 
     /**

@@ -12,7 +12,7 @@ import reactor.core.publisher.Mono;
 
 /**
  * An attempt's row held locked by a transaction of another connection: statements that lock it wait until the
- * transaction ends, rolled back ({@link #close}) or committed after a change of its own ({@link #commitStatus}).
+ * transaction ends, rolled back ({@link #close}, which may be called again) or committed after a change of its own ({@link #commitStatus}).
  */
 final class HeldAttempt implements AutoCloseable {
 
@@ -23,6 +23,7 @@ final class HeldAttempt implements AutoCloseable {
     private final String requestId;
     private final int pid;
     private boolean ended;
+    private boolean closed;
 
     private HeldAttempt(Connection connection, DatabaseClient db, String requestId, int pid) {
         this.connection = connection;
@@ -66,6 +67,10 @@ final class HeldAttempt implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (!ended) {
             Mono.from(connection.rollbackTransaction()).block(WAIT);
         }

@@ -9,6 +9,7 @@ import dev.dialer.dispatcher.DispatcherOnDatabase;
 import dev.dialer.dispatcher.attempt.AttemptLedger;
 import dev.dialer.dispatcher.attempt.Transition;
 import dev.dialer.dispatcher.event.CallEvents;
+import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -154,6 +155,43 @@ class StatusMovesIT extends DispatcherOnDatabase {
         assertThat(rows(clashing)).containsExactly("queued/null");
         assertThat(events(clashing)).isEmpty();
         assertThat(events(fine)).containsExactly("1 initiated after queued");
+    }
+
+    @Test
+    void aRowHeldElsewhereFailsItsOwnChangeAtTheLockTimeoutAndHoldsNoOtherChange() throws Exception {
+        assertThat(db.sql("SHOW lock_timeout").map(row -> row.get(0, String.class)).one().block(WAIT))
+                .as("set on every connection of the pool").isEqualTo("10s");
+        MeterRegistry own = new SimpleMeterRegistry();
+        moves = new StatusMoves(attempts, events, new CallbackProperties(5, 1, null), own);
+        CallCommand alone = dialled();
+        CallCommand held = dialled();
+        CallCommand besideIt = dialled();
+        try (HeldAttempt aloneLock = HeldAttempt.of(connections, db, alone);
+             HeldAttempt heldLock = HeldAttempt.of(connections, db, held)) {
+            CompletableFuture<CallEvents.Changed> aloneMoved = move(alone, AttemptStatus.INITIATED, null);
+            aloneLock.awaitBlocking();
+            // The only statement allowed at once waits for the lock: these two wait behind it, for one batch.
+            CompletableFuture<CallEvents.Changed> heldMoved = move(held, AttemptStatus.INITIATED, null);
+            CompletableFuture<CallEvents.Changed> besideMoved = move(besideIt, AttemptStatus.INITIATED, null);
+            assertThat(own.get("dialer.dispatcher.callbacks.status.waiting").gauge().value()).isEqualTo(2);
+
+            assertThatThrownBy(() -> aloneMoved.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .as("ended by PostgreSQL while the lock is still held")
+                    .isInstanceOf(ExecutionException.class)
+                    .satisfies(failed -> assertThat(InfraRetry.isTransient(failed.getCause()))
+                            .as("an outage, which its caller tries again: %s", failed.getCause()).isTrue());
+            // The batch of the two stops at the lock timeout too, and is made again one change a statement.
+            assertThat(previous(besideMoved)).as("made while the row beside it is still held")
+                    .contains(AttemptStatus.QUEUED);
+            assertThat(heldMoved).as("its own statement waits for the row").isNotDone();
+            assertThat(own.get("dialer.dispatcher.callbacks.status.batch.split").counter().count()).isEqualTo(1);
+            heldLock.close();
+            assertThat(previous(heldMoved)).as("made once its row is free").contains(AttemptStatus.QUEUED);
+        }
+        assertThat(rows(alone)).as("the change that failed was not made").containsExactly("queued/null");
+        assertThat(events(alone)).isEmpty();
+        assertThat(events(held)).containsExactly("1 initiated after queued");
+        assertThat(events(besideIt)).containsExactly("1 initiated after queued");
     }
 
     @Test
