@@ -111,16 +111,19 @@ public final class KafkaPublisher implements AutoCloseable {
     }
 
     /**
-     * Sends the records pipelined (not one round trip each) and completes when all are acknowledged; errors with the
-     * first failure. Records of one key keep their order.
+     * Sends the records pipelined (not one round trip each) and completes when all are acknowledged. If any failed, it
+     * errors with the first failure, but only once every record's outcome is known: a caller that counts what it handed
+     * over as in the producer (the API's budget of unacknowledged bytes) must not count the rest as gone while they may
+     * still be sent. Records of one key keep their order.
      */
     public Mono<Void> publishAll(List<OutboundRecord> records) {
         if (records.isEmpty()) {
             return Mono.empty();
         }
         return sender.send(Flux.fromIterable(records).map(KafkaPublisher::toSenderRecord))
-                .concatMap(KafkaPublisher::outcome)
-                .then();
+                .mapNotNull(SenderResult::exception)
+                .collectList()
+                .flatMap(failures -> failures.isEmpty() ? Mono.empty() : Mono.error(failures.get(0)));
     }
 
     private static Mono<Void> outcome(SenderResult<?> result) {

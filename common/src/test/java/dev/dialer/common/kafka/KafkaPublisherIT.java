@@ -18,6 +18,7 @@ import org.apache.kafka.clients.producer.ProducerInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
@@ -98,6 +99,31 @@ class KafkaPublisherIT {
         }
         expected.addAll(List.of("batch-0", "batch-1"));
         assertThat(read(topic, 202)).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void aBatchWithAFailedRecordFailsOnlyOnceEveryRecordsOutcomeIsKnown() {
+        String topic = "failing-" + UUID.randomUUID();
+        TopicProvisioner.ensure(KafkaSettings.of(broker.bootstrapServers()),
+                List.of(TopicSpec.deleting(topic, 1, Duration.ofDays(1))), (short) 1, WAIT.toMillis());
+        // max.block.ms 2 s: a record for a topic that does not exist waits that long for its metadata, then fails.
+        Duration blockFor = Duration.ofSeconds(2);
+        try (KafkaPublisher publisher = KafkaPublisher.create(KafkaSettings.of(broker.bootstrapServers()),
+                "failing-it", blockFor)) {
+            List<OutboundRecord> batch = List.of(
+                    // Larger than the producer sends: fails as soon as it is handed over.
+                    OutboundRecord.of(topic, "caller-1", new byte[publisher.maxRecordBytes() + 1]),
+                    OutboundRecord.of("missing-" + UUID.randomUUID(), "caller-1", bytes("late")));
+            long started = System.nanoTime();
+            Throwable failed = publisher.publishAll(batch).then(Mono.<Throwable>empty())
+                    .onErrorResume(Mono::just)
+                    .block(WAIT);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+            assertThat(failed).as("the first failure").isInstanceOf(RecordTooLargeException.class);
+            assertThat(took).as("not before the second record's outcome, its metadata wait over")
+                    .isGreaterThanOrEqualTo(blockFor.minusMillis(100));
+        }
     }
 
     @Test
