@@ -12,7 +12,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * An attempt's row held locked by a transaction of another connection: statements that lock it wait until the
- * transaction ends, rolled back ({@link #close}, which may be called again) or committed after a change of its own ({@link #commitStatus}).
+ * transaction ends, rolled back ({@link #close}, which may be called again) or committed after a change of its own
+ * ({@link #commitStatus}).
  */
 final class HeldAttempt implements AutoCloseable {
 
