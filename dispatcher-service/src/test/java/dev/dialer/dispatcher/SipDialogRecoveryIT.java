@@ -55,7 +55,10 @@ import tools.jackson.databind.JsonNode;
  * is cancelled as well, and changes nothing of the attempt.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
-        "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true"})
+        "spring.config.name=dispatcher-service", "dialer.dispatcher.carrier.sip.enabled=true",
+        // Each sipp here plays one call and takes any message of a new Call-ID for it: an idle trunk's OPTIONS probe
+        // would be that call, which its scenario does not expect.
+        "dialer.dispatcher.carrier.routing.guard.probe-idle-after=PT0S"})
 @DirtiesContext
 // The application's sipp starts with the context and gives up after 90 s: its call goes first.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

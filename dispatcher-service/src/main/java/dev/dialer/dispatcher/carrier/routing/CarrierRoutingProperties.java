@@ -78,8 +78,9 @@ public record CarrierRoutingProperties(
      * @param failureRateThreshold percentage of technical failures that opens the breaker
      * @param minimumCalls         requests seen before the failure rate counts
      * @param openFor              how long an open breaker refuses before letting a few requests probe
-     * @param probeIdleAfter       how long a Voice Gateway may go without a request of this dialer before it is asked
-     *                             whether it answers at all, through its breaker (decision 0165); zero never asks
+     * @param probeIdleAfter       how long a carrier (a Voice Gateway, the SIP trunk) may go without a request of this
+     *                             dialer before it is asked whether it answers at all, through its breaker (decision
+     *                             0165); zero never asks
      */
     public record Guard(@DefaultValue("PT6S") @NotNull Duration timeout,
                         @DefaultValue("200") @Min(1) int maxConcurrentCalls,

@@ -174,10 +174,10 @@ final class SipSession implements AutoCloseable {
     }
 
     /**
-     * An OPTIONS to the trunk, out of any dialog: whether it answers at all. Sent in a client transaction of its own,
-     * so over UDP it is retransmitted until answered, for at most 64 × T1.
+     * An OPTIONS to the trunk, out of any dialog: whether it answers at all. In a client transaction of its own, not
+     * yet sent; once sent, over UDP it is retransmitted until answered, for at most 64 × T1 (Timer F).
      */
-    void probe() throws ParseException, SipException, InvalidArgumentException {
+    ClientTransaction options() throws ParseException, SipException, InvalidArgumentException {
         javax.sip.address.SipURI trunk = addresses.createSipURI(null, properties.trunkHost());
         trunk.setPort(properties.trunkPort());
         trunk.setTransportParam(properties.transport());
@@ -187,7 +187,7 @@ final class SipSession implements AutoCloseable {
                 headers.createFromHeader(addresses.createAddress(self), Invites.freshTag()),
                 headers.createToHeader(addresses.createAddress(trunk), null), List.of(ownVia()),
                 headers.createMaxForwardsHeader(70));
-        transaction(options).sendRequest();
+        return transaction(options);
     }
 
     void cancel(ClientTransaction invite) throws SipException {

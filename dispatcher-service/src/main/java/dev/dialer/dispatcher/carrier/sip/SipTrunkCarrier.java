@@ -33,6 +33,7 @@ import javax.sip.DialogTerminatedEvent;
 import javax.sip.IOExceptionEvent;
 import javax.sip.RequestEvent;
 import javax.sip.ResponseEvent;
+import javax.sip.SipException;
 import javax.sip.SipListener;
 import javax.sip.TimeoutEvent;
 import javax.sip.TransactionTerminatedEvent;
@@ -136,6 +137,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Steps of calls being handled now: their statuses being kept and reported. */
     private final AtomicInteger settling = new AtomicInteger();
+    /** The OPTIONS sent as probes ({@link #probe}) and not answered yet, by Call-ID. */
+    private final Map<String, Sinks.One<Void>> probes = new ConcurrentHashMap<>();
 
     /**
      * A call that ended here, and the To tags of the 2xx answers to its INVITE already taken (its own, any fork's): a
@@ -322,6 +325,78 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 // Cancelled before an answer: the routing guard's timeout gave up on the INVITE (the trunk has no
                 // timeout of its own for it), or the service is stopping.
                 .doOnCancel(() -> sample.stop(timer(CarrierException.Reason.TIMEOUT.wire())));
+    }
+
+    @Override
+    public boolean probes() {
+        return true;
+    }
+
+    /**
+     * An OPTIONS to the trunk, out of any call: completes when the trunk answers it with anything but a 5xx (a 200, a
+     * 405 of a trunk that takes no OPTIONS, a challenge: its SIP stack answers). Errors as unreachable when it could
+     * not be sent, as a timeout when no answer came within 64 × T1 (Timer F; the routing guard's timeout, shorter,
+     * gives up first), and as rejected on a 5xx (the trunk says it cannot serve). Its answer, whatever it is, also ends
+     * a silence of the trunk ({@link #heardFromTrunk}).
+     */
+    @Override
+    public Mono<Void> probe() {
+        return Mono.defer(() -> {
+            if (closed.get()) {
+                return Mono.<Void>error(new CarrierException(CarrierException.Reason.UNREACHABLE,
+                        "the SIP carrier is closed", null));
+            }
+            Sinks.One<Void> answer = Sinks.one();
+            String callId;
+            try {
+                ClientTransaction options = session.options();
+                callId = SipSession.callId(options);
+                probes.put(callId, answer);
+                try {
+                    options.sendRequest();
+                } catch (SipException e) {
+                    probes.remove(callId);
+                    throw e;
+                }
+            } catch (Exception e) {
+                return Mono.<Void>error(new CarrierException(CarrierException.Reason.UNREACHABLE, "an OPTIONS to the "
+                        + "SIP trunk " + trunk + " could not be sent: " + e.getMessage(), e));
+            }
+            return answer.asMono().doFinally(signal -> probes.remove(callId));
+        }).subscribeOn(workers);
+    }
+
+    /**
+     * Whether {@code response} answers an OPTIONS of ours; a final answer to a {@link #probe} ends it, a 5xx as a
+     * failure. An answer to an OPTIONS is no call's either way.
+     */
+    private boolean answersOptions(Response response) {
+        if (!(response.getHeader(CSeqHeader.NAME) instanceof CSeqHeader cseq)
+                || !Request.OPTIONS.equals(cseq.getMethod())) {
+            return false;
+        }
+        int code = response.getStatusCode();
+        Sinks.One<Void> probe = code >= 200 ? probes.remove(callIdOf(response)) : null;
+        if (probe != null && code >= 500 && code < 600) {
+            probe.tryEmitError(new CarrierException(CarrierException.Reason.REJECTED, code, "the SIP trunk " + trunk
+                    + " answered an OPTIONS " + code + " " + response.getReasonPhrase(), null));
+        } else if (probe != null) {
+            probe.tryEmitEmpty();
+        }
+        return true;
+    }
+
+    /** Whether {@code transaction} is an OPTIONS of ours no answer came to; a {@link #probe} it was fails. */
+    private boolean optionsUnanswered(javax.sip.Transaction transaction) {
+        if (transaction == null || !Request.OPTIONS.equals(transaction.getRequest().getMethod())) {
+            return false;
+        }
+        Sinks.One<Void> probe = probes.remove(callIdOf(transaction.getRequest()));
+        if (probe != null) {
+            probe.tryEmitError(new CarrierException(CarrierException.Reason.TIMEOUT, "the SIP trunk " + trunk
+                    + " answered no OPTIONS within 64 × T1", null));
+        }
+        return true;
     }
 
     /**
@@ -1024,7 +1099,7 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             return;
         }
         try {
-            session.probe();
+            session.options().sendRequest();
         } catch (Exception e) {
             log.debug("OPTIONS to the silent SIP trunk {} could not be sent: {}", trunk, e.toString());
         }
@@ -1050,6 +1125,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
                 Schedulers.boundedElastic().schedule(() -> byeChallenged(event));
                 return;
             }
+            if (answersOptions(event.getResponse())) {
+                return;
+            }
             if (refusesBye(event.getResponse())) {
                 byeNotTaken("refused", event.getResponse().getStatusCode() + " "
                         + event.getResponse().getReasonPhrase(), callIdOf(event.getResponse()));
@@ -1073,6 +1151,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
             }
             javax.sip.Transaction transaction = event.isServerTransaction() ? event.getServerTransaction()
                     : event.getClientTransaction();
+            if (!event.isServerTransaction() && optionsUnanswered(transaction)) {
+                return;
+            }
             if (!event.isServerTransaction() && transaction != null
                     && Request.BYE.equals(transaction.getRequest().getMethod())) {
                 byeNotTaken("unanswered", "no answer within 64 × T1", callIdOf(transaction.getRequest()));

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -519,6 +520,44 @@ class SipTrunkCarrierIT {
         }
     }
 
+    @Test
+    void aProbeIsAnOptionsThatAnAnswerEndsAndThatFailsOnA5xxOrNoAnswer() throws Exception {
+        try (DatagramSocket trunk = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            startAgainst(trunk, null, null, TIMER_B_T1);
+            assertThat(carrier.probes()).isTrue();
+
+            for (String answer : List.of("200 OK", "405 Method Not Allowed", "407 Proxy Authentication Required")) {
+                CompletableFuture<Void> probed = carrier.probe().toFuture();
+                java.net.DatagramPacket options = receive(trunk, text -> text.startsWith("OPTIONS "), WAIT);
+                assertThat(options).as("an OPTIONS to the trunk").isNotNull();
+                assertThat(probed).as("until the trunk answers").isNotDone();
+                reply(trunk, options, answer, "");
+                assertThat(probed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as("its SIP stack answers: " + answer)
+                        .isNull();
+            }
+
+            CompletableFuture<Void> refused = carrier.probe().toFuture();
+            reply(trunk, receive(trunk, text -> text.startsWith("OPTIONS "), WAIT), "503 Service Unavailable", "");
+            assertThatThrownBy(() -> refused.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(CarrierException.class)
+                    .satisfies(failed -> assertThat((CarrierException) failed.getCause()).satisfies(error -> {
+                        assertThat(error.reason()).isEqualTo(CarrierException.Reason.REJECTED);
+                        assertThat(error.countsAgainstCarrier()).isTrue();
+                    }));
+
+            // Never answered: Timer F, 64 × T1 (3.2 s with this trunk's T1), after the OPTIONS sent again and again.
+            CompletableFuture<Void> unanswered = carrier.probe().toFuture();
+            assertThatThrownBy(() -> unanswered.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(CarrierException.class)
+                    .satisfies(failed -> assertThat((CarrierException) failed.getCause()).satisfies(error -> {
+                        assertThat(error.reason()).isEqualTo(CarrierException.Reason.TIMEOUT);
+                        assertThat(error.countsAgainstCarrier()).isTrue();
+                    }));
+            assertThat(registry.get("dialer.dispatcher.carrier.sip.trunk.silent").gauge().value())
+                    .as("probes are no calls: the trunk's silence is its INVITEs'").isZero();
+        }
+    }
+
     /**
      * Reads what came to a bare UDP "trunk" until an OPTIONS, and answers it 200 OK; nothing but the first call's INVITE
      * (sent again and again until Timer B) may have come before.
@@ -776,9 +815,13 @@ class SipTrunkCarrierIT {
 
     /** The carrier against a bare UDP "trunk", with digest credentials when {@code username} is not null. */
     private void startAgainst(DatagramSocket trunk, String username, String password) {
+        startAgainst(trunk, username, password, Duration.ofMillis(500));
+    }
+
+    private void startAgainst(DatagramSocket trunk, String username, String password, Duration t1) {
         SipTrunkProperties properties = new SipTrunkProperties(true, "127.0.0.1", trunk.getLocalPort(), "udp",
                 "127.0.0.1", 0, null, username, password, null, 40000, Duration.ofSeconds(60), Duration.ofMinutes(5),
-                2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofMillis(500));
+                2, Duration.ofSeconds(30), 3, Duration.ofSeconds(10), Duration.ofSeconds(2), t1);
         carrier = new SipTrunkCarrier(properties, callback -> Mono.fromRunnable(() -> reported.add(callback)),
                 Clock.systemUTC(), registry, dialogs, Duration.ofSeconds(32));
         carrier.start();
