@@ -17,8 +17,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -27,15 +29,17 @@ import org.springframework.stereotype.Component;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The non-final status changes carrier callbacks bring (an attempt initiated, ringing, in progress), each with its
  * {@code call.status} event, made in batches: the changes that arrive while a statement runs are made together by the
  * next one ({@link CallEvents#changeOnEach}), up to {@code batch-size} of them. At low load a batch is one change,
  * started at once; under load, one statement, one round trip and one commit carry many calls' changes instead of one
- * each. One statement at a time makes the largest batches; another starts only while a whole batch waits, up to
- * {@code batches-in-flight} at once, so that more changes than one statement carries still go through (and one
- * statement that hangs does not hold them all). Each change is guarded and atomic with its event exactly as on its
+ * each. One statement at a time makes the largest batches; another starts only while a whole batch waits, or once
+ * every running statement has run {@link #SLOW_STATEMENT}, up to {@code batches-in-flight} at once, so that more
+ * changes than one statement carries still go through, and one statement that waits (for a row another transaction
+ * holds) or hangs does not hold them all. Each change is guarded and atomic with its event exactly as on its
  * own ({@link AttemptLedger#transitionChange}): a change that may not happen (late, repeated, about an earlier dial)
  * stores nothing and leaves the rest of its batch alone.
  *
@@ -45,9 +49,10 @@ import reactor.core.publisher.MonoSink;
  * {@link #STATEMENT_LIMIT}, fails each of its changes, which their callers retry. One that fails for any other reason,
  * or that waited for a row longer than PostgreSQL's {@code lock_timeout} (another transaction holds it), is made again
  * one change a statement, those statements at once, so that a change that cannot be made, or whose row is held, fails
- * alone and the others are made at once: a row held elsewhere must not hold other calls' status changes, nor the
- * callbacks consumer that waits for them. {@code batch-size: 1} makes each change in a statement of its own as it
- * comes, without this queue.
+ * alone and the others are made at once, each request free for its next change as its own statement ends: a row held
+ * elsewhere must not hold other calls' status changes, nor the callbacks consumer that waits for them. The next change
+ * of a request whose row was held so goes in a statement of its own, until one of its changes is made.
+ * {@code batch-size: 1} makes each change in a statement of its own as it comes, without this queue.
  */
 @Component
 class StatusMoves {
@@ -62,6 +67,13 @@ class StatusMoves {
     static final Duration STATEMENT_LIMIT = Duration.ofSeconds(15);
     /** PostgreSQL's SQLSTATE for a lock not granted within {@code lock_timeout}. */
     private static final String LOCK_NOT_AVAILABLE = "55P03";
+    /**
+     * How long the running statements may all take before another starts for fewer changes than a whole batch: a
+     * statement that waits for a row another transaction holds must not hold the changes behind it until its
+     * {@code lock_timeout}; one that runs this long is not making batches any larger.
+     */
+    static final Duration SLOW_STATEMENT = Duration.ofSeconds(1);
+    private static final int HELD_KEPT = 1_000;
 
     private final AttemptLedger ledger;
     private final CallEvents events;
@@ -73,6 +85,16 @@ class StatusMoves {
     private final ArrayDeque<Move> waiting = new ArrayDeque<>();
     /** The requests whose change is in a batch that has not ended. */
     private final Set<String> busy = new HashSet<>();
+    /**
+     * Requests whose last change waited for its row until {@code lock_timeout} (another transaction holds it): their
+     * next change goes in a statement of its own, so that it holds no other change while it waits again. At most
+     * {@link #HELD_KEPT}, the oldest forgotten first.
+     */
+    private final Set<String> heldElsewhere = new LinkedHashSet<>();
+    /** When each running batch started ({@link System#nanoTime}). */
+    private final List<long[]> startedAt = new ArrayList<>();
+    /** Whether {@link #next} is to run again once the oldest running statement has run {@link #SLOW_STATEMENT}. */
+    private boolean wakeUpSet;
     private int running;
 
     StatusMoves(AttemptLedger ledger, CallEvents events, CallbackProperties properties, MeterRegistry registry) {
@@ -120,13 +142,19 @@ class StatusMoves {
 
     /**
      * Starts batches while changes wait that may start: the first whenever none runs, another only while a whole batch
-     * waits, up to {@code batches-in-flight}.
+     * waits or every running statement has run {@link #SLOW_STATEMENT}, up to {@code batches-in-flight}.
      */
     private void next() {
         while (true) {
             List<Move> batch;
+            long[] started;
             synchronized (lock) {
-                if (running >= inFlight || (running > 0 && waiting.size() < batchSize)) {
+                if (running >= inFlight) {
+                    return;
+                }
+                long now = System.nanoTime();
+                if (running > 0 && waiting.size() < batchSize && !allSlow(now)) {
+                    wakeUpOnceSlow(now);
                     return;
                 }
                 batch = take();
@@ -134,12 +162,44 @@ class StatusMoves {
                     return;
                 }
                 running++;
+                started = new long[] {now};
+                startedAt.add(started);
             }
-            start(batch);
+            start(batch, started);
         }
     }
 
-    private void start(List<Move> batch) {
+    /** Whether every running statement has run {@link #SLOW_STATEMENT}. Under the lock. */
+    private boolean allSlow(long now) {
+        return now - newestStart() >= SLOW_STATEMENT.toNanos();
+    }
+
+    private long newestStart() {
+        long newest = Long.MIN_VALUE;
+        for (long[] started : startedAt) {
+            newest = Math.max(newest, started[0]);
+        }
+        return newest;
+    }
+
+    /**
+     * Runs {@link #next} again once the running statements will all have run {@link #SLOW_STATEMENT}. Under the lock.
+     */
+    private void wakeUpOnceSlow(long now) {
+        if (wakeUpSet || waiting.isEmpty()) {
+            return;
+        }
+        wakeUpSet = true;
+        long delay = Math.max(0, newestStart() + SLOW_STATEMENT.toNanos() - now);
+        Schedulers.parallel().schedule(() -> {
+            synchronized (lock) {
+                wakeUpSet = false;
+            }
+            next();
+        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void start(List<Move> batch, long[] started) {
         batches.record(batch.size());
         // Deferred: whatever goes wrong building the statement ends the batch through doFinally, never leaving it
         // counted as running with nothing to end it.
@@ -147,11 +207,28 @@ class StatusMoves {
                 .doFinally(signal -> {
                     synchronized (lock) {
                         running--;
-                        batch.forEach(move -> busy.remove(move.change().requestId()));
+                        startedAt.remove(started);
+                        batch.forEach(this::release);
                     }
                     next();
                 })
                 .subscribe(null, error -> batch.forEach(move -> move.fail(error)));
+    }
+
+    /** Lets the request's next change start: this one's statement ended. Under the lock. */
+    private void release(Move move) {
+        if (!move.released) {
+            move.released = true;
+            busy.remove(move.change().requestId());
+        }
+    }
+
+    /** As {@link #release}, at once for a change made in a statement of its own, and starts what may start then. */
+    private void released(Move move) {
+        synchronized (lock) {
+            release(move);
+        }
+        next();
     }
 
     /**
@@ -167,7 +244,8 @@ class StatusMoves {
                 .doOnNext(found -> batch.forEach(move -> move.answer(found.get(move.change().requestId()))))
                 .then();
         if (batch.size() == 1) {
-            return together;
+            return together.doOnSuccess(done -> noteHeld(batch.get(0), false))
+                    .doOnError(error -> noteHeld(batch.get(0), waitedForALock(error)));
         }
         return together.onErrorResume(error -> !InfraRetry.isTransient(error) || waitedForALock(error), error -> {
             log.warn("a batch of {} status changes failed ({}); making them one a statement", batch.size(),
@@ -177,12 +255,29 @@ class StatusMoves {
                     .flatMap(move -> bounded(events.changeOn(move.command(),
                                     ledger.transitionChange(move.change()), move.details()), 1)
                             .doOnSuccess(move::answer)
+                            .doOnSuccess(done -> noteHeld(move, false))
                             .onErrorResume(alone -> {
+                                noteHeld(move, waitedForALock(alone));
                                 move.fail(alone);
                                 return Mono.empty();
-                            }), batch.size())
+                            })
+                            .doFinally(signal -> released(move)), batch.size())
                     .then();
         });
+    }
+
+    /** Notes whether the change's row was held elsewhere until {@code lock_timeout}, for the request's next change. */
+    private void noteHeld(Move move, boolean held) {
+        String request = move.change().requestId();
+        synchronized (lock) {
+            if (!held) {
+                heldElsewhere.remove(request);
+            } else if (heldElsewhere.add(request) && heldElsewhere.size() > HELD_KEPT) {
+                Iterator<String> oldest = heldElsewhere.iterator();
+                oldest.next();
+                oldest.remove();
+            }
+        }
     }
 
     /**
@@ -207,7 +302,8 @@ class StatusMoves {
     /**
      * Takes the next batch from the waiting changes, in arrival order: at most {@code batchSize}, one per request and
      * none of a request with a change in flight (a request's later changes stay, in order, for a later batch), in
-     * request id order; drops those whose caller gave up. Marks the batch's requests busy.
+     * request id order; drops those whose caller gave up. A change of a request {@link #heldElsewhere} goes alone, in
+     * a batch of its own when it is first; else it keeps its place. Marks the batch's requests busy.
      */
     private List<Move> take() {
         List<Move> batch = new ArrayList<>();
@@ -218,6 +314,14 @@ class StatusMoves {
             String request = move.change().requestId();
             if (move.cancelled) {
                 moves.remove();
+            } else if (heldElsewhere.contains(request) && !passed.contains(request) && !busy.contains(request)) {
+                if (batch.isEmpty()) {
+                    busy.add(request);
+                    batch.add(move);
+                    moves.remove();
+                    break;
+                }
+                passed.add(request);
             } else if (!passed.contains(request) && busy.add(request)) {
                 batch.add(move);
                 moves.remove();
@@ -238,6 +342,8 @@ class StatusMoves {
         private final UnaryOperator<CallEvent.Builder> details;
         private final MonoSink<CallEvents.Changed> sink;
         private volatile boolean cancelled;
+        /** Whether its request's next change may start; under the lock. */
+        private boolean released;
 
         Move(CallCommand command, Transition change, UnaryOperator<CallEvent.Builder> details,
              MonoSink<CallEvents.Changed> sink) {

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.dao.DataIntegrityViolationException;
 
 /**
@@ -192,6 +193,48 @@ class StatusMovesIT extends DispatcherOnDatabase {
         assertThat(events(alone)).isEmpty();
         assertThat(events(held)).containsExactly("1 initiated after queued");
         assertThat(events(besideIt)).containsExactly("1 initiated after queued");
+    }
+
+    @Test
+    void aChangeWaitingForAHeldRowHoldsNoChangeBehindItAndItsRequestsNextChangeGoesAlone() throws Exception {
+        MeterRegistry own = new SimpleMeterRegistry();
+        moves = new StatusMoves(attempts, events, new CallbackProperties(64, 2, null), own);
+        CallCommand held = dialled();
+        CallCommand behind = dialled();
+        CallCommand slow = dialled();
+        CallCommand afterIt = dialled();
+        try (HeldAttempt heldLock = HeldAttempt.of(connections, db, held)) {
+            CompletableFuture<CallEvents.Changed> heldMoved = move(held, AttemptStatus.INITIATED, null);
+            heldLock.awaitBlocking();
+            // Far from a whole batch: it starts once the statement running has run a second, not at its lock timeout.
+            assertThat(previous(move(behind, AttemptStatus.INITIATED, null))).as("made while the row is held")
+                    .contains(AttemptStatus.QUEUED);
+            assertThat(heldMoved).as("waits for its row").isNotDone();
+            assertThatThrownBy(() -> heldMoved.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .as("until PostgreSQL's lock timeout").hasCauseInstanceOf(DataAccessResourceFailureException.class);
+
+            // The held request's change again, with another change, queued together while a statement runs.
+            CompletableFuture<CallEvents.Changed> heldAgain;
+            CompletableFuture<CallEvents.Changed> afterItMoved;
+            try (HeldAttempt slowLock = HeldAttempt.of(connections, db, slow)) {
+                CompletableFuture<CallEvents.Changed> slowMoved = move(slow, AttemptStatus.INITIATED, null);
+                slowLock.awaitBlocking();
+                heldAgain = move(held, AttemptStatus.INITIATED, null);
+                afterItMoved = move(afterIt, AttemptStatus.INITIATED, null);
+                // The held request's change goes alone in the second statement allowed; the other waits for a slot.
+                heldLock.awaitBlocking();
+                slowLock.close();
+                assertThat(previous(slowMoved)).contains(AttemptStatus.QUEUED);
+            }
+            assertThat(previous(afterItMoved)).as("made in a statement of its own, while the row is still held")
+                    .contains(AttemptStatus.QUEUED);
+            assertThat(heldAgain).isNotDone();
+            heldLock.close();
+            assertThat(previous(heldAgain)).as("made once its row is free").contains(AttemptStatus.QUEUED);
+        }
+        assertThat(own.get("dialer.dispatcher.callbacks.status.batch").summary().max()).as("no change with another")
+                .isEqualTo(1);
+        assertThat(own.get("dialer.dispatcher.callbacks.status.batch.split").counter().count()).isZero();
     }
 
     @Test
