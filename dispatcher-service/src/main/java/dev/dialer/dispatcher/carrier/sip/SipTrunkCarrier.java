@@ -12,6 +12,7 @@ import dev.dialer.dispatcher.carrier.Carrier;
 import dev.dialer.dispatcher.carrier.CarrierException;
 import dev.dialer.dispatcher.carrier.PlacedCall;
 import dev.dialer.dispatcher.carrier.routing.CarrierRoutingProperties;
+import dev.dialer.dispatcher.outcome.OutcomeClassifier;
 import dev.dialer.dispatcher.resilience.InfraRetry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -334,10 +335,10 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * An OPTIONS to the trunk, out of any call: completes when the trunk answers it with anything but a 5xx (a 200, a
-     * 405 of a trunk that takes no OPTIONS, a challenge: its SIP stack answers). Errors as unreachable when it could
-     * not be sent, as a timeout when no answer came within 64 × T1 (Timer F; the routing guard's timeout, shorter,
-     * gives up first), and as rejected on a 5xx (the trunk says it cannot serve). Its answer, whatever it is, also ends
-     * a silence of the trunk ({@link #heardFromTrunk}).
+     * 405 of a trunk that takes no OPTIONS, a challenge: its SIP stack answers), or with a 503 that says it is full.
+     * Errors as unreachable when it could not be sent, as a timeout when no answer came within 64 × T1 (Timer F; the
+     * routing guard's timeout, shorter, gives up first), and as rejected on another 5xx (the trunk says it cannot
+     * serve). Its answer, whatever it is, also ends a silence of the trunk ({@link #heardFromTrunk}).
      */
     @Override
     public Mono<Void> probe() {
@@ -368,7 +369,9 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
 
     /**
      * Whether {@code response} answers an OPTIONS of ours; a final answer to a {@link #probe} ends it, a 5xx as a
-     * failure. An answer to an OPTIONS is no call's either way.
+     * failure, but a 503 that says the trunk is full ({@link OutcomeClassifier#isCapacitySignal}: a working trunk with
+     * no room, as some answer OPTIONS while their calls are at their limit). An answer to an OPTIONS is no call's
+     * either way.
      */
     private boolean answersOptions(Response response) {
         if (!(response.getHeader(CSeqHeader.NAME) instanceof CSeqHeader cseq)
@@ -377,7 +380,8 @@ public final class SipTrunkCarrier implements Carrier, AutoCloseable, SmartLifec
         }
         int code = response.getStatusCode();
         Sinks.One<Void> probe = code >= 200 ? probes.remove(callIdOf(response)) : null;
-        if (probe != null && code >= 500 && code < 600) {
+        if (probe != null && code >= 500 && code < 600
+                && !OutcomeClassifier.isCapacitySignal(code, SipCall.reasonOf(response))) {
             probe.tryEmitError(new CarrierException(CarrierException.Reason.REJECTED, code, "the SIP trunk " + trunk
                     + " answered an OPTIONS " + code + " " + response.getReasonPhrase(), null));
         } else if (probe != null) {
