@@ -11,14 +11,20 @@ import java.util.TreeMap;
  * holding back the slots of the records behind it (they finish and wait here, as offsets, not as tries).
  *
  * <p>Memory is bounded as the dispatcher bounds its callbacks partitions (decision 0062): at {@code high} records
- * received and not yet acknowledged the partition stops fetching, and it fetches again once half of them are
- * acknowledged. Behind a record that does not finish (an endpoint that hangs until the timeout, a statement PostgreSQL
- * keeps refusing, PostgreSQL away) the records after it finish and wait here; without the pause they would keep
- * coming for as long as the head is stuck. A paused partition stops only itself: the others go on. A finished record
- * waits as its offset and acknowledgement only, without its payload; a record received and not yet begun (counted as
- * it arrives, in front of its partition's queue) waits whole in that queue.
+ * received and not finished (waiting whole in their partition's queue, or being handled) the partition stops
+ * fetching, and so it does at {@link #FINISHED_FACTOR} times {@code high} records received and not acknowledged; it
+ * fetches again once both are down to half. Behind a record that does not finish (an endpoint that hangs until the
+ * timeout, a statement PostgreSQL keeps refusing, PostgreSQL away) the records after it finish and wait here; without
+ * the pause they would keep coming for as long as the head is stuck. A paused partition stops only itself: the others
+ * go on. A finished record waits as its offset and acknowledgement only, without its payload, which is why more of
+ * them may wait: behind a head that takes seconds (one slow endpoint) the partition moves on by that many records
+ * each time the head finishes, and a bound of {@code high} alone held every other record of the partition to a few
+ * hundred a second (decision 0095).
  */
 public final class InOrderAcknowledger {
+
+    /** How many times {@code high} records may wait received and not acknowledged, most of them finished. */
+    public static final int FINISHED_FACTOR = 10;
 
     private final int high;
     private final Runnable pause;
@@ -30,7 +36,8 @@ public final class InOrderAcknowledger {
     private boolean revoked;
 
     /**
-     * @param high   records received and not acknowledged at which the partition stops fetching
+     * @param high   records received and not finished at which the partition stops fetching ({@link #FINISHED_FACTOR}
+     *               times as many received and not acknowledged stop it too)
      * @param pause  stops the partition's fetching (records already fetched still arrive)
      * @param resume resumes it
      */
@@ -44,10 +51,15 @@ public final class InOrderAcknowledger {
     public synchronized void received(InboundRecord record) {
         pending.put(record.offset(), record.acknowledger());
         // Switched under the lock: a pause and the resume after it reach the consumer in that order.
-        if (pending.size() >= high && !paused) {
+        if (!paused && (unfinished() >= high || pending.size() >= (long) high * FINISHED_FACTOR)) {
             paused = true;
             pause.run();
         }
+    }
+
+    /** Records received and not finished. Under the lock. */
+    private int unfinished() {
+        return pending.size() - done.size();
     }
 
     /** Called when the record's handling is durable; acknowledges the contiguous done prefix. */
@@ -61,7 +73,7 @@ public final class InOrderAcknowledger {
         while (!pending.isEmpty() && done.remove(pending.firstKey())) {
             pending.pollFirstEntry().getValue().run();
         }
-        if (paused && pending.size() <= high / 2) {
+        if (paused && unfinished() <= high / 2 && pending.size() <= (long) high * FINISHED_FACTOR / 2) {
             paused = false;
             resume.run();
         }

@@ -25,8 +25,9 @@ public final class PausingPartitions {
 
     /**
      * @param topic the subscription's one topic
-     * @param high  records of a partition received and not acknowledged at which it stops fetching (about a poll more
-     *              may arrive); it fetches again at half
+     * @param high  records of a partition received and not finished at which it stops fetching (about a poll more may
+     *              arrive), as it does at {@link InOrderAcknowledger#FINISHED_FACTOR} times as many received and not
+     *              acknowledged; it fetches again at half
      */
     public PausingPartitions(String topic, int high) {
         this.topic = topic;

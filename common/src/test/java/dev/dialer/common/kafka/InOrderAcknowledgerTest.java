@@ -86,6 +86,8 @@ class InOrderAcknowledgerTest {
     @Test
     void behindARecordThatDoesNotFinishThePartitionHoldsNoMoreThanItsBoundAndGoesOnOnceItFinishes() {
         int high = 100;
+        // The records behind the head finish at once: they wait as offsets, up to ten times the bound of unfinished.
+        int bound = high * InOrderAcknowledger.FINISHED_FACTOR;
         int perPoll = 10;
         AtomicBoolean paused = new AtomicBoolean();
         List<Boolean> switches = new CopyOnWriteArrayList<>();
@@ -119,7 +121,7 @@ class InOrderAcknowledgerTest {
         assertThat(paused).isTrue();
         assertThat(acknowledged).isEmpty();
         // What the poll that reached the bound returned still arrives; then nothing more.
-        assertThat(mostHeld.get()).isLessThan(high + perPoll);
+        assertThat(mostHeld.get()).isGreaterThanOrEqualTo(bound).isLessThan(bound + perPoll);
         assertThat(acknowledger.unacknowledged()).isEqualTo(next.intValue());
 
         head.tryEmitEmpty();
@@ -127,8 +129,36 @@ class InOrderAcknowledgerTest {
 
         assertThat(next.get()).isEqualTo(5_000);
         assertThat(acknowledged).hasSize(5_000).isSorted();
-        assertThat(mostHeld.get()).isLessThan(high + perPoll);
+        assertThat(mostHeld.get()).isLessThan(bound + perPoll);
         assertThat(switches).containsExactly(true, false);
+    }
+
+    @Test
+    void recordsNotFinishedPauseThePartitionAtTheBoundAndFinishedOnesBehindAHeadOnlyAtTenTimesIt() {
+        AtomicBoolean paused = new AtomicBoolean();
+        InOrderAcknowledger acknowledger = new InOrderAcknowledger(10, () -> paused.set(true),
+                () -> paused.set(false));
+        List<InboundRecord> records = new java.util.ArrayList<>();
+        for (long offset = 0; offset < 10; offset++) {
+            records.add(record(offset));
+            acknowledger.received(records.get((int) offset));
+            assertThat(paused.get()).as("%s received, none finished", offset + 1).isEqualTo(offset == 9);
+        }
+
+        // All but the head finish: they wait as offsets behind it, and the partition fetches again.
+        records.subList(1, 10).forEach(acknowledger::done);
+        assertThat(paused).isFalse();
+        assertThat(acknowledged).isEmpty();
+        for (long offset = 10; offset < 100; offset++) {
+            InboundRecord record = record(offset);
+            acknowledger.received(record);
+            acknowledger.done(record);
+            assertThat(paused.get()).as("%s waiting behind the head", offset + 1).isEqualTo(offset == 99);
+        }
+
+        acknowledger.done(records.get(0));
+        assertThat(acknowledged).hasSize(100).isSorted();
+        assertThat(paused).isFalse();
     }
 
     private InboundRecord record(long offset) {
