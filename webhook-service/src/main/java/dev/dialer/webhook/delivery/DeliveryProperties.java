@@ -58,9 +58,8 @@ record DeliveryProperties(
     /**
      * How long a claimed retry stays leased: the name lookup (at most the connect timeout), the try (at most the total
      * timeout and the body's read) and {@link #RECORDING} to write what came of it, so that a live try is not claimed
-     * again. Nothing bounds
-     * the wait for a pooled connection, though: a try that outlives its lease writes nothing over a newer claim
-     * ({@link RetryStore}).
+     * again. The wait for a pooled connection is part of the try, within its total timeout. A try that outlives its
+     * lease all the same writes nothing over a newer claim ({@link RetryStore}).
      */
     Duration lease() {
         return connectTimeout.plus(totalTimeout).plus(responseBodyTimeout).plus(RECORDING);

@@ -47,7 +47,12 @@ final class HttpWebhookTransport implements WebhookTransport, AutoCloseable {
     /** The longest Retry-After taken from an answer: a longer one is read as this. */
     static final Duration LONGEST_RETRY_AFTER = Duration.ofDays(1);
     private static final String USER_AGENT = "dialer-webhook/1";
-    private static final int MAX_CONNECTIONS = 512;
+    /**
+     * Connections to one host at most (Reactor Netty keeps a pool per remote address); tries past them wait for one, up
+     * to the total timeout. {@link IsolationProperties#maxConcurrentPerHost} stays within it, so that the isolation's
+     * caps, which refuse at once, are what limits a host.
+     */
+    static final int MAX_CONNECTIONS = 512;
 
     private final ConnectionProvider connections;
     private final WebClient client;

@@ -16,7 +16,9 @@ import org.springframework.validation.annotation.Validated;
  * @param maxConcurrentPerEndpoint tries of one account in flight to one endpoint at once; one more is refused at once
  *                                 (no waiting)
  * @param maxConcurrentPerHost     tries of all accounts in flight to one endpoint at once, a safety cap for a host
- *                                 shared by many accounts; one more is refused at once
+ *                                 shared by many accounts; one more is refused at once. At most the transport's
+ *                                 connections to a host (512): past them tries would wait for a connection and time
+ *                                 out, counted against healthy accounts' circuits
  * @param maxConcurrentPerAccount  tries of one account in flight at once over all its endpoints, so that an account
  *                                 whose URLs each name a host of their own (a subdomain per call, say) cannot take
  *                                 every slot of the instance; one more is refused at once. Four endpoints' worth
@@ -33,7 +35,7 @@ import org.springframework.validation.annotation.Validated;
 @ConfigurationProperties(prefix = "dialer.webhook.isolation")
 record IsolationProperties(
         @Min(1) @Max(10_000) @DefaultValue("16") int maxConcurrentPerEndpoint,
-        @Min(1) @Max(100_000) @DefaultValue("64") int maxConcurrentPerHost,
+        @Min(1) @Max(HttpWebhookTransport.MAX_CONNECTIONS) @DefaultValue("64") int maxConcurrentPerHost,
         @Min(1) @Max(100_000) @DefaultValue("64") int maxConcurrentPerAccount,
         @Min(1) @Max(100) @DefaultValue("50") int failureRateThreshold,
         @Min(1) @Max(10_000) @DefaultValue("10") int minimumCalls,
