@@ -6,6 +6,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
@@ -24,14 +25,21 @@ import reactor.core.publisher.Mono;
  */
 public final class RequestBodies {
 
+    /**
+     * How long a body may take to arrive whole: at the largest body the API takes (256 KB), some 9 KB a second. A
+     * client that trickles its body (or stops sending it) would otherwise hold its connection, and what it sent,
+     * for as long as it likes.
+     */
+    public static final Duration TIME_LIMIT = Duration.ofSeconds(30);
+
     private RequestBodies() {
     }
 
     /**
      * The body decoded with the Content-Type's charset (UTF-8 when none, or when the Content-Type or its charset
      * cannot be read), empty text when there is no body; a 413 problem when it exceeds {@code maxBytes}, a
-     * malformed-request problem when its bytes are not text in the charset. At most {@code maxBytes + 1} bytes are
-     * buffered.
+     * malformed-request problem when its bytes are not text in the charset, a 408 problem when it has not arrived
+     * within {@link #TIME_LIMIT}. At most {@code maxBytes + 1} bytes are buffered.
      */
     public static Mono<String> text(ServerHttpRequest request, int maxBytes) {
         if (request.getHeaders().getContentLength() > maxBytes) {
@@ -42,6 +50,7 @@ public final class RequestBodies {
         // The cap ends the stream by cancelling it, never by an error thrown inside onNext: an error there (as
         // DataBufferUtils.join(body, max) raises) makes Reactor Netty release the same chunk twice.
         return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(request.getBody(), maxBytes + 1L))
+                .timeout(TIME_LIMIT, Mono.error(() -> Problems.requestTimeout(TIME_LIMIT)))
                 .map(buffer -> decode(buffer, charset, maxBytes))
                 .defaultIfEmpty("");
     }

@@ -50,6 +50,25 @@ class RequestBodiesTest {
     }
 
     @Test
+    void aBodyThatDoesNotArriveWithinTheTimeLimitIsA408AndWhatArrivedIsReleased() {
+        ByteBuf first = Unpooled.copiedBuffer("bridge=91806", StandardCharsets.UTF_8);
+        MockServerHttpRequest request = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
+                .body(Flux.concat(Flux.just(factory.wrap(first)), Flux.never()));
+
+        StepVerifier.withVirtualTime(() -> RequestBodies.text(request, 1024))
+                .expectSubscription()
+                .expectNoEvent(RequestBodies.TIME_LIMIT.minusMillis(1))
+                .thenAwait(Duration.ofMillis(1))
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(408);
+                    assertThat(problem.getBody().getType()).isEqualTo(Problems.REQUEST_TIMEOUT);
+                })
+                .verify(Duration.ofSeconds(5));
+        assertThat(first.refCnt()).as("the part that arrived, released").isZero();
+    }
+
+    @Test
     void acceptsABodyOfExactlyTheLimit() {
         RequestBodies.text(chunked("0123456789", "01234"), 15).as(StepVerifier::create)
                 .expectNext("012345678901234")

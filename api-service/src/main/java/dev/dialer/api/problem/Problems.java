@@ -30,6 +30,7 @@ public final class Problems {
     public static final URI METHOD_NOT_ALLOWED = URI.create(BASE + "method-not-allowed");
     public static final URI NOT_ACCEPTABLE = URI.create(BASE + "not-acceptable");
     public static final URI PAYLOAD_TOO_LARGE = URI.create(BASE + "payload-too-large");
+    public static final URI REQUEST_TIMEOUT = URI.create(BASE + "request-timeout");
     public static final URI UNSUPPORTED_MEDIA_TYPE = URI.create(BASE + "unsupported-media-type");
     public static final URI UNAVAILABLE = URI.create(BASE + "unavailable");
     public static final URI IDEMPOTENCY_CONFLICT = URI.create(BASE + "idempotency-conflict");
@@ -37,17 +38,18 @@ public final class Problems {
     /** Any other client error the framework reports (none of our own code uses it). */
     public static final URI BAD_REQUEST = URI.create(BASE + "bad-request");
 
-    private static final Map<Integer, URI> BY_STATUS = Map.of(
-            400, BAD_REQUEST,
-            401, UNAUTHORIZED,
-            404, NOT_FOUND,
-            405, METHOD_NOT_ALLOWED,
-            406, NOT_ACCEPTABLE,
-            413, PAYLOAD_TOO_LARGE,
-            415, UNSUPPORTED_MEDIA_TYPE,
-            503, UNAVAILABLE,
-            403, Catalogue.FORBIDDEN,
-            429, Catalogue.RATE_LIMITED);
+    private static final Map<Integer, URI> BY_STATUS = Map.ofEntries(
+            Map.entry(400, BAD_REQUEST),
+            Map.entry(401, UNAUTHORIZED),
+            Map.entry(404, NOT_FOUND),
+            Map.entry(405, METHOD_NOT_ALLOWED),
+            Map.entry(406, NOT_ACCEPTABLE),
+            Map.entry(408, REQUEST_TIMEOUT),
+            Map.entry(413, PAYLOAD_TOO_LARGE),
+            Map.entry(415, UNSUPPORTED_MEDIA_TYPE),
+            Map.entry(503, UNAVAILABLE),
+            Map.entry(403, Catalogue.FORBIDDEN),
+            Map.entry(429, Catalogue.RATE_LIMITED));
 
     private Problems() {
     }
@@ -97,6 +99,13 @@ public final class Problems {
     public static ApiProblem tooLarge(int maxBytes) {
         return new ApiProblem(problem(HttpStatus.CONTENT_TOO_LARGE, PAYLOAD_TOO_LARGE, "Content too large",
                 "The body is larger than " + maxBytes + " bytes."), null);
+    }
+
+    /** The body did not arrive within {@code limit}: nothing of it was taken. */
+    public static ApiProblem requestTimeout(Duration limit) {
+        return new ApiProblem(problem(HttpStatus.REQUEST_TIMEOUT, REQUEST_TIMEOUT, "Request timeout",
+                "The body did not arrive within " + limit.toSeconds() + " s; nothing of it was taken. Send the request "
+                        + "again."), null);
     }
 
     /**
