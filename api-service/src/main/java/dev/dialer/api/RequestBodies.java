@@ -37,7 +37,8 @@ public final class RequestBodies {
 
     /**
      * The body decoded with the Content-Type's charset (UTF-8 when none, or when the Content-Type or its charset
-     * cannot be read), empty text when there is no body; a 413 problem when it exceeds {@code maxBytes}, a
+     * cannot be read), empty text when there is no body; a 415 problem when it is compressed ({@code
+     * Content-Encoding}), a 413 problem when it exceeds {@code maxBytes}, a
      * malformed-request problem when its bytes are not text in the charset, a 408 problem when it has not arrived
      * within {@link #TIME_LIMIT}. At most {@code maxBytes + 1} bytes are buffered.
      */
@@ -45,6 +46,12 @@ public final class RequestBodies {
         if (request.getHeaders().getContentLength() > maxBytes) {
             // Refused before a byte is read: the server discards the unread body.
             return Mono.error(Problems.tooLarge(maxBytes));
+        }
+        String encoding = request.getHeaders().getFirst(HttpHeaders.CONTENT_ENCODING);
+        if (encoding != null && !encoding.isBlank() && !"identity".equalsIgnoreCase(encoding.strip())) {
+            // Read as it is, a compressed body would be refused as text that is not UTF-8, sending the client after
+            // its charset.
+            return Mono.error(Problems.unsupportedContentEncoding(encoding.strip()));
         }
         Charset charset = charsetOf(request.getHeaders());
         // The cap ends the stream by cancelling it, never by an error thrown inside onNext: an error there (as

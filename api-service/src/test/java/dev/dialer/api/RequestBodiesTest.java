@@ -69,6 +69,28 @@ class RequestBodiesTest {
     }
 
     @Test
+    void aCompressedBodyIsA415SayingOnlyIdentityIsReadAndAnIdentityOneIsRead() {
+        MockServerHttpRequest gzipped = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
+                .header("Content-Encoding", "gzip")
+                .body("\u001f\u008b");
+        RequestBodies.text(gzipped, 1024).as(StepVerifier::create)
+                .expectErrorSatisfies(error -> {
+                    ApiProblem problem = (ApiProblem) error;
+                    assertThat(problem.getStatusCode().value()).isEqualTo(415);
+                    assertThat(problem.getHeaders().getFirst("Accept-Encoding")).isEqualTo("identity");
+                    assertThat(problem.getBody().getDetail()).contains("gzip");
+                })
+                .verify(Duration.ofSeconds(5));
+
+        MockServerHttpRequest identity = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
+                .header("Content-Encoding", "identity")
+                .body("to=919876543215");
+        RequestBodies.text(identity, 1024).as(StepVerifier::create)
+                .expectNext("to=919876543215")
+                .verifyComplete();
+    }
+
+    @Test
     void acceptsABodyOfExactlyTheLimit() {
         RequestBodies.text(chunked("0123456789", "01234"), 15).as(StepVerifier::create)
                 .expectNext("012345678901234")

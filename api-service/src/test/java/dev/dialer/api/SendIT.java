@@ -276,6 +276,21 @@ class SendIT extends RunningApiService {
     }
 
     @Test
+    void refusesACompressedBodyWith415SayingOnlyIdentityIsRead() throws Exception {
+        long before = commands.readToEnd().size();
+
+        HttpResponse<String> response = post(SEND, JSON_TYPE, KEY, DocumentedExample.FLOW,
+                Map.of("Content-Encoding", "gzip"));
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(415);
+        assertThat(response.headers().firstValue("Accept-Encoding")).hasValue("identity");
+        JsonNode problem = json(response);
+        assertThat(problem.get("type").asString()).isEqualTo("https://dialer.dev/problems/unsupported-media-type");
+        assertThat(problem.get("detail").asString()).contains("gzip");
+        assertThat(commands.readToEnd()).hasSize((int) before);
+    }
+
+    @Test
     void exportsRequestAndProduceMetrics() throws Exception {
         post(SEND, JSON_TYPE, KEY, DocumentedExample.FLOW);
         post(SEND, JSON_TYPE, null, DocumentedExample.FLOW);

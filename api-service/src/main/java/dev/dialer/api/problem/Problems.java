@@ -147,6 +147,17 @@ public final class Problems {
         return unsupported;
     }
 
+    /**
+     * The body is compressed ({@code Content-Encoding}), which the API does not read; {@code Accept-Encoding:
+     * identity} says so (RFC 9110 §12.5.3, §15.5.16).
+     */
+    public static ApiProblem unsupportedContentEncoding(String encoding) {
+        ApiProblem unsupported = unsupportedMediaType("The body is encoded " + encoding + " (Content-Encoding); "
+                + "send it uncompressed.");
+        unsupported.getHeaders().set(HttpHeaders.ACCEPT_ENCODING, "identity");
+        return unsupported;
+    }
+
     /** The {@code Idempotency-Key} was already used with another body. */
     public static ApiProblem idempotencyConflict(String key) {
         return new ApiProblem(problem(HttpStatus.CONFLICT, IDEMPOTENCY_CONFLICT, "Idempotency key reused",
