@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Finds a free loopback port for servers that cannot bind port 0 themselves and report it back. A port is handed out
@@ -15,6 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class FreePorts {
 
     private static final int ATTEMPTS = 100;
+    private static final int LOWEST = 10_000;
+    private static final int HIGHEST = 32_767;
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     private FreePorts() {
@@ -39,12 +42,23 @@ public final class FreePorts {
         return port;
     }
 
+    /**
+     * A port below the range the system hands out to outgoing connections (32768 and up on Linux, 49152 and up on
+     * macOS and Windows), free when probed. A port the system picks for a listener bound to port 0 comes from that
+     * range, where any process's next outgoing connection may take it as its local port between the probe and the
+     * server's bind: a broker then failed to start ("Address already in use"), and exited its test JVM.
+     */
     private static int probe() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free port", e);
+        IOException last = null;
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(LOWEST, HIGHEST + 1);
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                socket.setReuseAddress(true);
+                return socket.getLocalPort();
+            } catch (IOException e) {
+                last = e;
+            }
         }
+        throw new UncheckedIOException("no free port between " + LOWEST + " and " + HIGHEST, last);
     }
 }
