@@ -11,8 +11,9 @@ import org.springframework.validation.annotation.Validated;
  *
  * @param batchSize       at most this many calls' non-final status changes (initiated, ringing, in-progress) made in
  *                        one statement ({@link StatusMoves}); 1 makes each in a statement of its own, as it comes
- * @param batchesInFlight at most this many of those statements run at once (each on a connection of the pool); a
- *                        second starts only while a whole batch waits
+ * @param batchesInFlight at most this many of those statements run at once (each on a connection of the pool, two
+ *                        for a batch split after a failure); a second starts only while a whole batch waits, or once
+ *                        the running ones have run {@link StatusMoves#SLOW_STATEMENT}
  * @param applyInPlace    whether a callback about a call this dispatcher dialled, whose caller ID it owns, is applied
  *                        where it arrives instead of travelling through {@code dialer.carrier.callbacks} (decision
  *                        0100); unset, it is when the carrier posts to this dispatcher's own address (no

@@ -48,11 +48,12 @@ import reactor.core.scheduler.Schedulers;
  * locked in request id order. A batch that fails for an infrastructure outage, or is not done within
  * {@link #STATEMENT_LIMIT}, fails each of its changes, which their callers retry. One that fails for any other reason,
  * or that waited for a row longer than PostgreSQL's {@code lock_timeout} (another transaction holds it), is made again
- * one change a statement, those statements at once, so that a change that cannot be made, or whose row is held, fails
- * alone and the others are made at once, each request free for its next change as its own statement ends: a row held
- * elsewhere must not hold other calls' status changes, nor the callbacks consumer that waits for them. The next change
- * of a request whose row was held so goes in a statement of its own, until one of its changes is made.
- * {@code batch-size: 1} makes each change in a statement of its own as it comes, without this queue.
+ * one change a statement, {@link #SPLIT_AT_ONCE} of those at once, so that a change that cannot be made, or whose row
+ * is held, fails alone and the others are made meanwhile, each request free for its next change as its own statement
+ * ends: a row held elsewhere must not hold other calls' status changes, nor the callbacks consumer that waits for
+ * them. The next change of a request whose row was held so goes in a statement of its own (in all but one of the
+ * slots at most), until one of its changes is made or fails for another reason. {@code batch-size: 1} makes each
+ * change in a statement of its own as it comes, without this queue.
  */
 @Component
 class StatusMoves {
@@ -74,6 +75,11 @@ class StatusMoves {
      */
     static final Duration SLOW_STATEMENT = Duration.ofSeconds(1);
     private static final int HELD_KEPT = 1_000;
+    /**
+     * The statements a split batch runs at once: a change whose row is held keeps its connection until
+     * {@code lock_timeout}, and the pool is shared with the dials.
+     */
+    static final int SPLIT_AT_ONCE = 2;
 
     private final AttemptLedger ledger;
     private final CallEvents events;
@@ -91,6 +97,8 @@ class StatusMoves {
      * {@link #HELD_KEPT}, the oldest forgotten first.
      */
     private final Set<String> heldElsewhere = new LinkedHashSet<>();
+    /** Running batches of a request {@link #heldElsewhere}'s change alone: at most all but one of the slots. */
+    private int runningAlone;
     /** When each running batch started ({@link System#nanoTime}). */
     private final List<long[]> startedAt = new ArrayList<>();
     /** Whether {@link #next} is to run again once the oldest running statement has run {@link #SLOW_STATEMENT}. */
@@ -157,11 +165,14 @@ class StatusMoves {
                     wakeUpOnceSlow(now);
                     return;
                 }
-                batch = take();
+                batch = take(inFlight == 1 || runningAlone < inFlight - 1);
                 if (batch.isEmpty()) {
                     return;
                 }
                 running++;
+                if (isHeldAlone(batch)) {
+                    runningAlone++;
+                }
                 started = new long[] {now};
                 startedAt.add(started);
             }
@@ -207,12 +218,20 @@ class StatusMoves {
                 .doFinally(signal -> {
                     synchronized (lock) {
                         running--;
+                        if (isHeldAlone(batch)) {
+                            runningAlone--;
+                        }
                         startedAt.remove(started);
                         batch.forEach(this::release);
                     }
                     next();
                 })
                 .subscribe(null, error -> batch.forEach(move -> move.fail(error)));
+    }
+
+    /** Whether {@code batch} is the change of a request {@link #heldElsewhere}, alone. Under the lock. */
+    private boolean isHeldAlone(List<Move> batch) {
+        return batch.size() == 1 && batch.get(0).alone;
     }
 
     /** Lets the request's next change start: this one's statement ended. Under the lock. */
@@ -233,8 +252,8 @@ class StatusMoves {
 
     /**
      * The batch's changes made in one statement, each answered; if it fails for anything but an outage, or waited too
-     * long for a row, each made in a statement of its own, those at once, each answered as its statement ends (a batch
-     * of one fails as it is). Errors when the batch's changes all failed together.
+     * long for a row, each made in a statement of its own, {@link #SPLIT_AT_ONCE} at once, each answered as its
+     * statement ends (a batch of one fails as it is). Errors when the batch's changes all failed together.
      */
     private Mono<Void> made(List<Move> batch) {
         Mono<Void> together = bounded(events.changeOnEach(
@@ -261,7 +280,7 @@ class StatusMoves {
                                 move.fail(alone);
                                 return Mono.empty();
                             })
-                            .doFinally(signal -> released(move)), batch.size())
+                            .doFinally(signal -> released(move)), SPLIT_AT_ONCE)
                     .then();
         });
     }
@@ -303,9 +322,11 @@ class StatusMoves {
      * Takes the next batch from the waiting changes, in arrival order: at most {@code batchSize}, one per request and
      * none of a request with a change in flight (a request's later changes stay, in order, for a later batch), in
      * request id order; drops those whose caller gave up. A change of a request {@link #heldElsewhere} goes alone, in
-     * a batch of its own when it is first; else it keeps its place. Marks the batch's requests busy.
+     * a batch of its own when it is first and {@code heldMayGoAlone} (at most all but one of the slots run such
+     * batches, so that the others' changes always have one); else it keeps its place. Marks the batch's requests
+     * busy.
      */
-    private List<Move> take() {
+    private List<Move> take(boolean heldMayGoAlone) {
         List<Move> batch = new ArrayList<>();
         Set<String> passed = new HashSet<>();
         Iterator<Move> moves = waiting.iterator();
@@ -315,8 +336,9 @@ class StatusMoves {
             if (move.cancelled) {
                 moves.remove();
             } else if (heldElsewhere.contains(request) && !passed.contains(request) && !busy.contains(request)) {
-                if (batch.isEmpty()) {
+                if (batch.isEmpty() && heldMayGoAlone) {
                     busy.add(request);
+                    move.alone = true;
                     batch.add(move);
                     moves.remove();
                     break;
@@ -344,6 +366,8 @@ class StatusMoves {
         private volatile boolean cancelled;
         /** Whether its request's next change may start; under the lock. */
         private boolean released;
+        /** Whether it goes alone, its request's row held elsewhere; under the lock. */
+        private boolean alone;
 
         Move(CallCommand command, Transition change, UnaryOperator<CallEvent.Builder> details,
              MonoSink<CallEvents.Changed> sink) {
