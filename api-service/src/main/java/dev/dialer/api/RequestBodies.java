@@ -7,6 +7,8 @@ import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
@@ -26,11 +28,19 @@ import reactor.core.publisher.Mono;
 public final class RequestBodies {
 
     /**
-     * How long a body may take to arrive whole: at the largest body the API takes (256 KB), some 9 KB a second. A
-     * client that trickles its body (or stops sending it) would otherwise hold its connection, and what it sent,
-     * for as long as it likes.
+     * How long a body may take to arrive whole, besides a second for every {@link #SLOWEST_BYTES_A_SECOND} it may
+     * hold: a client that trickles its body (or stops sending it) would otherwise hold its connection, and what it
+     * sent, for as long as it likes.
      */
-    public static final Duration TIME_LIMIT = Duration.ofSeconds(30);
+    static final Duration TIME_LIMIT = Duration.ofSeconds(30);
+    /** The slowest upload a body of the largest size an endpoint takes is waited for at: 8 KB a second. */
+    static final int SLOWEST_BYTES_A_SECOND = 8 * 1024;
+    /**
+     * The codings of a compressed body ({@code Content-Encoding}), which the API does not read. Any other value (a
+     * charset written there by mistake, {@code identity}) is read as no coding, as before.
+     */
+    private static final Set<String> COMPRESSIONS = Set.of("gzip", "x-gzip", "deflate", "br", "compress",
+            "x-compress", "zstd");
 
     private RequestBodies() {
     }
@@ -40,7 +50,7 @@ public final class RequestBodies {
      * cannot be read), empty text when there is no body; a 415 problem when it is compressed ({@code
      * Content-Encoding}), a 413 problem when it exceeds {@code maxBytes}, a
      * malformed-request problem when its bytes are not text in the charset, a 408 problem when it has not arrived
-     * within {@link #TIME_LIMIT}. At most {@code maxBytes + 1} bytes are buffered.
+     * within {@link #timeLimit}. At most {@code maxBytes + 1} bytes are buffered.
      */
     public static Mono<String> text(ServerHttpRequest request, int maxBytes) {
         if (request.getHeaders().getContentLength() > maxBytes) {
@@ -48,7 +58,7 @@ public final class RequestBodies {
             return Mono.error(Problems.tooLarge(maxBytes));
         }
         String encoding = request.getHeaders().getFirst(HttpHeaders.CONTENT_ENCODING);
-        if (encoding != null && !encoding.isBlank() && !"identity".equalsIgnoreCase(encoding.strip())) {
+        if (encoding != null && compressed(encoding)) {
             // Read as it is, a compressed body would be refused as text that is not UTF-8, sending the client after
             // its charset.
             return Mono.error(Problems.unsupportedContentEncoding(encoding.strip()));
@@ -57,9 +67,24 @@ public final class RequestBodies {
         // The cap ends the stream by cancelling it, never by an error thrown inside onNext: an error there (as
         // DataBufferUtils.join(body, max) raises) makes Reactor Netty release the same chunk twice.
         return DataBufferUtils.join(DataBufferUtils.takeUntilByteCount(request.getBody(), maxBytes + 1L))
-                .timeout(TIME_LIMIT, Mono.error(() -> Problems.requestTimeout(TIME_LIMIT)))
+                .timeout(timeLimit(maxBytes), Mono.error(() -> Problems.requestTimeout(timeLimit(maxBytes))))
                 .map(buffer -> decode(buffer, charset, maxBytes))
                 .defaultIfEmpty("");
+    }
+
+    /** How long a body of at most {@code maxBytes} may take to arrive: {@link #TIME_LIMIT}, and 8 KB a second. */
+    static Duration timeLimit(int maxBytes) {
+        return TIME_LIMIT.plusSeconds(maxBytes / SLOWEST_BYTES_A_SECOND);
+    }
+
+    /** Whether {@code encoding} (a Content-Encoding, maybe a list) names a compression. */
+    private static boolean compressed(String encoding) {
+        for (String coding : encoding.split(",")) {
+            if (COMPRESSIONS.contains(coding.strip().toLowerCase(Locale.ROOT))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String decode(DataBuffer buffer, Charset charset, int maxBytes) {

@@ -57,7 +57,8 @@ class RequestBodiesTest {
 
         StepVerifier.withVirtualTime(() -> RequestBodies.text(request, 1024))
                 .expectSubscription()
-                .expectNoEvent(RequestBodies.TIME_LIMIT.minusMillis(1))
+                // 30 s, and a second for each 8 KB a body of at most 1 KB may hold: none.
+                .expectNoEvent(RequestBodies.timeLimit(1024).minusMillis(1))
                 .thenAwait(Duration.ofMillis(1))
                 .expectErrorSatisfies(error -> {
                     ApiProblem problem = (ApiProblem) error;
@@ -69,7 +70,13 @@ class RequestBodiesTest {
     }
 
     @Test
-    void aCompressedBodyIsA415SayingOnlyIdentityIsReadAndAnIdentityOneIsRead() {
+    void aLargerBodyMayTakeLongerToArrive() {
+        assertThat(RequestBodies.timeLimit(256 * 1024)).isEqualTo(Duration.ofSeconds(62));
+        assertThat(RequestBodies.timeLimit(1024 * 1024)).isEqualTo(Duration.ofSeconds(158));
+    }
+
+    @Test
+    void aCompressedBodyIsA415SayingOnlyIdentityIsReadAndOneWithAnotherCodingIsRead() {
         MockServerHttpRequest gzipped = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
                 .header("Content-Encoding", "gzip")
                 .body("\u001f\u008b");
@@ -82,12 +89,14 @@ class RequestBodiesTest {
                 })
                 .verify(Duration.ofSeconds(5));
 
-        MockServerHttpRequest identity = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
-                .header("Content-Encoding", "identity")
-                .body("to=919876543215");
-        RequestBodies.text(identity, 1024).as(StepVerifier::create)
-                .expectNext("to=919876543215")
-                .verifyComplete();
+        for (String notACompression : List.of("identity", "UTF-8")) {
+            MockServerHttpRequest read = MockServerHttpRequest.method(HttpMethod.POST, "/api/v2/outgoing/send")
+                    .header("Content-Encoding", notACompression)
+                    .body("to=919876543215");
+            RequestBodies.text(read, 1024).as(StepVerifier::create)
+                    .expectNext("to=919876543215")
+                    .verifyComplete();
+        }
     }
 
     @Test
